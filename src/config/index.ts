@@ -1,0 +1,64 @@
+import { z } from "zod";
+import { AppError, ErrorCode } from "../errors.js";
+import { type Env, envSchema } from "./schema.js";
+
+export { envSchema } from "./schema.js";
+
+/**
+ * Parses the environment once per entrypoint. Empty strings count as unset; every problem is
+ * reported at once, each with its variable's name. Only entrypoints pass `process.env` in.
+ */
+export function loadConfig(env: Record<string, string | undefined>) {
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => v !== undefined && v !== "" && k in envSchema.shape),
+  );
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new AppError(ErrorCode.InvalidConfig, `invalid environment:\n${z.prettifyError(parsed.error)}`);
+  }
+  return toConfig(parsed.data);
+}
+
+function toConfig(e: Env) {
+  const [input = "0", output = "0", cacheRead = "0", cacheWrite = "0"] = e.CREDITGATE_FALLBACK_PRICE.split(",");
+  return Object.freeze({
+    dbPath: e.CREDITGATE_DB,
+    sources: {
+      explicitStateDirs: e.CREDITGATE_STATE_DIRS ?? null,
+      openclawStateDir: e.OPENCLAW_STATE_DIR ?? null,
+      clawdbotStateDir: e.CLAWDBOT_STATE_DIR ?? null,
+      moltbotStateDir: e.MOLTBOT_STATE_DIR ?? null,
+      home: e.HOME ?? null,
+      agents: e.CREDITGATE_AGENTS ?? null,
+    },
+    pricing: {
+      mode: e.CREDITGATE_COST_MODE,
+      overridesPath: e.CREDITGATE_PRICES ?? null,
+      fallbackUsdPerMTok: { input, output, cacheRead, cacheWrite },
+      markup: e.CREDITGATE_MARKUP,
+      creditsPerUsd: e.CREDITGATE_CREDITS_PER_USD,
+    },
+    meter: { pollMs: e.CREDITGATE_POLL_MS, batchSize: e.CREDITGATE_BATCH_SIZE },
+    logLevel: e.CREDITGATE_LOG_LEVEL,
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ""),
+      apiKey: e.CREDITGATE_API_KEY ?? null,
+    },
+    payments: {
+      packsPath: e.CREDITGATE_PACKS ?? null,
+      stripe:
+        e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET
+          ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET }
+          : null,
+      mercadoPago:
+        e.MP_ACCESS_TOKEN && e.MP_WEBHOOK_SECRET
+          ? { accessToken: e.MP_ACCESS_TOKEN, webhookSecret: e.MP_WEBHOOK_SECRET }
+          : null,
+    },
+    redisUrl: e.REDIS_URL,
+  });
+}
+
+export type Config = ReturnType<typeof loadConfig>;

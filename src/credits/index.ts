@@ -1,0 +1,17 @@
+/**
+ * credits: the prepaid ledger. Owns accounts, balances and ledger entries; every balance
+ * change is an entry with a unique idempotency key. Imports no other business module and
+ * never talks to the network.
+ */
+export {
+  type AccountBalance,
+  accountKind,
+  assertAccountId,
+  createLedger,
+  LEDGER_KINDS,
+  type Ledger,
+  type LedgerEntry,
+  type LedgerKind,
+  type PostEntry,
+  type PostOutcome,
+} from "./ledger.js";

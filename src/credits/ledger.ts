@@ -1,0 +1,171 @@
+import type { Db } from "../db/index.js";
+import { AppError, ErrorCode } from "../errors.js";
+import { toSafeNumber } from "../money.js";
+
+export const LEDGER_KINDS = ["usage", "grant", "topup", "refund", "reversal", "adjustment"] as const;
+export type LedgerKind = (typeof LEDGER_KINDS)[number];
+
+export interface PostEntry {
+  accountId: string;
+  kind: LedgerKind;
+  /** Signed: negative for debits. */
+  amountMicroCredits: bigint;
+  /** Globally unique; a second post with the same key changes nothing. */
+  idempotencyKey: string;
+  reason?: string | null;
+  ref?: string | null;
+  nowMs: number;
+}
+
+export type PostOutcome =
+  | { status: "applied"; entryId: number; balanceMicroCredits: number }
+  | { status: "duplicate"; entryId: number; balanceMicroCredits: number };
+
+export interface LedgerEntry {
+  id: number;
+  accountId: string;
+  kind: LedgerKind;
+  amountMicroCredits: number;
+  balanceAfterMicroCredits: number;
+  idempotencyKey: string;
+  reason: string | null;
+  ref: string | null;
+  createdAtMs: number;
+}
+
+export interface AccountBalance {
+  accountId: string;
+  kind: "user" | "agent";
+  balanceMicroCredits: number;
+  /** True when the balance is below zero (usage recorded past the prepaid amount). */
+  overdrawn: boolean;
+  updatedAtMs: number;
+}
+
+/** Accounts named `agent:<id>` are an operator's own agents; everything else is an end user. */
+export function accountKind(accountId: string): "user" | "agent" {
+  return accountId.startsWith("agent:") ? "agent" : "user";
+}
+
+const ACCOUNT_ID_RE = /^[^\s]{1,200}$/;
+
+export function assertAccountId(accountId: string): void {
+  if (!ACCOUNT_ID_RE.test(accountId)) {
+    throw new AppError(ErrorCode.InvalidRequest, `invalid account id "${accountId.slice(0, 60)}"`);
+  }
+}
+
+/**
+ * The credit ledger: accounts with an integer balance and an append-only list of entries
+ * with unique idempotency keys. Every method is synchronous; `post` can run inside a caller's
+ * transaction (better-sqlite3 nests it as a savepoint) so that a debit commits together with
+ * whatever caused it (a usage row and meter cursor, a top-up status, a webhook event).
+ */
+export function createLedger(db: Db) {
+  const getAccount = db.prepare<[string], { balance_micro_credits: number }>(
+    "SELECT balance_micro_credits FROM accounts WHERE id = ?",
+  );
+  const insertAccount = db.prepare<[string, string, number, number]>(
+    "INSERT INTO accounts (id, kind, balance_micro_credits, created_at_ms, updated_at_ms) VALUES (?, ?, 0, ?, ?) ON CONFLICT(id) DO NOTHING",
+  );
+  const findKey = db.prepare<[string], { id: number; account_id: string; amount_micro_credits: number }>(
+    "SELECT id, account_id, amount_micro_credits FROM ledger_entries WHERE idempotency_key = ?",
+  );
+  const insertEntry = db.prepare<
+    [string, string, number, number, string, string | null, string | null, number]
+  >(
+    `INSERT INTO ledger_entries (account_id, kind, amount_micro_credits, balance_after_micro_credits,
+       idempotency_key, reason, ref, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const setBalance = db.prepare<[number, number, string]>(
+    "UPDATE accounts SET balance_micro_credits = ?, updated_at_ms = ? WHERE id = ?",
+  );
+  const accountRow = db.prepare<
+    [string],
+    { id: string; kind: "user" | "agent"; balance_micro_credits: number; updated_at_ms: number }
+  >("SELECT id, kind, balance_micro_credits, updated_at_ms FROM accounts WHERE id = ?");
+  const listEntries = db.prepare<[string, number], Record<string, unknown>>(
+    "SELECT * FROM ledger_entries WHERE account_id = ? ORDER BY id DESC LIMIT ?",
+  );
+  const sumMismatch = db.prepare<[], { id: string; balance: number; total: number }>(
+    `SELECT a.id, a.balance_micro_credits AS balance, COALESCE(SUM(e.amount_micro_credits), 0) AS total
+       FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id
+      GROUP BY a.id HAVING balance <> total`,
+  );
+
+  function ensureAccount(accountId: string, nowMs: number): void {
+    assertAccountId(accountId);
+    insertAccount.run(accountId, accountKind(accountId), nowMs, nowMs);
+  }
+
+  /** Appends one entry and moves the balance, or does nothing if the key was already used. */
+  function postInTx(e: PostEntry): PostOutcome {
+    const existing = findKey.get(e.idempotencyKey);
+    if (existing) {
+      if (existing.account_id !== e.accountId || BigInt(existing.amount_micro_credits) !== e.amountMicroCredits) {
+        throw new AppError(
+          ErrorCode.Conflict,
+          `idempotency key ${e.idempotencyKey} was already used for a different entry`,
+        );
+      }
+      const bal = getAccount.get(e.accountId)?.balance_micro_credits ?? 0;
+      return { status: "duplicate", entryId: existing.id, balanceMicroCredits: bal };
+    }
+    ensureAccount(e.accountId, e.nowMs);
+    const before = BigInt(getAccount.get(e.accountId)?.balance_micro_credits ?? 0);
+    const after = toSafeNumber(before + e.amountMicroCredits, "balance");
+    const amount = toSafeNumber(e.amountMicroCredits, "amount");
+    const info = insertEntry.run(
+      e.accountId,
+      e.kind,
+      amount,
+      after,
+      e.idempotencyKey,
+      e.reason ?? null,
+      e.ref ?? null,
+      e.nowMs,
+    );
+    setBalance.run(after, e.nowMs, e.accountId);
+    return { status: "applied", entryId: Number(info.lastInsertRowid), balanceMicroCredits: after };
+  }
+
+  const postTx = db.transaction(postInTx);
+
+  return {
+    ensureAccount,
+    /** Posts inside the caller's transaction (or its own IMMEDIATE one when there is none). */
+    post(e: PostEntry): PostOutcome {
+      return db.inTransaction ? postInTx(e) : postTx.immediate(e);
+    },
+    balance(accountId: string): AccountBalance | null {
+      const r = accountRow.get(accountId);
+      if (!r) return null;
+      return {
+        accountId: r.id,
+        kind: r.kind,
+        balanceMicroCredits: r.balance_micro_credits,
+        overdrawn: r.balance_micro_credits < 0,
+        updatedAtMs: r.updated_at_ms,
+      };
+    },
+    entries(accountId: string, limit = 50): LedgerEntry[] {
+      return listEntries.all(accountId, limit).map((r) => ({
+        id: r.id as number,
+        accountId: r.account_id as string,
+        kind: r.kind as LedgerKind,
+        amountMicroCredits: r.amount_micro_credits as number,
+        balanceAfterMicroCredits: r.balance_after_micro_credits as number,
+        idempotencyKey: r.idempotency_key as string,
+        reason: (r.reason as string | null) ?? null,
+        ref: (r.ref as string | null) ?? null,
+        createdAtMs: r.created_at_ms as number,
+      }));
+    },
+    /** Accounts whose balance differs from the sum of their entries (must always be empty). */
+    inconsistentAccounts(): { id: string; balance: number; total: number }[] {
+      return sumMismatch.all();
+    },
+  };
+}
+
+export type Ledger = ReturnType<typeof createLedger>;

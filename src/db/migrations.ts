@@ -1,0 +1,124 @@
+/**
+ * Schema migrations. APPEND ONLY: never edit, renumber or reorder a shipped entry;
+ * fix mistakes with a new migration.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "ledger-usage-and-meter-cursors",
+    sql: `
+    CREATE TABLE accounts (
+      id TEXT PRIMARY KEY,                       -- 'telegram:123', 'agent:main', 'openai-user:frank'
+      kind TEXT NOT NULL CHECK (kind IN ('user', 'agent')),
+      balance_micro_credits INTEGER NOT NULL DEFAULT 0, -- may go below 0: usage that happened is always recorded
+      created_at_ms INTEGER NOT NULL,
+      updated_at_ms INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE ledger_entries (
+      id INTEGER PRIMARY KEY,
+      account_id TEXT NOT NULL REFERENCES accounts(id),
+      kind TEXT NOT NULL CHECK (kind IN ('usage', 'grant', 'topup', 'refund', 'reversal', 'adjustment')),
+      amount_micro_credits INTEGER NOT NULL,     -- signed: debits are negative
+      balance_after_micro_credits INTEGER NOT NULL,
+      idempotency_key TEXT NOT NULL UNIQUE,
+      reason TEXT,
+      ref TEXT,                                  -- usage event id, top-up id, ...
+      created_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX ledger_entries_account ON ledger_entries(account_id, id);
+
+    CREATE TABLE usage_events (
+      id INTEGER PRIMARY KEY,
+      dedupe_key TEXT NOT NULL UNIQUE,           -- sha256 of what the call IS (see src/meter/identity.ts)
+      ledger_entry_id INTEGER NOT NULL REFERENCES ledger_entries(id),
+      account_id TEXT NOT NULL REFERENCES accounts(id),
+      agent_id TEXT NOT NULL,
+      session_id TEXT,
+      session_key TEXT,
+      source TEXT NOT NULL,                      -- 'jsonl' | 'sqlite' | 'push'
+      source_ref TEXT NOT NULL,                  -- where it was first seen (path@offset, db#session:seq)
+      provider TEXT NOT NULL,
+      model TEXT NOT NULL,
+      api TEXT,
+      response_id TEXT,
+      message_ts_ms INTEGER NOT NULL,
+      input_tokens INTEGER NOT NULL,
+      output_tokens INTEGER NOT NULL,
+      cache_read_tokens INTEGER NOT NULL,
+      cache_write_tokens INTEGER NOT NULL,
+      total_tokens INTEGER NOT NULL,
+      reasoning_tokens INTEGER,
+      stop_reason TEXT,
+      is_error INTEGER NOT NULL DEFAULT 0,
+      error_message TEXT,
+      recorded_cost_pico_usd INTEGER,            -- the transcript's own usage.cost.total, for reconciliation
+      cost_pico_usd INTEGER NOT NULL,            -- exact cost used for the charge
+      charge_micro_credits INTEGER NOT NULL,
+      price_source TEXT NOT NULL,                -- 'table' | 'override' | 'recorded' | 'fallback'
+      price_version TEXT NOT NULL,               -- e.g. '@pydantic/genai-prices@0.1.8', 'overrides:<sha>'
+      unknown_model INTEGER NOT NULL DEFAULT 0,
+      created_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX usage_events_account_ts ON usage_events(account_id, message_ts_ms);
+    CREATE INDEX usage_events_agent_ts ON usage_events(agent_id, message_ts_ms);
+    CREATE INDEX usage_events_ts ON usage_events(message_ts_ms);
+
+    -- Every sessionId ever seen, so archived/reset sessions still bill the right user.
+    CREATE TABLE meter_sessions (
+      agent_id TEXT NOT NULL,
+      session_id TEXT NOT NULL,
+      session_key TEXT,
+      account_id TEXT,
+      channel TEXT,
+      first_seen_ms INTEGER NOT NULL,
+      updated_at_ms INTEGER NOT NULL,
+      PRIMARY KEY (agent_id, session_id)
+    ) STRICT;
+
+    -- JSONL read cursors, by file identity (device + inode), not by path.
+    CREATE TABLE meter_file_cursors (
+      dev TEXT NOT NULL,
+      ino TEXT NOT NULL,
+      path TEXT NOT NULL,                        -- last path seen (follows renames)
+      head_sha256 TEXT NOT NULL,                 -- hash of the first bytes: detects a recycled inode or rewrite
+      offset_bytes INTEGER NOT NULL,
+      size_bytes INTEGER NOT NULL,
+      updated_at_ms INTEGER NOT NULL,
+      PRIMARY KEY (dev, ino)
+    ) STRICT;
+
+    -- Whole-file sources (.zst archives, SQLite archive rows) read once by content hash.
+    CREATE TABLE meter_blobs_done (
+      content_sha256 TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      events INTEGER NOT NULL,
+      done_at_ms INTEGER NOT NULL
+    ) STRICT;
+
+    -- OpenClaw SQLite transcript cursors: last seq read per (database, session).
+    CREATE TABLE meter_sqlite_cursors (
+      db_path TEXT NOT NULL,
+      session_id TEXT NOT NULL,
+      last_seq INTEGER NOT NULL,
+      rewrite_generation INTEGER,
+      updated_at_ms INTEGER NOT NULL,
+      PRIMARY KEY (db_path, session_id)
+    ) STRICT;
+
+    -- Lines that could not be parsed: counted and located, never silently dropped.
+    CREATE TABLE meter_rejects (
+      id INTEGER PRIMARY KEY,
+      source_ref TEXT NOT NULL UNIQUE,
+      reason TEXT NOT NULL,
+      created_at_ms INTEGER NOT NULL
+    ) STRICT;
+    `,
+  },
+];

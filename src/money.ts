@@ -1,0 +1,135 @@
+/**
+ * Money and rounding. The ONLY place where amounts are converted or rounded.
+ *
+ * Units (all integers, never floats):
+ * - `PicoUsd` (1 USD = 10^12): the exact provider cost of a model call. A price of
+ *   `p` USD per million tokens is stored as `p * 10^6` micro-USD per million tokens
+ *   (`MicroUsdPerMTok`), and `tokens × MicroUsdPerMTok` is exactly the cost in pico-USD,
+ *   so any price with up to 6 decimals (USD/MTok) is priced without rounding.
+ * - `MicroUsd` (1 USD = 10^6): reporting unit for costs (`costMicros`).
+ * - `MicroCredits` (1 credit = 10^6): the only unit the ledger stores.
+ *
+ * Rounding rules (written once, tested in test/money.test.ts):
+ * 1. Cost per event: exact (pico-USD), no rounding.
+ * 2. Charge per event: `cost × markup × creditsPerUsd`, computed with exact rationals and
+ *    rounded UP once per event to a whole micro-credit (the operator never undercharges;
+ *    the user overpays by < 1 micro-credit per model call).
+ * 3. Reports: sums of pico-USD are shown as micro-USD rounded half-up, once per row.
+ * 4. Recorded costs (`usage.cost.total`, a float in USD written by OpenClaw) are converted
+ *    to pico-USD by rounding half-up to the nearest pico-USD (`usdFloatToPico`).
+ */
+
+export const PICO_PER_USD = 1_000_000_000_000n;
+export const PICO_PER_MICRO = 1_000_000n;
+export const MICRO_PER_UNIT = 1_000_000n;
+
+/** An exact non-negative rational `num / den`, used for markups and credit rates. */
+export interface Ratio {
+  readonly num: bigint;
+  readonly den: bigint;
+}
+
+const DECIMAL_RE = /^(\d+)(?:\.(\d+))?$/;
+
+/** Parses a plain non-negative decimal string ("1.25", "3", "0.075") into an exact ratio. */
+export function parseDecimal(text: string): Ratio {
+  const m = DECIMAL_RE.exec(text.trim());
+  if (!m) throw new RangeError(`not a non-negative decimal number: "${text}"`);
+  const frac = m[2] ?? "";
+  return { num: BigInt((m[1] ?? "0") + frac), den: 10n ** BigInt(frac.length) };
+}
+
+/** Converts a decimal (string or finite number) to an integer scaled by `10^scale`, rounding half-up. */
+export function decimalToScaled(value: string | number, scale: number): bigint {
+  const text = typeof value === "number" ? numberToPlainString(value) : value;
+  const { num, den } = parseDecimal(text);
+  const mult = 10n ** BigInt(scale);
+  return divRoundHalfUp(num * mult, den);
+}
+
+/** USD per million tokens (decimal) → integer micro-USD per million tokens (= pico-USD per token). */
+export function usdPerMTokToMicro(value: string | number): bigint {
+  return decimalToScaled(value, 6);
+}
+
+/** A recorded float USD amount (e.g. `usage.cost.total`) → pico-USD, rounded half-up. */
+export function usdFloatToPico(value: number): bigint {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`bad USD amount ${value}`);
+  return decimalToScaled(value, 12);
+}
+
+/** Ceil division for non-negative bigints. */
+export function divCeil(a: bigint, b: bigint): bigint {
+  if (b <= 0n) throw new RangeError("divisor must be positive");
+  if (a <= 0n) return -(-a / b);
+  return (a + b - 1n) / b;
+}
+
+/** Half-up division for non-negative bigints. */
+export function divRoundHalfUp(a: bigint, b: bigint): bigint {
+  if (b <= 0n) throw new RangeError("divisor must be positive");
+  if (a < 0n) return -divRoundHalfUp(-a, b);
+  return (a * 2n + b) / (2n * b);
+}
+
+/**
+ * Rule 2: the charge for one event in micro-credits.
+ * `chargeMicroCredits = ceil(costPicoUsd × markup × creditsPerUsd / 10^6)`.
+ */
+export function chargeMicroCredits(costPicoUsd: bigint, markup: Ratio, creditsPerUsd: Ratio): bigint {
+  if (costPicoUsd < 0n) throw new RangeError("cost must be >= 0");
+  const num = costPicoUsd * markup.num * creditsPerUsd.num;
+  const den = markup.den * creditsPerUsd.den * PICO_PER_MICRO;
+  return divCeil(num, den);
+}
+
+/** Rule 3: a pico-USD sum → micro-USD, half-up. */
+export function picoToMicroUsd(pico: bigint): bigint {
+  return divRoundHalfUp(pico, PICO_PER_MICRO);
+}
+
+/** Formats an integer amount with `scale` implied decimals, trimming trailing zeros ("0.4851608"). */
+export function formatScaled(value: bigint, scale: number, minDecimals = 0): string {
+  const neg = value < 0n;
+  const abs = neg ? -value : value;
+  const s = abs.toString().padStart(scale + 1, "0");
+  const int = s.slice(0, s.length - scale);
+  let frac = s.slice(s.length - scale).replace(/0+$/, "");
+  if (frac.length < minDecimals) frac = frac.padEnd(minDecimals, "0");
+  return `${neg ? "-" : ""}${int}${frac ? `.${frac}` : ""}`;
+}
+
+export const formatPicoUsd = (pico: bigint): string => formatScaled(pico, 12);
+export const formatMicroCredits = (micro: bigint | number): string => formatScaled(BigInt(micro), 6, 2);
+
+/** Parses a credit amount typed by an operator ("5", "2.5", "-1.25") into micro-credits, exactly. */
+export function parseCreditsToMicro(text: string): bigint {
+  const t = text.trim();
+  const neg = t.startsWith("-");
+  const { num, den } = parseDecimal(neg ? t.slice(1) : t);
+  if ((num * MICRO_PER_UNIT) % den !== 0n) throw new RangeError(`more than 6 decimals in "${text}"`);
+  const v = (num * MICRO_PER_UNIT) / den;
+  return neg ? -v : v;
+}
+
+/** Shortest plain (non-exponent) decimal for a finite number: 2.8608e-3 → "0.0028608". */
+function numberToPlainString(n: number): string {
+  if (!Number.isFinite(n) || n < 0) throw new RangeError(`bad number ${n}`);
+  const s = String(n);
+  if (!/e/i.test(s)) return s;
+  const [mant = "0", expText = "0"] = s.toLowerCase().split("e");
+  const exp = Number(expText);
+  const [ip = "0", fp = ""] = mant.split(".");
+  const digits = ip + fp;
+  const point = ip.length + exp;
+  if (point <= 0) return `0.${"0".repeat(-point)}${digits}`;
+  if (point >= digits.length) return digits + "0".repeat(point - digits.length);
+  return `${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/** Converts a bigint known to be small enough into a JS number for SQLite/JSON, or throws. */
+export function toSafeNumber(v: bigint, what = "amount"): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`${what} ${v} exceeds the safe integer range`);
+  return n;
+}

@@ -1,0 +1,2 @@
+/** payments: credit packs and provider checkouts (Stripe, MercadoPago). Filled in by the top-ups issue. */
+export {};
