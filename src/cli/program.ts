@@ -1,0 +1,19 @@
+import { Command } from "commander";
+import type { CliContext } from "./context.js";
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Builds the whole command tree; exported so tests can run commands in-process. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command("creditgate")
+    .description("Prepaid-credit metering and billing for OpenClaw bots")
+    .option("--db <file>", "SQLite database file (env CREDITGATE_DB)")
+    .option("--state-dir <dir>", "OpenClaw/Clawdbot state dir; repeatable (env CREDITGATE_STATE_DIRS)", collect)
+    .option("--json", "machine-readable JSON output")
+    .showHelpAfterError()
+    .exitOverride();
+  // Command groups register themselves here, one module each.
+  void ctx;
+  return program;
+}
+

@@ -1,0 +1,27 @@
+import { createHash } from "node:crypto";
+import type { ParsedUsage } from "./types.js";
+
+/**
+ * The dedupe identity of a model call: what the call IS, not where it was seen.
+ *
+ * `sha256(provider, model, message.timestamp ms, input, output, cacheRead, cacheWrite, responseId?)`
+ *
+ * Deliberately excluded: the line's `id` (re-appended and migrated lines get new ids), the
+ * file, session and agent (checkpoint copies, `.deleted`/`.reset` archives, the archive table
+ * and the JSONL→SQLite import repeat a message elsewhere), and the ISO write time. The
+ * provider response id is included when present: every copy of a message carries the same one.
+ */
+export function dedupeKey(u: ParsedUsage): string {
+  const parts = [
+    "v1",
+    u.provider,
+    u.model,
+    String(u.messageTsMs),
+    String(u.input),
+    String(u.output),
+    String(u.cacheRead),
+    String(u.cacheWrite),
+    u.responseId ?? "",
+  ];
+  return createHash("sha256").update(parts.join("\u001f")).digest("hex");
+}

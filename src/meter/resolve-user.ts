@@ -1,0 +1,105 @@
+/**
+ * Session key → billable account. Pure.
+ *
+ * OpenClaw names a session `agent:<agentId>:<rest>`; with a per-peer `session.dmScope` the
+ * rest names the end user:
+ *   `<ch>:direct:<peer>` / `<ch>:dm:<peer>`            per-channel-peer (recommended)
+ *   `<ch>:<account>:direct:<peer>`                     per-account-channel-peer
+ *   `direct:<peer>` / `dm:<peer>`                      per-peer (channel from the session entry)
+ *   `openai-user:<user>`                               OpenAI-compatible HTTP with `user`
+ * The user is `<channel>:<peer>` (`telegram:123456`, `whatsapp:+15551234567`), exactly what
+ * the plugin computes from a command's `channel` and `senderId`.
+ *
+ * Everything that belongs to no end user is billed to the agent's own account
+ * `agent:<agentId>`: the operator's `main` session (where EVERY DM lands under the default
+ * `dmScope:"main"`), cron runs, hooks, heartbeats, groups and channels, sub-agents whose
+ * parent cannot be found, and sessions whose key is unknown.
+ */
+
+export interface SessionHints {
+  /** Channel of the session (`session_windows.channel`, `lastChannel`, `deliveryContext.channel`). */
+  channel?: string | null;
+  /** `origin.from`, `deliveryContext.to`, `lastTo`: consulted only for key shapes we don't know. */
+  routeTargets?: readonly (string | null | undefined)[];
+  /** Resolves a sub-agent to its parent's session key (`spawned_by` / `parent_session_key`). */
+  parentKey?: (sessionKey: string) => string | null | undefined;
+}
+
+export interface Resolution {
+  accountId: string;
+  /** How it was decided, for reports: `dm`, `openai-user`, `operator`, `route`, `unknown-session`... */
+  via: string;
+}
+
+const AUTOMATION = new Set(["main", "cron", "hook", "heartbeat", "subagent", "acp", "node", "global"]);
+const SHARED = new Set(["group", "channel", "room", "thread", "topic"]);
+const DM = new Set(["direct", "dm"]);
+
+export const operatorAccount = (agentId: string) => `agent:${agentId}`;
+
+/** The agent id named by a session key, or null if the key is not `agent:<id>:...`. */
+export function agentOfKey(sessionKey: string): string | null {
+  const parts = sessionKey.split(":");
+  return parts[0] === "agent" && parts[1] ? parts[1] : null;
+}
+
+export function resolveAccount(agentId: string, sessionKey: string | null, hints: SessionHints = {}): Resolution {
+  return resolve(agentId, sessionKey, hints, 0);
+}
+
+function resolve(agentId: string, sessionKey: string | null, hints: SessionHints, depth: number): Resolution {
+  const op = { accountId: operatorAccount(agentId), via: "operator" };
+  if (!sessionKey) return { accountId: operatorAccount(agentId), via: "unknown-session" };
+  const parts = sessionKey.split(":");
+  const rest = parts[0] === "agent" ? parts.slice(2) : parts;
+  const head = rest[0]?.toLowerCase();
+  if (!head) return op;
+
+  if (head === "subagent") {
+    const parent = hints.parentKey?.(sessionKey);
+    if (parent && parent !== sessionKey && depth < 8) {
+      const r = resolve(agentOfKey(parent) ?? agentId, parent, { ...hints, channel: null, routeTargets: [] }, depth + 1);
+      return { ...r, via: `subagent>${r.via}` };
+    }
+    return op;
+  }
+  if (head === "openai-user" && rest.length >= 2) {
+    return { accountId: `openai-user:${rest.slice(1).join(":").toLowerCase()}`, via: "openai-user" };
+  }
+  if (AUTOMATION.has(head)) return op;
+
+  // `<ch>:direct:<peer>`, `<ch>:<account>:direct:<peer>`, `direct:<peer>`
+  const dmAt = rest.findIndex((p) => DM.has(p.toLowerCase()));
+  if (dmAt >= 0 && dmAt <= 2 && rest.length > dmAt + 1 && !rest.slice(0, dmAt).some((p) => SHARED.has(p))) {
+    const peer = rest
+      .slice(dmAt + 1)
+      .join(":")
+      .toLowerCase();
+    const channel = dmAt > 0 ? rest[0]?.toLowerCase() : normalizeChannel(hints.channel);
+    if (peer.length === 0) return op;
+    return { accountId: `${channel ?? "direct"}:${peer}`, via: "dm" };
+  }
+  if (rest.some((p) => SHARED.has(p.toLowerCase()))) return op;
+
+  // An unfamiliar key shape: fall back to the route the session entry recorded.
+  for (const target of hints.routeTargets ?? []) {
+    const acct = routeToAccount(target, hints.channel);
+    if (acct) return { accountId: acct, via: "route" };
+  }
+  return op;
+}
+
+function normalizeChannel(ch: string | null | undefined): string | null {
+  const c = ch?.trim().toLowerCase();
+  return c && /^[a-z0-9_-]+$/.test(c) ? c : null;
+}
+
+/** `telegram:5550101` → itself; a bare `5550101` with channel `telegram` → `telegram:5550101`. */
+export function routeToAccount(target: string | null | undefined, channel?: string | null): string | null {
+  const t = target?.trim().toLowerCase();
+  if (!t) return null;
+  const m = /^([a-z0-9_-]+):(.+)$/.exec(t);
+  if (m?.[1] && m[2]) return `${m[1] === "tg" ? "telegram" : m[1]}:${m[2]}`;
+  const ch = normalizeChannel(channel);
+  return ch ? `${ch}:${t}` : null;
+}
