@@ -1,4 +1,6 @@
 import { Command } from "commander";
+import { registerMeterCommands } from "./commands/meter.js";
+import { registerPaymentCommands } from "./commands/payments.js";
 import type { CliContext } from "./context.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -8,12 +10,16 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command("creditgate")
     .description("Prepaid-credit metering and billing for OpenClaw bots")
     .option("--db <file>", "SQLite database file (env CREDITGATE_DB)")
-    .option("--state-dir <dir>", "OpenClaw/Clawdbot state dir; repeatable (env CREDITGATE_STATE_DIRS)", collect)
+    .option(
+      "--state-dir <dir>",
+      "OpenClaw/Clawdbot state dir; repeatable (env CREDITGATE_STATE_DIRS)",
+      collect,
+    )
     .option("--json", "machine-readable JSON output")
     .showHelpAfterError()
     .exitOverride();
   // Command groups register themselves here, one module each.
-  void ctx;
+  registerMeterCommands(program, ctx);
+  registerPaymentCommands(program, ctx);
   return program;
 }
-

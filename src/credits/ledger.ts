@@ -102,7 +102,10 @@ export function createLedger(db: Db) {
   function postInTx(e: PostEntry): PostOutcome {
     const existing = findKey.get(e.idempotencyKey);
     if (existing) {
-      if (existing.account_id !== e.accountId || BigInt(existing.amount_micro_credits) !== e.amountMicroCredits) {
+      if (
+        existing.account_id !== e.accountId ||
+        BigInt(existing.amount_micro_credits) !== e.amountMicroCredits
+      ) {
         throw new AppError(
           ErrorCode.Conflict,
           `idempotency key ${e.idempotencyKey} was already used for a different entry`,

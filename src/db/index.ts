@@ -1,3 +1,4 @@
 /** The shared SQLite file: opener and append-only migrations. Owns no business rules. */
+
+export { MIGRATIONS, type Migration } from "./migrations.js";
 export { type Db, migrate, openDatabase } from "./open.js";
-export { type Migration, MIGRATIONS } from "./migrations.js";

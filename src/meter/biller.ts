@@ -48,7 +48,9 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
        @totalTokens, @reasoningTokens, @stopReason, @isError, @errorMessage, @recordedCostPicoUsd,
        @costPicoUsd, @chargeMicroCredits, @priceSource, @priceVersion, @unknownModel, @createdAtMs)`,
   );
-  const usageExists = db.prepare<[string], { id: number }>("SELECT id FROM usage_events WHERE dedupe_key = ?");
+  const usageExists = db.prepare<[string], { id: number }>(
+    "SELECT id FROM usage_events WHERE dedupe_key = ?",
+  );
   const upsertSession = db.prepare(
     `INSERT INTO meter_sessions (agent_id, session_id, session_key, account_id, channel, first_seen_ms, updated_at_ms)
      VALUES (@agentId, @sessionId, @sessionKey, @accountId, @channel, @nowMs, @nowMs)
@@ -105,7 +107,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       stopReason: e.stopReason,
       isError: e.isError ? 1 : 0,
       errorMessage: e.errorMessage,
-      recordedCostPicoUsd: e.recordedCostUsd === null ? null : toSafeNumber(usdFloatToPico(e.recordedCostUsd)),
+      recordedCostPicoUsd:
+        e.recordedCostUsd === null ? null : toSafeNumber(usdFloatToPico(e.recordedCostUsd)),
       costPicoUsd: toSafeNumber(quote.costPicoUsd, "cost"),
       chargeMicroCredits: toSafeNumber(charge, "charge"),
       priceSource: quote.source,
@@ -135,7 +138,12 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   return {
     /** Bills one batch and commits its cursor atomically. */
     bill(batch: SourceBatch): BillResult {
-      const result: BillResult = { billed: 0, duplicates: 0, chargedMicroCredits: 0n, unknownModels: new Set() };
+      const result: BillResult = {
+        billed: 0,
+        duplicates: 0,
+        chargedMicroCredits: 0n,
+        unknownModels: new Set(),
+      };
       const billed: BilledEvent[] = [];
       billTx.immediate(batch, result, billed);
       if (billed.length > 0) opts.onBilled?.(billed);

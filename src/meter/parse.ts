@@ -60,7 +60,8 @@ export function parseEntry(entry: unknown): LineResult {
   const e = entry as Record<string, unknown>;
   if (e.type !== "message") return { kind: "skip", why: "not-usage" };
   const m = e.message;
-  if (typeof m !== "object" || m === null) return { kind: "malformed", reason: "message line without message" };
+  if (typeof m !== "object" || m === null)
+    return { kind: "malformed", reason: "message line without message" };
   const msg = m as Record<string, unknown>;
   if (msg.role !== "assistant") return { kind: "skip", why: "not-usage" };
   const u = msg.usage;
@@ -84,7 +85,8 @@ export function parseEntry(entry: unknown): LineResult {
   if (model === null) return { kind: "malformed", reason: "assistant usage without model" };
 
   let messageTsMs: number | null = null;
-  if (typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp)) messageTsMs = Math.trunc(msg.timestamp);
+  if (typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp))
+    messageTsMs = Math.trunc(msg.timestamp);
   else if (typeof e.timestamp === "string") {
     // Very old pi lines have no message.timestamp: the entry's ISO time is the next best stable value.
     const t = Date.parse(e.timestamp);

@@ -43,7 +43,11 @@ export function agentOfKey(sessionKey: string): string | null {
   return parts[0] === "agent" && parts[1] ? parts[1] : null;
 }
 
-export function resolveAccount(agentId: string, sessionKey: string | null, hints: SessionHints = {}): Resolution {
+export function resolveAccount(
+  agentId: string,
+  sessionKey: string | null,
+  hints: SessionHints = {},
+): Resolution {
   return resolve(agentId, sessionKey, hints, 0);
 }
 
@@ -58,7 +62,12 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   if (head === "subagent") {
     const parent = hints.parentKey?.(sessionKey);
     if (parent && parent !== sessionKey && depth < 8) {
-      const r = resolve(agentOfKey(parent) ?? agentId, parent, { ...hints, channel: null, routeTargets: [] }, depth + 1);
+      const r = resolve(
+        agentOfKey(parent) ?? agentId,
+        parent,
+        { ...hints, channel: null, routeTargets: [] },
+        depth + 1,
+      );
       return { ...r, via: `subagent>${r.via}` };
     }
     return op;

@@ -12,9 +12,10 @@ export interface RememberedSession {
  * and deletion drops the key, so archives are attributed from this memory.
  */
 export function createSessionMemory(db: Db) {
-  const get = db.prepare<[string, string], { session_key: string | null; account_id: string | null; channel: string | null }>(
-    "SELECT session_key, account_id, channel FROM meter_sessions WHERE agent_id = ? AND session_id = ?",
-  );
+  const get = db.prepare<
+    [string, string],
+    { session_key: string | null; account_id: string | null; channel: string | null }
+  >("SELECT session_key, account_id, channel FROM meter_sessions WHERE agent_id = ? AND session_id = ?");
   return {
     get(agentId: string, sessionId: string): RememberedSession | null {
       const r = get.get(agentId, sessionId);

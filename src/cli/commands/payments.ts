@@ -1,0 +1,137 @@
+import type { Command } from "commander";
+import { AppError, ErrorCode } from "../../errors.js";
+import { formatMicroCredits } from "../../money.js";
+import { createTopup, minorToDecimal, PROVIDERS, type ProviderName, reconcileTopups } from "../../payments/index.js";
+import { paymentsFromConfig, startServer } from "../../server.js";
+import { createFulfiller } from "../../webhooks/index.js";
+import type { CliContext, GlobalOptions } from "../context.js";
+import { renderTable, toJson } from "../output.js";
+
+/** `serve`, `topup-link`, `reconcile`, `packs`: the top-up surfaces of the CLI. */
+export function registerPaymentCommands(program: Command, ctx: CliContext): void {
+  const setup = (cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions>();
+    const config = ctx.config(g);
+    const db = ctx.openDb(config);
+    const { deps, warnings } = paymentsFromConfig(config, db);
+    return { g, config, deps, warnings };
+  };
+
+  program
+    .command("serve")
+    .description("run the HTTP server: operator API (/v1), payment landing pages and provider webhooks")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { config, deps, warnings } = setup(cmd);
+      for (const w of warnings) ctx.err(`creditgate: ${w}\n`);
+      if (!config.http.apiKey) ctx.err("creditgate: the operator API (/v1) is disabled: set CREDITGATE_API_KEY\n");
+      const server = await startServer(
+        { ...deps, apiKey: config.http.apiKey, logger: { level: config.logLevel } },
+        { host: config.http.host, port: config.http.port },
+        ctx.err,
+      );
+      ctx.out(`creditgate: listening on ${server.address} (public base URL ${config.http.publicBaseUrl})\n`);
+      await server.closed;
+    });
+
+  program
+    .command("topup-link")
+    .description("create a payment link for one user and one credit pack")
+    .argument("<user>", "end-user account id, e.g. telegram:123456")
+    .requiredOption("--pack <id>", "credit pack id (see `creditgate packs`)")
+    .requiredOption("--provider <name>", `payment provider: ${PROVIDERS.join(" | ")}`)
+    .option("--currency <code>", "currency, when the pack lists several for the provider")
+    .action(async (user: string, opts: { pack: string; provider: string; currency?: string }, cmd: Command) => {
+      const { g, deps } = setup(cmd);
+      const created = await createTopup(
+        deps,
+        {
+          userId: user,
+          packId: opts.pack,
+          provider: opts.provider as ProviderName,
+          ...(opts.currency ? { currency: opts.currency } : {}),
+        },
+        ctx.nowMs(),
+      );
+      if (g.json) return ctx.out(toJson(created));
+      ctx.out(
+        renderTable(
+          ["topup", "provider", "expires", "url"],
+          [[created.topupId, created.provider, created.expiresAt, created.url]],
+        ),
+      );
+    });
+
+  program
+    .command("reconcile")
+    .description("ask the providers about pending top-ups whose webhook never arrived; safe to repeat")
+    .option("--older-than-ms <ms>", "only top-ups at least this old (env CREDITGATE_RECONCILE_AFTER_MS)")
+    .action(async (opts: { olderThanMs?: string }, cmd: Command) => {
+      const { g, config, deps, warnings } = setup(cmd);
+      for (const w of warnings.filter((x) => x.includes("disabled"))) ctx.err(`creditgate: ${w}\n`);
+      const fulfiller = createFulfiller(deps.db);
+      const olderThanMs = opts.olderThanMs === undefined ? config.payments.reconcileAfterMs : Number(opts.olderThanMs);
+      if (!Number.isSafeInteger(olderThanMs) || olderThanMs < 0) {
+        throw new AppError(ErrorCode.InvalidRequest, `--older-than-ms must be a non-negative integer, got ${opts.olderThanMs}`);
+      }
+      const nowMs = ctx.nowMs();
+      const results = await reconcileTopups({
+        db: deps.db,
+        stripe: deps.stripe,
+        mercadoPago: deps.mercadoPago,
+        apply: (topupId, observation) => fulfiller.apply({ event: null, topupId, observation, nowMs }),
+        nowMs,
+        olderThanMs,
+      });
+      if (g.json) return ctx.out(toJson({ checked: results.length, results }));
+      if (results.length === 0) return ctx.out("nothing to reconcile: no pending top-ups old enough\n");
+      ctx.out(
+        renderTable(
+          ["topup", "provider", "before", "after", "outcome", "detail"],
+          results.map((r) => [r.topupId, r.provider, r.before, r.after, r.outcome, r.detail]),
+        ),
+      );
+      if (results.some((r) => r.outcome === "error")) process.exitCode = 1;
+    });
+
+  program
+    .command("packs")
+    .description("list the credit packs from CREDITGATE_PACKS and their prices")
+    .action((_opts: unknown, cmd: Command) => {
+      const { g, deps, warnings } = setup(cmd);
+      const packs = deps.packs.list();
+      if (g.json) {
+        return ctx.out(
+          toJson(
+            packs.map((p) => ({
+              id: p.id,
+              title: p.title,
+              credits: formatMicroCredits(p.grantMicroCredits),
+              grantMicroCredits: p.grantMicroCredits,
+              prices: p.prices.map((pr) => ({
+                provider: pr.provider,
+                currency: pr.currency,
+                amount: minorToDecimal(pr.amountMinor, pr.exponent),
+                amountMinor: pr.amountMinor,
+              })),
+            })),
+          ),
+        );
+      }
+      if (packs.length === 0) {
+        return ctx.out(`no packs: ${warnings.find((w) => w.includes("CREDITGATE_PACKS")) ?? "packs file is empty"}\n`);
+      }
+      ctx.out(
+        renderTable(
+          ["pack", "title", "credits", "prices"],
+          packs.map((p) => [
+            p.id,
+            p.title,
+            formatMicroCredits(p.grantMicroCredits),
+            p.prices
+              .map((pr) => `${pr.provider} ${minorToDecimal(pr.amountMinor, pr.exponent)} ${pr.currency}`)
+              .join("; "),
+          ]),
+        ),
+      );
+    });
+}

@@ -1,0 +1,61 @@
+/**
+ * meter: reads what OpenClaw bots spent from their own transcripts (JSONL files and the
+ * SQLite store), prices each model call and bills it to the right end user exactly once
+ * through the credits ledger. Never writes to OpenClaw's files or databases; never logs
+ * chat text.
+ */
+import type { Config } from "../config/index.js";
+import type { Db } from "../db/index.js";
+import { parseDecimal } from "../money.js";
+import { discoverStateDirs } from "./discover.js";
+import { createMeter, type MeterOptions } from "./meter.js";
+import { createPricer, loadPriceOverrides } from "./pricing.js";
+
+export { type BilledEvent, type Biller, createBiller } from "./biller.js";
+export { type AgentDir, discoverStateDirs, listAgents, type StateDir } from "./discover.js";
+export { dedupeKey } from "./identity.js";
+export { createMeter, type Meter, type MeterSummary } from "./meter.js";
+export { type LineResult, parseEntry, parseLine } from "./parse.js";
+export { createPricer, loadPriceOverrides } from "./pricing.js";
+export {
+  GROUP_BY,
+  type GroupBy,
+  parseTimeArg,
+  queryUsage,
+  type UsageQuery,
+  type UsageRow,
+} from "./report.js";
+export { operatorAccount, resolveAccount } from "./resolve-user.js";
+export type { CostMode, ParsedUsage, PriceQuote, Pricer, UsageEvent } from "./types.js";
+
+/** The pricer an entrypoint builds from config: table + operator overrides + fallback. */
+export function pricerFromConfig(config: Config) {
+  return createPricer({
+    mode: config.pricing.mode,
+    overrides: loadPriceOverrides(config.pricing.overridesPath),
+    fallback: config.pricing.fallbackUsdPerMTok,
+  });
+}
+
+/** Wires a meter from config: discovered state dirs, pricing, markup and credit rate. */
+export function meterFromConfig(
+  config: Config,
+  db: Db,
+  extra: Partial<
+    Pick<MeterOptions, "onBilled" | "onProgress" | "log" | "nowMs" | "unknownSessionGraceMs">
+  > = {},
+) {
+  const stateDirs = discoverStateDirs(config.sources);
+  const meter = createMeter({
+    db,
+    stateDirs,
+    agents: config.sources.agents,
+    pricer: pricerFromConfig(config),
+    markup: parseDecimal(config.pricing.markup),
+    creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
+    batchSize: config.meter.batchSize,
+    pollMs: config.meter.pollMs,
+    ...extra,
+  });
+  return { meter, stateDirs };
+}

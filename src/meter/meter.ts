@@ -1,0 +1,199 @@
+import { type FSWatcher, watch } from "node:fs";
+import { join } from "node:path";
+import { createLedger } from "../credits/index.js";
+import type { Db } from "../db/index.js";
+import type { Ratio } from "../money.js";
+import { type BilledEvent, createBiller } from "./biller.js";
+import { listAgents, type StateDir } from "./discover.js";
+import { addStats, emptyStats, type MeterSource, type SourceBatch, type SourceStats } from "./source.js";
+import { createJsonlSource } from "./sources/jsonl.js";
+import { createSqliteSource } from "./sources/sqlite.js";
+import type { Pricer } from "./types.js";
+
+export interface MeterOptions {
+  db: Db;
+  stateDirs: readonly StateDir[];
+  agents: readonly string[] | null;
+  pricer: Pricer;
+  markup: Ratio;
+  creditsPerUsd: Ratio;
+  batchSize: number;
+  pollMs: number;
+  /** See JsonlSourceOptions.unknownSessionGraceMs; used only while following. */
+  unknownSessionGraceMs?: number;
+  nowMs?: () => number;
+  onBilled?: (events: BilledEvent[]) => void;
+  onProgress?: (summary: MeterSummary) => void;
+  log?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface MeterSummary extends SourceStats {
+  stateDirs: number;
+  agents: number;
+  billed: number;
+  duplicates: number;
+  chargedMicroCredits: bigint;
+  unknownModels: string[];
+  elapsedMs: number;
+}
+
+/**
+ * The metering loop: every agent of every state dir gets a JSONL source and a SQLite source
+ * (each a no-op where its era's files are absent); each batch they produce is billed and its
+ * cursor committed in one transaction. `runOnce` drains what is there; `follow` keeps going,
+ * picking up new lines, files, agents and renames without a restart.
+ */
+export function createMeter(opts: MeterOptions) {
+  const now = opts.nowMs ?? Date.now;
+  const ledger = createLedger(opts.db);
+  const biller = createBiller(opts.db, ledger, {
+    pricer: opts.pricer,
+    markup: opts.markup,
+    creditsPerUsd: opts.creditsPerUsd,
+    nowMs: now,
+    ...(opts.onBilled ? { onBilled: opts.onBilled } : {}),
+  });
+  const sources = new Map<string, MeterSource[]>();
+  const unknownModels = new Set<string>();
+
+  function newSummary(): MeterSummary {
+    return {
+      ...emptyStats(),
+      stateDirs: opts.stateDirs.length,
+      agents: 0,
+      billed: 0,
+      duplicates: 0,
+      chargedMicroCredits: 0n,
+      unknownModels: [],
+      elapsedMs: 0,
+    };
+  }
+
+  function syncAgents(following: boolean): void {
+    for (const sd of opts.stateDirs) {
+      for (const a of listAgents(sd.path, opts.agents)) {
+        if (sources.has(a.agentDir)) continue;
+        sources.set(a.agentDir, [
+          createJsonlSource({
+            agentDir: a.agentDir,
+            agentId: a.agentId,
+            db: opts.db,
+            batchSize: opts.batchSize,
+            unknownSessionGraceMs: following ? (opts.unknownSessionGraceMs ?? 10_000) : 0,
+            nowMs: now,
+          }),
+          createSqliteSource({
+            agentDir: a.agentDir,
+            agentId: a.agentId,
+            db: opts.db,
+            batchSize: opts.batchSize,
+          }),
+        ]);
+      }
+    }
+  }
+
+  async function pollAll(summary: MeterSummary): Promise<void> {
+    const started = now();
+    summary.agents = sources.size;
+    let lastProgress = started;
+    const sink = (batch: SourceBatch) => {
+      const r = biller.bill(batch);
+      addStats(summary, batch.stats);
+      summary.billed += r.billed;
+      summary.duplicates += r.duplicates;
+      summary.chargedMicroCredits += r.chargedMicroCredits;
+      for (const m of r.unknownModels) {
+        if (!unknownModels.has(m)) {
+          unknownModels.add(m);
+          opts.log?.("warn", "unknown model priced at the fallback rate or its recorded cost", { model: m });
+        }
+      }
+      summary.unknownModels = [...unknownModels].sort();
+      if (opts.onProgress && now() - lastProgress >= 1000) {
+        lastProgress = now();
+        summary.elapsedMs = lastProgress - started;
+        opts.onProgress(summary);
+      }
+    };
+    for (const [dir, list] of sources) {
+      for (const s of list) {
+        try {
+          await s.poll(sink);
+        } catch (err) {
+          // One unreadable source must not stop the others; it is retried next poll.
+          opts.log?.("error", "source poll failed", { source: s.name, dir, error: String(err) });
+        }
+      }
+    }
+    summary.elapsedMs += now() - started;
+  }
+
+  return {
+    /** Ingests everything new and returns what it did. */
+    async runOnce(): Promise<MeterSummary> {
+      const summary = newSummary();
+      syncAgents(false);
+      await pollAll(summary);
+      return summary;
+    },
+
+    /** Backfills, then follows until `signal` aborts. Returns the running totals. */
+    async follow(signal: AbortSignal, onCycle?: (s: MeterSummary) => void): Promise<MeterSummary> {
+      const total = newSummary();
+      const watchers = new Map<string, FSWatcher>();
+      let wake: (() => void) | null = null;
+      let dirty = true;
+      const poke = () => {
+        dirty = true;
+        wake?.();
+      };
+      const watchDir = (dir: string) => {
+        if (watchers.has(dir)) return;
+        try {
+          const w = watch(dir, { persistent: false }, poke);
+          w.on("error", () => {
+            watchers.delete(dir);
+          });
+          watchers.set(dir, w);
+        } catch {
+          // not there yet: the periodic poll covers it until it appears
+        }
+      };
+      signal.addEventListener("abort", () => wake?.(), { once: true });
+      try {
+        while (!signal.aborted) {
+          syncAgents(true);
+          for (const sd of opts.stateDirs) watchDir(join(sd.path, "agents"));
+          for (const dir of sources.keys()) {
+            watchDir(join(dir, "sessions"));
+            watchDir(join(dir, "agent"));
+          }
+          dirty = false;
+          const before = total.billed;
+          await pollAll(total);
+          if (total.billed !== before) onCycle?.(total);
+          if (signal.aborted || dirty) continue;
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, opts.pollMs);
+            wake = () => {
+              clearTimeout(t);
+              resolve();
+            };
+          });
+          wake = null;
+        }
+      } finally {
+        for (const w of watchers.values()) w.close();
+      }
+      return total;
+    },
+
+    close(): void {
+      for (const list of sources.values()) for (const s of list) s.close();
+      sources.clear();
+    },
+  };
+}
+
+export type Meter = ReturnType<typeof createMeter>;

@@ -1,0 +1,116 @@
+import type { Db } from "../db/index.js";
+import { formatPicoUsd, picoToMicroUsd } from "../money.js";
+
+export const GROUP_BY = ["user", "agent", "model", "day"] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
+export interface UsageQuery {
+  user?: string | undefined;
+  agent?: string | undefined;
+  model?: string | undefined;
+  sinceMs?: number | undefined;
+  untilMs?: number | undefined;
+  by: GroupBy;
+}
+
+export interface UsageRow {
+  key: string;
+  requests: number;
+  errors: number;
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  totalTokens: number;
+  /** Exact provider cost in pico-USD, as a decimal string (bigint-safe). */
+  costPicoUsd: string;
+  /** Provider cost in micro-USD (rounded half-up once per row). */
+  costMicros: number;
+  /** Provider cost in USD, exact decimal string. */
+  costUsd: string;
+  chargedMicros: number;
+  unknownModelRequests: number;
+}
+
+const KEY_SQL: Record<GroupBy, string> = {
+  user: "account_id",
+  agent: "agent_id",
+  model: "provider || '/' || model",
+  day: "strftime('%Y-%m-%d', message_ts_ms / 1000, 'unixepoch')",
+};
+
+/** Usage totals grouped by user, agent, model or UTC day (by the call's own timestamp). */
+export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (q.user) {
+    where.push("account_id = ?");
+    params.push(q.user);
+  }
+  if (q.agent) {
+    where.push("agent_id = ?");
+    params.push(q.agent);
+  }
+  if (q.model) {
+    where.push("(provider || '/' || model = ? OR model = ?)");
+    params.push(q.model, q.model);
+  }
+  if (q.sinceMs !== undefined) {
+    where.push("message_ts_ms >= ?");
+    params.push(q.sinceMs);
+  }
+  if (q.untilMs !== undefined) {
+    where.push("message_ts_ms < ?");
+    params.push(q.untilMs);
+  }
+  const sql = `SELECT ${KEY_SQL[q.by]} AS key, COUNT(*) AS requests, SUM(is_error) AS errors,
+      SUM(input_tokens) AS input, SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cacheRead,
+      SUM(cache_write_tokens) AS cacheWrite, SUM(total_tokens) AS totalTokens,
+      SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS chargedMicros,
+      SUM(unknown_model) AS unknownModelRequests
+    FROM usage_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    GROUP BY key ORDER BY ${q.by === "day" ? "key" : "costPico DESC, key"}`;
+  const rows = db
+    .prepare(sql)
+    .safeIntegers(true)
+    .all(...params) as Record<string, bigint | string>[];
+  return rows.map((r) => {
+    const pico = BigInt(r.costPico ?? 0n);
+    return {
+      key: String(r.key),
+      requests: Number(r.requests),
+      errors: Number(r.errors),
+      input: Number(r.input),
+      output: Number(r.output),
+      cacheRead: Number(r.cacheRead),
+      cacheWrite: Number(r.cacheWrite),
+      totalTokens: Number(r.totalTokens),
+      costPicoUsd: pico.toString(),
+      costMicros: Number(picoToMicroUsd(pico)),
+      costUsd: formatPicoUsd(pico),
+      chargedMicros: Number(r.chargedMicros),
+      unknownModelRequests: Number(r.unknownModelRequests),
+    };
+  });
+}
+
+/** Parses `--since`/`--until`: an ISO date or date-time, `today`, or a relative `7d` / `12h` / `30m`. */
+export function parseTimeArg(text: string, nowMs: number): number {
+  const t = text.trim();
+  if (t === "today") {
+    const d = new Date(nowMs);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  }
+  const rel = /^(\d+)([dhm])$/.exec(t);
+  if (rel?.[1] && rel[2]) {
+    const unit = rel[2] === "d" ? 86_400_000 : rel[2] === "h" ? 3_600_000 : 60_000;
+    return nowMs - Number(rel[1]) * unit;
+  }
+  if (/^\d{4}-\d{2}-\d{2}/.test(t)) {
+    const ms = Date.parse(t.length === 10 ? `${t}T00:00:00Z` : t);
+    if (Number.isFinite(ms)) return ms;
+  }
+  throw new RangeError(
+    `cannot read time "${text}": use 2026-11-01, 2026-11-01T12:00:00Z, today, 7d, 12h or 30m`,
+  );
+}

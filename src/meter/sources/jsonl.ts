@@ -1,0 +1,325 @@
+import { createHash } from "node:crypto";
+import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Db } from "../../db/index.js";
+import { mayBeUsage, parseLine } from "../parse.js";
+import { operatorAccount, resolveAccount } from "../resolve-user.js";
+import { createSessionMemory } from "../session-memory.js";
+import type { BatchSink, MeterSource, Reject, SessionFact, SourceStats } from "../source.js";
+import type { UsageEvent } from "../types.js";
+import { createSessionsIndex } from "./sessions-index.js";
+
+export interface JsonlSourceOptions {
+  /** `<state>/agents/<agentId>` */
+  agentDir: string;
+  agentId: string;
+  db: Db;
+  /** Events per transaction during a backlog. */
+  batchSize: number;
+  /**
+   * A live transcript whose session id is not (yet) in sessions.json is left for this long
+   * before it is billed to the operator: OpenClaw may write the transcript a moment before
+   * the index. 0 for one-shot runs.
+   */
+  unknownSessionGraceMs?: number;
+  nowMs?: () => number;
+}
+
+const CHUNK_BYTES = 4 * 1024 * 1024;
+const HEAD_BYTES = 4096;
+const MAX_REJECTS_PER_FILE = 100;
+/** Files touched per transaction at most, so a backlog of many small files still commits often. */
+const MAX_FILES_PER_BATCH = 256;
+const NEWLINE = 0x0a;
+const OPEN_BRACE = 0x7b;
+
+export interface ClassifiedFile {
+  sessionId: string;
+  archived: boolean;
+}
+
+/**
+ * Which files in `sessions/` are transcripts, and of which session.
+ * Read: `<id>.jsonl`, `<id>-topic-<n>.jsonl`, `<id>.jsonl.deleted.<ts>`, `<id>.jsonl.reset.<ts>`,
+ * `<ISO>_<id>.jsonl` branch copies (dedupe absorbs their repeats).
+ * Skipped: `*.checkpoint.*.jsonl` (compaction copies), `*.trajectory.jsonl` (run traces),
+ * `*.bak*` (repair backups), `sessions.json*`, temp/lock files, and `.zst` archives (read whole
+ * by the archive reader).
+ */
+export function classifyTranscriptFile(name: string): ClassifiedFile | null {
+  const at = name.indexOf(".jsonl");
+  if (at <= 0) return null;
+  if (name.startsWith("sessions.json")) return null;
+  if (/\.bak/i.test(name) || name.includes(".trajectory") || /\.checkpoint\./.test(name)) return null;
+  if (name.endsWith(".zst") || name.endsWith(".tmp") || name.endsWith(".lock")) return null;
+  const suffix = name.slice(at + ".jsonl".length);
+  const archived = /^\.(deleted|reset)\./.test(suffix);
+  if (suffix !== "" && !archived) return null;
+  let base = name.slice(0, at).replace(/-topic-.+$/, "");
+  const branch = /^\d{4}-\d{2}-\d{2}T[^_]*_(.+)$/.exec(base);
+  if (branch?.[1]) base = branch[1];
+  return base ? { sessionId: base, archived } : null;
+}
+
+interface Cursor {
+  dev: string;
+  ino: string;
+  path: string;
+  head: string;
+  offset: number;
+  size: number;
+}
+
+interface Seen {
+  size: number;
+  mtimeMs: number;
+  cursor: Cursor;
+}
+
+/**
+ * JSONL transcripts of one agent (Clawdbot → OpenClaw ~2026.7). Reads only complete lines from
+ * a byte cursor keyed by (device, inode), so a rename to `.deleted`/`.reset` continues where it
+ * was; a file that shrank or whose first line changed (rewrite, recycled inode) is re-read from
+ * 0 and the biller's dedupe absorbs what was already billed. A partial last line is held back
+ * until its newline arrives.
+ */
+export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
+  const sessionsDir = join(opts.agentDir, "sessions");
+  const index = createSessionsIndex(join(sessionsDir, "sessions.json"));
+  const memory = createSessionMemory(opts.db);
+  const now = opts.nowMs ?? Date.now;
+  const grace = opts.unknownSessionGraceMs ?? 0;
+  const seen = new Map<string, Seen>();
+  const loadCursor = opts.db.prepare<
+    [string, string],
+    { path: string; head_sha256: string; offset_bytes: number; size_bytes: number }
+  >("SELECT path, head_sha256, offset_bytes, size_bytes FROM meter_file_cursors WHERE dev = ? AND ino = ?");
+  const head = Buffer.allocUnsafe(HEAD_BYTES);
+  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+
+  function headHash(fd: number, size: number): string {
+    const n = readSync(fd, head, 0, Math.min(HEAD_BYTES, size), 0);
+    const nl = head.subarray(0, n).indexOf(NEWLINE);
+    return createHash("sha256")
+      .update(head.subarray(0, nl >= 0 ? nl : n))
+      .digest("hex");
+  }
+
+  function attribution(sessionId: string): { sessionKey: string | null; accountId: string } | null {
+    const indexed = index.get(sessionId);
+    if (indexed) {
+      const r = resolveAccount(opts.agentId, indexed.sessionKey, {
+        channel: indexed.channel,
+        routeTargets: indexed.routeTargets,
+        parentKey: (k) => index.parentOf(k),
+      });
+      return { sessionKey: indexed.sessionKey, accountId: r.accountId };
+    }
+    const remembered = memory.get(opts.agentId, sessionId);
+    if (remembered?.sessionKey) {
+      const r = resolveAccount(opts.agentId, remembered.sessionKey, { channel: remembered.channel });
+      return { sessionKey: remembered.sessionKey, accountId: remembered.accountId ?? r.accountId };
+    }
+    return null;
+  }
+
+  return {
+    name: `jsonl:${opts.agentId}`,
+    async poll(sink: BatchSink): Promise<void> {
+      let events: UsageEvent[] = [];
+      let rejects: Reject[] = [];
+      let facts: SessionFact[] = [];
+      let cursors = new Map<string, Cursor>();
+      let stats: Partial<SourceStats> = {};
+      let pendingSeen: [string, Seen][] = [];
+      const bump = (k: keyof SourceStats, n = 1) => {
+        stats[k] = (stats[k] ?? 0) + n;
+      };
+
+      const flush = () => {
+        if (events.length === 0 && cursors.size === 0 && facts.length === 0 && rejects.length === 0) return;
+        const batchCursors = [...cursors.values()];
+        sink({
+          events,
+          rejects,
+          sessions: facts,
+          stats,
+          commit(db) {
+            const upsert = db.prepare(
+              `INSERT INTO meter_file_cursors (dev, ino, path, head_sha256, offset_bytes, size_bytes, updated_at_ms)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(dev, ino) DO UPDATE SET path = excluded.path, head_sha256 = excluded.head_sha256,
+                 offset_bytes = excluded.offset_bytes, size_bytes = excluded.size_bytes,
+                 updated_at_ms = excluded.updated_at_ms`,
+            );
+            const t = now();
+            for (const c of batchCursors) upsert.run(c.dev, c.ino, c.path, c.head, c.offset, c.size, t);
+          },
+        });
+        // Only after the transaction committed does memory move on.
+        for (const [k, s] of pendingSeen) seen.set(k, s);
+        events = [];
+        rejects = [];
+        facts = [];
+        cursors = new Map();
+        stats = {};
+        pendingSeen = [];
+      };
+
+      const refreshed = index.refresh();
+      if (refreshed) {
+        for (const s of refreshed) {
+          const r = resolveAccount(opts.agentId, s.sessionKey, {
+            channel: s.channel,
+            routeTargets: s.routeTargets,
+            parentKey: (k) => index.parentOf(k),
+          });
+          facts.push({
+            agentId: opts.agentId,
+            sessionId: s.sessionId,
+            sessionKey: s.sessionKey,
+            accountId: r.accountId,
+            channel: s.channel,
+          });
+        }
+      }
+
+      let names: string[];
+      try {
+        names = readdirSync(sessionsDir);
+      } catch {
+        names = [];
+      }
+      names.sort();
+      for (const name of names) {
+        const cls = classifyTranscriptFile(name);
+        if (!cls) continue;
+        const path = join(sessionsDir, name);
+        let st: ReturnType<typeof statSync>;
+        try {
+          st = statSync(path);
+        } catch {
+          continue; // renamed or deleted between readdir and stat: the next poll finds it
+        }
+        if (!st.isFile()) continue;
+        const key = `${st.dev}:${st.ino}`;
+        const prev = seen.get(key);
+        if (prev && prev.size === st.size && prev.mtimeMs === st.mtimeMs && prev.cursor.path === path)
+          continue;
+
+        const who = attribution(cls.sessionId);
+        if (!who && !cls.archived && grace > 0 && now() - st.mtimeMs < grace) continue;
+        const sessionKey = who?.sessionKey ?? null;
+        const accountId = who?.accountId ?? operatorAccount(opts.agentId);
+
+        let fd: number;
+        try {
+          fd = openSync(path, "r");
+        } catch {
+          continue;
+        }
+        try {
+          const size = st.size;
+          const h = headHash(fd, size);
+          let cursor: Cursor | undefined = cursors.get(key) ?? prev?.cursor;
+          if (!cursor) {
+            const row = loadCursor.get(String(st.dev), String(st.ino));
+            if (row)
+              cursor = {
+                dev: String(st.dev),
+                ino: String(st.ino),
+                path: row.path,
+                head: row.head_sha256,
+                offset: row.offset_bytes,
+                size: row.size_bytes,
+              };
+          }
+          let offset = cursor?.offset ?? 0;
+          // A different first line means a different or rewritten file on this inode; a shrink
+          // means truncation. Either way re-read from 0: dedupe keeps it exactly-once.
+          if (cursor && (cursor.head !== h || size < cursor.offset)) offset = 0;
+          const fileCursor: Cursor = {
+            dev: String(st.dev),
+            ino: String(st.ino),
+            path,
+            head: h,
+            offset,
+            size,
+          };
+          if (offset < size) bump("files");
+          let fileRejects = 0;
+          let readPos = offset;
+          let carry: Buffer | null = null;
+          let carryStart = offset;
+          while (readPos < size) {
+            const n = readSync(fd, chunk, 0, Math.min(CHUNK_BYTES, size - readPos), readPos);
+            if (n <= 0) break;
+            bump("bytes", n);
+            readPos += n;
+            const data: Buffer = carry ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+            const dataStart = carryStart;
+            let ls = 0;
+            for (let nl = data.indexOf(NEWLINE, ls); nl !== -1; nl = data.indexOf(NEWLINE, ls)) {
+              const lineStart = ls;
+              ls = nl + 1;
+              let s = lineStart;
+              while (s < nl && (data[s] === 0x20 || data[s] === 0x09 || data[s] === 0x0d)) s++;
+              if (s === nl) continue; // blank line
+              bump("lines");
+              if (data[s] !== OPEN_BRACE) {
+                bump("malformed");
+                if (fileRejects++ < MAX_REJECTS_PER_FILE)
+                  rejects.push({
+                    sourceRef: `${path}@${dataStart + lineStart}`,
+                    reason: "not a JSON object line",
+                  });
+                continue;
+              }
+              const line = data.subarray(s, nl);
+              if (!mayBeUsage(line)) continue;
+              const r = parseLine(line.toString("utf8"));
+              if (r.kind === "malformed") {
+                bump("malformed");
+                if (fileRejects++ < MAX_REJECTS_PER_FILE)
+                  rejects.push({ sourceRef: `${path}@${dataStart + lineStart}`, reason: r.reason });
+                continue;
+              }
+              if (r.kind === "skip") {
+                if (r.why === "synthetic") bump("synthetic");
+                else if (r.why === "zero-usage") bump("zeroUsage");
+                continue;
+              }
+              bump("usageLines");
+              events.push({
+                ...r.usage,
+                agentId: opts.agentId,
+                sessionId: cls.sessionId,
+                sessionKey,
+                accountId,
+                source: "jsonl",
+                sourceRef: `${path}@${dataStart + lineStart}`,
+              });
+              if (events.length >= opts.batchSize) {
+                fileCursor.offset = dataStart + ls;
+                cursors.set(key, { ...fileCursor });
+                flush();
+                await new Promise<void>((resolve) => setImmediate(resolve));
+              }
+            }
+            carry = ls < data.length ? Buffer.from(data.subarray(ls)) : null;
+            carryStart = dataStart + ls;
+          }
+          // Everything up to the last newline is consumed; a partial last line waits.
+          fileCursor.offset = carryStart;
+          cursors.set(key, fileCursor);
+          pendingSeen.push([key, { size, mtimeMs: st.mtimeMs, cursor: { ...fileCursor } }]);
+          if (cursors.size >= MAX_FILES_PER_BATCH) flush();
+        } finally {
+          closeSync(fd);
+        }
+      }
+      flush();
+    },
+    close() {},
+  };
+}

@@ -1,0 +1,81 @@
+import { readFileSync, statSync } from "node:fs";
+
+/** What `sessions.json` tells about one session id. */
+export interface IndexedSession {
+  sessionId: string;
+  sessionKey: string;
+  channel: string | null;
+  routeTargets: string[];
+  parentKey: string | null;
+}
+
+function s(v: unknown): string | null {
+  return typeof v === "string" && v.length > 0 ? v : null;
+}
+
+function obj(v: unknown): Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/** Parses a `sessions.json` object (sessionKey → entry). Unknown shapes yield nothing, never throw. */
+export function parseSessionsJson(json: unknown): IndexedSession[] {
+  const out: IndexedSession[] = [];
+  for (const [key, raw] of Object.entries(obj(json))) {
+    const e = obj(raw);
+    const sessionId = s(e.sessionId);
+    if (!sessionId) continue;
+    const origin = obj(e.origin);
+    const delivery = obj(e.deliveryContext);
+    out.push({
+      sessionId,
+      sessionKey: key,
+      channel: s(e.lastChannel) ?? s(e.channel) ?? s(delivery.channel) ?? null,
+      routeTargets: [s(origin.from), s(delivery.to), s(e.lastTo)].filter((x): x is string => x !== null),
+      parentKey: s(e.spawnedBy) ?? s(e.parentSessionKey) ?? null,
+    });
+  }
+  return out;
+}
+
+/**
+ * A cached view of one agent's `sessions.json`, re-read only when its size or mtime changes
+ * (OpenClaw rewrites it whole). A file that is missing or mid-write keeps the last good view.
+ */
+export function createSessionsIndex(path: string) {
+  let sig = "";
+  let byId = new Map<string, IndexedSession>();
+  let parentByKey = new Map<string, string>();
+  return {
+    /** Returns the sessions when the file changed since the last call, else null. */
+    refresh(): IndexedSession[] | null {
+      let st: ReturnType<typeof statSync>;
+      try {
+        st = statSync(path);
+      } catch {
+        return null;
+      }
+      const next = `${st.size}:${st.mtimeMs}:${st.ino}`;
+      if (next === sig) return null;
+      let parsed: IndexedSession[];
+      try {
+        parsed = parseSessionsJson(JSON.parse(readFileSync(path, "utf8")));
+      } catch {
+        return null; // caught mid-rewrite: keep the last view, try again next poll
+      }
+      sig = next;
+      byId = new Map(parsed.map((x) => [x.sessionId, x]));
+      parentByKey = new Map(
+        parsed.filter((x) => x.parentKey).map((x) => [x.sessionKey, x.parentKey as string]),
+      );
+      return parsed;
+    },
+    get(sessionId: string): IndexedSession | undefined {
+      return byId.get(sessionId);
+    },
+    parentOf(sessionKey: string): string | null {
+      return parentByKey.get(sessionKey) ?? null;
+    },
+  };
+}
+
+export type SessionsIndex = ReturnType<typeof createSessionsIndex>;

@@ -1,0 +1,135 @@
+import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createLedger } from "../../src/credits/index.js";
+import { type Db, openDatabase } from "../../src/db/index.js";
+import { createMeter, type MeterOptions } from "../../src/meter/meter.js";
+import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
+
+export const FIXTURES = resolve(import.meta.dirname, "../../../shared/fixtures");
+export const CB_FIXTURE = join(FIXTURES, "clawdbot-2026.1.24-3");
+export const OC_FIXTURE = join(FIXTURES, "openclaw-2026.9.6");
+
+/** The prices both fixture runs were configured with (USD per 1M tokens). */
+export const FIXTURE_PRICES = {
+  "mock/mock-gpt": { input: "3", output: "15", cacheRead: "0.3", cacheWrite: "3.75" },
+  "mock/mock-mini": { input: "0.15", output: "0.6", cacheRead: "0.075", cacheWrite: "0" },
+  "mockanthropic/mock-claude": { input: "1", output: "5", cacheRead: "0.1", cacheWrite: "1.25" },
+};
+
+export function fixturePricer(mode: "calculate" | "auto" | "recorded" = "calculate") {
+  return createPricer({
+    mode,
+    overrides: parsePriceOverrides(FIXTURE_PRICES, "fixture prices"),
+    fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+  });
+}
+
+export interface TempWorld {
+  dir: string;
+  stateDir: string;
+  dbPath: string;
+  db: Db;
+  cleanup(): void;
+}
+
+/** A temp dir holding a state dir (optionally a copy of a fixture's `agents/`) and a DB. */
+export function tempWorld(fixture?: string): TempWorld {
+  const dir = mkdtempSync(join(tmpdir(), "creditgate-"));
+  const stateDir = join(dir, "state");
+  if (fixture) cpSync(join(fixture, "agents"), join(stateDir, "agents"), { recursive: true });
+  else
+    cpSync(join(CB_FIXTURE, "agents", "main", "agent"), join(stateDir, "agents", "main", "agent"), {
+      recursive: true,
+    });
+  // fixture copies are read-only files: make them writable so tests can append and clean up
+  chmodTree(stateDir);
+  const dbPath = join(dir, "db", "creditgate.sqlite");
+  const db = openDatabase(dbPath);
+  return {
+    dir,
+    stateDir,
+    dbPath,
+    db,
+    cleanup() {
+      try {
+        db.close();
+      } catch {}
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function chmodTree(p: string): void {
+  const st = statSync(p);
+  chmodSync(p, st.isDirectory() ? 0o755 : 0o644);
+  if (st.isDirectory()) for (const n of readdirSync(p)) chmodTree(join(p, n));
+}
+
+export function meterFor(w: TempWorld, extra: Partial<MeterOptions> = {}) {
+  return createMeter({
+    db: w.db,
+    stateDirs: [{ path: w.stateDir, via: "test" }],
+    agents: null,
+    pricer: fixturePricer(),
+    markup: { num: 1n, den: 1n },
+    creditsPerUsd: { num: 1n, den: 1n },
+    batchSize: 500,
+    pollMs: 20,
+    ...extra,
+  });
+}
+
+export interface Totals {
+  requests: number;
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  costPico: bigint;
+}
+
+/** Sums of billed usage grouped by a column. */
+export function totalsBy(db: Db, column: "account_id" | "agent_id" | "session_key"): Map<string, Totals> {
+  const rows = db
+    .prepare(
+      `SELECT ${column} AS k, COUNT(*) AS requests, SUM(input_tokens) AS input, SUM(output_tokens) AS output,
+              SUM(cache_read_tokens) AS cacheRead, SUM(cache_write_tokens) AS cacheWrite, SUM(cost_pico_usd) AS costPico
+         FROM usage_events GROUP BY ${column}`,
+    )
+    .safeIntegers(true)
+    .all() as Record<string, bigint | string>[];
+  return new Map(
+    rows.map((r) => [
+      String(r.k),
+      {
+        requests: Number(r.requests),
+        input: Number(r.input),
+        output: Number(r.output),
+        cacheRead: Number(r.cacheRead),
+        cacheWrite: Number(r.cacheWrite),
+        costPico: BigInt(r.costPico ?? 0n),
+      },
+    ]),
+  );
+}
+
+/** USD decimal (as in summary.json) → pico-USD, exactly. */
+export function usdToPico(usd: number): bigint {
+  const [i = "0", f = ""] = String(usd).split(".");
+  return BigInt(i + f.padEnd(12, "0").slice(0, 12));
+}
+
+export function balances(db: Db): Map<string, number> {
+  const rows = db.prepare("SELECT id, balance_micro_credits AS b FROM accounts").all() as {
+    id: string;
+    b: number;
+  }[];
+  return new Map(rows.map((r) => [r.id, r.b]));
+}
+
+export function writeJson(path: string, value: unknown): void {
+  writeFileSync(path, JSON.stringify(value));
+}
+
+export { createLedger };
