@@ -27,6 +27,7 @@ export interface JsonlSourceOptions {
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
 const HEAD_BYTES = 4096;
+const TAIL_BYTES = 256;
 const MAX_REJECTS_PER_FILE = 100;
 /** Files touched per transaction at most, so a backlog of many small files still commits often. */
 const MAX_FILES_PER_BATCH = 256;
@@ -66,6 +67,8 @@ interface Cursor {
   ino: string;
   path: string;
   head: string;
+  /** sha256 of up to TAIL_BYTES bytes before `offset` (null when offset is 0). */
+  tail: string | null;
   offset: number;
   size: number;
 }
@@ -92,8 +95,10 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
   const seen = new Map<string, Seen>();
   const loadCursor = opts.db.prepare<
     [string, string],
-    { path: string; head_sha256: string; offset_bytes: number; size_bytes: number }
-  >("SELECT path, head_sha256, offset_bytes, size_bytes FROM meter_file_cursors WHERE dev = ? AND ino = ?");
+    { path: string; head_sha256: string; tail_sha256: string | null; offset_bytes: number; size_bytes: number }
+  >(
+    "SELECT path, head_sha256, tail_sha256, offset_bytes, size_bytes FROM meter_file_cursors WHERE dev = ? AND ino = ?",
+  );
   const head = Buffer.allocUnsafe(HEAD_BYTES);
   const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
 
@@ -103,6 +108,20 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
     return createHash("sha256")
       .update(head.subarray(0, nl >= 0 ? nl : n))
       .digest("hex");
+  }
+
+  /** Hash of the bytes just before `offset`: proves the consumed prefix is still the same. */
+  function tailHash(fd: number, offset: number): string | null {
+    if (offset <= 0) return null;
+    const start = Math.max(0, offset - TAIL_BYTES);
+    const n = readSync(fd, head, 0, offset - start, start);
+    return createHash("sha256").update(head.subarray(0, n)).digest("hex");
+  }
+
+  /** Tail hash from the buffer when it holds the bytes, else from the file. */
+  function tailOf(data: Buffer, end: number, fd: number, offset: number): string | null {
+    if (end >= TAIL_BYTES) return createHash("sha256").update(data.subarray(end - TAIL_BYTES, end)).digest("hex");
+    return tailHash(fd, offset);
   }
 
   function attribution(sessionId: string): { sessionKey: string | null; accountId: string } | null {
@@ -146,14 +165,15 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
           stats,
           commit(db) {
             const upsert = db.prepare(
-              `INSERT INTO meter_file_cursors (dev, ino, path, head_sha256, offset_bytes, size_bytes, updated_at_ms)
-               VALUES (?, ?, ?, ?, ?, ?, ?)
+              `INSERT INTO meter_file_cursors (dev, ino, path, head_sha256, tail_sha256, offset_bytes, size_bytes, updated_at_ms)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT(dev, ino) DO UPDATE SET path = excluded.path, head_sha256 = excluded.head_sha256,
+                 tail_sha256 = excluded.tail_sha256,
                  offset_bytes = excluded.offset_bytes, size_bytes = excluded.size_bytes,
                  updated_at_ms = excluded.updated_at_ms`,
             );
             const t = now();
-            for (const c of batchCursors) upsert.run(c.dev, c.ino, c.path, c.head, c.offset, c.size, t);
+            for (const c of batchCursors) upsert.run(c.dev, c.ino, c.path, c.head, c.tail, c.offset, c.size, t);
           },
         });
         // Only after the transaction committed does memory move on.
@@ -230,19 +250,29 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
                 ino: String(st.ino),
                 path: row.path,
                 head: row.head_sha256,
+                tail: row.tail_sha256,
                 offset: row.offset_bytes,
                 size: row.size_bytes,
               };
           }
           let offset = cursor?.offset ?? 0;
           // A different first line means a different or rewritten file on this inode; a shrink
-          // means truncation. Either way re-read from 0: dedupe keeps it exactly-once.
-          if (cursor && (cursor.head !== h || size < cursor.offset)) offset = 0;
+          // means truncation; changed bytes before the cursor mean a same-size rewrite. Each
+          // re-reads from 0: dedupe keeps it exactly-once.
+          if (
+            cursor &&
+            (cursor.head !== h ||
+              size < cursor.offset ||
+              (cursor.tail !== null && tailHash(fd, cursor.offset) !== cursor.tail))
+          ) {
+            offset = 0;
+          }
           const fileCursor: Cursor = {
             dev: String(st.dev),
             ino: String(st.ino),
             path,
             head: h,
+            tail: null,
             offset,
             size,
           };
@@ -301,6 +331,7 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
               });
               if (events.length >= opts.batchSize) {
                 fileCursor.offset = dataStart + ls;
+                fileCursor.tail = tailOf(data, ls, fd, fileCursor.offset);
                 cursors.set(key, { ...fileCursor });
                 flush();
                 await new Promise<void>((resolve) => setImmediate(resolve));
@@ -311,6 +342,7 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
           }
           // Everything up to the last newline is consumed; a partial last line waits.
           fileCursor.offset = carryStart;
+          fileCursor.tail = tailHash(fd, carryStart);
           cursors.set(key, fileCursor);
           pendingSeen.push([key, { size, mtimeMs: st.mtimeMs, cursor: { ...fileCursor } }]);
           if (cursors.size >= MAX_FILES_PER_BATCH) flush();

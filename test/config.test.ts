@@ -1,0 +1,51 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseEnv } from "node:util";
+import { describe, expect, it } from "vitest";
+import { envSchema, loadConfig } from "../src/config/index.js";
+
+const EXAMPLE = readFileSync(resolve(import.meta.dirname, "../.env.example"), "utf8");
+
+describe("configuration", () => {
+  it("documents every variable of the schema in .env.example, and nothing else", () => {
+    const documented = new Set([...EXAMPLE.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    expect([...documented].sort()).toEqual(Object.keys(envSchema.shape).sort());
+  });
+
+  it("loads .env.example as it is", () => {
+    const c = loadConfig(parseEnv(EXAMPLE));
+    expect(c.dbPath).toBe("./data/creditgate.sqlite");
+    expect(c.pricing.mode).toBe("auto");
+    expect(c.payments.stripe).toBeNull();
+  });
+
+  it("reports every problem at once, each with its variable's name", () => {
+    let message = "";
+    try {
+      loadConfig({
+        CREDITGATE_COST_MODE: "cheap",
+        CREDITGATE_MARKUP: "1,5",
+        PORT: "http",
+        CREDITGATE_FALLBACK_PRICE: "1,2",
+        STRIPE_WEBHOOK_SECRET: "nope",
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const name of ["CREDITGATE_COST_MODE", "CREDITGATE_MARKUP", "PORT", "CREDITGATE_FALLBACK_PRICE", "STRIPE_WEBHOOK_SECRET"]) {
+      expect(message).toContain(name);
+    }
+  });
+
+  it("treats empty strings as unset", () => {
+    const c = loadConfig({ CREDITGATE_DB: "", CREDITGATE_STATE_DIRS: "" });
+    expect(c.dbPath).toBe("./data/creditgate.sqlite");
+    expect(c.sources.explicitStateDirs).toBeNull();
+  });
+
+  it("splits comma lists", () => {
+    const c = loadConfig({ CREDITGATE_STATE_DIRS: "/a, /b,,", CREDITGATE_AGENTS: "main" });
+    expect(c.sources.explicitStateDirs).toEqual(["/a", "/b"]);
+    expect(c.sources.agents).toEqual(["main"]);
+  });
+});

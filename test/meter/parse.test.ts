@@ -1,0 +1,165 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { dedupeKey } from "../../src/meter/identity.js";
+import { mayBeUsage, parseLine } from "../../src/meter/parse.js";
+import { FIXTURES } from "../support/meter-env.js";
+
+const line = (message: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ type: "message", id: "x1", parentId: null, timestamp: "2026-11-22T18:12:17.405Z", message, ...extra });
+
+const usageMsg = (over: Record<string, unknown> = {}) => ({
+  role: "assistant",
+  content: [],
+  api: "openai-completions",
+  provider: "mock",
+  model: "mock-gpt",
+  usage: { input: 1112, output: 47, cacheRead: 9536, cacheWrite: 0, totalTokens: 10695, cost: { total: 0.0069018 } },
+  stopReason: "stop",
+  timestamp: 1795371137380,
+  ...over,
+});
+
+describe("parseLine", () => {
+  it("reads a real clawdbot assistant line with usage, cost and timestamps", () => {
+    const r = parseLine(line(usageMsg()));
+    expect(r).toEqual({
+      kind: "usage",
+      usage: {
+        provider: "mock",
+        model: "mock-gpt",
+        api: "openai-completions",
+        messageTsMs: 1795371137380,
+        responseId: null,
+        input: 1112,
+        output: 47,
+        cacheRead: 9536,
+        cacheWrite: 0,
+        totalTokens: 10695,
+        reasoningTokens: null,
+        stopReason: "stop",
+        isError: false,
+        errorMessage: null,
+        recordedCostUsd: 0.0069018,
+      },
+    });
+  });
+
+  it("recomputes totalTokens for lines written without it and never adds reasoning tokens", () => {
+    const r = parseLine(
+      line(usageMsg({ usage: { input: 10, output: 5, cacheRead: 2, cacheWrite: 1, reasoningTokens: 4 }, responseId: "resp_1" })),
+    );
+    expect(r.kind === "usage" && r.usage.totalTokens).toBe(18);
+    expect(r.kind === "usage" && r.usage.output).toBe(5);
+    expect(r.kind === "usage" && r.usage.reasoningTokens).toBe(4);
+    expect(r.kind === "usage" && r.usage.responseId).toBe("resp_1");
+  });
+
+  it("bills error and aborted replies that carry usage, and skips zero-usage error lines", () => {
+    const aborted = parseLine(
+      line(usageMsg({ stopReason: "aborted", errorMessage: "terminated", usage: { input: 0, output: 12, cacheRead: 37652 } })),
+    );
+    expect(aborted.kind).toBe("usage");
+    expect(aborted.kind === "usage" && aborted.usage.isError).toBe(true);
+    expect(aborted.kind === "usage" && aborted.usage.errorMessage).toBe("terminated");
+    const zero = parseLine(
+      line(usageMsg({ stopReason: "error", usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalTokens: 0 } })),
+    );
+    expect(zero).toEqual({ kind: "skip", why: "zero-usage" });
+  });
+
+  it("skips OpenClaw's synthetic delivery-mirror and gateway-injected lines", () => {
+    for (const model of ["delivery-mirror", "gateway-injected"]) {
+      expect(parseLine(line(usageMsg({ provider: "openclaw", model, api: "openclaw-transcript" })))).toEqual({
+        kind: "skip",
+        why: "synthetic",
+      });
+    }
+  });
+
+  it("skips every non-usage record type", () => {
+    const types = [
+      { type: "session", version: 3, id: "s" },
+      { type: "model_change", provider: "mock", modelId: "m" },
+      { type: "thinking_level_change", thinkingLevel: "off" },
+      { type: "custom", customType: "model-snapshot", data: {} },
+      { type: "compaction", summary: "…", tokensBefore: 5 },
+      { type: "branch_summary", summary: "…" },
+      { type: "custom_message", content: "x" },
+      { type: "label", label: "l" },
+      { type: "session_info", name: "n" },
+      { type: "reset", reason: "new" },
+      { type: "message", message: { role: "user", content: "hi", timestamp: 1 } },
+      { type: "message", message: { role: "toolResult", content: [] } },
+      { type: "message", message: { role: "assistant", content: [] } },
+    ];
+    for (const t of types) expect(parseLine(JSON.stringify(t)).kind, t.type).toBe("skip");
+  });
+
+  it("reports malformed lines with a reason", () => {
+    expect(parseLine("{not json").kind).toBe("malformed");
+    expect(parseLine("[1,2]").kind).toBe("malformed");
+    expect(parseLine(line(usageMsg({ usage: { input: "many" } }))).kind).toBe("malformed");
+    expect(parseLine(line(usageMsg({ usage: { input: -1, output: 1 } }))).kind).toBe("malformed");
+    expect(parseLine(line(usageMsg({ usage: { input: 1.5, output: 1 } }))).kind).toBe("malformed");
+    expect(parseLine(line(usageMsg({ model: undefined }))).kind).toBe("malformed");
+    expect(parseLine(line(usageMsg({ timestamp: undefined }), { timestamp: undefined })).kind).toBe("malformed");
+  });
+
+  it("falls back to the entry's ISO time for very old lines without message.timestamp", () => {
+    const r = parseLine(line(usageMsg({ timestamp: undefined })));
+    expect(r.kind === "usage" && r.usage.messageTsMs).toBe(Date.parse("2026-11-22T18:12:17.405Z"));
+  });
+
+  it("parses the public sample transcripts of older formats", () => {
+    const dir = join(FIXTURES, "public-samples");
+    const results = [
+      "pi-mono__packages__coding-agent__test__fixtures__before-compaction.jsonl.excerpt.jsonl",
+      "pi-mono__packages__coding-agent__test__fixtures__large-session.jsonl.excerpt.jsonl",
+      "third-party__ClawSessionScrubber-implementation-plan__appendix16.jsonl",
+    ].flatMap((f) =>
+      readFileSync(join(dir, f), "utf8")
+        .split("\n")
+        .filter((l) => l.trim())
+        .map(parseLine),
+    );
+    expect(results.filter((r) => r.kind === "malformed")).toEqual([]);
+    const usage = results.filter((r) => r.kind === "usage");
+    expect(usage.length).toBeGreaterThanOrEqual(3);
+    for (const u of usage) {
+      if (u.kind !== "usage") continue;
+      expect(u.usage.totalTokens).toBe(u.usage.input + u.usage.output + u.usage.cacheRead + u.usage.cacheWrite);
+    }
+  });
+});
+
+describe("mayBeUsage", () => {
+  it("lets through every line that can be usage and rejects the rest cheaply", () => {
+    expect(mayBeUsage(Buffer.from(line(usageMsg())))).toBe(true);
+    expect(mayBeUsage(Buffer.from(line({ role: "user", content: "usage" })))).toBe(false);
+    expect(mayBeUsage(Buffer.from('{"type":"session"}'))).toBe(false);
+  });
+});
+
+describe("dedupeKey", () => {
+  const base = parseLine(line(usageMsg()));
+  if (base.kind !== "usage") throw new Error("fixture line must parse");
+
+  it("is the same for a re-appended copy with a new id, file and write time", () => {
+    const copy = parseLine(line(usageMsg(), { id: "other", timestamp: "2026-11-23T00:00:00.000Z" }));
+    expect(copy.kind === "usage" && dedupeKey(copy.usage)).toBe(dedupeKey(base.usage));
+  });
+
+  it("differs when the call differs in time (ms), tokens, model or response id", () => {
+    const variants = [
+      usageMsg({ timestamp: 1795371137381 }),
+      usageMsg({ model: "mock-mini" }),
+      usageMsg({ usage: { input: 1113, output: 47, cacheRead: 9536, cacheWrite: 0 } }),
+      usageMsg({ responseId: "chatcmpl-1" }),
+    ];
+    for (const v of variants) {
+      const r = parseLine(line(v));
+      expect(r.kind === "usage" && dedupeKey(r.usage)).not.toBe(dedupeKey(base.usage));
+    }
+  });
+});

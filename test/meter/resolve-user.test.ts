@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { resolveAccount, routeToAccount } from "../../src/meter/resolve-user.js";
+
+const acct = (key: string | null, hints = {}) => resolveAccount("main", key, hints).accountId;
+
+describe("resolveAccount", () => {
+  it("names DM users channel:peer for every per-peer key shape of both eras", () => {
+    expect(acct("agent:main:telegram:direct:123456")).toBe("telegram:123456");
+    expect(acct("agent:main:telegram:dm:123456")).toBe("telegram:123456");
+    expect(acct("agent:main:whatsapp:direct:+15551234567")).toBe("whatsapp:+15551234567");
+    expect(acct("agent:main:telegram:default:direct:5550101")).toBe("telegram:5550101");
+    expect(acct("agent:main:discord:direct:ABC")).toBe("discord:abc");
+    expect(acct("agent:main:direct:777", { channel: "telegram" })).toBe("telegram:777");
+    expect(acct("agent:main:dm:777", { channel: "Telegram" })).toBe("telegram:777");
+  });
+
+  it("names OpenAI-compatible HTTP users openai-user:<user>", () => {
+    expect(acct("agent:main:openai-user:frank")).toBe("openai-user:frank");
+  });
+
+  it("bills the operator's main session, automation and groups to the agent, never from origin", () => {
+    const route = { routeTargets: ["telegram:5550101"], channel: "telegram" };
+    expect(acct("agent:main:main", route)).toBe("agent:main");
+    expect(acct("agent:main:cron:daily:run:1", route)).toBe("agent:main");
+    expect(acct("agent:main:hook:gmail", route)).toBe("agent:main");
+    expect(acct("agent:main:telegram:group:-100123", route)).toBe("agent:main");
+    expect(acct("agent:main:discord:channel:42:thread:7", route)).toBe("agent:main");
+    expect(acct(null, route)).toBe("agent:main");
+  });
+
+  it("bills a sub-agent to the root of its spawn chain", () => {
+    const parents: Record<string, string> = {
+      "agent:main:subagent:b": "agent:main:subagent:a",
+      "agent:main:subagent:a": "agent:main:telegram:direct:9",
+    };
+    expect(acct("agent:main:subagent:b", { parentKey: (k: string) => parents[k] })).toBe("telegram:9");
+    expect(acct("agent:main:subagent:orphan", { parentKey: () => null })).toBe("agent:main");
+  });
+
+  it("falls back to the session's recorded route only for unfamiliar key shapes", () => {
+    expect(acct("agent:main:custom-thing", { routeTargets: ["telegram:5550101"] })).toBe("telegram:5550101");
+    expect(acct("agent:main:custom-thing", { routeTargets: ["5550202"], channel: "telegram" })).toBe("telegram:5550202");
+    expect(acct("agent:main:custom-thing", {})).toBe("agent:main");
+  });
+});
+
+describe("routeToAccount", () => {
+  it("normalises tg: and bare ids", () => {
+    expect(routeToAccount("tg:5")).toBe("telegram:5");
+    expect(routeToAccount("5", "telegram")).toBe("telegram:5");
+    expect(routeToAccount("5")).toBeNull();
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import {
+  chargeMicroCredits,
+  formatMicroCredits,
+  formatPicoUsd,
+  parseCreditsToMicro,
+  parseDecimal,
+  picoToMicroUsd,
+  usdFloatToPico,
+  usdPerMTokToMicro,
+} from "../src/money.js";
+
+describe("money rules", () => {
+  it("prices tokens exactly in pico-USD: tokens × micro-USD per MTok", () => {
+    // 9536 cache-read tokens at $0.3/MTok = $0.0028608 (a float says 0.0028607999999999997)
+    expect(9536n * usdPerMTokToMicro("0.3")).toBe(2_860_800_000n);
+    expect(formatPicoUsd(9536n * usdPerMTokToMicro("0.3"))).toBe("0.0028608");
+    expect(usdPerMTokToMicro(0.075)).toBe(75_000n);
+    expect(usdPerMTokToMicro("3.75")).toBe(3_750_000n);
+  });
+
+  it("rounds a charge up once per event to a whole micro-credit", () => {
+    const one = { num: 1n, den: 1n };
+    expect(chargeMicroCredits(2_860_800_000n, one, one)).toBe(2861n); // 2860.8 µ → 2861
+    expect(chargeMicroCredits(3_000_000_000n, one, one)).toBe(3000n); // exact stays exact
+    expect(chargeMicroCredits(1n, one, one)).toBe(1n); // any non-zero cost charges ≥ 1 µcredit
+    expect(chargeMicroCredits(0n, one, one)).toBe(0n);
+  });
+
+  it("applies markup and credits-per-USD as exact rationals before the one rounding", () => {
+    // $0.0028608 × 1.5 markup × 100 credits/USD = 0.42912 credits
+    expect(chargeMicroCredits(2_860_800_000n, parseDecimal("1.5"), parseDecimal("100"))).toBe(429_120n);
+    // $0.000001 × 1.1 × 3 = 3.3 µcredits → 4
+    expect(chargeMicroCredits(1_000_000n, parseDecimal("1.1"), parseDecimal("3"))).toBe(4n);
+  });
+
+  it("converts recorded float costs half-up to the nearest pico-USD", () => {
+    expect(usdFloatToPico(0.0028607999999999997)).toBe(2_860_800_000n);
+    expect(usdFloatToPico(0.0069018)).toBe(6_901_800_000n);
+    expect(usdFloatToPico(1e-13)).toBe(0n);
+    expect(usdFloatToPico(5e-13)).toBe(1n);
+    expect(() => usdFloatToPico(-1)).toThrow();
+    expect(() => usdFloatToPico(Number.NaN)).toThrow();
+  });
+
+  it("reports pico sums as micro-USD rounded half-up once per row", () => {
+    expect(picoToMicroUsd(485_160_800_000n)).toBe(485_161n);
+    expect(picoToMicroUsd(499_999n)).toBe(0n);
+    expect(picoToMicroUsd(500_000n)).toBe(1n);
+  });
+
+  it("parses operator credit amounts exactly and refuses more than 6 decimals", () => {
+    expect(parseCreditsToMicro("5")).toBe(5_000_000n);
+    expect(parseCreditsToMicro("2.5")).toBe(2_500_000n);
+    expect(parseCreditsToMicro("-0.000001")).toBe(-1n);
+    expect(() => parseCreditsToMicro("0.0000001")).toThrow(/6 decimals/);
+    expect(() => parseCreditsToMicro("1e3")).toThrow();
+    expect(formatMicroCredits(-2_500_000)).toBe("-2.50");
+    expect(formatMicroCredits(1_234_567n)).toBe("1.234567");
+  });
+});
