@@ -1,4 +1,7 @@
-export declare const SYNTH_PRICES: Record<string, { input: string; output: string; cacheRead: string; cacheWrite: string }>;
+export declare const SYNTH_PRICES: Record<
+  string,
+  { input: string; output: string; cacheRead: string; cacheWrite: string }
+>;
 export interface SynthResult {
   files: string[];
   bytes: number;

@@ -1,6 +1,6 @@
 // Synthetic OpenClaw state dirs in the real JSONL line format (pi session v3, as written by
 // clawdbot 2026.1.x), for the crash test and `npm run bench:meter`. Deterministic per seed.
-import { mkdirSync, openSync, writeSync, closeSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 /** Mock prices (USD per 1M tokens), the same as the shared fixtures: micro-USD per MTok. */
@@ -29,11 +29,25 @@ function uuid(r) {
   return `${hex(r, 8)}-${hex(r, 4)}-4${hex(r, 3)}-a${hex(r, 3)}-${hex(r, 12)}`;
 }
 
-const WORDS = "the bot reads a file and answers with care while tools run in the workspace of the agent".split(" ");
+const WORDS =
+  "the bot reads a file and answers with care while tools run in the workspace of the agent".split(" ");
+let POOL = "";
+/** Pseudo-random prose: slices of a 1 MB pool of words (fast enough for gigabytes). */
 function text(r, bytes) {
-  let out = "";
-  while (out.length < bytes) out += `${WORDS[Math.floor(r() * WORDS.length)]} `;
-  return out.slice(0, bytes);
+  if (!POOL) {
+    const pr = rng(99);
+    const parts = [];
+    let n = 0;
+    while (n < 1_100_000) {
+      const w = WORDS[Math.floor(pr() * WORDS.length)];
+      parts.push(w);
+      n += w.length + 1;
+    }
+    POOL = parts.join(" ");
+  }
+  const len = Math.min(bytes, POOL.length - 1);
+  const start = Math.floor(r() * (POOL.length - len));
+  return POOL.slice(start, start + len);
 }
 
 /**
@@ -71,12 +85,36 @@ export function synthState(o) {
       const push = (obj) => lines.push(JSON.stringify(obj));
       let parent = null;
       const id = () => hex(r, 8);
-      push({ type: "session", version: 3, id: sessionId, timestamp: new Date(ts).toISOString(), cwd: "/home/bot/workspace" });
-      push({ type: "model_change", id: (parent = id()), parentId: null, timestamp: new Date(ts).toISOString(), provider: "mock", modelId: "mock-gpt" });
+      push({
+        type: "session",
+        version: 3,
+        id: sessionId,
+        timestamp: new Date(ts).toISOString(),
+        cwd: "/home/bot/workspace",
+      });
+      parent = id();
+      push({
+        type: "model_change",
+        id: parent,
+        parentId: null,
+        timestamp: new Date(ts).toISOString(),
+        provider: "mock",
+        modelId: "mock-gpt",
+      });
       for (let t = 0; t < o.turns; t++) {
         ts += 1000 + Math.floor(r() * 5000);
         const u = id();
-        push({ type: "message", id: u, parentId: parent, timestamp: new Date(ts).toISOString(), message: { role: "user", content: [{ type: "text", text: text(r, 80 + Math.floor(r() * 300)) }], timestamp: ts } });
+        push({
+          type: "message",
+          id: u,
+          parentId: parent,
+          timestamp: new Date(ts).toISOString(),
+          message: {
+            role: "user",
+            content: [{ type: "text", text: text(r, 80 + Math.floor(r() * 300)) }],
+            timestamp: ts,
+          },
+        });
         parent = u;
         for (const stop of ["toolUse", "stop"]) {
           ts += 500 + Math.floor(r() * 3000);
@@ -102,20 +140,49 @@ export function synthState(o) {
           const aid = id();
           const content =
             stop === "toolUse"
-              ? [{ type: "toolCall", id: `call_${hex(r, 12)}`, name: "read", arguments: { path: "/home/bot/workspace/notes.md" } }]
+              ? [
+                  {
+                    type: "toolCall",
+                    id: `call_${hex(r, 12)}`,
+                    name: "read",
+                    arguments: { path: "/home/bot/workspace/notes.md" },
+                  },
+                ]
               : [{ type: "text", text: text(r, 100 + Math.floor(r() * 600)) }];
           push({
             type: "message",
             id: aid,
             parentId: parent,
             timestamp: new Date(ts + 3).toISOString(),
-            message: { role: "assistant", content, api: "openai-completions", provider: "mock", model: "mock-gpt", usage: { ...usage, cost: { total: Number(cost) / 1e12 } }, stopReason: stop, timestamp: ts },
+            message: {
+              role: "assistant",
+              content,
+              api: "openai-completions",
+              provider: "mock",
+              model: "mock-gpt",
+              usage: { ...usage, cost: { total: Number(cost) / 1e12 } },
+              stopReason: stop,
+              timestamp: ts,
+            },
           });
           parent = aid;
           if (stop === "toolUse") {
             ts += 100;
             const tr = id();
-            push({ type: "message", id: tr, parentId: parent, timestamp: new Date(ts).toISOString(), message: { role: "toolResult", toolCallId: "call", toolName: "read", content: [{ type: "text", text: text(r, toolBytes) }], isError: false, timestamp: ts } });
+            push({
+              type: "message",
+              id: tr,
+              parentId: parent,
+              timestamp: new Date(ts).toISOString(),
+              message: {
+                role: "toolResult",
+                toolCallId: "call",
+                toolName: "read",
+                content: [{ type: "text", text: text(r, toolBytes) }],
+                isError: false,
+                timestamp: ts,
+              },
+            });
             parent = tr;
           }
         }

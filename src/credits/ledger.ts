@@ -134,8 +134,47 @@ export function createLedger(db: Db) {
 
   const postTx = db.transaction(postInTx);
 
+  /**
+   * Bulk posting for the meter's hot path, used INSIDE one transaction: each account's balance
+   * is read once, kept as a running total, and written once by `finish()`. The caller must have
+   * deduplicated already (the UNIQUE idempotency key is still the backstop: a repeat throws and
+   * rolls the whole transaction back). Must not be interleaved with `post` on the same accounts.
+   */
+  function batchPoster() {
+    if (!db.inTransaction) throw new Error("batchPoster() must run inside a transaction");
+    const running = new Map<string, bigint>();
+    return {
+      post(e: PostEntry): { entryId: number; balanceMicroCredits: number } {
+        let before = running.get(e.accountId);
+        if (before === undefined) {
+          ensureAccount(e.accountId, e.nowMs);
+          before = BigInt(getAccount.get(e.accountId)?.balance_micro_credits ?? 0);
+        }
+        const after = before + e.amountMicroCredits;
+        const afterNum = toSafeNumber(after, "balance");
+        running.set(e.accountId, after);
+        const info = insertEntry.run(
+          e.accountId,
+          e.kind,
+          toSafeNumber(e.amountMicroCredits, "amount"),
+          afterNum,
+          e.idempotencyKey,
+          e.reason ?? null,
+          e.ref ?? null,
+          e.nowMs,
+        );
+        return { entryId: Number(info.lastInsertRowid), balanceMicroCredits: afterNum };
+      },
+      finish(nowMs: number): void {
+        for (const [accountId, balance] of running)
+          setBalance.run(toSafeNumber(balance, "balance"), nowMs, accountId);
+      },
+    };
+  }
+
   return {
     ensureAccount,
+    batchPoster,
     /** Posts inside the caller's transaction (or its own IMMEDIATE one when there is none). */
     post(e: PostEntry): PostOutcome {
       return db.inTransaction ? postInTx(e) : postTx.immediate(e);

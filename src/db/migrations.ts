@@ -121,4 +121,74 @@ export const MIGRATIONS: readonly Migration[] = [
     ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: "topups-and-provider-events",
+    sql: `
+    -- One row per payment link we hand out. Money is stored as the provider's own facts:
+    -- amount in the currency's minor units plus that currency's exponent for this provider.
+    CREATE TABLE topups (
+      id TEXT PRIMARY KEY,                       -- 'tu_<20 hex>': our id, sent to the provider
+      account_id TEXT NOT NULL,                  -- end user, e.g. 'telegram:123456'
+      pack_id TEXT NOT NULL,
+      provider TEXT NOT NULL CHECK (provider IN ('stripe', 'mercadopago')),
+      currency TEXT NOT NULL,                    -- upper-case ISO 4217
+      amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+      currency_exponent INTEGER NOT NULL CHECK (currency_exponent BETWEEN 0 AND 3),
+      grant_micro_credits INTEGER NOT NULL CHECK (grant_micro_credits > 0),
+      status TEXT NOT NULL
+        CHECK (status IN ('pending', 'awaiting_payment', 'paid', 'failed', 'expired')),
+      provider_ref TEXT,                         -- Stripe Checkout Session id / MercadoPago preference id
+      payment_ref TEXT,                          -- Stripe PaymentIntent id / MercadoPago payment id
+      checkout_url TEXT,
+      expires_at_ms INTEGER NOT NULL,
+      refunded_minor INTEGER NOT NULL DEFAULT 0, -- cumulative refunded amount (high-water mark)
+      disputed_minor INTEGER NOT NULL DEFAULT 0, -- amount under an open or lost dispute / chargeback
+      reversed_micro_credits INTEGER NOT NULL DEFAULT 0, -- what reversal entries for this top-up total
+      reversal_count INTEGER NOT NULL DEFAULT 0,
+      last_error TEXT,
+      created_at_ms INTEGER NOT NULL,
+      updated_at_ms INTEGER NOT NULL,
+      paid_at_ms INTEGER
+    ) STRICT;
+    CREATE UNIQUE INDEX topups_provider_ref ON topups(provider, provider_ref) WHERE provider_ref IS NOT NULL;
+    CREATE INDEX topups_payment_ref ON topups(provider, payment_ref) WHERE payment_ref IS NOT NULL;
+    CREATE INDEX topups_status_created ON topups(status, created_at_ms);
+    CREATE INDEX topups_account ON topups(account_id, created_at_ms);
+
+    -- Every verified provider notification; a redelivery hits the UNIQUE key and does nothing.
+    CREATE TABLE provider_events (
+      id INTEGER PRIMARY KEY,
+      provider TEXT NOT NULL CHECK (provider IN ('stripe', 'mercadopago')),
+      event_id TEXT NOT NULL,
+      type TEXT NOT NULL,
+      topup_id TEXT,
+      payload TEXT NOT NULL,
+      outcome TEXT NOT NULL,                     -- applied | no_change | ignored | rejected | unknown_topup
+      detail TEXT,
+      received_at_ms INTEGER NOT NULL,
+      UNIQUE (provider, event_id)
+    ) STRICT;
+    CREATE INDEX provider_events_topup ON provider_events(topup_id);
+    `,
+  },
+  {
+    version: 3,
+    name: "meter-file-cursor-tail-hash",
+    sql: `
+    -- Hash of the bytes just before the cursor: a file rewritten to the same or a larger size
+    -- with the same first line is noticed (the bytes before the cursor changed) and re-read.
+    ALTER TABLE meter_file_cursors ADD COLUMN tail_sha256 TEXT;
+    `,
+  },
+  {
+    version: 4,
+    name: "usage-events-lean-indexes",
+    sql: `
+    -- Every index costs each billed call a B-tree insert. Per-user windows (the worker's limits)
+    -- use (account_id, message_ts_ms); time-range scans use (message_ts_ms). Per-agent reports
+    -- filter that range, so their own index is dropped.
+    DROP INDEX usage_events_agent_ts;
+    `,
+  },
 ];

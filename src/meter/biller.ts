@@ -43,10 +43,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
        cache_read_tokens, cache_write_tokens, total_tokens, reasoning_tokens, stop_reason, is_error,
        error_message, recorded_cost_pico_usd, cost_pico_usd, charge_micro_credits, price_source,
        price_version, unknown_model, created_at_ms)
-     VALUES (@dedupeKey, @ledgerEntryId, @accountId, @agentId, @sessionId, @sessionKey, @source, @sourceRef,
-       @provider, @model, @api, @responseId, @messageTsMs, @input, @output, @cacheRead, @cacheWrite,
-       @totalTokens, @reasoningTokens, @stopReason, @isError, @errorMessage, @recordedCostPicoUsd,
-       @costPicoUsd, @chargeMicroCredits, @priceSource, @priceVersion, @unknownModel, @createdAtMs)`,
+     VALUES (${Array.from({ length: 29 }, () => "?").join(", ")})`,
   );
   const usageExists = db.prepare<[string], { id: number }>(
     "SELECT id FROM usage_events WHERE dedupe_key = ?",
@@ -66,7 +63,13 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     "INSERT INTO meter_rejects (source_ref, reason, created_at_ms) VALUES (?, ?, ?) ON CONFLICT(source_ref) DO NOTHING",
   );
 
-  function billOne(e: UsageEvent, nowMs: number, result: BillResult, billed: BilledEvent[]): void {
+  function billOne(
+    e: UsageEvent,
+    nowMs: number,
+    poster: ReturnType<Ledger["batchPoster"]>,
+    result: BillResult,
+    billed: BilledEvent[],
+  ): void {
     const key = dedupeKey(e);
     if (usageExists.get(key)) {
       result.duplicates++;
@@ -75,7 +78,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const quote = opts.pricer.price(e);
     const charge = chargeMicroCredits(quote.costPicoUsd, opts.markup, opts.creditsPerUsd);
     if (quote.unknownModel) result.unknownModels.add(`${e.provider}/${e.model}`);
-    const posted = ledger.post({
+    const posted = poster.post({
       accountId: e.accountId,
       kind: "usage",
       amountMicroCredits: -charge,
@@ -84,38 +87,37 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       ref: e.sessionKey ?? e.sessionId ?? null,
       nowMs,
     });
-    const info = insertUsage.run({
-      dedupeKey: key,
-      ledgerEntryId: posted.entryId,
-      accountId: e.accountId,
-      agentId: e.agentId,
-      sessionId: e.sessionId,
-      sessionKey: e.sessionKey,
-      source: e.source,
-      sourceRef: e.sourceRef,
-      provider: e.provider,
-      model: e.model,
-      api: e.api,
-      responseId: e.responseId,
-      messageTsMs: e.messageTsMs,
-      input: e.input,
-      output: e.output,
-      cacheRead: e.cacheRead,
-      cacheWrite: e.cacheWrite,
-      totalTokens: e.totalTokens,
-      reasoningTokens: e.reasoningTokens,
-      stopReason: e.stopReason,
-      isError: e.isError ? 1 : 0,
-      errorMessage: e.errorMessage,
-      recordedCostPicoUsd:
-        e.recordedCostUsd === null ? null : toSafeNumber(usdFloatToPico(e.recordedCostUsd)),
-      costPicoUsd: toSafeNumber(quote.costPicoUsd, "cost"),
-      chargeMicroCredits: toSafeNumber(charge, "charge"),
-      priceSource: quote.source,
-      priceVersion: quote.version,
-      unknownModel: quote.unknownModel ? 1 : 0,
-      createdAtMs: nowMs,
-    });
+    const info = insertUsage.run(
+      key,
+      posted.entryId,
+      e.accountId,
+      e.agentId,
+      e.sessionId,
+      e.sessionKey,
+      e.source,
+      e.sourceRef,
+      e.provider,
+      e.model,
+      e.api,
+      e.responseId,
+      e.messageTsMs,
+      e.input,
+      e.output,
+      e.cacheRead,
+      e.cacheWrite,
+      e.totalTokens,
+      e.reasoningTokens,
+      e.stopReason,
+      e.isError ? 1 : 0,
+      e.errorMessage,
+      e.recordedCostUsd === null ? null : toSafeNumber(usdFloatToPico(e.recordedCostUsd)),
+      toSafeNumber(quote.costPicoUsd, "cost"),
+      toSafeNumber(charge, "charge"),
+      quote.source,
+      quote.version,
+      quote.unknownModel ? 1 : 0,
+      nowMs,
+    );
     result.billed++;
     result.chargedMicroCredits += charge;
     billed.push({
@@ -131,7 +133,9 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const nowMs = now();
     for (const s of batch.sessions) upsertSession.run({ ...s, nowMs });
     for (const r of batch.rejects) insertReject.run(r.sourceRef, r.reason, nowMs);
-    for (const e of batch.events) billOne(e, nowMs, result, billed);
+    const poster = ledger.batchPoster();
+    for (const e of batch.events) billOne(e, nowMs, poster, result, billed);
+    poster.finish(nowMs);
     batch.commit(db);
   });
 

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import type { ParsedUsage } from "./types.js";
 
 /**
@@ -23,5 +23,11 @@ export function dedupeKey(u: ParsedUsage): string {
     String(u.cacheWrite),
     u.responseId ?? "",
   ];
-  return createHash("sha256").update(parts.join("\u001f")).digest("hex");
+  return sha256Hex(parts.join("\u001f"));
 }
+
+/** One-shot `crypto.hash` (Node ≥20.12) is about twice as fast as createHash on this hot path. */
+const sha256Hex: (text: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === "function"
+    ? (text) => (crypto as unknown as { hash(alg: string, data: string): string }).hash("sha256", text)
+    : (text) => crypto.createHash("sha256").update(text).digest("hex");

@@ -73,7 +73,15 @@ export function createMeter(opts: MeterOptions) {
     for (const sd of opts.stateDirs) {
       for (const a of listAgents(sd.path, opts.agents)) {
         if (sources.has(a.agentDir)) continue;
+        // SQLite first: its session tables attribute every session (even deleted ones), and the
+        // facts it records let the JSONL source attribute copies of the same sessions.
         sources.set(a.agentDir, [
+          createSqliteSource({
+            agentDir: a.agentDir,
+            agentId: a.agentId,
+            db: opts.db,
+            batchSize: opts.batchSize,
+          }),
           createJsonlSource({
             agentDir: a.agentDir,
             agentId: a.agentId,
@@ -81,12 +89,6 @@ export function createMeter(opts: MeterOptions) {
             batchSize: opts.batchSize,
             unknownSessionGraceMs: following ? (opts.unknownSessionGraceMs ?? 10_000) : 0,
             nowMs: now,
-          }),
-          createSqliteSource({
-            agentDir: a.agentDir,
-            agentId: a.agentId,
-            db: opts.db,
-            batchSize: opts.batchSize,
           }),
         ]);
       }

@@ -17,8 +17,8 @@ export type LineResult =
 
 export type SkipReason = "not-usage" | "synthetic" | "zero-usage";
 
-const USAGE_MARK = Buffer.from('"usage"');
-const ASSISTANT_MARK = Buffer.from('"assistant"');
+export const USAGE_MARK = Buffer.from('"usage"');
+export const ASSISTANT_MARK = Buffer.from('"assistant"');
 
 /**
  * Cheap byte-level pre-filter: a line that contains neither `"usage"` nor `"assistant"` cannot

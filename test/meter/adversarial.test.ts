@@ -10,7 +10,14 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CB_FIXTURE, meterFor, type TempWorld, tempWorld, totalsBy, writeJson } from "../support/meter-env.js";
+import {
+  CB_FIXTURE,
+  meterFor,
+  type TempWorld,
+  tempWorld,
+  totalsBy,
+  writeJson,
+} from "../support/meter-env.js";
 
 let w: TempWorld | undefined;
 afterEach(() => {
@@ -32,7 +39,13 @@ function assistant(ts: number, input: number, opts: { id?: string; output?: numb
       api: "openai-completions",
       provider: "mock",
       model: "mock-gpt",
-      usage: { input, output: opts.output ?? 10, cacheRead: 0, cacheWrite: 0, totalTokens: input + (opts.output ?? 10) },
+      usage: {
+        input,
+        output: opts.output ?? 10,
+        cacheRead: 0,
+        cacheWrite: 0,
+        totalTokens: input + (opts.output ?? 10),
+      },
       stopReason: "stop",
       timestamp: ts,
     },
@@ -40,14 +53,22 @@ function assistant(ts: number, input: number, opts: { id?: string; output?: numb
 }
 
 const header = (id = SID) =>
-  JSON.stringify({ type: "session", version: 3, id, timestamp: "2026-11-01T00:00:00.000Z", cwd: "/home/bot" });
+  JSON.stringify({
+    type: "session",
+    version: 3,
+    id,
+    timestamp: "2026-11-01T00:00:00.000Z",
+    cwd: "/home/bot",
+  });
 
 /** A world with one agent and one session of user telegram:42. */
 function world(): { w: TempWorld; file: string; dir: string } {
   const tw = tempWorld();
   const dir = join(tw.stateDir, "agents", "main", "sessions");
   mkdirSync(dir, { recursive: true });
-  writeJson(join(dir, "sessions.json"), { "agent:main:telegram:direct:42": { sessionId: SID, lastChannel: "telegram" } });
+  writeJson(join(dir, "sessions.json"), {
+    "agent:main:telegram:direct:42": { sessionId: SID, lastChannel: "telegram" },
+  });
   const file = join(dir, `${SID}.jsonl`);
   writeFileSync(file, `${header()}\n`);
   w = tw;
@@ -102,7 +123,10 @@ describe("adversarial transcript files", () => {
     renameSync(file, renamed);
     // sessions.json now points the key at a new session: the old id is remembered
     writeJson(join(dir, "sessions.json"), {
-      "agent:main:telegram:direct:42": { sessionId: "99999999-2222-4333-8444-555555555555", lastChannel: "telegram" },
+      "agent:main:telegram:direct:42": {
+        sessionId: "99999999-2222-4333-8444-555555555555",
+        lastChannel: "telegram",
+      },
     });
     const s = await once(w);
     expect(s.billed).toBe(1);
@@ -156,18 +180,25 @@ describe("adversarial transcript files", () => {
       id: "big00001",
       message: { role: "toolResult", content: [{ type: "text", text: "x".repeat(10 * 1024 * 1024) }] },
     });
-    const garbage = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256).filter((b) => b !== 10));
+    const garbage = Buffer.from(
+      Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256).filter((b) => b !== 10),
+    );
     appendFileSync(file, `${assistant(1_790_000_000_000, 100)}\n`);
     appendFileSync(file, '{"type":"message","message":{"role":"assistant","usage":{"input":"lots"\n');
     appendFileSync(file, `${big}\n`);
     appendFileSync(file, Buffer.concat([garbage, Buffer.from("\n")]));
-    appendFileSync(file, `{"type":"message","message":{"role":"assistant","provider":"mock","model":"mock-gpt","usage":{"input":-5}}}\n`);
+    appendFileSync(
+      file,
+      `{"type":"message","message":{"role":"assistant","provider":"mock","model":"mock-gpt","usage":{"input":-5}}}\n`,
+    );
     appendFileSync(file, `${assistant(1_790_000_001_000, 200)}\n`);
     const s = await once(w);
     expect(s.billed).toBe(2);
     expect(s.malformed).toBe(3);
     expect(userInput(w)).toBe(300);
-    const rejects = w.db.prepare("SELECT source_ref, reason FROM meter_rejects").all() as { source_ref: string }[];
+    const rejects = w.db.prepare("SELECT source_ref, reason FROM meter_rejects").all() as {
+      source_ref: string;
+    }[];
     expect(rejects).toHaveLength(3);
     expect(rejects.every((r) => r.source_ref.startsWith(file))).toBe(true);
     expect((await once(w)).malformed).toBe(0); // never re-counted
@@ -187,7 +218,9 @@ describe("adversarial transcript files", () => {
     const mirror = JSON.parse(assistant(1_790_000_000_000, 100)) as { message: Record<string, unknown> };
     mirror.message.provider = "openclaw";
     mirror.message.model = "delivery-mirror";
-    const err = JSON.parse(assistant(1_790_000_001_000, 0, { output: 0 })) as { message: Record<string, unknown> };
+    const err = JSON.parse(assistant(1_790_000_001_000, 0, { output: 0 })) as {
+      message: Record<string, unknown>;
+    };
     err.message.stopReason = "error";
     err.message.errorMessage = "500 upstream";
     appendFileSync(file, `${JSON.stringify(mirror)}\n${JSON.stringify(err)}\n`);

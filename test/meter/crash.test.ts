@@ -8,7 +8,10 @@ import { openDatabase } from "../../src/db/index.js";
 
 const CLI = resolve(import.meta.dirname, "../../dist/cli/main.js");
 
-function runMeter(env: Record<string, string>, killAfterMs: number | null): Promise<{ code: number | null; signal: string | null; stdout: string }> {
+function runMeter(
+  env: Record<string, string>,
+  killAfterMs: number | null,
+): Promise<{ code: number | null; signal: string | null; stdout: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, [CLI, "meter", "--once", "--json"], {
       env: { PATH: process.env.PATH ?? "", ...env },
@@ -37,7 +40,15 @@ describe("exactly-once under SIGKILL", () => {
   it("bills a large backlog exactly once although the meter is killed at random moments", async () => {
     dir = mkdtempSync(join(tmpdir(), "creditgate-crash-"));
     const stateDir = join(dir, "state");
-    const world = synthState({ stateDir, agents: 2, sessions: 120, turns: 12, users: 40, toolBytes: 3000, seed: 7 });
+    const world = synthState({
+      stateDir,
+      agents: 2,
+      sessions: 120,
+      turns: 12,
+      users: 40,
+      toolBytes: 3000,
+      seed: 7,
+    });
     const prices = join(dir, "prices.json");
     writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
     const env = {
@@ -54,7 +65,8 @@ describe("exactly-once under SIGKILL", () => {
     let kills = 0;
     let completed = false;
     const extra = world.files.slice(0, 5);
-    const half = '{"type":"message","id":"ffffffff","parentId":null,"timestamp":"2026-01-01T00:00:00.000Z","message":{"role":"assistant","content":[],"api":"openai-completions","provider":"mock","model":"mock-gpt",';
+    const half =
+      '{"type":"message","id":"ffffffff","parentId":null,"timestamp":"2026-01-01T00:00:00.000Z","message":{"role":"assistant","content":[],"api":"openai-completions","provider":"mock","model":"mock-gpt",';
     for (let round = 0; round < 40 && !completed; round++) {
       const r = await runMeter(env, round < 25 ? 60 + Math.floor(Math.random() * 500) : null);
       if (r.signal === "SIGKILL") kills++;
@@ -81,12 +93,16 @@ describe("exactly-once under SIGKILL", () => {
     const expected = new Map([...world.perAccount].map(([k, v]) => [k, { ...v }]));
     const db = openDatabase(env.CREDITGATE_DB);
     try {
-      const owner = db.prepare("SELECT DISTINCT account_id FROM usage_events WHERE message_ts_ms >= 1800000000000").all() as {
+      const owner = db
+        .prepare("SELECT DISTINCT account_id FROM usage_events WHERE message_ts_ms >= 1800000000000")
+        .all() as {
         account_id: string;
       }[];
       expect(owner.length).toBeGreaterThan(0);
       const extraRows = db
-        .prepare("SELECT account_id, COUNT(*) n FROM usage_events WHERE message_ts_ms >= 1800000000000 GROUP BY account_id")
+        .prepare(
+          "SELECT account_id, COUNT(*) n FROM usage_events WHERE message_ts_ms >= 1800000000000 GROUP BY account_id",
+        )
         .all() as { account_id: string; n: number }[];
       for (const row of extraRows) {
         const e = expected.get(row.account_id);

@@ -6,7 +6,14 @@ import { mayBeUsage, parseLine } from "../../src/meter/parse.js";
 import { FIXTURES } from "../support/meter-env.js";
 
 const line = (message: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ type: "message", id: "x1", parentId: null, timestamp: "2026-11-22T18:12:17.405Z", message, ...extra });
+  JSON.stringify({
+    type: "message",
+    id: "x1",
+    parentId: null,
+    timestamp: "2026-11-22T18:12:17.405Z",
+    message,
+    ...extra,
+  });
 
 const usageMsg = (over: Record<string, unknown> = {}) => ({
   role: "assistant",
@@ -14,7 +21,14 @@ const usageMsg = (over: Record<string, unknown> = {}) => ({
   api: "openai-completions",
   provider: "mock",
   model: "mock-gpt",
-  usage: { input: 1112, output: 47, cacheRead: 9536, cacheWrite: 0, totalTokens: 10695, cost: { total: 0.0069018 } },
+  usage: {
+    input: 1112,
+    output: 47,
+    cacheRead: 9536,
+    cacheWrite: 0,
+    totalTokens: 10695,
+    cost: { total: 0.0069018 },
+  },
   stopReason: "stop",
   timestamp: 1795371137380,
   ...over,
@@ -47,7 +61,12 @@ describe("parseLine", () => {
 
   it("recomputes totalTokens for lines written without it and never adds reasoning tokens", () => {
     const r = parseLine(
-      line(usageMsg({ usage: { input: 10, output: 5, cacheRead: 2, cacheWrite: 1, reasoningTokens: 4 }, responseId: "resp_1" })),
+      line(
+        usageMsg({
+          usage: { input: 10, output: 5, cacheRead: 2, cacheWrite: 1, reasoningTokens: 4 },
+          responseId: "resp_1",
+        }),
+      ),
     );
     expect(r.kind === "usage" && r.usage.totalTokens).toBe(18);
     expect(r.kind === "usage" && r.usage.output).toBe(5);
@@ -57,13 +76,24 @@ describe("parseLine", () => {
 
   it("bills error and aborted replies that carry usage, and skips zero-usage error lines", () => {
     const aborted = parseLine(
-      line(usageMsg({ stopReason: "aborted", errorMessage: "terminated", usage: { input: 0, output: 12, cacheRead: 37652 } })),
+      line(
+        usageMsg({
+          stopReason: "aborted",
+          errorMessage: "terminated",
+          usage: { input: 0, output: 12, cacheRead: 37652 },
+        }),
+      ),
     );
     expect(aborted.kind).toBe("usage");
     expect(aborted.kind === "usage" && aborted.usage.isError).toBe(true);
     expect(aborted.kind === "usage" && aborted.usage.errorMessage).toBe("terminated");
     const zero = parseLine(
-      line(usageMsg({ stopReason: "error", usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalTokens: 0 } })),
+      line(
+        usageMsg({
+          stopReason: "error",
+          usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalTokens: 0 },
+        }),
+      ),
     );
     expect(zero).toEqual({ kind: "skip", why: "zero-usage" });
   });
@@ -103,7 +133,9 @@ describe("parseLine", () => {
     expect(parseLine(line(usageMsg({ usage: { input: -1, output: 1 } }))).kind).toBe("malformed");
     expect(parseLine(line(usageMsg({ usage: { input: 1.5, output: 1 } }))).kind).toBe("malformed");
     expect(parseLine(line(usageMsg({ model: undefined }))).kind).toBe("malformed");
-    expect(parseLine(line(usageMsg({ timestamp: undefined }), { timestamp: undefined })).kind).toBe("malformed");
+    expect(parseLine(line(usageMsg({ timestamp: undefined }), { timestamp: undefined })).kind).toBe(
+      "malformed",
+    );
   });
 
   it("falls back to the entry's ISO time for very old lines without message.timestamp", () => {
@@ -128,7 +160,9 @@ describe("parseLine", () => {
     expect(usage.length).toBeGreaterThanOrEqual(3);
     for (const u of usage) {
       if (u.kind !== "usage") continue;
-      expect(u.usage.totalTokens).toBe(u.usage.input + u.usage.output + u.usage.cacheRead + u.usage.cacheWrite);
+      expect(u.usage.totalTokens).toBe(
+        u.usage.input + u.usage.output + u.usage.cacheRead + u.usage.cacheWrite,
+      );
     }
   });
 });

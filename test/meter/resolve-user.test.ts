@@ -39,7 +39,9 @@ describe("resolveAccount", () => {
 
   it("falls back to the session's recorded route only for unfamiliar key shapes", () => {
     expect(acct("agent:main:custom-thing", { routeTargets: ["telegram:5550101"] })).toBe("telegram:5550101");
-    expect(acct("agent:main:custom-thing", { routeTargets: ["5550202"], channel: "telegram" })).toBe("telegram:5550202");
+    expect(acct("agent:main:custom-thing", { routeTargets: ["5550202"], channel: "telegram" })).toBe(
+      "telegram:5550202",
+    );
     expect(acct("agent:main:custom-thing", {})).toBe("agent:main");
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Db } from "../../db/index.js";
-import { mayBeUsage, parseLine } from "../parse.js";
+import { ASSISTANT_MARK, parseLine, USAGE_MARK } from "../parse.js";
 import { operatorAccount, resolveAccount } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
 import type { BatchSink, MeterSource, Reject, SessionFact, SourceStats } from "../source.js";
@@ -95,7 +95,13 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
   const seen = new Map<string, Seen>();
   const loadCursor = opts.db.prepare<
     [string, string],
-    { path: string; head_sha256: string; tail_sha256: string | null; offset_bytes: number; size_bytes: number }
+    {
+      path: string;
+      head_sha256: string;
+      tail_sha256: string | null;
+      offset_bytes: number;
+      size_bytes: number;
+    }
   >(
     "SELECT path, head_sha256, tail_sha256, offset_bytes, size_bytes FROM meter_file_cursors WHERE dev = ? AND ino = ?",
   );
@@ -120,7 +126,10 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
 
   /** Tail hash from the buffer when it holds the bytes, else from the file. */
   function tailOf(data: Buffer, end: number, fd: number, offset: number): string | null {
-    if (end >= TAIL_BYTES) return createHash("sha256").update(data.subarray(end - TAIL_BYTES, end)).digest("hex");
+    if (end >= TAIL_BYTES)
+      return createHash("sha256")
+        .update(data.subarray(end - TAIL_BYTES, end))
+        .digest("hex");
     return tailHash(fd, offset);
   }
 
@@ -173,7 +182,8 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
                  updated_at_ms = excluded.updated_at_ms`,
             );
             const t = now();
-            for (const c of batchCursors) upsert.run(c.dev, c.ino, c.path, c.head, c.tail, c.offset, c.size, t);
+            for (const c of batchCursors)
+              upsert.run(c.dev, c.ino, c.path, c.head, c.tail, c.offset, c.size, t);
           },
         });
         // Only after the transaction committed does memory move on.
@@ -289,6 +299,10 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
             const data: Buffer = carry ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
             const dataStart = carryStart;
             let ls = 0;
+            // Next positions of the two marks a billable line must contain: lines before them are
+            // skipped without being decoded or parsed (see parse.ts, mayBeUsage).
+            let usageAt = data.indexOf(USAGE_MARK);
+            let assistantAt = data.indexOf(ASSISTANT_MARK);
             for (let nl = data.indexOf(NEWLINE, ls); nl !== -1; nl = data.indexOf(NEWLINE, ls)) {
               const lineStart = ls;
               ls = nl + 1;
@@ -305,9 +319,11 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
                   });
                 continue;
               }
-              const line = data.subarray(s, nl);
-              if (!mayBeUsage(line)) continue;
-              const r = parseLine(line.toString("utf8"));
+              if (usageAt !== -1 && usageAt < s) usageAt = data.indexOf(USAGE_MARK, s);
+              if (usageAt === -1 || usageAt > nl) continue;
+              if (assistantAt !== -1 && assistantAt < s) assistantAt = data.indexOf(ASSISTANT_MARK, s);
+              if (assistantAt === -1 || assistantAt > nl) continue;
+              const r = parseLine(data.toString("utf8", s, nl));
               if (r.kind === "malformed") {
                 bump("malformed");
                 if (fileRejects++ < MAX_REJECTS_PER_FILE)

@@ -1,0 +1,123 @@
+// npm run bench:meter — a large synthetic state dir (real JSONL line format), then in the same
+// run: (a) a naive pass that reads every file and JSON.parses every line, (b) `creditgate meter
+// --once` end to end into a fresh database. Prints MB/s, events/s, peak RSS and the ratio b/a.
+//   BENCH_MB=1100 (size to generate)   BENCH_DIR=./bench-out (kept between runs; delete to regenerate)
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { SYNTH_PRICES, synthState } from "./synth-state.mjs";
+
+const root = resolve(import.meta.dirname, "..");
+const targetMb = Number(process.env.BENCH_MB ?? 1100);
+const out = resolve(process.env.BENCH_DIR ?? join(root, "bench-out"));
+const stateDir = join(out, "state");
+const marker = join(out, `generated-${targetMb}mb.json`);
+
+function log(msg) {
+  process.stderr.write(`${msg}\n`);
+}
+
+// ~9.8 kB per turn (user line, tool call, 8 kB tool result, reply), 2 billable calls per turn
+const AGENTS = 4;
+const SESSIONS = 750;
+const turns = Math.max(1, Math.round((targetMb * 1e6) / (AGENTS * SESSIONS * 9800)));
+
+if (!existsSync(marker)) {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  log(`generating ~${targetMb} MB: ${AGENTS} agents × ${SESSIONS} sessions × ${turns} turns …`);
+  const t0 = performance.now();
+  const world = synthState({
+    stateDir,
+    agents: AGENTS,
+    sessions: SESSIONS,
+    turns,
+    users: 500,
+    toolBytes: 8000,
+    seed: 1,
+  });
+  writeFileSync(
+    marker,
+    JSON.stringify({ bytes: world.bytes, events: world.events, files: world.files.length }),
+  );
+  log(
+    `generated ${(world.bytes / 1e6).toFixed(0)} MB, ${world.files.length} files, ${world.events} billable calls in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+}
+const gen = JSON.parse(readFileSync(marker, "utf8"));
+writeFileSync(join(out, "prices.json"), JSON.stringify(SYNTH_PRICES));
+
+/** Runs a child, sampling its peak RSS (VmHWM) from /proc until it exits. */
+function measure(args, env = {}) {
+  return new Promise((done, fail) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let stdout = "";
+    let hwmKb = 0;
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    const sample = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+        if (m) hwmKb = Math.max(hwmKb, Number(m[1]));
+      } catch {}
+    }, 20);
+    child.on("exit", (code) => {
+      clearInterval(sample);
+      if (code !== 0) return fail(new Error(`${args.join(" ")} exited ${code}`));
+      done({ ms: performance.now() - t0, peakRssMb: hwmKb / 1024, stdout });
+    });
+  });
+}
+
+// warm the page cache so both passes read from memory
+log("warming the page cache …");
+for (const agent of readdirSync(join(stateDir, "agents")))
+  for (const f of readdirSync(join(stateDir, "agents", agent, "sessions")))
+    readFileSync(join(stateDir, "agents", agent, "sessions", f));
+
+log("(a) naive: read + JSON.parse every line …");
+const a = await measure([join(root, "scripts/bench-naive.mjs"), stateDir]);
+const aStats = JSON.parse(a.stdout);
+
+const db = join(out, "bench.sqlite");
+for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+log("(b) creditgate meter --once into a fresh database …");
+const b = await measure([join(root, "dist/cli/main.js"), "meter", "--once", "--json"], {
+  CREDITGATE_DB: db,
+  CREDITGATE_STATE_DIRS: stateDir,
+  CREDITGATE_PRICES: join(out, "prices.json"),
+  CREDITGATE_COST_MODE: "calculate",
+  CREDITGATE_LOG_LEVEL: "warn",
+});
+const bStats = JSON.parse(b.stdout);
+if (bStats.billed !== gen.events) throw new Error(`meter billed ${bStats.billed}, expected ${gen.events}`);
+
+const mb = aStats.bytes / 1e6;
+const row = (name, r, events) => [
+  name,
+  (r.ms / 1000).toFixed(2),
+  (mb / (r.ms / 1000)).toFixed(0),
+  Math.round(events / (r.ms / 1000)).toLocaleString("en-US"),
+  r.peakRssMb.toFixed(0),
+];
+const rows = [
+  ["pass", "seconds", "MB/s", "events/s", "peak RSS MB"],
+  row("(a) naive read+parse", a, aStats.assistants),
+  row("(b) meter --once", b, bStats.billed),
+];
+const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+process.stdout.write(
+  `\ninput: ${mb.toFixed(0)} MB, ${gen.files} files, ${aStats.lines.toLocaleString("en-US")} lines, ${gen.events.toLocaleString("en-US")} billable calls (node ${process.version}, ${statSync(db).size > 0 ? "db written" : ""})\n\n`,
+);
+for (const r of rows)
+  process.stdout.write(
+    `${r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join("  ")}\n`,
+  );
+process.stdout.write(
+  `\nratio b/a (time): ${(b.ms / a.ms).toFixed(2)}   target ≤ 1.00\npeak RSS of (b): ${b.peakRssMb.toFixed(0)} MB   target < 200 MB\n`,
+);

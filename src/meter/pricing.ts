@@ -1,0 +1,522 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { calcPrice, findProvider, type ModelPrice } from "@pydantic/genai-prices";
+import { z } from "zod";
+import { AppError, ErrorCode } from "../errors.js";
+import { decimalToScaled, formatScaled, usdFloatToPico, usdPerMTokToMicro } from "../money.js";
+import type { CostMode, ParsedUsage, PriceQuote, Pricer } from "./types.js";
+
+/**
+ * Prices one model call in exact pico-USD.
+ *
+ * Units: every rate here is an integer **micro-USD per 1M tokens**, which is numerically
+ * pico-USD per token, so `tokens × rate` is the exact cost in pico-USD. Float USD values (the
+ * genai-prices table, `usage.cost.total`) are converted once, at the boundary, by `money.ts`.
+ *
+ * Token classes follow OpenClaw: `input` EXCLUDES cache reads/writes, which are counted
+ * separately. (genai-prices' `input_tokens` includes them; see `tableRates`.)
+ */
+
+/** Four prices in USD per 1M tokens, as decimal strings ("15", "1.5"): the configured fallback. */
+export interface RatesUsdPerMTok {
+  input: string;
+  output: string;
+  cacheRead: string;
+  cacheWrite: string;
+}
+
+/**
+ * One rate in micro-USD per 1M tokens (= pico-USD per token), flat or long-context tiered.
+ * Invariant: `tiers` is sorted by `above`, ascending, without duplicates.
+ */
+export interface TieredRate {
+  readonly base: bigint;
+  /** The tier rate applies when the call's total input tokens (incl. cache) are `> above`. */
+  readonly tiers: readonly { readonly above: number; readonly rate: bigint }[];
+}
+
+/** Everything needed to price one call of one model. */
+export interface ModelRates {
+  readonly input: TieredRate;
+  readonly output: TieredRate;
+  readonly cacheRead: TieredRate;
+  readonly cacheWrite: TieredRate;
+  /** Flat fee per call in pico-USD (genai-prices `requests_kcount`), 0 for most models. */
+  readonly perCallPico: bigint;
+}
+
+/** Validated operator price overrides (`CREDITGATE_PRICES`). */
+export interface PriceOverrides {
+  /** Lower-cased `provider/model` or `provider/*` → rates. */
+  readonly byKey: ReadonlyMap<string, ModelRates>;
+  /** `overrides:<first 12 hex of sha256 of the canonical JSON>`, stored on each row it priced. */
+  readonly version: string;
+}
+
+export interface PricerOptions {
+  mode: CostMode;
+  overrides: PriceOverrides;
+  /** Used (and the quote flagged `unknownModel`) when neither an override nor the table knows a model. */
+  fallback: RatesUsdPerMTok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// genai-prices table
+// ---------------------------------------------------------------------------------------------
+
+/** The bundled table's version, read once: it is stored on every row the table priced. */
+export const TABLE_VERSION = `@pydantic/genai-prices@${readTableVersion()}`;
+
+function readTableVersion(): string {
+  // The package's `exports` map hides `./package.json`, so resolve its entry and walk up one level.
+  const entry = createRequire(import.meta.url).resolve("@pydantic/genai-prices");
+  const pkg = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")) as {
+    name?: unknown;
+    version?: unknown;
+  };
+  if (pkg.name !== "@pydantic/genai-prices" || typeof pkg.version !== "string") {
+    throw new Error(`cannot read the @pydantic/genai-prices version next to ${entry}`);
+  }
+  return pkg.version;
+}
+
+/**
+ * OpenClaw provider ids → genai-prices provider ids, where they differ. Most of these the package
+ * would also find by its own fuzzy `provider_match`, but spelling them out keeps the mapping
+ * deterministic across table updates (e.g. `azure-openai-responses` would otherwise land on
+ * `openai` because it contains "openai"; Azure has its own table that falls back to OpenAI's).
+ */
+export const PROVIDER_ALIASES: Readonly<Record<string, string>> = {
+  "openai-codex": "openai",
+  "azure-openai-responses": "azure",
+  "google-gemini-cli": "google",
+  "google-antigravity": "google",
+  "google-vertex": "google",
+  "amazon-bedrock": "aws",
+  xai: "x-ai",
+  moonshot: "moonshotai",
+};
+
+/** The genai-prices provider id for an OpenClaw provider id (alias, exact id or the package's match), or null. */
+function tableProviderId(provider: string): string | null {
+  const id = provider.trim().toLowerCase();
+  return findProvider({ providerId: PROVIDER_ALIASES[id] ?? id })?.id ?? null;
+}
+
+/**
+ * Finds the table price of `provider/model` in effect at `atMs`. Tries, in order:
+ * 1. the call's own provider (aliased), when the table knows that provider;
+ * 2. for `vendor/model` ids (openrouter, vercel-ai-gateway, …) the vendor's own table with the
+ *    bare model, so a model missing from a router's list is still priced at its maker's rate;
+ * 3. only when the table knows neither the provider nor a vendor prefix (a custom proxy such as
+ *    `opencode` or `kimi-coding`): the package's model-name match. That match requires both a
+ *    provider's family rule (`gpt-`, `claude`, `gemini`, `grok`, …) and one of its model rules,
+ *    which is specific enough; a name that matches nothing (`mock-gpt`, `llama3.1:8b`) stays
+ *    unknown. A known provider never borrows another provider's price for a model it lacks.
+ * The first entry found ends the search, even one without a token price (see `tableRates`): an
+ * OpenRouter `…:free` model must not be billed at its maker's rate either.
+ */
+/**
+ * Table lookups cost 30–120 µs, and a backlog prices the same few models over and over: cache
+ * by provider, model and minute (price changes and time-of-day tariffs fall on whole minutes).
+ */
+const tableCache = new Map<string, ModelRates | null>();
+const TABLE_CACHE_MAX = 20_000;
+
+function findTablePrice(provider: string, model: string, atMs: number): ModelRates | null {
+  const key = `${provider}\u0000${model}\u0000${Math.floor(atMs / 60_000)}`;
+  const hit = tableCache.get(key);
+  if (hit !== undefined) return hit;
+  const found = findTablePriceUncached(provider, model, atMs);
+  if (tableCache.size >= TABLE_CACHE_MAX) tableCache.clear();
+  tableCache.set(key, found);
+  return found;
+}
+
+function findTablePriceUncached(provider: string, model: string, atMs: number): ModelRates | null {
+  const providerId = tableProviderId(provider);
+  const slash = model.indexOf("/");
+  const vendorId = slash > 0 ? tableProviderId(model.slice(0, slash)) : null;
+  const tries: [string | undefined, string][] = [];
+  if (providerId) tries.push([providerId, model]);
+  if (vendorId) tries.push([vendorId, model.slice(slash + 1)]);
+  if (!providerId && !vendorId) tries.push([undefined, model]);
+  for (const [id, name] of tries) {
+    const price = tableModelPrice(id, name, atMs);
+    if (price !== undefined) return price && tableRates(price);
+  }
+  return null;
+}
+
+/** The model's price at `atMs`; `undefined` when not found, `null` when the package cannot evaluate it. */
+function tableModelPrice(
+  providerId: string | undefined,
+  model: string,
+  atMs: number,
+): ModelPrice | null | undefined {
+  try {
+    // Used ONLY to find the model and the price in effect at the call's time (start-date and
+    // time-of-day constraints); the float total it computes for the empty usage is ignored.
+    return calcPrice({}, model, { providerId, timestamp: new Date(atMs) })?.model_price;
+  } catch {
+    // An entry the package itself cannot evaluate counts as unknown (flagged), not as fatal.
+    return null;
+  }
+}
+
+/** Converted rates per table price object (they are immutable data), so each is converted once. */
+const converted = new WeakMap<ModelPrice, ModelRates | null>();
+
+/**
+ * Converts a genai-prices `ModelPrice` to integer rates, mirroring how the package prices:
+ * - tiers are chosen by the call's total input tokens (uncached + cache read + cache write),
+ *   each price key on its own, and the WHOLE call is priced at the chosen rate;
+ * - cache tokens of a model without a cache price stay inside `input_tokens` there, i.e. they
+ *   are priced at the input rate;
+ * - `requests_kcount` is a per-call fee (USD per 1000 calls).
+ * Returns null when the entry has no token price at all (`{}` for GitHub Copilot's "included in
+ * the subscription" and OpenRouter's `:free` models; audio-only models): billing such a call $0
+ * must be the operator's explicit choice (an override of "0"), so it counts as unknown.
+ */
+function tableRates(price: ModelPrice): ModelRates | null {
+  const hit = converted.get(price);
+  if (hit !== undefined) return hit;
+  const rate = (key: string): TieredRate | undefined => {
+    const v = price[key];
+    if (v === undefined) return undefined;
+    if (typeof v === "number") return { base: usdPerMTokToMicro(v), tiers: [] };
+    const tiers = [...v.tiers]
+      .sort((a, b) => a.start - b.start)
+      .map((t) => ({ above: t.start, rate: usdPerMTokToMicro(t.price) }));
+    return { base: usdPerMTokToMicro(v.base), tiers };
+  };
+  const input = rate("input_mtok");
+  const output = rate("output_mtok");
+  let rates: ModelRates | null = null;
+  if (input || output) {
+    const inputRate = input ?? FREE;
+    const perK = price.requests_kcount;
+    rates = {
+      input: inputRate,
+      output: output ?? FREE,
+      cacheRead: rate("cache_read_mtok") ?? inputRate,
+      cacheWrite: rate("cache_write_mtok") ?? inputRate,
+      // USD per 1000 calls → pico-USD per call: × 10^12 / 10^3.
+      perCallPico: typeof perK === "number" ? decimalToScaled(perK, 9) : 0n,
+    };
+  }
+  converted.set(price, rates);
+  return rates;
+}
+
+const FREE: TieredRate = { base: 0n, tiers: [] };
+
+// ---------------------------------------------------------------------------------------------
+// Cost arithmetic (integers only)
+// ---------------------------------------------------------------------------------------------
+
+function rateAt(r: TieredRate, inputTotal: number): bigint {
+  let rate = r.base;
+  for (const t of r.tiers) if (inputTotal > t.above) rate = t.rate;
+  return rate;
+}
+
+/** Exact pico-USD cost of a call: Σ tokens × (micro-USD per MTok) + the per-call fee, if any tokens. */
+export function callCostPicoUsd(u: ParsedUsage, rates: ModelRates): bigint {
+  const inputTotal = u.input + u.cacheRead + u.cacheWrite;
+  const tokens = inputTotal + u.output;
+  // Zero-usage lines (failed calls) carry no fee; the package would add `requests_kcount` anyway.
+  if (tokens === 0) return 0n;
+  return (
+    BigInt(u.input) * rateAt(rates.input, inputTotal) +
+    BigInt(u.output) * rateAt(rates.output, inputTotal) +
+    BigInt(u.cacheRead) * rateAt(rates.cacheRead, inputTotal) +
+    BigInt(u.cacheWrite) * rateAt(rates.cacheWrite, inputTotal) +
+    rates.perCallPico
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pricer
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Builds the pricer. Lookup per mode:
+ * - `calculate`: override (`provider/model`, then `provider/*`, case-insensitive) → table →
+ *   fallback (`unknownModel: true`).
+ * - `recorded`: OpenClaw's `usage.cost.total`. When it is missing, invalid, or 0 while the call
+ *   has tokens (OpenClaw writes 0 for models it has no price for), the `calculate` path is used
+ *   instead, so a priced call is never billed $0. A recorded quote has `unknownModel: false`: this
+ *   mode deliberately trusts OpenClaw's price and does not consult the table.
+ * - `auto`: override → table; for a model neither knows, the recorded cost if it is > 0
+ *   (`unknownModel: true`), else the fallback (`unknownModel: true`).
+ * An unknown model is never priced $0 unless it used no tokens.
+ */
+export function createPricer(opts: PricerOptions): Pricer {
+  const fb = opts.fallback;
+  const fallbackRates = flatRates(fb.input, fb.output, fb.cacheRead, fb.cacheWrite);
+  const fallbackVersion = `fallback:${[
+    fallbackRates.input,
+    fallbackRates.output,
+    fallbackRates.cacheRead,
+    fallbackRates.cacheWrite,
+  ]
+    .map((r) => formatScaled(r.base, 6))
+    .join(",")}`;
+
+  const known = (u: ParsedUsage): PriceQuote | null => {
+    const provider = u.provider.toLowerCase();
+    const override =
+      opts.overrides.byKey.get(`${provider}/${u.model.toLowerCase()}`) ??
+      opts.overrides.byKey.get(`${provider}/*`);
+    if (override) return quote(u, override, "override", opts.overrides.version, false);
+    if (!Number.isFinite(u.messageTsMs)) throw new RangeError(`bad message timestamp ${u.messageTsMs}`);
+    const table = findTablePrice(u.provider, u.model, u.messageTsMs);
+    return table ? quote(u, table, "table", TABLE_VERSION, false) : null;
+  };
+  const fallback = (u: ParsedUsage) => quote(u, fallbackRates, "fallback", fallbackVersion, true);
+  const recorded = (pico: bigint, unknownModel: boolean): PriceQuote => ({
+    costPicoUsd: pico,
+    source: "recorded",
+    version: "transcript",
+    unknownModel,
+  });
+
+  return {
+    price(u: ParsedUsage): PriceQuote {
+      switch (opts.mode) {
+        case "calculate":
+          return known(u) ?? fallback(u);
+        case "recorded": {
+          const pico = recordedPico(u);
+          const tokens = u.input + u.output + u.cacheRead + u.cacheWrite;
+          if (pico !== null && (pico > 0n || tokens === 0)) return recorded(pico, false);
+          return known(u) ?? fallback(u);
+        }
+        case "auto": {
+          const k = known(u);
+          if (k) return k;
+          const pico = recordedPico(u);
+          return pico !== null && pico > 0n ? recorded(pico, true) : fallback(u);
+        }
+      }
+    },
+  };
+}
+
+function quote(
+  u: ParsedUsage,
+  rates: ModelRates,
+  source: PriceQuote["source"],
+  version: string,
+  unknownModel: boolean,
+): PriceQuote {
+  return { costPicoUsd: callCostPicoUsd(u, rates), source, version, unknownModel };
+}
+
+/** `usage.cost.total` in pico-USD, or null when absent or not a finite non-negative number. */
+function recordedPico(u: ParsedUsage): bigint | null {
+  const v = u.recordedCostUsd;
+  if (v === null || !Number.isFinite(v) || v < 0) return null;
+  return usdFloatToPico(v);
+}
+
+function flatRates(input: string, output: string, cacheRead: string, cacheWrite: string): ModelRates {
+  const flat = (usd: string): TieredRate => ({ base: usdPerMTokToMicro(usd), tiers: [] });
+  return {
+    input: flat(input),
+    output: flat(output),
+    cacheRead: flat(cacheRead),
+    cacheWrite: flat(cacheWrite),
+    perCallPico: 0n,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operator overrides file
+// ---------------------------------------------------------------------------------------------
+
+const MAX_DECIMALS = 6;
+
+/**
+ * A price in USD per 1M tokens → micro-USD per 1M tokens. Decimal strings are recommended;
+ * numbers are taken via their decimal text. More than 6 decimals is rejected rather than rounded
+ * (6 decimals = 1 pico-USD per token, the finest unit we bill).
+ */
+const usdPerMTokSchema = z
+  .union([z.string(), z.number()], {
+    error: (iss) =>
+      iss.input === undefined ? "required" : 'must be a decimal string like "3.75" (or a number)',
+  })
+  .transform((v, ctx) => {
+    const text = typeof v === "number" ? String(v) : v.trim();
+    const m = /^\d+(?:\.(\d+))?$/.exec(text);
+    if (!m) {
+      ctx.addIssue({ code: "custom", message: `must be a non-negative decimal, got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    if ((m[1]?.length ?? 0) > MAX_DECIMALS) {
+      ctx.addIssue({ code: "custom", message: `more than ${MAX_DECIMALS} decimals: ${text}` });
+      return z.NEVER;
+    }
+    return usdPerMTokToMicro(text);
+  });
+
+const ratesShape = {
+  input: usdPerMTokSchema,
+  output: usdPerMTokSchema,
+  cacheRead: usdPerMTokSchema,
+  cacheWrite: usdPerMTokSchema,
+};
+
+/**
+ * Zod skips refinements once a value has other issues; these run anyway (defensively typed), so
+ * a file's duplicate keys are reported together with its bad prices, not one fix-and-retry later.
+ */
+const ALWAYS = { when: () => true };
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+const tierSchema = z.strictObject({
+  /** The tier applies when total input tokens (uncached + cache read + cache write) exceed this. */
+  // Not `.int()`: its failure aborts the refinements below, hiding other problems of the file.
+  aboveInputTokens: z.number().min(0).refine(Number.isSafeInteger, "must be a whole number of tokens"),
+  ...ratesShape,
+});
+
+/**
+ * The overrides file (`CREDITGATE_PRICES`): USD per 1M tokens per `provider/model` (OpenClaw's
+ * ids, case-insensitive) or `provider/*`. All four prices are required, cache ones included: a
+ * silent default would misprice cached calls (write `"0"` when a provider really charges nothing).
+ * Unknown keys are errors, so a typo like `cache_read` cannot be ignored.
+ *
+ * ```json
+ * { "anthropic/claude-sonnet-4-6": { "input": "3", "output": "15", "cacheRead": "0.3", "cacheWrite": "3.75",
+ *     "tiers": [{ "aboveInputTokens": 200000, "input": "6", "output": "22.5", "cacheRead": "0.6", "cacheWrite": "7.5" }] },
+ *   "ollama/*": { "input": "0", "output": "0", "cacheRead": "0", "cacheWrite": "0" } }
+ * ```
+ */
+export const priceOverridesSchema = z
+  .record(
+    z.string().regex(/^[^/\s]+\/\S+$/, 'must be "<provider>/<model>" or "<provider>/*"'),
+    z.strictObject({
+      ...ratesShape,
+      tiers: z
+        .array(tierSchema)
+        .optional()
+        .superRefine((tiers, ctx) => {
+          const seen = new Set<unknown>();
+          (Array.isArray(tiers) ? tiers : []).forEach((t: unknown, i) => {
+            const above = isObject(t) ? t.aboveInputTokens : undefined;
+            if (typeof above !== "number") return;
+            if (seen.has(above)) {
+              ctx.addIssue({
+                code: "custom",
+                path: [i, "aboveInputTokens"],
+                message: "duplicate tier threshold",
+              });
+            }
+            seen.add(above);
+          });
+        }, ALWAYS),
+    }),
+  )
+  .superRefine((record, ctx) => {
+    const seen = new Set<string>();
+    for (const key of isObject(record) ? Object.keys(record) : []) {
+      const lower = key.toLowerCase();
+      if (seen.has(lower)) {
+        ctx.addIssue({ code: "custom", path: [key], message: "duplicate key (keys are case-insensitive)" });
+      }
+      seen.add(lower);
+    }
+  }, ALWAYS);
+
+/** The four validated prices of an override entry or tier, in micro-USD per 1M tokens. */
+type FourRates = Readonly<Record<keyof typeof ratesShape, bigint>>;
+
+/** Validates parsed JSON; `name` (the file path) is used in errors. Every problem is reported at once. */
+export function parsePriceOverrides(json: unknown, name: string): PriceOverrides {
+  const parsed = priceOverridesSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => {
+      // A bad record key arrives as one `invalid_key` issue wrapping the key schema's issues.
+      const why =
+        i.code === "invalid_key" ? `bad key: ${i.issues.map((k) => k.message).join("; ")}` : i.message;
+      return `${jsonPath(i.path)}: ${why}`;
+    });
+    throw new AppError(
+      ErrorCode.InvalidConfig,
+      `invalid price overrides in ${name}:\n  ${issues.join("\n  ")}`,
+      {
+        context: { file: name, issues },
+      },
+    );
+  }
+  const byKey = new Map<string, ModelRates>();
+  const canonical: Record<string, unknown> = {};
+  for (const key of Object.keys(parsed.data).sort()) {
+    const e = parsed.data[key];
+    if (!e) continue;
+    const tiers = [...(e.tiers ?? [])].sort((a, b) => a.aboveInputTokens - b.aboveInputTokens);
+    const tiered = (pick: (r: FourRates) => bigint): TieredRate => ({
+      base: pick(e),
+      tiers: tiers.map((t) => ({ above: t.aboveInputTokens, rate: pick(t) })),
+    });
+    const lower = key.toLowerCase();
+    byKey.set(lower, {
+      input: tiered((r) => r.input),
+      output: tiered((r) => r.output),
+      cacheRead: tiered((r) => r.cacheRead),
+      cacheWrite: tiered((r) => r.cacheWrite),
+      perCallPico: 0n,
+    });
+    // Canonical form for the version hash: lower-cased sorted keys, normalised decimals, sorted
+    // tiers; so "3", 3 and "3.0" or reordered keys give the same version.
+    const usd = (r: FourRates) => ({
+      cacheRead: formatScaled(r.cacheRead, 6),
+      cacheWrite: formatScaled(r.cacheWrite, 6),
+      input: formatScaled(r.input, 6),
+      output: formatScaled(r.output, 6),
+    });
+    canonical[lower] = {
+      ...usd(e),
+      tiers: tiers.map((t) => ({ aboveInputTokens: t.aboveInputTokens, ...usd(t) })),
+    };
+  }
+  const hash = createHash("sha256").update(JSON.stringify(canonical)).digest("hex").slice(0, 12);
+  return { byKey, version: `overrides:${hash}` };
+}
+
+/** Reads and validates the overrides file; `null` (not configured) gives no overrides. */
+export function loadPriceOverrides(path: string | null): PriceOverrides {
+  if (path === null) return parsePriceOverrides({}, "(none)");
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new AppError(ErrorCode.InvalidConfig, `cannot read price overrides ${path}: ${why}`, {
+      context: { file: path },
+      cause: err,
+    });
+  }
+  return parsePriceOverrides(json, path);
+}
+
+/** A zod issue path as a JSON path: `$["openai/gpt-4o"].tiers[0].input`. */
+function jsonPath(path: readonly PropertyKey[]): string {
+  return `$${path
+    .map((p) =>
+      typeof p === "number"
+        ? `[${p}]`
+        : /^[A-Za-z_]\w*$/.test(String(p))
+          ? `.${String(p)}`
+          : `[${JSON.stringify(String(p))}]`,
+    )
+    .join("")}`;
+}

@@ -1,0 +1,844 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, realpathSync, type Stats, statSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import type { Db } from "../../db/index.js";
+import { mayBeUsage, parseLine } from "../parse.js";
+import { resolveAccount, type SessionHints } from "../resolve-user.js";
+import { createSessionMemory } from "../session-memory.js";
+import {
+  type BatchSink,
+  emptyStats,
+  type MeterSource,
+  type Reject,
+  type SessionFact,
+  type SourceBatch,
+  type SourceStats,
+} from "../source.js";
+import type { UsageEvent } from "../types.js";
+import { decodeMaybeZstd, decodeZstd } from "./zst.js";
+
+/**
+ * The OpenClaw SQLite-era source (OC ≥2026.7.2/2026.8.1): reads
+ * `<agentDir>/agent/openclaw-agent.sqlite` strictly read-only, plus the archives of deleted and
+ * reset sessions (`session_transcript_archives` rows and `sessions/*.jsonl.{deleted,reset}.*`,
+ * `sessions/cold/*.jsonl.zst` files).
+ *
+ * - Live rows: per session the last `seq` read is kept in `meter_sqlite_cursors` and moves
+ *   forward in the same transaction as the usage it covers. A changed
+ *   `transcript_rewrite_watermarks.generation` (or a shrunken session) rescans from seq 0;
+ *   the biller's dedupe key absorbs the repeats.
+ * - Archives are whole blobs, read once each: `meter_blobs_done` holds the sha256 of the
+ *   decoded content, written with the blob's last batch. The archive row and its `.zst` file
+ *   are read once if identical; if not (OC anonymises `cwd` in one of them), dedupe absorbs.
+ * - The OpenClaw database is never written: `readonly`, `query_only`, one short read
+ *   transaction per step, released before the batch is billed.
+ */
+export interface SqliteSourceOptions {
+  /** `<state>/agents/<agentId>`. */
+  agentDir: string;
+  agentId: string;
+  /** creditgate's own database: cursors, blobs done, session memory. */
+  db: Db;
+  /** Most transcript rows (and archive events) per batch. */
+  batchSize: number;
+  /** How long a read waits for a writer's lock before the round is skipped. @defaultValue 5000 */
+  busyTimeoutMs?: number;
+  nowMs?: () => number;
+}
+
+interface Attribution {
+  sessionKey: string | null;
+  accountId: string;
+  channel: string | null;
+}
+
+interface Work {
+  sid: string;
+  /** Read rows with `seq > fromSeq`. */
+  fromSeq: number;
+  gen: number | null;
+  stored: { lastSeq: number; gen: number | null } | null;
+  attribution?: Attribution;
+}
+
+interface CursorMove {
+  sid: string;
+  lastSeq: number;
+  gen: number | null;
+}
+
+interface Caps {
+  tables: Set<string>;
+  cols: (table: string) => Set<string>;
+}
+
+/** Prepared statements over one open OpenClaw database. */
+interface OcHandle {
+  conn: Database.Database;
+  dbPath: string;
+  dev: number;
+  ino: number;
+  maxSeqAll: Database.Statement<[], { sid: string; maxSeq: number | null }>;
+  maxSeqByWindow: Database.Statement<[], { sid: string; maxSeq: number | null }> | null;
+  watermarks: Database.Statement<[], { sid: string; generation: string | number | null }> | null;
+  rows: Database.Statement<
+    [string, number, number],
+    { seq: number; json: string | null; zstd: Buffer | null }
+  >;
+  window: Database.Statement<
+    [string],
+    {
+      session_key: string | null;
+      channel: string | null;
+      parent: string | null;
+      spawned_by: string | null;
+      conversation: string | null;
+    }
+  > | null;
+  parentOfKey: ((key: string) => string | null) | null;
+  node: Database.Statement<[string], { entry_json: string | null }> | null;
+  conversation: Database.Statement<[string], { channel: string | null; target: string | null }> | null;
+  archives: Database.Statement<
+    [],
+    { sid: string; generation: string; key: string | null; name: string; sha: string | null }
+  > | null;
+  archiveBlob: Database.Statement<[string, string], { encoding: string | null; blob: Buffer | null }> | null;
+  coldArchives: Database.Statement<
+    [],
+    { sid: string; generation: string | null; name: string; inDb: number }
+  > | null;
+  coldBlob: Database.Statement<[string], { blob: Buffer | null }> | null;
+}
+
+/** A full `GROUP BY` reconcile of every session's max seq runs on the first poll and every Nth after. */
+const FULL_RECONCILE_EVERY = 30;
+/** Plain `.jsonl.deleted.*` / `.jsonl.reset.*` files are tailed by the JSONL source; the `.zst` ones are ours. */
+const ARCHIVE_FILE_RE = /\.jsonl\.(?:deleted|reset)\..*\.zst$/;
+const COLD_FILE_RE = /\.jsonl\.zst$/;
+const SESSION_ID_PREFIX_RE = /^([0-9a-zA-Z][0-9a-zA-Z_-]{7,})(?:-topic-[^.]+)?\.jsonl/;
+
+export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
+  const { agentDir, agentId, db } = opts;
+  if (!Number.isSafeInteger(opts.batchSize) || opts.batchSize < 1) {
+    throw new RangeError(`batchSize must be a positive integer, got ${opts.batchSize}`);
+  }
+  const batchSize = opts.batchSize;
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
+  const now = opts.nowMs ?? Date.now;
+  const name = `sqlite:${agentId}`;
+  const dbFile = join(agentDir, "agent", "openclaw-agent.sqlite");
+  const sessionsDir = join(agentDir, "sessions");
+
+  const memory = createSessionMemory(db);
+  const cursorsOf = db.prepare<
+    [string],
+    { session_id: string; last_seq: number; rewrite_generation: number | null }
+  >("SELECT session_id, last_seq, rewrite_generation FROM meter_sqlite_cursors WHERE db_path = ?");
+  const upsertCursor = db.prepare<[string, string, number, number | null, number]>(
+    `INSERT INTO meter_sqlite_cursors (db_path, session_id, last_seq, rewrite_generation, updated_at_ms)
+     VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT(db_path, session_id) DO UPDATE SET last_seq = excluded.last_seq,
+       rewrite_generation = excluded.rewrite_generation, updated_at_ms = excluded.updated_at_ms`,
+  );
+  const blobDone = db.prepare<[string], { name: string }>(
+    "SELECT name FROM meter_blobs_done WHERE content_sha256 = ?",
+  );
+  const insertBlobDone = db.prepare<[string, string, number, number]>(
+    "INSERT INTO meter_blobs_done (content_sha256, name, events, done_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT(content_sha256) DO NOTHING",
+  );
+
+  let oc: OcHandle | null = null;
+  let polls = 0;
+  let running = false;
+  /** Archives (rows and files) handled by this process: not even decoded again. */
+  const archivesSeen = new Set<string>();
+  /** sessionId → last fact emitted, so each session's key/account reaches `meter_sessions` once. */
+  const factsSent = new Map<string, string>();
+
+  // ---------------------------------------------------------------- opening
+
+  function closeOc(): void {
+    if (!oc) return;
+    try {
+      oc.conn.close();
+    } catch {
+      // closing a read-only handle cannot lose data
+    }
+    oc = null;
+  }
+
+  /** The open OpenClaw DB, (re)opened when the file appears or is replaced; null if absent or not OpenClaw's. */
+  function openOc(): OcHandle | null {
+    let st: Stats;
+    try {
+      st = statSync(dbFile);
+    } catch {
+      closeOc();
+      return null;
+    }
+    if (oc && oc.dev === st.dev && oc.ino === st.ino) return oc;
+    closeOc();
+    if (!st.isFile()) return null;
+    let conn: Database.Database;
+    try {
+      conn = new Database(dbFile, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+    } catch (err) {
+      if (isBusy(err)) throw err;
+      if (isNotOpenClaw(err)) return null;
+      throw err;
+    }
+    try {
+      conn.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+      conn.pragma("query_only = 1");
+      const handle = prepare(conn, realpathSync(dbFile), st);
+      if (!handle) {
+        conn.close();
+        return null;
+      }
+      oc = handle;
+      return oc;
+    } catch (err) {
+      conn.close();
+      if (isBusy(err)) throw err;
+      if (isNotOpenClaw(err)) return null;
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- attribution
+
+  function hintsFromEntry(entryJson: string | null | undefined): { channels: string[]; targets: string[] } {
+    const channels: string[] = [];
+    const targets: string[] = [];
+    if (!entryJson) return { channels, targets };
+    let e: unknown;
+    try {
+      e = JSON.parse(entryJson);
+    } catch {
+      return { channels, targets };
+    }
+    const at = (...path: string[]): string | null => {
+      let v: unknown = e;
+      for (const p of path) {
+        if (typeof v !== "object" || v === null) return null;
+        v = (v as Record<string, unknown>)[p];
+      }
+      return typeof v === "string" && v.length > 0 ? v : null;
+    };
+    for (const c of [
+      at("delivery", "context", "channel"),
+      at("delivery", "route", "channel"),
+      at("deliveryContext", "channel"),
+      at("lastChannel"),
+      at("channel"),
+    ]) {
+      if (c) channels.push(c);
+    }
+    for (const t of [
+      at("delivery", "origin", "from"),
+      at("delivery", "context", "to"),
+      at("delivery", "route", "target", "to"),
+      at("origin", "from"),
+      at("deliveryContext", "to"),
+      at("lastTo"),
+    ]) {
+      if (t) targets.push(t);
+    }
+    return { channels, targets };
+  }
+
+  /** Attribution of a session that is no longer live: the archive's key, else the meter's memory. */
+  function rememberedAttribution(h: OcHandle | null, sid: string, key: string | null): Attribution {
+    const mem = memory.get(agentId, sid);
+    const sessionKey = key ?? mem?.sessionKey ?? null;
+    const channel = mem?.channel ?? null;
+    if (mem?.accountId && (key === null || mem.sessionKey === key)) {
+      return { sessionKey, accountId: mem.accountId, channel };
+    }
+    const hints: SessionHints = { channel, parentKey: h?.parentOfKey ?? undefined };
+    return { sessionKey, accountId: resolveAccount(agentId, sessionKey, hints).accountId, channel };
+  }
+
+  /** Attribution of a live session: window → key, node entry + conversation → channel and route hints. */
+  function liveAttribution(h: OcHandle, sid: string, fallbackKey: string | null): Attribution {
+    const w = h.window?.get(sid);
+    if (!w?.session_key) return rememberedAttribution(h, sid, fallbackKey);
+    const node = h.node?.get(w.session_key);
+    const { channels, targets } = hintsFromEntry(node?.entry_json);
+    const conv = w.conversation ? h.conversation?.get(w.conversation) : undefined;
+    const channel = w.channel ?? channels[0] ?? conv?.channel ?? null;
+    if (conv?.target) targets.push(conv.target);
+    const r = resolveAccount(agentId, w.session_key, {
+      channel,
+      routeTargets: targets,
+      parentKey: h.parentOfKey ?? undefined,
+    });
+    return { sessionKey: w.session_key, accountId: r.accountId, channel };
+  }
+
+  function factFor(sid: string, a: Attribution): SessionFact | null {
+    if (a.sessionKey === null) return null;
+    const sig = `${a.sessionKey}\u001f${a.accountId}\u001f${a.channel ?? ""}`;
+    if (factsSent.get(sid) === sig) return null;
+    return { agentId, sessionId: sid, sessionKey: a.sessionKey, accountId: a.accountId, channel: a.channel };
+  }
+
+  // ---------------------------------------------------------------- batches
+
+  class BatchBuilder {
+    events: UsageEvent[] = [];
+    rejects: Reject[] = [];
+    sessions: SessionFact[] = [];
+    stats: SourceStats = emptyStats();
+    cursorMoves = new Map<string, CursorMove>();
+    blobs: { sha: string; name: string; events: number }[] = [];
+
+    addFact(sid: string, a: Attribution): void {
+      const f = factFor(sid, a);
+      if (f) this.sessions.push(f);
+    }
+
+    /** One transcript line (a row's JSON, or an archive line); `buf` lets the prefilter skip decoding. */
+    addLine(
+      text: string | null,
+      buf: Buffer | null,
+      sid: string | null,
+      a: Attribution,
+      sourceRef: string,
+    ): void {
+      this.stats.lines++;
+      if (text === null) {
+        if (buf === null || !mayBeUsage(buf)) return;
+        text = buf.toString("utf8");
+      } else if (!(text.includes('"usage"') && text.includes('"assistant"'))) {
+        return; // same byte test as `mayBeUsage`, on the string SQLite already gave us
+      }
+      const r = parseLine(text);
+      if (r.kind === "malformed") {
+        this.reject(sourceRef, r.reason);
+      } else if (r.kind === "skip") {
+        if (r.why === "synthetic") this.stats.synthetic++;
+        else if (r.why === "zero-usage") this.stats.zeroUsage++;
+      } else {
+        this.stats.usageLines++;
+        this.events.push({
+          ...r.usage,
+          agentId,
+          sessionId: sid,
+          sessionKey: a.sessionKey,
+          accountId: a.accountId,
+          source: "sqlite",
+          sourceRef,
+        });
+      }
+    }
+
+    reject(sourceRef: string, reason: string): void {
+      this.stats.malformed++;
+      this.rejects.push({ sourceRef, reason });
+    }
+
+    isEmpty(): boolean {
+      return (
+        this.events.length === 0 &&
+        this.rejects.length === 0 &&
+        this.sessions.length === 0 &&
+        this.cursorMoves.size === 0 &&
+        this.blobs.length === 0
+      );
+    }
+
+    /** Hands the batch to the sink; marks facts sent only once the biller committed them. */
+    flush(sink: BatchSink, dbPath: string): void {
+      if (this.isEmpty()) return;
+      const moves = [...this.cursorMoves.values()];
+      const blobs = this.blobs;
+      const batch: SourceBatch = {
+        events: this.events,
+        rejects: this.rejects,
+        sessions: this.sessions,
+        stats: this.stats,
+        commit(cg: Db) {
+          const t = now();
+          const up =
+            cg === db
+              ? upsertCursor
+              : cg.prepare<[string, string, number, number | null, number]>(upsertCursor.source);
+          const done =
+            cg === db ? insertBlobDone : cg.prepare<[string, string, number, number]>(insertBlobDone.source);
+          for (const m of moves) up.run(dbPath, m.sid, m.lastSeq, m.gen, t);
+          for (const b of blobs) done.run(b.sha, b.name, b.events, t);
+        },
+      };
+      sink(batch);
+      for (const f of this.sessions) {
+        factsSent.set(f.sessionId, `${f.sessionKey}\u001f${f.accountId}\u001f${f.channel ?? ""}`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- live rows
+
+  function plan(h: OcHandle): Work[] {
+    const full = polls % FULL_RECONCILE_EVERY === 0 || !h.maxSeqByWindow;
+    const maxSeqs = full ? h.maxSeqAll.all() : (h.maxSeqByWindow?.all() ?? []);
+    const gens = new Map<string, number | null>();
+    for (const w of h.watermarks?.all() ?? []) gens.set(w.sid, hashGeneration(w.generation));
+    const cursors = new Map(cursorsOf.all(h.dbPath).map((c) => [c.session_id, c]));
+    const work: Work[] = [];
+    for (const { sid, maxSeq } of maxSeqs) {
+      if (maxSeq === null) continue;
+      const c = cursors.get(sid);
+      const watermark = gens.get(sid) ?? null;
+      if (!c) {
+        work.push({ sid, fromSeq: -1, gen: watermark, stored: null });
+        continue;
+      }
+      const stored = { lastSeq: c.last_seq, gen: c.rewrite_generation };
+      // A vanished watermark is not a rewrite: keep the generation we had.
+      const gen = watermark ?? c.rewrite_generation;
+      if (gen !== c.rewrite_generation || maxSeq < c.last_seq) {
+        work.push({ sid, fromSeq: -1, gen, stored }); // rewritten: rescan, dedupe absorbs repeats
+      } else if (maxSeq > c.last_seq) {
+        work.push({ sid, fromSeq: c.last_seq, gen, stored });
+      }
+    }
+    return work;
+  }
+
+  function readRows(h: OcHandle, queue: Work[], b: BatchBuilder): void {
+    let budget = batchSize;
+    while (budget > 0 && queue.length > 0) {
+      const w = queue[0] as Work;
+      w.attribution ??= liveAttribution(h, w.sid, null);
+      b.addFact(w.sid, w.attribution);
+      const rows = h.rows.all(w.sid, w.fromSeq, budget);
+      for (const r of rows) {
+        const ref = `sqlite:${agentId}#${w.sid}:${r.seq}`;
+        if (r.json !== null) {
+          b.stats.bytes += r.json.length;
+          b.addLine(r.json, null, w.sid, w.attribution, ref);
+        } else if (r.zstd !== null) {
+          let buf: Buffer;
+          try {
+            buf = decodeZstd(r.zstd);
+          } catch {
+            b.stats.lines++;
+            b.reject(ref, "event_zstd does not decode");
+            continue;
+          }
+          b.stats.bytes += buf.length;
+          b.addLine(null, buf, w.sid, w.attribution, ref);
+        } else {
+          b.stats.lines++;
+          b.reject(ref, "row has neither event_json nor event_zstd");
+        }
+      }
+      const last = rows.at(-1);
+      if (last) w.fromSeq = last.seq;
+      const exhausted = rows.length < budget;
+      budget -= rows.length;
+      if (last || (exhausted && (w.stored?.lastSeq !== w.fromSeq || w.stored?.gen !== w.gen))) {
+        b.cursorMoves.set(w.sid, { sid: w.sid, lastSeq: w.fromSeq, gen: w.gen });
+      }
+      if (exhausted) queue.shift();
+    }
+  }
+
+  // ---------------------------------------------------------------- archives
+
+  /** Reads one decoded JSONL archive into batches; the last one records the blob as done. */
+  function emitBlob(
+    sink: BatchSink,
+    dbPath: string,
+    content: Buffer,
+    blobName: string,
+    refBase: string,
+    sid: string | null,
+    a: Attribution,
+  ): void {
+    const sha = createHash("sha256").update(content).digest("hex");
+    if (blobDone.get(sha)) return;
+    let b = new BatchBuilder();
+    b.stats.files = 1;
+    b.stats.bytes = content.length;
+    if (sid) b.addFact(sid, a);
+    let events = 0;
+    let lineNo = 0;
+    let start = 0;
+    while (start < content.length) {
+      let end = content.indexOf(0x0a, start);
+      if (end === -1) end = content.length;
+      lineNo++;
+      let line = content.subarray(start, end);
+      start = end + 1;
+      if (line.at(-1) === 0x0d) line = line.subarray(0, line.length - 1);
+      if (line.length === 0 || isBlank(line)) continue;
+      const before = b.events.length;
+      b.addLine(null, line, sid, a, `${refBase}#line${lineNo}`);
+      events += b.events.length - before;
+      if (b.events.length >= batchSize) {
+        b.flush(sink, dbPath);
+        b = new BatchBuilder();
+      }
+    }
+    b.blobs.push({ sha, name: blobName, events });
+    b.flush(sink, dbPath);
+  }
+
+  function sessionIdOfFile(fileName: string): string | null {
+    return SESSION_ID_PREFIX_RE.exec(fileName)?.[1] ?? null;
+  }
+
+  function headerId(content: Buffer): string | null {
+    const nl = content.indexOf(0x0a);
+    const first = content.subarray(0, nl === -1 ? Math.min(content.length, 65536) : nl).toString("utf8");
+    try {
+      const h = JSON.parse(first) as { type?: unknown; id?: unknown };
+      return h.type === "session" && typeof h.id === "string" && h.id.length > 0 ? h.id : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async function readArchiveRows(h: OcHandle, sink: BatchSink): Promise<void> {
+    if (!h.archives || !h.archiveBlob) return;
+    const list = readTx(h, () => h.archives?.all() ?? []);
+    for (const row of list) {
+      const seenKey = `table:${row.sid}:${row.generation}:${row.sha ?? ""}`;
+      if (archivesSeen.has(seenKey)) continue;
+      const blobRow = readTx(h, () => h.archiveBlob?.get(row.sid, row.generation));
+      const refBase = `archive:${agentId}:${row.name}`;
+      // A reset archive's session may still be live; a deleted one falls back to the archive's key.
+      const a = readTx(h, () => liveAttribution(h, row.sid, row.key));
+      if (!blobRow?.blob) {
+        archivesSeen.add(seenKey);
+        continue;
+      }
+      let content: Buffer;
+      try {
+        content = blobRow.encoding === "zstd" ? decodeZstd(blobRow.blob) : decodeMaybeZstd(blobRow.blob);
+      } catch {
+        rejectOnly(sink, h.dbPath, refBase, "archive blob does not decode");
+        archivesSeen.add(seenKey);
+        continue;
+      }
+      emitBlob(sink, h.dbPath, content, refBase, refBase, row.sid, a);
+      archivesSeen.add(seenKey);
+      if (!(await yieldStillOpen(h))) return;
+    }
+    if (h.coldArchives && h.coldBlob) {
+      const cold = readTx(h, () => h.coldArchives?.all() ?? []);
+      for (const row of cold) {
+        if (!row.inDb) continue;
+        const seenKey = `cold:${row.sid}:${row.generation ?? ""}:${row.name}`;
+        if (archivesSeen.has(seenKey)) continue;
+        const blobRow = readTx(h, () => h.coldBlob?.get(row.sid));
+        archivesSeen.add(seenKey);
+        if (!blobRow?.blob) continue;
+        const refBase = `archive:${agentId}:cold:${row.name}`;
+        let content: Buffer;
+        try {
+          content = decodeMaybeZstd(blobRow.blob);
+        } catch {
+          rejectOnly(sink, h.dbPath, refBase, "cold archive blob does not decode");
+          continue;
+        }
+        const a = readTx(h, () => liveAttribution(h, row.sid, null));
+        emitBlob(sink, h.dbPath, content, refBase, refBase, row.sid, a);
+        if (!(await yieldStillOpen(h))) return;
+      }
+    }
+  }
+
+  function listArchiveFiles(): { path: string; rel: string; name: string; st: Stats }[] {
+    const out: { path: string; rel: string; name: string; st: Stats }[] = [];
+    const scan = (dir: string, relDir: string, re: RegExp) => {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const n of names.sort()) {
+        if (!re.test(n) || /\.tmp(?:$|[.-])|\.bak/.test(n)) continue;
+        const path = join(dir, n);
+        try {
+          const st = statSync(path);
+          if (st.isFile()) out.push({ path, rel: relDir ? `${relDir}/${n}` : n, name: n, st });
+        } catch {
+          // vanished between readdir and stat
+        }
+      }
+    };
+    scan(sessionsDir, "", ARCHIVE_FILE_RE);
+    scan(join(sessionsDir, "cold"), "cold", COLD_FILE_RE);
+    return out;
+  }
+
+  async function readArchiveFiles(h: OcHandle, sink: BatchSink): Promise<void> {
+    const files = listArchiveFiles();
+    if (files.length === 0) return;
+    // File names carry no session key: take it from OpenClaw's archive tables, else our memory.
+    const keyBySid = new Map<string, string | null>();
+    const sidByName = new Map<string, string>();
+    readTx(h, () => {
+      for (const r of h.archives?.all() ?? []) {
+        keyBySid.set(r.sid, r.key);
+        sidByName.set(r.name, r.sid);
+      }
+      for (const r of h.coldArchives?.all() ?? []) sidByName.set(r.name, r.sid);
+    });
+    for (const f of files) {
+      const seenKey = `file:${f.rel}:${f.st.size}:${f.st.mtimeMs}`;
+      if (archivesSeen.has(seenKey)) continue;
+      const refBase = `archive:${agentId}:sessions/${f.rel}`;
+      let content: Buffer;
+      try {
+        content = decodeMaybeZstd(readFileSync(f.path));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+        rejectOnly(sink, h.dbPath, refBase, "archive file does not decode");
+        archivesSeen.add(seenKey);
+        continue;
+      }
+      const sid = sidByName.get(f.name) ?? sessionIdOfFile(f.name) ?? headerId(content);
+      const a =
+        sid === null
+          ? rememberedAttribution(h, "", null)
+          : readTx(h, () => liveAttribution(h, sid, keyBySid.get(sid) ?? null));
+      emitBlob(sink, h.dbPath, content, refBase, refBase, sid, a);
+      archivesSeen.add(seenKey);
+      if (!(await yieldStillOpen(h))) return;
+    }
+  }
+
+  /** Lets the event loop breathe between batches; false when `close()` ran meanwhile. */
+  async function yieldStillOpen(h: OcHandle): Promise<boolean> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return oc === h;
+  }
+
+  function rejectOnly(sink: BatchSink, dbPath: string, sourceRef: string, reason: string): void {
+    const b = new BatchBuilder();
+    b.reject(sourceRef, reason);
+    b.flush(sink, dbPath);
+  }
+
+  // ---------------------------------------------------------------- poll
+
+  async function pollOnce(sink: BatchSink): Promise<void> {
+    const h = openOc();
+    if (!h) return;
+    const queue = readTx(h, () => plan(h));
+    polls++;
+    let first = true;
+    while (queue.length > 0) {
+      const b = new BatchBuilder();
+      readTx(h, () => readRows(h, queue, b));
+      if (first && b.stats.lines > 0) {
+        b.stats.files = 1;
+        first = false;
+      }
+      b.flush(sink, h.dbPath);
+      if (!(await yieldStillOpen(h))) return;
+    }
+    await readArchiveRows(h, sink);
+    if (oc !== h) return;
+    await readArchiveFiles(h, sink);
+  }
+
+  return {
+    name,
+    async poll(sink: BatchSink): Promise<void> {
+      if (running) return; // an overlapping poll would read the same rows twice
+      running = true;
+      try {
+        await pollOnce(sink);
+      } catch (err) {
+        // A writer holds the lock (rollback journal, or WAL recovery): try again next round.
+        if (isBusy(err)) return;
+        if (isNotOpenClaw(err)) {
+          closeOc();
+          return;
+        }
+        throw err;
+      } finally {
+        running = false;
+      }
+    },
+    close(): void {
+      closeOc();
+    },
+  };
+}
+
+// ------------------------------------------------------------------ helpers
+
+function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle | null {
+  const tables = new Set(
+    conn
+      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+      .all()
+      .map((r) => r.name),
+  );
+  if (!tables.has("transcript_events")) return null;
+  const colCache = new Map<string, Set<string>>();
+  const caps: Caps = {
+    tables,
+    cols(table: string): Set<string> {
+      let c = colCache.get(table);
+      if (!c) {
+        c = new Set(
+          tables.has(table)
+            ? conn
+                .prepare<[], { name: string }>(
+                  `SELECT name FROM pragma_table_info('${table.replace(/'/g, "''")}')`,
+                )
+                .all()
+                .map((r) => r.name)
+            : [],
+        );
+        colCache.set(table, c);
+      }
+      return c;
+    },
+  };
+  const col = (table: string, c: string, as: string) =>
+    caps.cols(table).has(c) ? `${c} AS ${as}` : `NULL AS ${as}`;
+  const te = caps.cols("transcript_events");
+  if (!te.has("session_id") || !te.has("seq")) return null;
+
+  const hasWindows = tables.has("session_windows") && caps.cols("session_windows").has("session_key");
+  const hasNodes = tables.has("session_nodes") && caps.cols("session_nodes").has("session_key");
+  const parentCols = (table: string) =>
+    `${col(table, "parent_session_key", "parent")}, ${col(table, "spawned_by", "spawned_by")}`;
+  const nodeParent = hasNodes
+    ? conn.prepare<[string], { parent: string | null; spawned_by: string | null }>(
+        `SELECT ${parentCols("session_nodes")} FROM session_nodes WHERE session_key = ?`,
+      )
+    : null;
+  const windowParent = hasWindows
+    ? conn.prepare<[string], { parent: string | null; spawned_by: string | null }>(
+        `SELECT ${parentCols("session_windows")} FROM session_windows WHERE session_key = ? LIMIT 1`,
+      )
+    : null;
+  const parentOfKey =
+    nodeParent || windowParent
+      ? (key: string): string | null => {
+          const n = nodeParent?.get(key);
+          const w = windowParent?.get(key);
+          return n?.spawned_by ?? n?.parent ?? w?.spawned_by ?? w?.parent ?? null;
+        }
+      : null;
+
+  const arch = caps.cols("session_transcript_archives");
+  const hasArchives = ["session_id", "generation", "archive_blob", "archive_name"].every((c) => arch.has(c));
+  const cold = caps.cols("session_transcript_cold_archives");
+  const hasCold = ["session_id", "archive_name"].every((c) => cold.has(c));
+  const coldInDb = cold.has("archive_blob") && cold.has("storage");
+
+  return {
+    conn,
+    dbPath,
+    dev: st.dev,
+    ino: st.ino,
+    maxSeqAll: conn.prepare(
+      "SELECT session_id AS sid, MAX(seq) AS maxSeq FROM transcript_events GROUP BY session_id",
+    ),
+    maxSeqByWindow: hasWindows
+      ? conn.prepare(
+          `SELECT w.session_id AS sid,
+             (SELECT MAX(t.seq) FROM transcript_events t WHERE t.session_id = w.session_id) AS maxSeq
+           FROM session_windows w`,
+        )
+      : null,
+    watermarks:
+      tables.has("transcript_rewrite_watermarks") &&
+      caps.cols("transcript_rewrite_watermarks").has("generation")
+        ? conn.prepare("SELECT session_id AS sid, generation FROM transcript_rewrite_watermarks")
+        : null,
+    rows: conn.prepare(
+      `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
+       FROM transcript_events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    window: hasWindows
+      ? conn.prepare(
+          `SELECT session_key, ${col("session_windows", "channel", "channel")}, ${parentCols("session_windows")},
+             ${col("session_windows", "primary_conversation_id", "conversation")}
+           FROM session_windows WHERE session_id = ?`,
+        )
+      : null,
+    parentOfKey,
+    node:
+      hasNodes && caps.cols("session_nodes").has("entry_json")
+        ? conn.prepare("SELECT entry_json FROM session_nodes WHERE session_key = ?")
+        : null,
+    conversation:
+      caps.cols("conversations").has("conversation_id") && caps.cols("conversations").has("channel")
+        ? conn.prepare(
+            `SELECT channel, ${col("conversations", "delivery_target", "target")} FROM conversations WHERE conversation_id = ?`,
+          )
+        : null,
+    archives: hasArchives
+      ? conn.prepare(
+          `SELECT session_id AS sid, generation, ${col("session_transcript_archives", "session_key", "key")},
+             archive_name AS name, ${col("session_transcript_archives", "archive_sha256", "sha")}
+           FROM session_transcript_archives ORDER BY ${arch.has("created_at") ? "created_at, " : ""}session_id, generation`,
+        )
+      : null,
+    archiveBlob: hasArchives
+      ? conn.prepare(
+          `SELECT ${col("session_transcript_archives", "encoding", "encoding")}, archive_blob AS blob
+           FROM session_transcript_archives WHERE session_id = ? AND generation = ?`,
+        )
+      : null,
+    coldArchives: hasCold
+      ? conn.prepare(
+          `SELECT session_id AS sid, ${col("session_transcript_cold_archives", "generation", "generation")},
+             archive_name AS name, ${coldInDb ? "(storage = 'sqlite' AND archive_blob IS NOT NULL)" : "0"} AS inDb
+           FROM session_transcript_cold_archives`,
+        )
+      : null,
+    coldBlob: coldInDb
+      ? conn.prepare("SELECT archive_blob AS blob FROM session_transcript_cold_archives WHERE session_id = ?")
+      : null,
+  };
+}
+
+/** One short read transaction (a consistent snapshot), released before anything is billed. */
+function readTx<T>(h: OcHandle, fn: () => T): T {
+  return h.conn.transaction(fn).deferred();
+}
+
+/**
+ * OpenClaw's watermark generation is a hex token; the cursor column is an INTEGER, so store a
+ * 48-bit digest of it (only equality matters).
+ */
+function hashGeneration(g: string | number | null): number | null {
+  if (g === null) return null;
+  const hex = createHash("sha256").update(String(g)).digest("hex").slice(0, 12);
+  return Number.parseInt(hex, 16);
+}
+
+function isBlank(line: Buffer): boolean {
+  for (const byte of line) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) return false;
+  return true;
+}
+
+function sqliteCode(err: unknown): string {
+  return typeof err === "object" && err !== null && typeof (err as { code?: unknown }).code === "string"
+    ? (err as { code: string }).code
+    : "";
+}
+
+function isBusy(err: unknown): boolean {
+  const c = sqliteCode(err);
+  return c.startsWith("SQLITE_BUSY") || c.startsWith("SQLITE_LOCKED");
+}
+
+function isNotOpenClaw(err: unknown): boolean {
+  const c = sqliteCode(err);
+  return c.startsWith("SQLITE_NOTADB") || c.startsWith("SQLITE_CORRUPT");
+}

@@ -1,0 +1,26 @@
+import * as zlib from "node:zlib";
+import { decompress } from "fzstd";
+
+/** Zstandard frame magic number `0xFD2FB528`, little-endian on disk. */
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
+/** True when `buf` starts with a zstd frame. */
+export function isZstd(buf: Uint8Array): boolean {
+  return buf.length >= 4 && Buffer.from(buf.buffer, buf.byteOffset, 4).equals(ZSTD_MAGIC);
+}
+
+type ZstdSync = (buf: Uint8Array) => Buffer;
+// Node ≥23.8 ships zstd in zlib; Node 20 does not, so fall back to the pure-JS decoder.
+const nativeZstd = (zlib as unknown as { zstdDecompressSync?: ZstdSync }).zstdDecompressSync;
+
+/** Decodes a whole zstd stream (one or more frames). Throws on corrupt or truncated input. */
+export function decodeZstd(buf: Uint8Array): Buffer {
+  if (nativeZstd) return nativeZstd(buf);
+  const out = decompress(buf);
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** Decodes `buf` if it is zstd, else returns it as is (`.jsonl.reset.*` files may be plain JSONL). */
+export function decodeMaybeZstd(buf: Buffer): Buffer {
+  return isZstd(buf) ? decodeZstd(buf) : buf;
+}

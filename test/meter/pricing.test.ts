@@ -1,0 +1,392 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { calcPrice } from "@pydantic/genai-prices";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { AppError, ErrorCode } from "../../src/errors.js";
+import {
+  createPricer,
+  loadPriceOverrides,
+  type PriceOverrides,
+  parsePriceOverrides,
+  TABLE_VERSION,
+} from "../../src/meter/pricing.js";
+import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
+import { usdFloatToPico } from "../../src/money.js";
+
+const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
+const NO_OVERRIDES = parsePriceOverrides({}, "none");
+const MOCK_PRICES = { input: "3", output: "15", cacheRead: "0.3", cacheWrite: "3.75" };
+const JUN_2026 = Date.UTC(2026, 5, 1, 12);
+
+function usage(over: Partial<ParsedUsage> = {}): ParsedUsage {
+  const u: ParsedUsage = {
+    provider: "mock",
+    model: "mock-gpt",
+    api: "openai-completions",
+    messageTsMs: JUN_2026,
+    responseId: null,
+    input: 0,
+    output: 0,
+    cacheRead: 0,
+    cacheWrite: 0,
+    totalTokens: 0,
+    reasoningTokens: null,
+    stopReason: "stop",
+    isError: false,
+    errorMessage: null,
+    recordedCostUsd: null,
+    ...over,
+  };
+  return { ...u, totalTokens: u.input + u.output + u.cacheRead + u.cacheWrite };
+}
+
+function pricer(mode: CostMode = "calculate", overrides: PriceOverrides = NO_OVERRIDES) {
+  return createPricer({ mode, overrides, fallback: FALLBACK });
+}
+
+/** The package's own float total; its `input_tokens` includes cache tokens, ours does not. */
+function packageUsd(u: ParsedUsage, providerId: string): number {
+  const r = calcPrice(
+    {
+      input_tokens: u.input + u.cacheRead + u.cacheWrite,
+      output_tokens: u.output,
+      cache_read_tokens: u.cacheRead,
+      cache_write_tokens: u.cacheWrite,
+    },
+    u.model,
+    { providerId, timestamp: new Date(u.messageTsMs) },
+  );
+  if (!r) throw new Error(`package has no price for ${providerId}/${u.model}`);
+  return r.total_price;
+}
+
+function tempFile(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "creditgate-pricing-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+// The fixture line from the OpenClaw reference (§2.3): cost.total 0.0069018.
+const FIXTURE = usage({ input: 1112, output: 47, cacheRead: 9536, recordedCostUsd: 0.0069018 });
+
+describe("overrides", () => {
+  const overrides = parsePriceOverrides({ "mock/mock-gpt": MOCK_PRICES }, "prices.json");
+
+  it("prices an overridden model exactly, token class by token class", () => {
+    const q = pricer("calculate", overrides).price(FIXTURE);
+    expect(q.costPicoUsd).toBe(3_336_000_000n + 705_000_000n + 2_860_800_000n);
+    expect(q.costPicoUsd).toBe(usdFloatToPico(0.0069018));
+    expect(q).toMatchObject({ source: "override", version: overrides.version, unknownModel: false });
+    expect(overrides.version).toMatch(/^overrides:[0-9a-f]{12}$/);
+  });
+
+  it("matches provider/model case-insensitively, then a provider/* wildcard", () => {
+    const o = parsePriceOverrides(
+      {
+        "Mock/Mock-GPT": MOCK_PRICES,
+        "ollama/*": { input: "0", output: "0", cacheRead: "0", cacheWrite: "0" },
+        "ollama/big": { input: "1", output: "1", cacheRead: "1", cacheWrite: "1" },
+      },
+      "prices.json",
+    );
+    const p = pricer("calculate", o);
+    expect(p.price(usage({ provider: "MOCK", model: "mock-gpt", input: 1000 })).costPicoUsd).toBe(
+      3_000_000_000n,
+    );
+    expect(p.price(usage({ provider: "ollama", model: "llama3.1:8b", input: 1000 }))).toMatchObject({
+      costPicoUsd: 0n,
+      source: "override",
+      unknownModel: false,
+    });
+    expect(p.price(usage({ provider: "ollama", model: "big", input: 1000 })).costPicoUsd).toBe(
+      1_000_000_000n,
+    );
+  });
+
+  it("beats the table for a model the table knows", () => {
+    const o = parsePriceOverrides({ "openai/*": MOCK_PRICES }, "prices.json");
+    const q = pricer("calculate", o).price(usage({ provider: "openai", model: "gpt-4o", input: 1000 }));
+    expect(q).toMatchObject({ costPicoUsd: 3_000_000_000n, source: "override" });
+  });
+
+  it("applies an override tier to the whole call when total input tokens exceed its threshold", () => {
+    const o = parsePriceOverrides(
+      {
+        "mock/long": {
+          ...MOCK_PRICES,
+          tiers: [
+            { aboveInputTokens: 200_000, input: "6", output: "22.5", cacheRead: "0.6", cacheWrite: "7.5" },
+          ],
+        },
+      },
+      "prices.json",
+    );
+    const p = pricer("calculate", o);
+    // 150 000 + 50 000 cached = 200 000: not above the threshold.
+    expect(p.price(usage({ model: "long", input: 150_000, cacheRead: 50_000, output: 10 })).costPicoUsd).toBe(
+      150_000n * 3_000_000n + 50_000n * 300_000n + 10n * 15_000_000n,
+    );
+    expect(p.price(usage({ model: "long", input: 150_001, cacheRead: 50_000, output: 10 })).costPicoUsd).toBe(
+      150_001n * 6_000_000n + 50_000n * 600_000n + 10n * 22_500_000n,
+    );
+  });
+
+  it("accepts numbers and decimal strings alike, with one version for equivalent files", () => {
+    const a = parsePriceOverrides({ "mock/mock-gpt": MOCK_PRICES }, "a.json");
+    const b = parsePriceOverrides(
+      { "MOCK/mock-gpt": { cacheWrite: 3.75, cacheRead: "0.30", output: 15, input: "3.0" } },
+      "b.json",
+    );
+    const c = parsePriceOverrides({ "mock/mock-gpt": { ...MOCK_PRICES, output: "15.000001" } }, "c.json");
+    expect(b.version).toBe(a.version);
+    expect(c.version).not.toBe(a.version);
+    expect(pricer("calculate", b).price(FIXTURE).costPicoUsd).toBe(6_901_800_000n);
+  });
+
+  it("reports every problem of a bad file at once, naming the file and each JSON path", () => {
+    const path = tempFile(
+      "prices.json",
+      JSON.stringify({
+        "no-slash": MOCK_PRICES,
+        "a/b": {
+          input: -1,
+          output: "1.1234567",
+          cacheRead: "cheap",
+          cache_write: "1",
+          tiers: [
+            { ...MOCK_PRICES, aboveInputTokens: 1.5 },
+            { ...MOCK_PRICES, aboveInputTokens: 9 },
+            { ...MOCK_PRICES, aboveInputTokens: 9 },
+          ],
+        },
+        "A/B": MOCK_PRICES,
+        "c/d": [],
+      }),
+    );
+    let err: unknown;
+    try {
+      loadPriceOverrides(path);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe(ErrorCode.InvalidConfig);
+    const lines = (err as AppError).message.split("\n");
+    expect(lines[0]).toBe(`invalid price overrides in ${path}:`);
+    for (const expected of [
+      '$["no-slash"]: bad key: must be "<provider>/<model>" or "<provider>/*"',
+      '$["a/b"].input: must be a non-negative decimal, got -1',
+      '$["a/b"].output: more than 6 decimals: 1.1234567',
+      '$["a/b"].cacheRead: must be a non-negative decimal, got "cheap"',
+      '$["a/b"].cacheWrite: required',
+      '$["a/b"]: Unrecognized key: "cache_write"',
+      '$["a/b"].tiers[0].aboveInputTokens: must be a whole number of tokens',
+      '$["a/b"].tiers[2].aboveInputTokens: duplicate tier threshold',
+      '$["A/B"]: duplicate key (keys are case-insensitive)',
+      '$["c/d"]: Invalid input: expected object, received array',
+    ]) {
+      expect(lines).toContain(`  ${expected}`);
+    }
+  });
+
+  it("names the file when it is missing or not JSON, and gives no overrides when none is configured", () => {
+    const bad = tempFile("prices.json", "{ not json");
+    expect(() => loadPriceOverrides(bad)).toThrow(`cannot read price overrides ${bad}`);
+    expect(() => loadPriceOverrides("/nonexistent/prices.json")).toThrow("/nonexistent/prices.json");
+    expect(loadPriceOverrides(null).byKey.size).toBe(0);
+    const good = tempFile("prices.json", JSON.stringify({ "mock/mock-gpt": MOCK_PRICES }));
+    expect(loadPriceOverrides(good).version).toBe(
+      parsePriceOverrides({ "mock/mock-gpt": MOCK_PRICES }, "x").version,
+    );
+  });
+});
+
+describe("genai-prices table", () => {
+  it.each([
+    ["anthropic", "claude-sonnet-4-20250514"],
+    ["openai", "gpt-4o"],
+    ["google", "gemini-2.5-flash"],
+  ])("prices %s/%s exactly and within 1e-9 USD of the package's own float total", (provider, model) => {
+    const u = usage({ provider, model, input: 1_234, output: 567, cacheRead: 40_000, cacheWrite: 5_003 });
+    const q = pricer().price(u);
+    expect(q).toMatchObject({ source: "table", version: TABLE_VERSION, unknownModel: false });
+    expect(typeof q.costPicoUsd).toBe("bigint");
+    expect(Math.abs(Number(q.costPicoUsd) / 1e12 - packageUsd(u, provider))).toBeLessThan(1e-9);
+  });
+
+  it("prices cache reads and writes at their own rates (claude-sonnet-4: 3 / 15 / 0.3 / 3.75)", () => {
+    const q = pricer().price(
+      usage({
+        provider: "anthropic",
+        model: "claude-sonnet-4-20250514",
+        input: 1_200,
+        output: 350,
+        cacheRead: 40_000,
+        cacheWrite: 5_000,
+      }),
+    );
+    expect(q.costPicoUsd).toBe(
+      1_200n * 3_000_000n + 350n * 15_000_000n + 40_000n * 300_000n + 5_000n * 3_750_000n,
+    );
+  });
+
+  it("reads the table version from the installed package", () => {
+    expect(TABLE_VERSION).toMatch(/^@pydantic\/genai-prices@\d+\.\d+\.\d+/);
+  });
+
+  it("uses the base rate up to 200k total input tokens and the tier rate for the whole call above (gemini-2.5-pro)", () => {
+    const p = pricer();
+    const at = usage({
+      provider: "google",
+      model: "gemini-2.5-pro",
+      input: 150_000,
+      cacheRead: 50_000,
+      output: 1_000,
+    });
+    const above = { ...at, input: 150_001 };
+    expect(p.price(at).costPicoUsd).toBe(150_000n * 1_250_000n + 50_000n * 125_000n + 1_000n * 10_000_000n);
+    expect(p.price(above).costPicoUsd).toBe(
+      150_001n * 2_500_000n + 50_000n * 250_000n + 1_000n * 15_000_000n,
+    );
+    for (const u of [at, above]) {
+      expect(Math.abs(Number(p.price(u).costPicoUsd) / 1e12 - packageUsd(u, "google"))).toBeLessThan(1e-9);
+    }
+  });
+
+  it("uses the price in effect at the call's timestamp", () => {
+    const p = pricer();
+    // o3 went from 10/40 to 2/8 USD per MTok on 2025-06-10.
+    const o3 = usage({ provider: "openai", model: "o3", input: 1_000, output: 100 });
+    expect(p.price({ ...o3, messageTsMs: Date.UTC(2025, 5, 9) }).costPicoUsd).toBe(14_000_000_000n);
+    expect(p.price({ ...o3, messageTsMs: Date.UTC(2025, 5, 10) }).costPicoUsd).toBe(2_800_000_000n);
+    // claude-sonnet-4-6 had a >200k tier until 2026-03-13, flat pricing after.
+    const long = usage({ provider: "anthropic", model: "claude-sonnet-4-6", input: 250_000, output: 1_000 });
+    expect(p.price({ ...long, messageTsMs: Date.UTC(2026, 2, 12) }).costPicoUsd).toBe(
+      250_000n * 6_000_000n + 1_000n * 22_500_000n,
+    );
+    expect(p.price({ ...long, messageTsMs: Date.UTC(2026, 2, 13) }).costPicoUsd).toBe(
+      250_000n * 3_000_000n + 1_000n * 15_000_000n,
+    );
+  });
+
+  it.each([
+    ["openai-codex", "gpt-4o", "openai", "gpt-4o"],
+    ["azure-openai-responses", "gpt-4o", "azure", "gpt-4o"],
+    ["google-gemini-cli", "gemini-2.5-pro", "google", "gemini-2.5-pro"],
+    ["google-antigravity", "gemini-2.5-flash", "google", "gemini-2.5-flash"],
+    ["google-vertex", "claude-sonnet-4@20250514", "anthropic", "claude-sonnet-4-20250514"],
+    ["amazon-bedrock", "us.anthropic.claude-sonnet-4-20250514-v1:0", "anthropic", "claude-sonnet-4-20250514"],
+    ["xai", "grok-4", "x-ai", "grok-4"],
+    ["moonshot", "kimi-k2-thinking", "moonshotai", "kimi-k2-thinking"],
+    ["openrouter", "anthropic/claude-sonnet-4", "anthropic", "claude-sonnet-4"],
+    ["vercel-ai-gateway", "anthropic/claude-sonnet-4", "anthropic", "claude-sonnet-4"],
+    ["opencode", "claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5"],
+  ])("prices OpenClaw's %s/%s from the table like %s/%s", (provider, model, tableProvider, tableModel) => {
+    const p = pricer();
+    const tokens = { input: 10_000, output: 2_000, cacheRead: 30_000, cacheWrite: 1_000 };
+    const q = p.price(usage({ provider, model, ...tokens }));
+    expect(q).toMatchObject({ source: "table", unknownModel: false });
+    const direct = usage({ provider: tableProvider, model: tableModel, ...tokens });
+    expect(q.costPicoUsd).toBe(p.price(direct).costPicoUsd);
+  });
+});
+
+describe("unknown models and cost modes", () => {
+  const unknown = usage({ input: 1_000, output: 100, cacheRead: 2_000, cacheWrite: 10 });
+  const atFallback = 1_000n * 15_000_000n + 100n * 75_000_000n + 2_000n * 1_500_000n + 10n * 18_750_000n;
+
+  it("calculate: prices an unknown model at the fallback rates and flags it", () => {
+    expect(pricer("calculate").price({ ...unknown, recordedCostUsd: 0.5 })).toEqual({
+      costPicoUsd: atFallback,
+      source: "fallback",
+      version: "fallback:15,75,1.5,18.75",
+      unknownModel: true,
+    });
+  });
+
+  it("never bills a table entry without token prices at $0 (Copilot-included, OpenRouter :free)", () => {
+    const p = pricer("calculate");
+    for (const [provider, model] of [
+      ["github-copilot", "gpt-4o"],
+      ["openrouter", "deepseek/deepseek-chat-v3-0324:free"],
+    ] as const) {
+      expect(p.price({ ...unknown, provider, model })).toMatchObject({
+        costPicoUsd: atFallback,
+        source: "fallback",
+        unknownModel: true,
+      });
+    }
+  });
+
+  it("recorded: uses usage.cost.total as recorded, without looking the model up", () => {
+    expect(pricer("recorded").price(FIXTURE)).toEqual({
+      costPicoUsd: 6_901_800_000n,
+      source: "recorded",
+      version: "transcript",
+      unknownModel: false,
+    });
+  });
+
+  it("recorded: falls back to calculating when the recorded cost is missing or 0 but tokens were used", () => {
+    const p = pricer("recorded");
+    expect(p.price({ ...unknown, recordedCostUsd: 0 })).toMatchObject({
+      source: "fallback",
+      costPicoUsd: atFallback,
+    });
+    expect(p.price({ ...unknown, recordedCostUsd: null })).toMatchObject({
+      source: "fallback",
+      unknownModel: true,
+    });
+    const known = usage({ provider: "openai", model: "gpt-4o", input: 1_000, recordedCostUsd: 0 });
+    expect(p.price(known)).toMatchObject({ source: "table", costPicoUsd: 2_500_000_000n });
+    expect(p.price(usage({ recordedCostUsd: 0 }))).toMatchObject({ source: "recorded", costPicoUsd: 0n });
+  });
+
+  it("auto: prefers the table, then the recorded cost for an unknown model (flagged), then the fallback", () => {
+    const p = pricer("auto");
+    const known = usage({ provider: "openai", model: "gpt-4o", input: 1_000, recordedCostUsd: 99 });
+    expect(p.price(known)).toMatchObject({
+      source: "table",
+      costPicoUsd: 2_500_000_000n,
+      unknownModel: false,
+    });
+    expect(p.price(FIXTURE)).toEqual({
+      costPicoUsd: 6_901_800_000n,
+      source: "recorded",
+      version: "transcript",
+      unknownModel: true,
+    });
+    for (const recordedCostUsd of [0, null]) {
+      expect(p.price({ ...unknown, recordedCostUsd })).toMatchObject({
+        costPicoUsd: atFallback,
+        source: "fallback",
+        unknownModel: true,
+      });
+    }
+  });
+
+  it("auto: an override wins over the recorded cost", () => {
+    const o = parsePriceOverrides({ "mock/mock-gpt": MOCK_PRICES }, "prices.json");
+    expect(pricer("auto", o).price({ ...FIXTURE, recordedCostUsd: 1 })).toMatchObject({
+      source: "override",
+      costPicoUsd: 6_901_800_000n,
+    });
+  });
+
+  it("does not guess a table price for a model name that matches no family", () => {
+    const p = pricer("calculate");
+    for (const [provider, model] of [
+      ["mock", "mock-gpt"],
+      ["ollama", "llama3.1:8b"],
+      ["openai", "gpt-does-not-exist"],
+    ]) {
+      expect(p.price(usage({ provider, model, input: 1 }))).toMatchObject({
+        source: "fallback",
+        unknownModel: true,
+      });
+    }
+  });
+});
