@@ -32,7 +32,13 @@ describe("configuration", () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    for (const name of ["CREDITGATE_COST_MODE", "CREDITGATE_MARKUP", "PORT", "CREDITGATE_FALLBACK_PRICE", "STRIPE_WEBHOOK_SECRET"]) {
+    for (const name of [
+      "CREDITGATE_COST_MODE",
+      "CREDITGATE_MARKUP",
+      "PORT",
+      "CREDITGATE_FALLBACK_PRICE",
+      "STRIPE_WEBHOOK_SECRET",
+    ]) {
       expect(message).toContain(name);
     }
   });

@@ -20,7 +20,8 @@ export function loadConfig(env: Record<string, string | undefined>) {
 }
 
 function toConfig(e: Env) {
-  const [input = "0", output = "0", cacheRead = "0", cacheWrite = "0"] = e.CREDITGATE_FALLBACK_PRICE.split(",");
+  const [input = "0", output = "0", cacheRead = "0", cacheWrite = "0"] =
+    e.CREDITGATE_FALLBACK_PRICE.split(",");
   return Object.freeze({
     dbPath: e.CREDITGATE_DB,
     sources: {
@@ -54,8 +55,9 @@ function toConfig(e: Env) {
           : null,
       mercadoPago:
         e.MP_ACCESS_TOKEN && e.MP_WEBHOOK_SECRET
-          ? { accessToken: e.MP_ACCESS_TOKEN, webhookSecret: e.MP_WEBHOOK_SECRET }
+          ? { accessToken: e.MP_ACCESS_TOKEN, webhookSecret: e.MP_WEBHOOK_SECRET, sandbox: e.MP_SANDBOX }
           : null,
+      reconcileAfterMs: e.CREDITGATE_RECONCILE_AFTER_MS,
     },
     redisUrl: e.REDIS_URL,
   });

@@ -1,8 +1,11 @@
 import { z } from "zod";
 
-const list = z
-  .string()
-  .transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0));
+const list = z.string().transform((s) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0),
+);
 const decimal = z.string().regex(/^\d+(\.\d+)?$/, "must be a plain non-negative decimal like 1 or 1.25");
 const ratesText = z
   .string()
@@ -46,6 +49,10 @@ export const envSchema = z.object({
   STRIPE_WEBHOOK_SECRET: z.string().startsWith("whsec_", "must start with whsec_").optional(),
   MP_ACCESS_TOKEN: z.string().min(1).optional(),
   MP_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** true with MercadoPago test credentials: links use `sandbox_init_point`, payments must have live_mode=false. */
+  MP_SANDBOX: z.stringbool().default(false),
+  /** `creditgate reconcile` asks providers about pending top-ups older than this. */
+  CREDITGATE_RECONCILE_AFTER_MS: z.coerce.number().int().min(0).default(300_000),
   // queue (worker issue)
   REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
 });

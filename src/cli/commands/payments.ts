@@ -1,7 +1,13 @@
 import type { Command } from "commander";
 import { AppError, ErrorCode } from "../../errors.js";
 import { formatMicroCredits } from "../../money.js";
-import { createTopup, minorToDecimal, PROVIDERS, type ProviderName, reconcileTopups } from "../../payments/index.js";
+import {
+  createTopup,
+  minorToDecimal,
+  PROVIDERS,
+  type ProviderName,
+  reconcileTopups,
+} from "../../payments/index.js";
 import { paymentsFromConfig, startServer } from "../../server.js";
 import { createFulfiller } from "../../webhooks/index.js";
 import type { CliContext, GlobalOptions } from "../context.js";
@@ -23,7 +29,8 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
     .action(async (_opts: unknown, cmd: Command) => {
       const { config, deps, warnings } = setup(cmd);
       for (const w of warnings) ctx.err(`creditgate: ${w}\n`);
-      if (!config.http.apiKey) ctx.err("creditgate: the operator API (/v1) is disabled: set CREDITGATE_API_KEY\n");
+      if (!config.http.apiKey)
+        ctx.err("creditgate: the operator API (/v1) is disabled: set CREDITGATE_API_KEY\n");
       const server = await startServer(
         { ...deps, apiKey: config.http.apiKey, logger: { level: config.logLevel } },
         { host: config.http.host, port: config.http.port },
@@ -40,26 +47,28 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
     .requiredOption("--pack <id>", "credit pack id (see `creditgate packs`)")
     .requiredOption("--provider <name>", `payment provider: ${PROVIDERS.join(" | ")}`)
     .option("--currency <code>", "currency, when the pack lists several for the provider")
-    .action(async (user: string, opts: { pack: string; provider: string; currency?: string }, cmd: Command) => {
-      const { g, deps } = setup(cmd);
-      const created = await createTopup(
-        deps,
-        {
-          userId: user,
-          packId: opts.pack,
-          provider: opts.provider as ProviderName,
-          ...(opts.currency ? { currency: opts.currency } : {}),
-        },
-        ctx.nowMs(),
-      );
-      if (g.json) return ctx.out(toJson(created));
-      ctx.out(
-        renderTable(
-          ["topup", "provider", "expires", "url"],
-          [[created.topupId, created.provider, created.expiresAt, created.url]],
-        ),
-      );
-    });
+    .action(
+      async (user: string, opts: { pack: string; provider: string; currency?: string }, cmd: Command) => {
+        const { g, deps } = setup(cmd);
+        const created = await createTopup(
+          deps,
+          {
+            userId: user,
+            packId: opts.pack,
+            provider: opts.provider as ProviderName,
+            ...(opts.currency ? { currency: opts.currency } : {}),
+          },
+          ctx.nowMs(),
+        );
+        if (g.json) return ctx.out(toJson(created));
+        ctx.out(
+          renderTable(
+            ["topup", "provider", "expires", "url"],
+            [[created.topupId, created.provider, created.expiresAt, created.url]],
+          ),
+        );
+      },
+    );
 
   program
     .command("reconcile")
@@ -69,9 +78,13 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
       const { g, config, deps, warnings } = setup(cmd);
       for (const w of warnings.filter((x) => x.includes("disabled"))) ctx.err(`creditgate: ${w}\n`);
       const fulfiller = createFulfiller(deps.db);
-      const olderThanMs = opts.olderThanMs === undefined ? config.payments.reconcileAfterMs : Number(opts.olderThanMs);
+      const olderThanMs =
+        opts.olderThanMs === undefined ? config.payments.reconcileAfterMs : Number(opts.olderThanMs);
       if (!Number.isSafeInteger(olderThanMs) || olderThanMs < 0) {
-        throw new AppError(ErrorCode.InvalidRequest, `--older-than-ms must be a non-negative integer, got ${opts.olderThanMs}`);
+        throw new AppError(
+          ErrorCode.InvalidRequest,
+          `--older-than-ms must be a non-negative integer, got ${opts.olderThanMs}`,
+        );
       }
       const nowMs = ctx.nowMs();
       const results = await reconcileTopups({
@@ -118,7 +131,9 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
         );
       }
       if (packs.length === 0) {
-        return ctx.out(`no packs: ${warnings.find((w) => w.includes("CREDITGATE_PACKS")) ?? "packs file is empty"}\n`);
+        return ctx.out(
+          `no packs: ${warnings.find((w) => w.includes("CREDITGATE_PACKS")) ?? "packs file is empty"}\n`,
+        );
       }
       ctx.out(
         renderTable(

@@ -1,0 +1,180 @@
+import { MercadoPagoConfig, MercadoPagoError, MPNotFoundError, Payment, Preference } from "mercadopago";
+import { AppError, ErrorCode } from "../errors.js";
+import { currencyExponent, decimalToMinor, minorToDecimal } from "./packs.js";
+import type { CheckoutInput, CheckoutLink, PaymentObservation } from "./types.js";
+
+export interface MercadoPagoGatewayOptions {
+  accessToken: string;
+  webhookSecret: string;
+  /** Test credentials: hand out `sandbox_init_point` and expect `live_mode: false` payments. */
+  sandbox: boolean;
+  timeoutMs?: number;
+  maxRetries?: number;
+}
+
+/** The MercadoPago fields we read from `GET /v1/payments/{id}` and `/v1/payments/search`. */
+export interface MercadoPagoPayment {
+  id?: number | string;
+  status?: string;
+  status_detail?: string;
+  transaction_amount?: number;
+  transaction_amount_refunded?: number;
+  currency_id?: string;
+  external_reference?: string;
+  live_mode?: boolean;
+  date_created?: string;
+}
+
+/**
+ * The MercadoPago adapter (Checkout Pro). The SDK's base URL is hard-coded and it calls the global
+ * `fetch`, so tests intercept `fetch`. Idempotency keys are passed per call, never in the config
+ * (a config-level key would be reused for every write).
+ */
+export function createMercadoPagoGateway(opts: MercadoPagoGatewayOptions) {
+  const client = new MercadoPagoConfig({
+    accessToken: opts.accessToken,
+    options: { timeout: opts.timeoutMs ?? 20_000, maxRetries: opts.maxRetries ?? 2 },
+  });
+  const preferences = new Preference(client);
+  const payments = new Payment(client);
+
+  return {
+    name: "mercadopago" as const,
+    webhookSecret: opts.webhookSecret.trim(),
+    /** The `live_mode` a genuine payment must have. */
+    liveMode: !opts.sandbox,
+
+    async createCheckout({ topup, title, publicBaseUrl }: CheckoutInput): Promise<CheckoutLink> {
+      const q = `provider=mercadopago&topup=${encodeURIComponent(topup.id)}`;
+      try {
+        const pref = await preferences.create({
+          body: {
+            items: [
+              {
+                id: topup.packId,
+                title,
+                quantity: 1,
+                // MP takes decimal major units; exact for every 0- or 2-decimal amount a pack can hold.
+                unit_price: Number(minorToDecimal(topup.amountMinor, topup.currencyExponent)),
+                currency_id: topup.currency,
+              },
+            ],
+            external_reference: topup.id,
+            metadata: { topup_id: topup.id, account_id: topup.accountId },
+            // `source_news=webhooks`: signed Webhooks only, no unverifiable legacy IPN duplicates.
+            notification_url: `${publicBaseUrl}/webhooks/mercadopago?source_news=webhooks`,
+            back_urls: {
+              success: `${publicBaseUrl}/pay/success?${q}`,
+              pending: `${publicBaseUrl}/pay/success?${q}&pending=1`,
+              failure: `${publicBaseUrl}/pay/cancel?${q}`,
+            },
+            auto_return: "approved",
+            expires: true,
+            expiration_date_to: new Date(topup.expiresAtMs).toISOString(),
+          },
+          requestOptions: { idempotencyKey: `topup-${topup.id}` },
+        });
+        const url = opts.sandbox ? pref.sandbox_init_point : pref.init_point;
+        if (!pref.id || !url) throw new Error("preference response has no id or init_point");
+        return { providerRef: pref.id, url };
+      } catch (cause) {
+        throw upstream("mercadopago: creating the preference failed", cause);
+      }
+    },
+
+    /** The payment's current state, or null when MercadoPago does not know the id. */
+    async getPayment(paymentId: string): Promise<MercadoPagoPayment | null> {
+      try {
+        return (await payments.get({ id: paymentId })) as MercadoPagoPayment;
+      } catch (cause) {
+        if (cause instanceof MPNotFoundError) return null;
+        throw upstream(`mercadopago: fetching payment ${paymentId} failed`, cause);
+      }
+    },
+
+    /** Every payment made against one of our top-ups (matched by `external_reference`). */
+    async searchPayments(externalReference: string): Promise<MercadoPagoPayment[]> {
+      try {
+        const res = await payments.search({
+          options: {
+            external_reference: externalReference,
+            sort: "date_created",
+            criteria: "desc",
+            limit: 50,
+          },
+        });
+        return (res.results ?? []) as MercadoPagoPayment[];
+      } catch (cause) {
+        throw upstream(`mercadopago: searching payments for ${externalReference} failed`, cause);
+      }
+    },
+  };
+}
+
+export type MercadoPagoGateway = ReturnType<typeof createMercadoPagoGateway>;
+
+function upstream(message: string, cause: unknown): AppError {
+  if (cause instanceof AppError) return cause;
+  const detail = cause instanceof MercadoPagoError ? `${cause.status} ${cause.message}` : String(cause);
+  return new AppError(ErrorCode.UpstreamUnavailable, `${message}: ${detail}`, { cause, retryable: true });
+}
+
+const WAITING = new Set(["pending", "authorized", "in_process"]);
+const FAILED = new Set(["rejected", "cancelled"]);
+/** Statuses a payment only reaches after it was approved: it was paid, then (partly) taken back. */
+const AFTER_PAID = new Set(["approved", "refunded", "in_mediation", "charged_back"]);
+
+/**
+ * A fetched MercadoPago payment → what it says. MP notifications carry no amount or status, so this
+ * always describes the payment's CURRENT state: refund and dispute levels are authoritative.
+ */
+export function observeMercadoPagoPayment(
+  payment: MercadoPagoPayment,
+  expected: { liveMode: boolean },
+  source: string,
+): PaymentObservation {
+  const status = payment.status ?? "unknown";
+  const currency = (payment.currency_id ?? "").toUpperCase();
+  const base = {
+    echoedTopupId: payment.external_reference ?? null,
+    paymentRef: payment.id === undefined ? null : String(payment.id),
+    source: `${source} (${status})`,
+  };
+  if (payment.live_mode !== undefined && payment.live_mode !== expected.liveMode) {
+    return {
+      ...base,
+      state: "unchanged",
+      problem: `live_mode is ${payment.live_mode}, this server expects ${expected.liveMode} (MP_SANDBOX)`,
+    };
+  }
+  if (WAITING.has(status)) return { ...base, state: "awaiting_payment" };
+  if (FAILED.has(status)) return { ...base, state: "failed" };
+  if (!AFTER_PAID.has(status)) return { ...base, state: "unchanged" };
+
+  const exponent = currencyExponent("mercadopago", currency || "XXX");
+  let amountMinor: bigint;
+  let refundedMinor: bigint;
+  try {
+    amountMinor = decimalToMinor(payment.transaction_amount ?? "", exponent);
+    refundedMinor =
+      status === "refunded" && payment.transaction_amount_refunded === undefined
+        ? amountMinor
+        : decimalToMinor(payment.transaction_amount_refunded ?? 0, exponent);
+  } catch (err) {
+    return { ...base, state: "unchanged", problem: `unreadable amount: ${(err as Error).message}` };
+  }
+  const disputed = status === "in_mediation" || status === "charged_back";
+  return {
+    ...base,
+    state: "paid",
+    paid: { amountMinor, currency },
+    refundedMinor,
+    refundIsCurrent: true,
+    disputedMinor: disputed ? amountMinor : 0n,
+  };
+}
+
+/** Of several payments for one top-up, the one that decides it: any that got paid, else the newest. */
+export function decisivePayment(list: readonly MercadoPagoPayment[]): MercadoPagoPayment | null {
+  return list.find((p) => AFTER_PAID.has(p.status ?? "")) ?? list[0] ?? null;
+}

@@ -1,0 +1,89 @@
+import type { Db } from "../db/index.js";
+import { decisivePayment, type MercadoPagoGateway, observeMercadoPagoPayment } from "./mercadopago.js";
+import { observeCheckoutSession, type StripeGateway } from "./stripe.js";
+import { createTopupRepo } from "./topup-repo.js";
+import { DISABLED_HINT } from "./topups.js";
+import type { PaymentObservation, Topup, TopupStatus } from "./types.js";
+
+export interface ReconcileDeps {
+  db: Db;
+  stripe: StripeGateway | null;
+  mercadoPago: MercadoPagoGateway | null;
+  /** The idempotent fulfilment path (webhooks' `createFulfiller(db).apply`), injected to keep imports one-way. */
+  apply(
+    topupId: string,
+    observation: PaymentObservation,
+  ): { status: string; topupStatus: TopupStatus | null };
+  nowMs: number;
+  /** Only top-ups created at least this long ago are checked (their webhook had time to arrive). */
+  olderThanMs: number;
+  limit?: number;
+}
+
+export interface ReconcileResult {
+  topupId: string;
+  provider: Topup["provider"];
+  before: TopupStatus;
+  after: TopupStatus | null;
+  /** The fulfilment outcome, or `skipped` / `error`. */
+  outcome: string;
+  detail: string | null;
+}
+
+/**
+ * Asks the providers about every pending top-up older than `olderThanMs` and applies what they
+ * say through the same path as webhooks, so a lost webhook never loses a payment. Running it
+ * again changes nothing. One provider failing does not stop the others.
+ */
+export async function reconcileTopups(deps: ReconcileDeps): Promise<ReconcileResult[]> {
+  const repo = createTopupRepo(deps.db);
+  const due = repo.listUnsettled(deps.nowMs - deps.olderThanMs, deps.limit ?? 500);
+  const results: ReconcileResult[] = [];
+  for (const topup of due) {
+    const row = (outcome: string, detail: string | null, after: TopupStatus | null = topup.status) =>
+      results.push({
+        topupId: topup.id,
+        provider: topup.provider,
+        before: topup.status,
+        after,
+        outcome,
+        detail,
+      });
+    try {
+      const observation = await observe(deps, topup);
+      if (typeof observation === "string") {
+        row("skipped", observation);
+        continue;
+      }
+      const o = deps.apply(topup.id, observation);
+      row(o.status, observation.source, o.topupStatus);
+    } catch (err) {
+      row("error", err instanceof Error ? err.message : String(err));
+    }
+  }
+  return results;
+}
+
+/** What the provider says about one top-up now, or why it cannot say. */
+async function observe(deps: ReconcileDeps, topup: Topup): Promise<PaymentObservation | string> {
+  if (topup.provider === "stripe") {
+    if (!deps.stripe) return DISABLED_HINT.stripe;
+    if (!topup.providerRef) return "no checkout session was created";
+    const session = await deps.stripe.retrieveSession(topup.providerRef);
+    return observeCheckoutSession(session, "stripe reconcile: checkout session");
+  }
+  if (!deps.mercadoPago) return DISABLED_HINT.mercadopago;
+  const payments = await deps.mercadoPago.searchPayments(topup.id);
+  const payment = decisivePayment(payments);
+  if (payment) {
+    return observeMercadoPagoPayment(
+      payment,
+      { liveMode: deps.mercadoPago.liveMode },
+      "mercadopago reconcile: payment search",
+    );
+  }
+  if (deps.nowMs > topup.expiresAtMs) {
+    return { state: "expired", source: "mercadopago reconcile: link expired with no payment" };
+  }
+  return "no payment yet";
+}

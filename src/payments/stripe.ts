@@ -1,0 +1,244 @@
+import Stripe from "stripe";
+import { AppError, ErrorCode } from "../errors.js";
+import type { CheckoutInput, CheckoutLink, PaymentObservation } from "./types.js";
+
+/** Webhook timestamps older than this are rejected (Stripe's own default). */
+export const STRIPE_SIGNATURE_TOLERANCE_S = 300;
+
+export interface StripeGatewayOptions {
+  secretKey: string;
+  webhookSecret: string;
+  /** Tests point the real SDK at a local fake: `{ host: "127.0.0.1", port, protocol: "http" }`. */
+  api?: { host: string; port: number; protocol: "http" | "https" };
+  timeoutMs?: number;
+  maxNetworkRetries?: number;
+}
+
+export type StripeVerifyResult =
+  | { ok: true; event: Stripe.Event }
+  | { ok: false; reason: "signature" | "malformed"; message: string };
+
+/** Where a Stripe event says its top-up is: our id if echoed, else the session or PaymentIntent. */
+export interface StripeEventFact {
+  topupId: string | null;
+  sessionId: string | null;
+  paymentIntentId: string | null;
+  /** Dispute events are snapshots that can arrive out of order: re-retrieve the dispute by this id. */
+  disputeId?: string;
+  observation: PaymentObservation;
+}
+
+/**
+ * A charge → its cumulative refund. From a `charge.refunded` snapshot the level only ever rises;
+ * `isCurrent` (a fresh retrieve, e.g. after `refund.failed`) may lower it and restore credits.
+ */
+export function observeCharge(charge: Stripe.Charge, source: string, isCurrent: boolean): StripeEventFact {
+  const paymentIntentId = idOf(charge.payment_intent);
+  return {
+    topupId: charge.metadata?.topup_id ?? null,
+    sessionId: null,
+    paymentIntentId,
+    observation: {
+      state: "unchanged",
+      paymentRef: paymentIntentId,
+      refundedMinor: BigInt(charge.amount_refunded),
+      refundIsCurrent: isCurrent,
+      source,
+    },
+  };
+}
+
+/** Disputes still open, or lost, hold the disputed amount; won (or warning closed) releases it. */
+const DISPUTE_RELEASED = new Set(["won", "warning_closed"]);
+
+/** A dispute's CURRENT state (after re-retrieving it) → the disputed amount to hold. */
+export function observeDispute(dispute: Stripe.Dispute, source: string): StripeEventFact {
+  const paymentIntentId = idOf(dispute.payment_intent);
+  return {
+    topupId: dispute.metadata?.topup_id ?? null,
+    sessionId: null,
+    paymentIntentId,
+    observation: {
+      state: "unchanged",
+      paymentRef: paymentIntentId,
+      disputedMinor: DISPUTE_RELEASED.has(dispute.status) ? 0n : BigInt(dispute.amount),
+      source: `${source} (dispute ${dispute.status})`,
+    },
+  };
+}
+
+/** The Stripe adapter: Checkout Sessions, webhook verification, and the lookups reconciliation needs. */
+export function createStripeGateway(opts: StripeGatewayOptions) {
+  const webhookSecret = opts.webhookSecret.trim();
+  const stripe = new Stripe(opts.secretKey, {
+    maxNetworkRetries: opts.maxNetworkRetries ?? 2,
+    timeout: opts.timeoutMs ?? 20_000,
+    ...(opts.api ? { host: opts.api.host, port: opts.api.port, protocol: opts.api.protocol } : {}),
+  });
+
+  return {
+    name: "stripe" as const,
+
+    async createCheckout({ topup, title, publicBaseUrl }: CheckoutInput): Promise<CheckoutLink> {
+      const q = `topup=${encodeURIComponent(topup.id)}`;
+      try {
+        const session = await stripe.checkout.sessions.create(
+          {
+            mode: "payment",
+            line_items: [
+              {
+                quantity: 1,
+                price_data: {
+                  currency: topup.currency.toLowerCase(),
+                  unit_amount: Number(topup.amountMinor),
+                  product_data: { name: title },
+                },
+              },
+            ],
+            client_reference_id: topup.id,
+            metadata: { topup_id: topup.id, account_id: topup.accountId, pack_id: topup.packId },
+            // Session metadata is not copied to the PaymentIntent: refunds and disputes only carry it from here.
+            payment_intent_data: { metadata: { topup_id: topup.id, account_id: topup.accountId } },
+            success_url: `${publicBaseUrl}/pay/success?provider=stripe&${q}&session_id={CHECKOUT_SESSION_ID}`,
+            cancel_url: `${publicBaseUrl}/pay/cancel?provider=stripe&${q}`,
+            expires_at: Math.floor(topup.expiresAtMs / 1000),
+          },
+          { idempotencyKey: `topup-${topup.id}` },
+        );
+        if (!session.url) throw new Error(`checkout session ${session.id} has no url`);
+        return { providerRef: session.id, url: session.url };
+      } catch (cause) {
+        throw upstream("stripe: creating the checkout session failed", cause);
+      }
+    },
+
+    /** Verifies the signature over the exact raw bytes, then parses. Never throws. */
+    verifyEvent(rawBody: Buffer, signatureHeader: string): StripeVerifyResult {
+      try {
+        stripe.webhooks.signature?.verifyHeader(
+          rawBody,
+          signatureHeader,
+          webhookSecret,
+          STRIPE_SIGNATURE_TOLERANCE_S,
+        );
+      } catch (err) {
+        return { ok: false, reason: "signature", message: (err as Error).message };
+      }
+      try {
+        const event = JSON.parse(rawBody.toString("utf8")) as Stripe.Event;
+        if (typeof event?.id !== "string" || typeof event.type !== "string" || !event.data?.object) {
+          return { ok: false, reason: "malformed", message: "not a stripe event object" };
+        }
+        return { ok: true, event };
+      } catch {
+        return { ok: false, reason: "malformed", message: "body is not valid JSON" };
+      }
+    },
+
+    async retrieveSession(sessionId: string): Promise<Stripe.Checkout.Session> {
+      try {
+        return await stripe.checkout.sessions.retrieve(sessionId);
+      } catch (cause) {
+        throw upstream(`stripe: retrieving checkout session ${sessionId} failed`, cause);
+      }
+    },
+
+    /** Our top-up id from a PaymentIntent's metadata (set via `payment_intent_data.metadata`). */
+    async topupIdForPaymentIntent(paymentIntentId: string): Promise<string | null> {
+      try {
+        const pi = await stripe.paymentIntents.retrieve(paymentIntentId);
+        return pi.metadata?.topup_id ?? null;
+      } catch (cause) {
+        throw upstream(`stripe: retrieving payment intent ${paymentIntentId} failed`, cause);
+      }
+    },
+
+    /** A dispute's current state: dispute events are snapshots and may arrive out of order. */
+    async retrieveDispute(disputeId: string): Promise<Stripe.Dispute> {
+      try {
+        return await stripe.disputes.retrieve(disputeId);
+      } catch (cause) {
+        throw upstream(`stripe: retrieving dispute ${disputeId} failed`, cause);
+      }
+    },
+
+    /** The charge's current cumulative refund (used after `refund.failed`, when the level may drop). */
+    async retrieveCharge(chargeId: string): Promise<Stripe.Charge> {
+      try {
+        return await stripe.charges.retrieve(chargeId);
+      } catch (cause) {
+        throw upstream(`stripe: retrieving charge ${chargeId} failed`, cause);
+      }
+    },
+  };
+}
+
+export type StripeGateway = ReturnType<typeof createStripeGateway>;
+
+function upstream(message: string, cause: unknown): AppError {
+  if (cause instanceof AppError) return cause;
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new AppError(ErrorCode.UpstreamUnavailable, `${message}: ${detail}`, { cause, retryable: true });
+}
+
+const idOf = (v: string | { id: string } | null | undefined): string | null =>
+  v == null ? null : typeof v === "string" ? v : v.id;
+
+/** A Checkout Session (from an event or a retrieve) → what it says about the payment. */
+export function observeCheckoutSession(
+  session: Stripe.Checkout.Session,
+  source: string,
+  eventType?: string,
+): PaymentObservation {
+  const base = {
+    echoedTopupId: session.metadata?.topup_id ?? session.client_reference_id ?? null,
+    paymentRef: idOf(session.payment_intent),
+    source,
+  };
+  const paid = {
+    amountMinor: BigInt(session.amount_total ?? 0),
+    currency: (session.currency ?? "").toUpperCase(),
+  };
+  if (eventType === "checkout.session.async_payment_failed") return { ...base, state: "failed" };
+  if (eventType === "checkout.session.expired" || session.status === "expired") {
+    return { ...base, state: "expired" };
+  }
+  if (session.payment_status === "paid" || eventType === "checkout.session.async_payment_succeeded") {
+    return { ...base, state: "paid", paid };
+  }
+  if (session.payment_status === "no_payment_required") {
+    return { ...base, state: "unchanged", problem: "session completed with no payment required" };
+  }
+  if (session.status === "complete") return { ...base, state: "awaiting_payment" };
+  return { ...base, state: "unchanged" };
+}
+
+const SESSION_EVENTS = new Set([
+  "checkout.session.completed",
+  "checkout.session.async_payment_succeeded",
+  "checkout.session.async_payment_failed",
+  "checkout.session.expired",
+]);
+
+/** A verified Stripe event → a provider-neutral fact, or null for event types we do not act on. */
+export function observeStripeEvent(event: Stripe.Event): StripeEventFact | null {
+  const source = `stripe ${event.type}`;
+  if (SESSION_EVENTS.has(event.type)) {
+    const session = event.data.object as Stripe.Checkout.Session;
+    const observation = observeCheckoutSession(session, source, event.type);
+    return {
+      topupId: observation.echoedTopupId ?? null,
+      sessionId: session.id,
+      paymentIntentId: idOf(session.payment_intent),
+      observation,
+    };
+  }
+  if (event.type === "charge.refunded")
+    return observeCharge(event.data.object as Stripe.Charge, source, false);
+  if (event.type.startsWith("charge.dispute.")) {
+    const dispute = event.data.object as Stripe.Dispute;
+    const fact = observeDispute(dispute, source);
+    return { ...fact, disputeId: dispute.id };
+  }
+  return null;
+}

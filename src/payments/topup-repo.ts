@@ -1,0 +1,173 @@
+import type { Db } from "../db/index.js";
+import { toSafeNumber } from "../money.js";
+import type { ProviderName } from "./packs.js";
+import type { Topup, TopupStatus } from "./types.js";
+
+interface TopupRow {
+  id: string;
+  account_id: string;
+  pack_id: string;
+  provider: ProviderName;
+  currency: string;
+  amount_minor: number;
+  currency_exponent: number;
+  grant_micro_credits: number;
+  status: TopupStatus;
+  provider_ref: string | null;
+  payment_ref: string | null;
+  checkout_url: string | null;
+  expires_at_ms: number;
+  refunded_minor: number;
+  disputed_minor: number;
+  reversed_micro_credits: number;
+  reversal_count: number;
+  last_error: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  paid_at_ms: number | null;
+}
+
+function fromRow(r: TopupRow): Topup {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    packId: r.pack_id,
+    provider: r.provider,
+    currency: r.currency,
+    amountMinor: BigInt(r.amount_minor),
+    currencyExponent: r.currency_exponent,
+    grantMicroCredits: BigInt(r.grant_micro_credits),
+    status: r.status,
+    providerRef: r.provider_ref,
+    paymentRef: r.payment_ref,
+    checkoutUrl: r.checkout_url,
+    expiresAtMs: r.expires_at_ms,
+    refundedMinor: BigInt(r.refunded_minor),
+    disputedMinor: BigInt(r.disputed_minor),
+    reversedMicroCredits: BigInt(r.reversed_micro_credits),
+    reversalCount: r.reversal_count,
+    lastError: r.last_error,
+    createdAtMs: r.created_at_ms,
+    updatedAtMs: r.updated_at_ms,
+    paidAtMs: r.paid_at_ms,
+  };
+}
+
+export type NewTopup = Pick<
+  Topup,
+  | "id"
+  | "accountId"
+  | "packId"
+  | "provider"
+  | "currency"
+  | "amountMinor"
+  | "currencyExponent"
+  | "grantMicroCredits"
+  | "expiresAtMs"
+>;
+
+/** Fields fulfilment may change; everything else about a top-up is fixed at creation. */
+export type TopupPatch = Pick<
+  Topup,
+  | "status"
+  | "paymentRef"
+  | "refundedMinor"
+  | "disputedMinor"
+  | "reversedMicroCredits"
+  | "reversalCount"
+  | "lastError"
+  | "paidAtMs"
+>;
+
+/** Prepared statements over `topups`. Synchronous; callers own the transactions. */
+export function createTopupRepo(db: Db) {
+  const insert = db.prepare(
+    `INSERT INTO topups (id, account_id, pack_id, provider, currency, amount_minor, currency_exponent,
+       grant_micro_credits, status, expires_at_ms, created_at_ms, updated_at_ms)
+     VALUES (@id, @account_id, @pack_id, @provider, @currency, @amount_minor, @currency_exponent,
+       @grant_micro_credits, 'pending', @expires_at_ms, @now, @now)`,
+  );
+  const byId = db.prepare<[string], TopupRow>("SELECT * FROM topups WHERE id = ?");
+  const byProviderRef = db.prepare<[string, string], TopupRow>(
+    "SELECT * FROM topups WHERE provider = ? AND provider_ref = ?",
+  );
+  const byPaymentRef = db.prepare<[string, string], TopupRow>(
+    "SELECT * FROM topups WHERE provider = ? AND payment_ref = ?",
+  );
+  const setCheckout = db.prepare<[string, string, number, string]>(
+    "UPDATE topups SET provider_ref = ?, checkout_url = ?, updated_at_ms = ? WHERE id = ?",
+  );
+  const setCreationFailed = db.prepare<[string, number, string]>(
+    "UPDATE topups SET status = 'failed', last_error = ?, updated_at_ms = ? WHERE id = ? AND status = 'pending'",
+  );
+  const patch = db.prepare(
+    `UPDATE topups SET status = @status, payment_ref = @payment_ref, refunded_minor = @refunded_minor,
+       disputed_minor = @disputed_minor, reversed_micro_credits = @reversed_micro_credits,
+       reversal_count = @reversal_count, last_error = @last_error, paid_at_ms = @paid_at_ms,
+       updated_at_ms = @now
+     WHERE id = @id`,
+  );
+  const due = db.prepare<[number, number], TopupRow>(
+    `SELECT * FROM topups WHERE status IN ('pending', 'awaiting_payment') AND created_at_ms <= ?
+      ORDER BY created_at_ms LIMIT ?`,
+  );
+  const recent = db.prepare<[number], TopupRow>("SELECT * FROM topups ORDER BY created_at_ms DESC LIMIT ?");
+
+  return {
+    insert(t: NewTopup, nowMs: number): void {
+      insert.run({
+        id: t.id,
+        account_id: t.accountId,
+        pack_id: t.packId,
+        provider: t.provider,
+        currency: t.currency,
+        amount_minor: toSafeNumber(t.amountMinor),
+        currency_exponent: t.currencyExponent,
+        grant_micro_credits: toSafeNumber(t.grantMicroCredits),
+        expires_at_ms: t.expiresAtMs,
+        now: nowMs,
+      });
+    },
+    get(id: string): Topup | null {
+      const r = byId.get(id);
+      return r ? fromRow(r) : null;
+    },
+    findByProviderRef(provider: ProviderName, ref: string): Topup | null {
+      const r = byProviderRef.get(provider, ref);
+      return r ? fromRow(r) : null;
+    },
+    findByPaymentRef(provider: ProviderName, ref: string): Topup | null {
+      const r = byPaymentRef.get(provider, ref);
+      return r ? fromRow(r) : null;
+    },
+    setCheckout(id: string, providerRef: string, url: string, nowMs: number): void {
+      setCheckout.run(providerRef, url, nowMs, id);
+    },
+    markCreationFailed(id: string, error: string, nowMs: number): void {
+      setCreationFailed.run(error.slice(0, 500), nowMs, id);
+    },
+    update(id: string, p: TopupPatch, nowMs: number): void {
+      patch.run({
+        id,
+        status: p.status,
+        payment_ref: p.paymentRef,
+        refunded_minor: toSafeNumber(p.refundedMinor),
+        disputed_minor: toSafeNumber(p.disputedMinor),
+        reversed_micro_credits: toSafeNumber(p.reversedMicroCredits),
+        reversal_count: p.reversalCount,
+        last_error: p.lastError,
+        paid_at_ms: p.paidAtMs,
+        now: nowMs,
+      });
+    },
+    /** Pending or awaiting top-ups created at or before `createdBeforeMs`, oldest first. */
+    listUnsettled(createdBeforeMs: number, limit = 500): Topup[] {
+      return due.all(createdBeforeMs, limit).map(fromRow);
+    },
+    listRecent(limit = 50): Topup[] {
+      return recent.all(limit).map(fromRow);
+    },
+  };
+}
+
+export type TopupRepo = ReturnType<typeof createTopupRepo>;

@@ -1,0 +1,73 @@
+import type { ProviderName } from "./packs.js";
+
+export const TOPUP_STATUSES = ["pending", "awaiting_payment", "paid", "failed", "expired"] as const;
+/**
+ * `pending`: link handed out; `awaiting_payment`: payer chose a delayed method (SEPA, boleto, cash);
+ * `paid`: credits granted (terminal: nothing moves a paid top-up back); `failed` / `expired`: no
+ * money arrived (a later verified payment still grants: a payment that happened is never lost).
+ */
+export type TopupStatus = (typeof TOPUP_STATUSES)[number];
+
+export interface Topup {
+  id: string;
+  accountId: string;
+  packId: string;
+  provider: ProviderName;
+  /** Upper-case ISO 4217. */
+  currency: string;
+  amountMinor: bigint;
+  /** Decimal places of `amountMinor` for this provider and currency. */
+  currencyExponent: number;
+  grantMicroCredits: bigint;
+  status: TopupStatus;
+  providerRef: string | null;
+  paymentRef: string | null;
+  checkoutUrl: string | null;
+  expiresAtMs: number;
+  /** Cumulative refunded amount, minor units (a high-water mark of what the provider reported). */
+  refundedMinor: bigint;
+  /** Amount under an open or lost dispute / chargeback, minor units. */
+  disputedMinor: bigint;
+  /** What this top-up's reversal ledger entries total (positive = taken back). */
+  reversedMicroCredits: bigint;
+  reversalCount: number;
+  lastError: string | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+  paidAtMs: number | null;
+}
+
+/**
+ * A provider-neutral fact about one payment, produced from a verified webhook or a provider
+ * query and applied by the one idempotent fulfilment path.
+ */
+export interface PaymentObservation {
+  /** What the provider says; `unchanged` carries only refund/dispute levels or references. */
+  state: "unchanged" | "awaiting_payment" | "paid" | "failed" | "expired";
+  /** Required with `paid`: what was actually charged, checked against the top-up. */
+  paid?: { amountMinor: bigint; currency: string };
+  /** Our top-up id as echoed by the provider (metadata / external_reference), cross-checked. */
+  echoedTopupId?: string | null;
+  paymentRef?: string | null;
+  /** Cumulative refunded amount, minor units. */
+  refundedMinor?: bigint;
+  /** True when `refundedMinor` is the provider's current value (may lower); false: a snapshot (only raises). */
+  refundIsCurrent?: boolean;
+  /** Current amount under dispute / chargeback (0 = none or won), minor units. */
+  disputedMinor?: bigint;
+  /** Set when the fact itself is unacceptable (e.g. live_mode mismatch): recorded, never applied. */
+  problem?: string;
+  /** Human summary for ledger reasons and logs, e.g. "stripe charge.refunded". */
+  source: string;
+}
+
+export interface CheckoutInput {
+  topup: Topup;
+  title: string;
+  publicBaseUrl: string;
+}
+
+export interface CheckoutLink {
+  providerRef: string;
+  url: string;
+}

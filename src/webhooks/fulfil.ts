@@ -1,0 +1,262 @@
+import { createLedger } from "../credits/index.js";
+import type { Db } from "../db/index.js";
+import { formatMicroCredits } from "../money.js";
+import {
+  createTopupRepo,
+  minorToDecimal,
+  type PaymentObservation,
+  type ProviderName,
+  type Topup,
+  type TopupPatch,
+  type TopupStatus,
+} from "../payments/index.js";
+
+/** A verified provider notification, stored verbatim (payload = the exact body received). */
+export interface ProviderEventRecord {
+  provider: ProviderName;
+  eventId: string;
+  type: string;
+  payload: string;
+}
+
+export interface FulfilInput {
+  /** Null when the fact comes from reconciliation rather than a webhook. */
+  event: ProviderEventRecord | null;
+  topupId: string | null;
+  /** Null for verified events we do not act on (recorded as `ignored`). */
+  observation: PaymentObservation | null;
+  /** Why `observation` is null or the top-up could not be located (stored on the event row). */
+  note?: string;
+  nowMs: number;
+}
+
+export type FulfilStatus = "applied" | "no_change" | "duplicate" | "ignored" | "rejected" | "unknown_topup";
+
+export interface FulfilOutcome {
+  status: FulfilStatus;
+  topupId: string | null;
+  topupStatus: TopupStatus | null;
+  detail: string | null;
+  /** Credits granted by this call (0 or the pack's grant). */
+  grantedMicroCredits: bigint;
+  /** Credits taken back by this call (negative when a won dispute restores them). */
+  reversedMicroCredits: bigint;
+}
+
+/**
+ * Reversal target in micro-credits for the refunded plus disputed part of a payment: the whole
+ * grant when everything is taken back, else proportional, rounded half-up ONCE on the cumulative
+ * amount so repeated partial refunds never drift.
+ */
+export function reversalTargetMicros(
+  grantMicroCredits: bigint,
+  paidMinor: bigint,
+  refundedMinor: bigint,
+  disputedMinor: bigint,
+): bigint {
+  const taken = refundedMinor + disputedMinor;
+  if (paidMinor <= 0n || taken >= paidMinor) return grantMicroCredits;
+  if (taken <= 0n) return 0n;
+  return (2n * grantMicroCredits * taken + paidMinor) / (2n * paidMinor);
+}
+
+/** A current value replaces the refund level; a snapshot can only raise it (bigints: no Math.max). */
+function nextRefundLevel(current: bigint, o: PaymentObservation): bigint {
+  if (o.refundedMinor === undefined) return current;
+  if (o.refundIsCurrent || o.refundedMinor > current) return o.refundedMinor;
+  return current;
+}
+
+const money = (t: Topup, minor: bigint) => `${minorToDecimal(minor, t.currencyExponent)} ${t.currency}`;
+
+/**
+ * The ONE place a payment changes credits, used by both webhooks and reconciliation. Each call
+ * commits the event row, the top-up's new state and its ledger entries in a single IMMEDIATE
+ * transaction. Idempotent on the top-up itself: the grant key is `topup:<id>:grant`, and
+ * reversals move toward a target computed from cumulative amounts, so replays write nothing.
+ */
+export function createFulfiller(db: Db) {
+  const ledger = createLedger(db);
+  const topups = createTopupRepo(db);
+  const insertEvent = db.prepare<[string, string, string, string | null, string, number]>(
+    `INSERT INTO provider_events (provider, event_id, type, topup_id, payload, outcome, received_at_ms)
+     VALUES (?, ?, ?, ?, ?, 'processing', ?) ON CONFLICT (provider, event_id) DO NOTHING`,
+  );
+  const finishEvent = db.prepare<[string, string | null, string | null, string, string]>(
+    "UPDATE provider_events SET outcome = ?, detail = ?, topup_id = ? WHERE provider = ? AND event_id = ?",
+  );
+  const eventExists = db.prepare<[string, string], { outcome: string }>(
+    "SELECT outcome FROM provider_events WHERE provider = ? AND event_id = ?",
+  );
+
+  function applyInTx(input: FulfilInput): FulfilOutcome {
+    const { event, observation, nowMs } = input;
+    if (event) {
+      const inserted = insertEvent.run(
+        event.provider,
+        event.eventId,
+        event.type,
+        input.topupId,
+        event.payload,
+        nowMs,
+      );
+      if (inserted.changes === 0) {
+        const t = input.topupId ? topups.get(input.topupId) : null;
+        return outcome("duplicate", t, `event ${event.eventId} was already processed`, 0n, 0n);
+      }
+    }
+    const finish = (o: FulfilOutcome): FulfilOutcome => {
+      if (event) finishEvent.run(o.status, o.detail, o.topupId, event.provider, event.eventId);
+      return o;
+    };
+
+    const topup = input.topupId ? topups.get(input.topupId) : null;
+    if (!observation)
+      return finish(outcome("ignored", topup, input.note ?? "event type not handled", 0n, 0n));
+    if (!topup) {
+      const detail = input.note ?? `no top-up ${input.topupId ?? "(no id in the event)"}`;
+      return finish(outcome("unknown_topup", null, detail, 0n, 0n, input.topupId));
+    }
+    const reject = (detail: string) => finish(outcome("rejected", topup, detail, 0n, 0n));
+    if (event && event.provider !== topup.provider) {
+      return reject(`top-up ${topup.id} belongs to ${topup.provider}, not ${event.provider}`);
+    }
+    if (observation.problem) return reject(observation.problem);
+    if (observation.echoedTopupId && observation.echoedTopupId !== topup.id) {
+      return reject(`the payment references ${observation.echoedTopupId}, not top-up ${topup.id}`);
+    }
+    const otherPayment =
+      observation.paymentRef && topup.paymentRef && observation.paymentRef !== topup.paymentRef;
+    if (otherPayment && topup.status === "paid") {
+      return reject(
+        `payment ${observation.paymentRef} is not payment ${topup.paymentRef} that paid top-up ${topup.id}` +
+          (observation.state === "paid" ? "; a second payment: refund it at the provider" : ""),
+      );
+    }
+    if (observation.state === "paid") {
+      const paid = observation.paid;
+      if (!paid || paid.currency !== topup.currency || paid.amountMinor !== topup.amountMinor) {
+        const got = paid
+          ? `${minorToDecimal(paid.amountMinor, topup.currencyExponent)} ${paid.currency}`
+          : "?";
+        return reject(
+          `amount_mismatch: paid ${got}, top-up ${topup.id} expects ${money(topup, topup.amountMinor)}`,
+        );
+      }
+    }
+
+    const next: TopupPatch = {
+      status: topup.status,
+      paymentRef: observation.paymentRef ?? topup.paymentRef,
+      refundedMinor: nextRefundLevel(topup.refundedMinor, observation),
+      disputedMinor: observation.disputedMinor ?? topup.disputedMinor,
+      reversedMicroCredits: topup.reversedMicroCredits,
+      reversalCount: topup.reversalCount,
+      lastError: topup.lastError,
+      paidAtMs: topup.paidAtMs,
+    };
+    const unsettled = topup.status === "pending" || topup.status === "awaiting_payment";
+    let granted = 0n;
+    switch (observation.state) {
+      case "paid":
+        // Any verified payment grants, even on a failed or expired top-up: money that arrived is never lost.
+        if (topup.status !== "paid") {
+          ledger.post({
+            accountId: topup.accountId,
+            kind: "topup",
+            amountMicroCredits: topup.grantMicroCredits,
+            idempotencyKey: `topup:${topup.id}:grant`,
+            reason: `top-up ${topup.id}: pack ${topup.packId}, ${money(topup, topup.amountMinor)} via ${topup.provider}`,
+            ref: topup.id,
+            nowMs,
+          });
+          granted = topup.grantMicroCredits;
+          next.status = "paid";
+          next.paidAtMs = nowMs;
+          next.lastError = null;
+        }
+        break;
+      case "awaiting_payment":
+        if (topup.status === "pending") next.status = "awaiting_payment";
+        break;
+      case "failed":
+      case "expired":
+        if (unsettled) next.status = observation.state;
+        break;
+      case "unchanged":
+        break;
+    }
+
+    let reversed = 0n;
+    if (next.status === "paid") {
+      const target = reversalTargetMicros(
+        topup.grantMicroCredits,
+        topup.amountMinor,
+        next.refundedMinor,
+        next.disputedMinor,
+      );
+      const delta = target - next.reversedMicroCredits;
+      if (delta !== 0n) {
+        next.reversalCount += 1;
+        ledger.post({
+          accountId: topup.accountId,
+          kind: "reversal",
+          amountMicroCredits: -delta,
+          idempotencyKey: `topup:${topup.id}:reversal:${next.reversalCount}`,
+          reason:
+            `top-up ${topup.id}: ${observation.source}; refunded ${money(topup, next.refundedMinor)}, ` +
+            `disputed ${money(topup, next.disputedMinor)} of ${money(topup, topup.amountMinor)}; ` +
+            `${delta > 0n ? "reversed" : "restored"} ${formatMicroCredits(delta > 0n ? delta : -delta)} credits`,
+          ref: topup.id,
+          nowMs,
+        });
+        next.reversedMicroCredits = target;
+        reversed = delta;
+      }
+    }
+
+    const changed = (Object.keys(next) as (keyof TopupPatch)[]).some((k) => next[k] !== topup[k]);
+    if (changed) topups.update(topup.id, next, nowMs);
+    const after = { ...topup, ...next };
+    const detail =
+      granted > 0n || reversed !== 0n
+        ? `granted ${formatMicroCredits(granted)}, reversed ${formatMicroCredits(reversed)} credits`
+        : null;
+    return finish(outcome(changed ? "applied" : "no_change", after, detail, granted, reversed));
+  }
+
+  const applyTx = db.transaction(applyInTx);
+
+  return {
+    /** Applies one fact atomically. Synchronous: call it after every await (provider fetches) is done. */
+    apply(input: FulfilInput): FulfilOutcome {
+      return db.inTransaction ? applyInTx(input) : applyTx.immediate(input);
+    },
+    /** True when this provider event was already recorded (skip the provider round-trip). */
+    seen(provider: ProviderName, eventId: string): boolean {
+      return eventExists.get(provider, eventId) !== undefined;
+    },
+    topups,
+    ledger,
+  };
+}
+
+export type Fulfiller = ReturnType<typeof createFulfiller>;
+
+function outcome(
+  status: FulfilStatus,
+  topup: Pick<Topup, "id" | "status"> | null,
+  detail: string | null,
+  grantedMicroCredits: bigint,
+  reversedMicroCredits: bigint,
+  topupId: string | null = null,
+): FulfilOutcome {
+  return {
+    status,
+    topupId: topup?.id ?? topupId,
+    topupStatus: topup?.status ?? null,
+    detail,
+    grantedMicroCredits,
+    reversedMicroCredits,
+  };
+}

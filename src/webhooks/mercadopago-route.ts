@@ -1,0 +1,128 @@
+import type { FastifyInstance } from "fastify";
+import { AppError, ErrorCode } from "../errors.js";
+import { DISABLED_HINT, type MercadoPagoGateway, observeMercadoPagoPayment } from "../payments/index.js";
+import type { Fulfiller } from "./fulfil.js";
+import { verifyMercadoPagoSignature } from "./verify-mercadopago.js";
+
+export interface MercadoPagoWebhookOptions {
+  mercadoPago: MercadoPagoGateway | null;
+  fulfiller: Fulfiller;
+  nowMs: () => number;
+  bodyLimitBytes: number;
+}
+
+interface Notification {
+  id?: unknown;
+  type?: unknown;
+  action?: unknown;
+  data?: { id?: unknown };
+}
+
+const SIGNATURE_MESSAGES = {
+  malformed: "malformed x-signature header (expected ts=<ts>,v1=<hex>)",
+  mismatch: "mercadopago signature verification failed",
+  stale: "mercadopago signature timestamp is outside the tolerance window",
+} as const;
+
+/**
+ * `POST /webhooks/mercadopago`. The signature covers the query's `data.id`, `x-request-id` and `ts`
+ * (not the body), and the notification carries no amount or status: after verifying we fetch the
+ * payment and apply its CURRENT state. Registered without fastify-plugin so its parser stays local.
+ */
+export async function mercadoPagoWebhookRoutes(
+  app: FastifyInstance,
+  opts: MercadoPagoWebhookOptions,
+): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: opts.bodyLimitBytes }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  app.post("/webhooks/mercadopago", async (request) => {
+    const mp = opts.mercadoPago;
+    if (!mp) throw new AppError(ErrorCode.ProviderDisabled, DISABLED_HINT.mercadopago);
+    const query = request.query as Record<string, string | string[] | undefined>;
+    const dataId = typeof query["data.id"] === "string" ? query["data.id"] : undefined;
+    if (!dataId && typeof query.topic === "string") {
+      // Legacy IPN cannot be verified; our notification_url asks for signed Webhooks only.
+      return {
+        received: true,
+        status: "ignored",
+        topupId: null,
+        detail: "legacy IPN notifications are ignored",
+      };
+    }
+    const xSignature = request.headers["x-signature"];
+    if (typeof xSignature !== "string")
+      throw new AppError(ErrorCode.InvalidSignature, "missing x-signature header");
+    const xRequestId = request.headers["x-request-id"];
+    const check = verifyMercadoPagoSignature({
+      xSignature,
+      xRequestId: typeof xRequestId === "string" ? xRequestId : undefined,
+      dataId,
+      secret: mp.webhookSecret,
+      nowMs: opts.nowMs(),
+    });
+    if (!check.ok) throw new AppError(ErrorCode.InvalidSignature, SIGNATURE_MESSAGES[check.reason]);
+
+    let note: Notification;
+    try {
+      const raw = Buffer.isBuffer(request.body) ? request.body.toString("utf8") : "";
+      note = JSON.parse(raw) as Notification;
+      if (note === null || typeof note !== "object") throw new Error("not an object");
+    } catch {
+      throw new AppError(ErrorCode.InvalidRequest, "malformed JSON body");
+    }
+    const bodyDataId = note.data?.id;
+    if (bodyDataId !== undefined && String(bodyDataId) !== dataId) {
+      throw new AppError(ErrorCode.InvalidRequest, "body data.id differs from the signed query data.id");
+    }
+    const type = typeof note.type === "string" ? note.type : typeof query.type === "string" ? query.type : "";
+    const action = typeof note.action === "string" ? note.action : type;
+    const eventId =
+      note.id !== undefined && note.id !== null
+        ? String(note.id)
+        : `${action}:${dataId ?? ""}:${typeof xRequestId === "string" ? xRequestId : ""}`;
+    const record = {
+      provider: "mercadopago" as const,
+      eventId,
+      type: action || "unknown",
+      payload: JSON.stringify(note),
+    };
+    const nowMs = opts.nowMs();
+    if (type !== "payment" || !dataId) {
+      const o = opts.fulfiller.apply({
+        event: record,
+        topupId: null,
+        observation: null,
+        note: `mercadopago notification type ${type || "(none)"} is not handled`,
+        nowMs,
+      });
+      return { received: true, status: o.status, topupId: null, detail: o.detail };
+    }
+    if (opts.fulfiller.seen("mercadopago", eventId)) {
+      return {
+        received: true,
+        status: "duplicate",
+        topupId: null,
+        detail: `event ${eventId} was already processed`,
+      };
+    }
+    const payment = await mp.getPayment(dataId); // throws a retryable 503: MercadoPago redelivers
+    const observation = payment
+      ? observeMercadoPagoPayment(payment, { liveMode: mp.liveMode }, `mercadopago ${action}`)
+      : null;
+    const outcome = opts.fulfiller.apply({
+      event: record,
+      topupId: payment?.external_reference ?? null,
+      observation,
+      note: payment ? undefined : `payment ${dataId} is unknown to mercadopago`,
+      nowMs: opts.nowMs(),
+    });
+    request.log.info(
+      { eventId, dataId, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail },
+      "mercadopago webhook",
+    );
+    return { received: true, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail };
+  });
+}

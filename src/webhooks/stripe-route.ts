@@ -1,0 +1,110 @@
+import type { FastifyInstance } from "fastify";
+import { AppError, ErrorCode } from "../errors.js";
+import {
+  DISABLED_HINT,
+  observeCharge,
+  observeDispute,
+  observeStripeEvent,
+  type StripeGateway,
+} from "../payments/index.js";
+import type { Fulfiller } from "./fulfil.js";
+
+export interface StripeWebhookOptions {
+  stripe: StripeGateway | null;
+  fulfiller: Fulfiller;
+  nowMs: () => number;
+  /** Largest body accepted (Stripe events are a few KiB). */
+  bodyLimitBytes: number;
+}
+
+/**
+ * `POST /webhooks/stripe`. Register WITHOUT fastify-plugin: the Buffer parser below must stay
+ * scoped to this route, because the signature covers the exact raw bytes. Verified events are
+ * applied synchronously; a failure after verification is a 5xx so Stripe retries.
+ */
+export async function stripeWebhookRoutes(app: FastifyInstance, opts: StripeWebhookOptions): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: opts.bodyLimitBytes }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  app.post("/webhooks/stripe", async (request) => {
+    const stripe = opts.stripe;
+    if (!stripe) throw new AppError(ErrorCode.ProviderDisabled, DISABLED_HINT.stripe);
+    const signature = request.headers["stripe-signature"];
+    if (typeof signature !== "string" || signature.length === 0) {
+      throw new AppError(ErrorCode.InvalidSignature, "missing stripe-signature header");
+    }
+    const body = request.body;
+    if (!Buffer.isBuffer(body) || body.length === 0) {
+      throw new AppError(ErrorCode.InvalidSignature, "empty body: nothing to verify");
+    }
+    const verified = stripe.verifyEvent(body, signature);
+    if (!verified.ok) {
+      if (verified.reason === "malformed") {
+        throw new AppError(
+          ErrorCode.InvalidRequest,
+          `signed body is not a stripe event: ${verified.message}`,
+        );
+      }
+      throw new AppError(
+        ErrorCode.InvalidSignature,
+        `stripe signature verification failed: ${verified.message}`,
+      );
+    }
+    const event = verified.event;
+    const record = {
+      provider: "stripe" as const,
+      eventId: event.id,
+      type: event.type,
+      payload: body.toString("utf8"),
+    };
+    if (opts.fulfiller.seen("stripe", event.id)) {
+      return {
+        received: true,
+        status: "duplicate",
+        topupId: null,
+        detail: `event ${event.id} was already processed`,
+      };
+    }
+
+    let fact = observeStripeEvent(event);
+    if (fact?.disputeId)
+      fact = observeDispute(await stripe.retrieveDispute(fact.disputeId), `stripe ${event.type}`);
+    if (event.type === "refund.failed") {
+      // The refund level may DROP: only trust the charge's current amount_refunded.
+      const chargeId = (event.data.object as { charge?: string | { id: string } | null }).charge;
+      const id = typeof chargeId === "string" ? chargeId : chargeId?.id;
+      if (id) fact = observeCharge(await stripe.retrieveCharge(id), `stripe ${event.type}`, true);
+    }
+    let topupId: string | null = null;
+    if (fact) {
+      const repo = opts.fulfiller.topups;
+      topupId =
+        (fact.sessionId ? repo.findByProviderRef("stripe", fact.sessionId)?.id : undefined) ??
+        (fact.paymentIntentId ? repo.findByPaymentRef("stripe", fact.paymentIntentId)?.id : undefined) ??
+        fact.topupId;
+      // A refund or dispute can arrive before checkout.session.completed told us the PaymentIntent.
+      if (!topupId && fact.paymentIntentId)
+        topupId = await stripe.topupIdForPaymentIntent(fact.paymentIntentId);
+    }
+    const outcome = opts.fulfiller.apply({
+      event: record,
+      topupId,
+      observation: fact?.observation ?? null,
+      note: fact ? undefined : `stripe event type ${event.type} is not handled`,
+      nowMs: opts.nowMs(),
+    });
+    request.log.info(
+      {
+        eventId: event.id,
+        type: event.type,
+        status: outcome.status,
+        topupId: outcome.topupId,
+        detail: outcome.detail,
+      },
+      "stripe webhook",
+    );
+    return { received: true, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail };
+  });
+}

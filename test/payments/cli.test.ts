@@ -1,0 +1,97 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createCliContext } from "../../src/cli/context.js";
+import { buildProgram } from "../../src/cli/program.js";
+import { createPaymentsHarness, MP_WEBHOOK_SECRET, TEST_PACKS } from "../support/payments-harness.js";
+import { createTempDb } from "../support/temp-db.js";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Runs `creditgate <args>` in-process against `env`, capturing stdout/stderr. */
+async function run(env: Record<string, string>, args: string[]) {
+  let out = "";
+  let err = "";
+  const ctx = createCliContext(env, {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+  });
+  let error: unknown = null;
+  try {
+    await buildProgram(ctx).parseAsync(["node", "creditgate", ...args]);
+  } catch (e) {
+    error = e;
+  }
+  return { out, err, error };
+}
+
+function setup() {
+  const t = createTempDb();
+  cleanups.push(t.cleanup);
+  const packsPath = join(t.dir, "packs.json");
+  writeFileSync(packsPath, JSON.stringify(TEST_PACKS));
+  const env = { CREDITGATE_DB: t.path, CREDITGATE_PACKS: packsPath };
+  return { t, env };
+}
+
+describe("creditgate payment commands", () => {
+  it("packs lists each pack with its credits and exact prices", async () => {
+    const { env } = setup();
+    const { out } = await run(env, ["packs"]);
+    expect(out).toMatch(/starter\s+5 credits\s+5\.00\s+stripe 5\.00 USD; mercadopago 5000\.00 ARS\n/);
+    expect(out).toMatch(/big\s+12\.5 credits\s+12\.50\s+stripe 10\.00 EUR; mercadopago 9000 CLP\n/);
+    const json = JSON.parse((await run(env, ["--json", "packs"])).out);
+    expect(json[1]).toMatchObject({ id: "big", credits: "12.50", grantMicroCredits: "12500000" });
+  });
+
+  it("topup-link with a provider that has no keys fails with the variables to set", async () => {
+    const { env } = setup();
+    const { error } = await run(env, [
+      "topup-link",
+      "telegram:1",
+      "--pack",
+      "starter",
+      "--provider",
+      "stripe",
+    ]);
+    expect((error as Error).message).toBe(
+      "stripe is disabled: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET",
+    );
+  });
+
+  it("topup-link prints a MercadoPago link, and reconcile credits it once when the webhook is lost", async () => {
+    const { t, env } = setup();
+    const h = await createPaymentsHarness(t.db); // installs the MercadoPago fetch fake
+    cleanups.push(h.close);
+    const mpEnv = { ...env, MP_ACCESS_TOKEN: "TEST-fake", MP_WEBHOOK_SECRET: MP_WEBHOOK_SECRET };
+
+    const link = await run(mpEnv, [
+      "--json",
+      "topup-link",
+      "telegram:5",
+      "--pack",
+      "starter",
+      "--provider",
+      "mercadopago",
+    ]);
+    const created = JSON.parse(link.out) as { topupId: string; url: string };
+    expect(created.url).toContain("pref_id=");
+    h.fakeMp.pay(created.topupId); // approved; the notification never arrives
+
+    const first = await run(mpEnv, ["reconcile", "--older-than-ms", "0"]);
+    expect(first.err).toContain("stripe is disabled");
+    expect(first.out).toMatch(new RegExp(`${created.topupId}\\s+mercadopago\\s+pending\\s+paid\\s+applied`));
+    expect(h.balance("telegram:5")).toBe(5_000_000);
+
+    const second = await run(mpEnv, ["reconcile", "--older-than-ms", "0"]);
+    expect(second.out).toBe("nothing to reconcile: no pending top-ups old enough\n");
+    expect(h.balance("telegram:5")).toBe(5_000_000);
+  });
+});

@@ -1,0 +1,185 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { vi } from "vitest";
+
+export const MP_API = "https://api.mercadopago.com";
+
+export interface MpRequestLog {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  headers: IncomingMessage["headers"];
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * A stateful fake of MercadoPago's preference and payment endpoints on 127.0.0.1. The SDK's base
+ * URL is hard-coded, so `install()` stubs the global `fetch` to send `https://api.mercadopago.com/*`
+ * here (anything else not on 127.0.0.1 is refused). Bodies follow the real API's shapes.
+ */
+export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
+  const liveMode = opts.liveMode ?? true;
+  const preferences = new Map<string, Json>();
+  const payments = new Map<string, Json>();
+  const requests: MpRequestLog[] = [];
+  let nextPaymentId = 1_320_000_000 + Math.floor(Math.random() * 1000) * 1000;
+  let nextNotificationId = 12_000_000_000;
+  let failNext = 0;
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      const text = Buffer.concat(chunks).toString("utf8");
+      const body = text ? (JSON.parse(text) as unknown) : null;
+      requests.push({
+        method: req.method ?? "GET",
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        body,
+        headers: req.headers,
+      });
+      const send = (status: number, b: unknown) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(b));
+      };
+      if (failNext > 0) {
+        failNext -= 1;
+        return send(500, { message: "internal_error", error: "internal_error", status: 500, cause: [] });
+      }
+      const path = url.pathname.replace(/\/+$/, "");
+      if (req.method === "POST" && path === "/checkout/preferences") {
+        const b = body as Json;
+        const id = `202809963-${randomUUID()}`;
+        const pref: Json = {
+          ...b,
+          id,
+          collector_id: 202809963,
+          client_id: "6295877106812064",
+          date_created: new Date().toISOString(),
+          operation_type: "regular_payment",
+          init_point: `https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=${id}`,
+          sandbox_init_point: `https://sandbox.mercadopago.com.ar/checkout/v1/redirect?pref_id=${id}`,
+        };
+        preferences.set(id, pref);
+        return send(201, pref);
+      }
+      if (req.method === "GET" && path === "/v1/payments/search") {
+        const ref = url.searchParams.get("external_reference");
+        const results = [...payments.values()]
+          .filter((p) => ref === null || p.external_reference === ref)
+          .reverse();
+        return send(200, { paging: { total: results.length, limit: 50, offset: 0 }, results });
+      }
+      const m = /^\/v1\/payments\/([^/]+)$/.exec(path);
+      if (req.method === "GET" && m?.[1]) {
+        const p = payments.get(m[1]);
+        return p
+          ? send(200, p)
+          : send(404, { message: "Payment not found", error: "not_found", status: 404, cause: [] });
+      }
+      return send(404, { message: "resource not found", error: "not_found", status: 404, cause: [] });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const local = `http://127.0.0.1:${port}`;
+  const realFetch = globalThis.fetch;
+
+  function preferenceFor(topupId: string): Json {
+    const pref = [...preferences.values()].find((p) => p.external_reference === topupId);
+    if (!pref) throw new Error(`fake mercadopago: no preference for ${topupId}`);
+    return pref;
+  }
+
+  return {
+    port,
+    requests,
+    preferences,
+    payments,
+    /** Routes the SDK's `fetch` calls to this fake; undo with `vi.unstubAllGlobals()`. */
+    install() {
+      vi.stubGlobal("fetch", (input: string | URL | Request, init?: RequestInit) => {
+        const href = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+        if (href.startsWith(MP_API)) return realFetch(local + href.slice(MP_API.length), init);
+        if (href.startsWith("http://127.0.0.1")) return realFetch(input, init);
+        return Promise.reject(new Error(`test network: refused ${href}`));
+      });
+    },
+    failNextRequests(n: number) {
+      failNext = n;
+    },
+    /**
+     * The payer pays the preference of `topupId` → a payment with the preference's price, unless
+     * overridden (wrong amount / currency / reference tests). Returns the payment id.
+     */
+    pay(
+      topupId: string,
+      over: {
+        status?: string;
+        amount?: number;
+        currency?: string;
+        externalReference?: string;
+        liveMode?: boolean;
+      } = {},
+    ): string {
+      const pref = preferenceFor(topupId);
+      const item = (pref.items as Json[])[0] as Json;
+      const id = nextPaymentId++;
+      const status = over.status ?? "approved";
+      const payment: Json = {
+        id,
+        date_created: new Date().toISOString(),
+        date_approved: status === "approved" ? new Date().toISOString() : null,
+        date_last_updated: new Date().toISOString(),
+        operation_type: "regular_payment",
+        payment_method_id: "visa",
+        payment_type_id: "credit_card",
+        status,
+        status_detail: status === "approved" ? "accredited" : status,
+        currency_id: over.currency ?? item.currency_id,
+        description: item.title,
+        live_mode: over.liveMode ?? liveMode,
+        collector_id: 202809963,
+        external_reference: over.externalReference ?? topupId,
+        transaction_amount: over.amount ?? item.unit_price,
+        transaction_amount_refunded: 0,
+        metadata: pref.metadata ?? {},
+        refunds: [],
+      };
+      payments.set(String(id), payment);
+      return String(id);
+    },
+    /** Moves a payment along (refunds are cumulative, like the real API). */
+    update(paymentId: string, patch: { status?: string; refunded?: number }) {
+      const p = payments.get(paymentId);
+      if (!p) throw new Error(`fake mercadopago: no payment ${paymentId}`);
+      if (patch.status) Object.assign(p, { status: patch.status, status_detail: patch.status });
+      if (patch.refunded !== undefined) {
+        p.transaction_amount_refunded = patch.refunded;
+        (p.refunds as Json[]).push({ id: nextPaymentId++, amount: patch.refunded, status: "approved" });
+      }
+      p.date_last_updated = new Date().toISOString();
+    },
+    /** A webhook notification body about a payment, as MercadoPago sends it. */
+    notification(paymentId: string, action = "payment.updated"): Json {
+      return {
+        id: nextNotificationId++,
+        live_mode: liveMode,
+        type: "payment",
+        date_created: new Date().toISOString(),
+        user_id: 202809963,
+        api_version: "v1",
+        action,
+        data: { id: paymentId },
+      };
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export type FakeMercadoPago = Awaited<ReturnType<typeof startFakeMercadoPago>>;

@@ -1,0 +1,268 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import Stripe from "stripe";
+
+/** Record of one request the SDK made to the fake. */
+export interface StripeRequestLog {
+  method: string;
+  path: string;
+  /** Form-encoded params exactly as sent (`line_items[0][price_data][unit_amount]` → "500"). */
+  params: Record<string, string>;
+  headers: IncomingMessage["headers"];
+}
+
+type Json = Record<string, unknown>;
+
+const rid = (prefix: string) => `${prefix}_test_${randomBytes(12).toString("hex")}`;
+const nowSec = () => Math.floor(Date.now() / 1000);
+
+/**
+ * A stateful fake of the few Stripe endpoints creditgate calls, on 127.0.0.1, with response bodies
+ * shaped like the real API's (checkout.session, payment_intent, charge, dispute, event). The real
+ * `stripe` SDK talks to it over HTTP; helpers move sessions along and build signed webhook events.
+ */
+export async function startFakeStripe() {
+  const sessions = new Map<string, Json>();
+  const byIdempotencyKey = new Map<string, string>();
+  const paymentIntents = new Map<string, Json>();
+  const charges = new Map<string, Json>();
+  const disputes = new Map<string, Json>();
+  const requests: StripeRequestLog[] = [];
+  let failNext = 0;
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      const params = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
+      requests.push({ method: req.method ?? "GET", path: url.pathname, params, headers: req.headers });
+      const send = (status: number, body: unknown) => {
+        res.writeHead(status, { "content-type": "application/json", "request-id": rid("req") });
+        res.end(JSON.stringify(body));
+      };
+      const notFound = (what: string) =>
+        send(404, {
+          error: { type: "invalid_request_error", code: "resource_missing", message: `No such ${what}` },
+        });
+      if (failNext > 0) {
+        failNext -= 1;
+        return send(500, { error: { type: "api_error", message: "fake outage" } });
+      }
+      const parts = url.pathname.split("/").filter(Boolean);
+      if (req.method === "POST" && url.pathname === "/v1/checkout/sessions") {
+        const key = String(req.headers["idempotency-key"] ?? "");
+        const existing = key ? byIdempotencyKey.get(key) : undefined;
+        if (existing) return send(200, publicSession(sessions.get(existing) as Json));
+        const session = newSession(params);
+        sessions.set(session.id as string, session);
+        if (key) byIdempotencyKey.set(key, session.id as string);
+        return send(200, publicSession(session));
+      }
+      if (req.method === "GET" && parts[1] === "checkout" && parts[2] === "sessions" && parts[3]) {
+        const s = sessions.get(parts[3]);
+        return s ? send(200, publicSession(s)) : notFound(`checkout.session: '${parts[3]}'`);
+      }
+      if (req.method === "GET" && parts[1] === "payment_intents" && parts[2]) {
+        const pi = paymentIntents.get(parts[2]);
+        return pi ? send(200, pi) : notFound(`payment_intent: '${parts[2]}'`);
+      }
+      if (req.method === "GET" && parts[1] === "disputes" && parts[2]) {
+        const dp = disputes.get(parts[2]);
+        return dp ? send(200, dp) : notFound(`dispute: '${parts[2]}'`);
+      }
+      if (req.method === "GET" && parts[1] === "charges" && parts[2]) {
+        const ch = charges.get(parts[2]);
+        return ch ? send(200, ch) : notFound(`charge: '${parts[2]}'`);
+      }
+      return notFound(`route ${req.method} ${url.pathname}`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  function newSession(p: Record<string, string>): Json {
+    const id = rid("cs");
+    const metadata: Record<string, string> = {};
+    const piMetadata: Record<string, string> = {};
+    for (const [k, v] of Object.entries(p)) {
+      const m = /^metadata\[(.+)\]$/.exec(k);
+      if (m?.[1]) metadata[m[1]] = v;
+      const pm = /^payment_intent_data\[metadata\]\[(.+)\]$/.exec(k);
+      if (pm?.[1]) piMetadata[pm[1]] = v;
+    }
+    return {
+      id,
+      object: "checkout.session",
+      amount_subtotal: Number(p["line_items[0][price_data][unit_amount]"]),
+      amount_total: Number(p["line_items[0][price_data][unit_amount]"]),
+      cancel_url: p.cancel_url ?? null,
+      client_reference_id: p.client_reference_id ?? null,
+      created: nowSec(),
+      currency: p["line_items[0][price_data][currency]"],
+      customer: null,
+      expires_at: Number(p.expires_at),
+      livemode: false,
+      metadata,
+      mode: p.mode,
+      payment_intent: null,
+      payment_status: "unpaid",
+      status: "open",
+      success_url: p.success_url ?? null,
+      ui_mode: "hosted_page",
+      url: `https://checkout.stripe.com/c/pay/${id}#fidkdWxOYHwnPyd1blpxYHZxWjA0`,
+      _piMetadata: piMetadata, // fake-internal: what a PaymentIntent will carry
+    };
+  }
+
+  function session(id: string): Json {
+    const s = sessions.get(id);
+    if (!s) throw new Error(`fake stripe: no session ${id}`);
+    return s;
+  }
+
+  /** The PaymentIntent and Charge behind a session, created on first use (as on confirmation). */
+  function ensurePayment(sessionId: string): { pi: Json; charge: Json } {
+    const s = session(sessionId);
+    if (!s.payment_intent) {
+      const pi: Json = {
+        id: rid("pi"),
+        object: "payment_intent",
+        amount: s.amount_total,
+        currency: s.currency,
+        metadata: s._piMetadata,
+        status: "processing",
+        latest_charge: null,
+      };
+      const charge: Json = {
+        id: rid("ch"),
+        object: "charge",
+        amount: s.amount_total,
+        amount_captured: s.amount_total,
+        amount_refunded: 0,
+        currency: s.currency,
+        disputed: false,
+        metadata: {}, // real charges do not inherit the PaymentIntent's metadata
+        paid: true,
+        payment_intent: pi.id,
+        refunded: false,
+        status: "succeeded",
+      };
+      pi.latest_charge = charge.id;
+      paymentIntents.set(pi.id as string, pi);
+      charges.set(charge.id as string, charge);
+      s.payment_intent = pi.id;
+    }
+    const pi = paymentIntents.get(s.payment_intent as string) as Json;
+    return { pi, charge: charges.get(pi.latest_charge as string) as Json };
+  }
+
+  const publicSession = (s: Json): Json => {
+    const { _piMetadata: _omit, ...rest } = s;
+    return { ...rest };
+  };
+
+  function event(type: string, object: Json): Json {
+    return {
+      id: rid("evt"),
+      object: "event",
+      api_version: "2026-10-28.endive",
+      created: nowSec(),
+      data: { object: publicSession(object) },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type,
+    };
+  }
+
+  return {
+    port,
+    requests,
+    sessions,
+    /** The real SDK pointed at this fake. */
+    api: { host: "127.0.0.1", port, protocol: "http" as const },
+    /** Makes the next `n` API calls fail with 500. */
+    failNextRequests(n: number) {
+      failNext = n;
+    },
+    /** Card payment: session complete + paid → `checkout.session.completed`. */
+    completePaid(sessionId: string): Json {
+      const s = session(sessionId);
+      const { pi } = ensurePayment(sessionId);
+      Object.assign(s, { status: "complete", payment_status: "paid" });
+      pi.status = "succeeded";
+      return event("checkout.session.completed", s);
+    },
+    /** Delayed method (SEPA, boleto…): complete but unpaid. */
+    completeUnpaid(sessionId: string): Json {
+      const s = session(sessionId);
+      ensurePayment(sessionId);
+      Object.assign(s, { status: "complete", payment_status: "unpaid" });
+      return event("checkout.session.completed", s);
+    },
+    asyncSucceeded(sessionId: string): Json {
+      const s = session(sessionId);
+      Object.assign(s, { payment_status: "paid" });
+      return event("checkout.session.async_payment_succeeded", s);
+    },
+    asyncFailed(sessionId: string): Json {
+      return event("checkout.session.async_payment_failed", session(sessionId));
+    },
+    expire(sessionId: string): Json {
+      const s = session(sessionId);
+      Object.assign(s, { status: "expired" });
+      return event("checkout.session.expired", s);
+    },
+    /** Refunds `amount` more (cumulative `amount_refunded`) → `charge.refunded`. */
+    refund(sessionId: string, amount: number): Json {
+      const { charge } = ensurePayment(sessionId);
+      charge.amount_refunded = (charge.amount_refunded as number) + amount;
+      charge.refunded = charge.amount_refunded === charge.amount;
+      return event("charge.refunded", { ...charge });
+    },
+    /** Opens or moves the (single) dispute on the session's charge → a `charge.dispute.*` event. */
+    dispute(
+      sessionId: string,
+      type: "charge.dispute.created" | "charge.dispute.closed",
+      status: string,
+    ): Json {
+      const { charge, pi } = ensurePayment(sessionId);
+      let dp = [...disputes.values()].find((d) => d.charge === charge.id);
+      if (!dp) {
+        dp = {
+          id: rid("dp"),
+          object: "dispute",
+          amount: charge.amount,
+          charge: charge.id,
+          currency: charge.currency,
+          metadata: {},
+          payment_intent: pi.id,
+          reason: "fraudulent",
+          status,
+        };
+        disputes.set(dp.id as string, dp);
+      }
+      dp.status = status;
+      charge.disputed = true;
+      return event(type, { ...dp });
+    },
+    /** Any event with an arbitrary object (for shape-mismatch tests). */
+    event,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export type FakeStripe = Awaited<ReturnType<typeof startFakeStripe>>;
+
+const signer = new Stripe("sk_test_signer_only");
+
+/** A real `Stripe-Signature` header for exactly `payload`. */
+export function signStripe(payload: string, secret: string, timestampSec?: number): string {
+  return signer.webhooks.generateTestHeaderString({
+    payload,
+    secret,
+    ...(timestampSec === undefined ? {} : { timestamp: timestampSec }),
+  });
+}
