@@ -191,4 +191,91 @@ export const MIGRATIONS: readonly Migration[] = [
     DROP INDEX usage_events_agent_ts;
     `,
   },
+  {
+    version: 5,
+    name: "worker-limits-status-alerts-outbox",
+    sql: `
+    -- Transactional outbox: one row per account whose limits must be re-checked. A trigger on
+    -- the balance column means EVERY balance change (usage debit, top-up, reversal, grant) enqueues
+    -- a check in the same transaction, without touching those code paths. The meter writes each
+    -- account's balance once per batch, so this costs one tiny upsert per account per batch, not
+    -- per call. seq bumps on each change: the relay deletes the row only if seq is still the value
+    -- it handed to Redis, so a change that lands meanwhile is relayed again, never lost.
+    CREATE TABLE limit_outbox (
+      account_id TEXT PRIMARY KEY,
+      seq INTEGER NOT NULL,
+      updated_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE TRIGGER accounts_balance_to_outbox AFTER UPDATE OF balance_micro_credits ON accounts
+    BEGIN
+      INSERT INTO limit_outbox (account_id, seq, updated_at_ms) VALUES (NEW.id, 1, NEW.updated_at_ms)
+      ON CONFLICT (account_id) DO UPDATE SET seq = seq + 1, updated_at_ms = excluded.updated_at_ms;
+    END;
+
+    -- Operator limits: subject '*' holds the defaults, otherwise an account id. rules is JSON
+    -- validated by src/worker/limits.ts (floor, caps per window, low-balance level, language).
+    CREATE TABLE account_limits (
+      subject TEXT PRIMARY KEY,
+      rules TEXT NOT NULL,
+      updated_at_ms INTEGER NOT NULL
+    ) STRICT;
+
+    -- Manual operator blocks (one per account; unblock deletes the row).
+    CREATE TABLE operator_blocks (
+      account_id TEXT PRIMARY KEY,
+      reason TEXT NOT NULL,
+      blocked_at_ms INTEGER NOT NULL
+    ) STRICT;
+
+    -- The enforcement answer, recomputed after every balance or limit change and window rollover.
+    -- Readers do one primary-key lookup.
+    CREATE TABLE user_status (
+      account_id TEXT PRIMARY KEY,
+      allowed INTEGER NOT NULL CHECK (allowed IN (0, 1)),
+      reason TEXT,                                -- null when allowed
+      block_key TEXT,                             -- episode of the current block (alert dedupe)
+      lifts_at_ms INTEGER,                        -- caps only: when the block ends by itself
+      balance_micro_credits INTEGER NOT NULL,
+      windows TEXT NOT NULL,                      -- JSON [{period, kind, capMicroCredits, spentMicroCredits, startMs, resetsAtMs}]
+      next_reset_at_ms INTEGER,                   -- earliest window end: the rollover scan re-checks after it
+      last_entry_id INTEGER NOT NULL DEFAULT 0,   -- ledger cursor for receipts (top-up, reversal)
+      fund_entry_id INTEGER NOT NULL DEFAULT 0,   -- latest credit entry: the low-balance episode
+      fund_micro_credits INTEGER NOT NULL DEFAULT 0, -- its amount (low balance as % of last top-up)
+      updated_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX user_status_next_reset ON user_status(next_reset_at_ms) WHERE next_reset_at_ms IS NOT NULL;
+
+    -- Every alert once: the UNIQUE key is (account, kind, threshold, window or episode).
+    CREATE TABLE alerts (
+      id INTEGER PRIMARY KEY,
+      account_id TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      threshold TEXT NOT NULL,
+      window_key TEXT NOT NULL,
+      payload TEXT NOT NULL,                      -- JSON facts for the webhook body
+      created_at_ms INTEGER NOT NULL,
+      webhook_state TEXT NOT NULL CHECK (webhook_state IN ('none', 'pending', 'queued', 'delivered', 'dead')),
+      webhook_attempts INTEGER NOT NULL DEFAULT 0,
+      webhook_error TEXT,
+      webhook_updated_at_ms INTEGER,
+      UNIQUE (account_id, kind, threshold, window_key)
+    ) STRICT;
+    CREATE INDEX alerts_webhook_open ON alerts(webhook_state, id) WHERE webhook_state IN ('pending', 'dead');
+    CREATE INDEX alerts_created ON alerts(created_at_ms);
+
+    -- Messages for the end user, delivered in their chat by the OpenClaw plugin (GET /v1/notices).
+    CREATE TABLE notices (
+      id INTEGER PRIMARY KEY,
+      alert_id INTEGER NOT NULL UNIQUE REFERENCES alerts(id),
+      account_id TEXT NOT NULL,
+      channel TEXT NOT NULL,
+      recipient TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      text TEXT NOT NULL,
+      created_at_ms INTEGER NOT NULL,
+      acked_at_ms INTEGER
+    ) STRICT;
+    CREATE INDEX notices_unacked ON notices(id) WHERE acked_at_ms IS NULL;
+    `,
+  },
 ];

@@ -16,8 +16,8 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 10000");
-  // 32 MiB page cache: the hot B-trees (dedupe keys, ledger keys) stay in memory during a backlog.
-  db.pragma("cache_size = -32768");
+  // 16 MiB page cache: the hot B-trees (dedupe keys, ledger keys) stay in memory during a backlog.
+  db.pragma("cache_size = -16384");
   migrate(db, migrations);
   return db;
 }

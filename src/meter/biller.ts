@@ -17,8 +17,13 @@ export interface BillerOptions {
   markup: Ratio;
   creditsPerUsd: Ratio;
   nowMs?: () => number;
-  /** Called after each committed batch with what it billed (metrics, notices to the worker). */
+  /** Called after each committed batch with what it billed (metrics, wake-ups). */
   onBilled?: (events: BilledEvent[]) => void;
+  /**
+   * Runs INSIDE the billing transaction after the batch's debits: the place for a transactional
+   * outbox (e.g. "re-check this user's limits"), so the hand-off commits or rolls back with them.
+   */
+  inTransaction?: (db: Db, billed: readonly BilledEvent[], nowMs: number) => void;
 }
 
 export interface BilledEvent {
@@ -136,6 +141,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const poster = ledger.batchPoster();
     for (const e of batch.events) billOne(e, nowMs, poster, result, billed);
     poster.finish(nowMs);
+    if (billed.length > 0) opts.inTransaction?.(db, billed, nowMs);
     batch.commit(db);
   });
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { createLedger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import type { Ratio } from "../money.js";
-import { type BilledEvent, createBiller } from "./biller.js";
+import { type BilledEvent, type BillerOptions, createBiller } from "./biller.js";
 import { listAgents, type StateDir } from "./discover.js";
 import { addStats, emptyStats, type MeterSource, type SourceBatch, type SourceStats } from "./source.js";
 import { createJsonlSource } from "./sources/jsonl.js";
@@ -23,6 +23,8 @@ export interface MeterOptions {
   unknownSessionGraceMs?: number;
   nowMs?: () => number;
   onBilled?: (events: BilledEvent[]) => void;
+  /** See BillerOptions.inTransaction. */
+  inTransaction?: BillerOptions["inTransaction"];
   onProgress?: (summary: MeterSummary) => void;
   log?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -52,6 +54,7 @@ export function createMeter(opts: MeterOptions) {
     creditsPerUsd: opts.creditsPerUsd,
     nowMs: now,
     ...(opts.onBilled ? { onBilled: opts.onBilled } : {}),
+    ...(opts.inTransaction ? { inTransaction: opts.inTransaction } : {}),
   });
   const sources = new Map<string, MeterSource[]>();
   const unknownModels = new Set<string>();

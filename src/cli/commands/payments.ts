@@ -1,24 +1,19 @@
 import type { Command } from "commander";
 import { AppError, ErrorCode } from "../../errors.js";
 import { formatMicroCredits } from "../../money.js";
-import {
-  createTopup,
-  minorToDecimal,
-  PROVIDERS,
-  type ProviderName,
-  reconcileTopups,
-} from "../../payments/index.js";
-import { paymentsFromConfig, startServer } from "../../server.js";
-import { createFulfiller } from "../../webhooks/index.js";
+import type { ProviderName } from "../../payments/index.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { renderTable, toJson } from "../output.js";
 
 /** `serve`, `topup-link`, `reconcile`, `packs`: the top-up surfaces of the CLI. */
 export function registerPaymentCommands(program: Command, ctx: CliContext): void {
-  const setup = (cmd: Command) => {
+  // The HTTP server and the provider SDKs load only when a payment command runs, so that
+  // `meter` starts fast and small.
+  const setup = async (cmd: Command) => {
     const g = cmd.optsWithGlobals<GlobalOptions>();
     const config = ctx.config(g);
     const db = ctx.openDb(config);
+    const { paymentsFromConfig } = await import("../../server.js");
     const { deps, warnings } = paymentsFromConfig(config, db);
     return { g, config, deps, warnings };
   };
@@ -27,10 +22,11 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
     .command("serve")
     .description("run the HTTP server: operator API (/v1), payment landing pages and provider webhooks")
     .action(async (_opts: unknown, cmd: Command) => {
-      const { config, deps, warnings } = setup(cmd);
+      const { config, deps, warnings } = await setup(cmd);
       for (const w of warnings) ctx.err(`creditgate: ${w}\n`);
       if (!config.http.apiKey)
         ctx.err("creditgate: the operator API (/v1) is disabled: set CREDITGATE_API_KEY\n");
+      const { startServer } = await import("../../server.js");
       const server = await startServer(
         { ...deps, apiKey: config.http.apiKey, logger: { level: config.logLevel } },
         { host: config.http.host, port: config.http.port },
@@ -45,11 +41,12 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
     .description("create a payment link for one user and one credit pack")
     .argument("<user>", "end-user account id, e.g. telegram:123456")
     .requiredOption("--pack <id>", "credit pack id (see `creditgate packs`)")
-    .requiredOption("--provider <name>", `payment provider: ${PROVIDERS.join(" | ")}`)
+    .requiredOption("--provider <name>", "payment provider: stripe | mercadopago")
     .option("--currency <code>", "currency, when the pack lists several for the provider")
     .action(
       async (user: string, opts: { pack: string; provider: string; currency?: string }, cmd: Command) => {
-        const { g, deps } = setup(cmd);
+        const { g, deps } = await setup(cmd);
+        const { createTopup } = await import("../../payments/index.js");
         const created = await createTopup(
           deps,
           {
@@ -75,8 +72,10 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
     .description("ask the providers about pending top-ups whose webhook never arrived; safe to repeat")
     .option("--older-than-ms <ms>", "only top-ups at least this old (env CREDITGATE_RECONCILE_AFTER_MS)")
     .action(async (opts: { olderThanMs?: string }, cmd: Command) => {
-      const { g, config, deps, warnings } = setup(cmd);
+      const { g, config, deps, warnings } = await setup(cmd);
       for (const w of warnings.filter((x) => x.includes("disabled"))) ctx.err(`creditgate: ${w}\n`);
+      const { createFulfiller } = await import("../../webhooks/index.js");
+      const { reconcileTopups } = await import("../../payments/index.js");
       const fulfiller = createFulfiller(deps.db);
       const olderThanMs =
         opts.olderThanMs === undefined ? config.payments.reconcileAfterMs : Number(opts.olderThanMs);
@@ -109,8 +108,9 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
   program
     .command("packs")
     .description("list the credit packs from CREDITGATE_PACKS and their prices")
-    .action((_opts: unknown, cmd: Command) => {
-      const { g, deps, warnings } = setup(cmd);
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { g, deps, warnings } = await setup(cmd);
+      const { minorToDecimal } = await import("../../payments/index.js");
       const packs = deps.packs.list();
       if (g.json) {
         return ctx.out(

@@ -25,13 +25,15 @@ export interface JsonlSourceOptions {
   nowMs?: () => number;
 }
 
-const CHUNK_BYTES = 4 * 1024 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
 const HEAD_BYTES = 4096;
 const TAIL_BYTES = 256;
 const MAX_REJECTS_PER_FILE = 100;
 /** Files touched per transaction at most, so a backlog of many small files still commits often. */
 const MAX_FILES_PER_BATCH = 256;
 const NEWLINE = 0x0a;
+/** One read buffer for all JSONL sources: polls run one at a time. */
+let sharedChunk: Buffer | null = null;
 const OPEN_BRACE = 0x7b;
 
 export interface ClassifiedFile {
@@ -106,7 +108,6 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
     "SELECT path, head_sha256, tail_sha256, offset_bytes, size_bytes FROM meter_file_cursors WHERE dev = ? AND ino = ?",
   );
   const head = Buffer.allocUnsafe(HEAD_BYTES);
-  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
 
   function headHash(fd: number, size: number): string {
     const n = readSync(fd, head, 0, Math.min(HEAD_BYTES, size), 0);
@@ -154,6 +155,8 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
   return {
     name: `jsonl:${opts.agentId}`,
     async poll(sink: BatchSink): Promise<void> {
+      sharedChunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
+      const chunk = sharedChunk;
       let events: UsageEvent[] = [];
       let rejects: Reject[] = [];
       let facts: SessionFact[] = [];
