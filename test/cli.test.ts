@@ -1,0 +1,145 @@
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createCliContext } from "../src/cli/context.js";
+import { buildProgram } from "../src/cli/program.js";
+import { CB_FIXTURE, FIXTURE_PRICES, type TempWorld, tempWorld } from "./support/meter-env.js";
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+/** Runs `creditgate <args>` in-process, capturing stdout/stderr. */
+async function run(env: Record<string, string>, args: string[]) {
+  let out = "";
+  let err = "";
+  const ctx = createCliContext(env, {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+  });
+  let error: Error | null = null;
+  try {
+    await buildProgram(ctx).parseAsync(["node", "creditgate", ...args]);
+  } catch (e) {
+    error = e as Error;
+  }
+  return { out, err, error };
+}
+
+function setup() {
+  w = tempWorld(CB_FIXTURE);
+  w.db.close();
+  const prices = join(w.dir, "prices.json");
+  writeFileSync(prices, JSON.stringify(FIXTURE_PRICES));
+  return {
+    CREDITGATE_PRICES: prices,
+    CREDITGATE_COST_MODE: "calculate",
+    CREDITGATE_LOG_LEVEL: "silent",
+    dir: w.dir,
+    db: w.dbPath,
+    state: w.stateDir,
+  };
+}
+
+describe("creditgate CLI", () => {
+  it("meter --once prints what it did, then usage and balance agree with it", async () => {
+    const s = setup();
+    const env = {
+      CREDITGATE_PRICES: s.CREDITGATE_PRICES,
+      CREDITGATE_COST_MODE: "calculate",
+      CREDITGATE_LOG_LEVEL: "silent",
+    };
+    const g = ["--db", s.db, "--state-dir", s.state];
+    const first = await run(env, [...g, "meter", "--once"]);
+    expect(first.error).toBeNull();
+    expect(first.out).toMatch(/events billed\s+31\n/);
+    expect(first.out).toMatch(/zero-usage lines skipped\s+8\n/);
+    expect(first.out).toMatch(/duplicates skipped\s+0\n/);
+    const json = JSON.parse((await run(env, [...g, "--json", "meter", "--once"])).out);
+    expect(json).toMatchObject({ billed: 0, malformed: 0, unknownModels: [] });
+
+    const usage = JSON.parse((await run(env, ["--db", s.db, "--json", "usage", "--by", "agent"])).out);
+    const total = usage.reduce((a: bigint, r: { costPicoUsd: string }) => a + BigInt(r.costPicoUsd), 0n);
+    expect(total).toBe(485_160_800_000n); // $0.4851608, the provider-reported cost
+    for (const r of usage) {
+      expect(Object.keys(r)).toEqual(
+        expect.arrayContaining([
+          "key",
+          "requests",
+          "input",
+          "output",
+          "cacheRead",
+          "cacheWrite",
+          "costMicros",
+          "chargedMicros",
+        ]),
+      );
+    }
+    const henry = JSON.parse(
+      (await run(env, ["--db", s.db, "--json", "usage", "--user", "telegram:5550101"])).out,
+    );
+    expect(henry).toHaveLength(1);
+    expect(henry[0]).toMatchObject({
+      key: "telegram:5550101",
+      input: 22826,
+      output: 122,
+      cacheRead: 24256,
+      costUsd: "0.0775848",
+    });
+
+    const table = await run(env, ["--db", s.db, "usage", "--by", "model"]);
+    expect(table.out).toMatch(/^model\s+requests/);
+    expect(table.out).toMatch(/mock\/mock-gpt/);
+
+    const bal = JSON.parse((await run(env, ["--db", s.db, "--json", "balance", "telegram:5550101"])).out);
+    expect(bal.balanceMicroCredits).toBe(-henry[0].chargedMicros);
+    expect(bal.overdrawn).toBe(true);
+    expect((await run(env, ["--db", s.db, "balance", "telegram:5550101"])).out).toMatch(/OVERDRAWN/);
+  });
+
+  it("grant is idempotent with --key and refuses bad amounts with a clear error", async () => {
+    const s = setup();
+    const g = ["--db", s.db];
+    const a = await run({}, [...g, "grant", "telegram:42", "2.5", "--reason", "welcome", "--key", "w-42"]);
+    expect(a.out).toMatch(/granted 2\.50 credits to telegram:42; balance 2\.50/);
+    const b = await run({}, [...g, "grant", "telegram:42", "2.5", "--reason", "welcome", "--key", "w-42"]);
+    expect(b.out).toMatch(/already granted/);
+    const bal = JSON.parse((await run({}, [...g, "--json", "balance", "telegram:42"])).out);
+    expect(bal.balanceMicroCredits).toBe(2_500_000);
+    for (const bad of ["0", "-1", "abc", "1.0000001"]) {
+      const r = await run({}, [...g, "grant", "telegram:42", bad, "--reason", "x"]);
+      expect(r.error?.message, bad).toMatch(/credits/);
+    }
+    const noReason = await run({}, [...g, "grant", "telegram:42", "1"]);
+    expect(noReason.error).not.toBeNull();
+    const after = JSON.parse((await run({}, [...g, "--json", "balance", "telegram:42"])).out);
+    expect(after.balanceMicroCredits).toBe(2_500_000);
+  });
+
+  it("usage rejects an unreadable time with a clear message", async () => {
+    const s = setup();
+    const r = await run({}, ["--db", s.db, "usage", "--since", "yesterday-ish"]);
+    expect(r.error?.message).toMatch(/cannot read time "yesterday-ish"/);
+  });
+
+  it("the built binary reports every configuration problem at once and exits 78", () => {
+    const r = spawnSync(
+      process.execPath,
+      [resolve(import.meta.dirname, "../dist/cli/main.js"), "balance", "telegram:1"],
+      {
+        env: { PATH: process.env.PATH ?? "", CREDITGATE_COST_MODE: "cheap", CREDITGATE_MARKUP: "x" },
+        encoding: "utf8",
+      },
+    );
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain("CREDITGATE_COST_MODE");
+    expect(r.stderr).toContain("CREDITGATE_MARKUP");
+  });
+});
