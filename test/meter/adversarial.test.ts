@@ -4,6 +4,7 @@ import {
   mkdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   truncateSync,
   writeFileSync,
@@ -18,6 +19,7 @@ import {
   totalsBy,
   writeJson,
 } from "../support/meter-env.js";
+import { zstdStore } from "../support/zstd.js";
 
 let w: TempWorld | undefined;
 afterEach(() => {
@@ -258,3 +260,32 @@ describe("following", () => {
 });
 
 void CB_FIXTURE;
+
+describe("compressed archives without an OpenClaw SQLite store", () => {
+  it("reads .jsonl.deleted.*.zst and cold/*.jsonl.zst once, attributed by session memory", async () => {
+    const { w, file, dir } = world();
+    appendFileSync(file, `${assistant(1_790_000_000_000, 100)}\n`);
+    expect((await once(w)).billed).toBe(1);
+    // the session is deleted: its transcript is compressed into an archive (repeating the billed
+    // call plus one the meter had not read yet) and the key disappears from sessions.json
+    const content = Buffer.from(`${readFileSync(file, "utf8")}${assistant(1_790_000_001_000, 200)}\n`);
+    writeFileSync(
+      join(dir, `${SID}.jsonl.deleted.2026-11-01T00-00-00.000Z.0123456789abcdef.zst`),
+      zstdStore(content),
+    );
+    rmSync(file);
+    writeJson(join(dir, "sessions.json"), {});
+    mkdirSync(join(dir, "cold"));
+    const other = "22222222-2222-4333-8444-555555555555";
+    writeFileSync(
+      join(dir, "cold", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.jsonl.zst"),
+      zstdStore(Buffer.from(`${header(other)}\n${assistant(1_790_000_002_000, 300)}\n`)),
+    );
+    const s = await once(w);
+    expect(s.billed).toBe(2);
+    expect(s.duplicates).toBe(1);
+    expect(userInput(w)).toBe(300);
+    expect(totalsBy(w.db, "account_id").get("agent:main")?.input).toBe(300); // unknown session: the agent
+    expect((await once(w)).billed).toBe(0);
+  });
+});

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Db } from "../../db/index.js";
 import { ASSISTANT_MARK, parseLine, USAGE_MARK } from "../parse.js";
@@ -8,6 +8,7 @@ import { createSessionMemory } from "../session-memory.js";
 import type { BatchSink, MeterSource, Reject, SessionFact, SourceStats } from "../source.js";
 import type { UsageEvent } from "../types.js";
 import { createSessionsIndex } from "./sessions-index.js";
+import { decodeMaybeZstd } from "./zst.js";
 
 export interface JsonlSourceOptions {
   /** `<state>/agents/<agentId>` */
@@ -95,6 +96,10 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
   const now = opts.nowMs ?? Date.now;
   const grace = opts.unknownSessionGraceMs ?? 0;
   const seen = new Map<string, Seen>();
+  const seenArchives = new Map<string, string>();
+  const blobDone = opts.db.prepare<[string], { one: number }>(
+    "SELECT 1 AS one FROM meter_blobs_done WHERE content_sha256 = ?",
+  );
   const loadCursor = opts.db.prepare<
     [string, string],
     {
@@ -370,7 +375,117 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
         }
       }
       flush();
+      readCompressedArchives(sink);
     },
     close() {},
+  };
+
+  /**
+   * `sessions/*.jsonl.{deleted,reset}.*.zst` and `sessions/cold/*.jsonl.zst`: whole compressed
+   * transcripts, read once each by content hash (`meter_blobs_done`, shared with the SQLite
+   * source, which reads the same files with better attribution when the agent has a store).
+   */
+  function readCompressedArchives(sink: BatchSink): void {
+    const found: { path: string; name: string; cold: boolean }[] = [];
+    for (const [dir, re, cold] of [
+      [sessionsDir, /\.jsonl\.(deleted|reset)\..*\.zst$/, false],
+      [join(sessionsDir, "cold"), /\.jsonl\.zst$/, true],
+    ] as const) {
+      let names: string[] = [];
+      try {
+        names = readdirSync(dir);
+      } catch {}
+      for (const name of names.sort()) if (re.test(name)) found.push({ path: join(dir, name), name, cold });
+    }
+    for (const { path, name, cold } of found) {
+      let sig: string;
+      try {
+        const st = statSync(path);
+        sig = `${st.size}:${st.mtimeMs}`;
+      } catch {
+        continue;
+      }
+      if (seenArchives.get(path) === sig) continue;
+      let content: Buffer;
+      try {
+        content = decodeMaybeZstd(readFileSync(path));
+      } catch {
+        sink(onlyReject(`${path}@0`, "archive does not decode"));
+        seenArchives.set(path, sig);
+        continue;
+      }
+      const sha = createHash("sha256").update(content).digest("hex");
+      if (blobDone.get(sha)) {
+        seenArchives.set(path, sig);
+        continue;
+      }
+      const lines = content.toString("utf8").split("\n");
+      // Archive names start with the session id; cold-storage names are hashes: use the header.
+      const sessionId = cold
+        ? headerSessionId(lines[0])
+        : (classifyTranscriptFile(name.replace(/\.zst$/, ""))?.sessionId ?? headerSessionId(lines[0]));
+      const who = sessionId ? attribution(sessionId) : null;
+      const events: UsageEvent[] = [];
+      const rejects: Reject[] = [];
+      const stats: Partial<SourceStats> = { files: 1, bytes: content.length, lines: 0, usageLines: 0 };
+      let offset = 0;
+      for (const [i, line] of lines.entries()) {
+        const at = offset;
+        offset += Buffer.byteLength(line) + 1;
+        if (!line.trim()) continue;
+        stats.lines = (stats.lines ?? 0) + 1;
+        if (!line.includes('"usage"') || !line.includes('"assistant"')) continue;
+        const r = parseLine(line);
+        if (r.kind === "malformed") {
+          stats.malformed = (stats.malformed ?? 0) + 1;
+          if (rejects.length < MAX_REJECTS_PER_FILE) rejects.push({ sourceRef: `${path}#line${i + 1}`, reason: r.reason });
+        } else if (r.kind === "skip") {
+          if (r.why === "synthetic") stats.synthetic = (stats.synthetic ?? 0) + 1;
+          else if (r.why === "zero-usage") stats.zeroUsage = (stats.zeroUsage ?? 0) + 1;
+        } else {
+          stats.usageLines = (stats.usageLines ?? 0) + 1;
+          events.push({
+            ...r.usage,
+            agentId: opts.agentId,
+            sessionId,
+            sessionKey: who?.sessionKey ?? null,
+            accountId: who?.accountId ?? operatorAccount(opts.agentId),
+            source: "jsonl",
+            sourceRef: `${path}@${at}`,
+          });
+        }
+      }
+      sink({
+        events,
+        rejects,
+        sessions: [],
+        stats,
+        commit(db) {
+          db.prepare(
+            "INSERT INTO meter_blobs_done (content_sha256, name, events, done_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT(content_sha256) DO NOTHING",
+          ).run(sha, name, events.length, now());
+        },
+      });
+      seenArchives.set(path, sig);
+    }
+  }
+}
+
+function headerSessionId(firstLine: string | undefined): string | null {
+  try {
+    const h = JSON.parse(firstLine ?? "") as { type?: unknown; id?: unknown };
+    return h.type === "session" && typeof h.id === "string" && h.id ? h.id : null;
+  } catch {
+    return null;
+  }
+}
+
+function onlyReject(sourceRef: string, reason: string) {
+  return {
+    events: [],
+    rejects: [{ sourceRef, reason }],
+    sessions: [],
+    stats: { malformed: 1 },
+    commit() {},
   };
 }
