@@ -14,6 +14,13 @@ import {
   type TopupStatus,
 } from "./payments/index.js";
 import { createFulfiller, mercadoPagoWebhookRoutes, stripeWebhookRoutes } from "./webhooks/index.js";
+import {
+  createEnforcer,
+  createQueries,
+  DEFAULT_SETTINGS,
+  type WorkerSettings,
+  workerRoutes,
+} from "./worker/index.js";
 
 export interface AppDeps extends PaymentsDeps {
   /** Operator key for `/v1/*` (`Authorization: Bearer <key>`); null disables the operator API. */
@@ -22,6 +29,8 @@ export interface AppDeps extends PaymentsDeps {
   logger?: FastifyServerOptions["logger"];
   /** Webhook body limit; provider events are a few KiB. Default 1 MiB. */
   webhookBodyLimitBytes?: number;
+  /** Limits, alerts and windows (see docs/worker.md); default DEFAULT_SETTINGS. */
+  worker?: WorkerSettings;
 }
 
 const DEFAULT_WEBHOOK_BODY_LIMIT_BYTES = 1_048_576;
@@ -43,6 +52,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const fulfiller = createFulfiller(deps.db);
   const ledger = createLedger(deps.db);
   const topups = createTopupRepo(deps.db);
+  const enforcer = createEnforcer(deps.db, deps.worker ?? DEFAULT_SETTINGS);
+  const queries = createQueries(deps.db, enforcer);
 
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
     const send = (status: number, code: string, message: string) =>
@@ -143,6 +154,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         overdrawn: micro < 0,
       };
     });
+    // Limits, status, /consumo, notices, usage and packs: same answers as the BullMQ RPC queue.
+    await api.register(workerRoutes, { enforcer, queries, packs: deps.packs, nowMs });
   });
 
   const bodyLimitBytes = deps.webhookBodyLimitBytes ?? DEFAULT_WEBHOOK_BODY_LIMIT_BYTES;

@@ -10,12 +10,16 @@ import {
   loadPacksFile,
   type PaymentsDeps,
 } from "./payments/index.js";
+import { workerSettingsFromConfig } from "./worker/index.js";
 
 /**
  * Payment wiring from config: packs file, and one gateway per provider whose keys are set. A
  * provider without keys is null (disabled) and `warnings` says which variables enable it.
  */
-export function paymentsFromConfig(config: Config, db: Db): { deps: PaymentsDeps; warnings: string[] } {
+export function paymentsFromConfig(
+  config: Config,
+  db: Db,
+): { deps: PaymentsDeps & Pick<AppDeps, "worker">; warnings: string[] } {
   const p = config.payments;
   const warnings: string[] = [];
   if (!p.packsPath) warnings.push("no packs configured: set CREDITGATE_PACKS to a packs JSON file");
@@ -28,6 +32,8 @@ export function paymentsFromConfig(config: Config, db: Db): { deps: PaymentsDeps
       publicBaseUrl: config.http.publicBaseUrl,
       stripe: p.stripe ? createStripeGateway(p.stripe) : null,
       mercadoPago: p.mercadoPago ? createMercadoPagoGateway(p.mercadoPago) : null,
+      // The HTTP app answers status and /consumo with the same windows and texts as the worker.
+      worker: workerSettingsFromConfig(config),
     },
     warnings,
   };

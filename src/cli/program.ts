@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { registerMeterCommands } from "./commands/meter.js";
 import { registerPaymentCommands } from "./commands/payments.js";
+import { registerWorkerCommands } from "./commands/worker.js";
 import type { CliContext } from "./context.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -21,5 +22,6 @@ export function buildProgram(ctx: CliContext): Command {
   // Command groups register themselves here, one module each.
   registerMeterCommands(program, ctx);
   registerPaymentCommands(program, ctx);
+  registerWorkerCommands(program, ctx);
   return program;
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AppError, ErrorCode } from "../errors.js";
+import { parseCreditsToMicro, toSafeNumber } from "../money.js";
 import { type Env, envSchema } from "./schema.js";
 
 export { envSchema } from "./schema.js";
@@ -60,6 +61,29 @@ function toConfig(e: Env) {
       reconcileAfterMs: e.CREDITGATE_RECONCILE_AFTER_MS,
     },
     redisUrl: e.REDIS_URL,
+    worker: {
+      queuePrefix: e.CREDITGATE_QUEUE_PREFIX,
+      concurrency: e.CREDITGATE_WORKER_CONCURRENCY,
+      timezone: e.CREDITGATE_TIMEZONE,
+      language: e.CREDITGATE_LANGUAGE,
+      capThresholdsPct: e.CREDITGATE_CAP_THRESHOLDS,
+      lowBalanceMicroCredits: toSafeNumber(parseCreditsToMicro(e.CREDITGATE_LOW_BALANCE)),
+      lowBalancePct: e.CREDITGATE_LOW_BALANCE_PCT,
+      spikeFactor: e.CREDITGATE_SPIKE_FACTOR,
+      spikeMinMicroCredits: toSafeNumber(parseCreditsToMicro(e.CREDITGATE_SPIKE_MIN)),
+      topupUrl: e.CREDITGATE_TOPUP_URL ?? null,
+      webhook:
+        e.CREDITGATE_ALERT_WEBHOOK_URL && e.CREDITGATE_ALERT_WEBHOOK_SECRET
+          ? {
+              url: e.CREDITGATE_ALERT_WEBHOOK_URL,
+              secret: e.CREDITGATE_ALERT_WEBHOOK_SECRET,
+              attempts: e.CREDITGATE_ALERT_ATTEMPTS,
+              backoffMs: e.CREDITGATE_ALERT_BACKOFF_MS,
+            }
+          : null,
+      retentionDays: e.CREDITGATE_RETENTION_DAYS,
+      reconcileAfterMs: e.CREDITGATE_RECONCILE_AFTER_MS,
+    },
   });
 }
 

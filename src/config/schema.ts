@@ -55,6 +55,44 @@ export const envSchema = z.object({
   CREDITGATE_RECONCILE_AFTER_MS: z.coerce.number().int().min(0).default(300_000),
   // queue (worker issue)
   REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
+  /** BullMQ key prefix: several creditgate installs can share one Redis. */
+  CREDITGATE_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, "must be 1-40 letters, digits, - or _")
+    .default("creditgate"),
+  CREDITGATE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  // limits and alerts (worker)
+  /** IANA time zone of the calendar windows (day/week/month caps reset at local midnight). */
+  CREDITGATE_TIMEZONE: z
+    .string()
+    .refine(isTimeZone, "must be an IANA time zone such as UTC or America/Argentina/Buenos_Aires")
+    .default("UTC"),
+  CREDITGATE_LANGUAGE: z.enum(["en", "es"]).default("en"),
+  CREDITGATE_CAP_THRESHOLDS: z
+    .string()
+    .regex(/^\d{1,3}(,\d{1,3})*$/, "must be comma-separated percentages like 50,80,100")
+    .transform((s) => [...new Set(s.split(",").map(Number))].sort((a, b) => a - b))
+    .refine((a) => a.every((n) => n >= 1 && n <= 100), "each percentage must be 1-100")
+    .default([50, 80, 100]),
+  CREDITGATE_LOW_BALANCE: decimal.default("1"),
+  CREDITGATE_LOW_BALANCE_PCT: z.coerce.number().int().min(0).max(100).default(20),
+  CREDITGATE_SPIKE_FACTOR: z.coerce.number().int().min(2).max(1000).default(5),
+  CREDITGATE_SPIKE_MIN: decimal.default("1"),
+  CREDITGATE_TOPUP_URL: z.url().optional(),
+  CREDITGATE_ALERT_WEBHOOK_URL: z.url().optional(),
+  CREDITGATE_ALERT_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  CREDITGATE_ALERT_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(8),
+  CREDITGATE_ALERT_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
+  CREDITGATE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
 });
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type Env = z.infer<typeof envSchema>;

@@ -199,13 +199,17 @@ export const MIGRATIONS: readonly Migration[] = [
     -- the balance column means EVERY balance change (usage debit, top-up, reversal, grant) enqueues
     -- a check in the same transaction, without touching those code paths. The meter writes each
     -- account's balance once per batch, so this costs one tiny upsert per account per batch, not
-    -- per call. seq bumps on each change: the relay deletes the row only if seq is still the value
-    -- it handed to Redis, so a change that lands meanwhile is relayed again, never lost.
+    -- per call. seq only ever grows; the row is pending while seq > sent_seq. The relay hands
+    -- (account, seq) to Redis as job id chk-<account>-<seq> (unique forever, so never swallowed
+    -- by an older job) and then raises sent_seq to that seq: a change landing meanwhile bumps seq
+    -- again and is relayed again, never lost. Many debits between relays coalesce into one job.
     CREATE TABLE limit_outbox (
       account_id TEXT PRIMARY KEY,
       seq INTEGER NOT NULL,
+      sent_seq INTEGER NOT NULL DEFAULT 0,
       updated_at_ms INTEGER NOT NULL
     ) STRICT;
+    CREATE INDEX limit_outbox_pending ON limit_outbox(updated_at_ms) WHERE seq > sent_seq;
     CREATE TRIGGER accounts_balance_to_outbox AFTER UPDATE OF balance_micro_credits ON accounts
     BEGIN
       INSERT INTO limit_outbox (account_id, seq, updated_at_ms) VALUES (NEW.id, 1, NEW.updated_at_ms)

@@ -438,7 +438,8 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
         const r = parseLine(line);
         if (r.kind === "malformed") {
           stats.malformed = (stats.malformed ?? 0) + 1;
-          if (rejects.length < MAX_REJECTS_PER_FILE) rejects.push({ sourceRef: `${path}#line${i + 1}`, reason: r.reason });
+          if (rejects.length < MAX_REJECTS_PER_FILE)
+            rejects.push({ sourceRef: `${path}#line${i + 1}`, reason: r.reason });
         } else if (r.kind === "skip") {
           if (r.why === "synthetic") stats.synthetic = (stats.synthetic ?? 0) + 1;
           else if (r.why === "zero-usage") stats.zeroUsage = (stats.zeroUsage ?? 0) + 1;

@@ -1,0 +1,383 @@
+import type { Command } from "commander";
+import { ZodError, z } from "zod";
+import type { Config } from "../../config/index.js";
+import type { Db } from "../../db/index.js";
+import { AppError, ErrorCode } from "../../errors.js";
+import { formatMicroCredits, parseCreditsToMicro, toSafeNumber } from "../../money.js";
+import type { CliContext, GlobalOptions } from "../context.js";
+import { renderTable, toJson } from "../output.js";
+
+interface LimitFlags {
+  daily?: string;
+  weekly?: string;
+  monthly?: string;
+  soft?: boolean;
+  floor?: string;
+  low?: string;
+  language?: string;
+}
+
+const PERIOD_FLAG = { day: "daily", week: "weekly", month: "monthly" } as const;
+
+function credits(flag: string, text: string, allowNegative = false): number {
+  let v: bigint;
+  try {
+    v = parseCreditsToMicro(text);
+  } catch {
+    throw new AppError(ErrorCode.InvalidRequest, `--${flag}: "${text}" is not a credit amount like 2 or 0.5`);
+  }
+  if (!allowNegative && v <= 0n)
+    throw new AppError(ErrorCode.InvalidRequest, `--${flag}: must be greater than 0`);
+  return toSafeNumber(v, `--${flag}`);
+}
+
+/** ZodError → a CLI error naming each field. */
+function asAppError(err: unknown): unknown {
+  return err instanceof ZodError
+    ? new AppError(ErrorCode.InvalidRequest, `invalid limits:\n${z.prettifyError(err)}`)
+    : err;
+}
+
+/** `limits`, `block`, `unblock`, `status`, `alerts`, `worker` and `start`: the worker's surfaces. */
+export function registerWorkerCommands(program: Command, ctx: CliContext): void {
+  // Worker modules (and BullMQ for `worker`/`start`) load only when these commands run.
+  const setup = async (cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions>();
+    const config = ctx.config(g);
+    const db = ctx.openDb(config);
+    const w = await import("../../worker/index.js");
+    const enforcer = w.createEnforcer(db, w.workerSettingsFromConfig(config));
+    return { g, config, db, w, enforcer, queries: w.createQueries(db, enforcer) };
+  };
+
+  const limits = program
+    .command("limits")
+    .description("per-user (or default '*') balance floor and spend caps");
+  limits
+    .command("set")
+    .description(
+      "set caps (credits per calendar window) and floor; merges with the user's current limits. " +
+        "Use 'off' to remove a cap, and '*' as user for everyone's defaults",
+    )
+    .argument("<user>", "end-user account id, e.g. telegram:123456, or '*' for defaults")
+    .option("--daily <credits>", "daily cap, e.g. 2 (or off)")
+    .option("--weekly <credits>", "weekly cap (Monday 00:00) (or off)")
+    .option("--monthly <credits>", "monthly cap, e.g. 20 (or off)")
+    .option("--soft", "the caps given here only alert, never block")
+    .option("--floor <credits>", "blocked at a balance <= this (default 0; -1 allows 1 credit of overdraft)")
+    .option("--low <credits>", "low-balance alert level for this user")
+    .option("--language <lang>", "language of this user's notices: en | es")
+    .action(async (user: string, f: LimitFlags, cmd: Command) => {
+      const { g, enforcer, queries } = await setup(cmd);
+      const current = enforcer.limits(user);
+      const base = user === "*" ? current.defaults : current.user;
+      let caps = [...(base?.caps ?? (user === "*" ? [] : current.effective.caps))];
+      for (const period of ["day", "week", "month"] as const) {
+        const flag = PERIOD_FLAG[period];
+        const value = f[flag];
+        if (value === undefined) continue;
+        caps = caps.filter((c) => c.period !== period);
+        if (value !== "off")
+          caps.push({ period, capMicroCredits: credits(flag, value), kind: f.soft ? "soft" : "hard" });
+      }
+      const rules = {
+        ...(base ?? {}),
+        caps,
+        ...(f.floor !== undefined ? { floorMicroCredits: credits("floor", f.floor, true) } : {}),
+        ...(f.low !== undefined ? { lowBalanceMicroCredits: credits("low", f.low, true) } : {}),
+        ...(f.language !== undefined ? { language: f.language } : {}),
+      };
+      try {
+        enforcer.setLimits(user, rules as never, ctx.nowMs());
+      } catch (err) {
+        throw asAppError(err);
+      }
+      printLimits(
+        ctx,
+        g,
+        user,
+        enforcer.limits(user),
+        user === "*" ? null : queries.answer("status", { userId: user }, ctx.nowMs()),
+      );
+    });
+  limits
+    .command("get")
+    .description("show a user's limits (own, defaults, effective) and current status")
+    .argument("<user>", "account id, or '*' for defaults")
+    .action(async (user: string, _o: unknown, cmd: Command) => {
+      const { g, enforcer, queries } = await setup(cmd);
+      printLimits(
+        ctx,
+        g,
+        user,
+        enforcer.limits(user),
+        user === "*" ? null : queries.answer("status", { userId: user }, ctx.nowMs()),
+      );
+    });
+  limits
+    .command("clear")
+    .description("remove a user's own limits (the defaults apply again)")
+    .argument("<user>", "account id, or '*' for defaults")
+    .action(async (user: string, _o: unknown, cmd: Command) => {
+      const { g, enforcer } = await setup(cmd);
+      enforcer.setLimits(user, null, ctx.nowMs());
+      if (g.json) return ctx.out(toJson({ userId: user, ...enforcer.limits(user) }));
+      ctx.out(`limits of ${user} cleared\n`);
+    });
+
+  for (const verb of ["block", "unblock"] as const) {
+    program
+      .command(verb)
+      .description(verb === "block" ? "stop a user by hand, with a reason" : "lift an operator block")
+      .argument("<user>", "end-user account id")
+      .option("--reason <text>", verb === "block" ? "why (required; shown to the operator)" : "why (logged)")
+      .action(async (user: string, o: { reason?: string }, cmd: Command) => {
+        if (verb === "block" && !o.reason?.trim())
+          throw new AppError(ErrorCode.InvalidRequest, "--reason: required to block a user");
+        const { g, enforcer, queries } = await setup(cmd);
+        const r =
+          verb === "block"
+            ? enforcer.block(user, o.reason ?? "", ctx.nowMs())
+            : enforcer.unblock(user, ctx.nowMs());
+        const view = queries.statusView(r.status);
+        if (g.json) return ctx.out(toJson(view));
+        ctx.out(`${user}: ${view.allowed ? "allowed" : `blocked (${view.reason})`}\n`);
+      });
+  }
+
+  program
+    .command("status")
+    .description("a user's enforcement status: allowed or blocked, why, and each cap window")
+    .argument("<user>", "end-user account id")
+    .action(async (user: string, _o: unknown, cmd: Command) => {
+      const { g, queries } = await setup(cmd);
+      const s = queries.answer("status", { userId: user }, ctx.nowMs());
+      if (g.json) return ctx.out(toJson(s));
+      printStatus(ctx, s);
+    });
+
+  program
+    .command("alerts")
+    .description("recent alerts and their operator-webhook delivery state")
+    .option("--dead", "only dead-lettered deliveries (failed after the last try)")
+    .option("--limit <n>", "how many", "50")
+    .action(async (o: { dead?: boolean; limit: string }, cmd: Command) => {
+      const { g, enforcer } = await setup(cmd);
+      const rows = enforcer.alerts({
+        ...(o.dead ? { state: "dead" as const } : {}),
+        limit: Number(o.limit) || 50,
+      });
+      if (g.json) return ctx.out(toJson(rows));
+      ctx.out(
+        renderTable(
+          ["id", "created", "account", "kind", "threshold", "window", "webhook", "tries", "error"],
+          rows.map((a) => [
+            a.id,
+            new Date(a.createdAtMs).toISOString(),
+            a.accountId,
+            a.kind,
+            a.threshold,
+            a.windowKey,
+            a.webhookState,
+            a.webhookAttempts,
+            a.webhookError,
+          ]),
+        ),
+      );
+    });
+
+  program
+    .command("worker")
+    .description("run the worker: limit checks, alerts, RPC answers and scheduled jobs (needs Redis)")
+    .action(async (_o: unknown, cmd: Command) => {
+      const { config, db } = await setup(cmd);
+      const runtime = await startRuntime(ctx, config, db);
+      ctx.err(
+        `creditgate: worker running (redis ${redact(config.redisUrl)}, prefix ${config.worker.queuePrefix})\n`,
+      );
+      await untilSignal();
+      ctx.err("creditgate: stopping the worker (finishing in-flight jobs)\n");
+      await runtime.close();
+      db.close();
+    });
+
+  program
+    .command("start")
+    .description("run everything in one process: HTTP server, meter (following) and worker")
+    .action(async (_o: unknown, cmd: Command) => {
+      const { config, db } = await setup(cmd);
+      const { paymentsFromConfig, startServer } = await import("../../server.js");
+      const { meterFromConfig } = await import("../../meter/index.js");
+      const { deps, warnings } = paymentsFromConfig(config, db);
+      for (const w of warnings) ctx.err(`creditgate: ${w}\n`);
+      const runtime = await startRuntime(ctx, config, db);
+      const server = await startServer(
+        { ...deps, apiKey: config.http.apiKey, logger: { level: config.logLevel } },
+        { host: config.http.host, port: config.http.port },
+        ctx.err,
+      );
+      const log = (level: string, msg: string) => {
+        if (config.logLevel === "silent" || (level === "debug" && config.logLevel !== "debug")) return;
+        ctx.err(`${level}: ${msg}\n`);
+      };
+      // A committed batch wakes the relay at once: enforcement does not wait for the next poll.
+      const { meter, stateDirs } = meterFromConfig(config, db, { log, onBilled: () => runtime.relay.kick() });
+      ctx.out(
+        `creditgate: listening on ${server.address}; metering ${stateDirs.map((d) => d.path).join(", ") || "(no state dir yet)"}; worker on ${redact(config.redisUrl)}\n`,
+      );
+      const ac = new AbortController();
+      const following = meter.follow(ac.signal, () => {});
+      await Promise.race([untilSignal(), server.closed]);
+      ctx.err("creditgate: stopping (meter, HTTP server, worker)\n");
+      ac.abort();
+      await following.catch(() => {});
+      await server.close();
+      await runtime.close();
+      meter.close();
+      db.close();
+    });
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off("SIGTERM", done);
+      process.off("SIGINT", done);
+      resolve();
+    };
+    process.once("SIGTERM", done);
+    process.once("SIGINT", done);
+  });
+}
+
+async function startRuntime(ctx: CliContext, config: Config, db: Db) {
+  const { startWorkerRuntime } = await import("../../worker/runtime.js");
+  const { workerSettingsFromConfig } = await import("../../worker/index.js");
+  const { paymentsFromConfig } = await import("../../server.js");
+  const { deps } = paymentsFromConfig(config, db);
+  const reconcile =
+    deps.stripe || deps.mercadoPago
+      ? async () => {
+          const { createFulfiller } = await import("../../webhooks/index.js");
+          const { reconcileTopups } = await import("../../payments/index.js");
+          const fulfiller = createFulfiller(db);
+          const nowMs = Date.now();
+          return reconcileTopups({
+            db,
+            stripe: deps.stripe,
+            mercadoPago: deps.mercadoPago,
+            apply: (topupId, observation) => fulfiller.apply({ event: null, topupId, observation, nowMs }),
+            nowMs,
+            olderThanMs: config.worker.reconcileAfterMs,
+          });
+        }
+      : undefined;
+  const runtime = startWorkerRuntime({
+    db,
+    redisUrl: config.redisUrl,
+    prefix: config.worker.queuePrefix,
+    settings: workerSettingsFromConfig(config),
+    webhook: config.worker.webhook,
+    concurrency: config.worker.concurrency,
+    log: (level, msg) => {
+      if (config.logLevel !== "silent") ctx.err(`${level}: ${msg}\n`);
+    },
+    ...(reconcile ? { reconcile } : {}),
+  });
+  // Don't hold the meter and the HTTP server hostage to Redis: checks wait in the SQLite outbox
+  // and are relayed as soon as Redis answers.
+  let timer: NodeJS.Timeout | undefined;
+  const connected = await Promise.race([
+    runtime.ready.then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), 3000);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!connected) {
+    ctx.err(
+      `creditgate: warning: Redis is not reachable at ${redact(config.redisUrl)}; limit checks and alerts wait in the outbox until it is\n`,
+    );
+  }
+  return runtime;
+}
+
+type StatusViewLike = {
+  userId: string;
+  allowed: boolean;
+  reason: string | null;
+  balanceMicroCredits: number;
+  liftsAt: string | null;
+  windows: {
+    period: string;
+    kind: string;
+    capMicroCredits: number;
+    spentMicroCredits: number;
+    resetsAt: string;
+  }[];
+};
+
+function printStatus(ctx: CliContext, s: StatusViewLike): void {
+  ctx.out(
+    `${s.userId}: ${s.allowed ? "allowed" : `BLOCKED (${s.reason}${s.liftsAt ? `, lifts at ${s.liftsAt}` : ""})`}; ` +
+      `balance ${formatMicroCredits(s.balanceMicroCredits)} credits\n`,
+  );
+  if (s.windows.length > 0) {
+    ctx.out(
+      renderTable(
+        ["window", "kind", "cap", "spent", "resets at"],
+        s.windows.map((w) => [
+          w.period,
+          w.kind,
+          formatMicroCredits(w.capMicroCredits),
+          formatMicroCredits(w.spentMicroCredits),
+          w.resetsAt,
+        ]),
+      ),
+    );
+  }
+}
+
+function printLimits(
+  ctx: CliContext,
+  g: GlobalOptions,
+  user: string,
+  l: {
+    user: unknown;
+    defaults: unknown;
+    effective: {
+      floorMicroCredits: number;
+      caps: readonly { period: string; kind: string; capMicroCredits: number }[];
+      lowBalanceMicroCredits: number;
+      language: string;
+    };
+  },
+  status: StatusViewLike | null,
+): void {
+  if (g.json) {
+    ctx.out(toJson({ userId: user, ...l, ...(status ? { status } : {}) }));
+    return;
+  }
+  const e = l.effective;
+  ctx.out(
+    `${user === "*" ? "defaults" : user}: floor ${formatMicroCredits(e.floorMicroCredits)}, low-balance alert at ` +
+      `${formatMicroCredits(e.lowBalanceMicroCredits)}, language ${e.language}${l.user ? "" : user === "*" ? "" : " (defaults)"}\n`,
+  );
+  if (e.caps.length > 0)
+    ctx.out(
+      renderTable(
+        ["window", "kind", "cap (credits)"],
+        e.caps.map((c) => [c.period, c.kind, formatMicroCredits(c.capMicroCredits)]),
+      ),
+    );
+  else ctx.out("no caps\n");
+  if (status) printStatus(ctx, status);
+}

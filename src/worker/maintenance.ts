@@ -1,0 +1,82 @@
+import type { Db } from "../db/index.js";
+import type { Enforcer } from "./enforcer.js";
+
+const HOUR_MS = 3600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * Re-checks every account whose stored window ended (caps lift, spends restart). Idempotent and
+ * safe late: a check always computes from the clock and the database, never from what it missed.
+ */
+export function runRollover(enforcer: Enforcer, nowMs: number, limit = 10_000): number {
+  const due = enforcer.dueForRollover(nowMs, limit);
+  for (const id of due) enforcer.check(id, nowMs);
+  return due.length;
+}
+
+/**
+ * Spend spikes: last hour's spend ≥ factor × the hourly average of the 24 h before it, and at
+ * least the absolute floor. Users by account, agents as `agent:<id>`. One alert per subject per
+ * clock hour; running twice raises nothing new.
+ */
+export function runSpikeScan(db: Db, enforcer: Enforcer, nowMs: number): number {
+  const s = enforcer.settings;
+  const hourStart = nowMs - HOUR_MS;
+  const trailStart = hourStart - DAY_MS;
+  const bucket = `hour:${new Date(Math.floor(nowMs / HOUR_MS) * HOUR_MS).toISOString().slice(0, 13)}`;
+  let raised = 0;
+  for (const [column, prefix] of [
+    ["account_id", ""],
+    ["agent_id", "agent:"],
+  ] as const) {
+    const hot = db
+      .prepare<[number, number, number], { k: string; s: number }>(
+        `SELECT ${column} AS k, SUM(charge_micro_credits) AS s FROM usage_events
+          WHERE message_ts_ms >= ? AND message_ts_ms < ? GROUP BY ${column} HAVING s >= ?`,
+      )
+      .all(hourStart, nowMs + 1, s.spikeMinMicroCredits);
+    const trailing = db.prepare<[number, number, string], { s: number | null }>(
+      `SELECT SUM(charge_micro_credits) AS s FROM usage_events
+        WHERE message_ts_ms >= ? AND message_ts_ms < ? AND ${column} = ?`,
+    );
+    for (const h of hot) {
+      const avg = (trailing.get(trailStart, hourStart, h.k)?.s ?? 0) / 24;
+      if (h.s < s.spikeFactor * avg) continue;
+      const subject = `${prefix}${h.k}`;
+      const facts = { lastHourMicroCredits: h.s, avgHourMicroCredits: Math.round(avg) };
+      if (
+        enforcer.raise(subject, "spend_spike", column === "agent_id" ? "agent" : "user", bucket, facts, nowMs)
+      )
+        raised++;
+    }
+  }
+  return raised;
+}
+
+/**
+ * Deletes acknowledged notices and finished one-off alerts older than the retention period.
+ * Alerts whose key can recur (low balance, depleted, blocked episodes) are kept: deleting them
+ * would let an old episode alert again.
+ */
+export function runRetention(
+  db: Db,
+  retentionDays: number,
+  nowMs: number,
+): { notices: number; alerts: number } {
+  const cutoff = nowMs - retentionDays * DAY_MS;
+  return db
+    .transaction(() => {
+      const notices = db
+        .prepare("DELETE FROM notices WHERE acked_at_ms IS NOT NULL AND acked_at_ms < ?")
+        .run(cutoff).changes;
+      const alerts = db
+        .prepare(
+          `DELETE FROM alerts WHERE created_at_ms < ? AND webhook_state IN ('none', 'delivered', 'dead')
+           AND kind IN ('cap_threshold', 'spend_spike', 'topup_received', 'payment_reversed', 'unblocked')
+           AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.alert_id = alerts.id)`,
+        )
+        .run(cutoff).changes;
+      return { notices, alerts };
+    })
+    .immediate();
+}

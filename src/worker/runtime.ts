@@ -1,0 +1,255 @@
+import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { ZodError } from "zod";
+import type { Db } from "../db/index.js";
+import { AppError } from "../errors.js";
+import { createEnforcer, type Enforcer } from "./enforcer.js";
+import type { WorkerSettings } from "./limits.js";
+import { runRetention, runRollover, runSpikeScan } from "./maintenance.js";
+import { createQueries, QUERY_NAMES, type QueryName } from "./queries.js";
+import { blockingConnection, producerConnection, QUEUE_NAMES } from "./queues.js";
+import { createRelay, type Relay } from "./relay.js";
+import { renderAlert } from "./templates.js";
+import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from "./webhook.js";
+
+export interface WebhookTarget {
+  url: string;
+  secret: string;
+  attempts: number;
+  backoffMs: number;
+}
+
+export interface ScheduleEvery {
+  rolloverMs: number;
+  spikeScanMs: number;
+  reconcileMs: number;
+  retentionMs: number;
+}
+
+export const DEFAULT_SCHEDULE: ScheduleEvery = {
+  rolloverMs: 15_000,
+  spikeScanMs: 5 * 60_000,
+  reconcileMs: 5 * 60_000,
+  retentionMs: 6 * 3600_000,
+};
+
+export interface WorkerRuntimeOptions {
+  db: Db;
+  redisUrl: string;
+  /** BullMQ key prefix (CREDITGATE_QUEUE_PREFIX). */
+  prefix: string;
+  settings: WorkerSettings;
+  webhook: WebhookTarget | null;
+  concurrency?: number;
+  nowMs?: () => number;
+  log?: (level: "info" | "warn" | "error", msg: string) => void;
+  /** How often the relay looks at the outbox (ms); default 100. */
+  relayEveryMs?: number;
+  /** Job schedulers (false: none, e.g. in tests that call the runners directly). */
+  schedule?: ScheduleEvery | false;
+  /** Payment reconciliation (reconcileTopups through the fulfilment path), injected by the entry. */
+  reconcile?: () => Promise<unknown>;
+  fetch?: typeof fetch;
+}
+
+export interface WorkerRuntime {
+  enforcer: Enforcer;
+  relay: Relay;
+  /** Resolves when every worker is connected and the schedulers are registered. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * One worker process's share of the work: the outbox relay, and BullMQ workers for limit checks,
+ * alert deliveries, RPC and maintenance. Several of these may run against the same Redis and
+ * database: BullMQ hands each job to one worker, checks are idempotent transactions, alerts are
+ * unique rows, and job schedulers are upserted under fixed ids.
+ */
+export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
+  const nowMs = o.nowMs ?? Date.now;
+  const log = o.log ?? (() => {});
+  const fetchImpl = o.fetch ?? fetch;
+  const enforcer = createEnforcer(o.db, o.settings);
+  const queries = createQueries(o.db, enforcer);
+  const connections: Redis[] = [];
+  const producer = () => {
+    const c = producerConnection(o.redisUrl);
+    connections.push(c);
+    return c;
+  };
+  const blocking = () => {
+    const c = blockingConnection(o.redisUrl);
+    connections.push(c);
+    return c;
+  };
+  const prefix = o.prefix;
+  const checksQueue = new Queue(QUEUE_NAMES.checks, { connection: producer(), prefix });
+  const alertsQueue = new Queue(QUEUE_NAMES.alerts, { connection: producer(), prefix });
+  const maintenanceQueue = new Queue(QUEUE_NAMES.maintenance, { connection: blocking(), prefix });
+  for (const q of [checksQueue, alertsQueue, maintenanceQueue]) q.on("error", () => {});
+
+  const relay = createRelay({
+    db: o.db,
+    checks: checksQueue,
+    alerts: o.webhook ? alertsQueue : null,
+    webhook: o.webhook ? { attempts: o.webhook.attempts, backoffMs: o.webhook.backoffMs } : null,
+    log,
+  });
+
+  const markDelivery = o.db.prepare<[string, number, string | null, number, number]>(
+    `UPDATE alerts SET webhook_state = ?, webhook_attempts = ?, webhook_error = ?, webhook_updated_at_ms = ?
+      WHERE id = ? AND webhook_state <> 'delivered'`,
+  );
+
+  async function deliver(job: Job): Promise<string> {
+    const target = o.webhook;
+    const alertId = Number((job.data as { alertId?: unknown }).alertId);
+    const a = Number.isSafeInteger(alertId) ? enforcer.alert(alertId) : null;
+    if (!target || !a) throw new UnrecoverableError(`no alert ${String(alertId)} or no webhook configured`);
+    if (a.webhookState === "delivered") return "already delivered";
+    const lang = enforcer.limits(a.accountId.startsWith("agent:") ? "*" : a.accountId).effective.language;
+    const body = JSON.stringify({
+      id: `alert_${a.id}`,
+      type: a.kind,
+      accountId: a.accountId,
+      threshold: a.threshold,
+      window: a.windowKey,
+      createdAt: new Date(a.createdAtMs).toISOString(),
+      text: renderAlert(a.kind, a.payload, lang),
+      data: a.payload,
+    });
+    const attempt = job.attemptsMade + 1;
+    const last = attempt >= (job.opts.attempts ?? 1);
+    let error: string;
+    try {
+      const res = await fetchImpl(target.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-creditgate-delivery": `alert_${a.id}`,
+          [WEBHOOK_SIGNATURE_HEADER]: signWebhook(body, target.secret, Math.floor(nowMs() / 1000)),
+        },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
+      await res.body?.cancel();
+      if (res.ok) {
+        markDelivery.run("delivered", attempt, null, nowMs(), a.id);
+        return `delivered (${res.status})`;
+      }
+      error = `HTTP ${res.status}`;
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    // Dead-lettered after the last try: kept in SQLite (`creditgate alerts --dead`, GET /v1/alerts?state=dead).
+    markDelivery.run(last ? "dead" : "queued", attempt, error, nowMs(), a.id);
+    if (last)
+      log("warn", `alert ${a.id} (${a.kind} ${a.accountId}) dead-lettered after ${attempt} tries: ${error}`);
+    throw new Error(`webhook delivery failed: ${error}`);
+  }
+
+  const concurrency = o.concurrency ?? 8;
+  const workers: Worker[] = [
+    new Worker(
+      QUEUE_NAMES.checks,
+      async (job) => {
+        const accountId = (job.data as { accountId?: unknown }).accountId;
+        if (typeof accountId !== "string") throw new UnrecoverableError("check: accountId missing");
+        const r = enforcer.check(accountId, nowMs());
+        if (o.webhook && r.alerts.length > 0) relay.kick();
+        return { allowed: r.status.allowed, alerts: r.alerts.length };
+      },
+      { connection: blocking(), prefix, concurrency },
+    ),
+    new Worker(
+      QUEUE_NAMES.rpc,
+      async (job) => {
+        if (!(QUERY_NAMES as string[]).includes(job.name))
+          throw new UnrecoverableError(`unknown rpc ${job.name}`);
+        try {
+          return queries.answer(job.name as QueryName, job.data, nowMs());
+        } catch (err) {
+          if (err instanceof ZodError)
+            throw new UnrecoverableError(`invalid params for ${job.name}: ${err.message}`);
+          if (err instanceof AppError && !err.retryable)
+            throw new UnrecoverableError(`${err.code}: ${err.message}`);
+          throw err;
+        }
+      },
+      { connection: blocking(), prefix, concurrency: Math.max(concurrency, 16) },
+    ),
+    new Worker(
+      QUEUE_NAMES.maintenance,
+      async (job) => {
+        const now = nowMs();
+        switch (job.name) {
+          case "rollover": {
+            const n = runRollover(enforcer, now);
+            if (n > 0 && o.webhook) relay.kick();
+            return { rechecked: n };
+          }
+          case "spike-scan": {
+            const n = runSpikeScan(o.db, enforcer, now);
+            if (n > 0 && o.webhook) relay.kick();
+            return { raised: n };
+          }
+          case "reconcile":
+            return o.reconcile
+              ? { results: ((await o.reconcile()) as unknown[] | undefined)?.length ?? 0 }
+              : null;
+          case "retention":
+            return runRetention(o.db, o.settings.retentionDays, now);
+          default:
+            throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
+        }
+      },
+      { connection: blocking(), prefix, concurrency: 1 },
+    ),
+  ];
+  if (o.webhook)
+    workers.push(new Worker(QUEUE_NAMES.alerts, deliver, { connection: blocking(), prefix, concurrency }));
+  for (const w of workers) {
+    w.on("error", () => {}); // connection errors: BullMQ reconnects; jobs wait in Redis meanwhile
+    w.on("failed", (job, err) => {
+      if (job?.queueName !== QUEUE_NAMES.alerts)
+        log("warn", `job ${job?.queueName}/${job?.name} ${job?.id} failed: ${err.message}`);
+    });
+  }
+
+  relay.start(o.relayEveryMs ?? 100);
+
+  const ready = (async () => {
+    await Promise.all(workers.map((w) => w.waitUntilReady()));
+    if (o.schedule === false) return;
+    const every = o.schedule ?? DEFAULT_SCHEDULE;
+    const opts = { removeOnComplete: true, removeOnFail: { count: 100 } };
+    const schedules: [string, number][] = [
+      ["rollover", every.rolloverMs],
+      ["spike-scan", every.spikeScanMs],
+      ["retention", every.retentionMs],
+    ];
+    if (o.reconcile) schedules.push(["reconcile", every.reconcileMs]);
+    for (const [name, ms] of schedules) {
+      await maintenanceQueue.upsertJobScheduler(name, { every: ms }, { name, opts });
+    }
+  })();
+  ready.catch((err: unknown) => log("warn", `worker: Redis not ready yet: ${(err as Error).message}`));
+
+  let closing: Promise<void> | null = null;
+  return {
+    enforcer,
+    relay,
+    ready,
+    close() {
+      closing ??= (async () => {
+        await relay.stop();
+        // Worker.close() waits for in-flight jobs to finish; unfinished ones go back to Redis.
+        await Promise.allSettled(workers.map((w) => w.close()));
+        await Promise.allSettled([checksQueue.close(), alertsQueue.close(), maintenanceQueue.close()]);
+        for (const c of connections) c.disconnect();
+      })();
+      return closing;
+    },
+  };
+}

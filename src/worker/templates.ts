@@ -1,0 +1,127 @@
+import { formatMicroCredits } from "../money.js";
+import type { Language } from "./limits.js";
+
+export const ALERT_KINDS = [
+  "low_balance",
+  "depleted",
+  "cap_threshold",
+  "blocked",
+  "unblocked",
+  "topup_received",
+  "payment_reversed",
+  "spend_spike",
+] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/** Kinds the end user is told about in their chat; the rest go to the operator only. */
+export const USER_NOTICE_KINDS: ReadonlySet<AlertKind> = new Set([
+  "low_balance",
+  "depleted",
+  "cap_threshold",
+  "blocked",
+  "unblocked",
+  "topup_received",
+  "payment_reversed",
+]);
+
+/** Facts an alert carries (also the operator webhook's `data`). Amounts in micro-credits. */
+export interface AlertFacts {
+  balanceMicroCredits?: number;
+  amountMicroCredits?: number;
+  period?: string;
+  capKind?: string;
+  pct?: number;
+  capMicroCredits?: number;
+  spentMicroCredits?: number;
+  reason?: string | null;
+  liftsAtMs?: number | null;
+  lastHourMicroCredits?: number;
+  avgHourMicroCredits?: number;
+  topupUrl?: string | null;
+  operatorReason?: string | null;
+}
+
+const c = (micro: number | undefined) => formatMicroCredits(micro ?? 0);
+const when = (ms: number | null | undefined, lang: Language) =>
+  ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 16) + (lang === "es" ? " (UTC)" : " UTC") : "";
+
+const PERIOD: Record<Language, Record<string, string>> = {
+  en: { day: "daily", week: "weekly", month: "monthly" },
+  es: { day: "diario", week: "semanal", month: "mensual" },
+};
+
+const REASON: Record<Language, Record<string, string>> = {
+  en: {
+    operator: "the operator paused your access",
+    insufficient_balance: "your balance ran out",
+    daily_cap: "you reached your daily limit",
+    weekly_cap: "you reached your weekly limit",
+    monthly_cap: "you reached your monthly limit",
+  },
+  es: {
+    operator: "el operador pausó tu acceso",
+    insufficient_balance: "se agotó tu saldo",
+    daily_cap: "alcanzaste tu límite diario",
+    weekly_cap: "alcanzaste tu límite semanal",
+    monthly_cap: "alcanzaste tu límite mensual",
+  },
+};
+
+const topup = (f: AlertFacts, lang: Language) =>
+  f.topupUrl ? (lang === "es" ? ` Recarga aquí: ${f.topupUrl}` : ` Top up here: ${f.topupUrl}`) : "";
+
+/** The message for one alert, in Spanish or English. Plain text, no chat-specific markup. */
+export function renderAlert(kind: AlertKind, f: AlertFacts, lang: Language): string {
+  const es = lang === "es";
+  switch (kind) {
+    case "low_balance":
+      return es
+        ? `Te quedan ${c(f.balanceMicroCredits)} créditos.${topup(f, lang)}`
+        : `Your balance is low: ${c(f.balanceMicroCredits)} credits left.${topup(f, lang)}`;
+    case "depleted":
+      return es
+        ? `Tu saldo se agotó (${c(f.balanceMicroCredits)} créditos).${topup(f, lang)}`
+        : `Your balance is used up (${c(f.balanceMicroCredits)} credits).${topup(f, lang)}`;
+    case "cap_threshold": {
+      const p = PERIOD[lang][f.period ?? "day"] ?? f.period;
+      return es
+        ? `Usaste el ${f.pct}% de tu límite ${p} (${c(f.spentMicroCredits)} de ${c(f.capMicroCredits)} créditos).`
+        : `You have used ${f.pct}% of your ${p} limit (${c(f.spentMicroCredits)} of ${c(f.capMicroCredits)} credits).`;
+    }
+    case "blocked": {
+      const why = REASON[lang][f.reason ?? ""] ?? f.reason ?? "";
+      const lift = f.liftsAtMs
+        ? es
+          ? ` Se reanuda el ${when(f.liftsAtMs, lang)}.`
+          : ` It resumes at ${when(f.liftsAtMs, lang)}.`
+        : "";
+      const more = f.reason === "insufficient_balance" ? topup(f, lang) : "";
+      return es
+        ? `Pausamos tus mensajes: ${why}.${lift}${more}`
+        : `Your messages are paused: ${why}.${lift}${more}`;
+    }
+    case "unblocked":
+      return es ? "Ya puedes volver a escribir." : "You can chat again.";
+    case "topup_received":
+      return es
+        ? `Recibimos tu recarga: +${c(f.amountMicroCredits)} créditos. Saldo: ${c(f.balanceMicroCredits)}.`
+        : `Top-up received: +${c(f.amountMicroCredits)} credits. Balance: ${c(f.balanceMicroCredits)}.`;
+    case "payment_reversed":
+      return es
+        ? `Un pago fue reembolsado o disputado: -${c(f.amountMicroCredits)} créditos. Saldo: ${c(f.balanceMicroCredits)}.`
+        : `A payment was refunded or disputed: -${c(f.amountMicroCredits)} credits. Balance: ${c(f.balanceMicroCredits)}.`;
+    case "spend_spike":
+      return es
+        ? `Pico de gasto: ${c(f.lastHourMicroCredits)} créditos en la última hora (promedio ${c(f.avgHourMicroCredits)}/h).`
+        : `Spend spike: ${c(f.lastHourMicroCredits)} credits in the last hour (average ${c(f.avgHourMicroCredits)}/h).`;
+  }
+}
+
+/** Short hint for `/consumo` when the balance is low. */
+export function topupHint(lang: Language, topupUrl: string | null): string {
+  const base =
+    lang === "es"
+      ? "Tu saldo está bajo; recarga créditos para seguir."
+      : "Your balance is low; top up to keep chatting.";
+  return topupUrl ? `${base} ${topupUrl}` : base;
+}

@@ -1,0 +1,107 @@
+/**
+ * Calendar windows in an IANA time zone, with Intl only (no dependency). Pure: every function
+ * takes `nowMs`. A day starts at local midnight, a week on Monday 00:00, a month on the 1st
+ * 00:00; a window is [startMs, endMs) in epoch milliseconds, so DST days are 23 or 25 hours long.
+ */
+
+export const PERIODS = ["day", "week", "month"] as const;
+export type Period = (typeof PERIODS)[number];
+
+export interface Window {
+  period: Period;
+  startMs: number;
+  /** Exclusive end: the instant the window resets. */
+  endMs: number;
+  /** Stable id of this window in the zone, e.g. `day:2026-03-01`, `week:2026-02-23`, `month:2026-03`. */
+  key: string;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+      weekday: "short",
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
+
+interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  /** ISO weekday: Monday 1 … Sunday 7. */
+  weekday: number;
+}
+
+function localParts(ms: number, timeZone: string): LocalParts {
+  const out: Record<string, string> = {};
+  for (const p of formatter(timeZone).formatToParts(ms)) out[p.type] = p.value;
+  return {
+    year: Number(out.year),
+    month: Number(out.month),
+    day: Number(out.day),
+    hour: Number(out.hour),
+    minute: Number(out.minute),
+    second: Number(out.second),
+    weekday: WEEKDAYS[out.weekday ?? "Mon"] ?? 1,
+  };
+}
+
+/** Zone offset (local minus UTC) in ms at instant `ms`, to the second. */
+function offsetMs(ms: number, timeZone: string): number {
+  const p = localParts(ms, timeZone);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return asUtc - Math.floor(ms / 1000) * 1000;
+}
+
+/**
+ * The instant of local midnight starting y-m-d (month 1-based; overflowing days/months roll over
+ * as in Date.UTC). Where midnight does not exist (a DST gap), the first instant after it.
+ */
+export function localMidnightMs(year: number, month: number, day: number, timeZone: string): number {
+  const guess = Date.UTC(year, month - 1, day);
+  let t = guess - offsetMs(guess, timeZone);
+  const second = guess - offsetMs(t, timeZone);
+  if (second !== t) t = second;
+  return t;
+}
+
+function isoDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** The window of `period` containing `nowMs` in `timeZone`. */
+export function windowAt(period: Period, nowMs: number, timeZone: string): Window {
+  const p = localParts(nowMs, timeZone);
+  if (period === "day") {
+    const startMs = localMidnightMs(p.year, p.month, p.day, timeZone);
+    const endMs = localMidnightMs(p.year, p.month, p.day + 1, timeZone);
+    return { period, startMs, endMs, key: `day:${isoDate(Date.UTC(p.year, p.month - 1, p.day))}` };
+  }
+  if (period === "week") {
+    const d = p.day - (p.weekday - 1);
+    const startMs = localMidnightMs(p.year, p.month, d, timeZone);
+    const endMs = localMidnightMs(p.year, p.month, d + 7, timeZone);
+    return { period, startMs, endMs, key: `week:${isoDate(Date.UTC(p.year, p.month - 1, d))}` };
+  }
+  const startMs = localMidnightMs(p.year, p.month, 1, timeZone);
+  const endMs = localMidnightMs(p.year, p.month + 1, 1, timeZone);
+  return { period, startMs, endMs, key: `month:${p.year}-${String(p.month).padStart(2, "0")}` };
+}
