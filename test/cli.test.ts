@@ -2,8 +2,7 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createCliContext } from "../src/cli/context.js";
-import { buildProgram } from "../src/cli/program.js";
+import { runCli as run } from "./support/cli.js";
 import { CB_FIXTURE, FIXTURE_PRICES, type TempWorld, tempWorld } from "./support/meter-env.js";
 
 let w: TempWorld | undefined;
@@ -11,27 +10,6 @@ afterEach(() => {
   w?.cleanup();
   w = undefined;
 });
-
-/** Runs `creditgate <args>` in-process, capturing stdout/stderr. */
-async function run(env: Record<string, string>, args: string[]) {
-  let out = "";
-  let err = "";
-  const ctx = createCliContext(env, {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-  });
-  let error: Error | null = null;
-  try {
-    await buildProgram(ctx).parseAsync(["node", "creditgate", ...args]);
-  } catch (e) {
-    error = e as Error;
-  }
-  return { out, err, error };
-}
 
 function setup() {
   w = tempWorld(CB_FIXTURE);

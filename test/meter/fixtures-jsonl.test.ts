@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   balances,
   CB_FIXTURE,
+  expectedAccount,
   meterFor,
   type TempWorld,
   tempWorld,
@@ -25,13 +26,6 @@ const summary = JSON.parse(readFileSync(join(CB_FIXTURE, "summary.json"), "utf8"
   perAgent: Record<string, { expected: Record<string, number>; expectedCostUsd: number }>;
   sessions: SummarySession[];
 };
-
-/** The account a fixture session key must be billed to. */
-function accountOf(s: SummarySession): string {
-  if (s.sessionKey.endsWith(":main")) return `agent:${s.agentId}`;
-  if (s.sessionKey.includes(":openai-user:")) return `openai-user:${s.sessionKey.split(":openai-user:")[1]}`;
-  return `${s.channel}:${s.peer}`;
-}
 
 let w: TempWorld | undefined;
 afterEach(() => {
@@ -76,8 +70,8 @@ describe("clawdbot 2026.1.24 JSONL fixture", () => {
     );
     expect(indexed.length).toBeGreaterThanOrEqual(7);
     for (const s of indexed) {
-      const got = byAccount.get(accountOf(s));
-      if (accountOf(s).startsWith("agent:")) continue; // shared with unattributable archives, checked below
+      const got = byAccount.get(expectedAccount(s));
+      if (expectedAccount(s).startsWith("agent:")) continue; // shared with unattributable archives, checked below
       expect(got?.input, s.sessionKey).toBe(s.expected?.input);
       expect(got?.output, s.sessionKey).toBe(s.expected?.output);
       expect(got?.cacheRead, s.sessionKey).toBe(s.expected?.cacheRead);
@@ -120,7 +114,7 @@ describe("clawdbot 2026.1.24 JSONL fixture", () => {
     const byAccount = totalsBy(w.db, "account_id");
     for (const s of summary.sessions) {
       if (!s.expected) continue;
-      const got = byAccount.get(accountOf(s));
+      const got = byAccount.get(expectedAccount(s));
       expect(got?.input, s.sessionKey).toBe(s.expected.input);
       expect(got?.output, s.sessionKey).toBe(s.expected.output);
       expect(got?.cacheRead, s.sessionKey).toBe(s.expected.cacheRead);

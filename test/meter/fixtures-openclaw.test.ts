@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  expectedAccount,
   meterFor,
   OC_FIXTURE,
   type TempWorld,
@@ -25,12 +26,6 @@ const summary = JSON.parse(readFileSync(join(OC_FIXTURE, "summary.json"), "utf8"
   sessions: SummarySession[];
 };
 
-function accountOf(s: Plan): string {
-  if (s.sessionKey.endsWith(":main")) return `agent:${s.agentId}`;
-  if (s.sessionKey.includes(":openai-user:")) return `openai-user:${s.sessionKey.split(":openai-user:")[1]}`;
-  return `${s.channel}:${s.peer}`;
-}
-
 let w: TempWorld | undefined;
 afterEach(() => {
   w?.cleanup();
@@ -42,7 +37,7 @@ function expectExact(tw: TempWorld): void {
   const sessions = summary.sessions.filter((s) => s.expected);
   expect(sessions.length).toBe(10);
   for (const s of sessions) {
-    const got = byAccount.get(accountOf(s));
+    const got = byAccount.get(expectedAccount(s));
     expect(got?.input, s.sessionKey).toBe(s.expected?.input);
     expect(got?.output, s.sessionKey).toBe(s.expected?.output);
     expect(got?.cacheRead, s.sessionKey).toBe(s.expected?.cacheRead);

@@ -1,8 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createCliContext } from "../../src/cli/context.js";
-import { buildProgram } from "../../src/cli/program.js";
+import { runCli as run } from "../support/cli.js";
 import { createPaymentsHarness, MP_WEBHOOK_SECRET, TEST_PACKS } from "../support/payments-harness.js";
 import { createTempDb } from "../support/temp-db.js";
 
@@ -10,27 +9,6 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** Runs `creditgate <args>` in-process against `env`, capturing stdout/stderr. */
-async function run(env: Record<string, string>, args: string[]) {
-  let out = "";
-  let err = "";
-  const ctx = createCliContext(env, {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-  });
-  let error: unknown = null;
-  try {
-    await buildProgram(ctx).parseAsync(["node", "creditgate", ...args]);
-  } catch (e) {
-    error = e;
-  }
-  return { out, err, error };
-}
 
 function setup() {
   const t = createTempDb();

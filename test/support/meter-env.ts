@@ -132,4 +132,16 @@ export function writeJson(path: string, value: unknown): void {
   writeFileSync(path, JSON.stringify(value));
 }
 
+/** The account a fixture session (summary.json / sessions-plan.json) must be billed to. */
+export function expectedAccount(s: {
+  sessionKey: string;
+  agentId: string;
+  channel: string | null;
+  peer: string | null;
+}): string {
+  if (s.sessionKey.endsWith(":main")) return `agent:${s.agentId}`;
+  if (s.sessionKey.includes(":openai-user:")) return `openai-user:${s.sessionKey.split(":openai-user:")[1]}`;
+  return `${s.channel}:${s.peer}`;
+}
+
 export { createLedger };
