@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// Type-checks the plugin against the real openclaw plugin-sdk declarations.
+// Uses the openclaw install of the e2e cache (installing it if needed, see openclaw-e2e.mjs):
+// plugin/node_modules/openclaw is a symlink to it (git-ignored), so tsc resolves
+// `openclaw/plugin-sdk/*` and the package's own type dependencies from the cache.
+import { execFileSync } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensureOpenClaw } from "./openclaw-cache.mjs";
+
+const pluginDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+export async function checkRealTypes({ log = console.log } = {}) {
+  const { openclawPkgDir } = await ensureOpenClaw({ log });
+  const link = join(pluginDir, "node_modules", "openclaw");
+  mkdirSync(dirname(link), { recursive: true });
+  if (existsSync(link) || isLink(link)) {
+    if (!isLink(link)) throw new Error(`${link} exists and is not a symlink; remove it`);
+    rmSync(link);
+  }
+  symlinkSync(openclawPkgDir, link, "dir");
+  const t0 = Date.now();
+  try {
+    execFileSync(
+      process.execPath,
+      [join(pluginDir, "node_modules/typescript/bin/tsc"), "-p", join(pluginDir, "tsconfig.real.json")],
+      {
+        stdio: "inherit",
+      },
+    );
+  } finally {
+    rmSync(link);
+  }
+  log(`real-type conformance: OK (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+function isLink(p) {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+if (import.meta.url === `file://${process.argv[1]}`) {
+  checkRealTypes().catch((e) => {
+    console.error(e.message ?? e);
+    process.exit(1);
+  });
+}

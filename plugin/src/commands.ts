@@ -1,0 +1,188 @@
+/** `/consumo`, `/saldo`, `/recargar [pack] [provider]`, `/burn` (operator only). */
+import { type CreditgateClient, CreditgateError, type Pack } from "./client.js";
+import { PAYMENT_PROVIDERS, type PaymentProvider, type PluginConfig } from "./config.js";
+import { formatBurn, formatConsumo, formatPacks, formatSaldo, providerLabel, texts } from "./i18n.js";
+import type {
+  PluginCommandContext,
+  PluginCommandDefinition,
+  PluginLogger,
+  ReplyPayload,
+} from "./openclaw-types.js";
+import type { StatusCache } from "./status-cache.js";
+import { agentOfKey, chatUser } from "./user.js";
+
+export interface CommandDeps {
+  client: CreditgateClient;
+  cache: StatusCache;
+  config: PluginConfig;
+  logger: PluginLogger;
+}
+
+/** The billing user of a command's sender (`telegram:5550101`), as the meter names them. */
+export function commandUser(ctx: PluginCommandContext): string | null {
+  return chatUser({
+    sessionKey: ctx.sessionKey,
+    agentId: ctx.agentId,
+    // Command ctx: `channelId` is the provider channel (unlike agent hooks).
+    channel: ctx.channelId ?? ctx.channel,
+    senderId: ctx.senderId,
+  });
+}
+
+const PROVIDER_ALIASES: Record<string, PaymentProvider> = {
+  stripe: "stripe",
+  card: "stripe",
+  tarjeta: "stripe",
+  mercadopago: "mercadopago",
+  "mercado-pago": "mercadopago",
+  mp: "mercadopago",
+};
+
+export function parseRecargarArgs(args: string | undefined): {
+  pack: string | null;
+  provider: PaymentProvider | null;
+} {
+  let pack: string | null = null;
+  let provider: PaymentProvider | null = null;
+  for (const tok of (args ?? "").trim().split(/\s+/).filter(Boolean)) {
+    const p = PROVIDER_ALIASES[tok.toLowerCase()];
+    if (p) provider = p;
+    else if (pack === null) pack = tok;
+  }
+  return { pack, provider };
+}
+
+export function isOperator(ctx: PluginCommandContext, cfg: PluginConfig): boolean {
+  if (ctx.senderIsOwner === true) return true;
+  const user = commandUser(ctx);
+  if (user && cfg.operators.includes(user)) return true;
+  // OC exposes senderIsOwner to commands with requiredScopes: false means "not the owner".
+  if (ctx.senderIsOwner === false) return false;
+  // Clawdbot has no owner flag: an allow-listed sender is the operator unless a list is configured.
+  return cfg.operators.length === 0 && ctx.isAuthorizedSender === true;
+}
+
+export function buildCommands(d: CommandDeps): PluginCommandDefinition[] {
+  const lang = d.config.language;
+  const t = texts(lang);
+
+  /** Runs a handler; creditgate being down becomes a friendly line plus a log entry. */
+  const guarded =
+    (name: string, fn: (ctx: PluginCommandContext) => Promise<string>) =>
+    async (ctx: PluginCommandContext): Promise<ReplyPayload> => {
+      try {
+        return { text: await fn(ctx) };
+      } catch (err) {
+        d.logger.warn(`creditgate: /${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+        return { text: t.unavailable };
+      }
+    };
+
+  const cmds: PluginCommandDefinition[] = [];
+  if (d.config.commands.consumo) {
+    cmds.push({
+      name: "consumo",
+      description:
+        lang === "es" ? "Tu saldo, uso de hoy y del mes, y límites" : "Your balance, usage and limits",
+      acceptsArgs: false,
+      requireAuth: false,
+      handler: guarded("consumo", async (ctx) => {
+        const user = commandUser(ctx);
+        if (!user) return t.who;
+        const [c, s] = await Promise.all([
+          d.client.consumo(user),
+          d.cache.get(user).then((r) => (r.ok ? r.status : null)),
+        ]);
+        return formatConsumo(c, lang, s);
+      }),
+    });
+  }
+  if (d.config.commands.saldo) {
+    cmds.push({
+      name: "saldo",
+      description: lang === "es" ? "Tu saldo de créditos" : "Your credit balance",
+      acceptsArgs: false,
+      requireAuth: false,
+      handler: guarded("saldo", async (ctx) => {
+        const user = commandUser(ctx);
+        if (!user) return t.who;
+        // A user asking for the balance wants it fresh (e.g. right after paying).
+        d.cache.invalidate(user);
+        const r = await d.cache.get(user);
+        if (!r.ok) throw r.error;
+        return formatSaldo(r.status, lang);
+      }),
+    });
+  }
+  if (d.config.commands.recargar) {
+    cmds.push({
+      name: "recargar",
+      description:
+        lang === "es" ? "Recargar créditos: /recargar [paquete] [stripe|mercadopago]" : "Top up credits",
+      acceptsArgs: true,
+      requireAuth: false,
+      handler: guarded("recargar", async (ctx) => {
+        const user = commandUser(ctx);
+        if (!user) return t.who;
+        const { pack: wanted, provider: asked } = parseRecargarArgs(ctx.args);
+        const packs = await d.client.packs();
+        if (!wanted) return formatPacks(packs, lang, asked ?? undefined);
+        const pack = findPack(packs, wanted);
+        if (!pack) return `${t.unknownPack(wanted)}\n${formatPacks(packs, lang)}`;
+        const offered = PAYMENT_PROVIDERS.filter((p) => pack.prices.some((x) => x.provider === p));
+        let provider = asked ?? d.config.defaultProvider;
+        if (!offered.includes(provider)) {
+          if (asked || offered.length === 0) {
+            return t.providerNotOffered(
+              pack.id,
+              providerLabel(provider),
+              offered.map(providerLabel).join(", ") || "—",
+            );
+          }
+          provider = offered[0] as PaymentProvider;
+        }
+        try {
+          const topup = await d.client.createTopup({ userId: user, packId: pack.id, provider });
+          return t.payLink(topup, pack, providerLabel(provider));
+        } catch (err) {
+          if (err instanceof CreditgateError && err.kind === "http") {
+            d.logger.warn(`creditgate: top-up for ${user} refused: ${err.message}`);
+            return t.providerNotOffered(
+              pack.id,
+              providerLabel(provider),
+              offered.map(providerLabel).join(", "),
+            );
+          }
+          throw err;
+        }
+      }),
+    });
+  }
+  if (d.config.commands.burn) {
+    cmds.push({
+      name: "burn",
+      description:
+        lang === "es" ? "Gasto y autonomía del bot (operador)" : "Bot spend rate and runway (operator)",
+      acceptsArgs: true,
+      requireAuth: true,
+      // Makes OC expose ctx.senderIsOwner and refuse non-owner chat senders before the handler.
+      requiredScopes: ["operator.read"],
+      handler: guarded("burn", async (ctx) => {
+        if (!isOperator(ctx, d.config)) return t.operatorOnly;
+        const agentId =
+          ctx.args?.trim().split(/\s+/)[0] || ctx.agentId || agentOfKey(ctx.sessionKey) || "main";
+        return formatBurn(await d.client.burn(agentId), lang);
+      }),
+    });
+  }
+  return cmds;
+}
+
+function findPack(packs: readonly Pack[], wanted: string): Pack | undefined {
+  const w = wanted.toLowerCase();
+  const byId = packs.find((p) => p.id.toLowerCase() === w);
+  if (byId) return byId;
+  const n = Number(w);
+  if (Number.isInteger(n) && n >= 1 && n <= packs.length) return packs[n - 1];
+  return packs.find((p) => p.credits === wanted);
+}

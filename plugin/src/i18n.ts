@@ -1,0 +1,236 @@
+/** Chat texts in Spanish (default) and English, and the number/date formatting they use. */
+import type { Burn, Consumo, ConsumoLimit, CreatedTopup, Pack, StatusWindow, UserStatus } from "./client.js";
+import type { Language, PaymentProvider } from "./config.js";
+
+/** Micro-credits → "3.25", exact, at least 2 decimals (same rule as creditgate's `formatMicroCredits`). */
+export function credits(micro: number): string {
+  const neg = micro < 0;
+  const s = Math.abs(Math.trunc(micro)).toString().padStart(7, "0");
+  const int = s.slice(0, -6);
+  let frac = s.slice(-6).replace(/0+$/, "");
+  if (frac.length < 2) frac = frac.padEnd(2, "0");
+  return `${neg ? "-" : ""}${int}.${frac}`;
+}
+
+const LOCALE: Record<Language, string> = { es: "es-ES", en: "en-US" };
+export const int = (n: number, lang: Language) =>
+  new Intl.NumberFormat(LOCALE[lang], { useGrouping: true }).format(n);
+
+/** ISO → `2026-11-23 00:00 UTC` (unambiguous in both languages). */
+export function when(iso: string | null | undefined): string | null {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return null;
+  return `${new Date(t).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+function periodName(period: string, lang: Language): string {
+  const p = period.toLowerCase().replace(/ly$/, "").replace(/^dai$/, "day");
+  const es: Record<string, string> = { day: "diario", week: "semanal", month: "mensual", year: "anual" };
+  const en: Record<string, string> = { day: "daily", week: "weekly", month: "monthly", year: "yearly" };
+  return (lang === "es" ? es : en)[p] ?? period;
+}
+
+const T = {
+  es: {
+    balance: (b: string) => `💳 Saldo: ${b} créditos`,
+    today: "Hoy",
+    month: "Este mes",
+    usageLine: (label: string, req: string, tok: string, c: string) =>
+      `${label}: ${req} solicitudes · ${tok} tokens · ${c} créditos`,
+    limitsHeader: "Límites:",
+    limitLine: (name: string, kind: string, spent: string, cap: string, pct: number, reset: string | null) =>
+      ` • ${name} (${kind}): ${spent} / ${cap} créditos (${pct} %)${reset ? ` · se reinicia ${reset}` : ""}`,
+    hard: "bloquea",
+    soft: "aviso",
+    noLimits: "Sin límites de gasto.",
+    low: "⚠️ Te queda poco saldo. Usa /recargar para recargar.",
+    blockedNow: (why: string) => `⛔ ${why}`,
+    reasons: {
+      insufficient_balance: "Tu saldo se agotó.",
+      daily_cap: "Alcanzaste tu límite diario de gasto.",
+      weekly_cap: "Alcanzaste tu límite semanal de gasto.",
+      monthly_cap: "Alcanzaste tu límite mensual de gasto.",
+      operator: "El operador pausó tu cuenta.",
+      unavailable: "El servicio de créditos no responde ahora mismo; intenta de nuevo en unos minutos.",
+      other: (r: string) => `Tu cuenta está bloqueada (${r}).`,
+    },
+    resetsAt: (w: string) => `Se reinicia el ${w}.`,
+    topupLink: (u: string) => `Recarga aquí: ${u}`,
+    topupHint: "Usa /recargar para ver los paquetes y pagar.",
+    consumoHint: "Usa /consumo para ver tu uso.",
+    who: "No pude identificar tu cuenta en este chat.",
+    unavailable: "El servicio de créditos no responde ahora mismo; intenta de nuevo en unos minutos.",
+    packsHeader: "Paquetes disponibles:",
+    packLine: (i: number, p: Pack, prices: string) => `${i}. ${p.id}: ${p.credits} créditos — ${prices}`,
+    packsUsage: "Escribe /recargar <paquete> [stripe|mercadopago] para recibir el enlace de pago.",
+    noPacks: "No hay paquetes de recarga configurados.",
+    unknownPack: (id: string) => `No existe el paquete «${id}».`,
+    providerNotOffered: (pack: string, prov: string, avail: string) =>
+      `El paquete ${pack} no se puede pagar con ${prov}. Opciones: ${avail}.`,
+    payLink: (t: CreatedTopup, p: Pack, prov: string) =>
+      `Para recargar ${p.credits} créditos (${p.id}) paga con ${prov} aquí:\n${t.url}\nEl enlace vence el ${when(t.expiresAt) ?? t.expiresAt}. Los créditos se acreditan al confirmarse el pago.`,
+    burnHeader: (a: string) => `🔥 Consumo del bot ${a}`,
+    burnLines: (h: string, d: string, runway: string | null) =>
+      `Última hora: ${h} créditos\nÚltimas 24 h: ${d} créditos${runway ? `\nAutonomía estimada: ${runway}` : ""}`,
+    hours: (h: number) => (h >= 48 ? `${Math.floor(h / 24)} días` : `${Math.round(h * 10) / 10} h`),
+    operatorOnly: "Este comando es solo para el operador.",
+  },
+  en: {
+    balance: (b: string) => `💳 Balance: ${b} credits`,
+    today: "Today",
+    month: "This month",
+    usageLine: (label: string, req: string, tok: string, c: string) =>
+      `${label}: ${req} requests · ${tok} tokens · ${c} credits`,
+    limitsHeader: "Limits:",
+    limitLine: (name: string, kind: string, spent: string, cap: string, pct: number, reset: string | null) =>
+      ` • ${name} (${kind}): ${spent} / ${cap} credits (${pct}%)${reset ? ` · resets ${reset}` : ""}`,
+    hard: "blocks",
+    soft: "alert",
+    noLimits: "No spending limits.",
+    low: "⚠️ Your balance is running low. Use /recargar to top up.",
+    blockedNow: (why: string) => `⛔ ${why}`,
+    reasons: {
+      insufficient_balance: "Your balance is used up.",
+      daily_cap: "You reached your daily spending limit.",
+      weekly_cap: "You reached your weekly spending limit.",
+      monthly_cap: "You reached your monthly spending limit.",
+      operator: "The operator has paused your account.",
+      unavailable: "The credit service is not responding right now; please try again in a few minutes.",
+      other: (r: string) => `Your account is blocked (${r}).`,
+    },
+    resetsAt: (w: string) => `It resets at ${w}.`,
+    topupLink: (u: string) => `Top up here: ${u}`,
+    topupHint: "Use /recargar to see the packs and pay.",
+    consumoHint: "Use /consumo to see your usage.",
+    who: "I could not tell which account this chat belongs to.",
+    unavailable: "The credit service is not responding right now; please try again in a few minutes.",
+    packsHeader: "Available packs:",
+    packLine: (i: number, p: Pack, prices: string) => `${i}. ${p.id}: ${p.credits} credits — ${prices}`,
+    packsUsage: "Send /recargar <pack> [stripe|mercadopago] to get a payment link.",
+    noPacks: "No top-up packs are configured.",
+    unknownPack: (id: string) => `There is no pack "${id}".`,
+    providerNotOffered: (pack: string, prov: string, avail: string) =>
+      `Pack ${pack} cannot be paid with ${prov}. Options: ${avail}.`,
+    payLink: (t: CreatedTopup, p: Pack, prov: string) =>
+      `To add ${p.credits} credits (${p.id}) pay with ${prov} here:\n${t.url}\nThe link expires at ${when(t.expiresAt) ?? t.expiresAt}. Credits are added once the payment is confirmed.`,
+    burnHeader: (a: string) => `🔥 Spend of bot ${a}`,
+    burnLines: (h: string, d: string, runway: string | null) =>
+      `Last hour: ${h} credits\nLast 24 h: ${d} credits${runway ? `\nEstimated runway: ${runway}` : ""}`,
+    hours: (h: number) => (h >= 48 ? `${Math.floor(h / 24)} days` : `${Math.round(h * 10) / 10} h`),
+    operatorOnly: "This command is for the operator only.",
+  },
+};
+
+export type Texts = (typeof T)["es"];
+export const texts = (lang: Language): Texts => T[lang] as Texts;
+
+export const providerLabel = (p: PaymentProvider) => (p === "mercadopago" ? "MercadoPago" : "Stripe");
+
+function pct(spent: number, cap: number): number {
+  return cap > 0 ? Math.floor((spent * 100) / cap) : 100;
+}
+
+function limitLines(limits: readonly ConsumoLimit[], lang: Language): string[] {
+  const t = texts(lang);
+  if (limits.length === 0) return [t.noLimits];
+  return [
+    t.limitsHeader,
+    ...limits.map((l) =>
+      t.limitLine(
+        periodName(l.period, lang),
+        l.kind === "soft" ? t.soft : t.hard,
+        credits(l.spentMicroCredits),
+        credits(l.capMicroCredits),
+        pct(l.spentMicroCredits, l.capMicroCredits),
+        when(l.resetsAt),
+      ),
+    ),
+  ];
+}
+
+export function formatConsumo(c: Consumo, lang: Language, status?: UserStatus | null): string {
+  const t = texts(lang);
+  const lines = [
+    t.balance(credits(c.balanceMicroCredits)),
+    t.usageLine(
+      t.today,
+      int(c.today.requests, lang),
+      int(c.today.tokens, lang),
+      credits(c.today.chargedMicroCredits),
+    ),
+    t.usageLine(
+      t.month,
+      int(c.month.requests, lang),
+      int(c.month.tokens, lang),
+      credits(c.month.chargedMicroCredits),
+    ),
+    ...limitLines(c.limits ?? [], lang),
+  ];
+  if (status && !status.allowed) lines.push(t.blockedNow(reasonText(status.reason, lang)));
+  if (c.lowBalance || (status && !status.allowed && status.reason === "insufficient_balance")) {
+    lines.push(c.topupHint?.trim() ? `⚠️ ${c.topupHint.trim()}` : t.low);
+  } else if (c.topupHint?.trim()) {
+    lines.push(c.topupHint.trim());
+  }
+  return lines.join("\n");
+}
+
+export function formatSaldo(s: UserStatus, lang: Language): string {
+  const t = texts(lang);
+  const lines: string[] = [t.balance(credits(s.balanceMicroCredits))];
+  if (!s.allowed) lines.push(t.blockedNow(reasonText(s.reason, lang)), t.topupHint);
+  return lines.join("\n");
+}
+
+export function reasonText(reason: string | null | undefined, lang: Language): string {
+  const r = texts(lang).reasons;
+  const key = (reason ?? "").toLowerCase();
+  if (key in r && key !== "other") return r[key as Exclude<keyof typeof r, "other">];
+  return r.other(reason ?? "?");
+}
+
+/** The answer a blocked user gets instead of a model reply. */
+export function blockedText(s: Pick<UserStatus, "reason" | "windows" | "topupUrl">, lang: Language): string {
+  const t = texts(lang);
+  const lines = [t.blockedNow(reasonText(s.reason, lang))];
+  const reason = (s.reason ?? "").toLowerCase();
+  const capPeriod = /^(\w+?)_cap$/.exec(reason)?.[1];
+  if (capPeriod) {
+    const w = (s.windows ?? []).find(
+      (x: StatusWindow) => periodName(x.period, "en") === periodName(capPeriod, "en"),
+    );
+    const at = when(w?.resetsAt);
+    if (at) lines.push(t.resetsAt(at));
+  }
+  if (reason === "unavailable") return lines.join("\n");
+  if (reason === "operator" || capPeriod) {
+    lines.push(t.consumoHint);
+  } else {
+    if (s.topupUrl) lines.push(t.topupLink(s.topupUrl));
+    lines.push(t.topupHint);
+  }
+  return lines.join("\n");
+}
+
+export function formatPacks(packs: readonly Pack[], lang: Language, only?: PaymentProvider): string {
+  const t = texts(lang);
+  if (packs.length === 0) return t.noPacks;
+  const lines = [t.packsHeader];
+  packs.forEach((p, i) => {
+    const prices = p.prices
+      .filter((x) => !only || x.provider === only)
+      .map((x) => `${x.amount} ${x.currency} (${providerLabel(x.provider)})`)
+      .join(", ");
+    lines.push(t.packLine(i + 1, p, prices || "—"));
+  });
+  lines.push(t.packsUsage);
+  return lines.join("\n");
+}
+
+export function formatBurn(b: Burn, lang: Language): string {
+  const t = texts(lang);
+  const runway =
+    typeof b.runwayHours === "number" && Number.isFinite(b.runwayHours) ? t.hours(b.runwayHours) : null;
+  return `${t.burnHeader(b.agentId)}\n${t.burnLines(credits(b.lastHourMicroCredits), credits(b.last24hMicroCredits), runway)}`;
+}

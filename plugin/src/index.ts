@@ -1,0 +1,142 @@
+/**
+ * creditgate plugin for OpenClaw (≥2026.3; tested on 2026.9.6) and Clawdbot (2026.1.x).
+ *
+ * One synchronous `register(api)`:
+ * - commands `/consumo`, `/saldo`, `/recargar`, `/burn`;
+ * - gateway methods `billing.*`;
+ * - gating hooks `before_dispatch` + `before_agent_reply` (OC only; Clawdbot has no pre-model gate);
+ * - service `creditgate-notices` (delivers user notices) — also flushes pushed usage on stop;
+ * - optional `before_message_write` push metering.
+ */
+import { CreditgateClient } from "./client.js";
+import { buildCommands } from "./commands.js";
+import { resolveConfig } from "./config.js";
+import { Gate } from "./gate.js";
+import { NoticeDelivery, noticeService } from "./notices.js";
+import type { PluginApi, PluginDefinition } from "./openclaw-types.js";
+import { UsagePusher } from "./push.js";
+import { registerMethods } from "./rpc.js";
+import { StatusCache } from "./status-cache.js";
+
+export const PLUGIN_ID = "creditgate";
+
+/** Commands a blocked user may still run (they never reach the model anyway). */
+const ALWAYS_PASS = ["consumo", "saldo", "recargar", "burn", "start", "help"];
+
+export interface Registered {
+  client: CreditgateClient;
+  cache: StatusCache;
+  gate: Gate;
+  notices: NoticeDelivery;
+  pusher: UsagePusher | null;
+}
+
+/** Registers everything; returns the live parts (tests use them, the host ignores the return). */
+export function registerCreditgate(api: PluginApi): Registered {
+  const cfg = resolveConfig(api.pluginConfig);
+  const log = api.logger;
+  if (!cfg.apiToken)
+    log.warn("creditgate: no apiToken configured (plugins.entries.creditgate.config.apiToken)");
+
+  const client = new CreditgateClient({
+    baseUrl: cfg.apiUrl,
+    token: cfg.apiToken,
+    timeoutMs: cfg.requestTimeoutMs,
+  });
+  const cache = new StatusCache(client, {
+    ttlMs: cfg.statusTtlMs,
+    timeoutMs: Math.min(cfg.requestTimeoutMs, 2_000),
+  });
+  const gate = new Gate({
+    cache,
+    language: cfg.language,
+    failOpen: cfg.failOpen,
+    logger: log,
+    passCommands: ALWAYS_PASS,
+  });
+
+  for (const cmd of buildCommands({ client, cache, config: cfg, logger: log })) api.registerCommand(cmd);
+
+  registerMethods(api, { client, logger: log, invalidate: (u) => cache.invalidate(u) });
+
+  const dmScope = (api.config as { session?: { dmScope?: string } } | undefined)?.session?.dmScope;
+  if (!dmScope || dmScope === "main") {
+    log.warn(
+      `creditgate: session.dmScope is "${dmScope ?? "main"}": every DM shares the operator's session, so usage ` +
+        `cannot be billed per user and nobody is gated; set session.dmScope to "per-channel-peer"`,
+    );
+  }
+
+  const hostVersion = api.runtime?.version;
+  const hooks = typeof api.on === "function";
+  // Clawdbot accepts any hook name in api.on but never fires before_dispatch/before_agent_reply.
+  const gateHooks = hooks && hostHasPreModelGate(hostVersion) !== false;
+  let gating = false;
+  if (cfg.gating && gateHooks && api.on) {
+    api.on("before_dispatch", gate.beforeDispatch);
+    api.on("before_agent_reply", gate.beforeAgentReply, { eligibleTriggers: ["user"] });
+    gating = true;
+  } else if (cfg.gating) {
+    log.warn(
+      `creditgate: this host (${hostVersion ?? "unknown version"}) has no pre-model hooks: blocked users are NOT ` +
+        "stopped before the model; see the plugin README (channel allowlists) for the operator's options",
+    );
+  }
+
+  let pusher: UsagePusher | null = null;
+  if (cfg.pushUsage && hooks && api.on && hostHasMessageWriteHook(hostVersion) !== false) {
+    pusher = new UsagePusher({ client, logger: log });
+    api.on("before_message_write", pusher.onMessageWrite);
+  }
+
+  const notices = new NoticeDelivery({
+    client,
+    runtime: api.runtime ?? {},
+    hostConfig: () => api.config,
+    logger: log,
+    onNotice: (n) => cache.invalidate(String(n.userId).toLowerCase()),
+  });
+  const svc = noticeService(notices, cfg.noticePollMs, log);
+  api.registerService({
+    id: "creditgate-notices",
+    start: () => {
+      if (cfg.deliverNotices) svc.start();
+    },
+    stop: async () => {
+      await svc.stop();
+      await pusher?.stop();
+    },
+  });
+
+  log.info(
+    `creditgate: ready (api ${cfg.apiUrl}, language ${cfg.language}, gating ${gating ? "on" : "off"}, failOpen ${cfg.failOpen}, pushUsage ${Boolean(pusher)})`,
+  );
+  return { client, cache, gate, notices, pusher };
+}
+
+/** `YYYY.M.D[-n]` → comparable number, or null when the version is unknown. */
+function calver(version: string | undefined): number | null {
+  const m = /^(\d{4})\.(\d{1,2})\.(\d{1,2})/.exec(version ?? "");
+  return m ? Number(m[1]) * 10_000 + Number(m[2]) * 100 + Number(m[3]) : null;
+}
+/** `before_dispatch` exists from OpenClaw 2026.3 (Clawdbot/Moltbot ≤2026.1.29 have none); null = unknown. */
+export function hostHasPreModelGate(version: string | undefined): boolean | null {
+  const v = calver(version);
+  return v === null ? null : v >= 2026_03_00;
+}
+/** `before_message_write` exists from OpenClaw 2026.2.16. */
+export function hostHasMessageWriteHook(version: string | undefined): boolean | null {
+  const v = calver(version);
+  return v === null ? null : v >= 2026_02_16;
+}
+
+const plugin: PluginDefinition = {
+  id: PLUGIN_ID,
+  name: "creditgate",
+  description: "Prepaid credits for OpenClaw bots: /consumo, /saldo, /recargar, gating and notices",
+  register(api: PluginApi): void {
+    registerCreditgate(api);
+  },
+};
+
+export default plugin;

@@ -1,0 +1,173 @@
+/**
+ * Optional push metering: every assistant message OpenClaw is about to write
+ * (`before_message_write`, OC ≥2026.2.16) becomes a `POST /v1/usage` event whose
+ * `idempotencyKey` is the transcript meter's `dedupeKey`, so running both paths bills once.
+ * Transcripts remain the source of truth: this is a low-latency head start, and a batch that
+ * cannot be delivered is retried a few times and then dropped (logged), never blocking chat.
+ *
+ * The hook is synchronous and must not alter the message: the handler only enqueues.
+ */
+import type { CreditgateClient, PushEvent } from "./client.js";
+import { dedupeKey } from "./identity.js";
+import type { BeforeMessageWriteEvent, PluginLogger, WrittenMessage } from "./openclaw-types.js";
+import { agentOfKey, resolveAccount } from "./user.js";
+
+const count = (v: unknown): number | null =>
+  v === undefined || v === null ? 0 : typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : null;
+
+/** The billable call in an assistant message, with the meter's skip rules; null if none. */
+export function usageEvent(
+  message: WrittenMessage | { role: string },
+  where: { agentId?: string; sessionKey?: string },
+): PushEvent | null {
+  if (message.role !== "assistant") return null;
+  const m = message as WrittenMessage;
+  const u = m.usage;
+  if (!u || typeof u !== "object") return null;
+  if (m.provider === "openclaw") return null; // delivery-mirror / gateway-injected
+  const input = count(u.input);
+  const output = count(u.output);
+  const cacheRead = count(u.cacheRead);
+  const cacheWrite = count(u.cacheWrite);
+  if (input === null || output === null || cacheRead === null || cacheWrite === null) return null;
+  if (input + output + cacheRead + cacheWrite === 0) return null;
+  if (!m.provider || !m.model || typeof m.timestamp !== "number" || !Number.isFinite(m.timestamp))
+    return null;
+  const messageTsMs = Math.trunc(m.timestamp);
+  const responseId = typeof m.responseId === "string" && m.responseId ? m.responseId : null;
+  const agentId = where.agentId ?? agentOfKey(where.sessionKey) ?? "main";
+  const isError = m.stopReason === "error" || m.stopReason === "aborted" || Boolean(m.errorMessage);
+  return {
+    idempotencyKey: dedupeKey({
+      provider: m.provider,
+      model: m.model,
+      messageTsMs,
+      input,
+      output,
+      cacheRead,
+      cacheWrite,
+      responseId,
+    }),
+    agentId,
+    userId: resolveAccount(agentId, where.sessionKey).accountId,
+    provider: m.provider,
+    model: m.model,
+    input,
+    output,
+    cacheRead,
+    cacheWrite,
+    timestampMs: messageTsMs,
+    success: !isError,
+  };
+}
+
+export interface PushOptions {
+  client: CreditgateClient;
+  logger: PluginLogger;
+  flushMs?: number;
+  maxBatch?: number;
+  maxQueue?: number;
+  maxAttempts?: number;
+}
+
+export class UsagePusher {
+  private queue: PushEvent[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private flushing: Promise<void> | null = null;
+  private attempts = 0;
+  private stopped = false;
+  stats = { queued: 0, billed: 0, duplicate: 0, rejected: 0, dropped: 0 };
+
+  private readonly o: PushOptions;
+
+  constructor(o: PushOptions) {
+    this.o = o;
+  }
+
+  /** The `before_message_write` handler: synchronous, returns nothing (never alters the write). */
+  onMessageWrite = (
+    event: BeforeMessageWriteEvent,
+    ctx: { agentId?: string; sessionKey?: string },
+  ): undefined => {
+    try {
+      const ev = usageEvent(event.message, {
+        agentId: ctx.agentId ?? event.agentId,
+        sessionKey: ctx.sessionKey ?? event.sessionKey,
+      });
+      if (ev) this.enqueue(ev);
+    } catch (err) {
+      this.o.logger.warn(`creditgate: push metering skipped a message: ${String(err)}`);
+    }
+    return undefined;
+  };
+
+  enqueue(ev: PushEvent): void {
+    const max = this.o.maxQueue ?? 10_000;
+    if (this.queue.length >= max) {
+      this.queue.shift();
+      this.stats.dropped++;
+    }
+    this.queue.push(ev);
+    this.stats.queued++;
+    if (this.stopped || this.queue.length >= (this.o.maxBatch ?? 200)) void this.flush();
+    else this.schedule(this.o.flushMs ?? 1_000);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  flush(): Promise<void> {
+    if (!this.flushing) {
+      this.flushing = this.flushLoop().finally(() => {
+        this.flushing = null;
+      });
+    }
+    return this.flushing;
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.o.maxBatch ?? 200);
+      try {
+        const res = await this.o.client.pushUsage(batch);
+        this.queue.splice(0, batch.length);
+        this.attempts = 0;
+        for (const r of res?.results ?? []) {
+          if (r.status === "billed") this.stats.billed++;
+          else if (r.status === "duplicate") this.stats.duplicate++;
+          else {
+            this.stats.rejected++;
+            this.o.logger.warn(`creditgate: pushed usage ${r.idempotencyKey} rejected: ${r.reason ?? "?"}`);
+          }
+        }
+      } catch (err) {
+        this.attempts++;
+        const msg = err instanceof Error ? err.message : String(err);
+        if (this.stopped || this.attempts >= (this.o.maxAttempts ?? 5)) {
+          this.queue.splice(0, batch.length);
+          this.stats.dropped += batch.length;
+          this.attempts = 0;
+          this.o.logger.warn(
+            `creditgate: dropped ${batch.length} pushed usage event(s) after repeated failures (${msg}); the transcript meter still bills them`,
+          );
+          continue;
+        }
+        this.schedule(Math.min(60_000, 1_000 * 2 ** this.attempts));
+        return;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+}

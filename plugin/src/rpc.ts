@@ -1,0 +1,214 @@
+/**
+ * Gateway RPC methods (WebSocket; `openclaw gateway call billing.balance --params '{...}'`):
+ * read scope: `billing.balance`, `billing.user_usage`, `billing.agent_usage`;
+ * admin scope: `billing.set_limits`, `billing.grant`. Params are validated here, before any
+ * request reaches creditgate; errors use the gateway's `INVALID_REQUEST` / `UNAVAILABLE` codes.
+ */
+import { type CreditgateClient, CreditgateError } from "./client.js";
+import type { GatewayRequestHandler, PluginApi, PluginLogger } from "./openclaw-types.js";
+
+export class ParamError extends Error {}
+
+type Params = Record<string, unknown>;
+
+const USER_RE = /^[^\s/]{1,200}$/;
+const AGENT_RE = /^[A-Za-z0-9_.-]{1,100}$/;
+const CREDITS_RE = /^\d{1,12}(?:\.\d{1,6})?$/;
+
+function onlyKeys(p: Params, allowed: readonly string[]): void {
+  const extra = Object.keys(p).filter((k) => !allowed.includes(k));
+  if (extra.length) throw new ParamError(`unknown param(s): ${extra.join(", ")}`);
+}
+function userId(p: Params): string {
+  const v = p.userId;
+  if (typeof v !== "string" || !USER_RE.test(v.trim())) {
+    throw new ParamError("userId: required, 1-200 characters without spaces, e.g. telegram:5550101");
+  }
+  return v.trim().toLowerCase();
+}
+function agentId(p: Params): string {
+  const v = p.agentId;
+  if (typeof v !== "string" || !AGENT_RE.test(v)) throw new ParamError("agentId: required, e.g. main");
+  return v;
+}
+/** Credits as a decimal string or number ("2", "2.5", 2.5) → micro-credits, exact to 6 decimals. */
+export function creditsToMicro(v: unknown, field: string, opts: { allowZero: boolean }): number {
+  const s = typeof v === "number" && Number.isFinite(v) ? String(v) : v;
+  if (typeof s !== "string" || !CREDITS_RE.test(s.trim())) {
+    throw new ParamError(`${field}: a non-negative credit amount with at most 6 decimals, e.g. "2.5"`);
+  }
+  const [i = "0", f = ""] = s.trim().split(".");
+  const micro = Number(i) * 1_000_000 + Number(f.padEnd(6, "0"));
+  if (!Number.isSafeInteger(micro)) throw new ParamError(`${field}: too large`);
+  if (!opts.allowZero && micro === 0) throw new ParamError(`${field}: must be greater than 0`);
+  return micro;
+}
+
+type Period = "day" | "week" | "month";
+const PERIOD_OF: Record<string, Period> = { daily: "day", weekly: "week", monthly: "month" };
+
+/**
+ * A change to one user's limits: caps per calendar window (`null` removes that window's caps)
+ * and an overdraft allowance. creditgate's `PUT /v1/users/:id/limits` replaces the user's whole
+ * rule set, so the client reads the current rules and merges this patch into them
+ * (`mergeLimits`).
+ */
+export interface LimitsPatch {
+  caps: Partial<Record<Period, { capMicroCredits: number; kind: "hard" | "soft" } | null>>;
+  /** Blocked at balance ≤ -overdraft (creditgate's `floorMicroCredits`). */
+  overdraftMicroCredits?: number;
+}
+
+export function parseSetLimits(p: Params): { userId: string; patch: LimitsPatch } {
+  onlyKeys(p, ["userId", "daily", "weekly", "monthly", "soft", "overdraft"]);
+  const u = userId(p);
+  if (p.soft !== undefined && typeof p.soft !== "boolean") throw new ParamError("soft: must be a boolean");
+  const kind = p.soft === true ? "soft" : "hard";
+  const patch: LimitsPatch = { caps: {} };
+  for (const [field, period] of Object.entries(PERIOD_OF)) {
+    const v = p[field];
+    if (v === undefined) continue;
+    patch.caps[period] =
+      v === null ? null : { capMicroCredits: creditsToMicro(v, field, { allowZero: false }), kind };
+  }
+  if (p.overdraft !== undefined)
+    patch.overdraftMicroCredits = creditsToMicro(p.overdraft, "overdraft", { allowZero: true });
+  if (Object.keys(patch.caps).length === 0 && patch.overdraftMicroCredits === undefined)
+    throw new ParamError("nothing to set: give daily, weekly, monthly and/or overdraft");
+  return { userId: u, patch };
+}
+
+/** creditgate's per-user rule set (`limitRulesSchema` on the server). */
+export interface LimitRules {
+  floorMicroCredits?: number;
+  caps?: { period: Period; capMicroCredits: number; kind: "hard" | "soft" }[];
+  lowBalanceMicroCredits?: number;
+  language?: "en" | "es";
+}
+
+/** Applies a patch to the user's current rules: caps of a patched period are replaced. */
+export function mergeLimits(current: LimitRules | null, patch: LimitsPatch): LimitRules {
+  const next: LimitRules = { ...(current ?? {}) };
+  const patched = Object.keys(patch.caps) as Period[];
+  if (patched.length > 0) {
+    const kept = (current?.caps ?? []).filter((c) => !patched.includes(c.period));
+    const added = patched.flatMap((period) => {
+      const c = patch.caps[period];
+      return c ? [{ period, capMicroCredits: c.capMicroCredits, kind: c.kind }] : [];
+    });
+    next.caps = [...kept, ...added];
+  }
+  if (patch.overdraftMicroCredits !== undefined) next.floorMicroCredits = -patch.overdraftMicroCredits;
+  return next;
+}
+
+export function parseGrant(p: Params): {
+  userId: string;
+  body: { amountMicroCredits: number; reason: string; idempotencyKey?: string };
+} {
+  onlyKeys(p, ["userId", "credits", "reason", "idempotencyKey"]);
+  const u = userId(p);
+  const amountMicroCredits = creditsToMicro(p.credits, "credits", { allowZero: false });
+  if (p.reason !== undefined && (typeof p.reason !== "string" || p.reason.length > 500)) {
+    throw new ParamError("reason: a string of at most 500 characters");
+  }
+  if (
+    p.idempotencyKey !== undefined &&
+    (typeof p.idempotencyKey !== "string" || !/^[\w:.-]{1,128}$/.test(p.idempotencyKey))
+  ) {
+    throw new ParamError("idempotencyKey: 1-128 characters [A-Za-z0-9_:.-]");
+  }
+  return {
+    userId: u,
+    body: {
+      amountMicroCredits,
+      reason:
+        typeof p.reason === "string" && p.reason.trim() ? p.reason.trim() : "grant via OpenClaw gateway",
+      ...(typeof p.idempotencyKey === "string" ? { idempotencyKey: p.idempotencyKey } : {}),
+    },
+  };
+}
+
+interface MethodDeps {
+  client: CreditgateClient;
+  logger: PluginLogger;
+  /** Called after admin changes so the gate sees them at once. */
+  invalidate: (userId: string) => void;
+}
+
+function method(deps: MethodDeps, name: string, run: (p: Params) => Promise<unknown>): GatewayRequestHandler {
+  return async ({ params, respond }) => {
+    try {
+      respond(true, await run(params ?? {}));
+    } catch (err) {
+      if (err instanceof ParamError) {
+        respond(false, undefined, { code: "INVALID_REQUEST", message: `${name}: ${err.message}` });
+      } else if (err instanceof CreditgateError && err.kind === "http") {
+        respond(false, undefined, {
+          code: err.status === 404 ? "NOT_FOUND" : "INVALID_REQUEST",
+          message: err.message,
+          details: { status: err.status, code: err.code },
+        });
+      } else {
+        const message = err instanceof Error ? err.message : String(err);
+        deps.logger.warn(`creditgate: ${name} failed: ${message}`);
+        respond(false, undefined, { code: "UNAVAILABLE", message, retryable: true });
+      }
+    }
+  };
+}
+
+export function registerMethods(api: Pick<PluginApi, "registerGatewayMethod">, deps: MethodDeps): string[] {
+  const { client } = deps;
+  const defs: [string, "operator.read" | "operator.admin", (p: Params) => Promise<unknown>][] = [
+    [
+      "billing.balance",
+      "operator.read",
+      async (p) => {
+        onlyKeys(p, ["userId"]);
+        const u = userId(p);
+        const s = await client.status(u);
+        return { userId: u, ...s };
+      },
+    ],
+    [
+      "billing.user_usage",
+      "operator.read",
+      async (p) => {
+        onlyKeys(p, ["userId"]);
+        return client.consumo(userId(p));
+      },
+    ],
+    [
+      "billing.agent_usage",
+      "operator.read",
+      async (p) => {
+        onlyKeys(p, ["agentId"]);
+        return client.burn(agentId(p));
+      },
+    ],
+    [
+      "billing.set_limits",
+      "operator.admin",
+      async (p) => {
+        const { userId: u, patch } = parseSetLimits(p);
+        const current = await client.getLimits(u);
+        const out = await client.setLimits(u, mergeLimits(current.user ?? null, patch));
+        deps.invalidate(u);
+        return out ?? { ok: true };
+      },
+    ],
+    [
+      "billing.grant",
+      "operator.admin",
+      async (p) => {
+        const { userId: u, body } = parseGrant(p);
+        const out = await client.grant(u, body);
+        deps.invalidate(u);
+        return out ?? { ok: true };
+      },
+    ],
+  ];
+  for (const [name, scope, run] of defs) api.registerGatewayMethod(name, method(deps, name, run), { scope });
+  return defs.map((d) => d[0]);
+}

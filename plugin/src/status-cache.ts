@@ -1,0 +1,102 @@
+/**
+ * Per-user status cache so the gate costs a Map lookup on the chat hot path.
+ *
+ * - An entry lives `ttlMs`; concurrent misses for one user share one request (single flight).
+ * - The notice service invalidates a user as soon as creditgate queues a notice for them
+ *   (top-up received, blocked, unblocked...), so a top-up lifts the gate on the next message
+ *   rather than after the TTL.
+ * - An unreachable creditgate is remembered for a short time (`failureTtlMs`) so that an outage
+ *   does not add a request timeout to every message; what happens then is the caller's
+ *   `failOpen` decision.
+ */
+import { type CreditgateClient, CreditgateError, type UserStatus } from "./client.js";
+
+export type StatusLookup =
+  | { ok: true; status: UserStatus; cached: boolean }
+  | { ok: false; error: CreditgateError; cached: boolean };
+
+interface Entry {
+  value: StatusLookup;
+  expiresAt: number;
+}
+
+export interface StatusCacheOptions {
+  ttlMs: number;
+  failureTtlMs?: number;
+  timeoutMs: number;
+  maxEntries?: number;
+  now?: () => number;
+}
+
+export class StatusCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly inflight = new Map<string, Promise<StatusLookup>>();
+  /** Bumped per user on invalidation so a response that raced an invalidation is not cached. */
+  private readonly generation = new Map<string, number>();
+  private readonly now: () => number;
+
+  private readonly client: CreditgateClient;
+  private readonly opts: StatusCacheOptions;
+
+  constructor(client: CreditgateClient, opts: StatusCacheOptions) {
+    this.client = client;
+    this.opts = opts;
+    this.now = opts.now ?? Date.now;
+  }
+
+  async get(userId: string): Promise<StatusLookup> {
+    const hit = this.entries.get(userId);
+    if (hit && hit.expiresAt > this.now()) return { ...hit.value, cached: true };
+    const pending = this.inflight.get(userId);
+    if (pending) return pending;
+    const gen = this.generation.get(userId) ?? 0;
+    const p: Promise<StatusLookup> = this.fetch(userId).then((value) => {
+      if (this.inflight.get(userId) === p) this.inflight.delete(userId);
+      if ((this.generation.get(userId) ?? 0) === gen) this.store(userId, value);
+      return value;
+    });
+    this.inflight.set(userId, p);
+    return p;
+  }
+
+  invalidate(userId: string): void {
+    this.entries.delete(userId);
+    this.inflight.delete(userId);
+    this.generation.set(userId, (this.generation.get(userId) ?? 0) + 1);
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.inflight.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private async fetch(userId: string): Promise<StatusLookup> {
+    try {
+      const status = await this.client.status(userId, this.opts.timeoutMs);
+      if (typeof status?.allowed !== "boolean") {
+        throw new CreditgateError("unreachable", "creditgate status: malformed answer");
+      }
+      return { ok: true, status, cached: false };
+    } catch (err) {
+      const e = err instanceof CreditgateError ? err : new CreditgateError("unreachable", String(err));
+      return { ok: false, error: e, cached: false };
+    }
+  }
+
+  private store(userId: string, value: StatusLookup): void {
+    const ttl = value.ok ? this.opts.ttlMs : (this.opts.failureTtlMs ?? Math.min(this.opts.ttlMs, 5_000));
+    if (ttl <= 0) return;
+    const max = this.opts.maxEntries ?? 10_000;
+    if (this.entries.size >= max && !this.entries.has(userId)) {
+      // Drop the oldest insertion (Map keeps insertion order): bounded memory, no LRU bookkeeping.
+      const first = this.entries.keys().next();
+      if (!first.done) this.entries.delete(first.value);
+    }
+    this.entries.delete(userId);
+    this.entries.set(userId, { value: { ...value, cached: false }, expiresAt: this.now() + ttl });
+  }
+}

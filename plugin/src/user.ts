@@ -1,0 +1,97 @@
+/**
+ * Who is billed: the same account names creditgate's meter uses (COPY of the rules in
+ * `src/meter/resolve-user.ts`, `resolveAccount`/`routeToAccount`; test/push.test.ts checks the
+ * copy against the original when the repo is present).
+ *
+ * A DM session key names the end user: `agent:<a>:<ch>:direct:<peer>` (older `:dm:`),
+ * `agent:<a>:<ch>:<account>:direct:<peer>`, `agent:<a>:direct:<peer>` (channel from hints),
+ * `agent:<a>:openai-user:<user>`. Everything else (main, cron, hooks, groups...) is the
+ * operator's own account `agent:<agentId>`.
+ */
+
+const AUTOMATION = new Set(["main", "cron", "hook", "heartbeat", "subagent", "acp", "node", "global"]);
+const SHARED = new Set(["group", "channel", "room", "thread", "topic"]);
+const DM = new Set(["direct", "dm"]);
+
+export const operatorAccount = (agentId: string) => `agent:${agentId}`;
+
+export function agentOfKey(sessionKey: string | null | undefined): string | null {
+  if (!sessionKey) return null;
+  const parts = sessionKey.split(":");
+  return parts[0] === "agent" && parts[1] ? parts[1] : null;
+}
+
+export interface Resolution {
+  accountId: string;
+  /** `dm`, `openai-user`, `operator`, `unknown-session`. */
+  via: string;
+}
+
+/** The meter's `resolveAccount` without sub-agent parent lookups (the plugin has no session index). */
+export function resolveAccount(
+  agentId: string,
+  sessionKey: string | null | undefined,
+  channelHint?: string | null,
+): Resolution {
+  const op = { accountId: operatorAccount(agentId), via: "operator" };
+  if (!sessionKey) return { accountId: operatorAccount(agentId), via: "unknown-session" };
+  const parts = sessionKey.split(":");
+  const rest = parts[0] === "agent" ? parts.slice(2) : parts;
+  const head = rest[0]?.toLowerCase();
+  if (!head) return op;
+  if (head === "openai-user" && rest.length >= 2) {
+    return { accountId: `openai-user:${rest.slice(1).join(":").toLowerCase()}`, via: "openai-user" };
+  }
+  if (AUTOMATION.has(head)) return op;
+  const dmAt = rest.findIndex((p) => DM.has(p.toLowerCase()));
+  if (dmAt >= 0 && dmAt <= 2 && rest.length > dmAt + 1 && !rest.slice(0, dmAt).some((p) => SHARED.has(p))) {
+    const peer = rest
+      .slice(dmAt + 1)
+      .join(":")
+      .toLowerCase();
+    const channel = dmAt > 0 ? rest[0]?.toLowerCase() : normalizeChannel(channelHint);
+    if (peer.length === 0) return op;
+    return { accountId: `${channel ?? "direct"}:${peer}`, via: "dm" };
+  }
+  return op;
+}
+
+export function normalizeChannel(ch: string | null | undefined): string | null {
+  const c = ch?.trim().toLowerCase();
+  return c && /^[a-z0-9_-]+$/.test(c) ? c : null;
+}
+
+/** `telegram:5550101` → itself; a bare `5550101` with channel `telegram` → `telegram:5550101`. */
+export function routeToAccount(target: string | null | undefined, channel?: string | null): string | null {
+  const t = target?.trim().toLowerCase();
+  if (!t) return null;
+  const m = /^([a-z0-9_-]+):(.+)$/.exec(t);
+  if (m?.[1] && m[2]) return `${m[1] === "tg" ? "telegram" : m[1]}:${m[2]}`;
+  const ch = normalizeChannel(channel);
+  return ch ? `${ch}:${t}` : null;
+}
+
+/** True for the end-user accounts the gate and the commands act on (not `agent:<id>`). */
+export const isEndUser = (r: Resolution) => r.via === "dm" || r.via === "openai-user";
+
+/**
+ * The end user behind a chat surface: the session key when it is a DM (so `identityLinks`
+ * names and per-peer keys match the meter exactly), else `<channel>:<senderId>` lower-cased.
+ * Null when neither is known (the caller then answers "cannot tell who you are").
+ */
+export function chatUser(p: {
+  sessionKey?: string | null;
+  agentId?: string | null;
+  channel?: string | null;
+  senderId?: string | null;
+}): string | null {
+  if (p.sessionKey) {
+    const r = resolveAccount(p.agentId ?? agentOfKey(p.sessionKey) ?? "main", p.sessionKey, p.channel);
+    if (isEndUser(r)) return r.accountId;
+  }
+  const ch = normalizeChannel(p.channel);
+  const sender = p.senderId?.trim().toLowerCase();
+  if (!ch || !sender) return null;
+  // Some channels hand over an already-qualified sender (`telegram:123`).
+  return routeToAccount(sender, ch);
+}

@@ -1,0 +1,252 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { commandUser, isOperator, parseRecargarArgs } from "../src/commands.js";
+import { resolveConfig } from "../src/config.js";
+import { credits } from "../src/i18n.js";
+import { registerCreditgate } from "../src/index.js";
+import type { PluginCommandContext } from "../src/openclaw-types.js";
+import { FakeCreditgate } from "./support/fake-creditgate.mjs";
+import { createFakeHost } from "./support/fake-host.js";
+
+let cg: FakeCreditgate;
+beforeEach(async () => {
+  cg = await new FakeCreditgate({ token: "k" }).start();
+  cg.setUser("telegram:5550101", {
+    balanceMicroCredits: 3_250_000,
+    allowed: true,
+    reason: null,
+    windows: [
+      {
+        period: "day",
+        capMicroCredits: 2_000_000,
+        spentMicroCredits: 420_000,
+        resetsAt: "2026-11-23T00:00:00.000Z",
+      },
+      {
+        period: "month",
+        capMicroCredits: 20_000_000,
+        spentMicroCredits: 5_250_000,
+        resetsAt: "2026-12-01T00:00:00.000Z",
+        kind: "soft",
+      },
+    ],
+  });
+});
+afterEach(async () => {
+  await cg.stop();
+});
+
+function setup(extra: Record<string, unknown> = {}) {
+  const host = createFakeHost({ apiUrl: cg.url, apiToken: "k", ...extra });
+  registerCreditgate(host.api);
+  return host;
+}
+const henry = {
+  senderId: "5550101",
+  channelId: "telegram",
+  sessionKey: "agent:main:telegram:direct:5550101",
+};
+
+describe("/consumo", () => {
+  it("Spanish (default): balance, today, month, each limit with use, no hint when not low", async () => {
+    const host = setup();
+    const text = await host.runCommand("consumo", henry);
+    expect(text).toBe(
+      [
+        "💳 Saldo: 3.25 créditos",
+        "Hoy: 3 solicitudes · 12.345 tokens · 0.42 créditos",
+        "Este mes: 40 solicitudes · 1.234.567 tokens · 5.25 créditos",
+        "Límites:",
+        " • diario (bloquea): 0.42 / 2.00 créditos (21 %) · se reinicia 2026-11-23 00:00 UTC",
+        " • mensual (aviso): 5.25 / 20.00 créditos (26 %) · se reinicia 2026-12-01 00:00 UTC",
+      ].join("\n"),
+    );
+    expect(cg.requests.some((r) => r.path === "/v1/users/telegram%3A5550101/consumo")).toBe(true);
+  });
+
+  it("English, with the low-balance top-up hint", async () => {
+    cg.setUser("telegram:5550101", { balanceMicroCredits: 400_000, windows: [] });
+    const host = setup({ language: "en" });
+    const text = await host.runCommand("consumo", henry);
+    expect(text).toContain("💳 Balance: 0.40 credits");
+    expect(text).toContain("Today: 3 requests · 12,345 tokens · 0.42 credits");
+    expect(text).toContain("No spending limits.");
+    expect(text).toContain("⚠️ Your balance is running low. Use /recargar to top up.");
+  });
+
+  it("uses the server's topupHint when it sends one, and says when the user is blocked", async () => {
+    cg.setUser("whatsapp:+15551234567", {
+      balanceMicroCredits: 0,
+      allowed: false,
+      reason: "insufficient_balance",
+      windows: [],
+      consumo: { topupHint: "Recarga con /recargar starter" },
+    });
+    const host = setup();
+    const text = await host.runCommand("consumo", {
+      channel: "whatsapp",
+      channelId: "whatsapp",
+      senderId: "+15551234567",
+      sessionKey: "agent:main:whatsapp:direct:+15551234567",
+    });
+    expect(text).toContain("⛔ Tu saldo se agotó.");
+    expect(text).toContain("⚠️ Recarga con /recargar starter");
+  });
+
+  it("creditgate down: a friendly answer and a log line, not an exception", async () => {
+    const host = setup({ requestTimeoutMs: 200 });
+    cg.mode = "down";
+    const text = await host.runCommand("consumo", henry);
+    expect(text).toContain("no responde");
+    expect(host.logs.some((l) => l.level === "warn" && l.msg.includes("/consumo failed"))).toBe(true);
+  });
+});
+
+describe("/saldo", () => {
+  it("balance only, always fresh", async () => {
+    const host = setup();
+    expect(await host.runCommand("saldo", henry)).toBe("💳 Saldo: 3.25 créditos");
+    cg.setUser("telegram:5550101", { balanceMicroCredits: 8_250_000 });
+    expect(await host.runCommand("saldo", henry)).toBe("💳 Saldo: 8.25 créditos");
+  });
+});
+
+describe("/recargar", () => {
+  it("without args lists the packs with prices", async () => {
+    const host = setup();
+    const text = await host.runCommand("recargar", henry);
+    expect(text).toContain("1. starter: 5 créditos — 5.00 USD (Stripe), 5000 ARS (MercadoPago)");
+    expect(text).toContain("2. plus: 25 créditos — 20.00 USD (Stripe)");
+    expect(text).toContain("/recargar <paquete>");
+  });
+
+  it("with a pack replies with a payment link from the configured provider", async () => {
+    const host = setup({ defaultProvider: "mercadopago" });
+    const text = await host.runCommand("recargar", { ...henry, args: "starter" });
+    expect(cg.topups).toHaveLength(1);
+    expect(cg.topups[0]).toMatchObject({
+      userId: "telegram:5550101",
+      packId: "starter",
+      provider: "mercadopago",
+    });
+    expect(text).toContain(cg.topups[0]?.url);
+    expect(text).toContain("MercadoPago");
+    expect(text).toContain("2030-01-01 12:00 UTC");
+  });
+
+  it("the user's provider choice wins; a pack number works; unknown packs and providers are explained", async () => {
+    const host = setup({ defaultProvider: "mercadopago" });
+    await host.runCommand("recargar", { ...henry, args: "1 stripe" });
+    expect(cg.topups.at(-1)).toMatchObject({ packId: "starter", provider: "stripe" });
+    // `plus` has only Stripe: the default provider falls back to what the pack offers
+    await host.runCommand("recargar", { ...henry, args: "plus" });
+    expect(cg.topups.at(-1)).toMatchObject({ packId: "plus", provider: "stripe" });
+    // ...but an explicit choice that the pack does not offer is refused
+    expect(await host.runCommand("recargar", { ...henry, args: "plus mp" })).toContain(
+      "El paquete plus no se puede pagar con MercadoPago. Opciones: Stripe.",
+    );
+    expect(await host.runCommand("recargar", { ...henry, args: "mega" })).toContain(
+      "No existe el paquete «mega».",
+    );
+    expect(cg.topups).toHaveLength(2);
+  });
+
+  it("parses args in any order", () => {
+    expect(parseRecargarArgs("mp starter")).toEqual({ pack: "starter", provider: "mercadopago" });
+    expect(parseRecargarArgs(" Stripe ")).toEqual({ pack: null, provider: "stripe" });
+    expect(parseRecargarArgs(undefined)).toEqual({ pack: null, provider: null });
+  });
+});
+
+describe("/burn (operator only)", () => {
+  it("answers the owner with spend rate and runway of the agent", async () => {
+    const host = setup();
+    const text = await host.runCommand("burn", { ...henry, senderIsOwner: true, agentId: "main" });
+    expect(text).toBe(
+      "🔥 Consumo del bot main\nÚltima hora: 1.50 créditos\nÚltimas 24 h: 12.00 créditos\nAutonomía estimada: 30.5 h",
+    );
+    expect(cg.requests.at(-1)?.path).toBe("/v1/agents/main/burn");
+  });
+
+  it("refuses other senders (OC senderIsOwner=false) without calling creditgate", async () => {
+    const host = setup();
+    const before = cg.requests.length;
+    expect(await host.runCommand("burn", { ...henry, senderIsOwner: false })).toBe(
+      "Este comando es solo para el operador.",
+    );
+    expect(cg.requests.length).toBe(before);
+    const def = host.commands.get("burn");
+    expect(def?.requiredScopes).toEqual(["operator.read"]);
+    expect(def?.requireAuth).toBe(true);
+  });
+
+  it("Clawdbot (no owner flag): allow-listed sender, or the configured operators list", () => {
+    const ctx = {
+      channel: "telegram",
+      senderId: "5550101",
+      isAuthorizedSender: true,
+      commandBody: "/burn",
+      config: {},
+    };
+    expect(isOperator(ctx, resolveConfig({}))).toBe(true);
+    expect(isOperator(ctx, resolveConfig({ operators: ["telegram:999"] }))).toBe(false);
+    expect(isOperator(ctx, resolveConfig({ operators: ["Telegram:5550101"] }))).toBe(true);
+    expect(isOperator({ ...ctx, isAuthorizedSender: false }, resolveConfig({}))).toBe(false);
+  });
+});
+
+describe("who is the user", () => {
+  const base: PluginCommandContext = {
+    channel: "telegram",
+    isAuthorizedSender: true,
+    commandBody: "/consumo",
+    config: {},
+  };
+  it("OC: parses the DM session key like the meter (direct and legacy dm, per-account, identityLinks names)", () => {
+    expect(
+      commandUser({ ...base, sessionKey: "agent:main:telegram:direct:5550101", senderId: "5550101" }),
+    ).toBe("telegram:5550101");
+    expect(commandUser({ ...base, sessionKey: "agent:main:telegram:dm:5550101" })).toBe("telegram:5550101");
+    expect(commandUser({ ...base, sessionKey: "agent:support:telegram:bot2:direct:42" })).toBe("telegram:42");
+    expect(commandUser({ ...base, sessionKey: "agent:main:telegram:direct:Alice", senderId: "123" })).toBe(
+      "telegram:alice",
+    );
+    expect(
+      commandUser({
+        ...base,
+        sessionKey: "agent:main:direct:+1555",
+        channelId: "whatsapp",
+        channel: "whatsapp",
+      }),
+    ).toBe("whatsapp:+1555");
+  });
+  it("falls back to <channel>:<senderId> lower-cased (Clawdbot, or a non-DM key)", () => {
+    expect(commandUser({ ...base, senderId: "5550101" })).toBe("telegram:5550101");
+    expect(commandUser({ ...base, channel: "WhatsApp", senderId: "+15551234567" })).toBe(
+      "whatsapp:+15551234567",
+    );
+    expect(commandUser({ ...base, sessionKey: "agent:main:main", senderId: "ABC" })).toBe("telegram:abc");
+    expect(commandUser({ ...base })).toBeNull();
+  });
+  it("unidentifiable sender gets an explanation", async () => {
+    const host = setup();
+    expect(await host.runCommand("saldo", { senderId: undefined })).toBe(
+      "No pude identificar tu cuenta en este chat.",
+    );
+  });
+});
+
+describe("config toggles", () => {
+  it("only enabled commands are registered, all with requireAuth:false except /burn", async () => {
+    const host = setup({ commands: { burn: false, saldo: false } });
+    expect([...host.commands.keys()].sort()).toEqual(["consumo", "recargar"]);
+    for (const c of host.commands.values()) expect(c.requireAuth).toBe(false);
+  });
+});
+
+it("credits() is exact and keeps at least two decimals", () => {
+  expect(credits(0)).toBe("0.00");
+  expect(credits(1)).toBe("0.000001");
+  expect(credits(3_250_000)).toBe("3.25");
+  expect(credits(-1_500_000)).toBe("-1.50");
+  expect(credits(12_345_678_901)).toBe("12345.678901");
+});

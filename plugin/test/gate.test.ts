@@ -1,0 +1,200 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { registerCreditgate } from "../src/index.js";
+import { FakeCreditgate } from "./support/fake-creditgate.mjs";
+import { createFakeHost } from "./support/fake-host.js";
+
+let cg: FakeCreditgate;
+beforeEach(async () => {
+  cg = await new FakeCreditgate({ token: "k" }).start();
+  cg.setUser("telegram:5550101", {
+    balanceMicroCredits: 3_250_000,
+    allowed: true,
+    reason: null,
+    windows: [],
+  });
+  cg.setUser("telegram:5550102", {
+    balanceMicroCredits: 0,
+    allowed: false,
+    reason: "insufficient_balance",
+    windows: [],
+    topupUrl: "http://127.0.0.1:1/pay/t1",
+  });
+});
+afterEach(async () => {
+  await cg.stop();
+});
+
+function setup(extra: Record<string, unknown> = {}) {
+  const host = createFakeHost({ apiUrl: cg.url, apiToken: "k", ...extra });
+  const reg = registerCreditgate(host.api);
+  return { host, reg };
+}
+
+describe("gating a blocked user", () => {
+  it("answers with the reason and the top-up link, and the model is never called", async () => {
+    const { host } = setup();
+    const r = await host.inbound({ senderId: "5550102", text: "hola, ¿me ayudas?" });
+    expect(r.by).toBe("before_dispatch");
+    expect(r.reply).toContain("Tu saldo se agotó.");
+    expect(r.reply).toContain("http://127.0.0.1:1/pay/t1");
+    expect(r.reply).toContain("/recargar");
+    expect(host.modelCalls).toBe(0);
+    expect(cg.requests.at(-1)?.path).toBe("/v1/users/telegram%3A5550102/status");
+    expect(cg.requests.at(-1)?.auth).toBe("Bearer k");
+  });
+
+  it("still lets /consumo, /saldo and /recargar through to the commands", async () => {
+    const { host } = setup();
+    for (const text of ["/consumo", "/saldo", "/recargar", "/recargar starter mp", "/consumo@my_bot"]) {
+      const r = await host.inbound({ senderId: "5550102", text });
+      expect(r.by, text).toBe("command");
+    }
+    const link = await host.inbound({ senderId: "5550102", text: "/recargar starter mp" });
+    expect(link.reply).toContain("/pay/mercadopago/");
+    expect(cg.topups.at(-1)).toMatchObject({
+      userId: "telegram:5550102",
+      packId: "starter",
+      provider: "mercadopago",
+    });
+    expect(host.modelCalls).toBe(0);
+  });
+
+  it("stops turns that skip dispatch (gateway RPC / OpenAI HTTP) with before_agent_reply", async () => {
+    const { host } = setup();
+    const r = await host.inbound({ senderId: "5550102", text: "hi", path: "rpc" });
+    expect(r.by).toBe("before_agent_reply");
+    expect(r.reply).toContain("Tu saldo se agotó.");
+    const openai = await host.inbound({
+      senderId: "frank",
+      text: "hi",
+      path: "rpc",
+      sessionKey: "agent:main:openai-user:frank",
+    });
+    expect(openai.by).toBe("before_agent_reply"); // unknown user in the fake = balance 0
+    expect(cg.requests.at(-1)?.path).toBe("/v1/users/openai-user%3Afrank/status");
+    expect(host.modelCalls).toBe(0);
+    const reg = host.hooks.get("before_agent_reply")?.[0];
+    expect(reg?.opts).toEqual({ eligibleTriggers: ["user"] });
+  });
+
+  it("explains caps with the reset time and does not push a top-up for them", async () => {
+    cg.setUser("telegram:777", {
+      balanceMicroCredits: 9_000_000,
+      allowed: false,
+      reason: "daily_cap",
+      windows: [
+        {
+          period: "day",
+          capMicroCredits: 2_000_000,
+          spentMicroCredits: 2_100_000,
+          resetsAt: "2026-11-23T00:00:00.000Z",
+        },
+      ],
+    });
+    const { host } = setup({ language: "en" });
+    const r = await host.inbound({ senderId: "777", text: "hello" });
+    expect(r.reply).toBe(
+      "⛔ You reached your daily spending limit.\nIt resets at 2026-11-23 00:00 UTC.\nUse /consumo to see your usage.",
+    );
+  });
+});
+
+describe("users who are not gated", () => {
+  it("an allowed user reaches the model", async () => {
+    const { host } = setup();
+    const r = await host.inbound({ senderId: "5550101", text: "hola" });
+    expect(r.by).toBe("model");
+    expect(host.modelCalls).toBe(1);
+  });
+
+  it("operator sessions, cron turns and groups are never gated", async () => {
+    const { host } = setup();
+    expect((await host.inbound({ senderId: "5550102", text: "x", sessionKey: "agent:main:main" })).by).toBe(
+      "model",
+    );
+    expect((await host.inbound({ senderId: "5550102", text: "x", path: "rpc", trigger: "cron" })).by).toBe(
+      "model",
+    );
+    expect(
+      (
+        await host.inbound({
+          senderId: "5550102",
+          text: "x",
+          isGroup: true,
+          sessionKey: "agent:main:telegram:group:-100",
+        })
+      ).by,
+    ).toBe("model");
+    expect(cg.count("GET", "/v1/users/")).toBe(0);
+  });
+});
+
+describe("status cache", () => {
+  it("asks creditgate once per TTL and answers later messages from memory", async () => {
+    const { host, reg } = setup({ statusTtlMs: 60_000 });
+    await host.inbound({ senderId: "5550101", text: "1" });
+    const t0 = performance.now();
+    for (let i = 0; i < 200; i++) await reg.gate.check("telegram:5550101");
+    const perCheckMs = (performance.now() - t0) / 200;
+    await host.inbound({ senderId: "5550101", text: "2" });
+    expect(cg.count("GET", "/v1/users/telegram%3A5550101/status")).toBe(1);
+    expect(perCheckMs).toBeLessThan(1);
+  });
+
+  it("a notice for the user (e.g. top-up received) invalidates the cached block at once", async () => {
+    const { host, reg } = setup({ statusTtlMs: 600_000, noticePollMs: 60_000 });
+    expect((await host.inbound({ senderId: "5550102", text: "a" })).by).toBe("before_dispatch");
+    // The user pays; creditgate credits them and queues a receipt notice.
+    cg.setUser("telegram:5550102", { balanceMicroCredits: 5_000_000, allowed: true, reason: null });
+    expect((await host.inbound({ senderId: "5550102", text: "b" })).by).toBe("before_dispatch"); // still cached
+    cg.addNotice({
+      userId: "telegram:5550102",
+      kind: "topup_received",
+      text: "Recibimos tu pago: +5 créditos.",
+    });
+    await reg.notices.pollOnce();
+    expect((await host.inbound({ senderId: "5550102", text: "c" })).by).toBe("model");
+  });
+
+  it("concurrent messages of one user share a single status request", async () => {
+    const { reg } = setup();
+    await Promise.all(Array.from({ length: 20 }, () => reg.gate.check("telegram:5550101")));
+    expect(cg.count("GET", "/v1/users/telegram%3A5550101/status")).toBe(1);
+  });
+});
+
+describe("creditgate unreachable", () => {
+  it("failOpen (default) lets messages through and logs it once per outage", async () => {
+    const { host } = setup();
+    cg.mode = "down";
+    for (let i = 0; i < 3; i++)
+      expect((await host.inbound({ senderId: "5550102", text: `m${i}` })).by).toBe("model");
+    const warns = host.logs.filter((l) => l.level === "warn" && l.msg.includes("failOpen=true"));
+    expect(warns).toHaveLength(1);
+    expect(warns[0]?.msg).toContain("letting messages through");
+    cg.mode = "up";
+  });
+
+  it("failOpen=false refuses with an 'unavailable' answer, no model call", async () => {
+    const { host } = setup({ failOpen: false, requestTimeoutMs: 300 });
+    cg.mode = "hang";
+    const t0 = Date.now();
+    const r = await host.inbound({ senderId: "5550101", text: "hola" });
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(r.by).toBe("before_dispatch");
+    expect(r.reply).toContain("no responde");
+    expect(host.modelCalls).toBe(0);
+    expect(
+      host.logs.some((l) => l.level === "warn" && l.msg.includes("failOpen=false: refusing messages")),
+    ).toBe(true);
+  });
+
+  it("an outage is remembered briefly so chat does not wait on every message", async () => {
+    const { host } = setup({ requestTimeoutMs: 200 });
+    cg.mode = "hang";
+    await host.inbound({ senderId: "5550101", text: "1" });
+    const t0 = Date.now();
+    await host.inbound({ senderId: "5550101", text: "2" });
+    expect(Date.now() - t0).toBeLessThan(100);
+  });
+});

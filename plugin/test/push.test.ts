@@ -1,0 +1,207 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CreditgateClient } from "../src/client.js";
+import { dedupeKey } from "../src/identity.js";
+import { registerCreditgate } from "../src/index.js";
+import type { BeforeMessageWriteEvent } from "../src/openclaw-types.js";
+import { UsagePusher, usageEvent } from "../src/push.js";
+import { FakeCreditgate } from "./support/fake-creditgate.mjs";
+import { createFakeHost } from "./support/fake-host.js";
+
+/** A real OC 2026.9.6 assistant message (fixture row in shared/reference/openclaw.md §3.2). */
+const assistant = {
+  role: "assistant",
+  content: [{ type: "text", text: "Mock reply" }],
+  api: "openai-completions",
+  provider: "mock",
+  model: "mock-gpt",
+  usage: {
+    input: 1498,
+    output: 47,
+    cacheRead: 13184,
+    cacheWrite: 0,
+    reasoningTokens: 0,
+    totalTokens: 14729,
+    cost: { total: 0.0091542 },
+  },
+  stopReason: "stop",
+  timestamp: 1795371307361,
+  responseId: "chatcmpl-mock-000003",
+};
+const where = { agentId: "main", sessionKey: "agent:main:telegram:direct:5550101" };
+
+let cg: FakeCreditgate;
+beforeEach(async () => {
+  cg = await new FakeCreditgate({ token: "k" }).start();
+});
+afterEach(async () => {
+  await cg.stop();
+});
+
+describe("usageEvent (the meter's rules)", () => {
+  it("maps an assistant message to a push event keyed by the meter's dedupe identity", () => {
+    const ev = usageEvent(assistant, where);
+    expect(ev).toEqual({
+      idempotencyKey: dedupeKey({
+        provider: "mock",
+        model: "mock-gpt",
+        messageTsMs: 1795371307361,
+        input: 1498,
+        output: 47,
+        cacheRead: 13184,
+        cacheWrite: 0,
+        responseId: "chatcmpl-mock-000003",
+      }),
+      agentId: "main",
+      userId: "telegram:5550101",
+      provider: "mock",
+      model: "mock-gpt",
+      input: 1498,
+      output: 47,
+      cacheRead: 13184,
+      cacheWrite: 0,
+      timestampMs: 1795371307361,
+      success: true,
+    });
+    expect(ev?.idempotencyKey).toMatch(/^[0-9a-f]{12}-[0-9a-f]{32}$/);
+  });
+
+  it("skips user lines, synthetic openclaw lines, zero usage and malformed counts; errors are billed as failures", () => {
+    expect(usageEvent({ role: "user" }, where)).toBeNull();
+    expect(usageEvent({ ...assistant, provider: "openclaw", model: "delivery-mirror" }, where)).toBeNull();
+    expect(
+      usageEvent({ ...assistant, usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 } }, where),
+    ).toBeNull();
+    expect(usageEvent({ ...assistant, usage: { ...assistant.usage, input: -1 } }, where)).toBeNull();
+    expect(usageEvent({ ...assistant, stopReason: "error", errorMessage: "boom" }, where)?.success).toBe(
+      false,
+    );
+  });
+
+  it("bills operator sessions to agent:<id>, like the meter", () => {
+    expect(usageEvent(assistant, { agentId: "support", sessionKey: "agent:support:main" })?.userId).toBe(
+      "agent:support",
+    );
+    expect(usageEvent(assistant, { sessionKey: "agent:sales:cron:daily:run:1" })).toMatchObject({
+      agentId: "sales",
+      userId: "agent:sales",
+    });
+  });
+});
+
+describe("copies stay in sync with creditgate's meter", () => {
+  const repoSrc = fileURLToPath(new URL("../../src/meter/", import.meta.url));
+  const inRepo = existsSync(`${repoSrc}identity.ts`) && existsSync(`${repoSrc}resolve-user.ts`);
+  it.runIf(inRepo)("dedupeKey equals src/meter/identity.ts on real and edge inputs", async () => {
+    const meter = (await import(/* @vite-ignore */ `${repoSrc}identity.ts`)) as {
+      dedupeKey: (u: unknown) => string;
+    };
+    for (const u of [
+      {
+        provider: "mock",
+        model: "mock-gpt",
+        messageTsMs: 1795371307361,
+        input: 1498,
+        output: 47,
+        cacheRead: 13184,
+        cacheWrite: 0,
+        responseId: "chatcmpl-mock-000003",
+      },
+      {
+        provider: "anthropic",
+        model: "claude-x",
+        messageTsMs: 1,
+        input: 0,
+        output: 5,
+        cacheRead: 0,
+        cacheWrite: 26560,
+        responseId: null,
+      },
+    ]) {
+      expect(dedupeKey(u)).toBe(
+        meter.dedupeKey({
+          ...u,
+          api: null,
+          totalTokens: 0,
+          reasoningTokens: null,
+          stopReason: null,
+          isError: false,
+          errorMessage: null,
+          recordedCostUsd: null,
+        }),
+      );
+    }
+  });
+  it.runIf(inRepo)("user resolution equals src/meter/resolve-user.ts", async () => {
+    const meter = (await import(/* @vite-ignore */ `${repoSrc}resolve-user.ts`)) as {
+      resolveAccount: (a: string, k: string | null, h?: { channel?: string | null }) => { accountId: string };
+    };
+    const { resolveAccount } = await import("../src/user.js");
+    for (const [key, ch] of [
+      ["agent:main:telegram:direct:5550101", null],
+      ["agent:main:telegram:dm:5550101", null],
+      ["agent:main:telegram:bot2:direct:42", null],
+      ["agent:main:direct:+15551234567", "whatsapp"],
+      ["agent:main:openai-user:Frank", null],
+      ["agent:main:main", null],
+      ["agent:main:telegram:group:-100:topic:3", null],
+      ["agent:main:cron:job:run:1", null],
+      [null, null],
+    ] as const) {
+      expect(resolveAccount("main", key, ch).accountId, String(key)).toBe(
+        meter.resolveAccount("main", key, { channel: ch }).accountId,
+      );
+    }
+  });
+});
+
+describe("push metering", () => {
+  it("is off by default: no before_message_write hook", () => {
+    const host = createFakeHost({ apiUrl: cg.url, apiToken: "k" });
+    registerCreditgate(host.api);
+    expect(host.hooks.has("before_message_write")).toBe(false);
+  });
+
+  it("pushUsage: the hook is synchronous, returns nothing, and batches events to POST /v1/usage", async () => {
+    const host = createFakeHost({ apiUrl: cg.url, apiToken: "k", pushUsage: true });
+    const reg = registerCreditgate(host.api);
+    const hook = host.hooks.get("before_message_write")?.[0]?.handler as (
+      e: BeforeMessageWriteEvent,
+      c: typeof where,
+    ) => unknown;
+    expect(hook).toBeTypeOf("function");
+    expect(hook({ message: assistant }, where)).toBeUndefined();
+    expect(hook({ message: { role: "user" } }, where)).toBeUndefined();
+    // The same message written again (transcript rewrite re-append): same key → duplicate.
+    hook({ message: { ...assistant } }, where);
+    await reg.pusher?.flush();
+    expect(cg.usage.size).toBe(1);
+    expect(reg.pusher?.stats).toMatchObject({ queued: 2, billed: 1, duplicate: 1, dropped: 0 });
+    const sent = cg.requests
+      .filter((r) => r.path === "/v1/usage")
+      .flatMap((r) => (r.body as { events: unknown[] }).events);
+    expect(sent).toHaveLength(2);
+  });
+
+  it("retries a failed batch and drops it after maxAttempts without blocking (transcripts still bill)", async () => {
+    const logs: string[] = [];
+    const logger = { info: () => {}, warn: (m: string) => logs.push(m), error: () => {} };
+    const p = new UsagePusher({
+      client: new CreditgateClient({ baseUrl: cg.url, token: "k", timeoutMs: 500 }),
+      logger,
+      maxAttempts: 2,
+      flushMs: 10_000,
+    });
+    cg.mode = "down";
+    const ev = usageEvent(assistant, where);
+    if (!ev) throw new Error("no event");
+    p.enqueue(ev);
+    await p.flush(); // attempt 1 fails, retry scheduled
+    expect(p.stats.dropped).toBe(0);
+    await p.flush(); // attempt 2 fails → dropped
+    expect(p.stats.dropped).toBe(1);
+    expect(logs.some((l) => l.includes("the transcript meter still bills them"))).toBe(true);
+    await p.stop();
+  });
+});

@@ -1,0 +1,67 @@
+export interface FakeUser {
+  balanceMicroCredits: number;
+  allowed: boolean;
+  reason: string | null;
+  windows: {
+    period: string;
+    capMicroCredits: number;
+    spentMicroCredits: number;
+    resetsAt: string | null;
+    kind?: string;
+  }[];
+  topupUrl?: string;
+  consumo?: Record<string, unknown>;
+}
+export interface FakeRequest {
+  method: string;
+  path: string;
+  query: string;
+  auth: string | null;
+  body: unknown;
+}
+export interface FakeNotice {
+  id: string;
+  userId: string;
+  channel: string;
+  to: string;
+  accountId: string | null;
+  kind: string;
+  text: string;
+  createdAt: string;
+}
+export declare class FakeCreditgate {
+  constructor(opts?: { token?: string });
+  token: string;
+  url: string;
+  port: number;
+  users: Map<string, FakeUser>;
+  packs: {
+    id: string;
+    title?: string;
+    credits: string;
+    prices: { provider: string; currency: string; amount: string }[];
+  }[];
+  topups: {
+    topupId: string;
+    url: string;
+    provider: string;
+    expiresAt: string;
+    userId: string;
+    packId: string;
+  }[];
+  notices: FakeNotice[];
+  acked: Set<string>;
+  usage: Map<string, Record<string, unknown>>;
+  limits: Map<string, unknown>;
+  grants: Record<string, unknown>[];
+  burns: Map<string, Record<string, unknown>>;
+  requests: FakeRequest[];
+  mode: "up" | "down" | "hang";
+  failWith: ((method: string, path: string) => number | undefined) | null;
+  start(port?: number): Promise<this>;
+  stop(): Promise<void>;
+  setUser(userId: string, patch: Partial<FakeUser>): void;
+  addNotice(n: Partial<FakeNotice> & { userId: string }): FakeNotice;
+  count(method: string, pathPrefix: string): number;
+  status(userId: string): Omit<FakeUser, "consumo">;
+}

@@ -1,0 +1,234 @@
+// A small fake of creditgate's operator HTTP API (the /v1 routes the plugin uses), on
+// 127.0.0.1. Plain JS so both the vitest suites and the e2e harness (plain node) can use it.
+import { createServer } from "node:http";
+
+const json = (res, code, body) => {
+  const text = body === undefined ? "" : JSON.stringify(body);
+  res.writeHead(code, text ? { "content-type": "application/json" } : {});
+  res.end(text);
+};
+
+export class FakeCreditgate {
+  constructor({ token = "test-token" } = {}) {
+    this.token = token;
+    /** userId → { balanceMicroCredits, allowed, reason, windows, topupUrl, consumo? } */
+    this.users = new Map();
+    this.packs = [
+      {
+        id: "starter",
+        title: "5 credits",
+        credits: "5",
+        prices: [
+          { provider: "stripe", currency: "USD", amount: "5.00" },
+          { provider: "mercadopago", currency: "ARS", amount: "5000" },
+        ],
+      },
+      {
+        id: "plus",
+        title: "25 credits",
+        credits: "25",
+        prices: [{ provider: "stripe", currency: "USD", amount: "20.00" }],
+      },
+    ];
+    this.topups = [];
+    this.notices = [];
+    this.acked = new Set();
+    this.usage = new Map();
+    this.limits = new Map();
+    this.grants = [];
+    this.burns = new Map();
+    this.requests = [];
+    /** "up" | "down" (503) | "hang" (never answers) */
+    this.mode = "up";
+    /** Per-route failure injection: (method, path) => status code | undefined */
+    this.failWith = null;
+    this.server = null;
+    this.url = "";
+  }
+
+  async start(port = 0) {
+    this.server = createServer((req, res) => this.handle(req, res));
+    this.sockets = new Set();
+    this.server.on("connection", (s) => {
+      this.sockets.add(s);
+      s.on("close", () => this.sockets.delete(s));
+    });
+    await new Promise((resolve) => this.server.listen(port, "127.0.0.1", resolve));
+    this.port = this.server.address().port;
+    this.url = `http://127.0.0.1:${this.port}`;
+    return this;
+  }
+
+  async stop() {
+    if (!this.server) return;
+    for (const s of this.sockets) s.destroy();
+    await new Promise((resolve) => this.server.close(() => resolve()));
+    this.server = null;
+  }
+
+  setUser(userId, patch) {
+    const cur = this.users.get(userId) ?? {
+      balanceMicroCredits: 0,
+      allowed: true,
+      reason: null,
+      windows: [],
+    };
+    this.users.set(userId, { ...cur, ...patch });
+  }
+
+  addNotice(n) {
+    const notice = {
+      id: n.id ?? `nt_${this.notices.length + 1}`,
+      userId: n.userId,
+      channel: n.channel ?? n.userId.split(":")[0],
+      to: n.to ?? n.userId,
+      accountId: n.accountId ?? null,
+      kind: n.kind ?? "low_balance",
+      text: n.text ?? "Te queda poco saldo.",
+      createdAt: n.createdAt ?? new Date().toISOString(),
+    };
+    this.notices.push(notice);
+    return notice;
+  }
+
+  count(method, pathPrefix) {
+    return this.requests.filter((r) => r.method === method && r.path.startsWith(pathPrefix)).length;
+  }
+
+  status(userId) {
+    const u = this.users.get(userId);
+    if (!u) return { allowed: false, reason: "insufficient_balance", balanceMicroCredits: 0, windows: [] };
+    const { consumo: _c, ...s } = u;
+    return s;
+  }
+
+  async handle(req, res) {
+    const url = new URL(req.url, "http://x");
+    const path = url.pathname;
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const raw = Buffer.concat(chunks).toString("utf8");
+    const body = raw ? JSON.parse(raw) : undefined;
+    this.requests.push({
+      method: req.method,
+      path,
+      query: url.search,
+      auth: req.headers.authorization ?? null,
+      body,
+    });
+    if (this.mode === "hang") return; // never answers: the client's timeout must fire
+    if (this.mode === "down") return json(res, 503, { error: { code: "unavailable", message: "down" } });
+    if (req.headers.authorization !== `Bearer ${this.token}`) {
+      return json(res, 401, { error: { code: "unauthorized", message: "missing or wrong bearer token" } });
+    }
+    const injected = this.failWith?.(req.method, path);
+    if (injected)
+      return json(res, injected, { error: { code: "injected", message: `injected ${injected}` } });
+
+    const route = (method, re) => (req.method === method ? re.exec(path) : null);
+    let m = null;
+    m = route("GET", /^\/v1\/users\/([^/]+)\/status$/);
+    if (m) {
+      return json(res, 200, this.status(decodeURIComponent(m[1])));
+    }
+    m = route("GET", /^\/v1\/users\/([^/]+)\/consumo$/);
+    if (m) {
+      const userId = decodeURIComponent(m[1]);
+      const s = this.status(userId);
+      const c = this.users.get(userId)?.consumo ?? {};
+      return json(res, 200, {
+        userId,
+        balanceMicroCredits: s.balanceMicroCredits,
+        today: { requests: 3, tokens: 12_345, chargedMicroCredits: 420_000 },
+        month: { requests: 40, tokens: 1_234_567, chargedMicroCredits: 5_250_000 },
+        limits: (s.windows ?? []).map((w) => ({ ...w, kind: w.kind ?? "hard" })),
+        lowBalance: s.balanceMicroCredits < 1_000_000,
+        ...c,
+      });
+    }
+    if (req.method === "GET" && path === "/v1/packs") return json(res, 200, this.packs);
+    if (req.method === "POST" && path === "/v1/topups") {
+      const pack = this.packs.find((p) => p.id === body?.packId);
+      if (!pack) return json(res, 404, { error: { code: "not_found", message: `no pack ${body?.packId}` } });
+      if (!pack.prices.some((p) => p.provider === body.provider)) {
+        return json(res, 400, { error: { code: "validation", message: "provider not offered" } });
+      }
+      const topupId = `tu_${this.topups.length + 1}`;
+      const t = {
+        topupId,
+        url: `${this.url}/pay/${body.provider}/${topupId}`,
+        provider: body.provider,
+        expiresAt: "2030-01-01T12:00:00.000Z",
+      };
+      this.topups.push({ ...t, userId: body.userId, packId: body.packId });
+      return json(res, 201, t);
+    }
+    if (req.method === "GET" && path === "/v1/notices") {
+      const limit = Number(url.searchParams.get("limit") ?? 50);
+      return json(res, 200, this.notices.filter((n) => !this.acked.has(n.id)).slice(0, limit));
+    }
+    m = route("POST", /^\/v1\/notices\/([^/]+)\/ack$/);
+    if (m) {
+      this.acked.add(decodeURIComponent(m[1]));
+      res.writeHead(204);
+      return res.end();
+    }
+    m = route("GET", /^\/v1\/agents\/([^/]+)\/burn$/);
+    if (m) {
+      const agentId = decodeURIComponent(m[1]);
+      return json(
+        res,
+        200,
+        this.burns.get(agentId) ?? {
+          agentId,
+          lastHourMicroCredits: 1_500_000,
+          last24hMicroCredits: 12_000_000,
+          runwayHours: 30.5,
+        },
+      );
+    }
+    if (req.method === "POST" && path === "/v1/usage") {
+      const results = (body?.events ?? []).map((e) => {
+        if (!e.idempotencyKey || !e.userId)
+          return { idempotencyKey: e.idempotencyKey ?? null, status: "rejected", reason: "missing fields" };
+        if (this.usage.has(e.idempotencyKey))
+          return { idempotencyKey: e.idempotencyKey, status: "duplicate" };
+        this.usage.set(e.idempotencyKey, e);
+        return { idempotencyKey: e.idempotencyKey, status: "billed" };
+      });
+      return json(res, 200, { results });
+    }
+    m = route("GET", /^\/v1\/users\/([^/]+)\/limits$/);
+    if (m) {
+      const userId = decodeURIComponent(m[1]);
+      return json(res, 200, { userId, user: this.limits.get(userId) ?? null, defaults: null });
+    }
+    m = route("PUT", /^\/v1\/users\/([^/]+)\/limits$/);
+    if (m) {
+      const userId = decodeURIComponent(m[1]);
+      this.limits.set(userId, body);
+      return json(res, 200, { userId, user: body, defaults: null });
+    }
+    m = route("POST", /^\/v1\/users\/([^/]+)\/grants$/);
+    if (m) {
+      const userId = decodeURIComponent(m[1]);
+      const cur = this.users.get(userId) ?? {
+        balanceMicroCredits: 0,
+        allowed: false,
+        reason: "insufficient_balance",
+        windows: [],
+      };
+      const balance = cur.balanceMicroCredits + body.amountMicroCredits;
+      this.users.set(userId, {
+        ...cur,
+        balanceMicroCredits: balance,
+        allowed: balance > 0,
+        reason: balance > 0 ? null : cur.reason,
+      });
+      const g = { grantId: `gr_${this.grants.length + 1}`, userId, ...body, balanceMicroCredits: balance };
+      this.grants.push(g);
+      return json(res, 201, g);
+    }
+    return json(res, 404, { error: { code: "not_found", message: `${req.method} ${path}` } });
+  }
+}
