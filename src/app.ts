@@ -1,8 +1,20 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
+import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { ZodError, z } from "zod";
+import {
+  createMetrics,
+  createOpenApi,
+  installAuth,
+  type OpsProbes,
+  operatorRoutes,
+  registerOps,
+  renderDocsHtml,
+} from "./api/index.js";
+import { createApiKeys } from "./auth/index.js";
 import { createLedger } from "./credits/index.js";
 import { AppError, ErrorCode } from "./errors.js";
+import { createPushIngester, type PushIngesterOptions } from "./ingest/index.js";
 import { formatMicroCredits } from "./money.js";
 import {
   createTopup,
@@ -23,7 +35,10 @@ import {
 } from "./worker/index.js";
 
 export interface AppDeps extends PaymentsDeps {
-  /** Operator key for `/v1/*` (`Authorization: Bearer <key>`); null disables the operator API. */
+  /**
+   * Bootstrap admin key for `/v1/*` (CREDITGATE_API_KEY), accepted besides the stored keys of
+   * `creditgate keys create`; null: only stored keys work.
+   */
   apiKey: string | null;
   nowMs?: () => number;
   logger?: FastifyServerOptions["logger"];
@@ -31,6 +46,12 @@ export interface AppDeps extends PaymentsDeps {
   webhookBodyLimitBytes?: number;
   /** Limits, alerts and windows (see docs/worker.md); default DEFAULT_SETTINGS. */
   worker?: WorkerSettings;
+  /** Pricing for `POST /v1/usage` (the meter's pricer, markup, credit rate); absent: 503. */
+  ingest?: Omit<PushIngesterOptions, "nowMs"> | null;
+  /** Requests per API key per window on /v1 (CREDITGATE_RATE_LIMIT_*). Default 600 per 60 s. */
+  rateLimit?: { max: number; timeWindowMs: number };
+  /** Redis and queue probes for /readyz and /metrics (when Redis is configured). */
+  probes?: OpsProbes;
 }
 
 const DEFAULT_WEBHOOK_BODY_LIMIT_BYTES = 1_048_576;
@@ -43,12 +64,53 @@ const PUBLIC_5XX: Partial<Record<string, string>> = {
   internal: "internal error",
 };
 
-const sha256 = (s: string) => createHash("sha256").update(s).digest();
+/** Never logged: credentials and provider signatures (bodies and chat text are never logged at all). */
+const REDACT = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'req.headers["stripe-signature"]',
+  'req.headers["x-signature"]',
+];
+
+/** Hand-set (no helmet needed for a JSON API): no sniffing, framing, referrers or third-party loads. */
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+const VERSION = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+    return String(pkg.version);
+  } catch {
+    return "0.0.0";
+  }
+})();
 
 /** The HTTP app: operator API, landing pages and provider webhooks. Never listens (see server.ts). */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const nowMs = deps.nowMs ?? Date.now;
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: API_BODY_LIMIT_BYTES });
+  const logger =
+    deps.logger && typeof deps.logger === "object"
+      ? { ...deps.logger, redact: REDACT }
+      : deps.logger === true
+        ? { redact: REDACT }
+        : false;
+  const app = Fastify({ logger, bodyLimit: API_BODY_LIMIT_BYTES });
+  app.decorateRequest("principal", null);
+  const openApi = createOpenApi(app, { version: VERSION });
+  const apiKeys = createApiKeys(deps.db, { bootstrapKey: deps.apiKey });
+  const probes = deps.probes ?? {};
+  const metrics = createMetrics(deps.db, probes, nowMs);
+  const ingester = deps.ingest ? createPushIngester(deps.db, { ...deps.ingest, nowMs }) : null;
+  app.addHook("onSend", async (_request, reply, payload) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+    return payload;
+  });
   const fulfiller = createFulfiller(deps.db);
   const ledger = createLedger(deps.db);
   const topups = createTopupRepo(deps.db);
@@ -65,6 +127,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
     if (err instanceof ZodError) return send(400, ErrorCode.InvalidRequest, z.prettifyError(err));
     const status = "statusCode" in err ? err.statusCode : undefined;
+    if (status === 429) return send(429, ErrorCode.RateLimited, err.message);
     if (status !== undefined && status >= 400 && status < 500) {
       const code = (err as FastifyError).code;
       const message =
@@ -83,6 +146,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       error: {
         code: ErrorCode.NotFound,
         message: `no route ${request.method} ${request.url.split("?")[0]}`,
+        requestId: request.id,
       },
     }),
   );
@@ -121,16 +185,23 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return typeof id === "string" ? (topups.get(id)?.status ?? null) : null;
   }
 
+  registerOps(app, { db: deps.db, probes, metrics, nowMs });
+  app.get("/docs/openapi.json", async () => openApi.document());
+  app.get("/docs", async (_request, reply) =>
+    reply.type("text/html; charset=utf-8").send(renderDocsHtml(openApi.document())),
+  );
+
   app.register(async (api) => {
-    const expected = deps.apiKey ? sha256(deps.apiKey) : null;
-    api.addHook("onRequest", async (request) => {
-      if (!expected) {
-        throw new AppError(ErrorCode.Unauthorized, "the operator API is disabled: set CREDITGATE_API_KEY");
-      }
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
-      if (!m?.[1] || !timingSafeEqual(sha256(m[1]), expected)) {
-        throw new AppError(ErrorCode.Unauthorized, "missing or wrong bearer token");
-      }
+    // Every /v1 route: a valid key (401), a strong enough scope (403), then the per-key rate limit.
+    installAuth(api, apiKeys, nowMs);
+    const limit = deps.rateLimit ?? { max: 600, timeWindowMs: 60_000 };
+    await api.register(rateLimit, {
+      hook: "onRequest",
+      max: limit.max,
+      timeWindow: limit.timeWindowMs,
+      keyGenerator: (request) => `key:${request.principal?.keyId ?? request.ip}`,
+      errorResponseBuilder: (_request, ctx) =>
+        new AppError(ErrorCode.RateLimited, `rate limit of ${ctx.max} requests per ${ctx.after} exceeded`),
     });
 
     api.post("/v1/topups", async (request, reply) => {
@@ -156,6 +227,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     });
     // Limits, status, /consumo, notices, usage and packs: same answers as the BullMQ RPC queue.
     await api.register(workerRoutes, { enforcer, queries, packs: deps.packs, nowMs });
+    await api.register(operatorRoutes, {
+      db: deps.db,
+      ledger,
+      apiKeys,
+      ingester,
+      nowMs,
+      onPushResults: (c) => {
+        for (const [status, n] of Object.entries(c)) if (n > 0) metrics.pushEvents.inc({ status }, n);
+      },
+    });
   });
 
   const bodyLimitBytes = deps.webhookBodyLimitBytes ?? DEFAULT_WEBHOOK_BODY_LIMIT_BYTES;

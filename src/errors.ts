@@ -9,6 +9,8 @@ export const ErrorCode = {
   ProviderDisabled: "provider_disabled",
   UpstreamUnavailable: "upstream_unavailable",
   Unauthorized: "unauthorized",
+  Forbidden: "forbidden",
+  RateLimited: "rate_limited",
   Internal: "internal",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -23,6 +25,8 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   provider_disabled: 503,
   upstream_unavailable: 503,
   unauthorized: 401,
+  forbidden: 403,
+  rate_limited: 429,
   internal: 500,
 };
 

@@ -2,6 +2,8 @@ import type { FastifyInstance } from "fastify";
 import { type AppDeps, buildApp } from "./app.js";
 import type { Config } from "./config/index.js";
 import type { Db } from "./db/index.js";
+import { pricerFromConfig } from "./meter/index.js";
+import { parseDecimal } from "./money.js";
 import {
   createMercadoPagoGateway,
   createStripeGateway,
@@ -19,7 +21,7 @@ import { workerSettingsFromConfig } from "./worker/index.js";
 export function paymentsFromConfig(
   config: Config,
   db: Db,
-): { deps: PaymentsDeps & Pick<AppDeps, "worker">; warnings: string[] } {
+): { deps: PaymentsDeps & Pick<AppDeps, "worker" | "ingest" | "rateLimit">; warnings: string[] } {
   const p = config.payments;
   const warnings: string[] = [];
   if (!p.packsPath) warnings.push("no packs configured: set CREDITGATE_PACKS to a packs JSON file");
@@ -34,6 +36,13 @@ export function paymentsFromConfig(
       mercadoPago: p.mercadoPago ? createMercadoPagoGateway(p.mercadoPago) : null,
       // The HTTP app answers status and /consumo with the same windows and texts as the worker.
       worker: workerSettingsFromConfig(config),
+      // POST /v1/usage prices exactly like the meter.
+      ingest: {
+        pricer: pricerFromConfig(config),
+        markup: parseDecimal(config.pricing.markup),
+        creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
+      },
+      rateLimit: config.http.rateLimit,
     },
     warnings,
   };

@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerKeyCommands } from "./commands/keys.js";
 import { registerMeterCommands } from "./commands/meter.js";
 import { registerPaymentCommands } from "./commands/payments.js";
 import { registerWorkerCommands } from "./commands/worker.js";
@@ -23,5 +24,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerMeterCommands(program, ctx);
   registerPaymentCommands(program, ctx);
   registerWorkerCommands(program, ctx);
+  registerKeyCommands(program, ctx);
   return program;
 }

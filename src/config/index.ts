@@ -47,6 +47,7 @@ function toConfig(e: Env) {
       port: e.PORT,
       publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ""),
       apiKey: e.CREDITGATE_API_KEY ?? null,
+      rateLimit: { max: e.CREDITGATE_RATE_LIMIT_MAX, timeWindowMs: e.CREDITGATE_RATE_LIMIT_WINDOW_MS },
     },
     payments: {
       packsPath: e.CREDITGATE_PACKS ?? null,

@@ -43,6 +43,9 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
   PUBLIC_BASE_URL: z.url().default("http://127.0.0.1:8787"),
   CREDITGATE_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Requests per API key per window on /v1 (429 past it). */
+  CREDITGATE_RATE_LIMIT_MAX: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  CREDITGATE_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
   // payments
   CREDITGATE_PACKS: z.string().min(1).optional(),
   STRIPE_SECRET_KEY: z.string().min(1).optional(),

@@ -282,4 +282,28 @@ export const MIGRATIONS: readonly Migration[] = [
     CREATE INDEX notices_unacked ON notices(id) WHERE acked_at_ms IS NULL;
     `,
   },
+  {
+    version: 6,
+    name: "operator-api-keys",
+    sql: `
+    -- Operator API keys (creditgate keys create). Only sha256 of the full key is stored: the key
+    -- carries 256 random bits, so a fast hash is safe (nothing to brute-force) and cheap per request.
+    -- id is public (it is the key's prefix, used for lookup, logs and rate limiting).
+    CREATE TABLE api_keys (
+      id TEXT PRIMARY KEY,
+      name TEXT,
+      scope TEXT NOT NULL CHECK (scope IN ('read', 'ingest', 'admin')),
+      secret_sha256 TEXT NOT NULL,
+      created_at_ms INTEGER NOT NULL,
+      last_used_at_ms INTEGER,
+      revoked_at_ms INTEGER
+    ) STRICT;
+
+    -- /readyz proves the database is writable by upserting this single row.
+    CREATE TABLE health_probe (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      at_ms INTEGER NOT NULL
+    ) STRICT;
+    `,
+  },
 ];

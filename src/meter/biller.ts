@@ -75,7 +75,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     result: BillResult,
     billed: BilledEvent[],
   ): void {
-    const key = dedupeKey(e);
+    const key = e.dedupeKey ?? dedupeKey(e);
     if (usageExists.get(key)) {
       result.duplicates++;
       return;

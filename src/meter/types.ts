@@ -36,6 +36,11 @@ export interface UsageEvent extends ParsedUsage {
   source: UsageSource;
   /** Where the event was read (for audits): `path@byteOffset`, `db#session:seq`. */
   sourceRef: string;
+  /**
+   * The identity to bill this call under when the caller supplies one (push ingestion with its
+   * own idempotency key); otherwise it is derived from the call itself (`dedupeKey`).
+   */
+  dedupeKey?: string;
 }
 
 export type PriceSource = "table" | "override" | "recorded" | "fallback";

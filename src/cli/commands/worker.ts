@@ -211,8 +211,10 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
       const { deps, warnings } = paymentsFromConfig(config, db);
       for (const w of warnings) ctx.err(`creditgate: ${w}\n`);
       const runtime = await startRuntime(ctx, config, db);
+      const { createRedisProbes } = await import("../../api/probes.js");
+      const probes = createRedisProbes(config.redisUrl, config.worker.queuePrefix);
       const server = await startServer(
-        { ...deps, apiKey: config.http.apiKey, logger: { level: config.logLevel } },
+        { ...deps, apiKey: config.http.apiKey, logger: { level: config.logLevel }, probes },
         { host: config.http.host, port: config.http.port },
         ctx.err,
       );
@@ -233,6 +235,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
       await following.catch(() => {});
       await server.close();
       await runtime.close();
+      await probes.close();
       meter.close();
       db.close();
     });

@@ -1,0 +1,173 @@
+import type { FastifyInstance } from "fastify";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Db } from "../db/index.js";
+
+/** Optional probes the entrypoint wires when Redis is configured (`creditgate start`/`serve`). */
+export interface OpsProbes {
+  /** Resolves when Redis answers PING; rejects otherwise. */
+  redisPing?: () => Promise<void>;
+  /** BullMQ job counts per queue and state, e.g. `{checks: {waiting: 3, active: 1}}`. */
+  queueCounts?: () => Promise<Record<string, Record<string, number>>>;
+}
+
+export interface Metrics {
+  registry: Registry;
+  pushEvents: Counter<"status">;
+  httpDuration: Histogram<"method" | "route" | "status">;
+}
+
+/**
+ * Prometheus metrics. Database-backed series (events billed per source, webhook outcomes,
+ * cursor ages) are read at scrape time, so they are right whichever process billed; the
+ * registry is per app (tests build many apps). `registry` is exposed so other parts (e.g. the
+ * worker's RPC client) can register their own series, such as RPC latency, into it.
+ */
+export function createMetrics(db: Db, probes: OpsProbes, nowMs: () => number): Metrics {
+  const registry = new Registry();
+  const bySource = db.prepare<[], { source: string; n: number }>(
+    "SELECT source, COUNT(*) AS n FROM usage_events GROUP BY source",
+  );
+  new Gauge({
+    name: "creditgate_usage_events",
+    help: "Usage events billed (rows in usage_events), by source",
+    labelNames: ["source"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of bySource.all()) this.set({ source: r.source }, r.n);
+    },
+  });
+  const lag = db.prepare<[], { source: string; at: number | null }>(
+    `SELECT 'jsonl' AS source, MAX(updated_at_ms) AS at FROM meter_file_cursors
+     UNION ALL SELECT 'sqlite', MAX(updated_at_ms) FROM meter_sqlite_cursors
+     UNION ALL SELECT 'push', MAX(created_at_ms) FROM usage_events WHERE source = 'push'`,
+  );
+  new Gauge({
+    name: "creditgate_meter_last_progress_age_seconds",
+    help: "Seconds since the newest cursor move (jsonl, sqlite) or pushed event (push); absent when never",
+    labelNames: ["source"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = nowMs();
+      for (const r of lag.all()) if (r.at !== null) this.set({ source: r.source }, (now - r.at) / 1000);
+    },
+  });
+  const outcomes = db.prepare<[], { provider: string; outcome: string; n: number }>(
+    "SELECT provider, outcome, COUNT(*) AS n FROM provider_events GROUP BY provider, outcome",
+  );
+  new Gauge({
+    name: "creditgate_webhook_events",
+    help: "Verified payment-provider webhook events stored, by provider and outcome",
+    labelNames: ["provider", "outcome"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of outcomes.all()) this.set({ provider: r.provider, outcome: r.outcome }, r.n);
+    },
+  });
+  const outbox = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM limit_outbox WHERE seq > sent_seq");
+  new Gauge({
+    name: "creditgate_queue_depth",
+    help: "Jobs per queue and state (BullMQ, when Redis is configured), plus the SQLite limit outbox backlog",
+    labelNames: ["queue", "state"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      this.set({ queue: "limit_outbox", state: "pending" }, outbox.get()?.n ?? 0);
+      if (!probes.queueCounts) return;
+      try {
+        const counts = await probes.queueCounts();
+        for (const [queue, states] of Object.entries(counts)) {
+          for (const [state, n] of Object.entries(states)) this.set({ queue, state }, n);
+        }
+      } catch {
+        // Redis down: /readyz reports it; the scrape still succeeds with the SQLite series.
+      }
+    },
+  });
+  const pushEvents = new Counter({
+    name: "creditgate_push_events_total",
+    help: "Events received by POST /v1/usage, by result",
+    labelNames: ["status"] as const,
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: "creditgate_http_request_duration_seconds",
+    help: "HTTP request latency by route template",
+    labelNames: ["method", "route", "status"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  return { registry, pushEvents, httpDuration };
+}
+
+/** `/healthz` stays in app.ts (it predates this); `/readyz` and `/metrics` live here. */
+export function registerOps(
+  app: FastifyInstance,
+  o: { db: Db; probes: OpsProbes; metrics: Metrics; nowMs: () => number },
+): void {
+  const probe = o.db.prepare<[number]>(
+    "INSERT INTO health_probe (id, at_ms) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at_ms = excluded.at_ms",
+  );
+  const cursorAt = o.db.prepare<[], { at: number | null }>(
+    `SELECT MAX(at) AS at FROM (SELECT MAX(updated_at_ms) AS at FROM meter_file_cursors
+       UNION ALL SELECT MAX(updated_at_ms) FROM meter_sqlite_cursors)`,
+  );
+
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (!route) return; // 404s: unbounded label values
+    o.metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.get("/readyz", async (_request, reply) => {
+    const now = o.nowMs();
+    const checks: Record<string, { ok: boolean; detail?: string }> = {};
+    try {
+      o.db.transaction(() => probe.run(now)).immediate();
+      checks.db = { ok: true };
+    } catch (err) {
+      checks.db = { ok: false, detail: (err as Error).message };
+    }
+    if (o.probes.redisPing) {
+      try {
+        await withTimeout(o.probes.redisPing(), 1000);
+        checks.redis = { ok: true };
+      } catch (err) {
+        checks.redis = { ok: false, detail: (err as Error).message };
+      }
+    }
+    const at = cursorAt.get()?.at ?? null;
+    const ok = Object.values(checks).every((c) => c.ok);
+    // Meter lag is informational: an idle bot writes nothing, so an old cursor is not a failure.
+    return reply.code(ok ? 200 : 503).send({
+      ok,
+      checks,
+      meter: { lastCursorMoveMs: at, lagMs: at === null ? null : now - at },
+    });
+  });
+
+  app.get("/metrics", async (_request, reply) =>
+    reply.type(o.metrics.registry.contentType).send(await o.metrics.registry.metrics()),
+  );
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

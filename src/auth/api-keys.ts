@@ -1,0 +1,124 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Db } from "../db/index.js";
+import { AppError, ErrorCode } from "../errors.js";
+
+/**
+ * Scopes, weakest first; each includes the ones before it. `read`: every GET. `ingest`: also
+ * push usage (`POST /v1/usage`) and acknowledge notices, what a bot or the OpenClaw plugin
+ * needs, without being able to grant credits or change limits. `admin`: everything.
+ */
+export const SCOPES = ["read", "ingest", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export function scopeAllows(have: Scope, need: Scope): boolean {
+  return SCOPES.indexOf(have) >= SCOPES.indexOf(need);
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string | null;
+  scope: Scope;
+  createdAtMs: number;
+  lastUsedAtMs: number | null;
+  revokedAtMs: number | null;
+}
+
+/** Who made a request: a stored key, or the bootstrap key from CREDITGATE_API_KEY (id `env`). */
+export interface Principal {
+  keyId: string;
+  scope: Scope;
+}
+
+/** `cg_<id>_<secret>`: id = 12 hex chars (public), secret = 32 random bytes, base64url. */
+const KEY_RE = /^cg_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+const ENV_KEY_ID = "env";
+/** last_used_at_ms is refreshed at most this often per key: not one write per request. */
+const TOUCH_EVERY_MS = 60_000;
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest();
+const DUMMY = sha256("creditgate:no-such-key");
+
+interface Row {
+  id: string;
+  name: string | null;
+  scope: Scope;
+  secret_sha256: string;
+  created_at_ms: number;
+  last_used_at_ms: number | null;
+  revoked_at_ms: number | null;
+}
+const toInfo = (r: Row): ApiKeyInfo => ({
+  id: r.id,
+  name: r.name,
+  scope: r.scope,
+  createdAtMs: r.created_at_ms,
+  lastUsedAtMs: r.last_used_at_ms,
+  revokedAtMs: r.revoked_at_ms,
+});
+
+/**
+ * Operator API keys. Stored as sha256 of the whole key, not bcrypt/scrypt: the key is 256
+ * random bits (not a password), so a slow hash adds no protection against a stolen table
+ * and would cost tens of milliseconds of CPU on every API request. Comparison is constant-time.
+ */
+export function createApiKeys(db: Db, opts: { bootstrapKey?: string | null } = {}) {
+  const insert = db.prepare<[string, string | null, Scope, string, number]>(
+    "INSERT INTO api_keys (id, name, scope, secret_sha256, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+  );
+  const byId = db.prepare<[string], Row>("SELECT * FROM api_keys WHERE id = ?");
+  const all = db.prepare<[], Row>("SELECT * FROM api_keys ORDER BY created_at_ms, id");
+  const revokeStmt = db.prepare<[number, string]>(
+    "UPDATE api_keys SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL",
+  );
+  const touch = db.prepare<[number, string, number]>(
+    "UPDATE api_keys SET last_used_at_ms = ? WHERE id = ? AND (last_used_at_ms IS NULL OR last_used_at_ms < ?)",
+  );
+  const anyActive = db.prepare<[], { n: number }>(
+    "SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at_ms IS NULL",
+  );
+  const bootstrap = opts.bootstrapKey ? sha256(opts.bootstrapKey) : null;
+
+  return {
+    /** Creates a key; the plaintext is returned once and never stored. */
+    create(input: { scope: Scope; name?: string | null | undefined }, nowMs: number) {
+      const id = randomBytes(6).toString("hex");
+      const key = `cg_${id}_${randomBytes(32).toString("base64url")}`;
+      insert.run(id, input.name ?? null, input.scope, sha256(key).toString("hex"), nowMs);
+      const row = byId.get(id);
+      if (!row) throw new AppError(ErrorCode.Internal, `api key ${id} vanished`);
+      return { ...toInfo(row), key };
+    },
+    list(): ApiKeyInfo[] {
+      return all.all().map(toInfo);
+    },
+    get(id: string): ApiKeyInfo | null {
+      const r = byId.get(id);
+      return r ? toInfo(r) : null;
+    },
+    /** False when no key could ever authenticate (no bootstrap key, no active stored key). */
+    enabled(): boolean {
+      return bootstrap !== null || (anyActive.get()?.n ?? 0) > 0;
+    },
+    /** Revokes a key (kept for the audit trail). False when there is no such active key. */
+    revoke(id: string, nowMs: number): boolean {
+      return revokeStmt.run(nowMs, id).changes > 0;
+    },
+    /** The principal for a presented key, or null (unknown, wrong or revoked). */
+    authenticate(presented: string, nowMs: number): Principal | null {
+      const given = sha256(presented);
+      if (bootstrap && timingSafeEqual(given, bootstrap)) return { keyId: ENV_KEY_ID, scope: "admin" };
+      const m = KEY_RE.exec(presented);
+      const row = m?.[1] ? byId.get(m[1]) : undefined;
+      // Compare against a dummy when the id is unknown: the timing does not reveal which ids exist.
+      const stored = row ? Buffer.from(row.secret_sha256, "hex") : DUMMY;
+      const ok = timingSafeEqual(given, stored.length === 32 ? stored : DUMMY) && row !== undefined;
+      if (!ok || !row || row.revoked_at_ms !== null) return null;
+      if (row.last_used_at_ms === null || nowMs - row.last_used_at_ms >= TOUCH_EVERY_MS) {
+        touch.run(nowMs, row.id, nowMs - TOUCH_EVERY_MS);
+      }
+      return { keyId: row.id, scope: row.scope };
+    },
+  };
+}
+
+export type ApiKeys = ReturnType<typeof createApiKeys>;

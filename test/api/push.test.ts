@@ -1,0 +1,179 @@
+import { describe, expect } from "vitest";
+import { createLedger } from "../../src/credits/index.js";
+import { createBiller, dedupeKey, type UsageEvent } from "../../src/meter/index.js";
+import { parseDecimal } from "../../src/money.js";
+import { fixturePricer } from "../support/meter-env.js";
+import { test } from "../support/temp-db.js";
+import { admin, balanceOf, NOW, pushEvent, testApp } from "./support.js";
+
+const U = "telegram:42";
+const count = (db: Parameters<typeof testApp>[0], sql: string) => (db.prepare(sql).get() as { n: number }).n;
+
+describe("POST /v1/usage", () => {
+  test("bills a batch once: the same batch again is all duplicates", async ({ db, onTestFinished }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const events = [pushEvent(), pushEvent({ idempotencyKey: "evt-2", output: 100_000 })];
+    const first = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toMatchObject({ billed: 2, duplicate: 0, rejected: 0 });
+    expect(first.json().results[0]).toMatchObject({
+      index: 0,
+      status: "billed",
+      dedupeKey: "push:bot-a:evt-1",
+      chargeMicroCredits: 3_000_000,
+    });
+    const again = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+    expect(again.json()).toMatchObject({ billed: 0, duplicate: 2, rejected: 0 });
+    expect(balanceOf(db, U)).toBe(-(3_000_000 + 4_500_000));
+    expect(count(db, "SELECT COUNT(*) AS n FROM usage_events WHERE source = 'push'")).toBe(2);
+    expect(count(db, "SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'usage'")).toBe(2);
+    const row = db.prepare("SELECT dedupe_key, response_id, source FROM usage_events ORDER BY id").get();
+    expect(row).toEqual({ dedupe_key: "push:bot-a:evt-1", response_id: null, source: "push" });
+    expect(
+      db
+        .prepare("SELECT idempotency_key AS k FROM ledger_entries WHERE kind = 'usage' ORDER BY id")
+        .pluck()
+        .all(),
+    ).toEqual(["usage:push:bot-a:evt-1", "usage:push:bot-a:evt-2"]);
+  });
+
+  test("the same batch sent concurrently is billed once", async ({ db, onTestFinished }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const events = Array.from({ length: 50 }, (_, i) => pushEvent({ idempotencyKey: `c-${i}`, input: 1000 }));
+    const send = () => app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+    const results = await Promise.all([send(), send(), send()]);
+    const billed = results.map((r) => r.json().billed as number);
+    expect(billed.reduce((a, b) => a + b, 0)).toBe(50);
+    expect(results.map((r) => r.json().billed + r.json().duplicate)).toEqual([50, 50, 50]);
+    expect(balanceOf(db, U)).toBe(-50 * 3000);
+  });
+
+  test("mixed valid and invalid events: valid billed, invalid rejected with reasons", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const events = [
+      pushEvent({ idempotencyKey: "ok-1" }),
+      pushEvent({ idempotencyKey: "bad-1", input: -5 }),
+      { idempotencyKey: "bad-2", agentId: "bot-a" },
+      pushEvent({ idempotencyKey: "bad-3", userId: "has space" }),
+      pushEvent({ idempotencyKey: "bad-4", extra: "field" }),
+      "not an object",
+      pushEvent({ idempotencyKey: "ok-2", success: false, errorMessage: "rate limited by provider" }),
+      pushEvent({ idempotencyKey: "ok-1" }),
+    ];
+    const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ billed: 2, duplicate: 1, rejected: 5 });
+    expect(body.results.map((r: { status: string }) => r.status)).toEqual([
+      "billed",
+      "rejected",
+      "rejected",
+      "rejected",
+      "rejected",
+      "rejected",
+      "billed",
+      "duplicate",
+    ]);
+    expect(body.results[1]).toMatchObject({
+      idempotencyKey: "bad-1",
+      reason: expect.stringContaining("input"),
+    });
+    expect(body.results[2].reason).toContain("userId");
+    expect(body.results[4].reason).toContain("extra");
+    expect(body.results[5]).toMatchObject({ idempotencyKey: null, status: "rejected" });
+    expect(count(db, "SELECT COUNT(*) AS n FROM usage_events")).toBe(2);
+    expect(count(db, "SELECT COUNT(*) AS n FROM usage_events WHERE is_error = 1")).toBe(1);
+    expect(balanceOf(db, U)).toBe(-6_000_000);
+  });
+
+  test("a meter dedupe key is used as-is, so the transcript meter then skips the same call", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const ev: UsageEvent = {
+      provider: "mock",
+      model: "mock-gpt",
+      api: null,
+      messageTsMs: NOW - 5000,
+      responseId: "resp_abc",
+      input: 2000,
+      output: 300,
+      cacheRead: 0,
+      cacheWrite: 0,
+      totalTokens: 2300,
+      reasoningTokens: null,
+      stopReason: "stop",
+      isError: false,
+      errorMessage: null,
+      recordedCostUsd: null,
+      agentId: "main",
+      sessionId: "s1",
+      sessionKey: null,
+      accountId: U,
+      source: "jsonl",
+      sourceRef: "x.jsonl@0",
+    };
+    const key = dedupeKey(ev);
+    const payload = {
+      events: [
+        pushEvent({
+          idempotencyKey: key,
+          agentId: "main",
+          input: 2000,
+          output: 300,
+          timestampMs: ev.messageTsMs,
+        }),
+      ],
+    };
+    const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload });
+    expect(res.json().results[0]).toMatchObject({ status: "billed", dedupeKey: key });
+    const meterBiller = createBiller(db, createLedger(db), {
+      pricer: fixturePricer(),
+      markup: parseDecimal("1"),
+      creditsPerUsd: parseDecimal("1"),
+    });
+    const r = meterBiller.bill({ events: [ev], rejects: [], sessions: [], commit: () => {}, stats: {} });
+    expect(r).toMatchObject({ billed: 0, duplicates: 1 });
+    // And the other way round: a key the meter already billed is a duplicate when pushed.
+    const ev2 = { ...ev, responseId: "resp_def" };
+    meterBiller.bill({ events: [ev2], rejects: [], sessions: [], commit: () => {}, stats: {} });
+    const again = await app.inject({
+      method: "POST",
+      url: "/v1/usage",
+      headers: admin,
+      payload: { events: [pushEvent({ idempotencyKey: dedupeKey(ev2), agentId: "main" })] },
+    });
+    expect(again.json().results[0].status).toBe("duplicate");
+  });
+
+  test("the batch itself is validated: empty, too large, wrong shape", async ({ db, onTestFinished }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    for (const payload of [
+      { events: [] },
+      { events: Array.from({ length: 1001 }, () => ({})) },
+      { nope: 1 },
+    ]) {
+      const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe("invalid_request");
+    }
+    const off = testApp(db, { ingest: null });
+    onTestFinished(() => off.close());
+    const res = await off.inject({
+      method: "POST",
+      url: "/v1/usage",
+      headers: admin,
+      payload: { events: [pushEvent()] },
+    });
+    expect(res.statusCode).toBe(503);
+  });
+});

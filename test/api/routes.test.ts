@@ -1,0 +1,218 @@
+import { describe, expect } from "vitest";
+import { ROUTE_DOCS } from "../../src/api/index.js";
+import { queryUsage } from "../../src/meter/index.js";
+import { runCli } from "../support/cli.js";
+import { createTempDb, test } from "../support/temp-db.js";
+import { admin, balanceOf, NOW, pushEvent, testApp } from "./support.js";
+
+const DAY = 86_400_000;
+
+describe("operator routes", () => {
+  test("GET /v1/usage gives the same numbers as `creditgate usage`, with filters and grouping", async ({
+    onTestFinished,
+  }) => {
+    const t = createTempDb();
+    onTestFinished(t.cleanup);
+    const app = testApp(t.db);
+    onTestFinished(() => app.close());
+    const events = [
+      pushEvent({ idempotencyKey: "a", userId: "telegram:1", agentId: "bot-a", timestampMs: NOW - 2 * DAY }),
+      pushEvent({ idempotencyKey: "b", userId: "telegram:2", agentId: "bot-a", output: 1000 }),
+      pushEvent({ idempotencyKey: "c", userId: "telegram:2", agentId: "bot-b", model: "mock-mini" }),
+    ];
+    await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+
+    const byModel = await app.inject({ url: "/v1/usage?by=model", headers: admin });
+    expect(byModel.statusCode).toBe(200);
+    const cli = await runCli({ CREDITGATE_DB: t.path }, ["--json", "usage", "--by", "model"]);
+    expect(byModel.json().rows).toEqual(JSON.parse(cli.out));
+
+    const filtered = await app.inject({
+      url: "/v1/usage?by=day&agent=bot-a&from=2026-03-09&to=2026-03-11",
+      headers: admin,
+    });
+    expect(filtered.json()).toMatchObject({
+      by: "day",
+      fromMs: Date.UTC(2026, 2, 9),
+      toMs: Date.UTC(2026, 2, 11),
+    });
+    expect(filtered.json().rows).toEqual(
+      queryUsage(t.db, {
+        agent: "bot-a",
+        sinceMs: Date.UTC(2026, 2, 9),
+        untilMs: Date.UTC(2026, 2, 11),
+        by: "day",
+      }),
+    );
+    expect(filtered.json().rows).toHaveLength(1);
+    const user = await app.inject({ url: "/v1/usage?user=telegram:2&model=mock/mock-mini", headers: admin });
+    expect(user.json().rows).toEqual([expect.objectContaining({ key: "telegram:2", requests: 1 })]);
+
+    for (const q of ["by=week", "from=yesterday", "nope=1"]) {
+      const bad = await app.inject({ url: `/v1/usage?${q}`, headers: admin });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error.code).toBe("invalid_request");
+    }
+  });
+
+  test("grants are idempotent per key and show up in the ledger and balances", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const grant = (payload: Record<string, unknown>) =>
+      app.inject({ method: "POST", url: "/v1/users/telegram:9/grants", headers: admin, payload });
+    const body = { credits: "2.5", reason: "welcome", idempotencyKey: "welcome-9" };
+    const first = await grant(body);
+    expect(first.statusCode).toBe(201);
+    expect(first.json()).toMatchObject({
+      status: "applied",
+      balanceMicroCredits: 2_500_000,
+      balanceCredits: "2.50",
+    });
+    const second = await grant(body);
+    expect(second.statusCode).toBe(200);
+    expect(second.json().status).toBe("duplicate");
+    expect(balanceOf(db, "telegram:9")).toBe(2_500_000);
+    expect((await grant({ ...body, credits: "3" })).statusCode).toBe(409);
+    for (const bad of [
+      { ...body, credits: "-1" },
+      { ...body, credits: "abc" },
+      { credits: "1" },
+      { ...body, reason: " " },
+    ]) {
+      const res = await grant(bad);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe("invalid_request");
+    }
+
+    const ledger = await app.inject({ url: "/v1/users/telegram:9/ledger?limit=10", headers: admin });
+    expect(ledger.json().entries).toEqual([
+      expect.objectContaining({
+        kind: "grant",
+        amountMicroCredits: 2_500_000,
+        idempotencyKey: "grant:welcome-9",
+      }),
+    ]);
+    expect(
+      (await app.inject({ url: "/v1/users/telegram:9/ledger?limit=0", headers: admin })).statusCode,
+    ).toBe(400);
+
+    await app.inject({
+      method: "POST",
+      url: "/v1/usage",
+      headers: admin,
+      payload: { events: [pushEvent({ userId: "telegram:8" })] },
+    });
+    const all = await app.inject({ url: "/v1/balances", headers: admin });
+    expect(all.json().balances.map((b: { userId: string }) => b.userId)).toEqual([
+      "telegram:8",
+      "telegram:9",
+    ]);
+    const over = await app.inject({ url: "/v1/balances?overdrawn=true", headers: admin });
+    expect(over.json().balances).toEqual([
+      expect.objectContaining({ userId: "telegram:8", overdrawn: true }),
+    ]);
+    const page = await app.inject({ url: "/v1/balances?limit=1", headers: admin });
+    expect(page.json().next).toBe("telegram:8");
+    const page2 = await app.inject({ url: "/v1/balances?limit=1&after=telegram:8", headers: admin });
+    expect(page2.json().balances[0].userId).toBe("telegram:9");
+    const one = await app.inject({ url: "/v1/balances/telegram:9", headers: admin });
+    expect(one.json()).toMatchObject({ balanceMicroCredits: 2_500_000 });
+  });
+
+  test("status, limits, notices, alerts, packs and top-ups answer through the same auth", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const gets = [
+      "/v1/users/telegram:1/status",
+      "/v1/users/telegram:1/consumo",
+      "/v1/users/telegram:1/limits",
+      "/v1/users/telegram:1/usage",
+      "/v1/agents/main/usage",
+      "/v1/agents/main/burn",
+      "/v1/limits/defaults",
+      "/v1/notices",
+      "/v1/alerts",
+      "/v1/packs",
+    ];
+    for (const url of gets) {
+      expect((await app.inject({ url })).statusCode, url).toBe(401);
+      expect((await app.inject({ url, headers: admin })).statusCode, url).toBe(200);
+    }
+    expect((await app.inject({ url: "/v1/topups/nope", headers: admin })).statusCode).toBe(404);
+    const put = await app.inject({
+      method: "PUT",
+      url: "/v1/users/telegram:1/limits",
+      headers: admin,
+      payload: { caps: [{ period: "nope" }] },
+    });
+    expect(put.statusCode).toBe(400);
+    expect(put.json().error.code).toBe("invalid_request");
+  });
+
+  test("errors are JSON everywhere: 404, malformed JSON, body too large", async ({ db, onTestFinished }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const nf = await app.inject({ url: "/nope" });
+    expect(nf.statusCode).toBe(404);
+    expect(nf.json().error).toMatchObject({ code: "not_found", message: "no route GET /nope" });
+    const malformed = await app.inject({
+      method: "POST",
+      url: "/v1/keys",
+      headers: { ...admin, "content-type": "application/json" },
+      payload: "{nope",
+    });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().error.code).toBe("invalid_request");
+    const big = await app.inject({
+      method: "POST",
+      url: "/v1/keys",
+      headers: { ...admin, "content-type": "application/json" },
+      payload: JSON.stringify({ scope: "read", name: "x".repeat(70_000) }),
+    });
+    expect(big.statusCode).toBe(413);
+    expect(big.json().error.message).toBe("request body is too large");
+    expect(nf.headers["x-content-type-options"]).toBe("nosniff");
+    expect(nf.headers["content-security-policy"]).toContain("default-src 'none'");
+  });
+
+  test("/docs serves OpenAPI 3.1 documenting every /v1 route with its scope", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const res = await app.inject({ url: "/docs/openapi.json" });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toBe("3.1.0");
+    const ops = Object.entries(
+      doc.paths as Record<string, Record<string, { tags: string[]; description: string }>>,
+    ).flatMap(([path, byMethod]) =>
+      Object.entries(byMethod).map(([m, op]) => ({ key: `${m.toUpperCase()} ${path}`, op })),
+    );
+    expect(ops.map((o) => o.key.replace(/\{(\w+)\}/g, ":$1")).sort()).toEqual(Object.keys(ROUTE_DOCS).sort());
+    expect(ops.filter((o) => o.op.tags[0] === "other").map((o) => o.key)).toEqual([]);
+    const usage = doc.paths["/v1/usage"];
+    expect(usage.get.parameters.map((p: { name: string }) => p.name)).toEqual([
+      "user",
+      "agent",
+      "model",
+      "from",
+      "to",
+      "by",
+    ]);
+    expect(usage.post.description).toContain("scope `ingest`");
+    expect(
+      doc.paths["/v1/users/{id}/grants"].post.requestBody.content["application/json"].schema.required,
+    ).toEqual(["credits", "reason", "idempotencyKey"]);
+    const html = await app.inject({ url: "/docs" });
+    expect(html.headers["content-type"]).toContain("text/html");
+    expect(html.body).toContain("/v1/users/{id}/grants");
+  });
+});
