@@ -15,10 +15,13 @@ declare module "fastify" {
 
 /**
  * Routes registered elsewhere (src/worker/http-routes.ts) whose scope is not the method default.
- * Acknowledging a delivered notice is what the OpenClaw plugin does, so an `ingest` key suffices.
+ * What the OpenClaw plugin does for its users needs only an `ingest` key: acknowledging a
+ * delivered notice, and creating a payment link for `/recargar` (a link moves no money; only the
+ * provider's verified webhook credits).
  */
 const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   "POST /v1/notices/:id/ack": "ingest",
+  "POST /v1/topups": "ingest",
 };
 
 /** The scope a route requires: its `config.scope`, the table above, or the method default. */
