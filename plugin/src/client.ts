@@ -59,10 +59,15 @@ export interface CreatedTopup {
   expiresAt: string;
 }
 export interface Notice {
-  id: string;
+  /** creditgate sends a number (the `notices` row id); a string is accepted too. */
+  id: string | number;
   userId: string;
   channel: string;
   to: string;
+  /**
+   * creditgate fills this with the billing account (= `userId`); only a value that differs from
+   * `userId` is taken as the channel account (e.g. a second Telegram bot) to send from.
+   */
   accountId?: string | null;
   kind: string;
   text: string;
@@ -73,6 +78,13 @@ export interface Burn {
   lastHourMicroCredits: number;
   last24hMicroCredits: number;
   runwayHours?: number | null;
+}
+export interface GrantBody {
+  /** Exact decimal credits, e.g. "2.5". */
+  credits: string;
+  reason: string;
+  /** The same key grants once (creditgate's ledger key `grant:<key>`). */
+  idempotencyKey: string;
 }
 export interface PushEvent {
   idempotencyKey: string;
@@ -129,8 +141,10 @@ export class CreditgateClient {
   consumo(userId: string): Promise<Consumo> {
     return this.request("GET", `/v1/users/${seg(userId)}/consumo`);
   }
-  packs(): Promise<Pack[]> {
-    return this.request("GET", "/v1/packs");
+  /** `GET /v1/packs` answers `{packs: [...]}` (a bare array is accepted too). */
+  async packs(): Promise<Pack[]> {
+    const r = await this.request<Pack[] | { packs?: Pack[] }>("GET", "/v1/packs");
+    return Array.isArray(r) ? r : Array.isArray(r?.packs) ? r.packs : [];
   }
   createTopup(body: { userId: string; packId: string; provider: PaymentProvider }): Promise<CreatedTopup> {
     return this.request("POST", "/v1/topups", body);
@@ -138,8 +152,8 @@ export class CreditgateClient {
   notices(limit = 50): Promise<Notice[]> {
     return this.request("GET", `/v1/notices?limit=${limit}`);
   }
-  async ackNotice(id: string): Promise<void> {
-    await this.request("POST", `/v1/notices/${seg(id)}/ack`, {});
+  async ackNotice(id: string | number): Promise<void> {
+    await this.request("POST", `/v1/notices/${seg(String(id))}/ack`, {});
   }
   burn(agentId: string): Promise<Burn> {
     return this.request("GET", `/v1/agents/${seg(agentId)}/burn`);
@@ -155,8 +169,8 @@ export class CreditgateClient {
   setLimits(userId: string, body: LimitRules): Promise<unknown> {
     return this.request("PUT", `/v1/users/${seg(userId)}/limits`, body);
   }
-  /** `POST /v1/users/:id/grants` `{amountMicroCredits, reason, idempotencyKey?}`. */
-  grant(userId: string, body: unknown): Promise<unknown> {
+  /** `POST /v1/users/:id/grants` `{credits: "2.5", reason, idempotencyKey}` (all required). */
+  grant(userId: string, body: GrantBody): Promise<unknown> {
     return this.request("POST", `/v1/users/${seg(userId)}/grants`, body);
   }
 

@@ -141,20 +141,38 @@ export function buildCommands(d: CommandDeps): PluginCommandDefinition[] {
           }
           provider = offered[0] as PaymentProvider;
         }
-        try {
-          const topup = await d.client.createTopup({ userId: user, packId: pack.id, provider });
-          return t.payLink(topup, pack, providerLabel(provider));
-        } catch (err) {
-          if (err instanceof CreditgateError && err.kind === "http") {
-            d.logger.warn(`creditgate: top-up for ${user} refused: ${err.message}`);
-            return t.providerNotOffered(
-              pack.id,
-              providerLabel(provider),
-              offered.map(providerLabel).join(", "),
-            );
+        // A provider the operator has not configured answers 503 `provider_disabled`: try the
+        // pack's other providers unless the user chose one, then say which ones are off.
+        const candidates = asked ? [provider] : [provider, ...offered.filter((p) => p !== provider)];
+        const disabled: PaymentProvider[] = [];
+        for (const prov of candidates) {
+          try {
+            const topup = await d.client.createTopup({ userId: user, packId: pack.id, provider: prov });
+            return t.payLink(topup, pack, providerLabel(prov));
+          } catch (err) {
+            if (err instanceof CreditgateError && err.code === "provider_disabled") {
+              d.logger.warn(`creditgate: /recargar for ${user}: ${err.message}`);
+              disabled.push(prov);
+              continue;
+            }
+            if (err instanceof CreditgateError && err.kind === "http") {
+              d.logger.warn(`creditgate: top-up for ${user} refused: ${err.message}`);
+              return t.providerNotOffered(
+                pack.id,
+                providerLabel(prov),
+                offered.map(providerLabel).join(", "),
+              );
+            }
+            throw err;
           }
-          throw err;
         }
+        return t.providerDisabled(
+          disabled.map(providerLabel).join(", "),
+          offered
+            .filter((p) => !disabled.includes(p))
+            .map(providerLabel)
+            .join(", "),
+        );
       }),
     });
   }
@@ -184,5 +202,6 @@ function findPack(packs: readonly Pack[], wanted: string): Pack | undefined {
   if (byId) return byId;
   const n = Number(w);
   if (Number.isInteger(n) && n >= 1 && n <= packs.length) return packs[n - 1];
-  return packs.find((p) => p.credits === wanted);
+  // By credits: creditgate lists "5.00" for a pack of 5.
+  return packs.find((p) => p.credits === wanted || (Number.isFinite(n) && Number(p.credits) === n));
 }

@@ -68,6 +68,8 @@ const T = {
     unknownPack: (id: string) => `No existe el paquete «${id}».`,
     providerNotOffered: (pack: string, prov: string, avail: string) =>
       `El paquete ${pack} no se puede pagar con ${prov}. Opciones: ${avail}.`,
+    providerDisabled: (prov: string, others: string) =>
+      `Los pagos con ${prov} no están habilitados en este momento.${others ? ` Prueba con: ${others}.` : " Avísale al operador del bot."}`,
     payLink: (t: CreatedTopup, p: Pack, prov: string) =>
       `Para recargar ${p.credits} créditos (${p.id}) paga con ${prov} aquí:\n${t.url}\nEl enlace vence el ${when(t.expiresAt) ?? t.expiresAt}. Los créditos se acreditan al confirmarse el pago.`,
     burnHeader: (a: string) => `🔥 Consumo del bot ${a}`,
@@ -112,6 +114,8 @@ const T = {
     unknownPack: (id: string) => `There is no pack "${id}".`,
     providerNotOffered: (pack: string, prov: string, avail: string) =>
       `Pack ${pack} cannot be paid with ${prov}. Options: ${avail}.`,
+    providerDisabled: (prov: string, others: string) =>
+      `Payments with ${prov} are not enabled right now.${others ? ` Try: ${others}.` : " Please tell the bot's operator."}`,
     payLink: (t: CreatedTopup, p: Pack, prov: string) =>
       `To add ${p.credits} credits (${p.id}) pay with ${prov} here:\n${t.url}\nThe link expires at ${when(t.expiresAt) ?? t.expiresAt}. Credits are added once the payment is confirmed.`,
     burnHeader: (a: string) => `🔥 Spend of bot ${a}`,

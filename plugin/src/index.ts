@@ -43,10 +43,22 @@ export function registerCreditgate(api: PluginApi): Registered {
     token: cfg.apiToken,
     timeoutMs: cfg.requestTimeoutMs,
   });
-  const cache = new StatusCache(client, {
-    ttlMs: cfg.statusTtlMs,
-    timeoutMs: Math.min(cfg.requestTimeoutMs, 2_000),
-  });
+  // OpenClaw may call register() more than once in one gateway process (its plugin registries
+  // are rebuilt and overlaid), and the gate hooks can come from a different registration than
+  // the notice service. One status cache per creditgate per process, so a notice seen by any
+  // registration drops the user's cached block for every gate.
+  const state = processState();
+  state.registrations++;
+  const cacheKey = JSON.stringify([cfg.apiUrl, cfg.apiToken, cfg.statusTtlMs, cfg.requestTimeoutMs]);
+  let cache = state.caches.get(cacheKey);
+  if (!cache) {
+    cache = new StatusCache(client, {
+      ttlMs: cfg.statusTtlMs,
+      timeoutMs: Math.min(cfg.requestTimeoutMs, 2_000),
+    });
+    state.caches.set(cacheKey, cache);
+  }
+  const sharedCache = cache;
   const gate = new Gate({
     cache,
     language: cfg.language,
@@ -57,7 +69,7 @@ export function registerCreditgate(api: PluginApi): Registered {
 
   for (const cmd of buildCommands({ client, cache, config: cfg, logger: log })) api.registerCommand(cmd);
 
-  registerMethods(api, { client, logger: log, invalidate: (u) => cache.invalidate(u) });
+  registerMethods(api, { client, logger: log, invalidate: (u) => sharedCache.invalidate(u) });
 
   const dmScope = (api.config as { session?: { dmScope?: string } } | undefined)?.session?.dmScope;
   if (!dmScope || dmScope === "main") {
@@ -94,7 +106,7 @@ export function registerCreditgate(api: PluginApi): Registered {
     runtime: api.runtime ?? {},
     hostConfig: () => api.config,
     logger: log,
-    onNotice: (n) => cache.invalidate(String(n.userId).toLowerCase()),
+    onNotice: (n) => sharedCache.invalidate(String(n.userId).toLowerCase()),
   });
   const svc = noticeService(notices, cfg.noticePollMs, log);
   api.registerService({
@@ -109,9 +121,26 @@ export function registerCreditgate(api: PluginApi): Registered {
   });
 
   log.info(
-    `creditgate: ready (api ${cfg.apiUrl}, language ${cfg.language}, gating ${gating ? "on" : "off"}, failOpen ${cfg.failOpen}, pushUsage ${Boolean(pusher)})`,
+    `creditgate: ready (api ${cfg.apiUrl}, language ${cfg.language}, gating ${gating ? "on" : "off"}, failOpen ${cfg.failOpen}, pushUsage ${Boolean(pusher)}; registration #${state.registrations} in this process)`,
   );
   return { client, cache, gate, notices, pusher };
+}
+
+interface ProcessState {
+  /** Status caches by creditgate URL, key and cache settings. */
+  caches: Map<string, StatusCache>;
+  registrations: number;
+}
+const PROCESS_STATE = Symbol.for("creditgate.plugin.process-state");
+/** Shared by every registration (and every copy of this module) in the process. */
+function processState(): ProcessState {
+  const g = globalThis as unknown as Record<symbol, ProcessState | undefined>;
+  let s = g[PROCESS_STATE];
+  if (!s) {
+    s = { caches: new Map(), registrations: 0 };
+    g[PROCESS_STATE] = s;
+  }
+  return s;
 }
 
 /** `YYYY.M.D[-n]` → comparable number, or null when the version is unknown. */

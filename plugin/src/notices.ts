@@ -80,8 +80,11 @@ export class NoticeDelivery {
     }
     if (!Array.isArray(notices)) return;
     this.stats.polled += notices.length;
-    for (const n of notices) {
-      if (!n || typeof n.id !== "string") continue;
+    for (const raw of notices) {
+      // creditgate's ids are numbers (the notices row id); strings are accepted too.
+      if (!raw || (typeof raw.id !== "string" && typeof raw.id !== "number")) continue;
+      const n: Notice & { id: string } = { ...raw, id: String(raw.id) };
+      if (n.id === "") continue;
       this.o.onNotice?.(n);
       if (!this.sent.has(n.id)) {
         const f = this.failures.get(n.id);
@@ -122,7 +125,7 @@ export class NoticeDelivery {
 
   async send(n: Notice): Promise<SendOutcome> {
     const channel = n.channel.toLowerCase();
-    const accountId = n.accountId ?? undefined;
+    const accountId = channelAccountId(n);
     try {
       const load = this.o.runtime.channel?.outbound?.loadAdapter;
       if (typeof load === "function") {
@@ -148,6 +151,17 @@ export class NoticeDelivery {
       return { ok: false, error: err instanceof Error ? err.message : String(err) };
     }
   }
+}
+
+/**
+ * The channel account to send from, if the notice names one. creditgate puts the billing account
+ * (`telegram:5550101`, the same as `userId`) in `accountId`: that is not a channel account, and
+ * passing it to the adapter would make it look for a bot account of that name.
+ */
+export function channelAccountId(n: Pick<Notice, "accountId" | "userId">): string | undefined {
+  const a = typeof n.accountId === "string" ? n.accountId.trim() : "";
+  if (!a || a.toLowerCase() === String(n.userId ?? "").toLowerCase()) return undefined;
+  return a;
 }
 
 /** The service wrapper: polls every `intervalMs` while the gateway runs. */

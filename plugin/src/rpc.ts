@@ -4,7 +4,8 @@
  * admin scope: `billing.set_limits`, `billing.grant`. Params are validated here, before any
  * request reaches creditgate; errors use the gateway's `INVALID_REQUEST` / `UNAVAILABLE` codes.
  */
-import { type CreditgateClient, CreditgateError } from "./client.js";
+import { randomUUID } from "node:crypto";
+import { type CreditgateClient, CreditgateError, type GrantBody } from "./client.js";
 import type { GatewayRequestHandler, PluginApi, PluginLogger } from "./openclaw-types.js";
 
 export class ParamError extends Error {}
@@ -102,9 +103,27 @@ export function mergeLimits(current: LimitRules | null, patch: LimitsPatch): Lim
   return next;
 }
 
-export function parseGrant(p: Params): {
+/** Micro-credits → exact decimal credits for creditgate ("2500000" → "2.5"). */
+export function microToCredits(micro: number): string {
+  const int = Math.trunc(micro / 1_000_000);
+  const frac = String(micro % 1_000_000)
+    .padStart(6, "0")
+    .replace(/0+$/, "");
+  return frac ? `${int}.${frac}` : String(int);
+}
+
+/**
+ * `billing.grant` params → creditgate's `POST /v1/users/:id/grants` body. creditgate requires an
+ * idempotency key; without one a fresh key is made, so that call grants once (like
+ * `creditgate grant` without `--key`).
+ */
+export function parseGrant(
+  p: Params,
+  newKey: () => string = () => `openclaw-gateway:${randomUUID()}`,
+): {
   userId: string;
-  body: { amountMicroCredits: number; reason: string; idempotencyKey?: string };
+  amountMicroCredits: number;
+  body: GrantBody;
 } {
   onlyKeys(p, ["userId", "credits", "reason", "idempotencyKey"]);
   const u = userId(p);
@@ -114,17 +133,18 @@ export function parseGrant(p: Params): {
   }
   if (
     p.idempotencyKey !== undefined &&
-    (typeof p.idempotencyKey !== "string" || !/^[\w:.-]{1,128}$/.test(p.idempotencyKey))
+    (typeof p.idempotencyKey !== "string" || !/^[\x21-\x7e]{1,200}$/.test(p.idempotencyKey))
   ) {
-    throw new ParamError("idempotencyKey: 1-128 characters [A-Za-z0-9_:.-]");
+    throw new ParamError("idempotencyKey: 1-200 printable ASCII characters without spaces");
   }
   return {
     userId: u,
+    amountMicroCredits,
     body: {
-      amountMicroCredits,
+      credits: microToCredits(amountMicroCredits),
       reason:
         typeof p.reason === "string" && p.reason.trim() ? p.reason.trim() : "grant via OpenClaw gateway",
-      ...(typeof p.idempotencyKey === "string" ? { idempotencyKey: p.idempotencyKey } : {}),
+      idempotencyKey: typeof p.idempotencyKey === "string" ? p.idempotencyKey : newKey(),
     },
   };
 }

@@ -150,6 +150,31 @@ describe("/recargar", () => {
     expect(cg.topups).toHaveLength(2);
   });
 
+  it("a provider creditgate has disabled (503 provider_disabled): another one the pack offers, else a clear answer", async () => {
+    const host = setup(); // defaultProvider stripe
+    cg.disabledProviders.add("stripe");
+    const viaMp = await host.runCommand("recargar", { ...henry, args: "starter" });
+    expect(cg.topups.at(-1)).toMatchObject({ packId: "starter", provider: "mercadopago" });
+    expect(viaMp).toContain("MercadoPago");
+    // the user's own choice is not swapped
+    expect(await host.runCommand("recargar", { ...henry, args: "starter stripe" })).toBe(
+      "Los pagos con Stripe no están habilitados en este momento. Prueba con: MercadoPago.",
+    );
+    cg.disabledProviders.add("mercadopago");
+    expect(await host.runCommand("recargar", { ...henry, args: "starter" })).toBe(
+      "Los pagos con Stripe, MercadoPago no están habilitados en este momento. Avísale al operador del bot.",
+    );
+    expect(cg.topups).toHaveLength(1);
+    expect(host.logs.some((l) => l.level === "warn" && l.msg.includes("stripe is disabled"))).toBe(true);
+  });
+
+  it('finds a pack by its credits as creditgate lists them ("5.00")', async () => {
+    const host = setup();
+    cg.packs = cg.packs.map((p) => ({ ...p, credits: `${p.credits}.00` }));
+    await host.runCommand("recargar", { ...henry, args: "25" });
+    expect(cg.topups.at(-1)).toMatchObject({ packId: "plus" });
+  });
+
   it("parses args in any order", () => {
     expect(parseRecargarArgs("mp starter")).toEqual({ pack: "starter", provider: "mercadopago" });
     expect(parseRecargarArgs(" Stripe ")).toEqual({ pack: null, provider: "stripe" });

@@ -156,6 +156,19 @@ describe("status cache", () => {
     expect((await host.inbound({ senderId: "5550102", text: "c" })).by).toBe("model");
   });
 
+  it("the host registered the plugin twice: a notice seen by one registration lifts the block in the other's gate", async () => {
+    // OpenClaw rebuilds and overlays plugin registries: the gate hooks and the notice service
+    // can belong to different register() calls in one process.
+    const a = setup({ statusTtlMs: 600_000, noticePollMs: 60_000 });
+    const b = setup({ statusTtlMs: 600_000, noticePollMs: 60_000 });
+    expect(b.reg.cache).toBe(a.reg.cache);
+    expect((await b.host.inbound({ senderId: "5550102", text: "a" })).by).toBe("before_dispatch");
+    cg.setUser("telegram:5550102", { balanceMicroCredits: 5_000_000, allowed: true, reason: null });
+    cg.addNotice({ userId: "telegram:5550102", kind: "unblocked", text: "Ya puedes volver a escribir." });
+    await a.reg.notices.pollOnce();
+    expect((await b.host.inbound({ senderId: "5550102", text: "b" })).by).toBe("model");
+  });
+
   it("concurrent messages of one user share a single status request", async () => {
     const { reg } = setup();
     await Promise.all(Array.from({ length: 20 }, () => reg.gate.check("telegram:5550101")));

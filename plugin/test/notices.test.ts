@@ -46,6 +46,23 @@ describe("user notices", () => {
     expect(cg.count("POST", "/v1/notices/")).toBe(2);
   });
 
+  it("creditgate's own shape: numeric id, accountId = the user (not a channel account), to = the peer", async () => {
+    const { host, reg } = setup();
+    const n = cg.addNotice({
+      userId: "telegram:5550101",
+      kind: "unblocked",
+      text: "Ya puedes volver a escribir.",
+    });
+    expect(n).toMatchObject({ id: 1, channel: "telegram", to: "5550101", accountId: "telegram:5550101" });
+    await reg.notices.pollOnce();
+    await reg.notices.pollOnce();
+    expect(host.sent).toEqual([
+      { channel: "telegram", to: "5550101", text: "Ya puedes volver a escribir.", accountId: undefined },
+    ]);
+    expect([...cg.acked]).toEqual(["1"]);
+    expect(cg.requests.filter((r) => r.method === "POST").map((r) => r.path)).toEqual(["/v1/notices/1/ack"]);
+  });
+
   it("a failed ack is retried on the next poll without sending the message again", async () => {
     const { host, reg } = setup();
     cg.addNotice({ id: "n1", userId: "telegram:1", text: "hola" });
@@ -63,7 +80,7 @@ describe("user notices", () => {
 
   it("a failed send is not acked (at-least-once) and is retried with backoff", async () => {
     let now = 1_000_000;
-    const { host } = setup({}, { failSendTo: new Set(["telegram:9"]) });
+    const { host } = setup({}, { failSendTo: new Set(["9"]) });
     const { NoticeDelivery } = await import("../src/notices.js");
     const { CreditgateClient } = await import("../src/client.js");
     const d = new NoticeDelivery({
@@ -76,7 +93,7 @@ describe("user notices", () => {
     cg.addNotice({ id: "bad", userId: "telegram:9", text: "x" });
     cg.addNotice({ id: "good", userId: "telegram:8", text: "y" });
     await d.pollOnce();
-    expect(host.sent.map((s) => s.to)).toEqual(["telegram:8"]);
+    expect(host.sent.map((s) => s.to)).toEqual(["8"]);
     expect([...cg.acked]).toEqual(["good"]);
     await d.pollOnce(); // inside the backoff window: not even tried
     expect(d.stats.sendFailures).toBe(1);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { registerCreditgate } from "../src/index.js";
-import { creditsToMicro, mergeLimits, parseGrant, parseSetLimits } from "../src/rpc.js";
+import { creditsToMicro, mergeLimits, microToCredits, parseGrant, parseSetLimits } from "../src/rpc.js";
 import { FakeCreditgate } from "./support/fake-creditgate.mjs";
 import { createFakeHost } from "./support/fake-host.js";
 
@@ -114,6 +114,12 @@ describe("gateway methods", () => {
       reason: "welcome",
       idempotencyKey: "welcome:42",
     });
+    // creditgate's grant body: exact decimal credits, reason and key, nothing else.
+    expect(cg.requests.find((r) => r.path.endsWith("/grants"))?.body).toEqual({
+      credits: "2.5",
+      reason: "welcome",
+      idempotencyKey: "welcome:42",
+    });
     expect((await reg.gate.check("telegram:42")).allow).toBe(true);
   });
 
@@ -166,5 +172,22 @@ describe("param parsers", () => {
     });
     expect(() => parseSetLimits({ userId: "t:1", daily: "0" })).toThrow(/daily/);
     expect(parseGrant({ userId: "t:1", credits: "3" }).body.reason).toBe("grant via OpenClaw gateway");
+  });
+
+  it("grant: creditgate needs an idempotency key, so a missing one is made (one grant per call)", () => {
+    const a = parseGrant({ userId: "Telegram:1", credits: 0.000001 });
+    const b = parseGrant({ userId: "telegram:1", credits: "12.340000" });
+    expect(a).toMatchObject({ userId: "telegram:1", amountMicroCredits: 1, body: { credits: "0.000001" } });
+    expect(b.body.credits).toBe("12.34");
+    expect(a.body.idempotencyKey).toMatch(/^openclaw-gateway:[0-9a-f-]{36}$/);
+    expect(b.body.idempotencyKey).not.toBe(a.body.idempotencyKey);
+    expect(parseGrant({ userId: "t:1", credits: "1", idempotencyKey: "welcome/1" }).body.idempotencyKey).toBe(
+      "welcome/1",
+    );
+    expect(() => parseGrant({ userId: "t:1", credits: "1", idempotencyKey: "has space" })).toThrow(
+      /idempotencyKey/,
+    );
+    expect(microToCredits(2_500_000)).toBe("2.5");
+    expect(microToCredits(7_000_000)).toBe("7");
   });
 });

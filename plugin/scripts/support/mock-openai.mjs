@@ -1,5 +1,6 @@
 // Minimal OpenAI-compatible model on 127.0.0.1: streams "Mock reply #n" with a usage chunk
-// (stream_options.include_usage), counts calls. Enough for OpenClaw's openai-completions API.
+// (stream_options.include_usage), and logs every call with the usage it reported (the e2e
+// compares creditgate's bill with it). Enough for OpenClaw's openai-completions API.
 import { createServer } from "node:http";
 
 export async function startMockOpenAI() {
@@ -21,8 +22,7 @@ export async function startMockOpenAI() {
     try {
       body = JSON.parse(raw);
     } catch {}
-    calls.push({ at: Date.now(), model: body.model, messages: body.messages?.length ?? 0 });
-    const n = calls.length;
+    const n = calls.length + 1;
     const id = `chatcmpl-mock-${String(n).padStart(6, "0")}`;
     const text = `Mock reply #${n}`;
     const usage = {
@@ -31,6 +31,7 @@ export async function startMockOpenAI() {
       total_tokens: 1005 + n,
       prompt_tokens_details: { cached_tokens: 0 },
     };
+    calls.push({ at: Date.now(), n, model: body.model, messages: body.messages?.length ?? 0, usage });
     const created = Math.floor(Date.now() / 1000);
     if (!body.stream) {
       res.writeHead(200, { "content-type": "application/json" });

@@ -20,7 +20,7 @@ export interface FakeRequest {
   body: unknown;
 }
 export interface FakeNotice {
-  id: string;
+  id: string | number;
   userId: string;
   channel: string;
   to: string;
@@ -41,6 +41,7 @@ export declare class FakeCreditgate {
     credits: string;
     prices: { provider: string; currency: string; amount: string }[];
   }[];
+  disabledProviders: Set<string>;
   topups: {
     topupId: string;
     url: string;

@@ -1,5 +1,8 @@
 // A small fake of creditgate's operator HTTP API (the /v1 routes the plugin uses), on
-// 127.0.0.1. Plain JS so both the vitest suites and the e2e harness (plain node) can use it.
+// 127.0.0.1, for the unit tests (the e2e harness runs the real creditgate). Plain JS. Its answers
+// follow the real server's shapes (src/worker/http-routes.ts, src/api/routes.ts): packs as
+// `{packs}`, numeric notice ids with `accountId` = the user and `to` = the peer, strict grant
+// bodies `{credits, reason, idempotencyKey}`, 503 `provider_disabled` for a provider that is off.
 import { createServer } from "node:http";
 
 const json = (res, code, body) => {
@@ -31,6 +34,8 @@ export class FakeCreditgate {
       },
     ];
     this.topups = [];
+    /** Providers answered with 503 provider_disabled (no keys configured on the server). */
+    this.disabledProviders = new Set();
     this.notices = [];
     this.acked = new Set();
     this.usage = new Map();
@@ -77,12 +82,13 @@ export class FakeCreditgate {
   }
 
   addNotice(n) {
+    const colon = n.userId.indexOf(":");
     const notice = {
-      id: n.id ?? `nt_${this.notices.length + 1}`,
+      id: n.id ?? this.notices.length + 1,
       userId: n.userId,
-      channel: n.channel ?? n.userId.split(":")[0],
-      to: n.to ?? n.userId,
-      accountId: n.accountId ?? null,
+      channel: n.channel ?? n.userId.slice(0, colon),
+      to: n.to ?? n.userId.slice(colon + 1),
+      accountId: n.accountId === undefined ? n.userId : n.accountId,
       kind: n.kind ?? "low_balance",
       text: n.text ?? "Te queda poco saldo.",
       createdAt: n.createdAt ?? new Date().toISOString(),
@@ -146,8 +152,13 @@ export class FakeCreditgate {
         ...c,
       });
     }
-    if (req.method === "GET" && path === "/v1/packs") return json(res, 200, this.packs);
+    if (req.method === "GET" && path === "/v1/packs") return json(res, 200, { packs: this.packs });
     if (req.method === "POST" && path === "/v1/topups") {
+      if (this.disabledProviders.has(body?.provider)) {
+        return json(res, 503, {
+          error: { code: "provider_disabled", message: `${body.provider} is disabled: set its keys` },
+        });
+      }
       const pack = this.packs.find((p) => p.id === body?.packId);
       if (!pack) return json(res, 404, { error: { code: "not_found", message: `no pack ${body?.packId}` } });
       if (!pack.prices.some((p) => p.provider === body.provider)) {
@@ -165,11 +176,14 @@ export class FakeCreditgate {
     }
     if (req.method === "GET" && path === "/v1/notices") {
       const limit = Number(url.searchParams.get("limit") ?? 50);
-      return json(res, 200, this.notices.filter((n) => !this.acked.has(n.id)).slice(0, limit));
+      return json(res, 200, this.notices.filter((n) => !this.acked.has(String(n.id))).slice(0, limit));
     }
     m = route("POST", /^\/v1\/notices\/([^/]+)\/ack$/);
     if (m) {
-      this.acked.add(decodeURIComponent(m[1]));
+      const id = decodeURIComponent(m[1]);
+      if (!this.notices.some((n) => String(n.id) === id))
+        return json(res, 404, { error: { code: "not_found", message: `no notice ${id}` } });
+      this.acked.add(id);
       res.writeHead(204);
       return res.end();
     }
@@ -212,20 +226,47 @@ export class FakeCreditgate {
     m = route("POST", /^\/v1\/users\/([^/]+)\/grants$/);
     if (m) {
       const userId = decodeURIComponent(m[1]);
+      // Like the real grantBodySchema: strict, all three required, credits a decimal string.
+      const keys = Object.keys(body ?? {})
+        .sort()
+        .join(",");
+      if (
+        keys !== "credits,idempotencyKey,reason" ||
+        typeof body.credits !== "string" ||
+        !/^\d+(\.\d{1,6})?$/.test(body.credits) ||
+        typeof body.reason !== "string" ||
+        !body.reason.trim() ||
+        typeof body.idempotencyKey !== "string" ||
+        !/^[\x21-\x7e]{1,200}$/.test(body.idempotencyKey)
+      ) {
+        return json(res, 400, { error: { code: "invalid_request", message: `bad grant body ${keys}` } });
+      }
+      const [i, f = ""] = body.credits.split(".");
+      const amountMicroCredits = Number(i) * 1_000_000 + Number(f.padEnd(6, "0"));
+      const dup = this.grants.find((g) => g.idempotencyKey === body.idempotencyKey);
+      if (dup) return json(res, 200, { ...dup, status: "duplicate" });
       const cur = this.users.get(userId) ?? {
         balanceMicroCredits: 0,
         allowed: false,
         reason: "insufficient_balance",
         windows: [],
       };
-      const balance = cur.balanceMicroCredits + body.amountMicroCredits;
+      const balance = cur.balanceMicroCredits + amountMicroCredits;
       this.users.set(userId, {
         ...cur,
         balanceMicroCredits: balance,
         allowed: balance > 0,
         reason: balance > 0 ? null : cur.reason,
       });
-      const g = { grantId: `gr_${this.grants.length + 1}`, userId, ...body, balanceMicroCredits: balance };
+      const g = {
+        userId,
+        status: "applied",
+        entryId: this.grants.length + 1,
+        grantedMicroCredits: amountMicroCredits,
+        ...body,
+        amountMicroCredits,
+        balanceMicroCredits: balance,
+      };
       this.grants.push(g);
       return json(res, 201, g);
     }
