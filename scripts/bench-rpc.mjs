@@ -4,8 +4,8 @@
 //   BENCH_RATE=200 (calls/s)  BENCH_SECONDS=20  REDIS_URL=redis://127.0.0.1:6379
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Redis } from "ioredis";
 
@@ -108,6 +108,23 @@ for (let i = 0; i < rate * seconds; i++) {
   direct.push(performance.now() - t);
 }
 
+// CPU spent per call by each process (Linux /proc; utime+stime in clock ticks, assumed 100/s).
+const redisPid = await (async () => {
+  const r = new Redis(redisUrl);
+  try {
+    return Number(/process_id:(\d+)/.exec(await r.info("server"))?.[1]);
+  } finally {
+    r.disconnect();
+  }
+})();
+const cpuMs = (pid) => {
+  const f = `/proc/${pid}/stat`;
+  if (!pid || !existsSync(f)) return Number.NaN;
+  const fields = readFileSync(f, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+const cpu0 = { client: process.cpuUsage(), worker: cpuMs(worker.pid), redis: cpuMs(redisPid) };
+
 log(`rpc: ${rate}/s for ${seconds} s …`);
 const rpc = [];
 let errors = 0;
@@ -131,6 +148,15 @@ const achieved = total / ((performance.now() - start) / 1000);
 
 console.log(`consumo over BullMQ RPC : ${fmt(rpc)}  at ${achieved.toFixed(0)}/s, errors ${errors}`);
 console.log(`consumo direct SQLite   : ${fmt(direct)}`);
+const perCall = (ms) => (Number.isNaN(ms) ? "n/a" : `${((ms * 1000) / total).toFixed(0)} µs`);
+const clientCpu = process.cpuUsage(cpu0.client);
+console.log(
+  `CPU per call            : client ${perCall((clientCpu.user + clientCpu.system) / 1000)}, worker ${perCall(cpuMs(worker.pid) - cpu0.worker)}, ` +
+    `redis ${perCall(cpuMs(redisPid) - cpu0.redis)} (redis is shared: includes anything else using it)`,
+);
+// Tail latency here is mostly other processes' CPU use (every call wakes client, Redis and worker
+// several times): judge a run by the machine's load while it ran.
+console.log(`1-min load average      : ${loadavg()[0].toFixed(2)} on ${cpus().length} CPUs`);
 console.log(`target: RPC p99 < 20 ms → ${pct(rpc, 99) < 20 ? "met" : "NOT met"}`);
 
 await client.close();

@@ -32,7 +32,7 @@ export function producerConnection(url: string): Redis {
   return r;
 }
 
-/** For Worker and QueueEvents (blocking commands): BullMQ requires maxRetriesPerRequest null. */
+/** For Worker (blocking commands): BullMQ requires maxRetriesPerRequest null. */
 export function blockingConnection(url: string): Redis {
   const r = new Redis(url, {
     maxRetriesPerRequest: null,
@@ -41,6 +41,35 @@ export function blockingConnection(url: string): Redis {
   });
   r.on("error", () => {});
   return r;
+}
+
+/** For the RPC client's reply subscription: gives up (rejects) instead of waiting forever for Redis. */
+export function subscriberConnection(url: string): Redis {
+  const r = new Redis(url, {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  r.on("error", () => {});
+  return r;
+}
+
+/**
+ * RPC replies: the worker publishes each answer on the asking client's channel, named from the
+ * job id `rpc-<clientId>-<n>` (clientId: 32 hex). Null for a job id not in that form (a caller
+ * that reads BullMQ's `completed` event instead).
+ */
+export const RPC_JOB_ID = /^rpc-([0-9a-f]{32})-[0-9]+$/;
+/** What the worker publishes on a client's reply channel. */
+export type RpcReply =
+  | { id: string; ok: true; result: unknown }
+  | { id: string; ok: false; code: string; message: string };
+export function rpcReplyChannel(prefix: string, clientId: string): string {
+  return `${prefix}:${QUEUE_NAMES.rpc}:reply:${clientId}`;
+}
+export function rpcReplyChannelOf(prefix: string, jobId: string | undefined): string | null {
+  const m = jobId === undefined ? null : RPC_JOB_ID.exec(jobId);
+  return m?.[1] ? rpcReplyChannel(prefix, m[1]) : null;
 }
 
 /** A job-id-safe form of an account id (`telegram:1` has a ':'): base64url, no ':' ever. */

@@ -1,9 +1,17 @@
-import { randomUUID } from "node:crypto";
-import { Queue, QueueEvents } from "bullmq";
+import { randomBytes } from "node:crypto";
+import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { AppError, ErrorCode } from "../errors.js";
 import { type QueryName, type QueryParams, type QueryResults, querySchemas } from "./queries.js";
-import { blockingConnection, producerConnection, QUEUE_NAMES } from "./queues.js";
+import {
+  producerConnection,
+  QUEUE_NAMES,
+  type RpcReply,
+  rpcReplyChannel,
+  subscriberConnection,
+} from "./queues.js";
+
+export type { RpcReply };
 
 export interface RpcClientOptions {
   redisUrl: string;
@@ -31,38 +39,50 @@ interface Pending {
 }
 
 /**
- * RPC over BullMQ: one job per call (removed from Redis once answered), answers read from the
- * queue's event stream. Listeners are registered BEFORE the job is added under a client-chosen
- * id, so a fast answer is never missed.
+ * RPC over BullMQ: one job per call (removed from Redis once answered). The answer comes back on
+ * this client's own pub/sub channel (`<prefix>:rpc:reply:<clientId>`), published by the worker
+ * as soon as it has it, before BullMQ's own bookkeeping; the job id `rpc-<clientId>-<n>` tells
+ * the worker where to reply. The client subscribes before its first add, so a fast answer is
+ * never missed, and it never reads the queue's event stream (every job's events, for everyone).
+ * A reply lost while the subscriber reconnects surfaces as a timeout, never as a wrong answer.
  */
 export async function createRpcClient(o: RpcClientOptions): Promise<RpcClient> {
-  const conns: Redis[] = [producerConnection(o.redisUrl), blockingConnection(o.redisUrl)];
-  const [producer, events] = conns as [Redis, Redis];
+  const clientId = randomBytes(16).toString("hex");
+  const channel = rpcReplyChannel(o.prefix, clientId);
+  const producer = producerConnection(o.redisUrl);
+  const subscriber = subscriberConnection(o.redisUrl);
+  const conns: Redis[] = [producer, subscriber];
   const queue = new Queue(QUEUE_NAMES.rpc, { connection: producer, prefix: o.prefix });
-  // Start reading events from a few seconds back: the first XREAD may start after our first add.
-  const queueEvents = new QueueEvents(QUEUE_NAMES.rpc, {
-    connection: events,
-    prefix: o.prefix,
-    lastEventId: `${Date.now() - 5000}-0`,
-  });
   queue.on("error", () => {});
-  queueEvents.on("error", () => {});
   const pending = new Map<string, Pending>();
-  queueEvents.on("completed", ({ jobId, returnvalue }) => {
-    const p = pending.get(jobId);
-    if (!p) return;
-    pending.delete(jobId);
+  subscriber.on("message", (ch: string, message: string) => {
+    if (ch !== channel) return;
+    let reply: RpcReply;
+    try {
+      reply = JSON.parse(message) as RpcReply;
+    } catch {
+      return;
+    }
+    const p = pending.get(reply.id);
+    if (!p) return; // timed out already
+    pending.delete(reply.id);
     clearTimeout(p.timer);
-    p.resolve(typeof returnvalue === "string" ? JSON.parse(returnvalue) : returnvalue);
+    if (reply.ok) p.resolve(reply.result);
+    else {
+      const known = (Object.values(ErrorCode) as string[]).includes(reply.code);
+      p.reject(
+        new AppError(known ? (reply.code as ErrorCode) : ErrorCode.Internal, `rpc failed: ${reply.message}`),
+      );
+    }
   });
-  queueEvents.on("failed", ({ jobId, failedReason }) => {
-    const p = pending.get(jobId);
-    if (!p) return;
-    pending.delete(jobId);
-    clearTimeout(p.timer);
-    p.reject(new AppError(ErrorCode.InvalidRequest, `rpc failed: ${failedReason}`));
-  });
-  await Promise.all([queue.waitUntilReady(), queueEvents.waitUntilReady()]);
+  try {
+    await Promise.all([subscriber.subscribe(channel), queue.waitUntilReady()]);
+  } catch (cause) {
+    await queue.close().catch(() => {});
+    for (const c of conns) c.disconnect();
+    throw new AppError(ErrorCode.UpstreamUnavailable, "rpc: Redis unavailable", { cause });
+  }
+  let seq = 0;
 
   return {
     async call(name, params, opts = {}) {
@@ -70,10 +90,11 @@ export async function createRpcClient(o: RpcClientOptions): Promise<RpcClient> {
       if (!parsed.success)
         throw new AppError(ErrorCode.InvalidRequest, `invalid ${name} params: ${parsed.error.message}`);
       const timeoutMs = opts.timeoutMs ?? 5000;
-      const jobId = `rpc-${randomUUID()}`;
+      const jobId = `rpc-${clientId}-${++seq}`;
       const answer = new Promise<unknown>((resolve, reject) => {
         const timer = setTimeout(() => {
           pending.delete(jobId);
+          // Not answered (worker down or busy): don't leave the question behind in Redis.
           void queue.remove(jobId).catch(() => {});
           reject(new AppError(ErrorCode.UpstreamUnavailable, `rpc ${name} timed out after ${timeoutMs} ms`));
         }, timeoutMs);
@@ -101,7 +122,7 @@ export async function createRpcClient(o: RpcClientOptions): Promise<RpcClient> {
         p.reject(new AppError(ErrorCode.UpstreamUnavailable, "rpc client closed"));
       }
       pending.clear();
-      await Promise.allSettled([queue.close(), queueEvents.close()]);
+      await queue.close().catch(() => {});
       for (const c of conns) c.disconnect();
     },
   };

@@ -2,15 +2,30 @@ import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { ZodError } from "zod";
 import type { Db } from "../db/index.js";
-import { AppError } from "../errors.js";
+import { AppError, ErrorCode } from "../errors.js";
 import { createEnforcer, type Enforcer } from "./enforcer.js";
 import type { WorkerSettings } from "./limits.js";
 import { runRetention, runRollover, runSpikeScan } from "./maintenance.js";
 import { createQueries, QUERY_NAMES, type QueryName } from "./queries.js";
-import { blockingConnection, producerConnection, QUEUE_NAMES } from "./queues.js";
+import {
+  blockingConnection,
+  producerConnection,
+  QUEUE_NAMES,
+  type RpcReply,
+  rpcReplyChannelOf,
+} from "./queues.js";
 import { createRelay, type Relay } from "./relay.js";
 import { renderAlert } from "./templates.js";
 import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from "./webhook.js";
+
+/** An RPC question that will never be answered (bad params, unknown name): not retried. */
+class RpcRefusal extends UnrecoverableError {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
 
 export interface WebhookTarget {
   url: string;
@@ -149,6 +164,44 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
     throw new Error(`webhook delivery failed: ${error}`);
   }
 
+  // RPC answers go straight to the asking client's reply channel, before BullMQ's own bookkeeping
+  // (moveToFinished, the event stream): see rpc-client.ts.
+  const replies = producer();
+  const reply = (channel: string | null, message: RpcReply) => {
+    if (channel) replies.publish(channel, JSON.stringify(message)).catch(() => {}); // lost ⇒ client times out
+  };
+  async function answerRpc(job: Job): Promise<unknown> {
+    const channel = rpcReplyChannelOf(prefix, job.id);
+    const id = job.id ?? "";
+    let result: unknown;
+    try {
+      result = answerOrThrow(job);
+    } catch (err) {
+      const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (final) {
+        const code = err instanceof RpcRefusal ? err.code : ErrorCode.Internal;
+        reply(channel, { id, ok: false, code, message: err instanceof Error ? err.message : String(err) });
+      }
+      throw err;
+    }
+    reply(channel, { id, ok: true, result });
+    // Answered on the channel: no need to store the result again as the job's return value.
+    return channel ? null : result;
+  }
+  function answerOrThrow(job: Job): unknown {
+    if (!(QUERY_NAMES as string[]).includes(job.name))
+      throw new RpcRefusal(ErrorCode.InvalidRequest, `unknown rpc ${job.name}`);
+    try {
+      return queries.answer(job.name as QueryName, job.data, nowMs());
+    } catch (err) {
+      if (err instanceof ZodError)
+        throw new RpcRefusal(ErrorCode.InvalidRequest, `invalid params for ${job.name}: ${err.message}`);
+      if (err instanceof AppError && !err.retryable)
+        throw new RpcRefusal(err.code, `${err.code}: ${err.message}`);
+      throw err;
+    }
+  }
+
   const concurrency = o.concurrency ?? 8;
   const workers: Worker[] = [
     new Worker(
@@ -162,23 +215,11 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
       },
       { connection: blocking(), prefix, concurrency },
     ),
-    new Worker(
-      QUEUE_NAMES.rpc,
-      async (job) => {
-        if (!(QUERY_NAMES as string[]).includes(job.name))
-          throw new UnrecoverableError(`unknown rpc ${job.name}`);
-        try {
-          return queries.answer(job.name as QueryName, job.data, nowMs());
-        } catch (err) {
-          if (err instanceof ZodError)
-            throw new UnrecoverableError(`invalid params for ${job.name}: ${err.message}`);
-          if (err instanceof AppError && !err.retryable)
-            throw new UnrecoverableError(`${err.code}: ${err.message}`);
-          throw err;
-        }
-      },
-      { connection: blocking(), prefix, concurrency: Math.max(concurrency, 16) },
-    ),
+    new Worker(QUEUE_NAMES.rpc, answerRpc, {
+      connection: blocking(),
+      prefix,
+      concurrency: Math.max(concurrency, 16),
+    }),
     new Worker(
       QUEUE_NAMES.maintenance,
       async (job) => {

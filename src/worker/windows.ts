@@ -87,8 +87,22 @@ function isoDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+/** The last window computed per (period, zone): every status, check and RPC asks for the current one. */
+const current = new Map<string, Window>();
+
 /** The window of `period` containing `nowMs` in `timeZone`. */
 export function windowAt(period: Period, nowMs: number, timeZone: string): Window {
+  // Windows partition time, so the cached one is the answer for any instant inside it (five
+  // Intl.formatToParts calls saved per window; `consumo` asks for four).
+  const key = `${period} ${timeZone}`;
+  const hit = current.get(key);
+  if (hit && nowMs >= hit.startMs && nowMs < hit.endMs) return { ...hit };
+  const w = computeWindow(period, nowMs, timeZone);
+  current.set(key, w);
+  return { ...w };
+}
+
+function computeWindow(period: Period, nowMs: number, timeZone: string): Window {
   const p = localParts(nowMs, timeZone);
   if (period === "day") {
     const startMs = localMidnightMs(p.year, p.month, p.day, timeZone);

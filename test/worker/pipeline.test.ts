@@ -4,11 +4,13 @@ import { createServer, type Server } from "node:http";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Queue } from "bullmq";
+import { Queue, QueueEvents } from "bullmq";
+import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Db, openDatabase } from "../../src/db/index.js";
 import { createEnforcer, verifyWebhookSignature, type WorkerSettings } from "../../src/worker/index.js";
-import { createRpcClient } from "../../src/worker/rpc-client.js";
+import { rpcReplyChannel } from "../../src/worker/queues.js";
+import { createRpcClient, type RpcReply } from "../../src/worker/rpc-client.js";
 import { startWorkerRuntime, type WorkerRuntime } from "../../src/worker/runtime.js";
 import {
   alertKeys,
@@ -212,6 +214,110 @@ describe("worker pipeline (real Redis)", () => {
     expect(counts).toMatchObject({ completed: 0, failed: 0, waiting: 0, active: 0 });
   });
 
+  it("RPC: refusals come back on the reply channel, other callers still get return values, timeouts clean up", async () => {
+    const w = world();
+    const db = w.open();
+    const rt = runtime(db, w.prefix);
+    await rt.ready;
+    topUp(db, "telegram:7", 2 * CREDIT, Date.now());
+    const q = new Queue("rpc", { connection: { url: REDIS_URL }, prefix: w.prefix });
+    const sub = new Redis(REDIS_URL);
+    cleanups.push(async () => {
+      await q.close();
+      sub.disconnect();
+    });
+    // A job in the client's id form but with params the worker refuses: a failure reply, no retry, no job left.
+    const clientId = "0123456789abcdef0123456789abcdef";
+    const replies: RpcReply[] = [];
+    sub.on("message", (_ch: string, m: string) => replies.push(JSON.parse(m) as RpcReply));
+    await sub.subscribe(rpcReplyChannel(w.prefix, clientId));
+    await q.add(
+      "consumo",
+      { userId: "telegram:7", extra: 1 },
+      { jobId: `rpc-${clientId}-1`, removeOnFail: true },
+    );
+    await q.add("nope", {}, { jobId: `rpc-${clientId}-2`, removeOnFail: true });
+    await waitFor(
+      () => replies.length,
+      (n) => n === 2,
+      10_000,
+      "refusals",
+    );
+    expect(replies.find((r) => r.id === `rpc-${clientId}-1`)).toMatchObject({
+      ok: false,
+      code: "invalid_request",
+      message: expect.stringMatching(/invalid params for consumo/),
+    });
+    expect(replies.find((r) => r.id === `rpc-${clientId}-2`)).toMatchObject({
+      ok: false,
+      code: "invalid_request",
+    });
+    // Any other BullMQ producer (its own job ids) still reads the answer as the job's return value.
+    const events = new QueueEvents("rpc", { connection: { url: REDIS_URL }, prefix: w.prefix });
+    cleanups.push(() => events.close());
+    await events.waitUntilReady();
+    const job = await q.add("balance", { userId: "telegram:7" }, { removeOnComplete: true });
+    expect(await job.waitUntilFinished(events, 10_000)).toEqual({
+      userId: "telegram:7",
+      balanceMicroCredits: 2 * CREDIT,
+      overdrawn: false,
+    });
+    await waitFor(
+      () => q.getJobCounts("completed", "failed", "waiting", "active"),
+      (c) => Object.values(c).every((n) => n === 0),
+      5000,
+      "answered jobs removed",
+    );
+    await rt.close();
+
+    // No worker: the call times out as upstream_unavailable and its question is taken back.
+    const client = await createRpcClient({ redisUrl: REDIS_URL, prefix: w.prefix });
+    cleanups.push(() => client.close());
+    const err = await client.call("status", { userId: "telegram:7" }, { timeoutMs: 300 }).catch((e) => e);
+    expect(err).toMatchObject({ code: "upstream_unavailable", message: expect.stringMatching(/timed out/) });
+    await waitFor(
+      () => q.getJobCounts("waiting"),
+      (c) => c.waiting === 0,
+      5000,
+      "timed-out job removed",
+    );
+  });
+
+  it("RPC across a Redis restart: calls fail fast as upstream_unavailable, then work again", async () => {
+    const port = await freePort();
+    let redis = startRedis(port);
+    cleanups.push(() => {
+      redis.kill("SIGKILL");
+    });
+    const redisUrl = `redis://127.0.0.1:${port}`;
+    await waitRedis(redis);
+    const w = world();
+    const db = w.open();
+    topUp(db, "telegram:31", 2 * CREDIT, Date.now());
+    const rt = runtime(db, w.prefix, { redisUrl });
+    await rt.ready;
+    const client = await createRpcClient({ redisUrl, prefix: w.prefix });
+    cleanups.push(() => client.close());
+    const balance = () => client.call("balance", { userId: "telegram:31" }, { timeoutMs: 1000 });
+    expect((await balance()).balanceMicroCredits).toBe(2 * CREDIT);
+
+    redis.kill("SIGKILL");
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    await expect(balance()).rejects.toMatchObject({ code: "upstream_unavailable" });
+    expect(Date.now() - t0).toBeLessThan(1500);
+
+    redis = startRedis(port); // empty again: the client resubscribes, the worker reconnects
+    await waitRedis(redis);
+    const after = await waitFor(
+      () => balance().catch((e: Error) => e),
+      (r) => !(r instanceof Error),
+      15_000,
+      "an answer after the restart",
+    );
+    expect(after).toMatchObject({ userId: "telegram:31", balanceMicroCredits: 2 * CREDIT });
+  });
+
   it("a Redis outage delays limit checks and alerts, and each still happens exactly once", async () => {
     const port = await freePort();
     let redis = startRedis(port);
@@ -270,7 +376,14 @@ describe("worker pipeline (real Redis)", () => {
         ].sort(),
       );
     }
-    expect(pendingOutbox(meter)).toBe(0);
+    // The relay marks a row sent just after Redis accepted its job, so a fast worker may store the
+    // status first: wait for the mark rather than racing it.
+    await waitFor(
+      () => pendingOutbox(meter),
+      (n) => n === 0,
+      10_000,
+      "outbox marked sent",
+    );
   }, 60_000);
 });
 

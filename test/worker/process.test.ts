@@ -1,0 +1,199 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, it } from "vitest";
+import { createLedger } from "../../src/credits/index.js";
+import { type Db, openDatabase } from "../../src/db/index.js";
+import { createEnforcer } from "../../src/worker/index.js";
+import { CREDIT, obliteratePrefix, REDIS_URL, settings, uniquePrefix, waitFor } from "./support.js";
+
+/** The built binary (test/global-setup.ts builds dist/ before any test runs). */
+const MAIN = resolve(import.meta.dirname, "../../dist/cli/main.js");
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function world() {
+  const dir = mkdtempSync(join(tmpdir(), "cg-worker-proc-"));
+  const dbPath = join(dir, "creditgate.sqlite");
+  const db = openDatabase(dbPath);
+  const prefix = uniquePrefix();
+  const redis = new Redis(REDIS_URL);
+  cleanups.push(async () => {
+    redis.disconnect();
+    if (db.open) db.close();
+    rmSync(dir, { recursive: true, force: true });
+    await obliteratePrefix(prefix);
+  });
+  return { db, dbPath, prefix, redis };
+}
+
+interface Proc {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `creditgate worker` as a real process against the test's database and queue prefix. */
+function startWorker(w: { dbPath: string; prefix: string }, env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, [MAIN, "worker"], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      CREDITGATE_DB: w.dbPath,
+      REDIS_URL,
+      CREDITGATE_QUEUE_PREFIX: w.prefix,
+      CREDITGATE_LOG_LEVEL: "warn",
+      ...env,
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    err += d.toString("utf8");
+  });
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
+  return { child, stderr: () => err, exited };
+}
+
+async function running(p: Proc): Promise<void> {
+  await waitFor(
+    p.stderr,
+    (s) => s.includes("worker running") || p.child.exitCode !== null,
+    20_000,
+    "worker up",
+  );
+  expect(p.stderr()).toContain("worker running");
+}
+
+function grant(db: Db, accountId: string, microCredits: number): void {
+  createLedger(db).post({
+    accountId,
+    kind: "grant",
+    amountMicroCredits: BigInt(microCredits),
+    idempotencyKey: `grant:${accountId}:${microCredits}`,
+    nowMs: Date.now(),
+  });
+}
+
+/** An HTTP endpoint that holds its first answer until `release()` (a delivery kept in flight). */
+async function holdingServer() {
+  let requests = 0;
+  let release: () => void = () => {};
+  let arrivedResolve: () => void = () => {};
+  const arrived = new Promise<void>((r) => {
+    arrivedResolve = r;
+  });
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  const server: Server = createServer((req, res) => {
+    requests++;
+    req.resume();
+    arrivedResolve();
+    void released.then(() => res.writeHead(200).end("ok"));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        release();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+  const port = (server.address() as AddressInfo).port;
+  return { url: `http://127.0.0.1:${port}/hook`, arrived, release, requests: () => requests };
+}
+
+describe("creditgate worker (the built binary, real Redis)", () => {
+  it("on SIGTERM finishes the in-flight webhook delivery, then exits 0 with nothing left active", async () => {
+    const w = world();
+    const hook = await holdingServer();
+    const proc = startWorker(w, {
+      CREDITGATE_ALERT_WEBHOOK_URL: hook.url,
+      CREDITGATE_ALERT_WEBHOOK_SECRET: "0123456789abcdef0123456789abcdef",
+      CREDITGATE_ALERT_ATTEMPTS: "3",
+      CREDITGATE_ALERT_BACKOFF_MS: "100",
+    });
+    await running(proc);
+
+    grant(w.db, "telegram:1", 5 * CREDIT);
+    createEnforcer(w.db, settings({ webhookEnabled: true })).block("telegram:1", "chargeback", Date.now());
+    await hook.arrived; // the worker's relay queued the delivery and the worker is posting it now
+
+    const termAt = Date.now();
+    proc.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(proc.child.exitCode).toBeNull(); // still finishing the delivery, not killed mid-flight
+    const releasedAt = Date.now();
+    hook.release();
+    expect(await proc.exited).toBe(0);
+    expect(Date.now()).toBeGreaterThanOrEqual(releasedAt);
+    expect(releasedAt - termAt).toBeGreaterThanOrEqual(500);
+    expect(proc.stderr()).toContain("stopping the worker (finishing in-flight jobs)");
+
+    const alert = w.db
+      .prepare("SELECT webhook_state, webhook_attempts FROM alerts WHERE account_id = ? AND kind = 'blocked'")
+      .get("telegram:1");
+    expect(alert).toEqual({ webhook_state: "delivered", webhook_attempts: 1 });
+    expect(hook.requests()).toBe(1);
+    expect(await w.redis.llen(`${w.prefix}:alerts:active`)).toBe(0);
+    expect(await w.redis.zcard(`${w.prefix}:alerts:failed`)).toBe(0);
+  });
+
+  it("two workers on one Redis prefix and database share the job schedulers: each scheduled run happens once", async () => {
+    const w = world();
+    // Started together, both upsert the same schedulers (rollover, spike-scan, retention).
+    const [a, b] = [startWorker(w), startWorker(w)];
+    await Promise.all([running(a), running(b)]);
+    const events = async () =>
+      (await w.redis.xrange(`${w.prefix}:maintenance:events`, "-", "+")).map(([, fields]) => {
+        const o: Record<string, string> = {};
+        for (let i = 0; i + 1 < fields.length; i += 2) o[fields[i] as string] = fields[i + 1] as string;
+        return o;
+      });
+    const completed = async () =>
+      (await events()).filter((e) => e.event === "completed").map((e) => e.jobId?.split(":")[1]);
+    // `every` schedulers run once right away: one first run per scheduler, not one per worker.
+    await waitFor(completed, (c) => c.length >= 3, 15_000, "first scheduled runs");
+    await new Promise((r) => setTimeout(r, 1000)); // room for a (wrong) second run to show up
+    expect((await completed()).sort()).toEqual(["retention", "rollover", "spike-scan"]);
+    // One scheduler and one next iteration each (deterministic job ids), whichever worker takes it.
+    expect(await w.redis.zrange(`${w.prefix}:maintenance:repeat`, 0, -1)).toEqual(
+      expect.arrayContaining(["rollover", "spike-scan", "retention"]),
+    );
+    expect(await w.redis.zcard(`${w.prefix}:maintenance:repeat`)).toBe(3);
+    const delayed = await w.redis.zrange(`${w.prefix}:maintenance:delayed`, 0, -1);
+    expect(delayed.map((id) => id.split(":")[1]).sort()).toEqual(["retention", "rollover", "spike-scan"]);
+
+    for (const p of [a, b]) p.child.kill("SIGTERM");
+    expect(await Promise.all([a.exited, b.exited])).toEqual([0, 0]);
+  });
+
+  it("the package exports the RPC client as `creditgate/rpc` (and the push client stays `creditgate/client`)", () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const rpc = await import("creditgate/rpc"); const push = await import("creditgate/client");
+         console.log(JSON.stringify([Object.keys(rpc).sort(), Object.keys(push)]));`,
+      ],
+      { cwd: resolve(import.meta.dirname, "../.."), encoding: "utf8" },
+    );
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual([["call", "createRpcClient"], ["createClient"]]);
+  });
+});
