@@ -1,8 +1,32 @@
 import { execFileSync } from "node:child_process";
+import { connect } from "node:net";
 import { resolve } from "node:path";
 
-/** Builds dist/ once: the crash and CLI tests run the real `creditgate` binary in child processes. */
-export default function setup(): void {
+/** Answers whether a Redis server is answering PING at host:port. */
+function redisAnswers(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host, port });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(2000, () => finish(false));
+    socket.on("error", () => finish(false));
+    socket.on("connect", () => socket.write("PING\r\n"));
+    socket.on("data", (d) => finish(d.toString().startsWith("+PONG")));
+  });
+}
+
+/**
+ * Builds dist/ once (the crash, CLI and process tests run the real `creditgate` binary in child
+ * processes) and fails loudly when the Redis the worker tests need is not there.
+ */
+export default async function setup(): Promise<void> {
+  if (!(await redisAnswers("127.0.0.1", 6379))) {
+    throw new Error(
+      'Redis is not answering on 127.0.0.1:6379; the worker tests need it. Start one with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+    );
+  }
   const root = resolve(import.meta.dirname, "..");
   execFileSync(
     process.execPath,
