@@ -222,6 +222,22 @@ export async function startFakeStripe() {
       charge.refunded = charge.amount_refunded === charge.amount;
       return event("charge.refunded", { ...charge });
     },
+    /** A refund of `amount` failed after `charge.refunded` said it happened → `refund.failed`. */
+    refundFailed(sessionId: string, amount: number): Json {
+      const { charge } = ensurePayment(sessionId);
+      charge.amount_refunded = Math.max(0, (charge.amount_refunded as number) - amount);
+      charge.refunded = charge.amount_refunded === charge.amount;
+      return event("refund.failed", {
+        id: rid("re"),
+        object: "refund",
+        amount,
+        charge: charge.id,
+        currency: charge.currency,
+        payment_intent: charge.payment_intent,
+        status: "failed",
+        failure_reason: "expired_or_canceled_card",
+      });
+    },
     /** Opens or moves the (single) dispute on the session's charge → a `charge.dispute.*` event. */
     dispute(
       sessionId: string,

@@ -114,6 +114,22 @@ describe("POST /webhooks/stripe", () => {
     expect(h.ledger.inconsistentAccounts()).toEqual([]);
   });
 
+  test("a failed refund restores the credits it had taken back, once", async ({ db, onTestFinished }) => {
+    const h = await createPaymentsHarness(db);
+    onTestFinished(h.close);
+    const { topupId, sessionId } = await paidStripeTopup(h);
+    await h.sendStripe(h.fakeStripe.completePaid(sessionId));
+    expect((await h.sendStripe(h.fakeStripe.refund(sessionId, 200))).json().status).toBe("applied");
+    expect(h.balance(USER)).toBe(3_000_000);
+    const failed = h.fakeStripe.refundFailed(sessionId, 200);
+    expect((await h.sendStripe(failed)).json().status).toBe("applied");
+    expect(h.balance(USER)).toBe(FIVE_CREDITS);
+    expect((await h.sendStripe(failed)).json().status).toBe("duplicate");
+    expect(h.balance(USER)).toBe(FIVE_CREDITS);
+    expect(h.topups.get(topupId)).toMatchObject({ refundedMinor: 0n, reversedMicroCredits: 0n });
+    expect(h.ledger.inconsistentAccounts()).toEqual([]);
+  });
+
   test("a dispute takes the credits back (even below zero) and a won dispute restores them", async ({
     db,
     onTestFinished,
