@@ -88,12 +88,8 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
     ...(opts.nowMs ? { nowMs: opts.nowMs } : {}),
     onBilled: (events) => billed.push(...events),
   });
-  const usageExists = db.prepare<[string], { id: number }>(
-    "SELECT id FROM usage_events WHERE dedupe_key = ?",
-  );
 
   const one = db.transaction((e: PushEvent, identity: string, sourceRef: string) => {
-    if (usageExists.get(identity)) return null;
     const event: UsageEvent = {
       provider: e.provider,
       model: e.model,
@@ -120,7 +116,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
     };
     const before = billed.length;
     const r = biller.bill({ events: [event], rejects: [], sessions: [], commit: () => {}, stats: {} });
-    if (r.billed !== 1) return null;
+    if (r.billed !== 1) return null; // the biller found this identity already billed
     return billed[before] ?? null;
   });
 

@@ -100,6 +100,17 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
   const blobDone = opts.db.prepare<[string], { one: number }>(
     "SELECT 1 AS one FROM meter_blobs_done WHERE content_sha256 = ?",
   );
+  // The biller commits batches on opts.db, so the cursor statements are prepared once on it.
+  const upsertCursor = opts.db.prepare(
+    `INSERT INTO meter_file_cursors (dev, ino, path, head_sha256, tail_sha256, offset_bytes, size_bytes, updated_at_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT(dev, ino) DO UPDATE SET path = excluded.path, head_sha256 = excluded.head_sha256,
+       tail_sha256 = excluded.tail_sha256, offset_bytes = excluded.offset_bytes,
+       size_bytes = excluded.size_bytes, updated_at_ms = excluded.updated_at_ms`,
+  );
+  const markBlobDone = opts.db.prepare(
+    "INSERT INTO meter_blobs_done (content_sha256, name, events, done_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT(content_sha256) DO NOTHING",
+  );
   const loadCursor = opts.db.prepare<
     [string, string],
     {
@@ -180,18 +191,10 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
           rejects,
           sessions: facts,
           stats,
-          commit(db) {
-            const upsert = db.prepare(
-              `INSERT INTO meter_file_cursors (dev, ino, path, head_sha256, tail_sha256, offset_bytes, size_bytes, updated_at_ms)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT(dev, ino) DO UPDATE SET path = excluded.path, head_sha256 = excluded.head_sha256,
-                 tail_sha256 = excluded.tail_sha256,
-                 offset_bytes = excluded.offset_bytes, size_bytes = excluded.size_bytes,
-                 updated_at_ms = excluded.updated_at_ms`,
-            );
+          commit() {
             const t = now();
             for (const c of batchCursors)
-              upsert.run(c.dev, c.ino, c.path, c.head, c.tail, c.offset, c.size, t);
+              upsertCursor.run(c.dev, c.ino, c.path, c.head, c.tail, c.offset, c.size, t);
           },
         });
         // Only after the transaction committed does memory move on.
@@ -375,7 +378,7 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
         }
       }
       flush();
-      readCompressedArchives(sink);
+      readCompressedArchives(sink, names);
     },
     close() {},
   };
@@ -385,18 +388,18 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
    * transcripts, read once each by content hash (`meter_blobs_done`, shared with the SQLite
    * source, which reads the same files with better attribution when the agent has a store).
    */
-  function readCompressedArchives(sink: BatchSink): void {
+  function readCompressedArchives(sink: BatchSink, sessionNames: readonly string[]): void {
     const found: { path: string; name: string; cold: boolean }[] = [];
-    for (const [dir, re, cold] of [
-      [sessionsDir, /\.jsonl\.(deleted|reset)\..*\.zst$/, false],
-      [join(sessionsDir, "cold"), /\.jsonl\.zst$/, true],
-    ] as const) {
-      let names: string[] = [];
-      try {
-        names = readdirSync(dir);
-      } catch {}
-      for (const name of names.sort()) if (re.test(name)) found.push({ path: join(dir, name), name, cold });
-    }
+    for (const name of sessionNames)
+      if (/\.jsonl\.(deleted|reset)\..*\.zst$/.test(name))
+        found.push({ path: join(sessionsDir, name), name, cold: false });
+    const coldDir = join(sessionsDir, "cold");
+    let coldNames: string[] = [];
+    try {
+      coldNames = readdirSync(coldDir);
+    } catch {}
+    for (const name of coldNames.sort())
+      if (name.endsWith(".jsonl.zst")) found.push({ path: join(coldDir, name), name, cold: true });
     for (const { path, name, cold } of found) {
       let sig: string;
       try {
@@ -461,10 +464,8 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
         rejects,
         sessions: [],
         stats,
-        commit(db) {
-          db.prepare(
-            "INSERT INTO meter_blobs_done (content_sha256, name, events, done_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT(content_sha256) DO NOTHING",
-          ).run(sha, name, events.length, now());
+        commit() {
+          markBlobDone.run(sha, name, events.length, now());
         },
       });
       seenArchives.set(path, sig);
