@@ -21,12 +21,18 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TEST_PACKS } from "../test/support/fake-creditgate.mjs";
 import { checkRealTypes } from "./check-real-types.mjs";
 import { ensureOpenClaw } from "./openclaw-cache.mjs";
 import { startEgressSink } from "./support/egress-sink.mjs";
 import { startFakeTelegram } from "./support/fake-telegram.mjs";
 import { startMockOpenAI } from "./support/mock-openai.mjs";
-import { ensureCreditgateBuilt, freePort, startRealCreditgate } from "./support/real-creditgate.mjs";
+import {
+  ensureCreditgateBuilt,
+  freePort,
+  startRealCreditgate,
+  stopProcessGroup,
+} from "./support/real-creditgate.mjs";
 
 const pluginDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const repoDir = join(pluginDir, "..");
@@ -137,25 +143,7 @@ async function reexecInNetns() {
 
 /** What the mock model's provider costs, in USD per 1M tokens (CREDITGATE_PRICES and the OpenClaw model entry). */
 const MOCK_PRICES = { "mock/mock-gpt": { input: "3", output: "15", cacheRead: "0.3", cacheWrite: "3.75" } };
-const PACKS = {
-  packs: [
-    {
-      id: "starter",
-      title: "5 credits",
-      credits: "5",
-      prices: [
-        { provider: "stripe", currency: "USD", amount: "5.00" },
-        { provider: "mercadopago", currency: "ARS", amount: "5000" },
-      ],
-    },
-    {
-      id: "plus",
-      title: "25 credits",
-      credits: "25",
-      prices: [{ provider: "stripe", currency: "USD", amount: "20.00" }],
-    },
-  ],
-};
+const PACKS = { packs: TEST_PACKS };
 /**
  * creditgate's charge for one call of the mock model, in micro-credits: exact pico-USD at
  * MOCK_PRICES, rounded up once per call (markup 1, 1 credit per USD).
@@ -864,20 +852,10 @@ function startGateway(oc, env, port, token, root) {
         ready,
         tail: () => out.slice(-3000),
         log: () => out,
-        stop: () =>
-          new Promise((r) => {
-            writeFileSync(join(root, "gateway.log"), out);
-            if (child.exitCode !== null) return r();
-            child.once("exit", () => r());
-            try {
-              process.kill(-child.pid, "SIGTERM");
-            } catch {}
-            setTimeout(() => {
-              try {
-                process.kill(-child.pid, "SIGKILL");
-              } catch {}
-            }, 10_000).unref();
-          }),
+        stop: () => {
+          writeFileSync(join(root, "gateway.log"), out);
+          return stopProcessGroup(child, 10_000);
+        },
       });
     }
   });

@@ -11,6 +11,25 @@ import { createRequire } from "node:module";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 
+/**
+ * Stops a child started with `detached: true` and everything it spawned: SIGTERM to its process
+ * group, SIGKILL after `graceMs`; resolves when the child has exited.
+ */
+export function stopProcessGroup(child, graceMs) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {}
+    setTimeout(() => {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+    }, graceMs).unref();
+  });
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -100,19 +119,7 @@ async function startPrivateRedis(dir) {
   return {
     port,
     private: true,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        try {
-          process.kill(-child.pid, "SIGTERM");
-        } catch {}
-        setTimeout(() => {
-          try {
-            process.kill(-child.pid, "SIGKILL");
-          } catch {}
-        }, 5_000).unref();
-      }),
+    stop: () => stopProcessGroup(child, 5_000),
   };
 }
 
@@ -249,19 +256,7 @@ export async function startRealCreditgate(opts) {
     if (stopped) return { deletedKeys: 0, remainingKeys: 0 };
     stopped = true;
     writeFileSync(join(dir, "creditgate.log"), out);
-    if (child.exitCode === null) {
-      await new Promise((resolve) => {
-        child.once("exit", () => resolve());
-        try {
-          process.kill(-child.pid, "SIGTERM");
-        } catch {}
-        setTimeout(() => {
-          try {
-            process.kill(-child.pid, "SIGKILL");
-          } catch {}
-        }, 10_000).unref();
-      });
-    }
+    await stopProcessGroup(child, 10_000);
     // Delete `<prefix>:*` (the shared Redis must be left as it was found).
     let deletedKeys = 0;
     let remainingKeys = -1;

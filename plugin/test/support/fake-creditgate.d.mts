@@ -29,6 +29,13 @@ export interface FakeNotice {
   text: string;
   createdAt: string;
 }
+export declare const TEST_PACKS: {
+  id: string;
+  title: string;
+  credits: string;
+  prices: { provider: string; currency: string; amount: string }[];
+}[];
+
 export declare class FakeCreditgate {
   constructor(opts?: { token?: string });
   token: string;

@@ -11,28 +11,31 @@ const json = (res, code, body) => {
   res.end(text);
 };
 
+/** The packs both the fake and the end-to-end run's real creditgate are configured with. */
+export const TEST_PACKS = [
+  {
+    id: "starter",
+    title: "5 credits",
+    credits: "5",
+    prices: [
+      { provider: "stripe", currency: "USD", amount: "5.00" },
+      { provider: "mercadopago", currency: "ARS", amount: "5000" },
+    ],
+  },
+  {
+    id: "plus",
+    title: "25 credits",
+    credits: "25",
+    prices: [{ provider: "stripe", currency: "USD", amount: "20.00" }],
+  },
+];
+
 export class FakeCreditgate {
   constructor({ token = "test-token" } = {}) {
     this.token = token;
     /** userId → { balanceMicroCredits, allowed, reason, windows, topupUrl, consumo? } */
     this.users = new Map();
-    this.packs = [
-      {
-        id: "starter",
-        title: "5 credits",
-        credits: "5",
-        prices: [
-          { provider: "stripe", currency: "USD", amount: "5.00" },
-          { provider: "mercadopago", currency: "ARS", amount: "5000" },
-        ],
-      },
-      {
-        id: "plus",
-        title: "25 credits",
-        credits: "25",
-        prices: [{ provider: "stripe", currency: "USD", amount: "20.00" }],
-      },
-    ];
+    this.packs = structuredClone(TEST_PACKS);
     this.topups = [];
     /** Providers answered with 503 provider_disabled (no keys configured on the server). */
     this.disabledProviders = new Set();
