@@ -19,3 +19,17 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
 export function toJson(value: unknown): string {
   return `${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`;
 }
+
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+/**
+ * A stderr logger at `level` for long-running commands: `warn: message {"field":…}`. Fields are
+ * ids and names chosen by the caller (never chat text or secrets).
+ */
+export function createStderrLog(err: (text: string) => void, level: LogLevel) {
+  const rank: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3, silent: 4 };
+  return (at: Exclude<LogLevel, "silent">, msg: string, fields?: Record<string, unknown>): void => {
+    if (rank[at] < rank[level]) return;
+    err(`${at}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`);
+  };
+}

@@ -15,7 +15,7 @@ import {
 } from "../../meter/index.js";
 import { formatMicroCredits, formatScaled, parseCreditsToMicro } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
-import { renderTable, toJson } from "../output.js";
+import { createStderrLog, renderTable, toJson } from "../output.js";
 
 const fmtMicroUsd = (m: number) => `$${formatScaled(BigInt(m), 6, 2)}`;
 
@@ -73,10 +73,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const config = ctx.config(g);
       const db = ctx.openDb(config);
-      const log = (level: string, msg: string, fields?: Record<string, unknown>) => {
-        if (config.logLevel === "silent" || (level === "debug" && config.logLevel !== "debug")) return;
-        ctx.err(`${level}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`);
-      };
+      const log = createStderrLog(ctx.err, config.logLevel);
       const progress = (s: MeterSummary) => {
         if (!g.json)
           ctx.err(`… ${(s.bytes / 1e6).toFixed(1)} MB read, ${s.billed} events billed, ${s.files} files\n`);

@@ -5,7 +5,7 @@ import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import { formatMicroCredits, parseCreditsToMicro, toSafeNumber } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
-import { renderTable, toJson } from "../output.js";
+import { createStderrLog, renderTable, toJson } from "../output.js";
 
 interface LimitFlags {
   daily?: string;
@@ -218,10 +218,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
         { host: config.http.host, port: config.http.port },
         ctx.err,
       );
-      const log = (level: string, msg: string) => {
-        if (config.logLevel === "silent" || (level === "debug" && config.logLevel !== "debug")) return;
-        ctx.err(`${level}: ${msg}\n`);
-      };
+      const log = createStderrLog(ctx.err, config.logLevel);
       // A committed batch wakes the relay at once: enforcement does not wait for the next poll.
       const { meter, stateDirs } = meterFromConfig(config, db, { log, onBilled: () => runtime.relay.kick() });
       ctx.out(
