@@ -14,6 +14,7 @@ import { resolveConfig } from "./config.js";
 import { Gate } from "./gate.js";
 import { NoticeDelivery, noticeService } from "./notices.js";
 import type { PluginApi, PluginDefinition } from "./openclaw-types.js";
+import { escapeAgentReply, escapeCommandReplies, escapeDispatchReply } from "./outbound.js";
 import { UsagePusher } from "./push.js";
 import { registerMethods } from "./rpc.js";
 import { StatusCache } from "./status-cache.js";
@@ -67,7 +68,9 @@ export function registerCreditgate(api: PluginApi): Registered {
     passCommands: ALWAYS_PASS,
   });
 
-  for (const cmd of buildCommands({ client, cache, config: cfg, logger: log })) api.registerCommand(cmd);
+  // Replies leave through outbound.ts, escaped for the channel's Markdown (notices: NoticeDelivery.send).
+  for (const cmd of buildCommands({ client, cache, config: cfg, logger: log }))
+    api.registerCommand(escapeCommandReplies(cmd));
 
   registerMethods(api, { client, logger: log, invalidate: (u) => sharedCache.invalidate(u) });
 
@@ -85,8 +88,8 @@ export function registerCreditgate(api: PluginApi): Registered {
   const gateHooks = hooks && hostHasPreModelGate(hostVersion) !== false;
   let gating = false;
   if (cfg.gating && gateHooks && api.on) {
-    api.on("before_dispatch", gate.beforeDispatch);
-    api.on("before_agent_reply", gate.beforeAgentReply, { eligibleTriggers: ["user"] });
+    api.on("before_dispatch", escapeDispatchReply(gate.beforeDispatch));
+    api.on("before_agent_reply", escapeAgentReply(gate.beforeAgentReply), { eligibleTriggers: ["user"] });
     gating = true;
   } else if (cfg.gating) {
     log.warn(

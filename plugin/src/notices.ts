@@ -11,6 +11,7 @@
  */
 import type { CreditgateClient, Notice } from "./client.js";
 import type { LegacySendMessage, PluginLogger, PluginRuntime } from "./openclaw-types.js";
+import { escapeForChannel } from "./outbound.js";
 
 export interface NoticeDeliveryOptions {
   client: CreditgateClient;
@@ -126,12 +127,14 @@ export class NoticeDelivery {
   async send(n: Notice): Promise<SendOutcome> {
     const channel = n.channel.toLowerCase();
     const accountId = channelAccountId(n);
+    // creditgate's notice texts are plain text; the host renders what it is sent as Markdown.
+    const text = escapeForChannel(n.text, channel);
     try {
       const load = this.o.runtime.channel?.outbound?.loadAdapter;
       if (typeof load === "function") {
         const adapter = await load(channel);
         if (adapter?.sendText) {
-          const r = await adapter.sendText({ cfg: this.o.hostConfig(), to: n.to, text: n.text, accountId });
+          const r = await adapter.sendText({ cfg: this.o.hostConfig(), to: n.to, text, accountId });
           return { ok: true, via: "outbound", messageId: r?.messageId };
         }
       }
@@ -143,7 +146,7 @@ export class NoticeDelivery {
       if (typeof fn === "function") {
         const opts: Record<string, unknown> = accountId ? { accountId } : {};
         if (channel === "whatsapp") opts.verbose = false;
-        await (fn as LegacySendMessage)(n.to, n.text, opts);
+        await (fn as LegacySendMessage)(n.to, text, opts);
         return { ok: true, via: "legacy" };
       }
       return { ok: false, error: `no outbound adapter for channel "${channel}"` };

@@ -6,6 +6,7 @@ import { registerCreditgate } from "../src/index.js";
 import type { PluginCommandContext } from "../src/openclaw-types.js";
 import { FakeCreditgate } from "./support/fake-creditgate.mjs";
 import { createFakeHost } from "./support/fake-host.js";
+import { telegramSees } from "./support/telegram-render.js";
 
 let cg: FakeCreditgate;
 beforeEach(async () => {
@@ -49,7 +50,8 @@ const henry = {
 describe("/consumo", () => {
   it("Spanish (default): balance, today, month, each limit with use, no hint when not low", async () => {
     const host = setup();
-    const text = await host.runCommand("consumo", henry);
+    // What the Telegram user reads (the reply is escaped Markdown, see test/outbound.test.ts).
+    const text = telegramSees(await host.runCommand("consumo", henry)).text;
     expect(text).toBe(
       [
         "💳 Saldo: 3.25 créditos",
@@ -113,7 +115,7 @@ describe("/saldo", () => {
 describe("/recargar", () => {
   it("without args lists the packs with prices", async () => {
     const host = setup();
-    const text = await host.runCommand("recargar", henry);
+    const text = telegramSees(await host.runCommand("recargar", henry)).text;
     expect(text).toContain("1. starter: 5 créditos — 5.00 USD (Stripe), 5000 ARS (MercadoPago)");
     expect(text).toContain("2. plus: 25 créditos — 20.00 USD (Stripe)");
     expect(text).toContain("/recargar <paquete>");

@@ -9,6 +9,7 @@ import plugin from "../../src/index.js";
 import type { NoticeDelivery } from "../../src/notices.js";
 import { noticeService } from "../../src/notices.js";
 import type { PluginApi, PluginDefinition } from "../../src/openclaw-types.js";
+import { escapeAgentReply, escapeCommandReplies, escapeDispatchReply } from "../../src/outbound.js";
 import type { UsagePusher } from "../../src/push.js";
 import { registerMethods } from "../../src/rpc.js";
 
@@ -30,8 +31,11 @@ declare const delivery: NoticeDelivery;
 export function registerAgainstRealApi(): void {
   api.on("before_dispatch", gate.beforeDispatch);
   api.on("before_agent_reply", gate.beforeAgentReply, { eligibleTriggers: ["user"] });
+  // …and as index.ts registers them: wrapped so replies are escaped for the channel.
+  api.on("before_dispatch", escapeDispatchReply(gate.beforeDispatch));
+  api.on("before_agent_reply", escapeAgentReply(gate.beforeAgentReply), { eligibleTriggers: ["user"] });
   api.on("before_message_write", pusher.onMessageWrite);
-  for (const cmd of buildCommands(deps)) api.registerCommand(cmd);
+  for (const cmd of buildCommands(deps)) api.registerCommand(escapeCommandReplies(cmd));
   registerMethods(api, { client: deps.client, logger: api.logger, invalidate: () => {} });
   api.registerService(noticeService(delivery, 1000, api.logger));
   // 4. Proactive sends: the real outbound adapter accepts what NoticeDelivery passes.
