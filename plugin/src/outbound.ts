@@ -46,8 +46,11 @@ export function escapeForChannel(text: string, channel: string | null | undefine
   return replySyntax(channel) === "markdown" ? escapeMarkdown(text) : text;
 }
 
-/** Bare URLs stay verbatim: the host linkifies them, and a backslash inside would break the link. */
-const URL_RE = /\bhttps?:\/\/[^\s<>"«»]+/g;
+/**
+ * Bare URLs stay verbatim: the host linkifies them, and a backslash inside would break the link
+ * (`_` and `~` are common in payment links). A URL ends at whitespace and at `< > " « » | * \` [ ]`.
+ */
+const URL_RE = /\bhttps?:\/\/[^\s<>"«»|*`[\]]+/g;
 /** Inline characters that can start Markdown markup; `&` only where it would form an entity. */
 const INLINE_SPECIAL = /[\\`*_~[\]<>|]|&(?=#?[A-Za-z0-9]+;)/g;
 /** Line starts that would make a heading (`# x`), a list item (`- x`, `+ x`) or an underline (`===`, `---`). */

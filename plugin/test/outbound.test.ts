@@ -33,6 +33,7 @@ describe("escapeMarkdown: what the Telegram user reads is exactly the plugin's t
     "Recarga aquí: https://checkout.stripe.com/c/pay/cs_test_a1_b2#fid_xx?a=1&b=2 (ok).",
     "Límites:\n • diario (bloquea): 0.42 / 2.00 créditos (21 %)",
     "back\\slash \\* end\\",
+    "No existe el paquete «*hola*_<b>x</b>_[a](https://e.com)||y||».",
   ];
   for (const s of hostile) {
     it(JSON.stringify(s).slice(0, 70), () => {
