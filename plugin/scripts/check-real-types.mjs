@@ -3,6 +3,7 @@
 // Uses the openclaw install of the e2e cache (installing it if needed, see openclaw-e2e.mjs):
 // plugin/node_modules/openclaw is a symlink to it (git-ignored), so tsc resolves
 // `openclaw/plugin-sdk/*` and the package's own type dependencies from the cache.
+// checkRealTypes() resolves when tsc passes and throws an Error carrying tsc's diagnostics.
 import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -24,9 +25,12 @@ export async function checkRealTypes({ log = console.log } = {}) {
     execFileSync(
       process.execPath,
       [join(pluginDir, "node_modules/typescript/bin/tsc"), "-p", join(pluginDir, "tsconfig.real.json")],
-      {
-        stdio: "inherit",
-      },
+      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+    );
+  } catch (err) {
+    // tsc prints its diagnostics on stdout.
+    throw new Error(
+      `tsc -p tsconfig.real.json failed (exit ${err.status}):\n${`${err.stdout ?? ""}${err.stderr ?? ""}`.trim()}`,
     );
   } finally {
     rmSync(link);

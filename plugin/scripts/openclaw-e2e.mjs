@@ -33,6 +33,7 @@ import {
   startRealCreditgate,
   stopProcessGroup,
 } from "./support/real-creditgate.mjs";
+import { parseTelegramHtml } from "./support/telegram-html.mjs";
 
 const pluginDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const repoDir = join(pluginDir, "..");
@@ -168,15 +169,33 @@ function tokensOf(call) {
   };
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** A sent Telegram text as the user reads it: OpenClaw sends HTML (links as <a>, escaped <>&). */
-const plain = (html) =>
-  html
-    .replace(/<a href="[^"]*">([^<]*)<\/a>/g, "$1")
-    .replace(/<\/?[a-z][^>]*>/g, "")
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&quot;/g, '"')
-    .replace(/&amp;/g, "&");
+/** Texts a reply can carry (pack ids, user arguments, creditgate's reasons and notices). */
+const HOSTILE_REPLIES = [
+  "Escribe /recargar <paquete> [stripe|mercadopago] para recibir el enlace de pago.",
+  "No existe el paquete «*hola*».",
+  '«_x_ __y__ ~~z~~ `c` [a](https://e.com) <b>b</b> <a href="https://x.test">l</a> ||sp|| a|b»',
+  "Tu cuenta está bloqueada (chargeback_<i>x</i> &amp; &#60; & a&b).",
+  "# h\n> q\n- item\n+ item\n* item\nabc\n===\nabc\n---\n    code\n 3) x\n10. y",
+  "Paquetes disponibles:\n1. starter: 5.00 créditos — 5.00 USD (Stripe)\n2. plus: 25.00 créditos",
+  "Recarga aquí: https://checkout.stripe.com/c/pay/cs_test_a1_b2#fid_xx?a=1&b=2 (ok).",
+  "Límites:\n • diario (bloquea): 0.42 / 2.00 créditos (21 %)",
+  "back\\slash \\* end\\",
+  "No existe el paquete «*hola*_<b>x</b>_[a](https://e.com)||y||».",
+];
+/** What a reader sees: word joiners are invisible, no-break spaces read as spaces. */
+const visible = (t) => t.replace(/\u2060/g, "").replace(/\u00a0/g, " ");
+/** A link whose text is its own URL (a bare URL made clickable) changes nothing the user reads. */
+const isBareLink = (text, e) => e.type === "text_link" && text.slice(e.offset, e.offset + e.length) === e.url;
+/** Escapes each input with dist/outbound.js and renders it with openclaw's markdownToTelegramHtml (Node 26). */
+function formatWithOpenClaw(oc, inputs) {
+  const r = spawnSync(
+    oc.nodeBin,
+    [join(pluginDir, "scripts/support/openclaw-telegram-format.mjs"), oc.openclawPkgDir],
+    { input: JSON.stringify(inputs), encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`openclaw-telegram-format.mjs → ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
 async function until(fn, timeoutMs, everyMs = 250) {
   const t = Date.now();
   for (;;) {
@@ -208,8 +227,51 @@ async function main() {
       join(pluginDir, "tsconfig.build.json"),
     ]),
   );
-  await timed("real-type conformance", () => checkRealTypes({ log }));
-  check("plugin type-checks against openclaw's real plugin-sdk declarations", true);
+  const realTypes = await timed("real-type conformance", () =>
+    checkRealTypes({ log }).then(
+      () => ({ ok: true, detail: "" }),
+      (err) => ({ ok: false, detail: err?.message ?? String(err) }),
+    ),
+  );
+  check(
+    "plugin type-checks against openclaw's real plugin-sdk declarations (tsc -p tsconfig.real.json)",
+    realTypes.ok,
+    realTypes.detail,
+  );
+  // The plugin's replies are Markdown to OpenClaw: escaped by dist/outbound.js, rendered by the
+  // installed openclaw's own Telegram formatter, then read with Telegram's HTML rules.
+  const formatted = await timed("escaping through openclaw's real Telegram formatter", () =>
+    formatWithOpenClaw(oc, HOSTILE_REPLIES),
+  );
+  const misread = formatted.filter((f) => {
+    try {
+      const seen = parseTelegramHtml(f.html);
+      return visible(seen.text) !== f.input || seen.entities.some((e) => !isBareLink(seen.text, e));
+    } catch {
+      return true;
+    }
+  });
+  check(
+    `openclaw's markdownToTelegramHtml renders ${formatted.length} escaped hostile replies to exactly their text, unformatted, valid for Telegram`,
+    formatted.length === HOSTILE_REPLIES.length && misread.length === 0,
+    JSON.stringify(misread, null, 1),
+  );
+  const unescapedWrong = formatted.filter((f) => {
+    try {
+      const seen = parseTelegramHtml(f.unescapedHtml);
+      return visible(seen.text) !== f.input || seen.entities.some((e) => !isBareLink(seen.text, e));
+    } catch {
+      return true;
+    }
+  });
+  // Unescaped, OpenClaw 2026.9.6 gets only the `<paquete>` line and the bare payment URL right.
+  const survivesUnescaped = [HOSTILE_REPLIES[0], HOSTILE_REPLIES[6]];
+  check(
+    "…while the same replies unescaped are misread (formatted, hidden, cut or re-spaced), all but the `<paquete>` line and the bare URL",
+    JSON.stringify(unescapedWrong.map((f) => f.input)) ===
+      JSON.stringify(HOSTILE_REPLIES.filter((h) => !survivesUnescaped.includes(h))),
+    JSON.stringify(unescapedWrong.map((f) => f.input)),
+  );
   const build = await timed("creditgate build (only when dist/ is stale)", () =>
     ensureCreditgateBuilt(repoDir, { log }),
   );
@@ -409,8 +471,6 @@ async function main() {
       insp.code === 0 && info,
       insp.stdout.slice(-1500) + insp.stderr.slice(-1500),
     );
-    for (const c of ["consumo", "saldo", "recargar", "burn"])
-      check(`inspect lists command /${c}`, flat.includes(`"${c}"`), flat.slice(0, 1500));
     for (const m of [
       "billing.balance",
       "billing.user_usage",
@@ -433,6 +493,51 @@ async function main() {
     // 6. Gateway.
     gateway = await timed("gateway start → ready", () => startGateway(oc, env, port, gatewayToken, root));
     check("gateway started and reported ready", gateway.ready, gateway.tail());
+
+    // 6b. The commands the RUNNING gateway has from the plugin (not the manifest's names): the
+    //     gateway's `commands.list` RPC, and the native command menu it gave Telegram.
+    const listed = await run(oc, env, [
+      "gateway",
+      "call",
+      "commands.list",
+      "--json",
+      "--params",
+      JSON.stringify({ provider: "telegram", includeArgs: false }),
+      "--url",
+      `ws://127.0.0.1:${port}`,
+      "--token",
+      gatewayToken,
+    ]);
+    const listedJson = lastJson(listed.stdout);
+    const pluginCmds = (listedJson?.commands ?? []).filter((c) => c.source === "plugin");
+    const wantCmds = {
+      consumo: "Tu saldo, uso de hoy y del mes, y límites",
+      saldo: "Tu saldo de créditos",
+      recargar: "Recargar créditos: /recargar [paquete] [stripe|mercadopago]",
+      burn: "Gasto y autonomía del bot (operador)",
+    };
+    check(
+      "gateway call commands.list: the running gateway has the plugin's 4 commands, with the descriptions its register() gave (language es)",
+      listed.code === 0 &&
+        Object.entries(wantCmds).every(([name, description]) =>
+          pluginCmds.some(
+            (c) =>
+              (c.name === name || (c.textAliases ?? []).includes(`/${name}`)) &&
+              c.description === description,
+          ),
+        ),
+      JSON.stringify({
+        pluginCmds,
+        code: listed.code,
+        out: listed.stdout.slice(-1500) + listed.stderr.slice(-1500),
+      }),
+    );
+    const menu = await until(() => tg.myCommands, 30_000);
+    check(
+      "…and registered them in the bot's Telegram command menu (setMyCommands)",
+      Object.keys(wantCmds).every((name) => (menu ?? []).some((c) => c.command === name)),
+      JSON.stringify(menu),
+    );
 
     // 7. RPC methods through OpenClaw's own CLI, answered by the real creditgate.
     const call = (method, params) =>
@@ -604,6 +709,38 @@ async function main() {
         packs?.text.includes("plus: 25.00 créditos"),
       JSON.stringify(tg.sent.slice(-3)),
     );
+    check(
+      "telegram: …its usage line reads `<paquete>` literally (Telegram HTML parsed as the real server does)",
+      packs?.text.split("\n").at(-1) ===
+        "Escribe /recargar <paquete> [stripe|mercadopago] para recibir el enlace de pago." &&
+        packs?.parseMode === "HTML" &&
+        packs?.entities.length === 0,
+      JSON.stringify(packs),
+    );
+    const typed = "*hola*_<b>x</b>_[a](https://e.com)||y||";
+    const odd = await say(5550102, `/recargar ${typed}`, (t) => t.startsWith("No existe el paquete"));
+    check(
+      "telegram: /recargar with Markdown and HTML in the argument: the user reads it back exactly as typed, unformatted",
+      odd &&
+        visible(odd.text.split("\n")[0]) === `No existe el paquete «${typed}».` &&
+        odd.entities.every((e) => isBareLink(odd.text, e)),
+      JSON.stringify(odd),
+    );
+    const saldo2 = await say(5550102, "/saldo", (t) => t.startsWith("💳 Saldo:"));
+    const cliBal2 = await cg.cli(["--json", "balance", "telegram:5550102"]);
+    check(
+      "telegram: /saldo (blocked user, balance 0 in `creditgate balance`): the balance, the reason and the top-up hint",
+      cliBal2.json?.balanceMicroCredits === 0 &&
+        saldo2?.text ===
+          "💳 Saldo: 0.00 créditos\n⛔ Tu saldo se agotó.\nUsa /recargar para ver los paquetes y pagar.",
+      JSON.stringify({ saldo2, cli: cliBal2.stdout + cliBal2.stderr }),
+    );
+    const saldo3 = await say(5550103, "/saldo", (t) => t.startsWith("💳 Saldo:"));
+    check(
+      "telegram: /saldo (the user billing.grant credited): exactly creditgate's balance, 2.50",
+      cliBal3.json?.balanceMicroCredits === 2_500_000 && saldo3?.text === "💳 Saldo: 2.50 créditos",
+      JSON.stringify(saldo3),
+    );
     const link = await say(5550102, "/recargar starter", (t) => t.includes("no están habilitados"));
     const topupRows = cg.query("SELECT COUNT(*) AS n FROM topups")[0]?.n;
     check(
@@ -639,7 +776,7 @@ async function main() {
         "SELECT id, account_id AS userId, kind, text, acked_at_ms AS ackedAt FROM notices ORDER BY id",
       );
     const deliveredOnce = (n) =>
-      tg.sent.filter((s) => s.chatId === n.userId.split(":")[1] && plain(s.text) === n.text).length === 1;
+      tg.sent.filter((s) => s.chatId === n.userId.split(":")[1] && s.text === n.text).length === 1;
     const setupNotices = notices();
     check(
       "creditgate's worker queued `blocked` notices for telegram:5550102 and telegram:5550104",
@@ -685,7 +822,7 @@ async function main() {
         100,
       );
       if (!n) return null;
-      const sent = await tg.waitFor((s) => s.chatId === "5550102" && plain(s.text) === n.text, 30_000);
+      const sent = await tg.waitFor((s) => s.chatId === "5550102" && s.text === n.text, 30_000);
       return sent ? n : null;
     });
     check(
@@ -785,6 +922,12 @@ async function main() {
       `telegram: /consumo shows the billed usage (Hoy: ${n101} solicitudes) and the daily cap`,
       consumo2?.text.includes(`Hoy: ${n101} solicitudes`) && consumo2?.text.includes("diario (bloquea)"),
       JSON.stringify(tg.sent.slice(-2)),
+    );
+
+    check(
+      "Telegram refused none of OpenClaw's sends (every HTML message parsed)",
+      tg.refused.length === 0 && tg.sent.length > 0,
+      JSON.stringify(tg.refused.slice(0, 5)),
     );
 
     // 13. Network hygiene.

@@ -1,11 +1,18 @@
 // A stand-in for the Telegram Bot API on 127.0.0.1 (OpenClaw: channels.telegram.apiRoot).
 // Long-polled getUpdates delivers what the test injects; sendMessage and friends are recorded.
+// sendMessage applies Telegram's parse_mode rules like the real server: with "HTML" the text is
+// parsed (./telegram-html.mjs) into what the user sees, and invalid HTML gets Telegram's 400.
 import { createServer } from "node:http";
+import { parseTelegramHtml } from "./telegram-html.mjs";
 
 export async function startFakeTelegram({ botId = 900000001, username = "creditgate_e2e_bot" } = {}) {
   const updates = [];
   const sent = [];
   const calls = [];
+  /** sendMessage calls Telegram would refuse (400 can't parse entities), with the error. */
+  const refused = [];
+  /** The last setMyCommands `commands` list (the bot's native command menu). */
+  let myCommands = null;
   const waiters = new Set();
   let nextUpdateId = 1;
   let nextMessageId = 100;
@@ -60,20 +67,51 @@ export async function startFakeTelegram({ botId = 900000001, username = "creditg
         return;
       }
       case "sendMessage": {
+        const raw = String(params.text ?? "");
+        let seen = { text: raw, entities: [] };
+        if (String(params.parse_mode ?? "") === "HTML") {
+          try {
+            seen = parseTelegramHtml(raw);
+          } catch (err) {
+            refused.push({ chatId: String(params.chat_id), html: raw, error: err.message });
+            res.writeHead(400, { "content-type": "application/json" });
+            res.end(JSON.stringify({ ok: false, error_code: 400, description: err.message }));
+            return;
+          }
+        }
         const msg = {
           message_id: nextMessageId++,
           date: Math.floor(Date.now() / 1000),
           chat: { id: Number(params.chat_id), type: "private" },
           from: { id: botId, is_bot: true, first_name: "creditgate e2e", username },
-          text: String(params.text ?? ""),
+          text: seen.text,
+          ...(seen.entities.length ? { entities: seen.entities } : {}),
         };
-        sent.push({ chatId: String(params.chat_id), text: msg.text, at: Date.now() });
+        // `text`: what the user reads; `html`: what OpenClaw sent; `entities`: its formatting.
+        sent.push({
+          chatId: String(params.chat_id),
+          text: seen.text,
+          html: raw,
+          parseMode: params.parse_mode ?? null,
+          entities: seen.entities,
+          at: Date.now(),
+        });
         return ok(msg);
       }
       case "getChat":
         return ok({ id: Number(params.chat_id), type: "private", first_name: "User" });
       case "getMyCommands":
-        return ok([]);
+        return ok(myCommands ?? []);
+      case "setMyCommands": {
+        let cmds = params.commands;
+        if (typeof cmds === "string") {
+          try {
+            cmds = JSON.parse(cmds);
+          } catch {}
+        }
+        myCommands = Array.isArray(cmds) ? cmds : [];
+        return ok(true);
+      }
       case "getWebhookInfo":
         return ok({ url: "", has_custom_certificate: false, pending_update_count: 0 });
       default:
@@ -86,6 +124,10 @@ export async function startFakeTelegram({ botId = 900000001, username = "creditg
     apiRoot: `http://127.0.0.1:${port}`,
     sent,
     calls,
+    refused,
+    get myCommands() {
+      return myCommands;
+    },
     /** A private message from a user; `/cmd` texts get a bot_command entity like real Telegram. */
     inject(userId, text, firstName = "User") {
       const cmd = /^\/\S+/.exec(text);
