@@ -552,6 +552,45 @@ export function parsePriceOverrides(json: unknown, name: string): PriceOverrides
   return { byKey, version: `overrides:${hash}` };
 }
 
+/**
+ * An override this many times above or below the table's price for the same model is almost
+ * certainly in the wrong unit (a per-token price typed into a per-1M-tokens field is 10^6 off).
+ */
+export const OVERRIDE_SANITY_FACTOR = 1000n;
+
+/**
+ * Warnings (one line each, naming the key) for overrides whose base prices are implausible for
+ * their model: ≥ `OVERRIDE_SANITY_FACTOR`× or ≤ 1/`OVERRIDE_SANITY_FACTOR` of the table's price
+ * at `atMs`, compared price by price (input, output, cacheRead, cacheWrite) where both are
+ * non-zero (a 1-hour write price defaults to 2× input, so an input typo covers it). `provider/*` keys and models the table does not know are not checked. The
+ * overrides still apply: an operator may mean it; the warning is there for the typo.
+ */
+export function overrideSanityWarnings(overrides: PriceOverrides, atMs: number): string[] {
+  const warnings: string[] = [];
+  for (const [key, rates] of overrides.byKey) {
+    const slash = key.indexOf("/");
+    const model = key.slice(slash + 1);
+    if (model === "*") continue;
+    const table = findTablePrice(key.slice(0, slash), model, atMs);
+    if (!table) continue;
+    const odd: string[] = [];
+    for (const k of ["input", "output", "cacheRead", "cacheWrite"] as const) {
+      const mine = rates[k].base;
+      const theirs = table[k].base;
+      if (mine <= 0n || theirs <= 0n) continue;
+      if (mine >= theirs * OVERRIDE_SANITY_FACTOR || mine * OVERRIDE_SANITY_FACTOR <= theirs) {
+        odd.push(`${k} ${formatScaled(mine, 6)} vs the table's ${formatScaled(theirs, 6)}`);
+      }
+    }
+    if (odd.length > 0) {
+      warnings.push(
+        `price override "${key}" looks like the wrong unit (prices are USD per 1M tokens): ${odd.join(", ")}`,
+      );
+    }
+  }
+  return warnings;
+}
+
 /** Reads and validates the overrides file; `null` (not configured) gives no overrides. */
 export function loadPriceOverrides(path: string | null): PriceOverrides {
   if (path === null) return parsePriceOverrides({}, "(none)");

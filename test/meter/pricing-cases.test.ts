@@ -1,7 +1,7 @@
-import { appendFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
+import { createPricer, overrideSanityWarnings, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import type { CostMode } from "../../src/meter/types.js";
 import { runCli } from "../support/cli.js";
@@ -149,5 +149,61 @@ describe("unknown-model warnings say what priced the call", () => {
       "warn: 1 request(s) of unknown models priced at the fallback price\n" +
         "warn: 1 request(s) of unknown models priced at their recorded cost\n",
     );
+  });
+});
+
+describe("override unit sanity at load", () => {
+  const NOW = Date.UTC(2026, 10, 20);
+
+  it("warns, naming the key, when an override is >= 1000x or <= 1/1000 of the table's price", () => {
+    const o = parsePriceOverrides(
+      {
+        // per-token prices typed into per-1M fields: 10^6 too low
+        "anthropic/claude-sonnet-4-5": {
+          input: "0.000003",
+          output: "0.000015",
+          cacheRead: "0.3",
+          cacheWrite: "3.75",
+        },
+        // 1000x too high on input only
+        "openai/gpt-4o": { input: "2500", output: "10", cacheRead: "1.25", cacheWrite: "2.5" },
+        // plausible (a negotiated discount), free (0), wildcard and unknown models: no warning
+        "openai/gpt-4o-mini": { input: "0.1", output: "0.5", cacheRead: "0", cacheWrite: "0" },
+        "openai/*": { input: "0.000001", output: "0", cacheRead: "0", cacheWrite: "0" },
+        "mock/mock-gpt": { input: "0.000001", output: "1", cacheRead: "0", cacheWrite: "0" },
+      },
+      "prices.json",
+    );
+    expect(overrideSanityWarnings(o, NOW)).toEqual([
+      "price override \"anthropic/claude-sonnet-4-5\" looks like the wrong unit (prices are USD per 1M tokens): input 0.000003 vs the table's 3, output 0.000015 vs the table's 15",
+      'price override "openai/gpt-4o" looks like the wrong unit (prices are USD per 1M tokens): input 2500 vs the table\'s 2.5',
+    ]);
+  });
+
+  it("creditgate meter prints the warning at start and still uses the override", async () => {
+    w = tempWorld(join(CASES, "anthropic-1h-cache-write", "state"));
+    const prices = join(w.dir, "prices.json");
+    writeFileSync(
+      prices,
+      JSON.stringify({
+        "anthropic/claude-sonnet-4-5": {
+          input: "0.000003",
+          output: "15",
+          cacheRead: "0.3",
+          cacheWrite: "3.75",
+        },
+      }),
+    );
+    const r = await runCli({ CREDITGATE_DB: w.dbPath, CREDITGATE_PRICES: prices }, [
+      "meter",
+      "--once",
+      "--state-dir",
+      w.stateDir,
+    ]);
+    expect(r.error).toBeNull();
+    expect(r.err).toContain(
+      'warn: price override "anthropic/claude-sonnet-4-5" looks like the wrong unit (prices are USD per 1M tokens): input 0.000003 vs the table\'s 3',
+    );
+    expect(r.err).toContain(`"file":${JSON.stringify(prices)}`);
   });
 });
