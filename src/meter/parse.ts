@@ -105,7 +105,9 @@ export function parseEntry(entry: unknown): LineResult {
   if (messageTsMs === null) return { kind: "malformed", reason: "assistant usage without a timestamp" };
 
   const totalRaw = count(usage.totalTokens);
-  const reasoning = usage.reasoningTokens === undefined ? null : count(usage.reasoningTokens);
+  // OpenClaw writes `reasoningTokens`; pi-ai's own Usage calls it `reasoning`. A breakdown of output.
+  const reasoningRaw = usage.reasoningTokens ?? usage.reasoning;
+  const reasoning = reasoningRaw === undefined ? null : count(reasoningRaw);
   const cost = usage.cost;
   let recordedCostUsd: number | null = null;
   let recordedCostOrigin: "provider-billed" | null = null;

@@ -443,6 +443,8 @@ const tierSchema = z.strictObject({
  * The overrides file (`CREDITGATE_PRICES`): USD per 1M tokens per `provider/model` (OpenClaw's
  * ids, case-insensitive) or `provider/*`. All four prices are required, cache ones included: a
  * silent default would misprice cached calls (write `"0"` when a provider really charges nothing).
+ * `cacheWrite1h` (1-hour cache writes) is optional, in entries and tiers: default
+ * `CACHE_WRITE_1H_INPUT_MULTIPLIER` × that entry's or tier's `input`.
  * Unknown keys are errors, so a typo like `cache_read` cannot be ignored.
  *
  * ```json
