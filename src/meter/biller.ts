@@ -135,7 +135,10 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       quote.unknownModel ? 1 : 0,
       nowMs,
       e.cacheWrite1h ?? 0,
-      quote.tableCostPicoUsd === undefined ? null : toSafeNumber(quote.tableCostPicoUsd, "table cost"),
+      // Informational only: a list price past the safe range is not stored rather than failing the batch.
+      quote.tableCostPicoUsd !== undefined && quote.tableCostPicoUsd <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(quote.tableCostPicoUsd)
+        : null,
     );
     result.billed++;
     result.chargedMicroCredits += charge;
