@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createPricer, overrideSanityWarnings, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import type { CostMode } from "../../src/meter/types.js";
+import { admin, testApp } from "../api/support.js";
 import { runCli } from "../support/cli.js";
 import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
@@ -88,6 +89,11 @@ describe("case provider-billed-cost: what the provider billed is the truth", () 
     const out = await runCli({ CREDITGATE_DB: world.dbPath }, ["usage", "--by", "model"]);
     expect(out.out).toMatch(/provider-billed\s+billed - list \(USD\)/);
     expect(out.out).toMatch(/openrouter\/qwen\/qwen3-235b-a22b-2507\s+1\s.*\s1\s+0\.0105\n/);
+    // GET /v1/usage answers the same rows.
+    const app = testApp(world.db);
+    const api = await app.inject({ url: "/v1/usage?by=model", headers: admin });
+    await app.close();
+    expect(api.json().rows[0]).toMatchObject({ providerBilledRequests: 1, providerBilledDiffUsd: "0.0105" });
   });
 
   it("calculate bills the list price; recorded bills the provider-billed amount and says so", async () => {
