@@ -53,11 +53,20 @@ function toConfig(e: Env) {
       packsPath: e.CREDITGATE_PACKS ?? null,
       stripe:
         e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET
-          ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET }
+          ? {
+              secretKey: e.STRIPE_SECRET_KEY,
+              webhookSecret: e.STRIPE_WEBHOOK_SECRET,
+              ...(e.STRIPE_API_BASE_URL ? { api: stripeApi(e.STRIPE_API_BASE_URL) } : {}),
+            }
           : null,
       mercadoPago:
         e.MP_ACCESS_TOKEN && e.MP_WEBHOOK_SECRET
-          ? { accessToken: e.MP_ACCESS_TOKEN, webhookSecret: e.MP_WEBHOOK_SECRET, sandbox: e.MP_SANDBOX }
+          ? {
+              accessToken: e.MP_ACCESS_TOKEN,
+              webhookSecret: e.MP_WEBHOOK_SECRET,
+              sandbox: e.MP_SANDBOX,
+              ...(e.MP_API_BASE_URL ? { apiBaseUrl: e.MP_API_BASE_URL.replace(/\/+$/, "") } : {}),
+            }
           : null,
       reconcileAfterMs: e.CREDITGATE_RECONCILE_AFTER_MS,
     },
@@ -89,3 +98,10 @@ function toConfig(e: Env) {
 }
 
 export type Config = ReturnType<typeof loadConfig>;
+
+/** `STRIPE_API_BASE_URL` → the Stripe SDK's `host`, `port`, `protocol` (default ports 443/80). */
+function stripeApi(url: string): { host: string; port: number; protocol: "http" | "https" } {
+  const u = new URL(url);
+  const protocol = u.protocol === "http:" ? "http" : "https";
+  return { host: u.hostname, port: u.port ? Number(u.port) : protocol === "https" ? 443 : 80, protocol };
+}

@@ -52,6 +52,24 @@ export const envSchema = z.object({
   STRIPE_WEBHOOK_SECRET: z.string().startsWith("whsec_", "must start with whsec_").optional(),
   MP_ACCESS_TOKEN: z.string().min(1).optional(),
   MP_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /**
+   * Point the official SDKs at another host (stripe-mock, an egress/reverse proxy). Stripe's SDK
+   * takes a scheme, host and port only (no path); MercadoPago's may carry a path prefix.
+   */
+  STRIPE_API_BASE_URL: z
+    .url({ protocol: /^https?$/, error: "must be an http(s) URL like http://127.0.0.1:12111" })
+    .refine((u) => {
+      const x = new URL(u);
+      return (x.pathname === "/" || x.pathname === "") && !x.search && !x.hash && !x.username;
+    }, "must be scheme://host[:port] only: the Stripe SDK takes no path, query or credentials")
+    .optional(),
+  MP_API_BASE_URL: z
+    .url({ protocol: /^https?$/, error: "must be an http(s) URL like https://mp-proxy.internal" })
+    .refine((u) => {
+      const x = new URL(u);
+      return !x.search && !x.hash && !x.username;
+    }, "must be scheme://host[:port][/path] without query or credentials")
+    .optional(),
   /** true with MercadoPago test credentials: links use `sandbox_init_point`, payments must have live_mode=false. */
   MP_SANDBOX: z.stringbool().default(false),
   /** `creditgate reconcile` asks providers about pending top-ups older than this. */

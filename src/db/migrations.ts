@@ -306,4 +306,15 @@ export const MIGRATIONS: readonly Migration[] = [
     ) STRICT;
     `,
   },
+  {
+    version: 8,
+    name: "usage-1h-cache-writes-and-table-cost",
+    sql: `
+    -- The part of cache_write_tokens written with the 1-hour TTL (priced at the 1-hour rate).
+    ALTER TABLE usage_events ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;
+    -- What the override or table price would have charged (NULL: neither knows the model), so
+    -- provider-billed and recorded amounts can be compared with the list price.
+    ALTER TABLE usage_events ADD COLUMN table_cost_pico_usd INTEGER;
+    `,
+  },
 ];

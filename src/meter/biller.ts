@@ -10,6 +10,11 @@ export interface BillResult {
   duplicates: number;
   chargedMicroCredits: bigint;
   unknownModels: Set<string>;
+  /**
+   * How each unknown model's calls were priced: `recorded` (the transcript's own cost estimate)
+   * and/or `fallback` (`CREDITGATE_FALLBACK_PRICE`).
+   */
+  unknownModelSources: Map<string, Set<"recorded" | "fallback">>;
 }
 
 export interface BillerOptions {
@@ -47,8 +52,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
        source, source_ref, provider, model, api, response_id, message_ts_ms, input_tokens, output_tokens,
        cache_read_tokens, cache_write_tokens, total_tokens, reasoning_tokens, stop_reason, is_error,
        error_message, recorded_cost_pico_usd, cost_pico_usd, charge_micro_credits, price_source,
-       price_version, unknown_model, created_at_ms)
-     VALUES (${Array.from({ length: 29 }, () => "?").join(", ")})`,
+       price_version, unknown_model, created_at_ms, cache_write_1h_tokens, table_cost_pico_usd)
+     VALUES (${Array.from({ length: 31 }, () => "?").join(", ")})`,
   );
   const usageExists = db.prepare<[string], { id: number }>(
     "SELECT id FROM usage_events WHERE dedupe_key = ?",
@@ -82,7 +87,14 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     }
     const quote = opts.pricer.price(e);
     const charge = chargeMicroCredits(quote.costPicoUsd, opts.markup, opts.creditsPerUsd);
-    if (quote.unknownModel) result.unknownModels.add(`${e.provider}/${e.model}`);
+    if (quote.unknownModel) {
+      const model = `${e.provider}/${e.model}`;
+      result.unknownModels.add(model);
+      const how = quote.source === "fallback" ? "fallback" : "recorded";
+      const seen = result.unknownModelSources.get(model);
+      if (seen) seen.add(how);
+      else result.unknownModelSources.set(model, new Set([how]));
+    }
     const posted = poster.post({
       accountId: e.accountId,
       kind: "usage",
@@ -122,6 +134,11 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       quote.version,
       quote.unknownModel ? 1 : 0,
       nowMs,
+      e.cacheWrite1h ?? 0,
+      // Informational only: a list price past the safe range is not stored rather than failing the batch.
+      quote.tableCostPicoUsd !== undefined && quote.tableCostPicoUsd <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(quote.tableCostPicoUsd)
+        : null,
     );
     result.billed++;
     result.chargedMicroCredits += charge;
@@ -153,6 +170,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         duplicates: 0,
         chargedMicroCredits: 0n,
         unknownModels: new Set(),
+        unknownModelSources: new Map(),
       };
       const billed: BilledEvent[] = [];
       billTx.immediate(batch, result, billed);

@@ -9,14 +9,14 @@ import type { Db } from "../db/index.js";
 import { parseDecimal } from "../money.js";
 import { discoverStateDirs } from "./discover.js";
 import { createMeter, type MeterOptions } from "./meter.js";
-import { createPricer, loadPriceOverrides } from "./pricing.js";
+import { createPricer, loadPriceOverrides, overrideSanityWarnings } from "./pricing.js";
 
 export { type BilledEvent, type Biller, createBiller } from "./biller.js";
 export { type AgentDir, discoverStateDirs, listAgents, type StateDir } from "./discover.js";
 export { dedupeKey } from "./identity.js";
 export { createMeter, type Meter, type MeterSummary } from "./meter.js";
 export { type LineResult, parseEntry, parseLine } from "./parse.js";
-export { createPricer, loadPriceOverrides } from "./pricing.js";
+export { createPricer, loadPriceOverrides, overrideSanityWarnings } from "./pricing.js";
 export {
   GROUP_BY,
   type GroupBy,
@@ -28,13 +28,16 @@ export {
 export { operatorAccount, resolveAccount } from "./resolve-user.js";
 export type { CostMode, ParsedUsage, PriceQuote, Pricer, UsageEvent } from "./types.js";
 
-/** The pricer an entrypoint builds from config: table + operator overrides + fallback. */
-export function pricerFromConfig(config: Config) {
-  return createPricer({
-    mode: config.pricing.mode,
-    overrides: loadPriceOverrides(config.pricing.overridesPath),
-    fallback: config.pricing.fallbackUsdPerMTok,
-  });
+/**
+ * The pricer an entrypoint builds from config: table + operator overrides + fallback. With `log`,
+ * overrides that look like the wrong unit for their model are warned about, naming the key.
+ */
+export function pricerFromConfig(config: Config, log?: MeterOptions["log"], nowMs: number = Date.now()) {
+  const overrides = loadPriceOverrides(config.pricing.overridesPath);
+  for (const w of overrideSanityWarnings(overrides, nowMs)) {
+    log?.("warn", w, { file: config.pricing.overridesPath });
+  }
+  return createPricer({ mode: config.pricing.mode, overrides, fallback: config.pricing.fallbackUsdPerMTok });
 }
 
 /** Wires a meter from config: discovered state dirs, pricing, markup and credit rate. */
@@ -50,7 +53,7 @@ export function meterFromConfig(
     db,
     stateDirs,
     agents: config.sources.agents,
-    pricer: pricerFromConfig(config),
+    pricer: pricerFromConfig(config, extra.log),
     markup: parseDecimal(config.pricing.markup),
     creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
     batchSize: config.meter.batchSize,

@@ -58,6 +58,7 @@ export function createMeter(opts: MeterOptions) {
   });
   const sources = new Map<string, MeterSource[]>();
   const unknownModels = new Set<string>();
+  const warnedUnknown = new Set<string>();
 
   function newSummary(): MeterSummary {
     return {
@@ -108,10 +109,19 @@ export function createMeter(opts: MeterOptions) {
       summary.billed += r.billed;
       summary.duplicates += r.duplicates;
       summary.chargedMicroCredits += r.chargedMicroCredits;
-      for (const m of r.unknownModels) {
-        if (!unknownModels.has(m)) {
-          unknownModels.add(m);
-          opts.log?.("warn", "unknown model priced at the fallback rate or its recorded cost", { model: m });
+      for (const [m, ways] of r.unknownModelSources) {
+        unknownModels.add(m);
+        for (const how of ways) {
+          // Once per model and way: say what was really used, never "fallback" for a recorded cost.
+          if (warnedUnknown.has(`${how}\u0000${m}`)) continue;
+          warnedUnknown.add(`${how}\u0000${m}`);
+          opts.log?.(
+            "warn",
+            how === "recorded"
+              ? "unknown model priced at its recorded cost"
+              : "unknown model priced at the fallback price (CREDITGATE_FALLBACK_PRICE)",
+            { model: m },
+          );
         }
       }
       summary.unknownModels = [...unknownModels].sort();

@@ -76,9 +76,19 @@ export function parseEntry(entry: unknown): LineResult {
   const output = count(usage.output);
   const cacheRead = count(usage.cacheRead);
   const cacheWrite = count(usage.cacheWrite);
-  if (input === null || output === null || cacheRead === null || cacheWrite === null) {
+  const cacheWrite1hRaw = count(usage.cacheWrite1h);
+  if (
+    input === null ||
+    output === null ||
+    cacheRead === null ||
+    cacheWrite === null ||
+    cacheWrite1hRaw === null
+  ) {
     return { kind: "malformed", reason: "usage token counts must be non-negative integers" };
   }
+  // `cacheWrite1h` is the 1-hour part of `cacheWrite`. More than the whole is inconsistent: the
+  // call still happened, so it is billed, with every write at the (higher) 1-hour rate.
+  const cacheWrite1h = Math.min(cacheWrite1hRaw, cacheWrite);
   if (input + output + cacheRead + cacheWrite === 0) return { kind: "skip", why: "zero-usage" };
   if (provider === null) return { kind: "malformed", reason: "assistant usage without provider" };
   const model = str(msg.model);
@@ -95,12 +105,19 @@ export function parseEntry(entry: unknown): LineResult {
   if (messageTsMs === null) return { kind: "malformed", reason: "assistant usage without a timestamp" };
 
   const totalRaw = count(usage.totalTokens);
-  const reasoning = usage.reasoningTokens === undefined ? null : count(usage.reasoningTokens);
+  // OpenClaw writes `reasoningTokens`; pi-ai's own Usage calls it `reasoning`. A breakdown of output.
+  const reasoningRaw = usage.reasoningTokens ?? usage.reasoning;
+  const reasoning = reasoningRaw === undefined ? null : count(reasoningRaw);
   const cost = usage.cost;
   let recordedCostUsd: number | null = null;
+  let recordedCostOrigin: "provider-billed" | null = null;
   if (typeof cost === "object" && cost !== null) {
-    const total = (cost as Record<string, unknown>).total;
-    if (typeof total === "number" && Number.isFinite(total) && total >= 0) recordedCostUsd = total;
+    const c = cost as Record<string, unknown>;
+    if (typeof c.total === "number" && Number.isFinite(c.total) && c.total >= 0) {
+      recordedCostUsd = c.total;
+      // OpenClaw's only origin value: the provider reported what it billed (authoritative).
+      if (c.totalOrigin === "provider-billed") recordedCostOrigin = "provider-billed";
+    }
   }
   const stopReason = str(msg.stopReason);
   const errorText = str(msg.errorMessage);
@@ -116,12 +133,14 @@ export function parseEntry(entry: unknown): LineResult {
       output,
       cacheRead,
       cacheWrite,
+      cacheWrite1h,
       totalTokens: totalRaw && totalRaw > 0 ? totalRaw : input + output + cacheRead + cacheWrite,
       reasoningTokens: reasoning,
       stopReason,
       isError: stopReason === "error" || stopReason === "aborted" || errorText !== null,
       errorMessage: errorText ? errorText.slice(0, MAX_ERROR_CHARS) : null,
       recordedCostUsd,
+      recordedCostOrigin,
     },
   };
 }

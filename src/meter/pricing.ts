@@ -42,7 +42,13 @@ export interface ModelRates {
   readonly input: TieredRate;
   readonly output: TieredRate;
   readonly cacheRead: TieredRate;
+  /** 5-minute cache writes (and every write of a provider without TTL classes). */
   readonly cacheWrite: TieredRate;
+  /**
+   * 1-hour cache writes (`usage.cacheWrite1h`): the table's or override's own 1-hour price, else
+   * `CACHE_WRITE_1H_INPUT_MULTIPLIER` × the input rate, tier by tier.
+   */
+  readonly cacheWrite1h: TieredRate;
   /** Flat fee per call in pico-USD (genai-prices `requests_kcount`), 0 for most models. */
   readonly perCallPico: bigint;
 }
@@ -203,6 +209,7 @@ function tableRates(price: ModelPrice): ModelRates | null {
       output: output ?? FREE,
       cacheRead: rate("cache_read_mtok") ?? inputRate,
       cacheWrite: rate("cache_write_mtok") ?? inputRate,
+      cacheWrite1h: rate("cache_write_1h_mtok") ?? derived1h(inputRate),
       // USD per 1000 calls → pico-USD per call: × 10^12 / 10^3.
       perCallPico: typeof perK === "number" ? decimalToScaled(perK, 9) : 0n,
     };
@@ -212,6 +219,19 @@ function tableRates(price: ModelPrice): ModelRates | null {
 }
 
 const FREE: TieredRate = { base: 0n, tiers: [] };
+
+/**
+ * A 1-hour cache write costs 2× the base input price (Anthropic's published rule, and what
+ * OpenClaw's own cost estimate uses): the documented default wherever a price list has no 1-hour
+ * price of its own. (For Anthropic's 5-minute price of 1.25× input this equals 1.6× that price.)
+ */
+export const CACHE_WRITE_1H_INPUT_MULTIPLIER = 2n;
+
+/** The 1-hour write rate derived from an input rate, tier by tier. */
+function derived1h(input: TieredRate): TieredRate {
+  const m = CACHE_WRITE_1H_INPUT_MULTIPLIER;
+  return { base: input.base * m, tiers: input.tiers.map((t) => ({ above: t.above, rate: t.rate * m })) };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Cost arithmetic (integers only)
@@ -223,17 +243,23 @@ function rateAt(r: TieredRate, inputTotal: number): bigint {
   return rate;
 }
 
-/** Exact pico-USD cost of a call: Σ tokens × (micro-USD per MTok) + the per-call fee, if any tokens. */
+/**
+ * Exact pico-USD cost of a call: Σ tokens × (micro-USD per MTok) + the per-call fee, if any tokens.
+ * Cache writes are split by TTL: `cacheWrite1h` (clamped to `cacheWrite`) at the 1-hour rate, the
+ * rest at the 5-minute rate. Tiers are chosen by total input tokens (uncached + cache read + write).
+ */
 export function callCostPicoUsd(u: ParsedUsage, rates: ModelRates): bigint {
   const inputTotal = u.input + u.cacheRead + u.cacheWrite;
   const tokens = inputTotal + u.output;
   // Zero-usage lines (failed calls) carry no fee; the package would add `requests_kcount` anyway.
   if (tokens === 0) return 0n;
+  const write1h = Math.min(Math.max(u.cacheWrite1h ?? 0, 0), u.cacheWrite);
   return (
     BigInt(u.input) * rateAt(rates.input, inputTotal) +
     BigInt(u.output) * rateAt(rates.output, inputTotal) +
     BigInt(u.cacheRead) * rateAt(rates.cacheRead, inputTotal) +
-    BigInt(u.cacheWrite) * rateAt(rates.cacheWrite, inputTotal) +
+    BigInt(u.cacheWrite - write1h) * rateAt(rates.cacheWrite, inputTotal) +
+    BigInt(write1h) * rateAt(rates.cacheWrite1h, inputTotal) +
     rates.perCallPico
   );
 }
@@ -245,14 +271,21 @@ export function callCostPicoUsd(u: ParsedUsage, rates: ModelRates): bigint {
 /**
  * Builds the pricer. Lookup per mode:
  * - `calculate`: override (`provider/model`, then `provider/*`, case-insensitive) → table →
- *   fallback (`unknownModel: true`).
- * - `recorded`: OpenClaw's `usage.cost.total`. When it is missing, invalid, or 0 while the call
- *   has tokens (OpenClaw writes 0 for models it has no price for), the `calculate` path is used
- *   instead, so a priced call is never billed $0. A recorded quote has `unknownModel: false`: this
- *   mode deliberately trusts OpenClaw's price and does not consult the table.
- * - `auto`: override → table; for a model neither knows, the recorded cost if it is > 0
- *   (`unknownModel: true`), else the fallback (`unknownModel: true`).
- * An unknown model is never priced $0 unless it used no tokens.
+ *   fallback (`unknownModel: true`). List prices only: a provider-billed amount is kept on the
+ *   row for reconciliation (`recorded_cost_pico_usd`) but not billed.
+ * - `recorded`: OpenClaw's `usage.cost.total` (source `provider-billed` when its
+ *   `cost.totalOrigin` says so, else `recorded`). When it is missing, invalid, or 0 while the call
+ *   has tokens (OpenClaw writes 0 for models it has no price for; a provider-billed 0 is kept:
+ *   the provider charged nothing), the `calculate` path is used instead, so a priced call is never
+ *   billed $0 by accident. A recorded quote has `unknownModel: false`: this mode deliberately
+ *   trusts OpenClaw's amount.
+ * - `auto`: a provider-billed `cost.total` first (authoritative: what the operator was charged,
+ *   source `provider-billed`, never flagged unknown); else override → table; for a model neither
+ *   knows, the recorded estimate if it is > 0 (`unknownModel: true`), else the fallback
+ *   (`unknownModel: true`).
+ * Every quote carries `tableCostPicoUsd` (what override/table would charge) when either knows the
+ * model, so reports can show how far list price and billed amount differ.
+ * An unknown model is never priced $0 unless it used no tokens (or its provider billed $0).
  */
 export function createPricer(opts: PricerOptions): Pricer {
   const fb = opts.fallback;
@@ -276,30 +309,45 @@ export function createPricer(opts: PricerOptions): Pricer {
     const table = findTablePrice(u.provider, u.model, u.messageTsMs);
     return table ? quote(u, table, "table", TABLE_VERSION, false) : null;
   };
+  const withTable = (q: PriceQuote): PriceQuote => ({ ...q, tableCostPicoUsd: q.costPicoUsd });
   const fallback = (u: ParsedUsage) => quote(u, fallbackRates, "fallback", fallbackVersion, true);
-  const recorded = (pico: bigint, unknownModel: boolean): PriceQuote => ({
-    costPicoUsd: pico,
-    source: "recorded",
-    version: "transcript",
-    unknownModel,
-  });
+  const recorded = (
+    u: ParsedUsage,
+    pico: bigint,
+    k: PriceQuote | null,
+    unknownModel: boolean,
+  ): PriceQuote => {
+    const q: PriceQuote = {
+      costPicoUsd: pico,
+      source: u.recordedCostOrigin === "provider-billed" ? "provider-billed" : "recorded",
+      version: "transcript",
+      unknownModel,
+    };
+    if (k) q.tableCostPicoUsd = k.costPicoUsd;
+    return q;
+  };
 
   return {
     price(u: ParsedUsage): PriceQuote {
       switch (opts.mode) {
-        case "calculate":
-          return known(u) ?? fallback(u);
+        case "calculate": {
+          const k = known(u);
+          return k ? withTable(k) : fallback(u);
+        }
         case "recorded": {
           const pico = recordedPico(u);
           const tokens = u.input + u.output + u.cacheRead + u.cacheWrite;
-          if (pico !== null && (pico > 0n || tokens === 0)) return recorded(pico, false);
-          return known(u) ?? fallback(u);
+          const billed = u.recordedCostOrigin === "provider-billed";
+          const k = known(u);
+          if (pico !== null && (pico > 0n || tokens === 0 || billed)) return recorded(u, pico, k, false);
+          return k ? withTable(k) : fallback(u);
         }
         case "auto": {
           const k = known(u);
-          if (k) return k;
           const pico = recordedPico(u);
-          return pico !== null && pico > 0n ? recorded(pico, true) : fallback(u);
+          if (pico !== null && u.recordedCostOrigin === "provider-billed") return recorded(u, pico, k, false);
+          if (k) return withTable(k);
+          return pico !== null && pico > 0n ? recorded(u, pico, null, true) : fallback(u);
         }
       }
     },
@@ -330,6 +378,7 @@ function flatRates(input: string, output: string, cacheRead: string, cacheWrite:
     output: flat(output),
     cacheRead: flat(cacheRead),
     cacheWrite: flat(cacheWrite),
+    cacheWrite1h: derived1h(flat(input)),
     perCallPico: 0n,
   };
 }
@@ -369,6 +418,8 @@ const ratesShape = {
   output: usdPerMTokSchema,
   cacheRead: usdPerMTokSchema,
   cacheWrite: usdPerMTokSchema,
+  /** Optional 1-hour cache write price; default `CACHE_WRITE_1H_INPUT_MULTIPLIER` × `input`. */
+  cacheWrite1h: usdPerMTokSchema.optional(),
 };
 
 /**
@@ -392,6 +443,8 @@ const tierSchema = z.strictObject({
  * The overrides file (`CREDITGATE_PRICES`): USD per 1M tokens per `provider/model` (OpenClaw's
  * ids, case-insensitive) or `provider/*`. All four prices are required, cache ones included: a
  * silent default would misprice cached calls (write `"0"` when a provider really charges nothing).
+ * `cacheWrite1h` (1-hour cache writes) is optional, in entries and tiers: default
+ * `CACHE_WRITE_1H_INPUT_MULTIPLIER` × that entry's or tier's `input`.
  * Unknown keys are errors, so a typo like `cache_read` cannot be ignored.
  *
  * ```json
@@ -436,8 +489,14 @@ export const priceOverridesSchema = z
     }
   }, ALWAYS);
 
-/** The four validated prices of an override entry or tier, in micro-USD per 1M tokens. */
-type FourRates = Readonly<Record<keyof typeof ratesShape, bigint>>;
+/** The validated prices of an override entry or tier, in micro-USD per 1M tokens. */
+interface FourRates {
+  readonly input: bigint;
+  readonly output: bigint;
+  readonly cacheRead: bigint;
+  readonly cacheWrite: bigint;
+  readonly cacheWrite1h?: bigint | undefined;
+}
 
 /** Validates parsed JSON; `name` (the file path) is used in errors. Every problem is reported at once. */
 export function parsePriceOverrides(json: unknown, name: string): PriceOverrides {
@@ -473,13 +532,16 @@ export function parsePriceOverrides(json: unknown, name: string): PriceOverrides
       output: tiered((r) => r.output),
       cacheRead: tiered((r) => r.cacheRead),
       cacheWrite: tiered((r) => r.cacheWrite),
+      cacheWrite1h: tiered((r) => r.cacheWrite1h ?? r.input * CACHE_WRITE_1H_INPUT_MULTIPLIER),
       perCallPico: 0n,
     });
     // Canonical form for the version hash: lower-cased sorted keys, normalised decimals, sorted
-    // tiers; so "3", 3 and "3.0" or reordered keys give the same version.
+    // tiers; so "3", 3 and "3.0" or reordered keys give the same version. `cacheWrite1h` only
+    // when given, so files written before it existed keep their version.
     const usd = (r: FourRates) => ({
       cacheRead: formatScaled(r.cacheRead, 6),
       cacheWrite: formatScaled(r.cacheWrite, 6),
+      ...(r.cacheWrite1h === undefined ? {} : { cacheWrite1h: formatScaled(r.cacheWrite1h, 6) }),
       input: formatScaled(r.input, 6),
       output: formatScaled(r.output, 6),
     });
@@ -490,6 +552,45 @@ export function parsePriceOverrides(json: unknown, name: string): PriceOverrides
   }
   const hash = createHash("sha256").update(JSON.stringify(canonical)).digest("hex").slice(0, 12);
   return { byKey, version: `overrides:${hash}` };
+}
+
+/**
+ * An override this many times above or below the table's price for the same model is almost
+ * certainly in the wrong unit (a per-token price typed into a per-1M-tokens field is 10^6 off).
+ */
+export const OVERRIDE_SANITY_FACTOR = 1000n;
+
+/**
+ * Warnings (one line each, naming the key) for overrides whose base prices are implausible for
+ * their model: ≥ `OVERRIDE_SANITY_FACTOR`× or ≤ 1/`OVERRIDE_SANITY_FACTOR` of the table's price
+ * at `atMs`, compared price by price (input, output, cacheRead, cacheWrite) where both are
+ * non-zero (a 1-hour write price defaults to 2× input, so an input typo covers it). `provider/*` keys and models the table does not know are not checked. The
+ * overrides still apply: an operator may mean it; the warning is there for the typo.
+ */
+export function overrideSanityWarnings(overrides: PriceOverrides, atMs: number): string[] {
+  const warnings: string[] = [];
+  for (const [key, rates] of overrides.byKey) {
+    const slash = key.indexOf("/");
+    const model = key.slice(slash + 1);
+    if (model === "*") continue;
+    const table = findTablePrice(key.slice(0, slash), model, atMs);
+    if (!table) continue;
+    const odd: string[] = [];
+    for (const k of ["input", "output", "cacheRead", "cacheWrite"] as const) {
+      const mine = rates[k].base;
+      const theirs = table[k].base;
+      if (mine <= 0n || theirs <= 0n) continue;
+      if (mine >= theirs * OVERRIDE_SANITY_FACTOR || mine * OVERRIDE_SANITY_FACTOR <= theirs) {
+        odd.push(`${k} ${formatScaled(mine, 6)} vs the table's ${formatScaled(theirs, 6)}`);
+      }
+    }
+    if (odd.length > 0) {
+      warnings.push(
+        `price override "${key}" looks like the wrong unit (prices are USD per 1M tokens): ${odd.join(", ")}`,
+      );
+    }
+  }
+  return warnings;
 }
 
 /** Reads and validates the overrides file; `null` (not configured) gives no overrides. */

@@ -29,7 +29,22 @@ export interface UsageRow {
   /** Provider cost in USD, exact decimal string. */
   costUsd: string;
   chargedMicros: number;
+  /** Calls of models neither the table nor an override knew (priced at recorded cost or fallback). */
   unknownModelRequests: number;
+  /** Of those, the calls priced at `CREDITGATE_FALLBACK_PRICE` (the rest used their recorded cost). */
+  fallbackPricedRequests: number;
+  /** 1-hour cache writes (a part of `cacheWrite`). */
+  cacheWrite1h: number;
+  /** Calls billed at the amount their provider reported it charged (`price_source = provider-billed`). */
+  providerBilledRequests: number;
+  /** Exact USD billed for those calls (decimal string). */
+  providerBilledCostUsd: string;
+  /**
+   * What the override/table price would have charged for the provider-billed calls whose model it
+   * knows (exact USD), and the signed difference billed − table over those same calls.
+   */
+  providerBilledTableCostUsd: string;
+  providerBilledDiffUsd: string;
 }
 
 const KEY_SQL: Record<GroupBy, string> = {
@@ -67,7 +82,14 @@ export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
       SUM(input_tokens) AS input, SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cacheRead,
       SUM(cache_write_tokens) AS cacheWrite, SUM(total_tokens) AS totalTokens,
       SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS chargedMicros,
-      SUM(unknown_model) AS unknownModelRequests
+      SUM(unknown_model) AS unknownModelRequests,
+      SUM(price_source = 'fallback') AS fallbackPricedRequests,
+      SUM(cache_write_1h_tokens) AS cacheWrite1h,
+      SUM(price_source = 'provider-billed') AS providerBilledRequests,
+      SUM(CASE WHEN price_source = 'provider-billed' THEN cost_pico_usd ELSE 0 END) AS pbCost,
+      SUM(CASE WHEN price_source = 'provider-billed' AND table_cost_pico_usd IS NOT NULL
+          THEN cost_pico_usd ELSE 0 END) AS pbKnownCost,
+      SUM(CASE WHEN price_source = 'provider-billed' THEN table_cost_pico_usd ELSE 0 END) AS pbTableCost
     FROM usage_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
     GROUP BY key ORDER BY ${q.by === "day" ? "key" : "costPico DESC, key"}`;
   const rows = db
@@ -90,6 +112,12 @@ export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
       costUsd: formatPicoUsd(pico),
       chargedMicros: Number(r.chargedMicros),
       unknownModelRequests: Number(r.unknownModelRequests),
+      fallbackPricedRequests: Number(r.fallbackPricedRequests ?? 0),
+      cacheWrite1h: Number(r.cacheWrite1h ?? 0),
+      providerBilledRequests: Number(r.providerBilledRequests ?? 0),
+      providerBilledCostUsd: formatPicoUsd(BigInt(r.pbCost ?? 0n)),
+      providerBilledTableCostUsd: formatPicoUsd(BigInt(r.pbTableCost ?? 0n)),
+      providerBilledDiffUsd: formatPicoUsd(BigInt(r.pbKnownCost ?? 0n) - BigInt(r.pbTableCost ?? 0n)),
     };
   });
 }

@@ -11,7 +11,14 @@ export interface ParsedUsage {
   input: number;
   output: number;
   cacheRead: number;
+  /** Cache writes of both TTLs (Anthropic: 5-minute + 1-hour). */
   cacheWrite: number;
+  /**
+   * The part of `cacheWrite` written with Anthropic's 1-hour TTL (`usage.cacheWrite1h`, OpenClaw
+   * ≥2026.9), priced at the 1-hour rate; `0 ≤ cacheWrite1h ≤ cacheWrite`. Absent or 0 = every
+   * write was a 5-minute write. Not part of the dedupe identity (it is a breakdown of cacheWrite).
+   */
+  cacheWrite1h?: number;
   /** `usage.totalTokens`, or the sum of the four counts when the line lacks it. */
   totalTokens: number;
   /** A breakdown of output; never added to it. */
@@ -22,6 +29,12 @@ export interface ParsedUsage {
   errorMessage: string | null;
   /** `usage.cost.total` as written by OpenClaw (USD float), or null when absent. */
   recordedCostUsd: number | null;
+  /**
+   * `usage.cost.totalOrigin`: `"provider-billed"` when the provider reported what it charged
+   * (OpenRouter and others) and OpenClaw stored that amount as `cost.total`; absent/null when
+   * `cost.total` is OpenClaw's own estimate from its configured list prices.
+   */
+  recordedCostOrigin?: "provider-billed" | null;
 }
 
 export type UsageSource = "jsonl" | "sqlite" | "push";
@@ -43,7 +56,12 @@ export interface UsageEvent extends ParsedUsage {
   dedupeKey?: string;
 }
 
-export type PriceSource = "table" | "override" | "recorded" | "fallback";
+/**
+ * What priced a call: the genai-prices `table`, an operator `override`, the transcript's
+ * `recorded` estimate, the amount the provider reported it billed (`provider-billed`), or the
+ * configured `fallback` price for a model nobody knows.
+ */
+export type PriceSource = "table" | "override" | "recorded" | "provider-billed" | "fallback";
 
 export interface PriceQuote {
   /** Exact cost in pico-USD (1 USD = 10^12). */
@@ -51,8 +69,16 @@ export interface PriceQuote {
   source: PriceSource;
   /** What priced it, stored on the usage row: `@pydantic/genai-prices@0.1.8`, `overrides:<sha8>`, ... */
   version: string;
-  /** True when neither the table nor an override knew the model (priced at the fallback or recorded). */
+  /**
+   * True when neither the table nor an override knew the model and it was priced at the fallback
+   * or at its recorded estimate. Never set on `provider-billed` quotes: that amount is authoritative.
+   */
   unknownModel: boolean;
+  /**
+   * What the override or table price would have charged for this call (pico-USD), kept for
+   * reconciliation against provider-billed amounts; omitted when neither knows the model.
+   */
+  tableCostPicoUsd?: bigint;
 }
 
 export interface Pricer {

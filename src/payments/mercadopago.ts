@@ -1,4 +1,6 @@
 import { MercadoPagoConfig, MercadoPagoError, MPNotFoundError, Payment, Preference } from "mercadopago";
+// The SDK reads its API root from this static (it has no per-client option); see `apiBaseUrl`.
+import { AppConfig } from "mercadopago/dist/utils/config/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { currencyExponent, decimalToMinor, minorToDecimal } from "./packs.js";
 import type { CheckoutInput, CheckoutLink, PaymentObservation } from "./types.js";
@@ -10,7 +12,16 @@ export interface MercadoPagoGatewayOptions {
   sandbox: boolean;
   timeoutMs?: number;
   maxRetries?: number;
+  /**
+   * Another API root for the real SDK (`MP_API_BASE_URL`: a proxy, a test fake), e.g.
+   * `http://127.0.0.1:8080` or `https://proxy.internal/mercadopago`; default
+   * `https://api.mercadopago.com`. The SDK keeps it process-wide: the gateway created last wins.
+   */
+  apiBaseUrl?: string;
 }
+
+/** MercadoPago's own API root (the SDK's default). */
+export const MERCADOPAGO_API_BASE_URL = "https://api.mercadopago.com";
 
 /** The MercadoPago fields we read from `GET /v1/payments/{id}` and `/v1/payments/search`. */
 export interface MercadoPagoPayment {
@@ -26,11 +37,16 @@ export interface MercadoPagoPayment {
 }
 
 /**
- * The MercadoPago adapter (Checkout Pro). The SDK's base URL is hard-coded and it calls the global
- * `fetch`, so tests intercept `fetch`. Idempotency keys are passed per call, never in the config
- * (a config-level key would be reused for every write).
+ * The MercadoPago adapter (Checkout Pro). The SDK calls the global `fetch` at `AppConfig.BASE_URL`,
+ * which `apiBaseUrl` sets (and resets to MercadoPago's own when unset). Idempotency keys are
+ * passed per call, never in the config (a config-level key would be reused for every write).
  */
 export function createMercadoPagoGateway(opts: MercadoPagoGatewayOptions) {
+  // Declared `readonly` in the SDK's types but a plain static the RestClient reads on every call.
+  (AppConfig as { BASE_URL: string }).BASE_URL = (opts.apiBaseUrl ?? MERCADOPAGO_API_BASE_URL).replace(
+    /\/+$/,
+    "",
+  );
   const client = new MercadoPagoConfig({
     accessToken: opts.accessToken,
     options: { timeout: opts.timeoutMs ?? 20_000, maxRetries: opts.maxRetries ?? 2 },

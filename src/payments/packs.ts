@@ -6,12 +6,89 @@ import { formatScaled, parseCreditsToMicro } from "../money.js";
 export const PROVIDERS = ["stripe", "mercadopago"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
+/** Stripe's zero-decimal currencies (docs.stripe.com/currencies#zero-decimal): amount = whole units. */
 const STRIPE_ZERO_DECIMAL = new Set(
   "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split(" "),
 );
+/** Three-decimal currencies: Stripe requires the last (thousandths) digit to be 0. */
 const STRIPE_THREE_DECIMAL = new Set("BHD JOD KWD OMR TND".split(" "));
+/**
+ * Stripe's special cases: two decimals on the wire, but whole units only. ISK: Stripe refuses
+ * fractional amounts (`invalid_charge_amount_no_decimal_compatible`). HUF, TWD: Stripe pays out
+ * only whole units; creditgate requires whole-unit prices for them too (stricter than charges).
+ */
+const STRIPE_WHOLE_UNITS_ONLY = new Set(["ISK", "HUF", "TWD"]);
+/**
+ * Stripe's minimum charge per presentment currency, in minor units (docs.stripe.com/currencies,
+ * "Minimum and maximum charge amounts"); a cheaper pack could never be paid.
+ */
+const STRIPE_MINIMUM_MINOR: Readonly<Record<string, bigint>> = {
+  USD: 50n,
+  AED: 200n,
+  AUD: 50n,
+  BGN: 100n,
+  BRL: 50n,
+  CAD: 50n,
+  CHF: 50n,
+  CZK: 1500n,
+  DKK: 250n,
+  EUR: 50n,
+  GBP: 30n,
+  HKD: 400n,
+  HUF: 17500n,
+  INR: 50n,
+  JPY: 50n,
+  MXN: 1000n,
+  MYR: 200n,
+  NOK: 300n,
+  NZD: 50n,
+  PLN: 200n,
+  RON: 200n,
+  SEK: 300n,
+  SGD: 50n,
+  THB: 1000n,
+};
+/** Stripe amounts are at most 8 digits of minor units (99,999,999). */
+const STRIPE_MAXIMUM_MINOR = 99_999_999n;
+/** The currencies MercadoPago Checkout Pro takes (one per country it operates in). */
+export const MERCADOPAGO_CURRENCIES: readonly string[] = ["ARS", "BRL", "CLP", "COP", "MXN", "PEN", "UYU"];
 /** MercadoPago takes whole pesos for CLP and COP (COP's ISO exponent is 2, MP's is 0). */
-const MP_ZERO_DECIMAL = new Set(["CLP", "COP", "PYG"]);
+const MP_ZERO_DECIMAL = new Set(["CLP", "COP"]);
+
+/**
+ * Checks an amount (integer minor units at `currencyExponent`) against the provider's rules for
+ * its currency; returns why it breaks them, or null. Rules: MercadoPago takes only
+ * `MERCADOPAGO_CURRENCIES`; Stripe three-decimal amounts end in 0, ISK/HUF/TWD are whole units,
+ * and amounts lie between Stripe's minimum charge (where known) and 99,999,999 minor units.
+ */
+export function providerAmountProblem(
+  provider: ProviderName,
+  currency: string,
+  amountMinor: bigint,
+): string | null {
+  const c = currency.toUpperCase();
+  const exponent = currencyExponent(provider, c);
+  if (provider === "mercadopago") {
+    if (!MERCADOPAGO_CURRENCIES.includes(c)) {
+      return `MercadoPago does not take ${c}: use one of ${MERCADOPAGO_CURRENCIES.join(", ")}`;
+    }
+    return null;
+  }
+  if (STRIPE_THREE_DECIMAL.has(c) && amountMinor % 10n !== 0n) {
+    return `Stripe requires the last decimal of ${c} amounts to be 0`;
+  }
+  if (STRIPE_WHOLE_UNITS_ONLY.has(c) && amountMinor % 100n !== 0n) {
+    return `Stripe takes ${c} in whole units only (no decimals)`;
+  }
+  const min = STRIPE_MINIMUM_MINOR[c];
+  if (min !== undefined && amountMinor < min) {
+    return `below Stripe's minimum charge of ${minorToDecimal(min, exponent)} ${c}`;
+  }
+  if (amountMinor > STRIPE_MAXIMUM_MINOR) {
+    return `above Stripe's maximum amount of ${minorToDecimal(STRIPE_MAXIMUM_MINOR, exponent)} ${c}`;
+  }
+  return null;
+}
 
 /** Decimal places a provider uses on the wire for `currency` (upper-case ISO 4217). */
 export function currencyExponent(provider: ProviderName, currency: string): number {
@@ -116,7 +193,8 @@ export function parsePacks(input: unknown): PackCatalog {
       try {
         const amountMinor = decimalToMinor(pr.amount, exponent);
         if (amountMinor <= 0n) throw new RangeError("must be greater than 0");
-        if (exponent === 3 && amountMinor % 10n !== 0n) throw new RangeError("last decimal must be 0");
+        const problem = providerAmountProblem(pr.provider, pr.currency, amountMinor);
+        if (problem) throw new RangeError(problem);
         prices.push({ provider: pr.provider, currency: pr.currency, amountMinor, exponent });
       } catch (err) {
         problems.push(`pack ${p.id}: ${pr.provider} ${pr.currency} ${pr.amount}: ${(err as Error).message}`);

@@ -8,7 +8,10 @@ export const STRIPE_SIGNATURE_TOLERANCE_S = 300;
 export interface StripeGatewayOptions {
   secretKey: string;
   webhookSecret: string;
-  /** Tests point the real SDK at a local fake: `{ host: "127.0.0.1", port, protocol: "http" }`. */
+  /**
+   * Another API host for the real SDK (`STRIPE_API_BASE_URL`: stripe-mock, a proxy, a test fake):
+   * `{ host: "127.0.0.1", port: 12111, protocol: "http" }`. Default: Stripe's own API.
+   */
   api?: { host: string; port: number; protocol: "http" | "https" };
   timeoutMs?: number;
   maxNetworkRetries?: number;

@@ -49,14 +49,67 @@ describe("parseLine", () => {
         output: 47,
         cacheRead: 9536,
         cacheWrite: 0,
+        cacheWrite1h: 0,
         totalTokens: 10695,
         reasoningTokens: null,
         stopReason: "stop",
         isError: false,
         errorMessage: null,
         recordedCostUsd: 0.0069018,
+        recordedCostOrigin: null,
       },
     });
+  });
+
+  it("reads usage.cacheWrite1h as the 1-hour part of cacheWrite (validated, clamped to the whole)", () => {
+    const line = (u: Record<string, unknown>) =>
+      JSON.stringify({
+        type: "message",
+        message: {
+          role: "assistant",
+          provider: "anthropic",
+          model: "claude-sonnet-4-5",
+          usage: { input: 100, output: 200, cacheRead: 0, cacheWrite: 10_000, ...u },
+          timestamp: 1795168805000,
+        },
+      });
+    const got = (u: Record<string, unknown>) => {
+      const r = parseLine(line(u));
+      return r.kind === "usage" ? r.usage.cacheWrite1h : r.kind;
+    };
+    expect(got({ cacheWrite1h: 4_000 })).toBe(4_000);
+    expect(got({})).toBe(0);
+    expect(got({ cacheWrite1h: 10_000 })).toBe(10_000);
+    // more than the whole: the call is billed, every write at the (higher) 1-hour rate
+    expect(got({ cacheWrite1h: 12_000 })).toBe(10_000);
+    for (const bad of [-1, 1.5, "4000", Number.MAX_SAFE_INTEGER + 2]) {
+      expect(parseLine(line({ cacheWrite1h: bad }))).toEqual({
+        kind: "malformed",
+        reason: "usage token counts must be non-negative integers",
+      });
+    }
+  });
+
+  it("reads usage.cost.totalOrigin provider-billed, and nothing else, as the provider's own amount", () => {
+    const line = (cost: Record<string, unknown>) =>
+      JSON.stringify({
+        type: "message",
+        message: {
+          role: "assistant",
+          provider: "openrouter",
+          model: "qwen/qwen3-235b-a22b-2507",
+          usage: { input: 200_000, output: 5_000, cacheRead: 0, cacheWrite: 0, cost },
+          timestamp: 1795176008500,
+        },
+      });
+    const got = (cost: Record<string, unknown>) => {
+      const r = parseLine(line(cost));
+      return r.kind === "usage" ? [r.usage.recordedCostUsd, r.usage.recordedCostOrigin] : r.kind;
+    };
+    expect(got({ total: 0.029, totalOrigin: "provider-billed" })).toEqual([0.029, "provider-billed"]);
+    expect(got({ total: 0.029 })).toEqual([0.029, null]);
+    expect(got({ total: 0.029, totalOrigin: "estimate" })).toEqual([0.029, null]);
+    expect(got({ totalOrigin: "provider-billed" })).toEqual([null, null]);
   });
 
   it("recomputes totalTokens for lines written without it and never adds reasoning tokens", () => {
@@ -178,6 +231,34 @@ describe("mayBeUsage", () => {
 describe("dedupeKey", () => {
   const base = parseLine(line(usageMsg()));
   if (base.kind !== "usage") throw new Error("fixture line must parse");
+
+  it("ignores the 1-hour cache write breakdown: a line billed before it existed keeps its identity", () => {
+    const base = {
+      provider: "anthropic",
+      model: "claude-sonnet-4-5",
+      messageTsMs: 1795168805000,
+      responseId: null,
+      input: 100,
+      output: 200,
+      cacheRead: 0,
+      cacheWrite: 10_000,
+    };
+    const u = (extra: object) => ({
+      api: null,
+      totalTokens: 10_300,
+      reasoningTokens: null,
+      stopReason: null,
+      isError: false,
+      errorMessage: null,
+      recordedCostUsd: null,
+      ...base,
+      ...extra,
+    });
+    expect(dedupeKey(u({ cacheWrite1h: 4_000 }))).toBe(dedupeKey(u({})));
+    expect(dedupeKey(u({ cacheWrite1h: 4_000, recordedCostOrigin: "provider-billed" }))).toBe(
+      dedupeKey(u({})),
+    );
+  });
 
   it("is the same for a re-appended copy with a new id, file and write time", () => {
     const copy = parseLine(line(usageMsg(), { id: "other", timestamp: "2026-11-23T00:00:00.000Z" }));

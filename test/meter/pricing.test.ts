@@ -390,3 +390,122 @@ describe("unknown models and cost modes", () => {
     }
   });
 });
+
+describe("1-hour cache writes", () => {
+  const call = usage({
+    provider: "anthropic",
+    model: "claude-sonnet-4-5",
+    input: 100,
+    output: 200,
+    cacheWrite: 10_000,
+    cacheWrite1h: 4_000,
+  });
+
+  it("prices the 1-hour part at the table's own 1-hour rate and the rest at the 5-minute rate", () => {
+    // 100 × 3 + 200 × 15 + 4,000 × 6 + 6,000 × 3.75 (USD per 1M) = $0.0498
+    expect(pricer("calculate").price(call)).toMatchObject({ source: "table", costPicoUsd: 49_800_000_000n });
+    expect(pricer("calculate").price({ ...call, cacheWrite1h: 0 })).toMatchObject({
+      costPicoUsd: 40_800_000_000n,
+    });
+    // an absent breakdown is the same as 0 (lines written before OpenClaw reported the split)
+    const { cacheWrite1h: _, ...old } = call;
+    expect(pricer("calculate").price(old).costPicoUsd).toBe(40_800_000_000n);
+  });
+
+  it("uses the tier's 1-hour rate above 200k input tokens (whole call)", () => {
+    const big = { ...call, input: 200_000 };
+    // 200,000 × 6 + 200 × 22.5 + 4,000 × 12 + 6,000 × 7.5
+    expect(pricer("calculate").price(big).costPicoUsd).toBe(
+      200_000n * 6_000_000n + 200n * 22_500_000n + 4_000n * 12_000_000n + 6_000n * 7_500_000n,
+    );
+  });
+
+  it("overrides: an optional cacheWrite1h (also per tier), else 2x the input price", () => {
+    const o = parsePriceOverrides(
+      {
+        "anthropic/claude-sonnet-4-5": {
+          ...MOCK_PRICES,
+          cacheWrite1h: "5",
+          tiers: [
+            { aboveInputTokens: 200_000, input: "6", output: "30", cacheRead: "0.6", cacheWrite: "7.5" },
+          ],
+        },
+        "mock/*": MOCK_PRICES,
+      },
+      "prices.json",
+    );
+    const p = pricer("calculate", o);
+    expect(p.price(call).costPicoUsd).toBe(
+      100n * 3_000_000n + 200n * 15_000_000n + 4_000n * 5_000_000n + 6_000n * 3_750_000n,
+    );
+    // tier without its own cacheWrite1h: 2 × the tier's input price (6 → 12)
+    expect(p.price({ ...call, input: 200_000 }).costPicoUsd).toBe(
+      200_000n * 6_000_000n + 200n * 30_000_000n + 4_000n * 12_000_000n + 6_000n * 7_500_000n,
+    );
+    // no cacheWrite1h at all: 2 × input (3 → 6)
+    expect(p.price({ ...call, provider: "mock", model: "x" }).costPicoUsd).toBe(49_800_000_000n);
+    // a file without cacheWrite1h keeps the version it had before the field existed
+    expect(parsePriceOverrides({ "mock/*": MOCK_PRICES }, "a").version).toBe("overrides:b4711ed4b11d"); // sha256 of the pre-1h canonical form;
+  });
+
+  it("the fallback prices 1-hour writes at 2x its input price", () => {
+    const u = { ...call, provider: "nobody", model: "knows" };
+    expect(pricer("calculate").price(u).costPicoUsd).toBe(
+      100n * 15_000_000n + 200n * 75_000_000n + 4_000n * 30_000_000n + 6_000n * 18_750_000n,
+    );
+  });
+});
+
+describe("provider-billed cost", () => {
+  const billed = usage({
+    provider: "openrouter",
+    model: "qwen/qwen3-235b-a22b-2507",
+    input: 200_000,
+    output: 5_000,
+    recordedCostUsd: 0.029,
+    recordedCostOrigin: "provider-billed",
+  });
+
+  it("auto: bills the provider-billed total over table and overrides, keeping the list price", () => {
+    const q = pricer("auto").price(billed);
+    expect(q).toMatchObject({
+      source: "provider-billed",
+      version: "transcript",
+      costPicoUsd: 29_000_000_000n,
+      unknownModel: false,
+    });
+    expect(q.tableCostPicoUsd).toBe(pricer("calculate").price(billed).costPicoUsd);
+    const o = parsePriceOverrides({ "openrouter/*": MOCK_PRICES }, "prices.json");
+    expect(pricer("auto", o).price(billed)).toMatchObject({
+      source: "provider-billed",
+      costPicoUsd: 29_000_000_000n,
+      tableCostPicoUsd: 200_000n * 3_000_000n + 5_000n * 15_000_000n,
+    });
+    // an unknown model's provider-billed amount is authoritative: not flagged, no list price
+    const unknown = pricer("auto").price({ ...billed, provider: "nobody" });
+    expect(unknown).toEqual({
+      source: "provider-billed",
+      version: "transcript",
+      costPicoUsd: 29_000_000_000n,
+      unknownModel: false,
+    });
+    // a provider that billed $0 (a free model) is billed $0
+    expect(pricer("auto").price({ ...billed, recordedCostUsd: 0 }).costPicoUsd).toBe(0n);
+  });
+
+  it("a plain recorded estimate never beats the table in auto", () => {
+    expect(pricer("auto").price({ ...billed, recordedCostOrigin: null })).toMatchObject({ source: "table" });
+  });
+
+  it("calculate ignores it; recorded bills it and says so", () => {
+    expect(pricer("calculate").price(billed)).toMatchObject({ source: "table" });
+    expect(pricer("recorded").price(billed)).toMatchObject({
+      source: "provider-billed",
+      costPicoUsd: 29_000_000_000n,
+    });
+    expect(pricer("recorded").price({ ...billed, recordedCostUsd: 0 })).toMatchObject({
+      source: "provider-billed",
+      costPicoUsd: 0n,
+    });
+  });
+});

@@ -81,3 +81,95 @@ describe("parsePacks", () => {
     ).toThrow(/invalid packs file/);
   });
 });
+
+describe("provider minor-unit rules", () => {
+  const one = (provider: string, currency: string, amount: string) => ({
+    packs: [{ id: "p", credits: "1", prices: [{ provider, currency, amount }] }],
+  });
+  const accepted = (provider: string, currency: string, amount: string) =>
+    parsePacks(one(provider, currency, amount)).list()[0]?.prices[0]?.amountMinor;
+  const refusal = (provider: string, currency: string, amount: string): string => {
+    try {
+      parsePacks(one(provider, currency, amount));
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return "accepted";
+  };
+
+  it("Stripe zero-decimal currencies take whole units only (JPY, KRW, CLP, UGX, ...)", () => {
+    expect(accepted("stripe", "JPY", "500")).toBe(500n);
+    expect(accepted("stripe", "KRW", "5000")).toBe(5000n);
+    expect(accepted("stripe", "UGX", "20000")).toBe(20000n);
+    expect(refusal("stripe", "JPY", "500.5")).toBe(
+      "invalid packs file:\n✖ pack p: stripe JPY 500.5: 500.5 has more than 0 decimals",
+    );
+    expect(refusal("stripe", "CLP", "990.50")).toContain(
+      "pack p: stripe CLP 990.50: 990.50 has more than 0 decimals",
+    );
+  });
+
+  it("Stripe three-decimal currencies (BHD, JOD, KWD, OMR, TND) must end in 0", () => {
+    expect(accepted("stripe", "KWD", "5.120")).toBe(5120n);
+    for (const c of ["BHD", "JOD", "KWD", "OMR", "TND"]) {
+      expect(refusal("stripe", c, "5.125")).toBe(
+        `invalid packs file:\n✖ pack p: stripe ${c} 5.125: Stripe requires the last decimal of ${c} amounts to be 0`,
+      );
+    }
+  });
+
+  it("Stripe special cases ISK, HUF and TWD: two decimals on the wire, whole units only", () => {
+    expect(accepted("stripe", "ISK", "700")).toBe(70000n);
+    expect(accepted("stripe", "HUF", "2000")).toBe(200000n);
+    for (const c of ["ISK", "HUF", "TWD"]) {
+      expect(refusal("stripe", c, "990.50")).toBe(
+        `invalid packs file:\n✖ pack p: stripe ${c} 990.50: Stripe takes ${c} in whole units only (no decimals)`,
+      );
+    }
+  });
+
+  it("Stripe minimum and maximum charge amounts", () => {
+    expect(refusal("stripe", "USD", "0.49")).toContain(
+      "pack p: stripe USD 0.49: below Stripe's minimum charge of 0.50 USD",
+    );
+    expect(refusal("stripe", "JPY", "49")).toContain("below Stripe's minimum charge of 50 JPY");
+    expect(accepted("stripe", "GBP", "0.30")).toBe(30n);
+    expect(refusal("stripe", "USD", "1000000.00")).toContain(
+      "above Stripe's maximum amount of 999999.99 USD",
+    );
+  });
+
+  it("MercadoPago takes only its own currencies, CLP and COP in whole pesos", () => {
+    for (const c of ["ARS", "BRL", "MXN", "PEN", "UYU"])
+      expect(accepted("mercadopago", c, "25.50")).toBe(2550n);
+    expect(accepted("mercadopago", "CLP", "5000")).toBe(5000n);
+    expect(accepted("mercadopago", "COP", "20000")).toBe(20000n);
+    expect(refusal("mercadopago", "COP", "20000.50")).toContain("20000.50 has more than 0 decimals");
+    expect(refusal("mercadopago", "USD", "5.00")).toBe(
+      "invalid packs file:\n✖ pack p: mercadopago USD 5.00: MercadoPago does not take USD: use one of ARS, BRL, CLP, COP, MXN, PEN, UYU",
+    );
+  });
+
+  it("creditgate refuses to start with a pack that breaks its provider's rules, naming the pack", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { runCli } = await import("../support/cli.js");
+    const dir = mkdtempSync(join(tmpdir(), "creditgate-packs-"));
+    const packs = join(dir, "packs.json");
+    writeFileSync(
+      packs,
+      JSON.stringify({
+        packs: [
+          { id: "yen", credits: "5", prices: [{ provider: "stripe", currency: "JPY", amount: "500.5" }] },
+          { id: "krona", credits: "5", prices: [{ provider: "stripe", currency: "ISK", amount: "700.50" }] },
+        ],
+      }),
+    );
+    const r = await runCli({ CREDITGATE_DB: join(dir, "db.sqlite"), CREDITGATE_PACKS: packs }, ["packs"]);
+    expect(r.error?.message).toBe(
+      "invalid packs file:\n✖ pack yen: stripe JPY 500.5: 500.5 has more than 0 decimals\n" +
+        "✖ pack krona: stripe ISK 700.50: Stripe takes ISK in whole units only (no decimals)",
+    );
+  });
+});

@@ -194,6 +194,8 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
             ctx.out(toJson(rows));
             return;
           }
+          // Provider-billed calls: how far the billed amount is from the list (override/table) price.
+          const billed = rows.some((r) => r.providerBilledRequests > 0);
           ctx.out(
             renderTable(
               [
@@ -206,6 +208,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
                 "cacheWrite",
                 "cost (USD)",
                 "charged",
+                ...(billed ? ["provider-billed", "billed - list (USD)"] : []),
               ],
               rows.map((r) => [
                 r.key,
@@ -217,12 +220,20 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
                 r.cacheWrite,
                 fmtMicroUsd(r.costMicros),
                 formatMicroCredits(r.chargedMicros),
+                ...(billed
+                  ? [r.providerBilledRequests, r.providerBilledRequests ? r.providerBilledDiffUsd : ""]
+                  : []),
               ]),
             ),
           );
           const unknown = rows.reduce((n, r) => n + r.unknownModelRequests, 0);
-          if (unknown > 0)
-            ctx.err(`warn: ${unknown} request(s) of unknown models priced at the fallback rate\n`);
+          const atFallback = rows.reduce((n, r) => n + r.fallbackPricedRequests, 0);
+          if (atFallback > 0)
+            ctx.err(`warn: ${atFallback} request(s) of unknown models priced at the fallback price\n`);
+          if (unknown - atFallback > 0)
+            ctx.err(
+              `warn: ${unknown - atFallback} request(s) of unknown models priced at their recorded cost\n`,
+            );
         } finally {
           db.close();
         }
