@@ -130,7 +130,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logger,
     bodyLimit: API_BODY_LIMIT_BYTES,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-    frameworkErrors: frameworkErrors(MAX_PARAM_LENGTH),
+    frameworkErrors: frameworkErrors(MAX_PARAM_LENGTH, SECURITY_HEADERS),
     clientErrorHandler,
   });
   app.decorateRequest("principal", null);

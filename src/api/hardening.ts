@@ -134,8 +134,10 @@ const sendError = (reply: FastifyReply, status: number, code: ErrorCode, message
  * Fastify's router errors (a malformed %-escape, a path parameter longer than `maxParamLength`)
  * in the documented `{error:{code,message,requestId}}` shape; the URL is not echoed back.
  */
-export function frameworkErrors(maxParamLength: number) {
+export function frameworkErrors(maxParamLength: number, headers: Readonly<Record<string, string>> = {}) {
   return (err: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+    // These replies skip the app's onSend hooks: set its headers here.
+    for (const [k, v] of Object.entries(headers)) reply.header(k, v);
     if (err.code === "FST_ERR_MAX_PARAM_LENGTH")
       return sendError(
         reply,
