@@ -12,7 +12,7 @@ import {
   DEFAULT_BUSY_RETRY_MS,
   frameworkErrors,
   requestSerializer,
-  retryOnBusy,
+  retryRequestOnBusy,
 } from "./api/hardening.js";
 import {
   createMetrics,
@@ -141,7 +141,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook("onRoute", (route) => {
     const handler = route.handler;
     route.handler = function (this: FastifyInstance, request, reply) {
-      return retryOnBusy(() => handler.call(this, request, reply), busyRetryMs);
+      return retryRequestOnBusy(() => handler.call(this, request, reply), busyRetryMs);
     };
   });
   const openApi = createOpenApi(app, { version: VERSION });

@@ -1,9 +1,8 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { isBusyError } from "../db/index.js";
+import { isBusyError, retryOnBusy } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 
 /** Default time an HTTP request keeps retrying a write that meets another process's lock. */
@@ -12,31 +11,23 @@ export const DEFAULT_BUSY_RETRY_MS = 2_000;
 export const BUSY_RETRY_AFTER_S = 1;
 
 /**
- * Runs `fn` and, while it fails with SQLITE_BUSY/SQLITE_LOCKED, runs it again after an
- * asynchronous backoff (5 ms doubling to 200 ms) until `budgetMs` (wall time) has passed; then
- * throws AppError `busy` (503). Only for work that is safe to repeat when it failed with a busy
- * error: every creditgate write is one transaction, so a busy failure left nothing behind. The
- * event loop is free between attempts; each attempt blocks it at most the connection's
- * `busy_timeout` (SERVER_BUSY_TIMEOUT_MS in servers).
+ * `retryOnBusy` from src/db for a request: when the database stays locked for `budgetMs`, the
+ * request fails with AppError `busy` (503 + Retry-After) instead of SQLite's error. Handlers are
+ * safe to re-run after a busy failure: every creditgate write is one transaction.
  */
-export async function retryOnBusy<T>(fn: () => Promise<T> | T, budgetMs = DEFAULT_BUSY_RETRY_MS): Promise<T> {
-  const deadline = performance.now() + budgetMs;
-  let delayMs = 5;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!isBusyError(err)) throw err;
-      if (performance.now() + delayMs > deadline) {
-        throw new AppError(
-          ErrorCode.Busy,
-          "the database is locked by another process (a backup, another creditgate, sqlite3); nothing was changed, retry shortly",
-          { cause: err },
-        );
-      }
-      await sleep(delayMs);
-      delayMs = Math.min(delayMs * 2, 200);
-    }
+export async function retryRequestOnBusy<T>(
+  fn: () => Promise<T> | T,
+  budgetMs = DEFAULT_BUSY_RETRY_MS,
+): Promise<T> {
+  try {
+    return await retryOnBusy(fn, budgetMs);
+  } catch (err) {
+    if (!isBusyError(err)) throw err;
+    throw new AppError(
+      ErrorCode.Busy,
+      "the database is locked by another process (a backup, another creditgate, sqlite3); nothing was changed, retry shortly",
+      { cause: err },
+    );
   }
 }
 

@@ -8,5 +8,6 @@ export {
   migrate,
   type OpenDatabaseOptions,
   openDatabase,
+  retryOnBusy,
   SERVER_BUSY_TIMEOUT_MS,
 } from "./open.js";

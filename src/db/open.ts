@@ -1,5 +1,6 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { MIGRATIONS, type Migration } from "./migrations.js";
 
@@ -68,6 +69,27 @@ export function openDatabase(
 export function isBusyError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
+/**
+ * Runs `fn` and, while it fails with a busy error (`isBusyError`), runs it again after an
+ * asynchronous backoff (5 ms doubling to 200 ms) until `budgetMs` of wall time has passed; then
+ * rethrows the last busy error. The event loop is free between attempts; each attempt blocks it
+ * at most the connection's busy_timeout. Only for work that is safe to repeat after a busy
+ * failure, e.g. one transaction (a busy failure rolled it back whole).
+ */
+export async function retryOnBusy<T>(fn: () => Promise<T> | T, budgetMs: number): Promise<T> {
+  const deadline = performance.now() + budgetMs;
+  let delayMs = 5;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isBusyError(err) || performance.now() + delayMs > deadline) throw err;
+      await sleep(delayMs);
+      delayMs = Math.min(delayMs * 2, 200);
+    }
+  }
 }
 
 export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number {

@@ -3,7 +3,19 @@ import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { createApiKeys } from "../../src/auth/index.js";
 import { openDatabase, SERVER_BUSY_TIMEOUT_MS } from "../../src/db/index.js";
+import { createEnforcer } from "../../src/worker/index.js";
+import { startWorkerRuntime, type WorkerRuntime } from "../../src/worker/runtime.js";
 import { createTempDb } from "../support/temp-db.js";
+import {
+  CREDIT,
+  debit,
+  obliteratePrefix,
+  REDIS_URL,
+  settings,
+  topUp,
+  uniquePrefix,
+  waitFor,
+} from "../worker/support.js";
 import { admin, balanceOf, bearer, testApp } from "./support.js";
 
 const BETTER_SQLITE3 = createRequire(import.meta.url).resolve("better-sqlite3");
@@ -221,6 +233,53 @@ describe("API key last use", () => {
       expect(keys.flushLastUsed()).toBe(0);
     } finally {
       await s.cleanup();
+    }
+  });
+});
+
+describe("the worker under start's short busy timeout", () => {
+  it("a limit check that meets a long lock waits it out asynchronously instead of exhausting BullMQ's attempts", async () => {
+    const t = createTempDb();
+    t.db.close();
+    const db = openDatabase(t.path, undefined, { busyTimeoutMs: SERVER_BUSY_TIMEOUT_MS });
+    const prefix = uniquePrefix();
+    let runtime: WorkerRuntime | null = null;
+    const user = "telegram:31";
+    topUp(db, user, CREDIT, Date.now());
+    debit(db, user, 2 * CREDIT, Date.now()); // balance -1 credit: must end up blocked
+    const holder = await holdLock(t.path, "IMMEDIATE");
+    try {
+      runtime = startWorkerRuntime({
+        db,
+        redisUrl: REDIS_URL,
+        prefix,
+        settings: settings(),
+        webhook: null,
+        schedule: false,
+        relayEveryMs: 20,
+      });
+      const reader = createEnforcer(db, settings());
+      // Longer than BullMQ's 5 attempts with 200 ms exponential backoff (~3 s) take.
+      await new Promise((r) => setTimeout(r, 4_500));
+      expect(reader.storedStatus(user)?.allowed ?? true).toBe(true); // not checked yet: locked out
+      await holder.release();
+      const s = await waitFor(
+        () => reader.storedStatus(user),
+        (v) => v?.allowed === false,
+        10_000,
+        "the check after the lock",
+      );
+      expect(s).toMatchObject({
+        allowed: false,
+        reason: "insufficient_balance",
+        balanceMicroCredits: -CREDIT,
+      });
+    } finally {
+      holder.kill();
+      await runtime?.close();
+      db.close();
+      t.cleanup();
+      await obliteratePrefix(prefix);
     }
   });
 });
