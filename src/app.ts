@@ -167,8 +167,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const queries = createQueries(deps.db, enforcer);
 
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
+    // One line, always: a multi-line message (a quoted parser error, a list) is joined with "; ".
     const send = (status: number, code: string, message: string) =>
-      reply.code(status).send({ error: { code, message, requestId: request.id } });
+      reply.code(status).send({
+        error: {
+          code,
+          message: message
+            .trim()
+            .split(/\s*\n\s*/)
+            .join("; "),
+          requestId: request.id,
+        },
+      });
     if (err instanceof AppError) {
       if (err.code === ErrorCode.Busy) reply.header("retry-after", String(BUSY_RETRY_AFTER_S));
       if (err.httpStatus >= 500) request.log.warn({ err }, "request failed");

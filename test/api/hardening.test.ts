@@ -152,6 +152,12 @@ describe("Fastify's own errors use the documented error shape, on one line", () 
         message: /^caps\[0\]\.period: /,
       },
     ];
+    cases.push({
+      status: 400,
+      req: { method: "POST" as const, url: "/v1/usage", headers: json, payload: { events: "x" } },
+      code: "invalid_request",
+      message: /^body must be \{events: \[\.\.\.\]\} with 1-1000 events: events: /,
+    });
     for (const c of cases) {
       const res = await app.inject(c.req);
       expect(res.statusCode, c.req.url).toBe(c.status);
