@@ -108,7 +108,7 @@ describe("creditgate serve with another process holding the database", () => {
         });
       });
       sh.stdin?.write(
-        "BEGIN EXCLUSIVE;\nINSERT INTO health_probe (id, at_ms) VALUES (9, 9);\n.print locked\n",
+        "BEGIN EXCLUSIVE;\nINSERT INTO health_probe (id, at_ms) VALUES (1, 9) ON CONFLICT(id) DO UPDATE SET at_ms = 9;\n.print locked\n",
       );
       await locked;
       const order: string[] = [];
