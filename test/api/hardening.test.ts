@@ -4,6 +4,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
+import type { InjectOptions } from "fastify";
 import { describe, expect, it } from "vitest";
 import { createApiKeys } from "../../src/auth/index.js";
 import { createCliContext } from "../../src/cli/context.js";
@@ -87,7 +88,7 @@ describe("Fastify's own errors use the documented error shape, on one line", () 
     const app = testApp(db);
     onTestFinished(() => app.close());
     const json = { ...admin, "content-type": "application/json" };
-    const cases = [
+    const cases: { status: number; req: InjectOptions; code: string; message: RegExp }[] = [
       {
         status: 414,
         req: { url: `/v1/users/${"x".repeat(300)}/status`, headers: admin },
@@ -159,14 +160,15 @@ describe("Fastify's own errors use the documented error shape, on one line", () 
       message: /^body must be \{events: \[\.\.\.\]\} with 1-1000 events: events: /,
     });
     for (const c of cases) {
+      const label = String(c.req.url);
       const res = await app.inject(c.req);
-      expect(res.statusCode, c.req.url).toBe(c.status);
+      expect(res.statusCode, label).toBe(c.status);
       const body = res.json();
-      expect(Object.keys(body), c.req.url).toEqual(["error"]);
-      expect(body.error, c.req.url).toMatchObject({ code: c.code, requestId: expect.any(String) });
-      expect(body.error.message, c.req.url).toMatch(c.message);
-      expect(body.error.message, c.req.url).not.toContain("\n");
-      expect(res.headers["x-content-type-options"], c.req.url).toBe("nosniff");
+      expect(Object.keys(body), label).toEqual(["error"]);
+      expect(body.error, label).toMatchObject({ code: c.code, requestId: expect.any(String) });
+      expect(body.error.message, label).toMatch(c.message);
+      expect(body.error.message, label).not.toContain("\n");
+      expect(res.headers["x-content-type-options"], label).toBe("nosniff");
     }
     // The 414 does not echo the URL back.
     const long = await app.inject({ url: `/v1/users/${"q".repeat(300)}/status`, headers: admin });
