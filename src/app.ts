@@ -3,6 +3,18 @@ import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { ZodError, z } from "zod";
 import {
+  type AuthFailureLimit,
+  BUSY_RETRY_AFTER_S,
+  clientErrorHandler,
+  createAuthFailureLimiter,
+  createUrlRedactor,
+  DEFAULT_AUTH_FAILURE_LIMIT,
+  DEFAULT_BUSY_RETRY_MS,
+  frameworkErrors,
+  requestSerializer,
+  retryRequestOnBusy,
+} from "./api/hardening.js";
+import {
   createMetrics,
   createOpenApi,
   installAuth,
@@ -13,7 +25,8 @@ import {
 } from "./api/index.js";
 import { createApiKeys } from "./auth/index.js";
 import { createLedger } from "./credits/index.js";
-import { AppError, ErrorCode } from "./errors.js";
+import { isBusyError } from "./db/index.js";
+import { AppError, ErrorCode, formatZodIssues } from "./errors.js";
 import { createPushIngester, type PushIngesterOptions } from "./ingest/index.js";
 import { formatMicroCredits } from "./money.js";
 import {
@@ -52,10 +65,21 @@ export interface AppDeps extends PaymentsDeps {
   rateLimit?: { max: number; timeWindowMs: number };
   /** Redis and queue probes for /readyz and /metrics (when Redis is configured). */
   probes?: OpsProbes;
+  /**
+   * How long (ms, wall time) a request keeps retrying, with asynchronous backoff, when the
+   * database is locked by another process, before answering 503 `busy`. Default 2,000.
+   */
+  busyRetryMs?: number;
+  /** Failed authentications per client address per window before 429. Default 30 per 60 s. */
+  authFailureLimit?: AuthFailureLimit;
 }
 
 const DEFAULT_WEBHOOK_BODY_LIMIT_BYTES = 1_048_576;
 const API_BODY_LIMIT_BYTES = 64 * 1024;
+/** Longest path parameter (user ids are at most 200 characters); longer → 414. */
+const MAX_PARAM_LENGTH = 256;
+/** API keys' last-use times are written this often (and at close), never on the request path. */
+const LAST_USED_FLUSH_MS = 60_000;
 
 /** Public wording for 5xx codes: details go to the log, never to the client. */
 const PUBLIC_5XX: Partial<Record<string, string>> = {
@@ -94,16 +118,41 @@ const VERSION = (() => {
 /** The HTTP app: operator API, landing pages and provider webhooks. Never listens (see server.ts). */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const nowMs = deps.nowMs ?? Date.now;
+  // Request logs: credentials redacted, end-user ids in URLs replaced by a keyed hash.
+  const serializers = { req: requestSerializer(createUrlRedactor()) };
   const logger =
     deps.logger && typeof deps.logger === "object"
-      ? { ...deps.logger, redact: REDACT }
+      ? { ...deps.logger, redact: REDACT, serializers: { ...deps.logger.serializers, ...serializers } }
       : deps.logger === true
-        ? { redact: REDACT }
+        ? { redact: REDACT, serializers }
         : false;
-  const app = Fastify({ logger, bodyLimit: API_BODY_LIMIT_BYTES });
+  const app = Fastify({
+    logger,
+    bodyLimit: API_BODY_LIMIT_BYTES,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkErrors(MAX_PARAM_LENGTH, SECURITY_HEADERS),
+    clientErrorHandler,
+  });
   app.decorateRequest("principal", null);
+  // Every handler: a database locked by another process is retried asynchronously (the event
+  // loop stays free: /healthz answers), then 503 `busy`. Handlers are safe to re-run after a busy
+  // failure: each write is one transaction, so a failed attempt left nothing behind.
+  const busyRetryMs = deps.busyRetryMs ?? DEFAULT_BUSY_RETRY_MS;
+  app.addHook("onRoute", (route) => {
+    const handler = route.handler;
+    route.handler = function (this: FastifyInstance, request, reply) {
+      return retryRequestOnBusy(() => handler.call(this, request, reply), busyRetryMs);
+    };
+  });
   const openApi = createOpenApi(app, { version: VERSION });
   const apiKeys = createApiKeys(deps.db, { bootstrapKey: deps.apiKey });
+  const flushTimer = setInterval(() => apiKeys.flushLastUsed(), LAST_USED_FLUSH_MS);
+  flushTimer.unref();
+  app.addHook("onClose", async () => {
+    clearInterval(flushTimer);
+    apiKeys.flushLastUsed();
+  });
+  const authFailures = createAuthFailureLimiter(deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
   const probes = deps.probes ?? {};
   const metrics = createMetrics(deps.db, probes, nowMs);
   const ingester = deps.ingest ? createPushIngester(deps.db, { ...deps.ingest, nowMs }) : null;
@@ -118,14 +167,30 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const queries = createQueries(deps.db, enforcer);
 
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
+    // One line, always: a multi-line message (a quoted parser error, a list) is joined with "; ".
     const send = (status: number, code: string, message: string) =>
-      reply.code(status).send({ error: { code, message, requestId: request.id } });
+      reply.code(status).send({
+        error: {
+          code,
+          message: message
+            .trim()
+            .split(/\s*\n\s*/)
+            .join("; "),
+          requestId: request.id,
+        },
+      });
     if (err instanceof AppError) {
+      if (err.code === ErrorCode.Busy) reply.header("retry-after", String(BUSY_RETRY_AFTER_S));
       if (err.httpStatus >= 500) request.log.warn({ err }, "request failed");
       const message = err.httpStatus >= 500 ? (PUBLIC_5XX[err.code] ?? err.message) : err.message;
       return send(err.httpStatus, err.code, message);
     }
-    if (err instanceof ZodError) return send(400, ErrorCode.InvalidRequest, z.prettifyError(err));
+    if (err instanceof ZodError) return send(400, ErrorCode.InvalidRequest, formatZodIssues(err.issues));
+    if (isBusyError(err)) {
+      // From a hook (not retried there) or a reader meeting an EXCLUSIVE-mode lock.
+      reply.header("retry-after", String(BUSY_RETRY_AFTER_S));
+      return send(503, ErrorCode.Busy, "the database is locked by another process; retry shortly");
+    }
     const status = "statusCode" in err ? err.statusCode : undefined;
     if (status === 429) return send(429, ErrorCode.RateLimited, err.message);
     if (status !== undefined && status >= 400 && status < 500) {
@@ -133,9 +198,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       const message =
         code === "FST_ERR_CTP_BODY_TOO_LARGE"
           ? "request body is too large"
-          : code === "FST_ERR_CTP_INVALID_JSON_BODY" || err instanceof SyntaxError
-            ? "malformed JSON body"
-            : err.message;
+          : code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
+            ? `unsupported content-type ${JSON.stringify(request.headers["content-type"] ?? "")}: send application/json`
+            : code === "FST_ERR_CTP_INVALID_JSON_BODY" || err instanceof SyntaxError
+              ? "malformed JSON body"
+              : err.message.replace(/\s+/g, " ").trim();
       return send(status, status === 404 ? ErrorCode.NotFound : ErrorCode.InvalidRequest, message);
     }
     request.log.error({ err }, "unhandled error");
@@ -193,7 +260,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.register(async (api) => {
     // Every /v1 route: a valid key (401), a strong enough scope (403), then the per-key rate limit.
-    installAuth(api, apiKeys, nowMs);
+    installAuth(api, apiKeys, nowMs, authFailures);
     const limit = deps.rateLimit ?? { max: 600, timeWindowMs: 60_000 };
     await api.register(rateLimit, {
       hook: "onRequest",

@@ -11,6 +11,8 @@ export const ErrorCode = {
   Unauthorized: "unauthorized",
   Forbidden: "forbidden",
   RateLimited: "rate_limited",
+  /** Another process holds the database's write lock for longer than a request may wait. */
+  Busy: "busy",
   Internal: "internal",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -27,6 +29,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   rate_limited: 429,
+  busy: 503,
   internal: 500,
 };
 
@@ -44,7 +47,27 @@ export class AppError extends Error {
     this.name = "AppError";
     this.code = code;
     this.httpStatus = HTTP_STATUS[code];
-    this.retryable = opts.retryable ?? code === ErrorCode.UpstreamUnavailable;
+    this.retryable = opts.retryable ?? (code === ErrorCode.UpstreamUnavailable || code === ErrorCode.Busy);
     this.context = Object.freeze({ ...opts.context });
   }
+}
+
+/**
+ * A zod error as ONE readable line naming each field, e.g.
+ * `reason: must not be empty; idempotencyKey: Invalid input: expected string, received undefined`.
+ * Issues without a path (the whole value) read `body: …`; at most 5 are listed, then `(+N more)`.
+ */
+export function formatZodIssues(
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+  root = "body",
+): string {
+  const parts = issues.slice(0, 5).map((i) => {
+    const path =
+      i.path.length === 0
+        ? root
+        : i.path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".");
+    return `${path.replace(/\.\[/g, "[")}: ${i.message.replace(/\s+/g, " ").trim()}`;
+  });
+  if (issues.length > 5) parts.push(`(+${issues.length - 5} more)`);
+  return parts.join("; ");
 }

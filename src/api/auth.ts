@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { type ApiKeys, type Principal, type Scope, scopeAllows } from "../auth/index.js";
 import { AppError, ErrorCode } from "../errors.js";
+import type { AuthFailureLimiter } from "./hardening.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -14,10 +15,10 @@ declare module "fastify" {
 }
 
 /**
- * Routes registered elsewhere (src/worker/http-routes.ts) whose scope is not the method default.
- * What the OpenClaw plugin does for its users needs only an `ingest` key: acknowledging a
+ * Routes registered elsewhere (src/worker/http-routes.ts, app.ts) whose scope is not the method
+ * default. What the OpenClaw plugin does for its users needs only an `ingest` key: acknowledging a
  * delivered notice, and creating a payment link for `/recargar` (a link moves no money; only the
- * provider's verified webhook credits).
+ * provider's verified webhook credits). See SCOPES in src/auth/api-keys.ts.
  */
 const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   "POST /v1/notices/:id/ack": "ingest",
@@ -34,13 +35,30 @@ export function requiredScope(method: string, url: string, configured: Scope | u
 
 /**
  * Adds Bearer authentication and scope checks to every route of `scope` (the /v1 plugin).
- * 401 when the key is missing, unknown or revoked; 403 when its scope is too weak.
+ * 401 when the key is missing, unknown or revoked; 403 when its scope is too weak; 429 (with
+ * `Retry-After`) for a client address that failed too often, see `createAuthFailureLimiter`.
+ * `clockMs` is the real clock (the failure windows must pass even when `nowMs` is fixed in tests).
  */
-export function installAuth(scope: FastifyInstance, apiKeys: ApiKeys, nowMs: () => number): void {
-  scope.addHook("onRequest", async (request: FastifyRequest) => {
+export function installAuth(
+  scope: FastifyInstance,
+  apiKeys: ApiKeys,
+  nowMs: () => number,
+  failures?: AuthFailureLimiter,
+  clockMs: () => number = Date.now,
+): void {
+  scope.addHook("onRequest", async (request: FastifyRequest, reply) => {
+    const retryAfterS = failures?.retryAfterS(request.ip, clockMs()) ?? 0;
+    if (retryAfterS > 0) {
+      reply.header("retry-after", String(retryAfterS));
+      throw new AppError(
+        ErrorCode.RateLimited,
+        `too many failed authentications from this address; retry in ${retryAfterS} s`,
+      );
+    }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
     const principal = m?.[1] ? apiKeys.authenticate(m[1], nowMs()) : null;
     if (!principal) {
+      failures?.fail(request.ip, clockMs());
       throw new AppError(
         ErrorCode.Unauthorized,
         apiKeys.enabled()

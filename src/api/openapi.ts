@@ -194,7 +194,7 @@ export function createOpenApi(app: FastifyInstance, info: { version: string }) {
         version: info.version,
         description:
           "Every /v1 route needs `Authorization: Bearer <api key>` (scopes read < ingest < admin). " +
-          "Errors are `{error:{code,message,requestId}}`; 429 carries Retry-After.",
+          "Errors are `{error:{code,message,requestId}}` with a one-line message; 429 and 503 `busy` (the database is locked by another process; nothing was changed) carry Retry-After.",
       },
       components: {
         securitySchemes: { bearer: { type: "http", scheme: "bearer" } },

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Db } from "../db/index.js";
+import { type Db, isBusyError } from "../db/index.js";
 
 /** Optional probes the entrypoint wires when Redis is configured (`creditgate start`/`serve`). */
 export interface OpsProbes {
@@ -107,9 +107,6 @@ export function registerOps(
   app: FastifyInstance,
   o: { db: Db; probes: OpsProbes; metrics: Metrics; nowMs: () => number },
 ): void {
-  const probe = o.db.prepare<[number]>(
-    "INSERT INTO health_probe (id, at_ms) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at_ms = excluded.at_ms",
-  );
   const cursorAt = o.db.prepare<[], { at: number | null }>(
     `SELECT MAX(at) AS at FROM (SELECT MAX(updated_at_ms) AS at FROM meter_file_cursors
        UNION ALL SELECT MAX(updated_at_ms) FROM meter_sqlite_cursors)`,
@@ -127,11 +124,13 @@ export function registerOps(
   app.get("/readyz", async (_request, reply) => {
     const now = o.nowMs();
     const checks: Record<string, { ok: boolean; detail?: string }> = {};
-    try {
-      o.db.transaction(() => probe.run(now)).immediate();
-      checks.db = { ok: true };
-    } catch (err) {
-      checks.db = { ok: false, detail: (err as Error).message };
+    // Never writes and never waits: the request path must not queue behind another writer.
+    checks.db = probeDatabase(o.db);
+    const degraded: string[] = [];
+    if (checks.db.ok) {
+      const { busy, ...lock } = probeWriteLock(o.db);
+      checks.dbWriteLock = lock;
+      if (busy) degraded.push("dbWriteLock");
     }
     if (o.probes.redisPing) {
       try {
@@ -141,11 +140,18 @@ export function registerOps(
         checks.redis = { ok: false, detail: (err as Error).message };
       }
     }
-    const at = cursorAt.get()?.at ?? null;
-    const ok = Object.values(checks).every((c) => c.ok);
+    let at: number | null = null;
+    try {
+      at = cursorAt.get()?.at ?? null;
+    } catch {
+      // reported by checks.db
+    }
+    // A write lock held elsewhere degrades (writes wait, then 503 busy) but reads still serve.
+    const ok = Object.entries(checks).every(([name, c]) => c.ok || degraded.includes(name));
     // Meter lag is informational: an idle bot writes nothing, so an old cursor is not a failure.
     return reply.code(ok ? 200 : 503).send({
       ok,
+      degraded: degraded.length > 0,
       checks,
       meter: { lastCursorMoveMs: at, lagMs: at === null ? null : now - at },
     });
@@ -154,6 +160,47 @@ export function registerOps(
   app.get("/metrics", async (_request, reply) =>
     reply.type(o.metrics.registry.contentType).send(await o.metrics.registry.metrics()),
   );
+}
+
+/** A read with no busy wait: fails when the file is unreadable, corrupt or locked in EXCLUSIVE mode. */
+function probeDatabase(db: Db): { ok: boolean; detail?: string } {
+  const timeout = db.pragma("busy_timeout", { simple: true }) as number;
+  try {
+    db.pragma("busy_timeout = 0");
+    db.prepare("SELECT COUNT(*) FROM sqlite_schema").get();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  } finally {
+    db.pragma(`busy_timeout = ${timeout}`);
+  }
+}
+
+/**
+ * Whether a write could start now: BEGIN IMMEDIATE then ROLLBACK with no busy wait (nothing is
+ * written). Not ok when another connection holds the write lock (a backup, sqlite3, another
+ * creditgate mid-batch: usually milliseconds) or the file is read-only.
+ */
+function probeWriteLock(db: Db): { ok: boolean; busy: boolean; detail?: string } {
+  if (db.inTransaction) return { ok: true, busy: false };
+  const timeout = db.pragma("busy_timeout", { simple: true }) as number;
+  try {
+    db.pragma("busy_timeout = 0");
+    db.exec("BEGIN IMMEDIATE");
+    db.exec("ROLLBACK");
+    return { ok: true, busy: false };
+  } catch (err) {
+    const busy = isBusyError(err);
+    return {
+      ok: false,
+      busy,
+      detail: busy
+        ? "another process holds the write lock: writes are retried, then answered 503 busy"
+        : (err as Error).message,
+    };
+  } finally {
+    db.pragma(`busy_timeout = ${timeout}`);
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

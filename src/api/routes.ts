@@ -4,7 +4,7 @@ import type { ApiKeys } from "../auth/index.js";
 import { SCOPES } from "../auth/index.js";
 import { assertAccountId, type createLedger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
-import { AppError, ErrorCode } from "../errors.js";
+import { AppError, ErrorCode, formatZodIssues } from "../errors.js";
 import { MAX_PUSH_BATCH, type PushIngester, pushBatchSchema } from "../ingest/index.js";
 import { GROUP_BY, parseTimeArg, queryUsage } from "../meter/index.js";
 import { formatMicroCredits, parseCreditsToMicro } from "../money.js";
@@ -165,7 +165,7 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
       if (!parsed.success) {
         throw new AppError(
           ErrorCode.InvalidRequest,
-          `body must be {events: [...]} with 1-${MAX_PUSH_BATCH} events: ${z.prettifyError(parsed.error)}`,
+          `body must be {events: [...]} with 1-${MAX_PUSH_BATCH} events: ${formatZodIssues(parsed.error.issues)}`,
         );
       }
       const keyId = request.principal?.keyId ?? "unknown";

@@ -3,9 +3,11 @@ import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 
 /**
- * Scopes, weakest first; each includes the ones before it. `read`: every GET. `ingest`: also
- * push usage (`POST /v1/usage`) and acknowledge notices, what a bot or the OpenClaw plugin
- * needs, without being able to grant credits or change limits. `admin`: everything.
+ * Scopes, weakest first; each includes the ones before it. `read`: every GET except
+ * `/v1/keys`. `ingest`: also push usage (`POST /v1/usage`), acknowledge notices and create
+ * payment links (`POST /v1/topups`): what a bot or the OpenClaw plugin needs, without being able
+ * to grant credits or change limits (a link moves no money; only a verified webhook credits).
+ * `admin`: everything. The same sentence is in README.md, docs/api.md and `keys create --help`.
  */
 export const SCOPES = ["read", "ingest", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -32,8 +34,11 @@ export interface Principal {
 /** `cg_<id>_<secret>`: id = 12 hex chars (public), secret = 32 random bytes, base64url. */
 const KEY_RE = /^cg_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 const ENV_KEY_ID = "env";
-/** last_used_at_ms is refreshed at most this often per key: not one write per request. */
-const TOUCH_EVERY_MS = 60_000;
+/**
+ * Last use is remembered in memory on the request path and written at most this often per key
+ * (by `flushLastUsed`, which the HTTP app calls on a timer and at close): never a write per request.
+ */
+export const LAST_USED_RESOLUTION_MS = 60_000;
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest();
 const DUMMY = sha256("creditgate:no-such-key");
@@ -73,6 +78,19 @@ export function createApiKeys(db: Db, opts: { bootstrapKey?: string | null } = {
   const touch = db.prepare<[number, string, number]>(
     "UPDATE api_keys SET last_used_at_ms = ? WHERE id = ? AND (last_used_at_ms IS NULL OR last_used_at_ms < ?)",
   );
+  const touchAll = db.transaction((entries: [string, number][]) => {
+    for (const [id, at] of entries) touch.run(at, id, at);
+  });
+  /** Key id → newest use not yet written. */
+  const pendingUse = new Map<string, number>();
+  /** Key id → newest use known (written or pending), to skip re-recording within the resolution. */
+  const lastSeen = new Map<string, number>();
+  const withPending = (info: ApiKeyInfo): ApiKeyInfo => {
+    const at = pendingUse.get(info.id);
+    return at !== undefined && (info.lastUsedAtMs === null || at > info.lastUsedAtMs)
+      ? { ...info, lastUsedAtMs: at }
+      : info;
+  };
   const anyActive = db.prepare<[], { n: number }>(
     "SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at_ms IS NULL",
   );
@@ -88,12 +106,13 @@ export function createApiKeys(db: Db, opts: { bootstrapKey?: string | null } = {
       if (!row) throw new AppError(ErrorCode.Internal, `api key ${id} vanished`);
       return { ...toInfo(row), key };
     },
+    /** Every key, newest use included even when not written yet. */
     list(): ApiKeyInfo[] {
-      return all.all().map(toInfo);
+      return all.all().map((r) => withPending(toInfo(r)));
     },
     get(id: string): ApiKeyInfo | null {
       const r = byId.get(id);
-      return r ? toInfo(r) : null;
+      return r ? withPending(toInfo(r)) : null;
     },
     /** False when no key could ever authenticate (no bootstrap key, no active stored key). */
     enabled(): boolean {
@@ -103,7 +122,26 @@ export function createApiKeys(db: Db, opts: { bootstrapKey?: string | null } = {
     revoke(id: string, nowMs: number): boolean {
       return revokeStmt.run(nowMs, id).changes > 0;
     },
-    /** The principal for a presented key, or null (unknown, wrong or revoked). */
+    /**
+     * Writes the remembered last-use times (one short transaction). Never throws: when the
+     * database is locked or failing they stay in memory for the next flush. Returns how many
+     * keys were written (0 when nothing was pending or the write failed).
+     */
+    flushLastUsed(): number {
+      if (pendingUse.size === 0) return 0;
+      const entries = [...pendingUse];
+      try {
+        touchAll.immediate(entries);
+      } catch {
+        return 0;
+      }
+      for (const [id, at] of entries) if (pendingUse.get(id) === at) pendingUse.delete(id);
+      return entries.length;
+    },
+    /**
+     * The principal for a presented key, or null (unknown, wrong or revoked). Reads only: the
+     * use is remembered in memory (see `flushLastUsed`).
+     */
     authenticate(presented: string, nowMs: number): Principal | null {
       const given = sha256(presented);
       if (bootstrap && timingSafeEqual(given, bootstrap)) return { keyId: ENV_KEY_ID, scope: "admin" };
@@ -113,8 +151,10 @@ export function createApiKeys(db: Db, opts: { bootstrapKey?: string | null } = {
       const stored = row ? Buffer.from(row.secret_sha256, "hex") : DUMMY;
       const ok = timingSafeEqual(given, stored.length === 32 ? stored : DUMMY) && row !== undefined;
       if (!ok || !row || row.revoked_at_ms !== null) return null;
-      if (row.last_used_at_ms === null || nowMs - row.last_used_at_ms >= TOUCH_EVERY_MS) {
-        touch.run(nowMs, row.id, nowMs - TOUCH_EVERY_MS);
+      const seen = Math.max(lastSeen.get(row.id) ?? 0, row.last_used_at_ms ?? 0);
+      if (row.last_used_at_ms === null || nowMs - seen >= LAST_USED_RESOLUTION_MS) {
+        pendingUse.set(row.id, nowMs);
+        lastSeen.set(row.id, nowMs);
       }
       return { keyId: row.id, scope: row.scope };
     },

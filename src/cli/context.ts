@@ -1,5 +1,5 @@
 import { type Config, loadConfig } from "../config/index.js";
-import { type Db, openDatabase } from "../db/index.js";
+import { type Db, type OpenDatabaseOptions, openDatabase } from "../db/index.js";
 
 /** Global options every command accepts. */
 export interface GlobalOptions {
@@ -15,7 +15,8 @@ export interface GlobalOptions {
 export interface CliContext {
   readonly env: Record<string, string | undefined>;
   config(opts: GlobalOptions): Config;
-  openDb(config: Config): Db;
+  /** Opens `config.dbPath`; `opts.busyTimeoutMs` is short for processes that serve HTTP. */
+  openDb(config: Config, opts?: OpenDatabaseOptions): Db;
   out(text: string): void;
   err(text: string): void;
   nowMs(): number;
@@ -37,8 +38,8 @@ export function createCliContext(
       if (opts.stateDir && opts.stateDir.length > 0) merged.CREDITGATE_STATE_DIRS = opts.stateDir.join(",");
       return loadConfig(merged);
     },
-    openDb(config) {
-      const db = openDatabase(config.dbPath);
+    openDb(config, opts) {
+      const db = openDatabase(config.dbPath, undefined, opts);
       opened.push(db);
       return db;
     },

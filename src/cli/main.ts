@@ -4,6 +4,7 @@ import { parseEnv } from "node:util";
 import { CommanderError } from "commander";
 import { AppError } from "../errors.js";
 import { createCliContext } from "./context.js";
+import { safeText } from "./output.js";
 import { buildProgram } from "./program.js";
 
 /** Reads `./.env` (if present) under the real environment: real variables win. */
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
       return;
     }
     if (err instanceof AppError) {
-      ctx.err(`creditgate: ${err.message}\n`);
+      ctx.err(`creditgate: ${safeText(err.message, { keepNewlines: true })}\n`);
       process.exitCode = err.code === "invalid_config" ? 78 : 1;
       return;
     }

@@ -14,6 +14,36 @@ const ratesText = z
     "must be four USD-per-1M-token prices: input,output,cacheRead,cacheWrite (e.g. 15,75,1.5,18.75)",
   );
 
+/** Shortest accepted bootstrap key (CREDITGATE_API_KEY), in characters. */
+export const MIN_BOOTSTRAP_KEY_LENGTH = 32;
+/** Least estimated entropy of a bootstrap key, in bits (`openssl rand -hex 16` has ~89-128). */
+export const MIN_BOOTSTRAP_KEY_BITS = 80;
+
+/**
+ * Why `key` is not acceptable as the bootstrap admin key, or null when it is. Refused: fewer
+ * than 32 characters; a repeated pattern (`abab…`, `pass1234pass1234…`); or an estimated entropy
+ * (per-character Shannon entropy of the key's own characters × its length) under 80 bits, e.g. a
+ * key of one or two distinct characters. A heuristic against obvious mistakes, not a proof of
+ * randomness: generate the key (`openssl rand -hex 32`). The key itself is never echoed.
+ */
+export function bootstrapKeyProblem(key: string): string | null {
+  const hint = "use a random secret such as the output of `openssl rand -hex 32`";
+  const chars = [...key];
+  if (chars.length < MIN_BOOTSTRAP_KEY_LENGTH)
+    return `must be at least ${MIN_BOOTSTRAP_KEY_LENGTH} characters (got ${chars.length}): ${hint}`;
+  for (let period = 1; period <= chars.length / 2; period++) {
+    if (chars.every((c, i) => i + period >= chars.length || c === chars[i + period]))
+      return `is a repeated pattern, not a random secret: ${hint}`;
+  }
+  const counts = new Map<string, number>();
+  for (const c of chars) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) bits -= n * Math.log2(n / chars.length);
+  if (bits < MIN_BOOTSTRAP_KEY_BITS)
+    return `is too predictable (estimated ${Math.floor(bits)} bits of entropy, at least ${MIN_BOOTSTRAP_KEY_BITS} needed): ${hint}`;
+  return null;
+}
+
 /**
  * Every environment variable creditgate reads. Each one is documented in `.env.example`
  * (a test keeps the two in sync). Empty strings count as unset.
@@ -42,7 +72,14 @@ export const envSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
   PUBLIC_BASE_URL: z.url().default("http://127.0.0.1:8787"),
-  CREDITGATE_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Bootstrap admin key: long and random, see `bootstrapKeyProblem`. */
+  CREDITGATE_API_KEY: z
+    .string()
+    .superRefine((key, ctx) => {
+      const problem = bootstrapKeyProblem(key);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional(),
   /** Requests per API key per window on /v1 (429 past it). */
   CREDITGATE_RATE_LIMIT_MAX: z.coerce.number().int().min(1).max(1_000_000).default(600),
   CREDITGATE_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),

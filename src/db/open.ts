@@ -1,25 +1,95 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { MIGRATIONS, type Migration } from "./migrations.js";
 
 export type Db = Database.Database;
 
+/** Busy timeout of one-shot CLI commands: waiting a while for another writer is fine there. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 /**
- * Opens (creating if needed) creditgate's own database: WAL, FULL sync (a committed debit
- * survives power loss), foreign keys, and every pending migration in its own transaction.
+ * Busy timeout of processes that serve HTTP (`serve`, `start`). better-sqlite3 is synchronous:
+ * while SQLite waits for another process's write lock, the whole event loop waits with it. So
+ * these processes wait at most this long per attempt and retry asynchronously instead (HTTP
+ * writes: `retryOnBusy` in src/app.ts; meter batches: the next poll).
  */
-export function openDatabase(path: string, migrations: readonly Migration[] = MIGRATIONS): Db {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
+export const SERVER_BUSY_TIMEOUT_MS = 20;
+
+export interface OpenDatabaseOptions {
+  /** How long one statement waits for another connection's lock, in ms. Default 10,000. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (creating if needed) creditgate's own database: WAL (readers never wait for a writer),
+ * FULL sync (a committed debit survives power loss), foreign keys, and every pending migration
+ * in its own transaction. A database file this call creates is mode 0600 (SQLite gives its
+ * `-wal`/`-shm` files the same mode), and directories it creates are 0700: balances and key
+ * hashes are nobody else's business. Existing files and directories keep their modes.
+ */
+export function openDatabase(
+  path: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+  opts: OpenDatabaseOptions = {},
+): Db {
+  const onDisk = path !== ":memory:" && path !== "" && !path.startsWith("file:");
+  let created = false;
+  if (onDisk) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (!existsSync(path)) {
+      closeSync(openSync(path, "a", 0o600));
+      created = true;
+    }
+  }
+  // Opening and migrating may wait for another process (a start-up is not latency-critical);
+  // the requested busy timeout applies from then on.
+  const db = new Database(path, { timeout: DEFAULT_BUSY_TIMEOUT_MS });
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
-  db.pragma("busy_timeout = 10000");
   // 16 MiB page cache: the hot B-trees (dedupe keys, ledger keys) stay in memory during a backlog.
   db.pragma("cache_size = -16384");
+  if (created) {
+    // Belt and braces for file systems or SQLite builds that do not copy the mode to WAL files.
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+      try {
+        chmodSync(f, 0o600);
+      } catch {
+        // not there (yet): SQLite creates it with the database file's mode
+      }
+    }
+  }
   migrate(db, migrations);
+  db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
   return db;
+}
+
+/** True for SQLite's "another connection holds the lock" errors (SQLITE_BUSY*, SQLITE_LOCKED*). */
+export function isBusyError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
+/**
+ * Runs `fn` and, while it fails with a busy error (`isBusyError`), runs it again after an
+ * asynchronous backoff (5 ms doubling to 200 ms) until `budgetMs` of wall time has passed; then
+ * rethrows the last busy error. The event loop is free between attempts; each attempt blocks it
+ * at most the connection's busy_timeout. Only for work that is safe to repeat after a busy
+ * failure, e.g. one transaction (a busy failure rolled it back whole).
+ */
+export async function retryOnBusy<T>(fn: () => Promise<T> | T, budgetMs: number): Promise<T> {
+  const deadline = performance.now() + budgetMs;
+  let delayMs = 5;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isBusyError(err) || performance.now() + delayMs > deadline) throw err;
+      await sleep(delayMs);
+      delayMs = Math.min(delayMs * 2, 200);
+    }
+  }
 }
 
 export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number {

@@ -1,7 +1,7 @@
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { ZodError } from "zod";
-import type { Db } from "../db/index.js";
+import { type Db, retryOnBusy } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { createEnforcer, type Enforcer } from "./enforcer.js";
 import type { WorkerSettings } from "./limits.js";
@@ -17,6 +17,9 @@ import {
 import { createRelay, type Relay } from "./relay.js";
 import { renderAlert } from "./templates.js";
 import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from "./webhook.js";
+
+/** How long a limit check waits (asynchronously) for another process's database lock. */
+const CHECK_BUSY_RETRY_MS = 60_000;
 
 /** An RPC question that will never be answered (bad params, unknown name): not retried. */
 class RpcRefusal extends UnrecoverableError {
@@ -209,7 +212,9 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
       async (job) => {
         const accountId = (job.data as { accountId?: unknown }).accountId;
         if (typeof accountId !== "string") throw new UnrecoverableError("check: accountId missing");
-        const r = enforcer.check(accountId, nowMs());
+        // Under `start` the connection's busy timeout is short (the HTTP server shares the event
+        // loop): a lock held elsewhere is waited for here, asynchronously, not in BullMQ's attempts.
+        const r = await retryOnBusy(() => enforcer.check(accountId, nowMs()), CHECK_BUSY_RETRY_MS);
         if (o.webhook && r.alerts.length > 0) relay.kick();
         return { allowed: r.status.allowed, alerts: r.alerts.length };
       },

@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import { AppError, ErrorCode } from "../../errors.js";
 import type { CliContext, GlobalOptions } from "../context.js";
-import { renderTable, toJson } from "../output.js";
+import { renderTable, safeText, toJson } from "../output.js";
 
 const iso = (ms: number | null) => (ms === null ? "" : new Date(ms).toISOString());
 
@@ -20,7 +20,10 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
     .command("create")
     .description("create a key and print it once (only its hash is stored)")
     .addOption(
-      new Option("--scope <scope>", "read: GETs; ingest: + push usage, ack notices; admin: everything")
+      new Option(
+        "--scope <scope>",
+        "read: every GET except /v1/keys; ingest: read + push usage, acknowledge notices and create payment links (POST /v1/topups); admin: everything",
+      )
         .choices(["read", "ingest", "admin"])
         .makeOptionMandatory(),
     )
@@ -71,9 +74,9 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
       const { g, db, apiKeys } = await open(cmd);
       try {
         if (!apiKeys.revoke(id, ctx.nowMs()))
-          throw new AppError(ErrorCode.NotFound, `no active api key ${id}`);
+          throw new AppError(ErrorCode.NotFound, `no active api key ${safeText(id)}`);
         if (g.json) return ctx.out(toJson(apiKeys.get(id)));
-        ctx.out(`revoked key ${id}\n`);
+        ctx.out(`revoked key ${safeText(id)}\n`);
       } finally {
         db.close();
       }

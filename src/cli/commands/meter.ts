@@ -15,7 +15,7 @@ import {
 } from "../../meter/index.js";
 import { formatMicroCredits, formatScaled, parseCreditsToMicro } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
-import { createStderrLog, renderTable, toJson } from "../output.js";
+import { createStderrLog, renderTable, safeText, toJson } from "../output.js";
 
 const fmtMicroUsd = (m: number) => `$${formatScaled(BigInt(m), 6, 2)}`;
 
@@ -90,12 +90,16 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
           const s = await meter.runOnce();
           if (g.json) ctx.out(toJson({ ...s, stateDirPaths: stateDirs.map((d) => d.path) }));
           else {
-            ctx.out(`state dirs: ${stateDirs.map((d) => `${d.path} (${d.via})`).join(", ") || "none"}\n`);
+            ctx.out(
+              `state dirs: ${safeText(stateDirs.map((d) => `${d.path} (${d.via})`).join(", ")) || "none"}\n`,
+            );
             ctx.out(renderTable(["meter --once", "value"], summaryRows(s)));
           }
           return;
         }
-        ctx.err(`following ${stateDirs.map((d) => d.path).join(", ") || "(nothing yet)"}; Ctrl-C to stop\n`);
+        ctx.err(
+          `following ${safeText(stateDirs.map((d) => d.path).join(", ")) || "(nothing yet)"}; Ctrl-C to stop\n`,
+        );
         const ac = new AbortController();
         const stop = () => ac.abort();
         process.once("SIGINT", stop);
@@ -278,7 +282,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
         if (g.json) ctx.out(toJson(out));
         else
           ctx.out(
-            `${r.status === "applied" ? "granted" : "already granted (same --key)"} ${formatMicroCredits(micro)} credits to ${user}; balance ${out.balanceCredits}\n`,
+            `${r.status === "applied" ? "granted" : "already granted (same --key)"} ${formatMicroCredits(micro)} credits to ${safeText(user)}; balance ${out.balanceCredits}\n`,
           );
       } finally {
         db.close();

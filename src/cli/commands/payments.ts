@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { SERVER_BUSY_TIMEOUT_MS } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import { formatMicroCredits } from "../../money.js";
 import type { ProviderName } from "../../payments/index.js";
@@ -9,10 +10,11 @@ import { renderTable, toJson } from "../output.js";
 export function registerPaymentCommands(program: Command, ctx: CliContext): void {
   // The HTTP server and the provider SDKs load only when a payment command runs, so that
   // `meter` starts fast and small.
-  const setup = async (cmd: Command) => {
+  const setup = async (cmd: Command, opts: { serving?: boolean } = {}) => {
     const g = cmd.optsWithGlobals<GlobalOptions>();
     const config = ctx.config(g);
-    const db = ctx.openDb(config);
+    // A server must never block its event loop for seconds on another process's write lock.
+    const db = ctx.openDb(config, opts.serving ? { busyTimeoutMs: SERVER_BUSY_TIMEOUT_MS } : {});
     const { paymentsFromConfig } = await import("../../server.js");
     const { deps, warnings } = paymentsFromConfig(config, db);
     return { g, config, deps, warnings };
@@ -22,7 +24,7 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
     .command("serve")
     .description("run the HTTP server: operator API (/v1), payment landing pages and provider webhooks")
     .action(async (_opts: unknown, cmd: Command) => {
-      const { config, deps, warnings } = await setup(cmd);
+      const { config, deps, warnings } = await setup(cmd, { serving: true });
       for (const w of warnings) ctx.err(`creditgate: ${w}\n`);
       if (!config.http.apiKey)
         ctx.err("creditgate: the operator API (/v1) is disabled: set CREDITGATE_API_KEY\n");

@@ -1,11 +1,11 @@
 import type { Command } from "commander";
 import { ZodError, z } from "zod";
 import type { Config } from "../../config/index.js";
-import type { Db } from "../../db/index.js";
+import { type Db, SERVER_BUSY_TIMEOUT_MS } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import { formatMicroCredits, parseCreditsToMicro, toSafeNumber } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
-import { createStderrLog, renderTable, toJson } from "../output.js";
+import { createStderrLog, renderTable, safeText, toJson } from "../output.js";
 
 interface LimitFlags {
   daily?: string;
@@ -41,10 +41,12 @@ function asAppError(err: unknown): unknown {
 /** `limits`, `block`, `unblock`, `status`, `alerts`, `worker` and `start`: the worker's surfaces. */
 export function registerWorkerCommands(program: Command, ctx: CliContext): void {
   // Worker modules (and BullMQ for `worker`/`start`) load only when these commands run.
-  const setup = async (cmd: Command) => {
+  const setup = async (cmd: Command, opts: { serving?: boolean } = {}) => {
     const g = cmd.optsWithGlobals<GlobalOptions>();
     const config = ctx.config(g);
-    const db = ctx.openDb(config);
+    // `start` serves HTTP from this connection: never block the event loop for seconds on
+    // another process's write lock (meter batches that meet one are retried on the next poll).
+    const db = ctx.openDb(config, opts.serving ? { busyTimeoutMs: SERVER_BUSY_TIMEOUT_MS } : {});
     const w = await import("../../worker/index.js");
     const enforcer = w.createEnforcer(db, w.workerSettingsFromConfig(config));
     return { g, config, db, w, enforcer, queries: w.createQueries(db, enforcer) };
@@ -122,7 +124,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
       const { g, enforcer } = await setup(cmd);
       enforcer.setLimits(user, null, ctx.nowMs());
       if (g.json) return ctx.out(toJson({ userId: user, ...enforcer.limits(user) }));
-      ctx.out(`limits of ${user} cleared\n`);
+      ctx.out(`limits of ${safeText(user)} cleared\n`);
     });
 
   for (const verb of ["block", "unblock"] as const) {
@@ -141,7 +143,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
             : enforcer.unblock(user, ctx.nowMs());
         const view = queries.statusView(r.status);
         if (g.json) return ctx.out(toJson(view));
-        ctx.out(`${user}: ${view.allowed ? "allowed" : `blocked (${view.reason})`}\n`);
+        ctx.out(`${safeText(user)}: ${view.allowed ? "allowed" : `blocked (${view.reason})`}\n`);
       });
   }
 
@@ -205,7 +207,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .command("start")
     .description("run everything in one process: HTTP server, meter (following) and worker")
     .action(async (_o: unknown, cmd: Command) => {
-      const { config, db } = await setup(cmd);
+      const { config, db } = await setup(cmd, { serving: true });
       const { paymentsFromConfig, startServer } = await import("../../server.js");
       const { meterFromConfig } = await import("../../meter/index.js");
       const { deps, warnings } = paymentsFromConfig(config, db);
@@ -284,7 +286,7 @@ async function startRuntime(ctx: CliContext, config: Config, db: Db) {
     webhook: config.worker.webhook,
     concurrency: config.worker.concurrency,
     log: (level, msg) => {
-      if (config.logLevel !== "silent") ctx.err(`${level}: ${msg}\n`);
+      if (config.logLevel !== "silent") ctx.err(`${level}: ${safeText(msg)}\n`);
     },
     ...(reconcile ? { reconcile } : {}),
   });
@@ -327,7 +329,7 @@ type StatusViewLike = {
 
 function printStatus(ctx: CliContext, s: StatusViewLike): void {
   ctx.out(
-    `${s.userId}: ${s.allowed ? "allowed" : `BLOCKED (${s.reason}${s.liftsAt ? `, lifts at ${s.liftsAt}` : ""})`}; ` +
+    `${safeText(s.userId)}: ${s.allowed ? "allowed" : `BLOCKED (${s.reason}${s.liftsAt ? `, lifts at ${s.liftsAt}` : ""})`}; ` +
       `balance ${formatMicroCredits(s.balanceMicroCredits)} credits\n`,
   );
   if (s.windows.length > 0) {
@@ -368,7 +370,7 @@ function printLimits(
   }
   const e = l.effective;
   ctx.out(
-    `${user === "*" ? "defaults" : user}: floor ${formatMicroCredits(e.floorMicroCredits)}, low-balance alert at ` +
+    `${user === "*" ? "defaults" : safeText(user)}: floor ${formatMicroCredits(e.floorMicroCredits)}, low-balance alert at ` +
       `${formatMicroCredits(e.lowBalanceMicroCredits)}, language ${e.language}${l.user ? "" : user === "*" ? "" : " (defaults)"}\n`,
   );
   if (e.caps.length > 0)
