@@ -7,13 +7,15 @@ import { AppError, ErrorCode } from "../../errors.js";
 import {
   GROUP_BY,
   type GroupBy,
+  heldByGroup,
+  heldSummary,
   type MeterSummary,
   meterFromConfig,
   parseTimeArg,
   queryUsage,
   type StateDir,
 } from "../../meter/index.js";
-import { formatMicroCredits, formatScaled, parseCreditsToMicro } from "../../money.js";
+import { formatMicroCredits, formatPicoUsd, formatScaled, parseCreditsToMicro } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { createStderrLog, renderTable, toJson } from "../output.js";
 
@@ -33,6 +35,8 @@ function summaryRows(s: MeterSummary): [string, string | number][] {
     ["synthetic lines skipped", s.synthetic],
     ["zero-usage lines skipped", s.zeroUsage],
     ["unknown models", s.unknownModels.length ? s.unknownModels.join(", ") : 0],
+    ["held for review", s.held ? `${s.held} ($${formatPicoUsd(BigInt(s.heldCostPicoUsd))})` : 0],
+    ["source failures", s.failures.length],
     ["charged (credits)", formatMicroCredits(s.chargedMicroCredits)],
     ["elapsed (ms)", s.elapsedMs],
   ];
@@ -88,10 +92,30 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
       try {
         if (opts.once) {
           const s = await meter.runOnce();
-          if (g.json) ctx.out(toJson({ ...s, stateDirPaths: stateDirs.map((d) => d.path) }));
+          const queue = heldSummary(db);
+          if (g.json)
+            ctx.out(
+              toJson({
+                ...s,
+                heldCostUsd: formatPicoUsd(BigInt(s.heldCostPicoUsd)),
+                reviewQueue: queue,
+                stateDirPaths: stateDirs.map((d) => d.path),
+              }),
+            );
           else {
             ctx.out(`state dirs: ${stateDirs.map((d) => `${d.path} (${d.via})`).join(", ") || "none"}\n`);
             ctx.out(renderTable(["meter --once", "value"], summaryRows(s)));
+          }
+          if (queue.held > 0)
+            ctx.err(
+              `warn: ${queue.held} model call(s) ($${queue.heldCostUsd}) held for review, not billed: see \`creditgate review\`\n`,
+            );
+          if (s.failures.length > 0) {
+            for (const f of s.failures) ctx.err(`error: ${f.source} ${f.path}: ${f.code}: ${f.reason}\n`);
+            throw new AppError(
+              ErrorCode.UpstreamUnavailable,
+              `${s.failures.length} source problem(s): ${[...new Set(s.failures.map((f) => f.source))].join(", ")} (retried on the next run)`,
+            );
           }
           return;
         }
@@ -190,8 +214,42 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
             untilMs,
             by: o.by,
           });
+          // Calls held for review are not in usage_events: show them per group, never hidden.
+          const held = heldByGroup(db, o.by);
+          const withHeld = rows.map((r) => {
+            const h = held.get(r.key);
+            return {
+              ...r,
+              heldRequests: h?.held ?? 0,
+              heldCostUsd: formatPicoUsd(h?.heldCostPicoUsd ?? 0n),
+            };
+          });
+          const filtered = !!(o.user || o.agent || o.model || sinceMs !== undefined || untilMs !== undefined);
+          if (!filtered)
+            for (const [key, h] of held)
+              if (!rows.some((r) => r.key === key))
+                withHeld.push({
+                  key,
+                  requests: 0,
+                  errors: 0,
+                  input: 0,
+                  output: 0,
+                  cacheRead: 0,
+                  cacheWrite: 0,
+                  totalTokens: 0,
+                  costPicoUsd: "0",
+                  costMicros: 0,
+                  costUsd: "0",
+                  chargedMicros: 0,
+                  unknownModelRequests: 0,
+                  heldRequests: h.held,
+                  heldCostUsd: formatPicoUsd(h.heldCostPicoUsd),
+                });
+          const heldTotal = [...held.values()].reduce((n, h) => n + h.held, 0);
           if (g.json) {
-            ctx.out(toJson(rows));
+            ctx.out(toJson(withHeld));
+            if (heldTotal > 0)
+              ctx.err(`warn: ${heldTotal} model call(s) held for review (creditgate review)\n`);
             return;
           }
           ctx.out(
@@ -206,8 +264,9 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
                 "cacheWrite",
                 "cost (USD)",
                 "charged",
+                "held",
               ],
-              rows.map((r) => [
+              withHeld.map((r) => [
                 r.key,
                 r.requests,
                 r.errors,
@@ -217,12 +276,17 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
                 r.cacheWrite,
                 fmtMicroUsd(r.costMicros),
                 formatMicroCredits(r.chargedMicros),
+                r.heldRequests ? `${r.heldRequests} ($${r.heldCostUsd})` : 0,
               ]),
             ),
           );
           const unknown = rows.reduce((n, r) => n + r.unknownModelRequests, 0);
           if (unknown > 0)
             ctx.err(`warn: ${unknown} request(s) of unknown models priced at the fallback rate\n`);
+          if (heldTotal > 0)
+            ctx.err(
+              `warn: ${heldTotal} model call(s) held for review, not billed: see \`creditgate review\`\n`,
+            );
         } finally {
           db.close();
         }
