@@ -119,7 +119,12 @@ export function createMeter(opts: MeterOptions) {
     summary.agents = sources.size;
     let lastProgress = started;
     const sink = (batch: SourceBatch) => {
-      const r = biller.bill(batch);
+      let r: ReturnType<typeof biller.bill>;
+      try {
+        r = biller.bill(batch);
+      } catch (err) {
+        throw new BillingFailure(opts.db.name, err);
+      }
       addStats(summary, batch.stats);
       summary.billed += r.billed;
       summary.duplicates += r.duplicates;
@@ -165,7 +170,7 @@ export function createMeter(opts: MeterOptions) {
           await s.poll(sink, (p) => note({ source: s.name, ...p }));
         } catch (err) {
           // One unreadable source must not stop the others; it is retried next poll.
-          note(problemOf(s.name, dir, err));
+          note(err instanceof BillingFailure ? err.problem(s.name) : problemOf(s.name, dir, err));
         } finally {
           health.end(id);
         }
@@ -243,3 +248,23 @@ export function createMeter(opts: MeterOptions) {
 }
 
 export type Meter = ReturnType<typeof createMeter>;
+
+/**
+ * creditgate's OWN database failed while billing a batch (full, locked, I/O): wrapped so a
+ * source does not mistake it for its input being busy or corrupt. Its code is
+ * `creditgate-db:<SQLite code>` and its path the creditgate database file.
+ */
+export class BillingFailure extends Error {
+  readonly code: string;
+  readonly dbPath: string;
+  constructor(dbPath: string, cause: unknown) {
+    const inner = problemOf("", dbPath, cause);
+    super(`billing failed: ${inner.reason}`, { cause });
+    this.name = "BillingFailure";
+    this.dbPath = dbPath;
+    this.code = `creditgate-db:${inner.code}`;
+  }
+  problem(source: string): SourceProblem {
+    return { source, path: this.dbPath, code: this.code, reason: this.message.slice(0, 300) };
+  }
+}

@@ -10,6 +10,7 @@ import {
   type BatchSink,
   emptyStats,
   type MeterSource,
+  type ProblemReporter,
   type Reject,
   type SessionFact,
   type SourceBatch,
@@ -150,6 +151,8 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
 
   let oc: OcHandle | null = null;
   let polls = 0;
+  /** The current poll's problem reporter (see source.ts). */
+  let report: ProblemReporter = () => {};
   let running = false;
   /** Archives (rows and files) handled by this process: not even decoded again. */
   const archivesSeen = new Set<string>();
@@ -173,20 +176,24 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
     let st: Stats;
     try {
       st = statSync(dbFile);
-    } catch {
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR")
+        report({ path: dbFile, code: code ?? "error", reason: String((err as Error).message).slice(0, 300) });
       closeOc();
       return null;
     }
     if (oc && oc.dev === st.dev && oc.ino === st.ino) return oc;
     closeOc();
-    if (!st.isFile()) return null;
+    if (!st.isFile()) {
+      report({ path: dbFile, code: "not-a-file", reason: "the OpenClaw store path is not a regular file" });
+      return null;
+    }
     let conn: Database.Database;
     try {
       conn = new Database(dbFile, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
     } catch (err) {
-      if (isBusy(err)) throw err;
-      if (isNotOpenClaw(err)) return null;
-      throw err;
+      throw err; // busy or not a database: reported by poll()
     }
     try {
       conn.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
@@ -200,9 +207,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
       return oc;
     } catch (err) {
       conn.close();
-      if (isBusy(err)) throw err;
-      if (isNotOpenClaw(err)) return null;
-      throw err;
+      throw err; // busy or not a database: reported by poll()
     }
   }
 
@@ -651,21 +656,32 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
 
   return {
     name,
-    async poll(sink: BatchSink): Promise<void> {
+    async poll(sink: BatchSink, onProblem?: ProblemReporter): Promise<void> {
       if (running) return; // an overlapping poll would read the same rows twice
       running = true;
+      report = onProblem ?? (() => {});
       try {
         await pollOnce(sink);
       } catch (err) {
+        const why = String((err as Error).message ?? err).slice(0, 300);
         // A writer holds the lock (rollback journal, or WAL recovery): try again next round.
-        if (isBusy(err)) return;
+        if (isBusy(err)) {
+          report({
+            path: dbFile,
+            code: sqliteCode(err),
+            reason: `locked by a writer, retried next poll: ${why}`,
+          });
+          return;
+        }
         if (isNotOpenClaw(err)) {
+          report({ path: dbFile, code: sqliteCode(err), reason: `not a readable SQLite database: ${why}` });
           closeOc();
           return;
         }
         throw err;
       } finally {
         running = false;
+        report = () => {};
       }
     },
     close(): void {
