@@ -33,8 +33,10 @@ export {
   type HeldSummary,
   heldByGroup,
   heldSummary,
+  queryUsageWithHeld,
   type ReviewQueue,
   type ReviewStatus,
+  type UsageRowWithHeld,
 } from "./review.js";
 export type { CostMode, ParsedUsage, PriceQuote, Pricer, UsageEvent } from "./types.js";
 

@@ -2,6 +2,7 @@ import { createLedger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { chargeMicroCredits, formatPicoUsd, type Ratio } from "../money.js";
+import { type GroupBy, queryUsage, type UsageQuery, type UsageRow } from "./report.js";
 import type { UsageEvent } from "./types.js";
 import { MAX_FUTURE_MS, MAX_SAFE, MIN_TIMESTAMP_MS } from "./validate.js";
 
@@ -159,10 +160,11 @@ export interface HeldSummary {
   heldCostUsd: string;
 }
 
-/** Held calls per group key (`user`, `agent`, `model` or `day`), for usage reports. */
+/** Held calls per group key (`user`, `agent`, `model` or `day`), with the report's filters. */
 export function heldByGroup(
   db: Db,
-  by: "user" | "agent" | "model" | "day",
+  by: GroupBy,
+  filter: Omit<UsageQuery, "by"> = {},
 ): Map<string, { held: number; heldCostPicoUsd: bigint }> {
   const keySql = {
     user: "account_id",
@@ -170,11 +172,19 @@ export function heldByGroup(
     model: "provider || '/' || model",
     day: "strftime('%Y-%m-%d', message_ts_ms / 1000, 'unixepoch')",
   }[by];
+  const where = ["status = 'held'"];
+  const params: (string | number)[] = [];
+  if (filter.user) where.push("account_id = ?") && params.push(filter.user);
+  if (filter.agent) where.push("agent_id = ?") && params.push(filter.agent);
+  if (filter.model)
+    where.push("(provider || '/' || model = ? OR model = ?)") && params.push(filter.model, filter.model);
+  if (filter.sinceMs !== undefined) where.push("message_ts_ms >= ?") && params.push(filter.sinceMs);
+  if (filter.untilMs !== undefined) where.push("message_ts_ms < ?") && params.push(filter.untilMs);
   const rows = db
-    .prepare<[], { key: string | null; cost: string | null }>(
-      `SELECT ${keySql} AS key, cost_pico_usd AS cost FROM usage_review WHERE status = 'held'`,
+    .prepare<(string | number)[], { key: string | null; cost: string | null }>(
+      `SELECT ${keySql} AS key, cost_pico_usd AS cost FROM usage_review WHERE ${where.join(" AND ")}`,
     )
-    .all();
+    .all(...params);
   const out = new Map<string, { held: number; heldCostPicoUsd: bigint }>();
   for (const r of rows) {
     const k = String(r.key);
@@ -182,6 +192,47 @@ export function heldByGroup(
     g.held++;
     if (r.cost !== null) g.heldCostPicoUsd += BigInt(r.cost);
     out.set(k, g);
+  }
+  return out;
+}
+
+/** A usage report row plus the calls of its group held for review (not in the billed totals). */
+export interface UsageRowWithHeld extends UsageRow {
+  heldRequests: number;
+  /** Computed cost of the held calls, USD exact decimal string. */
+  heldCostUsd: string;
+}
+
+/**
+ * `queryUsage` plus, per group, the calls held for review: a group with only held calls appears
+ * with zero billed requests. Held calls are never hidden from a report.
+ */
+export function queryUsageWithHeld(db: Db, q: UsageQuery): UsageRowWithHeld[] {
+  const rows = queryUsage(db, q);
+  const held = heldByGroup(db, q.by, q);
+  const out: UsageRowWithHeld[] = rows.map((r) => {
+    const h = held.get(r.key);
+    return { ...r, heldRequests: h?.held ?? 0, heldCostUsd: formatPicoUsd(h?.heldCostPicoUsd ?? 0n) };
+  });
+  for (const [key, h] of held) {
+    if (rows.some((r) => r.key === key)) continue;
+    out.push({
+      key,
+      requests: 0,
+      errors: 0,
+      input: 0,
+      output: 0,
+      cacheRead: 0,
+      cacheWrite: 0,
+      totalTokens: 0,
+      costPicoUsd: "0",
+      costMicros: 0,
+      costUsd: "0",
+      chargedMicros: 0,
+      unknownModelRequests: 0,
+      heldRequests: h.held,
+      heldCostUsd: formatPicoUsd(h.heldCostPicoUsd),
+    });
   }
   return out;
 }

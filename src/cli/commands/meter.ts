@@ -7,12 +7,11 @@ import { AppError, ErrorCode } from "../../errors.js";
 import {
   GROUP_BY,
   type GroupBy,
-  heldByGroup,
   heldSummary,
   type MeterSummary,
   meterFromConfig,
   parseTimeArg,
-  queryUsage,
+  queryUsageWithHeld,
   type StateDir,
 } from "../../meter/index.js";
 import { formatMicroCredits, formatPicoUsd, formatScaled, parseCreditsToMicro } from "../../money.js";
@@ -206,7 +205,8 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
         const config = ctx.config(g);
         const db = ctx.openDb(config);
         try {
-          const rows = queryUsage(db, {
+          // Calls held for review are not in usage_events: shown per group, never hidden.
+          const withHeld = queryUsageWithHeld(db, {
             user: o.user,
             agent: o.agent,
             model: o.model,
@@ -214,38 +214,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
             untilMs,
             by: o.by,
           });
-          // Calls held for review are not in usage_events: show them per group, never hidden.
-          const held = heldByGroup(db, o.by);
-          const withHeld = rows.map((r) => {
-            const h = held.get(r.key);
-            return {
-              ...r,
-              heldRequests: h?.held ?? 0,
-              heldCostUsd: formatPicoUsd(h?.heldCostPicoUsd ?? 0n),
-            };
-          });
-          const filtered = !!(o.user || o.agent || o.model || sinceMs !== undefined || untilMs !== undefined);
-          if (!filtered)
-            for (const [key, h] of held)
-              if (!rows.some((r) => r.key === key))
-                withHeld.push({
-                  key,
-                  requests: 0,
-                  errors: 0,
-                  input: 0,
-                  output: 0,
-                  cacheRead: 0,
-                  cacheWrite: 0,
-                  totalTokens: 0,
-                  costPicoUsd: "0",
-                  costMicros: 0,
-                  costUsd: "0",
-                  chargedMicros: 0,
-                  unknownModelRequests: 0,
-                  heldRequests: h.held,
-                  heldCostUsd: formatPicoUsd(h.heldCostPicoUsd),
-                });
-          const heldTotal = [...held.values()].reduce((n, h) => n + h.held, 0);
+          const heldTotal = withHeld.reduce((n, r) => n + r.heldRequests, 0);
           if (g.json) {
             ctx.out(toJson(withHeld));
             if (heldTotal > 0)
@@ -280,7 +249,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
               ]),
             ),
           );
-          const unknown = rows.reduce((n, r) => n + r.unknownModelRequests, 0);
+          const unknown = withHeld.reduce((n, r) => n + r.unknownModelRequests, 0);
           if (unknown > 0)
             ctx.err(`warn: ${unknown} request(s) of unknown models priced at the fallback rate\n`);
           if (heldTotal > 0)

@@ -190,11 +190,8 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
       return null;
     }
     let conn: Database.Database;
-    try {
-      conn = new Database(dbFile, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
-    } catch (err) {
-      throw err; // busy or not a database: reported by poll()
-    }
+    // Busy or not a database: thrown, and reported by poll().
+    conn = new Database(dbFile, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
     try {
       conn.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
       conn.pragma("query_only = 1");
