@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -164,6 +165,15 @@ describe("failures are visible: logged with path, counted in /metrics, /readyz d
       await app2.close();
       db2.close();
     }
+  });
+
+  it("a FIFO where a transcript file is expected (never opened: it would block)", async () => {
+    const w = world();
+    const fifo = join(w.state, "agents", "main", "sessions", "f1f0f1f0-0000-4000-8000-000000000000.jsonl");
+    execFileSync("mkfifo", [fifo]);
+    const r = await runCli(env, [...w.g, "meter", "--once"]);
+    expect(r.error?.message).toMatch(/source problem/);
+    expect(r.err).toContain(`${fifo}: not-a-file`);
   });
 
   it("a sessions/ path that is not a directory", async () => {
