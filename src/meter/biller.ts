@@ -99,6 +99,14 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     "INSERT INTO meter_rejects (source_ref, reason, created_at_ms) VALUES (?, ?, ?) ON CONFLICT(source_ref) DO NOTHING",
   );
 
+  /**
+   * False while usage_review is empty, which skips a lookup per event on the hot path. Read at
+   * the start of each batch inside its IMMEDIATE transaction (no other writer can add a row
+   * meanwhile) and set by every hold.
+   */
+  let reviewNonEmpty = true;
+  const anyReview = db.prepare<[], { one: number }>("SELECT 1 AS one FROM usage_review LIMIT 1");
+
   function hold(
     e: UsageEvent,
     key: string,
@@ -107,6 +115,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     result: BillResult,
     quote: { cost: bigint | null; charge: bigint | null; source: string | null; version: string | null },
   ): EventOutcome {
+    reviewNonEmpty = true;
     if (
       !review.hold({
         event: e,
@@ -138,7 +147,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     result: BillResult,
     billed: BilledEvent[],
   ): EventOutcome {
-    if (usageExists.get(key) || review.claimed(key)) {
+    if (usageExists.get(key) || (reviewNonEmpty && review.claimed(key))) {
       result.duplicates++;
       return "duplicate";
     }
@@ -226,6 +235,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   const billTx = db.transaction(
     (batch: SourceBatch, result: BillResult, billed: BilledEvent[], isolate: boolean): EventOutcome[] => {
       const nowMs = now();
+      reviewNonEmpty = anyReview.get() !== undefined;
       for (const s of batch.sessions) upsertSession.run({ ...s, nowMs });
       for (const r of batch.rejects) insertReject.run(r.sourceRef, r.reason, nowMs);
       const poster = ledger.batchPoster();
