@@ -176,6 +176,19 @@ describe("failures are visible: logged with path, counted in /metrics, /readyz d
     expect(r.err).toContain(`${fifo}: not-a-file`);
   });
 
+  it("a damaged sessions.json and an unreadable cold-storage dir", async () => {
+    const w = world();
+    const sessions = join(w.state, "agents", "main", "sessions");
+    writeFileSync(join(sessions, "sessions.json"), '{"agent:main:telegram:dm:1": {"sessionId": ');
+    writeFileSync(join(sessions, "cold"), "a file where a directory belongs");
+    const r = await runCli(env, [...w.g, "meter", "--once"]);
+    expect(r.error?.message).toMatch(/2 source problem\(s\): jsonl:main/);
+    expect(r.err).toContain(
+      `${join(sessions, "sessions.json")}: EBADJSON: sessions.json cannot be read (not valid JSON)`,
+    );
+    expect(r.err).toContain(`${join(sessions, "cold")}: ENOTDIR`);
+  });
+
   it("a sessions/ path that is not a directory", async () => {
     const w = world();
     const sessions = join(w.state, "agents", "main", "sessions");

@@ -242,6 +242,13 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(indexPath, err);
       }
       const refreshed = index.refresh();
+      const indexError = index.error();
+      if (indexError)
+        report?.({
+          path: indexPath,
+          code: "EBADJSON",
+          reason: `sessions.json cannot be read (${indexError}): new sessions cannot be attributed`,
+        });
       if (refreshed) {
         for (const s of refreshed) {
           const r = resolveAccount(opts.agentId, s.sessionKey, {
@@ -434,7 +441,7 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
         }
       }
       flush();
-      readCompressedArchives(sink, names);
+      readCompressedArchives(sink, names, problem);
     },
     close() {},
   };
@@ -444,7 +451,11 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
    * transcripts, read once each by content hash (`meter_blobs_done`, shared with the SQLite
    * source, which reads the same files with better attribution when the agent has a store).
    */
-  function readCompressedArchives(sink: BatchSink, sessionNames: readonly string[]): void {
+  function readCompressedArchives(
+    sink: BatchSink,
+    sessionNames: readonly string[],
+    problem: (path: string, err: unknown) => void,
+  ): void {
     const found: { path: string; name: string; cold: boolean }[] = [];
     for (const name of sessionNames)
       if (/\.jsonl\.(deleted|reset)\..*\.zst$/.test(name))
@@ -453,7 +464,9 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
     let coldNames: string[] = [];
     try {
       coldNames = readdirSync(coldDir);
-    } catch {}
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(coldDir, err);
+    }
     for (const name of coldNames.sort())
       if (name.endsWith(".jsonl.zst")) found.push({ path: join(coldDir, name), name, cold: true });
     for (const { path, name, cold } of found) {
@@ -468,7 +481,12 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
       let content: Buffer;
       try {
         content = decodeMaybeZstd(readFileSync(path));
-      } catch {
+      } catch (err) {
+        if (typeof (err as NodeJS.ErrnoException).syscall === "string") {
+          // unreadable, not undecodable: reported and retried next poll
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(path, err);
+          continue;
+        }
         sink(onlyReject(`${path}@0`, "archive does not decode"));
         seenArchives.set(path, sig);
         continue;

@@ -560,7 +560,9 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
       let names: string[];
       try {
         names = readdirSync(dir);
-      } catch {
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT") report({ path: dir, code: code ?? "error", reason: errLine(err) });
         return;
       }
       for (const n of names.sort()) {
@@ -569,8 +571,11 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
         try {
           const st = statSync(path);
           if (st.isFile()) out.push({ path, rel: relDir ? `${relDir}/${n}` : n, name: n, st });
-        } catch {
-          // vanished between readdir and stat
+          else report({ path, code: "not-a-file", reason: "an archive name that is not a regular file" });
+        } catch (err) {
+          // vanished between readdir and stat is normal; anything else is reported
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== "ENOENT") report({ path, code: code ?? "error", reason: errLine(err) });
         }
       }
     };
@@ -601,6 +606,15 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
         content = decodeMaybeZstd(readFileSync(f.path));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+        if (typeof (err as NodeJS.ErrnoException).syscall === "string") {
+          // unreadable (EACCES, EIO, EISDIR): reported and retried next poll, not marked seen
+          report({
+            path: f.path,
+            code: (err as NodeJS.ErrnoException).code ?? "error",
+            reason: errLine(err),
+          });
+          continue;
+        }
         rejectOnly(sink, h.dbPath, refBase, "archive file does not decode");
         archivesSeen.add(seenKey);
         continue;
@@ -833,6 +847,11 @@ function hashGeneration(g: string | number | null): number | null {
   if (g === null) return null;
   const hex = createHash("sha256").update(String(g)).digest("hex").slice(0, 12);
   return Number.parseInt(hex, 16);
+}
+
+/** First line of an error's message, at most 300 characters (fs/SQLite messages: paths, never content). */
+function errLine(err: unknown): string {
+  return (String((err as Error)?.message ?? err).split("\n")[0] ?? "").slice(0, 300);
 }
 
 function isBlank(line: Buffer): boolean {
