@@ -1,6 +1,6 @@
 import type { Ledger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
-import { chargeMicroCredits, type Ratio, usdFloatToPico } from "../money.js";
+import { chargeMicroCredits, decimalToScaled, type Ratio, usdFloatToPico } from "../money.js";
 import { dedupeKey } from "./identity.js";
 import { createReviewWriter } from "./review.js";
 import type { SourceBatch } from "./source.js";
@@ -71,7 +71,7 @@ export type EventOutcome = "billed" | "duplicate" | "held";
  */
 export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   const now = opts.nowMs ?? Date.now;
-  const maxCallPico = opts.maxCallPicoUsd ?? usdFloatToPico(Number(DEFAULT_MAX_CALL_USD));
+  const maxCallPico = opts.maxCallPicoUsd ?? decimalToScaled(DEFAULT_MAX_CALL_USD, 12);
   const review = createReviewWriter(db);
   const insertUsage = db.prepare(
     `INSERT INTO usage_events (dedupe_key, ledger_entry_id, account_id, agent_id, session_id, session_key,
