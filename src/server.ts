@@ -3,7 +3,7 @@ import { type AppDeps, buildApp } from "./app.js";
 import type { Config } from "./config/index.js";
 import type { Db } from "./db/index.js";
 import { pricerFromConfig } from "./meter/index.js";
-import { parseDecimal } from "./money.js";
+import { decimalToScaled, parseDecimal } from "./money.js";
 import {
   createMercadoPagoGateway,
   createStripeGateway,
@@ -41,6 +41,7 @@ export function paymentsFromConfig(
         pricer: pricerFromConfig(config),
         markup: parseDecimal(config.pricing.markup),
         creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
+        maxCallPicoUsd: decimalToScaled(config.meter.reviewMaxCallUsd, 12),
       },
       rateLimit: config.http.rateLimit,
     },

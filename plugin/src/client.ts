@@ -98,10 +98,12 @@ export interface PushEvent {
   cacheWrite: number;
   timestampMs: number;
   success: boolean;
+  /** The provider response id: creditgate recomputes the meter identity from it (must match the key). */
+  responseId?: string;
 }
 export interface PushResult {
   idempotencyKey: string;
-  status: "billed" | "duplicate" | "rejected";
+  status: "billed" | "duplicate" | "conflict" | "held" | "rejected";
   reason?: string;
 }
 

@@ -58,6 +58,9 @@ export function usageEvent(
     cacheWrite,
     timestampMs: messageTsMs,
     success: !isError,
+    // creditgate accepts a meter-format key only when it recomputes the same identity from the
+    // event, which includes the response id.
+    ...(responseId ? { responseId } : {}),
   };
 }
 
@@ -143,7 +146,9 @@ export class UsagePusher {
           else if (r.status === "duplicate") this.stats.duplicate++;
           else {
             this.stats.rejected++;
-            this.o.logger.warn(`creditgate: pushed usage ${r.idempotencyKey} rejected: ${r.reason ?? "?"}`);
+            this.o.logger.warn(
+              `creditgate: pushed usage ${r.idempotencyKey} ${r.status}: ${r.reason ?? "?"}`,
+            );
           }
         }
       } catch (err) {

@@ -63,6 +63,7 @@ describe("usageEvent (the meter's rules)", () => {
       cacheWrite: 0,
       timestampMs: 1795371307361,
       success: true,
+      responseId: "chatcmpl-mock-000003",
     });
     expect(ev?.idempotencyKey).toMatch(/^[0-9a-f]{12}-[0-9a-f]{32}$/);
   });

@@ -54,9 +54,11 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     tag: "usage",
     summary: "Push a batch of usage events (billed once per idempotency key)",
     description:
-      "Each event is billed, reported as duplicate, or rejected with a reason; events never apply partially. " +
-      "A key shaped like the meter's dedupe key (12 hex digits, '-', 32 hex digits) is used as-is; other keys are " +
-      "namespaced as push:<agentId>:<key>. Each event: see components.schemas.PushEvent.",
+      "Each event is billed, duplicate, conflict (same key, different content), held (out of range: review queue) " +
+      "or rejected with a reason; events never apply partially. timestampMs must be within 30 days before and " +
+      "10 minutes after the server clock. A key shaped like the meter's dedupe key (12 hex digits, '-', 32 hex " +
+      "digits) must equal the identity recomputed from the event's content; other keys are namespaced per API key " +
+      "and agent. Each event: see components.schemas.PushEvent.",
     body: pushBatchSchema,
   },
   "GET /v1/users/:id/usage": { tag: "usage", summary: "One user's usage in a time range", query: range },

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { type Db, isBusyError } from "../db/index.js";
+import { type SourceHealth, sourceHealth } from "../meter/health.js";
+import { heldSummary } from "../meter/review.js";
 
 /** Optional probes the entrypoint wires when Redis is configured (`creditgate start`/`serve`). */
 export interface OpsProbes {
@@ -8,6 +10,11 @@ export interface OpsProbes {
   redisPing?: () => Promise<void>;
   /** BullMQ job counts per queue and state, e.g. `{checks: {waiting: 3, active: 1}}`. */
   queueCounts?: () => Promise<Record<string, Record<string, number>>>;
+  /**
+   * Transcript source problems (meter/health.ts). @defaultValue the process-wide registry, which
+   * the meter running in this process (`creditgate start`) writes.
+   */
+  sourceHealth?: SourceHealth;
 }
 
 export interface Metrics {
@@ -86,6 +93,41 @@ export function createMetrics(db: Db, probes: OpsProbes, nowMs: () => number): M
       }
     },
   });
+  const health = probes.sourceHealth ?? sourceHealth;
+  new Counter({
+    name: "creditgate_meter_source_failures_total",
+    help: "Transcript source problems that appeared (unreadable file or dir, locked or corrupt store, billing DB failure), by source kind and code",
+    labelNames: ["kind", "code"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const a of health.appeared()) this.inc({ kind: a.kind, code: a.code }, a.count);
+    },
+  });
+  new Gauge({
+    name: "creditgate_meter_sources_failing",
+    help: "Transcript source problems current now (each source's last poll); /readyz is degraded while > 0",
+    registers: [registry],
+    collect() {
+      this.set(health.failing().length);
+    },
+  });
+  new Gauge({
+    name: "creditgate_review_held",
+    help: "Model calls held for the operator's review (creditgate review), not billed",
+    registers: [registry],
+    collect() {
+      this.set(heldSummary(db).held);
+    },
+  });
+  new Gauge({
+    name: "creditgate_review_held_cost_usd",
+    help: "Computed provider cost of the calls held for review, USD",
+    registers: [registry],
+    collect() {
+      this.set(Number(heldSummary(db).heldCostUsd));
+    },
+  });
   const pushEvents = new Counter({
     name: "creditgate_push_events_total",
     help: "Events received by POST /v1/usage, by result",
@@ -148,12 +190,17 @@ export function registerOps(
     }
     // A write lock held elsewhere degrades (writes wait, then 503 busy) but reads still serve.
     const ok = Object.entries(checks).every(([name, c]) => c.ok || degraded.includes(name));
+    // Source problems make the service DEGRADED, not unready: the API still serves and the
+    // meter keeps billing every other source, so the status code stays 200.
+    const failing = (o.probes.sourceHealth ?? sourceHealth).failing();
     // Meter lag is informational: an idle bot writes nothing, so an old cursor is not a failure.
     return reply.code(ok ? 200 : 503).send({
       ok,
-      degraded: degraded.length > 0,
+      status: !ok ? "unavailable" : degraded.length > 0 || failing.length > 0 ? "degraded" : "ok",
+      degraded: degraded.length > 0 || failing.length > 0,
       checks,
       meter: { lastCursorMoveMs: at, lagMs: at === null ? null : now - at },
+      sources: { ok: failing.length === 0, failing },
     });
   });
 

@@ -5,8 +5,8 @@ import { SCOPES } from "../auth/index.js";
 import { assertAccountId, type createLedger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import { AppError, ErrorCode, formatZodIssues } from "../errors.js";
-import { MAX_PUSH_BATCH, type PushIngester, pushBatchSchema } from "../ingest/index.js";
-import { GROUP_BY, parseTimeArg, queryUsage } from "../meter/index.js";
+import { MAX_PUSH_BATCH, type PushIngester, type PushStatus, pushBatchSchema } from "../ingest/index.js";
+import { GROUP_BY, parseTimeArg, queryUsageWithHeld } from "../meter/index.js";
 import { formatMicroCredits, parseCreditsToMicro } from "../money.js";
 
 export interface OperatorRoutesOptions {
@@ -15,7 +15,7 @@ export interface OperatorRoutesOptions {
   apiKeys: ApiKeys;
   ingester: PushIngester | null;
   nowMs: () => number;
-  onPushResults?: (counts: Record<"billed" | "duplicate" | "rejected", number>) => void;
+  onPushResults?: (counts: Record<PushStatus, number>) => void;
 }
 
 /** Push batches are larger than other bodies: 1,000 events of a few hundred bytes each. */
@@ -78,7 +78,14 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
     };
     const sinceMs = time("from", q.from);
     const untilMs = time("to", q.to);
-    const rows = queryUsage(db, { user: q.user, agent: q.agent, model: q.model, sinceMs, untilMs, by: q.by });
+    const rows = queryUsageWithHeld(db, {
+      user: q.user,
+      agent: q.agent,
+      model: q.model,
+      sinceMs,
+      untilMs,
+      by: q.by,
+    });
     return { by: q.by, fromMs: sinceMs ?? null, toMs: untilMs ?? null, rows };
   });
 
@@ -169,8 +176,14 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
         );
       }
       const keyId = request.principal?.keyId ?? "unknown";
-      const results = o.ingester.ingest(parsed.data.events, `push:${keyId}:${request.id}`);
-      const counts = { billed: 0, duplicate: 0, rejected: 0 };
+      const results = o.ingester.ingest(parsed.data.events, `push:${keyId}:${request.id}`, keyId);
+      const counts: Record<PushStatus, number> = {
+        billed: 0,
+        duplicate: 0,
+        conflict: 0,
+        held: 0,
+        rejected: 0,
+      };
       for (const r of results) counts[r.status]++;
       o.onPushResults?.(counts);
       return { ...counts, results };

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { registerKeyCommands } from "./commands/keys.js";
 import { registerMeterCommands } from "./commands/meter.js";
 import { registerPaymentCommands } from "./commands/payments.js";
+import { registerReviewCommands } from "./commands/review.js";
 import { registerWorkerCommands } from "./commands/worker.js";
 import type { CliContext } from "./context.js";
 
@@ -25,5 +26,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerPaymentCommands(program, ctx);
   registerWorkerCommands(program, ctx);
   registerKeyCommands(program, ctx);
+  registerReviewCommands(program, ctx);
   return program;
 }

@@ -40,7 +40,11 @@ function toConfig(e: Env) {
       markup: e.CREDITGATE_MARKUP,
       creditsPerUsd: e.CREDITGATE_CREDITS_PER_USD,
     },
-    meter: { pollMs: e.CREDITGATE_POLL_MS, batchSize: e.CREDITGATE_BATCH_SIZE },
+    meter: {
+      pollMs: e.CREDITGATE_POLL_MS,
+      batchSize: e.CREDITGATE_BATCH_SIZE,
+      reviewMaxCallUsd: e.CREDITGATE_REVIEW_MAX_CALL_USD,
+    },
     logLevel: e.CREDITGATE_LOG_LEVEL,
     http: {
       host: e.HOST,

@@ -165,6 +165,18 @@ export function createLedger(db: Db) {
         );
         return { entryId: Number(info.lastInsertRowid), balanceMicroCredits: afterNum };
       },
+      /** The account's running balance in this batch (the stored one before its first post). */
+      balanceOf(accountId: string): bigint {
+        return running.get(accountId) ?? BigInt(getAccount.get(accountId)?.balance_micro_credits ?? 0);
+      },
+      /** A snapshot of the running balances, to `restore` after a rolled-back savepoint. */
+      mark(): Map<string, bigint> {
+        return new Map(running);
+      },
+      restore(snapshot: Map<string, bigint>): void {
+        running.clear();
+        for (const [k, v] of snapshot) running.set(k, v);
+      },
       finish(nowMs: number): void {
         for (const [accountId, balance] of running)
           setBalance.run(toSafeNumber(balance, "balance"), nowMs, accountId);

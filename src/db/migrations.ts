@@ -307,6 +307,52 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 7,
+    name: "usage-review-queue-and-push-identities",
+    sql: `
+    -- Model calls that could not be billed automatically (absurd timestamp, token count or cost;
+    -- a charge past 2^53; an event whose billing threw). Each HOLDS its dedupe key, so a re-read
+    -- of the line is a duplicate, until the operator releases it (billed once, usage_event_id set)
+    -- or voids it (never billed, kept). Amounts are decimal TEXT: they may exceed 64 bits.
+    CREATE TABLE usage_review (
+      id INTEGER PRIMARY KEY,
+      dedupe_key TEXT NOT NULL UNIQUE,
+      status TEXT NOT NULL CHECK (status IN ('held', 'released', 'voided')),
+      reason TEXT NOT NULL,                      -- why it was held
+      event_json TEXT NOT NULL,                  -- the parsed call (counts, ids, recorded cost): never chat text
+      account_id TEXT NOT NULL,
+      agent_id TEXT NOT NULL,
+      source TEXT NOT NULL,
+      source_ref TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      model TEXT NOT NULL,
+      message_ts_ms INTEGER NOT NULL,            -- clamped to +-8.64e15 (the exact value is in event_json)
+      total_tokens INTEGER NOT NULL,
+      cost_pico_usd TEXT,                        -- computed cost, decimal; NULL when it could not be priced
+      charge_micro_credits TEXT,
+      price_source TEXT,
+      price_version TEXT,
+      created_at_ms INTEGER NOT NULL,
+      resolved_at_ms INTEGER,
+      resolution TEXT,                           -- the operator's reason
+      usage_event_id INTEGER REFERENCES usage_events(id)
+    ) STRICT;
+    CREATE INDEX usage_review_status ON usage_review(status, id);
+
+    -- A note on a billed row, e.g. an implausible recorded usage.cost.total that was not used.
+    ALTER TABLE usage_events ADD COLUMN anomaly TEXT;
+
+    -- Content hash of each pushed event, by the identity it billed under: the same idempotency
+    -- key with different content is a conflict, not a duplicate.
+    CREATE TABLE push_identities (
+      dedupe_key TEXT PRIMARY KEY,
+      content_sha256 TEXT NOT NULL,
+      api_key_id TEXT NOT NULL,
+      created_at_ms INTEGER NOT NULL
+    ) STRICT;
+    `,
+  },
+  {
     version: 8,
     name: "usage-1h-cache-writes-and-table-cost",
     sql: `

@@ -6,11 +6,16 @@
 export {
   createPushIngester,
   MAX_PUSH_BATCH,
+  meterIdentityOf,
+  PUSH_MAX_AGE_MS,
+  PUSH_MAX_FUTURE_MS,
   type PushEvent,
   type PushIngester,
   type PushIngesterOptions,
   type PushResult,
+  type PushStatus,
   pushBatchSchema,
+  pushContentHash,
   pushEventSchema,
   pushIdentity,
 } from "./push.js";

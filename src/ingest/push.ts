@@ -1,7 +1,15 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { assertAccountId, createLedger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
-import { type BilledEvent, createBiller, type Pricer, type UsageEvent } from "../meter/index.js";
+import {
+  type BilledEvent,
+  createBiller,
+  dedupeKey,
+  type ParsedUsage,
+  type Pricer,
+  type UsageEvent,
+} from "../meter/index.js";
 import type { Ratio } from "../money.js";
 
 /** Max events per `POST /v1/usage` request. */
@@ -30,6 +38,8 @@ export const pushEventSchema = z.strictObject({
   /** Provider error text only, never chat content; truncated to 300 characters. */
   errorMessage: z.string().max(10_000).nullish(),
   sessionKey: z.string().min(1).max(500).nullish(),
+  /** The provider's response id (OpenClaw `message.responseId`): part of the meter's identity. */
+  responseId: z.string().min(1).max(500).nullish(),
 });
 export type PushEvent = z.infer<typeof pushEventSchema>;
 
@@ -46,81 +56,161 @@ export type PushResult =
       chargeMicroCredits: number;
       balanceMicroCredits: number;
     }
+  /** Already billed (or held) under this identity with the same content. */
   | { index: number; idempotencyKey: string; status: "duplicate"; dedupeKey: string }
+  /** The same idempotency key was used before with DIFFERENT content: nothing billed. */
+  | { index: number; idempotencyKey: string; status: "conflict"; dedupeKey: string; reason: string }
+  /** Out of the plausible range (see src/meter/validate.ts): kept in the review queue, not billed. */
+  | { index: number; idempotencyKey: string; status: "held"; dedupeKey: string; reason: string }
   | { index: number; idempotencyKey: string | null; status: "rejected"; reason: string };
+
+export type PushStatus = PushResult["status"];
 
 /** The meter's dedupe identity format (src/meter/identity.ts): 12 hex ms + '-' + 32 hex. */
 const METER_KEY_RE = /^[0-9a-f]{12}-[0-9a-f]{32}$/;
 
+/** A pushed event older than this (vs the server clock) is rejected: 30 days. */
+export const PUSH_MAX_AGE_MS = 30 * 86_400_000;
+/** A pushed event newer than the server clock by more than this is rejected: 10 minutes. */
+export const PUSH_MAX_FUTURE_MS = 10 * 60_000;
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
 /**
- * The usage identity a push key bills under. A key shaped like the meter's own `dedupeKey`
- * (the OpenClaw plugin sends exactly that) is used as-is, so the transcript meter and push
- * metering bill the same call once between them. Any other key is namespaced per agent:
- * `push:<agentId>:<key>`, so two bots choosing the same key never collide.
+ * The usage identity an ordinary push key bills under: `push:<sha256 of the JSON array
+ * ["push-v2", apiKeyId, agentId, idempotencyKey]>`. JSON-array encoding is unambiguous (`a` +
+ * `b:c` and `a:b` + `c` differ), the key is scoped to the API key and the agent that pushed it,
+ * and the `push:` prefix can never equal a transcript call's identity (12 hex + '-' + 32 hex).
  */
-export function pushIdentity(agentId: string, idempotencyKey: string): string {
-  return METER_KEY_RE.test(idempotencyKey) ? idempotencyKey : `push:${agentId}:${idempotencyKey}`;
+export function pushIdentity(apiKeyId: string, agentId: string, idempotencyKey: string): string {
+  return `push:${sha256(JSON.stringify(["push-v2", apiKeyId, agentId, idempotencyKey]))}`;
+}
+
+/**
+ * The transcript meter's identity of a pushed event, computed from its content. A push key in
+ * the meter's format (the OpenClaw plugin sends exactly that) is accepted only when it EQUALS
+ * this, so it can only ever name the call it describes: a transcript call and its push then
+ * bill once between them, and no pushed key can pre-empt a different call.
+ */
+export function meterIdentityOf(e: PushEvent): string {
+  return dedupeKey({
+    provider: e.provider,
+    model: e.model,
+    messageTsMs: e.timestampMs,
+    input: e.input,
+    output: e.output,
+    cacheRead: e.cacheRead,
+    cacheWrite: e.cacheWrite,
+    responseId: e.responseId ?? null,
+  } as ParsedUsage);
+}
+
+/** sha256 of the event's canonical JSON (defaults applied, keys sorted). */
+export function pushContentHash(e: PushEvent): string {
+  const rec = e as unknown as Record<string, unknown>;
+  const sorted = Object.fromEntries(
+    Object.keys(rec)
+      .sort()
+      .map((k) => [k, rec[k] ?? null]),
+  );
+  return sha256(JSON.stringify(sorted));
 }
 
 export interface PushIngesterOptions {
   pricer: Pricer;
   markup: Ratio;
   creditsPerUsd: Ratio;
+  /** See BillerOptions.maxCallPicoUsd. @defaultValue $200 */
+  maxCallPicoUsd?: bigint;
   nowMs?: () => number;
   onBilled?: (events: BilledEvent[]) => void;
 }
 
 /**
- * Bills pushed usage through the meter's biller (same pricing, same ledger rows, same
- * `usage:<identity>` idempotency keys), exactly once per identity.
+ * Bills pushed usage through the meter's biller (same pricing, validation, review queue, ledger
+ * rows and `usage:<identity>` idempotency keys), exactly once per identity.
  *
  * The whole request is one IMMEDIATE transaction; each event is a savepoint of its own, so an
- * event that fails rolls back alone. Each event is billed under its push identity
- * (`UsageEvent.dedupeKey`), so the transcript meter seeing the same call later is a duplicate.
+ * event that fails rolls back alone. Per event, in order: schema; account id; the time window
+ * (`PUSH_MAX_AGE_MS` back, `PUSH_MAX_FUTURE_MS` ahead); its identity (`meterIdentityOf` for a
+ * meter-format key, which must match, else `pushIdentity`); then `duplicate` (same identity, same
+ * content or billed by the transcript meter), `conflict` (same identity, different content),
+ * `held` (out of range: review queue) or `billed`.
  */
 export function createPushIngester(db: Db, opts: PushIngesterOptions) {
   const ledger = createLedger(db);
+  const now = opts.nowMs ?? Date.now;
   const billed: BilledEvent[] = [];
   const biller = createBiller(db, ledger, {
     pricer: opts.pricer,
     markup: opts.markup,
     creditsPerUsd: opts.creditsPerUsd,
+    ...(opts.maxCallPicoUsd !== undefined ? { maxCallPicoUsd: opts.maxCallPicoUsd } : {}),
     ...(opts.nowMs ? { nowMs: opts.nowMs } : {}),
     onBilled: (events) => billed.push(...events),
   });
+  const knownHash = db.prepare<[string], { content_sha256: string }>(
+    "SELECT content_sha256 FROM push_identities WHERE dedupe_key = ?",
+  );
+  const rememberHash = db.prepare<[string, string, string, number]>(
+    "INSERT INTO push_identities (dedupe_key, content_sha256, api_key_id, created_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+  );
 
-  const one = db.transaction((e: PushEvent, identity: string, sourceRef: string) => {
-    const event: UsageEvent = {
-      provider: e.provider,
-      model: e.model,
-      api: null,
-      messageTsMs: e.timestampMs,
-      responseId: null,
-      input: e.input,
-      output: e.output,
-      cacheRead: e.cacheRead,
-      cacheWrite: e.cacheWrite,
-      totalTokens: e.input + e.output + e.cacheRead + e.cacheWrite,
-      reasoningTokens: null,
-      stopReason: e.success ? null : "error",
-      isError: !e.success,
-      errorMessage: e.errorMessage ? e.errorMessage.slice(0, 300) : null,
-      recordedCostUsd: e.costUsd ?? null,
-      agentId: e.agentId,
-      sessionId: null,
-      sessionKey: e.sessionKey ?? null,
-      accountId: e.userId,
-      source: "push",
-      sourceRef,
-      dedupeKey: identity,
-    };
-    const before = billed.length;
-    const r = biller.bill({ events: [event], rejects: [], sessions: [], commit: () => {}, stats: {} });
-    if (r.billed !== 1) return null; // the biller found this identity already billed
-    return billed[before] ?? null;
-  });
+  type Outcome =
+    | { status: "billed"; b: BilledEvent }
+    | { status: "duplicate" }
+    | { status: "conflict" }
+    | { status: "held"; reason: string };
 
-  const batchTx = db.transaction((raw: unknown[], sourceRef: string): PushResult[] =>
+  const one = db.transaction(
+    (e: PushEvent, identity: string, sourceRef: string, apiKeyId: string): Outcome => {
+      const hash = pushContentHash(e);
+      const seen = knownHash.get(identity);
+      if (seen) return seen.content_sha256 === hash ? { status: "duplicate" } : { status: "conflict" };
+      const event: UsageEvent = {
+        provider: e.provider,
+        model: e.model,
+        api: null,
+        messageTsMs: e.timestampMs,
+        responseId: e.responseId ?? null,
+        input: e.input,
+        output: e.output,
+        cacheRead: e.cacheRead,
+        cacheWrite: e.cacheWrite,
+        totalTokens: e.input + e.output + e.cacheRead + e.cacheWrite,
+        reasoningTokens: null,
+        stopReason: e.success ? null : "error",
+        isError: !e.success,
+        errorMessage: e.errorMessage ? e.errorMessage.slice(0, 300) : null,
+        recordedCostUsd: e.costUsd ?? null,
+        agentId: e.agentId,
+        sessionId: null,
+        sessionKey: e.sessionKey ?? null,
+        accountId: e.userId,
+        source: "push",
+        sourceRef,
+        dedupeKey: identity,
+      };
+      const before = billed.length;
+      const { result, outcomes } = biller.billWithOutcomes({
+        events: [event],
+        rejects: [],
+        sessions: [],
+        commit: () => {},
+        stats: {},
+      });
+      const outcome = outcomes[0];
+      // Billed by the transcript meter already (it stores no content hash): a duplicate.
+      if (outcome === "duplicate") return { status: "duplicate" };
+      rememberHash.run(identity, hash, apiKeyId, now());
+      if (outcome === "held") return { status: "held", reason: result.heldReasons[0]?.reason ?? "held" };
+      const b = billed[before];
+      if (!b) throw new Error("biller reported billed without an event");
+      return { status: "billed", b };
+    },
+  );
+
+  const batchTx = db.transaction((raw: unknown[], sourceRef: string, apiKeyId: string): PushResult[] =>
     raw.map((item, index): PushResult => {
       const rawKey = (item as { idempotencyKey?: unknown } | null)?.idempotencyKey;
       const keyForResult = typeof rawKey === "string" ? rawKey.slice(0, 200) : null;
@@ -134,38 +224,58 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         };
       }
       const e = parsed.data;
+      const rejected = (reason: string): PushResult => ({
+        index,
+        idempotencyKey: e.idempotencyKey,
+        status: "rejected",
+        reason,
+      });
       try {
         assertAccountId(e.userId);
       } catch (err) {
-        return {
-          index,
-          idempotencyKey: e.idempotencyKey,
-          status: "rejected",
-          reason: (err as Error).message,
-        };
+        return rejected((err as Error).message);
       }
-      const identity = pushIdentity(e.agentId, e.idempotencyKey);
+      const nowMs = now();
+      if (e.timestampMs < nowMs - PUSH_MAX_AGE_MS || e.timestampMs > nowMs + PUSH_MAX_FUTURE_MS) {
+        return rejected(
+          `timestampMs ${e.timestampMs} is outside the push window (server time − 30 days … + 10 minutes)`,
+        );
+      }
+      let identity: string;
+      if (METER_KEY_RE.test(e.idempotencyKey)) {
+        identity = meterIdentityOf(e);
+        if (identity !== e.idempotencyKey)
+          return rejected(
+            "idempotencyKey has the transcript meter's identity format but is not this event's identity (provider, model, timestampMs, token counts, responseId)",
+          );
+      } else identity = pushIdentity(apiKeyId, e.agentId, e.idempotencyKey);
       const mark = billed.length;
       try {
-        const b = one(e, identity, `${sourceRef}#${index}`);
-        if (!b) return { index, idempotencyKey: e.idempotencyKey, status: "duplicate", dedupeKey: identity };
-        return {
-          index,
-          idempotencyKey: e.idempotencyKey,
-          status: "billed",
-          dedupeKey: identity,
-          chargeMicroCredits: b.chargeMicroCredits,
-          balanceMicroCredits: b.balanceMicroCredits,
-        };
+        const o = one(e, identity, `${sourceRef}#${index}`, apiKeyId);
+        const base = { index, idempotencyKey: e.idempotencyKey, dedupeKey: identity };
+        switch (o.status) {
+          case "billed":
+            return {
+              ...base,
+              status: "billed",
+              chargeMicroCredits: o.b.chargeMicroCredits,
+              balanceMicroCredits: o.b.balanceMicroCredits,
+            };
+          case "duplicate":
+            return { ...base, status: "duplicate" };
+          case "conflict":
+            return {
+              ...base,
+              status: "conflict",
+              reason: "this idempotencyKey was already used with different content; nothing billed",
+            };
+          default:
+            return { ...base, status: "held", reason: o.reason };
+        }
       } catch (err) {
         // The event's savepoint rolled back; the other events are unaffected.
         billed.length = mark;
-        return {
-          index,
-          idempotencyKey: e.idempotencyKey,
-          status: "rejected",
-          reason: (err as Error).message,
-        };
+        return rejected((err as Error).message);
       }
     }),
   );
@@ -173,11 +283,12 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
   return {
     /**
      * Bills a batch (already checked to hold 1..MAX_PUSH_BATCH items); one result per item,
-     * in order. `sourceRef` says who pushed it (stored on each usage row), e.g. `push:<keyId>`.
+     * in order. `sourceRef` says who pushed it (stored on each usage row), e.g.
+     * `push:<keyId>:<requestId>`; `apiKeyId` scopes ordinary idempotency keys (see `pushIdentity`).
      */
-    ingest(raw: unknown[], sourceRef: string): PushResult[] {
+    ingest(raw: unknown[], sourceRef: string, apiKeyId = "default"): PushResult[] {
       billed.length = 0;
-      const results = batchTx.immediate(raw, sourceRef);
+      const results = batchTx.immediate(raw, sourceRef, apiKeyId);
       const done = billed.splice(0);
       if (done.length > 0) opts.onBilled?.(done);
       return results;

@@ -1,9 +1,18 @@
 import type { Ledger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
-import { chargeMicroCredits, type Ratio, toSafeNumber, usdFloatToPico } from "../money.js";
+import { chargeMicroCredits, decimalToScaled, type Ratio, usdFloatToPico } from "../money.js";
 import { dedupeKey } from "./identity.js";
+import { createReviewWriter } from "./review.js";
 import type { SourceBatch } from "./source.js";
 import type { Pricer, UsageEvent } from "./types.js";
+import {
+  costProblem,
+  DEFAULT_MAX_CALL_USD,
+  inputProblem,
+  MAX_INT64,
+  MAX_SAFE,
+  recordedCostAnomaly,
+} from "./validate.js";
 
 export interface BillResult {
   billed: number;
@@ -15,12 +24,22 @@ export interface BillResult {
    * and/or `fallback` (`CREDITGATE_FALLBACK_PRICE`).
    */
   unknownModelSources: Map<string, Set<"recorded" | "fallback">>;
+  /** Calls held for the operator's review this batch (see review.ts), and their computed cost. */
+  held: number;
+  heldCostPicoUsd: bigint;
+  /** Why each held call was held, in order (no content: reasons are built from numbers). */
+  heldReasons: { sourceRef: string; reason: string }[];
 }
 
 export interface BillerOptions {
   pricer: Pricer;
   markup: Ratio;
   creditsPerUsd: Ratio;
+  /**
+   * Per-call cost ceiling in pico-USD (`CREDITGATE_REVIEW_MAX_CALL_USD`); a call above it is held
+   * for review. @defaultValue $200
+   */
+  maxCallPicoUsd?: bigint;
   nowMs?: () => number;
   /** Called after each committed batch with what it billed (metrics, wake-ups). */
   onBilled?: (events: BilledEvent[]) => void;
@@ -39,21 +58,33 @@ export interface BilledEvent {
   balanceMicroCredits: number;
 }
 
+/** What one event came to: billed, a duplicate of a known identity, or held for review. */
+export type EventOutcome = "billed" | "duplicate" | "held";
+
 /**
  * Bills usage events exactly once. One IMMEDIATE transaction per batch holds: the usage rows
  * (UNIQUE dedupe key), their ledger debits (UNIQUE idempotency key `usage:<dedupeKey>`), the
  * balance changes, the session map and the source's cursor move. Usage that happened is
  * always recorded, even past a zero balance: stopping the user is the worker's job.
+ *
+ * No event can stop the others: each is validated first (validate.ts), and one that cannot be
+ * priced sanely is HELD in the review queue (usage_review, claiming its dedupe key) in the same
+ * transaction. If anything else throws while billing a batch, the batch is retried once with
+ * each event in its own savepoint: the event that throws is held with the error as its reason,
+ * the others are billed. Only database-level failures (full, locked, I/O) fail the batch; its
+ * cursor then does not move and the batch is retried next poll.
  */
 export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   const now = opts.nowMs ?? Date.now;
+  const maxCallPico = opts.maxCallPicoUsd ?? decimalToScaled(DEFAULT_MAX_CALL_USD, 12);
+  const review = createReviewWriter(db);
   const insertUsage = db.prepare(
     `INSERT INTO usage_events (dedupe_key, ledger_entry_id, account_id, agent_id, session_id, session_key,
        source, source_ref, provider, model, api, response_id, message_ts_ms, input_tokens, output_tokens,
        cache_read_tokens, cache_write_tokens, total_tokens, reasoning_tokens, stop_reason, is_error,
        error_message, recorded_cost_pico_usd, cost_pico_usd, charge_micro_credits, price_source,
-       price_version, unknown_model, created_at_ms, cache_write_1h_tokens, table_cost_pico_usd)
-     VALUES (${Array.from({ length: 31 }, () => "?").join(", ")})`,
+       price_version, unknown_model, created_at_ms, cache_write_1h_tokens, table_cost_pico_usd, anomaly)
+     VALUES (${Array.from({ length: 32 }, () => "?").join(", ")})`,
   );
   const usageExists = db.prepare<[string], { id: number }>(
     "SELECT id FROM usage_events WHERE dedupe_key = ?",
@@ -73,20 +104,72 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     "INSERT INTO meter_rejects (source_ref, reason, created_at_ms) VALUES (?, ?, ?) ON CONFLICT(source_ref) DO NOTHING",
   );
 
+  /**
+   * False while usage_review is empty, which skips a lookup per event on the hot path. Read at
+   * the start of each batch inside its IMMEDIATE transaction (no other writer can add a row
+   * meanwhile) and set by every hold.
+   */
+  let reviewNonEmpty = true;
+  const anyReview = db.prepare<[], { one: number }>("SELECT 1 AS one FROM usage_review LIMIT 1");
+
+  function hold(
+    e: UsageEvent,
+    key: string,
+    reason: string,
+    nowMs: number,
+    result: BillResult,
+    quote: { cost: bigint | null; charge: bigint | null; source: string | null; version: string | null },
+  ): EventOutcome {
+    reviewNonEmpty = true;
+    if (
+      !review.hold({
+        event: e,
+        dedupeKey: key,
+        reason,
+        costPicoUsd: quote.cost,
+        chargeMicroCredits: quote.charge,
+        priceSource: quote.source,
+        priceVersion: quote.version,
+        nowMs,
+      })
+    ) {
+      result.duplicates++;
+      return "duplicate";
+    }
+    result.held++;
+    result.heldCostPicoUsd += quote.cost ?? 0n;
+    result.heldReasons.push({ sourceRef: e.sourceRef, reason });
+    return "held";
+  }
+
+  const NO_QUOTE = { cost: null, charge: null, source: null, version: null };
+
   function billOne(
     e: UsageEvent,
+    key: string,
     nowMs: number,
     poster: ReturnType<Ledger["batchPoster"]>,
     result: BillResult,
     billed: BilledEvent[],
-  ): void {
-    const key = e.dedupeKey ?? dedupeKey(e);
-    if (usageExists.get(key)) {
+  ): EventOutcome {
+    if (usageExists.get(key) || (reviewNonEmpty && review.claimed(key))) {
       result.duplicates++;
-      return;
+      return "duplicate";
     }
+    const bad = inputProblem(e, nowMs);
+    if (bad) return hold(e, key, bad, nowMs, result, NO_QUOTE);
     const quote = opts.pricer.price(e);
     const charge = chargeMicroCredits(quote.costPicoUsd, opts.markup, opts.creditsPerUsd);
+    const q = { cost: quote.costPicoUsd, charge, source: quote.source, version: quote.version };
+    const costBad = costProblem(e, quote.costPicoUsd, maxCallPico);
+    if (costBad) return hold(e, key, costBad, nowMs, result, q);
+    if (charge > MAX_SAFE)
+      return hold(e, key, `charge ${charge} micro-credits exceeds 2^53`, nowMs, result, q);
+    const before = poster.balanceOf(e.accountId);
+    if (before - charge < -MAX_SAFE)
+      return hold(e, key, `balance after a charge of ${charge} would pass -2^53`, nowMs, result, q);
+    const recordedPico = e.recordedCostUsd === null ? null : usdFloatToPico(e.recordedCostUsd);
+    const anomaly = recordedCostAnomaly(e, recordedPico);
     if (quote.unknownModel) {
       const model = `${e.provider}/${e.model}`;
       result.unknownModels.add(model);
@@ -127,9 +210,10 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       e.stopReason,
       e.isError ? 1 : 0,
       e.errorMessage,
-      e.recordedCostUsd === null ? null : toSafeNumber(usdFloatToPico(e.recordedCostUsd)),
-      toSafeNumber(quote.costPicoUsd, "cost"),
-      toSafeNumber(charge, "charge"),
+      // bigint: an absurd recorded cost (10^4 USD = 10^16 pico) is kept exactly, up to int64.
+      recordedPico === null ? null : recordedPico > MAX_INT64 ? MAX_INT64 : recordedPico,
+      quote.costPicoUsd,
+      Number(charge),
       quote.source,
       quote.version,
       quote.unknownModel ? 1 : 0,
@@ -139,6 +223,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       quote.tableCostPicoUsd !== undefined && quote.tableCostPicoUsd <= BigInt(Number.MAX_SAFE_INTEGER)
         ? Number(quote.tableCostPicoUsd)
         : null,
+      anomaly,
     );
     result.billed++;
     result.chargedMicroCredits += charge;
@@ -149,35 +234,124 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       chargeMicroCredits: Number(charge),
       balanceMicroCredits: posted.balanceMicroCredits,
     });
+    return "billed";
   }
 
-  const billTx = db.transaction((batch: SourceBatch, result: BillResult, billed: BilledEvent[]) => {
-    const nowMs = now();
-    for (const s of batch.sessions) upsertSession.run({ ...s, nowMs });
-    for (const r of batch.rejects) insertReject.run(r.sourceRef, r.reason, nowMs);
-    const poster = ledger.batchPoster();
-    for (const e of batch.events) billOne(e, nowMs, poster, result, billed);
-    poster.finish(nowMs);
-    if (billed.length > 0) opts.inTransaction?.(db, billed, nowMs);
-    batch.commit(db);
+  /** A fresh savepoint per event (isolated mode): one that throws rolls back alone and is held. */
+  const oneIsolated = db.transaction(
+    (
+      e: UsageEvent,
+      key: string,
+      nowMs: number,
+      poster: ReturnType<Ledger["batchPoster"]>,
+      result: BillResult,
+      billed: BilledEvent[],
+    ) => billOne(e, key, nowMs, poster, result, billed),
+  );
+
+  const billTx = db.transaction(
+    (batch: SourceBatch, result: BillResult, billed: BilledEvent[], isolate: boolean): EventOutcome[] => {
+      const nowMs = now();
+      reviewNonEmpty = anyReview.get() !== undefined;
+      for (const s of batch.sessions) upsertSession.run({ ...s, nowMs });
+      for (const r of batch.rejects) insertReject.run(r.sourceRef, r.reason, nowMs);
+      const poster = ledger.batchPoster();
+      const outcomes: EventOutcome[] = [];
+      for (const e of batch.events) {
+        if (!isolate) {
+          outcomes.push(billOne(e, e.dedupeKey ?? dedupeKey(e), nowMs, poster, result, billed));
+          continue;
+        }
+        let key: string;
+        try {
+          key = e.dedupeKey ?? dedupeKey(e);
+        } catch (err) {
+          key = `unkeyed:${e.sourceRef}`;
+          outcomes.push(hold(e, key, `cannot compute identity: ${errText(err)}`, nowMs, result, NO_QUOTE));
+          continue;
+        }
+        const mark = poster.mark();
+        const snapshot = { ...result, unknownModels: result.unknownModels, heldReasons: result.heldReasons };
+        const billedLen = billed.length;
+        const reasonsLen = result.heldReasons.length;
+        try {
+          outcomes.push(oneIsolated(e, key, nowMs, poster, result, billed));
+        } catch (err) {
+          if (isDatabaseFailure(err)) throw err;
+          // Undo the in-memory effects of the rolled-back savepoint, then hold the event.
+          poster.restore(mark);
+          billed.length = billedLen;
+          result.heldReasons.length = reasonsLen;
+          result.billed = snapshot.billed;
+          result.duplicates = snapshot.duplicates;
+          result.chargedMicroCredits = snapshot.chargedMicroCredits;
+          result.held = snapshot.held;
+          result.heldCostPicoUsd = snapshot.heldCostPicoUsd;
+          outcomes.push(hold(e, key, `billing failed: ${errText(err)}`, nowMs, result, NO_QUOTE));
+        }
+      }
+      poster.finish(nowMs);
+      if (billed.length > 0) opts.inTransaction?.(db, billed, nowMs);
+      batch.commit(db);
+      return outcomes;
+    },
+  );
+
+  const emptyResult = (): BillResult => ({
+    billed: 0,
+    duplicates: 0,
+    chargedMicroCredits: 0n,
+    unknownModels: new Set(),
+    unknownModelSources: new Map(),
+    held: 0,
+    heldCostPicoUsd: 0n,
+    heldReasons: [],
   });
 
+  function billWithOutcomes(batch: SourceBatch): { result: BillResult; outcomes: EventOutcome[] } {
+    let result = emptyResult();
+    let billed: BilledEvent[] = [];
+    let outcomes: EventOutcome[];
+    try {
+      outcomes = billTx.immediate(batch, result, billed, false);
+    } catch (err) {
+      if (isDatabaseFailure(err) || batch.events.length === 0) throw err;
+      // A poison event threw: retry with one savepoint per event, holding the one(s) that throw.
+      result = emptyResult();
+      billed = [];
+      outcomes = billTx.immediate(batch, result, billed, true);
+    }
+    if (billed.length > 0) opts.onBilled?.(billed);
+    return { result, outcomes };
+  }
+
   return {
-    /** Bills one batch and commits its cursor atomically. */
+    /**
+     * Bills one batch and commits its cursor atomically. Throws only when the database itself
+     * fails (or the source's own commit throws); then nothing of the batch is kept.
+     */
     bill(batch: SourceBatch): BillResult {
-      const result: BillResult = {
-        billed: 0,
-        duplicates: 0,
-        chargedMicroCredits: 0n,
-        unknownModels: new Set(),
-        unknownModelSources: new Map(),
-      };
-      const billed: BilledEvent[] = [];
-      billTx.immediate(batch, result, billed);
-      if (billed.length > 0) opts.onBilled?.(billed);
-      return result;
+      return billWithOutcomes(batch).result;
     },
+    /** Like `bill`, also returning each event's outcome, in order (push ingestion uses it). */
+    billWithOutcomes,
   };
+}
+
+/** SQLite-level failures (disk full, locked, I/O, read-only, corrupt): the batch must fail, not be held. */
+export function isDatabaseFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || !code.startsWith("SQLITE_")) return false;
+  return (
+    !code.startsWith("SQLITE_CONSTRAINT") &&
+    !code.startsWith("SQLITE_MISMATCH") &&
+    !code.startsWith("SQLITE_RANGE") &&
+    !code.startsWith("SQLITE_TOOBIG")
+  );
+}
+
+function errText(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 300);
 }
 
 export type Biller = ReturnType<typeof createBiller>;

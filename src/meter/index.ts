@@ -6,13 +6,14 @@
  */
 import type { Config } from "../config/index.js";
 import type { Db } from "../db/index.js";
-import { parseDecimal } from "../money.js";
+import { decimalToScaled, parseDecimal } from "../money.js";
 import { discoverStateDirs } from "./discover.js";
 import { createMeter, type MeterOptions } from "./meter.js";
 import { createPricer, loadPriceOverrides, overrideSanityWarnings } from "./pricing.js";
 
 export { type BilledEvent, type Biller, createBiller } from "./biller.js";
 export { type AgentDir, discoverStateDirs, listAgents, type StateDir } from "./discover.js";
+export { createSourceHealth, type SourceHealth, type SourceProblem, sourceHealth } from "./health.js";
 export { dedupeKey } from "./identity.js";
 export { createMeter, type Meter, type MeterSummary } from "./meter.js";
 export { type LineResult, parseEntry, parseLine } from "./parse.js";
@@ -26,6 +27,17 @@ export {
   type UsageRow,
 } from "./report.js";
 export { operatorAccount, resolveAccount } from "./resolve-user.js";
+export {
+  createReviewQueue,
+  type HeldEvent,
+  type HeldSummary,
+  heldByGroup,
+  heldSummary,
+  queryUsageWithHeld,
+  type ReviewQueue,
+  type ReviewStatus,
+  type UsageRowWithHeld,
+} from "./review.js";
 export type { CostMode, ParsedUsage, PriceQuote, Pricer, UsageEvent } from "./types.js";
 
 /**
@@ -58,6 +70,7 @@ export function meterFromConfig(
     creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
     batchSize: config.meter.batchSize,
     pollMs: config.meter.pollMs,
+    maxCallPicoUsd: decimalToScaled(config.meter.reviewMaxCallUsd, 12),
     ...extra,
   });
   return { meter, stateDirs };

@@ -5,6 +5,7 @@ import type { Db } from "../db/index.js";
 import type { Ratio } from "../money.js";
 import { type BilledEvent, type BillerOptions, createBiller } from "./biller.js";
 import { listAgents, type StateDir } from "./discover.js";
+import { problemOf, type SourceHealth, type SourceProblem, sourceHealth } from "./health.js";
 import { addStats, emptyStats, type MeterSource, type SourceBatch, type SourceStats } from "./source.js";
 import { createJsonlSource } from "./sources/jsonl.js";
 import { createSqliteSource } from "./sources/sqlite.js";
@@ -25,6 +26,10 @@ export interface MeterOptions {
   onBilled?: (events: BilledEvent[]) => void;
   /** See BillerOptions.inTransaction. */
   inTransaction?: BillerOptions["inTransaction"];
+  /** See BillerOptions.maxCallPicoUsd (`CREDITGATE_REVIEW_MAX_CALL_USD`). */
+  maxCallPicoUsd?: bigint;
+  /** Where source problems are recorded. @defaultValue the process-wide `sourceHealth` */
+  health?: SourceHealth;
   onProgress?: (summary: MeterSummary) => void;
   log?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -36,6 +41,12 @@ export interface MeterSummary extends SourceStats {
   duplicates: number;
   chargedMicroCredits: bigint;
   unknownModels: string[];
+  /** Calls held for review by this run (never billed automatically; see `creditgate review`). */
+  held: number;
+  /** Their computed cost, pico-USD as a decimal string (may exceed 2^53). */
+  heldCostPicoUsd: string;
+  /** Source problems of this run (path, code, reason); non-empty makes `meter --once` exit 1. */
+  failures: SourceProblem[];
   elapsedMs: number;
 }
 
@@ -55,7 +66,9 @@ export function createMeter(opts: MeterOptions) {
     nowMs: now,
     ...(opts.onBilled ? { onBilled: opts.onBilled } : {}),
     ...(opts.inTransaction ? { inTransaction: opts.inTransaction } : {}),
+    ...(opts.maxCallPicoUsd !== undefined ? { maxCallPicoUsd: opts.maxCallPicoUsd } : {}),
   });
+  const health = opts.health ?? sourceHealth;
   const sources = new Map<string, MeterSource[]>();
   const unknownModels = new Set<string>();
   const warnedUnknown = new Set<string>();
@@ -69,6 +82,9 @@ export function createMeter(opts: MeterOptions) {
       duplicates: 0,
       chargedMicroCredits: 0n,
       unknownModels: [],
+      held: 0,
+      heldCostPicoUsd: "0",
+      failures: [],
       elapsedMs: 0,
     };
   }
@@ -104,11 +120,25 @@ export function createMeter(opts: MeterOptions) {
     summary.agents = sources.size;
     let lastProgress = started;
     const sink = (batch: SourceBatch) => {
-      const r = biller.bill(batch);
+      let r: ReturnType<typeof biller.bill>;
+      try {
+        r = biller.bill(batch);
+      } catch (err) {
+        throw new BillingFailure(opts.db.name, err);
+      }
       addStats(summary, batch.stats);
       summary.billed += r.billed;
       summary.duplicates += r.duplicates;
       summary.chargedMicroCredits += r.chargedMicroCredits;
+      if (r.held > 0) {
+        summary.held += r.held;
+        summary.heldCostPicoUsd = (BigInt(summary.heldCostPicoUsd) + r.heldCostPicoUsd).toString();
+        for (const h of r.heldReasons)
+          opts.log?.("warn", "model call held for review (creditgate review)", {
+            sourceRef: h.sourceRef,
+            reason: h.reason,
+          });
+      }
       for (const [m, ways] of r.unknownModelSources) {
         unknownModels.add(m);
         for (const how of ways) {
@@ -131,16 +161,32 @@ export function createMeter(opts: MeterOptions) {
         opts.onProgress(summary);
       }
     };
+    const failures: SourceProblem[] = [];
     for (const [dir, list] of sources) {
       for (const s of list) {
+        const id = `${s.name}\u0000${dir}`;
+        health.begin(id);
+        const note = (p: SourceProblem) => {
+          failures.push(p);
+          if (health.report(id, p))
+            opts.log?.("error", "meter source problem", {
+              source: p.source,
+              path: p.path,
+              code: p.code,
+              reason: p.reason,
+            });
+        };
         try {
-          await s.poll(sink);
+          await s.poll(sink, (p) => note({ source: s.name, ...p }));
         } catch (err) {
           // One unreadable source must not stop the others; it is retried next poll.
-          opts.log?.("error", "source poll failed", { source: s.name, dir, error: String(err) });
+          note(err instanceof BillingFailure ? err.problem(s.name) : problemOf(s.name, dir, err));
+        } finally {
+          health.end(id);
         }
       }
     }
+    summary.failures = failures;
     summary.elapsedMs += now() - started;
   }
 
@@ -212,3 +258,23 @@ export function createMeter(opts: MeterOptions) {
 }
 
 export type Meter = ReturnType<typeof createMeter>;
+
+/**
+ * creditgate's OWN database failed while billing a batch (full, locked, I/O): wrapped so a
+ * source does not mistake it for its input being busy or corrupt. Its code is
+ * `creditgate-db:<SQLite code>` and its path the creditgate database file.
+ */
+export class BillingFailure extends Error {
+  readonly code: string;
+  readonly dbPath: string;
+  constructor(dbPath: string, cause: unknown) {
+    const inner = problemOf("", dbPath, cause);
+    super(`billing failed: ${inner.reason}`, { cause });
+    this.name = "BillingFailure";
+    this.dbPath = dbPath;
+    this.code = `creditgate-db:${inner.code}`;
+  }
+  problem(source: string): SourceProblem {
+    return { source, path: this.dbPath, code: this.code, reason: this.message.slice(0, 300) };
+  }
+}

@@ -59,7 +59,14 @@ export type BatchSink = (batch: SourceBatch) => void;
 
 export interface MeterSource {
   readonly name: string;
-  /** Reads everything new since the persisted cursors, handing batches to `sink`. */
-  poll(sink: BatchSink): Promise<void>;
+  /**
+   * Reads everything new since the persisted cursors, handing batches to `sink`. Problems that
+   * do not stop the poll (an unreadable file or directory, a locked store) go to `report`, with
+   * the path and a reason, never file content (see health.ts).
+   */
+  poll(sink: BatchSink, report?: ProblemReporter): Promise<void>;
   close(): void;
 }
+
+/** Where a source reports a problem: the path concerned, an error code and a one-line reason. */
+export type ProblemReporter = (p: { path: string; code: string; reason: string }) => void;

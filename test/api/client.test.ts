@@ -1,7 +1,7 @@
 import { describe, expect } from "vitest";
 import { createClient } from "../../src/client/index.js";
 import { test } from "../support/temp-db.js";
-import { admin, balanceOf, testApp } from "./support.js";
+import { admin, balanceOf, NOW, testApp } from "./support.js";
 
 const event = (i: number) => ({
   idempotencyKey: `cl-${i}`,
@@ -11,6 +11,8 @@ const event = (i: number) => ({
   model: "mock-gpt",
   input: 1000,
   output: 0,
+  // the test app's clock is NOW: pushed events must fall in its time window
+  timestampMs: NOW - 1000,
 });
 
 describe("creditgate/client", () => {

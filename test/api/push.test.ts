@@ -1,5 +1,6 @@
 import { describe, expect } from "vitest";
 import { createLedger } from "../../src/credits/index.js";
+import { createPushIngester, pushIdentity } from "../../src/ingest/index.js";
 import { createBiller, dedupeKey, type UsageEvent } from "../../src/meter/index.js";
 import { parseDecimal } from "../../src/money.js";
 import { fixturePricer } from "../support/meter-env.js";
@@ -20,7 +21,7 @@ describe("POST /v1/usage", () => {
     expect(first.json().results[0]).toMatchObject({
       index: 0,
       status: "billed",
-      dedupeKey: "push:bot-a:evt-1",
+      dedupeKey: pushIdentity("env", "bot-a", "evt-1"),
       chargeMicroCredits: 3_000_000,
     });
     const again = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
@@ -29,13 +30,20 @@ describe("POST /v1/usage", () => {
     expect(count(db, "SELECT COUNT(*) AS n FROM usage_events WHERE source = 'push'")).toBe(2);
     expect(count(db, "SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'usage'")).toBe(2);
     const row = db.prepare("SELECT dedupe_key, response_id, source FROM usage_events ORDER BY id").get();
-    expect(row).toEqual({ dedupe_key: "push:bot-a:evt-1", response_id: null, source: "push" });
+    expect(row).toEqual({
+      dedupe_key: pushIdentity("env", "bot-a", "evt-1"),
+      response_id: null,
+      source: "push",
+    });
     expect(
       db
         .prepare("SELECT idempotency_key AS k FROM ledger_entries WHERE kind = 'usage' ORDER BY id")
         .pluck()
         .all(),
-    ).toEqual(["usage:push:bot-a:evt-1", "usage:push:bot-a:evt-2"]);
+    ).toEqual([
+      `usage:${pushIdentity("env", "bot-a", "evt-1")}`,
+      `usage:${pushIdentity("env", "bot-a", "evt-2")}`,
+    ]);
   });
 
   test("the same batch sent concurrently is billed once", async ({ db, onTestFinished }) => {
@@ -92,7 +100,7 @@ describe("POST /v1/usage", () => {
     expect(balanceOf(db, U)).toBe(-6_000_000);
   });
 
-  test("a meter dedupe key is used as-is, so the transcript meter then skips the same call", async ({
+  test("a meter dedupe key that matches the pushed content is used as-is, so the transcript meter then skips the same call", async ({
     db,
     onTestFinished,
   }) => {
@@ -130,6 +138,7 @@ describe("POST /v1/usage", () => {
           input: 2000,
           output: 300,
           timestampMs: ev.messageTsMs,
+          responseId: "resp_abc",
         }),
       ],
     };
@@ -149,9 +158,147 @@ describe("POST /v1/usage", () => {
       method: "POST",
       url: "/v1/usage",
       headers: admin,
-      payload: { events: [pushEvent({ idempotencyKey: dedupeKey(ev2), agentId: "main" })] },
+      payload: {
+        events: [
+          pushEvent({
+            idempotencyKey: dedupeKey(ev2),
+            agentId: "main",
+            input: 2000,
+            output: 300,
+            timestampMs: ev.messageTsMs,
+            responseId: "resp_def",
+          }),
+        ],
+      },
     });
     expect(again.json().results[0].status).toBe("duplicate");
+  });
+
+  test("a meter-format key that is not the event's own identity is rejected: it cannot pre-empt a transcript call", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const transcriptCall: UsageEvent = {
+      provider: "mock",
+      model: "mock-gpt",
+      api: null,
+      messageTsMs: NOW - 5000,
+      responseId: null,
+      input: 10,
+      output: 1,
+      cacheRead: 0,
+      cacheWrite: 0,
+      totalTokens: 11,
+      reasoningTokens: null,
+      stopReason: "stop",
+      isError: false,
+      errorMessage: null,
+      recordedCostUsd: null,
+      agentId: "main",
+      sessionId: "s1",
+      sessionKey: null,
+      accountId: "telegram:7",
+      source: "jsonl",
+      sourceRef: "x.jsonl@0",
+    };
+    // An attacker (or a buggy bot) pushes a different, cheap call under the transcript call's identity.
+    const res = await app.inject({
+      method: "POST",
+      url: "/v1/usage",
+      headers: admin,
+      payload: {
+        events: [pushEvent({ idempotencyKey: dedupeKey(transcriptCall), input: 1, timestampMs: NOW - 5000 })],
+      },
+    });
+    expect(res.json()).toMatchObject({ billed: 0, rejected: 1 });
+    expect(res.json().results[0].reason).toMatch(/not this event's identity/);
+    const meterBiller = createBiller(db, createLedger(db), {
+      pricer: fixturePricer(),
+      markup: parseDecimal("1"),
+      creditsPerUsd: parseDecimal("1"),
+      nowMs: () => NOW,
+    });
+    const r = meterBiller.bill({
+      events: [transcriptCall],
+      rejects: [],
+      sessions: [],
+      commit: () => {},
+      stats: {},
+    });
+    expect(r).toMatchObject({ billed: 1, duplicates: 0 });
+    expect(balanceOf(db, "telegram:7")).toBe(-45); // 10 × $3/M + 1 × $15/M = 45 micro-USD
+  });
+
+  test("push keys are namespaced per API key and agent without ambiguity (a + b:c ≠ a:b + c)", async ({
+    db,
+  }) => {
+    const ing = createPushIngester(db, {
+      pricer: fixturePricer(),
+      markup: parseDecimal("1"),
+      creditsPerUsd: parseDecimal("1"),
+      nowMs: () => NOW,
+    });
+    const r1 = ing.ingest([pushEvent({ agentId: "a", idempotencyKey: "b:c" })], "push:k1:r1", "k1");
+    const r2 = ing.ingest([pushEvent({ agentId: "a:b", idempotencyKey: "c" })], "push:k1:r2", "k1");
+    // another API key (another bot) using the same agent and key
+    const r3 = ing.ingest([pushEvent({ agentId: "a", idempotencyKey: "b:c" })], "push:k2:r3", "k2");
+    expect([r1[0]?.status, r2[0]?.status, r3[0]?.status]).toEqual(["billed", "billed", "billed"]);
+    const keys = new Set([r1, r2, r3].map((r) => (r[0] as { dedupeKey: string }).dedupeKey));
+    expect(keys.size).toBe(3);
+    for (const k of keys) expect(k).toMatch(/^push:[0-9a-f]{64}$/);
+    expect(balanceOf(db, U)).toBe(-9_000_000);
+  });
+
+  test("the same key with different content is a conflict; with the same content a duplicate", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const send = (events: unknown[]) =>
+      app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+    expect((await send([pushEvent()])).json()).toMatchObject({ billed: 1 });
+    const res = await send([pushEvent(), pushEvent({ output: 5 }), pushEvent({ userId: "telegram:99" })]);
+    expect(res.json()).toMatchObject({ billed: 0, duplicate: 1, conflict: 2 });
+    expect(res.json().results[1].reason).toMatch(/different content/);
+    expect(balanceOf(db, U)).toBe(-3_000_000);
+    expect(balanceOf(db, "telegram:99")).toBe(0);
+    const metrics = (await app.inject({ url: "/metrics" })).body;
+    expect(metrics).toContain('creditgate_push_events_total{status="conflict"} 2');
+  });
+
+  test("events far in the past or future are rejected per event; the others are billed; absurd ones are held", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const day = 86_400_000;
+    const events = [
+      pushEvent({ idempotencyKey: "old", timestampMs: NOW - 31 * day }),
+      pushEvent({ idempotencyKey: "future", timestampMs: NOW + 11 * 60_000 }),
+      pushEvent({ idempotencyKey: "edge-old", timestampMs: NOW - 29 * day }),
+      pushEvent({ idempotencyKey: "edge-future", timestampMs: NOW + 9 * 60_000 }),
+      pushEvent({ idempotencyKey: "huge", input: 2_000_000_000 }),
+    ];
+    const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+    expect(res.json()).toMatchObject({ billed: 2, rejected: 2, held: 1 });
+    expect(res.json().results[0].reason).toMatch(/outside the push window/);
+    expect(res.json().results[4]).toMatchObject({
+      status: "held",
+      reason: expect.stringMatching(/input token count/),
+    });
+    expect(count(db, "SELECT COUNT(*) AS n FROM usage_review WHERE status = 'held'")).toBe(1);
+    // pushing the held one again is a duplicate, not a second hold
+    const again = await app.inject({
+      method: "POST",
+      url: "/v1/usage",
+      headers: admin,
+      payload: { events: [events[4]] },
+    });
+    expect(again.json()).toMatchObject({ duplicate: 1 });
   });
 
   test("the batch itself is validated: empty, too large, wrong shape", async ({ db, onTestFinished }) => {

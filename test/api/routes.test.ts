@@ -1,6 +1,6 @@
 import { describe, expect } from "vitest";
 import { ROUTE_DOCS } from "../../src/api/index.js";
-import { queryUsage } from "../../src/meter/index.js";
+import { queryUsageWithHeld } from "../../src/meter/index.js";
 import { runCli } from "../support/cli.js";
 import { createTempDb, test } from "../support/temp-db.js";
 import { admin, balanceOf, NOW, pushEvent, testApp } from "./support.js";
@@ -37,7 +37,7 @@ describe("operator routes", () => {
       toMs: Date.UTC(2026, 2, 11),
     });
     expect(filtered.json().rows).toEqual(
-      queryUsage(t.db, {
+      queryUsageWithHeld(t.db, {
         agent: "bot-a",
         sinceMs: Date.UTC(2026, 2, 9),
         untilMs: Date.UTC(2026, 2, 11),

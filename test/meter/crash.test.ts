@@ -83,6 +83,12 @@ describe("exactly-once under SIGKILL", () => {
             `"usage":{"input":1000,"output":100,"cacheRead":0,"cacheWrite":0,"totalTokens":1100},"stopReason":"stop","timestamp":${ts}}}\n`,
           );
         }
+        // Poison lines (an output count past the documented range): held for review, once each.
+        for (const [i, f] of world.files.slice(5, 8).entries())
+          appendFileSync(
+            f,
+            `${JSON.stringify({ type: "message", id: `p${i}`, parentId: null, timestamp: "2026-01-01T00:00:00.000Z", message: { role: "assistant", content: [], api: "openai-completions", provider: "mock", model: "mock-gpt", usage: { input: 10, output: 2_000_000_000, cacheRead: 0, cacheWrite: 0 }, stopReason: "stop", timestamp: 1_800_000_100_000 + i } })}\n`,
+          );
       }
     }
     expect(completed).toBe(true);
@@ -112,6 +118,13 @@ describe("exactly-once under SIGKILL", () => {
         e.chargeMicro += BigInt(row.n) * ((extraCost + 999_999n) / 1_000_000n);
       }
       expect(extraRows.reduce((n, r) => n + r.n, 0)).toBe(extra.length);
+      // The poison lines are held, each exactly once, and never billed.
+      expect(db.prepare("SELECT COUNT(*) AS n FROM usage_review WHERE status = 'held'").get()).toEqual({
+        n: 3,
+      });
+      expect(
+        db.prepare("SELECT COUNT(*) AS n FROM usage_events WHERE message_ts_ms >= 1800000100000").get(),
+      ).toEqual({ n: 0 });
 
       const rows = db
         .prepare(
@@ -136,6 +149,6 @@ describe("exactly-once under SIGKILL", () => {
       db.close();
     }
     const lastRun = await runMeter(env, null);
-    expect(JSON.parse(lastRun.stdout).billed).toBe(0);
+    expect(JSON.parse(lastRun.stdout)).toMatchObject({ billed: 0, held: 0 });
   }, 240_000);
 });

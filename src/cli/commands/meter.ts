@@ -7,13 +7,14 @@ import { AppError, ErrorCode } from "../../errors.js";
 import {
   GROUP_BY,
   type GroupBy,
+  heldSummary,
   type MeterSummary,
   meterFromConfig,
   parseTimeArg,
-  queryUsage,
+  queryUsageWithHeld,
   type StateDir,
 } from "../../meter/index.js";
-import { formatMicroCredits, formatScaled, parseCreditsToMicro } from "../../money.js";
+import { formatMicroCredits, formatPicoUsd, formatScaled, parseCreditsToMicro } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { createStderrLog, renderTable, safeText, toJson } from "../output.js";
 
@@ -33,6 +34,8 @@ function summaryRows(s: MeterSummary): [string, string | number][] {
     ["synthetic lines skipped", s.synthetic],
     ["zero-usage lines skipped", s.zeroUsage],
     ["unknown models", s.unknownModels.length ? s.unknownModels.join(", ") : 0],
+    ["held for review", s.held ? `${s.held} ($${formatPicoUsd(BigInt(s.heldCostPicoUsd))})` : 0],
+    ["source failures", s.failures.length],
     ["charged (credits)", formatMicroCredits(s.chargedMicroCredits)],
     ["elapsed (ms)", s.elapsedMs],
   ];
@@ -88,12 +91,32 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
       try {
         if (opts.once) {
           const s = await meter.runOnce();
-          if (g.json) ctx.out(toJson({ ...s, stateDirPaths: stateDirs.map((d) => d.path) }));
+          const queue = heldSummary(db);
+          if (g.json)
+            ctx.out(
+              toJson({
+                ...s,
+                heldCostUsd: formatPicoUsd(BigInt(s.heldCostPicoUsd)),
+                reviewQueue: queue,
+                stateDirPaths: stateDirs.map((d) => d.path),
+              }),
+            );
           else {
             ctx.out(
               `state dirs: ${safeText(stateDirs.map((d) => `${d.path} (${d.via})`).join(", ")) || "none"}\n`,
             );
             ctx.out(renderTable(["meter --once", "value"], summaryRows(s)));
+          }
+          if (queue.held > 0)
+            ctx.err(
+              `warn: ${queue.held} model call(s) ($${queue.heldCostUsd}) held for review, not billed: see \`creditgate review\`\n`,
+            );
+          if (s.failures.length > 0) {
+            for (const f of s.failures) ctx.err(`error: ${f.source} ${f.path}: ${f.code}: ${f.reason}\n`);
+            throw new AppError(
+              ErrorCode.UpstreamUnavailable,
+              `${s.failures.length} source problem(s): ${[...new Set(s.failures.map((f) => f.source))].join(", ")} (retried on the next run)`,
+            );
           }
           return;
         }
@@ -186,7 +209,8 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
         const config = ctx.config(g);
         const db = ctx.openDb(config);
         try {
-          const rows = queryUsage(db, {
+          // Calls held for review are not in usage_events: shown per group, never hidden.
+          const withHeld = queryUsageWithHeld(db, {
             user: o.user,
             agent: o.agent,
             model: o.model,
@@ -194,12 +218,15 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
             untilMs,
             by: o.by,
           });
+          const heldTotal = withHeld.reduce((n, r) => n + r.heldRequests, 0);
           if (g.json) {
-            ctx.out(toJson(rows));
+            ctx.out(toJson(withHeld));
+            if (heldTotal > 0)
+              ctx.err(`warn: ${heldTotal} model call(s) held for review (creditgate review)\n`);
             return;
           }
           // Provider-billed calls: how far the billed amount is from the list (override/table) price.
-          const billed = rows.some((r) => r.providerBilledRequests > 0);
+          const billed = withHeld.some((r) => r.providerBilledRequests > 0);
           ctx.out(
             renderTable(
               [
@@ -213,8 +240,9 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
                 "cost (USD)",
                 "charged",
                 ...(billed ? ["provider-billed", "billed - list (USD)"] : []),
+                "held",
               ],
-              rows.map((r) => [
+              withHeld.map((r) => [
                 r.key,
                 r.requests,
                 r.errors,
@@ -227,16 +255,21 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
                 ...(billed
                   ? [r.providerBilledRequests, r.providerBilledRequests ? r.providerBilledDiffUsd : ""]
                   : []),
+                r.heldRequests ? `${r.heldRequests} ($${r.heldCostUsd})` : 0,
               ]),
             ),
           );
-          const unknown = rows.reduce((n, r) => n + r.unknownModelRequests, 0);
-          const atFallback = rows.reduce((n, r) => n + r.fallbackPricedRequests, 0);
+          const unknown = withHeld.reduce((n, r) => n + r.unknownModelRequests, 0);
+          const atFallback = withHeld.reduce((n, r) => n + r.fallbackPricedRequests, 0);
           if (atFallback > 0)
             ctx.err(`warn: ${atFallback} request(s) of unknown models priced at the fallback price\n`);
           if (unknown - atFallback > 0)
             ctx.err(
               `warn: ${unknown - atFallback} request(s) of unknown models priced at their recorded cost\n`,
+            );
+          if (heldTotal > 0)
+            ctx.err(
+              `warn: ${heldTotal} model call(s) held for review, not billed: see \`creditgate review\`\n`,
             );
         } finally {
           db.close();

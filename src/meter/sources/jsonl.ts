@@ -5,7 +5,7 @@ import type { Db } from "../../db/index.js";
 import { ASSISTANT_MARK, parseLine, USAGE_MARK } from "../parse.js";
 import { operatorAccount, resolveAccount } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
-import type { BatchSink, MeterSource, Reject, SessionFact, SourceStats } from "../source.js";
+import type { BatchSink, MeterSource, ProblemReporter, Reject, SessionFact, SourceStats } from "../source.js";
 import type { UsageEvent } from "../types.js";
 import { createSessionsIndex } from "./sessions-index.js";
 import { decodeMaybeZstd } from "./zst.js";
@@ -63,6 +63,25 @@ export function classifyTranscriptFile(name: string): ClassifiedFile | null {
   const branch = /^\d{4}-\d{2}-\d{2}T[^_]*_(.+)$/.exec(base);
   if (branch?.[1]) base = branch[1];
   return base ? { sessionId: base, archived } : null;
+}
+
+/** OpenClaw's doctor (JSONL→SQLite import) moves each imported transcript here, beside `sessions/`. */
+export const IMPORT_ARCHIVE_DIR = "session-sqlite-import-archive";
+
+/**
+ * Transcripts `openclaw doctor` moved into `agents/<id>/session-sqlite-import-archive/` after
+ * importing them into SQLite (or, for files no `sessions.json` entry named, WITHOUT importing
+ * them): `<sessionKey slug>.<transcript file name>.imported-<ms>[.<n>]`. The slug is the session
+ * key with every character outside `[A-Za-z0-9_.-]` replaced by `_` (lossy), so the session id
+ * in the file name is what attributes the calls (sessions.json, then the meter's memory).
+ */
+export function classifyImportArchiveFile(name: string): ClassifiedFile | null {
+  const m = /^(.+)\.imported-\d+(?:\.\d+)?$/.exec(name);
+  if (!m?.[1]) return null;
+  const t = /^(?:.*\.)?([^.]+)\.jsonl$/.exec(m[1]);
+  if (!t?.[1]) return null;
+  const sessionId = t[1].replace(/-topic-.+$/, "");
+  return sessionId ? { sessionId, archived: true } : null;
 }
 
 interface Cursor {
@@ -170,7 +189,15 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
 
   return {
     name: `jsonl:${opts.agentId}`,
-    async poll(sink: BatchSink): Promise<void> {
+    async poll(sink: BatchSink, report?: ProblemReporter): Promise<void> {
+      const problem = (path: string, err: unknown) => {
+        const e = err as { code?: unknown; message?: unknown };
+        report?.({
+          path,
+          code: typeof e?.code === "string" ? e.code : "error",
+          reason: String(typeof e?.message === "string" ? e.message : err).slice(0, 300),
+        });
+      };
       sharedChunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
       const chunk = sharedChunk;
       let events: UsageEvent[] = [];
@@ -207,7 +234,21 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
         pendingSeen = [];
       };
 
+      const indexPath = join(sessionsDir, "sessions.json");
+      try {
+        if (!statSync(indexPath).isFile())
+          report?.({ path: indexPath, code: "not-a-file", reason: "sessions.json is not a regular file" });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(indexPath, err);
+      }
       const refreshed = index.refresh();
+      const indexError = index.error();
+      if (indexError)
+        report?.({
+          path: indexPath,
+          code: "EBADJSON",
+          reason: `sessions.json cannot be read (${indexError}): new sessions cannot be attributed`,
+        });
       if (refreshed) {
         for (const s of refreshed) {
           const r = resolveAccount(opts.agentId, s.sessionKey, {
@@ -225,24 +266,39 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
         }
       }
 
-      let names: string[];
-      try {
-        names = readdirSync(sessionsDir);
-      } catch {
-        names = [];
-      }
-      names.sort();
+      const list = (dir: string): string[] => {
+        try {
+          return readdirSync(dir).sort();
+        } catch (err) {
+          // Absent is normal (an agent without JSONL, no import archive); anything else is a failure.
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(dir, err);
+          return [];
+        }
+      };
+      const names = list(sessionsDir);
+      const importDir = join(opts.agentDir, IMPORT_ARCHIVE_DIR);
+      const files: { path: string; cls: ClassifiedFile }[] = [];
       for (const name of names) {
         const cls = classifyTranscriptFile(name);
-        if (!cls) continue;
-        const path = join(sessionsDir, name);
+        if (cls) files.push({ path: join(sessionsDir, name), cls });
+      }
+      for (const name of list(importDir)) {
+        const cls = classifyImportArchiveFile(name);
+        if (cls) files.push({ path: join(importDir, name), cls });
+      }
+      for (const { path, cls } of files) {
         let st: ReturnType<typeof statSync>;
         try {
           st = statSync(path);
-        } catch {
-          continue; // renamed or deleted between readdir and stat: the next poll finds it
+        } catch (err) {
+          // renamed or deleted between readdir and stat: the next poll finds it
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(path, err);
+          continue;
         }
-        if (!st.isFile()) continue;
+        if (!st.isFile()) {
+          report?.({ path, code: "not-a-file", reason: "a transcript name that is not a regular file" });
+          continue;
+        }
         const key = `${st.dev}:${st.ino}`;
         const prev = seen.get(key);
         if (prev && prev.size === st.size && prev.mtimeMs === st.mtimeMs && prev.cursor.path === path)
@@ -256,7 +312,8 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
         let fd: number;
         try {
           fd = openSync(path, "r");
-        } catch {
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(path, err);
           continue;
         }
         try {
@@ -373,12 +430,18 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
           cursors.set(key, fileCursor);
           pendingSeen.push([key, { size, mtimeMs: st.mtimeMs, cursor: { ...fileCursor } }]);
           if (cursors.size >= MAX_FILES_PER_BATCH) flush();
+        } catch (err) {
+          // An I/O error mid-file (fs errors carry `syscall`): reported with the path; its cursor
+          // did not move, so the next poll reads it again (dedupe absorbs what was billed).
+          // Anything else (the biller's database failing) ends the poll.
+          if (typeof (err as NodeJS.ErrnoException).syscall !== "string") throw err;
+          problem(path, err);
         } finally {
           closeSync(fd);
         }
       }
       flush();
-      readCompressedArchives(sink, names);
+      readCompressedArchives(sink, names, problem);
     },
     close() {},
   };
@@ -388,7 +451,11 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
    * transcripts, read once each by content hash (`meter_blobs_done`, shared with the SQLite
    * source, which reads the same files with better attribution when the agent has a store).
    */
-  function readCompressedArchives(sink: BatchSink, sessionNames: readonly string[]): void {
+  function readCompressedArchives(
+    sink: BatchSink,
+    sessionNames: readonly string[],
+    problem: (path: string, err: unknown) => void,
+  ): void {
     const found: { path: string; name: string; cold: boolean }[] = [];
     for (const name of sessionNames)
       if (/\.jsonl\.(deleted|reset)\..*\.zst$/.test(name))
@@ -397,7 +464,9 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
     let coldNames: string[] = [];
     try {
       coldNames = readdirSync(coldDir);
-    } catch {}
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(coldDir, err);
+    }
     for (const name of coldNames.sort())
       if (name.endsWith(".jsonl.zst")) found.push({ path: join(coldDir, name), name, cold: true });
     for (const { path, name, cold } of found) {
@@ -412,7 +481,12 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
       let content: Buffer;
       try {
         content = decodeMaybeZstd(readFileSync(path));
-      } catch {
+      } catch (err) {
+        if (typeof (err as NodeJS.ErrnoException).syscall === "string") {
+          // unreadable, not undecodable: reported and retried next poll
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(path, err);
+          continue;
+        }
         sink(onlyReject(`${path}@0`, "archive does not decode"));
         seenArchives.set(path, sig);
         continue;

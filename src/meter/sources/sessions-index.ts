@@ -45,13 +45,22 @@ export function createSessionsIndex(path: string) {
   let sig = "";
   let byId = new Map<string, IndexedSession>();
   let parentByKey = new Map<string, string>();
+  let lastError: string | null = null;
   return {
+    /**
+     * Why the last `refresh` could not read a changed file (not valid JSON), or null. OpenClaw
+     * writes the index atomically (temp file + rename), so this is a damaged file, not a race.
+     */
+    error(): string | null {
+      return lastError;
+    },
     /** Returns the sessions when the file changed since the last call, else null. */
     refresh(): IndexedSession[] | null {
       let st: ReturnType<typeof statSync>;
       try {
         st = statSync(path);
       } catch {
+        lastError = null; // absent: nothing to read (reported by the source if it is worse)
         return null;
       }
       const next = `${st.size}:${st.mtimeMs}:${st.ino}`;
@@ -59,9 +68,13 @@ export function createSessionsIndex(path: string) {
       let parsed: IndexedSession[];
       try {
         parsed = parseSessionsJson(JSON.parse(readFileSync(path, "utf8")));
-      } catch {
-        return null; // caught mid-rewrite: keep the last view, try again next poll
+      } catch (err) {
+        // keep the last view, try again next poll
+        lastError =
+          err instanceof SyntaxError ? "not valid JSON" : String((err as Error).message).slice(0, 200);
+        return null;
       }
+      lastError = null;
       sig = next;
       byId = new Map(parsed.map((x) => [x.sessionId, x]));
       parentByKey = new Map(

@@ -10,6 +10,7 @@ import {
   type BatchSink,
   emptyStats,
   type MeterSource,
+  type ProblemReporter,
   type Reject,
   type SessionFact,
   type SourceBatch,
@@ -150,6 +151,8 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
 
   let oc: OcHandle | null = null;
   let polls = 0;
+  /** The current poll's problem reporter (see source.ts). */
+  let report: ProblemReporter = () => {};
   let running = false;
   /** Archives (rows and files) handled by this process: not even decoded again. */
   const archivesSeen = new Set<string>();
@@ -173,21 +176,22 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
     let st: Stats;
     try {
       st = statSync(dbFile);
-    } catch {
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR")
+        report({ path: dbFile, code: code ?? "error", reason: String((err as Error).message).slice(0, 300) });
       closeOc();
       return null;
     }
     if (oc && oc.dev === st.dev && oc.ino === st.ino) return oc;
     closeOc();
-    if (!st.isFile()) return null;
-    let conn: Database.Database;
-    try {
-      conn = new Database(dbFile, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
-    } catch (err) {
-      if (isBusy(err)) throw err;
-      if (isNotOpenClaw(err)) return null;
-      throw err;
+    if (!st.isFile()) {
+      report({ path: dbFile, code: "not-a-file", reason: "the OpenClaw store path is not a regular file" });
+      return null;
     }
+    let conn: Database.Database;
+    // Busy or not a database: thrown, and reported by poll().
+    conn = new Database(dbFile, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
     try {
       conn.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
       conn.pragma("query_only = 1");
@@ -200,9 +204,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
       return oc;
     } catch (err) {
       conn.close();
-      if (isBusy(err)) throw err;
-      if (isNotOpenClaw(err)) return null;
-      throw err;
+      throw err; // busy or not a database: reported by poll()
     }
   }
 
@@ -558,7 +560,9 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
       let names: string[];
       try {
         names = readdirSync(dir);
-      } catch {
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT") report({ path: dir, code: code ?? "error", reason: errLine(err) });
         return;
       }
       for (const n of names.sort()) {
@@ -567,8 +571,11 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
         try {
           const st = statSync(path);
           if (st.isFile()) out.push({ path, rel: relDir ? `${relDir}/${n}` : n, name: n, st });
-        } catch {
-          // vanished between readdir and stat
+          else report({ path, code: "not-a-file", reason: "an archive name that is not a regular file" });
+        } catch (err) {
+          // vanished between readdir and stat is normal; anything else is reported
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== "ENOENT") report({ path, code: code ?? "error", reason: errLine(err) });
         }
       }
     };
@@ -599,6 +606,15 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
         content = decodeMaybeZstd(readFileSync(f.path));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+        if (typeof (err as NodeJS.ErrnoException).syscall === "string") {
+          // unreadable (EACCES, EIO, EISDIR): reported and retried next poll, not marked seen
+          report({
+            path: f.path,
+            code: (err as NodeJS.ErrnoException).code ?? "error",
+            reason: errLine(err),
+          });
+          continue;
+        }
         rejectOnly(sink, h.dbPath, refBase, "archive file does not decode");
         archivesSeen.add(seenKey);
         continue;
@@ -651,21 +667,32 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
 
   return {
     name,
-    async poll(sink: BatchSink): Promise<void> {
+    async poll(sink: BatchSink, onProblem?: ProblemReporter): Promise<void> {
       if (running) return; // an overlapping poll would read the same rows twice
       running = true;
+      report = onProblem ?? (() => {});
       try {
         await pollOnce(sink);
       } catch (err) {
+        const why = String((err as Error).message ?? err).slice(0, 300);
         // A writer holds the lock (rollback journal, or WAL recovery): try again next round.
-        if (isBusy(err)) return;
+        if (isBusy(err)) {
+          report({
+            path: dbFile,
+            code: sqliteCode(err),
+            reason: `locked by a writer, retried next poll: ${why}`,
+          });
+          return;
+        }
         if (isNotOpenClaw(err)) {
+          report({ path: dbFile, code: sqliteCode(err), reason: `not a readable SQLite database: ${why}` });
           closeOc();
           return;
         }
         throw err;
       } finally {
         running = false;
+        report = () => {};
       }
     },
     close(): void {
@@ -820,6 +847,11 @@ function hashGeneration(g: string | number | null): number | null {
   if (g === null) return null;
   const hex = createHash("sha256").update(String(g)).digest("hex").slice(0, 12);
   return Number.parseInt(hex, 16);
+}
+
+/** First line of an error's message, at most 300 characters (fs/SQLite messages: paths, never content). */
+function errLine(err: unknown): string {
+  return (String((err as Error)?.message ?? err).split("\n")[0] ?? "").slice(0, 300);
 }
 
 function isBlank(line: Buffer): boolean {

@@ -1,0 +1,136 @@
+import { type Command, Option } from "commander";
+import { AppError, ErrorCode } from "../../errors.js";
+import { createReviewQueue, type HeldEvent } from "../../meter/index.js";
+import { decimalToScaled, formatMicroCredits, parseDecimal } from "../../money.js";
+import type { CliContext, GlobalOptions } from "../context.js";
+import { renderTable, toJson } from "../output.js";
+
+function parseId(text: string): number {
+  const id = Number(text);
+  if (!Number.isSafeInteger(id) || id <= 0)
+    throw new AppError(ErrorCode.InvalidRequest, `review id must be a positive whole number, got "${text}"`);
+  return id;
+}
+
+const short = (t: string, n: number) => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
+
+function rows(items: readonly HeldEvent[]): unknown[][] {
+  return items.map((h) => [
+    h.id,
+    h.status,
+    h.accountId,
+    `${h.provider}/${h.model}`,
+    h.totalTokens,
+    h.costUsd === null ? "-" : `$${h.costUsd}`,
+    new Date(h.createdAtMs).toISOString(),
+    short(h.reason, 80),
+    short(h.sourceRef, 60),
+  ]);
+}
+
+/**
+ * `creditgate review`: model calls held instead of billed (absurd cost, timestamp or token count;
+ * a call whose billing failed). List them, then release (bill once) or void (never bill) each.
+ */
+export function registerReviewCommands(program: Command, ctx: CliContext): void {
+  const review = program
+    .command("review")
+    .description("model calls held for review instead of billed: list, release or void them")
+    .addOption(
+      new Option("--status <status>", "which items")
+        .choices(["held", "released", "voided", "all"])
+        .default("held"),
+    )
+    .option("--limit <n>", "at most this many, newest first", "100")
+    .action((o: { status: "held" | "released" | "voided" | "all"; limit: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const limit = Number(o.limit);
+      if (!Number.isSafeInteger(limit) || limit < 1)
+        throw new AppError(
+          ErrorCode.InvalidRequest,
+          `--limit must be a positive whole number, got "${o.limit}"`,
+        );
+      const config = ctx.config(g);
+      const db = ctx.openDb(config);
+      try {
+        const q = createReviewQueue(db);
+        const items = q.list(o.status, limit);
+        const summary = q.summary();
+        if (g.json) {
+          ctx.out(toJson({ ...summary, items }));
+          return;
+        }
+        ctx.out(
+          renderTable(
+            ["id", "status", "account", "model", "tokens", "cost (USD)", "held at", "reason", "read at"],
+            rows(items),
+          ),
+        );
+        ctx.out(`${summary.held} held, $${summary.heldCostUsd} computed cost\n`);
+      } finally {
+        db.close();
+      }
+    });
+
+  review
+    .command("release")
+    .description("bill a held call exactly once (at its computed cost, or --cost-usd)")
+    .argument("<id>", "review item id")
+    .requiredOption("--reason <text>", "why it is billed (kept in the ledger)")
+    .option("--cost-usd <usd>", "bill this provider cost in USD instead of the computed one")
+    .action((idText: string, o: { reason: string; costUsd?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const id = parseId(idText);
+      let costPicoUsd: bigint | undefined;
+      if (o.costUsd !== undefined) {
+        try {
+          costPicoUsd = decimalToScaled(o.costUsd, 12);
+        } catch (err) {
+          throw new AppError(ErrorCode.InvalidRequest, `--cost-usd: ${(err as Error).message}`);
+        }
+      }
+      const config = ctx.config(g);
+      const db = ctx.openDb(config);
+      try {
+        const r = createReviewQueue(db).release(id, {
+          reason: o.reason,
+          ...(costPicoUsd !== undefined ? { costPicoUsd } : {}),
+          markup: parseDecimal(config.pricing.markup),
+          creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
+          nowMs: ctx.nowMs(),
+        });
+        if (g.json) ctx.out(toJson(r));
+        else if (r.status === "released")
+          ctx.out(
+            `released #${id}: billed ${formatMicroCredits(r.chargeMicroCredits)} credits (usage event ${r.usageEventId}); balance ${formatMicroCredits(r.balanceMicroCredits)}\n`,
+          );
+        else ctx.out(`#${id} was already released (usage event ${r.usageEventId ?? "-"}); nothing billed\n`);
+      } finally {
+        db.close();
+      }
+    });
+
+  review
+    .command("void")
+    .description("never bill a held call; it is kept with the reason")
+    .argument("<id>", "review item id")
+    .requiredOption("--reason <text>", "why it is not billed")
+    .action((idText: string, o: { reason: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const id = parseId(idText);
+      const config = ctx.config(g);
+      const db = ctx.openDb(config);
+      try {
+        const r = createReviewQueue(db).void(id, o.reason, ctx.nowMs());
+        if (g.json) ctx.out(toJson(r));
+        else
+          ctx.out(
+            r.status === "voided"
+              ? `voided #${id}; it will never be billed\n`
+              : `#${id} was already voided\n`,
+          );
+      } finally {
+        db.close();
+      }
+    });
+}

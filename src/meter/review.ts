@@ -1,0 +1,429 @@
+import { createLedger } from "../credits/index.js";
+import type { Db } from "../db/index.js";
+import { AppError, ErrorCode } from "../errors.js";
+import { chargeMicroCredits, formatPicoUsd, type Ratio } from "../money.js";
+import { type GroupBy, queryUsage, type UsageQuery, type UsageRow } from "./report.js";
+import type { UsageEvent } from "./types.js";
+import { MAX_FUTURE_MS, MAX_SAFE, MIN_TIMESTAMP_MS } from "./validate.js";
+
+/**
+ * The review queue: model calls the biller would not bill automatically (see validate.ts for
+ * the ranges). A held call is kept whole (every usage field, where it was read, why it was
+ * held), claims its dedupe key (re-reading the line is a duplicate), is counted (metrics,
+ * `meter --once`, `usage` reports) and waits for the operator:
+ * - `release`: bills it exactly once, at the computed cost or a cost the operator gives; the
+ *   ledger entry (`usage:<dedupeKey>`, kind `usage`) says `review #<id> released: <reason>`.
+ * - `void`: never billed; kept with the operator's reason.
+ * Both are idempotent: a second call changes nothing and says so.
+ */
+
+export type ReviewStatus = "held" | "released" | "voided";
+
+export interface HeldEvent {
+  id: number;
+  dedupeKey: string;
+  status: ReviewStatus;
+  reason: string;
+  accountId: string;
+  agentId: string;
+  source: string;
+  sourceRef: string;
+  provider: string;
+  model: string;
+  messageTsMs: number;
+  totalTokens: number;
+  /** Computed cost (pico-USD, decimal string; may exceed 2^53) or null when it could not be priced. */
+  costPicoUsd: string | null;
+  /** Same cost in USD (exact decimal string) or null. */
+  costUsd: string | null;
+  chargeMicroCredits: string | null;
+  priceSource: string | null;
+  createdAtMs: number;
+  resolvedAtMs: number | null;
+  resolution: string | null;
+  usageEventId: number | null;
+  /** The parsed call as read (token counts, ids, recorded cost). */
+  event: UsageEvent;
+}
+
+/** What holding needs to know beyond the event. */
+export interface HoldInput {
+  event: UsageEvent;
+  dedupeKey: string;
+  reason: string;
+  costPicoUsd: bigint | null;
+  chargeMicroCredits: bigint | null;
+  priceSource: string | null;
+  priceVersion: string | null;
+  nowMs: number;
+}
+
+const CLAMP = 8_640_000_000_000_000;
+const clampTs = (ts: number) => (Number.isFinite(ts) ? Math.trunc(Math.max(-CLAMP, Math.min(CLAMP, ts))) : 0);
+
+/** Statements for the biller's hot path (inside its transaction). */
+export function createReviewWriter(db: Db) {
+  const insert = db.prepare(
+    `INSERT INTO usage_review (dedupe_key, status, reason, event_json, account_id, agent_id, source,
+       source_ref, provider, model, message_ts_ms, total_tokens, cost_pico_usd, charge_micro_credits,
+       price_source, price_version, created_at_ms)
+     VALUES (?, 'held', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT(dedupe_key) DO NOTHING`,
+  );
+  const exists = db.prepare<[string], { id: number }>("SELECT id FROM usage_review WHERE dedupe_key = ?");
+  return {
+    /** True when a review row already claims `key` (held, released or voided). */
+    claimed(key: string): boolean {
+      return exists.get(key) !== undefined;
+    },
+    /** Holds one call; false when its key was already held. */
+    hold(h: HoldInput): boolean {
+      const e = h.event;
+      const info = insert.run(
+        h.dedupeKey,
+        h.reason.slice(0, 500),
+        JSON.stringify({ ...e, dedupeKey: undefined }),
+        e.accountId,
+        e.agentId,
+        e.source,
+        e.sourceRef,
+        e.provider,
+        e.model,
+        clampTs(e.messageTsMs),
+        Number.isSafeInteger(e.totalTokens) ? e.totalTokens : 0,
+        h.costPicoUsd === null ? null : h.costPicoUsd.toString(),
+        h.chargeMicroCredits === null ? null : h.chargeMicroCredits.toString(),
+        h.priceSource,
+        h.priceVersion,
+        h.nowMs,
+      );
+      return info.changes === 1;
+    },
+  };
+}
+
+interface Row {
+  id: number;
+  dedupe_key: string;
+  status: ReviewStatus;
+  reason: string;
+  event_json: string;
+  account_id: string;
+  agent_id: string;
+  source: string;
+  source_ref: string;
+  provider: string;
+  model: string;
+  message_ts_ms: number;
+  total_tokens: number;
+  cost_pico_usd: string | null;
+  charge_micro_credits: string | null;
+  price_source: string | null;
+  price_version: string | null;
+  created_at_ms: number;
+  resolved_at_ms: number | null;
+  resolution: string | null;
+  usage_event_id: number | null;
+}
+
+function toHeld(r: Row): HeldEvent {
+  return {
+    id: r.id,
+    dedupeKey: r.dedupe_key,
+    status: r.status,
+    reason: r.reason,
+    accountId: r.account_id,
+    agentId: r.agent_id,
+    source: r.source,
+    sourceRef: r.source_ref,
+    provider: r.provider,
+    model: r.model,
+    messageTsMs: r.message_ts_ms,
+    totalTokens: r.total_tokens,
+    costPicoUsd: r.cost_pico_usd,
+    costUsd: r.cost_pico_usd === null ? null : formatPicoUsd(BigInt(r.cost_pico_usd)),
+    chargeMicroCredits: r.charge_micro_credits,
+    priceSource: r.price_source,
+    createdAtMs: r.created_at_ms,
+    resolvedAtMs: r.resolved_at_ms,
+    resolution: r.resolution,
+    usageEventId: r.usage_event_id,
+    event: JSON.parse(r.event_json) as UsageEvent,
+  };
+}
+
+/** Count and computed cost of held calls (unpriceable ones count, with no cost). */
+export interface HeldSummary {
+  held: number;
+  /** Sum of the computed costs of held calls, pico-USD decimal string. */
+  heldCostPicoUsd: string;
+  heldCostUsd: string;
+}
+
+/** Held calls per group key (`user`, `agent`, `model` or `day`), with the report's filters. */
+export function heldByGroup(
+  db: Db,
+  by: GroupBy,
+  filter: Omit<UsageQuery, "by"> = {},
+): Map<string, { held: number; heldCostPicoUsd: bigint }> {
+  const keySql = {
+    user: "account_id",
+    agent: "agent_id",
+    model: "provider || '/' || model",
+    day: "strftime('%Y-%m-%d', message_ts_ms / 1000, 'unixepoch')",
+  }[by];
+  const where = ["status = 'held'"];
+  const params: (string | number)[] = [];
+  if (filter.user) where.push("account_id = ?") && params.push(filter.user);
+  if (filter.agent) where.push("agent_id = ?") && params.push(filter.agent);
+  if (filter.model)
+    where.push("(provider || '/' || model = ? OR model = ?)") && params.push(filter.model, filter.model);
+  if (filter.sinceMs !== undefined) where.push("message_ts_ms >= ?") && params.push(filter.sinceMs);
+  if (filter.untilMs !== undefined) where.push("message_ts_ms < ?") && params.push(filter.untilMs);
+  const rows = db
+    .prepare<(string | number)[], { key: string | null; cost: string | null }>(
+      `SELECT ${keySql} AS key, cost_pico_usd AS cost FROM usage_review WHERE ${where.join(" AND ")}`,
+    )
+    .all(...params);
+  const out = new Map<string, { held: number; heldCostPicoUsd: bigint }>();
+  for (const r of rows) {
+    const k = String(r.key);
+    const g = out.get(k) ?? { held: 0, heldCostPicoUsd: 0n };
+    g.held++;
+    if (r.cost !== null) g.heldCostPicoUsd += BigInt(r.cost);
+    out.set(k, g);
+  }
+  return out;
+}
+
+/** A usage report row plus the calls of its group held for review (not in the billed totals). */
+export interface UsageRowWithHeld extends UsageRow {
+  heldRequests: number;
+  /** Computed cost of the held calls, USD exact decimal string. */
+  heldCostUsd: string;
+}
+
+/**
+ * `queryUsage` plus, per group, the calls held for review: a group with only held calls appears
+ * with zero billed requests. Held calls are never hidden from a report.
+ */
+export function queryUsageWithHeld(db: Db, q: UsageQuery): UsageRowWithHeld[] {
+  const rows = queryUsage(db, q);
+  const held = heldByGroup(db, q.by, q);
+  const out: UsageRowWithHeld[] = rows.map((r) => {
+    const h = held.get(r.key);
+    return { ...r, heldRequests: h?.held ?? 0, heldCostUsd: formatPicoUsd(h?.heldCostPicoUsd ?? 0n) };
+  });
+  for (const [key, h] of held) {
+    if (rows.some((r) => r.key === key)) continue;
+    out.push({
+      key,
+      requests: 0,
+      errors: 0,
+      input: 0,
+      output: 0,
+      cacheRead: 0,
+      cacheWrite: 0,
+      totalTokens: 0,
+      costPicoUsd: "0",
+      costMicros: 0,
+      costUsd: "0",
+      chargedMicros: 0,
+      unknownModelRequests: 0,
+      fallbackPricedRequests: 0,
+      cacheWrite1h: 0,
+      providerBilledRequests: 0,
+      providerBilledCostUsd: "0",
+      providerBilledTableCostUsd: "0",
+      providerBilledDiffUsd: "0",
+      heldRequests: h.held,
+      heldCostUsd: formatPicoUsd(h.heldCostPicoUsd),
+    });
+  }
+  return out;
+}
+
+export function heldSummary(db: Db): HeldSummary {
+  let held = 0;
+  let cost = 0n;
+  for (const g of heldByGroup(db, "user").values()) {
+    held += g.held;
+    cost += g.heldCostPicoUsd;
+  }
+  return { held, heldCostPicoUsd: cost.toString(), heldCostUsd: formatPicoUsd(cost) };
+}
+
+export interface ReleaseOptions {
+  /** Why the operator releases it (kept in the ledger entry and on the review row). */
+  reason: string;
+  /** Bill this cost (pico-USD) instead of the computed one; required when none was computed. */
+  costPicoUsd?: bigint;
+  markup: Ratio;
+  creditsPerUsd: Ratio;
+  nowMs: number;
+}
+
+export type ReleaseOutcome =
+  | {
+      status: "released";
+      id: number;
+      usageEventId: number;
+      chargeMicroCredits: number;
+      balanceMicroCredits: number;
+    }
+  | { status: "already-released"; id: number; usageEventId: number | null };
+
+/** Operator actions on the queue. Every error is an AppError with a one-line message. */
+export function createReviewQueue(db: Db) {
+  const ledger = createLedger(db);
+  const get = db.prepare<[number], Row>("SELECT * FROM usage_review WHERE id = ?");
+  const resolve = db.prepare<[string, number, string, number | null, number]>(
+    "UPDATE usage_review SET status = ?, resolved_at_ms = ?, resolution = ?, usage_event_id = ? WHERE id = ?",
+  );
+  const usageByKey = db.prepare<[string], { id: number }>("SELECT id FROM usage_events WHERE dedupe_key = ?");
+  const insertUsage = db.prepare(
+    `INSERT INTO usage_events (dedupe_key, ledger_entry_id, account_id, agent_id, session_id, session_key,
+       source, source_ref, provider, model, api, response_id, message_ts_ms, input_tokens, output_tokens,
+       cache_read_tokens, cache_write_tokens, total_tokens, reasoning_tokens, stop_reason, is_error,
+       error_message, recorded_cost_pico_usd, cost_pico_usd, charge_micro_credits, price_source,
+       price_version, unknown_model, created_at_ms, anomaly, cache_write_1h_tokens)
+     VALUES (${Array.from({ length: 31 }, () => "?").join(", ")})`,
+  );
+
+  function row(id: number): Row {
+    const r = get.get(id);
+    if (!r) throw new AppError(ErrorCode.NotFound, `no review item #${id}`);
+    return r;
+  }
+
+  const releaseTx = db.transaction((id: number, o: ReleaseOptions): ReleaseOutcome => {
+    const r = row(id);
+    if (r.status === "released") return { status: "already-released", id, usageEventId: r.usage_event_id };
+    if (r.status === "voided")
+      throw new AppError(ErrorCode.Conflict, `review item #${id} was voided; it cannot be released`);
+    const existing = usageByKey.get(r.dedupe_key);
+    if (existing) {
+      // Billed by another path meanwhile (cannot happen through the meter, which sees the claim).
+      resolve.run("released", o.nowMs, `${o.reason} (already billed)`, existing.id, id);
+      return { status: "already-released", id, usageEventId: existing.id };
+    }
+    const cost = o.costPicoUsd ?? (r.cost_pico_usd === null ? null : BigInt(r.cost_pico_usd));
+    if (cost === null)
+      throw new AppError(
+        ErrorCode.InvalidRequest,
+        `review item #${id} has no computed cost: give one with --cost-usd`,
+      );
+    if (cost < 0n || cost > 9_223_372_036_854_775_807n)
+      throw new AppError(ErrorCode.InvalidRequest, `cost ${cost} pico-USD is out of range`);
+    const charge = chargeMicroCredits(cost, o.markup, o.creditsPerUsd);
+    if (charge > MAX_SAFE)
+      throw new AppError(
+        ErrorCode.InvalidRequest,
+        `charge ${charge} micro-credits exceeds 2^53; give a lower --cost-usd`,
+      );
+    const e = JSON.parse(r.event_json) as UsageEvent;
+    const tsOk = Number.isSafeInteger(e.messageTsMs) && e.messageTsMs >= MIN_TIMESTAMP_MS;
+    const ts = tsOk && e.messageTsMs <= o.nowMs + MAX_FUTURE_MS ? e.messageTsMs : r.created_at_ms;
+    const posted = ledger.post({
+      accountId: r.account_id,
+      kind: "usage",
+      amountMicroCredits: -charge,
+      idempotencyKey: `usage:${r.dedupe_key}`,
+      reason: `review #${id} released: ${o.reason}`.slice(0, 500),
+      ref: e.sessionKey ?? e.sessionId ?? null,
+      nowMs: o.nowMs,
+    });
+    const safe = (n: number) => (Number.isSafeInteger(n) && n >= 0 ? n : 0);
+    const info = insertUsage.run(
+      r.dedupe_key,
+      posted.entryId,
+      r.account_id,
+      r.agent_id,
+      e.sessionId ?? null,
+      e.sessionKey ?? null,
+      r.source,
+      r.source_ref,
+      r.provider,
+      r.model,
+      e.api ?? null,
+      e.responseId ?? null,
+      ts,
+      safe(e.input),
+      safe(e.output),
+      safe(e.cacheRead),
+      safe(e.cacheWrite),
+      safe(e.totalTokens),
+      e.reasoningTokens ?? null,
+      e.stopReason ?? null,
+      e.isError ? 1 : 0,
+      e.errorMessage ?? null,
+      null,
+      cost,
+      Number(charge),
+      o.costPicoUsd === undefined ? (r.price_source ?? "review") : "review",
+      o.costPicoUsd === undefined ? (r.price_version ?? "review") : `review:${id}`,
+      0,
+      o.nowMs,
+      `released from review #${id} (${r.reason}): ${o.reason}`.slice(0, 1000),
+      Math.min(safe(e.cacheWrite1h ?? 0), safe(e.cacheWrite)),
+    );
+    const usageEventId = Number(info.lastInsertRowid);
+    resolve.run("released", o.nowMs, o.reason, usageEventId, id);
+    return {
+      status: "released",
+      id,
+      usageEventId,
+      chargeMicroCredits: Number(charge),
+      balanceMicroCredits: posted.balanceMicroCredits,
+    };
+  });
+
+  const voidTx = db.transaction((id: number, reason: string, nowMs: number) => {
+    const r = row(id);
+    if (r.status === "voided") return { status: "already-voided" as const, id };
+    if (r.status === "released")
+      throw new AppError(
+        ErrorCode.Conflict,
+        `review item #${id} was already released (billed); refund it with a grant instead`,
+      );
+    resolve.run("voided", nowMs, reason, null, id);
+    return { status: "voided" as const, id };
+  });
+
+  const needReason = (reason: string) => {
+    if (!reason.trim()) throw new AppError(ErrorCode.InvalidRequest, "a --reason is required");
+  };
+
+  return {
+    /** Items, newest first; `status` "all" lists every state. */
+    list(status: ReviewStatus | "all" = "held", limit = 100): HeldEvent[] {
+      const rows =
+        status === "all"
+          ? db.prepare<[number], Row>("SELECT * FROM usage_review ORDER BY id DESC LIMIT ?").all(limit)
+          : db
+              .prepare<[string, number], Row>(
+                "SELECT * FROM usage_review WHERE status = ? ORDER BY id DESC LIMIT ?",
+              )
+              .all(status, limit);
+      return rows.map(toHeld);
+    },
+    get(id: number): HeldEvent {
+      return toHeld(row(id));
+    },
+    /** Bills a held item exactly once (IMMEDIATE transaction; idempotent). */
+    release(id: number, o: ReleaseOptions): ReleaseOutcome {
+      needReason(o.reason);
+      return releaseTx.immediate(id, o);
+    },
+    /** Marks a held item as never to be billed (idempotent). */
+    void(id: number, reason: string, nowMs: number): { status: "voided" | "already-voided"; id: number } {
+      needReason(reason);
+      return voidTx.immediate(id, reason, nowMs);
+    },
+    summary(): HeldSummary {
+      return heldSummary(db);
+    },
+  };
+}
+
+export type ReviewQueue = ReturnType<typeof createReviewQueue>;

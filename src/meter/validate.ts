@@ -1,0 +1,80 @@
+import { PICO_PER_USD, formatPicoUsd as usd } from "../money.js";
+import type { ParsedUsage } from "./types.js";
+
+/**
+ * The ranges a model call must fall in to be billed automatically. An event outside them is
+ * never dropped and never fatal: it is HELD in the review queue (`usage_review`, see review.ts)
+ * with the reason, until the operator releases or voids it (`creditgate review`).
+ *
+ * | what | range | why |
+ * |---|---|---|
+ * | `message.timestamp` | 2020-01-01T00:00:00Z … now + 365 days | older than any OpenClaw/Clawdbot/pi transcript; a wrong clock on the bot host is billed, a year 2100 or 1e20 is not |
+ * | each token count (input, output, cacheRead, cacheWrite) | 0 … 10^9 | 100× the largest context window sold today (10M) |
+ * | cost per call | ≤ tokens × $0.01 + $1 | $0.01/token = $10,000 per 1M tokens, 16× the dearest list price (o1-pro output, $600/MTok); $1 covers per-call fees (web search, per-request prices) |
+ * | cost per call | ≤ `CREDITGATE_REVIEW_MAX_CALL_USD` (default $200) | the operator's own ceiling |
+ * | charge per call | ≤ 2^53−1 micro-credits, and the balance after it too | exact in SQLite and JSON |
+ *
+ * A recorded `usage.cost.total` that breaks the per-token bound is FLAGGED on the row
+ * (`usage_events.anomaly`) when something else (the table or an override) priced the call,
+ * and held when the recorded cost is the price.
+ */
+export const MIN_TIMESTAMP_MS = Date.UTC(2020, 0, 1);
+export const MAX_FUTURE_MS = 365 * 86_400_000;
+export const MAX_TOKENS_PER_CLASS = 1_000_000_000;
+/** $0.01 per token in pico-USD. */
+export const MAX_PICO_USD_PER_TOKEN = PICO_PER_USD / 100n;
+/** $1 per call in pico-USD, on top of the per-token bound. */
+export const PER_CALL_ALLOWANCE_PICO_USD = PICO_PER_USD;
+/** Default of `CREDITGATE_REVIEW_MAX_CALL_USD`. */
+export const DEFAULT_MAX_CALL_USD = "200";
+export const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** Largest value an SQLite INTEGER column holds. */
+export const MAX_INT64 = 9_223_372_036_854_775_807n;
+
+/** Why a call cannot be priced at all (bad timestamp or token count), or null when it can. */
+export function inputProblem(u: ParsedUsage, nowMs: number): string | null {
+  const ts = u.messageTsMs;
+  if (!Number.isSafeInteger(ts) || ts < MIN_TIMESTAMP_MS || ts > nowMs + MAX_FUTURE_MS) {
+    return `timestamp ${String(ts)} outside 2020-01-01 … now+365d`;
+  }
+  for (const k of ["input", "output", "cacheRead", "cacheWrite"] as const) {
+    const v = u[k];
+    if (!Number.isSafeInteger(v) || v < 0 || v > MAX_TOKENS_PER_CLASS) {
+      return `${k} token count ${String(v)} outside 0 … ${MAX_TOKENS_PER_CLASS}`;
+    }
+  }
+  return null;
+}
+
+/** Tokens of all four classes (each already within range). */
+export function tokensOf(u: ParsedUsage): bigint {
+  return BigInt(u.input) + BigInt(u.output) + BigInt(u.cacheRead) + BigInt(u.cacheWrite);
+}
+
+/** The most a call with `tokens` tokens can plausibly cost, in pico-USD. */
+export function plausibleMaxPico(tokens: bigint): bigint {
+  return tokens * MAX_PICO_USD_PER_TOKEN + PER_CALL_ALLOWANCE_PICO_USD;
+}
+
+/**
+ * Why `costPicoUsd` cannot be billed automatically for `u` (implausible per token, or above the
+ * operator's per-call ceiling `maxCallPico`), or null.
+ */
+export function costProblem(u: ParsedUsage, costPicoUsd: bigint, maxCallPico: bigint): string | null {
+  const tokens = tokensOf(u);
+  if (costPicoUsd > plausibleMaxPico(tokens)) {
+    return `cost $${usd(costPicoUsd)} for ${tokens} tokens is above $0.01/token + $1 (implausible)`;
+  }
+  if (costPicoUsd > maxCallPico) {
+    return `cost $${usd(costPicoUsd)} is above the per-call maximum $${usd(maxCallPico)} (CREDITGATE_REVIEW_MAX_CALL_USD)`;
+  }
+  return null;
+}
+
+/** A note for the usage row when the transcript's own recorded cost is implausible, else null. */
+export function recordedCostAnomaly(u: ParsedUsage, recordedPico: bigint | null): string | null {
+  if (recordedPico === null) return null;
+  const tokens = tokensOf(u);
+  if (recordedPico <= plausibleMaxPico(tokens)) return null;
+  return `recorded cost $${usd(recordedPico)} for ${tokens} tokens is implausible (not used)`;
+}
