@@ -30,8 +30,15 @@ export const pushEventSchema = z.strictObject({
   output: tokens,
   cacheRead: tokens.default(0),
   cacheWrite: tokens.default(0),
+  /** The part of `cacheWrite` written with a 1-hour TTL (OpenClaw `usage.cacheWrite1h`); priced at the 1-hour rate. */
+  cacheWrite1h: tokens.optional(),
   /** Cost the bot computed, USD; used per CREDITGATE_COST_MODE (recorded/auto), like transcript costs. */
   costUsd: z.number().min(0).max(1e6).nullish(),
+  /**
+   * `"provider-billed"` when `costUsd` is what the provider actually charged (OpenClaw
+   * `usage.cost.totalOrigin`): then `auto` bills it instead of the list price.
+   */
+  costOrigin: z.literal("provider-billed").nullish(),
   /** When the model call happened, epoch ms. */
   timestampMs: z.number().int().min(946_684_800_000).max(8_640_000_000_000),
   success: z.boolean(),
@@ -40,6 +47,9 @@ export const pushEventSchema = z.strictObject({
   sessionKey: z.string().min(1).max(500).nullish(),
   /** The provider's response id (OpenClaw `message.responseId`): part of the meter's identity. */
   responseId: z.string().min(1).max(500).nullish(),
+}).refine((e) => e.cacheWrite1h === undefined || e.cacheWrite1h <= e.cacheWrite, {
+  message: "must not exceed cacheWrite",
+  path: ["cacheWrite1h"],
 });
 export type PushEvent = z.infer<typeof pushEventSchema>;
 
@@ -183,6 +193,8 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         isError: !e.success,
         errorMessage: e.errorMessage ? e.errorMessage.slice(0, 300) : null,
         recordedCostUsd: e.costUsd ?? null,
+        ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
+        recordedCostOrigin: e.costUsd != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
         agentId: e.agentId,
         sessionId: null,
         sessionKey: e.sessionKey ?? null,

@@ -324,3 +324,43 @@ describe("POST /v1/usage", () => {
     expect(res.statusCode).toBe(503);
   });
 });
+
+describe("POST /v1/usage: what the provider really charged", () => {
+  test("cacheWrite1h is priced at the 1-hour rate and a provider-billed cost is billed as such", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const app = testApp(db, {
+      ingest: { pricer: fixturePricer("auto"), markup: parseDecimal("1"), creditsPerUsd: parseDecimal("1") },
+    });
+    onTestFinished(() => app.close());
+    const events = [
+      // Same usage as case anthropic-1h-cache-write call 1: $0.0633.
+      pushEvent({
+        idempotencyKey: "1h",
+        provider: "anthropic",
+        model: "claude-sonnet-4-5",
+        input: 100,
+        output: 200,
+        cacheWrite: 10_000,
+        cacheWrite1h: 10_000,
+      }),
+      // The list price would be $3; the provider billed $0.029.
+      pushEvent({ idempotencyKey: "pb", costUsd: 0.029, costOrigin: "provider-billed" }),
+      pushEvent({ idempotencyKey: "bad-1h", cacheWrite: 10, cacheWrite1h: 11 }),
+    ];
+    const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+    expect(res.json()).toMatchObject({ billed: 2, rejected: 1 });
+    expect(res.json().results[2].reason).toMatch(/cacheWrite1h/);
+    const rows = db
+      .prepare(
+        "SELECT cost_pico_usd AS cost, price_source AS src, cache_write_1h_tokens AS w1h FROM usage_events ORDER BY id",
+      )
+      .all();
+    expect(rows).toEqual([
+      { cost: 63_300_000_000, src: "table", w1h: 10_000 },
+      { cost: 29_000_000_000, src: "provider-billed", w1h: 0 },
+    ]);
+    expect(balanceOf(db, U)).toBe(-(63_300 + 29_000));
+  });
+});
