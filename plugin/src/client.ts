@@ -100,6 +100,11 @@ export interface PushEvent {
   success: boolean;
   /** The provider response id: creditgate recomputes the meter identity from it (must match the key). */
   responseId?: string;
+  /** Part of cacheWrite with a 1-hour TTL, priced at the 1-hour rate. */
+  cacheWrite1h?: number;
+  /** What the provider charged, USD, sent only with `costOrigin: "provider-billed"`. */
+  costUsd?: number;
+  costOrigin?: "provider-billed";
 }
 export interface PushResult {
   idempotencyKey: string;

@@ -148,6 +148,10 @@ export interface WrittenMessage {
     output?: number;
     cacheRead?: number;
     cacheWrite?: number;
+    /** The part of cacheWrite written with Anthropic's 1-hour TTL (OpenClaw ≥2026.9). */
+    cacheWrite1h?: number;
+    /** USD; `totalOrigin: "provider-billed"` when `total` is what the provider charged. */
+    cost?: { total?: number; totalOrigin?: string };
   };
   stopReason?: string;
   errorMessage?: string;

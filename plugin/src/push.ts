@@ -36,6 +36,16 @@ export function usageEvent(
   const messageTsMs = Math.trunc(m.timestamp);
   const responseId = typeof m.responseId === "string" && m.responseId ? m.responseId : null;
   const agentId = where.agentId ?? agentOfKey(where.sessionKey) ?? "main";
+  // Price exactly as the transcript meter would: the push may bill the call first, and the
+  // transcript copy is then a duplicate, so the 1-hour split and a provider-billed total must ride along.
+  const w1h = count(u.cacheWrite1h);
+  const cacheWrite1h = w1h ? Math.min(w1h, cacheWrite) : 0;
+  const total = u.cost?.total;
+  const providerBilled =
+    u.cost?.totalOrigin === "provider-billed" &&
+    typeof total === "number" &&
+    Number.isFinite(total) &&
+    total >= 0;
   const isError = m.stopReason === "error" || m.stopReason === "aborted" || Boolean(m.errorMessage);
   return {
     idempotencyKey: dedupeKey({
@@ -61,6 +71,8 @@ export function usageEvent(
     // creditgate accepts a meter-format key only when it recomputes the same identity from the
     // event, which includes the response id.
     ...(responseId ? { responseId } : {}),
+    ...(cacheWrite1h > 0 ? { cacheWrite1h } : {}),
+    ...(providerBilled ? { costUsd: total, costOrigin: "provider-billed" as const } : {}),
   };
 }
 

@@ -68,6 +68,31 @@ describe("usageEvent (the meter's rules)", () => {
     expect(ev?.idempotencyKey).toMatch(/^[0-9a-f]{12}-[0-9a-f]{32}$/);
   });
 
+  it("carries the 1-hour cache split and a provider-billed total, so a push prices like the transcript", () => {
+    const ev = usageEvent(
+      {
+        ...assistant,
+        usage: {
+          ...assistant.usage,
+          cacheWrite: 10_000,
+          cacheWrite1h: 12_000,
+          cost: { total: 0.029, totalOrigin: "provider-billed" },
+        },
+      },
+      where,
+    );
+    expect(ev).toMatchObject({
+      cacheWrite: 10_000,
+      cacheWrite1h: 10_000,
+      costUsd: 0.029,
+      costOrigin: "provider-billed",
+    });
+    // An estimate (no totalOrigin) is not sent: the center prices from its own table.
+    const plain = usageEvent(assistant, where);
+    expect(plain).not.toHaveProperty("costUsd");
+    expect(plain).not.toHaveProperty("cacheWrite1h");
+  });
+
   it("skips user lines, synthetic openclaw lines, zero usage and malformed counts; errors are billed as failures", () => {
     expect(usageEvent({ role: "user" }, where)).toBeNull();
     expect(usageEvent({ ...assistant, provider: "openclaw", model: "delivery-mirror" }, where)).toBeNull();

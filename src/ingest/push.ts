@@ -19,38 +19,40 @@ const idText = z.string().regex(/^[^\s]{1,200}$/, "must be 1-200 characters with
 const tokens = z.number().int().min(0).max(1e12);
 
 /** One pushed model call. Unknown fields are rejected so a typo is not silently ignored. */
-export const pushEventSchema = z.strictObject({
-  idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,200}$/, "must be 1-200 printable ASCII characters"),
-  agentId: idText,
-  /** Billable account, e.g. `telegram:123` or `agent:<id>` for the operator's own spend. */
-  userId: idText,
-  provider: z.string().min(1).max(100),
-  model: z.string().min(1).max(200),
-  input: tokens,
-  output: tokens,
-  cacheRead: tokens.default(0),
-  cacheWrite: tokens.default(0),
-  /** The part of `cacheWrite` written with a 1-hour TTL (OpenClaw `usage.cacheWrite1h`); priced at the 1-hour rate. */
-  cacheWrite1h: tokens.optional(),
-  /** Cost the bot computed, USD; used per CREDITGATE_COST_MODE (recorded/auto), like transcript costs. */
-  costUsd: z.number().min(0).max(1e6).nullish(),
-  /**
-   * `"provider-billed"` when `costUsd` is what the provider actually charged (OpenClaw
-   * `usage.cost.totalOrigin`): then `auto` bills it instead of the list price.
-   */
-  costOrigin: z.literal("provider-billed").nullish(),
-  /** When the model call happened, epoch ms. */
-  timestampMs: z.number().int().min(946_684_800_000).max(8_640_000_000_000),
-  success: z.boolean(),
-  /** Provider error text only, never chat content; truncated to 300 characters. */
-  errorMessage: z.string().max(10_000).nullish(),
-  sessionKey: z.string().min(1).max(500).nullish(),
-  /** The provider's response id (OpenClaw `message.responseId`): part of the meter's identity. */
-  responseId: z.string().min(1).max(500).nullish(),
-}).refine((e) => e.cacheWrite1h === undefined || e.cacheWrite1h <= e.cacheWrite, {
-  message: "must not exceed cacheWrite",
-  path: ["cacheWrite1h"],
-});
+export const pushEventSchema = z
+  .strictObject({
+    idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,200}$/, "must be 1-200 printable ASCII characters"),
+    agentId: idText,
+    /** Billable account, e.g. `telegram:123` or `agent:<id>` for the operator's own spend. */
+    userId: idText,
+    provider: z.string().min(1).max(100),
+    model: z.string().min(1).max(200),
+    input: tokens,
+    output: tokens,
+    cacheRead: tokens.default(0),
+    cacheWrite: tokens.default(0),
+    /** The part of `cacheWrite` written with a 1-hour TTL (OpenClaw `usage.cacheWrite1h`); priced at the 1-hour rate. */
+    cacheWrite1h: tokens.optional(),
+    /** Cost the bot computed, USD; used per CREDITGATE_COST_MODE (recorded/auto), like transcript costs. */
+    costUsd: z.number().min(0).max(1e6).nullish(),
+    /**
+     * `"provider-billed"` when `costUsd` is what the provider actually charged (OpenClaw
+     * `usage.cost.totalOrigin`): then `auto` bills it instead of the list price.
+     */
+    costOrigin: z.literal("provider-billed").nullish(),
+    /** When the model call happened, epoch ms. */
+    timestampMs: z.number().int().min(946_684_800_000).max(8_640_000_000_000),
+    success: z.boolean(),
+    /** Provider error text only, never chat content; truncated to 300 characters. */
+    errorMessage: z.string().max(10_000).nullish(),
+    sessionKey: z.string().min(1).max(500).nullish(),
+    /** The provider's response id (OpenClaw `message.responseId`): part of the meter's identity. */
+    responseId: z.string().min(1).max(500).nullish(),
+  })
+  .refine((e) => e.cacheWrite1h === undefined || e.cacheWrite1h <= e.cacheWrite, {
+    message: "must not exceed cacheWrite",
+    path: ["cacheWrite1h"],
+  });
 export type PushEvent = z.infer<typeof pushEventSchema>;
 
 export const pushBatchSchema = z.strictObject({
@@ -194,7 +196,8 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         errorMessage: e.errorMessage ? e.errorMessage.slice(0, 300) : null,
         recordedCostUsd: e.costUsd ?? null,
         ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
-        recordedCostOrigin: e.costUsd != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
+        recordedCostOrigin:
+          e.costUsd != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
         agentId: e.agentId,
         sessionId: null,
         sessionKey: e.sessionKey ?? null,
