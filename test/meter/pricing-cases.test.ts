@@ -88,7 +88,7 @@ describe("case provider-billed-cost: what the provider billed is the truth", () 
     // The CLI report shows the difference next to the row.
     const out = await runCli({ CREDITGATE_DB: world.dbPath }, ["usage", "--by", "model"]);
     expect(out.out).toMatch(/provider-billed\s+billed - list \(USD\)/);
-    expect(out.out).toMatch(/openrouter\/qwen\/qwen3-235b-a22b-2507\s+1\s.*\s1\s+0\.0105\n/);
+    expect(out.out).toMatch(/openrouter\/qwen\/qwen3-235b-a22b-2507\s+1\s.*\s1\s+0\.0105\s+0\n/);
     // GET /v1/usage answers the same rows.
     const app = testApp(world.db);
     const api = await app.inject({ url: "/v1/usage?by=model", headers: admin });
