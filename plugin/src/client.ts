@@ -1,116 +1,25 @@
 /**
  * Typed HTTP client for the creditgate operator API (`/v1/*`, Bearer key). Every call has a
  * timeout; failures surface as `CreditgateError` with `unreachable` (network, timeout, 5xx)
- * or `http` (a 4xx answer: a real "no").
+ * or `http` (a 4xx answer: a real "no"). Request and response shapes live in `api-types.ts`.
  */
-import type { PaymentProvider } from "./config.js";
-import type { LimitRules } from "./rpc.js";
-
-export interface StatusWindow {
-  period: string;
-  capMicroCredits: number;
-  spentMicroCredits: number;
-  resetsAt: string | null;
-}
-export interface UserStatus {
-  allowed: boolean;
-  /** `insufficient_balance`, `daily_cap`, `monthly_cap`, `operator`, ... (null when allowed). */
-  reason: string | null;
-  balanceMicroCredits: number;
-  windows: StatusWindow[];
-  topupUrl?: string;
-}
-export interface UsageTotals {
-  requests: number;
-  tokens: number;
-  chargedMicroCredits: number;
-}
-export interface ConsumoLimit {
-  period: string;
-  capMicroCredits: number;
-  spentMicroCredits: number;
-  kind: "hard" | "soft";
-  resetsAt: string | null;
-}
-export interface Consumo {
-  userId: string;
-  balanceMicroCredits: number;
-  today: UsageTotals;
-  month: UsageTotals;
-  limits: ConsumoLimit[];
-  lowBalance: boolean;
-  topupHint?: string;
-}
-export interface PackPrice {
-  provider: PaymentProvider;
-  currency: string;
-  amount: string;
-}
-export interface Pack {
-  id: string;
-  title?: string;
-  credits: string;
-  prices: PackPrice[];
-}
-export interface CreatedTopup {
-  topupId: string;
-  url: string;
-  provider: PaymentProvider;
-  expiresAt: string;
-}
-export interface Notice {
-  /** creditgate sends a number (the `notices` row id); a string is accepted too. */
-  id: string | number;
-  userId: string;
-  channel: string;
-  to: string;
-  /**
-   * creditgate fills this with the billing account (= `userId`); only a value that differs from
-   * `userId` is taken as the channel account (e.g. a second Telegram bot) to send from.
-   */
-  accountId?: string | null;
-  kind: string;
-  text: string;
-  createdAt: string;
-}
-export interface Burn {
-  agentId: string;
-  lastHourMicroCredits: number;
-  last24hMicroCredits: number;
-  runwayHours?: number | null;
-}
-export interface GrantBody {
-  /** Exact decimal credits, e.g. "2.5". */
-  credits: string;
-  reason: string;
-  /** The same key grants once (creditgate's ledger key `grant:<key>`). */
-  idempotencyKey: string;
-}
-export interface PushEvent {
-  idempotencyKey: string;
-  agentId: string;
-  userId: string;
-  provider: string;
-  model: string;
-  input: number;
-  output: number;
-  cacheRead: number;
-  cacheWrite: number;
-  timestampMs: number;
-  success: boolean;
-  /** The provider response id: creditgate recomputes the meter identity from it (must match the key). */
-  responseId?: string;
-  /** Part of cacheWrite with a 1-hour TTL, priced at the 1-hour rate. */
-  cacheWrite1h?: number;
-  /** What the provider charged, USD, sent only with `costOrigin: "provider-billed"`. */
-  costUsd?: number;
-  costOrigin?: "provider-billed";
-}
-export interface PushResult {
-  idempotencyKey: string;
-  status: "billed" | "duplicate" | "conflict" | "held" | "rejected";
-  reason?: string;
-}
+import type {
+  ApiErrorBody,
+  Burn,
+  Consumo,
+  CreatedTopup,
+  CreateTopupBody,
+  GrantBody,
+  LimitRules,
+  LimitsResponse,
+  Notice,
+  Pack,
+  PacksResponse,
+  PushEvent,
+  PushUsageBody,
+  PushUsageResponse,
+  UserStatus,
+} from "./api-types.js";
 
 export class CreditgateError extends Error {
   readonly kind: "unreachable" | "http";
@@ -150,10 +59,10 @@ export class CreditgateClient {
   }
   /** `GET /v1/packs` answers `{packs: [...]}` (a bare array is accepted too). */
   async packs(): Promise<Pack[]> {
-    const r = await this.request<Pack[] | { packs?: Pack[] }>("GET", "/v1/packs");
+    const r = await this.request<PacksResponse>("GET", "/v1/packs");
     return Array.isArray(r) ? r : Array.isArray(r?.packs) ? r.packs : [];
   }
-  createTopup(body: { userId: string; packId: string; provider: PaymentProvider }): Promise<CreatedTopup> {
+  createTopup(body: CreateTopupBody): Promise<CreatedTopup> {
     return this.request("POST", "/v1/topups", body);
   }
   notices(limit = 50): Promise<Notice[]> {
@@ -165,11 +74,12 @@ export class CreditgateClient {
   burn(agentId: string): Promise<Burn> {
     return this.request("GET", `/v1/agents/${seg(agentId)}/burn`);
   }
-  pushUsage(events: PushEvent[]): Promise<{ results: PushResult[] }> {
-    return this.request("POST", "/v1/usage", { events });
+  pushUsage(events: PushEvent[]): Promise<PushUsageResponse> {
+    const body: PushUsageBody = { events };
+    return this.request("POST", "/v1/usage", body);
   }
   /** `GET /v1/users/:id/limits` → the user's own rules (null when none), defaults and effective. */
-  getLimits(userId: string): Promise<{ user: LimitRules | null }> {
+  getLimits(userId: string): Promise<LimitsResponse> {
     return this.request("GET", `/v1/users/${seg(userId)}/limits`);
   }
   /** `PUT /v1/users/:id/limits`: replaces the user's whole rule set. */
@@ -202,7 +112,7 @@ export class CreditgateClient {
       let code: string | undefined;
       let message = `HTTP ${res.status}`;
       try {
-        const j = JSON.parse(text) as { error?: { code?: string; message?: string } };
+        const j = JSON.parse(text) as ApiErrorBody;
         code = j.error?.code;
         if (j.error?.message) message = `${message}: ${j.error.message}`;
       } catch {

@@ -1,5 +1,6 @@
 /** `/consumo`, `/saldo`, `/recargar [pack] [provider]`, `/burn` (operator only). */
-import { type CreditgateClient, CreditgateError, type Pack } from "./client.js";
+import type { Pack } from "./api-types.js";
+import { type CreditgateClient, CreditgateError } from "./client.js";
 import { PAYMENT_PROVIDERS, type PaymentProvider, type PluginConfig } from "./config.js";
 import { formatBurn, formatConsumo, formatPacks, formatSaldo, providerLabel, texts } from "./i18n.js";
 import type {

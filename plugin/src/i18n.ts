@@ -1,5 +1,13 @@
 /** Chat texts in Spanish (default) and English, and the number/date formatting they use. */
-import type { Burn, Consumo, ConsumoLimit, CreatedTopup, Pack, StatusWindow, UserStatus } from "./client.js";
+import type {
+  Burn,
+  Consumo,
+  ConsumoLimit,
+  CreatedTopup,
+  Pack,
+  StatusWindow,
+  UserStatus,
+} from "./api-types.js";
 import type { Language, PaymentProvider } from "./config.js";
 
 /** Micro-credits → "3.25", exact, at least 2 decimals (same rule as creditgate's `formatMicroCredits`). */

@@ -9,7 +9,8 @@
  * functions (Clawdbot). Neither path writes the message into the session transcript, so a
  * notice is never metered as usage.
  */
-import type { CreditgateClient, Notice } from "./client.js";
+import type { Notice } from "./api-types.js";
+import type { CreditgateClient } from "./client.js";
 import type { LegacySendMessage, PluginLogger, PluginRuntime } from "./openclaw-types.js";
 import { escapeForChannel } from "./outbound.js";
 

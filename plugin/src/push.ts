@@ -7,7 +7,8 @@
  *
  * The hook is synchronous and must not alter the message: the handler only enqueues.
  */
-import type { CreditgateClient, PushEvent } from "./client.js";
+import type { PushEvent } from "./api-types.js";
+import type { CreditgateClient } from "./client.js";
 import { dedupeKey } from "./identity.js";
 import type { BeforeMessageWriteEvent, PluginLogger, WrittenMessage } from "./openclaw-types.js";
 import { agentOfKey, resolveAccount } from "./user.js";

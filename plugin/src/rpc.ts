@@ -5,7 +5,8 @@
  * request reaches creditgate; errors use the gateway's `INVALID_REQUEST` / `UNAVAILABLE` codes.
  */
 import { randomUUID } from "node:crypto";
-import { type CreditgateClient, CreditgateError, type GrantBody } from "./client.js";
+import type { GrantBody, LimitPeriod, LimitRules } from "./api-types.js";
+import { type CreditgateClient, CreditgateError } from "./client.js";
 import type { GatewayRequestHandler, PluginApi, PluginLogger } from "./openclaw-types.js";
 
 export class ParamError extends Error {}
@@ -45,7 +46,7 @@ export function creditsToMicro(v: unknown, field: string, opts: { allowZero: boo
   return micro;
 }
 
-type Period = "day" | "week" | "month";
+type Period = LimitPeriod;
 const PERIOD_OF: Record<string, Period> = { daily: "day", weekly: "week", monthly: "month" };
 
 /**
@@ -77,14 +78,6 @@ export function parseSetLimits(p: Params): { userId: string; patch: LimitsPatch 
   if (Object.keys(patch.caps).length === 0 && patch.overdraftMicroCredits === undefined)
     throw new ParamError("nothing to set: give daily, weekly, monthly and/or overdraft");
   return { userId: u, patch };
-}
-
-/** creditgate's per-user rule set (`limitRulesSchema` on the server). */
-export interface LimitRules {
-  floorMicroCredits?: number;
-  caps?: { period: Period; capMicroCredits: number; kind: "hard" | "soft" }[];
-  lowBalanceMicroCredits?: number;
-  language?: "en" | "es";
 }
 
 /** Applies a patch to the user's current rules: caps of a patched period are replaced. */

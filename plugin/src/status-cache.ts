@@ -9,7 +9,8 @@
  *   does not add a request timeout to every message; what happens then is the caller's
  *   `failOpen` decision.
  */
-import { type CreditgateClient, CreditgateError, type UserStatus } from "./client.js";
+import type { UserStatus } from "./api-types.js";
+import { type CreditgateClient, CreditgateError } from "./client.js";
 
 export type StatusLookup =
   | { ok: true; status: UserStatus; cached: boolean }

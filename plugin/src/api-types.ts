@@ -1,0 +1,192 @@
+/**
+ * Request and response shapes of the creditgate operator API (`/v1/*`) that the plugin uses, in
+ * one place. `client.ts` sends and receives them; `rpc.ts`, `commands.ts`, `i18n.ts`,
+ * `notices.ts`, `push.ts` and `status-cache.ts` read them. This file imports only types from
+ * `config.ts` and nothing that imports it back, so the plugin has no import cycle
+ * (test/import-cycles.test.ts keeps it so).
+ *
+ * Units: amounts are integer **micro-credits** (1 credit = 1 000 000) in fields named
+ * `…MicroCredits`, sent by creditgate as JSON numbers (exact below 2^53); decimal credits
+ * travel as strings ("2.5"). Times are ISO-8601 UTC strings unless the name says `…Ms`
+ * (Unix epoch milliseconds). Token counts are integers.
+ */
+import type { PaymentProvider } from "./config.js";
+
+/** A calendar window of limits: `day`, `week` or `month` (in creditgate's configured timezone). */
+export type LimitPeriod = "day" | "week" | "month";
+/** `hard` caps block at the cap; `soft` caps only alert. */
+export type CapKind = "hard" | "soft";
+
+/** One cap window in a user's status: how much of the cap is spent. */
+export interface StatusWindow {
+  /** `day`, `week` or `month` (a string, so a new period never breaks the plugin). */
+  period: string;
+  capMicroCredits: number;
+  spentMicroCredits: number;
+  /** ISO time the window ends (null when creditgate gives none). */
+  resetsAt: string | null;
+}
+/** `GET /v1/users/:id/status`: may the user talk to the bot now, and why not. */
+export interface UserStatus {
+  allowed: boolean;
+  /** `insufficient_balance`, `daily_cap`, `monthly_cap`, `operator`, ... (null when allowed). */
+  reason: string | null;
+  balanceMicroCredits: number;
+  windows: StatusWindow[];
+  /** The operator's top-up page, when configured. */
+  topupUrl?: string;
+}
+/** Usage over one window (today, this month). */
+export interface UsageTotals {
+  /** Billed model calls. */
+  requests: number;
+  /** All tokens of those calls (input + output + cache). */
+  tokens: number;
+  chargedMicroCredits: number;
+}
+/** One cap in `/consumo`, with its kind. */
+export interface ConsumoLimit {
+  period: string;
+  capMicroCredits: number;
+  spentMicroCredits: number;
+  kind: CapKind;
+  resetsAt: string | null;
+}
+/** `GET /v1/users/:id/consumo`: what the `/consumo` command shows. */
+export interface Consumo {
+  userId: string;
+  balanceMicroCredits: number;
+  today: UsageTotals;
+  month: UsageTotals;
+  limits: ConsumoLimit[];
+  /** Balance at or under the user's low-balance threshold. */
+  lowBalance: boolean;
+  /** creditgate's localized "top up here" line, sent only when `lowBalance`. */
+  topupHint?: string;
+}
+/** One price of a credit pack: an exact decimal `amount` in `currency`, payable through `provider`. */
+export interface PackPrice {
+  provider: PaymentProvider;
+  /** ISO 4217 code, e.g. "USD", "ARS". */
+  currency: string;
+  /** Exact decimal string, e.g. "5.00". */
+  amount: string;
+}
+/** A credit pack from `GET /v1/packs`. */
+export interface Pack {
+  id: string;
+  title?: string;
+  /** Credits the pack grants, as an exact decimal string, e.g. "5". */
+  credits: string;
+  prices: PackPrice[];
+}
+/** `GET /v1/packs` answers `{packs: [...]}` (a bare array is accepted too). */
+export type PacksResponse = Pack[] | { packs?: Pack[] };
+/** `POST /v1/topups` body: start a checkout for one pack. */
+export interface CreateTopupBody {
+  userId: string;
+  packId: string;
+  provider: PaymentProvider;
+}
+/** `POST /v1/topups` answer: the checkout link to send to the user. */
+export interface CreatedTopup {
+  topupId: string;
+  /** The provider's checkout URL. */
+  url: string;
+  provider: PaymentProvider;
+  /** ISO time the checkout link expires. */
+  expiresAt: string;
+}
+/** A message from creditgate's worker to one user (`GET /v1/notices`), acked after delivery. */
+export interface Notice {
+  /** creditgate sends a number (the `notices` row id); a string is accepted too. */
+  id: string | number;
+  userId: string;
+  /** OpenClaw channel id, e.g. `telegram`. */
+  channel: string;
+  /** The chat/peer id on that channel. */
+  to: string;
+  /**
+   * creditgate fills this with the billing account (= `userId`); only a value that differs from
+   * `userId` is taken as the channel account (e.g. a second Telegram bot) to send from.
+   */
+  accountId?: string | null;
+  /** `blocked`, `unblocked`, `low_balance`, ... */
+  kind: string;
+  /** Ready-to-send text, already localized by creditgate. */
+  text: string;
+  createdAt: string;
+}
+/** `GET /v1/agents/:id/burn`: an agent's spend rate. */
+export interface Burn {
+  agentId: string;
+  lastHourMicroCredits: number;
+  last24hMicroCredits: number;
+  /** Hours the agent's own account lasts at the last 24 h rate (absent or null when not meaningful). */
+  runwayHours?: number | null;
+}
+/** `POST /v1/users/:id/grants` body (all required). */
+export interface GrantBody {
+  /** Exact decimal credits, e.g. "2.5". */
+  credits: string;
+  reason: string;
+  /** The same key grants once (creditgate's ledger key `grant:<key>`). */
+  idempotencyKey: string;
+}
+/**
+ * creditgate's per-user rule set (`limitRulesSchema` on the server): the body of
+ * `PUT /v1/users/:id/limits` (replaces the whole set) and `user` in `GET /v1/users/:id/limits`.
+ */
+export interface LimitRules {
+  /** Blocked at balance ≤ this (≤ 0; `-overdraft`). */
+  floorMicroCredits?: number;
+  caps?: { period: LimitPeriod; capMicroCredits: number; kind: CapKind }[];
+  /** `lowBalance` (and its notice) at balance ≤ this. */
+  lowBalanceMicroCredits?: number;
+  language?: "en" | "es";
+}
+/** `GET /v1/users/:id/limits` as the plugin reads it: the user's own rules (null when none). */
+export interface LimitsResponse {
+  user: LimitRules | null;
+}
+/** One model call pushed to `POST /v1/usage` (push metering); token counts are integers. */
+export interface PushEvent {
+  /** creditgate's meter identity of the call (see `identity.ts`); the same key bills once. */
+  idempotencyKey: string;
+  agentId: string;
+  userId: string;
+  provider: string;
+  model: string;
+  /** Input tokens, without cached prompt tokens. */
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  timestampMs: number;
+  success: boolean;
+  /** The provider response id: creditgate recomputes the meter identity from it (must match the key). */
+  responseId?: string;
+  /** Part of cacheWrite with a 1-hour TTL, priced at the 1-hour rate. */
+  cacheWrite1h?: number;
+  /** What the provider charged, USD, sent only with `costOrigin: "provider-billed"`. */
+  costUsd?: number;
+  costOrigin?: "provider-billed";
+}
+/** The outcome of one pushed event. */
+export interface PushResult {
+  idempotencyKey: string;
+  status: "billed" | "duplicate" | "conflict" | "held" | "rejected";
+  reason?: string;
+}
+/** `POST /v1/usage` body. */
+export interface PushUsageBody {
+  events: PushEvent[];
+}
+/** `POST /v1/usage` answer: one result per event, in order. */
+export interface PushUsageResponse {
+  results: PushResult[];
+}
+/** creditgate's error body on a non-2xx answer. */
+export interface ApiErrorBody {
+  error?: { code?: string; message?: string };
+}
