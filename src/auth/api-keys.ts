@@ -43,7 +43,8 @@ export const LAST_USED_RESOLUTION_MS = 60_000;
 const sha256 = (s: string) => createHash("sha256").update(s).digest();
 const DUMMY = sha256("creditgate:no-such-key");
 
-interface Row {
+/** A row of `api_keys` as SQLite returns it. */
+interface ApiKeyRow {
   id: string;
   name: string | null;
   scope: Scope;
@@ -52,7 +53,9 @@ interface Row {
   last_used_at_ms: number | null;
   revoked_at_ms: number | null;
 }
-const toInfo = (r: Row): ApiKeyInfo => ({
+const API_KEY_COLUMNS = "id, name, scope, secret_sha256, created_at_ms, last_used_at_ms, revoked_at_ms";
+
+const fromRow = (r: ApiKeyRow): ApiKeyInfo => ({
   id: r.id,
   name: r.name,
   scope: r.scope,
@@ -70,8 +73,8 @@ export function createApiKeys(db: Db, opts: { bootstrapKey?: string | null } = {
   const insert = db.prepare<[string, string | null, Scope, string, number]>(
     "INSERT INTO api_keys (id, name, scope, secret_sha256, created_at_ms) VALUES (?, ?, ?, ?, ?)",
   );
-  const byId = db.prepare<[string], Row>("SELECT * FROM api_keys WHERE id = ?");
-  const all = db.prepare<[], Row>("SELECT * FROM api_keys ORDER BY created_at_ms, id");
+  const byId = db.prepare<[string], ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE id = ?`);
+  const all = db.prepare<[], ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY created_at_ms, id`);
   const revokeStmt = db.prepare<[number, string]>(
     "UPDATE api_keys SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL",
   );
@@ -104,15 +107,15 @@ export function createApiKeys(db: Db, opts: { bootstrapKey?: string | null } = {
       insert.run(id, input.name ?? null, input.scope, sha256(key).toString("hex"), nowMs);
       const row = byId.get(id);
       if (!row) throw new AppError(ErrorCode.Internal, `api key ${id} vanished`);
-      return { ...toInfo(row), key };
+      return { ...fromRow(row), key };
     },
     /** Every key, newest use included even when not written yet. */
     list(): ApiKeyInfo[] {
-      return all.all().map((r) => withPending(toInfo(r)));
+      return all.all().map((r) => withPending(fromRow(r)));
     },
     get(id: string): ApiKeyInfo | null {
       const r = byId.get(id);
-      return r ? withPending(toInfo(r)) : null;
+      return r ? withPending(fromRow(r)) : null;
     },
     /** False when no key could ever authenticate (no bootstrap key, no active stored key). */
     enabled(): boolean {

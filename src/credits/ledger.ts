@@ -42,6 +42,55 @@ export interface AccountBalance {
   updatedAtMs: number;
 }
 
+/** A row of `accounts` as SQLite returns it (integers as numbers: balances stay within 2^53). */
+interface AccountRow {
+  id: string;
+  kind: "user" | "agent";
+  balance_micro_credits: number;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+function accountFromRow(r: AccountRow): AccountBalance {
+  return {
+    accountId: r.id,
+    kind: r.kind,
+    balanceMicroCredits: r.balance_micro_credits,
+    overdrawn: r.balance_micro_credits < 0,
+    updatedAtMs: r.updated_at_ms,
+  };
+}
+
+/** A row of `ledger_entries` as SQLite returns it. */
+interface LedgerEntryRow {
+  id: number;
+  account_id: string;
+  kind: LedgerKind;
+  amount_micro_credits: number;
+  balance_after_micro_credits: number;
+  idempotency_key: string;
+  reason: string | null;
+  ref: string | null;
+  created_at_ms: number;
+}
+
+const LEDGER_ENTRY_COLUMNS =
+  "id, account_id, kind, amount_micro_credits, balance_after_micro_credits, idempotency_key, reason, ref, created_at_ms";
+
+function entryFromRow(r: LedgerEntryRow): LedgerEntry {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    kind: r.kind,
+    amountMicroCredits: r.amount_micro_credits,
+    balanceAfterMicroCredits: r.balance_after_micro_credits,
+    idempotencyKey: r.idempotency_key,
+    reason: r.reason,
+    ref: r.ref,
+    createdAtMs: r.created_at_ms,
+  };
+}
+
 /** Accounts named `agent:<id>` are an operator's own agents; everything else is an end user. */
 export function accountKind(accountId: string): "user" | "agent" {
   return accountId.startsWith("agent:") ? "agent" : "user";
@@ -62,13 +111,13 @@ export function assertAccountId(accountId: string): void {
  * whatever caused it (a usage row and meter cursor, a top-up status, a webhook event).
  */
 export function createLedger(db: Db) {
-  const getAccount = db.prepare<[string], { balance_micro_credits: number }>(
+  const getAccount = db.prepare<[string], Pick<AccountRow, "balance_micro_credits">>(
     "SELECT balance_micro_credits FROM accounts WHERE id = ?",
   );
   const insertAccount = db.prepare<[string, string, number, number]>(
     "INSERT INTO accounts (id, kind, balance_micro_credits, created_at_ms, updated_at_ms) VALUES (?, ?, 0, ?, ?) ON CONFLICT(id) DO NOTHING",
   );
-  const findKey = db.prepare<[string], { id: number; account_id: string; amount_micro_credits: number }>(
+  const findKey = db.prepare<[string], Pick<LedgerEntryRow, "id" | "account_id" | "amount_micro_credits">>(
     "SELECT id, account_id, amount_micro_credits FROM ledger_entries WHERE idempotency_key = ?",
   );
   const insertEntry = db.prepare<
@@ -80,12 +129,11 @@ export function createLedger(db: Db) {
   const setBalance = db.prepare<[number, number, string]>(
     "UPDATE accounts SET balance_micro_credits = ?, updated_at_ms = ? WHERE id = ?",
   );
-  const accountRow = db.prepare<
-    [string],
-    { id: string; kind: "user" | "agent"; balance_micro_credits: number; updated_at_ms: number }
-  >("SELECT id, kind, balance_micro_credits, updated_at_ms FROM accounts WHERE id = ?");
-  const listEntries = db.prepare<[string, number], Record<string, unknown>>(
-    "SELECT * FROM ledger_entries WHERE account_id = ? ORDER BY id DESC LIMIT ?",
+  const accountRow = db.prepare<[string], AccountRow>(
+    "SELECT id, kind, balance_micro_credits, created_at_ms, updated_at_ms FROM accounts WHERE id = ?",
+  );
+  const listEntries = db.prepare<[string, number], LedgerEntryRow>(
+    `SELECT ${LEDGER_ENTRY_COLUMNS} FROM ledger_entries WHERE account_id = ? ORDER BY id DESC LIMIT ?`,
   );
   const sumMismatch = db.prepare<[], { id: string; balance: number; total: number }>(
     `SELECT a.id, a.balance_micro_credits AS balance, COALESCE(SUM(e.amount_micro_credits), 0) AS total
@@ -139,12 +187,23 @@ export function createLedger(db: Db) {
    * is read once, kept as a running total, and written once by `finish()`. The caller must have
    * deduplicated already (the UNIQUE idempotency key is still the backstop: a repeat throws and
    * rolls the whole transaction back). Must not be interleaved with `post` on the same accounts.
+   *
+   * Outside a transaction it REFUSES (throws, writes nothing) rather than posting entry by entry:
+   * entries would commit one at a time while the balances only move at `finish()`, so a crash in
+   * between would leave entries whose sum differs from the balance. The same holds for a poster
+   * kept past the end of its transaction: its `post` and `finish` throw and write nothing.
+   *
+   * @throws Error when no transaction is open (at creation, `post` or `finish`).
    */
   function batchPoster() {
-    if (!db.inTransaction) throw new Error("batchPoster() must run inside a transaction");
+    const requireTx = () => {
+      if (!db.inTransaction) throw new Error("batchPoster() must run inside a transaction");
+    };
+    requireTx();
     const running = new Map<string, bigint>();
     return {
       post(e: PostEntry): { entryId: number; balanceMicroCredits: number } {
+        requireTx();
         let before = running.get(e.accountId);
         if (before === undefined) {
           ensureAccount(e.accountId, e.nowMs);
@@ -178,6 +237,7 @@ export function createLedger(db: Db) {
         for (const [k, v] of snapshot) running.set(k, v);
       },
       finish(nowMs: number): void {
+        requireTx();
         for (const [accountId, balance] of running)
           setBalance.run(toSafeNumber(balance, "balance"), nowMs, accountId);
       },
@@ -193,27 +253,10 @@ export function createLedger(db: Db) {
     },
     balance(accountId: string): AccountBalance | null {
       const r = accountRow.get(accountId);
-      if (!r) return null;
-      return {
-        accountId: r.id,
-        kind: r.kind,
-        balanceMicroCredits: r.balance_micro_credits,
-        overdrawn: r.balance_micro_credits < 0,
-        updatedAtMs: r.updated_at_ms,
-      };
+      return r ? accountFromRow(r) : null;
     },
     entries(accountId: string, limit = 50): LedgerEntry[] {
-      return listEntries.all(accountId, limit).map((r) => ({
-        id: r.id as number,
-        accountId: r.account_id as string,
-        kind: r.kind as LedgerKind,
-        amountMicroCredits: r.amount_micro_credits as number,
-        balanceAfterMicroCredits: r.balance_after_micro_credits as number,
-        idempotencyKey: r.idempotency_key as string,
-        reason: (r.reason as string | null) ?? null,
-        ref: (r.ref as string | null) ?? null,
-        createdAtMs: r.created_at_ms as number,
-      }));
+      return listEntries.all(accountId, limit).map(entryFromRow);
     },
     /** Accounts whose balance differs from the sum of their entries (must always be empty). */
     inconsistentAccounts(): { id: string; balance: number; total: number }[] {

@@ -138,6 +138,14 @@ export interface PushIngesterOptions {
   onBilled?: (events: BilledEvent[]) => void;
 }
 
+/** A row of `push_identities` as SQLite returns it: the content hash of each pushed identity. */
+interface PushIdentityRow {
+  dedupe_key: string;
+  content_sha256: string;
+  api_key_id: string;
+  created_at_ms: number;
+}
+
 /**
  * Bills pushed usage through the meter's biller (same pricing, validation, review queue, ledger
  * rows and `usage:<identity>` idempotency keys), exactly once per identity.
@@ -161,7 +169,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
     ...(opts.nowMs ? { nowMs: opts.nowMs } : {}),
     onBilled: (events) => billed.push(...events),
   });
-  const knownHash = db.prepare<[string], { content_sha256: string }>(
+  const knownHash = db.prepare<[string], Pick<PushIdentityRow, "content_sha256">>(
     "SELECT content_sha256 FROM push_identities WHERE dedupe_key = ?",
   );
   const rememberHash = db.prepare<[string, string, string, number]>(

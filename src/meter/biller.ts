@@ -5,6 +5,7 @@ import { dedupeKey } from "./identity.js";
 import { createReviewWriter } from "./review.js";
 import type { SourceBatch } from "./source.js";
 import type { Pricer, UsageEvent } from "./types.js";
+import { createUsageWriter } from "./usage-repo.js";
 import {
   costProblem,
   DEFAULT_MAX_CALL_USD,
@@ -78,17 +79,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   const now = opts.nowMs ?? Date.now;
   const maxCallPico = opts.maxCallPicoUsd ?? decimalToScaled(DEFAULT_MAX_CALL_USD, 12);
   const review = createReviewWriter(db);
-  const insertUsage = db.prepare(
-    `INSERT INTO usage_events (dedupe_key, ledger_entry_id, account_id, agent_id, session_id, session_key,
-       source, source_ref, provider, model, api, response_id, message_ts_ms, input_tokens, output_tokens,
-       cache_read_tokens, cache_write_tokens, total_tokens, reasoning_tokens, stop_reason, is_error,
-       error_message, recorded_cost_pico_usd, cost_pico_usd, charge_micro_credits, price_source,
-       price_version, unknown_model, created_at_ms, cache_write_1h_tokens, table_cost_pico_usd, anomaly)
-     VALUES (${Array.from({ length: 32 }, () => "?").join(", ")})`,
-  );
-  const usageExists = db.prepare<[string], { id: number }>(
-    "SELECT id FROM usage_events WHERE dedupe_key = ?",
-  );
+  const usage = createUsageWriter(db);
   const upsertSession = db.prepare(
     `INSERT INTO meter_sessions (agent_id, session_id, session_key, account_id, channel, first_seen_ms, updated_at_ms)
      VALUES (@agentId, @sessionId, @sessionKey, @accountId, @channel, @nowMs, @nowMs)
@@ -152,7 +143,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     result: BillResult,
     billed: BilledEvent[],
   ): EventOutcome {
-    if (usageExists.get(key) || (reviewNonEmpty && review.claimed(key))) {
+    if (usage.idByDedupeKey(key) !== null || (reviewNonEmpty && review.claimed(key))) {
       result.duplicates++;
       return "duplicate";
     }
@@ -187,48 +178,50 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       ref: e.sessionKey ?? e.sessionId ?? null,
       nowMs,
     });
-    const info = insertUsage.run(
-      key,
-      posted.entryId,
-      e.accountId,
-      e.agentId,
-      e.sessionId,
-      e.sessionKey,
-      e.source,
-      e.sourceRef,
-      e.provider,
-      e.model,
-      e.api,
-      e.responseId,
-      e.messageTsMs,
-      e.input,
-      e.output,
-      e.cacheRead,
-      e.cacheWrite,
-      e.totalTokens,
-      e.reasoningTokens,
-      e.stopReason,
-      e.isError ? 1 : 0,
-      e.errorMessage,
+    const usageId = usage.insert({
+      dedupe_key: key,
+      ledger_entry_id: posted.entryId,
+      account_id: e.accountId,
+      agent_id: e.agentId,
+      session_id: e.sessionId,
+      session_key: e.sessionKey,
+      source: e.source,
+      source_ref: e.sourceRef,
+      provider: e.provider,
+      model: e.model,
+      api: e.api,
+      response_id: e.responseId,
+      message_ts_ms: e.messageTsMs,
+      input_tokens: e.input,
+      output_tokens: e.output,
+      cache_read_tokens: e.cacheRead,
+      cache_write_tokens: e.cacheWrite,
+      cache_write_1h_tokens: e.cacheWrite1h ?? 0,
+      total_tokens: e.totalTokens,
+      reasoning_tokens: e.reasoningTokens,
+      stop_reason: e.stopReason,
+      is_error: e.isError ? 1 : 0,
+      error_message: e.errorMessage,
       // bigint: an absurd recorded cost (10^4 USD = 10^16 pico) is kept exactly, up to int64.
-      recordedPico === null ? null : recordedPico > MAX_INT64 ? MAX_INT64 : recordedPico,
-      quote.costPicoUsd,
-      Number(charge),
-      quote.source,
-      quote.version,
-      quote.unknownModel ? 1 : 0,
-      nowMs,
-      e.cacheWrite1h ?? 0,
+      recorded_cost_pico_usd:
+        recordedPico === null ? null : recordedPico > MAX_INT64 ? MAX_INT64 : recordedPico,
+      cost_pico_usd: quote.costPicoUsd,
       // Informational only: a list price past the safe range is not stored rather than failing the batch.
-      quote.tableCostPicoUsd !== undefined && quote.tableCostPicoUsd <= BigInt(Number.MAX_SAFE_INTEGER)
-        ? Number(quote.tableCostPicoUsd)
-        : null,
+      table_cost_pico_usd:
+        quote.tableCostPicoUsd !== undefined && quote.tableCostPicoUsd <= BigInt(Number.MAX_SAFE_INTEGER)
+          ? Number(quote.tableCostPicoUsd)
+          : null,
+      charge_micro_credits: Number(charge),
+      price_source: quote.source,
+      price_version: quote.version,
+      unknown_model: quote.unknownModel ? 1 : 0,
       anomaly,
-    );
+      created_at_ms: nowMs,
+    });
     result.billed++;
     result.chargedMicroCredits += charge;
     billed.push({
-      usageId: Number(info.lastInsertRowid),
+      usageId,
       accountId: e.accountId,
       agentId: e.agentId,
       chargeMicroCredits: Number(charge),

@@ -54,6 +54,30 @@ const KEY_SQL: Record<GroupBy, string> = {
   day: "strftime('%Y-%m-%d', message_ts_ms / 1000, 'unixepoch')",
 };
 
+/**
+ * One group of the aggregate query, as SQLite returns it with `safeIntegers` (sums are bigints;
+ * NULL only for an empty sum). Not a table row: the query's own aliases.
+ */
+interface UsageGroupSqlRow {
+  key: string | null;
+  requests: bigint;
+  errors: bigint | null;
+  input: bigint | null;
+  output: bigint | null;
+  cacheRead: bigint | null;
+  cacheWrite: bigint | null;
+  totalTokens: bigint | null;
+  costPico: bigint | null;
+  chargedMicros: bigint | null;
+  unknownModelRequests: bigint | null;
+  fallbackPricedRequests: bigint | null;
+  cacheWrite1h: bigint | null;
+  providerBilledRequests: bigint | null;
+  pbCost: bigint | null;
+  pbKnownCost: bigint | null;
+  pbTableCost: bigint | null;
+}
+
 /** Usage totals grouped by user, agent, model or UTC day (by the call's own timestamp). */
 export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
   const where: string[] = [];
@@ -93,9 +117,9 @@ export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
     FROM usage_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
     GROUP BY key ORDER BY ${q.by === "day" ? "key" : "costPico DESC, key"}`;
   const rows = db
-    .prepare(sql)
+    .prepare<(string | number)[], UsageGroupSqlRow>(sql)
     .safeIntegers(true)
-    .all(...params) as Record<string, bigint | string>[];
+    .all(...params);
   return rows.map((r) => {
     const pico = BigInt(r.costPico ?? 0n);
     return {

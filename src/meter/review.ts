@@ -4,6 +4,7 @@ import { AppError, ErrorCode } from "../errors.js";
 import { chargeMicroCredits, formatPicoUsd, type Ratio } from "../money.js";
 import { type GroupBy, queryUsage, type UsageQuery, type UsageRow } from "./report.js";
 import type { UsageEvent } from "./types.js";
+import { createUsageWriter } from "./usage-repo.js";
 import { MAX_FUTURE_MS, MAX_SAFE, MIN_TIMESTAMP_MS } from "./validate.js";
 
 /**
@@ -70,7 +71,9 @@ export function createReviewWriter(db: Db) {
      VALUES (?, 'held', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(dedupe_key) DO NOTHING`,
   );
-  const exists = db.prepare<[string], { id: number }>("SELECT id FROM usage_review WHERE dedupe_key = ?");
+  const exists = db.prepare<[string], Pick<UsageReviewRow, "id">>(
+    "SELECT id FROM usage_review WHERE dedupe_key = ?",
+  );
   return {
     /** True when a review row already claims `key` (held, released or voided). */
     claimed(key: string): boolean {
@@ -102,7 +105,8 @@ export function createReviewWriter(db: Db) {
   };
 }
 
-interface Row {
+/** A row of `usage_review` as SQLite returns it (amounts are decimal TEXT: they may exceed 64 bits). */
+interface UsageReviewRow {
   id: number;
   dedupe_key: string;
   status: ReviewStatus;
@@ -126,7 +130,11 @@ interface Row {
   usage_event_id: number | null;
 }
 
-function toHeld(r: Row): HeldEvent {
+const USAGE_REVIEW_COLUMNS = `id, dedupe_key, status, reason, event_json, account_id, agent_id, source, source_ref,
+  provider, model, message_ts_ms, total_tokens, cost_pico_usd, charge_micro_credits, price_source,
+  price_version, created_at_ms, resolved_at_ms, resolution, usage_event_id`;
+
+function fromRow(r: UsageReviewRow): HeldEvent {
   return {
     id: r.id,
     dedupeKey: r.dedupe_key,
@@ -276,21 +284,15 @@ export type ReleaseOutcome =
 /** Operator actions on the queue. Every error is an AppError with a one-line message. */
 export function createReviewQueue(db: Db) {
   const ledger = createLedger(db);
-  const get = db.prepare<[number], Row>("SELECT * FROM usage_review WHERE id = ?");
+  const get = db.prepare<[number], UsageReviewRow>(
+    `SELECT ${USAGE_REVIEW_COLUMNS} FROM usage_review WHERE id = ?`,
+  );
   const resolve = db.prepare<[string, number, string, number | null, number]>(
     "UPDATE usage_review SET status = ?, resolved_at_ms = ?, resolution = ?, usage_event_id = ? WHERE id = ?",
   );
-  const usageByKey = db.prepare<[string], { id: number }>("SELECT id FROM usage_events WHERE dedupe_key = ?");
-  const insertUsage = db.prepare(
-    `INSERT INTO usage_events (dedupe_key, ledger_entry_id, account_id, agent_id, session_id, session_key,
-       source, source_ref, provider, model, api, response_id, message_ts_ms, input_tokens, output_tokens,
-       cache_read_tokens, cache_write_tokens, total_tokens, reasoning_tokens, stop_reason, is_error,
-       error_message, recorded_cost_pico_usd, cost_pico_usd, charge_micro_credits, price_source,
-       price_version, unknown_model, created_at_ms, anomaly, cache_write_1h_tokens)
-     VALUES (${Array.from({ length: 31 }, () => "?").join(", ")})`,
-  );
+  const usage = createUsageWriter(db);
 
-  function row(id: number): Row {
+  function row(id: number): UsageReviewRow {
     const r = get.get(id);
     if (!r) throw new AppError(ErrorCode.NotFound, `no review item #${id}`);
     return r;
@@ -301,11 +303,11 @@ export function createReviewQueue(db: Db) {
     if (r.status === "released") return { status: "already-released", id, usageEventId: r.usage_event_id };
     if (r.status === "voided")
       throw new AppError(ErrorCode.Conflict, `review item #${id} was voided; it cannot be released`);
-    const existing = usageByKey.get(r.dedupe_key);
-    if (existing) {
+    const existingId = usage.idByDedupeKey(r.dedupe_key);
+    if (existingId !== null) {
       // Billed by another path meanwhile (cannot happen through the meter, which sees the claim).
-      resolve.run("released", o.nowMs, `${o.reason} (already billed)`, existing.id, id);
-      return { status: "already-released", id, usageEventId: existing.id };
+      resolve.run("released", o.nowMs, `${o.reason} (already billed)`, existingId, id);
+      return { status: "already-released", id, usageEventId: existingId };
     }
     const cost = o.costPicoUsd ?? (r.cost_pico_usd === null ? null : BigInt(r.cost_pico_usd));
     if (cost === null)
@@ -334,40 +336,40 @@ export function createReviewQueue(db: Db) {
       nowMs: o.nowMs,
     });
     const safe = (n: number) => (Number.isSafeInteger(n) && n >= 0 ? n : 0);
-    const info = insertUsage.run(
-      r.dedupe_key,
-      posted.entryId,
-      r.account_id,
-      r.agent_id,
-      e.sessionId ?? null,
-      e.sessionKey ?? null,
-      r.source,
-      r.source_ref,
-      r.provider,
-      r.model,
-      e.api ?? null,
-      e.responseId ?? null,
-      ts,
-      safe(e.input),
-      safe(e.output),
-      safe(e.cacheRead),
-      safe(e.cacheWrite),
-      safe(e.totalTokens),
-      e.reasoningTokens ?? null,
-      e.stopReason ?? null,
-      e.isError ? 1 : 0,
-      e.errorMessage ?? null,
-      null,
-      cost,
-      Number(charge),
-      o.costPicoUsd === undefined ? (r.price_source ?? "review") : "review",
-      o.costPicoUsd === undefined ? (r.price_version ?? "review") : `review:${id}`,
-      0,
-      o.nowMs,
-      `released from review #${id} (${r.reason}): ${o.reason}`.slice(0, 1000),
-      Math.min(safe(e.cacheWrite1h ?? 0), safe(e.cacheWrite)),
-    );
-    const usageEventId = Number(info.lastInsertRowid);
+    const usageEventId = usage.insert({
+      dedupe_key: r.dedupe_key,
+      ledger_entry_id: posted.entryId,
+      account_id: r.account_id,
+      agent_id: r.agent_id,
+      session_id: e.sessionId ?? null,
+      session_key: e.sessionKey ?? null,
+      source: r.source,
+      source_ref: r.source_ref,
+      provider: r.provider,
+      model: r.model,
+      api: e.api ?? null,
+      response_id: e.responseId ?? null,
+      message_ts_ms: ts,
+      input_tokens: safe(e.input),
+      output_tokens: safe(e.output),
+      cache_read_tokens: safe(e.cacheRead),
+      cache_write_tokens: safe(e.cacheWrite),
+      cache_write_1h_tokens: Math.min(safe(e.cacheWrite1h ?? 0), safe(e.cacheWrite)),
+      total_tokens: safe(e.totalTokens),
+      reasoning_tokens: e.reasoningTokens ?? null,
+      stop_reason: e.stopReason ?? null,
+      is_error: e.isError ? 1 : 0,
+      error_message: e.errorMessage ?? null,
+      recorded_cost_pico_usd: null,
+      cost_pico_usd: cost,
+      table_cost_pico_usd: null,
+      charge_micro_credits: Number(charge),
+      price_source: o.costPicoUsd === undefined ? (r.price_source ?? "review") : "review",
+      price_version: o.costPicoUsd === undefined ? (r.price_version ?? "review") : `review:${id}`,
+      unknown_model: 0,
+      anomaly: `released from review #${id} (${r.reason}): ${o.reason}`.slice(0, 1000),
+      created_at_ms: o.nowMs,
+    });
     resolve.run("released", o.nowMs, o.reason, usageEventId, id);
     return {
       status: "released",
@@ -399,16 +401,20 @@ export function createReviewQueue(db: Db) {
     list(status: ReviewStatus | "all" = "held", limit = 100): HeldEvent[] {
       const rows =
         status === "all"
-          ? db.prepare<[number], Row>("SELECT * FROM usage_review ORDER BY id DESC LIMIT ?").all(limit)
+          ? db
+              .prepare<[number], UsageReviewRow>(
+                `SELECT ${USAGE_REVIEW_COLUMNS} FROM usage_review ORDER BY id DESC LIMIT ?`,
+              )
+              .all(limit)
           : db
-              .prepare<[string, number], Row>(
-                "SELECT * FROM usage_review WHERE status = ? ORDER BY id DESC LIMIT ?",
+              .prepare<[string, number], UsageReviewRow>(
+                `SELECT ${USAGE_REVIEW_COLUMNS} FROM usage_review WHERE status = ? ORDER BY id DESC LIMIT ?`,
               )
               .all(status, limit);
-      return rows.map(toHeld);
+      return rows.map(fromRow);
     },
     get(id: number): HeldEvent {
-      return toHeld(row(id));
+      return fromRow(row(id));
     },
     /** Bills a held item exactly once (IMMEDIATE transaction; idempotent). */
     release(id: number, o: ReleaseOptions): ReleaseOutcome {

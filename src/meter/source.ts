@@ -1,6 +1,17 @@
 import type { Db } from "../db/index.js";
 import type { UsageEvent } from "./types.js";
 
+/**
+ * A row of `meter_blobs_done` as SQLite returns it: a whole-file source (a `.zst` archive, an
+ * OpenClaw SQLite archive row) read once, by content hash. Written by both sources in their batch commit.
+ */
+export interface MeterBlobDoneRow {
+  content_sha256: string;
+  name: string;
+  events: number;
+  done_at_ms: number;
+}
+
 /** Counters every source reports; summed into `meter --once`'s summary. */
 export interface SourceStats {
   files: number;

@@ -3,6 +3,7 @@ import { toSafeNumber } from "../money.js";
 import type { ProviderName } from "./packs.js";
 import type { Topup, TopupStatus } from "./types.js";
 
+/** A row of `topups` as SQLite returns it (amounts within 2^53: written through `toSafeNumber`). */
 interface TopupRow {
   id: string;
   account_id: string;
@@ -26,6 +27,10 @@ interface TopupRow {
   updated_at_ms: number;
   paid_at_ms: number | null;
 }
+
+const TOPUP_COLUMNS = `id, account_id, pack_id, provider, currency, amount_minor, currency_exponent,
+  grant_micro_credits, status, provider_ref, payment_ref, checkout_url, expires_at_ms, refunded_minor,
+  disputed_minor, reversed_micro_credits, reversal_count, last_error, created_at_ms, updated_at_ms, paid_at_ms`;
 
 function fromRow(r: TopupRow): Topup {
   return {
@@ -87,12 +92,12 @@ export function createTopupRepo(db: Db) {
      VALUES (@id, @account_id, @pack_id, @provider, @currency, @amount_minor, @currency_exponent,
        @grant_micro_credits, 'pending', @expires_at_ms, @now, @now)`,
   );
-  const byId = db.prepare<[string], TopupRow>("SELECT * FROM topups WHERE id = ?");
+  const byId = db.prepare<[string], TopupRow>(`SELECT ${TOPUP_COLUMNS} FROM topups WHERE id = ?`);
   const byProviderRef = db.prepare<[string, string], TopupRow>(
-    "SELECT * FROM topups WHERE provider = ? AND provider_ref = ?",
+    `SELECT ${TOPUP_COLUMNS} FROM topups WHERE provider = ? AND provider_ref = ?`,
   );
   const byPaymentRef = db.prepare<[string, string], TopupRow>(
-    "SELECT * FROM topups WHERE provider = ? AND payment_ref = ?",
+    `SELECT ${TOPUP_COLUMNS} FROM topups WHERE provider = ? AND payment_ref = ?`,
   );
   const setCheckout = db.prepare<[string, string, number, string]>(
     "UPDATE topups SET provider_ref = ?, checkout_url = ?, updated_at_ms = ? WHERE id = ?",
@@ -108,10 +113,12 @@ export function createTopupRepo(db: Db) {
      WHERE id = @id`,
   );
   const due = db.prepare<[number, number], TopupRow>(
-    `SELECT * FROM topups WHERE status IN ('pending', 'awaiting_payment') AND created_at_ms <= ?
+    `SELECT ${TOPUP_COLUMNS} FROM topups WHERE status IN ('pending', 'awaiting_payment') AND created_at_ms <= ?
       ORDER BY created_at_ms LIMIT ?`,
   );
-  const recent = db.prepare<[number], TopupRow>("SELECT * FROM topups ORDER BY created_at_ms DESC LIMIT ?");
+  const recent = db.prepare<[number], TopupRow>(
+    `SELECT ${TOPUP_COLUMNS} FROM topups ORDER BY created_at_ms DESC LIMIT ?`,
+  );
 
   return {
     insert(t: NewTopup, nowMs: number): void {

@@ -69,6 +69,21 @@ function nextRefundLevel(current: bigint, o: PaymentObservation): bigint {
 
 const money = (t: Topup, minor: bigint) => `${minorToDecimal(minor, t.currencyExponent)} ${t.currency}`;
 
+/** A row of `provider_events` as SQLite returns it: one verified provider notification. */
+interface ProviderEventRow {
+  id: number;
+  provider: ProviderName;
+  event_id: string;
+  type: string;
+  topup_id: string | null;
+  /** The notification as received (JSON text). */
+  payload: string;
+  /** processing | applied | no_change | ignored | rejected | unknown_topup */
+  outcome: string;
+  detail: string | null;
+  received_at_ms: number;
+}
+
 /**
  * The ONE place a payment changes credits, used by both webhooks and reconciliation. Each call
  * commits the event row, the top-up's new state and its ledger entries in a single IMMEDIATE
@@ -85,7 +100,7 @@ export function createFulfiller(db: Db) {
   const finishEvent = db.prepare<[string, string | null, string | null, string, string]>(
     "UPDATE provider_events SET outcome = ?, detail = ?, topup_id = ? WHERE provider = ? AND event_id = ?",
   );
-  const eventExists = db.prepare<[string, string], { outcome: string }>(
+  const eventExists = db.prepare<[string, string], Pick<ProviderEventRow, "outcome">>(
     "SELECT outcome FROM provider_events WHERE provider = ? AND event_id = ?",
   );
 

@@ -101,6 +101,21 @@ interface Seen {
   cursor: Cursor;
 }
 
+/** A row of `meter_file_cursors` as SQLite returns it: one JSONL file's read cursor, by (device, inode). */
+interface MeterFileCursorRow {
+  dev: string;
+  ino: string;
+  /** Last path seen (follows renames). */
+  path: string;
+  /** Hash of the first bytes: detects a recycled inode or a rewrite. */
+  head_sha256: string;
+  /** Hash of the bytes just before the cursor; null on cursors written before migration 3. */
+  tail_sha256: string | null;
+  offset_bytes: number;
+  size_bytes: number;
+  updated_at_ms: number;
+}
+
 /**
  * JSONL transcripts of one agent (Clawdbot → OpenClaw ~2026.7). Reads only complete lines from
  * a byte cursor keyed by (device, inode), so a rename to `.deleted`/`.reset` continues where it
@@ -132,13 +147,7 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
   );
   const loadCursor = opts.db.prepare<
     [string, string],
-    {
-      path: string;
-      head_sha256: string;
-      tail_sha256: string | null;
-      offset_bytes: number;
-      size_bytes: number;
-    }
+    Pick<MeterFileCursorRow, "path" | "head_sha256" | "tail_sha256" | "offset_bytes" | "size_bytes">
   >(
     "SELECT path, head_sha256, tail_sha256, offset_bytes, size_bytes FROM meter_file_cursors WHERE dev = ? AND ino = ?",
   );

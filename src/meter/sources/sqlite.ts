@@ -9,6 +9,7 @@ import { createSessionMemory } from "../session-memory.js";
 import {
   type BatchSink,
   emptyStats,
+  type MeterBlobDoneRow,
   type MeterSource,
   type ProblemReporter,
   type Reject,
@@ -119,6 +120,15 @@ const ARCHIVE_FILE_RE = /\.jsonl\.(?:deleted|reset)\..*\.zst$/;
 const COLD_FILE_RE = /\.jsonl\.zst$/;
 const SESSION_ID_PREFIX_RE = /^([0-9a-zA-Z][0-9a-zA-Z_-]{7,})(?:-topic-[^.]+)?\.jsonl/;
 
+/** A row of `meter_sqlite_cursors` as SQLite returns it: the last seq read per (database, session). */
+interface MeterSqliteCursorRow {
+  db_path: string;
+  session_id: string;
+  last_seq: number;
+  rewrite_generation: number | null;
+  updated_at_ms: number;
+}
+
 export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
   const { agentDir, agentId, db } = opts;
   if (!Number.isSafeInteger(opts.batchSize) || opts.batchSize < 1) {
@@ -134,7 +144,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
   const memory = createSessionMemory(db);
   const cursorsOf = db.prepare<
     [string],
-    { session_id: string; last_seq: number; rewrite_generation: number | null }
+    Pick<MeterSqliteCursorRow, "session_id" | "last_seq" | "rewrite_generation">
   >("SELECT session_id, last_seq, rewrite_generation FROM meter_sqlite_cursors WHERE db_path = ?");
   const upsertCursor = db.prepare<[string, string, number, number | null, number]>(
     `INSERT INTO meter_sqlite_cursors (db_path, session_id, last_seq, rewrite_generation, updated_at_ms)
@@ -142,7 +152,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
      ON CONFLICT(db_path, session_id) DO UPDATE SET last_seq = excluded.last_seq,
        rewrite_generation = excluded.rewrite_generation, updated_at_ms = excluded.updated_at_ms`,
   );
-  const blobDone = db.prepare<[string], { name: string }>(
+  const blobDone = db.prepare<[string], Pick<MeterBlobDoneRow, "name">>(
     "SELECT name FROM meter_blobs_done WHERE content_sha256 = ?",
   );
   const insertBlobDone = db.prepare<[string, string, number, number]>(
