@@ -306,4 +306,17 @@ export const MIGRATIONS: readonly Migration[] = [
     ) STRICT;
     `,
   },
+  {
+    version: 9,
+    name: "worker-outbox-sweep",
+    sql: `
+    -- A check handed to Redis can be lost with Redis's data (restart without persistence, flush).
+    -- checked_seq is the highest seq a finished check job covered; a row with sent_seq > checked_seq
+    -- long after its change is re-sent by the worker's sweep (same job id: a live job is not doubled).
+    ALTER TABLE limit_outbox ADD COLUMN checked_seq INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX limit_outbox_unchecked ON limit_outbox(updated_at_ms) WHERE sent_seq > checked_seq;
+    -- Alerts handed to Redis ('queued') whose job may be gone: the sweep looks at the oldest first.
+    CREATE INDEX alerts_webhook_queued ON alerts(webhook_updated_at_ms) WHERE webhook_state = 'queued';
+    `,
+  },
 ];
