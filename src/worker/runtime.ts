@@ -358,7 +358,7 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
         // Worker.close() waits for in-flight jobs; past the grace they are abandoned (they stay
         // active in Redis until their lock expires, then run again).
         const graceful = (async () => {
-          await relay.stop(left());
+          await relay.stop(Math.min(left(), 1000)); // a pass in flight only waits for Redis
           await Promise.allSettled([...workers.map((w) => w.close()), ...(sweeping ? [sweeping] : [])]);
           await Promise.allSettled([checksQueue.close(), alertsQueue.close(), maintenanceQueue.close()]);
         })();

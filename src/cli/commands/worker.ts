@@ -196,9 +196,13 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
         `creditgate: worker running (redis ${redact(config.redisUrl)}, prefix ${config.worker.queuePrefix})\n`,
       );
       await untilSignal();
-      ctx.err("creditgate: stopping the worker (finishing in-flight jobs)\n");
-      await runtime.close();
+      ctx.err(
+        `creditgate: stopping the worker (finishing in-flight jobs) for at most ${SHUTDOWN_GRACE_MS / 1000} s; signal again to stop now\n`,
+      );
+      exitOnSecondSignal(ctx);
+      await runtime.close(SHUTDOWN_GRACE_MS);
       db.close();
+      exitSoon();
     });
 
   program
@@ -227,19 +231,58 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
       const ac = new AbortController();
       const following = meter.follow(ac.signal, () => {});
       await Promise.race([untilSignal(), server.closed]);
-      ctx.err("creditgate: stopping (meter, HTTP server, worker)\n");
+      ctx.err(
+        `creditgate: stopping (meter, HTTP server, worker) for at most ${SHUTDOWN_GRACE_MS / 1000} s; signal again to stop now\n`,
+      );
+      exitOnSecondSignal(ctx);
+      // Every step is bounded: what is not finished (a batch not yet committed, a check not yet
+      // relayed) stays in OpenClaw's files or the outbox for the next start.
+      const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+      const left = () => Math.max(0, deadline - Date.now());
       ac.abort();
-      await following.catch(() => {});
-      await server.close();
-      await runtime.close();
-      await probes.close();
+      await within(
+        following.catch(() => {}),
+        left(),
+      );
+      await within(server.close(), left());
+      await runtime.close(left());
+      await within(probes.close(), 500);
       meter.close();
       db.close();
+      exitSoon();
     });
 }
 
 function redact(url: string): string {
   return url.replace(/\/\/[^@/]*@/, "//***@");
+}
+
+/** How long `worker` and `start` let in-flight work finish after SIGINT/SIGTERM. */
+const SHUTDOWN_GRACE_MS = 5000;
+
+/** Resolves when `p` settles or after `ms`, whichever comes first (never rejects). */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => {}), new Promise((r) => (t = setTimeout(r, ms)))]);
+  clearTimeout(t);
+}
+
+/** A second SIGINT/SIGTERM while stopping: exit now (everything committed is safe in SQLite). */
+function exitOnSecondSignal(ctx: CliContext): void {
+  const now = () => {
+    ctx.err("creditgate: second signal: exiting now\n");
+    process.exit(process.exitCode ?? 0);
+  };
+  process.once("SIGINT", now);
+  process.once("SIGTERM", now);
+}
+
+/**
+ * After a clean stop: exit even if a library still holds a handle (a reconnect timer of a Redis
+ * client that never connected), instead of hanging. Unref'd, so a process that can exit, does.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
 }
 
 function untilSignal(): Promise<void> {
