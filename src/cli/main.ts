@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
-import { CommanderError } from "commander";
-import { AppError } from "../errors.js";
 import { createCliContext } from "./context.js";
+import { exitCodeOf } from "./errors.js";
 import { buildProgram } from "./program.js";
 
 /** Reads `./.env` (if present) under the real environment: real variables win. */
@@ -13,21 +12,14 @@ function environment(): Record<string, string | undefined> {
 }
 
 async function main(): Promise<void> {
-  const ctx = createCliContext(environment());
+  const env = environment();
+  const ctx = createCliContext(env);
   const program = buildProgram(ctx);
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
-      return;
-    }
-    if (err instanceof AppError) {
-      ctx.err(`creditgate: ${err.message}\n`);
-      process.exitCode = err.code === "invalid_config" ? 78 : 1;
-      return;
-    }
-    throw err;
+    const debug = program.opts().debug === true || env.CREDITGATE_LOG_LEVEL === "debug";
+    process.exitCode = exitCodeOf(err, ctx.err, debug);
   }
 }
 

@@ -42,6 +42,7 @@ function toConfig(e: Env) {
     },
     meter: { pollMs: e.CREDITGATE_POLL_MS, batchSize: e.CREDITGATE_BATCH_SIZE },
     logLevel: e.CREDITGATE_LOG_LEVEL,
+    logFormat: e.CREDITGATE_LOG_FORMAT,
     http: {
       host: e.HOST,
       port: e.PORT,

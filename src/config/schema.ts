@@ -38,6 +38,8 @@ export const envSchema = z.object({
   CREDITGATE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   CREDITGATE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(2000),
   CREDITGATE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** stderr log lines: `pretty` (time LEVEL message key=value), `json` (pino lines), `auto` (pretty on a TTY). */
+  CREDITGATE_LOG_FORMAT: z.enum(["auto", "pretty", "json"]).default("auto"),
   // HTTP server
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65_535).default(8787),

@@ -50,7 +50,7 @@ function startWorker(w: { dbPath: string; prefix: string }, env: Record<string, 
       CREDITGATE_DB: w.dbPath,
       REDIS_URL,
       CREDITGATE_QUEUE_PREFIX: w.prefix,
-      CREDITGATE_LOG_LEVEL: "warn",
+      CREDITGATE_LOG_LEVEL: "info",
       ...env,
     },
     stdio: ["ignore", "ignore", "pipe"],
@@ -203,7 +203,7 @@ describe("creditgate worker (the built binary, real Redis)", () => {
     /** Spawns the CLI, sends `signal` once it is up, and says how it ended (killed at 10 s if hung). */
     async function stopOnce(args: string[], env: Record<string, string>, up: RegExp, signal: NodeJS.Signals) {
       const child = spawn(process.execPath, [MAIN, ...args], {
-        env: { PATH: process.env.PATH ?? "", CREDITGATE_LOG_LEVEL: "warn", ...env },
+        env: { PATH: process.env.PATH ?? "", CREDITGATE_LOG_LEVEL: "info", ...env },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let out = "";
