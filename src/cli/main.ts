@@ -20,6 +20,8 @@ async function main(): Promise<void> {
   } catch (err) {
     const debug = program.opts().debug === true || env.CREDITGATE_LOG_LEVEL === "debug";
     process.exitCode = exitCodeOf(err, ctx.err, debug);
+    // A command that failed half-way may leave a client reconnecting (Redis): exit anyway.
+    setTimeout(() => process.exit(), 1000).unref();
   }
 }
 

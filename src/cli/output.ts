@@ -38,9 +38,9 @@ const PINO_NAME: Record<number, string> = {
 };
 
 function prettyValue(v: unknown): string {
-  const s =
-    typeof v === "string" ? v : JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
-  return typeof v === "string" && /^[^\s"=]+$/.test(s) ? s : JSON.stringify(s === undefined ? null : s);
+  if (typeof v !== "string")
+    return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)) ?? "null";
+  return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);
 }
 
 /**

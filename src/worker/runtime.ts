@@ -285,6 +285,14 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
 
   relay.start(o.relayEveryMs ?? 100);
 
+  let connected = false;
+  void Promise.all(workers.map((w) => w.waitUntilReady())).then(
+    () => {
+      connected = true;
+    },
+    () => {},
+  );
+
   const schedules: [string, number][] = [];
   if (o.schedule !== false) {
     const every = o.schedule ?? DEFAULT_SCHEDULE;
@@ -345,6 +353,15 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
       closing ??= (async () => {
         stopped = true;
         if (sweepTimer) clearTimeout(sweepTimer);
+        if (!connected) {
+          // Redis never answered: nothing is in flight. Closing BullMQ objects whose connection is
+          // still initializing makes BullMQ emit an 'error' nobody listens to any more (a crash),
+          // so only drop the connections, while the queues and workers still listen (and ignore).
+          await relay.stop(0);
+          for (const c of connections) c.disconnect();
+          for (const w of workers) (w as unknown as { blockingConnection?: { _client?: Redis } }).blockingConnection?._client?.disconnect();
+          return;
+        }
         const deadline = Date.now() + graceMs;
         const left = () => Math.max(0, deadline - Date.now());
         let t: NodeJS.Timeout | undefined;
