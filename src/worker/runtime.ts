@@ -359,7 +359,10 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
           // so only drop the connections, while the queues and workers still listen (and ignore).
           await relay.stop(0);
           for (const c of connections) c.disconnect();
-          for (const w of workers) (w as unknown as { blockingConnection?: { _client?: Redis } }).blockingConnection?._client?.disconnect();
+          for (const w of workers)
+            (
+              w as unknown as { blockingConnection?: { _client?: Redis } }
+            ).blockingConnection?._client?.disconnect();
           return;
         }
         const deadline = Date.now() + graceMs;
