@@ -15,11 +15,17 @@ async function main(): Promise<void> {
   const env = environment();
   const ctx = createCliContext(env);
   const program = buildProgram(ctx);
+  const debug = () => program.opts().debug === true || env.CREDITGATE_LOG_LEVEL === "debug";
+  // Still fatal, but said in one line like every other error (the stack with --debug).
+  const fatal = (err: unknown) => {
+    process.exit(exitCodeOf(err, ctx.err, debug()));
+  };
+  process.on("uncaughtException", fatal);
+  process.on("unhandledRejection", fatal);
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
-    const debug = program.opts().debug === true || env.CREDITGATE_LOG_LEVEL === "debug";
-    process.exitCode = exitCodeOf(err, ctx.err, debug);
+    process.exitCode = exitCodeOf(err, ctx.err, debug());
     // A command that failed half-way may leave a client reconnecting (Redis): exit anyway.
     setTimeout(() => process.exit(), 1000).unref();
   }
