@@ -306,3 +306,27 @@ async function runUntil(args: string[], env: Record<string, string>, until: RegE
   clearTimeout(killer);
   return { code, out, err };
 }
+
+describe("npm ci on Node 20", () => {
+  it("no locked package (dev or not) asks for a Node newer than 20 (EBADENGINE)", () => {
+    const lock = JSON.parse(readFileSync(resolve(import.meta.dirname, "../package-lock.json"), "utf8")) as {
+      packages: Record<string, { version?: string; engines?: { node?: string }; optional?: boolean }>;
+    };
+    /** Whether one `||` clause admits some Node 20.x release (the forms that occur in the lock). */
+    const admits20 = (clause: string) => {
+      const c = clause.trim();
+      if (c === "*" || c === "") return true;
+      const ge = /^>=\s*v?(\d+)/.exec(c);
+      if (ge) return Number(ge[1]) <= 20;
+      const caret = /^[\^~]\s*v?(\d+)/.exec(c);
+      if (caret) return Number(caret[1]) === 20;
+      const gt = /^>\s*v?(\d+)/.exec(c);
+      if (gt) return Number(gt[1]) < 20 || Number(gt[1]) === 20;
+      return true; // other forms: not judged here
+    };
+    const refused = Object.entries(lock.packages)
+      .filter(([, p]) => p.engines?.node && !p.engines.node.split("||").some(admits20))
+      .map(([k, p]) => `${k}@${p.version} wants node ${p.engines?.node}`);
+    expect(refused).toEqual([]);
+  });
+});
