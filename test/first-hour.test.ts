@@ -208,6 +208,9 @@ describe("the operator's first hour: what long-running commands say", () => {
         w.startsWith(`state dir ${empty} (from CREDITGATE_STATE_DIRS) has no agents/ directory`),
       ),
     ).toBe(true);
+    const ahead = logs.find((l) => l.msg === "backfill: reading what the transcripts hold");
+    expect(ahead).toMatchObject({ agents: 2, files: expect.any(Number), mbOnDisk: expect.any(Number) });
+    expect(ahead?.files).toBeGreaterThan(0);
     const done = logs.find((l) => l.msg === "backfill done: following new lines");
     const d = openDatabase(db);
     const billed = (d.prepare("SELECT COUNT(*) AS n FROM usage_events").get() as { n: number }).n;

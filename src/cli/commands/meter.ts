@@ -7,6 +7,7 @@ import { AppError, ErrorCode } from "../../errors.js";
 import {
   GROUP_BY,
   type GroupBy,
+  listAgents,
   type MeterSummary,
   meterFromConfig,
   parseTimeArg,
@@ -117,11 +118,57 @@ export function stateDirWarnings(
 }
 
 /**
+ * What a backfill has ahead of it, roughly: agents, and bytes of transcript files on disk (JSONL,
+ * archives, OpenClaw's SQLite store) under each agent's `sessions/` and `agent/`. Compressed
+ * archives and database pages are not the bytes the meter reports as read: a scale, not a
+ * percentage.
+ */
+export function backlogOnDisk(stateDirs: readonly StateDir[], agents: readonly string[] | null) {
+  let files = 0;
+  let bytes = 0;
+  let agentCount = 0;
+  for (const sd of stateDirs) {
+    for (const a of listAgents(sd.path, agents)) {
+      agentCount++;
+      for (const sub of ["sessions", "agent"]) {
+        const walk = (dir: string, depth: number) => {
+          let names: string[];
+          try {
+            names = readdirSync(dir);
+          } catch {
+            return;
+          }
+          for (const n of names) {
+            const p = join(dir, n);
+            try {
+              const st = statSync(p);
+              if (st.isDirectory()) {
+                if (depth < 2) walk(p, depth + 1);
+              } else if (/\.(jsonl|sqlite|zst)|\.jsonl\./.test(n)) {
+                files++;
+                bytes += st.size;
+              }
+            } catch {}
+          }
+        };
+        walk(join(a.agentDir, sub), 0);
+      }
+    }
+  }
+  return { agents: agentCount, files, mbOnDisk: Number((bytes / 1e6).toFixed(1)) };
+}
+
+/**
  * Progress of a backfill for a long-running command: `onProgress` (the meter calls it about once a
  * second while it reads) logs what is done so far; `done` logs the summary once the backlog is read.
  */
-export function backfillReporter(log: Log, nowMs: () => number = Date.now) {
+export function backfillReporter(
+  log: Log,
+  ahead: ReturnType<typeof backlogOnDisk> | null = null,
+  nowMs: () => number = Date.now,
+) {
   const started = nowMs();
+  if (ahead) log("info", "backfill: reading what the transcripts hold", ahead);
   const fields = (s: MeterSummary) => ({
     files: s.files,
     mb: Number((s.bytes / 1e6).toFixed(1)),
@@ -160,9 +207,14 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
       const config = ctx.config(g);
       const db = ctx.openDb(config);
       const { log } = ctx.logger(config);
-      const backfill = backfillReporter(log);
-      const { meter, stateDirs } = meterFromConfig(config, db, { log, onProgress: backfill.onProgress });
+      let report: ReturnType<typeof backfillReporter> | null = null;
+      const { meter, stateDirs } = meterFromConfig(config, db, {
+        log,
+        onProgress: (s) => report?.onProgress(s),
+      });
       for (const w of stateDirWarnings(config.sources, stateDirs)) log("warn", w);
+      const backfill = backfillReporter(log, backlogOnDisk(stateDirs, config.sources.agents));
+      report = backfill;
       try {
         if (opts.once) {
           const s = await meter.runOnce();

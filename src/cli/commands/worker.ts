@@ -208,7 +208,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
       const { log } = logger;
       const { paymentsFromConfig } = await import("../../server.js");
       const { meterFromConfig } = await import("../../meter/index.js");
-      const { stateDirWarnings, backfillReporter } = await import("./meter.js");
+      const { stateDirWarnings, backfillReporter, backlogOnDisk } = await import("./meter.js");
       const { listenFromConfig, operatorApiWarning } = await import("../listen.js");
       const { deps, warnings } = paymentsFromConfig(config, db);
       for (const w of warnings) log("info", w);
@@ -225,14 +225,16 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
         await within(probes.close(), 500);
         throw err;
       }
-      const backfill = backfillReporter(log);
+      let report: ReturnType<typeof backfillReporter> | null = null;
       // A committed batch wakes the relay at once: enforcement does not wait for the next poll.
       const { meter, stateDirs } = meterFromConfig(config, db, {
         log,
         onBilled: () => runtime.relay.kick(),
-        onProgress: backfill.onProgress,
+        onProgress: (s) => report?.onProgress(s),
       });
       for (const w of stateDirWarnings(config.sources, stateDirs)) log("warn", w);
+      const backfill = backfillReporter(log, backlogOnDisk(stateDirs, config.sources.agents));
+      report = backfill;
       // The one result line on stdout: where it listens (logs are on stderr).
       if (g.json) ctx.out(`${JSON.stringify({ listening: server.address })}\n`);
       else ctx.out(`creditgate: listening on ${server.address}\n`);
