@@ -16,6 +16,7 @@ export function createRedisProbes(redisUrl: string, prefix: string): OpsProbes &
   });
   connection.on("error", () => {}); // reported by /readyz instead
   const queues = Object.values(QUEUE_NAMES).map((name) => new Queue(name, { connection, prefix }));
+  for (const q of queues) q.on("error", () => {}); // the probes report failures themselves
   const connecting = () => (connection.status === "wait" ? connection.connect() : Promise.resolve());
   return {
     async redisPing() {
@@ -31,6 +32,12 @@ export function createRedisProbes(redisUrl: string, prefix: string): OpsProbes &
       return out;
     },
     async close() {
+      if (connection.status !== "ready") {
+        // Never connected: closing a queue whose connection is still initializing makes BullMQ emit
+        // an 'error' after it stopped listening (a crash). Drop the connection; the queues ignore it.
+        connection.disconnect();
+        return;
+      }
       await Promise.allSettled(queues.map((q) => q.close()));
       connection.disconnect();
     },

@@ -1,11 +1,14 @@
 import { type Config, loadConfig } from "../config/index.js";
 import { type Db, type OpenDatabaseOptions, openDatabase } from "../db/index.js";
+import { AppError, ErrorCode } from "../errors.js";
+import { createStderrLog, type Log, type LogFormat, pinoDestination } from "./output.js";
 
 /** Global options every command accepts. */
 export interface GlobalOptions {
   db?: string;
   stateDir?: string[];
   json?: boolean;
+  debug?: boolean;
 }
 
 /**
@@ -19,14 +22,23 @@ export interface CliContext {
   openDb(config: Config, opts?: OpenDatabaseOptions): Db;
   out(text: string): void;
   err(text: string): void;
+  /** Whether stderr is a terminal (log format `auto` → pretty). */
+  readonly errIsTty: boolean;
+  /** The stderr logger of long-running commands, per CREDITGATE_LOG_LEVEL / CREDITGATE_LOG_FORMAT. */
+  logger(config: Config): {
+    log: Log;
+    format: LogFormat;
+    pino: { level: string; stream: { write(line: string): void } };
+  };
   nowMs(): number;
 }
 
 export function createCliContext(
   env: Record<string, string | undefined>,
-  io: { out(text: string): void; err(text: string): void } = {
+  io: { out(text: string): void; err(text: string): void; errIsTty?: boolean } = {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
+    errIsTty: process.stderr.isTTY === true,
   },
 ): CliContext {
   const opened: Db[] = [];
@@ -39,12 +51,31 @@ export function createCliContext(
       return loadConfig(merged);
     },
     openDb(config, opts) {
-      const db = openDatabase(config.dbPath, undefined, opts);
+      let db: Db;
+      try {
+        db = openDatabase(config.dbPath, undefined, opts);
+      } catch (err) {
+        throw new AppError(
+          ErrorCode.InvalidConfig,
+          `cannot open the database ${config.dbPath} (CREDITGATE_DB or --db): ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
       opened.push(db);
       return db;
     },
     out: io.out,
     err: io.err,
+    errIsTty: io.errIsTty === true,
+    logger(config) {
+      const format: LogFormat =
+        config.logFormat === "auto" ? (io.errIsTty ? "pretty" : "json") : config.logFormat;
+      return {
+        log: createStderrLog(io.err, config.logLevel, format),
+        format,
+        pino: { level: config.logLevel, stream: pinoDestination(io.err, format) },
+      };
+    },
     nowMs: () => Date.now(),
   };
 }

@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
-import { CommanderError } from "commander";
-import { AppError } from "../errors.js";
 import { createCliContext } from "./context.js";
-import { safeText } from "./output.js";
+import { exitCodeOf } from "./errors.js";
 import { buildProgram } from "./program.js";
 
 /** Reads `./.env` (if present) under the real environment: real variables win. */
@@ -14,21 +12,22 @@ function environment(): Record<string, string | undefined> {
 }
 
 async function main(): Promise<void> {
-  const ctx = createCliContext(environment());
+  const env = environment();
+  const ctx = createCliContext(env);
   const program = buildProgram(ctx);
+  const debug = () => program.opts().debug === true || env.CREDITGATE_LOG_LEVEL === "debug";
+  // Still fatal, but said in one line like every other error (the stack with --debug).
+  const fatal = (err: unknown) => {
+    process.exit(exitCodeOf(err, ctx.err, debug()));
+  };
+  process.on("uncaughtException", fatal);
+  process.on("unhandledRejection", fatal);
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
-      return;
-    }
-    if (err instanceof AppError) {
-      ctx.err(`creditgate: ${safeText(err.message, { keepNewlines: true })}\n`);
-      process.exitCode = err.code === "invalid_config" ? 78 : 1;
-      return;
-    }
-    throw err;
+    process.exitCode = exitCodeOf(err, ctx.err, debug());
+    // A command that failed half-way may leave a client reconnecting (Redis): exit anyway.
+    setTimeout(() => process.exit(), 1000).unref();
   }
 }
 

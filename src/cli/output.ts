@@ -64,15 +64,74 @@ const escapeUnsafeJson = (json: string) =>
   json.replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+export type LogFormat = "pretty" | "json";
+/** `(level, message, fields?)`: fields are ids, names, counts and paths, never chat text or secrets. */
+export type Log = (at: Exclude<LogLevel, "silent">, msg: string, fields?: Record<string, unknown>) => void;
+
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3, silent: 4 };
+/** pino's numeric levels, so our lines and Fastify's (pino) lines have one shape. */
+const PINO_LEVEL = { debug: 20, info: 30, warn: 40, error: 50 } as const;
+const PINO_NAME: Record<number, string> = {
+  10: "TRACE",
+  20: "DEBUG",
+  30: "INFO",
+  40: "WARN",
+  50: "ERROR",
+  60: "FATAL",
+};
+
+function prettyValue(v: unknown): string {
+  if (typeof v !== "string")
+    return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)) ?? "null";
+  return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);
+}
 
 /**
- * A stderr logger at `level` for long-running commands: `warn: message {"field":…}`. Fields are
- * ids and names chosen by the caller (never chat text or secrets).
+ * One log record as a line: `pretty` is pino-pretty's shape on one line (`HH:MM:SS.mmm LEVEL
+ * message key=value …`, local time), `json` is a pino JSON line (`{"level":40,"time":…,"msg":…}`).
  */
-export function createStderrLog(err: (text: string) => void, level: LogLevel) {
-  const rank: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3, silent: 4 };
-  return (at: Exclude<LogLevel, "silent">, msg: string, fields?: Record<string, unknown>): void => {
-    if (rank[at] < rank[level]) return;
-    err(`${at}: ${safeText(msg)}${fields ? ` ${escapeUnsafeJson(JSON.stringify(fields))}` : ""}\n`);
+export function formatLogLine(format: LogFormat, rec: Record<string, unknown>): string {
+  if (format === "json")
+    return `${escapeUnsafeJson(JSON.stringify(rec, (_k, x) => (typeof x === "bigint" ? x.toString() : x)))}\n`;
+  const { level, time, msg, pid: _pid, hostname: _host, ...rest } = rec;
+  const d = new Date(typeof time === "number" ? time : Date.now());
+  const hms = `${[d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":")}.${String(d.getMilliseconds()).padStart(3, "0")}`;
+  const name = PINO_NAME[Number(level)] ?? String(level).toUpperCase();
+  const kv = Object.entries(rest)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => ` ${safeText(k)}=${safeText(prettyValue(v))}`)
+    .join("");
+  return `${hms} ${name.padEnd(5)} ${safeText(msg)}${kv}\n`;
+}
+
+/** A stderr logger at `level` for long-running commands, in `format` (see formatLogLine). */
+export function createStderrLog(
+  err: (text: string) => void,
+  level: LogLevel,
+  format: LogFormat = "pretty",
+): Log {
+  return (at, msg, fields) => {
+    if (RANK[at] < RANK[level]) return;
+    err(formatLogLine(format, { level: PINO_LEVEL[at], time: Date.now(), msg, ...fields }));
+  };
+}
+
+/**
+ * A destination for Fastify's pino logger that writes through the same formatter: its request
+ * logs land on stderr in the command's format (pino writes one JSON line per call).
+ */
+export function pinoDestination(
+  err: (text: string) => void,
+  format: LogFormat,
+): { write(line: string): void } {
+  return {
+    write(line: string) {
+      if (format === "json") return err(escapeUnsafeJson(line.endsWith("\n") ? line : `${line}\n`));
+      try {
+        err(formatLogLine("pretty", JSON.parse(line) as Record<string, unknown>));
+      } catch {
+        err(line);
+      }
+    },
   };
 }

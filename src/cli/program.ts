@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerKeyCommands } from "./commands/keys.js";
 import { registerMeterCommands } from "./commands/meter.js";
@@ -5,6 +6,15 @@ import { registerPaymentCommands } from "./commands/payments.js";
 import { registerReviewCommands } from "./commands/review.js";
 import { registerWorkerCommands } from "./commands/worker.js";
 import type { CliContext } from "./context.js";
+
+/** creditgate's version, from its package.json (src/cli and dist/cli are both two levels down). */
+export const VERSION: string = (() => {
+  try {
+    return String(JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version);
+  } catch {
+    return "unknown";
+  }
+})();
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -19,7 +29,9 @@ export function buildProgram(ctx: CliContext): Command {
       collect,
     )
     .option("--json", "machine-readable JSON output")
-    .showHelpAfterError()
+    .option("--debug", "on an unexpected error, print its stack")
+    .version(VERSION, "-V, --version", "print the version and exit")
+    .showHelpAfterError("(add --help for usage)")
     .exitOverride();
   // Command groups register themselves here, one module each.
   registerMeterCommands(program, ctx);

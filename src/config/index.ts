@@ -46,6 +46,7 @@ function toConfig(e: Env) {
       reviewMaxCallUsd: e.CREDITGATE_REVIEW_MAX_CALL_USD,
     },
     logLevel: e.CREDITGATE_LOG_LEVEL,
+    logFormat: e.CREDITGATE_LOG_FORMAT,
     http: {
       host: e.HOST,
       port: e.PORT,

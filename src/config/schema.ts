@@ -70,6 +70,8 @@ export const envSchema = z.object({
   /** A model call costing more than this (USD) is held for the operator's review, not billed. */
   CREDITGATE_REVIEW_MAX_CALL_USD: decimal.default("200"),
   CREDITGATE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** stderr log lines: `pretty` (time LEVEL message key=value), `json` (pino lines), `auto` (pretty on a TTY). */
+  CREDITGATE_LOG_FORMAT: z.enum(["auto", "pretty", "json"]).default("auto"),
   // HTTP server
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65_535).default(8787),

@@ -363,4 +363,19 @@ export const MIGRATIONS: readonly Migration[] = [
     ALTER TABLE usage_events ADD COLUMN table_cost_pico_usd INTEGER;
     `,
   },
+  {
+    version: 9,
+    name: "worker-outbox-sweep",
+    sql: `
+    -- A check handed to Redis can be lost with Redis's data (restart without persistence, flush).
+    -- checked_seq is the highest seq a finished check job covered; a row with sent_seq > checked_seq
+    -- long after its change is re-sent by the worker's sweep (same job id: a live job is not doubled).
+    ALTER TABLE limit_outbox ADD COLUMN checked_seq INTEGER NOT NULL DEFAULT 0;
+    -- Rows handed over before this version are taken as checked (no burst of re-checks on upgrade).
+    UPDATE limit_outbox SET checked_seq = sent_seq;
+    CREATE INDEX limit_outbox_unchecked ON limit_outbox(updated_at_ms) WHERE sent_seq > checked_seq;
+    -- Alerts handed to Redis ('queued') whose job may be gone: the sweep looks at the oldest first.
+    CREATE INDEX alerts_webhook_queued ON alerts(webhook_updated_at_ms) WHERE webhook_state = 'queued';
+    `,
+  },
 ];

@@ -117,6 +117,8 @@ export function createMeter(opts: MeterOptions) {
 
   async function pollAll(summary: MeterSummary): Promise<void> {
     const started = now();
+    // elapsedMs accumulates over polls (follow): this poll adds its own span, once.
+    const elapsedBefore = summary.elapsedMs;
     summary.agents = sources.size;
     let lastProgress = started;
     const sink = (batch: SourceBatch) => {
@@ -157,7 +159,7 @@ export function createMeter(opts: MeterOptions) {
       summary.unknownModels = [...unknownModels].sort();
       if (opts.onProgress && now() - lastProgress >= 1000) {
         lastProgress = now();
-        summary.elapsedMs = lastProgress - started;
+        summary.elapsedMs = elapsedBefore + (lastProgress - started);
         opts.onProgress(summary);
       }
     };
@@ -187,7 +189,7 @@ export function createMeter(opts: MeterOptions) {
       }
     }
     summary.failures = failures;
-    summary.elapsedMs += now() - started;
+    summary.elapsedMs = elapsedBefore + (now() - started);
   }
 
   return {
@@ -199,8 +201,15 @@ export function createMeter(opts: MeterOptions) {
       return summary;
     },
 
-    /** Backfills, then follows until `signal` aborts. Returns the running totals. */
-    async follow(signal: AbortSignal, onCycle?: (s: MeterSummary) => void): Promise<MeterSummary> {
+    /**
+     * Backfills, then follows until `signal` aborts. Returns the running totals. `onCycle` runs
+     * after each poll that billed something; `onCaughtUp` once, after the first poll (the backlog).
+     */
+    async follow(
+      signal: AbortSignal,
+      onCycle?: (s: MeterSummary) => void,
+      onCaughtUp?: (s: MeterSummary) => void,
+    ): Promise<MeterSummary> {
       const total = newSummary();
       const watchers = new Map<string, FSWatcher>();
       let wake: (() => void) | null = null;
@@ -234,6 +243,10 @@ export function createMeter(opts: MeterOptions) {
           const before = total.billed;
           await pollAll(total);
           if (total.billed !== before) onCycle?.(total);
+          if (onCaughtUp && !signal.aborted) {
+            onCaughtUp(total);
+            onCaughtUp = undefined;
+          }
           if (signal.aborted || dirty) continue;
           await new Promise<void>((resolve) => {
             const t = setTimeout(resolve, opts.pollMs);

@@ -65,6 +65,12 @@ export interface WorkerRuntimeOptions {
   relayEveryMs?: number;
   /** Job schedulers (false: none, e.g. in tests that call the runners directly). */
   schedule?: ScheduleEvery | false;
+  /**
+   * The outbox sweep (re-enqueues checks and alert deliveries Redis may have lost, and restores
+   * missing job schedulers): every `everyMs` (default 30 s), rows older than `staleAfterMs`
+   * (default 60 s). False: none.
+   */
+  sweep?: { everyMs: number; staleAfterMs: number } | false;
   /** Payment reconciliation (reconcileTopups through the fulfilment path), injected by the entry. */
   reconcile?: () => Promise<unknown>;
   fetch?: typeof fetch;
@@ -75,8 +81,17 @@ export interface WorkerRuntime {
   relay: Relay;
   /** Resolves when every worker is connected and the schedulers are registered. */
   ready: Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs and lets in-flight ones finish for up to `graceMs` (default 5000); then
+   * (or at once with `graceMs` 0) gives up on them and drops the Redis connections. Never hangs
+   * on an unreachable Redis. An abandoned job is re-run later (its lock expires), so a webhook
+   * may be delivered twice: receivers dedupe on `x-creditgate-delivery`. Logs a warning when it
+   * had to give up on something.
+   */
+  close(graceMs?: number): Promise<void>;
 }
+
+export const DEFAULT_SWEEP = { everyMs: 30_000, staleAfterMs: 60_000 };
 
 /**
  * One worker process's share of the work: the outbox relay, and BullMQ workers for limit checks,
@@ -120,12 +135,17 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
       WHERE id = ? AND webhook_state <> 'delivered'`,
   );
 
+  const markChecked = o.db.prepare<[number, string]>(
+    "UPDATE limit_outbox SET checked_seq = max(checked_seq, ?) WHERE account_id = ?",
+  );
+
   async function deliver(job: Job): Promise<string> {
     const target = o.webhook;
     const alertId = Number((job.data as { alertId?: unknown }).alertId);
     const a = Number.isSafeInteger(alertId) ? enforcer.alert(alertId) : null;
     if (!target || !a) throw new UnrecoverableError(`no alert ${String(alertId)} or no webhook configured`);
     if (a.webhookState === "delivered") return "already delivered";
+    if (a.webhookState === "dead") return "already dead-lettered";
     const lang = enforcer.limits(a.accountId.startsWith("agent:") ? "*" : a.accountId).effective.language;
     const body = JSON.stringify({
       id: `alert_${a.id}`,
@@ -137,8 +157,10 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
       text: renderAlert(a.kind, a.payload, lang),
       data: a.payload,
     });
-    const attempt = job.attemptsMade + 1;
-    const last = attempt >= (job.opts.attempts ?? 1);
+    // Tries are counted on the row, not the job: a job re-enqueued by the sweep (Redis lost the
+    // first) continues the count, so an alert reaches `dead` after `attempts` tries in total.
+    const attempt = a.webhookAttempts + 1;
+    const last = attempt >= target.attempts;
     let error: string;
     try {
       const res = await fetchImpl(target.url, {
@@ -164,6 +186,7 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
     markDelivery.run(last ? "dead" : "queued", attempt, error, nowMs(), a.id);
     if (last)
       log("warn", `alert ${a.id} (${a.kind} ${a.accountId}) dead-lettered after ${attempt} tries: ${error}`);
+    if (last) throw new UnrecoverableError(`webhook delivery failed: ${error}`);
     throw new Error(`webhook delivery failed: ${error}`);
   }
 
@@ -214,7 +237,12 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
         if (typeof accountId !== "string") throw new UnrecoverableError("check: accountId missing");
         // Under `start` the connection's busy timeout is short (the HTTP server shares the event
         // loop): a lock held elsewhere is waited for here, asynchronously, not in BullMQ's attempts.
-        const r = await retryOnBusy(() => enforcer.check(accountId, nowMs()), CHECK_BUSY_RETRY_MS);
+        const seq = (job.data as { seq?: unknown }).seq;
+        const r = await retryOnBusy(() => {
+          const checked = enforcer.check(accountId, nowMs());
+          if (typeof seq === "number") markChecked.run(seq, accountId);
+          return checked;
+        }, CHECK_BUSY_RETRY_MS);
         if (o.webhook && r.alerts.length > 0) relay.kick();
         return { allowed: r.status.allowed, alerts: r.alerts.length };
       },
@@ -265,34 +293,111 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
 
   relay.start(o.relayEveryMs ?? 100);
 
-  const ready = (async () => {
-    await Promise.all(workers.map((w) => w.waitUntilReady()));
-    if (o.schedule === false) return;
+  let connected = false;
+  void Promise.all(workers.map((w) => w.waitUntilReady())).then(
+    () => {
+      connected = true;
+    },
+    () => {},
+  );
+
+  const schedules: [string, number][] = [];
+  if (o.schedule !== false) {
     const every = o.schedule ?? DEFAULT_SCHEDULE;
-    const opts = { removeOnComplete: true, removeOnFail: { count: 100 } };
-    const schedules: [string, number][] = [
+    schedules.push(
       ["rollover", every.rolloverMs],
       ["spike-scan", every.spikeScanMs],
       ["retention", every.retentionMs],
-    ];
+    );
     if (o.reconcile) schedules.push(["reconcile", every.reconcileMs]);
+  }
+  const scheduleOpts = { removeOnComplete: true, removeOnFail: { count: 100 } };
+  const ready = (async () => {
+    await Promise.all(workers.map((w) => w.waitUntilReady()));
     for (const [name, ms] of schedules) {
-      await maintenanceQueue.upsertJobScheduler(name, { every: ms }, { name, opts });
+      await maintenanceQueue.upsertJobScheduler(name, { every: ms }, { name, opts: scheduleOpts });
     }
   })();
   ready.catch((err: unknown) => log("warn", `worker: Redis not ready yet: ${(err as Error).message}`));
+
+  // The sweep: what Redis lost (a restart without persistence, a flush) is sent again from SQLite.
+  const sweep = o.sweep === false ? null : (o.sweep ?? DEFAULT_SWEEP);
+  let sweepTimer: NodeJS.Timeout | null = null;
+  let sweeping: Promise<void> | null = null;
+  let stopped = false;
+  const sweepPass = async () => {
+    if (!sweep) return;
+    await relay.sweepOnce(nowMs(), sweep.staleAfterMs);
+    for (const [name, ms] of schedules) {
+      if (stopped) return;
+      // Only when missing: re-upserting a live scheduler could move its next run.
+      if (!(await maintenanceQueue.getJobScheduler(name))) {
+        await maintenanceQueue.upsertJobScheduler(name, { every: ms }, { name, opts: scheduleOpts });
+        log("warn", `worker: job scheduler ${name} was missing from Redis; restored`);
+      }
+    }
+  };
+  const scheduleSweep = () => {
+    if (!sweep || stopped) return;
+    sweepTimer = setTimeout(() => {
+      sweeping = sweepPass()
+        .catch((err: unknown) =>
+          log("warn", `sweep: Redis unavailable, will retry: ${(err as Error).message}`),
+        )
+        .finally(() => {
+          sweeping = null;
+          scheduleSweep();
+        });
+    }, sweep.everyMs);
+  };
+  scheduleSweep();
 
   let closing: Promise<void> | null = null;
   return {
     enforcer,
     relay,
     ready,
-    close() {
+    close(graceMs = 5000) {
       closing ??= (async () => {
-        await relay.stop();
-        // Worker.close() waits for in-flight jobs to finish; unfinished ones go back to Redis.
-        await Promise.allSettled(workers.map((w) => w.close()));
-        await Promise.allSettled([checksQueue.close(), alertsQueue.close(), maintenanceQueue.close()]);
+        stopped = true;
+        if (sweepTimer) clearTimeout(sweepTimer);
+        if (!connected) {
+          // Redis never answered: nothing is in flight. Closing BullMQ objects whose connection is
+          // still initializing makes BullMQ emit an 'error' nobody listens to any more (a crash),
+          // so only drop the connections, while the queues and workers still listen (and ignore).
+          await relay.stop(0);
+          for (const c of connections) c.disconnect();
+          for (const w of workers)
+            (
+              w as unknown as { blockingConnection?: { _client?: Redis } }
+            ).blockingConnection?._client?.disconnect();
+          return;
+        }
+        const deadline = Date.now() + graceMs;
+        const left = () => Math.max(0, deadline - Date.now());
+        let t: NodeJS.Timeout | undefined;
+        const within = (p: Promise<unknown>) =>
+          Promise.race([
+            p.then(() => true),
+            new Promise<boolean>((r) => {
+              t = setTimeout(() => r(false), left());
+            }),
+          ]).finally(() => clearTimeout(t));
+        // Worker.close() waits for in-flight jobs; past the grace they are abandoned (they stay
+        // active in Redis until their lock expires, then run again).
+        const graceful = (async () => {
+          await relay.stop(Math.min(left(), 1000)); // a pass in flight only waits for Redis
+          await Promise.allSettled([...workers.map((w) => w.close()), ...(sweeping ? [sweeping] : [])]);
+          await Promise.allSettled([checksQueue.close(), alertsQueue.close(), maintenanceQueue.close()]);
+        })();
+        const clean = await within(graceful);
+        if (!clean) {
+          log(
+            "warn",
+            `worker: not finished after ${graceMs} ms (Redis unreachable or a job still running); stopping anyway`,
+          );
+          for (const w of workers) w.close(true).catch(() => {});
+        }
         for (const c of connections) c.disconnect();
       })();
       return closing;

@@ -1,7 +1,6 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { type AddressInfo, createServer as createNetServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue, QueueEvents } from "bullmq";
@@ -16,12 +15,15 @@ import {
   alertKeys,
   CREDIT,
   debit,
+  freePort,
   obliteratePrefix,
   REDIS_URL,
   settings,
+  startRedis,
   topUp,
   uniquePrefix,
   waitFor,
+  waitRedis,
 } from "./support.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -386,36 +388,3 @@ describe("worker pipeline (real Redis)", () => {
     );
   }, 60_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
-function startRedis(port: number): ChildProcess {
-  return spawn(
-    "redis-server",
-    ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
-    {
-      stdio: ["ignore", "pipe", "ignore"],
-    },
-  );
-}
-
-function waitRedis(p: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("redis-server did not start")), 10_000);
-    p.stdout?.on("data", (d: Buffer) => {
-      if (d.toString().includes("Ready to accept connections")) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
-}

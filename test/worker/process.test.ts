@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,7 +9,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createLedger } from "../../src/credits/index.js";
 import { type Db, openDatabase } from "../../src/db/index.js";
 import { createEnforcer } from "../../src/worker/index.js";
-import { CREDIT, obliteratePrefix, REDIS_URL, settings, uniquePrefix, waitFor } from "./support.js";
+import { CREDIT, freePort, obliteratePrefix, REDIS_URL, settings, uniquePrefix, waitFor } from "./support.js";
+
+const OC_FIXTURE = resolve(import.meta.dirname, "../../../shared/fixtures/openclaw-2026.9.6");
 
 /** The built binary (test/global-setup.ts builds dist/ before any test runs). */
 const MAIN = resolve(import.meta.dirname, "../../dist/cli/main.js");
@@ -48,7 +50,7 @@ function startWorker(w: { dbPath: string; prefix: string }, env: Record<string, 
       CREDITGATE_DB: w.dbPath,
       REDIS_URL,
       CREDITGATE_QUEUE_PREFIX: w.prefix,
-      CREDITGATE_LOG_LEVEL: "warn",
+      CREDITGATE_LOG_LEVEL: "info",
       ...env,
     },
     stdio: ["ignore", "ignore", "pipe"],
@@ -196,4 +198,106 @@ describe("creditgate worker (the built binary, real Redis)", () => {
     expect(r.stderr).toBe("");
     expect(JSON.parse(r.stdout)).toEqual([["call", "createRpcClient"], ["createClient"]]);
   });
+
+  describe("with Redis unreachable and work waiting in the outbox, one signal stops it", () => {
+    /** Spawns the CLI, sends `signal` once it is up, and says how it ended (killed at 10 s if hung). */
+    async function stopOnce(args: string[], env: Record<string, string>, up: RegExp, signal: NodeJS.Signals) {
+      const child = spawn(process.execPath, [MAIN, ...args], {
+        env: { PATH: process.env.PATH ?? "", CREDITGATE_LOG_LEVEL: "info", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout?.on("data", (d: Buffer) => {
+        out += d.toString("utf8");
+      });
+      child.stderr?.on("data", (d: Buffer) => {
+        out += d.toString("utf8");
+      });
+      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+      cleanups.push(async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill("SIGKILL");
+          await exited;
+        }
+      });
+      await waitFor(
+        () => out,
+        (o) => up.test(o) || child.exitCode !== null,
+        20_000,
+        "started",
+      );
+      child.kill(signal);
+      let hung = false;
+      const killer = setTimeout(() => {
+        hung = true;
+        child.kill("SIGKILL");
+      }, 10_000);
+      const code = await exited;
+      clearTimeout(killer);
+      return { code, hung, out };
+    }
+
+    const pending = (db: Db) =>
+      (db.prepare("SELECT COUNT(*) AS n FROM limit_outbox WHERE seq > sent_seq").get() as { n: number }).n;
+
+    it("`creditgate worker`: SIGTERM exits 0 within seconds, the checks stay in the outbox", async () => {
+      const w = world();
+      grant(w.db, "telegram:1", 5 * CREDIT);
+      grant(w.db, "telegram:2", 5 * CREDIT);
+      const r = await stopOnce(
+        ["worker"],
+        {
+          CREDITGATE_DB: w.dbPath,
+          REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+          CREDITGATE_QUEUE_PREFIX: w.prefix,
+        },
+        /worker running/,
+        "SIGTERM",
+      );
+      expect(r).toMatchObject({ code: 0, hung: false });
+      expect(r.out).toContain("stopping the worker");
+      expect(pending(w.db)).toBe(2);
+    });
+
+    it("`creditgate start` on the OpenClaw fixture: SIGINT exits 0 within seconds, nothing billed is lost", async () => {
+      const w = world();
+      const state = join(mkdtempSync(join(tmpdir(), "cg-start-state-")), "state");
+      cpSync(join(OC_FIXTURE, "agents"), join(state, "agents"), { recursive: true });
+      writable(state);
+      cleanups.push(() => rmSync(join(state, ".."), { recursive: true, force: true }));
+      w.db.close();
+      const r = await stopOnce(
+        ["start"],
+        {
+          CREDITGATE_DB: w.dbPath,
+          CREDITGATE_STATE_DIRS: state,
+          REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+          CREDITGATE_QUEUE_PREFIX: w.prefix,
+          PORT: "0",
+        },
+        /listening on/,
+        "SIGINT",
+      );
+      expect(r).toMatchObject({ code: 0, hung: false });
+      expect(r.out).toContain("stopping");
+      const db = openDatabase(w.dbPath);
+      try {
+        // Whatever the meter committed is billed, and its balance checks wait for the next start.
+        const billed = (db.prepare("SELECT COUNT(*) AS n FROM usage_events").get() as { n: number }).n;
+        const accounts = (db.prepare("SELECT COUNT(*) AS n FROM accounts").get() as { n: number }).n;
+        if (billed > 0) expect(pending(db)).toBe(accounts);
+      } finally {
+        db.close();
+      }
+    });
+  });
 });
+
+function writable(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) writable(p);
+    else chmodSync(p, 0o644);
+  }
+}

@@ -1,4 +1,6 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { Redis } from "ioredis";
 import { createLedger } from "../../src/credits/index.js";
 import type { Db } from "../../src/db/index.js";
@@ -102,4 +104,39 @@ export async function waitFor<T>(
       throw new Error(`timed out waiting for ${label}: ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+/** A throwaway redis-server (no persistence: a restart comes back empty). */
+export function startRedis(port: number): ChildProcess {
+  return spawn(
+    "redis-server",
+    ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+    {
+      stdio: ["ignore", "pipe", "ignore"],
+    },
+  );
+}
+
+export function waitRedis(p: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("redis-server did not start")), 10_000);
+    p.stdout?.on("data", (d: Buffer) => {
+      if (d.toString().includes("Ready to accept connections")) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, Option } from "commander";
 import { assertAccountId, createLedger } from "../../credits/index.js";
@@ -8,15 +8,17 @@ import {
   GROUP_BY,
   type GroupBy,
   heldSummary,
+  listAgents,
   type MeterSummary,
   meterFromConfig,
   parseTimeArg,
   queryUsageWithHeld,
   type StateDir,
 } from "../../meter/index.js";
-import { formatMicroCredits, formatPicoUsd, formatScaled, parseCreditsToMicro } from "../../money.js";
+import { formatMicroCredits, formatPicoUsd, formatScaled } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
-import { createStderrLog, renderTable, safeText, toJson } from "../output.js";
+import { creditsArg } from "../options.js";
+import { type Log, renderTable, safeText, toJson } from "../output.js";
 
 const fmtMicroUsd = (m: number) => `$${formatScaled(BigInt(m), 6, 2)}`;
 
@@ -67,6 +69,137 @@ export function dmScopeWarnings(stateDirs: readonly StateDir[]): string[] {
   return warnings;
 }
 
+/**
+ * What an operator must hear before billing starts: no state dir found (and where it looked), a
+ * state dir that does not exist (yet) or has no `agents/`, and a `session.dmScope` of `main`.
+ * Used by `meter` and `start` alike.
+ */
+export function stateDirWarnings(
+  sources: {
+    explicitStateDirs: readonly string[] | null;
+    openclawStateDir: string | null;
+    clawdbotStateDir: string | null;
+    moltbotStateDir: string | null;
+    home: string | null;
+  },
+  stateDirs: readonly StateDir[],
+): string[] {
+  if (stateDirs.length === 0) {
+    const looked = [
+      ...(sources.openclawStateDir ? [sources.openclawStateDir] : []),
+      ...(sources.clawdbotStateDir ? [sources.clawdbotStateDir] : []),
+      ...(sources.moltbotStateDir ? [sources.moltbotStateDir] : []),
+      ...(sources.home ? [".openclaw", ".clawdbot", ".moltbot"].map((d) => join(sources.home ?? "", d)) : []),
+    ];
+    return [
+      `no OpenClaw state dir found (looked at ${looked.join(", ") || "nothing: HOME is not set"}); set CREDITGATE_STATE_DIRS or OPENCLAW_STATE_DIR, or pass --state-dir`,
+    ];
+  }
+  const warnings: string[] = [];
+  for (const sd of stateDirs) {
+    if (!existsSync(sd.path)) {
+      warnings.push(
+        `state dir ${sd.path} (from ${sd.via}) does not exist: nothing to bill there until it appears (it is watched)`,
+      );
+      continue;
+    }
+    const agents = join(sd.path, "agents");
+    let isDir = false;
+    try {
+      isDir = statSync(agents).isDirectory();
+    } catch {}
+    if (!isDir) {
+      warnings.push(
+        `state dir ${sd.path} (from ${sd.via}) has no agents/ directory: is it an OpenClaw state dir? (transcripts are read from ${join(agents, "<agent>", "sessions")})`,
+      );
+      continue;
+    }
+    if (readdirSync(agents).filter((n) => !n.startsWith(".")).length === 0)
+      warnings.push(`state dir ${sd.path} (from ${sd.via}): ${agents} has no agents yet`);
+  }
+  return [...warnings, ...dmScopeWarnings(stateDirs)];
+}
+
+/**
+ * What a backfill has ahead of it, roughly: agents, and bytes of transcript files on disk (JSONL,
+ * archives, OpenClaw's SQLite store) under each agent's `sessions/` and `agent/`. Compressed
+ * archives and database pages are not the bytes the meter reports as read: a scale, not a
+ * percentage.
+ */
+export function backlogOnDisk(stateDirs: readonly StateDir[], agents: readonly string[] | null) {
+  let files = 0;
+  let bytes = 0;
+  let agentCount = 0;
+  for (const sd of stateDirs) {
+    for (const a of listAgents(sd.path, agents)) {
+      agentCount++;
+      for (const sub of ["sessions", "agent"]) {
+        const walk = (dir: string, depth: number) => {
+          let names: string[];
+          try {
+            names = readdirSync(dir);
+          } catch {
+            return;
+          }
+          for (const n of names) {
+            const p = join(dir, n);
+            try {
+              const st = statSync(p);
+              if (st.isDirectory()) {
+                if (depth < 2) walk(p, depth + 1);
+              } else if (/\.(jsonl|sqlite|zst)|\.jsonl\./.test(n)) {
+                files++;
+                bytes += st.size;
+              }
+            } catch {}
+          }
+        };
+        walk(join(a.agentDir, sub), 0);
+      }
+    }
+  }
+  return { agents: agentCount, files, mbOnDisk: Number((bytes / 1e6).toFixed(1)) };
+}
+
+/**
+ * Progress of a backfill for a long-running command: `onProgress` (the meter calls it about once a
+ * second while it reads) logs what is done so far; `done` logs the summary once the backlog is read.
+ */
+export function backfillReporter(
+  log: Log,
+  ahead: ReturnType<typeof backlogOnDisk> | null = null,
+  nowMs: () => number = Date.now,
+) {
+  const started = nowMs();
+  if (ahead) log("info", "backfill: reading what the transcripts hold", ahead);
+  const fields = (s: MeterSummary) => ({
+    files: s.files,
+    mb: Number((s.bytes / 1e6).toFixed(1)),
+    calls: s.usageLines,
+    billed: s.billed,
+    duplicates: s.duplicates,
+    credits: formatMicroCredits(s.chargedMicroCredits),
+  });
+  let finished = false;
+  return {
+    onProgress(s: MeterSummary): void {
+      if (!finished)
+        log("info", "backfill: reading", { ...fields(s), seconds: Math.round((nowMs() - started) / 1000) });
+    },
+    done(s: MeterSummary): void {
+      if (finished) return;
+      finished = true;
+      log("info", "backfill done: following new lines", {
+        agents: s.agents,
+        ...fields(s),
+        malformed: s.malformed,
+        unknownModels: s.unknownModels.length,
+        seconds: Math.round((nowMs() - started) / 1000),
+      });
+    },
+  };
+}
+
 export function registerMeterCommands(program: Command, ctx: CliContext): void {
   program
     .command("meter")
@@ -76,18 +209,15 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const config = ctx.config(g);
       const db = ctx.openDb(config);
-      const log = createStderrLog(ctx.err, config.logLevel);
-      const progress = (s: MeterSummary) => {
-        if (!g.json)
-          ctx.err(`… ${(s.bytes / 1e6).toFixed(1)} MB read, ${s.billed} events billed, ${s.files} files\n`);
-      };
-      const { meter, stateDirs } = meterFromConfig(config, db, { log, onProgress: progress });
-      if (stateDirs.length === 0) {
-        ctx.err(
-          "warn: no OpenClaw state dir found (set CREDITGATE_STATE_DIRS or OPENCLAW_STATE_DIR, or --state-dir)\n",
-        );
-      }
-      for (const w of dmScopeWarnings(stateDirs)) ctx.err(`warn: ${w}\n`);
+      const { log } = ctx.logger(config);
+      let report: ReturnType<typeof backfillReporter> | null = null;
+      const { meter, stateDirs } = meterFromConfig(config, db, {
+        log,
+        onProgress: (s) => report?.onProgress(s),
+      });
+      for (const w of stateDirWarnings(config.sources, stateDirs)) log("warn", w);
+      const backfill = backfillReporter(log, backlogOnDisk(stateDirs, config.sources.agents));
+      report = backfill;
       try {
         if (opts.once) {
           const s = await meter.runOnce();
@@ -120,21 +250,23 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
           }
           return;
         }
-        ctx.err(
-          `following ${safeText(stateDirs.map((d) => d.path).join(", ")) || "(nothing yet)"}; Ctrl-C to stop\n`,
-        );
+        log("info", "following; Ctrl-C to stop", { stateDirs: stateDirs.map((d) => d.path) });
         const ac = new AbortController();
         const stop = () => ac.abort();
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
         let last = 0;
-        const total = await meter.follow(ac.signal, (s) => {
-          if (s.billed !== last) {
-            if (g.json) ctx.out(`${JSON.stringify({ billed: s.billed, duplicates: s.duplicates })}\n`);
-            else ctx.err(`billed ${s.billed - last} new event(s) (total ${s.billed})\n`);
-            last = s.billed;
-          }
-        });
+        const total = await meter.follow(
+          ac.signal,
+          (s) => {
+            if (s.billed !== last) {
+              if (g.json) ctx.out(`${JSON.stringify({ billed: s.billed, duplicates: s.duplicates })}\n`);
+              else log("info", "billed new events", { events: s.billed - last, total: s.billed });
+              last = s.billed;
+            }
+          },
+          backfill.done,
+        );
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
         if (!g.json) ctx.out(renderTable(["meter", "value"], summaryRows(total)));
@@ -287,24 +419,27 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
     .action((user: string, credits: string, o: { reason: string; key?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       assertAccountId(user);
-      let micro: bigint;
-      try {
-        micro = parseCreditsToMicro(credits);
-      } catch (err) {
-        throw new AppError(ErrorCode.InvalidRequest, `credits: ${(err as Error).message}`);
-      }
-      if (micro <= 0n) throw new AppError(ErrorCode.InvalidRequest, "credits: must be greater than 0");
+      const micro = creditsArg("credits", credits);
       const config = ctx.config(g);
       const db = ctx.openDb(config);
       try {
-        const r = createLedger(db).post({
-          accountId: user,
-          kind: "grant",
-          amountMicroCredits: micro,
-          idempotencyKey: `grant:${o.key ?? randomUUID()}`,
-          reason: o.reason,
-          nowMs: ctx.nowMs(),
-        });
+        let r: ReturnType<ReturnType<typeof createLedger>["post"]>;
+        try {
+          r = createLedger(db).post({
+            accountId: user,
+            kind: "grant",
+            amountMicroCredits: micro,
+            idempotencyKey: `grant:${o.key ?? randomUUID()}`,
+            reason: o.reason,
+            nowMs: ctx.nowMs(),
+          });
+        } catch (err) {
+          if (!(err instanceof RangeError)) throw err;
+          throw new AppError(
+            ErrorCode.InvalidRequest,
+            `credits: ${user}'s balance would pass the largest amount the ledger holds (nothing granted)`,
+          );
+        }
         const out = {
           accountId: user,
           status: r.status,

@@ -1,9 +1,10 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { SERVER_BUSY_TIMEOUT_MS } from "../../db/index.js";
-import { AppError, ErrorCode } from "../../errors.js";
 import { formatMicroCredits } from "../../money.js";
 import type { ProviderName } from "../../payments/index.js";
 import type { CliContext, GlobalOptions } from "../context.js";
+import { listenFromConfig, operatorApiWarning } from "../listen.js";
+import { integerArg } from "../options.js";
 import { renderTable, toJson } from "../output.js";
 
 /** `serve`, `topup-link`, `reconcile`, `packs`: the top-up surfaces of the CLI. */
@@ -17,24 +18,28 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
     const db = ctx.openDb(config, opts.serving ? { busyTimeoutMs: SERVER_BUSY_TIMEOUT_MS } : {});
     const { paymentsFromConfig } = await import("../../server.js");
     const { deps, warnings } = paymentsFromConfig(config, db);
-    return { g, config, deps, warnings };
+    return { g, config, db, deps, warnings };
   };
 
   program
     .command("serve")
     .description("run the HTTP server: operator API (/v1), payment landing pages and provider webhooks")
     .action(async (_opts: unknown, cmd: Command) => {
-      const { config, deps, warnings } = await setup(cmd, { serving: true });
-      for (const w of warnings) ctx.err(`creditgate: ${w}\n`);
-      if (!config.http.apiKey)
-        ctx.err("creditgate: the operator API (/v1) is disabled: set CREDITGATE_API_KEY\n");
-      const { startServer } = await import("../../server.js");
-      const server = await startServer(
-        { ...deps, apiKey: config.http.apiKey, logger: { level: config.logLevel } },
-        { host: config.http.host, port: config.http.port },
-        ctx.err,
-      );
-      ctx.out(`creditgate: listening on ${server.address} (public base URL ${config.http.publicBaseUrl})\n`);
+      const { g, config, db, deps, warnings } = await setup(cmd, { serving: true });
+      const logger = ctx.logger(config);
+      for (const w of warnings) logger.log("info", w);
+      const apiOff = await operatorApiWarning(config, db);
+      if (apiOff) logger.log("warn", apiOff);
+      const server = await listenFromConfig(config, deps, logger);
+      // The one result line on stdout: where it listens (logs are on stderr).
+      if (g.json)
+        ctx.out(
+          `${JSON.stringify({ listening: server.address, publicBaseUrl: config.http.publicBaseUrl })}\n`,
+        );
+      else
+        ctx.out(
+          `creditgate: listening on ${server.address} (public base URL ${config.http.publicBaseUrl})\n`,
+        );
       await server.closed;
     });
 
@@ -43,7 +48,11 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
     .description("create a payment link for one user and one credit pack")
     .argument("<user>", "end-user account id, e.g. telegram:123456")
     .requiredOption("--pack <id>", "credit pack id (see `creditgate packs`)")
-    .requiredOption("--provider <name>", "payment provider: stripe | mercadopago")
+    .addOption(
+      new Option("--provider <name>", "payment provider")
+        .choices(["stripe", "mercadopago"])
+        .makeOptionMandatory(),
+    )
     .option("--currency <code>", "currency, when the pack lists several for the provider")
     .action(
       async (user: string, opts: { pack: string; provider: string; currency?: string }, cmd: Command) => {
@@ -72,21 +81,18 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
   program
     .command("reconcile")
     .description("ask the providers about pending top-ups whose webhook never arrived; safe to repeat")
-    .option("--older-than-ms <ms>", "only top-ups at least this old (env CREDITGATE_RECONCILE_AFTER_MS)")
-    .action(async (opts: { olderThanMs?: string }, cmd: Command) => {
+    .option(
+      "--older-than-ms <ms>",
+      "only top-ups at least this old (env CREDITGATE_RECONCILE_AFTER_MS)",
+      integerArg(0),
+    )
+    .action(async (opts: { olderThanMs?: number }, cmd: Command) => {
       const { g, config, deps, warnings } = await setup(cmd);
       for (const w of warnings.filter((x) => x.includes("disabled"))) ctx.err(`creditgate: ${w}\n`);
       const { createFulfiller } = await import("../../webhooks/index.js");
       const { reconcileTopups } = await import("../../payments/index.js");
       const fulfiller = createFulfiller(deps.db);
-      const olderThanMs =
-        opts.olderThanMs === undefined ? config.payments.reconcileAfterMs : Number(opts.olderThanMs);
-      if (!Number.isSafeInteger(olderThanMs) || olderThanMs < 0) {
-        throw new AppError(
-          ErrorCode.InvalidRequest,
-          `--older-than-ms must be a non-negative integer, got ${opts.olderThanMs}`,
-        );
-      }
+      const olderThanMs = opts.olderThanMs ?? config.payments.reconcileAfterMs;
       const nowMs = ctx.nowMs();
       const results = await reconcileTopups({
         db: deps.db,

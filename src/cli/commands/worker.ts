@@ -3,9 +3,10 @@ import { ZodError, z } from "zod";
 import type { Config } from "../../config/index.js";
 import { type Db, SERVER_BUSY_TIMEOUT_MS } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
-import { formatMicroCredits, parseCreditsToMicro, toSafeNumber } from "../../money.js";
+import { formatMicroCredits } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
-import { createStderrLog, renderTable, safeText, toJson } from "../output.js";
+import { creditsArg, integerArg } from "../options.js";
+import { type Log, renderTable, safeText, toJson } from "../output.js";
 
 interface LimitFlags {
   daily?: string;
@@ -20,15 +21,7 @@ interface LimitFlags {
 const PERIOD_FLAG = { day: "daily", week: "weekly", month: "monthly" } as const;
 
 function credits(flag: string, text: string, allowNegative = false): number {
-  let v: bigint;
-  try {
-    v = parseCreditsToMicro(text);
-  } catch {
-    throw new AppError(ErrorCode.InvalidRequest, `--${flag}: "${text}" is not a credit amount like 2 or 0.5`);
-  }
-  if (!allowNegative && v <= 0n)
-    throw new AppError(ErrorCode.InvalidRequest, `--${flag}: must be greater than 0`);
-  return toSafeNumber(v, `--${flag}`);
+  return Number(creditsArg(`--${flag}`, text, { allowNegative }));
 }
 
 /** ZodError → a CLI error naming each field. */
@@ -162,12 +155,12 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .command("alerts")
     .description("recent alerts and their operator-webhook delivery state")
     .option("--dead", "only dead-lettered deliveries (failed after the last try)")
-    .option("--limit <n>", "how many", "50")
-    .action(async (o: { dead?: boolean; limit: string }, cmd: Command) => {
+    .option("--limit <n>", "how many, newest first (1-10000)", integerArg(1, 10_000), 50)
+    .action(async (o: { dead?: boolean; limit: number }, cmd: Command) => {
       const { g, enforcer } = await setup(cmd);
       const rows = enforcer.alerts({
         ...(o.dead ? { state: "dead" as const } : {}),
-        limit: Number(o.limit) || 50,
+        limit: o.limit,
       });
       if (g.json) return ctx.out(toJson(rows));
       ctx.out(
@@ -192,56 +185,117 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .command("worker")
     .description("run the worker: limit checks, alerts, RPC answers and scheduled jobs (needs Redis)")
     .action(async (_o: unknown, cmd: Command) => {
+      const stop = untilSignal(); // from now on: a signal during startup stops cleanly too
       const { config, db } = await setup(cmd);
-      const runtime = await startRuntime(ctx, config, db);
-      ctx.err(
-        `creditgate: worker running (redis ${redact(config.redisUrl)}, prefix ${config.worker.queuePrefix})\n`,
-      );
-      await untilSignal();
-      ctx.err("creditgate: stopping the worker (finishing in-flight jobs)\n");
-      await runtime.close();
+      const { log } = ctx.logger(config);
+      const runtime = await startRuntime(log, config, db);
+      log("info", "worker running", { redis: redact(config.redisUrl), prefix: config.worker.queuePrefix });
+      await stop;
+      log("info", "stopping the worker (finishing in-flight jobs); signal again to stop now", {
+        graceSeconds: SHUTDOWN_GRACE_MS / 1000,
+      });
+      exitOnSecondSignal(log);
+      await runtime.close(SHUTDOWN_GRACE_MS);
       db.close();
+      exitSoon();
     });
 
   program
     .command("start")
     .description("run everything in one process: HTTP server, meter (following) and worker")
     .action(async (_o: unknown, cmd: Command) => {
-      const { config, db } = await setup(cmd, { serving: true });
-      const { paymentsFromConfig, startServer } = await import("../../server.js");
+      const stop = untilSignal();
+      const { g, config, db } = await setup(cmd, { serving: true });
+      const logger = ctx.logger(config);
+      const { log } = logger;
+      const { paymentsFromConfig } = await import("../../server.js");
       const { meterFromConfig } = await import("../../meter/index.js");
+      const { stateDirWarnings, backfillReporter, backlogOnDisk } = await import("./meter.js");
+      const { listenFromConfig, operatorApiWarning } = await import("../listen.js");
       const { deps, warnings } = paymentsFromConfig(config, db);
-      for (const w of warnings) ctx.err(`creditgate: ${w}\n`);
-      const runtime = await startRuntime(ctx, config, db);
+      for (const w of warnings) log("info", w);
+      const apiOff = await operatorApiWarning(config, db);
+      if (apiOff) log("warn", apiOff);
+      const runtime = await startRuntime(log, config, db);
       const { createRedisProbes } = await import("../../api/probes.js");
       const probes = createRedisProbes(config.redisUrl, config.worker.queuePrefix);
-      const server = await startServer(
-        { ...deps, apiKey: config.http.apiKey, logger: { level: config.logLevel }, probes },
-        { host: config.http.host, port: config.http.port },
-        ctx.err,
-      );
-      const log = createStderrLog(ctx.err, config.logLevel);
+      let server: Awaited<ReturnType<typeof listenFromConfig>>;
+      try {
+        server = await listenFromConfig(config, { ...deps, probes }, logger);
+      } catch (err) {
+        await runtime.close(0);
+        await within(probes.close(), 500);
+        throw err;
+      }
+      let report: ReturnType<typeof backfillReporter> | null = null;
       // A committed batch wakes the relay at once: enforcement does not wait for the next poll.
-      const { meter, stateDirs } = meterFromConfig(config, db, { log, onBilled: () => runtime.relay.kick() });
-      ctx.out(
-        `creditgate: listening on ${server.address}; metering ${stateDirs.map((d) => d.path).join(", ") || "(no state dir yet)"}; worker on ${redact(config.redisUrl)}\n`,
-      );
+      const { meter, stateDirs } = meterFromConfig(config, db, {
+        log,
+        onBilled: () => runtime.relay.kick(),
+        onProgress: (s) => report?.onProgress(s),
+      });
+      for (const w of stateDirWarnings(config.sources, stateDirs)) log("warn", w);
+      const backfill = backfillReporter(log, backlogOnDisk(stateDirs, config.sources.agents));
+      report = backfill;
+      // The one result line on stdout: where it listens (logs are on stderr).
+      if (g.json) ctx.out(`${JSON.stringify({ listening: server.address })}\n`);
+      else ctx.out(`creditgate: listening on ${server.address}\n`);
+      log("info", "metering and relaying", {
+        stateDirs: stateDirs.map((d) => d.path),
+        redis: redact(config.redisUrl),
+      });
       const ac = new AbortController();
-      const following = meter.follow(ac.signal, () => {});
-      await Promise.race([untilSignal(), server.closed]);
-      ctx.err("creditgate: stopping (meter, HTTP server, worker)\n");
+      const following = meter.follow(ac.signal, undefined, backfill.done);
+      await Promise.race([stop, server.closed]);
+      log("info", "stopping (meter, HTTP server, worker); signal again to stop now", {
+        graceSeconds: SHUTDOWN_GRACE_MS / 1000,
+      });
+      exitOnSecondSignal(log);
+      // Every step is bounded: what is not finished (a batch not yet committed, a check not yet
+      // relayed) stays in OpenClaw's files or the outbox for the next start.
+      const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+      const left = () => Math.max(0, deadline - Date.now());
       ac.abort();
-      await following.catch(() => {});
-      await server.close();
-      await runtime.close();
-      await probes.close();
+      await within(following, left());
+      await within(server.close(), left());
+      await runtime.close(left());
+      await within(probes.close(), 500);
       meter.close();
       db.close();
+      exitSoon();
     });
 }
 
 function redact(url: string): string {
   return url.replace(/\/\/[^@/]*@/, "//***@");
+}
+
+/** How long `worker` and `start` let in-flight work finish after SIGINT/SIGTERM. */
+const SHUTDOWN_GRACE_MS = 5000;
+
+/** Resolves when `p` settles or after `ms`, whichever comes first (never rejects). */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => {}), new Promise((r) => (t = setTimeout(r, ms)))]);
+  clearTimeout(t);
+}
+
+/** A second SIGINT/SIGTERM while stopping: exit now (everything committed is safe in SQLite). */
+function exitOnSecondSignal(log: Log): void {
+  const now = () => {
+    log("warn", "second signal: exiting now");
+    process.exit(process.exitCode ?? 0);
+  };
+  process.once("SIGINT", now);
+  process.once("SIGTERM", now);
+}
+
+/**
+ * After a clean stop: exit even if a library still holds a handle (a reconnect timer of a Redis
+ * client that never connected), instead of hanging. Unref'd, so a process that can exit, does.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
 }
 
 function untilSignal(): Promise<void> {
@@ -256,7 +310,7 @@ function untilSignal(): Promise<void> {
   });
 }
 
-async function startRuntime(ctx: CliContext, config: Config, db: Db) {
+async function startRuntime(log: Log, config: Config, db: Db) {
   const { startWorkerRuntime } = await import("../../worker/runtime.js");
   const { workerSettingsFromConfig } = await import("../../worker/index.js");
   const { paymentsFromConfig } = await import("../../server.js");
@@ -285,9 +339,7 @@ async function startRuntime(ctx: CliContext, config: Config, db: Db) {
     settings: workerSettingsFromConfig(config),
     webhook: config.worker.webhook,
     concurrency: config.worker.concurrency,
-    log: (level, msg) => {
-      if (config.logLevel !== "silent") ctx.err(`${level}: ${safeText(msg)}\n`);
-    },
+    log: (level, msg) => log(level, msg),
     ...(reconcile ? { reconcile } : {}),
   });
   // Don't hold the meter and the HTTP server hostage to Redis: checks wait in the SQLite outbox
@@ -305,9 +357,9 @@ async function startRuntime(ctx: CliContext, config: Config, db: Db) {
   ]);
   clearTimeout(timer);
   if (!connected) {
-    ctx.err(
-      `creditgate: warning: Redis is not reachable at ${redact(config.redisUrl)}; limit checks and alerts wait in the outbox until it is\n`,
-    );
+    log("warn", "Redis is not reachable: limit checks and alerts wait in the outbox until it is", {
+      redis: redact(config.redisUrl),
+    });
   }
   return runtime;
 }
