@@ -207,9 +207,17 @@ describe("override unit sanity at load", () => {
       w.stateDir,
     ]);
     expect(r.error).toBeNull();
-    expect(r.err).toContain(
-      'warn: price override "anthropic/claude-sonnet-4-5" looks like the wrong unit (prices are USD per 1M tokens): input 0.000003 vs the table\'s 3',
-    );
-    expect(r.err).toContain(`"file":${JSON.stringify(prices)}`);
+    // stderr is not a terminal here: log lines are pino-style JSON.
+    const warning = r.err
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; file?: string })
+      .find((l) => l.msg.startsWith("price override"));
+    expect(warning).toEqual({
+      level: 40,
+      time: expect.any(Number),
+      msg: 'price override "anthropic/claude-sonnet-4-5" looks like the wrong unit (prices are USD per 1M tokens): input 0.000003 vs the table\'s 3',
+      file: prices,
+    });
   });
 });
