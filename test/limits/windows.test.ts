@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Period, windowAt } from "../../src/limits/index.js";
+import { localMidnightMs, type Period, windowAt } from "../../src/limits/index.js";
 
 interface Row {
   name: string;
@@ -119,5 +119,19 @@ describe("windowAt: calendar windows in a time zone", () => {
     const a = windowAt("day", Date.parse("2026-05-05T01:00:00Z"), "UTC");
     expect(windowAt("day", Date.parse("2026-05-05T23:00:00Z"), "UTC")).toEqual(a);
     expect(windowAt("day", a.endMs, "UTC").key).toBe("day:2026-05-06");
+  });
+
+  it("takes the first instant after a missing local midnight (a DST gap at 00:00)", () => {
+    // Santiago springs forward at 00:00 on 2026-09-06: local midnight does not exist; 01:00 -03 does.
+    expect(localMidnightMs(2026, 9, 6, "America/Santiago")).toBe(Date.parse("2026-09-06T04:00:00Z"));
+  });
+
+  it("a day after a DST gap at midnight starts at the gap, and the day before it ends there", () => {
+    // Before the fix the 5th ended (and the 6th began) at 03:00Z = 23:00 local on the 5th.
+    const before = windowAt("day", Date.parse("2026-09-06T03:30:00Z"), "America/Santiago");
+    expect(before.key).toBe("day:2026-09-05");
+    expect(before.endMs).toBe(Date.parse("2026-09-06T04:00:00Z"));
+    const after = windowAt("day", Date.parse("2026-09-06T04:00:00Z"), "America/Santiago");
+    expect(after).toMatchObject({ key: "day:2026-09-06", startMs: Date.parse("2026-09-06T04:00:00Z") });
   });
 });
