@@ -55,9 +55,12 @@ export function createAlertsRepo(db: Db) {
      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   );
   const list = db.prepare<[string, string, number], AlertDbRow>(
-    `SELECT * FROM alerts WHERE (? = '' OR webhook_state = ?) ORDER BY id DESC LIMIT ?`,
+    `SELECT id, account_id, kind, threshold, window_key, payload, created_at_ms, webhook_state, webhook_attempts, webhook_error
+       FROM alerts WHERE (? = '' OR webhook_state = ?) ORDER BY id DESC LIMIT ?`,
   );
-  const one = db.prepare<[number], AlertDbRow>("SELECT * FROM alerts WHERE id = ?");
+  const one = db.prepare<[number], AlertDbRow>(
+    `SELECT id, account_id, kind, threshold, window_key, payload, created_at_ms, webhook_state, webhook_attempts, webhook_error FROM alerts WHERE id = ?`,
+  );
   const mark = db.prepare<[string, number, string | null, number, number]>(
     `UPDATE alerts SET webhook_state = ?, webhook_attempts = ?, webhook_error = ?, webhook_updated_at_ms = ?
       WHERE id = ? AND webhook_state <> 'delivered'`,

@@ -38,7 +38,8 @@ export function createNoticesRepo(db: Db) {
      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING`,
   );
   const pending = db.prepare<[number], NoticeRow>(
-    "SELECT * FROM notices WHERE acked_at_ms IS NULL ORDER BY id LIMIT ?",
+    `SELECT id, account_id, channel, recipient, kind, text, created_at_ms
+       FROM notices WHERE acked_at_ms IS NULL ORDER BY id LIMIT ?`,
   );
   const ack = db.prepare<[number, number]>(
     "UPDATE notices SET acked_at_ms = ? WHERE id = ? AND acked_at_ms IS NULL",

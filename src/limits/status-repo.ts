@@ -64,7 +64,12 @@ function fromRow(r: StatusRow): StoredStatus {
  * the worker; the accounts trigger also writes it on every balance change).
  */
 export function createStatusRepo(db: Db) {
-  const get = db.prepare<[string], StatusRow>("SELECT * FROM user_status WHERE account_id = ?");
+  const get = db.prepare<
+    [string],
+    StatusRow
+  >(`SELECT account_id, allowed, reason, block_key, lifts_at_ms, balance_micro_credits, windows,
+       next_reset_at_ms, last_entry_id, fund_entry_id, fund_micro_credits, updated_at_ms
+       FROM user_status WHERE account_id = ?`);
   const put = db.prepare(
     `INSERT INTO user_status (account_id, allowed, reason, block_key, lifts_at_ms, balance_micro_credits,
        windows, next_reset_at_ms, last_entry_id, fund_entry_id, fund_micro_credits, updated_at_ms)
