@@ -14,7 +14,7 @@ const root = resolve(import.meta.dirname, "..");
 const dist = (p) => new URL(`../dist/${p}`, import.meta.url).href;
 const { openDatabase } = await import(dist("db/index.js"));
 const { createLedger } = await import(dist("credits/index.js"));
-const { createEnforcer, DEFAULT_SETTINGS } = await import(dist("worker/index.js"));
+const { createEnforcer, DEFAULT_SETTINGS } = await import(dist("limits/index.js"));
 
 const n = Number(process.env.BENCH_USERS ?? 40);
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";

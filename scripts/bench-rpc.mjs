@@ -13,7 +13,7 @@ const root = resolve(import.meta.dirname, "..");
 const dist = (p) => new URL(`../dist/${p}`, import.meta.url).href;
 const { openDatabase } = await import(dist("db/index.js"));
 const { createLedger } = await import(dist("credits/index.js"));
-const { createEnforcer, createQueries, DEFAULT_SETTINGS } = await import(dist("worker/index.js"));
+const { createEnforcer, createQueries, DEFAULT_SETTINGS } = await import(dist("limits/index.js"));
 const { createRpcClient } = await import(dist("worker/rpc-client.js"));
 
 const rate = Number(process.env.BENCH_RATE ?? 200);

@@ -1,64 +1,53 @@
 /**
- * worker: the operator's rules. Owns limits, the per-user status, alerts and notices, the
- * limit-check outbox and its relay to BullMQ, RPC answers and scheduled maintenance. Reads the
- * ledger and usage; never moves a balance itself (payments reconciliation goes through the
- * injected fulfilment path). This index stays free of BullMQ so the HTTP app loads light: the
- * Redis-side entry points are `./runtime.js` (processes) and `./rpc-client.js` (callers).
+ * worker: the process that runs the limits domain on BullMQ. Owns the queues (`queues.ts`), the
+ * outbox relay and sweep (`relay.ts`), one processor per queue (`processors/`), the runtime that
+ * wires them (`runtime.ts`), the RPC client and the operator-webhook signature. The rules,
+ * status, alerts and notices themselves live in `src/limits/` (import them from there).
+ *
+ * Must never: decide limits or write their tables itself (it calls `limits`), or move a balance.
+ * This index stays free of BullMQ so the HTTP app loads light: the Redis-side entry points are
+ * `./runtime.js` (processes) and `./rpc-client.js` (callers).
+ *
+ * The `limits` re-exports below keep today's importers (app, server, CLI, API) working until they
+ * import `../limits/index.js` directly.
  */
 export {
+  ALERT_KINDS,
+  type AlertKind,
   type AlertRow,
-  type CheckResult,
-  createEnforcer,
-  type Enforcer,
-  type Notice,
-  splitAccountId,
-  type UserStatus,
-} from "./enforcer.js";
-export { type WorkerRoutesOptions, workerRoutes } from "./http-routes.js";
-export {
   BLOCK_REASONS,
   type BlockReason,
   CAP_KINDS,
   type Cap,
+  type CheckResult,
+  type Consumo,
+  createEnforcer,
+  createQueries,
   DEFAULT_SETTINGS,
   decide,
   type EffectiveLimits,
+  type Enforcer,
   LANGUAGES,
   type LimitRules,
   limitRulesSchema,
-  type WorkerSettings,
-} from "./limits.js";
-export {
-  type Consumo,
-  createQueries,
+  localMidnightMs,
+  type Notice,
+  PERIODS,
+  type Period,
   QUERY_NAMES,
   type Queries,
   type QueryName,
   type QueryParams,
   type QueryResults,
   querySchemas,
+  renderAlert,
   type StatusView,
-} from "./queries.js";
-export { ALERT_KINDS, type AlertKind, renderAlert } from "./templates.js";
+  splitAccountId,
+  type UserStatus,
+  type Window,
+  type WorkerSettings,
+  windowAt,
+  workerSettingsFromConfig,
+} from "../limits/index.js";
+export { type WorkerRoutesOptions, workerRoutes } from "./http-routes.js";
 export { signWebhook, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from "./webhook.js";
-export { localMidnightMs, PERIODS, type Period, type Window, windowAt } from "./windows.js";
-
-import type { Config } from "../config/index.js";
-import type { WorkerSettings } from "./limits.js";
-
-/** Worker settings from config (the only place config is read for the worker). */
-export function workerSettingsFromConfig(config: Config): WorkerSettings {
-  const w = config.worker;
-  return {
-    timezone: w.timezone,
-    language: w.language,
-    capThresholdsPct: w.capThresholdsPct,
-    lowBalanceMicroCredits: w.lowBalanceMicroCredits,
-    lowBalancePct: w.lowBalancePct,
-    spikeFactor: w.spikeFactor,
-    spikeMinMicroCredits: w.spikeMinMicroCredits,
-    topupUrl: w.topupUrl,
-    webhookEnabled: w.webhook !== null,
-    retentionDays: w.retentionDays,
-  };
-}

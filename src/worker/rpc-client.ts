@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { AppError, ErrorCode } from "../errors.js";
-import { type QueryName, type QueryParams, type QueryResults, querySchemas } from "./queries.js";
+import { type QueryName, type QueryParams, type QueryResults, querySchemas } from "../limits/index.js";
 import {
   producerConnection,
   QUEUE_NAMES,

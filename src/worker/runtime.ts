@@ -1,41 +1,15 @@
-import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
+import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { ZodError } from "zod";
-import { type Db, retryOnBusy } from "../db/index.js";
-import { AppError, ErrorCode } from "../errors.js";
-import { createEnforcer, type Enforcer } from "./enforcer.js";
-import type { WorkerSettings } from "./limits.js";
-import { runRetention, runRollover, runSpikeScan } from "./maintenance.js";
-import { createQueries, QUERY_NAMES, type QueryName } from "./queries.js";
-import {
-  blockingConnection,
-  producerConnection,
-  QUEUE_NAMES,
-  type RpcReply,
-  rpcReplyChannelOf,
-} from "./queues.js";
+import type { Db } from "../db/index.js";
+import { createEnforcer, createQueries, type Enforcer, type WorkerSettings } from "../limits/index.js";
+import { createAlertsProcessor, type WebhookTarget } from "./processors/alerts.js";
+import { createChecksProcessor } from "./processors/checks.js";
+import { createMaintenanceProcessor } from "./processors/maintenance.js";
+import { createRpcProcessor } from "./processors/rpc.js";
+import { blockingConnection, producerConnection, QUEUE_NAMES, type RpcReply } from "./queues.js";
 import { createRelay, type Relay } from "./relay.js";
-import { renderAlert } from "./templates.js";
-import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from "./webhook.js";
 
-/** How long a limit check waits (asynchronously) for another process's database lock. */
-const CHECK_BUSY_RETRY_MS = 60_000;
-
-/** An RPC question that will never be answered (bad params, unknown name): not retried. */
-class RpcRefusal extends UnrecoverableError {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-export interface WebhookTarget {
-  url: string;
-  secret: string;
-  attempts: number;
-  backoffMs: number;
-}
+export type { WebhookTarget };
 
 export interface ScheduleEvery {
   rolloverMs: number;
@@ -130,65 +104,9 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
     log,
   });
 
-  const markDelivery = o.db.prepare<[string, number, string | null, number, number]>(
-    `UPDATE alerts SET webhook_state = ?, webhook_attempts = ?, webhook_error = ?, webhook_updated_at_ms = ?
-      WHERE id = ? AND webhook_state <> 'delivered'`,
-  );
-
-  const markChecked = o.db.prepare<[number, string]>(
-    "UPDATE limit_outbox SET checked_seq = max(checked_seq, ?) WHERE account_id = ?",
-  );
-
-  async function deliver(job: Job): Promise<string> {
-    const target = o.webhook;
-    const alertId = Number((job.data as { alertId?: unknown }).alertId);
-    const a = Number.isSafeInteger(alertId) ? enforcer.alert(alertId) : null;
-    if (!target || !a) throw new UnrecoverableError(`no alert ${String(alertId)} or no webhook configured`);
-    if (a.webhookState === "delivered") return "already delivered";
-    if (a.webhookState === "dead") return "already dead-lettered";
-    const lang = enforcer.limits(a.accountId.startsWith("agent:") ? "*" : a.accountId).effective.language;
-    const body = JSON.stringify({
-      id: `alert_${a.id}`,
-      type: a.kind,
-      accountId: a.accountId,
-      threshold: a.threshold,
-      window: a.windowKey,
-      createdAt: new Date(a.createdAtMs).toISOString(),
-      text: renderAlert(a.kind, a.payload, lang),
-      data: a.payload,
-    });
-    // Tries are counted on the row, not the job: a job re-enqueued by the sweep (Redis lost the
-    // first) continues the count, so an alert reaches `dead` after `attempts` tries in total.
-    const attempt = a.webhookAttempts + 1;
-    const last = attempt >= target.attempts;
-    let error: string;
-    try {
-      const res = await fetchImpl(target.url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "x-creditgate-delivery": `alert_${a.id}`,
-          [WEBHOOK_SIGNATURE_HEADER]: signWebhook(body, target.secret, Math.floor(nowMs() / 1000)),
-        },
-        body,
-        signal: AbortSignal.timeout(10_000),
-      });
-      await res.body?.cancel();
-      if (res.ok) {
-        markDelivery.run("delivered", attempt, null, nowMs(), a.id);
-        return `delivered (${res.status})`;
-      }
-      error = `HTTP ${res.status}`;
-    } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
-    }
-    // Dead-lettered after the last try: kept in SQLite (`creditgate alerts --dead`, GET /v1/alerts?state=dead).
-    markDelivery.run(last ? "dead" : "queued", attempt, error, nowMs(), a.id);
-    if (last)
-      log("warn", `alert ${a.id} (${a.kind} ${a.accountId}) dead-lettered after ${attempt} tries: ${error}`);
-    if (last) throw new UnrecoverableError(`webhook delivery failed: ${error}`);
-    throw new Error(`webhook delivery failed: ${error}`);
-  }
+  const kick = () => {
+    if (o.webhook) relay.kick();
+  };
 
   // RPC answers go straight to the asking client's reply channel, before BullMQ's own bookkeeping
   // (moveToFinished, the event stream): see rpc-client.ts.
@@ -196,91 +114,33 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
   const reply = (channel: string | null, message: RpcReply) => {
     if (channel) replies.publish(channel, JSON.stringify(message)).catch(() => {}); // lost ⇒ client times out
   };
-  async function answerRpc(job: Job): Promise<unknown> {
-    const channel = rpcReplyChannelOf(prefix, job.id);
-    const id = job.id ?? "";
-    let result: unknown;
-    try {
-      result = answerOrThrow(job);
-    } catch (err) {
-      const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (final) {
-        const code = err instanceof RpcRefusal ? err.code : ErrorCode.Internal;
-        reply(channel, { id, ok: false, code, message: err instanceof Error ? err.message : String(err) });
-      }
-      throw err;
-    }
-    reply(channel, { id, ok: true, result });
-    // Answered on the channel: no need to store the result again as the job's return value.
-    return channel ? null : result;
-  }
-  function answerOrThrow(job: Job): unknown {
-    if (!(QUERY_NAMES as string[]).includes(job.name))
-      throw new RpcRefusal(ErrorCode.InvalidRequest, `unknown rpc ${job.name}`);
-    try {
-      return queries.answer(job.name as QueryName, job.data, nowMs());
-    } catch (err) {
-      if (err instanceof ZodError)
-        throw new RpcRefusal(ErrorCode.InvalidRequest, `invalid params for ${job.name}: ${err.message}`);
-      if (err instanceof AppError && !err.retryable)
-        throw new RpcRefusal(err.code, `${err.code}: ${err.message}`);
-      throw err;
-    }
-  }
 
   const concurrency = o.concurrency ?? 8;
   const workers: Worker[] = [
-    new Worker(
-      QUEUE_NAMES.checks,
-      async (job) => {
-        const accountId = (job.data as { accountId?: unknown }).accountId;
-        if (typeof accountId !== "string") throw new UnrecoverableError("check: accountId missing");
-        // Under `start` the connection's busy timeout is short (the HTTP server shares the event
-        // loop): a lock held elsewhere is waited for here, asynchronously, not in BullMQ's attempts.
-        const seq = (job.data as { seq?: unknown }).seq;
-        const r = await retryOnBusy(() => {
-          const checked = enforcer.check(accountId, nowMs());
-          if (typeof seq === "number") markChecked.run(seq, accountId);
-          return checked;
-        }, CHECK_BUSY_RETRY_MS);
-        if (o.webhook && r.alerts.length > 0) relay.kick();
-        return { allowed: r.status.allowed, alerts: r.alerts.length };
-      },
-      { connection: blocking(), prefix, concurrency },
-    ),
-    new Worker(QUEUE_NAMES.rpc, answerRpc, {
+    new Worker(QUEUE_NAMES.checks, createChecksProcessor({ db: o.db, enforcer, nowMs, onAlerts: kick }), {
+      connection: blocking(),
+      prefix,
+      concurrency,
+    }),
+    new Worker(QUEUE_NAMES.rpc, createRpcProcessor({ queries, prefix, nowMs, reply }), {
       connection: blocking(),
       prefix,
       concurrency: Math.max(concurrency, 16),
     }),
     new Worker(
       QUEUE_NAMES.maintenance,
-      async (job) => {
-        const now = nowMs();
-        switch (job.name) {
-          case "rollover": {
-            const n = runRollover(enforcer, now);
-            if (n > 0 && o.webhook) relay.kick();
-            return { rechecked: n };
-          }
-          case "spike-scan": {
-            const n = runSpikeScan(o.db, enforcer, now);
-            if (n > 0 && o.webhook) relay.kick();
-            return { raised: n };
-          }
-          case "reconcile":
-            return o.reconcile
-              ? { results: ((await o.reconcile()) as unknown[] | undefined)?.length ?? 0 }
-              : null;
-          case "retention":
-            return runRetention(o.db, o.settings.retentionDays, now);
-          default:
-            throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
-        }
-      },
+      createMaintenanceProcessor({
+        db: o.db,
+        enforcer,
+        retentionDays: o.settings.retentionDays,
+        nowMs,
+        onAlerts: kick,
+        ...(o.reconcile ? { reconcile: o.reconcile } : {}),
+      }),
       { connection: blocking(), prefix, concurrency: 1 },
     ),
   ];
+  const deliver = createAlertsProcessor({ enforcer, webhook: o.webhook, nowMs, fetch: fetchImpl, log });
   if (o.webhook)
     workers.push(new Worker(QUEUE_NAMES.alerts, deliver, { connection: blocking(), prefix, concurrency }));
   for (const w of workers) {

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { createApiKeys } from "../../src/auth/index.js";
 import { openDatabase, SERVER_BUSY_TIMEOUT_MS } from "../../src/db/index.js";
-import { createEnforcer } from "../../src/worker/index.js";
+import { createEnforcer } from "../../src/limits/index.js";
 import { startWorkerRuntime, type WorkerRuntime } from "../../src/worker/runtime.js";
 import { createTempDb } from "../support/temp-db.js";
 import {

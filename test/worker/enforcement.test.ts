@@ -1,6 +1,5 @@
 import { describe, expect } from "vitest";
-import { createEnforcer, windowAt } from "../../src/worker/index.js";
-import { runRollover } from "../../src/worker/maintenance.js";
+import { createEnforcer, runRollover, windowAt } from "../../src/limits/index.js";
 import { test } from "../support/temp-db.js";
 import { alertKeys, CREDIT, debit, settings, topUp } from "./support.js";
 

@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLedger } from "../../src/credits/index.js";
 import { type Db, openDatabase } from "../../src/db/index.js";
-import { createEnforcer } from "../../src/worker/index.js";
+import { createEnforcer } from "../../src/limits/index.js";
 import { CREDIT, freePort, obliteratePrefix, REDIS_URL, settings, uniquePrefix, waitFor } from "./support.js";
 
 const OC_FIXTURE = resolve(import.meta.dirname, "../../../shared/fixtures/openclaw-2026.9.6");

@@ -4,7 +4,7 @@ import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { Redis } from "ioredis";
 import { createLedger } from "../../src/credits/index.js";
 import type { Db } from "../../src/db/index.js";
-import { DEFAULT_SETTINGS, type WorkerSettings } from "../../src/worker/index.js";
+import { DEFAULT_SETTINGS, type WorkerSettings } from "../../src/limits/index.js";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const CREDIT = 1_000_000;

@@ -1,5 +1,6 @@
 import type { Db } from "../db/index.js";
-import type { Enforcer } from "./enforcer.js";
+import type { Enforcer } from "./check.js";
+import { isSpendSpike } from "./thresholds.js";
 
 const HOUR_MS = 3600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -40,8 +41,15 @@ export function runSpikeScan(db: Db, enforcer: Enforcer, nowMs: number): number 
         WHERE message_ts_ms >= ? AND message_ts_ms < ? AND ${column} = ?`,
     );
     for (const h of hot) {
-      const avg = (trailing.get(trailStart, hourStart, h.k)?.s ?? 0) / 24;
-      if (h.s < s.spikeFactor * avg) continue;
+      const trailing24h = trailing.get(trailStart, hourStart, h.k)?.s ?? 0;
+      const spike = isSpendSpike({
+        lastHourMicroCredits: h.s,
+        trailing24hMicroCredits: trailing24h,
+        factor: s.spikeFactor,
+        minMicroCredits: s.spikeMinMicroCredits,
+      });
+      if (!spike) continue;
+      const avg = trailing24h / 24;
       const subject = `${prefix}${h.k}`;
       const facts = { lastHourMicroCredits: h.s, avgHourMicroCredits: Math.round(avg) };
       if (

@@ -77,10 +77,14 @@ function offsetMs(ms: number, timeZone: string): number {
  */
 export function localMidnightMs(year: number, month: number, day: number, timeZone: string): number {
   const guess = Date.UTC(year, month - 1, day);
-  let t = guess - offsetMs(guess, timeZone);
-  const second = guess - offsetMs(t, timeZone);
-  if (second !== t) t = second;
-  return t;
+  const first = guess - offsetMs(guess, timeZone);
+  const second = guess - offsetMs(first, timeZone);
+  if (second === first) return first;
+  // The offset changes near this midnight. `second` is local midnight when that exists (taken,
+  // as before, when midnight happens twice); in a gap at midnight `second` falls on the day
+  // before, and `first` is the transition instant: the first instant of the day.
+  const p = localParts(second, timeZone);
+  return Date.UTC(p.year, p.month - 1, p.day) === guess ? second : first;
 }
 
 function isoDate(ms: number): string {

@@ -1,5 +1,5 @@
 import { formatMicroCredits } from "../money.js";
-import type { Language } from "./limits.js";
+import type { Language } from "./rules.js";
 
 export const ALERT_KINDS = [
   "low_balance",

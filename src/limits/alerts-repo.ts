@@ -1,0 +1,113 @@
+import type { Db } from "../db/index.js";
+import type { AlertFacts, AlertKind } from "./templates.js";
+
+/** Webhook delivery state of an alert: `none` when no operator webhook was configured at raise time. */
+export type WebhookState = "none" | "pending" | "queued" | "delivered" | "dead";
+
+export interface AlertRow {
+  id: number;
+  accountId: string;
+  kind: AlertKind;
+  threshold: string;
+  windowKey: string;
+  payload: AlertFacts;
+  createdAtMs: number;
+  webhookState: WebhookState;
+  webhookAttempts: number;
+  webhookError: string | null;
+}
+
+interface AlertDbRow {
+  id: number;
+  account_id: string;
+  kind: string;
+  threshold: string;
+  window_key: string;
+  payload: string;
+  created_at_ms: number;
+  webhook_state: string;
+  webhook_attempts: number;
+  webhook_error: string | null;
+}
+
+function fromRow(r: AlertDbRow): AlertRow {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    kind: r.kind as AlertKind,
+    threshold: r.threshold,
+    windowKey: r.window_key,
+    payload: JSON.parse(r.payload) as AlertFacts,
+    createdAtMs: r.created_at_ms,
+    webhookState: r.webhook_state as WebhookState,
+    webhookAttempts: r.webhook_attempts,
+    webhookError: r.webhook_error ?? null,
+  };
+}
+
+/**
+ * `alerts`: unique on (account, kind, threshold, window), so a repeat insert is a no-op and
+ * replays never re-alert.
+ */
+export function createAlertsRepo(db: Db) {
+  const insert = db.prepare<[string, string, string, string, string, number, string]>(
+    `INSERT INTO alerts (account_id, kind, threshold, window_key, payload, created_at_ms, webhook_state)
+     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
+  const list = db.prepare<[string, string, number], AlertDbRow>(
+    `SELECT id, account_id, kind, threshold, window_key, payload, created_at_ms, webhook_state, webhook_attempts, webhook_error
+       FROM alerts WHERE (? = '' OR webhook_state = ?) ORDER BY id DESC LIMIT ?`,
+  );
+  const one = db.prepare<[number], AlertDbRow>(
+    `SELECT id, account_id, kind, threshold, window_key, payload, created_at_ms, webhook_state, webhook_attempts, webhook_error FROM alerts WHERE id = ?`,
+  );
+  const mark = db.prepare<[string, number, string | null, number, number]>(
+    `UPDATE alerts SET webhook_state = ?, webhook_attempts = ?, webhook_error = ?, webhook_updated_at_ms = ?
+      WHERE id = ? AND webhook_state <> 'delivered'`,
+  );
+  return {
+    /**
+     * Records one alert; its id, or null when that (account, kind, threshold, window) already
+     * fired. `webhook` true: queued for the operator webhook (state `pending`), else `none`.
+     */
+    insert(a: {
+      accountId: string;
+      kind: AlertKind;
+      threshold: string;
+      windowKey: string;
+      facts: AlertFacts;
+      nowMs: number;
+      webhook: boolean;
+    }): number | null {
+      const info = insert.run(
+        a.accountId,
+        a.kind,
+        a.threshold,
+        a.windowKey,
+        JSON.stringify(a.facts),
+        a.nowMs,
+        a.webhook ? "pending" : "none",
+      );
+      return info.changes === 0 ? null : Number(info.lastInsertRowid);
+    },
+    /** Newest first; `state` filters by webhook state. Default limit 100. */
+    list(opts: { state?: WebhookState; limit?: number } = {}): AlertRow[] {
+      return list.all(opts.state ?? "", opts.state ?? "", opts.limit ?? 100).map(fromRow);
+    },
+    get(id: number): AlertRow | null {
+      const r = one.get(id);
+      return r ? fromRow(r) : null;
+    },
+    /** Records a delivery attempt's outcome; never moves an alert out of `delivered`. */
+    markDelivery(
+      id: number,
+      state: WebhookState,
+      attempts: number,
+      error: string | null,
+      nowMs: number,
+    ): void {
+      mark.run(state, attempts, error, nowMs, id);
+    },
+  };
+}
+export type AlertsRepo = ReturnType<typeof createAlertsRepo>;

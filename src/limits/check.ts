@@ -1,0 +1,319 @@
+import { assertAccountId } from "../credits/index.js";
+import type { Db } from "../db/index.js";
+import { AppError, ErrorCode } from "../errors.js";
+import { createAlertsRepo, type WebhookState } from "./alerts-repo.js";
+import { createBlocksRepo, type OperatorBlock } from "./blocks-repo.js";
+import { type Decision, decide, type WindowUse } from "./decide.js";
+import { createNoticesRepo, type Notice } from "./notices-repo.js";
+import { type EffectiveLimits, effectiveLimits, type LimitRules, limitRulesSchema } from "./rules.js";
+import { createRulesRepo, DEFAULTS_SUBJECT } from "./rules-repo.js";
+import type { WorkerSettings } from "./settings.js";
+import { createSpendRepo } from "./spend-repo.js";
+import { createStatusRepo, type UserStatus } from "./status-repo.js";
+import { type AlertFacts, type AlertKind, renderAlert, USER_NOTICE_KINDS } from "./templates.js";
+import { capThresholdsReached, followFunding, lowBalanceLevelMicroCredits } from "./thresholds.js";
+import { windowAt } from "./windows.js";
+
+export interface Evaluation extends Decision {
+  balanceMicroCredits: number;
+  limits: EffectiveLimits;
+  windows: WindowUse[];
+}
+
+export interface CheckResult {
+  status: UserStatus;
+  /** Alerts created by this check (already-fired ones are not repeated). */
+  alerts: { id: number; kind: AlertKind; threshold: string }[];
+}
+
+/**
+ * Limits, status and alerts in SQLite: the repositories composed with `decide` and the thresholds.
+ * Every method is synchronous; `check` runs in one IMMEDIATE transaction, so concurrent checks
+ * (several workers) serialize and each sees the previous one's status: transitions and alert keys
+ * stay exact. Alerts are unique on (account, kind, threshold, window): a repeat insert is a no-op,
+ * so replays never re-alert.
+ */
+export function createEnforcer(db: Db, settings: WorkerSettings) {
+  const rulesRepo = createRulesRepo(db);
+  const blocks = createBlocksRepo(db);
+  const spend = createSpendRepo(db);
+  const statuses = createStatusRepo(db);
+  const alertsRepo = createAlertsRepo(db);
+  const noticesRepo = createNoticesRepo(db);
+
+  function limitsOf(accountId: string): EffectiveLimits {
+    return effectiveLimits(rulesRepo.get(DEFAULTS_SUBJECT), rulesRepo.get(accountId), settings);
+  }
+
+  function evaluateWith(accountId: string, nowMs: number, fundEntryId: number): Evaluation {
+    const balanceMicroCredits = spend.balanceMicroCredits(accountId);
+    const limits = limitsOf(accountId);
+    const windows: WindowUse[] = limits.caps.map((cap) => {
+      const w = windowAt(cap.period, nowMs, settings.timezone);
+      return {
+        ...w,
+        kind: cap.kind,
+        capMicroCredits: cap.capMicroCredits,
+        spentMicroCredits: spend.spentMicroCredits(accountId, w.startMs, w.endMs),
+      };
+    });
+    const b = blocks.get(accountId);
+    const decision = decide({
+      balanceMicroCredits,
+      floorMicroCredits: limits.floorMicroCredits,
+      windows,
+      operatorBlock: b ? { blockedAtMs: b.blockedAtMs } : null,
+      fundEntryId,
+    });
+    return { ...decision, balanceMicroCredits, limits, windows };
+  }
+
+  function toStatus(accountId: string, e: Evaluation, nowMs: number): UserStatus {
+    return {
+      accountId,
+      allowed: e.allowed,
+      reason: e.reason,
+      liftsAtMs: e.liftsAtMs,
+      balanceMicroCredits: e.balanceMicroCredits,
+      windows: e.windows,
+      updatedAtMs: nowMs,
+    };
+  }
+
+  function insertAlert(
+    accountId: string,
+    kind: AlertKind,
+    threshold: string,
+    windowKey: string,
+    facts: AlertFacts,
+    nowMs: number,
+  ): number | null {
+    return alertsRepo.insert({
+      accountId,
+      kind,
+      threshold,
+      windowKey,
+      facts,
+      nowMs,
+      webhook: settings.webhookEnabled,
+    });
+  }
+
+  function checkInTx(accountId: string, nowMs: number): CheckResult {
+    const prev = statuses.get(accountId);
+    const created: CheckResult["alerts"] = [];
+
+    // Ledger entries since the last check: the funding episode and the receipts to announce.
+    const { fundEntryId, fundMicroCredits, receipts } = followFunding(
+      { fundEntryId: prev?.fundEntryId ?? 0, fundMicroCredits: prev?.fundMicroCredits ?? 0 },
+      spend.entriesSince(accountId, prev?.lastEntryId ?? 0),
+      nowMs,
+    );
+    const lastEntryId = spend.lastEntryId(accountId);
+
+    const ev = evaluateWith(accountId, nowMs, fundEntryId);
+    const lang = ev.limits.language;
+    const bal = ev.balanceMicroCredits;
+    const notify = !accountId.startsWith("agent:");
+
+    const raise = (kind: AlertKind, threshold: string, windowKey: string, facts: AlertFacts) => {
+      const id = insertAlert(accountId, kind, threshold, windowKey, facts, nowMs);
+      if (id === null) return;
+      created.push({ id, kind, threshold });
+      if (notify && USER_NOTICE_KINDS.has(kind)) {
+        noticesRepo.insert(id, accountId, kind, renderAlert(kind, facts, lang), nowMs);
+      }
+    };
+
+    for (const r of receipts) {
+      if (r.kind === "topup") {
+        raise("topup_received", "", `entry:${r.id}`, {
+          amountMicroCredits: r.amountMicroCredits,
+          balanceMicroCredits: bal,
+        });
+      } else if (r.kind === "reversal" && r.amountMicroCredits < 0) {
+        raise("payment_reversed", "", `entry:${r.id}`, {
+          amountMicroCredits: -r.amountMicroCredits,
+          balanceMicroCredits: bal,
+        });
+      }
+    }
+
+    // Low balance and depleted: once per funding episode (a new credit starts a new one). A user
+    // who was never funded hears "blocked" instead.
+    if (fundEntryId > 0) {
+      const lowLevel = lowBalanceLevelMicroCredits(
+        ev.limits.lowBalanceMicroCredits,
+        fundMicroCredits,
+        settings.lowBalancePct,
+      );
+      const facts = { balanceMicroCredits: bal, topupUrl: settings.topupUrl };
+      if (bal <= lowLevel) raise("low_balance", "", `fund:${fundEntryId}`, facts);
+      if (bal <= 0) raise("depleted", "", `fund:${fundEntryId}`, facts);
+    }
+
+    // Every threshold reached in the window, even when one debit jumps over several.
+    for (const w of ev.windows) {
+      for (const pct of capThresholdsReached(w, settings.capThresholdsPct)) {
+        raise("cap_threshold", `${w.period}/${w.kind}/${pct}`, w.key, {
+          period: w.period,
+          capKind: w.kind,
+          pct,
+          capMicroCredits: w.capMicroCredits,
+          spentMicroCredits: w.spentMicroCredits,
+        });
+      }
+    }
+
+    if (!ev.allowed && ev.reason && ev.blockKey) {
+      raise("blocked", ev.reason, ev.blockKey, {
+        reason: ev.reason,
+        liftsAtMs: ev.liftsAtMs,
+        balanceMicroCredits: bal,
+        topupUrl: settings.topupUrl,
+        operatorReason: ev.reason === "operator" ? (blocks.get(accountId)?.reason ?? null) : null,
+      });
+    }
+    if (ev.allowed && prev && !prev.status.allowed) {
+      raise("unblocked", prev.status.reason ?? "", prev.blockKey ?? "", {
+        reason: prev.status.reason,
+        balanceMicroCredits: bal,
+      });
+    }
+
+    const ends = ev.windows.map((w) => w.endMs);
+    const status = toStatus(accountId, ev, nowMs);
+    statuses.put({
+      status,
+      blockKey: ev.blockKey,
+      nextResetAtMs: ends.length > 0 ? Math.min(...ends) : null,
+      lastEntryId,
+      fundEntryId,
+      fundMicroCredits,
+    });
+    return { status, alerts: created };
+  }
+
+  const checkTx = db.transaction(checkInTx);
+
+  function check(accountId: string, nowMs: number): CheckResult {
+    return db.inTransaction ? checkInTx(accountId, nowMs) : checkTx.immediate(accountId, nowMs);
+  }
+
+  const setRulesTx = db.transaction((subject: string, rules: LimitRules | null, nowMs: number) => {
+    if (rules) rulesRepo.put(subject, rules, nowMs);
+    else rulesRepo.remove(subject);
+    if (subject !== DEFAULTS_SUBJECT) return check(subject, nowMs);
+    // New defaults: every known user is re-checked by the worker (through the outbox).
+    statuses.enqueueCheckAll(nowMs);
+    return null;
+  });
+
+  const blockTx = db.transaction((accountId: string, reason: string | null, nowMs: number) => {
+    if (reason === null) blocks.remove(accountId);
+    else blocks.put(accountId, reason, nowMs);
+    return check(accountId, nowMs);
+  });
+
+  function subjectOf(id: string): string {
+    if (id !== DEFAULTS_SUBJECT) assertAccountId(id);
+    return id;
+  }
+
+  return {
+    settings,
+    /** Recomputes one account's status and raises what it newly crossed. Idempotent. */
+    check,
+    /** Read-only evaluation (nothing stored): for accounts never checked yet or stale windows. */
+    evaluate(accountId: string, nowMs: number): UserStatus {
+      const prev = statuses.get(accountId);
+      return toStatus(accountId, evaluateWith(accountId, nowMs, prev?.fundEntryId ?? 0), nowMs);
+    },
+    /**
+     * The stored status: one primary-key read. Falls back to a read-only evaluation when the
+     * account was never checked or a window has rolled over since (the rollover scan will store it).
+     */
+    status(accountId: string, nowMs: number): UserStatus {
+      const r = statuses.get(accountId);
+      if (!r || (r.nextResetAtMs !== null && r.nextResetAtMs <= nowMs)) {
+        return toStatus(accountId, evaluateWith(accountId, nowMs, r?.fundEntryId ?? 0), nowMs);
+      }
+      return r.status;
+    },
+    /** The stored row only (no fallback), or null. */
+    storedStatus(accountId: string): UserStatus | null {
+      return statuses.get(accountId)?.status ?? null;
+    },
+    limits(accountId: string): {
+      user: LimitRules | null;
+      defaults: LimitRules | null;
+      effective: EffectiveLimits;
+    } {
+      return {
+        user: accountId === DEFAULTS_SUBJECT ? null : rulesRepo.get(subjectOf(accountId)),
+        defaults: rulesRepo.get(DEFAULTS_SUBJECT),
+        effective: limitsOf(accountId),
+      };
+    },
+    /** Replaces a subject's rules (`*` = defaults; null removes them) and re-checks at once. */
+    setLimits(subject: string, rules: LimitRules | null, nowMs: number): CheckResult | null {
+      const parsed = rules === null ? null : limitRulesSchema.parse(rules);
+      return setRulesTx.immediate(subjectOf(subject), parsed, nowMs);
+    },
+    block(accountId: string, reason: string, nowMs: number): CheckResult {
+      if (reason.trim() === "") throw new AppError(ErrorCode.InvalidRequest, "reason: must not be empty");
+      return blockTx.immediate(subjectOf(accountId), reason.trim(), nowMs);
+    },
+    unblock(accountId: string, nowMs: number): CheckResult {
+      return blockTx.immediate(subjectOf(accountId), null, nowMs);
+    },
+    operatorBlock(accountId: string): OperatorBlock | null {
+      return blocks.get(accountId);
+    },
+    /** Asks the worker to re-check an account (through the outbox, in the caller's transaction). */
+    enqueueCheck(accountId: string, nowMs: number): void {
+      statuses.enqueueCheck(accountId, nowMs);
+    },
+    /** Records an alert outside a status check (spend spikes); false when it already fired. */
+    raise(
+      accountId: string,
+      kind: AlertKind,
+      threshold: string,
+      windowKey: string,
+      facts: AlertFacts,
+      nowMs: number,
+    ): boolean {
+      return insertAlert(accountId, kind, threshold, windowKey, facts, nowMs) !== null;
+    },
+    /** Accounts whose stored status has a window that ended by `nowMs` (caps lift, spends reset). */
+    dueForRollover(nowMs: number, limit: number): string[] {
+      return statuses.dueForRollover(nowMs, limit);
+    },
+    /** Unacknowledged notices, oldest first. */
+    notices(limit: number): Notice[] {
+      return noticesRepo.pending(limit);
+    },
+    /** Marks a notice delivered; acking twice is fine. False when the id does not exist. */
+    ack(id: number, nowMs: number): boolean {
+      return noticesRepo.ack(id, nowMs);
+    },
+    alerts(opts: { state?: WebhookState; limit?: number } = {}) {
+      return alertsRepo.list(opts);
+    },
+    alert(id: number) {
+      return alertsRepo.get(id);
+    },
+    /** Records a webhook delivery attempt's outcome (never moves an alert out of `delivered`). */
+    markDelivery(
+      id: number,
+      state: WebhookState,
+      attempts: number,
+      error: string | null,
+      nowMs: number,
+    ): void {
+      alertsRepo.markDelivery(id, state, attempts, error, nowMs);
+    },
+  };
+}
+
+export type Enforcer = ReturnType<typeof createEnforcer>;

@@ -1,0 +1,74 @@
+/**
+ * Who may keep chatting: the block decision from a balance, a floor, the cap windows' spend and an
+ * operator block. Pure: no I/O, no clock (window bounds come in with the spend).
+ */
+import type { CapKind } from "./rules.js";
+import type { Period, Window } from "./windows.js";
+
+export const BLOCK_REASONS = [
+  "operator",
+  "insufficient_balance",
+  "daily_cap",
+  "weekly_cap",
+  "monthly_cap",
+] as const;
+export type BlockReason = (typeof BLOCK_REASONS)[number];
+
+const CAP_REASON: Record<Period, BlockReason> = {
+  day: "daily_cap",
+  week: "weekly_cap",
+  month: "monthly_cap",
+};
+
+export interface WindowUse extends Window {
+  kind: CapKind;
+  capMicroCredits: number;
+  spentMicroCredits: number;
+}
+
+export interface Decision {
+  allowed: boolean;
+  reason: BlockReason | null;
+  /** Identifies this block episode (alert dedupe): same block, same key. */
+  blockKey: string | null;
+  /** When a cap block lifts by itself (window reset); null otherwise. */
+  liftsAtMs: number | null;
+}
+
+/**
+ * Who may keep chatting. Priority: an operator block, then the balance floor, then hard caps
+ * (spent ≥ cap). With several hard caps reached, the one that resets last decides.
+ */
+export function decide(input: {
+  balanceMicroCredits: number;
+  floorMicroCredits: number;
+  windows: readonly WindowUse[];
+  operatorBlock: { blockedAtMs: number } | null;
+  fundEntryId: number;
+}): Decision {
+  if (input.operatorBlock) {
+    return {
+      allowed: false,
+      reason: "operator",
+      blockKey: `operator:${input.operatorBlock.blockedAtMs}`,
+      liftsAtMs: null,
+    };
+  }
+  if (input.balanceMicroCredits <= input.floorMicroCredits) {
+    return {
+      allowed: false,
+      reason: "insufficient_balance",
+      blockKey: `fund:${input.fundEntryId}`,
+      liftsAtMs: null,
+    };
+  }
+  let worst: WindowUse | null = null;
+  for (const w of input.windows) {
+    if (w.kind !== "hard" || w.spentMicroCredits < w.capMicroCredits) continue;
+    if (!worst || w.endMs > worst.endMs) worst = w;
+  }
+  if (worst) {
+    return { allowed: false, reason: CAP_REASON[worst.period], blockKey: worst.key, liftsAtMs: worst.endMs };
+  }
+  return { allowed: true, reason: null, blockKey: null, liftsAtMs: null };
+}

@@ -1,0 +1,246 @@
+import { z } from "zod";
+import type { Db } from "../db/index.js";
+import type { Enforcer } from "./check.js";
+import type { BlockReason } from "./decide.js";
+import type { CapKind } from "./rules.js";
+import type { UserStatus } from "./status-repo.js";
+import { topupHint } from "./templates.js";
+import { type Period, windowAt } from "./windows.js";
+
+const userId = z.string().regex(/^[^\s]{1,200}$/, "must be 1-200 characters without spaces");
+const agentId = z.string().regex(/^[^\s]{1,200}$/, "must be 1-200 characters without spaces");
+const range = {
+  /** Epoch ms, inclusive; default the start of this month in CREDITGATE_TIMEZONE. */
+  fromMs: z.number().int().min(0).optional(),
+  /** Epoch ms, exclusive; default now. */
+  toMs: z.number().int().min(0).optional(),
+};
+
+/** Parameters of each question; validated on both sides of the queue and over HTTP. */
+export const querySchemas = {
+  consumo: z.strictObject({ userId }),
+  balance: z.strictObject({ userId }),
+  status: z.strictObject({ userId }),
+  user_usage: z.strictObject({ userId, ...range }),
+  agent_usage: z.strictObject({ agentId, ...range }),
+} as const;
+export type QueryName = keyof typeof querySchemas;
+export type QueryParams<N extends QueryName> = z.input<(typeof querySchemas)[N]>;
+export const QUERY_NAMES = Object.keys(querySchemas) as QueryName[];
+
+export interface UsageTotals {
+  requests: number;
+  tokens: number;
+  chargedMicroCredits: number;
+}
+
+export interface StatusView {
+  userId: string;
+  allowed: boolean;
+  reason: BlockReason | null;
+  balanceMicroCredits: number;
+  liftsAt: string | null;
+  windows: {
+    period: Period;
+    kind: CapKind;
+    capMicroCredits: number;
+    spentMicroCredits: number;
+    resetsAt: string;
+  }[];
+  topupUrl?: string;
+}
+
+export interface Consumo {
+  userId: string;
+  balanceMicroCredits: number;
+  today: UsageTotals;
+  month: UsageTotals;
+  limits: {
+    period: Period;
+    capMicroCredits: number;
+    spentMicroCredits: number;
+    kind: CapKind;
+    resetsAt: string;
+  }[];
+  lowBalance: boolean;
+  topupHint?: string;
+}
+
+export interface BalanceView {
+  userId: string;
+  balanceMicroCredits: number;
+  overdrawn: boolean;
+}
+
+export interface UserUsage extends UsageTotals {
+  userId: string;
+  fromMs: number;
+  toMs: number;
+  byModel: ({ provider: string; model: string } & UsageTotals)[];
+}
+
+export interface AgentUsage extends UsageTotals {
+  agentId: string;
+  fromMs: number;
+  toMs: number;
+  users: number;
+  lastHourMicroCredits: number;
+  last24hMicroCredits: number;
+  /** Hours the agent's own account (`agent:<id>`) lasts at the last 24 h rate; absent when not meaningful. */
+  runwayHours?: number;
+}
+
+export interface QueryResults {
+  consumo: Consumo;
+  balance: BalanceView;
+  status: StatusView;
+  user_usage: UserUsage;
+  agent_usage: AgentUsage;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * The answers served over BullMQ RPC and HTTP alike: each a handful of indexed SQLite reads.
+ * `status` is the stored row (one primary-key read).
+ */
+export function createQueries(db: Db, enforcer: Enforcer) {
+  const settings = enforcer.settings;
+  const totals = db.prepare<[string, number, number], { n: number; t: number | null; c: number | null }>(
+    `SELECT COUNT(*) AS n, SUM(total_tokens) AS t, SUM(charge_micro_credits) AS c FROM usage_events
+      WHERE account_id = ? AND message_ts_ms >= ? AND message_ts_ms < ?`,
+  );
+  const byModel = db.prepare<
+    [string, number, number],
+    { provider: string; model: string; n: number; t: number; c: number }
+  >(
+    `SELECT provider, model, COUNT(*) AS n, SUM(total_tokens) AS t, SUM(charge_micro_credits) AS c
+       FROM usage_events WHERE account_id = ? AND message_ts_ms >= ? AND message_ts_ms < ?
+      GROUP BY provider, model ORDER BY c DESC`,
+  );
+  // usage_events has no agent index (dropped for meter speed): scan the time range, filter the agent.
+  const agentTotals = db.prepare<
+    [number, number, string],
+    { n: number; t: number | null; c: number | null; u: number }
+  >(
+    `SELECT COUNT(*) AS n, SUM(total_tokens) AS t, SUM(charge_micro_credits) AS c, COUNT(DISTINCT account_id) AS u
+       FROM usage_events WHERE message_ts_ms >= ? AND message_ts_ms < ? AND agent_id = ?`,
+  );
+  const balanceOf = db.prepare<[string], { b: number }>(
+    "SELECT balance_micro_credits AS b FROM accounts WHERE id = ?",
+  );
+  const toTotals = (r: { n: number; t: number | null; c: number | null } | undefined): UsageTotals => ({
+    requests: r?.n ?? 0,
+    tokens: r?.t ?? 0,
+    chargedMicroCredits: r?.c ?? 0,
+  });
+
+  function statusView(s: UserStatus): StatusView {
+    return {
+      userId: s.accountId,
+      allowed: s.allowed,
+      reason: s.reason,
+      balanceMicroCredits: s.balanceMicroCredits,
+      liftsAt: s.liftsAtMs === null ? null : iso(s.liftsAtMs),
+      windows: s.windows.map((w) => ({
+        period: w.period,
+        kind: w.kind,
+        capMicroCredits: w.capMicroCredits,
+        spentMicroCredits: w.spentMicroCredits,
+        resetsAt: iso(w.endMs),
+      })),
+      ...(!s.allowed && settings.topupUrl ? { topupUrl: settings.topupUrl } : {}),
+    };
+  }
+
+  function agentBurn(id: string, nowMs: number) {
+    const lastHour = agentTotals.get(nowMs - 3600_000, nowMs + 1, id)?.c ?? 0;
+    const last24h = agentTotals.get(nowMs - 24 * 3600_000, nowMs + 1, id)?.c ?? 0;
+    const bal = balanceOf.get(`agent:${id}`)?.b;
+    const perHour = last24h / 24;
+    return {
+      lastHourMicroCredits: lastHour,
+      last24hMicroCredits: last24h,
+      ...(bal !== undefined && bal > 0 && perHour > 0
+        ? { runwayHours: Math.round((bal / perHour) * 10) / 10 }
+        : {}),
+    };
+  }
+
+  const handlers: {
+    [N in QueryName]: (p: z.output<(typeof querySchemas)[N]>, nowMs: number) => QueryResults[N];
+  } = {
+    status: (p, nowMs) => statusView(enforcer.status(p.userId, nowMs)),
+    balance: (p) => {
+      const b = balanceOf.get(p.userId)?.b ?? 0;
+      return { userId: p.userId, balanceMicroCredits: b, overdrawn: b < 0 };
+    },
+    consumo: (p, nowMs) => {
+      // Live (not the stored status): /consumo must include the call the user just made.
+      const s = enforcer.evaluate(p.userId, nowMs);
+      const day = windowAt("day", nowMs, settings.timezone);
+      const month = windowAt("month", nowMs, settings.timezone);
+      const limits = enforcer.limits(p.userId).effective;
+      const lowBalance = s.balanceMicroCredits <= limits.lowBalanceMicroCredits;
+      return {
+        userId: p.userId,
+        balanceMicroCredits: s.balanceMicroCredits,
+        today: toTotals(totals.get(p.userId, day.startMs, day.endMs)),
+        month: toTotals(totals.get(p.userId, month.startMs, month.endMs)),
+        limits: s.windows.map((w) => ({
+          period: w.period,
+          capMicroCredits: w.capMicroCredits,
+          spentMicroCredits: w.spentMicroCredits,
+          kind: w.kind,
+          resetsAt: iso(w.endMs),
+        })),
+        lowBalance,
+        ...(lowBalance ? { topupHint: topupHint(limits.language, settings.topupUrl) } : {}),
+      };
+    },
+    user_usage: (p, nowMs) => {
+      const fromMs = p.fromMs ?? windowAt("month", nowMs, settings.timezone).startMs;
+      const toMs = p.toMs ?? nowMs + 1;
+      return {
+        userId: p.userId,
+        fromMs,
+        toMs,
+        ...toTotals(totals.get(p.userId, fromMs, toMs)),
+        byModel: byModel.all(p.userId, fromMs, toMs).map((r) => ({
+          provider: r.provider,
+          model: r.model,
+          requests: r.n,
+          tokens: r.t,
+          chargedMicroCredits: r.c,
+        })),
+      };
+    },
+    agent_usage: (p, nowMs) => {
+      const fromMs = p.fromMs ?? windowAt("month", nowMs, settings.timezone).startMs;
+      const toMs = p.toMs ?? nowMs + 1;
+      const r = agentTotals.get(fromMs, toMs, p.agentId);
+      return {
+        agentId: p.agentId,
+        fromMs,
+        toMs,
+        ...toTotals(r),
+        users: r?.u ?? 0,
+        ...agentBurn(p.agentId, nowMs),
+      };
+    },
+  };
+
+  return {
+    /** Validates `params` and answers `name`. Throws ZodError on bad params. */
+    answer<N extends QueryName>(name: N, params: unknown, nowMs: number): QueryResults[N] {
+      const parsed = querySchemas[name].parse(params);
+      return (handlers[name] as (p: unknown, n: number) => QueryResults[N])(parsed, nowMs);
+    },
+    statusView,
+    burn(agentIdValue: string, nowMs: number) {
+      return { agentId: agentIdValue, ...agentBurn(agentIdValue, nowMs) };
+    },
+  };
+}
+
+export type Queries = ReturnType<typeof createQueries>;

@@ -1,0 +1,68 @@
+/**
+ * The operator's limit rules: their schema (validated on every write, HTTP and CLI alike) and how a
+ * user's own rules fall back to the defaults (`*`) and then to built-in values. Pure.
+ */
+import { z } from "zod";
+import { PERIODS } from "./windows.js";
+
+/** Hard caps block the user when reached; soft caps only raise alerts. */
+export const CAP_KINDS = ["hard", "soft"] as const;
+export type CapKind = (typeof CAP_KINDS)[number];
+export const LANGUAGES = ["en", "es"] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+export const capSchema = z.strictObject({
+  period: z.enum(PERIODS),
+  /** Spend allowed in one calendar window, integer micro-credits (1 credit = 1_000_000). */
+  capMicroCredits: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  kind: z.enum(CAP_KINDS).default("hard"),
+});
+export type Cap = z.infer<typeof capSchema>;
+
+/**
+ * One subject's limits (a user, or `*` for everyone's defaults). Absent fields fall back to the
+ * defaults, then to built-in values: floor 0 (blocked at a balance ≤ 0), no caps.
+ */
+export const limitRulesSchema = z.strictObject({
+  /** Blocked when the balance is ≤ this (micro-credits). Negative = an overdraft allowance. */
+  floorMicroCredits: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
+  /** Any number of caps; at most one per (period, kind). An empty list removes the defaults' caps. */
+  caps: z
+    .array(capSchema)
+    .max(6)
+    .refine(
+      (caps) => new Set(caps.map((c) => `${c.period}/${c.kind}`)).size === caps.length,
+      "caps: at most one cap per period and kind",
+    )
+    .optional(),
+  /** Low-balance alert level (micro-credits); default CREDITGATE_LOW_BALANCE. */
+  lowBalanceMicroCredits: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  /** Language of this user's notices; default CREDITGATE_LANGUAGE. */
+  language: z.enum(LANGUAGES).optional(),
+});
+export type LimitRules = z.infer<typeof limitRulesSchema>;
+
+export interface EffectiveLimits {
+  floorMicroCredits: number;
+  caps: readonly Cap[];
+  lowBalanceMicroCredits: number;
+  language: Language;
+}
+
+/**
+ * One user's limits: each field from the user's rules, else the defaults' (`*`), else `fallback`
+ * (the settings' low-balance level and language; floor 0 and no caps are built in).
+ */
+export function effectiveLimits(
+  defaults: LimitRules | null,
+  user: LimitRules | null,
+  fallback: { lowBalanceMicroCredits: number; language: Language },
+): EffectiveLimits {
+  return {
+    floorMicroCredits: user?.floorMicroCredits ?? defaults?.floorMicroCredits ?? 0,
+    caps: user?.caps ?? defaults?.caps ?? [],
+    lowBalanceMicroCredits:
+      user?.lowBalanceMicroCredits ?? defaults?.lowBalanceMicroCredits ?? fallback.lowBalanceMicroCredits,
+    language: user?.language ?? defaults?.language ?? fallback.language,
+  };
+}

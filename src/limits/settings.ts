@@ -1,0 +1,49 @@
+import type { Config } from "../config/index.js";
+import type { Language } from "./rules.js";
+
+/** Global knobs of the worker (from config), passed in so everything stays testable. */
+export interface WorkerSettings {
+  timezone: string;
+  language: Language;
+  /** Cap usage percentages that alert, e.g. [50, 80, 100]. */
+  capThresholdsPct: readonly number[];
+  lowBalanceMicroCredits: number;
+  /** Low balance also when ≤ this percentage of the last top-up (0 = off). */
+  lowBalancePct: number;
+  spikeFactor: number;
+  spikeMinMicroCredits: number;
+  topupUrl: string | null;
+  /** True when an operator webhook is configured: new alerts are queued for delivery. */
+  webhookEnabled: boolean;
+  retentionDays: number;
+}
+
+export const DEFAULT_SETTINGS: WorkerSettings = {
+  timezone: "UTC",
+  language: "en",
+  capThresholdsPct: [50, 80, 100],
+  lowBalanceMicroCredits: 1_000_000,
+  lowBalancePct: 20,
+  spikeFactor: 5,
+  spikeMinMicroCredits: 1_000_000,
+  topupUrl: null,
+  webhookEnabled: false,
+  retentionDays: 90,
+};
+
+/** Worker settings from config (the only place config is read for limits and alerts). */
+export function workerSettingsFromConfig(config: Config): WorkerSettings {
+  const w = config.worker;
+  return {
+    timezone: w.timezone,
+    language: w.language,
+    capThresholdsPct: w.capThresholdsPct,
+    lowBalanceMicroCredits: w.lowBalanceMicroCredits,
+    lowBalancePct: w.lowBalancePct,
+    spikeFactor: w.spikeFactor,
+    spikeMinMicroCredits: w.spikeMinMicroCredits,
+    topupUrl: w.topupUrl,
+    webhookEnabled: w.webhook !== null,
+    retentionDays: w.retentionDays,
+  };
+}

@@ -1,0 +1,41 @@
+import { type Job, UnrecoverableError } from "bullmq";
+import type { Db } from "../../db/index.js";
+import { type Enforcer, runRetention, runRollover, runSpikeScan } from "../../limits/index.js";
+
+/**
+ * The `maintenance` queue (job schedulers): `rollover`, `spike-scan`, `reconcile`, `retention`.
+ * Calls `onAlerts` when a pass raised alerts (the relay sends their webhook deliveries).
+ */
+export function createMaintenanceProcessor(o: {
+  db: Db;
+  enforcer: Enforcer;
+  retentionDays: number;
+  nowMs: () => number;
+  onAlerts: () => void;
+  /** Payment reconciliation (through the fulfilment path), injected by the entry. */
+  reconcile?: () => Promise<unknown>;
+}) {
+  return async (job: Job): Promise<unknown> => {
+    const now = o.nowMs();
+    switch (job.name) {
+      case "rollover": {
+        const n = runRollover(o.enforcer, now);
+        if (n > 0) o.onAlerts();
+        return { rechecked: n };
+      }
+      case "spike-scan": {
+        const n = runSpikeScan(o.db, o.enforcer, now);
+        if (n > 0) o.onAlerts();
+        return { raised: n };
+      }
+      case "reconcile":
+        return o.reconcile
+          ? { results: ((await o.reconcile()) as unknown[] | undefined)?.length ?? 0 }
+          : null;
+      case "retention":
+        return runRetention(o.db, o.retentionDays, now);
+      default:
+        throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
+    }
+  };
+}

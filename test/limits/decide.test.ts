@@ -1,0 +1,152 @@
+import { describe, expect, it } from "vitest";
+import { type Decision, decide, type WindowUse } from "../../src/limits/index.js";
+
+const C = 1_000_000; // one credit in micro-credits
+const DAY_END = Date.UTC(2026, 2, 11);
+const WEEK_END = Date.UTC(2026, 2, 16);
+const MONTH_END = Date.UTC(2026, 3, 1);
+
+/** A cap window with its spend (bounds of the week of 2026-03-10, UTC). */
+function win(period: WindowUse["period"], kind: WindowUse["kind"], capCredits: number, spentMicro: number) {
+  const bounds = {
+    day: { startMs: Date.UTC(2026, 2, 10), endMs: DAY_END, key: "day:2026-03-10" },
+    week: { startMs: Date.UTC(2026, 2, 9), endMs: WEEK_END, key: "week:2026-03-09" },
+    month: { startMs: Date.UTC(2026, 2, 1), endMs: MONTH_END, key: "month:2026-03" },
+  }[period];
+  return { period, kind, capMicroCredits: capCredits * C, spentMicroCredits: spentMicro, ...bounds };
+}
+
+const ALLOWED: Decision = { allowed: true, reason: null, blockKey: null, liftsAtMs: null };
+
+interface Row {
+  name: string;
+  balance: number;
+  floor?: number;
+  windows?: WindowUse[];
+  operatorBlockedAtMs?: number;
+  fundEntryId?: number;
+  expected: Decision;
+}
+
+const rows: Row[] = [
+  { name: "a funded user without caps may chat", balance: 5 * C, expected: ALLOWED },
+  { name: "one micro-credit of headroom above the floor is enough", balance: 1, expected: ALLOWED },
+  {
+    name: "a balance exactly at the floor (0) blocks",
+    balance: 0,
+    fundEntryId: 7,
+    expected: { allowed: false, reason: "insufficient_balance", blockKey: "fund:7", liftsAtMs: null },
+  },
+  {
+    name: "a negative balance blocks with the default floor",
+    balance: -250,
+    fundEntryId: 7,
+    expected: { allowed: false, reason: "insufficient_balance", blockKey: "fund:7", liftsAtMs: null },
+  },
+  {
+    name: "a never-funded user is blocked under episode fund:0",
+    balance: 0,
+    expected: { allowed: false, reason: "insufficient_balance", blockKey: "fund:0", liftsAtMs: null },
+  },
+  { name: "an overdraft floor lets a negative balance chat", balance: -C / 2, floor: -C, expected: ALLOWED },
+  {
+    name: "an overdraft floor still blocks at the floor",
+    balance: -C,
+    floor: -C,
+    fundEntryId: 3,
+    expected: { allowed: false, reason: "insufficient_balance", blockKey: "fund:3", liftsAtMs: null },
+  },
+  {
+    name: "a positive floor blocks a positive balance at or below it",
+    balance: 2 * C,
+    floor: 2 * C,
+    fundEntryId: 3,
+    expected: { allowed: false, reason: "insufficient_balance", blockKey: "fund:3", liftsAtMs: null },
+  },
+  {
+    name: "a hard daily cap one micro-credit short still allows",
+    balance: 5 * C,
+    windows: [win("day", "hard", 2, 2 * C - 1)],
+    expected: ALLOWED,
+  },
+  {
+    name: "a hard daily cap reached exactly blocks until the day ends",
+    balance: 5 * C,
+    windows: [win("day", "hard", 2, 2 * C)],
+    expected: { allowed: false, reason: "daily_cap", blockKey: "day:2026-03-10", liftsAtMs: DAY_END },
+  },
+  {
+    name: "a hard weekly cap overshot by one debit blocks until Monday",
+    balance: 5 * C,
+    windows: [win("week", "hard", 10, 12 * C)],
+    expected: { allowed: false, reason: "weekly_cap", blockKey: "week:2026-03-09", liftsAtMs: WEEK_END },
+  },
+  {
+    name: "a hard monthly cap reached blocks until the 1st",
+    balance: 5 * C,
+    windows: [win("month", "hard", 20, 20 * C)],
+    expected: { allowed: false, reason: "monthly_cap", blockKey: "month:2026-03", liftsAtMs: MONTH_END },
+  },
+  {
+    name: "a soft cap reached never blocks (alerts only)",
+    balance: 5 * C,
+    windows: [win("day", "soft", 1, 3 * C)],
+    expected: ALLOWED,
+  },
+  {
+    name: "soft reached and hard short of the same period allows",
+    balance: 5 * C,
+    windows: [win("day", "soft", 1, C), win("day", "hard", 2, C)],
+    expected: ALLOWED,
+  },
+  {
+    name: "with daily and monthly hard caps reached, the one resetting last decides",
+    balance: 5 * C,
+    windows: [
+      win("day", "hard", 1, 25 * C),
+      win("month", "hard", 20, 25 * C),
+      win("week", "hard", 30, 25 * C),
+    ],
+    expected: { allowed: false, reason: "monthly_cap", blockKey: "month:2026-03", liftsAtMs: MONTH_END },
+  },
+  {
+    name: "daily and weekly reached, monthly not: the week decides",
+    balance: 5 * C,
+    windows: [win("day", "hard", 1, 2 * C), win("week", "hard", 2, 2 * C), win("month", "hard", 20, 2 * C)],
+    expected: { allowed: false, reason: "weekly_cap", blockKey: "week:2026-03-09", liftsAtMs: WEEK_END },
+  },
+  {
+    name: "an empty balance comes before a reached cap (it does not lift at the window end)",
+    balance: 0,
+    fundEntryId: 9,
+    windows: [win("day", "hard", 1, 2 * C)],
+    expected: { allowed: false, reason: "insufficient_balance", blockKey: "fund:9", liftsAtMs: null },
+  },
+  {
+    name: "an operator block wins over a funded user without caps",
+    balance: 5 * C,
+    operatorBlockedAtMs: 1_700_000_000_000,
+    expected: { allowed: false, reason: "operator", blockKey: "operator:1700000000000", liftsAtMs: null },
+  },
+  {
+    name: "an operator block wins over an empty balance and a reached cap",
+    balance: -C,
+    fundEntryId: 9,
+    windows: [win("day", "hard", 1, 2 * C)],
+    operatorBlockedAtMs: 42,
+    expected: { allowed: false, reason: "operator", blockKey: "operator:42", liftsAtMs: null },
+  },
+];
+
+describe("decide: who may keep chatting", () => {
+  it.each(rows)("$name", (row) => {
+    const decision = decide({
+      balanceMicroCredits: row.balance,
+      floorMicroCredits: row.floor ?? 0,
+      windows: row.windows ?? [],
+      operatorBlock: row.operatorBlockedAtMs === undefined ? null : { blockedAtMs: row.operatorBlockedAtMs },
+      fundEntryId: row.fundEntryId ?? 0,
+    });
+    expect(decision).toEqual(row.expected);
+  });
+});

@@ -1,0 +1,137 @@
+import { describe, expect, it } from "vitest";
+import { localMidnightMs, type Period, windowAt } from "../../src/limits/index.js";
+
+interface Row {
+  name: string;
+  period: Period;
+  at: string;
+  zone: string;
+  start: string;
+  end: string;
+  key: string;
+}
+
+const rows: Row[] = [
+  {
+    name: "a UTC day",
+    period: "day",
+    at: "2026-03-10T12:00:00Z",
+    zone: "UTC",
+    start: "2026-03-10T00:00:00Z",
+    end: "2026-03-11T00:00:00Z",
+    key: "day:2026-03-10",
+  },
+  {
+    name: "the last millisecond of a UTC day is still in it",
+    period: "day",
+    at: "2026-03-10T23:59:59.999Z",
+    zone: "UTC",
+    start: "2026-03-10T00:00:00Z",
+    end: "2026-03-11T00:00:00Z",
+    key: "day:2026-03-10",
+  },
+  {
+    name: "a week starts on Monday (Sunday belongs to the week before)",
+    period: "week",
+    at: "2026-03-15T20:00:00Z",
+    zone: "UTC",
+    start: "2026-03-09T00:00:00Z",
+    end: "2026-03-16T00:00:00Z",
+    key: "week:2026-03-09",
+  },
+  {
+    name: "a week across a month end",
+    period: "week",
+    at: "2026-04-01T08:00:00Z",
+    zone: "UTC",
+    start: "2026-03-30T00:00:00Z",
+    end: "2026-04-06T00:00:00Z",
+    key: "week:2026-03-30",
+  },
+  {
+    name: "a month in UTC",
+    period: "month",
+    at: "2026-02-28T23:00:00Z",
+    zone: "UTC",
+    start: "2026-02-01T00:00:00Z",
+    end: "2026-03-01T00:00:00Z",
+    key: "month:2026-02",
+  },
+  {
+    name: "December rolls over into January",
+    period: "month",
+    at: "2026-12-31T10:00:00Z",
+    zone: "UTC",
+    start: "2026-12-01T00:00:00Z",
+    end: "2027-01-01T00:00:00Z",
+    key: "month:2026-12",
+  },
+  {
+    name: "Buenos Aires (UTC-3): 02:00 UTC is still the day before locally",
+    period: "day",
+    at: "2026-03-10T02:00:00Z",
+    zone: "America/Argentina/Buenos_Aires",
+    start: "2026-03-09T03:00:00Z",
+    end: "2026-03-10T03:00:00Z",
+    key: "day:2026-03-09",
+  },
+  {
+    name: "New York's spring-forward day is 23 hours long",
+    period: "day",
+    at: "2026-03-08T12:00:00Z",
+    zone: "America/New_York",
+    start: "2026-03-08T05:00:00Z",
+    end: "2026-03-09T04:00:00Z",
+    key: "day:2026-03-08",
+  },
+  {
+    name: "New York's fall-back day is 25 hours long",
+    period: "day",
+    at: "2026-11-01T12:00:00Z",
+    zone: "America/New_York",
+    start: "2026-11-01T04:00:00Z",
+    end: "2026-11-02T05:00:00Z",
+    key: "day:2026-11-01",
+  },
+  {
+    name: "a month in Tokyo (UTC+9) starts the evening before in UTC",
+    period: "month",
+    at: "2026-03-31T16:00:00Z",
+    zone: "Asia/Tokyo",
+    start: "2026-03-31T15:00:00Z",
+    end: "2026-04-30T15:00:00Z",
+    key: "month:2026-04",
+  },
+];
+
+describe("windowAt: calendar windows in a time zone", () => {
+  it.each(rows)("$name", (row) => {
+    const w = windowAt(row.period, Date.parse(row.at), row.zone);
+    expect(w).toEqual({
+      period: row.period,
+      startMs: Date.parse(row.start),
+      endMs: Date.parse(row.end),
+      key: row.key,
+    });
+  });
+
+  it("answers the same window from its cache for any instant inside it, and a new one after it", () => {
+    const a = windowAt("day", Date.parse("2026-05-05T01:00:00Z"), "UTC");
+    expect(windowAt("day", Date.parse("2026-05-05T23:00:00Z"), "UTC")).toEqual(a);
+    expect(windowAt("day", a.endMs, "UTC").key).toBe("day:2026-05-06");
+  });
+
+  it("takes the first instant after a missing local midnight (a DST gap at 00:00)", () => {
+    // Santiago springs forward at 00:00 on 2026-09-06: local midnight does not exist; 01:00 -03 does.
+    expect(localMidnightMs(2026, 9, 6, "America/Santiago")).toBe(Date.parse("2026-09-06T04:00:00Z"));
+  });
+
+  it("a day after a DST gap at midnight starts at the gap, and the day before it ends there", () => {
+    // Before the fix the 5th ended (and the 6th began) at 03:00Z = 23:00 local on the 5th.
+    const before = windowAt("day", Date.parse("2026-09-06T03:30:00Z"), "America/Santiago");
+    expect(before.key).toBe("day:2026-09-05");
+    expect(before.endMs).toBe(Date.parse("2026-09-06T04:00:00Z"));
+    const after = windowAt("day", Date.parse("2026-09-06T04:00:00Z"), "America/Santiago");
+    expect(after).toMatchObject({ key: "day:2026-09-06", startMs: Date.parse("2026-09-06T04:00:00Z") });
+  });
+});
