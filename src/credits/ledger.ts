@@ -1,6 +1,7 @@
 import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { toSafeNumber } from "../money.js";
+import { accountKind, assertAccountId } from "./account-id.js";
 
 export const LEDGER_KINDS = ["usage", "grant", "topup", "refund", "reversal", "adjustment"] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
@@ -89,19 +90,6 @@ function entryFromRow(r: LedgerEntryRow): LedgerEntry {
     ref: r.ref,
     createdAtMs: r.created_at_ms,
   };
-}
-
-/** Accounts named `agent:<id>` are an operator's own agents; everything else is an end user. */
-export function accountKind(accountId: string): "user" | "agent" {
-  return accountId.startsWith("agent:") ? "agent" : "user";
-}
-
-const ACCOUNT_ID_RE = /^[^\s]{1,200}$/;
-
-export function assertAccountId(accountId: string): void {
-  if (!ACCOUNT_ID_RE.test(accountId)) {
-    throw new AppError(ErrorCode.InvalidRequest, `invalid account id "${accountId.slice(0, 60)}"`);
-  }
 }
 
 /**
