@@ -104,6 +104,13 @@ function toConfig(e: Env) {
 
 export type Config = ReturnType<typeof loadConfig>;
 
+/**
+ * The configuration of an empty environment: every default, exactly as `envSchema` declares it.
+ * Code that needs a default of a configurable setting (a fallback when no config is passed in)
+ * reads it from here, so each default has one value (the schema's).
+ */
+export const DEFAULT_CONFIG: Config = toConfig(envSchema.parse({}));
+
 /** `STRIPE_API_BASE_URL` → the Stripe SDK's `host`, `port`, `protocol` (default ports 443/80). */
 function stripeApi(url: string): { host: string; port: number; protocol: "http" | "https" } {
   const u = new URL(url);
