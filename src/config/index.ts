@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AppError, ErrorCode } from "../errors.js";
-import { parseCreditsToMicro, toSafeNumber } from "../money.js";
+import { parseCreditsToMicro, toMicroCredits } from "../money.js";
 import { type Env, envSchema } from "./schema.js";
 
 export { envSchema } from "./schema.js";
@@ -82,10 +82,10 @@ function toConfig(e: Env) {
       timezone: e.CREDITGATE_TIMEZONE,
       language: e.CREDITGATE_LANGUAGE,
       capThresholdsPct: e.CREDITGATE_CAP_THRESHOLDS,
-      lowBalanceMicroCredits: toSafeNumber(parseCreditsToMicro(e.CREDITGATE_LOW_BALANCE)),
+      lowBalanceMicroCredits: toMicroCredits(parseCreditsToMicro(e.CREDITGATE_LOW_BALANCE)),
       lowBalancePct: e.CREDITGATE_LOW_BALANCE_PCT,
       spikeFactor: e.CREDITGATE_SPIKE_FACTOR,
-      spikeMinMicroCredits: toSafeNumber(parseCreditsToMicro(e.CREDITGATE_SPIKE_MIN)),
+      spikeMinMicroCredits: toMicroCredits(parseCreditsToMicro(e.CREDITGATE_SPIKE_MIN)),
       topupUrl: e.CREDITGATE_TOPUP_URL ?? null,
       webhook:
         e.CREDITGATE_ALERT_WEBHOOK_URL && e.CREDITGATE_ALERT_WEBHOOK_SECRET
