@@ -77,3 +77,36 @@ describe("credit formatting", () => {
     }
   });
 });
+
+describe("user ids", () => {
+  const rootIds = fileURLToPath(new URL("../../src/credits/account-id.ts", import.meta.url));
+  it.runIf(existsSync(rootIds))(
+    "every userId the plugin accepts is a valid creditgate account id",
+    async () => {
+      const { ACCOUNT_ID_RE } = (await import(/* @vite-ignore */ rootIds)) as { ACCOUNT_ID_RE: RegExp };
+      const { parseGrant } = await import("../src/rpc.js");
+      const accepted = (userId: string) => {
+        try {
+          return parseGrant({ userId, credits: "1" }).userId;
+        } catch {
+          return null;
+        }
+      };
+      for (const id of [
+        "telegram:5550101",
+        "agent:main",
+        "x",
+        "a".repeat(200),
+        "a".repeat(201),
+        "a b",
+        "",
+        " t:1 ",
+      ]) {
+        const out = accepted(id);
+        // The plugin is stricter (no "/": the id goes into a URL path) and normalizes (trim, lower case).
+        if (out !== null) expect({ id, root: ACCOUNT_ID_RE.test(out) }).toEqual({ id, root: true });
+        if (!ACCOUNT_ID_RE.test(id.trim())) expect({ id, plugin: out }).toEqual({ id, plugin: null });
+      }
+    },
+  );
+});
