@@ -7,7 +7,7 @@
  *   (`MicroUsdPerMTok`), and `tokens × MicroUsdPerMTok` is exactly the cost in pico-USD,
  *   so any price with up to 6 decimals (USD/MTok) is priced without rounding.
  * - `MicroUsd` (1 USD = 10^6): reporting unit for costs (`costMicros`).
- * - `MicroCredits` (1 credit = 10^6): the only unit the ledger stores.
+ * - `MicroCredits` (1 credit = 10^6): the only unit the ledger stores (see {@link MicroCredits}).
  *
  * Rounding rules (written once, tested in test/money.test.ts):
  * 1. Cost per event: exact (pico-USD), no rounding.
@@ -99,8 +99,35 @@ export function formatScaled(value: bigint, scale: number, minDecimals = 0): str
   return `${neg ? "-" : ""}${int}${frac ? `.${frac}` : ""}`;
 }
 
+/**
+ * Micro-credits (1 credit = 10^6 micro-credits), the ledger's one unit: an integer amount, balance,
+ * cap or threshold. Stored (SQLite INTEGER), returned and sent (JSON) as a `number`, always a safe
+ * integer (|v| ≤ 2^53 − 1, about 9 billion credits): every value written to the ledger or a
+ * top-up passes {@link toMicroCredits}, which throws instead of rounding. Exact arithmetic that
+ * can overflow 2^53 (a charge is cost × markup × rate; a balance plus an amount before the check;
+ * an operator's typed amount) runs in `bigint` and comes back through {@link toMicroCredits} once.
+ */
+export type MicroCredits = number;
+
+/** The largest {@link MicroCredits} magnitude the ledger holds: 2^53 − 1 (about 9 billion credits). */
+export const MAX_MICRO_CREDITS = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * The one bridge from exact `bigint` micro-credits to {@link MicroCredits}: the same integer as a
+ * number, or a `RangeError` ("`what` <v> exceeds the safe integer range") past ±(2^53 − 1).
+ */
+export function toMicroCredits(v: bigint, what = "amount"): MicroCredits {
+  return toSafeNumber(v, what);
+}
+
 export const formatPicoUsd = (pico: bigint): string => formatScaled(pico, 12);
-export const formatMicroCredits = (micro: bigint | number): string => formatScaled(BigInt(micro), 6, 2);
+
+/**
+ * The one credit formatter: micro-credits → exact credits with at least 2 decimals
+ * (`2_500_000` → "2.50", `-1` → "-0.000001"). Takes {@link MicroCredits} or exact `bigint`.
+ * The OpenClaw plugin keeps a pinned copy (plugin/src/money.ts).
+ */
+export const formatMicroCredits = (micro: MicroCredits | bigint): string => formatScaled(BigInt(micro), 6, 2);
 
 /** Parses a credit amount typed by an operator ("5", "2.5", "-1.25") into micro-credits, exactly. */
 export function parseCreditsToMicro(text: string): bigint {

@@ -3,9 +3,11 @@ import {
   chargeMicroCredits,
   formatMicroCredits,
   formatPicoUsd,
+  MAX_MICRO_CREDITS,
   parseCreditsToMicro,
   parseDecimal,
   picoToMicroUsd,
+  toMicroCredits,
   usdFloatToPico,
   usdPerMTokToMicro,
 } from "../src/money.js";
@@ -57,5 +59,28 @@ describe("money rules", () => {
     expect(() => parseCreditsToMicro("1e3")).toThrow();
     expect(formatMicroCredits(-2_500_000)).toBe("-2.50");
     expect(formatMicroCredits(1_234_567n)).toBe("1.234567");
+  });
+
+  it("bridges exact bigint micro-credits to stored numbers only within ±(2^53 − 1), naming the field", () => {
+    expect(toMicroCredits(-2_500_000n)).toBe(-2_500_000);
+    expect(toMicroCredits(MAX_MICRO_CREDITS)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(toMicroCredits(-MAX_MICRO_CREDITS)).toBe(-Number.MAX_SAFE_INTEGER);
+    expect(() => toMicroCredits(MAX_MICRO_CREDITS + 1n, "balance")).toThrow(
+      "balance 9007199254740992 exceeds the safe integer range",
+    );
+  });
+
+  it("formats micro-credits from either representation the same way, negatives included", () => {
+    for (const [micro, text] of [
+      [0, "0.00"],
+      [1, "0.000001"],
+      [2_500_000, "2.50"],
+      [-2_500_000, "-2.50"],
+      [-500_000, "-0.50"],
+      [-1, "-0.000001"],
+    ] as const) {
+      expect(formatMicroCredits(micro)).toBe(text);
+      expect(formatMicroCredits(BigInt(micro))).toBe(text);
+    }
   });
 });

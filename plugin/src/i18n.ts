@@ -9,15 +9,11 @@ import type {
   UserStatus,
 } from "./api-types.js";
 import type { Language, PaymentProvider } from "./config.js";
+import { formatMicroCredits } from "./money.js";
 
-/** Micro-credits → "3.25", exact, at least 2 decimals (same rule as creditgate's `formatMicroCredits`). */
+/** Micro-credits → "3.25", exact, at least 2 decimals (creditgate's `formatMicroCredits`). */
 export function credits(micro: number): string {
-  const neg = micro < 0;
-  const s = Math.abs(Math.trunc(micro)).toString().padStart(7, "0");
-  const int = s.slice(0, -6);
-  let frac = s.slice(-6).replace(/0+$/, "");
-  if (frac.length < 2) frac = frac.padEnd(2, "0");
-  return `${neg ? "-" : ""}${int}.${frac}`;
+  return formatMicroCredits(micro, 2);
 }
 
 const LOCALE: Record<Language, string> = { es: "es-ES", en: "en-US" };

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { GrantBody, LimitPeriod, LimitRules } from "./api-types.js";
 import { type CreditgateClient, CreditgateError } from "./client.js";
+import { formatMicroCredits } from "./money.js";
 import type { GatewayRequestHandler, PluginApi, PluginLogger } from "./openclaw-types.js";
 
 export class ParamError extends Error {}
@@ -96,13 +97,9 @@ export function mergeLimits(current: LimitRules | null, patch: LimitsPatch): Lim
   return next;
 }
 
-/** Micro-credits → exact decimal credits for creditgate ("2500000" → "2.5"). */
+/** Micro-credits → exact decimal credits for creditgate ("2500000" → "2.5", "-2500000" → "-2.5"). */
 export function microToCredits(micro: number): string {
-  const int = Math.trunc(micro / 1_000_000);
-  const frac = String(micro % 1_000_000)
-    .padStart(6, "0")
-    .replace(/0+$/, "");
-  return frac ? `${int}.${frac}` : String(int);
+  return formatMicroCredits(micro);
 }
 
 /**

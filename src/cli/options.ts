@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "commander";
 import { AppError, ErrorCode } from "../errors.js";
-import { formatMicroCredits, parseCreditsToMicro } from "../money.js";
+import { formatMicroCredits, MAX_MICRO_CREDITS, parseCreditsToMicro } from "../money.js";
 
 /**
  * Commander argument parser for a whole number in [min, max] (defaults: 0 and 2^53-1). Used for
@@ -15,9 +15,6 @@ export function integerArg(min = 0, max = Number.MAX_SAFE_INTEGER): (value: stri
     return n;
   };
 }
-
-/** The largest amount the ledger can hold, in micro-credits (2^53-1: balances are JS numbers). */
-export const MAX_MICRO_CREDITS = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * A credit amount as typed by the operator (`5`, `2.5`, `-1`) → micro-credits. `what` names the
@@ -40,7 +37,7 @@ export function creditsArg(what: string, text: string, opts: { allowNegative?: b
   if (v > MAX_MICRO_CREDITS || v < -MAX_MICRO_CREDITS)
     throw new AppError(
       ErrorCode.InvalidRequest,
-      `${what}: "${text}" is too large (at most ${formatMicroCredits(Number(MAX_MICRO_CREDITS))} credits)`,
+      `${what}: "${text}" is too large (at most ${formatMicroCredits(MAX_MICRO_CREDITS)} credits)`,
     );
   return v;
 }

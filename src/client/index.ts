@@ -28,20 +28,21 @@ export interface ClientOptions {
   baseUrl: string;
   /** An API key with scope `ingest` (or `admin`). */
   apiKey: string;
-  /** Send as soon as this many events wait (max 1000, the server's batch limit). Default 100. */
+  /** Send as soon as this many events wait (max 1000, the server's batch limit). @defaultValue 100 */
   flushAt?: number;
-  /** Send waiting events at least this often. Default 2000 ms. */
+  /** Send waiting events at least this often, in ms. @defaultValue 2000 */
   flushIntervalMs?: number;
-  /** Buffer bound; past it the OLDEST events are dropped and counted. Default 10,000. */
+  /** Buffer bound, in events; past it the OLDEST events are dropped and counted. @defaultValue 10_000 */
   maxBuffer?: number;
-  /** Retries per batch on network errors, 429 and 5xx (backoff doubles from backoffMs, max 30 s). Default 5. */
+  /** Retries per batch on network errors, 429 and 5xx (backoff doubles from backoffMs, max 30 s). @defaultValue 5 */
   maxRetries?: number;
+  /** First retry delay in ms; doubles per retry, capped at 30 s. @defaultValue 500 */
   backoffMs?: number;
-  /** Per-request timeout. Default 10,000 ms. */
+  /** Per-request timeout, in ms. @defaultValue 10_000 */
   timeoutMs?: number;
   /** Told about failures (never thrown). */
   onError?: (err: Error) => void;
-  /** Flush when the process is about to exit (`beforeExit`). Default true. */
+  /** Flush when the process is about to exit (`beforeExit`). @defaultValue true */
   flushOnExit?: boolean;
   fetch?: typeof fetch;
 }

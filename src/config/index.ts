@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AppError, ErrorCode } from "../errors.js";
-import { parseCreditsToMicro, toSafeNumber } from "../money.js";
+import { parseCreditsToMicro, toMicroCredits } from "../money.js";
 import { type Env, envSchema } from "./schema.js";
 
 export { envSchema } from "./schema.js";
@@ -82,10 +82,10 @@ function toConfig(e: Env) {
       timezone: e.CREDITGATE_TIMEZONE,
       language: e.CREDITGATE_LANGUAGE,
       capThresholdsPct: e.CREDITGATE_CAP_THRESHOLDS,
-      lowBalanceMicroCredits: toSafeNumber(parseCreditsToMicro(e.CREDITGATE_LOW_BALANCE)),
+      lowBalanceMicroCredits: toMicroCredits(parseCreditsToMicro(e.CREDITGATE_LOW_BALANCE)),
       lowBalancePct: e.CREDITGATE_LOW_BALANCE_PCT,
       spikeFactor: e.CREDITGATE_SPIKE_FACTOR,
-      spikeMinMicroCredits: toSafeNumber(parseCreditsToMicro(e.CREDITGATE_SPIKE_MIN)),
+      spikeMinMicroCredits: toMicroCredits(parseCreditsToMicro(e.CREDITGATE_SPIKE_MIN)),
       topupUrl: e.CREDITGATE_TOPUP_URL ?? null,
       webhook:
         e.CREDITGATE_ALERT_WEBHOOK_URL && e.CREDITGATE_ALERT_WEBHOOK_SECRET
@@ -103,6 +103,13 @@ function toConfig(e: Env) {
 }
 
 export type Config = ReturnType<typeof loadConfig>;
+
+/**
+ * The configuration of an empty environment: every default, exactly as `envSchema` declares it.
+ * Code that needs a default of a configurable setting (a fallback when no config is passed in)
+ * reads it from here, so each default has one value (the schema's).
+ */
+export const DEFAULT_CONFIG: Config = toConfig(envSchema.parse({}));
 
 /** `STRIPE_API_BASE_URL` → the Stripe SDK's `host`, `port`, `protocol` (default ports 443/80). */
 function stripeApi(url: string): { host: string; port: number; protocol: "http" | "https" } {

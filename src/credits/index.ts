@@ -4,9 +4,14 @@
  * never talks to the network.
  */
 export {
-  type AccountBalance,
+  ACCOUNT_ID_RE,
+  ACCOUNT_ID_RULE,
+  accountIdSchema,
   accountKind,
   assertAccountId,
+} from "./account-id.js";
+export {
+  type AccountBalance,
   createLedger,
   LEDGER_KINDS,
   type Ledger,

@@ -1,6 +1,7 @@
 import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
-import { toSafeNumber } from "../money.js";
+import { type MicroCredits, toMicroCredits } from "../money.js";
+import { accountKind, assertAccountId } from "./account-id.js";
 
 export const LEDGER_KINDS = ["usage", "grant", "topup", "refund", "reversal", "adjustment"] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
@@ -8,7 +9,7 @@ export type LedgerKind = (typeof LEDGER_KINDS)[number];
 export interface PostEntry {
   accountId: string;
   kind: LedgerKind;
-  /** Signed: negative for debits. */
+  /** Signed: negative for debits. Exact bigint; stored through `toMicroCredits` (RangeError past 2^53). */
   amountMicroCredits: bigint;
   /** Globally unique; a second post with the same key changes nothing. */
   idempotencyKey: string;
@@ -18,15 +19,15 @@ export interface PostEntry {
 }
 
 export type PostOutcome =
-  | { status: "applied"; entryId: number; balanceMicroCredits: number }
-  | { status: "duplicate"; entryId: number; balanceMicroCredits: number };
+  | { status: "applied"; entryId: number; balanceMicroCredits: MicroCredits }
+  | { status: "duplicate"; entryId: number; balanceMicroCredits: MicroCredits };
 
 export interface LedgerEntry {
   id: number;
   accountId: string;
   kind: LedgerKind;
-  amountMicroCredits: number;
-  balanceAfterMicroCredits: number;
+  amountMicroCredits: MicroCredits;
+  balanceAfterMicroCredits: MicroCredits;
   idempotencyKey: string;
   reason: string | null;
   ref: string | null;
@@ -36,7 +37,7 @@ export interface LedgerEntry {
 export interface AccountBalance {
   accountId: string;
   kind: "user" | "agent";
-  balanceMicroCredits: number;
+  balanceMicroCredits: MicroCredits;
   /** True when the balance is below zero (usage recorded past the prepaid amount). */
   overdrawn: boolean;
   updatedAtMs: number;
@@ -89,19 +90,6 @@ function entryFromRow(r: LedgerEntryRow): LedgerEntry {
     ref: r.ref,
     createdAtMs: r.created_at_ms,
   };
-}
-
-/** Accounts named `agent:<id>` are an operator's own agents; everything else is an end user. */
-export function accountKind(accountId: string): "user" | "agent" {
-  return accountId.startsWith("agent:") ? "agent" : "user";
-}
-
-const ACCOUNT_ID_RE = /^[^\s]{1,200}$/;
-
-export function assertAccountId(accountId: string): void {
-  if (!ACCOUNT_ID_RE.test(accountId)) {
-    throw new AppError(ErrorCode.InvalidRequest, `invalid account id "${accountId.slice(0, 60)}"`);
-  }
 }
 
 /**
@@ -164,8 +152,8 @@ export function createLedger(db: Db) {
     }
     ensureAccount(e.accountId, e.nowMs);
     const before = BigInt(getAccount.get(e.accountId)?.balance_micro_credits ?? 0);
-    const after = toSafeNumber(before + e.amountMicroCredits, "balance");
-    const amount = toSafeNumber(e.amountMicroCredits, "amount");
+    const after = toMicroCredits(before + e.amountMicroCredits, "balance");
+    const amount = toMicroCredits(e.amountMicroCredits, "amount");
     const info = insertEntry.run(
       e.accountId,
       e.kind,
@@ -210,12 +198,12 @@ export function createLedger(db: Db) {
           before = BigInt(getAccount.get(e.accountId)?.balance_micro_credits ?? 0);
         }
         const after = before + e.amountMicroCredits;
-        const afterNum = toSafeNumber(after, "balance");
+        const afterNum = toMicroCredits(after, "balance");
         running.set(e.accountId, after);
         const info = insertEntry.run(
           e.accountId,
           e.kind,
-          toSafeNumber(e.amountMicroCredits, "amount"),
+          toMicroCredits(e.amountMicroCredits, "amount"),
           afterNum,
           e.idempotencyKey,
           e.reason ?? null,
@@ -239,7 +227,7 @@ export function createLedger(db: Db) {
       finish(nowMs: number): void {
         requireTx();
         for (const [accountId, balance] of running)
-          setBalance.run(toSafeNumber(balance, "balance"), nowMs, accountId);
+          setBalance.run(toMicroCredits(balance, "balance"), nowMs, accountId);
       },
     };
   }

@@ -17,7 +17,7 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 export const SERVER_BUSY_TIMEOUT_MS = 20;
 
 export interface OpenDatabaseOptions {
-  /** How long one statement waits for another connection's lock, in ms. Default 10,000. */
+  /** How long one statement waits for another connection's lock, in ms. @defaultValue `DEFAULT_BUSY_TIMEOUT_MS` (10_000) */
   busyTimeoutMs?: number;
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { assertAccountId, createLedger } from "../credits/index.js";
+import { accountIdSchema, assertAccountId, createLedger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import {
   type BilledEvent,
@@ -15,16 +15,17 @@ import type { Ratio } from "../money.js";
 /** Max events per `POST /v1/usage` request. */
 export const MAX_PUSH_BATCH = 1000;
 
-const idText = z.string().regex(/^[^\s]{1,200}$/, "must be 1-200 characters without spaces");
+/** OpenClaw agent id: same shape as an account id, but only the agent's own name (e.g. `main`). */
+const agentIdSchema = z.string().regex(/^[^\s]{1,200}$/, "must be 1-200 characters without spaces");
 const tokens = z.number().int().min(0).max(1e12);
 
 /** One pushed model call. Unknown fields are rejected so a typo is not silently ignored. */
 export const pushEventSchema = z
   .strictObject({
     idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,200}$/, "must be 1-200 printable ASCII characters"),
-    agentId: idText,
+    agentId: agentIdSchema,
     /** Billable account, e.g. `telegram:123` or `agent:<id>` for the operator's own spend. */
-    userId: idText,
+    userId: accountIdSchema,
     provider: z.string().min(1).max(100),
     model: z.string().min(1).max(200),
     input: tokens,

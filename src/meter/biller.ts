@@ -1,6 +1,13 @@
 import type { Ledger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
-import { chargeMicroCredits, decimalToScaled, type Ratio, usdFloatToPico } from "../money.js";
+import {
+  chargeMicroCredits,
+  decimalToScaled,
+  type MicroCredits,
+  type Ratio,
+  toMicroCredits,
+  usdFloatToPico,
+} from "../money.js";
 import { dedupeKey } from "./identity.js";
 import { createReviewWriter } from "./review.js";
 import type { SourceBatch } from "./source.js";
@@ -55,8 +62,8 @@ export interface BilledEvent {
   usageId: number;
   accountId: string;
   agentId: string;
-  chargeMicroCredits: number;
-  balanceMicroCredits: number;
+  chargeMicroCredits: MicroCredits;
+  balanceMicroCredits: MicroCredits;
 }
 
 /** What one event came to: billed, a duplicate of a known identity, or held for review. */
@@ -224,7 +231,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       usageId,
       accountId: e.accountId,
       agentId: e.agentId,
-      chargeMicroCredits: Number(charge),
+      chargeMicroCredits: toMicroCredits(charge, "charge"),
       balanceMicroCredits: posted.balanceMicroCredits,
     });
     return "billed";

@@ -20,7 +20,7 @@ export interface MeterOptions {
   creditsPerUsd: Ratio;
   batchSize: number;
   pollMs: number;
-  /** See JsonlSourceOptions.unknownSessionGraceMs; used only while following. */
+  /** See JsonlSourceOptions.unknownSessionGraceMs, in ms; used only while following (0 for `--once`). @defaultValue 10_000 */
   unknownSessionGraceMs?: number;
   nowMs?: () => number;
   onBilled?: (events: BilledEvent[]) => void;

@@ -1,7 +1,13 @@
 import { createLedger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
-import { chargeMicroCredits, formatPicoUsd, type Ratio } from "../money.js";
+import {
+  chargeMicroCredits,
+  formatPicoUsd,
+  type MicroCredits,
+  type Ratio,
+  toMicroCredits,
+} from "../money.js";
 import { type GroupBy, queryUsage, type UsageQuery, type UsageRow } from "./report.js";
 import type { UsageEvent } from "./types.js";
 import { createUsageWriter } from "./usage-repo.js";
@@ -276,8 +282,8 @@ export type ReleaseOutcome =
       status: "released";
       id: number;
       usageEventId: number;
-      chargeMicroCredits: number;
-      balanceMicroCredits: number;
+      chargeMicroCredits: MicroCredits;
+      balanceMicroCredits: MicroCredits;
     }
   | { status: "already-released"; id: number; usageEventId: number | null };
 
@@ -375,7 +381,7 @@ export function createReviewQueue(db: Db) {
       status: "released",
       id,
       usageEventId,
-      chargeMicroCredits: Number(charge),
+      chargeMicroCredits: toMicroCredits(charge, "charge"),
       balanceMicroCredits: posted.balanceMicroCredits,
     };
   });

@@ -1,3 +1,4 @@
+import { DEFAULT_CONFIG } from "../config/index.js";
 import { PICO_PER_USD, formatPicoUsd as usd } from "../money.js";
 import type { ParsedUsage } from "./types.js";
 
@@ -25,8 +26,8 @@ export const MAX_TOKENS_PER_CLASS = 1_000_000_000;
 export const MAX_PICO_USD_PER_TOKEN = PICO_PER_USD / 100n;
 /** $1 per call in pico-USD, on top of the per-token bound. */
 export const PER_CALL_ALLOWANCE_PICO_USD = PICO_PER_USD;
-/** Default of `CREDITGATE_REVIEW_MAX_CALL_USD`. */
-export const DEFAULT_MAX_CALL_USD = "200";
+/** Default of `CREDITGATE_REVIEW_MAX_CALL_USD` (USD, decimal text), from the config schema. */
+export const DEFAULT_MAX_CALL_USD: string = DEFAULT_CONFIG.meter.reviewMaxCallUsd;
 export const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** Largest value an SQLite INTEGER column holds. */
 export const MAX_INT64 = 9_223_372_036_854_775_807n;

@@ -10,7 +10,9 @@ export interface MercadoPagoGatewayOptions {
   webhookSecret: string;
   /** Test credentials: hand out `sandbox_init_point` and expect `live_mode: false` payments. */
   sandbox: boolean;
+  /** Per-request timeout of the SDK, in ms. @defaultValue 20_000 */
   timeoutMs?: number;
+  /** SDK retries of a failed request. @defaultValue 2 */
   maxRetries?: number;
   /**
    * Another API root for the real SDK (`MP_API_BASE_URL`: a proxy, a test fake), e.g.

@@ -13,7 +13,9 @@ export interface StripeGatewayOptions {
    * `{ host: "127.0.0.1", port: 12111, protocol: "http" }`. Default: Stripe's own API.
    */
   api?: { host: string; port: number; protocol: "http" | "https" };
+  /** Per-request timeout of the SDK, in ms. @defaultValue 20_000 */
   timeoutMs?: number;
+  /** SDK retries of a failed network request (idempotency keys make them safe). @defaultValue 2 */
   maxNetworkRetries?: number;
 }
 

@@ -1,5 +1,5 @@
 import type { Db } from "../db/index.js";
-import { toSafeNumber } from "../money.js";
+import { toMicroCredits, toSafeNumber } from "../money.js";
 import type { ProviderName } from "./packs.js";
 import type { Topup, TopupStatus } from "./types.js";
 
@@ -130,7 +130,7 @@ export function createTopupRepo(db: Db) {
         currency: t.currency,
         amount_minor: toSafeNumber(t.amountMinor),
         currency_exponent: t.currencyExponent,
-        grant_micro_credits: toSafeNumber(t.grantMicroCredits),
+        grant_micro_credits: toMicroCredits(t.grantMicroCredits),
         expires_at_ms: t.expiresAtMs,
         now: nowMs,
       });
@@ -160,7 +160,7 @@ export function createTopupRepo(db: Db) {
         payment_ref: p.paymentRef,
         refunded_minor: toSafeNumber(p.refundedMinor),
         disputed_minor: toSafeNumber(p.disputedMinor),
-        reversed_micro_credits: toSafeNumber(p.reversedMicroCredits),
+        reversed_micro_credits: toMicroCredits(p.reversedMicroCredits),
         reversal_count: p.reversalCount,
         last_error: p.lastError,
         paid_at_ms: p.paidAtMs,

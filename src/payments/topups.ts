@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { accountIdSchema } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 import type { MercadoPagoGateway } from "./mercadopago.js";
@@ -26,7 +27,7 @@ export interface PaymentsDeps {
 }
 
 export const createTopupRequestSchema = z.object({
-  userId: z.string().regex(/^[^\s]{1,200}$/, "must be 1-200 characters without spaces, e.g. telegram:123456"),
+  userId: accountIdSchema,
   packId: z.string().min(1).max(64),
   provider: z.enum(PROVIDERS),
   /** Needed only when the pack lists several currencies for the provider; defaults to the first. */

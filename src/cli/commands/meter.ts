@@ -15,7 +15,7 @@ import {
   queryUsageWithHeld,
   type StateDir,
 } from "../../meter/index.js";
-import { formatMicroCredits, formatPicoUsd, formatScaled } from "../../money.js";
+import { formatMicroCredits, formatPicoUsd, formatScaled, toMicroCredits } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { creditsArg } from "../options.js";
 import { type Log, renderTable, safeText, toJson } from "../output.js";
@@ -443,7 +443,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
         const out = {
           accountId: user,
           status: r.status,
-          grantedMicroCredits: Number(micro),
+          grantedMicroCredits: toMicroCredits(micro),
           balanceMicroCredits: r.balanceMicroCredits,
           balanceCredits: formatMicroCredits(r.balanceMicroCredits),
         };

@@ -20,7 +20,7 @@ export interface JsonlSourceOptions {
   /**
    * A live transcript whose session id is not (yet) in sessions.json is left for this long
    * before it is billed to the operator: OpenClaw may write the transcript a moment before
-   * the index. 0 for one-shot runs.
+   * the index. In ms; 0 for one-shot runs. @defaultValue 0
    */
   unknownSessionGraceMs?: number;
   nowMs?: () => number;

@@ -1,0 +1,30 @@
+import { z } from "zod";
+import { AppError, ErrorCode } from "../errors.js";
+
+/**
+ * An account id: 1-200 characters, none of them whitespace, e.g. `telegram:123456` (an end user,
+ * as OpenClaw's channel names them) or `agent:<agentId>` (an operator's own agent). The one
+ * definition of the rule: every request schema, the ledger and the CLI check ids with it.
+ */
+export const ACCOUNT_ID_RE = /^[^\s]{1,200}$/;
+
+/** Message shown when an id breaks {@link ACCOUNT_ID_RE}. */
+export const ACCOUNT_ID_RULE = "must be 1-200 characters without spaces, e.g. telegram:123456";
+
+/** zod schema of an account id ({@link ACCOUNT_ID_RE}), for request bodies, params and queries. */
+export const accountIdSchema = z.string().regex(ACCOUNT_ID_RE, ACCOUNT_ID_RULE);
+
+/**
+ * Throws `AppError(invalid_request)` naming the (first 60 characters of the) id unless it is a
+ * valid account id ({@link ACCOUNT_ID_RE}).
+ */
+export function assertAccountId(accountId: string): void {
+  if (!ACCOUNT_ID_RE.test(accountId)) {
+    throw new AppError(ErrorCode.InvalidRequest, `invalid account id "${accountId.slice(0, 60)}"`);
+  }
+}
+
+/** Accounts named `agent:<id>` are an operator's own agents; everything else is an end user. */
+export function accountKind(accountId: string): "user" | "agent" {
+  return accountId.startsWith("agent:") ? "agent" : "user";
+}
