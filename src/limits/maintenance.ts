@@ -1,4 +1,5 @@
 import type { Db } from "../db/index.js";
+import { ONE_OFF_ALERT_KINDS } from "./alert-kinds.js";
 import type { Enforcer } from "./check.js";
 import { isSpendSpike } from "./thresholds.js";
 
@@ -80,7 +81,7 @@ export function runRetention(
       const alerts = db
         .prepare(
           `DELETE FROM alerts WHERE created_at_ms < ? AND webhook_state IN ('none', 'delivered', 'dead')
-           AND kind IN ('cap_threshold', 'spend_spike', 'topup_received', 'payment_reversed', 'unblocked')
+           AND kind IN (${ONE_OFF_ALERT_KINDS.map((k) => `'${k}'`).join(", ")})
            AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.alert_id = alerts.id)`,
         )
         .run(cutoff).changes;

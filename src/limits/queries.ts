@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { accountIdSchema } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import type { Enforcer } from "./check.js";
 import type { BlockReason } from "./decide.js";
@@ -7,7 +8,7 @@ import type { UserStatus } from "./status-repo.js";
 import { topupHint } from "./templates.js";
 import { type Period, windowAt } from "./windows.js";
 
-const userId = z.string().regex(/^[^\s]{1,200}$/, "must be 1-200 characters without spaces");
+const userId = accountIdSchema;
 const agentId = z.string().regex(/^[^\s]{1,200}$/, "must be 1-200 characters without spaces");
 const range = {
   /** Epoch ms, inclusive; default the start of this month in CREDITGATE_TIMEZONE. */

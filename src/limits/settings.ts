@@ -1,4 +1,4 @@
-import type { Config } from "../config/index.js";
+import { type Config, DEFAULT_CONFIG } from "../config/index.js";
 import type { Language } from "./rules.js";
 
 /** Global knobs of the worker (from config), passed in so everything stays testable. */
@@ -18,18 +18,8 @@ export interface WorkerSettings {
   retentionDays: number;
 }
 
-export const DEFAULT_SETTINGS: WorkerSettings = {
-  timezone: "UTC",
-  language: "en",
-  capThresholdsPct: [50, 80, 100],
-  lowBalanceMicroCredits: 1_000_000,
-  lowBalancePct: 20,
-  spikeFactor: 5,
-  spikeMinMicroCredits: 1_000_000,
-  topupUrl: null,
-  webhookEnabled: false,
-  retentionDays: 90,
-};
+/** The settings every key's documented default gives (one value per default: the config schema's). */
+export const DEFAULT_SETTINGS: WorkerSettings = workerSettingsFromConfig(DEFAULT_CONFIG);
 
 /** Worker settings from config (the only place config is read for limits and alerts). */
 export function workerSettingsFromConfig(config: Config): WorkerSettings {

@@ -1,28 +1,8 @@
 import { formatMicroCredits } from "../money.js";
+import { ALERT_KINDS, type AlertKind, USER_NOTICE_KINDS } from "./alert-kinds.js";
 import type { Language } from "./rules.js";
 
-export const ALERT_KINDS = [
-  "low_balance",
-  "depleted",
-  "cap_threshold",
-  "blocked",
-  "unblocked",
-  "topup_received",
-  "payment_reversed",
-  "spend_spike",
-] as const;
-export type AlertKind = (typeof ALERT_KINDS)[number];
-
-/** Kinds the end user is told about in their chat; the rest go to the operator only. */
-export const USER_NOTICE_KINDS: ReadonlySet<AlertKind> = new Set([
-  "low_balance",
-  "depleted",
-  "cap_threshold",
-  "blocked",
-  "unblocked",
-  "topup_received",
-  "payment_reversed",
-]);
+export { ALERT_KINDS, type AlertKind, USER_NOTICE_KINDS };
 
 /** Facts an alert carries (also the operator webhook's `data`). Amounts in micro-credits. */
 export interface AlertFacts {

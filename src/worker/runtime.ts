@@ -1,5 +1,6 @@
 import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { DEFAULT_CONFIG } from "../config/index.js";
 import type { Db } from "../db/index.js";
 import { createEnforcer, createQueries, type Enforcer, type WorkerSettings } from "../limits/index.js";
 import { createAlertsProcessor, type WebhookTarget } from "./processors/alerts.js";
@@ -115,7 +116,7 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
     if (channel) replies.publish(channel, JSON.stringify(message)).catch(() => {}); // lost ⇒ client times out
   };
 
-  const concurrency = o.concurrency ?? 8;
+  const concurrency = o.concurrency ?? DEFAULT_CONFIG.worker.concurrency;
   const workers: Worker[] = [
     new Worker(QUEUE_NAMES.checks, createChecksProcessor({ db: o.db, enforcer, nowMs, onAlerts: kick }), {
       connection: blocking(),

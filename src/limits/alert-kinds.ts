@@ -1,9 +1,7 @@
 /**
- * The one list of alert kinds (leaf: imports nothing). An alert is raised once per account, kind,
+ * The one list of alert kinds (imports nothing). An alert is raised once per account, kind,
  * threshold and window (see `alerts` in src/db/migrations.ts), rendered per language, and sent to
  * the operator's webhook; the kinds in {@link USER_NOTICE_KINDS} are also shown to the end user.
- *
- * Lives here until the limits domain (`src/limits/`, issue #9 item 3) takes it over.
  */
 export const ALERT_KINDS = [
   /** Balance at or under the low-balance level after a debit (once per funding episode). */
