@@ -112,6 +112,15 @@ export function createMetrics(db: Db, probes: OpsProbes, nowMs: () => number): M
       this.set(health.failing().length);
     },
   });
+  const rejectedLines = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM meter_rejects");
+  new Gauge({
+    name: "creditgate_meter_rejected_lines",
+    help: "Malformed transcript lines located in meter_rejects (path@offset and reason, never content), not billed",
+    registers: [registry],
+    collect() {
+      this.set(rejectedLines.get()?.n ?? 0);
+    },
+  });
   new Gauge({
     name: "creditgate_review_held",
     help: "Model calls held for the operator's review (creditgate review), not billed",

@@ -14,6 +14,7 @@ import type { SourceBatch } from "./source.js";
 import type { Pricer, UsageEvent } from "./types.js";
 import { createUsageWriter } from "./usage-repo.js";
 import {
+  belowListAnomaly,
   costProblem,
   DEFAULT_MAX_CALL_USD,
   inputProblem,
@@ -37,6 +38,8 @@ export interface BillResult {
   heldCostPicoUsd: bigint;
   /** Why each held call was held, in order (no content: reasons are built from numbers). */
   heldReasons: { sourceRef: string; reason: string }[];
+  /** Calls billed with a note on their row (`usage_events.anomaly`), e.g. a cost far under the list price. */
+  anomalies: { sourceRef: string; reason: string }[];
 }
 
 export interface BillerOptions {
@@ -167,7 +170,10 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     if (before - charge < -MAX_SAFE)
       return hold(e, key, `balance after a charge of ${charge} would pass -2^53`, nowMs, result, q);
     const recordedPico = e.recordedCostUsd === null ? null : usdFloatToPico(e.recordedCostUsd);
-    const anomaly = recordedCostAnomaly(e, recordedPico);
+    const anomaly =
+      recordedCostAnomaly(e, recordedPico) ??
+      belowListAnomaly(quote.costPicoUsd, quote.source, quote.tableCostPicoUsd);
+    if (anomaly) result.anomalies.push({ sourceRef: e.sourceRef, reason: anomaly });
     if (quote.unknownModel) {
       const model = `${e.provider}/${e.model}`;
       result.unknownModels.add(model);
@@ -274,6 +280,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         const snapshot = { ...result, unknownModels: result.unknownModels, heldReasons: result.heldReasons };
         const billedLen = billed.length;
         const reasonsLen = result.heldReasons.length;
+        const anomaliesLen = result.anomalies.length;
         try {
           outcomes.push(oneIsolated(e, key, nowMs, poster, result, billed));
         } catch (err) {
@@ -282,6 +289,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
           poster.restore(mark);
           billed.length = billedLen;
           result.heldReasons.length = reasonsLen;
+          result.anomalies.length = anomaliesLen;
           result.billed = snapshot.billed;
           result.duplicates = snapshot.duplicates;
           result.chargedMicroCredits = snapshot.chargedMicroCredits;
@@ -306,6 +314,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     held: 0,
     heldCostPicoUsd: 0n,
     heldReasons: [],
+    anomalies: [],
   });
 
   function billWithOutcomes(batch: SourceBatch): { result: BillResult; outcomes: EventOutcome[] } {

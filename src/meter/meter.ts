@@ -56,6 +56,9 @@ export interface MeterSummary extends SourceStats {
  * cursor committed in one transaction. `runOnce` drains what is there; `follow` keeps going,
  * picking up new lines, files, agents and renames without a restart.
  */
+/** Malformed lines logged one by one per poll; the rest are logged as a count. */
+const MAX_REJECT_LOGS_PER_POLL = 20;
+
 export function createMeter(opts: MeterOptions) {
   const now = opts.nowMs ?? Date.now;
   const ledger = createLedger(opts.db);
@@ -121,6 +124,7 @@ export function createMeter(opts: MeterOptions) {
     const elapsedBefore = summary.elapsedMs;
     summary.agents = sources.size;
     let lastProgress = started;
+    let rejectsLogged = 0;
     const sink = (batch: SourceBatch) => {
       let r: ReturnType<typeof biller.bill>;
       try {
@@ -139,6 +143,20 @@ export function createMeter(opts: MeterOptions) {
           opts.log?.("warn", "model call held for review (creditgate review)", {
             sourceRef: h.sourceRef,
             reason: h.reason,
+          });
+      }
+      for (const a of r.anomalies)
+        opts.log?.("warn", "model call billed with an anomaly on its row", {
+          sourceRef: a.sourceRef,
+          reason: a.reason,
+        });
+      // Malformed lines are kept out of billing and located in meter_rejects: say so as it happens
+      // (the first few of each poll by location, then a count, so a corrupt backlog cannot flood).
+      for (const rej of batch.rejects) {
+        if (++rejectsLogged <= MAX_REJECT_LOGS_PER_POLL)
+          opts.log?.("warn", "malformed transcript line, not billed (meter_rejects)", {
+            sourceRef: rej.sourceRef,
+            reason: rej.reason,
           });
       }
       for (const [m, ways] of r.unknownModelSources) {
@@ -188,6 +206,10 @@ export function createMeter(opts: MeterOptions) {
         }
       }
     }
+    if (rejectsLogged > MAX_REJECT_LOGS_PER_POLL)
+      opts.log?.("warn", "more malformed transcript lines, not billed (meter_rejects)", {
+        count: rejectsLogged - MAX_REJECT_LOGS_PER_POLL,
+      });
     summary.failures = failures;
     summary.elapsedMs = elapsedBefore + (now() - started);
   }

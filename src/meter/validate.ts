@@ -79,3 +79,23 @@ export function recordedCostAnomaly(u: ParsedUsage, recordedPico: bigint | null)
   if (recordedPico <= plausibleMaxPico(tokens)) return null;
   return `recorded cost $${usd(recordedPico)} for ${tokens} tokens is implausible (not used)`;
 }
+
+/** A billed recorded cost under 1/{@link LIST_PRICE_RATIO} of the list price is flagged (a unit slip or a zeroed total). */
+export const LIST_PRICE_RATIO = 1000n;
+
+/**
+ * A note for the usage row when the recorded (or provider-billed) cost that was BILLED is under
+ * 1/1000 of what the list price (override or table) gives for the same call, else null. The cost
+ * is still billed as recorded (the provider's figure is the truth): the note and a warning make
+ * a per-token price typed as per-million, or a zeroed total, visible.
+ */
+export function belowListAnomaly(
+  billedPico: bigint,
+  source: string,
+  listPico: bigint | undefined,
+): string | null {
+  if (source !== "recorded" && source !== "provider-billed") return null;
+  if (listPico === undefined || listPico <= 0n) return null;
+  if (billedPico * LIST_PRICE_RATIO >= listPico) return null;
+  return `${source} cost $${usd(billedPico)} is under 1/1000 of the list price $${usd(listPico)} (billed as recorded)`;
+}

@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -10,9 +10,9 @@ import { createReviewQueue } from "../../src/meter/review.js";
 import type { SourceBatch } from "../../src/meter/source.js";
 import type { ParsedUsage, PriceQuote, Pricer, UsageEvent } from "../../src/meter/types.js";
 import { runCli } from "../support/cli.js";
-import { FIXTURE_PRICES, OC_FIXTURE } from "../support/meter-env.js";
+import { CASES, FIXTURE_PRICES, OC_FIXTURE } from "../support/meter-env.js";
 
-const CASE = "/work/shared/cases/out-of-range-line";
+const CASE = join(CASES, "out-of-range-line");
 const PER_CALL_PICO = 450_000_000n; // 100 in × $3/M + 10 out × $15/M = $0.00045
 
 const dirs: string[] = [];
@@ -421,5 +421,73 @@ describe("per-event validation: one bad event never blocks its batch", () => {
     expect(db.prepare("SELECT COUNT(*) AS n FROM usage_events").get()).toEqual({ n: 0 });
     expect(db.prepare("SELECT COUNT(*) AS n FROM usage_review").get()).toEqual({ n: 0 });
     db.close();
+  });
+});
+
+describe("costs far under the list price, and malformed lines, are visible", () => {
+  it("a provider-billed total under 1/1000 of the list price is billed as recorded, flagged on its row and warned about", async () => {
+    const dir = temp();
+    const sessions = join(dir, "state", "agents", "main", "sessions");
+    mkdirSync(sessions, { recursive: true });
+    const claude = (ts: number, total: number) =>
+      `${JSON.stringify({
+        type: "message",
+        id: `c${ts}`,
+        timestamp: "2026-11-22T18:12:19.844Z",
+        message: {
+          role: "assistant",
+          content: [],
+          api: "anthropic-messages",
+          provider: "anthropic",
+          model: "claude-sonnet-4-5",
+          usage: {
+            input: 100_000,
+            output: 100,
+            cacheRead: 0,
+            cacheWrite: 0,
+            cost: { total, totalOrigin: "provider-billed" },
+          },
+          stopReason: "stop",
+          timestamp: ts,
+        },
+      })}\n`;
+    // List price: 100k × $3/M + 100 × $15/M = $0.3015. Billed 0.0000003 (10^6 under) and 0.29 (fine).
+    writeFileSync(join(sessions, "s.jsonl"), claude(1795371139000, 0.0000003) + claude(1795371140000, 0.29));
+    // One malformed line: the meter must say so as it happens, not only count it.
+    appendFileSync(
+      join(sessions, "s.jsonl"),
+      `${line(1795371141000, { input: "1000", output: 1 }).trimEnd()}\n`,
+    );
+    const db = join(dir, "cg.sqlite");
+    const r = await runCli({ CREDITGATE_LOG_FORMAT: "json" }, [
+      "--db",
+      db,
+      "--state-dir",
+      join(dir, "state"),
+      "--json",
+      "meter",
+      "--once",
+    ]);
+    expect(r.error).toBeNull();
+    expect(JSON.parse(r.out)).toMatchObject({ billed: 2, malformed: 1 });
+    const all = rows(db);
+    expect(all.map((u) => [u.cost_pico_usd, u.price_source])).toEqual([
+      [300_000n, "provider-billed"],
+      [290_000_000_000n, "provider-billed"],
+    ]);
+    expect(String(all[0]?.anomaly)).toBe(
+      "provider-billed cost $0.0000003 is under 1/1000 of the list price $0.3015 (billed as recorded)",
+    );
+    expect(all[1]?.anomaly).toBeNull();
+    const logs = r.err
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; sourceRef?: string; reason?: string });
+    expect(logs).toContainEqual(
+      expect.objectContaining({ level: 40, msg: "model call billed with an anomaly on its row" }),
+    );
+    const rejected = logs.find((l) => l.msg.startsWith("malformed transcript line"));
+    expect(rejected).toMatchObject({ level: 40, reason: expect.stringMatching(/token counts/) });
+    expect(rejected?.sourceRef).toMatch(/s\.jsonl@\d+$/);
   });
 });

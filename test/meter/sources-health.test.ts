@@ -11,9 +11,9 @@ import { classifyImportArchiveFile } from "../../src/meter/sources/jsonl.js";
 import { createSqliteSource } from "../../src/meter/sources/sqlite.js";
 import { testApp } from "../api/support.js";
 import { runCli } from "../support/cli.js";
-import { CB_FIXTURE, fixturePricer, OC_FIXTURE } from "../support/meter-env.js";
+import { CASES, CB_FIXTURE, fixturePricer, OC_FIXTURE } from "../support/meter-env.js";
 
-const IMPORT_CASE = "/work/shared/cases/import-archive";
+const IMPORT_CASE = join(CASES, "import-archive");
 const env = { CREDITGATE_LOG_LEVEL: "silent" };
 
 const dirs: string[] = [];

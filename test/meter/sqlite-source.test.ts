@@ -28,9 +28,10 @@ import {
 import { createSqliteSource } from "../../src/meter/sources/sqlite.js";
 import type { ParsedUsage, PriceQuote, Pricer } from "../../src/meter/types.js";
 import { usdFloatToPico } from "../../src/money.js";
+import { OC_FIXTURE } from "../support/meter-env.js";
 import { zstdStore } from "../support/zstd.js";
 
-const FIXTURE = "/work/shared/fixtures/openclaw-2026.9.6";
+const FIXTURE = OC_FIXTURE;
 const MAIN_DB = "agents/main/agent/openclaw-agent.sqlite";
 const SUPPORT_DB = "agents/support/agent/openclaw-agent.sqlite";
 const DELETED_ZST =

@@ -7,6 +7,8 @@ import { createMeter, type MeterOptions } from "../../src/meter/meter.js";
 import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 
 export const FIXTURES = resolve(import.meta.dirname, "../../../shared/fixtures");
+/** `../shared/cases/` beside the checkout: small real inputs with their right values (read-only). */
+export const CASES = resolve(import.meta.dirname, "../../../shared/cases");
 export const CB_FIXTURE = join(FIXTURES, "clawdbot-2026.1.24-3");
 export const OC_FIXTURE = join(FIXTURES, "openclaw-2026.9.6");
 
