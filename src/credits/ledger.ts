@@ -1,6 +1,6 @@
 import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
-import { type MicroCredits, toMicroCredits } from "../money.js";
+import { formatMicroCredits, MAX_MICRO_CREDITS, type MicroCredits, toMicroCredits } from "../money.js";
 import { accountKind, assertAccountId } from "./account-id.js";
 
 export const LEDGER_KINDS = ["usage", "grant", "topup", "refund", "reversal", "adjustment"] as const;
@@ -152,8 +152,8 @@ export function createLedger(db: Db) {
     }
     ensureAccount(e.accountId, e.nowMs);
     const before = BigInt(getAccount.get(e.accountId)?.balance_micro_credits ?? 0);
-    const after = toMicroCredits(before + e.amountMicroCredits, "balance");
-    const amount = toMicroCredits(e.amountMicroCredits, "amount");
+    const amount = withinRange(e.amountMicroCredits, "amount");
+    const after = withinRange(before + e.amountMicroCredits, "the balance after it");
     const info = insertEntry.run(
       e.accountId,
       e.kind,
@@ -254,3 +254,18 @@ export function createLedger(db: Db) {
 }
 
 export type Ledger = ReturnType<typeof createLedger>;
+
+/**
+ * `v` as stored micro-credits, or an `AppError(invalid_request)` (a 400 on the API, one line in
+ * the CLI) when it is past what SQLite and JSON hold exactly: ±(2^53 − 1) micro-credits.
+ */
+function withinRange(v: bigint, what: string): MicroCredits {
+  const max = MAX_MICRO_CREDITS;
+  if (v > max || v < -max) {
+    throw new AppError(
+      ErrorCode.InvalidRequest,
+      `${what} (${formatMicroCredits(v)} credits) is past the largest amount creditgate holds exactly, ±${formatMicroCredits(max)} credits`,
+    );
+  }
+  return toMicroCredits(v, what);
+}
