@@ -94,13 +94,30 @@ describe("the operator's first hour: one-line errors naming the setting or argum
     expect(cg(["--db", db, "grant", "telegram:1", "9000000000", "--reason", "a"]).code).toBe(0);
     const second = cg(["--db", db, "grant", "telegram:1", "9000000000", "--reason", "b"]);
     expect(second.code).toBe(1);
-    expect(second.err).toMatch(/^creditgate: credits: telegram:1's balance would pass the largest amount/);
+    expect(second.err).toMatch(
+      /^creditgate: the balance after it \(18000000000\.00 credits\) is past the largest amount/,
+    );
     expectNoStack(second.err);
     const bal = JSON.parse(cg(["--db", db, "--json", "balance", "telegram:1"]).out);
     expect(bal.balanceMicroCredits).toBe(9_000_000_000_000_000);
     // limits flags go through the same parser
     const lim = cg(["--db", db, "limits", "set", "telegram:1", "--daily", "99999999999999"]);
     expect(lim.err).toMatch(/^creditgate: --daily: "99999999999999" is too large/);
+  });
+
+  it("status with an invalid user id: one line with the rule, exit 1 (not an unexpected error)", () => {
+    const db = join(tempDir(), "cg.sqlite");
+    const r = cg(["--db", db, "status", "a b"]);
+    expect(r.code).toBe(1);
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+    expect(r.err).toMatch(/^creditgate: invalid input: .*without spaces/);
+    expectNoStack(r.err);
+  });
+
+  it("a database path under /proc fails with one line instead of spinning in mkdir", () => {
+    const r = cg(["meter", "--once", "--db", "/proc/creditgate-nope/x.sqlite", "--state-dir", tempDir()]);
+    expect(r.code).toBe(78);
+    expect(r.err).toMatch(/^creditgate: cannot open the database \/proc\/creditgate-nope\/x\.sqlite/);
   });
 
   it("a database path that cannot be opened: one line naming CREDITGATE_DB, exit 78", () => {

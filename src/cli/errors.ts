@@ -1,5 +1,6 @@
 import { CommanderError } from "commander";
-import { AppError } from "../errors.js";
+import { ZodError } from "zod";
+import { AppError, formatZodIssues } from "../errors.js";
 import { safeText } from "./output.js";
 
 /** 1: a bad argument or a refused operation; 70 (EX_SOFTWARE): a bug; 78 (EX_CONFIG): a bad setting. */
@@ -17,6 +18,11 @@ export function exitCodeOf(err: unknown, write: (text: string) => void, debug: b
     write(`creditgate: ${safeText(err.message, { keepNewlines: true })}\n`);
     if (debug && err.cause instanceof Error && err.cause.stack) write(`${err.cause.stack}\n`);
     return err.code === "invalid_config" ? EXIT.config : EXIT.failure;
+  }
+  if (err instanceof ZodError) {
+    // A value a command validated with a schema (e.g. a user id): the rule, never a stack.
+    write(`creditgate: invalid input: ${safeText(formatZodIssues(err.issues, "value"))}\n`);
+    return EXIT.failure;
   }
   const e = err instanceof Error ? err : new Error(String(err));
   const firstLine = (e.message.split("\n")[0] ?? "").trim() || e.name;

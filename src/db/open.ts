@@ -36,7 +36,7 @@ export function openDatabase(
   const onDisk = path !== ":memory:" && path !== "" && !path.startsWith("file:");
   let created = false;
   if (onDisk) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    makeDirs(dirname(path));
     if (!existsSync(path)) {
       closeSync(openSync(path, "a", 0o600));
       created = true;
@@ -102,4 +102,21 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
     }).immediate();
   }
   return db.pragma("user_version", { simple: true }) as number;
+}
+
+/**
+ * `mkdir -p` with mode 0700 for each directory it creates. Not `mkdirSync({recursive})`: on Node
+ * 20 that spins forever under pseudo file systems such as /proc (it keeps retrying ENOENT); here
+ * each level is created once, parents first, and the first failure throws.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let d = dir;
+  while (!existsSync(d)) {
+    missing.push(d);
+    const parent = dirname(d);
+    if (parent === d) break;
+    d = parent;
+  }
+  for (const m of missing.reverse()) mkdirSync(m, { mode: 0o700 });
 }

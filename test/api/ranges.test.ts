@@ -19,7 +19,9 @@ describe("amounts past what the ledger holds exactly", () => {
     const big = await grant("99999999999", "big");
     expect(big.statusCode).toBe(400);
     expect(big.json().error.code).toBe("invalid_request");
-    expect(big.json().error.message).toMatch(/^amount \(99999999999\.00 credits\) is past the largest amount/);
+    expect(big.json().error.message).toMatch(
+      /^amount \(99999999999\.00 credits\) is past the largest amount/,
+    );
     expect(big.json().error.message).not.toContain("\n");
     expect(balanceOf(db, "telegram:1")).toBe(0);
 

@@ -265,8 +265,12 @@ describe("balance consistency", () => {
 
   test("an amount past 2^53 is refused and creates neither entry nor account", ({ db }) => {
     const ledger = createLedger(db);
-    expect(() => ledger.post(entry({ idempotencyKey: "big", amountMicroCredits: MAX_SAFE + 1n }))).toThrow(PAST_RANGE);
-    expect(() => ledger.post(entry({ idempotencyKey: "neg", amountMicroCredits: -(MAX_SAFE + 1n) }))).toThrow(PAST_RANGE);
+    expect(() => ledger.post(entry({ idempotencyKey: "big", amountMicroCredits: MAX_SAFE + 1n }))).toThrow(
+      PAST_RANGE,
+    );
+    expect(() => ledger.post(entry({ idempotencyKey: "neg", amountMicroCredits: -(MAX_SAFE + 1n) }))).toThrow(
+      PAST_RANGE,
+    );
     expect(ledger.balance("telegram:1")).toBeNull();
     expect(count(db, "ledger_entries")).toBe(0);
   });
