@@ -23,29 +23,21 @@ import {
   registerOps,
   renderDocsHtml,
 } from "./api/index.js";
-import { createApiKeys } from "./auth/index.js";
-import { createLedger } from "./credits/index.js";
 import { isBusyError } from "./db/index.js";
 import { AppError, ErrorCode, formatZodIssues } from "./errors.js";
 import { createPushIngester, type PushIngesterOptions } from "./ingest/index.js";
 import { formatMicroCredits } from "./money.js";
 import {
   createTopup,
-  createTopupRepo,
   createTopupRequestSchema,
   DISABLED_HINT,
   describeTopup,
   type PaymentsDeps,
   type TopupStatus,
 } from "./payments/index.js";
-import { createFulfiller, mercadoPagoWebhookRoutes, stripeWebhookRoutes } from "./webhooks/index.js";
-import {
-  createEnforcer,
-  createQueries,
-  DEFAULT_SETTINGS,
-  type WorkerSettings,
-  workerRoutes,
-} from "./worker/index.js";
+import { createRepositories, type Repositories } from "./services.js";
+import { mercadoPagoWebhookRoutes, stripeWebhookRoutes } from "./webhooks/index.js";
+import { DEFAULT_SETTINGS, type WorkerSettings, workerRoutes } from "./worker/index.js";
 
 export interface AppDeps extends PaymentsDeps {
   /**
@@ -72,6 +64,11 @@ export interface AppDeps extends PaymentsDeps {
   busyRetryMs?: number;
   /** Failed authentications per client address per window before 429. Default 30 per 60 s. */
   authFailureLimit?: AuthFailureLimit;
+  /**
+   * Repositories built once by the composition root (createServices); absent (tests): built here
+   * from `db`, `apiKey` and `worker`.
+   */
+  repos?: Repositories;
 }
 
 const DEFAULT_WEBHOOK_BODY_LIMIT_BYTES = 1_048_576;
@@ -145,7 +142,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     };
   });
   const openApi = createOpenApi(app, { version: VERSION });
-  const apiKeys = createApiKeys(deps.db, { bootstrapKey: deps.apiKey });
+  const repos =
+    deps.repos ??
+    createRepositories(deps.db, { apiKey: deps.apiKey, worker: deps.worker ?? DEFAULT_SETTINGS });
+  const { apiKeys, fulfiller, ledger, topups, enforcer, queries } = repos;
+  const payments = { ...deps, topups };
   const flushTimer = setInterval(() => apiKeys.flushLastUsed(), LAST_USED_FLUSH_MS);
   flushTimer.unref();
   app.addHook("onClose", async () => {
@@ -160,11 +161,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
     return payload;
   });
-  const fulfiller = createFulfiller(deps.db);
-  const ledger = createLedger(deps.db);
-  const topups = createTopupRepo(deps.db);
-  const enforcer = createEnforcer(deps.db, deps.worker ?? DEFAULT_SETTINGS);
-  const queries = createQueries(deps.db, enforcer);
 
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
     // One line, always: a multi-line message (a quoted parser error, a list) is joined with "; ".
@@ -273,7 +269,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
     api.post("/v1/topups", async (request, reply) => {
       const body = createTopupRequestSchema.parse(request.body ?? {});
-      return reply.code(201).send(await createTopup(deps, body, nowMs()));
+      return reply.code(201).send(await createTopup(payments, body, nowMs()));
     });
     api.get("/v1/topups/:id", async (request) => {
       const { id } = z.object({ id: z.string().min(1).max(100) }).parse(request.params);
