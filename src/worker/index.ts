@@ -14,7 +14,6 @@ export {
   splitAccountId,
   type UserStatus,
 } from "./enforcer.js";
-export { type WorkerRoutesOptions, workerRoutes } from "./http-routes.js";
 export {
   BLOCK_REASONS,
   type BlockReason,
