@@ -28,8 +28,9 @@ import {
   healthRoutes,
   issuesOf,
   type OpsProbes,
+  observeRequests,
+  opsRoutes,
   payPages,
-  registerOps,
   swaggerOptions,
   v1Routes,
   webhookRoutes,
@@ -210,7 +211,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(swagger, swaggerOptions({ version: VERSION }));
   app.register(healthRoutes, { stripe: deps.stripe, mercadoPago: deps.mercadoPago, packs: deps.packs });
   app.register(payPages, { topups: repos.topups });
-  registerOps(app, { db: deps.db, probes, metrics, nowMs });
+  observeRequests(app, metrics);
+  app.register(opsRoutes, { db: deps.db, probes, metrics, nowMs });
   app.register(docsRoutes);
   app.register(v1Routes, {
     db: deps.db,

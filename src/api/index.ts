@@ -5,7 +5,7 @@
  */
 export { installAuth, requiredScope } from "./auth.js";
 export { swaggerOptions } from "./openapi.js";
-export { createMetrics, type Metrics, type OpsProbes, registerOps } from "./ops.js";
+export { createMetrics, type Metrics, type OpsProbes, observeRequests } from "./ops.js";
 export { balanceRoutes } from "./routes/balances.js";
 export { docsRoutes, renderDocsHtml } from "./routes/docs.js";
 export { healthRoutes } from "./routes/health.js";
@@ -13,6 +13,7 @@ export { keyRoutes } from "./routes/keys.js";
 export { ledgerRoutes } from "./routes/ledger.js";
 export { limitRoutes } from "./routes/limits.js";
 export { noticeRoutes } from "./routes/notices.js";
+export { type OpsRoutesOptions, opsRoutes } from "./routes/ops.js";
 export { packRoutes } from "./routes/packs.js";
 export { payPages } from "./routes/pay-pages.js";
 export { errorResponseSchema, issuesOf } from "./routes/shared.js";
