@@ -19,8 +19,9 @@ import {
   DEFAULT_AUTH_FAILURE_LIMIT,
   DEFAULT_BUSY_RETRY_MS,
   frameworkErrors,
+  installRequestHooks,
   requestSerializer,
-  retryRequestOnBusy,
+  SECURITY_HEADERS,
 } from "./api/hardening.js";
 import {
   createMetrics,
@@ -98,16 +99,6 @@ const REDACT = [
   'req.headers["x-signature"]',
 ];
 
-/** Hand-set (no helmet needed for a JSON API): no sniffing, framing, referrers or third-party loads. */
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  "x-content-type-options": "nosniff",
-  "x-frame-options": "DENY",
-  "referrer-policy": "no-referrer",
-  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-  "cross-origin-opener-policy": "same-origin",
-  "cross-origin-resource-policy": "same-origin",
-};
-
 const VERSION = (() => {
   try {
     const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
@@ -148,24 +139,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest("principal", null);
-  // Every handler: a database locked by another process is retried asynchronously (the event
-  // loop stays free: /healthz answers), then 503 `busy`. Handlers are safe to re-run after a busy
-  // failure: each write is one transaction, so a failed attempt left nothing behind.
-  const busyRetryMs = deps.busyRetryMs ?? DEFAULT_BUSY_RETRY_MS;
-  app.addHook("onRoute", (route) => {
-    const handler = route.handler;
-    route.handler = function (this: FastifyInstance, request, reply) {
-      return retryRequestOnBusy(() => handler.call(this, request, reply), busyRetryMs);
-    };
-  });
-  // A POST without a body is validated as `{}`: the answer names the missing fields.
-  app.addHook("preValidation", async (request) => {
-    if (request.body == null && request.routeOptions.schema?.body) request.body = {};
-  });
-  app.addHook("onSend", async (_request, reply, payload) => {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
-    return payload;
-  });
+  installRequestHooks(app, { busyRetryMs: deps.busyRetryMs ?? DEFAULT_BUSY_RETRY_MS });
   app.setErrorHandler(errorHandler);
   // The 404 is rate limited per client address: unknown URLs are mostly probes for admin panels
   // and leaked files, and each answer costs a log line; a prober past the limit gets 429.
