@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { type ApiKeys, SCOPES } from "../../auth/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
-import { errorResponses, untypedOk } from "./shared.js";
+import { errorResponses } from "./shared.js";
 
 export interface KeyRoutesOptions {
   apiKeys: ApiKeys;
@@ -15,6 +15,16 @@ export const createKeyBodySchema = z.strictObject({
 });
 export const keyParam = z.object({ id: z.string().regex(/^[0-9a-f]{12}$/, "must be a key id (12 hex)") });
 
+/** An API key's public facts (ApiKeyInfo; never the secret). */
+const keyInfoSchema = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  scope: z.enum(SCOPES),
+  createdAtMs: z.number().int(),
+  lastUsedAtMs: z.number().int().nullable(),
+  revokedAtMs: z.number().int().nullable(),
+});
+
 /** GET/POST /v1/keys and DELETE /v1/keys/:id: the operator API's keys (secrets shown once). */
 export const keyRoutes: FastifyPluginAsyncZod<KeyRoutesOptions> = async (api, o) => {
   const { apiKeys, nowMs } = o;
@@ -25,7 +35,7 @@ export const keyRoutes: FastifyPluginAsyncZod<KeyRoutesOptions> = async (api, o)
       schema: {
         tags: ["keys"],
         summary: "List API keys (never the secrets)",
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: z.object({ keys: z.array(keyInfoSchema) }), ...errorResponses },
       },
     },
     async () => ({ keys: apiKeys.list() }),
@@ -37,7 +47,11 @@ export const keyRoutes: FastifyPluginAsyncZod<KeyRoutesOptions> = async (api, o)
         tags: ["keys"],
         summary: "Create an API key; the response shows the key once",
         body: createKeyBodySchema,
-        response: { ...untypedOk, ...errorResponses },
+        response: {
+          /** `key` is `cg_<id>_<secret>`, shown this once. */
+          201: keyInfoSchema.extend({ key: z.string() }),
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) =>
@@ -52,7 +66,7 @@ export const keyRoutes: FastifyPluginAsyncZod<KeyRoutesOptions> = async (api, o)
         tags: ["keys"],
         summary: "Revoke an API key",
         params: keyParam,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: keyInfoSchema.nullable(), ...errorResponses },
       },
     },
     async (request) => {
