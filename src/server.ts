@@ -1,91 +1,115 @@
+/**
+ * The process entry's HTTP and signal side: the only place that listens (with explicit
+ * timeouts) and the only signal trap. The app itself (app.ts) never listens; services
+ * (services.ts) are built by the entry and closed after the server.
+ */
 import type { FastifyInstance } from "fastify";
 import { type AppDeps, buildApp } from "./app.js";
-import type { Config } from "./config/index.js";
-import type { Db } from "./db/index.js";
-import { pricerFromConfig } from "./meter/index.js";
-import { decimalToScaled, parseDecimal } from "./money.js";
-import {
-  createMercadoPagoGateway,
-  createStripeGateway,
-  DISABLED_HINT,
-  EMPTY_CATALOG,
-  loadPacksFile,
-  type PaymentsDeps,
-} from "./payments/index.js";
-import { workerSettingsFromConfig } from "./worker/index.js";
 
 /**
- * Payment wiring from config: packs file, and one gateway per provider whose keys are set. A
- * provider without keys is null (disabled) and `warnings` says which variables enable it.
+ * Socket timeouts of the listener (Node's http server), in ms. A client that trickles headers or a
+ * body cannot hold a connection open: headers must arrive within `headersTimeoutMs`, the whole
+ * request within `requestTimeoutMs`, an idle socket closes after `connectionTimeoutMs`, and an
+ * idle keep-alive connection after `keepAliveTimeoutMs` (above common load balancers' 60 s idle, so
+ * the proxy closes first).
  */
-export function paymentsFromConfig(
-  config: Config,
-  db: Db,
-): { deps: PaymentsDeps & Pick<AppDeps, "worker" | "ingest" | "rateLimit">; warnings: string[] } {
-  const p = config.payments;
-  const warnings: string[] = [];
-  if (!p.packsPath) warnings.push("no packs configured: set CREDITGATE_PACKS to a packs JSON file");
-  if (!p.stripe) warnings.push(DISABLED_HINT.stripe);
-  if (!p.mercadoPago) warnings.push(DISABLED_HINT.mercadopago);
-  return {
-    deps: {
-      db,
-      packs: p.packsPath ? loadPacksFile(p.packsPath) : EMPTY_CATALOG,
-      publicBaseUrl: config.http.publicBaseUrl,
-      stripe: p.stripe ? createStripeGateway(p.stripe) : null,
-      mercadoPago: p.mercadoPago ? createMercadoPagoGateway(p.mercadoPago) : null,
-      // The HTTP app answers status and /consumo with the same windows and texts as the worker.
-      worker: workerSettingsFromConfig(config),
-      // POST /v1/usage prices exactly like the meter.
-      ingest: {
-        pricer: pricerFromConfig(config),
-        markup: parseDecimal(config.pricing.markup),
-        creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
-        maxCallPicoUsd: decimalToScaled(config.meter.reviewMaxCallUsd, 12),
-      },
-      rateLimit: config.http.rateLimit,
-    },
-    warnings,
-  };
-}
+export const SERVER_TIMEOUTS = {
+  /** @defaultValue 10,000 */
+  headersTimeoutMs: 10_000,
+  /** @defaultValue 30,000 (a 2 MiB push batch on a slow link fits) */
+  requestTimeoutMs: 30_000,
+  /** @defaultValue 72,000 (Fastify's default) */
+  keepAliveTimeoutMs: 72_000,
+  /** @defaultValue 120,000 */
+  connectionTimeoutMs: 120_000,
+} as const;
+
+/** How long `serve`, `worker` and `start` let in-flight work finish after SIGINT/SIGTERM (ms). */
+export const SHUTDOWN_GRACE_MS = 5000;
 
 export interface RunningServer {
   app: FastifyInstance;
   address: string;
-  /** Resolves once the server has closed (after SIGTERM/SIGINT or `close()`). */
+  /** Resolves once the server has closed (after `close()`). */
   closed: Promise<void>;
+  /** Stops accepting connections and lets in-flight requests (a webhook's transaction) finish. Idempotent. */
   close(): Promise<void>;
 }
 
 /**
- * Listens on `host:port` and closes gracefully on SIGTERM/SIGINT: in-flight requests (including
- * a webhook's transaction) finish, new connections are refused.
+ * Builds the app and listens on `host:port` with SERVER_TIMEOUTS. Traps no signal: the entry
+ * awaits `trapSignals().requested` and then calls `close()` (bounded by its grace period).
+ * Errors: listen errors as Node reports them (EADDRINUSE, EACCES…; the CLI words them).
  */
 export async function startServer(
   deps: AppDeps,
   listen: { host: string; port: number },
-  log: (line: string) => void = () => {},
 ): Promise<RunningServer> {
   const app = buildApp(deps);
-  const address = await app.listen({ host: listen.host, port: listen.port });
+  const server = app.server;
+  server.headersTimeout = SERVER_TIMEOUTS.headersTimeoutMs;
+  server.requestTimeout = SERVER_TIMEOUTS.requestTimeoutMs;
+  server.keepAliveTimeout = SERVER_TIMEOUTS.keepAliveTimeoutMs;
+  server.setTimeout(SERVER_TIMEOUTS.connectionTimeoutMs);
+  let address: string;
+  try {
+    address = await app.listen({ host: listen.host, port: listen.port });
+  } catch (err) {
+    await app.close().catch(() => {});
+    throw err;
+  }
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((resolve) => {
     resolveClosed = resolve;
   });
   let closing: Promise<void> | null = null;
   const close = () => {
-    if (!closing) {
-      process.off("SIGTERM", onSignal);
-      process.off("SIGINT", onSignal);
-      closing = app.close().then(resolveClosed);
-    }
+    closing ??= app.close().then(resolveClosed);
     return closing;
   };
-  function onSignal(signal: NodeJS.Signals) {
-    log(`${signal}: closing the HTTP server\n`);
-    void close();
-  }
-  process.once("SIGTERM", onSignal);
-  process.once("SIGINT", onSignal);
   return { app, address, closed, close };
+}
+
+export interface SignalTrap {
+  /** Resolves with the first SIGINT/SIGTERM. */
+  requested: Promise<NodeJS.Signals>;
+  /** Told about a second signal just before the process exits at once. */
+  onSecond: (signal: NodeJS.Signals) => void;
+}
+
+/**
+ * The process's one signal trap. The first SIGINT/SIGTERM resolves `requested` (the entry then
+ * closes with grace); a second one exits at once with the current exit code (everything
+ * committed is safe in SQLite; the rest stays in OpenClaw's files or the outbox). Set it up
+ * before anything slow, so a signal during startup stops cleanly too.
+ */
+export function trapSignals(): SignalTrap {
+  let first: ((s: NodeJS.Signals) => void) | null = null;
+  const trap: SignalTrap = {
+    requested: new Promise((resolve) => {
+      first = resolve;
+    }),
+    onSecond: () => {},
+  };
+  const handler = (signal: NodeJS.Signals) => {
+    if (first) {
+      const f = first;
+      first = null;
+      f(signal);
+      return;
+    }
+    trap.onSecond(signal);
+    process.exit(process.exitCode ?? 0);
+  };
+  process.on("SIGTERM", handler);
+  process.on("SIGINT", handler);
+  return trap;
+}
+
+/**
+ * After a clean stop: exit even if a library still holds a handle (a reconnect timer of a Redis
+ * client that never connected), instead of hanging. Unref'd, so a process that can exit, does.
+ */
+export function exitSoon(): void {
+  setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
 }

@@ -15,7 +15,7 @@ declare module "fastify" {
 }
 
 /**
- * Routes registered elsewhere (src/worker/http-routes.ts, app.ts) whose scope is not the method
+ * Routes registered elsewhere (src/api/routes/*.ts) whose scope is not the method
  * default. What the OpenClaw plugin does for its users needs only an `ingest` key: acknowledging a
  * delivered notice, and creating a payment link for `/recargar` (a link moves no money; only the
  * provider's verified webhook credits). See SCOPES in src/auth/api-keys.ts.

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
-import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { isBusyError, retryOnBusy } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 
@@ -163,4 +163,38 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
     );
   }
   socket.destroy(err);
+}
+
+/** Hand-set (no helmet needed for a JSON API): no sniffing, framing, referrers or third-party loads. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+/**
+ * The app-wide request hooks: every handler retries a database locked by another process
+ * asynchronously for up to `busyRetryMs` (the event loop stays free: /healthz answers), then 503
+ * `busy`; a body-schema route given no body validates `{}` (the answer names the missing fields);
+ * every answer carries SECURITY_HEADERS. Install on the root before any route registers.
+ */
+export function installRequestHooks(app: FastifyInstance, o: { busyRetryMs: number }): void {
+  // Handlers are safe to re-run after a busy failure: each write is one transaction, so a failed
+  // attempt left nothing behind.
+  app.addHook("onRoute", (route) => {
+    const handler = route.handler;
+    route.handler = function (this: FastifyInstance, request, reply) {
+      return retryRequestOnBusy(() => handler.call(this, request, reply), o.busyRetryMs);
+    };
+  });
+  app.addHook("preValidation", async (request) => {
+    if (request.body == null && request.routeOptions.schema?.body) request.body = {};
+  });
+  app.addHook("onSend", async (_request, reply, payload) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+    return payload;
+  });
 }

@@ -1,9 +1,37 @@
 /**
- * api: the hardened operator HTTP surface: authentication and scopes, the routes added for
- * reports/grants/keys/push, OpenAPI, and health/readiness/metrics. Builds on buildApp; never
- * listens or reads the environment.
+ * api: the hardened operator HTTP surface: authentication and scopes, one route plugin per
+ * resource (routes/, each declaring its zod request/response schemas), the generated OpenAPI
+ * document, and health/readiness/metrics. Builds on buildApp; never listens or reads the environment.
  */
 export { installAuth, requiredScope } from "./auth.js";
-export { createOpenApi, ROUTE_DOCS, renderDocsHtml } from "./openapi.js";
-export { createMetrics, type Metrics, type OpsProbes, registerOps } from "./ops.js";
-export { type OperatorRoutesOptions, operatorRoutes, PUSH_BODY_LIMIT_BYTES } from "./routes.js";
+export {
+  type AuthFailureLimit,
+  BUSY_RETRY_AFTER_S,
+  clientErrorHandler,
+  createAuthFailureLimiter,
+  createUrlRedactor,
+  DEFAULT_AUTH_FAILURE_LIMIT,
+  DEFAULT_BUSY_RETRY_MS,
+  frameworkErrors,
+  installRequestHooks,
+  requestSerializer,
+  SECURITY_HEADERS,
+} from "./hardening.js";
+export { swaggerOptions } from "./openapi.js";
+export { createMetrics, type Metrics, type OpsProbes, observeRequests } from "./ops.js";
+export { balanceRoutes } from "./routes/balances.js";
+export { docsRoutes, renderDocsHtml } from "./routes/docs.js";
+export { healthRoutes } from "./routes/health.js";
+export { keyRoutes } from "./routes/keys.js";
+export { ledgerRoutes } from "./routes/ledger.js";
+export { limitRoutes } from "./routes/limits.js";
+export { noticeRoutes } from "./routes/notices.js";
+export { type OpsRoutesOptions, opsRoutes } from "./routes/ops.js";
+export { packRoutes } from "./routes/packs.js";
+export { payPages } from "./routes/pay-pages.js";
+export { errorResponseSchema, issuesOf } from "./routes/shared.js";
+export { statusRoutes } from "./routes/status.js";
+export { topupRoutes } from "./routes/topups.js";
+export { PUSH_BODY_LIMIT_BYTES, usageRoutes } from "./routes/usage.js";
+export { type V1RoutesOptions, v1Routes } from "./routes/v1.js";
+export { webhookRoutes } from "./routes/webhooks.js";

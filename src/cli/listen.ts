@@ -1,6 +1,6 @@
 import type { AppDeps } from "../app.js";
+import type { ApiKeys } from "../auth/index.js";
 import type { Config } from "../config/index.js";
-import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 import type { RunningServer } from "../server.js";
 import type { Log } from "./output.js";
@@ -21,7 +21,6 @@ export async function listenFromConfig(
     return await startServer(
       { ...deps, apiKey: config.http.apiKey, logger: logger.pino as AppDeps["logger"] },
       { host, port },
-      (line) => logger.log("info", line.trim()),
     );
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -40,8 +39,7 @@ export async function listenFromConfig(
 }
 
 /** The operator API answers only with a key: the bootstrap CREDITGATE_API_KEY or an active stored key. */
-export async function operatorApiWarning(config: Config, db: Db): Promise<string | null> {
-  const { createApiKeys } = await import("../auth/index.js");
-  if (createApiKeys(db, { bootstrapKey: config.http.apiKey }).enabled()) return null;
+export function operatorApiWarning(apiKeys: Pick<ApiKeys, "enabled">): string | null {
+  if (apiKeys.enabled()) return null;
   return "the operator API (/v1) is disabled: no API key yet (run `creditgate keys create --scope admin`, or set CREDITGATE_API_KEY)";
 }

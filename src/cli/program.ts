@@ -4,6 +4,7 @@ import { registerKeyCommands } from "./commands/keys.js";
 import { registerMeterCommands } from "./commands/meter.js";
 import { registerPaymentCommands } from "./commands/payments.js";
 import { registerReviewCommands } from "./commands/review.js";
+import { registerRunCommands } from "./commands/run.js";
 import { registerWorkerCommands } from "./commands/worker.js";
 import type { CliContext } from "./context.js";
 
@@ -34,6 +35,7 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
   // Command groups register themselves here, one module each.
+  registerRunCommands(program, ctx);
   registerMeterCommands(program, ctx);
   registerPaymentCommands(program, ctx);
   registerWorkerCommands(program, ctx);

@@ -6,7 +6,7 @@ import { AppError, ErrorCode } from "../errors.js";
 import type { MercadoPagoGateway } from "./mercadopago.js";
 import { type PackCatalog, PROVIDERS, type ProviderName } from "./packs.js";
 import type { StripeGateway } from "./stripe.js";
-import { createTopupRepo } from "./topup-repo.js";
+import { createTopupRepo, type TopupRepo } from "./topup-repo.js";
 import type { Topup } from "./types.js";
 
 /** How long a payment link stays valid (Stripe allows 30 min to 24 h). */
@@ -24,6 +24,8 @@ export interface PaymentsDeps {
   publicBaseUrl: string;
   stripe: StripeGateway | null;
   mercadoPago: MercadoPagoGateway | null;
+  /** The top-up repository, built once per process (createServices); absent: built from `db` per call. */
+  topups?: TopupRepo;
 }
 
 export const createTopupRequestSchema = z.object({
@@ -80,7 +82,7 @@ export async function createTopup(
       `pack ${pack.id} has no ${req.provider} price${req.currency ? ` in ${req.currency.toUpperCase()}` : ""}`,
     );
   }
-  const repo = createTopupRepo(deps.db);
+  const repo = deps.topups ?? createTopupRepo(deps.db);
   const id = newTopupId();
   const expiresAtMs = nowMs + TOPUP_LINK_TTL_MS;
   repo.insert(

@@ -25,15 +25,15 @@ const ENTRYPOINTS = new Set(["cli/main.ts", "server.ts"]);
  * list at merge; a violation NOT listed here fails the test, and so does a listed one that is gone
  * (so the list only ever shrinks).
  */
-const ALLOWED_TODAY = new Set<string>([
-  // src/api/** and src/app.ts (routes restructuring): export these from meter/index.ts, api/index.ts, worker/index.ts.
-  "api/ops.ts -> meter/health.ts",
-  "api/ops.ts -> meter/review.ts",
-  "api/probes.ts -> worker/queues.ts",
-  "app.ts -> api/hardening.ts",
-  // src/cli/commands/worker.ts (composition-root restructuring).
-  "cli/commands/worker.ts -> api/probes.ts",
-  "cli/commands/worker.ts -> worker/runtime.ts",
+/**
+ * Files other modules may import besides an `index.ts`: second entry points that keep BullMQ and
+ * ioredis out of the module's index, so the HTTP app and one-shot CLI commands load light.
+ */
+const SECOND_ENTRIES = new Set<string>([
+  "worker/runtime.ts", // the worker process side (BullMQ Worker, relay, sweep)
+  "worker/rpc-client.ts", // callers of the RPC queue (creditgate/rpc)
+  "worker/queues.ts", // the queue-name and connection contract (ioredis)
+  "api/probes.ts", // Redis / queue readiness probes, for processes that talk to Redis
 ]);
 
 function sourceFiles(dir: string): string[] {
@@ -73,7 +73,7 @@ function boundaryViolations(root: string): string[] {
       }
       const mod = moduleOf(target);
       if (mod === null || mod === moduleOf(from)) continue;
-      if (target !== `${mod}/index.ts`) bad.push(`${from} -> ${target}`);
+      if (target !== `${mod}/index.ts` && !SECOND_ENTRIES.has(target)) bad.push(`${from} -> ${target}`);
     }
   }
   return bad.sort();
@@ -89,8 +89,7 @@ describe("import boundaries of src/", () => {
 
   it("crosses into another module only through its index.ts", () => {
     const violations = boundaryViolations(SRC);
-    expect(violations.filter((v) => !ALLOWED_TODAY.has(v))).toEqual([]);
-    expect([...ALLOWED_TODAY].filter((v) => !violations.includes(v))).toEqual([]);
+    expect(violations).toEqual([]);
   });
 
   it("reads process.env only in entrypoints", () => {

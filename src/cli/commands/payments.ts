@@ -1,47 +1,20 @@
 import { type Command, Option } from "commander";
-import { SERVER_BUSY_TIMEOUT_MS } from "../../db/index.js";
 import { formatMicroCredits } from "../../money.js";
 import type { ProviderName } from "../../payments/index.js";
 import type { CliContext, GlobalOptions } from "../context.js";
-import { listenFromConfig, operatorApiWarning } from "../listen.js";
 import { integerArg } from "../options.js";
 import { renderTable, toJson } from "../output.js";
 
-/** `serve`, `topup-link`, `reconcile`, `packs`: the top-up surfaces of the CLI. */
+/** `topup-link`, `reconcile`, `packs`: the top-up surfaces of the CLI (`serve` is in run.ts). */
 export function registerPaymentCommands(program: Command, ctx: CliContext): void {
-  // The HTTP server and the provider SDKs load only when a payment command runs, so that
-  // `meter` starts fast and small.
-  const setup = async (cmd: Command, opts: { serving?: boolean } = {}) => {
+  // The provider SDKs load only when a payment command runs, so that `meter` starts fast and small.
+  const setup = async (cmd: Command) => {
     const g = cmd.optsWithGlobals<GlobalOptions>();
     const config = ctx.config(g);
-    // A server must never block its event loop for seconds on another process's write lock.
-    const db = ctx.openDb(config, opts.serving ? { busyTimeoutMs: SERVER_BUSY_TIMEOUT_MS } : {});
-    const { paymentsFromConfig } = await import("../../server.js");
-    const { deps, warnings } = paymentsFromConfig(config, db);
-    return { g, config, db, deps, warnings };
+    const { createServices } = await import("../../services.js");
+    const services = await createServices(config, { openDb: (c, o) => ctx.openDb(c, o) });
+    return { g, config, services, deps: services.payments, warnings: services.warnings };
   };
-
-  program
-    .command("serve")
-    .description("run the HTTP server: operator API (/v1), payment landing pages and provider webhooks")
-    .action(async (_opts: unknown, cmd: Command) => {
-      const { g, config, db, deps, warnings } = await setup(cmd, { serving: true });
-      const logger = ctx.logger(config);
-      for (const w of warnings) logger.log("info", w);
-      const apiOff = await operatorApiWarning(config, db);
-      if (apiOff) logger.log("warn", apiOff);
-      const server = await listenFromConfig(config, deps, logger);
-      // The one result line on stdout: where it listens (logs are on stderr).
-      if (g.json)
-        ctx.out(
-          `${JSON.stringify({ listening: server.address, publicBaseUrl: config.http.publicBaseUrl })}\n`,
-        );
-      else
-        ctx.out(
-          `creditgate: listening on ${server.address} (public base URL ${config.http.publicBaseUrl})\n`,
-        );
-      await server.closed;
-    });
 
   program
     .command("topup-link")
@@ -87,11 +60,10 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
       integerArg(0),
     )
     .action(async (opts: { olderThanMs?: number }, cmd: Command) => {
-      const { g, config, deps, warnings } = await setup(cmd);
+      const { g, config, services, deps, warnings } = await setup(cmd);
       for (const w of warnings.filter((x) => x.includes("disabled"))) ctx.err(`creditgate: ${w}\n`);
-      const { createFulfiller } = await import("../../webhooks/index.js");
       const { reconcileTopups } = await import("../../payments/index.js");
-      const fulfiller = createFulfiller(deps.db);
+      const { fulfiller } = services.repos;
       const olderThanMs = opts.olderThanMs ?? config.payments.reconcileAfterMs;
       const nowMs = ctx.nowMs();
       const results = await reconcileTopups({

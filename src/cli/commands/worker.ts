@@ -1,12 +1,10 @@
 import type { Command } from "commander";
 import { ZodError, z } from "zod";
-import type { Config } from "../../config/index.js";
-import { type Db, SERVER_BUSY_TIMEOUT_MS } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import { formatMicroCredits } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { creditsArg, integerArg } from "../options.js";
-import { type Log, renderTable, safeText, toJson } from "../output.js";
+import { renderTable, safeText, toJson } from "../output.js";
 
 interface LimitFlags {
   daily?: string;
@@ -31,16 +29,14 @@ function asAppError(err: unknown): unknown {
     : err;
 }
 
-/** `limits`, `block`, `unblock`, `status`, `alerts`, `worker` and `start`: the worker's surfaces. */
+/** `limits`, `block`, `unblock`, `status`, `alerts`: the worker's operator surfaces (`worker`, `start`: run.ts). */
 export function registerWorkerCommands(program: Command, ctx: CliContext): void {
-  // Worker modules (and BullMQ for `worker`/`start`) load only when these commands run.
-  const setup = async (cmd: Command, opts: { serving?: boolean } = {}) => {
+  // Worker modules load only when these commands run.
+  const setup = async (cmd: Command) => {
     const g = cmd.optsWithGlobals<GlobalOptions>();
     const config = ctx.config(g);
-    // `start` serves HTTP from this connection: never block the event loop for seconds on
-    // another process's write lock (meter batches that meet one are retried on the next poll).
-    const db = ctx.openDb(config, opts.serving ? { busyTimeoutMs: SERVER_BUSY_TIMEOUT_MS } : {});
-    const w = await import("../../worker/index.js");
+    const db = ctx.openDb(config);
+    const w = await import("../../limits/index.js");
     const enforcer = w.createEnforcer(db, w.workerSettingsFromConfig(config));
     return { g, config, db, w, enforcer, queries: w.createQueries(db, enforcer) };
   };
@@ -180,188 +176,6 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
         ),
       );
     });
-
-  program
-    .command("worker")
-    .description("run the worker: limit checks, alerts, RPC answers and scheduled jobs (needs Redis)")
-    .action(async (_o: unknown, cmd: Command) => {
-      const stop = untilSignal(); // from now on: a signal during startup stops cleanly too
-      const { config, db } = await setup(cmd);
-      const { log } = ctx.logger(config);
-      const runtime = await startRuntime(log, config, db);
-      log("info", "worker running", { redis: redact(config.redisUrl), prefix: config.worker.queuePrefix });
-      await stop;
-      log("info", "stopping the worker (finishing in-flight jobs); signal again to stop now", {
-        graceSeconds: SHUTDOWN_GRACE_MS / 1000,
-      });
-      exitOnSecondSignal(log);
-      await runtime.close(SHUTDOWN_GRACE_MS);
-      db.close();
-      exitSoon();
-    });
-
-  program
-    .command("start")
-    .description("run everything in one process: HTTP server, meter (following) and worker")
-    .action(async (_o: unknown, cmd: Command) => {
-      const stop = untilSignal();
-      const { g, config, db } = await setup(cmd, { serving: true });
-      const logger = ctx.logger(config);
-      const { log } = logger;
-      const { paymentsFromConfig } = await import("../../server.js");
-      const { meterFromConfig } = await import("../../meter/index.js");
-      const { stateDirWarnings, backfillReporter, backlogOnDisk } = await import("./meter.js");
-      const { listenFromConfig, operatorApiWarning } = await import("../listen.js");
-      const { deps, warnings } = paymentsFromConfig(config, db);
-      for (const w of warnings) log("info", w);
-      const apiOff = await operatorApiWarning(config, db);
-      if (apiOff) log("warn", apiOff);
-      const runtime = await startRuntime(log, config, db);
-      const { createRedisProbes } = await import("../../api/probes.js");
-      const probes = createRedisProbes(config.redisUrl, config.worker.queuePrefix);
-      let server: Awaited<ReturnType<typeof listenFromConfig>>;
-      try {
-        server = await listenFromConfig(config, { ...deps, probes }, logger);
-      } catch (err) {
-        await runtime.close(0);
-        await within(probes.close(), 500);
-        throw err;
-      }
-      let report: ReturnType<typeof backfillReporter> | null = null;
-      // A committed batch wakes the relay at once: enforcement does not wait for the next poll.
-      const { meter, stateDirs } = meterFromConfig(config, db, {
-        log,
-        onBilled: () => runtime.relay.kick(),
-        onProgress: (s) => report?.onProgress(s),
-      });
-      for (const w of stateDirWarnings(config.sources, stateDirs)) log("warn", w);
-      const backfill = backfillReporter(log, backlogOnDisk(stateDirs, config.sources.agents));
-      report = backfill;
-      // The one result line on stdout: where it listens (logs are on stderr).
-      if (g.json) ctx.out(`${JSON.stringify({ listening: server.address })}\n`);
-      else ctx.out(`creditgate: listening on ${server.address}\n`);
-      log("info", "metering and relaying", {
-        stateDirs: stateDirs.map((d) => d.path),
-        redis: redact(config.redisUrl),
-      });
-      const ac = new AbortController();
-      const following = meter.follow(ac.signal, undefined, backfill.done);
-      await Promise.race([stop, server.closed]);
-      log("info", "stopping (meter, HTTP server, worker); signal again to stop now", {
-        graceSeconds: SHUTDOWN_GRACE_MS / 1000,
-      });
-      exitOnSecondSignal(log);
-      // Every step is bounded: what is not finished (a batch not yet committed, a check not yet
-      // relayed) stays in OpenClaw's files or the outbox for the next start.
-      const deadline = Date.now() + SHUTDOWN_GRACE_MS;
-      const left = () => Math.max(0, deadline - Date.now());
-      ac.abort();
-      await within(following, left());
-      await within(server.close(), left());
-      await runtime.close(left());
-      await within(probes.close(), 500);
-      meter.close();
-      db.close();
-      exitSoon();
-    });
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, "//***@");
-}
-
-/** How long `worker` and `start` let in-flight work finish after SIGINT/SIGTERM. */
-const SHUTDOWN_GRACE_MS = 5000;
-
-/** Resolves when `p` settles or after `ms`, whichever comes first (never rejects). */
-async function within(p: Promise<unknown>, ms: number): Promise<void> {
-  let t: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => {}), new Promise((r) => (t = setTimeout(r, ms)))]);
-  clearTimeout(t);
-}
-
-/** A second SIGINT/SIGTERM while stopping: exit now (everything committed is safe in SQLite). */
-function exitOnSecondSignal(log: Log): void {
-  const now = () => {
-    log("warn", "second signal: exiting now");
-    process.exit(process.exitCode ?? 0);
-  };
-  process.once("SIGINT", now);
-  process.once("SIGTERM", now);
-}
-
-/**
- * After a clean stop: exit even if a library still holds a handle (a reconnect timer of a Redis
- * client that never connected), instead of hanging. Unref'd, so a process that can exit, does.
- */
-function exitSoon(): void {
-  setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      process.off("SIGTERM", done);
-      process.off("SIGINT", done);
-      resolve();
-    };
-    process.once("SIGTERM", done);
-    process.once("SIGINT", done);
-  });
-}
-
-async function startRuntime(log: Log, config: Config, db: Db) {
-  const { startWorkerRuntime } = await import("../../worker/runtime.js");
-  const { workerSettingsFromConfig } = await import("../../worker/index.js");
-  const { paymentsFromConfig } = await import("../../server.js");
-  const { deps } = paymentsFromConfig(config, db);
-  const reconcile =
-    deps.stripe || deps.mercadoPago
-      ? async () => {
-          const { createFulfiller } = await import("../../webhooks/index.js");
-          const { reconcileTopups } = await import("../../payments/index.js");
-          const fulfiller = createFulfiller(db);
-          const nowMs = Date.now();
-          return reconcileTopups({
-            db,
-            stripe: deps.stripe,
-            mercadoPago: deps.mercadoPago,
-            apply: (topupId, observation) => fulfiller.apply({ event: null, topupId, observation, nowMs }),
-            nowMs,
-            olderThanMs: config.worker.reconcileAfterMs,
-          });
-        }
-      : undefined;
-  const runtime = startWorkerRuntime({
-    db,
-    redisUrl: config.redisUrl,
-    prefix: config.worker.queuePrefix,
-    settings: workerSettingsFromConfig(config),
-    webhook: config.worker.webhook,
-    concurrency: config.worker.concurrency,
-    log: (level, msg) => log(level, msg),
-    ...(reconcile ? { reconcile } : {}),
-  });
-  // Don't hold the meter and the HTTP server hostage to Redis: checks wait in the SQLite outbox
-  // and are relayed as soon as Redis answers.
-  let timer: NodeJS.Timeout | undefined;
-  const connected = await Promise.race([
-    runtime.ready.then(
-      () => true,
-      () => false,
-    ),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), 3000);
-      timer.unref();
-    }),
-  ]);
-  clearTimeout(timer);
-  if (!connected) {
-    log("warn", "Redis is not reachable: limit checks and alerts wait in the outbox until it is", {
-      redis: redact(config.redisUrl),
-    });
-  }
-  return runtime;
 }
 
 type StatusViewLike = {

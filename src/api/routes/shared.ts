@@ -1,0 +1,44 @@
+import type { FastifySchema } from "fastify";
+import { z } from "zod";
+
+/**
+ * The error body of every route: `{error:{code,message,requestId}}`, the message one line naming
+ * the field (see app.ts's error handler).
+ */
+export const errorResponseSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), requestId: z.string() }),
+});
+
+/** Response schemas every /v1 route declares for its errors (4xx and 5xx share the shape). */
+export const errorResponses = { "4xx": errorResponseSchema, "5xx": errorResponseSchema } as const;
+
+/** An end-user account id in a path: 1-200 characters without spaces. */
+export const idParam = z.object({
+  id: z.string().regex(/^[^\s]{1,200}$/, "must be 1-200 characters without spaces"),
+});
+
+/** `tags`, `summary` and `description` of a route, for the generated OpenAPI document. */
+export type RouteDoc = Pick<FastifySchema, "tags" | "summary" | "description">;
+
+/**
+ * Zod issues back from Fastify's validation errors (the type provider keeps the issue's path
+ * only as a JSON pointer: numeric segments are array indexes).
+ */
+export function issuesOf(
+  errors: readonly { instancePath: string; message?: string | undefined }[],
+): { path: (string | number)[]; message: string }[] {
+  return errors.map((e) => ({
+    path: e.instancePath
+      .split("/")
+      .slice(1)
+      .filter((p) => p !== "")
+      .map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
+    message: e.message ?? "invalid",
+  }));
+}
+
+/**
+ * Success responses of routes whose answer shape lives in their module (worker queries, ledger
+ * entries, key infos): documented as "any JSON", serialized as is.
+ */
+export const untypedOk = { "2xx": z.unknown() } as const;

@@ -1,0 +1,73 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Enforcer, Queries } from "../../limits/index.js";
+import { errorResponses, idParam, untypedOk } from "./shared.js";
+
+export interface StatusRoutesOptions {
+  enforcer: Enforcer;
+  queries: Queries;
+  nowMs: () => number;
+}
+
+const reasonBody = z.object({ reason: z.string().trim().min(1, "reason: must not be empty").max(500) });
+
+/**
+ * Enforcement status, /consumo, and manual blocks. Same answers as the BullMQ RPC queue: both
+ * call `queries.answer`.
+ */
+export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (api, o) => {
+  const { enforcer, queries, nowMs } = o;
+  const tags = ["status"];
+  api.get(
+    "/v1/users/:id/status",
+    {
+      schema: {
+        tags,
+        summary: "Enforcement status: allowed or blocked, and why",
+        params: idParam,
+        response: { ...untypedOk, ...errorResponses },
+      },
+    },
+    async (request) => queries.answer("status", { userId: request.params.id }, nowMs()),
+  );
+  api.get(
+    "/v1/users/:id/consumo",
+    {
+      schema: {
+        tags,
+        summary: "Balance, today's and this month's usage, limits (the /consumo answer)",
+        params: idParam,
+        response: { ...untypedOk, ...errorResponses },
+      },
+    },
+    async (request) => queries.answer("consumo", { userId: request.params.id }, nowMs()),
+  );
+  api.post(
+    "/v1/users/:id/block",
+    {
+      schema: {
+        tags,
+        summary: "Block a user manually",
+        params: idParam,
+        body: reasonBody,
+        response: { ...untypedOk, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const r = enforcer.block(request.params.id, request.body.reason, nowMs());
+      return queries.statusView(r.status);
+    },
+  );
+  api.post(
+    "/v1/users/:id/unblock",
+    {
+      schema: {
+        tags,
+        summary: "Lift a manual block",
+        params: idParam,
+        response: { ...untypedOk, ...errorResponses },
+      },
+    },
+    async (request) => queries.statusView(enforcer.unblock(request.params.id, nowMs()).status),
+  );
+};

@@ -1,0 +1,173 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Db } from "../../db/index.js";
+import { AppError, ErrorCode, formatZodIssues } from "../../errors.js";
+import { MAX_PUSH_BATCH, type PushIngester, type PushStatus, pushBatchSchema } from "../../ingest/index.js";
+import type { Queries } from "../../limits/index.js";
+import { GROUP_BY, parseTimeArg, queryUsageWithHeld } from "../../meter/index.js";
+import { errorResponses, idParam, issuesOf, untypedOk } from "./shared.js";
+
+export interface UsageRoutesOptions {
+  db: Db;
+  queries: Queries;
+  /** Push ingestion (`POST /v1/usage`); null: 503 `provider_disabled`. */
+  ingester: PushIngester | null;
+  nowMs: () => number;
+  /** Told the outcome counts of every accepted push batch (metrics). */
+  onPushResults?: (counts: Record<PushStatus, number>) => void;
+}
+
+/** Push batches are larger than other bodies: 1,000 events of a few hundred bytes each. */
+export const PUSH_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+const timeArg = z.string().min(1).max(40);
+export const usageQuerySchema = z.strictObject({
+  user: z.string().min(1).max(200).optional(),
+  agent: z.string().min(1).max(200).optional(),
+  model: z.string().min(1).max(200).optional(),
+  /** Like `creditgate usage --since`: ISO date/time, `today`, `7d`, `12h`, `30m`. */
+  from: timeArg.optional(),
+  /** Exclusive; same formats as `from`. */
+  to: timeArg.optional(),
+  by: z.enum(GROUP_BY).default("user"),
+});
+const agentParam = z.object({ agentId: z.string().regex(/^[^\s]{1,200}$/) });
+const optionalInt = z.coerce.number().int().min(0).optional();
+const range = z.object({ fromMs: optionalInt, toMs: optionalInt });
+
+const pushResponseSchema = z.object({
+  billed: z.number().int(),
+  duplicate: z.number().int(),
+  conflict: z.number().int(),
+  held: z.number().int(),
+  rejected: z.number().int(),
+  /** One per event, in order: its status and (when not billed) why. */
+  results: z.array(z.looseObject({ status: z.string() })),
+});
+
+/**
+ * Usage reports (totals, per user, per agent, burn rate) and push ingestion. The per-user and
+ * per-agent answers are the RPC queue's (`queries.answer`).
+ */
+export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api, o) => {
+  const { db, queries, nowMs } = o;
+  const tags = ["usage"];
+
+  api.get(
+    "/v1/usage",
+    {
+      schema: {
+        tags,
+        summary: "Usage totals grouped by user, agent, model or day (same numbers as `creditgate usage`)",
+        querystring: usageQuerySchema,
+        response: { ...untypedOk, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const now = nowMs();
+      const time = (label: string, v: string | undefined) => {
+        if (v === undefined) return undefined;
+        try {
+          return parseTimeArg(v, now);
+        } catch (err) {
+          throw new AppError(ErrorCode.InvalidRequest, `${label}: ${(err as Error).message}`);
+        }
+      };
+      const sinceMs = time("from", q.from);
+      const untilMs = time("to", q.to);
+      const rows = queryUsageWithHeld(db, {
+        user: q.user,
+        agent: q.agent,
+        model: q.model,
+        sinceMs,
+        untilMs,
+        by: q.by,
+      });
+      return { by: q.by, fromMs: sinceMs ?? null, toMs: untilMs ?? null, rows };
+    },
+  );
+
+  api.post(
+    "/v1/usage",
+    {
+      bodyLimit: PUSH_BODY_LIMIT_BYTES,
+      config: { scope: "ingest" },
+      // One line saying what the body must be, then the fields at fault.
+      schemaErrorFormatter: (errors) =>
+        new AppError(
+          ErrorCode.InvalidRequest,
+          `body must be {events: [...]} with 1-${MAX_PUSH_BATCH} events: ${formatZodIssues(issuesOf(errors))}`,
+        ),
+      schema: {
+        tags,
+        summary: "Push a batch of usage events (billed once per idempotency key)",
+        description:
+          "Each event is billed, duplicate, conflict (same key, different content), held (out of range: review queue) " +
+          "or rejected with a reason; events never apply partially. timestampMs must be within 30 days before and " +
+          "10 minutes after the server clock. A key shaped like the meter's dedupe key (12 hex digits, '-', 32 hex " +
+          "digits) must equal the identity recomputed from the event's content; other keys are namespaced per API key " +
+          "and agent. Each event: see components.schemas.PushEvent.",
+        body: pushBatchSchema,
+        response: { 200: pushResponseSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      if (!o.ingester) {
+        throw new AppError(ErrorCode.ProviderDisabled, "push ingestion is not configured on this server");
+      }
+      const keyId = request.principal?.keyId ?? "unknown";
+      const results = o.ingester.ingest(request.body.events, `push:${keyId}:${request.id}`, keyId);
+      const counts: Record<PushStatus, number> = {
+        billed: 0,
+        duplicate: 0,
+        conflict: 0,
+        held: 0,
+        rejected: 0,
+      };
+      for (const r of results) counts[r.status]++;
+      o.onPushResults?.(counts);
+      return { ...counts, results };
+    },
+  );
+
+  api.get(
+    "/v1/users/:id/usage",
+    {
+      schema: {
+        tags,
+        summary: "One user's usage in a time range",
+        params: idParam,
+        querystring: range,
+        response: { ...untypedOk, ...errorResponses },
+      },
+    },
+    async (request) => queries.answer("user_usage", { userId: request.params.id, ...request.query }, nowMs()),
+  );
+  api.get(
+    "/v1/agents/:agentId/usage",
+    {
+      schema: {
+        tags,
+        summary: "One agent's usage in a time range",
+        params: agentParam,
+        querystring: range,
+        response: { ...untypedOk, ...errorResponses },
+      },
+    },
+    async (request) =>
+      queries.answer("agent_usage", { agentId: request.params.agentId, ...request.query }, nowMs()),
+  );
+  api.get(
+    "/v1/agents/:agentId/burn",
+    {
+      schema: {
+        tags,
+        summary: "An agent's spend rate and runway",
+        params: agentParam,
+        response: { ...untypedOk, ...errorResponses },
+      },
+    },
+    async (request) => queries.burn(request.params.agentId, nowMs()),
+  );
+};

@@ -1,0 +1,67 @@
+import rateLimit from "@fastify/rate-limit";
+import type { FastifyPluginAsync } from "fastify";
+import type { ApiKeys } from "../../auth/index.js";
+import type { createLedger } from "../../credits/index.js";
+import type { Db } from "../../db/index.js";
+import { AppError, ErrorCode } from "../../errors.js";
+import type { PushIngester, PushStatus } from "../../ingest/index.js";
+import type { Enforcer, Queries } from "../../limits/index.js";
+import type { PaymentsDeps, TopupRepo } from "../../payments/index.js";
+import { installAuth } from "../auth.js";
+import type { AuthFailureLimiter } from "../hardening.js";
+import { balanceRoutes } from "./balances.js";
+import { keyRoutes } from "./keys.js";
+import { ledgerRoutes } from "./ledger.js";
+import { limitRoutes } from "./limits.js";
+import { noticeRoutes } from "./notices.js";
+import { packRoutes } from "./packs.js";
+import { statusRoutes } from "./status.js";
+import { topupRoutes } from "./topups.js";
+import { usageRoutes } from "./usage.js";
+
+export interface V1RoutesOptions {
+  db: Db;
+  payments: PaymentsDeps & { topups: TopupRepo };
+  ledger: ReturnType<typeof createLedger>;
+  apiKeys: ApiKeys;
+  enforcer: Enforcer;
+  queries: Queries;
+  ingester: PushIngester | null;
+  nowMs: () => number;
+  authFailures: AuthFailureLimiter;
+  /** Requests per API key per window. */
+  rateLimit: { max: number; timeWindowMs: number };
+  onPushResults?: (counts: Record<PushStatus, number>) => void;
+}
+
+/**
+ * The operator API, one encapsulated scope: every /v1 route needs a valid key (401), a strong
+ * enough scope (403), then passes the per-key rate limit; then one plugin per resource.
+ */
+export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
+  const { db, ledger, apiKeys, enforcer, queries, nowMs } = o;
+  installAuth(api, apiKeys, nowMs, o.authFailures);
+  await api.register(rateLimit, {
+    hook: "onRequest",
+    max: o.rateLimit.max,
+    timeWindow: o.rateLimit.timeWindowMs,
+    keyGenerator: (request) => `key:${request.principal?.keyId ?? request.ip}`,
+    errorResponseBuilder: (_request, ctx) =>
+      new AppError(ErrorCode.RateLimited, `rate limit of ${ctx.max} requests per ${ctx.after} exceeded`),
+  });
+  await api.register(topupRoutes, { payments: o.payments, nowMs });
+  await api.register(balanceRoutes, { db, ledger });
+  await api.register(limitRoutes, { enforcer, nowMs });
+  await api.register(statusRoutes, { enforcer, queries, nowMs });
+  await api.register(usageRoutes, {
+    db,
+    queries,
+    ingester: o.ingester,
+    nowMs,
+    ...(o.onPushResults ? { onPushResults: o.onPushResults } : {}),
+  });
+  await api.register(noticeRoutes, { enforcer, nowMs });
+  await api.register(packRoutes, { packs: o.payments.packs });
+  await api.register(ledgerRoutes, { ledger, nowMs });
+  await api.register(keyRoutes, { apiKeys, nowMs });
+};

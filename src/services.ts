@@ -1,0 +1,214 @@
+/**
+ * The composition root: every repository and service a process needs, built once from the config
+ * and closed with one `close()`. Entries (`serve`, `start`, `worker`, the CLI's payment commands)
+ * call `createServices`; the HTTP app (`buildApp`) receives what it needs from here and builds
+ * nothing itself in production. Never listens and never traps signals (see server.ts).
+ */
+import type { AppDeps } from "./app.js";
+import { type ApiKeys, createApiKeys } from "./auth/index.js";
+import type { Config } from "./config/index.js";
+import { createLedger } from "./credits/index.js";
+import { type Db, type OpenDatabaseOptions, openDatabase, SERVER_BUSY_TIMEOUT_MS } from "./db/index.js";
+import type { PushIngesterOptions } from "./ingest/index.js";
+import {
+  createEnforcer,
+  createQueries,
+  type Enforcer,
+  type Queries,
+  type WorkerSettings,
+  workerSettingsFromConfig,
+} from "./limits/index.js";
+import { pricerFromConfig } from "./meter/index.js";
+import { decimalToScaled, parseDecimal } from "./money.js";
+import {
+  createMercadoPagoGateway,
+  createStripeGateway,
+  createTopupRepo,
+  DISABLED_HINT,
+  EMPTY_CATALOG,
+  loadPacksFile,
+  type PaymentsDeps,
+  type ReconcileResult,
+  reconcileTopups,
+  type TopupRepo,
+} from "./payments/index.js";
+import { createFulfiller } from "./webhooks/index.js";
+
+/** Repositories and domain services over one database. */
+export interface Repositories {
+  ledger: ReturnType<typeof createLedger>;
+  topups: TopupRepo;
+  apiKeys: ApiKeys;
+  /** The one fulfilment path: webhooks and reconciliation apply provider observations through it. */
+  fulfiller: ReturnType<typeof createFulfiller>;
+  enforcer: Enforcer;
+  queries: Queries;
+}
+
+/**
+ * Builds the repositories over `db` once. `apiKey` is the bootstrap admin key (CREDITGATE_API_KEY;
+ * null: only stored keys); `worker` the limit/alert settings the status answers use.
+ */
+export function createRepositories(
+  db: Db,
+  o: { apiKey: string | null; worker: WorkerSettings },
+): Repositories {
+  const enforcer = createEnforcer(db, o.worker);
+  return {
+    ledger: createLedger(db),
+    topups: createTopupRepo(db),
+    apiKeys: createApiKeys(db, { bootstrapKey: o.apiKey }),
+    fulfiller: createFulfiller(db),
+    enforcer,
+    queries: createQueries(db, enforcer),
+  };
+}
+
+/**
+ * Payment wiring from config: packs file, the top-up repository, and one gateway per provider
+ * whose keys are set. A provider without keys is null (disabled) and `warnings` says which
+ * variables enable it. Errors: a packs file that cannot be read or is invalid (AppError invalid_config).
+ */
+export function paymentsFromConfig(
+  config: Config,
+  db: Db,
+  topups: TopupRepo = createTopupRepo(db),
+): { deps: PaymentsDeps; warnings: string[] } {
+  const p = config.payments;
+  const warnings: string[] = [];
+  if (!p.packsPath) warnings.push("no packs configured: set CREDITGATE_PACKS to a packs JSON file");
+  if (!p.stripe) warnings.push(DISABLED_HINT.stripe);
+  if (!p.mercadoPago) warnings.push(DISABLED_HINT.mercadopago);
+  return {
+    deps: {
+      db,
+      topups,
+      packs: p.packsPath ? loadPacksFile(p.packsPath) : EMPTY_CATALOG,
+      publicBaseUrl: config.http.publicBaseUrl,
+      stripe: p.stripe ? createStripeGateway(p.stripe) : null,
+      mercadoPago: p.mercadoPago ? createMercadoPagoGateway(p.mercadoPago) : null,
+    },
+    warnings,
+  };
+}
+
+/** Pricing for `POST /v1/usage`: exactly the meter's pricer, markup, credit rate and review bound. */
+export function ingestFromConfig(config: Config): Omit<PushIngesterOptions, "nowMs"> {
+  return {
+    pricer: pricerFromConfig(config),
+    markup: parseDecimal(config.pricing.markup),
+    creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
+    maxCallPicoUsd: decimalToScaled(config.meter.reviewMaxCallUsd, 12),
+  };
+}
+
+export interface ServicesOptions {
+  /**
+   * The process serves HTTP: the database waits at most SERVER_BUSY_TIMEOUT_MS for another
+   * process's write lock (the event loop must never block for seconds; requests retry
+   * asynchronously instead). Default false (the normal busy timeout).
+   */
+  serving?: boolean;
+  /** Open Redis/BullMQ probes for /readyz and /metrics (one extra Redis connection). Default false. */
+  probes?: boolean;
+  /** How to open the database (the CLI passes its opener, which words errors); default openDatabase. */
+  openDb?: (config: Config, opts: OpenDatabaseOptions) => Db;
+}
+
+export interface Services {
+  config: Config;
+  db: Db;
+  repos: Repositories;
+  /** Packs, gateways and the top-up repository (`repos.topups`), for createTopup and the app. */
+  payments: PaymentsDeps;
+  /** Limits, alerts and windows: the same for the HTTP answers and the worker. */
+  workerSettings: WorkerSettings;
+  ingest: Omit<PushIngesterOptions, "nowMs">;
+  /** Redis probes, when `probes: true` was asked for; else null. */
+  probes: (NonNullable<AppDeps["probes"]> & { close(): Promise<void> }) | null;
+  /** Startup notes: packs missing, providers disabled (one line each, with the variable to set). */
+  warnings: string[];
+  /** Everything `buildApp` needs, built from these services (nothing is built twice). */
+  appDeps(logger?: AppDeps["logger"]): AppDeps;
+  /**
+   * Asks the providers about pending top-ups older than `olderThanMs` and applies their answer
+   * through the fulfilment path; null when no provider is enabled.
+   */
+  reconcile: ((olderThanMs: number, nowMs: number) => Promise<ReconcileResult[]>) | null;
+  /** Closes the probes (bounded: 500 ms), writes API keys' last-use times and closes the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds every repository and service of a process once from `config`. Errors: the database
+ * cannot be opened, or the packs file is invalid (AppError invalid_config, one line).
+ */
+export async function createServices(config: Config, opts: ServicesOptions = {}): Promise<Services> {
+  const dbOpts: OpenDatabaseOptions = opts.serving ? { busyTimeoutMs: SERVER_BUSY_TIMEOUT_MS } : {};
+  const db = opts.openDb ? opts.openDb(config, dbOpts) : openDatabase(config.dbPath, undefined, dbOpts);
+  const workerSettings = workerSettingsFromConfig(config);
+  const repos = createRepositories(db, { apiKey: config.http.apiKey, worker: workerSettings });
+  let payments: ReturnType<typeof paymentsFromConfig>;
+  try {
+    payments = paymentsFromConfig(config, db, repos.topups);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const ingest = ingestFromConfig(config);
+  const probes = opts.probes
+    ? (await import("./api/probes.js")).createRedisProbes(config.redisUrl, config.worker.queuePrefix)
+    : null;
+  const { stripe, mercadoPago } = payments.deps;
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    db,
+    repos,
+    payments: payments.deps,
+    workerSettings,
+    ingest,
+    probes,
+    warnings: payments.warnings,
+    appDeps: (logger) => ({
+      ...payments.deps,
+      apiKey: config.http.apiKey,
+      ...(logger !== undefined ? { logger } : {}),
+      worker: workerSettings,
+      ingest,
+      rateLimit: config.http.rateLimit,
+      ...(probes ? { probes } : {}),
+      repos,
+    }),
+    reconcile:
+      stripe || mercadoPago
+        ? (olderThanMs, nowMs) =>
+            reconcileTopups({
+              db,
+              stripe,
+              mercadoPago,
+              apply: (topupId, observation) =>
+                repos.fulfiller.apply({ event: null, topupId, observation, nowMs }),
+              nowMs,
+              olderThanMs,
+            })
+        : null,
+    close() {
+      closing ??= (async () => {
+        if (probes) await within(probes.close(), 500);
+        if (db.open) {
+          repos.apiKeys.flushLastUsed();
+          db.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first (never rejects). */
+export async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => {}), new Promise((r) => (t = setTimeout(r, ms)))]);
+  clearTimeout(t);
+}
