@@ -34,6 +34,7 @@ import {
   v1Routes,
   webhookRoutes,
 } from "./api/index.js";
+import { DEFAULT_CONFIG } from "./config/index.js";
 import { isBusyError } from "./db/index.js";
 import { AppError, ErrorCode, formatZodIssues } from "./errors.js";
 import { createPushIngester, type PushIngesterOptions } from "./ingest/index.js";
@@ -196,7 +197,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     ingester: deps.ingest ? createPushIngester(deps.db, { ...deps.ingest, nowMs }) : null,
     nowMs,
     authFailures: createAuthFailureLimiter(deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT),
-    rateLimit: deps.rateLimit ?? { max: 600, timeWindowMs: 60_000 },
+    rateLimit: deps.rateLimit ?? DEFAULT_CONFIG.http.rateLimit,
     onPushResults: (c) => {
       for (const [status, n] of Object.entries(c)) if (n > 0) metrics.pushEvents.inc({ status }, n);
     },

@@ -15,6 +15,14 @@ export const ACCOUNT_ID_RULE = "must be 1-200 characters without spaces, e.g. te
 export const accountIdSchema = z.string().regex(ACCOUNT_ID_RE, ACCOUNT_ID_RULE);
 
 /**
+ * An OpenClaw agent id (`main`, `support-bot`): the same characters as an account id; its own
+ * spend is billed to the account `agent:<agentId>`.
+ */
+export const agentIdSchema = z
+  .string()
+  .regex(ACCOUNT_ID_RE, "must be 1-200 characters without spaces, e.g. main");
+
+/**
  * Throws `AppError(invalid_request)` naming the (first 60 characters of the) id unless it is a
  * valid account id ({@link ACCOUNT_ID_RE}).
  */

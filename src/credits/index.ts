@@ -8,6 +8,7 @@ export {
   ACCOUNT_ID_RULE,
   accountIdSchema,
   accountKind,
+  agentIdSchema,
   assertAccountId,
 } from "./account-id.js";
 export {

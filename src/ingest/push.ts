@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { accountIdSchema, assertAccountId, createLedger } from "../credits/index.js";
+import { accountIdSchema, agentIdSchema, assertAccountId, createLedger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import {
   type BilledEvent,
@@ -15,8 +15,6 @@ import type { Ratio } from "../money.js";
 /** Max events per `POST /v1/usage` request. */
 export const MAX_PUSH_BATCH = 1000;
 
-/** OpenClaw agent id: same shape as an account id, but only the agent's own name (e.g. `main`). */
-const agentIdSchema = z.string().regex(/^[^\s]{1,200}$/, "must be 1-200 characters without spaces");
 const tokens = z.number().int().min(0).max(1e12);
 
 /** One pushed model call. Unknown fields are rejected so a typo is not silently ignored. */

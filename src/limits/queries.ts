@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { accountIdSchema } from "../credits/index.js";
+import { accountIdSchema, agentIdSchema } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import type { Enforcer } from "./check.js";
 import type { BlockReason } from "./decide.js";
@@ -9,7 +9,7 @@ import { topupHint } from "./templates.js";
 import { type Period, windowAt } from "./windows.js";
 
 const userId = accountIdSchema;
-const agentId = z.string().regex(/^[^\s]{1,200}$/, "must be 1-200 characters without spaces");
+const agentId = agentIdSchema;
 const range = {
   /** Epoch ms, inclusive; default the start of this month in CREDITGATE_TIMEZONE. */
   fromMs: z.number().int().min(0).optional(),

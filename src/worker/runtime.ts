@@ -57,7 +57,7 @@ export interface WorkerRuntime {
   /** Resolves when every worker is connected and the schedulers are registered. */
   ready: Promise<void>;
   /**
-   * Stops taking jobs and lets in-flight ones finish for up to `graceMs` (default 5000); then
+   * Stops taking jobs and lets in-flight ones finish for up to `graceMs` (default 5000, as `SHUTDOWN_GRACE_MS` in server.ts); then
    * (or at once with `graceMs` 0) gives up on them and drops the Redis connections. Never hangs
    * on an unreachable Redis. An abandoned job is re-run later (its lock expires), so a webhook
    * may be delivered twice: receivers dedupe on `x-creditgate-delivery`. Logs a warning when it

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { createLedger } from "../../credits/index.js";
+import { accountIdSchema } from "../../credits/index.js";
 import type { Db } from "../../db/index.js";
 import { formatMicroCredits } from "../../money.js";
 import { errorResponses } from "./shared.js";
@@ -13,7 +14,7 @@ export interface BalanceRoutesOptions {
 export const balancesQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   /** Page after this account id (ids sort as text). */
-  after: z.string().min(1).max(200).optional(),
+  after: accountIdSchema.optional(),
   overdrawn: z.stringbool().optional(),
 });
 
@@ -74,7 +75,7 @@ export const balanceRoutes: FastifyPluginAsyncZod<BalanceRoutesOptions> = async 
       schema: {
         tags: ["balances"],
         summary: "One user's balance",
-        params: z.object({ userId: z.string().min(1).max(200) }),
+        params: z.object({ userId: accountIdSchema }),
         response: { 200: balanceSchema, ...errorResponses },
       },
     },

@@ -1,5 +1,6 @@
 import type { FastifySchema } from "fastify";
 import { z } from "zod";
+import { accountIdSchema } from "../../credits/index.js";
 
 /**
  * The error body of every route: `{error:{code,message,requestId}}`, the message one line naming
@@ -14,7 +15,7 @@ export const errorResponses = { "4xx": errorResponseSchema, "5xx": errorResponse
 
 /** An end-user account id in a path: 1-200 characters without spaces. */
 export const idParam = z.object({
-  id: z.string().regex(/^[^\s]{1,200}$/, "must be 1-200 characters without spaces"),
+  id: accountIdSchema,
 });
 
 /** `tags`, `summary` and `description` of a route, for the generated OpenAPI document. */

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { accountIdSchema, agentIdSchema } from "../../credits/index.js";
 import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode, formatZodIssues } from "../../errors.js";
 import { MAX_PUSH_BATCH, type PushIngester, type PushStatus, pushBatchSchema } from "../../ingest/index.js";
@@ -22,8 +23,8 @@ export const PUSH_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
 const timeArg = z.string().min(1).max(40);
 export const usageQuerySchema = z.strictObject({
-  user: z.string().min(1).max(200).optional(),
-  agent: z.string().min(1).max(200).optional(),
+  user: accountIdSchema.optional(),
+  agent: agentIdSchema.optional(),
   model: z.string().min(1).max(200).optional(),
   /** Like `creditgate usage --since`: ISO date/time, `today`, `7d`, `12h`, `30m`. */
   from: timeArg.optional(),
@@ -31,7 +32,7 @@ export const usageQuerySchema = z.strictObject({
   to: timeArg.optional(),
   by: z.enum(GROUP_BY).default("user"),
 });
-const agentParam = z.object({ agentId: z.string().regex(/^[^\s]{1,200}$/) });
+const agentParam = z.object({ agentId: agentIdSchema });
 const optionalInt = z.coerce.number().int().min(0).optional();
 const range = z.object({ fromMs: optionalInt, toMs: optionalInt });
 
