@@ -12,9 +12,10 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
  * Busy timeout of processes that serve HTTP (`serve`, `start`). better-sqlite3 is synchronous:
  * while SQLite waits for another process's write lock, the whole event loop waits with it. So
  * these processes wait at most this long per attempt and retry asynchronously instead (HTTP
- * writes: `retryOnBusy` in src/app.ts; meter batches: the next poll).
+ * writes: `retryOnBusy` in src/app.ts; meter batches: the next poll). Short enough that several
+ * writers retrying against a lock held elsewhere cannot add up to a visible stall (/healthz).
  */
-export const SERVER_BUSY_TIMEOUT_MS = 20;
+export const SERVER_BUSY_TIMEOUT_MS = 2;
 
 export interface OpenDatabaseOptions {
   /** How long one statement waits for another connection's lock, in ms. @defaultValue `DEFAULT_BUSY_TIMEOUT_MS` (10_000) */

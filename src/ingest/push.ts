@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { accountIdSchema, agentIdSchema, assertAccountId, createLedger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
+import { formatZodIssues } from "../errors.js";
 import {
   type BilledEvent,
   createBiller,
@@ -242,7 +243,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
           index,
           idempotencyKey: keyForResult,
           status: "rejected",
-          reason: z.prettifyError(parsed.error),
+          reason: formatZodIssues(parsed.error.issues, "event"),
         };
       }
       const e = parsed.data;

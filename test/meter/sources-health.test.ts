@@ -1,5 +1,14 @@
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -174,6 +183,15 @@ describe("failures are visible: logged with path, counted in /metrics, /readyz d
     const r = await runCli(env, [...w.g, "meter", "--once"]);
     expect(r.error?.message).toMatch(/source problem/);
     expect(r.err).toContain(`${fifo}: not-a-file`);
+  });
+
+  it("a transcript name that is a symlink to nothing is a problem, not skipped in silence", async () => {
+    const w = world();
+    const link = join(w.state, "agents", "main", "sessions", "d4d4d4d4-0000-4000-8000-000000000000.jsonl");
+    symlinkSync(join(w.state, "nowhere.jsonl"), link);
+    const r = await runCli(env, [...w.g, "meter", "--once"]);
+    expect(r.error?.message).toMatch(/1 source problem\(s\): jsonl:main/);
+    expect(r.err).toContain(`${link}: dangling-link: a transcript name that is a symlink to nothing`);
   });
 
   it("a damaged sessions.json and an unreadable cold-storage dir", async () => {

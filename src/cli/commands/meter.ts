@@ -242,7 +242,8 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
               `warn: ${queue.held} model call(s) ($${queue.heldCostUsd}) held for review, not billed: see \`creditgate review\`\n`,
             );
           if (s.failures.length > 0) {
-            for (const f of s.failures) ctx.err(`error: ${f.source} ${f.path}: ${f.code}: ${f.reason}\n`);
+            for (const f of s.failures)
+              ctx.err(`error: ${f.source} ${safeText(f.path)}: ${f.code}: ${safeText(f.reason)}\n`);
             throw new AppError(
               ErrorCode.UpstreamUnavailable,
               `${s.failures.length} source problem(s): ${[...new Set(s.failures.map((f) => f.source))].join(", ")} (retried on the next run)`,

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Db } from "../../db/index.js";
 import { ASSISTANT_MARK, parseLine, USAGE_MARK } from "../parse.js";
@@ -300,8 +300,15 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
         try {
           st = statSync(path);
         } catch (err) {
-          // renamed or deleted between readdir and stat: the next poll finds it
+          // Renamed or deleted between readdir and stat: the next poll finds it. A symlink whose
+          // target is gone is still listed, though: that is a problem to show, not a race.
           if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(path, err);
+          else if (isDanglingLink(path))
+            report?.({
+              path,
+              code: "dangling-link",
+              reason: "a transcript name that is a symlink to nothing",
+            });
           continue;
         }
         if (!st.isFile()) {
@@ -573,4 +580,13 @@ function onlyReject(sourceRef: string, reason: string) {
     stats: { malformed: 1 },
     commit() {},
   };
+}
+
+/** True when `path` is a symbolic link whose target does not exist. */
+function isDanglingLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
