@@ -9,9 +9,9 @@ import {
   toMicroCredits,
 } from "../money.js";
 import { type GroupBy, queryUsage, type UsageQuery, type UsageRow } from "./report.js";
-import type { UsageEvent } from "./types.js";
+import type { Pricer, UsageEvent } from "./types.js";
 import { createUsageWriter } from "./usage-repo.js";
-import { MAX_FUTURE_MS, MAX_SAFE, MIN_TIMESTAMP_MS } from "./validate.js";
+import { MAX_FUTURE_MS, MAX_SAFE, MAX_TOKENS_PER_CLASS, MIN_TIMESTAMP_MS } from "./validate.js";
 
 /**
  * The review queue: model calls the biller would not bill automatically (see validate.ts for
@@ -270,8 +270,14 @@ export function heldSummary(db: Db): HeldSummary {
 export interface ReleaseOptions {
   /** Why the operator releases it (kept in the ledger entry and on the review row). */
   reason: string;
-  /** Bill this cost (pico-USD) instead of the computed one; required when none was computed. */
+  /** Bill this cost (pico-USD) instead of the computed one; required when none can be computed. */
   costPicoUsd?: bigint;
+  /**
+   * Prices a held call that has no computed cost (it was held for its timestamp, before pricing):
+   * the CLI passes the configured pricer. The call is priced as of the time it is billed under
+   * (its own timestamp when that is sane, else the time it was held). Absent: `costPicoUsd` is needed.
+   */
+  pricer?: Pricer;
   markup: Ratio;
   creditsPerUsd: Ratio;
   nowMs: number;
@@ -315,7 +321,11 @@ export function createReviewQueue(db: Db) {
       resolve.run("released", o.nowMs, `${o.reason} (already billed)`, existingId, id);
       return { status: "already-released", id, usageEventId: existingId };
     }
-    const cost = o.costPicoUsd ?? (r.cost_pico_usd === null ? null : BigInt(r.cost_pico_usd));
+    const e = JSON.parse(r.event_json) as UsageEvent;
+    const tsOk = Number.isSafeInteger(e.messageTsMs) && e.messageTsMs >= MIN_TIMESTAMP_MS;
+    const ts = tsOk && e.messageTsMs <= o.nowMs + MAX_FUTURE_MS ? e.messageTsMs : r.created_at_ms;
+    const computed = r.cost_pico_usd === null ? repriced(e, ts, o.pricer) : BigInt(r.cost_pico_usd);
+    const cost = o.costPicoUsd ?? computed;
     if (cost === null)
       throw new AppError(
         ErrorCode.InvalidRequest,
@@ -329,9 +339,6 @@ export function createReviewQueue(db: Db) {
         ErrorCode.InvalidRequest,
         `charge ${charge} micro-credits exceeds 2^53; give a lower --cost-usd`,
       );
-    const e = JSON.parse(r.event_json) as UsageEvent;
-    const tsOk = Number.isSafeInteger(e.messageTsMs) && e.messageTsMs >= MIN_TIMESTAMP_MS;
-    const ts = tsOk && e.messageTsMs <= o.nowMs + MAX_FUTURE_MS ? e.messageTsMs : r.created_at_ms;
     const posted = ledger.post({
       accountId: r.account_id,
       kind: "usage",
@@ -439,3 +446,17 @@ export function createReviewQueue(db: Db) {
 }
 
 export type ReviewQueue = ReturnType<typeof createReviewQueue>;
+
+/**
+ * The cost of a held call priced now (null when there is no pricer or its token counts cannot be
+ * priced): the timestamp it is billed under replaces an absurd one, so the table price in effect
+ * then applies.
+ */
+function repriced(e: UsageEvent, tsMs: number, pricer: Pricer | undefined): bigint | null {
+  if (!pricer) return null;
+  for (const k of ["input", "output", "cacheRead", "cacheWrite"] as const) {
+    const v = e[k];
+    if (!Number.isSafeInteger(v) || v < 0 || v > MAX_TOKENS_PER_CLASS) return null;
+  }
+  return pricer.price({ ...e, messageTsMs: tsMs }).costPicoUsd;
+}

@@ -373,6 +373,21 @@ describe("per-event validation: one bad event never blocks its batch", () => {
       held: 0,
       duplicates: 2,
     });
+    // A call held for its timestamp was never priced: release prices it now, dated when it was held.
+    const queue = createReviewQueue(db);
+    const tsHeld = queue.list("held").find((h) => h.reason.startsWith("timestamp 100000000000000000000"));
+    const released = queue.release(tsHeld?.id ?? 0, {
+      reason: "clock bug on the bot host",
+      markup: { num: 1n, den: 1n },
+      creditsPerUsd: { num: 1n, den: 1n },
+      nowMs: 1_800_000_200_000,
+      pricer,
+    });
+    expect(released).toMatchObject({ status: "released", chargeMicroCredits: 450 });
+    const row = db
+      .prepare("SELECT cost_pico_usd AS cost, message_ts_ms AS ts FROM usage_events WHERE id = ?")
+      .get(released.status === "released" ? released.usageEventId : 0);
+    expect(row).toEqual({ cost: 450_000_000, ts: 1_800_000_100_000 });
     db.close();
   });
 

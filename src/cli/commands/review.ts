@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import { AppError, ErrorCode } from "../../errors.js";
-import { createReviewQueue, type HeldEvent } from "../../meter/index.js";
+import { createReviewQueue, type HeldEvent, pricerFromConfig } from "../../meter/index.js";
 import { decimalToScaled, formatMicroCredits, parseDecimal } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { renderTable, toJson } from "../output.js";
@@ -74,7 +74,9 @@ export function registerReviewCommands(program: Command, ctx: CliContext): void 
 
   review
     .command("release")
-    .description("bill a held call exactly once (at its computed cost, or --cost-usd)")
+    .description(
+      "bill a held call exactly once (at its computed cost, priced now if it has none, or --cost-usd)",
+    )
     .argument("<id>", "review item id")
     .requiredOption("--reason <text>", "why it is billed (kept in the ledger)")
     .option("--cost-usd <usd>", "bill this provider cost in USD instead of the computed one")
@@ -98,6 +100,7 @@ export function registerReviewCommands(program: Command, ctx: CliContext): void 
           markup: parseDecimal(config.pricing.markup),
           creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
           nowMs: ctx.nowMs(),
+          pricer: pricerFromConfig(config),
         });
         if (g.json) ctx.out(toJson(r));
         else if (r.status === "released")
