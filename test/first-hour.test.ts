@@ -218,11 +218,11 @@ describe("the operator's first hour: what long-running commands say", () => {
       `${join(good, "openclaw.json")}: session.dmScope is "main": every DM shares the operator's session and is billed to the agent, not the user. Set session.dmScope to "per-channel-peer".`,
     );
     expect(warns).toContain(
-      `state dir ${missing} (from CREDITGATE_STATE_DIRS) does not exist: nothing to bill there until it appears (it is watched)`,
+      `state dir ${missing} (from --state-dir or CREDITGATE_STATE_DIRS) does not exist: nothing to bill there until it appears (it is watched)`,
     );
     expect(
       warns.some((w) =>
-        w.startsWith(`state dir ${empty} (from CREDITGATE_STATE_DIRS) has no agents/ directory`),
+        w.startsWith(`state dir ${empty} (from --state-dir or CREDITGATE_STATE_DIRS) has no agents/ directory`),
       ),
     ).toBe(true);
     const ahead = logs.find((l) => l.msg === "backfill: reading what the transcripts hold");
