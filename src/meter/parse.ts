@@ -1,4 +1,4 @@
-import type { ParsedUsage } from "./types.js";
+import type { ParsedUsage, UsageEvent, UsageSource } from "./types.js";
 
 /**
  * The one transcript-line parser, shared by the JSONL and SQLite sources (their JSON events
@@ -27,6 +27,78 @@ export const ASSISTANT_MARK = Buffer.from('"assistant"');
  */
 export function mayBeUsage(line: Buffer): boolean {
   return line.includes(USAGE_MARK) && line.includes(ASSISTANT_MARK);
+}
+
+/** The reject reason for a line that cannot be complete JSON (cut off mid-write or mid-copy). */
+export const TRUNCATED_REASON = "truncated line (does not end with })";
+
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * Whether the bytes `[start, end)` of `buf` end like a JSON object: the last byte that is not JSON
+ * whitespace (space, tab, CR, LF) is `}`. A line that fails this cannot be complete JSON and is reported as
+ * malformed (`TRUNCATED_REASON`) even when `mayBeUsage` would skip it, so a cut-off line is
+ * counted, not silently dropped. Only the line's last bytes are looked at (no scan, no decode).
+ * Defaults: the whole buffer.
+ */
+export function endsLikeObject(buf: Uint8Array, start = 0, end = buf.length): boolean {
+  let e = end - 1;
+  while (e >= start && (buf[e] === 0x20 || buf[e] === 0x09 || buf[e] === 0x0d || buf[e] === 0x0a)) e--;
+  return e >= start && buf[e] === CLOSE_BRACE;
+}
+
+/** `endsLikeObject` for a line already decoded to a string. */
+export function textEndsLikeObject(text: string): boolean {
+  let e = text.length - 1;
+  while (e >= 0) {
+    const c = text.charCodeAt(e);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) return c === CLOSE_BRACE;
+    e--;
+  }
+  return false;
+}
+
+/**
+ * The event the biller receives for a parsed call, as a plain object literal with every field
+ * listed (no spread: building events is on the meter's hot path, and a literal of one fixed
+ * shape is many times cheaper). Optional `ParsedUsage` fields (`cacheWrite1h`,
+ * `recordedCostOrigin`) are always present on the event (`undefined` when the call lacks them;
+ * `parseEntry` sets both); `dedupeKey` is left out (derived from the call).
+ */
+export function usageEvent(
+  u: ParsedUsage,
+  agentId: string,
+  sessionId: string | null,
+  sessionKey: string | null,
+  accountId: string,
+  source: UsageSource,
+  sourceRef: string,
+): UsageEvent {
+  return {
+    provider: u.provider,
+    model: u.model,
+    api: u.api,
+    messageTsMs: u.messageTsMs,
+    responseId: u.responseId,
+    input: u.input,
+    output: u.output,
+    cacheRead: u.cacheRead,
+    cacheWrite: u.cacheWrite,
+    cacheWrite1h: u.cacheWrite1h,
+    totalTokens: u.totalTokens,
+    reasoningTokens: u.reasoningTokens,
+    stopReason: u.stopReason,
+    isError: u.isError,
+    errorMessage: u.errorMessage,
+    recordedCostUsd: u.recordedCostUsd,
+    recordedCostOrigin: u.recordedCostOrigin,
+    agentId,
+    sessionId,
+    sessionKey,
+    accountId,
+    source,
+    sourceRef,
+  };
 }
 
 const MAX_ERROR_CHARS = 300;

@@ -2,7 +2,13 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { calcPrice, findProvider, type ModelPrice } from "@pydantic/genai-prices";
+import {
+  type ConditionalPrice,
+  calcPrice,
+  findProvider,
+  type ModelInfo,
+  type ModelPrice,
+} from "@pydantic/genai-prices";
 import { z } from "zod";
 import { AppError, ErrorCode } from "../errors.js";
 import { decimalToScaled, formatScaled, usdFloatToPico, usdPerMTokToMicro } from "../money.js";
@@ -112,6 +118,159 @@ function tableProviderId(provider: string): string | null {
 }
 
 /**
+ * Table lookups cost 30–120 µs, and a backlog prices the same few models over and over, so
+ * lookups are cached, exactly:
+ * - per (provider, model) when the model found has one unconditional price (most models);
+ * - for a model whose `prices` is a list of conditional prices (genai-prices `ConditionalPrice`:
+ *   `start_date` and/or `time_of_date` constraints, e.g. DeepSeek's off-peak tariffs), per
+ *   (provider, model, which of its constraints hold at `atMs`): the package picks the price from
+ *   those truth values alone, so two times with the same truth values get the same price, and the
+ *   package itself still does the picking on every miss.
+ * A model whose first lookup fails inside the package, or whose constraint this code cannot read,
+ * is looked up uncached every time (exact, only slower).
+ */
+type TableCacheEntry =
+  /** One price for all times (or a model the table does not know: `rates` null). */
+  | { readonly kind: "fixed"; readonly rates: ModelRates | null }
+  /** Conditional prices: `classify(atMs)` → the set of constraints that hold, as a bit mask. */
+  | {
+      readonly kind: "conditional";
+      readonly classify: (atMs: number) => number | null;
+      readonly byClass: Map<number, ModelRates | null>;
+    }
+  /** Not cacheable: every lookup goes to the package. */
+  | { readonly kind: "uncached" };
+
+const tableCache = new Map<string, TableCacheEntry>();
+const TABLE_CACHE_MAX = 20_000;
+const tableCacheStats = { hits: 0, misses: 0 };
+
+/**
+ * Lookup counts of the table price cache since start (or `clearTablePriceCache`): `misses` are
+ * lookups that went to the package (first lookups, new constraint classes, uncacheable models).
+ */
+export function tablePriceCacheStats(): { hits: number; misses: number } {
+  return { ...tableCacheStats };
+}
+
+/** Empties the table price cache and zeroes its counts (tests). */
+export function clearTablePriceCache(): void {
+  tableCache.clear();
+  tableCacheStats.hits = 0;
+  tableCacheStats.misses = 0;
+}
+
+/**
+ * The table rates of `provider/model` in effect at `atMs` (ms since epoch), through the cache;
+ * null when the table does not know the model or has no token price for it (see `tableRates`).
+ */
+export function findTablePrice(provider: string, model: string, atMs: number): ModelRates | null {
+  const key = `${provider}\u0000${model}`;
+  const entry = tableCache.get(key);
+  if (entry === undefined) {
+    tableCacheStats.misses++;
+    const found = findTablePriceUncached(provider, model, atMs);
+    if (tableCache.size >= TABLE_CACHE_MAX) tableCache.clear();
+    tableCache.set(key, cacheEntryFor(found, atMs));
+    return found.rates;
+  }
+  if (entry.kind === "fixed") {
+    tableCacheStats.hits++;
+    return entry.rates;
+  }
+  const cls = entry.kind === "conditional" ? entry.classify(atMs) : null;
+  if (entry.kind === "conditional" && cls !== null) {
+    const hit = entry.byClass.get(cls);
+    if (hit !== undefined) {
+      tableCacheStats.hits++;
+      return hit;
+    }
+  }
+  tableCacheStats.misses++;
+  const rates = findTablePriceUncached(provider, model, atMs).rates;
+  if (entry.kind === "conditional" && cls !== null) entry.byClass.set(cls, rates);
+  return rates;
+}
+
+/** The cache entry for a first lookup's result (see `findTablePrice`). */
+function cacheEntryFor(found: TableLookup, atMs: number): TableCacheEntry {
+  if (found.info === undefined) return { kind: "fixed", rates: null }; // no such model: time-independent
+  if (found.info === null) return { kind: "uncached" }; // the package threw: may depend on the time
+  if (!Array.isArray(found.info.prices)) return { kind: "fixed", rates: found.rates };
+  const classify = constraintClassifier(found.info.prices);
+  if (classify === null) return { kind: "uncached" };
+  const cls = classify(atMs);
+  const byClass = new Map<number, ModelRates | null>();
+  if (cls !== null) byClass.set(cls, found.rates);
+  return { kind: "conditional", classify, byClass };
+}
+
+/**
+ * For a list of conditional prices, a function giving the bit mask of the constraints that hold
+ * at a time (bit i = `prices[i].constraint` holds; unconstrained entries always 0), evaluated
+ * exactly as @pydantic/genai-prices does (`t >= new Date(start_date)`; time of day in UTC
+ * seconds, `[start, end)`, wrapping past midnight when end < start). `null` when a constraint is
+ * of an unknown kind or unreadable, or there are too many for a mask; the function itself returns
+ * `null` for an invalid time.
+ */
+export function constraintClassifier(
+  prices: readonly ConditionalPrice[],
+): ((atMs: number) => number | null) | null {
+  if (prices.length > 30) return null;
+  const tests: ((t: Date, secondsOfDay: number) => boolean)[] = [];
+  for (const p of prices) {
+    const c = p.constraint as Record<string, unknown> | undefined;
+    if (c === undefined) tests.push(() => false);
+    else if (c.type === "start_date" && typeof c.start_date === "string") {
+      const start = new Date(c.start_date);
+      tests.push((t) => t >= start);
+    } else if (c.type === "time_of_date") {
+      const s = secondsOfDayUtc(c.start_time);
+      const e = secondsOfDayUtc(c.end_time);
+      if (s === null || e === null) return null;
+      tests.push(e < s ? (_t, n) => n >= s || n < e : (_t, n) => n >= s && n < e);
+    } else return null;
+  }
+  return (atMs) => {
+    const t = new Date(atMs);
+    if (Number.isNaN(t.getTime())) return null;
+    const n =
+      t.getUTCHours() * 3600 + t.getUTCMinutes() * 60 + t.getUTCSeconds() + t.getUTCMilliseconds() / 1e3;
+    let mask = 0;
+    for (let i = 0; i < tests.length; i++) if (tests[i]?.(t, n)) mask |= 1 << i;
+    return mask;
+  };
+}
+
+/**
+ * A genai-prices time-of-day bound (`"HH:MM:SS[.fff](Z|±HH:MM)"`) as UTC seconds of the day,
+ * computed with the same arithmetic as the package; `null` when it does not parse.
+ */
+function secondsOfDayUtc(v: unknown): number | null {
+  if (typeof v !== "string") return null;
+  const m = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|([+-])(\d{2}):(\d{2}))$/.exec(v);
+  if (!m) return null;
+  const [, hh, mm, ss, frac = "", zone, sign, oh = "00", om = "00"] = m;
+  const h = Number(hh);
+  const min = Number(mm);
+  const sec = Number(ss);
+  if (h > 23 || min > 59 || sec > 59 || oh > "23" || om > "59") return null;
+  const offset = (Number(oh) * 60 + Number(om)) * 60;
+  const local = h * 3600 + min * 60 + sec + +`0.${frac}`;
+  const shift = zone === "Z" ? 0 : sign === "+" ? offset : -offset;
+  return (local - shift + 86400) % 86400;
+}
+
+/**
+ * One uncached table lookup: the rates (null: unknown or unpriceable), and the table's entry for
+ * the model that ended the search (`undefined`: no entry found; `null`: the package threw).
+ */
+interface TableLookup {
+  readonly rates: ModelRates | null;
+  readonly info: ModelInfo | null | undefined;
+}
+
+/**
  * Finds the table price of `provider/model` in effect at `atMs`. Tries, in order:
  * 1. the call's own provider (aliased), when the table knows that provider;
  * 2. for `vendor/model` ids (openrouter, vercel-ai-gateway, …) the vendor's own table with the
@@ -124,24 +283,16 @@ function tableProviderId(provider: string): string | null {
  * The first entry found ends the search, even one without a token price (see `tableRates`): an
  * OpenRouter `…:free` model must not be billed at its maker's rate either.
  */
-/**
- * Table lookups cost 30–120 µs, and a backlog prices the same few models over and over: cache
- * by provider, model and minute (price changes and time-of-day tariffs fall on whole minutes).
- */
-const tableCache = new Map<string, ModelRates | null>();
-const TABLE_CACHE_MAX = 20_000;
-
-function findTablePrice(provider: string, model: string, atMs: number): ModelRates | null {
-  const key = `${provider}\u0000${model}\u0000${Math.floor(atMs / 60_000)}`;
-  const hit = tableCache.get(key);
-  if (hit !== undefined) return hit;
-  const found = findTablePriceUncached(provider, model, atMs);
-  if (tableCache.size >= TABLE_CACHE_MAX) tableCache.clear();
-  tableCache.set(key, found);
-  return found;
+/** `findTablePrice` without the cache (one package lookup per call); for tests and comparison. */
+export function findTablePriceUncachedRates(
+  provider: string,
+  model: string,
+  atMs: number,
+): ModelRates | null {
+  return findTablePriceUncached(provider, model, atMs).rates;
 }
 
-function findTablePriceUncached(provider: string, model: string, atMs: number): ModelRates | null {
+function findTablePriceUncached(provider: string, model: string, atMs: number): TableLookup {
   const providerId = tableProviderId(provider);
   const slash = model.indexOf("/");
   const vendorId = slash > 0 ? tableProviderId(model.slice(0, slash)) : null;
@@ -150,22 +301,27 @@ function findTablePriceUncached(provider: string, model: string, atMs: number): 
   if (vendorId) tries.push([vendorId, model.slice(slash + 1)]);
   if (!providerId && !vendorId) tries.push([undefined, model]);
   for (const [id, name] of tries) {
-    const price = tableModelPrice(id, name, atMs);
-    if (price !== undefined) return price && tableRates(price);
+    const found = tableModelPrice(id, name, atMs);
+    if (found === null) return { rates: null, info: null };
+    if (found !== undefined) return { rates: tableRates(found.price), info: found.info };
   }
-  return null;
+  return { rates: null, info: undefined };
 }
 
-/** The model's price at `atMs`; `undefined` when not found, `null` when the package cannot evaluate it. */
+/**
+ * The model's price at `atMs` and its table entry; `undefined` when not found, `null` when the
+ * package cannot evaluate it.
+ */
 function tableModelPrice(
   providerId: string | undefined,
   model: string,
   atMs: number,
-): ModelPrice | null | undefined {
+): { price: ModelPrice; info: ModelInfo } | null | undefined {
   try {
     // Used ONLY to find the model and the price in effect at the call's time (start-date and
     // time-of-day constraints); the float total it computes for the empty usage is ignored.
-    return calcPrice({}, model, { providerId, timestamp: new Date(atMs) })?.model_price;
+    const r = calcPrice({}, model, { providerId, timestamp: new Date(atMs) });
+    return r ? { price: r.model_price, info: r.model } : undefined;
   } catch {
     // An entry the package itself cannot evaluate counts as unknown (flagged), not as fatal.
     return null;

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { dedupeKey } from "../../src/meter/identity.js";
-import { mayBeUsage, parseLine } from "../../src/meter/parse.js";
+import { mayBeUsage, parseLine, usageEvent } from "../../src/meter/parse.js";
 import { FIXTURES } from "../support/meter-env.js";
 
 const line = (message: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
@@ -276,5 +276,51 @@ describe("dedupeKey", () => {
       const r = parseLine(line(v));
       expect(r.kind === "usage" && dedupeKey(r.usage)).not.toBe(dedupeKey(base.usage));
     }
+  });
+});
+
+describe("usageEvent", () => {
+  it("carries every parsed field, optional ones included, plus who and where (same as a spread)", () => {
+    const r = parseLine(
+      line(
+        usageMsg({
+          responseId: "resp_1",
+          usage: {
+            input: 10,
+            output: 5,
+            cacheRead: 2,
+            cacheWrite: 800,
+            cacheWrite1h: 300,
+            totalTokens: 817,
+            reasoningTokens: 3,
+            cost: { total: 0.01, totalOrigin: "provider-billed" },
+          },
+        }),
+      ),
+    );
+    if (r.kind !== "usage") throw new Error(r.kind);
+    const e = usageEvent(r.usage, "main", "sid-1", "agent:main:x", "telegram:42", "jsonl", "/f@12");
+    expect(e).toStrictEqual({
+      ...r.usage,
+      agentId: "main",
+      sessionId: "sid-1",
+      sessionKey: "agent:main:x",
+      accountId: "telegram:42",
+      source: "jsonl",
+      sourceRef: "/f@12",
+    });
+    expect(e.cacheWrite1h).toBe(300);
+    expect(e.recordedCostOrigin).toBe("provider-billed");
+    expect(Object.keys(e).sort()).toEqual(
+      Object.keys({
+        ...r.usage,
+        agentId: 0,
+        sessionId: 0,
+        sessionKey: 0,
+        accountId: 0,
+        source: 0,
+        sourceRef: 0,
+      }).sort(),
+    );
   });
 });

@@ -507,6 +507,31 @@ describe("createSqliteSource on the openclaw-2026.9.6 fixture", () => {
   });
 });
 
+describe("createSqliteSource truncated rows", () => {
+  test("rows that cannot be complete JSON are malformed even without usage, located, without their text", async () => {
+    const h = harness({ agents: ["main"] });
+    await h.pollAll();
+    h.reset();
+
+    const w = openWriter(h, MAIN_DB);
+    const user = '{"type":"message","message":{"role":"user","content":[{"type":"text","text":"SECRET-CHAT';
+    const s1 = insertJson(w, MAIN_SID, user);
+    const s2 = insertJson(w, MAIN_SID, `${user}  \r`);
+    const zipped = Buffer.from(`${user} more`);
+    const s3 = insertZstd(w, MAIN_SID, zstdStore(zipped), zipped.length);
+    insertJson(w, MAIN_SID, `${assistantLine({ ts: 1_800_000_002_000, input: 10, output: 1 })}\r\n`);
+    w.close();
+
+    await h.pollAll();
+    expect(h.stats).toMatchObject({ malformed: 3, usageLines: 1, lines: 4 });
+    expect(h.totals.billed).toBe(1);
+    expect(h.rejects.map((r) => r.sourceRef)).toEqual(
+      [s1, s2, s3].map((s) => `sqlite:main#${MAIN_SID}:${s}`),
+    );
+    for (const r of h.rejects) expect(JSON.stringify(r)).not.toContain("SECRET");
+  });
+});
+
 describe("createSqliteSource archives and attribution", () => {
   test("an archive row and a .zst file with identical content are read once", async () => {
     const h = harness({ agents: ["main"] });

@@ -2,7 +2,15 @@ import { createHash } from "node:crypto";
 import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Db } from "../../db/index.js";
-import { ASSISTANT_MARK, parseLine, USAGE_MARK } from "../parse.js";
+import {
+  ASSISTANT_MARK,
+  endsLikeObject,
+  parseLine,
+  TRUNCATED_REASON,
+  textEndsLikeObject,
+  USAGE_MARK,
+  usageEvent,
+} from "../parse.js";
 import { operatorAccount, resolveAccount } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
 import type { BatchSink, MeterSource, ProblemReporter, Reject, SessionFact, SourceStats } from "../source.js";
@@ -403,6 +411,12 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
                   });
                 continue;
               }
+              if (!endsLikeObject(data, s, nl)) {
+                bump("malformed");
+                if (fileRejects++ < MAX_REJECTS_PER_FILE)
+                  rejects.push({ sourceRef: `${path}@${dataStart + lineStart}`, reason: TRUNCATED_REASON });
+                continue;
+              }
               if (usageAt !== -1 && usageAt < s) usageAt = data.indexOf(USAGE_MARK, s);
               if (usageAt === -1 || usageAt > nl) continue;
               if (assistantAt !== -1 && assistantAt < s) assistantAt = data.indexOf(ASSISTANT_MARK, s);
@@ -420,15 +434,17 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
                 continue;
               }
               bump("usageLines");
-              events.push({
-                ...r.usage,
-                agentId: opts.agentId,
-                sessionId: cls.sessionId,
-                sessionKey,
-                accountId,
-                source: "jsonl",
-                sourceRef: `${path}@${dataStart + lineStart}`,
-              });
+              events.push(
+                usageEvent(
+                  r.usage,
+                  opts.agentId,
+                  cls.sessionId,
+                  sessionKey,
+                  accountId,
+                  "jsonl",
+                  `${path}@${dataStart + lineStart}`,
+                ),
+              );
               if (events.length >= opts.batchSize) {
                 fileCursor.offset = dataStart + ls;
                 fileCursor.tail = tailOf(data, ls, fd, fileCursor.offset);
@@ -527,6 +543,12 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
         offset += Buffer.byteLength(line) + 1;
         if (!line.trim()) continue;
         stats.lines = (stats.lines ?? 0) + 1;
+        if (!textEndsLikeObject(line)) {
+          stats.malformed = (stats.malformed ?? 0) + 1;
+          if (rejects.length < MAX_REJECTS_PER_FILE)
+            rejects.push({ sourceRef: `${path}#line${i + 1}`, reason: TRUNCATED_REASON });
+          continue;
+        }
         if (!line.includes('"usage"') || !line.includes('"assistant"')) continue;
         const r = parseLine(line);
         if (r.kind === "malformed") {
@@ -538,15 +560,17 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
           else if (r.why === "zero-usage") stats.zeroUsage = (stats.zeroUsage ?? 0) + 1;
         } else {
           stats.usageLines = (stats.usageLines ?? 0) + 1;
-          events.push({
-            ...r.usage,
-            agentId: opts.agentId,
-            sessionId,
-            sessionKey: who?.sessionKey ?? null,
-            accountId: who?.accountId ?? operatorAccount(opts.agentId),
-            source: "jsonl",
-            sourceRef: `${path}@${at}`,
-          });
+          events.push(
+            usageEvent(
+              r.usage,
+              opts.agentId,
+              sessionId,
+              who?.sessionKey ?? null,
+              who?.accountId ?? operatorAccount(opts.agentId),
+              "jsonl",
+              `${path}@${at}`,
+            ),
+          );
         }
       }
       sink({

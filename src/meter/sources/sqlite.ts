@@ -3,7 +3,14 @@ import { readdirSync, readFileSync, realpathSync, type Stats, statSync } from "n
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { Db } from "../../db/index.js";
-import { mayBeUsage, parseLine } from "../parse.js";
+import {
+  endsLikeObject,
+  mayBeUsage,
+  parseLine,
+  TRUNCATED_REASON,
+  textEndsLikeObject,
+  usageEvent,
+} from "../parse.js";
 import { resolveAccount, type SessionHints } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
 import {
@@ -321,8 +328,16 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
     ): void {
       this.stats.lines++;
       if (text === null) {
-        if (buf === null || !mayBeUsage(buf)) return;
+        if (buf === null) return;
+        if (!endsLikeObject(buf)) {
+          this.reject(sourceRef, TRUNCATED_REASON); // cannot be complete JSON: counted, not skipped
+          return;
+        }
+        if (!mayBeUsage(buf)) return;
         text = buf.toString("utf8");
+      } else if (!textEndsLikeObject(text)) {
+        this.reject(sourceRef, TRUNCATED_REASON);
+        return;
       } else if (!(text.includes('"usage"') && text.includes('"assistant"'))) {
         return; // same byte test as `mayBeUsage`, on the string SQLite already gave us
       }
@@ -334,15 +349,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
         else if (r.why === "zero-usage") this.stats.zeroUsage++;
       } else {
         this.stats.usageLines++;
-        this.events.push({
-          ...r.usage,
-          agentId,
-          sessionId: sid,
-          sessionKey: a.sessionKey,
-          accountId: a.accountId,
-          source: "sqlite",
-          sourceRef,
-        });
+        this.events.push(usageEvent(r.usage, agentId, sid, a.sessionKey, a.accountId, "sqlite", sourceRef));
       }
     }
 
