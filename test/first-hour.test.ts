@@ -222,7 +222,9 @@ describe("the operator's first hour: what long-running commands say", () => {
     );
     expect(
       warns.some((w) =>
-        w.startsWith(`state dir ${empty} (from --state-dir or CREDITGATE_STATE_DIRS) has no agents/ directory`),
+        w.startsWith(
+          `state dir ${empty} (from --state-dir or CREDITGATE_STATE_DIRS) has no agents/ directory`,
+        ),
       ),
     ).toBe(true);
     const ahead = logs.find((l) => l.msg === "backfill: reading what the transcripts hold");

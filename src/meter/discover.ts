@@ -25,7 +25,8 @@ export interface StateDir {
 export function discoverStateDirs(input: DiscoveryInput): StateDir[] {
   const candidates: StateDir[] = [];
   if (input.explicitStateDirs && input.explicitStateDirs.length > 0) {
-    for (const p of input.explicitStateDirs) candidates.push({ path: p, via: "--state-dir or CREDITGATE_STATE_DIRS" });
+    for (const p of input.explicitStateDirs)
+      candidates.push({ path: p, via: "--state-dir or CREDITGATE_STATE_DIRS" });
   } else {
     if (input.openclawStateDir) candidates.push({ path: input.openclawStateDir, via: "OPENCLAW_STATE_DIR" });
     if (input.clawdbotStateDir) candidates.push({ path: input.clawdbotStateDir, via: "CLAWDBOT_STATE_DIR" });
