@@ -157,7 +157,7 @@ export async function createServices(config: Config, opts: ServicesOptions = {})
   }
   const ingest = ingestFromConfig(config);
   const probes = opts.probes
-    ? (await import("./api/probes.js")).createRedisProbes(config.redisUrl, config.worker.queuePrefix)
+    ? (await import("./worker/probes.js")).createRedisProbes(config.redisUrl, config.worker.queuePrefix)
     : null;
   const { stripe, mercadoPago } = payments.deps;
   let closing: Promise<void> | null = null;

@@ -3,7 +3,11 @@
  *
  * - A module is a top-level folder of src/ (`src/credits`, `src/meter`, ...). Another module may
  *   import it only through its `index.ts`; files inside a module import each other freely.
- * - Leaves are the files directly in src/ (`money.ts`, `errors.ts`, ...): importable by everyone.
+ * - Leaves (`money.ts`, `errors.ts`) are importable by everyone. The other files directly in src/
+ *   compose the process (`app.ts`, `services.ts`, `server.ts`): only src/ root files and the CLI
+ *   import them, never a module.
+ * - The HTTP app and the limits domain never import the worker (BullMQ): `api/`, `limits/` and
+ *   `app.ts` import nothing from `worker/`.
  * - Only entrypoints read `process.env`: `src/cli/main.ts` (the `creditgate` binary; it merges the
  *   env file and the environment and hands the result to `loadConfig`) and `src/server.ts` (the
  *   thin server entry of style.md; today it reads nothing). Everything else gets config passed in.
@@ -16,15 +20,12 @@ import { describe, expect, it } from "vitest";
 
 const SRC = fileURLToPath(new URL("../../src/", import.meta.url));
 
+/** `process.env`, `process["env"]`, and destructuring such as `const { env } = process`. */
+const READS_ENV = /\bprocess\s*(\.\s*env\b|\[\s*["'`]env)|\}\s*=\s*process\b|\bglobalThis\.process\b/;
+
 /** Files allowed to read `process.env`. */
 const ENTRYPOINTS = new Set(["cli/main.ts", "server.ts"]);
 
-/**
- * Today's violations in files another engineer is restructuring under issue #9 (not editable on
- * this branch). Each entry is `importer -> imported`, both relative to src/. The lead empties this
- * list at merge; a violation NOT listed here fails the test, and so does a listed one that is gone
- * (so the list only ever shrinks).
- */
 /**
  * Files other modules may import besides an `index.ts`: second entry points that keep BullMQ and
  * ioredis out of the module's index, so the HTTP app and one-shot CLI commands load light.
@@ -33,8 +34,14 @@ const SECOND_ENTRIES = new Set<string>([
   "worker/runtime.ts", // the worker process side (BullMQ Worker, relay, sweep)
   "worker/rpc-client.ts", // callers of the RPC queue (creditgate/rpc)
   "worker/queues.ts", // the queue-name and connection contract (ioredis)
-  "api/probes.ts", // Redis / queue readiness probes, for processes that talk to Redis
+  "worker/probes.ts", // Redis / queue readiness probes, for processes that talk to Redis
 ]);
+
+/** Files in src/ anyone may import; every other root file is composition (see the header). */
+const LEAVES = new Set(["money.ts", "errors.ts"]);
+/** Importers (module folders or root files) that must never import `worker/`. */
+const NO_WORKER = (from: string) =>
+  from.startsWith("api/") || from.startsWith("limits/") || from === "app.ts";
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
@@ -72,7 +79,17 @@ function boundaryViolations(root: string): string[] {
         continue;
       }
       const mod = moduleOf(target);
-      if (mod === null || mod === moduleOf(from)) continue;
+      if (mod === "worker" && NO_WORKER(from)) {
+        bad.push(`${from} -> ${target} (the HTTP app and limits never import the worker)`);
+        continue;
+      }
+      if (mod === null) {
+        // A root file: leaves are free; composition files only for root files and the CLI.
+        if (!LEAVES.has(target) && moduleOf(from) !== null && moduleOf(from) !== "cli")
+          bad.push(`${from} -> ${target} (composition, not a leaf)`);
+        continue;
+      }
+      if (mod === moduleOf(from)) continue;
       if (target !== `${mod}/index.ts` && !SECOND_ENTRIES.has(target)) bad.push(`${from} -> ${target}`);
     }
   }
@@ -94,9 +111,7 @@ describe("import boundaries of src/", () => {
 
   it("reads process.env only in entrypoints", () => {
     const readers = files
-      .filter((f) =>
-        /\bprocess\.env\b/.test(readFileSync(f, "utf8").replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "")),
-      )
+      .filter((f) => READS_ENV.test(readFileSync(f, "utf8").replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "")))
       .map(rel)
       .filter((f) => !ENTRYPOINTS.has(f));
     expect(readers).toEqual([]);
@@ -122,10 +137,20 @@ describe("import boundaries of src/", () => {
           "export { y, z, m };",
         ].join("\n"),
       );
+      write("services.ts", "export const s = 1;\n");
+      write("worker/index.ts", "export const q = 1;\n");
+      write("limits/decide.ts", 'import { s } from "../services.js";\nexport const d = s;\n');
+      write("api/ops.ts", 'export * from "../worker/index.js";\n');
+      write("cli/run.ts", 'import { s } from "../services.js";\nexport const r = s;\n');
       expect(boundaryViolations(root)).toEqual([
+        "api/ops.ts -> worker/index.ts (the HTTP app and limits never import the worker)",
+        "limits/decide.ts -> services.ts (composition, not a leaf)",
         "meter/biller.ts -> credits/ledger.ts",
         "meter/biller.ts -> credits/ledger.ts",
       ]);
+      for (const text of ["const { env } = process;", 'process["env"].X', "process.env.X"])
+        expect(READS_ENV.test(text)).toBe(true);
+      expect(READS_ENV.test("process.exitCode = 1; processEnv.x")).toBe(false);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

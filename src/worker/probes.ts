@@ -1,7 +1,7 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { QUEUE_NAMES } from "../worker/queues.js";
-import type { OpsProbes } from "./ops.js";
+import type { OpsProbes } from "../api/index.js";
+import { QUEUE_NAMES } from "./queues.js";
 
 /**
  * Redis/BullMQ probes for /readyz and /metrics: one extra connection that never queues
