@@ -90,7 +90,7 @@ export function createAlertsRepo(db: Db) {
       );
       return info.changes === 0 ? null : Number(info.lastInsertRowid);
     },
-    /** Newest first; `state` filters by webhook state. Default limit 100. */
+    /** Newest first; `state` filters by webhook state; `limit` @defaultValue 100 */
     list(opts: { state?: WebhookState; limit?: number } = {}): AlertRow[] {
       return list.all(opts.state ?? "", opts.state ?? "", opts.limit ?? 100).map(fromRow);
     },

@@ -8,6 +8,7 @@ export interface RelayOptions {
   /** Null when no operator webhook is configured (nothing to deliver). */
   alerts: Queue | null;
   webhook: { attempts: number; backoffMs: number } | null;
+  /** Outbox rows handed to BullMQ per pass. @defaultValue 1000 */
   batchSize?: number;
   log?: (level: "warn" | "info", msg: string) => void;
 }

@@ -27,6 +27,7 @@ export interface RpcClient {
   call<N extends QueryName>(
     name: N,
     params: QueryParams<N>,
+    /** `timeoutMs`: how long to wait for the answer. @defaultValue 5000 */
     opts?: { timeoutMs?: number },
   ): Promise<QueryResults[N]>;
   close(): Promise<void>;

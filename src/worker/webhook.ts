@@ -20,6 +20,7 @@ export function verifyWebhookSignature(input: {
   body: string;
   secret: string;
   nowMs: number;
+  /** Largest accepted distance between `t` and now, seconds. @defaultValue 300 */
   toleranceSec?: number;
 }): WebhookCheck {
   const fields = Object.fromEntries(
