@@ -113,9 +113,14 @@ const MERGE_SUM_COLUMNS_SQL = `SUM(requests) AS requests, SUM(errors) AS errors,
       SUM(cacheWrite1h) AS cacheWrite1h, SUM(providerBilledRequests) AS providerBilledRequests,
       SUM(pbCost) AS pbCost, SUM(pbKnownCost) AS pbKnownCost, SUM(pbTableCost) AS pbTableCost`;
 
+/**
+ * Group keys for the aggregate and edge subqueries. Unary `+` (a no-op on the value) keeps SQLite
+ * from walking the whole account index to get groups in order, instead of searching the time range.
+ */
+const EDGE_KEY_SQL: Record<GroupBy, string> = { ...KEY_SQL, user: "+account_id", agent: "+agent_id" };
 const DAILY_KEY_SQL: Record<GroupBy, string> = {
-  user: "account_id",
-  agent: "agent_id",
+  user: "+account_id",
+  agent: "+agent_id",
   model: "provider || '/' || model",
   day: `strftime('%Y-%m-%d', day * 86400, 'unixepoch')`,
 };
@@ -180,7 +185,7 @@ export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
       edge.push("message_ts_ms < ?");
       allParams.push(hi);
     }
-    parts.push(`SELECT ${KEY_SQL[q.by]} AS key, ${SUM_COLUMNS_SQL}
+    parts.push(`SELECT ${EDGE_KEY_SQL[q.by]} AS key, ${SUM_COLUMNS_SQL}
         FROM usage_events WHERE ${edge.join(" AND ")} GROUP BY key`);
   }
   const sql = `SELECT key, ${MERGE_SUM_COLUMNS_SQL} FROM (${parts.join(" UNION ALL ")})
