@@ -4,7 +4,9 @@
 // daily aggregates (what `creditgate usage` and GET /v1/usage call) and through the raw-row query
 // (the baseline), checks both answers are identical, and measures `consumo` p50/p99 (the function
 // the API and the worker RPC answer with) and the usage writer's per-row cost with its aggregate.
-//   node scripts/bench-reports.mjs [--rows N] [--users N] [--days N] [--keep]
+//   node scripts/bench-reports.mjs [--rows N] [--users N] [--days N] [--keep] [--db FILE]
+// (--keep leaves the generated database; --db FILE times an earlier --keep database again, its
+// rows, users and days as generated, without generating.)
 // Defaults: 10,000,000 rows, 100,000 users, 90 days. The database goes to a temp dir, removed
 // at the end unless --keep.
 import { mkdtempSync, rmSync, statSync } from "node:fs";
@@ -25,6 +27,7 @@ const { values: args } = parseArgs({
     users: { type: "string", default: "100000" },
     days: { type: "string", default: "90" },
     keep: { type: "boolean", default: false },
+    db: { type: "string" },
   },
 });
 const ROWS = Number(args.rows);
@@ -32,8 +35,8 @@ const USERS = Number(args.users);
 const DAYS = Number(args.days);
 const DAY_MS = 86_400_000;
 const log = (m) => process.stderr.write(`${m}\n`);
-const dir = mkdtempSync(join(tmpdir(), "cg-bench-reports-"));
-const dbPath = join(dir, "creditgate.sqlite");
+const dir = args.db ? null : mkdtempSync(join(tmpdir(), "cg-bench-reports-"));
+const dbPath = args.db ?? join(dir, "creditgate.sqlite");
 const now = Date.now();
 const startMs = now - DAYS * DAY_MS;
 
@@ -73,7 +76,7 @@ const pickUser = () => Math.floor(USERS * rnd() ** 2);
 
 // ---- generate ------------------------------------------------------------------------------
 const t0 = performance.now();
-{
+if (!args.db) {
   const db = openDatabase(dbPath);
   db.pragma("synchronous = OFF");
   db.pragma("foreign_keys = OFF");
@@ -167,8 +170,8 @@ const t0 = performance.now();
 const genSeconds = (performance.now() - t0) / 1000;
 
 // usage_daily from the migration's own backfill SQL (what an upgrade runs over existing rows).
-let backfillSeconds;
-{
+let backfillSeconds = 0;
+if (!args.db) {
   const db = openDatabase(dbPath);
   const sql = MIGRATIONS.find((m) => m.version === 11).sql;
   const t = performance.now();
@@ -308,7 +311,7 @@ console.log(
     `${dailyRows.toLocaleString("en")} usage_daily rows; db ${sizeMb.toFixed(0)} MB`,
 );
 console.log(
-  `generate ${genSeconds.toFixed(0)} s, backfill (migration 11 SQL) ${backfillSeconds.toFixed(1)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+  `${args.db ? "database reused (--db)" : `generate ${genSeconds.toFixed(0)} s, backfill (migration 11 SQL) ${backfillSeconds.toFixed(1)} s`}, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
 );
 console.log(`machine: ${cpus().length} cores, load ${loadavg()[0].toFixed(1)}, Node ${process.version}\n`);
 console.log(
@@ -326,6 +329,6 @@ console.log(
   `usage writer per row (2,000-row FULL-sync transactions): ${writerUs.toFixed(1)} µs with the daily upsert vs ${plainUs.toFixed(1)} µs row only`,
 );
 db.close();
-if (!args.keep) rmSync(dir, { recursive: true, force: true });
+if (dir && !args.keep) rmSync(dir, { recursive: true, force: true });
 else log(`kept ${dbPath}`);
 if (results.some((r) => !r.same)) process.exitCode = 1;

@@ -114,15 +114,24 @@ const MERGE_SUM_COLUMNS_SQL = `SUM(requests) AS requests, SUM(errors) AS errors,
       SUM(pbCost) AS pbCost, SUM(pbKnownCost) AS pbKnownCost, SUM(pbTableCost) AS pbTableCost`;
 
 /**
- * Group keys for the aggregate and edge subqueries. Unary `+` (a no-op on the value) keeps SQLite
- * from walking the whole account index to get groups in order, instead of searching the time range.
+ * Group keys of the aggregate and edge subqueries (`k1, k2`) and the report key the outer query
+ * makes of them. Cheap inner keys: the day number, not its text, and provider and model apart (the
+ * outer query formats the few groups). Unary `+` (a no-op on the value) keeps SQLite from walking
+ * the whole account index to get groups in order, instead of searching the time range.
  */
-const EDGE_KEY_SQL: Record<GroupBy, string> = { ...KEY_SQL, user: "+account_id", agent: "+agent_id" };
-const DAILY_KEY_SQL: Record<GroupBy, string> = {
-  user: "+account_id",
-  agent: "+agent_id",
-  model: "provider || '/' || model",
-  day: `strftime('%Y-%m-%d', day * 86400, 'unixepoch')`,
+const INNER_KEY_SQL: Record<GroupBy, { daily: string; raw: string; outer: string }> = {
+  user: { daily: "+account_id AS k1, NULL AS k2", raw: "+account_id AS k1, NULL AS k2", outer: "k1" },
+  agent: { daily: "+agent_id AS k1, NULL AS k2", raw: "+agent_id AS k1, NULL AS k2", outer: "k1" },
+  model: {
+    daily: "provider AS k1, model AS k2",
+    raw: "provider AS k1, model AS k2",
+    outer: "k1 || '/' || k2",
+  },
+  day: {
+    daily: "day AS k1, NULL AS k2",
+    raw: `${KEY_SQL.day} AS k1, NULL AS k2`,
+    outer: `CASE WHEN typeof(k1) = 'integer' THEN strftime('%Y-%m-%d', k1 * 86400, 'unixepoch') ELSE k1 END`,
+  },
 };
 
 /** The user/agent/model filters of `q`, for either table (both have the same column names). */
@@ -165,9 +174,10 @@ export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
   const aggWhere = [...where, "day >= ?", "day < ?"];
   const aggParams = [...params, firstDay, endDay];
   // Raw edges [sinceMs, firstDay) and [endDay, untilMs): one subquery each (so each uses an index).
+  const keys = INNER_KEY_SQL[q.by];
   const parts = [
-    `SELECT ${DAILY_KEY_SQL[q.by]} AS key, ${DAILY_SUM_COLUMNS_SQL}
-        FROM usage_daily WHERE ${aggWhere.join(" AND ")} GROUP BY key`,
+    `SELECT ${keys.daily}, ${DAILY_SUM_COLUMNS_SQL}
+        FROM usage_daily WHERE ${aggWhere.join(" AND ")} GROUP BY k1, k2`,
   ];
   const allParams: (string | number)[] = [...aggParams];
   for (const [lo, hi] of [
@@ -185,10 +195,10 @@ export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
       edge.push("message_ts_ms < ?");
       allParams.push(hi);
     }
-    parts.push(`SELECT ${EDGE_KEY_SQL[q.by]} AS key, ${SUM_COLUMNS_SQL}
-        FROM usage_events WHERE ${edge.join(" AND ")} GROUP BY key`);
+    parts.push(`SELECT ${keys.raw}, ${SUM_COLUMNS_SQL}
+        FROM usage_events WHERE ${edge.join(" AND ")} GROUP BY k1, k2`);
   }
-  const sql = `SELECT key, ${MERGE_SUM_COLUMNS_SQL} FROM (${parts.join(" UNION ALL ")})
+  const sql = `SELECT ${keys.outer} AS key, ${MERGE_SUM_COLUMNS_SQL} FROM (${parts.join(" UNION ALL ")})
     GROUP BY key ORDER BY ${orderSql(q.by)}`;
   return toUsageRows(
     db
