@@ -289,12 +289,14 @@ const cols = Object.keys(baseRow("x", 0));
 const plain = db.prepare(
   `INSERT INTO usage_events (${cols.join(", ")}) VALUES (${cols.map((c) => `@${c}`).join(", ")})`,
 );
+const runId = Date.now().toString(36);
 const W = Math.min(20_000, Math.max(2000, Math.floor(ROWS / 100)));
 const writeRun = (label, f) => {
   const t = performance.now();
   for (let b = 0; b < W; b += 2000) {
     db.transaction(() => {
-      for (let i = b; i < b + 2000; i++) f(baseRow(`z${label}${String(i).padStart(8, "0")}`, pickUser()));
+      for (let i = b; i < b + 2000; i++)
+        f(baseRow(`z${label}${runId}${String(i).padStart(8, "0")}`, pickUser()));
     }).immediate();
   }
   return ((performance.now() - t) * 1000) / W;
