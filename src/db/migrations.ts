@@ -378,4 +378,55 @@ export const MIGRATIONS: readonly Migration[] = [
     CREATE INDEX alerts_webhook_queued ON alerts(webhook_updated_at_ms) WHERE webhook_state = 'queued';
     `,
   },
+  {
+    version: 11,
+    name: "usage-daily-aggregates",
+    sql: `
+    -- Usage totals per UTC day (day = message_ts_ms / 86400000, the day that usage --by day shows),
+    -- account, agent, provider and model: written by the usage-row writer in the same transaction as
+    -- each usage_events row, so reports read whole days here and only the partial edge days of a
+    -- range from usage_events. Rows with message_ts_ms outside [0, 253402300800000) (before 1970,
+    -- from year 10000) are not aggregated: reports read them raw.
+    CREATE TABLE usage_daily (
+      day INTEGER NOT NULL,                      -- UTC days since 1970-01-01
+      account_id TEXT NOT NULL,
+      agent_id TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      model TEXT NOT NULL,
+      requests INTEGER NOT NULL,
+      errors INTEGER NOT NULL,
+      input_tokens INTEGER NOT NULL,
+      output_tokens INTEGER NOT NULL,
+      cache_read_tokens INTEGER NOT NULL,
+      cache_write_tokens INTEGER NOT NULL,
+      cache_write_1h_tokens INTEGER NOT NULL,
+      total_tokens INTEGER NOT NULL,
+      cost_pico_usd INTEGER NOT NULL,
+      charge_micro_credits INTEGER NOT NULL,
+      unknown_model_requests INTEGER NOT NULL,
+      fallback_priced_requests INTEGER NOT NULL,
+      provider_billed_requests INTEGER NOT NULL,
+      provider_billed_cost_pico_usd INTEGER NOT NULL,
+      -- of the provider-billed cost, the part whose model the table/override knows
+      provider_billed_known_cost_pico_usd INTEGER NOT NULL,
+      provider_billed_table_cost_pico_usd INTEGER NOT NULL,
+      PRIMARY KEY (day, account_id, agent_id, provider, model)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX usage_daily_account ON usage_daily(account_id, day);
+
+    INSERT INTO usage_daily
+    SELECT message_ts_ms / 86400000, account_id, agent_id, provider, model,
+      COUNT(*), SUM(is_error), SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens),
+      SUM(cache_write_tokens), SUM(cache_write_1h_tokens), SUM(total_tokens), SUM(cost_pico_usd),
+      SUM(charge_micro_credits), SUM(unknown_model), SUM(price_source = 'fallback'),
+      SUM(price_source = 'provider-billed'),
+      SUM(CASE WHEN price_source = 'provider-billed' THEN cost_pico_usd ELSE 0 END),
+      SUM(CASE WHEN price_source = 'provider-billed' AND table_cost_pico_usd IS NOT NULL
+          THEN cost_pico_usd ELSE 0 END),
+      SUM(CASE WHEN price_source = 'provider-billed' THEN COALESCE(table_cost_pico_usd, 0) ELSE 0 END)
+    FROM usage_events
+    WHERE message_ts_ms >= 0 AND message_ts_ms < 253402300800000
+    GROUP BY 1, 2, 3, 4, 5;
+    `,
+  },
 ];

@@ -23,6 +23,7 @@ export {
   type GroupBy,
   parseTimeArg,
   queryUsage,
+  queryUsageRaw,
   type UsageQuery,
   type UsageRow,
 } from "./report.js";

@@ -1,0 +1,242 @@
+import { describe, expect } from "vitest";
+import { createLedger } from "../../src/credits/index.js";
+import type { Db } from "../../src/db/index.js";
+import { MIGRATIONS } from "../../src/db/index.js";
+import { GROUP_BY, queryUsage, queryUsageRaw, type UsageQuery } from "../../src/meter/report.js";
+import {
+  AGGREGATED_UNTIL_MS,
+  createUsageWriter,
+  DAY_MS,
+  type NewUsageEventRow,
+} from "../../src/meter/usage-repo.js";
+import { test } from "../support/temp-db.js";
+
+// 2026-11-10T00:00:00Z, a UTC midnight.
+const D0 = Date.UTC(2026, 10, 10);
+
+/** Small deterministic PRNG (mulberry32): the same cases on every run. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
+  return { next, int, pick };
+}
+
+const USERS = ["telegram:1", "telegram:2", "discord:x", "agent:main", "whatsapp:+ñ€😀"];
+const AGENTS = ["main", "ops", "bot-ü"];
+const MODELS = [
+  ["anthropic", "claude-sonnet-4-5"],
+  ["openai", "gpt-5"],
+  ["openrouter", "openai/gpt-5"],
+  ["mock", "unknown-x"],
+] as const;
+const SOURCES = ["table", "override", "recorded", "fallback", "provider-billed"];
+
+/** Timestamps around the interesting places: midnights ±1 ms, mid-day, before 1970, past 9999. */
+function tsSample(r: ReturnType<typeof rng>): number {
+  const k = r.int(20);
+  if (k === 0) return -r.int(3 * DAY_MS) - 1;
+  if (k === 1) return 8_640_000_000_000_000 - r.int(2); // clamped far-future timestamps
+  if (k === 2) return AGGREGATED_UNTIL_MS - 1 + r.int(3);
+  if (k === 3) return r.int(1000) - 500; // around the epoch
+  const day = D0 + (r.int(9) - 4) * DAY_MS;
+  if (k < 8) return day + r.pick([-1, 0, 1]);
+  return day + r.int(DAY_MS);
+}
+
+function writeRandomRows(db: Db, n: number, seed: number): void {
+  const r = rng(seed);
+  const ledger = createLedger(db);
+  const writer = createUsageWriter(db);
+  db.transaction(() => {
+    const entry = new Map<string, number>();
+    for (const u of USERS) {
+      entry.set(
+        u,
+        ledger.post({
+          accountId: u,
+          kind: "grant",
+          amountMicroCredits: 1n,
+          idempotencyKey: `g:${u}`,
+          nowMs: D0,
+        }).entryId,
+      );
+    }
+    for (let i = 0; i < n; i++) {
+      const account = r.pick(USERS);
+      const [provider, model] = r.pick(MODELS);
+      const source = r.pick(SOURCES);
+      const input = r.int(5000);
+      const output = r.int(2000);
+      const cacheRead = r.int(3) === 0 ? r.int(10000) : 0;
+      const cacheWrite = r.int(4) === 0 ? r.int(3000) : 0;
+      // now and then past 2^53 (exact as bigints), never enough to overflow a 64-bit sum
+      const cost = r.int(50) === 0 ? 2n ** 53n + BigInt(r.int(1000)) : BigInt(r.int(1e9));
+      const row: NewUsageEventRow = {
+        dedupe_key: `k${i}`,
+        ledger_entry_id: entry.get(account) as number,
+        account_id: account,
+        agent_id: r.pick(AGENTS),
+        session_id: null,
+        session_key: null,
+        source: "jsonl",
+        source_ref: `f@${i}`,
+        provider,
+        model,
+        api: null,
+        response_id: null,
+        message_ts_ms: tsSample(r),
+        input_tokens: input,
+        output_tokens: output,
+        cache_read_tokens: cacheRead,
+        cache_write_tokens: cacheWrite,
+        cache_write_1h_tokens: cacheWrite > 0 ? r.int(cacheWrite) : 0,
+        total_tokens: input + output + cacheRead + cacheWrite,
+        reasoning_tokens: null,
+        stop_reason: null,
+        is_error: r.int(8) === 0 ? 1 : 0,
+        error_message: null,
+        recorded_cost_pico_usd: null,
+        cost_pico_usd: cost,
+        table_cost_pico_usd: r.int(3) === 0 ? null : r.int(1e9),
+        charge_micro_credits: r.int(100000),
+        price_source: source,
+        price_version: "test",
+        unknown_model: model === "unknown-x" ? 1 : 0,
+        anomaly: null,
+        created_at_ms: D0,
+      };
+      writer.insert(row);
+    }
+  })();
+}
+
+function boundSample(r: ReturnType<typeof rng>): number | undefined {
+  const k = r.int(12);
+  if (k === 0) return undefined;
+  if (k === 1) return -r.int(2 * DAY_MS);
+  if (k === 2) return AGGREGATED_UNTIL_MS + r.int(3) - 1;
+  if (k === 3) return 8_640_000_000_000_000;
+  const day = D0 + (r.int(11) - 5) * DAY_MS;
+  if (k < 8) return day + r.pick([-1, 0, 1]);
+  return day + r.int(DAY_MS);
+}
+
+function querySample(r: ReturnType<typeof rng>): UsageQuery {
+  const q: UsageQuery = { by: r.pick(GROUP_BY) };
+  if (r.int(5) === 0) q.user = r.pick([...USERS, "nobody"]);
+  if (r.int(5) === 0) q.agent = r.pick(AGENTS);
+  if (r.int(5) === 0) {
+    const [p, m] = r.pick(MODELS);
+    q.model = r.int(2) === 0 ? `${p}/${m}` : m;
+  }
+  if (r.int(6) !== 0) q.sinceMs = boundSample(r);
+  if (r.int(6) !== 0) q.untilMs = boundSample(r);
+  return q;
+}
+
+const dailySnapshot = (db: Db) =>
+  db
+    .prepare("SELECT * FROM usage_daily ORDER BY day, account_id, agent_id, provider, model")
+    .safeIntegers(true)
+    .all();
+
+describe("usage reports from daily aggregates", () => {
+  test("answer exactly as the raw-row query, for every grouping, filter and range (randomized)", ({ db }) => {
+    writeRandomRows(db, 3000, 42);
+    const r = rng(7);
+    let aggregated = 0;
+    for (let i = 0; i < 600; i++) {
+      const q = querySample(r);
+      const fast = queryUsage(db, q);
+      const raw = queryUsageRaw(db, q);
+      // byte-identical, order included
+      expect(JSON.stringify(fast), JSON.stringify(q)).toBe(JSON.stringify(raw));
+      if (raw.length > 0) aggregated++;
+    }
+    // the cases are not vacuous: most queries find rows
+    expect(aggregated).toBeGreaterThan(300);
+    // whole-range queries with no bounds, one per grouping
+    for (const by of GROUP_BY) expect(queryUsage(db, { by })).toEqual(queryUsageRaw(db, { by }));
+  });
+
+  test("whole days come from usage_daily, edge days from the rows", ({ db }) => {
+    writeRandomRows(db, 500, 3);
+    const q = { by: "day" as const, sinceMs: D0 - 2 * DAY_MS + 5, untilMs: D0 + 2 * DAY_MS - 5 };
+    const before = queryUsage(db, q);
+    // Double every aggregate: the whole days (D0-1d, D0) change, the two edge days do not.
+    db.exec("UPDATE usage_daily SET requests = requests * 2");
+    const after = queryUsage(db, q);
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const changed = after.filter((a, i) => a.requests !== before[i]?.requests).map((a) => a.key);
+    expect(after.map((a) => a.key)).toEqual(before.map((b) => b.key));
+    expect(changed).toEqual([day(D0 - DAY_MS), day(D0)]);
+    expect(after.map((a) => a.key)).toContain(day(D0 + DAY_MS));
+  });
+
+  test("the migration's backfill builds the same aggregates as the writer", ({ db }) => {
+    writeRandomRows(db, 2000, 11);
+    const written = dailySnapshot(db);
+    expect(written.length).toBeGreaterThan(100);
+    const sql = MIGRATIONS.find((m) => m.version === 11)?.sql ?? "";
+    const backfill = sql.slice(sql.indexOf("INSERT INTO usage_daily"));
+    expect(backfill).toMatch(/^INSERT INTO usage_daily/);
+    db.exec("DELETE FROM usage_daily");
+    db.exec(backfill);
+    expect(dailySnapshot(db)).toEqual(written);
+  });
+
+  test("a rolled-back usage row leaves no aggregate behind", ({ db }) => {
+    writeRandomRows(db, 50, 5);
+    const before = dailySnapshot(db);
+    const writer = createUsageWriter(db);
+    const entryId = Number((db.prepare("SELECT id FROM ledger_entries LIMIT 1").get() as { id: number }).id);
+    expect(() =>
+      db.transaction(() => {
+        writer.insert({
+          dedupe_key: "rolled-back",
+          ledger_entry_id: entryId,
+          account_id: "telegram:1",
+          agent_id: "main",
+          session_id: null,
+          session_key: null,
+          source: "jsonl",
+          source_ref: "x",
+          provider: "openai",
+          model: "gpt-5",
+          api: null,
+          response_id: null,
+          message_ts_ms: D0,
+          input_tokens: 1,
+          output_tokens: 1,
+          cache_read_tokens: 0,
+          cache_write_tokens: 0,
+          cache_write_1h_tokens: 0,
+          total_tokens: 2,
+          reasoning_tokens: null,
+          stop_reason: null,
+          is_error: 0,
+          error_message: null,
+          recorded_cost_pico_usd: null,
+          cost_pico_usd: 5,
+          table_cost_pico_usd: 5,
+          charge_micro_credits: 1,
+          price_source: "table",
+          price_version: "t",
+          unknown_model: 0,
+          anomaly: null,
+          created_at_ms: D0,
+        });
+        throw new Error("crash before commit");
+      })(),
+    ).toThrow("crash before commit");
+    expect(dailySnapshot(db)).toEqual(before);
+  });
+});
