@@ -194,7 +194,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     apiKeys,
     enforcer: repos.enforcer,
     queries: repos.queries,
-    ingester: deps.ingest ? createPushIngester(deps.db, { ...deps.ingest, nowMs }) : null,
+    ingester: deps.ingest
+      ? createPushIngester(deps.db, { ...deps.ingest, ledger: repos.ledger, nowMs })
+      : null,
     nowMs,
     authFailures: createAuthFailureLimiter(deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT),
     rateLimit: deps.rateLimit ?? DEFAULT_CONFIG.http.rateLimit,

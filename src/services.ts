@@ -54,11 +54,13 @@ export function createRepositories(
   o: { apiKey: string | null; worker: WorkerSettings },
 ): Repositories {
   const enforcer = createEnforcer(db, o.worker);
+  const ledger = createLedger(db);
+  const topups = createTopupRepo(db);
   return {
-    ledger: createLedger(db),
-    topups: createTopupRepo(db),
+    ledger,
+    topups,
     apiKeys: createApiKeys(db, { bootstrapKey: o.apiKey }),
-    fulfiller: createFulfiller(db),
+    fulfiller: createFulfiller(db, { ledger, topups }),
     enforcer,
     queries: createQueries(db, enforcer),
   };
@@ -185,6 +187,7 @@ export async function createServices(config: Config, opts: ServicesOptions = {})
         ? (olderThanMs, nowMs) =>
             reconcileTopups({
               db,
+              topups: repos.topups,
               stripe,
               mercadoPago,
               apply: (topupId, observation) =>

@@ -70,6 +70,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
       let report: ReturnType<typeof backfillReporter> | null = null;
       // A committed batch wakes the relay at once: enforcement does not wait for the next poll.
       const { meter, stateDirs } = meterFromConfig(config, services.db, {
+        ledger: services.repos.ledger,
         log,
         onBilled: () => runtime.relay.kick(),
         onProgress: (s) => report?.onProgress(s),
@@ -173,6 +174,8 @@ async function startWorker(log: Log, services: Services) {
     redisUrl: config.redisUrl,
     prefix: config.worker.queuePrefix,
     settings: services.workerSettings,
+    enforcer: services.repos.enforcer,
+    queries: services.repos.queries,
     webhook: config.worker.webhook,
     concurrency: config.worker.concurrency,
     log: (level, msg) => log(level, msg),
