@@ -15,7 +15,6 @@ import { decimalToScaled, parseDecimal } from "./money.js";
 import {
   createMercadoPagoGateway,
   createStripeGateway,
-  createTopupRepo,
   DISABLED_HINT,
   EMPTY_CATALOG,
   loadPacksFile,
@@ -29,14 +28,14 @@ import { createRepositories, type Repositories } from "./repositories.js";
 export { createRepositories, type Repositories } from "./repositories.js";
 
 /**
- * Payment wiring from config: packs file, the top-up repository, and one gateway per provider
+ * Payment wiring from config: packs file, the process's top-up repository, and one gateway per provider
  * whose keys are set. A provider without keys is null (disabled) and `warnings` says which
  * variables enable it. Errors: a packs file that cannot be read or is invalid (AppError invalid_config).
  */
 export function paymentsFromConfig(
   config: Config,
   db: Db,
-  topups: TopupRepo = createTopupRepo(db),
+  topups: TopupRepo,
 ): { deps: PaymentsDeps; warnings: string[] } {
   const p = config.payments;
   const warnings: string[] = [];
