@@ -11,13 +11,9 @@ import Fastify, {
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { ZodError } from "zod";
 import {
-  type AuthFailureLimit,
   BUSY_RETRY_AFTER_S,
   clientErrorHandler,
-  createAuthFailureLimiter,
-  createMetrics,
   createUrlRedactor,
-  DEFAULT_AUTH_FAILURE_LIMIT,
   DEFAULT_BUSY_RETRY_MS,
   docsRoutes,
   frameworkErrors,
@@ -34,44 +30,39 @@ import {
   v1Routes,
   webhookRoutes,
 } from "./api/index.js";
+import type { AppServices } from "./app-services.js";
 import { DEFAULT_CONFIG } from "./config/index.js";
 import { isBusyError } from "./db/index.js";
 import { AppError, ErrorCode, formatZodIssues } from "./errors.js";
-import { createPushIngester, type PushIngesterOptions } from "./ingest/index.js";
-import { DEFAULT_SETTINGS, type WorkerSettings } from "./limits/index.js";
 import type { PaymentsDeps } from "./payments/index.js";
-import { createRepositories, type Repositories } from "./services.js";
+import type { Repositories } from "./repositories.js";
 
+/**
+ * What the app registers, all built once by the composition root (createServices) or, in tests, by
+ * the same functions (createRepositories, createAppServices).
+ */
 export interface AppDeps extends PaymentsDeps {
-  /**
-   * Bootstrap admin key for `/v1/*` (CREDITGATE_API_KEY), accepted besides the stored keys of
-   * `creditgate keys create`; null: only stored keys work.
-   */
-  apiKey: string | null;
+  /** The process's repositories (API keys, ledger, top-ups, fulfiller, enforcer, queries). */
+  repos: Repositories;
+  /** Bills `POST /v1/usage`; null: the endpoint answers 503. */
+  ingester: AppServices["ingester"];
+  /** The Prometheus registry and series of `/metrics`. */
+  metrics: AppServices["metrics"];
+  /** Failed authentications per client address (429 past its limit). */
+  authFailures: AppServices["authFailures"];
   nowMs?: () => number;
   logger?: FastifyServerOptions["logger"];
   /** Webhook body limit; provider events are a few KiB. Default 1 MiB. */
   webhookBodyLimitBytes?: number;
-  /** Limits, alerts and windows (see docs/worker.md); default DEFAULT_SETTINGS. */
-  worker?: WorkerSettings;
-  /** Pricing for `POST /v1/usage` (the meter's pricer, markup, credit rate); absent: 503. */
-  ingest?: Omit<PushIngesterOptions, "nowMs"> | null;
   /** Requests per API key per window on /v1 (CREDITGATE_RATE_LIMIT_*). Default 600 per 60 s. */
   rateLimit?: { max: number; timeWindowMs: number };
-  /** Redis and queue probes for /readyz and /metrics (when Redis is configured). */
+  /** Redis and queue probes for /readyz (when Redis is configured; the metrics get theirs at createAppServices). */
   probes?: OpsProbes;
   /**
    * How long (ms, wall time) a request keeps retrying, with asynchronous backoff, when the
    * database is locked by another process, before answering 503 `busy`. Default 2,000.
    */
   busyRetryMs?: number;
-  /** Failed authentications per client address per window before 429. Default 30 per 60 s. */
-  authFailureLimit?: AuthFailureLimit;
-  /**
-   * Repositories built once by the composition root (createServices); absent (tests): built here
-   * from `db`, `apiKey` and `worker`.
-   */
-  repos?: Repositories;
 }
 
 const DEFAULT_WEBHOOK_BODY_LIMIT_BYTES = 1_048_576;
@@ -80,8 +71,6 @@ const API_BODY_LIMIT_BYTES = 64 * 1024;
 const NOT_FOUND_LIMIT = { max: 120, timeWindowMs: 60_000 };
 /** Longest path parameter (user ids are at most 200 characters); longer → 414. */
 const MAX_PARAM_LENGTH = 256;
-/** API keys' last-use times are written this often (and at close), never on the request path. */
-const LAST_USED_FLUSH_MS = 60_000;
 
 /** Public wording for 5xx codes: details go to the log, never to the client. */
 const PUBLIC_5XX: Partial<Record<string, string>> = {
@@ -109,8 +98,8 @@ const VERSION = (() => {
 
 /**
  * The HTTP app: operator API, landing pages and provider webhooks, as route plugins (src/api/routes/)
- * with their zod schemas; this only registers plugins, routes and the error/404 handlers. Never
- * listens (see server.ts).
+ * with their zod schemas; this only registers plugins, routes and the error/404 handlers over the
+ * services it is given (builds none). Never listens (see server.ts).
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const nowMs = deps.nowMs ?? Date.now;
@@ -167,18 +156,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     );
   });
 
-  const repos =
-    deps.repos ??
-    createRepositories(deps.db, { apiKey: deps.apiKey, worker: deps.worker ?? DEFAULT_SETTINGS });
-  const { apiKeys } = repos;
-  const flushTimer = setInterval(() => apiKeys.flushLastUsed(), LAST_USED_FLUSH_MS);
-  flushTimer.unref();
-  app.addHook("onClose", async () => {
-    clearInterval(flushTimer);
-    apiKeys.flushLastUsed();
-  });
+  const { repos, metrics } = deps;
   const probes = deps.probes ?? {};
-  const metrics = createMetrics(deps.db, probes, nowMs);
   const payments = { ...deps, topups: repos.topups };
 
   app.register(swagger, swaggerOptions({ version: VERSION }));
@@ -191,12 +170,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     db: deps.db,
     payments,
     ledger: repos.ledger,
-    apiKeys,
+    apiKeys: repos.apiKeys,
     enforcer: repos.enforcer,
     queries: repos.queries,
-    ingester: deps.ingest ? createPushIngester(deps.db, { ...deps.ingest, nowMs }) : null,
+    ingester: deps.ingester,
     nowMs,
-    authFailures: createAuthFailureLimiter(deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT),
+    authFailures: deps.authFailures,
     rateLimit: deps.rateLimit ?? DEFAULT_CONFIG.http.rateLimit,
     onPushResults: (c) => {
       for (const [status, n] of Object.entries(c)) if (n > 0) metrics.pushEvents.inc({ status }, n);

@@ -24,8 +24,7 @@ export const SERVER_TIMEOUTS = {
   connectionTimeoutMs: 120_000,
 } as const;
 
-/** How long `serve`, `worker` and `start` let in-flight work finish after SIGINT/SIGTERM (ms). */
-export const SHUTDOWN_GRACE_MS = 5000;
+export { SHUTDOWN_GRACE_MS } from "./config/index.js";
 
 export interface RunningServer {
   app: FastifyInstance;

@@ -5,25 +5,16 @@
  * nothing itself in production. Never listens and never traps signals (see server.ts).
  */
 import type { AppDeps } from "./app.js";
-import { type ApiKeys, createApiKeys } from "./auth/index.js";
+import type { AppServices } from "./app-services.js";
 import type { Config } from "./config/index.js";
-import { createLedger } from "./credits/index.js";
 import { type Db, type OpenDatabaseOptions, openDatabase, SERVER_BUSY_TIMEOUT_MS } from "./db/index.js";
 import type { PushIngesterOptions } from "./ingest/index.js";
-import {
-  createEnforcer,
-  createQueries,
-  type Enforcer,
-  type Queries,
-  type WorkerSettings,
-  workerSettingsFromConfig,
-} from "./limits/index.js";
+import { type WorkerSettings, workerSettingsFromConfig } from "./limits/index.js";
 import { pricerFromConfig } from "./meter/index.js";
 import { decimalToScaled, parseDecimal } from "./money.js";
 import {
   createMercadoPagoGateway,
   createStripeGateway,
-  createTopupRepo,
   DISABLED_HINT,
   EMPTY_CATALOG,
   loadPacksFile,
@@ -32,47 +23,19 @@ import {
   reconcileTopups,
   type TopupRepo,
 } from "./payments/index.js";
-import { createFulfiller } from "./webhooks/index.js";
+import { createRepositories, type Repositories } from "./repositories.js";
 
-/** Repositories and domain services over one database. */
-export interface Repositories {
-  ledger: ReturnType<typeof createLedger>;
-  topups: TopupRepo;
-  apiKeys: ApiKeys;
-  /** The one fulfilment path: webhooks and reconciliation apply provider observations through it. */
-  fulfiller: ReturnType<typeof createFulfiller>;
-  enforcer: Enforcer;
-  queries: Queries;
-}
+export { createRepositories, type Repositories } from "./repositories.js";
 
 /**
- * Builds the repositories over `db` once. `apiKey` is the bootstrap admin key (CREDITGATE_API_KEY;
- * null: only stored keys); `worker` the limit/alert settings the status answers use.
- */
-export function createRepositories(
-  db: Db,
-  o: { apiKey: string | null; worker: WorkerSettings },
-): Repositories {
-  const enforcer = createEnforcer(db, o.worker);
-  return {
-    ledger: createLedger(db),
-    topups: createTopupRepo(db),
-    apiKeys: createApiKeys(db, { bootstrapKey: o.apiKey }),
-    fulfiller: createFulfiller(db),
-    enforcer,
-    queries: createQueries(db, enforcer),
-  };
-}
-
-/**
- * Payment wiring from config: packs file, the top-up repository, and one gateway per provider
+ * Payment wiring from config: packs file, the process's top-up repository, and one gateway per provider
  * whose keys are set. A provider without keys is null (disabled) and `warnings` says which
  * variables enable it. Errors: a packs file that cannot be read or is invalid (AppError invalid_config).
  */
 export function paymentsFromConfig(
   config: Config,
   db: Db,
-  topups: TopupRepo = createTopupRepo(db),
+  topups: TopupRepo,
 ): { deps: PaymentsDeps; warnings: string[] } {
   const p = config.payments;
   const warnings: string[] = [];
@@ -93,7 +56,7 @@ export function paymentsFromConfig(
 }
 
 /** Pricing for `POST /v1/usage`: exactly the meter's pricer, markup, credit rate and review bound. */
-export function ingestFromConfig(config: Config): Omit<PushIngesterOptions, "nowMs"> {
+export function ingestFromConfig(config: Config): Omit<PushIngesterOptions, "nowMs" | "ledger"> {
   return {
     pricer: pricerFromConfig(config),
     markup: parseDecimal(config.pricing.markup),
@@ -106,7 +69,8 @@ export interface ServicesOptions {
   /**
    * The process serves HTTP: the database waits at most SERVER_BUSY_TIMEOUT_MS for another
    * process's write lock (the event loop must never block for seconds; requests retry
-   * asynchronously instead). Default false (the normal busy timeout).
+   * asynchronously instead), and the app's services (push ingester, metrics, auth-failure limiter,
+   * API keys' last-use flush) are built (`app`, `appDeps`). Default false (the normal busy timeout, no app services).
    */
   serving?: boolean;
   /** Open Redis/BullMQ probes for /readyz and /metrics (one extra Redis connection). Default false. */
@@ -123,19 +87,27 @@ export interface Services {
   payments: PaymentsDeps;
   /** Limits, alerts and windows: the same for the HTTP answers and the worker. */
   workerSettings: WorkerSettings;
-  ingest: Omit<PushIngesterOptions, "nowMs">;
+  ingest: Omit<PushIngesterOptions, "nowMs" | "ledger">;
+  /** The HTTP app's services (createAppServices), when `serving: true` was asked for; else null. */
+  app: AppServices | null;
   /** Redis probes, when `probes: true` was asked for; else null. */
   probes: (NonNullable<AppDeps["probes"]> & { close(): Promise<void> }) | null;
   /** Startup notes: packs missing, providers disabled (one line each, with the variable to set). */
   warnings: string[];
-  /** Everything `buildApp` needs, built from these services (nothing is built twice). */
+  /**
+   * Everything `buildApp` needs, built from these services (nothing is built twice). Errors: the
+   * services were created without `serving: true` (no app services).
+   */
   appDeps(logger?: AppDeps["logger"]): AppDeps;
   /**
    * Asks the providers about pending top-ups older than `olderThanMs` and applies their answer
    * through the fulfilment path; null when no provider is enabled.
    */
   reconcile: ((olderThanMs: number, nowMs: number) => Promise<ReconcileResult[]>) | null;
-  /** Closes the probes (bounded: 500 ms), writes API keys' last-use times and closes the database. Idempotent. */
+  /**
+   * Closes the probes (bounded: 500 ms), stops the app's last-use timer, writes API keys' last-use
+   * times and closes the database. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -159,6 +131,12 @@ export async function createServices(config: Config, opts: ServicesOptions = {})
   const probes = opts.probes
     ? (await import("./worker/probes.js")).createRedisProbes(config.redisUrl, config.worker.queuePrefix)
     : null;
+  const app = opts.serving
+    ? (await import("./app-services.js")).createAppServices(db, repos, {
+        ingest,
+        ...(probes ? { probes } : {}),
+      })
+    : null;
   const { stripe, mercadoPago } = payments.deps;
   let closing: Promise<void> | null = null;
   return {
@@ -170,21 +148,26 @@ export async function createServices(config: Config, opts: ServicesOptions = {})
     ingest,
     probes,
     warnings: payments.warnings,
-    appDeps: (logger) => ({
-      ...payments.deps,
-      apiKey: config.http.apiKey,
-      ...(logger !== undefined ? { logger } : {}),
-      worker: workerSettings,
-      ingest,
-      rateLimit: config.http.rateLimit,
-      ...(probes ? { probes } : {}),
-      repos,
-    }),
+    app,
+    appDeps: (logger) => {
+      if (!app) throw new Error("createServices: appDeps needs { serving: true }");
+      return {
+        ...payments.deps,
+        ...(logger !== undefined ? { logger } : {}),
+        rateLimit: config.http.rateLimit,
+        ...(probes ? { probes } : {}),
+        repos,
+        ingester: app.ingester,
+        metrics: app.metrics,
+        authFailures: app.authFailures,
+      };
+    },
     reconcile:
       stripe || mercadoPago
         ? (olderThanMs, nowMs) =>
             reconcileTopups({
               db,
+              topups: repos.topups,
               stripe,
               mercadoPago,
               apply: (topupId, observation) =>
@@ -196,6 +179,7 @@ export async function createServices(config: Config, opts: ServicesOptions = {})
     close() {
       closing ??= (async () => {
         if (probes) await within(probes.close(), 500);
+        app?.close();
         if (db.open) {
           repos.apiKeys.flushLastUsed();
           db.close();

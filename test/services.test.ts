@@ -26,7 +26,8 @@ describe("composition root and server", () => {
     expect(deps.repos).toBe(services.repos);
     // The top-up repository is the services' one, not one per request.
     expect(services.payments.topups).toBe(services.repos.topups);
-    expect(deps.worker).toBe(services.workerSettings);
+    expect(deps.ingester).toBe(services.app?.ingester);
+    expect(services.repos.enforcer).toBe(deps.repos.enforcer);
     expect(services.reconcile).toBeNull(); // no provider keys
     expect(services.warnings.some((w) => w.includes("stripe"))).toBe(true);
     const app = await startServer(deps, { host: "127.0.0.1", port: 0 });

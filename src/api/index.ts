@@ -6,6 +6,7 @@
 export { installAuth, requiredScope } from "./auth.js";
 export {
   type AuthFailureLimit,
+  type AuthFailureLimiter,
   BUSY_RETRY_AFTER_S,
   clientErrorHandler,
   createAuthFailureLimiter,

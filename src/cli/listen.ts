@@ -12,16 +12,13 @@ import type { Log } from "./output.js";
  */
 export async function listenFromConfig(
   config: Config,
-  deps: Omit<AppDeps, "apiKey" | "logger">,
+  deps: Omit<AppDeps, "logger">,
   logger: { log: Log; pino: { level: string; stream: { write(line: string): void } } },
 ): Promise<RunningServer> {
   const { startServer } = await import("../server.js");
   const { host, port } = config.http;
   try {
-    return await startServer(
-      { ...deps, apiKey: config.http.apiKey, logger: logger.pino as AppDeps["logger"] },
-      { host, port },
-    );
+    return await startServer({ ...deps, logger: logger.pino as AppDeps["logger"] }, { host, port });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const where = `cannot listen on ${host}:${port}`;

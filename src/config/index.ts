@@ -111,6 +111,12 @@ export type Config = ReturnType<typeof loadConfig>;
  */
 export const DEFAULT_CONFIG: Config = toConfig(envSchema.parse({}));
 
+/**
+ * How long `serve`, `worker` and `start` let in-flight work finish after SIGINT/SIGTERM (ms); also
+ * the worker runtime's default close grace. One value for both.
+ */
+export const SHUTDOWN_GRACE_MS = 5000;
+
 /** `STRIPE_API_BASE_URL` → the Stripe SDK's `host`, `port`, `protocol` (default ports 443/80). */
 function stripeApi(url: string): { host: string; port: number; protocol: "http" | "https" } {
   const u = new URL(url);

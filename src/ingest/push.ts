@@ -1,6 +1,12 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { accountIdSchema, agentIdSchema, assertAccountId, createLedger } from "../credits/index.js";
+import {
+  accountIdSchema,
+  agentIdSchema,
+  assertAccountId,
+  createLedger,
+  type Ledger,
+} from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import { formatZodIssues } from "../errors.js";
 import {
@@ -136,6 +142,8 @@ export interface PushIngesterOptions {
   maxCallPicoUsd?: bigint;
   nowMs?: () => number;
   onBilled?: (events: BilledEvent[]) => void;
+  /** The process's ledger over `db` (createServices' `repos.ledger`); absent: one is built (standalone use: tests). */
+  ledger?: Ledger;
 }
 
 /** A row of `push_identities` as SQLite returns it: the content hash of each pushed identity. */
@@ -158,7 +166,7 @@ interface PushIdentityRow {
  * `held` (out of range: review queue) or `billed`.
  */
 export function createPushIngester(db: Db, opts: PushIngesterOptions) {
-  const ledger = createLedger(db);
+  const ledger = opts.ledger ?? createLedger(db);
   const now = opts.nowMs ?? Date.now;
   const billed: BilledEvent[] = [];
   const biller = createBiller(db, ledger, {

@@ -58,7 +58,7 @@ export function meterFromConfig(
   config: Config,
   db: Db,
   extra: Partial<
-    Pick<MeterOptions, "onBilled" | "onProgress" | "log" | "nowMs" | "unknownSessionGraceMs">
+    Pick<MeterOptions, "onBilled" | "onProgress" | "log" | "nowMs" | "unknownSessionGraceMs" | "ledger">
   > = {},
 ) {
   const stateDirs = discoverStateDirs(config.sources);

@@ -1,6 +1,6 @@
 import { type FSWatcher, watch } from "node:fs";
 import { join } from "node:path";
-import { createLedger } from "../credits/index.js";
+import { createLedger, type Ledger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import type { Ratio } from "../money.js";
 import { type BilledEvent, type BillerOptions, createBiller } from "./biller.js";
@@ -13,6 +13,8 @@ import type { Pricer } from "./types.js";
 
 export interface MeterOptions {
   db: Db;
+  /** The process's ledger over `db` (createServices' `repos.ledger`); absent: one is built (standalone use: tests, `meter --once`). */
+  ledger?: Ledger;
   stateDirs: readonly StateDir[];
   agents: readonly string[] | null;
   pricer: Pricer;
@@ -61,7 +63,7 @@ const MAX_REJECT_LOGS_PER_POLL = 20;
 
 export function createMeter(opts: MeterOptions) {
   const now = opts.nowMs ?? Date.now;
-  const ledger = createLedger(opts.db);
+  const ledger = opts.ledger ?? createLedger(opts.db);
   const biller = createBiller(opts.db, ledger, {
     pricer: opts.pricer,
     markup: opts.markup,

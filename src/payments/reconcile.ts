@@ -1,12 +1,14 @@
 import type { Db } from "../db/index.js";
 import { decisivePayment, type MercadoPagoGateway, observeMercadoPagoPayment } from "./mercadopago.js";
 import { observeCheckoutSession, type StripeGateway } from "./stripe.js";
-import { createTopupRepo } from "./topup-repo.js";
+import { createTopupRepo, type TopupRepo } from "./topup-repo.js";
 import { DISABLED_HINT } from "./topups.js";
 import type { PaymentObservation, Topup, TopupStatus } from "./types.js";
 
 export interface ReconcileDeps {
   db: Db;
+  /** The process's top-up repository over `db` (createServices' `repos.topups`); absent: one is built per run (standalone use: the one-shot CLI command, tests). */
+  topups?: TopupRepo;
   stripe: StripeGateway | null;
   mercadoPago: MercadoPagoGateway | null;
   /** The idempotent fulfilment path (webhooks' `createFulfiller(db).apply`), injected to keep imports one-way. */
@@ -36,7 +38,7 @@ export interface ReconcileResult {
  * again changes nothing. One provider failing does not stop the others.
  */
 export async function reconcileTopups(deps: ReconcileDeps): Promise<ReconcileResult[]> {
-  const repo = createTopupRepo(deps.db);
+  const repo = deps.topups ?? createTopupRepo(deps.db);
   const due = repo.listUnsettled(deps.nowMs - deps.olderThanMs, deps.limit ?? 500);
   const results: ReconcileResult[] = [];
   for (const topup of due) {

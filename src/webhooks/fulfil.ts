@@ -1,4 +1,4 @@
-import { createLedger } from "../credits/index.js";
+import { createLedger, type Ledger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import { formatMicroCredits } from "../money.js";
 import {
@@ -8,6 +8,7 @@ import {
   type ProviderName,
   type Topup,
   type TopupPatch,
+  type TopupRepo,
   type TopupStatus,
 } from "../payments/index.js";
 
@@ -89,10 +90,13 @@ interface ProviderEventRow {
  * commits the event row, the top-up's new state and its ledger entries in a single IMMEDIATE
  * transaction. Idempotent on the top-up itself: the grant key is `topup:<id>:grant`, and
  * reversals move toward a target computed from cumulative amounts, so replays write nothing.
+ *
+ * `repos`: the process's ledger and top-up repository (createServices passes its own); each one
+ * absent is built over `db` (standalone use: tests).
  */
-export function createFulfiller(db: Db) {
-  const ledger = createLedger(db);
-  const topups = createTopupRepo(db);
+export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: TopupRepo } = {}) {
+  const ledger = repos.ledger ?? createLedger(db);
+  const topups = repos.topups ?? createTopupRepo(db);
   const insertEvent = db.prepare<[string, string, string, string | null, string, number]>(
     `INSERT INTO provider_events (provider, event_id, type, topup_id, payload, outcome, received_at_ms)
      VALUES (?, ?, ?, ?, ?, 'processing', ?) ON CONFLICT (provider, event_id) DO NOTHING`,

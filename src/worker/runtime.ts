@@ -1,8 +1,14 @@
 import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { DEFAULT_CONFIG } from "../config/index.js";
+import { DEFAULT_CONFIG, SHUTDOWN_GRACE_MS } from "../config/index.js";
 import type { Db } from "../db/index.js";
-import { createEnforcer, createQueries, type Enforcer, type WorkerSettings } from "../limits/index.js";
+import {
+  createEnforcer,
+  createQueries,
+  type Enforcer,
+  type Queries,
+  type WorkerSettings,
+} from "../limits/index.js";
 import { createAlertsProcessor, type WebhookTarget } from "./processors/alerts.js";
 import { createChecksProcessor } from "./processors/checks.js";
 import { createMaintenanceProcessor } from "./processors/maintenance.js";
@@ -32,6 +38,12 @@ export interface WorkerRuntimeOptions {
   /** BullMQ key prefix (CREDITGATE_QUEUE_PREFIX). */
   prefix: string;
   settings: WorkerSettings;
+  /**
+   * The process's enforcer and queries over `db` (createServices' `repos.enforcer` / `repos.queries`,
+   * built with the same `settings`); each absent is built here (standalone use: tests).
+   */
+  enforcer?: Enforcer;
+  queries?: Queries;
   webhook: WebhookTarget | null;
   concurrency?: number;
   nowMs?: () => number;
@@ -57,7 +69,7 @@ export interface WorkerRuntime {
   /** Resolves when every worker is connected and the schedulers are registered. */
   ready: Promise<void>;
   /**
-   * Stops taking jobs and lets in-flight ones finish for up to `graceMs` (default 5000, as `SHUTDOWN_GRACE_MS` in server.ts); then
+   * Stops taking jobs and lets in-flight ones finish for up to `graceMs` (default `SHUTDOWN_GRACE_MS`, 5000); then
    * (or at once with `graceMs` 0) gives up on them and drops the Redis connections. Never hangs
    * on an unreachable Redis. An abandoned job is re-run later (its lock expires), so a webhook
    * may be delivered twice: receivers dedupe on `x-creditgate-delivery`. Logs a warning when it
@@ -78,8 +90,8 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
   const nowMs = o.nowMs ?? Date.now;
   const log = o.log ?? (() => {});
   const fetchImpl = o.fetch ?? fetch;
-  const enforcer = createEnforcer(o.db, o.settings);
-  const queries = createQueries(o.db, enforcer);
+  const enforcer = o.enforcer ?? createEnforcer(o.db, o.settings);
+  const queries = o.queries ?? createQueries(o.db, enforcer);
   const connections: Redis[] = [];
   const producer = () => {
     const c = producerConnection(o.redisUrl);
@@ -218,7 +230,7 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
     enforcer,
     relay,
     ready,
-    close(graceMs = 5000) {
+    close(graceMs = SHUTDOWN_GRACE_MS) {
       closing ??= (async () => {
         stopped = true;
         if (sweepTimer) clearTimeout(sweepTimer);

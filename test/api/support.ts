@@ -1,7 +1,7 @@
-import { type AppDeps, buildApp } from "../../src/app.js";
 import type { Db } from "../../src/db/index.js";
 import { parseDecimal } from "../../src/money.js";
 import { parsePacks } from "../../src/payments/index.js";
+import { buildTestApp, type TestAppDeps } from "../support/build-app.js";
 import { fixturePricer } from "../support/meter-env.js";
 import { API_KEY, TEST_PACKS } from "../support/payments-harness.js";
 
@@ -10,8 +10,8 @@ export const admin = { authorization: `Bearer ${API_KEY}` };
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 /** buildApp with push ingestion priced by the fixture table (mock/mock-gpt: $3 in, $15 out per MTok). */
-export function testApp(db: Db, over: Partial<AppDeps> = {}) {
-  return buildApp({
+export function testApp(db: Db, over: Partial<TestAppDeps> = {}) {
+  return buildTestApp({
     db,
     packs: parsePacks(TEST_PACKS),
     publicBaseUrl: "https://pay.example.test",

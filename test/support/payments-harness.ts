@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { vi } from "vitest";
-import { type AppDeps, buildApp } from "../../src/app.js";
 import { createLedger } from "../../src/credits/index.js";
 import type { Db } from "../../src/db/index.js";
 import {
@@ -11,6 +10,7 @@ import {
   parsePacks,
 } from "../../src/payments/index.js";
 import { signMercadoPagoNotification } from "../../src/webhooks/index.js";
+import { buildTestApp, type TestAppDeps } from "./build-app.js";
 import { startFakeMercadoPago } from "./fake-mercadopago.js";
 import { signStripe, startFakeStripe } from "./fake-stripe.js";
 
@@ -78,7 +78,7 @@ export async function createPaymentsHarness(
           sandbox: false,
           maxRetries: 0,
         });
-  const deps: AppDeps = {
+  const deps: TestAppDeps = {
     db,
     packs: parsePacks(TEST_PACKS),
     publicBaseUrl: PUBLIC_BASE_URL,
@@ -87,7 +87,7 @@ export async function createPaymentsHarness(
     apiKey: opts.apiKey === undefined ? API_KEY : opts.apiKey,
     ...(opts.webhookBodyLimitBytes ? { webhookBodyLimitBytes: opts.webhookBodyLimitBytes } : {}),
   };
-  const app = buildApp(deps);
+  const app = buildTestApp(deps);
   const ledger = createLedger(db);
   const topups = createTopupRepo(db);
   const auth = { authorization: `Bearer ${API_KEY}` };

@@ -1,6 +1,6 @@
 import { describe, expect } from "vitest";
-import { buildApp } from "../../src/app.js";
 import { parsePacks } from "../../src/payments/index.js";
+import { buildTestApp } from "../support/build-app.js";
 import { API_KEY, TEST_PACKS } from "../support/payments-harness.js";
 import { test } from "../support/temp-db.js";
 import { CREDIT, debit, settings, topUp } from "./support.js";
@@ -9,8 +9,8 @@ const NOW = Date.UTC(2026, 2, 10, 12, 0, 0);
 const U = "telegram:77";
 const auth = { authorization: `Bearer ${API_KEY}` };
 
-function app(db: Parameters<typeof buildApp>[0]["db"]) {
-  return buildApp({
+function app(db: Parameters<typeof buildTestApp>[0]["db"]) {
+  return buildTestApp({
     db,
     packs: parsePacks(TEST_PACKS),
     publicBaseUrl: "https://pay.example.test",

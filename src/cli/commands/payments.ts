@@ -68,6 +68,7 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
       const nowMs = ctx.nowMs();
       const results = await reconcileTopups({
         db: deps.db,
+        topups: services.repos.topups,
         stripe: deps.stripe,
         mercadoPago: deps.mercadoPago,
         apply: (topupId, observation) => fulfiller.apply({ event: null, topupId, observation, nowMs }),

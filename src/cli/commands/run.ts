@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { RunningServer } from "../../server.js";
 import type { Services } from "../../services.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import type { Log } from "../output.js";
@@ -12,116 +13,125 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
   program
     .command("serve")
     .description("run the HTTP server: operator API (/v1), payment landing pages and provider webhooks")
-    .action(async (_opts: unknown, cmd: Command) => {
-      const { trapSignals, exitSoon, SHUTDOWN_GRACE_MS } = await import("../../server.js");
-      const trap = trapSignals();
-      const { g, config, services, logger } = await setup(ctx, cmd, { serving: true });
-      const { log } = logger;
-      trap.onSecond = () => log("warn", "second signal: exiting now");
-      const { listenFromConfig } = await import("../listen.js");
-      let server: Awaited<ReturnType<typeof listenFromConfig>>;
-      try {
-        server = await listenFromConfig(config, services.appDeps(), logger);
-      } catch (err) {
-        await services.close();
-        throw err;
-      }
-      // The one result line on stdout: where it listens (logs are on stderr).
-      if (g.json)
-        ctx.out(
-          `${JSON.stringify({ listening: server.address, publicBaseUrl: config.http.publicBaseUrl })}\n`,
-        );
-      else
-        ctx.out(
-          `creditgate: listening on ${server.address} (public base URL ${config.http.publicBaseUrl})\n`,
-        );
-      const signal = await trap.requested;
-      log("info", `${signal}: closing the HTTP server; signal again to stop now`, {
-        graceSeconds: SHUTDOWN_GRACE_MS / 1000,
-      });
-      const { within } = await import("../../services.js");
-      await within(server.close(), SHUTDOWN_GRACE_MS);
-      await services.close();
-      exitSoon();
-    });
-
+    .action((_o: unknown, cmd: Command) => runProcess(ctx, cmd, { http: true }));
   program
     .command("start")
     .description("run everything in one process: HTTP server, meter (following) and worker")
-    .action(async (_o: unknown, cmd: Command) => {
-      const { trapSignals, exitSoon, SHUTDOWN_GRACE_MS } = await import("../../server.js");
-      const trap = trapSignals();
-      const { g, config, services, logger } = await setup(ctx, cmd, { serving: true, probes: true });
-      const { log } = logger;
-      trap.onSecond = () => log("warn", "second signal: exiting now");
-      const { within } = await import("../../services.js");
-      const { meterFromConfig } = await import("../../meter/index.js");
-      const { stateDirWarnings, backfillReporter, backlogOnDisk } = await import("./meter.js");
-      const { listenFromConfig } = await import("../listen.js");
-      const runtime = await startWorker(log, services);
-      let server: Awaited<ReturnType<typeof listenFromConfig>>;
-      try {
-        server = await listenFromConfig(config, services.appDeps(), logger);
-      } catch (err) {
-        await runtime.close(0);
-        await services.close();
-        throw err;
-      }
-      let report: ReturnType<typeof backfillReporter> | null = null;
-      // A committed batch wakes the relay at once: enforcement does not wait for the next poll.
-      const { meter, stateDirs } = meterFromConfig(config, services.db, {
-        log,
-        onBilled: () => runtime.relay.kick(),
-        onProgress: (s) => report?.onProgress(s),
-      });
-      for (const w of stateDirWarnings(config.sources, stateDirs)) log("warn", w);
-      const backfill = backfillReporter(log, backlogOnDisk(stateDirs, config.sources.agents));
-      report = backfill;
-      // The one result line on stdout: where it listens (logs are on stderr).
-      if (g.json) ctx.out(`${JSON.stringify({ listening: server.address })}\n`);
-      else ctx.out(`creditgate: listening on ${server.address}\n`);
-      log("info", "metering and relaying", {
-        stateDirs: stateDirs.map((d) => d.path),
-        redis: redact(config.redisUrl),
-      });
-      const ac = new AbortController();
-      const following = meter.follow(ac.signal, undefined, backfill.done);
-      await Promise.race([trap.requested, server.closed]);
-      log("info", "stopping (meter, HTTP server, worker); signal again to stop now", {
-        graceSeconds: SHUTDOWN_GRACE_MS / 1000,
-      });
-      // Every step is bounded: what is not finished (a batch not yet committed, a check not yet
-      // relayed) stays in OpenClaw's files or the outbox for the next start.
-      const deadline = Date.now() + SHUTDOWN_GRACE_MS;
-      const left = () => Math.max(0, deadline - Date.now());
-      ac.abort();
-      await within(following, left());
-      await within(server.close(), left());
-      await runtime.close(left());
-      meter.close();
-      await services.close();
-      exitSoon();
-    });
-
+    .action((_o: unknown, cmd: Command) => runProcess(ctx, cmd, { http: true, meter: true, worker: true }));
   program
     .command("worker")
     .description("run the worker: limit checks, alerts, RPC answers and scheduled jobs (needs Redis)")
-    .action(async (_o: unknown, cmd: Command) => {
-      const { trapSignals, exitSoon, SHUTDOWN_GRACE_MS } = await import("../../server.js");
-      const trap = trapSignals(); // from now on: a signal during startup stops cleanly too
-      const { config, services, logger } = await setup(ctx, cmd, { quiet: true });
-      const { log } = logger;
-      trap.onSecond = () => log("warn", "second signal: exiting now");
-      const runtime = await startWorker(log, services);
-      log("info", "worker running", { redis: redact(config.redisUrl), prefix: config.worker.queuePrefix });
-      await trap.requested;
-      log("info", "stopping the worker (finishing in-flight jobs); signal again to stop now", {
-        graceSeconds: SHUTDOWN_GRACE_MS / 1000,
-      });
-      await runtime.close(SHUTDOWN_GRACE_MS);
+    .action((_o: unknown, cmd: Command) => runProcess(ctx, cmd, { worker: true }));
+}
+
+/** What a long-running process runs over its services. */
+export interface ProcessParts {
+  /** Listen on HOST:PORT (`serve`, `start`); also opens the Redis probes when `worker` is set. */
+  http?: boolean;
+  /** Follow OpenClaw's transcripts with the meter (`start`); a committed batch wakes the relay. */
+  meter?: boolean;
+  /** Run the BullMQ worker runtime (`worker`, `start`). */
+  worker?: boolean;
+}
+
+/**
+ * The one lifecycle of `serve`, `start` and `worker`: trap signals first (a signal during startup
+ * stops cleanly too), build the services once, start the parts (worker, then HTTP, then meter),
+ * print the one stdout result line, wait for SIGINT/SIGTERM, then stop every part within one
+ * SHUTDOWN_GRACE_MS in total (meter, HTTP server, worker), close the services and exit. A second
+ * signal exits at once. A listen error closes what started and is rethrown (the CLI prints one line).
+ */
+async function runProcess(ctx: CliContext, cmd: Command, parts: ProcessParts): Promise<void> {
+  const { trapSignals, exitSoon, SHUTDOWN_GRACE_MS } = await import("../../server.js");
+  const trap = trapSignals();
+  const http = parts.http === true;
+  const { g, config, services, logger } = await setup(ctx, cmd, {
+    serving: http,
+    probes: http && parts.worker === true,
+    quiet: !http,
+  });
+  const { log } = logger;
+  trap.onSecond = () => log("warn", "second signal: exiting now");
+  const { within } = await import("../../services.js");
+  const runtime = parts.worker ? await startWorker(log, services) : null;
+  let server: RunningServer | null = null;
+  if (http) {
+    const { listenFromConfig } = await import("../listen.js");
+    try {
+      server = await listenFromConfig(config, services.appDeps(), logger);
+    } catch (err) {
+      await runtime?.close(0);
       await services.close();
-      exitSoon();
+      throw err;
+    }
+  }
+  const metering = parts.meter ? await meterOver(log, services, () => runtime?.relay.kick()) : null;
+  // The one result line on stdout: where it listens (logs are on stderr). `serve` also names the
+  // public base URL (landing pages and webhooks are its whole job).
+  if (server) {
+    const base = metering ? {} : { publicBaseUrl: config.http.publicBaseUrl };
+    if (g.json) ctx.out(`${JSON.stringify({ listening: server.address, ...base })}\n`);
+    else
+      ctx.out(
+        `creditgate: listening on ${server.address}${metering ? "" : ` (public base URL ${config.http.publicBaseUrl})`}\n`,
+      );
+  }
+  if (metering) {
+    log("info", "metering and relaying", {
+      stateDirs: metering.stateDirs.map((d) => d.path),
+      redis: redact(config.redisUrl),
     });
+  } else if (runtime) {
+    log("info", "worker running", { redis: redact(config.redisUrl), prefix: config.worker.queuePrefix });
+  }
+  const ac = new AbortController();
+  const following = metering?.follow(ac.signal);
+  const signal = await Promise.race([trap.requested, ...(server ? [server.closed] : [])]);
+  log(
+    "info",
+    metering
+      ? "stopping (meter, HTTP server, worker); signal again to stop now"
+      : server
+        ? `${signal}: closing the HTTP server; signal again to stop now`
+        : "stopping the worker (finishing in-flight jobs); signal again to stop now",
+    { graceSeconds: SHUTDOWN_GRACE_MS / 1000 },
+  );
+  // Every step is bounded: what is not finished (a batch not yet committed, a check not yet
+  // relayed) stays in OpenClaw's files or the outbox for the next start.
+  const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+  const left = () => Math.max(0, deadline - Date.now());
+  ac.abort();
+  if (following) await within(following, left());
+  if (server) await within(server.close(), left());
+  await runtime?.close(left());
+  metering?.meter.close();
+  await services.close();
+  exitSoon();
+}
+
+/**
+ * The meter of `start` over the services' database and ledger: state-dir warnings, and backfill
+ * progress logged while it catches up with what is already on disk. `follow(signal)` runs until aborted.
+ */
+async function meterOver(log: Log, services: Services, onBilled: () => void) {
+  const { meterFromConfig } = await import("../../meter/index.js");
+  const { stateDirWarnings, backfillReporter, backlogOnDisk } = await import("./meter.js");
+  const { config } = services;
+  let report: ReturnType<typeof backfillReporter> | null = null;
+  const { meter, stateDirs } = meterFromConfig(config, services.db, {
+    ledger: services.repos.ledger,
+    log,
+    onBilled,
+    onProgress: (s) => report?.onProgress(s),
+  });
+  for (const w of stateDirWarnings(config.sources, stateDirs)) log("warn", w);
+  const backfill = backfillReporter(log, backlogOnDisk(stateDirs, config.sources.agents));
+  report = backfill;
+  return {
+    meter,
+    stateDirs,
+    follow: (signal: AbortSignal) => meter.follow(signal, undefined, backfill.done),
+  };
 }
 
 /**
@@ -173,6 +183,8 @@ async function startWorker(log: Log, services: Services) {
     redisUrl: config.redisUrl,
     prefix: config.worker.queuePrefix,
     settings: services.workerSettings,
+    enforcer: services.repos.enforcer,
+    queries: services.repos.queries,
     webhook: config.worker.webhook,
     concurrency: config.worker.concurrency,
     log: (level, msg) => log(level, msg),
