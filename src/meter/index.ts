@@ -25,6 +25,7 @@ export {
   queryUsage,
   type UsageQuery,
   type UsageRow,
+  usageRowSchema,
 } from "./report.js";
 export { operatorAccount, resolveAccount } from "./resolve-user.js";
 export {
@@ -37,6 +38,7 @@ export {
   type ReviewQueue,
   type ReviewStatus,
   type UsageRowWithHeld,
+  usageRowWithHeldSchema,
 } from "./review.js";
 export type { CostMode, ParsedUsage, PriceQuote, Pricer, UsageEvent } from "./types.js";
 

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { assertAccountId, type createLedger } from "../../credits/index.js";
+import { assertAccountId, type createLedger, ledgerEntrySchema } from "../../credits/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import { formatMicroCredits, parseCreditsToMicro } from "../../money.js";
-import { errorResponses, idParam, untypedOk } from "./shared.js";
+import { errorResponses, idParam } from "./shared.js";
 
 export interface LedgerRoutesOptions {
   ledger: ReturnType<typeof createLedger>;
@@ -42,7 +42,10 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
         summary: "A user's ledger entries, newest first",
         params: idParam,
         querystring: ledgerQuerySchema,
-        response: { ...untypedOk, ...errorResponses },
+        response: {
+          200: z.object({ userId: z.string(), entries: z.array(ledgerEntrySchema) }),
+          ...errorResponses,
+        },
       },
     },
     async (request) => {

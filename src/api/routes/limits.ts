@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { type Enforcer, limitRulesSchema } from "../../limits/index.js";
-import { errorResponses, idParam, untypedOk } from "./shared.js";
+import { type Enforcer, limitRulesSchema, limitsViewSchema } from "../../limits/index.js";
+import { errorResponses, idParam } from "./shared.js";
 
 export interface LimitRoutesOptions {
   enforcer: Enforcer;
@@ -20,7 +20,7 @@ export const limitRoutes: FastifyPluginAsyncZod<LimitRoutesOptions> = async (api
         tags,
         summary: "A user's limits (own, defaults, effective)",
         params: idParam,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: limitsViewSchema, ...errorResponses },
       },
     },
     async (request) => limitsView(request.params.id),
@@ -33,7 +33,7 @@ export const limitRoutes: FastifyPluginAsyncZod<LimitRoutesOptions> = async (api
         summary: "Set a user's limits",
         params: idParam,
         body: limitRulesSchema,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: limitsViewSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -49,7 +49,7 @@ export const limitRoutes: FastifyPluginAsyncZod<LimitRoutesOptions> = async (api
         tags,
         summary: "Remove a user's own limits (defaults apply)",
         params: idParam,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: limitsViewSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -60,7 +60,7 @@ export const limitRoutes: FastifyPluginAsyncZod<LimitRoutesOptions> = async (api
   );
   api.get(
     "/v1/limits/defaults",
-    { schema: { tags, summary: "Default limits", response: { ...untypedOk, ...errorResponses } } },
+    { schema: { tags, summary: "Default limits", response: { 200: limitsViewSchema, ...errorResponses } } },
     async () => limitsView("*"),
   );
   api.put(
@@ -70,7 +70,7 @@ export const limitRoutes: FastifyPluginAsyncZod<LimitRoutesOptions> = async (api
         tags,
         summary: "Set the default limits",
         body: limitRulesSchema,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: limitsViewSchema, ...errorResponses },
       },
     },
     async (request) => {

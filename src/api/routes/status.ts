@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { Enforcer, Queries } from "../../limits/index.js";
-import { errorResponses, idParam, untypedOk } from "./shared.js";
+import { consumoSchema, type Enforcer, type Queries, statusViewSchema } from "../../limits/index.js";
+import { errorResponses, idParam } from "./shared.js";
 
 export interface StatusRoutesOptions {
   enforcer: Enforcer;
@@ -25,7 +25,7 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (a
         tags,
         summary: "Enforcement status: allowed or blocked, and why",
         params: idParam,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: statusViewSchema, ...errorResponses },
       },
     },
     async (request) => queries.answer("status", { userId: request.params.id }, nowMs()),
@@ -37,7 +37,7 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (a
         tags,
         summary: "Balance, today's and this month's usage, limits (the /consumo answer)",
         params: idParam,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: consumoSchema, ...errorResponses },
       },
     },
     async (request) => queries.answer("consumo", { userId: request.params.id }, nowMs()),
@@ -50,7 +50,7 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (a
         summary: "Block a user manually",
         params: idParam,
         body: reasonBody,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: statusViewSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -65,7 +65,7 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (a
         tags,
         summary: "Lift a manual block",
         params: idParam,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: statusViewSchema, ...errorResponses },
       },
     },
     async (request) => queries.statusView(enforcer.unblock(request.params.id, nowMs()).status),
