@@ -37,6 +37,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
   api.get(
     "/v1/users/:id/ledger",
     {
+      config: { scope: "read" },
       schema: {
         tags: ["ledger"],
         summary: "A user's ledger entries, newest first",
@@ -57,6 +58,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
   api.post(
     "/v1/users/:id/grants",
     {
+      config: { scope: "admin" },
       schema: {
         tags: ["ledger"],
         summary: "Grant credits (idempotent per key)",

@@ -16,6 +16,7 @@ export const limitRoutes: FastifyPluginAsyncZod<LimitRoutesOptions> = async (api
   api.get(
     "/v1/users/:id/limits",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "A user's limits (own, defaults, effective)",
@@ -28,6 +29,7 @@ export const limitRoutes: FastifyPluginAsyncZod<LimitRoutesOptions> = async (api
   api.put(
     "/v1/users/:id/limits",
     {
+      config: { scope: "admin" },
       schema: {
         tags,
         summary: "Set a user's limits",
@@ -45,6 +47,7 @@ export const limitRoutes: FastifyPluginAsyncZod<LimitRoutesOptions> = async (api
   api.delete(
     "/v1/users/:id/limits",
     {
+      config: { scope: "admin" },
       schema: {
         tags,
         summary: "Remove a user's own limits (defaults apply)",
@@ -60,12 +63,16 @@ export const limitRoutes: FastifyPluginAsyncZod<LimitRoutesOptions> = async (api
   );
   api.get(
     "/v1/limits/defaults",
-    { schema: { tags, summary: "Default limits", response: { 200: limitsViewSchema, ...errorResponses } } },
+    {
+      config: { scope: "read" },
+      schema: { tags, summary: "Default limits", response: { 200: limitsViewSchema, ...errorResponses } },
+    },
     async () => limitsView("*"),
   );
   api.put(
     "/v1/limits/defaults",
     {
+      config: { scope: "admin" },
       schema: {
         tags,
         summary: "Set the default limits",

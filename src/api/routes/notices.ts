@@ -16,6 +16,7 @@ export const noticeRoutes: FastifyPluginAsyncZod<NoticeRoutesOptions> = async (a
   api.get(
     "/v1/notices",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "Undelivered user notices",
@@ -28,6 +29,7 @@ export const noticeRoutes: FastifyPluginAsyncZod<NoticeRoutesOptions> = async (a
   api.post(
     "/v1/notices/:id/ack",
     {
+      config: { scope: "ingest" },
       schema: {
         tags,
         summary: "Acknowledge a delivered notice",
@@ -44,6 +46,7 @@ export const noticeRoutes: FastifyPluginAsyncZod<NoticeRoutesOptions> = async (a
   api.get(
     "/v1/alerts",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "Operator alerts and their webhook delivery state",

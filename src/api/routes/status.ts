@@ -21,6 +21,7 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (a
   api.get(
     "/v1/users/:id/status",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "Enforcement status: allowed or blocked, and why",
@@ -33,6 +34,7 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (a
   api.get(
     "/v1/users/:id/consumo",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "Balance, today's and this month's usage, limits (the /consumo answer)",
@@ -45,6 +47,7 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (a
   api.post(
     "/v1/users/:id/block",
     {
+      config: { scope: "admin" },
       schema: {
         tags,
         summary: "Block a user manually",
@@ -61,6 +64,7 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (a
   api.post(
     "/v1/users/:id/unblock",
     {
+      config: { scope: "admin" },
       schema: {
         tags,
         summary: "Lift a manual block",

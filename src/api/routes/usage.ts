@@ -65,6 +65,7 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
   api.get(
     "/v1/usage",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "Usage totals grouped by user, agent, model or day (same numbers as `creditgate usage`)",
@@ -143,6 +144,7 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
   api.get(
     "/v1/users/:id/usage",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "One user's usage in a time range",
@@ -156,6 +158,7 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
   api.get(
     "/v1/agents/:agentId/usage",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "One agent's usage in a time range",
@@ -170,6 +173,7 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
   api.get(
     "/v1/agents/:agentId/burn",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "An agent's spend rate and runway",
