@@ -9,28 +9,20 @@ declare module "fastify" {
     principal: Principal | null;
   }
   interface FastifyContextConfig {
-    /** Scope this route needs; default: `read` for GET/HEAD, `admin` otherwise. */
+    /**
+     * API-key scope this /v1 route needs (read < ingest < admin). Required on every route under
+     * /v1 (checked when the route is registered); unused elsewhere.
+     */
     scope?: Scope;
   }
 }
 
 /**
- * Routes registered elsewhere (src/api/routes/*.ts) whose scope is not the method
- * default. What the OpenClaw plugin does for its users needs only an `ingest` key: acknowledging a
- * delivered notice, and creating a payment link for `/recargar` (a link moves no money; only the
- * provider's verified webhook credits). See SCOPES in src/auth/api-keys.ts.
+ * The scope a /v1 route requires: its `config.scope`. Every /v1 route declares one (`installAuth`
+ * refuses to register a route without it); an undeclared scope would need `admin` (fail closed).
  */
-const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
-  "POST /v1/notices/:id/ack": "ingest",
-  "POST /v1/topups": "ingest",
-};
-
-/** The scope a route requires: its `config.scope`, the table above, or the method default. */
-export function requiredScope(method: string, url: string, configured: Scope | undefined): Scope {
-  if (configured) return configured;
-  const fromTable = ROUTE_SCOPES[`${method} ${url}`];
-  if (fromTable) return fromTable;
-  return method === "GET" || method === "HEAD" ? "read" : "admin";
+export function requiredScope(configured: Scope | undefined): Scope {
+  return configured ?? "admin";
 }
 
 /**
@@ -46,6 +38,13 @@ export function installAuth(
   failures?: AuthFailureLimiter,
   clockMs: () => number = Date.now,
 ): void {
+  scope.addHook("onRoute", (route) => {
+    if (!route.config?.scope) {
+      throw new Error(
+        `${[route.method].flat().join(",")} ${route.url}: declare config.scope (read, ingest or admin)`,
+      );
+    }
+  });
   scope.addHook("onRequest", async (request: FastifyRequest, reply) => {
     const retryAfterS = failures?.retryAfterS(request.ip, clockMs()) ?? 0;
     if (retryAfterS > 0) {
@@ -67,11 +66,7 @@ export function installAuth(
       );
     }
     request.principal = principal;
-    const need = requiredScope(
-      request.method,
-      request.routeOptions.url ?? "",
-      request.routeOptions.config.scope,
-    );
+    const need = requiredScope(request.routeOptions.config.scope);
     if (!scopeAllows(principal.scope, need)) {
       throw new AppError(
         ErrorCode.Forbidden,

@@ -37,13 +37,7 @@ export function swaggerOptions(info: { version: string }): SwaggerOptions {
     transform: (doc) => {
       if (!doc.url.startsWith("/v1/")) return { schema: { hide: true }, url: doc.url };
       const out = jsonSchemaTransform(doc);
-      const methods = [doc.route.method].flat();
-      const method = String(methods.find((m) => m !== "HEAD") ?? methods[0]);
-      const scope = requiredScope(
-        method,
-        doc.url,
-        (doc.route.config as { scope?: "read" } | undefined)?.scope,
-      );
+      const scope = requiredScope(doc.route.config?.scope);
       const schema = out.schema as Record<string, unknown>;
       const description = typeof schema.description === "string" ? `${schema.description}\n\n` : "";
       return {

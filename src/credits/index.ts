@@ -18,6 +18,7 @@ export {
   type Ledger,
   type LedgerEntry,
   type LedgerKind,
+  ledgerEntrySchema,
   type PostEntry,
   type PostOutcome,
 } from "./ledger.js";

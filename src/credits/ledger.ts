@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { formatMicroCredits, MAX_MICRO_CREDITS, type MicroCredits, toMicroCredits } from "../money.js";
@@ -33,6 +34,22 @@ export interface LedgerEntry {
   ref: string | null;
   createdAtMs: number;
 }
+
+/**
+ * One ledger entry as the API answers it (`GET /v1/users/:id/ledger`): amounts are signed integer
+ * micro-credits (negative for debits), `createdAtMs` epoch ms. The response schema of {@link LedgerEntry}.
+ */
+export const ledgerEntrySchema = z.object({
+  id: z.number().int(),
+  accountId: z.string(),
+  kind: z.enum(LEDGER_KINDS),
+  amountMicroCredits: z.number().int(),
+  balanceAfterMicroCredits: z.number().int(),
+  idempotencyKey: z.string(),
+  reason: z.string().nullable(),
+  ref: z.string().nullable(),
+  createdAtMs: z.number().int(),
+});
 
 export interface AccountBalance {
   accountId: string;

@@ -1,8 +1,9 @@
+import { z } from "zod";
 import type { Db } from "../db/index.js";
 import type { AlertFacts, AlertKind } from "./templates.js";
 
 /** Webhook delivery state of an alert: `none` when no operator webhook was configured at raise time. */
-export type WebhookState = "none" | "pending" | "queued" | "delivered" | "dead";
+export type WebhookState = (typeof WEBHOOK_STATES)[number];
 
 export interface AlertRow {
   id: number;
@@ -16,6 +17,43 @@ export interface AlertRow {
   webhookAttempts: number;
   webhookError: string | null;
 }
+
+export const WEBHOOK_STATES = ["none", "pending", "queued", "delivered", "dead"] as const;
+
+const optInt = z.number().int().optional();
+/** {@link AlertFacts}: amounts in micro-credits, times epoch ms; each fact only where the kind has it. */
+const alertFactsSchema = z.object({
+  balanceMicroCredits: optInt,
+  amountMicroCredits: optInt,
+  period: z.string().optional(),
+  capKind: z.string().optional(),
+  pct: z.number().optional(),
+  capMicroCredits: optInt,
+  spentMicroCredits: optInt,
+  reason: z.string().nullable().optional(),
+  liftsAtMs: z.number().int().nullable().optional(),
+  lastHourMicroCredits: z.number().optional(),
+  avgHourMicroCredits: z.number().optional(),
+  topupUrl: z.string().nullable().optional(),
+  operatorReason: z.string().nullable().optional(),
+});
+
+/**
+ * {@link AlertRow} as the API answers it (`GET /v1/alerts`): `payload` is the alert's facts
+ * (amounts in micro-credits, times in epoch ms), kept as stored.
+ */
+export const alertRowSchema = z.object({
+  id: z.number().int(),
+  accountId: z.string(),
+  kind: z.string(),
+  threshold: z.string(),
+  windowKey: z.string(),
+  payload: alertFactsSchema,
+  createdAtMs: z.number().int(),
+  webhookState: z.enum(WEBHOOK_STATES),
+  webhookAttempts: z.number().int(),
+  webhookError: z.string().nullable(),
+});
 
 interface AlertDbRow {
   id: number;

@@ -9,16 +9,19 @@
  * `windows`, `thresholds`, `rules`, `templates`) do no I/O and take `nowMs`; the `*-repo` files
  * wrap one SQLite table each; `check` composes them in one transaction.
  */
-export type { AlertRow, WebhookState } from "./alerts-repo.js";
+export { type AlertRow, alertRowSchema, WEBHOOK_STATES, type WebhookState } from "./alerts-repo.js";
 export type { OperatorBlock } from "./blocks-repo.js";
 export { type CheckResult, createEnforcer, type Enforcer, type Evaluation } from "./check.js";
 export { BLOCK_REASONS, type BlockReason, type Decision, decide, type WindowUse } from "./decide.js";
 export { runRetention, runRollover, runSpikeScan } from "./maintenance.js";
-export { type Notice, splitAccountId } from "./notices-repo.js";
+export { type Notice, noticeSchema, splitAccountId } from "./notices-repo.js";
 export {
   type AgentUsage,
+  agentBurnSchema,
+  agentUsageSchema,
   type BalanceView,
   type Consumo,
+  consumoSchema,
   createQueries,
   QUERY_NAMES,
   type Queries,
@@ -27,8 +30,10 @@ export {
   type QueryResults,
   querySchemas,
   type StatusView,
+  statusViewSchema,
   type UsageTotals,
   type UserUsage,
+  userUsageSchema,
 } from "./queries.js";
 export {
   CAP_KINDS,
@@ -37,10 +42,12 @@ export {
   capSchema,
   type EffectiveLimits,
   effectiveLimits,
+  effectiveLimitsSchema,
   LANGUAGES,
   type Language,
   type LimitRules,
   limitRulesSchema,
+  limitsViewSchema,
 } from "./rules.js";
 export { DEFAULTS_SUBJECT } from "./rules-repo.js";
 export { DEFAULT_SETTINGS, type WorkerSettings, workerSettingsFromConfig } from "./settings.js";

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Db } from "../db/index.js";
 import type { AlertKind } from "./templates.js";
 
@@ -12,6 +13,18 @@ export interface Notice {
   text: string;
   createdAt: string;
 }
+
+/** {@link Notice} as the API answers it (`GET /v1/notices`); `createdAt` ISO 8601 UTC. */
+export const noticeSchema = z.object({
+  id: z.number().int(),
+  userId: z.string(),
+  channel: z.string(),
+  to: z.string(),
+  accountId: z.string(),
+  kind: z.string(),
+  text: z.string(),
+  createdAt: z.string(),
+});
 
 interface NoticeRow {
   id: number;

@@ -2,11 +2,11 @@ import { z } from "zod";
 import { accountIdSchema, agentIdSchema } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import type { Enforcer } from "./check.js";
-import type { BlockReason } from "./decide.js";
-import type { CapKind } from "./rules.js";
+import { BLOCK_REASONS, type BlockReason } from "./decide.js";
+import { CAP_KINDS, type CapKind } from "./rules.js";
 import type { UserStatus } from "./status-repo.js";
 import { topupHint } from "./templates.js";
-import { type Period, windowAt } from "./windows.js";
+import { PERIODS, type Period, windowAt } from "./windows.js";
 
 const userId = accountIdSchema;
 const agentId = agentIdSchema;
@@ -98,6 +98,76 @@ export interface QueryResults {
   user_usage: UserUsage;
   agent_usage: AgentUsage;
 }
+
+const int = z.number().int();
+const usageTotalsShape = {
+  requests: int,
+  tokens: int,
+  /** Integer micro-credits charged. */
+  chargedMicroCredits: int,
+};
+/** One cap window of a status or /consumo answer; `resetsAt` ISO 8601 UTC. */
+const windowUseSchema = z.object({
+  period: z.enum(PERIODS),
+  kind: z.enum(CAP_KINDS),
+  capMicroCredits: int,
+  spentMicroCredits: int,
+  resetsAt: z.string(),
+});
+
+/** {@link StatusView} as the API answers it (status, block, unblock). */
+export const statusViewSchema = z.object({
+  userId: z.string(),
+  allowed: z.boolean(),
+  reason: z.enum(BLOCK_REASONS).nullable(),
+  balanceMicroCredits: int,
+  /** ISO 8601 UTC; null when no time lifts the block. */
+  liftsAt: z.string().nullable(),
+  windows: z.array(windowUseSchema),
+  /** Only while blocked and CREDITGATE_TOPUP_URL is set. */
+  topupUrl: z.string().optional(),
+});
+
+/** {@link Consumo} as the API answers it (`/consumo`). */
+export const consumoSchema = z.object({
+  userId: z.string(),
+  balanceMicroCredits: int,
+  today: z.object(usageTotalsShape),
+  month: z.object(usageTotalsShape),
+  limits: z.array(windowUseSchema),
+  lowBalance: z.boolean(),
+  /** Only when `lowBalance`: where and how to top up, in the user's language. */
+  topupHint: z.string().optional(),
+});
+
+/** {@link UserUsage} as the API answers it; `fromMs` inclusive, `toMs` exclusive (epoch ms). */
+export const userUsageSchema = z.object({
+  userId: z.string(),
+  fromMs: int,
+  toMs: int,
+  ...usageTotalsShape,
+  byModel: z.array(z.object({ provider: z.string(), model: z.string(), ...usageTotalsShape })),
+});
+
+const agentBurnShape = {
+  lastHourMicroCredits: int,
+  last24hMicroCredits: int,
+  /** Hours the agent's own account (`agent:<id>`) lasts at the last 24 h rate; absent when not meaningful. */
+  runwayHours: z.number().optional(),
+};
+
+/** {@link AgentUsage} as the API answers it. */
+export const agentUsageSchema = z.object({
+  agentId: z.string(),
+  fromMs: int,
+  toMs: int,
+  ...usageTotalsShape,
+  users: int,
+  ...agentBurnShape,
+});
+
+/** `Queries.burn`'s answer: an agent's spend in the last hour and 24 h, and its runway. */
+export const agentBurnSchema = z.object({ agentId: z.string(), ...agentBurnShape });
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -66,3 +66,22 @@ export function effectiveLimits(
     language: user?.language ?? defaults?.language ?? fallback.language,
   };
 }
+
+/** {@link EffectiveLimits} as the API answers it. */
+export const effectiveLimitsSchema = z.object({
+  floorMicroCredits: z.number().int(),
+  caps: z.array(capSchema).readonly(),
+  lowBalanceMicroCredits: z.number().int(),
+  language: z.enum(LANGUAGES),
+});
+
+/**
+ * A subject's limits as the API answers them (`/v1/users/:id/limits`, `/v1/limits/defaults`):
+ * its own rules (null for `*` or when it has none), the defaults, and what applies.
+ */
+export const limitsViewSchema = z.object({
+  userId: z.string(),
+  user: limitRulesSchema.nullable(),
+  defaults: limitRulesSchema.nullable(),
+  effective: effectiveLimitsSchema,
+});

@@ -26,6 +26,7 @@ export {
   queryUsageRaw,
   type UsageQuery,
   type UsageRow,
+  usageRowSchema,
 } from "./report.js";
 export { operatorAccount, resolveAccount } from "./resolve-user.js";
 export {
@@ -38,6 +39,7 @@ export {
   type ReviewQueue,
   type ReviewStatus,
   type UsageRowWithHeld,
+  usageRowWithHeldSchema,
 } from "./review.js";
 export type { CostMode, ParsedUsage, PriceQuote, Pricer, UsageEvent } from "./types.js";
 

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Db } from "../db/index.js";
 import { formatPicoUsd, picoToMicroUsd } from "../money.js";
 import { AGGREGATED_UNTIL_MS, DAY_MS } from "./usage-repo.js";
@@ -47,6 +48,32 @@ export interface UsageRow {
   providerBilledTableCostUsd: string;
   providerBilledDiffUsd: string;
 }
+
+/**
+ * {@link UsageRow} as the API answers it (`GET /v1/usage` rows): token counts and micro amounts are
+ * integers, `*Usd` / `costPicoUsd` exact decimal strings.
+ */
+export const usageRowSchema = z.object({
+  key: z.string(),
+  requests: z.number().int(),
+  errors: z.number().int(),
+  input: z.number().int(),
+  output: z.number().int(),
+  cacheRead: z.number().int(),
+  cacheWrite: z.number().int(),
+  totalTokens: z.number().int(),
+  costPicoUsd: z.string(),
+  costMicros: z.number().int(),
+  costUsd: z.string(),
+  chargedMicros: z.number().int(),
+  unknownModelRequests: z.number().int(),
+  fallbackPricedRequests: z.number().int(),
+  cacheWrite1h: z.number().int(),
+  providerBilledRequests: z.number().int(),
+  providerBilledCostUsd: z.string(),
+  providerBilledTableCostUsd: z.string(),
+  providerBilledDiffUsd: z.string(),
+});
 
 const KEY_SQL: Record<GroupBy, string> = {
   user: "account_id",

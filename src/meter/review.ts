@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { createLedger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
@@ -8,7 +9,7 @@ import {
   type Ratio,
   toMicroCredits,
 } from "../money.js";
-import { type GroupBy, queryUsage, type UsageQuery, type UsageRow } from "./report.js";
+import { type GroupBy, queryUsage, type UsageQuery, type UsageRow, usageRowSchema } from "./report.js";
 import type { Pricer, UsageEvent } from "./types.js";
 import { createUsageWriter } from "./usage-repo.js";
 import { MAX_FUTURE_MS, MAX_SAFE, MAX_TOKENS_PER_CLASS, MIN_TIMESTAMP_MS } from "./validate.js";
@@ -216,6 +217,12 @@ export interface UsageRowWithHeld extends UsageRow {
   /** Computed cost of the held calls, USD exact decimal string. */
   heldCostUsd: string;
 }
+
+/** {@link UsageRowWithHeld} as the API answers it (`GET /v1/usage` rows). */
+export const usageRowWithHeldSchema = usageRowSchema.extend({
+  heldRequests: z.number().int(),
+  heldCostUsd: z.string(),
+});
 
 /**
  * `queryUsage` plus, per group, the calls held for review: a group with only held calls appears

@@ -1,4 +1,7 @@
+import Fastify from "fastify";
 import { describe, expect } from "vitest";
+import { installAuth } from "../../src/api/index.js";
+import { createApiKeys } from "../../src/auth/index.js";
 import { runCli } from "../support/cli.js";
 import { createTempDb, test } from "../support/temp-db.js";
 import { admin, bearer, pushEvent, testApp } from "./support.js";
@@ -166,5 +169,16 @@ describe("operator API keys", () => {
     expect((await app.inject({ url: "/v1/packs", headers: bearer(key) })).statusCode).toBe(401);
     expect((await runCli(env, ["keys", "revoke", id])).error?.message).toContain("no active api key");
     expect((await runCli(env, ["keys", "create", "--scope", "root"])).error).not.toBeNull();
+  });
+
+  test("a /v1 route without config.scope cannot be registered (no silent default scope)", async ({ db }) => {
+    const app = Fastify();
+    void app.register(async (api) => {
+      installAuth(api, createApiKeys(db), () => 0);
+      api.get("/v1/declared", { config: { scope: "read" } }, async () => ({}));
+      api.post("/v1/undeclared", async () => ({}));
+    });
+    await expect(app.ready()).rejects.toThrow("POST /v1/undeclared: declare config.scope");
+    await app.close().catch(() => {});
   });
 });

@@ -217,6 +217,36 @@ describe("operator routes", () => {
     expect(html.headers["content-type"]).toContain("text/html");
     expect(html.body).toContain("/v1/users/{id}/grants");
   });
+
+  test("every /v1 operation documents its success answer with a non-empty schema", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const doc = (await app.inject({ url: "/docs/openapi.json" })).json();
+    type Response = { content?: Record<string, { schema?: Record<string, unknown> }> };
+    const missing: string[] = [];
+    for (const [path, byMethod] of Object.entries(
+      doc.paths as Record<string, Record<string, { responses: Record<string, Response> }>>,
+    )) {
+      for (const [method, op] of Object.entries(byMethod)) {
+        const key = `${method.toUpperCase()} ${path}`;
+        const ok = Object.entries(op.responses).filter(([code]) => /^2/.test(code));
+        if (ok.length === 0) missing.push(`${key}: no 2xx response`);
+        for (const [code, r] of ok) {
+          // 204 No Content has no body to describe.
+          if (code === "204") continue;
+          const schema = r.content?.["application/json"]?.schema;
+          if (!schema || Object.keys(schema).length === 0) missing.push(`${key} ${code}: empty schema`);
+          else if (schema.type !== "object" && schema.type !== "array" && !("anyOf" in schema)) {
+            missing.push(`${key} ${code}: schema is ${JSON.stringify(schema)}`);
+          }
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
 });
 
 /** Every operator route: the generated document must list each one (and nothing else). */

@@ -39,6 +39,7 @@ export const balanceRoutes: FastifyPluginAsyncZod<BalanceRoutesOptions> = async 
   api.get(
     "/v1/balances",
     {
+      config: { scope: "read" },
       schema: {
         tags: ["balances"],
         summary: "List balances (paged by account id)",
@@ -72,6 +73,7 @@ export const balanceRoutes: FastifyPluginAsyncZod<BalanceRoutesOptions> = async 
   api.get(
     "/v1/balances/:userId",
     {
+      config: { scope: "read" },
       schema: {
         tags: ["balances"],
         summary: "One user's balance",

@@ -43,6 +43,7 @@ export const keyRoutes: FastifyPluginAsyncZod<KeyRoutesOptions> = async (api, o)
   api.post(
     "/v1/keys",
     {
+      config: { scope: "admin" },
       schema: {
         tags: ["keys"],
         summary: "Create an API key; the response shows the key once",
@@ -62,6 +63,7 @@ export const keyRoutes: FastifyPluginAsyncZod<KeyRoutesOptions> = async (api, o)
   api.delete(
     "/v1/keys/:id",
     {
+      config: { scope: "admin" },
       schema: {
         tags: ["keys"],
         summary: "Revoke an API key",

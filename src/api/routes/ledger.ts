@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { assertAccountId, type createLedger } from "../../credits/index.js";
+import { assertAccountId, type createLedger, ledgerEntrySchema } from "../../credits/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import { formatMicroCredits, parseCreditsToMicro } from "../../money.js";
-import { errorResponses, idParam, untypedOk } from "./shared.js";
+import { errorResponses, idParam } from "./shared.js";
 
 export interface LedgerRoutesOptions {
   ledger: ReturnType<typeof createLedger>;
@@ -37,12 +37,16 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
   api.get(
     "/v1/users/:id/ledger",
     {
+      config: { scope: "read" },
       schema: {
         tags: ["ledger"],
         summary: "A user's ledger entries, newest first",
         params: idParam,
         querystring: ledgerQuerySchema,
-        response: { ...untypedOk, ...errorResponses },
+        response: {
+          200: z.object({ userId: z.string(), entries: z.array(ledgerEntrySchema) }),
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
@@ -54,6 +58,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
   api.post(
     "/v1/users/:id/grants",
     {
+      config: { scope: "admin" },
       schema: {
         tags: ["ledger"],
         summary: "Grant credits (idempotent per key)",

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { type Enforcer, limitRulesSchema } from "../../limits/index.js";
-import { errorResponses, idParam, untypedOk } from "./shared.js";
+import { type Enforcer, limitRulesSchema, limitsViewSchema } from "../../limits/index.js";
+import { errorResponses, idParam } from "./shared.js";
 
 export interface LimitRoutesOptions {
   enforcer: Enforcer;
@@ -16,11 +16,12 @@ export const limitRoutes: FastifyPluginAsyncZod<LimitRoutesOptions> = async (api
   api.get(
     "/v1/users/:id/limits",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "A user's limits (own, defaults, effective)",
         params: idParam,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: limitsViewSchema, ...errorResponses },
       },
     },
     async (request) => limitsView(request.params.id),
@@ -28,12 +29,13 @@ export const limitRoutes: FastifyPluginAsyncZod<LimitRoutesOptions> = async (api
   api.put(
     "/v1/users/:id/limits",
     {
+      config: { scope: "admin" },
       schema: {
         tags,
         summary: "Set a user's limits",
         params: idParam,
         body: limitRulesSchema,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: limitsViewSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -45,11 +47,12 @@ export const limitRoutes: FastifyPluginAsyncZod<LimitRoutesOptions> = async (api
   api.delete(
     "/v1/users/:id/limits",
     {
+      config: { scope: "admin" },
       schema: {
         tags,
         summary: "Remove a user's own limits (defaults apply)",
         params: idParam,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: limitsViewSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -60,17 +63,21 @@ export const limitRoutes: FastifyPluginAsyncZod<LimitRoutesOptions> = async (api
   );
   api.get(
     "/v1/limits/defaults",
-    { schema: { tags, summary: "Default limits", response: { ...untypedOk, ...errorResponses } } },
+    {
+      config: { scope: "read" },
+      schema: { tags, summary: "Default limits", response: { 200: limitsViewSchema, ...errorResponses } },
+    },
     async () => limitsView("*"),
   );
   api.put(
     "/v1/limits/defaults",
     {
+      config: { scope: "admin" },
       schema: {
         tags,
         summary: "Set the default limits",
         body: limitRulesSchema,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: limitsViewSchema, ...errorResponses },
       },
     },
     async (request) => {

@@ -26,6 +26,7 @@ export const packRoutes: FastifyPluginAsyncZod<PackRoutesOptions> = async (api, 
   api.get(
     "/v1/packs",
     {
+      config: { scope: "read" },
       schema: {
         tags: ["topups"],
         summary: "Credit packs and their prices",

@@ -37,9 +37,3 @@ export function issuesOf(
     message: e.message ?? "invalid",
   }));
 }
-
-/**
- * Success responses of routes whose answer shape lives in their module (worker queries, ledger
- * entries, key infos): documented as "any JSON", serialized as is.
- */
-export const untypedOk = { "2xx": z.unknown() } as const;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { Enforcer, Queries } from "../../limits/index.js";
-import { errorResponses, idParam, untypedOk } from "./shared.js";
+import { consumoSchema, type Enforcer, type Queries, statusViewSchema } from "../../limits/index.js";
+import { errorResponses, idParam } from "./shared.js";
 
 export interface StatusRoutesOptions {
   enforcer: Enforcer;
@@ -21,11 +21,12 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (a
   api.get(
     "/v1/users/:id/status",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "Enforcement status: allowed or blocked, and why",
         params: idParam,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: statusViewSchema, ...errorResponses },
       },
     },
     async (request) => queries.answer("status", { userId: request.params.id }, nowMs()),
@@ -33,11 +34,12 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (a
   api.get(
     "/v1/users/:id/consumo",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "Balance, today's and this month's usage, limits (the /consumo answer)",
         params: idParam,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: consumoSchema, ...errorResponses },
       },
     },
     async (request) => queries.answer("consumo", { userId: request.params.id }, nowMs()),
@@ -45,12 +47,13 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (a
   api.post(
     "/v1/users/:id/block",
     {
+      config: { scope: "admin" },
       schema: {
         tags,
         summary: "Block a user manually",
         params: idParam,
         body: reasonBody,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: statusViewSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -61,11 +64,12 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (a
   api.post(
     "/v1/users/:id/unblock",
     {
+      config: { scope: "admin" },
       schema: {
         tags,
         summary: "Lift a manual block",
         params: idParam,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: statusViewSchema, ...errorResponses },
       },
     },
     async (request) => queries.statusView(enforcer.unblock(request.params.id, nowMs()).status),

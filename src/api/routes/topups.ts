@@ -51,6 +51,7 @@ export const topupRoutes: FastifyPluginAsyncZod<TopupRoutesOptions> = async (api
   api.post(
     "/v1/topups",
     {
+      config: { scope: "ingest" },
       schema: {
         tags: ["topups"],
         summary: "Create a top-up payment link",
@@ -63,6 +64,7 @@ export const topupRoutes: FastifyPluginAsyncZod<TopupRoutesOptions> = async (api
   api.get(
     "/v1/topups/:id",
     {
+      config: { scope: "read" },
       schema: {
         tags: ["topups"],
         summary: "A top-up's status",

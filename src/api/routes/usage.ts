@@ -4,9 +4,9 @@ import { accountIdSchema, agentIdSchema } from "../../credits/index.js";
 import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode, formatZodIssues } from "../../errors.js";
 import { MAX_PUSH_BATCH, type PushIngester, type PushStatus, pushBatchSchema } from "../../ingest/index.js";
-import type { Queries } from "../../limits/index.js";
-import { GROUP_BY, parseTimeArg, queryUsageWithHeld } from "../../meter/index.js";
-import { errorResponses, idParam, issuesOf, untypedOk } from "./shared.js";
+import { agentBurnSchema, agentUsageSchema, type Queries, userUsageSchema } from "../../limits/index.js";
+import { GROUP_BY, parseTimeArg, queryUsageWithHeld, usageRowWithHeldSchema } from "../../meter/index.js";
+import { errorResponses, idParam, issuesOf } from "./shared.js";
 
 export interface UsageRoutesOptions {
   db: Db;
@@ -46,6 +46,14 @@ const pushResponseSchema = z.object({
   results: z.array(z.looseObject({ status: z.string() })),
 });
 
+/** `GET /v1/usage`: the grouping, the time range (epoch ms; null = open) and one row per group. */
+const usageReportSchema = z.object({
+  by: z.enum(GROUP_BY),
+  fromMs: z.number().int().nullable(),
+  toMs: z.number().int().nullable(),
+  rows: z.array(usageRowWithHeldSchema),
+});
+
 /**
  * Usage reports (totals, per user, per agent, burn rate) and push ingestion. The per-user and
  * per-agent answers are the RPC queue's (`queries.answer`).
@@ -57,11 +65,12 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
   api.get(
     "/v1/usage",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "Usage totals grouped by user, agent, model or day (same numbers as `creditgate usage`)",
         querystring: usageQuerySchema,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: usageReportSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -135,12 +144,13 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
   api.get(
     "/v1/users/:id/usage",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "One user's usage in a time range",
         params: idParam,
         querystring: range,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: userUsageSchema, ...errorResponses },
       },
     },
     async (request) => queries.answer("user_usage", { userId: request.params.id, ...request.query }, nowMs()),
@@ -148,12 +158,13 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
   api.get(
     "/v1/agents/:agentId/usage",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "One agent's usage in a time range",
         params: agentParam,
         querystring: range,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: agentUsageSchema, ...errorResponses },
       },
     },
     async (request) =>
@@ -162,11 +173,12 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
   api.get(
     "/v1/agents/:agentId/burn",
     {
+      config: { scope: "read" },
       schema: {
         tags,
         summary: "An agent's spend rate and runway",
         params: agentParam,
-        response: { ...untypedOk, ...errorResponses },
+        response: { 200: agentBurnSchema, ...errorResponses },
       },
     },
     async (request) => queries.burn(request.params.agentId, nowMs()),
