@@ -23,6 +23,14 @@ export const agentIdSchema = z
   .regex(ACCOUNT_ID_RE, "must be 1-200 characters without spaces, e.g. main");
 
 /**
+ * A caller's idempotency key (grants, pushed usage): 1-200 printable ASCII characters. The
+ * ledger prefixes it by kind (`grant:<key>`, `usage:<identity>`), so keys never collide across kinds.
+ */
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,200}$/, "must be 1-200 printable ASCII characters");
+
+/**
  * Throws `AppError(invalid_request)` naming the (first 60 characters of the) id unless it is a
  * valid account id ({@link ACCOUNT_ID_RE}).
  */

@@ -10,6 +10,7 @@ export {
   accountKind,
   agentIdSchema,
   assertAccountId,
+  idempotencyKeySchema,
 } from "./account-id.js";
 export {
   type AccountBalance,

@@ -5,6 +5,7 @@ import {
   agentIdSchema,
   assertAccountId,
   createLedger,
+  idempotencyKeySchema,
   type Ledger,
 } from "../credits/index.js";
 import type { Db } from "../db/index.js";
@@ -27,7 +28,7 @@ const tokens = z.number().int().min(0).max(1e12);
 /** One pushed model call. Unknown fields are rejected so a typo is not silently ignored. */
 export const pushEventSchema = z
   .strictObject({
-    idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,200}$/, "must be 1-200 printable ASCII characters"),
+    idempotencyKey: idempotencyKeySchema,
     agentId: agentIdSchema,
     /** Billable account, e.g. `telegram:123` or `agent:<id>` for the operator's own spend. */
     userId: accountIdSchema,
@@ -73,6 +74,8 @@ export type PushResult =
       dedupeKey: string;
       chargeMicroCredits: number;
       balanceMicroCredits: number;
+      /** Set when the call was billed with a note on its row (e.g. a cost far under the list price). */
+      anomaly?: string;
     }
   /** Already billed (or held) under this identity with the same content. */
   | { index: number; idempotencyKey: string; status: "duplicate"; dedupeKey: string }
@@ -185,7 +188,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
   );
 
   type Outcome =
-    | { status: "billed"; b: BilledEvent }
+    | { status: "billed"; b: BilledEvent; anomaly?: string }
     | { status: "duplicate" }
     | { status: "conflict" }
     | { status: "held"; reason: string };
@@ -237,7 +240,8 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       if (outcome === "held") return { status: "held", reason: result.heldReasons[0]?.reason ?? "held" };
       const b = billed[before];
       if (!b) throw new Error("biller reported billed without an event");
-      return { status: "billed", b };
+      const anomaly = result.anomalies[0]?.reason;
+      return { status: "billed", b, ...(anomaly ? { anomaly } : {}) };
     },
   );
 
@@ -291,6 +295,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
               status: "billed",
               chargeMicroCredits: o.b.chargeMicroCredits,
               balanceMicroCredits: o.b.balanceMicroCredits,
+              ...(o.anomaly ? { anomaly: o.anomaly } : {}),
             };
           case "duplicate":
             return { ...base, status: "duplicate" };

@@ -348,10 +348,17 @@ describe("POST /v1/usage: what the provider really charged", () => {
       // The list price would be $3; the provider billed $0.029.
       pushEvent({ idempotencyKey: "pb", costUsd: 0.029, costOrigin: "provider-billed" }),
       pushEvent({ idempotencyKey: "bad-1h", cacheWrite: 10, cacheWrite1h: 11 }),
+      // $0.001 against a $3 list price: billed as written, but flagged and said in the answer.
+      pushEvent({ idempotencyKey: "cheap", costUsd: 0.001, costOrigin: "provider-billed" }),
     ];
     const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
-    expect(res.json()).toMatchObject({ billed: 2, rejected: 1 });
+    expect(res.json()).toMatchObject({ billed: 3, rejected: 1 });
     expect(res.json().results[2].reason).toMatch(/cacheWrite1h/);
+    expect(res.json().results[1].anomaly).toBeUndefined();
+    expect(res.json().results[3]).toMatchObject({
+      status: "billed",
+      anomaly: "provider-billed cost $0.001 is under 1/1000 of the list price $3 (billed as recorded)",
+    });
     const rows = db
       .prepare(
         "SELECT cost_pico_usd AS cost, price_source AS src, cache_write_1h_tokens AS w1h FROM usage_events ORDER BY id",
@@ -360,7 +367,8 @@ describe("POST /v1/usage: what the provider really charged", () => {
     expect(rows).toEqual([
       { cost: 63_300_000_000, src: "table", w1h: 10_000 },
       { cost: 29_000_000_000, src: "provider-billed", w1h: 0 },
+      { cost: 1_000_000_000, src: "provider-billed", w1h: 0 },
     ]);
-    expect(balanceOf(db, U)).toBe(-(63_300 + 29_000));
+    expect(balanceOf(db, U)).toBe(-(63_300 + 29_000 + 1_000));
   });
 });

@@ -1,6 +1,11 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { assertAccountId, type createLedger, ledgerEntrySchema } from "../../credits/index.js";
+import {
+  assertAccountId,
+  type createLedger,
+  idempotencyKeySchema,
+  ledgerEntrySchema,
+} from "../../credits/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import { formatMicroCredits, parseCreditsToMicro } from "../../money.js";
 import { errorResponses, idParam } from "./shared.js";
@@ -18,7 +23,7 @@ export const grantBodySchema = z.strictObject({
   credits: z.union([z.string(), z.number().positive()]).transform((v) => String(v)),
   reason: z.string().trim().min(1, "must not be empty").max(500),
   /** The same key grants once (ledger key `grant:<key>`, shared with `creditgate grant --key`). */
-  idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,200}$/, "must be 1-200 printable ASCII characters"),
+  idempotencyKey: idempotencyKeySchema,
 });
 
 const grantResponseSchema = z.object({

@@ -135,7 +135,15 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
         held: 0,
         rejected: 0,
       };
-      for (const r of results) counts[r.status]++;
+      for (const r of results) {
+        counts[r.status]++;
+        // As the transcript meter does: a call billed with an anomaly is said in the log too.
+        if (r.status === "billed" && r.anomaly)
+          request.log.warn(
+            { index: r.index, anomaly: r.anomaly },
+            "pushed call billed with an anomaly on its row",
+          );
+      }
       o.onPushResults?.(counts);
       return { ...counts, results };
     },
