@@ -141,7 +141,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
           errorResponseBuilder: (_request, ctx) =>
             new AppError(
               ErrorCode.RateLimited,
-              `rate limit of ${ctx.max} unknown URLs per ${ctx.after} exceeded`,
+              `rate limit of ${ctx.max} unknown URLs per ${NOT_FOUND_LIMIT.timeWindowMs / 1000} s exceeded; retry in ${ctx.after}`,
             ),
         }),
       },
@@ -149,7 +149,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         reply.code(404).send({
           error: {
             code: ErrorCode.NotFound,
-            message: `no route ${request.method} ${request.url.split("?")[0]}`,
+            // The path is echoed only in part: a probe's 10 kB URL must not come back whole.
+            message: `no route ${request.method} ${truncate(request.url.split("?")[0] ?? "", 200)}`,
             requestId: request.id,
           },
         }),
@@ -237,4 +238,9 @@ function errorHandler(err: FastifyError | Error, request: FastifyRequest, reply:
   }
   request.log.error({ err }, "unhandled error");
   return send(500, ErrorCode.Internal, "internal error");
+}
+
+/** `text` cut to `max` characters, with an ellipsis when cut. */
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }

@@ -2,14 +2,16 @@ import { z } from "zod";
 import { AppError, ErrorCode } from "../errors.js";
 
 /**
- * An account id: 1-200 characters, none of them whitespace, e.g. `telegram:123456` (an end user,
+ * An account id: 1-200 characters, none of them whitespace, control or invisible format
+ * characters (bidi overrides, zero-width: they would make look-alike accounts), e.g. `telegram:123456` (an end user,
  * as OpenClaw's channel names them) or `agent:<agentId>` (an operator's own agent). The one
  * definition of the rule: every request schema, the ledger and the CLI check ids with it.
  */
-export const ACCOUNT_ID_RE = /^[^\s]{1,200}$/;
+export const ACCOUNT_ID_RE = /^[^\s\p{Cc}\p{Cf}]{1,200}$/u;
 
 /** Message shown when an id breaks {@link ACCOUNT_ID_RE}. */
-export const ACCOUNT_ID_RULE = "must be 1-200 characters without spaces, e.g. telegram:123456";
+export const ACCOUNT_ID_RULE =
+  "must be 1-200 characters without spaces, control or invisible characters, e.g. telegram:123456";
 
 /** zod schema of an account id ({@link ACCOUNT_ID_RE}), for request bodies, params and queries. */
 export const accountIdSchema = z.string().regex(ACCOUNT_ID_RE, ACCOUNT_ID_RULE);

@@ -47,3 +47,12 @@ describe("account id: one rule everywhere", () => {
     expect(accountKind("telegram:1")).toBe("user");
   });
 });
+
+describe("look-alike account ids", () => {
+  it("refuses control and invisible format characters (NUL, bidi override, zero-width), keeps other Unicode", () => {
+    for (const id of ["telegram:1\u0000", "telegram:\u202e1", "telegram:1\u200b", "telegram:1\u001b[31m"])
+      expect(accountIdSchema.safeParse(id).success).toBe(false);
+    for (const id of ["telegram:1", "whatsapp:+15551234567", "discord:josé", "line:ユーザー"])
+      expect(accountIdSchema.safeParse(id).success).toBe(true);
+  });
+});

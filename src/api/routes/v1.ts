@@ -47,7 +47,10 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
     timeWindow: o.rateLimit.timeWindowMs,
     keyGenerator: (request) => `key:${request.principal?.keyId ?? request.ip}`,
     errorResponseBuilder: (_request, ctx) =>
-      new AppError(ErrorCode.RateLimited, `rate limit of ${ctx.max} requests per ${ctx.after} exceeded`),
+      new AppError(
+        ErrorCode.RateLimited,
+        `rate limit of ${ctx.max} requests per ${o.rateLimit.timeWindowMs / 1000} s exceeded; retry in ${ctx.after}`,
+      ),
   });
   await api.register(topupRoutes, { payments: o.payments, nowMs });
   await api.register(balanceRoutes, { db, ledger });
