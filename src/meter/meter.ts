@@ -47,6 +47,13 @@ export interface MeterSummary extends SourceStats {
   held: number;
   /** Their computed cost, pico-USD as a decimal string (may exceed 2^53). */
   heldCostPicoUsd: string;
+  /**
+   * Calls read with no session key, so billed to the agent's own account (`agent:<id>`): sessions
+   * reset or deleted before creditgate first saw them (Clawdbot era), or keyless runs. Counted as
+   * read (a re-read duplicate counts too); a cold backfill that shows many means per-user history
+   * was lost (README, Known limits).
+   */
+  unattributedCalls: number;
   /** Source problems of this run (path, code, reason); non-empty makes `meter --once` exit 1. */
   failures: SourceProblem[];
   elapsedMs: number;
@@ -89,6 +96,7 @@ export function createMeter(opts: MeterOptions) {
       unknownModels: [],
       held: 0,
       heldCostPicoUsd: "0",
+      unattributedCalls: 0,
       failures: [],
       elapsedMs: 0,
     };
@@ -135,6 +143,8 @@ export function createMeter(opts: MeterOptions) {
         throw new BillingFailure(opts.db.name, err);
       }
       addStats(summary, batch.stats);
+      for (const e of batch.events)
+        if (e.sessionKey === null && e.accountId.startsWith("agent:")) summary.unattributedCalls++;
       summary.billed += r.billed;
       summary.duplicates += r.duplicates;
       summary.chargedMicroCredits += r.chargedMicroCredits;

@@ -36,6 +36,7 @@ function summaryRows(s: MeterSummary): [string, string | number][] {
     ["synthetic lines skipped", s.synthetic],
     ["zero-usage lines skipped", s.zeroUsage],
     ["unknown models", s.unknownModels.length ? s.unknownModels.join(", ") : 0],
+    ["calls without a session (billed to the agent)", s.unattributedCalls],
     ["held for review", s.held ? `${s.held} ($${formatPicoUsd(BigInt(s.heldCostPicoUsd))})` : 0],
     ["source failures", s.failures.length],
     ["charged (credits)", formatMicroCredits(s.chargedMicroCredits)],
@@ -196,6 +197,11 @@ export function backfillReporter(
         unknownModels: s.unknownModels.length,
         seconds: Math.round((nowMs() - started) / 1000),
       });
+      if (s.unattributedCalls > 0)
+        log("warn", "calls without a session key were billed to the agent's own account", {
+          calls: s.unattributedCalls,
+          why: "sessions reset or deleted before creditgate first ran (see README Known limits), or keyless runs",
+        });
     },
   };
 }
