@@ -12,7 +12,7 @@ import {
 import { type GroupBy, queryUsage, type UsageQuery, type UsageRow, usageRowSchema } from "./report.js";
 import type { Pricer, UsageEvent } from "./types.js";
 import { createUsageWriter } from "./usage-repo.js";
-import { MAX_FUTURE_MS, MAX_SAFE, MAX_TOKENS_PER_CLASS, MIN_TIMESTAMP_MS } from "./validate.js";
+import { inputProblem, MAX_FUTURE_MS, MAX_SAFE, MIN_TIMESTAMP_MS } from "./validate.js";
 
 /**
  * The review queue: model calls the biller would not bill automatically (see validate.ts for
@@ -461,9 +461,7 @@ export type ReviewQueue = ReturnType<typeof createReviewQueue>;
  */
 function repriced(e: UsageEvent, tsMs: number, pricer: Pricer | undefined): bigint | null {
   if (!pricer) return null;
-  for (const k of ["input", "output", "cacheRead", "cacheWrite"] as const) {
-    const v = e[k];
-    if (!Number.isSafeInteger(v) || v < 0 || v > MAX_TOKENS_PER_CLASS) return null;
-  }
-  return pricer.price({ ...e, messageTsMs: tsMs }).costPicoUsd;
+  const dated = { ...e, messageTsMs: tsMs };
+  // The biller's own ranges: with a sane timestamp, only an unpriceable token count remains.
+  return inputProblem(dated, tsMs) === null ? pricer.price(dated).costPicoUsd : null;
 }
