@@ -13,6 +13,9 @@ import { type WorkerSettings, workerSettingsFromConfig } from "./limits/index.js
 import { pricerFromConfig } from "./meter/index.js";
 import { decimalToScaled, parseDecimal } from "./money.js";
 import {
+  type AutoTopup,
+  type AutoTopupDeps,
+  createAutoTopup,
   createMercadoPagoGateway,
   createStripeGateway,
   DISABLED_HINT,
@@ -105,6 +108,12 @@ export interface Services {
    */
   reconcile: ((olderThanMs: number, nowMs: number) => Promise<ReconcileResult[]>) | null;
   /**
+   * Auto top-up over these services (Stripe saved cards; credits through the fulfilment path,
+   * declines told to the user as `autotopup_declined` notices), with `log` for its warnings;
+   * null when Stripe is disabled. The worker entry runs it after each limit check.
+   */
+  autoTopup: ((log?: AutoTopupDeps["log"]) => AutoTopup) | null;
+  /**
    * Closes the probes (bounded: 500 ms), stops the app's last-use timer, writes API keys' last-use
    * times and closes the database. Idempotent.
    */
@@ -176,6 +185,30 @@ export async function createServices(config: Config, opts: ServicesOptions = {})
               olderThanMs,
             })
         : null,
+    autoTopup: stripe
+      ? (log) =>
+          createAutoTopup({
+            payments: payments.deps,
+            apply: (topupId, observation) =>
+              repos.fulfiller.apply({ event: null, topupId, observation, nowMs: Date.now() }),
+            notifyDeclined: (accountId, episode, n, nowMs) => {
+              repos.enforcer.notify(
+                accountId,
+                "autotopup_declined",
+                "",
+                episode,
+                {
+                  amountMicroCredits: n.amountMicroCredits,
+                  declineCode: n.code,
+                  topupUrl: n.topupUrl ?? workerSettings.topupUrl,
+                },
+                nowMs,
+              );
+            },
+            limits: config.payments.autoTopup,
+            ...(log ? { log } : {}),
+          })
+      : null,
     close() {
       closing ??= (async () => {
         if (probes) await within(probes.close(), 500);

@@ -74,6 +74,11 @@ function toConfig(e: Env) {
             }
           : null,
       reconcileAfterMs: e.CREDITGATE_RECONCILE_AFTER_MS,
+      autoTopup: {
+        maxCharges: e.CREDITGATE_AUTOTOPUP_MAX_CHARGES,
+        windowMs: e.CREDITGATE_AUTOTOPUP_WINDOW_MS,
+        declineBackoffMs: e.CREDITGATE_AUTOTOPUP_BACKOFF_MS,
+      },
     },
     redisUrl: e.REDIS_URL,
     worker: {

@@ -115,6 +115,11 @@ export const envSchema = z.object({
   MP_SANDBOX: z.stringbool().default(false),
   /** `creditgate reconcile` asks providers about pending top-ups older than this. */
   CREDITGATE_RECONCILE_AFTER_MS: z.coerce.number().int().min(0).default(300_000),
+  /** Auto top-up: at most MAX_CHARGES off-session charges per account per WINDOW_MS. */
+  CREDITGATE_AUTOTOPUP_MAX_CHARGES: z.coerce.number().int().min(1).max(100).default(3),
+  CREDITGATE_AUTOTOPUP_WINDOW_MS: z.coerce.number().int().min(1000).max(86_400_000).default(600_000),
+  /** Auto top-up: no charge for this long after a declined one. */
+  CREDITGATE_AUTOTOPUP_BACKOFF_MS: z.coerce.number().int().min(0).max(604_800_000).default(3_600_000),
   // queue (worker issue)
   REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
   /** BullMQ key prefix: several creditgate installs can share one Redis. */

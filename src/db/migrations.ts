@@ -429,4 +429,56 @@ export const MIGRATIONS: readonly Migration[] = [
     GROUP BY 1, 2, 3, 4, 5;
     `,
   },
+  {
+    version: 14,
+    name: "stripe-auto-topup",
+    sql: `
+    -- Auto top-up (Stripe only, see README "Auto top-up"). One Stripe Customer per account and
+    -- the card saved off-session at a checkout the user opted in to. Only the ids Stripe gives
+    -- back and the card's brand and last 4 digits are kept: never card numbers or expiry.
+    CREATE TABLE stripe_customers (
+      account_id TEXT PRIMARY KEY,
+      customer_id TEXT NOT NULL UNIQUE,          -- cus_...
+      payment_method_id TEXT,                    -- pm_... saved with setup_future_usage=off_session; NULL: none yet
+      card_brand TEXT,
+      card_last4 TEXT,
+      card_saved_at_ms INTEGER,
+      created_at_ms INTEGER NOT NULL,
+      updated_at_ms INTEGER NOT NULL
+    ) STRICT;
+
+    -- The user's choice: charge pack_id when the balance drops below threshold_micro_credits.
+    CREATE TABLE autotopup_settings (
+      account_id TEXT PRIMARY KEY,
+      enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+      pack_id TEXT NOT NULL,
+      currency TEXT,                             -- NULL: the pack's first Stripe price
+      threshold_micro_credits INTEGER NOT NULL CHECK (threshold_micro_credits > 0),
+      updated_at_ms INTEGER NOT NULL
+    ) STRICT;
+
+    -- One row per off-session charge decided. trigger_key = account + low-balance episode (the
+    -- ledger entry that funded the balance now running low) + attempt (a retry after a decline):
+    -- UNIQUE, claimed in an IMMEDIATE transaction BEFORE Stripe is called, so two workers that
+    -- see the same low balance charge once. Its top-up row carries the Stripe Idempotency-Key
+    -- (autotopup-<topup id>) and is credited by the one fulfilment path (webhook or the
+    -- synchronous answer, whichever lands first; the other is a no-op).
+    CREATE TABLE autotopup_triggers (
+      id INTEGER PRIMARY KEY,
+      trigger_key TEXT NOT NULL UNIQUE,
+      account_id TEXT NOT NULL,
+      episode TEXT NOT NULL,                     -- 'fund:<ledger entry id>'
+      attempt INTEGER NOT NULL,                  -- 0, then 1, 2, ... after declines in the same episode
+      topup_id TEXT NOT NULL UNIQUE REFERENCES topups(id),
+      state TEXT NOT NULL CHECK (state IN ('claimed', 'processing', 'succeeded', 'declined')),
+      payment_intent_id TEXT,
+      decline_code TEXT,                         -- card_declined / authentication_required / ... (Stripe's code)
+      last_error TEXT,                           -- a transient failure (network, 5xx): resumed with the same key
+      created_at_ms INTEGER NOT NULL,
+      updated_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX autotopup_triggers_account ON autotopup_triggers(account_id, created_at_ms);
+    CREATE INDEX autotopup_triggers_claimed ON autotopup_triggers(updated_at_ms) WHERE state = 'claimed';
+    `,
+  },
 ];

@@ -20,6 +20,8 @@ export const ALERT_KINDS = [
   "payment_reversed",
   /** The last hour's spend is at least the spike factor × the trailing 24-hour hourly average (operator only). */
   "spend_spike",
+  /** An auto top-up's off-session charge was declined (once per low-balance episode), with a checkout link. */
+  "autotopup_declined",
 ] as const;
 
 /** One of {@link ALERT_KINDS}. */
@@ -34,6 +36,7 @@ export const USER_NOTICE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>([
   "unblocked",
   "topup_received",
   "payment_reversed",
+  "autotopup_declined",
 ]);
 
 /**

@@ -285,6 +285,30 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     ): boolean {
       return insertAlert(accountId, kind, threshold, windowKey, facts, nowMs) !== null;
     },
+    /**
+     * Raises an alert outside a status check AND, for a user-facing kind, its chat notice
+     * (auto top-up declines). Once per (account, kind, threshold, windowKey): false when it
+     * already fired. Runs in the caller's transaction, or its own IMMEDIATE one.
+     */
+    notify(
+      accountId: string,
+      kind: AlertKind,
+      threshold: string,
+      windowKey: string,
+      facts: AlertFacts,
+      nowMs: number,
+    ): boolean {
+      const run = () => {
+        const id = insertAlert(accountId, kind, threshold, windowKey, facts, nowMs);
+        if (id === null) return false;
+        if (USER_NOTICE_KINDS.has(kind) && !accountId.startsWith("agent:")) {
+          const lang = limitsOf(accountId).language;
+          noticesRepo.insert(id, accountId, kind, renderAlert(kind, facts, lang), nowMs);
+        }
+        return true;
+      };
+      return db.inTransaction ? run() : db.transaction(run).immediate();
+    },
     /** Accounts whose stored status has a window that ended by `nowMs` (caps lift, spends reset). */
     dueForRollover(nowMs: number, limit: number): string[] {
       return statuses.dueForRollover(nowMs, limit);

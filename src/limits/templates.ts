@@ -19,6 +19,8 @@ export interface AlertFacts {
   avgHourMicroCredits?: number;
   topupUrl?: string | null;
   operatorReason?: string | null;
+  /** Auto top-up declines: Stripe's error code (`card_declined`, `authentication_required`, …). */
+  declineCode?: string | null;
 }
 
 const c = (micro: number | undefined) => formatMicroCredits(micro ?? 0);
@@ -90,6 +92,26 @@ export function renderAlert(kind: AlertKind, f: AlertFacts, lang: Language): str
       return es
         ? `Un pago fue reembolsado o disputado: -${c(f.amountMicroCredits)} créditos. Saldo: ${c(f.balanceMicroCredits)}.`
         : `A payment was refunded or disputed: -${c(f.amountMicroCredits)} credits. Balance: ${c(f.balanceMicroCredits)}.`;
+    case "autotopup_declined": {
+      const auth = f.declineCode === "authentication_required";
+      const why = es
+        ? auth
+          ? "tu banco pide que confirmes el pago"
+          : "la tarjeta fue rechazada"
+        : auth
+          ? "your bank asks you to confirm the payment"
+          : "your card was declined";
+      const link = f.topupUrl
+        ? es
+          ? ` Paga aquí para recargar y volver a guardar tu tarjeta: ${f.topupUrl}`
+          : ` Pay here to top up and save your card again: ${f.topupUrl}`
+        : es
+          ? " Usa /recargar para pagar."
+          : " Use /recargar to pay.";
+      return es
+        ? `No pudimos hacer tu recarga automática de ${c(f.amountMicroCredits)} créditos: ${why}.${link}`
+        : `Your automatic top-up of ${c(f.amountMicroCredits)} credits failed: ${why}.${link}`;
+    }
     case "spend_spike":
       return es
         ? `Pico de gasto: ${c(f.lastHourMicroCredits)} créditos en la última hora (promedio ${c(f.avgHourMicroCredits)}/h).`

@@ -5,6 +5,32 @@
  * fulfilment path in `webhooks/` (injected into reconciliation), and it never trusts a redirect.
  */
 export {
+  type AutoTopup,
+  type AutoTopupDeps,
+  type AutoTopupLimits,
+  type AutoTopupOutcome,
+  type AutoTopupRequest,
+  type AutoTopupView,
+  autoTopupRequestSchema,
+  createAutoTopup,
+  DEFAULT_AUTOTOPUP_LIMITS,
+  DEFAULT_AUTOTOPUP_THRESHOLD_MICRO,
+  type DeclineNotice,
+  describeAutoTopup,
+  disableAutoTopup,
+  type SkipReason,
+  setAutoTopup,
+} from "./autotopup.js";
+export {
+  type AutoTopupRepo,
+  type AutoTopupSettings,
+  type AutoTopupTrigger,
+  createAutoTopupRepo,
+  type StripeCustomerRow,
+  TRIGGER_STATES,
+  type TriggerState,
+} from "./autotopup-repo.js";
+export {
   createMercadoPagoGateway,
   decisivePayment,
   type MercadoPagoGateway,
@@ -29,11 +55,16 @@ export {
 } from "./packs.js";
 export { type ReconcileDeps, type ReconcileResult, reconcileTopups } from "./reconcile.js";
 export {
+  AUTOTOPUP_METADATA_KEY,
   createStripeGateway,
+  type OffSessionCharge,
+  type OffSessionResult,
   observeCharge,
   observeCheckoutSession,
   observeDispute,
+  observePaymentIntent,
   observeStripeEvent,
+  type SavedCard,
   STRIPE_SIGNATURE_TOLERANCE_S,
   type StripeEventFact,
   type StripeGateway,

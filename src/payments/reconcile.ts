@@ -1,6 +1,6 @@
 import type { Db } from "../db/index.js";
 import { decisivePayment, type MercadoPagoGateway, observeMercadoPagoPayment } from "./mercadopago.js";
-import { observeCheckoutSession, type StripeGateway } from "./stripe.js";
+import { observeCheckoutSession, observePaymentIntent, type StripeGateway } from "./stripe.js";
 import { createTopupRepo, type TopupRepo } from "./topup-repo.js";
 import { DISABLED_HINT } from "./topups.js";
 import type { PaymentObservation, Topup, TopupStatus } from "./types.js";
@@ -71,6 +71,14 @@ async function observe(deps: ReconcileDeps, topup: Topup): Promise<PaymentObserv
   if (topup.provider === "stripe") {
     if (!deps.stripe) return DISABLED_HINT.stripe;
     if (!topup.providerRef) return "no checkout session was created";
+    if (topup.providerRef.startsWith("pi_")) {
+      // An auto top-up: its off-session PaymentIntent, not a Checkout Session.
+      const pi = await deps.stripe.retrievePaymentIntent(topup.providerRef);
+      return (
+        observePaymentIntent(pi, "stripe reconcile: auto top-up payment intent")?.observation ??
+        "payment intent is not an auto top-up"
+      );
+    }
     const session = await deps.stripe.retrieveSession(topup.providerRef);
     return observeCheckoutSession(session, "stripe reconcile: checkout session");
   }

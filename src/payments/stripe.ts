@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import Stripe from "stripe";
 import { AppError, ErrorCode } from "../errors.js";
 import type { CheckoutInput, CheckoutLink, PaymentObservation } from "./types.js";
@@ -84,8 +85,10 @@ export function createStripeGateway(opts: StripeGatewayOptions) {
   return {
     name: "stripe" as const,
 
-    async createCheckout({ topup, title, publicBaseUrl }: CheckoutInput): Promise<CheckoutLink> {
+    async createCheckout({ topup, title, publicBaseUrl, saveCard }: CheckoutInput): Promise<CheckoutLink> {
       const q = `topup=${encodeURIComponent(topup.id)}`;
+      // Opt-in: the card is saved on the account's Customer for later off-session auto top-ups.
+      const save: Record<string, string> = saveCard ? { save_card: "1" } : {};
       try {
         const session = await stripe.checkout.sessions.create(
           {
@@ -101,9 +104,13 @@ export function createStripeGateway(opts: StripeGatewayOptions) {
               },
             ],
             client_reference_id: topup.id,
-            metadata: { topup_id: topup.id, account_id: topup.accountId, pack_id: topup.packId },
+            metadata: { topup_id: topup.id, account_id: topup.accountId, pack_id: topup.packId, ...save },
             // Session metadata is not copied to the PaymentIntent: refunds and disputes only carry it from here.
-            payment_intent_data: { metadata: { topup_id: topup.id, account_id: topup.accountId } },
+            payment_intent_data: {
+              metadata: { topup_id: topup.id, account_id: topup.accountId, ...save },
+              ...(saveCard ? { setup_future_usage: "off_session" as const } : {}),
+            },
+            ...(saveCard ? { customer: saveCard.customerId } : {}),
             success_url: `${publicBaseUrl}/pay/success?provider=stripe&${q}&session_id={CHECKOUT_SESSION_ID}`,
             cancel_url: `${publicBaseUrl}/pay/cancel?provider=stripe&${q}`,
             expires_at: Math.floor(topup.expiresAtMs / 1000),
@@ -158,6 +165,93 @@ export function createStripeGateway(opts: StripeGatewayOptions) {
       }
     },
 
+    /**
+     * The account's Stripe Customer, created once: the idempotency key `customer-<sha256(account)>`
+     * makes concurrent first checkouts get the same one (the caller stores its id for good).
+     */
+    async createCustomer(accountId: string): Promise<string> {
+      try {
+        const key = `customer-${createHash("sha256").update(accountId).digest("hex").slice(0, 40)}`;
+        const customer = await stripe.customers.create(
+          { description: "creditgate account", metadata: { account_id: accountId } },
+          { idempotencyKey: key },
+        );
+        return customer.id;
+      } catch (cause) {
+        throw upstream("stripe: creating the customer failed", cause);
+      }
+    },
+
+    /**
+     * The card a save-card checkout stored: the PaymentIntent's payment method (expanded) and
+     * customer. Only ids, brand and last 4 digits leave this function. Null when the payment
+     * saved nothing (no customer or payment method on it).
+     */
+    async savedCardOf(paymentIntentId: string): Promise<SavedCard | null> {
+      try {
+        const pi = await stripe.paymentIntents.retrieve(paymentIntentId, { expand: ["payment_method"] });
+        const customerId = idOf(pi.customer);
+        const pm = pi.payment_method;
+        const paymentMethodId = idOf(pm);
+        if (!customerId || !paymentMethodId) return null;
+        const card = typeof pm === "object" && pm ? pm.card : null;
+        return {
+          customerId,
+          paymentMethodId,
+          brand: card?.brand ?? null,
+          last4: card?.last4 ?? null,
+        };
+      } catch (cause) {
+        throw upstream(`stripe: retrieving payment intent ${paymentIntentId} failed`, cause);
+      }
+    },
+
+    /** A PaymentIntent's current state (reconciliation of auto top-ups). */
+    async retrievePaymentIntent(paymentIntentId: string): Promise<Stripe.PaymentIntent> {
+      try {
+        return await stripe.paymentIntents.retrieve(paymentIntentId);
+      } catch (cause) {
+        throw upstream(`stripe: retrieving payment intent ${paymentIntentId} failed`, cause);
+      }
+    },
+
+    /**
+     * Charges a saved card without the customer present (`off_session: true, confirm: true`)
+     * under `idempotencyKey`: the same key always answers the same PaymentIntent, so a retry
+     * or a second worker never charges twice. A card decline (402 `card_error`, e.g.
+     * `card_declined` or `authentication_required`) is an answer, not a throw; anything else
+     * (network, 5xx, bad request) throws a retryable AppError.
+     */
+    async chargeOffSession(input: OffSessionCharge): Promise<OffSessionResult> {
+      try {
+        const pi = await stripe.paymentIntents.create(
+          {
+            amount: Number(input.amountMinor),
+            currency: input.currency.toLowerCase(),
+            customer: input.customerId,
+            payment_method: input.paymentMethodId,
+            off_session: true,
+            confirm: true,
+            description: input.description,
+            metadata: input.metadata,
+          },
+          { idempotencyKey: input.idempotencyKey },
+        );
+        return { kind: "charged", paymentIntent: pi };
+      } catch (err) {
+        if (err instanceof Stripe.errors.StripeCardError) {
+          return {
+            kind: "declined",
+            code: err.code ?? "card_declined",
+            declineCode: err.decline_code || null,
+            message: err.message,
+            paymentIntent: err.payment_intent ?? null,
+          };
+        }
+        throw upstream("stripe: off-session charge failed", err);
+      }
+    },
+
     /** A dispute's current state: dispute events are snapshots and may arrive out of order. */
     async retrieveDispute(disputeId: string): Promise<Stripe.Dispute> {
       try {
@@ -179,6 +273,40 @@ export function createStripeGateway(opts: StripeGatewayOptions) {
 }
 
 export type StripeGateway = ReturnType<typeof createStripeGateway>;
+
+/** A card saved for off-session use: Stripe ids plus what may be shown (brand, last 4). */
+export interface SavedCard {
+  customerId: string;
+  paymentMethodId: string;
+  brand: string | null;
+  last4: string | null;
+}
+
+/** One off-session charge. `amountMinor`: integer minor units of `currency` (ISO, any case). */
+export interface OffSessionCharge {
+  customerId: string;
+  paymentMethodId: string;
+  amountMinor: bigint;
+  currency: string;
+  description: string;
+  metadata: Record<string, string>;
+  /** Stripe `Idempotency-Key`: one per trigger (`autotopup-<topup id>`). */
+  idempotencyKey: string;
+}
+
+/** What Stripe answered: a PaymentIntent (succeeded, processing, requires_action…) or a card decline. */
+export type OffSessionResult =
+  | { kind: "charged"; paymentIntent: Stripe.PaymentIntent }
+  | {
+      kind: "declined";
+      /** Stripe's `error.code`: `card_declined`, `authentication_required`, `expired_card`… */
+      code: string;
+      /** Stripe's `error.decline_code` (the issuer's reason), when given. */
+      declineCode: string | null;
+      message: string;
+      /** `error.payment_intent`: the failed PaymentIntent (status `requires_payment_method`). */
+      paymentIntent: Stripe.PaymentIntent | null;
+    };
 
 function upstream(message: string, cause: unknown): AppError {
   if (cause instanceof AppError) return cause;
@@ -225,6 +353,43 @@ const SESSION_EVENTS = new Set([
   "checkout.session.expired",
 ]);
 
+/** Metadata key marking a PaymentIntent as an off-session auto top-up (its value: the trigger key). */
+export const AUTOTOPUP_METADATA_KEY = "autotopup_trigger";
+
+/**
+ * An auto top-up's PaymentIntent → what it says about its top-up. Only PaymentIntents carrying
+ * {@link AUTOTOPUP_METADATA_KEY} are observed: a Checkout payment's PaymentIntent events are
+ * left to the session events (a `payment_failed` there only means the customer may try another
+ * card on the still-open page).
+ */
+export function observePaymentIntent(pi: Stripe.PaymentIntent, source: string): StripeEventFact | null {
+  if (!pi.metadata?.[AUTOTOPUP_METADATA_KEY]) return null;
+  const topupId = pi.metadata.topup_id ?? null;
+  const base = { echoedTopupId: topupId, paymentRef: pi.id, source };
+  let observation: PaymentObservation;
+  if (pi.status === "succeeded") {
+    observation = {
+      ...base,
+      state: "paid",
+      paid: { amountMinor: BigInt(pi.amount_received || pi.amount), currency: pi.currency.toUpperCase() },
+    };
+  } else if (pi.status === "processing") {
+    observation = { ...base, state: "awaiting_payment" };
+  } else if (pi.status === "requires_payment_method" || pi.status === "canceled") {
+    observation = { ...base, state: "failed" };
+  } else {
+    observation = { ...base, state: "unchanged" };
+  }
+  return { topupId, sessionId: null, paymentIntentId: pi.id, observation };
+}
+
+const PAYMENT_INTENT_EVENTS = new Set([
+  "payment_intent.succeeded",
+  "payment_intent.processing",
+  "payment_intent.payment_failed",
+  "payment_intent.canceled",
+]);
+
 /** A verified Stripe event → a provider-neutral fact, or null for event types we do not act on. */
 export function observeStripeEvent(event: Stripe.Event): StripeEventFact | null {
   const source = `stripe ${event.type}`;
@@ -238,6 +403,8 @@ export function observeStripeEvent(event: Stripe.Event): StripeEventFact | null 
       observation,
     };
   }
+  if (PAYMENT_INTENT_EVENTS.has(event.type))
+    return observePaymentIntent(event.data.object as Stripe.PaymentIntent, source);
   if (event.type === "charge.refunded")
     return observeCharge(event.data.object as Stripe.Charge, source, false);
   if (event.type.startsWith("charge.dispute.")) {

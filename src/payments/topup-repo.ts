@@ -102,6 +102,9 @@ export function createTopupRepo(db: Db) {
   const setCheckout = db.prepare<[string, string, number, string]>(
     "UPDATE topups SET provider_ref = ?, checkout_url = ?, updated_at_ms = ? WHERE id = ?",
   );
+  const setProviderRef = db.prepare<[string, number, string]>(
+    "UPDATE topups SET provider_ref = ?, updated_at_ms = ? WHERE id = ? AND provider_ref IS NULL",
+  );
   const setCreationFailed = db.prepare<[string, number, string]>(
     "UPDATE topups SET status = 'failed', last_error = ?, updated_at_ms = ? WHERE id = ? AND status = 'pending'",
   );
@@ -149,6 +152,10 @@ export function createTopupRepo(db: Db) {
     },
     setCheckout(id: string, providerRef: string, url: string, nowMs: number): void {
       setCheckout.run(providerRef, url, nowMs, id);
+    },
+    /** An auto top-up's PaymentIntent id (set once: it is what reconciliation asks Stripe about). */
+    setProviderRef(id: string, providerRef: string, nowMs: number): void {
+      setProviderRef.run(providerRef, nowMs, id);
     },
     markCreationFailed(id: string, error: string, nowMs: number): void {
       setCreationFailed.run(error.slice(0, 500), nowMs, id);

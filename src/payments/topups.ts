@@ -3,6 +3,7 @@ import { z } from "zod";
 import { accountIdSchema } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
+import { createAutoTopupRepo } from "./autotopup-repo.js";
 import type { MercadoPagoGateway } from "./mercadopago.js";
 import { type PackCatalog, PROVIDERS, type ProviderName } from "./packs.js";
 import type { StripeGateway } from "./stripe.js";
@@ -32,6 +33,11 @@ export const createTopupRequestSchema = z.object({
   userId: accountIdSchema,
   packId: z.string().min(1).max(64),
   provider: z.enum(PROVIDERS),
+  /**
+   * Opt in to auto top-up: save the card for later off-session charges (Stripe only; the link
+   * creates the account's Stripe Customer and asks Checkout for `setup_future_usage=off_session`).
+   */
+  saveCard: z.boolean().optional(),
   /** Needed only when the pack lists several currencies for the provider; defaults to the first. */
   currency: z
     .string()
@@ -82,7 +88,21 @@ export async function createTopup(
       `pack ${pack.id} has no ${req.provider} price${req.currency ? ` in ${req.currency.toUpperCase()}` : ""}`,
     );
   }
+  if (req.saveCard && req.provider !== "stripe") {
+    throw new AppError(
+      ErrorCode.InvalidRequest,
+      "saveCard: only Stripe can save a card for auto top-up (see the README: MercadoPago needs the CVV again)",
+    );
+  }
   const repo = deps.topups ?? createTopupRepo(deps.db);
+  let saveCard: { customerId: string } | undefined;
+  if (req.saveCard && deps.stripe) {
+    const cards = createAutoTopupRepo(deps.db);
+    const known = cards.customer(req.userId)?.customerId;
+    saveCard = {
+      customerId: known ?? cards.addCustomer(req.userId, await deps.stripe.createCustomer(req.userId), nowMs),
+    };
+  }
   const id = newTopupId();
   const expiresAtMs = nowMs + TOPUP_LINK_TTL_MS;
   repo.insert(
@@ -105,6 +125,7 @@ export async function createTopup(
       topup,
       title: pack.title,
       publicBaseUrl: deps.publicBaseUrl,
+      ...(saveCard ? { saveCard } : {}),
     });
     repo.setCheckout(id, link.providerRef, link.url, nowMs);
     return {

@@ -65,6 +65,8 @@ export interface CheckoutInput {
   topup: Topup;
   title: string;
   publicBaseUrl: string;
+  /** Opt-in to auto top-up: save the card on this Stripe Customer (`setup_future_usage=off_session`). */
+  saveCard?: { customerId: string };
 }
 
 export interface CheckoutLink {

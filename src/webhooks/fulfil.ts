@@ -2,10 +2,12 @@ import { createLedger, type Ledger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import { formatMicroCredits } from "../money.js";
 import {
+  createAutoTopupRepo,
   createTopupRepo,
   minorToDecimal,
   type PaymentObservation,
   type ProviderName,
+  type SavedCard,
   type Topup,
   type TopupPatch,
   type TopupRepo,
@@ -28,6 +30,11 @@ export interface FulfilInput {
   observation: PaymentObservation | null;
   /** Why `observation` is null or the top-up could not be located (stored on the event row). */
   note?: string;
+  /**
+   * The card a save-card checkout stored (opt-in to auto top-up): recorded for the top-up's
+   * account in the same transaction, only when this payment is (or already was) paid.
+   */
+  savedCard?: SavedCard | null;
   nowMs: number;
 }
 
@@ -97,6 +104,7 @@ interface ProviderEventRow {
 export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: TopupRepo } = {}) {
   const ledger = repos.ledger ?? createLedger(db);
   const topups = repos.topups ?? createTopupRepo(db);
+  const cards = createAutoTopupRepo(db);
   const insertEvent = db.prepare<[string, string, string, string | null, string, number]>(
     `INSERT INTO provider_events (provider, event_id, type, topup_id, payload, outcome, received_at_ms)
      VALUES (?, ?, ?, ?, ?, 'processing', ?) ON CONFLICT (provider, event_id) DO NOTHING`,
@@ -234,6 +242,7 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
       }
     }
 
+    if (input.savedCard && next.status === "paid") cards.saveCard(topup.accountId, input.savedCard, nowMs);
     const changed = (Object.keys(next) as (keyof TopupPatch)[]).some((k) => next[k] !== topup[k]);
     if (changed) topups.update(topup.id, next, nowMs);
     const after = { ...topup, ...next };

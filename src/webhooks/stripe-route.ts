@@ -88,9 +88,18 @@ export async function stripeWebhookRoutes(app: FastifyInstance, opts: StripeWebh
       if (!topupId && fact.paymentIntentId)
         topupId = await stripe.topupIdForPaymentIntent(fact.paymentIntentId);
     }
+    // Opt-in checkout (auto top-up): the card saved on the Customer, read before the one transaction.
+    const session = fact?.sessionId
+      ? (event.data.object as { metadata?: Record<string, string> | null })
+      : null;
+    const savedCard =
+      session?.metadata?.save_card === "1" && fact?.observation.state === "paid" && fact.paymentIntentId
+        ? await stripe.savedCardOf(fact.paymentIntentId)
+        : null;
     const outcome = opts.fulfiller.apply({
       event: record,
       topupId,
+      savedCard,
       observation: fact?.observation ?? null,
       note: fact ? undefined : `stripe event type ${event.type} is not handled`,
       nowMs: opts.nowMs(),

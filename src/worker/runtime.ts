@@ -60,6 +60,16 @@ export interface WorkerRuntimeOptions {
   sweep?: { everyMs: number; staleAfterMs: number } | false;
   /** Payment reconciliation (reconcileTopups through the fulfilment path), injected by the entry. */
   reconcile?: () => Promise<unknown>;
+  /**
+   * Auto top-up (payments' `createAutoTopup`), injected by the entry: `onBalanceChange` runs after
+   * every limit check; `resumeStale` on the `autotopup-resume` schedule (every `resumeEveryMs`,
+   * default 60 s). Absent: no auto top-up.
+   */
+  autoTopup?: {
+    onBalanceChange(accountId: string): Promise<{ status: string; reason?: string }>;
+    resumeStale(): Promise<unknown[]>;
+    resumeEveryMs?: number;
+  };
   fetch?: typeof fetch;
 }
 
@@ -93,6 +103,7 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
   const enforcer = o.enforcer ?? createEnforcer(o.db, o.settings);
   const queries = o.queries ?? createQueries(o.db, enforcer);
   const connections: Redis[] = [];
+  const autoTopup = o.autoTopup;
   const producer = () => {
     const c = producerConnection(o.redisUrl);
     connections.push(c);
@@ -130,11 +141,18 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
 
   const concurrency = o.concurrency ?? DEFAULT_CONFIG.worker.concurrency;
   const workers: Worker[] = [
-    new Worker(QUEUE_NAMES.checks, createChecksProcessor({ db: o.db, enforcer, nowMs, onAlerts: kick }), {
-      connection: blocking(),
-      prefix,
-      concurrency,
-    }),
+    new Worker(
+      QUEUE_NAMES.checks,
+      createChecksProcessor({
+        db: o.db,
+        enforcer,
+        nowMs,
+        onAlerts: kick,
+        log,
+        ...(autoTopup ? { afterCheck: (id: string) => autoTopup.onBalanceChange(id) } : {}),
+      }),
+      { connection: blocking(), prefix, concurrency },
+    ),
     new Worker(QUEUE_NAMES.rpc, createRpcProcessor({ queries, prefix, nowMs, reply }), {
       connection: blocking(),
       prefix,
@@ -149,6 +167,7 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
         nowMs,
         onAlerts: kick,
         ...(o.reconcile ? { reconcile: o.reconcile } : {}),
+        ...(autoTopup ? { resumeAutoTopups: () => autoTopup.resumeStale() } : {}),
       }),
       { connection: blocking(), prefix, concurrency: 1 },
     ),
@@ -183,6 +202,7 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
       ["retention", every.retentionMs],
     );
     if (o.reconcile) schedules.push(["reconcile", every.reconcileMs]);
+    if (autoTopup) schedules.push(["autotopup-resume", autoTopup.resumeEveryMs ?? 60_000]);
   }
   const scheduleOpts = { removeOnComplete: true, removeOnFail: { count: 100 } };
   const ready = (async () => {

@@ -30,6 +30,15 @@ export async function startFakeStripe() {
   const disputes = new Map<string, Json>();
   const requests: StripeRequestLog[] = [];
   let failNext = 0;
+  const customers = new Map<string, Json>();
+  const paymentMethods = new Map<string, Json>();
+  /** Off-session PaymentIntents actually created (a replayed Idempotency-Key adds none). */
+  const offSessionCharges: Json[] = [];
+  /** Idempotency-Key → the first answer (status + body), replayed as Stripe does. */
+  const offSessionByKey = new Map<string, Promise<{ status: number; body: Json }>>();
+  /** What an off-session charge of a payment method does (default: succeed). */
+  const offSessionOutcome = new Map<string, OffSessionOutcome>();
+  let offSessionDelayMs = 0;
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -51,6 +60,39 @@ export async function startFakeStripe() {
         return send(500, { error: { type: "api_error", message: "fake outage" } });
       }
       const parts = url.pathname.split("/").filter(Boolean);
+      if (req.method === "POST" && url.pathname === "/v1/customers") {
+        const key = String(req.headers["idempotency-key"] ?? "");
+        const existing = [...customers.values()].find((c) => key && c._key === key);
+        if (existing) return send(200, publicObject(existing));
+        const metadata: Record<string, string> = {};
+        for (const [k, v] of Object.entries(params)) {
+          const m = /^metadata\[(.+)\]$/.exec(k);
+          if (m?.[1]) metadata[m[1]] = v;
+        }
+        const customer: Json = {
+          id: rid("cus"),
+          object: "customer",
+          created: nowSec(),
+          description: params.description ?? null,
+          email: null,
+          invoice_settings: { default_payment_method: null },
+          livemode: false,
+          metadata,
+          _key: key,
+        };
+        customers.set(customer.id as string, customer);
+        return send(200, publicObject(customer));
+      }
+      if (req.method === "POST" && url.pathname === "/v1/payment_intents") {
+        const key = String(req.headers["idempotency-key"] ?? rid("idem"));
+        let answer = offSessionByKey.get(key);
+        if (!answer) {
+          answer = offSessionCharge(params);
+          offSessionByKey.set(key, answer);
+        }
+        void answer.then((a) => send(a.status, a.body));
+        return;
+      }
       if (req.method === "POST" && url.pathname === "/v1/checkout/sessions") {
         const key = String(req.headers["idempotency-key"] ?? "");
         const existing = key ? byIdempotencyKey.get(key) : undefined;
@@ -66,7 +108,15 @@ export async function startFakeStripe() {
       }
       if (req.method === "GET" && parts[1] === "payment_intents" && parts[2]) {
         const pi = paymentIntents.get(parts[2]);
-        return pi ? send(200, pi) : notFound(`payment_intent: '${parts[2]}'`);
+        if (!pi) return notFound(`payment_intent: '${parts[2]}'`);
+        const expand = url.searchParams.getAll("expand[]").concat(url.searchParams.getAll("expand[0]"));
+        if (expand.includes("payment_method") && typeof pi.payment_method === "string") {
+          return send(200, {
+            ...pi,
+            payment_method: paymentMethods.get(pi.payment_method) ?? pi.payment_method,
+          });
+        }
+        return send(200, pi);
       }
       if (req.method === "GET" && parts[1] === "disputes" && parts[2]) {
         const dp = disputes.get(parts[2]);
@@ -95,13 +145,14 @@ export async function startFakeStripe() {
     return {
       id,
       object: "checkout.session",
+      _setupFutureUsage: p["payment_intent_data[setup_future_usage]"] ?? null,
       amount_subtotal: Number(p["line_items[0][price_data][unit_amount]"]),
       amount_total: Number(p["line_items[0][price_data][unit_amount]"]),
       cancel_url: p.cancel_url ?? null,
       client_reference_id: p.client_reference_id ?? null,
       created: nowSec(),
       currency: p["line_items[0][price_data][currency]"],
-      customer: null,
+      customer: p.customer ?? null,
       expires_at: Number(p.expires_at),
       livemode: false,
       metadata,
@@ -126,12 +177,17 @@ export async function startFakeStripe() {
   function ensurePayment(sessionId: string): { pi: Json; charge: Json } {
     const s = session(sessionId);
     if (!s.payment_intent) {
+      // A save-card checkout attaches the card to the session's Customer for off-session use.
+      const pm = s.customer && s._setupFutureUsage ? newCard(s.customer as string) : null;
       const pi: Json = {
         id: rid("pi"),
         object: "payment_intent",
         amount: s.amount_total,
         currency: s.currency,
+        customer: s.customer ?? null,
         metadata: s._piMetadata,
+        payment_method: pm ? pm.id : null,
+        setup_future_usage: s._setupFutureUsage ?? null,
         status: "processing",
         latest_charge: null,
       };
@@ -159,9 +215,142 @@ export async function startFakeStripe() {
   }
 
   const publicSession = (s: Json): Json => {
-    const { _piMetadata: _omit, ...rest } = s;
+    const { _piMetadata: _omit, _setupFutureUsage: _omit2, ...rest } = s;
     return { ...rest };
   };
+  const publicObject = (o: Json): Json => {
+    const { _key: _omit, ...rest } = o;
+    return rest;
+  };
+
+  /** A test card saved on `customerId` (brand visa, last 4 4242): the shape of a PaymentMethod. */
+  function newCard(customerId: string, last4 = "4242"): Json {
+    const pm: Json = {
+      id: rid("pm"),
+      object: "payment_method",
+      allow_redisplay: "limited",
+      billing_details: { address: null, email: null, name: null, phone: null },
+      card: {
+        brand: "visa",
+        country: "US",
+        exp_month: 12,
+        exp_year: 2030,
+        fingerprint: "Xt5EWLLDS7FJjR1c",
+        funding: "credit",
+        last4,
+        networks: { available: ["visa"], preferred: null },
+      },
+      created: nowSec(),
+      customer: customerId,
+      livemode: false,
+      metadata: {},
+      type: "card",
+    };
+    paymentMethods.set(pm.id as string, pm);
+    return pm;
+  }
+
+  /** `POST /v1/payment_intents` with `off_session=true&confirm=true`: real-shaped success or 402 card_error. */
+  async function offSessionCharge(p: Record<string, string>): Promise<{ status: number; body: Json }> {
+    if (offSessionDelayMs > 0) await new Promise((r) => setTimeout(r, offSessionDelayMs));
+    const metadata: Record<string, string> = {};
+    for (const [k, v] of Object.entries(p)) {
+      const m = /^metadata\[(.+)\]$/.exec(k);
+      if (m?.[1]) metadata[m[1]] = v;
+    }
+    const pmId = p.payment_method ?? "";
+    const pm = paymentMethods.get(pmId);
+    if (!pm || pm.customer !== p.customer) {
+      return {
+        status: 400,
+        body: {
+          error: {
+            type: "invalid_request_error",
+            code: "resource_missing",
+            param: "payment_method",
+            message: `No such PaymentMethod: '${pmId}'`,
+          },
+        },
+      };
+    }
+    const outcome = offSessionOutcome.get(pmId) ?? "succeed";
+    const amount = Number(p.amount);
+    const chargeId = rid("ch");
+    const pi: Json = {
+      id: rid("pi"),
+      object: "payment_intent",
+      amount,
+      amount_capturable: 0,
+      amount_received: outcome === "succeed" ? amount : 0,
+      capture_method: "automatic_async",
+      confirmation_method: "automatic",
+      created: nowSec(),
+      currency: p.currency,
+      customer: p.customer,
+      description: p.description ?? null,
+      last_payment_error: null,
+      latest_charge: chargeId,
+      livemode: false,
+      metadata,
+      payment_method: pmId,
+      payment_method_types: ["card"],
+      setup_future_usage: null,
+      status:
+        outcome === "succeed"
+          ? "succeeded"
+          : outcome === "processing"
+            ? "processing"
+            : "requires_payment_method",
+    };
+    paymentIntents.set(pi.id as string, pi);
+    offSessionCharges.push(pi);
+    if (outcome === "succeed" || outcome === "processing") {
+      charges.set(chargeId, {
+        id: chargeId,
+        object: "charge",
+        amount,
+        amount_captured: outcome === "succeed" ? amount : 0,
+        amount_refunded: 0,
+        currency: p.currency,
+        disputed: false,
+        metadata: {},
+        paid: outcome === "succeed",
+        payment_intent: pi.id,
+        refunded: false,
+        status: outcome === "succeed" ? "succeeded" : "pending",
+      });
+      return { status: 200, body: pi };
+    }
+    // Stripe's 402 card_error: the failed PaymentIntent comes back inside the error.
+    const declined =
+      outcome === "authentication_required"
+        ? {
+            code: "authentication_required",
+            decline_code: "authentication_required",
+            doc_url: "https://docs.stripe.com/error-codes/authentication-required",
+            message: "Your card was declined. This transaction requires authentication.",
+          }
+        : {
+            code: "card_declined",
+            decline_code: "insufficient_funds",
+            doc_url: "https://docs.stripe.com/error-codes/card-declined",
+            message: "Your card has insufficient funds.",
+          };
+    pi.last_payment_error = { ...declined, charge: chargeId, payment_method: pm, type: "card_error" };
+    return {
+      status: 402,
+      body: {
+        error: {
+          ...declined,
+          charge: chargeId,
+          payment_intent: pi,
+          payment_method: pm,
+          request_log_url: `https://dashboard.stripe.com/test/logs/${rid("req")}?t=${nowSec()}`,
+          type: "card_error",
+        },
+      },
+    };
+  }
 
   function event(type: string, object: Json): Json {
     return {
@@ -266,11 +455,37 @@ export async function startFakeStripe() {
     },
     /** Any event with an arbitrary object (for shape-mismatch tests). */
     event,
+    customers,
+    /** Off-session PaymentIntents created, in order (idempotent replays add none). */
+    offSessionCharges,
+    /** What off-session charges of this payment method do from now on. */
+    setOffSessionOutcome(paymentMethodId: string, outcome: OffSessionOutcome) {
+      offSessionOutcome.set(paymentMethodId, outcome);
+    },
+    /** Delays every off-session charge's answer (two workers racing on one low balance). */
+    setOffSessionDelayMs(ms: number) {
+      offSessionDelayMs = ms;
+    },
+    /** A `payment_intent.*` event for a PaymentIntent as it is now (or with `status` forced). */
+    paymentIntentEvent(paymentIntentId: string, type: string): Json {
+      const pi = paymentIntents.get(paymentIntentId);
+      if (!pi) throw new Error(`fake stripe: no payment intent ${paymentIntentId}`);
+      return event(type, { ...pi });
+    },
+    /** Moves a processing PaymentIntent to succeeded (async settlement). */
+    settle(paymentIntentId: string): void {
+      const pi = paymentIntents.get(paymentIntentId);
+      if (!pi) throw new Error(`fake stripe: no payment intent ${paymentIntentId}`);
+      Object.assign(pi, { status: "succeeded", amount_received: pi.amount });
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
 export type FakeStripe = Awaited<ReturnType<typeof startFakeStripe>>;
+
+/** What an off-session charge does at the fake: real Stripe outcomes. */
+export type OffSessionOutcome = "succeed" | "processing" | "card_declined" | "authentication_required";
 
 const signer = new Stripe("sk_test_signer_only");
 

@@ -9,6 +9,7 @@ import type { Enforcer, Queries } from "../../limits/index.js";
 import type { PaymentsDeps, TopupRepo } from "../../payments/index.js";
 import { installAuth } from "../auth.js";
 import type { AuthFailureLimiter } from "../hardening.js";
+import { autoTopupRoutes } from "./autotopup.js";
 import { balanceRoutes } from "./balances.js";
 import { keyRoutes } from "./keys.js";
 import { ledgerRoutes } from "./ledger.js";
@@ -53,6 +54,7 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
       ),
   });
   await api.register(topupRoutes, { payments: o.payments, nowMs });
+  await api.register(autoTopupRoutes, { payments: o.payments, enforcer, nowMs });
   await api.register(balanceRoutes, { db, ledger });
   await api.register(limitRoutes, { enforcer, nowMs });
   await api.register(statusRoutes, { enforcer, queries, nowMs });

@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import { formatMicroCredits } from "../../money.js";
-import type { ProviderName } from "../../payments/index.js";
+import type { AutoTopupView, ProviderName } from "../../payments/index.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { integerArg } from "../options.js";
 import { renderTable, toJson } from "../output.js";
@@ -27,8 +27,13 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
         .makeOptionMandatory(),
     )
     .option("--currency <code>", "currency, when the pack lists several for the provider")
+    .option("--save-card", "save the card for auto top-up (Stripe only; see `creditgate autotopup`)")
     .action(
-      async (user: string, opts: { pack: string; provider: string; currency?: string }, cmd: Command) => {
+      async (
+        user: string,
+        opts: { pack: string; provider: string; currency?: string; saveCard?: boolean },
+        cmd: Command,
+      ) => {
         const { g, deps } = await setup(cmd);
         const { createTopup } = await import("../../payments/index.js");
         const created = await createTopup(
@@ -38,6 +43,7 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
             packId: opts.pack,
             provider: opts.provider as ProviderName,
             ...(opts.currency ? { currency: opts.currency } : {}),
+            ...(opts.saveCard ? { saveCard: true } : {}),
           },
           ctx.nowMs(),
         );
@@ -50,6 +56,76 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
         );
       },
     );
+
+  const autotopup = program
+    .command("autotopup")
+    .description("auto top-up: charge a user's saved card (Stripe) for a pack when the balance runs low");
+  const showAutoTopup = (g: GlobalOptions, view: AutoTopupView) => {
+    if (g.json) return ctx.out(toJson(view));
+    const card = view.card ? `${view.card.brand ?? "card"} •••• ${view.card.last4 ?? "????"}` : "none saved";
+    const last = view.lastCharge
+      ? `${view.lastCharge.state}${view.lastCharge.declineCode ? ` (${view.lastCharge.declineCode})` : ""} ${view.lastCharge.at}`
+      : "–";
+    ctx.out(
+      renderTable(
+        ["user", "enabled", "pack", "below (credits)", "card", "last charge"],
+        [[view.userId, view.enabled ? "yes" : "no", view.packId ?? "–", view.threshold ?? "–", card, last]],
+      ),
+    );
+    if (view.needsCard) {
+      ctx.out(
+        `no card saved yet: send a save-card link (creditgate topup-link ${view.userId} --pack ${view.packId} --provider stripe --save-card)\n`,
+      );
+    }
+  };
+  autotopup
+    .command("set")
+    .description("turn auto top-up on: charge --pack when the balance drops below --threshold credits")
+    .argument("<user>", "end-user account id, e.g. telegram:123456")
+    .requiredOption("--pack <id>", "credit pack id with a Stripe price (see `creditgate packs`)")
+    .option("--threshold <credits>", "charge when the balance drops below this many credits (default 1)")
+    .option("--currency <code>", "currency, when the pack lists several Stripe prices")
+    .action(
+      async (user: string, opts: { pack: string; threshold?: string; currency?: string }, cmd: Command) => {
+        const { g, deps, services } = await setup(cmd);
+        const { setAutoTopup, createAutoTopupRepo } = await import("../../payments/index.js");
+        const now = ctx.nowMs();
+        const view = setAutoTopup(
+          deps,
+          createAutoTopupRepo(deps.db),
+          user,
+          {
+            packId: opts.pack,
+            ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
+            ...(opts.currency ? { currency: opts.currency } : {}),
+          },
+          now,
+        );
+        // A balance already below the threshold is charged by the worker's next check.
+        deps.db.transaction(() => services.repos.enforcer.enqueueCheck(view.userId, now)).immediate();
+        showAutoTopup(g, view);
+      },
+    );
+  autotopup
+    .command("get")
+    .description("show a user's auto top-up settings, saved card (brand, last 4) and last charge")
+    .argument("<user>", "end-user account id")
+    .action(async (user: string, _opts: unknown, cmd: Command) => {
+      const { g, deps } = await setup(cmd);
+      const { describeAutoTopup, createAutoTopupRepo } = await import("../../payments/index.js");
+      const { assertAccountId } = await import("../../credits/index.js");
+      assertAccountId(user);
+      showAutoTopup(g, describeAutoTopup(createAutoTopupRepo(deps.db), user));
+    });
+  autotopup
+    .command("off")
+    .description("turn a user's auto top-up off (the saved card is kept for a later `set`)")
+    .argument("<user>", "end-user account id")
+    .action(async (user: string, _opts: unknown, cmd: Command) => {
+      const { g, deps } = await setup(cmd);
+      const { disableAutoTopup, createAutoTopupRepo } = await import("../../payments/index.js");
+      showAutoTopup(g, disableAutoTopup(createAutoTopupRepo(deps.db), user, ctx.nowMs()));
+    });
 
   program
     .command("reconcile")

@@ -177,7 +177,7 @@ function redact(url: string): string {
  */
 async function startWorker(log: Log, services: Services) {
   const { startWorkerRuntime } = await import("../../worker/runtime.js");
-  const { config, db, reconcile } = services;
+  const { config, db, reconcile, autoTopup } = services;
   const runtime = startWorkerRuntime({
     db,
     redisUrl: config.redisUrl,
@@ -189,6 +189,7 @@ async function startWorker(log: Log, services: Services) {
     concurrency: config.worker.concurrency,
     log: (level, msg) => log(level, msg),
     ...(reconcile ? { reconcile: () => reconcile(config.worker.reconcileAfterMs, Date.now()) } : {}),
+    ...(autoTopup ? { autoTopup: autoTopup((level, msg) => log(level, msg)) } : {}),
   });
   // Don't hold the meter and the HTTP server hostage to Redis.
   let timer: NodeJS.Timeout | undefined;

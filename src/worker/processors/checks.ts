@@ -15,11 +15,17 @@ export function createChecksProcessor(o: {
   enforcer: Enforcer;
   nowMs: () => number;
   onAlerts: () => void;
+  /**
+   * Runs after every check (auto top-up, injected by the entry: the worker itself never charges
+   * or credits). Its failure is logged, never fails the check (the status is already stored).
+   */
+  afterCheck?: (accountId: string) => Promise<{ status: string; reason?: string }>;
+  log?: (level: "info" | "warn" | "error", msg: string) => void;
 }) {
   const markChecked = o.db.prepare<[number, string]>(
     "UPDATE limit_outbox SET checked_seq = max(checked_seq, ?) WHERE account_id = ?",
   );
-  return async (job: Job): Promise<{ allowed: boolean; alerts: number }> => {
+  return async (job: Job): Promise<{ allowed: boolean; alerts: number; autoTopup?: string }> => {
     const accountId = (job.data as { accountId?: unknown }).accountId;
     if (typeof accountId !== "string") throw new UnrecoverableError("check: accountId missing");
     // Under `start` the connection's busy timeout is short (the HTTP server shares the event
@@ -31,6 +37,19 @@ export function createChecksProcessor(o: {
       return checked;
     }, CHECK_BUSY_RETRY_MS);
     if (r.alerts.length > 0) o.onAlerts();
-    return { allowed: r.status.allowed, alerts: r.alerts.length };
+    let autoTopup: string | undefined;
+    if (o.afterCheck) {
+      try {
+        const a = await o.afterCheck(accountId);
+        autoTopup = a.reason ? `${a.status}:${a.reason}` : a.status;
+      } catch (err) {
+        autoTopup = "error";
+        o.log?.(
+          "error",
+          `auto top-up for ${accountId} failed: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
+    return { allowed: r.status.allowed, alerts: r.alerts.length, ...(autoTopup ? { autoTopup } : {}) };
   };
 }

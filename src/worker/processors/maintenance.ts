@@ -3,7 +3,8 @@ import type { Db } from "../../db/index.js";
 import { type Enforcer, runRetention, runRollover, runSpikeScan } from "../../limits/index.js";
 
 /**
- * The `maintenance` queue (job schedulers): `rollover`, `spike-scan`, `reconcile`, `retention`.
+ * The `maintenance` queue (job schedulers): `rollover`, `spike-scan`, `reconcile`, `retention`,
+ * `autotopup-resume`.
  * Calls `onAlerts` when a pass raised alerts (the relay sends their webhook deliveries).
  */
 export function createMaintenanceProcessor(o: {
@@ -14,6 +15,8 @@ export function createMaintenanceProcessor(o: {
   onAlerts: () => void;
   /** Payment reconciliation (through the fulfilment path), injected by the entry. */
   reconcile?: () => Promise<unknown>;
+  /** Auto top-up claims whose Stripe call never answered, resumed with the same key (injected). */
+  resumeAutoTopups?: () => Promise<unknown[]>;
 }) {
   return async (job: Job): Promise<unknown> => {
     const now = o.nowMs();
@@ -32,6 +35,8 @@ export function createMaintenanceProcessor(o: {
         return o.reconcile
           ? { results: ((await o.reconcile()) as unknown[] | undefined)?.length ?? 0 }
           : null;
+      case "autotopup-resume":
+        return o.resumeAutoTopups ? { resumed: (await o.resumeAutoTopups()).length } : null;
       case "retention":
         return runRetention(o.db, o.retentionDays, now);
       default:
