@@ -87,6 +87,26 @@ export interface CreateTopupBody {
   userId: string;
   packId: string;
   provider: PaymentProvider;
+  /** Save the card for auto top-up (Stripe only). */
+  saveCard?: boolean;
+}
+/** `PUT /v1/users/:id/autotopup` body: charge `packId` when the balance drops below `threshold` credits. */
+export interface AutoTopupBody {
+  packId: string;
+  /** Decimal credits, e.g. "2" or "2.5"; creditgate's default (1) when absent. */
+  threshold?: string;
+}
+/** `GET|PUT|DELETE /v1/users/:id/autotopup` answer. */
+export interface AutoTopupView {
+  userId: string;
+  enabled: boolean;
+  packId: string | null;
+  /** Decimal credits, e.g. "2.00". */
+  threshold: string | null;
+  /** The saved card, brand and last 4 digits only; null: none yet. */
+  card: { brand: string | null; last4: string | null } | null;
+  /** On, but no card saved yet: the user must pay once with a save-card link. */
+  needsCard: boolean;
 }
 /** `POST /v1/topups` answer: the checkout link to send to the user. */
 export interface CreatedTopup {

@@ -5,6 +5,8 @@
  */
 import type {
   ApiErrorBody,
+  AutoTopupBody,
+  AutoTopupView,
   Burn,
   Consumo,
   CreatedTopup,
@@ -64,6 +66,14 @@ export class CreditgateClient {
   }
   createTopup(body: CreateTopupBody): Promise<CreatedTopup> {
     return this.request("POST", "/v1/topups", body);
+  }
+  /** `PUT /v1/users/:id/autotopup`: turn auto top-up on (Stripe saved card). */
+  setAutoTopup(userId: string, body: AutoTopupBody): Promise<AutoTopupView> {
+    return this.request("PUT", `/v1/users/${seg(userId)}/autotopup`, body);
+  }
+  /** `DELETE /v1/users/:id/autotopup`: turn auto top-up off. */
+  disableAutoTopup(userId: string): Promise<AutoTopupView> {
+    return this.request("DELETE", `/v1/users/${seg(userId)}/autotopup`);
   }
   notices(limit = 50): Promise<Notice[]> {
     return this.request("GET", `/v1/notices?limit=${limit}`);

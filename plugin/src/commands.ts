@@ -1,4 +1,4 @@
-/** `/consumo`, `/saldo`, `/recargar [pack] [provider]`, `/burn` (operator only). */
+/** `/consumo`, `/saldo`, `/recargar [pack] [provider]`, `/recargar auto <pack> [threshold]|off`, `/burn` (operator only). */
 import type { Pack } from "./api-types.js";
 import { type CreditgateClient, CreditgateError } from "./client.js";
 import { PAYMENT_PROVIDERS, type PaymentProvider, type PluginConfig } from "./config.js";
@@ -53,6 +53,23 @@ export function parseRecargarArgs(args: string | undefined): {
   return { pack, provider };
 }
 
+/**
+ * `/recargar auto <pack> [threshold]` and `/recargar auto off` → what to do; null when the args
+ * are not an `auto` subcommand. Threshold: credits, "2", "2.5" or "2,5"; absent: creditgate's default.
+ */
+export function parseAutoArgs(
+  args: string | undefined,
+): { off: true } | { off: false; pack: string | null; threshold: string | null; bad: boolean } | null {
+  const toks = (args ?? "").trim().split(/\s+/).filter(Boolean);
+  if (toks[0]?.toLowerCase() !== "auto") return null;
+  const second = toks[1]?.toLowerCase();
+  if (second === "off" || second === "no" || second === "desactivar" || second === "apagar")
+    return { off: true };
+  const raw = toks[2]?.replace(",", ".") ?? null;
+  const bad = raw !== null && !/^\d+(\.\d{1,6})?$/.test(raw);
+  return { off: false, pack: toks[1] ?? null, threshold: bad ? null : raw, bad };
+}
+
 export function isOperator(ctx: PluginCommandContext, cfg: PluginConfig): boolean {
   if (ctx.senderIsOwner === true) return true;
   const user = commandUser(ctx);
@@ -78,6 +95,48 @@ export function buildCommands(d: CommandDeps): PluginCommandDefinition[] {
         return { text: t.unavailable };
       }
     };
+
+  /** `/recargar auto …`: turn auto top-up on (a save-card link when no card is saved yet) or off. */
+  async function autoTopup(user: string, a: NonNullable<ReturnType<typeof parseAutoArgs>>): Promise<string> {
+    if (a.off) {
+      await d.client.disableAutoTopup(user);
+      return t.autoOff;
+    }
+    if (!a.pack || a.bad) return t.autoUsage;
+    const packs = await d.client.packs();
+    const pack = findPack(packs, a.pack);
+    if (!pack) return `${t.unknownPack(a.pack)}\n${formatPacks(packs, lang, "stripe")}`;
+    if (!pack.prices.some((p) => p.provider === "stripe")) return t.autoStripeOnly(pack.id);
+    let view: Awaited<ReturnType<CreditgateClient["setAutoTopup"]>>;
+    try {
+      view = await d.client.setAutoTopup(user, {
+        packId: pack.id,
+        ...(a.threshold ? { threshold: a.threshold } : {}),
+      });
+    } catch (err) {
+      if (err instanceof CreditgateError && err.kind === "http") {
+        d.logger.warn(`creditgate: /recargar auto for ${user} refused: ${err.message}`);
+        return t.autoUsage;
+      }
+      throw err;
+    }
+    if (!view.needsCard) return t.autoOn(pack, view);
+    try {
+      const link = await d.client.createTopup({
+        userId: user,
+        packId: pack.id,
+        provider: "stripe",
+        saveCard: true,
+      });
+      return t.autoNeedsCard(pack, view, link);
+    } catch (err) {
+      if (err instanceof CreditgateError && err.code === "provider_disabled") {
+        d.logger.warn(`creditgate: /recargar auto for ${user}: ${err.message}`);
+        return t.providerDisabled(providerLabel("stripe"), "");
+      }
+      throw err;
+    }
+  }
 
   const cmds: PluginCommandDefinition[] = [];
   if (d.config.commands.consumo) {
@@ -119,12 +178,16 @@ export function buildCommands(d: CommandDeps): PluginCommandDefinition[] {
     cmds.push({
       name: "recargar",
       description:
-        lang === "es" ? "Recargar créditos: /recargar [paquete] [stripe|mercadopago]" : "Top up credits",
+        lang === "es"
+          ? "Recargar créditos: /recargar [paquete] [stripe|mercadopago], /recargar auto <paquete> [umbral]|off"
+          : "Top up credits; /recargar auto <pack> [threshold]|off for auto top-up",
       acceptsArgs: true,
       requireAuth: false,
       handler: guarded("recargar", async (ctx) => {
         const user = commandUser(ctx);
         if (!user) return t.who;
+        const auto = parseAutoArgs(ctx.args);
+        if (auto) return autoTopup(user, auto);
         const { pack: wanted, provider: asked } = parseRecargarArgs(ctx.args);
         const packs = await d.client.packs();
         if (!wanted) return formatPacks(packs, lang, asked ?? undefined);

@@ -1,5 +1,6 @@
 /** Chat texts in Spanish (default) and English, and the number/date formatting they use. */
 import type {
+  AutoTopupView,
   Burn,
   Consumo,
   ConsumoLimit,
@@ -33,6 +34,11 @@ function periodName(period: string, lang: Language): string {
   const es: Record<string, string> = { day: "diario", week: "semanal", month: "mensual", year: "anual" };
   const en: Record<string, string> = { day: "daily", week: "weekly", month: "monthly", year: "yearly" };
   return (lang === "es" ? es : en)[p] ?? period;
+}
+
+/** "visa •••• 4242" (brand and last 4 only: creditgate never sends more). */
+function cardText(v: AutoTopupView): string {
+  return v.card ? `${v.card.brand ?? ""} •••• ${v.card.last4 ?? "????"}`.trim() : "";
 }
 
 const T = {
@@ -81,6 +87,15 @@ const T = {
       `Última hora: ${h} créditos\nÚltimas 24 h: ${d} créditos${runway ? `\nAutonomía estimada: ${runway}` : ""}`,
     hours: (h: number) => (h >= 48 ? `${Math.floor(h / 24)} días` : `${Math.round(h * 10) / 10} h`),
     operatorOnly: "Este comando es solo para el operador.",
+    autoUsage:
+      "Recarga automática: /recargar auto <paquete> [umbral en créditos] para activarla, /recargar auto off para desactivarla.",
+    autoStripeOnly: (pack: string) =>
+      `La recarga automática usa una tarjeta guardada en Stripe, y el paquete ${pack} no tiene precio en Stripe.`,
+    autoOn: (p: Pack, v: AutoTopupView) =>
+      `✅ Recarga automática activada: cuando tu saldo baje de ${v.threshold} créditos, cargaremos ${p.credits} créditos (${p.id}) a tu tarjeta ${cardText(v)}. Desactívala con /recargar auto off.`,
+    autoNeedsCard: (p: Pack, v: AutoTopupView, t: CreatedTopup) =>
+      `Para activar la recarga automática (${p.credits} créditos cuando tu saldo baje de ${v.threshold}), paga una vez aquí y se guardará tu tarjeta:\n${t.url}\nEl enlace vence el ${when(t.expiresAt) ?? t.expiresAt}.`,
+    autoOff: "Recarga automática desactivada. Tu tarjeta guardada no se volverá a cargar.",
   },
   en: {
     balance: (b: string) => `💳 Balance: ${b} credits`,
@@ -127,6 +142,15 @@ const T = {
       `Last hour: ${h} credits\nLast 24 h: ${d} credits${runway ? `\nEstimated runway: ${runway}` : ""}`,
     hours: (h: number) => (h >= 48 ? `${Math.floor(h / 24)} days` : `${Math.round(h * 10) / 10} h`),
     operatorOnly: "This command is for the operator only.",
+    autoUsage:
+      "Auto top-up: /recargar auto <pack> [threshold in credits] to turn it on, /recargar auto off to turn it off.",
+    autoStripeOnly: (pack: string) =>
+      `Auto top-up charges a card saved with Stripe, and pack ${pack} has no Stripe price.`,
+    autoOn: (p: Pack, v: AutoTopupView) =>
+      `✅ Auto top-up is on: when your balance drops below ${v.threshold} credits, we add ${p.credits} credits (${p.id}) charged to your card ${cardText(v)}. Turn it off with /recargar auto off.`,
+    autoNeedsCard: (p: Pack, v: AutoTopupView, t: CreatedTopup) =>
+      `To turn on auto top-up (${p.credits} credits when your balance drops below ${v.threshold}), pay once here and your card will be saved:\n${t.url}\nThe link expires at ${when(t.expiresAt) ?? t.expiresAt}.`,
+    autoOff: "Auto top-up is off. Your saved card will not be charged again.",
   },
 };
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { commandUser, isOperator, parseRecargarArgs } from "../src/commands.js";
+import { commandUser, isOperator, parseAutoArgs, parseRecargarArgs } from "../src/commands.js";
 import { resolveConfig } from "../src/config.js";
 import { credits } from "../src/i18n.js";
 import { registerCreditgate } from "../src/index.js";
@@ -109,6 +109,73 @@ describe("/saldo", () => {
     expect(await host.runCommand("saldo", henry)).toBe("💳 Saldo: 3.25 créditos");
     cg.setUser("telegram:5550101", { balanceMicroCredits: 8_250_000 });
     expect(await host.runCommand("saldo", henry)).toBe("💳 Saldo: 8.25 créditos");
+  });
+});
+
+describe("/recargar auto", () => {
+  it("parses on/off, pack and threshold (comma or dot), and leaves plain packs alone", () => {
+    expect(parseAutoArgs("starter")).toBeNull();
+    expect(parseAutoArgs("auto off")).toEqual({ off: true });
+    expect(parseAutoArgs("AUTO desactivar")).toEqual({ off: true });
+    expect(parseAutoArgs("auto starter 2,5")).toEqual({
+      off: false,
+      pack: "starter",
+      threshold: "2.5",
+      bad: false,
+    });
+    expect(parseAutoArgs("auto starter")).toEqual({
+      off: false,
+      pack: "starter",
+      threshold: null,
+      bad: false,
+    });
+    expect(parseAutoArgs("auto starter dos")).toMatchObject({ bad: true });
+    expect(parseAutoArgs("auto")).toMatchObject({ pack: null });
+  });
+
+  it("Spanish: with no saved card, turns it on and replies with a save-card Stripe link", async () => {
+    const host = setup({ defaultProvider: "mercadopago" });
+    const text = await host.runCommand("recargar", { ...henry, args: "auto starter 2" });
+    expect(cg.autotopup.get("telegram:5550101")).toMatchObject({
+      enabled: true,
+      packId: "starter",
+      threshold: "2.00",
+    });
+    expect(cg.topups.at(-1)).toMatchObject({ packId: "starter", provider: "stripe", saveCard: true });
+    expect(text).toContain("paga una vez aquí y se guardará tu tarjeta");
+    expect(text).toContain(cg.topups.at(-1)?.url);
+  });
+
+  it("English: with a saved card, confirms with brand and last 4; `auto off` turns it off", async () => {
+    const host = setup({ language: "en" });
+    cg.cards.set("telegram:5550101", { brand: "visa", last4: "4242" });
+    const on = await host.runCommand("recargar", { ...henry, args: "auto 1" });
+    expect(on).toContain(
+      "Auto top-up is on: when your balance drops below 1.00 credits, we add 5 credits (starter)",
+    );
+    expect(on).toContain("visa •••• 4242");
+    expect(cg.topups).toHaveLength(0);
+    expect(await host.runCommand("recargar", { ...henry, args: "auto off" })).toBe(
+      "Auto top-up is off. Your saved card will not be charged again.",
+    );
+    expect(cg.autotopup.get("telegram:5550101")).toMatchObject({ enabled: false });
+  });
+
+  it("refuses what cannot work: no pack, a bad threshold, a pack without a Stripe price", async () => {
+    const host = setup();
+    cg.packs = cg.packs.map((p) =>
+      p.id === "starter" ? { ...p, prices: p.prices.filter((x) => x.provider !== "stripe") } : p,
+    );
+    expect(telegramSees(await host.runCommand("recargar", { ...henry, args: "auto" })).text).toContain(
+      "/recargar auto <paquete>",
+    );
+    expect(await host.runCommand("recargar", { ...henry, args: "auto plus x" })).toContain(
+      "/recargar auto off",
+    );
+    expect(await host.runCommand("recargar", { ...henry, args: "auto starter" })).toContain(
+      "el paquete starter no tiene precio en Stripe",
+    );
+    expect(cg.autotopup.size).toBe(0);
   });
 });
 

@@ -56,7 +56,12 @@ export declare class FakeCreditgate {
     expiresAt: string;
     userId: string;
     packId: string;
+    saveCard: boolean;
   }[];
+  /** userId → the auto top-up view PUT/DELETE /v1/users/:id/autotopup answered. */
+  autotopup: Map<string, Record<string, unknown>>;
+  /** userId → the card creditgate has saved for them (set it to skip the save-card link). */
+  cards: Map<string, { brand: string | null; last4: string | null }>;
   notices: FakeNotice[];
   acked: Set<string>;
   usage: Map<string, Record<string, unknown>>;

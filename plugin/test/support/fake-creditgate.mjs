@@ -37,6 +37,9 @@ export class FakeCreditgate {
     this.users = new Map();
     this.packs = structuredClone(TEST_PACKS);
     this.topups = [];
+    /** userId → the autotopup view the server would answer; `cards`: userId → {brand, last4} saved. */
+    this.autotopup = new Map();
+    this.cards = new Map();
     /** Providers answered with 503 provider_disabled (no keys configured on the server). */
     this.disabledProviders = new Set();
     this.notices = [];
@@ -174,8 +177,47 @@ export class FakeCreditgate {
         provider: body.provider,
         expiresAt: "2030-01-01T12:00:00.000Z",
       };
-      this.topups.push({ ...t, userId: body.userId, packId: body.packId });
+      this.topups.push({ ...t, userId: body.userId, packId: body.packId, saveCard: body.saveCard === true });
       return json(res, 201, t);
+    }
+    m = route("PUT", /^\/v1\/users\/([^/]+)\/autotopup$/);
+    if (m) {
+      const userId = decodeURIComponent(m[1]);
+      if (!this.packs.some((p) => p.id === body?.packId)) {
+        return json(res, 404, { error: { code: "not_found", message: `unknown pack ${body?.packId}` } });
+      }
+      const threshold = body.threshold ?? "1";
+      if (!/^\d+(\.\d{1,6})?$/.test(threshold) || Number(threshold) <= 0) {
+        return json(res, 400, {
+          error: { code: "invalid_request", message: "threshold: must be more than 0" },
+        });
+      }
+      const card = this.cards.get(userId) ?? null;
+      const view = {
+        userId,
+        enabled: true,
+        packId: body.packId,
+        currency: null,
+        threshold: Number(threshold).toFixed(2),
+        thresholdMicroCredits: Math.round(Number(threshold) * 1e6),
+        card,
+        needsCard: card === null,
+        lastCharge: null,
+      };
+      this.autotopup.set(userId, view);
+      return json(res, 200, view);
+    }
+    m = route("DELETE", /^\/v1\/users\/([^/]+)\/autotopup$/);
+    if (m) {
+      const userId = decodeURIComponent(m[1]);
+      const prev = this.autotopup.get(userId);
+      const view = {
+        ...(prev ?? { userId, packId: null, threshold: null, card: null }),
+        enabled: false,
+        needsCard: false,
+      };
+      this.autotopup.set(userId, view);
+      return json(res, 200, view);
     }
     if (req.method === "GET" && path === "/v1/notices") {
       const limit = Number(url.searchParams.get("limit") ?? 50);
