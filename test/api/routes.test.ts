@@ -252,6 +252,7 @@ describe("operator routes", () => {
 /** Every operator route: the generated document must list each one (and nothing else). */
 const V1_ROUTES = [
   "DELETE /v1/keys/:id",
+  "DELETE /v1/users/:id/autotopup",
   "DELETE /v1/users/:id/limits",
   "GET /v1/agents/:agentId/burn",
   "GET /v1/agents/:agentId/usage",
@@ -264,6 +265,7 @@ const V1_ROUTES = [
   "GET /v1/packs",
   "GET /v1/topups/:id",
   "GET /v1/usage",
+  "GET /v1/users/:id/autotopup",
   "GET /v1/users/:id/consumo",
   "GET /v1/users/:id/ledger",
   "GET /v1/users/:id/limits",
@@ -277,5 +279,6 @@ const V1_ROUTES = [
   "POST /v1/users/:id/grants",
   "POST /v1/users/:id/unblock",
   "PUT /v1/limits/defaults",
+  "PUT /v1/users/:id/autotopup",
   "PUT /v1/users/:id/limits",
 ] as const;
