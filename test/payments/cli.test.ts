@@ -73,3 +73,33 @@ describe("creditgate payment commands", () => {
     expect(h.balance("telegram:5")).toBe(5_000_000);
   });
 });
+
+describe("creditgate autotopup", () => {
+  it("set, get and off: a table by default, JSON on request; bad input is refused and changes nothing", async () => {
+    const { env } = setup();
+    const set = await run(env, ["autotopup", "set", "telegram:9", "--pack", "starter", "--threshold", "2.5"]);
+    expect(set.error).toBeNull();
+    expect(set.out).toMatch(/telegram:9\s+yes\s+starter\s+2\.50\s+none saved\s+–/);
+    expect(set.out).toContain("--save-card");
+    const got = JSON.parse((await run(env, ["--json", "autotopup", "get", "telegram:9"])).out);
+    expect(got).toMatchObject({
+      userId: "telegram:9",
+      enabled: true,
+      packId: "starter",
+      threshold: "2.50",
+      thresholdMicroCredits: 2_500_000,
+      card: null,
+      needsCard: true,
+    });
+    const bad = await run(env, ["autotopup", "set", "telegram:9", "--pack", "starter", "--threshold", "abc"]);
+    expect(bad.error?.message).toContain("threshold");
+    const unknown = await run(env, ["autotopup", "set", "telegram:9", "--pack", "nope"]);
+    expect(unknown.error?.message).toContain("unknown pack nope");
+    expect(JSON.parse((await run(env, ["--json", "autotopup", "get", "telegram:9"])).out)).toMatchObject({
+      packId: "starter",
+      threshold: "2.50",
+    });
+    const off = await run(env, ["autotopup", "off", "telegram:9"]);
+    expect(off.out).toMatch(/telegram:9\s+no\s+starter/);
+  });
+});
