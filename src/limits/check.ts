@@ -113,7 +113,7 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
   }
 
   function checkInTx(accountId: string, nowMs: number): CheckResult {
-    samples.ingest();
+    samples.ingest(nowMs - HEADROOM_SAMPLE_WINDOW_MS);
     const prev = statuses.get(accountId);
     const created: CheckResult["alerts"] = [];
 

@@ -2,7 +2,7 @@ import type { Db } from "../db/index.js";
 import { type CallModel, HEADROOM_SAMPLE_CALLS } from "./headroom.js";
 
 /** Usage rows sampled per {@link SamplesRepo.ingest} call at most (the rest on the next call). */
-export const HEADROOM_INGEST_BATCH = 5000;
+export const HEADROOM_INGEST_BATCH = 2000;
 
 /**
  * `headroom_samples` + `headroom_cursor` (migration 15): the newest charged calls per (agent,
@@ -41,35 +41,43 @@ export function createSamplesRepo(db: Db) {
     `SELECT agent_id, provider, model FROM usage_events WHERE account_id = ?
       ORDER BY message_ts_ms DESC LIMIT 1`,
   );
-  const charges = db.prepare<[string, string, string, number], { c: number }>(
-    `SELECT charge_micro_credits AS c FROM headroom_samples
-      WHERE agent_id = ? AND provider = ? AND model = ? AND message_ts_ms >= ?
-      ORDER BY message_ts_ms DESC, usage_event_id DESC LIMIT ${HEADROOM_SAMPLE_CALLS}`,
-  );
+  // pluck: plain numbers, no row objects (this read is on /consumo's path).
+  const charges = db
+    .prepare<[string, string, string, number], number>(
+      `SELECT charge_micro_credits FROM headroom_samples
+        WHERE agent_id = ? AND provider = ? AND model = ? AND message_ts_ms >= ?
+        ORDER BY message_ts_ms DESC, usage_event_id DESC LIMIT ${HEADROOM_SAMPLE_CALLS}`,
+    )
+    .pluck();
 
   return {
     /**
-     * Samples usage rows newer than the cursor (at most `limit`; charged > 0 only), trims each
-     * touched model to its newest {@link HEADROOM_SAMPLE_CALLS} and advances the cursor. Run it
-     * inside the caller's write transaction (the limit check's): cursor and samples move together,
-     * and a replay inserts nothing twice. Returns the rows read (0 when up to date).
+     * Samples usage rows newer than the cursor (at most `limit` rows read): those charged > 0 and
+     * made at or after `sinceMs` (older ones could never count again). Only each model's newest
+     * {@link HEADROOM_SAMPLE_CALLS} of the batch are written, then each touched model is trimmed
+     * to its newest {@link HEADROOM_SAMPLE_CALLS}, and the cursor advances past every row read.
+     * Run it inside the caller's write transaction (the limit check's): cursor and samples move
+     * together, and a replay inserts nothing twice. Returns the rows read (0 when up to date).
      */
-    ingest(limit = HEADROOM_INGEST_BATCH): number {
+    ingest(sinceMs: number, limit = HEADROOM_INGEST_BATCH): number {
       const from = cursor.get()?.c ?? 0;
       const rows = newRows.all(from, limit);
       if (rows.length === 0) return 0;
-      const touched = new Map<string, CallModel>();
+      const byModel = new Map<string, typeof rows>();
       for (const r of rows) {
-        if (r.charge <= 0) continue;
-        insert.run(r.agent_id, r.provider, r.model, r.ts, r.id, r.charge);
-        touched.set(JSON.stringify([r.agent_id, r.provider, r.model]), {
-          agentId: r.agent_id,
-          provider: r.provider,
-          model: r.model,
-        });
+        if (r.charge <= 0 || r.ts < sinceMs) continue;
+        const key = JSON.stringify([r.agent_id, r.provider, r.model]);
+        const list = byModel.get(key);
+        if (list) list.push(r);
+        else byModel.set(key, [r]);
       }
-      for (const m of touched.values())
-        trim.run(m.agentId, m.provider, m.model, m.agentId, m.provider, m.model);
+      for (const list of byModel.values()) {
+        list.sort((a, b) => b.ts - a.ts || b.id - a.id);
+        for (const r of list.slice(0, HEADROOM_SAMPLE_CALLS))
+          insert.run(r.agent_id, r.provider, r.model, r.ts, r.id, r.charge);
+        const m = list[0];
+        if (m) trim.run(m.agent_id, m.provider, m.model, m.agent_id, m.provider, m.model);
+      }
       setCursor.run(rows[rows.length - 1]?.id ?? from);
       return rows.length;
     },
@@ -80,7 +88,7 @@ export function createSamplesRepo(db: Db) {
     },
     /** Charges (micro-credits) of the model's newest sampled calls made at or after `sinceMs`, newest first. */
     recentCharges(m: CallModel, sinceMs: number): number[] {
-      return charges.all(m.agentId, m.provider, m.model, sinceMs).map((r) => r.c);
+      return charges.all(m.agentId, m.provider, m.model, sinceMs);
     },
     /** The newest usage_events id sampled so far (0 before the first). */
     cursor(): number {

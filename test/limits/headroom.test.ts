@@ -159,12 +159,17 @@ describe("estimating the headroom from usage rows", () => {
   test("sampling follows usage rows by id in batches, exactly once", ({ db }) => {
     const samples = createSamplesRepo(db);
     for (let i = 0; i < 7; i++) debit(db, U, 1000 + i, T0 + i);
-    const ingest = db.transaction((n: number) => samples.ingest(n));
+    const ingest = db.transaction((n: number) => samples.ingest(0, n));
     expect([ingest(3), ingest(3), ingest(3), ingest(3)]).toEqual([3, 3, 1, 0]);
     const maxId = (db.prepare("SELECT MAX(id) AS m FROM usage_events").get() as { m: number }).m;
     expect(samples.cursor()).toBe(maxId);
     const m = { agentId: "main", provider: "mock", model: "mock-gpt" };
     expect(samples.recentCharges(m, 0)).toEqual([1006, 1005, 1004, 1003, 1002, 1001, 1000]);
+    // Rows older than the window are read past (cursor moves) but never sampled.
+    debit(db, U, 9999, T0 - 8 * DAY);
+    expect(db.transaction(() => samples.ingest(T0 - 7 * DAY))()).toBe(1);
+    expect(samples.recentCharges(m, 0)).toHaveLength(7);
+    expect(samples.cursor()).toBe(maxId + 1);
   });
 });
 
