@@ -49,6 +49,19 @@ describe("configuration", () => {
     expect(c.sources.explicitStateDirs).toBeNull();
   });
 
+  it("CREDITGATE_HEADROOM: p95 by default, off, 0 (= off), fixed credits; anything else is refused", () => {
+    expect(loadConfig({}).worker.headroom).toEqual({ mode: "p95" });
+    expect(loadConfig({ CREDITGATE_HEADROOM: "OFF" }).worker.headroom).toEqual({ mode: "off" });
+    expect(loadConfig({ CREDITGATE_HEADROOM: "0" }).worker.headroom).toEqual({ mode: "off" });
+    expect(loadConfig({ CREDITGATE_HEADROOM: "0.05" }).worker.headroom).toEqual({
+      mode: "fixed",
+      microCredits: 50_000,
+    });
+    for (const bad of ["p50", "-1", "0.0000001", "1,5"]) {
+      expect(() => loadConfig({ CREDITGATE_HEADROOM: bad }), bad).toThrow(/CREDITGATE_HEADROOM/);
+    }
+  });
+
   it("splits comma lists", () => {
     const c = loadConfig({ CREDITGATE_STATE_DIRS: "/a, /b,,", CREDITGATE_AGENTS: "main" });
     expect(c.sources.explicitStateDirs).toEqual(["/a", "/b"]);

@@ -26,12 +26,28 @@ export interface StatusWindow {
   /** ISO time the window ends (null when creditgate gives none). */
   resetsAt: string | null;
 }
+/**
+ * The pre-call headroom in a status: a user may start a call only while their balance minus this
+ * stays at or above their floor (creditgate README, "Pre-call headroom").
+ */
+export interface StatusHeadroom {
+  microCredits: number;
+  /** The same as credits text ("0.05"). */
+  credits: string;
+  /** `p95` (typical cost of the agent's model), `no_data`, `fixed` or `off` (a string: new bases never break the plugin). */
+  basis: string;
+}
 /** `GET /v1/users/:id/status`: may the user talk to the bot now, and why not. */
 export interface UserStatus {
   allowed: boolean;
-  /** `insufficient_balance`, `daily_cap`, `monthly_cap`, `operator`, ... (null when allowed). */
+  /**
+   * `insufficient_balance`, `insufficient_headroom`, `daily_cap`, `monthly_cap`, `operator`, ...
+   * (null when allowed).
+   */
   reason: string | null;
   balanceMicroCredits: number;
+  /** Absent from creditgate versions before the headroom. */
+  headroom?: StatusHeadroom;
   windows: StatusWindow[];
   /** The operator's top-up page, when configured. */
   topupUrl?: string;

@@ -10,6 +10,10 @@
  *   the backstop for turns that do not pass through dispatch. Needs
  *   `plugins.entries.creditgate.hooks.allowConversationAccess: true`.
  *
+ * "Blocked" is creditgate's status answer, so it includes the pre-call headroom: a user whose
+ * balance is above the floor but does not cover one typical reply (`insufficient_headroom`) is
+ * told the balance and that cost, with the top-up hint (i18n.ts `blockedWhy`).
+ *
  * Only end-user sessions are gated (DM keys, `openai-user:*`). Operator sessions, cron,
  * heartbeats and groups are billed to the agent's own account by the meter and pass.
  */

@@ -58,6 +58,7 @@ const T = {
     blockedNow: (why: string) => `⛔ ${why}`,
     reasons: {
       insufficient_balance: "Tu saldo se agotó.",
+      insufficient_headroom: "Tu saldo no alcanza para el costo de una respuesta típica.",
       daily_cap: "Alcanzaste tu límite diario de gasto.",
       weekly_cap: "Alcanzaste tu límite semanal de gasto.",
       monthly_cap: "Alcanzaste tu límite mensual de gasto.",
@@ -65,6 +66,8 @@ const T = {
       unavailable: "El servicio de créditos no responde ahora mismo; intenta de nuevo en unos minutos.",
       other: (r: string) => `Tu cuenta está bloqueada (${r}).`,
     },
+    headroomNeeded: (balance: string, headroom: string) =>
+      `Tu saldo (${balance} créditos) no alcanza para empezar una respuesta: una respuesta típica cuesta hasta ${headroom} créditos.`,
     resetsAt: (w: string) => `Se reinicia el ${w}.`,
     topupLink: (u: string) => `Recarga aquí: ${u}`,
     topupHint: "Usa /recargar para ver los paquetes y pagar.",
@@ -113,6 +116,7 @@ const T = {
     blockedNow: (why: string) => `⛔ ${why}`,
     reasons: {
       insufficient_balance: "Your balance is used up.",
+      insufficient_headroom: "Your balance does not cover the cost of one typical reply.",
       daily_cap: "You reached your daily spending limit.",
       weekly_cap: "You reached your weekly spending limit.",
       monthly_cap: "You reached your monthly spending limit.",
@@ -120,6 +124,8 @@ const T = {
       unavailable: "The credit service is not responding right now; please try again in a few minutes.",
       other: (r: string) => `Your account is blocked (${r}).`,
     },
+    headroomNeeded: (balance: string, headroom: string) =>
+      `Your balance (${balance} credits) is not enough to start a reply: a typical reply costs up to ${headroom} credits.`,
     resetsAt: (w: string) => `It resets at ${w}.`,
     topupLink: (u: string) => `Top up here: ${u}`,
     topupHint: "Use /recargar to see the packs and pay.",
@@ -199,8 +205,8 @@ export function formatConsumo(c: Consumo, lang: Language, status?: UserStatus | 
     ),
     ...limitLines(c.limits ?? [], lang),
   ];
-  if (status && !status.allowed) lines.push(t.blockedNow(reasonText(status.reason, lang)));
-  if (c.lowBalance || (status && !status.allowed && status.reason === "insufficient_balance")) {
+  if (status && !status.allowed) lines.push(t.blockedNow(blockedWhy(status, lang)));
+  if (c.lowBalance || (status && !status.allowed && isMoneyReason(status.reason))) {
     lines.push(c.topupHint?.trim() ? `⚠️ ${c.topupHint.trim()}` : t.low);
   } else if (c.topupHint?.trim()) {
     lines.push(c.topupHint.trim());
@@ -211,7 +217,7 @@ export function formatConsumo(c: Consumo, lang: Language, status?: UserStatus | 
 export function formatSaldo(s: UserStatus, lang: Language): string {
   const t = texts(lang);
   const lines: string[] = [t.balance(credits(s.balanceMicroCredits))];
-  if (!s.allowed) lines.push(t.blockedNow(reasonText(s.reason, lang)), t.topupHint);
+  if (!s.allowed) lines.push(t.blockedNow(blockedWhy(s, lang)), t.topupHint);
   return lines.join("\n");
 }
 
@@ -222,10 +228,40 @@ export function reasonText(reason: string | null | undefined, lang: Language): s
   return r.other(reason ?? "?");
 }
 
+/** Block reasons a top-up lifts: the balance is at the floor, or does not cover the headroom. */
+function isMoneyReason(reason: string | null | undefined): boolean {
+  const r = (reason ?? "").toLowerCase();
+  return r === "insufficient_balance" || r === "insufficient_headroom";
+}
+
+/**
+ * Why a user is blocked, in one sentence. For `insufficient_headroom` with the amounts at hand it
+ * says how much a typical reply costs against the balance; otherwise {@link reasonText}.
+ */
+export function blockedWhy(
+  s: Pick<UserStatus, "reason"> & Partial<Pick<UserStatus, "balanceMicroCredits" | "headroom">>,
+  lang: Language,
+): string {
+  const h = s.headroom?.microCredits;
+  if (
+    (s.reason ?? "").toLowerCase() === "insufficient_headroom" &&
+    typeof h === "number" &&
+    h > 0 &&
+    typeof s.balanceMicroCredits === "number"
+  ) {
+    return texts(lang).headroomNeeded(credits(s.balanceMicroCredits), credits(h));
+  }
+  return reasonText(s.reason, lang);
+}
+
 /** The answer a blocked user gets instead of a model reply. */
-export function blockedText(s: Pick<UserStatus, "reason" | "windows" | "topupUrl">, lang: Language): string {
+export function blockedText(
+  s: Pick<UserStatus, "reason" | "windows" | "topupUrl"> &
+    Partial<Pick<UserStatus, "balanceMicroCredits" | "headroom">>,
+  lang: Language,
+): string {
   const t = texts(lang);
-  const lines = [t.blockedNow(reasonText(s.reason, lang))];
+  const lines = [t.blockedNow(blockedWhy(s, lang))];
   const reason = (s.reason ?? "").toLowerCase();
   const capPeriod = /^(\w+?)_cap$/.exec(reason)?.[1];
   if (capPeriod) {

@@ -94,6 +94,23 @@ describe("/consumo", () => {
     expect(text).toContain("⚠️ Recarga con /recargar starter");
   });
 
+  it("a user blocked on the headroom sees the balance, a typical reply's cost and the top-up hint", async () => {
+    cg.setUser("telegram:5550101", {
+      balanceMicroCredits: 30_000,
+      allowed: false,
+      reason: "insufficient_headroom",
+      headroom: { microCredits: 80_000, credits: "0.08", basis: "p95" },
+      windows: [],
+      consumo: { lowBalance: false },
+    });
+    const host = setup({ language: "en" });
+    const text = await host.runCommand("consumo", henry);
+    expect(text).toContain(
+      "⛔ Your balance (0.03 credits) is not enough to start a reply: a typical reply costs up to 0.08 credits.",
+    );
+    expect(text).toContain("⚠️ Your balance is running low. Use /recargar to top up.");
+  });
+
   it("creditgate down: a friendly answer and a log line, not an exception", async () => {
     const host = setup({ requestTimeoutMs: 200 });
     cg.mode = "down";

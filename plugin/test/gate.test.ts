@@ -99,6 +99,50 @@ describe("gating a blocked user", () => {
   });
 });
 
+describe("gating on the pre-call headroom", () => {
+  const headroomUser = {
+    balanceMicroCredits: 30_000,
+    allowed: false,
+    reason: "insufficient_headroom",
+    headroom: { microCredits: 80_000, credits: "0.08", basis: "p95" },
+    windows: [],
+    topupUrl: "http://127.0.0.1:1/pay/t9",
+  };
+
+  it("explains in Spanish that the balance does not cover a typical reply, with the top-up hint", async () => {
+    cg.setUser("telegram:888", headroomUser);
+    const { host } = setup();
+    const r = await host.inbound({ senderId: "888", text: "hola" });
+    expect(r.by).toBe("before_dispatch");
+    expect(r.reply).toBe(
+      "⛔ Tu saldo (0.03 créditos) no alcanza para empezar una respuesta: una respuesta típica cuesta hasta 0.08 créditos.\n" +
+        "Recarga aquí: http://127.0.0.1:1/pay/t9\nUsa /recargar para ver los paquetes y pagar.",
+    );
+    expect(host.modelCalls).toBe(0);
+  });
+
+  it("explains it in English, and /recargar still passes", async () => {
+    cg.setUser("telegram:888", headroomUser);
+    const { host } = setup({ language: "en" });
+    const r = await host.inbound({ senderId: "888", text: "hello" });
+    expect(r.reply).toBe(
+      "⛔ Your balance (0.03 credits) is not enough to start a reply: a typical reply costs up to 0.08 credits.\n" +
+        "Top up here: http://127.0.0.1:1/pay/t9\nUse /recargar to see the packs and pay.",
+    );
+    expect((await host.inbound({ senderId: "888", text: "/recargar" })).by).toBe("command");
+    expect(host.modelCalls).toBe(0);
+  });
+
+  it("falls back to the plain reason when the status carries no headroom amount", async () => {
+    const { headroom: _omit, ...noAmount } = headroomUser;
+    cg.setUser("telegram:888", noAmount);
+    const { host } = setup({ language: "en" });
+    const r = await host.inbound({ senderId: "888", text: "hello" });
+    expect(r.reply?.split("\n")[0]).toBe("⛔ Your balance does not cover the cost of one typical reply.");
+    expect(r.reply).toContain("/recargar");
+  });
+});
+
 describe("users who are not gated", () => {
   it("an allowed user reaches the model", async () => {
     const { host } = setup();

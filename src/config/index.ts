@@ -89,6 +89,7 @@ function toConfig(e: Env) {
       capThresholdsPct: e.CREDITGATE_CAP_THRESHOLDS,
       lowBalanceMicroCredits: toMicroCredits(parseCreditsToMicro(e.CREDITGATE_LOW_BALANCE)),
       lowBalancePct: e.CREDITGATE_LOW_BALANCE_PCT,
+      headroom: headroomRule(e.CREDITGATE_HEADROOM),
       spikeFactor: e.CREDITGATE_SPIKE_FACTOR,
       spikeMinMicroCredits: toMicroCredits(parseCreditsToMicro(e.CREDITGATE_SPIKE_MIN)),
       topupUrl: e.CREDITGATE_TOPUP_URL ?? null,
@@ -121,6 +122,18 @@ export const DEFAULT_CONFIG: Config = toConfig(envSchema.parse({}));
  * the worker runtime's default close grace. One value for both.
  */
 export const SHUTDOWN_GRACE_MS = 5000;
+
+/**
+ * `CREDITGATE_HEADROOM` (already validated) → the limits' headroom rule: `p95`, `off`, or fixed
+ * micro-credits (`0` is `off`).
+ */
+function headroomRule(
+  text: string,
+): { mode: "p95" } | { mode: "off" } | { mode: "fixed"; microCredits: number } {
+  if (text === "p95" || text === "off") return { mode: text };
+  const micro = toMicroCredits(parseCreditsToMicro(text), "CREDITGATE_HEADROOM");
+  return micro === 0 ? { mode: "off" } : { mode: "fixed", microCredits: micro };
+}
 
 /** `STRIPE_API_BASE_URL` → the Stripe SDK's `host`, `port`, `protocol` (default ports 443/80). */
 function stripeApi(url: string): { host: string; port: number; protocol: "http" | "https" } {

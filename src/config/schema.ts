@@ -143,6 +143,16 @@ export const envSchema = z.object({
     .default([50, 80, 100]),
   CREDITGATE_LOW_BALANCE: decimal.default("1"),
   CREDITGATE_LOW_BALANCE_PCT: z.coerce.number().int().min(0).max(100).default(20),
+  /**
+   * Pre-call headroom: `p95` (the 95th percentile charge of the agent's model's recent calls),
+   * `off` (or `0`), or a fixed amount of credits such as `0.05`.
+   */
+  CREDITGATE_HEADROOM: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^(p95|off|\d+(\.\d{1,6})?)$/, "must be p95, off, or credits like 0.05 (at most 6 decimals)")
+    .default("p95"),
   CREDITGATE_SPIKE_FACTOR: z.coerce.number().int().min(2).max(1000).default(5),
   CREDITGATE_SPIKE_MIN: decimal.default("1"),
   CREDITGATE_TOPUP_URL: z.url().optional(),

@@ -481,4 +481,49 @@ export const MIGRATIONS: readonly Migration[] = [
     CREATE INDEX autotopup_triggers_claimed ON autotopup_triggers(updated_at_ms) WHERE state = 'claimed';
     `,
   },
+  {
+    version: 15,
+    name: "headroom-samples",
+    sql: `
+    -- Pre-call headroom (src/limits/headroom.ts): the charges of the newest calls per agent, provider
+    -- and model, so "p95 of the last 200 calls in 7 days" is a primary-key range read, not a scan of
+    -- usage_events (which has no agent index, for meter speed). Fed from usage_events by id (rows
+    -- are never updated or deleted there) by the limit check, off the meter's hot path; at most
+    -- 200 rows are kept per (agent, provider, model). Calls charged 0 are not sampled.
+    CREATE TABLE headroom_samples (
+      agent_id TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      model TEXT NOT NULL,
+      message_ts_ms INTEGER NOT NULL,
+      usage_event_id INTEGER NOT NULL,
+      charge_micro_credits INTEGER NOT NULL,
+      PRIMARY KEY (agent_id, provider, model, message_ts_ms, usage_event_id)
+    ) STRICT, WITHOUT ROWID;
+    -- The newest usage_events.id already sampled (one row).
+    CREATE TABLE headroom_cursor (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      last_usage_event_id INTEGER NOT NULL
+    ) STRICT;
+    -- Backfill: the newest 200 charged calls per (agent, provider, model) of the last 7 days (by the
+    -- wall clock at upgrade), read once through usage_events_ts; the cursor starts after them.
+    INSERT INTO headroom_samples
+    SELECT agent_id, provider, model, message_ts_ms, id, charge_micro_credits FROM (
+      SELECT agent_id, provider, model, message_ts_ms, id, charge_micro_credits,
+        ROW_NUMBER() OVER (PARTITION BY agent_id, provider, model ORDER BY message_ts_ms DESC, id DESC) AS rn
+      FROM usage_events
+      WHERE message_ts_ms >= CAST(strftime('%s', 'now') AS INTEGER) * 1000 - 604800000
+        AND charge_micro_credits > 0
+    ) WHERE rn <= 200;
+    INSERT INTO headroom_cursor (id, last_usage_event_id)
+    VALUES (1, COALESCE((SELECT MAX(id) FROM usage_events), 0));
+
+    -- The headroom each stored status was decided with (JSON {microCredits, basis, ...}); NULL on
+    -- rows written before this version: readers re-evaluate those, and every known account is
+    -- re-checked by the worker (below) so the stored answers include it.
+    ALTER TABLE user_status ADD COLUMN headroom TEXT;
+    INSERT INTO limit_outbox (account_id, seq, updated_at_ms)
+    SELECT account_id, 1, CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM user_status WHERE true
+    ON CONFLICT (account_id) DO UPDATE SET seq = seq + 1, updated_at_ms = excluded.updated_at_ms;
+    `,
+  },
 ];

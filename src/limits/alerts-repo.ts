@@ -24,6 +24,7 @@ const optInt = z.number().int().optional();
 /** {@link AlertFacts}: amounts in micro-credits, times epoch ms; each fact only where the kind has it. */
 const alertFactsSchema = z.object({
   balanceMicroCredits: optInt,
+  headroomMicroCredits: optInt,
   amountMicroCredits: optInt,
   period: z.string().optional(),
   capKind: z.string().optional(),

@@ -4,9 +4,11 @@ import { AppError, ErrorCode } from "../errors.js";
 import { createAlertsRepo, type WebhookState } from "./alerts-repo.js";
 import { createBlocksRepo, type OperatorBlock } from "./blocks-repo.js";
 import { type Decision, decide, type WindowUse } from "./decide.js";
+import { HEADROOM_SAMPLE_WINDOW_MS, type Headroom, resolveHeadroom } from "./headroom.js";
 import { createNoticesRepo, type Notice } from "./notices-repo.js";
 import { type EffectiveLimits, effectiveLimits, type LimitRules, limitRulesSchema } from "./rules.js";
 import { createRulesRepo, DEFAULTS_SUBJECT } from "./rules-repo.js";
+import { createSamplesRepo } from "./samples-repo.js";
 import type { WorkerSettings } from "./settings.js";
 import { createSpendRepo } from "./spend-repo.js";
 import { createStatusRepo, type UserStatus } from "./status-repo.js";
@@ -16,6 +18,7 @@ import { windowAt } from "./windows.js";
 
 export interface Evaluation extends Decision {
   balanceMicroCredits: number;
+  headroom: Headroom;
   limits: EffectiveLimits;
   windows: WindowUse[];
 }
@@ -31,7 +34,8 @@ export interface CheckResult {
  * Every method is synchronous; `check` runs in one IMMEDIATE transaction, so concurrent checks
  * (several workers) serialize and each sees the previous one's status: transitions and alert keys
  * stay exact. Alerts are unique on (account, kind, threshold, window): a repeat insert is a no-op,
- * so replays never re-alert.
+ * so replays never re-alert. Each check first samples the call charges billed since the last one
+ * (the headroom estimate's input, see `headroom.ts`), in the same transaction.
  */
 export function createEnforcer(db: Db, settings: WorkerSettings) {
   const rulesRepo = createRulesRepo(db);
@@ -40,6 +44,7 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
   const statuses = createStatusRepo(db);
   const alertsRepo = createAlertsRepo(db);
   const noticesRepo = createNoticesRepo(db);
+  const samples = createSamplesRepo(db);
 
   function limitsOf(accountId: string): EffectiveLimits {
     return effectiveLimits(rulesRepo.get(DEFAULTS_SUBJECT), rulesRepo.get(accountId), settings);
@@ -48,6 +53,12 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
   function evaluateWith(accountId: string, nowMs: number, fundEntryId: number): Evaluation {
     const balanceMicroCredits = spend.balanceMicroCredits(accountId);
     const limits = limitsOf(accountId);
+    const model = limits.headroom.mode === "p95" ? samples.latestModel(accountId) : null;
+    const headroom = resolveHeadroom(
+      limits.headroom,
+      model,
+      model ? samples.recentCharges(model, nowMs - HEADROOM_SAMPLE_WINDOW_MS) : [],
+    );
     const windows: WindowUse[] = limits.caps.map((cap) => {
       const w = windowAt(cap.period, nowMs, settings.timezone);
       return {
@@ -61,11 +72,12 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     const decision = decide({
       balanceMicroCredits,
       floorMicroCredits: limits.floorMicroCredits,
+      headroomMicroCredits: headroom.microCredits,
       windows,
       operatorBlock: b ? { blockedAtMs: b.blockedAtMs } : null,
       fundEntryId,
     });
-    return { ...decision, balanceMicroCredits, limits, windows };
+    return { ...decision, balanceMicroCredits, headroom, limits, windows };
   }
 
   function toStatus(accountId: string, e: Evaluation, nowMs: number): UserStatus {
@@ -75,6 +87,7 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
       reason: e.reason,
       liftsAtMs: e.liftsAtMs,
       balanceMicroCredits: e.balanceMicroCredits,
+      headroom: e.headroom,
       windows: e.windows,
       updatedAtMs: nowMs,
     };
@@ -100,6 +113,7 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
   }
 
   function checkInTx(accountId: string, nowMs: number): CheckResult {
+    samples.ingest(nowMs - HEADROOM_SAMPLE_WINDOW_MS);
     const prev = statuses.get(accountId);
     const created: CheckResult["alerts"] = [];
 
@@ -170,6 +184,7 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
         reason: ev.reason,
         liftsAtMs: ev.liftsAtMs,
         balanceMicroCredits: bal,
+        ...(ev.reason === "insufficient_headroom" ? { headroomMicroCredits: ev.headroom.microCredits } : {}),
         topupUrl: settings.topupUrl,
         operatorReason: ev.reason === "operator" ? (blocks.get(accountId)?.reason ?? null) : null,
       });
@@ -231,11 +246,12 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     },
     /**
      * The stored status: one primary-key read. Falls back to a read-only evaluation when the
-     * account was never checked or a window has rolled over since (the rollover scan will store it).
+     * account was never checked, a window has rolled over since (the rollover scan will store it),
+     * or the row predates the headroom (migration 15 queued its re-check).
      */
     status(accountId: string, nowMs: number): UserStatus {
       const r = statuses.get(accountId);
-      if (!r || (r.nextResetAtMs !== null && r.nextResetAtMs <= nowMs)) {
+      if (!r?.hasHeadroom || (r.nextResetAtMs !== null && r.nextResetAtMs <= nowMs)) {
         return toStatus(accountId, evaluateWith(accountId, nowMs, r?.fundEntryId ?? 0), nowMs);
       }
       return r.status;

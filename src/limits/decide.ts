@@ -1,6 +1,6 @@
 /**
- * Who may keep chatting: the block decision from a balance, a floor, the cap windows' spend and an
- * operator block. Pure: no I/O, no clock (window bounds come in with the spend).
+ * Who may keep chatting: the block decision from a balance, a floor, the pre-call headroom, the cap
+ * windows' spend and an operator block. Pure: no I/O, no clock (window bounds come in with the spend).
  */
 import type { CapKind } from "./rules.js";
 import type { Period, Window } from "./windows.js";
@@ -8,6 +8,7 @@ import type { Period, Window } from "./windows.js";
 export const BLOCK_REASONS = [
   "operator",
   "insufficient_balance",
+  "insufficient_headroom",
   "daily_cap",
   "weekly_cap",
   "monthly_cap",
@@ -36,12 +37,18 @@ export interface Decision {
 }
 
 /**
- * Who may keep chatting. Priority: an operator block, then the balance floor, then hard caps
- * (spent ≥ cap). With several hard caps reached, the one that resets last decides.
+ * Who may keep chatting. Priority: an operator block; then the balance floor (`insufficient_balance`
+ * when balance ≤ floor); then the headroom (`insufficient_headroom` when balance − headroom < floor,
+ * i.e. the balance is above the floor but does not cover one typical call); then hard caps
+ * (spent ≥ cap; with several reached, the one that resets last decides). Money comes before caps:
+ * a block a top-up lifts says so even when a cap is also reached. Headroom 0 gives exactly the
+ * floor rule. Both money reasons share the funding episode's block key (`fund:<entry>`).
  */
 export function decide(input: {
   balanceMicroCredits: number;
   floorMicroCredits: number;
+  /** Micro-credits (≥ 0) the balance must exceed the floor by to start a call; 0 = none. */
+  headroomMicroCredits: number;
   windows: readonly WindowUse[];
   operatorBlock: { blockedAtMs: number } | null;
   fundEntryId: number;
@@ -58,6 +65,14 @@ export function decide(input: {
     return {
       allowed: false,
       reason: "insufficient_balance",
+      blockKey: `fund:${input.fundEntryId}`,
+      liftsAtMs: null,
+    };
+  }
+  if (input.balanceMicroCredits - input.headroomMicroCredits < input.floorMicroCredits) {
+    return {
+      allowed: false,
+      reason: "insufficient_headroom",
       blockKey: `fund:${input.fundEntryId}`,
       liftsAtMs: null,
     };

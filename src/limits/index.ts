@@ -13,6 +13,15 @@ export { type AlertRow, alertRowSchema, WEBHOOK_STATES, type WebhookState } from
 export type { OperatorBlock } from "./blocks-repo.js";
 export { type CheckResult, createEnforcer, type Enforcer, type Evaluation } from "./check.js";
 export { BLOCK_REASONS, type BlockReason, type Decision, decide, type WindowUse } from "./decide.js";
+export {
+  HEADROOM_BASES,
+  HEADROOM_SAMPLE_CALLS,
+  HEADROOM_SAMPLE_WINDOW_MS,
+  type Headroom,
+  type HeadroomBasis,
+  p95MicroCredits,
+  resolveHeadroom,
+} from "./headroom.js";
 export { runRetention, runRollover, runSpikeScan } from "./maintenance.js";
 export { type Notice, noticeSchema, splitAccountId } from "./notices-repo.js";
 export {
@@ -23,6 +32,8 @@ export {
   type Consumo,
   consumoSchema,
   createQueries,
+  type HeadroomView,
+  headroomViewSchema,
   QUERY_NAMES,
   type Queries,
   type QueryName,
@@ -43,6 +54,8 @@ export {
   type EffectiveLimits,
   effectiveLimits,
   effectiveLimitsSchema,
+  type HeadroomRule,
+  headroomRuleSchema,
   LANGUAGES,
   type Language,
   type LimitRules,
@@ -50,6 +63,7 @@ export {
   limitsViewSchema,
 } from "./rules.js";
 export { DEFAULTS_SUBJECT } from "./rules-repo.js";
+export { createSamplesRepo, HEADROOM_INGEST_BATCH, type SamplesRepo } from "./samples-repo.js";
 export { DEFAULT_SETTINGS, type WorkerSettings, workerSettingsFromConfig } from "./settings.js";
 export type { UserStatus } from "./status-repo.js";
 export {

@@ -1,8 +1,10 @@
 import { z } from "zod";
 import { accountIdSchema, agentIdSchema } from "../credits/index.js";
 import type { Db } from "../db/index.js";
+import { formatMicroCredits } from "../money.js";
 import type { Enforcer } from "./check.js";
 import { BLOCK_REASONS, type BlockReason } from "./decide.js";
+import { HEADROOM_BASES, type Headroom } from "./headroom.js";
 import { CAP_KINDS, type CapKind } from "./rules.js";
 import type { UserStatus } from "./status-repo.js";
 import { topupHint } from "./templates.js";
@@ -35,11 +37,18 @@ export interface UsageTotals {
   chargedMicroCredits: number;
 }
 
+/** The headroom in a status answer: {@link Headroom} plus the amount as credits text. */
+export interface HeadroomView extends Headroom {
+  /** `microCredits` as exact credits text with at least 2 decimals ("0.05"). */
+  credits: string;
+}
+
 export interface StatusView {
   userId: string;
   allowed: boolean;
   reason: BlockReason | null;
   balanceMicroCredits: number;
+  headroom: HeadroomView;
   liftsAt: string | null;
   windows: {
     period: Period;
@@ -115,12 +124,31 @@ const windowUseSchema = z.object({
   resetsAt: z.string(),
 });
 
+/**
+ * The pre-call headroom of a status answer: a call may start only while balance − headroom ≥
+ * floor (README "Pre-call headroom"). `basis`: `p95` (estimated from `samples` recent calls of
+ * the agent/provider/model of the user's latest call), `no_data` (p95 rule, no such calls: 0),
+ * `fixed` (an operator amount), `off`.
+ */
+export const headroomViewSchema = z.object({
+  /** Integer micro-credits ≥ 0. */
+  microCredits: int.min(0),
+  /** The same as exact credits text, at least 2 decimals ("0.05"). */
+  credits: z.string(),
+  basis: z.enum(HEADROOM_BASES),
+  agentId: z.string().optional(),
+  provider: z.string().optional(),
+  model: z.string().optional(),
+  samples: int.optional(),
+});
+
 /** {@link StatusView} as the API answers it (status, block, unblock). */
 export const statusViewSchema = z.object({
   userId: z.string(),
   allowed: z.boolean(),
   reason: z.enum(BLOCK_REASONS).nullable(),
   balanceMicroCredits: int,
+  headroom: headroomViewSchema,
   /** ISO 8601 UTC; null when no time lifts the block. */
   liftsAt: z.string().nullable(),
   windows: z.array(windowUseSchema),
@@ -212,6 +240,7 @@ export function createQueries(db: Db, enforcer: Enforcer) {
       allowed: s.allowed,
       reason: s.reason,
       balanceMicroCredits: s.balanceMicroCredits,
+      headroom: { ...s.headroom, credits: formatMicroCredits(s.headroom.microCredits) },
       liftsAt: s.liftsAtMs === null ? null : iso(s.liftsAtMs),
       windows: s.windows.map((w) => ({
         period: w.period,

@@ -20,6 +20,24 @@ export const capSchema = z.strictObject({
 export type Cap = z.infer<typeof capSchema>;
 
 /**
+ * How much balance above the floor a user needs to START a model call (see `headroom.ts`):
+ * - `p95`: the 95th percentile charge of the newest 200 calls (last 7 days) of the agent and model
+ *   of the user's most recent call; 0 when there are none (documented fallback).
+ * - `fixed`: `microCredits`, the same for every call (0 behaves like `off`).
+ * - `off`: no headroom; only the floor blocks.
+ */
+export const headroomRuleSchema = z.discriminatedUnion("mode", [
+  z.strictObject({ mode: z.literal("p95") }),
+  z.strictObject({
+    mode: z.literal("fixed"),
+    /** Integer micro-credits (1 credit = 1_000_000). */
+    microCredits: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  }),
+  z.strictObject({ mode: z.literal("off") }),
+]);
+export type HeadroomRule = z.infer<typeof headroomRuleSchema>;
+
+/**
  * One subject's limits (a user, or `*` for everyone's defaults). Absent fields fall back to the
  * defaults, then to built-in values: floor 0 (blocked at a balance ≤ 0), no caps.
  */
@@ -39,6 +57,8 @@ export const limitRulesSchema = z.strictObject({
   lowBalanceMicroCredits: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   /** Language of this user's notices; default CREDITGATE_LANGUAGE. */
   language: z.enum(LANGUAGES).optional(),
+  /** Pre-call headroom; default CREDITGATE_HEADROOM (`p95`). */
+  headroom: headroomRuleSchema.optional(),
 });
 export type LimitRules = z.infer<typeof limitRulesSchema>;
 
@@ -47,16 +67,17 @@ export interface EffectiveLimits {
   caps: readonly Cap[];
   lowBalanceMicroCredits: number;
   language: Language;
+  headroom: HeadroomRule;
 }
 
 /**
  * One user's limits: each field from the user's rules, else the defaults' (`*`), else `fallback`
- * (the settings' low-balance level and language; floor 0 and no caps are built in).
+ * (the settings' low-balance level, language and headroom; floor 0 and no caps are built in).
  */
 export function effectiveLimits(
   defaults: LimitRules | null,
   user: LimitRules | null,
-  fallback: { lowBalanceMicroCredits: number; language: Language },
+  fallback: { lowBalanceMicroCredits: number; language: Language; headroom: HeadroomRule },
 ): EffectiveLimits {
   return {
     floorMicroCredits: user?.floorMicroCredits ?? defaults?.floorMicroCredits ?? 0,
@@ -64,6 +85,7 @@ export function effectiveLimits(
     lowBalanceMicroCredits:
       user?.lowBalanceMicroCredits ?? defaults?.lowBalanceMicroCredits ?? fallback.lowBalanceMicroCredits,
     language: user?.language ?? defaults?.language ?? fallback.language,
+    headroom: user?.headroom ?? defaults?.headroom ?? fallback.headroom,
   };
 }
 
@@ -73,6 +95,7 @@ export const effectiveLimitsSchema = z.object({
   caps: z.array(capSchema).readonly(),
   lowBalanceMicroCredits: z.number().int(),
   language: z.enum(LANGUAGES),
+  headroom: headroomRuleSchema,
 });
 
 /**

@@ -1,5 +1,5 @@
 import { type Config, DEFAULT_CONFIG } from "../config/index.js";
-import type { Language } from "./rules.js";
+import type { HeadroomRule, Language } from "./rules.js";
 
 /** Global knobs of the worker (from config), passed in so everything stays testable. */
 export interface WorkerSettings {
@@ -10,6 +10,8 @@ export interface WorkerSettings {
   lowBalanceMicroCredits: number;
   /** Low balance also when ≤ this percentage of the last top-up (0 = off). */
   lowBalancePct: number;
+  /** Default pre-call headroom (CREDITGATE_HEADROOM); rules may override it per user or for `*`. */
+  headroom: HeadroomRule;
   spikeFactor: number;
   spikeMinMicroCredits: number;
   topupUrl: string | null;
@@ -30,6 +32,7 @@ export function workerSettingsFromConfig(config: Config): WorkerSettings {
     capThresholdsPct: w.capThresholdsPct,
     lowBalanceMicroCredits: w.lowBalanceMicroCredits,
     lowBalancePct: w.lowBalancePct,
+    headroom: w.headroom,
     spikeFactor: w.spikeFactor,
     spikeMinMicroCredits: w.spikeMinMicroCredits,
     topupUrl: w.topupUrl,

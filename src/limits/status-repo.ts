@@ -1,5 +1,6 @@
 import type { Db } from "../db/index.js";
 import type { BlockReason, WindowUse } from "./decide.js";
+import { type Headroom, NO_HEADROOM } from "./headroom.js";
 
 /** What `GET /v1/users/:id/status` and the plugin read. */
 export interface UserStatus {
@@ -8,6 +9,8 @@ export interface UserStatus {
   reason: BlockReason | null;
   liftsAtMs: number | null;
   balanceMicroCredits: number;
+  /** The pre-call headroom this status was decided with. */
+  headroom: Headroom;
   windows: WindowUse[];
   updatedAtMs: number;
 }
@@ -15,6 +18,8 @@ export interface UserStatus {
 /** One `user_status` row as stored: the status plus what the next check continues from. */
 export interface StoredStatus {
   status: UserStatus;
+  /** False for a row stored before migration 15 (no headroom recorded): readers re-evaluate it. */
+  hasHeadroom: boolean;
   /** Identifies the block episode (alert dedupe); null while allowed. */
   blockKey: string | null;
   /** The earliest window end: when the rollover scan re-checks; null without caps. */
@@ -33,6 +38,7 @@ interface StatusRow {
   lifts_at_ms: number | null;
   balance_micro_credits: number;
   windows: string;
+  headroom: string | null;
   next_reset_at_ms: number | null;
   last_entry_id: number;
   fund_entry_id: number;
@@ -48,9 +54,11 @@ function fromRow(r: StatusRow): StoredStatus {
       reason: r.reason as BlockReason | null,
       liftsAtMs: r.lifts_at_ms,
       balanceMicroCredits: r.balance_micro_credits,
+      headroom: r.headroom === null ? NO_HEADROOM : (JSON.parse(r.headroom) as Headroom),
       windows: JSON.parse(r.windows) as WindowUse[],
       updatedAtMs: r.updated_at_ms,
     },
+    hasHeadroom: r.headroom !== null,
     blockKey: r.block_key,
     nextResetAtMs: r.next_reset_at_ms,
     lastEntryId: r.last_entry_id,
@@ -68,16 +76,17 @@ export function createStatusRepo(db: Db) {
     [string],
     StatusRow
   >(`SELECT account_id, allowed, reason, block_key, lifts_at_ms, balance_micro_credits, windows,
-       next_reset_at_ms, last_entry_id, fund_entry_id, fund_micro_credits, updated_at_ms
+       headroom, next_reset_at_ms, last_entry_id, fund_entry_id, fund_micro_credits, updated_at_ms
        FROM user_status WHERE account_id = ?`);
   const put = db.prepare(
     `INSERT INTO user_status (account_id, allowed, reason, block_key, lifts_at_ms, balance_micro_credits,
-       windows, next_reset_at_ms, last_entry_id, fund_entry_id, fund_micro_credits, updated_at_ms)
-     VALUES (@accountId, @allowed, @reason, @blockKey, @liftsAtMs, @balance, @windows, @nextResetAtMs,
+       windows, headroom, next_reset_at_ms, last_entry_id, fund_entry_id, fund_micro_credits, updated_at_ms)
+     VALUES (@accountId, @allowed, @reason, @blockKey, @liftsAtMs, @balance, @windows, @headroom, @nextResetAtMs,
        @lastEntryId, @fundEntryId, @fundMicro, @nowMs)
      ON CONFLICT (account_id) DO UPDATE SET allowed = excluded.allowed, reason = excluded.reason,
        block_key = excluded.block_key, lifts_at_ms = excluded.lifts_at_ms,
        balance_micro_credits = excluded.balance_micro_credits, windows = excluded.windows,
+       headroom = excluded.headroom,
        next_reset_at_ms = excluded.next_reset_at_ms, last_entry_id = excluded.last_entry_id,
        fund_entry_id = excluded.fund_entry_id, fund_micro_credits = excluded.fund_micro_credits,
        updated_at_ms = excluded.updated_at_ms`,
@@ -99,7 +108,7 @@ export function createStatusRepo(db: Db) {
       return r ? fromRow(r) : null;
     },
     /** Stores the row (insert or replace); `status.updatedAtMs` is the check's `nowMs`. */
-    put(s: StoredStatus): void {
+    put(s: Omit<StoredStatus, "hasHeadroom">): void {
       put.run({
         accountId: s.status.accountId,
         allowed: s.status.allowed ? 1 : 0,
@@ -108,6 +117,7 @@ export function createStatusRepo(db: Db) {
         liftsAtMs: s.status.liftsAtMs,
         balance: s.status.balanceMicroCredits,
         windows: JSON.stringify(s.status.windows),
+        headroom: JSON.stringify(s.status.headroom),
         nextResetAtMs: s.nextResetAtMs,
         lastEntryId: s.lastEntryId,
         fundEntryId: s.fundEntryId,

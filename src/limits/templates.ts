@@ -7,6 +7,8 @@ export { ALERT_KINDS, type AlertKind, USER_NOTICE_KINDS };
 /** Facts an alert carries (also the operator webhook's `data`). Amounts in micro-credits. */
 export interface AlertFacts {
   balanceMicroCredits?: number;
+  /** `blocked` for `insufficient_headroom`: the headroom the balance did not cover. */
+  headroomMicroCredits?: number;
   amountMicroCredits?: number;
   period?: string;
   capKind?: string;
@@ -36,6 +38,7 @@ const REASON: Record<Language, Record<string, string>> = {
   en: {
     operator: "the operator paused your access",
     insufficient_balance: "your balance ran out",
+    insufficient_headroom: "your balance does not cover the cost of one typical reply",
     daily_cap: "you reached your daily limit",
     weekly_cap: "you reached your weekly limit",
     monthly_cap: "you reached your monthly limit",
@@ -43,6 +46,7 @@ const REASON: Record<Language, Record<string, string>> = {
   es: {
     operator: "el operador pausó tu acceso",
     insufficient_balance: "se agotó tu saldo",
+    insufficient_headroom: "tu saldo no alcanza para el costo de una respuesta típica",
     daily_cap: "alcanzaste tu límite diario",
     weekly_cap: "alcanzaste tu límite semanal",
     monthly_cap: "alcanzaste tu límite mensual",
@@ -77,10 +81,17 @@ export function renderAlert(kind: AlertKind, f: AlertFacts, lang: Language): str
           ? ` Se reanuda el ${when(f.liftsAtMs, lang)}.`
           : ` It resumes at ${when(f.liftsAtMs, lang)}.`
         : "";
-      const more = f.reason === "insufficient_balance" ? topup(f, lang) : "";
+      const need =
+        f.reason === "insufficient_headroom" && f.headroomMicroCredits !== undefined
+          ? es
+            ? ` (saldo ${c(f.balanceMicroCredits)}, una respuesta cuesta hasta unos ${c(f.headroomMicroCredits)} créditos)`
+            : ` (balance ${c(f.balanceMicroCredits)}, one reply costs up to about ${c(f.headroomMicroCredits)} credits)`
+          : "";
+      const more =
+        f.reason === "insufficient_balance" || f.reason === "insufficient_headroom" ? topup(f, lang) : "";
       return es
-        ? `Pausamos tus mensajes: ${why}.${lift}${more}`
-        : `Your messages are paused: ${why}.${lift}${more}`;
+        ? `Pausamos tus mensajes: ${why}${need}.${lift}${more}`
+        : `Your messages are paused: ${why}${need}.${lift}${more}`;
     }
     case "unblocked":
       return es ? "Ya puedes volver a escribir." : "You can chat again.";

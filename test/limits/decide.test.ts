@@ -22,6 +22,8 @@ interface Row {
   name: string;
   balance: number;
   floor?: number;
+  /** Pre-call headroom, micro-credits (default 0). */
+  headroom?: number;
   windows?: WindowUse[];
   operatorBlockedAtMs?: number;
   fundEntryId?: number;
@@ -138,15 +140,116 @@ const rows: Row[] = [
   },
 ];
 
+const HEADROOM: Decision = {
+  allowed: false,
+  reason: "insufficient_headroom",
+  blockKey: "fund:4",
+  liftsAtMs: null,
+};
+
+/** Balance vs headroom vs floor: a call may start only while balance − headroom ≥ floor (and balance > floor). */
+const headroomRows: Row[] = [
+  { name: "headroom 0 is exactly the floor rule (1 micro-credit is enough)", balance: 1, expected: ALLOWED },
+  {
+    name: "a balance covering the headroom exactly may start a call",
+    balance: C / 10,
+    headroom: C / 10,
+    expected: ALLOWED,
+  },
+  {
+    name: "one micro-credit short of the headroom blocks",
+    balance: C / 10 - 1,
+    headroom: C / 10,
+    fundEntryId: 4,
+    expected: HEADROOM,
+  },
+  {
+    name: "a balance at the floor is insufficient_balance, not headroom",
+    balance: 0,
+    headroom: C / 10,
+    fundEntryId: 4,
+    expected: { ...HEADROOM, reason: "insufficient_balance" },
+  },
+  {
+    name: "a balance below the floor is insufficient_balance whatever the headroom",
+    balance: -5 * C,
+    headroom: C,
+    fundEntryId: 4,
+    expected: { ...HEADROOM, reason: "insufficient_balance" },
+  },
+  {
+    name: "a positive floor: balance − headroom must stay ≥ the floor",
+    balance: 2 * C + C / 2,
+    floor: 2 * C,
+    headroom: C / 2,
+    expected: ALLOWED,
+  },
+  {
+    name: "a positive floor: half a credit above it does not cover a 0.6 headroom",
+    balance: 2 * C + C / 2,
+    floor: 2 * C,
+    headroom: (C * 6) / 10,
+    fundEntryId: 4,
+    expected: HEADROOM,
+  },
+  {
+    name: "an overdraft floor lends the headroom too: −0.5 with floor −1 and headroom 0.5 may start",
+    balance: -C / 2,
+    floor: -C,
+    headroom: C / 2,
+    expected: ALLOWED,
+  },
+  {
+    name: "an overdraft floor: −0.5 with floor −1 and headroom 0.6 blocks",
+    balance: -C / 2,
+    floor: -C,
+    headroom: (C * 6) / 10,
+    fundEntryId: 4,
+    expected: HEADROOM,
+  },
+  {
+    name: "headroom comes before a reached hard cap (a top-up is needed either way)",
+    balance: C / 2,
+    headroom: C,
+    fundEntryId: 4,
+    windows: [win("day", "hard", 1, 2 * C)],
+    expected: HEADROOM,
+  },
+  {
+    name: "a covered headroom lets a reached hard cap decide",
+    balance: 5 * C,
+    headroom: C,
+    windows: [win("day", "hard", 1, 2 * C)],
+    expected: { allowed: false, reason: "daily_cap", blockKey: "day:2026-03-10", liftsAtMs: DAY_END },
+  },
+  {
+    name: "an operator block wins over insufficient headroom",
+    balance: C / 2,
+    headroom: C,
+    operatorBlockedAtMs: 42,
+    expected: { allowed: false, reason: "operator", blockKey: "operator:42", liftsAtMs: null },
+  },
+];
+
+function run(row: Row): Decision {
+  return decide({
+    balanceMicroCredits: row.balance,
+    floorMicroCredits: row.floor ?? 0,
+    headroomMicroCredits: row.headroom ?? 0,
+    windows: row.windows ?? [],
+    operatorBlock: row.operatorBlockedAtMs === undefined ? null : { blockedAtMs: row.operatorBlockedAtMs },
+    fundEntryId: row.fundEntryId ?? 0,
+  });
+}
+
 describe("decide: who may keep chatting", () => {
   it.each(rows)("$name", (row) => {
-    const decision = decide({
-      balanceMicroCredits: row.balance,
-      floorMicroCredits: row.floor ?? 0,
-      windows: row.windows ?? [],
-      operatorBlock: row.operatorBlockedAtMs === undefined ? null : { blockedAtMs: row.operatorBlockedAtMs },
-      fundEntryId: row.fundEntryId ?? 0,
-    });
-    expect(decision).toEqual(row.expected);
+    expect(run(row)).toEqual(row.expected);
+  });
+});
+
+describe("decide: balance vs headroom vs floor", () => {
+  it.each(headroomRows)("$name", (row) => {
+    expect(run(row)).toEqual(row.expected);
   });
 });

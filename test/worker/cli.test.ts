@@ -29,7 +29,9 @@ describe("worker CLI commands (in-process)", () => {
     const { run, json } = cli();
     const set = await run("limits", "set", "telegram:1", "--daily", "2", "--monthly", "20");
     expect(set.error).toBeNull();
-    expect(set.out).toMatch(/^telegram:1: floor 0\.00, low-balance alert at 1\.00, language en\n/);
+    expect(set.out).toMatch(
+      /^telegram:1: floor 0\.00, low-balance alert at 1\.00, language en, headroom p95\n/,
+    );
     expect(set.out).toMatch(/day\s+hard\s+2\.00/);
     expect(set.out).toMatch(/month\s+hard\s+20\.00/);
     // No balance yet: the status printed with the limits says why the user is blocked.
@@ -47,6 +49,7 @@ describe("worker CLI commands (in-process)", () => {
       ],
       lowBalanceMicroCredits: 1_000_000,
       language: "es",
+      headroom: { mode: "p95" },
     });
     // Balance 0 is above a floor of -1 credit: allowed, with a window per cap.
     expect(got.status).toMatchObject({ userId: "telegram:1", allowed: true, reason: null });
@@ -60,12 +63,27 @@ describe("worker CLI commands (in-process)", () => {
     const afterOff = await json("limits", "get", "telegram:1");
     expect(afterOff.user.caps.map((c: { period: string }) => c.period)).toEqual(["month", "week"]);
 
+    // --headroom: fixed credits, off (0 too), p95; merged like every other flag.
+    const fixed = await run("limits", "set", "telegram:1", "--headroom", "0.05");
+    expect(fixed.out).toMatch(/language es, headroom 0\.05 credits\n/);
+    expect((await json("limits", "get", "telegram:1")).effective.headroom).toEqual({
+      mode: "fixed",
+      microCredits: 50_000,
+    });
+    await run("limits", "set", "telegram:1", "--headroom", "0");
+    expect((await json("limits", "get", "telegram:1")).user).toMatchObject({
+      headroom: { mode: "off" },
+      floorMicroCredits: -1_000_000,
+    });
+    await run("limits", "set", "telegram:1", "--headroom", "P95");
+    expect((await json("limits", "get", "telegram:1")).user.headroom).toEqual({ mode: "p95" });
+
     // Defaults for everyone apply to users without their own limits.
     const defaults = await json("limits", "set", "*", "--daily", "5");
     expect(defaults).toMatchObject({ userId: "*", user: null, defaults: { caps: [{ period: "day" }] } });
     expect(defaults.status).toBeUndefined();
     const other = await run("limits", "get", "telegram:2");
-    expect(other.out).toMatch(/^telegram:2: .*language en \(defaults\)\n/);
+    expect(other.out).toMatch(/^telegram:2: .*language en, headroom p95 \(defaults\)\n/);
     expect(other.out).toMatch(/day\s+hard\s+5\.00/);
 
     const cleared = await run("limits", "clear", "telegram:1");
@@ -88,6 +106,9 @@ describe("worker CLI commands (in-process)", () => {
       [["--low", "1.0000001"], /--low: /],
       [["--language", "fr"], /invalid limits:[\s\S]*language/],
       [["--low", "-1"], /invalid limits:[\s\S]*lowBalanceMicroCredits/],
+      [["--headroom", "lots"], /--headroom: "lots" is not p95, off, or credits/],
+      [["--headroom", "-1"], /--headroom: "-1" is not p95, off, or credits/],
+      [["--headroom", "0.0000001"], /--headroom: /],
     ];
     for (const [flags, message] of cases) {
       const r = await run("limits", "set", "telegram:1", ...flags);
@@ -105,7 +126,10 @@ describe("worker CLI commands (in-process)", () => {
     const { db, run, json } = cli();
     expect((await run("grant", "telegram:5", "5", "--reason", "welcome")).error).toBeNull();
     const allowed = await run("status", "telegram:5");
-    expect(allowed.out).toBe("telegram:5: allowed; balance 5.00 credits\n");
+    // A granted user who never called: no model to estimate from, headroom 0 (README: fallback).
+    expect(allowed.out).toBe(
+      "telegram:5: allowed; balance 5.00 credits; headroom 0.00 credits (p95: no recent calls)\n",
+    );
 
     const noReason = await run("block", "telegram:5");
     expect(noReason.error?.message).toMatch(/--reason: required/);

@@ -28,7 +28,8 @@ describe("calendar windows", () => {
 
 describe("enforcement", () => {
   test("the floor blocks at the debit that empties the balance and a top-up unblocks", ({ db }) => {
-    const e = createEnforcer(db, settings());
+    // The floor alone (the default p95 headroom would block at 0.4 after a 0.6 call: headroom tests).
+    const e = createEnforcer(db, settings({ headroom: { mode: "off" } }));
     topUp(db, U, 1 * CREDIT, T0);
     debit(db, U, 600_000, T0);
     expect(e.check(U, T0).status.allowed).toBe(true);
@@ -47,7 +48,7 @@ describe("enforcement", () => {
   });
 
   test("an overdraft floor lets the balance go below zero before blocking", ({ db }) => {
-    const e = createEnforcer(db, settings());
+    const e = createEnforcer(db, settings({ headroom: { mode: "off" } }));
     topUp(db, U, CREDIT, T0);
     e.setLimits(U, { floorMicroCredits: -CREDIT }, T0);
     debit(db, U, 1_500_000, T0);

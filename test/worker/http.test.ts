@@ -66,6 +66,63 @@ describe("worker HTTP API", () => {
     expect(consumo.limits[0]).toMatchObject({ period: "day", kind: "hard", spentMicroCredits: 2_100_000 });
   });
 
+  test("status carries the headroom (micro-credits and credits text) and blocks below it", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const a = app(db);
+    onTestFinished(() => a.close());
+    topUp(db, U, CREDIT, NOW - 10_000);
+    for (let i = 0; i < 3; i++) debit(db, U, 300_000, NOW - 5000 + i, "main", "gpt-x", "openai"); // balance 0.1
+    const defaults = await a.inject({
+      method: "PUT",
+      url: `/v1/users/${U}/limits`,
+      headers: auth,
+      payload: {},
+    });
+    expect(defaults.json().effective.headroom).toEqual({ mode: "p95" });
+    const status = (await a.inject({ url: `/v1/users/${U}/status`, headers: auth })).json();
+    expect(status).toEqual({
+      userId: U,
+      allowed: false,
+      reason: "insufficient_headroom",
+      balanceMicroCredits: 100_000,
+      headroom: {
+        microCredits: 300_000,
+        credits: "0.30",
+        basis: "p95",
+        agentId: "main",
+        provider: "openai",
+        model: "gpt-x",
+        samples: 3,
+      },
+      liftsAt: null,
+      windows: [],
+      topupUrl: "https://bot.example/topup",
+    });
+    // A fixed headroom the balance covers exactly: allowed.
+    const put = await a.inject({
+      method: "PUT",
+      url: `/v1/users/${U}/limits`,
+      headers: auth,
+      payload: { headroom: { mode: "fixed", microCredits: 100_000 } },
+    });
+    expect(put.statusCode).toBe(200);
+    expect((await a.inject({ url: `/v1/users/${U}/status`, headers: auth })).json()).toMatchObject({
+      allowed: true,
+      reason: null,
+      headroom: { microCredits: 100_000, credits: "0.10", basis: "fixed" },
+    });
+    const bad = await a.inject({
+      method: "PUT",
+      url: `/v1/users/${U}/limits`,
+      headers: auth,
+      payload: { headroom: { mode: "fixed", microCredits: 0.5 } },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/headroom/);
+  });
+
   test("invalid limits get a 400 naming the field", async ({ db, onTestFinished }) => {
     const a = app(db);
     onTestFinished(() => a.close());

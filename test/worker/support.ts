@@ -38,6 +38,7 @@ let seq = 0;
 /**
  * Records one model call for `accountId` the way the meter does: a usage ledger debit and its
  * usage_events row, in one IMMEDIATE transaction (the accounts trigger writes the outbox).
+ * The call is `provider`/`model` (default mock/mock-gpt) of `agentId` (default main).
  */
 export function debit(
   db: Db,
@@ -45,6 +46,8 @@ export function debit(
   chargeMicroCredits: number,
   tsMs: number,
   agentId = "main",
+  model = "mock-gpt",
+  provider = "mock",
 ): void {
   const ledger = createLedger(db);
   db.transaction(() => {
@@ -60,8 +63,8 @@ export function debit(
       `INSERT INTO usage_events (dedupe_key, ledger_entry_id, account_id, agent_id, source, source_ref, provider,
          model, message_ts_ms, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, total_tokens,
          cost_pico_usd, charge_micro_credits, price_source, price_version, created_at_ms)
-       VALUES (?, ?, ?, ?, 'push', 'test', 'mock', 'mock-gpt', ?, 100, 50, 0, 0, 150, 0, ?, 'table', 'test', ?)`,
-    ).run(key, posted.entryId, accountId, agentId, tsMs, chargeMicroCredits, tsMs);
+       VALUES (?, ?, ?, ?, 'push', 'test', ?, ?, ?, 100, 50, 0, 0, 150, 0, ?, 'table', 'test', ?)`,
+    ).run(key, posted.entryId, accountId, agentId, provider, model, tsMs, chargeMicroCredits, tsMs);
   }).immediate();
 }
 

@@ -10,6 +10,8 @@ export interface FakeUser {
     kind?: string;
   }[];
   topupUrl?: string;
+  /** The pre-call headroom, as creditgate's status answers it. */
+  headroom?: { microCredits: number; credits: string; basis: string };
   consumo?: Record<string, unknown>;
 }
 export interface FakeRequest {

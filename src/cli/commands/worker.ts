@@ -14,12 +14,35 @@ interface LimitFlags {
   floor?: string;
   low?: string;
   language?: string;
+  headroom?: string;
 }
 
 const PERIOD_FLAG = { day: "daily", week: "weekly", month: "monthly" } as const;
 
 function credits(flag: string, text: string, allowNegative = false): number {
   return Number(creditsArg(`--${flag}`, text, { allowNegative }));
+}
+
+/**
+ * `--headroom p95|off|<credits>` → a headroom rule (`0` is `off`); a bad value is a clear error.
+ */
+function headroomFlag(
+  text: string,
+): { mode: "p95" } | { mode: "off" } | { mode: "fixed"; microCredits: number } {
+  const t = text.trim().toLowerCase();
+  if (t === "p95" || t === "off") return { mode: t };
+  if (!/^\d+(\.\d+)?$/.test(t))
+    throw new AppError(
+      ErrorCode.InvalidRequest,
+      `--headroom: "${text}" is not p95, off, or credits like 0.05`,
+    );
+  const micro = Number(creditsArg("--headroom", t, { allowNegative: true }));
+  return micro === 0 ? { mode: "off" } : { mode: "fixed", microCredits: micro };
+}
+
+/** A headroom rule as operators type it: `p95`, `off`, or credits. */
+function headroomText(r: { mode: string; microCredits?: number }): string {
+  return r.mode === "fixed" ? `${formatMicroCredits(r.microCredits ?? 0)} credits` : r.mode;
 }
 
 /** ZodError → a CLI error naming each field. */
@@ -58,6 +81,10 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .option("--floor <credits>", "blocked at a balance <= this (default 0; -1 allows 1 credit of overdraft)")
     .option("--low <credits>", "low-balance alert level for this user")
     .option("--language <lang>", "language of this user's notices: en | es")
+    .option(
+      "--headroom <credits|p95|off>",
+      "balance above the floor needed to start a call: p95 (typical cost of the agent's model), off, or credits",
+    )
     .action(async (user: string, f: LimitFlags, cmd: Command) => {
       const { g, enforcer, queries } = await setup(cmd);
       const current = enforcer.limits(user);
@@ -77,6 +104,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
         ...(f.floor !== undefined ? { floorMicroCredits: credits("floor", f.floor, true) } : {}),
         ...(f.low !== undefined ? { lowBalanceMicroCredits: credits("low", f.low, true) } : {}),
         ...(f.language !== undefined ? { language: f.language } : {}),
+        ...(f.headroom !== undefined ? { headroom: headroomFlag(f.headroom) } : {}),
       };
       try {
         enforcer.setLimits(user, rules as never, ctx.nowMs());
@@ -183,6 +211,7 @@ type StatusViewLike = {
   allowed: boolean;
   reason: string | null;
   balanceMicroCredits: number;
+  headroom: { credits: string; basis: string; provider?: string; model?: string; samples?: number };
   liftsAt: string | null;
   windows: {
     period: string;
@@ -193,10 +222,19 @@ type StatusViewLike = {
   }[];
 };
 
+/** "0.05 credits (p95 of 200 calls of openai/gpt-5)", "0.00 credits (no recent calls)", "off". */
+function headroomLine(h: StatusViewLike["headroom"]): string {
+  const model = h.provider && h.model ? ` of ${safeText(`${h.provider}/${h.model}`)}` : "";
+  if (h.basis === "off") return "off";
+  if (h.basis === "fixed") return `${h.credits} credits (fixed)`;
+  if (h.basis === "no_data") return `${h.credits} credits (p95: no recent calls${model})`;
+  return `${h.credits} credits (p95 of ${h.samples ?? 0} calls${model})`;
+}
+
 function printStatus(ctx: CliContext, s: StatusViewLike): void {
   ctx.out(
     `${safeText(s.userId)}: ${s.allowed ? "allowed" : `BLOCKED (${s.reason}${s.liftsAt ? `, lifts at ${s.liftsAt}` : ""})`}; ` +
-      `balance ${formatMicroCredits(s.balanceMicroCredits)} credits\n`,
+      `balance ${formatMicroCredits(s.balanceMicroCredits)} credits; headroom ${headroomLine(s.headroom)}\n`,
   );
   if (s.windows.length > 0) {
     ctx.out(
@@ -226,6 +264,7 @@ function printLimits(
       caps: readonly { period: string; kind: string; capMicroCredits: number }[];
       lowBalanceMicroCredits: number;
       language: string;
+      headroom: { mode: string; microCredits?: number };
     };
   },
   status: StatusViewLike | null,
@@ -237,7 +276,8 @@ function printLimits(
   const e = l.effective;
   ctx.out(
     `${user === "*" ? "defaults" : safeText(user)}: floor ${formatMicroCredits(e.floorMicroCredits)}, low-balance alert at ` +
-      `${formatMicroCredits(e.lowBalanceMicroCredits)}, language ${e.language}${l.user ? "" : user === "*" ? "" : " (defaults)"}\n`,
+      `${formatMicroCredits(e.lowBalanceMicroCredits)}, language ${e.language}, headroom ${headroomText(e.headroom)}` +
+      `${l.user ? "" : user === "*" ? "" : " (defaults)"}\n`,
   );
   if (e.caps.length > 0)
     ctx.out(
