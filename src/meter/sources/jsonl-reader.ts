@@ -24,6 +24,8 @@ export interface JsonlReaderOptions {
   agentId: string;
   /** Events per batch during a backlog. */
   batchSize: number;
+  /** Events in the first batch of each poll (the writer starts sooner). @defaultValue batchSize */
+  firstBatchSize?: number;
   /** See JsonlSourceOptions.unknownSessionGraceMs (ms). @defaultValue 0 */
   unknownSessionGraceMs?: number;
 }
@@ -133,10 +135,12 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     let pendingSeen: [string, Seen][] = [];
     /** Cursors of this poll's emitted batches: a second name of the same inode continues from them. */
     const issued = new Map<string, FileCursor>();
+    let limit = opts.firstBatchSize ?? opts.batchSize;
 
     /** Emits the batch so far; what it completed is remembered once the writer commits it. */
     const flush = async (): Promise<void> => {
       if (b.isEmpty()) return;
+      limit = opts.batchSize;
       const id = nextId++;
       const done = pendingSeen;
       for (const [k, c] of b.files) issued.set(k, c);
@@ -304,7 +308,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
             if (assistantAt !== -1 && assistantAt < s) assistantAt = data.indexOf(ASSISTANT_MARK, s);
             if (assistantAt === -1 || assistantAt > nl) continue;
             b.parsed(data.toString("utf8", s, nl), owner, `${path}@${dataStart + lineStart}`);
-            if (b.events.length >= opts.batchSize) {
+            if (b.events.length >= limit) {
               fileCursor.offset = dataStart + ls;
               fileCursor.tail = tailOf(data, ls, fd, fileCursor.offset);
               b.files.set(key, { ...fileCursor });

@@ -1,6 +1,7 @@
 import type { Db } from "../../db/index.js";
 import type { BatchSink, MeterSource, ProblemReporter } from "../source.js";
-import { createJsonlReader } from "./jsonl-reader.js";
+import { createJsonlReader, type JsonlReader, type JsonlReaderOptions } from "./jsonl-reader.js";
+import { type ReaderThread, ReaderThreadCrash } from "./jsonl-thread.js";
 
 export {
   type ClassifiedFile,
@@ -23,6 +24,12 @@ export interface JsonlSourceOptions {
    */
   unknownSessionGraceMs?: number;
   nowMs?: () => number;
+  /**
+   * Read on this `worker_threads` reader (shared by a meter's JSONL sources) so reading and
+   * parsing overlap with billing. Absent, or an in-memory `db`, or once the thread crashed:
+   * read on the calling thread. Not with a custom `nowMs` (a clock cannot cross threads).
+   */
+  thread?: ReaderThread;
 }
 
 /**
@@ -34,23 +41,38 @@ export interface JsonlSourceOptions {
  * calling thread, handing each batch to the sink and advancing the reader once it returned.
  */
 export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
-  const reader = createJsonlReader(
-    {
-      agentDir: opts.agentDir,
-      agentId: opts.agentId,
-      batchSize: opts.batchSize,
-      unknownSessionGraceMs: opts.unknownSessionGraceMs ?? 0,
-    },
-    opts.db,
-    opts.nowMs ?? Date.now,
-  );
+  const readerOpts: JsonlReaderOptions = {
+    agentDir: opts.agentDir,
+    agentId: opts.agentId,
+    batchSize: opts.batchSize,
+    unknownSessionGraceMs: opts.unknownSessionGraceMs ?? 0,
+  };
+  let inline: JsonlReader | null = null;
+  const onDisk = !opts.db.memory && opts.db.name !== "" && !opts.db.name.startsWith("file:");
+  const thread = opts.thread && onDisk && !opts.nowMs ? opts.thread : null;
+
+  /** Reads on this thread: each batch is committed once the sink returned, then the reader advances. */
+  async function pollInline(sink: BatchSink, report?: ProblemReporter): Promise<void> {
+    inline ??= createJsonlReader(readerOpts, opts.db, opts.nowMs ?? Date.now);
+    const reader = inline;
+    await reader.poll((batch, id) => {
+      sink(batch); // returned: committed
+      reader.committed(id);
+    }, report);
+  }
+
   return {
     name: `jsonl:${opts.agentId}`,
     async poll(sink: BatchSink, report?: ProblemReporter): Promise<void> {
-      await reader.poll((batch, id) => {
-        sink(batch); // returned: committed
-        reader.committed(id);
-      }, report);
+      if (!thread?.usable) return pollInline(sink, report);
+      try {
+        await thread.poll(opts.agentDir, opts.db.name, readerOpts, sink, report);
+      } catch (err) {
+        if (!(err instanceof ReaderThreadCrash)) throw err;
+        // Logged and counted by the thread. What it had acknowledged is committed, nothing else
+        // is: read again here from the committed cursors (dedupe absorbs any overlap).
+        await pollInline(sink, report);
+      }
     },
     close() {},
   };
