@@ -83,9 +83,13 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
 
   function started(): Worker {
     if (worker) return worker;
-    // A small young generation: the thread's garbage is short-lived line strings, and its
-    // default semi-spaces would add ~35 MB to the process's peak RSS (bench:meter target < 200 MB).
-    const w = new Worker(file as string, { resourceLimits: { maxYoungGenerationSizeMb: 2 } });
+    // Small heap limits: the thread's garbage is short-lived line strings, and V8's defaults
+    // would add ~60 MB to the process's peak RSS (bench:meter target < 200 MB). A line too big
+    // for them (a single usage line of tens of MB) kills the thread: that is the crash path,
+    // logged and counted, and the main thread reads on.
+    const w = new Worker(file as string, {
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+    });
     w.unref();
     let lastError: unknown = null;
     // Registered first, so a poll's own listeners see the crash already counted.
