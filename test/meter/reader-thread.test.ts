@@ -94,6 +94,40 @@ describe("the JSONL reader thread", () => {
     expect(readerWorkerFile()).toMatch(/dist\/meter\/sources\/jsonl-worker\.js$/);
   });
 
+  it("a missing worker entry reads on the main thread and says so; one that throws on start is a counted crash, and the poll still bills", async () => {
+    const logs: { level: string; msg: string }[] = [];
+    const missing = createReaderThread({ workerFile: null, log: (level, msg) => logs.push({ level, msg }) });
+    expect(missing.usable).toBe(false);
+    expect(logs[0]).toMatchObject({ level: "warn" });
+
+    dir = mkdtempSync(join(tmpdir(), "creditgate-thread-bad-"));
+    const stateDir = join(dir, "state");
+    const world = synthState({ stateDir, agents: 1, sessions: 5, turns: 4, users: 3, seed: 9 });
+    const bad = join(dir, "bad-worker.mjs");
+    writeFileSync(bad, 'throw new Error("boom at start");\n');
+    const thread = createReaderThread({ workerFile: bad, log: (level, msg) => logs.push({ level, msg }) });
+    const db = openDatabase(join(dir, "db.sqlite"));
+    try {
+      const source = createJsonlSource({
+        agentDir: join(stateDir, "agents", "main"),
+        agentId: "main",
+        db,
+        batchSize: 50,
+        thread,
+      });
+      let events = 0;
+      await source.poll((b) => {
+        events += b.events.length;
+      });
+      expect(thread.crashes).toBe(1);
+      expect(logs.some((l) => l.level === "error" && l.msg.includes("reader thread failed"))).toBe(true);
+      expect(events).toBe(world.events);
+    } finally {
+      await thread.terminate();
+      db.close();
+    }
+  });
+
   it("bills a backlog exactly once although the CLI is SIGKILLed while the reader thread has batches in flight", async () => {
     dir = mkdtempSync(join(tmpdir(), "creditgate-thread-crash-"));
     const stateDir = join(dir, "state");

@@ -67,6 +67,10 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
   let crashes = 0;
   let batches = 0;
   let dead = file === null;
+  if (dead)
+    opts.log?.("warn", "JSONL reader thread entry not found (is dist/ built?); reading on the main thread", {
+      file: "dist/meter/sources/jsonl-worker.js",
+    });
   /** A poll is waiting on the thread: its end now is a crash even if `terminate` caused it. */
   let polling = false;
   let stopping = false;
