@@ -43,6 +43,7 @@ function toConfig(e: Env) {
     meter: {
       pollMs: e.CREDITGATE_POLL_MS,
       batchSize: e.CREDITGATE_BATCH_SIZE,
+      readerThread: e.CREDITGATE_READER_THREAD,
       reviewMaxCallUsd: e.CREDITGATE_REVIEW_MAX_CALL_USD,
     },
     logLevel: e.CREDITGATE_LOG_LEVEL,

@@ -67,6 +67,8 @@ export const envSchema = z.object({
   // metering loop
   CREDITGATE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   CREDITGATE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(2000),
+  /** Read JSONL transcripts on a worker thread (overlaps reading with billing); false: main thread only. */
+  CREDITGATE_READER_THREAD: z.stringbool().default(true),
   /** A model call costing more than this (USD) is held for the operator's review, not billed. */
   CREDITGATE_REVIEW_MAX_CALL_USD: decimal.default("200"),
   CREDITGATE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),

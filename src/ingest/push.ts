@@ -230,7 +230,6 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         events: [event],
         rejects: [],
         sessions: [],
-        commit: () => {},
         stats: {},
       });
       const outcome = outcomes[0];

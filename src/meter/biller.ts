@@ -8,6 +8,7 @@ import {
   toMicroCredits,
   usdFloatToPico,
 } from "../money.js";
+import { createCursorRepo } from "./cursor-repo.js";
 import { dedupeKey } from "./identity.js";
 import { createReviewWriter } from "./review.js";
 import type { SourceBatch } from "./source.js";
@@ -90,6 +91,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   const maxCallPico = opts.maxCallPicoUsd ?? decimalToScaled(DEFAULT_MAX_CALL_USD, 12);
   const review = createReviewWriter(db);
   const usage = createUsageWriter(db);
+  const cursors = createCursorRepo(db);
   const upsertSession = db.prepare(
     `INSERT INTO meter_sessions (agent_id, session_id, session_key, account_id, channel, first_seen_ms, updated_at_ms)
      VALUES (@agentId, @sessionId, @sessionKey, @accountId, @channel, @nowMs, @nowMs)
@@ -300,7 +302,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       }
       poster.finish(nowMs);
       if (billed.length > 0) opts.inTransaction?.(db, billed, nowMs);
-      batch.commit(db);
+      cursors.write(batch.cursorMoves, nowMs);
       return outcomes;
     },
   );
@@ -337,7 +339,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   return {
     /**
      * Bills one batch and commits its cursor atomically. Throws only when the database itself
-     * fails (or the source's own commit throws); then nothing of the batch is kept.
+     * fails (or writing the batch's cursor moves does); then nothing of the batch is kept.
      */
     bill(batch: SourceBatch): BillResult {
       return billWithOutcomes(batch).result;

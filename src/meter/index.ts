@@ -72,6 +72,7 @@ export function meterFromConfig(
     markup: parseDecimal(config.pricing.markup),
     creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
     batchSize: config.meter.batchSize,
+    readerThread: config.meter.readerThread,
     pollMs: config.meter.pollMs,
     maxCallPicoUsd: decimalToScaled(config.meter.reviewMaxCallUsd, 12),
     ...extra,

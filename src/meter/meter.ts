@@ -8,6 +8,7 @@ import { listAgents, type StateDir } from "./discover.js";
 import { problemOf, type SourceHealth, type SourceProblem, sourceHealth } from "./health.js";
 import { addStats, emptyStats, type MeterSource, type SourceBatch, type SourceStats } from "./source.js";
 import { createJsonlSource } from "./sources/jsonl.js";
+import { createReaderThread } from "./sources/jsonl-thread.js";
 import { createSqliteSource } from "./sources/sqlite.js";
 import type { Pricer } from "./types.js";
 
@@ -33,6 +34,12 @@ export interface MeterOptions {
   /** Where source problems are recorded. @defaultValue the process-wide `sourceHealth` */
   health?: SourceHealth;
   onProgress?: (summary: MeterSummary) => void;
+  /**
+   * Read JSONL transcripts on a `worker_threads` reader (CREDITGATE_READER_THREAD), overlapping
+   * reading and parsing with billing; false reads on the main thread (deterministic, and what a
+   * crashed reader thread falls back to). Ignored with a custom `nowMs`. @defaultValue true
+   */
+  readerThread?: boolean;
   log?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -54,6 +61,13 @@ export interface MeterSummary extends SourceStats {
    * was lost (README, Known limits).
    */
   unattributedCalls: number;
+  /**
+   * Times the JSONL reader thread died in this process so far (each logged; reading went on on
+   * the main thread from the committed cursors, nothing lost or doubled).
+   */
+  readerThreadCrashes: number;
+  /** Batches of this process read on the JSONL reader thread (0: read on the main thread). */
+  readerThreadBatches: number;
   /** Source problems of this run (path, code, reason); non-empty makes `meter --once` exit 1. */
   failures: SourceProblem[];
   elapsedMs: number;
@@ -81,6 +95,11 @@ export function createMeter(opts: MeterOptions) {
     ...(opts.maxCallPicoUsd !== undefined ? { maxCallPicoUsd: opts.maxCallPicoUsd } : {}),
   });
   const health = opts.health ?? sourceHealth;
+  const thread =
+    opts.readerThread !== false && opts.nowMs === undefined
+      ? createReaderThread(opts.log ? { log: opts.log } : {})
+      : null;
+  thread?.prestart();
   const sources = new Map<string, MeterSource[]>();
   const unknownModels = new Set<string>();
   const warnedUnknown = new Set<string>();
@@ -97,6 +116,8 @@ export function createMeter(opts: MeterOptions) {
       held: 0,
       heldCostPicoUsd: "0",
       unattributedCalls: 0,
+      readerThreadCrashes: 0,
+      readerThreadBatches: 0,
       failures: [],
       elapsedMs: 0,
     };
@@ -121,7 +142,8 @@ export function createMeter(opts: MeterOptions) {
             db: opts.db,
             batchSize: opts.batchSize,
             unknownSessionGraceMs: following ? (opts.unknownSessionGraceMs ?? 10_000) : 0,
-            nowMs: now,
+            ...(opts.nowMs ? { nowMs: opts.nowMs } : {}),
+            ...(thread ? { thread } : {}),
           }),
         ]);
       }
@@ -223,6 +245,8 @@ export function createMeter(opts: MeterOptions) {
         count: rejectsLogged - MAX_REJECT_LOGS_PER_POLL,
       });
     summary.failures = failures;
+    summary.readerThreadCrashes = thread?.crashes ?? 0;
+    summary.readerThreadBatches = thread?.batches ?? 0;
     summary.elapsedMs = elapsedBefore + (now() - started);
   }
 
@@ -300,6 +324,7 @@ export function createMeter(opts: MeterOptions) {
     close(): void {
       for (const list of sources.values()) for (const s of list) s.close();
       sources.clear();
+      void thread?.terminate();
     },
   };
 }

@@ -1,9 +1,8 @@
-import type { Db } from "../db/index.js";
 import type { UsageEvent } from "./types.js";
 
 /**
  * A row of `meter_blobs_done` as SQLite returns it: a whole-file source (a `.zst` archive, an
- * OpenClaw SQLite archive row) read once, by content hash. Written by both sources in their batch commit.
+ * OpenClaw SQLite archive row) read once, by content hash. Written by the cursor repository with a batch's `cursorMoves.blobs`.
  */
 export interface MeterBlobDoneRow {
   content_sha256: string;
@@ -44,16 +43,63 @@ export interface Reject {
 }
 
 /**
- * What a source hands the biller: events plus the cursor move that covers them. The biller
- * runs `commit` INSIDE the same SQLite transaction as the usage rows and ledger entries, so
- * a crash either keeps all of it or none of it.
+ * One JSONL file's read cursor (`meter_file_cursors`), keyed by (device, inode) so a rename
+ * continues where it was. `offset` is the byte after the last complete line consumed.
+ */
+export interface FileCursor {
+  dev: string;
+  ino: string;
+  /** Last path seen (follows renames). */
+  path: string;
+  /** sha256 of the first line (up to 4 KiB): detects a recycled inode or a rewrite. */
+  head: string;
+  /** sha256 of up to 256 bytes before `offset` (null when offset is 0). */
+  tail: string | null;
+  offset: number;
+  size: number;
+}
+
+/** The last `seq` read of one session of an OpenClaw SQLite store (`meter_sqlite_cursors`). */
+export interface SqliteCursorMove {
+  /** realpath of the OpenClaw database. */
+  dbPath: string;
+  sessionId: string;
+  lastSeq: number;
+  /** 48-bit digest of the session's rewrite watermark generation; null when it has none. */
+  gen: number | null;
+}
+
+/** A whole blob (archive) read to its end: recorded by content hash so it is never billed again. */
+export interface BlobDone {
+  sha: string;
+  name: string;
+  events: number;
+}
+
+/**
+ * The cursor moves that cover a batch, as data: the cursor repository (cursor-repo.ts) writes
+ * them INSIDE the biller's transaction, with the usage rows and ledger entries they cover.
+ */
+export interface CursorMoves {
+  files?: FileCursor[];
+  sqlite?: SqliteCursorMove[];
+  blobs?: BlobDone[];
+}
+
+/**
+ * What a source hands the biller: events plus the cursor moves that cover them (a value, not a
+ * callback). The biller writes `cursorMoves` INSIDE the same SQLite transaction as the usage
+ * rows and ledger entries, so a crash either keeps all of it or none of it. A source advances
+ * its in-memory state only once the sink returned (in-thread) or acknowledged the batch
+ * (the JSONL reader thread): the batch is then committed.
  */
 export interface SourceBatch {
   events: UsageEvent[];
   rejects: Reject[];
   /** Session → key/account facts learnt while reading (kept forever: archives lose them). */
   sessions: SessionFact[];
-  commit(db: Db): void;
+  /** Absent: the batch moves no cursor (push ingestion, tests). */
+  cursorMoves?: CursorMoves;
   stats: Partial<SourceStats>;
 }
 
@@ -65,7 +111,10 @@ export interface SessionFact {
   channel: string | null;
 }
 
-/** Synchronous sink: bills a batch and commits its cursor in one transaction. */
+/**
+ * Synchronous sink: bills a batch and commits its cursor moves in one transaction. Returning
+ * normally means committed; throwing means nothing of the batch was kept.
+ */
 export type BatchSink = (batch: SourceBatch) => void;
 
 export interface MeterSource {

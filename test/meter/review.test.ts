@@ -4,10 +4,10 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLedger } from "../../src/credits/index.js";
-import { type Db, openDatabase } from "../../src/db/index.js";
+import { openDatabase } from "../../src/db/index.js";
 import { createBiller, isDatabaseFailure } from "../../src/meter/biller.js";
 import { createReviewQueue } from "../../src/meter/review.js";
-import type { SourceBatch } from "../../src/meter/source.js";
+import type { CursorMoves, SourceBatch } from "../../src/meter/source.js";
 import type { ParsedUsage, PriceQuote, Pricer, UsageEvent } from "../../src/meter/types.js";
 import { runCli } from "../support/cli.js";
 import { CASES, FIXTURE_PRICES, OC_FIXTURE } from "../support/meter-env.js";
@@ -322,8 +322,8 @@ function event(ts: number, over: Partial<UsageEvent> = {}): UsageEvent {
   };
 }
 
-function batch(events: UsageEvent[], commit: (db: Db) => void = () => {}): SourceBatch {
-  return { events, rejects: [], sessions: [], stats: {}, commit };
+function batch(events: UsageEvent[], cursorMoves?: CursorMoves): SourceBatch {
+  return { events, rejects: [], sessions: [], stats: {}, ...(cursorMoves ? { cursorMoves } : {}) };
 }
 
 function billerWorld() {
@@ -340,7 +340,6 @@ function billerWorld() {
 describe("per-event validation: one bad event never blocks its batch", () => {
   it("holds absurd timestamps, token counts and costs; bills the rest of the same batch", () => {
     const { db, biller } = billerWorld();
-    let committed = 0;
     const r = biller.bill(
       batch(
         [
@@ -353,12 +352,11 @@ describe("per-event validation: one bad event never blocks its batch", () => {
           event(1_800_000_000_003, { output: 1_000_000_000, totalTokens: 1_000_000_100 }), // $15000: cost past 2^53 pico
           event(1_800_000_000_004),
         ],
-        () => {
-          committed++;
-        },
+        { blobs: [{ sha: "batch-cursor", name: "batch", events: 8 }] },
       ),
     );
-    expect(committed).toBe(1);
+    // the batch's cursor move committed with it, once
+    expect(db.prepare("SELECT COUNT(*) AS n FROM meter_blobs_done").get()).toEqual({ n: 1 });
     expect(r).toMatchObject({ billed: 2, held: 6, duplicates: 0 });
     const reasons = createReviewQueue(db)
       .list("held")
@@ -426,13 +424,18 @@ describe("per-event validation: one bad event never blocks its batch", () => {
     expect(isDatabaseFailure(Object.assign(new Error("x"), { code: "SQLITE_CONSTRAINT_UNIQUE" }))).toBe(
       false,
     );
+    // A real SQLITE_FULL: the file may not grow, and the batch's cursor move needs new pages.
+    const pages = (db.pragma("page_count", { simple: true }) as number) + 1;
+    db.pragma(`max_page_count = ${pages}`);
     expect(() =>
       biller.bill(
-        batch([event(1_800_000_000_000)], () => {
-          throw full;
+        batch([event(1_800_000_000_000)], {
+          blobs: [{ sha: "too-big", name: "x".repeat(200_000), events: 1 }],
         }),
       ),
     ).toThrow(/disk is full/);
+    db.pragma("max_page_count = 1073741823");
+    expect(db.prepare("SELECT COUNT(*) AS n FROM meter_blobs_done").get()).toEqual({ n: 0 });
     expect(db.prepare("SELECT COUNT(*) AS n FROM usage_events").get()).toEqual({ n: 0 });
     expect(db.prepare("SELECT COUNT(*) AS n FROM usage_review").get()).toEqual({ n: 0 });
     db.close();

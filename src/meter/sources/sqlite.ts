@@ -3,28 +3,11 @@ import { readdirSync, readFileSync, realpathSync, type Stats, statSync } from "n
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { Db } from "../../db/index.js";
-import {
-  endsLikeObject,
-  mayBeUsage,
-  parseLine,
-  TRUNCATED_REASON,
-  textEndsLikeObject,
-  usageEvent,
-} from "../parse.js";
+import { createCursorRepo } from "../cursor-repo.js";
 import { resolveAccount, type SessionHints } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
-import {
-  type BatchSink,
-  emptyStats,
-  type MeterBlobDoneRow,
-  type MeterSource,
-  type ProblemReporter,
-  type Reject,
-  type SessionFact,
-  type SourceBatch,
-  type SourceStats,
-} from "../source.js";
-import type { UsageEvent } from "../types.js";
+import type { BatchSink, MeterSource, ProblemReporter, SessionFact } from "../source.js";
+import { BatchBuilder, forEachLine, type LineOwner } from "./batch-builder.js";
 import { decodeMaybeZstd, decodeZstd } from "./zst.js";
 
 /**
@@ -69,12 +52,6 @@ interface Work {
   gen: number | null;
   stored: { lastSeq: number; gen: number | null } | null;
   attribution?: Attribution;
-}
-
-interface CursorMove {
-  sid: string;
-  lastSeq: number;
-  gen: number | null;
 }
 
 interface Caps {
@@ -127,15 +104,6 @@ const ARCHIVE_FILE_RE = /\.jsonl\.(?:deleted|reset)\..*\.zst$/;
 const COLD_FILE_RE = /\.jsonl\.zst$/;
 const SESSION_ID_PREFIX_RE = /^([0-9a-zA-Z][0-9a-zA-Z_-]{7,})(?:-topic-[^.]+)?\.jsonl/;
 
-/** A row of `meter_sqlite_cursors` as SQLite returns it: the last seq read per (database, session). */
-interface MeterSqliteCursorRow {
-  db_path: string;
-  session_id: string;
-  last_seq: number;
-  rewrite_generation: number | null;
-  updated_at_ms: number;
-}
-
 export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
   const { agentDir, agentId, db } = opts;
   if (!Number.isSafeInteger(opts.batchSize) || opts.batchSize < 1) {
@@ -143,28 +111,12 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
   }
   const batchSize = opts.batchSize;
   const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
-  const now = opts.nowMs ?? Date.now;
   const name = `sqlite:${agentId}`;
   const dbFile = join(agentDir, "agent", "openclaw-agent.sqlite");
   const sessionsDir = join(agentDir, "sessions");
 
   const memory = createSessionMemory(db);
-  const cursorsOf = db.prepare<
-    [string],
-    Pick<MeterSqliteCursorRow, "session_id" | "last_seq" | "rewrite_generation">
-  >("SELECT session_id, last_seq, rewrite_generation FROM meter_sqlite_cursors WHERE db_path = ?");
-  const upsertCursor = db.prepare<[string, string, number, number | null, number]>(
-    `INSERT INTO meter_sqlite_cursors (db_path, session_id, last_seq, rewrite_generation, updated_at_ms)
-     VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT(db_path, session_id) DO UPDATE SET last_seq = excluded.last_seq,
-       rewrite_generation = excluded.rewrite_generation, updated_at_ms = excluded.updated_at_ms`,
-  );
-  const blobDone = db.prepare<[string], Pick<MeterBlobDoneRow, "name">>(
-    "SELECT name FROM meter_blobs_done WHERE content_sha256 = ?",
-  );
-  const insertBlobDone = db.prepare<[string, string, number, number]>(
-    "INSERT INTO meter_blobs_done (content_sha256, name, events, done_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT(content_sha256) DO NOTHING",
-  );
+  const cursors = createCursorRepo(db);
 
   let oc: OcHandle | null = null;
   let polls = 0;
@@ -305,97 +257,30 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
 
   // ---------------------------------------------------------------- batches
 
-  class BatchBuilder {
-    events: UsageEvent[] = [];
-    rejects: Reject[] = [];
-    sessions: SessionFact[] = [];
-    stats: SourceStats = emptyStats();
-    cursorMoves = new Map<string, CursorMove>();
-    blobs: { sha: string; name: string; events: number }[] = [];
+  function newBatch(): BatchBuilder {
+    return new BatchBuilder(agentId, "sqlite");
+  }
 
-    addFact(sid: string, a: Attribution): void {
-      const f = factFor(sid, a);
-      if (f) this.sessions.push(f);
-    }
+  function addFact(b: BatchBuilder, sid: string, a: Attribution): void {
+    const f = factFor(sid, a);
+    if (f) b.sessions.push(f);
+  }
 
-    /** One transcript line (a row's JSON, or an archive line); `buf` lets the prefilter skip decoding. */
-    addLine(
-      text: string | null,
-      buf: Buffer | null,
-      sid: string | null,
-      a: Attribution,
-      sourceRef: string,
-    ): void {
-      this.stats.lines++;
-      if (text === null) {
-        if (buf === null) return;
-        if (!endsLikeObject(buf)) {
-          this.reject(sourceRef, TRUNCATED_REASON); // cannot be complete JSON: counted, not skipped
-          return;
-        }
-        if (!mayBeUsage(buf)) return;
-        text = buf.toString("utf8");
-      } else if (!textEndsLikeObject(text)) {
-        this.reject(sourceRef, TRUNCATED_REASON);
-        return;
-      } else if (!(text.includes('"usage"') && text.includes('"assistant"'))) {
-        return; // same byte test as `mayBeUsage`, on the string SQLite already gave us
-      }
-      const r = parseLine(text);
-      if (r.kind === "malformed") {
-        this.reject(sourceRef, r.reason);
-      } else if (r.kind === "skip") {
-        if (r.why === "synthetic") this.stats.synthetic++;
-        else if (r.why === "zero-usage") this.stats.zeroUsage++;
-      } else {
-        this.stats.usageLines++;
-        this.events.push(usageEvent(r.usage, agentId, sid, a.sessionKey, a.accountId, "sqlite", sourceRef));
-      }
-    }
-
-    reject(sourceRef: string, reason: string): void {
-      this.stats.malformed++;
-      this.rejects.push({ sourceRef, reason });
-    }
-
-    isEmpty(): boolean {
-      return (
-        this.events.length === 0 &&
-        this.rejects.length === 0 &&
-        this.sessions.length === 0 &&
-        this.cursorMoves.size === 0 &&
-        this.blobs.length === 0
-      );
-    }
-
-    /** Hands the batch to the sink; marks facts sent only once the biller committed them. */
-    flush(sink: BatchSink, dbPath: string): void {
-      if (this.isEmpty()) return;
-      const moves = [...this.cursorMoves.values()];
-      const blobs = this.blobs;
-      const batch: SourceBatch = {
-        events: this.events,
-        rejects: this.rejects,
-        sessions: this.sessions,
-        stats: this.stats,
-        commit(cg: Db) {
-          const t = now();
-          const up =
-            cg === db
-              ? upsertCursor
-              : cg.prepare<[string, string, number, number | null, number]>(upsertCursor.source);
-          const done =
-            cg === db ? insertBlobDone : cg.prepare<[string, string, number, number]>(insertBlobDone.source);
-          for (const m of moves) up.run(dbPath, m.sid, m.lastSeq, m.gen, t);
-          for (const b of blobs) done.run(b.sha, b.name, b.events, t);
-        },
-      };
-      sink(batch);
-      for (const f of this.sessions) {
-        factsSent.set(f.sessionId, `${f.sessionKey}\u001f${f.accountId}\u001f${f.channel ?? ""}`);
-      }
+  /** Hands the batch to the sink; marks facts sent only once the biller committed them. */
+  function flush(b: BatchBuilder, sink: BatchSink): void {
+    if (b.isEmpty()) return;
+    const batch = b.take();
+    sink(batch);
+    for (const f of batch.sessions) {
+      factsSent.set(f.sessionId, `${f.sessionKey}\u001f${f.accountId}\u001f${f.channel ?? ""}`);
     }
   }
+
+  const owner = (sid: string | null, a: Attribution): LineOwner => ({
+    sessionId: sid,
+    sessionKey: a.sessionKey,
+    accountId: a.accountId,
+  });
 
   // ---------------------------------------------------------------- live rows
 
@@ -404,11 +289,11 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
     const maxSeqs = full ? h.maxSeqAll.all() : (h.maxSeqByWindow?.all() ?? []);
     const gens = new Map<string, number | null>();
     for (const w of h.watermarks?.all() ?? []) gens.set(w.sid, hashGeneration(w.generation));
-    const cursors = new Map(cursorsOf.all(h.dbPath).map((c) => [c.session_id, c]));
+    const committed = new Map(cursors.sqliteCursors(h.dbPath).map((c) => [c.session_id, c]));
     const work: Work[] = [];
     for (const { sid, maxSeq } of maxSeqs) {
       if (maxSeq === null) continue;
-      const c = cursors.get(sid);
+      const c = committed.get(sid);
       const watermark = gens.get(sid) ?? null;
       if (!c) {
         work.push({ sid, fromSeq: -1, gen: watermark, stored: null });
@@ -431,13 +316,14 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
     while (budget > 0 && queue.length > 0) {
       const w = queue[0] as Work;
       w.attribution ??= liveAttribution(h, w.sid, null);
-      b.addFact(w.sid, w.attribution);
+      addFact(b, w.sid, w.attribution);
+      const who = owner(w.sid, w.attribution);
       const rows = h.rows.all(w.sid, w.fromSeq, budget);
       for (const r of rows) {
         const ref = `sqlite:${agentId}#${w.sid}:${r.seq}`;
         if (r.json !== null) {
           b.stats.bytes += r.json.length;
-          b.addLine(r.json, null, w.sid, w.attribution, ref);
+          b.textLine(r.json, who, ref);
         } else if (r.zstd !== null) {
           let buf: Buffer;
           try {
@@ -448,7 +334,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
             continue;
           }
           b.stats.bytes += buf.length;
-          b.addLine(null, buf, w.sid, w.attribution, ref);
+          b.bytesLine(buf, who, ref);
         } else {
           b.stats.lines++;
           b.reject(ref, "row has neither event_json nor event_zstd");
@@ -459,7 +345,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
       const exhausted = rows.length < budget;
       budget -= rows.length;
       if (last || (exhausted && (w.stored?.lastSeq !== w.fromSeq || w.stored?.gen !== w.gen))) {
-        b.cursorMoves.set(w.sid, { sid: w.sid, lastSeq: w.fromSeq, gen: w.gen });
+        b.sqlite.set(w.sid, { dbPath: h.dbPath, sessionId: w.sid, lastSeq: w.fromSeq, gen: w.gen });
       }
       if (exhausted) queue.shift();
     }
@@ -470,7 +356,6 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
   /** Reads one decoded JSONL archive into batches; the last one records the blob as done. */
   function emitBlob(
     sink: BatchSink,
-    dbPath: string,
     content: Buffer,
     blobName: string,
     refBase: string,
@@ -478,32 +363,24 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
     a: Attribution,
   ): void {
     const sha = createHash("sha256").update(content).digest("hex");
-    if (blobDone.get(sha)) return;
-    let b = new BatchBuilder();
+    if (cursors.blobDone(sha)) return;
+    let b = newBatch();
     b.stats.files = 1;
     b.stats.bytes = content.length;
-    if (sid) b.addFact(sid, a);
+    if (sid) addFact(b, sid, a);
+    const who = owner(sid, a);
     let events = 0;
-    let lineNo = 0;
-    let start = 0;
-    while (start < content.length) {
-      let end = content.indexOf(0x0a, start);
-      if (end === -1) end = content.length;
-      lineNo++;
-      let line = content.subarray(start, end);
-      start = end + 1;
-      if (line.at(-1) === 0x0d) line = line.subarray(0, line.length - 1);
-      if (line.length === 0 || isBlank(line)) continue;
+    forEachLine(content, (line, lineNo) => {
       const before = b.events.length;
-      b.addLine(null, line, sid, a, `${refBase}#line${lineNo}`);
+      b.bytesLine(line, who, `${refBase}#line${lineNo}`);
       events += b.events.length - before;
       if (b.events.length >= batchSize) {
-        b.flush(sink, dbPath);
-        b = new BatchBuilder();
+        flush(b, sink);
+        b = newBatch();
       }
-    }
+    });
     b.blobs.push({ sha, name: blobName, events });
-    b.flush(sink, dbPath);
+    flush(b, sink);
   }
 
   function sessionIdOfFile(fileName: string): string | null {
@@ -539,11 +416,11 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
       try {
         content = blobRow.encoding === "zstd" ? decodeZstd(blobRow.blob) : decodeMaybeZstd(blobRow.blob);
       } catch {
-        rejectOnly(sink, h.dbPath, refBase, "archive blob does not decode");
+        rejectOnly(sink, refBase, "archive blob does not decode");
         archivesSeen.add(seenKey);
         continue;
       }
-      emitBlob(sink, h.dbPath, content, refBase, refBase, row.sid, a);
+      emitBlob(sink, content, refBase, refBase, row.sid, a);
       archivesSeen.add(seenKey);
       if (!(await yieldStillOpen(h))) return;
     }
@@ -561,11 +438,11 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
         try {
           content = decodeMaybeZstd(blobRow.blob);
         } catch {
-          rejectOnly(sink, h.dbPath, refBase, "cold archive blob does not decode");
+          rejectOnly(sink, refBase, "cold archive blob does not decode");
           continue;
         }
         const a = readTx(h, () => liveAttribution(h, row.sid, null));
-        emitBlob(sink, h.dbPath, content, refBase, refBase, row.sid, a);
+        emitBlob(sink, content, refBase, refBase, row.sid, a);
         if (!(await yieldStillOpen(h))) return;
       }
     }
@@ -632,7 +509,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
           });
           continue;
         }
-        rejectOnly(sink, h.dbPath, refBase, "archive file does not decode");
+        rejectOnly(sink, refBase, "archive file does not decode");
         archivesSeen.add(seenKey);
         continue;
       }
@@ -641,7 +518,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
         sid === null
           ? rememberedAttribution(h, "", null)
           : readTx(h, () => liveAttribution(h, sid, keyBySid.get(sid) ?? null));
-      emitBlob(sink, h.dbPath, content, refBase, refBase, sid, a);
+      emitBlob(sink, content, refBase, refBase, sid, a);
       archivesSeen.add(seenKey);
       if (!(await yieldStillOpen(h))) return;
     }
@@ -653,10 +530,10 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
     return oc === h;
   }
 
-  function rejectOnly(sink: BatchSink, dbPath: string, sourceRef: string, reason: string): void {
-    const b = new BatchBuilder();
+  function rejectOnly(sink: BatchSink, sourceRef: string, reason: string): void {
+    const b = newBatch();
     b.reject(sourceRef, reason);
-    b.flush(sink, dbPath);
+    flush(b, sink);
   }
 
   // ---------------------------------------------------------------- poll
@@ -668,13 +545,13 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
     polls++;
     let first = true;
     while (queue.length > 0) {
-      const b = new BatchBuilder();
+      const b = newBatch();
       readTx(h, () => readRows(h, queue, b));
       if (first && b.stats.lines > 0) {
         b.stats.files = 1;
         first = false;
       }
-      b.flush(sink, h.dbPath);
+      flush(b, sink);
       if (!(await yieldStillOpen(h))) return;
     }
     await readArchiveRows(h, sink);
@@ -869,11 +746,6 @@ function hashGeneration(g: string | number | null): number | null {
 /** First line of an error's message, at most 300 characters (fs/SQLite messages: paths, never content). */
 function errLine(err: unknown): string {
   return (String((err as Error)?.message ?? err).split("\n")[0] ?? "").slice(0, 300);
-}
-
-function isBlank(line: Buffer): boolean {
-  for (const byte of line) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) return false;
-  return true;
 }
 
 function sqliteCode(err: unknown): string {

@@ -1,0 +1,104 @@
+import type { Db } from "../db/index.js";
+import type { CursorMoves, FileCursor, MeterBlobDoneRow } from "./source.js";
+
+/** A row of `meter_file_cursors` as SQLite returns it: one JSONL file's read cursor, by (device, inode). */
+export interface MeterFileCursorRow {
+  dev: string;
+  ino: string;
+  /** Last path seen (follows renames). */
+  path: string;
+  /** Hash of the first bytes: detects a recycled inode or a rewrite. */
+  head_sha256: string;
+  /** Hash of the bytes just before the cursor; null on cursors written before migration 3. */
+  tail_sha256: string | null;
+  offset_bytes: number;
+  size_bytes: number;
+  updated_at_ms: number;
+}
+
+/** A row of `meter_sqlite_cursors` as SQLite returns it: the last seq read per (database, session). */
+export interface MeterSqliteCursorRow {
+  db_path: string;
+  session_id: string;
+  last_seq: number;
+  rewrite_generation: number | null;
+  updated_at_ms: number;
+}
+
+/**
+ * Every statement over the meter's read positions: `meter_file_cursors` (JSONL byte cursors),
+ * `meter_sqlite_cursors` (last seq per OpenClaw session) and `meter_blobs_done` (archives read
+ * whole, by content hash). Sources read through it (on their own connection, possibly a
+ * read-only one in the reader thread); the biller writes a batch's `cursorMoves` through it
+ * inside the batch's transaction, which is what keeps a cursor and the rows it covers together.
+ */
+export function createCursorRepo(db: Db) {
+  const upsertFile = db.prepare<[string, string, string, string, string | null, number, number, number]>(
+    `INSERT INTO meter_file_cursors (dev, ino, path, head_sha256, tail_sha256, offset_bytes, size_bytes, updated_at_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT(dev, ino) DO UPDATE SET path = excluded.path, head_sha256 = excluded.head_sha256,
+       tail_sha256 = excluded.tail_sha256, offset_bytes = excluded.offset_bytes,
+       size_bytes = excluded.size_bytes, updated_at_ms = excluded.updated_at_ms`,
+  );
+  const upsertSqlite = db.prepare<[string, string, number, number | null, number]>(
+    `INSERT INTO meter_sqlite_cursors (db_path, session_id, last_seq, rewrite_generation, updated_at_ms)
+     VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT(db_path, session_id) DO UPDATE SET last_seq = excluded.last_seq,
+       rewrite_generation = excluded.rewrite_generation, updated_at_ms = excluded.updated_at_ms`,
+  );
+  const insertBlob = db.prepare<[string, string, number, number]>(
+    "INSERT INTO meter_blobs_done (content_sha256, name, events, done_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT(content_sha256) DO NOTHING",
+  );
+  const fileRow = db.prepare<
+    [string, string],
+    Pick<MeterFileCursorRow, "path" | "head_sha256" | "tail_sha256" | "offset_bytes" | "size_bytes">
+  >(
+    "SELECT path, head_sha256, tail_sha256, offset_bytes, size_bytes FROM meter_file_cursors WHERE dev = ? AND ino = ?",
+  );
+  const sqliteRows = db.prepare<
+    [string],
+    Pick<MeterSqliteCursorRow, "session_id" | "last_seq" | "rewrite_generation">
+  >("SELECT session_id, last_seq, rewrite_generation FROM meter_sqlite_cursors WHERE db_path = ?");
+  const blobName = db.prepare<[string], Pick<MeterBlobDoneRow, "name">>(
+    "SELECT name FROM meter_blobs_done WHERE content_sha256 = ?",
+  );
+
+  return {
+    /** The committed cursor of the file at (dev, ino), or null when it was never read. */
+    fileCursor(dev: string, ino: string): FileCursor | null {
+      const r = fileRow.get(dev, ino);
+      return r
+        ? {
+            dev,
+            ino,
+            path: r.path,
+            head: r.head_sha256,
+            tail: r.tail_sha256,
+            offset: r.offset_bytes,
+            size: r.size_bytes,
+          }
+        : null;
+    },
+    /** Every committed session cursor of one OpenClaw database (by its realpath). */
+    sqliteCursors(dbPath: string) {
+      return sqliteRows.all(dbPath);
+    },
+    /** True when a blob with this content sha256 was read to its end. */
+    blobDone(sha: string): boolean {
+      return blobName.get(sha) !== undefined;
+    },
+    /**
+     * Writes a batch's cursor moves. Call INSIDE the transaction that writes the rows they
+     * cover (the biller's); `nowMs` stamps `updated_at_ms` / `done_at_ms`.
+     */
+    write(moves: CursorMoves | undefined, nowMs: number): void {
+      if (!moves) return;
+      for (const c of moves.files ?? [])
+        upsertFile.run(c.dev, c.ino, c.path, c.head, c.tail, c.offset, c.size, nowMs);
+      for (const m of moves.sqlite ?? []) upsertSqlite.run(m.dbPath, m.sessionId, m.lastSeq, m.gen, nowMs);
+      for (const b of moves.blobs ?? []) insertBlob.run(b.sha, b.name, b.events, nowMs);
+    },
+  };
+}
+
+export type CursorRepo = ReturnType<typeof createCursorRepo>;

@@ -1,0 +1,171 @@
+import {
+  endsLikeObject,
+  mayBeUsage,
+  parseLine,
+  TRUNCATED_REASON,
+  textEndsLikeObject,
+  usageEvent,
+} from "../parse.js";
+import {
+  type BlobDone,
+  emptyStats,
+  type FileCursor,
+  type Reject,
+  type SessionFact,
+  type SourceBatch,
+  type SourceStats,
+  type SqliteCursorMove,
+} from "../source.js";
+import type { UsageEvent, UsageSource } from "../types.js";
+
+/** Who a line's calls are billed to. */
+export interface LineOwner {
+  sessionId: string | null;
+  sessionKey: string | null;
+  accountId: string;
+}
+
+/**
+ * Collects one batch: the "parsed line → event, stats, rejects" step shared by every reader
+ * (JSONL files, compressed archives, OpenClaw SQLite rows and archive blobs), plus the cursor
+ * moves that cover what was collected. `take()` hands out the batch as a value and starts afresh.
+ */
+export class BatchBuilder {
+  events: UsageEvent[] = [];
+  rejects: Reject[] = [];
+  sessions: SessionFact[] = [];
+  stats: SourceStats = emptyStats();
+  /** Cursor moves by key (dev:ino, session id): the last move of a key wins. */
+  files = new Map<string, FileCursor>();
+  sqlite = new Map<string, SqliteCursorMove>();
+  blobs: BlobDone[] = [];
+  /**
+   * Rejects still recorded (with their location) in the current file; past it they are only
+   * counted (`stats.malformed`), so one corrupt file cannot flood `meter_rejects`. Set per file
+   * by the caller. @defaultValue Infinity
+   */
+  rejectsLeft = Number.POSITIVE_INFINITY;
+
+  readonly agentId: string;
+  readonly source: UsageSource;
+
+  constructor(agentId: string, source: UsageSource) {
+    this.agentId = agentId;
+    this.source = source;
+  }
+
+  /** A line that is not usable: counted, and recorded while the file's allowance lasts. */
+  reject(sourceRef: string, reason: string): void {
+    this.stats.malformed++;
+    if (this.rejectsLeft-- > 0) this.rejects.push({ sourceRef, reason });
+  }
+
+  /**
+   * A line the byte pre-filter kept (it may be a billable call): parses it, then counts it as
+   * malformed, synthetic, zero-usage or a usage line (one event). Does not count `lines`.
+   */
+  parsed(text: string, who: LineOwner, sourceRef: string): void {
+    const r = parseLine(text);
+    if (r.kind === "malformed") {
+      this.reject(sourceRef, r.reason);
+    } else if (r.kind === "skip") {
+      if (r.why === "synthetic") this.stats.synthetic++;
+      else if (r.why === "zero-usage") this.stats.zeroUsage++;
+    } else {
+      this.stats.usageLines++;
+      this.events.push(
+        usageEvent(
+          r.usage,
+          this.agentId,
+          who.sessionId,
+          who.sessionKey,
+          who.accountId,
+          this.source,
+          sourceRef,
+        ),
+      );
+    }
+  }
+
+  /**
+   * One whole non-blank line as bytes (an archive line, a zstd row): counted; a line that cannot
+   * be complete JSON is rejected as truncated; one without the usage marks is skipped undecoded.
+   */
+  bytesLine(line: Buffer, who: LineOwner, sourceRef: string): void {
+    this.stats.lines++;
+    if (!endsLikeObject(line)) {
+      this.reject(sourceRef, TRUNCATED_REASON); // cannot be complete JSON: counted, not skipped
+      return;
+    }
+    if (!mayBeUsage(line)) return;
+    this.parsed(line.toString("utf8"), who, sourceRef);
+  }
+
+  /** `bytesLine` for a line SQLite already gave as a string (the same byte tests, on the string). */
+  textLine(text: string, who: LineOwner, sourceRef: string): void {
+    this.stats.lines++;
+    if (!textEndsLikeObject(text)) {
+      this.reject(sourceRef, TRUNCATED_REASON);
+      return;
+    }
+    if (!(text.includes('"usage"') && text.includes('"assistant"'))) return;
+    this.parsed(text, who, sourceRef);
+  }
+
+  isEmpty(): boolean {
+    return (
+      this.events.length === 0 &&
+      this.rejects.length === 0 &&
+      this.sessions.length === 0 &&
+      this.files.size === 0 &&
+      this.sqlite.size === 0 &&
+      this.blobs.length === 0
+    );
+  }
+
+  /** The batch collected so far, as a value (cursor moves included); the builder starts afresh. */
+  take(): SourceBatch {
+    const batch: SourceBatch = {
+      events: this.events,
+      rejects: this.rejects,
+      sessions: this.sessions,
+      stats: this.stats,
+    };
+    if (this.files.size > 0 || this.sqlite.size > 0 || this.blobs.length > 0) {
+      batch.cursorMoves = {};
+      if (this.files.size > 0) batch.cursorMoves.files = [...this.files.values()];
+      if (this.sqlite.size > 0) batch.cursorMoves.sqlite = [...this.sqlite.values()];
+      if (this.blobs.length > 0) batch.cursorMoves.blobs = this.blobs;
+    }
+    this.events = [];
+    this.rejects = [];
+    this.sessions = [];
+    this.stats = emptyStats();
+    this.files = new Map();
+    this.sqlite = new Map();
+    this.blobs = [];
+    return batch;
+  }
+}
+
+/** Calls `fn(line, lineNo, byteOffset)` for each non-blank line of `content` (CR of CRLF dropped). */
+export function forEachLine(content: Buffer, fn: (line: Buffer, lineNo: number, at: number) => void): void {
+  let lineNo = 0;
+  let start = 0;
+  while (start < content.length) {
+    let end = content.indexOf(0x0a, start);
+    if (end === -1) end = content.length;
+    lineNo++;
+    const at = start;
+    let line = content.subarray(start, end);
+    start = end + 1;
+    if (line.at(-1) === 0x0d) line = line.subarray(0, line.length - 1);
+    if (line.length === 0 || isBlank(line)) continue;
+    fn(line, lineNo, at);
+  }
+}
+
+function isBlank(line: Buffer): boolean {
+  for (const byte of line) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) return false;
+  return true;
+}

@@ -1,0 +1,463 @@
+import { createHash } from "node:crypto";
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Db } from "../../db/index.js";
+import { createCursorRepo } from "../cursor-repo.js";
+import { ASSISTANT_MARK, endsLikeObject, TRUNCATED_REASON, USAGE_MARK } from "../parse.js";
+import { operatorAccount, resolveAccount } from "../resolve-user.js";
+import { createSessionMemory } from "../session-memory.js";
+import type { FileCursor, ProblemReporter, SourceBatch } from "../source.js";
+import { BatchBuilder, forEachLine, type LineOwner } from "./batch-builder.js";
+import {
+  type ClassifiedFile,
+  classifyImportArchiveFile,
+  classifyTranscriptFile,
+  IMPORT_ARCHIVE_DIR,
+} from "./classify.js";
+import { createSessionsIndex } from "./sessions-index.js";
+import { decodeMaybeZstd } from "./zst.js";
+
+/** `opts` of a JSONL reader: everything it needs, all of it cloneable (it may run in a worker thread). */
+export interface JsonlReaderOptions {
+  /** `<state>/agents/<agentId>` */
+  agentDir: string;
+  agentId: string;
+  /** Events per batch during a backlog. */
+  batchSize: number;
+  /** Events in the first batch of each poll (the writer starts sooner). @defaultValue batchSize */
+  firstBatchSize?: number;
+  /** See JsonlSourceOptions.unknownSessionGraceMs (ms). @defaultValue 0 */
+  unknownSessionGraceMs?: number;
+}
+
+/**
+ * Hands one batch to the writer. `id` is the batch's sequence number: the writer reports it
+ * committed through `JsonlReader.committed(id)`. The reader awaits the returned promise before
+ * reading on (back-pressure); throwing (or rejecting) ends the poll.
+ */
+export type Emit = (batch: SourceBatch, id: number) => void | Promise<void>;
+
+const CHUNK_BYTES = 1024 * 1024;
+const HEAD_BYTES = 4096;
+const TAIL_BYTES = 256;
+const MAX_REJECTS_PER_FILE = 100;
+/** Files touched per transaction at most, so a backlog of many small files still commits often. */
+const MAX_FILES_PER_BATCH = 256;
+const NEWLINE = 0x0a;
+const OPEN_BRACE = 0x7b;
+/** One read buffer per thread for all JSONL readers: polls run one at a time. */
+let sharedChunk: Buffer | null = null;
+
+interface Seen {
+  size: number;
+  mtimeMs: number;
+  cursor: FileCursor;
+}
+
+/**
+ * The reading half of the JSONL source of one agent: lists transcripts, reads complete lines
+ * from each file's cursor, pre-filters, parses and builds events, and emits batches whose
+ * `cursorMoves` cover exactly what they hold. It never writes: `db` may be a read-only
+ * connection (the reader thread's). Its memory of what is done (files unchanged since, archives
+ * read) advances only when the writer reports a batch committed (`committed(id)`); a poll that
+ * ends early forgets the rest, and the next poll starts again from the committed cursors.
+ */
+export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => number = Date.now) {
+  const sessionsDir = join(opts.agentDir, "sessions");
+  const index = createSessionsIndex(join(sessionsDir, "sessions.json"));
+  const memory = createSessionMemory(db);
+  const cursors = createCursorRepo(db);
+  const grace = opts.unknownSessionGraceMs ?? 0;
+  /** Committed state: files unchanged since their last committed batch are not even opened. */
+  const seen = new Map<string, Seen>();
+  const seenArchives = new Map<string, string>();
+  /** What each emitted, not yet committed batch lets the reader forget once committed. */
+  const pending = new Map<number, () => void>();
+  let nextId = 1;
+  const head = Buffer.allocUnsafe(HEAD_BYTES);
+
+  function headHash(fd: number, size: number): string {
+    const n = readSync(fd, head, 0, Math.min(HEAD_BYTES, size), 0);
+    const nl = head.subarray(0, n).indexOf(NEWLINE);
+    return createHash("sha256")
+      .update(head.subarray(0, nl >= 0 ? nl : n))
+      .digest("hex");
+  }
+
+  /** Hash of the bytes just before `offset`: proves the consumed prefix is still the same. */
+  function tailHash(fd: number, offset: number): string | null {
+    if (offset <= 0) return null;
+    const start = Math.max(0, offset - TAIL_BYTES);
+    const n = readSync(fd, head, 0, offset - start, start);
+    return createHash("sha256").update(head.subarray(0, n)).digest("hex");
+  }
+
+  /** Tail hash from the buffer when it holds the bytes, else from the file. */
+  function tailOf(data: Buffer, end: number, fd: number, offset: number): string | null {
+    if (end >= TAIL_BYTES)
+      return createHash("sha256")
+        .update(data.subarray(end - TAIL_BYTES, end))
+        .digest("hex");
+    return tailHash(fd, offset);
+  }
+
+  function attribution(sessionId: string): { sessionKey: string | null; accountId: string } | null {
+    const indexed = index.get(sessionId);
+    if (indexed) {
+      const r = resolveAccount(opts.agentId, indexed.sessionKey, {
+        channel: indexed.channel,
+        routeTargets: indexed.routeTargets,
+        parentKey: (k) => index.parentOf(k),
+      });
+      return { sessionKey: indexed.sessionKey, accountId: r.accountId };
+    }
+    const remembered = memory.get(opts.agentId, sessionId);
+    if (remembered?.sessionKey) {
+      const r = resolveAccount(opts.agentId, remembered.sessionKey, { channel: remembered.channel });
+      return { sessionKey: remembered.sessionKey, accountId: remembered.accountId ?? r.accountId };
+    }
+    return null;
+  }
+
+  async function poll(emit: Emit, report?: ProblemReporter): Promise<void> {
+    pending.clear(); // batches of an earlier poll that never committed: forgotten
+    const problem = (path: string, err: unknown) => {
+      const e = err as { code?: unknown; message?: unknown };
+      report?.({
+        path,
+        code: typeof e?.code === "string" ? e.code : "error",
+        reason: String(typeof e?.message === "string" ? e.message : err).slice(0, 300),
+      });
+    };
+    sharedChunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
+    const chunk = sharedChunk;
+    const b = new BatchBuilder(opts.agentId, "jsonl");
+    let pendingSeen: [string, Seen][] = [];
+    /** Cursors of this poll's emitted batches: a second name of the same inode continues from them. */
+    const issued = new Map<string, FileCursor>();
+    let limit = opts.firstBatchSize ?? opts.batchSize;
+
+    /** Emits the batch so far; what it completed is remembered once the writer commits it. */
+    const flush = async (): Promise<void> => {
+      if (b.isEmpty()) return;
+      limit = opts.batchSize;
+      const id = nextId++;
+      const done = pendingSeen;
+      for (const [k, c] of b.files) issued.set(k, c);
+      pending.set(id, () => {
+        for (const [k, s] of done) seen.set(k, s);
+      });
+      pendingSeen = [];
+      await emit(b.take(), id);
+    };
+
+    const indexPath = join(sessionsDir, "sessions.json");
+    try {
+      if (!statSync(indexPath).isFile())
+        report?.({ path: indexPath, code: "not-a-file", reason: "sessions.json is not a regular file" });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(indexPath, err);
+    }
+    const refreshed = index.refresh();
+    const indexError = index.error();
+    if (indexError)
+      report?.({
+        path: indexPath,
+        code: "EBADJSON",
+        reason: `sessions.json cannot be read (${indexError}): new sessions cannot be attributed`,
+      });
+    if (refreshed) {
+      for (const s of refreshed) {
+        const r = resolveAccount(opts.agentId, s.sessionKey, {
+          channel: s.channel,
+          routeTargets: s.routeTargets,
+          parentKey: (k) => index.parentOf(k),
+        });
+        b.sessions.push({
+          agentId: opts.agentId,
+          sessionId: s.sessionId,
+          sessionKey: s.sessionKey,
+          accountId: r.accountId,
+          channel: s.channel,
+        });
+      }
+    }
+
+    const list = (dir: string): string[] => {
+      try {
+        return readdirSync(dir).sort();
+      } catch (err) {
+        // Absent is normal (an agent without JSONL, no import archive); anything else is a failure.
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(dir, err);
+        return [];
+      }
+    };
+    const names = list(sessionsDir);
+    const importDir = join(opts.agentDir, IMPORT_ARCHIVE_DIR);
+    const files: { path: string; cls: ClassifiedFile }[] = [];
+    for (const name of names) {
+      const cls = classifyTranscriptFile(name);
+      if (cls) files.push({ path: join(sessionsDir, name), cls });
+    }
+    for (const name of list(importDir)) {
+      const cls = classifyImportArchiveFile(name);
+      if (cls) files.push({ path: join(importDir, name), cls });
+    }
+    for (const { path, cls } of files) {
+      let st: ReturnType<typeof statSync>;
+      try {
+        st = statSync(path);
+      } catch (err) {
+        // Renamed or deleted between readdir and stat: the next poll finds it. A symlink whose
+        // target is gone is still listed, though: that is a problem to show, not a race.
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(path, err);
+        else if (isDanglingLink(path))
+          report?.({
+            path,
+            code: "dangling-link",
+            reason: "a transcript name that is a symlink to nothing",
+          });
+        continue;
+      }
+      if (!st.isFile()) {
+        report?.({ path, code: "not-a-file", reason: "a transcript name that is not a regular file" });
+        continue;
+      }
+      const key = `${st.dev}:${st.ino}`;
+      const prev = seen.get(key);
+      if (prev && prev.size === st.size && prev.mtimeMs === st.mtimeMs && prev.cursor.path === path) continue;
+
+      const who = attribution(cls.sessionId);
+      if (!who && !cls.archived && grace > 0 && now() - st.mtimeMs < grace) continue;
+      const owner: LineOwner = {
+        sessionId: cls.sessionId,
+        sessionKey: who?.sessionKey ?? null,
+        accountId: who?.accountId ?? operatorAccount(opts.agentId),
+      };
+
+      let fd: number;
+      try {
+        fd = openSync(path, "r");
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(path, err);
+        continue;
+      }
+      try {
+        const size = st.size;
+        const h = headHash(fd, size);
+        const cursor: FileCursor | null =
+          b.files.get(key) ??
+          issued.get(key) ??
+          prev?.cursor ??
+          cursors.fileCursor(String(st.dev), String(st.ino));
+        let offset = cursor?.offset ?? 0;
+        // A different first line means a different or rewritten file on this inode; a shrink
+        // means truncation; changed bytes before the cursor mean a same-size rewrite. Each
+        // re-reads from 0: dedupe keeps it exactly-once.
+        if (
+          cursor &&
+          (cursor.head !== h ||
+            size < cursor.offset ||
+            (cursor.tail !== null && tailHash(fd, cursor.offset) !== cursor.tail))
+        ) {
+          offset = 0;
+        }
+        const fileCursor: FileCursor = {
+          dev: String(st.dev),
+          ino: String(st.ino),
+          path,
+          head: h,
+          tail: null,
+          offset,
+          size,
+        };
+        if (offset < size) b.stats.files++;
+        b.rejectsLeft = MAX_REJECTS_PER_FILE;
+        let readPos = offset;
+        let carry: Buffer | null = null;
+        let carryStart = offset;
+        while (readPos < size) {
+          const n = readSync(fd, chunk, 0, Math.min(CHUNK_BYTES, size - readPos), readPos);
+          if (n <= 0) break;
+          b.stats.bytes += n;
+          readPos += n;
+          const data: Buffer = carry ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+          const dataStart = carryStart;
+          let ls = 0;
+          // Next positions of the two marks a billable line must contain: lines before them are
+          // skipped without being decoded or parsed (see parse.ts, mayBeUsage).
+          let usageAt = data.indexOf(USAGE_MARK);
+          let assistantAt = data.indexOf(ASSISTANT_MARK);
+          for (let nl = data.indexOf(NEWLINE, ls); nl !== -1; nl = data.indexOf(NEWLINE, ls)) {
+            const lineStart = ls;
+            ls = nl + 1;
+            let s = lineStart;
+            while (s < nl && (data[s] === 0x20 || data[s] === 0x09 || data[s] === 0x0d)) s++;
+            if (s === nl) continue; // blank line
+            b.stats.lines++;
+            if (data[s] !== OPEN_BRACE) {
+              b.reject(`${path}@${dataStart + lineStart}`, "not a JSON object line");
+              continue;
+            }
+            if (!endsLikeObject(data, s, nl)) {
+              b.reject(`${path}@${dataStart + lineStart}`, TRUNCATED_REASON);
+              continue;
+            }
+            if (usageAt !== -1 && usageAt < s) usageAt = data.indexOf(USAGE_MARK, s);
+            if (usageAt === -1 || usageAt > nl) continue;
+            if (assistantAt !== -1 && assistantAt < s) assistantAt = data.indexOf(ASSISTANT_MARK, s);
+            if (assistantAt === -1 || assistantAt > nl) continue;
+            b.parsed(data.toString("utf8", s, nl), owner, `${path}@${dataStart + lineStart}`);
+            if (b.events.length >= limit) {
+              fileCursor.offset = dataStart + ls;
+              fileCursor.tail = tailOf(data, ls, fd, fileCursor.offset);
+              b.files.set(key, { ...fileCursor });
+              await flush();
+              await new Promise<void>((resolve) => setImmediate(resolve));
+            }
+          }
+          carry = ls < data.length ? Buffer.from(data.subarray(ls)) : null;
+          carryStart = dataStart + ls;
+        }
+        // Everything up to the last newline is consumed; a partial last line waits.
+        fileCursor.offset = carryStart;
+        fileCursor.tail = tailHash(fd, carryStart);
+        b.files.set(key, fileCursor);
+        pendingSeen.push([key, { size, mtimeMs: st.mtimeMs, cursor: { ...fileCursor } }]);
+        if (b.files.size >= MAX_FILES_PER_BATCH) await flush();
+      } catch (err) {
+        // An I/O error mid-file (fs errors carry `syscall`): reported with the path; its cursor
+        // did not move, so the next poll reads it again (dedupe absorbs what was billed).
+        // Anything else (the biller's database failing) ends the poll.
+        if (typeof (err as NodeJS.ErrnoException).syscall !== "string") throw err;
+        problem(path, err);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    await flush();
+    await readCompressedArchives(emit, names, problem);
+  }
+
+  /**
+   * `sessions/*.jsonl.{deleted,reset}.*.zst` and `sessions/cold/*.jsonl.zst`: whole compressed
+   * transcripts, read once each by content hash (`meter_blobs_done`, shared with the SQLite
+   * source, which reads the same files with better attribution when the agent has a store).
+   */
+  async function readCompressedArchives(
+    emit: Emit,
+    sessionNames: readonly string[],
+    problem: (path: string, err: unknown) => void,
+  ): Promise<void> {
+    const found: { path: string; name: string; cold: boolean }[] = [];
+    for (const name of sessionNames)
+      if (/\.jsonl\.(deleted|reset)\..*\.zst$/.test(name))
+        found.push({ path: join(sessionsDir, name), name, cold: false });
+    const coldDir = join(sessionsDir, "cold");
+    let coldNames: string[] = [];
+    try {
+      coldNames = readdirSync(coldDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(coldDir, err);
+    }
+    for (const name of coldNames.sort())
+      if (name.endsWith(".jsonl.zst")) found.push({ path: join(coldDir, name), name, cold: true });
+    /** Emits one archive's batch; the archive is remembered as read once it is committed. */
+    const emitArchive = async (batch: SourceBatch, path: string, sig: string) => {
+      const id = nextId++;
+      pending.set(id, () => seenArchives.set(path, sig));
+      await emit(batch, id);
+    };
+    for (const { path, name, cold } of found) {
+      let sig: string;
+      try {
+        const st = statSync(path);
+        sig = `${st.size}:${st.mtimeMs}`;
+      } catch {
+        continue;
+      }
+      if (seenArchives.get(path) === sig) continue;
+      let content: Buffer;
+      try {
+        content = decodeMaybeZstd(readFileSync(path));
+      } catch (err) {
+        if (typeof (err as NodeJS.ErrnoException).syscall === "string") {
+          // unreadable, not undecodable: reported and retried next poll
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(path, err);
+          continue;
+        }
+        const b = new BatchBuilder(opts.agentId, "jsonl");
+        b.reject(`${path}@0`, "archive does not decode");
+        await emitArchive(b.take(), path, sig);
+        continue;
+      }
+      const sha = createHash("sha256").update(content).digest("hex");
+      if (cursors.blobDone(sha)) {
+        seenArchives.set(path, sig);
+        continue;
+      }
+      // Archive names start with the session id; cold-storage names are hashes: use the header.
+      const sessionId = cold
+        ? headerSessionId(content)
+        : (classifyTranscriptFile(name.replace(/\.zst$/, ""))?.sessionId ?? headerSessionId(content));
+      const who = sessionId ? attribution(sessionId) : null;
+      const owner: LineOwner = {
+        sessionId,
+        sessionKey: who?.sessionKey ?? null,
+        accountId: who?.accountId ?? operatorAccount(opts.agentId),
+      };
+      const b = new BatchBuilder(opts.agentId, "jsonl");
+      b.rejectsLeft = MAX_REJECTS_PER_FILE;
+      b.stats.files = 1;
+      b.stats.bytes = content.length;
+      forEachLine(content, (line, lineNo, at) => {
+        const before = b.events.length;
+        b.bytesLine(line, owner, `${path}#line${lineNo}`);
+        // a usage line is located by its byte offset, like a live transcript's
+        const e = b.events[before];
+        if (e) e.sourceRef = `${path}@${at}`;
+      });
+      b.blobs.push({ sha, name, events: b.events.length });
+      await emitArchive(b.take(), path, sig);
+    }
+  }
+
+  return {
+    /**
+     * Reads everything new since the committed state, emitting batches in order (see `Emit`).
+     * Problems that do not stop the poll go to `report` (path, code, reason; never content).
+     */
+    poll,
+    /** The writer committed batch `id` (ids are acknowledged in order). */
+    committed(id: number): void {
+      const advance = pending.get(id);
+      pending.delete(id);
+      advance?.();
+    },
+  };
+}
+
+export type JsonlReader = ReturnType<typeof createJsonlReader>;
+
+/** The session id in a transcript's header line (`{"type":"session","id":…}`), or null. */
+function headerSessionId(content: Buffer): string | null {
+  const nl = content.indexOf(NEWLINE);
+  try {
+    const h = JSON.parse(content.toString("utf8", 0, nl === -1 ? content.length : nl)) as {
+      type?: unknown;
+      id?: unknown;
+    };
+    return h.type === "session" && typeof h.id === "string" && h.id ? h.id : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when `path` is a symbolic link whose target does not exist. */
+function isDanglingLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,210 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { BatchSink, ProblemReporter, SourceBatch } from "../source.js";
+import type { JsonlReaderOptions } from "./jsonl-reader.js";
+
+/** Main thread → reader thread. */
+export type ToReader =
+  /** Read agent `key` from its committed state, with a read-only connection to `dbPath`. */
+  | { type: "poll"; key: string; dbPath: string; opts: JsonlReaderOptions }
+  /** Batch `id` committed: the reader's memory may advance; one more batch may be in flight. */
+  | { type: "ack"; id: number }
+  /** Billing failed: stop reading, forget what is in flight. */
+  | { type: "abort" };
+
+/** Reader thread → main thread, in order. */
+export type FromReader =
+  | { type: "batch"; id: number; batch: SourceBatch }
+  | { type: "problem"; problem: Parameters<ProblemReporter>[0] }
+  | { type: "end" }
+  | { type: "error"; message: string; code: string | null };
+
+/** Batches read ahead of the writer at most: one being billed, one waiting (back-pressure). */
+export const MAX_IN_FLIGHT = 2;
+
+/** The reader thread died or could not start (not a problem of its input): the caller falls back. */
+export class ReaderThreadCrash extends Error {
+  constructor(cause: unknown) {
+    super(`JSONL reader thread failed: ${String((cause as Error)?.message ?? cause).slice(0, 300)}`, {
+      cause,
+    });
+    this.name = "ReaderThreadCrash";
+  }
+}
+
+/**
+ * The compiled worker entry. From dist/ it sits beside this file; under vitest this file runs
+ * from src/ as TypeScript, which a worker thread cannot load, so it is the build's copy in
+ * dist/ (test/global-setup.ts builds dist/ before any test runs). Null when it is missing.
+ */
+export function readerWorkerFile(): string | null {
+  const here = import.meta.url;
+  const url = here.endsWith(".ts")
+    ? new URL("../../../dist/meter/sources/jsonl-worker.js", here)
+    : new URL("./jsonl-worker.js", here);
+  const path = fileURLToPath(url);
+  return existsSync(path) ? path : null;
+}
+
+export interface ReaderThreadOptions {
+  log?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  /** The worker entry (tests). @defaultValue `readerWorkerFile()` */
+  workerFile?: string | null;
+}
+
+/**
+ * One `worker_threads` reader shared by every JSONL source of a meter: it reads, pre-filters and
+ * parses transcripts and builds events on the second core while the main thread bills the
+ * previous batch. Polls run one at a time. The main thread bills each batch in one transaction
+ * (cursor moves included) and acknowledges it; the reader's memory advances only on that ack.
+ * If the thread dies, `poll` rejects with `ReaderThreadCrash`: the batches it acknowledged are
+ * committed, nothing else is, and the caller re-reads from the committed cursors.
+ */
+export function createReaderThread(opts: ReaderThreadOptions = {}) {
+  const file = opts.workerFile === undefined ? readerWorkerFile() : opts.workerFile;
+  let worker: Worker | null = null;
+  let crashes = 0;
+  let batches = 0;
+  let dead = file === null;
+  if (dead)
+    opts.log?.("warn", "JSONL reader thread entry not found (is dist/ built?); reading on the main thread", {
+      file: "dist/meter/sources/jsonl-worker.js",
+    });
+  /** A poll is waiting on the thread: its end now is a crash even if `terminate` caused it. */
+  let polling = false;
+  let stopping = false;
+
+  function crashed(err: unknown): ReaderThreadCrash {
+    crashes++;
+    dead = true;
+    const e = err instanceof ReaderThreadCrash ? err : new ReaderThreadCrash(err);
+    opts.log?.("error", "JSONL reader thread failed; reading on the main thread from now on", {
+      reason: e.message,
+    });
+    return e;
+  }
+
+  function started(): Worker {
+    if (worker) return worker;
+    // Small heap limits: the thread's garbage is short-lived line strings, and V8's defaults
+    // would add ~60 MB to the process's peak RSS (bench:meter target < 200 MB). A line too big
+    // for them (a single usage line of tens of MB) kills the thread: that is the crash path,
+    // logged and counted, and the main thread reads on.
+    const w = new Worker(file as string, {
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+    });
+    w.unref();
+    let lastError: unknown = null;
+    // Registered first, so a poll's own listeners see the crash already counted.
+    w.on("error", (err) => {
+      lastError = err;
+    });
+    w.on("exit", (code) => {
+      if (worker !== w) return;
+      worker = null;
+      if (polling || !stopping) crashed(lastError ?? new Error(`exited with code ${code}`));
+    });
+    worker = w;
+    return w;
+  }
+
+  return {
+    /** Starts the thread now (it loads its modules while the caller does other work). */
+    prestart(): void {
+      if (dead) return;
+      try {
+        started();
+      } catch (err) {
+        crashed(err);
+      }
+    },
+    /** False once the thread crashed (or its entry is missing): read on the calling thread. */
+    get usable(): boolean {
+      return !dead;
+    },
+    /** Batches read on the thread and billed. */
+    get batches(): number {
+      return batches;
+    },
+    /** Times the thread died (each is logged). */
+    get crashes(): number {
+      return crashes;
+    },
+    /**
+     * Reads one agent on the thread, billing each batch through `sink` as it arrives, in order.
+     * Resolves when the reader is done and every batch it sent was billed. Rejects with the
+     * sink's error (the reader is told to stop), the reader's own error, or ReaderThreadCrash.
+     */
+    poll(
+      key: string,
+      dbPath: string,
+      readerOpts: JsonlReaderOptions,
+      sink: BatchSink,
+      report?: ProblemReporter,
+    ) {
+      return new Promise<void>((resolve, reject) => {
+        let w: Worker;
+        try {
+          w = started();
+        } catch (err) {
+          reject(crashed(err));
+          return;
+        }
+        polling = true;
+        let failed: { err: unknown } | null = null;
+        const done = () => {
+          polling = false;
+          w.off("message", onMessage);
+          w.off("exit", onExit);
+          w.unref();
+        };
+        const onMessage = (m: FromReader) => {
+          switch (m.type) {
+            case "batch":
+              if (failed) return; // read past a failed batch: dropped, its cursor never moved
+              try {
+                sink(m.batch);
+              } catch (err) {
+                failed = { err };
+                w.postMessage({ type: "abort" } satisfies ToReader);
+                return;
+              }
+              batches++;
+              w.postMessage({ type: "ack", id: m.id } satisfies ToReader);
+              return;
+            case "problem":
+              report?.(m.problem);
+              return;
+            case "end":
+              done();
+              if (failed) reject(failed.err);
+              else resolve();
+              return;
+            case "error":
+              done();
+              reject(
+                failed ? failed.err : Object.assign(new Error(m.message), m.code ? { code: m.code } : {}),
+              );
+              return;
+          }
+        };
+        const onExit = (code: number) => {
+          done();
+          reject(failed ? failed.err : new ReaderThreadCrash(new Error(`exited with code ${code}`)));
+        };
+        w.on("message", onMessage);
+        w.on("exit", onExit);
+        w.ref(); // the poll is waiting on it
+        w.postMessage({ type: "poll", key, dbPath, opts: readerOpts } satisfies ToReader);
+      });
+    },
+    /** Stops the thread (meter close; tests use it to kill the thread mid-poll). */
+    terminate(): Promise<number> {
+      stopping = true;
+      return worker ? worker.terminate() : Promise.resolve(0);
+    },
+  };
+}
+
+export type ReaderThread = ReturnType<typeof createReaderThread>;

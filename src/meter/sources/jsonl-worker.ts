@@ -1,0 +1,95 @@
+/**
+ * Entry of the JSONL reader thread (see jsonl-thread.ts): runs JSONL readers against a
+ * READ-ONLY connection to creditgate's database (cursors, archives done, session memory) and
+ * posts their batches to the main thread in order, at most MAX_IN_FLIGHT unacknowledged. A
+ * reader's memory advances only on the main thread's ack; on abort the poll stops.
+ */
+import { parentPort } from "node:worker_threads";
+import Database from "better-sqlite3";
+import type { Db } from "../../db/index.js";
+import { dedupeKey } from "../identity.js";
+import { createJsonlReader, type JsonlReader } from "./jsonl-reader.js";
+import { type FromReader, MAX_IN_FLIGHT, type ToReader } from "./jsonl-thread.js";
+
+const port = parentPort;
+if (!port) throw new Error("jsonl-worker.js runs as a worker thread");
+
+class Aborted extends Error {}
+
+const dbs = new Map<string, Db>();
+const readers = new Map<string, JsonlReader>();
+let current: JsonlReader | null = null;
+let inFlight = 0;
+let aborted = false;
+let wake: (() => void) | null = null;
+
+const post = (m: FromReader) => port.postMessage(m);
+
+port.on("message", (m: ToReader) => {
+  switch (m.type) {
+    case "poll":
+      void run(m);
+      return;
+    case "ack":
+      current?.committed(m.id);
+      inFlight--;
+      wake?.();
+      return;
+    case "abort":
+      aborted = true;
+      wake?.();
+      return;
+  }
+});
+
+async function run(m: Extract<ToReader, { type: "poll" }>): Promise<void> {
+  inFlight = 0;
+  aborted = false;
+  try {
+    let db = dbs.get(m.dbPath);
+    if (!db) {
+      db = new Database(m.dbPath, { readonly: true, fileMustExist: true, timeout: 10_000 });
+      dbs.set(m.dbPath, db);
+    }
+    let reader = readers.get(m.key);
+    if (!reader) {
+      // A small first batch gets the writer going while the rest is read.
+      reader = createJsonlReader({ ...m.opts, firstBatchSize: Math.min(m.opts.batchSize, 200) }, db);
+      readers.set(m.key, reader);
+    }
+    current = reader;
+    await reader.poll(
+      async (batch, id) => {
+        if (aborted) throw new Aborted();
+        // Identities are derived here, off the writer's thread; one that cannot be derived is
+        // left for the biller, which holds it for review with the reason.
+        for (const e of batch.events) {
+          try {
+            e.dedupeKey = dedupeKey(e);
+          } catch {}
+        }
+        post({ type: "batch", id, batch });
+        inFlight++;
+        while (inFlight >= MAX_IN_FLIGHT && !aborted) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = null;
+        }
+        if (aborted) throw new Aborted();
+      },
+      (problem) => post({ type: "problem", problem }),
+    );
+    post({ type: "end" });
+  } catch (err) {
+    if (err instanceof Aborted) post({ type: "end" });
+    else {
+      const code = (err as { code?: unknown })?.code;
+      post({
+        type: "error",
+        message: String((err as Error)?.message ?? err).slice(0, 300),
+        code: typeof code === "string" ? code : null,
+      });
+    }
+  }
+}
