@@ -97,6 +97,7 @@ function toConfig(e: Env) {
             }
           : null,
       retentionDays: e.CREDITGATE_RETENTION_DAYS,
+      expiryWarnDays: e.CREDITGATE_EXPIRY_WARN_DAYS,
       reconcileAfterMs: e.CREDITGATE_RECONCILE_AFTER_MS,
     },
   });

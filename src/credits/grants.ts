@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Db } from "../db/index.js";
+import { AppError, ErrorCode } from "../errors.js";
 
 /**
  * Grant kinds (docs/grants.md): `paid` (top-ups), `promotional` (operator grants, welcome
@@ -28,6 +29,31 @@ export interface GrantOptions {
   priority?: number;
   /** Epoch ms after which the remainder expires; null/absent: never. */
   expiresAtMs?: number | null;
+}
+
+/**
+ * An expiry as an operator types it (CLI `--expires`, API `expiresAt`): a duration from now
+ * (`30d`, `12h`, `90m`) or a UTC date/time (`2026-12-30` = its 00:00 UTC, `2026-12-30T18:00:00Z`).
+ * Returns epoch ms, which must be after `nowMs`.
+ * @throws AppError(invalid_request) naming the accepted shapes, or when the time is not in the future.
+ */
+export function parseExpiry(text: string, nowMs: number): number {
+  const t = text.trim();
+  let ms = Number.NaN;
+  const rel = /^(\d{1,6})([dhm])$/.exec(t);
+  if (rel?.[1] && rel[2]) {
+    const unit = rel[2] === "d" ? 86_400_000 : rel[2] === "h" ? 3_600_000 : 60_000;
+    ms = nowMs + Number(rel[1]) * unit;
+  } else if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(t)) {
+    ms = Date.parse(t.length === 10 ? `${t}T00:00:00Z` : t);
+  }
+  if (!Number.isSafeInteger(ms))
+    throw new AppError(
+      ErrorCode.InvalidRequest,
+      `expires: cannot read "${text.slice(0, 60)}": use 30d, 12h, 90m, 2026-12-30 or 2026-12-30T18:00:00Z`,
+    );
+  if (ms <= nowMs) throw new AppError(ErrorCode.InvalidRequest, "expires: must be in the future");
+  return ms;
 }
 
 /** One grant in memory (amounts exact bigints, micro-credits). */

@@ -23,6 +23,7 @@ export {
   type GrantSlot,
   grantSchema,
   MAX_GRANT_PRIORITY,
+  parseExpiry,
 } from "./grants.js";
 export {
   type AccountBalance,

@@ -503,7 +503,7 @@ export function createLedger(db: Db) {
   /** Expires one due grant in its own IMMEDIATE transaction; null when it was not due/live any more. */
   const expireOneTx = db.transaction((grantId: number, nowMs: number): number | null => {
     const g = store.get(grantId);
-    if (!g || g.state !== "live" || g.expiresAtMs === null || g.expiresAtMs > nowMs) return null;
+    if (g?.state !== "live" || g.expiresAtMs === null || g.expiresAtMs > nowMs) return null;
     const sess = newSession();
     load(sess, g.accountId, nowMs);
     const slot = sess.slots.get(g.accountId)?.find((s) => s.id === grantId);

@@ -20,6 +20,10 @@ export const ALERT_KINDS = [
   "payment_reversed",
   /** The last hour's spend is at least the spike factor × the trailing 24-hour hourly average (operator only). */
   "spend_spike",
+  /** A grant with credit left expires within CREDITGATE_EXPIRY_WARN_DAYS (once per grant). */
+  "credits_expiring",
+  /** A grant expired and its unused remainder left the balance (once per `expiry` entry). */
+  "credits_expired",
 ] as const;
 
 /** One of {@link ALERT_KINDS}. */
@@ -34,6 +38,8 @@ export const USER_NOTICE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>([
   "unblocked",
   "topup_received",
   "payment_reversed",
+  "credits_expiring",
+  "credits_expired",
 ]);
 
 /**
@@ -47,4 +53,6 @@ export const ONE_OFF_ALERT_KINDS: readonly AlertKind[] = [
   "topup_received",
   "payment_reversed",
   "unblocked",
+  "credits_expiring",
+  "credits_expired",
 ];

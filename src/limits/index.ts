@@ -13,7 +13,7 @@ export { type AlertRow, alertRowSchema, WEBHOOK_STATES, type WebhookState } from
 export type { OperatorBlock } from "./blocks-repo.js";
 export { type CheckResult, createEnforcer, type Enforcer, type Evaluation } from "./check.js";
 export { BLOCK_REASONS, type BlockReason, type Decision, decide, type WindowUse } from "./decide.js";
-export { runRetention, runRollover, runSpikeScan } from "./maintenance.js";
+export { runGrantExpiry, runRetention, runRollover, runSpikeScan } from "./maintenance.js";
 export { type Notice, noticeSchema, splitAccountId } from "./notices-repo.js";
 export {
   type AgentUsage,

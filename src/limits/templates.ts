@@ -19,6 +19,11 @@ export interface AlertFacts {
   avgHourMicroCredits?: number;
   topupUrl?: string | null;
   operatorReason?: string | null;
+  /** credits_expiring / credits_expired: when the grant expires (epoch ms) and its kind. */
+  expiresAtMs?: number | null;
+  grantKind?: string;
+  /** credits_expiring: whole days left (rounded up). */
+  daysLeft?: number;
 }
 
 const c = (micro: number | undefined) => formatMicroCredits(micro ?? 0);
@@ -90,6 +95,17 @@ export function renderAlert(kind: AlertKind, f: AlertFacts, lang: Language): str
       return es
         ? `Un pago fue reembolsado o disputado: -${c(f.amountMicroCredits)} créditos. Saldo: ${c(f.balanceMicroCredits)}.`
         : `A payment was refunded or disputed: -${c(f.amountMicroCredits)} credits. Balance: ${c(f.balanceMicroCredits)}.`;
+    case "credits_expiring": {
+      const bonus = f.grantKind === "promotional";
+      const d = f.daysLeft ?? 0;
+      return es
+        ? `${c(f.amountMicroCredits)} créditos${bonus ? " de bonificación" : ""} vencen en ${d} ${d === 1 ? "día" : "días"} (${when(f.expiresAtMs, lang)}). Úsalos antes: no se reembolsan.`
+        : `${c(f.amountMicroCredits)}${bonus ? " bonus" : ""} credits expire in ${d} ${d === 1 ? "day" : "days"} (${when(f.expiresAtMs, lang)}). Use them first: expired credit is not refunded.`;
+    }
+    case "credits_expired":
+      return es
+        ? `Vencieron ${c(f.amountMicroCredits)} créditos sin usar. Saldo: ${c(f.balanceMicroCredits)}.`
+        : `${c(f.amountMicroCredits)} unused credits expired. Balance: ${c(f.balanceMicroCredits)}.`;
     case "spend_spike":
       return es
         ? `Pico de gasto: ${c(f.lastHourMicroCredits)} créditos en la última hora (promedio ${c(f.avgHourMicroCredits)}/h).`

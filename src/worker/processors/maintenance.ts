@@ -1,9 +1,16 @@
 import { type Job, UnrecoverableError } from "bullmq";
 import type { Db } from "../../db/index.js";
-import { type Enforcer, runRetention, runRollover, runSpikeScan } from "../../limits/index.js";
+import {
+  type Enforcer,
+  runGrantExpiry,
+  runRetention,
+  runRollover,
+  runSpikeScan,
+} from "../../limits/index.js";
 
 /**
- * The `maintenance` queue (job schedulers): `rollover`, `spike-scan`, `reconcile`, `retention`.
+ * The `maintenance` queue (job schedulers): `rollover`, `spike-scan`, `grant-expiry`, `reconcile`,
+ * `retention`.
  * Calls `onAlerts` when a pass raised alerts (the relay sends their webhook deliveries).
  */
 export function createMaintenanceProcessor(o: {
@@ -32,6 +39,11 @@ export function createMaintenanceProcessor(o: {
         return o.reconcile
           ? { results: ((await o.reconcile()) as unknown[] | undefined)?.length ?? 0 }
           : null;
+      case "grant-expiry": {
+        const r = runGrantExpiry(o.db, o.enforcer, now);
+        if (r.warned > 0) o.onAlerts();
+        return r;
+      }
       case "retention":
         return runRetention(o.db, o.retentionDays, now);
       default:
