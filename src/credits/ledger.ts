@@ -173,6 +173,8 @@ export interface GrantSplit {
   grantId: number | null;
   /** Debit: the part no grant covered (the balance went below zero by it). Credit: debt it paid off. */
   debtMicroCredits: bigint;
+  /** A debiting reversal: the grant its top-up made, drawn from first (null: none, or nothing left in it). */
+  reversedGrantId?: number | null;
 }
 
 /** Paid / promotional / refund-credit remaining, debt and the next expiry: what `/consumo` shows. */
@@ -326,6 +328,7 @@ export function createLedger(db: Db) {
         draws: draws.map((d) => ({ grantId: d.grant.id, amountMicroCredits: d.amountMicroCredits })),
         grantId: null,
         debtMicroCredits: uncovered,
+        ...(e.kind === "reversal" ? { reversedGrantId: first?.id ?? null } : {}),
       };
     }
     if (amount === 0n) return { draws: [], grantId: null, debtMicroCredits: 0n };
