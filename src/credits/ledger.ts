@@ -522,9 +522,12 @@ export function createLedger(db: Db) {
   return {
     ensureAccount,
     batchPoster,
-    /** Posts inside the caller's transaction (or its own IMMEDIATE one when there is none). */
+    /**
+     * Posts inside the caller's transaction, as a savepoint (a debit may first write `expiry`
+     * entries: a refusal after them undoes them too), or in its own IMMEDIATE one when there is none.
+     */
     post(e: PostEntry): PostOutcome {
-      return db.inTransaction ? postInTx(e) : postTx.immediate(e);
+      return db.inTransaction ? postTx(e) : postTx.immediate(e);
     },
     balance(accountId: string): AccountBalance | null {
       const r = accountRow.get(accountId);
