@@ -44,6 +44,6 @@ export function createRepositories(
     apiKeys: createApiKeys(db, { bootstrapKey: o.apiKey }),
     fulfiller: createFulfiller(db, { ledger, topups }),
     enforcer,
-    queries: createQueries(db, enforcer),
+    queries: createQueries(db, enforcer, ledger),
   };
 }

@@ -79,6 +79,18 @@ export interface Consumo {
   lowBalance: boolean;
   /** creditgate's localized "top up here" line, sent only when `lowBalance`. */
   topupHint?: string;
+  /** What the balance is made of (creditgate docs/grants.md); absent from servers before grants. */
+  credits?: ConsumoCredits;
+}
+/** The grant breakdown of `/consumo`: live credit by kind, debt, and the next expiry. */
+export interface ConsumoCredits {
+  paidMicroCredits: number;
+  /** Promotional credit, shown as "bonus". */
+  promotionalMicroCredits: number;
+  refundCreditMicroCredits: number;
+  debtMicroCredits: number;
+  /** `at` ISO 8601 UTC; `microCredits` of all live credit expiring then. */
+  nextExpiry: { at: string; microCredits: number; kind: "paid" | "promotional" | "refund-credit" } | null;
 }
 /** One price of a credit pack: an exact decimal `amount` in `currency`, payable through `provider`. */
 export interface PackPrice {

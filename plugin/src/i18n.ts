@@ -44,6 +44,10 @@ function cardText(v: AutoTopupView): string {
 const T = {
   es: {
     balance: (b: string) => `💳 Saldo: ${b} créditos`,
+    paid: (c: string) => `${c} pagados`,
+    bonus: (c: string) => `${c} de bonificación`,
+    refundCredit: (c: string) => `${c} de reembolso`,
+    expires: (c: string, d: string) => `${c} vencen el ${d}`,
     today: "Hoy",
     month: "Este mes",
     usageLine: (label: string, req: string, tok: string, c: string) =>
@@ -102,6 +106,10 @@ const T = {
   },
   en: {
     balance: (b: string) => `💳 Balance: ${b} credits`,
+    paid: (c: string) => `${c} paid`,
+    bonus: (c: string) => `${c} bonus`,
+    refundCredit: (c: string) => `${c} refund credit`,
+    expires: (c: string, d: string) => `${c} expires on ${d}`,
     today: "Today",
     month: "This month",
     usageLine: (label: string, req: string, tok: string, c: string) =>
@@ -187,10 +195,37 @@ function limitLines(limits: readonly ConsumoLimit[], lang: Language): string[] {
   ];
 }
 
+/** ISO → `2026-12-30` at midnight UTC, else `2026-12-30 18:00 UTC`. */
+function day(iso: string): string {
+  const w = when(iso);
+  if (!w) return iso;
+  return w.endsWith(" 00:00 UTC") ? w.slice(0, 10) : w;
+}
+
+/**
+ * "3.20 paid + 1.00 bonus, 1.00 expires on 2026-12-30": shown under the balance only when the
+ * balance holds something other than plain paid credit, or some of it expires (null otherwise,
+ * and for servers that send no breakdown).
+ */
+export function creditsLine(c: Consumo["credits"], lang: Language): string | null {
+  if (!c) return null;
+  const t = texts(lang);
+  const parts: string[] = [];
+  if (c.paidMicroCredits > 0) parts.push(t.paid(credits(c.paidMicroCredits)));
+  if (c.promotionalMicroCredits > 0) parts.push(t.bonus(credits(c.promotionalMicroCredits)));
+  if (c.refundCreditMicroCredits > 0) parts.push(t.refundCredit(credits(c.refundCreditMicroCredits)));
+  const plainPaid = c.promotionalMicroCredits === 0 && c.refundCreditMicroCredits === 0;
+  if (parts.length === 0 || (plainPaid && !c.nextExpiry)) return null;
+  const exp = c.nextExpiry ? `, ${t.expires(credits(c.nextExpiry.microCredits), day(c.nextExpiry.at))}` : "";
+  return `${parts.join(" + ")}${exp}`;
+}
+
 export function formatConsumo(c: Consumo, lang: Language, status?: UserStatus | null): string {
   const t = texts(lang);
+  const breakdown = creditsLine(c.credits, lang);
   const lines = [
     t.balance(credits(c.balanceMicroCredits)),
+    ...(breakdown ? [breakdown] : []),
     t.usageLine(
       t.today,
       int(c.today.requests, lang),

@@ -65,6 +65,56 @@ describe("/consumo", () => {
     expect(cg.requests.some((r) => r.path === "/v1/users/telegram%3A5550101/consumo")).toBe(true);
   });
 
+  it("shows paid + bonus and the next expiry (en and es); plain paid credit adds no line", async () => {
+    const breakdown = {
+      paidMicroCredits: 3_200_000,
+      promotionalMicroCredits: 1_000_000,
+      refundCreditMicroCredits: 0,
+      debtMicroCredits: 0,
+      nextExpiry: { at: "2026-12-30T00:00:00.000Z", microCredits: 1_000_000, kind: "promotional" },
+    };
+    cg.setUser("telegram:5550101", {
+      balanceMicroCredits: 4_200_000,
+      windows: [],
+      consumo: { credits: breakdown },
+    });
+    const en = await setup({ language: "en" }).runCommand("consumo", henry);
+    expect(en.split("\n").slice(0, 2)).toEqual([
+      "💳 Balance: 4.20 credits",
+      "3.20 paid + 1.00 bonus, 1.00 expires on 2026-12-30",
+    ]);
+    const es = telegramSees(await setup().runCommand("consumo", henry)).text;
+    expect(es.split("\n").slice(0, 2)).toEqual([
+      "💳 Saldo: 4.20 créditos",
+      "3.20 pagados + 1.00 de bonificación, 1.00 vencen el 2026-12-30",
+    ]);
+    // An expiry that is not at midnight keeps its time; refund credit is named.
+    cg.setUser("telegram:5550101", {
+      balanceMicroCredits: 1_500_000,
+      windows: [],
+      consumo: {
+        credits: {
+          ...breakdown,
+          paidMicroCredits: 0,
+          promotionalMicroCredits: 1_000_000,
+          refundCreditMicroCredits: 500_000,
+          nextExpiry: { at: "2026-12-30T18:30:00.000Z", microCredits: 1_000_000, kind: "promotional" },
+        },
+      },
+    });
+    expect(await setup({ language: "en" }).runCommand("consumo", henry)).toContain(
+      "1.00 bonus + 0.50 refund credit, 1.00 expires on 2026-12-30 18:30 UTC",
+    );
+    // Only paid credit, nothing expiring: the balance line says it all.
+    cg.setUser("telegram:5550101", {
+      balanceMicroCredits: 3_200_000,
+      windows: [],
+      consumo: { credits: { ...breakdown, promotionalMicroCredits: 0, nextExpiry: null } },
+    });
+    const plain = await setup({ language: "en" }).runCommand("consumo", henry);
+    expect(plain.split("\n")[1]).toMatch(/^Today:/);
+  });
+
   it("English, with the low-balance top-up hint", async () => {
     cg.setUser("telegram:5550101", { balanceMicroCredits: 400_000, windows: [] });
     const host = setup({ language: "en" });

@@ -104,6 +104,7 @@ function toConfig(e: Env) {
             }
           : null,
       retentionDays: e.CREDITGATE_RETENTION_DAYS,
+      expiryWarnDays: e.CREDITGATE_EXPIRY_WARN_DAYS,
       reconcileAfterMs: e.CREDITGATE_RECONCILE_AFTER_MS,
     },
   });

@@ -13,13 +13,30 @@ export {
   idempotencyKeySchema,
 } from "./account-id.js";
 export {
+  burnOrder,
+  DEFAULT_GRANT_PRIORITY,
+  drawGrants,
+  GRANT_KINDS,
+  type Grant,
+  type GrantKind,
+  type GrantOptions,
+  type GrantSlot,
+  grantSchema,
+  MAX_GRANT_PRIORITY,
+  parseExpiry,
+} from "./grants.js";
+export {
   type AccountBalance,
   createLedger,
+  defaultGrantKind,
+  type GrantSplit,
+  type GrantSummary,
   LEDGER_KINDS,
   type Ledger,
   type LedgerEntry,
   type LedgerKind,
   ledgerEntrySchema,
   type PostEntry,
+  type PosterMark,
   type PostOutcome,
 } from "./ledger.js";

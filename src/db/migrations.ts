@@ -6,6 +6,13 @@ export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: string;
+  /**
+   * True for a migration that rebuilds a table other tables reference (SQLite's documented
+   * "12-step" table rebuild): `migrate` turns foreign keys OFF around its transaction (the pragma
+   * is a no-op inside one), runs `PRAGMA foreign_key_check` before committing and rolls back on
+   * any violation, then restores the connection's previous setting.
+   */
+  readonly rebuildsTables?: boolean;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -427,6 +434,89 @@ export const MIGRATIONS: readonly Migration[] = [
     FROM usage_events
     WHERE message_ts_ms >= 0 AND message_ts_ms < 253402300800000
     GROUP BY 1, 2, 3, 4, 5;
+    `,
+  },
+  {
+    version: 13,
+    name: "credit-grants-and-allocations",
+    rebuildsTables: true,
+    sql: `
+    -- Ledger kind 'expiry' (an expiring grant's remainder leaves the balance): the kind CHECK is
+    -- widened by rebuilding ledger_entries (SQLite cannot alter a CHECK). Ids are copied, so
+    -- usage_events.ledger_entry_id and usage_review keep pointing at the same rows.
+    CREATE TABLE ledger_entries_v13 (
+      id INTEGER PRIMARY KEY,
+      account_id TEXT NOT NULL REFERENCES accounts(id),
+      kind TEXT NOT NULL CHECK (kind IN ('usage', 'grant', 'topup', 'refund', 'reversal', 'adjustment', 'expiry')),
+      amount_micro_credits INTEGER NOT NULL,     -- signed: debits are negative
+      balance_after_micro_credits INTEGER NOT NULL,
+      idempotency_key TEXT NOT NULL UNIQUE,
+      reason TEXT,
+      ref TEXT,                                  -- usage event id, top-up id, 'grant:<id>' (expiry), ...
+      created_at_ms INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO ledger_entries_v13 (id, account_id, kind, amount_micro_credits, balance_after_micro_credits,
+      idempotency_key, reason, ref, created_at_ms)
+    SELECT id, account_id, kind, amount_micro_credits, balance_after_micro_credits,
+      idempotency_key, reason, ref, created_at_ms FROM ledger_entries;
+    DROP TABLE ledger_entries;
+    ALTER TABLE ledger_entries_v13 RENAME TO ledger_entries;
+    CREATE INDEX ledger_entries_account ON ledger_entries(account_id, id);
+
+    -- Every credit that enters an account is a grant (docs/grants.md). Debits draw from live
+    -- grants in burn order: expiring soonest first (no expiry last), then lower priority number,
+    -- then oldest. remaining = granted - SUM(ledger_allocations.amount) for the grant, always.
+    CREATE TABLE credit_grants (
+      id INTEGER PRIMARY KEY,
+      account_id TEXT NOT NULL REFERENCES accounts(id),
+      kind TEXT NOT NULL CHECK (kind IN ('paid', 'promotional', 'refund-credit')),
+      granted_micro_credits INTEGER NOT NULL CHECK (granted_micro_credits > 0),
+      remaining_micro_credits INTEGER NOT NULL CHECK (remaining_micro_credits >= 0),
+      priority INTEGER NOT NULL,                 -- lower burns first among grants expiring at the same time
+      expires_at_ms INTEGER,                     -- NULL: never expires
+      source_entry_id INTEGER REFERENCES ledger_entries(id), -- the credit entry; NULL for grants made by this migration
+      ref TEXT,                                  -- the source entry's ref (a top-up id): reversals find their grant by it
+      state TEXT NOT NULL CHECK (state IN ('live', 'expired')),
+      created_at_ms INTEGER NOT NULL,
+      closed_at_ms INTEGER                       -- when it expired
+    ) STRICT;
+    CREATE INDEX credit_grants_account_live ON credit_grants(account_id) WHERE state = 'live' AND remaining_micro_credits > 0;
+    CREATE INDEX credit_grants_due ON credit_grants(expires_at_ms) WHERE state = 'live' AND expires_at_ms IS NOT NULL;
+    CREATE INDEX credit_grants_ref ON credit_grants(account_id, ref) WHERE ref IS NOT NULL;
+    CREATE UNIQUE INDEX credit_grants_source ON credit_grants(source_entry_id) WHERE source_entry_id IS NOT NULL;
+
+    -- Which grant each entry drew from: usage, reversals and expiry draw (amount > 0, split across
+    -- grants when one runs out); a credit that paid earlier debt draws that part from its own new
+    -- grant; a restored reversal puts credit back (amount < 0). The part of a debit no grant
+    -- covered is debt (the balance below zero) and has no row.
+    CREATE TABLE ledger_allocations (
+      ledger_entry_id INTEGER NOT NULL REFERENCES ledger_entries(id),
+      grant_id INTEGER NOT NULL REFERENCES credit_grants(id),
+      amount_micro_credits INTEGER NOT NULL,
+      PRIMARY KEY (ledger_entry_id, grant_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX ledger_allocations_grant ON ledger_allocations(grant_id);
+
+    -- Existing positive balances become grants, never expiring. How the credit came in decides the
+    -- kind: top-ups (net of reversals) are paid, the rest (operator grants, adjustments, refunds)
+    -- promotional. What was spent is taken to have come out of the promotional part first (the
+    -- same order as from now on), so paid = MIN(balance, net top-ups) and promotional = the rest:
+    -- one grant per account, two when both parts are positive. Zero and negative balances get no
+    -- grant (a negative balance stays as debt).
+    INSERT INTO credit_grants (account_id, kind, granted_micro_credits, remaining_micro_credits, priority,
+      expires_at_ms, source_entry_id, ref, state, created_at_ms)
+    SELECT id, 'paid', paid, paid, 30, NULL, NULL, NULL, 'live', updated_at_ms FROM (
+      SELECT a.id, a.updated_at_ms, MIN(a.balance_micro_credits, MAX(0, COALESCE((
+        SELECT SUM(e.amount_micro_credits) FROM ledger_entries e
+         WHERE e.account_id = a.id AND e.kind IN ('topup', 'reversal')), 0))) AS paid
+      FROM accounts a WHERE a.balance_micro_credits > 0
+    ) WHERE paid > 0;
+    INSERT INTO credit_grants (account_id, kind, granted_micro_credits, remaining_micro_credits, priority,
+      expires_at_ms, source_entry_id, ref, state, created_at_ms)
+    SELECT a.id, 'promotional', a.balance_micro_credits - COALESCE(g.remaining_micro_credits, 0),
+      a.balance_micro_credits - COALESCE(g.remaining_micro_credits, 0), 10, NULL, NULL, NULL, 'live', a.updated_at_ms
+      FROM accounts a LEFT JOIN credit_grants g ON g.account_id = a.id AND g.kind = 'paid'
+     WHERE a.balance_micro_credits - COALESCE(g.remaining_micro_credits, 0) > 0;
     `,
   },
   {

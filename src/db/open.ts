@@ -97,10 +97,23 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
   const current = db.pragma("user_version", { simple: true }) as number;
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    }).immediate();
+    const fkBefore = db.pragma("foreign_keys", { simple: true }) as number;
+    if (m.rebuildsTables) db.pragma("foreign_keys = OFF");
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        if (m.rebuildsTables) {
+          const broken = db.pragma("foreign_key_check") as unknown[];
+          if (broken.length > 0)
+            throw new Error(
+              `migration ${m.version} (${m.name}) would leave ${broken.length} broken foreign key(s)`,
+            );
+        }
+        db.pragma(`user_version = ${m.version}`);
+      }).immediate();
+    } finally {
+      if (m.rebuildsTables) db.pragma(`foreign_keys = ${fkBefore ? "ON" : "OFF"}`);
+    }
   }
   return db.pragma("user_version", { simple: true }) as number;
 }

@@ -22,6 +22,10 @@ export const ALERT_KINDS = [
   "spend_spike",
   /** An auto top-up's off-session charge was declined (once per low-balance episode), with a checkout link. */
   "autotopup_declined",
+  /** A grant with credit left expires within CREDITGATE_EXPIRY_WARN_DAYS (once per grant). */
+  "credits_expiring",
+  /** A grant expired and its unused remainder left the balance (once per `expiry` entry). */
+  "credits_expired",
 ] as const;
 
 /** One of {@link ALERT_KINDS}. */
@@ -37,6 +41,8 @@ export const USER_NOTICE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>([
   "topup_received",
   "payment_reversed",
   "autotopup_declined",
+  "credits_expiring",
+  "credits_expired",
 ]);
 
 /**
@@ -50,4 +56,6 @@ export const ONE_OFF_ALERT_KINDS: readonly AlertKind[] = [
   "topup_received",
   "payment_reversed",
   "unblocked",
+  "credits_expiring",
+  "credits_expired",
 ];

@@ -150,6 +150,11 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
           amountMicroCredits: -r.amountMicroCredits,
           balanceMicroCredits: bal,
         });
+      } else if (r.kind === "expiry" && r.amountMicroCredits < 0) {
+        raise("credits_expired", "", `entry:${r.id}`, {
+          amountMicroCredits: -r.amountMicroCredits,
+          balanceMicroCredits: bal,
+        });
       }
     }
 
@@ -230,6 +235,22 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     return check(accountId, nowMs);
   });
 
+  function raiseInTx(
+    accountId: string,
+    kind: AlertKind,
+    threshold: string,
+    windowKey: string,
+    facts: AlertFacts,
+    nowMs: number,
+  ): boolean {
+    const id = insertAlert(accountId, kind, threshold, windowKey, facts, nowMs);
+    if (id === null) return false;
+    if (!accountId.startsWith("agent:") && USER_NOTICE_KINDS.has(kind))
+      noticesRepo.insert(id, accountId, kind, renderAlert(kind, facts, limitsOf(accountId).language), nowMs);
+    return true;
+  }
+  const raiseTx = db.transaction(raiseInTx);
+
   function subjectOf(id: string): string {
     if (id !== DEFAULTS_SUBJECT) assertAccountId(id);
     return id;
@@ -290,7 +311,11 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     enqueueCheck(accountId: string, nowMs: number): void {
       statuses.enqueueCheck(accountId, nowMs);
     },
-    /** Records an alert outside a status check (spend spikes); false when it already fired. */
+    /**
+     * Records an alert outside a status check (spend spikes, expiry warnings); false when it
+     * already fired. A kind in USER_NOTICE_KINDS also gets its user notice (not for `agent:` ids),
+     * in the account's language, in the same transaction as the alert.
+     */
     raise(
       accountId: string,
       kind: AlertKind,
@@ -299,7 +324,8 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
       facts: AlertFacts,
       nowMs: number,
     ): boolean {
-      return insertAlert(accountId, kind, threshold, windowKey, facts, nowMs) !== null;
+      const args = [accountId, kind, threshold, windowKey, facts, nowMs] as const;
+      return db.inTransaction ? raiseInTx(...args) : raiseTx.immediate(...args);
     },
     /**
      * Raises an alert outside a status check AND, for a user-facing kind, its chat notice

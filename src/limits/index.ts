@@ -22,7 +22,7 @@ export {
   p95MicroCredits,
   resolveHeadroom,
 } from "./headroom.js";
-export { runRetention, runRollover, runSpikeScan } from "./maintenance.js";
+export { runGrantExpiry, runRetention, runRollover, runSpikeScan } from "./maintenance.js";
 export { type Notice, noticeSchema, splitAccountId } from "./notices-repo.js";
 export {
   type AgentUsage,

@@ -1,3 +1,4 @@
+import { createLedger, type Ledger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import { ONE_OFF_ALERT_KINDS } from "./alert-kinds.js";
 import type { Enforcer } from "./check.js";
@@ -60,6 +61,40 @@ export function runSpikeScan(db: Db, enforcer: Enforcer, nowMs: number): number 
     }
   }
   return raised;
+}
+
+/**
+ * The grant expiry pass (docs/grants.md): expires every grant due by `nowMs` (one `expiry` ledger
+ * entry for its unused remainder, exactly once, each grant in its own transaction: see
+ * `Ledger.expireDue`), then warns once per grant with credit left that expires within
+ * `settings.expiryWarnDays` (`credits_expiring`, alert key `grant:<id>`, a user notice). The
+ * expiry entries move balances, so the outbox re-checks those accounts and their `credits_expired`
+ * receipts and low-balance alerts follow through the normal check. Idempotent; safe late.
+ */
+export function runGrantExpiry(
+  db: Db,
+  enforcer: Enforcer,
+  nowMs: number,
+  /** The process's ledger over `db`; built here when absent. */
+  ledger?: Ledger,
+): { expired: number; expiredMicroCredits: number; warned: number } {
+  const l = ledger ?? createLedger(db);
+  const r = l.expireDue(nowMs);
+  let warned = 0;
+  const days = enforcer.settings.expiryWarnDays;
+  if (days > 0) {
+    for (const g of l.expiringBetween(nowMs, nowMs + days * DAY_MS)) {
+      const expiresAtMs = g.expiresAtMs ?? nowMs;
+      const facts = {
+        amountMicroCredits: g.remainingMicroCredits,
+        expiresAtMs,
+        grantKind: g.kind,
+        daysLeft: Math.max(1, Math.ceil((expiresAtMs - nowMs) / DAY_MS)),
+      };
+      if (enforcer.raise(g.accountId, "credits_expiring", "", `grant:${g.id}`, facts, nowMs)) warned++;
+    }
+  }
+  return { expired: r.expired, expiredMicroCredits: r.microCredits, warned };
 }
 
 /**

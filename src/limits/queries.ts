@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { accountIdSchema, agentIdSchema } from "../credits/index.js";
+import {
+  accountIdSchema,
+  agentIdSchema,
+  createLedger,
+  GRANT_KINDS,
+  type GrantKind,
+  type Ledger,
+} from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import { formatMicroCredits } from "../money.js";
 import type { Enforcer } from "./check.js";
@@ -74,6 +81,20 @@ export interface Consumo {
   }[];
   lowBalance: boolean;
   topupHint?: string;
+  /** What the balance is made of (docs/grants.md): live grants by kind, debt, the next expiry. */
+  credits: ConsumoCredits;
+}
+
+/** The grant breakdown of `/consumo`: "3.20 paid + 1.00 bonus, 1.00 expires on 2026-12-30". */
+export interface ConsumoCredits {
+  paidMicroCredits: number;
+  /** Promotional ("bonus") credit. */
+  promotionalMicroCredits: number;
+  refundCreditMicroCredits: number;
+  /** What the user owes (0 unless the balance is below zero). */
+  debtMicroCredits: number;
+  /** The soonest expiry of live credit: ISO 8601 UTC, its micro-credits (all grants expiring then) and kind. */
+  nextExpiry: { at: string; microCredits: number; kind: GrantKind } | null;
 }
 
 export interface BalanceView {
@@ -166,6 +187,15 @@ export const consumoSchema = z.object({
   lowBalance: z.boolean(),
   /** Only when `lowBalance`: where and how to top up, in the user's language. */
   topupHint: z.string().optional(),
+  /** What the balance is made of: live grants by kind, debt, and the next expiry (docs/grants.md). */
+  credits: z.object({
+    paidMicroCredits: int,
+    /** Promotional ("bonus") credit. */
+    promotionalMicroCredits: int,
+    refundCreditMicroCredits: int,
+    debtMicroCredits: int,
+    nextExpiry: z.object({ at: z.string(), microCredits: int, kind: z.enum(GRANT_KINDS) }).nullable(),
+  }),
 });
 
 /** {@link UserUsage} as the API answers it; `fromMs` inclusive, `toMs` exclusive (epoch ms). */
@@ -203,8 +233,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * The answers served over BullMQ RPC and HTTP alike: each a handful of indexed SQLite reads.
  * `status` is the stored row (one primary-key read).
  */
-export function createQueries(db: Db, enforcer: Enforcer) {
+export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
   const settings = enforcer.settings;
+  const grants = ledger ?? createLedger(db);
   const totals = db.prepare<[string, number, number], { n: number; t: number | null; c: number | null }>(
     `SELECT COUNT(*) AS n, SUM(total_tokens) AS t, SUM(charge_micro_credits) AS c FROM usage_events
       WHERE account_id = ? AND message_ts_ms >= ? AND message_ts_ms < ?`,
@@ -253,6 +284,19 @@ export function createQueries(db: Db, enforcer: Enforcer) {
     };
   }
 
+  function consumoCredits(userId: string, nowMs: number): ConsumoCredits {
+    const s = grants.summary(userId, nowMs);
+    return {
+      paidMicroCredits: s.paidMicroCredits,
+      promotionalMicroCredits: s.promotionalMicroCredits,
+      refundCreditMicroCredits: s.refundCreditMicroCredits,
+      debtMicroCredits: s.debtMicroCredits,
+      nextExpiry: s.nextExpiry
+        ? { at: iso(s.nextExpiry.atMs), microCredits: s.nextExpiry.microCredits, kind: s.nextExpiry.kind }
+        : null,
+    };
+  }
+
   function agentBurn(id: string, nowMs: number) {
     const lastHour = agentTotals.get(nowMs - 3600_000, nowMs + 1, id)?.c ?? 0;
     const last24h = agentTotals.get(nowMs - 24 * 3600_000, nowMs + 1, id)?.c ?? 0;
@@ -296,6 +340,7 @@ export function createQueries(db: Db, enforcer: Enforcer) {
         })),
         lowBalance,
         ...(lowBalance ? { topupHint: topupHint(limits.language, settings.topupUrl) } : {}),
+        credits: consumoCredits(p.userId, nowMs),
       };
     },
     user_usage: (p, nowMs) => {

@@ -18,6 +18,8 @@ export interface WorkerSettings {
   /** True when an operator webhook is configured: new alerts are queued for delivery. */
   webhookEnabled: boolean;
   retentionDays: number;
+  /** Days ahead of a grant's expiry that `credits_expiring` is raised (0 = never). */
+  expiryWarnDays: number;
 }
 
 /** The settings every key's documented default gives (one value per default: the config schema's). */
@@ -38,5 +40,6 @@ export function workerSettingsFromConfig(config: Config): WorkerSettings {
     topupUrl: w.topupUrl,
     webhookEnabled: w.webhook !== null,
     retentionDays: w.retentionDays,
+    expiryWarnDays: w.expiryWarnDays,
   };
 }

@@ -15,7 +15,7 @@ export function createSpendRepo(db: Db) {
     { id: number; kind: string; amount: number; created_at_ms: number }
   >(
     `SELECT id, kind, amount_micro_credits AS amount, created_at_ms FROM ledger_entries
-      WHERE account_id = ? AND id > ? AND (amount_micro_credits > 0 OR kind = 'reversal') ORDER BY id`,
+      WHERE account_id = ? AND id > ? AND (amount_micro_credits > 0 OR kind IN ('reversal', 'expiry')) ORDER BY id`,
   );
   const maxEntry = db.prepare<[string], { m: number | null }>(
     "SELECT MAX(id) AS m FROM ledger_entries WHERE account_id = ?",
@@ -29,7 +29,7 @@ export function createSpendRepo(db: Db) {
     spentMicroCredits(accountId: string, startMs: number, endMs: number): number {
       return spend.get(accountId, startMs, endMs)?.s ?? 0;
     },
-    /** Credits and reversals with id > `afterEntryId`, in id order. */
+    /** Credits, reversals and expiries with id > `afterEntryId`, in id order. */
     entriesSince(accountId: string, afterEntryId: number): LedgerEntryFact[] {
       return newEntries.all(accountId, afterEntryId).map((e) => ({
         id: e.id,

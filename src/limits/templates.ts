@@ -23,6 +23,11 @@ export interface AlertFacts {
   operatorReason?: string | null;
   /** Auto top-up declines: Stripe's error code (`card_declined`, `authentication_required`, …). */
   declineCode?: string | null;
+  /** credits_expiring / credits_expired: when the grant expires (epoch ms) and its kind. */
+  expiresAtMs?: number | null;
+  grantKind?: string;
+  /** credits_expiring: whole days left (rounded up). */
+  daysLeft?: number;
 }
 
 const c = (micro: number | undefined) => formatMicroCredits(micro ?? 0);
@@ -123,6 +128,17 @@ export function renderAlert(kind: AlertKind, f: AlertFacts, lang: Language): str
         ? `No pudimos hacer tu recarga automática de ${c(f.amountMicroCredits)} créditos: ${why}.${link}`
         : `Your automatic top-up of ${c(f.amountMicroCredits)} credits failed: ${why}.${link}`;
     }
+    case "credits_expiring": {
+      const bonus = f.grantKind === "promotional";
+      const d = f.daysLeft ?? 0;
+      return es
+        ? `${c(f.amountMicroCredits)} créditos${bonus ? " de bonificación" : ""} vencen en ${d} ${d === 1 ? "día" : "días"} (${when(f.expiresAtMs, lang)}). Úsalos antes: no se reembolsan.`
+        : `${c(f.amountMicroCredits)}${bonus ? " bonus" : ""} credits expire in ${d} ${d === 1 ? "day" : "days"} (${when(f.expiresAtMs, lang)}). Use them first: expired credit is not refunded.`;
+    }
+    case "credits_expired":
+      return es
+        ? `Vencieron ${c(f.amountMicroCredits)} créditos sin usar. Saldo: ${c(f.balanceMicroCredits)}.`
+        : `${c(f.amountMicroCredits)} unused credits expired. Balance: ${c(f.balanceMicroCredits)}.`;
     case "spend_spike":
       return es
         ? `Pico de gasto: ${c(f.lastHourMicroCredits)} créditos en la última hora (promedio ${c(f.avgHourMicroCredits)}/h).`

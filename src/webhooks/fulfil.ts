@@ -215,6 +215,7 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
     }
 
     let reversed = 0n;
+    let reversalSplit = "";
     if (next.status === "paid") {
       const target = reversalTargetMicros(
         topup.grantMicroCredits,
@@ -225,7 +226,7 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
       const delta = target - next.reversedMicroCredits;
       if (delta !== 0n) {
         next.reversalCount += 1;
-        ledger.post({
+        const posted = ledger.post({
           accountId: topup.accountId,
           kind: "reversal",
           amountMicroCredits: -delta,
@@ -239,6 +240,17 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
         });
         next.reversedMicroCredits = target;
         reversed = delta;
+        // Where it came from (docs/grants.md): the top-up's own grant first; what was already
+        // spent of it from the user's other credit, and past that it is debt. Said, never silent.
+        if (posted.status === "applied" && delta > 0n) {
+          const own = posted.split.draws
+            .filter((d) => d.grantId === posted.split.reversedGrantId)
+            .reduce((n, d) => n + d.amountMicroCredits, 0n);
+          const other = delta - own - posted.split.debtMicroCredits;
+          reversalSplit =
+            ` (${formatMicroCredits(own)} from its grant, ${formatMicroCredits(other)} from other credit,` +
+            ` ${formatMicroCredits(posted.split.debtMicroCredits)} became debt)`;
+        }
       }
     }
 
@@ -248,7 +260,7 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
     const after = { ...topup, ...next };
     const detail =
       granted > 0n || reversed !== 0n
-        ? `granted ${formatMicroCredits(granted)}, reversed ${formatMicroCredits(reversed)} credits`
+        ? `granted ${formatMicroCredits(granted)}, reversed ${formatMicroCredits(reversed)} credits${reversalSplit}`
         : null;
     return finish(outcome(changed ? "applied" : "no_change", after, detail, granted, reversed));
   }

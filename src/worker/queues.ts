@@ -11,7 +11,7 @@ export const QUEUE_NAMES = {
   alerts: "alerts",
   /** `consumo` | `balance` | `status` | `user_usage` | `agent_usage`: RPC questions. */
   rpc: "rpc",
-  /** Job schedulers: `rollover`, `spike-scan`, `reconcile`, `retention`. */
+  /** Job schedulers: `rollover`, `spike-scan`, `grant-expiry`, `reconcile`, `retention`. */
   maintenance: "maintenance",
 } as const;
 

@@ -23,6 +23,8 @@ export interface ScheduleEvery {
   spikeScanMs: number;
   reconcileMs: number;
   retentionMs: number;
+  /** Grant expiry and expiry warnings (docs/grants.md). @defaultValue 60_000 */
+  grantExpiryMs?: number;
 }
 
 export const DEFAULT_SCHEDULE: ScheduleEvery = {
@@ -30,6 +32,7 @@ export const DEFAULT_SCHEDULE: ScheduleEvery = {
   spikeScanMs: 5 * 60_000,
   reconcileMs: 5 * 60_000,
   retentionMs: 6 * 3600_000,
+  grantExpiryMs: 60_000,
 };
 
 export interface WorkerRuntimeOptions {
@@ -200,6 +203,7 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
       ["rollover", every.rolloverMs],
       ["spike-scan", every.spikeScanMs],
       ["retention", every.retentionMs],
+      ["grant-expiry", every.grantExpiryMs ?? 60_000],
     );
     if (o.reconcile) schedules.push(["reconcile", every.reconcileMs]);
     if (autoTopup) schedules.push(["autotopup-resume", autoTopup.resumeEveryMs ?? 60_000]);

@@ -1,4 +1,5 @@
 import { describe, expect } from "vitest";
+import { createLedger } from "../../src/credits/index.js";
 import { queryUsageWithHeld } from "../../src/meter/index.js";
 import { runCli } from "../support/cli.js";
 import { createTempDb, test } from "../support/temp-db.js";
@@ -52,6 +53,82 @@ describe("operator routes", () => {
       expect(bad.statusCode).toBe(400);
       expect(bad.json().error.code).toBe("invalid_request");
     }
+  });
+
+  test("grants carry a kind, an expiry and a priority; GET grants lists them with their totals", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const grant = (payload: Record<string, unknown>) =>
+      app.inject({ method: "POST", url: "/v1/users/telegram:9/grants", headers: admin, payload });
+    const body = { credits: "2.5", reason: "welcome", idempotencyKey: "welcome-9" };
+    expect((await grant(body)).json()).toMatchObject({ kind: "promotional", expiresAtMs: null, grantId: 1 });
+    const promo = await grant({
+      credits: "1",
+      reason: "bonus",
+      idempotencyKey: "bonus-9",
+      kind: "promotional",
+      expiresAt: "30d",
+      priority: 5,
+    });
+    expect(promo.statusCode).toBe(201);
+    expect(promo.json()).toMatchObject({
+      kind: "promotional",
+      expiresAtMs: NOW + 30 * 86_400_000,
+      debtPaidMicroCredits: 0,
+      balanceMicroCredits: 3_500_000,
+    });
+    const paid = await grant({ credits: "1", reason: "goodwill", idempotencyKey: "paid-9", kind: "paid" });
+    expect(paid.json()).toMatchObject({ kind: "paid", expiresAtMs: null });
+    for (const bad of [
+      { ...body, idempotencyKey: "x1", kind: "free" },
+      { ...body, idempotencyKey: "x2", expiresAt: "tomorrow" },
+      { ...body, idempotencyKey: "x3", expiresAt: "2020-01-01" },
+      { ...body, idempotencyKey: "x4", priority: 1001 },
+    ]) {
+      const res = await grant(bad);
+      expect(res.statusCode, JSON.stringify(bad)).toBe(400);
+      expect(res.json().error.code).toBe("invalid_request");
+    }
+    const list = await app.inject({ url: "/v1/users/telegram:9/grants", headers: admin });
+    expect(list.statusCode).toBe(200);
+    expect(list.json().summary).toEqual({
+      paidMicroCredits: 1_000_000,
+      promotionalMicroCredits: 3_500_000,
+      refundCreditMicroCredits: 0,
+      debtMicroCredits: 0,
+      nextExpiry: {
+        atMs: NOW + 30 * 86_400_000,
+        microCredits: 1_000_000,
+        kind: "promotional",
+        grantId: promo.json().grantId,
+      },
+    });
+    expect(list.json().grants.map((g: { kind: string; priority: number }) => [g.kind, g.priority])).toEqual([
+      ["paid", 30],
+      ["promotional", 5],
+      ["promotional", 10],
+    ]);
+    // An overdrawn user: a grant pays the debt first, and says so.
+    createLedger(db).post({
+      accountId: "telegram:8",
+      kind: "usage",
+      amountMicroCredits: -400_000n,
+      idempotencyKey: "usage:x",
+      nowMs: NOW,
+    });
+    const owed = await app.inject({
+      method: "POST",
+      url: "/v1/users/telegram:8/grants",
+      headers: admin,
+      payload: { ...body, idempotencyKey: "welcome-8" },
+    });
+    expect(owed.json()).toMatchObject({ debtPaidMicroCredits: 400_000, balanceMicroCredits: 2_100_000 });
+    expect(
+      (await app.inject({ url: "/v1/users/telegram:8/grants?limit=0", headers: admin })).statusCode,
+    ).toBe(400);
   });
 
   test("grants are idempotent per key and show up in the ledger and balances", async ({
@@ -267,6 +344,7 @@ const V1_ROUTES = [
   "GET /v1/usage",
   "GET /v1/users/:id/autotopup",
   "GET /v1/users/:id/consumo",
+  "GET /v1/users/:id/grants",
   "GET /v1/users/:id/ledger",
   "GET /v1/users/:id/limits",
   "GET /v1/users/:id/status",

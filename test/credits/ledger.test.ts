@@ -243,6 +243,8 @@ describe("balance consistency", () => {
       if (replay) expect(ledger.post(replay).status).toBe("duplicate");
     }
     expect(ledger.inconsistentAccounts()).toEqual([]);
+    // Grants add up too: live remaining = max(balance, 0), granted - allocations = remaining.
+    expect(ledger.inconsistentGrants()).toEqual({ accounts: [], grants: [] });
     // The sequence went below zero somewhere and came back above it: both directions are covered.
     const afters = accounts.flatMap((a) => allEntries(ledger, a).map((e) => e.balanceAfterMicroCredits));
     expect(afters.some((b) => b < 0)).toBe(true);

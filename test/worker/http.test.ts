@@ -64,6 +64,26 @@ describe("worker HTTP API", () => {
       lowBalance: false,
     });
     expect(consumo.limits[0]).toMatchObject({ period: "day", kind: "hard", spentMicroCredits: 2_100_000 });
+    // What the balance is made of (docs/grants.md): paid top-up, no bonus, no expiry yet.
+    expect(consumo.credits).toEqual({
+      paidMicroCredits: 2_900_000,
+      promotionalMicroCredits: 0,
+      refundCreditMicroCredits: 0,
+      debtMicroCredits: 0,
+      nextExpiry: null,
+    });
+    await a.inject({
+      method: "POST",
+      url: `/v1/users/${U}/grants`,
+      headers: auth,
+      payload: { credits: "1", reason: "bonus", idempotencyKey: "b1", expiresAt: "2026-12-30" },
+    });
+    const withBonus = (await a.inject({ url: `/v1/users/${U}/consumo`, headers: auth })).json();
+    expect(withBonus.credits).toMatchObject({
+      paidMicroCredits: 2_900_000,
+      promotionalMicroCredits: 1_000_000,
+      nextExpiry: { at: "2026-12-30T00:00:00.000Z", microCredits: 1_000_000, kind: "promotional" },
+    });
   });
 
   test("status carries the headroom (micro-credits and credits text) and blocks below it", async ({

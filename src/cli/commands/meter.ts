@@ -2,7 +2,14 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, Option } from "commander";
-import { assertAccountId, createLedger } from "../../credits/index.js";
+import {
+  assertAccountId,
+  createLedger,
+  GRANT_KINDS,
+  type GrantKind,
+  MAX_GRANT_PRIORITY,
+  parseExpiry,
+} from "../../credits/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import {
   GROUP_BY,
@@ -17,7 +24,7 @@ import {
 } from "../../meter/index.js";
 import { formatMicroCredits, formatPicoUsd, formatScaled, toMicroCredits } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
-import { creditsArg } from "../options.js";
+import { creditsArg, integerArg } from "../options.js";
 import { type Log, renderTable, safeText, toJson } from "../output.js";
 
 const fmtMicroUsd = (m: number) => `$${formatScaled(BigInt(m), 6, 2)}`;
@@ -418,38 +425,149 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
 
   program
     .command("grant")
-    .description("credit a user's balance (operator grant)")
+    .description("credit a user's balance (operator grant; see docs/grants.md)")
     .argument("<user>", "account id, e.g. telegram:123456")
     .argument("<credits>", "credits to add, e.g. 5 or 2.5")
     .requiredOption("--reason <text>", "why (kept in the ledger)")
     .option("--key <key>", "idempotency key: the same key grants once")
-    .action((user: string, credits: string, o: { reason: string; key?: string }, cmd: Command) => {
+    .addOption(
+      new Option("--kind <kind>", "grant kind (burn order and /consumo)")
+        .choices([...GRANT_KINDS])
+        .default("promotional"),
+    )
+    .option("--expires <when>", "the unused rest expires: 30d, 12h, 2026-12-30 (UTC) or an ISO time")
+    .option(
+      "--priority <n>",
+      `burns before grants with a higher number (same expiry); 0-${MAX_GRANT_PRIORITY} (default by kind: promotional 10, refund-credit 20, paid 30)`,
+      integerArg(0, MAX_GRANT_PRIORITY),
+    )
+    .action(
+      (
+        user: string,
+        credits: string,
+        o: { reason: string; key?: string; kind: GrantKind; expires?: string; priority?: number },
+        cmd: Command,
+      ) => {
+        const g = cmd.optsWithGlobals<GlobalOptions>();
+        assertAccountId(user);
+        const micro = creditsArg("credits", credits);
+        const nowMs = ctx.nowMs();
+        const expiresAtMs = o.expires === undefined ? null : parseExpiry(o.expires, nowMs);
+        const config = ctx.config(g);
+        const db = ctx.openDb(config);
+        try {
+          // Past ±2^53 micro-credits the ledger refuses with one line (invalid_request): nothing granted.
+          const ledger = createLedger(db);
+          const r = ledger.post({
+            accountId: user,
+            kind: "grant",
+            amountMicroCredits: micro,
+            idempotencyKey: `grant:${o.key ?? randomUUID()}`,
+            reason: o.reason,
+            nowMs,
+            grant: {
+              kind: o.kind,
+              expiresAtMs,
+              ...(o.priority === undefined ? {} : { priority: o.priority }),
+            },
+          });
+          const made = r.status === "applied" ? r.split : null;
+          const out = {
+            accountId: user,
+            status: r.status,
+            grantedMicroCredits: toMicroCredits(micro),
+            grantId: made?.grantId ?? null,
+            kind: o.kind,
+            expiresAtMs,
+            debtPaidMicroCredits: made ? toMicroCredits(made.debtMicroCredits) : 0,
+            balanceMicroCredits: r.balanceMicroCredits,
+            balanceCredits: formatMicroCredits(r.balanceMicroCredits),
+          };
+          if (g.json) ctx.out(toJson(out));
+          else {
+            const exp = expiresAtMs === null ? "" : `, expires ${new Date(expiresAtMs).toISOString()}`;
+            const debt =
+              out.debtPaidMicroCredits > 0
+                ? `; ${formatMicroCredits(out.debtPaidMicroCredits)} of it paid earlier debt`
+                : "";
+            const what = out.grantId === null ? "" : ` (${o.kind} grant #${out.grantId}${exp}${debt})`;
+            ctx.out(
+              `${r.status === "applied" ? "granted" : "already granted (same --key)"} ${formatMicroCredits(micro)} credits to ${safeText(user)}; balance ${out.balanceCredits}${what}\n`,
+            );
+          }
+        } finally {
+          db.close();
+        }
+      },
+    );
+
+  program
+    .command("grants")
+    .description("a user's grants (paid, promotional, refund-credit): remaining, expiry, state")
+    .argument("<user>", "account id, e.g. telegram:123456")
+    .option("--limit <n>", "newest grants to show", integerArg(1, 10_000), 50)
+    .action((user: string, o: { limit: number }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       assertAccountId(user);
-      const micro = creditsArg("credits", credits);
       const config = ctx.config(g);
       const db = ctx.openDb(config);
       try {
-        // Past ±2^53 micro-credits the ledger refuses with one line (invalid_request): nothing granted.
-        const r = createLedger(db).post({
-          accountId: user,
-          kind: "grant",
-          amountMicroCredits: micro,
-          idempotencyKey: `grant:${o.key ?? randomUUID()}`,
-          reason: o.reason,
-          nowMs: ctx.nowMs(),
-        });
-        const out = {
-          accountId: user,
-          status: r.status,
-          grantedMicroCredits: toMicroCredits(micro),
-          balanceMicroCredits: r.balanceMicroCredits,
-          balanceCredits: formatMicroCredits(r.balanceMicroCredits),
-        };
-        if (g.json) ctx.out(toJson(out));
+        const ledger = createLedger(db);
+        const grants = ledger.grants(user, o.limit);
+        const summary = ledger.summary(user, ctx.nowMs());
+        if (g.json) {
+          ctx.out(toJson({ accountId: user, summary, grants }));
+          return;
+        }
+        const iso = (ms: number | null) =>
+          ms === null ? "never" : new Date(ms).toISOString().slice(0, 16).replace("T", " ");
+        ctx.out(
+          renderTable(
+            ["id", "kind", "granted", "remaining", "priority", "expires (UTC)", "state", "created (UTC)"],
+            grants.map((x) => [
+              x.id,
+              x.kind,
+              formatMicroCredits(x.grantedMicroCredits),
+              formatMicroCredits(x.remainingMicroCredits),
+              x.priority,
+              iso(x.expiresAtMs),
+              x.state === "live" && x.remainingMicroCredits === 0 ? "used up" : x.state,
+              iso(x.createdAtMs),
+            ]),
+          ),
+        );
+        ctx.out(
+          `paid ${formatMicroCredits(summary.paidMicroCredits)} + promotional ${formatMicroCredits(summary.promotionalMicroCredits)} + refund credit ${formatMicroCredits(summary.refundCreditMicroCredits)}; debt ${formatMicroCredits(summary.debtMicroCredits)}${summary.nextExpiry ? `; ${formatMicroCredits(summary.nextExpiry.microCredits)} expire ${iso(summary.nextExpiry.atMs)}` : ""}\n`,
+        );
+      } finally {
+        db.close();
+      }
+    });
+
+  program
+    .command("expire")
+    .description(
+      "expire grants whose time has come (one `expiry` ledger entry each, exactly once) and warn users of grants expiring soon; the worker does this every minute",
+    )
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const config = ctx.config(g);
+      const db = ctx.openDb(config);
+      try {
+        const l = await import("../../limits/index.js");
+        const enforcer = l.createEnforcer(db, l.workerSettingsFromConfig(config));
+        const r = l.runGrantExpiry(db, enforcer, ctx.nowMs());
+        if (g.json) ctx.out(toJson(r));
         else
           ctx.out(
-            `${r.status === "applied" ? "granted" : "already granted (same --key)"} ${formatMicroCredits(micro)} credits to ${safeText(user)}; balance ${out.balanceCredits}\n`,
+            renderTable(
+              ["expiry", "value"],
+              [
+                ["grants expired", r.expired],
+                ["credits expired", formatMicroCredits(r.expiredMicroCredits)],
+                ["users warned of an upcoming expiry", r.warned],
+              ],
+            ),
           );
       } finally {
         db.close();

@@ -1,10 +1,16 @@
 import { type Job, UnrecoverableError } from "bullmq";
 import type { Db } from "../../db/index.js";
-import { type Enforcer, runRetention, runRollover, runSpikeScan } from "../../limits/index.js";
+import {
+  type Enforcer,
+  runGrantExpiry,
+  runRetention,
+  runRollover,
+  runSpikeScan,
+} from "../../limits/index.js";
 
 /**
- * The `maintenance` queue (job schedulers): `rollover`, `spike-scan`, `reconcile`, `retention`,
- * `autotopup-resume`.
+ * The `maintenance` queue (job schedulers): `rollover`, `spike-scan`, `grant-expiry`, `reconcile`,
+ * `retention`, `autotopup-resume`.
  * Calls `onAlerts` when a pass raised alerts (the relay sends their webhook deliveries).
  */
 export function createMaintenanceProcessor(o: {
@@ -37,6 +43,11 @@ export function createMaintenanceProcessor(o: {
           : null;
       case "autotopup-resume":
         return o.resumeAutoTopups ? { resumed: (await o.resumeAutoTopups()).length } : null;
+      case "grant-expiry": {
+        const r = runGrantExpiry(o.db, o.enforcer, now);
+        if (r.warned > 0) o.onAlerts();
+        return r;
+      }
       case "retention":
         return runRetention(o.db, o.retentionDays, now);
       default:
