@@ -26,7 +26,7 @@ export const agentIdSchema = z
 
 /**
  * A caller's idempotency key (grants, pushed usage): 1-200 printable ASCII characters. The
- * ledger prefixes it by kind (`grant:<key>`, `usage:<identity>`), so keys never collide across kinds.
+ * ledger prefixes it by kind (`grant:<key>`, `usage-batch:<identity>`), so keys never collide across kinds.
  */
 export const idempotencyKeySchema = z
   .string()

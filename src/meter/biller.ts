@@ -13,7 +13,7 @@ import { dedupeKey } from "./identity.js";
 import { createReviewWriter } from "./review.js";
 import type { SourceBatch } from "./source.js";
 import type { Pricer, UsageEvent } from "./types.js";
-import { createUsageWriter } from "./usage-repo.js";
+import { createUsageWriter, type NewUsageEventRow } from "./usage-repo.js";
 import {
   belowListAnomaly,
   costProblem,
@@ -75,15 +75,19 @@ export type EventOutcome = "billed" | "duplicate" | "held";
 
 /**
  * Bills usage events exactly once. One IMMEDIATE transaction per batch holds: the usage rows
- * (UNIQUE dedupe key), their ledger debits (UNIQUE idempotency key `usage:<dedupeKey>`), the
- * balance changes, the session map and the source's cursor move. Usage that happened is
+ * (UNIQUE dedupe key: what makes a call billed once), ONE `usage` ledger debit per account for
+ * the batch's newly billed calls (UNIQUE idempotency key `usage-batch:<dedupe key of the
+ * account's first call in the batch>`, reason `N calls (provider/model)`; each usage row's
+ * `ledger_entry_id` points at it and keeps its own `charge_micro_credits`), the balance
+ * changes, the session map and the source's cursor move. Duplicates and held calls add nothing
+ * to the entry; an account with no newly billed call gets no entry. Usage that happened is
  * always recorded, even past a zero balance: stopping the user is the worker's job.
  *
  * No event can stop the others: each is validated first (validate.ts), and one that cannot be
  * priced sanely is HELD in the review queue (usage_review, claiming its dedupe key) in the same
  * transaction. If anything else throws while billing a batch, the batch is retried once with
  * each event in its own savepoint: the event that throws is held with the error as its reason,
- * the others are billed. Only database-level failures (full, locked, I/O) fail the batch; its
+ * the others are billed (in that retry each billed call is its own group, so its own entry). Only database-level failures (full, locked, I/O) fail the batch; its
  * cursor then does not move and the batch is retried next poll.
  */
 export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
@@ -147,15 +151,21 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
 
   const NO_QUOTE = { cost: null, charge: null, source: null, version: null };
 
+  /**
+   * Checks, prices and records one event. A billable call is added to its account's open group
+   * (`groups.add`); the group is written (one ledger entry, then its usage rows) by
+   * `groups.flush`: at the end of the batch, or at once in isolated mode, so that a call whose
+   * writes throw rolls back inside its own savepoint.
+   */
   function billOne(
     e: UsageEvent,
     key: string,
     nowMs: number,
     poster: ReturnType<Ledger["batchPoster"]>,
+    groups: BatchGroups,
     result: BillResult,
-    billed: BilledEvent[],
   ): EventOutcome {
-    if (usage.idByDedupeKey(key) !== null || (reviewNonEmpty && review.claimed(key))) {
+    if (groups.has(key) || usage.idByDedupeKey(key) !== null || (reviewNonEmpty && review.claimed(key))) {
       result.duplicates++;
       return "duplicate";
     }
@@ -168,7 +178,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     if (costBad) return hold(e, key, costBad, nowMs, result, q);
     if (charge > MAX_SAFE)
       return hold(e, key, `charge ${charge} micro-credits exceeds 2^53`, nowMs, result, q);
-    const before = poster.balanceOf(e.accountId);
+    // The balance as it will be once this batch's calls so far are posted.
+    const before = poster.balanceOf(e.accountId) - groups.pendingOf(e.accountId);
     if (before - charge < -MAX_SAFE)
       return hold(e, key, `balance after a charge of ${charge} would pass -2^53`, nowMs, result, q);
     const recordedPico = e.recordedCostUsd === null ? null : usdFloatToPico(e.recordedCostUsd);
@@ -184,18 +195,9 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       if (seen) seen.add(how);
       else result.unknownModelSources.set(model, new Set([how]));
     }
-    const posted = poster.post({
-      accountId: e.accountId,
-      kind: "usage",
-      amountMicroCredits: -charge,
-      idempotencyKey: `usage:${key}`,
-      reason: `${e.provider}/${e.model}`,
-      ref: e.sessionKey ?? e.sessionId ?? null,
-      nowMs,
-    });
-    const usageId = usage.insert({
+    groups.add(e, charge, {
       dedupe_key: key,
-      ledger_entry_id: posted.entryId,
+      ledger_entry_id: 0, // set by flush, to the group's entry
       account_id: e.accountId,
       agent_id: e.agentId,
       session_id: e.sessionId,
@@ -235,14 +237,87 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     });
     result.billed++;
     result.chargedMicroCredits += charge;
-    billed.push({
-      usageId,
-      accountId: e.accountId,
-      agentId: e.agentId,
-      chargeMicroCredits: toMicroCredits(charge, "charge"),
-      balanceMicroCredits: posted.balanceMicroCredits,
-    });
     return "billed";
+  }
+
+  /**
+   * This batch's billable calls, grouped per account in order of first appearance, each group
+   * to be written as ONE `usage` ledger entry (the sum of its charges; idempotency key
+   * `usage-batch:<dedupe key of its first call>`, unique because a dedupe key is billed once)
+   * followed by its usage rows, each pointing at that entry. A group is closed and a new one
+   * opened for the account when its sum would pass 2^53 micro-credits, so an entry's amount is
+   * always exact.
+   */
+  function createGroups(poster: ReturnType<Ledger["batchPoster"]>, billed: BilledEvent[]): BatchGroups {
+    const list: UsageGroup[] = [];
+    const open = new Map<string, UsageGroup>();
+    const pending = new Map<string, bigint>();
+    const keys = new Set<string>();
+    const discard = (): void => {
+      list.length = 0;
+      open.clear();
+      pending.clear();
+      keys.clear();
+    };
+    return {
+      /** True when `key` is already in a group of this batch (a repeat within the batch). */
+      has: (key: string) => keys.has(key),
+      /** The charges of the account's calls added but not yet flushed (micro-credits). */
+      pendingOf: (accountId: string) => pending.get(accountId) ?? 0n,
+      add(e: UsageEvent, charge: bigint, row: NewUsageEventRow): void {
+        let g = open.get(e.accountId);
+        if (!g || g.total + charge > MAX_SAFE) {
+          g = {
+            accountId: e.accountId,
+            total: 0n,
+            calls: [],
+            ref: e.sessionKey ?? e.sessionId,
+            sameRef: true,
+          };
+          open.set(e.accountId, g);
+          list.push(g);
+        }
+        g.total += charge;
+        g.calls.push({ row, charge });
+        if (g.sameRef && g.ref !== (e.sessionKey ?? e.sessionId)) g.sameRef = false;
+        pending.set(e.accountId, (pending.get(e.accountId) ?? 0n) + charge);
+        keys.add(row.dedupe_key);
+      },
+      /** Writes every group (entry, then rows) and empties the batch's state. */
+      flush(nowMs: number): void {
+        for (const g of list) {
+          const n = g.calls.length;
+          const first = g.calls[0];
+          if (!first) continue;
+          const posted = poster.post({
+            accountId: g.accountId,
+            kind: "usage",
+            amountMicroCredits: -g.total,
+            idempotencyKey: `usage-batch:${first.row.dedupe_key}`,
+            reason: `${n} ${n === 1 ? "call" : "calls"}${modelsNote(g.calls)}`,
+            ref: g.sameRef ? g.ref : null,
+            nowMs,
+          });
+          // Each call's BilledEvent carries the balance right after it, as if posted one by one.
+          let running = BigInt(posted.balanceMicroCredits) + g.total;
+          for (const c of g.calls) {
+            c.row.ledger_entry_id = posted.entryId;
+            const usageId = usage.insert(c.row);
+            running -= c.charge;
+            billed.push({
+              usageId,
+              accountId: g.accountId,
+              agentId: c.row.agent_id,
+              chargeMicroCredits: toMicroCredits(c.charge, "charge"),
+              balanceMicroCredits: toMicroCredits(running, "balance"),
+            });
+          }
+        }
+        discard();
+      },
+      /** Forgets every group without writing it (after its savepoint rolled back). */
+      discard,
+    };
   }
 
   /** A fresh savepoint per event (isolated mode): one that throws rolls back alone and is held. */
@@ -252,9 +327,13 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       key: string,
       nowMs: number,
       poster: ReturnType<Ledger["batchPoster"]>,
+      groups: BatchGroups,
       result: BillResult,
-      billed: BilledEvent[],
-    ) => billOne(e, key, nowMs, poster, result, billed),
+    ) => {
+      const outcome = billOne(e, key, nowMs, poster, groups, result);
+      groups.flush(nowMs);
+      return outcome;
+    },
   );
 
   const billTx = db.transaction(
@@ -264,10 +343,11 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       for (const s of batch.sessions) upsertSession.run({ ...s, nowMs });
       for (const r of batch.rejects) insertReject.run(r.sourceRef, r.reason, nowMs);
       const poster = ledger.batchPoster();
+      const groups = createGroups(poster, billed);
       const outcomes: EventOutcome[] = [];
       for (const e of batch.events) {
         if (!isolate) {
-          outcomes.push(billOne(e, e.dedupeKey ?? dedupeKey(e), nowMs, poster, result, billed));
+          outcomes.push(billOne(e, e.dedupeKey ?? dedupeKey(e), nowMs, poster, groups, result));
           continue;
         }
         let key: string;
@@ -284,11 +364,12 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         const reasonsLen = result.heldReasons.length;
         const anomaliesLen = result.anomalies.length;
         try {
-          outcomes.push(oneIsolated(e, key, nowMs, poster, result, billed));
+          outcomes.push(oneIsolated(e, key, nowMs, poster, groups, result));
         } catch (err) {
           if (isDatabaseFailure(err)) throw err;
           // Undo the in-memory effects of the rolled-back savepoint, then hold the event.
           poster.restore(mark);
+          groups.discard();
           billed.length = billedLen;
           result.heldReasons.length = reasonsLen;
           result.anomalies.length = anomaliesLen;
@@ -300,6 +381,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
           outcomes.push(hold(e, key, `billing failed: ${errText(err)}`, nowMs, result, NO_QUOTE));
         }
       }
+      groups.flush(nowMs);
       poster.finish(nowMs);
       if (billed.length > 0) opts.inTransaction?.(db, billed, nowMs);
       cursors.write(batch.cursorMoves, nowMs);
@@ -347,6 +429,34 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     /** Like `bill`, also returning each event's outcome, in order (push ingestion uses it). */
     billWithOutcomes,
   };
+}
+
+/** One account's billable calls in a batch: written as one ledger entry and its usage rows. */
+interface UsageGroup {
+  accountId: string;
+  /** Sum of the calls' charges, micro-credits (at most 2^53 − 1). */
+  total: bigint;
+  calls: { row: NewUsageEventRow; charge: bigint }[];
+  /** The session of the first call; the entry's `ref` when every call shares it. */
+  ref: string | null;
+  sameRef: boolean;
+}
+
+/** A batch's groups (see `createGroups` in createBiller). */
+interface BatchGroups {
+  has(key: string): boolean;
+  pendingOf(accountId: string): bigint;
+  add(e: UsageEvent, charge: bigint, row: NewUsageEventRow): void;
+  flush(nowMs: number): void;
+  discard(): void;
+}
+
+/** The entry reason's model note: ` (provider/model)` when all calls share one, else ` (N models)`. */
+function modelsNote(calls: readonly { row: NewUsageEventRow }[]): string {
+  const models = new Set<string>();
+  for (const c of calls) models.add(`${c.row.provider}/${c.row.model}`);
+  if (models.size === 1) return ` (${models.values().next().value})`;
+  return ` (${models.size} models)`;
 }
 
 /** SQLite-level failures (disk full, locked, I/O, read-only, corrupt): the batch must fail, not be held. */

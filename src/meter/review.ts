@@ -231,12 +231,17 @@ export const usageRowWithHeldSchema = usageRowSchema.extend({
 export function queryUsageWithHeld(db: Db, q: UsageQuery): UsageRowWithHeld[] {
   const rows = queryUsage(db, q);
   const held = heldByGroup(db, q.by, q);
-  const out: UsageRowWithHeld[] = rows.map((r) => {
+  // The rows are fresh objects: extended in place (a spread of ~100k report rows is measurable).
+  const out = rows as UsageRowWithHeld[];
+  const seen = new Set<string>();
+  for (const r of out) {
     const h = held.get(r.key);
-    return { ...r, heldRequests: h?.held ?? 0, heldCostUsd: formatPicoUsd(h?.heldCostPicoUsd ?? 0n) };
-  });
+    r.heldRequests = h?.held ?? 0;
+    r.heldCostUsd = h ? formatPicoUsd(h.heldCostPicoUsd) : "0";
+    if (h) seen.add(r.key);
+  }
   for (const [key, h] of held) {
-    if (rows.some((r) => r.key === key)) continue;
+    if (seen.has(key)) continue;
     out.push({
       key,
       requests: 0,

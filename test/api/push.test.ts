@@ -41,8 +41,8 @@ describe("POST /v1/usage", () => {
         .pluck()
         .all(),
     ).toEqual([
-      `usage:${pushIdentity("env", "bot-a", "evt-1")}`,
-      `usage:${pushIdentity("env", "bot-a", "evt-2")}`,
+      `usage-batch:${pushIdentity("env", "bot-a", "evt-1")}`,
+      `usage-batch:${pushIdentity("env", "bot-a", "evt-2")}`,
     ]);
   });
 

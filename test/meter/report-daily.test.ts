@@ -2,7 +2,13 @@ import { describe, expect } from "vitest";
 import { createLedger } from "../../src/credits/index.js";
 import type { Db } from "../../src/db/index.js";
 import { MIGRATIONS } from "../../src/db/index.js";
-import { GROUP_BY, queryUsage, queryUsageRaw, type UsageQuery } from "../../src/meter/report.js";
+import {
+  compareBinary,
+  GROUP_BY,
+  queryUsage,
+  queryUsageRaw,
+  type UsageQuery,
+} from "../../src/meter/report.js";
 import {
   AGGREGATED_UNTIL_MS,
   createUsageWriter,
@@ -238,5 +244,25 @@ describe("usage reports from daily aggregates", () => {
       })(),
     ).toThrow("crash before commit");
     expect(dailySnapshot(db)).toEqual(before);
+  });
+
+  test("report keys are ordered as SQLite's BINARY collation orders UTF-8 (code points, not UTF-16 units)", () => {
+    const keys = [
+      "a",
+      "ab",
+      "",
+      "b",
+      "z\uE000",
+      "z\uFFFF",
+      "z😀",
+      "z\u20AC",
+      "zz",
+      "Z",
+      "z",
+      "\u00FF",
+      "😀a",
+    ];
+    const bytes = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    expect([...keys].sort(compareBinary)).toEqual(bytes);
   });
 });

@@ -1,0 +1,284 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createLedger } from "../../src/credits/index.js";
+import { type Db, openDatabase } from "../../src/db/index.js";
+import { type BilledEvent, createBiller } from "../../src/meter/biller.js";
+import { dedupeKey } from "../../src/meter/identity.js";
+import { createReviewQueue } from "../../src/meter/review.js";
+import type { SourceBatch } from "../../src/meter/source.js";
+import type { ParsedUsage, PriceQuote, Pricer, UsageEvent } from "../../src/meter/types.js";
+
+// One ledger entry per account per batch: the biller writes each account's newly billed calls of
+// a batch as ONE `usage` entry (sum of their charges) and each usage row points at it.
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** $3/M input, $15/M output; model "boom" throws (a poison event). */
+const pricer: Pricer = {
+  price(u: ParsedUsage): PriceQuote {
+    if (u.model === "boom") throw new TypeError("pricer exploded");
+    return {
+      costPicoUsd: BigInt(u.input) * 3_000_000n + BigInt(u.output) * 15_000_000n,
+      source: "override",
+      version: "test",
+      unknownModel: false,
+    };
+  },
+};
+
+const T0 = 1_800_000_000_000;
+let seq = 0;
+
+/** A call of `account` (input tokens vary, so charges differ: 100 in + 10 out = 450 µcr). */
+function call(account: string, over: Partial<UsageEvent> = {}): UsageEvent {
+  seq++;
+  const input = 100 + seq;
+  return {
+    provider: "mock",
+    model: "mock-gpt",
+    api: null,
+    messageTsMs: T0 + seq,
+    responseId: null,
+    input,
+    output: 10,
+    cacheRead: 0,
+    cacheWrite: 0,
+    totalTokens: input + 10,
+    reasoningTokens: null,
+    stopReason: "stop",
+    isError: false,
+    errorMessage: null,
+    recordedCostUsd: null,
+    agentId: "main",
+    sessionId: `s-${account}`,
+    sessionKey: null,
+    accountId: account,
+    source: "jsonl",
+    sourceRef: `t@${seq}`,
+    ...over,
+  };
+}
+
+const batch = (events: UsageEvent[]): SourceBatch => ({
+  events,
+  rejects: [],
+  sessions: [],
+  stats: {},
+  commit: () => {},
+});
+
+function world(creditsPerUsd = { num: 1n, den: 1n }) {
+  const d = mkdtempSync(join(tmpdir(), "creditgate-batch-entries-"));
+  dirs.push(d);
+  const db = openDatabase(join(d, "c.sqlite"));
+  const ledger = createLedger(db);
+  const billed: BilledEvent[] = [];
+  const biller = createBiller(db, ledger, {
+    pricer,
+    markup: { num: 1n, den: 1n },
+    creditsPerUsd,
+    maxCallPicoUsd: 10n ** 30n,
+    nowMs: () => T0 + 100_000,
+    onBilled: (b) => billed.push(...b),
+  });
+  return { db, ledger, biller, billed };
+}
+
+interface EntryRow {
+  id: number;
+  account_id: string;
+  amount: number;
+  key: string;
+  reason: string;
+  ref: string | null;
+}
+const usageEntries = (db: Db) =>
+  db
+    .prepare(
+      `SELECT id, account_id, amount_micro_credits AS amount, idempotency_key AS key, reason, ref
+         FROM ledger_entries WHERE kind = 'usage' ORDER BY id`,
+    )
+    .all() as EntryRow[];
+const usageRows = (db: Db) =>
+  db
+    .prepare(
+      "SELECT id, dedupe_key, account_id, ledger_entry_id, charge_micro_credits AS charge FROM usage_events ORDER BY id",
+    )
+    .all() as {
+    id: number;
+    dedupe_key: string;
+    account_id: string;
+    ledger_entry_id: number;
+    charge: number;
+  }[];
+
+/** Every entry equals minus the sum of its rows, rows and entries agree on the account, balances add up. */
+function expectConsistent(db: Db) {
+  const rows = usageRows(db);
+  for (const e of usageEntries(db)) {
+    const mine = rows.filter((r) => r.ledger_entry_id === e.id);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.every((r) => r.account_id === e.account_id)).toBe(true);
+    expect(e.amount).toBe(-mine.reduce((s, r) => s + r.charge, 0));
+  }
+  const entryIds = new Set(usageEntries(db).map((e) => e.id));
+  expect(rows.every((r) => entryIds.has(r.ledger_entry_id))).toBe(true);
+  expect(createLedger(db).inconsistentAccounts()).toEqual([]);
+}
+
+describe("one ledger entry per account per batch", () => {
+  const cases: { name: string; calls: number; accounts: number }[] = [
+    { name: "1 call, 1 account", calls: 1, accounts: 1 },
+    { name: "12 calls, 1 account", calls: 12, accounts: 1 },
+    { name: "12 calls, 3 accounts", calls: 12, accounts: 3 },
+    { name: "500 calls, 7 accounts", calls: 500, accounts: 7 },
+    { name: "5 calls, 5 accounts", calls: 5, accounts: 5 },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: K entries whose sums equal the usage rows; a replay writes nothing`, () => {
+      const { db, ledger, biller, billed } = world();
+      const accounts = Array.from({ length: c.accounts }, (_, i) => `telegram:${1000 + i}`);
+      const events = Array.from({ length: c.calls }, (_, i) => call(accounts[i % c.accounts] ?? ""));
+      const r = biller.bill(batch(events));
+      expect(r).toMatchObject({ billed: c.calls, duplicates: 0, held: 0 });
+      const entries = usageEntries(db);
+      expect(entries).toHaveLength(c.accounts);
+      expect(usageRows(db)).toHaveLength(c.calls);
+      expectConsistent(db);
+      for (const [i, a] of accounts.entries()) {
+        const mine = events.filter((e) => e.accountId === a);
+        const e = entries.find((x) => x.account_id === a);
+        // keyed by the account's first call in the batch; reason counts the calls
+        expect(e?.key).toBe(`usage-batch:${dedupeKey(mine[0] as UsageEvent)}`);
+        expect(e?.reason).toBe(`${mine.length} ${mine.length === 1 ? "call" : "calls"} (mock/mock-gpt)`);
+        expect(e?.ref).toBe(`s-${a}`); // every call of the entry is in one session
+        expect(ledger.balance(a)?.balanceMicroCredits).toBe(e?.amount);
+        expect(entries[i]?.account_id).toBe(a); // entries in order of first appearance
+      }
+      // BilledEvents carry each call's own charge and the balance right after it
+      expect(billed).toHaveLength(c.calls);
+      for (const a of accounts) {
+        const mine = billed.filter((b) => b.accountId === a);
+        let running = 0;
+        for (const b of mine) {
+          running -= b.chargeMicroCredits;
+          expect(b.balanceMicroCredits).toBe(running);
+        }
+      }
+      expect(r.chargedMicroCredits).toBe(BigInt(-entries.reduce((s, e) => s + e.amount, 0)));
+
+      // the same batch again (a re-read): all duplicates, nothing written
+      const again = biller.bill(batch(events));
+      expect(again).toMatchObject({ billed: 0, duplicates: c.calls, held: 0, chargedMicroCredits: 0n });
+      expect(usageEntries(db)).toHaveLength(c.accounts);
+      expect(usageRows(db)).toHaveLength(c.calls);
+      expectConsistent(db);
+      db.close();
+    });
+  }
+
+  it("mixed duplicates: already billed, repeated within the batch and new calls; only the new ones are in the entry", () => {
+    const { db, biller } = world();
+    const [a, b] = ["telegram:1", "telegram:2"];
+    const old = [call(a), call(a), call(b)];
+    biller.bill(batch(old));
+    expect(usageEntries(db)).toHaveLength(2);
+    const fresh = [call(a), call(a)];
+    const r = biller.bill(
+      batch([
+        old[0] as UsageEvent,
+        fresh[0] as UsageEvent,
+        fresh[0] as UsageEvent,
+        old[2] as UsageEvent,
+        fresh[1] as UsageEvent,
+      ]),
+    );
+    expect(r).toMatchObject({ billed: 2, duplicates: 3 });
+    const entries = usageEntries(db);
+    // b had only a duplicate: no entry for it in this batch
+    expect(entries).toHaveLength(3);
+    const last = entries[2] as EntryRow;
+    expect(last).toMatchObject({ account_id: a, reason: "2 calls (mock/mock-gpt)" });
+    expect(last.key).toBe(`usage-batch:${dedupeKey(fresh[0] as UsageEvent)}`);
+    const rows = usageRows(db).filter((x) => x.ledger_entry_id === last.id);
+    expect(rows.map((x) => x.dedupe_key)).toEqual(fresh.map((e) => dedupeKey(e)));
+    expectConsistent(db);
+    // a batch of nothing but duplicates writes no entry
+    expect(biller.bill(batch([...old, ...fresh]))).toMatchObject({ billed: 0, duplicates: 5 });
+    expect(usageEntries(db)).toHaveLength(3);
+    db.close();
+  });
+
+  it("a held call adds nothing to its account's entry; releasing it posts its own entry", () => {
+    const { db, biller, ledger } = world();
+    const a = "telegram:7";
+    const events = [
+      call(a),
+      call(a, { messageTsMs: 1e20 }),
+      call(a),
+      call(a, { model: "other", sessionId: "s2" }),
+    ];
+    const r = biller.bill(batch(events));
+    expect(r).toMatchObject({ billed: 3, held: 1 });
+    const [e] = usageEntries(db);
+    expect(e).toMatchObject({ reason: "3 calls (2 models)", ref: null });
+    expectConsistent(db);
+    const queue = createReviewQueue(db);
+    const [h] = queue.list("held");
+    const rel = queue.release(h?.id ?? 0, {
+      reason: "clock bug",
+      markup: { num: 1n, den: 1n },
+      creditsPerUsd: { num: 1n, den: 1n },
+      nowMs: T0 + 200_000,
+      pricer,
+    });
+    expect(rel.status).toBe("released");
+    const entries = usageEntries(db);
+    expect(entries).toHaveLength(2);
+    expect(entries[1]?.key).toMatch(/^usage:/);
+    expectConsistent(db);
+    expect(ledger.balance(a)?.balanceMicroCredits).toBe(entries.reduce((s, e) => s + e.amount, 0));
+    // the held call's line read again: still a duplicate
+    expect(biller.bill(batch(events))).toMatchObject({ billed: 0, duplicates: 4 });
+    db.close();
+  });
+
+  it("a poison event: the batch is retried event by event, each billed call its own entry, all consistent", () => {
+    const { db, biller } = world();
+    const a = "telegram:9";
+    const r = biller.bill(batch([call(a), call(a, { model: "boom" }), call(a), call("telegram:10")]));
+    expect(r).toMatchObject({ billed: 3, held: 1 });
+    const entries = usageEntries(db);
+    expect(entries).toHaveLength(3);
+    expect(entries.every((e) => e.reason === "1 call (mock/mock-gpt)")).toBe(true);
+    expectConsistent(db);
+    db.close();
+  });
+
+  it("an account's calls whose sum would pass 2^53 micro-credits are split over two entries, each exact", () => {
+    // 10^13 credits per USD: a 450,000,000 pico-USD call costs 4.5 × 10^15 micro-credits.
+    const { db, biller, ledger } = world({ num: 10_000_000_000_000n, den: 1n });
+    const a = "telegram:11";
+    ledger.post({
+      accountId: a,
+      kind: "grant",
+      amountMicroCredits: 9_000_000_000_000_000n,
+      idempotencyKey: "grant:big",
+      nowMs: T0,
+    });
+    const same = { input: 100, totalTokens: 110 };
+    const r = biller.bill(batch([call(a, same), call(a, same), call(a, same)]));
+    expect(r).toMatchObject({ billed: 3, held: 0 });
+    const entries = usageEntries(db);
+    expect(entries.map((e) => e.amount)).toEqual([-9_000_000_000_000_000, -4_500_000_000_000_000]);
+    expect(entries.map((e) => e.reason)).toEqual(["2 calls (mock/mock-gpt)", "1 call (mock/mock-gpt)"]);
+    expectConsistent(db);
+    expect(ledger.balance(a)?.balanceMicroCredits).toBe(-4_500_000_000_000_000);
+    db.close();
+  });
+});
