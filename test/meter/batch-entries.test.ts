@@ -69,7 +69,6 @@ const batch = (events: UsageEvent[]): SourceBatch => ({
   rejects: [],
   sessions: [],
   stats: {},
-  commit: () => {},
 });
 
 function world(creditsPerUsd = { num: 1n, den: 1n }) {
