@@ -81,9 +81,12 @@ export function createProviderRepo(db: Db) {
     `SELECT * FROM provider_snapshots WHERE provider = ? AND taken_at_ms >= ? AND taken_at_ms < ?
       ORDER BY taken_at_ms DESC, id DESC LIMIT ?`,
   );
-  const sumSince = db.prepare<[string, number, number], { s: number | null; first: number | null }>(
-    `SELECT SUM(spend_since_last_micro) AS s, MIN(taken_at_ms) AS first FROM provider_snapshots
-      WHERE provider = ? AND taken_at_ms > ? AND taken_at_ms <= ?`,
+  // Each snapshot's spend happened somewhere between the snapshot before it and itself.
+  const spans = db.prepare<[string, number], { s: number; t: number; p: number | null }>(
+    `SELECT spend_since_last_micro AS s, taken_at_ms AS t,
+        (SELECT MAX(b.taken_at_ms) FROM provider_snapshots b WHERE b.provider = a.provider AND b.taken_at_ms < a.taken_at_ms) AS p
+       FROM provider_snapshots a
+      WHERE provider = ? AND taken_at_ms > ? AND spend_since_last_micro IS NOT NULL`,
   );
   const firstSnap = db.prepare<[string], { t: number | null }>(
     `SELECT MIN(taken_at_ms) AS t FROM provider_snapshots WHERE provider = ?`,
@@ -221,12 +224,33 @@ export function createProviderRepo(db: Db) {
     history(provider: string, fromMs: number, toMs: number, limit: number): Snapshot[] {
       return history.all(provider, fromMs, toMs, limit).map(snap);
     },
-    /** Σ spend-since-last of snapshots in (sinceMs, nowMs]; `observedMs` the part of that window creditgate was polling. */
-    spentSince(provider: string, sinceMs: number, nowMs: number): { micro: number; observedMs: number } {
-      const r = sumSince.get(provider, sinceMs, nowMs);
+    /**
+     * Spend in (sinceMs, nowMs]: each snapshot's spend-since-last is spread evenly over the time
+     * since the snapshot before it (the provider only says how much, not when), and the part of
+     * that span inside the window counts (floored to a micro-unit per snapshot). `observedMs`:
+     * the part of the window creditgate was polling; `firstAtMs`: its first snapshot ever.
+     */
+    spentSince(
+      provider: string,
+      sinceMs: number,
+      nowMs: number,
+    ): { micro: number; observedMs: number; firstAtMs: number | null } {
+      let total = 0n;
+      for (const r of spans.all(provider, sinceMs)) {
+        if ((r.p ?? r.t) >= nowMs && r.t > nowMs) continue; // entirely after the window
+        const start = r.p ?? r.t;
+        const span = r.t - start;
+        if (span <= 0) {
+          total += BigInt(r.s);
+          continue;
+        }
+        const overlap = Math.min(r.t, nowMs) - Math.max(start, sinceMs);
+        if (overlap <= 0) continue;
+        total += (BigInt(r.s) * BigInt(overlap)) / BigInt(span);
+      }
       const first = firstSnap.get(provider)?.t ?? null;
       const observedMs = first === null ? 0 : Math.max(0, nowMs - Math.max(sinceMs, first));
-      return { micro: r?.s ?? 0, observedMs };
+      return { micro: toSafeNumber(total, "spend"), observedMs, firstAtMs: first };
     },
     /** Metered cost (pico-USD) of usage_events of these providers in [fromMs, toMs). */
     meteredPico(providers: readonly string[], fromMs: number, toMs: number): number {

@@ -278,16 +278,18 @@ export function createProviderService(o: ProviderServiceOptions) {
           thresholdHours: t.lowRunwayHours,
         });
     }
-    const lastHour = repo.spentSince(id, nowMs - HOUR_MS, nowMs).micro;
+    const lastHour = repo.spentSince(id, nowMs - HOUR_MS, nowMs);
     const trailing = repo.spentSince(id, nowMs - 25 * HOUR_MS, nowMs - HOUR_MS).micro;
-    if (last && isProviderSpike(lastHour, trailing, t.spikeFactor, t.driftMinMicro))
+    // A spike needs a baseline: creditgate must have watched the whole trailing day.
+    const watchedDay = lastHour.firstAtMs !== null && lastHour.firstAtMs <= nowMs - 25 * HOUR_MS;
+    if (last && watchedDay && isProviderSpike(lastHour.micro, trailing, t.spikeFactor, t.driftMinMicro))
       raise(
         "provider_spend_spike",
         String(t.spikeFactor),
         `hour:${new Date(nowMs).toISOString().slice(0, 13)}`,
         {
           currency: last.currency,
-          lastHourMicro: lastHour,
+          lastHourMicro: lastHour.micro,
           avgHourMicro: Math.round(trailing / 24),
         },
       );
