@@ -278,4 +278,9 @@ const V1_ROUTES = [
   "POST /v1/users/:id/unblock",
   "PUT /v1/limits/defaults",
   "PUT /v1/users/:id/limits",
+  "GET /v1/providers",
+  "GET /v1/providers/alerts",
+  "GET /v1/providers/:provider",
+  "GET /v1/providers/:provider/history",
+  "PUT /v1/providers/:provider/alerts",
 ] as const;
