@@ -256,6 +256,17 @@ export function createProviderRepo(db: Db) {
     meteredPico(providers: readonly string[], fromMs: number, toMs: number): number {
       return meteredSum(providers).get(fromMs, toMs, ...providers)?.s ?? 0;
     },
+    /** Metered cost (pico-USD) of UTC days [fromDay, toDay] (usage_daily, day numbers), for these providers. */
+    meteredDaysPico(providers: readonly string[], fromDay: number, toDay: number): number {
+      return (
+        db
+          .prepare<unknown[], { c: number | null }>(
+            `SELECT SUM(cost_pico_usd) AS c FROM usage_daily
+              WHERE day >= ? AND day <= ? AND provider IN (${providers.map(() => "?").join(",")})`,
+          )
+          .get(fromDay, toDay, ...providers)?.c ?? 0
+      );
+    },
     /** Metered cost (pico-USD) and unknown-model calls of one UTC day (usage_daily), for these providers. */
     meteredDay(providers: readonly string[], dayNumber: number): { pico: number; unknownModelCalls: number } {
       const r = meteredDay(providers).get(dayNumber, ...providers);

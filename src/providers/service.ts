@@ -188,7 +188,12 @@ export function createProviderService(o: ProviderServiceOptions) {
       currency: "USD",
       lastHourMicro: micro(nowMs - HOUR_MS),
       last24hMicro: d,
-      last7dMicro: micro(nowMs - 7 * DAY_MS),
+      // whole UTC days from the daily aggregates (today so far included): no scan of a week of rows
+      last7dMicro: Number(
+        picoToMicroUsd(
+          BigInt(repo.meteredDaysPico(m, Math.floor(nowMs / DAY_MS) - 6, Math.floor(nowMs / DAY_MS))),
+        ),
+      ),
       perDayMicro: d,
     };
   }
@@ -314,6 +319,36 @@ export function createProviderService(o: ProviderServiceOptions) {
     return n;
   }
 
+  /** One provider's view (configured or not). */
+  function view(id: ProviderId, nowMs: number): ProviderView {
+    const last = repo.last(id);
+    const st: PollStatus | null = repo.status(id);
+    const r = runwayOf(id, last, nowMs);
+    return {
+      provider: id,
+      keySource: keySourceOf(id) ?? st?.keySource ?? null,
+      currency: last?.currency ?? null,
+      balanceMicro: last?.balanceMicro ?? null,
+      balanceAt: iso(last?.takenAtMs),
+      burn: { provider: providerBurn(id, nowMs), metered: meteredBurn(id, nowMs) },
+      runway: { hours: r.hours, runsOutAt: r.runsOutAt, basis: r.basis },
+      drift: latestDrift(id, nowMs),
+      lastPollAt: iso(st?.lastPollAtMs),
+      lastOkAt: iso(st?.lastOkAtMs),
+      error:
+        st?.errorKind && st.errorMessage
+          ? {
+              kind: st.errorKind,
+              message: st.errorMessage,
+              at: iso(st.errorAtMs),
+              consecutiveFailures: st.consecutiveFailures,
+              retryAfterMs: st.retryAfterMs,
+            }
+          : null,
+      thresholds: thresholds(id),
+    };
+  }
+
   return {
     /** Providers with a key configured, or (opted in) found in OpenClaw's auth profiles now. */
     configured(): ProviderId[] {
@@ -411,38 +446,11 @@ export function createProviderService(o: ProviderServiceOptions) {
     /** Every provider that is configured or was ever polled, as the surfaces show it. */
     overview(nowMs: number): ProviderView[] {
       const ids = PROVIDER_IDS.filter((id) => keySourceOf(id) !== null || repo.status(id) !== null);
-      return ids.map((id) => this.view(id, nowMs));
+      return ids.map((id) => view(id, nowMs));
     },
 
     /** One provider's view (configured or not). */
-    view(id: ProviderId, nowMs: number): ProviderView {
-      const last = repo.last(id);
-      const st: PollStatus | null = repo.status(id);
-      const r = runwayOf(id, last, nowMs);
-      return {
-        provider: id,
-        keySource: keySourceOf(id) ?? st?.keySource ?? null,
-        currency: last?.currency ?? null,
-        balanceMicro: last?.balanceMicro ?? null,
-        balanceAt: iso(last?.takenAtMs),
-        burn: { provider: providerBurn(id, nowMs), metered: meteredBurn(id, nowMs) },
-        runway: { hours: r.hours, runsOutAt: r.runsOutAt, basis: r.basis },
-        drift: latestDrift(id, nowMs),
-        lastPollAt: iso(st?.lastPollAtMs),
-        lastOkAt: iso(st?.lastOkAtMs),
-        error:
-          st?.errorKind && st.errorMessage
-            ? {
-                kind: st.errorKind,
-                message: st.errorMessage,
-                at: iso(st.errorAtMs),
-                consecutiveFailures: st.consecutiveFailures,
-                retryAfterMs: st.retryAfterMs,
-              }
-            : null,
-        thresholds: thresholds(id),
-      };
-    },
+    view,
 
     /**
      * Snapshots in [fromMs, toMs) (newest first, at most `limit`) and each UTC day's provider
