@@ -361,10 +361,21 @@ export function createProviderService(o: ProviderServiceOptions) {
     /**
      * Polls one provider now: resolves its key, calls its collector, stores a snapshot (spend
      * since the last one from its counter, its daily report, or its balance decrease), marks the
-     * status and raises alerts. Never throws; failures are stored and logged, redacted.
+     * status and raises alerts. Never throws; failures are stored and logged, redacted. While a
+     * 429's `Retry-After` has not passed, the poll is skipped (nothing is sent).
      */
     async poll(id: ProviderId, nowMs: number): Promise<PollOutcome> {
       const collector = collectors[id];
+      // A 429's Retry-After longer than the poll interval: wait it out instead of asking again.
+      const st = repo.status(id);
+      if (st?.errorKind === "rate_limited" && st.retryAfterMs !== null && st.errorAtMs !== null) {
+        const until = st.errorAtMs + st.retryAfterMs;
+        if (until > nowMs) {
+          const message = `rate limited: waiting until ${new Date(until).toISOString()} (Retry-After)`;
+          log("info", `providers: ${id} poll skipped: ${message}`);
+          return { provider: id, ok: false, error: { kind: "rate_limited", message }, alertsRaised: 0 };
+        }
+      }
       let keySource: string | null = null;
       let key: string | null = null;
       try {

@@ -254,6 +254,24 @@ describe("collectors: every error class is recorded per collector, redacted, and
     });
   }
 
+  test("a Retry-After longer than the poll interval is waited out: nothing is sent until it passes", async ({
+    db,
+  }) => {
+    const { service } = serviceFor(db, fake);
+    fake.overrides.set("/user/balance", {
+      status: 429,
+      body: errorBody("deepseek", 429, "slow down"),
+      headers: { "retry-after": "3600" },
+    });
+    expect((await service.poll("deepseek", NOW)).error?.kind).toBe("rate_limited");
+    fake.overrides.clear();
+    const sent = fake.requests.length;
+    const skipped = await service.poll("deepseek", NOW + 900_000);
+    expect(skipped.error?.message).toMatch(/waiting until .* \(Retry-After\)/);
+    expect(fake.requests.length).toBe(sent);
+    expect((await service.poll("deepseek", NOW + 3_600_000)).ok).toBe(true);
+  });
+
   test("network: nothing listening on the port", async ({ db }) => {
     const { service } = serviceFor(db, fake);
     await fake.stop();
