@@ -35,6 +35,7 @@ import { DEFAULT_CONFIG } from "./config/index.js";
 import { isBusyError } from "./db/index.js";
 import { AppError, ErrorCode, formatZodIssues } from "./errors.js";
 import type { PaymentsDeps } from "./payments/index.js";
+import type { ProviderService } from "./providers/index.js";
 import type { Repositories } from "./repositories.js";
 
 /**
@@ -48,6 +49,8 @@ export interface AppDeps extends PaymentsDeps {
   ingester: AppServices["ingester"];
   /** The Prometheus registry and series of `/metrics`. */
   metrics: AppServices["metrics"];
+  /** Provider accounts (issue #13) for `/v1/providers`; absent: none listed. */
+  providers?: ProviderService | null;
   /** Failed authentications per client address (429 past its limit). */
   authFailures: AppServices["authFailures"];
   nowMs?: () => number;
@@ -178,6 +181,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     nowMs,
     authFailures: deps.authFailures,
     rateLimit: deps.rateLimit ?? DEFAULT_CONFIG.http.rateLimit,
+    providers: deps.providers ?? null,
     onPushResults: (c) => {
       for (const [status, n] of Object.entries(c)) if (n > 0) metrics.pushEvents.inc({ status }, n);
     },

@@ -160,3 +160,26 @@ export function toSafeNumber(v: bigint, what = "amount"): number {
   if (!Number.isSafeInteger(n)) throw new RangeError(`${what} ${v} exceeds the safe integer range`);
   return n;
 }
+
+/**
+ * Rule 5: an amount a model provider reports (a balance, a spend) → integer **micro-units of its
+ * own currency** (10^-6 USD, 10^-6 CNY, ...), rounded half-up, away from zero for negatives (a
+ * Moonshot cash balance can be negative). Decimal strings (DeepSeek's "110.00", Anthropic's
+ * cents "123.4567") are parsed exactly; JSON numbers (OpenRouter, OpenAI, Moonshot) are read
+ * through their shortest round-trip decimal (`String(n)`: 25.75 stays 25.75, never
+ * 25.7499999…), then rounded once. `minorDigits`: the amount is in 10^-minorDigits units of the
+ * currency (2 for cents; 0-6). Errors: not a finite plain decimal (RangeError).
+ */
+export function providerAmountToMicro(value: string | number, minorDigits = 0): bigint {
+  if (!Number.isInteger(minorDigits) || minorDigits < 0 || minorDigits > 6)
+    throw new RangeError(`minorDigits must be 0-6, got ${minorDigits}`);
+  let text: string;
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new RangeError(`bad amount ${value}`);
+    text = value < 0 ? `-${numberToPlainString(-value)}` : numberToPlainString(value);
+  } else text = value.trim();
+  const neg = text.startsWith("-");
+  const { num, den } = parseDecimal(neg ? text.slice(1) : text);
+  const micro = divRoundHalfUp(num * 10n ** BigInt(6 - minorDigits), den);
+  return neg ? -micro : micro;
+}

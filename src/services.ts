@@ -26,6 +26,11 @@ import {
   reconcileTopups,
   type TopupRepo,
 } from "./payments/index.js";
+import {
+  createProviderService,
+  type ProviderService,
+  providersSettingsFromConfig,
+} from "./providers/index.js";
 import { createRepositories, type Repositories } from "./repositories.js";
 
 export { createRepositories, type Repositories } from "./repositories.js";
@@ -95,6 +100,11 @@ export interface Services {
   app: AppServices | null;
   /** Redis probes, when `probes: true` was asked for; else null. */
   probes: (NonNullable<AppDeps["probes"]> & { close(): Promise<void> }) | null;
+  /**
+   * Provider accounts (issue #13): reads for the API and CLI; `poll` (the worker's scheduler, or
+   * `creditgate providers poll`) raises alerts through `repos.enforcer`.
+   */
+  providers: ProviderService;
   /** Startup notes: packs missing, providers disabled (one line each, with the variable to set). */
   warnings: string[];
   /**
@@ -137,6 +147,11 @@ export async function createServices(config: Config, opts: ServicesOptions = {})
     throw err;
   }
   const ingest = ingestFromConfig(config);
+  const providers = createProviderService({
+    db,
+    settings: providersSettingsFromConfig(config),
+    enforcer: repos.enforcer,
+  });
   const probes = opts.probes
     ? (await import("./worker/probes.js")).createRedisProbes(config.redisUrl, config.worker.queuePrefix)
     : null;
@@ -155,6 +170,7 @@ export async function createServices(config: Config, opts: ServicesOptions = {})
     payments: payments.deps,
     workerSettings,
     ingest,
+    providers,
     probes,
     warnings: payments.warnings,
     app,
@@ -169,6 +185,7 @@ export async function createServices(config: Config, opts: ServicesOptions = {})
         ingester: app.ingester,
         metrics: app.metrics,
         authFailures: app.authFailures,
+        providers,
       };
     },
     reconcile:

@@ -6,9 +6,12 @@ const m = {
   id: "creditgate",
   name: "creditgate",
   description:
-    "Prepaid credits for the bot's users: /consumo, /saldo, /recargar, /burn, billing.* gateway methods, pre-model gating and balance notices",
+    "Prepaid credits for the bot's users: /consumo, /saldo, /recargar, /burn, /tokens, billing.* gateway methods, pre-model gating and balance notices",
   activation: { onStartup: true },
-  commandAliases: ["consumo", "saldo", "recargar", "burn"].map((name) => ({ name, kind: "runtime-slash" })),
+  commandAliases: ["consumo", "saldo", "recargar", "burn", "tokens"].map((name) => ({
+    name,
+    kind: "runtime-slash",
+  })),
   configSchema: CONFIG_SCHEMA,
 };
 const text = `${JSON.stringify(m, null, 2)}\n`;

@@ -238,3 +238,73 @@ export interface PushUsageResponse {
 export interface ApiErrorBody {
   error?: { code?: string; message?: string };
 }
+
+/** Spend over the last hour / 24 h / 7 days and the per-day rate (micro-units of the account's currency). */
+export interface ProviderBurn {
+  lastHourMicro: number;
+  last24hMicro: number;
+  last7dMicro: number;
+  perDayMicro: number | null;
+}
+
+/** `GET /v1/providers` → `{providers: ProviderView[]}`: one model-provider account (never its key). */
+export interface ProviderView {
+  provider: string;
+  keySource: string | null;
+  currency: string | null;
+  balanceMicro: number | null;
+  balanceAt: string | null;
+  burn: { provider: ProviderBurn; metered: ProviderBurn & { currency: "USD" } };
+  runway: { hours: number | null; runsOutAt: string | null; basis: "provider" | "metered" | null };
+  drift: {
+    day: string;
+    providerMicro: number;
+    meteredMicro: number;
+    diffMicro: number;
+    pct: number | null;
+    exceeds: boolean;
+  } | null;
+  lastPollAt: string | null;
+  lastOkAt: string | null;
+  error: {
+    kind: string;
+    message: string;
+    at: string | null;
+    consecutiveFailures: number;
+    retryAfterMs: number | null;
+  } | null;
+  thresholds: {
+    lowBalanceMicro: number;
+    lowRunwayHours: number;
+    spikeFactor: number;
+    driftPct: number;
+    driftMinMicro: number;
+  };
+}
+
+/** `GET /v1/providers/:provider/history`. */
+export interface ProviderHistory {
+  provider: string;
+  snapshots: {
+    at: string;
+    currency: string;
+    balanceMicro: number | null;
+    spendSinceLastMicro: number | null;
+  }[];
+  days: {
+    day: string;
+    currency: string;
+    providerMicro: number;
+    source: string;
+    meteredMicro: number | null;
+    drift: { diffMicro: number; pct: number | null; exceeds: boolean } | null;
+  }[];
+}
+
+/** `PUT /v1/providers/:provider/alerts` body (decimal strings; null: inherit). */
+export interface ProviderThresholdsBody {
+  lowBalance?: string | null;
+  lowRunwayDays?: string | null;
+  spikeFactor?: number | null;
+  driftPct?: number | null;
+}

@@ -17,6 +17,9 @@ import type {
   Notice,
   Pack,
   PacksResponse,
+  ProviderHistory,
+  ProviderThresholdsBody,
+  ProviderView,
   PushEvent,
   PushUsageBody,
   PushUsageResponse,
@@ -83,6 +86,23 @@ export class CreditgateClient {
   }
   burn(agentId: string): Promise<Burn> {
     return this.request("GET", `/v1/agents/${seg(agentId)}/burn`);
+  }
+  /** `GET /v1/providers`: the operator's model-provider accounts (balances, burn, runway, drift). */
+  async providers(): Promise<ProviderView[]> {
+    const r = await this.request<{ providers?: ProviderView[] }>("GET", "/v1/providers");
+    return Array.isArray(r?.providers) ? r.providers : [];
+  }
+  /** `GET /v1/providers/:provider/history?from=` (ISO time or epoch ms; default 7 days). */
+  providerHistory(provider: string, q: { from?: string; limit?: number } = {}): Promise<ProviderHistory> {
+    const qs = new URLSearchParams();
+    if (q.from) qs.set("from", q.from);
+    if (q.limit) qs.set("limit", String(q.limit));
+    const tail = qs.size > 0 ? `?${qs}` : "";
+    return this.request("GET", `/v1/providers/${seg(provider)}/history${tail}`);
+  }
+  /** `PUT /v1/providers/:provider/alerts` (`all` = every provider's defaults). */
+  setProviderThresholds(provider: string, body: ProviderThresholdsBody): Promise<unknown> {
+    return this.request("PUT", `/v1/providers/${seg(provider)}/alerts`, body);
   }
   pushUsage(events: PushEvent[]): Promise<PushUsageResponse> {
     const body: PushUsageBody = { events };

@@ -1,8 +1,17 @@
-/** `/consumo`, `/saldo`, `/recargar [pack] [provider]`, `/recargar auto <pack> [threshold]|off`, `/burn` (operator only). */
+/** `/consumo`, `/saldo`, `/recargar [pack] [provider]`, `/recargar auto <pack> [threshold]|off`, `/burn` and `/tokens` (operator only). */
 import type { Pack } from "./api-types.js";
 import { type CreditgateClient, CreditgateError } from "./client.js";
 import { PAYMENT_PROVIDERS, type PaymentProvider, type PluginConfig } from "./config.js";
-import { formatBurn, formatConsumo, formatPacks, formatSaldo, providerLabel, texts } from "./i18n.js";
+import {
+  formatBurn,
+  formatConsumo,
+  formatPacks,
+  formatProviderBurn,
+  formatSaldo,
+  formatTokens,
+  providerLabel,
+  texts,
+} from "./i18n.js";
 import type {
   PluginCommandContext,
   PluginCommandDefinition,
@@ -253,7 +262,32 @@ export function buildCommands(d: CommandDeps): PluginCommandDefinition[] {
         if (!isOperator(ctx, d.config)) return t.operatorOnly;
         const agentId =
           ctx.args?.trim().split(/\s+/)[0] || ctx.agentId || agentOfKey(ctx.sessionKey) || "main";
-        return formatBurn(await d.client.burn(agentId), lang);
+        const bot = formatBurn(await d.client.burn(agentId), lang);
+        // Each provider account's spend rate; an older creditgate without /v1/providers: bots only.
+        const providers = await d.client.providers().catch((err: unknown) => {
+          d.logger.warn(
+            `creditgate: /burn: provider accounts unavailable: ${err instanceof Error ? err.message : String(err)}`,
+          );
+          return [];
+        });
+        const prov = formatProviderBurn(providers, lang);
+        return prov ? `${bot}\n\n${prov}` : bot;
+      }),
+    });
+  }
+  if (d.config.commands.tokens) {
+    cmds.push({
+      name: "tokens",
+      description:
+        lang === "es"
+          ? "Saldo, gasto y autonomía de las cuentas de proveedores (operador)"
+          : "Provider account balances, burn and runway (operator)",
+      acceptsArgs: false,
+      requireAuth: true,
+      requiredScopes: ["operator.read"],
+      handler: guarded("tokens", async (ctx) => {
+        if (!isOperator(ctx, d.config)) return t.operatorOnly;
+        return formatTokens(await d.client.providers(), lang);
       }),
     });
   }

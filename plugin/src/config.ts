@@ -13,6 +13,8 @@ export interface CommandToggles {
   saldo: boolean;
   recargar: boolean;
   burn: boolean;
+  /** `/tokens`: provider account balances and runway (operator only). */
+  tokens: boolean;
 }
 
 export interface PluginConfig {
@@ -45,7 +47,7 @@ export const DEFAULTS: PluginConfig = {
   apiUrl: "http://127.0.0.1:8787",
   apiToken: null,
   language: "es",
-  commands: { consumo: true, saldo: true, recargar: true, burn: true },
+  commands: { consumo: true, saldo: true, recargar: true, burn: true, tokens: true },
   gating: true,
   failOpen: true,
   pushUsage: false,
@@ -83,6 +85,7 @@ export function resolveConfig(raw: Record<string, unknown> | undefined, env = pr
       saldo: bool(cmds.saldo, true),
       recargar: bool(cmds.recargar, true),
       burn: bool(cmds.burn, true),
+      tokens: bool(cmds.tokens, true),
     },
     gating: bool(r.gating, DEFAULTS.gating),
     failOpen: bool(r.failOpen, DEFAULTS.failOpen),
@@ -114,6 +117,7 @@ export const CONFIG_SCHEMA = {
         saldo: { type: "boolean", default: true },
         recargar: { type: "boolean", default: true },
         burn: { type: "boolean", default: true },
+        tokens: { type: "boolean", default: true },
       },
     },
     gating: { type: "boolean", default: true },

@@ -6,6 +6,7 @@ import type {
   ConsumoLimit,
   CreatedTopup,
   Pack,
+  ProviderView,
   StatusWindow,
   UserStatus,
 } from "./api-types.js";
@@ -336,4 +337,82 @@ export function formatBurn(b: Burn, lang: Language): string {
   const runway =
     typeof b.runwayHours === "number" && Number.isFinite(b.runwayHours) ? t.hours(b.runwayHours) : null;
   return `${t.burnHeader(b.agentId)}\n${t.burnLines(credits(b.lastHourMicroCredits), credits(b.last24hMicroCredits), runway)}`;
+}
+
+/** Micro-units of a currency → "12.50 USD" (exact, at least 2 decimals). */
+export function money(micro: number | null, currency: string | null): string {
+  return micro === null ? "—" : `${formatMicroCredits(micro, 2)}${currency ? ` ${currency}` : ""}`;
+}
+
+const TOKENS = {
+  es: {
+    header: "🪙 Cuentas de proveedores",
+    none: "No hay cuentas de proveedores configuradas en creditgate (ver docs/providers.md).",
+    balance: (b: string) => `saldo ${b}`,
+    noBalance: "sin API de saldo",
+    burn: (d: string) => `gasto ${d}/día`,
+    runway: (h: string, at: string) => `alcanza ${h} (hasta ${at})`,
+    drift: (pct: string, day: string) => `desvío ${pct} el ${day}`,
+    error: (kind: string) => `⚠️ error: ${kind}`,
+    polled: (ago: string) => `consultado ${ago}`,
+    burnHeader: "Proveedores (gasto reportado / medido por creditgate):",
+    burnLine: (p: string, h: string, d: string, m: string) =>
+      `${p}: ${h} última hora · ${d} últimas 24 h · medido ${m}/24 h`,
+  },
+  en: {
+    header: "🪙 Provider accounts",
+    none: "No provider accounts are configured in creditgate (see docs/providers.md).",
+    balance: (b: string) => `balance ${b}`,
+    noBalance: "no balance API",
+    burn: (d: string) => `burn ${d}/day`,
+    runway: (h: string, at: string) => `lasts ${h} (until ${at})`,
+    drift: (pct: string, day: string) => `drift ${pct} on ${day}`,
+    error: (kind: string) => `⚠️ error: ${kind}`,
+    polled: (ago: string) => `polled ${ago}`,
+    burnHeader: "Providers (reported spend / metered by creditgate):",
+    burnLine: (p: string, h: string, d: string, m: string) =>
+      `${p}: ${h} last hour · ${d} last 24 h · metered ${m}/24 h`,
+  },
+} as const;
+
+function agoText(iso: string | null, nowMs: number): string {
+  if (!iso) return "—";
+  const min = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 60_000));
+  return min < 120 ? `${min} min` : `${Math.round(min / 60)} h`;
+}
+
+/** `/tokens` and `openclaw tokens`: balance, burn, runway, drift, last poll and error per provider. */
+export function formatTokens(views: readonly ProviderView[], lang: Language, nowMs = Date.now()): string {
+  const t = TOKENS[lang];
+  if (views.length === 0) return t.none;
+  const lines: string[] = [t.header];
+  for (const v of views) {
+    const parts = [v.balanceMicro === null ? t.noBalance : t.balance(money(v.balanceMicro, v.currency))];
+    if (v.burn.provider.perDayMicro !== null)
+      parts.push(t.burn(money(v.burn.provider.perDayMicro, v.currency)));
+    if (v.runway.hours !== null && v.runway.runsOutAt)
+      parts.push(t.runway(texts(lang).hours(v.runway.hours), when(v.runway.runsOutAt) ?? v.runway.runsOutAt));
+    if (v.drift?.exceeds) parts.push(t.drift(v.drift.pct === null ? "∞" : `${v.drift.pct}%`, v.drift.day));
+    parts.push(t.polled(agoText(v.lastPollAt, nowMs)));
+    if (v.error) parts.push(t.error(v.error.kind));
+    lines.push(`• ${v.provider}: ${parts.join(" · ")}`);
+  }
+  return lines.join("\n");
+}
+
+/** The provider part of `/burn`: each provider's reported spend rate next to creditgate's metered one. */
+export function formatProviderBurn(views: readonly ProviderView[], lang: Language): string {
+  const t = TOKENS[lang];
+  if (views.length === 0) return "";
+  return [
+    t.burnHeader,
+    ...views.map((v) =>
+      t.burnLine(
+        v.provider,
+        money(v.burn.provider.lastHourMicro, v.currency),
+        money(v.burn.provider.last24hMicro, v.currency),
+        money(v.burn.metered.last24hMicro, "USD"),
+      ),
+    ),
+  ].join("\n");
 }

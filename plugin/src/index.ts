@@ -2,12 +2,14 @@
  * creditgate plugin for OpenClaw (≥2026.3; tested on 2026.9.6) and Clawdbot (2026.1.x).
  *
  * One synchronous `register(api)`:
- * - commands `/consumo`, `/saldo`, `/recargar`, `/burn`;
+ * - commands `/consumo`, `/saldo`, `/recargar`, `/burn`, `/tokens`;
+ * - CLI `openclaw tokens [history|alerts]` (hosts with `registerCli`);
  * - gateway methods `billing.*`;
  * - gating hooks `before_dispatch` + `before_agent_reply` (OC only; Clawdbot has no pre-model gate);
  * - service `creditgate-notices` (delivers user notices) — also flushes pushed usage on stop;
  * - optional `before_message_write` push metering.
  */
+import { registerTokensCli } from "./cli.js";
 import { CreditgateClient } from "./client.js";
 import { buildCommands } from "./commands.js";
 import { resolveConfig } from "./config.js";
@@ -22,7 +24,7 @@ import { StatusCache } from "./status-cache.js";
 export const PLUGIN_ID = "creditgate";
 
 /** Commands a blocked user may still run (they never reach the model anyway). */
-const ALWAYS_PASS = ["consumo", "saldo", "recargar", "burn", "start", "help"];
+const ALWAYS_PASS = ["consumo", "saldo", "recargar", "burn", "tokens", "start", "help"];
 
 export interface Registered {
   client: CreditgateClient;
@@ -73,6 +75,8 @@ export function registerCreditgate(api: PluginApi): Registered {
     api.registerCommand(escapeCommandReplies(cmd));
 
   registerMethods(api, { client, logger: log, invalidate: (u) => sharedCache.invalidate(u) });
+  // `openclaw tokens …` where the host lets plugins add CLI commands.
+  registerTokensCli(api, { client, language: cfg.language });
 
   const dmScope = (api.config as { session?: { dmScope?: string } } | undefined)?.session?.dmScope;
   if (!dmScope || dmScope === "main") {

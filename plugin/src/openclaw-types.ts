@@ -248,6 +248,34 @@ export interface PluginApi {
   registerService: (service: PluginService) => void;
   /** Absent on hosts without typed hooks. */
   on?: PluginHookRegistrar;
+  /**
+   * CLI subcommands of `openclaw` (both eras: `registerCli(fn, {commands})`; OC ≥2026.x also takes
+   * `descriptors` for lazy help). `program` is the host's commander instance.
+   */
+  registerCli?: (
+    registrar: (ctx: PluginCliContext) => void | Promise<void>,
+    opts?: {
+      commands?: string[];
+      descriptors?: { name: string; description: string; hasSubcommands: boolean }[];
+    },
+  ) => void;
+}
+
+/** What `registerCli`'s registrar receives (`OpenClawPluginCliContext`). */
+export interface PluginCliContext {
+  /** The host's commander `Command` (typed loosely: this plugin does not depend on commander). */
+  program: CliCommand;
+  config?: unknown;
+  workspaceDir?: string;
+  logger?: PluginLogger;
+}
+
+/** The part of commander's `Command` the plugin uses. */
+export interface CliCommand {
+  command(nameAndArgs: string): CliCommand;
+  description(text: string): CliCommand;
+  option(flags: string, description?: string): CliCommand;
+  action(fn: (...args: never[]) => void | Promise<void>): CliCommand;
 }
 
 /** What the entry module default-exports (`OpenClawPluginDefinition`). */

@@ -1,6 +1,7 @@
 /**
  * Gateway RPC methods (WebSocket; `openclaw gateway call billing.balance --params '{...}'`):
- * read scope: `billing.balance`, `billing.user_usage`, `billing.agent_usage`;
+ * read scope: `billing.balance`, `billing.user_usage`, `billing.agent_usage`, `billing.providers`,
+ * `billing.provider_history` {provider, from?, limit?};
  * admin scope: `billing.set_limits`, `billing.grant`. Params are validated here, before any
  * request reaches creditgate; errors use the gateway's `INVALID_REQUEST` / `UNAVAILABLE` codes.
  */
@@ -195,6 +196,35 @@ export function registerMethods(api: Pick<PluginApi, "registerGatewayMethod">, d
       async (p) => {
         onlyKeys(p, ["agentId"]);
         return client.burn(agentId(p));
+      },
+    ],
+    [
+      "billing.providers",
+      "operator.read",
+      async (p) => {
+        onlyKeys(p, []);
+        return { providers: await client.providers() };
+      },
+    ],
+    [
+      "billing.provider_history",
+      "operator.read",
+      async (p) => {
+        onlyKeys(p, ["provider", "from", "limit"]);
+        const provider = p.provider;
+        if (typeof provider !== "string" || !/^[a-z]{2,40}$/.test(provider))
+          throw new ParamError("provider: required, e.g. openrouter");
+        if (p.from !== undefined && (typeof p.from !== "string" || p.from.length > 40))
+          throw new ParamError("from: an ISO date/time or epoch ms as a string");
+        if (
+          p.limit !== undefined &&
+          !(Number.isInteger(p.limit) && (p.limit as number) >= 1 && (p.limit as number) <= 5000)
+        )
+          throw new ParamError("limit: an integer 1-5000");
+        return client.providerHistory(provider, {
+          ...(typeof p.from === "string" ? { from: p.from } : {}),
+          ...(typeof p.limit === "number" ? { limit: p.limit } : {}),
+        });
       },
     ],
     [

@@ -20,6 +20,7 @@ describe("packaging for both eras", () => {
       "saldo",
       "recargar",
       "burn",
+      "tokens",
     ]);
   });
 
@@ -48,8 +49,8 @@ describe("register", () => {
     const host = createFakeHost({ apiUrl: cg.url, apiToken: "k" });
     const ret = plugin.register(host.api) as unknown;
     expect(ret).toBeUndefined();
-    expect([...host.commands.keys()]).toEqual(["consumo", "saldo", "recargar", "burn"]);
-    expect(host.methods.size).toBe(5);
+    expect([...host.commands.keys()]).toEqual(["consumo", "saldo", "recargar", "burn", "tokens"]);
+    expect(host.methods.size).toBe(7);
     expect([...host.hooks.keys()].sort()).toEqual(["before_agent_reply", "before_dispatch"]);
     expect(host.services.map((s) => s.id)).toEqual(["creditgate-notices"]);
     expect(cg.requests).toHaveLength(0);
@@ -61,7 +62,7 @@ describe("register", () => {
   it("Clawdbot host (2026.1.24): commands and methods still register; no dead gate hooks; the missing gate is logged", () => {
     const host = createFakeHost({ apiUrl: cg.url, apiToken: "k", pushUsage: true }, { legacy: true });
     registerCreditgate(host.api);
-    expect(host.commands.size).toBe(4);
+    expect(host.commands.size).toBe(5);
     expect(host.hooks.size).toBe(0);
     expect(
       host.logs.some((l) => l.level === "warn" && l.msg.includes("(2026.1.24-3) has no pre-model hooks")),

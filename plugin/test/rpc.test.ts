@@ -30,6 +30,8 @@ describe("gateway methods", () => {
       "billing.balance": "operator.read",
       "billing.user_usage": "operator.read",
       "billing.agent_usage": "operator.read",
+      "billing.providers": "operator.read",
+      "billing.provider_history": "operator.read",
       "billing.set_limits": "operator.admin",
       "billing.grant": "operator.admin",
     });

@@ -107,6 +107,45 @@ function toConfig(e: Env) {
       expiryWarnDays: e.CREDITGATE_EXPIRY_WARN_DAYS,
       reconcileAfterMs: e.CREDITGATE_RECONCILE_AFTER_MS,
     },
+    providers: {
+      keys: {
+        openrouter: providerKey(
+          e.CREDITGATE_OPENROUTER_KEY,
+          e.CREDITGATE_OPENROUTER_KEY_FILE,
+          e.CREDITGATE_OPENROUTER_BASE_URL,
+        ),
+        openai: providerKey(
+          e.CREDITGATE_OPENAI_ADMIN_KEY,
+          e.CREDITGATE_OPENAI_ADMIN_KEY_FILE,
+          e.CREDITGATE_OPENAI_BASE_URL,
+        ),
+        anthropic: providerKey(
+          e.CREDITGATE_ANTHROPIC_ADMIN_KEY,
+          e.CREDITGATE_ANTHROPIC_ADMIN_KEY_FILE,
+          e.CREDITGATE_ANTHROPIC_BASE_URL,
+        ),
+        moonshot: providerKey(
+          e.CREDITGATE_MOONSHOT_KEY,
+          e.CREDITGATE_MOONSHOT_KEY_FILE,
+          e.CREDITGATE_MOONSHOT_BASE_URL,
+        ),
+        deepseek: providerKey(
+          e.CREDITGATE_DEEPSEEK_KEY,
+          e.CREDITGATE_DEEPSEEK_KEY_FILE,
+          e.CREDITGATE_DEEPSEEK_BASE_URL,
+        ),
+      },
+      fromOpenClaw: e.CREDITGATE_PROVIDERS_FROM_OPENCLAW,
+      pollMs: e.CREDITGATE_PROVIDERS_POLL_MS,
+      timeoutMs: e.CREDITGATE_PROVIDERS_TIMEOUT_MS,
+      alerts: {
+        lowBalance: e.CREDITGATE_PROVIDER_LOW_BALANCE,
+        lowRunwayDays: e.CREDITGATE_PROVIDER_LOW_RUNWAY_DAYS,
+        spikeFactor: e.CREDITGATE_PROVIDER_SPIKE_FACTOR,
+        driftPct: e.CREDITGATE_PROVIDER_DRIFT_PCT,
+        driftMinUsd: e.CREDITGATE_PROVIDER_DRIFT_MIN_USD,
+      },
+    },
   });
 }
 
@@ -135,6 +174,11 @@ function headroomRule(
   if (text === "p95" || text === "off") return { mode: text };
   const micro = toMicroCredits(parseCreditsToMicro(text), "CREDITGATE_HEADROOM");
   return micro === 0 ? { mode: "off" } : { mode: "fixed", microCredits: micro };
+}
+
+/** One provider's key settings (issue #13): the key, a file holding it, and its API base URL. */
+function providerKey(value: string | undefined, file: string | undefined, baseUrl: string | undefined) {
+  return { value: value ?? null, file: file ?? null, baseUrl: baseUrl ? baseUrl.replace(/\/+$/, "") : null };
 }
 
 /** `STRIPE_API_BASE_URL` → the Stripe SDK's `host`, `port`, `protocol` (default ports 443/80). */

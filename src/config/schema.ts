@@ -14,6 +14,14 @@ const ratesText = z
     "must be four USD-per-1M-token prices: input,output,cacheRead,cacheWrite (e.g. 15,75,1.5,18.75)",
   );
 
+/** A provider API base URL: http(s), no query, fragment or credentials (a path prefix is kept). */
+const providerUrl = z
+  .url({ protocol: /^https?$/, error: "must be an http(s) URL like https://api.example.com/v1" })
+  .refine((u) => {
+    const x = new URL(u);
+    return !x.search && !x.hash && !x.username && !x.password;
+  }, "must be scheme://host[:port][/path] without query, fragment or credentials");
+
 /** Shortest accepted bootstrap key (CREDITGATE_API_KEY), in characters. */
 export const MIN_BOOTSTRAP_KEY_LENGTH = 32;
 /** Least estimated entropy of a bootstrap key, in bits (`openssl rand -hex 16` has ~89-128). */
@@ -165,6 +173,39 @@ export const envSchema = z.object({
   CREDITGATE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** Days before a grant's expiry that the user is told "N credits expire in D days" (0 = never). */
   CREDITGATE_EXPIRY_WARN_DAYS: z.coerce.number().int().min(0).max(365).default(3),
+  // provider accounts (issue #13, docs/providers.md): a key (or a file holding it) per provider
+  // enables its collector; base URLs point a collector at a proxy or a local fake.
+  CREDITGATE_OPENROUTER_KEY: z.string().min(1).optional(),
+  CREDITGATE_OPENROUTER_KEY_FILE: z.string().min(1).optional(),
+  CREDITGATE_OPENROUTER_BASE_URL: providerUrl.optional(),
+  CREDITGATE_OPENAI_ADMIN_KEY: z.string().min(1).optional(),
+  CREDITGATE_OPENAI_ADMIN_KEY_FILE: z.string().min(1).optional(),
+  CREDITGATE_OPENAI_BASE_URL: providerUrl.optional(),
+  CREDITGATE_ANTHROPIC_ADMIN_KEY: z.string().min(1).optional(),
+  CREDITGATE_ANTHROPIC_ADMIN_KEY_FILE: z.string().min(1).optional(),
+  CREDITGATE_ANTHROPIC_BASE_URL: providerUrl.optional(),
+  CREDITGATE_MOONSHOT_KEY: z.string().min(1).optional(),
+  CREDITGATE_MOONSHOT_KEY_FILE: z.string().min(1).optional(),
+  CREDITGATE_MOONSHOT_BASE_URL: providerUrl.optional(),
+  CREDITGATE_DEEPSEEK_KEY: z.string().min(1).optional(),
+  CREDITGATE_DEEPSEEK_KEY_FILE: z.string().min(1).optional(),
+  CREDITGATE_DEEPSEEK_BASE_URL: providerUrl.optional(),
+  /** Also read API keys, read-only, from the OpenClaw install's auth profiles (opt-in). */
+  CREDITGATE_PROVIDERS_FROM_OPENCLAW: z.stringbool().default(false),
+  /** How often each configured provider is polled (ms); each poll is jittered by up to 10 %. */
+  CREDITGATE_PROVIDERS_POLL_MS: z.coerce.number().int().min(60_000).max(86_400_000).default(900_000),
+  /** Per-request timeout of a provider billing API call (ms). */
+  CREDITGATE_PROVIDERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  /** Provider balance alert, in the provider's own currency (USD, CNY). */
+  CREDITGATE_PROVIDER_LOW_BALANCE: decimal.default("5"),
+  /** Provider runway alert: balance lasts fewer than this many days at the current burn. */
+  CREDITGATE_PROVIDER_LOW_RUNWAY_DAYS: decimal.default("3"),
+  /** Provider spend spike: last hour >= factor x the trailing 24 h hourly average. */
+  CREDITGATE_PROVIDER_SPIKE_FACTOR: z.coerce.number().int().min(2).max(1000).default(4),
+  /** Drift alert: provider-reported vs metered spend per day differ by more than this %... */
+  CREDITGATE_PROVIDER_DRIFT_PCT: z.coerce.number().int().min(1).max(1000).default(10),
+  /** ...and by at least this many USD (also the spend-spike floor). */
+  CREDITGATE_PROVIDER_DRIFT_MIN_USD: decimal.default("1"),
 });
 
 function isTimeZone(tz: string): boolean {

@@ -616,4 +616,60 @@ export const MIGRATIONS: readonly Migration[] = [
     ON CONFLICT (account_id) DO UPDATE SET seq = seq + 1, updated_at_ms = excluded.updated_at_ms;
     `,
   },
+  {
+    version: 18,
+    name: "provider-accounts",
+    sql: `
+    -- Issue #13: what the operator's own model-provider accounts (OpenRouter, OpenAI, Anthropic,
+    -- Moonshot, DeepSeek) report. Amounts are integer micro-units (10^-6) of the row's currency
+    -- (micro-USD, micro-CNY). API keys are never stored here.
+    CREATE TABLE provider_snapshots (
+      id INTEGER PRIMARY KEY,
+      provider TEXT NOT NULL,
+      taken_at_ms INTEGER NOT NULL,
+      currency TEXT NOT NULL,
+      balance_micro INTEGER,                    -- NULL: the provider has no balance API
+      spent_total_micro INTEGER,                -- the provider's cumulative counter, when it has one
+      spend_since_last_micro INTEGER,           -- NULL: unknown (first poll, a top-up, a counter reset)
+      detail TEXT NOT NULL                      -- JSON facts for the history view (never a key)
+    ) STRICT;
+    CREATE INDEX provider_snapshots_time ON provider_snapshots(provider, taken_at_ms);
+
+    -- Spend per provider per UTC day: the provider's own daily figure where it reports one
+    -- (source 'reported': OpenAI, Anthropic, OpenRouter today), else the sum of balance decreases
+    -- observed that day (source 'derived': Moonshot, DeepSeek).
+    CREATE TABLE provider_spend_daily (
+      provider TEXT NOT NULL,
+      day TEXT NOT NULL,                        -- YYYY-MM-DD (UTC)
+      currency TEXT NOT NULL,
+      amount_micro INTEGER NOT NULL,
+      source TEXT NOT NULL CHECK (source IN ('reported', 'derived')),
+      updated_at_ms INTEGER NOT NULL,
+      PRIMARY KEY (provider, day)
+    ) STRICT, WITHOUT ROWID;
+
+    -- The last poll of each provider and its error, if it failed (retried at the next poll).
+    CREATE TABLE provider_status (
+      provider TEXT PRIMARY KEY,
+      last_poll_at_ms INTEGER NOT NULL,
+      last_ok_at_ms INTEGER,
+      error_kind TEXT,
+      error_message TEXT,                       -- one line, redacted: never a key
+      error_at_ms INTEGER,
+      consecutive_failures INTEGER NOT NULL DEFAULT 0,
+      retry_after_ms INTEGER,
+      key_source TEXT                           -- 'env', 'file', 'openclaw:<agent>/<profile>' (never the key)
+    ) STRICT;
+
+    -- Alert thresholds per provider ('*' = defaults over the configured ones); NULL = inherit.
+    CREATE TABLE provider_alert_settings (
+      provider TEXT PRIMARY KEY,
+      low_balance_micro INTEGER,
+      low_runway_hours INTEGER,
+      spike_factor INTEGER,
+      drift_pct INTEGER,
+      updated_at_ms INTEGER NOT NULL
+    ) STRICT;
+    `,
+  },
 ];

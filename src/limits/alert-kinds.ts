@@ -26,6 +26,14 @@ export const ALERT_KINDS = [
   "credits_expiring",
   /** A grant expired and its unused remainder left the balance (once per `expiry` entry). */
   "credits_expired",
+  /** A model-provider account's balance is at or under its threshold (operator only; account `provider:<id>`; once per UTC day). */
+  "provider_low_balance",
+  /** A model-provider account runs out within its runway threshold at the current burn (operator only; once per UTC day). */
+  "provider_low_runway",
+  /** A provider's last hour of spend is at least its spike factor × the trailing 24 h hourly average (operator only). */
+  "provider_spend_spike",
+  /** A provider billed a day differently from what creditgate metered, beyond the tolerance (operator only; once per day). */
+  "provider_drift",
 ] as const;
 
 /** One of {@link ALERT_KINDS}. */
@@ -51,6 +59,10 @@ export const USER_NOTICE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>([
  * episodes) are kept: deleting them would let an old episode alert again.
  */
 export const ONE_OFF_ALERT_KINDS: readonly AlertKind[] = [
+  "provider_low_balance",
+  "provider_low_runway",
+  "provider_spend_spike",
+  "provider_drift",
   "cap_threshold",
   "spend_spike",
   "topup_received",

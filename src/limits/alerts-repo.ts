@@ -37,6 +37,20 @@ const alertFactsSchema = z.object({
   avgHourMicroCredits: z.number().optional(),
   topupUrl: z.string().nullable().optional(),
   operatorReason: z.string().nullable().optional(),
+  provider: z.string().optional(),
+  currency: z.string().optional(),
+  providerBalanceMicro: optInt,
+  thresholdMicro: optInt,
+  runwayHours: z.number().nullable().optional(),
+  runsOutAtMs: z.number().int().nullable().optional(),
+  thresholdHours: z.number().optional(),
+  lastHourMicro: optInt,
+  avgHourMicro: optInt,
+  day: z.string().optional(),
+  providerMicro: optInt,
+  meteredMicro: optInt,
+  driftPct: z.number().nullable().optional(),
+  causes: z.array(z.string()).optional(),
 });
 
 /**

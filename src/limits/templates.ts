@@ -1,4 +1,4 @@
-import { formatMicroCredits } from "../money.js";
+import { formatMicroCredits, formatScaled } from "../money.js";
 import { ALERT_KINDS, type AlertKind, USER_NOTICE_KINDS } from "./alert-kinds.js";
 import type { Language } from "./rules.js";
 
@@ -28,7 +28,26 @@ export interface AlertFacts {
   grantKind?: string;
   /** credits_expiring: whole days left (rounded up). */
   daysLeft?: number;
+  /** Provider-account alerts (issue #13): amounts in micro-units of `currency`, not credits. */
+  provider?: string;
+  currency?: string;
+  providerBalanceMicro?: number;
+  thresholdMicro?: number;
+  runwayHours?: number | null;
+  runsOutAtMs?: number | null;
+  thresholdHours?: number;
+  lastHourMicro?: number;
+  avgHourMicro?: number;
+  day?: string;
+  providerMicro?: number;
+  meteredMicro?: number;
+  driftPct?: number | null;
+  causes?: string[];
 }
+
+/** A provider amount (micro-units) with its currency: "12.50 USD". */
+const money = (micro: number | undefined, currency: string | undefined) =>
+  `${formatScaled(BigInt(micro ?? 0), 6, 2)} ${currency ?? ""}`.trim();
 
 const c = (micro: number | undefined) => formatMicroCredits(micro ?? 0);
 const when = (ms: number | null | undefined, lang: Language) =>
@@ -143,6 +162,24 @@ export function renderAlert(kind: AlertKind, f: AlertFacts, lang: Language): str
       return es
         ? `Pico de gasto: ${c(f.lastHourMicroCredits)} créditos en la última hora (promedio ${c(f.avgHourMicroCredits)}/h).`
         : `Spend spike: ${c(f.lastHourMicroCredits)} credits in the last hour (average ${c(f.avgHourMicroCredits)}/h).`;
+    case "provider_low_balance":
+      return es
+        ? `Saldo bajo en ${f.provider}: ${money(f.providerBalanceMicro, f.currency)} (umbral ${money(f.thresholdMicro, f.currency)}).`
+        : `${f.provider} balance is low: ${money(f.providerBalanceMicro, f.currency)} (threshold ${money(f.thresholdMicro, f.currency)}).`;
+    case "provider_low_runway":
+      return es
+        ? `${f.provider} se agota en ${f.runwayHours ?? "?"} h (${when(f.runsOutAtMs, lang)}): saldo ${money(f.providerBalanceMicro, f.currency)}.`
+        : `${f.provider} runs out in ${f.runwayHours ?? "?"} h (${when(f.runsOutAtMs, lang)}) at the current burn: balance ${money(f.providerBalanceMicro, f.currency)}.`;
+    case "provider_spend_spike":
+      return es
+        ? `Pico de gasto en ${f.provider}: ${money(f.lastHourMicro, f.currency)} en la última hora (promedio ${money(f.avgHourMicro, f.currency)}/h).`
+        : `${f.provider} spend spike: ${money(f.lastHourMicro, f.currency)} in the last hour (average ${money(f.avgHourMicro, f.currency)}/h).`;
+    case "provider_drift": {
+      const causes = (f.causes ?? []).join("; ");
+      return es
+        ? `${f.provider} facturó ${money(f.providerMicro, f.currency)} el ${f.day}; creditgate midió ${money(f.meteredMicro, f.currency)} (${f.driftPct ?? "∞"}%). Causas probables: ${causes}.`
+        : `${f.provider} billed ${money(f.providerMicro, f.currency)} on ${f.day}; creditgate metered ${money(f.meteredMicro, f.currency)} (${f.driftPct ?? "∞"}% drift). Likely causes: ${causes}.`;
+    }
   }
 }
 

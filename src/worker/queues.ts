@@ -13,6 +13,8 @@ export const QUEUE_NAMES = {
   rpc: "rpc",
   /** Job schedulers: `rollover`, `spike-scan`, `grant-expiry`, `reconcile`, `retention`. */
   maintenance: "maintenance",
+  /** `poll-all` (job scheduler `providers-poll`), then `poll` {provider} per provider account (issue #13). */
+  providers: "providers",
 } as const;
 
 export interface RedisTarget {

@@ -12,11 +12,12 @@ import {
 import { createAlertsProcessor, type WebhookTarget } from "./processors/alerts.js";
 import { createChecksProcessor } from "./processors/checks.js";
 import { createMaintenanceProcessor } from "./processors/maintenance.js";
+import { createProvidersProcessor, type ProviderPolling } from "./processors/providers.js";
 import { createRpcProcessor } from "./processors/rpc.js";
 import { blockingConnection, producerConnection, QUEUE_NAMES, type RpcReply } from "./queues.js";
 import { createRelay, type Relay } from "./relay.js";
 
-export type { WebhookTarget };
+export type { ProviderPolling, WebhookTarget };
 
 export interface ScheduleEvery {
   rolloverMs: number;
@@ -73,6 +74,12 @@ export interface WorkerRuntimeOptions {
     resumeStale(): Promise<unknown[]>;
     resumeEveryMs?: number;
   };
+  /**
+   * Provider-account polling (src/providers), injected by the entry: a job scheduler
+   * `providers-poll` every `everyMs` fans out one jittered `poll` job per configured provider.
+   * Absent, or `schedule: false`: no polling.
+   */
+  providers?: ProviderPolling;
   fetch?: typeof fetch;
 }
 
@@ -121,7 +128,11 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
   const checksQueue = new Queue(QUEUE_NAMES.checks, { connection: producer(), prefix });
   const alertsQueue = new Queue(QUEUE_NAMES.alerts, { connection: producer(), prefix });
   const maintenanceQueue = new Queue(QUEUE_NAMES.maintenance, { connection: blocking(), prefix });
-  for (const q of [checksQueue, alertsQueue, maintenanceQueue]) q.on("error", () => {});
+  const providersQueue = o.providers
+    ? new Queue(QUEUE_NAMES.providers, { connection: producer(), prefix })
+    : null;
+  for (const q of [checksQueue, alertsQueue, maintenanceQueue, ...(providersQueue ? [providersQueue] : [])])
+    q.on("error", () => {});
 
   const relay = createRelay({
     db: o.db,
@@ -175,6 +186,29 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
       { connection: blocking(), prefix, concurrency: 1 },
     ),
   ];
+  if (o.providers && providersQueue) {
+    const providers = o.providers;
+    workers.push(
+      new Worker(
+        QUEUE_NAMES.providers,
+        createProvidersProcessor({
+          providers: {
+            everyMs: providers.everyMs,
+            configured: () => providers.configured(),
+            poll: async (id, now) => {
+              const r = await providers.poll(id, now);
+              if ((r as { alertsRaised?: number })?.alertsRaised) kick();
+              return r;
+            },
+          },
+          queue: () => providersQueue,
+          nowMs,
+        }),
+        // One poll at a time per worker; a provider is never polled twice in one interval (job ids).
+        { connection: blocking(), prefix, concurrency: 1 },
+      ),
+    );
+  }
   const deliver = createAlertsProcessor({ enforcer, webhook: o.webhook, nowMs, fetch: fetchImpl, log });
   if (o.webhook)
     workers.push(new Worker(QUEUE_NAMES.alerts, deliver, { connection: blocking(), prefix, concurrency }));
@@ -209,11 +243,19 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
     if (autoTopup) schedules.push(["autotopup-resume", autoTopup.resumeEveryMs ?? 60_000]);
   }
   const scheduleOpts = { removeOnComplete: true, removeOnFail: { count: 100 } };
+  const providerSchedule = o.schedule !== false && o.providers && providersQueue ? providersQueue : null;
+  const upsertProviderSchedule = (q: Queue) =>
+    q.upsertJobScheduler(
+      "providers-poll",
+      { every: o.providers?.everyMs ?? DEFAULT_CONFIG.providers.pollMs },
+      { name: "poll-all", opts: scheduleOpts },
+    );
   const ready = (async () => {
     await Promise.all(workers.map((w) => w.waitUntilReady()));
     for (const [name, ms] of schedules) {
       await maintenanceQueue.upsertJobScheduler(name, { every: ms }, { name, opts: scheduleOpts });
     }
+    if (providerSchedule) await upsertProviderSchedule(providerSchedule);
   })();
   ready.catch((err: unknown) => log("warn", `worker: Redis not ready yet: ${(err as Error).message}`));
 
@@ -232,6 +274,10 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
         await maintenanceQueue.upsertJobScheduler(name, { every: ms }, { name, opts: scheduleOpts });
         log("warn", `worker: job scheduler ${name} was missing from Redis; restored`);
       }
+    }
+    if (providerSchedule && !stopped && !(await providerSchedule.getJobScheduler("providers-poll"))) {
+      await upsertProviderSchedule(providerSchedule);
+      log("warn", "worker: job scheduler providers-poll was missing from Redis; restored");
     }
   };
   const scheduleSweep = () => {
@@ -285,7 +331,12 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
         const graceful = (async () => {
           await relay.stop(Math.min(left(), 1000)); // a pass in flight only waits for Redis
           await Promise.allSettled([...workers.map((w) => w.close()), ...(sweeping ? [sweeping] : [])]);
-          await Promise.allSettled([checksQueue.close(), alertsQueue.close(), maintenanceQueue.close()]);
+          await Promise.allSettled([
+            checksQueue.close(),
+            alertsQueue.close(),
+            maintenanceQueue.close(),
+            ...(providersQueue ? [providersQueue.close()] : []),
+          ]);
         })();
         const clean = await within(graceful);
         if (!clean) {

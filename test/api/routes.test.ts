@@ -359,4 +359,9 @@ const V1_ROUTES = [
   "PUT /v1/limits/defaults",
   "PUT /v1/users/:id/autotopup",
   "PUT /v1/users/:id/limits",
+  "GET /v1/providers",
+  "GET /v1/providers/alerts",
+  "GET /v1/providers/:provider",
+  "GET /v1/providers/:provider/history",
+  "PUT /v1/providers/:provider/alerts",
 ] as const;

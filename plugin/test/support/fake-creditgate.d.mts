@@ -40,6 +40,9 @@ export declare const TEST_PACKS: {
 
 export declare class FakeCreditgate {
   constructor(opts?: { token?: string });
+  /** `GET /v1/providers` answer; null (default): 404, like a creditgate without provider accounts. */
+  providerViews: unknown[] | null;
+  providerThresholds: { provider: string; body: unknown }[];
   token: string;
   url: string;
   port: number;

@@ -48,6 +48,9 @@ export class FakeCreditgate {
     this.limits = new Map();
     this.grants = [];
     this.burns = new Map();
+    /** `GET /v1/providers` answer; null: 404 (a creditgate without provider accounts). */
+    this.providerViews = null;
+    this.providerThresholds = [];
     this.requests = [];
     /** "up" | "down" (503) | "hang" (never answers) */
     this.mode = "up";
@@ -231,6 +234,40 @@ export class FakeCreditgate {
       this.acked.add(id);
       res.writeHead(204);
       return res.end();
+    }
+    if (req.method === "GET" && path === "/v1/providers" && this.providerViews)
+      return json(res, 200, { providers: this.providerViews });
+    m = route("GET", /^\/v1\/providers\/([^/]+)\/history$/);
+    if (m && this.providerViews) {
+      const provider = decodeURIComponent(m[1]);
+      return json(res, 200, {
+        provider,
+        snapshots: [
+          {
+            at: "2026-11-20T12:00:00.000Z",
+            currency: "USD",
+            balanceMicro: 74_750_000,
+            spendSinceLastMicro: 100_000,
+            spentTotalMicro: null,
+            detail: {},
+          },
+        ],
+        days: [
+          {
+            day: "2026-11-19",
+            currency: "USD",
+            providerMicro: 13_200_000,
+            source: "reported",
+            meteredMicro: 11_000_000,
+            drift: { diffMicro: 2_200_000, pct: 20, exceeds: true },
+          },
+        ],
+      });
+    }
+    m = route("PUT", /^\/v1\/providers\/([^/]+)\/alerts$/);
+    if (m && this.providerViews) {
+      this.providerThresholds.push({ provider: decodeURIComponent(m[1]), body });
+      return json(res, 200, { provider: decodeURIComponent(m[1]), stored: body });
     }
     m = route("GET", /^\/v1\/agents\/([^/]+)\/burn$/);
     if (m) {

@@ -7,6 +7,7 @@ import { AppError, ErrorCode } from "../../errors.js";
 import type { PushIngester, PushStatus } from "../../ingest/index.js";
 import type { Enforcer, Queries } from "../../limits/index.js";
 import type { PaymentsDeps, TopupRepo } from "../../payments/index.js";
+import type { ProviderService } from "../../providers/index.js";
 import { installAuth } from "../auth.js";
 import type { AuthFailureLimiter } from "../hardening.js";
 import { autoTopupRoutes } from "./autotopup.js";
@@ -16,6 +17,7 @@ import { ledgerRoutes } from "./ledger.js";
 import { limitRoutes } from "./limits.js";
 import { noticeRoutes } from "./notices.js";
 import { packRoutes } from "./packs.js";
+import { providerRoutes } from "./providers.js";
 import { statusRoutes } from "./status.js";
 import { topupRoutes } from "./topups.js";
 import { usageRoutes } from "./usage.js";
@@ -33,6 +35,8 @@ export interface V1RoutesOptions {
   /** Requests per API key per window. */
   rateLimit: { max: number; timeWindowMs: number };
   onPushResults?: (counts: Record<PushStatus, number>) => void;
+  /** Provider accounts (issue #13); absent or null: `/v1/providers` lists none. */
+  providers?: ProviderService | null;
 }
 
 /**
@@ -69,4 +73,5 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
   await api.register(packRoutes, { packs: o.payments.packs });
   await api.register(ledgerRoutes, { ledger, nowMs });
   await api.register(keyRoutes, { apiKeys, nowMs });
+  await api.register(providerRoutes, { providers: o.providers ?? null, nowMs });
 };

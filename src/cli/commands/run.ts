@@ -190,6 +190,19 @@ async function startWorker(log: Log, services: Services) {
     log: (level, msg) => log(level, msg),
     ...(reconcile ? { reconcile: () => reconcile(config.worker.reconcileAfterMs, Date.now()) } : {}),
     ...(autoTopup ? { autoTopup: autoTopup((level, msg) => log(level, msg)) } : {}),
+    providers: {
+      everyMs: config.providers.pollMs,
+      configured: () => services.providers.configured(),
+      poll: async (id, nowMs) => {
+        const r = await services.providers.poll(id as Parameters<Services["providers"]["poll"]>[0], nowMs);
+        // redacted by the providers module; the key is never in it
+        if (!r.ok)
+          log("warn", `provider ${r.provider} poll failed, retried at the next poll`, {
+            error: r.error?.message,
+          });
+        return r;
+      },
+    },
   });
   // Don't hold the meter and the HTTP server hostage to Redis.
   let timer: NodeJS.Timeout | undefined;

@@ -31,7 +31,8 @@ export function createAlertsProcessor(o: {
     if (!target || !a) throw new UnrecoverableError(`no alert ${String(alertId)} or no webhook configured`);
     if (a.webhookState === "delivered") return "already delivered";
     if (a.webhookState === "dead") return "already dead-lettered";
-    const lang = enforcer.limits(a.accountId.startsWith("agent:") ? "*" : a.accountId).effective.language;
+    const operatorOnly = a.accountId.startsWith("agent:") || a.accountId.startsWith("provider:");
+    const lang = enforcer.limits(operatorOnly ? "*" : a.accountId).effective.language;
     const body = JSON.stringify({
       id: `alert_${a.id}`,
       type: a.kind,

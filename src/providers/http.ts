@@ -1,0 +1,139 @@
+import type { z } from "zod";
+import { type CollectContext, CollectorError } from "./types.js";
+
+/** Longest provider error message kept (characters). */
+const MAX_MESSAGE = 200;
+
+/**
+ * Removes secrets from text a provider sent back (some echo a masked or partial key): the key
+ * itself, anything shaped like a provider key (`sk-…`, `sk-or-v1-…`, `sk-ant-admin01-…`), bearer
+ * tokens, and control characters. Used on every message before it is stored or logged.
+ */
+export function redactSecrets(text: string, key?: string): string {
+  let t = text;
+  if (key && key.length >= 4) t = t.split(key).join("[redacted]");
+  return t
+    .replace(/\bsk-[A-Za-z0-9_\-*.]{3,}/g, "sk-[redacted]")
+    .replace(/\bBearer\s+\S+/gi, "Bearer [redacted]")
+    .replace(/\p{Cc}+/gu, " ")
+    .trim()
+    .slice(0, MAX_MESSAGE);
+}
+
+/** `Retry-After` (delta seconds or an HTTP date) → ms from `nowMs`, or null. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | null {
+  if (value === null || value.trim() === "") return null;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+}
+
+/** The message of a provider error body: `{error:{message}}` (OpenAI, OpenRouter, DeepSeek, Moonshot, Anthropic). */
+function errorMessageOf(body: string): string {
+  try {
+    const j = JSON.parse(body) as {
+      error?: { message?: unknown; type?: unknown } | string;
+      message?: unknown;
+    };
+    if (typeof j.error === "string") return j.error;
+    if (j.error && typeof j.error.message === "string") return j.error.message;
+    if (typeof j.message === "string") return j.message;
+  } catch {
+    // not JSON: use the start of the text (an HTML error page says little)
+  }
+  return body.slice(0, 120);
+}
+
+const HINT: Partial<Record<number, string>> = {
+  401: "the key was refused (wrong, revoked or expired)",
+  403: "the key may not read billing data",
+  429: "rate limited",
+};
+
+/**
+ * GETs `ctx.baseUrl + path` with `headers`, parses the JSON answer with `schema`, and classifies
+ * every failure as a {@link CollectorError}: 401 `unauthorized`, 403 `forbidden`, 429
+ * `rate_limited` (with `Retry-After`), 5xx `server`, other statuses `http`, no answer within
+ * `ctx.timeoutMs` `timeout`, connection problems `network`, a body that is not JSON or not the
+ * schema's shape `shape`. Messages name the method and path and the provider's own message
+ * (redacted); never the key or the query string.
+ */
+export async function getJson<S extends z.ZodType>(
+  ctx: CollectContext,
+  path: string,
+  headers: Record<string, string>,
+  schema: S,
+  query: Record<string, string | string[]> = {},
+): Promise<z.infer<S>> {
+  const url = new URL(ctx.baseUrl + path);
+  for (const [k, v] of Object.entries(query)) {
+    for (const one of Array.isArray(v) ? v : [v]) url.searchParams.append(k, one);
+  }
+  const what = `GET ${new URL(ctx.baseUrl).pathname.replace(/\/$/, "")}${path}`;
+  let res: Response;
+  try {
+    res = await ctx.fetch(url, {
+      method: "GET",
+      headers: { accept: "application/json", ...headers },
+      signal: AbortSignal.timeout(ctx.timeoutMs),
+      redirect: "error",
+    });
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    if (e.name === "TimeoutError" || e.name === "AbortError")
+      throw new CollectorError("timeout", `${what}: no answer within ${ctx.timeoutMs} ms`);
+    const why = e.cause?.code ?? e.cause?.message ?? e.message;
+    throw new CollectorError("network", `${what}: ${redactSecrets(String(why), ctx.key)}`);
+  }
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    const e = err as Error;
+    if (e.name === "TimeoutError" || e.name === "AbortError")
+      throw new CollectorError("timeout", `${what}: body not received within ${ctx.timeoutMs} ms`);
+    throw new CollectorError("network", `${what}: ${redactSecrets(e.message, ctx.key)}`);
+  }
+  if (!res.ok) {
+    const provider = redactSecrets(errorMessageOf(text), ctx.key);
+    const hint = HINT[res.status] ?? (res.status >= 500 ? "provider error" : "unexpected status");
+    const msg = `${what}: HTTP ${res.status} (${hint})${provider ? `: ${provider}` : ""}`;
+    if (res.status === 401) throw new CollectorError("unauthorized", msg, 401);
+    if (res.status === 403) throw new CollectorError("forbidden", msg, 403);
+    if (res.status === 429) {
+      const after = parseRetryAfter(res.headers.get("retry-after"), ctx.nowMs);
+      throw new CollectorError(
+        "rate_limited",
+        after === null ? msg : `${msg} (retry after ${Math.ceil(after / 1000)} s)`,
+        429,
+        after,
+      );
+    }
+    throw new CollectorError(res.status >= 500 ? "server" : "http", msg, res.status);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new CollectorError("shape", `${what}: the answer is not JSON (HTTP ${res.status})`, res.status);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+      .join("; ");
+    throw new CollectorError(
+      "shape",
+      `${what}: unexpected response shape (the provider may have changed its API): ${redactSecrets(issues, ctx.key)}`,
+      res.status,
+    );
+  }
+  return parsed.data;
+}
+
+/** `YYYY-MM-DD` of a UTC instant (ms). */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
