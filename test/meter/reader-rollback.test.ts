@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import { createPricer, loadPriceOverrides } from "../../src/meter/pricing.js";
 import type { SourceBatch } from "../../src/meter/source.js";
 import { createJsonlSource } from "../../src/meter/sources/jsonl.js";
 import { createReaderThread } from "../../src/meter/sources/jsonl-thread.js";
+import { zstdStore } from "../support/zstd.js";
 
 let dir: string | undefined;
 afterEach(() => {
@@ -116,6 +117,59 @@ describe.each([
       await source.poll(sink);
       // the session → account memory that attributes a session once sessions.json forgets it
       expect(count(db, "SELECT COUNT(*) AS n FROM meter_sessions")).toBe(30);
+    } finally {
+      await thread?.terminate();
+      db.close();
+    }
+  });
+
+  it("a big .zst archive is billed in batches of batchSize; after a failure between them it is read again whole and billed once", async () => {
+    const { stateDir, world, db, biller } = setup(13);
+    // the agent's whole history, moved into one cold-storage archive
+    const sessions = join(stateDir, "agents", "main", "sessions");
+    const all = readdirSync(sessions)
+      .filter((n) => n.endsWith(".jsonl"))
+      .sort()
+      .map((n) => readFileSync(join(sessions, n)));
+    for (const n of readdirSync(sessions)) if (n.endsWith(".jsonl")) rmSync(join(sessions, n));
+    mkdirSync(join(sessions, "cold"));
+    writeFileSync(join(sessions, "cold", "0a1b.jsonl.zst"), zstdStore(Buffer.concat(all)));
+    const thread = threaded ? createReaderThread() : undefined;
+    const source = createJsonlSource({
+      agentDir: join(stateDir, "agents", "main"),
+      agentId: "main",
+      db,
+      batchSize: 13,
+      ...(thread ? { thread } : {}),
+    });
+    try {
+      const sizes: number[] = [];
+      let billed = 0;
+      let duplicates = 0;
+      const sink = (b: SourceBatch) => {
+        const r = biller.bill(b);
+        sizes.push(b.events.length);
+        billed += r.billed;
+        duplicates += r.duplicates;
+        if (sizes.length === 2) fill(db);
+      };
+      await expect(source.poll(sink)).rejects.toMatchObject({ code: "SQLITE_FULL" });
+      expect(count(db, "SELECT COUNT(*) AS n FROM meter_blobs_done")).toBe(0);
+      const before = count(db, "SELECT COUNT(*) AS n FROM usage_events");
+      expect(before).toBe(13); // one part of the archive committed
+      unfill(db);
+      sizes.length = 0;
+      sizes.push(0, 0); // no more filling
+      billed = 0;
+      await source.poll(sink);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(13);
+      expect(billed).toBe(world.events - before);
+      expect(duplicates).toBe(before);
+      expect(count(db, "SELECT COUNT(*) AS n FROM usage_events")).toBe(world.events);
+      expect(count(db, "SELECT COUNT(*) AS n FROM meter_blobs_done")).toBe(1);
+      billed = 0;
+      await source.poll(sink);
+      expect(billed).toBe(0);
     } finally {
       await thread?.terminate();
       db.close();

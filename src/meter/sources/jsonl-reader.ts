@@ -7,7 +7,7 @@ import { ASSISTANT_MARK, endsLikeObject, TRUNCATED_REASON, USAGE_MARK } from "..
 import { operatorAccount, resolveAccount } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
 import type { FileCursor, ProblemReporter, SourceBatch } from "../source.js";
-import { BatchBuilder, forEachLine, type LineOwner } from "./batch-builder.js";
+import { BatchBuilder, eachLine, type LineOwner } from "./batch-builder.js";
 import {
   type ClassifiedFile,
   classifyImportArchiveFile,
@@ -419,14 +419,23 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       b.rejectsLeft = MAX_REJECTS_PER_FILE;
       b.stats.files = 1;
       b.stats.bytes = content.length;
-      forEachLine(content, (line, lineNo, at) => {
+      let events = 0;
+      for (const [line, lineNo, at] of eachLine(content)) {
         const before = b.events.length;
         b.bytesLine(line, owner, `${path}#line${lineNo}`);
         // a usage line is located by its byte offset, like a live transcript's
         const e = b.events[before];
         if (e) e.sourceRef = `${path}@${at}`;
-      });
-      b.blobs.push({ sha, name, events: b.events.length });
+        if (b.events.length >= opts.batchSize) {
+          // A big archive goes in batches of `batchSize` like a live transcript (one batch of
+          // 80k calls ran the reader thread out of heap). Only the last part marks the archive
+          // done: after a failure in between it is read again whole, and dedupe absorbs the
+          // parts already billed.
+          events += b.events.length;
+          await emit(b.take(), nextId++);
+        }
+      }
+      b.blobs.push({ sha, name, events: events + b.events.length });
       await emitArchive(b.take(), path, sig);
     }
   }
