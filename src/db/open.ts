@@ -101,6 +101,9 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
     if (m.rebuildsTables) db.pragma("foreign_keys = OFF");
     try {
       db.transaction(() => {
+        // Another process may have applied it since `current` was read (two meters starting
+        // on a new database): the version is read again under the write lock.
+        if ((db.pragma("user_version", { simple: true }) as number) >= m.version) return;
         db.exec(m.sql);
         if (m.rebuildsTables) {
           const broken = db.pragma("foreign_key_check") as unknown[];

@@ -159,7 +159,7 @@ interface PushIdentityRow {
 
 /**
  * Bills pushed usage through the meter's biller (same pricing, validation, review queue, ledger
- * rows and `usage:<identity>` idempotency keys), exactly once per identity.
+ * rows and a `usage-batch:<identity>` ledger entry per billed event), exactly once per identity.
  *
  * The whole request is one IMMEDIATE transaction; each event is a savepoint of its own, so an
  * event that fails rolls back alone. Per event, in order: schema; account id; the time window

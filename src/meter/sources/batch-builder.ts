@@ -150,6 +150,14 @@ export class BatchBuilder {
 
 /** Calls `fn(line, lineNo, byteOffset)` for each non-blank line of `content` (CR of CRLF dropped). */
 export function forEachLine(content: Buffer, fn: (line: Buffer, lineNo: number, at: number) => void): void {
+  for (const [line, lineNo, at] of eachLine(content)) fn(line, lineNo, at);
+}
+
+/**
+ * Each non-blank line of `content` as `[line, lineNo, byteOffset]` (CR of CRLF dropped); lines are
+ * views into `content`, not copies. For a caller that must pause between lines (await a batch).
+ */
+export function* eachLine(content: Buffer): Generator<[Buffer, number, number]> {
   let lineNo = 0;
   let start = 0;
   while (start < content.length) {
@@ -161,7 +169,7 @@ export function forEachLine(content: Buffer, fn: (line: Buffer, lineNo: number, 
     start = end + 1;
     if (line.at(-1) === 0x0d) line = line.subarray(0, line.length - 1);
     if (line.length === 0 || isBlank(line)) continue;
-    fn(line, lineNo, at);
+    yield [line, lineNo, at];
   }
 }
 

@@ -7,7 +7,7 @@ import { ASSISTANT_MARK, endsLikeObject, TRUNCATED_REASON, USAGE_MARK } from "..
 import { operatorAccount, resolveAccount } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
 import type { FileCursor, ProblemReporter, SourceBatch } from "../source.js";
-import { BatchBuilder, forEachLine, type LineOwner } from "./batch-builder.js";
+import { BatchBuilder, eachLine, type LineOwner } from "./batch-builder.js";
 import {
   type ClassifiedFile,
   classifyImportArchiveFile,
@@ -74,6 +74,11 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
   /** What each emitted, not yet committed batch lets the reader forget once committed. */
   const pending = new Map<number, () => void>();
   let nextId = 1;
+  /**
+   * The index facts of the last `refresh` are not committed yet (their batch failed or was
+   * dropped): the next poll reads sessions.json again instead of skipping an unchanged file.
+   */
+  let factsUncommitted = false;
   const head = Buffer.allocUnsafe(HEAD_BYTES);
 
   function headHash(fd: number, size: number): string {
@@ -121,6 +126,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
 
   async function poll(emit: Emit, report?: ProblemReporter): Promise<void> {
     pending.clear(); // batches of an earlier poll that never committed: forgotten
+    if (factsUncommitted) index.forget();
     const problem = (path: string, err: unknown) => {
       const e = err as { code?: unknown; message?: unknown };
       report?.({
@@ -143,9 +149,11 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       limit = opts.batchSize;
       const id = nextId++;
       const done = pendingSeen;
+      const carriesFacts = b.sessions.length > 0;
       for (const [k, c] of b.files) issued.set(k, c);
       pending.set(id, () => {
         for (const [k, s] of done) seen.set(k, s);
+        if (carriesFacts) factsUncommitted = false;
       });
       pendingSeen = [];
       await emit(b.take(), id);
@@ -167,6 +175,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         reason: `sessions.json cannot be read (${indexError}): new sessions cannot be attributed`,
       });
     if (refreshed) {
+      factsUncommitted = refreshed.length > 0;
       for (const s of refreshed) {
         const r = resolveAccount(opts.agentId, s.sessionKey, {
           channel: s.channel,
@@ -410,14 +419,23 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       b.rejectsLeft = MAX_REJECTS_PER_FILE;
       b.stats.files = 1;
       b.stats.bytes = content.length;
-      forEachLine(content, (line, lineNo, at) => {
+      let events = 0;
+      for (const [line, lineNo, at] of eachLine(content)) {
         const before = b.events.length;
         b.bytesLine(line, owner, `${path}#line${lineNo}`);
         // a usage line is located by its byte offset, like a live transcript's
         const e = b.events[before];
         if (e) e.sourceRef = `${path}@${at}`;
-      });
-      b.blobs.push({ sha, name, events: b.events.length });
+        if (b.events.length >= opts.batchSize) {
+          // A big archive goes in batches of `batchSize` like a live transcript (one batch of
+          // 80k calls ran the reader thread out of heap). Only the last part marks the archive
+          // done: after a failure in between it is read again whole, and dedupe absorbs the
+          // parts already billed.
+          events += b.events.length;
+          await emit(b.take(), nextId++);
+        }
+      }
+      b.blobs.push({ sha, name, events: events + b.events.length });
       await emitArchive(b.take(), path, sig);
     }
   }

@@ -82,6 +82,13 @@ export function createSessionsIndex(path: string) {
       );
       return parsed;
     },
+    /**
+     * Forgets what was last read, so the next `refresh` returns the sessions again even if the
+     * file did not change: for a caller whose batch carrying them was never committed.
+     */
+    forget(): void {
+      sig = "";
+    },
     get(sessionId: string): IndexedSession | undefined {
       return byId.get(sessionId);
     },
