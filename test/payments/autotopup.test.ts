@@ -86,6 +86,9 @@ describe("auto top-up: opt-in at checkout", () => {
       { packId: "nope" },
       { packId: "starter", threshold: "0" },
       { packId: "starter", threshold: "-1" },
+      // Above the pack's 5 credits one charge never lifts the balance over it: charge after charge.
+      { packId: "starter", threshold: "5.000001" },
+      { packId: "starter", threshold: "9007199255" },
     ]) {
       const r = await h.app.inject({
         method: "PUT",
@@ -95,6 +98,8 @@ describe("auto top-up: opt-in at checkout", () => {
       });
       expect(r.statusCode, JSON.stringify(payload)).toBeGreaterThanOrEqual(400);
       expect(r.statusCode).toBeLessThan(500);
+      if (payload.threshold?.startsWith("5."))
+        expect(r.json().error.message).toMatch(/at most the pack's 5\.00/);
     }
     expect(createAutoTopupRepo(db).settings(USER)).toBeNull();
   });
