@@ -148,6 +148,14 @@ export function createAutoTopup(deps: AutoTopupDeps) {
         detail: `pack ${s.packId} has no Stripe price${s.currency ? ` in ${s.currency}` : ""}`,
       };
     }
+    // Settings saved before `set` refused it, or a pack made smaller since: a threshold above the
+    // pack would charge again after every top-up (its credit starts a new episode) for one drop.
+    if (BigInt(s.thresholdMicroCredits) > pack.grantMicroCredits) {
+      return {
+        skip: "pack_unavailable",
+        detail: `threshold ${formatMicroCredits(s.thresholdMicroCredits)} is above pack ${pack.id}'s ${formatMicroCredits(pack.grantMicroCredits)} credits: set a lower threshold`,
+      };
+    }
     const topupId = newTopupId();
     topups.insert(
       {

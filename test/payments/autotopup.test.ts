@@ -187,6 +187,26 @@ describe("auto top-up: charging", () => {
     expect(h.fakeStripe.offSessionCharges).toHaveLength(1);
   });
 
+  test("a stored threshold above the pack (saved before set refused it) charges nothing", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const h = await createPaymentsHarness(db);
+    onTestFinished(h.close);
+    const clock = { now: T0 };
+    await optIn(h);
+    // As an older release stored it: 100 credits for the 5-credit pack.
+    createAutoTopupRepo(db).putSettings(
+      USER,
+      { packId: "starter", currency: null, thresholdMicroCredits: 100 * CREDIT },
+      T0,
+    );
+    const { run } = runner(db, h.deps, clock);
+    debit(db, USER, 4 * CREDIT, T0);
+    expect(await run()).toMatchObject({ status: "skipped", reason: "pack_unavailable" });
+    expect(h.fakeStripe.offSessionCharges).toHaveLength(0);
+  });
+
   test("two workers (two connections to one database) see the same low balance: one charge at Stripe", async ({
     db,
     onTestFinished,
