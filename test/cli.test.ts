@@ -88,7 +88,45 @@ describe("creditgate CLI", () => {
     const a = await run({}, [...g, "grant", "telegram:42", "2.5", "--reason", "welcome", "--key", "w-42"]);
     expect(a.out).toMatch(/granted 2\.50 credits to telegram:42; balance 2\.50/);
     const b = await run({}, [...g, "grant", "telegram:42", "2.5", "--reason", "welcome", "--key", "w-42"]);
-    expect(b.out).toMatch(/already granted/);
+    expect(b.out).toMatch(/already granted .*\(promotional grant #1\)/);
+    // The same key asking for another kind or an expiry is refused, not reported as granted.
+    const other = await run({}, [
+      ...g,
+      "grant",
+      "telegram:42",
+      "2.5",
+      "--reason",
+      "welcome",
+      "--key",
+      "w-42",
+      "--kind",
+      "paid",
+    ]);
+    expect(other.error?.message).toMatch(/different grant \(kind promotional\)/);
+    const expiring = await run({}, [
+      ...g,
+      "grant",
+      "telegram:42",
+      "2.5",
+      "--reason",
+      "w",
+      "--key",
+      "w-42",
+      "--expires",
+      "1d",
+    ]);
+    expect(expiring.error?.message).toMatch(/different grant \(no expiry\)/);
+    const feb30 = await run({}, [
+      ...g,
+      "grant",
+      "telegram:42",
+      "1",
+      "--reason",
+      "x",
+      "--expires",
+      "2099-02-30",
+    ]);
+    expect(feb30.error?.message).toMatch(/cannot read "2099-02-30"/);
     const bal = JSON.parse((await run({}, [...g, "--json", "balance", "telegram:42"])).out);
     expect(bal.balanceMicroCredits).toBe(2_500_000);
     for (const bad of ["0", "-1", "abc", "1.0000001"]) {

@@ -46,6 +46,10 @@ export function parseExpiry(text: string, nowMs: number): number {
     ms = nowMs + Number(rel[1]) * unit;
   } else if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(t)) {
     ms = Date.parse(t.length === 10 ? `${t}T00:00:00Z` : t);
+    // Date.parse rolls an impossible day over (2027-02-30 → 2027-03-02): refuse it instead.
+    const [y, m, d] = t.slice(0, 10).split("-").map(Number) as [number, number, number];
+    const day = new Date(Date.UTC(y, m - 1, d));
+    if (day.getUTCFullYear() !== y || day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) ms = Number.NaN;
   }
   if (!Number.isSafeInteger(ms))
     throw new AppError(
@@ -215,6 +219,9 @@ export function createGrantStore(db: Db) {
         AND remaining_micro_credits > 0 ORDER BY expires_at_ms, id LIMIT ?`,
   );
   const byId = db.prepare<[number], GrantRow>(`SELECT ${GRANT_COLUMNS} FROM credit_grants WHERE id = ?`);
+  const bySource = db.prepare<[number], GrantRow>(
+    `SELECT ${GRANT_COLUMNS} FROM credit_grants WHERE source_entry_id = ? ORDER BY id LIMIT 1`,
+  );
   const allocationsOf = db.prepare<[number], { grant_id: number; amount_micro_credits: number }>(
     "SELECT grant_id, amount_micro_credits FROM ledger_allocations WHERE ledger_entry_id = ? ORDER BY grant_id",
   );
@@ -257,6 +264,11 @@ export function createGrantStore(db: Db) {
     },
     get(id: number): Grant | null {
       const r = byId.get(id);
+      return r ? grantFromRow(r) : null;
+    },
+    /** The grant a credit entry made (null: a debit, or a credit restored into an existing grant). */
+    bySourceEntry(entryId: number): Grant | null {
+      const r = bySource.get(entryId);
       return r ? grantFromRow(r) : null;
     },
     /** Live grants whose expiry time is at or before `nowMs` (including used-up ones), soonest first. */

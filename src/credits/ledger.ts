@@ -55,7 +55,16 @@ export type PostOutcome =
       /** Where the amount went: grants drawn or made, and the debt it left (debit) or paid (credit). */
       split: GrantSplit;
     }
-  | { status: "duplicate"; entryId: number; balanceMicroCredits: MicroCredits };
+  | {
+      status: "duplicate";
+      entryId: number;
+      balanceMicroCredits: MicroCredits;
+      /**
+       * Only when the replay named its grant (`PostEntry.grant`): the grant the first post made
+       * (what a replay reports, not its own options).
+       */
+      grant?: Grant | null;
+    };
 
 export interface LedgerEntry {
   id: number;
@@ -208,9 +217,10 @@ export function createLedger(db: Db) {
   const insertAccount = db.prepare<[string, string, number, number]>(
     "INSERT INTO accounts (id, kind, balance_micro_credits, created_at_ms, updated_at_ms) VALUES (?, ?, 0, ?, ?) ON CONFLICT(id) DO NOTHING",
   );
-  const findKey = db.prepare<[string], Pick<LedgerEntryRow, "id" | "account_id" | "amount_micro_credits">>(
-    "SELECT id, account_id, amount_micro_credits FROM ledger_entries WHERE idempotency_key = ?",
-  );
+  const findKey = db.prepare<
+    [string],
+    Pick<LedgerEntryRow, "id" | "account_id" | "amount_micro_credits" | "kind">
+  >("SELECT id, account_id, kind, amount_micro_credits FROM ledger_entries WHERE idempotency_key = ?");
   const insertEntry = db.prepare<
     [string, string, number, number, string, string | null, string | null, number]
   >(
@@ -430,7 +440,11 @@ export function createLedger(db: Db) {
         );
       }
       const bal = getAccount.get(e.accountId)?.balance_micro_credits ?? 0;
-      return { status: "duplicate", entryId: existing.id, balanceMicroCredits: bal };
+      if (!e.grant || e.amountMicroCredits <= 0n)
+        return { status: "duplicate", entryId: existing.id, balanceMicroCredits: bal };
+      const made = store.bySourceEntry(existing.id);
+      if (made) assertSameGrant(e, existing.kind, made);
+      return { status: "duplicate", entryId: existing.id, balanceMicroCredits: bal, grant: made };
     }
     validateGrantOptions(e.grant);
     const sess = newSession();
@@ -617,6 +631,36 @@ export function createLedger(db: Db) {
       return { accounts: grantSumMismatch.all(), grants: grantAllocMismatch.all() };
     },
   };
+}
+
+/**
+ * A replayed credit that names its grant (CLI `grant --key`, `POST /v1/users/:id/grants`) must ask
+ * for the grant the key already made: same ledger kind, grant kind, priority (the kind's default
+ * when absent) and whether it expires. Otherwise a retry with another `--kind` or `--expires`
+ * would answer "already granted" while the grant made first is something else. The exact expiry
+ * time is not compared: a relative expiry (`30d`) moves with the clock between a call and its retry.
+ * @throws AppError(conflict) naming what differs.
+ */
+function assertSameGrant(e: PostEntry, existingKind: LedgerKind, made: Grant): void {
+  const o = e.grant ?? {};
+  const kind = o.kind ?? defaultGrantKind(e.kind);
+  const priority = o.priority ?? DEFAULT_GRANT_PRIORITY[kind];
+  const expires = o.expiresAtMs !== undefined && o.expiresAtMs !== null;
+  const diffs: string[] = [];
+  if (existingKind !== e.kind) diffs.push(`entry kind ${existingKind}`);
+  if (made.kind !== kind) diffs.push(`kind ${made.kind}`);
+  // A default priority follows the kind: name it only when asked for or the kinds agree.
+  if (made.priority !== priority && (o.priority !== undefined || made.kind === kind))
+    diffs.push(`priority ${made.priority}`);
+  if ((made.expiresAtMs !== null) !== expires)
+    diffs.push(
+      made.expiresAtMs === null ? "no expiry" : `expiry ${new Date(made.expiresAtMs).toISOString()}`,
+    );
+  if (diffs.length)
+    throw new AppError(
+      ErrorCode.Conflict,
+      `idempotency key ${e.idempotencyKey} was already used for a different grant (${diffs.join(", ")})`,
+    );
 }
 
 /** Refuses grant options that are not integers in range (a clear 400 / one CLI line, nothing posted). */

@@ -148,6 +148,14 @@ export function createAutoTopup(deps: AutoTopupDeps) {
         detail: `pack ${s.packId} has no Stripe price${s.currency ? ` in ${s.currency}` : ""}`,
       };
     }
+    // Settings saved before `set` refused it, or a pack made smaller since: a threshold above the
+    // pack would charge again after every top-up (its credit starts a new episode) for one drop.
+    if (BigInt(s.thresholdMicroCredits) > pack.grantMicroCredits) {
+      return {
+        skip: "pack_unavailable",
+        detail: `threshold ${formatMicroCredits(s.thresholdMicroCredits)} is above pack ${pack.id}'s ${formatMicroCredits(pack.grantMicroCredits)} credits: set a lower threshold`,
+      };
+    }
     const topupId = newTopupId();
     topups.insert(
       {
@@ -505,11 +513,21 @@ export function setAutoTopup(
       `pack ${pack.id} has no stripe price${req.currency ? ` in ${req.currency.toUpperCase()}` : ""}: auto top-up charges saved cards with Stripe only`,
     );
   }
-  const threshold =
+  const thresholdMicro =
     req.threshold === undefined
-      ? DEFAULT_AUTOTOPUP_THRESHOLD_MICRO
-      : toMicroCredits(parseCreditsToMicro(req.threshold));
-  if (threshold <= 0) throw new AppError(ErrorCode.InvalidRequest, "threshold: must be more than 0 credits");
+      ? BigInt(DEFAULT_AUTOTOPUP_THRESHOLD_MICRO)
+      : parseCreditsToMicro(req.threshold);
+  if (thresholdMicro <= 0n)
+    throw new AppError(ErrorCode.InvalidRequest, "threshold: must be more than 0 credits");
+  // Above the pack, one charge cannot lift a near-empty balance over the threshold, and every
+  // top-up's credit starts a new episode: the card would be charged again and again (3 per
+  // 10 minutes) for one drop. This also keeps the threshold far inside 2^53 micro-credits.
+  if (thresholdMicro > pack.grantMicroCredits)
+    throw new AppError(
+      ErrorCode.InvalidRequest,
+      `threshold: must be at most the pack's ${formatMicroCredits(pack.grantMicroCredits)} credits (pack ${pack.id}), so that one charge lifts the balance above it`,
+    );
+  const threshold = toMicroCredits(thresholdMicro);
   repo.putSettings(
     accountId,
     { packId: pack.id, currency: req.currency ? price.currency : null, thresholdMicroCredits: threshold },

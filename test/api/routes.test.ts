@@ -131,6 +131,42 @@ describe("operator routes", () => {
     ).toBe(400);
   });
 
+  test("a replayed grant key names the grant it made; another kind, priority or expiry is a 409", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    const grant = (payload: Record<string, unknown>) =>
+      app.inject({ method: "POST", url: "/v1/users/telegram:7/grants", headers: admin, payload });
+    const promo = {
+      credits: "2.5",
+      reason: "welcome",
+      idempotencyKey: "promo-7",
+      expiresAt: "30d",
+      priority: 5,
+    };
+    const made = (await grant(promo)).json();
+    const replay = await grant({ ...promo, expiresAt: "31d" });
+    expect(replay.statusCode).toBe(200);
+    expect(replay.json()).toMatchObject({
+      status: "duplicate",
+      grantId: made.grantId,
+      kind: "promotional",
+      expiresAtMs: made.expiresAtMs,
+    });
+    for (const other of [
+      { ...promo, kind: "paid" },
+      { ...promo, priority: 6 },
+      { ...promo, expiresAt: undefined },
+    ]) {
+      const res = await grant(other);
+      expect(res.statusCode, JSON.stringify(other)).toBe(409);
+      expect(res.json().error.message).toMatch(/different grant/);
+    }
+    expect(balanceOf(db, "telegram:7")).toBe(2_500_000);
+  });
+
   test("grants are idempotent per key and show up in the ledger and balances", async ({
     db,
     onTestFinished,

@@ -7,6 +7,7 @@ import {
   type GrantSlot,
   type Ledger,
   type PostEntry,
+  parseExpiry,
 } from "../../src/credits/index.js";
 import { test } from "../support/temp-db.js";
 
@@ -260,6 +261,49 @@ describe("credits and debt", () => {
       /priority/,
     );
     expect(ledger.balance(U)).toBeNull();
+  });
+});
+
+describe("idempotent grants", () => {
+  test("a replayed key with another grant kind, priority or expiry is refused; a true replay names the first grant", ({
+    db,
+  }) => {
+    const ledger = createLedger(db);
+    const promo = {
+      kind: "grant",
+      amountMicroCredits: 3n * C,
+      idempotencyKey: "grant:k1",
+      grant: { kind: "promotional", expiresAtMs: NOW + DAY },
+    } as const;
+    const first = post(ledger, promo);
+    expect(first.status).toBe("applied");
+    // A relative expiry (30d) moves with the clock: a retry's expiry time may differ.
+    const again = post(ledger, { ...promo, grant: { ...promo.grant, expiresAtMs: NOW + 2 * DAY } });
+    expect(again).toMatchObject({
+      status: "duplicate",
+      grant: { kind: "promotional", expiresAtMs: NOW + DAY },
+    });
+    for (const grant of [
+      { kind: "paid" as const, expiresAtMs: NOW + DAY },
+      { kind: "promotional" as const, expiresAtMs: null },
+      { kind: "promotional" as const, expiresAtMs: NOW + DAY, priority: 0 },
+    ])
+      expect(() => post(ledger, { ...promo, grant }), JSON.stringify(grant)).toThrow(/different grant/);
+    expect(() => post(ledger, { ...promo, kind: "topup", grant: promo.grant })).toThrow(/different grant/);
+    expect(ledger.balance(U)?.balanceMicroCredits).toBe(3_000_000);
+    expect(ledger.grants(U)).toHaveLength(1);
+    expectInvariants(ledger);
+  });
+});
+
+describe("parseExpiry", () => {
+  test("durations and real UTC dates are read; impossible dates are refused, not rolled over", () => {
+    expect(parseExpiry("30d", NOW)).toBe(NOW + 30 * DAY);
+    expect(parseExpiry("2027-03-01", NOW)).toBe(Date.UTC(2027, 2, 1));
+    expect(parseExpiry("2028-02-29", NOW)).toBe(Date.UTC(2028, 1, 29));
+    for (const bad of ["2027-02-30", "2027-02-29", "2027-04-31", "2027-02-30T10:00:00Z", "2027-13-01"])
+      expect(() => parseExpiry(bad, NOW), bad).toThrow(/cannot read/);
+    expect(() => parseExpiry("2020-01-01", NOW)).toThrow(/future/);
   });
 });
 

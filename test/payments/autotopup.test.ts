@@ -86,6 +86,9 @@ describe("auto top-up: opt-in at checkout", () => {
       { packId: "nope" },
       { packId: "starter", threshold: "0" },
       { packId: "starter", threshold: "-1" },
+      // Above the pack's 5 credits one charge never lifts the balance over it: charge after charge.
+      { packId: "starter", threshold: "5.000001" },
+      { packId: "starter", threshold: "9007199255" },
     ]) {
       const r = await h.app.inject({
         method: "PUT",
@@ -95,6 +98,8 @@ describe("auto top-up: opt-in at checkout", () => {
       });
       expect(r.statusCode, JSON.stringify(payload)).toBeGreaterThanOrEqual(400);
       expect(r.statusCode).toBeLessThan(500);
+      if (payload.threshold?.startsWith("5."))
+        expect(r.json().error.message).toMatch(/at most the pack's 5\.00/);
     }
     expect(createAutoTopupRepo(db).settings(USER)).toBeNull();
   });
@@ -180,6 +185,26 @@ describe("auto top-up: charging", () => {
     expect(h.balance(USER)).toBe(5.5 * CREDIT);
     expect(topupEntries(db)).toHaveLength(2);
     expect(h.fakeStripe.offSessionCharges).toHaveLength(1);
+  });
+
+  test("a stored threshold above the pack (saved before set refused it) charges nothing", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const h = await createPaymentsHarness(db);
+    onTestFinished(h.close);
+    const clock = { now: T0 };
+    await optIn(h);
+    // As an older release stored it: 100 credits for the 5-credit pack.
+    createAutoTopupRepo(db).putSettings(
+      USER,
+      { packId: "starter", currency: null, thresholdMicroCredits: 100 * CREDIT },
+      T0,
+    );
+    const { run } = runner(db, h.deps, clock);
+    debit(db, USER, 4 * CREDIT, T0);
+    expect(await run()).toMatchObject({ status: "skipped", reason: "pack_unavailable" });
+    expect(h.fakeStripe.offSessionCharges).toHaveLength(0);
   });
 
   test("two workers (two connections to one database) see the same low balance: one charge at Stripe", async ({

@@ -42,7 +42,10 @@ const grantResponseSchema = z.object({
   status: z.string(),
   entryId: z.number().int().nullable(),
   grantedMicroCredits: z.number().int(),
-  /** The grant this credit made (null on a duplicate). */
+  /**
+   * The grant this credit made; on a duplicate the grant the key made first (with its kind and
+   * expiry). A replay asking for another kind, priority or expiry (none vs some) is a 409 conflict.
+   */
   grantId: z.number().int().nullable(),
   kind: z.enum(GRANT_KINDS),
   /** Epoch ms, null: never. */
@@ -163,14 +166,16 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
         },
       });
       const made = r.status === "applied" ? r.split : null;
+      // A duplicate answers the grant the key made first (its id, kind and expiry), not this request's.
+      const first = r.status === "duplicate" ? r.grant : null;
       return reply.code(r.status === "applied" ? 201 : 200).send({
         userId: id,
         status: r.status,
         entryId: r.entryId,
         grantedMicroCredits: Number(micro),
-        grantId: made?.grantId ?? null,
-        kind: body.kind,
-        expiresAtMs,
+        grantId: made?.grantId ?? first?.id ?? null,
+        kind: first?.kind ?? body.kind,
+        expiresAtMs: first ? first.expiresAtMs : expiresAtMs,
         debtPaidMicroCredits: made ? Number(made.debtMicroCredits) : 0,
         balanceMicroCredits: r.balanceMicroCredits,
         balanceCredits: formatMicroCredits(r.balanceMicroCredits),

@@ -472,25 +472,28 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
             },
           });
           const made = r.status === "applied" ? r.split : null;
+          // A duplicate reports the grant the key made first (id, kind, expiry), not this call's options.
+          const first = r.status === "duplicate" ? r.grant : null;
           const out = {
             accountId: user,
             status: r.status,
             grantedMicroCredits: toMicroCredits(micro),
-            grantId: made?.grantId ?? null,
-            kind: o.kind,
-            expiresAtMs,
+            grantId: made?.grantId ?? first?.id ?? null,
+            kind: first?.kind ?? o.kind,
+            expiresAtMs: first ? first.expiresAtMs : expiresAtMs,
             debtPaidMicroCredits: made ? toMicroCredits(made.debtMicroCredits) : 0,
             balanceMicroCredits: r.balanceMicroCredits,
             balanceCredits: formatMicroCredits(r.balanceMicroCredits),
           };
           if (g.json) ctx.out(toJson(out));
           else {
-            const exp = expiresAtMs === null ? "" : `, expires ${new Date(expiresAtMs).toISOString()}`;
+            const exp =
+              out.expiresAtMs === null ? "" : `, expires ${new Date(out.expiresAtMs).toISOString()}`;
             const debt =
               out.debtPaidMicroCredits > 0
                 ? `; ${formatMicroCredits(out.debtPaidMicroCredits)} of it paid earlier debt`
                 : "";
-            const what = out.grantId === null ? "" : ` (${o.kind} grant #${out.grantId}${exp}${debt})`;
+            const what = out.grantId === null ? "" : ` (${out.kind} grant #${out.grantId}${exp}${debt})`;
             ctx.out(
               `${r.status === "applied" ? "granted" : "already granted (same --key)"} ${formatMicroCredits(micro)} credits to ${safeText(user)}; balance ${out.balanceCredits}${what}\n`,
             );
