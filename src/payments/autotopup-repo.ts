@@ -183,7 +183,24 @@ export function createAutoTopupRepo(db: Db) {
       ORDER BY id DESC LIMIT 1`,
   );
 
+  // The funding entry of an episode when it is the credit of one of our own auto top-ups.
+  const autoFunding = db.prepare<[number], { balance_after_micro_credits: number }>(
+    `SELECT e.balance_after_micro_credits FROM ledger_entries e
+      WHERE e.id = ? AND e.kind = 'topup'
+        AND EXISTS (SELECT 1 FROM autotopup_triggers t WHERE t.topup_id = e.ref)`,
+  );
+
   return {
+    /**
+     * The balance (micro-credits) right after the credit that opened `episode`, when that credit
+     * was an auto top-up's own; `null` for any other credit (a manual top-up, a grant) or none.
+     */
+    autoTopupFundedBalance(episode: string): number | null {
+      const id = Number(episode.slice("fund:".length));
+      return Number.isSafeInteger(id) && id > 0
+        ? (autoFunding.get(id)?.balance_after_micro_credits ?? null)
+        : null;
+    },
     settings(accountId: string): AutoTopupSettings | null {
       const r = getSettings.get(accountId);
       return r

@@ -66,6 +66,8 @@ export type SkipReason =
   | "no_card"
   | "stripe_disabled"
   | "above_threshold"
+  /** The last auto top-up's credit left the balance under the threshold (debt larger than the pack): one charge per drop. */
+  | "still_below_after_topup"
   | "already_triggered"
   | "backoff"
   | "rate_limited"
@@ -123,6 +125,17 @@ export function createAutoTopup(deps: AutoTopupDeps) {
     if (!customer?.paymentMethodId) return { skip: "no_card" };
     if (repo.balanceMicroCredits(accountId) >= s.thresholdMicroCredits) return { skip: "above_threshold" };
     const episode = repo.episode(accountId);
+    // One charge per drop below the threshold: when the credit that opened this episode was our own
+    // auto top-up and it left the balance still under the threshold (a debt larger than the pack),
+    // charging again would repeat for the same drop (3 per window, forever). Wait for a credit from
+    // elsewhere (a manual top-up, a grant) or for the balance to cross the threshold and drop again.
+    const funded = repo.autoTopupFundedBalance(episode);
+    if (funded !== null && funded < s.thresholdMicroCredits) {
+      return {
+        skip: "still_below_after_topup",
+        detail: `the last auto top-up left the balance at ${formatMicroCredits(funded)}, under the threshold ${formatMicroCredits(s.thresholdMicroCredits)}`,
+      };
+    }
     const earlier = repo.episodeTriggers(accountId, episode);
     // Claimed, processing or paid in this episode: that charge is this episode's (its credit starts the next).
     if (earlier.some((t) => !declined(t))) return { skip: "already_triggered" };

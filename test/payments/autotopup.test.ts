@@ -158,6 +158,38 @@ describe("auto top-up: charging", () => {
     expect(h.balance(USER)).toBe(6 * CREDIT);
   });
 
+  test("a debt larger than the pack: one charge per drop, not one after every top-up; a credit from elsewhere re-arms it", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const h = await createPaymentsHarness(db);
+    onTestFinished(h.close);
+    const clock = { now: T0 };
+    await optIn(h); // 5 credits, threshold 2
+    const { run } = runner(db, h.deps, clock);
+    debit(db, USER, 12 * CREDIT, T0); // -7: one pack (+5) leaves -2, still under 2
+    expect(await run()).toMatchObject({ status: "succeeded" });
+    expect(h.balance(USER)).toBe(-2 * CREDIT);
+    // Later checks (and a later window) do not charge the card again for the same drop.
+    expect(await run()).toMatchObject({ status: "skipped", reason: "still_below_after_topup" });
+    clock.now += 60 * 60_000;
+    expect(await run()).toMatchObject({ status: "skipped", reason: "still_below_after_topup" });
+    expect(h.fakeStripe.offSessionCharges).toHaveLength(1);
+    // The operator grants 10 credits (balance 8), usage drops it under 2 again: that drop charges once.
+    h.ledger.post({
+      accountId: USER,
+      kind: "grant",
+      amountMicroCredits: 10n * BigInt(CREDIT),
+      idempotencyKey: "debt-test-grant",
+      reason: "goodwill",
+      nowMs: clock.now,
+    });
+    debit(db, USER, 7 * CREDIT, clock.now + 1);
+    expect(await run()).toMatchObject({ status: "succeeded" });
+    expect(h.fakeStripe.offSessionCharges).toHaveLength(2);
+    expect(h.ledger.inconsistentAccounts()).toEqual([]);
+  });
+
   test("a processing charge is credited by the webhook, once, whatever arrives first or again", async ({
     db,
     onTestFinished,
