@@ -246,7 +246,7 @@ describe("the headroom in the enforcement check", () => {
 
       const db = openDatabase(path);
       try {
-        expect(db.pragma("user_version", { simple: true })).toBe(15);
+        expect(db.pragma("user_version", { simple: true })).toBe(MIGRATIONS[MIGRATIONS.length - 1]?.version);
         const rows = db.prepare("SELECT charge_micro_credits AS c FROM headroom_samples ORDER BY c").all();
         expect(rows).toEqual([{ c: 100_000 }, { c: 300_000 }]);
         const maxId = (db.prepare("SELECT MAX(id) AS m FROM usage_events").get() as { m: number }).m;
