@@ -1,0 +1,100 @@
+/**
+ * Findings of a tester's pass over provider accounts (issue #13): report pagination, Retry-After
+ * bounds, key redaction corner cases, OpenClaw key references.
+ */
+import { afterEach, beforeEach, describe, expect } from "vitest";
+import { createProviderRepo } from "../../src/providers/repo.js";
+import { FakeProviders, type RecordedRequest } from "../support/fake-providers.js";
+import { test } from "../support/temp-db.js";
+import { serviceFor } from "./support.js";
+
+const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
+const DAY = 86_400_000;
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const START = Date.UTC(2026, 10, 14); // 00:00 UTC six days before NOW: the report window's start
+
+let fake: FakeProviders;
+beforeEach(async () => {
+  fake = await new FakeProviders().start();
+});
+afterEach(async () => {
+  await fake.stop();
+});
+
+/** One OpenAI cost bucket of `usd` for the UTC day starting at `ms`. */
+const openaiBucket = (ms: number, usd: number) => ({
+  object: "bucket",
+  start_time: ms / 1000,
+  end_time: ms / 1000 + 86_400,
+  results: [
+    {
+      object: "organization.costs.result",
+      amount: { value: usd, currency: "usd" },
+      line_item: "gpt-5, input",
+      project_id: null,
+    },
+  ],
+});
+/** One Anthropic cost bucket of `cents` for the UTC day starting at `ms`. */
+const anthropicBucket = (ms: number, cents: string) => ({
+  starting_at: new Date(ms).toISOString().replace(".000Z", "Z"),
+  ending_at: new Date(ms + DAY).toISOString().replace(".000Z", "Z"),
+  results: [{ currency: "USD", amount: cents, description: "Claude Sonnet 4.5 Usage - Input Tokens" }],
+});
+
+describe("report pagination (OpenAI costs, Anthropic cost_report)", () => {
+  test("OpenAI: one bucket per page, followed through next_page with the page cursor", async ({ db }) => {
+    fake.overrides.set("/v1/organization/costs", (r: RecordedRequest) => {
+      const i = Number(r.query.get("page")?.slice(5) ?? 0);
+      return {
+        status: 200,
+        body: {
+          object: "page",
+          data: [openaiBucket(START + i * DAY, 1)],
+          has_more: i < 6,
+          next_page: i < 6 ? `page_${i + 1}` : null,
+        },
+      };
+    });
+    const { service } = serviceFor(db, fake);
+    expect((await service.poll("openai", NOW)).ok).toBe(true);
+    const repo = createProviderRepo(db);
+    for (let i = 0; i < 7; i++) expect(repo.day("openai", day(START + i * DAY))?.amountMicro).toBe(1_000_000);
+  });
+
+  test("a provider that repeats its cursor (has_more loop) is a shape error, not the same spend counted 10 times", async ({
+    db,
+  }) => {
+    fake.overrides.set("/v1/organization/costs", {
+      status: 200,
+      body: { object: "page", data: [openaiBucket(START, 1)], has_more: true, next_page: "page_same" },
+    });
+    fake.overrides.set("/v1/organizations/cost_report", {
+      status: 200,
+      body: { data: [anthropicBucket(START, "100")], has_more: true, next_page: "page_same" },
+    });
+    const { service } = serviceFor(db, fake);
+    const repo = createProviderRepo(db);
+    for (const p of ["openai", "anthropic"] as const) {
+      const r = await service.poll(p, NOW);
+      expect(r.error?.kind, p).toBe("shape");
+      expect(r.error?.message, p).toMatch(/repeated a page cursor/);
+      expect(repo.day(p, day(START)), p).toBeNull();
+    }
+  });
+
+  test("still has_more after the page limit: refused, never a partial (under-reported) week", async ({
+    db,
+  }) => {
+    let n = 0;
+    fake.overrides.set("/v1/organizations/cost_report", () => ({
+      status: 200,
+      body: { data: [anthropicBucket(START, "100")], has_more: true, next_page: `page_${n++}` },
+    }));
+    const { service } = serviceFor(db, fake);
+    const r = await service.poll("anthropic", NOW);
+    expect(r.error?.kind).toBe("shape");
+    expect(r.error?.message).toMatch(/still has_more after \d+ pages/);
+    expect(createProviderRepo(db).last("anthropic")).toBeNull();
+  });
+});
