@@ -20,13 +20,22 @@ export function redactSecrets(text: string, key?: string): string {
     .slice(0, MAX_MESSAGE);
 }
 
-/** `Retry-After` (delta seconds or an HTTP date) → ms from `nowMs`, or null. */
+/** The longest `Retry-After` honoured (ms): 24 h. A longer one would stop the polls (even `providers poll`) for good. */
+export const MAX_RETRY_AFTER_MS = 86_400_000;
+
+/**
+ * `Retry-After` (delta seconds or an HTTP date) → ms from `nowMs`, at most
+ * {@link MAX_RETRY_AFTER_MS}, or null when absent or neither form ("1.5", "soon").
+ */
 export function parseRetryAfter(value: string | null, nowMs: number): number | null {
   if (value === null || value.trim() === "") return null;
   const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, MAX_RETRY_AFTER_MS);
+  // An HTTP date names a weekday and month ("Wed, 21 Oct 2015 07:28:00 GMT"); Date.parse alone
+  // also takes "1.5" (as 2001-01-05).
+  if (!/[A-Za-z]{3}/.test(v)) return null;
   const at = Date.parse(v);
-  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+  return Number.isNaN(at) ? null : Math.min(Math.max(0, at - nowMs), MAX_RETRY_AFTER_MS);
 }
 
 /** The message of a provider error body: `{error:{message}}` (OpenAI, OpenRouter, DeepSeek, Moonshot, Anthropic). */

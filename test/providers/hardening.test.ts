@@ -3,6 +3,7 @@
  * bounds, key redaction corner cases, OpenClaw key references.
  */
 import { afterEach, beforeEach, describe, expect } from "vitest";
+import { MAX_RETRY_AFTER_MS, parseRetryAfter } from "../../src/providers/http.js";
 import { createProviderRepo } from "../../src/providers/repo.js";
 import { FakeProviders, type RecordedRequest } from "../support/fake-providers.js";
 import { test } from "../support/temp-db.js";
@@ -96,5 +97,30 @@ describe("report pagination (OpenAI costs, Anthropic cost_report)", () => {
     expect(r.error?.kind).toBe("shape");
     expect(r.error?.message).toMatch(/still has_more after \d+ pages/);
     expect(createProviderRepo(db).last("anthropic")).toBeNull();
+  });
+});
+
+describe("Retry-After", () => {
+  test("seconds and HTTP dates; capped at 24 h; a value in neither form is ignored", () => {
+    const now = Date.parse("2026-11-20T12:00:00Z");
+    expect(parseRetryAfter("42", now)).toBe(42_000);
+    expect(parseRetryAfter("Fri, 20 Nov 2026 12:01:00 GMT", now)).toBe(60_000);
+    expect(parseRetryAfter("Fri, 20 Nov 2026 11:00:00 GMT", now)).toBe(0);
+    expect(parseRetryAfter("99999999999", now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter("Sat, 01 Jan 3000 00:00:00 GMT", now)).toBe(MAX_RETRY_AFTER_MS);
+    for (const bad of ["1.5", "-5", "soon", ""]) expect(parseRetryAfter(bad, now), bad).toBeNull();
+  });
+
+  test("an absurd Retry-After does not stop the provider's polls for good", async ({ db }) => {
+    fake.overrides.set("/user/balance", {
+      status: 429,
+      body: { error: { message: "slow down", type: "rate_limit_exceeded" } },
+      headers: { "retry-after": "99999999999" },
+    });
+    const { service } = serviceFor(db, fake);
+    expect((await service.poll("deepseek", NOW)).error?.kind).toBe("rate_limited");
+    fake.overrides.clear();
+    expect((await service.poll("deepseek", NOW + 3_600_000)).error?.message).toMatch(/waiting until/);
+    expect((await service.poll("deepseek", NOW + DAY)).ok).toBe(true);
   });
 });
