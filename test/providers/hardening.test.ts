@@ -124,3 +124,66 @@ describe("Retry-After", () => {
     expect((await service.poll("deepseek", NOW + DAY)).ok).toBe(true);
   });
 });
+
+describe("no part of a key is kept", () => {
+  /** Every 8-character piece of `key` (what counts as showing part of it). */
+  const pieces = (key: string) => Array.from({ length: key.length - 7 }, (_, i) => key.slice(i, i + 8));
+
+  test("a key straddling the message's length limit in a non-JSON body, and a key echoed without its prefix", async ({
+    db,
+  }) => {
+    const plainKey = "dsk_live_0123456789ABCDEFGHIJKLMNOP"; // not sk-shaped: only the key itself can match
+    const { service, lines } = serviceFor(db, fake);
+    const s = serviceFor(db, fake, {
+      keys: {
+        ...(await import("./support.js")).settingsFor(fake).keys,
+        deepseek: { value: plainKey, file: null, baseUrl: fake.baseUrls().deepseek },
+      },
+    });
+    fake.overrides.set("/user/balance", {
+      status: 401,
+      body: null,
+      raw: `${"x".repeat(110)} ${plainKey} is not a valid key`,
+    });
+    fake.overrides.set("/api/v1/key", {
+      status: 401,
+      body: { error: { code: 401, message: "key SECRETopenrouter0123456789abcdef was revoked" } },
+    });
+    const d = await s.service.poll("deepseek", NOW);
+    const o = await service.poll("openrouter", NOW);
+    expect(d.error?.kind).toBe("unauthorized");
+    expect(o.error?.message).toMatch(/key \[redacted\] was revoked/);
+    const everything = [
+      d.error?.message,
+      o.error?.message,
+      lines.join("\n"),
+      s.lines.join("\n"),
+      JSON.stringify(service.overview(NOW)),
+    ].join("\n");
+    // (the test key spells "openrouter", which the overview names: only its secret-looking part is checked)
+    for (const p of [...pieces(plainKey), ...pieces("SECRETopen"), ...pieces("0123456789abcdef")])
+      expect(everything).not.toContain(p);
+  });
+
+  test("OpenRouter: a key label that is the key (masked or whole) is not stored; a named label is", async ({
+    db,
+  }) => {
+    const { KEYS } = await import("./support.js");
+    const { service } = serviceFor(db, fake);
+    const key = fake.overrides;
+    const answer = (label: string) => ({
+      status: 200,
+      body: { data: { label, limit: null, limit_remaining: null, usage: 1, usage_daily: 0.5 } },
+    });
+    key.set("/api/v1/key", answer(KEYS.openrouter));
+    await service.poll("openrouter", NOW);
+    const repo = createProviderRepo(db);
+    expect(repo.last("openrouter")?.detail.keyLabel).toBe("[redacted]");
+    key.set("/api/v1/key", answer("sk-or-v1-au7...890"));
+    await service.poll("openrouter", NOW + 1000);
+    expect(repo.last("openrouter")?.detail.keyLabel).toBe("sk-[redacted]");
+    key.set("/api/v1/key", answer("Production bots"));
+    await service.poll("openrouter", NOW + 2000);
+    expect(repo.last("openrouter")?.detail.keyLabel).toBe("Production bots");
+  });
+});

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { providerAmountToMicro } from "../../money.js";
-import { getJson, utcDay } from "../http.js";
+import { getJson, redactSecrets, utcDay } from "../http.js";
 import { type Collector, CollectorError, type DaySpend } from "../types.js";
 
 /**
@@ -67,7 +67,9 @@ export const openrouterCollector: Collector = {
       detail: {
         balanceSource: credits ? "credits" : keyLimitRemaining === null ? "none" : "key_limit_remaining",
         totalCreditsMicro: credits ? usd(credits.total_credits).toString() : null,
-        keyLabel: key.label ?? null,
+        // the label of an unnamed key is the key itself, masked ("sk-or-v1-au7...890") or, in
+        // some of OpenRouter's examples, whole: never stored as is
+        keyLabel: key.label == null ? null : redactSecrets(key.label, ctx.key),
         keyLimitMicro: key.limit === null ? null : usd(key.limit).toString(),
         keyLimitRemainingMicro: keyLimitRemaining === null ? null : keyLimitRemaining.toString(),
         keyLimitReset: key.limit_reset ?? null,
