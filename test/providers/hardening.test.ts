@@ -2,8 +2,12 @@
  * Findings of a tester's pass over provider accounts (issue #13): report pagination, Retry-After
  * bounds, key redaction corner cases, OpenClaw key references.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect } from "vitest";
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from "../../src/providers/http.js";
+import { keyFromOpenClaw } from "../../src/providers/index.js";
 import { createProviderRepo } from "../../src/providers/repo.js";
 import { FakeProviders, type RecordedRequest } from "../support/fake-providers.js";
 import { test } from "../support/temp-db.js";
@@ -185,5 +189,35 @@ describe("no part of a key is kept", () => {
     key.set("/api/v1/key", answer("Production bots"));
     await service.poll("openrouter", NOW + 2000);
     expect(repo.last("openrouter")?.detail.keyLabel).toBe("Production bots");
+  });
+});
+
+describe("OpenClaw auth profiles with odd content", () => {
+  test("env references, whitespace inside, non-strings are skipped; a BOM and an upper-case provider are read", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cg-x13-keys-"));
+    try {
+      const agentDir = join(dir, "agents", "main", "agent");
+      mkdirSync(agentDir, { recursive: true });
+      const profiles = {
+        "openrouter:default": { type: "api_key", provider: "openrouter", key: "$" + "{OPENROUTER_API_KEY}" },
+        "openrouter:env": { type: "api_key", provider: "openrouter", key: "$OPENROUTER_API_KEY" },
+        "openrouter:two-lines": { type: "api_key", provider: "openrouter", key: "sk-or-v1-a\n# old key" },
+        "openrouter:number": { type: "api_key", provider: "openrouter", key: 12345 },
+        "openrouter:ref": { type: "api_key", provider: "openrouter", keyRef: { source: "env", id: "X" } },
+        "openrouter:work": { type: "api_key", provider: "openrouter", key: "sk-or-v1-work" },
+        "deepseek:default": { type: "api_key", provider: "DeepSeek", key: "sk-deepseek-1" },
+      };
+      writeFileSync(
+        join(agentDir, "auth-profiles.json"),
+        `\uFEFF${JSON.stringify({ version: 1, profiles })}`,
+      );
+      expect(keyFromOpenClaw("openrouter", [dir])).toEqual({
+        key: "sk-or-v1-work",
+        source: "openclaw:main/openrouter:work",
+      });
+      expect(keyFromOpenClaw("deepseek", [dir])?.key).toBe("sk-deepseek-1");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
