@@ -221,3 +221,22 @@ describe("OpenClaw auth profiles with odd content", () => {
     }
   });
 });
+
+describe("drift on the first poll", () => {
+  test("the week of history in the first report, with nothing metered, raises no drift alerts; later days do", async ({
+    db,
+  }) => {
+    for (let i = 0; i < 7; i++) fake.data.anthropic.set(day(START + i * DAY), "500"); // $5 a day
+    const { service } = serviceFor(db, fake);
+    const first = await service.poll("anthropic", NOW);
+    expect(first.ok).toBe(true);
+    expect(first.alertsRaised).toBe(0); // was 6: one per day before creditgate was installed
+    expect(service.view("anthropic", NOW).drift?.exceeds).toBe(false);
+    // the day of the first poll is watched: $5 billed, nothing metered → drift once it settles
+    const later = NOW + DAY + 7 * 3_600_000;
+    fake.data.anthropic.set(day(later), "0");
+    const r = await service.poll("anthropic", later);
+    expect(r.alertsRaised).toBe(1);
+    expect(service.view("anthropic", later).drift).toMatchObject({ day: day(NOW), exceeds: true });
+  });
+});
