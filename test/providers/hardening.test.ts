@@ -240,3 +240,24 @@ describe("drift on the first poll", () => {
     expect(service.view("anthropic", later).drift).toMatchObject({ day: day(NOW), exceeds: true });
   });
 });
+
+describe("OpenRouter /credits refused with 401", () => {
+  test("after /key accepted the key, a 401 on /credits falls back to the key's figures like a 403", async ({
+    db,
+  }) => {
+    fake.overrides.set("/api/v1/credits", {
+      status: 401,
+      body: { error: { code: 401, message: "Management key required" } },
+    });
+    fake.data.openrouter.limit = 50;
+    fake.data.openrouter.limitRemaining = 24.25;
+    const { service } = serviceFor(db, fake);
+    expect((await service.poll("openrouter", NOW)).ok).toBe(true);
+    const s = createProviderRepo(db).last("openrouter");
+    expect(s?.balanceMicro).toBe(24_250_000);
+    expect(s?.detail.balanceSource).toBe("key_limit_remaining");
+    // a bad key is still unauthorized: /key refuses it first
+    fake.overrides.set("/api/v1/key", { status: 401, body: { error: { code: 401, message: "No auth" } } });
+    expect((await service.poll("openrouter", NOW + 1000)).error?.kind).toBe("unauthorized");
+  });
+});

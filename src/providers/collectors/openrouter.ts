@@ -34,7 +34,7 @@ const keySchema = z.object({
 /**
  * OpenRouter: the account's balance (`total_credits − total_usage` from `/credits`), its
  * cumulative usage counter, and the key's spend today (`usage_daily` from `/key`). When
- * `/credits` answers 403 (an inference key, not a management key), the balance is the key's
+ * `/credits` answers 403 or 401 (an inference key, not a management key), the balance is the key's
  * `limit_remaining` if the key has a limit (noted in `detail.balanceSource`), and the counter is
  * the key's own `usage`.
  */
@@ -50,7 +50,10 @@ export const openrouterCollector: Collector = {
     try {
       credits = (await getJson(ctx, "/credits", auth, creditsSchema)).data;
     } catch (err) {
-      if (!(err instanceof CollectorError && err.kind === "forbidden")) throw err;
+      // `/key` just accepted this key, so a 401 here (OpenRouter lists 401 and 403 for this
+      // route) also means "not a management key", not a bad key: keep the key's own figures
+      if (!(err instanceof CollectorError && (err.kind === "forbidden" || err.kind === "unauthorized")))
+        throw err;
     }
     const usd = (n: number) => providerAmountToMicro(n);
     const days: DaySpend[] =
