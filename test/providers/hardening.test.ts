@@ -261,3 +261,17 @@ describe("OpenRouter /credits refused with 401", () => {
     expect((await service.poll("openrouter", NOW + 1000)).error?.kind).toBe("unauthorized");
   });
 });
+
+describe("DeepSeek without any balance entry", () => {
+  test("an empty balance_infos is an unknown balance, not 0 (no low-balance alert, no 'ran out' runway)", async ({
+    db,
+  }) => {
+    fake.overrides.set("/user/balance", { status: 200, body: { is_available: false, balance_infos: [] } });
+    const { service } = serviceFor(db, fake);
+    const r = await service.poll("deepseek", NOW);
+    expect(r).toMatchObject({ ok: true, alertsRaised: 0 });
+    const v = service.view("deepseek", NOW);
+    expect(v.balanceMicro).toBeNull();
+    expect(v.runway.hours).toBeNull();
+  });
+});
