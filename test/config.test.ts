@@ -62,6 +62,23 @@ describe("configuration", () => {
     }
   });
 
+  it("an unparsable provider base URL is reported with every other problem, not as a crash", () => {
+    let message = "";
+    try {
+      loadConfig({
+        CREDITGATE_OPENAI_BASE_URL: "notaurl",
+        CREDITGATE_DEEPSEEK_BASE_URL: "http://x/?a=1",
+        CREDITGATE_PROVIDERS_POLL_MS: "10",
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).not.toMatch(/^Invalid URL/);
+    expect(message).toContain("CREDITGATE_OPENAI_BASE_URL");
+    expect(message).toContain("CREDITGATE_DEEPSEEK_BASE_URL");
+    expect(message).toContain("CREDITGATE_PROVIDERS_POLL_MS");
+  });
+
   it("splits comma lists", () => {
     const c = loadConfig({ CREDITGATE_STATE_DIRS: "/a, /b,,", CREDITGATE_AGENTS: "main" });
     expect(c.sources.explicitStateDirs).toEqual(["/a", "/b"]);

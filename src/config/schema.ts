@@ -18,6 +18,9 @@ const ratesText = z
 const providerUrl = z
   .url({ protocol: /^https?$/, error: "must be an http(s) URL like https://api.example.com/v1" })
   .refine((u) => {
+    // zod runs this even when the URL check above failed: an unparsable value is already reported
+    // there, and throwing here would hide every other config problem behind "Invalid URL".
+    if (!URL.canParse(u)) return true;
     const x = new URL(u);
     return !x.search && !x.hash && !x.username && !x.password;
   }, "must be scheme://host[:port][/path] without query, fragment or credentials");

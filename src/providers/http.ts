@@ -12,21 +12,62 @@ const MAX_MESSAGE = 200;
 export function redactSecrets(text: string, key?: string): string {
   let t = text;
   if (key && key.length >= 4) t = t.split(key).join("[redacted]");
-  return t
+  t = t
     .replace(/\bsk-[A-Za-z0-9_\-*.]{3,}/g, "sk-[redacted]")
-    .replace(/\bBearer\s+\S+/gi, "Bearer [redacted]")
+    .replace(/\bBearer\s+\S+/gi, "Bearer [redacted]");
+  if (key) t = redactKeyFragments(t, key);
+  return t
     .replace(/\p{Cc}+/gu, " ")
     .trim()
     .slice(0, MAX_MESSAGE);
 }
 
-/** `Retry-After` (delta seconds or an HTTP date) → ms from `nowMs`, or null. */
+/** Shortest run of the key's characters treated as a fragment of it (a provider echoing part of a key). */
+const KEY_FRAGMENT = 8;
+
+/**
+ * Replaces every run of text made of {@link KEY_FRAGMENT}-character pieces of `key` with
+ * "[redacted]": a key cut short, or echoed without its public prefix, is not shown either.
+ */
+function redactKeyFragments(text: string, key: string): string {
+  if (key.length < KEY_FRAGMENT || text.length < KEY_FRAGMENT) return text;
+  const pieces = new Set<string>();
+  for (let i = 0; i + KEY_FRAGMENT <= key.length; i++) pieces.add(key.slice(i, i + KEY_FRAGMENT));
+  const hit = new Uint8Array(text.length);
+  let any = false;
+  for (let i = 0; i + KEY_FRAGMENT <= text.length; i++) {
+    if (!pieces.has(text.slice(i, i + KEY_FRAGMENT))) continue;
+    hit.fill(1, i, i + KEY_FRAGMENT);
+    any = true;
+  }
+  if (!any) return text;
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    if (!hit[i]) out += text[i];
+    else if (i === 0 || !hit[i - 1]) out += "[redacted]";
+  }
+  return out;
+}
+
+/** Most of an error body looked at (characters): redaction runs on it before anything is cut. */
+const MAX_ERROR_BODY = 65_536;
+
+/** The longest `Retry-After` honoured (ms): 24 h. A longer one would stop the polls (even `providers poll`) for good. */
+export const MAX_RETRY_AFTER_MS = 86_400_000;
+
+/**
+ * `Retry-After` (delta seconds or an HTTP date) → ms from `nowMs`, at most
+ * {@link MAX_RETRY_AFTER_MS}, or null when absent or neither form ("1.5", "soon").
+ */
 export function parseRetryAfter(value: string | null, nowMs: number): number | null {
   if (value === null || value.trim() === "") return null;
   const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, MAX_RETRY_AFTER_MS);
+  // An HTTP date names a weekday and month ("Wed, 21 Oct 2015 07:28:00 GMT"); Date.parse alone
+  // also takes "1.5" (as 2001-01-05).
+  if (!/[A-Za-z]{3}/.test(v)) return null;
   const at = Date.parse(v);
-  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+  return Number.isNaN(at) ? null : Math.min(Math.max(0, at - nowMs), MAX_RETRY_AFTER_MS);
 }
 
 /** The message of a provider error body: `{error:{message}}` (OpenAI, OpenRouter, DeepSeek, Moonshot, Anthropic). */
@@ -40,9 +81,10 @@ function errorMessageOf(body: string): string {
     if (j.error && typeof j.error.message === "string") return j.error.message;
     if (typeof j.message === "string") return j.message;
   } catch {
-    // not JSON: use the start of the text (an HTML error page says little)
+    // not JSON: the text itself (an HTML error page says little); cut to length only after
+    // redaction, so a key straddling the cut is never left half-shown
   }
-  return body.slice(0, 120);
+  return body;
 }
 
 const HINT: Partial<Record<number, string>> = {
@@ -96,7 +138,7 @@ export async function getJson<S extends z.ZodType>(
     throw new CollectorError("network", `${what}: ${redactSecrets(e.message, ctx.key)}`);
   }
   if (!res.ok) {
-    const provider = redactSecrets(errorMessageOf(text), ctx.key);
+    const provider = redactSecrets(errorMessageOf(text.slice(0, MAX_ERROR_BODY)), ctx.key);
     const hint = HINT[res.status] ?? (res.status >= 500 ? "provider error" : "unexpected status");
     const msg = `${what}: HTTP ${res.status} (${hint})${provider ? `: ${provider}` : ""}`;
     if (res.status === 401) throw new CollectorError("unauthorized", msg, 401);

@@ -55,6 +55,18 @@ const OPENCLAW_PROVIDERS: Record<ProviderId, readonly string[]> = {
   deepseek: ["deepseek"],
 };
 
+/**
+ * A profile's `key` that is the key itself: a non-empty string without inner whitespace that is
+ * not an environment reference (`${OPENROUTER_API_KEY}`, which OpenClaw resolves from its own
+ * environment; creditgate does not read another process's environment, and sending the
+ * reference as a key would only be refused as `unauthorized`).
+ */
+function isLiteralKey(key: unknown): key is string {
+  if (typeof key !== "string") return false;
+  const k = key.trim();
+  return k !== "" && !/\s/.test(k) && !/^\$\{[^}]*\}$/.test(k) && !/^\$[A-Z_][A-Z0-9_]*$/.test(k);
+}
+
 /** `auth-profiles.json` files under the state dirs, the `main` agent's first. */
 export function authProfileFiles(stateDirs: readonly string[]): { agent: string; path: string }[] {
   const out: { agent: string; path: string }[] = [];
@@ -77,7 +89,8 @@ export function keyFromOpenClaw(provider: ProviderId, stateDirs: readonly string
   for (const f of authProfileFiles(stateDirs)) {
     let parsed: z.infer<typeof authProfilesSchema>;
     try {
-      const r = authProfilesSchema.safeParse(JSON.parse(readFileSync(f.path, "utf8")));
+      // a byte-order mark (an editor's save) is not part of the JSON
+      const r = authProfilesSchema.safeParse(JSON.parse(readFileSync(f.path, "utf8").replace(/^\uFEFF/, "")));
       if (!r.success) continue;
       parsed = r.data;
     } catch {
@@ -86,9 +99,10 @@ export function keyFromOpenClaw(provider: ProviderId, stateDirs: readonly string
     const entries = Object.entries(parsed.profiles)
       .filter(
         ([, p]) =>
-          (p.type ?? p.mode) === "api_key" && OPENCLAW_PROVIDERS[provider].includes(p.provider ?? ""),
+          (p.type ?? p.mode) === "api_key" &&
+          OPENCLAW_PROVIDERS[provider].includes((p.provider ?? "").trim().toLowerCase()),
       )
-      .filter(([, p]) => typeof p.key === "string" && p.key.trim() !== "")
+      .filter(([, p]) => isLiteralKey(p.key))
       .sort(([a], [b]) => (a.endsWith(":default") ? -1 : b.endsWith(":default") ? 1 : a.localeCompare(b)));
     const hit = entries[0];
     if (hit) return { key: String(hit[1].key).trim(), source: `openclaw:${f.agent}/${hit[0]}` };

@@ -235,6 +235,17 @@ export function createProviderService(o: ProviderServiceOptions) {
     };
   }
 
+  /**
+   * Whether a day's drift can be judged: not when nothing was metered that day and the day is
+   * older than creditgate's first poll of the provider (the provider's report reaches back a
+   * week; creditgate was most likely not installed yet, so "0 metered" says nothing).
+   */
+  function driftJudged(id: ProviderId, day: string, meteredMicro: number, nowMs: number): boolean {
+    if (meteredMicro !== 0) return true;
+    const first = repo.spentSince(id, nowMs - HOUR_MS, nowMs).firstAtMs;
+    return first === null || day >= utcDay(first);
+  }
+
   function latestDrift(id: ProviderId, nowMs: number): ProviderView["drift"] {
     const last = repo.last(id);
     if (last?.currency !== "USD") return null;
@@ -247,6 +258,7 @@ export function createProviderService(o: ProviderServiceOptions) {
     const metered = meteredDayMicro(id, d.day);
     const t = thresholds(id);
     const x = driftOf(d.amountMicro, metered.micro, t.driftPct, t.driftMinMicro);
+    if (!driftJudged(id, d.day, metered.micro, nowMs)) x.exceeds = false;
     return { day: d.day, providerMicro: d.amountMicro, meteredMicro: metered.micro, ...x };
   }
 
@@ -305,7 +317,7 @@ export function createProviderService(o: ProviderServiceOptions) {
           continue;
         const m = meteredDayMicro(id, d.day);
         const x = driftOf(d.amountMicro, m.micro, t.driftPct, t.driftMinMicro);
-        if (!x.exceeds) continue;
+        if (!x.exceeds || !driftJudged(id, d.day, m.micro, nowMs)) continue;
         raise("provider_drift", `${t.driftPct}%`, `day:${d.day}`, {
           currency: "USD",
           day: d.day,

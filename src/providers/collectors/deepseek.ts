@@ -43,7 +43,8 @@ export const deepseekCollector: Collector = {
     const main = infos.find((i) => i.currency === "USD") ?? infos[0] ?? null;
     return {
       currency: main?.currency ?? "USD",
-      balance: main?.totalMicro ?? 0n,
+      // no balance entry at all: unknown, not a made-up 0 (that would alert "ran out")
+      balance: main?.totalMicro ?? null,
       spentTotal: null,
       days: [],
       detail: {

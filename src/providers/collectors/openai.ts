@@ -2,7 +2,7 @@ import { z } from "zod";
 import { providerAmountToMicro } from "../../money.js";
 import { getJson, utcDay } from "../http.js";
 import { type CollectContext, type Collector, CollectorError } from "../types.js";
-import { MAX_PAGES, REPORT_DAYS, reportStartMs } from "./window.js";
+import { paginate, REPORT_DAYS, reportStartMs } from "./window.js";
 
 /**
  * `GET /v1/organization/costs?start_time=<unix s>&bucket_width=1d&limit=<n>&group_by=line_item`
@@ -59,20 +59,19 @@ async function pages<S extends typeof costsSchema | typeof usageSchema>(
   schema: S,
   query: Record<string, string | string[]>,
 ): Promise<z.infer<S>["data"]> {
-  const out: z.infer<S>["data"] = [];
-  let page: string | null = null;
-  for (let i = 0; i < MAX_PAGES; i++) {
-    const q: Record<string, string | string[]> = page ? { ...query, page } : query;
-    const r = (await getJson(ctx, path, { authorization: `Bearer ${ctx.key}` }, schema, q)) as {
+  return (await paginate(`GET ${path}`, async (page) => {
+    return (await getJson(
+      ctx,
+      path,
+      { authorization: `Bearer ${ctx.key}` },
+      schema,
+      page ? { ...query, page } : query,
+    )) as {
       data: unknown[];
       has_more?: boolean | null;
       next_page?: string | null;
     };
-    out.push(...(r.data as never[]));
-    if (!r.has_more || !r.next_page) break;
-    page = r.next_page;
-  }
-  return out;
+  })) as z.infer<S>["data"];
 }
 
 /**

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { providerAmountToMicro } from "../../money.js";
-import { getJson, utcDay } from "../http.js";
+import { getJson, redactSecrets, utcDay } from "../http.js";
 import { type Collector, CollectorError, type DaySpend } from "../types.js";
 
 /**
@@ -34,7 +34,7 @@ const keySchema = z.object({
 /**
  * OpenRouter: the account's balance (`total_credits − total_usage` from `/credits`), its
  * cumulative usage counter, and the key's spend today (`usage_daily` from `/key`). When
- * `/credits` answers 403 (an inference key, not a management key), the balance is the key's
+ * `/credits` answers 403 or 401 (an inference key, not a management key), the balance is the key's
  * `limit_remaining` if the key has a limit (noted in `detail.balanceSource`), and the counter is
  * the key's own `usage`.
  */
@@ -50,7 +50,10 @@ export const openrouterCollector: Collector = {
     try {
       credits = (await getJson(ctx, "/credits", auth, creditsSchema)).data;
     } catch (err) {
-      if (!(err instanceof CollectorError && err.kind === "forbidden")) throw err;
+      // `/key` just accepted this key, so a 401 here (OpenRouter lists 401 and 403 for this
+      // route) also means "not a management key", not a bad key: keep the key's own figures
+      if (!(err instanceof CollectorError && (err.kind === "forbidden" || err.kind === "unauthorized")))
+        throw err;
     }
     const usd = (n: number) => providerAmountToMicro(n);
     const days: DaySpend[] =
@@ -67,7 +70,9 @@ export const openrouterCollector: Collector = {
       detail: {
         balanceSource: credits ? "credits" : keyLimitRemaining === null ? "none" : "key_limit_remaining",
         totalCreditsMicro: credits ? usd(credits.total_credits).toString() : null,
-        keyLabel: key.label ?? null,
+        // the label of an unnamed key is the key itself, masked ("sk-or-v1-au7...890") or, in
+        // some of OpenRouter's examples, whole: never stored as is
+        keyLabel: key.label == null ? null : redactSecrets(key.label, ctx.key),
         keyLimitMicro: key.limit === null ? null : usd(key.limit).toString(),
         keyLimitRemainingMicro: keyLimitRemaining === null ? null : keyLimitRemaining.toString(),
         keyLimitReset: key.limit_reset ?? null,
