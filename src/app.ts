@@ -13,8 +13,10 @@ import { ZodError } from "zod";
 import {
   BUSY_RETRY_AFTER_S,
   clientErrorHandler,
+  consoleStatic,
   createUrlRedactor,
   DEFAULT_BUSY_RETRY_MS,
+  defaultConsoleDir,
   docsRoutes,
   frameworkErrors,
   healthRoutes,
@@ -63,6 +65,11 @@ export interface AppDeps extends PaymentsDeps {
    * database is locked by another process, before answering 503 `busy`. Default 2,000.
    */
   busyRetryMs?: number;
+  /**
+   * The built console (dist/console: index.html + assets/), served under /console. Default: found
+   * next to the server's own build; null or not built: /console answers 503 saying how to build it.
+   */
+  consoleDir?: string | null;
 }
 
 const DEFAULT_WEBHOOK_BODY_LIMIT_BYTES = 1_048_576;
@@ -167,6 +174,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   observeRequests(app, metrics);
   app.register(opsRoutes, { db: deps.db, probes, metrics, nowMs });
   app.register(docsRoutes);
+  app.register(consoleStatic, {
+    dir: deps.consoleDir === undefined ? defaultConsoleDir() : deps.consoleDir,
+  });
   app.register(v1Routes, {
     db: deps.db,
     payments,

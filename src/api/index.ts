@@ -21,6 +21,7 @@ export {
 export { swaggerOptions } from "./openapi.js";
 export { createMetrics, type Metrics, type OpsProbes, observeRequests } from "./ops.js";
 export { balanceRoutes } from "./routes/balances.js";
+export { CONSOLE_CSP, consoleStatic, defaultConsoleDir } from "./routes/console.js";
 export { docsRoutes, renderDocsHtml } from "./routes/docs.js";
 export { healthRoutes } from "./routes/health.js";
 export { keyRoutes } from "./routes/keys.js";

@@ -1,0 +1,2498 @@
+// Generated from /docs/openapi.json by `npm run console:types` (openapi-typescript). Do not edit.
+export interface paths {
+    "/v1/topups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a top-up payment link
+         * @description Requires an API key with scope `ingest` or stronger.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        userId: string;
+                        packId: string;
+                        /** @enum {string} */
+                        provider: "stripe" | "mercadopago";
+                        currency?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            topupId: string;
+                            url: string;
+                            provider: string;
+                            expiresAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/topups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A top-up's status
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            topupId: string;
+                            userId: string;
+                            packId: string;
+                            provider: string;
+                            status: string;
+                            amountMinor: string;
+                            currency: string;
+                            currencyExponent: number;
+                            grantMicroCredits: string;
+                            reversedMicroCredits: string;
+                            refundedMinor: string;
+                            disputedMinor: string;
+                            url: string | null;
+                            expiresAt: string;
+                            createdAt: string;
+                            paidAt: string | null;
+                            lastError: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/balances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List balances (paged by account id)
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    after?: string;
+                    overdrawn?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            balances: {
+                                userId: string;
+                                balanceMicroCredits: number;
+                                balanceCredits: string;
+                                overdrawn: boolean;
+                                kind: string;
+                                updatedAtMs: number;
+                            }[];
+                            next: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/balances/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One user's balance
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    userId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            balanceMicroCredits: number;
+                            balanceCredits: string;
+                            overdrawn: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's limits (own, defaults, effective)
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            user: {
+                                floorMicroCredits?: number;
+                                caps?: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits?: number;
+                                /** @enum {string} */
+                                language?: "en" | "es";
+                            } | null;
+                            defaults: {
+                                floorMicroCredits?: number;
+                                caps?: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits?: number;
+                                /** @enum {string} */
+                                language?: "en" | "es";
+                            } | null;
+                            effective: {
+                                floorMicroCredits: number;
+                                readonly caps: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits: number;
+                                /** @enum {string} */
+                                language: "en" | "es";
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Set a user's limits
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        floorMicroCredits?: number;
+                        caps?: {
+                            /** @enum {string} */
+                            period: "day" | "week" | "month";
+                            capMicroCredits: number;
+                            /**
+                             * @default hard
+                             * @enum {string}
+                             */
+                            kind?: "hard" | "soft";
+                        }[];
+                        lowBalanceMicroCredits?: number;
+                        /** @enum {string} */
+                        language?: "en" | "es";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            user: {
+                                floorMicroCredits?: number;
+                                caps?: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits?: number;
+                                /** @enum {string} */
+                                language?: "en" | "es";
+                            } | null;
+                            defaults: {
+                                floorMicroCredits?: number;
+                                caps?: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits?: number;
+                                /** @enum {string} */
+                                language?: "en" | "es";
+                            } | null;
+                            effective: {
+                                floorMicroCredits: number;
+                                readonly caps: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits: number;
+                                /** @enum {string} */
+                                language: "en" | "es";
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Remove a user's own limits (defaults apply)
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            user: {
+                                floorMicroCredits?: number;
+                                caps?: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits?: number;
+                                /** @enum {string} */
+                                language?: "en" | "es";
+                            } | null;
+                            defaults: {
+                                floorMicroCredits?: number;
+                                caps?: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits?: number;
+                                /** @enum {string} */
+                                language?: "en" | "es";
+                            } | null;
+                            effective: {
+                                floorMicroCredits: number;
+                                readonly caps: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits: number;
+                                /** @enum {string} */
+                                language: "en" | "es";
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/limits/defaults": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Default limits
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            user: {
+                                floorMicroCredits?: number;
+                                caps?: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits?: number;
+                                /** @enum {string} */
+                                language?: "en" | "es";
+                            } | null;
+                            defaults: {
+                                floorMicroCredits?: number;
+                                caps?: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits?: number;
+                                /** @enum {string} */
+                                language?: "en" | "es";
+                            } | null;
+                            effective: {
+                                floorMicroCredits: number;
+                                readonly caps: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits: number;
+                                /** @enum {string} */
+                                language: "en" | "es";
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Set the default limits
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        floorMicroCredits?: number;
+                        caps?: {
+                            /** @enum {string} */
+                            period: "day" | "week" | "month";
+                            capMicroCredits: number;
+                            /**
+                             * @default hard
+                             * @enum {string}
+                             */
+                            kind?: "hard" | "soft";
+                        }[];
+                        lowBalanceMicroCredits?: number;
+                        /** @enum {string} */
+                        language?: "en" | "es";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            user: {
+                                floorMicroCredits?: number;
+                                caps?: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits?: number;
+                                /** @enum {string} */
+                                language?: "en" | "es";
+                            } | null;
+                            defaults: {
+                                floorMicroCredits?: number;
+                                caps?: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits?: number;
+                                /** @enum {string} */
+                                language?: "en" | "es";
+                            } | null;
+                            effective: {
+                                floorMicroCredits: number;
+                                readonly caps: {
+                                    /** @enum {string} */
+                                    period: "day" | "week" | "month";
+                                    capMicroCredits: number;
+                                    /**
+                                     * @default hard
+                                     * @enum {string}
+                                     */
+                                    kind: "hard" | "soft";
+                                }[];
+                                lowBalanceMicroCredits: number;
+                                /** @enum {string} */
+                                language: "en" | "es";
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Enforcement status: allowed or blocked, and why
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            allowed: boolean;
+                            reason: ("operator" | "insufficient_balance" | "daily_cap" | "weekly_cap" | "monthly_cap") | null;
+                            balanceMicroCredits: number;
+                            liftsAt: string | null;
+                            windows: {
+                                /** @enum {string} */
+                                period: "day" | "week" | "month";
+                                /** @enum {string} */
+                                kind: "hard" | "soft";
+                                capMicroCredits: number;
+                                spentMicroCredits: number;
+                                resetsAt: string;
+                            }[];
+                            topupUrl?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/consumo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Balance, today's and this month's usage, limits (the /consumo answer)
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            balanceMicroCredits: number;
+                            today: {
+                                requests: number;
+                                tokens: number;
+                                chargedMicroCredits: number;
+                            };
+                            month: {
+                                requests: number;
+                                tokens: number;
+                                chargedMicroCredits: number;
+                            };
+                            limits: {
+                                /** @enum {string} */
+                                period: "day" | "week" | "month";
+                                /** @enum {string} */
+                                kind: "hard" | "soft";
+                                capMicroCredits: number;
+                                spentMicroCredits: number;
+                                resetsAt: string;
+                            }[];
+                            lowBalance: boolean;
+                            topupHint?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/block": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Block a user manually
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            allowed: boolean;
+                            reason: ("operator" | "insufficient_balance" | "daily_cap" | "weekly_cap" | "monthly_cap") | null;
+                            balanceMicroCredits: number;
+                            liftsAt: string | null;
+                            windows: {
+                                /** @enum {string} */
+                                period: "day" | "week" | "month";
+                                /** @enum {string} */
+                                kind: "hard" | "soft";
+                                capMicroCredits: number;
+                                spentMicroCredits: number;
+                                resetsAt: string;
+                            }[];
+                            topupUrl?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/unblock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift a manual block
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            allowed: boolean;
+                            reason: ("operator" | "insufficient_balance" | "daily_cap" | "weekly_cap" | "monthly_cap") | null;
+                            balanceMicroCredits: number;
+                            liftsAt: string | null;
+                            windows: {
+                                /** @enum {string} */
+                                period: "day" | "week" | "month";
+                                /** @enum {string} */
+                                kind: "hard" | "soft";
+                                capMicroCredits: number;
+                                spentMicroCredits: number;
+                                resetsAt: string;
+                            }[];
+                            topupUrl?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage totals grouped by user, agent, model or day (same numbers as `creditgate usage`)
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    user?: string;
+                    agent?: string;
+                    model?: string;
+                    from?: string;
+                    to?: string;
+                    by?: "user" | "agent" | "model" | "day";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            by: "user" | "agent" | "model" | "day";
+                            fromMs: number | null;
+                            toMs: number | null;
+                            rows: {
+                                key: string;
+                                requests: number;
+                                errors: number;
+                                input: number;
+                                output: number;
+                                cacheRead: number;
+                                cacheWrite: number;
+                                totalTokens: number;
+                                costPicoUsd: string;
+                                costMicros: number;
+                                costUsd: string;
+                                chargedMicros: number;
+                                unknownModelRequests: number;
+                                fallbackPricedRequests: number;
+                                cacheWrite1h: number;
+                                providerBilledRequests: number;
+                                providerBilledCostUsd: string;
+                                providerBilledTableCostUsd: string;
+                                providerBilledDiffUsd: string;
+                                heldRequests: number;
+                                heldCostUsd: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Push a batch of usage events (billed once per idempotency key)
+         * @description Each event is billed, duplicate, conflict (same key, different content), held (out of range: review queue) or rejected with a reason; events never apply partially. timestampMs must be within 30 days before and 10 minutes after the server clock. A key shaped like the meter's dedupe key (12 hex digits, '-', 32 hex digits) must equal the identity recomputed from the event's content; other keys are namespaced per API key and agent. Each event: see components.schemas.PushEvent.
+         *
+         *     Requires an API key with scope `ingest` or stronger.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        events: unknown[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            billed: number;
+                            duplicate: number;
+                            conflict: number;
+                            held: number;
+                            rejected: number;
+                            results: ({
+                                status: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One user's usage in a time range
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    fromMs?: number;
+                    toMs?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            fromMs: number;
+                            toMs: number;
+                            requests: number;
+                            tokens: number;
+                            chargedMicroCredits: number;
+                            byModel: {
+                                provider: string;
+                                model: string;
+                                requests: number;
+                                tokens: number;
+                                chargedMicroCredits: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{agentId}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One agent's usage in a time range
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    fromMs?: number;
+                    toMs?: number;
+                };
+                header?: never;
+                path: {
+                    agentId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            agentId: string;
+                            fromMs: number;
+                            toMs: number;
+                            requests: number;
+                            tokens: number;
+                            chargedMicroCredits: number;
+                            users: number;
+                            lastHourMicroCredits: number;
+                            last24hMicroCredits: number;
+                            runwayHours?: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{agentId}/burn": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An agent's spend rate and runway
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    agentId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            agentId: string;
+                            lastHourMicroCredits: number;
+                            last24hMicroCredits: number;
+                            runwayHours?: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Undelivered user notices
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            userId: string;
+                            channel: string;
+                            to: string;
+                            accountId: string;
+                            kind: string;
+                            text: string;
+                            createdAt: string;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notices/{id}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge a delivered notice
+         * @description Requires an API key with scope `ingest` or stronger.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Acknowledged (no body) */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Operator alerts and their webhook delivery state
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    state?: "none" | "pending" | "queued" | "delivered" | "dead";
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            accountId: string;
+                            kind: string;
+                            threshold: string;
+                            windowKey: string;
+                            payload: {
+                                balanceMicroCredits?: number;
+                                amountMicroCredits?: number;
+                                period?: string;
+                                capKind?: string;
+                                pct?: number;
+                                capMicroCredits?: number;
+                                spentMicroCredits?: number;
+                                reason?: string | null;
+                                liftsAtMs?: number | null;
+                                lastHourMicroCredits?: number;
+                                avgHourMicroCredits?: number;
+                                topupUrl?: string | null;
+                                operatorReason?: string | null;
+                            };
+                            createdAtMs: number;
+                            /** @enum {string} */
+                            webhookState: "none" | "pending" | "queued" | "delivered" | "dead";
+                            webhookAttempts: number;
+                            webhookError: string | null;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/packs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Credit packs and their prices
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            packs: {
+                                id: string;
+                                title: string;
+                                credits: string;
+                                grantMicroCredits: number;
+                                prices: {
+                                    provider: string;
+                                    currency: string;
+                                    amount: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's ledger entries, newest first
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            entries: {
+                                id: number;
+                                accountId: string;
+                                /** @enum {string} */
+                                kind: "usage" | "grant" | "topup" | "refund" | "reversal" | "adjustment";
+                                amountMicroCredits: number;
+                                balanceAfterMicroCredits: number;
+                                idempotencyKey: string;
+                                reason: string | null;
+                                ref: string | null;
+                                createdAtMs: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Grant credits (idempotent per key)
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        credits: string | number;
+                        reason: string;
+                        idempotencyKey: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            status: string;
+                            entryId: number | null;
+                            grantedMicroCredits: number;
+                            balanceMicroCredits: number;
+                            balanceCredits: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            status: string;
+                            entryId: number | null;
+                            grantedMicroCredits: number;
+                            balanceMicroCredits: number;
+                            balanceCredits: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys (never the secrets)
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            keys: {
+                                id: string;
+                                name: string | null;
+                                /** @enum {string} */
+                                scope: "read" | "ingest" | "admin";
+                                createdAtMs: number;
+                                lastUsedAtMs: number | null;
+                                revokedAtMs: number | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create an API key; the response shows the key once
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "read" | "ingest" | "admin";
+                        name?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string | null;
+                            /** @enum {string} */
+                            scope: "read" | "ingest" | "admin";
+                            createdAtMs: number;
+                            lastUsedAtMs: number | null;
+                            revokedAtMs: number | null;
+                            key: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string | null;
+                            /** @enum {string} */
+                            scope: "read" | "ingest" | "admin";
+                            createdAtMs: number;
+                            lastUsedAtMs: number | null;
+                            revokedAtMs: number | null;
+                        } | null;
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        Error: {
+            error: {
+                code: string;
+                message: string;
+                requestId: string;
+            };
+        };
+        PushEvent: {
+            idempotencyKey: string;
+            agentId: string;
+            userId: string;
+            provider: string;
+            model: string;
+            input: number;
+            output: number;
+            /** @default 0 */
+            cacheRead: number;
+            /** @default 0 */
+            cacheWrite: number;
+            cacheWrite1h?: number;
+            costUsd?: number | null;
+            costOrigin?: "provider-billed" | null;
+            timestampMs: number;
+            success: boolean;
+            errorMessage?: string | null;
+            sessionKey?: string | null;
+            responseId?: string | null;
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export type operations = Record<string, never>;
