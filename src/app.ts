@@ -13,6 +13,7 @@ import { ZodError } from "zod";
 import {
   BUSY_RETRY_AFTER_S,
   clientErrorHandler,
+  consoleSessionRoutes,
   consoleStatic,
   createUrlRedactor,
   DEFAULT_BUSY_RETRY_MS,
@@ -177,11 +178,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(consoleStatic, {
     dir: deps.consoleDir === undefined ? defaultConsoleDir() : deps.consoleDir,
   });
+  app.register(consoleSessionRoutes, {
+    apiKeys: repos.apiKeys,
+    sessions: repos.consoleSessions,
+    failures: deps.authFailures,
+    nowMs,
+  });
   app.register(v1Routes, {
     db: deps.db,
     payments,
     ledger: repos.ledger,
     apiKeys: repos.apiKeys,
+    consoleSessions: repos.consoleSessions,
     enforcer: repos.enforcer,
     queries: repos.queries,
     ingester: deps.ingester,

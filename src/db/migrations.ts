@@ -429,4 +429,22 @@ export const MIGRATIONS: readonly Migration[] = [
     GROUP BY 1, 2, 3, 4, 5;
     `,
   },
+  {
+    version: 16,
+    name: "console-sessions",
+    sql: `
+    -- Operator console logins (issue #12): the browser holds only a random session token in an
+    -- HttpOnly cookie; the server keeps its sha256, the API key it was opened with (re-checked on
+    -- every request: a revoked key ends its sessions), the CSRF token the page must echo on every
+    -- state change, and the expiry. Logout deletes the row; expired rows are deleted at each login.
+    CREATE TABLE console_sessions (
+      token_sha256 TEXT PRIMARY KEY,
+      key_id TEXT NOT NULL,
+      csrf_token TEXT NOT NULL,
+      created_at_ms INTEGER NOT NULL,
+      expires_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX console_sessions_expires ON console_sessions(expires_at_ms);
+    `,
+  },
 ];

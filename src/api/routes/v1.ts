@@ -1,6 +1,6 @@
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyPluginAsync } from "fastify";
-import type { ApiKeys } from "../../auth/index.js";
+import type { ApiKeys, ConsoleSessions } from "../../auth/index.js";
 import type { createLedger } from "../../credits/index.js";
 import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
@@ -24,6 +24,8 @@ export interface V1RoutesOptions {
   payments: PaymentsDeps & { topups: TopupRepo };
   ledger: ReturnType<typeof createLedger>;
   apiKeys: ApiKeys;
+  /** Console logins: the session cookie (+ CSRF header on changes) stands in for the bearer key. */
+  consoleSessions?: ConsoleSessions;
   enforcer: Enforcer;
   queries: Queries;
   ingester: PushIngester | null;
@@ -40,7 +42,7 @@ export interface V1RoutesOptions {
  */
 export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
   const { db, ledger, apiKeys, enforcer, queries, nowMs } = o;
-  installAuth(api, apiKeys, nowMs, o.authFailures);
+  installAuth(api, apiKeys, nowMs, o.authFailures, Date.now, o.consoleSessions);
   await api.register(rateLimit, {
     hook: "onRequest",
     max: o.rateLimit.max,
