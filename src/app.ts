@@ -37,6 +37,8 @@ import type { AppServices } from "./app-services.js";
 import { DEFAULT_CONFIG } from "./config/index.js";
 import { isBusyError } from "./db/index.js";
 import { AppError, ErrorCode, formatZodIssues } from "./errors.js";
+import type { Pricer } from "./meter/index.js";
+import type { Ratio } from "./money.js";
 import type { PaymentsDeps } from "./payments/index.js";
 import type { Repositories } from "./repositories.js";
 
@@ -71,8 +73,17 @@ export interface AppDeps extends PaymentsDeps {
    * next to the server's own build; null or not built: /console answers 503 saying how to build it.
    */
   consoleDir?: string | null;
+  /**
+   * The meter's pricing (markup, credits per USD, pricer): console margins and review releases.
+   * Default markup 1, 1 credit per USD, no pricer.
+   */
+  pricing?: { markup: Ratio; creditsPerUsd: Ratio; pricer?: Pricer | undefined };
+  /** Pending top-ups younger than this are left to their webhook by `POST /v1/payments/reconcile`. Default 15 min. */
+  reconcileAfterMs?: number;
 }
 
+const ONE: Ratio = { num: 1n, den: 1n };
+const DEFAULT_RECONCILE_AFTER_MS = 15 * 60_000;
 const DEFAULT_WEBHOOK_BODY_LIMIT_BYTES = 1_048_576;
 const API_BODY_LIMIT_BYTES = 64 * 1024;
 /** Unknown URLs answered per client address per window before 429 (URL probing). */
@@ -196,6 +207,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     nowMs,
     authFailures: deps.authFailures,
     rateLimit: deps.rateLimit ?? DEFAULT_CONFIG.http.rateLimit,
+    console: {
+      pricing: deps.pricing ?? { markup: ONE, creditsPerUsd: ONE },
+      apply: (topupId, observation, now) =>
+        repos.fulfiller.apply({ event: null, topupId, observation, nowMs: now }),
+      reconcileAfterMs: deps.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS,
+    },
     onPushResults: (c) => {
       for (const [status, n] of Object.entries(c)) if (n > 0) metrics.pushEvents.inc({ status }, n);
     },

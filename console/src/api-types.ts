@@ -2455,6 +2455,985 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Overview of a time range: cost, charged, margin, users, top-ups, spend series, runway
+         * @description Totals are the sums of `GET /v1/usage?by=day` for the same from/to. The series buckets by UTC day (usage_daily) or hour (raw rows, range at most 8 days), stacked by agent, model or provider (8 biggest, the rest as `other`). Burn rate: end users' charge over the last 7 days per day.
+         *
+         *     Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                    bucket?: "day" | "hour";
+                    stack?: "agent" | "model" | "provider";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            fromMs: number;
+                            toMs: number | null;
+                            creditsPerUsd: string;
+                            totals: {
+                                requests: number;
+                                errors: number;
+                                /** @description exact pico-USD (10^-12 USD), decimal string */
+                                costPicoUsd: string;
+                                /** @description micro-credits (10^-6 credits) */
+                                chargedMicroCredits: number;
+                                /** @description micro-credits (10^-6 credits) */
+                                marginMicroCredits: number;
+                            };
+                            activeUsers: number;
+                            activeAgentAccounts: number;
+                            newUsers: number;
+                            topups: {
+                                currency: string;
+                                exponent: number;
+                                paidCount: number;
+                                paidMinor: number;
+                                refundedCount: number;
+                                refundedMinor: number;
+                            }[];
+                            series: {
+                                /** @enum {string} */
+                                bucket: "day" | "hour";
+                                /** @enum {string} */
+                                stack: "agent" | "model" | "provider";
+                                points: {
+                                    bucketStartMs: number;
+                                    key: string;
+                                    requests: number;
+                                    /** @description exact pico-USD (10^-12 USD), decimal string */
+                                    costPicoUsd: string;
+                                    /** @description micro-credits (10^-6 credits) */
+                                    chargedMicroCredits: number;
+                                }[];
+                            };
+                            topUsers: {
+                                accountId: string;
+                                requests: number;
+                                /** @description exact pico-USD (10^-12 USD), decimal string */
+                                costPicoUsd: string;
+                                /** @description micro-credits (10^-6 credits) */
+                                chargedMicroCredits: number;
+                            }[];
+                            topModels: {
+                                model: string;
+                                requests: number;
+                                /** @description exact pico-USD (10^-12 USD), decimal string */
+                                costPicoUsd: string;
+                                /** @description micro-credits (10^-6 credits) */
+                                chargedMicroCredits: number;
+                            }[];
+                            balances: {
+                                /** @description micro-credits (10^-6 credits) */
+                                prepaidMicroCredits: number;
+                                /** @description micro-credits (10^-6 credits) */
+                                owedMicroCredits: number;
+                                fundedUsers: number;
+                                overdrawnUsers: number;
+                                users: number;
+                                /** @description micro-credits (10^-6 credits) */
+                                burnMicroCreditsPerDay: number;
+                                runwayDays: number | null;
+                            };
+                            runouts: {
+                                accountId: string;
+                                /** @description micro-credits (10^-6 credits) */
+                                balanceMicroCredits: number;
+                                /** @description micro-credits (10^-6 credits) */
+                                burnMicroCreditsPerDay: number;
+                                runwayDays: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * End users: searchable, sortable, paged (balance, status, today/month charges, limits)
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    q?: string;
+                    sort?: "id" | "balance" | "activity" | "created";
+                    dir?: "asc" | "desc";
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            total: number;
+                            users: {
+                                userId: string;
+                                /** @description micro-credits (10^-6 credits) */
+                                balanceMicroCredits: number;
+                                allowed: boolean | null;
+                                reason: string | null;
+                                blockReason: string | null;
+                                limits: {
+                                    [key: string]: unknown;
+                                } | null;
+                                language: string | null;
+                                /** @description micro-credits (10^-6 credits) */
+                                todayChargedMicroCredits: number;
+                                /** @description micro-credits (10^-6 credits) */
+                                monthChargedMicroCredits: number;
+                                lastActivityMs: number;
+                                createdAtMs: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One user's balance over time, charges per day and model, top-ups, alerts and notices
+         * @description Per-day and per-model figures cover the whole UTC days the range touches.
+         *
+         *     Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            balance: {
+                                atMs: number;
+                                /** @description micro-credits (10^-6 credits) */
+                                balanceMicroCredits: number;
+                            }[];
+                            byDay: {
+                                requests: number;
+                                /** @description exact pico-USD (10^-12 USD), decimal string */
+                                costPicoUsd: string;
+                                /** @description micro-credits (10^-6 credits) */
+                                chargedMicroCredits: number;
+                                dayStartMs: number;
+                            }[];
+                            byModel: {
+                                requests: number;
+                                /** @description exact pico-USD (10^-12 USD), decimal string */
+                                costPicoUsd: string;
+                                /** @description micro-credits (10^-6 credits) */
+                                chargedMicroCredits: number;
+                                model: string;
+                            }[];
+                            topups: {
+                                id: string;
+                                provider: string;
+                                status: string;
+                                currency: string;
+                                exponent: number;
+                                amountMinor: number;
+                                refundedMinor: number;
+                                /** @description micro-credits (10^-6 credits) */
+                                grantMicroCredits: number;
+                                createdAtMs: number;
+                                paidAtMs: number | null;
+                            }[];
+                            alerts: {
+                                id: number;
+                                kind: string;
+                                threshold: string;
+                                createdAtMs: number;
+                                webhookState: string;
+                            }[];
+                            notices: {
+                                id: number;
+                                kind: string;
+                                text: string;
+                                createdAtMs: number;
+                                ackedAtMs: number | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agents: charges, requests, users and models per agent, and the agent's own (unattributed) cost
+         * @description Covers the whole UTC days the range touches.
+         *
+         *     Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            agents: {
+                                requests: number;
+                                /** @description exact pico-USD (10^-12 USD), decimal string */
+                                costPicoUsd: string;
+                                /** @description micro-credits (10^-6 credits) */
+                                chargedMicroCredits: number;
+                                agentId: string;
+                                users: number;
+                                models: number;
+                                /** @description exact pico-USD (10^-12 USD), decimal string */
+                                ownCostPicoUsd: string;
+                                ownRequests: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Top-ups by status, provider and currency, revenue per day, and a page of top-ups with their provider events
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                    status?: "pending" | "awaiting_payment" | "paid" | "failed" | "expired";
+                    provider?: "stripe" | "mercadopago";
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            groups: {
+                                status: string;
+                                provider: string;
+                                currency: string;
+                                exponent: number;
+                                count: number;
+                                amountMinor: number;
+                                refundedMinor: number;
+                            }[];
+                            revenue: {
+                                dayStartMs: number;
+                                currency: string;
+                                exponent: number;
+                                amountMinor: number;
+                            }[];
+                            total: number;
+                            topups: {
+                                id: string;
+                                provider: string;
+                                status: string;
+                                currency: string;
+                                exponent: number;
+                                amountMinor: number;
+                                refundedMinor: number;
+                                /** @description micro-credits (10^-6 credits) */
+                                grantMicroCredits: number;
+                                createdAtMs: number;
+                                paidAtMs: number | null;
+                                userId: string;
+                                packId: string;
+                                lastError: string | null;
+                                events: {
+                                    type: string;
+                                    outcome: string;
+                                    detail: string | null;
+                                    receivedAtMs: number;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask the providers about pending top-ups and apply their answers (as `creditgate reconcile`)
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            checked: number;
+                            results: {
+                                topupId: string;
+                                provider: string;
+                                before: string;
+                                after: string | null;
+                                outcome: string;
+                                detail: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/{alertId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a dead-lettered alert webhook again (the worker's next sweep delivers it)
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    alertId: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            alertId: number;
+                            retried: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Model calls held for review (as `creditgate review`)
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "held" | "released" | "voided" | "all";
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: number;
+                                status: string;
+                                reason: string;
+                                accountId: string;
+                                agentId: string;
+                                provider: string;
+                                model: string;
+                                messageTsMs: number;
+                                totalTokens: number;
+                                costUsd: string | null;
+                                chargeMicroCredits: string | null;
+                                createdAtMs: number;
+                                resolvedAtMs: number | null;
+                                resolution: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/review/{reviewId}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bill a held call exactly once (at its computed cost or costUsd)
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    reviewId: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                        costUsd?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            status: string;
+                            id: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/review/{reviewId}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Keep a held call unbilled
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    reviewId: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            status: string;
+                            id: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

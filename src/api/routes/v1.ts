@@ -10,6 +10,7 @@ import type { PaymentsDeps, TopupRepo } from "../../payments/index.js";
 import { installAuth } from "../auth.js";
 import type { AuthFailureLimiter } from "../hardening.js";
 import { balanceRoutes } from "./balances.js";
+import { type ConsoleDataRoutesOptions, consoleDataRoutes } from "./console-data.js";
 import { keyRoutes } from "./keys.js";
 import { ledgerRoutes } from "./ledger.js";
 import { limitRoutes } from "./limits.js";
@@ -34,6 +35,8 @@ export interface V1RoutesOptions {
   /** Requests per API key per window. */
   rateLimit: { max: number; timeWindowMs: number };
   onPushResults?: (counts: Record<PushStatus, number>) => void;
+  /** The console's aggregates and actions (pricing, fulfilment, reconcile age). */
+  console: Pick<ConsoleDataRoutesOptions, "pricing" | "apply" | "reconcileAfterMs">;
 }
 
 /**
@@ -69,4 +72,5 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
   await api.register(packRoutes, { packs: o.payments.packs });
   await api.register(ledgerRoutes, { ledger, nowMs });
   await api.register(keyRoutes, { apiKeys, nowMs });
+  await api.register(consoleDataRoutes, { db, nowMs, payments: o.payments, ...o.console });
 };
