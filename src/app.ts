@@ -182,7 +182,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.register(swagger, swaggerOptions({ version: VERSION }));
   app.register(healthRoutes, { stripe: deps.stripe, mercadoPago: deps.mercadoPago, packs: deps.packs });
-  app.register(payPages, { topups: repos.topups });
+  app.register(payPages, { topups: repos.topups, db: deps.db });
   observeRequests(app, metrics);
   app.register(opsRoutes, { db: deps.db, probes, metrics, nowMs });
   app.register(docsRoutes);

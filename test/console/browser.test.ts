@@ -5,7 +5,7 @@
  * refused, a read key cannot act, logout ends the session. Every page is screenshotted into
  * test-output/console/ and checked with axe-core (no serious or critical violations).
  *
- * Skipped (with a message) when /usr/bin/chromium is missing; .ci/run installs it.
+ * Skipped (with a message) when /usr/bin/chromium is missing, except under CI (.ci/run installs it).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
