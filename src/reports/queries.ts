@@ -46,7 +46,7 @@ function split(sinceMs: number | undefined, untilMs: number | undefined): Split 
 /** `SELECT cols FROM usage_daily … UNION ALL SELECT rawCols FROM usage_events …` over a split. */
 function unionSql(
   s: Split,
-  daily: { cols: string; where?: string; group?: string },
+  daily: { table: string; cols: string; where?: string; group?: string },
   raw: { cols: string; where?: string; group?: string },
   params: (string | number)[] = [],
 ): { sql: string; params: (string | number)[] } {
@@ -54,7 +54,7 @@ function unionSql(
   const out: (string | number)[] = [];
   if (s.firstDay < s.endDay) {
     parts.push(
-      `SELECT ${daily.cols} FROM usage_daily WHERE day >= ? AND day < ?${daily.where ? ` AND ${daily.where}` : ""}${daily.group ? ` GROUP BY ${daily.group}` : ""}`,
+      `SELECT ${daily.cols} FROM ${daily.table} WHERE day >= ? AND day < ?${daily.where ? ` AND ${daily.where}` : ""}${daily.group ? ` GROUP BY ${daily.group}` : ""}`,
     );
     out.push(s.firstDay, s.endDay, ...params);
   }
@@ -115,6 +115,71 @@ export function totalsOf(rows: readonly UsageRow[], creditsPerUsd: Ratio): Usage
   };
 }
 
+/**
+ * Usage totals of `[sinceMs, untilMs)` (either end open when undefined): whole days from the
+ * usage_daily_totals rollup, partial days from the raw rows. Equal to the sums of `queryUsage`'s
+ * rows (`creditgate usage`, `GET /v1/usage`) for the same range; tested so.
+ */
+export function rangeTotals(
+  db: Db,
+  sinceMs: number | undefined,
+  untilMs: number | undefined,
+  creditsPerUsd: Ratio,
+): UsageTotals {
+  const u = unionSql(
+    split(sinceMs, untilMs),
+    {
+      table: "usage_daily_totals",
+      cols: "SUM(requests) AS n, SUM(errors) AS e, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
+    },
+    { cols: "COUNT(*) AS n, SUM(is_error) AS e, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m" },
+  );
+  const r = db
+    .prepare<(string | number)[], { n: bigint | null; e: bigint | null; c: bigint | null; m: bigint | null }>(
+      `SELECT SUM(n) AS n, SUM(e) AS e, SUM(c) AS c, SUM(m) AS m FROM (${u.sql})`,
+    )
+    .safeIntegers(true)
+    .get(...u.params);
+  const cost = r?.c ?? 0n;
+  const charged = Number(r?.m ?? 0n);
+  return {
+    requests: Number(r?.n ?? 0n),
+    errors: Number(r?.e ?? 0n),
+    costPicoUsd: cost.toString(),
+    chargedMicroCredits: charged,
+    marginMicroCredits: charged - Number(costInMicroCredits(cost, creditsPerUsd)),
+  };
+}
+
+/** Models by provider cost over a range (the `limit` biggest), from the rollup plus raw edges. */
+export function topModels(
+  db: Db,
+  q: { sinceMs: number; untilMs: number | undefined; limit: number },
+): { model: string; requests: number; costPicoUsd: string; chargedMicroCredits: number }[] {
+  const cols = "provider || '/' || model AS k";
+  const u = unionSql(
+    split(q.sinceMs, q.untilMs),
+    {
+      table: "usage_daily_totals",
+      cols: `${cols}, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`,
+      group: "k",
+    },
+    { cols: `${cols}, COUNT(*) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`, group: "k" },
+  );
+  return db
+    .prepare<(string | number)[], { k: string; n: bigint; c: bigint; m: bigint }>(
+      `SELECT k, SUM(n) AS n, SUM(c) AS c, SUM(m) AS m FROM (${u.sql}) GROUP BY k ORDER BY c DESC, k LIMIT ?`,
+    )
+    .safeIntegers(true)
+    .all(...u.params, q.limit)
+    .map((r) => ({
+      model: r.k,
+      requests: Number(r.n),
+      costPicoUsd: r.c.toString(),
+      chargedMicroCredits: Number(r.m),
+    }));
+}
+
 /** One point of the spend chart: a bucket (start, epoch ms) and a stack key. */
 export interface SeriesPoint {
   bucketStartMs: number;
@@ -149,6 +214,7 @@ export function spendSeries(
   const u = unionSql(
     s,
     {
+      table: "usage_daily_totals",
       cols: `day AS b, ${key.daily} AS k, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`,
       group: "b, k",
     },
@@ -196,7 +262,7 @@ export function spendSeries(
 export function activeAccounts(db: Db, sinceMs: number, untilMs: number): { users: number; agents: number } {
   const u = unionSql(
     split(sinceMs, untilMs),
-    { cols: "DISTINCT account_id AS a" },
+    { table: "usage_daily_accounts", cols: "DISTINCT account_id AS a" },
     { cols: "DISTINCT account_id AS a" },
   );
   const r = db
@@ -217,6 +283,7 @@ export function topAccounts(
   const u = unionSql(
     split(q.sinceMs, q.untilMs),
     {
+      table: "usage_daily_accounts",
       cols: "account_id AS a, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
       where,
       group: "account_id",
@@ -285,6 +352,7 @@ export function soonestRunouts(
   const u = unionSql(
     split(q.nowMs - q.days * DAY_MS, q.nowMs),
     {
+      table: "usage_daily_accounts",
       cols: "account_id AS a, SUM(charge_micro_credits) AS m",
       where: "account_id NOT LIKE 'agent:%'",
       group: "account_id",
@@ -318,7 +386,7 @@ export function soonestRunouts(
 export function usersCharged(db: Db, sinceMs: number, untilMs: number): number {
   const u = unionSql(
     split(sinceMs, untilMs),
-    { cols: "SUM(charge_micro_credits) AS m", where: "account_id NOT LIKE 'agent:%'" },
+    { table: "usage_daily_totals", cols: "SUM(charge_micro_credits) AS m", where: "agent_account = 0" },
     { cols: "SUM(charge_micro_credits) AS m", where: "account_id NOT LIKE 'agent:%'" },
   );
   const r = db

@@ -87,6 +87,38 @@ describe("console data routes", () => {
     ).toMatch(/^from: cannot read time/);
   });
 
+  test("the overview rollups (kept by triggers) always equal usage_daily", async ({ db, onTestFinished }) => {
+    const app = testApp(db);
+    onTestFinished(() => app.close());
+    await seed(app);
+    // Same day, user, agent and model again: the writer adds to existing usage_daily rows (UPDATE).
+    const more = [0, 1, 2].map((i) =>
+      pushEvent({ idempotencyKey: `more-${i}`, userId: "telegram:2", output: 10 * i }),
+    );
+    await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events: more } });
+    const q = (sql: string) => db.prepare(sql).all();
+    const daily = (cols: string, group: string) =>
+      q(`SELECT ${cols}, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m
+           FROM usage_daily GROUP BY ${group} ORDER BY ${group}`);
+    expect(
+      q(
+        "SELECT day, account_id, requests AS n, cost_pico_usd AS c, charge_micro_credits AS m FROM usage_daily_accounts ORDER BY day, account_id",
+      ),
+    ).toEqual(daily("day, account_id", "day, account_id"));
+    expect(
+      q(`SELECT day, agent_id, provider, model, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m
+           FROM usage_daily_totals GROUP BY day, agent_id, provider, model ORDER BY day, agent_id, provider, model`),
+    ).toEqual(daily("day, agent_id, provider, model", "day, agent_id, provider, model"));
+    // A deleted aggregate row is taken out of the rollups too.
+    db.exec("DELETE FROM usage_daily WHERE account_id = 'telegram:3'");
+    expect(q("SELECT SUM(requests) AS n FROM usage_daily_accounts")).toEqual(
+      q("SELECT SUM(requests) AS n FROM usage_daily"),
+    );
+    expect(q("SELECT SUM(requests) AS n FROM usage_daily_totals")).toEqual(
+      q("SELECT SUM(requests) AS n FROM usage_daily"),
+    );
+  });
+
   test("users table: search, sort, page; activity; agents; payments", async ({ db, onTestFinished }) => {
     const app = testApp(db);
     onTestFinished(() => app.close());

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
-import { createReviewQueue, type Pricer, parseTimeArg, queryUsage } from "../../meter/index.js";
+import { createReviewQueue, type Pricer, parseTimeArg } from "../../meter/index.js";
 import { decimalToScaled, formatScaled, type Ratio } from "../../money.js";
 import {
   type PaymentObservation,
@@ -20,14 +20,15 @@ import {
   MAX_HOURLY_RANGE_MS,
   newUsers,
   paymentsReport,
+  rangeTotals,
   retryDeadAlert,
   STACKS,
   soonestRunouts,
   spendSeries,
   TOPUP_STATUSES,
   topAccounts,
+  topModels,
   topupTotals,
-  totalsOf,
   USER_SORTS,
   userActivity,
   usersCharged,
@@ -196,7 +197,7 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
         tags,
         summary: "Overview of a time range: cost, charged, margin, users, top-ups, spend series, runway",
         description:
-          "Totals are the sums of `GET /v1/usage?by=day` for the same from/to. The series buckets by UTC day " +
+          "Totals equal the sums of `GET /v1/usage?by=day` for the same from/to (whole days from a rollup of the same daily aggregates). The series buckets by UTC day " +
           "(usage_daily) or hour (raw rows, range at most 8 days), stacked by agent, model or provider (8 biggest, " +
           "the rest as `other`). Burn rate: end users' charge over the last 7 days per day.",
         querystring: z.strictObject({
@@ -213,10 +214,7 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
       if (q.bucket === "hour" && untilMs - sinceMs > MAX_HOURLY_RANGE_MS + DAY_MS) {
         throw new AppError(ErrorCode.InvalidRequest, "bucket=hour needs a range of at most 8 days");
       }
-      const totals = totalsOf(
-        queryUsage(db, { by: "day", sinceMs, untilMs: reportUntilMs }),
-        o.pricing.creditsPerUsd,
-      );
+      const totals = rangeTotals(db, sinceMs, reportUntilMs, o.pricing.creditsPerUsd);
       const active = activeAccounts(db, sinceMs, untilMs);
       const balances = balanceTotals(db);
       const burn = Math.round(usersCharged(db, now - BURN_DAYS * DAY_MS, now) / BURN_DAYS);
@@ -238,14 +236,7 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
           points: spendSeries(db, { sinceMs, untilMs, bucket: q.bucket, stack: q.stack }),
         },
         topUsers: topAccounts(db, { sinceMs, untilMs, limit: 10, users: true }),
-        topModels: queryUsage(db, { by: "model", sinceMs, untilMs: reportUntilMs })
-          .slice(0, 10)
-          .map((r) => ({
-            model: r.key,
-            requests: r.requests,
-            costPicoUsd: r.costPicoUsd,
-            chargedMicroCredits: r.chargedMicros,
-          })),
+        topModels: topModels(db, { sinceMs, untilMs: reportUntilMs, limit: 10 }),
         balances: {
           ...balances,
           burnMicroCreditsPerDay: burn,
