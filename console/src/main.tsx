@@ -258,7 +258,7 @@ function Overview() {
           <h2>{t.spendOverTime}</h2>
           <div class="controls">
             <label>
-              {t.range}{" "}
+              {t.interval}{" "}
               <select
                 value={b}
                 onChange={(e) => setBucket((e.target as HTMLSelectElement).value as "day" | "hour")}
