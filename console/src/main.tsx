@@ -169,8 +169,25 @@ function Shell(p: { langPicker: preact.JSX.Element; onLogout: () => void }) {
 }
 
 /** The range picker shared by the pages: today, 7 days, 30 days or from/to dates. */
-function useRange(initial = "7d") {
-  const [range, setRange] = useState<{ from: string; to?: string }>({ from: initial });
+/**
+ * The presets are whole UTC days ending today (today; the last 7 and 30 days including today), sent
+ * as dates: the same numbers as `creditgate usage --since <that date>`, read entirely from the
+ * daily aggregates (no partial day at the edges).
+ */
+const PRESET_DAYS = { today: 0, "7d": 6, "30d": 29 } as const;
+type Preset = keyof typeof PRESET_DAYS;
+const presetFrom = (p: Preset) =>
+  new Date(Date.now() - PRESET_DAYS[p] * 86_400_000).toISOString().slice(0, 10);
+
+function useRange(initial: Preset = "7d") {
+  const [preset, setPreset] = useState<Preset | null>(initial);
+  const [custom, setCustom] = useState<{ from: string; to?: string }>({ from: presetFrom(initial) });
+  const range = preset ? { from: presetFrom(preset) } : custom;
+  const setRange = (r: { from: string; to?: string }) => {
+    const p = (Object.keys(PRESET_DAYS) as Preset[]).find((k) => k === r.from);
+    setPreset(p ?? null);
+    if (!p) setCustom(r);
+  };
   const { t } = useApp();
   const picker = (
     <fieldset class="range">
@@ -182,11 +199,7 @@ function useRange(initial = "7d") {
           ["30d", t.d30],
         ] as const
       ).map(([v, label]) => (
-        <button
-          type="button"
-          aria-pressed={range.from === v && !range.to}
-          onClick={() => setRange({ from: v })}
-        >
+        <button type="button" aria-pressed={preset === v} onClick={() => setRange({ from: v })}>
           {label}
         </button>
       ))}
@@ -242,7 +255,8 @@ function Overview() {
   const { range, picker } = useRange("7d");
   const [bucket, setBucket] = useState<"day" | "hour">("day");
   const [stack, setStack] = useState<"agent" | "model" | "provider">("agent");
-  const b = bucket === "hour" && (range.from === "30d" || range.to) ? "day" : bucket;
+  // Hourly buckets are read from raw rows: offered for ranges of up to 8 days.
+  const b = bucket === "hour" && Date.now() - Date.parse(range.from) > 8 * 86_400_000 ? "day" : bucket;
   const { data, error, at } = usePoll(
     () => must(api.GET("/v1/overview", { params: { query: { ...range, bucket: b, stack } } })),
     [range.from, range.to, b, stack],

@@ -4,6 +4,7 @@
  * (src/meter/report.ts). Read-only except `retryDeadAlert`.
  */
 export {
+  accountsSummary,
   activeAccounts,
   BUCKETS,
   type Bucket,

@@ -308,6 +308,58 @@ export function topAccounts(
     }));
 }
 
+/**
+ * Active accounts (end users and agents' own accounts apart) and the `limit` end users charged the
+ * most over a range, in one pass over the per-day-and-account rollup (plus raw edges).
+ */
+export function accountsSummary(
+  db: Db,
+  q: { sinceMs: number; untilMs: number | undefined; limit: number },
+): {
+  users: number;
+  agents: number;
+  top: { accountId: string; requests: number; costPicoUsd: string; chargedMicroCredits: number }[];
+} {
+  const u = unionSql(
+    split(q.sinceMs, q.untilMs),
+    {
+      table: "usage_daily_accounts",
+      cols: "account_id AS a, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
+      group: "account_id",
+    },
+    {
+      cols: "account_id AS a, COUNT(*) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
+      group: "account_id",
+    },
+  );
+  const rows = db
+    .prepare<
+      (string | number)[],
+      { a: string | null; n: bigint; c: bigint; m: bigint; users: bigint; agents: bigint }
+    >(
+      `WITH g AS MATERIALIZED (SELECT a, SUM(n) AS n, SUM(c) AS c, SUM(m) AS m, substr(a, 1, 6) = 'agent:' AS ag
+                                 FROM (${u.sql}) GROUP BY a),
+            k AS (SELECT COALESCE(SUM(ag = 0), 0) AS users, COALESCE(SUM(ag), 0) AS agents FROM g)
+       SELECT t.a, t.n, t.c, t.m, k.users, k.agents
+         FROM k LEFT JOIN (SELECT a, n, c, m FROM g WHERE ag = 0 ORDER BY m DESC, a LIMIT ?) t`,
+    )
+    .safeIntegers(true)
+    .all(...u.params, q.limit);
+  const first = rows[0];
+  return {
+    users: Number(first?.users ?? 0n),
+    agents: Number(first?.agents ?? 0n),
+    top: rows
+      .filter((r) => r.a !== null)
+      .map((r) => ({
+        accountId: r.a as string,
+        requests: Number(r.n),
+        costPicoUsd: r.c.toString(),
+        chargedMicroCredits: Number(r.m),
+      })),
+  };
+}
+
 /** Prepaid money on end users' balances and what overdrawn users owe (micro-credits). */
 export function balanceTotals(db: Db): {
   prepaidMicroCredits: number;
@@ -342,15 +394,15 @@ export function balanceTotals(db: Db): {
 }
 
 /**
- * Users whose prepaid balance runs out first at their own rate over the last `days` days:
+ * Users whose prepaid balance runs out first at their own rate over the `days` days before `untilMs`:
  * balance ÷ (their charge over those days ÷ days). Only users with a positive balance and spend.
  */
 export function soonestRunouts(
   db: Db,
-  q: { nowMs: number; days: number; limit: number },
+  q: { untilMs: number; days: number; limit: number },
 ): { accountId: string; balanceMicroCredits: number; burnMicroCreditsPerDay: number; runwayDays: number }[] {
   const u = unionSql(
-    split(q.nowMs - q.days * DAY_MS, q.nowMs),
+    split(q.untilMs - q.days * DAY_MS, q.untilMs),
     {
       table: "usage_daily_accounts",
       cols: "account_id AS a, SUM(charge_micro_credits) AS m",

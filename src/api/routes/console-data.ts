@@ -12,7 +12,7 @@ import {
   type TopupStatus,
 } from "../../payments/index.js";
 import {
-  activeAccounts,
+  accountsSummary,
   agentsReport,
   BUCKETS,
   balanceTotals,
@@ -26,7 +26,6 @@ import {
   soonestRunouts,
   spendSeries,
   TOPUP_STATUSES,
-  topAccounts,
   topModels,
   topupTotals,
   USER_SORTS,
@@ -129,7 +128,7 @@ const overviewSchema = z.object({
     fundedUsers: z.number().int(),
     overdrawnUsers: z.number().int(),
     users: z.number().int(),
-    /** End users' charge per day over the last 7 days. */
+    /** End users' charge per day over the last 7 complete UTC days. */
     burnMicroCreditsPerDay: micro,
     /** Days the prepaid total lasts at that rate; null when nothing is burning. */
     runwayDays: z.number().nullable(),
@@ -199,7 +198,7 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
         description:
           "Totals equal the sums of `GET /v1/usage?by=day` for the same from/to (whole days from a rollup of the same daily aggregates). The series buckets by UTC day " +
           "(usage_daily) or hour (raw rows, range at most 8 days), stacked by agent, model or provider (8 biggest, " +
-          "the rest as `other`). Burn rate: end users' charge over the last 7 days per day.",
+          "the rest as `other`). Burn rate: end users' charge over the last 7 complete UTC days, per day.",
         querystring: z.strictObject({
           ...rangeQuery,
           bucket: z.enum(BUCKETS).default("day"),
@@ -215,9 +214,11 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
         throw new AppError(ErrorCode.InvalidRequest, "bucket=hour needs a range of at most 8 days");
       }
       const totals = rangeTotals(db, sinceMs, reportUntilMs, o.pricing.creditsPerUsd);
-      const active = activeAccounts(db, sinceMs, untilMs);
+      const accounts = accountsSummary(db, { sinceMs, untilMs: reportUntilMs, limit: 10 });
       const balances = balanceTotals(db);
-      const burn = Math.round(usersCharged(db, now - BURN_DAYS * DAY_MS, now) / BURN_DAYS);
+      // The last BURN_DAYS complete UTC days (whole days: read from the rollup only).
+      const todayStart = Math.floor(now / DAY_MS) * DAY_MS;
+      const burn = Math.round(usersCharged(db, todayStart - BURN_DAYS * DAY_MS, todayStart) / BURN_DAYS);
       return {
         fromMs: sinceMs,
         toMs: reportUntilMs ?? null,
@@ -226,8 +227,8 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
           6,
         ),
         totals,
-        activeUsers: active.users,
-        activeAgentAccounts: active.agents,
+        activeUsers: accounts.users,
+        activeAgentAccounts: accounts.agents,
         newUsers: newUsers(db, sinceMs, untilMs),
         topups: topupTotals(db, sinceMs, untilMs),
         series: {
@@ -235,14 +236,14 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
           stack: q.stack,
           points: spendSeries(db, { sinceMs, untilMs, bucket: q.bucket, stack: q.stack }),
         },
-        topUsers: topAccounts(db, { sinceMs, untilMs, limit: 10, users: true }),
+        topUsers: accounts.top,
         topModels: topModels(db, { sinceMs, untilMs: reportUntilMs, limit: 10 }),
         balances: {
           ...balances,
           burnMicroCreditsPerDay: burn,
           runwayDays: burn > 0 ? Math.round((balances.prepaidMicroCredits / burn) * 10) / 10 : null,
         },
-        runouts: soonestRunouts(db, { nowMs: now, days: BURN_DAYS, limit: 10 }),
+        runouts: soonestRunouts(db, { untilMs: todayStart, days: BURN_DAYS, limit: 10 }),
       };
     },
   );
