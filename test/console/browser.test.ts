@@ -194,7 +194,9 @@ describe.skipIf(!HAVE_BROWSER)("operator console in Chromium", () => {
   it("overview numbers equal `creditgate usage --json` for the same range", async () => {
     await page.getByRole("button", { name: "30 days" }).click();
     await page.locator(".chart canvas").first().waitFor();
-    const cli = await runCli({ CREDITGATE_DB: t.path }, ["--json", "usage", "--by", "day", "--since", "30d"]);
+    // The console's "30 days" is the last 30 UTC days including today, sent as a date.
+    const since = new Date(Date.now() - 29 * DAY).toISOString().slice(0, 10);
+    const cli = await runCli({ CREDITGATE_DB: t.path }, ["--json", "usage", "--by", "day", "--since", since]);
     const rows = JSON.parse(cli.out) as {
       requests: number;
       errors: number;
