@@ -5,7 +5,6 @@
  */
 export {
   accountsSummary,
-  activeAccounts,
   BUCKETS,
   type Bucket,
   balanceTotals,
@@ -19,10 +18,8 @@ export {
   type Stack,
   soonestRunouts,
   spendSeries,
-  topAccounts,
   topModels,
   topupTotals,
-  totalsOf,
   type UsageTotals,
   usersCharged,
 } from "./queries.js";

@@ -1,5 +1,4 @@
 import type { Db } from "../db/index.js";
-import type { UsageRow } from "../meter/index.js";
 import { divRoundHalfUp, PICO_PER_MICRO, type Ratio } from "../money.js";
 
 /** One UTC day in ms (usage_daily's `day` is `message_ts_ms / DAY_MS`). */
@@ -92,27 +91,6 @@ export interface UsageTotals {
 /** Provider cost (pico-USD) in micro-credits at `creditsPerUsd`, rounded half-up once. */
 export function costInMicroCredits(costPico: bigint, creditsPerUsd: Ratio): bigint {
   return divRoundHalfUp(costPico * creditsPerUsd.num, creditsPerUsd.den * PICO_PER_MICRO);
-}
-
-/** Sums report rows (any grouping) into totals. */
-export function totalsOf(rows: readonly UsageRow[], creditsPerUsd: Ratio): UsageTotals {
-  let cost = 0n;
-  let charged = 0;
-  let requests = 0;
-  let errors = 0;
-  for (const r of rows) {
-    cost += BigInt(r.costPicoUsd);
-    charged += r.chargedMicros;
-    requests += r.requests;
-    errors += r.errors;
-  }
-  return {
-    requests,
-    errors,
-    costPicoUsd: cost.toString(),
-    chargedMicroCredits: charged,
-    marginMicroCredits: charged - Number(costInMicroCredits(cost, creditsPerUsd)),
-  };
 }
 
 /**
@@ -256,56 +234,6 @@ export function spendSeries(
     costPicoUsd: p.c.toString(),
     chargedMicroCredits: p.m,
   }));
-}
-
-/** Distinct accounts with billed usage in the range (end users and agents' own accounts apart). */
-export function activeAccounts(db: Db, sinceMs: number, untilMs: number): { users: number; agents: number } {
-  const u = unionSql(
-    split(sinceMs, untilMs),
-    { table: "usage_daily_accounts", cols: "DISTINCT account_id AS a" },
-    { cols: "DISTINCT account_id AS a" },
-  );
-  const r = db
-    .prepare<(string | number)[], { users: number; agents: number }>(
-      `SELECT COALESCE(SUM(a NOT LIKE 'agent:%'), 0) AS users, COALESCE(SUM(a LIKE 'agent:%'), 0) AS agents
-         FROM (SELECT DISTINCT a FROM (${u.sql}))`,
-    )
-    .get(...u.params);
-  return { users: r?.users ?? 0, agents: r?.agents ?? 0 };
-}
-
-/** What end users were charged per account over a range: the `limit` biggest, biggest first. */
-export function topAccounts(
-  db: Db,
-  q: { sinceMs: number; untilMs: number; limit: number; users: boolean },
-): { accountId: string; requests: number; costPicoUsd: string; chargedMicroCredits: number }[] {
-  const where = q.users ? "account_id NOT LIKE 'agent:%'" : "account_id LIKE 'agent:%'";
-  const u = unionSql(
-    split(q.sinceMs, q.untilMs),
-    {
-      table: "usage_daily_accounts",
-      cols: "account_id AS a, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
-      where,
-      group: "account_id",
-    },
-    {
-      cols: "account_id AS a, COUNT(*) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
-      where,
-      group: "account_id",
-    },
-  );
-  return db
-    .prepare<(string | number)[], { a: string; n: bigint; c: bigint; m: bigint }>(
-      `SELECT a, SUM(n) AS n, SUM(c) AS c, SUM(m) AS m FROM (${u.sql}) GROUP BY a ORDER BY m DESC, a LIMIT ?`,
-    )
-    .safeIntegers(true)
-    .all(...u.params, q.limit)
-    .map((r) => ({
-      accountId: r.a,
-      requests: Number(r.n),
-      costPicoUsd: r.c.toString(),
-      chargedMicroCredits: Number(r.m),
-    }));
 }
 
 /**
