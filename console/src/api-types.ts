@@ -2464,7 +2464,7 @@ export interface paths {
         };
         /**
          * Overview of a time range: cost, charged, margin, users, top-ups, spend series, runway
-         * @description Totals are the sums of `GET /v1/usage?by=day` for the same from/to. The series buckets by UTC day (usage_daily) or hour (raw rows, range at most 8 days), stacked by agent, model or provider (8 biggest, the rest as `other`). Burn rate: end users' charge over the last 7 days per day.
+         * @description Totals equal the sums of `GET /v1/usage?by=day` for the same from/to (whole days from a rollup of the same daily aggregates). The series buckets by UTC day (usage_daily) or hour (raw rows, range at most 8 days), stacked by agent, model or provider (8 biggest, the rest as `other`). Burn rate: end users' charge over the last 7 complete UTC days, per day.
          *
          *     Requires an API key with scope `read` or stronger.
          */
