@@ -248,25 +248,38 @@ export function accountsSummary(
   agents: number;
   top: { accountId: string; requests: number; costPicoUsd: string; chargedMicroCredits: number }[];
 } {
-  const u = unionSql(
-    split(q.sinceMs, q.untilMs),
-    {
-      table: "usage_daily_accounts",
-      cols: "account_id AS a, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
-      group: "account_id",
-    },
-    {
-      cols: "account_id AS a, COUNT(*) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
-      group: "account_id",
-    },
-  );
+  const s = split(q.sinceMs, q.untilMs);
+  // Whole days only (the console's presets): one GROUP BY over the rollup. The open tail past the
+  // aggregated span (year 10000; validation never lets a call get there) holds no rows to add.
+  const wholeDays =
+    s.firstDay < s.endDay && s.edges.every(([lo]) => lo !== undefined && lo >= AGGREGATED_UNTIL_MS);
+  const u = wholeDays
+    ? {
+        sql: `SELECT account_id AS a, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m
+                FROM usage_daily_accounts WHERE day >= ? AND day < ? GROUP BY account_id`,
+        params: [s.firstDay, s.endDay] as (string | number)[],
+      }
+    : unionSql(
+        s,
+        {
+          table: "usage_daily_accounts",
+          cols: "account_id AS a, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
+          group: "account_id",
+        },
+        {
+          cols: "account_id AS a, COUNT(*) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
+          group: "account_id",
+        },
+      );
+  const grouped = wholeDays
+    ? `SELECT a, n, c, m, substr(a, 1, 6) = 'agent:' AS ag FROM (${u.sql})`
+    : `SELECT a, SUM(n) AS n, SUM(c) AS c, SUM(m) AS m, substr(a, 1, 6) = 'agent:' AS ag FROM (${u.sql}) GROUP BY a`;
   const rows = db
     .prepare<
       (string | number)[],
       { a: string | null; n: bigint; c: bigint; m: bigint; users: bigint; agents: bigint }
     >(
-      `WITH g AS MATERIALIZED (SELECT a, SUM(n) AS n, SUM(c) AS c, SUM(m) AS m, substr(a, 1, 6) = 'agent:' AS ag
-                                 FROM (${u.sql}) GROUP BY a),
+      `WITH g AS MATERIALIZED (${grouped}),
             k AS (SELECT COALESCE(SUM(ag = 0), 0) AS users, COALESCE(SUM(ag), 0) AS agents FROM g)
        SELECT t.a, t.n, t.c, t.m, k.users, k.agents
          FROM k LEFT JOIN (SELECT a, n, c, m FROM g WHERE ag = 0 ORDER BY m DESC, a LIMIT ?) t`,
