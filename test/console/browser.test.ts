@@ -23,6 +23,8 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SHOTS = `${ROOT}test-output/console`;
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const DAY = 86_400_000;
+/** The page polls every 5 s and CI machines are busy: wait for figures generously. */
+const POLL = { timeout: 15_000, interval: 200 };
 const HAVE_BROWSER = existsSync(CHROMIUM);
 if (!HAVE_BROWSER)
   console.warn(`console browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
@@ -212,7 +214,7 @@ describe.skipIf(!HAVE_BROWSER)("operator console in Chromium", () => {
     };
     const fmt = (o: Intl.NumberFormatOptions, v: string) =>
       new Intl.NumberFormat("en-US", o).format(v as unknown as number);
-    await expect.poll(() => kpi("requests").textContent()).toBe(fmt({}, String(requests)));
+    await expect.poll(() => kpi("requests").textContent(), POLL).toBe(fmt({}, String(requests)));
     expect(await kpi("charged").textContent()).toBe(
       fmt({ minimumFractionDigits: 2, maximumFractionDigits: 6 }, dec(charged, 6)),
     );
@@ -237,21 +239,21 @@ describe.skipIf(!HAVE_BROWSER)("operator console in Chromium", () => {
     await grant.getByLabel("Credits").fill("5");
     await grant.getByLabel("Reason").fill("goodwill");
     await grant.getByRole("button", { name: "Grant credits" }).click();
-    await expect.poll(() => kpi("balance").textContent()).not.toBe(before);
+    await expect.poll(() => kpi("balance").textContent(), POLL).not.toBe(before);
     await expect
-      .poll(async () => Number(await page.locator(".chart").first().getAttribute("data-points")))
+      .poll(async () => Number(await page.locator(".chart").first().getAttribute("data-points")), POLL)
       .toBe(points + 1);
     const ledgerRow = page.getByRole("cell", { name: "goodwill" });
     await ledgerRow.first().waitFor();
     await check("user");
 
-    await expect.poll(() => kpi("status").textContent()).toBe("allowed");
+    await expect.poll(() => kpi("status").textContent(), POLL).toBe("allowed");
     const block = page.getByRole("form", { name: "Block" });
     await block.getByLabel("Reason").fill("abuse report");
     await block.getByRole("button", { name: "Block" }).click();
-    await expect.poll(() => kpi("status").textContent()).toBe("blocked");
+    await expect.poll(() => kpi("status").textContent(), POLL).toBe("blocked");
     await page.getByRole("button", { name: "Unblock" }).click();
-    await expect.poll(() => kpi("status").textContent()).toBe("allowed");
+    await expect.poll(() => kpi("status").textContent(), POLL).toBe("allowed");
   });
 
   it("a POST without the CSRF token is refused and changes nothing", async () => {
@@ -286,19 +288,22 @@ describe.skipIf(!HAVE_BROWSER)("operator console in Chromium", () => {
     }
     await page.goto(`${base}/console/#/users`);
     await page.getByLabel("Search users").fill("1001");
-    await expect.poll(() => page.locator("tbody tr").count()).toBe(1);
+    await expect.poll(() => page.locator("tbody tr").count(), POLL).toBe(1);
     await page.goto(`${base}/console/#/alerts`);
     await page.getByRole("button", { name: /Retry #/ }).click();
     await page.getByRole("status").filter({ hasText: "Done" }).waitFor();
     await page.goto(`${base}/console/#/review`);
     await page.getByRole("button", { name: /Void #/ }).click();
     await page.getByRole("status").filter({ hasText: "Done" }).waitFor();
-    // Spanish.
+    // Spanish (back to English whatever happens, for the next test).
     await page.getByLabel("Language").selectOption("es");
-    await page.goto(`${base}/console/#/`);
-    await page.getByRole("heading", { name: "Resumen" }).waitFor();
-    await check("overview-es");
-    await page.getByLabel("Idioma").selectOption("en");
+    try {
+      await page.goto(`${base}/console/#/`);
+      await page.getByRole("heading", { name: "Resumen" }).waitFor();
+      await check("overview-es");
+    } finally {
+      await page.getByLabel("Idioma").selectOption("en");
+    }
   });
 
   it("a read key looks but cannot act; logout ends the session", async () => {
