@@ -13,8 +13,11 @@ import { ZodError } from "zod";
 import {
   BUSY_RETRY_AFTER_S,
   clientErrorHandler,
+  consoleSessionRoutes,
+  consoleStatic,
   createUrlRedactor,
   DEFAULT_BUSY_RETRY_MS,
+  defaultConsoleDir,
   docsRoutes,
   frameworkErrors,
   healthRoutes,
@@ -34,6 +37,8 @@ import type { AppServices } from "./app-services.js";
 import { DEFAULT_CONFIG } from "./config/index.js";
 import { isBusyError } from "./db/index.js";
 import { AppError, ErrorCode, formatZodIssues } from "./errors.js";
+import type { Pricer } from "./meter/index.js";
+import type { Ratio } from "./money.js";
 import type { PaymentsDeps } from "./payments/index.js";
 import type { ProviderService } from "./providers/index.js";
 import type { Repositories } from "./repositories.js";
@@ -66,8 +71,22 @@ export interface AppDeps extends PaymentsDeps {
    * database is locked by another process, before answering 503 `busy`. Default 2,000.
    */
   busyRetryMs?: number;
+  /**
+   * The built console (dist/console: index.html + assets/), served under /console. Default: found
+   * next to the server's own build; null or not built: /console answers 503 saying how to build it.
+   */
+  consoleDir?: string | null;
+  /**
+   * The meter's pricing (markup, credits per USD, pricer): console margins and review releases.
+   * Default markup 1, 1 credit per USD, no pricer.
+   */
+  pricing?: { markup: Ratio; creditsPerUsd: Ratio; pricer?: Pricer | undefined };
+  /** Pending top-ups younger than this are left to their webhook by `POST /v1/payments/reconcile`. Default 15 min. */
+  reconcileAfterMs?: number;
 }
 
+const ONE: Ratio = { num: 1n, den: 1n };
+const DEFAULT_RECONCILE_AFTER_MS = 15 * 60_000;
 const DEFAULT_WEBHOOK_BODY_LIMIT_BYTES = 1_048_576;
 const API_BODY_LIMIT_BYTES = 64 * 1024;
 /** Unknown URLs answered per client address per window before 429 (URL probing). */
@@ -166,15 +185,25 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.register(swagger, swaggerOptions({ version: VERSION }));
   app.register(healthRoutes, { stripe: deps.stripe, mercadoPago: deps.mercadoPago, packs: deps.packs });
-  app.register(payPages, { topups: repos.topups });
+  app.register(payPages, { topups: repos.topups, db: deps.db });
   observeRequests(app, metrics);
   app.register(opsRoutes, { db: deps.db, probes, metrics, nowMs });
   app.register(docsRoutes);
+  app.register(consoleStatic, {
+    dir: deps.consoleDir === undefined ? defaultConsoleDir() : deps.consoleDir,
+  });
+  app.register(consoleSessionRoutes, {
+    apiKeys: repos.apiKeys,
+    sessions: repos.consoleSessions,
+    failures: deps.authFailures,
+    nowMs,
+  });
   app.register(v1Routes, {
     db: deps.db,
     payments,
     ledger: repos.ledger,
     apiKeys: repos.apiKeys,
+    consoleSessions: repos.consoleSessions,
     enforcer: repos.enforcer,
     queries: repos.queries,
     ingester: deps.ingester,
@@ -182,6 +211,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     authFailures: deps.authFailures,
     rateLimit: deps.rateLimit ?? DEFAULT_CONFIG.http.rateLimit,
     providers: deps.providers ?? null,
+    console: {
+      pricing: deps.pricing ?? { markup: ONE, creditsPerUsd: ONE },
+      apply: (topupId, observation, now) =>
+        repos.fulfiller.apply({ event: null, topupId, observation, nowMs: now }),
+      reconcileAfterMs: deps.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS,
+    },
     onPushResults: (c) => {
       for (const [status, n] of Object.entries(c)) if (n > 0) metrics.pushEvents.inc({ status }, n);
     },

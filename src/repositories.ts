@@ -3,7 +3,7 @@
  * composition root (services.ts) and handed to the app, the worker runtime, the meter and the
  * CLI. Tests build them with the same function. Opens nothing and reads no environment.
  */
-import { type ApiKeys, createApiKeys } from "./auth/index.js";
+import { type ApiKeys, type ConsoleSessions, createApiKeys, createConsoleSessions } from "./auth/index.js";
 import { createLedger, type Ledger } from "./credits/index.js";
 import type { Db } from "./db/index.js";
 import {
@@ -21,6 +21,8 @@ export interface Repositories {
   ledger: Ledger;
   topups: TopupRepo;
   apiKeys: ApiKeys;
+  /** Operator console logins (session cookie + CSRF token), checked against `apiKeys`. */
+  consoleSessions: ConsoleSessions;
   /** The one fulfilment path: webhooks and reconciliation apply provider observations through it. */
   fulfiller: ReturnType<typeof createFulfiller>;
   enforcer: Enforcer;
@@ -38,10 +40,12 @@ export function createRepositories(
   const enforcer = createEnforcer(db, o.worker);
   const ledger = createLedger(db);
   const topups = createTopupRepo(db);
+  const apiKeys = createApiKeys(db, { bootstrapKey: o.apiKey });
   return {
     ledger,
     topups,
-    apiKeys: createApiKeys(db, { bootstrapKey: o.apiKey }),
+    apiKeys,
+    consoleSessions: createConsoleSessions(db, apiKeys),
     fulfiller: createFulfiller(db, { ledger, topups }),
     enforcer,
     queries: createQueries(db, enforcer, ledger),

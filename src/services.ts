@@ -180,6 +180,8 @@ export async function createServices(config: Config, opts: ServicesOptions = {})
         ...payments.deps,
         ...(logger !== undefined ? { logger } : {}),
         rateLimit: config.http.rateLimit,
+        pricing: { markup: ingest.markup, creditsPerUsd: ingest.creditsPerUsd, pricer: ingest.pricer },
+        reconcileAfterMs: config.worker.reconcileAfterMs,
         ...(probes ? { probes } : {}),
         repos,
         ingester: app.ingester,

@@ -1,6 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { type ApiKeys, type Principal, type Scope, scopeAllows } from "../auth/index.js";
+import {
+  type ApiKeys,
+  type ConsoleSessions,
+  csrfMatches,
+  type Principal,
+  type Scope,
+  scopeAllows,
+} from "../auth/index.js";
 import { AppError, ErrorCode } from "../errors.js";
+import { CSRF_HEADER, readCookie, SAFE_METHODS, SESSION_COOKIE } from "./console-auth.js";
 import type { AuthFailureLimiter } from "./hardening.js";
 
 declare module "fastify" {
@@ -30,6 +38,11 @@ export function requiredScope(configured: Scope | undefined): Scope {
  * 401 when the key is missing, unknown or revoked; 403 when its scope is too weak; 429 (with
  * `Retry-After`) for a client address that failed too often, see `createAuthFailureLimiter`.
  * `clockMs` is the real clock (the failure windows must pass even when `nowMs` is fixed in tests).
+ *
+ * With `sessions`, a request without an Authorization header may instead carry the operator
+ * console's session cookie: it acts as the session's key (same scope checks, same per-key rate
+ * limit), and every state-changing method (not GET/HEAD/OPTIONS) must also send the session's
+ * CSRF token in `X-CSRF-Token` (else 403, nothing changed). A bearer header always wins.
  */
 export function installAuth(
   scope: FastifyInstance,
@@ -37,6 +50,7 @@ export function installAuth(
   nowMs: () => number,
   failures?: AuthFailureLimiter,
   clockMs: () => number = Date.now,
+  sessions?: ConsoleSessions,
 ): void {
   scope.addHook("onRoute", (route) => {
     if (!route.config?.scope) {
@@ -54,8 +68,32 @@ export function installAuth(
         `too many failed authentications from this address; retry in ${retryAfterS} s`,
       );
     }
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
-    const principal = m?.[1] ? apiKeys.authenticate(m[1], nowMs()) : null;
+    const cookie =
+      sessions && request.headers.authorization === undefined
+        ? readCookie(request.headers.cookie, SESSION_COOKIE)
+        : null;
+    let principal: Principal | null;
+    if (sessions && cookie !== null) {
+      const session = sessions.resolve(cookie, nowMs());
+      if (!session) {
+        failures?.fail(request.ip, clockMs());
+        throw new AppError(ErrorCode.Unauthorized, "console session expired or logged out: log in again");
+      }
+      const csrf = request.headers[CSRF_HEADER];
+      if (
+        !SAFE_METHODS.has(request.method) &&
+        !csrfMatches(typeof csrf === "string" ? csrf : undefined, session.csrfToken)
+      ) {
+        throw new AppError(
+          ErrorCode.Forbidden,
+          "missing or wrong X-CSRF-Token header: a console session changes nothing without it",
+        );
+      }
+      principal = session.principal;
+    } else {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
+      principal = m?.[1] ? apiKeys.authenticate(m[1], nowMs()) : null;
+    }
     if (!principal) {
       failures?.fail(request.ip, clockMs());
       throw new AppError(

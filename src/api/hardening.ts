@@ -179,7 +179,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * The app-wide request hooks: every handler retries a database locked by another process
  * asynchronously for up to `busyRetryMs` (the event loop stays free: /healthz answers), then 503
  * `busy`; a body-schema route given no body validates `{}` (the answer names the missing fields);
- * every answer carries SECURITY_HEADERS. Install on the root before any route registers.
+ * every answer carries SECURITY_HEADERS (a route may set its own CSP). Install on the root before any route registers.
  */
 export function installRequestHooks(app: FastifyInstance, o: { busyRetryMs: number }): void {
   // Handlers are safe to re-run after a busy failure: each write is one transaction, so a failed
@@ -194,7 +194,11 @@ export function installRequestHooks(app: FastifyInstance, o: { busyRetryMs: numb
     if (request.body == null && request.routeOptions.schema?.body) request.body = {};
   });
   app.addHook("onSend", async (_request, reply, payload) => {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+    // A route may set its own (looser) CSP: the console page loads its own script.
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) {
+      if (k === "content-security-policy" && reply.hasHeader(k)) continue;
+      reply.header(k, v);
+    }
     return payload;
   });
 }

@@ -4,6 +4,7 @@
  * document, and health/readiness/metrics. Builds on buildApp; never listens or reads the environment.
  */
 export { installAuth, requiredScope } from "./auth.js";
+export { CSRF_HEADER, SESSION_COOKIE } from "./console-auth.js";
 export {
   type AuthFailureLimit,
   type AuthFailureLimiter,
@@ -21,6 +22,8 @@ export {
 export { swaggerOptions } from "./openapi.js";
 export { createMetrics, type Metrics, type OpsProbes, observeRequests } from "./ops.js";
 export { balanceRoutes } from "./routes/balances.js";
+export { CONSOLE_CSP, consoleStatic, defaultConsoleDir } from "./routes/console.js";
+export { consoleSessionRoutes } from "./routes/console-session.js";
 export { docsRoutes, renderDocsHtml } from "./routes/docs.js";
 export { healthRoutes } from "./routes/health.js";
 export { keyRoutes } from "./routes/keys.js";

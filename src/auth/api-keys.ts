@@ -121,6 +121,15 @@ export function createApiKeys(db: Db, opts: { bootstrapKey?: string | null } = {
     enabled(): boolean {
       return bootstrap !== null || (anyActive.get()?.n ?? 0) > 0;
     },
+    /**
+     * The principal of a key id that can still authenticate (the bootstrap key while it is
+     * configured; a stored key until revoked), or null. Console sessions re-check their key with it.
+     */
+    principalOf(keyId: string): Principal | null {
+      if (keyId === ENV_KEY_ID) return bootstrap ? { keyId, scope: "admin" } : null;
+      const row = byId.get(keyId);
+      return row && row.revoked_at_ms === null ? { keyId: row.id, scope: row.scope } : null;
+    },
     /** Revokes a key (kept for the audit trail). False when there is no such active key. */
     revoke(id: string, nowMs: number): boolean {
       return revokeStmt.run(nowMs, id).changes > 0;

@@ -11,3 +11,10 @@ export {
   type Scope,
   scopeAllows,
 } from "./api-keys.js";
+export {
+  CONSOLE_SESSION_TTL_MS,
+  type ConsoleSession,
+  type ConsoleSessions,
+  createConsoleSessions,
+  csrfMatches,
+} from "./console-sessions.js";

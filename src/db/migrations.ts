@@ -617,6 +617,97 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 16,
+    name: "console-sessions-and-usage-rollups",
+    sql: `
+    -- Operator console logins (issue #12): the browser holds only a random session token in an
+    -- HttpOnly cookie; the server keeps its sha256, the API key it was opened with (re-checked on
+    -- every request: a revoked key ends its sessions), the CSRF token the page must echo on every
+    -- state change, and the expiry. Logout deletes the row; expired rows are deleted at each login.
+    CREATE TABLE console_sessions (
+      token_sha256 TEXT PRIMARY KEY,
+      key_id TEXT NOT NULL,
+      csrf_token TEXT NOT NULL,
+      created_at_ms INTEGER NOT NULL,
+      expires_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX console_sessions_expires ON console_sessions(expires_at_ms);
+
+    -- Rollups of usage_daily for the console's overview (issue #12): per day, agent, provider, model
+    -- and whether the agent's own account paid (totals, spend chart, top models, burn rate: a few
+    -- thousand rows for 90 days), and per day and account (active users, top users, runway). Kept by
+    -- triggers on usage_daily, so they change in the same transaction as the usage rows, whatever
+    -- writes them; usage_daily rows only ever grow (the writer adds to them), deletes are undone too.
+    CREATE TABLE usage_daily_totals (
+      day INTEGER NOT NULL,
+      agent_id TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      model TEXT NOT NULL,
+      agent_account INTEGER NOT NULL,            -- 1: billed to an agent's own account ('agent:<id>')
+      requests INTEGER NOT NULL,
+      errors INTEGER NOT NULL,
+      cost_pico_usd INTEGER NOT NULL,
+      charge_micro_credits INTEGER NOT NULL,
+      PRIMARY KEY (day, agent_id, provider, model, agent_account)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE usage_daily_accounts (
+      day INTEGER NOT NULL,
+      account_id TEXT NOT NULL,
+      requests INTEGER NOT NULL,
+      cost_pico_usd INTEGER NOT NULL,
+      charge_micro_credits INTEGER NOT NULL,
+      PRIMARY KEY (day, account_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TRIGGER usage_daily_rollup_insert AFTER INSERT ON usage_daily BEGIN
+      INSERT INTO usage_daily_totals VALUES (NEW.day, NEW.agent_id, NEW.provider, NEW.model,
+          substr(NEW.account_id, 1, 6) = 'agent:', NEW.requests, NEW.errors, NEW.cost_pico_usd, NEW.charge_micro_credits)
+        ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
+          cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd,
+          charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits;
+      INSERT INTO usage_daily_accounts VALUES (NEW.day, NEW.account_id, NEW.requests, NEW.cost_pico_usd,
+          NEW.charge_micro_credits)
+        ON CONFLICT DO UPDATE SET requests = requests + excluded.requests,
+          cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd,
+          charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits;
+    END;
+    CREATE TRIGGER usage_daily_rollup_update AFTER UPDATE ON usage_daily BEGIN
+      UPDATE usage_daily_totals SET requests = requests - OLD.requests, errors = errors - OLD.errors,
+          cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd, charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits
+        WHERE day = OLD.day AND agent_id = OLD.agent_id AND provider = OLD.provider AND model = OLD.model
+          AND agent_account = (substr(OLD.account_id, 1, 6) = 'agent:');
+      UPDATE usage_daily_accounts SET requests = requests - OLD.requests, cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd,
+          charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits
+        WHERE day = OLD.day AND account_id = OLD.account_id;
+      INSERT INTO usage_daily_totals VALUES (NEW.day, NEW.agent_id, NEW.provider, NEW.model,
+          substr(NEW.account_id, 1, 6) = 'agent:', NEW.requests, NEW.errors, NEW.cost_pico_usd, NEW.charge_micro_credits)
+        ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
+          cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd,
+          charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits;
+      INSERT INTO usage_daily_accounts VALUES (NEW.day, NEW.account_id, NEW.requests, NEW.cost_pico_usd,
+          NEW.charge_micro_credits)
+        ON CONFLICT DO UPDATE SET requests = requests + excluded.requests,
+          cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd,
+          charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits;
+    END;
+    CREATE TRIGGER usage_daily_rollup_delete AFTER DELETE ON usage_daily BEGIN
+      UPDATE usage_daily_totals SET requests = requests - OLD.requests, errors = errors - OLD.errors,
+          cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd, charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits
+        WHERE day = OLD.day AND agent_id = OLD.agent_id AND provider = OLD.provider AND model = OLD.model
+          AND agent_account = (substr(OLD.account_id, 1, 6) = 'agent:');
+      UPDATE usage_daily_accounts SET requests = requests - OLD.requests, cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd,
+          charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits
+        WHERE day = OLD.day AND account_id = OLD.account_id;
+    END;
+    INSERT INTO usage_daily_totals
+    SELECT day, agent_id, provider, model, substr(account_id, 1, 6) = 'agent:', SUM(requests), SUM(errors),
+      SUM(cost_pico_usd), SUM(charge_micro_credits)
+    FROM usage_daily GROUP BY 1, 2, 3, 4, 5;
+    INSERT INTO usage_daily_accounts
+    SELECT day, account_id, SUM(requests), SUM(cost_pico_usd), SUM(charge_micro_credits)
+    FROM usage_daily GROUP BY 1, 2;
+    `,
+  },
+  {
     version: 18,
     name: "provider-accounts",
     sql: `

@@ -400,4 +400,15 @@ const V1_ROUTES = [
   "GET /v1/providers/:provider",
   "GET /v1/providers/:provider/history",
   "PUT /v1/providers/:provider/alerts",
+  // The operator console's aggregates and actions (src/api/routes/console-data.ts).
+  "GET /v1/overview",
+  "GET /v1/users",
+  "GET /v1/users/:id/activity",
+  "GET /v1/agents",
+  "GET /v1/payments",
+  "POST /v1/payments/reconcile",
+  "POST /v1/alerts/:alertId/retry",
+  "GET /v1/review",
+  "POST /v1/review/:reviewId/release",
+  "POST /v1/review/:reviewId/void",
 ] as const;

@@ -30,6 +30,7 @@ export function buildTestApp(d: TestAppDeps): FastifyInstance {
     ...(authFailureLimit ? { authFailureLimit } : {}),
   });
   const app = buildApp({
+    ...(ingest ? { pricing: ingest } : {}),
     ...rest,
     repos,
     ingester: services.ingester,

@@ -1,6 +1,6 @@
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyPluginAsync } from "fastify";
-import type { ApiKeys } from "../../auth/index.js";
+import type { ApiKeys, ConsoleSessions } from "../../auth/index.js";
 import type { createLedger } from "../../credits/index.js";
 import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
@@ -12,6 +12,7 @@ import { installAuth } from "../auth.js";
 import type { AuthFailureLimiter } from "../hardening.js";
 import { autoTopupRoutes } from "./autotopup.js";
 import { balanceRoutes } from "./balances.js";
+import { type ConsoleDataRoutesOptions, consoleDataRoutes } from "./console-data.js";
 import { keyRoutes } from "./keys.js";
 import { ledgerRoutes } from "./ledger.js";
 import { limitRoutes } from "./limits.js";
@@ -27,6 +28,8 @@ export interface V1RoutesOptions {
   payments: PaymentsDeps & { topups: TopupRepo };
   ledger: ReturnType<typeof createLedger>;
   apiKeys: ApiKeys;
+  /** Console logins: the session cookie (+ CSRF header on changes) stands in for the bearer key. */
+  consoleSessions?: ConsoleSessions;
   enforcer: Enforcer;
   queries: Queries;
   ingester: PushIngester | null;
@@ -37,6 +40,8 @@ export interface V1RoutesOptions {
   onPushResults?: (counts: Record<PushStatus, number>) => void;
   /** Provider accounts (issue #13); absent or null: `/v1/providers` lists none. */
   providers?: ProviderService | null;
+  /** The console's aggregates and actions (pricing, fulfilment, reconcile age). */
+  console: Pick<ConsoleDataRoutesOptions, "pricing" | "apply" | "reconcileAfterMs">;
 }
 
 /**
@@ -45,7 +50,7 @@ export interface V1RoutesOptions {
  */
 export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
   const { db, ledger, apiKeys, enforcer, queries, nowMs } = o;
-  installAuth(api, apiKeys, nowMs, o.authFailures);
+  installAuth(api, apiKeys, nowMs, o.authFailures, Date.now, o.consoleSessions);
   await api.register(rateLimit, {
     hook: "onRequest",
     max: o.rateLimit.max,
@@ -74,4 +79,5 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
   await api.register(ledgerRoutes, { ledger, nowMs });
   await api.register(keyRoutes, { apiKeys, nowMs });
   await api.register(providerRoutes, { providers: o.providers ?? null, nowMs });
+  await api.register(consoleDataRoutes, { db, nowMs, payments: o.payments, ...o.console });
 };

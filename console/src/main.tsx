@@ -1,0 +1,1179 @@
+import { createContext, render } from "preact";
+import { useCallback, useContext, useEffect, useState } from "preact/hooks";
+import { api, currentSession, errorText, type Get, login, logout, type Session, useSession } from "./api.js";
+import { Chart } from "./chart.js";
+import { credits, dateTime, int, minor, pct, usd } from "./format.js";
+import { initialLang, LANGS, type Lang, LOCALE, type Words } from "./i18n.js";
+import "./style.css";
+
+/** How often every page re-reads its numbers (ms): figures move as the meter bills. */
+const POLL_MS = 5_000;
+
+interface Ctx {
+  t: Words;
+  locale: string;
+  session: Session;
+  admin: boolean;
+}
+const AppCtx = createContext<Ctx>(null as unknown as Ctx);
+const useApp = () => useContext(AppCtx);
+
+/** Loads `load()` now, whenever `deps` change, and every POLL_MS; `reload` forces a read. */
+function usePoll<T>(load: () => Promise<T | undefined>, deps: unknown[]) {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const [at, setAt] = useState(0);
+  const reload = useCallback(() => {
+    load()
+      .then((d) => {
+        if (d !== undefined) {
+          setData(d);
+          setError(null);
+          setAt(Date.now());
+        }
+      })
+      .catch((e: unknown) => setError(String(e)));
+  }, deps);
+  useEffect(() => {
+    reload();
+    const id = setInterval(reload, POLL_MS);
+    return () => clearInterval(id);
+  }, [reload]);
+  return { data, error, at, reload };
+}
+
+/** Unwraps an openapi-fetch answer: the data, or throws the API's one-line message. */
+async function must<T>(p: Promise<{ data?: T; error?: unknown }>): Promise<T> {
+  const r = await p;
+  if (r.error !== undefined || r.data === undefined) throw new Error(errorText(r.error));
+  return r.data;
+}
+
+function useHash(): string {
+  const [hash, setHash] = useState(window.location.hash || "#/");
+  useEffect(() => {
+    const on = () => setHash(window.location.hash || "#/");
+    window.addEventListener("hashchange", on);
+    return () => window.removeEventListener("hashchange", on);
+  }, []);
+  return hash;
+}
+
+function Root() {
+  const [lang, setLang] = useState<Lang>(initialLang());
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const t = LANGS[lang];
+  useSession(session ?? null, () => setSession(null));
+  useEffect(() => {
+    currentSession().then(setSession);
+  }, []);
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    document.title = t.title;
+    localStorage.setItem("cg.lang", lang);
+  }, [lang]);
+  const langPicker = (
+    <label class="lang">
+      {t.language}{" "}
+      <select value={lang} onChange={(e) => setLang((e.target as HTMLSelectElement).value as Lang)}>
+        <option value="en">English</option>
+        <option value="es">Español</option>
+      </select>
+    </label>
+  );
+  if (session === undefined) return <main class="center">{t.loading}</main>;
+  if (session === null) return <Login t={t} langPicker={langPicker} onSession={setSession} />;
+  const ctx: Ctx = { t, locale: LOCALE[lang], session, admin: session.scope === "admin" };
+  return (
+    <AppCtx.Provider value={ctx}>
+      <Shell
+        langPicker={langPicker}
+        onLogout={async () => {
+          await logout();
+          setSession(null);
+        }}
+      />
+    </AppCtx.Provider>
+  );
+}
+
+function Login(p: { t: Words; langPicker: preact.JSX.Element; onSession: (s: Session) => void }) {
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <main class="login">
+      <h1>{p.t.title}</h1>
+      {p.langPicker}
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const form = e.currentTarget as HTMLFormElement;
+          const input = form.elements.namedItem("apiKey") as HTMLInputElement;
+          const r = await login(input.value);
+          input.value = ""; // the key is not kept, not even in the form
+          if (typeof r === "string") setError(r);
+          else p.onSession(r);
+        }}
+      >
+        <p>{p.t.loginHint}</p>
+        <label>
+          {p.t.apiKey}
+          <input name="apiKey" type="password" autocomplete="off" required />
+        </label>
+        <button type="submit">{p.t.login}</button>
+        {error && (
+          <p role="alert" class="error">
+            {error}
+          </p>
+        )}
+      </form>
+    </main>
+  );
+}
+
+const PAGES = ["overview", "users", "agents", "payments", "alerts", "review"] as const;
+
+function Shell(p: { langPicker: preact.JSX.Element; onLogout: () => void }) {
+  const { t, session } = useApp();
+  const hash = useHash();
+  const [, page = "overview", arg] = /^#\/([a-z]*)\/?(.*)$/.exec(hash) ?? [];
+  const current = (PAGES as readonly string[]).includes(page) ? page : "overview";
+  return (
+    <>
+      <header>
+        <strong>creditgate</strong>
+        <nav aria-label="main">
+          {PAGES.map((k) => (
+            <a href={`#/${k}`} aria-current={current === k ? "page" : undefined}>
+              {t[k]}
+            </a>
+          ))}
+        </nav>
+        <span class="who">
+          {session.keyId} ({session.scope})
+        </span>
+        {p.langPicker}
+        <button type="button" onClick={p.onLogout}>
+          {t.logout}
+        </button>
+      </header>
+      <main>
+        {current === "overview" && <Overview />}
+        {current === "users" && (arg ? <UserPage id={decodeURIComponent(arg)} /> : <Users />)}
+        {current === "agents" && <Agents />}
+        {current === "payments" && <Payments />}
+        {current === "alerts" && <Alerts />}
+        {current === "review" && <Review />}
+      </main>
+    </>
+  );
+}
+
+/** The range picker shared by the pages: today, 7 days, 30 days or from/to dates. */
+/**
+ * The presets are whole UTC days ending today (today; the last 7 and 30 days including today), sent
+ * as dates: the same numbers as `creditgate usage --since <that date>`, read entirely from the
+ * daily aggregates (no partial day at the edges).
+ */
+const PRESET_DAYS = { today: 0, "7d": 6, "30d": 29 } as const;
+type Preset = keyof typeof PRESET_DAYS;
+const presetFrom = (p: Preset) =>
+  new Date(Date.now() - PRESET_DAYS[p] * 86_400_000).toISOString().slice(0, 10);
+
+function useRange(initial: Preset = "7d") {
+  const [preset, setPreset] = useState<Preset | null>(initial);
+  const [custom, setCustom] = useState<{ from: string; to?: string }>({ from: presetFrom(initial) });
+  const range = preset ? { from: presetFrom(preset) } : custom;
+  const setRange = (r: { from: string; to?: string }) => {
+    const p = (Object.keys(PRESET_DAYS) as Preset[]).find((k) => k === r.from);
+    setPreset(p ?? null);
+    if (!p) setCustom(r);
+  };
+  const { t } = useApp();
+  const picker = (
+    <fieldset class="range">
+      <legend>{t.range}</legend>
+      {(
+        [
+          ["today", t.today],
+          ["7d", t.d7],
+          ["30d", t.d30],
+        ] as const
+      ).map(([v, label]) => (
+        <button type="button" aria-pressed={preset === v} onClick={() => setRange({ from: v })}>
+          {label}
+        </button>
+      ))}
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          const f = e.currentTarget as HTMLFormElement;
+          const from = (f.elements.namedItem("from") as HTMLInputElement).value;
+          const to = (f.elements.namedItem("to") as HTMLInputElement).value;
+          if (from) setRange(to ? { from, to } : { from });
+        }}
+      >
+        <label>
+          {t.from} <input name="from" type="date" />
+        </label>
+        <label>
+          {t.to} <input name="to" type="date" />
+        </label>
+        <button type="submit">{t.apply}</button>
+      </form>
+    </fieldset>
+  );
+  return { range, picker };
+}
+
+function Updated(p: { at: number; error: string | null }) {
+  const { t, locale } = useApp();
+  if (p.error)
+    return (
+      <p role="alert" class="error">
+        {p.error}
+      </p>
+    );
+  return (
+    <p class="updated" aria-live="polite">
+      {p.at ? `${t.updated} ${new Date(p.at).toLocaleTimeString(locale)}` : t.loading}
+    </p>
+  );
+}
+
+function Kpi(p: { id: string; label: string; value: string; sub?: string | undefined }) {
+  return (
+    <div class="kpi" data-kpi={p.id}>
+      <span class="label">{p.label}</span>
+      <span class="value">{p.value}</span>
+      {p.sub && <span class="sub">{p.sub}</span>}
+    </div>
+  );
+}
+
+function Overview() {
+  const { t, locale } = useApp();
+  const { range, picker } = useRange("7d");
+  const [bucket, setBucket] = useState<"day" | "hour">("day");
+  const [stack, setStack] = useState<"agent" | "model" | "provider">("agent");
+  // Hourly buckets are read from raw rows: offered for ranges of up to 8 days.
+  const b = bucket === "hour" && Date.now() - Date.parse(range.from) > 8 * 86_400_000 ? "day" : bucket;
+  const { data, error, at } = usePoll(
+    () => must(api.GET("/v1/overview", { params: { query: { ...range, bucket: b, stack } } })),
+    [range.from, range.to, b, stack],
+  );
+  return (
+    <section>
+      <h1>{t.overview}</h1>
+      {picker}
+      <Updated at={at} error={error} />
+      {data && <OverviewBody data={data} t={t} locale={locale} />}
+      {data && (
+        <section>
+          <h2>{t.spendOverTime}</h2>
+          <div class="controls">
+            <label>
+              {t.interval}{" "}
+              <select
+                value={b}
+                onChange={(e) => setBucket((e.target as HTMLSelectElement).value as "day" | "hour")}
+              >
+                <option value="day">{t.byDay}</option>
+                <option value="hour">{t.byHour}</option>
+              </select>
+            </label>
+            <label>
+              {t.stackBy}{" "}
+              <select
+                value={stack}
+                onChange={(e) =>
+                  setStack((e.target as HTMLSelectElement).value as "agent" | "model" | "provider")
+                }
+              >
+                <option value="agent">{t.agent}</option>
+                <option value="model">{t.model}</option>
+                <option value="provider">{t.provider}</option>
+              </select>
+            </label>
+          </div>
+          <SpendChart data={data} label={t.spendOverTime} />
+        </section>
+      )}
+    </section>
+  );
+}
+
+function SpendChart(p: { data: Get<"/v1/overview">; label: string }) {
+  const pts = p.data.series.points;
+  const xs = [...new Set(pts.map((x) => x.bucketStartMs))].sort((a, b) => a - b);
+  const keys = [...new Set(pts.map((x) => x.key))];
+  const series = keys.map((k) => ({
+    name: k,
+    values: xs.map((x) => {
+      const pt = pts.find((q) => q.key === k && q.bucketStartMs === x);
+      return pt ? pt.chargedMicroCredits / 1e6 : 0;
+    }),
+  }));
+  if (xs.length === 0) return <p>{"–"}</p>;
+  return <Chart label={p.label} xs={xs.map((x) => x / 1000)} series={series} stacked />;
+}
+
+function OverviewBody(p: { data: Get<"/v1/overview">; t: Words; locale: string }) {
+  const { data: d, t, locale } = p;
+  const paid = d.topups.map((x) => minor(locale, x.paidMinor, x.exponent, x.currency)).join(" · ") || "–";
+  const refunded =
+    d.topups.map((x) => minor(locale, x.refundedMinor, x.exponent, x.currency)).join(" · ") || "–";
+  return (
+    <>
+      <div class="kpis">
+        <Kpi id="cost" label={t.providerCost} value={usd(locale, d.totals.costPicoUsd)} />
+        <Kpi id="charged" label={t.charged} value={credits(locale, d.totals.chargedMicroCredits)} />
+        <Kpi id="margin" label={t.margin} value={credits(locale, d.totals.marginMicroCredits)} />
+        <Kpi id="requests" label={t.requests} value={int(locale, d.totals.requests)} />
+        <Kpi id="errors" label={t.errorRate} value={pct(locale, d.totals.errors, d.totals.requests)} />
+        <Kpi id="active" label={t.activeUsers} value={int(locale, d.activeUsers)} />
+        <Kpi id="new" label={t.newUsers} value={int(locale, d.newUsers)} />
+        <Kpi id="topups" label={t.topupsReceived} value={paid} sub={`${t.topupsRefunded}: ${refunded}`} />
+      </div>
+      <div class="cols">
+        <section>
+          <h2>{t.topUsers}</h2>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t.user}</th>
+                <th scope="col">{t.requests}</th>
+                <th scope="col">{t.charged}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.topUsers.map((u) => (
+                <tr>
+                  <td>
+                    <a href={`#/users/${encodeURIComponent(u.accountId)}`}>{u.accountId}</a>
+                  </td>
+                  <td class="num">{int(locale, u.requests)}</td>
+                  <td class="num">{credits(locale, u.chargedMicroCredits)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+        <section>
+          <h2>{t.topModels}</h2>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t.model}</th>
+                <th scope="col">{t.requests}</th>
+                <th scope="col">{t.providerCost}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.topModels.map((m) => (
+                <tr>
+                  <td>{m.model}</td>
+                  <td class="num">{int(locale, m.requests)}</td>
+                  <td class="num">{usd(locale, m.costPicoUsd)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      </div>
+      <section>
+        <h2>{t.runway}</h2>
+        <div class="kpis">
+          <Kpi id="prepaid" label={t.prepaid} value={credits(locale, d.balances.prepaidMicroCredits)} />
+          <Kpi
+            id="owed"
+            label={t.owed}
+            value={credits(locale, d.balances.owedMicroCredits)}
+            sub={`${int(locale, d.balances.overdrawnUsers)} ${t.users_}`}
+          />
+          <Kpi
+            id="burn"
+            label={t.burn}
+            value={`${credits(locale, d.balances.burnMicroCreditsPerDay)} ${t.perDay}`}
+          />
+          <Kpi
+            id="runway"
+            label={t.runwayDays}
+            value={d.balances.runwayDays === null ? "∞" : `${d.balances.runwayDays} ${t.days}`}
+          />
+        </div>
+        <h3>{t.runsOutFirst}</h3>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t.user}</th>
+              <th scope="col">{t.balance}</th>
+              <th scope="col">{t.burn}</th>
+              <th scope="col">{t.runwayDays}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {d.runouts.map((r) => (
+              <tr>
+                <td>
+                  <a href={`#/users/${encodeURIComponent(r.accountId)}`}>{r.accountId}</a>
+                </td>
+                <td class="num">{credits(locale, r.balanceMicroCredits)}</td>
+                <td class="num">{credits(locale, r.burnMicroCreditsPerDay)}</td>
+                <td class="num">
+                  {r.runwayDays} {t.days}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </>
+  );
+}
+
+function Users() {
+  const { t, locale } = useApp();
+  const [q, setQ] = useState("");
+  const [sort, setSort] = useState<"id" | "balance" | "activity" | "created">("id");
+  const [dir, setDir] = useState<"asc" | "desc">("asc");
+  const [page, setPage] = useState(0);
+  const limit = 25;
+  const { data, error, at } = usePoll(
+    () => must(api.GET("/v1/users", { params: { query: { q, sort, dir, limit, offset: page * limit } } })),
+    [q, sort, dir, page],
+  );
+  const pages = data ? Math.max(1, Math.ceil(data.total / limit)) : 1;
+  return (
+    <section>
+      <h1>{t.users}</h1>
+      <div class="controls">
+        <label>
+          {t.search}{" "}
+          <input
+            type="search"
+            value={q}
+            onInput={(e) => {
+              setQ((e.target as HTMLInputElement).value);
+              setPage(0);
+            }}
+          />
+        </label>
+        <label>
+          {t.sort}{" "}
+          <select
+            value={sort}
+            onChange={(e) => setSort((e.target as HTMLSelectElement).value as typeof sort)}
+          >
+            <option value="id">{t.user}</option>
+            <option value="balance">{t.balance}</option>
+            <option value="activity">{t.lastActivity}</option>
+            <option value="created">{t.created}</option>
+          </select>
+        </label>
+        <button type="button" onClick={() => setDir(dir === "asc" ? "desc" : "asc")}>
+          {dir === "asc" ? "↑" : "↓"}
+        </button>
+      </div>
+      <Updated at={at} error={error} />
+      {data && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t.user}</th>
+              <th scope="col">{t.balance}</th>
+              <th scope="col">{t.status}</th>
+              <th scope="col">{t.todaySpend}</th>
+              <th scope="col">{t.monthSpend}</th>
+              <th scope="col">{t.limits}</th>
+              <th scope="col">{t.lastActivity}</th>
+              <th scope="col">{t.language}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.users.map((u) => (
+              <tr>
+                <td>
+                  <a href={`#/users/${encodeURIComponent(u.userId)}`}>{u.userId}</a>
+                </td>
+                <td class="num">{credits(locale, u.balanceMicroCredits)}</td>
+                <td>
+                  {u.allowed === false ? `${t.blocked}: ${u.blockReason ?? u.reason ?? ""}` : t.allowed}
+                </td>
+                <td class="num">{credits(locale, u.todayChargedMicroCredits)}</td>
+                <td class="num">{credits(locale, u.monthChargedMicroCredits)}</td>
+                <td>{u.limits ? JSON.stringify(u.limits) : "–"}</td>
+                <td>{dateTime(locale, u.lastActivityMs)}</td>
+                <td>{u.language ?? "–"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <nav class="pager" aria-label="pages">
+        <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
+          {t.prev}
+        </button>
+        <span>
+          {t.page} {page + 1} {t.of} {pages} ({data ? int(locale, data.total) : "…"})
+        </span>
+        <button type="button" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
+          {t.next}
+        </button>
+      </nav>
+    </section>
+  );
+}
+
+function UserPage(p: { id: string }) {
+  const { t, locale, admin } = useApp();
+  const { range, picker } = useRange("30d");
+  const [ledgerLimit, setLedgerLimit] = useState(20);
+  const path = { id: p.id };
+  const status = usePoll(() => must(api.GET("/v1/users/{id}/status", { params: { path } })), [p.id]);
+  const act = usePoll(
+    () => must(api.GET("/v1/users/{id}/activity", { params: { path, query: range } })),
+    [p.id, range.from, range.to],
+  );
+  const ledger = usePoll(
+    () => must(api.GET("/v1/users/{id}/ledger", { params: { path, query: { limit: ledgerLimit } } })),
+    [p.id, ledgerLimit],
+  );
+  const refresh = () => {
+    status.reload();
+    act.reload();
+    ledger.reload();
+  };
+  const s = status.data;
+  const a = act.data;
+  return (
+    <section>
+      <h1>
+        {t.user}: {p.id}
+      </h1>
+      {s && (
+        <div class="kpis">
+          <Kpi id="balance" label={t.balance} value={credits(locale, s.balanceMicroCredits)} />
+          <Kpi
+            id="status"
+            label={t.status}
+            value={s.allowed ? t.allowed : t.blocked}
+            sub={s.reason ?? undefined}
+          />
+        </div>
+      )}
+      {picker}
+      <Updated at={act.at} error={act.error ?? status.error} />
+      {admin ? (
+        <UserActions id={p.id} onDone={refresh} blocked={s ? !s.allowed : false} />
+      ) : (
+        <p>{t.readOnly}</p>
+      )}
+      {a && (
+        <>
+          <h2>{t.balanceOverTime}</h2>
+          {a.balance.length > 0 ? (
+            <Chart
+              label={t.balanceOverTime}
+              kind="line"
+              xs={a.balance.map((x) => x.atMs / 1000)}
+              series={[{ name: t.balance, values: a.balance.map((x) => x.balanceMicroCredits / 1e6) }]}
+            />
+          ) : (
+            <p>{t.nothing}</p>
+          )}
+          <div class="cols">
+            <section>
+              <h2>{t.usageByModel}</h2>
+              <SpendTable rows={a.byModel.map((r) => ({ key: r.model, ...r }))} head={t.model} />
+            </section>
+            <section>
+              <h2>{t.usageByDay}</h2>
+              <SpendTable
+                rows={a.byDay.map((r) => ({ key: new Date(r.dayStartMs).toISOString().slice(0, 10), ...r }))}
+                head={t.when}
+              />
+            </section>
+          </div>
+        </>
+      )}
+      <h2>{t.ledger}</h2>
+      {ledger.data && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t.when}</th>
+              <th scope="col">{t.kind}</th>
+              <th scope="col">{t.amount}</th>
+              <th scope="col">{t.balance}</th>
+              <th scope="col">{t.reason}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {ledger.data.entries.map((e) => (
+              <tr>
+                <td>{dateTime(locale, e.createdAtMs)}</td>
+                <td>{e.kind}</td>
+                <td class="num">{credits(locale, e.amountMicroCredits)}</td>
+                <td class="num">{credits(locale, e.balanceAfterMicroCredits)}</td>
+                <td>{e.reason ?? ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {ledger.data && ledger.data.entries.length >= ledgerLimit && (
+        <button type="button" onClick={() => setLedgerLimit(Math.min(500, ledgerLimit + 50))}>
+          {t.next}
+        </button>
+      )}
+      {a && (
+        <>
+          <h2>{t.topups}</h2>
+          <TopupTable rows={a.topups} />
+          <h2>{t.alerts}</h2>
+          <ul>
+            {a.alerts.map((x) => (
+              <li>
+                {dateTime(locale, x.createdAtMs)} · {x.kind} ({x.threshold}) · {x.webhookState}
+              </li>
+            ))}
+          </ul>
+          <h2>{t.notices}</h2>
+          <ul>
+            {a.notices.map((x) => (
+              <li>
+                {dateTime(locale, x.createdAtMs)} · {x.kind}: {x.text}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  );
+}
+
+function SpendTable(p: {
+  rows: { key: string; requests: number; costPicoUsd: string; chargedMicroCredits: number }[];
+  head: string;
+}) {
+  const { t, locale } = useApp();
+  if (p.rows.length === 0) return <p>{t.nothing}</p>;
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">{p.head}</th>
+          <th scope="col">{t.requests}</th>
+          <th scope="col">{t.providerCost}</th>
+          <th scope="col">{t.charged}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {p.rows.map((r) => (
+          <tr>
+            <td>{r.key}</td>
+            <td class="num">{int(locale, r.requests)}</td>
+            <td class="num">{usd(locale, r.costPicoUsd)}</td>
+            <td class="num">{credits(locale, r.chargedMicroCredits)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function TopupTable(p: { rows: Get<"/v1/users/{id}/activity">["topups"] }) {
+  const { t, locale } = useApp();
+  if (p.rows.length === 0) return <p>{t.nothing}</p>;
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">{t.id}</th>
+          <th scope="col">{t.provider}</th>
+          <th scope="col">{t.status}</th>
+          <th scope="col">{t.amount}</th>
+          <th scope="col">{t.topupsRefunded}</th>
+          <th scope="col">{t.credits}</th>
+          <th scope="col">{t.created}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {p.rows.map((x) => (
+          <tr>
+            <td>{x.id}</td>
+            <td>{x.provider}</td>
+            <td>{x.status}</td>
+            <td class="num">{minor(locale, x.amountMinor, x.exponent, x.currency)}</td>
+            <td class="num">
+              {x.refundedMinor ? minor(locale, x.refundedMinor, x.exponent, x.currency) : "–"}
+            </td>
+            <td class="num">{credits(locale, x.grantMicroCredits)}</td>
+            <td>{dateTime(locale, x.createdAtMs)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Reads a named field of the submitted form. */
+const field = (e: Event, name: string) =>
+  ((e.currentTarget as HTMLFormElement).elements.namedItem(name) as HTMLInputElement).value.trim();
+
+/** Decimal credits ("2.5") to micro-credits, exactly (no float). */
+function toMicro(text: string): number | null {
+  const m = /^(-?)(\d+)(?:\.(\d{1,6}))?$/.exec(text);
+  if (!m) return null;
+  const v = BigInt(m[2] ?? "0") * 1_000_000n + BigInt((m[3] ?? "").padEnd(6, "0") || "0");
+  return Number(m[1] ? -v : v);
+}
+
+function UserActions(p: { id: string; onDone: () => void; blocked: boolean }) {
+  const { t } = useApp();
+  const [msg, setMsg] = useState<string | null>(null);
+  // One idempotency key per grant the operator means: a retried submit reuses it.
+  const [grantKey, setGrantKey] = useState(() => crypto.randomUUID());
+  const path = { id: p.id };
+  const run = async (call: Promise<{ error?: unknown }>, after?: () => void) => {
+    const r = await call;
+    if (r.error !== undefined) setMsg(errorText(r.error));
+    else {
+      setMsg(t.done);
+      after?.();
+      p.onDone();
+    }
+  };
+  const packs = usePoll(() => must(api.GET("/v1/packs")), []);
+  return (
+    <section class="actions">
+      <h2>{t.actions}</h2>
+      <form
+        aria-label={t.grant}
+        onSubmit={(e) => {
+          e.preventDefault();
+          const f = e.currentTarget as HTMLFormElement;
+          run(
+            api.POST("/v1/users/{id}/grants", {
+              params: { path },
+              body: {
+                credits: field(e, "credits"),
+                reason: field(e, "reason"),
+                idempotencyKey: `console-${grantKey}`,
+              },
+            }),
+            () => {
+              setGrantKey(crypto.randomUUID());
+              f.reset();
+            },
+          );
+        }}
+      >
+        <label>
+          {t.credits} <input name="credits" inputMode="decimal" required pattern="\d+(\.\d{1,6})?" />
+        </label>
+        <label>
+          {t.reason} <input name="reason" required maxLength={500} />
+        </label>
+        <button type="submit">{t.grant}</button>
+      </form>
+      <form
+        aria-label={p.blocked ? t.unblock : t.block}
+        onSubmit={(e) => {
+          e.preventDefault();
+          run(
+            p.blocked
+              ? api.POST("/v1/users/{id}/unblock", { params: { path } })
+              : api.POST("/v1/users/{id}/block", {
+                  params: { path },
+                  body: { reason: field(e, "blockReason") },
+                }),
+          );
+        }}
+      >
+        {!p.blocked && (
+          <label>
+            {t.reason} <input name="blockReason" required maxLength={500} />
+          </label>
+        )}
+        <button type="submit">{p.blocked ? t.unblock : t.block}</button>
+      </form>
+      <form
+        aria-label={t.setLimits}
+        onSubmit={(e) => {
+          e.preventDefault();
+          const daily = toMicro(field(e, "daily"));
+          const monthly = toMicro(field(e, "monthly"));
+          const floor = toMicro(field(e, "floor"));
+          const caps = [
+            ...(daily ? [{ period: "day" as const, capMicroCredits: daily }] : []),
+            ...(monthly ? [{ period: "month" as const, capMicroCredits: monthly }] : []),
+          ];
+          run(
+            api.PUT("/v1/users/{id}/limits", {
+              params: { path },
+              body: { caps, ...(floor !== null ? { floorMicroCredits: floor } : {}) } as never,
+            }),
+          );
+        }}
+      >
+        <label>
+          {t.daily} <input name="daily" inputMode="decimal" />
+        </label>
+        <label>
+          {t.monthly} <input name="monthly" inputMode="decimal" />
+        </label>
+        <label>
+          {t.floor} <input name="floor" inputMode="decimal" />
+        </label>
+        <button type="submit">{t.setLimits}</button>
+        <button type="button" onClick={() => run(api.DELETE("/v1/users/{id}/limits", { params: { path } }))}>
+          {t.clearLimits}
+        </button>
+      </form>
+      <form
+        aria-label={t.createLink}
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const [packId, provider] = field(e, "pack").split("|");
+          const r = await api.POST("/v1/topups", {
+            body: {
+              userId: p.id,
+              packId: packId ?? "",
+              provider: (provider ?? "stripe") as "stripe" | "mercadopago",
+            },
+          });
+          setMsg(
+            r.error !== undefined
+              ? errorText(r.error)
+              : `${t.done}: ${(r.data as { checkoutUrl?: string }).checkoutUrl ?? ""}`,
+          );
+        }}
+      >
+        <label>
+          {t.pack}{" "}
+          <select name="pack">
+            {(packs.data?.packs ?? []).flatMap((pk) =>
+              [...new Set(pk.prices.map((x) => x.provider))].map((prov) => (
+                <option value={`${pk.id}|${prov}`}>
+                  {pk.title} · {prov}
+                </option>
+              )),
+            )}
+          </select>
+        </label>
+        <button type="submit">{t.createLink}</button>
+      </form>
+      {msg && (
+        <p role="status" class="msg">
+          {msg}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function Agents() {
+  const { t, locale } = useApp();
+  const { range, picker } = useRange("30d");
+  const { data, error, at } = usePoll(
+    () => must(api.GET("/v1/agents", { params: { query: range } })),
+    [range.from, range.to],
+  );
+  return (
+    <section>
+      <h1>{t.agents}</h1>
+      {picker}
+      <Updated at={at} error={error} />
+      {data && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t.agent}</th>
+              <th scope="col">{t.requests}</th>
+              <th scope="col">{t.providerCost}</th>
+              <th scope="col">{t.charged}</th>
+              <th scope="col">{t.users}</th>
+              <th scope="col">{t.models_}</th>
+              <th scope="col">{t.ownCost}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.agents.map((a) => (
+              <tr>
+                <td>{a.agentId}</td>
+                <td class="num">{int(locale, a.requests)}</td>
+                <td class="num">{usd(locale, a.costPicoUsd)}</td>
+                <td class="num">{credits(locale, a.chargedMicroCredits)}</td>
+                <td class="num">{int(locale, a.users)}</td>
+                <td class="num">{int(locale, a.models)}</td>
+                <td class="num">
+                  {usd(locale, a.ownCostPicoUsd)} ({int(locale, a.ownRequests)})
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function Payments() {
+  const { t, locale, admin } = useApp();
+  const { range, picker } = useRange("30d");
+  const [status, setStatus] = useState("");
+  const [msg, setMsg] = useState<string | null>(null);
+  const { data, error, at, reload } = usePoll(
+    () =>
+      must(
+        api.GET("/v1/payments", {
+          params: { query: { ...range, ...(status ? { status: status as "paid" } : {}) } },
+        }),
+      ),
+    [range.from, range.to, status],
+  );
+  const days = data ? [...new Set(data.revenue.map((r) => r.dayStartMs))].sort((a, b) => a - b) : [];
+  const currencies = data ? [...new Set(data.revenue.map((r) => r.currency))] : [];
+  return (
+    <section>
+      <h1>{t.payments}</h1>
+      {picker}
+      {admin && (
+        <button
+          type="button"
+          onClick={async () => {
+            const r = await api.POST("/v1/payments/reconcile");
+            setMsg(r.error !== undefined ? errorText(r.error) : `${t.done}: ${r.data?.checked ?? 0}`);
+            reload();
+          }}
+        >
+          {t.reconcile}
+        </button>
+      )}
+      {msg && <p role="status">{msg}</p>}
+      <Updated at={at} error={error} />
+      {data && (
+        <>
+          <table>
+            <caption>
+              {t.status} / {t.provider} / {t.currency}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">{t.status}</th>
+                <th scope="col">{t.provider}</th>
+                <th scope="col">{t.currency}</th>
+                <th scope="col">{t.count}</th>
+                <th scope="col">{t.amount}</th>
+                <th scope="col">{t.topupsRefunded}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.groups.map((g) => (
+                <tr>
+                  <td>{g.status}</td>
+                  <td>{g.provider}</td>
+                  <td>{g.currency}</td>
+                  <td class="num">{int(locale, g.count)}</td>
+                  <td class="num">{minor(locale, g.amountMinor, g.exponent, g.currency)}</td>
+                  <td class="num">{minor(locale, g.refundedMinor, g.exponent, g.currency)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <h2>{t.revenue}</h2>
+          {days.length > 0 ? (
+            <Chart
+              label={t.revenue}
+              xs={days.map((d) => d / 1000)}
+              series={currencies.map((c) => ({
+                name: c,
+                values: days.map((d) => {
+                  const r = data.revenue.find((x) => x.dayStartMs === d && x.currency === c);
+                  return r ? r.amountMinor / 10 ** r.exponent : 0;
+                }),
+              }))}
+            />
+          ) : (
+            <p>{t.nothing}</p>
+          )}
+          <label>
+            {t.status}{" "}
+            <select value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
+              <option value="">{t.all}</option>
+              {["pending", "awaiting_payment", "paid", "failed", "expired"].map((s) => (
+                <option value={s}>{s}</option>
+              ))}
+            </select>
+          </label>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t.id}</th>
+                <th scope="col">{t.user}</th>
+                <th scope="col">{t.status}</th>
+                <th scope="col">{t.amount}</th>
+                <th scope="col">{t.events}</th>
+                <th scope="col">{t.created}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.topups.map((x) => (
+                <tr>
+                  <td>{x.id}</td>
+                  <td>
+                    <a href={`#/users/${encodeURIComponent(x.userId)}`}>{x.userId}</a>
+                  </td>
+                  <td>{x.status}</td>
+                  <td class="num">{minor(locale, x.amountMinor, x.exponent, x.currency)}</td>
+                  <td>{x.events.map((ev) => `${ev.type} → ${ev.outcome}`).join("; ") || "–"}</td>
+                  <td>{dateTime(locale, x.createdAtMs)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
+
+function Alerts() {
+  const { t, locale, admin } = useApp();
+  const recent = usePoll(() => must(api.GET("/v1/alerts", { params: { query: {} } })), []);
+  const dead = usePoll(() => must(api.GET("/v1/alerts", { params: { query: { state: "dead" } } })), []);
+  const [msg, setMsg] = useState<string | null>(null);
+  type AlertRow = { id: number; accountId: string; kind: string; webhookState: string; createdAtMs: number };
+  const table = (rows: AlertRow[], retry: boolean) =>
+    rows.length === 0 ? (
+      <p>{t.nothing}</p>
+    ) : (
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t.id}</th>
+            <th scope="col">{t.user}</th>
+            <th scope="col">{t.kind}</th>
+            <th scope="col">{t.delivery}</th>
+            <th scope="col">{t.when}</th>
+            {retry && admin && <th scope="col">{t.retry}</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((a) => (
+            <tr>
+              <td>{a.id}</td>
+              <td>{a.accountId}</td>
+              <td>{a.kind}</td>
+              <td>{a.webhookState}</td>
+              <td>{dateTime(locale, a.createdAtMs)}</td>
+              {retry && admin && (
+                <td>
+                  <button
+                    type="button"
+                    onClick={async () => {
+                      const r = await api.POST("/v1/alerts/{alertId}/retry", {
+                        params: { path: { alertId: a.id } },
+                      });
+                      setMsg(r.error !== undefined ? errorText(r.error) : t.done);
+                      dead.reload();
+                      recent.reload();
+                    }}
+                  >
+                    {t.retry} #{a.id}
+                  </button>
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    );
+  return (
+    <section>
+      <h1>{t.alerts}</h1>
+      <Updated at={recent.at} error={recent.error} />
+      {msg && <p role="status">{msg}</p>}
+      <h2>{t.deadLetters}</h2>
+      {dead.data && table(dead.data as AlertRow[], true)}
+      <h2>{t.recentAlerts}</h2>
+      {recent.data && table(recent.data as AlertRow[], false)}
+    </section>
+  );
+}
+
+function Review() {
+  const { t, locale, admin } = useApp();
+  const { data, error, at, reload } = usePoll(
+    () => must(api.GET("/v1/review", { params: { query: {} } })),
+    [],
+  );
+  const [msg, setMsg] = useState<string | null>(null);
+  const act = async (id: number, what: "release" | "void") => {
+    const reason = window.prompt(t.reason) ?? "";
+    if (!reason.trim()) return;
+    const r =
+      what === "release"
+        ? await api.POST("/v1/review/{reviewId}/release", {
+            params: { path: { reviewId: id } },
+            body: { reason },
+          })
+        : await api.POST("/v1/review/{reviewId}/void", {
+            params: { path: { reviewId: id } },
+            body: { reason },
+          });
+    setMsg(r.error !== undefined ? errorText(r.error) : t.done);
+    reload();
+  };
+  return (
+    <section>
+      <h1>{t.review}</h1>
+      <Updated at={at} error={error} />
+      {msg && <p role="status">{msg}</p>}
+      <h2>{t.held}</h2>
+      {data && data.items.length === 0 && <p>{t.nothing}</p>}
+      {data && data.items.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t.id}</th>
+              <th scope="col">{t.user}</th>
+              <th scope="col">{t.model}</th>
+              <th scope="col">{t.reason}</th>
+              <th scope="col">{t.cost}</th>
+              <th scope="col">{t.when}</th>
+              {admin && <th scope="col">{t.actions}</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {data.items.map((h) => (
+              <tr>
+                <td>{h.id}</td>
+                <td>{h.accountId}</td>
+                <td>
+                  {h.provider}/{h.model}
+                </td>
+                <td>{h.reason}</td>
+                <td class="num">{h.costUsd ?? "–"}</td>
+                <td>{dateTime(locale, h.messageTsMs)}</td>
+                {admin && (
+                  <td>
+                    <button type="button" onClick={() => act(h.id, "release")}>
+                      {t.release} #{h.id}
+                    </button>{" "}
+                    <button type="button" onClick={() => act(h.id, "void")}>
+                      {t.void} #{h.id}
+                    </button>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+render(<Root />, document.getElementById("app") as HTMLElement);

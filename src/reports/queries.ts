@@ -1,0 +1,435 @@
+import type { Db } from "../db/index.js";
+import { divRoundHalfUp, PICO_PER_MICRO, type Ratio } from "../money.js";
+
+/** One UTC day in ms (usage_daily's `day` is `message_ts_ms / DAY_MS`). */
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** Rows at or after this (year 10000) are not aggregated in usage_daily (see the usage writer). */
+const AGGREGATED_UNTIL_MS = 253_402_300_800_000;
+/** Hourly buckets are read from raw rows: at most this range. */
+export const MAX_HOURLY_RANGE_MS = 8 * DAY_MS;
+/** Stacks of the spend chart: the biggest keys by cost, the rest summed as "other". */
+export const MAX_STACKS = 8;
+
+export const BUCKETS = ["day", "hour"] as const;
+export type Bucket = (typeof BUCKETS)[number];
+export const STACKS = ["agent", "model", "provider"] as const;
+export type Stack = (typeof STACKS)[number];
+
+/** Whole UTC days [firstDay, endDay) of a range (read from usage_daily) and its raw edges. */
+interface Split {
+  firstDay: number;
+  endDay: number;
+  /** Raw ranges [lo, hi) read from usage_events (either end open when undefined). */
+  edges: [number | undefined, number | undefined][];
+}
+
+/** The same split `queryUsage` makes: whole days from the aggregate, partial days raw. */
+function split(sinceMs: number | undefined, untilMs: number | undefined): Split {
+  const since = Math.max(sinceMs ?? 0, 0);
+  const until = Math.min(untilMs ?? AGGREGATED_UNTIL_MS, AGGREGATED_UNTIL_MS);
+  const firstDay = Math.ceil(since / DAY_MS);
+  const endDay = Math.floor(until / DAY_MS);
+  if (!(firstDay < endDay)) return { firstDay: 0, endDay: 0, edges: [[sinceMs, untilMs]] };
+  const edges: [number | undefined, number | undefined][] = [];
+  for (const [lo, hi] of [
+    [sinceMs, firstDay * DAY_MS],
+    [endDay * DAY_MS, untilMs],
+  ] as const) {
+    if (lo !== undefined && hi !== undefined && lo >= hi) continue;
+    edges.push([lo, hi]);
+  }
+  return { firstDay, endDay, edges };
+}
+
+/** `SELECT cols FROM usage_daily … UNION ALL SELECT rawCols FROM usage_events …` over a split. */
+function unionSql(
+  s: Split,
+  daily: { table: string; cols: string; where?: string; group?: string },
+  raw: { cols: string; where?: string; group?: string },
+  params: (string | number)[] = [],
+): { sql: string; params: (string | number)[] } {
+  const parts: string[] = [];
+  const out: (string | number)[] = [];
+  if (s.firstDay < s.endDay) {
+    parts.push(
+      `SELECT ${daily.cols} FROM ${daily.table} WHERE day >= ? AND day < ?${daily.where ? ` AND ${daily.where}` : ""}${daily.group ? ` GROUP BY ${daily.group}` : ""}`,
+    );
+    out.push(s.firstDay, s.endDay, ...params);
+  }
+  for (const [lo, hi] of s.edges) {
+    const where: string[] = [];
+    if (lo !== undefined) {
+      where.push("message_ts_ms >= ?");
+      out.push(lo);
+    }
+    if (hi !== undefined) {
+      where.push("message_ts_ms < ?");
+      out.push(hi);
+    }
+    if (raw.where) where.push(raw.where);
+    out.push(...params);
+    parts.push(
+      `SELECT ${raw.cols} FROM usage_events${where.length ? ` WHERE ${where.join(" AND ")}` : ""}${raw.group ? ` GROUP BY ${raw.group}` : ""}`,
+    );
+  }
+  return { sql: parts.join(" UNION ALL "), params: out };
+}
+
+/** Usage sums of a range: the same numbers `creditgate usage` / `GET /v1/usage` report (summed over days). */
+export interface UsageTotals {
+  requests: number;
+  errors: number;
+  /** Provider cost, exact pico-USD (decimal string). */
+  costPicoUsd: string;
+  /** What users were charged, micro-credits. */
+  chargedMicroCredits: number;
+  /** Charged minus cost converted to credits at the configured rate (micro-credits, may be negative). */
+  marginMicroCredits: number;
+}
+
+/** Provider cost (pico-USD) in micro-credits at `creditsPerUsd`, rounded half-up once. */
+export function costInMicroCredits(costPico: bigint, creditsPerUsd: Ratio): bigint {
+  return divRoundHalfUp(costPico * creditsPerUsd.num, creditsPerUsd.den * PICO_PER_MICRO);
+}
+
+/**
+ * Usage totals of `[sinceMs, untilMs)` (either end open when undefined): whole days from the
+ * usage_daily_totals rollup, partial days from the raw rows. Equal to the sums of `queryUsage`'s
+ * rows (`creditgate usage`, `GET /v1/usage`) for the same range; tested so.
+ */
+export function rangeTotals(
+  db: Db,
+  sinceMs: number | undefined,
+  untilMs: number | undefined,
+  creditsPerUsd: Ratio,
+): UsageTotals {
+  const u = unionSql(
+    split(sinceMs, untilMs),
+    {
+      table: "usage_daily_totals",
+      cols: "SUM(requests) AS n, SUM(errors) AS e, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
+    },
+    { cols: "COUNT(*) AS n, SUM(is_error) AS e, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m" },
+  );
+  const r = db
+    .prepare<(string | number)[], { n: bigint | null; e: bigint | null; c: bigint | null; m: bigint | null }>(
+      `SELECT SUM(n) AS n, SUM(e) AS e, SUM(c) AS c, SUM(m) AS m FROM (${u.sql})`,
+    )
+    .safeIntegers(true)
+    .get(...u.params);
+  const cost = r?.c ?? 0n;
+  const charged = Number(r?.m ?? 0n);
+  return {
+    requests: Number(r?.n ?? 0n),
+    errors: Number(r?.e ?? 0n),
+    costPicoUsd: cost.toString(),
+    chargedMicroCredits: charged,
+    marginMicroCredits: charged - Number(costInMicroCredits(cost, creditsPerUsd)),
+  };
+}
+
+/** Models by provider cost over a range (the `limit` biggest), from the rollup plus raw edges. */
+export function topModels(
+  db: Db,
+  q: { sinceMs: number; untilMs: number | undefined; limit: number },
+): { model: string; requests: number; costPicoUsd: string; chargedMicroCredits: number }[] {
+  const cols = "provider || '/' || model AS k";
+  const u = unionSql(
+    split(q.sinceMs, q.untilMs),
+    {
+      table: "usage_daily_totals",
+      cols: `${cols}, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`,
+      group: "k",
+    },
+    { cols: `${cols}, COUNT(*) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`, group: "k" },
+  );
+  return db
+    .prepare<(string | number)[], { k: string; n: bigint; c: bigint; m: bigint }>(
+      `SELECT k, SUM(n) AS n, SUM(c) AS c, SUM(m) AS m FROM (${u.sql}) GROUP BY k ORDER BY c DESC, k LIMIT ?`,
+    )
+    .safeIntegers(true)
+    .all(...u.params, q.limit)
+    .map((r) => ({
+      model: r.k,
+      requests: Number(r.n),
+      costPicoUsd: r.c.toString(),
+      chargedMicroCredits: Number(r.m),
+    }));
+}
+
+/** One point of the spend chart: a bucket (start, epoch ms) and a stack key. */
+export interface SeriesPoint {
+  bucketStartMs: number;
+  key: string;
+  requests: number;
+  costPicoUsd: string;
+  chargedMicroCredits: number;
+}
+
+const STACK_SQL: Record<Stack, { daily: string; raw: string }> = {
+  agent: { daily: "agent_id", raw: "agent_id" },
+  model: { daily: "provider || '/' || model", raw: "provider || '/' || model" },
+  provider: { daily: "provider", raw: "provider" },
+};
+
+/**
+ * Spend over time by day or hour, stacked by agent, model or provider: the `MAX_STACKS` keys with
+ * the highest cost keep their name, the rest are summed as "other". Day buckets come from
+ * usage_daily (plus raw edges), hour buckets from raw rows (range at most `MAX_HOURLY_RANGE_MS`).
+ * Summed over all points the numbers equal `queryUsage`'s for the same range.
+ */
+export function spendSeries(
+  db: Db,
+  q: { sinceMs: number; untilMs: number; bucket: Bucket; stack: Stack },
+): SeriesPoint[] {
+  const key = STACK_SQL[q.stack];
+  const s: Split =
+    q.bucket === "hour"
+      ? { firstDay: 0, endDay: 0, edges: [[q.sinceMs, q.untilMs]] }
+      : split(q.sinceMs, q.untilMs);
+  const rawBucket = q.bucket === "hour" ? `message_ts_ms / ${HOUR_MS}` : `message_ts_ms / ${DAY_MS}`;
+  const u = unionSql(
+    s,
+    {
+      table: "usage_daily_totals",
+      cols: `day AS b, ${key.daily} AS k, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`,
+      group: "b, k",
+    },
+    {
+      cols: `${rawBucket} AS b, ${key.raw} AS k, COUNT(*) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`,
+      group: "b, k",
+    },
+  );
+  const rows = db
+    .prepare<(string | number)[], { b: bigint; k: string; n: bigint; c: bigint; m: bigint }>(
+      `SELECT b, k, SUM(n) AS n, SUM(c) AS c, SUM(m) AS m FROM (${u.sql}) GROUP BY b, k ORDER BY b, k`,
+    )
+    .safeIntegers(true)
+    .all(...u.params);
+  const byKey = new Map<string, bigint>();
+  for (const r of rows) byKey.set(r.k, (byKey.get(r.k) ?? 0n) + r.c);
+  const keep = new Set(
+    [...byKey.entries()]
+      .sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : a[0] < b[0] ? -1 : 1))
+      .slice(0, MAX_STACKS)
+      .map(([k]) => k),
+  );
+  const unit = q.bucket === "hour" ? HOUR_MS : DAY_MS;
+  const out = new Map<string, { bucketStartMs: number; key: string; n: number; c: bigint; m: number }>();
+  for (const r of rows) {
+    const k = keep.has(r.k) ? r.k : "other";
+    const b = Number(r.b) * unit;
+    const id = `${b}\u0000${k}`;
+    const p = out.get(id) ?? { bucketStartMs: b, key: k, n: 0, c: 0n, m: 0 };
+    p.n += Number(r.n);
+    p.c += r.c;
+    p.m += Number(r.m);
+    out.set(id, p);
+  }
+  return [...out.values()].map((p) => ({
+    bucketStartMs: p.bucketStartMs,
+    key: p.key,
+    requests: p.n,
+    costPicoUsd: p.c.toString(),
+    chargedMicroCredits: p.m,
+  }));
+}
+
+/**
+ * Active accounts (end users and agents' own accounts apart) and the `limit` end users charged the
+ * most over a range, in one pass over the per-day-and-account rollup (plus raw edges).
+ */
+export function accountsSummary(
+  db: Db,
+  q: { sinceMs: number; untilMs: number | undefined; limit: number },
+): {
+  users: number;
+  agents: number;
+  top: { accountId: string; requests: number; costPicoUsd: string; chargedMicroCredits: number }[];
+} {
+  const s = split(q.sinceMs, q.untilMs);
+  // Whole days only (the console's presets): one GROUP BY over the rollup. The open tail past the
+  // aggregated span (year 10000; validation never lets a call get there) holds no rows to add.
+  const wholeDays =
+    s.firstDay < s.endDay && s.edges.every(([lo]) => lo !== undefined && lo >= AGGREGATED_UNTIL_MS);
+  const u = wholeDays
+    ? {
+        sql: `SELECT account_id AS a, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m
+                FROM usage_daily_accounts WHERE day >= ? AND day < ? GROUP BY account_id`,
+        params: [s.firstDay, s.endDay] as (string | number)[],
+      }
+    : unionSql(
+        s,
+        {
+          table: "usage_daily_accounts",
+          cols: "account_id AS a, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
+          group: "account_id",
+        },
+        {
+          cols: "account_id AS a, COUNT(*) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
+          group: "account_id",
+        },
+      );
+  const grouped = wholeDays
+    ? `SELECT a, n, c, m, substr(a, 1, 6) = 'agent:' AS ag FROM (${u.sql})`
+    : `SELECT a, SUM(n) AS n, SUM(c) AS c, SUM(m) AS m, substr(a, 1, 6) = 'agent:' AS ag FROM (${u.sql}) GROUP BY a`;
+  const rows = db
+    .prepare<
+      (string | number)[],
+      { a: string | null; n: bigint; c: bigint; m: bigint; users: bigint; agents: bigint }
+    >(
+      `WITH g AS MATERIALIZED (${grouped}),
+            k AS (SELECT COALESCE(SUM(ag = 0), 0) AS users, COALESCE(SUM(ag), 0) AS agents FROM g)
+       SELECT t.a, t.n, t.c, t.m, k.users, k.agents
+         FROM k LEFT JOIN (SELECT a, n, c, m FROM g WHERE ag = 0 ORDER BY m DESC, a LIMIT ?) t`,
+    )
+    .safeIntegers(true)
+    .all(...u.params, q.limit);
+  const first = rows[0];
+  return {
+    users: Number(first?.users ?? 0n),
+    agents: Number(first?.agents ?? 0n),
+    top: rows
+      .filter((r) => r.a !== null)
+      .map((r) => ({
+        accountId: r.a as string,
+        requests: Number(r.n),
+        costPicoUsd: r.c.toString(),
+        chargedMicroCredits: Number(r.m),
+      })),
+  };
+}
+
+/** Prepaid money on end users' balances and what overdrawn users owe (micro-credits). */
+export function balanceTotals(db: Db): {
+  prepaidMicroCredits: number;
+  owedMicroCredits: number;
+  fundedUsers: number;
+  overdrawnUsers: number;
+  users: number;
+} {
+  const r = db
+    .prepare<
+      [],
+      {
+        prepaid: number | null;
+        owed: number | null;
+        funded: number | null;
+        overdrawn: number | null;
+        n: number;
+      }
+    >(
+      `SELECT SUM(MAX(balance_micro_credits, 0)) AS prepaid, -SUM(MIN(balance_micro_credits, 0)) AS owed,
+              SUM(balance_micro_credits > 0) AS funded, SUM(balance_micro_credits < 0) AS overdrawn, COUNT(*) AS n
+         FROM accounts WHERE kind = 'user'`,
+    )
+    .get();
+  return {
+    prepaidMicroCredits: r?.prepaid ?? 0,
+    owedMicroCredits: r?.owed ?? 0,
+    fundedUsers: r?.funded ?? 0,
+    overdrawnUsers: r?.overdrawn ?? 0,
+    users: r?.n ?? 0,
+  };
+}
+
+/**
+ * Users whose prepaid balance runs out first at their own rate over the `days` days before `untilMs`:
+ * balance ÷ (their charge over those days ÷ days). Only users with a positive balance and spend.
+ */
+export function soonestRunouts(
+  db: Db,
+  q: { untilMs: number; days: number; limit: number },
+): { accountId: string; balanceMicroCredits: number; burnMicroCreditsPerDay: number; runwayDays: number }[] {
+  const u = unionSql(
+    split(q.untilMs - q.days * DAY_MS, q.untilMs),
+    {
+      table: "usage_daily_accounts",
+      cols: "account_id AS a, SUM(charge_micro_credits) AS m",
+      where: "account_id NOT LIKE 'agent:%'",
+      group: "account_id",
+    },
+    {
+      cols: "account_id AS a, SUM(charge_micro_credits) AS m",
+      where: "account_id NOT LIKE 'agent:%'",
+      group: "account_id",
+    },
+  );
+  return db
+    .prepare<(string | number)[], { a: string; m: number; b: number }>(
+      `SELECT s.a AS a, s.m AS m, acc.balance_micro_credits AS b
+         FROM (SELECT a, SUM(m) AS m FROM (${u.sql}) GROUP BY a) s JOIN accounts acc ON acc.id = s.a
+        WHERE s.m > 0 AND acc.balance_micro_credits > 0
+        ORDER BY CAST(acc.balance_micro_credits AS REAL) / s.m, s.a LIMIT ?`,
+    )
+    .all(...u.params, q.limit)
+    .map((r) => {
+      const perDay = Math.round(r.m / q.days);
+      return {
+        accountId: r.a,
+        balanceMicroCredits: r.b,
+        burnMicroCreditsPerDay: perDay,
+        runwayDays: perDay > 0 ? Math.round((r.b / perDay) * 10) / 10 : 0,
+      };
+    });
+}
+
+/** End users' total charge over the last `days` days (the aggregate burn, micro-credits). */
+export function usersCharged(db: Db, sinceMs: number, untilMs: number): number {
+  const u = unionSql(
+    split(sinceMs, untilMs),
+    { table: "usage_daily_totals", cols: "SUM(charge_micro_credits) AS m", where: "agent_account = 0" },
+    { cols: "SUM(charge_micro_credits) AS m", where: "account_id NOT LIKE 'agent:%'" },
+  );
+  const r = db
+    .prepare<(string | number)[], { m: number | null }>(`SELECT SUM(m) AS m FROM (${u.sql})`)
+    .get(...u.params);
+  return r?.m ?? 0;
+}
+
+/** Accounts (end users) first seen in the range. */
+export function newUsers(db: Db, sinceMs: number, untilMs: number): number {
+  const r = db
+    .prepare<[number, number], { n: number }>(
+      "SELECT COUNT(*) AS n FROM accounts WHERE kind = 'user' AND created_at_ms >= ? AND created_at_ms < ?",
+    )
+    .get(sinceMs, untilMs);
+  return r?.n ?? 0;
+}
+
+/** Top-ups paid in the range and refunds of top-ups updated in it, per currency (minor units). */
+export function topupTotals(
+  db: Db,
+  sinceMs: number,
+  untilMs: number,
+): {
+  currency: string;
+  paidCount: number;
+  paidMinor: number;
+  refundedCount: number;
+  refundedMinor: number;
+  exponent: number;
+}[] {
+  return db
+    .prepare<
+      [{ since: number; until: number }],
+      {
+        currency: string;
+        paidCount: number;
+        paidMinor: number;
+        refundedCount: number;
+        refundedMinor: number;
+        exponent: number;
+      }
+    >(
+      `SELECT currency, MAX(currency_exponent) AS exponent,
+              SUM(paid_at_ms >= @since AND paid_at_ms < @until) AS paidCount,
+              SUM(CASE WHEN paid_at_ms >= @since AND paid_at_ms < @until THEN amount_minor ELSE 0 END) AS paidMinor,
+              SUM(refunded_minor > 0 AND updated_at_ms >= @since AND updated_at_ms < @until) AS refundedCount,
+              SUM(CASE WHEN refunded_minor > 0 AND updated_at_ms >= @since AND updated_at_ms < @until THEN refunded_minor ELSE 0 END) AS refundedMinor
+         FROM topups WHERE paid_at_ms IS NOT NULL GROUP BY currency ORDER BY currency`,
+    )
+    .all({ since: sinceMs, until: untilMs })
+    .filter((r) => r.paidCount > 0 || r.refundedCount > 0);
+}

@@ -1,0 +1,68 @@
+/**
+ * Checkout landing pages (issue #12): translated, and the success page shows the new balance once
+ * the verified webhook has credited the top-up (reloading itself until then, bounded). A redirect
+ * alone never credits.
+ */
+import { describe, expect } from "vitest";
+import { createPaymentsHarness } from "../support/payments-harness.js";
+import { test } from "../support/temp-db.js";
+
+const USER = "telegram:555";
+
+describe("checkout landing pages", () => {
+  test("success: waits (meta refresh) until the webhook, then shows the new balance", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const h = await createPaymentsHarness(db);
+    onTestFinished(h.close);
+    const { topupId } = await h.createTopup(USER, "starter", "stripe");
+    const url = `/pay/success?provider=stripe&topup=${topupId}&session_id=cs_x`;
+    const before = await h.app.inject({ url });
+    expect(before.statusCode).toBe(200);
+    expect(before.body).toContain("As soon as the payment provider confirms your payment");
+    expect(before.body).toMatch(/<meta http-equiv="refresh" content="4;url=\/pay\/success\?[^"]*n=1"/);
+    expect(before.body).not.toContain("data-balance");
+    expect(h.balance(USER)).toBe(0);
+    // The refresh is bounded.
+    const last = await h.app.inject({ url: `${url}&n=30` });
+    expect(last.body).not.toContain('http-equiv="refresh"');
+    expect(last.body).toContain("Still waiting");
+
+    const res = await h.sendStripe(h.fakeStripe.completePaid(h.sessionIdOf(topupId)));
+    expect(res.statusCode).toBe(200);
+    const after = await h.app.inject({ url });
+    expect(after.body).toContain("Payment confirmed");
+    const credits = (h.balance(USER) / 1_000_000).toFixed(2);
+    expect(after.body).toContain(`<strong data-balance>${credits}</strong> credits`);
+    expect(after.body).not.toContain('http-equiv="refresh"');
+    // Spanish by Accept-Language, or ?lang=es; decimal comma.
+    const es = await h.app.inject({ url, headers: { "accept-language": "es-AR,es;q=0.9" } });
+    expect(es.body).toContain('<html lang="es">');
+    expect(es.body).toContain(`${credits.replace(".", ",")}</strong> créditos`);
+    expect((await h.app.inject({ url: `${url}&lang=es` })).body).toContain("Pago confirmado");
+  });
+
+  test("pending and cancel pages, in the user's own language when set", async ({ db, onTestFinished }) => {
+    const h = await createPaymentsHarness(db);
+    onTestFinished(h.close);
+    const { topupId } = await h.createTopup(USER, "starter", "stripe");
+    const pending = await h.app.inject({ url: `/pay/success?topup=${topupId}&pending=1` });
+    expect(pending.body).toContain("Payment pending");
+    expect((await h.app.inject({ url: `/pay/pending?topup=${topupId}` })).body).toContain("Payment pending");
+    const cancel = await h.app.inject({ url: "/pay/cancel" });
+    expect(cancel.body).toContain("No payment was taken");
+    await h.app.inject({
+      method: "PUT",
+      url: `/v1/users/${USER}/limits`,
+      headers: h.auth,
+      payload: { language: "es" },
+    });
+    const es = await h.app.inject({ url: `/pay/cancel?topup=${topupId}` });
+    expect(es.body).toContain("Pago cancelado");
+    expect(es.headers["content-security-policy"]).toMatch(/default-src 'none'/);
+    // Unknown top-up: the generic text, no refresh.
+    const unknown = await h.app.inject({ url: "/pay/success?topup=tu_nope" });
+    expect(unknown.body).not.toContain('http-equiv="refresh"');
+  });
+});
