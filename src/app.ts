@@ -34,6 +34,7 @@ import type { AppServices } from "./app-services.js";
 import { DEFAULT_CONFIG } from "./config/index.js";
 import { isBusyError } from "./db/index.js";
 import { AppError, ErrorCode, formatZodIssues } from "./errors.js";
+import { parseDecimal } from "./money.js";
 import type { PaymentsDeps } from "./payments/index.js";
 import type { Repositories } from "./repositories.js";
 
@@ -56,6 +57,8 @@ export interface AppDeps extends PaymentsDeps {
   webhookBodyLimitBytes?: number;
   /** Requests per API key per window on /v1 (CREDITGATE_RATE_LIMIT_*). Default 600 per 60 s. */
   rateLimit?: { max: number; timeWindowMs: number };
+  /** `CREDITGATE_CREDITS_PER_USD` (decimal text), for report margins. Default: the config default. */
+  creditsPerUsd?: string;
   /** Redis and queue probes for /readyz (when Redis is configured; the metrics get theirs at createAppServices). */
   probes?: OpsProbes;
   /**
@@ -178,6 +181,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     nowMs,
     authFailures: deps.authFailures,
     rateLimit: deps.rateLimit ?? DEFAULT_CONFIG.http.rateLimit,
+    creditsPerUsd: parseDecimal(deps.creditsPerUsd ?? DEFAULT_CONFIG.pricing.creditsPerUsd),
     onPushResults: (c) => {
       for (const [status, n] of Object.entries(c)) if (n > 0) metrics.pushEvents.inc({ status }, n);
     },

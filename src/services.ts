@@ -164,6 +164,7 @@ export async function createServices(config: Config, opts: ServicesOptions = {})
         ...payments.deps,
         ...(logger !== undefined ? { logger } : {}),
         rateLimit: config.http.rateLimit,
+        creditsPerUsd: config.pricing.creditsPerUsd,
         ...(probes ? { probes } : {}),
         repos,
         ingester: app.ingester,

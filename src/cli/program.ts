@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { registerKeyCommands } from "./commands/keys.js";
 import { registerMeterCommands } from "./commands/meter.js";
 import { registerPaymentCommands } from "./commands/payments.js";
+import { registerReportCommands } from "./commands/report.js";
 import { registerReviewCommands } from "./commands/review.js";
 import { registerRunCommands } from "./commands/run.js";
 import { registerWorkerCommands } from "./commands/worker.js";
@@ -41,5 +42,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerWorkerCommands(program, ctx);
   registerKeyCommands(program, ctx);
   registerReviewCommands(program, ctx);
+  registerReportCommands(program, ctx);
   return program;
 }

@@ -6,6 +6,7 @@ import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import type { PushIngester, PushStatus } from "../../ingest/index.js";
 import type { Enforcer, Queries } from "../../limits/index.js";
+import type { Ratio } from "../../money.js";
 import type { PaymentsDeps, TopupRepo } from "../../payments/index.js";
 import { installAuth } from "../auth.js";
 import type { AuthFailureLimiter } from "../hardening.js";
@@ -16,6 +17,7 @@ import { ledgerRoutes } from "./ledger.js";
 import { limitRoutes } from "./limits.js";
 import { noticeRoutes } from "./notices.js";
 import { packRoutes } from "./packs.js";
+import { reportRoutes } from "./reports.js";
 import { statusRoutes } from "./status.js";
 import { topupRoutes } from "./topups.js";
 import { usageRoutes } from "./usage.js";
@@ -33,6 +35,8 @@ export interface V1RoutesOptions {
   /** Requests per API key per window. */
   rateLimit: { max: number; timeWindowMs: number };
   onPushResults?: (counts: Record<PushStatus, number>) => void;
+  /** `CREDITGATE_CREDITS_PER_USD`, for report margins (`GET /v1/reports`). */
+  creditsPerUsd: Ratio;
 }
 
 /**
@@ -64,6 +68,12 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
     ingester: o.ingester,
     nowMs,
     ...(o.onPushResults ? { onPushResults: o.onPushResults } : {}),
+  });
+  await api.register(reportRoutes, {
+    db,
+    timeZone: enforcer.settings.timezone,
+    creditsPerUsd: o.creditsPerUsd,
+    nowMs,
   });
   await api.register(noticeRoutes, { enforcer, nowMs });
   await api.register(packRoutes, { packs: o.payments.packs });

@@ -1,0 +1,125 @@
+import { describe, expect } from "vitest";
+import { runCli } from "../support/cli.js";
+import { createTempDb, test } from "../support/temp-db.js";
+import { admin, NOW, pushEvent, testApp } from "./support.js";
+
+const DAY = 86_400_000;
+
+describe("GET /v1/reports and creditgate report", () => {
+  test("the API and the CLI give the same report; table and CSV output; clear errors", async ({
+    onTestFinished,
+  }) => {
+    const t = createTempDb();
+    onTestFinished(t.cleanup);
+    const app = testApp(t.db);
+    onTestFinished(() => app.close());
+    const events = [
+      pushEvent({
+        idempotencyKey: "a",
+        userId: "telegram:1",
+        sessionKey: "agent:bot-a:telegram:direct:1",
+        timestampMs: NOW - 2 * DAY,
+      }),
+      pushEvent({
+        idempotencyKey: "b",
+        userId: "telegram:2",
+        sessionKey: "agent:bot-a:telegram:group:-100",
+        output: 1000,
+      }),
+      pushEvent({
+        idempotencyKey: "c",
+        userId: "agent:bot-b",
+        agentId: "bot-b",
+        sessionKey: "agent:bot-b:cron:nightly:run:1",
+        model: "mock-mini",
+      }),
+      pushEvent({
+        idempotencyKey: "d",
+        userId: 'telegram:"=1,x',
+        sessionKey: "agent:bot-a:telegram:direct:9",
+        success: false,
+      }),
+    ];
+    const push = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+    expect(push.json().billed).toBe(4);
+
+    const url = "/v1/reports?from=2026-03-01&to=2026-03-10&by=day,kind";
+    const api = await app.inject({ url, headers: admin });
+    expect(api.statusCode).toBe(200);
+    const body = api.json();
+    expect(body).toMatchObject({
+      fromMs: Date.UTC(2026, 2, 1),
+      toMs: Date.UTC(2026, 2, 11),
+      timeZone: "UTC",
+      by: ["day", "kind"],
+    });
+    // within a day: costliest first (b has 1,000 output tokens more; c is the cheaper mock-mini)
+    expect(body.rows.map((r: { group: unknown; requests: number }) => [r.group, r.requests])).toEqual([
+      [{ day: "2026-03-08", kind: "dm" }, 1],
+      [{ day: "2026-03-10", kind: "group" }, 1],
+      [{ day: "2026-03-10", kind: "dm" }, 1],
+      [{ day: "2026-03-10", kind: "cron" }, 1],
+    ]);
+    expect(body.totals).toMatchObject({ requests: 4, errors: 1, successRatePct: 75 });
+    const cli = await runCli({ CREDITGATE_DB: t.path }, [
+      "--json",
+      "report",
+      "--from",
+      "2026-03-01",
+      "--to",
+      "2026-03-10",
+      "--by",
+      "day",
+      "--by",
+      "kind",
+    ]);
+    expect(cli.error).toBeNull();
+    expect(JSON.parse(cli.out)).toEqual(body);
+
+    const csv = await runCli({ CREDITGATE_DB: t.path }, [
+      "report",
+      "--from",
+      "2026-03-01",
+      "--to",
+      "2026-03-10",
+      "--by",
+      "user",
+      "--csv",
+      "--kind",
+      "dm",
+    ]);
+    expect(csv.out.split("\r\n")[0]).toMatch(/^user,requests,errors,success_rate_pct,/);
+    expect(csv.out).toContain('"telegram:""=1,x",1,1,0,');
+
+    const table = await runCli({ CREDITGATE_DB: t.path, CREDITGATE_TIMEZONE: "America/New_York" }, [
+      "report",
+      "--from",
+      "2026-03-08",
+      "--to",
+      "2026-03-10",
+      "--by",
+      "agent",
+    ]);
+    expect(table.out).toMatch(/^2026-03-08T05:00:00.000Z → 2026-03-11T04:00:00.000Z \(America\/New_York\)\n/);
+    expect(table.out).toMatch(/\ntotal\s+4\s+1\s+75/);
+    expect(table.out).toMatch(/n\/a\s+n\/a\n/);
+
+    for (const [q, message] of [
+      ["by=day,month", /at most one of day, week, month/],
+      ["by=nope", /by/],
+      ["kind=robot", /kind/],
+      ["from=2026-02-30", /--from: cannot read/],
+      ["today=true&last=7d", /one of --today, --last/],
+      ["top=0", /top/],
+    ] as const) {
+      const bad = await app.inject({ url: `/v1/reports?${q}`, headers: admin });
+      expect(bad.statusCode, q).toBe(400);
+      expect(bad.json().error.message, q).toMatch(message);
+    }
+    const badCli = await runCli({ CREDITGATE_DB: t.path }, ["report", "--by", "day,month"]);
+    expect(badCli.error?.message).toMatch(/at most one of day, week, month/);
+    const badBy = await runCli({ CREDITGATE_DB: t.path }, ["report", "--by", "week,color"]);
+    expect(badBy.error?.message).toMatch(/--by: unknown "color"/);
+    expect((await app.inject({ url: "/v1/reports" })).statusCode).toBe(401);
+  });
+});
