@@ -22,6 +22,8 @@ export const ALERT_KINDS = [
   "spend_spike",
   /** An auto top-up's off-session charge was declined (once per low-balance episode), with a checkout link. */
   "autotopup_declined",
+  /** The operator's own budget on provider cost crossed a threshold in its window (operator only). */
+  "operator_budget",
 ] as const;
 
 /** One of {@link ALERT_KINDS}. */
@@ -46,6 +48,7 @@ export const USER_NOTICE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>([
  */
 export const ONE_OFF_ALERT_KINDS: readonly AlertKind[] = [
   "cap_threshold",
+  "operator_budget",
   "spend_spike",
   "topup_received",
   "payment_reversed",

@@ -37,6 +37,9 @@ const alertFactsSchema = z.object({
   avgHourMicroCredits: z.number().optional(),
   topupUrl: z.string().nullable().optional(),
   operatorReason: z.string().nullable().optional(),
+  budget: z.string().optional(),
+  budgetUsd: z.string().optional(),
+  spentUsd: z.string().optional(),
 });
 
 /**

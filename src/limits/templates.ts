@@ -23,6 +23,10 @@ export interface AlertFacts {
   operatorReason?: string | null;
   /** Auto top-up declines: Stripe's error code (`card_declined`, `authentication_required`, …). */
   declineCode?: string | null;
+  /** `operator_budget`: which budget (`all`, `agent:<id>`, `provider:<name>`), its limit and spend (USD text). */
+  budget?: string;
+  budgetUsd?: string;
+  spentUsd?: string;
 }
 
 const c = (micro: number | undefined) => formatMicroCredits(micro ?? 0);
@@ -122,6 +126,12 @@ export function renderAlert(kind: AlertKind, f: AlertFacts, lang: Language): str
       return es
         ? `No pudimos hacer tu recarga automática de ${c(f.amountMicroCredits)} créditos: ${why}.${link}`
         : `Your automatic top-up of ${c(f.amountMicroCredits)} credits failed: ${why}.${link}`;
+    }
+    case "operator_budget": {
+      const period = PERIOD[lang][f.period ?? ""] ?? f.period ?? "";
+      return es
+        ? `Presupuesto ${period} de ${f.budget ?? "todo"}: ${f.pct ?? 0}% usado (US$${f.spentUsd ?? "0"} de US$${f.budgetUsd ?? "0"}).`
+        : `${period[0]?.toUpperCase() ?? ""}${period.slice(1)} budget for ${f.budget ?? "all"}: ${f.pct ?? 0}% used ($${f.spentUsd ?? "0"} of $${f.budgetUsd ?? "0"}).`;
     }
     case "spend_spike":
       return es
