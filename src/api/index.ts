@@ -30,7 +30,7 @@ export { noticeRoutes } from "./routes/notices.js";
 export { type OpsRoutesOptions, opsRoutes } from "./routes/ops.js";
 export { packRoutes } from "./routes/packs.js";
 export { payPages } from "./routes/pay-pages.js";
-export { reportQuerySchema, reportRoutes, reportSchema } from "./routes/reports.js";
+export { budgetRoutes, reportQuerySchema, reportRoutes, reportSchema } from "./routes/reports.js";
 export { errorResponseSchema, issuesOf } from "./routes/shared.js";
 export { statusRoutes } from "./routes/status.js";
 export { topupRoutes } from "./routes/topups.js";

@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { registerKeyCommands } from "./commands/keys.js";
 import { registerMeterCommands } from "./commands/meter.js";
 import { registerPaymentCommands } from "./commands/payments.js";
-import { registerReportCommands } from "./commands/report.js";
+import { registerBudgetCommands, registerReportCommands } from "./commands/report.js";
 import { registerReviewCommands } from "./commands/review.js";
 import { registerRunCommands } from "./commands/run.js";
 import { registerWorkerCommands } from "./commands/worker.js";
@@ -43,5 +43,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerKeyCommands(program, ctx);
   registerReviewCommands(program, ctx);
   registerReportCommands(program, ctx);
+  registerBudgetCommands(program, ctx);
   return program;
 }

@@ -23,6 +23,8 @@ export interface ScheduleEvery {
   spikeScanMs: number;
   reconcileMs: number;
   retentionMs: number;
+  /** Operator budget alerts (`budget-scan`); default 60 s. */
+  budgetScanMs?: number;
 }
 
 export const DEFAULT_SCHEDULE: ScheduleEvery = {
@@ -30,6 +32,7 @@ export const DEFAULT_SCHEDULE: ScheduleEvery = {
   spikeScanMs: 5 * 60_000,
   reconcileMs: 5 * 60_000,
   retentionMs: 6 * 3600_000,
+  budgetScanMs: 60_000,
 };
 
 export interface WorkerRuntimeOptions {
@@ -200,6 +203,7 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
       ["rollover", every.rolloverMs],
       ["spike-scan", every.spikeScanMs],
       ["retention", every.retentionMs],
+      ["budget-scan", every.budgetScanMs ?? 60_000],
     );
     if (o.reconcile) schedules.push(["reconcile", every.reconcileMs]);
     if (autoTopup) schedules.push(["autotopup-resume", autoTopup.resumeEveryMs ?? 60_000]);

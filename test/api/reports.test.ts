@@ -122,4 +122,78 @@ describe("GET /v1/reports and creditgate report", () => {
     expect(badBy.error?.message).toMatch(/--by: unknown "color"/);
     expect((await app.inject({ url: "/v1/reports" })).statusCode).toBe(401);
   });
+
+  test("budgets: set with the CLI, read and changed over the API, same numbers both ways", async ({
+    onTestFinished,
+  }) => {
+    const t = createTempDb();
+    onTestFinished(t.cleanup);
+    const app = testApp(t.db);
+    onTestFinished(() => app.close());
+    await app.inject({
+      method: "POST",
+      url: "/v1/usage",
+      headers: admin,
+      payload: { events: [pushEvent({ idempotencyKey: "a" })] }, // $3 at NOW - 1 min
+    });
+    const env = { CREDITGATE_DB: t.path };
+    const set = await runCli(env, ["budgets", "set", "agent", "bot-a", "--daily", "6", "--monthly", "100.5"]);
+    expect(set.error).toBeNull();
+    expect(set.out).toMatch(/agent:bot-a\s+day\s+soft\s+6\s+0\s+0\s/); // the CLI runs on the real clock
+    const cli = JSON.parse((await runCli(env, ["--json", "budgets", "get"])).out);
+    // The API's clock is NOW (2026-03-10); the CLI's is the real one: compare the stored parts.
+    const api = await app.inject({ url: "/v1/budgets", headers: admin });
+    expect(api.statusCode).toBe(200);
+    const stored = (b: { name: string; period: string; limitUsd: string; mode: string }) => [
+      b.name,
+      b.period,
+      b.limitUsd,
+      b.mode,
+    ];
+    expect(api.json().budgets.map(stored)).toEqual(cli.budgets.map(stored));
+    expect(api.json().budgets[0]).toMatchObject({ spentUsd: "3", usedPct: 50, windowKey: "day:2026-03-10" });
+    expect(cli.budgets.map(stored)).toEqual([
+      ["agent:bot-a", "day", "6", "soft"],
+      ["agent:bot-a", "month", "100.5", "soft"],
+    ]);
+
+    const put = await app.inject({
+      method: "PUT",
+      url: "/v1/budgets",
+      headers: admin,
+      payload: { scope: "all", period: "day", limitUsd: "2", thresholdsPct: [90] },
+    });
+    expect(put.statusCode).toBe(200);
+    expect(put.json().budgets.find((b: { name: string }) => b.name === "all")).toMatchObject({
+      limitMicroUsd: 2_000_000,
+      thresholdsPct: [90],
+    });
+    for (const payload of [
+      { scope: "all", period: "day", limitUsd: "2", mode: "hard" },
+      { scope: "all", period: "day", limitUsd: "abc" },
+      { scope: "agent", period: "day", limitUsd: "2" },
+      { scope: "all", period: "week", limitUsd: "2" },
+    ]) {
+      const bad = await app.inject({ method: "PUT", url: "/v1/budgets", headers: admin, payload });
+      expect(bad.statusCode, JSON.stringify(payload)).toBe(400);
+    }
+    const del = await app.inject({
+      method: "DELETE",
+      url: "/v1/budgets?scope=agent&subject=bot-a&period=month",
+      headers: admin,
+    });
+    expect(del.json().budgets.map((b: { name: string; period: string }) => `${b.name}/${b.period}`)).toEqual([
+      "agent:bot-a/day",
+      "all/day",
+    ]);
+
+    const hard = await runCli(env, ["budgets", "set", "all", "--daily", "1", "--hard"]);
+    expect(hard.error?.message).toMatch(/not implemented yet/);
+    const half = await runCli(env, ["budgets", "set", "provider", "mock", "--daily", "1", "--monthly", "x"]);
+    expect(half.error?.message).toMatch(/"x" is not a USD amount/);
+    const clear = await runCli(env, ["budgets", "clear", "provider", "mock"]);
+    expect(clear.error?.message).toMatch(/no such budget/); // the bad --monthly left --daily unset too
+    expect((await runCli(env, ["budgets", "clear", "all"])).error).toBeNull();
+    expect(JSON.parse((await runCli(env, ["--json", "budgets", "get"])).out).budgets).toHaveLength(1);
+  });
 });

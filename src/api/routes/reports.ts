@@ -4,7 +4,17 @@ import { accountIdSchema, agentIdSchema } from "../../credits/index.js";
 import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import type { Ratio } from "../../money.js";
-import { REPORT_DIMS, resolveRange, runReport, SESSION_KINDS } from "../../reports/index.js";
+import {
+  BUDGET_PERIODS,
+  BUDGET_SCOPES,
+  budgetStatuses,
+  createBudgetsRepo,
+  parseUsdToMicro,
+  REPORT_DIMS,
+  resolveRange,
+  runReport,
+  SESSION_KINDS,
+} from "../../reports/index.js";
 import { errorResponses } from "./shared.js";
 
 export interface ReportRoutesOptions {
@@ -63,16 +73,6 @@ const reportRowSchema = z.object({
   p95LatencyMs: z.number().nullable(),
 });
 
-/** `GET /v1/reports` body: the same JSON as `creditgate report --json`. */
-export const reportSchema = z.object({
-  fromMs: z.number().int(),
-  toMs: z.number().int(),
-  timeZone: z.string(),
-  by: z.array(z.enum(REPORT_DIMS)),
-  rows: z.array(reportRowSchema),
-  totals: reportRowSchema,
-});
-
 /** The operator's usage report (same numbers as `creditgate report`). */
 export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (api, o) => {
   api.get(
@@ -94,8 +94,9 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
     async (request) => {
       const q = request.query;
       try {
-        const range = resolveRange(q, o.timeZone, o.nowMs());
-        return runReport(o.db, {
+        const now = o.nowMs();
+        const range = resolveRange(q, o.timeZone, now);
+        const report = runReport(o.db, {
           range,
           timeZone: o.timeZone,
           by: q.by ?? [],
@@ -103,10 +104,132 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
           top: q.top,
           creditsPerUsd: o.creditsPerUsd,
         });
+        return { ...report, budgets: budgetStatuses(o.db, o.timeZone, now) };
       } catch (err) {
         if (err instanceof RangeError) throw new AppError(ErrorCode.InvalidRequest, err.message);
         throw err;
       }
+    },
+  );
+};
+
+const budgetStatusSchema = z.object({
+  scope: z.enum(BUDGET_SCOPES),
+  subject: z.string(),
+  period: z.enum(BUDGET_PERIODS),
+  limitMicroUsd: z.number().int(),
+  mode: z.enum(["soft", "hard"]),
+  thresholdsPct: z.array(z.number().int()).nullable(),
+  updatedAtMs: z.number().int(),
+  name: z.string(),
+  windowKey: z.string(),
+  windowStartMs: z.number().int(),
+  windowEndMs: z.number().int(),
+  limitUsd: z.string(),
+  spentUsd: z.string(),
+  spentPicoUsd: z.string(),
+  usedPct: z.number(),
+});
+/** `GET /v1/reports` body: the same JSON as `creditgate report --json`. */
+export const reportSchema = z.object({
+  fromMs: z.number().int(),
+  toMs: z.number().int(),
+  timeZone: z.string(),
+  by: z.array(z.enum(REPORT_DIMS)),
+  rows: z.array(reportRowSchema),
+  totals: reportRowSchema,
+  /** Every operator budget with its current window's spend (now, not the report's range). */
+  budgets: z.array(budgetStatusSchema),
+});
+const budgetsSchema = z.object({ timeZone: z.string(), budgets: z.array(budgetStatusSchema) });
+const budgetTarget = {
+  scope: z.enum(BUDGET_SCOPES),
+  /** The agent id or provider; omitted for scope `all`. */
+  subject: z.string().min(1).max(200).optional(),
+};
+/** `PUT /v1/budgets` body: one budget (replaces that scope/subject/period's). */
+export const budgetBodySchema = z.strictObject({
+  ...budgetTarget,
+  period: z.enum(BUDGET_PERIODS),
+  /** USD, a decimal string with at most 6 decimals (`"25"`, `"2.5"`). */
+  limitUsd: z.string().min(1).max(30),
+  /** Only `soft` for now (alerts); `hard` is refused (not implemented). Default soft. */
+  mode: z.enum(["soft", "hard"]).default("soft"),
+  /** Alert percentages; omitted: CREDITGATE_CAP_THRESHOLDS. */
+  thresholdsPct: z.array(z.number().int().min(1).max(1000)).min(1).max(20).optional(),
+});
+const budgetDeleteSchema = z.strictObject({ ...budgetTarget, period: z.enum(BUDGET_PERIODS).optional() });
+
+/** The operator's budgets on provider cost (docs/reports.md "Budgets"). */
+export const budgetRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (api, o) => {
+  const tags = ["usage"];
+  const answer = () => ({ timeZone: o.timeZone, budgets: budgetStatuses(o.db, o.timeZone, o.nowMs()) });
+  const invalid = (err: unknown) => {
+    if (err instanceof RangeError) throw new AppError(ErrorCode.InvalidRequest, err.message);
+    throw err;
+  };
+  api.get(
+    "/v1/budgets",
+    {
+      config: { scope: "read" },
+      schema: {
+        tags,
+        summary: "The operator's budgets and their current window's provider cost",
+        response: { 200: budgetsSchema, ...errorResponses },
+      },
+    },
+    async () => answer(),
+  );
+  api.put(
+    "/v1/budgets",
+    {
+      config: { scope: "admin" },
+      schema: {
+        tags,
+        summary: "Set one operator budget (daily or monthly USD on provider cost; soft: alerts)",
+        body: budgetBodySchema,
+        response: { 200: budgetsSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      try {
+        createBudgetsRepo(o.db).set(
+          {
+            scope: b.scope,
+            subject: b.subject ?? "",
+            period: b.period,
+            limitMicroUsd: parseUsdToMicro(b.limitUsd),
+            mode: b.mode,
+            thresholdsPct: b.thresholdsPct ?? null,
+          },
+          o.nowMs(),
+        );
+      } catch (err) {
+        invalid(err);
+      }
+      return answer();
+    },
+  );
+  api.delete(
+    "/v1/budgets",
+    {
+      config: { scope: "admin" },
+      schema: {
+        tags,
+        summary: "Remove an operator budget (one period, or both)",
+        querystring: budgetDeleteSchema,
+        response: { 200: budgetsSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      try {
+        createBudgetsRepo(o.db).clear(q.scope, q.subject ?? "", q.period);
+      } catch (err) {
+        invalid(err);
+      }
+      return answer();
     },
   );
 };

@@ -17,7 +17,7 @@ import { ledgerRoutes } from "./ledger.js";
 import { limitRoutes } from "./limits.js";
 import { noticeRoutes } from "./notices.js";
 import { packRoutes } from "./packs.js";
-import { reportRoutes } from "./reports.js";
+import { budgetRoutes, reportRoutes } from "./reports.js";
 import { statusRoutes } from "./status.js";
 import { topupRoutes } from "./topups.js";
 import { usageRoutes } from "./usage.js";
@@ -69,12 +69,9 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
     nowMs,
     ...(o.onPushResults ? { onPushResults: o.onPushResults } : {}),
   });
-  await api.register(reportRoutes, {
-    db,
-    timeZone: enforcer.settings.timezone,
-    creditsPerUsd: o.creditsPerUsd,
-    nowMs,
-  });
+  const reportOptions = { db, timeZone: enforcer.settings.timezone, creditsPerUsd: o.creditsPerUsd, nowMs };
+  await api.register(reportRoutes, reportOptions);
+  await api.register(budgetRoutes, reportOptions);
   await api.register(noticeRoutes, { enforcer, nowMs });
   await api.register(packRoutes, { packs: o.payments.packs });
   await api.register(ledgerRoutes, { ledger, nowMs });

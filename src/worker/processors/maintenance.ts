@@ -1,10 +1,11 @@
 import { type Job, UnrecoverableError } from "bullmq";
 import type { Db } from "../../db/index.js";
 import { type Enforcer, runRetention, runRollover, runSpikeScan } from "../../limits/index.js";
+import { runBudgetScan } from "../../reports/index.js";
 
 /**
  * The `maintenance` queue (job schedulers): `rollover`, `spike-scan`, `reconcile`, `retention`,
- * `autotopup-resume`.
+ * `autotopup-resume`, `budget-scan` (operator budget alerts).
  * Calls `onAlerts` when a pass raised alerts (the relay sends their webhook deliveries).
  */
 export function createMaintenanceProcessor(o: {
@@ -28,6 +29,11 @@ export function createMaintenanceProcessor(o: {
       }
       case "spike-scan": {
         const n = runSpikeScan(o.db, o.enforcer, now);
+        if (n > 0) o.onAlerts();
+        return { raised: n };
+      }
+      case "budget-scan": {
+        const n = runBudgetScan(o.db, o.enforcer, now);
         if (n > 0) o.onAlerts();
         return { raised: n };
       }
