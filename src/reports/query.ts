@@ -97,12 +97,16 @@ export interface Report {
   totals: ReportRow;
 }
 
-/** SQL of a non-time dimension over `usage_events` and (null: not aggregated) `usage_daily`. */
+/**
+ * SQL of a non-time dimension over `usage_events` and (null: not aggregated) `usage_daily`. The
+ * unary `+` (a no-op on the value, as in meter/report.ts) keeps SQLite from walking a whole
+ * `(account_id, …)` index to get groups in order instead of searching the time range.
+ */
 const DIM_SQL: Record<Exclude<ReportDim, "day" | "week" | "month">, { raw: string; daily: string | null }> = {
-  agent: { raw: "agent_id", daily: "agent_id" },
+  agent: { raw: "+agent_id", daily: "+agent_id" },
   model: { raw: "provider || '/' || model", daily: "provider || '/' || model" },
-  provider: { raw: "provider", daily: "provider" },
-  user: { raw: "account_id", daily: "account_id" },
+  provider: { raw: "+provider", daily: "+provider" },
+  user: { raw: "+account_id", daily: "+account_id" },
   session: { raw: "COALESCE(session_key, 'session:' || session_id, '(none)')", daily: null },
   kind: { raw: SESSION_KIND_SQL, daily: null },
 };
