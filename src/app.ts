@@ -38,7 +38,7 @@ import { DEFAULT_CONFIG } from "./config/index.js";
 import { isBusyError } from "./db/index.js";
 import { AppError, ErrorCode, formatZodIssues } from "./errors.js";
 import type { Pricer } from "./meter/index.js";
-import type { Ratio } from "./money.js";
+import { parseDecimal, type Ratio } from "./money.js";
 import type { PaymentsDeps } from "./payments/index.js";
 import type { ProviderService } from "./providers/index.js";
 import type { Repositories } from "./repositories.js";
@@ -64,6 +64,8 @@ export interface AppDeps extends PaymentsDeps {
   webhookBodyLimitBytes?: number;
   /** Requests per API key per window on /v1 (CREDITGATE_RATE_LIMIT_*). Default 600 per 60 s. */
   rateLimit?: { max: number; timeWindowMs: number };
+  /** `CREDITGATE_CREDITS_PER_USD` (decimal text), for report margins. Default: the config default. */
+  creditsPerUsd?: string;
   /** Redis and queue probes for /readyz (when Redis is configured; the metrics get theirs at createAppServices). */
   probes?: OpsProbes;
   /**
@@ -217,6 +219,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         repos.fulfiller.apply({ event: null, topupId, observation, nowMs: now }),
       reconcileAfterMs: deps.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS,
     },
+    creditsPerUsd: parseDecimal(deps.creditsPerUsd ?? DEFAULT_CONFIG.pricing.creditsPerUsd),
     onPushResults: (c) => {
       for (const [status, n] of Object.entries(c)) if (n > 0) metrics.pushEvents.inc({ status }, n);
     },

@@ -17,6 +17,8 @@
  * 3. Reports: sums of pico-USD are shown as micro-USD rounded half-up, once per row.
  * 4. Recorded costs (`usage.cost.total`, a float in USD written by OpenClaw) are converted
  *    to pico-USD by rounding half-up to the nearest pico-USD (`usdFloatToPico`).
+ * 5. Report margins: a sum of micro-credits charged is valued in USD at the credit rate, half-up
+ *    to a whole pico-USD, once per report row (`microCreditsToPicoUsd`).
  */
 
 export const PICO_PER_USD = 1_000_000_000_000n;
@@ -86,6 +88,16 @@ export function chargeMicroCredits(costPicoUsd: bigint, markup: Ratio, creditsPe
 /** Rule 3: a pico-USD sum → micro-USD, half-up. */
 export function picoToMicroUsd(pico: bigint): bigint {
   return divRoundHalfUp(pico, PICO_PER_MICRO);
+}
+
+/**
+ * Rule 5 (reports): micro-credits charged → their USD value in pico-USD at `creditsPerUsd`
+ * (`micro × 10^6 / creditsPerUsd`), half-up to a whole pico-USD; null when the rate is 0.
+ * Used for the operator's margin (charged − provider cost), never for a charge.
+ */
+export function microCreditsToPicoUsd(micro: bigint, creditsPerUsd: Ratio): bigint | null {
+  if (creditsPerUsd.num === 0n) return null;
+  return divRoundHalfUp(micro * PICO_PER_MICRO * creditsPerUsd.den, creditsPerUsd.num);
 }
 
 /** Formats an integer amount with `scale` implied decimals, trimming trailing zeros ("0.4851608"). */

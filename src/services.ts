@@ -182,6 +182,7 @@ export async function createServices(config: Config, opts: ServicesOptions = {})
         rateLimit: config.http.rateLimit,
         pricing: { markup: ingest.markup, creditsPerUsd: ingest.creditsPerUsd, pricer: ingest.pricer },
         reconcileAfterMs: config.worker.reconcileAfterMs,
+        creditsPerUsd: config.pricing.creditsPerUsd,
         ...(probes ? { probes } : {}),
         repos,
         ingester: app.ingester,

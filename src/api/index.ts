@@ -34,6 +34,7 @@ export { type OpsRoutesOptions, opsRoutes } from "./routes/ops.js";
 export { packRoutes } from "./routes/packs.js";
 export { payPages } from "./routes/pay-pages.js";
 export { type ProviderRoutesOptions, providerRoutes, providerViewSchema } from "./routes/providers.js";
+export { budgetRoutes, reportQuerySchema, reportRoutes, reportSchema } from "./routes/reports.js";
 export { errorResponseSchema, issuesOf } from "./routes/shared.js";
 export { statusRoutes } from "./routes/status.js";
 export { topupRoutes } from "./routes/topups.js";

@@ -4,6 +4,7 @@ import { registerKeyCommands } from "./commands/keys.js";
 import { registerMeterCommands } from "./commands/meter.js";
 import { registerPaymentCommands } from "./commands/payments.js";
 import { registerProviderCommands } from "./commands/providers.js";
+import { registerBudgetCommands, registerReportCommands } from "./commands/report.js";
 import { registerReviewCommands } from "./commands/review.js";
 import { registerRunCommands } from "./commands/run.js";
 import { registerWorkerCommands } from "./commands/worker.js";
@@ -43,5 +44,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerKeyCommands(program, ctx);
   registerReviewCommands(program, ctx);
   registerProviderCommands(program, ctx);
+  registerReportCommands(program, ctx);
+  registerBudgetCommands(program, ctx);
   return program;
 }

@@ -760,6 +760,26 @@ export const MIGRATIONS: readonly Migration[] = [
       spike_factor INTEGER,
       drift_pct INTEGER,
       updated_at_ms INTEGER NOT NULL
+    `,
+  },
+  {
+    version: 19,
+    name: "operator-budgets",
+    sql: `
+    -- The operator's own budgets on provider cost (README "Reports" → docs/reports.md "Budgets"):
+    -- a daily and/or monthly USD limit overall (scope 'all', subject ''), per agent or per provider.
+    -- Windows are calendar days/months in CREDITGATE_TIMEZONE. Soft budgets raise an
+    -- 'operator_budget' alert at each threshold once per window (alerts' UNIQUE key).
+    CREATE TABLE operator_budgets (
+      scope TEXT NOT NULL CHECK (scope IN ('all', 'agent', 'provider')),
+      subject TEXT NOT NULL,                     -- '' for 'all', else the agent id or provider
+      period TEXT NOT NULL CHECK (period IN ('day', 'month')),
+      limit_micro_usd INTEGER NOT NULL CHECK (limit_micro_usd > 0),
+      mode TEXT NOT NULL CHECK (mode IN ('soft', 'hard')),
+      thresholds TEXT,                           -- '50,80,100'; NULL: CREDITGATE_CAP_THRESHOLDS
+      updated_at_ms INTEGER NOT NULL,
+      PRIMARY KEY (scope, subject, period),
+      CHECK ((scope = 'all') = (subject = ''))
     ) STRICT;
     `,
   },

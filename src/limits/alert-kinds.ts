@@ -34,6 +34,8 @@ export const ALERT_KINDS = [
   "provider_spend_spike",
   /** A provider billed a day differently from what creditgate metered, beyond the tolerance (operator only; once per day). */
   "provider_drift",
+  /** The operator's own budget on provider cost crossed a threshold in its window (operator only). */
+  "operator_budget",
 ] as const;
 
 /** One of {@link ALERT_KINDS}. */
@@ -64,6 +66,7 @@ export const ONE_OFF_ALERT_KINDS: readonly AlertKind[] = [
   "provider_spend_spike",
   "provider_drift",
   "cap_threshold",
+  "operator_budget",
   "spend_spike",
   "topup_received",
   "payment_reversed",

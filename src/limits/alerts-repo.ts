@@ -51,6 +51,9 @@ const alertFactsSchema = z.object({
   meteredMicro: optInt,
   driftPct: z.number().nullable().optional(),
   causes: z.array(z.string()).optional(),
+  budget: z.string().optional(),
+  budgetUsd: z.string().optional(),
+  spentUsd: z.string().optional(),
 });
 
 /**

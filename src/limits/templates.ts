@@ -43,6 +43,10 @@ export interface AlertFacts {
   meteredMicro?: number;
   driftPct?: number | null;
   causes?: string[];
+  /** `operator_budget`: which budget (`all`, `agent:<id>`, `provider:<name>`), its limit and spend (USD text). */
+  budget?: string;
+  budgetUsd?: string;
+  spentUsd?: string;
 }
 
 /** A provider amount (micro-units) with its currency: "12.50 USD". */
@@ -158,6 +162,12 @@ export function renderAlert(kind: AlertKind, f: AlertFacts, lang: Language): str
       return es
         ? `Vencieron ${c(f.amountMicroCredits)} créditos sin usar. Saldo: ${c(f.balanceMicroCredits)}.`
         : `${c(f.amountMicroCredits)} unused credits expired. Balance: ${c(f.balanceMicroCredits)}.`;
+    case "operator_budget": {
+      const period = PERIOD[lang][f.period ?? ""] ?? f.period ?? "";
+      return es
+        ? `Presupuesto ${period} de ${f.budget ?? "todo"}: ${f.pct ?? 0}% usado (US$${f.spentUsd ?? "0"} de US$${f.budgetUsd ?? "0"}).`
+        : `${period[0]?.toUpperCase() ?? ""}${period.slice(1)} budget for ${f.budget ?? "all"}: ${f.pct ?? 0}% used ($${f.spentUsd ?? "0"} of $${f.budgetUsd ?? "0"}).`;
+    }
     case "spend_spike":
       return es
         ? `Pico de gasto: ${c(f.lastHourMicroCredits)} créditos en la última hora (promedio ${c(f.avgHourMicroCredits)}/h).`

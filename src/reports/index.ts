@@ -1,8 +1,28 @@
 /**
- * reports: the operator console's aggregate queries (overview, spend series, users, agents,
+ * reports: the operator's usage reports (`creditgate report`, `GET /v1/reports`): ranges and
+ * calendar buckets in `CREDITGATE_TIMEZONE`, grouping by time, agent, model, provider, user,
+ * session and kind of session, and table/JSON/CSV output; operator budgets (`budgets`: the only table it writes).
+ *
+ * Also the operator console's aggregate queries (overview, spend series, users, agents,
  * payments), over the same tables and the same whole-day/raw-edge split as `creditgate usage`
- * (src/meter/report.ts). Read-only except `retryDeadAlert`.
+ * (src/meter/report.ts); read-only except `retryDeadAlert`.
  */
+
+export {
+  BUDGET_PERIODS,
+  BUDGET_SCOPES,
+  type Budget,
+  type BudgetPeriod,
+  type BudgetScope,
+  type BudgetStatus,
+  budgetName,
+  budgetStatuses,
+  createBudgetsRepo,
+  parseUsdToMicro,
+  runBudgetScan,
+} from "./budgets.js";
+export { CSV_METRIC_COLUMNS, csvField, metricCells, reportCsv, reportTable } from "./format.js";
+export { SESSION_KIND_SQL, SESSION_KINDS, type SessionKind, sessionKind } from "./kind.js";
 export {
   accountsSummary,
   BUCKETS,
@@ -23,6 +43,24 @@ export {
   type UsageTotals,
   usersCharged,
 } from "./queries.js";
+export {
+  REPORT_DIMS,
+  type Report,
+  type ReportDim,
+  type ReportFilters,
+  type ReportQuery,
+  type ReportRow,
+  runReport,
+} from "./query.js";
+export {
+  type Bucket as ReportBucket,
+  bucketsOf,
+  DEFAULT_LAST,
+  MAX_BUCKETS,
+  type RangeSpec,
+  resolveRange,
+  type TimeRange,
+} from "./range.js";
 export {
   agentsReport,
   listUsers,

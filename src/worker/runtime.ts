@@ -26,6 +26,8 @@ export interface ScheduleEvery {
   retentionMs: number;
   /** Grant expiry and expiry warnings (docs/grants.md). @defaultValue 60_000 */
   grantExpiryMs?: number;
+  /** Operator budget alerts (`budget-scan`); default 60 s. */
+  budgetScanMs?: number;
 }
 
 export const DEFAULT_SCHEDULE: ScheduleEvery = {
@@ -34,6 +36,7 @@ export const DEFAULT_SCHEDULE: ScheduleEvery = {
   reconcileMs: 5 * 60_000,
   retentionMs: 6 * 3600_000,
   grantExpiryMs: 60_000,
+  budgetScanMs: 60_000,
 };
 
 export interface WorkerRuntimeOptions {
@@ -238,6 +241,7 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
       ["spike-scan", every.spikeScanMs],
       ["retention", every.retentionMs],
       ["grant-expiry", every.grantExpiryMs ?? 60_000],
+      ["budget-scan", every.budgetScanMs ?? 60_000],
     );
     if (o.reconcile) schedules.push(["reconcile", every.reconcileMs]);
     if (autoTopup) schedules.push(["autotopup-resume", autoTopup.resumeEveryMs ?? 60_000]);

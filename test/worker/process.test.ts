@@ -157,7 +157,7 @@ describe("creditgate worker (the built binary, real Redis)", () => {
 
   it("two workers on one Redis prefix and database share the job schedulers: each scheduled run happens once", async () => {
     const w = world();
-    // Started together, both upsert the same schedulers (rollover, spike-scan, retention, grant-expiry).
+    // Started together, both upsert the same schedulers (rollover, spike-scan, retention, grant-expiry, budget-scan).
     const [a, b] = [startWorker(w), startWorker(w)];
     await Promise.all([running(a), running(b)]);
     const events = async () =>
@@ -171,15 +171,22 @@ describe("creditgate worker (the built binary, real Redis)", () => {
     // `every` schedulers run once right away: one first run per scheduler, not one per worker.
     await waitFor(completed, (c) => c.length >= 4, 15_000, "first scheduled runs");
     await new Promise((r) => setTimeout(r, 1000)); // room for a (wrong) second run to show up
-    expect((await completed()).sort()).toEqual(["grant-expiry", "retention", "rollover", "spike-scan"]);
+    expect((await completed()).sort()).toEqual([
+      "budget-scan",
+      "grant-expiry",
+      "retention",
+      "rollover",
+      "spike-scan",
+    ]);
     // One scheduler and one next iteration each (deterministic job ids), whichever worker takes it.
     expect(await w.redis.zrange(`${w.prefix}:maintenance:repeat`, 0, -1)).toEqual(
-      expect.arrayContaining(["rollover", "spike-scan", "retention", "grant-expiry"]),
+      expect.arrayContaining(["rollover", "spike-scan", "retention", "grant-expiry", "budget-scan"]),
     );
     expect(await w.redis.zcard(`${w.prefix}:maintenance:repeat`)).toBe(4);
     const delayed = await w.redis.zrange(`${w.prefix}:maintenance:delayed`, 0, -1);
     expect(delayed.map((id) => id.split(":")[1]).sort()).toEqual([
       "grant-expiry",
+      "budget-scan",
       "retention",
       "rollover",
       "spike-scan",

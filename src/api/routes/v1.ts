@@ -6,6 +6,7 @@ import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import type { PushIngester, PushStatus } from "../../ingest/index.js";
 import type { Enforcer, Queries } from "../../limits/index.js";
+import type { Ratio } from "../../money.js";
 import type { PaymentsDeps, TopupRepo } from "../../payments/index.js";
 import type { ProviderService } from "../../providers/index.js";
 import { installAuth } from "../auth.js";
@@ -19,6 +20,7 @@ import { limitRoutes } from "./limits.js";
 import { noticeRoutes } from "./notices.js";
 import { packRoutes } from "./packs.js";
 import { providerRoutes } from "./providers.js";
+import { budgetRoutes, reportRoutes } from "./reports.js";
 import { statusRoutes } from "./status.js";
 import { topupRoutes } from "./topups.js";
 import { usageRoutes } from "./usage.js";
@@ -42,6 +44,8 @@ export interface V1RoutesOptions {
   providers?: ProviderService | null;
   /** The console's aggregates and actions (pricing, fulfilment, reconcile age). */
   console: Pick<ConsoleDataRoutesOptions, "pricing" | "apply" | "reconcileAfterMs">;
+  /** `CREDITGATE_CREDITS_PER_USD`, for report margins (`GET /v1/reports`). */
+  creditsPerUsd: Ratio;
 }
 
 /**
@@ -74,6 +78,9 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
     nowMs,
     ...(o.onPushResults ? { onPushResults: o.onPushResults } : {}),
   });
+  const reportOptions = { db, timeZone: enforcer.settings.timezone, creditsPerUsd: o.creditsPerUsd, nowMs };
+  await api.register(reportRoutes, reportOptions);
+  await api.register(budgetRoutes, reportOptions);
   await api.register(noticeRoutes, { enforcer, nowMs });
   await api.register(packRoutes, { packs: o.payments.packs });
   await api.register(ledgerRoutes, { ledger, nowMs });

@@ -8,9 +8,11 @@ import {
   runSpikeScan,
 } from "../../limits/index.js";
 
+import { runBudgetScan } from "../../reports/index.js";
+
 /**
  * The `maintenance` queue (job schedulers): `rollover`, `spike-scan`, `grant-expiry`, `reconcile`,
- * `retention`, `autotopup-resume`.
+ * `retention`, `autotopup-resume`, `budget-scan` (operator budget alerts).
  * Calls `onAlerts` when a pass raised alerts (the relay sends their webhook deliveries).
  */
 export function createMaintenanceProcessor(o: {
@@ -34,6 +36,11 @@ export function createMaintenanceProcessor(o: {
       }
       case "spike-scan": {
         const n = runSpikeScan(o.db, o.enforcer, now);
+        if (n > 0) o.onAlerts();
+        return { raised: n };
+      }
+      case "budget-scan": {
+        const n = runBudgetScan(o.db, o.enforcer, now);
         if (n > 0) o.onAlerts();
         return { raised: n };
       }

@@ -1,0 +1,240 @@
+import { type Command, Option } from "commander";
+import { AppError, ErrorCode } from "../../errors.js";
+import { parseDecimal } from "../../money.js";
+import {
+  BUDGET_PERIODS,
+  BUDGET_SCOPES,
+  type BudgetPeriod,
+  type BudgetScope,
+  budgetStatuses,
+  createBudgetsRepo,
+  parseUsdToMicro,
+  REPORT_DIMS,
+  type ReportDim,
+  reportCsv,
+  reportTable,
+  resolveRange,
+  runReport,
+  SESSION_KINDS,
+  type SessionKind,
+} from "../../reports/index.js";
+import type { CliContext, GlobalOptions } from "../context.js";
+import { integerArg } from "../options.js";
+import { renderTable, safeText, toJson } from "../output.js";
+
+/** `--by day --by kind` and `--by day,kind` both give `[day, kind]`. */
+const collectDims = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
+
+interface ReportOptions {
+  today?: boolean;
+  last?: string;
+  from?: string;
+  to?: string;
+  agent?: string;
+  model?: string;
+  provider?: string;
+  user?: string;
+  kind?: SessionKind;
+  by?: string[];
+  top?: number;
+  csv?: boolean;
+}
+
+/** `creditgate report`: the operator's usage report (README "Reports"). */
+export function registerReportCommands(program: Command, ctx: CliContext): void {
+  program
+    .command("report")
+    .description("usage report over a time range: grouped, filtered, as a table, --json or --csv")
+    .option("--today", "today in CREDITGATE_TIMEZONE (local midnight to now)")
+    .option("--last <span>", "a rolling window ending now: 12h, 7d, 30d (default 7d)")
+    .option("--from <date>", "start: YYYY-MM-DD (local midnight in CREDITGATE_TIMEZONE) or ISO time with Z")
+    .option("--to <date>", "end: YYYY-MM-DD inclusive, or ISO time with Z (exclusive); default now")
+    .option("--agent <agent>", "only this agent")
+    .option("--model <model>", "only this model (provider/model or model)")
+    .option("--provider <provider>", "only this provider")
+    .option("--user <user>", "only this account")
+    .addOption(new Option("--kind <kind>", "only this kind of session").choices([...SESSION_KINDS]))
+    .option(
+      `--by <dims>`,
+      `group by ${REPORT_DIMS.join("|")}; repeat or comma-separate for a pivot (one row per combination)`,
+      collectDims,
+    )
+    .option("--top <n>", "keep the N costliest groups", integerArg(1, 10_000))
+    .option("--csv", "RFC 4180 CSV on stdout")
+    .action((o: ReportOptions, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      if (g.json && o.csv) throw new AppError(ErrorCode.InvalidRequest, "use --json or --csv, not both");
+      const by = o.by ?? [];
+      const unknown = by.filter((d) => !(REPORT_DIMS as readonly string[]).includes(d));
+      if (unknown.length)
+        throw new AppError(
+          ErrorCode.InvalidRequest,
+          `--by: unknown "${unknown.join(", ")}": use ${REPORT_DIMS.join(", ")}`,
+        );
+      const config = ctx.config(g);
+      const timeZone = config.worker.timezone;
+      let report: ReturnType<typeof runReport>;
+      let budgets: ReturnType<typeof budgetStatuses>;
+      const db = ctx.openDb(config);
+      try {
+        const now = ctx.nowMs();
+        report = asInvalid(() =>
+          runReport(db, {
+            range: resolveRange(o, timeZone, now),
+            timeZone,
+            by: by as ReportDim[],
+            filters: { agent: o.agent, model: o.model, provider: o.provider, user: o.user, kind: o.kind },
+            top: o.top,
+            creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
+          }),
+        );
+        budgets = budgetStatuses(db, timeZone, now);
+      } finally {
+        db.close();
+      }
+      if (g.json) return ctx.out(toJson({ ...report, budgets }));
+      if (o.csv) return ctx.out(reportCsv(report));
+      const from = new Date(report.fromMs).toISOString();
+      const to = new Date(report.toMs).toISOString();
+      ctx.out(`${from} → ${to} (${timeZone})\n`);
+      const t = reportTable(report);
+      ctx.out(renderTable(t.headers, t.rows));
+      for (const b of budgets)
+        ctx.out(
+          `budget ${safeText(b.name)} ${b.period} (${b.windowKey.slice(b.windowKey.indexOf(":") + 1)}): $${b.spentUsd} of $${b.limitUsd} (${b.usedPct}%)\n`,
+        );
+    });
+}
+
+/** RangeErrors from the reports module are the operator's bad input: exit 1 with the message. */
+function asInvalid<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof RangeError) throw new AppError(ErrorCode.InvalidRequest, err.message);
+    throw err;
+  }
+}
+
+/** `creditgate budgets set|get|clear`: the operator's budgets on provider cost (docs/reports.md). */
+export function registerBudgetCommands(program: Command, ctx: CliContext): void {
+  const budgets = program.command("budgets").description("the operator's own budgets on provider cost (USD)");
+  const target = (scope: string, subject: string | undefined): [BudgetScope, string] => {
+    if (!(BUDGET_SCOPES as readonly string[]).includes(scope))
+      throw new AppError(ErrorCode.InvalidRequest, `scope must be one of ${BUDGET_SCOPES.join(", ")}`);
+    return [scope as BudgetScope, subject ?? ""];
+  };
+  const show = (g: GlobalOptions) => {
+    const config = ctx.config(g);
+    const db = ctx.openDb(config);
+    try {
+      const list = budgetStatuses(db, config.worker.timezone, ctx.nowMs());
+      if (g.json) return ctx.out(toJson({ timeZone: config.worker.timezone, budgets: list }));
+      if (list.length === 0) return ctx.out("no budgets (creditgate budgets set all --daily 25)\n");
+      ctx.out(
+        renderTable(
+          ["budget", "period", "mode", "limit (USD)", "spent (USD)", "used %", "window", "alerts at %"],
+          list.map((b) => [
+            b.name,
+            b.period,
+            b.mode,
+            b.limitUsd,
+            b.spentUsd,
+            b.usedPct,
+            b.windowKey.slice(b.windowKey.indexOf(":") + 1),
+            (b.thresholdsPct ?? config.worker.capThresholdsPct).join(","),
+          ]),
+        ),
+      );
+    } finally {
+      db.close();
+    }
+  };
+  budgets
+    .command("set <scope> [subject]")
+    .description("set a daily and/or monthly budget: scope all, agent <id> or provider <name>")
+    .option("--daily <usd>", "daily budget in USD (provider cost)")
+    .option("--monthly <usd>", "monthly budget in USD (provider cost)")
+    .option("--soft", "alert at the thresholds (default; the only mode for now)")
+    .option("--hard", "block the agent's users when spent (not implemented yet: refused)")
+    .option("--thresholds <pcts>", "alert percentages, e.g. 50,80,100 (default CREDITGATE_CAP_THRESHOLDS)")
+    .action(
+      (
+        scope: string,
+        subject: string | undefined,
+        o: { daily?: string; monthly?: string; soft?: boolean; hard?: boolean; thresholds?: string },
+        cmd: Command,
+      ) => {
+        const g = cmd.optsWithGlobals<GlobalOptions>();
+        const [s, subj] = target(scope, subject);
+        if (!o.daily && !o.monthly)
+          throw new AppError(ErrorCode.InvalidRequest, "give --daily and/or --monthly");
+        if (o.soft && o.hard) throw new AppError(ErrorCode.InvalidRequest, "use --soft or --hard, not both");
+        let thresholdsPct: number[] | null = null;
+        if (o.thresholds !== undefined) {
+          if (!/^\d{1,4}(,\d{1,4})*$/.test(o.thresholds))
+            throw new AppError(
+              ErrorCode.InvalidRequest,
+              "--thresholds: comma-separated percentages like 50,80,100",
+            );
+          thresholdsPct = o.thresholds.split(",").map(Number);
+        }
+        // Every amount is read before anything is written: a bad --monthly leaves --daily unset too.
+        const wanted = asInvalid(() =>
+          (
+            [
+              ["day", o.daily],
+              ["month", o.monthly],
+            ] as [BudgetPeriod, string | undefined][]
+          )
+            .filter((x): x is [BudgetPeriod, string] => x[1] !== undefined)
+            .map(([period, usd]) => ({ period, limitMicroUsd: parseUsdToMicro(usd) })),
+        );
+        const config = ctx.config(g);
+        const db = ctx.openDb(config);
+        try {
+          const repo = createBudgetsRepo(db);
+          asInvalid(() =>
+            db.transaction(() => {
+              for (const w of wanted)
+                repo.set(
+                  { scope: s, subject: subj, ...w, mode: o.hard ? "hard" : "soft", thresholdsPct },
+                  ctx.nowMs(),
+                );
+            })(),
+          );
+        } finally {
+          db.close();
+        }
+        show(g);
+      },
+    );
+  budgets
+    .command("get")
+    .description("every budget with its current window's spend")
+    .action((_o: unknown, cmd: Command) => show(cmd.optsWithGlobals<GlobalOptions>()));
+  budgets
+    .command("clear <scope> [subject]")
+    .description("remove a budget (both periods unless --period)")
+    .addOption(new Option("--period <period>", "only this period").choices([...BUDGET_PERIODS]))
+    .action((scope: string, subject: string | undefined, o: { period?: BudgetPeriod }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const [s, subj] = target(scope, subject);
+      const config = ctx.config(g);
+      const db = ctx.openDb(config);
+      let n = 0;
+      try {
+        n = asInvalid(() => createBudgetsRepo(db).clear(s, subj, o.period));
+      } finally {
+        db.close();
+      }
+      if (n === 0) throw new AppError(ErrorCode.NotFound, `no such budget: ${s}${subj ? ` ${subj}` : ""}`);
+      show(g);
+    });
+}

@@ -1,0 +1,201 @@
+/**
+ * The operator's own budgets on provider cost (table `operator_budgets`, migration 19): a daily
+ * and/or monthly USD limit overall, per agent or per provider, in `CREDITGATE_TIMEZONE` calendar
+ * windows. Spend is the report's provider cost over the window (`runReport`, the same numbers as
+ * `creditgate report`). Soft budgets raise an `operator_budget` alert at each threshold exactly
+ * once per window (the alerts table's UNIQUE (account, kind, threshold, window) key), through the
+ * existing alerts pipeline (webhook delivery by the worker's relay).
+ *
+ * Hard budgets (blocking the agent's end users with `operator_budget`) are not implemented yet:
+ * `setBudget` refuses mode `hard` (docs/reports.md "Budgets").
+ */
+import type { Db } from "../db/index.js";
+import { type Enforcer, windowAt } from "../limits/index.js";
+import { decimalToScaled, formatScaled, PICO_PER_MICRO, parseDecimal } from "../money.js";
+import { runReport } from "./query.js";
+
+export const BUDGET_SCOPES = ["all", "agent", "provider"] as const;
+export type BudgetScope = (typeof BUDGET_SCOPES)[number];
+export const BUDGET_PERIODS = ["day", "month"] as const;
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+
+/** One budget as stored. */
+export interface Budget {
+  scope: BudgetScope;
+  /** `""` for `all`; the agent id or provider otherwise. */
+  subject: string;
+  period: BudgetPeriod;
+  /** The limit in micro-USD (1 USD = 10^6). */
+  limitMicroUsd: number;
+  mode: "soft" | "hard";
+  /** Alert percentages (ascending); null: `CREDITGATE_CAP_THRESHOLDS`. */
+  thresholdsPct: number[] | null;
+  updatedAtMs: number;
+}
+
+/** A budget and its current window's spend. */
+export interface BudgetStatus extends Budget {
+  /** `all`, `agent:<id>` or `provider:<name>`: the name in alerts and output. */
+  name: string;
+  windowKey: string;
+  windowStartMs: number;
+  windowEndMs: number;
+  limitUsd: string;
+  /** Provider cost in the window so far (exact USD). */
+  spentUsd: string;
+  spentPicoUsd: string;
+  /** Spent / limit in percent, 1 decimal (may exceed 100). */
+  usedPct: number;
+}
+
+interface BudgetDbRow {
+  scope: BudgetScope;
+  subject: string;
+  period: BudgetPeriod;
+  limit_micro_usd: number;
+  mode: "soft" | "hard";
+  thresholds: string | null;
+  updated_at_ms: number;
+}
+
+const fromRow = (r: BudgetDbRow): Budget => ({
+  scope: r.scope,
+  subject: r.subject,
+  period: r.period,
+  limitMicroUsd: r.limit_micro_usd,
+  mode: r.mode,
+  thresholdsPct: r.thresholds ? r.thresholds.split(",").map(Number) : null,
+  updatedAtMs: r.updated_at_ms,
+});
+
+/** `all`, `agent:<id>`, `provider:<name>`. */
+export const budgetName = (b: Pick<Budget, "scope" | "subject">) =>
+  b.scope === "all" ? "all" : `${b.scope}:${b.subject}`;
+
+/**
+ * A USD amount typed by the operator (`25`, `2.5`) → micro-USD; at most 6 decimals, > 0.
+ * @throws RangeError with a readable message.
+ */
+export function parseUsdToMicro(text: string): number {
+  let micro: bigint;
+  try {
+    const r = parseDecimal(text);
+    if ((r.num * 1_000_000n) % r.den !== 0n) throw new RangeError("decimals");
+    micro = decimalToScaled(text, 6);
+  } catch {
+    throw new RangeError(`"${text}" is not a USD amount like 25 or 2.5 (at most 6 decimals)`);
+  }
+  if (micro <= 0n) throw new RangeError(`"${text}": a budget must be greater than 0`);
+  if (micro > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`"${text}" is too large`);
+  return Number(micro);
+}
+
+function checkTarget(scope: BudgetScope, subject: string): void {
+  if (!BUDGET_SCOPES.includes(scope))
+    throw new RangeError(`scope must be one of ${BUDGET_SCOPES.join(", ")}`);
+  if (scope === "all" && subject !== "") throw new RangeError("scope all takes no agent or provider");
+  if (scope !== "all" && !/^[^\s]{1,200}$/.test(subject))
+    throw new RangeError(`scope ${scope} needs its ${scope} (1-200 characters, no spaces)`);
+}
+
+/** Reads and writes `operator_budgets`. */
+export function createBudgetsRepo(db: Db) {
+  return {
+    /**
+     * Sets (or replaces) one budget. `thresholdsPct` null: the configured cap thresholds.
+     * @throws RangeError for a bad scope/subject/period/thresholds, or mode `hard` (not implemented).
+     */
+    set(b: Omit<Budget, "updatedAtMs">, nowMs: number): Budget {
+      checkTarget(b.scope, b.subject);
+      if (!BUDGET_PERIODS.includes(b.period)) throw new RangeError("period must be day or month");
+      if (b.mode === "hard")
+        throw new RangeError("hard operator budgets (blocking users) are not implemented yet: use soft");
+      if (!(Number.isSafeInteger(b.limitMicroUsd) && b.limitMicroUsd > 0))
+        throw new RangeError("the limit must be a positive whole number of micro-USD");
+      const t = b.thresholdsPct;
+      if (t !== null && (t.length === 0 || t.some((p) => !Number.isInteger(p) || p < 1 || p > 1000)))
+        throw new RangeError("thresholds must be whole percentages from 1 to 1000");
+      const thresholds = t === null ? null : [...new Set(t)].sort((x, y) => x - y).join(",");
+      db.prepare(
+        `INSERT INTO operator_budgets (scope, subject, period, limit_micro_usd, mode, thresholds, updated_at_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (scope, subject, period) DO UPDATE SET limit_micro_usd = excluded.limit_micro_usd,
+           mode = excluded.mode, thresholds = excluded.thresholds, updated_at_ms = excluded.updated_at_ms`,
+      ).run(b.scope, b.subject, b.period, b.limitMicroUsd, b.mode, thresholds, nowMs);
+      return {
+        ...b,
+        thresholdsPct: thresholds ? thresholds.split(",").map(Number) : null,
+        updatedAtMs: nowMs,
+      };
+    },
+    /** Every budget, ordered by scope, subject, period. */
+    list(): Budget[] {
+      return db
+        .prepare<[], BudgetDbRow>("SELECT * FROM operator_budgets ORDER BY scope, subject, period")
+        .all()
+        .map(fromRow);
+    },
+    /** Removes a target's budgets (one period, or both); how many were removed. */
+    clear(scope: BudgetScope, subject: string, period?: BudgetPeriod): number {
+      checkTarget(scope, subject);
+      return db
+        .prepare<[string, string, string | null, string | null]>(
+          "DELETE FROM operator_budgets WHERE scope = ? AND subject = ? AND (? IS NULL OR period = ?)",
+        )
+        .run(scope, subject, period ?? null, period ?? null).changes;
+    },
+  };
+}
+
+/** Every budget with its current window's spend, at `nowMs` in `timeZone`. Read-only. */
+export function budgetStatuses(db: Db, timeZone: string, nowMs: number): BudgetStatus[] {
+  return createBudgetsRepo(db)
+    .list()
+    .map((b) => {
+      const w = windowAt(b.period, nowMs, timeZone);
+      const report = runReport(db, {
+        range: { fromMs: w.startMs, toMs: w.endMs },
+        timeZone,
+        by: [],
+        filters:
+          b.scope === "agent" ? { agent: b.subject } : b.scope === "provider" ? { provider: b.subject } : {},
+        creditsPerUsd: { num: 1n, den: 1n },
+      });
+      const spent = BigInt(report.totals.costPicoUsd);
+      const limitPico = BigInt(b.limitMicroUsd) * PICO_PER_MICRO;
+      return {
+        ...b,
+        name: budgetName(b),
+        windowKey: w.key,
+        windowStartMs: w.startMs,
+        windowEndMs: w.endMs,
+        limitUsd: formatScaled(BigInt(b.limitMicroUsd), 6),
+        spentUsd: report.totals.costUsd,
+        spentPicoUsd: spent.toString(),
+        usedPct: Number((spent * 1000n) / limitPico) / 10,
+      };
+    });
+}
+
+/**
+ * Raises `operator_budget` alerts for every threshold each budget has reached in its current
+ * window, once per (budget, period, threshold, window): running it again, or from several
+ * workers, raises nothing new. Returns how many alerts were raised.
+ */
+export function runBudgetScan(db: Db, enforcer: Enforcer, nowMs: number): number {
+  const defaults = enforcer.settings.capThresholdsPct;
+  let raised = 0;
+  for (const s of budgetStatuses(db, enforcer.settings.timezone, nowMs)) {
+    const spent = BigInt(s.spentPicoUsd);
+    const limitPico = BigInt(s.limitMicroUsd) * PICO_PER_MICRO;
+    for (const pct of s.thresholdsPct ?? defaults) {
+      if (spent * 100n < limitPico * BigInt(pct)) continue;
+      const facts = { period: s.period, pct, budget: s.name, budgetUsd: s.limitUsd, spentUsd: s.spentUsd };
+      if (
+        enforcer.raise(`budget:${s.name}`, "operator_budget", `${s.period}/${pct}`, s.windowKey, facts, nowMs)
+      )
+        raised++;
+    }
+  }
+  return raised;
+}

@@ -1,0 +1,296 @@
+/**
+ * `creditgate report` / `GET /v1/reports`: usage totals over a range, grouped by any of
+ * {@link REPORT_DIMS} (several at once: one row per combination), from one query path.
+ *
+ * Where the numbers come from (README "Reports"): whole UTC days are read from `usage_daily` (the
+ * same aggregate `creditgate usage` reads, kept by the usage writer) when every asked dimension and
+ * filter is one of its columns (agent, model, provider, user); the partial days at the edges, and
+ * anything grouped or filtered by `session` or `kind` (not aggregated), from `usage_events`. A
+ * day/week/month bucket in a zone other than UTC does not line up with UTC days: each bucket is
+ * queried on its own `[start, end)`, so its whole UTC days still come from `usage_daily` and only
+ * the hours before/after them from raw rows (a local day in UTC-3 is read raw; a local month is
+ * ~29 aggregated days plus two raw edges). The answer is identical to a scan of the raw rows
+ * (test/reports/report.test.ts).
+ */
+import type { Db } from "../db/index.js";
+import type { Period } from "../limits/index.js";
+import { AGGREGATED_UNTIL_MS, DAY_MS } from "../meter/index.js";
+import { formatPicoUsd, microCreditsToPicoUsd, type Ratio } from "../money.js";
+import { SESSION_KIND_SQL, SESSION_KINDS, type SessionKind } from "./kind.js";
+import { bucketsOf, type TimeRange } from "./range.js";
+
+/** What a report can be grouped by. `day`/`week`/`month` are calendar buckets in the zone. */
+export const REPORT_DIMS = [
+  "day",
+  "week",
+  "month",
+  "agent",
+  "model",
+  "provider",
+  "user",
+  "session",
+  "kind",
+] as const;
+/** One of {@link REPORT_DIMS}. */
+export type ReportDim = (typeof REPORT_DIMS)[number];
+const TIME_DIMS: readonly ReportDim[] = ["day", "week", "month"];
+
+/** Filters; each narrows the rows (AND). `model` matches `provider/model` or the bare model. */
+export interface ReportFilters {
+  agent?: string | undefined;
+  model?: string | undefined;
+  provider?: string | undefined;
+  user?: string | undefined;
+  kind?: SessionKind | undefined;
+}
+
+export interface ReportQuery {
+  range: TimeRange;
+  /** IANA zone of the day/week/month buckets (`CREDITGATE_TIMEZONE`). */
+  timeZone: string;
+  /** Grouping, in column order; at most one of day/week/month; empty: one total row. */
+  by: readonly ReportDim[];
+  filters?: ReportFilters;
+  /** Keep the N costliest groups (of the non-time dimensions, over the whole range). */
+  top?: number | undefined;
+  /** Credits per USD (`CREDITGATE_CREDITS_PER_USD`), to value the charges for the margin. */
+  creditsPerUsd: Ratio;
+}
+
+/** One report row: its group and its totals. Money as exact decimal strings (no floats). */
+export interface ReportRow {
+  /** The value of each `by` dimension (e.g. `{day: "2026-03-08", kind: "dm"}`); `{}` for totals. */
+  group: Partial<Record<ReportDim, string>>;
+  requests: number;
+  errors: number;
+  /** `(requests − errors) / requests` in percent, 1 decimal; null without requests. */
+  successRatePct: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  totalTokens: number;
+  /** Provider cost, exact pico-USD (decimal string) and USD. */
+  costPicoUsd: string;
+  costUsd: string;
+  /** What the users were charged (micro-credits) and its USD value at the credit rate. */
+  chargedMicroCredits: number;
+  /** null when `CREDITGATE_CREDITS_PER_USD` is 0. */
+  chargedUsd: string | null;
+  /** chargedUsd − costUsd (exact to the pico-USD); null when chargedUsd is. */
+  marginUsd: string | null;
+  /**
+   * Model latency (user message to assistant reply), ms: not recorded by the meter yet, always
+   * null (README "Reports").
+   */
+  avgLatencyMs: number | null;
+  p95LatencyMs: number | null;
+}
+
+export interface Report {
+  fromMs: number;
+  toMs: number;
+  timeZone: string;
+  by: ReportDim[];
+  rows: ReportRow[];
+  /** Every row of the range (also those `top` left out). */
+  totals: ReportRow;
+}
+
+/**
+ * SQL of a non-time dimension over `usage_events` and (null: not aggregated) `usage_daily`. The
+ * unary `+` (a no-op on the value, as in meter/report.ts) keeps SQLite from walking a whole
+ * `(account_id, …)` index to get groups in order instead of searching the time range.
+ */
+const DIM_SQL: Record<Exclude<ReportDim, "day" | "week" | "month">, { raw: string; daily: string | null }> = {
+  agent: { raw: "+agent_id", daily: "+agent_id" },
+  model: { raw: "provider || '/' || model", daily: "provider || '/' || model" },
+  provider: { raw: "+provider", daily: "+provider" },
+  user: { raw: "+account_id", daily: "+account_id" },
+  session: { raw: "COALESCE(session_key, 'session:' || session_id, '(none)')", daily: null },
+  kind: { raw: SESSION_KIND_SQL, daily: null },
+};
+
+const RAW_SUMS = `COUNT(*) AS requests, SUM(is_error) AS errors, SUM(input_tokens) AS input,
+  SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cacheRead, SUM(cache_write_tokens) AS cacheWrite,
+  SUM(total_tokens) AS totalTokens, SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS charged`;
+const DAILY_SUMS = `SUM(requests) AS requests, SUM(errors) AS errors, SUM(input_tokens) AS input,
+  SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cacheRead, SUM(cache_write_tokens) AS cacheWrite,
+  SUM(total_tokens) AS totalTokens, SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS charged`;
+const SUM_NAMES = [
+  "requests",
+  "errors",
+  "input",
+  "output",
+  "cacheRead",
+  "cacheWrite",
+  "totalTokens",
+  "costPico",
+  "charged",
+] as const;
+type Sums = Record<(typeof SUM_NAMES)[number], bigint>;
+const zeroSums = (): Sums => Object.fromEntries(SUM_NAMES.map((n) => [n, 0n])) as Sums;
+function addSums(into: Sums, from: Partial<Record<string, unknown>>): void {
+  for (const n of SUM_NAMES) into[n] += BigInt((from[n] as bigint | number | null | undefined) ?? 0n);
+}
+
+type KeyDim = keyof typeof DIM_SQL;
+
+/** Group sums of `[lo, hi)` by `dims` (non-time), keyed by the JSON of the dimension values. */
+function sumGroups(
+  db: Db,
+  lo: number,
+  hi: number,
+  dims: readonly KeyDim[],
+  f: ReportFilters,
+): Map<string, Sums> {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  const add = (sql: string, ...values: string[]) => {
+    where.push(sql);
+    params.push(...values);
+  };
+  if (f.user !== undefined) add("account_id = ?", f.user);
+  if (f.agent !== undefined) add("agent_id = ?", f.agent);
+  if (f.provider !== undefined) add("provider = ?", f.provider);
+  if (f.model !== undefined) add("(provider || '/' || model = ? OR model = ?)", f.model, f.model);
+  const rawOnly = f.kind !== undefined || dims.some((d) => DIM_SQL[d].daily === null);
+  const rawWhere = [...where];
+  const rawParams = [...params];
+  if (f.kind !== undefined) {
+    rawWhere.push(`${SESSION_KIND_SQL} = ?`);
+    rawParams.push(f.kind);
+  }
+  const select = (table: "raw" | "daily") =>
+    dims.length ? `${dims.map((d, i) => `${DIM_SQL[d][table]} AS d${i}`).join(", ")}, ` : "";
+  const groupBy = dims.length ? `GROUP BY ${dims.map((_, i) => `d${i}`).join(", ")}` : "";
+  const out = new Map<string, Sums>();
+  const take = (rows: Record<string, unknown>[]) => {
+    for (const r of rows) {
+      if (BigInt((r.requests as bigint | null) ?? 0n) === 0n) continue;
+      const key = JSON.stringify(dims.map((_, i) => String(r[`d${i}`])));
+      const s = out.get(key) ?? zeroSums();
+      out.set(key, s);
+      addSums(s, r);
+    }
+  };
+  const raw = (a: number, b: number) => {
+    if (!(a < b)) return;
+    take(
+      db
+        .prepare<(string | number)[], Record<string, unknown>>(
+          `SELECT ${select("raw")}${RAW_SUMS} FROM usage_events
+           WHERE ${[...rawWhere, "message_ts_ms >= ?", "message_ts_ms < ?"].join(" AND ")} ${groupBy}`,
+        )
+        .safeIntegers(true)
+        .all(...rawParams, a, b),
+    );
+  };
+  // Whole UTC days inside [lo, hi) and inside the aggregated span (as queryUsage in meter/report.ts).
+  const firstDay = Math.ceil(Math.max(lo, 0) / DAY_MS);
+  const endDay = Math.floor(Math.min(hi, AGGREGATED_UNTIL_MS) / DAY_MS);
+  if (rawOnly || !(firstDay < endDay)) {
+    raw(lo, hi);
+    return out;
+  }
+  take(
+    db
+      .prepare<(string | number)[], Record<string, unknown>>(
+        `SELECT ${select("daily")}${DAILY_SUMS} FROM usage_daily
+         WHERE ${[...where, "day >= ?", "day < ?"].join(" AND ")} ${groupBy}`,
+      )
+      .safeIntegers(true)
+      .all(...params, firstDay, endDay),
+  );
+  raw(lo, firstDay * DAY_MS);
+  raw(endDay * DAY_MS, hi);
+  return out;
+}
+
+function toRow(group: ReportRow["group"], s: Sums, creditsPerUsd: Ratio): ReportRow {
+  const chargedPico = microCreditsToPicoUsd(s.charged, creditsPerUsd);
+  const requests = Number(s.requests);
+  return {
+    group,
+    requests,
+    errors: Number(s.errors),
+    successRatePct: requests > 0 ? Math.round((1000 * (requests - Number(s.errors))) / requests) / 10 : null,
+    inputTokens: Number(s.input),
+    outputTokens: Number(s.output),
+    cacheReadTokens: Number(s.cacheRead),
+    cacheWriteTokens: Number(s.cacheWrite),
+    totalTokens: Number(s.totalTokens),
+    costPicoUsd: s.costPico.toString(),
+    costUsd: formatPicoUsd(s.costPico),
+    chargedMicroCredits: Number(s.charged),
+    chargedUsd: chargedPico === null ? null : formatPicoUsd(chargedPico),
+    marginUsd: chargedPico === null ? null : formatPicoUsd(chargedPico - s.costPico),
+    avgLatencyMs: null,
+    p95LatencyMs: null,
+  };
+}
+
+/**
+ * Runs a report. Pure read (one SQLite connection, no writes).
+ * @throws RangeError for more than one time dimension, a repeated dimension, an unknown kind, or
+ *   a range of more buckets than `MAX_BUCKETS`.
+ */
+export function runReport(db: Db, q: ReportQuery): Report {
+  const by = [...q.by];
+  if (new Set(by).size !== by.length) throw new RangeError("--by: a dimension is repeated");
+  const timeDims = by.filter((d) => TIME_DIMS.includes(d));
+  if (timeDims.length > 1) throw new RangeError("--by: use at most one of day, week, month");
+  const f = q.filters ?? {};
+  if (f.kind !== undefined && !SESSION_KINDS.includes(f.kind))
+    throw new RangeError(`--kind: must be one of ${SESSION_KINDS.join(", ")}`);
+  const timeDim = timeDims[0] as Period | undefined;
+  const keyDims = by.filter((d): d is KeyDim => !TIME_DIMS.includes(d));
+  const buckets = timeDim
+    ? bucketsOf(timeDim, q.range, q.timeZone)
+    : [{ startMs: q.range.fromMs, endMs: q.range.toMs, label: "" }];
+
+  // Every (bucket, group) with its sums, and the cost of each group over the whole range (for --top).
+  const cells: { bucket: string; values: string[]; sums: Sums }[] = [];
+  const groupCost = new Map<string, bigint>();
+  const totals = zeroSums();
+  for (const b of buckets) {
+    for (const [key, sums] of sumGroups(db, b.startMs, b.endMs, keyDims, f)) {
+      const values = JSON.parse(key) as string[];
+      cells.push({ bucket: b.label, values, sums });
+      const rankKey = keyDims.length ? key : b.label;
+      groupCost.set(rankKey, (groupCost.get(rankKey) ?? 0n) + sums.costPico);
+      addSums(totals, sums);
+    }
+  }
+  let kept = cells;
+  if (q.top !== undefined) {
+    const ranked = [...groupCost.entries()]
+      .sort((a, b) => (a[1] === b[1] ? (a[0] < b[0] ? -1 : 1) : a[1] > b[1] ? -1 : 1))
+      .slice(0, q.top)
+      .map(([k]) => k);
+    const keep = new Set(ranked);
+    kept = cells.filter((c) => keep.has(keyDims.length ? JSON.stringify(c.values) : c.bucket));
+  }
+  kept.sort((a, b) => {
+    if (a.bucket !== b.bucket) return a.bucket < b.bucket ? -1 : 1;
+    if (a.sums.costPico !== b.sums.costPico) return a.sums.costPico > b.sums.costPico ? -1 : 1;
+    const ka = a.values.join("\u0000");
+    const kb = b.values.join("\u0000");
+    return ka === kb ? 0 : ka < kb ? -1 : 1;
+  });
+  const rows = kept.map((c) => {
+    const group: ReportRow["group"] = {};
+    for (const d of by) {
+      group[d] = TIME_DIMS.includes(d) ? c.bucket : (c.values[keyDims.indexOf(d as KeyDim)] ?? "");
+    }
+    return toRow(group, c.sums, q.creditsPerUsd);
+  });
+  return {
+    fromMs: q.range.fromMs,
+    toMs: q.range.toMs,
+    timeZone: q.timeZone,
+    by,
+    rows,
+    totals: toRow({}, totals, q.creditsPerUsd),
+  };
+}

@@ -1,0 +1,382 @@
+import { describe, expect } from "vitest";
+import { createLedger } from "../../src/credits/index.js";
+import type { Db } from "../../src/db/index.js";
+import { queryUsage } from "../../src/meter/index.js";
+import { createUsageWriter, type NewUsageEventRow } from "../../src/meter/usage-repo.js";
+import { parseDecimal } from "../../src/money.js";
+import {
+  csvField,
+  REPORT_DIMS,
+  type ReportDim,
+  type ReportFilters,
+  reportCsv,
+  reportTable,
+  runReport,
+  SESSION_KINDS,
+  sessionKind,
+} from "../../src/reports/index.js";
+import { test } from "../support/temp-db.js";
+
+const H = 3_600_000;
+// Around the 2026 New York / Berlin spring-forward days (2026-03-08 / 2026-03-29).
+const START = Date.parse("2026-03-01T00:00:00Z");
+const SPAN_DAYS = 35;
+
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
+  return { next, int, pick };
+}
+
+const USERS = ["telegram:1", "telegram:2", "agent:main", "discord:x"];
+const AGENTS = ["main", "ops"];
+const MODELS = [
+  ["anthropic", "claude-sonnet-4-5"],
+  ["openai", "gpt-5"],
+  ["openrouter", "openai/gpt-5"],
+] as const;
+const KEYS = [
+  "agent:main:main",
+  "agent:main:telegram:direct:1",
+  "agent:main:telegram:group:-100:topic:3",
+  "agent:main:subagent:abc",
+  "agent:main:cron:nightly:run:1",
+  "agent:main:hook:gmail",
+  "agent:main:heartbeat",
+  null,
+];
+
+interface Stored {
+  account_id: string;
+  agent_id: string;
+  session_key: string | null;
+  session_id: string | null;
+  provider: string;
+  model: string;
+  message_ts_ms: number;
+  is_error: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  total_tokens: number;
+  cost_pico_usd: bigint;
+  charge_micro_credits: number;
+}
+
+function writeRows(db: Db, n: number, seed: number): Stored[] {
+  const r = rng(seed);
+  const ledger = createLedger(db);
+  const writer = createUsageWriter(db);
+  const out: Stored[] = [];
+  db.transaction(() => {
+    const entry = new Map<string, number>();
+    for (const u of USERS)
+      entry.set(
+        u,
+        ledger.post({
+          accountId: u,
+          kind: "grant",
+          amountMicroCredits: 1n,
+          idempotencyKey: `g:${u}`,
+          nowMs: START,
+        }).entryId,
+      );
+    for (let i = 0; i < n; i++) {
+      const [provider, model] = r.pick(MODELS);
+      const input = r.int(5000);
+      const output = r.int(2000);
+      const stored: Stored = {
+        account_id: r.pick(USERS),
+        agent_id: r.pick(AGENTS),
+        session_key: r.pick(KEYS),
+        session_id: r.int(3) === 0 ? null : `s${r.int(4)}`,
+        provider,
+        model,
+        // near midnights (UTC and local) and at random
+        message_ts_ms:
+          r.int(3) === 0
+            ? START + r.int(SPAN_DAYS) * 24 * H + r.pick([-1, 0, 1, 4 * H, 5 * H - 1, 23 * H])
+            : START + r.int(SPAN_DAYS * 24 * H),
+        is_error: r.int(8) === 0 ? 1 : 0,
+        input_tokens: input,
+        output_tokens: output,
+        cache_read_tokens: r.int(3) === 0 ? r.int(9000) : 0,
+        cache_write_tokens: r.int(4) === 0 ? r.int(3000) : 0,
+        total_tokens: 0,
+        cost_pico_usd: BigInt(r.int(1e9)) * 1000n,
+        charge_micro_credits: r.int(100_000),
+      };
+      stored.total_tokens = input + output + stored.cache_read_tokens + stored.cache_write_tokens;
+      out.push(stored);
+      const row: NewUsageEventRow = {
+        ...stored,
+        dedupe_key: `k${i}`,
+        ledger_entry_id: entry.get(stored.account_id) as number,
+        source: "jsonl",
+        source_ref: `f@${i}`,
+        api: null,
+        response_id: null,
+        cache_write_1h_tokens: 0,
+        reasoning_tokens: null,
+        stop_reason: null,
+        error_message: null,
+        recorded_cost_pico_usd: null,
+        table_cost_pico_usd: null,
+        price_source: "table",
+        price_version: "test",
+        unknown_model: 0,
+        anomaly: null,
+        created_at_ms: START,
+      };
+      writer.insert(row);
+    }
+  })();
+  return out;
+}
+
+/** The local calendar label of an instant, straight from Intl (independent of src/limits/windows.ts). */
+function localLabel(ms: number, tz: string, period: "day" | "week" | "month"): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" })
+      .formatToParts(ms)
+      .map((p) => [p.type, p.value]),
+  );
+  const day = `${parts.year}-${parts.month}-${parts.day}`;
+  if (period === "day") return day;
+  if (period === "month") return day.slice(0, 7);
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  return d.toISOString().slice(0, 10);
+}
+
+function groupValue(s: Stored, d: ReportDim, tz: string): string {
+  switch (d) {
+    case "day":
+    case "week":
+    case "month":
+      return localLabel(s.message_ts_ms, tz, d);
+    case "agent":
+      return s.agent_id;
+    case "model":
+      return `${s.provider}/${s.model}`;
+    case "provider":
+      return s.provider;
+    case "user":
+      return s.account_id;
+    case "session":
+      return s.session_key ?? (s.session_id ? `session:${s.session_id}` : "(none)");
+    case "kind":
+      return sessionKind(s.session_key);
+  }
+}
+
+/** The reference: a plain scan of every stored row in JS. */
+function reference(
+  rows: Stored[],
+  fromMs: number,
+  toMs: number,
+  tz: string,
+  by: ReportDim[],
+  f: ReportFilters,
+) {
+  const groups = new Map<
+    string,
+    { requests: number; errors: number; input: number; cost: bigint; charged: number }
+  >();
+  for (const s of rows) {
+    if (s.message_ts_ms < fromMs || s.message_ts_ms >= toMs) continue;
+    if (f.user && s.account_id !== f.user) continue;
+    if (f.agent && s.agent_id !== f.agent) continue;
+    if (f.provider && s.provider !== f.provider) continue;
+    if (f.model && `${s.provider}/${s.model}` !== f.model && s.model !== f.model) continue;
+    if (f.kind && sessionKind(s.session_key) !== f.kind) continue;
+    const key = JSON.stringify(by.map((d) => groupValue(s, d, tz)));
+    const g = groups.get(key) ?? { requests: 0, errors: 0, input: 0, cost: 0n, charged: 0 };
+    g.requests++;
+    g.errors += s.is_error;
+    g.input += s.input_tokens;
+    g.cost += s.cost_pico_usd;
+    g.charged += s.charge_micro_credits;
+    groups.set(key, g);
+  }
+  return [...groups.entries()]
+    .map(([k, g]) => [k, g.requests, g.errors, g.input, g.cost.toString(), g.charged] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+}
+
+const ONE = parseDecimal("1");
+
+describe("runReport", () => {
+  test("equals a scan of the raw rows for random groupings, filters, zones and ranges (DST included)", ({
+    db,
+  }) => {
+    const rows = writeRows(db, 1500, 7);
+    const r = rng(99);
+    const zones = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "America/Havana"];
+    const keyDims = REPORT_DIMS.filter((d) => !["day", "week", "month"].includes(d));
+    for (let i = 0; i < 80; i++) {
+      const tz = r.pick(zones);
+      const by: ReportDim[] = [];
+      if (r.int(2) === 0) by.push(r.pick(["day", "week", "month"] as const));
+      for (const d of keyDims) if (r.int(5) === 0) by.push(d);
+      const f: ReportFilters = {};
+      if (r.int(6) === 0) f.user = r.pick(USERS);
+      if (r.int(6) === 0) f.agent = r.pick(AGENTS);
+      if (r.int(6) === 0) f.provider = r.pick(MODELS)[0];
+      if (r.int(6) === 0) f.model = r.pick(["gpt-5", "openai/gpt-5", "anthropic/claude-sonnet-4-5"]);
+      if (r.int(6) === 0) f.kind = r.pick(SESSION_KINDS);
+      const fromMs = START + r.int(10) * 24 * H + r.pick([0, 1, -1, 5 * H, r.int(24 * H)]);
+      const toMs = fromMs + r.pick([1, H, 24 * H, 23 * H, 3 * 24 * H, 20 * 24 * H + r.int(24 * H)]);
+      const report = runReport(db, {
+        range: { fromMs, toMs },
+        timeZone: tz,
+        by,
+        filters: f,
+        creditsPerUsd: ONE,
+      });
+      const got = report.rows
+        .map(
+          (row) =>
+            [
+              JSON.stringify(by.map((d) => row.group[d])),
+              row.requests,
+              row.errors,
+              row.inputTokens,
+              row.costPicoUsd,
+              row.chargedMicroCredits,
+            ] as const,
+        )
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      expect(got, JSON.stringify({ tz, by, f, fromMs, toMs })).toEqual(
+        reference(rows, fromMs, toMs, tz, by, f),
+      );
+      expect(report.totals.requests).toBe(got.reduce((n, g) => n + g[1], 0));
+    }
+  });
+
+  test("gives the same numbers as `creditgate usage` (meter queryUsage) over the same range", ({ db }) => {
+    writeRows(db, 600, 3);
+    const range = { fromMs: START + 5 * H, toMs: START + 12 * 24 * H + 7 * H };
+    for (const [by, usageBy] of [
+      ["user", "user"],
+      ["agent", "agent"],
+      ["model", "model"],
+      ["day", "day"],
+    ] as const) {
+      const report = runReport(db, { range, timeZone: "UTC", by: [by], creditsPerUsd: ONE });
+      const usage = queryUsage(db, { sinceMs: range.fromMs, untilMs: range.toMs, by: usageBy });
+      const norm = (xs: { k: string; n: number; c: string; m: number }[]) =>
+        xs.sort((a, b) => (a.k < b.k ? -1 : 1));
+      expect(
+        norm(
+          report.rows.map((x) => ({
+            k: x.group[by] ?? "",
+            n: x.requests,
+            c: x.costPicoUsd,
+            m: x.chargedMicroCredits,
+          })),
+        ),
+      ).toEqual(norm(usage.map((u) => ({ k: u.key, n: u.requests, c: u.costPicoUsd, m: u.chargedMicros }))));
+    }
+  });
+
+  test("--top keeps the costliest groups; totals still count everything; margin at the credit rate", ({
+    db,
+  }) => {
+    const rows = writeRows(db, 400, 11);
+    const range = { fromMs: START, toMs: START + SPAN_DAYS * 24 * H + H };
+    const all = runReport(db, { range, timeZone: "UTC", by: ["user"], creditsPerUsd: ONE });
+    const top = runReport(db, { range, timeZone: "UTC", by: ["user"], top: 2, creditsPerUsd: ONE });
+    expect(top.rows.map((x) => x.group.user)).toEqual(all.rows.slice(0, 2).map((x) => x.group.user));
+    expect(BigInt(all.rows[0]?.costPicoUsd ?? 0)).toBeGreaterThanOrEqual(
+      BigInt(all.rows[1]?.costPicoUsd ?? 0),
+    );
+    expect(top.totals).toEqual(all.totals);
+    expect(all.totals.requests).toBe(rows.length);
+    // 2 credits per USD: a charge of 1 credit is worth 0.5 USD.
+    const two = runReport(db, { range, timeZone: "UTC", by: [], creditsPerUsd: parseDecimal("2") });
+    const charged = rows.reduce((n, s) => n + BigInt(s.charge_micro_credits), 0n);
+    const cost = rows.reduce((n, s) => n + s.cost_pico_usd, 0n);
+    const chargedPico = charged * 500_000n; // micro-credits × 10^6 / 2
+    const fmt = (p: bigint) =>
+      `${p < 0n ? "-" : ""}${(p < 0n ? -p : p)
+        .toString()
+        .padStart(13, "0")
+        .replace(/(\d{12})$/, ".$1")
+        .replace(/\.?0+$/, "")}`;
+    expect(two.totals.marginUsd).toBe(fmt(chargedPico - cost));
+    expect(two.rows).toHaveLength(1);
+    expect(
+      runReport(db, { range, timeZone: "UTC", by: [], creditsPerUsd: parseDecimal("0") }).totals.marginUsd,
+    ).toBeNull();
+  });
+
+  test("top with only a time dimension keeps the costliest buckets, in time order", ({ db }) => {
+    writeRows(db, 300, 5);
+    const range = { fromMs: START, toMs: START + 10 * 24 * H };
+    const all = runReport(db, { range, timeZone: "UTC", by: ["day"], creditsPerUsd: ONE });
+    const top = runReport(db, { range, timeZone: "UTC", by: ["day"], top: 3, creditsPerUsd: ONE });
+    const costliest = [...all.rows]
+      .sort((a, b) => (BigInt(b.costPicoUsd) > BigInt(a.costPicoUsd) ? 1 : -1))
+      .slice(0, 3);
+    expect(top.rows.map((x) => x.group.day)).toEqual(costliest.map((x) => x.group.day).sort());
+  });
+
+  test("bad groupings are refused", ({ db }) => {
+    const base = { range: { fromMs: 0, toMs: 1 }, timeZone: "UTC", creditsPerUsd: ONE };
+    expect(() => runReport(db, { ...base, by: ["day", "month"] })).toThrow(/at most one of day, week, month/);
+    expect(() => runReport(db, { ...base, by: ["user", "user"] })).toThrow(/repeated/);
+    expect(() => runReport(db, { ...base, by: [], filters: { kind: "bogus" as never } })).toThrow(/--kind/);
+  });
+});
+
+describe("CSV", () => {
+  test.each([
+    ["plain", "plain"],
+    ["", ""],
+    ["a,b", '"a,b"'],
+    ['say "hi"', '"say ""hi"""'],
+    ["line\nbreak", '"line\nbreak"'],
+    ["cr\rlf", '"cr\rlf"'],
+    [" padded", '" padded"'],
+    ['=HYPERLINK("x")', '"\'=HYPERLINK(""x"")"'],
+    ["+1 555", "'+1 555"],
+    ["-cmd", "'-cmd"],
+    ["@sum", "'@sum"],
+    ["-0.25", "-0.25"],
+    ["12", "12"],
+    ["telegram:5550101", "telegram:5550101"],
+    ["whatsapp:+5491112345678", "whatsapp:+5491112345678"],
+    ["ñ€😀", "ñ€😀"],
+  ])("%j → %s", (value, field) => {
+    expect(csvField(value)).toBe(field);
+  });
+
+  test("a report as CSV: stable header, CRLF lines, one column per dimension", ({ db }) => {
+    writeRows(db, 50, 1);
+    const report = runReport(db, {
+      range: { fromMs: START, toMs: START + SPAN_DAYS * 24 * H },
+      timeZone: "UTC",
+      by: ["kind", "user"],
+      creditsPerUsd: ONE,
+    });
+    const csv = reportCsv(report);
+    const lines = csv.split("\r\n");
+    expect(lines[0]).toBe(
+      "kind,user,requests,errors,success_rate_pct,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,total_tokens,cost_usd,charged_credits,charged_usd,margin_usd,avg_latency_ms,p95_latency_ms",
+    );
+    expect(lines).toHaveLength(report.rows.length + 2); // header + rows + the empty string after the last CRLF
+    expect(lines.at(-1)).toBe("");
+    const table = reportTable(report);
+    expect(table.rows.at(-1)?.[0]).toBe("total");
+  });
+});
