@@ -2183,6 +2183,416 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage report over a range, grouped and filtered (same numbers as `creditgate report --json`)
+         * @description One of today, last, or from/to (dates in the server's CREDITGATE_TIMEZONE; a date `to` is inclusive). by: comma-separated day|week|month|agent|model|provider|user|session|kind, at most one of day/week/month. Latency columns are null: the meter does not record latency yet.
+         *
+         *     Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    today?: "0" | "1" | "true" | "false";
+                    last?: string;
+                    from?: string;
+                    to?: string;
+                    agent?: string;
+                    model?: string;
+                    provider?: string;
+                    user?: string;
+                    kind?: "dm" | "group" | "subagent" | "cron" | "heartbeat" | "hook" | "operator" | "other";
+                    by?: string;
+                    top?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            fromMs: number;
+                            toMs: number;
+                            timeZone: string;
+                            by: ("day" | "week" | "month" | "agent" | "model" | "provider" | "user" | "session" | "kind")[];
+                            rows: {
+                                group: {
+                                    [key: string]: string;
+                                };
+                                requests: number;
+                                errors: number;
+                                successRatePct: number | null;
+                                inputTokens: number;
+                                outputTokens: number;
+                                cacheReadTokens: number;
+                                cacheWriteTokens: number;
+                                totalTokens: number;
+                                costPicoUsd: string;
+                                costUsd: string;
+                                chargedMicroCredits: number;
+                                chargedUsd: string | null;
+                                marginUsd: string | null;
+                                avgLatencyMs: number | null;
+                                p95LatencyMs: number | null;
+                            }[];
+                            totals: {
+                                group: {
+                                    [key: string]: string;
+                                };
+                                requests: number;
+                                errors: number;
+                                successRatePct: number | null;
+                                inputTokens: number;
+                                outputTokens: number;
+                                cacheReadTokens: number;
+                                cacheWriteTokens: number;
+                                totalTokens: number;
+                                costPicoUsd: string;
+                                costUsd: string;
+                                chargedMicroCredits: number;
+                                chargedUsd: string | null;
+                                marginUsd: string | null;
+                                avgLatencyMs: number | null;
+                                p95LatencyMs: number | null;
+                            };
+                            budgets: {
+                                /** @enum {string} */
+                                scope: "all" | "agent" | "provider";
+                                subject: string;
+                                /** @enum {string} */
+                                period: "day" | "month";
+                                limitMicroUsd: number;
+                                /** @enum {string} */
+                                mode: "soft" | "hard";
+                                thresholdsPct: number[] | null;
+                                updatedAtMs: number;
+                                name: string;
+                                windowKey: string;
+                                windowStartMs: number;
+                                windowEndMs: number;
+                                limitUsd: string;
+                                spentUsd: string;
+                                spentPicoUsd: string;
+                                usedPct: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/budgets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The operator's budgets and their current window's provider cost
+         * @description Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            timeZone: string;
+                            budgets: {
+                                /** @enum {string} */
+                                scope: "all" | "agent" | "provider";
+                                subject: string;
+                                /** @enum {string} */
+                                period: "day" | "month";
+                                limitMicroUsd: number;
+                                /** @enum {string} */
+                                mode: "soft" | "hard";
+                                thresholdsPct: number[] | null;
+                                updatedAtMs: number;
+                                name: string;
+                                windowKey: string;
+                                windowStartMs: number;
+                                windowEndMs: number;
+                                limitUsd: string;
+                                spentUsd: string;
+                                spentPicoUsd: string;
+                                usedPct: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Set one operator budget (daily or monthly USD on provider cost; soft: alerts)
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "all" | "agent" | "provider";
+                        subject?: string;
+                        /** @enum {string} */
+                        period: "day" | "month";
+                        limitUsd: string;
+                        /**
+                         * @default soft
+                         * @enum {string}
+                         */
+                        mode?: "soft" | "hard";
+                        thresholdsPct?: number[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            timeZone: string;
+                            budgets: {
+                                /** @enum {string} */
+                                scope: "all" | "agent" | "provider";
+                                subject: string;
+                                /** @enum {string} */
+                                period: "day" | "month";
+                                limitMicroUsd: number;
+                                /** @enum {string} */
+                                mode: "soft" | "hard";
+                                thresholdsPct: number[] | null;
+                                updatedAtMs: number;
+                                name: string;
+                                windowKey: string;
+                                windowStartMs: number;
+                                windowEndMs: number;
+                                limitUsd: string;
+                                spentUsd: string;
+                                spentPicoUsd: string;
+                                usedPct: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Remove an operator budget (one period, or both)
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        delete: {
+            parameters: {
+                query: {
+                    scope: "all" | "agent" | "provider";
+                    subject?: string;
+                    period?: "day" | "month";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            timeZone: string;
+                            budgets: {
+                                /** @enum {string} */
+                                scope: "all" | "agent" | "provider";
+                                subject: string;
+                                /** @enum {string} */
+                                period: "day" | "month";
+                                limitMicroUsd: number;
+                                /** @enum {string} */
+                                mode: "soft" | "hard";
+                                thresholdsPct: number[] | null;
+                                updatedAtMs: number;
+                                name: string;
+                                windowKey: string;
+                                windowStartMs: number;
+                                windowEndMs: number;
+                                limitUsd: string;
+                                spentUsd: string;
+                                spentPicoUsd: string;
+                                usedPct: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/notices": {
         parameters: {
             query?: never;
@@ -2396,6 +2806,9 @@ export interface paths {
                                 meteredMicro?: number;
                                 driftPct?: number | null;
                                 causes?: string[];
+                                budget?: string;
+                                budgetUsd?: string;
+                                spentUsd?: string;
                             };
                             createdAtMs: number;
                             /** @enum {string} */

@@ -760,6 +760,7 @@ export const MIGRATIONS: readonly Migration[] = [
       spike_factor INTEGER,
       drift_pct INTEGER,
       updated_at_ms INTEGER NOT NULL
+    ) STRICT;
     `,
   },
   {
