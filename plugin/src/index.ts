@@ -13,6 +13,7 @@ import { registerTokensCli } from "./cli.js";
 import { CreditgateClient } from "./client.js";
 import { buildCommands } from "./commands.js";
 import { resolveConfig } from "./config.js";
+import { registerConsoleLink } from "./console-link.js";
 import { Gate } from "./gate.js";
 import { NoticeDelivery, noticeService } from "./notices.js";
 import type { PluginApi, PluginDefinition } from "./openclaw-types.js";
@@ -77,6 +78,7 @@ export function registerCreditgate(api: PluginApi): Registered {
   registerMethods(api, { client, logger: log, invalidate: (u) => sharedCache.invalidate(u) });
   // `openclaw tokens …` where the host lets plugins add CLI commands.
   registerTokensCli(api, { client, language: cfg.language });
+  registerConsoleLink(api, cfg.apiUrl);
 
   const dmScope = (api.config as { session?: { dmScope?: string } } | undefined)?.session?.dmScope;
   if (!dmScope || dmScope === "main") {

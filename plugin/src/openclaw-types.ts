@@ -259,6 +259,22 @@ export interface PluginApi {
       descriptors?: { name: string; description: string; hasSubcommands: boolean }[];
     },
   ) => void;
+  /**
+   * An HTTP route on the gateway's own server (OC 2026.x `api.registerHttpRoute({path, auth, match,
+   * handler})`; `auth: "gateway"` puts it behind the gateway's own auth). Absent on older hosts.
+   */
+  registerHttpRoute?: (route: PluginHttpRoute) => void;
+}
+
+/** A gateway HTTP route (node's `IncomingMessage`/`ServerResponse`, typed loosely). */
+export interface PluginHttpRoute {
+  path: string;
+  auth: "gateway" | "plugin";
+  match?: "exact" | "prefix";
+  handler: (
+    req: { method?: string; url?: string },
+    res: { statusCode: number; setHeader(name: string, value: string): void; end(body?: string): void },
+  ) => Promise<boolean | undefined> | boolean | undefined;
 }
 
 /** What `registerCli`'s registrar receives (`OpenClawPluginCliContext`). */
