@@ -488,7 +488,8 @@ export type AutoTopupView = ReturnType<typeof describeAutoTopup>;
 
 /**
  * Turns auto top-up on for a user: checks the account id, the pack (it must have a Stripe price,
- * in `currency` when given) and the threshold (> 0). Errors: AppError invalid_request / not_found.
+ * in `currency` when given) and the threshold (> 0; when omitted, the one set earlier, else 1
+ * credit). Errors: AppError invalid_request / not_found.
  */
 export function setAutoTopup(
   deps: Pick<PaymentsDeps, "packs">,
@@ -526,9 +527,11 @@ export function setAutoTopup(
       `pack ${pack.id} has no stripe price${req.currency ? ` in ${req.currency.toUpperCase()}` : ""}: auto top-up charges saved cards with Stripe only`,
     );
   }
+  // No threshold given: keep the one set earlier (changing only the pack), else the default.
+  const kept = repo.settings(accountId)?.thresholdMicroCredits;
   const thresholdMicro =
     req.threshold === undefined
-      ? BigInt(DEFAULT_AUTOTOPUP_THRESHOLD_MICRO)
+      ? BigInt(kept ?? DEFAULT_AUTOTOPUP_THRESHOLD_MICRO)
       : parseCreditsToMicro(req.threshold);
   if (thresholdMicro <= 0n)
     throw new AppError(ErrorCode.InvalidRequest, "threshold: must be more than 0 credits");

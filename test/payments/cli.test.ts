@@ -99,6 +99,11 @@ describe("creditgate autotopup", () => {
       packId: "starter",
       threshold: "2.50",
     });
+    // Setting again without --threshold keeps the threshold set earlier.
+    await run(env, ["autotopup", "set", "telegram:9", "--pack", "starter"]);
+    expect(JSON.parse((await run(env, ["--json", "autotopup", "get", "telegram:9"])).out)).toMatchObject({
+      threshold: "2.50",
+    });
     const off = await run(env, ["autotopup", "off", "telegram:9"]);
     expect(off.out).toMatch(/telegram:9\s+no\s+starter/);
   });

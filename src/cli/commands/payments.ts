@@ -83,7 +83,10 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
     .description("turn auto top-up on: charge --pack when the balance drops below --threshold credits")
     .argument("<user>", "end-user account id, e.g. telegram:123456")
     .requiredOption("--pack <id>", "credit pack id with a Stripe price (see `creditgate packs`)")
-    .option("--threshold <credits>", "charge when the balance drops below this many credits (default 1)")
+    .option(
+      "--threshold <credits>",
+      "charge when the balance drops below this many credits (default: the one set earlier, else 1)",
+    )
     .option("--currency <code>", "currency, when the pack lists several Stripe prices")
     .action(
       async (user: string, opts: { pack: string; threshold?: string; currency?: string }, cmd: Command) => {
