@@ -169,7 +169,7 @@ describe("creditgate worker (the built binary, real Redis)", () => {
     const completed = async () =>
       (await events()).filter((e) => e.event === "completed").map((e) => e.jobId?.split(":")[1]);
     // `every` schedulers run once right away: one first run per scheduler, not one per worker.
-    await waitFor(completed, (c) => c.length >= 4, 15_000, "first scheduled runs");
+    await waitFor(completed, (c) => c.length >= 5, 15_000, "first scheduled runs");
     await new Promise((r) => setTimeout(r, 1000)); // room for a (wrong) second run to show up
     expect((await completed()).sort()).toEqual([
       "budget-scan",
@@ -182,11 +182,11 @@ describe("creditgate worker (the built binary, real Redis)", () => {
     expect(await w.redis.zrange(`${w.prefix}:maintenance:repeat`, 0, -1)).toEqual(
       expect.arrayContaining(["rollover", "spike-scan", "retention", "grant-expiry", "budget-scan"]),
     );
-    expect(await w.redis.zcard(`${w.prefix}:maintenance:repeat`)).toBe(4);
+    expect(await w.redis.zcard(`${w.prefix}:maintenance:repeat`)).toBe(5);
     const delayed = await w.redis.zrange(`${w.prefix}:maintenance:delayed`, 0, -1);
     expect(delayed.map((id) => id.split(":")[1]).sort()).toEqual([
-      "grant-expiry",
       "budget-scan",
+      "grant-expiry",
       "retention",
       "rollover",
       "spike-scan",
