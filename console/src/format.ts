@@ -46,6 +46,26 @@ export function minor(locale: string, amount: number, exponent: number, currency
   )(scaled(amount, exponent));
 }
 
+/**
+ * An amount in micro-units of an account's currency (provider balances and spend: integer
+ * micro-units from the API), 2-6 decimals. A missing or non-ISO currency code is shown after the
+ * number instead of failing.
+ */
+export function microMoney(locale: string, micro: number | bigint | string, currency: string | null): string {
+  const v = scaled(micro, 6);
+  if (currency) {
+    try {
+      return asFmt(
+        nf(locale, { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 6 }),
+      )(v);
+    } catch {
+      // not an ISO 4217 code: the plain number and the code
+    }
+  }
+  const n = asFmt(nf(locale, { minimumFractionDigits: 2, maximumFractionDigits: 6 }))(v);
+  return currency ? `${n} ${currency}` : n;
+}
+
 export function int(locale: string, n: number): string {
   return nf(locale, {}).format(n);
 }

@@ -2,7 +2,7 @@ import { createContext, render } from "preact";
 import { useCallback, useContext, useEffect, useState } from "preact/hooks";
 import { api, currentSession, errorText, type Get, login, logout, type Session, useSession } from "./api.js";
 import { Chart } from "./chart.js";
-import { credits, dateTime, int, minor, pct, usd } from "./format.js";
+import { chartCredits, credits, dateTime, int, microMoney, minor, pct, usd } from "./format.js";
 import { initialLang, LANGS, type Lang, LOCALE, type Words } from "./i18n.js";
 import "./style.css";
 
@@ -130,7 +130,7 @@ function Login(p: { t: Words; langPicker: preact.JSX.Element; onSession: (s: Ses
   );
 }
 
-const PAGES = ["overview", "users", "agents", "payments", "alerts", "review"] as const;
+const PAGES = ["overview", "users", "agents", "payments", "providers", "alerts", "review"] as const;
 
 function Shell(p: { langPicker: preact.JSX.Element; onLogout: () => void }) {
   const { t, session } = useApp();
@@ -161,6 +161,7 @@ function Shell(p: { langPicker: preact.JSX.Element; onLogout: () => void }) {
         {current === "users" && (arg ? <UserPage id={decodeURIComponent(arg)} /> : <Users />)}
         {current === "agents" && <Agents />}
         {current === "payments" && <Payments />}
+        {current === "providers" && <Providers chosen={arg ? decodeURIComponent(arg) : null} />}
         {current === "alerts" && <Alerts />}
         {current === "review" && <Review />}
       </main>
@@ -1171,6 +1172,185 @@ function Review() {
             ))}
           </tbody>
         </table>
+      )}
+    </section>
+  );
+}
+
+type ProviderRow = Get<"/v1/providers">["providers"][number];
+type ProviderId = ProviderRow["provider"];
+
+/** A run-out estimate: hours under two days, else days (one decimal); null: no burn, no run-out. */
+function runwayText(t: Words, locale: string, hours: number | null): string {
+  if (hours === null) return "∞";
+  const f = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
+  return hours < 48 ? `${f.format(hours)} ${t.hours}` : `${f.format(hours / 24)} ${t.days}`;
+}
+
+/**
+ * The operator's own provider accounts (issue #13): balance, burn, runway, drift, last poll and
+ * error per provider, and for the chosen one (`#/providers/<id>`, default the first) the balance
+ * over time and each UTC day's provider spend next to the metered cost.
+ */
+function Providers(p: { chosen: string | null }) {
+  const { t, locale } = useApp();
+  const { data, error, at } = usePoll(() => must(api.GET("/v1/providers")), []);
+  const rows = data?.providers ?? [];
+  const chosen = rows.find((r) => r.provider === p.chosen) ?? rows[0];
+  return (
+    <section>
+      <h1>{t.providers}</h1>
+      <Updated at={at} error={error} />
+      {data && rows.length === 0 && <p class="empty">{t.noProviders}</p>}
+      {rows.length > 0 && (
+        <table>
+          <caption>{t.providerAccounts}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t.provider}</th>
+              <th scope="col">{t.balance}</th>
+              <th scope="col">{t.providerBurn}</th>
+              <th scope="col">{t.meteredBurn}</th>
+              <th scope="col">{t.runsOut}</th>
+              <th scope="col">{t.drift}</th>
+              <th scope="col">{t.lastPoll}</th>
+              <th scope="col">{t.lastError}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr data-provider={r.provider}>
+                <td>
+                  <a
+                    href={`#/providers/${r.provider}`}
+                    aria-current={chosen?.provider === r.provider ? "true" : undefined}
+                  >
+                    {r.provider}
+                  </a>
+                  {r.keySource && <span class="sub"> ({r.keySource})</span>}
+                </td>
+                <td class="num" data-balance>
+                  {r.balanceMicro === null ? "–" : microMoney(locale, r.balanceMicro, r.currency)}
+                </td>
+                <td class="num">
+                  {r.burn.provider.perDayMicro === null
+                    ? "–"
+                    : microMoney(locale, r.burn.provider.perDayMicro, r.currency)}
+                </td>
+                <td class="num">
+                  {r.burn.metered.perDayMicro === null
+                    ? "–"
+                    : microMoney(locale, r.burn.metered.perDayMicro, r.burn.metered.currency)}
+                </td>
+                <td class="num">
+                  {runwayText(t, locale, r.runway.hours)}
+                  {r.runway.runsOutAt && (
+                    <span class="sub">
+                      <br />({t.runsOutAt} {dateTime(locale, Date.parse(r.runway.runsOutAt))}
+                      {r.runway.basis ? `, ${r.runway.basis}` : ""})
+                    </span>
+                  )}
+                </td>
+                <td class={r.drift?.exceeds ? "num error" : "num"}>
+                  {r.drift
+                    ? `${microMoney(locale, r.drift.diffMicro, "USD")}${
+                        r.drift.pct === null
+                          ? ""
+                          : ` (${new Intl.NumberFormat(locale, { maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(r.drift.pct)} %)`
+                      } · ${r.drift.day}${r.drift.exceeds ? ` · ${t.driftExceeds}` : ""}`
+                    : "–"}
+                </td>
+                <td>{r.lastPollAt ? dateTime(locale, Date.parse(r.lastPollAt)) : "–"}</td>
+                <td class={r.error ? "error" : undefined}>
+                  {r.error
+                    ? `${r.error.kind}: ${r.error.message} (${int(locale, r.error.consecutiveFailures)} ${t.failures})`
+                    : "–"}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {chosen && <ProviderHistory provider={chosen.provider} currency={chosen.currency} />}
+    </section>
+  );
+}
+
+/** The chosen provider's balance over time and daily spend (provider vs metered) in a range. */
+function ProviderHistory(p: { provider: ProviderId; currency: string | null }) {
+  const { t } = useApp();
+  const { range, picker } = useRange("30d");
+  const { data, error } = usePoll(
+    () =>
+      must(
+        api.GET("/v1/providers/{provider}/history", {
+          params: {
+            path: { provider: p.provider },
+            query: { ...range, limit: 5000 },
+          },
+        }),
+      ),
+    [p.provider, range.from, range.to],
+  );
+  // Snapshots come newest first; charts want time order. Chart values are display numbers only.
+  const snaps = (data?.snapshots ?? [])
+    .filter((s) => s.balanceMicro !== null)
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const days = (data?.days ?? []).slice().sort((a, b) => a.day.localeCompare(b.day));
+  // Metered cost is known for USD accounts only: no metered line when there is none.
+  const metered = days.some((d) => d.meteredMicro !== null);
+  // Each day is a step from its start to the next day's: the last day gets an end point (the next
+  // midnight, same values), so it shows, and a single day still has a width.
+  const last = days[days.length - 1];
+  const stepDays = last
+    ? [
+        ...days,
+        {
+          ...last,
+          day: new Date(Date.parse(`${last.day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10),
+        },
+      ]
+    : [];
+  const unit = p.currency ? ` (${p.currency})` : "";
+  return (
+    <section>
+      <h2>{p.provider}</h2>
+      {picker}
+      {error && (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      )}
+      <h3>
+        {t.providerBalanceOverTime}
+        {unit}
+      </h3>
+      {data && snaps.length === 0 && <p>{t.noSnapshots}</p>}
+      {snaps.length > 0 && (
+        <Chart
+          label={`${p.provider}: ${t.providerBalanceOverTime}`}
+          kind="line"
+          xs={snaps.map((s) => Date.parse(s.at) / 1000)}
+          series={[{ name: t.balance, values: snaps.map((s) => chartCredits(s.balanceMicro ?? 0)) }]}
+        />
+      )}
+      <h3>
+        {t.dailySpend}
+        {unit}
+      </h3>
+      {data && days.length === 0 && <p>{t.noDays}</p>}
+      {days.length > 0 && (
+        <Chart
+          label={`${p.provider}: ${t.dailySpend}`}
+          kind="line"
+          xs={stepDays.map((d) => Date.parse(`${d.day}T00:00:00Z`) / 1000)}
+          series={[
+            { name: t.providerSpend, values: stepDays.map((d) => chartCredits(d.providerMicro)) },
+            ...(metered
+              ? [{ name: t.meteredSpend, values: stepDays.map((d) => chartCredits(d.meteredMicro ?? 0)) }]
+              : []),
+          ]}
+        />
       )}
     </section>
   );

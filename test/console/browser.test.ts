@@ -278,6 +278,7 @@ describe.skipIf(!HAVE_BROWSER)("operator console in Chromium", () => {
       ["users", "Users"],
       ["agents", "Agents"],
       ["payments", "Payments"],
+      ["providers", "Providers"],
       ["alerts", "Alerts"],
       ["review", "Review"],
     ] as const) {
@@ -286,6 +287,9 @@ describe.skipIf(!HAVE_BROWSER)("operator console in Chromium", () => {
       await page.locator(".updated").filter({ hasText: "Updated" }).waitFor();
       await check(name);
     }
+    // No provider configured here: the Providers page says where to start.
+    await page.goto(`${base}/console/#/providers`);
+    await page.getByText("No provider accounts configured: see docs/providers.md").waitFor();
     await page.goto(`${base}/console/#/users`);
     await page.getByLabel("Search users").fill("1001");
     await expect.poll(() => page.locator("tbody tr").count(), POLL).toBe(1);

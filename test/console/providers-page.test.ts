@@ -1,0 +1,120 @@
+/**
+ * The console's Providers page (issue #13) in a real browser: provider snapshots stored by real
+ * polls of the local fake provider APIs; the page shows each account's balance formatted from the
+ * API's integer micro-units, the chosen provider's balance-over-time and daily spend charts, and
+ * passes axe. Screenshot: test-output/console/providers.png. The empty state (no provider
+ * configured) is covered in browser.test.ts.
+ *
+ * Skipped (with a message) when /usr/bin/chromium is missing, except under CI (.ci/run installs it).
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createProviderService } from "../../src/providers/index.js";
+import { testApp } from "../api/support.js";
+import { meterCall, settingsFor } from "../providers/support.js";
+import { FakeProviders } from "../support/fake-providers.js";
+import { API_KEY } from "../support/payments-harness.js";
+import { createTempDb } from "../support/temp-db.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const SHOTS = `${ROOT}test-output/console`;
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const HOUR = 3_600_000;
+const POLL = { timeout: 15_000, interval: 200 };
+const HAVE_BROWSER = existsSync(CHROMIUM);
+if (!HAVE_BROWSER)
+  console.warn(`console providers page test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+
+describe.skipIf(!HAVE_BROWSER)("console Providers page in Chromium", () => {
+  let t: ReturnType<typeof createTempDb>;
+  let app: ReturnType<typeof testApp>;
+  let fake: FakeProviders;
+  let base = "";
+  let browser: Browser;
+  let page: Page;
+  const now = Date.now();
+
+  beforeAll(async () => {
+    t = createTempDb();
+    if (!existsSync(`${ROOT}dist/console/index.html`)) {
+      execFileSync("npm", ["run", "build:console"], { cwd: ROOT, stdio: "inherit" });
+    }
+    mkdirSync(SHOTS, { recursive: true });
+    fake = await new FakeProviders().start();
+    const providers = createProviderService({ db: t.db, settings: settingsFor(fake), enforcer: null });
+    // OpenRouter: four polls an hour apart, a dollar spent between each (balance 76.75 → 73.75).
+    for (let i = 3; i >= 0; i--) {
+      fake.data.openrouter.totalUsage = 26.75 - i;
+      await providers.poll("openrouter", now - i * HOUR);
+    }
+    // OpenAI: yesterday's reported cost next to the metered calls of that day.
+    const yesterday = new Date(now - 24 * HOUR).toISOString().slice(0, 10);
+    fake.data.openai.set(yesterday, 13.2);
+    for (let i = 0; i < 4; i++) meterCall(t.db, "openai", 2_750_000, Date.parse(`${yesterday}T0${i}:00:00Z`));
+    await providers.poll("openai", now);
+    app = testApp(t.db, { nowMs: () => Date.now(), providers });
+    base = (await app.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+      ],
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+    page = await context.newPage();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await fake?.stop();
+    t?.cleanup();
+  });
+
+  it("shows each account's balance, the chosen provider's charts, and passes axe", async () => {
+    await page.goto(`${base}/console/#/providers`);
+    await page.getByLabel("API key").fill(API_KEY);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("heading", { name: "Providers", exact: true }).waitFor();
+    const usd = (v: string) =>
+      new Intl.NumberFormat("en-US", {
+        style: "currency",
+        currency: "USD",
+        minimumFractionDigits: 2,
+        maximumFractionDigits: 6,
+      }).format(v as unknown as number);
+    const balance = page.locator('tr[data-provider="openrouter"] [data-balance]');
+    await expect.poll(() => balance.textContent(), POLL).toBe(usd("73.75"));
+    // OpenRouter is listed first: its charts show; four snapshots on the balance chart.
+    await page.getByRole("heading", { name: "openrouter", exact: true }).waitFor();
+    await expect
+      .poll(async () => Number(await page.locator(".chart").first().getAttribute("data-points")), POLL)
+      .toBe(4);
+    await page.screenshot({ path: `${SHOTS}/providers.png`, fullPage: true });
+    await page.evaluate(AXE);
+    const violations = (await page.evaluate(`axe.run().then((r) =>
+      r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })))`)) as {
+      id: string;
+      impact: string;
+    }[];
+    expect(violations.filter((v) => v.impact === "serious" || v.impact === "critical")).toEqual([]);
+
+    // OpenAI: its daily spend, provider vs metered (13.20 reported, 11.00 metered: drift flagged).
+    await page.getByRole("link", { name: "openai", exact: true }).click();
+    await page.getByRole("heading", { name: "openai", exact: true }).waitFor();
+    await page.getByRole("img", { name: "openai: Daily spend: provider vs metered" }).waitFor();
+    await expect
+      .poll(() => page.locator('tr[data-provider="openai"] td.error').first().textContent(), POLL)
+      .toContain("over the threshold");
+    await page.screenshot({ path: `${SHOTS}/providers-openai.png`, fullPage: true });
+  });
+});
