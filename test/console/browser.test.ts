@@ -284,6 +284,9 @@ describe.skipIf(!HAVE_BROWSER)("operator console in Chromium", () => {
       await page.goto(`${base}/console/#/${name}`);
       await page.getByRole("heading", { name: heading, exact: true }).waitFor();
       await page.locator(".updated").filter({ hasText: "Updated" }).waitFor();
+      // Column headings are labels, capitalised like every other one (the agents page had "models").
+      const lowercase = (await page.locator("thead th").allTextContents()).filter((h) => /^[a-z]/.test(h));
+      expect(lowercase, name).toEqual([]);
       await check(name);
     }
     await page.goto(`${base}/console/#/users`);
