@@ -285,6 +285,9 @@ describe.skipIf(!HAVE_BROWSER)("operator console in Chromium", () => {
       await page.goto(`${base}/console/#/${name}`);
       await page.getByRole("heading", { name: heading, exact: true }).waitFor();
       await page.locator(".updated").filter({ hasText: "Updated" }).waitFor();
+      // Column headings are labels, capitalised like every other one (the agents page had "models").
+      const lowercase = (await page.locator("thead th").allTextContents()).filter((h) => /^[a-z]/.test(h));
+      expect(lowercase, name).toEqual([]);
       await check(name);
     }
     // No provider configured here: the Providers page says where to start.
@@ -343,5 +346,29 @@ describe.skipIf(!HAVE_BROWSER)("operator console in Chromium", () => {
     await page.getByRole("button", { name: "Log out" }).click();
     await page.getByLabel("API key").waitFor();
     expect(await page.evaluate(`fetch("/v1/balances").then((r) => r.status)`)).toBe(401);
+  });
+
+  it("a huge balance (9,000,000,000 credits) stays inside its card, on the overview and the user page", async () => {
+    const auth = { authorization: `Bearer ${API_KEY}` };
+    const grant = await app.inject({
+      method: "POST",
+      url: "/v1/users/whale/grants",
+      headers: auth,
+      payload: { credits: "9000000000", reason: "huge", idempotencyKey: "whale-1" },
+    });
+    expect(grant.statusCode).toBe(201);
+    await page.goto(`${base}/console/`);
+    await page.getByLabel("API key").fill(API_KEY);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    await expect.poll(() => kpi("prepaid").textContent(), POLL).toMatch(/^9,000,000,0/);
+    /** Cards whose text runs past their border (scrollWidth counts the overflowing part). */
+    const overflowing = `[...document.querySelectorAll(".kpi")]
+      .filter((k) => k.scrollWidth > k.clientWidth).map((k) => k.dataset.kpi)`;
+    expect(await page.evaluate(overflowing)).toEqual([]);
+    await page.goto(`${base}/console/#/users/whale`);
+    await expect.poll(() => kpi("balance").textContent(), POLL).toBe("9,000,000,000.00");
+    expect(await page.evaluate(overflowing)).toEqual([]);
+    await check("huge-balance");
   });
 });
