@@ -291,7 +291,10 @@ export interface CliCommand {
   command(nameAndArgs: string): CliCommand;
   description(text: string): CliCommand;
   option(flags: string, description?: string): CliCommand;
-  action(fn: (...args: never[]) => void | Promise<void>): CliCommand;
+  // commander passes the parsed arguments untyped (`...args: any[]`); `never[]` would not accept
+  // the host's real `Command` (tsconfig.real.json checks against it).
+  // biome-ignore lint/suspicious/noExplicitAny: matches commander's own `action` signature
+  action(fn: (...args: any[]) => void | Promise<void>): CliCommand;
 }
 
 /** What the entry module default-exports (`OpenClawPluginDefinition`). */

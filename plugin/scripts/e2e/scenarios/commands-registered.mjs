@@ -25,11 +25,13 @@ export async function run(ctx) {
   const wantCmds = {
     consumo: "Tu saldo, uso de hoy y del mes, y límites",
     saldo: "Tu saldo de créditos",
-    recargar: "Recargar créditos: /recargar [paquete] [stripe|mercadopago]",
+    recargar:
+      "Recargar créditos: /recargar [paquete] [stripe|mercadopago], /recargar auto <paquete> [umbral]|off",
     burn: "Gasto y autonomía del bot (operador)",
+    tokens: "Saldo, gasto y autonomía de las cuentas de proveedores (operador)",
   };
   check(
-    "gateway call commands.list: the running gateway has the plugin's 4 commands, with the descriptions its register() gave (language es)",
+    "gateway call commands.list: the running gateway has the plugin's 5 commands, with the descriptions its register() gave (language es)",
     listed.code === 0 &&
       Object.entries(wantCmds).every(([name, description]) =>
         pluginCmds.some(
