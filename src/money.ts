@@ -57,7 +57,15 @@ export function usdPerMTokToMicro(value: string | number): bigint {
 /** A recorded float USD amount (e.g. `usage.cost.total`) → pico-USD, rounded half-up. */
 export function usdFloatToPico(value: number): bigint {
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`bad USD amount ${value}`);
-  return decimalToScaled(value, 12);
+  // The same half-up rounding of the same shortest decimal as `decimalToScaled(value, 12)`, on
+  // the digits directly (the meter converts one recorded cost per call): keep 12 fraction
+  // digits, and add one pico-USD when the 13th is 5 or more.
+  const text = numberToPlainString(value);
+  const dot = text.indexOf(".");
+  if (dot < 0) return BigInt(text) * PICO_PER_USD;
+  const frac = text.slice(dot + 1);
+  const kept = BigInt(text.slice(0, dot) + frac.slice(0, 12).padEnd(12, "0"));
+  return frac.length > 12 && frac.charCodeAt(12) >= 53 /* "5" */ ? kept + 1n : kept;
 }
 
 /** Ceil division for non-negative bigints. */

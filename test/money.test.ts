@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   chargeMicroCredits,
+  decimalToScaled,
   formatMicroCredits,
   formatPicoUsd,
   MAX_MICRO_CREDITS,
@@ -43,6 +44,19 @@ describe("money rules", () => {
     expect(usdFloatToPico(5e-13)).toBe(1n);
     expect(() => usdFloatToPico(-1)).toThrow();
     expect(() => usdFloatToPico(Number.NaN)).toThrow();
+  });
+
+  it("converts recorded costs on the digits exactly as the general decimal rounding does", () => {
+    // The meter's fast path must equal decimalToScaled(v, 12) (rule 4) for every float: edges
+    // of the 13th digit, exponent forms, whole numbers, and random magnitudes.
+    const edge = [0, 1, 12, 0.5e-12, 4.9e-13, 5e-13, 1.5e-12, 0.1 + 0.2, 1e21, 123456.0000000000005, 2 ** 53];
+    let seed = 42;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const random = Array.from({ length: 20_000 }, () => rand() * 10 ** Math.floor(rand() * 24 - 16));
+    for (const v of [...edge, ...random]) expect(usdFloatToPico(v), String(v)).toBe(decimalToScaled(v, 12));
   });
 
   it("reports pico sums as micro-USD rounded half-up once per row", () => {

@@ -480,6 +480,8 @@ export function createLedger(db: Db) {
     };
     requireTx();
     let sess = newSession();
+    /** Stored balances read by `balanceOf` for accounts not loaded into `sess` yet. */
+    const peeked = new Map<string, bigint>();
     return {
       post(e: PostEntry): { entryId: number; balanceMicroCredits: number } {
         requireTx();
@@ -489,7 +491,16 @@ export function createLedger(db: Db) {
       },
       /** The account's running balance in this batch (the stored one before its first post). */
       balanceOf(accountId: string): bigint {
-        return sess.balances.get(accountId) ?? BigInt(getAccount.get(accountId)?.balance_micro_credits ?? 0);
+        const posted = sess.balances.get(accountId);
+        if (posted !== undefined) return posted;
+        // The stored row changes only at finish() while this poster is in use, so one read per
+        // account per batch is enough (the meter asks once per call).
+        let stored = peeked.get(accountId);
+        if (stored === undefined) {
+          stored = BigInt(getAccount.get(accountId)?.balance_micro_credits ?? 0);
+          peeked.set(accountId, stored);
+        }
+        return stored;
       },
       /** A snapshot of the in-memory state (balances, grants), to `restore` after a rolled-back savepoint. */
       mark(): PosterMark {

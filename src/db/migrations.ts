@@ -784,4 +784,53 @@ export const MIGRATIONS: readonly Migration[] = [
     ) STRICT;
     `,
   },
+  {
+    version: 20,
+    name: "usage-daily-rollup-delta-trigger",
+    sql: `
+    -- Migration 16's UPDATE trigger subtracted the OLD row from usage_daily_totals and
+    -- usage_daily_accounts and added the NEW one back (four statements per update). An update
+    -- that keeps the group's key (every write the meter makes) now adds the difference: two
+    -- statements on rows the INSERT trigger already created. A key change (nothing does this
+    -- today) keeps the subtract-and-add form. Same sums either way.
+    DROP TRIGGER usage_daily_rollup_update;
+    CREATE TRIGGER usage_daily_rollup_update_delta AFTER UPDATE ON usage_daily
+    WHEN OLD.day = NEW.day AND OLD.account_id = NEW.account_id AND OLD.agent_id = NEW.agent_id
+      AND OLD.provider = NEW.provider AND OLD.model = NEW.model
+    BEGIN
+      UPDATE usage_daily_totals SET requests = requests + (NEW.requests - OLD.requests),
+          errors = errors + (NEW.errors - OLD.errors),
+          cost_pico_usd = cost_pico_usd + (NEW.cost_pico_usd - OLD.cost_pico_usd),
+          charge_micro_credits = charge_micro_credits + (NEW.charge_micro_credits - OLD.charge_micro_credits)
+        WHERE day = NEW.day AND agent_id = NEW.agent_id AND provider = NEW.provider AND model = NEW.model
+          AND agent_account = (substr(NEW.account_id, 1, 6) = 'agent:');
+      UPDATE usage_daily_accounts SET requests = requests + (NEW.requests - OLD.requests),
+          cost_pico_usd = cost_pico_usd + (NEW.cost_pico_usd - OLD.cost_pico_usd),
+          charge_micro_credits = charge_micro_credits + (NEW.charge_micro_credits - OLD.charge_micro_credits)
+        WHERE day = NEW.day AND account_id = NEW.account_id;
+    END;
+    CREATE TRIGGER usage_daily_rollup_update_rekey AFTER UPDATE ON usage_daily
+    WHEN NOT (OLD.day = NEW.day AND OLD.account_id = NEW.account_id AND OLD.agent_id = NEW.agent_id
+      AND OLD.provider = NEW.provider AND OLD.model = NEW.model)
+    BEGIN
+      UPDATE usage_daily_totals SET requests = requests - OLD.requests, errors = errors - OLD.errors,
+          cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd, charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits
+        WHERE day = OLD.day AND agent_id = OLD.agent_id AND provider = OLD.provider AND model = OLD.model
+          AND agent_account = (substr(OLD.account_id, 1, 6) = 'agent:');
+      UPDATE usage_daily_accounts SET requests = requests - OLD.requests, cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd,
+          charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits
+        WHERE day = OLD.day AND account_id = OLD.account_id;
+      INSERT INTO usage_daily_totals VALUES (NEW.day, NEW.agent_id, NEW.provider, NEW.model,
+          substr(NEW.account_id, 1, 6) = 'agent:', NEW.requests, NEW.errors, NEW.cost_pico_usd, NEW.charge_micro_credits)
+        ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
+          cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd,
+          charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits;
+      INSERT INTO usage_daily_accounts VALUES (NEW.day, NEW.account_id, NEW.requests, NEW.cost_pico_usd,
+          NEW.charge_micro_credits)
+        ON CONFLICT DO UPDATE SET requests = requests + excluded.requests,
+          cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd,
+          charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits;
+    END;
+    `,
+  },
 ];

@@ -285,6 +285,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       },
       /** Writes every group (entry, then rows) and empties the batch's state. */
       flush(nowMs: number): void {
+        const rows: NewUsageEventRow[] = [];
+        const firstBilled = billed.length;
         for (const g of list) {
           const n = g.calls.length;
           const first = g.calls[0];
@@ -302,10 +304,10 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
           let running = BigInt(posted.balanceMicroCredits) + g.total;
           for (const c of g.calls) {
             c.row.ledger_entry_id = posted.entryId;
-            const usageId = usage.insert(c.row);
+            rows.push(c.row);
             running -= c.charge;
             billed.push({
-              usageId,
+              usageId: 0, // set below, once the rows are written
               accountId: g.accountId,
               agentId: c.row.agent_id,
               chargeMicroCredits: toMicroCredits(c.charge, "charge"),
@@ -313,6 +315,11 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
             });
           }
         }
+        // All groups' rows in one write: one usage_daily upsert per (day, account, agent,
+        // provider, model) of the batch rather than one per call.
+        const ids = usage.insertMany(rows);
+        for (let i = 0; i < ids.length; i++)
+          (billed[firstBilled + i] as BilledEvent).usageId = ids[i] as number;
         discard();
       },
       /** Forgets every group without writing it (after its savepoint rolled back). */

@@ -99,59 +99,106 @@ export const DAY_MS = 86_400_000;
  */
 export const AGGREGATED_UNTIL_MS = 253_402_300_800_000;
 
+/** `usage_daily`'s key columns then its summed columns, in the order `UPSERT_DAILY_SQL` binds them. */
+const DAILY_SUMS = [
+  "requests",
+  "errors",
+  "input_tokens",
+  "output_tokens",
+  "cache_read_tokens",
+  "cache_write_tokens",
+  "cache_write_1h_tokens",
+  "total_tokens",
+  "cost_pico_usd",
+  "charge_micro_credits",
+  "unknown_model_requests",
+  "fallback_priced_requests",
+  "provider_billed_requests",
+  "provider_billed_cost_pico_usd",
+  // of the provider-billed cost, the part whose model the table/override knows
+  "provider_billed_known_cost_pico_usd",
+  "provider_billed_table_cost_pico_usd",
+] as const;
+
 /**
- * Adds one usage_events row (by id) to its `usage_daily` group. Read back from the row just
- * written (a rowid lookup on a hot page), so the sums use exactly the stored values, with the same
- * expressions as the migration's backfill.
+ * Adds one group's sums (the calls of one write with the same day, account, agent, provider and
+ * model) to its `usage_daily` row. Written once per group per write, not once per call: a batch
+ * of 2,000 calls from a handful of sessions touches a handful of groups.
  */
-const ADD_TO_DAILY_SQL = `INSERT INTO usage_daily (day, account_id, agent_id, provider, model, requests, errors,
-    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, total_tokens,
-    cost_pico_usd, charge_micro_credits, unknown_model_requests, fallback_priced_requests,
-    provider_billed_requests, provider_billed_cost_pico_usd, provider_billed_known_cost_pico_usd,
-    provider_billed_table_cost_pico_usd)
-  SELECT message_ts_ms / ${DAY_MS}, account_id, agent_id, provider, model, 1, is_error,
-    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, total_tokens,
-    cost_pico_usd, charge_micro_credits, unknown_model, price_source = 'fallback',
-    price_source = 'provider-billed',
-    CASE WHEN price_source = 'provider-billed' THEN cost_pico_usd ELSE 0 END,
-    CASE WHEN price_source = 'provider-billed' AND table_cost_pico_usd IS NOT NULL THEN cost_pico_usd ELSE 0 END,
-    CASE WHEN price_source = 'provider-billed' THEN COALESCE(table_cost_pico_usd, 0) ELSE 0 END
-  FROM usage_events WHERE id = ? AND message_ts_ms >= 0 AND message_ts_ms < ${AGGREGATED_UNTIL_MS}
+const UPSERT_DAILY_SQL = `INSERT INTO usage_daily (day, account_id, agent_id, provider, model, ${DAILY_SUMS.join(", ")})
+  VALUES (?, ?, ?, ?, ?, ${DAILY_SUMS.map(() => "?").join(", ")})
   ON CONFLICT (day, account_id, agent_id, provider, model) DO UPDATE SET
-    requests = requests + excluded.requests,
-    errors = errors + excluded.errors,
-    input_tokens = input_tokens + excluded.input_tokens,
-    output_tokens = output_tokens + excluded.output_tokens,
-    cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-    cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-    cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
-    total_tokens = total_tokens + excluded.total_tokens,
-    cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd,
-    charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits,
-    unknown_model_requests = unknown_model_requests + excluded.unknown_model_requests,
-    fallback_priced_requests = fallback_priced_requests + excluded.fallback_priced_requests,
-    provider_billed_requests = provider_billed_requests + excluded.provider_billed_requests,
-    provider_billed_cost_pico_usd = provider_billed_cost_pico_usd + excluded.provider_billed_cost_pico_usd,
-    provider_billed_known_cost_pico_usd =
-      provider_billed_known_cost_pico_usd + excluded.provider_billed_known_cost_pico_usd,
-    provider_billed_table_cost_pico_usd =
-      provider_billed_table_cost_pico_usd + excluded.provider_billed_table_cost_pico_usd`;
+    ${DAILY_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(",\n    ")}`;
+
+/** One `usage_daily` group being summed in memory: its key and its bigint sums. */
+interface DailyGroup {
+  key: [day: number, accountId: string, agentId: string, provider: string, model: string];
+  sums: Record<(typeof DAILY_SUMS)[number], bigint>;
+}
+
+/**
+ * Adds `row` to its group in `groups`, or does nothing when the row is outside the aggregated
+ * range (`usage_daily` holds `0 <= message_ts_ms < AGGREGATED_UNTIL_MS`; reports read other rows
+ * raw). The sums are exactly the values bound into the row's INSERT, with the same definitions as
+ * migration 16's backfill: `day = message_ts_ms / DAY_MS` (integer division, the range is
+ * non-negative), a fallback-priced request is `price_source = 'fallback'`, a provider-billed one
+ * `'provider-billed'`, whose known cost is its cost when `table_cost_pico_usd` is set.
+ */
+function addToDaily(groups: Map<string, DailyGroup>, row: NewUsageEventRow): void {
+  const ts = row.message_ts_ms;
+  if (!(ts >= 0 && ts < AGGREGATED_UNTIL_MS)) return;
+  const day = Math.floor(ts / DAY_MS);
+  const id = `${day}\u0000${row.account_id}\u0000${row.agent_id}\u0000${row.provider}\u0000${row.model}`;
+  let g = groups.get(id);
+  if (!g) {
+    g = {
+      key: [day, row.account_id, row.agent_id, row.provider, row.model],
+      sums: Object.fromEntries(DAILY_SUMS.map((c) => [c, 0n])) as DailyGroup["sums"],
+    };
+    groups.set(id, g);
+  }
+  const cost = BigInt(row.cost_pico_usd);
+  const s = g.sums;
+  s.requests += 1n;
+  s.errors += BigInt(row.is_error);
+  s.input_tokens += BigInt(row.input_tokens);
+  s.output_tokens += BigInt(row.output_tokens);
+  s.cache_read_tokens += BigInt(row.cache_read_tokens);
+  s.cache_write_tokens += BigInt(row.cache_write_tokens);
+  s.cache_write_1h_tokens += BigInt(row.cache_write_1h_tokens);
+  s.total_tokens += BigInt(row.total_tokens);
+  s.cost_pico_usd += cost;
+  s.charge_micro_credits += BigInt(row.charge_micro_credits);
+  s.unknown_model_requests += BigInt(row.unknown_model);
+  if (row.price_source === "fallback") s.fallback_priced_requests += 1n;
+  if (row.price_source === "provider-billed") {
+    s.provider_billed_requests += 1n;
+    s.provider_billed_cost_pico_usd += cost;
+    if (row.table_cost_pico_usd !== null) s.provider_billed_known_cost_pico_usd += cost;
+    s.provider_billed_table_cost_pico_usd += BigInt(row.table_cost_pico_usd ?? 0);
+  }
+}
 
 /**
  * The one writer of `usage_events` rows (the biller's hot path and the review queue's release).
- * Each insert also adds the row to its `usage_daily` aggregate (see `queryUsage`), in the same
- * statement sequence, so the aggregate commits or rolls back with the row.
+ * Each write also adds its rows to their `usage_daily` aggregates (see `queryUsage`), in the same
+ * statement sequence, so the aggregates commit or roll back with the rows.
  * Synchronous; callers own the transaction, which must also hold the row's ledger debit.
  */
 export function createUsageWriter(db: Db) {
   const insert = db.prepare<[NewUsageEventRow]>(
     `INSERT INTO usage_events (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")})`,
   );
-  const addToDaily = db.prepare<[number | bigint]>(ADD_TO_DAILY_SQL);
-  const write = (row: NewUsageEventRow): number => {
-    const id = insert.run(row).lastInsertRowid;
-    addToDaily.run(id);
-    return Number(id);
+  const upsertDaily = db.prepare<(string | number | bigint)[]>(UPSERT_DAILY_SQL);
+  const write = (rows: readonly NewUsageEventRow[]): number[] => {
+    const ids: number[] = [];
+    const groups = new Map<string, DailyGroup>();
+    for (const row of rows) {
+      ids.push(Number(insert.run(row).lastInsertRowid));
+      addToDaily(groups, row);
+    }
+    for (const g of groups.values()) upsertDaily.run(...g.key, ...DAILY_SUMS.map((c) => g.sums[c]));
+    return ids;
   };
   const byKey = db.prepare<[string], Pick<UsageEventRow, "id">>(
     "SELECT id FROM usage_events WHERE dedupe_key = ?",
@@ -163,7 +210,17 @@ export function createUsageWriter(db: Db) {
      * @throws SqliteError SQLITE_CONSTRAINT_UNIQUE when the dedupe key is already billed.
      */
     insert(row: NewUsageEventRow): number {
-      return db.inTransaction ? write(row) : db.transaction(write)(row);
+      return (db.inTransaction ? write([row]) : db.transaction(write)([row]))[0] as number;
+    },
+    /**
+     * Inserts `rows` in order and adds them to their `usage_daily` groups with one upsert per
+     * group (day, account, agent, provider, model), and returns their ids in the same order.
+     * Callers should hold a transaction (with the rows' debits); outside one, it opens its own.
+     * @throws SqliteError SQLITE_CONSTRAINT_UNIQUE when a dedupe key is already billed (nothing
+     *   of the call is kept when the caller's transaction rolls back).
+     */
+    insertMany(rows: readonly NewUsageEventRow[]): number[] {
+      return db.inTransaction ? write(rows) : db.transaction(write)(rows);
     },
     /** The id of the row billed under `dedupeKey`, or null. */
     idByDedupeKey(dedupeKey: string): number | null {

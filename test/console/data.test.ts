@@ -109,6 +109,19 @@ describe("console data routes", () => {
       q(`SELECT day, agent_id, provider, model, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m
            FROM usage_daily_totals GROUP BY day, agent_id, provider, model ORDER BY day, agent_id, provider, model`),
     ).toEqual(daily("day, agent_id, provider, model", "day, agent_id, provider, model"));
+    // An update that changes a row's key (nothing does today) moves its sums (migration 20's
+    // rekey trigger); one that keeps it adds the difference (the delta trigger).
+    db.exec("UPDATE usage_daily SET day = day + 1 WHERE account_id = 'telegram:2'");
+    db.exec("UPDATE usage_daily SET requests = requests + 5, cost_pico_usd = cost_pico_usd * 2");
+    expect(
+      q(
+        "SELECT day, account_id, requests AS n, cost_pico_usd AS c, charge_micro_credits AS m FROM usage_daily_accounts WHERE requests > 0 ORDER BY day, account_id",
+      ),
+    ).toEqual(daily("day, account_id", "day, account_id"));
+    expect(
+      q(`SELECT day, agent_id, provider, model, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m
+           FROM usage_daily_totals WHERE requests > 0 GROUP BY day, agent_id, provider, model ORDER BY day, agent_id, provider, model`),
+    ).toEqual(daily("day, agent_id, provider, model", "day, agent_id, provider, model"));
     // A deleted aggregate row is taken out of the rollups too.
     db.exec("DELETE FROM usage_daily WHERE account_id = 'telegram:3'");
     expect(q("SELECT SUM(requests) AS n FROM usage_daily_accounts")).toEqual(
