@@ -99,6 +99,22 @@ export function picoToMicroUsd(pico: bigint): bigint {
 }
 
 /**
+ * `picoToMicroUsd` for a non-negative safe-integer number (a report sum read as a JS number),
+ * without bigint arithmetic; the same half-up rule. Other values go through the bigint form.
+ */
+export function picoNumberToMicroUsd(pico: number): number {
+  if (!(Number.isSafeInteger(pico) && pico >= 0 && pico <= Number.MAX_SAFE_INTEGER - 500_000))
+    return Number(picoToMicroUsd(BigInt(pico)));
+  // floor((pico + 5·10^5) / 10^6), made exact: the float quotient is corrected by the remainder.
+  const x = pico + 500_000;
+  let q = Math.floor(x / 1_000_000);
+  const r = x - q * 1_000_000;
+  if (r < 0) q -= 1;
+  else if (r >= 1_000_000) q += 1;
+  return q;
+}
+
+/**
  * Rule 5 (reports): micro-credits charged → their USD value in pico-USD at `creditsPerUsd`
  * (`micro × 10^6 / creditsPerUsd`), half-up to a whole pico-USD; null when the rate is 0.
  * Used for the operator's margin (charged − provider cost), never for a charge.
@@ -141,6 +157,21 @@ export function toMicroCredits(v: bigint, what = "amount"): MicroCredits {
 }
 
 export const formatPicoUsd = (pico: bigint): string => formatScaled(pico, 12);
+
+/**
+ * `formatPicoUsd` for a report sum that may be a JS number (a safe integer) or a bigint: the
+ * same text, without converting a number to bigint ("0" for zero, trailing zeros trimmed).
+ */
+export function formatPicoUsdSum(pico: number | bigint): string {
+  if (typeof pico === "bigint" || !Number.isSafeInteger(pico) || pico < 0) return formatPicoUsd(BigInt(pico));
+  if (pico === 0) return "0";
+  const whole = Math.floor(pico / 1e12);
+  let frac = String(pico - whole * 1e12).padStart(12, "0");
+  let end = frac.length;
+  while (end > 0 && frac.charCodeAt(end - 1) === 48 /* "0" */) end--;
+  frac = frac.slice(0, end);
+  return frac ? `${whole}.${frac}` : String(whole);
+}
 
 /**
  * The one credit formatter: micro-credits → exact credits with at least 2 decimals

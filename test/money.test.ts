@@ -4,9 +4,11 @@ import {
   decimalToScaled,
   formatMicroCredits,
   formatPicoUsd,
+  formatPicoUsdSum,
   MAX_MICRO_CREDITS,
   parseCreditsToMicro,
   parseDecimal,
+  picoNumberToMicroUsd,
   picoToMicroUsd,
   toMicroCredits,
   usdFloatToPico,
@@ -57,6 +59,34 @@ describe("money rules", () => {
     };
     const random = Array.from({ length: 20_000 }, () => rand() * 10 ** Math.floor(rand() * 24 - 16));
     for (const v of [...edge, ...random]) expect(usdFloatToPico(v), String(v)).toBe(decimalToScaled(v, 12));
+  });
+
+  it("formats report sums read as numbers exactly as the bigint forms do", () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const edge = [
+      0,
+      1,
+      499_999,
+      500_000,
+      999_999,
+      1_000_000,
+      1e12,
+      1e12 - 1,
+      1e12 + 1,
+      2 ** 53 - 1,
+      2 ** 53 - 500_000,
+    ];
+    const random = Array.from({ length: 20_000 }, () => Math.floor(rand() * 10 ** Math.floor(rand() * 16)));
+    for (const v of [...edge, ...random]) {
+      expect(formatPicoUsdSum(v), String(v)).toBe(formatPicoUsd(BigInt(v)));
+      expect(picoNumberToMicroUsd(v), String(v)).toBe(Number(picoToMicroUsd(BigInt(v))));
+    }
+    expect(formatPicoUsdSum(-5)).toBe("-0.000000000005");
+    expect(formatPicoUsdSum(2n ** 70n)).toBe(formatPicoUsd(2n ** 70n));
   });
 
   it("reports pico sums as micro-USD rounded half-up once per row", () => {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Db } from "../db/index.js";
-import { formatPicoUsd, picoToMicroUsd } from "../money.js";
+import { formatPicoUsd, formatPicoUsdSum, picoNumberToMicroUsd, picoToMicroUsd } from "../money.js";
 import { AGGREGATED_UNTIL_MS, DAY_MS } from "./usage-repo.js";
 
 export const GROUP_BY = ["user", "agent", "model", "day"] as const;
@@ -405,10 +405,14 @@ function sumAt(p: Part, i: number): number | bigint {
 /** One report row from a merged {@link Part} (the same conversions as `toUsageRows`). */
 function toUsageRow(key: string, p: Part): UsageRow {
   const n = (i: number) => Number(sumAt(p, i));
-  const big = (i: number) => BigInt(sumAt(p, i));
-  const pico = big(S.costPico);
-  const usd = (v: bigint) => (v === 0n ? "0" : formatPicoUsd(v));
-  const pbTable = big(S.pbTableCost);
+  const pico = sumAt(p, S.costPico);
+  const pbTable = sumAt(p, S.pbTableCost);
+  const pbKnown = sumAt(p, S.pbKnownCost);
+  // Numbers while safe (nearly every row): no bigint conversions in a 100k-row report.
+  const diff =
+    typeof pbKnown === "number" && typeof pbTable === "number" && Number.isSafeInteger(pbKnown - pbTable)
+      ? pbKnown - pbTable
+      : BigInt(pbKnown) - BigInt(pbTable);
   return {
     key,
     requests: n(S.requests),
@@ -418,17 +422,17 @@ function toUsageRow(key: string, p: Part): UsageRow {
     cacheRead: n(S.cacheRead),
     cacheWrite: n(S.cacheWrite),
     totalTokens: n(S.totalTokens),
-    costPicoUsd: pico.toString(),
-    costMicros: Number(picoToMicroUsd(pico)),
-    costUsd: usd(pico),
+    costPicoUsd: String(pico),
+    costMicros: typeof pico === "number" ? picoNumberToMicroUsd(pico) : Number(picoToMicroUsd(pico)),
+    costUsd: formatPicoUsdSum(pico),
     chargedMicros: n(S.chargedMicros),
     unknownModelRequests: n(S.unknownModelRequests),
     fallbackPricedRequests: n(S.fallbackPricedRequests),
     cacheWrite1h: n(S.cacheWrite1h),
     providerBilledRequests: n(S.providerBilledRequests),
-    providerBilledCostUsd: usd(big(S.pbCost)),
-    providerBilledTableCostUsd: usd(pbTable),
-    providerBilledDiffUsd: usd(big(S.pbKnownCost) - pbTable),
+    providerBilledCostUsd: formatPicoUsdSum(sumAt(p, S.pbCost)),
+    providerBilledTableCostUsd: formatPicoUsdSum(pbTable),
+    providerBilledDiffUsd: formatPicoUsdSum(diff),
   };
 }
 
