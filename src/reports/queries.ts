@@ -412,9 +412,16 @@ function topUsersWholeDays(
     `SELECT account_id AS a, bound_micro_credits AS b FROM usage_account_charge_bounds
       WHERE agent_account = 0 ORDER BY bound_micro_credits DESC, account_id DESC LIMIT ? OFFSET ?`,
   );
-  if (endDay - firstDay > MAX_WALK_DAYS) return undefined;
+  // An open range ends at the aggregated span's end (year 10000): walk up to the last day with usage.
+  const lastDay = db
+    .prepare<[], { d: number | null }>("SELECT MAX(day) AS d FROM usage_account_days")
+    .get()?.d;
+  if (lastDay === null || lastDay === undefined) return [];
+  const end = Math.min(endDay, lastDay + 1);
+  if (end <= firstDay) return [];
+  if (end - firstDay > MAX_WALK_DAYS) return undefined;
   // One primary-key point read per day of the range (the days are integers computed here).
-  const days = Array.from({ length: endDay - firstDay }, (_, i) => firstDay + i);
+  const days = Array.from({ length: end - firstDay }, (_, i) => firstDay + i);
   const exact = db
     .prepare<[string], { n: bigint | null; c: bigint | null; m: bigint | null }>(
       `SELECT SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m

@@ -223,6 +223,13 @@ describe("distinct-count and top-user rollups", () => {
       }
     };
     check();
+    // An open range (the console's presets: no end) walks up to the last day with usage.
+    for (const maxWalk of [undefined, Number.POSITIVE_INFINITY, 0]) {
+      const open = accountsSummary(db, { sinceMs: 1020 * DAY, untilMs: undefined, limit: 10, maxWalk });
+      expect(open, `open, maxWalk ${maxWalk}`).toEqual(
+        accountsSummary(db, { sinceMs: 1020 * DAY, untilMs: 2000 * DAY, limit: 10, maxWalk: 0 }),
+      );
+    }
     // Deleted aggregate rows (a day of one user, one agent group) leave the rollups consistent.
     db.exec("DELETE FROM usage_daily WHERE account_id = 'telegram:1' AND day = 1010");
     db.exec("DELETE FROM usage_daily WHERE agent_id = 'a0x' AND day >= 1020 AND day < 1025");
