@@ -4230,7 +4230,7 @@ export interface paths {
         };
         /**
          * One user's balance over time, charges per day and model, top-ups, alerts and notices
-         * @description Per-day and per-model figures cover the whole UTC days the range touches.
+         * @description Per-day and per-model figures cover the whole UTC days the range touches. 404 for an id creditgate has never seen (no account, limits, block or status).
          *
          *     Requires an API key with scope `read` or stronger.
          */

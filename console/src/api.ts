@@ -41,6 +41,16 @@ export function useSession(s: Session | null, unauthorized: () => void): void {
   onUnauthorized = unauthorized;
 }
 
+/** A failed API answer: its one-line message and HTTP status (404: the thing does not exist). */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
 /** The error message of a failed API answer (`{error:{message}}`), or a generic line. */
 export function errorText(error: unknown): string {
   const e = error as { error?: { message?: string } } | undefined;

@@ -25,6 +25,11 @@ export interface ChartProps {
   height?: number;
   /** Draws steps (a balance) instead of bars. */
   kind?: "bars" | "line";
+  /**
+   * The x-axis span [from, to] in epoch seconds: the chosen range, whatever part of it has data
+   * (a 30-day chart with 2 days of history still spans 30 days). Default: the data's own span.
+   */
+  xRange?: [number, number] | undefined;
 }
 
 /**
@@ -37,6 +42,7 @@ export function Chart(p: ChartProps) {
     const host = el.current;
     if (!host) return;
     const width = Math.max(320, host.clientWidth);
+    const xRange = p.xRange;
     const cum: number[][] = [];
     let acc = p.xs.map(() => 0);
     for (const s of p.series) {
@@ -51,7 +57,12 @@ export function Chart(p: ChartProps) {
         width,
         height: p.height ?? 260,
         legend: { show: true },
-        scales: { x: { time: true } },
+        scales: {
+          x: {
+            time: true,
+            ...(xRange ? { range: (): uPlot.Range.MinMax => [xRange[0], xRange[1]] } : {}),
+          },
+        },
         axes: [{}, { size: 70 }],
         series: [
           {},
@@ -69,5 +80,15 @@ export function Chart(p: ChartProps) {
     );
     return () => plot.destroy();
   }, [JSON.stringify(p)]);
-  return <figure class="chart" role="img" aria-label={p.label} data-points={p.xs.length} ref={el} />;
+  return (
+    <figure
+      class="chart"
+      role="img"
+      aria-label={p.label}
+      data-points={p.xs.length}
+      data-x-from={p.xRange?.[0]}
+      data-x-to={p.xRange?.[1]}
+      ref={el}
+    />
+  );
 }

@@ -129,6 +129,58 @@ const en = {
   noSnapshots: "No balance snapshot in this range.",
   noDays: "No daily spend in this range.",
   id: "Id",
+  userNotFound: "User not found",
+  userNotFoundText: "No user {id} is known to creditgate (no account, limits, block or status).",
+  backToUsers: "Back to the users",
+  /** Stored values shown in tables (statuses, kinds, reasons); an unknown value shows as is. */
+  terms: {
+    pending: "pending",
+    awaiting_payment: "awaiting payment",
+    paid: "paid",
+    failed: "failed",
+    expired: "expired",
+    usage: "usage",
+    grant: "grant",
+    topup: "top-up",
+    refund: "refund",
+    reversal: "reversal",
+    adjustment: "adjustment",
+    expiry: "expiry",
+    none: "none",
+    queued: "queued",
+    delivered: "delivered",
+    dead: "dead",
+    held: "held",
+    released: "released",
+    voided: "voided",
+    operator: "blocked by the operator",
+    insufficient_balance: "insufficient balance",
+    insufficient_headroom: "not enough headroom",
+    daily_cap: "daily cap reached",
+    weekly_cap: "weekly cap reached",
+    monthly_cap: "monthly cap reached",
+    low_balance: "low balance",
+    depleted: "balance used up",
+    cap_threshold: "cap threshold",
+    blocked: "blocked",
+    unblocked: "unblocked",
+    topup_received: "top-up received",
+    payment_reversed: "payment reversed",
+    spend_spike: "spend spike",
+    autotopup_declined: "auto top-up declined",
+    credits_expiring: "credits expiring",
+    credits_expired: "credits expired",
+    provider_low_balance: "provider balance low",
+    provider_low_runway: "provider runway low",
+    provider_spend_spike: "provider spend spike",
+    provider_drift: "provider drift",
+    operator_budget: "operator budget",
+    applied: "applied",
+    no_change: "no change",
+    ignored: "ignored",
+    rejected: "rejected",
+    unknown_topup: "unknown top-up",
+  } as Record<string, string>,
 };
 export type Words = typeof en;
 const es: Words = {
@@ -261,13 +313,74 @@ const es: Words = {
   noSnapshots: "Ningún saldo registrado en este periodo.",
   noDays: "Ningún gasto diario en este periodo.",
   id: "Id",
+  userNotFound: "Usuario no encontrado",
+  userNotFoundText: "creditgate no conoce a ningún usuario {id} (sin cuenta, límites, bloqueo ni estado).",
+  backToUsers: "Volver a los usuarios",
+  terms: {
+    pending: "pendiente",
+    awaiting_payment: "esperando el pago",
+    paid: "pagada",
+    failed: "fallida",
+    expired: "caducada",
+    usage: "uso",
+    grant: "regalo",
+    topup: "recarga",
+    refund: "reembolso",
+    reversal: "retrocesión",
+    adjustment: "ajuste",
+    expiry: "caducidad",
+    none: "ninguna",
+    queued: "en cola",
+    delivered: "entregada",
+    dead: "fallida",
+    held: "retenida",
+    released: "liberada",
+    voided: "anulada",
+    operator: "bloqueado por el operador",
+    insufficient_balance: "saldo insuficiente",
+    insufficient_headroom: "margen insuficiente",
+    daily_cap: "tope diario alcanzado",
+    weekly_cap: "tope semanal alcanzado",
+    monthly_cap: "tope mensual alcanzado",
+    low_balance: "saldo bajo",
+    depleted: "saldo agotado",
+    cap_threshold: "umbral del tope",
+    blocked: "bloqueado",
+    unblocked: "desbloqueado",
+    topup_received: "recarga recibida",
+    payment_reversed: "pago revertido",
+    spend_spike: "pico de gasto",
+    autotopup_declined: "recarga automática rechazada",
+    credits_expiring: "créditos por caducar",
+    credits_expired: "créditos caducados",
+    provider_low_balance: "saldo bajo del proveedor",
+    provider_low_runway: "autonomía baja del proveedor",
+    provider_spend_spike: "pico de gasto del proveedor",
+    provider_drift: "desvío del proveedor",
+    operator_budget: "presupuesto del operador",
+    applied: "aplicado",
+    no_change: "sin cambios",
+    ignored: "ignorado",
+    rejected: "rechazado",
+    unknown_topup: "recarga desconocida",
+  },
 };
 export const LANGS = { en, es } as const;
 export type Lang = keyof typeof LANGS;
 export const LOCALE: Record<Lang, string> = { en: "en-US", es: "es-ES" };
 
+/** A stored value (status, kind, reason) in the page's language; unknown values as they are. */
+export function term(t: Words, value: string): string {
+  return Object.hasOwn(t.terms, value) ? (t.terms[value] as string) : value;
+}
+
 export function initialLang(): Lang {
-  const saved = localStorage.getItem("cg.lang");
+  // Browser globals, reached through globalThis so this file also loads in Node (the dictionary test).
+  const g = globalThis as unknown as {
+    localStorage: { getItem(key: string): string | null };
+    navigator: { language: string };
+  };
+  const saved = g.localStorage.getItem("cg.lang");
   if (saved === "en" || saved === "es") return saved;
-  return navigator.language.toLowerCase().startsWith("es") ? "es" : "en";
+  return g.navigator.language.toLowerCase().startsWith("es") ? "es" : "en";
 }

@@ -1,9 +1,19 @@
 import { createContext, render } from "preact";
 import { useCallback, useContext, useEffect, useState } from "preact/hooks";
-import { api, currentSession, errorText, type Get, login, logout, type Session, useSession } from "./api.js";
+import {
+  ApiError,
+  api,
+  currentSession,
+  errorText,
+  type Get,
+  login,
+  logout,
+  type Session,
+  useSession,
+} from "./api.js";
 import { Chart } from "./chart.js";
 import { chartCredits, credits, dateTime, int, microMoney, minor, pct, usd } from "./format.js";
-import { initialLang, LANGS, type Lang, LOCALE, type Words } from "./i18n.js";
+import { initialLang, LANGS, type Lang, LOCALE, term, type Words } from "./i18n.js";
 import "./style.css";
 
 /** How often every page re-reads its numbers (ms): figures move as the meter bills. */
@@ -23,29 +33,35 @@ function usePoll<T>(load: () => Promise<T | undefined>, deps: unknown[]) {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const [at, setAt] = useState(0);
+  const [notFound, setNotFound] = useState(false);
   const reload = useCallback(() => {
     load()
       .then((d) => {
         if (d !== undefined) {
           setData(d);
           setError(null);
+          setNotFound(false);
           setAt(Date.now());
         }
       })
-      .catch((e: unknown) => setError(String(e)));
+      .catch((e: unknown) => {
+        setError(e instanceof Error ? e.message : String(e));
+        setNotFound(e instanceof ApiError && e.status === 404);
+      });
   }, deps);
   useEffect(() => {
     reload();
     const id = setInterval(reload, POLL_MS);
     return () => clearInterval(id);
   }, [reload]);
-  return { data, error, at, reload };
+  return { data, error, at, reload, notFound };
 }
 
-/** Unwraps an openapi-fetch answer: the data, or throws the API's one-line message. */
-async function must<T>(p: Promise<{ data?: T; error?: unknown }>): Promise<T> {
+/** Unwraps an openapi-fetch answer: the data, or throws the API's message and status (ApiError). */
+async function must<T>(p: Promise<{ data?: T; error?: unknown; response?: Response }>): Promise<T> {
   const r = await p;
-  if (r.error !== undefined || r.data === undefined) throw new Error(errorText(r.error));
+  if (r.error !== undefined || r.data === undefined)
+    throw new ApiError(errorText(r.error), r.response?.status ?? 0);
   return r.data;
 }
 
@@ -303,9 +319,59 @@ function Overview() {
   );
 }
 
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/** At most this many buckets are laid out for a range; a longer one shows the data's own span. */
+const MAX_BUCKETS = 3000;
+
+/**
+ * A range's span in epoch ms: [from, to), `to` open = through the end of today (UTC). Dates
+ * (YYYY-MM-DD, what the pickers send) are UTC midnights, as the API reads them.
+ */
+function spanOf(range: { from: string; to?: string | undefined }, nowMs = Date.now()): [number, number] {
+  const from = Date.parse(range.from);
+  const to = range.to ? Date.parse(range.to) : (Math.floor(nowMs / DAY_MS) + 1) * DAY_MS;
+  return [Number.isNaN(from) ? nowMs : from, Number.isNaN(to) ? nowMs : to];
+}
+
+/**
+ * Every bucket start (ms) of [fromMs, endMs) in `unit` steps, plus any of `extra` (data outside it),
+ * sorted: bar charts span the chosen range, with zero bars where there is no data.
+ */
+function bucketStarts(fromMs: number, endMs: number, unit: number, extra: number[]): number[] {
+  const all = new Set(extra);
+  const first = Math.floor(fromMs / unit) * unit;
+  if ((endMs - first) / unit <= MAX_BUCKETS) for (let b = first; b < endMs; b += unit) all.add(b);
+  return [...all].sort((a, b) => a - b);
+}
+
+/** The x span of bars at `xs` (ms) of width `unit`, in epoch seconds: half a bucket each side. */
+function barSpan(xs: number[], unit: number): [number, number] | undefined {
+  if (xs.length === 0) return undefined;
+  return [((xs[0] as number) - unit / 2) / 1000, ((xs[xs.length - 1] as number) + unit / 2) / 1000];
+}
+
+/**
+ * The x span (epoch s) of a line chart over a range: the range, up to now when it is still open,
+ * widened to any point outside it.
+ */
+function lineSpan(range: { from: string; to?: string | undefined }, atMs: number[]): [number, number] {
+  const now = Date.now();
+  const [from, to] = spanOf(range, now);
+  const end = range.to ? to : Math.min(to, now);
+  return [Math.min(from, ...atMs) / 1000, Math.max(end, ...atMs) / 1000];
+}
+
 function SpendChart(p: { data: Get<"/v1/overview">; label: string }) {
   const pts = p.data.series.points;
-  const xs = [...new Set(pts.map((x) => x.bucketStartMs))].sort((a, b) => a - b);
+  const unit = p.data.series.bucket === "hour" ? HOUR_MS : DAY_MS;
+  const end = p.data.toMs ?? (Math.floor(Date.now() / DAY_MS) + 1) * DAY_MS;
+  const xs = bucketStarts(
+    p.data.fromMs,
+    end,
+    unit,
+    pts.map((x) => x.bucketStartMs),
+  );
   const keys = [...new Set(pts.map((x) => x.key))];
   const series = keys.map((k) => ({
     name: k,
@@ -315,7 +381,9 @@ function SpendChart(p: { data: Get<"/v1/overview">; label: string }) {
     }),
   }));
   if (xs.length === 0) return <p>{"–"}</p>;
-  return <Chart label={p.label} xs={xs.map((x) => x / 1000)} series={series} stacked />;
+  return (
+    <Chart label={p.label} xs={xs.map((x) => x / 1000)} series={series} stacked xRange={barSpan(xs, unit)} />
+  );
 }
 
 function OverviewBody(p: { data: Get<"/v1/overview">; t: Words; locale: string }) {
@@ -498,7 +566,9 @@ function Users() {
                 </td>
                 <td class="num">{credits(locale, u.balanceMicroCredits)}</td>
                 <td>
-                  {u.allowed === false ? `${t.blocked}: ${u.blockReason ?? u.reason ?? ""}` : t.allowed}
+                  {u.allowed === false
+                    ? `${t.blocked}: ${u.blockReason ?? (u.reason ? term(t, u.reason) : "")}`
+                    : t.allowed}
                 </td>
                 <td class="num">{credits(locale, u.todayChargedMicroCredits)}</td>
                 <td class="num">{credits(locale, u.monthChargedMicroCredits)}</td>
@@ -546,6 +616,16 @@ function UserPage(p: { id: string }) {
   };
   const s = status.data;
   const a = act.data;
+  if (act.notFound)
+    return (
+      <section data-state="user-not-found">
+        <h1>{t.userNotFound}</h1>
+        <p role="alert">{t.userNotFoundText.replace("{id}", p.id)}</p>
+        <p>
+          <a href="#/users">{t.backToUsers}</a>
+        </p>
+      </section>
+    );
   return (
     <section>
       <h1>
@@ -558,7 +638,7 @@ function UserPage(p: { id: string }) {
             id="status"
             label={t.status}
             value={s.allowed ? t.allowed : t.blocked}
-            sub={s.reason ?? undefined}
+            sub={s.reason ? term(t, s.reason) : undefined}
           />
         </div>
       )}
@@ -577,6 +657,10 @@ function UserPage(p: { id: string }) {
               label={t.balanceOverTime}
               kind="line"
               xs={a.balance.map((x) => x.atMs / 1000)}
+              xRange={lineSpan(
+                range,
+                a.balance.map((x) => x.atMs),
+              )}
               series={[{ name: t.balance, values: a.balance.map((x) => x.balanceMicroCredits / 1e6) }]}
             />
           ) : (
@@ -613,7 +697,7 @@ function UserPage(p: { id: string }) {
             {ledger.data.entries.map((e) => (
               <tr>
                 <td>{dateTime(locale, e.createdAtMs)}</td>
-                <td>{e.kind}</td>
+                <td>{term(t, e.kind)}</td>
                 <td class="num">{credits(locale, e.amountMicroCredits)}</td>
                 <td class="num">{credits(locale, e.balanceAfterMicroCredits)}</td>
                 <td>{e.reason ?? ""}</td>
@@ -635,7 +719,8 @@ function UserPage(p: { id: string }) {
           <ul>
             {a.alerts.map((x) => (
               <li>
-                {dateTime(locale, x.createdAtMs)} · {x.kind} ({x.threshold}) · {x.webhookState}
+                {dateTime(locale, x.createdAtMs)} · {term(t, x.kind)} ({x.threshold}) ·{" "}
+                {term(t, x.webhookState)}
               </li>
             ))}
           </ul>
@@ -643,7 +728,7 @@ function UserPage(p: { id: string }) {
           <ul>
             {a.notices.map((x) => (
               <li>
-                {dateTime(locale, x.createdAtMs)} · {x.kind}: {x.text}
+                {dateTime(locale, x.createdAtMs)} · {term(t, x.kind)}: {x.text}
               </li>
             ))}
           </ul>
@@ -704,7 +789,7 @@ function TopupTable(p: { rows: Get<"/v1/users/{id}/activity">["topups"] }) {
           <tr>
             <td>{x.id}</td>
             <td>{x.provider}</td>
-            <td>{x.status}</td>
+            <td>{term(t, x.status)}</td>
             <td class="num">{minor(locale, x.amountMinor, x.exponent, x.currency)}</td>
             <td class="num">
               {x.refundedMinor ? minor(locale, x.refundedMinor, x.exponent, x.currency) : "–"}
@@ -934,7 +1019,9 @@ function Payments() {
       ),
     [range.from, range.to, status],
   );
-  const days = data ? [...new Set(data.revenue.map((r) => r.dayStartMs))].sort((a, b) => a - b) : [];
+  // Revenue days over the whole range (zero bars on days without payments), when there is any.
+  const paidDays = data ? data.revenue.map((r) => r.dayStartMs) : [];
+  const days = paidDays.length > 0 ? bucketStarts(...spanOf(range), DAY_MS, paidDays) : [];
   const currencies = data ? [...new Set(data.revenue.map((r) => r.currency))] : [];
   return (
     <section>
@@ -973,7 +1060,7 @@ function Payments() {
             <tbody>
               {data.groups.map((g) => (
                 <tr>
-                  <td>{g.status}</td>
+                  <td>{term(t, g.status)}</td>
                   <td>{g.provider}</td>
                   <td>{g.currency}</td>
                   <td class="num">{int(locale, g.count)}</td>
@@ -988,6 +1075,7 @@ function Payments() {
             <Chart
               label={t.revenue}
               xs={days.map((d) => d / 1000)}
+              xRange={barSpan(days, DAY_MS)}
               series={currencies.map((c) => ({
                 name: c,
                 values: days.map((d) => {
@@ -1004,7 +1092,7 @@ function Payments() {
             <select value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
               <option value="">{t.all}</option>
               {["pending", "awaiting_payment", "paid", "failed", "expired"].map((s) => (
-                <option value={s}>{s}</option>
+                <option value={s}>{term(t, s)}</option>
               ))}
             </select>
           </label>
@@ -1026,9 +1114,9 @@ function Payments() {
                   <td>
                     <a href={`#/users/${encodeURIComponent(x.userId)}`}>{x.userId}</a>
                   </td>
-                  <td>{x.status}</td>
+                  <td>{term(t, x.status)}</td>
                   <td class="num">{minor(locale, x.amountMinor, x.exponent, x.currency)}</td>
-                  <td>{x.events.map((ev) => `${ev.type} → ${ev.outcome}`).join("; ") || "–"}</td>
+                  <td>{x.events.map((ev) => `${ev.type} → ${term(t, ev.outcome)}`).join("; ") || "–"}</td>
                   <td>{dateTime(locale, x.createdAtMs)}</td>
                 </tr>
               ))}
@@ -1066,8 +1154,8 @@ function Alerts() {
             <tr>
               <td>{a.id}</td>
               <td>{a.accountId}</td>
-              <td>{a.kind}</td>
-              <td>{a.webhookState}</td>
+              <td>{term(t, a.kind)}</td>
+              <td>{term(t, a.webhookState)}</td>
               <td>{dateTime(locale, a.createdAtMs)}</td>
               {retry && admin && (
                 <td>
@@ -1331,6 +1419,10 @@ function ProviderHistory(p: { provider: ProviderId; currency: string | null }) {
           label={`${p.provider}: ${t.providerBalanceOverTime}`}
           kind="line"
           xs={snaps.map((s) => Date.parse(s.at) / 1000)}
+          xRange={lineSpan(
+            range,
+            snaps.map((s) => Date.parse(s.at)),
+          )}
           series={[{ name: t.balance, values: snaps.map((s) => chartCredits(s.balanceMicro ?? 0)) }]}
         />
       )}
@@ -1344,6 +1436,10 @@ function ProviderHistory(p: { provider: ProviderId; currency: string | null }) {
           label={`${p.provider}: ${t.dailySpend}`}
           kind="line"
           xs={stepDays.map((d) => Date.parse(`${d.day}T00:00:00Z`) / 1000)}
+          xRange={lineSpan(
+            range,
+            stepDays.map((d) => Date.parse(`${d.day}T00:00:00Z`)),
+          )}
           series={[
             { name: t.providerSpend, values: stepDays.map((d) => chartCredits(d.providerMicro)) },
             ...(metered

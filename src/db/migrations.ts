@@ -833,4 +833,153 @@ export const MIGRATIONS: readonly Migration[] = [
     END;
     `,
   },
+  {
+    version: 21,
+    name: "usage-hourly-rollup",
+    sql: `
+    -- The console's spend chart by hour (issue #12) without reading raw rows: usage totals per UTC
+    -- hour (hour = message_ts_ms / 3600000), agent, provider, model and whether the agent's own
+    -- account paid, like usage_daily_totals per day. No trigger on usage_events (the meter's per-row
+    -- cost stays as it is): fed from usage_events by id (rows are never updated or deleted there)
+    -- when a report reads it (src/reports/queries.ts catchUpHourly), like headroom_samples. Hours
+    -- before from_hour are read raw; rows of those hours that arrive late are left to the raw read.
+    CREATE TABLE usage_hourly_totals (
+      hour INTEGER NOT NULL,                     -- UTC hours since 1970-01-01
+      agent_id TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      model TEXT NOT NULL,
+      agent_account INTEGER NOT NULL,            -- 1: billed to an agent's own account ('agent:<id>')
+      requests INTEGER NOT NULL,
+      errors INTEGER NOT NULL,
+      cost_pico_usd INTEGER NOT NULL,
+      charge_micro_credits INTEGER NOT NULL,
+      PRIMARY KEY (hour, agent_id, provider, model, agent_account)
+    ) STRICT, WITHOUT ROWID;
+    -- One row: the newest usage_events.id already added, and the first hour the table covers.
+    CREATE TABLE usage_hourly_cursor (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      last_usage_event_id INTEGER NOT NULL,
+      from_hour INTEGER NOT NULL
+    ) STRICT;
+    -- Backfill: the last 9 UTC days (hourly charts cover at most 8) by the wall clock at upgrade,
+    -- read once through usage_events_ts; older hours stay raw.
+    INSERT INTO usage_hourly_cursor (id, last_usage_event_id, from_hour)
+    VALUES (1, COALESCE((SELECT MAX(id) FROM usage_events), 0),
+            (CAST(strftime('%s', 'now') AS INTEGER) / 86400 - 9) * 24);
+    INSERT INTO usage_hourly_totals
+    SELECT message_ts_ms / 3600000, agent_id, provider, model, substr(account_id, 1, 6) = 'agent:',
+      COUNT(*), SUM(is_error), SUM(cost_pico_usd), SUM(charge_micro_credits)
+    FROM usage_events
+    WHERE message_ts_ms >= (SELECT from_hour FROM usage_hourly_cursor) * 3600000
+      AND id <= (SELECT last_usage_event_id FROM usage_hourly_cursor)
+    GROUP BY 1, 2, 3, 4, 5;
+    `,
+  },
+  {
+    version: 22,
+    name: "console-distinct-and-top-rollups",
+    sql: `
+    -- The console's active-user counts, users per agent and top users (issue #12) without grouping
+    -- every account of a range. Distinct counts: each (account, day) row carries the account's
+    -- previous day with usage (prev_day, -1 for none), so the accounts active in days [a, b) are the
+    -- rows with a <= day < b AND prev_day < a (one per account: its first day in the range), counted
+    -- by an index-only range scan. The same per agent. Top users: an upper bound of each account's
+    -- charge over any range (the sum over its days of max(day's charge, 0)), walked from the
+    -- biggest down until no account left can beat the 10th exact range charge (src/reports).
+    -- Kept by triggers on the rollups (usage_daily_accounts, and usage_daily inserts: a new
+    -- day/account/agent/provider/model group), never on usage_events.
+    CREATE TABLE usage_account_days (
+      account_id TEXT NOT NULL,
+      day INTEGER NOT NULL,
+      prev_day INTEGER NOT NULL,                 -- the account's previous day with usage; -1: none
+      agent_account INTEGER NOT NULL,            -- 1: an agent's own account ('agent:<id>')
+      PRIMARY KEY (account_id, day)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX usage_account_days_range ON usage_account_days(day, prev_day, agent_account);
+    CREATE TABLE usage_agent_account_days (
+      agent_id TEXT NOT NULL,
+      account_id TEXT NOT NULL,
+      day INTEGER NOT NULL,
+      prev_day INTEGER NOT NULL,                 -- the previous day this account used this agent; -1: none
+      agent_account INTEGER NOT NULL,
+      PRIMARY KEY (agent_id, account_id, day)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX usage_agent_account_days_range
+      ON usage_agent_account_days(agent_id, day, prev_day, agent_account);
+    CREATE TABLE usage_account_charge_bounds (
+      account_id TEXT PRIMARY KEY,
+      agent_account INTEGER NOT NULL,
+      bound_micro_credits INTEGER NOT NULL       -- sum over days of max(day's charge, 0)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX usage_account_charge_bounds_order
+      ON usage_account_charge_bounds(agent_account, bound_micro_credits);
+
+    CREATE TRIGGER usage_account_days_insert AFTER INSERT ON usage_daily_accounts BEGIN
+      INSERT INTO usage_account_days
+      SELECT NEW.account_id, NEW.day,
+        COALESCE((SELECT MAX(day) FROM usage_account_days WHERE account_id = NEW.account_id AND day < NEW.day), -1),
+        substr(NEW.account_id, 1, 6) = 'agent:'
+      WHERE NOT EXISTS (SELECT 1 FROM usage_account_days WHERE account_id = NEW.account_id AND day = NEW.day);
+      UPDATE usage_account_days SET prev_day = NEW.day
+       WHERE account_id = NEW.account_id AND prev_day < NEW.day
+         AND day = (SELECT MIN(day) FROM usage_account_days WHERE account_id = NEW.account_id AND day > NEW.day);
+      INSERT INTO usage_account_charge_bounds
+      VALUES (NEW.account_id, substr(NEW.account_id, 1, 6) = 'agent:', MAX(NEW.charge_micro_credits, 0))
+        ON CONFLICT DO UPDATE SET bound_micro_credits = bound_micro_credits + excluded.bound_micro_credits;
+    END;
+    CREATE TRIGGER usage_account_bounds_update AFTER UPDATE OF charge_micro_credits ON usage_daily_accounts
+    WHEN MAX(NEW.charge_micro_credits, 0) <> MAX(OLD.charge_micro_credits, 0) BEGIN
+      UPDATE usage_account_charge_bounds
+         SET bound_micro_credits = bound_micro_credits + MAX(NEW.charge_micro_credits, 0) - MAX(OLD.charge_micro_credits, 0)
+       WHERE account_id = NEW.account_id;
+    END;
+    CREATE TRIGGER usage_account_days_delete AFTER DELETE ON usage_daily_accounts BEGIN
+      UPDATE usage_account_charge_bounds SET bound_micro_credits = bound_micro_credits - MAX(OLD.charge_micro_credits, 0)
+       WHERE account_id = OLD.account_id;
+      UPDATE usage_account_days
+         SET prev_day = (SELECT prev_day FROM usage_account_days WHERE account_id = OLD.account_id AND day = OLD.day)
+       WHERE account_id = OLD.account_id
+         AND day = (SELECT MIN(day) FROM usage_account_days WHERE account_id = OLD.account_id AND day > OLD.day);
+      DELETE FROM usage_account_days WHERE account_id = OLD.account_id AND day = OLD.day;
+    END;
+    CREATE TRIGGER usage_agent_account_days_insert AFTER INSERT ON usage_daily BEGIN
+      INSERT INTO usage_agent_account_days
+      SELECT NEW.agent_id, NEW.account_id, NEW.day,
+        COALESCE((SELECT MAX(day) FROM usage_agent_account_days
+                   WHERE agent_id = NEW.agent_id AND account_id = NEW.account_id AND day < NEW.day), -1),
+        substr(NEW.account_id, 1, 6) = 'agent:'
+      WHERE NOT EXISTS (SELECT 1 FROM usage_agent_account_days
+                         WHERE agent_id = NEW.agent_id AND account_id = NEW.account_id AND day = NEW.day);
+      UPDATE usage_agent_account_days SET prev_day = NEW.day
+       WHERE agent_id = NEW.agent_id AND account_id = NEW.account_id AND prev_day < NEW.day
+         AND day = (SELECT MIN(day) FROM usage_agent_account_days
+                     WHERE agent_id = NEW.agent_id AND account_id = NEW.account_id AND day > NEW.day);
+    END;
+    -- The last usage_daily row of a day/account/agent deleted: the day leaves the agent's days.
+    CREATE TRIGGER usage_agent_account_days_delete AFTER DELETE ON usage_daily
+    WHEN NOT EXISTS (SELECT 1 FROM usage_daily
+                      WHERE day = OLD.day AND account_id = OLD.account_id AND agent_id = OLD.agent_id) BEGIN
+      UPDATE usage_agent_account_days
+         SET prev_day = (SELECT prev_day FROM usage_agent_account_days
+                          WHERE agent_id = OLD.agent_id AND account_id = OLD.account_id AND day = OLD.day)
+       WHERE agent_id = OLD.agent_id AND account_id = OLD.account_id
+         AND day = (SELECT MIN(day) FROM usage_agent_account_days
+                     WHERE agent_id = OLD.agent_id AND account_id = OLD.account_id AND day > OLD.day);
+      DELETE FROM usage_agent_account_days
+       WHERE agent_id = OLD.agent_id AND account_id = OLD.account_id AND day = OLD.day;
+    END;
+
+    INSERT INTO usage_account_days
+    SELECT account_id, day, COALESCE(LAG(day) OVER (PARTITION BY account_id ORDER BY day), -1),
+      substr(account_id, 1, 6) = 'agent:'
+    FROM usage_daily_accounts;
+    INSERT INTO usage_agent_account_days
+    SELECT agent_id, account_id, day, COALESCE(LAG(day) OVER (PARTITION BY agent_id, account_id ORDER BY day), -1),
+      substr(account_id, 1, 6) = 'agent:'
+    FROM (SELECT DISTINCT agent_id, account_id, day FROM usage_daily);
+    INSERT INTO usage_account_charge_bounds
+    SELECT account_id, substr(account_id, 1, 6) = 'agent:', SUM(MAX(charge_micro_credits, 0))
+    FROM usage_daily_accounts GROUP BY account_id;
+    `,
+  },
 ];

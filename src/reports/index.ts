@@ -28,6 +28,7 @@ export {
   BUCKETS,
   type Bucket,
   balanceTotals,
+  catchUpHourly,
   costInMicroCredits,
   MAX_HOURLY_RANGE_MS,
   MAX_STACKS,

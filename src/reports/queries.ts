@@ -45,7 +45,7 @@ function split(sinceMs: number | undefined, untilMs: number | undefined): Split 
 /** `SELECT cols FROM usage_daily … UNION ALL SELECT rawCols FROM usage_events …` over a split. */
 function unionSql(
   s: Split,
-  daily: { table: string; cols: string; where?: string; group?: string },
+  daily: { table: string; cols: string; where?: string; group?: string; unit?: "day" | "hour" },
   raw: { cols: string; where?: string; group?: string },
   params: (string | number)[] = [],
 ): { sql: string; params: (string | number)[] } {
@@ -53,7 +53,7 @@ function unionSql(
   const out: (string | number)[] = [];
   if (s.firstDay < s.endDay) {
     parts.push(
-      `SELECT ${daily.cols} FROM ${daily.table} WHERE day >= ? AND day < ?${daily.where ? ` AND ${daily.where}` : ""}${daily.group ? ` GROUP BY ${daily.group}` : ""}`,
+      `SELECT ${daily.cols} FROM ${daily.table} WHERE ${daily.unit ?? "day"} >= ? AND ${daily.unit ?? "day"} < ?${daily.where ? ` AND ${daily.where}` : ""}${daily.group ? ` GROUP BY ${daily.group}` : ""}`,
     );
     out.push(s.firstDay, s.endDay, ...params);
   }
@@ -167,6 +167,57 @@ export interface SeriesPoint {
   chargedMicroCredits: number;
 }
 
+/**
+ * Adds the usage rows written since the last call to usage_hourly_totals (migration 21): the rows
+ * with ids past the cursor, read by id (rows of usage_events are never updated or deleted), grouped
+ * per hour, added in one IMMEDIATE transaction with the cursor's move. Rows of hours before the
+ * cursor's `from_hour` are left out (those hours are read raw). Writes nothing when there is
+ * nothing new. Returns `from_hour`: the first UTC hour (hours since 1970) the rollup covers.
+ */
+export function catchUpHourly(db: Db): number {
+  const cursor = db.prepare<[], { last: number; fromHour: number }>(
+    "SELECT last_usage_event_id AS last, from_hour AS fromHour FROM usage_hourly_cursor WHERE id = 1",
+  );
+  const newest = db.prepare<[], { m: number | null }>("SELECT MAX(id) AS m FROM usage_events");
+  const behind = () => {
+    const c = cursor.get();
+    if (!c) throw new Error("usage_hourly_cursor has no row (migration 21 not applied?)");
+    return { c, max: newest.get()?.m ?? 0 };
+  };
+  const first = behind();
+  if (first.max <= first.c.last) return first.c.fromHour;
+  return db
+    .transaction(() => {
+      const { c, max } = behind(); // again, under the write lock: another process may have caught up
+      if (max > c.last) {
+        db.prepare<[number, number, number]>(
+          `INSERT INTO usage_hourly_totals
+           SELECT message_ts_ms / ${HOUR_MS}, agent_id, provider, model, substr(account_id, 1, 6) = 'agent:',
+                  COUNT(*), SUM(is_error), SUM(cost_pico_usd), SUM(charge_micro_credits)
+             FROM usage_events WHERE id > ? AND id <= ? AND message_ts_ms >= ?
+            GROUP BY 1, 2, 3, 4, 5
+           ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
+             cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd,
+             charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits`,
+        ).run(c.last, max, c.fromHour * HOUR_MS);
+        db.prepare<[number]>("UPDATE usage_hourly_cursor SET last_usage_event_id = ? WHERE id = 1").run(max);
+      }
+      return c.fromHour;
+    })
+    .immediate();
+}
+
+/** Whole UTC hours of a range from `fromHour` on (read from usage_hourly_totals) and its raw edges. */
+function splitHours(sinceMs: number, untilMs: number, fromHour: number): Split {
+  const first = Math.max(Math.ceil(sinceMs / HOUR_MS), fromHour);
+  const end = Math.floor(untilMs / HOUR_MS);
+  if (!(first < end)) return { firstDay: 0, endDay: 0, edges: [[sinceMs, untilMs]] };
+  const edges: [number, number][] = [];
+  if (sinceMs < first * HOUR_MS) edges.push([sinceMs, first * HOUR_MS]);
+  if (end * HOUR_MS < untilMs) edges.push([end * HOUR_MS, untilMs]);
+  return { firstDay: first, endDay: end, edges };
+}
+
 const STACK_SQL: Record<Stack, { daily: string; raw: string }> = {
   agent: { daily: "agent_id", raw: "agent_id" },
   model: { daily: "provider || '/' || model", raw: "provider || '/' || model" },
@@ -176,7 +227,8 @@ const STACK_SQL: Record<Stack, { daily: string; raw: string }> = {
 /**
  * Spend over time by day or hour, stacked by agent, model or provider: the `MAX_STACKS` keys with
  * the highest cost keep their name, the rest are summed as "other". Day buckets come from
- * usage_daily (plus raw edges), hour buckets from raw rows (range at most `MAX_HOURLY_RANGE_MS`).
+ * usage_daily_totals, hour buckets from usage_hourly_totals (caught up first; range at most
+ * `MAX_HOURLY_RANGE_MS`); partial edges, and hours before the hourly rollup, from raw rows.
  * Summed over all points the numbers equal `queryUsage`'s for the same range.
  */
 export function spendSeries(
@@ -184,16 +236,15 @@ export function spendSeries(
   q: { sinceMs: number; untilMs: number; bucket: Bucket; stack: Stack },
 ): SeriesPoint[] {
   const key = STACK_SQL[q.stack];
-  const s: Split =
-    q.bucket === "hour"
-      ? { firstDay: 0, endDay: 0, edges: [[q.sinceMs, q.untilMs]] }
-      : split(q.sinceMs, q.untilMs);
-  const rawBucket = q.bucket === "hour" ? `message_ts_ms / ${HOUR_MS}` : `message_ts_ms / ${DAY_MS}`;
+  const hourly = q.bucket === "hour";
+  const s: Split = hourly ? splitHours(q.sinceMs, q.untilMs, catchUpHourly(db)) : split(q.sinceMs, q.untilMs);
+  const rawBucket = hourly ? `message_ts_ms / ${HOUR_MS}` : `message_ts_ms / ${DAY_MS}`;
   const u = unionSql(
     s,
     {
-      table: "usage_daily_totals",
-      cols: `day AS b, ${key.daily} AS k, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`,
+      table: hourly ? "usage_hourly_totals" : "usage_daily_totals",
+      unit: hourly ? "hour" : "day",
+      cols: `${hourly ? "hour" : "day"} AS b, ${key.daily} AS k, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`,
       group: "b, k",
     },
     {
@@ -242,17 +293,35 @@ export function spendSeries(
  */
 export function accountsSummary(
   db: Db,
-  q: { sinceMs: number; untilMs: number | undefined; limit: number },
+  q: {
+    sinceMs: number;
+    untilMs: number | undefined;
+    limit: number;
+    /**
+     * Whole-day ranges: accounts the top-user walk may read before grouping the range instead
+     * (default: 100, or the range's account-days ÷ 5 when more). Tests pin it to cover both paths.
+     */
+    maxWalk?: number;
+  },
 ): {
   users: number;
   agents: number;
   top: { accountId: string; requests: number; costPicoUsd: string; chargedMicroCredits: number }[];
 } {
   const s = split(q.sinceMs, q.untilMs);
-  // Whole days only (the console's presets): one GROUP BY over the rollup. The open tail past the
-  // aggregated span (year 10000; validation never lets a call get there) holds no rows to add.
+  // Whole days only (the console's presets): from the rollups of migration 22, no GROUP BY over the
+  // range's accounts. The open tail past the aggregated span (year 10000; validation never lets a
+  // call get there) holds no rows to add.
   const wholeDays =
     s.firstDay < s.endDay && s.edges.every(([lo]) => lo !== undefined && lo >= AGGREGATED_UNTIL_MS);
+  if (wholeDays) {
+    const active = activeAccounts(db, s.firstDay, s.endDay);
+    // The walk reads one account's days per step (~5 times a grouped row's cost, measured): worth
+    // it while it stays under the range's grouping; short ranges (today) end up grouped.
+    const maxWalk = q.maxWalk ?? Math.max(100, Math.floor(active.rows / 5));
+    const top = topUsersWholeDays(db, s.firstDay, s.endDay, q.limit, maxWalk);
+    if (top) return { users: active.users, agents: active.agents, top };
+  }
   const u = wholeDays
     ? {
         sql: `SELECT account_id AS a, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m
@@ -299,6 +368,93 @@ export function accountsSummary(
         chargedMicroCredits: Number(r.m),
       })),
   };
+}
+
+/**
+ * Accounts with usage in days [firstDay, endDay) (end users and agents' own accounts apart): the
+ * usage_account_days rows of the range whose previous day with usage is before it (one per account;
+ * an index-only range scan). `rows`: all (account, day) rows of the range.
+ */
+export function activeAccounts(
+  db: Db,
+  firstDay: number,
+  endDay: number,
+): { users: number; agents: number; rows: number } {
+  const r = db
+    .prepare<{ first: number; end: number }, { users: number | null; agents: number | null; rows: number }>(
+      `SELECT SUM(prev_day < @first AND agent_account = 0) AS users, SUM(prev_day < @first AND agent_account = 1) AS agents,
+              COUNT(*) AS rows
+         FROM usage_account_days WHERE day >= @first AND day < @end`,
+    )
+    .get({ first: firstDay, end: endDay });
+  return { users: r?.users ?? 0, agents: r?.agents ?? 0, rows: r?.rows ?? 0 };
+}
+
+/** Longer whole-day ranges are grouped, not walked (the walk reads each day of an account). */
+const MAX_WALK_DAYS = 400;
+
+/**
+ * The `limit` end users charged the most over days [firstDay, endDay) (charge desc, then id), exact:
+ * accounts are walked by an upper bound of their charge over any range (usage_account_charge_bounds)
+ * from the biggest down, each one's range sums read exactly (usage_daily by account), until the next
+ * bound is below the `limit`-th charge found (no account left can beat or tie it). Undefined when
+ * that takes more than `maxWalk` accounts (bounds far from the range's charges, as for a short
+ * range, or fewer than `limit` users with usage): the caller groups the range then.
+ */
+function topUsersWholeDays(
+  db: Db,
+  firstDay: number,
+  endDay: number,
+  limit: number,
+  maxWalk: number,
+): { accountId: string; requests: number; costPicoUsd: string; chargedMicroCredits: number }[] | undefined {
+  const page = db.prepare<[number, number], { a: string; b: number }>(
+    `SELECT account_id AS a, bound_micro_credits AS b FROM usage_account_charge_bounds
+      WHERE agent_account = 0 ORDER BY bound_micro_credits DESC, account_id DESC LIMIT ? OFFSET ?`,
+  );
+  // An open range ends at the aggregated span's end (year 10000): walk up to the last day with usage.
+  const lastDay = db
+    .prepare<[], { d: number | null }>("SELECT MAX(day) AS d FROM usage_account_days")
+    .get()?.d;
+  if (lastDay === null || lastDay === undefined) return [];
+  const end = Math.min(endDay, lastDay + 1);
+  if (end <= firstDay) return [];
+  if (end - firstDay > MAX_WALK_DAYS) return undefined;
+  // One primary-key point read per day of the range (the days are integers computed here).
+  const days = Array.from({ length: end - firstDay }, (_, i) => firstDay + i);
+  const exact = db
+    .prepare<[string], { n: bigint | null; c: bigint | null; m: bigint | null }>(
+      `SELECT SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m
+         FROM usage_daily_accounts WHERE day IN (${days.join(", ")}) AND account_id = ?`,
+    )
+    .safeIntegers(true);
+  const best: { a: string; n: number; c: bigint; m: number }[] = [];
+  const before = (x: { a: string; m: number }, y: { a: string; m: number }) =>
+    x.m > y.m || (x.m === y.m && x.a < y.a);
+  const PAGE = 100;
+  let read = 0;
+  walk: for (let offset = 0; ; offset += PAGE) {
+    const rows = page.all(PAGE, offset);
+    for (const row of rows) {
+      const last = best.length === limit ? best[limit - 1] : undefined;
+      if (last && row.b < last.m) break walk; // neither this account nor any after it can reach the list
+      if (++read > maxWalk) return undefined;
+      const r = exact.get(row.a);
+      if (!r || r.n === null) continue; // no usage in the range
+      const cand = { a: row.a, n: Number(r.n), c: r.c ?? 0n, m: Number(r.m ?? 0n) };
+      if (last && !before(cand, last)) continue;
+      best.push(cand);
+      best.sort((x, y) => (before(x, y) ? -1 : 1));
+      if (best.length > limit) best.pop();
+    }
+    if (rows.length < PAGE) break; // every account read
+  }
+  return best.map((r) => ({
+    accountId: r.a,
+    requests: r.n,
+    costPicoUsd: r.c.toString(),
+    chargedMicroCredits: r.m,
+  }));
 }
 
 /** Prepaid money on end users' balances and what overdrawn users owe (micro-credits). */

@@ -304,10 +304,19 @@ export function paymentsReport(
   return { groups, revenue, total, topups };
 }
 
-/** Agents: charges, requests, distinct users and models per agent over a range (usage_daily whole days + today). */
+/**
+ * Agents: charges, requests, distinct users and models per agent over the whole UTC days a range
+ * touches. Sums and models from usage_daily_totals; users (end users, not the agent's own account)
+ * from usage_agent_account_days: the rows of the range whose previous day with this agent is
+ * before it, one per user (an index-only range scan per agent, no DISTINCT over the range).
+ */
 export function agentsReport(db: Db, q: { sinceMs: number; untilMs: number }) {
   const firstDay = Math.floor(q.sinceMs / DAY_MS);
   const endDay = Math.ceil(q.untilMs / DAY_MS);
+  const users = db.prepare<[string, number, number, number], { n: number }>(
+    `SELECT COUNT(*) AS n FROM usage_agent_account_days
+      WHERE agent_id = ? AND day >= ? AND day < ? AND prev_day < ? AND agent_account = 0`,
+  );
   return db
     .prepare<
       [number, number],
@@ -316,7 +325,6 @@ export function agentsReport(db: Db, q: { sinceMs: number; untilMs: number }) {
         requests: bigint;
         cost: bigint;
         charged: bigint;
-        users: bigint;
         models: bigint;
         ownCost: bigint;
         ownRequests: bigint;
@@ -324,11 +332,10 @@ export function agentsReport(db: Db, q: { sinceMs: number; untilMs: number }) {
     >(
       `SELECT agent_id AS agentId, SUM(requests) AS requests, SUM(cost_pico_usd) AS cost,
               SUM(charge_micro_credits) AS charged,
-              COUNT(DISTINCT CASE WHEN account_id NOT LIKE 'agent:%' THEN account_id END) AS users,
               COUNT(DISTINCT provider || '/' || model) AS models,
-              SUM(CASE WHEN account_id LIKE 'agent:%' THEN cost_pico_usd ELSE 0 END) AS ownCost,
-              SUM(CASE WHEN account_id LIKE 'agent:%' THEN requests ELSE 0 END) AS ownRequests
-         FROM usage_daily WHERE day >= ? AND day < ? GROUP BY agent_id ORDER BY cost DESC, agent_id`,
+              SUM(CASE WHEN agent_account = 1 THEN cost_pico_usd ELSE 0 END) AS ownCost,
+              SUM(CASE WHEN agent_account = 1 THEN requests ELSE 0 END) AS ownRequests
+         FROM usage_daily_totals WHERE day >= ? AND day < ? GROUP BY agent_id ORDER BY cost DESC, agent_id`,
     )
     .safeIntegers(true)
     .all(firstDay, endDay)
@@ -337,7 +344,7 @@ export function agentsReport(db: Db, q: { sinceMs: number; untilMs: number }) {
       requests: Number(r.requests),
       costPicoUsd: r.cost.toString(),
       chargedMicroCredits: Number(r.charged),
-      users: Number(r.users),
+      users: users.get(r.agentId, firstDay, endDay, firstDay)?.n ?? 0,
       models: Number(r.models),
       ownCostPicoUsd: r.ownCost.toString(),
       ownRequests: Number(r.ownRequests),

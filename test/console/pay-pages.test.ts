@@ -61,8 +61,38 @@ describe("checkout landing pages", () => {
     const es = await h.app.inject({ url: `/pay/cancel?topup=${topupId}` });
     expect(es.body).toContain("Pago cancelado");
     expect(es.headers["content-security-policy"]).toMatch(/default-src 'none'/);
-    // Unknown top-up: the generic text, no refresh.
-    const unknown = await h.app.inject({ url: "/pay/success?topup=tu_nope" });
-    expect(unknown.body).not.toContain('http-equiv="refresh"');
+  });
+
+  test("an unknown or missing top-up id says so: never 'payment received', nothing leaked", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const h = await createPaymentsHarness(db);
+    onTestFinished(h.close);
+    // A real, paid top-up of another user exists: nothing of it may show on a bogus id's page.
+    const { topupId } = await h.createTopup(USER, "starter", "stripe");
+    await h.sendStripe(h.fakeStripe.completePaid(h.sessionIdOf(topupId)));
+    for (const url of [
+      "/pay/success?topup=tu_nope",
+      "/pay/success?topup=tu_nope&pending=1",
+      `/pay/success?topup=${topupId.slice(0, -1)}`,
+      "/pay/success",
+      "/pay/success?topup=%3Cscript%3E",
+    ]) {
+      const res = await h.app.inject({ url });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.body, url).toContain("<h1>Top-up not found</h1>");
+      expect(res.body, url).not.toMatch(/Payment (received|confirmed|pending)/);
+      expect(res.body, url).not.toContain('http-equiv="refresh"');
+      expect(res.body, url).not.toContain("data-balance");
+      expect(res.body, url).not.toContain(USER);
+      expect(res.body, url).not.toContain("script");
+    }
+    const es = await h.app.inject({ url: "/pay/success?topup=tu_nope&lang=es" });
+    expect(es.body).toContain("<h1>Recarga no encontrada</h1>");
+    // The real top-up still shows its confirmation.
+    expect((await h.app.inject({ url: `/pay/success?topup=${topupId}` })).body).toContain(
+      "Payment confirmed",
+    );
   });
 });

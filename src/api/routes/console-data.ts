@@ -299,6 +299,12 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
     },
   );
 
+  const knownUser = db.prepare<[string, string, string, string]>(
+    `SELECT 1 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = ?)
+        OR EXISTS (SELECT 1 FROM account_limits WHERE subject = ?)
+        OR EXISTS (SELECT 1 FROM operator_blocks WHERE account_id = ?)
+        OR EXISTS (SELECT 1 FROM user_status WHERE account_id = ?)`,
+  );
   api.get(
     "/v1/users/:id/activity",
     {
@@ -306,7 +312,9 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
       schema: {
         tags,
         summary: "One user's balance over time, charges per day and model, top-ups, alerts and notices",
-        description: "Per-day and per-model figures cover the whole UTC days the range touches.",
+        description:
+          "Per-day and per-model figures cover the whole UTC days the range touches. 404 for an id " +
+          "creditgate has never seen (no account, limits, block or status).",
         params: idParam,
         querystring: z.strictObject(rangeQuery),
         response: {
@@ -341,7 +349,11 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
     },
     async (request) => {
       const { sinceMs, untilMs } = range(request.query);
-      return userActivity(db, request.params.id, { sinceMs, untilMs, maxPoints: 2000 });
+      const id = request.params.id;
+      // An id creditgate has never seen (no account, no limits, no block, no status): 404, so the
+      // console shows "user not found" instead of an empty page of zeros.
+      if (!knownUser.get(id, id, id, id)) throw new AppError(ErrorCode.NotFound, `no user ${id}`);
+      return userActivity(db, id, { sinceMs, untilMs, maxPoints: 2000 });
     },
   );
 

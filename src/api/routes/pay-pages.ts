@@ -36,6 +36,10 @@ const WORDS = {
     cancelTitle: "Payment cancelled",
     cancel: "No payment was taken and nothing changed. Ask the bot for a new link any time.",
     close: "You can close this page and return to the chat.",
+    unknownTitle: "Top-up not found",
+    unknown:
+      "We do not know this top-up link, so this page cannot confirm a payment. If you did pay, the " +
+      "credits are added on their own once the payment provider confirms it; ask the bot for your balance.",
   },
   es: {
     paidTitle: "Pago confirmado",
@@ -57,6 +61,10 @@ const WORDS = {
     cancelTitle: "Pago cancelado",
     cancel: "No se cobró nada y nada cambió. Pide al bot un enlace nuevo cuando quieras.",
     close: "Puedes cerrar esta página y volver al chat.",
+    unknownTitle: "Recarga no encontrada",
+    unknown:
+      "No conocemos este enlace de recarga, así que esta página no puede confirmar un pago. Si pagaste, " +
+      "los créditos se suman solos en cuanto el proveedor de pagos lo confirme; pide tu saldo al bot.",
   },
 } as const;
 
@@ -126,14 +134,14 @@ export const payPages: FastifyPluginAsyncZod<PayPagesOptions> = async (app, o) =
     if (topup && (topup.status === "failed" || topup.status === "expired")) {
       return html(reply, page(lang, w.failedTitle, [w.failed, w.close]));
     }
+    // No such top-up (a mistyped or forged link): say so, and nothing about any other top-up; never
+    // "payment received" for an id creditgate has not issued.
+    if (!topup) return html(reply, page(lang, w.unknownTitle, [w.unknown, w.close]));
     if (q.pending !== undefined) return html(reply, page(lang, w.pendingTitle, [w.pending, w.close]));
     const n = typeof q.n === "string" && /^\d{1,3}$/.test(q.n) ? Number(q.n) : 0;
-    // Reload until the webhook arrived (bounded); only for a known top-up.
-    const refresh = topup && n < MAX_REFRESHES ? refreshUrl(request.url, n + 1) : null;
-    return html(
-      reply,
-      page(lang, w.waitTitle, [w.wait, refresh ? w.checking : topup ? w.slow : "", w.close], refresh),
-    );
+    // Reload until the webhook arrived (bounded).
+    const refresh = n < MAX_REFRESHES ? refreshUrl(request.url, n + 1) : null;
+    return html(reply, page(lang, w.waitTitle, [w.wait, refresh ? w.checking : w.slow, w.close], refresh));
   });
   app.get("/pay/pending", { schema: { hide: true, querystring: landingQuery } }, async (request, reply) => {
     const id = typeof request.query.topup === "string" ? request.query.topup : null;
