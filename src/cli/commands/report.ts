@@ -22,6 +22,7 @@ import {
 import type { CliContext, GlobalOptions } from "../context.js";
 import { integerArg } from "../options.js";
 import { renderTable, safeText, toJson } from "../output.js";
+import { watchReport } from "./report-watch.js";
 
 /** `--by day --by kind` and `--by day,kind` both give `[day, kind]`. */
 const collectDims = (value: string, previous: string[] = []) => [
@@ -45,6 +46,8 @@ interface ReportOptions {
   by?: string[];
   top?: number;
   csv?: boolean;
+  watch?: boolean;
+  every?: number;
 }
 
 /** `creditgate report`: the operator's usage report (README "Reports"). */
@@ -68,8 +71,16 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     )
     .option("--top <n>", "keep the N costliest groups", integerArg(1, 10_000))
     .option("--csv", "RFC 4180 CSV on stdout")
-    .action((o: ReportOptions, cmd: Command) => {
+    .option("--watch", "a live view (today, last hour, top users, blocked, budgets, alerts) until Ctrl-C")
+    .option("--every <seconds>", "--watch redraw interval (default 5)", integerArg(1, 3600))
+    .action(async (o: ReportOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
+      if (o.watch) {
+        if (g.json || o.csv)
+          throw new AppError(ErrorCode.InvalidRequest, "--watch draws a live view: not with --json or --csv");
+        return watchReport(ctx, ctx.config(g), o.every ?? 5);
+      }
+      if (o.every !== undefined) throw new AppError(ErrorCode.InvalidRequest, "--every goes with --watch");
       if (g.json && o.csv) throw new AppError(ErrorCode.InvalidRequest, "use --json or --csv, not both");
       const by = o.by ?? [];
       const unknown = by.filter((d) => !(REPORT_DIMS as readonly string[]).includes(d));
