@@ -42,6 +42,7 @@ export function createBudgetBlocksRepo(db: Db) {
       ORDER BY lifts_at_ms DESC, budget, period`,
   );
   const all = db.prepare<[], Row>("SELECT * FROM operator_budget_blocks ORDER BY agent_id, budget, period");
+  const any = db.prepare<[], { one: number }>("SELECT 1 AS one FROM operator_budget_blocks LIMIT 1");
   const upsert = db.prepare<[string, string, string, string, number, string, string, number]>(
     `INSERT INTO operator_budget_blocks
        (agent_id, budget, period, window_key, lifts_at_ms, limit_usd, spent_usd, blocked_at_ms)
@@ -78,6 +79,8 @@ export function createBudgetBlocksRepo(db: Db) {
      * stays in the same window. One transaction (the caller's, or its own).
      */
     replace(rows: readonly Omit<BudgetBlockRow, "blockedAtMs">[], nowMs: number): void {
+      // Nothing blocked and nothing to block (the usual scan): no write lock taken.
+      if (rows.length === 0 && !any.get()) return;
       if (db.inTransaction) replaceTx.default(rows, nowMs);
       else replaceTx.immediate(rows, nowMs);
     },
