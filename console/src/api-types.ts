@@ -1363,11 +1363,15 @@ export interface paths {
         };
         /**
          * Enforcement status: allowed or blocked, and why
-         * @description Requires an API key with scope `read` or stronger.
+         * @description With `agent`, the agent the user is talking to: a hard operator budget reached for it (or for all agents) blocks with reason `operator_budget` until its window ends.
+         *
+         *     Requires an API key with scope `read` or stronger.
          */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    agent?: string;
+                };
                 header?: never;
                 path: {
                     id: string;
@@ -1385,7 +1389,7 @@ export interface paths {
                         "application/json": {
                             userId: string;
                             allowed: boolean;
-                            reason: ("operator" | "insufficient_balance" | "insufficient_headroom" | "daily_cap" | "weekly_cap" | "monthly_cap") | null;
+                            reason: ("operator" | "operator_budget" | "insufficient_balance" | "insufficient_headroom" | "daily_cap" | "weekly_cap" | "monthly_cap") | null;
                             balanceMicroCredits: number;
                             headroom: {
                                 microCredits: number;
@@ -1597,7 +1601,7 @@ export interface paths {
                         "application/json": {
                             userId: string;
                             allowed: boolean;
-                            reason: ("operator" | "insufficient_balance" | "insufficient_headroom" | "daily_cap" | "weekly_cap" | "monthly_cap") | null;
+                            reason: ("operator" | "operator_budget" | "insufficient_balance" | "insufficient_headroom" | "daily_cap" | "weekly_cap" | "monthly_cap") | null;
                             balanceMicroCredits: number;
                             headroom: {
                                 microCredits: number;
@@ -1694,7 +1698,7 @@ export interface paths {
                         "application/json": {
                             userId: string;
                             allowed: boolean;
-                            reason: ("operator" | "insufficient_balance" | "insufficient_headroom" | "daily_cap" | "weekly_cap" | "monthly_cap") | null;
+                            reason: ("operator" | "operator_budget" | "insufficient_balance" | "insufficient_headroom" | "daily_cap" | "weekly_cap" | "monthly_cap") | null;
                             balanceMicroCredits: number;
                             headroom: {
                                 microCredits: number;
@@ -2415,7 +2419,7 @@ export interface paths {
             };
         };
         /**
-         * Set one operator budget (daily or monthly USD on provider cost; soft: alerts)
+         * Set one operator budget (daily or monthly USD on provider cost; soft: alerts; hard: also blocks)
          * @description Requires an API key with scope `admin` or stronger.
          */
         put: {

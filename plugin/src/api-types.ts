@@ -41,7 +41,8 @@ export interface StatusHeadroom {
 export interface UserStatus {
   allowed: boolean;
   /**
-   * `insufficient_balance`, `insufficient_headroom`, `daily_cap`, `monthly_cap`, `operator`, ...
+   * `insufficient_balance`, `insufficient_headroom`, `daily_cap`, `monthly_cap`, `operator`,
+   * `operator_budget` (the bot's operator budget is used up; only when asked with the agent), ...
    * (null when allowed).
    */
   reason: string | null;
@@ -49,6 +50,8 @@ export interface UserStatus {
   /** Absent from creditgate versions before the headroom. */
   headroom?: StatusHeadroom;
   windows: StatusWindow[];
+  /** ISO 8601 UTC: when the block lifts by itself (a cap's or an operator budget's window end); null otherwise. */
+  liftsAt?: string | null;
   /** The operator's top-up page, when configured. */
   topupUrl?: string;
 }
@@ -172,6 +175,21 @@ export interface Burn {
   last24hMicroCredits: number;
   /** Hours the agent's own account lasts at the last 24 h rate (absent or null when not meaningful). */
   runwayHours?: number | null;
+}
+/** One operator budget of `GET /v1/budgets` (creditgate docs/reports.md "Budgets"). */
+export interface BudgetView {
+  /** `all`, `agent:<id>` or `provider:<name>`. */
+  name: string;
+  scope: string;
+  subject: string;
+  /** `day` or `month`. */
+  period: string;
+  /** `soft` (alerts) or `hard` (also blocks the agent's end users when reached). */
+  mode: string;
+  limitUsd: string;
+  spentUsd: string;
+  usedPct: number;
+  windowEndMs: number;
 }
 /** `POST /v1/users/:id/grants` body (all required). */
 export interface GrantBody {

@@ -7,6 +7,7 @@ import type {
   ApiErrorBody,
   AutoTopupBody,
   AutoTopupView,
+  BudgetView,
   Burn,
   Consumo,
   CreatedTopup,
@@ -56,8 +57,13 @@ export class CreditgateClient {
     this.fetchImpl = opts.fetch ?? fetch;
   }
 
-  status(userId: string, timeoutMs?: number): Promise<UserStatus> {
-    return this.request("GET", `/v1/users/${seg(userId)}/status`, undefined, timeoutMs);
+  /**
+   * `GET /v1/users/:id/status[?agent=]`. With `agentId` (the agent the user talks to), a hard
+   * operator budget reached for that agent blocks with reason `operator_budget`.
+   */
+  status(userId: string, timeoutMs?: number, agentId?: string): Promise<UserStatus> {
+    const q = agentId ? `?agent=${encodeURIComponent(agentId)}` : "";
+    return this.request("GET", `/v1/users/${seg(userId)}/status${q}`, undefined, timeoutMs);
   }
   consumo(userId: string): Promise<Consumo> {
     return this.request("GET", `/v1/users/${seg(userId)}/consumo`);
@@ -86,6 +92,11 @@ export class CreditgateClient {
   }
   burn(agentId: string): Promise<Burn> {
     return this.request("GET", `/v1/agents/${seg(agentId)}/burn`);
+  }
+  /** `GET /v1/budgets`: the operator's budgets on provider cost with their current window's spend. */
+  async budgets(): Promise<BudgetView[]> {
+    const r = await this.request<{ budgets?: BudgetView[] }>("GET", "/v1/budgets");
+    return Array.isArray(r?.budgets) ? r.budgets : [];
   }
   /** `GET /v1/providers`: the operator's model-provider accounts (balances, burn, runway, drift). */
   async providers(): Promise<ProviderView[]> {

@@ -3,6 +3,7 @@ import type { Pack } from "./api-types.js";
 import { type CreditgateClient, CreditgateError } from "./client.js";
 import { PAYMENT_PROVIDERS, type PaymentProvider, type PluginConfig } from "./config.js";
 import {
+  formatBudgets,
   formatBurn,
   formatConsumo,
   formatPacks,
@@ -158,9 +159,10 @@ export function buildCommands(d: CommandDeps): PluginCommandDefinition[] {
       handler: guarded("consumo", async (ctx) => {
         const user = commandUser(ctx);
         if (!user) return t.who;
+        const agent = ctx.agentId || agentOfKey(ctx.sessionKey) || undefined;
         const [c, s] = await Promise.all([
           d.client.consumo(user),
-          d.cache.get(user).then((r) => (r.ok ? r.status : null)),
+          d.cache.get(user, agent).then((r) => (r.ok ? r.status : null)),
         ]);
         return formatConsumo(c, lang, s);
       }),
@@ -177,7 +179,7 @@ export function buildCommands(d: CommandDeps): PluginCommandDefinition[] {
         if (!user) return t.who;
         // A user asking for the balance wants it fresh (e.g. right after paying).
         d.cache.invalidate(user);
-        const r = await d.cache.get(user);
+        const r = await d.cache.get(user, ctx.agentId || agentOfKey(ctx.sessionKey) || undefined);
         if (!r.ok) throw r.error;
         return formatSaldo(r.status, lang);
       }),
@@ -271,7 +273,15 @@ export function buildCommands(d: CommandDeps): PluginCommandDefinition[] {
           return [];
         });
         const prov = formatProviderBurn(providers, lang);
-        return prov ? `${bot}\n\n${prov}` : bot;
+        // The operator's budgets (used / limit / mode); an older creditgate without /v1/budgets: none.
+        const budgets = await d.client.budgets().catch((err: unknown) => {
+          d.logger.warn(
+            `creditgate: /burn: budgets unavailable: ${err instanceof Error ? err.message : String(err)}`,
+          );
+          return [];
+        });
+        const bud = formatBudgets(budgets, agentId, lang);
+        return [bot, prov, bud].filter(Boolean).join("\n\n");
       }),
     });
   }

@@ -66,10 +66,13 @@ export class Gate {
     return typeof text === "string" && this.pass.test(text);
   }
 
-  /** The decision for one user (null = not an end user: never gated). */
-  async check(userId: string | null): Promise<GateDecision> {
+  /**
+   * The decision for one user (null = not an end user: never gated) talking to `agentId` (when
+   * known: a hard operator budget reached for that agent blocks its users, `operator_budget`).
+   */
+  async check(userId: string | null, agentId?: string | null): Promise<GateDecision> {
     if (!userId) return { allow: true, userId: null, why: "not-an-end-user" };
-    const r = await this.o.cache.get(userId);
+    const r = await this.o.cache.get(userId, agentId ?? undefined);
     if (r.ok) {
       if (this.outage) {
         this.outage = false;
@@ -103,12 +106,10 @@ export class Gate {
     if (event.isGroup) return undefined;
     const text = event.content ?? event.body;
     if (this.isPassCommand(text) || this.isPassCommand(event.body)) return undefined;
+    const sessionKey = event.sessionKey ?? ctx.sessionKey;
     const d = await this.check(
-      gatedUser(
-        event.sessionKey ?? ctx.sessionKey,
-        event.channel ?? ctx.channelId,
-        event.senderId ?? ctx.senderId,
-      ),
+      gatedUser(sessionKey, event.channel ?? ctx.channelId, event.senderId ?? ctx.senderId),
+      agentOfKey(sessionKey),
     );
     return d.allow ? undefined : { handled: true, text: d.text };
   };
@@ -119,7 +120,10 @@ export class Gate {
   ): Promise<BeforeAgentReplyResult | undefined> => {
     if (ctx.trigger && ctx.trigger !== "user") return undefined;
     // Agent-hook ctx.channelId is the chat id; ctx.channel is the channel (pitfall 23).
-    const d = await this.check(gatedUser(ctx.sessionKey, ctx.channel, ctx.senderId, ctx.agentId));
+    const d = await this.check(
+      gatedUser(ctx.sessionKey, ctx.channel, ctx.senderId, ctx.agentId),
+      ctx.agentId ?? agentOfKey(ctx.sessionKey),
+    );
     return d.allow ? undefined : { handled: true, reply: { text: d.text }, reason: "creditgate" };
   };
 }

@@ -1,6 +1,7 @@
 /** Chat texts in Spanish (default) and English, and the number/date formatting they use. */
 import type {
   AutoTopupView,
+  BudgetView,
   Burn,
   Consumo,
   ConsumoLimit,
@@ -68,12 +69,16 @@ const T = {
       weekly_cap: "Alcanzaste tu límite semanal de gasto.",
       monthly_cap: "Alcanzaste tu límite mensual de gasto.",
       operator: "El operador pausó tu cuenta.",
+      operator_budget:
+        "Este bot agotó el presupuesto que su operador le asignó para este período. No es tu saldo: recargar no ayuda.",
       unavailable: "El servicio de créditos no responde ahora mismo; intenta de nuevo en unos minutos.",
       other: (r: string) => `Tu cuenta está bloqueada (${r}).`,
     },
     headroomNeeded: (balance: string, headroom: string) =>
       `Tu saldo (${balance} créditos) no alcanza para empezar una respuesta: una respuesta típica cuesta hasta ${headroom} créditos.`,
     resetsAt: (w: string) => `Se reinicia el ${w}.`,
+    budgetRetry: (w: string) => `Intenta de nuevo después de que el presupuesto se reinicie, el ${w}.`,
+    budgetRetryLater: "Intenta de nuevo cuando el presupuesto se reinicie.",
     topupLink: (u: string) => `Recarga aquí: ${u}`,
     topupHint: "Usa /recargar para ver los paquetes y pagar.",
     consumoHint: "Usa /consumo para ver tu uso.",
@@ -94,6 +99,11 @@ const T = {
     burnLines: (h: string, d: string, runway: string | null) =>
       `Última hora: ${h} créditos\nÚltimas 24 h: ${d} créditos${runway ? `\nAutonomía estimada: ${runway}` : ""}`,
     hours: (h: number) => (h >= 48 ? `${Math.floor(h / 24)} días` : `${Math.round(h * 10) / 10} h`),
+    budgetsHeader: "Presupuestos del operador (costo del proveedor):",
+    budgetLine: (name: string, period: string, mode: string, spent: string, limit: string, pct: number) =>
+      ` • ${name} ${period} (${mode === "hard" ? "bloquea" : "aviso"}): US$${spent} / US$${limit} (${pct} %)`,
+    budgetBlocking: (at: string | null) =>
+      `   ⛔ agotado: los usuarios de este bot están bloqueados${at ? ` hasta el ${at}` : ""}`,
     operatorOnly: "Este comando es solo para el operador.",
     autoUsage:
       "Recarga automática: /recargar auto <paquete> [umbral en créditos] para activarla, /recargar auto off para desactivarla.",
@@ -130,12 +140,16 @@ const T = {
       weekly_cap: "You reached your weekly spending limit.",
       monthly_cap: "You reached your monthly spending limit.",
       operator: "The operator has paused your account.",
+      operator_budget:
+        "This bot has used up the budget its operator set for this period. It is not your balance: a top-up will not help.",
       unavailable: "The credit service is not responding right now; please try again in a few minutes.",
       other: (r: string) => `Your account is blocked (${r}).`,
     },
     headroomNeeded: (balance: string, headroom: string) =>
       `Your balance (${balance} credits) is not enough to start a reply: a typical reply costs up to ${headroom} credits.`,
     resetsAt: (w: string) => `It resets at ${w}.`,
+    budgetRetry: (w: string) => `Please try again after the budget resets at ${w}.`,
+    budgetRetryLater: "Please try again after the budget resets.",
     topupLink: (u: string) => `Top up here: ${u}`,
     topupHint: "Use /recargar to see the packs and pay.",
     consumoHint: "Use /consumo to see your usage.",
@@ -156,6 +170,11 @@ const T = {
     burnLines: (h: string, d: string, runway: string | null) =>
       `Last hour: ${h} credits\nLast 24 h: ${d} credits${runway ? `\nEstimated runway: ${runway}` : ""}`,
     hours: (h: number) => (h >= 48 ? `${Math.floor(h / 24)} days` : `${Math.round(h * 10) / 10} h`),
+    budgetsHeader: "Operator budgets (provider cost):",
+    budgetLine: (name: string, period: string, mode: string, spent: string, limit: string, pct: number) =>
+      ` • ${name} ${period} (${mode === "hard" ? "hard: blocks" : "soft: alerts"}): $${spent} / $${limit} (${pct}%)`,
+    budgetBlocking: (at: string | null) =>
+      `   ⛔ used up: this bot's users are blocked${at ? ` until ${at}` : ""}`,
     operatorOnly: "This command is for the operator only.",
     autoUsage:
       "Auto top-up: /recargar auto <pack> [threshold in credits] to turn it on, /recargar auto off to turn it off.",
@@ -253,7 +272,13 @@ export function formatConsumo(c: Consumo, lang: Language, status?: UserStatus | 
 export function formatSaldo(s: UserStatus, lang: Language): string {
   const t = texts(lang);
   const lines: string[] = [t.balance(credits(s.balanceMicroCredits))];
-  if (!s.allowed) lines.push(t.blockedNow(blockedWhy(s, lang)), t.topupHint);
+  if (!s.allowed) {
+    lines.push(t.blockedNow(blockedWhy(s, lang)));
+    if ((s.reason ?? "").toLowerCase() === "operator_budget") {
+      const at = when(s.liftsAt);
+      lines.push(at ? t.budgetRetry(at) : t.budgetRetryLater);
+    } else lines.push(t.topupHint);
+  }
   return lines.join("\n");
 }
 
@@ -293,7 +318,7 @@ export function blockedWhy(
 /** The answer a blocked user gets instead of a model reply. */
 export function blockedText(
   s: Pick<UserStatus, "reason" | "windows" | "topupUrl"> &
-    Partial<Pick<UserStatus, "balanceMicroCredits" | "headroom">>,
+    Partial<Pick<UserStatus, "balanceMicroCredits" | "headroom" | "liftsAt">>,
   lang: Language,
 ): string {
   const t = texts(lang);
@@ -306,6 +331,12 @@ export function blockedText(
     );
     const at = when(w?.resetsAt);
     if (at) lines.push(t.resetsAt(at));
+  }
+  if (reason === "operator_budget") {
+    // Not the user's money: no top-up link or hint, only when to come back.
+    const at = when(s.liftsAt);
+    lines.push(at ? t.budgetRetry(at) : t.budgetRetryLater);
+    return lines.join("\n");
   }
   if (reason === "unavailable") return lines.join("\n");
   if (reason === "operator" || capPeriod) {
@@ -401,6 +432,27 @@ export function formatTokens(views: readonly ProviderView[], lang: Language, now
 }
 
 /** The provider part of `/burn`: each provider's reported spend rate next to creditgate's metered one. */
+/**
+ * The operator budgets that concern `agentId` in `/burn`: overall, the agent's own and every
+ * provider budget, each used / limit / mode, and whether a hard one is blocking the bot's users.
+ */
+export function formatBudgets(budgets: readonly BudgetView[], agentId: string, lang: Language): string {
+  const t = texts(lang);
+  const mine = budgets.filter(
+    (b) => b.name === "all" || b.name === `agent:${agentId}` || b.scope === "provider",
+  );
+  if (mine.length === 0) return "";
+  const lines = [t.budgetsHeader];
+  for (const b of mine) {
+    lines.push(t.budgetLine(b.name, periodName(b.period, lang), b.mode, b.spentUsd, b.limitUsd, b.usedPct));
+    if (b.mode === "hard" && b.usedPct >= 100) {
+      const at = typeof b.windowEndMs === "number" ? when(new Date(b.windowEndMs).toISOString()) : null;
+      lines.push(t.budgetBlocking(at));
+    }
+  }
+  return lines.join("\n");
+}
+
 export function formatProviderBurn(views: readonly ProviderView[], lang: Language): string {
   const t = TOKENS[lang];
   if (views.length === 0) return "";

@@ -45,24 +45,33 @@ export class StatusCache {
     this.now = opts.now ?? Date.now;
   }
 
-  async get(userId: string): Promise<StatusLookup> {
-    const hit = this.entries.get(userId);
+  /**
+   * The status of `userId` talking to `agentId` (the agent matters for hard operator budgets:
+   * cached per user and agent). Without an agent: the user's own status.
+   */
+  async get(userId: string, agentId?: string): Promise<StatusLookup> {
+    const key = agentId ? `${userId}\u0000${agentId}` : userId;
+    const hit = this.entries.get(key);
     if (hit && hit.expiresAt > this.now()) return { ...hit.value, cached: true };
-    const pending = this.inflight.get(userId);
+    const pending = this.inflight.get(key);
     if (pending) return pending;
     const gen = this.generation.get(userId) ?? 0;
-    const p: Promise<StatusLookup> = this.fetch(userId).then((value) => {
-      if (this.inflight.get(userId) === p) this.inflight.delete(userId);
-      if ((this.generation.get(userId) ?? 0) === gen) this.store(userId, value);
+    const p: Promise<StatusLookup> = this.fetch(userId, agentId).then((value) => {
+      if (this.inflight.get(key) === p) this.inflight.delete(key);
+      if ((this.generation.get(userId) ?? 0) === gen) this.store(key, value);
       return value;
     });
-    this.inflight.set(userId, p);
+    this.inflight.set(key, p);
     return p;
   }
 
+  /** Forgets `userId`'s entries (with every agent). */
   invalidate(userId: string): void {
-    this.entries.delete(userId);
-    this.inflight.delete(userId);
+    const prefix = `${userId}\u0000`;
+    for (const m of [this.entries, this.inflight] as Map<string, unknown>[]) {
+      m.delete(userId);
+      for (const k of m.keys()) if (k.startsWith(prefix)) m.delete(k);
+    }
     this.generation.set(userId, (this.generation.get(userId) ?? 0) + 1);
   }
 
@@ -75,9 +84,9 @@ export class StatusCache {
     return this.entries.size;
   }
 
-  private async fetch(userId: string): Promise<StatusLookup> {
+  private async fetch(userId: string, agentId?: string): Promise<StatusLookup> {
     try {
-      const status = await this.client.status(userId, this.opts.timeoutMs);
+      const status = await this.client.status(userId, this.opts.timeoutMs, agentId);
       if (typeof status?.allowed !== "boolean") {
         throw new CreditgateError("unreachable", "creditgate status: malformed answer");
       }
@@ -88,16 +97,16 @@ export class StatusCache {
     }
   }
 
-  private store(userId: string, value: StatusLookup): void {
+  private store(key: string, value: StatusLookup): void {
     const ttl = value.ok ? this.opts.ttlMs : (this.opts.failureTtlMs ?? Math.min(this.opts.ttlMs, 5_000));
     if (ttl <= 0) return;
     const max = this.opts.maxEntries ?? 10_000;
-    if (this.entries.size >= max && !this.entries.has(userId)) {
+    if (this.entries.size >= max && !this.entries.has(key)) {
       // Drop the oldest insertion (Map keeps insertion order): bounded memory, no LRU bookkeeping.
       const first = this.entries.keys().next();
       if (!first.done) this.entries.delete(first.value);
     }
-    this.entries.delete(userId);
-    this.entries.set(userId, { value: { ...value, cached: false }, expiresAt: this.now() + ttl });
+    this.entries.delete(key);
+    this.entries.set(key, { value: { ...value, cached: false }, expiresAt: this.now() + ttl });
   }
 }

@@ -328,6 +328,66 @@ describe("/burn (operator only)", () => {
     expect(cg.requests.map((r) => r.path)).toContain("/v1/agents/main/burn");
   });
 
+  it("shows the operator budgets of the bot (used / limit / mode) and a hard one that is blocking", async () => {
+    cg.budgetViews = [
+      {
+        name: "all",
+        scope: "all",
+        subject: "",
+        period: "month",
+        mode: "soft",
+        limitUsd: "500",
+        spentUsd: "120.5",
+        usedPct: 24.1,
+        windowEndMs: Date.UTC(2026, 11, 1),
+      },
+      {
+        name: "agent:main",
+        scope: "agent",
+        subject: "main",
+        period: "day",
+        mode: "hard",
+        limitUsd: "5",
+        spentUsd: "5.2",
+        usedPct: 104,
+        windowEndMs: Date.UTC(2026, 10, 24),
+      },
+      {
+        name: "agent:other",
+        scope: "agent",
+        subject: "other",
+        period: "day",
+        mode: "hard",
+        limitUsd: "1",
+        spentUsd: "0",
+        usedPct: 0,
+        windowEndMs: Date.UTC(2026, 10, 24),
+      },
+    ];
+    const host = setup({ language: "en" });
+    // Leading spaces reach the chat as no-break spaces (outbound.ts).
+    const text = (await host.runCommand("burn", { ...henry, senderIsOwner: true, agentId: "main" })).replace(
+      /\u00a0/g,
+      " ",
+    );
+    expect(text.split("\n\n").at(-1)).toBe(
+      [
+        "Operator budgets (provider cost):",
+        " • all monthly (soft: alerts): $120.5 / $500 (24.1%)",
+        " • agent:main daily (hard: blocks): $5.2 / $5 (104%)",
+        "   ⛔ used up: this bot's users are blocked until 2026-11-24 00:00 UTC",
+      ].join("\n"),
+    );
+    const es = (await setup().runCommand("burn", { ...henry, senderIsOwner: true, agentId: "main" })).replace(
+      /\u00a0/g,
+      " ",
+    );
+    expect(es).toContain(" • agent:main diario (bloquea): US$5.2 / US$5 (104 %)");
+    expect(es).toContain(
+      "   ⛔ agotado: los usuarios de este bot están bloqueados hasta el 2026-11-24 00:00 UTC",
+    );
+  });
+
   it("refuses other senders (OC senderIsOwner=false) without calling creditgate", async () => {
     const host = setup();
     const before = cg.requests.length;

@@ -99,6 +99,48 @@ describe("gating a blocked user", () => {
   });
 });
 
+describe("gating on the operator's hard budget", () => {
+  it("blocks the users of the agent whose budget is used up, explains it, offers no top-up; other agents pass", async () => {
+    cg.budgetBlockedAgents.set("support", "2026-11-24T00:00:00.000Z");
+    const { host } = setup({ language: "en" });
+    const r = await host.inbound({
+      senderId: "5550101",
+      text: "hello",
+      sessionKey: "agent:support:telegram:direct:5550101",
+    });
+    expect(r.by).toBe("before_dispatch");
+    expect(r.reply).toBe(
+      "⛔ This bot has used up the budget its operator set for this period. It is not your balance: a top-up will not help.\nPlease try again after the budget resets at 2026-11-24 00:00 UTC.",
+    );
+    expect(cg.requests.at(-1)?.query).toBe("?agent=support");
+    expect(host.modelCalls).toBe(0);
+    // The same user talking to another agent is not affected.
+    const other = await host.inbound({
+      senderId: "5550101",
+      text: "hello",
+      sessionKey: "agent:main:telegram:direct:5550101",
+    });
+    expect(other.by).toBe("model");
+    expect(cg.requests.at(-1)?.query).toBe("?agent=main");
+  });
+
+  it("explains it in Spanish, also on turns that skip dispatch", async () => {
+    cg.budgetBlockedAgents.set("support", "2026-11-24T00:00:00.000Z");
+    const { host } = setup();
+    const r = await host.inbound({
+      senderId: "5550101",
+      text: "hola",
+      path: "rpc",
+      agentId: "support",
+    });
+    expect(r.by).toBe("before_agent_reply");
+    expect(r.reply).toBe(
+      "⛔ Este bot agotó el presupuesto que su operador le asignó para este período. No es tu saldo: recargar no ayuda.\nIntenta de nuevo después de que el presupuesto se reinicie, el 2026-11-24 00:00 UTC.",
+    );
+    expect(r.reply).not.toContain("/recargar");
+  });
+});
+
 describe("gating on the pre-call headroom", () => {
   const headroomUser = {
     balanceMicroCredits: 30_000,
@@ -178,7 +220,7 @@ describe("status cache", () => {
     const { host, reg } = setup({ statusTtlMs: 60_000 });
     await host.inbound({ senderId: "5550101", text: "1" });
     const t0 = performance.now();
-    for (let i = 0; i < 200; i++) await reg.gate.check("telegram:5550101");
+    for (let i = 0; i < 200; i++) await reg.gate.check("telegram:5550101", "main");
     const perCheckMs = (performance.now() - t0) / 200;
     await host.inbound({ senderId: "5550101", text: "2" });
     expect(cg.count("GET", "/v1/users/telegram%3A5550101/status")).toBe(1);

@@ -24,6 +24,8 @@ export interface CliContext {
   err(text: string): void;
   /** Whether stderr is a terminal (log format `auto` → pretty). */
   readonly errIsTty: boolean;
+  /** Whether stdout is a terminal (`report --watch` redraws in place only then). */
+  readonly outIsTty: boolean;
   /** The stderr logger of long-running commands, per CREDITGATE_LOG_LEVEL / CREDITGATE_LOG_FORMAT. */
   logger(config: Config): {
     log: Log;
@@ -35,10 +37,11 @@ export interface CliContext {
 
 export function createCliContext(
   env: Record<string, string | undefined>,
-  io: { out(text: string): void; err(text: string): void; errIsTty?: boolean } = {
+  io: { out(text: string): void; err(text: string): void; errIsTty?: boolean; outIsTty?: boolean } = {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     errIsTty: process.stderr.isTTY === true,
+    outIsTty: process.stdout.isTTY === true,
   },
 ): CliContext {
   const opened: Db[] = [];
@@ -67,6 +70,7 @@ export function createCliContext(
     out: io.out,
     err: io.err,
     errIsTty: io.errIsTty === true,
+    outIsTty: io.outIsTty === true,
     logger(config) {
       const format: LogFormat =
         config.logFormat === "auto" ? (io.errIsTty ? "pretty" : "json") : config.logFormat;

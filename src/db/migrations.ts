@@ -982,4 +982,25 @@ export const MIGRATIONS: readonly Migration[] = [
     FROM usage_daily_accounts GROUP BY account_id;
     `,
   },
+  {
+    version: 24,
+    name: "operator-budget-blocks",
+    sql: `
+    -- Hard operator budgets reached (docs/reports.md "Budgets"): which agents' end users are
+    -- blocked with reason 'operator_budget', by which budget, until when. Rewritten by the budget
+    -- scan (and at once by budgets set/clear); a row whose lifts_at_ms has passed blocks nobody.
+    -- agent_id '*' = every agent (scope 'all').
+    CREATE TABLE operator_budget_blocks (
+      agent_id TEXT NOT NULL,
+      budget TEXT NOT NULL,                      -- 'all', 'agent:<id>', 'provider:<name>'
+      period TEXT NOT NULL CHECK (period IN ('day', 'month')),
+      window_key TEXT NOT NULL,
+      lifts_at_ms INTEGER NOT NULL,              -- the window's end
+      limit_usd TEXT NOT NULL,
+      spent_usd TEXT NOT NULL,
+      blocked_at_ms INTEGER NOT NULL,
+      PRIMARY KEY (agent_id, budget, period)
+    ) STRICT;
+    `,
+  },
 ];

@@ -3,6 +3,7 @@ import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { createAlertsRepo, type WebhookState } from "./alerts-repo.js";
 import { createBlocksRepo, type OperatorBlock } from "./blocks-repo.js";
+import { type BudgetBlockRow, createBudgetBlocksRepo } from "./budget-blocks-repo.js";
 import { type Decision, decide, type WindowUse } from "./decide.js";
 import { HEADROOM_SAMPLE_WINDOW_MS, type Headroom, resolveHeadroom } from "./headroom.js";
 import { createNoticesRepo, type Notice } from "./notices-repo.js";
@@ -45,12 +46,18 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
   const alertsRepo = createAlertsRepo(db);
   const noticesRepo = createNoticesRepo(db);
   const samples = createSamplesRepo(db);
+  const budgetBlocks = createBudgetBlocksRepo(db);
 
   function limitsOf(accountId: string): EffectiveLimits {
     return effectiveLimits(rulesRepo.get(DEFAULTS_SUBJECT), rulesRepo.get(accountId), settings);
   }
 
-  function evaluateWith(accountId: string, nowMs: number, fundEntryId: number): Evaluation {
+  function evaluateWith(
+    accountId: string,
+    nowMs: number,
+    fundEntryId: number,
+    budgets: readonly BudgetBlockRow[] = [],
+  ): Evaluation {
     const balanceMicroCredits = spend.balanceMicroCredits(accountId);
     const limits = limitsOf(accountId);
     const model = limits.headroom.mode === "p95" ? samples.latestModel(accountId) : null;
@@ -75,6 +82,7 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
       headroomMicroCredits: headroom.microCredits,
       windows,
       operatorBlock: b ? { blockedAtMs: b.blockedAtMs } : null,
+      budgetBlocks: budgets,
       fundEntryId,
     });
     return { ...decision, balanceMicroCredits, headroom, limits, windows };
@@ -266,16 +274,38 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
       return toStatus(accountId, evaluateWith(accountId, nowMs, prev?.fundEntryId ?? 0), nowMs);
     },
     /**
-     * The stored status: one primary-key read. Falls back to a read-only evaluation when the
+     * The stored status: one primary-key read. With `agentId` (the agent the user is talking to),
+     * a hard operator budget reached for that agent (or for all) blocks with `operator_budget`
+     * (decided live, not stored: the stored row is per account, not per agent). Falls back to a read-only evaluation when the
      * account was never checked, a window has rolled over since (the rollover scan will store it),
      * or the row predates the headroom (migration 15 queued its re-check).
      */
-    status(accountId: string, nowMs: number): UserStatus {
+    status(accountId: string, nowMs: number, agentId?: string): UserStatus {
       const r = statuses.get(accountId);
+      // A hard operator budget reached for this agent (one indexed read): decided live, rare.
+      const budgets = agentId ? budgetBlocks.active(agentId, nowMs) : [];
+      if (budgets.length > 0) {
+        return toStatus(accountId, evaluateWith(accountId, nowMs, r?.fundEntryId ?? 0, budgets), nowMs);
+      }
       if (!r?.hasHeadroom || (r.nextResetAtMs !== null && r.nextResetAtMs <= nowMs)) {
         return toStatus(accountId, evaluateWith(accountId, nowMs, r?.fundEntryId ?? 0), nowMs);
       }
       return r.status;
+    },
+    /** Hard operator budgets in force for `agentId` (its own and every-agent ones) at `nowMs`. */
+    budgetBlocks(agentId: string, nowMs: number): BudgetBlockRow[] {
+      return budgetBlocks.active(agentId, nowMs);
+    },
+    /** Every stored budget block row (expired ones included), for tests and the operator's views. */
+    allBudgetBlocks(): BudgetBlockRow[] {
+      return budgetBlocks.list();
+    },
+    /**
+     * Replaces the set of agents blocked by reached hard budgets (the budget scan computes it,
+     * src/reports/budgets.ts). One transaction; a row staying in its window keeps `blockedAtMs`.
+     */
+    replaceBudgetBlocks(rows: readonly Omit<BudgetBlockRow, "blockedAtMs">[], nowMs: number): void {
+      budgetBlocks.replace(rows, nowMs);
     },
     /** The stored row only (no fallback), or null. */
     storedStatus(accountId: string): UserStatus | null {

@@ -7,6 +7,7 @@ import type { Period, Window } from "./windows.js";
 
 export const BLOCK_REASONS = [
   "operator",
+  "operator_budget",
   "insufficient_balance",
   "insufficient_headroom",
   "daily_cap",
@@ -27,6 +28,19 @@ export interface WindowUse extends Window {
   spentMicroCredits: number;
 }
 
+/**
+ * A hard operator budget (docs/reports.md "Budgets") reached for the agent the user is talking
+ * to: which budget (`all`, `agent:<id>`, `provider:<name>`), its period and window.
+ */
+export interface BudgetBlock {
+  budget: string;
+  period: "day" | "month";
+  /** The budget window's key (`day:2026-03-10`, `month:2026-03`). */
+  windowKey: string;
+  /** When the window ends (epoch ms): the block lifts then unless the budget is reached again. */
+  liftsAtMs: number;
+}
+
 export interface Decision {
   allowed: boolean;
   reason: BlockReason | null;
@@ -37,7 +51,10 @@ export interface Decision {
 }
 
 /**
- * Who may keep chatting. Priority: an operator block; then the balance floor (`insufficient_balance`
+ * Who may keep chatting. Priority: an operator block; then a hard operator budget reached for the
+ * agent (`operator_budget`: every end user of that agent is blocked, whatever their balance, so a
+ * top-up cannot help and the message must not suggest one; with several reached, the one that
+ * lifts last decides); then the balance floor (`insufficient_balance`
  * when balance ≤ floor); then the headroom (`insufficient_headroom` when balance − headroom < floor,
  * i.e. the balance is above the floor but does not cover one typical call); then hard caps
  * (spent ≥ cap; with several reached, the one that resets last decides). Money comes before caps:
@@ -51,6 +68,8 @@ export function decide(input: {
   headroomMicroCredits: number;
   windows: readonly WindowUse[];
   operatorBlock: { blockedAtMs: number } | null;
+  /** Hard operator budgets reached for the agent of this call (none when not asked per agent). */
+  budgetBlocks?: readonly BudgetBlock[];
   fundEntryId: number;
 }): Decision {
   if (input.operatorBlock) {
@@ -59,6 +78,16 @@ export function decide(input: {
       reason: "operator",
       blockKey: `operator:${input.operatorBlock.blockedAtMs}`,
       liftsAtMs: null,
+    };
+  }
+  let budget: BudgetBlock | null = null;
+  for (const b of input.budgetBlocks ?? []) if (!budget || b.liftsAtMs > budget.liftsAtMs) budget = b;
+  if (budget) {
+    return {
+      allowed: false,
+      reason: "operator_budget",
+      blockKey: `budget:${budget.budget}:${budget.period}:${budget.windowKey}`,
+      liftsAtMs: budget.liftsAtMs,
     };
   }
   if (input.balanceMicroCredits <= input.floorMicroCredits) {

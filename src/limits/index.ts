@@ -11,8 +11,16 @@
  */
 export { type AlertRow, alertRowSchema, WEBHOOK_STATES, type WebhookState } from "./alerts-repo.js";
 export type { OperatorBlock } from "./blocks-repo.js";
+export { type BudgetBlockRow, createBudgetBlocksRepo } from "./budget-blocks-repo.js";
 export { type CheckResult, createEnforcer, type Enforcer, type Evaluation } from "./check.js";
-export { BLOCK_REASONS, type BlockReason, type Decision, decide, type WindowUse } from "./decide.js";
+export {
+  BLOCK_REASONS,
+  type BlockReason,
+  type BudgetBlock,
+  type Decision,
+  decide,
+  type WindowUse,
+} from "./decide.js";
 export {
   HEADROOM_BASES,
   HEADROOM_SAMPLE_CALLS,

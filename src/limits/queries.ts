@@ -30,7 +30,8 @@ const range = {
 export const querySchemas = {
   consumo: z.strictObject({ userId }),
   balance: z.strictObject({ userId }),
-  status: z.strictObject({ userId }),
+  /** `agentId`: the agent the user talks to; its reached hard operator budgets block (`operator_budget`). */
+  status: z.strictObject({ userId, agentId: agentId.optional() }),
   user_usage: z.strictObject({ userId, ...range }),
   agent_usage: z.strictObject({ agentId, ...range }),
 } as const;
@@ -173,7 +174,7 @@ export const statusViewSchema = z.object({
   /** ISO 8601 UTC; null when no time lifts the block. */
   liftsAt: z.string().nullable(),
   windows: z.array(windowUseSchema),
-  /** Only while blocked and CREDITGATE_TOPUP_URL is set. */
+  /** Only while blocked (not for `operator_budget`) and CREDITGATE_TOPUP_URL is set. */
   topupUrl: z.string().optional(),
 });
 
@@ -280,7 +281,10 @@ export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
         spentMicroCredits: w.spentMicroCredits,
         resetsAt: iso(w.endMs),
       })),
-      ...(!s.allowed && settings.topupUrl ? { topupUrl: settings.topupUrl } : {}),
+      // A top-up cannot lift an operator budget block: no top-up link then.
+      ...(!s.allowed && s.reason !== "operator_budget" && settings.topupUrl
+        ? { topupUrl: settings.topupUrl }
+        : {}),
     };
   }
 
@@ -314,7 +318,7 @@ export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
   const handlers: {
     [N in QueryName]: (p: z.output<(typeof querySchemas)[N]>, nowMs: number) => QueryResults[N];
   } = {
-    status: (p, nowMs) => statusView(enforcer.status(p.userId, nowMs)),
+    status: (p, nowMs) => statusView(enforcer.status(p.userId, nowMs, p.agentId)),
     balance: (p) => {
       const b = balanceOf.get(p.userId)?.b ?? 0;
       return { userId: p.userId, balanceMicroCredits: b, overdrawn: b < 0 };

@@ -65,6 +65,7 @@ const PERIOD: Record<Language, Record<string, string>> = {
 const REASON: Record<Language, Record<string, string>> = {
   en: {
     operator: "the operator paused your access",
+    operator_budget: "this bot's operator budget is used up (a top-up will not help)",
     insufficient_balance: "your balance ran out",
     insufficient_headroom: "your balance does not cover the cost of one typical reply",
     daily_cap: "you reached your daily limit",
@@ -73,6 +74,7 @@ const REASON: Record<Language, Record<string, string>> = {
   },
   es: {
     operator: "el operador pausó tu acceso",
+    operator_budget: "se agotó el presupuesto del operador de este bot (recargar no ayuda)",
     insufficient_balance: "se agotó tu saldo",
     insufficient_headroom: "tu saldo no alcanza para el costo de una respuesta típica",
     daily_cap: "alcanzaste tu límite diario",

@@ -42,7 +42,7 @@ export {
   usageRowWithHeldSchema,
 } from "./review.js";
 export type { CostMode, ParsedUsage, PriceQuote, Pricer, UsageEvent } from "./types.js";
-export { AGGREGATED_UNTIL_MS, DAY_MS } from "./usage-repo.js";
+export { AGGREGATED_UNTIL_MS, DAY_MS, splitUtcDays, type UtcDaySplit } from "./usage-repo.js";
 
 /**
  * The pricer an entrypoint builds from config: table + operator overrides + fallback. With `log`,

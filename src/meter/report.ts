@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Db } from "../db/index.js";
 import { formatPicoUsd, formatPicoUsdSum, picoNumberToMicroUsd, picoToMicroUsd } from "../money.js";
-import { AGGREGATED_UNTIL_MS, DAY_MS } from "./usage-repo.js";
+import { DAY_MS, splitUtcDays } from "./usage-repo.js";
 
 export const GROUP_BY = ["user", "agent", "model", "day"] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -260,11 +260,9 @@ export function compareBinary(a: string, b: string): number {
  */
 export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
   // Whole days [firstDay, endDay) fully inside the range, within the aggregated span.
-  const since = Math.max(q.sinceMs ?? 0, 0);
-  const until = Math.min(q.untilMs ?? AGGREGATED_UNTIL_MS, AGGREGATED_UNTIL_MS);
-  const firstDay = Math.ceil(since / DAY_MS);
-  const endDay = Math.floor(until / DAY_MS);
-  if (!(firstDay < endDay)) return queryUsageRaw(db, q);
+  const split = splitUtcDays(q.sinceMs, q.untilMs);
+  if (!split) return queryUsageRaw(db, q);
+  const { firstDay, endDay } = split;
   const { where, params } = filterSql(q);
   const keys = INNER_KEY_SQL[q.by];
   // report key -> [k1, k2, ...16 sums]: the first part row of the key, other rows added into it
@@ -279,11 +277,7 @@ export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
   };
 
   // Raw edges [sinceMs, firstDay) and [endDay, untilMs): one query each (so each uses an index), exact.
-  for (const [lo, hi] of [
-    [q.sinceMs, firstDay * DAY_MS],
-    [endDay * DAY_MS, q.untilMs],
-  ] as const) {
-    if (lo !== undefined && hi !== undefined && lo >= hi) continue;
+  for (const [lo, hi] of split.edges) {
     const edge = [...where];
     const edgeParams = [...params];
     if (lo !== undefined) {

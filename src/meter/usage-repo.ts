@@ -119,6 +119,38 @@ const DAILY_SUMS = [
   "provider_billed_known_cost_pico_usd",
   "provider_billed_table_cost_pico_usd",
 ] as const;
+/** How a time range is read: whole UTC days from `usage_daily`, and the raw edges around them. */
+export interface UtcDaySplit {
+  /** Whole UTC days `[firstDay, endDay)` (days since 1970-01-01) read from `usage_daily`. */
+  firstDay: number;
+  endDay: number;
+  /**
+   * The non-empty raw parts `[lo, hi)` of the range outside those days, read from `usage_events`
+   * (an undefined bound is open, as the range's).
+   */
+  edges: [number | undefined, number | undefined][];
+}
+
+/**
+ * The one rule every usage report follows (`creditgate usage`, `creditgate report`, budgets):
+ * the whole UTC days inside `[sinceMs, untilMs)` and inside the aggregated span come from
+ * `usage_daily`, the rest (at most two edges) from raw rows. Null when no whole day is inside:
+ * read the range raw. Bounds are epoch ms; undefined = open.
+ */
+export function splitUtcDays(sinceMs: number | undefined, untilMs: number | undefined): UtcDaySplit | null {
+  const since = Math.max(sinceMs ?? 0, 0);
+  const until = Math.min(untilMs ?? AGGREGATED_UNTIL_MS, AGGREGATED_UNTIL_MS);
+  const firstDay = Math.ceil(since / DAY_MS);
+  const endDay = Math.floor(until / DAY_MS);
+  if (!(firstDay < endDay)) return null;
+  const edges = (
+    [
+      [sinceMs, firstDay * DAY_MS],
+      [endDay * DAY_MS, untilMs],
+    ] as [number | undefined, number | undefined][]
+  ).filter(([lo, hi]) => lo === undefined || hi === undefined || lo < hi);
+  return { firstDay, endDay, edges };
+}
 
 /**
  * Adds one group's sums (the calls of one write with the same day, account, agent, provider and

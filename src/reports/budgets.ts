@@ -6,11 +6,15 @@
  * once per window (the alerts table's UNIQUE (account, kind, threshold, window) key), through the
  * existing alerts pipeline (webhook delivery by the worker's relay).
  *
- * Hard budgets (blocking the agent's end users with `operator_budget`) are not implemented yet:
- * `setBudget` refuses mode `hard` (docs/reports.md "Budgets").
+ * Hard budgets also block: once reached, the affected agents' end users get `operator_budget`
+ * until the window ends or the budget is raised/cleared. {@link syncBudgetBlocks} writes the set
+ * of blocked agents (`operator_budget_blocks`, migration 24) that the status answer reads per
+ * agent: `all` blocks every agent (`*`), `agent:<id>` that agent, `provider:<name>` every agent
+ * with provider cost on that provider in the window. It runs in every budget scan and right
+ * after a budget is set or cleared (so a raise unblocks at once).
  */
 import type { Db } from "../db/index.js";
-import { type Enforcer, windowAt } from "../limits/index.js";
+import { type BudgetBlockRow, createBudgetBlocksRepo, type Enforcer, windowAt } from "../limits/index.js";
 import { decimalToScaled, formatScaled, PICO_PER_MICRO, parseDecimal } from "../money.js";
 import { runReport } from "./query.js";
 
@@ -103,13 +107,13 @@ export function createBudgetsRepo(db: Db) {
   return {
     /**
      * Sets (or replaces) one budget. `thresholdsPct` null: the configured cap thresholds.
-     * @throws RangeError for a bad scope/subject/period/thresholds, or mode `hard` (not implemented).
+     * Callers then run {@link syncBudgetBlocks} so a raised hard budget unblocks at once.
+     * @throws RangeError for a bad scope/subject/period/mode/thresholds.
      */
     set(b: Omit<Budget, "updatedAtMs">, nowMs: number): Budget {
       checkTarget(b.scope, b.subject);
       if (!BUDGET_PERIODS.includes(b.period)) throw new RangeError("period must be day or month");
-      if (b.mode === "hard")
-        throw new RangeError("hard operator budgets (blocking users) are not implemented yet: use soft");
+      if (b.mode !== "soft" && b.mode !== "hard") throw new RangeError("mode must be soft or hard");
       if (!(Number.isSafeInteger(b.limitMicroUsd) && b.limitMicroUsd > 0))
         throw new RangeError("the limit must be a positive whole number of micro-USD");
       const t = b.thresholdsPct;
@@ -177,15 +181,69 @@ export function budgetStatuses(db: Db, timeZone: string, nowMs: number): BudgetS
     });
 }
 
+/** The budget is reached (spent ≥ limit), exactly in pico-USD. */
+const reached = (s: BudgetStatus) => BigInt(s.spentPicoUsd) >= BigInt(s.limitMicroUsd) * PICO_PER_MICRO;
+
+/**
+ * Recomputes which agents reached hard budgets block at `nowMs` and stores exactly that set
+ * (`operator_budget_blocks`; expired, raised, cleared and soft budgets leave it). A provider
+ * budget blocks the agents with provider cost on that provider in the window. Idempotent; one
+ * transaction. Returns the rows stored.
+ * @param statuses the budgets' current statuses (computed when omitted)
+ */
+export function syncBudgetBlocks(
+  db: Db,
+  timeZone: string,
+  nowMs: number,
+  statuses: BudgetStatus[] = budgetStatuses(db, timeZone, nowMs),
+): Omit<BudgetBlockRow, "blockedAtMs">[] {
+  const rows: Omit<BudgetBlockRow, "blockedAtMs">[] = [];
+  for (const s of statuses) {
+    if (s.mode !== "hard" || !reached(s)) continue;
+    let agents: string[];
+    if (s.scope === "all") agents = ["*"];
+    else if (s.scope === "agent") agents = [s.subject];
+    else {
+      const byAgent = runReport(db, {
+        range: { fromMs: s.windowStartMs, toMs: s.windowEndMs },
+        timeZone,
+        by: ["agent"],
+        filters: { provider: s.subject },
+        creditsPerUsd: { num: 1n, den: 1n },
+      });
+      agents = byAgent.rows
+        .filter((r) => BigInt(r.costPicoUsd) > 0n)
+        .map((r) => r.group.agent ?? "")
+        .filter((a) => a !== "");
+    }
+    for (const agentId of agents) {
+      rows.push({
+        agentId,
+        budget: s.name,
+        period: s.period,
+        windowKey: s.windowKey,
+        liftsAtMs: s.windowEndMs,
+        limitUsd: s.limitUsd,
+        spentUsd: s.spentUsd,
+      });
+    }
+  }
+  createBudgetBlocksRepo(db).replace(rows, nowMs);
+  return rows;
+}
+
 /**
  * Raises `operator_budget` alerts for every threshold each budget has reached in its current
  * window, once per (budget, period, threshold, window): running it again, or from several
- * workers, raises nothing new. Returns how many alerts were raised.
+ * workers, raises nothing new; and stores the agents that reached hard budgets block
+ * ({@link syncBudgetBlocks}). Returns how many alerts were raised.
  */
 export function runBudgetScan(db: Db, enforcer: Enforcer, nowMs: number): number {
   const defaults = enforcer.settings.capThresholdsPct;
   let raised = 0;
-  for (const s of budgetStatuses(db, enforcer.settings.timezone, nowMs)) {
+  const statuses = budgetStatuses(db, enforcer.settings.timezone, nowMs);
+  syncBudgetBlocks(db, enforcer.settings.timezone, nowMs, statuses);
+  for (const s of statuses) {
     const spent = BigInt(s.spentPicoUsd);
     const limitPico = BigInt(s.limitMicroUsd) * PICO_PER_MICRO;
     for (const pct of s.thresholdsPct ?? defaults) {

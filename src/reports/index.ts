@@ -20,9 +20,11 @@ export {
   createBudgetsRepo,
   parseUsdToMicro,
   runBudgetScan,
+  syncBudgetBlocks,
 } from "./budgets.js";
 export { CSV_METRIC_COLUMNS, csvField, metricCells, reportCsv, reportTable } from "./format.js";
 export { SESSION_KIND_SQL, SESSION_KINDS, type SessionKind, sessionKind } from "./kind.js";
+export { type LiveView, liveView } from "./live.js";
 export {
   accountsSummary,
   BUCKETS,

@@ -14,7 +14,7 @@
  */
 import type { Db } from "../db/index.js";
 import type { Period } from "../limits/index.js";
-import { AGGREGATED_UNTIL_MS, DAY_MS } from "../meter/index.js";
+import { AGGREGATED_UNTIL_MS, DAY_MS, splitUtcDays } from "../meter/index.js";
 import { formatPicoUsd, microCreditsToPicoUsd, type Ratio } from "../money.js";
 import { SESSION_KIND_SQL, SESSION_KINDS, type SessionKind } from "./kind.js";
 import { bucketsOf, type TimeRange } from "./range.js";
@@ -154,7 +154,7 @@ function sumGroups(
   if (f.agent !== undefined) add("agent_id = ?", f.agent);
   if (f.provider !== undefined) add("provider = ?", f.provider);
   if (f.model !== undefined) add("(provider || '/' || model = ? OR model = ?)", f.model, f.model);
-  const rawOnly = f.kind !== undefined || dims.some((d) => DIM_SQL[d].daily === null);
+  const rawOnly = needsRaw(dims, f);
   const rawWhere = [...where];
   const rawParams = [...params];
   if (f.kind !== undefined) {
@@ -186,10 +186,9 @@ function sumGroups(
         .all(...rawParams, a, b),
     );
   };
-  // Whole UTC days inside [lo, hi) and inside the aggregated span (as queryUsage in meter/report.ts).
-  const firstDay = Math.ceil(Math.max(lo, 0) / DAY_MS);
-  const endDay = Math.floor(Math.min(hi, AGGREGATED_UNTIL_MS) / DAY_MS);
-  if (rawOnly || !(firstDay < endDay)) {
+  // Whole UTC days from usage_daily, raw edges: the same split as queryUsage (meter splitUtcDays).
+  const split = rawOnly ? null : splitUtcDays(lo, hi);
+  if (!split) {
     raw(lo, hi);
     return out;
   }
@@ -200,11 +199,72 @@ function sumGroups(
          WHERE ${[...where, "day >= ?", "day < ?"].join(" AND ")} ${groupBy}`,
       )
       .safeIntegers(true)
-      .all(...params, firstDay, endDay),
+      .all(...params, split.firstDay, split.endDay),
   );
-  raw(lo, firstDay * DAY_MS);
-  raw(endDay * DAY_MS, hi);
+  for (const [a, b] of split.edges) raw(a ?? lo, b ?? hi);
   return out;
+}
+
+/** Whether a grouping/filter can be read from `usage_daily` at all (session and kind cannot). */
+const needsRaw = (dims: readonly KeyDim[], f: ReportFilters) =>
+  f.kind !== undefined || dims.some((d) => DIM_SQL[d].daily === null);
+
+/** `into` −= `from`, group by group (exact: integer sums); groups left with no request are dropped. */
+function subtractGroups(into: Map<string, Sums>, from: Map<string, Sums>): void {
+  for (const [key, s] of from) {
+    const t = into.get(key) ?? zeroSums();
+    for (const n of SUM_NAMES) t[n] -= s[n];
+    if (t.requests === 0n) into.delete(key);
+    else into.set(key, t);
+  }
+}
+
+function addGroups(into: Map<string, Sums>, from: Map<string, Sums>): void {
+  for (const [key, s] of from) {
+    const t = into.get(key) ?? zeroSums();
+    addSums(t, s);
+    into.set(key, t);
+  }
+}
+
+/**
+ * Group sums of local-time buckets (a non-UTC zone's days) without reading whole days raw: each
+ * bucket is the UTC day it overlaps most (from `usage_daily`) plus the raw part before/after it
+ * and minus the raw part of that UTC day outside the bucket. The raw parts are the hours between
+ * a local midnight and the nearest UTC midnight (New York: 4-5 h, Madrid: 1-2 h, at most 12 h),
+ * and the part at a boundary between two buckets is read once and used by both. Exact (integer
+ * sums). A bucket is read raw when that is fewer hours (short edge buckets) or its UTC day is
+ * outside the aggregated span. Must not be used when `needsRaw`.
+ */
+function localBucketSums(
+  db: Db,
+  buckets: readonly { startMs: number; endMs: number }[],
+  dims: readonly KeyDim[],
+  f: ReportFilters,
+): Map<string, Sums>[] {
+  const parts = new Map<string, Map<string, Sums>>();
+  const rawPart = (a: number, b: number) => {
+    const key = `${a}:${b}`;
+    let m = parts.get(key);
+    if (!m) {
+      m = sumGroups(db, a, b, dims, f); // shorter than a day: raw rows only
+      parts.set(key, m);
+    }
+    return m;
+  };
+  return buckets.map(({ startMs: lo, endMs: hi }) => {
+    const day = Math.floor((lo + (hi - lo) / 2) / DAY_MS);
+    const m0 = day * DAY_MS;
+    const m1 = m0 + DAY_MS;
+    const rawMs = Math.abs(lo - m0) + Math.abs(hi - m1);
+    if (m0 < 0 || m1 > AGGREGATED_UNTIL_MS || rawMs >= hi - lo) return sumGroups(db, lo, hi, dims, f);
+    const sums = sumGroups(db, m0, m1, dims, f); // one whole UTC day: usage_daily
+    if (lo < m0) addGroups(sums, rawPart(lo, m0));
+    else if (lo > m0) subtractGroups(sums, rawPart(m0, lo));
+    if (hi > m1) addGroups(sums, rawPart(m1, hi));
+    else if (hi < m1) subtractGroups(sums, rawPart(hi, m1));
+    return sums;
+  });
 }
 
 function toRow(group: ReportRow["group"], s: Sums, creditsPerUsd: Ratio): ReportRow {
@@ -253,8 +313,10 @@ export function runReport(db: Db, q: ReportQuery): Report {
   const cells: { bucket: string; values: string[]; sums: Sums }[] = [];
   const groupCost = new Map<string, bigint>();
   const totals = zeroSums();
-  for (const b of buckets) {
-    for (const [key, sums] of sumGroups(db, b.startMs, b.endMs, keyDims, f)) {
+  // Local days not aligned with UTC days: UTC-day aggregates ± the raw hours between midnights.
+  const local = timeDim === "day" && !needsRaw(keyDims, f) ? localBucketSums(db, buckets, keyDims, f) : null;
+  for (const [i, b] of buckets.entries()) {
+    for (const [key, sums] of local?.[i] ?? sumGroups(db, b.startMs, b.endMs, keyDims, f)) {
       const values = JSON.parse(key) as string[];
       cells.push({ bucket: b.label, values, sums });
       const rankKey = keyDims.length ? key : b.label;

@@ -169,7 +169,7 @@ describe("GET /v1/reports and creditgate report", () => {
       thresholdsPct: [90],
     });
     for (const payload of [
-      { scope: "all", period: "day", limitUsd: "2", mode: "hard" },
+      { scope: "all", period: "day", limitUsd: "2", mode: "stern" },
       { scope: "all", period: "day", limitUsd: "abc" },
       { scope: "agent", period: "day", limitUsd: "2" },
       { scope: "all", period: "week", limitUsd: "2" },
@@ -187,13 +187,52 @@ describe("GET /v1/reports and creditgate report", () => {
       "all/day",
     ]);
 
-    const hard = await runCli(env, ["budgets", "set", "all", "--daily", "1", "--hard"]);
-    expect(hard.error?.message).toMatch(/not implemented yet/);
+    const twoModes = await runCli(env, ["budgets", "set", "all", "--daily", "1", "--hard", "--mode", "soft"]);
+    expect(twoModes.error?.message).toMatch(/give one mode/);
     const half = await runCli(env, ["budgets", "set", "provider", "mock", "--daily", "1", "--monthly", "x"]);
     expect(half.error?.message).toMatch(/"x" is not a USD amount/);
     const clear = await runCli(env, ["budgets", "clear", "provider", "mock"]);
     expect(clear.error?.message).toMatch(/no such budget/); // the bad --monthly left --daily unset too
     expect((await runCli(env, ["budgets", "clear", "all"])).error).toBeNull();
     expect(JSON.parse((await runCli(env, ["--json", "budgets", "get"])).out).budgets).toHaveLength(1);
+  });
+
+  test("a hard budget set over the API blocks the agent's users at once (status ?agent=), a raise unblocks", async ({
+    onTestFinished,
+  }) => {
+    const t = createTempDb();
+    onTestFinished(t.cleanup);
+    const app = testApp(t.db);
+    onTestFinished(() => app.close());
+    await app.inject({
+      method: "POST",
+      url: "/v1/usage",
+      headers: admin,
+      payload: { events: [pushEvent({ idempotencyKey: "a" })] }, // $3 of bot-a at NOW - 1 min
+    });
+    const put = (limitUsd: string) =>
+      app.inject({
+        method: "PUT",
+        url: "/v1/budgets",
+        headers: admin,
+        payload: { scope: "agent", subject: "bot-a", period: "day", limitUsd, mode: "hard" },
+      });
+    const status = async (agent?: string) =>
+      (
+        await app.inject({
+          url: `/v1/users/telegram%3A42/status${agent ? `?agent=${agent}` : ""}`,
+          headers: admin,
+        })
+      ).json();
+    expect((await put("2")).json().budgets[0]).toMatchObject({ mode: "hard", usedPct: 150 });
+    expect(await status("bot-a")).toMatchObject({
+      allowed: false,
+      reason: "operator_budget",
+      liftsAt: "2026-03-11T00:00:00.000Z",
+    });
+    expect((await status("bot-b")).reason).not.toBe("operator_budget");
+    expect((await status()).reason).not.toBe("operator_budget");
+    await put("5");
+    expect((await status("bot-a")).reason).not.toBe("operator_budget");
   });
 });

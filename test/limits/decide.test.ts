@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Decision, decide, type WindowUse } from "../../src/limits/index.js";
+import { type BudgetBlock, type Decision, decide, type WindowUse } from "../../src/limits/index.js";
 
 const C = 1_000_000; // one credit in micro-credits
 const DAY_END = Date.UTC(2026, 2, 11);
@@ -26,6 +26,7 @@ interface Row {
   headroom?: number;
   windows?: WindowUse[];
   operatorBlockedAtMs?: number;
+  budgetBlocks?: BudgetBlock[];
   fundEntryId?: number;
   expected: Decision;
 }
@@ -238,12 +239,89 @@ function run(row: Row): Decision {
     headroomMicroCredits: row.headroom ?? 0,
     windows: row.windows ?? [],
     operatorBlock: row.operatorBlockedAtMs === undefined ? null : { blockedAtMs: row.operatorBlockedAtMs },
+    ...(row.budgetBlocks ? { budgetBlocks: row.budgetBlocks } : {}),
     fundEntryId: row.fundEntryId ?? 0,
   });
 }
 
 describe("decide: who may keep chatting", () => {
   it.each(rows)("$name", (row) => {
+    expect(run(row)).toEqual(row.expected);
+  });
+});
+
+const dayBudget: BudgetBlock = {
+  budget: "agent:support",
+  period: "day",
+  windowKey: "day:2026-03-10",
+  liftsAtMs: DAY_END,
+};
+const monthBudget: BudgetBlock = {
+  budget: "all",
+  period: "month",
+  windowKey: "month:2026-03",
+  liftsAtMs: MONTH_END,
+};
+const DAY_BUDGET: Decision = {
+  allowed: false,
+  reason: "operator_budget",
+  blockKey: "budget:agent:support:day:day:2026-03-10",
+  liftsAtMs: DAY_END,
+};
+
+/** Hard operator budgets: the agent's users are blocked whatever their balance; a top-up cannot help. */
+const budgetRows: Row[] = [
+  { name: "no budget reached: a funded user may chat", balance: 5 * C, budgetBlocks: [], expected: ALLOWED },
+  {
+    name: "the agent's hard daily budget reached blocks a funded user until the day ends",
+    balance: 5 * C,
+    budgetBlocks: [dayBudget],
+    expected: DAY_BUDGET,
+  },
+  {
+    name: "the operator budget comes before an empty balance (a top-up would not help)",
+    balance: 0,
+    fundEntryId: 9,
+    budgetBlocks: [dayBudget],
+    expected: DAY_BUDGET,
+  },
+  {
+    name: "the operator budget comes before insufficient headroom",
+    balance: C / 2,
+    headroom: C,
+    fundEntryId: 9,
+    budgetBlocks: [dayBudget],
+    expected: DAY_BUDGET,
+  },
+  {
+    name: "the operator budget comes before the user's own hard cap",
+    balance: 5 * C,
+    windows: [win("month", "hard", 1, 2 * C)],
+    budgetBlocks: [dayBudget],
+    expected: DAY_BUDGET,
+  },
+  {
+    name: "daily and monthly budgets reached: the one lifting last decides",
+    balance: 5 * C,
+    budgetBlocks: [dayBudget, monthBudget],
+    expected: {
+      allowed: false,
+      reason: "operator_budget",
+      blockKey: "budget:all:month:month:2026-03",
+      liftsAtMs: MONTH_END,
+    },
+  },
+  {
+    name: "an operator block still wins over a budget",
+    balance: 5 * C,
+    operatorBlockedAtMs: 42,
+    budgetBlocks: [dayBudget],
+    expected: { allowed: false, reason: "operator", blockKey: "operator:42", liftsAtMs: null },
+  },
+];
+
+describe("decide: hard operator budgets", () => {
+  it.each(budgetRows)("$name", (row) => {
     expect(run(row)).toEqual(row.expected);
   });
 });

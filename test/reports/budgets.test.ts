@@ -1,13 +1,14 @@
 import { describe, expect } from "vitest";
 import { createLedger } from "../../src/credits/index.js";
 import type { Db } from "../../src/db/index.js";
-import { createEnforcer, DEFAULT_SETTINGS, renderAlert } from "../../src/limits/index.js";
+import { createEnforcer, createQueries, DEFAULT_SETTINGS, renderAlert } from "../../src/limits/index.js";
 import { createUsageWriter } from "../../src/meter/usage-repo.js";
 import {
   budgetStatuses,
   createBudgetsRepo,
   parseUsdToMicro,
   runBudgetScan,
+  syncBudgetBlocks,
 } from "../../src/reports/index.js";
 import { test } from "../support/temp-db.js";
 
@@ -171,7 +172,7 @@ describe("operator budgets", () => {
       mode: "soft",
       thresholdsPct: null,
     } as const;
-    expect(() => budgets.set({ ...base, mode: "hard" }, 1)).toThrow(/not implemented yet/);
+    expect(() => budgets.set({ ...base, mode: "stern" as never }, 1)).toThrow(/soft or hard/);
     expect(() => budgets.set({ ...base, subject: "x" }, 1)).toThrow(/takes no agent/);
     expect(() => budgets.set({ ...base, scope: "agent" }, 1)).toThrow(/needs its agent/);
     expect(() => budgets.set({ ...base, period: "week" as never }, 1)).toThrow(/day or month/);
@@ -185,5 +186,101 @@ describe("operator budgets", () => {
     expect(budgets.clear("agent", "main", "month")).toBe(0);
     expect(budgets.clear("agent", "main")).toBe(1);
     expect(budgets.list()).toEqual([]);
+  });
+
+  test("hard budgets block the agent's end users with operator_budget until rollover or a raise", ({
+    db,
+  }) => {
+    const tz = "UTC";
+    const settings = { ...DEFAULT_SETTINGS, timezone: tz, topupUrl: "https://pay.example/top" };
+    const enforcer = createEnforcer(db, settings);
+    const queries = createQueries(db, enforcer);
+    const budgets = createBudgetsRepo(db);
+    const day0 = Date.parse("2026-03-10T00:00:00Z");
+    const day1 = day0 + 24 * H;
+    createLedger(db).post({
+      accountId: "telegram:9",
+      kind: "grant",
+      amountMicroCredits: 50_000_000n,
+      idempotencyKey: "fund-9",
+      nowMs: day0,
+    });
+    const status = (agentId: string | undefined, at: number) =>
+      queries.answer("status", { userId: "telegram:9", ...(agentId ? { agentId } : {}) }, at);
+    const hard = (scope: "all" | "agent" | "provider", subject: string, limitMicroUsd: number) =>
+      budgets.set(
+        { scope, subject, period: "day", limitMicroUsd, mode: "hard", thresholdsPct: [50, 100] },
+        day0,
+      );
+
+    hard("agent", "support", 1_000_000); // $1 a day for agent support
+    spend(db, day0 + H, (USD * 6n) / 10n, "support"); // $0.60
+    expect(runBudgetScan(db, enforcer, day0 + H + 1)).toBe(1); // 50%
+    expect(status("support", day0 + H + 2).allowed).toBe(true);
+
+    spend(db, day0 + 2 * H, (USD * 4n) / 10n, "support"); // $1.00: reached exactly
+    spend(db, day0 + 2 * H, USD * 9n, "main"); // another agent's spend does not count
+    expect(runBudgetScan(db, enforcer, day0 + 2 * H + 1)).toBe(1); // 100%
+    expect(runBudgetScan(db, enforcer, day0 + 2 * H + 2)).toBe(0); // exactly once per window
+    const blocked = status("support", day0 + 3 * H);
+    expect(blocked).toMatchObject({
+      allowed: false,
+      reason: "operator_budget",
+      liftsAt: new Date(day1).toISOString(),
+    });
+    expect(blocked.topupUrl).toBeUndefined(); // a top-up cannot help
+    expect(status("main", day0 + 3 * H)).toMatchObject({ allowed: true, reason: null }); // other agents
+    expect(status(undefined, day0 + 3 * H).allowed).toBe(true); // asked without an agent
+    expect(
+      budgetAlerts(db).map((a) => a.threshold),
+      "alerts still once per threshold",
+    ).toEqual(["day/50", "day/100"]);
+
+    // The window rolls over: unblocked at once, before any scan; the scan then drops the row.
+    expect(status("support", day1).allowed).toBe(true);
+    runBudgetScan(db, enforcer, day1 + 1);
+    expect(enforcer.allBudgetBlocks()).toEqual([]);
+
+    // Reached again on day 1, then the operator raises the budget: unblocked at once.
+    spend(db, day1 + H, USD * 2n, "support");
+    runBudgetScan(db, enforcer, day1 + H + 1);
+    expect(status("support", day1 + H + 2).reason).toBe("operator_budget");
+    hard("agent", "support", 3_000_000);
+    syncBudgetBlocks(db, tz, day1 + H + 3);
+    expect(status("support", day1 + H + 4).allowed).toBe(true);
+    // Switched to soft: alerts only, never blocks.
+    spend(db, day1 + 2 * H, USD * 2n, "support"); // $4 of $3
+    budgets.set(
+      {
+        scope: "agent",
+        subject: "support",
+        period: "day",
+        limitMicroUsd: 3_000_000,
+        mode: "soft",
+        thresholdsPct: null,
+      },
+      day1 + 2 * H,
+    );
+    runBudgetScan(db, enforcer, day1 + 2 * H + 1);
+    expect(status("support", day1 + 2 * H + 2).allowed).toBe(true);
+    budgets.clear("agent", "support");
+
+    // A provider budget blocks the agents that spent on that provider in the window.
+    spend(db, day1 + 3 * H, USD, "research", "anthropic");
+    hard("provider", "anthropic", 500_000);
+    runBudgetScan(db, enforcer, day1 + 3 * H + 1);
+    expect(status("research", day1 + 3 * H + 2).reason).toBe("operator_budget");
+    expect(status("main", day1 + 3 * H + 2).allowed).toBe(true); // main spent on openai only
+    budgets.clear("provider", "anthropic");
+    syncBudgetBlocks(db, tz, day1 + 3 * H + 3);
+    expect(status("research", day1 + 3 * H + 4).allowed).toBe(true);
+
+    // An overall budget blocks every agent, even one that never spent.
+    hard("all", "", 1_000_000);
+    runBudgetScan(db, enforcer, day1 + 4 * H);
+    expect(status("brand-new", day1 + 4 * H + 1).reason).toBe("operator_budget");
+    expect(enforcer.allBudgetBlocks().map((b) => [b.agentId, b.budget, b.windowKey])).toEqual([
+      ["*", "all", "day:2026-03-11"],
+    ]);
   });
 });

@@ -380,3 +380,137 @@ describe("CSV", () => {
     expect(table.rows.at(-1)?.[0]).toBe("total");
   });
 });
+
+/** One call at `atIso` costing `usd` whole USD (agent main, openai/gpt-5). */
+function callAt(db: Db, atIso: string, usd: number, n: number): void {
+  const at = Date.parse(atIso);
+  const entry = createLedger(db).post({
+    accountId: "telegram:1",
+    kind: "grant",
+    amountMicroCredits: 1n,
+    idempotencyKey: `dst${n}`,
+    nowMs: at,
+  }).entryId;
+  createUsageWriter(db).insert({
+    dedupe_key: `dst${n}`,
+    ledger_entry_id: entry,
+    account_id: "telegram:1",
+    agent_id: n % 2 ? "main" : "ops",
+    session_id: null,
+    session_key: null,
+    source: "push",
+    source_ref: "t",
+    provider: "openai",
+    model: "gpt-5",
+    api: null,
+    response_id: null,
+    message_ts_ms: at,
+    input_tokens: 1,
+    output_tokens: 1,
+    cache_read_tokens: 0,
+    cache_write_tokens: 0,
+    cache_write_1h_tokens: 0,
+    total_tokens: 2,
+    reasoning_tokens: null,
+    stop_reason: null,
+    is_error: 0,
+    error_message: null,
+    recorded_cost_pico_usd: null,
+    cost_pico_usd: BigInt(usd) * 1_000_000_000_000n,
+    table_cost_pico_usd: null,
+    charge_micro_credits: 1,
+    price_source: "table",
+    price_version: "t",
+    unknown_model: 0,
+    anomaly: null,
+    created_at_ms: at,
+  });
+}
+
+describe("DST days by day (23 and 25 hours), from UTC-day aggregates ± the raw hours between midnights", () => {
+  // Each call costs a distinct power of two, so a day's cost names exactly the calls it holds.
+  const cases = [
+    {
+      name: "Europe/Madrid spring forward (2026-03-29, 23 h)",
+      tz: "Europe/Madrid",
+      from: "2026-03-28T00:00:00+01:00",
+      to: "2026-03-31T00:00:00+02:00",
+      calls: [
+        "2026-03-28T23:59:59.999+01:00", // 1: the day before
+        "2026-03-29T00:00:00+01:00", // 2: local midnight = 2026-03-28 23:00 UTC
+        "2026-03-29T01:59:59.999+01:00", // 4: the last instant before the gap
+        "2026-03-29T03:00:00+02:00", // 8: the first instant after it
+        "2026-03-29T23:59:59.999+02:00", // 16
+        "2026-03-30T00:00:00+02:00", // 32: the next day
+      ],
+      days: { "2026-03-28": 1, "2026-03-29": 30, "2026-03-30": 32 },
+      hours: 23,
+    },
+    {
+      name: "Europe/Madrid fall back (2026-10-25, 25 h)",
+      tz: "Europe/Madrid",
+      from: "2026-10-24T00:00:00+02:00",
+      to: "2026-10-27T00:00:00+01:00",
+      calls: [
+        "2026-10-24T23:59:59.999+02:00", // 1
+        "2026-10-25T00:00:00+02:00", // 2
+        "2026-10-25T02:30:00+02:00", // 4: the first 02:30
+        "2026-10-25T02:30:00+01:00", // 8: the repeated 02:30
+        "2026-10-25T23:59:59.999+01:00", // 16
+        "2026-10-26T00:00:00+01:00", // 32
+      ],
+      days: { "2026-10-24": 1, "2026-10-25": 30, "2026-10-26": 32 },
+      hours: 25,
+    },
+    {
+      name: "America/New_York spring forward (2026-03-08, 23 h)",
+      tz: "America/New_York",
+      from: "2026-03-07T00:00:00-05:00",
+      to: "2026-03-10T00:00:00-04:00",
+      calls: [
+        "2026-03-07T23:59:59.999-05:00",
+        "2026-03-08T00:00:00-05:00",
+        "2026-03-08T01:59:59.999-05:00",
+        "2026-03-08T03:00:00-04:00",
+        "2026-03-08T23:59:59.999-04:00",
+        "2026-03-09T00:00:00-04:00",
+      ],
+      days: { "2026-03-07": 1, "2026-03-08": 30, "2026-03-09": 32 },
+      hours: 23,
+    },
+    {
+      name: "America/New_York fall back (2026-11-01, 25 h)",
+      tz: "America/New_York",
+      from: "2026-10-31T00:00:00-04:00",
+      to: "2026-11-03T00:00:00-05:00",
+      calls: [
+        "2026-10-31T23:59:59.999-04:00",
+        "2026-11-01T00:00:00-04:00",
+        "2026-11-01T01:30:00-04:00",
+        "2026-11-01T01:30:00-05:00",
+        "2026-11-01T23:59:59.999-05:00",
+        "2026-11-02T00:00:00-05:00",
+      ],
+      days: { "2026-10-31": 1, "2026-11-01": 30, "2026-11-02": 32 },
+      hours: 25,
+    },
+  ];
+  test.for(cases)("$name", (c, { db }) => {
+    c.calls.forEach((iso, i) => callAt(db, iso, 2 ** i, i));
+    const range = { fromMs: Date.parse(c.from), toMs: Date.parse(c.to) };
+    const report = runReport(db, { range, timeZone: c.tz, by: ["day"], creditsPerUsd: ONE });
+    expect(Object.fromEntries(report.rows.map((r) => [r.group.day, Number(r.costUsd)]))).toEqual(c.days);
+    expect(report.totals.requests).toBe(6);
+    // Grouped too: the per-agent split of the DST day adds up (calls 1 and 3 are agent main).
+    const byAgent = runReport(db, { range, timeZone: c.tz, by: ["day", "agent"], creditsPerUsd: ONE });
+    const dst = Object.keys(c.days)[1];
+    expect(
+      byAgent.rows.filter((r) => r.group.day === dst).map((r) => [r.group.agent, Number(r.costUsd)]),
+    ).toEqual([
+      ["ops", 4 + 16],
+      ["main", 2 + 8],
+    ]);
+    const dayMs = Date.parse(c.to) - Date.parse(c.from);
+    expect(dayMs).toBe((48 + c.hours) * H);
+  });
+});

@@ -43,6 +43,10 @@ export declare class FakeCreditgate {
   /** `GET /v1/providers` answer; null (default): 404, like a creditgate without provider accounts. */
   providerViews: unknown[] | null;
   providerThresholds: { provider: string; body: unknown }[];
+  /** agentId → ISO lift time: status `?agent=<id>` answers `operator_budget` (a hard budget reached). */
+  budgetBlockedAgents: Map<string, string>;
+  /** `GET /v1/budgets` budgets; null (default): 404. */
+  budgetViews: unknown[] | null;
   token: string;
   url: string;
   port: number;

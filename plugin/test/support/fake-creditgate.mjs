@@ -51,6 +51,10 @@ export class FakeCreditgate {
     /** `GET /v1/providers` answer; null: 404 (a creditgate without provider accounts). */
     this.providerViews = null;
     this.providerThresholds = [];
+    /** agentId → ISO lift time: a hard operator budget reached (status `?agent=` answers operator_budget). */
+    this.budgetBlockedAgents = new Map();
+    /** `GET /v1/budgets` budgets; null: 404 (a creditgate without budgets). */
+    this.budgetViews = null;
     this.requests = [];
     /** "up" | "down" (503) | "hang" (never answers) */
     this.mode = "up";
@@ -144,8 +148,17 @@ export class FakeCreditgate {
     let m = null;
     m = route("GET", /^\/v1\/users\/([^/]+)\/status$/);
     if (m) {
-      return json(res, 200, this.status(decodeURIComponent(m[1])));
+      const s = this.status(decodeURIComponent(m[1]));
+      const agent = url.searchParams.get("agent");
+      const liftsAt = agent ? this.budgetBlockedAgents.get(agent) : undefined;
+      if (liftsAt) {
+        const { topupUrl: _t, ...rest } = s;
+        return json(res, 200, { ...rest, allowed: false, reason: "operator_budget", liftsAt });
+      }
+      return json(res, 200, s);
     }
+    if (req.method === "GET" && path === "/v1/budgets" && this.budgetViews)
+      return json(res, 200, { timeZone: "UTC", budgets: this.budgetViews });
     m = route("GET", /^\/v1\/users\/([^/]+)\/consumo$/);
     if (m) {
       const userId = decodeURIComponent(m[1]);

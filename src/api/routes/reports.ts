@@ -14,6 +14,7 @@ import {
   resolveRange,
   runReport,
   SESSION_KINDS,
+  syncBudgetBlocks,
 } from "../../reports/index.js";
 import { errorResponses } from "./shared.js";
 
@@ -153,7 +154,7 @@ export const budgetBodySchema = z.strictObject({
   period: z.enum(BUDGET_PERIODS),
   /** USD, a decimal string with at most 6 decimals (`"25"`, `"2.5"`). */
   limitUsd: z.string().min(1).max(30),
-  /** Only `soft` for now (alerts); `hard` is refused (not implemented). Default soft. */
+  /** `soft`: alerts at the thresholds (default); `hard`: also blocks the agent's end users when reached. */
   mode: z.enum(["soft", "hard"]).default("soft"),
   /** Alert percentages; omitted: CREDITGATE_CAP_THRESHOLDS. */
   thresholdsPct: z.array(z.number().int().min(1).max(1000)).min(1).max(20).optional(),
@@ -186,7 +187,8 @@ export const budgetRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       config: { scope: "admin" },
       schema: {
         tags,
-        summary: "Set one operator budget (daily or monthly USD on provider cost; soft: alerts)",
+        summary:
+          "Set one operator budget (daily or monthly USD on provider cost; soft: alerts; hard: also blocks)",
         body: budgetBodySchema,
         response: { 200: budgetsSchema, ...errorResponses },
       },
@@ -208,6 +210,7 @@ export const budgetRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       } catch (err) {
         invalid(err);
       }
+      syncBudgetBlocks(o.db, o.timeZone, o.nowMs());
       return answer();
     },
   );
@@ -229,6 +232,7 @@ export const budgetRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       } catch (err) {
         invalid(err);
       }
+      syncBudgetBlocks(o.db, o.timeZone, o.nowMs());
       return answer();
     },
   );

@@ -25,11 +25,22 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusRoutesOptions> = async (a
       schema: {
         tags,
         summary: "Enforcement status: allowed or blocked, and why",
+        description:
+          "With `agent`, the agent the user is talking to: a hard operator budget reached for it (or for all agents) blocks with reason `operator_budget` until its window ends.",
         params: idParam,
+        querystring: z.object({ agent: z.string().min(1).max(200).optional() }),
         response: { 200: statusViewSchema, ...errorResponses },
       },
     },
-    async (request) => queries.answer("status", { userId: request.params.id }, nowMs()),
+    async (request) =>
+      queries.answer(
+        "status",
+        {
+          userId: request.params.id,
+          ...(request.query.agent !== undefined ? { agentId: request.query.agent } : {}),
+        },
+        nowMs(),
+      ),
   );
   api.get(
     "/v1/users/:id/consumo",

@@ -17,10 +17,12 @@ import {
   runReport,
   SESSION_KINDS,
   type SessionKind,
+  syncBudgetBlocks,
 } from "../../reports/index.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { integerArg } from "../options.js";
 import { renderTable, safeText, toJson } from "../output.js";
+import { watchReport } from "./report-watch.js";
 
 /** `--by day --by kind` and `--by day,kind` both give `[day, kind]`. */
 const collectDims = (value: string, previous: string[] = []) => [
@@ -44,6 +46,8 @@ interface ReportOptions {
   by?: string[];
   top?: number;
   csv?: boolean;
+  watch?: boolean;
+  every?: number;
 }
 
 /** `creditgate report`: the operator's usage report (README "Reports"). */
@@ -67,8 +71,16 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     )
     .option("--top <n>", "keep the N costliest groups", integerArg(1, 10_000))
     .option("--csv", "RFC 4180 CSV on stdout")
-    .action((o: ReportOptions, cmd: Command) => {
+    .option("--watch", "a live view (today, last hour, top users, blocked, budgets, alerts) until Ctrl-C")
+    .option("--every <seconds>", "--watch redraw interval (default 5)", integerArg(1, 3600))
+    .action(async (o: ReportOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
+      if (o.watch) {
+        if (g.json || o.csv)
+          throw new AppError(ErrorCode.InvalidRequest, "--watch draws a live view: not with --json or --csv");
+        return watchReport(ctx, ctx.config(g), o.every ?? 5);
+      }
+      if (o.every !== undefined) throw new AppError(ErrorCode.InvalidRequest, "--every goes with --watch");
       if (g.json && o.csv) throw new AppError(ErrorCode.InvalidRequest, "use --json or --csv, not both");
       const by = o.by ?? [];
       const unknown = by.filter((d) => !(REPORT_DIMS as readonly string[]).includes(d));
@@ -107,7 +119,7 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       ctx.out(renderTable(t.headers, t.rows));
       for (const b of budgets)
         ctx.out(
-          `budget ${safeText(b.name)} ${b.period} (${b.windowKey.slice(b.windowKey.indexOf(":") + 1)}): $${b.spentUsd} of $${b.limitUsd} (${b.usedPct}%)\n`,
+          `budget ${safeText(b.name)} ${b.period} (${b.windowKey.slice(b.windowKey.indexOf(":") + 1)}): $${b.spentUsd} of $${b.limitUsd} (${b.usedPct}%), ${b.mode}${b.mode === "hard" && b.usedPct >= 100 ? ": BLOCKING the agent's users" : ""}\n`,
         );
     });
 }
@@ -143,7 +155,7 @@ export function registerBudgetCommands(program: Command, ctx: CliContext): void 
           list.map((b) => [
             b.name,
             b.period,
-            b.mode,
+            b.mode === "hard" && b.usedPct >= 100 ? "hard (BLOCKING)" : b.mode,
             b.limitUsd,
             b.spentUsd,
             b.usedPct,
@@ -161,21 +173,37 @@ export function registerBudgetCommands(program: Command, ctx: CliContext): void 
     .description("set a daily and/or monthly budget: scope all, agent <id> or provider <name>")
     .option("--daily <usd>", "daily budget in USD (provider cost)")
     .option("--monthly <usd>", "monthly budget in USD (provider cost)")
-    .option("--soft", "alert at the thresholds (default; the only mode for now)")
-    .option("--hard", "block the agent's users when spent (not implemented yet: refused)")
+    .addOption(
+      new Option(
+        "--mode <mode>",
+        "soft: alert at the thresholds (default); hard: also block the agent's end users when reached",
+      ).choices(["soft", "hard"]),
+    )
+    .option("--soft", "the same as --mode soft")
+    .option("--hard", "the same as --mode hard")
     .option("--thresholds <pcts>", "alert percentages, e.g. 50,80,100 (default CREDITGATE_CAP_THRESHOLDS)")
     .action(
       (
         scope: string,
         subject: string | undefined,
-        o: { daily?: string; monthly?: string; soft?: boolean; hard?: boolean; thresholds?: string },
+        o: {
+          daily?: string;
+          monthly?: string;
+          mode?: "soft" | "hard";
+          soft?: boolean;
+          hard?: boolean;
+          thresholds?: string;
+        },
         cmd: Command,
       ) => {
         const g = cmd.optsWithGlobals<GlobalOptions>();
         const [s, subj] = target(scope, subject);
         if (!o.daily && !o.monthly)
           throw new AppError(ErrorCode.InvalidRequest, "give --daily and/or --monthly");
-        if (o.soft && o.hard) throw new AppError(ErrorCode.InvalidRequest, "use --soft or --hard, not both");
+        const modes = new Set([o.mode, o.soft ? "soft" : undefined, o.hard ? "hard" : undefined]);
+        modes.delete(undefined);
+        if (modes.size > 1) throw new AppError(ErrorCode.InvalidRequest, "give one mode: soft or hard");
+        const mode = modes.has("hard") ? "hard" : "soft";
         let thresholdsPct: number[] | null = null;
         if (o.thresholds !== undefined) {
           if (!/^\d{1,4}(,\d{1,4})*$/.test(o.thresholds))
@@ -203,12 +231,11 @@ export function registerBudgetCommands(program: Command, ctx: CliContext): void 
           asInvalid(() =>
             db.transaction(() => {
               for (const w of wanted)
-                repo.set(
-                  { scope: s, subject: subj, ...w, mode: o.hard ? "hard" : "soft", thresholdsPct },
-                  ctx.nowMs(),
-                );
+                repo.set({ scope: s, subject: subj, ...w, mode, thresholdsPct }, ctx.nowMs());
             })(),
           );
+          // A raised (or softened) hard budget unblocks now, not at the next budget scan.
+          syncBudgetBlocks(db, config.worker.timezone, ctx.nowMs());
         } finally {
           db.close();
         }
@@ -231,6 +258,7 @@ export function registerBudgetCommands(program: Command, ctx: CliContext): void 
       let n = 0;
       try {
         n = asInvalid(() => createBudgetsRepo(db).clear(s, subj, o.period));
+        if (n > 0) syncBudgetBlocks(db, config.worker.timezone, ctx.nowMs());
       } finally {
         db.close();
       }
