@@ -1861,9 +1861,9 @@ export interface paths {
         put?: never;
         /**
          * Push a batch of usage events (billed once per idempotency key)
-         * @description Each event is billed, duplicate, conflict (same key, different content), held (out of range: review queue) or rejected with a reason; events never apply partially. timestampMs must be within 30 days before and 10 minutes after the server clock. A key shaped like the meter's dedupe key (12 hex digits, '-', 32 hex digits) must equal the identity recomputed from the event's content; other keys are namespaced per API key and agent. Each event: see components.schemas.PushEvent.
+         * @description Each event is billed, duplicate, conflict (same key, different content), held (out of range: review queue) or rejected with a reason; events never apply partially. timestampMs must be within 30 days before and 10 minutes after the server clock. A key shaped like the meter's dedupe key (12 hex digits, '-', 32 hex digits) must equal the identity recomputed from the event's content; other keys are namespaced per API key and agent. Events of an edge meter (edgeId set; `creditgate meter --ship-to`) must carry the meter's identity, skip the 30-day window (the meter's plausibility ranges apply) and are priced here with this server's price table. Keys of scope push, ingest or admin. Each event: see components.schemas.PushEvent.
          *
-         *     Requires an API key with scope `ingest` or stronger.
+         *     Requires an API key with scope `push`, `ingest` or `admin` (not `read`).
          */
         post: {
             parameters: {
@@ -3268,7 +3268,7 @@ export interface paths {
                                 id: string;
                                 name: string | null;
                                 /** @enum {string} */
-                                scope: "read" | "ingest" | "admin";
+                                scope: "push" | "read" | "ingest" | "admin";
                                 createdAtMs: number;
                                 lastUsedAtMs: number | null;
                                 revokedAtMs: number | null;
@@ -3324,7 +3324,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        scope: "read" | "ingest" | "admin";
+                        scope: "push" | "read" | "ingest" | "admin";
                         name?: string;
                     };
                 };
@@ -3340,7 +3340,7 @@ export interface paths {
                             id: string;
                             name: string | null;
                             /** @enum {string} */
-                            scope: "read" | "ingest" | "admin";
+                            scope: "push" | "read" | "ingest" | "admin";
                             createdAtMs: number;
                             lastUsedAtMs: number | null;
                             revokedAtMs: number | null;
@@ -3421,7 +3421,7 @@ export interface paths {
                             id: string;
                             name: string | null;
                             /** @enum {string} */
-                            scope: "read" | "ingest" | "admin";
+                            scope: "push" | "read" | "ingest" | "admin";
                             createdAtMs: number;
                             lastUsedAtMs: number | null;
                             revokedAtMs: number | null;
@@ -4988,6 +4988,8 @@ export interface components {
             errorMessage?: string | null;
             sessionKey?: string | null;
             responseId?: string | null;
+            sessionId?: string | null;
+            edgeId?: string;
         };
     };
     responses: never;

@@ -18,7 +18,7 @@ declare module "fastify" {
   }
   interface FastifyContextConfig {
     /**
-     * API-key scope this /v1 route needs (read < ingest < admin). Required on every route under
+     * API-key scope this /v1 route needs (read < ingest < admin; `push`: POST /v1/usage only, see `scopeAllows`). Required on every route under
      * /v1 (checked when the route is registered); unused elsewhere.
      */
     scope?: Scope;
@@ -55,7 +55,7 @@ export function installAuth(
   scope.addHook("onRoute", (route) => {
     if (!route.config?.scope) {
       throw new Error(
-        `${[route.method].flat().join(",")} ${route.url}: declare config.scope (read, ingest or admin)`,
+        `${[route.method].flat().join(",")} ${route.url}: declare config.scope (push, read, ingest or admin)`,
       );
     }
   });

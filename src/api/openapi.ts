@@ -44,7 +44,10 @@ export function swaggerOptions(info: { version: string }): SwaggerOptions {
         url: out.url,
         schema: {
           ...schema,
-          description: `${description}Requires an API key with scope \`${scope}\` or stronger.`,
+          description:
+            scope === "push"
+              ? `${description}Requires an API key with scope \`push\`, \`ingest\` or \`admin\` (not \`read\`).`
+              : `${description}Requires an API key with scope \`${scope}\` or stronger.`,
           security: [{ bearer: [] }],
         },
       };

@@ -3,16 +3,24 @@ import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 
 /**
- * Scopes, weakest first; each includes the ones before it. `read`: every GET except
+ * Scopes. `push` stands apart: it may ONLY push usage (`POST /v1/usage`), nothing else, not even
+ * read: the key an edge meter (`creditgate meter --ship-to`) holds on a bot host. The others are
+ * ordered weakest first and each includes the ones before it (and push). `read`: every GET except
  * `/v1/keys`. `ingest`: also push usage (`POST /v1/usage`), acknowledge notices and create
  * payment links (`POST /v1/topups`): what a bot or the OpenClaw plugin needs, without being able
  * to grant credits or change limits (a link moves no money; only a verified webhook credits).
  * `admin`: everything. The same sentence is in README.md, docs/api.md and `keys create --help`.
  */
-export const SCOPES = ["read", "ingest", "admin"] as const;
+export const SCOPES = ["push", "read", "ingest", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 
+/**
+ * Whether a key of scope `have` may use a route that needs `need`: a `push` key only `push`
+ * routes; a `push` route also takes `ingest` and `admin` keys (not `read`); otherwise by order.
+ */
 export function scopeAllows(have: Scope, need: Scope): boolean {
+  if (have === "push") return need === "push";
+  if (need === "push") return have === "ingest" || have === "admin";
   return SCOPES.indexOf(have) >= SCOPES.indexOf(need);
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { registerEdgeCommands } from "./commands/edge.js";
 import { registerKeyCommands } from "./commands/keys.js";
 import { registerMeterCommands } from "./commands/meter.js";
 import { registerPaymentCommands } from "./commands/payments.js";
@@ -39,6 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
   // Command groups register themselves here, one module each.
   registerRunCommands(program, ctx);
   registerMeterCommands(program, ctx);
+  registerEdgeCommands(program, ctx);
   registerPaymentCommands(program, ctx);
   registerWorkerCommands(program, ctx);
   registerKeyCommands(program, ctx);

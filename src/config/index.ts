@@ -46,6 +46,15 @@ function toConfig(e: Env) {
       readerThread: e.CREDITGATE_READER_THREAD,
       reviewMaxCallUsd: e.CREDITGATE_REVIEW_MAX_CALL_USD,
     },
+    ship: {
+      to: e.CREDITGATE_SHIP_TO ? e.CREDITGATE_SHIP_TO.replace(/\/+$/, "") : null,
+      key: e.CREDITGATE_SHIP_KEY ?? null,
+      edgeId: e.CREDITGATE_EDGE_ID ?? null,
+      outboxMax: e.CREDITGATE_OUTBOX_MAX,
+      batch: e.CREDITGATE_SHIP_BATCH,
+      backoffMs: e.CREDITGATE_SHIP_BACKOFF_MS,
+      backoffMaxMs: e.CREDITGATE_SHIP_BACKOFF_MAX_MS,
+    },
     logLevel: e.CREDITGATE_LOG_LEVEL,
     logFormat: e.CREDITGATE_LOG_FORMAT,
     http: {

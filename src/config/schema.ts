@@ -82,6 +82,25 @@ export const envSchema = z.object({
   CREDITGATE_READER_THREAD: z.stringbool().default(true),
   /** A model call costing more than this (USD) is held for the operator's review, not billed. */
   CREDITGATE_REVIEW_MAX_CALL_USD: decimal.default("200"),
+  // edge meter (meter --ship-to): ship read calls to a central creditgate instead of billing here
+  /** The center's base URL (its `POST /v1/usage`); set: `creditgate meter` is an edge meter. */
+  CREDITGATE_SHIP_TO: z
+    .url({ protocol: /^https?$/, error: "must be an http(s) URL like https://billing.example.com" })
+    .optional(),
+  /** The center's API key for pushing (scope `push`; `ingest`/`admin` work too). */
+  CREDITGATE_SHIP_KEY: z.string().min(1).optional(),
+  /** This edge meter's id (stored on the center's usage rows); default: the host name. */
+  CREDITGATE_EDGE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/, "letters, digits and . _ : - only, at most 100")
+    .optional(),
+  /** Outbox rows kept while the center is unreachable; reading pauses when full (never drops). */
+  CREDITGATE_OUTBOX_MAX: z.coerce.number().int().min(1).max(100_000_000).default(200_000),
+  /** Outbox rows per push request (the center takes at most 1000). */
+  CREDITGATE_SHIP_BATCH: z.coerce.number().int().min(1).max(1000).default(500),
+  /** First retry delay after a failed push, doubled each failure (full jitter), up to the max. */
+  CREDITGATE_SHIP_BACKOFF_MS: z.coerce.number().int().min(1).max(3_600_000).default(1000),
+  CREDITGATE_SHIP_BACKOFF_MAX_MS: z.coerce.number().int().min(1).max(86_400_000).default(60_000),
   CREDITGATE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** stderr log lines: `pretty` (time LEVEL message key=value), `json` (pino lines), `auto` (pretty on a TTY). */
   CREDITGATE_LOG_FORMAT: z.enum(["auto", "pretty", "json"]).default("auto"),

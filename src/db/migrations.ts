@@ -1003,4 +1003,55 @@ export const MIGRATIONS: readonly Migration[] = [
     ) STRICT;
     `,
   },
+  {
+    version: 29,
+    name: "api-keys-push-scope",
+    sql: `
+    -- A 'push' scope (issue #15, edge meters): a key that may only push usage (POST /v1/usage),
+    -- nothing else, not even read. api_keys is referenced by no foreign key, so a plain copy.
+    CREATE TABLE api_keys_new (
+      id TEXT PRIMARY KEY,
+      name TEXT,
+      scope TEXT NOT NULL CHECK (scope IN ('push', 'read', 'ingest', 'admin')),
+      secret_sha256 TEXT NOT NULL,
+      created_at_ms INTEGER NOT NULL,
+      last_used_at_ms INTEGER,
+      revoked_at_ms INTEGER
+    ) STRICT;
+    INSERT INTO api_keys_new (id, name, scope, secret_sha256, created_at_ms, last_used_at_ms, revoked_at_ms)
+      SELECT id, name, scope, secret_sha256, created_at_ms, last_used_at_ms, revoked_at_ms FROM api_keys;
+    DROP TABLE api_keys;
+    ALTER TABLE api_keys_new RENAME TO api_keys;
+    `,
+  },
+  {
+    version: 30,
+    name: "edge-outbox",
+    sql: `
+    -- Edge meter (creditgate meter --ship-to): model calls read on this host, waiting to be pushed
+    -- to the center. Written in the SAME transaction as the read cursors that cover them; a row is
+    -- deleted only once the center acknowledged it (billed, duplicate or held). One row per call
+    -- identity: a re-read call is not queued twice.
+    CREATE TABLE edge_outbox (
+      id INTEGER PRIMARY KEY,
+      dedupe_key TEXT NOT NULL UNIQUE,           -- the call's identity (src/meter/identity.ts)
+      event_json TEXT NOT NULL,                  -- the push event (tokens, provider, model, who; no chat text)
+      created_at_ms INTEGER NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      last_error TEXT
+    ) STRICT;
+
+    -- Outbox rows the center refused as invalid (rejected, conflict), with its reason: kept for
+    -- the operator (creditgate outbox), never dropped silently, never retried automatically.
+    CREATE TABLE edge_dead_letters (
+      id INTEGER PRIMARY KEY,
+      dedupe_key TEXT NOT NULL UNIQUE,
+      event_json TEXT NOT NULL,
+      status TEXT NOT NULL,                      -- the center's verdict: 'rejected', 'conflict', or 'unshippable'
+      reason TEXT NOT NULL,
+      created_at_ms INTEGER NOT NULL,            -- when it entered the outbox
+      dead_at_ms INTEGER NOT NULL
+    ) STRICT;
+    `,
+  },
 ];

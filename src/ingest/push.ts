@@ -55,6 +55,19 @@ export const pushEventSchema = z
     sessionKey: z.string().min(1).max(500).nullish(),
     /** The provider's response id (OpenClaw `message.responseId`): part of the meter's identity. */
     responseId: z.string().min(1).max(500).nullish(),
+    /** OpenClaw session id the call was read from (edge meters send it; stored on the usage row). */
+    sessionId: z.string().min(1).max(200).nullish(),
+    /**
+     * Set by an edge meter (`creditgate meter --ship-to`): its id. Such an event must carry the
+     * transcript meter's identity as its idempotencyKey, is billed exactly like a locally metered
+     * call (no 30-day push window: the meter's own plausibility ranges apply, outliers are held),
+     * and a repeat of a known identity with other attribution is a duplicate (first seen wins, as
+     * in the local meter), not a conflict. Not part of the content hash.
+     */
+    edgeId: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,100}$/, "letters, digits and . _ : - only, at most 100")
+      .optional(),
   })
   .refine((e) => e.cacheWrite1h === undefined || e.cacheWrite1h <= e.cacheWrite, {
     message: "must not exceed cacheWrite",
@@ -128,7 +141,7 @@ export function meterIdentityOf(e: PushEvent): string {
 
 /** sha256 of the event's canonical JSON (defaults applied, keys sorted). */
 export function pushContentHash(e: PushEvent): string {
-  const rec = e as unknown as Record<string, unknown>;
+  const { edgeId: _edge, ...rec } = e as unknown as Record<string, unknown>;
   const sorted = Object.fromEntries(
     Object.keys(rec)
       .sort()
@@ -197,7 +210,10 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
     (e: PushEvent, identity: string, sourceRef: string, apiKeyId: string): Outcome => {
       const hash = pushContentHash(e);
       const seen = knownHash.get(identity);
-      if (seen) return seen.content_sha256 === hash ? { status: "duplicate" } : { status: "conflict" };
+      if (seen)
+        return seen.content_sha256 === hash || e.edgeId !== undefined
+          ? { status: "duplicate" }
+          : { status: "conflict" };
       const event: UsageEvent = {
         provider: e.provider,
         model: e.model,
@@ -218,7 +234,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         recordedCostOrigin:
           e.costUsd != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
         agentId: e.agentId,
-        sessionId: null,
+        sessionId: e.sessionId ?? null,
         sessionKey: e.sessionKey ?? null,
         accountId: e.userId,
         source: "push",
@@ -270,7 +286,15 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         return rejected((err as Error).message);
       }
       const nowMs = now();
-      if (e.timestampMs < nowMs - PUSH_MAX_AGE_MS || e.timestampMs > nowMs + PUSH_MAX_FUTURE_MS) {
+      const fromEdge = e.edgeId !== undefined;
+      if (fromEdge && !METER_KEY_RE.test(e.idempotencyKey))
+        return rejected(
+          "an edge meter's event (edgeId) must carry the call's identity as its idempotencyKey",
+        );
+      if (
+        !fromEdge &&
+        (e.timestampMs < nowMs - PUSH_MAX_AGE_MS || e.timestampMs > nowMs + PUSH_MAX_FUTURE_MS)
+      ) {
         return rejected(
           `timestampMs ${e.timestampMs} is outside the push window (server time − 30 days … + 10 minutes)`,
         );
@@ -285,7 +309,8 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       } else identity = pushIdentity(apiKeyId, e.agentId, e.idempotencyKey);
       const mark = billed.length;
       try {
-        const o = one(e, identity, `${sourceRef}#${index}`, apiKeyId);
+        const ref = fromEdge ? `edge:${e.edgeId}:${sourceRef}#${index}` : `${sourceRef}#${index}`;
+        const o = one(e, identity, ref, apiKeyId);
         const base = { index, idempotencyKey: e.idempotencyKey, dedupeKey: identity };
         switch (o.status) {
           case "billed":

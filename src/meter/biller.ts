@@ -396,17 +396,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     },
   );
 
-  const emptyResult = (): BillResult => ({
-    billed: 0,
-    duplicates: 0,
-    chargedMicroCredits: 0n,
-    unknownModels: new Set(),
-    unknownModelSources: new Map(),
-    held: 0,
-    heldCostPicoUsd: 0n,
-    heldReasons: [],
-    anomalies: [],
-  });
+  const emptyResult = emptyBillResult;
 
   function billWithOutcomes(batch: SourceBatch): { result: BillResult; outcomes: EventOutcome[] } {
     let result = emptyResult();
@@ -435,6 +425,21 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     },
     /** Like `bill`, also returning each event's outcome, in order (push ingestion uses it). */
     billWithOutcomes,
+  };
+}
+
+/** A BillResult of nothing (every count zero). */
+export function emptyBillResult(): BillResult {
+  return {
+    billed: 0,
+    duplicates: 0,
+    chargedMicroCredits: 0n,
+    unknownModels: new Set(),
+    unknownModelSources: new Map(),
+    held: 0,
+    heldCostPicoUsd: 0n,
+    heldReasons: [],
+    anomalies: [],
   };
 }
 

@@ -12,10 +12,11 @@ import { createMeter, type MeterOptions } from "./meter.js";
 import { createPricer, loadPriceOverrides, overrideSanityWarnings } from "./pricing.js";
 
 export { type BilledEvent, type Biller, createBiller } from "./biller.js";
+export { createCursorRepo } from "./cursor-repo.js";
 export { type AgentDir, discoverStateDirs, listAgents, type StateDir } from "./discover.js";
 export { createSourceHealth, type SourceHealth, type SourceProblem, sourceHealth } from "./health.js";
 export { dedupeKey } from "./identity.js";
-export { createMeter, type Meter, type MeterSummary } from "./meter.js";
+export { createMeter, type Meter, type MeterOptions, type MeterSummary, SinkPaused } from "./meter.js";
 export { type LineResult, parseEntry, parseLine } from "./parse.js";
 export { createPricer, loadPriceOverrides, overrideSanityWarnings } from "./pricing.js";
 export {
@@ -41,6 +42,7 @@ export {
   type UsageRowWithHeld,
   usageRowWithHeldSchema,
 } from "./review.js";
+export type { SessionFact, SourceBatch } from "./source.js";
 export type { CostMode, ParsedUsage, PriceQuote, Pricer, UsageEvent } from "./types.js";
 export { AGGREGATED_UNTIL_MS, DAY_MS, splitUtcDays, type UtcDaySplit } from "./usage-repo.js";
 
@@ -61,7 +63,10 @@ export function meterFromConfig(
   config: Config,
   db: Db,
   extra: Partial<
-    Pick<MeterOptions, "onBilled" | "onProgress" | "log" | "nowMs" | "unknownSessionGraceMs" | "ledger">
+    Pick<
+      MeterOptions,
+      "onBilled" | "onProgress" | "log" | "nowMs" | "unknownSessionGraceMs" | "ledger" | "record"
+    >
   > = {},
 ) {
   const stateDirs = discoverStateDirs(config.sources);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { createLedger, type Ledger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import type { Ratio } from "../money.js";
-import { type BilledEvent, type BillerOptions, createBiller } from "./biller.js";
+import { type BilledEvent, type BillerOptions, createBiller, emptyBillResult } from "./biller.js";
 import { listAgents, type StateDir } from "./discover.js";
 import { problemOf, type SourceHealth, type SourceProblem, sourceHealth } from "./health.js";
 import { addStats, emptyStats, type MeterSource, type SourceBatch, type SourceStats } from "./source.js";
@@ -41,6 +41,26 @@ export interface MeterOptions {
    */
   readerThread?: boolean;
   log?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Replaces billing (edge meters, `meter --ship-to`): each batch is handed to `record`, which
+   * must write it AND its `cursorMoves` (and sessions, rejects) in one transaction, exactly like
+   * the biller does, and return how many events it queued and how many it already had. Throwing
+   * `SinkPaused` stops the current poll without a failure (the batch is not kept; its cursor does
+   * not move, so it is read again later); the follow loop then waits at least a second.
+   * @defaultValue absent: bill into the local ledger
+   */
+  record?: (batch: SourceBatch) => { recorded: number; duplicates: number };
+}
+
+/**
+ * Thrown by a `record` sink that cannot take more now (the edge outbox is full): the poll stops
+ * cleanly, nothing of the batch is kept, and reading resumes on a later poll. Not a failure.
+ */
+export class SinkPaused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SinkPaused";
+  }
 }
 
 export interface MeterSummary extends SourceStats {
@@ -71,6 +91,8 @@ export interface MeterSummary extends SourceStats {
   /** Source problems of this run (path, code, reason); non-empty makes `meter --once` exit 1. */
   failures: SourceProblem[];
   elapsedMs: number;
+  /** True when the last poll stopped early because the `record` sink paused (edge outbox full). */
+  paused: boolean;
 }
 
 /**
@@ -120,6 +142,7 @@ export function createMeter(opts: MeterOptions) {
       readerThreadBatches: 0,
       failures: [],
       elapsedMs: 0,
+      paused: false,
     };
   }
 
@@ -157,11 +180,17 @@ export function createMeter(opts: MeterOptions) {
     summary.agents = sources.size;
     let lastProgress = started;
     let rejectsLogged = 0;
+    summary.paused = false;
+    const record = opts.record;
     const sink = (batch: SourceBatch) => {
       let r: ReturnType<typeof biller.bill>;
       try {
-        r = biller.bill(batch);
+        if (record) {
+          const q = record(batch);
+          r = { ...emptyBillResult(), billed: q.recorded, duplicates: q.duplicates };
+        } else r = biller.bill(batch);
       } catch (err) {
+        if (err instanceof SinkPaused) throw err;
         throw new BillingFailure(opts.db.name, err);
       }
       addStats(summary, batch.stats);
@@ -216,7 +245,7 @@ export function createMeter(opts: MeterOptions) {
       }
     };
     const failures: SourceProblem[] = [];
-    for (const [dir, list] of sources) {
+    outer: for (const [dir, list] of sources) {
       for (const s of list) {
         const id = `${s.name}\u0000${dir}`;
         health.begin(id);
@@ -233,6 +262,10 @@ export function createMeter(opts: MeterOptions) {
         try {
           await s.poll(sink, (p) => note({ source: s.name, ...p }));
         } catch (err) {
+          if (err instanceof SinkPaused) {
+            summary.paused = true;
+            break outer;
+          }
           // One unreadable source must not stop the others; it is retried next poll.
           note(err instanceof BillingFailure ? err.problem(s.name) : problemOf(s.name, dir, err));
         } finally {
@@ -274,7 +307,8 @@ export function createMeter(opts: MeterOptions) {
       let dirty = true;
       const poke = () => {
         dirty = true;
-        wake?.();
+        // Paused (edge outbox full): new lines wait for the paused poll interval, not a busy loop.
+        if (!total.paused) wake?.();
       };
       const watchDir = (dir: string) => {
         if (watchers.has(dir)) return;
@@ -305,9 +339,9 @@ export function createMeter(opts: MeterOptions) {
             onCaughtUp(total);
             onCaughtUp = undefined;
           }
-          if (signal.aborted || dirty) continue;
+          if (signal.aborted || (dirty && !total.paused)) continue;
           await new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, opts.pollMs);
+            const t = setTimeout(resolve, total.paused ? Math.max(opts.pollMs, 1000) : opts.pollMs);
             wake = () => {
               clearTimeout(t);
               resolve();

@@ -324,7 +324,7 @@ describe("operator routes", () => {
       "to",
       "by",
     ]);
-    expect(usage.post.description).toContain("scope `ingest`");
+    expect(usage.post.description).toContain("scope `push`, `ingest` or `admin`");
     expect(
       doc.paths["/v1/users/{id}/grants"].post.requestBody.content["application/json"].schema.required,
     ).toEqual(["credits", "reason", "idempotencyKey"]);

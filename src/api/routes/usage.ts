@@ -102,7 +102,8 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
     "/v1/usage",
     {
       bodyLimit: PUSH_BODY_LIMIT_BYTES,
-      config: { scope: "ingest" },
+      // `push` keys (edge meters) may use this route and nothing else; ingest and admin keys too.
+      config: { scope: "push" },
       // One line saying what the body must be, then the fields at fault.
       schemaErrorFormatter: (errors) =>
         new AppError(
@@ -117,7 +118,9 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
           "or rejected with a reason; events never apply partially. timestampMs must be within 30 days before and " +
           "10 minutes after the server clock. A key shaped like the meter's dedupe key (12 hex digits, '-', 32 hex " +
           "digits) must equal the identity recomputed from the event's content; other keys are namespaced per API key " +
-          "and agent. Each event: see components.schemas.PushEvent.",
+          "and agent. Events of an edge meter (edgeId set; `creditgate meter --ship-to`) must carry the meter's identity, " +
+          "skip the 30-day window (the meter's plausibility ranges apply) and are priced here with this server's price " +
+          "table. Keys of scope push, ingest or admin. Each event: see components.schemas.PushEvent.",
         body: pushBatchSchema,
         response: { 200: pushResponseSchema, ...errorResponses },
       },

@@ -22,13 +22,13 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
     .addOption(
       new Option(
         "--scope <scope>",
-        "read: every GET except /v1/keys; ingest: read + push usage, acknowledge notices and create payment links (POST /v1/topups); admin: everything",
+        "push: only push usage (POST /v1/usage; an edge meter's key); read: every GET except /v1/keys; ingest: read + push usage, acknowledge notices and create payment links (POST /v1/topups); admin: everything",
       )
-        .choices(["read", "ingest", "admin"])
+        .choices(["push", "read", "ingest", "admin"])
         .makeOptionMandatory(),
     )
     .option("--name <name>", "what the key is for, e.g. grafana or bot-eu")
-    .action(async (o: { scope: "read" | "ingest" | "admin"; name?: string }, cmd: Command) => {
+    .action(async (o: { scope: "push" | "read" | "ingest" | "admin"; name?: string }, cmd: Command) => {
       const { g, db, apiKeys } = await open(cmd);
       try {
         const k = apiKeys.create({ scope: o.scope, name: o.name ?? null }, ctx.nowMs());

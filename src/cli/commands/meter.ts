@@ -218,77 +218,115 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
     .command("meter")
     .description("bill new model usage from OpenClaw transcripts; follows new lines until stopped")
     .option("--once", "ingest everything new, print a summary and exit (for cron and tests)")
-    .action(async (opts: { once?: boolean }, cmd: Command) => {
-      const g = cmd.optsWithGlobals<GlobalOptions>();
-      const config = ctx.config(g);
-      const db = ctx.openDb(config);
-      const { log } = ctx.logger(config);
-      let report: ReturnType<typeof backfillReporter> | null = null;
-      const { meter, stateDirs } = meterFromConfig(config, db, {
-        log,
-        onProgress: (s) => report?.onProgress(s),
-      });
-      for (const w of stateDirWarnings(config.sources, stateDirs)) log("warn", w);
-      const backfill = backfillReporter(log, backlogOnDisk(stateDirs, config.sources.agents));
-      report = backfill;
-      try {
-        if (opts.once) {
-          const s = await meter.runOnce();
-          const queue = heldSummary(db);
-          if (g.json)
-            ctx.out(
-              toJson({
-                ...s,
-                heldCostUsd: formatPicoUsd(BigInt(s.heldCostPicoUsd)),
-                reviewQueue: queue,
-                stateDirPaths: stateDirs.map((d) => d.path),
-              }),
-            );
-          else {
-            ctx.out(
-              `state dirs: ${safeText(stateDirs.map((d) => `${d.path} (${d.via})`).join(", ")) || "none"}\n`,
-            );
-            ctx.out(renderTable(["meter --once", "value"], summaryRows(s)));
-          }
-          if (queue.held > 0)
-            ctx.err(
-              `warn: ${queue.held} model call(s) ($${queue.heldCostUsd}) held for review, not billed: see \`creditgate review\`\n`,
-            );
-          if (s.failures.length > 0) {
-            for (const f of s.failures)
-              ctx.err(`error: ${f.source} ${safeText(f.path)}: ${f.code}: ${safeText(f.reason)}\n`);
+    .option(
+      "--ship-to <url>",
+      "edge meter: ship every call read here to this central creditgate (POST /v1/usage) instead of billing locally (CREDITGATE_SHIP_TO)",
+    )
+    .option("--key <key>", "the center's API key for --ship-to, scope push (CREDITGATE_SHIP_KEY)")
+    .option(
+      "--edge-id <id>",
+      "this edge meter's id, stored on the center's usage rows (CREDITGATE_EDGE_ID; default: host name)",
+    )
+    .action(
+      async (opts: { once?: boolean; shipTo?: string; key?: string; edgeId?: string }, cmd: Command) => {
+        const g = cmd.optsWithGlobals<GlobalOptions>();
+        const config = ctx.config(g);
+        const shipTo = opts.shipTo ?? config.ship.to;
+        if (shipTo || opts.key) {
+          const key = opts.key ?? config.ship.key;
+          if (!shipTo || !key)
             throw new AppError(
-              ErrorCode.UpstreamUnavailable,
-              `${s.failures.length} source problem(s): ${[...new Set(s.failures.map((f) => f.source))].join(", ")} (retried on the next run)`,
+              ErrorCode.InvalidRequest,
+              "an edge meter needs both --ship-to (CREDITGATE_SHIP_TO) and --key (CREDITGATE_SHIP_KEY)",
+            );
+          let url: URL;
+          try {
+            url = new URL(shipTo);
+          } catch {
+            throw new AppError(
+              ErrorCode.InvalidRequest,
+              "--ship-to must be an http(s) URL like https://billing.example.com",
             );
           }
-          return;
+          if (url.protocol !== "http:" && url.protocol !== "https:")
+            throw new AppError(ErrorCode.InvalidRequest, "--ship-to must be an http(s) URL");
+          const { runEdgeMeter } = await import("./edge.js");
+          return runEdgeMeter(ctx, g, config, {
+            url: shipTo,
+            key,
+            ...(opts.once ? { once: true } : {}),
+            ...(opts.edgeId ? { edgeId: opts.edgeId } : {}),
+          });
         }
-        log("info", "following; Ctrl-C to stop", { stateDirs: stateDirs.map((d) => d.path) });
-        const ac = new AbortController();
-        const stop = () => ac.abort();
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-        let last = 0;
-        const total = await meter.follow(
-          ac.signal,
-          (s) => {
-            if (s.billed !== last) {
-              if (g.json) ctx.out(`${JSON.stringify({ billed: s.billed, duplicates: s.duplicates })}\n`);
-              else log("info", "billed new events", { events: s.billed - last, total: s.billed });
-              last = s.billed;
+        const db = ctx.openDb(config);
+        const { log } = ctx.logger(config);
+        let report: ReturnType<typeof backfillReporter> | null = null;
+        const { meter, stateDirs } = meterFromConfig(config, db, {
+          log,
+          onProgress: (s) => report?.onProgress(s),
+        });
+        for (const w of stateDirWarnings(config.sources, stateDirs)) log("warn", w);
+        const backfill = backfillReporter(log, backlogOnDisk(stateDirs, config.sources.agents));
+        report = backfill;
+        try {
+          if (opts.once) {
+            const s = await meter.runOnce();
+            const queue = heldSummary(db);
+            if (g.json)
+              ctx.out(
+                toJson({
+                  ...s,
+                  heldCostUsd: formatPicoUsd(BigInt(s.heldCostPicoUsd)),
+                  reviewQueue: queue,
+                  stateDirPaths: stateDirs.map((d) => d.path),
+                }),
+              );
+            else {
+              ctx.out(
+                `state dirs: ${safeText(stateDirs.map((d) => `${d.path} (${d.via})`).join(", ")) || "none"}\n`,
+              );
+              ctx.out(renderTable(["meter --once", "value"], summaryRows(s)));
             }
-          },
-          backfill.done,
-        );
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        if (!g.json) ctx.out(renderTable(["meter", "value"], summaryRows(total)));
-      } finally {
-        meter.close();
-        db.close();
-      }
-    });
+            if (queue.held > 0)
+              ctx.err(
+                `warn: ${queue.held} model call(s) ($${queue.heldCostUsd}) held for review, not billed: see \`creditgate review\`\n`,
+              );
+            if (s.failures.length > 0) {
+              for (const f of s.failures)
+                ctx.err(`error: ${f.source} ${safeText(f.path)}: ${f.code}: ${safeText(f.reason)}\n`);
+              throw new AppError(
+                ErrorCode.UpstreamUnavailable,
+                `${s.failures.length} source problem(s): ${[...new Set(s.failures.map((f) => f.source))].join(", ")} (retried on the next run)`,
+              );
+            }
+            return;
+          }
+          log("info", "following; Ctrl-C to stop", { stateDirs: stateDirs.map((d) => d.path) });
+          const ac = new AbortController();
+          const stop = () => ac.abort();
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+          let last = 0;
+          const total = await meter.follow(
+            ac.signal,
+            (s) => {
+              if (s.billed !== last) {
+                if (g.json) ctx.out(`${JSON.stringify({ billed: s.billed, duplicates: s.duplicates })}\n`);
+                else log("info", "billed new events", { events: s.billed - last, total: s.billed });
+                last = s.billed;
+              }
+            },
+            backfill.done,
+          );
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+          if (!g.json) ctx.out(renderTable(["meter", "value"], summaryRows(total)));
+        } finally {
+          meter.close();
+          db.close();
+        }
+      },
+    );
 
   program
     .command("balance")

@@ -125,6 +125,11 @@ async function meterOver(log: Log, services: Services, onBilled: () => void) {
     onProgress: (s) => report?.onProgress(s),
   });
   for (const w of stateDirWarnings(config.sources, stateDirs)) log("warn", w);
+  if (config.ship.to)
+    log(
+      "warn",
+      "CREDITGATE_SHIP_TO is set but `start` bills locally: run `creditgate meter` for an edge meter (docs/topology.md)",
+    );
   const backfill = backfillReporter(log, backlogOnDisk(stateDirs, config.sources.agents));
   report = backfill;
   return {

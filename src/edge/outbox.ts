@@ -1,0 +1,275 @@
+import type { Db } from "../db/index.js";
+import type { PushEvent } from "../ingest/index.js";
+import {
+  createCursorRepo,
+  dedupeKey,
+  SinkPaused,
+  type SourceBatch,
+  type UsageEvent,
+} from "../meter/index.js";
+
+/** A row of `edge_outbox` as SQLite returns it: one call waiting to be pushed to the center. */
+export interface EdgeOutboxRow {
+  id: number;
+  dedupe_key: string;
+  /** The push event as JSON (tokens, provider, model, who; never chat text). */
+  event_json: string;
+  created_at_ms: number;
+  attempts: number;
+  last_error: string | null;
+}
+
+/** A row of `edge_dead_letters` as SQLite returns it: an outbox row the center refused as invalid. */
+export interface EdgeDeadLetterRow {
+  id: number;
+  dedupe_key: string;
+  event_json: string;
+  /** `rejected`, `conflict` (the center's verdict) or `unshippable` (the edge could not build the event). */
+  status: string;
+  reason: string;
+  created_at_ms: number;
+  dead_at_ms: number;
+}
+
+export interface OutboxOptions {
+  /** This edge meter's id (`CREDITGATE_EDGE_ID`), sent with every event. */
+  edgeId: string;
+  /**
+   * Rows the outbox may hold (`CREDITGATE_OUTBOX_MAX`). A batch that would pass it is refused with
+   * `SinkPaused` (reading pauses; nothing is dropped), unless the outbox is empty (a batch larger
+   * than the bound still goes in, or reading could never go on).
+   */
+  maxRows: number;
+  nowMs?: () => number;
+  /** Told when the outbox turns full (once per episode) and when it has room again. */
+  onFullChange?: (full: boolean, rows: number) => void;
+}
+
+/** What the outbox holds now, for `creditgate outbox` and the edge meter's logs. */
+export interface OutboxStatus {
+  rows: number;
+  maxRows: number;
+  full: boolean;
+  /** When the oldest waiting row was read (epoch ms), or null when empty. */
+  oldestCreatedAtMs: number | null;
+  /** The newest row's last push error, if any (one line, no secrets). */
+  lastError: string | null;
+  deadLetters: number;
+}
+
+/**
+ * The push event an edge meter ships for one read call: tokens, provider, model, timestamps and
+ * who (account, agent, session), the call's identity as idempotency key, and the edge's id. No
+ * money: the center prices it (`costUsd` is the transcript's own recorded cost, used only per the
+ * center's CREDITGATE_COST_MODE, exactly as a locally metered call's). Throws when the call has no
+ * computable identity.
+ */
+export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
+  const key = e.dedupeKey ?? dedupeKey(e);
+  return {
+    idempotencyKey: key,
+    agentId: e.agentId,
+    userId: e.accountId,
+    provider: e.provider,
+    model: e.model,
+    input: e.input,
+    output: e.output,
+    cacheRead: e.cacheRead,
+    cacheWrite: e.cacheWrite,
+    ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
+    costUsd: e.recordedCostUsd,
+    costOrigin:
+      e.recordedCostUsd !== null && e.recordedCostOrigin === "provider-billed" ? "provider-billed" : null,
+    timestampMs: e.messageTsMs,
+    success: !e.isError,
+    errorMessage: e.errorMessage,
+    sessionKey: e.sessionKey,
+    responseId: e.responseId,
+    sessionId: e.sessionId,
+    edgeId,
+  };
+}
+
+/**
+ * The edge meter's outbox in its own SQLite file. `record` is the meter's sink in edge mode: one
+ * IMMEDIATE transaction writes the batch's session facts, malformed-line records, one outbox row
+ * per new call identity AND the cursor moves that cover them, so a crash keeps all or none (the
+ * same guarantee the local biller gives its ledger). The shipper reads rows in id order and
+ * removes each only once the center acknowledged it (`ack`) or refused it as invalid
+ * (`deadLetter`, kept with the reason).
+ */
+export function createOutbox(db: Db, opts: OutboxOptions) {
+  const now = opts.nowMs ?? Date.now;
+  const cursors = createCursorRepo(db);
+  const countStmt = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM edge_outbox");
+  const insert = db.prepare<[string, string, number]>(
+    "INSERT INTO edge_outbox (dedupe_key, event_json, created_at_ms) VALUES (?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+  );
+  const insertDead = db.prepare<[string, string, string, string, number, number]>(
+    `INSERT INTO edge_dead_letters (dedupe_key, event_json, status, reason, created_at_ms, dead_at_ms)
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO UPDATE SET status = excluded.status,
+       reason = excluded.reason, event_json = excluded.event_json, dead_at_ms = excluded.dead_at_ms`,
+  );
+  const upsertSession = db.prepare(
+    `INSERT INTO meter_sessions (agent_id, session_id, session_key, account_id, channel, first_seen_ms, updated_at_ms)
+     VALUES (@agentId, @sessionId, @sessionKey, @accountId, @channel, @nowMs, @nowMs)
+     ON CONFLICT(agent_id, session_id) DO UPDATE SET
+       session_key = COALESCE(excluded.session_key, session_key),
+       account_id = COALESCE(excluded.account_id, account_id),
+       channel = COALESCE(excluded.channel, channel),
+       updated_at_ms = excluded.updated_at_ms
+     WHERE excluded.session_key IS NOT session_key OR excluded.account_id IS NOT account_id
+       OR excluded.channel IS NOT channel`,
+  );
+  const insertReject = db.prepare(
+    "INSERT INTO meter_rejects (source_ref, reason, created_at_ms) VALUES (?, ?, ?) ON CONFLICT(source_ref) DO NOTHING",
+  );
+  const pendingStmt = db.prepare<[number], EdgeOutboxRow>(
+    "SELECT id, dedupe_key, event_json, created_at_ms, attempts, last_error FROM edge_outbox ORDER BY id LIMIT ?",
+  );
+  const del = db.prepare<[number]>("DELETE FROM edge_outbox WHERE id = ?");
+  const noteErr = db.prepare<[string, number]>(
+    "UPDATE edge_outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+  );
+  const oldest = db.prepare<[], { created_at_ms: number; last_error: string | null }>(
+    "SELECT created_at_ms, last_error FROM edge_outbox ORDER BY id LIMIT 1",
+  );
+  const deadCount = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM edge_dead_letters");
+  const deadList = db.prepare<[number], EdgeDeadLetterRow>(
+    "SELECT id, dedupe_key, event_json, status, reason, created_at_ms, dead_at_ms FROM edge_dead_letters ORDER BY id DESC LIMIT ?",
+  );
+  const deadById = db.prepare<[number], EdgeDeadLetterRow>(
+    "SELECT id, dedupe_key, event_json, status, reason, created_at_ms, dead_at_ms FROM edge_dead_letters WHERE id = ?",
+  );
+  const deadDel = db.prepare<[number]>("DELETE FROM edge_dead_letters WHERE id = ?");
+  let full = false;
+
+  const recordTx = db.transaction((batch: SourceBatch): { recorded: number; duplicates: number } => {
+    const nowMs = now();
+    const rows = countStmt.get()?.n ?? 0;
+    if (rows > 0 && rows + batch.events.length > opts.maxRows) {
+      if (!full) {
+        full = true;
+        opts.onFullChange?.(true, rows);
+      }
+      throw new SinkPaused(`edge outbox full: ${rows} of ${opts.maxRows} rows (CREDITGATE_OUTBOX_MAX)`);
+    }
+    if (full) {
+      full = false;
+      opts.onFullChange?.(false, rows);
+    }
+    for (const s of batch.sessions) upsertSession.run({ ...s, nowMs });
+    for (const r of batch.rejects) insertReject.run(r.sourceRef, r.reason, nowMs);
+    let recorded = 0;
+    let duplicates = 0;
+    for (const e of batch.events) {
+      let ev: PushEvent;
+      try {
+        ev = pushEventOf(e, opts.edgeId);
+      } catch (err) {
+        // No identity: it can never be shipped exactly once. Kept, located, never dropped silently.
+        insertDead.run(
+          `unkeyed:${e.sourceRef}`,
+          JSON.stringify({
+            sourceRef: e.sourceRef,
+            agentId: e.agentId,
+            provider: e.provider,
+            model: e.model,
+          }),
+          "unshippable",
+          `cannot compute identity: ${(err as Error).message}`.slice(0, 300),
+          nowMs,
+          nowMs,
+        );
+        continue;
+      }
+      if (insert.run(ev.idempotencyKey, JSON.stringify(ev), nowMs).changes > 0) recorded++;
+      else duplicates++;
+    }
+    cursors.write(batch.cursorMoves, nowMs);
+    return { recorded, duplicates };
+  });
+
+  const settleTx = db.transaction(
+    (acked: readonly number[], dead: readonly { row: EdgeOutboxRow; status: string; reason: string }[]) => {
+      const nowMs = now();
+      for (const id of acked) del.run(id);
+      for (const d of dead) {
+        insertDead.run(
+          d.row.dedupe_key,
+          d.row.event_json,
+          d.status,
+          d.reason.slice(0, 1000),
+          d.row.created_at_ms,
+          nowMs,
+        );
+        del.run(d.row.id);
+      }
+    },
+  );
+  const noteTx = db.transaction((ids: readonly number[], error: string) => {
+    for (const id of ids) noteErr.run(error.slice(0, 300), id);
+  });
+  const retryTx = db.transaction((ids: readonly number[]): number => {
+    let n = 0;
+    for (const id of ids) {
+      const d = deadById.get(id);
+      if (!d || d.status === "unshippable") continue;
+      insert.run(d.dedupe_key, d.event_json, now());
+      deadDel.run(id);
+      n++;
+    }
+    return n;
+  });
+
+  return {
+    /** The meter's `record` sink (see MeterOptions.record). Throws `SinkPaused` when full. */
+    record(batch: SourceBatch): { recorded: number; duplicates: number } {
+      return recordTx.immediate(batch);
+    },
+    /** Up to `limit` waiting rows, oldest first. */
+    pending(limit: number): EdgeOutboxRow[] {
+      return pendingStmt.all(limit);
+    },
+    /** Removes the rows the center acknowledged and moves the refused ones to the dead letters, in one transaction. */
+    settle(
+      acked: readonly number[],
+      dead: readonly { row: EdgeOutboxRow; status: string; reason: string }[] = [],
+    ): void {
+      if (acked.length + dead.length > 0) settleTx.immediate(acked, dead);
+    },
+    /** Counts a failed push attempt on these rows, with its one-line error. */
+    noteError(ids: readonly number[], error: string): void {
+      if (ids.length > 0) noteTx.immediate(ids, error);
+    },
+    /** Rows waiting now. */
+    count(): number {
+      return countStmt.get()?.n ?? 0;
+    },
+    status(): OutboxStatus {
+      const rows = countStmt.get()?.n ?? 0;
+      const o = oldest.get();
+      return {
+        rows,
+        maxRows: opts.maxRows,
+        full: rows >= opts.maxRows,
+        oldestCreatedAtMs: o?.created_at_ms ?? null,
+        lastError: o?.last_error ?? null,
+        deadLetters: deadCount.get()?.n ?? 0,
+      };
+    },
+    /** The newest dead letters first, at most `limit`. */
+    deadLetters(limit = 50): EdgeDeadLetterRow[] {
+      return deadList.all(limit);
+    },
+    /**
+     * Puts dead letters back into the outbox (after the operator fixed the cause at the center);
+     * `unshippable` ones stay. Returns how many were moved.
+     */
+    retryDead(ids: readonly number[]): number {
+      return retryTx.immediate(ids);
+    },
+  };
+}
+
+export type Outbox = ReturnType<typeof createOutbox>;

@@ -1,0 +1,158 @@
+/**
+ * The edge outbox and shipper in-process, against a real center app listening on 127.0.0.1 over
+ * its own SQLite file: the outbox and the cursor commit together, a full outbox pauses (nothing
+ * written), a refused key keeps every row, and the push API's rules for edge events.
+ */
+import type { AddressInfo } from "node:net";
+import { describe, expect, it } from "vitest";
+import { createOutbox, createShipper, pushEventOf } from "../../src/edge/index.js";
+import { dedupeKey, SinkPaused, type SourceBatch, type UsageEvent } from "../../src/meter/index.js";
+import { admin, balanceOf, NOW, testApp } from "../api/support.js";
+import { createTempDb } from "../support/temp-db.js";
+
+function call(i: number, over: Partial<UsageEvent> = {}): UsageEvent {
+  return {
+    provider: "mock",
+    model: "mock-gpt",
+    api: null,
+    messageTsMs: NOW - 3_600_000 + i,
+    responseId: null,
+    input: 1_000_000,
+    output: 0,
+    cacheRead: 0,
+    cacheWrite: 0,
+    totalTokens: 1_000_000,
+    reasoningTokens: null,
+    stopReason: "stop",
+    isError: false,
+    errorMessage: null,
+    recordedCostUsd: null,
+    agentId: "main",
+    sessionId: "s1",
+    sessionKey: "agent:main:telegram:direct:42",
+    accountId: "telegram:42",
+    source: "jsonl",
+    sourceRef: `/x.jsonl@${i}`,
+    ...over,
+  };
+}
+
+const batch = (events: UsageEvent[], offset: number): SourceBatch => ({
+  events,
+  rejects: [],
+  sessions: [],
+  stats: {},
+  cursorMoves: {
+    files: [{ dev: "1", ino: "2", path: "/x.jsonl", head: "h", tail: null, offset, size: offset }],
+  },
+});
+
+async function center() {
+  const c = createTempDb();
+  const app = testApp(c.db);
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  return {
+    db: c.db,
+    url,
+    async close() {
+      await app.close();
+      c.cleanup();
+    },
+  };
+}
+
+describe("edge outbox and shipper", () => {
+  it("outbox rows and the cursor commit together; a full outbox pauses without writing; a refused key keeps every row; the right key drains it once", async () => {
+    const edge = createTempDb();
+    const c = await center();
+    try {
+      const full: boolean[] = [];
+      const outbox = createOutbox(edge.db, {
+        edgeId: "host-1",
+        maxRows: 4,
+        onFullChange: (f) => full.push(f),
+      });
+      const cursor = () =>
+        (
+          edge.db.prepare("SELECT offset_bytes AS o FROM meter_file_cursors").get() as
+            | { o: number }
+            | undefined
+        )?.o;
+      expect(outbox.record(batch([call(1), call(2)], 100))).toEqual({ recorded: 2, duplicates: 0 });
+      expect(cursor()).toBe(100);
+      // A re-read call is not queued twice.
+      expect(outbox.record(batch([call(2), call(3)], 200))).toEqual({ recorded: 1, duplicates: 1 });
+      // Full (3 rows + a batch of 2 > 4): the batch is refused whole, its cursor does not move.
+      expect(() => outbox.record(batch([call(4), call(5)], 300))).toThrow(SinkPaused);
+      expect(cursor()).toBe(200);
+      expect(outbox.count()).toBe(3);
+      expect(full).toEqual([true]);
+
+      const refused = createShipper({
+        outbox,
+        url: c.url,
+        key: "cg_nope",
+        batchSize: 2,
+        backoffMs: 1,
+        backoffMaxMs: 5,
+      });
+      expect(await refused.run(new AbortController().signal, { untilEmpty: true, maxFailures: 3 })).toBe(
+        false,
+      );
+      expect(refused.stats.lastError).toContain("refused the key");
+      expect(outbox.count()).toBe(3);
+      expect(outbox.pending(1)[0]?.attempts).toBe(3);
+
+      const shipper = createShipper({
+        outbox,
+        url: c.url,
+        key: admin.authorization.slice("Bearer ".length),
+        batchSize: 2,
+        backoffMs: 1,
+        backoffMaxMs: 5,
+      });
+      expect(await shipper.run(new AbortController().signal, { untilEmpty: true })).toBe(true);
+      expect(shipper.stats).toMatchObject({ billed: 3, duplicates: 0, deadLettered: 0, requests: 2 });
+      expect(balanceOf(c.db, "telegram:42")).toBe(-9_000_000); // 3 × 1M input × $3/MTok, priced at the center
+      expect(outbox.record(batch([call(4)], 300))).toEqual({ recorded: 1, duplicates: 0 });
+      expect(full).toEqual([true, false]);
+    } finally {
+      await c.close();
+      edge.cleanup();
+    }
+  });
+
+  it("the push API: an edge event must carry the call's identity, is not bound to the 30-day window, and a re-attributed repeat is a duplicate", async () => {
+    const c = await center();
+    try {
+      const post = async (events: unknown[]) =>
+        (await (
+          await fetch(`${c.url}/v1/usage`, {
+            method: "POST",
+            headers: { ...admin, "content-type": "application/json" },
+            body: JSON.stringify({ events }),
+          })
+        ).json()) as { results: { status: string; reason?: string }[] };
+      const old = call(0, { messageTsMs: NOW - 90 * 86_400_000 });
+      const ev = pushEventOf(old, "host-1");
+      expect(ev.idempotencyKey).toBe(dedupeKey(old));
+      const { edgeId: _e, sessionId: _s, ...plain } = ev;
+      const r = await post([ev, { ...ev, idempotencyKey: "my-key" }, { ...plain, idempotencyKey: "other" }]);
+      expect(r.results.map((x) => x.status)).toEqual(["billed", "rejected", "rejected"]);
+      expect(r.results[1]?.reason).toContain("identity");
+      expect(r.results[2]?.reason).toContain("push window");
+      const again = await post([{ ...ev, userId: "telegram:7", sessionKey: null }]);
+      expect(again.results[0]?.status).toBe("duplicate");
+      expect(balanceOf(c.db, "telegram:7")).toBe(0);
+      const row = c.db.prepare("SELECT source_ref AS r, session_id AS s FROM usage_events").get() as {
+        r: string;
+        s: string;
+      };
+      expect(row.r.startsWith("edge:host-1:")).toBe(true);
+      expect(row.s).toBe("s1");
+    } finally {
+      await c.close();
+    }
+  });
+});
