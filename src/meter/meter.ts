@@ -41,6 +41,11 @@ export interface MeterOptions {
    */
   readerThread?: boolean;
   log?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Keep redacted previews of this many characters of each call's user message and reply
+   * (`CREDITGATE_PREVIEWS=on`, `CREDITGATE_PREVIEW_CHARS`); 0: off. @defaultValue 0
+   */
+  previewChars?: number;
 }
 
 export interface MeterSummary extends SourceStats {
@@ -135,6 +140,7 @@ export function createMeter(opts: MeterOptions) {
             agentId: a.agentId,
             db: opts.db,
             batchSize: opts.batchSize,
+            previewChars: opts.previewChars ?? 0,
           }),
           createJsonlSource({
             agentDir: a.agentDir,
@@ -142,6 +148,7 @@ export function createMeter(opts: MeterOptions) {
             db: opts.db,
             batchSize: opts.batchSize,
             unknownSessionGraceMs: following ? (opts.unknownSessionGraceMs ?? 10_000) : 0,
+            previewChars: opts.previewChars ?? 0,
             ...(opts.nowMs ? { nowMs: opts.nowMs } : {}),
             ...(thread ? { thread } : {}),
           }),
