@@ -76,6 +76,8 @@ interface Case {
 
 const CASES: Case[] = [
   { name: "user then reply", lines: [HEADER, U(T0), A(T0 + 5, T0 + 800)], want: [800] },
+  // a resume right after a 1-byte first line: the read-back must stop at the file start
+  { name: "a blank first line", lines: ["", U(T0), A(T0 + 5, T0 + 800)], want: [800] },
   {
     name: "user entry ISO when message.timestamp is missing",
     lines: [U(null, { writtenAt: T0 + 100 }), A(T0 + 150, T0 + 900)],

@@ -117,7 +117,8 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       if (start === 0 || first > 0) {
         let end = data.length;
         while (end > first) {
-          const nl = data.lastIndexOf(NEWLINE, end - 2);
+          // (a negative offset would search from the buffer's end: never pass one)
+          const nl = end - 2 >= first ? data.lastIndexOf(NEWLINE, end - 2) : -1;
           const ls = nl < first ? first : nl + 1;
           let line = data.subarray(ls, end);
           end = ls;
