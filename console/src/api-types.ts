@@ -2026,6 +2026,179 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{id}/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One user's recent billed calls, newest first, with latency and redacted previews
+         * @description Previews (the user's message and the reply, redacted before storage) are null unless the server runs with CREDITGATE_PREVIEWS=on, for text-less calls, and after purge-previews. Page with before=<last id>.
+         *
+         *     Requires an API key with scope `read` or stronger.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    fromMs?: number;
+                    toMs?: number;
+                    limit?: number;
+                    before?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            calls: {
+                                id: number;
+                                messageTsMs: number;
+                                agentId: string;
+                                sessionKey: string | null;
+                                provider: string;
+                                model: string;
+                                inputTokens: number;
+                                outputTokens: number;
+                                cacheReadTokens: number;
+                                cacheWriteTokens: number;
+                                isError: boolean;
+                                costPicoUsd: string;
+                                chargeMicroCredits: number;
+                                latencyMs: number | null;
+                                previewUser: string | null;
+                                previewReply: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/previews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Erase every stored preview of one user (same as `creditgate purge-previews`)
+         * @description Requires an API key with scope `admin` or stronger.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            userId: string;
+                            rows: number;
+                            held: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                requestId: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/agents/{agentId}/usage": {
         parameters: {
             query?: never;
@@ -2196,7 +2369,7 @@ export interface paths {
         };
         /**
          * Usage report over a range, grouped and filtered (same numbers as `creditgate report --json`)
-         * @description One of today, last, or from/to (dates in the server's CREDITGATE_TIMEZONE; a date `to` is inclusive). by: comma-separated day|week|month|agent|model|provider|user|session|kind, at most one of day/week/month. Latency columns are null: the meter does not record latency yet.
+         * @description One of today, last, or from/to (dates in the server's CREDITGATE_TIMEZONE; a date `to` is inclusive). by: comma-separated day|week|month|agent|model|provider|user|session|kind, at most one of day/week/month. Latency (user message to reply, ms: mean and nearest-rank p95) is read from the raw rows that have one; rows billed before it was recorded have none (latencySamples counts the rows behind it). latency=false skips it.
          *
          *     Requires an API key with scope `read` or stronger.
          */
@@ -2214,6 +2387,7 @@ export interface paths {
                     kind?: "dm" | "group" | "subagent" | "cron" | "heartbeat" | "hook" | "operator" | "other";
                     by?: string;
                     top?: number;
+                    latency?: "0" | "1" | "true" | "false";
                 };
                 header?: never;
                 path?: never;
@@ -2251,6 +2425,7 @@ export interface paths {
                                 marginUsd: string | null;
                                 avgLatencyMs: number | null;
                                 p95LatencyMs: number | null;
+                                latencySamples: number;
                             }[];
                             totals: {
                                 group: {
@@ -2271,6 +2446,7 @@ export interface paths {
                                 marginUsd: string | null;
                                 avgLatencyMs: number | null;
                                 p95LatencyMs: number | null;
+                                latencySamples: number;
                             };
                             budgets: {
                                 /** @enum {string} */

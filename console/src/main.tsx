@@ -609,10 +609,15 @@ function UserPage(p: { id: string }) {
     () => must(api.GET("/v1/users/{id}/ledger", { params: { path, query: { limit: ledgerLimit } } })),
     [p.id, ledgerLimit],
   );
+  const calls = usePoll(
+    () => must(api.GET("/v1/users/{id}/calls", { params: { path, query: { limit: 20 } } })),
+    [p.id],
+  );
   const refresh = () => {
     status.reload();
     act.reload();
     ledger.reload();
+    calls.reload();
   };
   const s = status.data;
   const a = act.data;
@@ -681,6 +686,8 @@ function UserPage(p: { id: string }) {
           </div>
         </>
       )}
+      <h2>{t.recentCalls}</h2>
+      {calls.data && <CallsTable rows={calls.data.calls} />}
       <h2>{t.ledger}</h2>
       {ledger.data && (
         <table>
@@ -735,6 +742,44 @@ function UserPage(p: { id: string }) {
         </>
       )}
     </section>
+  );
+}
+
+/** A user's recent calls: model, cost, latency and the redacted previews (when the server keeps them). */
+function CallsTable(p: { rows: Get<"/v1/users/{id}/calls">["calls"] }) {
+  const { t, locale } = useApp();
+  if (p.rows.length === 0) return <p>{t.nothing}</p>;
+  const anyPreview = p.rows.some((r) => r.previewUser !== null || r.previewReply !== null);
+  return (
+    <>
+      {!anyPreview && <p>{t.previewsOff}</p>}
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t.when}</th>
+            <th scope="col">{t.model}</th>
+            <th scope="col">{t.providerCost}</th>
+            <th scope="col">{t.latencyMs}</th>
+            {anyPreview && <th scope="col">{t.userSaid}</th>}
+            {anyPreview && <th scope="col">{t.reply}</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {p.rows.map((r) => (
+            <tr>
+              <td>{dateTime(locale, r.messageTsMs)}</td>
+              <td>
+                {r.provider}/{r.model}
+              </td>
+              <td class="num">{usd(locale, r.costPicoUsd)}</td>
+              <td class="num">{r.latencyMs === null ? "–" : int(locale, r.latencyMs)}</td>
+              {anyPreview && <td>{r.previewUser ?? ""}</td>}
+              {anyPreview && <td>{r.previewReply ?? ""}</td>}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
 

@@ -45,6 +45,8 @@ function toConfig(e: Env) {
       batchSize: e.CREDITGATE_BATCH_SIZE,
       readerThread: e.CREDITGATE_READER_THREAD,
       reviewMaxCallUsd: e.CREDITGATE_REVIEW_MAX_CALL_USD,
+      /** Redacted preview length in characters; 0 when CREDITGATE_PREVIEWS is off. */
+      previewChars: e.CREDITGATE_PREVIEWS === "on" ? e.CREDITGATE_PREVIEW_CHARS : 0,
     },
     ship: {
       to: e.CREDITGATE_SHIP_TO ? e.CREDITGATE_SHIP_TO.replace(/\/+$/, "") : null,

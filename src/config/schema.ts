@@ -82,6 +82,10 @@ export const envSchema = z.object({
   CREDITGATE_READER_THREAD: z.stringbool().default(true),
   /** A model call costing more than this (USD) is held for the operator's review, not billed. */
   CREDITGATE_REVIEW_MAX_CALL_USD: decimal.default("200"),
+  /** Redacted previews of each call's user message and reply (docs/previews.md): off by default. */
+  CREDITGATE_PREVIEWS: z.enum(["off", "on"]).default("off"),
+  /** Preview length in characters (code points), when previews are on. */
+  CREDITGATE_PREVIEW_CHARS: z.coerce.number().int().min(16).max(2000).default(160),
   // edge meter (meter --ship-to): ship read calls to a central creditgate instead of billing here
   /** The center's base URL (its `POST /v1/usage`); set: `creditgate meter` is an edge meter. */
   CREDITGATE_SHIP_TO: z

@@ -1004,6 +1004,28 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 25,
+    name: "usage-latency",
+    sql: `
+    -- Model latency of a call (docs/reports.md "Latency"): ms from the user message to this reply
+    -- as the transcript shows it (the first billed reply after a user line); NULL when not
+    -- derivable (tool-use continuations, no user line, missing or out-of-order times) and for rows
+    -- billed before this migration. Reports read it from raw rows (avg and p95 per group).
+    ALTER TABLE usage_events ADD COLUMN latency_ms INTEGER CHECK (latency_ms IS NULL OR latency_ms >= 0);
+    `,
+  },
+  {
+    version: 26,
+    name: "usage-previews",
+    sql: `
+    -- Redacted previews (docs/previews.md; CREDITGATE_PREVIEWS=on): the first N characters of the
+    -- user message and of the reply, redacted before they are written. NULL when previews are off,
+    -- there was no text, or they were purged (creditgate purge-previews). Removed with their row.
+    ALTER TABLE usage_events ADD COLUMN preview_user TEXT;
+    ALTER TABLE usage_events ADD COLUMN preview_reply TEXT;
+    `,
+  },
+  {
     version: 29,
     name: "api-keys-push-scope",
     sql: `

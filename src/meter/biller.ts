@@ -234,6 +234,9 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       unknown_model: quote.unknownModel ? 1 : 0,
       anomaly,
       created_at_ms: nowMs,
+      latency_ms: e.latencyMs ?? null,
+      preview_user: e.userPreview ?? null,
+      preview_reply: e.replyPreview ?? null,
     });
     result.billed++;
     result.chargedMicroCredits += charge;

@@ -12,12 +12,14 @@ import { createMeter, type MeterOptions } from "./meter.js";
 import { createPricer, loadPriceOverrides, overrideSanityWarnings } from "./pricing.js";
 
 export { type BilledEvent, type Biller, createBiller } from "./biller.js";
+export { type CallRow, MAX_CALLS, purgePreviews, recentCalls } from "./calls.js";
 export { createCursorRepo } from "./cursor-repo.js";
 export { type AgentDir, discoverStateDirs, listAgents, type StateDir } from "./discover.js";
 export { createSourceHealth, type SourceHealth, type SourceProblem, sourceHealth } from "./health.js";
 export { dedupeKey } from "./identity.js";
 export { createMeter, type Meter, type MeterOptions, type MeterSummary, SinkPaused } from "./meter.js";
-export { type LineResult, parseEntry, parseLine } from "./parse.js";
+export { type LineResult, latencyMs, MAX_LATENCY_MS, parseEntry, parseLine } from "./parse.js";
+export { DEFAULT_PREVIEW_CHARS, makePreview, messageText, redact } from "./preview.js";
 export { createPricer, loadPriceOverrides, overrideSanityWarnings } from "./pricing.js";
 export {
   GROUP_BY,
@@ -79,6 +81,7 @@ export function meterFromConfig(
     creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
     batchSize: config.meter.batchSize,
     readerThread: config.meter.readerThread,
+    previewChars: config.meter.previewChars,
     pollMs: config.meter.pollMs,
     maxCallPicoUsd: decimalToScaled(config.meter.reviewMaxCallUsd, 12),
     ...extra,

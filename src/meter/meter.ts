@@ -42,6 +42,11 @@ export interface MeterOptions {
   readerThread?: boolean;
   log?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
   /**
+   * Keep redacted previews of this many characters of each call's user message and reply
+   * (`CREDITGATE_PREVIEWS=on`, `CREDITGATE_PREVIEW_CHARS`); 0: off. @defaultValue 0
+   */
+  previewChars?: number;
+  /**
    * Replaces billing (edge meters, `meter --ship-to`): each batch is handed to `record`, which
    * must write it AND its `cursorMoves` (and sessions, rejects) in one transaction, exactly like
    * the biller does, and return how many events it queued and how many it already had. Throwing
@@ -158,6 +163,7 @@ export function createMeter(opts: MeterOptions) {
             agentId: a.agentId,
             db: opts.db,
             batchSize: opts.batchSize,
+            previewChars: opts.previewChars ?? 0,
           }),
           createJsonlSource({
             agentDir: a.agentDir,
@@ -165,6 +171,7 @@ export function createMeter(opts: MeterOptions) {
             db: opts.db,
             batchSize: opts.batchSize,
             unknownSessionGraceMs: following ? (opts.unknownSessionGraceMs ?? 10_000) : 0,
+            previewChars: opts.previewChars ?? 0,
             ...(opts.nowMs ? { nowMs: opts.nowMs } : {}),
             ...(thread ? { thread } : {}),
           }),

@@ -9,7 +9,19 @@ import type { ParsedUsage, UsageEvent, UsageSource } from "./types.js";
  * marks synthetic lines: `delivery-mirror`, `gateway-injected`).
  */
 export type LineResult =
-  | { kind: "usage"; usage: ParsedUsage }
+  | {
+      kind: "usage";
+      usage: ParsedUsage;
+      /**
+       * When the reply was written: the entry's ISO `timestamp` in epoch ms, or null. Not
+       * `message.timestamp`, which is when the call started (see `latencyMs`).
+       */
+      writtenAtMs: number | null;
+      /** `message.content` as found (for a reply preview; never logged). */
+      content: unknown;
+    }
+  /** A user message line: when it was sent (`message.timestamp`, else the entry's ISO time) and its content. */
+  | { kind: "user"; atMs: number | null; content: unknown }
   /** Valid JSON that is not a billable call (user line, header, zero-usage error, synthetic). */
   | { kind: "skip"; why: SkipReason }
   /** Not JSON, or a message line with unusable usage fields. */
@@ -19,6 +31,29 @@ export type SkipReason = "not-usage" | "synthetic" | "zero-usage";
 
 export const USAGE_MARK = Buffer.from('"usage"');
 export const ASSISTANT_MARK = Buffer.from('"assistant"');
+/**
+ * A user message line contains this (compact JSON, as OpenClaw writes it). Inside a JSON string
+ * the quotes would be escaped, so chat text cannot fake it; a tool call's argument object can,
+ * which is why a candidate is parsed before it counts.
+ */
+export const USER_MARK = Buffer.from('"role":"user"');
+export const USER_MARK_TEXT = '"role":"user"';
+
+/**
+ * Latencies above this (1 hour, in ms) are not believed: a clock jump, a restored backup, or a
+ * turn that was left waiting. Stored as null.
+ */
+export const MAX_LATENCY_MS = 3_600_000;
+
+/**
+ * Latency of a reply in ms: `replyAtMs − userAtMs`, or null when either is unknown, the
+ * difference is negative (out-of-order clocks) or above {@link MAX_LATENCY_MS}.
+ */
+export function latencyMs(userAtMs: number | null, replyAtMs: number | null): number | null {
+  if (userAtMs === null || replyAtMs === null) return null;
+  const d = replyAtMs - userAtMs;
+  return Number.isSafeInteger(d) && d >= 0 && d <= MAX_LATENCY_MS ? d : null;
+}
 
 /**
  * Cheap byte-level pre-filter: a line that contains neither `"usage"` nor `"assistant"` cannot
@@ -73,6 +108,9 @@ export function usageEvent(
   accountId: string,
   source: UsageSource,
   sourceRef: string,
+  latency: number | null = null,
+  userPreview: string | null = null,
+  replyPreview: string | null = null,
 ): UsageEvent {
   return {
     provider: u.provider,
@@ -98,6 +136,9 @@ export function usageEvent(
     accountId,
     source,
     sourceRef,
+    latencyMs: latency,
+    userPreview,
+    replyPreview,
   };
 }
 
@@ -111,6 +152,12 @@ function count(v: unknown): number | null {
 
 function str(v: unknown): string | null {
   return typeof v === "string" && v.length > 0 ? v : null;
+}
+
+function isoMs(v: unknown): number | null {
+  if (typeof v !== "string") return null;
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? t : null;
 }
 
 /** Parses one complete transcript line (without its newline). */
@@ -135,6 +182,13 @@ export function parseEntry(entry: unknown): LineResult {
   if (typeof m !== "object" || m === null)
     return { kind: "malformed", reason: "message line without message" };
   const msg = m as Record<string, unknown>;
+  if (msg.role === "user") {
+    const at =
+      typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp)
+        ? Math.trunc(msg.timestamp)
+        : isoMs(e.timestamp);
+    return { kind: "user", atMs: at, content: msg.content };
+  }
   if (msg.role !== "assistant") return { kind: "skip", why: "not-usage" };
   const u = msg.usage;
   if (u === undefined || u === null) return { kind: "skip", why: "not-usage" };
@@ -195,6 +249,8 @@ export function parseEntry(entry: unknown): LineResult {
   const errorText = str(msg.errorMessage);
   return {
     kind: "usage",
+    writtenAtMs: isoMs(e.timestamp),
+    content: msg.content,
     usage: {
       provider,
       model,

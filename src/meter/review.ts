@@ -394,6 +394,9 @@ export function createReviewQueue(db: Db) {
       unknown_model: 0,
       anomaly: `released from review #${id} (${r.reason}): ${o.reason}`.slice(0, 1000),
       created_at_ms: o.nowMs,
+      latency_ms: e.latencyMs ?? null,
+      preview_user: e.userPreview ?? null,
+      preview_reply: e.replyPreview ?? null,
     });
     resolve.run("released", o.nowMs, o.reason, usageEventId, id);
     return {

@@ -54,6 +54,16 @@ export interface UsageEvent extends ParsedUsage {
    * own idempotency key); otherwise it is derived from the call itself (`dedupeKey`).
    */
   dedupeKey?: string;
+  /**
+   * User message to this reply in ms (docs/reports.md "Latency"): set on the first billed reply
+   * after a user line of the same transcript; null (or absent: push ingestion) when not derivable.
+   * Not part of the dedupe identity.
+   */
+  latencyMs?: number | null;
+  /** Redacted preview of the user message this call answered (previews on), else null/absent. */
+  userPreview?: string | null;
+  /** Redacted preview of this reply's text (previews on), else null/absent. */
+  replyPreview?: string | null;
 }
 
 /**

@@ -45,16 +45,24 @@ export interface UsageEventRow {
   /** A note on the row, e.g. an implausible recorded cost that was not used. */
   anomaly: string | null;
   created_at_ms: number;
+  /** User message to this reply, ms (migration 25); null when not derivable. */
+  latency_ms: number | null;
+  /** Redacted previews (migration 26); null when off, empty or purged. */
+  preview_user: string | null;
+  preview_reply: string | null;
 }
 
 /**
  * What `insert` writes: every column but `id`. Pico-USD costs may be bigints (up to int64): a
  * cost past 2^53 is stored exactly.
  */
-export type NewUsageEventRow = Omit<UsageEventRow, "id" | "recorded_cost_pico_usd" | "cost_pico_usd"> & {
+export type NewUsageEventRow = Omit<
+  UsageEventRow,
+  "id" | "recorded_cost_pico_usd" | "cost_pico_usd" | "latency_ms" | "preview_user" | "preview_reply"
+> & {
   recorded_cost_pico_usd: bigint | number | null;
   cost_pico_usd: bigint | number;
-};
+} & Partial<Pick<UsageEventRow, "latency_ms" | "preview_user" | "preview_reply">>;
 
 const COLUMNS = [
   "dedupe_key",
@@ -89,6 +97,9 @@ const COLUMNS = [
   "unknown_model",
   "anomaly",
   "created_at_ms",
+  "latency_ms",
+  "preview_user",
+  "preview_reply",
 ] as const satisfies readonly (keyof NewUsageEventRow)[];
 
 /** Milliseconds in a UTC day: `usage_daily.day` is `message_ts_ms / DAY_MS` (integer division). */
@@ -226,7 +237,17 @@ export function createUsageWriter(db: Db) {
     const ids: number[] = [];
     const groups = new Map<string, DailyGroup>();
     for (const row of rows) {
-      ids.push(Number(insert.run(row).lastInsertRowid));
+      // Latency and previews are optional (absent: NULL); named parameters must all be bound.
+      const full =
+        row.latency_ms === undefined || row.preview_user === undefined || row.preview_reply === undefined
+          ? {
+              ...row,
+              latency_ms: row.latency_ms ?? null,
+              preview_user: row.preview_user ?? null,
+              preview_reply: row.preview_reply ?? null,
+            }
+          : row;
+      ids.push(Number(insert.run(full).lastInsertRowid));
       addToDaily(groups, row);
     }
     for (const g of groups.values()) upsertDaily.run(...g.key, ...DAILY_SUMS.map((c) => g.sums[c]));

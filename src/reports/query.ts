@@ -55,6 +55,11 @@ export interface ReportQuery {
   top?: number | undefined;
   /** Credits per USD (`CREDITGATE_CREDITS_PER_USD`), to value the charges for the margin. */
   creditsPerUsd: Ratio;
+  /**
+   * Compute the latency columns (a read of the raw rows with a latency in the range, whatever the
+   * grouping); false leaves them null and keeps whole UTC days on the aggregate. @defaultValue true
+   */
+  latency?: boolean | undefined;
 }
 
 /** One report row: its group and its totals. Money as exact decimal strings (no floats). */
@@ -80,11 +85,14 @@ export interface ReportRow {
   /** chargedUsd − costUsd (exact to the pico-USD); null when chargedUsd is. */
   marginUsd: string | null;
   /**
-   * Model latency (user message to assistant reply), ms: not recorded by the meter yet, always
-   * null (README "Reports").
+   * Model latency (user message to assistant reply, docs/reports.md "Latency"), ms, over the rows
+   * of the group that have one (`usage_events.latency_ms`): the mean rounded to a whole ms, and
+   * the 95th percentile by nearest rank. Null when no row of the group has a latency.
    */
   avgLatencyMs: number | null;
   p95LatencyMs: number | null;
+  /** Rows of the group with a latency (the sample behind avg/p95). */
+  latencySamples: number;
 }
 
 export interface Report {
@@ -135,6 +143,64 @@ function addSums(into: Sums, from: Partial<Record<string, unknown>>): void {
 }
 
 type KeyDim = keyof typeof DIM_SQL;
+
+/** The raw-row WHERE terms (and their values) of the filters. */
+function rawFilters(f: ReportFilters): { where: string[]; params: (string | number)[] } {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  const add = (sql: string, ...values: string[]) => {
+    where.push(sql);
+    params.push(...values);
+  };
+  if (f.user !== undefined) add("account_id = ?", f.user);
+  if (f.agent !== undefined) add("agent_id = ?", f.agent);
+  if (f.provider !== undefined) add("provider = ?", f.provider);
+  if (f.model !== undefined) add("(provider || '/' || model = ? OR model = ?)", f.model, f.model);
+  if (f.kind !== undefined) add(`${SESSION_KIND_SQL} = ?`, f.kind);
+  return { where, params };
+}
+
+/**
+ * The latencies (ms) of the raw rows of `[lo, hi)` that have one, by `dims` (non-time), keyed like
+ * `sumGroups`. Latency is not aggregated in usage_daily: always read raw (indexed by time).
+ */
+function latencyGroups(
+  db: Db,
+  lo: number,
+  hi: number,
+  dims: readonly KeyDim[],
+  f: ReportFilters,
+): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  if (!(lo < hi)) return out;
+  const { where, params } = rawFilters(f);
+  const select = dims.map((d, i) => `${DIM_SQL[d].raw} AS d${i}, `).join("");
+  const rows = db
+    .prepare<(string | number)[], Record<string, unknown>>(
+      `SELECT ${select}latency_ms AS l FROM usage_events
+       WHERE ${[...where, "message_ts_ms >= ?", "message_ts_ms < ?", "latency_ms IS NOT NULL"].join(" AND ")}`,
+    )
+    .raw(true)
+    .all(...params, lo, hi) as unknown as unknown[][];
+  for (const r of rows) {
+    const key = JSON.stringify(dims.map((_, i) => String(r[i])));
+    const l = Number(r[dims.length]);
+    const list = out.get(key);
+    if (list) list.push(l);
+    else out.set(key, [l]);
+  }
+  return out;
+}
+
+/** Mean (rounded half-up to a whole ms) and nearest-rank 95th percentile of `values` (sorted here). */
+export function latencyStats(values: number[]): { avg: number | null; p95: number | null } {
+  if (values.length === 0) return { avg: null, p95: null };
+  values.sort((a, b) => a - b);
+  let sum = 0;
+  for (const v of values) sum += v;
+  const p95 = values[Math.ceil(0.95 * values.length) - 1] as number;
+  return { avg: Math.round(sum / values.length), p95 };
+}
 
 /** Group sums of `[lo, hi)` by `dims` (non-time), keyed by the JSON of the dimension values. */
 function sumGroups(
@@ -267,7 +333,13 @@ function localBucketSums(
   });
 }
 
-function toRow(group: ReportRow["group"], s: Sums, creditsPerUsd: Ratio): ReportRow {
+function toRow(
+  group: ReportRow["group"],
+  s: Sums,
+  creditsPerUsd: Ratio,
+  latencies: number[] = [],
+): ReportRow {
+  const lat = latencyStats(latencies);
   const chargedPico = microCreditsToPicoUsd(s.charged, creditsPerUsd);
   const requests = Number(s.requests);
   return {
@@ -285,8 +357,9 @@ function toRow(group: ReportRow["group"], s: Sums, creditsPerUsd: Ratio): Report
     chargedMicroCredits: Number(s.charged),
     chargedUsd: chargedPico === null ? null : formatPicoUsd(chargedPico),
     marginUsd: chargedPico === null ? null : formatPicoUsd(chargedPico - s.costPico),
-    avgLatencyMs: null,
-    p95LatencyMs: null,
+    avgLatencyMs: lat.avg,
+    p95LatencyMs: lat.p95,
+    latencySamples: latencies.length,
   };
 }
 
@@ -310,15 +383,19 @@ export function runReport(db: Db, q: ReportQuery): Report {
     : [{ startMs: q.range.fromMs, endMs: q.range.toMs, label: "" }];
 
   // Every (bucket, group) with its sums, and the cost of each group over the whole range (for --top).
-  const cells: { bucket: string; values: string[]; sums: Sums }[] = [];
+  const cells: { bucket: string; values: string[]; sums: Sums; latencies: number[] }[] = [];
   const groupCost = new Map<string, bigint>();
   const totals = zeroSums();
+  const allLatencies: number[] = [];
   // Local days not aligned with UTC days: UTC-day aggregates ± the raw hours between midnights.
   const local = timeDim === "day" && !needsRaw(keyDims, f) ? localBucketSums(db, buckets, keyDims, f) : null;
   for (const [i, b] of buckets.entries()) {
+    const lat = q.latency === false ? null : latencyGroups(db, b.startMs, b.endMs, keyDims, f);
     for (const [key, sums] of local?.[i] ?? sumGroups(db, b.startMs, b.endMs, keyDims, f)) {
       const values = JSON.parse(key) as string[];
-      cells.push({ bucket: b.label, values, sums });
+      const latencies = lat?.get(key) ?? [];
+      for (const l of latencies) allLatencies.push(l);
+      cells.push({ bucket: b.label, values, sums, latencies });
       const rankKey = keyDims.length ? key : b.label;
       groupCost.set(rankKey, (groupCost.get(rankKey) ?? 0n) + sums.costPico);
       addSums(totals, sums);
@@ -345,7 +422,7 @@ export function runReport(db: Db, q: ReportQuery): Report {
     for (const d of by) {
       group[d] = TIME_DIMS.includes(d) ? c.bucket : (c.values[keyDims.indexOf(d as KeyDim)] ?? "");
     }
-    return toRow(group, c.sums, q.creditsPerUsd);
+    return toRow(group, c.sums, q.creditsPerUsd, c.latencies);
   });
   return {
     fromMs: q.range.fromMs,
@@ -353,6 +430,6 @@ export function runReport(db: Db, q: ReportQuery): Report {
     timeZone: q.timeZone,
     by,
     rows,
-    totals: toRow({}, totals, q.creditsPerUsd),
+    totals: toRow({}, totals, q.creditsPerUsd, allLatencies),
   };
 }

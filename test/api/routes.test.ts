@@ -391,6 +391,8 @@ const V1_ROUTES = [
   "GET /v1/users/:id/limits",
   "GET /v1/users/:id/status",
   "GET /v1/users/:id/usage",
+  "GET /v1/users/:id/calls",
+  "DELETE /v1/users/:id/previews",
   "POST /v1/keys",
   "POST /v1/notices/:id/ack",
   "POST /v1/topups",

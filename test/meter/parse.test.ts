@@ -39,6 +39,9 @@ describe("parseLine", () => {
     const r = parseLine(line(usageMsg()));
     expect(r).toEqual({
       kind: "usage",
+      // the reply's write time (entry ISO timestamp) and its content, for latency and previews
+      writtenAtMs: Date.parse(JSON.parse(line(usageMsg())).timestamp),
+      content: usageMsg().content,
       usage: {
         provider: "mock",
         model: "mock-gpt",
@@ -172,11 +175,34 @@ describe("parseLine", () => {
       { type: "label", label: "l" },
       { type: "session_info", name: "n" },
       { type: "reset", reason: "new" },
-      { type: "message", message: { role: "user", content: "hi", timestamp: 1 } },
       { type: "message", message: { role: "toolResult", content: [] } },
       { type: "message", message: { role: "assistant", content: [] } },
     ];
     for (const t of types) expect(parseLine(JSON.stringify(t)).kind, t.type).toBe("skip");
+  });
+
+  it("a user line is a turn start: when it was sent (message.timestamp, else the entry's ISO) and its content", () => {
+    expect(
+      parseLine(JSON.stringify({ type: "message", message: { role: "user", content: "hi", timestamp: 1 } })),
+    ).toEqual({ kind: "user", atMs: 1, content: "hi" });
+    expect(
+      parseLine(
+        JSON.stringify({
+          type: "message",
+          timestamp: "2026-11-22T18:00:00.000Z",
+          message: { role: "user", content: [{ type: "text", text: "x" }] },
+        }),
+      ),
+    ).toEqual({
+      kind: "user",
+      atMs: Date.parse("2026-11-22T18:00:00.000Z"),
+      content: [{ type: "text", text: "x" }],
+    });
+    expect(parseLine(JSON.stringify({ type: "message", message: { role: "user", content: "x" } }))).toEqual({
+      kind: "user",
+      atMs: null,
+      content: "x",
+    });
   });
 
   it("reports malformed lines with a reason", () => {
@@ -308,6 +334,9 @@ describe("usageEvent", () => {
       accountId: "telegram:42",
       source: "jsonl",
       sourceRef: "/f@12",
+      latencyMs: null,
+      userPreview: null,
+      replyPreview: null,
     });
     expect(e.cacheWrite1h).toBe(300);
     expect(e.recordedCostOrigin).toBe("provider-billed");
@@ -320,6 +349,9 @@ describe("usageEvent", () => {
         accountId: 0,
         source: 0,
         sourceRef: 0,
+        latencyMs: 0,
+        userPreview: 0,
+        replyPreview: 0,
       }).sort(),
     );
   });

@@ -246,4 +246,57 @@ describe("the JSONL reader thread", () => {
       db.close();
     }
   });
+
+  it("latency and previews read on the thread equal the main thread's, call for call", async () => {
+    dir = mkdtempSync(join(tmpdir(), "creditgate-thread-latency-"));
+    const stateDir = join(dir, "state");
+    synthState({ stateDir, agents: 1, sessions: 30, turns: 8, users: 6, seed: 11 });
+    writeFileSync(join(dir, "prices.json"), JSON.stringify(SYNTH_PRICES));
+    const pricer = createPricer({
+      mode: "calculate",
+      overrides: loadPriceOverrides(join(dir, "prices.json")),
+      fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+    });
+    const read = async (name: string, thread: ReturnType<typeof createReaderThread> | undefined) => {
+      const db = openDatabase(join(dir as string, `${name}.sqlite`));
+      const biller = createBiller(db, createLedger(db), {
+        pricer,
+        markup: { num: 1n, den: 1n },
+        creditsPerUsd: { num: 1n, den: 1n },
+      });
+      const source = createJsonlSource({
+        agentDir: join(stateDir, "agents", "main"),
+        agentId: "main",
+        db,
+        batchSize: 13, // many batches: the turn must carry across them
+        previewChars: 40,
+        ...(thread ? { thread } : {}),
+      });
+      let threadBatches = 0;
+      await source.poll((b) => {
+        threadBatches++;
+        biller.bill(b);
+      });
+      const rows = db
+        .prepare(
+          "SELECT dedupe_key AS k, latency_ms AS l, preview_user AS u, preview_reply AS r FROM usage_events ORDER BY k",
+        )
+        .all();
+      db.close();
+      return { rows, threadBatches };
+    };
+    const thread = createReaderThread({});
+    try {
+      const onThread = await read("thread", thread);
+      expect(thread.crashes).toBe(0);
+      const onMain = await read("main", undefined);
+      expect(onThread.rows.length).toBeGreaterThan(50);
+      expect(onThread.rows).toEqual(onMain.rows);
+      const withLatency = (onMain.rows as { l: number | null }[]).filter((r) => r.l !== null);
+      expect(withLatency.length).toBeGreaterThan(10);
+      expect(withLatency.length).toBeLessThan(onMain.rows.length); // tool-use continuations have none
+    } finally {
+      await thread.terminate();
+    }
+  });
 });

@@ -49,6 +49,9 @@ describe("usage_events writer", () => {
       unknown_model: 0,
       anomaly: "note",
       created_at_ms: NOW,
+      latency_ms: 1234,
+      preview_user: "hi [email]",
+      preview_reply: "ok",
     };
     const writer = createUsageWriter(db);
     const id = writer.insert(row);

@@ -53,6 +53,8 @@ export const reportQuerySchema = z.strictObject({
     .pipe(z.array(z.enum(REPORT_DIMS)).max(REPORT_DIMS.length))
     .optional(),
   top: z.coerce.number().int().min(1).max(10_000).optional(),
+  /** `false`: skip the latency columns (null), which are read from raw rows. Default true. */
+  latency: flag.optional(),
 });
 
 const reportRowSchema = z.object({
@@ -72,6 +74,7 @@ const reportRowSchema = z.object({
   marginUsd: z.string().nullable(),
   avgLatencyMs: z.number().nullable(),
   p95LatencyMs: z.number().nullable(),
+  latencySamples: z.number().int(),
 });
 
 /** The operator's usage report (same numbers as `creditgate report`). */
@@ -87,7 +90,8 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         description:
           "One of today, last, or from/to (dates in the server's CREDITGATE_TIMEZONE; a date `to` is inclusive). " +
           "by: comma-separated day|week|month|agent|model|provider|user|session|kind, at most one of day/week/month. " +
-          "Latency columns are null: the meter does not record latency yet.",
+          "Latency (user message to reply, ms: mean and nearest-rank p95) is read from the raw rows that have one; " +
+          "rows billed before it was recorded have none (latencySamples counts the rows behind it). latency=false skips it.",
         querystring: reportQuerySchema,
         response: { 200: reportSchema, ...errorResponses },
       },
@@ -104,6 +108,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
           filters: { agent: q.agent, model: q.model, provider: q.provider, user: q.user, kind: q.kind },
           top: q.top,
           creditsPerUsd: o.creditsPerUsd,
+          latency: q.latency,
         });
         return { ...report, budgets: budgetStatuses(o.db, o.timeZone, now) };
       } catch (err) {

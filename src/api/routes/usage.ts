@@ -5,7 +5,15 @@ import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode, formatZodIssues } from "../../errors.js";
 import { MAX_PUSH_BATCH, type PushIngester, type PushStatus, pushBatchSchema } from "../../ingest/index.js";
 import { agentBurnSchema, agentUsageSchema, type Queries, userUsageSchema } from "../../limits/index.js";
-import { GROUP_BY, parseTimeArg, queryUsageWithHeld, usageRowWithHeldSchema } from "../../meter/index.js";
+import {
+  GROUP_BY,
+  MAX_CALLS,
+  parseTimeArg,
+  purgePreviews,
+  queryUsageWithHeld,
+  recentCalls,
+  usageRowWithHeldSchema,
+} from "../../meter/index.js";
 import { errorResponses, idParam, issuesOf } from "./shared.js";
 
 export interface UsageRoutesOptions {
@@ -35,6 +43,26 @@ export const usageQuerySchema = z.strictObject({
 const agentParam = z.object({ agentId: agentIdSchema });
 const optionalInt = z.coerce.number().int().min(0).optional();
 const range = z.object({ fromMs: optionalInt, toMs: optionalInt });
+
+/** `GET /v1/users/:id/calls`: one billed call with its latency and redacted previews. */
+const callRowSchema = z.object({
+  id: z.number().int(),
+  messageTsMs: z.number().int(),
+  agentId: z.string(),
+  sessionKey: z.string().nullable(),
+  provider: z.string(),
+  model: z.string(),
+  inputTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  cacheReadTokens: z.number().int(),
+  cacheWriteTokens: z.number().int(),
+  isError: z.boolean(),
+  costPicoUsd: z.string(),
+  chargeMicroCredits: z.number().int(),
+  latencyMs: z.number().int().nullable(),
+  previewUser: z.string().nullable(),
+  previewReply: z.string().nullable(),
+});
 
 const pushResponseSchema = z.object({
   billed: z.number().int(),
@@ -165,6 +193,55 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
       },
     },
     async (request) => queries.answer("user_usage", { userId: request.params.id, ...request.query }, nowMs()),
+  );
+  api.get(
+    "/v1/users/:id/calls",
+    {
+      config: { scope: "read" },
+      schema: {
+        tags,
+        summary: "One user's recent billed calls, newest first, with latency and redacted previews",
+        description:
+          "Previews (the user's message and the reply, redacted before storage) are null unless the server runs " +
+          "with CREDITGATE_PREVIEWS=on, for text-less calls, and after purge-previews. Page with before=<last id>.",
+        params: idParam,
+        querystring: z.strictObject({
+          fromMs: optionalInt,
+          toMs: optionalInt,
+          limit: z.coerce.number().int().min(1).max(MAX_CALLS).default(50),
+          before: z.coerce.number().int().min(1).optional(),
+        }),
+        response: { 200: z.object({ userId: z.string(), calls: z.array(callRowSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      return {
+        userId: request.params.id,
+        calls: recentCalls(db, request.params.id, {
+          limit: q.limit,
+          ...(q.fromMs !== undefined ? { sinceMs: q.fromMs } : {}),
+          ...(q.toMs !== undefined ? { untilMs: q.toMs } : {}),
+          ...(q.before !== undefined ? { beforeId: q.before } : {}),
+        }),
+      };
+    },
+  );
+  api.delete(
+    "/v1/users/:id/previews",
+    {
+      config: { scope: "admin" },
+      schema: {
+        tags,
+        summary: "Erase every stored preview of one user (same as `creditgate purge-previews`)",
+        params: idParam,
+        response: {
+          200: z.object({ userId: z.string(), rows: z.number().int(), held: z.number().int() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => ({ userId: request.params.id, ...purgePreviews(db, request.params.id) }),
   );
   api.get(
     "/v1/agents/:agentId/usage",

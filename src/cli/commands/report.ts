@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import { AppError, ErrorCode } from "../../errors.js";
-import { parseDecimal } from "../../money.js";
+import { purgePreviews, recentCalls } from "../../meter/index.js";
+import { formatPicoUsd, parseDecimal } from "../../money.js";
 import {
   BUDGET_PERIODS,
   BUDGET_SCOPES,
@@ -48,6 +49,10 @@ interface ReportOptions {
   csv?: boolean;
   watch?: boolean;
   every?: number;
+  /** false with --no-latency. */
+  latency?: boolean;
+  previews?: boolean;
+  limit?: number;
 }
 
 /** `creditgate report`: the operator's usage report (README "Reports"). */
@@ -71,6 +76,12 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     )
     .option("--top <n>", "keep the N costliest groups", integerArg(1, 10_000))
     .option("--csv", "RFC 4180 CSV on stdout")
+    .option("--no-latency", "skip the latency columns (they read raw rows)")
+    .option(
+      "--previews",
+      "with --user: also list the user's calls in the range with latency and redacted previews",
+    )
+    .option("--limit <n>", "calls listed by --previews, newest first (default 50)", integerArg(1, 500))
     .option("--watch", "a live view (today, last hour, top users, blocked, budgets, alerts) until Ctrl-C")
     .option("--every <seconds>", "--watch redraw interval (default 5)", integerArg(1, 3600))
     .action(async (o: ReportOptions, cmd: Command) => {
@@ -82,6 +93,10 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       }
       if (o.every !== undefined) throw new AppError(ErrorCode.InvalidRequest, "--every goes with --watch");
       if (g.json && o.csv) throw new AppError(ErrorCode.InvalidRequest, "use --json or --csv, not both");
+      if (o.previews && o.user === undefined)
+        throw new AppError(ErrorCode.InvalidRequest, "--previews needs --user <user>");
+      if (o.previews && o.csv)
+        throw new AppError(ErrorCode.InvalidRequest, "--previews: use the table or --json");
       const by = o.by ?? [];
       const unknown = by.filter((d) => !(REPORT_DIMS as readonly string[]).includes(d));
       if (unknown.length)
@@ -93,6 +108,7 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       const timeZone = config.worker.timezone;
       let report: ReturnType<typeof runReport>;
       let budgets: ReturnType<typeof budgetStatuses>;
+      let calls: ReturnType<typeof recentCalls> | null = null;
       const db = ctx.openDb(config);
       try {
         const now = ctx.nowMs();
@@ -104,13 +120,20 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
             filters: { agent: o.agent, model: o.model, provider: o.provider, user: o.user, kind: o.kind },
             top: o.top,
             creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
+            latency: o.latency !== false,
           }),
         );
         budgets = budgetStatuses(db, timeZone, now);
+        if (o.previews && o.user !== undefined)
+          calls = recentCalls(db, o.user, {
+            sinceMs: report.fromMs,
+            untilMs: report.toMs,
+            limit: o.limit ?? 50,
+          });
       } finally {
         db.close();
       }
-      if (g.json) return ctx.out(toJson({ ...report, budgets }));
+      if (g.json) return ctx.out(toJson({ ...report, budgets, ...(calls ? { calls } : {}) }));
       if (o.csv) return ctx.out(reportCsv(report));
       const from = new Date(report.fromMs).toISOString();
       const to = new Date(report.toMs).toISOString();
@@ -121,6 +144,41 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
         ctx.out(
           `budget ${safeText(b.name)} ${b.period} (${b.windowKey.slice(b.windowKey.indexOf(":") + 1)}): $${b.spentUsd} of $${b.limitUsd} (${b.usedPct}%), ${b.mode}${b.mode === "hard" && b.usedPct >= 100 ? ": BLOCKING the agent's users" : ""}\n`,
         );
+      if (calls) {
+        ctx.out(
+          `\ncalls of ${safeText(o.user ?? "")}, newest first (previews ${config.meter.previewChars > 0 ? "on" : "off"}):\n`,
+        );
+        ctx.out(
+          renderTable(
+            ["when", "model", "cost (USD)", "latency ms", "user said", "reply"],
+            calls.map((c) => [
+              new Date(c.messageTsMs).toISOString(),
+              `${c.provider}/${c.model}`,
+              formatPicoUsd(BigInt(c.costPicoUsd)),
+              c.latencyMs === null ? "n/a" : String(c.latencyMs),
+              c.previewUser ?? "-",
+              c.previewReply ?? "-",
+            ]),
+          ),
+        );
+      }
+    });
+
+  program
+    .command("purge-previews <user>")
+    .description("erase every stored redacted preview of one user (billing is not touched)")
+    .action((user: string, _o: unknown, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const config = ctx.config(g);
+      const db = ctx.openDb(config);
+      let r: ReturnType<typeof purgePreviews>;
+      try {
+        r = purgePreviews(db, user);
+      } finally {
+        db.close();
+      }
+      if (g.json) return ctx.out(toJson({ userId: user, ...r }));
+      ctx.out(`previews erased for ${safeText(user)}: ${r.rows} usage row(s), ${r.held} held call(s)\n`);
     });
 }
 

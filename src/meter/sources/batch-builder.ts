@@ -1,11 +1,16 @@
 import {
   endsLikeObject,
+  type LineResult,
+  latencyMs,
   mayBeUsage,
   parseLine,
   TRUNCATED_REASON,
   textEndsLikeObject,
+  USER_MARK,
+  USER_MARK_TEXT,
   usageEvent,
 } from "../parse.js";
+import { makePreview, messageText } from "../preview.js";
 import {
   type BlobDone,
   emptyStats,
@@ -23,6 +28,34 @@ export interface LineOwner {
   sessionId: string | null;
   sessionKey: string | null;
   accountId: string;
+}
+
+/**
+ * A user message still waiting for its reply, in one transcript: when it was sent (epoch ms, null
+ * when the line had no usable time) and its redacted preview (null when previews are off).
+ */
+export interface PendingTurn {
+  atMs: number | null;
+  preview: string | null;
+}
+
+/**
+ * What a transcript line means for latency: a user message (a new pending turn), a billed reply
+ * (consumes the pending turn), or neither (null: tool results, zero-usage and synthetic lines,
+ * headers, anything unparsable).
+ * @param previewChars preview length; 0: previews off (no text is read)
+ */
+export function turnOf(text: string, previewChars: number): { user: PendingTurn } | "reply" | null {
+  const r = parseLine(text);
+  if (r.kind === "user") return { user: userTurn(r, previewChars) };
+  return r.kind === "usage" ? "reply" : null;
+}
+
+function userTurn(r: Extract<LineResult, { kind: "user" }>, previewChars: number): PendingTurn {
+  return {
+    atMs: r.atMs,
+    preview: previewChars > 0 ? makePreview(messageText(r.content), previewChars) : null,
+  };
 }
 
 /**
@@ -46,12 +79,23 @@ export class BatchBuilder {
    */
   rejectsLeft = Number.POSITIVE_INFINITY;
 
+  /**
+   * The user message of the current transcript still waiting for its first billed reply. The
+   * reader sets it when it starts a transcript (null at its start, or what precedes its cursor) and
+   * keeps it across batches of the same transcript; `take()` leaves it alone.
+   */
+  turn: PendingTurn | null = null;
+
   readonly agentId: string;
   readonly source: UsageSource;
+  /** Preview length in characters; 0: previews off. */
+  readonly previewChars: number;
 
-  constructor(agentId: string, source: UsageSource) {
+  /** @param previewChars `CREDITGATE_PREVIEW_CHARS` when previews are on, else 0 (default). */
+  constructor(agentId: string, source: UsageSource, previewChars = 0) {
     this.agentId = agentId;
     this.source = source;
+    this.previewChars = previewChars;
   }
 
   /** A line that is not usable: counted, and recorded while the file's allowance lasts. */
@@ -68,11 +112,17 @@ export class BatchBuilder {
     const r = parseLine(text);
     if (r.kind === "malformed") {
       this.reject(sourceRef, r.reason);
+    } else if (r.kind === "user") {
+      this.turn = userTurn(r, this.previewChars);
     } else if (r.kind === "skip") {
       if (r.why === "synthetic") this.stats.synthetic++;
       else if (r.why === "zero-usage") this.stats.zeroUsage++;
     } else {
       this.stats.usageLines++;
+      // The first billed reply after a user line takes its latency and preview; later replies of
+      // the same turn (tool-use continuations) have none.
+      const t = this.turn;
+      this.turn = null;
       this.events.push(
         usageEvent(
           r.usage,
@@ -82,9 +132,22 @@ export class BatchBuilder {
           who.accountId,
           this.source,
           sourceRef,
+          t ? latencyMs(t.atMs, r.writtenAtMs) : null,
+          t?.preview ?? null,
+          this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null,
         ),
       );
     }
+  }
+
+  /**
+   * A line the usage pre-filter skipped but that carries the user-message mark: parsed only to
+   * track the pending turn. Never counted or rejected (before latency, such lines were not
+   * parsed at all; a broken one changes nothing).
+   */
+  userLine(text: string): void {
+    const r = parseLine(text);
+    if (r.kind === "user") this.turn = userTurn(r, this.previewChars);
   }
 
   /**
@@ -97,7 +160,10 @@ export class BatchBuilder {
       this.reject(sourceRef, TRUNCATED_REASON); // cannot be complete JSON: counted, not skipped
       return;
     }
-    if (!mayBeUsage(line)) return;
+    if (!mayBeUsage(line)) {
+      if (line.includes(USER_MARK)) this.userLine(line.toString("utf8"));
+      return;
+    }
     this.parsed(line.toString("utf8"), who, sourceRef);
   }
 
@@ -108,7 +174,10 @@ export class BatchBuilder {
       this.reject(sourceRef, TRUNCATED_REASON);
       return;
     }
-    if (!(text.includes('"usage"') && text.includes('"assistant"'))) return;
+    if (!(text.includes('"usage"') && text.includes('"assistant"'))) {
+      if (text.includes(USER_MARK_TEXT)) this.userLine(text);
+      return;
+    }
     this.parsed(text, who, sourceRef);
   }
 

@@ -3,11 +3,18 @@ import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync, st
 import { join } from "node:path";
 import type { Db } from "../../db/index.js";
 import { createCursorRepo } from "../cursor-repo.js";
-import { ASSISTANT_MARK, endsLikeObject, TRUNCATED_REASON, USAGE_MARK } from "../parse.js";
+import {
+  ASSISTANT_MARK,
+  endsLikeObject,
+  mayBeUsage,
+  TRUNCATED_REASON,
+  USAGE_MARK,
+  USER_MARK,
+} from "../parse.js";
 import { operatorAccount, resolveAccount } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
 import type { FileCursor, ProblemReporter, SourceBatch } from "../source.js";
-import { BatchBuilder, eachLine, type LineOwner } from "./batch-builder.js";
+import { BatchBuilder, eachLine, type LineOwner, type PendingTurn, turnOf } from "./batch-builder.js";
 import {
   type ClassifiedFile,
   classifyImportArchiveFile,
@@ -28,6 +35,8 @@ export interface JsonlReaderOptions {
   firstBatchSize?: number;
   /** See JsonlSourceOptions.unknownSessionGraceMs (ms). @defaultValue 0 */
   unknownSessionGraceMs?: number;
+  /** Redacted previews of this length in characters; 0 or absent: previews off. */
+  previewChars?: number;
 }
 
 /**
@@ -44,6 +53,10 @@ const MAX_REJECTS_PER_FILE = 100;
 /** Files touched per transaction at most, so a backlog of many small files still commits often. */
 const MAX_FILES_PER_BATCH = 256;
 const NEWLINE = 0x0a;
+/** Bytes before a cursor first read back to find the turn a resumed transcript is in; grows ×4. */
+const LOOKBACK_MIN_BYTES = 16 * 1024;
+/** Past this the turn before a cursor is given up as unknown (latency null for its first reply). */
+const LOOKBACK_MAX_BYTES = 1024 * 1024;
 const OPEN_BRACE = 0x7b;
 /** One read buffer per thread for all JSONL readers: polls run one at a time. */
 let sharedChunk: Buffer | null = null;
@@ -80,6 +93,46 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
    */
   let factsUncommitted = false;
   const head = Buffer.allocUnsafe(HEAD_BYTES);
+  const previewChars = opts.previewChars ?? 0;
+  /**
+   * The pending turn at the end of what was last read of each file (by dev:ino): a file resumed at
+   * exactly that offset continues from it; any other resume reads back (`turnBefore`). Only a
+   * shortcut: the turn is a function of the bytes before the offset, so both give the same.
+   */
+  const turnAt = new Map<string, { offset: number; turn: PendingTurn | null }>();
+
+  /**
+   * The user message still waiting for a reply just before byte `offset` (a line start) of a
+   * transcript: reads back line by line to the last user line or billed reply, at most
+   * LOOKBACK_MAX_BYTES. Null when a reply came last, at the file start, or past the limit.
+   */
+  function turnBefore(fd: number, offset: number): PendingTurn | null {
+    for (let span = LOOKBACK_MIN_BYTES; ; span *= 4) {
+      const start = Math.max(0, offset - span);
+      const buf = Buffer.allocUnsafe(offset - start);
+      const n = readSync(fd, buf, 0, buf.length, start);
+      const data = buf.subarray(0, n);
+      // The first line of the window is cut unless the window starts the file.
+      const first = start === 0 ? 0 : data.indexOf(NEWLINE) + 1;
+      if (start === 0 || first > 0) {
+        let end = data.length;
+        while (end > first) {
+          // (a negative offset would search from the buffer's end: never pass one)
+          const nl = end - 2 >= first ? data.lastIndexOf(NEWLINE, end - 2) : -1;
+          const ls = nl < first ? first : nl + 1;
+          let line = data.subarray(ls, end);
+          end = ls;
+          while (line.length > 0 && (line.at(-1) === NEWLINE || line.at(-1) === 0x0d))
+            line = line.subarray(0, line.length - 1);
+          if (line.length === 0 || !(mayBeUsage(line) || line.includes(USER_MARK))) continue;
+          const t = turnOf(line.toString("utf8"), previewChars);
+          if (t === "reply") return null;
+          if (t) return t.user;
+        }
+      }
+      if (start === 0 || span >= LOOKBACK_MAX_BYTES) return null;
+    }
+  }
 
   function headHash(fd: number, size: number): string {
     const n = readSync(fd, head, 0, Math.min(HEAD_BYTES, size), 0);
@@ -137,7 +190,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     };
     sharedChunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
     const chunk = sharedChunk;
-    const b = new BatchBuilder(opts.agentId, "jsonl");
+    const b = new BatchBuilder(opts.agentId, "jsonl", previewChars);
     let pendingSeen: [string, Seen][] = [];
     /** Cursors of this poll's emitted batches: a second name of the same inode continues from them. */
     const issued = new Map<string, FileCursor>();
@@ -280,7 +333,11 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           offset,
           size,
         };
-        if (offset < size) b.stats.files++;
+        if (offset < size) {
+          b.stats.files++;
+          const known = turnAt.get(key);
+          b.turn = offset === 0 ? null : known?.offset === offset ? known.turn : turnBefore(fd, offset);
+        }
         b.rejectsLeft = MAX_REJECTS_PER_FILE;
         let readPos = offset;
         let carry: Buffer | null = null;
@@ -297,6 +354,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           // skipped without being decoded or parsed (see parse.ts, mayBeUsage).
           let usageAt = data.indexOf(USAGE_MARK);
           let assistantAt = data.indexOf(ASSISTANT_MARK);
+          let userAt = data.indexOf(USER_MARK);
           for (let nl = data.indexOf(NEWLINE, ls); nl !== -1; nl = data.indexOf(NEWLINE, ls)) {
             const lineStart = ls;
             ls = nl + 1;
@@ -313,9 +371,13 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
               continue;
             }
             if (usageAt !== -1 && usageAt < s) usageAt = data.indexOf(USAGE_MARK, s);
-            if (usageAt === -1 || usageAt > nl) continue;
             if (assistantAt !== -1 && assistantAt < s) assistantAt = data.indexOf(ASSISTANT_MARK, s);
-            if (assistantAt === -1 || assistantAt > nl) continue;
+            if (usageAt === -1 || usageAt > nl || assistantAt === -1 || assistantAt > nl) {
+              // Not a billable call; a user message line is parsed for the turn (latency, preview).
+              if (userAt !== -1 && userAt < s) userAt = data.indexOf(USER_MARK, s);
+              if (userAt !== -1 && userAt < nl) b.userLine(data.toString("utf8", s, nl));
+              continue;
+            }
             b.parsed(data.toString("utf8", s, nl), owner, `${path}@${dataStart + lineStart}`);
             if (b.events.length >= limit) {
               fileCursor.offset = dataStart + ls;
@@ -331,6 +393,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         // Everything up to the last newline is consumed; a partial last line waits.
         fileCursor.offset = carryStart;
         fileCursor.tail = tailHash(fd, carryStart);
+        if (offset < size) turnAt.set(key, { offset: carryStart, turn: b.turn });
         b.files.set(key, fileCursor);
         pendingSeen.push([key, { size, mtimeMs: st.mtimeMs, cursor: { ...fileCursor } }]);
         if (b.files.size >= MAX_FILES_PER_BATCH) await flush();
@@ -395,7 +458,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(path, err);
           continue;
         }
-        const b = new BatchBuilder(opts.agentId, "jsonl");
+        const b = new BatchBuilder(opts.agentId, "jsonl", previewChars);
         b.reject(`${path}@0`, "archive does not decode");
         await emitArchive(b.take(), path, sig);
         continue;
@@ -415,7 +478,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         sessionKey: who?.sessionKey ?? null,
         accountId: who?.accountId ?? operatorAccount(opts.agentId),
       };
-      const b = new BatchBuilder(opts.agentId, "jsonl");
+      const b = new BatchBuilder(opts.agentId, "jsonl", previewChars);
       b.rejectsLeft = MAX_REJECTS_PER_FILE;
       b.stats.files = 1;
       b.stats.bytes = content.length;

@@ -30,6 +30,8 @@ export interface JsonlSourceOptions {
    * read on the calling thread. Not with a custom `nowMs` (a clock cannot cross threads).
    */
   thread?: ReaderThread;
+  /** Redacted previews of this length (characters); 0 or absent: off (`CREDITGATE_PREVIEWS`). */
+  previewChars?: number;
 }
 
 /**
@@ -46,6 +48,7 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
     agentId: opts.agentId,
     batchSize: opts.batchSize,
     unknownSessionGraceMs: opts.unknownSessionGraceMs ?? 0,
+    previewChars: opts.previewChars ?? 0,
   };
   let inline: JsonlReader | null = null;
   const onDisk = !opts.db.memory && opts.db.name !== "" && !opts.db.name.startsWith("file:");

@@ -7,7 +7,7 @@ import { createCursorRepo } from "../cursor-repo.js";
 import { resolveAccount, type SessionHints } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
 import type { BatchSink, MeterSource, ProblemReporter, SessionFact } from "../source.js";
-import { BatchBuilder, forEachLine, type LineOwner } from "./batch-builder.js";
+import { BatchBuilder, forEachLine, type LineOwner, type PendingTurn, turnOf } from "./batch-builder.js";
 import { decodeMaybeZstd, decodeZstd } from "./zst.js";
 
 /**
@@ -37,7 +37,12 @@ export interface SqliteSourceOptions {
   /** How long a read waits for a writer's lock before the round is skipped. @defaultValue 5000 */
   busyTimeoutMs?: number;
   nowMs?: () => number;
+  /** Redacted previews of this length (characters); 0 or absent: off (`CREDITGATE_PREVIEWS`). */
+  previewChars?: number;
 }
+
+/** Rows read back before a session's cursor to find the turn it is in (latency of its next reply). */
+const LOOKBACK_ROWS = 64;
 
 interface Attribution {
   sessionKey: string | null;
@@ -52,6 +57,8 @@ interface Work {
   gen: number | null;
   stored: { lastSeq: number; gen: number | null } | null;
   attribution?: Attribution;
+  /** The session's pending turn at `fromSeq` (undefined: not looked up yet). */
+  turn?: PendingTurn | null;
 }
 
 interface Caps {
@@ -69,6 +76,11 @@ interface OcHandle {
   maxSeqByWindow: Database.Statement<[], { sid: string; maxSeq: number | null }> | null;
   watermarks: Database.Statement<[], { sid: string; generation: string | number | null }> | null;
   rows: Database.Statement<
+    [string, number, number],
+    { seq: number; json: string | null; zstd: Buffer | null }
+  >;
+  /** Rows of a session at or before a seq, newest first (the turn before a cursor). */
+  rowsBefore: Database.Statement<
     [string, number, number],
     { seq: number; json: string | null; zstd: Buffer | null }
   >;
@@ -110,6 +122,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
     throw new RangeError(`batchSize must be a positive integer, got ${opts.batchSize}`);
   }
   const batchSize = opts.batchSize;
+  const previewChars = opts.previewChars ?? 0;
   const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
   const name = `sqlite:${agentId}`;
   const dbFile = join(agentDir, "agent", "openclaw-agent.sqlite");
@@ -258,7 +271,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
   // ---------------------------------------------------------------- batches
 
   function newBatch(): BatchBuilder {
-    return new BatchBuilder(agentId, "sqlite");
+    return new BatchBuilder(agentId, "sqlite", previewChars);
   }
 
   function addFact(b: BatchBuilder, sid: string, a: Attribution): void {
@@ -318,6 +331,8 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
       w.attribution ??= liveAttribution(h, w.sid, null);
       addFact(b, w.sid, w.attribution);
       const who = owner(w.sid, w.attribution);
+      if (w.turn === undefined) w.turn = w.fromSeq < 0 ? null : turnBeforeSeq(h, w.sid, w.fromSeq);
+      b.turn = w.turn;
       const rows = h.rows.all(w.sid, w.fromSeq, budget);
       for (const r of rows) {
         const ref = `sqlite:${agentId}#${w.sid}:${r.seq}`;
@@ -340,6 +355,8 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
           b.reject(ref, "row has neither event_json nor event_zstd");
         }
       }
+      w.turn = b.turn;
+      b.turn = null;
       const last = rows.at(-1);
       if (last) w.fromSeq = last.seq;
       const exhausted = rows.length < budget;
@@ -349,6 +366,30 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
       }
       if (exhausted) queue.shift();
     }
+  }
+
+  /**
+   * The user message still waiting for a reply at a session's cursor (`seq` read last): the rows
+   * before it, newest first, up to the last user line or billed reply (at most LOOKBACK_ROWS rows;
+   * past that, unknown: null). Lets a reply read in a later poll than its question get its latency.
+   */
+  function turnBeforeSeq(h: OcHandle, sid: string, seq: number): PendingTurn | null {
+    for (const r of h.rowsBefore.all(sid, seq, LOOKBACK_ROWS)) {
+      let text: string;
+      if (r.json !== null) text = r.json;
+      else if (r.zstd !== null) {
+        try {
+          text = decodeZstd(r.zstd).toString("utf8");
+        } catch {
+          continue;
+        }
+      } else continue;
+      if (!(text.includes('"usage"') || text.includes('"role":"user"'))) continue;
+      const t = turnOf(text, previewChars);
+      if (t === "reply") return null;
+      if (t) return t.user;
+    }
+    return null;
   }
 
   // ---------------------------------------------------------------- archives
@@ -376,7 +417,9 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
       events += b.events.length - before;
       if (b.events.length >= batchSize) {
         flush(b, sink);
+        const turn = b.turn;
         b = newBatch();
+        b.turn = turn; // the same transcript goes on
       }
     });
     b.blobs.push({ sha, name: blobName, events });
@@ -683,6 +726,10 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
     rows: conn.prepare(
       `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
        FROM transcript_events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    rowsBefore: conn.prepare(
+      `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
+       FROM transcript_events WHERE session_id = ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
     ),
     window: hasWindows
       ? conn.prepare(

@@ -1,0 +1,239 @@
+import { describe, expect, it } from "vitest";
+import { makePreview, messageText, redact } from "../../src/meter/preview.js";
+
+/**
+ * Redaction rules (docs/previews.md), table-tested with adversarial strings: for each input, the
+ * listed secrets must not survive in the redacted text nor in any preview length, and the label
+ * says what was there. `keep` lists text that must stay (no over-redaction of ordinary words).
+ */
+interface Case {
+  name: string;
+  text: string;
+  secrets: string[];
+  label?: string;
+  keep?: string[];
+}
+
+const CASES: Case[] = [
+  {
+    name: "OpenAI key",
+    text: "use sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t now",
+    secrets: ["Ab3dEf6hIj9kLm2nOp5qRs8t"],
+    label: "[secret]",
+    keep: ["use", "now"],
+  },
+  {
+    name: "Anthropic key",
+    text: "sk-ant-api03-AAAAbbbbCCCCdddd1234-xyz",
+    secrets: ["AAAAbbbbCCCCdddd1234"],
+    label: "[secret]",
+  },
+  {
+    name: "GitHub token",
+    text: "token ghp_1234567890abcdefghijABCDEFGHIJ123456 ok",
+    secrets: ["ghp_1234567890abcdefghij", "ABCDEFGHIJ123456"],
+    label: "[secret]",
+  },
+  {
+    name: "Slack bot token",
+    text: "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+    secrets: ["AbCdEfGhIjKlMnOpQrStUvWx", "1234567890123"],
+    label: "[secret]",
+  },
+  {
+    name: "AWS access key id",
+    text: "AKIAIOSFODNN7EXAMPLE is mine",
+    secrets: ["AKIAIOSFODNN7EXAMPLE"],
+    label: "[secret]",
+  },
+  {
+    name: "JWT",
+    text: "jwt=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    secrets: ["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"],
+  },
+  {
+    name: "bearer header",
+    text: "curl -H 'Authorization: Bearer 4f9a.b7-c_d~e+f/g=' x",
+    secrets: ["4f9a.b7-c_d~e+f/g="],
+    label: "[secret]",
+  },
+  {
+    name: "password in key=value",
+    text: "password=hunter2!! and api_key: 'abc def'",
+    secrets: ["hunter2", "abc def"],
+  },
+  {
+    name: "URL credentials",
+    text: "postgres://admin:s3cr3tPass@db.example.com/x",
+    secrets: ["s3cr3tPass", "admin:"],
+  },
+  {
+    name: "long hex secret",
+    text: "webhook 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    secrets: ["9f86d081884c7d659a2feaa0c55ad015"],
+    label: "[secret]",
+  },
+  {
+    name: "long base64 secret",
+    text: "key: dGhpcyBpcyBhIHNlY3JldCBrZXkgMTIzNDU2Nzg5MA==",
+    secrets: ["dGhpcyBpcyBhIHNlY3JldCBrZXkgMTIzNDU2Nzg5MA"],
+  },
+  {
+    name: "private key block",
+    text: "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----",
+    secrets: ["MIIEowIBAAKCAQEA7"],
+  },
+  {
+    name: "email",
+    text: "write to Jane.Doe+bills@mail.example.co.uk today",
+    secrets: ["Jane.Doe", "mail.example"],
+    label: "[email]",
+    keep: ["today"],
+  },
+  {
+    name: "obfuscated email",
+    text: "jane [at] example.com",
+    secrets: ["jane", "example.com"],
+    label: "[email]",
+  },
+  {
+    name: "phones in international formats",
+    text: "+1 (415) 555-2671, +44 20 7946 0958, +34 612 34 56 78, 0049 30 12345678, +54 9 11 2345-6789",
+    secrets: ["555-2671", "7946 0958", "612 34 56 78", "12345678", "2345-6789"],
+  },
+  {
+    name: "card numbers (Luhn) with spaces and dashes",
+    text: "visa 4111 1111 1111 1111, mc 5500-0055-5555-5559, amex 378282246310005",
+    secrets: ["4111 1111 1111 1111", "1111", "5500-0055", "378282246310005", "5559"],
+    label: "[card]",
+  },
+  {
+    name: "non-Luhn long numbers still go (account numbers)",
+    text: "acct 1234567890123 routing 021000021",
+    secrets: ["1234567890123", "021000021"],
+  },
+  {
+    name: "IBAN with and without spaces",
+    text: "IBAN DE89 3704 0044 0532 0130 00 / GB82WEST12345698765432",
+    secrets: ["3704 0044", "0532 0130", "WEST12345698765432"],
+    label: "[account]",
+  },
+  {
+    name: "IPv4",
+    text: "server 10.0.12.254 and 8.8.8.8.",
+    secrets: ["10.0.12.254", "8.8.8.8"],
+    label: "[ip]",
+  },
+  {
+    name: "IPv6",
+    text: "ssh to 2001:db8:85a3::8a2e:370:7334 or fe80::1%eth0 or ::1",
+    secrets: ["2001:db8", "8a2e:370:7334", "fe80::1"],
+    label: "[ip]",
+  },
+  {
+    name: "home directories",
+    text: "see /home/alice/notes.txt, /Users/Bob Smith/x and C:\\Users\\carol\\Desktop",
+    secrets: ["alice", "Bob", "carol"],
+    keep: ["/home/", "notes.txt", "Desktop"],
+  },
+  {
+    name: "money amounts",
+    text: "paid $1,234.56, then 1.234,56 €, USD 20, 20 USD, €5, 3 pesos, R$ 99,90 and US$7",
+    secrets: ["1,234.56", "1.234,56", "20", "€5", "99,90", "7"],
+    label: "[amount]",
+    keep: ["paid", "then"],
+  },
+  {
+    name: "full-width digits and letters (NFKC)",
+    text: "ｓｋ-ｐｒｏｊ-ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐ１２３４５ and ４１１１ １１１１ １１１１ １１１１",
+    secrets: ["abcdefghijklmnop", "4111", "ａｂｃｄ", "４１１１"],
+  },
+  {
+    name: "zero-width characters inside a secret",
+    text: "sk-\u200bproj-\u200dAb3dEf6hIj9kLm2nOp5q and 4111\u200b 1111 1111 1111",
+    secrets: ["Ab3dEf6hIj9kLm2nOp5q", "4111", "1111"],
+  },
+  {
+    name: "repeated patterns",
+    text: Array.from({ length: 30 }, (_, i) => `u${i}@ex.com +1 415 555 ${String(1000 + i)}`).join(" "),
+    secrets: ["@ex.com", "415 555"],
+  },
+  {
+    name: "secrets separated by newlines and tabs",
+    text: "key:\nsk-live-ZZZZZZZZZZZZZZZZ1111\tcard\n4242 4242 4242 4242",
+    secrets: ["ZZZZZZZZZZZZZZZZ1111", "4242"],
+  },
+  {
+    name: "ordinary text is left alone",
+    text: "In 2026 we had 12 users; version 1.2.3 shipped at 10:30 on 2026-11-30. ¿Qué tal? 日本語 👍",
+    secrets: [],
+    keep: ["In 2026 we had 12 users", "version 1.2.3", "10:30", "¿Qué tal?", "日本語 👍"],
+  },
+];
+
+describe("redaction", () => {
+  for (const c of CASES) {
+    it(c.name, () => {
+      const out = redact(c.text);
+      for (const s of c.secrets) expect(out, `"${s}" survived in ${JSON.stringify(out)}`).not.toContain(s);
+      if (c.label) expect(out).toContain(c.label);
+      for (const k of c.keep ?? []) expect(out).toContain(k);
+      // every preview length keeps no secret either (redact before cutting)
+      for (const chars of [16, 20, 37, 64, 160]) {
+        const p = makePreview(c.text, chars) ?? "";
+        expect(Array.from(p).length).toBeLessThanOrEqual(chars);
+        for (const s of c.secrets) expect(p).not.toContain(s);
+      }
+    });
+  }
+
+  it("a secret split across the preview cut is redacted whole, never half-kept", () => {
+    const key = "sk-proj-Q1w2E3r4T5y6U7i8O9p0A1s2D3f4";
+    const card = "4111 1111 1111 1111";
+    for (let pad = 0; pad < 60; pad++) {
+      for (const secret of [key, card, "jane.doe@example.com", "+44 20 7946 0958", "192.168.100.200"]) {
+        const text = `${"a".repeat(pad)} ${secret} tail`;
+        const p = makePreview(text, 40) ?? "";
+        // no 6-character piece of the secret survives
+        for (let i = 0; i + 6 <= secret.length; i++) {
+          const piece = secret.slice(i, i + 6);
+          if (/^[a ]+$/.test(piece)) continue;
+          expect(p, `pad ${pad}: ${JSON.stringify(p)}`).not.toContain(piece);
+        }
+      }
+    }
+  });
+
+  it("cuts by code points (no half emoji) and marks the cut", () => {
+    const p = makePreview("😀".repeat(50), 20) as string;
+    expect(Array.from(p)).toHaveLength(20);
+    expect(p.endsWith("…")).toBe(true);
+    expect(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(p)).toBe(false); // no lone surrogate
+    expect(makePreview("short", 20)).toBe("short");
+    expect(makePreview("   \n\t ", 20)).toBeNull();
+    expect(makePreview(null, 20)).toBeNull();
+  });
+
+  it("a huge message is read only up to the window, and still redacted", () => {
+    const text = `${"word ".repeat(20_000)} sk-proj-Q1w2E3r4T5y6U7i8O9p0`;
+    const p = makePreview(`sk-proj-Q1w2E3r4T5y6U7i8O9p0 ${text}`, 40) as string;
+    expect(p).not.toContain("Q1w2E3r4");
+    expect(p.startsWith("[secret] word")).toBe(true);
+  });
+
+  it("messageText: strings, text parts only (no thinking, tool calls or images)", () => {
+    expect(messageText("hi")).toBe("hi");
+    expect(
+      messageText([
+        { type: "thinking", thinking: "secret plan" },
+        { type: "text", text: "a" },
+        { type: "toolCall", arguments: { x: 1 } },
+        { type: "image", data: "..." },
+        { type: "text", text: "b" },
+      ]),
+    ).toBe("a b");
+    expect(messageText([])).toBeNull();
+    expect(messageText(undefined)).toBeNull();
+    expect(messageText("")).toBeNull();
+  });
+});
