@@ -55,6 +55,12 @@ export interface ReportQuery {
   top?: number | undefined;
   /** Credits per USD (`CREDITGATE_CREDITS_PER_USD`), to value the charges for the margin. */
   creditsPerUsd: Ratio;
+  /**
+   * A table of archived rows (usage_events' columns, e.g. `loadArchiveRows` of src/retention) to
+   * read INSTEAD of the `usage_archived` rollup: `report --archive DIR`, exact to the row
+   * (sessions, any range edge). Absent: archived time is read from the rollup.
+   */
+  archiveTable?: string | undefined;
 }
 
 /** One report row: its group and its totals. Money as exact decimal strings (no floats). */
@@ -98,17 +104,37 @@ export interface Report {
 }
 
 /**
+ * Width of a `usage_archived` bucket (a UTC quarter hour, `message_ts_ms / 900000`): archived
+ * rows are counted in a range by the start of their quarter hour. Every time zone's offset in use
+ * is a multiple of 15 minutes, so local days, weeks and months are whole buckets.
+ */
+export const ARCHIVED_BUCKET_MS = 900_000;
+/** The session of archived rows in reports read from the rollup (the session key is not kept). */
+export const ARCHIVED_SESSION = "(archived)";
+
+/**
  * SQL of a non-time dimension over `usage_events` and (null: not aggregated) `usage_daily`. The
  * unary `+` (a no-op on the value, as in meter/report.ts) keeps SQLite from walking a whole
  * `(account_id, …)` index to get groups in order instead of searching the time range.
  */
-const DIM_SQL: Record<Exclude<ReportDim, "day" | "week" | "month">, { raw: string; daily: string | null }> = {
-  agent: { raw: "+agent_id", daily: "+agent_id" },
-  model: { raw: "provider || '/' || model", daily: "provider || '/' || model" },
-  provider: { raw: "+provider", daily: "+provider" },
-  user: { raw: "+account_id", daily: "+account_id" },
-  session: { raw: "COALESCE(session_key, 'session:' || session_id, '(none)')", daily: null },
-  kind: { raw: SESSION_KIND_SQL, daily: null },
+const DIM_SQL: Record<
+  Exclude<ReportDim, "day" | "week" | "month">,
+  { raw: string; daily: string | null; archived: string }
+> = {
+  agent: { raw: "+agent_id", daily: "+agent_id", archived: "agent_id" },
+  model: {
+    raw: "provider || '/' || model",
+    daily: "provider || '/' || model",
+    archived: "provider || '/' || model",
+  },
+  provider: { raw: "+provider", daily: "+provider", archived: "provider" },
+  user: { raw: "+account_id", daily: "+account_id", archived: "account_id" },
+  session: {
+    raw: "COALESCE(session_key, 'session:' || session_id, '(none)')",
+    daily: null,
+    archived: `'${ARCHIVED_SESSION}'`,
+  },
+  kind: { raw: SESSION_KIND_SQL, daily: null, archived: "kind" },
 };
 
 const RAW_SUMS = `COUNT(*) AS requests, SUM(is_error) AS errors, SUM(input_tokens) AS input,
@@ -143,6 +169,7 @@ function sumGroups(
   hi: number,
   dims: readonly KeyDim[],
   f: ReportFilters,
+  archiveTable?: string,
 ): Map<string, Sums> {
   const where: string[] = [];
   const params: (string | number)[] = [];
@@ -161,7 +188,7 @@ function sumGroups(
     rawWhere.push(`${SESSION_KIND_SQL} = ?`);
     rawParams.push(f.kind);
   }
-  const select = (table: "raw" | "daily") =>
+  const select = (table: "raw" | "daily" | "archived") =>
     dims.length ? `${dims.map((d, i) => `${DIM_SQL[d][table]} AS d${i}`).join(", ")}, ` : "";
   const groupBy = dims.length ? `GROUP BY ${dims.map((_, i) => `d${i}`).join(", ")}` : "";
   const out = new Map<string, Sums>();
@@ -174,16 +201,34 @@ function sumGroups(
       addSums(s, r);
     }
   };
+  const archivedWhere = [...where];
+  const archivedParams = [...params];
+  if (f.kind !== undefined) {
+    archivedWhere.push("kind = ?");
+    archivedParams.push(f.kind);
+  }
+  /** Rows of [a, b): usage_events, plus archived rows (the given table, else the quarter-hour rollup). */
   const raw = (a: number, b: number) => {
     if (!(a < b)) return;
+    for (const table of ["usage_events", ...(archiveTable ? [archiveTable] : [])])
+      take(
+        db
+          .prepare<(string | number)[], Record<string, unknown>>(
+            `SELECT ${select("raw")}${RAW_SUMS} FROM ${table}
+             WHERE ${[...rawWhere, "message_ts_ms >= ?", "message_ts_ms < ?"].join(" AND ")} ${groupBy}`,
+          )
+          .safeIntegers(true)
+          .all(...rawParams, a, b),
+      );
+    if (archiveTable) return;
     take(
       db
         .prepare<(string | number)[], Record<string, unknown>>(
-          `SELECT ${select("raw")}${RAW_SUMS} FROM usage_events
-           WHERE ${[...rawWhere, "message_ts_ms >= ?", "message_ts_ms < ?"].join(" AND ")} ${groupBy}`,
+          `SELECT ${select("archived")}${DAILY_SUMS} FROM usage_archived
+           WHERE ${[...archivedWhere, "bucket >= ?", "bucket < ?"].join(" AND ")} ${groupBy}`,
         )
         .safeIntegers(true)
-        .all(...rawParams, a, b),
+        .all(...archivedParams, Math.ceil(a / ARCHIVED_BUCKET_MS), Math.ceil(b / ARCHIVED_BUCKET_MS)),
     );
   };
   // Whole UTC days inside [lo, hi) and inside the aggregated span (as queryUsage in meter/report.ts).
@@ -254,7 +299,7 @@ export function runReport(db: Db, q: ReportQuery): Report {
   const groupCost = new Map<string, bigint>();
   const totals = zeroSums();
   for (const b of buckets) {
-    for (const [key, sums] of sumGroups(db, b.startMs, b.endMs, keyDims, f)) {
+    for (const [key, sums] of sumGroups(db, b.startMs, b.endMs, keyDims, f, q.archiveTable)) {
       const values = JSON.parse(key) as string[];
       cells.push({ bucket: b.label, values, sums });
       const rankKey = keyDims.length ? key : b.label;

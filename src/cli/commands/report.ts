@@ -18,6 +18,7 @@ import {
   SESSION_KINDS,
   type SessionKind,
 } from "../../reports/index.js";
+import { loadArchiveRows } from "../../retention/index.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { integerArg } from "../options.js";
 import { renderTable, safeText, toJson } from "../output.js";
@@ -44,6 +45,7 @@ interface ReportOptions {
   by?: string[];
   top?: number;
   csv?: boolean;
+  archive?: string;
 }
 
 /** `creditgate report`: the operator's usage report (README "Reports"). */
@@ -67,6 +69,10 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     )
     .option("--top <n>", "keep the N costliest groups", integerArg(1, 10_000))
     .option("--csv", "RFC 4180 CSV on stdout")
+    .option(
+      "--archive <dir>",
+      "also read the usage archive files in DIR (exact sessions for archived months)",
+    )
     .action((o: ReportOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (g.json && o.csv) throw new AppError(ErrorCode.InvalidRequest, "use --json or --csv, not both");
@@ -84,9 +90,14 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       const db = ctx.openDb(config);
       try {
         const now = ctx.nowMs();
+        const range = asInvalid(() => resolveRange(o, timeZone, now));
+        const archiveTable = o.archive
+          ? loadArchiveRows(db, o.archive, range.fromMs, range.toMs).table
+          : undefined;
         report = asInvalid(() =>
           runReport(db, {
-            range: resolveRange(o, timeZone, now),
+            archiveTable,
+            range,
             timeZone,
             by: by as ReportDim[],
             filters: { agent: o.agent, model: o.model, provider: o.provider, user: o.user, kind: o.kind },
