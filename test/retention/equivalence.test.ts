@@ -62,13 +62,19 @@ function reports(db: Db, by: ReportDim[][], archiveTable?: string) {
   return out;
 }
 
+/** `creditgate usage` over whole days, quarter-hour edges and short (raw-only) ranges, also across the cut. */
 const usageDays = (db: Db) =>
-  (["day", "user", "model", "agent"] as const).map((by) =>
-    queryUsage(db, {
-      by,
-      sinceMs: Date.parse("2026-03-10T00:00:00Z"),
-      untilMs: Date.parse("2026-04-10T00:00:00Z"),
-    }),
+  (
+    [
+      ["2026-03-10T00:00:00Z", "2026-04-10T00:00:00Z"],
+      ["2026-03-10T05:15:00Z", "2026-04-10T13:45:00Z"],
+      ["2026-03-15T02:00:00Z", "2026-03-15T20:00:00Z"],
+      ["2026-03-31T20:00:00Z", "2026-04-01T06:00:00Z"],
+    ] as const
+  ).flatMap(([since, until]) =>
+    (["day", "user", "model", "agent"] as const).map((by) =>
+      queryUsage(db, { by, sinceMs: Date.parse(since), untilMs: Date.parse(until) }),
+    ),
   );
 
 describe("retention: reports give the same numbers before and after", () => {
