@@ -15,5 +15,13 @@ export {
   planArchive,
   runArchive,
 } from "./archive.js";
-export { ARCHIVE_COLUMNS, type ArchiveRow, archiveLine, decodeArchive, parseArchiveLine } from "./format.js";
+export {
+  ARCHIVE_COLUMNS,
+  type ArchiveRow,
+  archiveLine,
+  decodeArchive,
+  decodeArchiveBytes,
+  forEachArchiveLine,
+  parseArchiveLine,
+} from "./format.js";
 export { ARCHIVE_ROWS_TABLE, loadArchiveRows } from "./read.js";

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
-import { ARCHIVE_COLUMNS, decodeArchive, parseArchiveLine } from "./format.js";
+import { ARCHIVE_COLUMNS, decodeArchiveBytes, forEachArchiveLine, parseArchiveLine } from "./format.js";
 
 /** The temporary table (this connection only) that {@link loadArchiveRows} fills. */
 export const ARCHIVE_ROWS_TABLE = "temp.usage_archive_rows";
@@ -56,10 +56,8 @@ export function loadArchiveRows(
           ErrorCode.InvalidRequest,
           `--archive: ${f.file} does not match its recorded sha256`,
         );
-      const lines = decodeArchive(bytes).split("\n");
       let n = 0;
-      for (const line of lines) {
-        if (line === "") continue;
+      forEachArchiveLine(decodeArchiveBytes(bytes), (line) => {
         let r: ReturnType<typeof parseArchiveLine>;
         try {
           r = parseArchiveLine(line);
@@ -71,7 +69,7 @@ export function loadArchiveRows(
         }
         insert.run(...ARCHIVE_COLUMNS.map((c) => r[c]));
         n++;
-      }
+      });
       if (n !== f.rows)
         throw new AppError(
           ErrorCode.InvalidRequest,

@@ -82,8 +82,10 @@ describe("retention keeps billing exactly once", () => {
     const dbPath = join(dir, "cg.sqlite");
     const archive = join(dir, "archive");
     let db = openDatabase(dbPath);
-    // Six months of 2025 (older than any retention the real clock allows): 24k rows.
-    writeUsage(db, 24_000, Date.parse("2025-01-01T00:00:00Z"), Date.parse("2025-07-01T00:00:00Z"), 11);
+    // Six months of 2025 (older than any retention the real clock allows): 24k rows, January's
+    // 21k split into two files (at most FILE_MAX_ROWS each).
+    writeUsage(db, 21_000, Date.parse("2025-01-01T00:00:00Z"), Date.parse("2025-02-01T00:00:00Z"), 11);
+    writeUsage(db, 3_000, Date.parse("2025-02-01T00:00:00Z"), Date.parse("2025-07-01T00:00:00Z"), 12);
     const ids = (db.prepare("SELECT id FROM usage_events ORDER BY id").pluck().all() as number[]).map(Number);
     const totals = db.prepare("SELECT SUM(cost_pico_usd) AS c, COUNT(*) AS n FROM usage_events").get();
     db.close();
@@ -122,6 +124,9 @@ describe("retention keeps billing exactly once", () => {
       file: string;
       rows: number;
     }[];
+    expect(listed.filter((f) => f.file.startsWith("usage-2025-01-")).map((f) => f.rows)).toEqual([
+      20_000, 1_000,
+    ]);
     // No leftovers: the directory holds exactly the listed files.
     expect(readdirSync(archive).sort()).toEqual(listed.map((f) => f.file).sort());
     const seen: number[] = [];
