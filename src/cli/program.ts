@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { registerArchiveCommands } from "./commands/archive.js";
 import { registerEdgeCommands } from "./commands/edge.js";
 import { registerKeyCommands } from "./commands/keys.js";
 import { registerMeterCommands } from "./commands/meter.js";
@@ -47,6 +48,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerReviewCommands(program, ctx);
   registerProviderCommands(program, ctx);
   registerReportCommands(program, ctx);
+  registerArchiveCommands(program, ctx);
   registerBudgetCommands(program, ctx);
   return program;
 }

@@ -1,3 +1,4 @@
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import { AppError, ErrorCode } from "../errors.js";
 import { parseCreditsToMicro, toMicroCredits } from "../money.js";
@@ -115,6 +116,8 @@ function toConfig(e: Env) {
             }
           : null,
       retentionDays: e.CREDITGATE_RETENTION_DAYS,
+      /** Usage archive directory (docs/retention.md); default `archive/` beside the database. */
+      archiveDir: e.CREDITGATE_ARCHIVE_DIR ?? join(dirname(e.CREDITGATE_DB), "archive"),
       expiryWarnDays: e.CREDITGATE_EXPIRY_WARN_DAYS,
       reconcileAfterMs: e.CREDITGATE_RECONCILE_AFTER_MS,
     },

@@ -1026,6 +1026,71 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 27,
+    name: "usage-retention",
+    sql: `
+    -- Usage rows older than the retention period (docs/retention.md) are exported to monthly
+    -- archive files, then rolled up here and removed from usage_events in ONE transaction.
+    -- usage_daily keeps every day (archived ones too); this table adds what it cannot answer once
+    -- the rows are gone: the kind of session and quarter-hour time (UTC quarter hours, so local
+    -- days of every time zone in use, whose offsets are multiples of 15 minutes, are whole buckets).
+    CREATE TABLE usage_archived (
+      bucket INTEGER NOT NULL,                  -- message_ts_ms / 900000
+      account_id TEXT NOT NULL,
+      agent_id TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      model TEXT NOT NULL,
+      kind TEXT NOT NULL,                       -- src/reports/kind.ts of the row's session key
+      requests INTEGER NOT NULL,
+      errors INTEGER NOT NULL,
+      input_tokens INTEGER NOT NULL,
+      output_tokens INTEGER NOT NULL,
+      cache_read_tokens INTEGER NOT NULL,
+      cache_write_tokens INTEGER NOT NULL,
+      cache_write_1h_tokens INTEGER NOT NULL,
+      total_tokens INTEGER NOT NULL,
+      cost_pico_usd INTEGER NOT NULL,
+      charge_micro_credits INTEGER NOT NULL,
+      unknown_model_requests INTEGER NOT NULL,
+      fallback_priced_requests INTEGER NOT NULL,
+      provider_billed_requests INTEGER NOT NULL,
+      provider_billed_cost_pico_usd INTEGER NOT NULL,
+      provider_billed_known_cost_pico_usd INTEGER NOT NULL,
+      provider_billed_table_cost_pico_usd INTEGER NOT NULL,
+      PRIMARY KEY (bucket, account_id, agent_id, provider, model, kind)
+    ) STRICT, WITHOUT ROWID;
+
+    -- The dedupe key of every archived (removed) usage row: the biller's duplicate check reads it,
+    -- so a transcript re-read after its rows were archived is never billed twice.
+    CREATE TABLE usage_archived_keys (
+      dedupe_key TEXT PRIMARY KEY
+    ) STRICT, WITHOUT ROWID;
+
+    -- Each archive file whose rows were removed (recorded in the same transaction as the removal):
+    -- a file in the archive directory that is not listed here is left over from an interrupted run
+    -- (its rows are still in usage_events) and is deleted by the next run.
+    CREATE TABLE usage_archive_files (
+      file TEXT PRIMARY KEY,                    -- usage-YYYY-MM-<firstId>-<lastId>.jsonl.zst
+      month TEXT NOT NULL,                      -- YYYY-MM (UTC, by message_ts_ms)
+      rows INTEGER NOT NULL,
+      bytes INTEGER NOT NULL,                   -- compressed size
+      sha256 TEXT NOT NULL,                     -- of the compressed file
+      first_id INTEGER NOT NULL,
+      last_id INTEGER NOT NULL,
+      created_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX usage_archive_files_month ON usage_archive_files(month);
+
+    -- One archive run at a time (CLI and workers): a lease, taken over when expired or when its
+    -- owner process (same host) is gone.
+    CREATE TABLE usage_archive_lease (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      owner TEXT NOT NULL,                      -- host:pid:random
+      expires_at_ms INTEGER NOT NULL
+    ) STRICT;
+    `,
+  },
+  {
     version: 29,
     name: "api-keys-push-scope",
     sql: `

@@ -118,6 +118,15 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
    */
   let reviewNonEmpty = true;
   const anyReview = db.prepare<[], { one: number }>("SELECT 1 AS one FROM usage_review LIMIT 1");
+  /**
+   * Dedupe keys of usage rows removed by retention (docs/retention.md): a call billed before and
+   * archived since is still a duplicate. Like the review check, skipped while the table is empty.
+   */
+  let archivedNonEmpty = true;
+  const anyArchived = db.prepare<[], { one: number }>("SELECT 1 AS one FROM usage_archived_keys LIMIT 1");
+  const archivedKey = db.prepare<[string], { one: number }>(
+    "SELECT 1 AS one FROM usage_archived_keys WHERE dedupe_key = ?",
+  );
 
   function hold(
     e: UsageEvent,
@@ -165,7 +174,12 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     groups: BatchGroups,
     result: BillResult,
   ): EventOutcome {
-    if (groups.has(key) || usage.idByDedupeKey(key) !== null || (reviewNonEmpty && review.claimed(key))) {
+    if (
+      groups.has(key) ||
+      usage.idByDedupeKey(key) !== null ||
+      (reviewNonEmpty && review.claimed(key)) ||
+      (archivedNonEmpty && archivedKey.get(key) !== undefined)
+    ) {
       result.duplicates++;
       return "duplicate";
     }
@@ -350,6 +364,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     (batch: SourceBatch, result: BillResult, billed: BilledEvent[], isolate: boolean): EventOutcome[] => {
       const nowMs = now();
       reviewNonEmpty = anyReview.get() !== undefined;
+      archivedNonEmpty = anyArchived.get() !== undefined;
       for (const s of batch.sessions) upsertSession.run({ ...s, nowMs });
       for (const r of batch.rejects) insertReject.run(r.sourceRef, r.reason, nowMs);
       const poster = ledger.batchPoster();

@@ -83,6 +83,43 @@ const KEY_SQL: Record<GroupBy, string> = {
 };
 
 /**
+ * Usage rows removed by retention are in `usage_archived` (src/retention; docs/retention.md), per
+ * UTC quarter hour (`bucket = message_ts_ms / 900000`, same sum columns as usage_daily): raw reads
+ * (edges, short ranges) add the buckets that start inside their range, so archiving changes no
+ * answer whose edges are on a quarter hour (every day, and every local day).
+ */
+const ARCHIVED_BUCKET_MS = 900_000;
+const ARCHIVED_KEY_SQL: Record<GroupBy, string> = {
+  user: "account_id",
+  agent: "agent_id",
+  model: "provider || '/' || model",
+  day: `strftime('%Y-%m-%d', bucket * ${ARCHIVED_BUCKET_MS / 1000}, 'unixepoch')`,
+};
+const ARCHIVED_INNER_KEY_SQL: Record<GroupBy, string> = {
+  user: "account_id AS k1, NULL AS k2",
+  agent: "agent_id AS k1, NULL AS k2",
+  model: "provider AS k1, model AS k2",
+  day: `${ARCHIVED_KEY_SQL.day} AS k1, NULL AS k2`,
+};
+/** The `bucket` conditions of a raw range `[lo, hi)` (either end open when undefined). */
+function archivedRange(
+  lo: number | undefined,
+  hi: number | undefined,
+): { where: string[]; params: number[] } {
+  const where: string[] = [];
+  const params: number[] = [];
+  if (lo !== undefined) {
+    where.push("bucket >= ?");
+    params.push(Math.ceil(lo / ARCHIVED_BUCKET_MS));
+  }
+  if (hi !== undefined) {
+    where.push("bucket < ?");
+    params.push(Math.ceil(hi / ARCHIVED_BUCKET_MS));
+  }
+  return { where, params };
+}
+
+/**
  * One group of the aggregate query, as SQLite returns it with `safeIntegers` (sums are bigints;
  * NULL only for an empty sum). Not a table row: the query's own aliases.
  */
@@ -295,7 +332,16 @@ export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
       .raw()
       .safeIntegers(true)
       .all(...edgeParams);
-    for (const r of rows) {
+    const ar = archivedRange(lo, hi);
+    const archived = db
+      .prepare<(string | number)[], Part>(
+        `SELECT ${ARCHIVED_INNER_KEY_SQL[q.by]}, ${DAILY_SUM_COLUMNS_SQL} FROM usage_archived
+         WHERE ${[...where, ...ar.where].join(" AND ") || "1"} GROUP BY k1, k2`,
+      )
+      .raw()
+      .safeIntegers(true)
+      .all(...params, ...ar.params);
+    for (const r of [...rows, ...archived]) {
       for (let i = 2; i < PART_LEN; i++) r[i] ??= 0n; // an empty SUM (all NULL) is 0
       merge(r);
     }
@@ -378,14 +424,39 @@ export function queryUsageRaw(db: Db, q: UsageQuery): UsageRow[] {
     where.push("message_ts_ms < ?");
     params.push(q.untilMs);
   }
-  const sql = `SELECT ${KEY_SQL[q.by]} AS key, ${SUM_COLUMNS_SQL}
-    FROM usage_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+  const ar = archivedRange(q.sinceMs, q.untilMs);
+  const archivedWhere = [...filterSql(q).where, ...ar.where];
+  const sums = [
+    "requests",
+    "errors",
+    "input",
+    "output",
+    "cacheRead",
+    "cacheWrite",
+    "totalTokens",
+    "costPico",
+    "chargedMicros",
+    "unknownModelRequests",
+    "fallbackPricedRequests",
+    "cacheWrite1h",
+    "providerBilledRequests",
+    "pbCost",
+    "pbKnownCost",
+    "pbTableCost",
+  ];
+  // The rows, plus the archived quarter hours of the range (usage_archived: rows removed by retention).
+  const sql = `SELECT key, ${sums.map((c) => `SUM(${c}) AS ${c}`).join(", ")} FROM (
+      SELECT ${KEY_SQL[q.by]} AS key, ${SUM_COLUMNS_SQL}
+        FROM usage_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""} GROUP BY key
+      UNION ALL
+      SELECT ${ARCHIVED_KEY_SQL[q.by]} AS key, ${DAILY_SUM_COLUMNS_SQL}
+        FROM usage_archived ${archivedWhere.length ? `WHERE ${archivedWhere.join(" AND ")}` : ""} GROUP BY key)
     GROUP BY key ORDER BY ${orderSql(q.by)}`;
   return toUsageRows(
     db
       .prepare<(string | number)[], UsageGroupSqlRow>(sql)
       .safeIntegers(true)
-      .all(...params),
+      .all(...params, ...filterSql(q).params, ...ar.params),
   );
 }
 

@@ -47,6 +47,8 @@ export {
   usersCharged,
 } from "./queries.js";
 export {
+  ARCHIVED_BUCKET_MS,
+  ARCHIVED_SESSION,
   REPORT_DIMS,
   type Report,
   type ReportDim,

@@ -60,6 +60,12 @@ export interface ReportQuery {
    * grouping); false leaves them null and keeps whole UTC days on the aggregate. @defaultValue true
    */
   latency?: boolean | undefined;
+  /**
+   * A table of archived rows (usage_events' columns, e.g. `loadArchiveRows` of src/retention) to
+   * read INSTEAD of the `usage_archived` rollup: `report --archive DIR`, exact to the row
+   * (sessions, any range edge). Absent: archived time is read from the rollup.
+   */
+  archiveTable?: string | undefined;
 }
 
 /** One report row: its group and its totals. Money as exact decimal strings (no floats). */
@@ -106,17 +112,37 @@ export interface Report {
 }
 
 /**
+ * Width of a `usage_archived` bucket (a UTC quarter hour, `message_ts_ms / 900000`): archived
+ * rows are counted in a range by the start of their quarter hour. Every time zone's offset in use
+ * is a multiple of 15 minutes, so local days, weeks and months are whole buckets.
+ */
+export const ARCHIVED_BUCKET_MS = 900_000;
+/** The session of archived rows in reports read from the rollup (the session key is not kept). */
+export const ARCHIVED_SESSION = "(archived)";
+
+/**
  * SQL of a non-time dimension over `usage_events` and (null: not aggregated) `usage_daily`. The
  * unary `+` (a no-op on the value, as in meter/report.ts) keeps SQLite from walking a whole
  * `(account_id, …)` index to get groups in order instead of searching the time range.
  */
-const DIM_SQL: Record<Exclude<ReportDim, "day" | "week" | "month">, { raw: string; daily: string | null }> = {
-  agent: { raw: "+agent_id", daily: "+agent_id" },
-  model: { raw: "provider || '/' || model", daily: "provider || '/' || model" },
-  provider: { raw: "+provider", daily: "+provider" },
-  user: { raw: "+account_id", daily: "+account_id" },
-  session: { raw: "COALESCE(session_key, 'session:' || session_id, '(none)')", daily: null },
-  kind: { raw: SESSION_KIND_SQL, daily: null },
+const DIM_SQL: Record<
+  Exclude<ReportDim, "day" | "week" | "month">,
+  { raw: string; daily: string | null; archived: string }
+> = {
+  agent: { raw: "+agent_id", daily: "+agent_id", archived: "agent_id" },
+  model: {
+    raw: "provider || '/' || model",
+    daily: "provider || '/' || model",
+    archived: "provider || '/' || model",
+  },
+  provider: { raw: "+provider", daily: "+provider", archived: "provider" },
+  user: { raw: "+account_id", daily: "+account_id", archived: "account_id" },
+  session: {
+    raw: "COALESCE(session_key, 'session:' || session_id, '(none)')",
+    daily: null,
+    archived: `'${ARCHIVED_SESSION}'`,
+  },
+  kind: { raw: SESSION_KIND_SQL, daily: null, archived: "kind" },
 };
 
 const RAW_SUMS = `COUNT(*) AS requests, SUM(is_error) AS errors, SUM(input_tokens) AS input,
@@ -209,6 +235,7 @@ function sumGroups(
   hi: number,
   dims: readonly KeyDim[],
   f: ReportFilters,
+  archiveTable?: string,
 ): Map<string, Sums> {
   const where: string[] = [];
   const params: (string | number)[] = [];
@@ -227,7 +254,7 @@ function sumGroups(
     rawWhere.push(`${SESSION_KIND_SQL} = ?`);
     rawParams.push(f.kind);
   }
-  const select = (table: "raw" | "daily") =>
+  const select = (table: "raw" | "daily" | "archived") =>
     dims.length ? `${dims.map((d, i) => `${DIM_SQL[d][table]} AS d${i}`).join(", ")}, ` : "";
   const groupBy = dims.length ? `GROUP BY ${dims.map((_, i) => `d${i}`).join(", ")}` : "";
   const out = new Map<string, Sums>();
@@ -240,16 +267,34 @@ function sumGroups(
       addSums(s, r);
     }
   };
+  const archivedWhere = [...where];
+  const archivedParams = [...params];
+  if (f.kind !== undefined) {
+    archivedWhere.push("kind = ?");
+    archivedParams.push(f.kind);
+  }
+  /** Rows of [a, b): usage_events, plus archived rows (the given table, else the quarter-hour rollup). */
   const raw = (a: number, b: number) => {
     if (!(a < b)) return;
+    for (const table of ["usage_events", ...(archiveTable ? [archiveTable] : [])])
+      take(
+        db
+          .prepare<(string | number)[], Record<string, unknown>>(
+            `SELECT ${select("raw")}${RAW_SUMS} FROM ${table}
+             WHERE ${[...rawWhere, "message_ts_ms >= ?", "message_ts_ms < ?"].join(" AND ")} ${groupBy}`,
+          )
+          .safeIntegers(true)
+          .all(...rawParams, a, b),
+      );
+    if (archiveTable) return;
     take(
       db
         .prepare<(string | number)[], Record<string, unknown>>(
-          `SELECT ${select("raw")}${RAW_SUMS} FROM usage_events
-           WHERE ${[...rawWhere, "message_ts_ms >= ?", "message_ts_ms < ?"].join(" AND ")} ${groupBy}`,
+          `SELECT ${select("archived")}${DAILY_SUMS} FROM usage_archived
+           WHERE ${[...archivedWhere, "bucket >= ?", "bucket < ?"].join(" AND ")} ${groupBy}`,
         )
         .safeIntegers(true)
-        .all(...rawParams, a, b),
+        .all(...archivedParams, Math.ceil(a / ARCHIVED_BUCKET_MS), Math.ceil(b / ARCHIVED_BUCKET_MS)),
     );
   };
   // Whole UTC days from usage_daily, raw edges: the same split as queryUsage (meter splitUtcDays).
@@ -307,13 +352,14 @@ function localBucketSums(
   buckets: readonly { startMs: number; endMs: number }[],
   dims: readonly KeyDim[],
   f: ReportFilters,
+  archiveTable?: string,
 ): Map<string, Sums>[] {
   const parts = new Map<string, Map<string, Sums>>();
   const rawPart = (a: number, b: number) => {
     const key = `${a}:${b}`;
     let m = parts.get(key);
     if (!m) {
-      m = sumGroups(db, a, b, dims, f); // shorter than a day: raw rows only
+      m = sumGroups(db, a, b, dims, f, archiveTable); // shorter than a day: raw rows only
       parts.set(key, m);
     }
     return m;
@@ -323,8 +369,8 @@ function localBucketSums(
     const m0 = day * DAY_MS;
     const m1 = m0 + DAY_MS;
     const rawMs = Math.abs(lo - m0) + Math.abs(hi - m1);
-    if (m0 < 0 || m1 > AGGREGATED_UNTIL_MS || rawMs >= hi - lo) return sumGroups(db, lo, hi, dims, f);
-    const sums = sumGroups(db, m0, m1, dims, f); // one whole UTC day: usage_daily
+    if (m0 < 0 || m1 > AGGREGATED_UNTIL_MS || rawMs >= hi - lo) return sumGroups(db, lo, hi, dims, f, archiveTable);
+    const sums = sumGroups(db, m0, m1, dims, f, archiveTable); // one whole UTC day: usage_daily
     if (lo < m0) addGroups(sums, rawPart(lo, m0));
     else if (lo > m0) subtractGroups(sums, rawPart(m0, lo));
     if (hi > m1) addGroups(sums, rawPart(m1, hi));
@@ -388,10 +434,11 @@ export function runReport(db: Db, q: ReportQuery): Report {
   const totals = zeroSums();
   const allLatencies: number[] = [];
   // Local days not aligned with UTC days: UTC-day aggregates ± the raw hours between midnights.
-  const local = timeDim === "day" && !needsRaw(keyDims, f) ? localBucketSums(db, buckets, keyDims, f) : null;
+  const local =
+    timeDim === "day" && !needsRaw(keyDims, f) ? localBucketSums(db, buckets, keyDims, f, q.archiveTable) : null;
   for (const [i, b] of buckets.entries()) {
     const lat = q.latency === false ? null : latencyGroups(db, b.startMs, b.endMs, keyDims, f);
-    for (const [key, sums] of local?.[i] ?? sumGroups(db, b.startMs, b.endMs, keyDims, f)) {
+    for (const [key, sums] of local?.[i] ?? sumGroups(db, b.startMs, b.endMs, keyDims, f, q.archiveTable)) {
       const values = JSON.parse(key) as string[];
       const latencies = lat?.get(key) ?? [];
       for (const l of latencies) allLatencies.push(l);

@@ -28,6 +28,8 @@ export interface ScheduleEvery {
   grantExpiryMs?: number;
   /** Operator budget alerts (`budget-scan`); default 60 s. */
   budgetScanMs?: number;
+  /** Usage retention (`usage-archive`, docs/retention.md), when an archive job is given; default daily. */
+  archiveMs?: number;
 }
 
 export const DEFAULT_SCHEDULE: ScheduleEvery = {
@@ -67,6 +69,11 @@ export interface WorkerRuntimeOptions {
   sweep?: { everyMs: number; staleAfterMs: number } | false;
   /** Payment reconciliation (reconcileTopups through the fulfilment path), injected by the entry. */
   reconcile?: () => Promise<unknown>;
+  /**
+   * Usage retention (`runArchive` of src/retention: monthly archive files, rollup, removal),
+   * injected by the entry; scheduled as the daily `usage-archive` job when given.
+   */
+  archive?: () => Promise<unknown>;
   /**
    * Auto top-up (payments' `createAutoTopup`), injected by the entry: `onBalanceChange` runs after
    * every limit check; `resumeStale` on the `autotopup-resume` schedule (every `resumeEveryMs`,
@@ -184,6 +191,7 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
         nowMs,
         onAlerts: kick,
         ...(o.reconcile ? { reconcile: o.reconcile } : {}),
+        ...(o.archive ? { archive: o.archive } : {}),
         ...(autoTopup ? { resumeAutoTopups: () => autoTopup.resumeStale() } : {}),
       }),
       { connection: blocking(), prefix, concurrency: 1 },
@@ -244,6 +252,7 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
       ["budget-scan", every.budgetScanMs ?? 60_000],
     );
     if (o.reconcile) schedules.push(["reconcile", every.reconcileMs]);
+    if (o.archive) schedules.push(["usage-archive", every.archiveMs ?? 24 * 3600_000]);
     if (autoTopup) schedules.push(["autotopup-resume", autoTopup.resumeEveryMs ?? 60_000]);
   }
   const scheduleOpts = { removeOnComplete: true, removeOnFail: { count: 100 } };

@@ -157,7 +157,7 @@ describe("creditgate worker (the built binary, real Redis)", () => {
 
   it("two workers on one Redis prefix and database share the job schedulers: each scheduled run happens once", async () => {
     const w = world();
-    // Started together, both upsert the same schedulers (rollover, spike-scan, retention, grant-expiry, budget-scan).
+    // Started together, both upsert the same schedulers (rollover, spike-scan, retention, grant-expiry, budget-scan, usage-archive).
     const [a, b] = [startWorker(w), startWorker(w)];
     await Promise.all([running(a), running(b)]);
     const events = async () =>
@@ -169,7 +169,7 @@ describe("creditgate worker (the built binary, real Redis)", () => {
     const completed = async () =>
       (await events()).filter((e) => e.event === "completed").map((e) => e.jobId?.split(":")[1]);
     // `every` schedulers run once right away: one first run per scheduler, not one per worker.
-    await waitFor(completed, (c) => c.length >= 5, 15_000, "first scheduled runs");
+    await waitFor(completed, (c) => c.length >= 6, 15_000, "first scheduled runs");
     await new Promise((r) => setTimeout(r, 1000)); // room for a (wrong) second run to show up
     expect((await completed()).sort()).toEqual([
       "budget-scan",
@@ -177,12 +177,20 @@ describe("creditgate worker (the built binary, real Redis)", () => {
       "retention",
       "rollover",
       "spike-scan",
+      "usage-archive",
     ]);
     // One scheduler and one next iteration each (deterministic job ids), whichever worker takes it.
     expect(await w.redis.zrange(`${w.prefix}:maintenance:repeat`, 0, -1)).toEqual(
-      expect.arrayContaining(["rollover", "spike-scan", "retention", "grant-expiry", "budget-scan"]),
+      expect.arrayContaining([
+        "rollover",
+        "spike-scan",
+        "retention",
+        "grant-expiry",
+        "budget-scan",
+        "usage-archive",
+      ]),
     );
-    expect(await w.redis.zcard(`${w.prefix}:maintenance:repeat`)).toBe(5);
+    expect(await w.redis.zcard(`${w.prefix}:maintenance:repeat`)).toBe(6);
     const delayed = await w.redis.zrange(`${w.prefix}:maintenance:delayed`, 0, -1);
     expect(delayed.map((id) => id.split(":")[1]).sort()).toEqual([
       "budget-scan",
@@ -190,6 +198,7 @@ describe("creditgate worker (the built binary, real Redis)", () => {
       "retention",
       "rollover",
       "spike-scan",
+      "usage-archive",
     ]);
 
     for (const p of [a, b]) p.child.kill("SIGTERM");

@@ -20,6 +20,7 @@ import {
   type SessionKind,
   syncBudgetBlocks,
 } from "../../reports/index.js";
+import { loadArchiveRows } from "../../retention/index.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { integerArg } from "../options.js";
 import { renderTable, safeText, toJson } from "../output.js";
@@ -53,6 +54,7 @@ interface ReportOptions {
   latency?: boolean;
   previews?: boolean;
   limit?: number;
+  archive?: string;
 }
 
 /** `creditgate report`: the operator's usage report (README "Reports"). */
@@ -76,6 +78,10 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     )
     .option("--top <n>", "keep the N costliest groups", integerArg(1, 10_000))
     .option("--csv", "RFC 4180 CSV on stdout")
+    .option(
+      "--archive <dir>",
+      "also read the usage archive files in DIR (exact sessions for archived months)",
+    )
     .option("--no-latency", "skip the latency columns (they read raw rows)")
     .option(
       "--previews",
@@ -112,9 +118,14 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       const db = ctx.openDb(config);
       try {
         const now = ctx.nowMs();
+        const range = asInvalid(() => resolveRange(o, timeZone, now));
+        const archiveTable = o.archive
+          ? loadArchiveRows(db, o.archive, range.fromMs, range.toMs).table
+          : undefined;
         report = asInvalid(() =>
           runReport(db, {
-            range: resolveRange(o, timeZone, now),
+            archiveTable,
+            range,
             timeZone,
             by: by as ReportDim[],
             filters: { agent: o.agent, model: o.model, provider: o.provider, user: o.user, kind: o.kind },

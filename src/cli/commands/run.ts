@@ -194,6 +194,23 @@ async function startWorker(log: Log, services: Services) {
     concurrency: config.worker.concurrency,
     log: (level, msg) => log(level, msg),
     ...(reconcile ? { reconcile: () => reconcile(config.worker.reconcileAfterMs, Date.now()) } : {}),
+    archive: async () => {
+      const { runArchive } = await import("../../retention/index.js");
+      try {
+        const r = await runArchive(db, {
+          dir: config.worker.archiveDir,
+          retentionDays: config.worker.retentionDays,
+          nowMs: Date.now(),
+        });
+        const rows = r.months.reduce((n, m) => n + m.rows, 0);
+        if (rows > 0) log("info", `usage archive: ${rows} rows in ${r.months.length} file(s) to ${r.dir}`);
+        return { files: r.months.length, rows };
+      } catch (err) {
+        // Another run (the CLI or another worker) holds the lease: tomorrow's job does the rest.
+        if (err instanceof Error && /holds the lease/.test(err.message)) return { skipped: err.message };
+        throw err;
+      }
+    },
     ...(autoTopup ? { autoTopup: autoTopup((level, msg) => log(level, msg)) } : {}),
     providers: {
       everyMs: config.providers.pollMs,

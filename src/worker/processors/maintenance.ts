@@ -12,7 +12,8 @@ import { runBudgetScan } from "../../reports/index.js";
 
 /**
  * The `maintenance` queue (job schedulers): `rollover`, `spike-scan`, `grant-expiry`, `reconcile`,
- * `retention`, `autotopup-resume`, `budget-scan` (operator budget alerts).
+ * `retention`, `autotopup-resume`, `budget-scan` (operator budget alerts), `usage-archive` (usage
+ * retention, daily, when the entry injects it).
  * Calls `onAlerts` when a pass raised alerts (the relay sends their webhook deliveries).
  */
 export function createMaintenanceProcessor(o: {
@@ -23,6 +24,8 @@ export function createMaintenanceProcessor(o: {
   onAlerts: () => void;
   /** Payment reconciliation (through the fulfilment path), injected by the entry. */
   reconcile?: () => Promise<unknown>;
+  /** Usage retention (archive files, rollup, removal; docs/retention.md), injected by the entry. */
+  archive?: () => Promise<unknown>;
   /** Auto top-up claims whose Stripe call never answered, resumed with the same key (injected). */
   resumeAutoTopups?: () => Promise<unknown[]>;
 }) {
@@ -57,6 +60,8 @@ export function createMaintenanceProcessor(o: {
       }
       case "retention":
         return runRetention(o.db, o.retentionDays, now);
+      case "usage-archive":
+        return o.archive ? await o.archive() : null;
       default:
         throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
     }

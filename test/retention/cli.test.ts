@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase } from "../../src/db/index.js";
+import { runCli } from "../support/cli.js";
+import { writeUsage } from "./support.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe("creditgate archive and report --archive", () => {
+  it("dry run changes nothing; --run archives; report --archive gives the pre-archive report, sessions included", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cg-archive-cli-"));
+    dirs.push(dir);
+    const dbPath = join(dir, "cg.sqlite");
+    const db = openDatabase(dbPath);
+    writeUsage(db, 500, Date.parse("2025-01-01T00:00:00Z"), Date.parse("2025-03-01T00:00:00Z"), 5);
+    db.close();
+    const env = { CREDITGATE_LOG_LEVEL: "silent", CREDITGATE_TIMEZONE: "America/New_York" };
+    const g = ["--db", dbPath];
+    const report = ["report", "--from", "2025-01-01", "--to", "2025-02-28", "--by", "session,kind", "--json"];
+    const before = await runCli(env, [...g, ...report]);
+    expect(before.error).toBeNull();
+
+    const dry = await runCli(env, [...g, "archive", "--dry-run"]);
+    expect(dry.error).toBeNull();
+    expect(dry.out).toMatch(/dry run/);
+    expect(dry.out).toMatch(/2025-01\s+\d+\s+-\s+usage-2025-01-\d+-\d+\.jsonl\.zst/);
+    expect(dry.out).toMatch(/2025-02/);
+    expect((await runCli(env, [...g, ...report])).out).toBe(before.out);
+
+    const run = await runCli(env, [...g, "--json", "archive", "--run"]);
+    expect(run.error).toBeNull();
+    const r = JSON.parse(run.out);
+    expect(r.months.map((m: { month: string }) => m.month)).toEqual(["2025-01", "2025-02"]);
+    expect(r.months.reduce((n: number, m: { rows: number }) => n + m.rows, 0)).toBe(500);
+    expect(r.dir).toBe(join(dir, "archive"));
+
+    const withArchive = await runCli(env, [...g, ...report, "--archive", join(dir, "archive")]);
+    expect(withArchive.error).toBeNull();
+    expect(JSON.parse(withArchive.out)).toEqual(JSON.parse(before.out));
+    const without = JSON.parse((await runCli(env, [...g, ...report])).out);
+    expect(without.totals).toEqual(JSON.parse(before.out).totals);
+    expect(without.rows.every((x: { group: { session: string } }) => x.group.session === "(archived)")).toBe(
+      true,
+    );
+
+    const missing = await runCli(env, [...g, ...report, "--archive", join(dir, "nowhere")]);
+    expect(missing.error?.message).toMatch(/missing/);
+    expect((await runCli(env, [...g, "archive"])).error?.message).toMatch(/--dry-run or --run/);
+  }, 120_000);
+});
