@@ -3516,19 +3516,29 @@ export interface paths {
                                     runsOutAt: string | null;
                                     basis: ("provider" | "metered") | null;
                                 };
+                                fx: {
+                                    currency: string;
+                                    usdPerUnit: string | null;
+                                } | null;
+                                usd: {
+                                    balanceMicro: number | null;
+                                    burnPerDayMicro: number | null;
+                                } | null;
                                 drift: {
                                     diffMicro: number;
                                     pct: number | null;
                                     exceeds: boolean;
                                     day: string;
+                                    currency: string;
                                     providerMicro: number;
+                                    providerUsdMicro: number;
                                     meteredMicro: number;
                                 } | null;
                                 lastPollAt: string | null;
                                 lastOkAt: string | null;
                                 error: {
                                     /** @enum {string} */
-                                    kind: "unauthorized" | "forbidden" | "rate_limited" | "server" | "http" | "timeout" | "network" | "shape" | "no_key";
+                                    kind: "unauthorized" | "forbidden" | "rate_limited" | "server" | "http" | "timeout" | "network" | "shape" | "no_key" | "config";
                                     message: string;
                                     at: string | null;
                                     consecutiveFailures: number;
@@ -3615,6 +3625,7 @@ export interface paths {
                             providers: {
                                 /** @enum {string} */
                                 provider: "openrouter" | "openai" | "anthropic" | "moonshot" | "deepseek";
+                                currency: string | null;
                                 thresholds: {
                                     lowBalanceMicro: number;
                                     lowRunwayHours: number;
@@ -3722,19 +3733,29 @@ export interface paths {
                                 runsOutAt: string | null;
                                 basis: ("provider" | "metered") | null;
                             };
+                            fx: {
+                                currency: string;
+                                usdPerUnit: string | null;
+                            } | null;
+                            usd: {
+                                balanceMicro: number | null;
+                                burnPerDayMicro: number | null;
+                            } | null;
                             drift: {
                                 diffMicro: number;
                                 pct: number | null;
                                 exceeds: boolean;
                                 day: string;
+                                currency: string;
                                 providerMicro: number;
+                                providerUsdMicro: number;
                                 meteredMicro: number;
                             } | null;
                             lastPollAt: string | null;
                             lastOkAt: string | null;
                             error: {
                                 /** @enum {string} */
-                                kind: "unauthorized" | "forbidden" | "rate_limited" | "server" | "http" | "timeout" | "network" | "shape" | "no_key";
+                                kind: "unauthorized" | "forbidden" | "rate_limited" | "server" | "http" | "timeout" | "network" | "shape" | "no_key" | "config";
                                 message: string;
                                 at: string | null;
                                 consecutiveFailures: number;
@@ -3825,12 +3846,18 @@ export interface paths {
                         "application/json": {
                             /** @enum {string} */
                             provider: "openrouter" | "openai" | "anthropic" | "moonshot" | "deepseek";
+                            fx: {
+                                currency: string;
+                                usdPerUnit: string | null;
+                            } | null;
                             snapshots: {
                                 at: string;
                                 currency: string;
                                 balanceMicro: number | null;
                                 spentTotalMicro: number | null;
                                 spendSinceLastMicro: number | null;
+                                runwayHours: number | null;
+                                runwayBasis: ("provider" | "metered") | null;
                                 detail: {
                                     [key: string]: unknown;
                                 };
@@ -3839,6 +3866,7 @@ export interface paths {
                                 day: string;
                                 currency: string;
                                 providerMicro: number;
+                                providerUsdMicro: number | null;
                                 /** @enum {string} */
                                 source: "reported" | "derived";
                                 meteredMicro: number | null;
