@@ -128,6 +128,11 @@ const en = {
   meteredSpend: "metered",
   noSnapshots: "No balance snapshot in this range.",
   noDays: "No daily spend in this range.",
+  runwayOverTime: "Runway over time (days)",
+  runwayDaysSeries: "runway, days",
+  noRunway: "No runway known in this range (no balance, or no spend to extrapolate).",
+  noRate: "n/a (no {c} rate)",
+  inUsd: "in USD at {r} USD/{c}",
   id: "Id",
 };
 export type Words = typeof en;
@@ -260,6 +265,11 @@ const es: Words = {
   meteredSpend: "medido",
   noSnapshots: "Ningún saldo registrado en este periodo.",
   noDays: "Ningún gasto diario en este periodo.",
+  runwayOverTime: "Autonomía a lo largo del tiempo (días)",
+  runwayDaysSeries: "autonomía, días",
+  noRunway: "Sin autonomía conocida en este periodo (sin saldo, o sin gasto para extrapolar).",
+  noRate: "n/d (sin tipo de cambio {c})",
+  inUsd: "en USD a {r} USD/{c}",
   id: "Id",
 };
 export const LANGS = { en, es } as const;
