@@ -258,9 +258,11 @@ export function createProviderService(o: ProviderServiceOptions) {
     id: ProviderId,
     last: Snapshot | null,
     nowMs: number,
+    /** The provider burn per day at `nowMs` when already known (history: computed for all snapshots at once). */
+    knownPerDay?: number | null,
   ): ProviderView["runway"] & { hoursRaw: number | null; atMs: number | null } {
     const balance = last?.balanceMicro ?? null;
-    const pb = providerBurn(id, nowMs);
+    const pb = { perDayMicro: knownPerDay !== undefined ? knownPerDay : providerBurn(id, nowMs).perDayMicro };
     let basis: "provider" | "metered" | null = null;
     let rate: number | null = null;
     if (pb.perDayMicro !== null && pb.perDayMicro > 0) {
@@ -571,6 +573,11 @@ export function createProviderService(o: ProviderServiceOptions) {
      */
     history(id: ProviderId, q: { fromMs: number; toMs: number; limit: number }) {
       const snapshots = repo.history(id, q.fromMs, q.toMs, q.limit);
+      // each snapshot's trailing 7 days of provider spend, from one query
+      const windows = repo.spentWindows(
+        id,
+        snapshots.map((x) => ({ sinceMs: x.takenAtMs - 7 * DAY_MS, nowMs: x.takenAtMs })),
+      );
       const t = thresholds(id);
       const days = repo.days(id, utcDay(q.fromMs), utcDay(q.toMs)).map((d: DailySpend) => {
         const usd = usdOf(d.amountMicro, d.currency);
@@ -588,9 +595,10 @@ export function createProviderService(o: ProviderServiceOptions) {
       return {
         provider: id,
         fx: fxOf(snapshots[0]?.currency),
-        snapshots: snapshots.map((x) => {
+        snapshots: snapshots.map((x, i) => {
           // the runway as it stood at this snapshot: its balance over the burn creditgate knew then
-          const r = runwayOf(id, x, x.takenAtMs);
+          const w = windows[i];
+          const r = runwayOf(id, x, x.takenAtMs, w ? perDay(w.micro, w.observedMs) : null);
           return {
             at: new Date(x.takenAtMs).toISOString(),
             currency: x.currency,
