@@ -297,18 +297,14 @@ export function lookupOpenClawKey(provider: ProviderId, stateDirs: readonly stri
       .sort(([a], [b]) => (a.endsWith(":default") ? -1 : b.endsWith(":default") ? 1 : a.localeCompare(b)));
     for (const [name, p] of entries) {
       const source = `openclaw:${f.agent}/${name}`;
-      let ctx = contexts.get(f.stateDir);
-      const context = () => {
-        ctx ??= refContext(f.stateDir);
-        contexts.set(f.stateDir, ctx);
-        return ctx;
-      };
-      // OpenClaw: an explicit keyRef wins over the key; a key that is a reference is one too
-      const ref =
-        parseSecretRef(p.keyRef, context().defaults) ??
-        (typeof p.key === "string" ? parseSecretRef(p.key, context().defaults) : null);
-      if (ref) {
-        const r = resolveSecretRef(ref, context());
+      // OpenClaw: an explicit keyRef wins over the key; a key that is a reference is one too.
+      // The state dir's openclaw.json and .env are read only for a profile that needs them.
+      const isRef = parseSecretRef(p.keyRef) !== null || parseSecretRef(p.key) !== null;
+      const c = isRef ? (contexts.get(f.stateDir) ?? refContext(f.stateDir)) : null;
+      if (c) contexts.set(f.stateDir, c);
+      const ref = c ? (parseSecretRef(p.keyRef, c.defaults) ?? parseSecretRef(p.key, c.defaults)) : null;
+      if (c && ref) {
+        const r = resolveSecretRef(ref, c);
         if ("key" in r && isUsableKey(r.key))
           return { found: { key: r.key, source: `${source} (${ref.source} ref)` }, skipped };
         skipped.push({ source, reason: "key" in r ? "the referenced key has whitespace inside" : r.reason });
