@@ -19,6 +19,11 @@
  *    to pico-USD by rounding half-up to the nearest pico-USD (`usdFloatToPico`).
  * 5. Report margins: a sum of micro-credits charged is valued in USD at the credit rate, half-up
  *    to a whole pico-USD, once per report row (`microCreditsToPicoUsd`).
+ * 6. Exchange rates (provider accounts in CNY, EUR, …): a rate is USD per unit with at most 9
+ *    decimals, held as integer nano-USD per unit (`CREDITGATE_FX_RATES`). An amount in micro-units
+ *    of the currency converts to micro-USD (and back) rounded half-up, away from zero for
+ *    negatives, once per converted figure (`fxToUsdMicro`, `fxFromUsdMicro`); sums and
+ *    comparisons happen after the conversion, never on floats.
  */
 
 export const PICO_PER_USD = 1_000_000_000_000n;
@@ -233,4 +238,23 @@ export function providerAmountToMicro(value: string | number, minorDigits = 0): 
   const { num, den } = parseDecimal(neg ? text.slice(1) : text);
   const micro = divRoundHalfUp(num * 10n ** BigInt(6 - minorDigits), den);
   return neg ? -micro : micro;
+}
+
+/** Nano-USD (10^-9 USD) per unit of a currency: how `CREDITGATE_FX_RATES` holds a rate (rule 6). */
+export const NANO_PER_UNIT = 1_000_000_000n;
+
+/**
+ * Rule 6: micro-units of a currency → micro-USD at `usdPerUnitNano` (USD per 1 unit × 10^9, > 0),
+ * half-up (away from zero for negatives). `fxToUsdMicro(1_000_000n, 138_900_000n)` (1 CNY at
+ * 0.1389) = 138_900n. Errors: a rate ≤ 0 (RangeError).
+ */
+export function fxToUsdMicro(micro: bigint, usdPerUnitNano: bigint): bigint {
+  if (usdPerUnitNano <= 0n) throw new RangeError("exchange rate must be > 0");
+  return divRoundHalfUp(micro * usdPerUnitNano, NANO_PER_UNIT);
+}
+
+/** Rule 6, the inverse: micro-USD → micro-units of the currency at `usdPerUnitNano`, half-up. */
+export function fxFromUsdMicro(usdMicro: bigint, usdPerUnitNano: bigint): bigint {
+  if (usdPerUnitNano <= 0n) throw new RangeError("exchange rate must be > 0");
+  return divRoundHalfUp(usdMicro * NANO_PER_UNIT, usdPerUnitNano);
 }

@@ -3696,19 +3696,29 @@ export interface paths {
                                     runsOutAt: string | null;
                                     basis: ("provider" | "metered") | null;
                                 };
+                                fx: {
+                                    currency: string;
+                                    usdPerUnit: string | null;
+                                } | null;
+                                usd: {
+                                    balanceMicro: number | null;
+                                    burnPerDayMicro: number | null;
+                                } | null;
                                 drift: {
                                     diffMicro: number;
                                     pct: number | null;
                                     exceeds: boolean;
                                     day: string;
+                                    currency: string;
                                     providerMicro: number;
+                                    providerUsdMicro: number;
                                     meteredMicro: number;
                                 } | null;
                                 lastPollAt: string | null;
                                 lastOkAt: string | null;
                                 error: {
                                     /** @enum {string} */
-                                    kind: "unauthorized" | "forbidden" | "rate_limited" | "server" | "http" | "timeout" | "network" | "shape" | "no_key";
+                                    kind: "unauthorized" | "forbidden" | "rate_limited" | "server" | "http" | "timeout" | "network" | "shape" | "no_key" | "config";
                                     message: string;
                                     at: string | null;
                                     consecutiveFailures: number;
@@ -3795,6 +3805,7 @@ export interface paths {
                             providers: {
                                 /** @enum {string} */
                                 provider: "openrouter" | "openai" | "anthropic" | "moonshot" | "deepseek";
+                                currency: string | null;
                                 thresholds: {
                                     lowBalanceMicro: number;
                                     lowRunwayHours: number;
@@ -3902,19 +3913,29 @@ export interface paths {
                                 runsOutAt: string | null;
                                 basis: ("provider" | "metered") | null;
                             };
+                            fx: {
+                                currency: string;
+                                usdPerUnit: string | null;
+                            } | null;
+                            usd: {
+                                balanceMicro: number | null;
+                                burnPerDayMicro: number | null;
+                            } | null;
                             drift: {
                                 diffMicro: number;
                                 pct: number | null;
                                 exceeds: boolean;
                                 day: string;
+                                currency: string;
                                 providerMicro: number;
+                                providerUsdMicro: number;
                                 meteredMicro: number;
                             } | null;
                             lastPollAt: string | null;
                             lastOkAt: string | null;
                             error: {
                                 /** @enum {string} */
-                                kind: "unauthorized" | "forbidden" | "rate_limited" | "server" | "http" | "timeout" | "network" | "shape" | "no_key";
+                                kind: "unauthorized" | "forbidden" | "rate_limited" | "server" | "http" | "timeout" | "network" | "shape" | "no_key" | "config";
                                 message: string;
                                 at: string | null;
                                 consecutiveFailures: number;
@@ -4005,12 +4026,18 @@ export interface paths {
                         "application/json": {
                             /** @enum {string} */
                             provider: "openrouter" | "openai" | "anthropic" | "moonshot" | "deepseek";
+                            fx: {
+                                currency: string;
+                                usdPerUnit: string | null;
+                            } | null;
                             snapshots: {
                                 at: string;
                                 currency: string;
                                 balanceMicro: number | null;
                                 spentTotalMicro: number | null;
                                 spendSinceLastMicro: number | null;
+                                runwayHours: number | null;
+                                runwayBasis: ("provider" | "metered") | null;
                                 detail: {
                                     [key: string]: unknown;
                                 };
@@ -4019,6 +4046,7 @@ export interface paths {
                                 day: string;
                                 currency: string;
                                 providerMicro: number;
+                                providerUsdMicro: number | null;
                                 /** @enum {string} */
                                 source: "reported" | "derived";
                                 meteredMicro: number | null;

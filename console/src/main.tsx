@@ -1364,11 +1364,21 @@ function Providers(p: { chosen: string | null }) {
                 </td>
                 <td class="num" data-balance>
                   {r.balanceMicro === null ? "–" : microMoney(locale, r.balanceMicro, r.currency)}
+                  {r.usd?.balanceMicro != null && (
+                    <span class="sub">
+                      <br />≈ {microMoney(locale, r.usd.balanceMicro, "USD")}
+                    </span>
+                  )}
                 </td>
                 <td class="num">
                   {r.burn.provider.perDayMicro === null
                     ? "–"
                     : microMoney(locale, r.burn.provider.perDayMicro, r.currency)}
+                  {r.usd?.burnPerDayMicro != null && (
+                    <span class="sub">
+                      <br />≈ {microMoney(locale, r.usd.burnPerDayMicro, "USD")}
+                    </span>
+                  )}
                 </td>
                 <td class="num">
                   {r.burn.metered.perDayMicro === null
@@ -1384,14 +1394,16 @@ function Providers(p: { chosen: string | null }) {
                     </span>
                   )}
                 </td>
-                <td class={r.drift?.exceeds ? "num error" : "num"}>
-                  {r.drift
-                    ? `${microMoney(locale, r.drift.diffMicro, "USD")}${
-                        r.drift.pct === null
-                          ? ""
-                          : ` (${new Intl.NumberFormat(locale, { maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(r.drift.pct)} %)`
-                      } · ${r.drift.day}${r.drift.exceeds ? ` · ${t.driftExceeds}` : ""}`
-                    : "–"}
+                <td class={r.drift?.exceeds ? "num error" : "num"} data-drift>
+                  {!r.drift && r.fx && r.fx.usdPerUnit === null
+                    ? t.noRate.replace("{c}", r.fx.currency)
+                    : r.drift
+                      ? `${microMoney(locale, r.drift.diffMicro, "USD")}${
+                          r.drift.pct === null
+                            ? ""
+                            : ` (${new Intl.NumberFormat(locale, { maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(r.drift.pct)} %)`
+                        } · ${r.drift.day}${r.drift.exceeds ? ` · ${t.driftExceeds}` : ""}`
+                      : "–"}
                 </td>
                 <td>{r.lastPollAt ? dateTime(locale, Date.parse(r.lastPollAt)) : "–"}</td>
                 <td class={r.error ? "error" : undefined}>
@@ -1409,7 +1421,11 @@ function Providers(p: { chosen: string | null }) {
   );
 }
 
-/** The chosen provider's balance over time and daily spend (provider vs metered) in a range. */
+/**
+ * The chosen provider's balance and runway over time (side by side; the runway of each snapshot
+ * is its balance over the burn known then, computed by the API) and daily spend (provider vs
+ * metered; a non-USD account with an exchange rate is compared in USD) in a range.
+ */
 function ProviderHistory(p: { provider: ProviderId; currency: string | null }) {
   const { t } = useApp();
   const { range, picker } = useRange("30d");
@@ -1429,9 +1445,14 @@ function ProviderHistory(p: { provider: ProviderId; currency: string | null }) {
   const snaps = (data?.snapshots ?? [])
     .filter((s) => s.balanceMicro !== null)
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const runwaySnaps = (data?.snapshots ?? [])
+    .filter((s) => s.runwayHours !== null)
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
   const days = (data?.days ?? []).slice().sort((a, b) => a.day.localeCompare(b.day));
-  // Metered cost is known for USD accounts only: no metered line when there is none.
+  // Metered cost is known for USD accounts and those with an exchange rate: no metered line otherwise.
   const metered = days.some((d) => d.meteredMicro !== null);
+  // A non-USD account with a rate: both lines in USD, so they compare (never CNY next to USD).
+  const converted = days.some((d) => d.currency !== "USD" && d.providerUsdMicro !== null);
   // Each day is a step from its start to the next day's: the last day gets an end point (the next
   // midnight, same values), so it shows, and a single day still has a width.
   const last = days[days.length - 1];
@@ -1445,6 +1466,7 @@ function ProviderHistory(p: { provider: ProviderId; currency: string | null }) {
       ]
     : [];
   const unit = p.currency ? ` (${p.currency})` : "";
+  const fx = data?.fx;
   return (
     <section>
       <h2>{p.provider}</h2>
@@ -1454,26 +1476,54 @@ function ProviderHistory(p: { provider: ProviderId; currency: string | null }) {
           {error}
         </p>
       )}
-      <h3>
-        {t.providerBalanceOverTime}
-        {unit}
-      </h3>
-      {data && snaps.length === 0 && <p>{t.noSnapshots}</p>}
-      {snaps.length > 0 && (
-        <Chart
-          label={`${p.provider}: ${t.providerBalanceOverTime}`}
-          kind="line"
-          xs={snaps.map((s) => Date.parse(s.at) / 1000)}
-          xRange={lineSpan(
-            range,
-            snaps.map((s) => Date.parse(s.at)),
+      <div class="chart-pair">
+        <div>
+          <h3>
+            {t.providerBalanceOverTime}
+            {unit}
+          </h3>
+          {data && snaps.length === 0 && <p>{t.noSnapshots}</p>}
+          {snaps.length > 0 && (
+            <Chart
+              label={`${p.provider}: ${t.providerBalanceOverTime}`}
+              kind="line"
+              xs={snaps.map((s) => Date.parse(s.at) / 1000)}
+              xRange={lineSpan(
+                range,
+                snaps.map((s) => Date.parse(s.at)),
+              )}
+              series={[{ name: t.balance, values: snaps.map((s) => chartCredits(s.balanceMicro ?? 0)) }]}
+            />
           )}
-          series={[{ name: t.balance, values: snaps.map((s) => chartCredits(s.balanceMicro ?? 0)) }]}
-        />
-      )}
+        </div>
+        <div data-runway-chart>
+          <h3>{t.runwayOverTime}</h3>
+          {data && runwaySnaps.length === 0 && <p>{t.noRunway}</p>}
+          {runwaySnaps.length > 0 && (
+            <Chart
+              label={`${p.provider}: ${t.runwayOverTime}`}
+              kind="line"
+              xs={runwaySnaps.map((s) => Date.parse(s.at) / 1000)}
+              xRange={lineSpan(
+                range,
+                runwaySnaps.map((s) => Date.parse(s.at)),
+              )}
+              // display numbers only: hours (one decimal) as days
+              series={[
+                { name: t.runwayDaysSeries, values: runwaySnaps.map((s) => (s.runwayHours ?? 0) / 24) },
+              ]}
+            />
+          )}
+        </div>
+      </div>
       <h3>
         {t.dailySpend}
-        {unit}
+        {converted && fx?.usdPerUnit
+          ? ` (${t.inUsd.replace("{r}", fx.usdPerUnit).replace("{c}", fx.currency)})`
+          : unit}
+        {!metered && fx && fx.usdPerUnit === null
+          ? ` · ${t.drift}: ${t.noRate.replace("{c}", fx.currency)}`
+          : ""}
       </h3>
       {data && days.length === 0 && <p>{t.noDays}</p>}
       {days.length > 0 && (
@@ -1486,7 +1536,12 @@ function ProviderHistory(p: { provider: ProviderId; currency: string | null }) {
             stepDays.map((d) => Date.parse(`${d.day}T00:00:00Z`)),
           )}
           series={[
-            { name: t.providerSpend, values: stepDays.map((d) => chartCredits(d.providerMicro)) },
+            {
+              name: t.providerSpend,
+              values: stepDays.map((d) =>
+                chartCredits(converted ? (d.providerUsdMicro ?? 0) : d.providerMicro),
+              ),
+            },
             ...(metered
               ? [{ name: t.meteredSpend, values: stepDays.map((d) => chartCredits(d.meteredMicro ?? 0)) }]
               : []),

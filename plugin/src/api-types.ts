@@ -274,9 +274,16 @@ export interface ProviderView {
   balanceAt: string | null;
   burn: { provider: ProviderBurn; metered: ProviderBurn & { currency: "USD" } };
   runway: { hours: number | null; runsOutAt: string | null; basis: "provider" | "metered" | null };
+  /** A non-USD account's exchange rate (`usdPerUnit` null: none configured, drift not computed); absent from older creditgate. */
+  fx?: { currency: string; usdPerUnit: string | null } | null;
+  /** USD equivalents (micro-USD) of a non-USD account's balance and burn per day. */
+  usd?: { balanceMicro: number | null; burnPerDayMicro: number | null } | null;
+  /** `providerMicro` in the account's currency; the rest in micro-USD. */
   drift: {
     day: string;
+    currency?: string;
     providerMicro: number;
+    providerUsdMicro?: number;
     meteredMicro: number;
     diffMicro: number;
     pct: number | null;
@@ -303,16 +310,21 @@ export interface ProviderView {
 /** `GET /v1/providers/:provider/history`. */
 export interface ProviderHistory {
   provider: string;
+  fx?: { currency: string; usdPerUnit: string | null } | null;
   snapshots: {
     at: string;
     currency: string;
     balanceMicro: number | null;
     spendSinceLastMicro: number | null;
+    /** Runway as it stood at this snapshot (hours); absent from older creditgate. */
+    runwayHours?: number | null;
   }[];
   days: {
     day: string;
     currency: string;
     providerMicro: number;
+    /** In micro-USD; null: a non-USD day without an exchange rate. */
+    providerUsdMicro?: number | null;
     source: string;
     meteredMicro: number | null;
     drift: { diffMicro: number; pct: number | null; exceeds: boolean } | null;

@@ -41,12 +41,25 @@ export function addTokensCommands(program: CliCommand, d: TokensCliDeps): void {
       const lines = [`${h.provider}: day | provider | metered | drift`];
       for (const x of h.days)
         lines.push(
-          `${x.day} | ${money(x.providerMicro, x.currency)} | ${money(x.meteredMicro, "USD")} | ${
-            x.drift ? `${x.drift.pct === null ? "∞" : `${x.drift.pct}%`}${x.drift.exceeds ? " !" : ""}` : "—"
+          `${x.day} | ${money(x.providerMicro, x.currency)}${
+            x.currency !== "USD" && typeof x.providerUsdMicro === "number"
+              ? ` (≈ ${money(x.providerUsdMicro, "USD")})`
+              : ""
+          } | ${money(x.meteredMicro, "USD")} | ${
+            x.drift
+              ? `${x.drift.pct === null ? "∞" : `${x.drift.pct}%`}${x.drift.exceeds ? " !" : ""}`
+              : x.currency !== "USD" && x.providerUsdMicro === null
+                ? `n/a (no ${x.currency} rate)`
+                : "—"
           }`,
         );
       const last = h.snapshots[0];
-      if (last) lines.push(`balance ${money(last.balanceMicro, last.currency)} at ${last.at}`);
+      if (last)
+        lines.push(
+          `balance ${money(last.balanceMicro, last.currency)} at ${last.at}${
+            typeof last.runwayHours === "number" ? ` · runway ${last.runwayHours} h` : ""
+          }`,
+        );
       out(`${lines.join("\n")}\n`);
     });
   tokens
@@ -69,33 +82,37 @@ export function addTokensCommands(program: CliCommand, d: TokensCliDeps): void {
       }) => {
         const opts = o ?? {};
         const body: Record<string, string | number> = {};
-        for (const [k, v] of [
-          ["lowBalance", opts.lowBalance],
-          ["lowRunwayDays", opts.runwayDays],
+        // every bad option is named in one error, and nothing is sent then
+        const problems: string[] = [];
+        for (const [flag, k, v] of [
+          ["--low-balance", "lowBalance", opts.lowBalance],
+          ["--runway-days", "lowRunwayDays", opts.runwayDays],
         ] as const) {
           if (v === undefined) continue;
-          if (!DECIMAL.test(v)) throw new Error(`--${k}: a plain decimal like 5 or 2.5`);
-          body[k] = v;
+          if (!DECIMAL.test(v)) problems.push(`${flag}: a plain decimal like 5 or 2.5`);
+          else body[k] = v;
         }
-        for (const [k, v] of [
-          ["spikeFactor", opts.spikeFactor],
-          ["driftPct", opts.driftPct],
+        for (const [flag, k, v, min] of [
+          ["--spike-factor", "spikeFactor", opts.spikeFactor, 2],
+          ["--drift-pct", "driftPct", opts.driftPct, 1],
         ] as const) {
           if (v === undefined) continue;
-          if (!/^\d{1,4}$/.test(v)) throw new Error(`--${k}: an integer`);
-          body[k] = Number(v);
+          if (!/^\d{1,4}$/.test(v) || Number(v) < min || Number(v) > 1000)
+            problems.push(`${flag}: a whole number from ${min} to 1000`);
+          else body[k] = Number(v);
         }
+        if (problems.length > 0) throw new Error(`tokens alerts: ${problems.join("; ")}`);
         if (Object.keys(body).length > 0) await d.client.setProviderThresholds(opts.provider ?? "all", body);
         const views = await d.client.providers();
         const rows = views
           .filter((v) => !opts.provider || v.provider === opts.provider)
-          .map((v) => ({ provider: v.provider, ...v.thresholds }));
+          .map((v) => ({ provider: v.provider, currency: v.currency, ...v.thresholds }));
         if (opts.json) return out(`${JSON.stringify(rows, null, 2)}\n`);
         out(
           `${rows
             .map(
               (r) =>
-                `${r.provider}: low balance ${money(r.lowBalanceMicro, null)} · runway ${r.lowRunwayHours} h · spike ×${r.spikeFactor} · drift ${r.driftPct}%`,
+                `${r.provider}: low balance ${money(r.lowBalanceMicro, r.currency)} · runway ${r.lowRunwayHours} h · spike ×${r.spikeFactor} · drift ${r.driftPct}%`,
             )
             .join("\n")}\n`,
         );

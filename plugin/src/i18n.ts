@@ -384,6 +384,7 @@ const TOKENS = {
     burn: (d: string) => `gasto ${d}/día`,
     runway: (h: string, at: string) => `alcanza ${h} (hasta ${at})`,
     drift: (pct: string, day: string) => `desvío ${pct} el ${day}`,
+    noRate: (c: string) => `desvío n/d (sin tipo de cambio ${c})`,
     error: (kind: string) => `⚠️ error: ${kind}`,
     polled: (ago: string) => `consultado ${ago}`,
     burnHeader: "Proveedores (gasto reportado / medido por creditgate):",
@@ -398,6 +399,7 @@ const TOKENS = {
     burn: (d: string) => `burn ${d}/day`,
     runway: (h: string, at: string) => `lasts ${h} (until ${at})`,
     drift: (pct: string, day: string) => `drift ${pct} on ${day}`,
+    noRate: (c: string) => `drift n/a (no ${c} rate)`,
     error: (kind: string) => `⚠️ error: ${kind}`,
     polled: (ago: string) => `polled ${ago}`,
     burnHeader: "Providers (reported spend / metered by creditgate):",
@@ -418,12 +420,20 @@ export function formatTokens(views: readonly ProviderView[], lang: Language, now
   if (views.length === 0) return t.none;
   const lines: string[] = [t.header];
   for (const v of views) {
-    const parts = [v.balanceMicro === null ? t.noBalance : t.balance(money(v.balanceMicro, v.currency))];
+    const usd = (micro: number | null | undefined) =>
+      micro === null || micro === undefined ? "" : ` (≈ ${money(micro, "USD")})`;
+    const parts = [
+      v.balanceMicro === null
+        ? t.noBalance
+        : t.balance(`${money(v.balanceMicro, v.currency)}${usd(v.usd?.balanceMicro)}`),
+    ];
     if (v.burn.provider.perDayMicro !== null)
       parts.push(t.burn(money(v.burn.provider.perDayMicro, v.currency)));
     if (v.runway.hours !== null && v.runway.runsOutAt)
       parts.push(t.runway(texts(lang).hours(v.runway.hours), when(v.runway.runsOutAt) ?? v.runway.runsOutAt));
     if (v.drift?.exceeds) parts.push(t.drift(v.drift.pct === null ? "∞" : `${v.drift.pct}%`, v.drift.day));
+    // a non-USD account without an exchange rate: drift is not computed, say so
+    else if (!v.drift && v.fx && v.fx.usdPerUnit === null) parts.push(t.noRate(v.fx.currency));
     parts.push(t.polled(agoText(v.lastPollAt, nowMs)));
     if (v.error) parts.push(t.error(v.error.kind));
     lines.push(`• ${v.provider}: ${parts.join(" · ")}`);

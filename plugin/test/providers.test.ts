@@ -214,4 +214,47 @@ describe("openclaw tokens (registerCli)", () => {
       /plain decimal/,
     );
   });
+
+  it("tokens alerts names every bad option at once and sends nothing; a CNY account without a rate shows drift n/a", async () => {
+    const client = new CreditgateClient({ baseUrl: cg.url, token: "k", timeoutMs: 2000 });
+    let out = "";
+    const { program, actions } = fakeProgram();
+    addTokensCommands(program, { client, language: "en", out: (t) => (out += t) });
+    await expect(
+      actions.get("tokens alerts")?.({
+        lowBalance: "lots",
+        runwayDays: "-1",
+        spikeFactor: "1",
+        driftPct: "15",
+      }) as Promise<void>,
+    ).rejects.toThrow(
+      /--low-balance: a plain decimal.*; --runway-days: a plain decimal.*; --spike-factor: a whole number from 2 to 1000/,
+    );
+    expect(cg.providerThresholds).toEqual([]);
+    const base = VIEWS[0] as (typeof VIEWS)[number];
+    cg.providerViews = [
+      {
+        ...base,
+        provider: "deepseek",
+        currency: "CNY",
+        balanceMicro: 100_000_000,
+        fx: { currency: "CNY", usdPerUnit: null },
+        usd: null,
+        drift: null,
+      },
+      {
+        ...base,
+        provider: "moonshot",
+        currency: "CNY",
+        balanceMicro: 100_000_000,
+        fx: { currency: "CNY", usdPerUnit: "0.1389" },
+        usd: { balanceMicro: 13_890_000, burnPerDayMicro: null },
+        drift: null,
+      },
+    ];
+    await actions.get("tokens")?.({});
+    expect(out).toMatch(/deepseek: balance 100\.00 CNY · .*drift n\/a \(no CNY rate\)/);
+    expect(out).toMatch(/moonshot: balance 100\.00 CNY \(≈ 13\.89 USD\)/);
+    expect(out).not.toMatch(/moonshot:.*n\/a/);
+  });
 });

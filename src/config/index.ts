@@ -150,6 +150,8 @@ function toConfig(e: Env) {
         ),
       },
       fromOpenClaw: e.CREDITGATE_PROVIDERS_FROM_OPENCLAW,
+      /** Currency → USD per unit (decimal string), from `CREDITGATE_FX_RATES`; `{}` when unset. */
+      fxRates: e.CREDITGATE_FX_RATES ?? ({} as Record<string, string>),
       pollMs: e.CREDITGATE_PROVIDERS_POLL_MS,
       timeoutMs: e.CREDITGATE_PROVIDERS_TIMEOUT_MS,
       alerts: {

@@ -25,6 +25,40 @@ const providerUrl = z
     return !x.search && !x.hash && !x.username && !x.password;
   }, "must be scheme://host[:port][/path] without query, fragment or credentials");
 
+/**
+ * `CREDITGATE_FX_RATES`: `CODE=usdPerUnit[,CODE=usdPerUnit…]` (e.g. `CNY=0.1389,EUR=1.08`), USD per
+ * one unit of each currency, at most 9 decimals, > 0. Every bad entry is its own issue (all
+ * reported at once). Output: currency (upper case) → the rate as a decimal string.
+ */
+export const fxRatesText = z.string().transform((text, ctx) => {
+  const out: Record<string, string> = {};
+  const entries = text.split(",").map((x) => x.trim());
+  entries.forEach((entry, i) => {
+    const m = /^([A-Za-z]{3})\s*=\s*(\S*)$/.exec(entry);
+    if (!m) {
+      ctx.addIssue({
+        code: "custom",
+        message: `entry ${i + 1} "${entry}": must be CODE=rate, e.g. CNY=0.1389 (USD per unit)`,
+      });
+      return;
+    }
+    const code = (m[1] as string).toUpperCase();
+    const rate = m[2] as string;
+    if (code === "USD")
+      ctx.addIssue({ code: "custom", message: `entry ${i + 1}: USD needs no rate (it is always 1)` });
+    else if (code in out) ctx.addIssue({ code: "custom", message: `entry ${i + 1}: ${code} is given twice` });
+    if (!/^\d{1,9}(\.\d{1,9})?$/.test(rate))
+      ctx.addIssue({
+        code: "custom",
+        message: `entry ${i + 1} ${code}: "${rate}" must be a plain decimal like 0.1389 (at most 9 decimals)`,
+      });
+    else if (/^[0.]+$/.test(rate))
+      ctx.addIssue({ code: "custom", message: `entry ${i + 1} ${code}: the rate must be greater than 0` });
+    else if (code !== "USD" && !(code in out)) out[code] = rate;
+  });
+  return out;
+});
+
 /** Shortest accepted bootstrap key (CREDITGATE_API_KEY), in characters. */
 export const MIN_BOOTSTRAP_KEY_LENGTH = 32;
 /** Least estimated entropy of a bootstrap key, in bits (`openssl rand -hex 16` has ~89-128). */
@@ -234,6 +268,8 @@ export const envSchema = z.object({
   CREDITGATE_PROVIDER_DRIFT_PCT: z.coerce.number().int().min(1).max(1000).default(10),
   /** ...and by at least this many USD (also the spend-spike floor). */
   CREDITGATE_PROVIDER_DRIFT_MIN_USD: decimal.default("1"),
+  /** USD per unit of non-USD provider currencies, `CNY=0.1389,EUR=1.08` (drift, USD equivalents). */
+  CREDITGATE_FX_RATES: fxRatesText.optional(),
 });
 
 function isTimeZone(tz: string): boolean {

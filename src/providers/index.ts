@@ -10,7 +10,14 @@
  */
 export { COLLECTORS } from "./collectors/index.js";
 export { getJson, parseRetryAfter, redactSecrets } from "./http.js";
-export { authProfileFiles, keyFromOpenClaw, resolveKey } from "./keys.js";
+export {
+  authProfileFiles,
+  keyFromOpenClaw,
+  lookupOpenClawKey,
+  parseSecretRef,
+  resolveKey,
+  type SecretRef,
+} from "./keys.js";
 export { drift, driftCauses, isProviderSpike, perDay, runway } from "./math.js";
 export {
   type AlertThresholds,

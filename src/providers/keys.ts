@@ -1,5 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import JSON5 from "json5";
 import { z } from "zod";
 import { CollectorError, type ProviderId } from "./types.js";
 
@@ -28,9 +30,9 @@ export interface ResolvedKey {
  * OpenClaw's per-agent credential store, `<state>/agents/<agentId>/agent/auth-profiles.json`:
  * `{ version, profiles: { "<provider>:<name>": { type: "api_key", provider, key } | { type:
  * "token", … } | { type: "oauth", … } }, order?, lastGood? }` (OpenClaw docs, "OAuth" →
- * "Storage"; older installs wrote `mode` instead of `type`). Only `api_key` profiles with a
- * literal `key` are used; tokens and OAuth credentials are subscription logins that no billing
- * API accepts.
+ * "Storage"; older installs wrote `mode` instead of `type`). `api_key` profiles with a literal
+ * `key`, or a `keyRef` / env-reference `key` that resolves read-only (see {@link resolveSecretRef}),
+ * are used; tokens and OAuth credentials are subscription logins that no billing API accepts.
  */
 const authProfilesSchema = z.object({
   profiles: z.record(
@@ -41,6 +43,7 @@ const authProfilesSchema = z.object({
         mode: z.string().optional(),
         provider: z.string().optional(),
         key: z.unknown().optional(),
+        keyRef: z.unknown().optional(),
       })
       .loose(),
   ),
@@ -55,21 +58,204 @@ const OPENCLAW_PROVIDERS: Record<ProviderId, readonly string[]> = {
   deepseek: ["deepseek"],
 };
 
+/** A key as sent in a header: non-empty, no whitespace inside. */
+const isUsableKey = (k: string) => k !== "" && !/\s/.test(k);
+
 /**
- * A profile's `key` that is the key itself: a non-empty string without inner whitespace that is
- * not an environment reference (`${OPENROUTER_API_KEY}`, which OpenClaw resolves from its own
- * environment; creditgate does not read another process's environment, and sending the
- * reference as a key would only be refused as `unauthorized`).
+ * OpenClaw's SecretRef (`src/config/types.secrets.ts`): `{ source: "env" | "file" | "exec" | <plugin>,
+ * provider, id }`; legacy objects without `provider` use the default alias. Strings that are
+ * references rather than keys (`${VAR}`, `$VAR`, `secretref-env:VAR`, `__env__:VAR`) are env refs.
  */
-function isLiteralKey(key: unknown): key is string {
-  if (typeof key !== "string") return false;
-  const k = key.trim();
-  return k !== "" && !/\s/.test(k) && !/^\$\{[^}]*\}$/.test(k) && !/^\$[A-Z_][A-Z0-9_]*$/.test(k);
+export interface SecretRef {
+  source: string;
+  provider: string;
+  id: string;
+}
+
+const ENV_ID = /^[A-Z][A-Z0-9_]{0,127}$/;
+
+/** A profile's `keyRef` or reference-like `key` as a {@link SecretRef}; null when it is neither. */
+export function parseSecretRef(value: unknown, defaults: SecretDefaults = {}): SecretRef | null {
+  if (typeof value === "string") {
+    const t = value.trim();
+    const m =
+      /^\$\{([A-Z][A-Z0-9_]{0,127})\}$/.exec(t) ??
+      /^\$([A-Z][A-Z0-9_]{0,127})$/.exec(t) ??
+      /^(?:secretref-env:|__env__:)([A-Z][A-Z0-9_]{0,127})$/.exec(t);
+    return m ? { source: "env", provider: defaults.env ?? "default", id: m[1] as string } : null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const r = value as Record<string, unknown>;
+  if (typeof r.source !== "string" || !r.source.trim() || typeof r.id !== "string" || !r.id.trim())
+    return null;
+  const source = r.source.trim();
+  const provider =
+    typeof r.provider === "string" && r.provider.trim()
+      ? r.provider.trim()
+      : ((defaults as Record<string, string | undefined>)[source] ?? "default");
+  return { source, provider, id: r.id };
+}
+
+/** `secrets.defaults` of openclaw.json: the provider alias a ref without one uses, per source. */
+type SecretDefaults = { env?: string; file?: string; exec?: string };
+
+/**
+ * What of an OpenClaw state dir a ref resolves against, read once per lookup: `openclaw.json`
+ * (JSON5: `secrets.providers`, `secrets.defaults`, the `env` block) and the global `.env`.
+ */
+interface RefContext {
+  stateDir: string;
+  providers: Record<string, Record<string, unknown>>;
+  defaults: SecretDefaults;
+  /** Variables OpenClaw would add to its environment from files: `<state>/.env` first, then openclaw.json's `env` block. */
+  fileEnv: Record<string, string>;
+}
+
+/** Minimal dotenv: `KEY=value`, `export KEY=value`, quotes stripped, `#` comments; never throws. */
+function parseDotenv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(raw);
+    if (!m) continue;
+    let v = m[2] as string;
+    const q = v[0];
+    if ((q === '"' || q === "'") && v.endsWith(q) && v.length >= 2) v = v.slice(1, -1);
+    else v = v.replace(/\s+#.*$/, "");
+    if (!((m[1] as string) in out)) out[m[1] as string] = v;
+  }
+  return out;
+}
+
+function refContext(stateDir: string): RefContext {
+  let cfg: Record<string, unknown> = {};
+  for (const name of ["openclaw.json", "clawdbot.json", "moltbot.json"]) {
+    try {
+      const parsed = JSON5.parse(readFileSync(join(stateDir, name), "utf8").replace(/^\uFEFF/, ""));
+      if (parsed && typeof parsed === "object") {
+        cfg = parsed as Record<string, unknown>;
+        break;
+      }
+    } catch {
+      // missing or not JSON5: no secret providers, no env block
+    }
+  }
+  const obj = (v: unknown): Record<string, unknown> =>
+    v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  const secrets = obj(cfg.secrets);
+  const envBlock = obj(cfg.env);
+  const fileEnv: Record<string, string> = {};
+  try {
+    Object.assign(fileEnv, parseDotenv(readFileSync(join(stateDir, ".env"), "utf8")));
+  } catch {
+    // no global .env
+  }
+  // the config env block applies only where the variable is missing (OpenClaw's precedence)
+  for (const [k, v] of [...Object.entries(obj(envBlock.vars)), ...Object.entries(envBlock)])
+    if (typeof v === "string" && ENV_ID.test(k) && !(k in fileEnv)) fileEnv[k] = v;
+  return {
+    stateDir,
+    providers: Object.fromEntries(Object.entries(obj(secrets.providers)).map(([k, v]) => [k, obj(v)])),
+    defaults: obj(secrets.defaults) as SecretDefaults,
+    fileEnv,
+  };
+}
+
+/** RFC 6901 pointer into parsed JSON; undefined when a segment is missing. */
+function readPointer(root: unknown, pointer: string): unknown {
+  let cur: unknown = root;
+  for (const token of pointer.slice(1).split("/")) {
+    const k = token.replace(/~1/g, "/").replace(/~0/g, "~");
+    if (Array.isArray(cur)) cur = /^\d+$/.test(k) ? cur[Number(k)] : undefined;
+    else if (cur && typeof cur === "object" && Object.hasOwn(cur, k))
+      cur = (cur as Record<string, unknown>)[k];
+    else return undefined;
+  }
+  return cur;
+}
+
+/** Largest secrets file read for a `file` ref (OpenClaw's own default limit). */
+const MAX_SECRET_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Resolves an OpenClaw SecretRef **read-only, without running anything**, the way OpenClaw's
+ * `src/secrets/resolve.ts` does for the sources that are files:
+ * - `env`: the variable from `<state>/.env`, else openclaw.json's `env` block (`env.vars.X` or
+ *   `env.X`). The gateway's own process environment cannot be read from outside; set
+ *   `CREDITGATE_<P>_KEY` for a variable only that environment has. A configured env provider's
+ *   `allowlist` is honoured.
+ * - `file`: `secrets.providers.<provider>` `{ source: "file", path, mode }`: `singleValue` (id
+ *   `value`: the whole file, one trailing newline removed) or `json` (default; id is a JSON
+ *   pointer like `/providers/openai/apiKey`). At most 1 MiB.
+ * - `exec` and plugin sources (`gcp`, `keyring`, …): not resolved (they run a program).
+ * Returns the key or a reason it could not (naming the ref, never a secret).
+ */
+export function resolveSecretRef(ref: SecretRef, c: RefContext): { key: string } | { reason: string } {
+  const label = `${ref.source}:${ref.provider}:${ref.id}`;
+  const conf = c.providers[ref.provider];
+  if (ref.source === "env") {
+    if (conf && conf.source !== "env")
+      return { reason: `${label}: secrets.providers.${ref.provider} is not an env provider` };
+    if (!conf && ref.provider !== (c.defaults.env ?? "default"))
+      return { reason: `${label}: secret provider "${ref.provider}" is not configured in openclaw.json` };
+    const allow = conf?.allowlist;
+    if (Array.isArray(allow) && !allow.includes(ref.id))
+      return { reason: `${label}: ${ref.id} is not in secrets.providers.${ref.provider}.allowlist` };
+    const v = c.fileEnv[ref.id]?.trim();
+    if (!v)
+      return {
+        reason: `${label}: ${ref.id} is not set in ${join(c.stateDir, ".env")} or openclaw.json's env block (the gateway's process environment is not readable; set creditgate's own key variable)`,
+      };
+    return { key: v };
+  }
+  if (ref.source === "file") {
+    if (conf?.source !== "file" || typeof conf.path !== "string")
+      return {
+        reason: `${label}: secrets.providers.${ref.provider} is not a file provider in openclaw.json`,
+      };
+    const path = conf.path.startsWith("~/") ? join(homedir(), conf.path.slice(2)) : conf.path;
+    if (!isAbsolute(path)) return { reason: `${label}: the provider's path must be absolute` };
+    let text: string;
+    try {
+      if (statSync(path).size > MAX_SECRET_FILE_BYTES)
+        return { reason: `${label}: ${path} is larger than 1 MiB` };
+      text = readFileSync(path, "utf8").replace(/^\uFEFF/, "");
+    } catch (err) {
+      return { reason: `${label}: ${path}: ${(err as NodeJS.ErrnoException).code ?? "unreadable"}` };
+    }
+    let value: unknown;
+    if (conf.mode === "singleValue") {
+      if (ref.id !== "value") return { reason: `${label}: a singleValue file provider expects id "value"` };
+      value = text.replace(/\r?\n$/, "");
+    } else {
+      if (!ref.id.startsWith("/"))
+        return { reason: `${label}: the id must be a JSON pointer like /openai/apiKey` };
+      try {
+        value = readPointer(JSON.parse(text), ref.id);
+      } catch {
+        return { reason: `${label}: ${path} is not JSON` };
+      }
+    }
+    if (typeof value !== "string" || !value.trim()) return { reason: `${label}: no string value there` };
+    return { key: value.trim() };
+  }
+  return {
+    reason: `${label}: "${ref.source}" references run a program or plugin; creditgate resolves only env and file references`,
+  };
+}
+
+/** Result of looking a provider up in OpenClaw's auth profiles. */
+export interface OpenClawLookup {
+  /** The first usable key, or null. */
+  found: ResolvedKey | null;
+  /** Profiles of this provider that could not be used, with why (refs that do not resolve, keys with whitespace). Never a key. */
+  skipped: { source: string; reason: string }[];
 }
 
 /** `auth-profiles.json` files under the state dirs, the `main` agent's first. */
-export function authProfileFiles(stateDirs: readonly string[]): { agent: string; path: string }[] {
-  const out: { agent: string; path: string }[] = [];
+export function authProfileFiles(
+  stateDirs: readonly string[],
+): { agent: string; path: string; stateDir: string }[] {
+  const out: { agent: string; path: string; stateDir: string }[] = [];
   for (const dir of stateDirs) {
     let agents: string[];
     try {
@@ -79,13 +265,19 @@ export function authProfileFiles(stateDirs: readonly string[]): { agent: string;
     }
     agents.sort((a, b) => (a === "main" ? -1 : b === "main" ? 1 : a.localeCompare(b)));
     for (const agent of agents)
-      out.push({ agent, path: join(dir, "agents", agent, "agent", "auth-profiles.json") });
+      out.push({ agent, path: join(dir, "agents", agent, "agent", "auth-profiles.json"), stateDir: dir });
   }
   return out;
 }
 
-/** The first usable OpenClaw API-key profile for `provider` (`<provider>:default` first), or null. Never throws. */
-export function keyFromOpenClaw(provider: ProviderId, stateDirs: readonly string[]): ResolvedKey | null {
+/**
+ * The first usable OpenClaw API-key profile for `provider` (agent `main` first, `<provider>:default`
+ * first): a literal `key`, else its `keyRef` (or a reference-like `key`) resolved read-only
+ * ({@link resolveSecretRef}). Profiles that cannot be used are listed in `skipped`. Never throws.
+ */
+export function lookupOpenClawKey(provider: ProviderId, stateDirs: readonly string[]): OpenClawLookup {
+  const skipped: OpenClawLookup["skipped"] = [];
+  const contexts = new Map<string, RefContext>();
   for (const f of authProfileFiles(stateDirs)) {
     let parsed: z.infer<typeof authProfilesSchema>;
     try {
@@ -102,26 +294,57 @@ export function keyFromOpenClaw(provider: ProviderId, stateDirs: readonly string
           (p.type ?? p.mode) === "api_key" &&
           OPENCLAW_PROVIDERS[provider].includes((p.provider ?? "").trim().toLowerCase()),
       )
-      .filter(([, p]) => isLiteralKey(p.key))
       .sort(([a], [b]) => (a.endsWith(":default") ? -1 : b.endsWith(":default") ? 1 : a.localeCompare(b)));
-    const hit = entries[0];
-    if (hit) return { key: String(hit[1].key).trim(), source: `openclaw:${f.agent}/${hit[0]}` };
+    for (const [name, p] of entries) {
+      const source = `openclaw:${f.agent}/${name}`;
+      // OpenClaw: an explicit keyRef wins over the key; a key that is a reference is one too.
+      // The state dir's openclaw.json and .env are read only for a profile that needs them.
+      const isRef = parseSecretRef(p.keyRef) !== null || parseSecretRef(p.key) !== null;
+      const c = isRef ? (contexts.get(f.stateDir) ?? refContext(f.stateDir)) : null;
+      if (c) contexts.set(f.stateDir, c);
+      const ref = c ? (parseSecretRef(p.keyRef, c.defaults) ?? parseSecretRef(p.key, c.defaults)) : null;
+      if (c && ref) {
+        const r = resolveSecretRef(ref, c);
+        if ("key" in r && isUsableKey(r.key))
+          return { found: { key: r.key, source: `${source} (${ref.source} ref)` }, skipped };
+        skipped.push({ source, reason: "key" in r ? "the referenced key has whitespace inside" : r.reason });
+        continue;
+      }
+      if (typeof p.key === "string" && isUsableKey(p.key.trim()))
+        return { found: { key: p.key.trim(), source }, skipped };
+      if (typeof p.key === "string" && p.key.trim() !== "")
+        skipped.push({ source, reason: "the key has whitespace inside" });
+    }
   }
-  return null;
+  return { found: null, skipped };
+}
+
+/** The first usable OpenClaw API-key profile for `provider`, or null ({@link lookupOpenClawKey}). Never throws. */
+export function keyFromOpenClaw(provider: ProviderId, stateDirs: readonly string[]): ResolvedKey | null {
+  return lookupOpenClawKey(provider, stateDirs).found;
 }
 
 /**
  * The key for one poll: `CREDITGATE_<P>_KEY`, else the file in `CREDITGATE_<P>_KEY_FILE`, else
  * (when opted in) OpenClaw's auth profiles. Read at every poll and kept in memory for it only, so
  * a rotated key is picked up and no copy is made. Null: none configured or found. Errors: the key
- * file cannot be read or is empty (CollectorError `no_key`, naming the file, never its content).
+ * file cannot be read or is empty (CollectorError `no_key`, naming the file, never its content);
+ * the file holds more than one line or the key has whitespace inside (CollectorError `config`).
  */
 export function resolveKey(
   provider: ProviderId,
   cfg: KeyConfig,
   openclaw: OpenClawKeySource,
 ): ResolvedKey | null {
-  if (cfg.value) return { key: cfg.value.trim(), source: "env" };
+  if (cfg.value) {
+    const key = cfg.value.trim();
+    if (/\s/.test(key))
+      throw new CollectorError(
+        "config",
+        `CREDITGATE_${provider.toUpperCase()}${provider === "openai" || provider === "anthropic" ? "_ADMIN" : ""}_KEY holds whitespace or a line break inside the key; set only the key`,
+      );
+    return { key, source: "env" };
+  }
   if (cfg.file) {
     let text: string;
     try {
@@ -131,8 +354,27 @@ export function resolveKey(
       throw new CollectorError("no_key", `key file ${cfg.file}: ${code}`);
     }
     if (text === "") throw new CollectorError("no_key", `key file ${cfg.file} is empty`);
+    // Two lines (a key and a comment, two keys) or a key with a space: sending it would fail as a
+    // header error ("network"); say what is wrong with the file instead, never its content.
+    if (/\s/.test(text)) {
+      const lines = text.split(/\r?\n/).length;
+      throw new CollectorError(
+        "config",
+        lines > 1
+          ? `key file ${cfg.file} holds ${lines} lines; it must hold only the key, on one line`
+          : `key file ${cfg.file} holds whitespace inside the key; it must hold only the key`,
+      );
+    }
     return { key: text, source: "file" };
   }
-  if (openclaw.enabled) return keyFromOpenClaw(provider, openclaw.stateDirs);
+  if (openclaw.enabled) {
+    const l = lookupOpenClawKey(provider, openclaw.stateDirs);
+    if (l.found) return l.found;
+    if (l.skipped.length > 0)
+      throw new CollectorError(
+        "config",
+        `OpenClaw auth profiles: ${l.skipped.map((x) => `${x.source}: ${x.reason}`).join("; ")}`,
+      );
+  }
   return null;
 }

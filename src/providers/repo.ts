@@ -235,22 +235,28 @@ export function createProviderRepo(db: Db) {
       sinceMs: number,
       nowMs: number,
     ): { micro: number; observedMs: number; firstAtMs: number | null } {
-      let total = 0n;
-      for (const r of spans.all(provider, sinceMs)) {
-        if ((r.p ?? r.t) >= nowMs && r.t > nowMs) continue; // entirely after the window
-        const start = r.p ?? r.t;
-        const span = r.t - start;
-        if (span <= 0) {
-          total += BigInt(r.s);
-          continue;
-        }
-        const overlap = Math.min(r.t, nowMs) - Math.max(start, sinceMs);
-        if (overlap <= 0) continue;
-        total += (BigInt(r.s) * BigInt(overlap)) / BigInt(span);
-      }
       const first = firstSnap.get(provider)?.t ?? null;
-      const observedMs = first === null ? 0 : Math.max(0, nowMs - Math.max(sinceMs, first));
-      return { micro: toSafeNumber(total, "spend"), observedMs, firstAtMs: first };
+      return spentIn(spans.all(provider, sinceMs), sinceMs, nowMs, first);
+    },
+    /**
+     * {@link spentSince} for many windows at once (one query, in memory): the runway at each
+     * snapshot of a history without a query per snapshot.
+     */
+    spentWindows(
+      provider: string,
+      windows: readonly { sinceMs: number; nowMs: number }[],
+    ): { micro: number; observedMs: number; firstAtMs: number | null }[] {
+      if (windows.length === 0) return [];
+      const first = firstSnap.get(provider)?.t ?? null;
+      const rows = spans.all(provider, Math.min(...windows.map((w) => w.sinceMs)));
+      return windows.map((w) =>
+        spentIn(
+          rows.filter((r) => r.t > w.sinceMs),
+          w.sinceMs,
+          w.nowMs,
+          first,
+        ),
+      );
     },
     /** Metered cost (pico-USD) of usage_events of these providers in [fromMs, toMs). */
     meteredPico(providers: readonly string[], fromMs: number, toMs: number): number {
@@ -315,3 +321,31 @@ export function createProviderRepo(db: Db) {
   };
 }
 export type ProviderRepo = ReturnType<typeof createProviderRepo>;
+
+/**
+ * Spend in (sinceMs, nowMs] from snapshot spans (`s` spent between the snapshot before, at `p`,
+ * and the snapshot at `t`), each spread evenly over its span and the part inside the window
+ * counted (floored to a micro-unit per snapshot).
+ */
+function spentIn(
+  rows: readonly { s: number; t: number; p: number | null }[],
+  sinceMs: number,
+  nowMs: number,
+  first: number | null,
+): { micro: number; observedMs: number; firstAtMs: number | null } {
+  let total = 0n;
+  for (const r of rows) {
+    if ((r.p ?? r.t) >= nowMs && r.t > nowMs) continue; // entirely after the window
+    const start = r.p ?? r.t;
+    const span = r.t - start;
+    if (span <= 0) {
+      total += BigInt(r.s);
+      continue;
+    }
+    const overlap = Math.min(r.t, nowMs) - Math.max(start, sinceMs);
+    if (overlap <= 0) continue;
+    total += (BigInt(r.s) * BigInt(overlap)) / BigInt(span);
+  }
+  const observedMs = first === null ? 0 : Math.max(0, nowMs - Math.max(sinceMs, first));
+  return { micro: toSafeNumber(total, "spend"), observedMs, firstAtMs: first };
+}

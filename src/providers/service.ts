@@ -2,10 +2,17 @@ import type { Config } from "../config/index.js";
 import type { Db } from "../db/index.js";
 import type { AlertFacts, Enforcer } from "../limits/index.js";
 import { discoverStateDirs } from "../meter/index.js";
-import { decimalToScaled, picoToMicroUsd, toSafeNumber } from "../money.js";
+import {
+  decimalToScaled,
+  formatScaled,
+  fxFromUsdMicro,
+  fxToUsdMicro,
+  picoToMicroUsd,
+  toSafeNumber,
+} from "../money.js";
 import { COLLECTORS } from "./collectors/index.js";
 import { redactSecrets, utcDay } from "./http.js";
-import { type KeyConfig, keyFromOpenClaw, type OpenClawKeySource, resolveKey } from "./keys.js";
+import { type KeyConfig, lookupOpenClawKey, type OpenClawKeySource, resolveKey } from "./keys.js";
 import { DAY_MS, driftCauses, drift as driftOf, HOUR_MS, isProviderSpike, perDay, runway } from "./math.js";
 import { createProviderRepo, type DailySpend, type PollStatus, type Snapshot } from "./repo.js";
 import {
@@ -40,6 +47,11 @@ export interface ProvidersSettings {
   timeoutMs: number;
   /** Config defaults of the alert thresholds. */
   alerts: AlertThresholds;
+  /**
+   * Exchange rates of non-USD account currencies: currency → nano-USD per unit (`CREDITGATE_FX_RATES`,
+   * rule 6 of src/money.ts). Default none: drift of such accounts is not computed ("no rate").
+   */
+  fxRates?: Readonly<Record<string, bigint>>;
 }
 
 /** Builds {@link ProvidersSettings} from config (state dirs as the meter finds them, for the OpenClaw key opt-in). */
@@ -60,6 +72,9 @@ export function providersSettingsFromConfig(config: Config): ProvidersSettings {
       driftPct: p.alerts.driftPct,
       driftMinMicro: toSafeNumber(decimalToScaled(p.alerts.driftMinUsd, 6)),
     },
+    fxRates: Object.fromEntries(
+      Object.entries(p.fxRates).map(([code, rate]) => [code, decimalToScaled(rate, 9)]),
+    ),
   };
 }
 
@@ -88,10 +103,24 @@ export interface ProviderView {
     metered: Burn & { currency: "USD" };
   };
   runway: { hours: number | null; runsOutAt: string | null; basis: "provider" | "metered" | null };
-  /** The latest complete UTC day the provider reported, vs metered (USD accounts only); null when none. */
+  /**
+   * A non-USD account's exchange rate: `usdPerUnit` (decimal string, `CREDITGATE_FX_RATES`) or
+   * null when none is configured (then drift is not computed: show "n/a (no <currency> rate)").
+   * Null for USD accounts and before the first poll.
+   */
+  fx: { currency: string; usdPerUnit: string | null } | null;
+  /** USD equivalents (micro-USD) of a non-USD account's balance and provider burn per day, at `fx`; null without a rate or for USD accounts. */
+  usd: { balanceMicro: number | null; burnPerDayMicro: number | null } | null;
+  /**
+   * The latest complete UTC day the provider reported, vs metered; null when none, or a non-USD
+   * account without a rate. `providerMicro` is in `currency`; `providerUsdMicro`, `meteredMicro`
+   * and `diffMicro` in micro-USD.
+   */
   drift: {
     day: string;
+    currency: string;
     providerMicro: number;
+    providerUsdMicro: number;
     meteredMicro: number;
     diffMicro: number;
     pct: number | null;
@@ -148,13 +177,32 @@ export function createProviderService(o: ProviderServiceOptions) {
   const log = o.log ?? (() => {});
   const fetchImpl = o.fetch ?? fetch;
   const s = o.settings;
+  const fxRates = s.fxRates ?? {};
+
+  /** micro-units of `currency` → micro-USD (rule 6); the same for USD; null without a rate. */
+  function usdOf(micro: number, currency: string): number | null {
+    if (currency === "USD") return micro;
+    const rate = fxRates[currency];
+    return rate === undefined ? null : toSafeNumber(fxToUsdMicro(BigInt(micro), rate));
+  }
+
+  /** A non-USD account's rate as shown (decimal string), or null without one. */
+  function fxOf(currency: string | null | undefined): ProviderView["fx"] {
+    if (!currency || currency === "USD") return null;
+    const rate = fxRates[currency];
+    return { currency, usdPerUnit: rate === undefined ? null : formatScaled(rate, 9) };
+  }
 
   /** Where a provider's key would come from now (no file read for the key content itself but the OpenClaw lookup). */
   function keySourceOf(id: ProviderId): string | null {
     const k = s.keys[id];
     if (k.value) return "env";
     if (k.file) return "file";
-    if (s.openclaw.enabled) return keyFromOpenClaw(id, s.openclaw.stateDirs)?.source ?? null;
+    if (s.openclaw.enabled) {
+      // a profile whose keyRef does not resolve still counts: its poll then records why (`config`)
+      const l = lookupOpenClawKey(id, s.openclaw.stateDirs);
+      return l.found?.source ?? l.skipped[0]?.source ?? null;
+    }
     return null;
   }
 
@@ -210,19 +258,23 @@ export function createProviderService(o: ProviderServiceOptions) {
     id: ProviderId,
     last: Snapshot | null,
     nowMs: number,
+    /** The provider burn per day at `nowMs` when already known (history: computed for all snapshots at once). */
+    knownPerDay?: number | null,
   ): ProviderView["runway"] & { hoursRaw: number | null; atMs: number | null } {
     const balance = last?.balanceMicro ?? null;
-    const pb = providerBurn(id, nowMs);
+    const pb = { perDayMicro: knownPerDay !== undefined ? knownPerDay : providerBurn(id, nowMs).perDayMicro };
     let basis: "provider" | "metered" | null = null;
     let rate: number | null = null;
     if (pb.perDayMicro !== null && pb.perDayMicro > 0) {
       basis = "provider";
       rate = pb.perDayMicro;
-    } else if (last?.currency === "USD") {
+    } else if (last && (last.currency === "USD" || fxRates[last.currency] !== undefined)) {
+      // the metered burn is in USD: in the account's currency at the configured rate (rule 6)
       const mb = meteredBurn(id, nowMs);
       if (mb.perDayMicro !== null && mb.perDayMicro > 0) {
         basis = "metered";
-        rate = mb.perDayMicro;
+        const fx = fxRates[last.currency];
+        rate = fx === undefined ? mb.perDayMicro : toSafeNumber(fxFromUsdMicro(BigInt(mb.perDayMicro), fx));
       }
     }
     const r = runway(balance, rate, nowMs);
@@ -248,18 +300,27 @@ export function createProviderService(o: ProviderServiceOptions) {
 
   function latestDrift(id: ProviderId, nowMs: number): ProviderView["drift"] {
     const last = repo.last(id);
-    if (last?.currency !== "USD") return null;
+    if (!last) return null;
     const today = utcDay(nowMs);
     const days = repo
       .days(id, utcDay(nowMs - DRIFT_LOOKBACK_DAYS * DAY_MS), today)
       .filter((d) => d.day < today);
     const d = days[days.length - 1];
-    if (d?.currency !== "USD") return null;
+    if (!d || d.currency !== last.currency) return null;
+    const usd = usdOf(d.amountMicro, d.currency);
+    if (usd === null) return null; // no exchange rate: not computed (view.fx says so)
     const metered = meteredDayMicro(id, d.day);
     const t = thresholds(id);
-    const x = driftOf(d.amountMicro, metered.micro, t.driftPct, t.driftMinMicro);
+    const x = driftOf(usd, metered.micro, t.driftPct, t.driftMinMicro);
     if (!driftJudged(id, d.day, metered.micro, nowMs)) x.exceeds = false;
-    return { day: d.day, providerMicro: d.amountMicro, meteredMicro: metered.micro, ...x };
+    return {
+      day: d.day,
+      currency: d.currency,
+      providerMicro: d.amountMicro,
+      providerUsdMicro: usd,
+      meteredMicro: metered.micro,
+      ...x,
+    };
   }
 
   function raiseAlerts(id: ProviderId, nowMs: number): number {
@@ -310,18 +371,31 @@ export function createProviderService(o: ProviderServiceOptions) {
           avgHourMicro: Math.round(trailing / 24),
         },
       );
-    if (last?.currency === "USD") {
+    if (last && usdOf(0, last.currency) !== null) {
+      // USD accounts, and others with a configured exchange rate (rule 6)
       const settled = utcDay(nowMs - DRIFT_SETTLE_MS - DAY_MS + 1);
       for (const d of repo.days(id, utcDay(nowMs - DRIFT_LOOKBACK_DAYS * DAY_MS), settled)) {
-        if (d.currency !== "USD" || Date.parse(`${d.day}T00:00:00Z`) + DAY_MS + DRIFT_SETTLE_MS > nowMs)
+        if (
+          d.currency !== last.currency ||
+          Date.parse(`${d.day}T00:00:00Z`) + DAY_MS + DRIFT_SETTLE_MS > nowMs
+        )
           continue;
+        const usd = usdOf(d.amountMicro, d.currency);
+        if (usd === null) continue;
         const m = meteredDayMicro(id, d.day);
-        const x = driftOf(d.amountMicro, m.micro, t.driftPct, t.driftMinMicro);
+        const x = driftOf(usd, m.micro, t.driftPct, t.driftMinMicro);
         if (!x.exceeds || !driftJudged(id, d.day, m.micro, nowMs)) continue;
         raise("provider_drift", `${t.driftPct}%`, `day:${d.day}`, {
           currency: "USD",
           day: d.day,
-          providerMicro: d.amountMicro,
+          ...(d.currency !== "USD"
+            ? {
+                providerCurrency: d.currency,
+                providerAmountMicro: d.amountMicro,
+                usdPerUnit: fxOf(d.currency)?.usdPerUnit ?? null,
+              }
+            : {}),
+          providerMicro: usd,
           meteredMicro: m.micro,
           driftPct: x.pct,
           causes: driftCauses(x.diffMicro, m.unknownModelCalls),
@@ -336,14 +410,25 @@ export function createProviderService(o: ProviderServiceOptions) {
     const last = repo.last(id);
     const st: PollStatus | null = repo.status(id);
     const r = runwayOf(id, last, nowMs);
+    const providerBurnNow = providerBurn(id, nowMs);
+    const fx = fxOf(last?.currency);
+    const conv = (micro: number | null) => (micro === null || !last ? null : usdOf(micro, last.currency));
     return {
       provider: id,
       keySource: keySourceOf(id) ?? st?.keySource ?? null,
       currency: last?.currency ?? null,
       balanceMicro: last?.balanceMicro ?? null,
       balanceAt: iso(last?.takenAtMs),
-      burn: { provider: providerBurn(id, nowMs), metered: meteredBurn(id, nowMs) },
+      burn: { provider: providerBurnNow, metered: meteredBurn(id, nowMs) },
       runway: { hours: r.hours, runsOutAt: r.runsOutAt, basis: r.basis },
+      fx,
+      usd:
+        fx?.usdPerUnit && last
+          ? {
+              balanceMicro: conv(last.balanceMicro),
+              burnPerDayMicro: conv(providerBurnNow.perDayMicro),
+            }
+          : null,
       drift: latestDrift(id, nowMs),
       lastPollAt: iso(st?.lastPollAtMs),
       lastOkAt: iso(st?.lastOkAtMs),
@@ -369,6 +454,11 @@ export function createProviderService(o: ProviderServiceOptions) {
 
     /** The merged alert thresholds of a provider. */
     thresholds,
+
+    /** The currency of a provider's account (its last snapshot's), null before the first poll. */
+    currency(id: ProviderId): string | null {
+      return repo.last(id)?.currency ?? null;
+    },
 
     /**
      * Polls one provider now: resolves its key, calls its collector, stores a snapshot (spend
@@ -476,34 +566,50 @@ export function createProviderService(o: ProviderServiceOptions) {
     view,
 
     /**
-     * Snapshots in [fromMs, toMs) (newest first, at most `limit`) and each UTC day's provider
-     * spend next to the metered cost (USD accounts), for charts of balance over time and drift.
+     * Snapshots in [fromMs, toMs) (newest first, at most `limit`), each with the runway as it
+     * stood then (its balance over the burn up to that moment, as the view computes it now), and
+     * each UTC day's provider spend next to the metered cost (USD accounts, and others with an
+     * exchange rate: `providerUsdMicro`), for charts of balance and runway over time and drift.
      */
     history(id: ProviderId, q: { fromMs: number; toMs: number; limit: number }) {
       const snapshots = repo.history(id, q.fromMs, q.toMs, q.limit);
+      // each snapshot's trailing 7 days of provider spend, from one query
+      const windows = repo.spentWindows(
+        id,
+        snapshots.map((x) => ({ sinceMs: x.takenAtMs - 7 * DAY_MS, nowMs: x.takenAtMs })),
+      );
       const t = thresholds(id);
       const days = repo.days(id, utcDay(q.fromMs), utcDay(q.toMs)).map((d: DailySpend) => {
-        const usd = d.currency === "USD";
-        const m = usd ? meteredDayMicro(id, d.day) : null;
+        const usd = usdOf(d.amountMicro, d.currency);
+        const m = usd !== null ? meteredDayMicro(id, d.day) : null;
         return {
           day: d.day,
           currency: d.currency,
           providerMicro: d.amountMicro,
+          providerUsdMicro: usd,
           source: d.source,
           meteredMicro: m?.micro ?? null,
-          drift: m ? driftOf(d.amountMicro, m.micro, t.driftPct, t.driftMinMicro) : null,
+          drift: m && usd !== null ? driftOf(usd, m.micro, t.driftPct, t.driftMinMicro) : null,
         };
       });
       return {
         provider: id,
-        snapshots: snapshots.map((x) => ({
-          at: new Date(x.takenAtMs).toISOString(),
-          currency: x.currency,
-          balanceMicro: x.balanceMicro,
-          spentTotalMicro: x.spentTotalMicro,
-          spendSinceLastMicro: x.spendSinceLastMicro,
-          detail: x.detail,
-        })),
+        fx: fxOf(snapshots[0]?.currency),
+        snapshots: snapshots.map((x, i) => {
+          // the runway as it stood at this snapshot: its balance over the burn creditgate knew then
+          const w = windows[i];
+          const r = runwayOf(id, x, x.takenAtMs, w ? perDay(w.micro, w.observedMs) : null);
+          return {
+            at: new Date(x.takenAtMs).toISOString(),
+            currency: x.currency,
+            balanceMicro: x.balanceMicro,
+            spentTotalMicro: x.spentTotalMicro,
+            spendSinceLastMicro: x.spendSinceLastMicro,
+            runwayHours: r.hours,
+            runwayBasis: r.basis,
+            detail: x.detail,
+          };
+        }),
         days,
       };
     },

@@ -64,6 +64,12 @@ export const COLLECTOR_ERROR_KINDS = [
   "shape",
   /** No key configured or found (nothing was sent). */
   "no_key",
+  /**
+   * The key's configuration is wrong (nothing was sent): a key file that holds more than one
+   * line or whitespace inside the key, an OpenClaw `keyRef` that cannot be resolved. The message
+   * names the file or reference, never the key.
+   */
+  "config",
 ] as const;
 export type CollectorErrorKind = (typeof COLLECTOR_ERROR_KINDS)[number];
 

@@ -369,7 +369,8 @@ function localBucketSums(
     const m0 = day * DAY_MS;
     const m1 = m0 + DAY_MS;
     const rawMs = Math.abs(lo - m0) + Math.abs(hi - m1);
-    if (m0 < 0 || m1 > AGGREGATED_UNTIL_MS || rawMs >= hi - lo) return sumGroups(db, lo, hi, dims, f, archiveTable);
+    if (m0 < 0 || m1 > AGGREGATED_UNTIL_MS || rawMs >= hi - lo)
+      return sumGroups(db, lo, hi, dims, f, archiveTable);
     const sums = sumGroups(db, m0, m1, dims, f, archiveTable); // one whole UTC day: usage_daily
     if (lo < m0) addGroups(sums, rawPart(lo, m0));
     else if (lo > m0) subtractGroups(sums, rawPart(m0, lo));
@@ -435,7 +436,9 @@ export function runReport(db: Db, q: ReportQuery): Report {
   const allLatencies: number[] = [];
   // Local days not aligned with UTC days: UTC-day aggregates ± the raw hours between midnights.
   const local =
-    timeDim === "day" && !needsRaw(keyDims, f) ? localBucketSums(db, buckets, keyDims, f, q.archiveTable) : null;
+    timeDim === "day" && !needsRaw(keyDims, f)
+      ? localBucketSums(db, buckets, keyDims, f, q.archiveTable)
+      : null;
   for (const [i, b] of buckets.entries()) {
     const lat = q.latency === false ? null : latencyGroups(db, b.startMs, b.endMs, keyDims, f);
     for (const [key, sums] of local?.[i] ?? sumGroups(db, b.startMs, b.endMs, keyDims, f, q.archiveTable)) {

@@ -1,7 +1,8 @@
 /**
  * The console's Providers page (issue #13) in a real browser: provider snapshots stored by real
  * polls of the local fake provider APIs; the page shows each account's balance formatted from the
- * API's integer micro-units, the chosen provider's balance-over-time and daily spend charts, and
+ * API's integer micro-units, the chosen provider's balance-over-time and runway-over-time charts
+ * side by side and the daily spend chart, a CNY account's drift as "n/a (no CNY rate)", and
  * passes axe. Screenshot: test-output/console/providers.png. The empty state (no provider
  * configured) is covered in browser.test.ts.
  *
@@ -57,6 +58,13 @@ describe.skipIf(!HAVE_BROWSER)("console Providers page in Chromium", () => {
     fake.data.openai.set(yesterday, 13.2);
     for (let i = 0; i < 4; i++) meterCall(t.db, "openai", 2_750_000, Date.parse(`${yesterday}T0${i}:00:00Z`));
     await providers.poll("openai", now);
+    // DeepSeek (CNY, no exchange rate configured): 10 CNY spent over an hour.
+    await providers.poll("deepseek", now - 2 * HOUR);
+    fake.data.deepseek[0] = {
+      ...fake.data.deepseek[0],
+      total_balance: "100.00",
+    } as (typeof fake.data.deepseek)[0];
+    await providers.poll("deepseek", now - HOUR);
     app = testApp(t.db, { nowMs: () => Date.now(), providers });
     base = (await app.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
     browser = await chromium.launch({
@@ -99,6 +107,19 @@ describe.skipIf(!HAVE_BROWSER)("console Providers page in Chromium", () => {
     await expect
       .poll(async () => Number(await page.locator(".chart").first().getAttribute("data-points")), POLL)
       .toBe(4);
+    // Next to it, the runway over time: the first snapshot had no burn to extrapolate from yet.
+    const runway = page.getByRole("img", { name: "openrouter: Runway over time (days)" });
+    await runway.waitFor();
+    await expect.poll(async () => Number(await runway.getAttribute("data-points")), POLL).toBe(3);
+    const [bal, run] = await Promise.all([
+      page.locator(".chart-pair .chart").first().boundingBox(),
+      runway.boundingBox(),
+    ]);
+    expect(bal && run && Math.abs(bal.y - run.y) < 2 && run.x > bal.x + bal.width - 1).toBe(true);
+    // A CNY account without a rate: drift is not computed, and says why.
+    await expect
+      .poll(() => page.locator('tr[data-provider="deepseek"] [data-drift]').textContent(), POLL)
+      .toBe("n/a (no CNY rate)");
     await page.screenshot({ path: `${SHOTS}/providers.png`, fullPage: true });
     await page.evaluate(AXE);
     const violations = (await page.evaluate(`axe.run().then((r) =>

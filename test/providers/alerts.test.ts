@@ -69,7 +69,9 @@ describe("drift: provider-reported spend vs metered cost per provider per day", 
     // the overview shows the same drift for the latest complete day
     expect(service.view("openai", NOW).drift).toEqual({
       day: "2026-11-19",
+      currency: "USD",
       providerMicro: 13_200_000,
+      providerUsdMicro: 13_200_000,
       meteredMicro: 11_000_000,
       diffMicro: 2_200_000,
       pct: 20,

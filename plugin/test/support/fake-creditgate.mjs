@@ -262,6 +262,8 @@ export class FakeCreditgate {
             balanceMicro: 74_750_000,
             spendSinceLastMicro: 100_000,
             spentTotalMicro: null,
+            runwayHours: 73.7,
+            runwayBasis: "provider",
             detail: {},
           },
         ],

@@ -46,8 +46,21 @@ export const providerViewSchema = z.object({
     runsOutAt: z.string().nullable(),
     basis: z.enum(["provider", "metered"]).nullable(),
   }),
+  /** A non-USD account's exchange rate (USD per unit, decimal string), null when none is configured; null for USD accounts. */
+  fx: z.object({ currency: z.string(), usdPerUnit: z.string().nullable() }).nullable(),
+  /** USD equivalents (micro-USD) of a non-USD account's balance and burn per day, at `fx`. */
+  usd: z
+    .object({ balanceMicro: z.number().int().nullable(), burnPerDayMicro: z.number().int().nullable() })
+    .nullable(),
+  /** `providerMicro` in `currency`; `providerUsdMicro`, `meteredMicro`, `diffMicro` in micro-USD. Null: none, or no exchange rate. */
   drift: driftSchema
-    .extend({ day: z.string(), providerMicro: z.number().int(), meteredMicro: z.number().int() })
+    .extend({
+      day: z.string(),
+      currency: z.string(),
+      providerMicro: z.number().int(),
+      providerUsdMicro: z.number().int(),
+      meteredMicro: z.number().int(),
+    })
     .nullable(),
   lastPollAt: z.string().nullable(),
   lastOkAt: z.string().nullable(),
@@ -65,6 +78,8 @@ export const providerViewSchema = z.object({
 
 const historySchema = z.object({
   provider: z.enum(PROVIDER_IDS),
+  /** The newest snapshot's currency's exchange rate (non-USD accounts), as in the view. */
+  fx: z.object({ currency: z.string(), usdPerUnit: z.string().nullable() }).nullable(),
   /** Newest first. */
   snapshots: z.array(
     z.object({
@@ -73,15 +88,20 @@ const historySchema = z.object({
       balanceMicro: z.number().int().nullable(),
       spentTotalMicro: z.number().int().nullable(),
       spendSinceLastMicro: z.number().int().nullable(),
+      /** Runway at that moment: the balance over the burn known then (hours, floored to 0.1); null: unknown. */
+      runwayHours: z.number().nullable(),
+      runwayBasis: z.enum(["provider", "metered"]).nullable(),
       detail: z.record(z.string(), z.unknown()),
     }),
   ),
-  /** Oldest first: the provider's spend per UTC day and creditgate's metered cost (USD accounts). */
+  /** Oldest first: the provider's spend per UTC day and creditgate's metered cost (USD accounts, or with an exchange rate). */
   days: z.array(
     z.object({
       day: z.string(),
       currency: z.string(),
       providerMicro: z.number().int(),
+      /** `providerMicro` in micro-USD (rule 6); null: a non-USD day without a rate. */
+      providerUsdMicro: z.number().int().nullable(),
       source: z.enum(["reported", "derived"]),
       meteredMicro: z.number().int().nullable(),
       drift: driftSchema.nullable(),
@@ -154,7 +174,14 @@ export const providerRoutes: FastifyPluginAsyncZod<ProviderRoutesOptions> = asyn
         summary: "Alert thresholds per provider (merged) and the stored defaults",
         response: {
           200: z.object({
-            providers: z.array(z.object({ provider: z.enum(PROVIDER_IDS), thresholds: thresholdsSchema })),
+            providers: z.array(
+              z.object({
+                provider: z.enum(PROVIDER_IDS),
+                /** The account's currency (the low balance is in it); null before the first poll. */
+                currency: z.string().nullable(),
+                thresholds: thresholdsSchema,
+              }),
+            ),
           }),
           ...errorResponses,
         },
@@ -163,7 +190,11 @@ export const providerRoutes: FastifyPluginAsyncZod<ProviderRoutesOptions> = asyn
     async () => {
       const p = need();
       return {
-        providers: PROVIDER_IDS.map((provider) => ({ provider, thresholds: p.thresholds(provider) })),
+        providers: PROVIDER_IDS.map((provider) => ({
+          provider,
+          currency: p.currency(provider),
+          thresholds: p.thresholds(provider),
+        })),
       };
     },
   );

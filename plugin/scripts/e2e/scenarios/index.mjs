@@ -11,6 +11,7 @@ import * as metering from "./metering.mjs";
 import * as notices from "./notices.mjs";
 import * as pluginTypes from "./plugin-types.mjs";
 import * as rpc from "./rpc.mjs";
+import * as tokensCli from "./tokens-cli.mjs";
 
 /** Before any process starts: need only the cached openclaw and the built plugin. */
 export const STATIC_SCENARIOS = [pluginTypes, formatting];
@@ -21,6 +22,7 @@ export const SCENARIOS = [
   install, // plugin installed, inspected; gateway started
   commandsRegistered, // the running gateway's commands and Telegram menu
   rpc, // billing.* gateway methods
+  tokensCli, // `openclaw tokens` / `tokens history` / `tokens alerts` against a fake creditgate
   gate, // blocked users stopped before the model, allowed users through
   commands, // /consumo, /recargar, /saldo, /burn from Telegram
   notices, // worker notices delivered once and acked; unblock lifts the cached block

@@ -11,7 +11,10 @@ export async function run(ctx) {
   const { oc, env, cg, root, configPath, pluginDir, verbose, check, timed, log, openclaw, lastJson } = ctx;
   // 4. Install the plugin folder the documented way.
   const inst = await timed("openclaw plugins install -l", () =>
-    openclaw(oc, env, ["plugins", "install", "-l", pluginDir, "--force", "--accept-capabilities"]),
+    // 5 min: on a loaded 2-core machine the install (schema set-up, plugin scan) took over 120 s
+    openclaw(oc, env, ["plugins", "install", "-l", pluginDir, "--force", "--accept-capabilities"], {
+      timeoutMs: 300_000,
+    }),
   );
   check(
     "openclaw plugins install -l <plugin> --force --accept-capabilities",
