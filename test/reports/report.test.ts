@@ -496,7 +496,7 @@ describe("DST days by day (23 and 25 hours), from UTC-day aggregates ± the raw 
     },
   ];
   test.for(cases)("$name", (c, { db }) => {
-    c.calls.forEach((iso, i) => callAt(db, iso, 2 ** i, i));
+    for (const [i, iso] of c.calls.entries()) callAt(db, iso, 2 ** i, i);
     const range = { fromMs: Date.parse(c.from), toMs: Date.parse(c.to) };
     const report = runReport(db, { range, timeZone: c.tz, by: ["day"], creditsPerUsd: ONE });
     expect(Object.fromEntries(report.rows.map((r) => [r.group.day, Number(r.costUsd)]))).toEqual(c.days);
