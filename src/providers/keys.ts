@@ -111,7 +111,7 @@ interface RefContext {
   fileEnv: Record<string, string>;
 }
 
-/** Minimal dotenv: `KEY=value`, `export KEY=value`, quotes stripped, `#` comments; never throws. */
+/** Minimal dotenv: `KEY=value`, `export KEY=value`, quotes stripped (a comment after the closing quote too), `#` comments; never throws. */
 function parseDotenv(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const raw of text.split(/\r?\n/)) {
@@ -119,7 +119,9 @@ function parseDotenv(text: string): Record<string, string> {
     if (!m) continue;
     let v = m[2] as string;
     const q = v[0];
-    if ((q === '"' || q === "'") && v.endsWith(q) && v.length >= 2) v = v.slice(1, -1);
+    // a quoted value ends at its closing quote: `KEY="value"  # comment` is `value` (as dotenv reads it)
+    const close = q === '"' || q === "'" || q === "`" ? v.indexOf(q, 1) : -1;
+    if (close > 0) v = v.slice(1, close);
     else v = v.replace(/\s+#.*$/, "");
     if (!((m[1] as string) in out)) out[m[1] as string] = v;
   }

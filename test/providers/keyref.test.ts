@@ -108,6 +108,21 @@ describe("keyRef profiles in a fake OpenClaw state dir", () => {
     }
   });
 
+  it("env ref: a quoted .env value followed by a comment is the value inside the quotes", () => {
+    profiles("main", {
+      "openrouter:default": { type: "api_key", provider: "openrouter", key: envRef("OPENROUTER_API_KEY") },
+      "deepseek:default": { type: "api_key", provider: "deepseek", key: envRef("DEEPSEEK_API_KEY") },
+      "moonshot:default": { type: "api_key", provider: "moonshot", key: envRef("MOONSHOT_API_KEY") },
+    });
+    writeFileSync(
+      join(state, ".env"),
+      `OPENROUTER_API_KEY="${KEYS.openrouter}"  # the bot's key\nDEEPSEEK_API_KEY='${KEYS.deepseek}' #x\nMOONSHOT_API_KEY=${KEYS.moonshot} # plain\n`,
+    );
+    expect(resolveKey("openrouter", none, on())?.key).toBe(KEYS.openrouter);
+    expect(resolveKey("deepseek", none, on())?.key).toBe(KEYS.deepseek);
+    expect(resolveKey("moonshot", none, on())?.key).toBe(KEYS.moonshot);
+  });
+
   it("env provider allowlist is honoured; an unconfigured provider alias is refused", () => {
     profiles("main", {
       "openrouter:default": {
