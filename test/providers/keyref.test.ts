@@ -287,6 +287,30 @@ describe("key files", () => {
     );
   });
 
+  it("a key with a zero-width space or a control character is a config error naming the character, not a 'network' error", () => {
+    const f = join(dir, "zw");
+    writeFileSync(f, "\uFEFFsk-SECRETzero\u200Bwidth0123456789\n");
+    let err: unknown;
+    try {
+      resolveKey("deepseek", { value: null, file: f }, off);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as CollectorError).kind).toBe("config");
+    expect((err as CollectorError).message).toBe(
+      `key file ${f} holds a character that cannot be sent in a header (U+200B, e.g. a zero-width space or control character pasted with it); it must hold only the key`,
+    );
+    expect(() => resolveKey("moonshot", { value: "sk-SECRET\x01ctl0123456789", file: null }, off)).toThrow(
+      /^CREDITGATE_MOONSHOT_KEY holds a character that cannot be sent in a header \(U\+0001/,
+    );
+    profiles("main", {
+      "openrouter:default": { type: "api_key", provider: "openrouter", key: "sk-or-v1-SECRET\u0109x0123" },
+    });
+    expect(lookupOpenClawKey("openrouter", [state]).skipped[0]?.reason).toMatch(
+      /^the key has a character that cannot be sent in a header \(U\+0109/,
+    );
+  });
+
   test("a poll with a two-line key file records `config`, sends nothing, logs no key", async ({ db }) => {
     const fake = await new FakeProviders().start();
     try {
