@@ -523,7 +523,10 @@ export function createProviderService(o: ProviderServiceOptions) {
         let since: bigint | null = null;
         let derivedDay: { day: string; micro: bigint } | null = null;
         const detail = { ...obs.detail };
-        if (obs.spentTotal !== null && same && prev.spentTotalMicro !== null) {
+        // a counter of something else now (OpenRouter: the account's usage vs one key's): its
+        // jump is not spend
+        const sameCounter = prev?.detail.counterScope === obs.detail.counterScope;
+        if (obs.spentTotal !== null && same && prev.spentTotalMicro !== null && sameCounter) {
           const d = obs.spentTotal - BigInt(prev.spentTotalMicro);
           since = d >= 0n ? d : null;
         } else if (obs.days.length > 0 && prev !== null) {

@@ -311,3 +311,30 @@ describe("absurd amounts", () => {
     expect(() => service.history("deepseek", { fromMs: 0, toMs: at + 1, limit: 50 })).not.toThrow();
   });
 });
+
+describe("OpenRouter counter scope", () => {
+  test("swapping an inference key for a management key is not spend: the account counter restarts the series", async ({
+    db,
+  }) => {
+    // inference key: /credits refused, the key's own usage counter (2.00) and limit_remaining
+    fake.overrides.set("/api/v1/credits", { status: 403, body: { error: { code: 403, message: "no" } } });
+    fake.data.openrouter.keyUsage = 2;
+    fake.data.openrouter.limit = 50;
+    fake.data.openrouter.limitRemaining = 48;
+    fake.data.openrouter.usageDaily = 1;
+    const { service } = serviceFor(db, fake);
+    expect((await service.poll("openrouter", NOW)).ok).toBe(true);
+    // management key: the account's counter (900.00 over every key), today's key spend +0.50
+    fake.overrides.delete("/api/v1/credits");
+    fake.data.openrouter.totalCredits = 1000;
+    fake.data.openrouter.totalUsage = 900;
+    fake.data.openrouter.usageDaily = 1.5;
+    expect((await service.poll("openrouter", NOW + 3_600_000)).ok).toBe(true);
+    expect(createProviderRepo(db).last("openrouter")?.spendSinceLastMicro).toBe(500_000);
+    // and the account counter's growth counts again from there
+    fake.data.openrouter.totalUsage = 901.25;
+    expect((await service.poll("openrouter", NOW + 7_200_000)).ok).toBe(true);
+    expect(createProviderRepo(db).last("openrouter")?.spendSinceLastMicro).toBe(1_250_000);
+    expect(service.view("openrouter", NOW + 7_200_000).burn.provider.last24hMicro).toBe(1_750_000);
+  });
+});
