@@ -32,6 +32,8 @@ const providerUrl = z
  */
 export const fxRatesText = z.string().transform((text, ctx) => {
   const out: Record<string, string> = {};
+  // every code seen, valid rate or not: "CNY=abc,CNY=0.1" names both problems in one run
+  const seen = new Set<string>();
   const entries = text.split(",").map((x) => x.trim());
   entries.forEach((entry, i) => {
     const m = /^([A-Za-z]{3})\s*=\s*(\S*)$/.exec(entry);
@@ -46,7 +48,10 @@ export const fxRatesText = z.string().transform((text, ctx) => {
     const rate = m[2] as string;
     if (code === "USD")
       ctx.addIssue({ code: "custom", message: `entry ${i + 1}: USD needs no rate (it is always 1)` });
-    else if (code in out) ctx.addIssue({ code: "custom", message: `entry ${i + 1}: ${code} is given twice` });
+    else if (seen.has(code))
+      ctx.addIssue({ code: "custom", message: `entry ${i + 1}: ${code} is given twice` });
+    const first = !seen.has(code);
+    seen.add(code);
     if (!/^\d{1,9}(\.\d{1,9})?$/.test(rate))
       ctx.addIssue({
         code: "custom",
@@ -54,7 +59,7 @@ export const fxRatesText = z.string().transform((text, ctx) => {
       });
     else if (/^[0.]+$/.test(rate))
       ctx.addIssue({ code: "custom", message: `entry ${i + 1} ${code}: the rate must be greater than 0` });
-    else if (code !== "USD" && !(code in out)) out[code] = rate;
+    else if (code !== "USD" && first) out[code] = rate;
   });
   return out;
 });

@@ -58,8 +58,15 @@ const OPENCLAW_PROVIDERS: Record<ProviderId, readonly string[]> = {
   deepseek: ["deepseek"],
 };
 
-/** A key as sent in a header: non-empty, no whitespace inside. */
-const isUsableKey = (k: string) => k !== "" && !/\s/.test(k);
+/** A key as sent in a header: non-empty, printable ASCII only (no whitespace, control or zero-width characters). */
+const isUsableKey = (k: string) => /^[\x21-\x7e]+$/.test(k);
+/** Why a non-empty key without whitespace cannot be sent in a header (names the character's code, never the key). */
+function badKeyChar(k: string): string | null {
+  const c = /[^\x21-\x7e]/u.exec(k)?.[0];
+  return c === undefined
+    ? null
+    : `a character that cannot be sent in a header (U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}, e.g. a zero-width space or control character pasted with it)`;
+}
 
 /**
  * OpenClaw's SecretRef (`src/config/types.secrets.ts`): `{ source: "env" | "file" | "exec" | <plugin>,
@@ -111,7 +118,7 @@ interface RefContext {
   fileEnv: Record<string, string>;
 }
 
-/** Minimal dotenv: `KEY=value`, `export KEY=value`, quotes stripped, `#` comments; never throws. */
+/** Minimal dotenv: `KEY=value`, `export KEY=value`, quotes stripped (a comment after the closing quote too), `#` comments; never throws. */
 function parseDotenv(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const raw of text.split(/\r?\n/)) {
@@ -119,7 +126,9 @@ function parseDotenv(text: string): Record<string, string> {
     if (!m) continue;
     let v = m[2] as string;
     const q = v[0];
-    if ((q === '"' || q === "'") && v.endsWith(q) && v.length >= 2) v = v.slice(1, -1);
+    // a quoted value ends at its closing quote: `KEY="value"  # comment` is `value` (as dotenv reads it)
+    const close = q === '"' || q === "'" || q === "`" ? v.indexOf(q, 1) : -1;
+    if (close > 0) v = v.slice(1, close);
     else v = v.replace(/\s+#.*$/, "");
     if (!((m[1] as string) in out)) out[m[1] as string] = v;
   }
@@ -307,13 +316,22 @@ export function lookupOpenClawKey(provider: ProviderId, stateDirs: readonly stri
         const r = resolveSecretRef(ref, c);
         if ("key" in r && isUsableKey(r.key))
           return { found: { key: r.key, source: `${source} (${ref.source} ref)` }, skipped };
-        skipped.push({ source, reason: "key" in r ? "the referenced key has whitespace inside" : r.reason });
+        skipped.push({
+          source,
+          reason:
+            "key" in r
+              ? `the referenced key has ${/\s/.test(r.key) ? "whitespace inside" : badKeyChar(r.key)}`
+              : r.reason,
+        });
         continue;
       }
       if (typeof p.key === "string" && isUsableKey(p.key.trim()))
         return { found: { key: p.key.trim(), source }, skipped };
       if (typeof p.key === "string" && p.key.trim() !== "")
-        skipped.push({ source, reason: "the key has whitespace inside" });
+        skipped.push({
+          source,
+          reason: `the key has ${/\s/.test(p.key.trim()) ? "whitespace inside" : badKeyChar(p.key.trim())}`,
+        });
     }
   }
   return { found: null, skipped };
@@ -343,6 +361,12 @@ export function resolveKey(
         "config",
         `CREDITGATE_${provider.toUpperCase()}${provider === "openai" || provider === "anthropic" ? "_ADMIN" : ""}_KEY holds whitespace or a line break inside the key; set only the key`,
       );
+    const bad = badKeyChar(key);
+    if (bad)
+      throw new CollectorError(
+        "config",
+        `CREDITGATE_${provider.toUpperCase()}${provider === "openai" || provider === "anthropic" ? "_ADMIN" : ""}_KEY holds ${bad}; set only the key`,
+      );
     return { key, source: "env" };
   }
   if (cfg.file) {
@@ -365,6 +389,9 @@ export function resolveKey(
           : `key file ${cfg.file} holds whitespace inside the key; it must hold only the key`,
       );
     }
+    const bad = badKeyChar(text);
+    if (bad)
+      throw new CollectorError("config", `key file ${cfg.file} holds ${bad}; it must hold only the key`);
     return { key: text, source: "file" };
   }
   if (openclaw.enabled) {

@@ -325,7 +325,7 @@ export type ProviderRepo = ReturnType<typeof createProviderRepo>;
 /**
  * Spend in (sinceMs, nowMs] from snapshot spans (`s` spent between the snapshot before, at `p`,
  * and the snapshot at `t`), each spread evenly over its span and the part inside the window
- * counted (floored to a micro-unit per snapshot).
+ * counted (floored to a micro-unit per snapshot). The sum saturates at ±(2^53 − 1).
  */
 function spentIn(
   rows: readonly { s: number; t: number; p: number | null }[],
@@ -347,5 +347,9 @@ function spentIn(
     total += (BigInt(r.s) * BigInt(overlap)) / BigInt(span);
   }
   const observedMs = first === null ? 0 : Math.max(0, nowMs - Math.max(sinceMs, first));
-  return { micro: toSafeNumber(total, "spend"), observedMs, firstAtMs: first };
+  // saturated, not thrown: a sum past 2^53 (only from absurd stored figures) must not take down
+  // every view of every provider
+  const max = BigInt(Number.MAX_SAFE_INTEGER);
+  const micro = Number(total > max ? max : total < -max ? -max : total);
+  return { micro, observedMs, firstAtMs: first };
 }

@@ -19,6 +19,7 @@ import {
   type Collector,
   CollectorError,
   type CollectorErrorKind,
+  type Observation,
   PROVIDER_IDS,
   type ProviderId,
 } from "./types.js";
@@ -136,6 +137,30 @@ export interface ProviderView {
     retryAfterMs: number | null;
   } | null;
   thresholds: AlertThresholds;
+}
+
+/**
+ * Largest provider figure stored (micro-units): 10^15, a billion units of the account's currency.
+ * Anything larger is a broken or hostile answer; stored, a few of them would push the 7-day sums
+ * past 2^53 and every surface (`creditgate providers`, `GET /v1/providers`) would fail.
+ */
+export const MAX_PROVIDER_AMOUNT_MICRO = 1_000_000_000_000_000n;
+
+/** Refuses an observation with a figure beyond ±{@link MAX_PROVIDER_AMOUNT_MICRO} (CollectorError `shape`), before anything is stored. */
+function checkPlausible(obs: Observation): void {
+  const figures: [string, bigint | null][] = [
+    ["balance", obs.balance],
+    ["spend counter", obs.spentTotal],
+    ...obs.days.map((d): [string, bigint] => [`spend of ${d.day}`, d.micro]),
+  ];
+  const bad = figures.filter(
+    ([, v]) => v !== null && (v > MAX_PROVIDER_AMOUNT_MICRO || v < -MAX_PROVIDER_AMOUNT_MICRO),
+  );
+  if (bad.length > 0)
+    throw new CollectorError(
+      "shape",
+      `implausible amount (beyond ±1,000,000,000 ${obs.currency}), nothing stored: ${bad.map(([what]) => what).join(", ")}`,
+    );
 }
 
 /** What one poll did. */
@@ -492,12 +517,16 @@ export function createProviderService(o: ProviderServiceOptions) {
           nowMs,
           fetch: fetchImpl,
         });
+        checkPlausible(obs);
         const prev = repo.last(id);
         const same = prev !== null && prev.currency === obs.currency;
         let since: bigint | null = null;
         let derivedDay: { day: string; micro: bigint } | null = null;
         const detail = { ...obs.detail };
-        if (obs.spentTotal !== null && same && prev.spentTotalMicro !== null) {
+        // a counter of something else now (OpenRouter: the account's usage vs one key's): its
+        // jump is not spend
+        const sameCounter = prev?.detail.counterScope === obs.detail.counterScope;
+        if (obs.spentTotal !== null && same && prev.spentTotalMicro !== null && sameCounter) {
           const d = obs.spentTotal - BigInt(prev.spentTotalMicro);
           since = d >= 0n ? d : null;
         } else if (obs.days.length > 0 && prev !== null) {

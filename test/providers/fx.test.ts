@@ -46,6 +46,8 @@ describe("CREDITGATE_FX_RATES", () => {
     ["CNY=0.0000000001", [/at most 9 decimals/]],
     ["USD=1", [/USD needs no rate/]],
     ["CNY=0.1,CNY=0.2", [/entry 2: CNY is given twice/]],
+    // a duplicate of a bad entry is named in the same run, not only after the first is fixed
+    ["CNY=abc,cny=0.1", [/entry 1 CNY: "abc"/, /entry 2: CNY is given twice/]],
     // every problem at once, each with its entry
     [
       "CNY=x,EURO=1,GBP=0,,USD=1",

@@ -275,3 +275,66 @@ describe("DeepSeek without any balance entry", () => {
     expect(v.runway.hours).toBeNull();
   });
 });
+
+describe("absurd amounts", () => {
+  const balance = (total: string) => ({
+    status: 200,
+    body: {
+      is_available: true,
+      balance_infos: [
+        { currency: "USD", total_balance: total, granted_balance: "0.00", topped_up_balance: total },
+      ],
+    },
+  });
+
+  test("a figure beyond a billion units is a shape error and nothing is stored", async ({ db }) => {
+    fake.overrides.set("/user/balance", balance("9000000000.00"));
+    const { service } = serviceFor(db, fake);
+    const r = await service.poll("deepseek", NOW);
+    expect(r.error?.kind).toBe("shape");
+    expect(r.error?.message).toMatch(/implausible amount .*nothing stored: balance/);
+    expect(createProviderRepo(db).last("deepseek")).toBeNull();
+  });
+
+  test("balance swings whose 7-day spend passes 2^53 micro still leave every view readable", async ({
+    db,
+  }) => {
+    const { service } = serviceFor(db, fake);
+    // ten drops of ~a billion USD within a day: the sum is past Number.MAX_SAFE_INTEGER micro
+    for (let i = 0; i < 20; i++) {
+      fake.overrides.set("/user/balance", balance(i % 2 === 0 ? "999999999.00" : "0.00"));
+      expect((await service.poll("deepseek", NOW + i * 600_000)).ok).toBe(true);
+    }
+    const at = NOW + 20 * 600_000;
+    expect(() => service.overview(at)).not.toThrow();
+    expect(service.view("deepseek", at).burn.provider.last24hMicro).toBe(Number.MAX_SAFE_INTEGER);
+    expect(() => service.history("deepseek", { fromMs: 0, toMs: at + 1, limit: 50 })).not.toThrow();
+  });
+});
+
+describe("OpenRouter counter scope", () => {
+  test("swapping an inference key for a management key is not spend: the account counter restarts the series", async ({
+    db,
+  }) => {
+    // inference key: /credits refused, the key's own usage counter (2.00) and limit_remaining
+    fake.overrides.set("/api/v1/credits", { status: 403, body: { error: { code: 403, message: "no" } } });
+    fake.data.openrouter.keyUsage = 2;
+    fake.data.openrouter.limit = 50;
+    fake.data.openrouter.limitRemaining = 48;
+    fake.data.openrouter.usageDaily = 1;
+    const { service } = serviceFor(db, fake);
+    expect((await service.poll("openrouter", NOW)).ok).toBe(true);
+    // management key: the account's counter (900.00 over every key), today's key spend +0.50
+    fake.overrides.delete("/api/v1/credits");
+    fake.data.openrouter.totalCredits = 1000;
+    fake.data.openrouter.totalUsage = 900;
+    fake.data.openrouter.usageDaily = 1.5;
+    expect((await service.poll("openrouter", NOW + 3_600_000)).ok).toBe(true);
+    expect(createProviderRepo(db).last("openrouter")?.spendSinceLastMicro).toBe(500_000);
+    // and the account counter's growth counts again from there
+    fake.data.openrouter.totalUsage = 901.25;
+    expect((await service.poll("openrouter", NOW + 7_200_000)).ok).toBe(true);
+    expect(createProviderRepo(db).last("openrouter")?.spendSinceLastMicro).toBe(1_250_000);
+    expect(service.view("openrouter", NOW + 7_200_000).burn.provider.last24hMicro).toBe(1_750_000);
+  });
+});

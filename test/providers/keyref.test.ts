@@ -108,6 +108,21 @@ describe("keyRef profiles in a fake OpenClaw state dir", () => {
     }
   });
 
+  it("env ref: a quoted .env value followed by a comment is the value inside the quotes", () => {
+    profiles("main", {
+      "openrouter:default": { type: "api_key", provider: "openrouter", key: envRef("OPENROUTER_API_KEY") },
+      "deepseek:default": { type: "api_key", provider: "deepseek", key: envRef("DEEPSEEK_API_KEY") },
+      "moonshot:default": { type: "api_key", provider: "moonshot", key: envRef("MOONSHOT_API_KEY") },
+    });
+    writeFileSync(
+      join(state, ".env"),
+      `OPENROUTER_API_KEY="${KEYS.openrouter}"  # the bot's key\nDEEPSEEK_API_KEY='${KEYS.deepseek}' #x\nMOONSHOT_API_KEY=${KEYS.moonshot} # plain\n`,
+    );
+    expect(resolveKey("openrouter", none, on())?.key).toBe(KEYS.openrouter);
+    expect(resolveKey("deepseek", none, on())?.key).toBe(KEYS.deepseek);
+    expect(resolveKey("moonshot", none, on())?.key).toBe(KEYS.moonshot);
+  });
+
   it("env provider allowlist is honoured; an unconfigured provider alias is refused", () => {
     profiles("main", {
       "openrouter:default": {
@@ -269,6 +284,30 @@ describe("key files", () => {
     expect(resolveKey("deepseek", { value: null, file: f }, off)?.key).toBe(KEYS.deepseek);
     expect(() => resolveKey("openai", { value: "sk-a\nsk-b", file: null }, off)).toThrow(
       /CREDITGATE_OPENAI_ADMIN_KEY holds whitespace/,
+    );
+  });
+
+  it("a key with a zero-width space or a control character is a config error naming the character, not a 'network' error", () => {
+    const f = join(dir, "zw");
+    writeFileSync(f, "\uFEFFsk-SECRETzero\u200Bwidth0123456789\n");
+    let err: unknown;
+    try {
+      resolveKey("deepseek", { value: null, file: f }, off);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as CollectorError).kind).toBe("config");
+    expect((err as CollectorError).message).toBe(
+      `key file ${f} holds a character that cannot be sent in a header (U+200B, e.g. a zero-width space or control character pasted with it); it must hold only the key`,
+    );
+    expect(() => resolveKey("moonshot", { value: "sk-SECRET\x01ctl0123456789", file: null }, off)).toThrow(
+      /^CREDITGATE_MOONSHOT_KEY holds a character that cannot be sent in a header \(U\+0001/,
+    );
+    profiles("main", {
+      "openrouter:default": { type: "api_key", provider: "openrouter", key: "sk-or-v1-SECRET\u0109x0123" },
+    });
+    expect(lookupOpenClawKey("openrouter", [state]).skipped[0]?.reason).toMatch(
+      /^the key has a character that cannot be sent in a header \(U\+0109/,
     );
   });
 

@@ -69,6 +69,9 @@ export const openrouterCollector: Collector = {
       days,
       detail: {
         balanceSource: credits ? "credits" : keyLimitRemaining === null ? "none" : "key_limit_remaining",
+        // what the spend counter counts: the account's usage (/credits) or this key's; when it
+        // changes (a management key swapped for an inference key or back) the series restarts
+        counterScope: credits ? "account" : "key",
         totalCreditsMicro: credits ? usd(credits.total_credits).toString() : null,
         // the label of an unnamed key is the key itself, masked ("sk-or-v1-au7...890") or, in
         // some of OpenRouter's examples, whole: never stored as is
