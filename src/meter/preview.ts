@@ -65,7 +65,7 @@ const RULES: Rule[] = [
   },
   {
     name: "url-credentials",
-    re: /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/:@]+:[^\s/@]+@/gi,
+    re: /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/:@]*:[^\s/@]+@/gi,
     to: (_m, scheme) => `${scheme}[secret]@`,
   },
   {
@@ -75,7 +75,10 @@ const RULES: Rule[] = [
   },
   {
     name: "key-value",
-    re: /\b(api[_-]?key|apikey|secret|client[_-]?secret|password|passwd|pwd|passphrase|access[_-]?key|auth[_-]?token|token|contraseña|clave)(\s*[:=]\s*|\s+(?:is|es)\s+)("[^"]*"|'[^']*'|\S+)/gi,
+    // The key may be part of a longer identifier (`DB_PASSWORD`, `MYSQL_ROOT_PASSWORD`,
+    // `ACCESS_TOKEN`, `SECRET_KEY_BASE`) and quoted (`"password": "…"` in pasted JSON). Bounded
+    // suffix and no prefix group: linear time on 64 KiB of `password_password_…`.
+    re: /(?<![A-Za-z0-9])((?:api[_-]?key|apikey|secret|client[_-]?secret|password|passwd|pwd|passphrase|access[_-]?key|auth[_-]?token|token|contraseña|senha|passwort|clave)(?:[_-][A-Za-z0-9]+){0,3})(["']?\s*[:=]\s*|\s+(?:is|es)\s+)("[^"]*"|'[^']*'|\S+)/gi,
     to: (_m, key, sep) => `${key}${sep}[secret]`,
   },
   {

@@ -63,6 +63,28 @@ const CASES: Case[] = [
     secrets: ["hunter2", "abc def"],
   },
   {
+    name: "password in env lines and pasted JSON (key inside a longer identifier, quoted key)",
+    text: "DB_PASSWORD=hunter2 MYSQL_ROOT_PASSWORD=Sup3rS3cret! ACCESS_TOKEN=tok3nVal SECRET_KEY_BASE=b4seV4l {\"password\": \"Tr0ub4dor&3\"} {'password': 'qwerty9'} POSTGRES_PASSWORD: pgPass1 senha: minhasenha",
+    secrets: [
+      "hunter2",
+      "Sup3rS3cret",
+      "tok3nVal",
+      "b4seV4l",
+      "Tr0ub4dor",
+      "qwerty9",
+      "pgPass1",
+      "minhasenha",
+    ],
+    label: "[secret]",
+    keep: ["DB_PASSWORD=", "MYSQL_ROOT_PASSWORD="],
+  },
+  {
+    name: "URL credentials with an empty user name",
+    text: "redis://:p4ssw0rdX@localhost:6379",
+    secrets: ["p4ssw0rdX"],
+    label: "[secret]",
+  },
+  {
     name: "URL credentials",
     text: "postgres://admin:s3cr3tPass@db.example.com/x",
     secrets: ["s3cr3tPass", "admin:"],
