@@ -1,4 +1,3 @@
-import { dirname, join } from "node:path";
 import { z } from "zod";
 import { AppError, ErrorCode } from "../errors.js";
 import { parseCreditsToMicro, toMicroCredits } from "../money.js";
@@ -116,8 +115,10 @@ function toConfig(e: Env) {
             }
           : null,
       retentionDays: e.CREDITGATE_RETENTION_DAYS,
-      /** Usage archive directory (docs/retention.md); default `archive/` beside the database. */
-      archiveDir: e.CREDITGATE_ARCHIVE_DIR ?? join(dirname(e.CREDITGATE_DB), "archive"),
+      /** Usage archive directory (docs/retention.md); default `<CREDITGATE_DB>.archive` (one directory per database). */
+      // One directory per database by default (`<db file>.archive`): an archive run removes files of
+      // its directory that its database does not list, so two databases must never share one.
+      archiveDir: e.CREDITGATE_ARCHIVE_DIR ?? `${e.CREDITGATE_DB}.archive`,
       expiryWarnDays: e.CREDITGATE_EXPIRY_WARN_DAYS,
       reconcileAfterMs: e.CREDITGATE_RECONCILE_AFTER_MS,
     },

@@ -196,18 +196,25 @@ function latencyGroups(
   hi: number,
   dims: readonly KeyDim[],
   f: ReportFilters,
+  archiveTable?: string,
 ): Map<string, number[]> {
   const out = new Map<string, number[]>();
   if (!(lo < hi)) return out;
   const { where, params } = rawFilters(f);
   const select = dims.map((d, i) => `${DIM_SQL[d].raw} AS d${i}, `).join("");
-  const rows = db
-    .prepare<(string | number)[], Record<string, unknown>>(
-      `SELECT ${select}latency_ms AS l FROM usage_events
-       WHERE ${[...where, "message_ts_ms >= ?", "message_ts_ms < ?", "latency_ms IS NOT NULL"].join(" AND ")}`,
-    )
-    .raw(true)
-    .all(...params, lo, hi) as unknown as unknown[][];
+  // Archived rows are gone from usage_events; with --archive their files' rows (which keep
+  // latency_ms) are read too. The usage_archived rollup has no latency.
+  const rows: unknown[][] = [];
+  for (const table of archiveTable ? ["usage_events", archiveTable] : ["usage_events"])
+    rows.push(
+      ...(db
+        .prepare<(string | number)[], Record<string, unknown>>(
+          `SELECT ${select}latency_ms AS l FROM ${table}
+           WHERE ${[...where, "message_ts_ms >= ?", "message_ts_ms < ?", "latency_ms IS NOT NULL"].join(" AND ")}`,
+        )
+        .raw(true)
+        .all(...params, lo, hi) as unknown as unknown[][]),
+    );
   for (const r of rows) {
     const key = JSON.stringify(dims.map((_, i) => String(r[i])));
     const l = Number(r[dims.length]);
@@ -440,7 +447,8 @@ export function runReport(db: Db, q: ReportQuery): Report {
       ? localBucketSums(db, buckets, keyDims, f, q.archiveTable)
       : null;
   for (const [i, b] of buckets.entries()) {
-    const lat = q.latency === false ? null : latencyGroups(db, b.startMs, b.endMs, keyDims, f);
+    const lat =
+      q.latency === false ? null : latencyGroups(db, b.startMs, b.endMs, keyDims, f, q.archiveTable);
     for (const [key, sums] of local?.[i] ?? sumGroups(db, b.startMs, b.endMs, keyDims, f, q.archiveTable)) {
       const values = JSON.parse(key) as string[];
       const latencies = lat?.get(key) ?? [];

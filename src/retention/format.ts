@@ -44,6 +44,9 @@ export const ARCHIVE_COLUMNS = [
   "unknown_model",
   "anomaly",
   "created_at_ms",
+  // model latency (user message to reply, ms; migration 25): kept so `report --archive` still has
+  // avg/p95 for archived months. Previews are NOT archived: they go with the rows.
+  "latency_ms",
 ] as const;
 export type ArchiveColumn = (typeof ARCHIVE_COLUMNS)[number];
 /** One archived row as read back: integers as bigint (exact), text as string, or null. */

@@ -58,6 +58,9 @@ describe("creditgate providers alerts", () => {
       "0",
     ]);
     expect(two.error?.message).toMatch(/2 problem\(s\)[\s\S]*--low-balance[\s\S]*--drift-pct/);
+    // Runway alerts are whole hours: a positive value under half an hour is refused, not saved as 0.
+    const tiny = await runCli(env, ["providers", "alerts", "set", "deepseek", "--runway-days", "0.01"]);
+    expect(tiny.error?.message).toMatch(/--runway-days: is under half an hour/);
     const nothing = await runCli(env, ["providers", "alerts", "set", "deepseek"]);
     expect(nothing.error?.message).toMatch(/give at least one of --low-balance/);
     // nothing was saved by the refused runs

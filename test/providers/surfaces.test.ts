@@ -77,6 +77,14 @@ describe("GET /v1/providers and history", () => {
         payload: { lowBalance: "20", lowRunwayDays: "1.5" },
       });
       expect(put.statusCode).toBe(200);
+      const tiny = await app.inject({
+        method: "PUT",
+        url: "/v1/providers/deepseek/alerts",
+        headers: admin,
+        payload: { lowRunwayDays: "0.01" },
+      });
+      expect(tiny.statusCode).toBe(400);
+      expect(tiny.json().error.message).toMatch(/under half an hour/);
       expect(providers.thresholds("deepseek")).toMatchObject({
         lowBalanceMicro: 20_000_000,
         lowRunwayHours: 36,

@@ -37,9 +37,18 @@ describe("creditgate archive and report --archive", () => {
     const r = JSON.parse(run.out);
     expect(r.months.map((m: { month: string }) => m.month)).toEqual(["2025-01", "2025-02"]);
     expect(r.months.reduce((n: number, m: { rows: number }) => n + m.rows, 0)).toBe(500);
-    expect(r.dir).toBe(join(dir, "archive"));
+    expect(r.dir).toBe(`${dbPath}.archive`);
 
-    const withArchive = await runCli(env, [...g, ...report, "--archive", join(dir, "archive")]);
+    // Another database in the same directory archives into its own default directory: the first
+    // database's files are untouched (a shared directory would have its unlisted files removed).
+    const other = join(dir, "other.sqlite");
+    const odb = openDatabase(other);
+    writeUsage(odb, 50, Date.parse("2025-01-01T00:00:00Z"), Date.parse("2025-02-01T00:00:00Z"), 2);
+    odb.close();
+    const otherRun = JSON.parse((await runCli(env, ["--db", other, "--json", "archive", "--run"])).out);
+    expect(otherRun.dir).toBe(`${other}.archive`);
+
+    const withArchive = await runCli(env, [...g, ...report, "--archive", `${dbPath}.archive`]);
     expect(withArchive.error).toBeNull();
     expect(JSON.parse(withArchive.out)).toEqual(JSON.parse(before.out));
     const without = JSON.parse((await runCli(env, [...g, ...report])).out);

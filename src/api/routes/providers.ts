@@ -256,11 +256,18 @@ export const providerRoutes: FastifyPluginAsyncZod<ProviderRoutesOptions> = asyn
       if (b.lowBalance !== undefined)
         patch.lowBalanceMicro =
           b.lowBalance === null ? (null as never) : toSafeNumber(decimalToScaled(b.lowBalance, 6));
-      if (b.lowRunwayDays !== undefined)
-        patch.lowRunwayHours =
+      if (b.lowRunwayDays !== undefined) {
+        const hours =
           b.lowRunwayDays === null
-            ? (null as never)
+            ? null
             : Math.round(Number(decimalToScaled(b.lowRunwayDays, 3) * 24n) / 1000);
+        if (hours === 0 && Number(b.lowRunwayDays) !== 0)
+          throw new AppError(
+            ErrorCode.InvalidRequest,
+            "lowRunwayDays is under half an hour: runway alerts are kept in whole hours (0 turns the alert off)",
+          );
+        patch.lowRunwayHours = hours as never;
+      }
       if (b.spikeFactor !== undefined) patch.spikeFactor = b.spikeFactor as never;
       if (b.driftPct !== undefined) patch.driftPct = b.driftPct as never;
       p.setThresholds(id, patch, nowMs());

@@ -285,6 +285,10 @@ function alertsSetSchema(ids: readonly string[]) {
       runwayDays: z
         .string()
         .regex(/^\d{1,6}(\.\d{1,3})?$/, "must be a plain decimal like 3 or 1.5 (at most 3 decimals)")
+        .refine(
+          (d) => !(Number(d) > 0) || Number(d) * 24 >= 0.5,
+          "is under half an hour: runway alerts are kept in whole hours (0 turns the alert off)",
+        )
         .optional(),
       spikeFactor: wholeArg(2, 1000).optional(),
       driftPct: wholeArg(1, 1000).optional(),
