@@ -111,8 +111,8 @@ const ADD_TO_DAILY_SQL = `INSERT INTO usage_daily (day, account_id, agent_id, pr
     provider_billed_table_cost_pico_usd)
   SELECT message_ts_ms / ${DAY_MS}, account_id, agent_id, provider, model, 1, is_error,
     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, total_tokens,
-    cost_pico_usd, charge_micro_credits, unknown_model, price_source = 'fallback',
-    price_source = 'provider-billed',
+    cost_pico_usd, charge_micro_credits, unknown_model, CASE WHEN price_source = 'fallback' THEN 1 ELSE 0 END,
+    CASE WHEN price_source = 'provider-billed' THEN 1 ELSE 0 END,
     CASE WHEN price_source = 'provider-billed' THEN cost_pico_usd ELSE 0 END,
     CASE WHEN price_source = 'provider-billed' AND table_cost_pico_usd IS NOT NULL THEN cost_pico_usd ELSE 0 END,
     CASE WHEN price_source = 'provider-billed' THEN COALESCE(table_cost_pico_usd, 0) ELSE 0 END
@@ -140,7 +140,8 @@ const ADD_TO_DAILY_SQL = `INSERT INTO usage_daily (day, account_id, agent_id, pr
 /**
  * The one writer of `usage_events` rows (the biller's hot path and the review queue's release).
  * Each insert also adds the row to its `usage_daily` aggregate (see `queryUsage`), in the same
- * statement sequence, so the aggregate commits or rolls back with the row.
+ * statement sequence, so the aggregate commits or rolls back with the row. Portable SQL (SQLite and
+ * PostgreSQL: comparisons counted with CASE, not as 0/1 values).
  * Synchronous; callers own the transaction, which must also hold the row's ledger debit.
  */
 export function createUsageWriter(db: Db) {
