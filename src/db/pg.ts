@@ -245,6 +245,8 @@ export class PgDatabase {
   private seq = 0;
   private info: PgSchemaInfo | null = null;
   private readonly maxTxAttempts: number;
+  /** Top-level transactions run again after a serialization failure or deadlock, since opening. */
+  txRetries = 0;
 
   /** Connects to `url` (a libpq URI). @throws PgError when the server cannot be reached. */
   constructor(url: string, opts: PgOpenOptions = {}) {
@@ -432,6 +434,7 @@ export class PgDatabase {
           // COMMIT failed (already rolled back) or the connection is gone: nothing to undo
         }
         if (!retry || attempt >= this.maxTxAttempts) throw err;
+        this.txRetries++;
         blockFor(Math.min(2 ** attempt, 50) * (0.5 + Math.random()));
       }
     }
