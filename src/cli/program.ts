@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerKeyCommands } from "./commands/keys.js";
 import { registerMeterCommands } from "./commands/meter.js";
+import { registerMigrateDbCommands } from "./commands/migrate-db.js";
 import { registerPaymentCommands } from "./commands/payments.js";
 import { registerProviderCommands } from "./commands/providers.js";
 import { registerBudgetCommands, registerReportCommands } from "./commands/report.js";
@@ -25,7 +26,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("creditgate")
     .description("Prepaid-credit metering and billing for OpenClaw bots")
-    .option("--db <file>", "SQLite database file (env CREDITGATE_DB)")
+    .option("--db <file>", "SQLite database file, or a postgres:// URL (env CREDITGATE_DB)")
     .option(
       "--state-dir <dir>",
       "OpenClaw/Clawdbot state dir; repeatable (env CREDITGATE_STATE_DIRS)",
@@ -46,5 +47,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerProviderCommands(program, ctx);
   registerReportCommands(program, ctx);
   registerBudgetCommands(program, ctx);
+  registerMigrateDbCommands(program, ctx);
   return program;
 }

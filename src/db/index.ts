@@ -1,5 +1,6 @@
 /** The shared database (a SQLite file, or PostgreSQL): openers and append-only migrations. Owns no business rules. */
 
+export { type CopyReport, copySqliteToPostgres } from "./copy.js";
 export { MIGRATIONS, type Migration } from "./migrations.js";
 export {
   asPostgres,
