@@ -115,7 +115,7 @@ describe("creditgate migrate-db --to postgres://", () => {
       idempotencyKey: "after-move",
       nowMs: NOW + 9000,
     });
-    expect(next.status === "applied" && next.entryId).toBe(before.ledger_entries + 1);
+    expect(next.status === "applied" && next.entryId).toBe((before.ledger_entries ?? 0) + 1);
     expect(
       ledger.post({
         accountId: "telegram:0",
