@@ -67,7 +67,7 @@ export function truncateAll(db: Db): void {
 }
 
 /** `test` with a `db` fixture: a fresh temp-file database, closed and deleted after each test. */
-export const test: TestAPI<{ db: Db }> = base.extend<{ db: Db }>({
+const sqliteTest: TestAPI<{ db: Db }> = base.extend<{ db: Db }>({
   // biome-ignore lint/correctness/noEmptyPattern: vitest fixture signature
   db: async ({}, use) => {
     const t = createTempDb();
@@ -101,5 +101,13 @@ export const pgTest = base.extend<{ pgSchema: { url: string }; db: Db }>({
 
 /** The `db` fixture test of `engine`. */
 export function testOn(engine: Engine): TestAPI<{ db: Db }> {
-  return engine === "sqlite" ? test : (pgTest as unknown as TestAPI<{ db: Db }>);
+  return engine === "sqlite" ? sqliteTest : (pgTest as unknown as TestAPI<{ db: Db }>);
 }
+
+/**
+ * The `db` fixture of suites not yet parametrized by engine: SQLite, or PostgreSQL when
+ * CREDITGATE_TEST_ENGINE=postgres (to see how far a suite gets on PostgreSQL: docs/postgres.md).
+ */
+export const test: TestAPI<{ db: Db }> = testOn(
+  process.env.CREDITGATE_TEST_ENGINE === "postgres" ? "postgres" : "sqlite",
+);
