@@ -25,6 +25,11 @@ export interface CopyReport {
 const MAX_PARAMS = 30_000;
 
 const PG_ONLY_TABLES = new Set(["creditgate_schema_migrations"]);
+/**
+ * Tables whose rows a migration writes itself (migration 21's cursor row): not "data" for the
+ * emptiness check, and emptied before the copy so the SQLite install's own row replaces it.
+ */
+const MIGRATION_SEEDED_TABLES = new Set(["usage_hourly_cursor"]);
 
 function toPgText(v: unknown): string | null {
   if (v === null || v === undefined) return null;
@@ -102,6 +107,7 @@ export function copySqliteToPostgres(src: Db, dst: PgDatabase): CopyReport {
     dst.transaction(() => {
       report.tables = [];
       for (const t of pgTables) {
+        if (MIGRATION_SEEDED_TABLES.has(t)) continue;
         const n = Number(dst.query(`SELECT COUNT(*) FROM ${t}`, []).rows[0]?.[0]);
         if (n > 0)
           throw new AppError(
@@ -113,6 +119,7 @@ export function copySqliteToPostgres(src: Db, dst: PgDatabase): CopyReport {
         const cols = (src.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(t) as string[]).map(
           (c) => `"${c}"`,
         );
+        if (MIGRATION_SEEDED_TABLES.has(t)) dst.exec(`DELETE FROM ${t}`);
         dst.exec(`ALTER TABLE ${t} DISABLE TRIGGER USER`);
         const perStmt = Math.max(1, Math.floor(MAX_PARAMS / cols.length));
         let batch: (string | null)[] = [];

@@ -594,4 +594,339 @@ CREATE TRIGGER usage_daily_rollup AFTER INSERT OR UPDATE OR DELETE ON usage_dail
   FOR EACH ROW EXECUTE FUNCTION usage_daily_rollup();
 `,
   },
+  {
+    version: 20,
+    name: "usage-daily-rollup-delta-trigger",
+    sql: `
+-- SQLite migration 20: an update of usage_daily that keeps the group's key adds the difference to
+-- usage_daily_totals / usage_daily_accounts (two statements); a key change keeps the
+-- subtract-and-add form. Same sums either way. (PostgreSQL has one trigger function for all three
+-- events, so the function is replaced; the trigger stays.)
+CREATE OR REPLACE FUNCTION usage_daily_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    IF OLD.day = NEW.day AND OLD.account_id = NEW.account_id AND OLD.agent_id = NEW.agent_id
+       AND OLD.provider = NEW.provider AND OLD.model = NEW.model THEN
+      UPDATE usage_daily_totals SET requests = requests + (NEW.requests - OLD.requests),
+          errors = errors + (NEW.errors - OLD.errors),
+          cost_pico_usd = cost_pico_usd + (NEW.cost_pico_usd - OLD.cost_pico_usd),
+          charge_micro_credits = charge_micro_credits + (NEW.charge_micro_credits - OLD.charge_micro_credits)
+        WHERE day = NEW.day AND agent_id = NEW.agent_id AND provider = NEW.provider AND model = NEW.model
+          AND agent_account = (substr(NEW.account_id, 1, 6) = 'agent:')::int;
+      UPDATE usage_daily_accounts SET requests = requests + (NEW.requests - OLD.requests),
+          cost_pico_usd = cost_pico_usd + (NEW.cost_pico_usd - OLD.cost_pico_usd),
+          charge_micro_credits = charge_micro_credits + (NEW.charge_micro_credits - OLD.charge_micro_credits)
+        WHERE day = NEW.day AND account_id = NEW.account_id;
+      RETURN NULL;
+    END IF;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    UPDATE usage_daily_totals SET requests = requests - OLD.requests, errors = errors - OLD.errors,
+        cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd, charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits
+      WHERE day = OLD.day AND agent_id = OLD.agent_id AND provider = OLD.provider AND model = OLD.model
+        AND agent_account = (substr(OLD.account_id, 1, 6) = 'agent:')::int;
+    UPDATE usage_daily_accounts SET requests = requests - OLD.requests, cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd,
+        charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits
+      WHERE day = OLD.day AND account_id = OLD.account_id;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO usage_daily_totals AS t VALUES (NEW.day, NEW.agent_id, NEW.provider, NEW.model,
+        (substr(NEW.account_id, 1, 6) = 'agent:')::int, NEW.requests, NEW.errors, NEW.cost_pico_usd, NEW.charge_micro_credits)
+      ON CONFLICT (day, agent_id, provider, model, agent_account) DO UPDATE SET requests = t.requests + excluded.requests,
+        errors = t.errors + excluded.errors, cost_pico_usd = t.cost_pico_usd + excluded.cost_pico_usd,
+        charge_micro_credits = t.charge_micro_credits + excluded.charge_micro_credits;
+    INSERT INTO usage_daily_accounts AS a VALUES (NEW.day, NEW.account_id, NEW.requests, NEW.cost_pico_usd,
+        NEW.charge_micro_credits)
+      ON CONFLICT (day, account_id) DO UPDATE SET requests = a.requests + excluded.requests,
+        cost_pico_usd = a.cost_pico_usd + excluded.cost_pico_usd,
+        charge_micro_credits = a.charge_micro_credits + excluded.charge_micro_credits;
+  END IF;
+  RETURN NULL;
+END $$;
+`,
+  },
+  {
+    version: 21,
+    name: "usage-hourly-rollup",
+    sql: `
+-- SQLite migration 21: usage totals per UTC hour, fed from usage_events by id when a report reads
+-- it (src/reports/queries.ts catchUpHourly); backfilled for the last 9 UTC days at upgrade.
+CREATE TABLE usage_hourly_totals (
+      hour BIGINT NOT NULL,                      -- UTC hours since 1970-01-01
+      agent_id TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      model TEXT NOT NULL,
+      agent_account BIGINT NOT NULL,            -- 1: billed to an agent's own account ('agent:<id>')
+      requests BIGINT NOT NULL,
+      errors BIGINT NOT NULL,
+      cost_pico_usd BIGINT NOT NULL,
+      charge_micro_credits BIGINT NOT NULL,
+      PRIMARY KEY (hour, agent_id, provider, model, agent_account)
+    );
+CREATE TABLE usage_hourly_cursor (
+      id BIGINT PRIMARY KEY CHECK (id = 1),
+      last_usage_event_id BIGINT NOT NULL,
+      from_hour BIGINT NOT NULL
+    );
+INSERT INTO usage_hourly_cursor (id, last_usage_event_id, from_hour)
+VALUES (1, COALESCE((SELECT MAX(id) FROM usage_events), 0),
+        (floor(extract(epoch FROM now()))::bigint / 86400 - 9) * 24);
+INSERT INTO usage_hourly_totals
+SELECT message_ts_ms / 3600000, agent_id, provider, model, (substr(account_id, 1, 6) = 'agent:')::int,
+  COUNT(*), SUM(is_error), SUM(cost_pico_usd), SUM(charge_micro_credits)
+FROM usage_events
+WHERE message_ts_ms >= (SELECT from_hour FROM usage_hourly_cursor) * 3600000
+  AND id <= (SELECT last_usage_event_id FROM usage_hourly_cursor)
+GROUP BY 1, 2, 3, 4, 5;
+`,
+  },
+  {
+    version: 22,
+    name: "console-distinct-and-top-rollups",
+    sql: `
+-- SQLite migration 22: per account (and per agent and account) the days with usage, each with the
+-- previous one (prev_day, -1 for none), and an upper bound of each account's charge over any range.
+-- Kept by triggers on usage_daily_accounts and usage_daily, never on usage_events.
+CREATE TABLE usage_account_days (
+      account_id TEXT NOT NULL,
+      day BIGINT NOT NULL,
+      prev_day BIGINT NOT NULL,                  -- the account's previous day with usage; -1: none
+      agent_account BIGINT NOT NULL,            -- 1: an agent's own account ('agent:<id>')
+      PRIMARY KEY (account_id, day)
+    );
+CREATE INDEX usage_account_days_range ON usage_account_days(day, prev_day, agent_account);
+CREATE TABLE usage_agent_account_days (
+      agent_id TEXT NOT NULL,
+      account_id TEXT NOT NULL,
+      day BIGINT NOT NULL,
+      prev_day BIGINT NOT NULL,                  -- the previous day this account used this agent; -1: none
+      agent_account BIGINT NOT NULL,
+      PRIMARY KEY (agent_id, account_id, day)
+    );
+CREATE INDEX usage_agent_account_days_range
+  ON usage_agent_account_days(agent_id, day, prev_day, agent_account);
+CREATE TABLE usage_account_charge_bounds (
+      account_id TEXT PRIMARY KEY,
+      agent_account BIGINT NOT NULL,
+      bound_micro_credits BIGINT NOT NULL       -- sum over days of max(day's charge, 0)
+    );
+CREATE INDEX usage_account_charge_bounds_order
+  ON usage_account_charge_bounds(agent_account, bound_micro_credits);
+
+CREATE FUNCTION usage_account_days_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO usage_account_days
+  SELECT NEW.account_id, NEW.day,
+    COALESCE((SELECT MAX(d.day) FROM usage_account_days d WHERE d.account_id = NEW.account_id AND d.day < NEW.day), -1),
+    (substr(NEW.account_id, 1, 6) = 'agent:')::int
+  WHERE NOT EXISTS (SELECT 1 FROM usage_account_days d WHERE d.account_id = NEW.account_id AND d.day = NEW.day);
+  UPDATE usage_account_days SET prev_day = NEW.day
+   WHERE account_id = NEW.account_id AND prev_day < NEW.day
+     AND day = (SELECT MIN(d.day) FROM usage_account_days d WHERE d.account_id = NEW.account_id AND d.day > NEW.day);
+  INSERT INTO usage_account_charge_bounds AS b
+  VALUES (NEW.account_id, (substr(NEW.account_id, 1, 6) = 'agent:')::int, GREATEST(NEW.charge_micro_credits, 0))
+    ON CONFLICT (account_id) DO UPDATE SET bound_micro_credits = b.bound_micro_credits + excluded.bound_micro_credits;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER usage_account_days_insert AFTER INSERT ON usage_daily_accounts
+  FOR EACH ROW EXECUTE FUNCTION usage_account_days_insert();
+
+CREATE FUNCTION usage_account_bounds_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE usage_account_charge_bounds
+     SET bound_micro_credits = bound_micro_credits + GREATEST(NEW.charge_micro_credits, 0) - GREATEST(OLD.charge_micro_credits, 0)
+   WHERE account_id = NEW.account_id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER usage_account_bounds_update AFTER UPDATE OF charge_micro_credits ON usage_daily_accounts
+  FOR EACH ROW WHEN (GREATEST(NEW.charge_micro_credits, 0) <> GREATEST(OLD.charge_micro_credits, 0))
+  EXECUTE FUNCTION usage_account_bounds_update();
+
+CREATE FUNCTION usage_account_days_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE usage_account_charge_bounds SET bound_micro_credits = bound_micro_credits - GREATEST(OLD.charge_micro_credits, 0)
+   WHERE account_id = OLD.account_id;
+  UPDATE usage_account_days
+     SET prev_day = (SELECT d.prev_day FROM usage_account_days d WHERE d.account_id = OLD.account_id AND d.day = OLD.day)
+   WHERE account_id = OLD.account_id
+     AND day = (SELECT MIN(d.day) FROM usage_account_days d WHERE d.account_id = OLD.account_id AND d.day > OLD.day);
+  DELETE FROM usage_account_days WHERE account_id = OLD.account_id AND day = OLD.day;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER usage_account_days_delete AFTER DELETE ON usage_daily_accounts
+  FOR EACH ROW EXECUTE FUNCTION usage_account_days_delete();
+
+CREATE FUNCTION usage_agent_account_days_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO usage_agent_account_days
+  SELECT NEW.agent_id, NEW.account_id, NEW.day,
+    COALESCE((SELECT MAX(d.day) FROM usage_agent_account_days d
+               WHERE d.agent_id = NEW.agent_id AND d.account_id = NEW.account_id AND d.day < NEW.day), -1),
+    (substr(NEW.account_id, 1, 6) = 'agent:')::int
+  WHERE NOT EXISTS (SELECT 1 FROM usage_agent_account_days d
+                     WHERE d.agent_id = NEW.agent_id AND d.account_id = NEW.account_id AND d.day = NEW.day);
+  UPDATE usage_agent_account_days SET prev_day = NEW.day
+   WHERE agent_id = NEW.agent_id AND account_id = NEW.account_id AND prev_day < NEW.day
+     AND day = (SELECT MIN(d.day) FROM usage_agent_account_days d
+                 WHERE d.agent_id = NEW.agent_id AND d.account_id = NEW.account_id AND d.day > NEW.day);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER usage_agent_account_days_insert AFTER INSERT ON usage_daily
+  FOR EACH ROW EXECUTE FUNCTION usage_agent_account_days_insert();
+
+-- The last usage_daily row of a day/account/agent deleted: the day leaves the agent's days.
+CREATE FUNCTION usage_agent_account_days_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM usage_daily u
+              WHERE u.day = OLD.day AND u.account_id = OLD.account_id AND u.agent_id = OLD.agent_id) THEN
+    RETURN NULL;
+  END IF;
+  UPDATE usage_agent_account_days
+     SET prev_day = (SELECT d.prev_day FROM usage_agent_account_days d
+                      WHERE d.agent_id = OLD.agent_id AND d.account_id = OLD.account_id AND d.day = OLD.day)
+   WHERE agent_id = OLD.agent_id AND account_id = OLD.account_id
+     AND day = (SELECT MIN(d.day) FROM usage_agent_account_days d
+                 WHERE d.agent_id = OLD.agent_id AND d.account_id = OLD.account_id AND d.day > OLD.day);
+  DELETE FROM usage_agent_account_days
+   WHERE agent_id = OLD.agent_id AND account_id = OLD.account_id AND day = OLD.day;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER usage_agent_account_days_delete AFTER DELETE ON usage_daily
+  FOR EACH ROW EXECUTE FUNCTION usage_agent_account_days_delete();
+
+INSERT INTO usage_account_days
+SELECT account_id, day, COALESCE(LAG(day) OVER (PARTITION BY account_id ORDER BY day), -1),
+  (substr(account_id, 1, 6) = 'agent:')::int
+FROM usage_daily_accounts;
+INSERT INTO usage_agent_account_days
+SELECT agent_id, account_id, day, COALESCE(LAG(day) OVER (PARTITION BY agent_id, account_id ORDER BY day), -1),
+  (substr(account_id, 1, 6) = 'agent:')::int
+FROM (SELECT DISTINCT agent_id, account_id, day FROM usage_daily) g;
+INSERT INTO usage_account_charge_bounds
+SELECT account_id, (substr(account_id, 1, 6) = 'agent:')::int, SUM(GREATEST(charge_micro_credits, 0))
+FROM usage_daily_accounts GROUP BY account_id;
+`,
+  },
+  {
+    version: 24,
+    name: "operator-budget-blocks",
+    sql: `
+-- SQLite migration 24: hard operator budgets reached, which agents' end users they block, until when.
+CREATE TABLE operator_budget_blocks (
+      agent_id TEXT NOT NULL,
+      budget TEXT NOT NULL,                      -- 'all', 'agent:<id>', 'provider:<name>'
+      period TEXT NOT NULL CHECK (period IN ('day', 'month')),
+      window_key TEXT NOT NULL,
+      lifts_at_ms BIGINT NOT NULL,              -- the window's end
+      limit_usd TEXT NOT NULL,
+      spent_usd TEXT NOT NULL,
+      blocked_at_ms BIGINT NOT NULL,
+      PRIMARY KEY (agent_id, budget, period)
+    );
+`,
+  },
+  {
+    version: 25,
+    name: "usage-latency",
+    sql: `
+-- SQLite migration 25: model latency of a call in ms, NULL when not derivable.
+ALTER TABLE usage_events ADD COLUMN latency_ms BIGINT CHECK (latency_ms IS NULL OR latency_ms >= 0);
+`,
+  },
+  {
+    version: 26,
+    name: "usage-previews",
+    sql: `
+-- SQLite migration 26: redacted previews of the user message and the reply (CREDITGATE_PREVIEWS=on).
+ALTER TABLE usage_events ADD COLUMN preview_user TEXT;
+ALTER TABLE usage_events ADD COLUMN preview_reply TEXT;
+`,
+  },
+  {
+    version: 27,
+    name: "usage-retention",
+    sql: `
+-- SQLite migration 27: what usage_daily cannot answer once archived rows are removed (per UTC
+-- quarter hour and session kind), the archived rows' dedupe keys, the archive files, the run lease.
+CREATE TABLE usage_archived (
+      bucket BIGINT NOT NULL,                   -- message_ts_ms / 900000
+      account_id TEXT NOT NULL,
+      agent_id TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      model TEXT NOT NULL,
+      kind TEXT NOT NULL,                       -- src/reports/kind.ts of the row's session key
+      requests BIGINT NOT NULL,
+      errors BIGINT NOT NULL,
+      input_tokens BIGINT NOT NULL,
+      output_tokens BIGINT NOT NULL,
+      cache_read_tokens BIGINT NOT NULL,
+      cache_write_tokens BIGINT NOT NULL,
+      cache_write_1h_tokens BIGINT NOT NULL,
+      total_tokens BIGINT NOT NULL,
+      cost_pico_usd BIGINT NOT NULL,
+      charge_micro_credits BIGINT NOT NULL,
+      unknown_model_requests BIGINT NOT NULL,
+      fallback_priced_requests BIGINT NOT NULL,
+      provider_billed_requests BIGINT NOT NULL,
+      provider_billed_cost_pico_usd BIGINT NOT NULL,
+      provider_billed_known_cost_pico_usd BIGINT NOT NULL,
+      provider_billed_table_cost_pico_usd BIGINT NOT NULL,
+      PRIMARY KEY (bucket, account_id, agent_id, provider, model, kind)
+    );
+CREATE TABLE usage_archived_keys (
+      dedupe_key TEXT PRIMARY KEY
+    );
+CREATE TABLE usage_archive_files (
+      file TEXT PRIMARY KEY,                    -- usage-YYYY-MM-<firstId>-<lastId>.jsonl.zst
+      month TEXT NOT NULL,                      -- YYYY-MM (UTC, by message_ts_ms)
+      rows BIGINT NOT NULL,
+      bytes BIGINT NOT NULL,                    -- compressed size
+      sha256 TEXT NOT NULL,                     -- of the compressed file
+      first_id BIGINT NOT NULL,
+      last_id BIGINT NOT NULL,
+      created_at_ms BIGINT NOT NULL
+    );
+CREATE INDEX usage_archive_files_month ON usage_archive_files(month);
+CREATE TABLE usage_archive_lease (
+      id BIGINT PRIMARY KEY CHECK (id = 1),
+      owner TEXT NOT NULL,                      -- host:pid:random
+      expires_at_ms BIGINT NOT NULL
+    );
+`,
+  },
+  {
+    version: 29,
+    name: "api-keys-push-scope",
+    sql: `
+-- SQLite migration 29: a 'push' scope (a key that may only POST /v1/usage). SQLite rebuilds the
+-- table; PostgreSQL replaces the CHECK (same columns, same order, same rows).
+ALTER TABLE api_keys DROP CONSTRAINT api_keys_scope_check;
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_scope_check CHECK (scope IN ('push', 'read', 'ingest', 'admin'));
+`,
+  },
+  {
+    version: 30,
+    name: "edge-outbox",
+    sql: `
+-- SQLite migration 30: the edge meter's outbox of calls waiting to be pushed to the center, and
+-- the ones the center refused (kept for the operator, never retried automatically).
+CREATE TABLE edge_outbox (
+      id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+      dedupe_key TEXT NOT NULL UNIQUE,           -- the call's identity (src/meter/identity.ts)
+      event_json TEXT NOT NULL,                  -- the push event (tokens, provider, model, who; no chat text)
+      created_at_ms BIGINT NOT NULL,
+      attempts BIGINT NOT NULL DEFAULT 0,
+      last_error TEXT
+    );
+CREATE TABLE edge_dead_letters (
+      id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+      dedupe_key TEXT NOT NULL UNIQUE,
+      event_json TEXT NOT NULL,
+      status TEXT NOT NULL,                      -- the center's verdict: 'rejected', 'conflict', or 'unshippable'
+      reason TEXT NOT NULL,
+      created_at_ms BIGINT NOT NULL,            -- when it entered the outbox
+      dead_at_ms BIGINT NOT NULL
+    );
+`,
+  },
 ];

@@ -88,6 +88,15 @@ describe("creditgate migrate-db --to postgres://", () => {
     const sqliteLedger = createLedger(sqlite.db);
     const balances = [0, 1, 2, 3, 4].map((u) => sqliteLedger.balance(`telegram:${u}`)?.balanceMicroCredits);
     const rollups = sqlite.db.prepare("SELECT * FROM usage_daily_totals ORDER BY day").all();
+    // tables kept by triggers (migration 22) and the migration-seeded hourly cursor (21)
+    const derivedSql = [
+      "SELECT * FROM usage_account_days ORDER BY account_id, day",
+      "SELECT * FROM usage_agent_account_days ORDER BY agent_id, account_id, day",
+      "SELECT * FROM usage_account_charge_bounds ORDER BY account_id",
+      "SELECT * FROM usage_hourly_cursor",
+    ];
+    const derived = derivedSql.map((q) => sqlite.db.prepare(q).all());
+    expect(derived[0]?.length).toBe(5);
     sqlite.db.close();
 
     const r = await runCli({ CREDITGATE_DB: sqlite.path }, ["migrate-db", "--to", pg.url, "--json"]);
@@ -107,6 +116,7 @@ describe("creditgate migrate-db --to postgres://", () => {
     expect(ledger.inconsistentGrants()).toEqual({ accounts: [], grants: [] });
     // the rollup triggers did not fire a second time for copied rows
     expect(db.prepare("SELECT * FROM usage_daily_totals ORDER BY day").all()).toEqual(rollups);
+    expect(derivedSql.map((q) => db.prepare(q).all())).toEqual(derived);
     // ids continue after the copied ones; replays of copied keys are duplicates
     const next = ledger.post({
       accountId: "telegram:0",

@@ -196,4 +196,60 @@ describe("PostgreSQL schema = SQLite schema", () => {
     ])
       expect(pgDb.prepare(sql).all(), sql).toEqual(sqlite.db.prepare(sql).all());
   });
+
+  it("the later triggers behave the same: delta and re-key updates (20), account/agent days and charge bounds (22)", () => {
+    for (const db of [sqlite.db, pgDb]) {
+      const ins = db.prepare(
+        `INSERT INTO usage_daily VALUES (?, ?, ?, 'openai', 'gpt', 1, 0, 1, 1, 0, 0, 0, 2, 10, ?, 0, 0, 0, 0, 0, 0)
+         ON CONFLICT (day, account_id, agent_id, provider, model) DO UPDATE SET requests = requests + excluded.requests,
+           cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd, charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits`,
+      );
+      // days out of order (a late day fills a gap: the next day's prev_day moves), a refund day (negative charge)
+      for (const [day, acct, agent, charge] of [
+        [200, "telegram:1", "main", 5],
+        [205, "telegram:1", "main", 7],
+        [203, "telegram:1", "main", 4],
+        [203, "telegram:1", "other", -9],
+        [203, "telegram:1", "main", -2],
+        [204, "agent:b", "b", 3],
+        [203, "telegram:1", "other", 12],
+      ] as const)
+        ins.run(day, acct, agent, charge);
+      // a re-key (the subtract-and-add path), then deletes: the last row of a day/account/agent leaves its days
+      db.prepare("UPDATE usage_daily SET day = 206 WHERE day = 204 AND account_id = 'agent:b'").run();
+      db.prepare("DELETE FROM usage_daily WHERE day = 203 AND agent_id = 'main'").run();
+      db.prepare("DELETE FROM usage_daily_accounts WHERE day = 205").run();
+    }
+    for (const sql of [
+      "SELECT * FROM usage_daily_totals WHERE day >= 200 ORDER BY day, agent_id",
+      "SELECT * FROM usage_daily_accounts WHERE day >= 200 ORDER BY day, account_id",
+      "SELECT * FROM usage_account_days ORDER BY account_id, day",
+      "SELECT * FROM usage_agent_account_days ORDER BY agent_id, account_id, day",
+      "SELECT * FROM usage_account_charge_bounds ORDER BY account_id",
+    ])
+      expect(pgDb.prepare(sql).all(), sql).toEqual(sqlite.db.prepare(sql).all());
+    expect(pgDb.prepare("SELECT COUNT(*) AS n FROM usage_agent_account_days WHERE day >= 200").get()).toEqual(
+      { n: 4 },
+    );
+  });
+
+  it("the later CHECKs are the same: api key scopes with 'push' (29), latency_ms >= 0 (25)", () => {
+    for (const db of [sqlite.db, pgDb]) {
+      const key = db.prepare(
+        "INSERT INTO api_keys (id, scope, secret_sha256, created_at_ms) VALUES (?, ?, 'x', 1)",
+      );
+      key.run("k_push", "push");
+      expect(() => key.run("k_bad", "write")).toThrow();
+      expect(db.prepare("SELECT scope FROM api_keys WHERE id = 'k_push'").pluck().get()).toBe("push");
+    }
+    expect(
+      pgDb
+        .prepare(
+          `SELECT pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid = (current_schema() || '.usage_events')::regclass AND contype = 'c'`,
+        )
+        .pluck()
+        .all(),
+    ).toContain("CHECK (((latency_ms IS NULL) OR (latency_ms >= 0)))");
+  });
 });
