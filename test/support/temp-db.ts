@@ -54,7 +54,7 @@ export function createTempDb(): { db: Db; dir: string; path: string; cleanup(): 
   };
 }
 
-/** Empties every creditgate table of the connection's schema (ids restart at 1). */
+/** Empties every creditgate table of the connection's schema (ids restart at 1); migration-seeded rows are put back. */
 export function truncateAll(db: Db): void {
   const tables = db
     .prepare(
@@ -64,6 +64,10 @@ export function truncateAll(db: Db): void {
     .pluck()
     .all() as string[];
   if (tables.length) db.exec(`TRUNCATE ${tables.join(", ")} RESTART IDENTITY CASCADE`);
+  // the row migration 21 writes (the hourly rollup's cursor), as on a fresh database
+  if (tables.includes("usage_hourly_cursor"))
+    db.exec(`INSERT INTO usage_hourly_cursor (id, last_usage_event_id, from_hour)
+      VALUES (1, 0, (floor(extract(epoch FROM now()))::bigint / 86400 - 9) * 24)`);
 }
 
 /** `test` with a `db` fixture: a fresh temp-file database, closed and deleted after each test. */
