@@ -17,6 +17,20 @@ function redisAnswers(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** Answers whether something accepts TCP connections at host:port. */
+function portOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host, port });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(2000, () => finish(false));
+    socket.on("error", () => finish(false));
+    socket.on("connect", () => finish(true));
+  });
+}
+
 /**
  * Builds dist/ once (the crash, CLI and process tests run the real `creditgate` binary in child
  * processes) and fails loudly when the Redis the worker tests need is not there.
@@ -25,6 +39,11 @@ export default async function setup(): Promise<void> {
   if (!(await redisAnswers("127.0.0.1", 6379))) {
     throw new Error(
       'Redis is not answering on 127.0.0.1:6379; the worker tests need it. Start one with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+    );
+  }
+  if (!process.env.CREDITGATE_TEST_PG_URL && !(await portOpen("127.0.0.1", 5432))) {
+    throw new Error(
+      "PostgreSQL is not answering on 127.0.0.1:5432; the tests run on both engines. Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     );
   }
   const root = resolve(import.meta.dirname, "..");

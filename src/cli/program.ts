@@ -4,6 +4,7 @@ import { registerArchiveCommands } from "./commands/archive.js";
 import { registerEdgeCommands } from "./commands/edge.js";
 import { registerKeyCommands } from "./commands/keys.js";
 import { registerMeterCommands } from "./commands/meter.js";
+import { registerMigrateDbCommands } from "./commands/migrate-db.js";
 import { registerPaymentCommands } from "./commands/payments.js";
 import { registerProviderCommands } from "./commands/providers.js";
 import { registerBudgetCommands, registerReportCommands } from "./commands/report.js";
@@ -27,7 +28,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("creditgate")
     .description("Prepaid-credit metering and billing for OpenClaw bots")
-    .option("--db <file>", "SQLite database file (env CREDITGATE_DB)")
+    .option("--db <file>", "SQLite database file, or a postgres:// URL (env CREDITGATE_DB)")
     .option(
       "--state-dir <dir>",
       "OpenClaw/Clawdbot state dir; repeatable (env CREDITGATE_STATE_DIRS)",
@@ -50,5 +51,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerReportCommands(program, ctx);
   registerArchiveCommands(program, ctx);
   registerBudgetCommands(program, ctx);
+  registerMigrateDbCommands(program, ctx);
   return program;
 }

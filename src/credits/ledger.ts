@@ -239,12 +239,12 @@ export function createLedger(db: Db) {
   const sumMismatch = db.prepare<[], { id: string; balance: number; total: number }>(
     `SELECT a.id, a.balance_micro_credits AS balance, COALESCE(SUM(e.amount_micro_credits), 0) AS total
        FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id
-      GROUP BY a.id HAVING balance <> total`,
+      GROUP BY a.id HAVING a.balance_micro_credits <> COALESCE(SUM(e.amount_micro_credits), 0)`,
   );
   const grantSumMismatch = db.prepare<[], { id: string; balance: number; remaining: number }>(
     `SELECT a.id, a.balance_micro_credits AS balance, COALESCE(SUM(g.remaining_micro_credits), 0) AS remaining
        FROM accounts a LEFT JOIN credit_grants g ON g.account_id = a.id AND g.state = 'live'
-      GROUP BY a.id HAVING remaining <> MAX(balance, 0)`,
+      GROUP BY a.id HAVING COALESCE(SUM(g.remaining_micro_credits), 0) <> MAX(a.balance_micro_credits, 0)`,
   );
   const grantAllocMismatch = db.prepare<
     [],
@@ -253,7 +253,7 @@ export function createLedger(db: Db) {
     `SELECT g.id, g.granted_micro_credits AS granted, COALESCE(SUM(l.amount_micro_credits), 0) AS drawn,
             g.remaining_micro_credits AS remaining
        FROM credit_grants g LEFT JOIN ledger_allocations l ON l.grant_id = g.id
-      GROUP BY g.id HAVING granted - drawn <> remaining`,
+      GROUP BY g.id HAVING g.granted_micro_credits - COALESCE(SUM(l.amount_micro_credits), 0) <> g.remaining_micro_credits`,
   );
   const store = createGrantStore(db);
 

@@ -1,6 +1,7 @@
 /**
  * Schema migrations. APPEND ONLY: never edit, renumber or reorder a shipped entry;
- * fix mistakes with a new migration.
+ * fix mistakes with a new migration. Each new entry needs its PostgreSQL twin, same version, in
+ * src/db/pg-migrations.ts (test/db/pg-schema.test.ts compares the two schemas).
  */
 export interface Migration {
   readonly version: number;

@@ -3,8 +3,73 @@ import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { MIGRATIONS, type Migration } from "./migrations.js";
+import { isPostgresUrl, PgDatabase } from "./pg.js";
+import { PG_MIGRATIONS } from "./pg-migrations.js";
 
+/**
+ * creditgate's database connection. On SQLite it is better-sqlite3's `Database`; on PostgreSQL
+ * (`CREDITGATE_DB=postgres://…`) a `PgDatabase` with the same synchronous API for the calls the
+ * repositories make (src/db/pg.ts); `isPostgres(db)` tells them apart where SQL differs.
+ */
 export type Db = Database.Database;
+
+/** True when `db` is a PostgreSQL connection (SQL that differs by dialect branches on this). */
+export function isPostgres(db: Db): boolean {
+  return (db as unknown as { dialect?: string }).dialect === "postgres";
+}
+
+/** The PostgreSQL connection behind `db`. @throws Error when `db` is SQLite. */
+export function asPostgres(db: Db): PgDatabase {
+  if (!isPostgres(db)) throw new Error("not a PostgreSQL connection");
+  return db as unknown as PgDatabase;
+}
+
+/**
+ * Connects to PostgreSQL at `url` (libpq URI, e.g. `postgres://user@host:5432/db`; a schema other
+ * than `public` via `?options=-csearch_path%3Dname`) and applies pending PostgreSQL migrations.
+ * @throws PgError when the server cannot be reached or a migration fails (nothing half-applied).
+ */
+export function openPostgres(url: string, migrations: readonly Migration[] = PG_MIGRATIONS): Db {
+  const db = new PgDatabase(url);
+  try {
+    migratePostgres(db, migrations);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db as unknown as Db;
+}
+
+/**
+ * Applies `migrations` newer than the schema's version, all in one transaction under an advisory
+ * lock per schema (several processes starting at once migrate once). The version lives in
+ * `creditgate_schema_migrations` (PostgreSQL only). Returns the version after.
+ */
+export function migratePostgres(db: PgDatabase, migrations: readonly Migration[] = PG_MIGRATIONS): number {
+  const schema = db.query("SELECT current_schema()", []).rows[0]?.[0];
+  if (typeof schema !== "string")
+    throw new Error("PostgreSQL: the search_path names no existing schema (create it first)");
+  let version = 0;
+  db.transaction(() => {
+    db.query("SELECT pg_advisory_xact_lock(hashtext('creditgate-migrate:' || current_schema()))", []);
+    db.exec(`CREATE TABLE IF NOT EXISTS creditgate_schema_migrations (
+      version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)`);
+    version = Number(
+      db.query("SELECT COALESCE(MAX(version), 0) FROM creditgate_schema_migrations", []).rows[0]?.[0],
+    );
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (m.version <= version) continue;
+      db.exec(m.sql);
+      db.query(
+        "INSERT INTO creditgate_schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)",
+        [String(m.version), m.name, String(Date.now())],
+      );
+      version = m.version;
+    }
+  })();
+  db.resetSchemaInfo();
+  return version;
+}
 
 /** Busy timeout of one-shot CLI commands: waiting a while for another writer is fine there. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
@@ -28,12 +93,15 @@ export interface OpenDatabaseOptions {
  * in its own transaction. A database file this call creates is mode 0600 (SQLite gives its
  * `-wal`/`-shm` files the same mode), and directories it creates are 0700: balances and key
  * hashes are nobody else's business. Existing files and directories keep their modes.
+ * A `postgres://` or `postgresql://` `path` opens PostgreSQL instead (`openPostgres`; `migrations`
+ * and `opts` do not apply there: it migrates with `PG_MIGRATIONS`).
  */
 export function openDatabase(
   path: string,
   migrations: readonly Migration[] = MIGRATIONS,
   opts: OpenDatabaseOptions = {},
 ): Db {
+  if (isPostgresUrl(path)) return openPostgres(path);
   const onDisk = path !== ":memory:" && path !== "" && !path.startsWith("file:");
   let created = false;
   if (onDisk) {

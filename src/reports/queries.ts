@@ -171,12 +171,13 @@ export interface SeriesPoint {
  * Adds the usage rows written since the last call to usage_hourly_totals (migration 21): the rows
  * with ids past the cursor, read by id (rows of usage_events are never updated or deleted), grouped
  * per hour, added in one IMMEDIATE transaction with the cursor's move. Rows of hours before the
- * cursor's `from_hour` are left out (those hours are read raw). Writes nothing when there is
+ * cursor's `from_hour` are left out (those hours are read raw). Portable SQL (SQLite and
+ * PostgreSQL: the agent flag as CASE, an explicit conflict target). Writes nothing when there is
  * nothing new. Returns `from_hour`: the first UTC hour (hours since 1970) the rollup covers.
  */
 export function catchUpHourly(db: Db): number {
   const cursor = db.prepare<[], { last: number; fromHour: number }>(
-    "SELECT last_usage_event_id AS last, from_hour AS fromHour FROM usage_hourly_cursor WHERE id = 1",
+    `SELECT last_usage_event_id AS last, from_hour AS "fromHour" FROM usage_hourly_cursor WHERE id = 1`,
   );
   const newest = db.prepare<[], { m: number | null }>("SELECT MAX(id) AS m FROM usage_events");
   const behind = () => {
@@ -192,11 +193,12 @@ export function catchUpHourly(db: Db): number {
       if (max > c.last) {
         db.prepare<[number, number, number]>(
           `INSERT INTO usage_hourly_totals
-           SELECT message_ts_ms / ${HOUR_MS}, agent_id, provider, model, substr(account_id, 1, 6) = 'agent:',
+           SELECT message_ts_ms / ${HOUR_MS}, agent_id, provider, model,
+                  CASE WHEN substr(account_id, 1, 6) = 'agent:' THEN 1 ELSE 0 END,
                   COUNT(*), SUM(is_error), SUM(cost_pico_usd), SUM(charge_micro_credits)
              FROM usage_events WHERE id > ? AND id <= ? AND message_ts_ms >= ?
             GROUP BY 1, 2, 3, 4, 5
-           ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
+           ON CONFLICT (hour, agent_id, provider, model, agent_account) DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
              cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd,
              charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits`,
         ).run(c.last, max, c.fromHour * HOUR_MS);
@@ -382,8 +384,8 @@ export function activeAccounts(
 ): { users: number; agents: number; rows: number } {
   const r = db
     .prepare<{ first: number; end: number }, { users: number | null; agents: number | null; rows: number }>(
-      `SELECT SUM(prev_day < @first AND agent_account = 0) AS users, SUM(prev_day < @first AND agent_account = 1) AS agents,
-              COUNT(*) AS rows
+      `SELECT SUM(CASE WHEN prev_day < @first AND agent_account = 0 THEN 1 ELSE 0 END) AS users,
+              SUM(CASE WHEN prev_day < @first AND agent_account = 1 THEN 1 ELSE 0 END) AS agents, COUNT(*) AS rows
          FROM usage_account_days WHERE day >= @first AND day < @end`,
     )
     .get({ first: firstDay, end: endDay });

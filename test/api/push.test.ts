@@ -4,370 +4,393 @@ import { createPushIngester, pushIdentity } from "../../src/ingest/index.js";
 import { createBiller, dedupeKey, type UsageEvent } from "../../src/meter/index.js";
 import { parseDecimal } from "../../src/money.js";
 import { fixturePricer } from "../support/meter-env.js";
-import { test } from "../support/temp-db.js";
+import { ENGINES, testOn } from "../support/temp-db.js";
 import { admin, balanceOf, NOW, pushEvent, testApp } from "./support.js";
 
 const U = "telegram:42";
 const count = (db: Parameters<typeof testApp>[0], sql: string) => (db.prepare(sql).get() as { n: number }).n;
 
-describe("POST /v1/usage", () => {
-  test("bills a batch once: the same batch again is all duplicates", async ({ db, onTestFinished }) => {
-    const app = testApp(db);
-    onTestFinished(() => app.close());
-    const events = [pushEvent(), pushEvent({ idempotencyKey: "evt-2", output: 100_000 })];
-    const first = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
-    expect(first.statusCode).toBe(200);
-    expect(first.json()).toMatchObject({ billed: 2, duplicate: 0, rejected: 0 });
-    expect(first.json().results[0]).toMatchObject({
-      index: 0,
-      status: "billed",
-      dedupeKey: pushIdentity("env", "bot-a", "evt-1"),
-      chargeMicroCredits: 3_000_000,
-    });
-    const again = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
-    expect(again.json()).toMatchObject({ billed: 0, duplicate: 2, rejected: 0 });
-    expect(balanceOf(db, U)).toBe(-(3_000_000 + 4_500_000));
-    expect(count(db, "SELECT COUNT(*) AS n FROM usage_events WHERE source = 'push'")).toBe(2);
-    expect(count(db, "SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'usage'")).toBe(2);
-    const row = db.prepare("SELECT dedupe_key, response_id, source FROM usage_events ORDER BY id").get();
-    expect(row).toEqual({
-      dedupe_key: pushIdentity("env", "bot-a", "evt-1"),
-      response_id: null,
-      source: "push",
-    });
-    expect(
-      db
-        .prepare("SELECT idempotency_key AS k FROM ledger_entries WHERE kind = 'usage' ORDER BY id")
-        .pluck()
-        .all(),
-    ).toEqual([
-      `usage-batch:${pushIdentity("env", "bot-a", "evt-1")}`,
-      `usage-batch:${pushIdentity("env", "bot-a", "evt-2")}`,
-    ]);
-  });
+describe.each(ENGINES)("%s", (engine) => {
+  const test = testOn(engine);
 
-  test("the same batch sent concurrently is billed once", async ({ db, onTestFinished }) => {
-    const app = testApp(db);
-    onTestFinished(() => app.close());
-    const events = Array.from({ length: 50 }, (_, i) => pushEvent({ idempotencyKey: `c-${i}`, input: 1000 }));
-    const send = () => app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
-    const results = await Promise.all([send(), send(), send()]);
-    const billed = results.map((r) => r.json().billed as number);
-    expect(billed.reduce((a, b) => a + b, 0)).toBe(50);
-    expect(results.map((r) => r.json().billed + r.json().duplicate)).toEqual([50, 50, 50]);
-    expect(balanceOf(db, U)).toBe(-50 * 3000);
-  });
-
-  test("mixed valid and invalid events: valid billed, invalid rejected with reasons", async ({
-    db,
-    onTestFinished,
-  }) => {
-    const app = testApp(db);
-    onTestFinished(() => app.close());
-    const events = [
-      pushEvent({ idempotencyKey: "ok-1" }),
-      pushEvent({ idempotencyKey: "bad-1", input: -5 }),
-      { idempotencyKey: "bad-2", agentId: "bot-a" },
-      pushEvent({ idempotencyKey: "bad-3", userId: "has space" }),
-      pushEvent({ idempotencyKey: "bad-4", extra: "field" }),
-      "not an object",
-      pushEvent({ idempotencyKey: "ok-2", success: false, errorMessage: "rate limited by provider" }),
-      pushEvent({ idempotencyKey: "ok-1" }),
-    ];
-    const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
-    expect(res.statusCode).toBe(200);
-    const body = res.json();
-    expect(body).toMatchObject({ billed: 2, duplicate: 1, rejected: 5 });
-    expect(body.results.map((r: { status: string }) => r.status)).toEqual([
-      "billed",
-      "rejected",
-      "rejected",
-      "rejected",
-      "rejected",
-      "rejected",
-      "billed",
-      "duplicate",
-    ]);
-    expect(body.results[1]).toMatchObject({
-      idempotencyKey: "bad-1",
-      reason: expect.stringContaining("input"),
+  describe("POST /v1/usage", () => {
+    test("bills a batch once: the same batch again is all duplicates", async ({ db, onTestFinished }) => {
+      const app = testApp(db);
+      onTestFinished(() => app.close());
+      const events = [pushEvent(), pushEvent({ idempotencyKey: "evt-2", output: 100_000 })];
+      const first = await app.inject({
+        method: "POST",
+        url: "/v1/usage",
+        headers: admin,
+        payload: { events },
+      });
+      expect(first.statusCode).toBe(200);
+      expect(first.json()).toMatchObject({ billed: 2, duplicate: 0, rejected: 0 });
+      expect(first.json().results[0]).toMatchObject({
+        index: 0,
+        status: "billed",
+        dedupeKey: pushIdentity("env", "bot-a", "evt-1"),
+        chargeMicroCredits: 3_000_000,
+      });
+      const again = await app.inject({
+        method: "POST",
+        url: "/v1/usage",
+        headers: admin,
+        payload: { events },
+      });
+      expect(again.json()).toMatchObject({ billed: 0, duplicate: 2, rejected: 0 });
+      expect(balanceOf(db, U)).toBe(-(3_000_000 + 4_500_000));
+      expect(count(db, "SELECT COUNT(*) AS n FROM usage_events WHERE source = 'push'")).toBe(2);
+      expect(count(db, "SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'usage'")).toBe(2);
+      const row = db.prepare("SELECT dedupe_key, response_id, source FROM usage_events ORDER BY id").get();
+      expect(row).toEqual({
+        dedupe_key: pushIdentity("env", "bot-a", "evt-1"),
+        response_id: null,
+        source: "push",
+      });
+      expect(
+        db
+          .prepare("SELECT idempotency_key AS k FROM ledger_entries WHERE kind = 'usage' ORDER BY id")
+          .pluck()
+          .all(),
+      ).toEqual([
+        `usage-batch:${pushIdentity("env", "bot-a", "evt-1")}`,
+        `usage-batch:${pushIdentity("env", "bot-a", "evt-2")}`,
+      ]);
     });
-    expect(body.results[2].reason).toContain("userId");
-    expect(body.results[4].reason).toContain("extra");
-    expect(body.results[5]).toMatchObject({ idempotencyKey: null, status: "rejected" });
-    expect(count(db, "SELECT COUNT(*) AS n FROM usage_events")).toBe(2);
-    expect(count(db, "SELECT COUNT(*) AS n FROM usage_events WHERE is_error = 1")).toBe(1);
-    expect(balanceOf(db, U)).toBe(-6_000_000);
-  });
 
-  test("a meter dedupe key that matches the pushed content is used as-is, so the transcript meter then skips the same call", async ({
-    db,
-    onTestFinished,
-  }) => {
-    const app = testApp(db);
-    onTestFinished(() => app.close());
-    const ev: UsageEvent = {
-      provider: "mock",
-      model: "mock-gpt",
-      api: null,
-      messageTsMs: NOW - 5000,
-      responseId: "resp_abc",
-      input: 2000,
-      output: 300,
-      cacheRead: 0,
-      cacheWrite: 0,
-      totalTokens: 2300,
-      reasoningTokens: null,
-      stopReason: "stop",
-      isError: false,
-      errorMessage: null,
-      recordedCostUsd: null,
-      agentId: "main",
-      sessionId: "s1",
-      sessionKey: null,
-      accountId: U,
-      source: "jsonl",
-      sourceRef: "x.jsonl@0",
-    };
-    const key = dedupeKey(ev);
-    const payload = {
-      events: [
-        pushEvent({
-          idempotencyKey: key,
-          agentId: "main",
-          input: 2000,
-          output: 300,
-          timestampMs: ev.messageTsMs,
-          responseId: "resp_abc",
-        }),
-      ],
-    };
-    const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload });
-    expect(res.json().results[0]).toMatchObject({ status: "billed", dedupeKey: key });
-    const meterBiller = createBiller(db, createLedger(db), {
-      pricer: fixturePricer(),
-      markup: parseDecimal("1"),
-      creditsPerUsd: parseDecimal("1"),
+    test("the same batch sent concurrently is billed once", async ({ db, onTestFinished }) => {
+      const app = testApp(db);
+      onTestFinished(() => app.close());
+      const events = Array.from({ length: 50 }, (_, i) =>
+        pushEvent({ idempotencyKey: `c-${i}`, input: 1000 }),
+      );
+      const send = () =>
+        app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+      const results = await Promise.all([send(), send(), send()]);
+      const billed = results.map((r) => r.json().billed as number);
+      expect(billed.reduce((a, b) => a + b, 0)).toBe(50);
+      expect(results.map((r) => r.json().billed + r.json().duplicate)).toEqual([50, 50, 50]);
+      expect(balanceOf(db, U)).toBe(-50 * 3000);
     });
-    const r = meterBiller.bill({ events: [ev], rejects: [], sessions: [], stats: {} });
-    expect(r).toMatchObject({ billed: 0, duplicates: 1 });
-    // And the other way round: a key the meter already billed is a duplicate when pushed.
-    const ev2 = { ...ev, responseId: "resp_def" };
-    meterBiller.bill({ events: [ev2], rejects: [], sessions: [], stats: {} });
-    const again = await app.inject({
-      method: "POST",
-      url: "/v1/usage",
-      headers: admin,
-      payload: {
+
+    test("mixed valid and invalid events: valid billed, invalid rejected with reasons", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const app = testApp(db);
+      onTestFinished(() => app.close());
+      const events = [
+        pushEvent({ idempotencyKey: "ok-1" }),
+        pushEvent({ idempotencyKey: "bad-1", input: -5 }),
+        { idempotencyKey: "bad-2", agentId: "bot-a" },
+        pushEvent({ idempotencyKey: "bad-3", userId: "has space" }),
+        pushEvent({ idempotencyKey: "bad-4", extra: "field" }),
+        "not an object",
+        pushEvent({ idempotencyKey: "ok-2", success: false, errorMessage: "rate limited by provider" }),
+        pushEvent({ idempotencyKey: "ok-1" }),
+      ];
+      const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+      expect(res.statusCode).toBe(200);
+      const body = res.json();
+      expect(body).toMatchObject({ billed: 2, duplicate: 1, rejected: 5 });
+      expect(body.results.map((r: { status: string }) => r.status)).toEqual([
+        "billed",
+        "rejected",
+        "rejected",
+        "rejected",
+        "rejected",
+        "rejected",
+        "billed",
+        "duplicate",
+      ]);
+      expect(body.results[1]).toMatchObject({
+        idempotencyKey: "bad-1",
+        reason: expect.stringContaining("input"),
+      });
+      expect(body.results[2].reason).toContain("userId");
+      expect(body.results[4].reason).toContain("extra");
+      expect(body.results[5]).toMatchObject({ idempotencyKey: null, status: "rejected" });
+      expect(count(db, "SELECT COUNT(*) AS n FROM usage_events")).toBe(2);
+      expect(count(db, "SELECT COUNT(*) AS n FROM usage_events WHERE is_error = 1")).toBe(1);
+      expect(balanceOf(db, U)).toBe(-6_000_000);
+    });
+
+    test("a meter dedupe key that matches the pushed content is used as-is, so the transcript meter then skips the same call", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const app = testApp(db);
+      onTestFinished(() => app.close());
+      const ev: UsageEvent = {
+        provider: "mock",
+        model: "mock-gpt",
+        api: null,
+        messageTsMs: NOW - 5000,
+        responseId: "resp_abc",
+        input: 2000,
+        output: 300,
+        cacheRead: 0,
+        cacheWrite: 0,
+        totalTokens: 2300,
+        reasoningTokens: null,
+        stopReason: "stop",
+        isError: false,
+        errorMessage: null,
+        recordedCostUsd: null,
+        agentId: "main",
+        sessionId: "s1",
+        sessionKey: null,
+        accountId: U,
+        source: "jsonl",
+        sourceRef: "x.jsonl@0",
+      };
+      const key = dedupeKey(ev);
+      const payload = {
         events: [
           pushEvent({
-            idempotencyKey: dedupeKey(ev2),
+            idempotencyKey: key,
             agentId: "main",
             input: 2000,
             output: 300,
             timestampMs: ev.messageTsMs,
-            responseId: "resp_def",
+            responseId: "resp_abc",
           }),
         ],
-      },
-    });
-    expect(again.json().results[0].status).toBe("duplicate");
-  });
-
-  test("a meter-format key that is not the event's own identity is rejected: it cannot pre-empt a transcript call", async ({
-    db,
-    onTestFinished,
-  }) => {
-    const app = testApp(db);
-    onTestFinished(() => app.close());
-    const transcriptCall: UsageEvent = {
-      provider: "mock",
-      model: "mock-gpt",
-      api: null,
-      messageTsMs: NOW - 5000,
-      responseId: null,
-      input: 10,
-      output: 1,
-      cacheRead: 0,
-      cacheWrite: 0,
-      totalTokens: 11,
-      reasoningTokens: null,
-      stopReason: "stop",
-      isError: false,
-      errorMessage: null,
-      recordedCostUsd: null,
-      agentId: "main",
-      sessionId: "s1",
-      sessionKey: null,
-      accountId: "telegram:7",
-      source: "jsonl",
-      sourceRef: "x.jsonl@0",
-    };
-    // An attacker (or a buggy bot) pushes a different, cheap call under the transcript call's identity.
-    const res = await app.inject({
-      method: "POST",
-      url: "/v1/usage",
-      headers: admin,
-      payload: {
-        events: [pushEvent({ idempotencyKey: dedupeKey(transcriptCall), input: 1, timestampMs: NOW - 5000 })],
-      },
-    });
-    expect(res.json()).toMatchObject({ billed: 0, rejected: 1 });
-    expect(res.json().results[0].reason).toMatch(/not this event's identity/);
-    const meterBiller = createBiller(db, createLedger(db), {
-      pricer: fixturePricer(),
-      markup: parseDecimal("1"),
-      creditsPerUsd: parseDecimal("1"),
-      nowMs: () => NOW,
-    });
-    const r = meterBiller.bill({
-      events: [transcriptCall],
-      rejects: [],
-      sessions: [],
-      stats: {},
-    });
-    expect(r).toMatchObject({ billed: 1, duplicates: 0 });
-    expect(balanceOf(db, "telegram:7")).toBe(-45); // 10 × $3/M + 1 × $15/M = 45 micro-USD
-  });
-
-  test("push keys are namespaced per API key and agent without ambiguity (a + b:c ≠ a:b + c)", async ({
-    db,
-  }) => {
-    const ing = createPushIngester(db, {
-      pricer: fixturePricer(),
-      markup: parseDecimal("1"),
-      creditsPerUsd: parseDecimal("1"),
-      nowMs: () => NOW,
-    });
-    const r1 = ing.ingest([pushEvent({ agentId: "a", idempotencyKey: "b:c" })], "push:k1:r1", "k1");
-    const r2 = ing.ingest([pushEvent({ agentId: "a:b", idempotencyKey: "c" })], "push:k1:r2", "k1");
-    // another API key (another bot) using the same agent and key
-    const r3 = ing.ingest([pushEvent({ agentId: "a", idempotencyKey: "b:c" })], "push:k2:r3", "k2");
-    expect([r1[0]?.status, r2[0]?.status, r3[0]?.status]).toEqual(["billed", "billed", "billed"]);
-    const keys = new Set([r1, r2, r3].map((r) => (r[0] as { dedupeKey: string }).dedupeKey));
-    expect(keys.size).toBe(3);
-    for (const k of keys) expect(k).toMatch(/^push:[0-9a-f]{64}$/);
-    expect(balanceOf(db, U)).toBe(-9_000_000);
-  });
-
-  test("the same key with different content is a conflict; with the same content a duplicate", async ({
-    db,
-    onTestFinished,
-  }) => {
-    const app = testApp(db);
-    onTestFinished(() => app.close());
-    const send = (events: unknown[]) =>
-      app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
-    expect((await send([pushEvent()])).json()).toMatchObject({ billed: 1 });
-    const res = await send([pushEvent(), pushEvent({ output: 5 }), pushEvent({ userId: "telegram:99" })]);
-    expect(res.json()).toMatchObject({ billed: 0, duplicate: 1, conflict: 2 });
-    expect(res.json().results[1].reason).toMatch(/different content/);
-    expect(balanceOf(db, U)).toBe(-3_000_000);
-    expect(balanceOf(db, "telegram:99")).toBe(0);
-    const metrics = (await app.inject({ url: "/metrics" })).body;
-    expect(metrics).toContain('creditgate_push_events_total{status="conflict"} 2');
-  });
-
-  test("events far in the past or future are rejected per event; the others are billed; absurd ones are held", async ({
-    db,
-    onTestFinished,
-  }) => {
-    const app = testApp(db);
-    onTestFinished(() => app.close());
-    const day = 86_400_000;
-    const events = [
-      pushEvent({ idempotencyKey: "old", timestampMs: NOW - 31 * day }),
-      pushEvent({ idempotencyKey: "future", timestampMs: NOW + 11 * 60_000 }),
-      pushEvent({ idempotencyKey: "edge-old", timestampMs: NOW - 29 * day }),
-      pushEvent({ idempotencyKey: "edge-future", timestampMs: NOW + 9 * 60_000 }),
-      pushEvent({ idempotencyKey: "huge", input: 2_000_000_000 }),
-    ];
-    const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
-    expect(res.json()).toMatchObject({ billed: 2, rejected: 2, held: 1 });
-    expect(res.json().results[0].reason).toMatch(/outside the push window/);
-    expect(res.json().results[4]).toMatchObject({
-      status: "held",
-      reason: expect.stringMatching(/input token count/),
-    });
-    expect(count(db, "SELECT COUNT(*) AS n FROM usage_review WHERE status = 'held'")).toBe(1);
-    // pushing the held one again is a duplicate, not a second hold
-    const again = await app.inject({
-      method: "POST",
-      url: "/v1/usage",
-      headers: admin,
-      payload: { events: [events[4]] },
-    });
-    expect(again.json()).toMatchObject({ duplicate: 1 });
-  });
-
-  test("the batch itself is validated: empty, too large, wrong shape", async ({ db, onTestFinished }) => {
-    const app = testApp(db);
-    onTestFinished(() => app.close());
-    for (const payload of [
-      { events: [] },
-      { events: Array.from({ length: 1001 }, () => ({})) },
-      { nope: 1 },
-    ]) {
+      };
       const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload });
-      expect(res.statusCode).toBe(400);
-      expect(res.json().error.code).toBe("invalid_request");
-    }
-    const off = testApp(db, { ingest: null });
-    onTestFinished(() => off.close());
-    const res = await off.inject({
-      method: "POST",
-      url: "/v1/usage",
-      headers: admin,
-      payload: { events: [pushEvent()] },
+      expect(res.json().results[0]).toMatchObject({ status: "billed", dedupeKey: key });
+      const meterBiller = createBiller(db, createLedger(db), {
+        pricer: fixturePricer(),
+        markup: parseDecimal("1"),
+        creditsPerUsd: parseDecimal("1"),
+      });
+      const r = meterBiller.bill({ events: [ev], rejects: [], sessions: [], stats: {} });
+      expect(r).toMatchObject({ billed: 0, duplicates: 1 });
+      // And the other way round: a key the meter already billed is a duplicate when pushed.
+      const ev2 = { ...ev, responseId: "resp_def" };
+      meterBiller.bill({ events: [ev2], rejects: [], sessions: [], stats: {} });
+      const again = await app.inject({
+        method: "POST",
+        url: "/v1/usage",
+        headers: admin,
+        payload: {
+          events: [
+            pushEvent({
+              idempotencyKey: dedupeKey(ev2),
+              agentId: "main",
+              input: 2000,
+              output: 300,
+              timestampMs: ev.messageTsMs,
+              responseId: "resp_def",
+            }),
+          ],
+        },
+      });
+      expect(again.json().results[0].status).toBe("duplicate");
     });
-    expect(res.statusCode).toBe(503);
-  });
-});
 
-describe("POST /v1/usage: what the provider really charged", () => {
-  test("cacheWrite1h is priced at the 1-hour rate and a provider-billed cost is billed as such", async ({
-    db,
-    onTestFinished,
-  }) => {
-    const app = testApp(db, {
-      ingest: { pricer: fixturePricer("auto"), markup: parseDecimal("1"), creditsPerUsd: parseDecimal("1") },
+    test("a meter-format key that is not the event's own identity is rejected: it cannot pre-empt a transcript call", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const app = testApp(db);
+      onTestFinished(() => app.close());
+      const transcriptCall: UsageEvent = {
+        provider: "mock",
+        model: "mock-gpt",
+        api: null,
+        messageTsMs: NOW - 5000,
+        responseId: null,
+        input: 10,
+        output: 1,
+        cacheRead: 0,
+        cacheWrite: 0,
+        totalTokens: 11,
+        reasoningTokens: null,
+        stopReason: "stop",
+        isError: false,
+        errorMessage: null,
+        recordedCostUsd: null,
+        agentId: "main",
+        sessionId: "s1",
+        sessionKey: null,
+        accountId: "telegram:7",
+        source: "jsonl",
+        sourceRef: "x.jsonl@0",
+      };
+      // An attacker (or a buggy bot) pushes a different, cheap call under the transcript call's identity.
+      const res = await app.inject({
+        method: "POST",
+        url: "/v1/usage",
+        headers: admin,
+        payload: {
+          events: [
+            pushEvent({ idempotencyKey: dedupeKey(transcriptCall), input: 1, timestampMs: NOW - 5000 }),
+          ],
+        },
+      });
+      expect(res.json()).toMatchObject({ billed: 0, rejected: 1 });
+      expect(res.json().results[0].reason).toMatch(/not this event's identity/);
+      const meterBiller = createBiller(db, createLedger(db), {
+        pricer: fixturePricer(),
+        markup: parseDecimal("1"),
+        creditsPerUsd: parseDecimal("1"),
+        nowMs: () => NOW,
+      });
+      const r = meterBiller.bill({
+        events: [transcriptCall],
+        rejects: [],
+        sessions: [],
+        stats: {},
+      });
+      expect(r).toMatchObject({ billed: 1, duplicates: 0 });
+      expect(balanceOf(db, "telegram:7")).toBe(-45); // 10 × $3/M + 1 × $15/M = 45 micro-USD
     });
-    onTestFinished(() => app.close());
-    const events = [
-      // Same usage as case anthropic-1h-cache-write call 1: $0.0633.
-      pushEvent({
-        idempotencyKey: "1h",
-        provider: "anthropic",
-        model: "claude-sonnet-4-5",
-        input: 100,
-        output: 200,
-        cacheWrite: 10_000,
-        cacheWrite1h: 10_000,
-      }),
-      // The list price would be $3; the provider billed $0.029.
-      pushEvent({ idempotencyKey: "pb", costUsd: 0.029, costOrigin: "provider-billed" }),
-      pushEvent({ idempotencyKey: "bad-1h", cacheWrite: 10, cacheWrite1h: 11 }),
-      // $0.001 against a $3 list price: billed as written, but flagged and said in the answer.
-      pushEvent({ idempotencyKey: "cheap", costUsd: 0.001, costOrigin: "provider-billed" }),
-    ];
-    const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
-    expect(res.json()).toMatchObject({ billed: 3, rejected: 1 });
-    expect(res.json().results[2].reason).toMatch(/cacheWrite1h/);
-    expect(res.json().results[1].anomaly).toBeUndefined();
-    expect(res.json().results[3]).toMatchObject({
-      status: "billed",
-      anomaly: "provider-billed cost $0.001 is under 1/1000 of the list price $3 (billed as recorded)",
+
+    test("push keys are namespaced per API key and agent without ambiguity (a + b:c ≠ a:b + c)", async ({
+      db,
+    }) => {
+      const ing = createPushIngester(db, {
+        pricer: fixturePricer(),
+        markup: parseDecimal("1"),
+        creditsPerUsd: parseDecimal("1"),
+        nowMs: () => NOW,
+      });
+      const r1 = ing.ingest([pushEvent({ agentId: "a", idempotencyKey: "b:c" })], "push:k1:r1", "k1");
+      const r2 = ing.ingest([pushEvent({ agentId: "a:b", idempotencyKey: "c" })], "push:k1:r2", "k1");
+      // another API key (another bot) using the same agent and key
+      const r3 = ing.ingest([pushEvent({ agentId: "a", idempotencyKey: "b:c" })], "push:k2:r3", "k2");
+      expect([r1[0]?.status, r2[0]?.status, r3[0]?.status]).toEqual(["billed", "billed", "billed"]);
+      const keys = new Set([r1, r2, r3].map((r) => (r[0] as { dedupeKey: string }).dedupeKey));
+      expect(keys.size).toBe(3);
+      for (const k of keys) expect(k).toMatch(/^push:[0-9a-f]{64}$/);
+      expect(balanceOf(db, U)).toBe(-9_000_000);
     });
-    const rows = db
-      .prepare(
-        "SELECT cost_pico_usd AS cost, price_source AS src, cache_write_1h_tokens AS w1h FROM usage_events ORDER BY id",
-      )
-      .all();
-    expect(rows).toEqual([
-      { cost: 63_300_000_000, src: "table", w1h: 10_000 },
-      { cost: 29_000_000_000, src: "provider-billed", w1h: 0 },
-      { cost: 1_000_000_000, src: "provider-billed", w1h: 0 },
-    ]);
-    expect(balanceOf(db, U)).toBe(-(63_300 + 29_000 + 1_000));
+
+    test("the same key with different content is a conflict; with the same content a duplicate", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const app = testApp(db);
+      onTestFinished(() => app.close());
+      const send = (events: unknown[]) =>
+        app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+      expect((await send([pushEvent()])).json()).toMatchObject({ billed: 1 });
+      const res = await send([pushEvent(), pushEvent({ output: 5 }), pushEvent({ userId: "telegram:99" })]);
+      expect(res.json()).toMatchObject({ billed: 0, duplicate: 1, conflict: 2 });
+      expect(res.json().results[1].reason).toMatch(/different content/);
+      expect(balanceOf(db, U)).toBe(-3_000_000);
+      expect(balanceOf(db, "telegram:99")).toBe(0);
+      const metrics = (await app.inject({ url: "/metrics" })).body;
+      expect(metrics).toContain('creditgate_push_events_total{status="conflict"} 2');
+    });
+
+    test("events far in the past or future are rejected per event; the others are billed; absurd ones are held", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const app = testApp(db);
+      onTestFinished(() => app.close());
+      const day = 86_400_000;
+      const events = [
+        pushEvent({ idempotencyKey: "old", timestampMs: NOW - 31 * day }),
+        pushEvent({ idempotencyKey: "future", timestampMs: NOW + 11 * 60_000 }),
+        pushEvent({ idempotencyKey: "edge-old", timestampMs: NOW - 29 * day }),
+        pushEvent({ idempotencyKey: "edge-future", timestampMs: NOW + 9 * 60_000 }),
+        pushEvent({ idempotencyKey: "huge", input: 2_000_000_000 }),
+      ];
+      const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+      expect(res.json()).toMatchObject({ billed: 2, rejected: 2, held: 1 });
+      expect(res.json().results[0].reason).toMatch(/outside the push window/);
+      expect(res.json().results[4]).toMatchObject({
+        status: "held",
+        reason: expect.stringMatching(/input token count/),
+      });
+      expect(count(db, "SELECT COUNT(*) AS n FROM usage_review WHERE status = 'held'")).toBe(1);
+      // pushing the held one again is a duplicate, not a second hold
+      const again = await app.inject({
+        method: "POST",
+        url: "/v1/usage",
+        headers: admin,
+        payload: { events: [events[4]] },
+      });
+      expect(again.json()).toMatchObject({ duplicate: 1 });
+    });
+
+    test("the batch itself is validated: empty, too large, wrong shape", async ({ db, onTestFinished }) => {
+      const app = testApp(db);
+      onTestFinished(() => app.close());
+      for (const payload of [
+        { events: [] },
+        { events: Array.from({ length: 1001 }, () => ({})) },
+        { nope: 1 },
+      ]) {
+        const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload });
+        expect(res.statusCode).toBe(400);
+        expect(res.json().error.code).toBe("invalid_request");
+      }
+      const off = testApp(db, { ingest: null });
+      onTestFinished(() => off.close());
+      const res = await off.inject({
+        method: "POST",
+        url: "/v1/usage",
+        headers: admin,
+        payload: { events: [pushEvent()] },
+      });
+      expect(res.statusCode).toBe(503);
+    });
+  });
+
+  describe("POST /v1/usage: what the provider really charged", () => {
+    test("cacheWrite1h is priced at the 1-hour rate and a provider-billed cost is billed as such", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const app = testApp(db, {
+        ingest: {
+          pricer: fixturePricer("auto"),
+          markup: parseDecimal("1"),
+          creditsPerUsd: parseDecimal("1"),
+        },
+      });
+      onTestFinished(() => app.close());
+      const events = [
+        // Same usage as case anthropic-1h-cache-write call 1: $0.0633.
+        pushEvent({
+          idempotencyKey: "1h",
+          provider: "anthropic",
+          model: "claude-sonnet-4-5",
+          input: 100,
+          output: 200,
+          cacheWrite: 10_000,
+          cacheWrite1h: 10_000,
+        }),
+        // The list price would be $3; the provider billed $0.029.
+        pushEvent({ idempotencyKey: "pb", costUsd: 0.029, costOrigin: "provider-billed" }),
+        pushEvent({ idempotencyKey: "bad-1h", cacheWrite: 10, cacheWrite1h: 11 }),
+        // $0.001 against a $3 list price: billed as written, but flagged and said in the answer.
+        pushEvent({ idempotencyKey: "cheap", costUsd: 0.001, costOrigin: "provider-billed" }),
+      ];
+      const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+      expect(res.json()).toMatchObject({ billed: 3, rejected: 1 });
+      expect(res.json().results[2].reason).toMatch(/cacheWrite1h/);
+      expect(res.json().results[1].anomaly).toBeUndefined();
+      expect(res.json().results[3]).toMatchObject({
+        status: "billed",
+        anomaly: "provider-billed cost $0.001 is under 1/1000 of the list price $3 (billed as recorded)",
+      });
+      const rows = db
+        .prepare(
+          "SELECT cost_pico_usd AS cost, price_source AS src, cache_write_1h_tokens AS w1h FROM usage_events ORDER BY id",
+        )
+        .all();
+      expect(rows).toEqual([
+        { cost: 63_300_000_000, src: "table", w1h: 10_000 },
+        { cost: 29_000_000_000, src: "provider-billed", w1h: 0 },
+        { cost: 1_000_000_000, src: "provider-billed", w1h: 0 },
+      ]);
+      expect(balanceOf(db, U)).toBe(-(63_300 + 29_000 + 1_000));
+    });
   });
 });

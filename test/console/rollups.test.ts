@@ -158,7 +158,7 @@ describe("distinct-count and top-user rollups", () => {
       ).toEqual(
         all(`SELECT agent_id, account_id, day,
                COALESCE(LAG(day) OVER (PARTITION BY agent_id, account_id ORDER BY day), -1) AS prev_day
-             FROM (SELECT DISTINCT agent_id, account_id, day FROM usage_daily) ORDER BY 1, 2, 3`),
+             FROM (SELECT DISTINCT agent_id, account_id, day FROM usage_daily) g ORDER BY 1, 2, 3`),
       );
       expect(
         all("SELECT account_id, bound_micro_credits AS b FROM usage_account_charge_bounds ORDER BY 1"),

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
-import { type Db, isBusyError } from "../../db/index.js";
+import { type Db, isBusyError, isPostgres } from "../../db/index.js";
 import { sourceHealth } from "../../meter/index.js";
 import type { Metrics, OpsProbes } from "../ops.js";
 
@@ -66,8 +66,21 @@ export const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app, o) =>
   );
 };
 
-/** A read with no busy wait: fails when the file is unreadable, corrupt or locked in EXCLUSIVE mode. */
+/**
+ * A read with no busy wait: fails when the file is unreadable, corrupt or locked in EXCLUSIVE mode.
+ * On PostgreSQL: one catalog read (fails when the server or the schema is gone).
+ */
 function probeDatabase(db: Db): { ok: boolean; detail?: string } {
+  if (isPostgres(db)) {
+    try {
+      db.prepare(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+      ).get();
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, detail: (err as Error).message };
+    }
+  }
   const timeout = db.pragma("busy_timeout", { simple: true }) as number;
   try {
     db.pragma("busy_timeout = 0");
@@ -87,6 +100,15 @@ function probeDatabase(db: Db): { ok: boolean; detail?: string } {
  */
 function probeWriteLock(db: Db): { ok: boolean; busy: boolean; detail?: string } {
   if (db.inTransaction) return { ok: true, busy: false };
+  if (isPostgres(db)) {
+    // PostgreSQL has no database-wide write lock: check that this connection can open a read-write transaction
+    try {
+      db.exec("BEGIN READ WRITE; ROLLBACK");
+      return { ok: true, busy: false };
+    } catch (err) {
+      return { ok: false, busy: false, detail: (err as Error).message };
+    }
+  }
   const timeout = db.pragma("busy_timeout", { simple: true }) as number;
   try {
     db.pragma("busy_timeout = 0");
