@@ -1,4 +1,4 @@
-import type { Db } from "../db/index.js";
+import { type Db, isPostgres } from "../db/index.js";
 
 /**
  * One billed call of an account as the API and `report --previews` show it: what it was, what it
@@ -88,6 +88,24 @@ export function recentCalls(
  * is untouched. Returns the usage rows that had a preview. One transaction.
  */
 export function purgePreviews(db: Db, accountId: string): { rows: number; held: number } {
+  // The text must not survive in the file: SQLite's secure_delete zeroes the freed cells the
+  // updates leave behind, and a TRUNCATE checkpoint moves the new pages into the database file
+  // and empties the WAL, which still holds the old page images (SQLite only; PostgreSQL's
+  // VACUUM is the operator's).
+  const sqlite = !isPostgres(db);
+  const previous = sqlite ? db.pragma("secure_delete", { simple: true }) : undefined;
+  if (sqlite) db.pragma("secure_delete = ON");
+  try {
+    return purgeIn(db, accountId);
+  } finally {
+    if (sqlite) {
+      db.pragma(`secure_delete = ${Number(previous) ? "ON" : "OFF"}`);
+      db.pragma("wal_checkpoint(TRUNCATE)");
+    }
+  }
+}
+
+function purgeIn(db: Db, accountId: string): { rows: number; held: number } {
   return db.transaction(() => {
     const rows = db
       .prepare(

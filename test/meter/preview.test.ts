@@ -258,4 +258,15 @@ describe("redaction", () => {
     expect(messageText(undefined)).toBeNull();
     expect(messageText("")).toBeNull();
   });
+
+  it("redacts a window of a huge hostile message (the same preview as its first kilobytes)", () => {
+    // A pasted 64 KiB run of digits and separators took 5-7 s to redact whole; only the window
+    // that can reach the preview is read, and the preview is unchanged by it.
+    for (const unit of ["1 ", "1.", "a_", "ab-", "+1 555 0100 ", "4111 1111 1111 1111 "]) {
+      const text = unit.repeat(Math.ceil(65_536 / unit.length));
+      const p = makePreview(text, 160) ?? "";
+      expect(p, unit).toBe(makePreview(text.slice(0, 4_000), 160));
+      expect(p, unit).not.toMatch(/\d{3}/);
+    }
+  });
 });

@@ -183,6 +183,8 @@ describe("previews through the meter", () => {
     expect(
       w.db.prepare("SELECT COUNT(*) AS n FROM usage_events WHERE preview_user IS NOT NULL").get(),
     ).toEqual({ n: 0 });
+    // Purged text does not linger in freed pages of the file or in the WAL (secure_delete + checkpoint).
+    expect(dbBytes(w)).not.toContain("I will call you at");
   });
 
   it("report --user U --previews lists the calls with latency and previews (table and JSON)", async () => {
