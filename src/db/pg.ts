@@ -26,8 +26,25 @@ import type LibpqType from "libpq";
 import { type PgSchemaInfo, type TranslatedSql, translateSql } from "./pg-sql.js";
 
 // Loaded through require: libpq prints its include directory when it has no CommonJS parent.
-const Libpq = createRequire(import.meta.url)("libpq") as typeof LibpqType;
 type Libpq = LibpqType;
+let libpqClass: typeof LibpqType | undefined;
+/**
+ * The libpq binding, loaded on the first PostgreSQL connection: it is an optional dependency
+ * (it compiles against libpq's headers), so a SQLite install without libpq-dev still installs and
+ * runs. @throws Error naming the fix when it is not installed.
+ */
+function loadLibpq(): typeof LibpqType {
+  if (!libpqClass) {
+    try {
+      libpqClass = createRequire(import.meta.url)("libpq") as typeof LibpqType;
+    } catch (err) {
+      throw new Error(
+        `CREDITGATE_DB is a PostgreSQL URL but the PostgreSQL driver (the optional npm package libpq) is not installed: install libpq's headers (Debian/Ubuntu: apt-get install libpq-dev) and run npm ci again (${(err as Error).message.split("\n")[0]})`,
+      );
+    }
+  }
+  return libpqClass;
+}
 
 /**
  * Closed libpq handles, kept reachable until their libuv poll handle has finished closing: libpq's
@@ -250,7 +267,7 @@ export class PgDatabase {
 
   /** Connects to `url` (a libpq URI). @throws PgError when the server cannot be reached. */
   constructor(url: string, opts: PgOpenOptions = {}) {
-    this.pq = new Libpq();
+    this.pq = new (loadLibpq())();
     this.name = url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
     this.maxTxAttempts = opts.maxTxAttempts ?? MAX_TX_ATTEMPTS;
     try {
