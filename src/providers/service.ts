@@ -225,7 +225,7 @@ export function createProviderService(o: ProviderServiceOptions) {
     if (k.file) return "file";
     if (s.openclaw.enabled) {
       // a profile whose keyRef does not resolve still counts: its poll then records why (`config`)
-      const l = lookupOpenClawKey(id, s.openclaw.stateDirs);
+      const l = lookupOpenClawKey(id, s.openclaw.stateDirs, s.openclaw.busyTimeoutMs);
       return l.found?.source ?? l.skipped[0]?.source ?? null;
     }
     return null;
