@@ -11,7 +11,7 @@ import {
   toSafeNumber,
 } from "../money.js";
 import { COLLECTORS } from "./collectors/index.js";
-import { redactSecrets, utcDay } from "./http.js";
+import { MAX_STORED_MESSAGE, redactSecrets, utcDay } from "./http.js";
 import { type KeyConfig, lookupOpenClawKey, type OpenClawKeySource, resolveKey } from "./keys.js";
 import { DAY_MS, driftCauses, drift as driftOf, HOUR_MS, isProviderSpike, perDay, runway } from "./math.js";
 import { createProviderRepo, type DailySpend, type PollStatus, type Snapshot } from "./repo.js";
@@ -564,7 +564,7 @@ export function createProviderService(o: ProviderServiceOptions) {
           err instanceof CollectorError
             ? {
                 kind: err.kind,
-                message: redactSecrets(err.message, key ?? undefined),
+                message: redactSecrets(err.message, key ?? undefined, MAX_STORED_MESSAGE),
                 retryAfterMs: err.retryAfterMs,
               }
             : {
@@ -572,6 +572,7 @@ export function createProviderService(o: ProviderServiceOptions) {
                 message: redactSecrets(
                   `unexpected error reading the answer: ${(err as Error)?.message ?? String(err)}`,
                   key ?? undefined,
+                  MAX_STORED_MESSAGE,
                 ),
                 retryAfterMs: null,
               };

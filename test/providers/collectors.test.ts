@@ -218,6 +218,30 @@ describe("collectors: every error class is recorded per collector, redacted, and
       message: /unexpected response shape \(the provider may have changed its API\)/,
     },
     {
+      name: "a long error message (cut at a word boundary, with an ellipsis)",
+      answer: (p) => ({
+        status: 400,
+        body: errorBody(
+          p,
+          400,
+          Array.from({ length: 60 }, (_, i) => `word${String(i).padStart(2, "0")}`).join(" "),
+        ),
+      }),
+      kind: "http",
+      // 200 characters at most for the provider's part: 28 whole words and "…", never "wor…"
+      message: /HTTP 400 \(unexpected status\): word00 (word\d\d ){26}word27…$/,
+    },
+    {
+      name: "an HTML error page from a proxy (status and title, not the markup)",
+      answer: () => ({
+        status: 502,
+        body: null,
+        raw: `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>502 Bad Gateway &amp; co</title><style>${"x".repeat(4000)}</style></head><body><h1>502</h1></body></html>`,
+      }),
+      kind: "server",
+      message: /HTTP 502 \(provider error\): HTML error page "502 Bad Gateway & co"$/,
+    },
+    {
       name: "not JSON",
       answer: () => ({ status: 200, body: null, raw: "<html>maintenance</html>" }),
       kind: "shape",
