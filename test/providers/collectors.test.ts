@@ -90,6 +90,32 @@ describe("collectors: happy paths against real-shaped fakes", () => {
     expect(repo.last("openai")?.spendSinceLastMicro).toBe(440_000);
   });
 
+  test("Anthropic: a cost bucket starting after now is ignored, not stored as spend", async ({ db }) => {
+    const today = Math.floor(NOW / DAY) * DAY;
+    const bucket = (start: number, cents: string) => ({
+      starting_at: new Date(start).toISOString().replace(".000Z", "Z"),
+      ending_at: new Date(start + DAY).toISOString().replace(".000Z", "Z"),
+      results: [{ currency: "USD", amount: cents, description: "Claude Sonnet 4.5 Usage - Input Tokens" }],
+    });
+    fake.overrides.set("/v1/organizations/cost_report", {
+      status: 200,
+      body: {
+        data: [bucket(today - DAY, "100"), bucket(today, "50"), bucket(today + DAY, "999")],
+        has_more: false,
+        next_page: null,
+      },
+    });
+    const { service } = serviceFor(db, fake);
+    expect((await service.poll("anthropic", NOW)).ok).toBe(true);
+    const repo = createProviderRepo(db);
+    expect(repo.day("anthropic", day(today))?.amountMicro).toBe(500_000);
+    expect(repo.day("anthropic", day(today + DAY))).toBeFalsy();
+    expect(repo.last("anthropic")?.detail).toMatchObject({ futureBucketsIgnored: 1 });
+    // once that day has come, its bucket counts
+    expect((await service.poll("anthropic", today + DAY + 3_600_000)).ok).toBe(true);
+    expect(repo.day("anthropic", day(today + DAY))?.amountMicro).toBe(9_990_000);
+  });
+
   test("Anthropic: cost report cents (decimal strings) → exact micro-USD, x-api-key and anthropic-version", async ({
     db,
   }) => {
