@@ -4108,7 +4108,7 @@ export interface paths {
         };
         get?: never;
         /**
-         * Set a provider's alert thresholds (null: inherit the defaults)
+         * Set a provider's alert thresholds (null: inherit the defaults; at least one field)
          * @description Requires an API key with scope `admin` or stronger.
          */
         put: {
