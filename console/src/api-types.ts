@@ -3704,6 +3704,11 @@ export interface paths {
                                     balanceMicro: number | null;
                                     burnPerDayMicro: number | null;
                                 } | null;
+                                balances: {
+                                    currency: string;
+                                    balanceMicro: number;
+                                    usdMicro: number | null;
+                                }[] | null;
                                 drift: {
                                     diffMicro: number;
                                     pct: number | null;
@@ -3921,6 +3926,11 @@ export interface paths {
                                 balanceMicro: number | null;
                                 burnPerDayMicro: number | null;
                             } | null;
+                            balances: {
+                                currency: string;
+                                balanceMicro: number;
+                                usdMicro: number | null;
+                            }[] | null;
                             drift: {
                                 diffMicro: number;
                                 pct: number | null;

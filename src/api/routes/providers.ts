@@ -52,6 +52,16 @@ export const providerViewSchema = z.object({
   usd: z
     .object({ balanceMicro: z.number().int().nullable(), burnPerDayMicro: z.number().int().nullable() })
     .nullable(),
+  /** Several currencies in one account (DeepSeek CNY + USD): each balance and its USD equivalent (null: no rate, left out of balanceMicro/runway/drift); null for one currency. */
+  balances: z
+    .array(
+      z.object({
+        currency: z.string(),
+        balanceMicro: z.number().int(),
+        usdMicro: z.number().int().nullable(),
+      }),
+    )
+    .nullable(),
   /** `providerMicro` in `currency`; `providerUsdMicro`, `meteredMicro`, `diffMicro` in micro-USD. Null: none, or no exchange rate. */
   drift: driftSchema
     .extend({
