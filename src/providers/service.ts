@@ -315,7 +315,9 @@ export function createProviderService(o: ProviderServiceOptions) {
     if (k.file) return "file";
     if (s.openclaw.enabled) {
       // a profile whose keyRef does not resolve still counts: its poll then records why (`config`)
-      const l = lookupOpenClawKey(id, s.openclaw.stateDirs, s.openclaw.busyTimeoutMs);
+      // never wait for a locked OpenClaw database here: views and the scheduler call this on
+      // every request (a locked store shows as `openclaw:<agent>`; the poll itself waits)
+      const l = lookupOpenClawKey(id, s.openclaw.stateDirs, 0);
       return l.found?.source ?? l.skipped[0]?.source ?? null;
     }
     return null;

@@ -304,7 +304,7 @@ describe("a poll with a key from the SQLite store", () => {
       }),
       false,
     );
-    const s = settingsFor(fake, { openclaw: { enabled: true, stateDirs: [state], busyTimeoutMs: 50 } });
+    const s = settingsFor(fake, { openclaw: { enabled: true, stateDirs: [state], busyTimeoutMs: 1_000 } });
     s.keys.openrouter.value = null;
     s.keys.deepseek.value = null;
     const lines: string[] = [];
@@ -317,6 +317,11 @@ describe("a poll with a key from the SQLite store", () => {
 
     locked.exec("BEGIN EXCLUSIVE");
     locked.prepare("UPDATE auth_profile_store SET updated_at = 3").run();
+    // views and the scheduler's list of providers never wait for the lock
+    const t0 = performance.now();
+    expect(service.configured()).toContain("deepseek");
+    expect(service.view("deepseek", now).keySource).toBe("openclaw:ops");
+    expect(performance.now() - t0).toBeLessThan(500); // waiting would take ≥ 6 × 1 s
     const ds = await service.poll("deepseek", now);
     locked.exec("ROLLBACK");
     expect(ds.ok).toBe(false);
