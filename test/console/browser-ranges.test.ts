@@ -165,6 +165,8 @@ describe.skipIf(!HAVE_BROWSER)("console ranges, unknown users and Spanish values
       await p.getByLabel("API key").fill(API_KEY);
       await p.getByRole("button", { name: "Log in" }).click();
       await p.getByRole("heading", { name: "Overview" }).waitFor();
+      // The picker says its days are UTC (not the browser's or CREDITGATE_TIMEZONE's days).
+      await p.getByRole("group", { name: "Range (UTC days)" }).waitFor();
       const day = new Date(today).toISOString().slice(0, 10);
       const todays = await app.inject({
         method: "GET",
