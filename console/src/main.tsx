@@ -499,30 +499,34 @@ function OverviewBody(p: { data: Get<"/v1/overview">; t: Words; locale: string }
           />
         </div>
         <h3>{t.runsOutFirst}</h3>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t.user}</th>
-              <th scope="col">{t.balance}</th>
-              <th scope="col">{t.burn}</th>
-              <th scope="col">{t.runwayDays}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {d.runouts.map((r) => (
+        {d.runouts.length === 0 ? (
+          <p data-state="no-runouts">{t.noRunouts}</p>
+        ) : (
+          <table>
+            <thead>
               <tr>
-                <td>
-                  <a href={`#/users/${encodeURIComponent(r.accountId)}`}>{r.accountId}</a>
-                </td>
-                <td class="num">{credits(locale, r.balanceMicroCredits)}</td>
-                <td class="num">{credits(locale, r.burnMicroCreditsPerDay)}</td>
-                <td class="num">
-                  {r.runwayDays} {t.days}
-                </td>
+                <th scope="col">{t.user}</th>
+                <th scope="col">{t.balance}</th>
+                <th scope="col">{t.burn}</th>
+                <th scope="col">{t.runwayDays}</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {d.runouts.map((r) => (
+                <tr>
+                  <td>
+                    <a href={`#/users/${encodeURIComponent(r.accountId)}`}>{r.accountId}</a>
+                  </td>
+                  <td class="num">{credits(locale, r.balanceMicroCredits)}</td>
+                  <td class="num">{credits(locale, r.burnMicroCreditsPerDay)}</td>
+                  <td class="num">
+                    {r.runwayDays} {t.days}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </section>
     </>
   );
