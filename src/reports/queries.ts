@@ -169,7 +169,8 @@ export interface SeriesPoint {
 
 /**
  * Adds the usage rows written since the last call to usage_hourly_totals (migration 21): the rows
- * with ids past the cursor, read by id (rows of usage_events are never updated or deleted), grouped
+ * with ids past the cursor, read by id (rows of usage_events are never updated; an archive run that
+ * removes the newest ids pulls the cursor back so their reused ids are read), grouped
  * per hour, added in one IMMEDIATE transaction with the cursor's move. Rows of hours before the
  * cursor's `from_hour` are left out (those hours are read raw). Portable SQL (SQLite and
  * PostgreSQL: the agent flag as CASE, an explicit conflict target). Writes nothing when there is

@@ -265,6 +265,19 @@ export async function runArchive(db: Db, o: ArchiveOptions): Promise<ArchiveResu
       `INSERT INTO usage_archive_files (file, month, rows, bytes, sha256, first_id, last_id, created_at_ms)
        VALUES (@file, @month, @rows, @bytes, @sha256, @firstId, @lastId, @nowMs)`,
     );
+    // usage_events.id is a rowid without AUTOINCREMENT: a new row gets MAX(id) + 1, so removing
+    // the newest rows hands their ids out again. The cursors that read usage_events by id (the
+    // console's hourly rollup, the headroom sampler) have passed them and would skip the new rows
+    // for good; they are pulled back to the newest id left (every row above it is gone, every row
+    // at or below it was already read).
+    const lowerCursors = [
+      db.prepare(
+        "UPDATE usage_hourly_cursor SET last_usage_event_id = (SELECT COALESCE(MAX(id), 0) FROM usage_events) WHERE last_usage_event_id > (SELECT COALESCE(MAX(id), 0) FROM usage_events)",
+      ),
+      db.prepare(
+        "UPDATE headroom_cursor SET last_usage_event_id = (SELECT COALESCE(MAX(id), 0) FROM usage_events) WHERE last_usage_event_id > (SELECT COALESCE(MAX(id), 0) FROM usage_events)",
+      ),
+    ];
     const renew = db.prepare("UPDATE usage_archive_lease SET expires_at_ms = ? WHERE id = 1 AND owner = ?");
     const commit = db.transaction(
       (
@@ -278,6 +291,7 @@ export async function runArchive(db: Db, o: ArchiveOptions): Promise<ArchiveResu
           throw new Error(
             `${file.file}: ${file.rows} rows written but ${removed} eligible now; nothing removed`,
           );
+        for (const lower of lowerCursors) lower.run();
         record.run({ ...file, firstId: p.firstId, lastId: p.lastId, nowMs: Date.now() });
       },
     );

@@ -7,9 +7,13 @@
  * usage_daily_accounts) always equal their definition over usage_daily, whatever order days are
  * written in, and the overview's active users / top users and the agents page equal a GROUP BY.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect } from "vitest";
 import type { Db } from "../../src/db/index.js";
 import { accountsSummary, agentsReport, catchUpHourly, spendSeries } from "../../src/reports/index.js";
+import { runArchive } from "../../src/retention/index.js";
 import { admin, pushEvent, testApp } from "../api/support.js";
 import { test } from "../support/temp-db.js";
 
@@ -100,6 +104,50 @@ describe("hourly rollup", () => {
     const pts = ov.series.points as { requests: number; costPicoUsd: string }[];
     expect(pts.reduce((s, p) => s + p.requests, 0)).toBe(ov.totals.requests);
     expect(pts.reduce((s, p) => s + BigInt(p.costPicoUsd), 0n).toString()).toBe(ov.totals.costPicoUsd);
+  });
+
+  test("an archive run never lets a new row reuse an id the hourly cursor has passed", async ({
+    db,
+    onTestFinished,
+  }) => {
+    // usage_events.id is a rowid without AUTOINCREMENT: SQLite gives a new row MAX(id) + 1. When
+    // an archive run removed the newest row (a call stamped months back, billed last), the next
+    // row got that id again, at or below the hourly cursor, and never reached the hourly chart.
+    const now = Date.now();
+    const app = testApp(db, { nowMs: () => now });
+    const past = testApp(db, { nowMs: () => now - 70 * DAY }); // pushes are kept within 30 days of server time
+    onTestFinished(async () => {
+      await app.close();
+      await past.close();
+    });
+    const push = async (a: typeof app, key: string, ts: number) => {
+      const events = [
+        pushEvent({ idempotencyKey: key, userId: "telegram:9", agentId: "main", timestampMs: ts }),
+      ];
+      const res = await a.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+      expect(res.json()).toMatchObject({ billed: 1 });
+    };
+    await push(app, "recent", now - HOUR);
+    await push(past, "months-ago", now - 70 * DAY - HOUR); // the newest id, in an archivable month
+    catchUpHourly(db);
+    // As if the limit check's sampler had read every row so far.
+    db.prepare(
+      "INSERT INTO headroom_cursor (id, last_usage_event_id) VALUES (1, 2) ON CONFLICT (id) DO UPDATE SET last_usage_event_id = 2",
+    ).run();
+    const dir = mkdtempSync(join(tmpdir(), "cg-rollup-archive-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const run = await runArchive(db, { dir, retentionDays: 35, nowMs: now });
+    await push(app, "after-archive", now - 30 * 60_000);
+    const since = Math.floor(now / DAY) * DAY - 7 * DAY;
+    const until = Math.floor(now / DAY) * DAY + DAY;
+    const got = spendSeries(db, { sinceMs: since, untilMs: until, bucket: "hour", stack: "agent" });
+    expect(sorted(got)).toEqual(rawHourly(db, since, until));
+    expect(got.reduce((n, p) => n + p.requests, 0)).toBe(2);
+    expect(run.months.map((m) => m.rows)).toEqual([1]);
+    const ids = db.prepare("SELECT id FROM usage_events ORDER BY id").all() as { id: number }[];
+    expect(ids.map((r) => r.id)).toEqual([1, 2]); // the archived row's id, given out again
+    // The headroom sampler's cursor (it reads usage_events by id too) was pulled back with it.
+    expect(db.prepare("SELECT last_usage_event_id AS id FROM headroom_cursor").get()).toEqual({ id: 1 });
   });
 });
 
