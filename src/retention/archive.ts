@@ -27,7 +27,7 @@ import {
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Db } from "../db/index.js";
-import { ARCHIVED_BUCKET_MS, SESSION_KIND_SQL } from "../reports/index.js";
+import { ARCHIVED_BUCKET_MS, catchUpHourly, SESSION_KIND_SQL } from "../reports/index.js";
 import { ARCHIVE_COLUMNS, archiveLine, createFrameWriter, decodeArchiveBytes } from "./format.js";
 
 const DAY_MS = 86_400_000;
@@ -248,6 +248,9 @@ export async function runArchive(db: Db, o: ArchiveOptions): Promise<ArchiveResu
     }
     if (removedLeftovers.length) fsyncDir(o.dir);
 
+    // The console's hourly rollup is fed from usage_events by id on read (migration 21): rows this
+    // run removes must be in it first, or hours after the rollup's start would lose them.
+    catchUpHourly(db);
     const months: ArchiveMonth[] = [];
     const select = db
       .prepare<Record<string, number>, Record<string, unknown>>(

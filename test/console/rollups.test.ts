@@ -149,6 +149,76 @@ describe("hourly rollup", () => {
     // The headroom sampler's cursor (it reads usage_events by id too) was pulled back with it.
     expect(db.prepare("SELECT last_usage_event_id AS id FROM headroom_cursor").get()).toEqual({ id: 1 });
   });
+
+  test("archived calls count in partial-day and hourly ranges as in GET /v1/usage", async ({
+    db,
+    onTestFinished,
+  }) => {
+    // Retention removes old rows from usage_events and keeps them summed per quarter hour in
+    // usage_archived; whole days stay in usage_daily. The overview's partial-day edges and the
+    // hourly series' hours before the rollup's start read the archived buckets too.
+    const now = Date.now();
+    const app = testApp(db, { nowMs: () => now });
+    const day = Math.floor((now - 70 * DAY) / DAY) * DAY;
+    const past = testApp(db, { nowMs: () => day + DAY - 60_000 }); // pushes within 10 min of server time
+    onTestFinished(async () => {
+      await app.close();
+      await past.close();
+    });
+    let n = 0;
+    for (const ts of [
+      day + 12 * HOUR + 5 * 60_000,
+      day + 12 * HOUR + 20 * 60_000,
+      day + 13 * HOUR + 40 * 60_000,
+      day + 20 * HOUR,
+    ]) {
+      const events = [
+        pushEvent({
+          idempotencyKey: `old-${n++}`,
+          userId: "telegram:9",
+          agentId: "main",
+          timestampMs: ts,
+          output: 10,
+        }),
+      ];
+      const res = await past.inject({
+        method: "POST",
+        url: "/v1/usage",
+        headers: admin,
+        payload: { events },
+      });
+      expect(res.json()).toMatchObject({ billed: 1 });
+    }
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const from = iso(day + 12 * HOUR);
+    const to = iso(day + 15 * HOUR);
+    const overview = async () =>
+      (await app.inject({ url: `/v1/overview?from=${from}&to=${to}`, headers: admin })).json().totals;
+    const usage = async () =>
+      (await app.inject({ url: `/v1/usage?by=day&from=${from}&to=${to}`, headers: admin })).json().rows;
+    const before = await overview();
+    expect(before.requests).toBe(3);
+    const dir = mkdtempSync(join(tmpdir(), "cg-rollup-archived-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const run = await runArchive(db, { dir, retentionDays: 35, nowMs: now });
+    expect(run.months.map((m) => m.rows)).toEqual([4]);
+    expect(db.prepare("SELECT COUNT(*) AS n FROM usage_events").get()).toEqual({ n: 0 });
+    expect(await overview()).toEqual(before);
+    const rows = await usage();
+    expect(rows.map((r: { requests: number }) => r.requests)).toEqual([3]);
+    expect(before.costPicoUsd).toBe(rows[0].costPicoUsd);
+    const series = spendSeries(db, {
+      sinceMs: day + 12 * HOUR,
+      untilMs: day + 15 * HOUR,
+      bucket: "hour",
+      stack: "agent",
+    });
+    expect(series.map((p) => [p.bucketStartMs - day, p.requests])).toEqual([
+      [12 * HOUR, 2],
+      [13 * HOUR, 1],
+    ]);
+    expect(series.reduce((c, p) => c + BigInt(p.costPicoUsd), 0n).toString()).toBe(before.costPicoUsd);
+  });
 });
 
 /** Deterministic PRNG (mulberry32). */
