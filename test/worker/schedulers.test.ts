@@ -64,7 +64,10 @@ describe("scheduled jobs across several worker processes", () => {
     }
 
     // The entry-injected jobs count their calls per runtime (two processes' worth of work).
-    const calls: Record<string, number[]> = { reconcile: [0, 0, 0], archive: [0, 0, 0], resume: [0, 0, 0] };
+    const calls = { reconcile: [0, 0, 0], archive: [0, 0, 0], resume: [0, 0, 0] };
+    const bump = (xs: number[], i: number) => {
+      xs[i] = (xs[i] ?? 0) + 1;
+    };
     const polls = new Map<string, number>(); // provider → polls
     const start = (i: number): WorkerRuntime => {
       const db = openDatabase(t.path);
@@ -77,17 +80,17 @@ describe("scheduled jobs across several worker processes", () => {
         schedule: EVERY,
         sweep: false,
         reconcile: async () => {
-          (calls.reconcile as number[])[i]++;
+          bump(calls.reconcile, i);
           return [];
         },
         archive: async () => {
-          (calls.archive as number[])[i]++;
+          bump(calls.archive, i);
           return null;
         },
         autoTopup: {
           onBalanceChange: async () => ({ status: "none" }),
           resumeStale: async () => {
-            (calls.resume as number[])[i]++;
+            bump(calls.resume, i);
             return [];
           },
           resumeEveryMs: AUTOTOPUP_EVERY,
