@@ -193,7 +193,7 @@ interface Candidate {
  * lost race, on PostgreSQL) and ONE `biller` batch: one `usage` ledger entry per account per
  * request (`usage-batch:<identity of the account's first billed event>`, as the local meter writes
  * one per account per batch), each usage row pointing at it with its own charge. Per event, in
- * order, before anything is written: schema; account id; the time window (`PUSH_MAX_AGE_MS`
+ * order, before the transaction starts: schema; account id; the time window (`PUSH_MAX_AGE_MS`
  * back, `PUSH_MAX_FUTURE_MS` ahead; not for an edge meter's events); its identity
  * (`meterIdentityOf` for a meter-format key, which must match, else `pushIdentity`). A failed
  * check rejects that event alone (with its reason) and the rest go on. Then, against the
@@ -341,73 +341,69 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       : { ...base, status: "conflict", reason: CONFLICT };
   };
 
-  const batchTx = db.transaction((raw: unknown[], sourceRef: string, apiKeyId: string): PushResult[] => {
-    billed.length = 0; // PostgreSQL runs this again after a lost race: start clean
-    const nowMs = now();
-    const results: PushResult[] = new Array(raw.length);
-    const checked: Candidate[] = [];
-    raw.forEach((item, index) => {
-      const c = check(item, index, sourceRef, apiKeyId, nowMs);
-      if ("status" in c) results[index] = c;
-      else checked.push(c);
-    });
-    if (checked.length === 0) return results;
+  /**
+   * The write: `checked` events (the others already have their `rejected` result in `results`).
+   * Fills in `results` for each of them; PostgreSQL may run it more than once (after a lost race).
+   */
+  const batchTx = db.transaction(
+    (checked: readonly Candidate[], results: PushResult[], apiKeyId: string, nowMs: number): PushResult[] => {
+      billed.length = 0; // PostgreSQL runs this again after a lost race: start clean
+      const known = hashesOf([...new Set(checked.map((c) => c.identity))]);
+      const fresh: Candidate[] = [];
+      const firstOf = new Map<string, Candidate>();
+      const repeats: { c: Candidate; first: Candidate }[] = [];
+      for (const c of checked) {
+        const seen = known.get(c.identity);
+        const first = firstOf.get(c.identity);
+        if (seen !== undefined) results[c.index] = repeatOf(c, seen);
+        else if (first) repeats.push({ c, first });
+        else {
+          firstOf.set(c.identity, c);
+          fresh.push(c);
+        }
+      }
+      if (fresh.length === 0) return fillRepeats(results, repeats, new Map());
 
-    const known = hashesOf([...new Set(checked.map((c) => c.identity))]);
-    const fresh: Candidate[] = [];
-    const firstOf = new Map<string, Candidate>();
-    const repeats: { c: Candidate; first: Candidate }[] = [];
-    for (const c of checked) {
-      const seen = known.get(c.identity);
-      const first = firstOf.get(c.identity);
-      if (seen !== undefined) results[c.index] = repeatOf(c, seen);
-      else if (first) repeats.push({ c, first });
-      else {
-        firstOf.set(c.identity, c);
-        fresh.push(c);
-      }
-    }
-    if (fresh.length === 0) return fillRepeats(results, repeats, new Map());
-
-    const { result, outcomes } = biller.billWithOutcomes({
-      events: fresh.map((c) => c.event),
-      rejects: [],
-      sessions: [],
-      stats: {},
-    });
-    const billedByKey = new Map(billed.map((b) => [b.dedupeKey, b]));
-    const heldReason = new Map(result.heldReasons.map((h) => [h.sourceRef, h.reason]));
-    const anomalyOf = new Map(result.anomalies.map((a) => [a.sourceRef, a.reason]));
-    const outcomeOf = new Map<string, string>();
-    const toRemember: Candidate[] = [];
-    fresh.forEach((c, i) => {
-      const outcome = outcomes[i];
-      const base = { index: c.index, idempotencyKey: c.e.idempotencyKey, dedupeKey: c.identity };
-      outcomeOf.set(c.identity, outcome ?? "duplicate");
-      // Billed by the transcript meter already (it stores no content hash): a duplicate.
-      if (outcome !== "billed" && outcome !== "held") {
-        results[c.index] = { ...base, status: "duplicate" };
-        return;
-      }
-      toRemember.push(c);
-      if (outcome === "held") {
-        results[c.index] = { ...base, status: "held", reason: heldReason.get(c.event.sourceRef) ?? "held" };
-        return;
-      }
-      const b = billedByKey.get(c.identity);
-      if (!b) throw new Error("biller reported billed without an event");
-      const anomaly = anomalyOf.get(c.event.sourceRef);
-      results[c.index] = {
-        ...base,
-        status: "billed",
-        chargeMicroCredits: b.chargeMicroCredits,
-        balanceMicroCredits: b.balanceMicroCredits,
-        ...(anomaly ? { anomaly } : {}),
-      };
-    });
-    remember(toRemember, apiKeyId, nowMs);
-    return fillRepeats(results, repeats, outcomeOf);
-  });
+      const { result, outcomes } = biller.billWithOutcomes({
+        events: fresh.map((c) => c.event),
+        rejects: [],
+        sessions: [],
+        stats: {},
+      });
+      const billedByKey = new Map(billed.map((b) => [b.dedupeKey, b]));
+      const heldReason = new Map(result.heldReasons.map((h) => [h.sourceRef, h.reason]));
+      const anomalyOf = new Map(result.anomalies.map((a) => [a.sourceRef, a.reason]));
+      const outcomeOf = new Map<string, string>();
+      const toRemember: Candidate[] = [];
+      fresh.forEach((c, i) => {
+        const outcome = outcomes[i];
+        const base = { index: c.index, idempotencyKey: c.e.idempotencyKey, dedupeKey: c.identity };
+        outcomeOf.set(c.identity, outcome ?? "duplicate");
+        // Billed by the transcript meter already (it stores no content hash): a duplicate.
+        if (outcome !== "billed" && outcome !== "held") {
+          results[c.index] = { ...base, status: "duplicate" };
+          return;
+        }
+        toRemember.push(c);
+        if (outcome === "held") {
+          results[c.index] = { ...base, status: "held", reason: heldReason.get(c.event.sourceRef) ?? "held" };
+          return;
+        }
+        const b = billedByKey.get(c.identity);
+        if (!b) throw new Error("biller reported billed without an event");
+        const anomaly = anomalyOf.get(c.event.sourceRef);
+        results[c.index] = {
+          ...base,
+          status: "billed",
+          chargeMicroCredits: b.chargeMicroCredits,
+          balanceMicroCredits: b.balanceMicroCredits,
+          ...(anomaly ? { anomaly } : {}),
+        };
+      });
+      remember(toRemember, apiKeyId, nowMs);
+      return fillRepeats(results, repeats, outcomeOf);
+    },
+  );
 
   /**
    * A repeat of an identity earlier in the same request: compared with that event's content when
@@ -442,7 +438,16 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
      */
     ingest(raw: unknown[], sourceRef: string, apiKeyId = "default"): PushResult[] {
       billed.length = 0;
-      const results = batchTx.immediate(raw, sourceRef, apiKeyId);
+      // The per-event checks need no database: done before the write lock is taken.
+      const nowMs = now();
+      const results: PushResult[] = new Array(raw.length);
+      const checked: Candidate[] = [];
+      raw.forEach((item, index) => {
+        const c = check(item, index, sourceRef, apiKeyId, nowMs);
+        if ("status" in c) results[index] = c;
+        else checked.push(c);
+      });
+      if (checked.length > 0) batchTx.immediate(checked, results, apiKeyId, nowMs);
       const done = billed.splice(0);
       if (done.length > 0) opts.onBilled?.(done);
       return results;
