@@ -64,6 +64,8 @@ export interface BillerOptions {
 
 export interface BilledEvent {
   usageId: number;
+  /** The call's identity (its usage row's `dedupe_key`). */
+  dedupeKey: string;
   accountId: string;
   agentId: string;
   chargeMicroCredits: MicroCredits;
@@ -325,6 +327,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
             running -= c.charge;
             billed.push({
               usageId: 0, // set below, once the rows are written
+              dedupeKey: c.row.dedupe_key,
               accountId: g.accountId,
               agentId: c.row.agent_id,
               chargeMicroCredits: toMicroCredits(c.charge, "charge"),
