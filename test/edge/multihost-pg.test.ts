@@ -141,9 +141,11 @@ describe("multi-host simulation on PostgreSQL", () => {
 
     // The centers: two `creditgate serve` on ONE PostgreSQL schema, their own Redis prefix.
     const common = { CREDITGATE_COST_MODE: "calculate", CREDITGATE_LOG_LEVEL: "warn" };
+    // The centers' connections carry an application_name, so the test can see them go away.
+    const appName = `cgsim${SEED}`;
     const centerEnv = baseEnv({
       ...common,
-      CREDITGATE_DB: schema.url,
+      CREDITGATE_DB: `${schema.url}&application_name=${appName}`,
       CREDITGATE_PRICES: prices,
       CREDITGATE_RATE_LIMIT_MAX: "1000000",
       CREDITGATE_QUEUE_PREFIX: `sim${SEED}`,
@@ -186,26 +188,39 @@ describe("multi-host simulation on PostgreSQL", () => {
       );
       const outboxRows = (i: number) =>
         scalar(edgeEnvs[i]?.CREDITGATE_DB as string, "SELECT COUNT(*) FROM edge_outbox");
-      const edges: Proc[] = edgeEnvs.map((env) => track(start(env, ["meter"])));
+      /** Each edge process, when it started and how long it lives at least (seeded, 0.3–1.5 s). */
+      const edges: { p: Proc; startedMs: number; minLifeMs: number }[] = [];
+      const startEdge = (i: number) => {
+        edges[i] = {
+          p: track(start(edgeEnvs[i] as Record<string, string>, ["meter"])),
+          startedMs: Date.now(),
+          minLifeMs: between(300, 1500),
+        };
+      };
+      for (const i of [0, 1, 2]) startEdge(i);
       let edgeKills = 0;
 
       /**
        * Chaos until `done()` (checked after at least `minSteps` steps): each step waits a random
        * while, a bot appends a call on a random host, and half the time a random edge is SIGKILLed
-       * and restarted after a random pause.
+       * and restarted after a random pause — unless it has not lived its minimum yet (so a slow,
+       * loaded machine still lets the edges work between kills; the random draws are the same).
        */
-      const chaos = async (what: string, minSteps: number, done: () => boolean, timeoutMs = 25_000) => {
+      const chaos = async (what: string, minSteps: number, done: () => boolean, timeoutMs = 40_000) => {
         const until = Date.now() + timeoutMs;
         for (let step = 0; step < minSteps || !done(); step++) {
           if (Date.now() > until) throw new Error(`timed out in phase "${what}" ${tag}`);
           await sleep(between(60, 260));
           append(hosts[between(0, 2)] as (typeof hosts)[number]);
-          if (rand() < 0.5) {
-            const i = between(0, 2);
-            await kill(edges[i] as Proc);
+          const killNow = rand() < 0.5;
+          const i = between(0, 2);
+          const pause = between(0, 150);
+          const e = edges[i];
+          if (killNow && e && Date.now() - e.startedMs >= e.minLifeMs) {
+            await kill(e.p);
             edgeKills++;
-            await sleep(between(0, 150));
-            edges[i] = track(start(edgeEnvs[i] as Record<string, string>, ["meter"]));
+            await sleep(pause);
+            startEdge(i);
           }
         }
       };
@@ -236,6 +251,16 @@ describe("multi-host simulation on PostgreSQL", () => {
       phases.push(`A back: ${billed()}`);
       // 4. Both centers down: the edges keep reading into their outboxes (each host writes).
       await Promise.all([killCenter(0), killCenter(1)]);
+      // A COMMIT already sent by a killed center may still complete: wait for PostgreSQL to end
+      // the dead centers' sessions before taking the count that must not move.
+      const centerSessions = pg
+        .prepare("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = ?")
+        .pluck();
+      const until4 = Date.now() + 20_000;
+      while (Number(centerSessions.get(appName)) > 0) {
+        if (Date.now() > until4) throw new Error(`the killed centers' sessions stayed open ${tag}`);
+        await sleep(50);
+      }
       const whileDown = billed();
       for (const h of hosts) append(h);
       await chaos("both centers down", 6, () => [0, 1, 2].every((i) => outboxRows(i) > 0));
@@ -269,7 +294,7 @@ describe("multi-host simulation on PostgreSQL", () => {
         .all();
       expect(drift, tag).toEqual([]);
       for (const [i, e] of edges.entries()) {
-        expect((await kill(e, "SIGTERM")).code, `edge ${i} exit ${tag}`).toBe(0);
+        expect((await kill(e.p, "SIGTERM")).code, `edge ${i} exit ${tag}`).toBe(0);
         expect(outboxRows(i), tag).toBe(0);
         expect(
           scalar(edgeEnvs[i]?.CREDITGATE_DB as string, "SELECT COUNT(*) FROM edge_dead_letters"),
@@ -289,5 +314,5 @@ describe("multi-host simulation on PostgreSQL", () => {
       pg.close();
       for (const i of [0, 1]) await killCenter(i);
     }
-  }, 150_000);
+  }, 200_000);
 });
