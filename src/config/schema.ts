@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseShipTo } from "../edge/urls.js";
 
 const list = z.string().transform((s) =>
   s
@@ -126,9 +127,19 @@ export const envSchema = z.object({
   /** Preview length in characters (code points), when previews are on. */
   CREDITGATE_PREVIEW_CHARS: z.coerce.number().int().min(16).max(2000).default(160),
   // edge meter (meter --ship-to): ship read calls to a central creditgate instead of billing here
-  /** The center's base URL (its `POST /v1/usage`); set: `creditgate meter` is an edge meter. */
+  /**
+   * The center's base URL (its `POST /v1/usage`), or several separated by commas (centers on one
+   * database: the edge fails over to the next one); set: `creditgate meter` is an edge meter.
+   */
   CREDITGATE_SHIP_TO: z
-    .url({ protocol: /^https?$/, error: "must be an http(s) URL like https://billing.example.com" })
+    .string()
+    .superRefine((s, ctx) => {
+      try {
+        parseShipTo(s);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+      }
+    })
     .optional(),
   /** The center's API key for pushing (scope `push`; `ingest`/`admin` work too). */
   CREDITGATE_SHIP_KEY: z.string().min(1).optional(),
