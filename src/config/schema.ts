@@ -247,7 +247,7 @@ export const envSchema = z.object({
   CREDITGATE_ALERT_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(8),
   CREDITGATE_ALERT_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
   CREDITGATE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
-  /** Usage archive files (docs/retention.md); default: `<CREDITGATE_DB>.archive` (one directory per database). */
+  /** Usage archive files (docs/retention.md); default: `<CREDITGATE_DB>.archive` (may be shared between databases: each deletes only its own leftovers). */
   CREDITGATE_ARCHIVE_DIR: z.string().min(1).optional(),
   /** Days before a grant's expiry that the user is told "N credits expire in D days" (0 = never). */
   CREDITGATE_EXPIRY_WARN_DAYS: z.coerce.number().int().min(0).max(365).default(3),
