@@ -128,6 +128,13 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     "SELECT 1 AS one FROM usage_archived_keys WHERE dedupe_key = ?",
   );
 
+  /**
+   * The batch's dedupe keys already in usage_events, looked up in one statement at the start of
+   * a (non-isolated) batch inside its IMMEDIATE transaction; null: look each key up (isolated
+   * retry, push). Keys billed earlier in the same batch are caught by `groups.has`.
+   */
+  let billedKeys: Set<string> | null = null;
+
   function hold(
     e: UsageEvent,
     key: string,
@@ -176,7 +183,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   ): EventOutcome {
     if (
       groups.has(key) ||
-      usage.idByDedupeKey(key) !== null ||
+      (billedKeys ? billedKeys.has(key) : usage.idByDedupeKey(key) !== null) ||
       (reviewNonEmpty && review.claimed(key)) ||
       (archivedNonEmpty && archivedKey.get(key) !== undefined)
     ) {
@@ -370,11 +377,20 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       const poster = ledger.batchPoster();
       const groups = createGroups(poster, billed);
       const outcomes: EventOutcome[] = [];
-      for (const e of batch.events) {
-        if (!isolate) {
-          outcomes.push(billOne(e, e.dedupeKey ?? dedupeKey(e), nowMs, poster, groups, result));
-          continue;
+      if (!isolate) {
+        // A key that cannot be computed throws here: the batch is retried isolated, as before.
+        const keys = batch.events.map((e) => e.dedupeKey ?? dedupeKey(e));
+        billedKeys = usage.billedAmong(keys);
+        try {
+          for (let i = 0; i < batch.events.length; i++)
+            outcomes.push(
+              billOne(batch.events[i] as UsageEvent, keys[i] as string, nowMs, poster, groups, result),
+            );
+        } finally {
+          billedKeys = null;
         }
+      }
+      for (const e of isolate ? batch.events : []) {
         let key: string;
         try {
           key = e.dedupeKey ?? dedupeKey(e);
