@@ -361,3 +361,27 @@ describe("OpenRouter counter scope", () => {
     expect(service.view("openrouter", NOW + 7_200_000).burn.provider.last24hMicro).toBe(1_750_000);
   });
 });
+
+describe("a huge answer", () => {
+  test("a body past 8 MiB is not read into memory: a shape error (200) or the status's kind, Retry-After kept", async ({
+    db,
+  }) => {
+    const { MAX_BODY_BYTES } = await import("../../src/providers/http.js");
+    const { service } = serviceFor(db, fake);
+    const huge = `{"x":"${"a".repeat(MAX_BODY_BYTES)}"}`;
+    fake.overrides.set("/user/balance", { status: 200, body: null, raw: huge });
+    const ok = await service.poll("deepseek", NOW);
+    expect(ok.error?.kind).toBe("shape");
+    expect(ok.error?.message).toMatch(/larger than 8 MiB \(not read\)/);
+    fake.overrides.set("/v1/users/me/balance", {
+      status: 429,
+      body: null,
+      raw: huge,
+      headers: { "retry-after": "60" },
+    });
+    const limited = await service.poll("moonshot", NOW);
+    expect(limited.error?.kind).toBe("rate_limited");
+    expect(limited.error?.message).toMatch(/HTTP 429 \(rate limited\): the answer is larger than 8 MiB/);
+    expect(limited.error?.message).toMatch(/\(retry after 60 s\)$/);
+  });
+});
