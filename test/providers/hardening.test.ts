@@ -385,3 +385,28 @@ describe("a huge answer", () => {
     expect(limited.error?.message).toMatch(/\(retry after 60 s\)$/);
   });
 });
+
+describe("DeepSeek listing one currency twice", () => {
+  test('"CNY" and "cny" in balance_infos is a shape error and nothing is stored (the balance summed both, its breakdown showed one)', async ({
+    db,
+  }) => {
+    const entry = (currency: string, total: string) => ({
+      currency,
+      total_balance: total,
+      granted_balance: "0.00",
+      topped_up_balance: total,
+    });
+    fake.overrides.set("/user/balance", {
+      status: 200,
+      body: {
+        is_available: true,
+        balance_infos: [entry("CNY", "100.00"), entry("cny", "50.00"), entry("USD", "1.00")],
+      },
+    });
+    const { service } = serviceFor(db, fake, { fxRates: { CNY: 140_000_000n } });
+    const r = await service.poll("deepseek", NOW);
+    expect(r.error?.kind).toBe("shape");
+    expect(r.error?.message).toMatch(/balance_infos lists CNY twice/);
+    expect(service.view("deepseek", NOW).balanceMicro).toBeNull();
+  });
+});
