@@ -242,7 +242,13 @@ export async function getJson<S extends z.ZodType>(
   try {
     json = JSON.parse(text as string);
   } catch {
-    throw new CollectorError("shape", `${what}: the answer is not JSON (HTTP ${res.status})`, res.status);
+    // a 200 HTML page is a login wall or a captive proxy answering for the provider: say which
+    const html = summariseHtml(text as string);
+    throw new CollectorError(
+      "shape",
+      `${what}: the answer is not JSON (HTTP ${res.status})${html ? `: ${redactSecrets(html, ctx.key)}` : ""}`,
+      res.status,
+    );
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {

@@ -410,3 +410,19 @@ describe("DeepSeek listing one currency twice", () => {
     expect(service.view("deepseek", NOW).balanceMicro).toBeNull();
   });
 });
+
+describe("an HTML page answered with 200", () => {
+  test("a login wall or captive proxy is named by its title in the shape error", async ({ db }) => {
+    fake.overrides.set("/user/balance", {
+      status: 200,
+      body: null,
+      raw: "<!DOCTYPE html><html><head><title>Sign in - Corporate Proxy</title></head><body>…</body></html>",
+    });
+    const { service } = serviceFor(db, fake);
+    const r = await service.poll("deepseek", NOW);
+    expect(r.error?.kind).toBe("shape");
+    expect(r.error?.message).toBe(
+      'GET /user/balance: the answer is not JSON (HTTP 200): HTML error page "Sign in - Corporate Proxy"',
+    );
+  });
+});
