@@ -95,6 +95,41 @@ function redactKeyFragments(text: string, key: string): string {
 /** Most of an error body looked at (characters): redaction runs on it before anything is cut. */
 const MAX_ERROR_BODY = 65_536;
 
+/**
+ * Largest response body read (bytes): 8 MiB. A week of OpenAI or Anthropic cost buckets per line
+ * item is well under 1 MiB; a body past this (a misbehaving proxy, a stream that never ends) is
+ * dropped unread instead of filling the worker's memory (700 MB used 1.5 GB and then failed as
+ * "Cannot create a string longer than …").
+ */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The body of `res` as UTF-8 text, or null when it is longer than `max` bytes (the rest is not
+ * read: the stream is cancelled). Errors of the stream (a timeout's abort) are thrown.
+ */
+async function readCapped(res: Response, max: number): Promise<string | null> {
+  if (!res.body) return "";
+  const declared = Number(res.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body.cancel().catch(() => {});
+    return null;
+  }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 /** The longest `Retry-After` honoured (ms): 24 h. A longer one would stop the polls (even `providers poll`) for good. */
 export const MAX_RETRY_AFTER_MS = 86_400_000;
 
@@ -174,17 +209,20 @@ export async function getJson<S extends z.ZodType>(
     const why = e.cause?.code ?? e.cause?.message ?? e.message;
     throw new CollectorError("network", `${what}: ${redactSecrets(String(why), ctx.key)}`);
   }
-  let text: string;
+  let text: string | null;
   try {
-    text = await res.text();
+    text = await readCapped(res, MAX_BODY_BYTES);
   } catch (err) {
     const e = err as Error;
     if (e.name === "TimeoutError" || e.name === "AbortError")
       throw new CollectorError("timeout", `${what}: body not received within ${ctx.timeoutMs} ms`);
     throw new CollectorError("network", `${what}: ${redactSecrets(e.message, ctx.key)}`);
   }
+  const tooLarge = `the answer is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB (not read)`;
+  if (text === null && res.ok) throw new CollectorError("shape", `${what}: ${tooLarge}`, res.status);
   if (!res.ok) {
-    const provider = redactSecrets(errorMessageOf(text.slice(0, MAX_ERROR_BODY)), ctx.key);
+    const provider =
+      text === null ? tooLarge : redactSecrets(errorMessageOf(text.slice(0, MAX_ERROR_BODY)), ctx.key);
     const hint = HINT[res.status] ?? (res.status >= 500 ? "provider error" : "unexpected status");
     const msg = `${what}: HTTP ${res.status} (${hint})${provider ? `: ${provider}` : ""}`;
     if (res.status === 401) throw new CollectorError("unauthorized", msg, 401);
@@ -202,9 +240,15 @@ export async function getJson<S extends z.ZodType>(
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(text as string);
   } catch {
-    throw new CollectorError("shape", `${what}: the answer is not JSON (HTTP ${res.status})`, res.status);
+    // a 200 HTML page is a login wall or a captive proxy answering for the provider: say which
+    const html = summariseHtml(text as string);
+    throw new CollectorError(
+      "shape",
+      `${what}: the answer is not JSON (HTTP ${res.status})${html ? `: ${redactSecrets(html, ctx.key)}` : ""}`,
+      res.status,
+    );
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {

@@ -589,13 +589,19 @@ export function createProviderService(o: ProviderServiceOptions) {
      * Polls one provider now: resolves its key, calls its collector, stores a snapshot (spend
      * since the last one from its counter, its daily report, or its balance decrease), marks the
      * status and raises alerts. Never throws; failures are stored and logged, redacted. While a
-     * 429's `Retry-After` has not passed, the poll is skipped (nothing is sent).
+     * 429's `Retry-After` has not passed, the poll is skipped (nothing is sent), unless
+     * `opts.force` (the operator's `providers poll --force`, e.g. after raising the account's limit).
      */
-    async poll(id: ProviderId, nowMs: number): Promise<PollOutcome> {
+    async poll(id: ProviderId, nowMs: number, opts: { force?: boolean } = {}): Promise<PollOutcome> {
       const collector = collectors[id];
       // A 429's Retry-After longer than the poll interval: wait it out instead of asking again.
       const st = repo.status(id);
-      if (st?.errorKind === "rate_limited" && st.retryAfterMs !== null && st.errorAtMs !== null) {
+      if (
+        !opts.force &&
+        st?.errorKind === "rate_limited" &&
+        st.retryAfterMs !== null &&
+        st.errorAtMs !== null
+      ) {
         const until = st.errorAtMs + st.retryAfterMs;
         if (until > nowMs) {
           const message = `rate limited: waiting until ${new Date(until).toISOString()} (Retry-After)`;

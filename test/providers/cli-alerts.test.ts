@@ -89,4 +89,30 @@ describe("creditgate providers alerts", () => {
     expect(table.out).toMatch(/deepseek\s+CNY\s+20\.00 CNY\s+72\s+4\s+15/);
     expect(table.out).toMatch(/openrouter\s+\?\s+5\.00\s/);
   });
+
+  test("poll --force asks even while a 429's Retry-After (up to 24 h) has not passed", async ({ db }) => {
+    const path = db.name;
+    db.close();
+    const env = {
+      CREDITGATE_DB: path,
+      CREDITGATE_LOG_LEVEL: "silent",
+      CREDITGATE_DEEPSEEK_KEY: KEYS.deepseek,
+      CREDITGATE_DEEPSEEK_BASE_URL: fake.baseUrls().deepseek,
+    };
+    fake.overrides.set("/user/balance", {
+      status: 429,
+      body: { error: { message: "slow down" } },
+      headers: { "retry-after": "99999999" },
+    });
+    expect((await runCli(env, ["providers", "poll", "deepseek"])).out).toMatch(/retry after 86400 s/);
+    fake.overrides.clear();
+    const asked = fake.requests.length;
+    const waiting = await runCli(env, ["providers", "poll", "deepseek"]);
+    expect(waiting.out).toMatch(/waiting until/);
+    expect(fake.requests.length).toBe(asked); // nothing sent while waiting
+    const forced = await runCli(env, ["providers", "poll", "--force", "deepseek"]);
+    expect(forced.error).toBeNull();
+    expect(forced.out).toMatch(/deepseek\s+ok/);
+    expect(fake.requests.length).toBe(asked + 1);
+  });
 });

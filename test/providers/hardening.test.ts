@@ -361,3 +361,68 @@ describe("OpenRouter counter scope", () => {
     expect(service.view("openrouter", NOW + 7_200_000).burn.provider.last24hMicro).toBe(1_750_000);
   });
 });
+
+describe("a huge answer", () => {
+  test("a body past 8 MiB is not read into memory: a shape error (200) or the status's kind, Retry-After kept", async ({
+    db,
+  }) => {
+    const { MAX_BODY_BYTES } = await import("../../src/providers/http.js");
+    const { service } = serviceFor(db, fake);
+    const huge = `{"x":"${"a".repeat(MAX_BODY_BYTES)}"}`;
+    fake.overrides.set("/user/balance", { status: 200, body: null, raw: huge });
+    const ok = await service.poll("deepseek", NOW);
+    expect(ok.error?.kind).toBe("shape");
+    expect(ok.error?.message).toMatch(/larger than 8 MiB \(not read\)/);
+    fake.overrides.set("/v1/users/me/balance", {
+      status: 429,
+      body: null,
+      raw: huge,
+      headers: { "retry-after": "60" },
+    });
+    const limited = await service.poll("moonshot", NOW);
+    expect(limited.error?.kind).toBe("rate_limited");
+    expect(limited.error?.message).toMatch(/HTTP 429 \(rate limited\): the answer is larger than 8 MiB/);
+    expect(limited.error?.message).toMatch(/\(retry after 60 s\)$/);
+  });
+});
+
+describe("DeepSeek listing one currency twice", () => {
+  test('"CNY" and "cny" in balance_infos is a shape error and nothing is stored (the balance summed both, its breakdown showed one)', async ({
+    db,
+  }) => {
+    const entry = (currency: string, total: string) => ({
+      currency,
+      total_balance: total,
+      granted_balance: "0.00",
+      topped_up_balance: total,
+    });
+    fake.overrides.set("/user/balance", {
+      status: 200,
+      body: {
+        is_available: true,
+        balance_infos: [entry("CNY", "100.00"), entry("cny", "50.00"), entry("USD", "1.00")],
+      },
+    });
+    const { service } = serviceFor(db, fake, { fxRates: { CNY: 140_000_000n } });
+    const r = await service.poll("deepseek", NOW);
+    expect(r.error?.kind).toBe("shape");
+    expect(r.error?.message).toMatch(/balance_infos lists CNY twice/);
+    expect(service.view("deepseek", NOW).balanceMicro).toBeNull();
+  });
+});
+
+describe("an HTML page answered with 200", () => {
+  test("a login wall or captive proxy is named by its title in the shape error", async ({ db }) => {
+    fake.overrides.set("/user/balance", {
+      status: 200,
+      body: null,
+      raw: "<!DOCTYPE html><html><head><title>Sign in - Corporate Proxy</title></head><body>…</body></html>",
+    });
+    const { service } = serviceFor(db, fake);
+    const r = await service.poll("deepseek", NOW);
+    expect(r.error?.kind).toBe("shape");
+    expect(r.error?.message).toBe(
+      'GET /user/balance: the answer is not JSON (HTTP 200): HTML error page "Sign in - Corporate Proxy"',
+    );
+  });
+});

@@ -95,6 +95,23 @@ describe("GET /v1/providers and history", () => {
         );
       }
       expect(JSON.stringify(providers.storedThresholds("deepseek"))).toBe(before);
+      // an amount past the bounds of `providers alerts set` is a 400 naming them, not a 500
+      for (const payload of [
+        { lowBalance: "99999999999999999999" },
+        { lowBalance: "1.1234567" },
+        { lowRunwayDays: "99999999999999999999" },
+        { lowRunwayDays: "1.0001" },
+      ]) {
+        const huge = await app.inject({
+          method: "PUT",
+          url: "/v1/providers/deepseek/alerts",
+          headers: admin,
+          payload,
+        });
+        expect(huge.statusCode, JSON.stringify(payload)).toBe(400);
+        expect(huge.json().error.message).toMatch(/at most \d+ digits and \d decimals/);
+      }
+      expect(JSON.stringify(providers.storedThresholds("deepseek"))).toBe(before);
       // a reversed or empty window is a 400, not an empty history
       for (const q of ["from=2026-11-20&to=2026-11-01", "from=2026-11-05&to=2026-11-05", "from=2099-01-01"]) {
         const reversed = await app.inject({

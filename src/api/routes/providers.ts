@@ -127,15 +127,31 @@ const historyQuery = z.strictObject({
   to: z.string().min(1).max(40).optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
 });
-const decimalOrNull = z.union([
-  z.string().regex(/^\d+(\.\d+)?$/, "must be a plain decimal like 5 or 2.5"),
+// the same bounds as `creditgate providers alerts set`: an unbounded decimal overflowed the
+// integer conversion and answered 500 ("99999999999999999999")
+const lowBalanceText = z.union([
+  z
+    .string()
+    .regex(
+      /^\d{1,12}(\.\d{1,6})?$/,
+      "must be a plain decimal like 5 or 2.5 (at most 12 digits and 6 decimals)",
+    ),
+  z.null(),
+]);
+const runwayDaysText = z.union([
+  z
+    .string()
+    .regex(
+      /^\d{1,6}(\.\d{1,3})?$/,
+      "must be a plain decimal like 3 or 1.5 (at most 6 digits and 3 decimals)",
+    ),
   z.null(),
 ]);
 const thresholdsBody = z.strictObject({
-  /** Balance alert, in the provider's currency (decimal string); null: inherit. */
-  lowBalance: decimalOrNull.optional(),
-  /** Runway alert in days (decimal string); null: inherit. */
-  lowRunwayDays: decimalOrNull.optional(),
+  /** Balance alert, in the provider's currency (decimal string, ≤ 12 digits, ≤ 6 decimals); null: inherit. */
+  lowBalance: lowBalanceText.optional(),
+  /** Runway alert in days (decimal string, ≤ 6 digits, ≤ 3 decimals); null: inherit. */
+  lowRunwayDays: runwayDaysText.optional(),
   spikeFactor: z.number().int().min(2).max(1000).nullable().optional(),
   driftPct: z.number().int().min(1).max(1000).nullable().optional(),
 });

@@ -165,13 +165,15 @@ export function registerProviderCommands(program: Command, ctx: CliContext): voi
     .command("poll")
     .description("poll providers now (all configured by default); exits 1 if one failed")
     .argument("[provider...]", "which ones")
-    .action(async (ids: string[], _o: unknown, cmd: Command) => {
+    .option("--force", "ask even while a 429's Retry-After (honoured up to 24 h) has not passed")
+    .action(async (ids: string[], o: { force?: boolean }, cmd: Command) => {
       const list = await Promise.all(ids.map(providerArg));
       const { g, db, service } = await open(cmd);
       try {
         const targets = list.length > 0 ? list : service.configured();
         const results = [];
-        for (const id of targets) results.push(await service.poll(id, ctx.nowMs()));
+        for (const id of targets)
+          results.push(await service.poll(id, ctx.nowMs(), { force: o.force === true }));
         if (g.json) ctx.out(toJson(results));
         else
           ctx.out(

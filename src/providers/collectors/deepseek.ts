@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { providerAmountToMicro } from "../../money.js";
 import { getJson } from "../http.js";
-import type { Collector } from "../types.js";
+import { type Collector, CollectorError } from "../types.js";
 
 const decimalString = z.string().regex(/^-?\d+(\.\d+)?$/, 'expected a decimal string like "110.00"');
 
@@ -41,6 +41,18 @@ export const deepseekCollector: Collector = {
       grantedMicro: providerAmountToMicro(i.granted_balance),
       toppedUpMicro: providerAmountToMicro(i.topped_up_balance),
     }));
+    const seen = new Set<string>();
+    for (const i of infos) {
+      // two entries of one currency ("CNY" and "cny"): which one is the balance is a guess, and
+      // summing them while the breakdown shows one would be a wrong number
+      if (seen.has(i.currency))
+        throw new CollectorError(
+          "shape",
+          `GET /user/balance: unexpected response shape (the provider may have changed its API): balance_infos lists ${i.currency} twice`,
+          200,
+        );
+      seen.add(i.currency);
+    }
     const main = infos.find((i) => i.currency === "USD") ?? infos[0] ?? null;
     return {
       currency: main?.currency ?? "USD",
