@@ -1142,4 +1142,13 @@ export const MIGRATIONS: readonly Migration[] = [
     ) STRICT;
     `,
   },
+  {
+    version: 34,
+    name: "pg-agent-days-delete-fix",
+    sql: `
+    -- Nothing on SQLite: its row triggers fire per row, so usage_agent_account_days_delete
+    -- (migration 22) already sees each deleted usage_daily row alone. The PostgreSQL twin fixes
+    -- its PL/pgSQL function for a DELETE of several rows of one (agent, account, day).
+    `,
+  },
 ];
