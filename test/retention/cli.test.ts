@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { openDatabase } from "../../src/db/index.js";
 import { runCli } from "../support/cli.js";
+import { createEngineDb, ENGINES } from "../support/temp-db.js";
 import { writeUsage } from "./support.js";
 
 const dirs: string[] = [];
@@ -11,15 +11,24 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-describe("creditgate archive and report --archive", () => {
-  it("dry run changes nothing; --run archives; report --archive gives the pre-archive report, sessions included", async () => {
+describe.each(ENGINES)("creditgate archive and report --archive (%s)", (engine) => {
+  it("dry run changes nothing; --run archives; report --archive gives the pre-archive report, sessions included", async ({
+    onTestFinished,
+  }) => {
     const dir = mkdtempSync(join(tmpdir(), "cg-archive-cli-"));
     dirs.push(dir);
-    const dbPath = join(dir, "cg.sqlite");
-    const db = openDatabase(dbPath);
-    writeUsage(db, 500, Date.parse("2025-01-01T00:00:00Z"), Date.parse("2025-03-01T00:00:00Z"), 5);
-    db.close();
-    const env = { CREDITGATE_LOG_LEVEL: "silent", CREDITGATE_TIMEZONE: "America/New_York" };
+    const t = createEngineDb(engine);
+    onTestFinished(t.cleanup);
+    const dbPath = t.path;
+    writeUsage(t.db, 500, Date.parse("2025-01-01T00:00:00Z"), Date.parse("2025-03-01T00:00:00Z"), 5);
+    t.db.close();
+    // SQLite: the default directory is `<file>.archive`; a PostgreSQL URL names none: set one
+    const archiveOf = (db: string, name: string) => (engine === "sqlite" ? `${db}.archive` : join(dir, name));
+    const env = {
+      CREDITGATE_LOG_LEVEL: "silent",
+      CREDITGATE_TIMEZONE: "America/New_York",
+      ...(engine === "postgres" ? { CREDITGATE_ARCHIVE_DIR: archiveOf(dbPath, "a") } : {}),
+    };
     const g = ["--db", dbPath];
     const report = ["report", "--from", "2025-01-01", "--to", "2025-02-28", "--by", "session,kind", "--json"];
     const before = await runCli(env, [...g, ...report]);
@@ -37,18 +46,23 @@ describe("creditgate archive and report --archive", () => {
     const r = JSON.parse(run.out);
     expect(r.months.map((m: { month: string }) => m.month)).toEqual(["2025-01", "2025-02"]);
     expect(r.months.reduce((n: number, m: { rows: number }) => n + m.rows, 0)).toBe(500);
-    expect(r.dir).toBe(`${dbPath}.archive`);
+    expect(r.dir).toBe(archiveOf(dbPath, "a"));
 
     // Another database in the same directory archives into its own default directory: the first
     // database's files are untouched (a shared directory would have its unlisted files removed).
-    const other = join(dir, "other.sqlite");
-    const odb = openDatabase(other);
-    writeUsage(odb, 50, Date.parse("2025-01-01T00:00:00Z"), Date.parse("2025-02-01T00:00:00Z"), 2);
-    odb.close();
-    const otherRun = JSON.parse((await runCli(env, ["--db", other, "--json", "archive", "--run"])).out);
-    expect(otherRun.dir).toBe(`${other}.archive`);
+    const o = createEngineDb(engine);
+    onTestFinished(o.cleanup);
+    const other = o.path;
+    writeUsage(o.db, 50, Date.parse("2025-01-01T00:00:00Z"), Date.parse("2025-02-01T00:00:00Z"), 2);
+    o.db.close();
+    const otherEnv = {
+      ...env,
+      ...(engine === "postgres" ? { CREDITGATE_ARCHIVE_DIR: archiveOf(other, "b") } : {}),
+    };
+    const otherRun = JSON.parse((await runCli(otherEnv, ["--db", other, "--json", "archive", "--run"])).out);
+    expect(otherRun.dir).toBe(archiveOf(other, "b"));
 
-    const withArchive = await runCli(env, [...g, ...report, "--archive", `${dbPath}.archive`]);
+    const withArchive = await runCli(env, [...g, ...report, "--archive", archiveOf(dbPath, "a")]);
     expect(withArchive.error).toBeNull();
     expect(JSON.parse(withArchive.out)).toEqual(JSON.parse(before.out));
     const without = JSON.parse((await runCli(env, [...g, ...report])).out);
@@ -60,5 +74,10 @@ describe("creditgate archive and report --archive", () => {
     const missing = await runCli(env, [...g, ...report, "--archive", join(dir, "nowhere")]);
     expect(missing.error?.message).toMatch(/missing/);
     expect((await runCli(env, [...g, "archive"])).error?.message).toMatch(/--dry-run or --run/);
+    if (engine === "postgres") {
+      const { CREDITGATE_ARCHIVE_DIR: _, ...noDir } = env;
+      const refused = await runCli(noDir, [...g, "archive", "--run"]);
+      expect(refused.error?.message).toMatch(/set CREDITGATE_ARCHIVE_DIR/);
+    }
   }, 120_000);
 });
