@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createLedger } from "../../src/credits/index.js";
 import { type Db, openDatabase } from "../../src/db/index.js";
 import { createBiller, isDatabaseFailure } from "../../src/meter/biller.js";
+import { purgePreviews } from "../../src/meter/calls.js";
 import { createReviewQueue } from "../../src/meter/review.js";
 import type { CursorMoves, SourceBatch } from "../../src/meter/source.js";
 import type { ParsedUsage, PriceQuote, Pricer, UsageEvent } from "../../src/meter/types.js";
@@ -421,6 +422,31 @@ describe.each(ENGINES)("per-event validation: one bad event never blocks its bat
       }),
     ).toThrow(/--cost-usd/);
     db.close();
+  });
+  test("purge-previews drops the previews of held calls too (and only that user's)", ({ db: engineDb }) => {
+    const { db, biller } = billerWorld(engineDb);
+    const r = biller.bill(
+      batch([
+        event(1e20, { accountId: "telegram:7", userPreview: "hi [email]", replyPreview: "ok" }),
+        event(2e20, { accountId: "telegram:8", userPreview: "other", replyPreview: null }),
+      ]),
+    );
+    expect(r).toMatchObject({ held: 2 });
+    expect(purgePreviews(db, "telegram:7")).toEqual({ rows: 0, held: 1 });
+    expect(purgePreviews(db, "telegram:7")).toEqual({ rows: 0, held: 0 });
+    const json = (account: string) =>
+      JSON.parse(
+        (
+          db.prepare("SELECT event_json AS j FROM usage_review WHERE account_id = ?").get(account) as {
+            j: string;
+          }
+        ).j,
+      ) as Record<string, unknown>;
+    const purged = json("telegram:7");
+    expect(purged.userPreview).toBeUndefined();
+    expect(purged.replyPreview).toBeUndefined();
+    expect(purged.messageTsMs).toBe(1e20);
+    expect(json("telegram:8").userPreview).toBe("other");
   });
 });
 

@@ -5,7 +5,7 @@ import { createUsageWriter } from "../../src/meter/usage-repo.js";
 import { type ReportDim, runReport } from "../../src/reports/index.js";
 import { latencyStats } from "../../src/reports/query.js";
 import { admin, testApp } from "../api/support.js";
-import { createTempDb, ENGINES, testOn } from "../support/temp-db.js";
+import { createEngineDb, ENGINES, testOn } from "../support/temp-db.js";
 
 /**
  * The latency columns of reports (docs/reports.md "Latency"): mean (rounded) and nearest-rank p95
@@ -163,7 +163,7 @@ describe.each(ENGINES)("%s", (engine) => {
     test("GET /v1/reports fills the latency columns; GET /v1/users/:id/calls pages a user's calls; DELETE previews", async ({
       onTestFinished,
     }) => {
-      const t = createTempDb();
+      const t = createEngineDb(engine);
       onTestFinished(t.cleanup);
       const rows = seed(t.db, 200);
       t.db
