@@ -47,7 +47,22 @@ if (!existsSync(marker)) {
 const gen = JSON.parse(readFileSync(marker, "utf8"));
 writeFileSync(join(out, "prices.json"), JSON.stringify(SYNTH_PRICES));
 
-/** Runs a child, sampling its peak RSS (VmHWM) from /proc until it exits. */
+/** CPU seconds (user + system) in a /proc/<pid>[/task/<tid>]/stat line, or 0. */
+function cpuSeconds(statPath) {
+  try {
+    const stat = readFileSync(statPath, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Runs a child, sampling its peak RSS (VmHWM) and its CPU time (whole process, and its main
+ * thread alone: the writer) from /proc until it exits. CPU time is what contention on a shared
+ * machine changes least; the last sample is up to 20 ms before the exit.
+ */
 function measure(args, env = {}) {
   return new Promise((done, fail) => {
     const t0 = performance.now();
@@ -57,6 +72,8 @@ function measure(args, env = {}) {
     });
     let stdout = "";
     let hwmKb = 0;
+    let cpuS = 0;
+    let mainCpuS = 0;
     child.stdout.on("data", (d) => {
       stdout += d;
     });
@@ -65,11 +82,13 @@ function measure(args, env = {}) {
         const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
         if (m) hwmKb = Math.max(hwmKb, Number(m[1]));
       } catch {}
+      cpuS = Math.max(cpuS, cpuSeconds(`/proc/${child.pid}/stat`));
+      mainCpuS = Math.max(mainCpuS, cpuSeconds(`/proc/${child.pid}/task/${child.pid}/stat`));
     }, 20);
     child.on("exit", (code) => {
       clearInterval(sample);
       if (code !== 0) return fail(new Error(`${args.join(" ")} exited ${code}`));
-      done({ ms: performance.now() - t0, peakRssMb: hwmKb / 1024, stdout });
+      done({ ms: performance.now() - t0, peakRssMb: hwmKb / 1024, cpuS, mainCpuS, stdout });
     });
   });
 }
@@ -104,9 +123,11 @@ const row = (name, r, events) => [
   (mb / (r.ms / 1000)).toFixed(0),
   Math.round(events / (r.ms / 1000)).toLocaleString("en-US"),
   r.peakRssMb.toFixed(0),
+  r.cpuS.toFixed(2),
+  r.mainCpuS.toFixed(2),
 ];
 const rows = [
-  ["pass", "seconds", "MB/s", "events/s", "peak RSS MB"],
+  ["pass", "seconds", "MB/s", "events/s", "peak RSS MB", "CPU s", "main-thread CPU s"],
   row("(a) naive read+parse", a, aStats.assistants),
   row("(b) meter --once", b, bStats.billed),
 ];
@@ -119,5 +140,7 @@ for (const r of rows)
     `${r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join("  ")}\n`,
   );
 process.stdout.write(
-  `\nratio b/a (time): ${(b.ms / a.ms).toFixed(2)}   target ≤ 1.00\npeak RSS of (b): ${b.peakRssMb.toFixed(0)} MB   target < 200 MB\n`,
+  `\nratio b/a (time): ${(b.ms / a.ms).toFixed(2)}   target ≤ 1.00\npeak RSS of (b): ${b.peakRssMb.toFixed(0)} MB   target < 200 MB\n` +
+    `main-thread CPU of (b) / CPU of (a): ${(b.mainCpuS / a.cpuS).toFixed(2)} (the writer's share; under load it tracks the quiet-machine ratio better than wall time)\n` +
+    `load average: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}\n`,
 );

@@ -4,6 +4,8 @@ export declare const SYNTH_PRICES: Record<
 >;
 export interface SynthResult {
   files: string[];
+  /** Every session file with the account its session key names (`telegram:<peer>`). */
+  sessions: { file: string; account: string }[];
   bytes: number;
   events: number;
   perAccount: Map<string, { events: number; costPico: bigint; chargeMicro: bigint }>;
@@ -18,3 +20,8 @@ export declare function synthState(o: {
   seed?: number;
   startMs?: number;
 }): SynthResult;
+export declare function synthCallLine(
+  r: () => number,
+  ts: number,
+): { line: string; costPico: bigint; chargeMicro: bigint };
+export declare function synthRng(seed: number): () => number;

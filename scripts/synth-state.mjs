@@ -53,7 +53,7 @@ function text(r, bytes) {
 /**
  * Writes `<stateDir>/agents/<agent>/sessions/*.jsonl` + `sessions.json`.
  * @param {{stateDir: string, agents?: number, sessions: number, turns: number, toolBytes?: number, users?: number, seed?: number, startMs?: number}} o
- * @returns {{ files: string[], bytes: number, events: number, perAccount: Map<string, {events:number, costPico: bigint, chargeMicro: bigint}> }}
+ * @returns {{ files: string[], sessions: {file: string, account: string}[], bytes: number, events: number, perAccount: Map<string, {events:number, costPico: bigint, chargeMicro: bigint}> }}
  */
 export function synthState(o) {
   const r = rng(o.seed ?? 42);
@@ -63,6 +63,7 @@ export function synthState(o) {
   let ts = o.startMs ?? 1_790_000_000_000;
   const perAccount = new Map();
   const files = [];
+  const sessions = [];
   let bytes = 0;
   let events = 0;
   for (let a = 0; a < agents; a++) {
@@ -192,8 +193,54 @@ export function synthState(o) {
       closeSync(fd);
       bytes += Buffer.byteLength(buf);
       files.push(path);
+      sessions.push({ file: path, account });
     }
     writeFileSync(join(dir, "sessions.json"), JSON.stringify(index));
   }
-  return { files, bytes, events, perAccount };
+  return { files, sessions, bytes, events, perAccount };
 }
+
+/**
+ * One more model call in the same line format (a bot still writing), for tests that grow a
+ * transcript while it is metered. Deterministic per `r`; `ts` must be unique per call (it is part
+ * of the call's identity). Returns the JSONL line (with its newline) and the call's exact cost
+ * (pico-USD) and charge (micro-credits at markup 1, 1 credit per USD, rounded up per call),
+ * priced with SYNTH_PRICES.
+ * @param {() => number} r uniform [0, 1)
+ * @param {number} ts epoch ms
+ * @returns {{ line: string, costPico: bigint, chargeMicro: bigint }}
+ */
+export function synthCallLine(r, ts) {
+  const usage = {
+    input: 500 + Math.floor(r() * 20000),
+    output: 10 + Math.floor(r() * 800),
+    cacheRead: Math.floor(r() * 30000),
+    cacheWrite: r() < 0.2 ? Math.floor(r() * 5000) : 0,
+  };
+  usage.totalTokens = usage.input + usage.output + usage.cacheRead + usage.cacheWrite;
+  const costPico =
+    BigInt(usage.input) * RATE.input +
+    BigInt(usage.output) * RATE.output +
+    BigInt(usage.cacheRead) * RATE.cacheRead +
+    BigInt(usage.cacheWrite) * RATE.cacheWrite;
+  const line = `${JSON.stringify({
+    type: "message",
+    id: hex(r, 8),
+    parentId: null,
+    timestamp: new Date(ts + 3).toISOString(),
+    message: {
+      role: "assistant",
+      content: [{ type: "text", text: text(r, 100 + Math.floor(r() * 300)) }],
+      api: "openai-completions",
+      provider: "mock",
+      model: "mock-gpt",
+      usage: { ...usage, cost: { total: Number(costPico) / 1e12 } },
+      stopReason: "stop",
+      timestamp: ts,
+    },
+  })}\n`;
+  return { line, costPico, chargeMicro: (costPico + 999_999n) / 1_000_000n };
+}
+
+/** The xorshift32 generator synthState uses, for tests that want the same seeded stream. */
+export { rng as synthRng };

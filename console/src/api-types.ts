@@ -3704,6 +3704,11 @@ export interface paths {
                                     balanceMicro: number | null;
                                     burnPerDayMicro: number | null;
                                 } | null;
+                                balances: {
+                                    currency: string;
+                                    balanceMicro: number;
+                                    usdMicro: number | null;
+                                }[] | null;
                                 drift: {
                                     diffMicro: number;
                                     pct: number | null;
@@ -3921,6 +3926,11 @@ export interface paths {
                                 balanceMicro: number | null;
                                 burnPerDayMicro: number | null;
                             } | null;
+                            balances: {
+                                currency: string;
+                                balanceMicro: number;
+                                usdMicro: number | null;
+                            }[] | null;
                             drift: {
                                 diffMicro: number;
                                 pct: number | null;
@@ -4108,7 +4118,7 @@ export interface paths {
         };
         get?: never;
         /**
-         * Set a provider's alert thresholds (null: inherit the defaults)
+         * Set a provider's alert thresholds (null: inherit the defaults; at least one field)
          * @description Requires an API key with scope `admin` or stronger.
          */
         put: {

@@ -1,5 +1,5 @@
 import { createContext, render } from "preact";
-import { useCallback, useContext, useEffect, useState } from "preact/hooks";
+import { useCallback, useContext, useEffect, useRef, useState } from "preact/hooks";
 import {
   ApiError,
   api,
@@ -34,10 +34,16 @@ function usePoll<T>(load: () => Promise<T | undefined>, deps: unknown[]) {
   const [error, setError] = useState<string | null>(null);
   const [at, setAt] = useState(0);
   const [notFound, setNotFound] = useState(false);
+  // The filters (deps) the data shown answers. A failed poll keeps the data of the same filters
+  // (a blip), but a refused new filter (a range the API rejects) clears it: the previous range's
+  // figures must not stay on screen under the new range's error.
+  const shown = useRef<string | null>(null);
   const reload = useCallback(() => {
+    const key = JSON.stringify(deps);
     load()
       .then((d) => {
         if (d !== undefined) {
+          shown.current = key;
           setData(d);
           setError(null);
           setNotFound(false);
@@ -45,6 +51,10 @@ function usePoll<T>(load: () => Promise<T | undefined>, deps: unknown[]) {
         }
       })
       .catch((e: unknown) => {
+        if (shown.current !== key) {
+          shown.current = null;
+          setData(undefined);
+        }
         setError(e instanceof Error ? e.message : String(e));
         setNotFound(e instanceof ApiError && e.status === 404);
       });
@@ -196,6 +206,12 @@ type Preset = keyof typeof PRESET_DAYS;
 const presetFrom = (p: Preset) =>
   new Date(Date.now() - PRESET_DAYS[p] * 86_400_000).toISOString().slice(0, 10);
 
+/** The date (YYYY-MM-DD) after `day`, in UTC; an unreadable value is passed on for the API to refuse. */
+function nextDay(day: string): string {
+  const ms = Date.parse(`${day}T00:00:00Z`);
+  return Number.isNaN(ms) ? day : new Date(ms + 86_400_000).toISOString().slice(0, 10);
+}
+
 function useRange(initial: Preset = "7d") {
   const [preset, setPreset] = useState<Preset | null>(initial);
   const [custom, setCustom] = useState<{ from: string; to?: string }>({ from: presetFrom(initial) });
@@ -226,7 +242,9 @@ function useRange(initial: Preset = "7d") {
           const f = e.currentTarget as HTMLFormElement;
           const from = (f.elements.namedItem("from") as HTMLInputElement).value;
           const to = (f.elements.namedItem("to") as HTMLInputElement).value;
-          if (from) setRange(to ? { from, to } : { from });
+          // The picker's "To" day is included (a one-day range is From = To); the API's `to` is
+          // exclusive like `creditgate usage --until`, so it gets the next UTC midnight.
+          if (from) setRange(to ? { from, to: nextDay(to) } : { from });
         }}
       >
         <label>
@@ -363,6 +381,7 @@ function lineSpan(range: { from: string; to?: string | undefined }, atMs: number
 }
 
 function SpendChart(p: { data: Get<"/v1/overview">; label: string }) {
+  const { t, locale } = useApp();
   const pts = p.data.series.points;
   const unit = p.data.series.bucket === "hour" ? HOUR_MS : DAY_MS;
   const end = p.data.toMs ?? (Math.floor(Date.now() / DAY_MS) + 1) * DAY_MS;
@@ -382,7 +401,16 @@ function SpendChart(p: { data: Get<"/v1/overview">; label: string }) {
   }));
   if (xs.length === 0) return <p>{"–"}</p>;
   return (
-    <Chart label={p.label} xs={xs.map((x) => x / 1000)} series={series} stacked xRange={barSpan(xs, unit)} />
+    <Chart
+      label={p.label}
+      xs={xs.map((x) => x / 1000)}
+      series={series}
+      stacked
+      xRange={barSpan(xs, unit)}
+      unit={p.data.series.bucket === "hour" ? "hour" : "day"}
+      xLabel={t.when}
+      locale={locale}
+    />
   );
 }
 
@@ -471,30 +499,34 @@ function OverviewBody(p: { data: Get<"/v1/overview">; t: Words; locale: string }
           />
         </div>
         <h3>{t.runsOutFirst}</h3>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t.user}</th>
-              <th scope="col">{t.balance}</th>
-              <th scope="col">{t.burn}</th>
-              <th scope="col">{t.runwayDays}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {d.runouts.map((r) => (
+        {d.runouts.length === 0 ? (
+          <p data-state="no-runouts">{t.noRunouts}</p>
+        ) : (
+          <table>
+            <thead>
               <tr>
-                <td>
-                  <a href={`#/users/${encodeURIComponent(r.accountId)}`}>{r.accountId}</a>
-                </td>
-                <td class="num">{credits(locale, r.balanceMicroCredits)}</td>
-                <td class="num">{credits(locale, r.burnMicroCreditsPerDay)}</td>
-                <td class="num">
-                  {r.runwayDays} {t.days}
-                </td>
+                <th scope="col">{t.user}</th>
+                <th scope="col">{t.balance}</th>
+                <th scope="col">{t.burn}</th>
+                <th scope="col">{t.runwayDays}</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {d.runouts.map((r) => (
+                <tr>
+                  <td>
+                    <a href={`#/users/${encodeURIComponent(r.accountId)}`}>{r.accountId}</a>
+                  </td>
+                  <td class="num">{credits(locale, r.balanceMicroCredits)}</td>
+                  <td class="num">{credits(locale, r.burnMicroCreditsPerDay)}</td>
+                  <td class="num">
+                    {r.runwayDays} {t.days}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </section>
     </>
   );
@@ -661,6 +693,8 @@ function UserPage(p: { id: string }) {
             <Chart
               label={t.balanceOverTime}
               kind="line"
+              xLabel={t.when}
+              locale={locale}
               xs={a.balance.map((x) => x.atMs / 1000)}
               xRange={lineSpan(
                 range,
@@ -1119,6 +1153,9 @@ function Payments() {
           {days.length > 0 ? (
             <Chart
               label={t.revenue}
+              unit="day"
+              xLabel={t.when}
+              locale={locale}
               xs={days.map((d) => d / 1000)}
               xRange={barSpan(days, DAY_MS)}
               series={currencies.map((c) => ({
@@ -1427,7 +1464,7 @@ function Providers(p: { chosen: string | null }) {
  * metered; a non-USD account with an exchange rate is compared in USD) in a range.
  */
 function ProviderHistory(p: { provider: ProviderId; currency: string | null }) {
-  const { t } = useApp();
+  const { t, locale } = useApp();
   const { range, picker } = useRange("30d");
   const { data, error } = usePoll(
     () =>
@@ -1487,6 +1524,8 @@ function ProviderHistory(p: { provider: ProviderId; currency: string | null }) {
             <Chart
               label={`${p.provider}: ${t.providerBalanceOverTime}`}
               kind="line"
+              xLabel={t.when}
+              locale={locale}
               xs={snaps.map((s) => Date.parse(s.at) / 1000)}
               xRange={lineSpan(
                 range,
@@ -1503,6 +1542,8 @@ function ProviderHistory(p: { provider: ProviderId; currency: string | null }) {
             <Chart
               label={`${p.provider}: ${t.runwayOverTime}`}
               kind="line"
+              xLabel={t.when}
+              locale={locale}
               xs={runwaySnaps.map((s) => Date.parse(s.at) / 1000)}
               xRange={lineSpan(
                 range,
@@ -1530,6 +1571,9 @@ function ProviderHistory(p: { provider: ProviderId; currency: string | null }) {
         <Chart
           label={`${p.provider}: ${t.dailySpend}`}
           kind="line"
+          unit="day"
+          xLabel={t.when}
+          locale={locale}
           xs={stepDays.map((d) => Date.parse(`${d.day}T00:00:00Z`) / 1000)}
           xRange={lineSpan(
             range,

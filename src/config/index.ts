@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseShipTo } from "../edge/urls.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { parseCreditsToMicro, toMicroCredits } from "../money.js";
 import { type Env, envSchema } from "./schema.js";
@@ -49,7 +50,8 @@ function toConfig(e: Env) {
       previewChars: e.CREDITGATE_PREVIEWS === "on" ? e.CREDITGATE_PREVIEW_CHARS : 0,
     },
     ship: {
-      to: e.CREDITGATE_SHIP_TO ? e.CREDITGATE_SHIP_TO.replace(/\/+$/, "") : null,
+      /** The centers, comma-separated, trailing slashes removed (see parseShipTo); null: not an edge. */
+      to: e.CREDITGATE_SHIP_TO ? parseShipTo(e.CREDITGATE_SHIP_TO).join(",") : null,
       key: e.CREDITGATE_SHIP_KEY ?? null,
       edgeId: e.CREDITGATE_EDGE_ID ?? null,
       outboxMax: e.CREDITGATE_OUTBOX_MAX,

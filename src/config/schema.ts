@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseShipTo } from "../edge/urls.js";
 
 const list = z.string().transform((s) =>
   s
@@ -126,9 +127,19 @@ export const envSchema = z.object({
   /** Preview length in characters (code points), when previews are on. */
   CREDITGATE_PREVIEW_CHARS: z.coerce.number().int().min(16).max(2000).default(160),
   // edge meter (meter --ship-to): ship read calls to a central creditgate instead of billing here
-  /** The center's base URL (its `POST /v1/usage`); set: `creditgate meter` is an edge meter. */
+  /**
+   * The center's base URL (its `POST /v1/usage`), or several separated by commas (centers on one
+   * database: the edge fails over to the next one); set: `creditgate meter` is an edge meter.
+   */
   CREDITGATE_SHIP_TO: z
-    .url({ protocol: /^https?$/, error: "must be an http(s) URL like https://billing.example.com" })
+    .string()
+    .superRefine((s, ctx) => {
+      try {
+        parseShipTo(s);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+      }
+    })
     .optional(),
   /** The center's API key for pushing (scope `push`; `ingest`/`admin` work too). */
   CREDITGATE_SHIP_KEY: z.string().min(1).optional(),
@@ -236,7 +247,7 @@ export const envSchema = z.object({
   CREDITGATE_ALERT_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(8),
   CREDITGATE_ALERT_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
   CREDITGATE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
-  /** Usage archive files (docs/retention.md); default: `<CREDITGATE_DB>.archive` (one directory per database). */
+  /** Usage archive files (docs/retention.md); default: `<CREDITGATE_DB>.archive` (may be shared between databases: each deletes only its own leftovers). */
   CREDITGATE_ARCHIVE_DIR: z.string().min(1).optional(),
   /** Days before a grant's expiry that the user is told "N credits expire in D days" (0 = never). */
   CREDITGATE_EXPIRY_WARN_DAYS: z.coerce.number().int().min(0).max(365).default(3),

@@ -1143,6 +1143,21 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 32,
+    name: "usage-archive-pending",
+    sql: `
+    -- Archive files a run is about to write (docs/retention.md): a row is committed BEFORE its
+    -- file is created and removed in the transaction that lists the file in usage_archive_files.
+    -- After a crash the next run deletes exactly these files (and their temporary files), never
+    -- one this database did not write: CREDITGATE_ARCHIVE_DIR may be shared with another
+    -- database or hold the operator's own files.
+    CREATE TABLE usage_archive_pending (
+      file TEXT PRIMARY KEY,                    -- usage-YYYY-MM-<firstId>-<lastId>-<tag>.jsonl.zst
+      created_at_ms INTEGER NOT NULL
+    ) STRICT;
+`,
+  },
+  {
     version: 34,
     name: "pg-agent-days-delete-fix",
     sql: `

@@ -117,6 +117,10 @@ export function openDatabase(
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
+  // Freed space is zeroed where that costs no extra I/O: a B-tree page split or a row update
+  // otherwise leaves copies of old cells (chat previews) in the file's free space, which
+  // `purge-previews` could not reach (its own secure_delete = ON only covers what it frees).
+  db.pragma("secure_delete = FAST");
   // 16 MiB page cache: the hot B-trees (dedupe keys, ledger keys) stay in memory during a backlog.
   db.pragma("cache_size = -16384");
   if (created) {

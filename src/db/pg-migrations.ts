@@ -930,6 +930,19 @@ CREATE TABLE edge_dead_letters (
 `,
   },
   {
+    version: 32,
+    name: "usage-archive-pending",
+    sql: `
+-- SQLite migration 32: archive files a run is about to write (committed before the file exists,
+-- removed with the commit that lists it); a crashed run's leftovers are exactly these, so a shared
+-- archive directory never loses another database's or the operator's files.
+CREATE TABLE usage_archive_pending (
+      file TEXT PRIMARY KEY,                    -- usage-YYYY-MM-<firstId>-<lastId>-<tag>.jsonl.zst
+      created_at_ms BIGINT NOT NULL
+    );
+`,
+  },
+  {
     version: 34,
     name: "pg-agent-days-delete-fix",
     sql: `

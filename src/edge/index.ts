@@ -14,3 +14,4 @@ export {
   pushEventOf,
 } from "./outbox.js";
 export { createShipper, type Shipper, type ShipperOptions, type ShipStats } from "./shipper.js";
+export { parseShipTo } from "./urls.js";

@@ -2,8 +2,13 @@ import type { EdgeOutboxRow, Outbox } from "./outbox.js";
 
 export interface ShipperOptions {
   outbox: Outbox;
-  /** The center's base URL, e.g. `https://billing.example.com` (its `POST /v1/usage` is used). */
-  url: string;
+  /**
+   * The center's base URLs, e.g. `["https://billing.example.com"]` (their `POST /v1/usage` is
+   * used), at least one. Several: centers sharing ONE database (any of them bills an identity
+   * once), tried in order; a failed request moves on to the next one at once, and only after every
+   * one failed in a row does the shipper back off. It stays on the center that answered.
+   */
+  urls: readonly string[];
   /** The center's API key (scope `push`, or `ingest`/`admin`). Never logged. */
   key: string;
   /** Rows per request, 1-1000 (`CREDITGATE_SHIP_BATCH`). A 413 halves it for the rest of the run. */
@@ -55,7 +60,11 @@ type Attempt = { ok: true; rows: number } | { ok: false; error: string; retryAft
 export function createShipper(opts: ShipperOptions) {
   const now = opts.nowMs ?? Date.now;
   const random = opts.random ?? Math.random;
-  const endpoint = `${opts.url.replace(/\/+$/, "")}/v1/usage`;
+  if (opts.urls.length === 0) throw new Error("createShipper: urls must name at least one center");
+  const bases = opts.urls.map((u) => u.replace(/\/+$/, ""));
+  const endpoints = bases.map((u) => `${u}/v1/usage`);
+  /** The center used now (index into `endpoints`): kept while it answers, next one on a failure. */
+  let current = 0;
   let batchSize = Math.max(1, Math.min(1000, opts.batchSize));
   let failures = 0;
   let wakeUp: (() => void) | null = null;
@@ -77,7 +86,7 @@ export function createShipper(opts: ShipperOptions) {
     let res: Response;
     try {
       stats.requests++;
-      res = await fetch(endpoint, {
+      res = await fetch(endpoints[current] as string, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${opts.key}` },
         body,
@@ -146,9 +155,12 @@ export function createShipper(opts: ShipperOptions) {
     };
   }
 
-  /** The next retry delay: full jitter over the doubled base, capped. */
+  /** Full rounds of consecutive failures (every center failed once per round). */
+  const rounds = () => Math.ceil(failures / endpoints.length);
+
+  /** The next retry delay: full jitter over the doubled base (per failed round), capped. */
   function backoff(retryAfterMs = 0): number {
-    const cap = Math.min(opts.backoffMaxMs, opts.backoffMs * 2 ** Math.min(failures, 30));
+    const cap = Math.min(opts.backoffMaxMs, opts.backoffMs * 2 ** Math.min(rounds(), 30));
     return Math.max(retryAfterMs, Math.floor(random() * cap), 1);
   }
 
@@ -172,7 +184,10 @@ export function createShipper(opts: ShipperOptions) {
     const a = await post(rows);
     if (a.ok) {
       if (down)
-        opts.log?.("info", "center reachable again: draining the outbox", { waiting: opts.outbox.count() });
+        opts.log?.("info", "center reachable again: draining the outbox", {
+          center: bases[current],
+          waiting: opts.outbox.count(),
+        });
       down = false;
       failures = 0;
       return a;
@@ -186,11 +201,15 @@ export function createShipper(opts: ShipperOptions) {
     );
     if (!down || failures % 10 === 0)
       opts.log?.("warn", "cannot ship to the center; the outbox keeps every event and retries", {
+        center: bases[current],
         error: a.error,
         waiting: opts.outbox.count(),
         failures,
+        ...(bases.length > 1 ? { next: bases[(current + 1) % bases.length] } : {}),
       });
     down = true;
+    // Fail over: the next center (they share one database, so any of them bills each identity once).
+    current = (current + 1) % endpoints.length;
     return a;
   }
 
@@ -201,9 +220,15 @@ export function createShipper(opts: ShipperOptions) {
     wake(): void {
       wakeUp?.();
     },
+    /** The base URL of the center the next request goes to. */
+    center(): string {
+      return bases[current] as string;
+    },
     /**
      * Ships until `signal` aborts. With `untilEmpty`, returns as soon as the outbox is empty, or
-     * false after `maxFailures` consecutive failures (default: never gives up).
+     * false after `maxFailures` consecutive failed rounds (every center failed once per round;
+     * default: never gives up). After a failure the next center is tried at once; the backoff
+     * sleep comes only once every center failed in a row.
      */
     async run(signal: AbortSignal, o: { untilEmpty?: boolean; maxFailures?: number } = {}): Promise<boolean> {
       while (!signal.aborted) {
@@ -214,7 +239,8 @@ export function createShipper(opts: ShipperOptions) {
           await sleep(opts.idleMs ?? 1000, signal);
           continue;
         }
-        if (o.maxFailures !== undefined && failures >= o.maxFailures) return false;
+        if (failures % endpoints.length !== 0 && a.retryAfterMs === undefined) continue; // next center now
+        if (o.maxFailures !== undefined && rounds() >= o.maxFailures) return false;
         await sleep(backoff(a.retryAfterMs), signal);
       }
       return opts.outbox.count() === 0;

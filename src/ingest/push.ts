@@ -162,7 +162,7 @@ export interface PushIngesterOptions {
   ledger?: Ledger;
 }
 
-/** A row of `push_identities` as SQLite returns it: the content hash of each pushed identity. */
+/** A row of `push_identities`: the content hash of each pushed identity. */
 interface PushIdentityRow {
   dedupe_key: string;
   content_sha256: string;
@@ -171,15 +171,42 @@ interface PushIdentityRow {
 }
 
 /**
- * Bills pushed usage through the meter's biller (same pricing, validation, review queue, ledger
- * rows and a `usage-batch:<identity>` ledger entry per billed event), exactly once per identity.
+ * Keys per `push_identities` lookup and rows per insert: one statement (one round trip on
+ * PostgreSQL) per this many events; a short last chunk is padded with its own first key.
+ */
+const IDENTITY_CHUNK = 100;
+
+/** An event that passed the per-event checks: what the biller is given, with its content hash. */
+interface Candidate {
+  index: number;
+  e: PushEvent;
+  identity: string;
+  hash: string;
+  event: UsageEvent;
+}
+
+/**
+ * Bills pushed usage through the meter's biller (same pricing, validation, review queue and
+ * ledger rows), exactly once per identity.
  *
- * The whole request is one IMMEDIATE transaction; each event is a savepoint of its own, so an
- * event that fails rolls back alone. Per event, in order: schema; account id; the time window
- * (`PUSH_MAX_AGE_MS` back, `PUSH_MAX_FUTURE_MS` ahead); its identity (`meterIdentityOf` for a
- * meter-format key, which must match, else `pushIdentity`); then `duplicate` (same identity, same
- * content or billed by the transcript meter), `conflict` (same identity, different content),
- * `held` (out of range: review queue) or `billed`.
+ * The whole request is ONE transaction (IMMEDIATE on SQLite; SERIALIZABLE, re-run whole after a
+ * lost race, on PostgreSQL) and ONE `biller` batch: one `usage` ledger entry per account per
+ * request (`usage-batch:<identity of the account's first billed event>`, as the local meter writes
+ * one per account per batch), each usage row pointing at it with its own charge. Per event, in
+ * order, before the transaction starts: schema; account id; the time window (`PUSH_MAX_AGE_MS`
+ * back, `PUSH_MAX_FUTURE_MS` ahead; not for an edge meter's events); its identity
+ * (`meterIdentityOf` for a meter-format key, which must match, else `pushIdentity`). A failed
+ * check rejects that event alone (with its reason) and the rest go on. Then, against the
+ * identities already pushed (`push_identities`) and the earlier events of the same request:
+ * `duplicate` (same identity, same content — or any content from an edge meter: first seen
+ * wins), `conflict` (same identity, different content); the rest go to the biller, which answers
+ * `duplicate` (billed by the transcript meter, or already held), `held` (out of range: review
+ * queue; an event whose billing throws is held with the error, never failing the others) or
+ * `billed`. The content hash of every billed or held identity is remembered in the same
+ * transaction, so a retried request answers `duplicate` event by event.
+ *
+ * A database failure (disk full, I/O, a race lost more often than PostgreSQL's retries allow)
+ * fails the whole request: nothing of it is kept, and the sender retries it.
  */
 export function createPushIngester(db: Db, opts: PushIngesterOptions) {
   const ledger = opts.ledger ?? createLedger(db);
@@ -193,162 +220,234 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
     ...(opts.nowMs ? { nowMs: opts.nowMs } : {}),
     onBilled: (events) => billed.push(...events),
   });
-  const knownHash = db.prepare<[string], Pick<PushIdentityRow, "content_sha256">>(
-    "SELECT content_sha256 FROM push_identities WHERE dedupe_key = ?",
+  const params = (n: number, one: string) => Array.from({ length: n }, () => one).join(", ");
+  const knownHashes = db.prepare<string[], Pick<PushIdentityRow, "dedupe_key" | "content_sha256">>(
+    `SELECT dedupe_key, content_sha256 FROM push_identities WHERE dedupe_key IN (${params(IDENTITY_CHUNK, "?")})`,
   );
-  const rememberHash = db.prepare<[string, string, string, number]>(
-    "INSERT INTO push_identities (dedupe_key, content_sha256, api_key_id, created_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+  const rememberHashes = db.prepare<(string | number)[]>(
+    `INSERT INTO push_identities (dedupe_key, content_sha256, api_key_id, created_at_ms) VALUES ${params(
+      IDENTITY_CHUNK,
+      "(?, ?, ?, ?)",
+    )} ON CONFLICT(dedupe_key) DO NOTHING`,
   );
 
-  type Outcome =
-    | { status: "billed"; b: BilledEvent; anomaly?: string }
-    | { status: "duplicate" }
-    | { status: "conflict" }
-    | { status: "held"; reason: string };
+  /** identity → content hash, for the identities already pushed among `keys`. */
+  function hashesOf(keys: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < keys.length; i += IDENTITY_CHUNK) {
+      const chunk = keys.slice(i, i + IDENTITY_CHUNK);
+      const pad = chunk[0] as string;
+      while (chunk.length < IDENTITY_CHUNK) chunk.push(pad);
+      for (const r of knownHashes.all(...chunk)) out.set(r.dedupe_key, r.content_sha256);
+    }
+    return out;
+  }
 
-  const one = db.transaction(
-    (e: PushEvent, identity: string, sourceRef: string, apiKeyId: string): Outcome => {
-      const hash = pushContentHash(e);
-      const seen = knownHash.get(identity);
-      if (seen)
-        return seen.content_sha256 === hash || e.edgeId !== undefined
-          ? { status: "duplicate" }
-          : { status: "conflict" };
-      const event: UsageEvent = {
-        provider: e.provider,
-        model: e.model,
-        api: null,
-        messageTsMs: e.timestampMs,
-        responseId: e.responseId ?? null,
-        input: e.input,
-        output: e.output,
-        cacheRead: e.cacheRead,
-        cacheWrite: e.cacheWrite,
-        totalTokens: e.input + e.output + e.cacheRead + e.cacheWrite,
-        reasoningTokens: null,
-        stopReason: e.success ? null : "error",
-        isError: !e.success,
-        errorMessage: e.errorMessage ? e.errorMessage.slice(0, 300) : null,
-        recordedCostUsd: e.costUsd ?? null,
-        ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
-        recordedCostOrigin:
-          e.costUsd != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
-        agentId: e.agentId,
-        sessionId: e.sessionId ?? null,
-        sessionKey: e.sessionKey ?? null,
-        accountId: e.userId,
-        source: "push",
-        sourceRef,
-        dedupeKey: identity,
-      };
-      const before = billed.length;
+  /** Remembers each candidate's content hash (padding repeats the chunk's first row: a no-op). */
+  function remember(list: readonly Candidate[], apiKeyId: string, nowMs: number): void {
+    for (let i = 0; i < list.length; i += IDENTITY_CHUNK) {
+      const chunk = list.slice(i, i + IDENTITY_CHUNK);
+      const pad = chunk[0] as Candidate;
+      while (chunk.length < IDENTITY_CHUNK) chunk.push(pad);
+      rememberHashes.run(...chunk.flatMap((c) => [c.identity, c.hash, apiKeyId, nowMs]));
+    }
+  }
+
+  function usageEventOf(e: PushEvent, identity: string, sourceRef: string): UsageEvent {
+    return {
+      provider: e.provider,
+      model: e.model,
+      api: null,
+      messageTsMs: e.timestampMs,
+      responseId: e.responseId ?? null,
+      input: e.input,
+      output: e.output,
+      cacheRead: e.cacheRead,
+      cacheWrite: e.cacheWrite,
+      totalTokens: e.input + e.output + e.cacheRead + e.cacheWrite,
+      reasoningTokens: null,
+      stopReason: e.success ? null : "error",
+      isError: !e.success,
+      errorMessage: e.errorMessage ? e.errorMessage.slice(0, 300) : null,
+      recordedCostUsd: e.costUsd ?? null,
+      ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
+      recordedCostOrigin: e.costUsd != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
+      agentId: e.agentId,
+      sessionId: e.sessionId ?? null,
+      sessionKey: e.sessionKey ?? null,
+      accountId: e.userId,
+      source: "push",
+      sourceRef,
+      dedupeKey: identity,
+    };
+  }
+
+  /** The per-event checks; a candidate for the biller, or the event's `rejected` result. */
+  function check(
+    item: unknown,
+    index: number,
+    sourceRef: string,
+    apiKeyId: string,
+    nowMs: number,
+  ): Candidate | (PushResult & { status: "rejected" }) {
+    const rawKey = (item as { idempotencyKey?: unknown } | null)?.idempotencyKey;
+    const keyForResult = typeof rawKey === "string" ? rawKey.slice(0, 200) : null;
+    const parsed = pushEventSchema.safeParse(item);
+    if (!parsed.success) {
+      return {
+        index,
+        idempotencyKey: keyForResult,
+        status: "rejected",
+        reason: formatZodIssues(parsed.error.issues, "event"),
+      } satisfies PushResult;
+    }
+    const e = parsed.data;
+    const rejected = (reason: string) =>
+      ({ index, idempotencyKey: e.idempotencyKey, status: "rejected", reason }) satisfies PushResult;
+    try {
+      assertAccountId(e.userId);
+    } catch (err) {
+      return rejected((err as Error).message);
+    }
+    const fromEdge = e.edgeId !== undefined;
+    if (fromEdge && !METER_KEY_RE.test(e.idempotencyKey))
+      return rejected("an edge meter's event (edgeId) must carry the call's identity as its idempotencyKey");
+    if (
+      !fromEdge &&
+      (e.timestampMs < nowMs - PUSH_MAX_AGE_MS || e.timestampMs > nowMs + PUSH_MAX_FUTURE_MS)
+    ) {
+      return rejected(
+        `timestampMs ${e.timestampMs} is outside the push window (server time − 30 days … + 10 minutes)`,
+      );
+    }
+    let identity: string;
+    if (METER_KEY_RE.test(e.idempotencyKey)) {
+      identity = meterIdentityOf(e);
+      if (identity !== e.idempotencyKey)
+        return rejected(
+          "idempotencyKey has the transcript meter's identity format but is not this event's identity (provider, model, timestampMs, token counts, responseId)",
+        );
+    } else identity = pushIdentity(apiKeyId, e.agentId, e.idempotencyKey);
+    const ref = fromEdge ? `edge:${e.edgeId}:${sourceRef}#${index}` : `${sourceRef}#${index}`;
+    return { index, e, identity, hash: pushContentHash(e), event: usageEventOf(e, identity, ref) };
+  }
+
+  const CONFLICT = "this idempotencyKey was already used with different content; nothing billed";
+  /** `duplicate`, or `conflict` when the content differs (an edge meter's repeat is always a duplicate). */
+  const repeatOf = (c: Candidate, knownHash: string): PushResult => {
+    const base = { index: c.index, idempotencyKey: c.e.idempotencyKey, dedupeKey: c.identity };
+    return knownHash === c.hash || c.e.edgeId !== undefined
+      ? { ...base, status: "duplicate" }
+      : { ...base, status: "conflict", reason: CONFLICT };
+  };
+
+  /**
+   * The write: `checked` events (the others already have their `rejected` result in `results`).
+   * Fills in `results` for each of them; PostgreSQL may run it more than once (after a lost race).
+   */
+  const batchTx = db.transaction(
+    (checked: readonly Candidate[], results: PushResult[], apiKeyId: string, nowMs: number): PushResult[] => {
+      billed.length = 0; // PostgreSQL runs this again after a lost race: start clean
+      const known = hashesOf([...new Set(checked.map((c) => c.identity))]);
+      const fresh: Candidate[] = [];
+      const firstOf = new Map<string, Candidate>();
+      const repeats: { c: Candidate; first: Candidate }[] = [];
+      for (const c of checked) {
+        const seen = known.get(c.identity);
+        const first = firstOf.get(c.identity);
+        if (seen !== undefined) results[c.index] = repeatOf(c, seen);
+        else if (first) repeats.push({ c, first });
+        else {
+          firstOf.set(c.identity, c);
+          fresh.push(c);
+        }
+      }
+      if (fresh.length === 0) return fillRepeats(results, repeats, new Map());
+
       const { result, outcomes } = biller.billWithOutcomes({
-        events: [event],
+        events: fresh.map((c) => c.event),
         rejects: [],
         sessions: [],
         stats: {},
       });
-      const outcome = outcomes[0];
-      // Billed by the transcript meter already (it stores no content hash): a duplicate.
-      if (outcome === "duplicate") return { status: "duplicate" };
-      rememberHash.run(identity, hash, apiKeyId, now());
-      if (outcome === "held") return { status: "held", reason: result.heldReasons[0]?.reason ?? "held" };
-      const b = billed[before];
-      if (!b) throw new Error("biller reported billed without an event");
-      const anomaly = result.anomalies[0]?.reason;
-      return { status: "billed", b, ...(anomaly ? { anomaly } : {}) };
+      const billedByKey = new Map(billed.map((b) => [b.dedupeKey, b]));
+      const heldReason = new Map(result.heldReasons.map((h) => [h.sourceRef, h.reason]));
+      const anomalyOf = new Map(result.anomalies.map((a) => [a.sourceRef, a.reason]));
+      const outcomeOf = new Map<string, string>();
+      const toRemember: Candidate[] = [];
+      fresh.forEach((c, i) => {
+        const outcome = outcomes[i];
+        const base = { index: c.index, idempotencyKey: c.e.idempotencyKey, dedupeKey: c.identity };
+        outcomeOf.set(c.identity, outcome ?? "duplicate");
+        // Billed by the transcript meter already (it stores no content hash): a duplicate.
+        if (outcome !== "billed" && outcome !== "held") {
+          results[c.index] = { ...base, status: "duplicate" };
+          return;
+        }
+        toRemember.push(c);
+        if (outcome === "held") {
+          results[c.index] = { ...base, status: "held", reason: heldReason.get(c.event.sourceRef) ?? "held" };
+          return;
+        }
+        const b = billedByKey.get(c.identity);
+        if (!b) throw new Error("biller reported billed without an event");
+        const anomaly = anomalyOf.get(c.event.sourceRef);
+        results[c.index] = {
+          ...base,
+          status: "billed",
+          chargeMicroCredits: b.chargeMicroCredits,
+          balanceMicroCredits: b.balanceMicroCredits,
+          ...(anomaly ? { anomaly } : {}),
+        };
+      });
+      remember(toRemember, apiKeyId, nowMs);
+      return fillRepeats(results, repeats, outcomeOf);
     },
   );
 
-  const batchTx = db.transaction((raw: unknown[], sourceRef: string, apiKeyId: string): PushResult[] =>
-    raw.map((item, index): PushResult => {
-      const rawKey = (item as { idempotencyKey?: unknown } | null)?.idempotencyKey;
-      const keyForResult = typeof rawKey === "string" ? rawKey.slice(0, 200) : null;
-      const parsed = pushEventSchema.safeParse(item);
-      if (!parsed.success) {
-        return {
-          index,
-          idempotencyKey: keyForResult,
-          status: "rejected",
-          reason: formatZodIssues(parsed.error.issues, "event"),
-        };
-      }
-      const e = parsed.data;
-      const rejected = (reason: string): PushResult => ({
-        index,
-        idempotencyKey: e.idempotencyKey,
-        status: "rejected",
-        reason,
-      });
-      try {
-        assertAccountId(e.userId);
-      } catch (err) {
-        return rejected((err as Error).message);
-      }
-      const nowMs = now();
-      const fromEdge = e.edgeId !== undefined;
-      if (fromEdge && !METER_KEY_RE.test(e.idempotencyKey))
-        return rejected(
-          "an edge meter's event (edgeId) must carry the call's identity as its idempotencyKey",
-        );
-      if (
-        !fromEdge &&
-        (e.timestampMs < nowMs - PUSH_MAX_AGE_MS || e.timestampMs > nowMs + PUSH_MAX_FUTURE_MS)
-      ) {
-        return rejected(
-          `timestampMs ${e.timestampMs} is outside the push window (server time − 30 days … + 10 minutes)`,
-        );
-      }
-      let identity: string;
-      if (METER_KEY_RE.test(e.idempotencyKey)) {
-        identity = meterIdentityOf(e);
-        if (identity !== e.idempotencyKey)
-          return rejected(
-            "idempotencyKey has the transcript meter's identity format but is not this event's identity (provider, model, timestampMs, token counts, responseId)",
-          );
-      } else identity = pushIdentity(apiKeyId, e.agentId, e.idempotencyKey);
-      const mark = billed.length;
-      try {
-        const ref = fromEdge ? `edge:${e.edgeId}:${sourceRef}#${index}` : `${sourceRef}#${index}`;
-        const o = one(e, identity, ref, apiKeyId);
-        const base = { index, idempotencyKey: e.idempotencyKey, dedupeKey: identity };
-        switch (o.status) {
-          case "billed":
-            return {
-              ...base,
-              status: "billed",
-              chargeMicroCredits: o.b.chargeMicroCredits,
-              balanceMicroCredits: o.b.balanceMicroCredits,
-              ...(o.anomaly ? { anomaly: o.anomaly } : {}),
+  /**
+   * A repeat of an identity earlier in the same request: compared with that event's content when
+   * it was billed or held; a duplicate when the biller found it billed before (no hash stored).
+   */
+  function fillRepeats(
+    results: PushResult[],
+    repeats: readonly { c: Candidate; first: Candidate }[],
+    outcomeOf: ReadonlyMap<string, string>,
+  ): PushResult[] {
+    for (const { c, first } of repeats) {
+      const o = outcomeOf.get(first.identity);
+      results[c.index] =
+        o === "billed" || o === "held"
+          ? repeatOf(c, first.hash)
+          : {
+              index: c.index,
+              idempotencyKey: c.e.idempotencyKey,
+              dedupeKey: c.identity,
+              status: "duplicate",
             };
-          case "duplicate":
-            return { ...base, status: "duplicate" };
-          case "conflict":
-            return {
-              ...base,
-              status: "conflict",
-              reason: "this idempotencyKey was already used with different content; nothing billed",
-            };
-          default:
-            return { ...base, status: "held", reason: o.reason };
-        }
-      } catch (err) {
-        // The event's savepoint rolled back; the other events are unaffected.
-        billed.length = mark;
-        return rejected((err as Error).message);
-      }
-    }),
-  );
+    }
+    return results;
+  }
 
   return {
     /**
-     * Bills a batch (already checked to hold 1..MAX_PUSH_BATCH items); one result per item,
-     * in order. `sourceRef` says who pushed it (stored on each usage row), e.g.
+     * Bills a batch (already checked to hold 1..MAX_PUSH_BATCH items) in one transaction; one
+     * result per item, in order. `sourceRef` says who pushed it (stored on each usage row), e.g.
      * `push:<keyId>:<requestId>`; `apiKeyId` scopes ordinary idempotency keys (see `pushIdentity`).
+     * @throws the database's error when the transaction itself fails (nothing is kept).
      */
     ingest(raw: unknown[], sourceRef: string, apiKeyId = "default"): PushResult[] {
       billed.length = 0;
-      const results = batchTx.immediate(raw, sourceRef, apiKeyId);
+      // The per-event checks need no database: done before the write lock is taken.
+      const nowMs = now();
+      const results: PushResult[] = new Array(raw.length);
+      const checked: Candidate[] = [];
+      raw.forEach((item, index) => {
+        const c = check(item, index, sourceRef, apiKeyId, nowMs);
+        if ("status" in c) results[index] = c;
+        else checked.push(c);
+      });
+      if (checked.length > 0) batchTx.immediate(checked, results, apiKeyId, nowMs);
       const done = billed.splice(0);
       if (done.length > 0) opts.onBilled?.(done);
       return results;

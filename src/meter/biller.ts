@@ -64,6 +64,8 @@ export interface BillerOptions {
 
 export interface BilledEvent {
   usageId: number;
+  /** The call's identity (its usage row's `dedupe_key`). */
+  dedupeKey: string;
   accountId: string;
   agentId: string;
   chargeMicroCredits: MicroCredits;
@@ -128,6 +130,18 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     "SELECT 1 AS one FROM usage_archived_keys WHERE dedupe_key = ?",
   );
 
+  /**
+   * How a batch learns which of its dedupe keys are already billed. Null: one SELECT per key
+   * (isolated retry). A set: the keys found by one lookup of the whole batch. NONE_BILLED
+   * (optimistic mode): no lookup at all; the UNIQUE constraints on `usage_events.dedupe_key`
+   * and on the entry's idempotency key answer instead, by throwing, and the whole batch is then
+   * rolled back and billed again with the lookup. Keys billed earlier in the same batch are
+   * caught by `groups.has`.
+   */
+  let billedKeys: ReadonlySet<string> | null = null;
+  /** Optimistic mode while the last batch had no duplicate: a backlog pays no lookup per call. */
+  let optimistic = true;
+
   function hold(
     e: UsageEvent,
     key: string,
@@ -136,6 +150,11 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     result: BillResult,
     quote: { cost: bigint | null; charge: bigint | null; source: string | null; version: string | null },
   ): EventOutcome {
+    // Optimistic mode looked nothing up: a call billed before must stay a duplicate, not be held.
+    if (billedKeys === NONE_BILLED && usage.idByDedupeKey(key) !== null) {
+      result.duplicates++;
+      return "duplicate";
+    }
     reviewNonEmpty = true;
     if (
       !review.hold({
@@ -176,7 +195,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   ): EventOutcome {
     if (
       groups.has(key) ||
-      usage.idByDedupeKey(key) !== null ||
+      (billedKeys ? billedKeys.has(key) : usage.idByDedupeKey(key) !== null) ||
       (reviewNonEmpty && review.claimed(key)) ||
       (archivedNonEmpty && archivedKey.get(key) !== undefined)
     ) {
@@ -325,6 +344,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
             running -= c.charge;
             billed.push({
               usageId: 0, // set below, once the rows are written
+              dedupeKey: c.row.dedupe_key,
               accountId: g.accountId,
               agentId: c.row.agent_id,
               chargeMicroCredits: toMicroCredits(c.charge, "charge"),
@@ -361,7 +381,13 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   );
 
   const billTx = db.transaction(
-    (batch: SourceBatch, result: BillResult, billed: BilledEvent[], isolate: boolean): EventOutcome[] => {
+    (
+      batch: SourceBatch,
+      result: BillResult,
+      billed: BilledEvent[],
+      mode: "optimistic" | "lookup" | "isolate",
+    ): EventOutcome[] => {
+      const isolate = mode === "isolate";
       const nowMs = now();
       reviewNonEmpty = anyReview.get() !== undefined;
       archivedNonEmpty = anyArchived.get() !== undefined;
@@ -370,11 +396,20 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       const poster = ledger.batchPoster();
       const groups = createGroups(poster, billed);
       const outcomes: EventOutcome[] = [];
-      for (const e of batch.events) {
-        if (!isolate) {
-          outcomes.push(billOne(e, e.dedupeKey ?? dedupeKey(e), nowMs, poster, groups, result));
-          continue;
+      if (!isolate) {
+        // A key that cannot be computed throws here: the batch is retried isolated, as before.
+        const keys = batch.events.map((e) => e.dedupeKey ?? dedupeKey(e));
+        billedKeys = mode === "optimistic" ? NONE_BILLED : usage.billedAmong(keys);
+        try {
+          for (let i = 0; i < batch.events.length; i++)
+            outcomes.push(
+              billOne(batch.events[i] as UsageEvent, keys[i] as string, nowMs, poster, groups, result),
+            );
+        } finally {
+          billedKeys = null;
         }
+      }
+      for (const e of isolate ? batch.events : []) {
         let key: string;
         try {
           key = e.dedupeKey ?? dedupeKey(e);
@@ -421,14 +456,25 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     let billed: BilledEvent[] = [];
     let outcomes: EventOutcome[];
     try {
-      outcomes = billTx.immediate(batch, result, billed, false);
+      try {
+        outcomes = billTx.immediate(batch, result, billed, optimistic ? "optimistic" : "lookup");
+      } catch (err) {
+        if (!optimistic || !isUniqueViolation(err)) throw err;
+        // Optimistic mode met a call billed before: nothing of the attempt was kept (the
+        // transaction rolled back); bill the batch again, looking its keys up first.
+        optimistic = false;
+        result = emptyResult();
+        billed = [];
+        outcomes = billTx.immediate(batch, result, billed, "lookup");
+      }
     } catch (err) {
       if (isDatabaseFailure(err) || batch.events.length === 0) throw err;
       // A poison event threw: retry with one savepoint per event, holding the one(s) that throw.
       result = emptyResult();
       billed = [];
-      outcomes = billTx.immediate(batch, result, billed, true);
+      outcomes = billTx.immediate(batch, result, billed, "isolate");
     }
+    optimistic = result.duplicates === 0;
     if (billed.length > 0) opts.onBilled?.(billed);
     return { result, outcomes };
   }
@@ -487,6 +533,14 @@ function modelsNote(calls: readonly { row: NewUsageEventRow }[]): string {
   for (const c of calls) models.add(`${c.row.provider}/${c.row.model}`);
   if (models.size === 1) return ` (${models.values().next().value})`;
   return ` (${models.size} models)`;
+}
+
+/** No key of the batch is billed yet (optimistic mode: see `billedKeys` in createBiller). */
+const NONE_BILLED: ReadonlySet<string> = new Set();
+
+/** A UNIQUE constraint refused a row (a dedupe key or an entry's idempotency key already used). */
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === "SQLITE_CONSTRAINT_UNIQUE";
 }
 
 /** SQLite-level failures (disk full, locked, I/O, read-only, corrupt): the batch must fail, not be held. */

@@ -1,4 +1,5 @@
 import { type Db, isPostgres } from "../db/index.js";
+import { AppError, ErrorCode } from "../errors.js";
 
 /**
  * One billed call of an account as the API and `report --previews` show it: what it was, what it
@@ -86,10 +87,26 @@ export function recentCalls(
  * Removes every stored preview of one account (`creditgate purge-previews <user>`): nulls both
  * preview columns of its usage rows and drops the previews from its calls held for review. Billing
  * is untouched. Returns the usage rows that had a preview. One transaction.
+ * @throws AppError(NotFound) for an id with no account, usage row or held call (a typo must not
+ *   look like a successful purge).
  */
 export function purgePreviews(db: Db, accountId: string): { rows: number; held: number } {
+  // A mistyped id would purge nothing and look like success: refuse an id creditgate never saw.
+  const known = db
+    .prepare(
+      `SELECT 1 AS one FROM accounts WHERE id = ?
+       UNION ALL SELECT 1 FROM usage_events WHERE account_id = ?
+       UNION ALL SELECT 1 FROM usage_review WHERE account_id = ? LIMIT 1`,
+    )
+    .get(accountId, accountId, accountId);
+  if (!known)
+    throw new AppError(
+      ErrorCode.NotFound,
+      `no user ${JSON.stringify(accountId)}: it has no account, usage or held call (ids look like telegram:123); nothing purged`,
+    );
   // The text must not survive in the file: SQLite's secure_delete zeroes the freed cells the
-  // updates leave behind, and a TRUNCATE checkpoint moves the new pages into the database file
+  // updates leave behind (every connection runs with secure_delete = FAST, src/db/open.ts, so page
+  // splits left no stale copies either; rows written before that may, until a VACUUM), and a TRUNCATE checkpoint moves the new pages into the database file
   // and empties the WAL, which still holds the old page images (SQLite only; PostgreSQL's
   // VACUUM is the operator's).
   const sqlite = !isPostgres(db);
@@ -99,7 +116,7 @@ export function purgePreviews(db: Db, accountId: string): { rows: number; held: 
     return purgeIn(db, accountId);
   } finally {
     if (sqlite) {
-      db.pragma(`secure_delete = ${Number(previous) ? "ON" : "OFF"}`);
+      db.pragma(`secure_delete = ${["OFF", "ON", "FAST"][Number(previous)] ?? "FAST"}`);
       db.pragma("wal_checkpoint(TRUNCATE)");
     }
   }

@@ -41,10 +41,66 @@ function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
+/** Dates (and date-times) that the long-number rule must leave: 2026-11-30, 30/11/2026, 2026.11.30 10 30. */
+const DATE_LIKE =
+  /^(?:(?:19|20)\d{2}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])|(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.](?:19|20)\d{2}|(?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])[-/.](?:19|20)\d{2})(?:[ T]\d{1,2}(?:[:.]?\d{2}(?:[:.]?\d{2})?)?)?$/;
+
+/**
+ * The card in a run of digit groups: the whole run when Luhn-valid, else the longest prefix of
+ * whole groups with 13-19 digits that is (the rest — an expiry or CVV typed after — is kept for
+ * the next rules). Null when no prefix is a card.
+ */
+function cardIn(run: string): string | null {
+  const digits = run.replace(/\D/g, "");
+  if (digits.length <= 19 && luhnValid(digits)) return "[card]";
+  const ends: number[] = [];
+  for (const m of run.matchAll(/\d+/g)) ends.push((m.index ?? 0) + m[0].length);
+  for (let i = ends.length - 1; i >= 0; i--) {
+    const end = ends[i] as number;
+    const d = run.slice(0, end).replace(/\D/g, "");
+    if (d.length >= 13 && d.length <= 19 && luhnValid(d)) return `[card]${run.slice(end)}`;
+  }
+  return null;
+}
+
+/**
+ * True for an IPv4 address in a form `inet_aton` accepts and people paste: a dotted quad
+ * (decimal, or parts in hex `0x7f` or octal `0177`), or 1-3 parts when one of them is hex
+ * (`0x7f.1`, `0x7f000001`, a 32-bit hex number of 7-8 digits). All-decimal 1-3 part forms are
+ * versions and counts, not addresses.
+ */
+function ipv4Like(m: string): boolean {
+  if (isIPv4(m)) return true;
+  const parts = m.split(".");
+  const hasHex = parts.some((p) => /^0x/i.test(p));
+  if (parts.length !== 4 && !hasHex) return false;
+  if (parts.length === 1) return /^0x[0-9a-f]{7,8}$/i.test(m);
+  const vals = parts.map((p) =>
+    /^0x[0-9a-f]+$/i.test(p)
+      ? Number.parseInt(p, 16)
+      : /^0[0-7]+$/.test(p)
+        ? Number.parseInt(p, 8)
+        : /^\d+$/.test(p)
+          ? Number(p)
+          : Number.NaN,
+  );
+  if (vals.some((v) => !Number.isFinite(v))) return false;
+  if (!hasHex && !parts.some((p) => /^0\d/.test(p))) return false; // plain decimals: isIPv4 said no
+  const last = vals[vals.length - 1] as number;
+  const lastMax = 2 ** (8 * (5 - vals.length)) - 1;
+  return vals.slice(0, -1).every((v) => v <= 255) && last <= lastMax;
+}
+
 const CURRENCY_CODES =
   "USD|EUR|GBP|JPY|CNY|INR|MXN|ARS|BRL|CLP|COP|PEN|UYU|CAD|AUD|NZD|CHF|SEK|NOK|DKK|PLN|CZK|HUF|RUB|TRY|ZAR|KRW|SGD|HKD|BTC|ETH|USDT|USDC";
-const CURRENCY_WORDS = "dollars?|d[óo]lares|euros?|pesos?|pounds?|reais|reales|yen|rupees?|francs?|bucks";
-const AMOUNT = String.raw`\d[\d.,'’ ]*\d|\d`;
+const CURRENCY_WORDS =
+  "dollars?|d[óo]lares|d[óo]lar|euros?|pesos?|pounds?|quid|reais|real|reales|yen|yuan|rupees?|rupias?|francs?|francos?|bucks|soles|sol|bol[ií]vares|guaran[ií]es|pence|cents?|centavos?|c[ée]ntimos?|rubles?|roubles?|lira|liras|won|baht|rand|krona|kronor|krone|kroner|zloty|z[łl]otys?|satoshis?|bitcoins?|ether";
+const AMOUNT = String.raw`\d[\d.,'’ ]{0,30}\d|\d`;
+/** A magnitude after an amount: `3k`, `3.5M`, `2 mil`, `1.2 million`, `5 grand`, `3bn`. */
+const MAGNITUDE = String.raw`(?:\s?(?:k|K|M|MM|mm|bn|B)\b|\s(?:mil|million|millones|millions|mill[õo]es|thousand|mille|grand|billion|bn)\b)`;
+/** Amounts in words (English, Spanish, Portuguese, French): `twenty dollars`, `cinco pesos`. */
+const NUMBER_WORDS =
+  "(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|un|una|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|veinte|treinta|cuarenta|cincuenta|cien|ciento|mil|millones|um|dois|três|quatro|sete|oito|nove|dez|vinte|cem|deux|trois|quatre|cinq|sept|huit|neuf|dix|vingt|cent|mille)";
 
 /**
  * The rules, in order. Secrets and tokens go first (they contain digits and `@`), then emails,
@@ -59,9 +115,31 @@ const RULES: Rule[] = [
   },
   { name: "jwt", re: /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, to: put("secret") },
   {
-    name: "auth-header",
-    re: /\b(bearer|basic|token|authorization:?)(\s+)[A-Za-z0-9._~+/=-]{8,}/gi,
-    to: (_m, word, sp) => `${word}${sp}[secret]`,
+    // `Authorization:` / `Proxy-Authorization:` headers: the whole credential after an optional
+    // scheme, whatever its length (`Token abc123`).
+    name: "authorization-header",
+    re: /\b((?:proxy-)?authorization\s*[:=]\s*["']?(?:(?:bearer|basic|token|digest|apikey|api-key|negotiate|ntlm|hmac|aws4-hmac-sha256|sso-key)\s+)?)(?:[A-Za-z]+=(?:"[^"]*"|[^\s,"']+)|[^\s"']+)(?:\s*,\s*[A-Za-z]+=(?:"[^"]*"|[^\s,"']+))*/gi,
+    to: (_m, head) => `${head}[secret]`,
+  },
+  {
+    // A scheme word then a credential-shaped value (digits, or long, or base64 padding); `the
+    // bearer of news` and `a token limit` stay.
+    name: "auth-scheme",
+    re: /\b(bearer|basic|token|digest|apikey)(\s+)([A-Za-z0-9._~+/=-]{6,})/gi,
+    to: (_m, word, sp, value) =>
+      /\d/.test(value) ||
+      value.length >= 16 ||
+      value.endsWith("=") ||
+      (value.length >= 8 && /[a-z]/.test(value) && /[A-Z]/.test(value))
+        ? `${word}${sp}[secret]`
+        : null,
+  },
+  {
+    // Cookie headers and pasted cookie strings: every `name=value` pair's value.
+    name: "cookie",
+    re: /\b((?:set-)?cookie\s*:\s*)([^\s;=]+=)[^\s;]*((?:;\s*[^\s;=]+(?:=[^\s;]*)?)*)/gi,
+    to: (_m, head, first, rest) =>
+      `${head}${first}[secret]${rest.replace(/(;\s*(?!(?:path|domain|expires|max-age|samesite)=)[^\s;=]+=)[^\s;]*/gi, "$1[secret]")}`,
   },
   {
     name: "url-credentials",
@@ -74,16 +152,47 @@ const RULES: Rule[] = [
     to: put("secret"),
   },
   {
+    // A password-like keyword in several languages, then the rest of its clause (a pass phrase
+    // has spaces: `password: correct horse battery staple`), up to 80 characters, a sentence
+    // end or a joining word.
+    name: "pass-phrase",
+    re: /(?<![\p{L}\p{N}])((?:[A-Za-z]+[_-])?(?:password|passwort|passwd|passphrase|pass phrase|passcode|contraseña|contrasena|clave|senha|palavra-passe|mot de passe|kennwort|wachtwoord|parola|пароль|密码|パスワード)(?:[_-][A-Za-z0-9]+){0,2})(["']?\s*[:=]\s*|\s+(?:is|es|est|é|ist|era|was|:)\s+|\s+)((?:"[^"]*"|'[^']*'|(?:(?![.;,!?](?:\s|$))(?!\s(?:and|y|et|e|und|but|pero|mais|mas|then|luego|por favor|please)(?:\s|$))(?!\s[^\s=:]*[=:])(?!\s?[{}[\]])[^\n]){1,80}))/giu,
+    to: (_m, key, sep, value) => {
+      // `the password field`, `password reset`: a bare space only counts before a value with a
+      // digit or symbol (`senha minhacasa123`); `:`, `=` and `is` always do.
+      const first = value.startsWith('"') || value.startsWith("'") ? value : (value.split(" ")[0] ?? "");
+      if (/^\s+$/.test(sep) && !/[\d\W_]/u.test(first)) return null;
+      // `KEY=value` (env, query strings) holds no spaces: only its first word is the secret.
+      if (sep.includes("=")) return `${key}${sep}[secret]${value.slice(first.length)}`;
+      return `${key}${sep}[secret]`;
+    },
+  },
+  {
+    // Card security data next to its keyword: CVV/CVC/CSC/CID and PIN codes, expiry dates.
+    name: "card-extras",
+    re: /\b(cvv2?|cvc2?|csc|cid|cav2|security code|c[óo]digo de seguridad|pin(?: code| number)?|nip|exp(?:iry|iration)?(?: date)?|exp\.|valid (?:thru|through|until)|good thru|vence|vencimiento|validade|expira)(\s*[:#=]?\s*)(\d{3,6}\b|\d{1,2}\s?[/-]\s?(?:\d{4}|\d{2})\b)/gi,
+    to: (_m, word, sep) => `${word}${sep}[secret]`,
+  },
+  {
     name: "key-value",
     // The key may be part of a longer identifier (`DB_PASSWORD`, `MYSQL_ROOT_PASSWORD`,
     // `ACCESS_TOKEN`, `SECRET_KEY_BASE`) and quoted (`"password": "…"` in pasted JSON). Bounded
     // suffix and no prefix group: linear time on 64 KiB of `password_password_…`.
-    re: /(?<![A-Za-z0-9])((?:api[_-]?key|apikey|secret|client[_-]?secret|password|passwd|pwd|passphrase|access[_-]?key|auth[_-]?token|token|contraseña|senha|passwort|clave)(?:[_-][A-Za-z0-9]+){0,3})(["']?\s*[:=]\s*|\s+(?:is|es)\s+)("[^"]*"|'[^']*'|\S+)/gi,
+    re: /(?<![A-Za-z0-9])((?:api[_-]?key|apikey|secret|client[_-]?secret|password|passwd|pwd|passphrase|access[_-]?key|auth[_-]?token|token|contraseña|senha|passwort|clave|session[_-]?id|sessionid|sid|jsessionid|phpsessid|csrf[_-]?token|xsrf[_-]?token|refresh[_-]?token|id[_-]?token|private[_-]?key|signing[_-]?key)(?:[_-][A-Za-z0-9]+){0,3})(["']?\s*[:=]\s*|\s+(?:is|es)\s+)(?!\[secret\])("[^"]*"|'[^']*'|\S+)/gi,
     to: (_m, key, sep) => `${key}${sep}[secret]`,
   },
   {
+    // Any script (IDN: `josé@exámple.com`, `用户@例子.广告`), `%40` for `@`, and written-out
+    // forms: `jane [at] example [dot] com`, `jane (at) example.com`.
     name: "email",
-    re: /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+(?:@|\s?\[at\]\s?|\s\(at\)\s)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g,
+    re: /[\p{L}\p{N}\p{M}!#$%&'*+/=?^_`{|}~.-]{1,64}(?:@|%40|\s?[[({<]\s?(?:at|arroba)\s?[\])}>]\s?)[\p{L}\p{N}\p{M}-]{1,63}(?:(?:\.|\s?[[({<]\s?(?:dot|punto|ponto|point)\s?[\])}>]\s?)[\p{L}\p{N}\p{M}-]{1,63}){0,8}(?:\.|\s?[[({<]\s?(?:dot|punto|ponto|point)\s?[\])}>]\s?)\p{L}{2,}/gu,
+    to: put("email"),
+  },
+  {
+    // `jane at example dot com`: the word `at` only counts with a written-out `dot` (so `look at
+    // google.com` stays).
+    name: "email-words",
+    re: /(?<![\p{L}\p{N}])[\p{L}\p{N}._+-]{1,64}\s+(?:at|arroba|chez)\s+[\p{L}\p{N}-]{1,63}(?:\s+(?:dot|punto|ponto|point)\s+[\p{L}\p{N}-]{1,63}){1,8}(?![\p{L}\p{N}])/giu,
     to: put("email"),
   },
   {
@@ -92,40 +201,65 @@ const RULES: Rule[] = [
     to: put("account"),
   },
   {
+    // 13-19 digits with any one separator between digits (space, `-`, `/`, `_`, `.`), Luhn-valid;
+    // when the run is longer (an expiry or CVV typed right after), the longest Luhn-valid prefix
+    // of whole groups is the card and the rest is left to the next rules.
     name: "card",
-    re: /(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d])/g,
-    to: (m) => (luhnValid(m.replace(/\D/g, "")) ? "[card]" : null),
+    re: /(?<![\d.+])\d(?:[ \-/_.]?\d){12,23}(?!\d)/g,
+    to: (m) => cardIn(m),
   },
   {
+    // What follows a card is its expiry and security code (`[card] 12/27 123`, `[card], exp
+    // 12/27`): up to three such tokens right after it.
+    name: "card-tail",
+    re: /(\[card\])((?:\s?[,;]?\s?(?:exp\.?\s?)?(?:\d{1,2}\s?[/-]\s?(?:\d{4}|\d{2})|\d{3,4})(?![\w/])){1,3})/gi,
+    to: (_m, card) => `${card} [secret]`,
+  },
+  {
+    // Dotted quads, and the other forms `inet_aton` reads: hex or octal parts (`0x7f.0.0.1`,
+    // `0177.0.0.1`) and a 32-bit hex number (`0x7f000001`). All-decimal forms need 4 parts so
+    // versions (`1.2.3`) stay.
     name: "ipv4",
-    re: /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)/g,
-    to: (m) => (isIPv4(m) ? "[ip]" : null),
+    re: /(?<![\w.])(?:(?:0x[0-9a-f]{1,8}|\d{1,10})(?:\.(?:0x[0-9a-f]{1,8}|\d{1,10})){0,3})(?![\w]|\.\w)/gi,
+    to: (m) => (ipv4Like(m) ? "[ip]" : null),
   },
   {
+    // Full, compressed, IPv4-mapped (`::ffff:[ip]`), with a zone (`%eth0`, URL-encoded `%25eth0`).
     name: "ipv6",
-    re: /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:|\[ip\])?(?:%[0-9A-Za-z]+)?(?![0-9A-Fa-f:])/g,
+    re: /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:|\[ip\])?(?:%(?:25)?[0-9A-Za-z._-]+)?(?![0-9A-Fa-f:])/g,
     to: (m) => (isIPv6(m.replace(/%.*$/, "").replace("[ip]", "1.2.3.4")) ? "[ip]" : null),
   },
   {
+    // `/home/u`, `/Users/u`, `/var/home/u`, Windows `C:\Users\u` in any case, with `/` or
+    // escaped `\\` separators; not a URL's `/users/` path (the `/` must start the path).
     name: "home-path",
-    re: /(\/(?:home|Users)\/|\b[A-Za-z]:\\(?:Users|Documents and Settings)\\)([^/\\\s"'`]+)/g,
+    re: /((?<![\w.-])(?:[A-Za-z]:)?(?:\\{1,2}|\/)(?:(?:var|export|usr)\/)?(?:home|users|documents and settings)(?:\\{1,2}|\/))([^/\\\s"'`]+)/gi,
     to: (_m, prefix) => `${prefix}[user]`,
+  },
+  {
+    // `~alice/…` (another user's home) and `~alice:` (scp); `~/…` has no user name to hide.
+    name: "tilde-user",
+    re: /(?<![\w~])~([A-Za-z_][A-Za-z0-9._-]*)(?=[/:])/g,
+    to: () => "~[user]",
   },
   {
     name: "money",
     re: new RegExp(
-      String.raw`(?:[$€£¥₹₩₽¢]|\b(?:US|AR|MX|CA|AU|NZ|HK|S|R)\$)\s?-?(?:${AMOUNT})(?:\s?(?:k|K|M|mil|million|millones|bn))?` +
-        String.raw`|\b(?:${CURRENCY_CODES})\s?-?(?:${AMOUNT})` +
-        String.raw`|(?<![\w.])-?(?:${AMOUNT})\s?(?:[$€£¥₹₩₽]|(?:${CURRENCY_CODES}|${CURRENCY_WORDS})\b)`,
-      "gi",
+      String.raw`(?:[$€£¥₹₩₽¢₺₴₦₱฿₫]|\b(?:US|AR|MX|CA|AU|NZ|HK|S|R|C|A)\$)\s?-?(?:${AMOUNT})${MAGNITUDE}?` +
+        String.raw`|\b(?:${CURRENCY_CODES})\s?-?(?:${AMOUNT})${MAGNITUDE}?` +
+        String.raw`|(?<![\w.])-?(?:${AMOUNT})${MAGNITUDE}?\s?(?:[$€£¥₹₩₽₺₴₦₱฿₫]|(?:${CURRENCY_CODES}|${CURRENCY_WORDS})\b)` +
+        String.raw`|\b(?:${NUMBER_WORDS})(?:[\s-]+(?:and\s+|y\s+|e\s+|et\s+)?(?:${NUMBER_WORDS})){0,6}\s+(?:${CURRENCY_WORDS}|${CURRENCY_CODES})\b`,
+      "giu",
     ),
     to: put("amount"),
   },
   { name: "phone", re: /$^/g, to: put("phone") }, // libphonenumber-js: see redactPhones
   {
+    // Any other run of 7+ digits (account, phone or id numbers in any grouping), except a date
+    // (`2026-11-30`, `30/11/2026`, `2026/11/30`) or a date and time.
     name: "long-number",
-    re: /(?<![\w])\+?\d(?:[\s().-]{0,2}\d){6,}(?![\w])/g,
-    to: put("number"),
+    re: /(?<![\w])\+?\d(?:[\s()./_-]{0,2}\d){6,40}(?![\w])/g,
+    to: (m) => (DATE_LIKE.test(m) ? null : "[number]"),
   },
   { name: "hex-secret", re: /\b[0-9A-Fa-f]{24,}\b/g, to: put("secret") },
   {

@@ -421,7 +421,8 @@ export function createReviewQueue(db: Db) {
   });
 
   const needReason = (reason: string) => {
-    if (!reason.trim()) throw new AppError(ErrorCode.InvalidRequest, "a --reason is required");
+    if (!reason.trim())
+      throw new AppError(ErrorCode.InvalidRequest, "a reason is required (why the call stays unbilled)");
   };
 
   return {

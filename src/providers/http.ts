@@ -1,25 +1,68 @@
 import type { z } from "zod";
 import { type CollectContext, CollectorError } from "./types.js";
 
-/** Longest provider error message kept (characters). */
+/** Longest provider error text kept inside a message (characters). */
 const MAX_MESSAGE = 200;
+
+/**
+ * Longest whole error message stored and shown (characters): the method and path, the status,
+ * the provider's text (at most {@link MAX_MESSAGE}), or every OpenClaw profile and agent database
+ * that could not be used, with why.
+ */
+export const MAX_STORED_MESSAGE = 800;
 
 /**
  * Removes secrets from text a provider sent back (some echo a masked or partial key): the key
  * itself, anything shaped like a provider key (`sk-…`, `sk-or-v1-…`, `sk-ant-admin01-…`), bearer
- * tokens, and control characters. Used on every message before it is stored or logged.
+ * tokens, and control characters; then cut to `max` characters (default 200) at a word boundary
+ * ({@link cutAtWord}). Used on every message before it is stored or logged.
  */
-export function redactSecrets(text: string, key?: string): string {
+export function redactSecrets(text: string, key?: string, max: number = MAX_MESSAGE): string {
   let t = text;
   if (key && key.length >= 4) t = t.split(key).join("[redacted]");
   t = t
     .replace(/\bsk-[A-Za-z0-9_\-*.]{3,}/g, "sk-[redacted]")
     .replace(/\bBearer\s+\S+/gi, "Bearer [redacted]");
   if (key) t = redactKeyFragments(t, key);
-  return t
-    .replace(/\p{Cc}+/gu, " ")
-    .trim()
-    .slice(0, MAX_MESSAGE);
+  return cutAtWord(t.replace(/\p{Cc}+/gu, " ").trim(), max);
+}
+
+/**
+ * `text` cut to at most `max` characters at a word boundary, with "…" when anything was cut
+ * (the ellipsis counts toward `max`). A single word longer than half of `max` is cut inside
+ * it rather than dropping most of the message. Never splits a surrogate pair.
+ */
+export function cutAtWord(text: string, max: number): string {
+  const chars = Array.from(text);
+  if (chars.length <= max) return text;
+  const head = chars.slice(0, max - 1).join("");
+  // the last whitespace that still leaves at least half the room used
+  const space = head.search(/\s\S*$/);
+  const cut = space >= Math.floor(max / 2) ? head.slice(0, space) : head;
+  return `${cut.replace(/[\s,;:.\-–—(]+$/u, "")}…`;
+}
+
+/** Characters of an HTML page's `<title>` kept in an error message. */
+const MAX_TITLE = 80;
+
+/**
+ * An HTML error page (a proxy's or CDN's "502 Bad Gateway", a login wall) summarised: its
+ * `<title>` (tags stripped, basic entities decoded, whitespace collapsed) as
+ * `HTML error page "…"`, or just `HTML error page`; null when `body` is not HTML.
+ */
+export function summariseHtml(body: string): string | null {
+  const head = body.trimStart().slice(0, 512).toLowerCase();
+  if (!head.startsWith("<!doctype html") && !head.startsWith("<html") && !/^<(head|body|title)\b/.test(head))
+    return null;
+  const m = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(body);
+  const title = (m?.[1] ?? "")
+    .replace(/<[^>]*>/g, " ")
+    .replace(/&(amp|lt|gt|quot|#39|apos|nbsp);/g, (_, e: string) =>
+      e === "amp" ? "&" : e === "lt" ? "<" : e === "gt" ? ">" : e === "quot" ? '"' : e === "nbsp" ? " " : "'",
+    )
+    .replace(/\s+/g, " ")
+    .trim();
+  return title ? `HTML error page "${cutAtWord(title, MAX_TITLE)}"` : "HTML error page";
 }
 
 /** Shortest run of the key's characters treated as a fragment of it (a provider echoing part of a key). */
@@ -70,7 +113,10 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | n
   return Number.isNaN(at) ? null : Math.min(Math.max(0, at - nowMs), MAX_RETRY_AFTER_MS);
 }
 
-/** The message of a provider error body: `{error:{message}}` (OpenAI, OpenRouter, DeepSeek, Moonshot, Anthropic). */
+/**
+ * The message of a provider error body: `{error:{message}}` (OpenAI, OpenRouter, DeepSeek,
+ * Moonshot, Anthropic), else an HTML page's summary ({@link summariseHtml}), else the text.
+ */
 function errorMessageOf(body: string): string {
   try {
     const j = JSON.parse(body) as {
@@ -81,10 +127,10 @@ function errorMessageOf(body: string): string {
     if (j.error && typeof j.error.message === "string") return j.error.message;
     if (typeof j.message === "string") return j.message;
   } catch {
-    // not JSON: the text itself (an HTML error page says little); cut to length only after
-    // redaction, so a key straddling the cut is never left half-shown
+    // not JSON: an HTML page (a proxy's 502, a login wall) as its title; other text itself, cut
+    // to length only after redaction, so a key straddling the cut is never left half-shown
   }
-  return body;
+  return summariseHtml(body) ?? body;
 }
 
 const HINT: Partial<Record<number, string>> = {

@@ -14,7 +14,9 @@ export {
   authProfileFiles,
   keyFromOpenClaw,
   lookupOpenClawKey,
+  OPENCLAW_DB_BUSY_TIMEOUT_MS,
   parseSecretRef,
+  readOpenClawAuthDb,
   resolveKey,
   type SecretRef,
 } from "./keys.js";

@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
+import Database from "better-sqlite3";
 import JSON5 from "json5";
 import { z } from "zod";
 import { CollectorError, type ProviderId } from "./types.js";
@@ -18,6 +19,8 @@ export interface OpenClawKeySource {
   enabled: boolean;
   /** State dirs to look in (`~/.openclaw`, …, as the meter finds them). */
   stateDirs: readonly string[];
+  /** Longest wait for a locked OpenClaw agent database, ms (default {@link OPENCLAW_DB_BUSY_TIMEOUT_MS}). */
+  busyTimeoutMs?: number;
 }
 
 /** A key found for a poll; `source` is safe to store and show, `key` never is. */
@@ -44,6 +47,7 @@ const authProfilesSchema = z.object({
         provider: z.string().optional(),
         key: z.unknown().optional(),
         keyRef: z.unknown().optional(),
+        apiKey: z.unknown().optional(),
       })
       .loose(),
   ),
@@ -264,7 +268,22 @@ export interface OpenClawLookup {
 export function authProfileFiles(
   stateDirs: readonly string[],
 ): { agent: string; path: string; stateDir: string }[] {
-  const out: { agent: string; path: string; stateDir: string }[] = [];
+  return agentAuthStores(stateDirs).map((a) => ({ agent: a.agent, path: a.jsonPath, stateDir: a.stateDir }));
+}
+
+/** One agent's two possible credential stores: the SQLite database (OpenClaw 2026.9+) and the legacy JSON file. */
+interface AgentAuthStore {
+  agent: string;
+  stateDir: string;
+  /** `<state>/agents/<agent>/agent/openclaw-agent.sqlite`, table `auth_profile_store`. */
+  dbPath: string;
+  /** `<state>/agents/<agent>/agent/auth-profiles.json`. */
+  jsonPath: string;
+}
+
+/** Every agent dir under the state dirs, the `main` agent's first. */
+function agentAuthStores(stateDirs: readonly string[]): AgentAuthStore[] {
+  const out: AgentAuthStore[] = [];
   for (const dir of stateDirs) {
     let agents: string[];
     try {
@@ -273,34 +292,167 @@ export function authProfileFiles(
       continue;
     }
     agents.sort((a, b) => (a === "main" ? -1 : b === "main" ? 1 : a.localeCompare(b)));
-    for (const agent of agents)
-      out.push({ agent, path: join(dir, "agents", agent, "agent", "auth-profiles.json"), stateDir: dir });
+    for (const agent of agents) {
+      const agentDir = join(dir, "agents", agent, "agent");
+      out.push({
+        agent,
+        stateDir: dir,
+        dbPath: join(agentDir, "openclaw-agent.sqlite"),
+        jsonPath: join(agentDir, "auth-profiles.json"),
+      });
+    }
   }
   return out;
+}
+
+/** How long a read of OpenClaw's agent database waits for a writer's lock before giving up for this poll (ms). */
+export const OPENCLAW_DB_BUSY_TIMEOUT_MS = 2000;
+
+/** The row OpenClaw keeps its whole auth profile store in (`auth_profile_store.store_key`). */
+const AUTH_STORE_KEY = "primary";
+
+/**
+ * Reads the auth profile store OpenClaw 2026.9+ keeps in the agent database: table
+ * `auth_profile_store (store_key TEXT PRIMARY KEY, store_json TEXT NOT NULL, updated_at INTEGER
+ * NOT NULL) STRICT`, row `store_key = 'primary'`, `store_json` = the JSON that
+ * `auth-profiles.json` used to hold (`{ version, profiles }`; order and lastGood live in
+ * `auth_profile_state`). Opened **read-only** (`readonly`, `fileMustExist`, `query_only`; never
+ * created, written, checkpointed or switched out of WAL) in one short read, waiting at most
+ * `busyTimeoutMs` for a writer's lock. Returns `{ store }` (the parsed JSON), `{ none }` when the
+ * database has the table but no store row, or no table (`noTable`), or `{ error }` with a reason
+ * naming the file (locked, not a database, store_json not JSON), never its content. Never throws.
+ */
+export function readOpenClawAuthDb(
+  dbPath: string,
+  busyTimeoutMs: number = OPENCLAW_DB_BUSY_TIMEOUT_MS,
+): { store: unknown } | { none: "noRow" | "noTable" } | { error: string } {
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+    db.pragma("query_only = 1");
+    const table = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'auth_profile_store'")
+      .get();
+    if (!table) return { none: "noTable" };
+    const row = db
+      .prepare("SELECT store_json FROM auth_profile_store WHERE store_key = ?")
+      .get(AUTH_STORE_KEY) as { store_json: unknown } | undefined;
+    if (!row) return { none: "noRow" };
+    if (typeof row.store_json !== "string")
+      return { error: `${dbPath}: auth_profile_store.store_json is not text` };
+    try {
+      return { store: JSON.parse(row.store_json) };
+    } catch {
+      return { error: `${dbPath}: auth_profile_store.store_json is not JSON` };
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? "";
+    if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED")
+      return {
+        error: `${dbPath} is locked by OpenClaw (still busy after ${busyTimeoutMs} ms); tried again at the next poll`,
+      };
+    if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT")
+      return { error: `${dbPath} is not a readable SQLite database (${code}: damaged or not a database)` };
+    if (code === "SQLITE_CANTOPEN")
+      return {
+        error: `${dbPath} cannot be opened read-only (SQLITE_CANTOPEN: run creditgate as the gateway's user, which needs the -shm file of a WAL database)`,
+      };
+    return { error: `${dbPath}: ${code || "unreadable"}` };
+  } finally {
+    try {
+      db?.close();
+    } catch {
+      // closing a read-only connection cannot lose anything
+    }
+  }
+}
+
+/** Reads a legacy `auth-profiles.json`; null when missing or unreadable (as before: the next agent is tried). */
+function readAuthJson(path: string): unknown {
+  try {
+    // a byte-order mark (an editor's save) is not part of the JSON
+    return JSON.parse(readFileSync(path, "utf8").replace(/^\uFEFF/, ""));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One agent's auth profiles: from the SQLite store when the database has a `primary` row (it
+ * wins: OpenClaw 2026.9 imports `auth-profiles.json` into it once and then writes only the
+ * database, so a JSON file next to it is a stale copy), else from `auth-profiles.json` (an older
+ * OpenClaw, or one that has not imported the file yet). A database that exists but cannot be
+ * read (locked, damaged) is an error for this agent, not a reason to trust the possibly stale
+ * JSON; a database without the table (OpenClaw 2026.7–2026.8 kept transcripts there but auth
+ * in JSON) falls back to the JSON, and is an error only when there is no JSON either.
+ */
+function agentProfiles(
+  a: AgentAuthStore,
+  busyTimeoutMs: number,
+):
+  | { profiles: z.infer<typeof authProfilesSchema>["profiles"]; from: "sqlite" | "json" }
+  | { error: string }
+  | null {
+  let noTable = false;
+  if (existsSync(a.dbPath)) {
+    const r = readOpenClawAuthDb(a.dbPath, busyTimeoutMs);
+    if ("error" in r) return r;
+    if ("store" in r) {
+      const parsed = authProfilesSchema.safeParse(r.store);
+      if (!parsed.success) return { error: `${a.dbPath}: the auth_profile_store row has no profiles object` };
+      return { profiles: parsed.data.profiles, from: "sqlite" };
+    }
+    noTable = r.none === "noTable";
+  }
+  const parsed = authProfilesSchema.safeParse(readAuthJson(a.jsonPath));
+  if (parsed.success) return { profiles: parsed.data.profiles, from: "json" };
+  if (noTable && !existsSync(a.jsonPath))
+    return {
+      error: `${a.dbPath} has no auth_profile_store table and there is no auth-profiles.json (an OpenClaw release this reader does not know)`,
+    };
+  return null;
+}
+
+/**
+ * OpenClaw's own normalisation of a stored profile (`src/agents/auth-profiles/persisted.ts`):
+ * `type` falls back to the legacy `mode`, `apiKey` means `api_key`, an `apiKey` field is the key,
+ * and a `key` that is a SecretRef object is the `keyRef`.
+ */
+function normaliseProfile(p: z.infer<typeof authProfilesSchema>["profiles"][string]) {
+  const rawType = p.type ?? p.mode;
+  const type = rawType === "apiKey" ? "api_key" : rawType;
+  const key = p.key === undefined && p.keyRef === undefined ? p.apiKey : p.key;
+  return { type, provider: p.provider, key, keyRef: p.keyRef };
 }
 
 /**
  * The first usable OpenClaw API-key profile for `provider` (agent `main` first, `<provider>:default`
  * first): a literal `key`, else its `keyRef` (or a reference-like `key`) resolved read-only
- * ({@link resolveSecretRef}). Profiles that cannot be used are listed in `skipped`. Never throws.
+ * ({@link resolveSecretRef}). Each agent's profiles come from its SQLite store when it has one,
+ * else `auth-profiles.json` (see {@link agentProfiles}). Profiles and agent databases that cannot
+ * be used are listed in `skipped`. Never throws. `busyTimeoutMs`: the longest wait for a locked
+ * agent database (default {@link OPENCLAW_DB_BUSY_TIMEOUT_MS}).
  */
-export function lookupOpenClawKey(provider: ProviderId, stateDirs: readonly string[]): OpenClawLookup {
+export function lookupOpenClawKey(
+  provider: ProviderId,
+  stateDirs: readonly string[],
+  busyTimeoutMs: number = OPENCLAW_DB_BUSY_TIMEOUT_MS,
+): OpenClawLookup {
   const skipped: OpenClawLookup["skipped"] = [];
   const contexts = new Map<string, RefContext>();
-  for (const f of authProfileFiles(stateDirs)) {
-    let parsed: z.infer<typeof authProfilesSchema>;
-    try {
-      // a byte-order mark (an editor's save) is not part of the JSON
-      const r = authProfilesSchema.safeParse(JSON.parse(readFileSync(f.path, "utf8").replace(/^\uFEFF/, "")));
-      if (!r.success) continue;
-      parsed = r.data;
-    } catch {
-      continue; // missing or unreadable: try the next agent
+  for (const f of agentAuthStores(stateDirs)) {
+    const got = agentProfiles(f, busyTimeoutMs);
+    if (got === null) continue; // no store for this agent: try the next
+    if ("error" in got) {
+      skipped.push({ source: `openclaw:${f.agent}`, reason: got.error });
+      continue;
     }
-    const entries = Object.entries(parsed.profiles)
+    const tag = got.from === "sqlite" ? "sqlite" : null;
+    const entries = Object.entries(got.profiles)
+      .map(([name, raw]) => [name, normaliseProfile(raw)] as const)
       .filter(
         ([, p]) =>
-          (p.type ?? p.mode) === "api_key" &&
+          p.type === "api_key" &&
           OPENCLAW_PROVIDERS[provider].includes((p.provider ?? "").trim().toLowerCase()),
       )
       .sort(([a], [b]) => (a.endsWith(":default") ? -1 : b.endsWith(":default") ? 1 : a.localeCompare(b)));
@@ -315,7 +467,10 @@ export function lookupOpenClawKey(provider: ProviderId, stateDirs: readonly stri
       if (c && ref) {
         const r = resolveSecretRef(ref, c);
         if ("key" in r && isUsableKey(r.key))
-          return { found: { key: r.key, source: `${source} (${ref.source} ref)` }, skipped };
+          return {
+            found: { key: r.key, source: `${source} (${tag ? `${tag}, ` : ""}${ref.source} ref)` },
+            skipped,
+          };
         skipped.push({
           source,
           reason:
@@ -326,7 +481,7 @@ export function lookupOpenClawKey(provider: ProviderId, stateDirs: readonly stri
         continue;
       }
       if (typeof p.key === "string" && isUsableKey(p.key.trim()))
-        return { found: { key: p.key.trim(), source }, skipped };
+        return { found: { key: p.key.trim(), source: tag ? `${source} (${tag})` : source }, skipped };
       if (typeof p.key === "string" && p.key.trim() !== "")
         skipped.push({
           source,
@@ -395,7 +550,7 @@ export function resolveKey(
     return { key: text, source: "file" };
   }
   if (openclaw.enabled) {
-    const l = lookupOpenClawKey(provider, openclaw.stateDirs);
+    const l = lookupOpenClawKey(provider, openclaw.stateDirs, openclaw.busyTimeoutMs);
     if (l.found) return l.found;
     if (l.skipped.length > 0)
       throw new CollectorError(

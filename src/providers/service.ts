@@ -11,7 +11,7 @@ import {
   toSafeNumber,
 } from "../money.js";
 import { COLLECTORS } from "./collectors/index.js";
-import { redactSecrets, utcDay } from "./http.js";
+import { MAX_STORED_MESSAGE, redactSecrets, utcDay } from "./http.js";
 import { type KeyConfig, lookupOpenClawKey, type OpenClawKeySource, resolveKey } from "./keys.js";
 import { DAY_MS, driftCauses, drift as driftOf, HOUR_MS, isProviderSpike, perDay, runway } from "./math.js";
 import { createProviderRepo, type DailySpend, type PollStatus, type Snapshot } from "./repo.js";
@@ -113,6 +113,12 @@ export interface ProviderView {
   /** USD equivalents (micro-USD) of a non-USD account's balance and provider burn per day, at `fx`; null without a rate or for USD accounts. */
   usd: { balanceMicro: number | null; burnPerDayMicro: number | null } | null;
   /**
+   * An account holding several currencies (DeepSeek CNY + USD): each currency's balance (micro-units
+   * of it) and its USD equivalent at the configured rate (null: no rate, so it is left out of
+   * `balanceMicro`, runway and drift). Null for single-currency accounts.
+   */
+  balances: { currency: string; balanceMicro: number; usdMicro: number | null }[] | null;
+  /**
    * The latest complete UTC day the provider reported, vs metered; null when none, or a non-USD
    * account without a rate. `providerMicro` is in `currency`; `providerUsdMicro`, `meteredMicro`
    * and `diffMicro` in micro-USD.
@@ -161,6 +167,90 @@ function checkPlausible(obs: Observation): void {
       "shape",
       `implausible amount (beyond ±1,000,000,000 ${obs.currency}), nothing stored: ${bad.map(([what]) => what).join(", ")}`,
     );
+}
+
+/** A previous snapshot's per-currency balances (`detail.balances`, as the DeepSeek collector stores them). */
+function balancesOf(detail: Record<string, unknown> | undefined): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  const list = detail?.balances;
+  if (!Array.isArray(list)) return out;
+  for (const b of list as { currency?: unknown; totalMicro?: unknown }[])
+    if (typeof b?.currency === "string" && typeof b.totalMicro === "string" && /^-?\d+$/.test(b.totalMicro))
+      out.set(b.currency, BigInt(b.totalMicro));
+  return out;
+}
+
+/**
+ * An account holding several currencies (DeepSeek: CNY and USD). Each currency is tracked: its
+ * decrease since the previous snapshot (spend) or increase (top-up) goes into
+ * `detail.spendSinceLastByCurrency` / `detail.topUpByCurrency`, in micro-units of that currency.
+ * When the account's currency is USD and every other currency has a rate in `fxRates` (nano-USD
+ * per unit), the account is **combined** in USD: the balance is the USD entry plus every other
+ * converted (rule 6, each rounded once), and the spend since the last snapshot is the sum of each
+ * currency's decrease converted at the current rate (so a changed rate is never mistaken for
+ * spend), unknown (null) when any currency was topped up or was not in the previous snapshot.
+ * Without a rate the account stays in its own currency (the others are listed in
+ * `detail.notCombined` and left out of balance, runway and drift). Returns null for a
+ * single-currency observation.
+ */
+export function combineCurrencies(
+  obs: Observation,
+  prevDetail: Record<string, unknown> | undefined,
+  fxRates: Readonly<Record<string, bigint>>,
+): {
+  balance: bigint | null;
+  /** Spend since the last snapshot in the account's currency; undefined: use the usual balance rule. */
+  since: bigint | null | undefined;
+  detail: Record<string, unknown>;
+} | null {
+  const list = obs.balances;
+  if (!list || list.length < 2) return null;
+  const prev = balancesOf(prevDetail);
+  const spend: Record<string, string> = {};
+  const up: Record<string, string> = {};
+  const unseen: string[] = [];
+  for (const b of list) {
+    const p = prev.get(b.currency);
+    if (p === undefined) {
+      unseen.push(b.currency);
+      continue;
+    }
+    const d = p - b.micro;
+    if (d >= 0n) spend[b.currency] = d.toString();
+    else up[b.currency] = (-d).toString();
+  }
+  const detail: Record<string, unknown> = { spendSinceLastByCurrency: spend };
+  if (Object.keys(up).length > 0) detail.topUpByCurrency = up;
+  const missing = list.map((b) => b.currency).filter((c) => c !== "USD" && fxRates[c] === undefined);
+  if (obs.currency !== "USD" || missing.length > 0) {
+    detail.notCombined = {
+      currencies: list.map((b) => b.currency).filter((c) => c !== obs.currency),
+      reason: `no CREDITGATE_FX_RATES rate for ${missing.join(", ") || obs.currency}`,
+    };
+    return { balance: obs.balance, since: undefined, detail };
+  }
+  const usd = (c: string, micro: bigint) => (c === "USD" ? micro : fxToUsdMicro(micro, fxRates[c] as bigint));
+  let balance = 0n;
+  for (const b of list) balance += usd(b.currency, b.micro);
+  let since: bigint | null = null;
+  if (Object.keys(up).length === 0 && unseen.length === 0) {
+    since = 0n;
+    for (const [c, d] of Object.entries(spend)) since += usd(c, BigInt(d));
+  } else if (Object.keys(up).length > 0) {
+    // as for one currency: a top-up makes the interval's spend unknown; its size, in USD
+    let topUp = 0n;
+    for (const [c, d] of Object.entries(up)) topUp += usd(c, BigInt(d));
+    detail.topUpMicro = topUp.toString();
+  }
+  detail.combinedUsd = {
+    currencies: list.map((b) => b.currency),
+    usdPerUnit: Object.fromEntries(
+      list
+        .filter((b) => b.currency !== "USD")
+        .map((b) => [b.currency, formatScaled(fxRates[b.currency] as bigint, 9)]),
+    ),
+  };
+  return { balance, since, detail };
 }
 
 /** What one poll did. */
@@ -225,7 +315,9 @@ export function createProviderService(o: ProviderServiceOptions) {
     if (k.file) return "file";
     if (s.openclaw.enabled) {
       // a profile whose keyRef does not resolve still counts: its poll then records why (`config`)
-      const l = lookupOpenClawKey(id, s.openclaw.stateDirs);
+      // never wait for a locked OpenClaw database here: views and the scheduler call this on
+      // every request (a locked store shows as `openclaw:<agent>`; the poll itself waits)
+      const l = lookupOpenClawKey(id, s.openclaw.stateDirs, 0);
       return l.found?.source ?? l.skipped[0]?.source ?? null;
     }
     return null;
@@ -454,6 +546,14 @@ export function createProviderService(o: ProviderServiceOptions) {
               burnPerDayMicro: conv(providerBurnNow.perDayMicro),
             }
           : null,
+      balances: (() => {
+        const b = balancesOf(last?.detail);
+        if (b.size < 2) return null;
+        return [...b.entries()].map(([currency, micro]) => {
+          const balanceMicro = toSafeNumber(micro);
+          return { currency, balanceMicro, usdMicro: usdOf(balanceMicro, currency) };
+        });
+      })(),
       drift: latestDrift(id, nowMs),
       lastPollAt: iso(st?.lastPollAtMs),
       lastOkAt: iso(st?.lastOkAtMs),
@@ -523,6 +623,10 @@ export function createProviderService(o: ProviderServiceOptions) {
         let since: bigint | null = null;
         let derivedDay: { day: string; micro: bigint } | null = null;
         const detail = { ...obs.detail };
+        // several currencies (DeepSeek CNY + USD): each tracked, combined in USD with a rate
+        const multi = combineCurrencies(obs, prev?.detail, fxRates);
+        if (multi) Object.assign(detail, multi.detail);
+        const balanceNow = multi ? multi.balance : obs.balance;
         // a counter of something else now (OpenRouter: the account's usage vs one key's): its
         // jump is not spend
         const sameCounter = prev?.detail.counterScope === obs.detail.counterScope;
@@ -538,8 +642,12 @@ export function createProviderService(o: ProviderServiceOptions) {
             d += day.micro - BigInt(old?.amountMicro ?? 0);
           }
           since = d >= 0n ? d : 0n;
-        } else if (obs.balance !== null && same && prev.balanceMicro !== null) {
-          const d = BigInt(prev.balanceMicro) - obs.balance;
+        } else if (multi && multi.since !== undefined && same) {
+          // combined in USD: the per-currency decreases, each converted (never a rate change)
+          since = multi.since;
+          if (since !== null && since > 0n) derivedDay = { day: utcDay(nowMs), micro: since };
+        } else if (balanceNow !== null && same && prev.balanceMicro !== null) {
+          const d = BigInt(prev.balanceMicro) - balanceNow;
           if (d >= 0n) since = d;
           else detail.topUpMicro = (-d).toString(); // a top-up: spend since last unknown
           if (obs.days.length === 0 && d > 0n) derivedDay = { day: utcDay(nowMs), micro: d };
@@ -548,7 +656,7 @@ export function createProviderService(o: ProviderServiceOptions) {
           provider: id,
           takenAtMs: nowMs,
           currency: obs.currency,
-          balanceMicro: obs.balance,
+          balanceMicro: balanceNow,
           spentTotalMicro: obs.spentTotal,
           spendSinceLastMicro: since,
           detail,
@@ -564,7 +672,7 @@ export function createProviderService(o: ProviderServiceOptions) {
           err instanceof CollectorError
             ? {
                 kind: err.kind,
-                message: redactSecrets(err.message, key ?? undefined),
+                message: redactSecrets(err.message, key ?? undefined, MAX_STORED_MESSAGE),
                 retryAfterMs: err.retryAfterMs,
               }
             : {
@@ -572,6 +680,7 @@ export function createProviderService(o: ProviderServiceOptions) {
                 message: redactSecrets(
                   `unexpected error reading the answer: ${(err as Error)?.message ?? String(err)}`,
                   key ?? undefined,
+                  MAX_STORED_MESSAGE,
                 ),
                 retryAfterMs: null,
               };

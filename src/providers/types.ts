@@ -38,6 +38,12 @@ export interface Observation {
   /** Daily spend reported by the provider (complete days and today so far), oldest first. */
   days: DaySpend[];
   /**
+   * Every currency's balance when the account holds several (DeepSeek: CNY and USD), `balance`'s
+   * currency included; absent or one entry: single-currency. The service combines them into USD
+   * where `CREDITGATE_FX_RATES` allows (see `combineCurrencies` in service.ts).
+   */
+  balances?: Money[];
+  /**
    * Non-secret facts for the history view (per-currency balances, voucher/cash split, key limit,
    * token counts, line items). Never the key.
    */

@@ -48,8 +48,17 @@ export interface BudgetStatus extends Budget {
   /** Provider cost in the window so far (exact USD). */
   spentUsd: string;
   spentPicoUsd: string;
-  /** Spent / limit in percent, 1 decimal (may exceed 100). */
+  /** Spent / limit in percent, 2 decimals rounded down (may exceed 100; 0 only when nothing is spent or under 0.01%). */
   usedPct: number;
+}
+
+/**
+ * `usedPct` for people: two decimals (`0.08`, `100.00`), and `<0.01` when something was spent
+ * but less than 0.01% (never a bare `0` next to a non-zero spend).
+ */
+export function usedPctText(s: Pick<BudgetStatus, "usedPct" | "spentPicoUsd">): string {
+  if (s.usedPct === 0 && BigInt(s.spentPicoUsd) > 0n) return "<0.01";
+  return s.usedPct.toFixed(2);
 }
 
 interface BudgetDbRow {
@@ -94,12 +103,22 @@ export function parseUsdToMicro(text: string): number {
   return Number(micro);
 }
 
-function checkTarget(scope: BudgetScope, subject: string): void {
+/**
+ * The stored subject of a budget target: `""` for `all`, the agent id as typed (agent ids are
+ * case-sensitive), and a provider id in lower case (OpenClaw's provider ids, as the meter stores
+ * them: `--provider MOCK` and `"subject": "MOCK"` mean `mock`).
+ * @throws RangeError for an unknown scope, a subject on `all`, or a missing/blank/spaced subject.
+ */
+export function normalizeBudgetTarget(scope: BudgetScope, subject: string): string {
   if (!BUDGET_SCOPES.includes(scope))
     throw new RangeError(`scope must be one of ${BUDGET_SCOPES.join(", ")}`);
-  if (scope === "all" && subject !== "") throw new RangeError("scope all takes no agent or provider");
-  if (scope !== "all" && !/^[^\s]{1,200}$/.test(subject))
+  if (scope === "all") {
+    if (subject !== "") throw new RangeError("scope all takes no agent or provider");
+    return "";
+  }
+  if (!/^[^\s]{1,200}$/.test(subject))
     throw new RangeError(`scope ${scope} needs its ${scope} (1-200 characters, no spaces)`);
+  return scope === "provider" ? subject.toLowerCase() : subject;
 }
 
 /** Reads and writes `operator_budgets`. */
@@ -110,8 +129,8 @@ export function createBudgetsRepo(db: Db) {
      * Callers then run {@link syncBudgetBlocks} so a raised hard budget unblocks at once.
      * @throws RangeError for a bad scope/subject/period/mode/thresholds.
      */
-    set(b: Omit<Budget, "updatedAtMs">, nowMs: number): Budget {
-      checkTarget(b.scope, b.subject);
+    set(input: Omit<Budget, "updatedAtMs">, nowMs: number): Budget {
+      const b = { ...input, subject: normalizeBudgetTarget(input.scope, input.subject) };
       if (!BUDGET_PERIODS.includes(b.period)) throw new RangeError("period must be day or month");
       if (b.mode !== "soft" && b.mode !== "hard") throw new RangeError("mode must be soft or hard");
       if (!(Number.isSafeInteger(b.limitMicroUsd) && b.limitMicroUsd > 0))
@@ -140,8 +159,8 @@ export function createBudgetsRepo(db: Db) {
         .map(fromRow);
     },
     /** Removes a target's budgets (one period, or both); how many were removed. */
-    clear(scope: BudgetScope, subject: string, period?: BudgetPeriod): number {
-      checkTarget(scope, subject);
+    clear(scope: BudgetScope, input: string, period?: BudgetPeriod): number {
+      const subject = normalizeBudgetTarget(scope, input);
       return db
         .prepare<[string, string, string | null, string | null]>(
           // typed NULL test: PostgreSQL cannot infer the type of a bare `? IS NULL`
@@ -177,7 +196,7 @@ export function budgetStatuses(db: Db, timeZone: string, nowMs: number): BudgetS
         limitUsd: formatScaled(BigInt(b.limitMicroUsd), 6),
         spentUsd: report.totals.costUsd,
         spentPicoUsd: spent.toString(),
-        usedPct: Number((spent * 1000n) / limitPico) / 10,
+        usedPct: Number((spent * 10_000n) / limitPico) / 100,
       };
     });
 }

@@ -30,22 +30,46 @@ const credits = (micro: number) => {
   return `${neg ? "-" : ""}${s.slice(0, -6)}.${s.slice(-6)}`;
 };
 
-/** A row's metric cells, as {@link CSV_METRIC_COLUMNS} (empty string for null). */
+/** Decimals of each decimal CSV column: fixed, so a column never mixes `3` and `0.25`. */
+export const CSV_DECIMALS = { success_rate_pct: 1, usd: 12, charged_credits: 6 } as const;
+
+/**
+ * An exact decimal string (`"3"`, `"-0.25"`) with exactly `decimals` decimals, padded with zeros.
+ * Never rounds: the input must not have more decimals (report USD strings have at most 12).
+ */
+export function fixedDecimals(text: string, decimals: number): string {
+  const [whole, frac = ""] = text.split(".");
+  if (frac.length > decimals) throw new RangeError(`${text} has more than ${decimals} decimals`);
+  return decimals === 0 ? (whole as string) : `${whole}.${frac.padEnd(decimals, "0")}`;
+}
+
+/** The success rate in percent with one decimal, from the integer counts (no float text). */
+function successRateText(r: ReportRow): string {
+  if (r.requests === 0) return "";
+  const tenths = Math.round((1000 * (r.requests - r.errors)) / r.requests); // integer ≤ 1000
+  return `${Math.trunc(tenths / 10)}.${tenths % 10}`;
+}
+
+/**
+ * A row's metric cells, as {@link CSV_METRIC_COLUMNS} (empty string for null): integers as
+ * integers, and each decimal column with its fixed {@link CSV_DECIMALS} (exact, from integers).
+ */
 export function metricCells(r: ReportRow): string[] {
   const n = (v: number | null) => (v === null ? "" : String(v));
+  const usd = (v: string | null) => (v === null ? "" : fixedDecimals(v, CSV_DECIMALS.usd));
   return [
     String(r.requests),
     String(r.errors),
-    n(r.successRatePct),
+    successRateText(r),
     String(r.inputTokens),
     String(r.outputTokens),
     String(r.cacheReadTokens),
     String(r.cacheWriteTokens),
     String(r.totalTokens),
-    r.costUsd,
+    usd(r.costUsd),
     credits(r.chargedMicroCredits),
-    r.chargedUsd ?? "",
-    r.marginUsd ?? "",
+    usd(r.chargedUsd),
+    usd(r.marginUsd),
     n(r.avgLatencyMs),
     n(r.p95LatencyMs),
   ];
@@ -71,7 +95,10 @@ export function reportCsv(report: Report): string {
   return `${lines.join("\r\n")}\r\n`;
 }
 
-/** Headers and cells of the readable table: dimensions, then metrics; a `total` line last. */
+/**
+ * Headers and cells of the readable table: dimensions, then metrics; a `total` line last unless
+ * the report is a single row equal to its totals (it would print the same line twice).
+ */
 export function reportTable(report: Report): { headers: string[]; rows: string[][] } {
   const headers = [
     ...report.by,
@@ -99,9 +126,9 @@ export function reportTable(report: Report): { headers: string[]; rows: string[]
       m[4],
       m[5],
       m[6],
-      m[8],
+      r.costUsd, // the table keeps exact USD without trailing zeros (CSV pads them)
       m[9],
-      m[11] || "-",
+      r.marginUsd ?? "-",
       m[12] || "n/a",
       m[13] || "n/a",
     ] as string[];
@@ -112,6 +139,11 @@ export function reportTable(report: Report): { headers: string[]; rows: string[]
       r,
     ),
   );
+  // One row that is the whole report (no --by, or one group and nothing cut by --top): the total
+  // line would repeat it.
+  const only = report.rows.length === 1 ? report.rows[0] : undefined;
+  if (only && metricCells(only).join("\0") === metricCells(report.totals).join("\0"))
+    return { headers, rows };
   if (report.by.length > 0)
     rows.push(
       line(

@@ -18,11 +18,22 @@ export {
   budgetName,
   budgetStatuses,
   createBudgetsRepo,
+  normalizeBudgetTarget,
   parseUsdToMicro,
   runBudgetScan,
   syncBudgetBlocks,
+  usedPctText,
 } from "./budgets.js";
-export { CSV_METRIC_COLUMNS, csvField, metricCells, reportCsv, reportTable } from "./format.js";
+export {
+  CSV_DECIMALS,
+  CSV_METRIC_COLUMNS,
+  csvField,
+  fixedDecimals,
+  metricCells,
+  reportCsv,
+  reportTable,
+} from "./format.js";
+export { apiMessage, InputError } from "./input-error.js";
 export { SESSION_KIND_SQL, SESSION_KINDS, type SessionKind, sessionKind } from "./kind.js";
 export { type LiveView, liveView } from "./live.js";
 export {

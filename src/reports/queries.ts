@@ -1,5 +1,6 @@
 import type { Db } from "../db/index.js";
 import { divRoundHalfUp, PICO_PER_MICRO, type Ratio } from "../money.js";
+import { ARCHIVED_BUCKET_MS } from "./query.js";
 
 /** One UTC day in ms (usage_daily's `day` is `message_ts_ms / DAY_MS`). */
 const DAY_MS = 86_400_000;
@@ -42,7 +43,34 @@ function split(sinceMs: number | undefined, untilMs: number | undefined): Split 
   return { firstDay, endDay, edges };
 }
 
-/** `SELECT cols FROM usage_daily … UNION ALL SELECT rawCols FROM usage_events …` over a split. */
+/** Columns of usage_events that usage_archived (the retention rollup, migration 27) does not keep. */
+const RAW_ONLY_COLUMN =
+  /\b(is_error|message_ts_ms|session_key|session_id|dedupe_key|latency_ms|preview_\w+)\b/;
+
+/**
+ * A raw-row select list or condition of usage_events rewritten for usage_archived, whose rows are
+ * archived calls summed per quarter hour: `COUNT(*)` → `SUM(requests)`, `SUM(is_error)` →
+ * `SUM(errors)`, `message_ts_ms` → the bucket's start (ms). Other columns have the same names.
+ * @throws Error when the text still names a column usage_archived does not keep (a new caller's
+ *   raw select must be mapped here, not silently miss archived calls).
+ */
+export function archivedSql(raw: string): string {
+  const out = raw
+    .replaceAll("COUNT(*)", "SUM(requests)")
+    .replaceAll("SUM(is_error)", "SUM(errors)")
+    .replaceAll("message_ts_ms", `(bucket * ${ARCHIVED_BUCKET_MS})`);
+  const left = RAW_ONLY_COLUMN.exec(out);
+  if (left) throw new Error(`archivedSql: usage_archived has no ${left[1]} (in "${raw}")`);
+  return out;
+}
+
+/**
+ * `SELECT cols FROM usage_daily … UNION ALL SELECT rawCols FROM usage_events … UNION ALL SELECT
+ * … FROM usage_archived …` over a split: whole days from the rollup; each partial edge from the
+ * live rows plus the archived calls (retention) whose quarter hour starts in it — the same
+ * bucket rule as `queryUsage`, so an edge's archived calls count where `creditgate usage` counts
+ * them. Whole days need no archived part: archiving leaves usage_daily as it was.
+ */
 function unionSql(
   s: Split,
   daily: { table: string; cols: string; where?: string; group?: string; unit?: "day" | "hour" },
@@ -71,6 +99,20 @@ function unionSql(
     out.push(...params);
     parts.push(
       `SELECT ${raw.cols} FROM usage_events${where.length ? ` WHERE ${where.join(" AND ")}` : ""}${raw.group ? ` GROUP BY ${raw.group}` : ""}`,
+    );
+    const archived: string[] = [];
+    if (lo !== undefined) {
+      archived.push("bucket >= ?");
+      out.push(Math.ceil(lo / ARCHIVED_BUCKET_MS));
+    }
+    if (hi !== undefined) {
+      archived.push("bucket < ?");
+      out.push(Math.ceil(hi / ARCHIVED_BUCKET_MS));
+    }
+    if (raw.where) archived.push(archivedSql(raw.where));
+    out.push(...params);
+    parts.push(
+      `SELECT ${archivedSql(raw.cols)} FROM usage_archived${archived.length ? ` WHERE ${archived.join(" AND ")}` : ""}${raw.group ? ` GROUP BY ${archivedSql(raw.group)}` : ""}`,
     );
   }
   return { sql: parts.join(" UNION ALL "), params: out };
@@ -169,7 +211,8 @@ export interface SeriesPoint {
 
 /**
  * Adds the usage rows written since the last call to usage_hourly_totals (migration 21): the rows
- * with ids past the cursor, read by id (rows of usage_events are never updated or deleted), grouped
+ * with ids past the cursor, read by id (rows of usage_events are never updated; an archive run that
+ * removes the newest ids pulls the cursor back so their reused ids are read), grouped
  * per hour, added in one IMMEDIATE transaction with the cursor's move. Rows of hours before the
  * cursor's `from_hour` are left out (those hours are read raw). Portable SQL (SQLite and
  * PostgreSQL: the agent flag as CASE, an explicit conflict target). Writes nothing when there is

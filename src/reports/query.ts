@@ -12,10 +12,12 @@
  * ~29 aggregated days plus two raw edges). The answer is identical to a scan of the raw rows
  * (test/reports/report.test.ts).
  */
+
 import type { Db } from "../db/index.js";
 import type { Period } from "../limits/index.js";
 import { AGGREGATED_UNTIL_MS, DAY_MS, splitUtcDays } from "../meter/index.js";
 import { formatPicoUsd, microCreditsToPicoUsd, type Ratio } from "../money.js";
+import { InputError } from "./input-error.js";
 import { SESSION_KIND_SQL, SESSION_KINDS, type SessionKind } from "./kind.js";
 import { bucketsOf, type TimeRange } from "./range.js";
 
@@ -424,12 +426,12 @@ function toRow(
  */
 export function runReport(db: Db, q: ReportQuery): Report {
   const by = [...q.by];
-  if (new Set(by).size !== by.length) throw new RangeError("--by: a dimension is repeated");
+  if (new Set(by).size !== by.length) throw new InputError((n) => `${n("by")}: a dimension is repeated`);
   const timeDims = by.filter((d) => TIME_DIMS.includes(d));
-  if (timeDims.length > 1) throw new RangeError("--by: use at most one of day, week, month");
+  if (timeDims.length > 1) throw new InputError((n) => `${n("by")}: use at most one of day, week, month`);
   const f = q.filters ?? {};
   if (f.kind !== undefined && !SESSION_KINDS.includes(f.kind))
-    throw new RangeError(`--kind: must be one of ${SESSION_KINDS.join(", ")}`);
+    throw new InputError((n) => `${n("kind")}: must be one of ${SESSION_KINDS.join(", ")}`);
   const timeDim = timeDims[0] as Period | undefined;
   const keyDims = by.filter((d): d is KeyDim => !TIME_DIMS.includes(d));
   const buckets = timeDim

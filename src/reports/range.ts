@@ -3,7 +3,9 @@
  * limits module's Intl-only windows: a day starts at local midnight (DST days are 23 or 25 hours),
  * a week on Monday, a month on the 1st. Pure: every function takes `nowMs`.
  */
+
 import { localMidnightMs, type Period, windowAt } from "../limits/index.js";
+import { InputError } from "./input-error.js";
 
 /** A half-open range of epoch milliseconds `[fromMs, toMs)`. */
 export interface TimeRange {
@@ -47,7 +49,7 @@ function parseDate(text: string): [number, number, number] | null {
 }
 
 /** One end of `--from/--to`; `end` makes a plain date inclusive (the next local midnight). */
-function parseBound(text: string, timeZone: string, end: boolean, label: string): number {
+function parseBound(text: string, timeZone: string, end: boolean, label: "from" | "to"): number {
   const t = text.trim();
   const date = parseDate(t);
   if (date) return localMidnightMs(date[0], date[1], date[2] + (end ? 1 : 0), timeZone);
@@ -55,8 +57,9 @@ function parseBound(text: string, timeZone: string, end: boolean, label: string)
     const ms = Date.parse(t);
     if (Number.isFinite(ms)) return ms;
   }
-  throw new RangeError(
-    `${label}: cannot read "${text}": use a date 2026-11-01 (in ${timeZone}) or a date-time with a zone, 2026-11-01T12:00:00Z`,
+  throw new InputError(
+    (n) =>
+      `${n(label)}: cannot read "${text}": use a date 2026-11-01 (in ${timeZone}) or a date-time with a zone, 2026-11-01T12:00:00Z`,
   );
 }
 
@@ -67,26 +70,28 @@ function parseBound(text: string, timeZone: string, end: boolean, label: string)
  */
 export function resolveRange(spec: RangeSpec, timeZone: string, nowMs: number): TimeRange {
   const ways = [
-    spec.today ? "--today" : null,
-    spec.last ? "--last" : null,
-    spec.from || spec.to ? "--from/--to" : null,
+    spec.today ? ["today"] : null,
+    spec.last ? ["last"] : null,
+    spec.from || spec.to ? ["from", "to"] : null,
   ];
   const asked = ways.filter((w) => w !== null);
-  if (asked.length > 1) throw new RangeError(`use one of ${asked.join(", ")}, not several`);
+  if (asked.length > 1)
+    throw new InputError((n) => `use one of ${asked.map((w) => w.map(n).join("/")).join(", ")}, not several`);
   let range: TimeRange;
   if (spec.today) {
     range = { fromMs: windowAt("day", nowMs, timeZone).startMs, toMs: nowMs };
   } else if (spec.from || spec.to) {
-    if (!spec.from) throw new RangeError("--to needs --from");
+    if (!spec.from) throw new InputError((n) => `${n("to")} needs ${n("from")}`);
     range = {
-      fromMs: parseBound(spec.from, timeZone, false, "--from"),
-      toMs: spec.to ? parseBound(spec.to, timeZone, true, "--to") : nowMs,
+      fromMs: parseBound(spec.from, timeZone, false, "from"),
+      toMs: spec.to ? parseBound(spec.to, timeZone, true, "to") : nowMs,
     };
   } else {
     const text = (spec.last ?? DEFAULT_LAST).trim();
     const m = LAST_RE.exec(text);
     const n = Number(m?.[1]);
-    if (!m || !(n > 0)) throw new RangeError(`--last: cannot read "${text}": use 12h, 7d, 30d, 90m or 2w`);
+    if (!m || !(n > 0))
+      throw new InputError((n) => `${n("last")}: cannot read "${text}": use 12h, 7d, 30d, 90m or 2w`);
     range = { fromMs: nowMs - n * UNIT_MS[m[2] as keyof typeof UNIT_MS], toMs: nowMs };
   }
   if (!(range.fromMs < range.toMs))
@@ -114,12 +119,12 @@ export function bucketsOf(period: Period, range: TimeRange, timeZone: string): B
   // Shortest possible bucket (a DST day is 23 h): refuse a huge range before computing it.
   const shortestMs = { day: 23, week: 167, month: 671 }[period] * 3_600_000;
   if ((range.toMs - range.fromMs) / shortestMs > MAX_BUCKETS + 1)
-    throw new RangeError(`more than ${MAX_BUCKETS} ${period}s: use a larger --by`);
+    throw new InputError((n) => `more than ${MAX_BUCKETS} ${period}s: use a larger ${n("by")}`);
   const out: Bucket[] = [];
   let t = range.fromMs;
   while (t < range.toMs) {
     if (out.length >= MAX_BUCKETS)
-      throw new RangeError(`more than ${MAX_BUCKETS} ${period}s: use a larger --by`);
+      throw new InputError((n) => `more than ${MAX_BUCKETS} ${period}s: use a larger ${n("by")}`);
     const w = windowAt(period, t, timeZone);
     out.push({
       startMs: Math.max(w.startMs, range.fromMs),

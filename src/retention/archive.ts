@@ -6,28 +6,32 @@
  * ONE transaction that also records the file. Ledger entries, balances and `usage_daily` are
  * never touched.
  *
- * Crash safety: a file is written under a temporary name, fsynced, renamed and its directory
- * fsynced before the removal transaction; a crash before that commit leaves every row in
- * `usage_events` and at most a complete file that `usage_archive_files` does not list, which the
- * next run deletes before writing (so a row is never in two files). One run at a time: a lease
+ * Crash safety: each file's name is first committed to `usage_archive_pending` (migration 32),
+ * then the file is written under a temporary name, fsynced, linked to its final name (never over
+ * an existing file) and its directory fsynced before the removal transaction, which also drops the
+ * pending row; a crash before that commit leaves every row in `usage_events` and at most a
+ * complete file that is still pending, which the next run deletes before writing (so a row is
+ * never in two files). A run deletes only the files its own database has pending: a shared
+ * archive directory keeps other databases' archives and the operator's files. Names carry a
+ * random tag, so two databases never pick the same name. One run at a time: a lease
  * row (`usage_archive_lease`), taken over when expired or when its process is gone.
  */
 import { createHash, randomBytes } from "node:crypto";
 import {
   closeSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   writeSync,
 } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Db } from "../db/index.js";
-import { ARCHIVED_BUCKET_MS, SESSION_KIND_SQL } from "../reports/index.js";
+import { ARCHIVED_BUCKET_MS, catchUpHourly, SESSION_KIND_SQL } from "../reports/index.js";
 import { ARCHIVE_COLUMNS, archiveLine, createFrameWriter, decodeArchiveBytes } from "./format.js";
 
 const DAY_MS = 86_400_000;
@@ -49,9 +53,13 @@ const CHUNK_ROWS = 2_000;
  */
 export const FILE_MAX_ROWS = 20_000;
 
-/** `usage-YYYY-MM-<firstId>-<lastId>.jsonl.zst`. */
-export const ARCHIVE_FILE_RE = /^usage-(\d{4}-\d{2})-(\d+)-(\d+)\.jsonl\.zst$/;
-const TMP_RE = /^\.usage-.*\.tmp-\d+$/;
+/**
+ * `usage-YYYY-MM-<firstId>-<lastId>-<tag>.jsonl.zst` (`<tag>`: 8 random hex digits, so databases
+ * sharing a directory never write the same name); files of earlier versions have no tag.
+ */
+export const ARCHIVE_FILE_RE = /^usage-(\d{4}-\d{2})-(\d+)-(\d+)(?:-[0-9a-f]{8})?\.jsonl\.zst$/;
+/** The temporary name a file is written under before it is linked to `name`. */
+const tmpName = (name: string) => `.${name}.tmp`;
 
 /** One month's share of an archive run. */
 export interface ArchiveMonth {
@@ -72,13 +80,16 @@ export interface ArchiveResult {
   keepDays: number;
   dir: string;
   months: ArchiveMonth[];
-  /** Leftovers of interrupted runs deleted before writing (file names). */
+  /** Leftovers of this database's interrupted runs deleted before writing (file names). */
   removedLeftovers: string[];
   dryRun: boolean;
 }
 
 export interface ArchiveOptions {
-  /** Archive directory (created when missing). One directory per database. */
+  /**
+   * Archive directory (created when missing). May be shared: a run deletes only the leftovers
+   * its own database recorded as pending.
+   */
   dir: string;
   /** `CREDITGATE_RETENTION_DAYS`. */
   retentionDays: number;
@@ -191,8 +202,8 @@ export function planArchive(
   return { cutMs, keepDays, months };
 }
 
-const fileName = (m: { month: string; firstId: number; lastId: number }) =>
-  `usage-${m.month}-${m.firstId}-${m.lastId}.jsonl.zst`;
+const fileName = (m: { month: string; firstId: number; lastId: number }, tag: string) =>
+  `usage-${m.month}-${m.firstId}-${m.lastId}-${tag}.jsonl.zst`;
 
 /**
  * Archives (or, with `dryRun`, plans) every month before the cut. Idempotent: run it again, late,
@@ -213,7 +224,7 @@ export async function runArchive(db: Db, o: ArchiveOptions): Promise<ArchiveResu
         file:
           m.rows > FILE_MAX_ROWS
             ? `usage-${m.month}-*.jsonl.zst (${Math.ceil(m.rows / FILE_MAX_ROWS)} files)`
-            : fileName(m),
+            : fileName(m, "*"),
         status: "planned",
       })),
     };
@@ -235,19 +246,32 @@ export async function runArchive(db: Db, o: ArchiveOptions): Promise<ArchiveResu
   const holder = lease.immediate(Date.now());
   if (holder !== null) throw new Error(`another archive run holds the lease (owner ${holder})`);
   try {
-    // Leftovers of interrupted runs: files no committed removal lists (their rows are still here).
+    // Leftovers of this database's interrupted runs: the files it recorded as pending and never
+    // listed (their rows are still here). Nothing else in the directory is touched.
     const listed = db.prepare<[string], { one: number }>(
       "SELECT 1 AS one FROM usage_archive_files WHERE file = ?",
     );
+    const unpend = db.prepare("DELETE FROM usage_archive_pending WHERE file = ?");
     const removedLeftovers: string[] = [];
-    for (const name of readdirSync(o.dir)) {
-      if (TMP_RE.test(name) || (ARCHIVE_FILE_RE.test(name) && !listed.get(name))) {
-        rmSync(join(o.dir, name), { force: true });
-        removedLeftovers.push(name);
+    const pending = db
+      .prepare<[], { file: string }>("SELECT file FROM usage_archive_pending ORDER BY file")
+      .all();
+    const present = new Set(pending.length ? readdirSync(o.dir) : []);
+    for (const { file } of pending) {
+      if (!listed.get(file)) {
+        for (const name of [file, tmpName(file)]) {
+          if (!present.has(name)) continue;
+          rmSync(join(o.dir, name), { force: true });
+          removedLeftovers.push(name);
+        }
       }
     }
     if (removedLeftovers.length) fsyncDir(o.dir);
+    for (const { file } of pending) unpend.run(file);
 
+    // The console's hourly rollup is fed from usage_events by id on read (migration 21): rows this
+    // run removes must be in it first, or hours after the rollup's start would lose them.
+    catchUpHourly(db);
     const months: ArchiveMonth[] = [];
     const select = db
       .prepare<Record<string, number>, Record<string, unknown>>(
@@ -261,10 +285,24 @@ export async function runArchive(db: Db, o: ArchiveOptions): Promise<ArchiveResu
        ON CONFLICT (dedupe_key) DO NOTHING`,
     );
     const remove = db.prepare(`DELETE FROM usage_events WHERE ${ELIGIBLE}`);
+    const pend = db.prepare("INSERT INTO usage_archive_pending (file, created_at_ms) VALUES (?, ?)");
     const record = db.prepare(
       `INSERT INTO usage_archive_files (file, month, rows, bytes, sha256, first_id, last_id, created_at_ms)
        VALUES (@file, @month, @rows, @bytes, @sha256, @firstId, @lastId, @nowMs)`,
     );
+    // usage_events.id is a rowid without AUTOINCREMENT: a new row gets MAX(id) + 1, so removing
+    // the newest rows hands their ids out again. The cursors that read usage_events by id (the
+    // console's hourly rollup, the headroom sampler) have passed them and would skip the new rows
+    // for good; they are pulled back to the newest id left (every row above it is gone, every row
+    // at or below it was already read).
+    const lowerCursors = [
+      db.prepare(
+        "UPDATE usage_hourly_cursor SET last_usage_event_id = (SELECT COALESCE(MAX(id), 0) FROM usage_events) WHERE last_usage_event_id > (SELECT COALESCE(MAX(id), 0) FROM usage_events)",
+      ),
+      db.prepare(
+        "UPDATE headroom_cursor SET last_usage_event_id = (SELECT COALESCE(MAX(id), 0) FROM usage_events) WHERE last_usage_event_id > (SELECT COALESCE(MAX(id), 0) FROM usage_events)",
+      ),
+    ];
     const renew = db.prepare("UPDATE usage_archive_lease SET expires_at_ms = ? WHERE id = 1 AND owner = ?");
     const commit = db.transaction(
       (
@@ -278,7 +316,9 @@ export async function runArchive(db: Db, o: ArchiveOptions): Promise<ArchiveResu
           throw new Error(
             `${file.file}: ${file.rows} rows written but ${removed} eligible now; nothing removed`,
           );
+        for (const lower of lowerCursors) lower.run();
         record.run({ ...file, firstId: p.firstId, lastId: p.lastId, nowMs: Date.now() });
+        unpend.run(file.file);
       },
     );
 
@@ -301,8 +341,11 @@ export async function runArchive(db: Db, o: ArchiveOptions): Promise<ArchiveResu
     for (const { month, p } of files) {
       if (renew.run(Date.now() + LEASE_MS, owner).changes !== 1) throw new Error("archive lease lost");
       const m = { month, firstId: p.firstId as number, lastId: p.lastId as number };
-      const name = fileName(m);
-      const tmp = join(o.dir, `.${name}.tmp-${process.pid}`);
+      const name = fileName(m, randomBytes(4).toString("hex"));
+      // Pending before the file exists: a crash from here on leaves a leftover this database
+      // knows it wrote (and may delete); nothing else in the directory is ever deleted.
+      pend.run(name, Date.now());
+      const tmp = join(o.dir, tmpName(name));
       const fd = openSync(tmp, "w", 0o600);
       const fileHash = createHash("sha256");
       let bytes = 0;
@@ -337,7 +380,15 @@ export async function runArchive(db: Db, o: ArchiveOptions): Promise<ArchiveResu
       if (back !== contentSha)
         throw new Error(`${name}: the written file does not read back; nothing removed`);
       const final = join(o.dir, name);
-      renameSync(tmp, final);
+      // Never over an existing file (a rename would replace it): link, then drop the temporary name.
+      try {
+        linkSync(tmp, final);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EEXIST")
+          throw new Error(`${name} already exists in ${o.dir} and is not this database's; nothing removed`);
+        throw err;
+      }
+      rmSync(tmp);
       fsyncDir(o.dir);
       o.afterWrite?.(final);
       commit.immediate(p, { file: name, month: m.month, rows, bytes, sha256: fileHash.digest("hex") });

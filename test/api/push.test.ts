@@ -41,7 +41,8 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(again.json()).toMatchObject({ billed: 0, duplicate: 2, rejected: 0 });
       expect(balanceOf(db, U)).toBe(-(3_000_000 + 4_500_000));
       expect(count(db, "SELECT COUNT(*) AS n FROM usage_events WHERE source = 'push'")).toBe(2);
-      expect(count(db, "SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'usage'")).toBe(2);
+      // one usage entry per account per request, keyed by the account's first billed event
+      expect(count(db, "SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'usage'")).toBe(1);
       const row = db.prepare("SELECT dedupe_key, response_id, source FROM usage_events ORDER BY id").get();
       expect(row).toEqual({
         dedupe_key: pushIdentity("env", "bot-a", "evt-1"),
@@ -53,10 +54,115 @@ describe.each(ENGINES)("%s", (engine) => {
           .prepare("SELECT idempotency_key AS k FROM ledger_entries WHERE kind = 'usage' ORDER BY id")
           .pluck()
           .all(),
-      ).toEqual([
-        `usage-batch:${pushIdentity("env", "bot-a", "evt-1")}`,
-        `usage-batch:${pushIdentity("env", "bot-a", "evt-2")}`,
+      ).toEqual([`usage-batch:${pushIdentity("env", "bot-a", "evt-1")}`]);
+    });
+
+    test("one ledger entry per account per request; per-event charges and running balances", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const app = testApp(db);
+      onTestFinished(() => app.close());
+      const users = ["telegram:1", "telegram:2", "telegram:3"];
+      // 30 events over 3 accounts, interleaved, with a bad one and an in-batch repeat mixed in
+      const events: unknown[] = Array.from({ length: 30 }, (_, i) =>
+        pushEvent({ idempotencyKey: `k-${i}`, userId: users[i % 3], input: 1000 * (1 + (i % 5)) }),
+      );
+      events.splice(7, 0, pushEvent({ idempotencyKey: "bad", input: -1 }));
+      events.push(pushEvent({ idempotencyKey: "k-4", userId: users[1], input: 5000 })); // same content as k-4
+      events.push(pushEvent({ idempotencyKey: "k-5", userId: users[2], input: 999 })); // k-5, other content
+      const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+      const body = res.json();
+      expect(body).toMatchObject({ billed: 30, rejected: 1, duplicate: 1, conflict: 1 });
+      expect(body.results.map((r: { status: string }) => r.status).slice(-2)).toEqual([
+        "duplicate",
+        "conflict",
       ]);
+      expect(body.results[7]).toMatchObject({ status: "rejected", idempotencyKey: "bad" });
+      const entries = db
+        .prepare(
+          "SELECT account_id AS a, amount_micro_credits AS amount, idempotency_key AS k FROM ledger_entries WHERE kind = 'usage' ORDER BY id",
+        )
+        .all() as { a: string; amount: number; k: string }[];
+      expect(entries.map((e) => e.a)).toEqual(users);
+      expect(entries.map((e) => e.k)).toEqual(
+        [0, 1, 2].map((i) => `usage-batch:${pushIdentity("env", "bot-a", `k-${i}`)}`),
+      );
+      for (const u of users) {
+        const mine = body.results.filter(
+          (r: { status: string; index: number }) =>
+            r.status === "billed" && (events[r.index] as { userId: string }).userId === u,
+        ) as { chargeMicroCredits: number; balanceMicroCredits: number }[];
+        expect(mine).toHaveLength(10);
+        // each event's balance is the one right after it, in order
+        let running = 0;
+        for (const r of mine) {
+          running -= r.chargeMicroCredits;
+          expect(r.balanceMicroCredits).toBe(running);
+        }
+        expect(balanceOf(db, u)).toBe(running);
+        expect(entries.find((e) => e.a === u)?.amount).toBe(running);
+      }
+      // every usage row points at its account's one entry
+      expect(
+        count(
+          db,
+          "SELECT COUNT(*) AS n FROM usage_events u JOIN ledger_entries l ON l.id = u.ledger_entry_id AND l.account_id = u.account_id",
+        ),
+      ).toBe(30);
+      // the same request retried: every event answers as before or duplicate, nothing is billed
+      const again = (
+        await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } })
+      ).json();
+      expect(again).toMatchObject({ billed: 0, duplicate: 31, conflict: 1, rejected: 1 });
+      expect(count(db, "SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'usage'")).toBe(3);
+      expect(count(db, "SELECT COUNT(*) AS n FROM push_identities")).toBe(30);
+    });
+
+    test("an edge meter's batch: repeats are duplicates whatever the attribution; a retry bills nothing", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const app = testApp(db);
+      onTestFinished(() => app.close());
+      const edgeEvent = (i: number, userId: string) => {
+        const base = {
+          provider: "mock",
+          model: "mock-gpt",
+          timestampMs: NOW - 60_000 + i,
+          input: 1000,
+          output: 10,
+        };
+        const key = dedupeKey({
+          ...base,
+          messageTsMs: base.timestampMs,
+          cacheRead: 0,
+          cacheWrite: 0,
+          responseId: null,
+        } as unknown as UsageEvent);
+        return pushEvent({ ...base, idempotencyKey: key, userId, edgeId: "host-1" });
+      };
+      const events = [
+        edgeEvent(1, U),
+        edgeEvent(2, "telegram:9"),
+        edgeEvent(1, "telegram:9"),
+        edgeEvent(3, U),
+      ];
+      const first = (
+        await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } })
+      ).json();
+      expect(first.results.map((r: { status: string }) => r.status)).toEqual([
+        "billed",
+        "billed",
+        "duplicate",
+        "billed",
+      ]);
+      expect(count(db, "SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'usage'")).toBe(2);
+      const again = (
+        await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } })
+      ).json();
+      expect(again).toMatchObject({ billed: 0, duplicate: 4 });
+      expect(count(db, "SELECT COUNT(*) AS n FROM usage_events")).toBe(3);
     });
 
     test("the same batch sent concurrently is billed once", async ({ db, onTestFinished }) => {

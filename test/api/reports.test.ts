@@ -97,7 +97,7 @@ describe.each(ENGINES)("%s", (engine) => {
         "dm",
       ]);
       expect(csv.out.split("\r\n")[0]).toMatch(/^user,requests,errors,success_rate_pct,/);
-      expect(csv.out).toContain('"telegram:""=1,x",1,1,0,');
+      expect(csv.out).toContain('"telegram:""=1,x",1,1,0.0,');
 
       const table = await runCli({ CREDITGATE_DB: t.path, CREDITGATE_TIMEZONE: "America/New_York" }, [
         "report",
@@ -118,16 +118,21 @@ describe.each(ENGINES)("%s", (engine) => {
         ["by=day,month", /at most one of day, week, month/],
         ["by=nope", /by/],
         ["kind=robot", /kind/],
-        ["from=2026-02-30", /--from: cannot read/],
-        ["today=true&last=7d", /one of --today, --last/],
+        ["from=2026-02-30", /^from: cannot read/],
+        ["to=2026-03-01", /^to needs from$/],
+        ["today=true&last=7d", /one of today, last/],
+        ["last=7x", /^last: cannot read/],
         ["top=0", /top/],
       ] as const) {
         const bad = await app.inject({ url: `/v1/reports?${q}`, headers: admin });
         expect(bad.statusCode, q).toBe(400);
         expect(bad.json().error.message, q).toMatch(message);
+        expect(bad.json().error.message, `${q}: the API names its fields, not CLI flags`).not.toMatch(/--/);
       }
       const badCli = await runCli({ CREDITGATE_DB: t.path }, ["report", "--by", "day,month"]);
       expect(badCli.error?.message).toMatch(/at most one of day, week, month/);
+      const badTo = await runCli({ CREDITGATE_DB: t.path }, ["report", "--to", "2026-03-01"]);
+      expect(badTo.error?.message).toBe("--to needs --from");
       const badBy = await runCli({ CREDITGATE_DB: t.path }, ["report", "--by", "week,color"]);
       expect(badBy.error?.message).toMatch(/--by: unknown "color"/);
       expect((await app.inject({ url: "/v1/reports" })).statusCode).toBe(401);
@@ -158,7 +163,7 @@ describe.each(ENGINES)("%s", (engine) => {
         "100.5",
       ]);
       expect(set.error).toBeNull();
-      expect(set.out).toMatch(/agent:bot-a\s+day\s+soft\s+6\s+0\s+0\s/); // the CLI runs on the real clock
+      expect(set.out).toMatch(/agent:bot-a\s+day\s+soft\s+6\s+0\s+0\.00\s/); // the CLI runs on the real clock
       const cli = JSON.parse((await runCli(env, ["--json", "budgets", "get"])).out);
       // The API's clock is NOW (2026-03-10); the CLI's is the real one: compare the stored parts.
       const api = await app.inject({ url: "/v1/budgets", headers: admin });
@@ -235,6 +240,51 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(clear.error?.message).toMatch(/no such budget/); // the bad --monthly left --daily unset too
       expect((await runCli(env, ["budgets", "clear", "all"])).error).toBeNull();
       expect(JSON.parse((await runCli(env, ["--json", "budgets", "get"])).out).budgets).toHaveLength(1);
+    });
+
+    test("a provider budget's subject is one provider whatever its case, in the CLI and the API; used % below 1", async ({
+      onTestFinished,
+    }) => {
+      const t = createEngineDb(engine);
+      onTestFinished(t.cleanup);
+      const app = testApp(t.db);
+      onTestFinished(() => app.close());
+      await app.inject({
+        method: "POST",
+        url: "/v1/usage",
+        headers: admin,
+        payload: { events: [pushEvent({ idempotencyKey: "a" })] }, // $3 on provider `mock` at NOW - 1 min
+      });
+      const env = { CREDITGATE_DB: t.path };
+      // `MOCK` (CLI) and `Mock` (API) are the stored provider `mock`: one budget, replaced, counting its spend.
+      expect((await runCli(env, ["budgets", "set", "provider", "MOCK", "--daily", "1"])).error).toBeNull();
+      const put = await app.inject({
+        method: "PUT",
+        url: "/v1/budgets",
+        headers: admin,
+        payload: { scope: "provider", subject: "Mock", period: "day", limitUsd: "4000" },
+      });
+      expect(put.statusCode).toBe(200);
+      expect(put.json().budgets).toHaveLength(1);
+      // $3 of $4000 is 0.075%: two decimals (rounded down), not a 0 next to a spend.
+      expect(put.json().budgets[0]).toMatchObject({ name: "provider:mock", spentUsd: "3", usedPct: 0.07 });
+      const del = await app.inject({
+        method: "DELETE",
+        url: "/v1/budgets?scope=provider&subject=MOCK",
+        headers: admin,
+      });
+      expect(del.json().budgets).toEqual([]);
+      // Spaces are still refused, with the same message in both.
+      const bad = await app.inject({
+        method: "PUT",
+        url: "/v1/budgets",
+        headers: admin,
+        payload: { scope: "provider", subject: "mo ck", period: "day", limitUsd: "1" },
+      });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error.message).toMatch(/scope provider needs its provider/);
+      const badCli = await runCli(env, ["budgets", "set", "provider", "mo ck", "--daily", "1"]);
+      expect(badCli.error?.message).toMatch(/scope provider needs its provider/);
     });
 
     test("a hard budget set over the API blocks the agent's users at once (status ?agent=), a raise unblocks", async ({

@@ -150,6 +150,60 @@ describe.skipIf(!HAVE_BROWSER)("console ranges, unknown users and Spanish values
     await check("payments-30d");
   });
 
+  it("in a New York browser: From = To is that one UTC day, bars stand on zero and read as UTC days", async () => {
+    // An operator west of UTC: uPlot labelled UTC day buckets in local time (the bar of today sat
+    // before local midnight, labelled yesterday 7pm), the picker's To day was left out (From = To
+    // was refused) and a refused range left the previous range's figures on screen.
+    const ny = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      locale: "en-US",
+      timezoneId: "America/New_York",
+    });
+    try {
+      const p = await ny.newPage();
+      await p.goto(`${base}/console/`);
+      await p.getByLabel("API key").fill(API_KEY);
+      await p.getByRole("button", { name: "Log in" }).click();
+      await p.getByRole("heading", { name: "Overview" }).waitFor();
+      // The picker says its days are UTC (not the browser's or CREDITGATE_TIMEZONE's days).
+      await p.getByRole("group", { name: "Range (UTC days)" }).waitFor();
+      const day = new Date(today).toISOString().slice(0, 10);
+      const todays = await app.inject({
+        method: "GET",
+        url: `/v1/usage?by=day&from=${day}&to=${new Date(today + DAY).toISOString().slice(0, 10)}`,
+        headers: { authorization: `Bearer ${API_KEY}` },
+      });
+      const rows = (todays.json() as { rows: { requests: number }[] }).rows;
+      const expected = rows.reduce((n, r) => n + r.requests, 0);
+      expect(expected).toBe(2); // today's 2 of the 4 calls
+      await p.getByLabel("From").fill(day);
+      await p.getByLabel("To").fill(day);
+      await p.getByRole("button", { name: "Apply" }).click();
+      const requests = p.locator('[data-kpi="requests"]');
+      await expect.poll(() => requests.textContent(), POLL).toBe(`Requests${expected}`);
+      const c = p.locator(".chart").first();
+      await expect.poll(async () => Number(await c.getAttribute("data-points")), POLL).toBe(1);
+      expect(Number(await c.getAttribute("data-y-from"))).toBe(0);
+      // The legend names the hovered bar by its UTC day, whatever the browser's zone.
+      await c.locator(".u-over").hover(); // scrolls it into view; the middle is the one bar
+      const label = new Intl.DateTimeFormat("en-US", {
+        timeZone: "UTC",
+        year: "numeric",
+        month: "short",
+        day: "numeric",
+      }).format(today);
+      await expect.poll(() => p.locator(".u-legend .u-series").first().textContent(), POLL).toContain(label);
+      await p.screenshot({ path: `${SHOTS}/ranges-one-day-new-york.png`, fullPage: true });
+      // From after To: the API refuses it; the page shows why and no figures of the old range.
+      await p.getByLabel("From").fill(new Date(today + 2 * DAY).toISOString().slice(0, 10));
+      await p.getByRole("button", { name: "Apply" }).click();
+      await p.getByRole("alert").filter({ hasText: "from must be before to" }).waitFor();
+      expect(await p.locator("[data-kpi]").count()).toBe(0);
+    } finally {
+      await ny.close();
+    }
+  });
+
   it("an unknown user id shows 'user not found': no figures, no actions", async () => {
     await page.goto(`${base}/console/#/users/telegram%3A999999`);
     await page.getByRole("heading", { name: "User not found" }).waitFor();

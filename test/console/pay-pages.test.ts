@@ -78,6 +78,9 @@ describe("checkout landing pages", () => {
       `/pay/success?topup=${topupId.slice(0, -1)}`,
       "/pay/success",
       "/pay/success?topup=%3Cscript%3E",
+      // /pay/pending said "your payment is being processed" for any id, or none
+      "/pay/pending?topup=tu_nope",
+      "/pay/pending",
     ]) {
       const res = await h.app.inject({ url });
       expect(res.statusCode, url).toBe(200);
@@ -90,9 +93,13 @@ describe("checkout landing pages", () => {
     }
     const es = await h.app.inject({ url: "/pay/success?topup=tu_nope&lang=es" });
     expect(es.body).toContain("<h1>Recarga no encontrada</h1>");
-    // The real top-up still shows its confirmation.
-    expect((await h.app.inject({ url: `/pay/success?topup=${topupId}` })).body).toContain(
-      "Payment confirmed",
-    );
+    // The real top-up still shows its confirmation, on the pending and cancel pages too (a paid
+    // top-up's cancel page said "No payment was taken").
+    for (const page of ["success", "pending", "cancel"]) {
+      const res = await h.app.inject({ url: `/pay/${page}?topup=${topupId}` });
+      expect(res.body, page).toContain("Payment confirmed");
+      expect(res.body, page).toContain("data-balance");
+      expect(res.body, page).not.toContain("No payment was taken");
+    }
   });
 });

@@ -7,9 +7,13 @@
  * usage_daily_accounts) always equal their definition over usage_daily, whatever order days are
  * written in, and the overview's active users / top users and the agents page equal a GROUP BY.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect } from "vitest";
 import type { Db } from "../../src/db/index.js";
 import { accountsSummary, agentsReport, catchUpHourly, spendSeries } from "../../src/reports/index.js";
+import { runArchive } from "../../src/retention/index.js";
 import { admin, pushEvent, testApp } from "../api/support.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
 
@@ -109,6 +113,121 @@ describe.each(ENGINES)("%s", (engine) => {
       const pts = ov.series.points as { requests: number; costPicoUsd: string }[];
       expect(pts.reduce((s, p) => s + p.requests, 0)).toBe(ov.totals.requests);
       expect(pts.reduce((s, p) => s + BigInt(p.costPicoUsd), 0n).toString()).toBe(ov.totals.costPicoUsd);
+    });
+
+    test("an archive run never lets a new row reuse an id the hourly cursor has passed", async ({
+      db,
+      onTestFinished,
+    }) => {
+      // usage_events.id is a rowid without AUTOINCREMENT: SQLite gives a new row MAX(id) + 1. When
+      // an archive run removed the newest row (a call stamped months back, billed last), the next
+      // row got that id again, at or below the hourly cursor, and never reached the hourly chart.
+      const now = Date.now();
+      const app = testApp(db, { nowMs: () => now });
+      const past = testApp(db, { nowMs: () => now - 70 * DAY }); // pushes are kept within 30 days of server time
+      onTestFinished(async () => {
+        await app.close();
+        await past.close();
+      });
+      const push = async (a: typeof app, key: string, ts: number) => {
+        const events = [
+          pushEvent({ idempotencyKey: key, userId: "telegram:9", agentId: "main", timestampMs: ts }),
+        ];
+        const res = await a.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+        expect(res.json()).toMatchObject({ billed: 1 });
+      };
+      await push(app, "recent", now - HOUR);
+      await push(past, "months-ago", now - 70 * DAY - HOUR); // the newest id, in an archivable month
+      catchUpHourly(db);
+      // As if the limit check's sampler had read every row so far.
+      db.prepare(
+        "INSERT INTO headroom_cursor (id, last_usage_event_id) VALUES (1, 2) ON CONFLICT (id) DO UPDATE SET last_usage_event_id = 2",
+      ).run();
+      const dir = mkdtempSync(join(tmpdir(), "cg-rollup-archive-"));
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+      const run = await runArchive(db, { dir, retentionDays: 35, nowMs: now });
+      await push(app, "after-archive", now - 30 * 60_000);
+      const since = Math.floor(now / DAY) * DAY - 7 * DAY;
+      const until = Math.floor(now / DAY) * DAY + DAY;
+      const got = spendSeries(db, { sinceMs: since, untilMs: until, bucket: "hour", stack: "agent" });
+      expect(sorted(got)).toEqual(rawHourly(db, since, until));
+      expect(got.reduce((n, p) => n + p.requests, 0)).toBe(2);
+      expect(run.months.map((m) => m.rows)).toEqual([1]);
+      const ids = db.prepare("SELECT id FROM usage_events ORDER BY id").all() as { id: number }[];
+      // SQLite gives the archived row's id out again; a PostgreSQL identity never does
+      expect(ids.map((r) => r.id)).toEqual(engine === "sqlite" ? [1, 2] : [1, 3]);
+      // The headroom sampler's cursor (it reads usage_events by id too) was pulled back with it.
+      expect(db.prepare("SELECT last_usage_event_id AS id FROM headroom_cursor").get()).toEqual({ id: 1 });
+    });
+
+    test("archived calls count in partial-day and hourly ranges as in GET /v1/usage", async ({
+      db,
+      onTestFinished,
+    }) => {
+      // Retention removes old rows from usage_events and keeps them summed per quarter hour in
+      // usage_archived; whole days stay in usage_daily. The overview's partial-day edges and the
+      // hourly series' hours before the rollup's start read the archived buckets too.
+      const now = Date.now();
+      const app = testApp(db, { nowMs: () => now });
+      const day = Math.floor((now - 70 * DAY) / DAY) * DAY;
+      const past = testApp(db, { nowMs: () => day + DAY - 60_000 }); // pushes within 10 min of server time
+      onTestFinished(async () => {
+        await app.close();
+        await past.close();
+      });
+      let n = 0;
+      for (const ts of [
+        day + 12 * HOUR + 5 * 60_000,
+        day + 12 * HOUR + 20 * 60_000,
+        day + 13 * HOUR + 40 * 60_000,
+        day + 20 * HOUR,
+      ]) {
+        const events = [
+          pushEvent({
+            idempotencyKey: `old-${n++}`,
+            userId: "telegram:9",
+            agentId: "main",
+            timestampMs: ts,
+            output: 10,
+          }),
+        ];
+        const res = await past.inject({
+          method: "POST",
+          url: "/v1/usage",
+          headers: admin,
+          payload: { events },
+        });
+        expect(res.json()).toMatchObject({ billed: 1 });
+      }
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const from = iso(day + 12 * HOUR);
+      const to = iso(day + 15 * HOUR);
+      const overview = async () =>
+        (await app.inject({ url: `/v1/overview?from=${from}&to=${to}`, headers: admin })).json().totals;
+      const usage = async () =>
+        (await app.inject({ url: `/v1/usage?by=day&from=${from}&to=${to}`, headers: admin })).json().rows;
+      const before = await overview();
+      expect(before.requests).toBe(3);
+      const dir = mkdtempSync(join(tmpdir(), "cg-rollup-archived-"));
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+      const run = await runArchive(db, { dir, retentionDays: 35, nowMs: now });
+      expect(run.months.map((m) => m.rows)).toEqual([4]);
+      expect(db.prepare("SELECT COUNT(*) AS n FROM usage_events").get()).toEqual({ n: 0 });
+      expect(await overview()).toEqual(before);
+      const rows = await usage();
+      expect(rows.map((r: { requests: number }) => r.requests)).toEqual([3]);
+      expect(before.costPicoUsd).toBe(rows[0].costPicoUsd);
+      const series = spendSeries(db, {
+        sinceMs: day + 12 * HOUR,
+        untilMs: day + 15 * HOUR,
+        bucket: "hour",
+        stack: "agent",
+      });
+      expect(series.map((p) => [p.bucketStartMs - day, p.requests])).toEqual([
+        [12 * HOUR, 2],
+        [13 * HOUR, 1],
+      ]);
+      expect(series.reduce((c, p) => c + BigInt(p.costPicoUsd), 0n).toString()).toBe(before.costPicoUsd);
     });
   });
 

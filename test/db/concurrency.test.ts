@@ -1,8 +1,11 @@
 import { execFile } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect } from "vitest";
 import { createLedger } from "../../src/credits/index.js";
+import { meterIdentityOf, type PushEvent } from "../../src/ingest/index.js";
 import { createTopupRepo } from "../../src/payments/index.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
 
@@ -93,6 +96,63 @@ describe.each(ENGINES)("%s: separate processes on one database", (engine) => {
     expect(Number(db.prepare("SELECT COUNT(*) FROM topups WHERE status = 'paid'").pluck().get())).toBe(
       list.length,
     );
+    expect(ledger.inconsistentAccounts()).toEqual([]);
+  });
+
+  test("three center processes ingesting the same edge events in different batches and orders: each billed once, one entry per account per batch", async ({
+    db,
+    onTestFinished,
+  }) => {
+    const n = 600;
+    const events = Array.from({ length: n }, (_, i) => {
+      const e = {
+        agentId: "main",
+        userId: `telegram:${i % 20}`,
+        provider: "mock",
+        model: "mock-gpt",
+        input: 100 + i,
+        output: 0,
+        cacheRead: 0,
+        cacheWrite: 0,
+        timestampMs: 1_790_000_000_000 + i,
+        success: true,
+        edgeId: "host-1",
+      };
+      return { idempotencyKey: meterIdentityOf({ ...e, idempotencyKey: "" } as PushEvent), ...e };
+    });
+    const chunks = <T>(xs: T[], size: number) =>
+      Array.from({ length: Math.ceil(xs.length / size) }, (_, i) => xs.slice(i * size, (i + 1) * size));
+    const shuffled = [...events].sort((x, y) => ((x.input * 7919) % 601) - ((y.input * 7919) % 601));
+    const dir = mkdtempSync(join(tmpdir(), "cg-push-race-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const plans = { a: chunks(events, 100), b: chunks([...events].reverse(), 150), c: chunks(shuffled, 50) };
+    const startAtMs = Date.now() + 1500;
+    const results = await Promise.all(
+      Object.entries(plans).map(([tag, batches]) => {
+        const batchesFile = join(dir, `${tag}.json`);
+        writeFileSync(batchesFile, JSON.stringify(batches));
+        return racer(urlOf(db), { kind: "push", tag, batchesFile, startAtMs });
+      }),
+    );
+    for (const r of results) expect((r.billed ?? 0) + (r.duplicate ?? 0)).toBe(n);
+    expect(results.reduce((s, r) => s + (r.billed ?? 0), 0)).toBe(n);
+    const q = (sql: string) => Number(db.prepare(sql).pluck().get());
+    expect(q("SELECT COUNT(*) FROM usage_events")).toBe(n);
+    // 1 token = 3 micro-credits; every account's balance is minus its events' charges
+    const total = events.reduce((s, e) => s + e.input * 3, 0);
+    expect(q("SELECT SUM(balance_micro_credits) FROM accounts")).toBe(-total);
+    expect(q("SELECT SUM(charge_micro_credits) FROM usage_events")).toBe(total);
+    // each usage entry is the sum of the rows that point at it, on the rows' own account
+    expect(
+      q(`SELECT COUNT(*) FROM ledger_entries l WHERE l.kind = 'usage' AND -l.amount_micro_credits <>
+           (SELECT SUM(u.charge_micro_credits) FROM usage_events u WHERE u.ledger_entry_id = l.id AND u.account_id = l.account_id)`),
+    ).toBe(0);
+    // at most one entry per account per batch: (600/100 + 600/150 + 600/50) batches × 20 accounts
+    expect(q("SELECT COUNT(*) FROM ledger_entries WHERE kind = 'usage'")).toBeLessThanOrEqual(
+      (6 + 4 + 12) * 20,
+    );
+    expect(q("SELECT COUNT(*) FROM push_identities")).toBe(n);
+    const ledger = createLedger(db);
     expect(ledger.inconsistentAccounts()).toEqual([]);
   });
 });

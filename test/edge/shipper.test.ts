@@ -5,10 +5,11 @@
  */
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { createOutbox, createShipper, pushEventOf } from "../../src/edge/index.js";
+import { createOutbox, createShipper, parseShipTo, pushEventOf } from "../../src/edge/index.js";
 import { dedupeKey, SinkPaused, type SourceBatch, type UsageEvent } from "../../src/meter/index.js";
 import { admin, balanceOf, NOW, testApp } from "../api/support.js";
 import { createTempDb } from "../support/temp-db.js";
+import { freePort } from "./support.js";
 
 function call(i: number, over: Partial<UsageEvent> = {}): UsageEvent {
   return {
@@ -91,7 +92,7 @@ describe("edge outbox and shipper", () => {
 
       const refused = createShipper({
         outbox,
-        url: c.url,
+        urls: [c.url],
         key: "cg_nope",
         batchSize: 2,
         backoffMs: 1,
@@ -106,7 +107,7 @@ describe("edge outbox and shipper", () => {
 
       const shipper = createShipper({
         outbox,
-        url: c.url,
+        urls: [c.url],
         key: admin.authorization.slice("Bearer ".length),
         batchSize: 2,
         backoffMs: 1,
@@ -121,6 +122,61 @@ describe("edge outbox and shipper", () => {
       await c.close();
       edge.cleanup();
     }
+  });
+
+  it("several centers (--ship-to A,B): a center that fails is skipped at once, without a backoff wait, and the shipper stays on the one that answers", async () => {
+    const edge = createTempDb();
+    const c = await center();
+    try {
+      const dead = `http://127.0.0.1:${await freePort()}`; // nothing listens there
+      const outbox = createOutbox(edge.db, { edgeId: "host-1", maxRows: 100 });
+      outbox.record(batch([call(1), call(2), call(3)], 100));
+      const logs: Record<string, unknown>[] = [];
+      const shipper = createShipper({
+        outbox,
+        urls: parseShipTo(`${dead}/, ${c.url}`),
+        key: admin.authorization.slice("Bearer ".length),
+        batchSize: 1,
+        backoffMs: 600_000, // a backoff wait would time the test out: failover must not wait
+        backoffMaxMs: 600_000,
+        log: (_l, msg, f) => logs.push({ msg, ...f }),
+      });
+      expect(shipper.center()).toBe(dead);
+      expect(await shipper.run(new AbortController().signal, { untilEmpty: true })).toBe(true);
+      // One failed request at the dead center, then every batch at the live one (it stays there).
+      expect(shipper.stats).toMatchObject({ billed: 3, failures: 1, requests: 4 });
+      expect(shipper.center()).toBe(c.url);
+      expect(logs[0]).toMatchObject({ center: dead, next: c.url });
+      expect(balanceOf(c.db, "telegram:42")).toBe(-9_000_000);
+      // Both down: every center tried once per round, then the backoff (here: give up after 2 rounds).
+      outbox.record(batch([call(4)], 200));
+      const both = createShipper({
+        outbox,
+        urls: [dead, `http://127.0.0.1:${await freePort()}`],
+        key: "k",
+        batchSize: 5,
+        backoffMs: 1,
+        backoffMaxMs: 2,
+      });
+      expect(await both.run(new AbortController().signal, { untilEmpty: true, maxFailures: 2 })).toBe(false);
+      expect(both.stats.failures).toBe(4);
+      expect(outbox.count()).toBe(1);
+    } finally {
+      await c.close();
+      edge.cleanup();
+    }
+  });
+
+  it("--ship-to / CREDITGATE_SHIP_TO: one URL or several, comma-separated; a bad entry is named", () => {
+    expect(parseShipTo("https://a.example.com/")).toEqual(["https://a.example.com"]);
+    expect(parseShipTo("http://10.0.0.1:8080, http://10.0.0.2:8080/")).toEqual([
+      "http://10.0.0.1:8080",
+      "http://10.0.0.2:8080",
+    ]);
+    expect(() => parseShipTo("https://a.example.com,")).toThrow(/entry 2/);
+    expect(() => parseShipTo("https://a.example.com,ftp://b")).toThrow(/entry 2 must be an http/);
+    expect(() => parseShipTo("https://a.example.com,https://a.example.com/")).toThrow(/repeats/);
+    expect(() => parseShipTo(" ")).toThrow(/at least one/);
   });
 
   it("the push API: an edge event must carry the call's identity, is not bound to the 30-day window, and a re-attributed repeat is a duplicate", async () => {

@@ -213,6 +213,47 @@ describe("one ledger entry per account per batch", () => {
     db.close();
   });
 
+  it("optimistic batches (no key lookup) give the same outcomes: a re-read call is a duplicate, even one that would now be held", () => {
+    const { db, biller } = world();
+    const a = "telegram:1";
+    const old = [call(a), call(a)];
+    // A fresh biller starts optimistic: the first batch is billed without looking keys up.
+    expect(biller.bill(batch(old))).toMatchObject({ billed: 2, duplicates: 0 });
+    // A second biller on the same database (a restart) whose cost cap holds every call: the
+    // already billed one must still come out a duplicate, not held, and nothing is half-written.
+    const strict = createBiller(db, createLedger(db), {
+      pricer,
+      markup: { num: 1n, den: 1n },
+      creditsPerUsd: { num: 1n, den: 1n },
+      maxCallPicoUsd: 1n,
+      nowMs: () => T0 + 100_000,
+    });
+    const fresh = call(a);
+    expect(strict.billWithOutcomes(batch([old[0] as UsageEvent, fresh])).outcomes).toEqual([
+      "duplicate",
+      "held",
+    ]);
+    // A restarted biller meets a batch with a billed call: rolled back and billed again with the
+    // lookup, the same result as before; then back to optimistic for a clean batch.
+    const again = createBiller(db, createLedger(db), {
+      pricer,
+      markup: { num: 1n, den: 1n },
+      creditsPerUsd: { num: 1n, den: 1n },
+      maxCallPicoUsd: 10n ** 30n,
+      nowMs: () => T0 + 100_000,
+    });
+    const next = [call(a), call(a)];
+    expect(again.bill(batch([next[0] as UsageEvent, old[1] as UsageEvent]))).toMatchObject({
+      billed: 1,
+      duplicates: 1,
+    });
+    expect(again.bill(batch([next[1] as UsageEvent, call(a)]))).toMatchObject({ billed: 2, duplicates: 0 });
+    expect(again.bill(batch([old[0] as UsageEvent, call(a)]))).toMatchObject({ billed: 1, duplicates: 1 });
+    expect(usageRows(db)).toHaveLength(6);
+    expectConsistent(db);
+    db.close();
+  });
+
   it("a held call adds nothing to its account's entry; releasing it posts its own entry", () => {
     const { db, biller, ledger } = world();
     const a = "telegram:7";

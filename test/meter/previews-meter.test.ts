@@ -2,9 +2,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { exitCodeOf } from "../../src/cli/errors.js";
+import { createLedger } from "../../src/credits/index.js";
+import { AppError } from "../../src/errors.js";
 import { purgePreviews, recentCalls } from "../../src/meter/calls.js";
+import { createUsageWriter, type NewUsageEventRow } from "../../src/meter/usage-repo.js";
 import { runCli } from "../support/cli.js";
 import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
+import { createTempDb } from "../support/temp-db.js";
 
 /**
  * Redacted previews through the meter (docs/previews.md): taken from the transcript's user line
@@ -55,6 +60,44 @@ function lines(session: string): string[] {
       },
     }),
   ];
+}
+
+/** A usage row of `account` (the columns a purge does not read). */
+function usageRow(key: string, entryId: number, account: string): NewUsageEventRow {
+  return {
+    dedupe_key: key,
+    ledger_entry_id: entryId,
+    account_id: account,
+    agent_id: "main",
+    session_id: null,
+    session_key: null,
+    source: "push",
+    source_ref: "t",
+    provider: "mock",
+    model: "mock-gpt",
+    api: null,
+    response_id: null,
+    message_ts_ms: T0,
+    input_tokens: 1,
+    output_tokens: 1,
+    cache_read_tokens: 0,
+    cache_write_tokens: 0,
+    cache_write_1h_tokens: 0,
+    total_tokens: 2,
+    reasoning_tokens: null,
+    stop_reason: null,
+    is_error: 0,
+    error_message: null,
+    recorded_cost_pico_usd: null,
+    cost_pico_usd: 1n,
+    table_cost_pico_usd: null,
+    charge_micro_credits: 1,
+    price_source: "table",
+    price_version: "t",
+    unknown_model: 0,
+    anomaly: null,
+    created_at_ms: T0,
+  };
 }
 
 function world(): TempWorld {
@@ -185,6 +228,64 @@ describe("previews through the meter", () => {
     ).toEqual({ n: 0 });
     // Purged text does not linger in freed pages of the file or in the WAL (secure_delete + checkpoint).
     expect(dbBytes(w)).not.toContain("I will call you at");
+
+    // An id creditgate never saw: a clear error and a non-zero exit, not "0 rows" (a typo is not a purge).
+    const typo = await runCli(env, ["purge-previews", "telegram:7777"]);
+    expect(typo.error).toBeInstanceOf(AppError);
+    expect(typo.error?.message).toMatch(/no user "telegram:7777".*nothing purged/);
+    expect(exitCodeOf(typo.error, () => {}, false)).not.toBe(0);
+    expect(() => purgePreviews(w.db, "nobody")).toThrow(/no user "nobody"/);
+  });
+
+  it("purged text is not in the database file's bytes after purge + checkpoint; the same purge without secure_delete leaves it", () => {
+    // The control shows the check can fail: without secure_delete (as before this was fixed),
+    // SQLite frees without zeroing: page splits while the rows are written and the UPDATE … = NULL
+    // leave copies of old cells in the pages, and the checkpoint copies those pages to the file.
+    const purged = (how: "purgePreviews" | "without secure_delete"): boolean => {
+      const t = createTempDb();
+      try {
+        if (how === "without secure_delete") t.db.pragma("secure_delete = OFF");
+        const ledger = createLedger(t.db);
+        const writer = createUsageWriter(t.db);
+        t.db.transaction(() => {
+          for (let i = 0; i < 300; i++) {
+            const account = i % 3 === 0 ? "telegram:9" : "telegram:8";
+            const entryId = ledger.post({
+              accountId: account,
+              kind: "grant",
+              amountMicroCredits: 1n,
+              idempotencyKey: `g${i}`,
+              nowMs: T0,
+            }).entryId;
+            writer.insert({
+              ...usageRow(`k${i}`, entryId, account),
+              preview_user:
+                account === "telegram:9" ? `PURGEME${i} what did the report say about` : `keep ${i}`,
+              preview_reply: account === "telegram:9" ? `REPLYGONE${i} it said very little` : null,
+            });
+          }
+        })();
+        t.db.pragma("wal_checkpoint(TRUNCATE)");
+        if (how === "purgePreviews") expect(purgePreviews(t.db, "telegram:9").rows).toBe(100);
+        else {
+          t.db
+            .prepare("UPDATE usage_events SET preview_user = NULL, preview_reply = NULL WHERE account_id = ?")
+            .run("telegram:9");
+          t.db.pragma("wal_checkpoint(TRUNCATE)");
+        }
+        expect(
+          t.db.prepare("SELECT COUNT(*) AS n FROM usage_events WHERE preview_user LIKE 'PURGEME%'").get(),
+        ).toEqual({ n: 0 });
+        let bytes = readFileSync(t.path).toString("latin1");
+        if (existsSync(`${t.path}-wal`)) bytes += readFileSync(`${t.path}-wal`).toString("latin1");
+        expect(bytes).toContain("keep 1"); // the other user's previews stay
+        return bytes.includes("PURGEME") || bytes.includes("REPLYGONE");
+      } finally {
+        t.cleanup();
+      }
+    };
+    expect(purged("without secure_delete")).toBe(true);
+    expect(purged("purgePreviews")).toBe(false);
   });
 
   it("report --user U --previews lists the calls with latency and previews (table and JSON)", async () => {

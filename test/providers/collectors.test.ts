@@ -90,6 +90,32 @@ describe("collectors: happy paths against real-shaped fakes", () => {
     expect(repo.last("openai")?.spendSinceLastMicro).toBe(440_000);
   });
 
+  test("Anthropic: a cost bucket starting after now is ignored, not stored as spend", async ({ db }) => {
+    const today = Math.floor(NOW / DAY) * DAY;
+    const bucket = (start: number, cents: string) => ({
+      starting_at: new Date(start).toISOString().replace(".000Z", "Z"),
+      ending_at: new Date(start + DAY).toISOString().replace(".000Z", "Z"),
+      results: [{ currency: "USD", amount: cents, description: "Claude Sonnet 4.5 Usage - Input Tokens" }],
+    });
+    fake.overrides.set("/v1/organizations/cost_report", {
+      status: 200,
+      body: {
+        data: [bucket(today - DAY, "100"), bucket(today, "50"), bucket(today + DAY, "999")],
+        has_more: false,
+        next_page: null,
+      },
+    });
+    const { service } = serviceFor(db, fake);
+    expect((await service.poll("anthropic", NOW)).ok).toBe(true);
+    const repo = createProviderRepo(db);
+    expect(repo.day("anthropic", day(today))?.amountMicro).toBe(500_000);
+    expect(repo.day("anthropic", day(today + DAY))).toBeFalsy();
+    expect(repo.last("anthropic")?.detail).toMatchObject({ futureBucketsIgnored: 1 });
+    // once that day has come, its bucket counts
+    expect((await service.poll("anthropic", today + DAY + 3_600_000)).ok).toBe(true);
+    expect(repo.day("anthropic", day(today + DAY))?.amountMicro).toBe(9_990_000);
+  });
+
   test("Anthropic: cost report cents (decimal strings) → exact micro-USD, x-api-key and anthropic-version", async ({
     db,
   }) => {
@@ -216,6 +242,30 @@ describe("collectors: every error class is recorded per collector, redacted, and
       }),
       kind: "shape",
       message: /unexpected response shape \(the provider may have changed its API\)/,
+    },
+    {
+      name: "a long error message (cut at a word boundary, with an ellipsis)",
+      answer: (p) => ({
+        status: 400,
+        body: errorBody(
+          p,
+          400,
+          Array.from({ length: 60 }, (_, i) => `word${String(i).padStart(2, "0")}`).join(" "),
+        ),
+      }),
+      kind: "http",
+      // 200 characters at most for the provider's part: 28 whole words and "…", never "wor…"
+      message: /HTTP 400 \(unexpected status\): word00 (word\d\d ){26}word27…$/,
+    },
+    {
+      name: "an HTML error page from a proxy (status and title, not the markup)",
+      answer: () => ({
+        status: 502,
+        body: null,
+        raw: `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>502 Bad Gateway &amp; co</title><style>${"x".repeat(4000)}</style></head><body><h1>502</h1></body></html>`,
+      }),
+      kind: "server",
+      message: /HTTP 502 \(provider error\): HTML error page "502 Bad Gateway & co"$/,
     },
     {
       name: "not JSON",

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { fxFromUsdMicro, fxToUsdMicro } from "../../src/money.js";
 import { createProviderService, providersSettingsFromConfig } from "../../src/providers/index.js";
+import { createProviderRepo } from "../../src/providers/repo.js";
 import { runCli } from "../support/cli.js";
 import { FakeProviders } from "../support/fake-providers.js";
 import { test } from "../support/temp-db.js";
@@ -244,5 +245,102 @@ describe("creditgate providers shows n/a instead of a wrong number", () => {
     expect(withRate.out).not.toContain("n/a");
     const bad = await runCli({ ...env, CREDITGATE_FX_RATES: "CNY=abc,EUR" }, ["providers"]);
     expect(bad.error?.message).toMatch(/entry 1 CNY[\s\S]*entry 2 "EUR"/);
+  });
+});
+
+describe("a DeepSeek account holding CNY and USD at once", () => {
+  const both = (cny: string, usd: string) => [
+    { currency: "CNY", total_balance: cny, granted_balance: "0.00", topped_up_balance: cny },
+    { currency: "USD", total_balance: usd, granted_balance: "0.00", topped_up_balance: usd },
+  ];
+  const H = 3_600_000;
+
+  test("with a CNY rate: one USD account, each currency's spend converted; a rate change is not spend", async ({
+    db,
+  }) => {
+    fake.data.deepseek = both("110.00", "10.00");
+    const { service } = serviceFor(db, fake, { fxRates: { CNY: 140_000_000n } }); // 0.14 USD per CNY
+    const repo = createProviderRepo(db);
+    await service.poll("deepseek", NOW - H);
+    expect(repo.last("deepseek")).toMatchObject({ currency: "USD", balanceMicro: 25_400_000 }); // 10 + 110 × 0.14
+    expect(repo.last("deepseek")?.detail).toMatchObject({
+      combinedUsd: { currencies: ["CNY", "USD"], usdPerUnit: { CNY: "0.14" } },
+    });
+
+    fake.data.deepseek = both("100.00", "9.50"); // 10 CNY (1.40 USD) and 0.50 USD spent
+    await service.poll("deepseek", NOW);
+    expect(repo.last("deepseek")).toMatchObject({ balanceMicro: 23_500_000, spendSinceLastMicro: 1_900_000 });
+    expect(repo.last("deepseek")?.detail.spendSinceLastByCurrency).toEqual({
+      CNY: "10000000",
+      USD: "500000",
+    });
+    expect(repo.day("deepseek", new Date(NOW).toISOString().slice(0, 10))).toMatchObject({
+      amountMicro: 1_900_000,
+      currency: "USD",
+    });
+    // runway over the combined balance: 23.50 USD at 1.90 USD an hour
+    const v = service.view("deepseek", NOW);
+    expect(v).toMatchObject({
+      currency: "USD",
+      balanceMicro: 23_500_000,
+      runway: { hours: 12.3, basis: "provider" },
+    });
+    expect(v.balances).toEqual([
+      { currency: "CNY", balanceMicro: 100_000_000, usdMicro: 14_000_000 },
+      { currency: "USD", balanceMicro: 9_500_000, usdMicro: 9_500_000 },
+    ]);
+
+    // the operator changes the rate; nothing was spent: no phantom spend, no top-up
+    const later = serviceFor(db, fake, { fxRates: { CNY: 150_000_000n } }).service;
+    await later.poll("deepseek", NOW + H);
+    expect(repo.last("deepseek")).toMatchObject({ balanceMicro: 24_500_000, spendSinceLastMicro: 0 });
+
+    // a CNY top-up: that interval's spend is unknown, the top-up is noted in USD and in CNY
+    fake.data.deepseek = both("200.00", "9.50");
+    await later.poll("deepseek", NOW + 2 * H);
+    expect(repo.last("deepseek")?.spendSinceLastMicro).toBeNull();
+    expect(repo.last("deepseek")?.detail).toMatchObject({
+      topUpMicro: "15000000",
+      topUpByCurrency: { CNY: "100000000" },
+    });
+  });
+
+  test("without a CNY rate: the USD balance is the account's, the CNY one is still tracked and shown as not combined", async ({
+    db,
+  }) => {
+    fake.data.deepseek = both("110.00", "10.00");
+    const { service } = serviceFor(db, fake);
+    const repo = createProviderRepo(db);
+    await service.poll("deepseek", NOW - H);
+    fake.data.deepseek = both("100.00", "9.50");
+    await service.poll("deepseek", NOW);
+    expect(repo.last("deepseek")).toMatchObject({
+      currency: "USD",
+      balanceMicro: 9_500_000,
+      spendSinceLastMicro: 500_000,
+    });
+    expect(repo.last("deepseek")?.detail).toMatchObject({
+      spendSinceLastByCurrency: { CNY: "10000000", USD: "500000" },
+      notCombined: { currencies: ["CNY"], reason: "no CREDITGATE_FX_RATES rate for CNY" },
+    });
+    expect(service.view("deepseek", NOW).balances).toEqual([
+      { currency: "CNY", balanceMicro: 100_000_000, usdMicro: null },
+      { currency: "USD", balanceMicro: 9_500_000, usdMicro: 9_500_000 },
+    ]);
+    // a single-currency account has no list
+    expect(service.view("moonshot", NOW).balances).toBeNull();
+    const path = db.name;
+    db.close();
+    const env = {
+      CREDITGATE_DB: path,
+      CREDITGATE_LOG_LEVEL: "silent",
+      CREDITGATE_DEEPSEEK_KEY: KEYS.deepseek,
+      CREDITGATE_DEEPSEEK_BASE_URL: fake.baseUrls().deepseek,
+    };
+    const table = await runCli(env, ["providers"]);
+    expect(table.error).toBeNull();
+    expect(table.out).toMatch(
+      /deepseek\s+9\.50 USD = \(100\.00 CNY not counted: no CNY rate\) \+ 9\.50 USD\s/,
+    );
   });
 });

@@ -5,8 +5,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect } from "vitest";
-import { MAX_RETRY_AFTER_MS, parseRetryAfter } from "../../src/providers/http.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cutAtWord, MAX_RETRY_AFTER_MS, parseRetryAfter, summariseHtml } from "../../src/providers/http.js";
 import { keyFromOpenClaw } from "../../src/providers/index.js";
 import { createProviderRepo } from "../../src/providers/repo.js";
 import { FakeProviders, type RecordedRequest } from "../support/fake-providers.js";
@@ -101,6 +101,29 @@ describe("report pagination (OpenAI costs, Anthropic cost_report)", () => {
     expect(r.error?.kind).toBe("shape");
     expect(r.error?.message).toMatch(/still has_more after \d+ pages/);
     expect(createProviderRepo(db).last("anthropic")).toBeNull();
+  });
+});
+
+describe("error texts", () => {
+  it("are cut at a word boundary with an ellipsis, never inside a word (a single long word is cut inside it)", () => {
+    expect(cutAtWord("short enough", 200)).toBe("short enough");
+    expect(cutAtWord("alpha beta gamma delta", 14)).toBe("alpha beta…");
+    expect(cutAtWord("alpha beta, gamma", 14)).toBe("alpha beta…"); // no dangling comma
+    expect(cutAtWord("x".repeat(30), 10)).toBe(`${"x".repeat(9)}…`);
+    expect(cutAtWord("ab 😀😀😀😀😀😀😀😀😀", 8)).toBe("ab 😀😀😀😀…"); // code points, no half surrogate
+    expect(Array.from(cutAtWord("word ".repeat(100), 200)).length).toBeLessThanOrEqual(200);
+  });
+
+  it("an HTML page is summarised by its title, or as an HTML error page", () => {
+    expect(summariseHtml("<!doctype html><html><head><title>\n  503 Service\n Unavailable </title>")).toBe(
+      'HTML error page "503 Service Unavailable"',
+    );
+    expect(summariseHtml("  <HTML><body><h1>Bad gateway</h1></body></HTML>")).toBe("HTML error page");
+    expect(summariseHtml(`<html><title>${"Cloudflare ".repeat(20)}</title>`)).toMatch(
+      /^HTML error page "(Cloudflare ){6}Cloudflare…"$/,
+    );
+    expect(summariseHtml("upstream connect error or disconnect/reset before headers")).toBeNull();
+    expect(summariseHtml('{"error":"<html>"}')).toBeNull();
   });
 });
 

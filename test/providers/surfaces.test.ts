@@ -85,6 +85,28 @@ describe("GET /v1/providers and history", () => {
       });
       expect(tiny.statusCode).toBe(400);
       expect(tiny.json().error.message).toMatch(/under half an hour/);
+      // a body that sets nothing is a mistake, not a silent success
+      const before = JSON.stringify(providers.storedThresholds("deepseek"));
+      for (const url of ["/v1/providers/deepseek/alerts", "/v1/providers/all/alerts"]) {
+        const empty = await app.inject({ method: "PUT", url, headers: admin, payload: {} });
+        expect(empty.statusCode, url).toBe(400);
+        expect(empty.json().error.message).toMatch(
+          /sets no threshold: give at least one of lowBalance, lowRunwayDays, spikeFactor, driftPct/,
+        );
+      }
+      expect(JSON.stringify(providers.storedThresholds("deepseek"))).toBe(before);
+      // a reversed or empty window is a 400, not an empty history
+      for (const q of ["from=2026-11-20&to=2026-11-01", "from=2026-11-05&to=2026-11-05", "from=2099-01-01"]) {
+        const reversed = await app.inject({
+          method: "GET",
+          url: `/v1/providers/openrouter/history?${q}`,
+          headers: admin,
+        });
+        expect(reversed.statusCode, q).toBe(400);
+        expect(reversed.json().error.message, q).toMatch(
+          /^from \(.*\) must be before to \(.*\); to is exclusive$/,
+        );
+      }
       expect(providers.thresholds("deepseek")).toMatchObject({
         lowBalanceMicro: 20_000_000,
         lowRunwayHours: 36,

@@ -9,6 +9,7 @@ import {
   parseUsdToMicro,
   runBudgetScan,
   syncBudgetBlocks,
+  usedPctText,
 } from "../../src/reports/index.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
 
@@ -286,5 +287,12 @@ describe.each(ENGINES)("%s", (engine) => {
         ["*", "all", "day:2026-03-11"],
       ]);
     });
+  });
+
+  test("used % for people: two decimals, <0.01 for a spend too small to show, never 0 beside a spend", () => {
+    expect(usedPctText({ usedPct: 0, spentPicoUsd: "0" })).toBe("0.00");
+    expect(usedPctText({ usedPct: 0, spentPicoUsd: "1" })).toBe("<0.01");
+    expect(usedPctText({ usedPct: 0.08, spentPicoUsd: "800" })).toBe("0.08");
+    expect(usedPctText({ usedPct: 150, spentPicoUsd: "9" })).toBe("150.00");
   });
 });

@@ -6,6 +6,7 @@ import { createUsageWriter, type NewUsageEventRow } from "../../src/meter/usage-
 import { parseDecimal } from "../../src/money.js";
 import {
   csvField,
+  fixedDecimals,
   REPORT_DIMS,
   type ReportDim,
   type ReportFilters,
@@ -385,6 +386,69 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(lines.at(-1)).toBe("");
       const table = reportTable(report);
       expect(table.rows.at(-1)?.[0]).toBe("total");
+    });
+  });
+
+  describe("report output cosmetics", () => {
+    test("CSV decimal columns have fixed decimals, exact, whatever the values (no float text)", ({ db }) => {
+      writeRows(db, 80, 7);
+      const report = runReport(db, {
+        range: { fromMs: START, toMs: START + SPAN_DAYS * 24 * H },
+        timeZone: "UTC",
+        by: ["user", "model"],
+        creditsPerUsd: { num: 3n, den: 7n }, // a rate with no short decimal expansion
+      });
+      const [header, ...lines] = reportCsv(report).trimEnd().split("\r\n");
+      const cols = (header as string).split(",");
+      const col = (name: string) => cols.indexOf(name);
+      const fixed: [string, RegExp][] = [
+        ["success_rate_pct", /^\d{1,3}\.\d$/],
+        ["cost_usd", /^\d+\.\d{12}$/],
+        ["charged_credits", /^-?\d+\.\d{6}$/],
+        ["charged_usd", /^\d+\.\d{12}$/],
+        ["margin_usd", /^-?\d+\.\d{12}$/],
+      ];
+      expect(lines.length).toBeGreaterThan(3);
+      for (const line of lines) {
+        const cells = line.split(","); // user ids and models here hold no comma
+        for (const [name, re] of fixed) expect(cells[col(name)], `${name} in ${line}`).toMatch(re);
+        // exact: the padded text is the row's exact USD string
+        const row = report.rows[lines.indexOf(line)];
+        const a = parseDecimal(cells[col("cost_usd")] as string);
+        const b = parseDecimal(row?.costUsd as string);
+        expect(a.num * b.den).toBe(b.num * a.den);
+      }
+      expect(fixedDecimals("3", 2)).toBe("3.00");
+      expect(fixedDecimals("-0.25", 4)).toBe("-0.2500");
+      expect(() => fixedDecimals("0.125", 2)).toThrow(RangeError);
+    });
+
+    test("a single-row report prints its line once (no duplicate total); several rows get a total", ({
+      db,
+    }) => {
+      writeRows(db, 30, 3);
+      const range = { fromMs: START, toMs: START + SPAN_DAYS * 24 * H };
+      const plain = reportTable(runReport(db, { range, timeZone: "UTC", by: [], creditsPerUsd: ONE }));
+      expect(plain.rows).toHaveLength(1);
+      const oneAgent = reportTable(
+        runReport(db, {
+          range,
+          timeZone: "UTC",
+          by: ["agent"],
+          filters: { agent: "main" },
+          creditsPerUsd: ONE,
+        }),
+      );
+      expect(oneAgent.rows.map((r) => r[0])).toEqual(["main"]);
+      const both = reportTable(runReport(db, { range, timeZone: "UTC", by: ["agent"], creditsPerUsd: ONE }));
+      expect(both.rows.map((r) => r[0]).sort()).toEqual(["main", "ops", "total"]);
+      expect(both.rows.at(-1)?.[0]).toBe("total");
+      // --top 1 of two: the row is not the whole report, so the total stays.
+      const top = reportTable(
+        runReport(db, { range, timeZone: "UTC", by: ["agent"], top: 1, creditsPerUsd: ONE }),
+      );
+      expect(top.rows.at(-1)?.[0]).toBe("total");
+      expect(top.rows).toHaveLength(2);
     });
   });
 

@@ -127,7 +127,7 @@ describe("creditgate report --watch", () => {
       expect(first).toContain("today      $2 cost · 1 requests (0 errors) · 0.000001 credits charged");
       expect(first).toMatch(/telegram:42\s+1\s+2\s+0\.000001/);
       expect(first).toContain("users of agent support  operator_budget (agent:support day) until");
-      expect(first).toContain("agent:support day hard: $2 of $1 (200%) BLOCKING");
+      expect(first).toContain("agent:support day hard: $2 of $1 (200.00%) BLOCKING");
       expect(first).toMatch(/operator_budget {2}budget:agent:support day\/100/);
     },
     40_000,

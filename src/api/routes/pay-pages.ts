@@ -112,7 +112,13 @@ export const payPages: FastifyPluginAsyncZod<PayPagesOptions> = async (app, o) =
   const html = (reply: { type(t: string): { send(b: string): unknown } }, body: string) =>
     reply.type("text/html; charset=utf-8").send(body);
 
-  app.get("/pay/success", { schema: { hide: true, querystring: landingQuery } }, async (request, reply) => {
+  type Reply = Parameters<typeof html>[0] & { header(k: string, v: string): unknown };
+  /** The success page, or with `pending` the pending one: what the top-up's state says. */
+  const landing = (
+    request: { query: LandingQuery; headers: { "accept-language"?: string | undefined }; url: string },
+    reply: Reply,
+    pending: boolean,
+  ) => {
     const q = request.query;
     const id = typeof q.topup === "string" ? q.topup : null;
     const topup = id ? o.topups.get(id) : null;
@@ -137,28 +143,27 @@ export const payPages: FastifyPluginAsyncZod<PayPagesOptions> = async (app, o) =
     // No such top-up (a mistyped or forged link): say so, and nothing about any other top-up; never
     // "payment received" for an id creditgate has not issued.
     if (!topup) return html(reply, page(lang, w.unknownTitle, [w.unknown, w.close]));
-    if (q.pending !== undefined) return html(reply, page(lang, w.pendingTitle, [w.pending, w.close]));
+    if (pending || q.pending !== undefined)
+      return html(reply, page(lang, w.pendingTitle, [w.pending, w.close]));
     const n = typeof q.n === "string" && /^\d{1,3}$/.test(q.n) ? Number(q.n) : 0;
     // Reload until the webhook arrived (bounded).
     const refresh = n < MAX_REFRESHES ? refreshUrl(request.url, n + 1) : null;
     return html(reply, page(lang, w.waitTitle, [w.wait, refresh ? w.checking : w.slow, w.close], refresh));
-  });
-  app.get("/pay/pending", { schema: { hide: true, querystring: landingQuery } }, async (request, reply) => {
-    const id = typeof request.query.topup === "string" ? request.query.topup : null;
-    const lang = pick(
-      request.query,
-      request.headers["accept-language"],
-      id ? (o.topups.get(id)?.accountId ?? null) : null,
-    );
-    return html(reply, page(lang, WORDS[lang].pendingTitle, [WORDS[lang].pending, WORDS[lang].close]));
-  });
+  };
+  app.get("/pay/success", { schema: { hide: true, querystring: landingQuery } }, async (request, reply) =>
+    landing(request, reply, false),
+  );
+  // Like MercadoPago's /pay/success?pending=1: an id creditgate never issued is "not found" (the
+  // page said "your payment is being processed" for any id), a paid one shows the balance.
+  app.get("/pay/pending", { schema: { hide: true, querystring: landingQuery } }, async (request, reply) =>
+    landing(request, reply, true),
+  );
   app.get("/pay/cancel", { schema: { hide: true, querystring: landingQuery } }, async (request, reply) => {
     const id = typeof request.query.topup === "string" ? request.query.topup : null;
-    const lang = pick(
-      request.query,
-      request.headers["accept-language"],
-      id ? (o.topups.get(id)?.accountId ?? null) : null,
-    );
+    const topup = id ? o.topups.get(id) : null;
+    // Paid after all (another tab, a retried checkout): "nothing was taken" would be false.
+    if (topup?.status === "paid") return landing(request, reply, false);
+    const lang = pick(request.query, request.headers["accept-language"], topup?.accountId ?? null);
     return html(reply, page(lang, WORDS[lang].cancelTitle, [WORDS[lang].cancel, WORDS[lang].close]));
   });
 };

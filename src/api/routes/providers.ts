@@ -52,6 +52,16 @@ export const providerViewSchema = z.object({
   usd: z
     .object({ balanceMicro: z.number().int().nullable(), burnPerDayMicro: z.number().int().nullable() })
     .nullable(),
+  /** Several currencies in one account (DeepSeek CNY + USD): each balance and its USD equivalent (null: no rate, left out of balanceMicro/runway/drift); null for one currency. */
+  balances: z
+    .array(
+      z.object({
+        currency: z.string(),
+        balanceMicro: z.number().int(),
+        usdMicro: z.number().int().nullable(),
+      }),
+    )
+    .nullable(),
   /** `providerMicro` in `currency`; `providerUsdMicro`, `meteredMicro`, `diffMicro` in micro-USD. Null: none, or no exchange rate. */
   drift: driftSchema
     .extend({
@@ -113,7 +123,7 @@ const providerParam = z.object({ provider: z.enum(PROVIDER_IDS) });
 const historyQuery = z.strictObject({
   /** ISO date/time or epoch ms; default 7 days ago. */
   from: z.string().min(1).max(40).optional(),
-  /** Exclusive; default now. */
+  /** Exclusive; default now. Must be after `from` (else 400). */
   to: z.string().min(1).max(40).optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
 });
@@ -228,11 +238,15 @@ export const providerRoutes: FastifyPluginAsyncZod<ProviderRoutesOptions> = asyn
     async (request) => {
       const now = nowMs();
       const q = request.query;
-      return need().history(request.params.provider, {
-        fromMs: timeOf(q.from, now - 7 * 86_400_000, "from"),
-        toMs: timeOf(q.to, now + 1, "to"),
-        limit: q.limit,
-      });
+      const fromMs = timeOf(q.from, now - 7 * 86_400_000, "from");
+      const toMs = timeOf(q.to, now + 1, "to");
+      // an empty or reversed window is a mistake (swapped arguments), not "no history"
+      if (fromMs >= toMs)
+        throw new AppError(
+          ErrorCode.InvalidRequest,
+          `from (${new Date(fromMs).toISOString()}) must be before to (${new Date(toMs).toISOString()}${q.to === undefined ? ", now" : ""}); to is exclusive`,
+        );
+      return need().history(request.params.provider, { fromMs, toMs, limit: q.limit });
     },
   );
 
@@ -242,7 +256,7 @@ export const providerRoutes: FastifyPluginAsyncZod<ProviderRoutesOptions> = asyn
       config: { scope: "admin" },
       schema: {
         tags: ["providers"],
-        summary: "Set a provider's alert thresholds (null: inherit the defaults)",
+        summary: "Set a provider's alert thresholds (null: inherit the defaults; at least one field)",
         params: z.object({ provider: z.enum([...PROVIDER_IDS, "all"]) }),
         body: thresholdsBody,
         response: { 200: z.object({ provider: z.string(), stored: z.unknown() }), ...errorResponses },
@@ -251,6 +265,11 @@ export const providerRoutes: FastifyPluginAsyncZod<ProviderRoutesOptions> = asyn
     async (request) => {
       const p = need();
       const b = request.body;
+      if (Object.values(b).every((v) => v === undefined))
+        throw new AppError(
+          ErrorCode.InvalidRequest,
+          "the body sets no threshold: give at least one of lowBalance, lowRunwayDays, spikeFactor, driftPct (null returns one to the default)",
+        );
       const id = request.params.provider === "all" ? "*" : request.params.provider;
       const patch: Parameters<ProviderService["setThresholds"]>[1] = {};
       if (b.lowBalance !== undefined)

@@ -5,6 +5,7 @@ import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import type { Ratio } from "../../money.js";
 import {
+  apiMessage,
   BUDGET_PERIODS,
   BUDGET_SCOPES,
   budgetStatuses,
@@ -112,7 +113,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         });
         return { ...report, budgets: budgetStatuses(o.db, o.timeZone, now) };
       } catch (err) {
-        if (err instanceof RangeError) throw new AppError(ErrorCode.InvalidRequest, err.message);
+        if (err instanceof RangeError) throw new AppError(ErrorCode.InvalidRequest, apiMessage(err));
         throw err;
       }
     },
@@ -171,7 +172,7 @@ export const budgetRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
   const tags = ["usage"];
   const answer = () => ({ timeZone: o.timeZone, budgets: budgetStatuses(o.db, o.timeZone, o.nowMs()) });
   const invalid = (err: unknown) => {
-    if (err instanceof RangeError) throw new AppError(ErrorCode.InvalidRequest, err.message);
+    if (err instanceof RangeError) throw new AppError(ErrorCode.InvalidRequest, apiMessage(err));
     throw err;
   };
   api.get(

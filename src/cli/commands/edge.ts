@@ -50,8 +50,9 @@ function edgeRows(s: MeterSummary, o: OutboxStatus, st: ShipStats): [string, str
 }
 
 /**
- * `creditgate meter` as an edge meter (`--ship-to URL --key K`, or CREDITGATE_SHIP_TO /
- * CREDITGATE_SHIP_KEY): read with the meter's sources into the outbox and ship it to the center.
+ * `creditgate meter` as an edge meter (`--ship-to URL[,URL…] --key K`, or CREDITGATE_SHIP_TO /
+ * CREDITGATE_SHIP_KEY): read with the meter's sources into the outbox and ship it to the center
+ * (several URLs: centers on one database, failed over in order; see createShipper).
  * `--once`: read what is new, ship until the outbox is empty, exit (1 when rows are left because
  * the center could not be reached after a few tries, or a source failed).
  */
@@ -59,7 +60,7 @@ export async function runEdgeMeter(
   ctx: CliContext,
   g: GlobalOptions,
   config: Config,
-  o: { once?: boolean; url: string; key: string; edgeId?: string },
+  o: { once?: boolean; urls: string[]; key: string; edgeId?: string },
 ): Promise<void> {
   const edgeId = edgeIdOf(config, o.edgeId);
   const db = ctx.openDb(config);
@@ -89,7 +90,7 @@ export async function runEdgeMeter(
   });
   shipper = createShipper({
     outbox,
-    url: o.url,
+    urls: o.urls,
     key: o.key,
     batchSize: config.ship.batch,
     backoffMs: config.ship.backoffMs,
@@ -135,7 +136,7 @@ export async function runEdgeMeter(
     }
     log("info", "edge meter following; shipping to the center", {
       edgeId,
-      center: o.url,
+      centers: o.urls,
       stateDirs: stateDirs.map((d) => d.path),
       outbox: outbox.count(),
     });

@@ -10,6 +10,7 @@ import {
   MAX_GRANT_PRIORITY,
   parseExpiry,
 } from "../../credits/index.js";
+import { parseShipTo } from "../../edge/urls.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import {
   GROUP_BY,
@@ -220,7 +221,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
     .option("--once", "ingest everything new, print a summary and exit (for cron and tests)")
     .option(
       "--ship-to <url>",
-      "edge meter: ship every call read here to this central creditgate (POST /v1/usage) instead of billing locally (CREDITGATE_SHIP_TO)",
+      "edge meter: ship every call read here to this central creditgate (POST /v1/usage) instead of billing locally; several centers on one database: comma-separated, the edge fails over in order (CREDITGATE_SHIP_TO)",
     )
     .option("--key <key>", "the center's API key for --ship-to, scope push (CREDITGATE_SHIP_KEY)")
     .option(
@@ -239,20 +240,15 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
               ErrorCode.InvalidRequest,
               "an edge meter needs both --ship-to (CREDITGATE_SHIP_TO) and --key (CREDITGATE_SHIP_KEY)",
             );
-          let url: URL;
+          let urls: string[];
           try {
-            url = new URL(shipTo);
-          } catch {
-            throw new AppError(
-              ErrorCode.InvalidRequest,
-              "--ship-to must be an http(s) URL like https://billing.example.com",
-            );
+            urls = parseShipTo(shipTo);
+          } catch (err) {
+            throw new AppError(ErrorCode.InvalidRequest, `--ship-to: ${(err as Error).message}`);
           }
-          if (url.protocol !== "http:" && url.protocol !== "https:")
-            throw new AppError(ErrorCode.InvalidRequest, "--ship-to must be an http(s) URL");
           const { runEdgeMeter } = await import("./edge.js");
           return runEdgeMeter(ctx, g, config, {
-            url: shipTo,
+            urls,
             key,
             ...(opts.once ? { once: true } : {}),
             ...(opts.edgeId ? { edgeId: opts.edgeId } : {}),

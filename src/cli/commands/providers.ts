@@ -13,6 +13,25 @@ const money = (micro: number | null | undefined, currency?: string | null) =>
 /** A non-USD figure followed by its USD equivalent at the configured rate, when there is one. */
 const withUsd = (text: string, usdMicro: number | null | undefined) =>
   usdMicro === null || usdMicro === undefined ? text : `${text} (≈ ${money(usdMicro, "USD")})`;
+/**
+ * The balance of an account holding several currencies (DeepSeek CNY + USD): the account's
+ * balance, then each currency; one without a rate is marked as left out of the balance.
+ */
+const balanceParts = (
+  list: { currency: string; balanceMicro: number; usdMicro: number | null }[] | null,
+  accountCurrency: string | null,
+) =>
+  list === null
+    ? ""
+    : ` = ${list
+        .map((b) =>
+          b.currency === accountCurrency
+            ? money(b.balanceMicro, b.currency)
+            : b.usdMicro === null
+              ? `(${money(b.balanceMicro, b.currency)} not counted: no ${b.currency} rate)`
+              : withUsd(money(b.balanceMicro, b.currency), b.usdMicro),
+        )
+        .join(" + ")}`;
 /** Drift of a non-USD account without an exchange rate: not computed rather than wrong. */
 const noRate = (currency: string) => `n/a (no ${currency} rate)`;
 const ago = (iso: string | null, nowMs: number) => {
@@ -72,7 +91,8 @@ export function registerProviderCommands(program: Command, ctx: CliContext): voi
             ["provider", "balance", "burn/day", "metered/day", "runway", "drift", "last poll", "error"],
             views.map((v) => [
               v.provider,
-              withUsd(money(v.balanceMicro, v.currency), v.usd?.balanceMicro),
+              withUsd(money(v.balanceMicro, v.currency), v.usd?.balanceMicro) +
+                balanceParts(v.balances, v.currency),
               withUsd(money(v.burn.provider.perDayMicro, v.currency), v.usd?.burnPerDayMicro),
               money(v.burn.metered.perDayMicro, "USD"),
               v.runway.hours === null

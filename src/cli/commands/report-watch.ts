@@ -6,7 +6,7 @@
  */
 import type { Config } from "../../config/index.js";
 import { formatMicroCredits, parseDecimal } from "../../money.js";
-import { type LiveView, liveView } from "../../reports/index.js";
+import { type LiveView, liveView, usedPctText } from "../../reports/index.js";
 import type { CliContext } from "../context.js";
 import { renderTable, safeText } from "../output.js";
 
@@ -52,7 +52,7 @@ export function renderLiveFrame(v: LiveView, everySeconds: number): string {
     out.push("", "budgets");
     for (const b of v.budgets)
       out.push(
-        `  ${safeText(b.name)} ${b.period} ${b.mode}: $${b.spentUsd} of $${b.limitUsd} (${b.usedPct}%)${b.mode === "hard" && b.usedPct >= 100 ? " BLOCKING" : ""}`,
+        `  ${safeText(b.name)} ${b.period} ${b.mode}: $${b.spentUsd} of $${b.limitUsd} (${usedPctText(b)}%)${b.mode === "hard" && b.usedPct >= 100 ? " BLOCKING" : ""}`,
       );
   }
   out.push("", "recent alerts");

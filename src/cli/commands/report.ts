@@ -19,6 +19,7 @@ import {
   SESSION_KINDS,
   type SessionKind,
   syncBudgetBlocks,
+  usedPctText,
 } from "../../reports/index.js";
 import { loadArchiveRows } from "../../retention/index.js";
 import type { CliContext, GlobalOptions } from "../context.js";
@@ -153,7 +154,7 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       ctx.out(renderTable(t.headers, t.rows));
       for (const b of budgets)
         ctx.out(
-          `budget ${safeText(b.name)} ${b.period} (${b.windowKey.slice(b.windowKey.indexOf(":") + 1)}): $${b.spentUsd} of $${b.limitUsd} (${b.usedPct}%), ${b.mode}${b.mode === "hard" && b.usedPct >= 100 ? ": BLOCKING the agent's users" : ""}\n`,
+          `budget ${safeText(b.name)} ${b.period} (${b.windowKey.slice(b.windowKey.indexOf(":") + 1)}): $${b.spentUsd} of $${b.limitUsd} (${usedPctText(b)}%), ${b.mode}${b.mode === "hard" && b.usedPct >= 100 ? ": BLOCKING the agent's users" : ""}\n`,
         );
       if (calls) {
         ctx.out(
@@ -227,7 +228,7 @@ export function registerBudgetCommands(program: Command, ctx: CliContext): void 
             b.mode === "hard" && b.usedPct >= 100 ? "hard (BLOCKING)" : b.mode,
             b.limitUsd,
             b.spentUsd,
-            b.usedPct,
+            usedPctText(b),
             b.windowKey.slice(b.windowKey.indexOf(":") + 1),
             (b.thresholdsPct ?? config.worker.capThresholdsPct).join(","),
           ]),

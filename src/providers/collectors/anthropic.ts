@@ -91,7 +91,8 @@ const dayOf = (iso: string, what: string) => {
  * Anthropic: spend per UTC day for the last 7 days from the Admin API cost report (grouped by
  * description, so model line items are in `detail`), and token counts per day from the messages
  * usage report. No balance: the Admin API has no prepaid-credit endpoint. The cost report
- * excludes Priority Tier costs (Anthropic's docs), so those show up as drift.
+ * excludes Priority Tier costs (Anthropic's docs), so those show up as drift. Buckets that start
+ * after `ctx.nowMs` are ignored (counted in `detail.futureBucketsIgnored`).
  */
 export const anthropicCollector: Collector = {
   id: "anthropic",
@@ -108,8 +109,15 @@ export const anthropicCollector: Collector = {
     const byDay = new Map<string, bigint>();
     const lines = new Map<string, bigint>();
     let currency: string | null = null;
+    let future = 0;
     for (const b of buckets) {
       const day = dayOf(b.starting_at, "GET /organizations/cost_report");
+      // a bucket that starts after now (a clock ahead at Anthropic, a pre-billed line) is not
+      // spend yet: storing it would count it twice once that day comes
+      if (Date.parse(b.starting_at) > ctx.nowMs) {
+        future++;
+        continue;
+      }
       let sum = byDay.get(day) ?? 0n;
       for (const r of b.results) {
         const cur = r.currency.toUpperCase();
@@ -135,6 +143,7 @@ export const anthropicCollector: Collector = {
       > = {};
       for (const b of usage) {
         const d = dayOf(b.starting_at, "GET /organizations/usage_report/messages");
+        if (Date.parse(b.starting_at) > ctx.nowMs) continue;
         const row = t[d] ?? { uncachedInput: 0, cacheRead: 0, cacheWrite: 0, output: 0 };
         t[d] = row;
         for (const r of b.results) {
@@ -161,7 +170,11 @@ export const anthropicCollector: Collector = {
       days: [...byDay.entries()]
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([day, micro]) => ({ day, micro })),
-      detail: { lineItems7d: topLines, tokensByDay: tokens },
+      detail: {
+        lineItems7d: topLines,
+        tokensByDay: tokens,
+        ...(future ? { futureBucketsIgnored: future } : {}),
+      },
     };
   },
 };

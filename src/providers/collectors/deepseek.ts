@@ -23,9 +23,10 @@ const balanceSchema = z.object({
 });
 
 /**
- * DeepSeek: the total balance in one currency (USD when the account has a USD entry, else the
- * first one listed); every currency's total / granted / topped-up split is in `detail`. No
- * spend counter: spend is derived from balance decreases between polls.
+ * DeepSeek: the total balance of every currency the account holds (`balances`; an account can
+ * hold CNY and USD at once), with USD as the account's currency when it has a USD entry, else the
+ * first one listed; every currency's total / granted / topped-up split is in `detail`. No spend
+ * counter: spend is derived from balance decreases between polls, per currency.
  */
 export const deepseekCollector: Collector = {
   id: "deepseek",
@@ -43,6 +44,7 @@ export const deepseekCollector: Collector = {
     const main = infos.find((i) => i.currency === "USD") ?? infos[0] ?? null;
     return {
       currency: main?.currency ?? "USD",
+      balances: infos.map((i) => ({ currency: i.currency, micro: i.totalMicro })),
       // no balance entry at all: unknown, not a made-up 0 (that would alert "ran out")
       balance: main?.totalMicro ?? null,
       spentTotal: null,

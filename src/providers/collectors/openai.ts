@@ -93,6 +93,8 @@ export const openaiCollector: Collector = {
     const lines = new Map<string, bigint>();
     let currency: string | null = null;
     for (const b of buckets) {
+      // a bucket starting after now is not spend yet (as for Anthropic)
+      if (b.start_time * 1000 > ctx.nowMs) continue;
       const day = utcDay(b.start_time * 1000);
       let sum = byDay.get(day) ?? 0n;
       for (const r of b.results) {
@@ -115,6 +117,7 @@ export const openaiCollector: Collector = {
       const usage = await pages(ctx, "/organization/usage/completions", usageSchema, base);
       const t: Record<string, { input: number; output: number; cachedInput: number; requests: number }> = {};
       for (const b of usage) {
+        if (b.start_time * 1000 > ctx.nowMs) continue;
         const d = utcDay(b.start_time * 1000);
         const row = t[d] ?? { input: 0, output: 0, cachedInput: 0, requests: 0 };
         t[d] = row;
