@@ -117,10 +117,15 @@ function toConfig(e: Env) {
             }
           : null,
       retentionDays: e.CREDITGATE_RETENTION_DAYS,
-      /** Usage archive directory (docs/retention.md); default `<CREDITGATE_DB>.archive` (one directory per database). */
+      /**
+       * Usage archive directory (docs/retention.md); default `<CREDITGATE_DB>.archive` (one directory
+       * per database). Null on PostgreSQL without CREDITGATE_ARCHIVE_DIR: a URL names no directory.
+       */
       // One directory per database by default (`<db file>.archive`): an archive run removes files of
       // its directory that its database does not list, so two databases must never share one.
-      archiveDir: e.CREDITGATE_ARCHIVE_DIR ?? `${e.CREDITGATE_DB}.archive`,
+      archiveDir:
+        e.CREDITGATE_ARCHIVE_DIR ??
+        (/^postgres(ql)?:\/\//i.test(e.CREDITGATE_DB) ? null : `${e.CREDITGATE_DB}.archive`),
       expiryWarnDays: e.CREDITGATE_EXPIRY_WARN_DAYS,
       reconcileAfterMs: e.CREDITGATE_RECONCILE_AFTER_MS,
     },

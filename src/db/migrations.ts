@@ -1155,6 +1155,15 @@ export const MIGRATIONS: readonly Migration[] = [
       file TEXT PRIMARY KEY,                    -- usage-YYYY-MM-<firstId>-<lastId>-<tag>.jsonl.zst
       created_at_ms INTEGER NOT NULL
     ) STRICT;
+`,
+  },
+  {
+    version: 34,
+    name: "pg-agent-days-delete-fix",
+    sql: `
+    -- Nothing on SQLite: its row triggers fire per row, so usage_agent_account_days_delete
+    -- (migration 22) already sees each deleted usage_daily row alone. The PostgreSQL twin fixes
+    -- its PL/pgSQL function for a DELETE of several rows of one (agent, account, day).
     `,
   },
 ];

@@ -942,4 +942,32 @@ CREATE TABLE usage_archive_pending (
     );
 `,
   },
+  {
+    version: 34,
+    name: "pg-agent-days-delete-fix",
+    sql: `
+-- PostgreSQL only (SQLite's side is a no-op). AFTER ... FOR EACH ROW triggers run at the end of
+-- the statement here, not per row as on SQLite: a DELETE of several usage_daily rows of one
+-- (agent, account, day) ran the unlink once per row, and the second run read the day's row it had
+-- already removed (prev_day NULL). The day leaves the list once: when its row is still there.
+CREATE OR REPLACE FUNCTION usage_agent_account_days_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM usage_daily u
+              WHERE u.day = OLD.day AND u.account_id = OLD.account_id AND u.agent_id = OLD.agent_id)
+     OR NOT EXISTS (SELECT 1 FROM usage_agent_account_days d
+                     WHERE d.agent_id = OLD.agent_id AND d.account_id = OLD.account_id AND d.day = OLD.day) THEN
+    RETURN NULL;
+  END IF;
+  UPDATE usage_agent_account_days
+     SET prev_day = (SELECT d.prev_day FROM usage_agent_account_days d
+                      WHERE d.agent_id = OLD.agent_id AND d.account_id = OLD.account_id AND d.day = OLD.day)
+   WHERE agent_id = OLD.agent_id AND account_id = OLD.account_id
+     AND day = (SELECT MIN(d.day) FROM usage_agent_account_days d
+                 WHERE d.agent_id = OLD.agent_id AND d.account_id = OLD.account_id AND d.day > OLD.day);
+  DELETE FROM usage_agent_account_days
+   WHERE agent_id = OLD.agent_id AND account_id = OLD.account_id AND day = OLD.day;
+  RETURN NULL;
+END $$;
+`,
+  },
 ];

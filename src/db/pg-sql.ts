@@ -8,6 +8,14 @@
  * - `INSERT OR IGNORE INTO t …` → `INSERT INTO t … ON CONFLICT DO NOTHING`;
  * - two-argument scalar `MAX(a, b)` / `MIN(a, b)` → `GREATEST` / `LEAST`; `IFNULL(` → `COALESCE(`;
  * - `CAST(x AS INTEGER)` → `CAST(x AS BIGINT)` (SQLite integers are 64-bit), `AS REAL` → `AS DOUBLE PRECISION`;
+ * - `instr(x, y)` → `strpos(x, y)`; `strftime('<fmt>', secs, 'unixepoch')` with a literal format of
+ *   `%Y %m %d %H %M %S` → `to_char(to_timestamp(secs) AT TIME ZONE 'UTC', '<fmt>')`;
+ * - `x GLOB '<literal>'` (only `*` and `?` wildcards) → `x LIKE '<pattern>'` (both case-sensitive);
+ * - `SUM(<comparison>)` (a condition counted as 0/1) → `SUM((<comparison>)::int)` (NULL stays NULL);
+ * - unary `+x` (SQLite's index hint; a no-op) → `x` (PostgreSQL has no unary `+` on text);
+ * - a subquery in `FROM` / `JOIN` without an alias gets one (`AS _q1`, …);
+ * - mixed-case output aliases (`AS cacheRead`) and every unquoted use of them are double-quoted, so
+ *   rows come back with the same keys as from SQLite (PostgreSQL lower-cases unquoted names);
  * - in `ON CONFLICT … DO UPDATE SET …`, unqualified columns of the target table on the right-hand
  *   side and in its WHERE are qualified with the table name (PostgreSQL calls them ambiguous);
  * - an `INSERT` into a table with an identity `id` column and no `RETURNING` gets `RETURNING id`,
@@ -185,6 +193,142 @@ function qualifyUpsert(sql: string, schema: PgSchemaInfo): string {
   return sql.slice(0, from) + rewritten + whereText + sql.slice(end);
 }
 
+/** Splits the argument list `s[open+1 .. close)` at depth-1 commas (positions from the masked text). */
+function splitArgs(sql: string, masked: string, open: number, close: number): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = open + 1;
+  for (let i = open + 1; i < close; i++) {
+    const c = masked[i];
+    if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (c === "," && depth === 0) {
+      out.push(sql.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(sql.slice(start, close));
+  return out;
+}
+
+/**
+ * Replaces each call `name(args…)` for which `f` returns a text (innermost calls are not revisited:
+ * the replacement of an outer call receives its arguments as written).
+ */
+function rewriteCalls(sql: string, name: string, f: (args: string[]) => string | null): string {
+  const masked = mask(sql);
+  const re = new RegExp(`(?<![\\w.$])${name}\\s*\\(`, "gi");
+  let out = "";
+  let last = 0;
+  for (let m = re.exec(masked); m; m = re.exec(masked)) {
+    if (m.index < last) continue;
+    const open = m.index + m[0].length - 1;
+    const close = closing(masked, open);
+    if (close === -1) continue;
+    const r = f(splitArgs(sql, masked, open, close));
+    if (r === null) continue;
+    out += sql.slice(last, m.index) + r;
+    last = close + 1;
+  }
+  return out + sql.slice(last);
+}
+
+const STRFTIME: Record<string, string> = {
+  Y: "YYYY",
+  m: "MM",
+  d: "DD",
+  H: "HH24",
+  M: "MI",
+  S: "SS",
+  "%": "%",
+};
+
+/** `strftime('<fmt>', secs, 'unixepoch')` → `to_char(…)`; other forms throw (no faithful rewrite). */
+function strftimeCall(args: string[]): string {
+  const fmt = /^\s*'([^']*)'\s*$/.exec(args[0] ?? "")?.[1];
+  if (args.length !== 3 || fmt === undefined || !/^\s*'unixepoch'\s*$/i.test(args[2] ?? ""))
+    throw new Error(`PostgreSQL: only strftime('<literal>', seconds, 'unixepoch') is rewritten`);
+  const pg = fmt.replace(/%(.)|([A-Za-z]+)/g, (m: string, spec: string | undefined) => {
+    if (spec === undefined) return `"${m}"`; // letters outside a % spec are literal in SQLite
+    const t = STRFTIME[spec];
+    if (t === undefined) throw new Error(`PostgreSQL: strftime %${spec} is not rewritten`);
+    return t;
+  });
+  return `to_char(to_timestamp(${(args[1] ?? "").trim()}) AT TIME ZONE 'UTC', '${pg}')`;
+}
+
+/** `GLOB '<literal>'` → `LIKE '<pattern>'`; a pattern with `[` or a non-literal one throws. */
+function globToLike(sql: string): string {
+  const segs = segments(sql);
+  for (let i = 0; i < segs.length; i++) {
+    const seg = segs[i];
+    if (!seg?.code || !/\bGLOB\s*$/i.test(seg.text)) continue;
+    const lit = segs[i + 1];
+    if (!lit || lit.code || !lit.text.startsWith("'") || lit.text.includes("["))
+      throw new Error(`PostgreSQL: GLOB is rewritten only with a literal pattern of * and ?: ${sql}`);
+    seg.text = seg.text.replace(/\bGLOB(\s*)$/i, "LIKE$1");
+    const body = lit.text.slice(1, -1).replace(/[\\%_]/g, (c) => `\\${c}`);
+    lit.text = `'${body.replace(/\*/g, "%").replace(/\?/g, "_")}'`;
+  }
+  if (segs.some((s) => s.code && /\bGLOB\b/i.test(s.text)))
+    throw new Error(`PostgreSQL: GLOB is rewritten only with a literal pattern: ${sql}`);
+  return segs.map((s) => s.text).join("");
+}
+
+/** Whether `expr` (masked) has a comparison or boolean operator outside parentheses. */
+function isCondition(masked: string): boolean {
+  let depth = 0;
+  let flat = "";
+  for (const c of masked) {
+    if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else flat += depth === 0 ? c : " ";
+  }
+  if (/^\s*CASE\b/i.test(flat)) return false;
+  return /[=<>]|!=|\b(AND|OR|NOT|IS|LIKE|IN|BETWEEN)\b/i.test(flat);
+}
+
+const NOT_ALIAS = new Set(
+  "where group order limit offset union except intersect join left right inner full cross natural on having window returning using".split(
+    " ",
+  ),
+);
+
+/** Gives an alias to each parenthesized subquery after `FROM` / `JOIN` that has none. */
+function aliasSubqueries(sql: string): string {
+  const masked = mask(sql);
+  const re = /\b(FROM|JOIN)\s*\(\s*(SELECT|WITH|VALUES)\b/gi;
+  const inserts: number[] = [];
+  for (let m = re.exec(masked); m; m = re.exec(masked)) {
+    const open = masked.indexOf("(", m.index + (m[1] ?? "").length);
+    const close = closing(masked, open);
+    if (close === -1) continue;
+    const next = /^\s*(AS\s+)?([A-Za-z_]\w*)?/i.exec(masked.slice(close + 1));
+    if (next?.[1] || (next?.[2] && !NOT_ALIAS.has(next[2].toLowerCase()))) continue;
+    inserts.push(close + 1);
+  }
+  let out = sql;
+  inserts
+    .sort((a, b) => b - a)
+    .forEach((at, i) => {
+      out = `${out.slice(0, at)} AS _q${inserts.length - i}${out.slice(at)}`;
+    });
+  return out;
+}
+
+/** Double-quotes mixed-case output aliases and their unquoted uses (PostgreSQL folds unquoted names). */
+function quoteMixedCaseAliases(sql: string): string {
+  const aliases = new Set<string>();
+  for (const m of mask(sql).matchAll(/\bAS\s+([A-Za-z_]\w*)/gi)) {
+    const a = m[1] ?? "";
+    if (/[a-z]/.test(a) && /[A-Z]/.test(a)) aliases.add(a);
+  }
+  if (!aliases.size) return sql;
+  return mapCode(sql, (code) =>
+    code.replace(/(?<![\w$])([A-Za-z_]\w*)\b/g, (w: string) => (aliases.has(w) ? `"${w}"` : w)),
+  );
+}
+
 /**
  * Translates one SQLite statement for PostgreSQL (see the module comment).
  * @throws Error for SQLite-only forms with no faithful rewrite (`INSERT OR REPLACE`).
@@ -206,6 +350,16 @@ export function translateSql(sqlite: string, schema: PgSchemaInfo): TranslatedSq
       .replace(/\bAS\s+REAL\s*\)/gi, "AS DOUBLE PRECISION)"),
   );
   sql = scalarMinMax(sql);
+  sql = rewriteCalls(sql, "instr", (args) => (args.length === 2 ? `strpos(${args.join(",")})` : null));
+  sql = rewriteCalls(sql, "strftime", strftimeCall);
+  sql = rewriteCalls(sql, "SUM", (args) =>
+    args.length === 1 && isCondition(mask(args[0] ?? "")) ? `SUM((${args[0]})::int)` : null,
+  );
+  sql = globToLike(sql);
+  sql = mapCode(sql, (code) =>
+    code.replace(/((?:[(,]|\b(?:SELECT|DISTINCT|BY))\s*)\+(?=\s*[A-Za-z_(])/gi, "$1"),
+  );
+  sql = aliasSubqueries(sql);
   const masked = mask(sql);
   const returning = /\bRETURNING\b/i.exec(masked);
   if (ignore) {
@@ -229,6 +383,7 @@ export function translateSql(sqlite: string, schema: PgSchemaInfo): TranslatedSq
     }),
   );
   if (named && n > 0) throw new Error(`PostgreSQL: mixed ? and named parameters: ${sqlite}`);
+  sql = quoteMixedCaseAliases(sql);
   let returnsId = false;
   const m2 = mask(sql);
   const ins = /^\s*INSERT\s+INTO\s+([A-Za-z_]\w*)/i.exec(m2);

@@ -182,6 +182,7 @@ export class PgStatement {
       !Buffer.isBuffer(first)
     ) {
       const o = first as Record<string, Param>;
+      if (!tr.names && tr.paramCount === 0) return []; // better-sqlite3 accepts an unused object too
       if (!tr.names)
         throw new TypeError("PostgreSQL: named parameters given to a statement with ? parameters");
       return tr.names.map((n) => {

@@ -35,7 +35,8 @@ export function runSpikeScan(db: Db, enforcer: Enforcer, nowMs: number): number 
     const hot = db
       .prepare<[number, number, number], { k: string; s: number }>(
         `SELECT ${column} AS k, SUM(charge_micro_credits) AS s FROM usage_events
-          WHERE message_ts_ms >= ? AND message_ts_ms < ? GROUP BY ${column} HAVING s >= ?`,
+          WHERE message_ts_ms >= ? AND message_ts_ms < ? GROUP BY ${column}
+         HAVING SUM(charge_micro_credits) >= ?`, // not the alias: PostgreSQL has no output names in HAVING
       )
       .all(hourStart, nowMs + 1, s.spikeMinMicroCredits);
     const trailing = db.prepare<[number, number, string], { s: number | null }>(

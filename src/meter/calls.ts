@@ -130,11 +130,16 @@ function purgeIn(db: Db, accountId: string): { rows: number; held: number } {
           WHERE account_id = ? AND (preview_user IS NOT NULL OR preview_reply IS NOT NULL)`,
       )
       .run(accountId).changes;
+    // the held event's JSON without its previews (a JSON null preview counts as none on both)
     const held = db
       .prepare(
-        `UPDATE usage_review SET event_json = json_remove(event_json, '$.userPreview', '$.replyPreview')
-          WHERE account_id = ? AND (json_extract(event_json, '$.userPreview') IS NOT NULL
-                                 OR json_extract(event_json, '$.replyPreview') IS NOT NULL)`,
+        isPostgres(db)
+          ? `UPDATE usage_review SET event_json = (event_json::jsonb - 'userPreview' - 'replyPreview')::text
+              WHERE account_id = ? AND (event_json::jsonb ->> 'userPreview' IS NOT NULL
+                                     OR event_json::jsonb ->> 'replyPreview' IS NOT NULL)`
+          : `UPDATE usage_review SET event_json = json_remove(event_json, '$.userPreview', '$.replyPreview')
+              WHERE account_id = ? AND (json_extract(event_json, '$.userPreview') IS NOT NULL
+                                     OR json_extract(event_json, '$.replyPreview') IS NOT NULL)`,
       )
       .run(accountId).changes;
     return { rows, held };

@@ -163,7 +163,8 @@ export function createBudgetsRepo(db: Db) {
       const subject = normalizeBudgetTarget(scope, input);
       return db
         .prepare<[string, string, string | null, string | null]>(
-          "DELETE FROM operator_budgets WHERE scope = ? AND subject = ? AND (? IS NULL OR period = ?)",
+          // typed NULL test: PostgreSQL cannot infer the type of a bare `? IS NULL`
+          "DELETE FROM operator_budgets WHERE scope = ? AND subject = ? AND (CAST(? AS TEXT) IS NULL OR period = ?)",
         )
         .run(scope, subject, period ?? null, period ?? null).changes;
     },

@@ -385,9 +385,11 @@ export function accountsSummary(
           group: "account_id",
         },
       );
+  // the agent flag as a 0/1 number on both engines (PostgreSQL: a comparison is a boolean)
+  const ag = "CASE WHEN substr(a, 1, 6) = 'agent:' THEN 1 ELSE 0 END AS ag";
   const grouped = wholeDays
-    ? `SELECT a, n, c, m, substr(a, 1, 6) = 'agent:' AS ag FROM (${u.sql})`
-    : `SELECT a, SUM(n) AS n, SUM(c) AS c, SUM(m) AS m, substr(a, 1, 6) = 'agent:' AS ag FROM (${u.sql}) GROUP BY a`;
+    ? `SELECT a, n, c, m, ${ag} FROM (${u.sql})`
+    : `SELECT a, SUM(n) AS n, SUM(c) AS c, SUM(m) AS m, ${ag} FROM (${u.sql}) GROUP BY a`;
   const rows = db
     .prepare<
       (string | number)[],
@@ -396,7 +398,7 @@ export function accountsSummary(
       `WITH g AS MATERIALIZED (${grouped}),
             k AS (SELECT COALESCE(SUM(ag = 0), 0) AS users, COALESCE(SUM(ag), 0) AS agents FROM g)
        SELECT t.a, t.n, t.c, t.m, k.users, k.agents
-         FROM k LEFT JOIN (SELECT a, n, c, m FROM g WHERE ag = 0 ORDER BY m DESC, a LIMIT ?) t`,
+         FROM k LEFT JOIN (SELECT a, n, c, m FROM g WHERE ag = 0 ORDER BY m DESC, a LIMIT ?) t ON 1 = 1`,
     )
     .safeIntegers(true)
     .all(...u.params, q.limit);

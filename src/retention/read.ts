@@ -1,12 +1,34 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Db } from "../db/index.js";
+import { type Db, isPostgres } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { ARCHIVE_COLUMNS, decodeArchiveBytes, forEachArchiveLine, parseArchiveLine } from "./format.js";
 
-/** The temporary table (this connection only) that {@link loadArchiveRows} fills. */
+/** The temporary table (this connection only) that {@link loadArchiveRows} fills (SQLite's name). */
 export const ARCHIVE_ROWS_TABLE = "temp.usage_archive_rows";
+/** The same table on PostgreSQL (its temporary schema is `pg_temp`). */
+const PG_ARCHIVE_ROWS_TABLE = "pg_temp.usage_archive_rows";
+/** The text columns of {@link ARCHIVE_COLUMNS}; the others are integers (PostgreSQL needs a type per column). */
+const TEXT_COLUMNS = new Set([
+  "dedupe_key",
+  "account_id",
+  "agent_id",
+  "session_id",
+  "session_key",
+  "kind",
+  "source",
+  "source_ref",
+  "provider",
+  "model",
+  "api",
+  "response_id",
+  "stop_reason",
+  "error_message",
+  "price_source",
+  "price_version",
+  "anomaly",
+]);
 
 /**
  * Loads the archived rows of the months that overlap `[fromMs, toMs)` from the archive files in
@@ -31,10 +53,14 @@ export function loadArchiveRows(
       "SELECT file, sha256, rows FROM usage_archive_files WHERE month >= ? AND month <= ? ORDER BY file",
     )
     .all(lo, hi);
-  db.exec(
-    `DROP TABLE IF EXISTS ${ARCHIVE_ROWS_TABLE};
-     CREATE TABLE ${ARCHIVE_ROWS_TABLE} (${ARCHIVE_COLUMNS.join(", ")})`,
-  );
+  const pg = isPostgres(db);
+  const table = pg ? PG_ARCHIVE_ROWS_TABLE : ARCHIVE_ROWS_TABLE;
+  // SQLite: untyped columns (values kept as given); PostgreSQL: text or BIGINT per column
+  const columns = pg
+    ? ARCHIVE_COLUMNS.map((c) => `${c} ${TEXT_COLUMNS.has(c) ? "TEXT" : "BIGINT"}`)
+    : ARCHIVE_COLUMNS;
+  db.exec(`DROP TABLE IF EXISTS ${table};
+     CREATE TABLE ${table} (${columns.join(", ")})`);
   const missing = files.filter((f) => !existsSync(join(dir, f.file)));
   if (missing.length)
     throw new AppError(
@@ -44,9 +70,7 @@ export function loadArchiveRows(
         .map((f) => f.file)
         .join(", ")}`,
     );
-  const insert = db.prepare(
-    `INSERT INTO ${ARCHIVE_ROWS_TABLE} VALUES (${ARCHIVE_COLUMNS.map(() => "?").join(", ")})`,
-  );
+  const insert = db.prepare(`INSERT INTO ${table} VALUES (${ARCHIVE_COLUMNS.map(() => "?").join(", ")})`);
   let rows = 0;
   const load = db.transaction(() => {
     for (const f of files) {
@@ -79,5 +103,5 @@ export function loadArchiveRows(
     }
   });
   load();
-  return { table: ARCHIVE_ROWS_TABLE, files: files.length, rows };
+  return { table, files: files.length, rows };
 }

@@ -15,7 +15,7 @@ import {
   DAY_MS,
   type NewUsageEventRow,
 } from "../../src/meter/usage-repo.js";
-import { test } from "../support/temp-db.js";
+import { ENGINES, testOn } from "../support/temp-db.js";
 
 // 2026-11-10T00:00:00Z, a UTC midnight.
 const D0 = Date.UTC(2026, 10, 10);
@@ -154,115 +154,124 @@ const dailySnapshot = (db: Db) =>
     .safeIntegers(true)
     .all();
 
-describe("usage reports from daily aggregates", () => {
-  test("answer exactly as the raw-row query, for every grouping, filter and range (randomized)", ({ db }) => {
-    writeRandomRows(db, 3000, 42);
-    const r = rng(7);
-    let aggregated = 0;
-    for (let i = 0; i < 600; i++) {
-      const q = querySample(r);
-      const fast = queryUsage(db, q);
-      const raw = queryUsageRaw(db, q);
-      // byte-identical, order included
-      expect(JSON.stringify(fast), JSON.stringify(q)).toBe(JSON.stringify(raw));
-      if (raw.length > 0) aggregated++;
-    }
-    // the cases are not vacuous: most queries find rows
-    expect(aggregated).toBeGreaterThan(300);
-    // whole-range queries with no bounds, one per grouping
-    for (const by of GROUP_BY) expect(queryUsage(db, { by })).toEqual(queryUsageRaw(db, { by }));
-  });
+describe.each(ENGINES)("%s", (engine) => {
+  const test = testOn(engine);
 
-  test("whole days come from usage_daily, edge days from the rows", ({ db }) => {
-    writeRandomRows(db, 500, 3);
-    const q = { by: "day" as const, sinceMs: D0 - 2 * DAY_MS + 5, untilMs: D0 + 2 * DAY_MS - 5 };
-    const before = queryUsage(db, q);
-    // Double every aggregate: the whole days (D0-1d, D0) change, the two edge days do not.
-    db.exec("UPDATE usage_daily SET requests = requests * 2");
-    const after = queryUsage(db, q);
-    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-    const changed = after.filter((a, i) => a.requests !== before[i]?.requests).map((a) => a.key);
-    expect(after.map((a) => a.key)).toEqual(before.map((b) => b.key));
-    expect(changed).toEqual([day(D0 - DAY_MS), day(D0)]);
-    expect(after.map((a) => a.key)).toContain(day(D0 + DAY_MS));
-  });
+  describe("usage reports from daily aggregates", () => {
+    test("answer exactly as the raw-row query, for every grouping, filter and range (randomized)", ({
+      db,
+    }) => {
+      writeRandomRows(db, 3000, 42);
+      const r = rng(7);
+      let aggregated = 0;
+      for (let i = 0; i < 600; i++) {
+        const q = querySample(r);
+        const fast = queryUsage(db, q);
+        const raw = queryUsageRaw(db, q);
+        // byte-identical, order included
+        expect(JSON.stringify(fast), JSON.stringify(q)).toBe(JSON.stringify(raw));
+        if (raw.length > 0) aggregated++;
+      }
+      // the cases are not vacuous: most queries find rows
+      expect(aggregated).toBeGreaterThan(300);
+      // whole-range queries with no bounds, one per grouping
+      for (const by of GROUP_BY) expect(queryUsage(db, { by })).toEqual(queryUsageRaw(db, { by }));
+    });
 
-  test("the migration's backfill builds the same aggregates as the writer", ({ db }) => {
-    writeRandomRows(db, 2000, 11);
-    const written = dailySnapshot(db);
-    expect(written.length).toBeGreaterThan(100);
-    const sql = MIGRATIONS.find((m) => m.version === 11)?.sql ?? "";
-    const backfill = sql.slice(sql.indexOf("INSERT INTO usage_daily"));
-    expect(backfill).toMatch(/^INSERT INTO usage_daily/);
-    db.exec("DELETE FROM usage_daily");
-    db.exec(backfill);
-    expect(dailySnapshot(db)).toEqual(written);
-  });
+    test("whole days come from usage_daily, edge days from the rows", ({ db }) => {
+      writeRandomRows(db, 500, 3);
+      const q = { by: "day" as const, sinceMs: D0 - 2 * DAY_MS + 5, untilMs: D0 + 2 * DAY_MS - 5 };
+      const before = queryUsage(db, q);
+      // Double every aggregate: the whole days (D0-1d, D0) change, the two edge days do not.
+      db.exec("UPDATE usage_daily SET requests = requests * 2");
+      const after = queryUsage(db, q);
+      const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+      const changed = after.filter((a, i) => a.requests !== before[i]?.requests).map((a) => a.key);
+      expect(after.map((a) => a.key)).toEqual(before.map((b) => b.key));
+      expect(changed).toEqual([day(D0 - DAY_MS), day(D0)]);
+      expect(after.map((a) => a.key)).toContain(day(D0 + DAY_MS));
+    });
 
-  test("a rolled-back usage row leaves no aggregate behind", ({ db }) => {
-    writeRandomRows(db, 50, 5);
-    const before = dailySnapshot(db);
-    const writer = createUsageWriter(db);
-    const entryId = Number((db.prepare("SELECT id FROM ledger_entries LIMIT 1").get() as { id: number }).id);
-    expect(() =>
-      db.transaction(() => {
-        writer.insert({
-          dedupe_key: "rolled-back",
-          ledger_entry_id: entryId,
-          account_id: "telegram:1",
-          agent_id: "main",
-          session_id: null,
-          session_key: null,
-          source: "jsonl",
-          source_ref: "x",
-          provider: "openai",
-          model: "gpt-5",
-          api: null,
-          response_id: null,
-          message_ts_ms: D0,
-          input_tokens: 1,
-          output_tokens: 1,
-          cache_read_tokens: 0,
-          cache_write_tokens: 0,
-          cache_write_1h_tokens: 0,
-          total_tokens: 2,
-          reasoning_tokens: null,
-          stop_reason: null,
-          is_error: 0,
-          error_message: null,
-          recorded_cost_pico_usd: null,
-          cost_pico_usd: 5,
-          table_cost_pico_usd: 5,
-          charge_micro_credits: 1,
-          price_source: "table",
-          price_version: "t",
-          unknown_model: 0,
-          anomaly: null,
-          created_at_ms: D0,
-        });
-        throw new Error("crash before commit");
-      })(),
-    ).toThrow("crash before commit");
-    expect(dailySnapshot(db)).toEqual(before);
-  });
+    test("the migration's backfill builds the same aggregates as the writer", ({ db }) => {
+      writeRandomRows(db, 2000, 11);
+      const written = dailySnapshot(db);
+      expect(written.length).toBeGreaterThan(100);
+      const sql = MIGRATIONS.find((m) => m.version === 11)?.sql ?? "";
+      const backfill = sql.slice(sql.indexOf("INSERT INTO usage_daily"));
+      expect(backfill).toMatch(/^INSERT INTO usage_daily/);
+      db.exec("DELETE FROM usage_daily");
+      // one statement: prepared, so PostgreSQL runs it through the SQL rewrites (no PG migration 11)
+      db.prepare(backfill).run();
+      expect(dailySnapshot(db)).toEqual(written);
+    });
 
-  test("report keys are ordered as SQLite's BINARY collation orders UTF-8 (code points, not UTF-16 units)", () => {
-    const keys = [
-      "a",
-      "ab",
-      "",
-      "b",
-      "z\uE000",
-      "z\uFFFF",
-      "z😀",
-      "z\u20AC",
-      "zz",
-      "Z",
-      "z",
-      "\u00FF",
-      "😀a",
-    ];
-    const bytes = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    expect([...keys].sort(compareBinary)).toEqual(bytes);
+    test("a rolled-back usage row leaves no aggregate behind", ({ db }) => {
+      writeRandomRows(db, 50, 5);
+      const before = dailySnapshot(db);
+      const writer = createUsageWriter(db);
+      const entryId = Number(
+        (db.prepare("SELECT id FROM ledger_entries LIMIT 1").get() as { id: number }).id,
+      );
+      expect(() =>
+        db.transaction(() => {
+          writer.insert({
+            dedupe_key: "rolled-back",
+            ledger_entry_id: entryId,
+            account_id: "telegram:1",
+            agent_id: "main",
+            session_id: null,
+            session_key: null,
+            source: "jsonl",
+            source_ref: "x",
+            provider: "openai",
+            model: "gpt-5",
+            api: null,
+            response_id: null,
+            message_ts_ms: D0,
+            input_tokens: 1,
+            output_tokens: 1,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+            cache_write_1h_tokens: 0,
+            total_tokens: 2,
+            reasoning_tokens: null,
+            stop_reason: null,
+            is_error: 0,
+            error_message: null,
+            recorded_cost_pico_usd: null,
+            cost_pico_usd: 5,
+            table_cost_pico_usd: 5,
+            charge_micro_credits: 1,
+            price_source: "table",
+            price_version: "t",
+            unknown_model: 0,
+            anomaly: null,
+            created_at_ms: D0,
+          });
+          throw new Error("crash before commit");
+        })(),
+      ).toThrow("crash before commit");
+      expect(dailySnapshot(db)).toEqual(before);
+    });
+
+    test("report keys are ordered as SQLite's BINARY collation orders UTF-8 (code points, not UTF-16 units)", () => {
+      const keys = [
+        "a",
+        "ab",
+        "",
+        "b",
+        "z\uE000",
+        "z\uFFFF",
+        "z😀",
+        "z\u20AC",
+        "zz",
+        "Z",
+        "z",
+        "\u00FF",
+        "😀a",
+      ];
+      const bytes = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      expect([...keys].sort(compareBinary)).toEqual(bytes);
+    });
   });
 });

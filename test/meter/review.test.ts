@@ -4,13 +4,15 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLedger } from "../../src/credits/index.js";
-import { openDatabase } from "../../src/db/index.js";
+import { type Db, openDatabase } from "../../src/db/index.js";
 import { createBiller, isDatabaseFailure } from "../../src/meter/biller.js";
+import { purgePreviews } from "../../src/meter/calls.js";
 import { createReviewQueue } from "../../src/meter/review.js";
 import type { CursorMoves, SourceBatch } from "../../src/meter/source.js";
 import type { ParsedUsage, PriceQuote, Pricer, UsageEvent } from "../../src/meter/types.js";
 import { runCli } from "../support/cli.js";
 import { CASES, FIXTURE_PRICES, OC_FIXTURE } from "../support/meter-env.js";
+import { ENGINES, testOn } from "../support/temp-db.js";
 
 const CASE = join(CASES, "out-of-range-line");
 const PER_CALL_PICO = 450_000_000n; // 100 in × $3/M + 10 out × $15/M = $0.00045
@@ -326,8 +328,8 @@ function batch(events: UsageEvent[], cursorMoves?: CursorMoves): SourceBatch {
   return { events, rejects: [], sessions: [], stats: {}, ...(cursorMoves ? { cursorMoves } : {}) };
 }
 
-function billerWorld() {
-  const db = openDatabase(join(temp(), "c.sqlite"));
+/** A biller on `db` (default: a fresh SQLite file). */
+function billerWorld(db: Db = openDatabase(join(temp(), "c.sqlite"))) {
   const biller = createBiller(db, createLedger(db), {
     pricer,
     markup: { num: 1n, den: 1n },
@@ -337,9 +339,12 @@ function billerWorld() {
   return { db, biller };
 }
 
-describe("per-event validation: one bad event never blocks its batch", () => {
-  it("holds absurd timestamps, token counts and costs; bills the rest of the same batch", () => {
-    const { db, biller } = billerWorld();
+describe.each(ENGINES)("per-event validation: one bad event never blocks its batch (%s)", (engine) => {
+  const test = testOn(engine);
+  test("holds absurd timestamps, token counts and costs; bills the rest of the same batch", ({
+    db: engineDb,
+  }) => {
+    const { db, biller } = billerWorld(engineDb);
     const r = biller.bill(
       batch(
         [
@@ -389,8 +394,10 @@ describe("per-event validation: one bad event never blocks its batch", () => {
     db.close();
   });
 
-  it("an event whose billing throws is held with the error; the others in its batch are billed", () => {
-    const { db, biller } = billerWorld();
+  test("an event whose billing throws is held with the error; the others in its batch are billed", ({
+    db: engineDb,
+  }) => {
+    const { db, biller } = billerWorld(engineDb);
     const r = biller.bill(
       batch([
         event(1_800_000_000_000),
@@ -416,7 +423,34 @@ describe("per-event validation: one bad event never blocks its batch", () => {
     ).toThrow(/--cost-usd/);
     db.close();
   });
+  test("purge-previews drops the previews of held calls too (and only that user's)", ({ db: engineDb }) => {
+    const { db, biller } = billerWorld(engineDb);
+    const r = biller.bill(
+      batch([
+        event(1e20, { accountId: "telegram:7", userPreview: "hi [email]", replyPreview: "ok" }),
+        event(2e20, { accountId: "telegram:8", userPreview: "other", replyPreview: null }),
+      ]),
+    );
+    expect(r).toMatchObject({ held: 2 });
+    expect(purgePreviews(db, "telegram:7")).toEqual({ rows: 0, held: 1 });
+    expect(purgePreviews(db, "telegram:7")).toEqual({ rows: 0, held: 0 });
+    const json = (account: string) =>
+      JSON.parse(
+        (
+          db.prepare("SELECT event_json AS j FROM usage_review WHERE account_id = ?").get(account) as {
+            j: string;
+          }
+        ).j,
+      ) as Record<string, unknown>;
+    const purged = json("telegram:7");
+    expect(purged.userPreview).toBeUndefined();
+    expect(purged.replyPreview).toBeUndefined();
+    expect(purged.messageTsMs).toBe(1e20);
+    expect(json("telegram:8").userPreview).toBe("other");
+  });
+});
 
+describe("per-event validation: a full disk (SQLite)", () => {
   it("a database failure is not a poison event: the batch fails whole and its cursor does not move", () => {
     const { db, biller } = billerWorld();
     const full = Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });

@@ -11,7 +11,7 @@ import {
   syncBudgetBlocks,
   usedPctText,
 } from "../../src/reports/index.js";
-import { test } from "../support/temp-db.js";
+import { ENGINES, testOn } from "../support/temp-db.js";
 
 const H = 3_600_000;
 const USD = 1_000_000_000_000n; // pico-USD
@@ -69,220 +69,224 @@ const budgetAlerts = (db: Db) =>
     )
     .all() as { account_id: string; threshold: string; window_key: string }[];
 
-describe("operator budgets", () => {
-  test("soft budgets alert once per threshold per window, in the configured zone", ({ db }) => {
-    const tz = "America/New_York";
-    const enforcer = createEnforcer(db, { ...DEFAULT_SETTINGS, timezone: tz });
-    const budgets = createBudgetsRepo(db);
-    const day0 = Date.parse("2026-03-08T05:00:00Z"); // local midnight of the 23-hour DST day
-    budgets.set(
-      {
-        scope: "all",
-        subject: "",
-        period: "day",
-        limitMicroUsd: 1_000_000,
-        mode: "soft",
-        thresholdsPct: null,
-      },
-      day0,
-    );
-    budgets.set(
-      {
-        scope: "agent",
-        subject: "main",
-        period: "month",
-        limitMicroUsd: 10_000_000,
-        mode: "soft",
-        thresholdsPct: [50, 100],
-      },
-      day0,
-    );
-    budgets.set(
-      {
-        scope: "provider",
-        subject: "anthropic",
-        period: "day",
-        limitMicroUsd: 1,
-        mode: "soft",
-        thresholdsPct: null,
-      },
-      day0,
-    );
+describe.each(ENGINES)("%s", (engine) => {
+  const test = testOn(engine);
 
-    spend(db, day0 + H, (USD * 6n) / 10n); // $0.60: 50% of the daily overall budget
-    expect(runBudgetScan(db, enforcer, day0 + 2 * H)).toBe(1);
-    expect(runBudgetScan(db, enforcer, day0 + 2 * H)).toBe(0); // again: nothing new
-    spend(db, day0 + 3 * H, USD * 5n); // $5.60: 80% and 100% at once; the agent's month at 50%
-    expect(runBudgetScan(db, enforcer, day0 + 4 * H)).toBe(3);
-    expect(runBudgetScan(db, enforcer, day0 + 22 * H)).toBe(0);
-    expect(budgetAlerts(db)).toEqual([
-      { account_id: "budget:all", threshold: "day/50", window_key: "day:2026-03-08" },
-      { account_id: "budget:agent:main", threshold: "month/50", window_key: "month:2026-03" },
-      { account_id: "budget:all", threshold: "day/80", window_key: "day:2026-03-08" },
-      { account_id: "budget:all", threshold: "day/100", window_key: "day:2026-03-08" },
-    ]);
-    // 23 hours later it is the next local day: a new window, its own alerts.
-    spend(db, day0 + 23 * H + 1, USD);
-    expect(runBudgetScan(db, enforcer, day0 + 23 * H + 2)).toBe(3);
-    expect(
-      budgetAlerts(db)
-        .slice(4)
-        .map((a) => a.window_key),
-    ).toEqual(["day:2026-03-09", "day:2026-03-09", "day:2026-03-09"]);
-
-    const status = budgetStatuses(db, tz, day0 + 23 * H + 2);
-    expect(status.map((s) => [s.name, s.period, s.spentUsd, s.usedPct])).toEqual([
-      ["agent:main", "month", "6.6", 66],
-      ["all", "day", "1", 100],
-      ["provider:anthropic", "day", "0", 0],
-    ]);
-    const text = renderAlert(
-      "operator_budget",
-      { period: "day", pct: 80, budget: "all", budgetUsd: "1", spentUsd: "0.8" },
-      "en",
-    );
-    expect(text).toBe("Daily budget for all: 80% used ($0.8 of $1).");
-    expect(
-      renderAlert(
-        "operator_budget",
-        { period: "month", pct: 50, budget: "agent:main", budgetUsd: "10", spentUsd: "5" },
-        "es",
-      ),
-    ).toBe("Presupuesto mensual de agent:main: 50% usado (US$5 de US$10).");
-  });
-
-  test("bad budgets are refused and change nothing; clear removes", ({ db }) => {
-    const budgets = createBudgetsRepo(db);
-    budgets.set(
-      {
-        scope: "agent",
-        subject: "main",
-        period: "day",
-        limitMicroUsd: 5,
-        mode: "soft",
-        thresholdsPct: [80, 50, 80],
-      },
-      1,
-    );
-    expect(budgets.list()[0]?.thresholdsPct).toEqual([50, 80]);
-    const base = {
-      scope: "all",
-      subject: "",
-      period: "day",
-      limitMicroUsd: 5,
-      mode: "soft",
-      thresholdsPct: null,
-    } as const;
-    expect(() => budgets.set({ ...base, mode: "stern" as never }, 1)).toThrow(/soft or hard/);
-    expect(() => budgets.set({ ...base, subject: "x" }, 1)).toThrow(/takes no agent/);
-    expect(() => budgets.set({ ...base, scope: "agent" }, 1)).toThrow(/needs its agent/);
-    expect(() => budgets.set({ ...base, period: "week" as never }, 1)).toThrow(/day or month/);
-    expect(() => budgets.set({ ...base, thresholdsPct: [0] }, 1)).toThrow(/percentages/);
-    expect(() => budgets.set({ ...base, limitMicroUsd: 0 }, 1)).toThrow(/positive/);
-    expect(budgets.list()).toHaveLength(1);
-    expect(parseUsdToMicro("2.5")).toBe(2_500_000);
-    expect(() => parseUsdToMicro("0.0000001")).toThrow(/at most 6 decimals/);
-    expect(() => parseUsdToMicro("0")).toThrow(/greater than 0/);
-    expect(() => parseUsdToMicro("-1")).toThrow(/not a USD amount/);
-    expect(budgets.clear("agent", "main", "month")).toBe(0);
-    expect(budgets.clear("agent", "main")).toBe(1);
-    expect(budgets.list()).toEqual([]);
-  });
-
-  test("hard budgets block the agent's end users with operator_budget until rollover or a raise", ({
-    db,
-  }) => {
-    const tz = "UTC";
-    const settings = { ...DEFAULT_SETTINGS, timezone: tz, topupUrl: "https://pay.example/top" };
-    const enforcer = createEnforcer(db, settings);
-    const queries = createQueries(db, enforcer);
-    const budgets = createBudgetsRepo(db);
-    const day0 = Date.parse("2026-03-10T00:00:00Z");
-    const day1 = day0 + 24 * H;
-    createLedger(db).post({
-      accountId: "telegram:9",
-      kind: "grant",
-      amountMicroCredits: 50_000_000n,
-      idempotencyKey: "fund-9",
-      nowMs: day0,
-    });
-    const status = (agentId: string | undefined, at: number) =>
-      queries.answer("status", { userId: "telegram:9", ...(agentId ? { agentId } : {}) }, at);
-    const hard = (scope: "all" | "agent" | "provider", subject: string, limitMicroUsd: number) =>
+  describe("operator budgets", () => {
+    test("soft budgets alert once per threshold per window, in the configured zone", ({ db }) => {
+      const tz = "America/New_York";
+      const enforcer = createEnforcer(db, { ...DEFAULT_SETTINGS, timezone: tz });
+      const budgets = createBudgetsRepo(db);
+      const day0 = Date.parse("2026-03-08T05:00:00Z"); // local midnight of the 23-hour DST day
       budgets.set(
-        { scope, subject, period: "day", limitMicroUsd, mode: "hard", thresholdsPct: [50, 100] },
+        {
+          scope: "all",
+          subject: "",
+          period: "day",
+          limitMicroUsd: 1_000_000,
+          mode: "soft",
+          thresholdsPct: null,
+        },
+        day0,
+      );
+      budgets.set(
+        {
+          scope: "agent",
+          subject: "main",
+          period: "month",
+          limitMicroUsd: 10_000_000,
+          mode: "soft",
+          thresholdsPct: [50, 100],
+        },
+        day0,
+      );
+      budgets.set(
+        {
+          scope: "provider",
+          subject: "anthropic",
+          period: "day",
+          limitMicroUsd: 1,
+          mode: "soft",
+          thresholdsPct: null,
+        },
         day0,
       );
 
-    hard("agent", "support", 1_000_000); // $1 a day for agent support
-    spend(db, day0 + H, (USD * 6n) / 10n, "support"); // $0.60
-    expect(runBudgetScan(db, enforcer, day0 + H + 1)).toBe(1); // 50%
-    expect(status("support", day0 + H + 2).allowed).toBe(true);
+      spend(db, day0 + H, (USD * 6n) / 10n); // $0.60: 50% of the daily overall budget
+      expect(runBudgetScan(db, enforcer, day0 + 2 * H)).toBe(1);
+      expect(runBudgetScan(db, enforcer, day0 + 2 * H)).toBe(0); // again: nothing new
+      spend(db, day0 + 3 * H, USD * 5n); // $5.60: 80% and 100% at once; the agent's month at 50%
+      expect(runBudgetScan(db, enforcer, day0 + 4 * H)).toBe(3);
+      expect(runBudgetScan(db, enforcer, day0 + 22 * H)).toBe(0);
+      expect(budgetAlerts(db)).toEqual([
+        { account_id: "budget:all", threshold: "day/50", window_key: "day:2026-03-08" },
+        { account_id: "budget:agent:main", threshold: "month/50", window_key: "month:2026-03" },
+        { account_id: "budget:all", threshold: "day/80", window_key: "day:2026-03-08" },
+        { account_id: "budget:all", threshold: "day/100", window_key: "day:2026-03-08" },
+      ]);
+      // 23 hours later it is the next local day: a new window, its own alerts.
+      spend(db, day0 + 23 * H + 1, USD);
+      expect(runBudgetScan(db, enforcer, day0 + 23 * H + 2)).toBe(3);
+      expect(
+        budgetAlerts(db)
+          .slice(4)
+          .map((a) => a.window_key),
+      ).toEqual(["day:2026-03-09", "day:2026-03-09", "day:2026-03-09"]);
 
-    spend(db, day0 + 2 * H, (USD * 4n) / 10n, "support"); // $1.00: reached exactly
-    spend(db, day0 + 2 * H, USD * 9n, "main"); // another agent's spend does not count
-    expect(runBudgetScan(db, enforcer, day0 + 2 * H + 1)).toBe(1); // 100%
-    expect(runBudgetScan(db, enforcer, day0 + 2 * H + 2)).toBe(0); // exactly once per window
-    const blocked = status("support", day0 + 3 * H);
-    expect(blocked).toMatchObject({
-      allowed: false,
-      reason: "operator_budget",
-      liftsAt: new Date(day1).toISOString(),
+      const status = budgetStatuses(db, tz, day0 + 23 * H + 2);
+      expect(status.map((s) => [s.name, s.period, s.spentUsd, s.usedPct])).toEqual([
+        ["agent:main", "month", "6.6", 66],
+        ["all", "day", "1", 100],
+        ["provider:anthropic", "day", "0", 0],
+      ]);
+      const text = renderAlert(
+        "operator_budget",
+        { period: "day", pct: 80, budget: "all", budgetUsd: "1", spentUsd: "0.8" },
+        "en",
+      );
+      expect(text).toBe("Daily budget for all: 80% used ($0.8 of $1).");
+      expect(
+        renderAlert(
+          "operator_budget",
+          { period: "month", pct: 50, budget: "agent:main", budgetUsd: "10", spentUsd: "5" },
+          "es",
+        ),
+      ).toBe("Presupuesto mensual de agent:main: 50% usado (US$5 de US$10).");
     });
-    expect(blocked.topupUrl).toBeUndefined(); // a top-up cannot help
-    expect(status("main", day0 + 3 * H)).toMatchObject({ allowed: true, reason: null }); // other agents
-    expect(status(undefined, day0 + 3 * H).allowed).toBe(true); // asked without an agent
-    expect(
-      budgetAlerts(db).map((a) => a.threshold),
-      "alerts still once per threshold",
-    ).toEqual(["day/50", "day/100"]);
 
-    // The window rolls over: unblocked at once, before any scan; the scan then drops the row.
-    expect(status("support", day1).allowed).toBe(true);
-    runBudgetScan(db, enforcer, day1 + 1);
-    expect(enforcer.allBudgetBlocks()).toEqual([]);
-
-    // Reached again on day 1, then the operator raises the budget: unblocked at once.
-    spend(db, day1 + H, USD * 2n, "support");
-    runBudgetScan(db, enforcer, day1 + H + 1);
-    expect(status("support", day1 + H + 2).reason).toBe("operator_budget");
-    hard("agent", "support", 3_000_000);
-    syncBudgetBlocks(db, tz, day1 + H + 3);
-    expect(status("support", day1 + H + 4).allowed).toBe(true);
-    // Switched to soft: alerts only, never blocks.
-    spend(db, day1 + 2 * H, USD * 2n, "support"); // $4 of $3
-    budgets.set(
-      {
-        scope: "agent",
-        subject: "support",
+    test("bad budgets are refused and change nothing; clear removes", ({ db }) => {
+      const budgets = createBudgetsRepo(db);
+      budgets.set(
+        {
+          scope: "agent",
+          subject: "main",
+          period: "day",
+          limitMicroUsd: 5,
+          mode: "soft",
+          thresholdsPct: [80, 50, 80],
+        },
+        1,
+      );
+      expect(budgets.list()[0]?.thresholdsPct).toEqual([50, 80]);
+      const base = {
+        scope: "all",
+        subject: "",
         period: "day",
-        limitMicroUsd: 3_000_000,
+        limitMicroUsd: 5,
         mode: "soft",
         thresholdsPct: null,
-      },
-      day1 + 2 * H,
-    );
-    runBudgetScan(db, enforcer, day1 + 2 * H + 1);
-    expect(status("support", day1 + 2 * H + 2).allowed).toBe(true);
-    budgets.clear("agent", "support");
+      } as const;
+      expect(() => budgets.set({ ...base, mode: "stern" as never }, 1)).toThrow(/soft or hard/);
+      expect(() => budgets.set({ ...base, subject: "x" }, 1)).toThrow(/takes no agent/);
+      expect(() => budgets.set({ ...base, scope: "agent" }, 1)).toThrow(/needs its agent/);
+      expect(() => budgets.set({ ...base, period: "week" as never }, 1)).toThrow(/day or month/);
+      expect(() => budgets.set({ ...base, thresholdsPct: [0] }, 1)).toThrow(/percentages/);
+      expect(() => budgets.set({ ...base, limitMicroUsd: 0 }, 1)).toThrow(/positive/);
+      expect(budgets.list()).toHaveLength(1);
+      expect(parseUsdToMicro("2.5")).toBe(2_500_000);
+      expect(() => parseUsdToMicro("0.0000001")).toThrow(/at most 6 decimals/);
+      expect(() => parseUsdToMicro("0")).toThrow(/greater than 0/);
+      expect(() => parseUsdToMicro("-1")).toThrow(/not a USD amount/);
+      expect(budgets.clear("agent", "main", "month")).toBe(0);
+      expect(budgets.clear("agent", "main")).toBe(1);
+      expect(budgets.list()).toEqual([]);
+    });
 
-    // A provider budget blocks the agents that spent on that provider in the window.
-    spend(db, day1 + 3 * H, USD, "research", "anthropic");
-    hard("provider", "anthropic", 500_000);
-    runBudgetScan(db, enforcer, day1 + 3 * H + 1);
-    expect(status("research", day1 + 3 * H + 2).reason).toBe("operator_budget");
-    expect(status("main", day1 + 3 * H + 2).allowed).toBe(true); // main spent on openai only
-    budgets.clear("provider", "anthropic");
-    syncBudgetBlocks(db, tz, day1 + 3 * H + 3);
-    expect(status("research", day1 + 3 * H + 4).allowed).toBe(true);
+    test("hard budgets block the agent's end users with operator_budget until rollover or a raise", ({
+      db,
+    }) => {
+      const tz = "UTC";
+      const settings = { ...DEFAULT_SETTINGS, timezone: tz, topupUrl: "https://pay.example/top" };
+      const enforcer = createEnforcer(db, settings);
+      const queries = createQueries(db, enforcer);
+      const budgets = createBudgetsRepo(db);
+      const day0 = Date.parse("2026-03-10T00:00:00Z");
+      const day1 = day0 + 24 * H;
+      createLedger(db).post({
+        accountId: "telegram:9",
+        kind: "grant",
+        amountMicroCredits: 50_000_000n,
+        idempotencyKey: "fund-9",
+        nowMs: day0,
+      });
+      const status = (agentId: string | undefined, at: number) =>
+        queries.answer("status", { userId: "telegram:9", ...(agentId ? { agentId } : {}) }, at);
+      const hard = (scope: "all" | "agent" | "provider", subject: string, limitMicroUsd: number) =>
+        budgets.set(
+          { scope, subject, period: "day", limitMicroUsd, mode: "hard", thresholdsPct: [50, 100] },
+          day0,
+        );
 
-    // An overall budget blocks every agent, even one that never spent.
-    hard("all", "", 1_000_000);
-    runBudgetScan(db, enforcer, day1 + 4 * H);
-    expect(status("brand-new", day1 + 4 * H + 1).reason).toBe("operator_budget");
-    expect(enforcer.allBudgetBlocks().map((b) => [b.agentId, b.budget, b.windowKey])).toEqual([
-      ["*", "all", "day:2026-03-11"],
-    ]);
+      hard("agent", "support", 1_000_000); // $1 a day for agent support
+      spend(db, day0 + H, (USD * 6n) / 10n, "support"); // $0.60
+      expect(runBudgetScan(db, enforcer, day0 + H + 1)).toBe(1); // 50%
+      expect(status("support", day0 + H + 2).allowed).toBe(true);
+
+      spend(db, day0 + 2 * H, (USD * 4n) / 10n, "support"); // $1.00: reached exactly
+      spend(db, day0 + 2 * H, USD * 9n, "main"); // another agent's spend does not count
+      expect(runBudgetScan(db, enforcer, day0 + 2 * H + 1)).toBe(1); // 100%
+      expect(runBudgetScan(db, enforcer, day0 + 2 * H + 2)).toBe(0); // exactly once per window
+      const blocked = status("support", day0 + 3 * H);
+      expect(blocked).toMatchObject({
+        allowed: false,
+        reason: "operator_budget",
+        liftsAt: new Date(day1).toISOString(),
+      });
+      expect(blocked.topupUrl).toBeUndefined(); // a top-up cannot help
+      expect(status("main", day0 + 3 * H)).toMatchObject({ allowed: true, reason: null }); // other agents
+      expect(status(undefined, day0 + 3 * H).allowed).toBe(true); // asked without an agent
+      expect(
+        budgetAlerts(db).map((a) => a.threshold),
+        "alerts still once per threshold",
+      ).toEqual(["day/50", "day/100"]);
+
+      // The window rolls over: unblocked at once, before any scan; the scan then drops the row.
+      expect(status("support", day1).allowed).toBe(true);
+      runBudgetScan(db, enforcer, day1 + 1);
+      expect(enforcer.allBudgetBlocks()).toEqual([]);
+
+      // Reached again on day 1, then the operator raises the budget: unblocked at once.
+      spend(db, day1 + H, USD * 2n, "support");
+      runBudgetScan(db, enforcer, day1 + H + 1);
+      expect(status("support", day1 + H + 2).reason).toBe("operator_budget");
+      hard("agent", "support", 3_000_000);
+      syncBudgetBlocks(db, tz, day1 + H + 3);
+      expect(status("support", day1 + H + 4).allowed).toBe(true);
+      // Switched to soft: alerts only, never blocks.
+      spend(db, day1 + 2 * H, USD * 2n, "support"); // $4 of $3
+      budgets.set(
+        {
+          scope: "agent",
+          subject: "support",
+          period: "day",
+          limitMicroUsd: 3_000_000,
+          mode: "soft",
+          thresholdsPct: null,
+        },
+        day1 + 2 * H,
+      );
+      runBudgetScan(db, enforcer, day1 + 2 * H + 1);
+      expect(status("support", day1 + 2 * H + 2).allowed).toBe(true);
+      budgets.clear("agent", "support");
+
+      // A provider budget blocks the agents that spent on that provider in the window.
+      spend(db, day1 + 3 * H, USD, "research", "anthropic");
+      hard("provider", "anthropic", 500_000);
+      runBudgetScan(db, enforcer, day1 + 3 * H + 1);
+      expect(status("research", day1 + 3 * H + 2).reason).toBe("operator_budget");
+      expect(status("main", day1 + 3 * H + 2).allowed).toBe(true); // main spent on openai only
+      budgets.clear("provider", "anthropic");
+      syncBudgetBlocks(db, tz, day1 + 3 * H + 3);
+      expect(status("research", day1 + 3 * H + 4).allowed).toBe(true);
+
+      // An overall budget blocks every agent, even one that never spent.
+      hard("all", "", 1_000_000);
+      runBudgetScan(db, enforcer, day1 + 4 * H);
+      expect(status("brand-new", day1 + 4 * H + 1).reason).toBe("operator_budget");
+      expect(enforcer.allBudgetBlocks().map((b) => [b.agentId, b.budget, b.windowKey])).toEqual([
+        ["*", "all", "day:2026-03-11"],
+      ]);
+    });
   });
 
   test("used % for people: two decimals, <0.01 for a spend too small to show, never 0 beside a spend", () => {

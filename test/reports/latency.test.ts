@@ -5,7 +5,7 @@ import { createUsageWriter } from "../../src/meter/usage-repo.js";
 import { type ReportDim, runReport } from "../../src/reports/index.js";
 import { latencyStats } from "../../src/reports/query.js";
 import { admin, testApp } from "../api/support.js";
-import { createTempDb, test } from "../support/temp-db.js";
+import { createEngineDb, ENGINES, testOn } from "../support/temp-db.js";
 
 /**
  * The latency columns of reports (docs/reports.md "Latency"): mean (rounded) and nearest-rank p95
@@ -100,104 +100,122 @@ function brute(rows: Seeded[]) {
   return { avg, p95: ls[Math.ceil(ls.length * 0.95) - 1], n: ls.length };
 }
 
-describe("report latency columns", () => {
-  test("latencyStats: mean rounded, nearest-rank p95, null without samples", () => {
-    expect(latencyStats([])).toEqual({ avg: null, p95: null });
-    expect(latencyStats([5])).toEqual({ avg: 5, p95: 5 });
-    expect(latencyStats([1, 2])).toEqual({ avg: 2, p95: 2 });
-    const hundred = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted
-    expect(latencyStats(hundred)).toEqual({ avg: 51, p95: 95 });
-  });
+describe.each(ENGINES)("%s", (engine) => {
+  const test = testOn(engine);
 
-  test("per group and in totals equal a scan of the raw rows, in UTC and New York, whole days or not", ({
-    db,
-  }) => {
-    const rows = seed(db, 3000);
-    for (const timeZone of ["UTC", "America/New_York"])
-      for (const by of [[], ["agent"], ["user", "agent"], ["day", "agent"]] as ReportDim[][]) {
-        const report = runReport(db, {
-          range: { fromMs: START + 5 * H, toMs: START + 9 * 24 * H },
-          timeZone,
-          by,
-          creditsPerUsd: { num: 1n, den: 1n },
-        });
-        const inRange = rows.filter(
-          (r) => r.message_ts_ms >= START + 5 * H && r.message_ts_ms < START + 9 * 24 * H,
-        );
-        const t = brute(inRange);
-        expect(report.totals).toMatchObject({
-          avgLatencyMs: t.avg,
-          p95LatencyMs: t.p95,
-          latencySamples: t.n,
-        });
-        if (by.length === 0 || by[0] === "day") continue;
-        for (const r of report.rows) {
-          const b = brute(
-            inRange.filter(
-              (x) =>
-                x.agent_id === r.group.agent && (r.group.user === undefined || x.account_id === r.group.user),
-            ),
-          );
-          expect(r, JSON.stringify(r.group)).toMatchObject({
-            avgLatencyMs: b.avg,
-            p95LatencyMs: b.p95,
-            latencySamples: b.n,
+  describe("report latency columns", () => {
+    test("latencyStats: mean rounded, nearest-rank p95, null without samples", () => {
+      expect(latencyStats([])).toEqual({ avg: null, p95: null });
+      expect(latencyStats([5])).toEqual({ avg: 5, p95: 5 });
+      expect(latencyStats([1, 2])).toEqual({ avg: 2, p95: 2 });
+      const hundred = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted
+      expect(latencyStats(hundred)).toEqual({ avg: 51, p95: 95 });
+    });
+
+    test("per group and in totals equal a scan of the raw rows, in UTC and New York, whole days or not", ({
+      db,
+    }) => {
+      const rows = seed(db, 3000);
+      for (const timeZone of ["UTC", "America/New_York"])
+        for (const by of [[], ["agent"], ["user", "agent"], ["day", "agent"]] as ReportDim[][]) {
+          const report = runReport(db, {
+            range: { fromMs: START + 5 * H, toMs: START + 9 * 24 * H },
+            timeZone,
+            by,
+            creditsPerUsd: { num: 1n, den: 1n },
           });
+          const inRange = rows.filter(
+            (r) => r.message_ts_ms >= START + 5 * H && r.message_ts_ms < START + 9 * 24 * H,
+          );
+          const t = brute(inRange);
+          expect(report.totals).toMatchObject({
+            avgLatencyMs: t.avg,
+            p95LatencyMs: t.p95,
+            latencySamples: t.n,
+          });
+          if (by.length === 0 || by[0] === "day") continue;
+          for (const r of report.rows) {
+            const b = brute(
+              inRange.filter(
+                (x) =>
+                  x.agent_id === r.group.agent &&
+                  (r.group.user === undefined || x.account_id === r.group.user),
+              ),
+            );
+            expect(r, JSON.stringify(r.group)).toMatchObject({
+              avgLatencyMs: b.avg,
+              p95LatencyMs: b.p95,
+              latencySamples: b.n,
+            });
+          }
         }
-      }
-    const off = runReport(db, {
-      range: { fromMs: START, toMs: START + 10 * 24 * H },
-      timeZone: "UTC",
-      by: ["agent"],
-      creditsPerUsd: { num: 1n, den: 1n },
-      latency: false,
+      const off = runReport(db, {
+        range: { fromMs: START, toMs: START + 10 * 24 * H },
+        timeZone: "UTC",
+        by: ["agent"],
+        creditsPerUsd: { num: 1n, den: 1n },
+        latency: false,
+      });
+      expect(off.totals).toMatchObject({ avgLatencyMs: null, p95LatencyMs: null, latencySamples: 0 });
+      expect(off.totals.requests).toBe(3000);
     });
-    expect(off.totals).toMatchObject({ avgLatencyMs: null, p95LatencyMs: null, latencySamples: 0 });
-    expect(off.totals.requests).toBe(3000);
-  });
 
-  test("GET /v1/reports fills the latency columns; GET /v1/users/:id/calls pages a user's calls; DELETE previews", async ({
-    onTestFinished,
-  }) => {
-    const t = createTempDb();
-    onTestFinished(t.cleanup);
-    const rows = seed(t.db, 200);
-    t.db
-      .prepare("UPDATE usage_events SET preview_user = 'hi [email]', preview_reply = 'ok' WHERE id % 2 = 0")
-      .run();
-    const app = testApp(t.db);
-    onTestFinished(() => app.close());
-    const r = await app.inject({ url: "/v1/reports?from=2026-03-01&to=2026-03-11&by=agent", headers: admin });
-    expect(r.statusCode).toBe(200);
-    const b = brute(rows);
-    expect(r.json().totals).toMatchObject({ avgLatencyMs: b.avg, p95LatencyMs: b.p95, latencySamples: b.n });
-    const noLat = await app.inject({
-      url: "/v1/reports?from=2026-03-01&to=2026-03-11&latency=false",
-      headers: admin,
+    test("GET /v1/reports fills the latency columns; GET /v1/users/:id/calls pages a user's calls; DELETE previews", async ({
+      onTestFinished,
+    }) => {
+      const t = createEngineDb(engine);
+      onTestFinished(t.cleanup);
+      const rows = seed(t.db, 200);
+      t.db
+        .prepare("UPDATE usage_events SET preview_user = 'hi [email]', preview_reply = 'ok' WHERE id % 2 = 0")
+        .run();
+      const app = testApp(t.db);
+      onTestFinished(() => app.close());
+      const r = await app.inject({
+        url: "/v1/reports?from=2026-03-01&to=2026-03-11&by=agent",
+        headers: admin,
+      });
+      expect(r.statusCode).toBe(200);
+      const b = brute(rows);
+      expect(r.json().totals).toMatchObject({
+        avgLatencyMs: b.avg,
+        p95LatencyMs: b.p95,
+        latencySamples: b.n,
+      });
+      const noLat = await app.inject({
+        url: "/v1/reports?from=2026-03-01&to=2026-03-11&latency=false",
+        headers: admin,
+      });
+      expect(noLat.json().totals.avgLatencyMs).toBeNull();
+
+      const mine = rows.filter((x) => x.account_id === "telegram:1");
+      const page1 = await app.inject({ url: "/v1/users/telegram:1/calls?limit=10", headers: admin });
+      expect(page1.statusCode).toBe(200);
+      const calls = page1.json().calls as { id: number; messageTsMs: number; latencyMs: number | null }[];
+      expect(calls).toHaveLength(10);
+      const newest = [...mine].sort((a, b) => b.message_ts_ms - a.message_ts_ms)[0] as Seeded;
+      expect(calls[0]).toMatchObject({ messageTsMs: newest.message_ts_ms, latencyMs: newest.latency_ms });
+      const all = await app.inject({ url: "/v1/users/telegram:1/calls?limit=500", headers: admin });
+      expect(all.json().calls).toHaveLength(mine.length);
+      expect(
+        all.json().calls.some((c: { previewUser: string | null }) => c.previewUser === "hi [email]"),
+      ).toBe(true);
+
+      const del = await app.inject({
+        method: "DELETE",
+        url: "/v1/users/telegram:1/previews",
+        headers: admin,
+      });
+      expect(del.statusCode).toBe(200);
+      expect(del.json().rows).toBeGreaterThan(0);
+      const after = await app.inject({ url: "/v1/users/telegram:1/calls?limit=500", headers: admin });
+      expect(after.json().calls.every((c: { previewUser: string | null }) => c.previewUser === null)).toBe(
+        true,
+      );
+      const other = await app.inject({ url: "/v1/users/telegram:2/calls?limit=500", headers: admin });
+      expect(other.json().calls.some((c: { previewUser: string | null }) => c.previewUser !== null)).toBe(
+        true,
+      );
     });
-    expect(noLat.json().totals.avgLatencyMs).toBeNull();
-
-    const mine = rows.filter((x) => x.account_id === "telegram:1");
-    const page1 = await app.inject({ url: "/v1/users/telegram:1/calls?limit=10", headers: admin });
-    expect(page1.statusCode).toBe(200);
-    const calls = page1.json().calls as { id: number; messageTsMs: number; latencyMs: number | null }[];
-    expect(calls).toHaveLength(10);
-    const newest = [...mine].sort((a, b) => b.message_ts_ms - a.message_ts_ms)[0] as Seeded;
-    expect(calls[0]).toMatchObject({ messageTsMs: newest.message_ts_ms, latencyMs: newest.latency_ms });
-    const all = await app.inject({ url: "/v1/users/telegram:1/calls?limit=500", headers: admin });
-    expect(all.json().calls).toHaveLength(mine.length);
-    expect(all.json().calls.some((c: { previewUser: string | null }) => c.previewUser === "hi [email]")).toBe(
-      true,
-    );
-
-    const del = await app.inject({ method: "DELETE", url: "/v1/users/telegram:1/previews", headers: admin });
-    expect(del.statusCode).toBe(200);
-    expect(del.json().rows).toBeGreaterThan(0);
-    const after = await app.inject({ url: "/v1/users/telegram:1/calls?limit=500", headers: admin });
-    expect(after.json().calls.every((c: { previewUser: string | null }) => c.previewUser === null)).toBe(
-      true,
-    );
-    const other = await app.inject({ url: "/v1/users/telegram:2/calls?limit=500", headers: admin });
-    expect(other.json().calls.some((c: { previewUser: string | null }) => c.previewUser !== null)).toBe(true);
   });
 });

@@ -5,7 +5,7 @@ import { createLedger } from "../../src/credits/index.js";
 import { createEnforcer, DEFAULT_SETTINGS } from "../../src/limits/index.js";
 import { createUsageWriter } from "../../src/meter/usage-repo.js";
 import { createBudgetsRepo, runBudgetScan } from "../../src/reports/index.js";
-import { createTempDb } from "../support/temp-db.js";
+import { createEngineDb, type Engine } from "../support/temp-db.js";
 
 /** The built binary (test/global-setup.ts builds dist/ before any test runs). */
 const MAIN = resolve(import.meta.dirname, "../../dist/cli/main.js");
@@ -16,8 +16,8 @@ afterEach(() => {
 });
 
 /** A database with one user's call today (agent support, $2 of provider cost) and a reached hard budget. */
-function seeded(): string {
-  const t = createTempDb();
+function seeded(engine: Engine = "sqlite"): string {
+  const t = createEngineDb(engine);
   cleanups.push(t.cleanup);
   const now = Date.now();
   const entry = createLedger(t.db).post({
@@ -109,10 +109,14 @@ async function until(cond: () => boolean, ms = 20_000): Promise<void> {
 const frames = (s: string) => s.split("creditgate live · ").slice(1);
 
 describe("creditgate report --watch", () => {
-  it.each(["SIGINT", "SIGTERM"] as const)(
-    "without a terminal prints one plain frame per interval and exits 0 on %s",
-    async (signal) => {
-      const p = start(process.execPath, [MAIN, "report", "--watch", "--every", "1"], seeded());
+  it.each([
+    ["sqlite", "SIGINT"],
+    ["sqlite", "SIGTERM"],
+    ["postgres", "SIGINT"],
+  ] as const)(
+    "without a terminal (%s) prints one plain frame per interval and exits 0 on %s",
+    async (engine, signal) => {
+      const p = start(process.execPath, [MAIN, "report", "--watch", "--every", "1"], seeded(engine));
       await until(() => frames(p.out()).length >= 2);
       p.child.kill(signal);
       expect(await p.exit).toBe(0);

@@ -15,7 +15,7 @@ import {
   parseArchiveLine,
   runArchive,
 } from "../../src/retention/index.js";
-import { test } from "../support/temp-db.js";
+import { ENGINES, testOn } from "../support/temp-db.js";
 import { writeUsage } from "./support.js";
 
 const START = Date.parse("2026-03-01T00:00:00Z");
@@ -77,103 +77,109 @@ const usageDays = (db: Db) =>
     ),
   );
 
-describe("retention: reports give the same numbers before and after", () => {
-  test("every grouping, filter, zone and range (also straddling the cut) is identical; sessions of archived rows read (archived) unless --archive", async ({
-    db,
-  }) => {
-    writeUsage(db, 3000, START, END, 7);
-    const cut = archiveCut(90, NOW);
-    expect(new Date(cut.cutMs).toISOString()).toBe("2026-02-01T00:00:00.000Z"); // 90 days: nothing of this data
-    expect(archiveCut(35, NOW).cutMs).toBe(Date.parse("2026-04-01T00:00:00Z"));
-    const before = reports(db, BYS);
-    const beforeSessions = reports(db, [["session"], ["day", "session"]]);
-    const beforeUsage = usageDays(db);
-    const balances = db.prepare("SELECT id, balance_micro_credits FROM accounts ORDER BY id").all();
-    const ledger = db
-      .prepare("SELECT COUNT(*) AS n, SUM(amount_micro_credits) AS s FROM ledger_entries")
-      .get();
-    const marchRows = db
-      .prepare<[number], { n: number }>("SELECT COUNT(*) AS n FROM usage_events WHERE message_ts_ms < ?")
-      .get(Date.parse("2026-04-01T00:00:00Z"))?.n;
+describe.each(ENGINES)("%s", (engine) => {
+  const test = testOn(engine);
 
-    const dir = mkdtempSync(join(tmpdir(), "cg-archive-"));
-    try {
-      const dry = await runArchive(db, { dir, retentionDays: 35, nowMs: NOW, dryRun: true });
-      expect(dry.months.map((m) => [m.month, m.rows, m.status])).toEqual([["2026-03", marchRows, "planned"]]);
-      expect(readdirSync(dir)).toEqual([]);
-      const run = await runArchive(db, { dir, retentionDays: 35, nowMs: NOW });
-      expect(run.months).toHaveLength(1);
-      expect(run.months[0]?.rows).toBe(marchRows);
-      expect(
-        db
-          .prepare("SELECT COUNT(*) AS n FROM usage_events WHERE message_ts_ms < ?")
-          .get(Date.parse("2026-04-01T00:00:00Z")),
-      ).toEqual({ n: 0 });
-      // a second run finds nothing and changes nothing
-      expect((await runArchive(db, { dir, retentionDays: 35, nowMs: NOW })).months).toEqual([]);
+  describe("retention: reports give the same numbers before and after", () => {
+    test("every grouping, filter, zone and range (also straddling the cut) is identical; sessions of archived rows read (archived) unless --archive", async ({
+      db,
+    }) => {
+      writeUsage(db, 3000, START, END, 7);
+      const cut = archiveCut(90, NOW);
+      expect(new Date(cut.cutMs).toISOString()).toBe("2026-02-01T00:00:00.000Z"); // 90 days: nothing of this data
+      expect(archiveCut(35, NOW).cutMs).toBe(Date.parse("2026-04-01T00:00:00Z"));
+      const before = reports(db, BYS);
+      const beforeSessions = reports(db, [["session"], ["day", "session"]]);
+      const beforeUsage = usageDays(db);
+      const balances = db.prepare("SELECT id, balance_micro_credits FROM accounts ORDER BY id").all();
+      const ledger = db
+        .prepare("SELECT COUNT(*) AS n, SUM(amount_micro_credits) AS s FROM ledger_entries")
+        .get();
+      const marchRows = db
+        .prepare<[number], { n: number }>("SELECT COUNT(*) AS n FROM usage_events WHERE message_ts_ms < ?")
+        .get(Date.parse("2026-04-01T00:00:00Z"))?.n;
 
-      expect(reports(db, BYS)).toEqual(before);
-      expect(usageDays(db)).toEqual(beforeUsage);
-      // ledger and balances untouched
-      expect(db.prepare("SELECT id, balance_micro_credits FROM accounts ORDER BY id").all()).toEqual(
-        balances,
-      );
-      expect(
-        db.prepare("SELECT COUNT(*) AS n, SUM(amount_micro_credits) AS s FROM ledger_entries").get(),
-      ).toEqual(ledger);
-
-      // Sessions degrade to "(archived)" for archived rows, totals unchanged...
-      const afterSessions = reports(db, [["session"], ["day", "session"]]);
-      for (const [k, v] of Object.entries(afterSessions)) {
-        expect((v as { totals: unknown }).totals, k).toEqual(
-          (beforeSessions[k] as { totals: unknown }).totals,
-        );
-      }
-      const all = afterSessions[`UTC 2026-03-01..2026-04-10 by session {}`] as {
-        rows: { group: { session: string } }[];
-      };
-      expect(all.rows.map((r) => r.group.session)).toContain("(archived)");
-      // ...and are exact again with the archive files (report --archive DIR).
-      const loaded = loadArchiveRows(db, dir, START, END);
-      expect(loaded.rows).toBe(marchRows);
-      expect(reports(db, [["session"], ["day", "session"]], loaded.table)).toEqual(beforeSessions);
-      expect(reports(db, BYS, loaded.table)).toEqual(before);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 300_000);
-
-  test("the archive file is zstd JSONL of the documented columns, exact past 2^53, readable by zstd -d", async ({
-    db,
-  }) => {
-    writeUsage(db, 300, START, Date.parse("2026-03-31T00:00:00Z"), 3);
-    const rows = db.prepare("SELECT * FROM usage_events ORDER BY id").safeIntegers(true).all() as Record<
-      string,
-      unknown
-    >[];
-    const dir = mkdtempSync(join(tmpdir(), "cg-archive-"));
-    try {
-      const run = await runArchive(db, { dir, retentionDays: 35, nowMs: NOW });
-      const file = join(dir, run.months[0]?.file ?? "");
-      const lines = decodeArchive(readFileSync(file)).trimEnd().split("\n");
-      expect(lines).toHaveLength(300);
-      const first = JSON.parse(lines[0] ?? "{}");
-      expect(Object.keys(first)).toEqual([...ARCHIVE_COLUMNS]);
-      const back = lines.map(parseArchiveLine);
-      for (const [i, r] of back.entries()) {
-        const orig = rows[i] as Record<string, unknown>;
-        for (const c of ARCHIVE_COLUMNS) if (c !== "kind") expect(r[c], c).toEqual(orig[c] ?? null);
-      }
-      expect(back.some((r) => r.recorded_cost_pico_usd === 9_007_199_254_740_993n)).toBe(true);
-      let zstdOut: string | null = null;
+      const dir = mkdtempSync(join(tmpdir(), "cg-archive-"));
       try {
-        zstdOut = execFileSync("zstd", ["-dc", file], { encoding: "utf8" });
-      } catch {
-        // zstd not installed: the in-process decoder above already read it
+        const dry = await runArchive(db, { dir, retentionDays: 35, nowMs: NOW, dryRun: true });
+        expect(dry.months.map((m) => [m.month, m.rows, m.status])).toEqual([
+          ["2026-03", marchRows, "planned"],
+        ]);
+        expect(readdirSync(dir)).toEqual([]);
+        const run = await runArchive(db, { dir, retentionDays: 35, nowMs: NOW });
+        expect(run.months).toHaveLength(1);
+        expect(run.months[0]?.rows).toBe(marchRows);
+        expect(
+          db
+            .prepare("SELECT COUNT(*) AS n FROM usage_events WHERE message_ts_ms < ?")
+            .get(Date.parse("2026-04-01T00:00:00Z")),
+        ).toEqual({ n: 0 });
+        // a second run finds nothing and changes nothing
+        expect((await runArchive(db, { dir, retentionDays: 35, nowMs: NOW })).months).toEqual([]);
+
+        expect(reports(db, BYS)).toEqual(before);
+        expect(usageDays(db)).toEqual(beforeUsage);
+        // ledger and balances untouched
+        expect(db.prepare("SELECT id, balance_micro_credits FROM accounts ORDER BY id").all()).toEqual(
+          balances,
+        );
+        expect(
+          db.prepare("SELECT COUNT(*) AS n, SUM(amount_micro_credits) AS s FROM ledger_entries").get(),
+        ).toEqual(ledger);
+
+        // Sessions degrade to "(archived)" for archived rows, totals unchanged...
+        const afterSessions = reports(db, [["session"], ["day", "session"]]);
+        for (const [k, v] of Object.entries(afterSessions)) {
+          expect((v as { totals: unknown }).totals, k).toEqual(
+            (beforeSessions[k] as { totals: unknown }).totals,
+          );
+        }
+        const all = afterSessions[`UTC 2026-03-01..2026-04-10 by session {}`] as {
+          rows: { group: { session: string } }[];
+        };
+        expect(all.rows.map((r) => r.group.session)).toContain("(archived)");
+        // ...and are exact again with the archive files (report --archive DIR).
+        const loaded = loadArchiveRows(db, dir, START, END);
+        expect(loaded.rows).toBe(marchRows);
+        expect(reports(db, [["session"], ["day", "session"]], loaded.table)).toEqual(beforeSessions);
+        expect(reports(db, BYS, loaded.table)).toEqual(before);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-      if (zstdOut !== null) expect(zstdOut.trimEnd().split("\n")).toEqual(lines);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    }, 300_000);
+
+    test("the archive file is zstd JSONL of the documented columns, exact past 2^53, readable by zstd -d", async ({
+      db,
+    }) => {
+      writeUsage(db, 300, START, Date.parse("2026-03-31T00:00:00Z"), 3);
+      const rows = db.prepare("SELECT * FROM usage_events ORDER BY id").safeIntegers(true).all() as Record<
+        string,
+        unknown
+      >[];
+      const dir = mkdtempSync(join(tmpdir(), "cg-archive-"));
+      try {
+        const run = await runArchive(db, { dir, retentionDays: 35, nowMs: NOW });
+        const file = join(dir, run.months[0]?.file ?? "");
+        const lines = decodeArchive(readFileSync(file)).trimEnd().split("\n");
+        expect(lines).toHaveLength(300);
+        const first = JSON.parse(lines[0] ?? "{}");
+        expect(Object.keys(first)).toEqual([...ARCHIVE_COLUMNS]);
+        const back = lines.map(parseArchiveLine);
+        for (const [i, r] of back.entries()) {
+          const orig = rows[i] as Record<string, unknown>;
+          for (const c of ARCHIVE_COLUMNS) if (c !== "kind") expect(r[c], c).toEqual(orig[c] ?? null);
+        }
+        expect(back.some((r) => r.recorded_cost_pico_usd === 9_007_199_254_740_993n)).toBe(true);
+        let zstdOut: string | null = null;
+        try {
+          zstdOut = execFileSync("zstd", ["-dc", file], { encoding: "utf8" });
+        } catch {
+          // zstd not installed: the in-process decoder above already read it
+        }
+        if (zstdOut !== null) expect(zstdOut.trimEnd().split("\n")).toEqual(lines);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -54,6 +54,25 @@ export function createTempDb(): { db: Db; dir: string; path: string; cleanup(): 
   };
 }
 
+/**
+ * A fresh, migrated database of `engine` that a child process can open too: `path` is what
+ * CREDITGATE_DB takes (the SQLite file, or the PostgreSQL URL of a fresh schema). `cleanup()`
+ * closes `db` and removes the file or drops the schema.
+ */
+export function createEngineDb(engine: Engine): { db: Db; path: string; cleanup(): void } {
+  if (engine === "sqlite") return createTempDb();
+  const s = createPgSchema();
+  const db = openDatabase(s.url);
+  return {
+    db,
+    path: s.url,
+    cleanup() {
+      if (db.open) db.close();
+      s.drop();
+    },
+  };
+}
+
 /** Empties every creditgate table of the connection's schema (ids restart at 1); migration-seeded rows are put back. */
 export function truncateAll(db: Db): void {
   const tables = db

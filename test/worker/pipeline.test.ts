@@ -12,6 +12,7 @@ import { verifyWebhookSignature } from "../../src/worker/index.js";
 import { rpcReplyChannel } from "../../src/worker/queues.js";
 import { createRpcClient, type RpcReply } from "../../src/worker/rpc-client.js";
 import { startWorkerRuntime, type WorkerRuntime } from "../../src/worker/runtime.js";
+import { createPgSchema, ENGINES, type Engine } from "../support/temp-db.js";
 import {
   alertKeys,
   CREDIT,
@@ -32,9 +33,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function world() {
+/** A database of `engine` (a SQLite file, or a fresh PostgreSQL schema) that `open()` connects to again. */
+function world(engine: Engine = "sqlite") {
   const dir = mkdtempSync(join(tmpdir(), "cg-worker-"));
-  const path = join(dir, "creditgate.sqlite");
+  const pg = engine === "postgres" ? createPgSchema() : null;
+  const path = pg ? pg.url : join(dir, "creditgate.sqlite");
   const dbs: Db[] = [];
   const open = () => {
     const db = openDatabase(path);
@@ -45,6 +48,7 @@ function world() {
   cleanups.push(async () => {
     for (const db of dbs) if (db.open) db.close();
     rmSync(dir, { recursive: true, force: true });
+    pg?.drop();
     await obliteratePrefix(prefix);
   });
   return { open, prefix };
@@ -76,118 +80,124 @@ const pendingOutbox = (db: Db) =>
   (db.prepare("SELECT COUNT(*) AS n FROM limit_outbox WHERE seq > sent_seq").get() as { n: number }).n;
 
 describe("worker pipeline (real Redis)", () => {
-  it("concurrent debits from two meters and two workers: status and alerts stay exact", async () => {
-    const w = world();
-    const [meterA, meterB, workerA, workerB] = [w.open(), w.open(), w.open(), w.open()];
-    const users = ["telegram:1", "telegram:2", "telegram:3"];
-    const setup = createEnforcer(meterA, settings());
-    const now = Date.now();
-    for (const u of users) {
-      topUp(meterA, u, 100 * CREDIT, now);
-      setup.setLimits(u, { caps: [{ period: "day", capMicroCredits: 5 * CREDIT, kind: "hard" }] }, now);
-    }
-    runtime(workerA, w.prefix);
-    runtime(workerB, w.prefix);
-    // 2 meters × 3 users × 30 calls of 0.1 credit = 6 credits per user, over a 5-credit cap.
-    await Promise.all(
-      [meterA, meterB].map(async (db) => {
-        for (let i = 0; i < 30; i++) {
-          for (const u of users) debit(db, u, 100_000, Date.now());
-          await new Promise((r) => setTimeout(r, 3));
-        }
-      }),
-    );
-    const reader = createEnforcer(meterA, settings());
-    for (const u of users) {
-      const s = await waitFor(
-        () => reader.storedStatus(u),
-        (s) => s?.windows[0]?.spentMicroCredits === 6 * CREDIT && pendingOutbox(meterA) === 0,
-        15_000,
-        `status of ${u}`,
+  it.each(ENGINES)(
+    "concurrent debits from two meters and two workers: status and alerts stay exact (%s)",
+    async (engine) => {
+      const w = world(engine);
+      const [meterA, meterB, workerA, workerB] = [w.open(), w.open(), w.open(), w.open()];
+      const users = ["telegram:1", "telegram:2", "telegram:3"];
+      const setup = createEnforcer(meterA, settings());
+      const now = Date.now();
+      for (const u of users) {
+        topUp(meterA, u, 100 * CREDIT, now);
+        setup.setLimits(u, { caps: [{ period: "day", capMicroCredits: 5 * CREDIT, kind: "hard" }] }, now);
+      }
+      runtime(workerA, w.prefix);
+      runtime(workerB, w.prefix);
+      // 2 meters × 3 users × 30 calls of 0.1 credit = 6 credits per user, over a 5-credit cap.
+      await Promise.all(
+        [meterA, meterB].map(async (db) => {
+          for (let i = 0; i < 30; i++) {
+            for (const u of users) debit(db, u, 100_000, Date.now());
+            await new Promise((r) => setTimeout(r, 3));
+          }
+        }),
       );
-      expect(s).toMatchObject({ allowed: false, reason: "daily_cap", balanceMicroCredits: 94 * CREDIT });
-      const keys = alertKeys(meterA, u);
-      const day = keys.find((k) => k.startsWith("cap_threshold"))?.split("|")[2];
-      expect(keys.filter((k) => !k.startsWith("topup_received")).sort()).toEqual(
-        [
-          `blocked|daily_cap|${day}`,
-          `cap_threshold|day/hard/100|${day}`,
-          `cap_threshold|day/hard/50|${day}`,
-          `cap_threshold|day/hard/80|${day}`,
-        ].sort(),
+      const reader = createEnforcer(meterA, settings());
+      for (const u of users) {
+        const s = await waitFor(
+          () => reader.storedStatus(u),
+          (s) => s?.windows[0]?.spentMicroCredits === 6 * CREDIT && pendingOutbox(meterA) === 0,
+          15_000,
+          `status of ${u}`,
+        );
+        expect(s).toMatchObject({ allowed: false, reason: "daily_cap", balanceMicroCredits: 94 * CREDIT });
+        const keys = alertKeys(meterA, u);
+        const day = keys.find((k) => k.startsWith("cap_threshold"))?.split("|")[2];
+        expect(keys.filter((k) => !k.startsWith("topup_received")).sort()).toEqual(
+          [
+            `blocked|daily_cap|${day}`,
+            `cap_threshold|day/hard/100|${day}`,
+            `cap_threshold|day/hard/50|${day}`,
+            `cap_threshold|day/hard/80|${day}`,
+          ].sort(),
+        );
+      }
+    },
+  );
+
+  it.each(ENGINES)(
+    "signs operator webhooks verifiably, retries a 500, and dead-letters after the last try (%s)",
+    async (engine) => {
+      const w = world(engine);
+      const db = w.open();
+      const secret = "whsec_operator_test_0123456789";
+      const received: { header: string; body: string }[] = [];
+      let failFirst = 2;
+      const server: Server = createServer((req, res) => {
+        let body = "";
+        req.on("data", (c) => {
+          body += c;
+        });
+        req.on("end", () => {
+          received.push({ header: String(req.headers["x-creditgate-signature"]), body });
+          const alwaysFail = body.includes("telegram:dead");
+          if (alwaysFail || failFirst-- > 0) {
+            res.statusCode = 500;
+            res.end("nope");
+            return;
+          }
+          res.end("ok");
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const rt = runtime(db, w.prefix, { webhook: { url, secret, attempts: 3, backoffMs: 20 } });
+      await rt.ready;
+
+      rt.enforcer.block("telegram:ok", "chargeback", Date.now());
+      rt.relay.kick();
+      const delivered = await waitFor(
+        () => rt.enforcer.alerts(),
+        (a) => a[0]?.webhookState === "delivered",
+        10_000,
+        "delivery",
       );
-    }
-  });
-
-  it("signs operator webhooks verifiably, retries a 500, and dead-letters after the last try", async () => {
-    const w = world();
-    const db = w.open();
-    const secret = "whsec_operator_test_0123456789";
-    const received: { header: string; body: string }[] = [];
-    let failFirst = 2;
-    const server: Server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (c) => {
-        body += c;
+      expect(delivered[0]).toMatchObject({ kind: "blocked", webhookAttempts: 3 });
+      expect(received).toHaveLength(3);
+      const last = received[2] as { header: string; body: string };
+      expect(
+        verifyWebhookSignature({ header: last.header, body: last.body, secret, nowMs: Date.now() }),
+      ).toEqual({ ok: true });
+      expect(
+        verifyWebhookSignature({ header: last.header, body: `${last.body} `, secret, nowMs: Date.now() }),
+      ).toEqual({
+        ok: false,
+        reason: "mismatch",
       });
-      req.on("end", () => {
-        received.push({ header: String(req.headers["x-creditgate-signature"]), body });
-        const alwaysFail = body.includes("telegram:dead");
-        if (alwaysFail || failFirst-- > 0) {
-          res.statusCode = 500;
-          res.end("nope");
-          return;
-        }
-        res.end("ok");
+      expect(JSON.parse(last.body)).toMatchObject({
+        type: "blocked",
+        accountId: "telegram:ok",
+        data: { reason: "operator" },
       });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-    const rt = runtime(db, w.prefix, { webhook: { url, secret, attempts: 3, backoffMs: 20 } });
-    await rt.ready;
 
-    rt.enforcer.block("telegram:ok", "chargeback", Date.now());
-    rt.relay.kick();
-    const delivered = await waitFor(
-      () => rt.enforcer.alerts(),
-      (a) => a[0]?.webhookState === "delivered",
-      10_000,
-      "delivery",
-    );
-    expect(delivered[0]).toMatchObject({ kind: "blocked", webhookAttempts: 3 });
-    expect(received).toHaveLength(3);
-    const last = received[2] as { header: string; body: string };
-    expect(
-      verifyWebhookSignature({ header: last.header, body: last.body, secret, nowMs: Date.now() }),
-    ).toEqual({ ok: true });
-    expect(
-      verifyWebhookSignature({ header: last.header, body: `${last.body} `, secret, nowMs: Date.now() }),
-    ).toEqual({
-      ok: false,
-      reason: "mismatch",
-    });
-    expect(JSON.parse(last.body)).toMatchObject({
-      type: "blocked",
-      accountId: "telegram:ok",
-      data: { reason: "operator" },
-    });
-
-    rt.enforcer.block("telegram:dead", "chargeback", Date.now());
-    rt.relay.kick();
-    const dead = await waitFor(
-      () => rt.enforcer.alerts({ state: "dead" }),
-      (a) => a.length === 1,
-      10_000,
-      "dead letter",
-    );
-    expect(dead[0]).toMatchObject({
-      accountId: "telegram:dead",
-      webhookAttempts: 3,
-      webhookError: "HTTP 500",
-    });
-    expect(received.filter((r) => r.body.includes("telegram:dead"))).toHaveLength(3);
-  });
+      rt.enforcer.block("telegram:dead", "chargeback", Date.now());
+      rt.relay.kick();
+      const dead = await waitFor(
+        () => rt.enforcer.alerts({ state: "dead" }),
+        (a) => a.length === 1,
+        10_000,
+        "dead letter",
+      );
+      expect(dead[0]).toMatchObject({
+        accountId: "telegram:dead",
+        webhookAttempts: 3,
+        webhookError: "HTTP 500",
+      });
+      expect(received.filter((r) => r.body.includes("telegram:dead"))).toHaveLength(3);
+    },
+  );
 
   it("answers RPC calls over BullMQ and removes each job once answered", async () => {
     const w = world();
@@ -321,71 +331,75 @@ describe("worker pipeline (real Redis)", () => {
     expect(after).toMatchObject({ userId: "telegram:31", balanceMicroCredits: 2 * CREDIT });
   });
 
-  it("a Redis outage delays limit checks and alerts, and each still happens exactly once", async () => {
-    const port = await freePort();
-    let redis = startRedis(port);
-    cleanups.push(() => {
-      redis.kill("SIGKILL");
-    });
-    const redisUrl = `redis://127.0.0.1:${port}`;
-    await waitRedis(redis);
-    const w = world();
-    const [meter, workerDb] = [w.open(), w.open()];
-    const users = ["telegram:21", "telegram:22"];
-    const setup = createEnforcer(meter, settings());
-    for (const u of users) {
-      topUp(meter, u, 4 * CREDIT, Date.now());
-      setup.setLimits(
-        u,
-        { caps: [{ period: "day", capMicroCredits: 3 * CREDIT, kind: "hard" }] },
-        Date.now(),
+  it.each(ENGINES)(
+    "a Redis outage delays limit checks and alerts, and each still happens exactly once (%s)",
+    async (engine) => {
+      const port = await freePort();
+      let redis = startRedis(port);
+      cleanups.push(() => {
+        redis.kill("SIGKILL");
+      });
+      const redisUrl = `redis://127.0.0.1:${port}`;
+      await waitRedis(redis);
+      const w = world(engine);
+      const [meter, workerDb] = [w.open(), w.open()];
+      const users = ["telegram:21", "telegram:22"];
+      const setup = createEnforcer(meter, settings());
+      for (const u of users) {
+        topUp(meter, u, 4 * CREDIT, Date.now());
+        setup.setLimits(
+          u,
+          { caps: [{ period: "day", capMicroCredits: 3 * CREDIT, kind: "hard" }] },
+          Date.now(),
+        );
+      }
+      runtime(workerDb, w.prefix, { redisUrl });
+      await waitFor(
+        () => pendingOutbox(meter),
+        (n) => n === 0,
+        10_000,
+        "initial relay",
       );
-    }
-    runtime(workerDb, w.prefix, { redisUrl });
-    await waitFor(
-      () => pendingOutbox(meter),
-      (n) => n === 0,
-      10_000,
-      "initial relay",
-    );
 
-    redis.kill("SIGKILL"); // Redis goes away while usage keeps being debited
-    await new Promise((r) => setTimeout(r, 300));
-    for (let i = 0; i < 10; i++) for (const u of users) debit(meter, u, 350_000, Date.now());
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(pendingOutbox(meter)).toBe(users.length); // coalesced per user, waiting for Redis
-    expect(createEnforcer(meter, settings()).storedStatus("telegram:21")?.allowed).toBe(true);
+      redis.kill("SIGKILL"); // Redis goes away while usage keeps being debited
+      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < 10; i++) for (const u of users) debit(meter, u, 350_000, Date.now());
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(pendingOutbox(meter)).toBe(users.length); // coalesced per user, waiting for Redis
+      expect(createEnforcer(meter, settings()).storedStatus("telegram:21")?.allowed).toBe(true);
 
-    redis = startRedis(port);
-    await waitRedis(redis);
-    const reader = createEnforcer(meter, settings());
-    for (const u of users) {
-      const s = await waitFor(
-        () => reader.storedStatus(u),
-        (s) => s?.windows[0]?.spentMicroCredits === 3_500_000,
-        20_000,
-        `status of ${u} after the outage`,
+      redis = startRedis(port);
+      await waitRedis(redis);
+      const reader = createEnforcer(meter, settings());
+      for (const u of users) {
+        const s = await waitFor(
+          () => reader.storedStatus(u),
+          (s) => s?.windows[0]?.spentMicroCredits === 3_500_000,
+          20_000,
+          `status of ${u} after the outage`,
+        );
+        expect(s).toMatchObject({ allowed: false, reason: "daily_cap", balanceMicroCredits: 500_000 });
+        const kinds = alertKeys(meter, u).map((k) => k.split("|").slice(0, 2).join("|"));
+        expect(kinds.sort()).toEqual(
+          [
+            "blocked|daily_cap",
+            "cap_threshold|day/hard/100",
+            "cap_threshold|day/hard/50",
+            "cap_threshold|day/hard/80",
+            "low_balance|",
+            "topup_received|",
+          ].sort(),
+        );
+      }
+      // The relay marks a row sent just after Redis accepted its job, so a fast worker may store the
+      // status first: wait for the mark rather than racing it.
+      await waitFor(
+        () => pendingOutbox(meter),
+        (n) => n === 0,
+        10_000,
+        "outbox marked sent",
       );
-      expect(s).toMatchObject({ allowed: false, reason: "daily_cap", balanceMicroCredits: 500_000 });
-      const kinds = alertKeys(meter, u).map((k) => k.split("|").slice(0, 2).join("|"));
-      expect(kinds.sort()).toEqual(
-        [
-          "blocked|daily_cap",
-          "cap_threshold|day/hard/100",
-          "cap_threshold|day/hard/50",
-          "cap_threshold|day/hard/80",
-          "low_balance|",
-          "topup_received|",
-        ].sort(),
-      );
-    }
-    // The relay marks a row sent just after Redis accepted its job, so a fast worker may store the
-    // status first: wait for the mark rather than racing it.
-    await waitFor(
-      () => pendingOutbox(meter),
-      (n) => n === 0,
-      10_000,
-      "outbox marked sent",
-    );
-  }, 60_000);
+    },
+    60_000,
+  );
 });

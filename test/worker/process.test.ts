@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createLedger } from "../../src/credits/index.js";
 import { type Db, openDatabase } from "../../src/db/index.js";
 import { createEnforcer } from "../../src/limits/index.js";
+import { createPgSchema, ENGINES, type Engine } from "../support/temp-db.js";
 import { CREDIT, freePort, obliteratePrefix, REDIS_URL, settings, uniquePrefix, waitFor } from "./support.js";
 
 const OC_FIXTURE = resolve(import.meta.dirname, "../../../shared/fixtures/openclaw-2026.9.6");
@@ -21,9 +22,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function world() {
+/** A database of `engine` (a SQLite file, or a fresh PostgreSQL schema: `dbPath` is its URL), a queue prefix. */
+function world(engine: Engine = "sqlite") {
   const dir = mkdtempSync(join(tmpdir(), "cg-worker-proc-"));
-  const dbPath = join(dir, "creditgate.sqlite");
+  const pg = engine === "postgres" ? createPgSchema() : null;
+  const dbPath = pg ? pg.url : join(dir, "creditgate.sqlite");
   const db = openDatabase(dbPath);
   const prefix = uniquePrefix();
   const redis = new Redis(REDIS_URL);
@@ -31,6 +34,7 @@ function world() {
     redis.disconnect();
     if (db.open) db.close();
     rmSync(dir, { recursive: true, force: true });
+    pg?.drop();
     await obliteratePrefix(prefix);
   });
   return { db, dbPath, prefix, redis };
@@ -155,55 +159,59 @@ describe("creditgate worker (the built binary, real Redis)", () => {
     expect(await w.redis.zcard(`${w.prefix}:alerts:failed`)).toBe(0);
   });
 
-  it("two workers on one Redis prefix and database share the job schedulers: each scheduled run happens once", async () => {
-    const w = world();
-    // Started together, both upsert the same schedulers (rollover, spike-scan, retention, grant-expiry, budget-scan, usage-archive).
-    const [a, b] = [startWorker(w), startWorker(w)];
-    await Promise.all([running(a), running(b)]);
-    const events = async () =>
-      (await w.redis.xrange(`${w.prefix}:maintenance:events`, "-", "+")).map(([, fields]) => {
-        const o: Record<string, string> = {};
-        for (let i = 0; i + 1 < fields.length; i += 2) o[fields[i] as string] = fields[i + 1] as string;
-        return o;
-      });
-    const completed = async () =>
-      (await events()).filter((e) => e.event === "completed").map((e) => e.jobId?.split(":")[1]);
-    // `every` schedulers run once right away: one first run per scheduler, not one per worker.
-    await waitFor(completed, (c) => c.length >= 6, 15_000, "first scheduled runs");
-    await new Promise((r) => setTimeout(r, 1000)); // room for a (wrong) second run to show up
-    expect((await completed()).sort()).toEqual([
-      "budget-scan",
-      "grant-expiry",
-      "retention",
-      "rollover",
-      "spike-scan",
-      "usage-archive",
-    ]);
-    // One scheduler and one next iteration each (deterministic job ids), whichever worker takes it.
-    expect(await w.redis.zrange(`${w.prefix}:maintenance:repeat`, 0, -1)).toEqual(
-      expect.arrayContaining([
+  // PostgreSQL: the usage-archive run completes as skipped (no CREDITGATE_ARCHIVE_DIR)
+  it.each(ENGINES)(
+    "two workers on one Redis prefix and database (%s) share the job schedulers: each scheduled run happens once",
+    async (engine) => {
+      const w = world(engine);
+      // Started together, both upsert the same schedulers (rollover, spike-scan, retention, grant-expiry, budget-scan, usage-archive).
+      const [a, b] = [startWorker(w), startWorker(w)];
+      await Promise.all([running(a), running(b)]);
+      const events = async () =>
+        (await w.redis.xrange(`${w.prefix}:maintenance:events`, "-", "+")).map(([, fields]) => {
+          const o: Record<string, string> = {};
+          for (let i = 0; i + 1 < fields.length; i += 2) o[fields[i] as string] = fields[i + 1] as string;
+          return o;
+        });
+      const completed = async () =>
+        (await events()).filter((e) => e.event === "completed").map((e) => e.jobId?.split(":")[1]);
+      // `every` schedulers run once right away: one first run per scheduler, not one per worker.
+      await waitFor(completed, (c) => c.length >= 6, 15_000, "first scheduled runs");
+      await new Promise((r) => setTimeout(r, 1000)); // room for a (wrong) second run to show up
+      expect((await completed()).sort()).toEqual([
+        "budget-scan",
+        "grant-expiry",
+        "retention",
         "rollover",
         "spike-scan",
-        "retention",
-        "grant-expiry",
-        "budget-scan",
         "usage-archive",
-      ]),
-    );
-    expect(await w.redis.zcard(`${w.prefix}:maintenance:repeat`)).toBe(6);
-    const delayed = await w.redis.zrange(`${w.prefix}:maintenance:delayed`, 0, -1);
-    expect(delayed.map((id) => id.split(":")[1]).sort()).toEqual([
-      "budget-scan",
-      "grant-expiry",
-      "retention",
-      "rollover",
-      "spike-scan",
-      "usage-archive",
-    ]);
+      ]);
+      // One scheduler and one next iteration each (deterministic job ids), whichever worker takes it.
+      expect(await w.redis.zrange(`${w.prefix}:maintenance:repeat`, 0, -1)).toEqual(
+        expect.arrayContaining([
+          "rollover",
+          "spike-scan",
+          "retention",
+          "grant-expiry",
+          "budget-scan",
+          "usage-archive",
+        ]),
+      );
+      expect(await w.redis.zcard(`${w.prefix}:maintenance:repeat`)).toBe(6);
+      const delayed = await w.redis.zrange(`${w.prefix}:maintenance:delayed`, 0, -1);
+      expect(delayed.map((id) => id.split(":")[1]).sort()).toEqual([
+        "budget-scan",
+        "grant-expiry",
+        "retention",
+        "rollover",
+        "spike-scan",
+        "usage-archive",
+      ]);
 
-    for (const p of [a, b]) p.child.kill("SIGTERM");
-    expect(await Promise.all([a.exited, b.exited])).toEqual([0, 0]);
-  });
+      for (const p of [a, b]) p.child.kill("SIGTERM");
+      expect(await Promise.all([a.exited, b.exited])).toEqual([0, 0]);
+    },
+  );
 
   it("the package exports the RPC client as `creditgate/rpc` (and the push client stays `creditgate/client`)", () => {
     const r = spawnSync(

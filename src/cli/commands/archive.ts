@@ -41,11 +41,17 @@ export function registerArchiveCommands(program: Command, ctx: CliContext): void
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (!!o.dryRun === !!o.run) throw new AppError(ErrorCode.InvalidRequest, "use --dry-run or --run");
       const config = ctx.config(g);
+      const dir = o.dir ?? config.worker.archiveDir;
+      if (dir === null)
+        throw new AppError(
+          ErrorCode.InvalidRequest,
+          "CREDITGATE_DB is PostgreSQL: set CREDITGATE_ARCHIVE_DIR (or --dir) to the archive directory",
+        );
       const db = ctx.openDb(config);
       let r: ArchiveResult;
       try {
         r = await runArchive(db, {
-          dir: o.dir ?? config.worker.archiveDir,
+          dir,
           retentionDays: config.worker.retentionDays,
           nowMs: ctx.nowMs(),
           dryRun: !!o.dryRun,

@@ -196,9 +196,16 @@ async function startWorker(log: Log, services: Services) {
     ...(reconcile ? { reconcile: () => reconcile(config.worker.reconcileAfterMs, Date.now()) } : {}),
     archive: async () => {
       const { runArchive } = await import("../../retention/index.js");
+      const dir = config.worker.archiveDir;
+      if (dir === null) {
+        const why =
+          "usage archive skipped: CREDITGATE_DB is PostgreSQL and CREDITGATE_ARCHIVE_DIR is not set";
+        log("warn", why);
+        return { skipped: why };
+      }
       try {
         const r = await runArchive(db, {
-          dir: config.worker.archiveDir,
+          dir,
           retentionDays: config.worker.retentionDays,
           nowMs: Date.now(),
         });
