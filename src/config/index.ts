@@ -1,10 +1,11 @@
 import { z } from "zod";
-import { parseShipTo } from "../edge/urls.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { parseCreditsToMicro, toMicroCredits } from "../money.js";
 import { type Env, envSchema } from "./schema.js";
+import { parseShipTo } from "./ship-to.js";
 
 export { envSchema } from "./schema.js";
+export { parseShipTo } from "./ship-to.js";
 
 /**
  * Parses the environment once per entrypoint. Empty strings count as unset; every problem is

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseShipTo } from "../edge/urls.js";
+import { parseShipTo } from "./ship-to.js";
 
 const list = z.string().transform((s) =>
   s

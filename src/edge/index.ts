@@ -4,6 +4,8 @@
  * queues each call (tokens, not money) in an outbox in the same transaction as the cursor move,
  * and ships the outbox to the center's push API, which prices and bills each call exactly once.
  */
+
+export { parseShipTo } from "../config/index.js";
 export {
   createOutbox,
   type EdgeDeadLetterRow,
@@ -14,4 +16,3 @@ export {
   pushEventOf,
 } from "./outbox.js";
 export { createShipper, type Shipper, type ShipperOptions, type ShipStats } from "./shipper.js";
-export { parseShipTo } from "./urls.js";

@@ -10,7 +10,7 @@ import {
   MAX_GRANT_PRIORITY,
   parseExpiry,
 } from "../../credits/index.js";
-import { parseShipTo } from "../../edge/urls.js";
+import { parseShipTo } from "../../edge/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import {
   GROUP_BY,
