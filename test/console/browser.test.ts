@@ -29,7 +29,8 @@ const HAVE_BROWSER = existsSync(CHROMIUM);
 if (!HAVE_BROWSER)
   console.warn(`console browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
 
-describe.skipIf(!HAVE_BROWSER)("operator console in Chromium", () => {
+// A browser step under a loaded CI machine takes seconds: 90 s per test, not the default 30.
+describe.skipIf(!HAVE_BROWSER)("operator console in Chromium", { timeout: 90_000 }, () => {
   let t: ReturnType<typeof createTempDb>;
   let app: ReturnType<typeof testApp>;
   const now = Date.now();

@@ -31,7 +31,8 @@ const HAVE_BROWSER = existsSync(CHROMIUM);
 if (!HAVE_BROWSER)
   console.warn(`console providers page test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
 
-describe.skipIf(!HAVE_BROWSER)("console Providers page in Chromium", () => {
+// A browser step under a loaded CI machine takes seconds: 90 s per test, not the default 30.
+describe.skipIf(!HAVE_BROWSER)("console Providers page in Chromium", { timeout: 90_000 }, () => {
   let t: ReturnType<typeof createTempDb>;
   let app: ReturnType<typeof testApp>;
   let fake: FakeProviders;

@@ -25,7 +25,18 @@ import { afterAll, describe, expect, it } from "vitest";
 import { SYNTH_PRICES, synthCallLine, synthRng, synthState } from "../../scripts/synth-state.mjs";
 import { PgDatabase } from "../../src/db/index.js";
 import { createPgSchema } from "../support/temp-db.js";
-import { baseEnv, cli, createKey, freePort, kill, type Proc, scalar, start, startCenter } from "./support.js";
+import {
+  baseEnv,
+  cli,
+  createKey,
+  freePort,
+  kill,
+  type Proc,
+  scalar,
+  start,
+  startCenter,
+  waitFor,
+} from "./support.js";
 
 const SEED = process.env.CREDITGATE_SIM_SEED
   ? Number(process.env.CREDITGATE_SIM_SEED)
@@ -173,6 +184,9 @@ describe("multi-host simulation on PostgreSQL", () => {
       const edgeEnvs = hosts.map((h, i) =>
         baseEnv({
           ...common,
+          // info: the edge logs "edge meter following" once its signal handler is installed
+          // (the final SIGTERM waits for it: a process still starting dies of the signal).
+          CREDITGATE_LOG_LEVEL: "info",
           CREDITGATE_DB: join(d, `edge-${h.name}.sqlite`),
           CREDITGATE_STATE_DIRS: h.stateDir,
           CREDITGATE_EDGE_ID: `host-${h.name}`,
@@ -294,6 +308,7 @@ describe("multi-host simulation on PostgreSQL", () => {
         .all();
       expect(drift, tag).toEqual([]);
       for (const [i, e] of edges.entries()) {
+        await waitFor(`edge ${i} to be running ${tag}`, () => e.p.stderr().includes("edge meter following"));
         expect((await kill(e.p, "SIGTERM")).code, `edge ${i} exit ${tag}`).toBe(0);
         expect(outboxRows(i), tag).toBe(0);
         expect(
