@@ -1,5 +1,5 @@
 import { createLedger } from "../../src/credits/index.js";
-import type { Db } from "../../src/db/index.js";
+import { type Db, isPostgres } from "../../src/db/index.js";
 import { createEnforcer, DEFAULT_SETTINGS } from "../../src/limits/index.js";
 import { createUsageWriter } from "../../src/meter/usage-repo.js";
 import {
@@ -117,7 +117,13 @@ export function meterCall(
 
 /** Every text column of every table, concatenated: a key must not be anywhere in it. */
 export function dumpDb(db: Db): string {
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+  const tables = db
+    .prepare(
+      isPostgres(db)
+        ? "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
+        : "SELECT name FROM sqlite_master WHERE type = 'table'",
+    )
+    .all() as {
     name: string;
   }[];
   return tables

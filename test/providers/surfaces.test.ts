@@ -9,7 +9,7 @@ import { startWorkerRuntime } from "../../src/worker/runtime.js";
 import { admin, testApp } from "../api/support.js";
 import { runCli } from "../support/cli.js";
 import { FakeProviders } from "../support/fake-providers.js";
-import { test } from "../support/temp-db.js";
+import { ENGINES, test, testOn } from "../support/temp-db.js";
 import { obliteratePrefix, REDIS_URL, uniquePrefix, waitFor } from "../worker/support.js";
 import { dumpDb, KEYS, meterCall, settingsFor } from "./support.js";
 
@@ -23,7 +23,8 @@ afterEach(async () => {
   await fake.stop();
 });
 
-describe("GET /v1/providers and history", () => {
+describe.each(ENGINES)("GET /v1/providers and history (%s)", (engine) => {
+  const test = testOn(engine);
   test("balances, burn, runway, drift and errors, never a key", async ({ db }) => {
     fake.data.openai.set("2026-11-19", 13.2);
     for (let i = 0; i < 4; i++) meterCall(db, "openai", 2_750_000, Date.UTC(2026, 10, 19, i));
