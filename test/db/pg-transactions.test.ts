@@ -43,9 +43,17 @@ describe("SQLite → PostgreSQL statement rewriting", () => {
   test("report idioms: unary +, mixed-case aliases, SUM of a condition, strftime, GLOB, instr, subquery aliases", () => {
     const tr = (q: string) => translateSql(q, schema).text;
     expect(
-      tr("SELECT +agent_id AS d0, a + b AS s, SUM(cache_read_tokens) AS cacheRead FROM t GROUP BY d0 ORDER BY cacheRead"),
-    ).toBe('SELECT agent_id AS d0, a + b AS s, SUM(cache_read_tokens) AS "cacheRead" FROM t GROUP BY d0 ORDER BY "cacheRead"');
-    expect(tr("SELECT SUM(x = 'a') AS n, SUM(a >= @s AND a < @u) AS m, SUM(CASE WHEN a = 1 THEN 1 END), SUM(x) FROM t")).toBe(
+      tr(
+        "SELECT +agent_id AS d0, a + b AS s, SUM(cache_read_tokens) AS cacheRead FROM t GROUP BY d0 ORDER BY cacheRead",
+      ),
+    ).toBe(
+      'SELECT agent_id AS d0, a + b AS s, SUM(cache_read_tokens) AS "cacheRead" FROM t GROUP BY d0 ORDER BY "cacheRead"',
+    );
+    expect(
+      tr(
+        "SELECT SUM(x = 'a') AS n, SUM(a >= @s AND a < @u) AS m, SUM(CASE WHEN a = 1 THEN 1 END), SUM(x) FROM t",
+      ),
+    ).toBe(
       "SELECT SUM((x = 'a')::int) AS n, SUM((a >= $1 AND a < $2)::int) AS m, SUM(CASE WHEN a = 1 THEN 1 END), SUM(x) FROM t",
     );
     expect(tr("SELECT strftime('%Y-%m-%d', ts / 1000, 'unixepoch') FROM t")).toBe(
@@ -57,7 +65,9 @@ describe("SQLite → PostgreSQL statement rewriting", () => {
     );
     expect(() => tr("SELECT r GLOB ? FROM t")).toThrow(/GLOB/);
     expect(
-      tr("SELECT a FROM (SELECT 1 AS a) WHERE a = 1 UNION ALL SELECT b FROM (SELECT 2 AS b) x JOIN (SELECT 3) ON 1 = 1"),
+      tr(
+        "SELECT a FROM (SELECT 1 AS a) WHERE a = 1 UNION ALL SELECT b FROM (SELECT 2 AS b) x JOIN (SELECT 3) ON 1 = 1",
+      ),
     ).toBe(
       "SELECT a FROM (SELECT 1 AS a) AS _q1 WHERE a = 1 UNION ALL SELECT b FROM (SELECT 2 AS b) x JOIN (SELECT 3) AS _q2 ON 1 = 1",
     );
