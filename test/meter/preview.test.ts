@@ -328,6 +328,56 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "cards with a spaced separator, a Unicode dash, a comma or a katakana long mark (break test #14)",
+    text: "a 4111 - 1111 - 1111 - 1111 | b 4111–1111–1111–1111 | c 5555—5555—5555—4444 | d 4111,1111,1111,1111 | e ４１１１ー１１１１ー１１１１ー１１１１ | f 3782 / 822463 / 10005",
+    secrets: ["4111", "5555", "3782", "822463", "10005"],
+    label: "[card]",
+    keep: ["a ", "| f "],
+  },
+  {
+    name: "IBAN typed in lower or mixed case (mod-97 checked)",
+    text: "mi cuenta es9121000418450200051332 o gb82 west 1234 5698 7654 32, De89370400440532013000",
+    secrets: ["9121000418450200051332", "5698 7654", "370400440532013000"],
+    label: "[account]",
+  },
+  {
+    name: "pass phrases with words between the keyword and the value, short keywords, seed phrases",
+    text: "la contraseña de mi wifi es perro123. The password I use is hunter2! My password? It's Tr0ub4dor. mi clave secreta es 4321; pass: batata; mdp: chat123; the wifi pass is gato99; pw hunter3 | seed phrase: abandon ability able about above absent absorb abstract absurd abuse access accident acid acoustic acquire across act action actor actress actual adapt add addict",
+    secrets: [
+      "perro123",
+      "hunter2",
+      "Tr0ub4dor",
+      "4321",
+      "batata",
+      "chat123",
+      "gato99",
+      "hunter3",
+      "abandon",
+      "accident",
+      "addict",
+    ],
+    label: "[secret]",
+    keep: ["la contraseña de mi wifi es", "The password I use is"],
+  },
+  {
+    name: "one-time and verification codes, a PIN after `is`",
+    text: "OTP 482913, tu código de verificación es 739201, verification code: 110245, my pin is 2580, code de vérification 66231",
+    secrets: ["482913", "739201", "110245", "2580", "66231"],
+    label: "[secret]",
+  },
+  {
+    name: "email with a space around @, French arobase; WSL and Git Bash home paths",
+    text: "john.doe @ gmail.com or jean arobase free point fr; /mnt/c/Users/erinkey/x and /c/Users/frankkey/y",
+    secrets: ["john.doe", "jean arobase", "erinkey", "frankkey"],
+    keep: ["/mnt/c/Users/[user]/x", "/c/Users/[user]/y"],
+  },
+  {
+    name: "money: yen and rouble words, lakh, millones de, Spanish hundreds, slang",
+    text: "10000円, 500 рублей, 5 lakh rupees, 1,5 millones de dólares, dos mil quinientos pesos, 100 lucas, 50 pavos, 20 balles",
+    secrets: ["10000", "500", "lakh", "1,5", "quinientos", "100", "50 ", "20"],
+    label: "[amount]",
+  },
+  {
     name: "ordinary text is left alone",
     text: "In 2026 we had 12 users; version 1.2.3 shipped at 10:30 on 2026-11-30. ¿Qué tal? 日本語 👍",
     secrets: [],
@@ -349,6 +399,8 @@ const NEAR_MISSES = [
   "It took ~ten minutes and ~/notes is mine",
   "order #12345 shipped, 3 apples, 5 pm, 45 minutes, room 101",
   "one of them bought a dozen eggs for the team",
+  "the password field is required; pass the salt; my bus pass is valid; the code is in the repo",
+  "from 2020 - 2026 and 1999–2005, pages 100-120, score 3-2, call me @ home, once upon a time, 3 mil personas",
 ];
 
 describe("redaction", () => {
