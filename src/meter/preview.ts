@@ -195,6 +195,12 @@ const RULES: Rule[] = [
       /[\d\W_]/u.test(value.replace(/[.,;!?]+$/, "")) ? `${key}${mid}${sep}[secret]` : null,
   },
   {
+    // A login and its password written as a pair: `login: admin / hunter2`, `usuario: ana | clave1`.
+    name: "login-pair",
+    re: /(?<![\p{L}\p{N}/\\])((?:login|user(?:name)?|usuario|usu[áa]rio|utilisateur|identifiant|benutzer)(?:\s*[:=]\s*|\s+)[^\s/|]{1,64}\s?[/|]\s?)(?!\[secret\])([^\s]{1,80})/giu,
+    to: (_m, head) => `${head}[secret]`,
+  },
+  {
     // Card security data next to its keyword: CVV/CVC/CSC/CID and PIN codes, expiry dates.
     name: "card-extras",
     // Also one-time and verification codes (`OTP 482913`, `tu código de verificación es 482913`).

@@ -360,6 +360,13 @@ const CASES: Case[] = [
     keep: ["la contraseña de mi wifi es", "The password I use is"],
   },
   {
+    name: "a login and password written as a pair",
+    text: "login: admin / hunter2 and usuario: ana | Clave_9 then user bob/s3cr3t",
+    secrets: ["hunter2", "Clave_9", "s3cr3t"],
+    label: "[secret]",
+    keep: ["login: admin /", "usuario: ana |"],
+  },
+  {
     name: "one-time and verification codes, a PIN after `is`",
     text: "OTP 482913, tu código de verificación es 739201, verification code: 110245, my pin is 2580, code de vérification 66231",
     secrets: ["482913", "739201", "110245", "2580", "66231"],
