@@ -333,8 +333,14 @@ function redactPhones(text: string): string {
   return out + text.slice(at);
 }
 
-/** Zero-width and formatting characters someone might put inside a secret to dodge a pattern. */
-const INVISIBLE = /[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g;
+/**
+ * Zero-width and formatting characters someone might put inside a secret to dodge a pattern, and
+ * C0/C1 control characters other than whitespace (`\x1b[2J`, `\x00`: terminal escapes have no
+ * place in a stored preview, and a NUL between digits must not split a card number).
+ */
+const INVISIBLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+  /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g;
 
 /**
  * The text with every secret, address and number the rules know replaced by a label

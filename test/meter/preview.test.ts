@@ -360,6 +360,13 @@ const CASES: Case[] = [
     keep: ["la contraseña de mi wifi es", "The password I use is"],
   },
   {
+    name: "control characters are dropped (terminal escapes; a NUL or ESC inside a card number)",
+    text: "hi \u001b[2J\u001b]52;c;ZWNobw==\u0007 there \u009b31m 4111\u00001111\u001b1111\u00071111 end",
+    secrets: ["\u001b", "\u0007", "\u0000", "\u009b", "4111"],
+    label: "[card]",
+    keep: ["hi [2J]52;c;ZWNobw== there", "end"],
+  },
+  {
     name: "a login and password written as a pair",
     text: "login: admin / hunter2 and usuario: ana | Clave_9 then user bob/s3cr3t",
     secrets: ["hunter2", "Clave_9", "s3cr3t"],
