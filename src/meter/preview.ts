@@ -123,7 +123,7 @@ const NUMBER_WORDS =
 const RULES: Rule[] = [
   {
     name: "private-key",
-    re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g,
     to: put("secret"),
   },
   { name: "jwt", re: /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, to: put("secret") },
@@ -161,7 +161,7 @@ const RULES: Rule[] = [
   },
   {
     name: "key-prefix",
-    re: /\b(?:sk|pk|rk)[-_](?:live|test|proj|ant|or)?[-_]?[A-Za-z0-9_-]{12,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}|\bxox[abposr]-[A-Za-z0-9-]{8,}|\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b|\bAIza[0-9A-Za-z_-]{30,}|\bglpat-[A-Za-z0-9_-]{16,}|\bhf_[A-Za-z0-9]{20,}|\bnpm_[A-Za-z0-9]{30,}|\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|\bAPP_USR-[A-Za-z0-9-]{16,}|\bwhsec_[A-Za-z0-9]{16,}/g,
+    re: /\b(?:sk|pk|rk)[-_](?:live|test|proj|ant|or)?[-_]?[A-Za-z0-9_-]{12,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}|\bxox[abposr]-[A-Za-z0-9-]{8,}|\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b|\bAIza[0-9A-Za-z_-]{30,}|\bglpat-[A-Za-z0-9_-]{16,}|\bhf_[A-Za-z0-9]{20,}|\bnpm_[A-Za-z0-9]{30,}|\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|\bAPP_USR-[A-Za-z0-9-]{16,}|\bwhsec_[A-Za-z0-9]{16,}|\b(?:fw|gsk|r8|lin_api|dop_v1|shpat|shpss|glsa)_[A-Za-z0-9_]{16,}|\b(?:xai|pplx)-[A-Za-z0-9]{20,}/g,
     to: put("secret"),
   },
   {
@@ -193,6 +193,13 @@ const RULES: Rule[] = [
     re: /(?<![\p{L}\p{N}])(password|passwort|passphrase|passcode|contraseña|contrasena|clave|senha|mot de passe|mdp|pass|pwd|pw|kennwort|пароль)((?:[\s?,]{1,3}[\p{L}'’-]{1,15}){0,4}?)(\s?[?!.]?\s(?:it's|it’s|it is|c'est|c’est|is|es|est|é|ist|era|was|sería|será|=|:)\s|\s?:\s?)(?!\[secret\])([^\s]{1,80})/giu,
     to: (_m, key, mid, sep, value) =>
       /[\d\W_]/u.test(value.replace(/[.,;!?]+$/, "")) ? `${key}${mid}${sep}[secret]` : null,
+  },
+  {
+    // `my api key is abcd1234…`, `la licencia es ABCD-1234-…`, `product key: …`: a key word, then
+    // `is`/`es`/`:` and a value of 8+ characters with a digit (`the key is to practice` stays).
+    name: "key-phrase",
+    re: /(?<![\p{L}\p{N}])((?:api|secret|license|licence|access|private|product|activation|serial|wifi)[ _-]?key|key|llave|clave (?:de )?api|chave (?:de )?api|licencia|licença|licence|license|serial)(\s+(?:is|es|est|é|era|was)\s+|\s*:\s*)(?!\[secret\])([^\s]{8,80})/giu,
+    to: (_m, key, sep, value) => (/\d/.test(value) ? `${key}${sep}[secret]` : null),
   },
   {
     // A login and its password written as a pair: `login: admin / hunter2`, `usuario: ana | clave1`.

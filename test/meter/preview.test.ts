@@ -367,6 +367,19 @@ const CASES: Case[] = [
     keep: ["hi [2J]52;c;ZWNobw== there", "end"],
   },
   {
+    name: "more key prefixes, a key after `is`/`es`/`:`, PGP private key blocks",
+    text: "fireworks fw_3ZAbCdEfGhIjKlMnOpQrSt, xai-AbCdEfGhIjKlMnOpQrSt12, my api key is abcd1234efgh5678ijkl, la licencia es ABCD-1234-EFGH-5678 | -----BEGIN PGP PRIVATE KEY BLOCK----- lQOYBGXyz9 =abcd -----END PGP PRIVATE KEY BLOCK----- done",
+    secrets: [
+      "3ZAbCdEfGhIjKlMnOpQrSt",
+      "AbCdEfGhIjKlMnOpQrSt12",
+      "abcd1234efgh5678ijkl",
+      "ABCD-1234",
+      "lQOYBGXyz9",
+    ],
+    label: "[secret]",
+    keep: ["my api key is [secret]", "done"],
+  },
+  {
     name: "a login and password written as a pair",
     text: "login: admin / hunter2 and usuario: ana | Clave_9 then user bob/s3cr3t",
     secrets: ["hunter2", "Clave_9", "s3cr3t"],
@@ -413,6 +426,7 @@ const NEAR_MISSES = [
   "It took ~ten minutes and ~/notes is mine",
   "order #12345 shipped, 3 apples, 5 pm, 45 minutes, room 101",
   "one of them bought a dozen eggs for the team",
+  "the key is to practice; key: value pairs; the license is MIT; api key rotation",
   "the password field is required; pass the salt; my bus pass is valid; the code is in the repo",
   "from 2020 - 2026 and 1999–2005, pages 100-120, score 3-2, call me @ home, once upon a time, 3 mil personas",
 ];
