@@ -41,6 +41,19 @@ function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
+/** ISO 13616 mod-97 check of an IBAN in any case, spaces and dashes ignored. */
+function ibanValid(s: string): boolean {
+  const v = s.replace(/[ -]/g, "").toUpperCase();
+  if (v.length < 15 || v.length > 34) return false;
+  const r = v.slice(4) + v.slice(0, 4);
+  let rem = 0;
+  for (const ch of r) {
+    const n = ch >= "A" ? ch.charCodeAt(0) - 55 : ch.charCodeAt(0) - 48;
+    rem = n > 9 ? (rem * 100 + n) % 97 : (rem * 10 + n) % 97;
+  }
+  return rem === 1;
+}
+
 /** Dates (and date-times) that the long-number rule must leave: 2026-11-30, 30/11/2026, 2026.11.30 10 30. */
 const DATE_LIKE =
   /^(?:(?:19|20)\d{2}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])|(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.](?:19|20)\d{2}|(?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])[-/.](?:19|20)\d{2})(?:[ T]\d{1,2}(?:[:.]?\d{2}(?:[:.]?\d{2})?)?)?$/;
@@ -94,13 +107,13 @@ function ipv4Like(m: string): boolean {
 const CURRENCY_CODES =
   "USD|EUR|GBP|JPY|CNY|INR|MXN|ARS|BRL|CLP|COP|PEN|UYU|CAD|AUD|NZD|CHF|SEK|NOK|DKK|PLN|CZK|HUF|RUB|TRY|ZAR|KRW|SGD|HKD|BTC|ETH|USDT|USDC";
 const CURRENCY_WORDS =
-  "dollars?|d[óo]lares|d[óo]lar|euros?|pesos?|pounds?|quid|reais|real|reales|yen|yuan|rupees?|rupias?|francs?|francos?|bucks|soles|sol|bol[ií]vares|guaran[ií]es|pence|cents?|centavos?|c[ée]ntimos?|rubles?|roubles?|lira|liras|won|baht|rand|krona|kronor|krone|kroner|zloty|z[łl]otys?|satoshis?|bitcoins?|ether";
+  "dollars?|d[óo]lares|d[óo]lar|euros?|pesos?|pounds?|quid|reais|real|reales|yen|yuan|rupees?|rupias?|francs?|francos?|bucks|soles|sol|bol[ií]vares|guaran[ií]es|pence|cents?|centavos?|c[ée]ntimos?|rubles?|roubles?|lira|liras|won|baht|rand|krona|kronor|krone|kroner|zloty|z[łl]otys?|satoshis?|bitcoins?|ether|руб(?:лей|ля|ль)?|円|元|yenes|lucas?|pavos|balles";
 const AMOUNT = String.raw`\d[\d.,'’ ]{0,30}\d|\d`;
 /** A magnitude after an amount: `3k`, `3.5M`, `2 mil`, `1.2 million`, `5 grand`, `3bn`. */
-const MAGNITUDE = String.raw`(?:\s?(?:k|K|M|MM|mm|bn|B)\b|\s(?:mil|million|millones|millions|mill[õo]es|thousand|mille|grand|billion|bn)\b)`;
+const MAGNITUDE = String.raw`(?:\s?(?:k|K|M|MM|mm|bn|B)\b|\s(?:mil|million|millones|millions|mill[õo]es|thousand|mille|grand|billion|bn|lakh|lakhs|crore|crores)(?:\s(?:de|d'))?\b)`;
 /** Amounts in words (English, Spanish, Portuguese, French): `twenty dollars`, `cinco pesos`. */
 const NUMBER_WORDS =
-  "(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|un|una|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|veinte|treinta|cuarenta|cincuenta|cien|ciento|mil|millones|um|dois|três|quatro|sete|oito|nove|dez|vinte|cem|deux|trois|quatre|cinq|sept|huit|neuf|dix|vingt|cent|mille)";
+  "(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|un|una|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|veinte|treinta|cuarenta|cincuenta|cien|ciento|mil|millones|um|dois|três|quatro|sete|oito|nove|dez|vinte|cem|deux|trois|quatre|cinq|sept|huit|neuf|dix|vingt|cent|mille|once|doce|quince|doscientos|trescientos|cuatrocientos|quinientos|seiscientos|setecientos|ochocientos|novecientos|duzentos|trezentos|quinhentos|mil)";
 
 /**
  * The rules, in order. Secrets and tokens go first (they contain digits and `@`), then emails,
@@ -110,7 +123,7 @@ const NUMBER_WORDS =
 const RULES: Rule[] = [
   {
     name: "private-key",
-    re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g,
     to: put("secret"),
   },
   { name: "jwt", re: /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, to: put("secret") },
@@ -148,7 +161,7 @@ const RULES: Rule[] = [
   },
   {
     name: "key-prefix",
-    re: /\b(?:sk|pk|rk)[-_](?:live|test|proj|ant|or)?[-_]?[A-Za-z0-9_-]{12,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}|\bxox[abposr]-[A-Za-z0-9-]{8,}|\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b|\bAIza[0-9A-Za-z_-]{30,}|\bglpat-[A-Za-z0-9_-]{16,}|\bhf_[A-Za-z0-9]{20,}|\bnpm_[A-Za-z0-9]{30,}|\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|\bAPP_USR-[A-Za-z0-9-]{16,}|\bwhsec_[A-Za-z0-9]{16,}/g,
+    re: /\b(?:sk|pk|rk)[-_](?:live|test|proj|ant|or)?[-_]?[A-Za-z0-9_-]{12,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}|\bxox[abposr]-[A-Za-z0-9-]{8,}|\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b|\bAIza[0-9A-Za-z_-]{30,}|\bglpat-[A-Za-z0-9_-]{16,}|\bhf_[A-Za-z0-9]{20,}|\bnpm_[A-Za-z0-9]{30,}|\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|\bAPP_USR-[A-Za-z0-9-]{16,}|\bwhsec_[A-Za-z0-9]{16,}|\b(?:fw|gsk|r8|lin_api|dop_v1|shpat|shpss|glsa)_[A-Za-z0-9_]{16,}|\b(?:xai|pplx)-[A-Za-z0-9]{20,}/g,
     to: put("secret"),
   },
   {
@@ -156,8 +169,12 @@ const RULES: Rule[] = [
     // has spaces: `password: correct horse battery staple`), up to 80 characters, a sentence
     // end or a joining word.
     name: "pass-phrase",
-    re: /(?<![\p{L}\p{N}])((?:[A-Za-z]+[_-])?(?:password|passwort|passwd|passphrase|pass phrase|passcode|contraseña|contrasena|clave|senha|palavra-passe|mot de passe|kennwort|wachtwoord|parola|пароль|密码|パスワード)(?:[_-][A-Za-z0-9]+){0,2})(["']?\s*[:=]\s*|\s+(?:is|es|est|é|ist|era|was|:)\s+|\s+)((?:"[^"]*"|'[^']*'|(?:(?![.;,!?](?:\s|$))(?!\s(?:and|y|et|e|und|but|pero|mais|mas|then|luego|por favor|please)(?:\s|$))(?!\s[^\s=:]*[=:])(?!\s?[{}[\]])[^\n]){1,80}))/giu,
+    re: /(?<![\p{L}\p{N}])((?:[A-Za-z]+[_-])?(?:password|passwort|passwd|passphrase|pass phrase|passcode|contraseña|contrasena|clave|senha|palavra-passe|mot de passe|kennwort|wachtwoord|parola|пароль|密码|パスワード|mnemonic|seed phrase|seed words|recovery phrase|secret phrase|frase semilla|frase secreta|frase de recuperaci[óo]n|palabras semilla|phrase secr[èe]te|pass|pw|mdp)(?:[_-][A-Za-z0-9]+){0,2})(["']?\s*[:=]\s*|\s+(?:is|es|est|é|ist|era|was|:)\s+|\s+)((?:"[^"]*"|'[^']*'|(?:(?![.;,!?](?:\s|$))(?!\s(?:and|y|et|e|und|but|pero|mais|mas|then|luego|por favor|please)(?:\s|$))(?!\s[^\s=:]*[=:])(?!\s(?:[|•·]|(?:seed|recovery|secret) (?:phrase|words)))(?!\s?[{}[\]])[^\n]){1,256}))/giu,
     to: (_m, key, sep, value) => {
+      // `pass`, `pw`, `mdp` are also ordinary words (`pass the salt`, `my bus pass is valid`):
+      // only `:`/`=` or a value with a digit or symbol count after them.
+      if (/^(?:pass|pw|mdp)$/i.test(key) && !/[:=]/.test(sep) && !/[\d\W_]/u.test(value.split(" ")[0] ?? ""))
+        return null;
       // `the password field`, `password reset`: a bare space only counts before a value with a
       // digit or symbol (`senha minhacasa123`); `:`, `=` and `is` always do.
       const first = value.startsWith('"') || value.startsWith("'") ? value : (value.split(" ")[0] ?? "");
@@ -168,9 +185,33 @@ const RULES: Rule[] = [
     },
   },
   {
+    // A password keyword, a few words, then `is`/`es`/`est`/`é`/`c'est`/`:` and a value with a
+    // digit or symbol (`la contraseña de mi wifi es perro123`, `the password I use is hunter2`,
+    // `My password? It's hunter2`): only that first word is replaced; `the password field is
+    // required` stays.
+    name: "pass-phrase-far",
+    re: /(?<![\p{L}\p{N}])(password|passwort|passphrase|passcode|contraseña|contrasena|clave|senha|mot de passe|mdp|pass|pwd|pw|kennwort|пароль)((?:[\s?,]{1,3}[\p{L}'’-]{1,15}){0,4}?)(\s?[?!.]?\s(?:it's|it’s|it is|c'est|c’est|is|es|est|é|ist|era|was|sería|será|=|:)\s|\s?:\s?)(?!\[secret\])([^\s]{1,80})/giu,
+    to: (_m, key, mid, sep, value) =>
+      /[\d\W_]/u.test(value.replace(/[.,;!?]+$/, "")) ? `${key}${mid}${sep}[secret]` : null,
+  },
+  {
+    // `my api key is abcd1234…`, `la licencia es ABCD-1234-…`, `product key: …`: a key word, then
+    // `is`/`es`/`:` and a value of 8+ characters with a digit (`the key is to practice` stays).
+    name: "key-phrase",
+    re: /(?<![\p{L}\p{N}])((?:api|secret|license|licence|access|private|product|activation|serial|wifi)[ _-]?key|key|llave|clave (?:de )?api|chave (?:de )?api|licencia|licença|licence|license|serial)(\s+(?:is|es|est|é|era|was)\s+|\s*:\s*)(?!\[secret\])([^\s]{8,80})/giu,
+    to: (_m, key, sep, value) => (/\d/.test(value) ? `${key}${sep}[secret]` : null),
+  },
+  {
+    // A login and its password written as a pair: `login: admin / hunter2`, `usuario: ana | clave1`.
+    name: "login-pair",
+    re: /(?<![\p{L}\p{N}/\\])((?:login|user(?:name)?|usuario|usu[áa]rio|utilisateur|identifiant|benutzer)(?:\s*[:=]\s*|\s+)[^\s/|]{1,64}\s?[/|]\s?)(?!\[secret\])([^\s]{1,80})/giu,
+    to: (_m, head) => `${head}[secret]`,
+  },
+  {
     // Card security data next to its keyword: CVV/CVC/CSC/CID and PIN codes, expiry dates.
     name: "card-extras",
-    re: /\b(cvv2?|cvc2?|csc|cid|cav2|security code|c[óo]digo de seguridad|pin(?: code| number)?|nip|exp(?:iry|iration)?(?: date)?|exp\.|valid (?:thru|through|until)|good thru|vence|vencimiento|validade|expira)(\s*[:#=]?\s*)(\d{3,6}\b|\d{1,2}\s?[/-]\s?(?:\d{4}|\d{2})\b)/gi,
+    // Also one-time and verification codes (`OTP 482913`, `tu código de verificación es 482913`).
+    re: /(?<![\p{L}\p{N}])(cvv2?|cvc2?|csc|cid|cav2|security code|c[óo]digo de seguridad|pin(?: code| number)?|nip|exp(?:iry|iration)?(?: date)?|exp\.|valid (?:thru|through|until)|good thru|vence|vencimiento|validade|expira|otp|2fa(?: code)?|one[- ]time (?:code|password|pin)|verification code|login code|auth(?:entication)? code|c[óo]digo(?: de (?:verificaci[óo]n|acceso|acesso|confirmaci[óo]n|confirma[çc][ãa]o|seguran[çc]a))?|code de (?:v[ée]rification|confirmation|s[ée]curit[ée])|token sms)(\s*[:#=]?\s*|\s+(?:is|es|est|é|era|was)\s+)(\d{3,8}(?![\p{L}\p{N}])|\d{1,2}\s?[/-]\s?(?:\d{4}|\d{2})(?![\p{L}\p{N}]))/giu,
     to: (_m, word, sep) => `${word}${sep}[secret]`,
   },
   {
@@ -185,27 +226,38 @@ const RULES: Rule[] = [
     // Any script (IDN: `josé@exámple.com`, `用户@例子.广告`), `%40` for `@`, and written-out
     // forms: `jane [at] example [dot] com`, `jane (at) example.com`.
     name: "email",
-    re: /[\p{L}\p{N}\p{M}!#$%&'*+/=?^_`{|}~.-]{1,64}(?:@|%40|\s?[[({<]\s?(?:at|arroba)\s?[\])}>]\s?)[\p{L}\p{N}\p{M}-]{1,63}(?:(?:\.|\s?[[({<]\s?(?:dot|punto|ponto|point)\s?[\])}>]\s?)[\p{L}\p{N}\p{M}-]{1,63}){0,8}(?:\.|\s?[[({<]\s?(?:dot|punto|ponto|point)\s?[\])}>]\s?)\p{L}{2,}/gu,
+    re: /[\p{L}\p{N}\p{M}!#$%&'*+/=?^_`{|}~.-]{1,64}(?: ?@ ?|%40|\s?[[({<]\s?(?:at|arroba|arobase)\s?[\])}>]\s?)[\p{L}\p{N}\p{M}-]{1,63}(?:(?:\.|\s?[[({<]\s?(?:dot|punto|ponto|point)\s?[\])}>]\s?)[\p{L}\p{N}\p{M}-]{1,63}){0,8}(?:\.|\s?[[({<]\s?(?:dot|punto|ponto|point)\s?[\])}>]\s?)\p{L}{2,}/gu,
     to: put("email"),
   },
   {
     // `jane at example dot com`: the word `at` only counts with a written-out `dot` (so `look at
     // google.com` stays).
     name: "email-words",
-    re: /(?<![\p{L}\p{N}])[\p{L}\p{N}._+-]{1,64}\s+(?:at|arroba|chez)\s+[\p{L}\p{N}-]{1,63}(?:\s+(?:dot|punto|ponto|point)\s+[\p{L}\p{N}-]{1,63}){1,8}(?![\p{L}\p{N}])/giu,
+    re: /(?<![\p{L}\p{N}])[\p{L}\p{N}._+-]{1,64}\s+(?:at|arroba|arobase|chez)\s+[\p{L}\p{N}-]{1,63}(?:\s+(?:dot|punto|ponto|point)\s+[\p{L}\p{N}-]{1,63}){1,8}(?![\p{L}\p{N}])/giu,
     to: put("email"),
   },
   {
+    // Upper case: any IBAN shape. Lower or mixed case (typed on a phone: `es91 2100 …`) only
+    // when the ISO 13616 check digits hold, so ordinary words with digits stay.
     name: "iban",
-    re: /\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?\b/g,
-    to: put("account"),
+    re: /\b[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,4})?\b/g,
+    to: (m) => {
+      if (m === m.toUpperCase()) return "[account]";
+      // the optional last group may have taken the next word (`es91… o`): try without it
+      for (let end = m.length; end >= 15; end = m.slice(0, end).search(/[ -]?[A-Za-z0-9]{1,4}$/)) {
+        if (ibanValid(m.slice(0, end))) return `[account]${m.slice(end)}`;
+        if (end <= 0) break;
+      }
+      return null;
+    },
   },
   {
-    // 13-19 digits with any one separator between digits (space, `-`, `/`, `_`, `.`), Luhn-valid;
+    // 13-19 digits with any one separator between digits (space, `,`, `-` or another dash, `/`,
+    // `_`, `.`, the non-space ones also with a space on either side: `4111 - 1111`), Luhn-valid;
     // when the run is longer (an expiry or CVV typed right after), the longest Luhn-valid prefix
     // of whole groups is the card and the rest is left to the next rules.
     name: "card",
-    re: /(?<![\d.+])\d(?:[ \-/_.]?\d){12,23}(?!\d)/g,
+    re: /(?<![\d.+])\d(?: ?[-\u2010-\u2015\u2212\u30fc/_.] ?|[ ,])?(?:\d(?: ?[-\u2010-\u2015\u2212\u30fc/_.] ?|[ ,])?){11,22}\d(?!\d)/g,
     to: (m) => cardIn(m),
   },
   {
@@ -233,7 +285,7 @@ const RULES: Rule[] = [
     // `/home/u`, `/Users/u`, `/var/home/u`, Windows `C:\Users\u` in any case, with `/` or
     // escaped `\\` separators; not a URL's `/users/` path (the `/` must start the path).
     name: "home-path",
-    re: /((?<![\w.-])(?:[A-Za-z]:)?(?:\\{1,2}|\/)(?:(?:var|export|usr)\/)?(?:home|users|documents and settings)(?:\\{1,2}|\/))([^/\\\s"'`]+)/gi,
+    re: /((?<![\w.-])(?:[A-Za-z]:)?(?:\\{1,2}|\/)(?:(?:var|export|usr|mnt\/[a-z]|[a-z])\/)?(?:home|users|documents and settings)(?:\\{1,2}|\/))([^/\\\s"'`]+)/gi,
     to: (_m, prefix) => `${prefix}[user]`,
   },
   {
@@ -247,8 +299,8 @@ const RULES: Rule[] = [
     re: new RegExp(
       String.raw`(?:[$€£¥₹₩₽¢₺₴₦₱฿₫]|\b(?:US|AR|MX|CA|AU|NZ|HK|S|R|C|A)\$)\s?-?(?:${AMOUNT})${MAGNITUDE}?` +
         String.raw`|\b(?:${CURRENCY_CODES})\s?-?(?:${AMOUNT})${MAGNITUDE}?` +
-        String.raw`|(?<![\w.])-?(?:${AMOUNT})${MAGNITUDE}?\s?(?:[$€£¥₹₩₽₺₴₦₱฿₫]|(?:${CURRENCY_CODES}|${CURRENCY_WORDS})\b)` +
-        String.raw`|\b(?:${NUMBER_WORDS})(?:[\s-]+(?:and\s+|y\s+|e\s+|et\s+)?(?:${NUMBER_WORDS})){0,6}\s+(?:${CURRENCY_WORDS}|${CURRENCY_CODES})\b`,
+        String.raw`|(?<![\w.])-?(?:${AMOUNT})${MAGNITUDE}?\s?(?:[$€£¥₹₩₽₺₴₦₱฿₫]|(?:${CURRENCY_CODES}|${CURRENCY_WORDS})(?![\p{L}\p{N}]))` +
+        String.raw`|\b(?:${NUMBER_WORDS})(?:[\s-]+(?:and\s+|y\s+|e\s+|et\s+)?(?:${NUMBER_WORDS})){0,6}\s+(?:de\s+)?(?:${CURRENCY_WORDS}|${CURRENCY_CODES})(?![\p{L}\p{N}])`,
       "giu",
     ),
     to: put("amount"),
@@ -288,8 +340,14 @@ function redactPhones(text: string): string {
   return out + text.slice(at);
 }
 
-/** Zero-width and formatting characters someone might put inside a secret to dodge a pattern. */
-const INVISIBLE = /[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g;
+/**
+ * Zero-width and formatting characters someone might put inside a secret to dodge a pattern, and
+ * C0/C1 control characters other than whitespace (`\x1b[2J`, `\x00`: terminal escapes have no
+ * place in a stored preview, and a NUL between digits must not split a card number).
+ */
+const INVISIBLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+  /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g;
 
 /**
  * The text with every secret, address and number the rules know replaced by a label
