@@ -75,14 +75,19 @@ export function metricCells(r: ReportRow): string[] {
   ];
 }
 
+/** A spreadsheet formula start: TAB/CR, or `= + - @` (ASCII or full-width) after any spaces. */
+const FORMULA_START = /^(?:[\t\r]|[\s\u3000]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20])/u;
+
 /**
  * One RFC 4180 field: quoted when it holds a comma, quote, CR or LF (or starts/ends with a space),
- * quotes doubled. A field starting with `=`, `+`, `-`, `@`, TAB or CR that is not a number is
- * prefixed with `'` so a spreadsheet does not run it as a formula (user ids are user-controlled).
+ * quotes doubled. A field that is not a number and starts with `=`, `+`, `-`, `@`, TAB or CR —
+ * also after leading spaces, and in their full-width forms (`＝＋－＠`, which some spreadsheets
+ * read as the ASCII ones) — is prefixed with `'` so a spreadsheet does not run it as a formula
+ * (user ids and agent names are user-controlled; OWASP "CSV Injection").
  */
 export function csvField(value: string): string {
   let v = value;
-  if (/^[=+\-@\t\r]/.test(v) && !/^-?\d+(\.\d+)?$/.test(v)) v = `'${v}`;
+  if (FORMULA_START.test(v) && !/^-?\d+(\.\d+)?$/.test(v)) v = `'${v}`;
   return /[",\r\n]|^ | $/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
