@@ -1358,6 +1358,36 @@ function runwayText(t: Words, locale: string, hours: number | null): string {
 }
 
 /**
+ * The currencies of an account holding several (DeepSeek CNY + USD: `balances` of
+ * `GET /v1/providers`), under its balance: each currency's balance from the API's integer
+ * micro-units, another currency than the account's with its USD equivalent at the configured rate,
+ * or, without a rate (`usdMicro` null), marked as not counted in the balance, runway and drift.
+ */
+function CurrencyBalances(p: { list: NonNullable<ProviderRow["balances"]>; accountCurrency: string | null }) {
+  const { t, locale } = useApp();
+  return (
+    <ul class="balances sub" aria-label={t.balancesOf} data-balances>
+      {p.list.map((b) => {
+        const counted = b.currency === p.accountCurrency || b.usdMicro !== null;
+        return (
+          <li
+            data-currency={b.currency}
+            data-counted={counted ? "true" : "false"}
+            class={counted ? undefined : "warn"}
+          >
+            {microMoney(locale, b.balanceMicro, b.currency)}
+            {b.currency !== p.accountCurrency &&
+              b.usdMicro !== null &&
+              ` ≈ ${microMoney(locale, b.usdMicro, "USD")}`}
+            {!counted && <span class="note"> ({t.notCounted.replace("{c}", b.currency)})</span>}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+/**
  * The operator's own provider accounts (issue #13): balance, burn, runway, drift, last poll and
  * error per provider, and for the chosen one (`#/providers/<id>`, default the first) the balance
  * over time and each UTC day's provider spend next to the metered cost.
@@ -1406,6 +1436,7 @@ function Providers(p: { chosen: string | null }) {
                       <br />≈ {microMoney(locale, r.usd.balanceMicro, "USD")}
                     </span>
                   )}
+                  {r.balances && <CurrencyBalances list={r.balances} accountCurrency={r.currency} />}
                 </td>
                 <td class="num">
                   {r.burn.provider.perDayMicro === null

@@ -278,6 +278,13 @@ export interface ProviderView {
   fx?: { currency: string; usdPerUnit: string | null } | null;
   /** USD equivalents (micro-USD) of a non-USD account's balance and burn per day. */
   usd?: { balanceMicro: number | null; burnPerDayMicro: number | null } | null;
+  /**
+   * An account holding several currencies (DeepSeek CNY + USD): each currency's balance (integer
+   * micro-units of that currency) and its USD equivalent in micro-USD at the configured rate
+   * (`usdMicro` null: no rate, so that currency is not counted in `balanceMicro`). Null for
+   * single-currency accounts; absent from older creditgate.
+   */
+  balances?: { currency: string; balanceMicro: number; usdMicro: number | null }[] | null;
   /** `providerMicro` in the account's currency; the rest in micro-USD. */
   drift: {
     day: string;

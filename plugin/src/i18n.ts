@@ -385,6 +385,7 @@ const TOKENS = {
     runway: (h: string, at: string) => `alcanza ${h} (hasta ${at})`,
     drift: (pct: string, day: string) => `desvío ${pct} el ${day}`,
     noRate: (c: string) => `desvío n/d (sin tipo de cambio ${c})`,
+    notCounted: (amount: string, c: string) => `(${amount} no contado: sin tipo de cambio ${c})`,
     error: (kind: string) => `⚠️ error: ${kind}`,
     polled: (ago: string) => `consultado ${ago}`,
     burnHeader: "Proveedores (gasto reportado / medido por creditgate):",
@@ -400,6 +401,7 @@ const TOKENS = {
     runway: (h: string, at: string) => `lasts ${h} (until ${at})`,
     drift: (pct: string, day: string) => `drift ${pct} on ${day}`,
     noRate: (c: string) => `drift n/a (no ${c} rate)`,
+    notCounted: (amount: string, c: string) => `(${amount} not counted: no ${c} rate)`,
     error: (kind: string) => `⚠️ error: ${kind}`,
     polled: (ago: string) => `polled ${ago}`,
     burnHeader: "Providers (reported spend / metered by creditgate):",
@@ -414,6 +416,26 @@ function agoText(iso: string | null, nowMs: number): string {
   return min < 120 ? `${min} min` : `${Math.round(min / 60)} h`;
 }
 
+/**
+ * The currencies of an account holding several (DeepSeek CNY + USD), after its balance, as
+ * `creditgate providers` shows them: ` = (100.00 CNY not counted: no CNY rate) + 9.50 USD`. The
+ * account's own currency is shown as is, another one with a rate with its USD equivalent, one
+ * without a rate marked as not counted in the balance. "" for single-currency accounts (null or
+ * absent `balances`). Amounts are integer micro-units formatted exactly.
+ */
+function balanceParts(v: ProviderView, lang: Language): string {
+  if (!v.balances) return "";
+  const t = TOKENS[lang];
+  return ` = ${v.balances
+    .map((b) => {
+      const amount = money(b.balanceMicro, b.currency);
+      if (b.currency === v.currency) return amount;
+      if (b.usdMicro === null) return t.notCounted(amount, b.currency);
+      return `${amount} (≈ ${money(b.usdMicro, "USD")})`;
+    })
+    .join(" + ")}`;
+}
+
 /** `/tokens` and `openclaw tokens`: balance, burn, runway, drift, last poll and error per provider. */
 export function formatTokens(views: readonly ProviderView[], lang: Language, nowMs = Date.now()): string {
   const t = TOKENS[lang];
@@ -425,7 +447,9 @@ export function formatTokens(views: readonly ProviderView[], lang: Language, now
     const parts = [
       v.balanceMicro === null
         ? t.noBalance
-        : t.balance(`${money(v.balanceMicro, v.currency)}${usd(v.usd?.balanceMicro)}`),
+        : t.balance(
+            `${money(v.balanceMicro, v.currency)}${usd(v.usd?.balanceMicro)}${balanceParts(v, lang)}`,
+          ),
     ];
     if (v.burn.provider.perDayMicro !== null)
       parts.push(t.burn(money(v.burn.provider.perDayMicro, v.currency)));

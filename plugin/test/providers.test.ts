@@ -121,6 +121,56 @@ describe("/tokens and /burn (owner only)", () => {
     expect(host.commands.get("tokens")?.requiredScopes).toEqual(["operator.read"]);
   });
 
+  it("/tokens and openclaw tokens show each currency of a CNY + USD account, one without a rate marked not counted (en, es)", async () => {
+    const base = VIEWS[0] as (typeof VIEWS)[number];
+    cg.providerViews = [
+      {
+        ...base,
+        provider: "deepseek",
+        currency: "USD",
+        balanceMicro: 9_500_000,
+        // exact to the micro-unit: never through a float
+        balances: [
+          { currency: "CNY", balanceMicro: 100_000_001, usdMicro: null },
+          { currency: "USD", balanceMicro: 9_500_000, usdMicro: 9_500_000 },
+        ],
+        drift: null,
+      },
+      {
+        ...base,
+        provider: "moonshot",
+        currency: "USD",
+        balanceMicro: 25_400_000,
+        balances: [
+          { currency: "CNY", balanceMicro: 110_000_000, usdMicro: 15_400_000 },
+          { currency: "USD", balanceMicro: 10_000_000, usdMicro: 10_000_000 },
+        ],
+        drift: null,
+      },
+    ];
+    const en = createFakeHost({ apiUrl: cg.url, apiToken: "k", language: "en" });
+    registerCreditgate(en.api);
+    const text = await en.runCommand("tokens", owner);
+    expect(text).toContain(
+      "deepseek: balance 9.50 USD = (100.000001 CNY not counted: no CNY rate) + 9.50 USD · ",
+    );
+    expect(text).toContain("moonshot: balance 25.40 USD = 110.00 CNY (≈ 15.40 USD) + 10.00 USD · ");
+    const es = createFakeHost({ apiUrl: cg.url, apiToken: "k", language: "es" });
+    registerCreditgate(es.api);
+    expect(await es.runCommand("tokens", owner)).toContain(
+      "deepseek: saldo 9.50 USD = (100.000001 CNY no contado: sin tipo de cambio CNY) + 9.50 USD · ",
+    );
+    const client = new CreditgateClient({ baseUrl: cg.url, token: "k", timeoutMs: 2000 });
+    let out = "";
+    const { program, actions } = fakeProgram();
+    addTokensCommands(program, { client, language: "es", out: (t) => (out += t) });
+    await actions.get("tokens")?.({});
+    expect(out).toContain("(100.000001 CNY no contado: sin tipo de cambio CNY) + 9.50 USD");
+    // a single-currency account (no `balances`, as from older creditgate) is unchanged
+    cg.providerViews = VIEWS;
+    expect(await en.runCommand("tokens", owner)).toMatch(/openrouter: balance 74\.75 USD · burn/);
+  });
+
   it("/tokens refuses other senders without calling creditgate", async () => {
     const host = createFakeHost({ apiUrl: cg.url, apiToken: "k" });
     registerCreditgate(host.api);

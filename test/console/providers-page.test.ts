@@ -3,8 +3,10 @@
  * polls of the local fake provider APIs; the page shows each account's balance formatted from the
  * API's integer micro-units, the chosen provider's balance-over-time and runway-over-time charts
  * side by side and the daily spend chart, a CNY account's drift as "n/a (no CNY rate)", and
- * passes axe. Screenshot: test-output/console/providers.png. The empty state (no provider
- * configured) is covered in browser.test.ts.
+ * passes axe; a DeepSeek account holding CNY and USD without a CNY rate lists both currencies and
+ * marks CNY as not counted in the balance, in English and Spanish. Screenshots:
+ * test-output/console/providers.png, providers-currencies.png, providers-currencies-es.png. The
+ * empty state (no provider configured) is covered in browser.test.ts.
  *
  * Skipped (with a message) when /usr/bin/chromium is missing, except under CI (.ci/run installs it).
  */
@@ -39,6 +41,7 @@ describe.skipIf(!HAVE_BROWSER)("console Providers page in Chromium", { timeout: 
   let base = "";
   let browser: Browser;
   let page: Page;
+  let providers: ReturnType<typeof createProviderService>;
   const now = Date.now();
 
   beforeAll(async () => {
@@ -48,7 +51,7 @@ describe.skipIf(!HAVE_BROWSER)("console Providers page in Chromium", { timeout: 
     }
     mkdirSync(SHOTS, { recursive: true });
     fake = await new FakeProviders().start();
-    const providers = createProviderService({ db: t.db, settings: settingsFor(fake), enforcer: null });
+    providers = createProviderService({ db: t.db, settings: settingsFor(fake), enforcer: null });
     // OpenRouter: four polls an hour apart, a dollar spent between each (balance 76.75 → 73.75).
     for (let i = 3; i >= 0; i--) {
       fake.data.openrouter.totalUsage = 26.75 - i;
@@ -138,5 +141,63 @@ describe.skipIf(!HAVE_BROWSER)("console Providers page in Chromium", { timeout: 
       .poll(() => page.locator('tr[data-provider="openai"] td.error').first().textContent(), POLL)
       .toContain("over the threshold");
     await page.screenshot({ path: `${SHOTS}/providers-openai.png`, fullPage: true });
+  });
+
+  it("lists each currency of a CNY + USD account and marks CNY, without a rate, as not counted (en, es)", async () => {
+    // The DeepSeek account gains a USD balance; no CNY rate is configured.
+    fake.data.deepseek = [
+      {
+        currency: "CNY",
+        total_balance: "100.000001",
+        granted_balance: "0.00",
+        topped_up_balance: "100.000001",
+      },
+      { currency: "USD", total_balance: "9.50", granted_balance: "0.00", topped_up_balance: "9.50" },
+    ];
+    await providers.poll("deepseek", now);
+    await page.goto(`${base}/console/#/providers/deepseek`);
+    await page.reload();
+    await page.getByRole("heading", { name: "deepseek", exact: true }).waitFor();
+    const money = (locale: string, currency: string, v: string) =>
+      new Intl.NumberFormat(locale, {
+        style: "currency",
+        currency,
+        minimumFractionDigits: 2,
+        maximumFractionDigits: 6,
+      }).format(v as unknown as number);
+    const row = page.locator('tr[data-provider="deepseek"]');
+    const cny = row.locator('[data-balances] li[data-currency="CNY"]');
+    const usd = row.locator('[data-balances] li[data-currency="USD"]');
+    // The account is in USD with the USD balance only; CNY is listed, exact to the micro-unit, and marked.
+    await expect
+      .poll(() => cny.textContent(), POLL)
+      .toBe(`${money("en-US", "CNY", "100.000001")} (not counted: no CNY rate)`);
+    expect(await cny.getAttribute("data-counted")).toBe("false");
+    expect(await usd.textContent()).toBe(money("en-US", "USD", "9.50"));
+    expect(await usd.getAttribute("data-counted")).toBe("true");
+    expect(await row.getByRole("list", { name: "currencies of the balance" }).count()).toBe(1);
+    expect(await row.locator("[data-balance]").textContent()).toMatch(
+      new RegExp(`^${money("en-US", "USD", "9.50").replace("$", "\\$")}`),
+    );
+    // Single-currency accounts list no currencies.
+    expect(await page.locator('tr[data-provider="openrouter"] [data-balances]').count()).toBe(0);
+    // The note wraps inside the balance cell: the table still fits the 1280 px page.
+    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(1280);
+    await page.screenshot({ path: `${SHOTS}/providers-currencies.png`, fullPage: true });
+    await page.evaluate(AXE);
+    const violations = (await page.evaluate(`axe.run().then((r) =>
+      r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })))`)) as {
+      id: string;
+      impact: string;
+    }[];
+    expect(violations.filter((v) => v.impact === "serious" || v.impact === "critical")).toEqual([]);
+
+    await page.getByLabel("Language").selectOption("es");
+    await expect
+      .poll(() => cny.textContent(), POLL)
+      .toBe(`${money("es-ES", "CNY", "100.000001")} (no contado: sin tipo de cambio CNY)`);
+    expect(await row.getByRole("list", { name: "monedas del saldo" }).count()).toBe(1);
+    await page.screenshot({ path: `${SHOTS}/providers-currencies-es.png`, fullPage: true });
+    await page.getByLabel("Idioma").selectOption("en");
   });
 });
