@@ -1510,13 +1510,19 @@ function ProviderHistory(p: { provider: ProviderId; currency: string | null }) {
     [p.provider, range.from, range.to],
   );
   // Snapshots come newest first; charts want time order. Chart values are display numbers only.
+  // The balance line is in the account's current currency: snapshots from before a currency
+  // change (a CNY-only DeepSeek account that gained a USD balance) are not plotted on its axis.
   const snaps = (data?.snapshots ?? [])
-    .filter((s) => s.balanceMicro !== null)
+    .filter((s) => s.balanceMicro !== null && (p.currency === null || s.currency === p.currency))
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
   const runwaySnaps = (data?.snapshots ?? [])
     .filter((s) => s.runwayHours !== null)
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-  const days = (data?.days ?? []).slice().sort((a, b) => a.day.localeCompare(b.day));
+  // Days in another currency than the account's (before a currency change) are shown only when
+  // they have a USD value (a rate): never CNY figures on a USD axis.
+  const days = (data?.days ?? [])
+    .filter((d) => p.currency === null || d.currency === p.currency || d.providerUsdMicro !== null)
+    .sort((a, b) => a.day.localeCompare(b.day));
   // Metered cost is known for USD accounts and those with an exchange rate: no metered line otherwise.
   const metered = days.some((d) => d.meteredMicro !== null);
   // A non-USD account with a rate: both lines in USD, so they compare (never CNY next to USD).

@@ -82,15 +82,34 @@ export function createProviderRepo(db: Db) {
       ORDER BY taken_at_ms DESC, id DESC LIMIT ?`,
   );
   // Each snapshot's spend happened somewhere between the snapshot before it and itself.
-  const spans = db.prepare<[string, number], { s: number; t: number; p: number | null }>(
-    `SELECT spend_since_last_micro AS s, taken_at_ms AS t,
+  const spans = db.prepare<[string, number], { s: number; t: number; c: string; p: number | null }>(
+    `SELECT spend_since_last_micro AS s, taken_at_ms AS t, currency AS c,
         (SELECT MAX(b.taken_at_ms) FROM provider_snapshots b WHERE b.provider = a.provider AND b.taken_at_ms < a.taken_at_ms) AS p
        FROM provider_snapshots a
       WHERE provider = ? AND taken_at_ms > ? AND spend_since_last_micro IS NOT NULL`,
   );
-  const firstSnap = db.prepare<[string], { t: number | null }>(
-    `SELECT MIN(taken_at_ms) AS t FROM provider_snapshots WHERE provider = ?`,
+  const currencyAt = db.prepare<[string, number], { c: string }>(
+    `SELECT currency AS c FROM provider_snapshots WHERE provider = ? AND taken_at_ms <= ?
+      ORDER BY taken_at_ms DESC LIMIT 1`,
   );
+  const lastOther = db.prepare<[string, number, string], { t: number | null }>(
+    `SELECT MAX(taken_at_ms) AS t FROM provider_snapshots WHERE provider = ? AND taken_at_ms <= ? AND currency <> ?`,
+  );
+  const firstAfter = db.prepare<[string, number], { t: number | null }>(
+    `SELECT MIN(taken_at_ms) AS t FROM provider_snapshots WHERE provider = ? AND taken_at_ms > ?`,
+  );
+  /**
+   * The run of snapshots a window ending at `nowMs` sums: the snapshots in the currency of the
+   * latest one at or before `nowMs`, after the last snapshot in another currency (a currency change
+   * restarts the spend series: spend in CNY is not spend in USD). `after`: the run starts after it
+   * (−1: no other currency before); `first`: the run's first snapshot; `currency`: null when there
+   * is no snapshot at or before `nowMs` (every snapshot counts then, as one run).
+   */
+  const runAt = (provider: string, nowMs: number) => {
+    const currency = currencyAt.get(provider, nowMs)?.c ?? null;
+    const after = currency === null ? -1 : (lastOther.get(provider, nowMs, currency)?.t ?? -1);
+    return { currency, after, first: firstAfter.get(provider, after)?.t ?? null };
+  };
   const dayGet = db.prepare<[string, string], { amount_micro: number; currency: string; source: string }>(
     `SELECT amount_micro, currency, source FROM provider_spend_daily WHERE provider = ? AND day = ?`,
   );
@@ -227,16 +246,22 @@ export function createProviderRepo(db: Db) {
     /**
      * Spend in (sinceMs, nowMs]: each snapshot's spend-since-last is spread evenly over the time
      * since the snapshot before it (the provider only says how much, not when), and the part of
-     * that span inside the window counts (floored to a micro-unit per snapshot). `observedMs`:
-     * the part of the window creditgate was polling; `firstAtMs`: its first snapshot ever.
+     * that span inside the window counts (floored to a micro-unit per snapshot). Only the
+     * snapshots in the currency of the latest one at or before `nowMs`, after the last one in
+     * another currency, count (a currency change restarts the series: CNY spend is not USD
+     * spend). `observedMs`: the part of the window creditgate was polling that run;
+     * `firstAtMs`: the run's first snapshot.
      */
     spentSince(
       provider: string,
       sinceMs: number,
       nowMs: number,
     ): { micro: number; observedMs: number; firstAtMs: number | null } {
-      const first = firstSnap.get(provider)?.t ?? null;
-      return spentIn(spans.all(provider, sinceMs), sinceMs, nowMs, first);
+      const run = runAt(provider, nowMs);
+      const rows = spans
+        .all(provider, Math.max(sinceMs, run.after))
+        .filter((r) => run.currency === null || r.c === run.currency);
+      return spentIn(rows, sinceMs, nowMs, run.first);
     },
     /**
      * {@link spentSince} for many windows at once (one query, in memory): the runway at each
@@ -247,16 +272,17 @@ export function createProviderRepo(db: Db) {
       windows: readonly { sinceMs: number; nowMs: number }[],
     ): { micro: number; observedMs: number; firstAtMs: number | null }[] {
       if (windows.length === 0) return [];
-      const first = firstSnap.get(provider)?.t ?? null;
       const rows = spans.all(provider, Math.min(...windows.map((w) => w.sinceMs)));
-      return windows.map((w) =>
-        spentIn(
-          rows.filter((r) => r.t > w.sinceMs),
+      return windows.map((w) => {
+        const run = runAt(provider, w.nowMs);
+        const from = Math.max(w.sinceMs, run.after);
+        return spentIn(
+          rows.filter((r) => r.t > from && (run.currency === null || r.c === run.currency)),
           w.sinceMs,
           w.nowMs,
-          first,
-        ),
-      );
+          run.first,
+        );
+      });
     },
     /** Metered cost (pico-USD) of usage_events of these providers in [fromMs, toMs). */
     meteredPico(providers: readonly string[], fromMs: number, toMs: number): number {
