@@ -21,7 +21,7 @@ const MAIN = resolve(import.meta.dirname, "../../dist/cli/main.js");
 // On PostgreSQL `db.name` is the URL of the file's fresh schema: the worker process opens the same one.
 describe.each(ENGINES)("auto top-up across a SIGKILL (%s)", (engine) => {
   testOn(engine)(
-    "SIGKILL while the charge is at Stripe: resumed with the same key, charged and credited once",
+    `SIGKILL while the charge is at Stripe (${engine}): resumed with the same key, charged and credited once`,
     async ({ db, onTestFinished }) => {
       expect(isPostgres(db)).toBe(engine === "postgres");
       const h = await createPaymentsHarness(db);
