@@ -124,40 +124,45 @@ async function holdingServer() {
 }
 
 describe("creditgate worker (the built binary, real Redis)", () => {
-  it("on SIGTERM finishes the in-flight webhook delivery, then exits 0 with nothing left active", async () => {
-    const w = world();
-    const hook = await holdingServer();
-    const proc = startWorker(w, {
-      CREDITGATE_ALERT_WEBHOOK_URL: hook.url,
-      CREDITGATE_ALERT_WEBHOOK_SECRET: "0123456789abcdef0123456789abcdef",
-      CREDITGATE_ALERT_ATTEMPTS: "3",
-      CREDITGATE_ALERT_BACKOFF_MS: "100",
-    });
-    await running(proc);
+  it.each(ENGINES)(
+    "on SIGTERM finishes the in-flight webhook delivery, then exits 0 with nothing left active (%s)",
+    async (engine) => {
+      const w = world(engine);
+      const hook = await holdingServer();
+      const proc = startWorker(w, {
+        CREDITGATE_ALERT_WEBHOOK_URL: hook.url,
+        CREDITGATE_ALERT_WEBHOOK_SECRET: "0123456789abcdef0123456789abcdef",
+        CREDITGATE_ALERT_ATTEMPTS: "3",
+        CREDITGATE_ALERT_BACKOFF_MS: "100",
+      });
+      await running(proc);
 
-    grant(w.db, "telegram:1", 5 * CREDIT);
-    createEnforcer(w.db, settings({ webhookEnabled: true })).block("telegram:1", "chargeback", Date.now());
-    await hook.arrived; // the worker's relay queued the delivery and the worker is posting it now
+      grant(w.db, "telegram:1", 5 * CREDIT);
+      createEnforcer(w.db, settings({ webhookEnabled: true })).block("telegram:1", "chargeback", Date.now());
+      await hook.arrived; // the worker's relay queued the delivery and the worker is posting it now
 
-    const termAt = Date.now();
-    proc.child.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 500));
-    expect(proc.child.exitCode).toBeNull(); // still finishing the delivery, not killed mid-flight
-    const releasedAt = Date.now();
-    hook.release();
-    expect(await proc.exited).toBe(0);
-    expect(Date.now()).toBeGreaterThanOrEqual(releasedAt);
-    expect(releasedAt - termAt).toBeGreaterThanOrEqual(500);
-    expect(proc.stderr()).toContain("stopping the worker (finishing in-flight jobs)");
+      const termAt = Date.now();
+      proc.child.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 500));
+      expect(proc.child.exitCode).toBeNull(); // still finishing the delivery, not killed mid-flight
+      const releasedAt = Date.now();
+      hook.release();
+      expect(await proc.exited).toBe(0);
+      expect(Date.now()).toBeGreaterThanOrEqual(releasedAt);
+      expect(releasedAt - termAt).toBeGreaterThanOrEqual(500);
+      expect(proc.stderr()).toContain("stopping the worker (finishing in-flight jobs)");
 
-    const alert = w.db
-      .prepare("SELECT webhook_state, webhook_attempts FROM alerts WHERE account_id = ? AND kind = 'blocked'")
-      .get("telegram:1");
-    expect(alert).toEqual({ webhook_state: "delivered", webhook_attempts: 1 });
-    expect(hook.requests()).toBe(1);
-    expect(await w.redis.llen(`${w.prefix}:alerts:active`)).toBe(0);
-    expect(await w.redis.zcard(`${w.prefix}:alerts:failed`)).toBe(0);
-  });
+      const alert = w.db
+        .prepare(
+          "SELECT webhook_state, webhook_attempts FROM alerts WHERE account_id = ? AND kind = 'blocked'",
+        )
+        .get("telegram:1");
+      expect(alert).toEqual({ webhook_state: "delivered", webhook_attempts: 1 });
+      expect(hook.requests()).toBe(1);
+      expect(await w.redis.llen(`${w.prefix}:alerts:active`)).toBe(0);
+      expect(await w.redis.zcard(`${w.prefix}:alerts:failed`)).toBe(0);
+    },
+  );
 
   // PostgreSQL: the usage-archive run completes as skipped (no CREDITGATE_ARCHIVE_DIR)
   it.each(ENGINES)(
@@ -269,25 +274,29 @@ describe("creditgate worker (the built binary, real Redis)", () => {
     const pending = (db: Db) =>
       (db.prepare("SELECT COUNT(*) AS n FROM limit_outbox WHERE seq > sent_seq").get() as { n: number }).n;
 
-    it("`creditgate worker`: SIGTERM exits 0 within seconds, the checks stay in the outbox", async () => {
-      const w = world();
-      grant(w.db, "telegram:1", 5 * CREDIT);
-      grant(w.db, "telegram:2", 5 * CREDIT);
-      const r = await stopOnce(
-        ["worker"],
-        {
-          CREDITGATE_DB: w.dbPath,
-          REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
-          CREDITGATE_QUEUE_PREFIX: w.prefix,
-        },
-        /worker running/,
-        "SIGTERM",
-      );
-      expect(r).toMatchObject({ code: 0, hung: false });
-      expect(r.out).toContain("stopping the worker");
-      expect(pending(w.db)).toBe(2);
-    });
+    it.each(ENGINES)(
+      "`creditgate worker` (%s): SIGTERM exits 0 within seconds, the checks stay in the outbox",
+      async (engine) => {
+        const w = world(engine);
+        grant(w.db, "telegram:1", 5 * CREDIT);
+        grant(w.db, "telegram:2", 5 * CREDIT);
+        const r = await stopOnce(
+          ["worker"],
+          {
+            CREDITGATE_DB: w.dbPath,
+            REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+            CREDITGATE_QUEUE_PREFIX: w.prefix,
+          },
+          /worker running/,
+          "SIGTERM",
+        );
+        expect(r).toMatchObject({ code: 0, hung: false });
+        expect(r.out).toContain("stopping the worker");
+        expect(pending(w.db)).toBe(2);
+      },
+    );
 
+    // SQLite only: `start` runs the local meter, which does not run on PostgreSQL (docs/postgres.md).
     it("`creditgate start` on the OpenClaw fixture: SIGINT exits 0 within seconds, nothing billed is lost", async () => {
       const w = world();
       const state = join(mkdtempSync(join(tmpdir(), "cg-start-state-")), "state");
