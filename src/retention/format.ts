@@ -69,8 +69,8 @@ export function archiveLine(row: Record<string, unknown>): string {
   return `{${parts.join(",")}}`;
 }
 
-/** Integer columns (read back as bigint). */
-const TEXT_COLUMNS = new Set<ArchiveColumn>([
+/** The text columns of {@link ARCHIVE_COLUMNS}; every other column is an integer (read back as bigint). */
+export const TEXT_COLUMNS: ReadonlySet<ArchiveColumn> = new Set<ArchiveColumn>([
   "dedupe_key",
   "account_id",
   "agent_id",

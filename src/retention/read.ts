@@ -3,32 +3,18 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Db, isPostgres } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
-import { ARCHIVE_COLUMNS, decodeArchiveBytes, forEachArchiveLine, parseArchiveLine } from "./format.js";
+import {
+  ARCHIVE_COLUMNS,
+  decodeArchiveBytes,
+  forEachArchiveLine,
+  parseArchiveLine,
+  TEXT_COLUMNS,
+} from "./format.js";
 
 /** The temporary table (this connection only) that {@link loadArchiveRows} fills (SQLite's name). */
 export const ARCHIVE_ROWS_TABLE = "temp.usage_archive_rows";
 /** The same table on PostgreSQL (its temporary schema is `pg_temp`). */
 const PG_ARCHIVE_ROWS_TABLE = "pg_temp.usage_archive_rows";
-/** The text columns of {@link ARCHIVE_COLUMNS}; the others are integers (PostgreSQL needs a type per column). */
-const TEXT_COLUMNS = new Set([
-  "dedupe_key",
-  "account_id",
-  "agent_id",
-  "session_id",
-  "session_key",
-  "kind",
-  "source",
-  "source_ref",
-  "provider",
-  "model",
-  "api",
-  "response_id",
-  "stop_reason",
-  "error_message",
-  "price_source",
-  "price_version",
-  "anomaly",
-]);
 
 /**
  * Loads the archived rows of the months that overlap `[fromMs, toMs)` from the archive files in
