@@ -5,7 +5,7 @@ import { type Db, openDatabase } from "../../src/db/index.js";
 import { createTopupRepo } from "../../src/payments/index.js";
 import { createFulfiller } from "../../src/webhooks/index.js";
 import { runCli } from "../support/cli.js";
-import { createPgSchema, createTempDb } from "../support/temp-db.js";
+import { createPgSchema, createTempDb, PG_TEST_URL, pgUrlWithSchema } from "../support/temp-db.js";
 
 const NOW = 1_790_000_000_000;
 
@@ -156,5 +156,32 @@ describe("creditgate migrate-db --to postgres://", () => {
     expect(r.error?.message).toMatch(/already holds creditgate data/);
     expect(count(target, "ledger_entries")).toBe(1);
     expect(count(target, "accounts")).toBe(1);
+  });
+
+  it("a URL whose schema does not exist is a configuration error naming it, not an unexpected one", async () => {
+    const sqlite = createTempDb();
+    cleanups.push(sqlite.cleanup);
+    populate(sqlite.db);
+    sqlite.db.close();
+    const r = await runCli({ CREDITGATE_DB: sqlite.path }, [
+      "migrate-db",
+      "--to",
+      pgUrlWithSchema(PG_TEST_URL, "no_such_schema_here"),
+    ]);
+    expect(r.error).toMatchObject({ code: "invalid_config" });
+    expect(r.error?.message).toMatch(/names no existing schema: create it first/);
+  });
+
+  it("the meter refuses a PostgreSQL CREDITGATE_DB at start with one clear line", async () => {
+    const pg = createPgSchema();
+    cleanups.push(pg.drop);
+    for (const args of [
+      ["meter", "--once"],
+      ["meter", "--once", "--ship-to", "http://127.0.0.1:9", "--key", "k"],
+    ]) {
+      const r = await runCli({ CREDITGATE_DB: pg.url }, args);
+      expect(r.error).toMatchObject({ code: "invalid_config" });
+      expect(r.error?.message).toMatch(/the meter needs a SQLite file, not a PostgreSQL URL/);
+    }
   });
 });

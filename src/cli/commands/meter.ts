@@ -10,6 +10,7 @@ import {
   MAX_GRANT_PRIORITY,
   parseExpiry,
 } from "../../credits/index.js";
+import { isPostgresUrl } from "../../db/index.js";
 import { parseShipTo } from "../../edge/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import {
@@ -232,6 +233,13 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
       async (opts: { once?: boolean; shipTo?: string; key?: string; edgeId?: string }, cmd: Command) => {
         const g = cmd.optsWithGlobals<GlobalOptions>();
         const config = ctx.config(g);
+        // The meter (local or edge) keeps cursors, and an edge its outbox, in a SQLite file next
+        // to the transcripts; a PostgreSQL center gets usage by push from edge meters.
+        if (isPostgresUrl(config.dbPath))
+          throw new AppError(
+            ErrorCode.InvalidConfig,
+            "CREDITGATE_DB: the meter needs a SQLite file, not a PostgreSQL URL (on a bot host run `creditgate meter --ship-to <center>` with a local CREDITGATE_DB; the center on PostgreSQL gets usage by push: docs/topology.md)",
+          );
         const shipTo = opts.shipTo ?? config.ship.to;
         if (shipTo || opts.key) {
           const key = opts.key ?? config.ship.key;

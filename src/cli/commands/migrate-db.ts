@@ -35,6 +35,11 @@ export function registerMigrateDbCommands(program: Command, ctx: CliContext): vo
         } catch (err) {
           throw new AppError(ErrorCode.InvalidConfig, (err as Error).message, { cause: err });
         }
+        if (typeof dst.query("SELECT current_schema()", []).rows[0]?.[0] !== "string")
+          throw new AppError(
+            ErrorCode.InvalidConfig,
+            "--to: the URL's search_path names no existing schema: create it first (CREATE SCHEMA …; docs/postgres.md)",
+          );
         const report = copySqliteToPostgres(src, dst);
         if (g.json) return ctx.out(toJson(report));
         ctx.out(
