@@ -134,7 +134,7 @@ describe("the JSONL reader thread", () => {
     const world = synthState({
       stateDir,
       agents: 2,
-      sessions: 80,
+      sessions: 160,
       turns: 15,
       users: 30,
       toolBytes: 3000,
@@ -167,7 +167,9 @@ describe("the JSONL reader thread", () => {
     for (let round = 0; round < 60; round++) {
       const rowsBefore = existsSync(env.CREDITGATE_DB) ? billedSoFar() : 0;
       if (rowsBefore >= world.events) break;
-      const r = await runMeter(env, Math.floor(Math.random() * 250), rowsBefore);
+      // A quiet machine bills this backlog in a few hundred ms: kills land within 60 ms of a
+      // commit so that most rounds die mid-backlog (250 ms let a fast run finish in 3 rounds).
+      const r = await runMeter(env, Math.floor(Math.random() * 60), rowsBefore);
       if (r.signal === "SIGKILL") {
         kills++;
         const n = billedSoFar();
