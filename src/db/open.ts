@@ -71,6 +71,9 @@ export function migratePostgres(db: PgDatabase, migrations: readonly Migration[]
   return version;
 }
 
+/** Pages of WAL after which a commit checkpoints it (SQLite's default: 1,000). */
+export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
+
 /** Busy timeout of one-shot CLI commands: waiting a while for another writer is fine there. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 /**
@@ -123,6 +126,12 @@ export function openDatabase(
   db.pragma("secure_delete = FAST");
   // 16 MiB page cache: the hot B-trees (dedupe keys, ledger keys) stay in memory during a backlog.
   db.pragma("cache_size = -16384");
+  // Checkpoint the WAL every 10,000 pages (~40 MB) instead of SQLite's 1,000: a backlog's
+  // commits rewrite the same index pages again and again, and each checkpoint copies them to the
+  // database file and fsyncs it. Measured on bench:meter (1.1 GB, 222k calls): commit time
+  // 2.0 -> 1.3 s, bytes written 614 -> 530 MB. The cost: a WAL file of up to ~40 MB, and a
+  // checkpoint (copy + fsync of at most that much) on whichever commit crosses the mark.
+  db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   if (created) {
     // Belt and braces for file systems or SQLite builds that do not copy the mode to WAL files.
     for (const f of [path, `${path}-wal`, `${path}-shm`]) {

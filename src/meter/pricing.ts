@@ -465,7 +465,14 @@ export function createPricer(opts: PricerOptions): Pricer {
     const table = findTablePrice(u.provider, u.model, u.messageTsMs);
     return table ? quote(u, table, "table", TABLE_VERSION, false) : null;
   };
-  const withTable = (q: PriceQuote): PriceQuote => ({ ...q, tableCostPicoUsd: q.costPicoUsd });
+  // A plain literal, not a spread: this runs once per billed call on the writer's hot path.
+  const withTable = (q: PriceQuote): PriceQuote => ({
+    costPicoUsd: q.costPicoUsd,
+    source: q.source,
+    version: q.version,
+    unknownModel: q.unknownModel,
+    tableCostPicoUsd: q.costPicoUsd,
+  });
   const fallback = (u: ParsedUsage) => quote(u, fallbackRates, "fallback", fallbackVersion, true);
   const recorded = (
     u: ParsedUsage,
