@@ -5,7 +5,13 @@
  */
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { createOutbox, createShipper, parseShipTo, pushEventOf } from "../../src/edge/index.js";
+import {
+  createOutbox,
+  createShipper,
+  outboxStallLog,
+  parseShipTo,
+  pushEventOf,
+} from "../../src/edge/index.js";
 import { dedupeKey, SinkPaused, type SourceBatch, type UsageEvent } from "../../src/meter/index.js";
 import { admin, balanceOf, NOW, testApp } from "../api/support.js";
 import { createTempDb } from "../support/temp-db.js";
@@ -64,6 +70,62 @@ async function center() {
 }
 
 describe("edge outbox and shipper", () => {
+  it("a catch-up that fills the outbox once per read batch logs FULL once and 'reading resumed' once; a later stall logs both again", () => {
+    const edge = createTempDb();
+    try {
+      const lines: string[] = [];
+      const stall = outboxStallLog((level, msg) => {
+        if (level !== "debug") lines.push(msg);
+      }, 4);
+      const outbox = createOutbox(edge.db, {
+        edgeId: "host-1",
+        maxRows: 4,
+        onFullChange: (full, rows) => stall.fullChange(full, rows),
+      });
+      let n = 0;
+      let offset = 0;
+      const calls = (k: number) => Array.from({ length: k }, () => call(++n));
+      const drain = () => outbox.settle(outbox.pending(100).map((r) => r.id));
+      /** One meter poll: batches of `sizes` until one is refused; returns whether it paused. */
+      const poll = (...sizes: number[]) => {
+        let paused = false;
+        for (const k of sizes) {
+          try {
+            offset += 100;
+            outbox.record(batch(calls(k), offset));
+          } catch (err) {
+            if (!(err instanceof SinkPaused)) throw err;
+            n -= k; // not kept: read again next poll
+            offset -= 100;
+            paused = true;
+            break;
+          }
+        }
+        stall.pollDone(paused);
+      };
+      const FULL = "edge outbox FULL: reading paused until the center takes some (nothing is dropped)";
+      const RESUMED = "edge outbox has room again: reading resumed";
+      poll(3, 3); // the center is down: the second batch does not fit
+      poll(3);
+      expect(lines).toEqual([FULL]);
+      // The center is back: each poll takes one batch after the drain and is refused the next one.
+      for (let i = 0; i < 5; i++) {
+        drain();
+        poll(3, 3);
+      }
+      expect(lines).toEqual([FULL, RESUMED]);
+      drain();
+      poll(3); // caught up: a poll without a pause ends the stall
+      expect(lines).toEqual([FULL, RESUMED]);
+      poll(3); // a new stall
+      drain();
+      poll(1);
+      expect(lines).toEqual([FULL, RESUMED, FULL, RESUMED]);
+    } finally {
+      edge.cleanup();
+    }
+  });
+
   it("outbox rows and the cursor commit together; a full outbox pauses without writing; a refused key keeps every row; the right key drains it once", async () => {
     const edge = createTempDb();
     const c = await center();
