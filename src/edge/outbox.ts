@@ -3,6 +3,7 @@ import type { PushEvent } from "../ingest/index.js";
 import {
   createCursorRepo,
   dedupeKey,
+  recordedCostPico,
   SinkPaused,
   type SourceBatch,
   type UsageEvent,
@@ -60,12 +61,14 @@ export interface OutboxStatus {
 /**
  * The push event an edge meter ships for one read call: tokens, provider, model, timestamps and
  * who (account, agent, session), the call's identity as idempotency key, and the edge's id. No
- * money: the center prices it (`costUsd` is the transcript's own recorded cost, used only per the
- * center's CREDITGATE_COST_MODE, exactly as a locally metered call's). Throws when the call has no
- * computable identity.
+ * money: the center prices it (`recordedCostPicoUsd` is the transcript's own recorded cost, exact
+ * integer pico-USD as the local biller converts it, used only per the center's
+ * CREDITGATE_COST_MODE, exactly as a locally metered call's; never the float `costUsd`). Throws
+ * when the call has no computable identity.
  */
 export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
   const key = e.dedupeKey ?? dedupeKey(e);
+  const pico = recordedCostPico(e);
   return {
     idempotencyKey: key,
     agentId: e.agentId,
@@ -77,9 +80,9 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     cacheRead: e.cacheRead,
     cacheWrite: e.cacheWrite,
     ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
-    costUsd: e.recordedCostUsd,
-    costOrigin:
-      e.recordedCostUsd !== null && e.recordedCostOrigin === "provider-billed" ? "provider-billed" : null,
+    // Absent when there is none, so an older center refuses only the events that carry one.
+    ...(pico !== null ? { recordedCostPicoUsd: pico.toString() } : {}),
+    costOrigin: pico !== null && e.recordedCostOrigin === "provider-billed" ? "provider-billed" : null,
     timestampMs: e.messageTsMs,
     success: !e.isError,
     errorMessage: e.errorMessage,

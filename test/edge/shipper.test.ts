@@ -13,7 +13,9 @@ import {
   pushEventOf,
 } from "../../src/edge/index.js";
 import { dedupeKey, SinkPaused, type SourceBatch, type UsageEvent } from "../../src/meter/index.js";
+import { parseDecimal } from "../../src/money.js";
 import { admin, balanceOf, NOW, testApp } from "../api/support.js";
+import { fixturePricer } from "../support/meter-env.js";
 import { createTempDb } from "../support/temp-db.js";
 import { freePort } from "./support.js";
 
@@ -271,6 +273,44 @@ describe("edge outbox and shipper", () => {
       expect(row.s).toBe("s1");
     } finally {
       await c.close();
+    }
+  });
+
+  it("an edge sends the transcript's recorded cost as exact integer pico-USD, never a float; the center bills it, and an older edge's float costUsd alike", async () => {
+    const c = createTempDb();
+    const app = testApp(c.db, {
+      ingest: { pricer: fixturePricer("auto"), markup: parseDecimal("1"), creditsPerUsd: parseDecimal("1") },
+    });
+    try {
+      const billed = { recordedCostOrigin: "provider-billed" as const };
+      const ev = pushEventOf(call(1, { recordedCostUsd: 0.0290000001, ...billed }), "host-1");
+      expect(ev.recordedCostPicoUsd).toBe("29000000100");
+      expect(ev.costOrigin).toBe("provider-billed");
+      expect(ev).not.toHaveProperty("costUsd");
+      expect(JSON.stringify(ev)).toContain('"recordedCostPicoUsd":"29000000100"');
+      // No recorded cost: no field for it (an older center takes such an event).
+      expect(pushEventOf(call(2), "host-1")).not.toHaveProperty("recordedCostPicoUsd");
+      // What an edge before recordedCostPicoUsd sent (and may still hold in its outbox).
+      const { recordedCostPicoUsd: _p, ...older } = pushEventOf(
+        call(3, { recordedCostUsd: 0.029, ...billed }),
+        "old",
+      );
+      const res = await app.inject({
+        method: "POST",
+        url: "/v1/usage",
+        headers: admin,
+        payload: { events: [ev, { ...older, costUsd: 0.029 }] },
+      });
+      expect(res.json()).toMatchObject({ billed: 2 });
+      expect(
+        c.db.prepare("SELECT cost_pico_usd AS cost, price_source AS src FROM usage_events ORDER BY id").all(),
+      ).toEqual([
+        { cost: 29_000_000_100, src: "provider-billed" },
+        { cost: 29_000_000_000, src: "provider-billed" },
+      ]);
+    } finally {
+      await app.close();
+      c.cleanup();
     }
   });
 });
