@@ -12,13 +12,14 @@
 // the same events (a before/after baseline). Prints a table; `--json` prints JSON.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { PgDatabase } from "../dist/db/index.js";
 import { meterIdentityOf } from "../dist/ingest/index.js";
+import { writeUnderLoad } from "./bench-writer.mjs";
 import { SYNTH_PRICES, synthState } from "./synth-state.mjs";
 
 const CLI = resolve(import.meta.dirname, "../dist/cli/main.js");
@@ -202,41 +203,6 @@ async function ingestRun(bin, engine, name, payloads) {
   }
 }
 
-/** One complete assistant line (a new call) with a unique message timestamp. */
-const callLine = (ts) =>
-  `${JSON.stringify({
-    type: "message",
-    id: `w${ts.toString(16)}`,
-    parentId: null,
-    timestamp: new Date(ts).toISOString(),
-    message: {
-      role: "assistant",
-      content: [],
-      api: "openai-completions",
-      provider: "mock",
-      model: "mock-gpt",
-      usage: { input: 1200, output: 80, cacheRead: 0, cacheWrite: 0, totalTokens: 1280 },
-      stopReason: "stop",
-      timestamp: ts,
-    },
-  })}\n`;
-
-/** Appends RATE calls/s for SECONDS to the world's files; returns message ts → write time. */
-async function writeUnderLoad(files, baseTs) {
-  const written = new Map();
-  const total = RATE * SECONDS;
-  const t0 = Date.now();
-  for (let i = 0; i < total; i++) {
-    const due = t0 + (i * 1000) / RATE;
-    const wait = due - Date.now();
-    if (wait > 0) await sleep(wait);
-    const ts = baseTs + i;
-    appendFileSync(files[i % files.length], callLine(ts));
-    written.set(ts, Date.now());
-  }
-  return written;
-}
-
 async function lagRun(engine) {
   const lagDir = join(dir, `lag-${engine}`);
   const lw = synthState({
@@ -272,7 +238,7 @@ async function lagRun(engine) {
         await sleep(200);
       }
       const base = 1_795_000_000_000;
-      const written = await writeUnderLoad(lw.files, base);
+      const written = await writeUnderLoad(lw.files, base, { rate: RATE, seconds: SECONDS });
       const deadline = Date.now() + 120_000;
       let rows = db.rows(base);
       while (rows.length < written.size && Date.now() < deadline) {

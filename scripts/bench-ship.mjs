@@ -9,11 +9,12 @@
 // Env: BENCH_SESSIONS (default 300), BENCH_TURNS (10), BENCH_SHIP_BATCH (500), BENCH_RATE (200),
 // BENCH_SECONDS (8). Prints a table; `--json` prints JSON.
 import { spawn, spawnSync } from "node:child_process";
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
+import { writeUnderLoad } from "./bench-writer.mjs";
 import { SYNTH_PRICES, synthState } from "./synth-state.mjs";
 
 const CLI = resolve(import.meta.dirname, "../dist/cli/main.js");
@@ -76,41 +77,6 @@ const stop = (child) =>
     child.once("exit", done);
     child.kill("SIGTERM");
   });
-
-/** One complete assistant line (a new call) with a unique message timestamp. */
-const callLine = (ts) =>
-  `${JSON.stringify({
-    type: "message",
-    id: `w${ts.toString(16)}`,
-    parentId: null,
-    timestamp: new Date(ts).toISOString(),
-    message: {
-      role: "assistant",
-      content: [],
-      api: "openai-completions",
-      provider: "mock",
-      model: "mock-gpt",
-      usage: { input: 1200, output: 80, cacheRead: 0, cacheWrite: 0, totalTokens: 1280 },
-      stopReason: "stop",
-      timestamp: ts,
-    },
-  })}\n`;
-
-/** Appends RATE calls/s for SECONDS to the world's files; returns message ts → write time. */
-async function writeUnderLoad(files, baseTs) {
-  const written = new Map();
-  const total = RATE * SECONDS;
-  const t0 = Date.now();
-  for (let i = 0; i < total; i++) {
-    const due = t0 + (i * 1000) / RATE;
-    const wait = due - Date.now();
-    if (wait > 0) await sleep(wait);
-    const ts = baseTs + i;
-    appendFileSync(files[i % files.length], callLine(ts));
-    written.set(ts, Date.now());
-  }
-  return written;
-}
 
 /** Waits until `dbPath` holds at least `n` usage rows (a backlog caught up). */
 async function waitRows(dbPath, n) {
@@ -238,7 +204,7 @@ try {
   });
   await waitRows(centerDb2, lw.events); // backlog caught up
   const baseEdge = 1_795_000_000_000;
-  const wEdge = await writeUnderLoad(lw.files, baseEdge);
+  const wEdge = await writeUnderLoad(lw.files, baseEdge, { rate: RATE, seconds: SECONDS });
   const edgeLags = await lagsIn(centerDb2, wEdge, baseEdge);
   await stop(edge);
   await stop(center);
@@ -250,7 +216,7 @@ try {
   });
   await waitRows(localDb2, lw.events);
   const baseLocal = 1_796_000_000_000;
-  const wLocal = await writeUnderLoad(lw.files, baseLocal);
+  const wLocal = await writeUnderLoad(lw.files, baseLocal, { rate: RATE, seconds: SECONDS });
   const localLags = await lagsIn(localDb2, wLocal, baseLocal);
   await stop(local);
 

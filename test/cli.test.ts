@@ -158,4 +158,27 @@ describe("creditgate CLI", () => {
     expect(r.stderr).toContain("CREDITGATE_COST_MODE");
     expect(r.stderr).toContain("CREDITGATE_MARKUP");
   });
+
+  it("start refuses a PostgreSQL CREDITGATE_DB up front: one line, exit 78, nothing started", () => {
+    // Port 9 (discard) answers nothing: a refusal that tried to connect would fail otherwise.
+    const r = spawnSync(process.execPath, [resolve(import.meta.dirname, "../dist/cli/main.js"), "start"], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        CREDITGATE_DB: "postgres://creditgate@127.0.0.1:9/nothing",
+        PORT: "0",
+      },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(78);
+    expect(r.stdout).toBe("");
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^creditgate: CREDITGATE_DB: `start` runs the local meter, which needs a SQLite file/,
+    );
+    expect(lines[0]).toMatch(
+      /run `creditgate serve` and `creditgate worker`, and ship usage from edge meters/,
+    );
+  });
 });

@@ -5196,6 +5196,7 @@ export interface components {
             cacheWrite: number;
             cacheWrite1h?: number;
             costUsd?: number | null;
+            recordedCostPicoUsd?: string | null;
             costOrigin?: "provider-billed" | null;
             timestampMs: number;
             success: boolean;

@@ -79,7 +79,10 @@ export function Chart(p: ChartProps) {
   useEffect(() => {
     const host = el.current;
     if (!host) return;
-    const width = Math.max(320, host.clientWidth);
+    // The figure's content box: clientWidth counts its padding, which pushed the canvas 8 px out.
+    const css = getComputedStyle(host);
+    const padding = Number.parseFloat(css.paddingLeft) + Number.parseFloat(css.paddingRight);
+    const width = Math.max(320, Math.floor(host.clientWidth - (Number.isFinite(padding) ? padding : 0)));
     const xRange = p.xRange;
     const cum: number[][] = [];
     let acc = p.xs.map(() => 0);

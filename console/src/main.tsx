@@ -1462,16 +1462,23 @@ function Providers(p: { chosen: string | null }) {
                     </span>
                   )}
                 </td>
-                <td class={r.drift?.exceeds ? "num error" : "num"} data-drift>
-                  {!r.drift && r.fx && r.fx.usdPerUnit === null
-                    ? t.noRate.replace("{c}", r.fx.currency)
-                    : r.drift
-                      ? `${microMoney(locale, r.drift.diffMicro, "USD")}${
-                          r.drift.pct === null
-                            ? ""
-                            : ` (${new Intl.NumberFormat(locale, { maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(r.drift.pct)} %)`
-                        } · ${r.drift.day}${r.drift.exceeds ? ` · ${t.driftExceeds}` : ""}`
-                      : "–"}
+                <td class={r.drift?.exceeds ? "num wrap error" : "num wrap"} data-drift>
+                  {!r.drift && r.fx && r.fx.usdPerUnit === null ? (
+                    t.noRate.replace("{c}", r.fx.currency)
+                  ) : r.drift ? (
+                    // The cell wraps between its parts, never inside the amount or the day.
+                    <>
+                      {`${microMoney(locale, r.drift.diffMicro, "USD")}${
+                        r.drift.pct === null
+                          ? ""
+                          : ` (${new Intl.NumberFormat(locale, { maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(r.drift.pct)}\u00a0%)`
+                      } · `}
+                      <span class="nowrap">{r.drift.day}</span>
+                      {r.drift.exceeds ? ` · ${t.driftExceeds}` : ""}
+                    </>
+                  ) : (
+                    "–"
+                  )}
                 </td>
                 <td>{r.lastPollAt ? dateTime(locale, Date.parse(r.lastPollAt)) : "–"}</td>
                 <td class={r.error ? "error" : undefined}>

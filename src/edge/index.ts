@@ -13,6 +13,7 @@ export {
   type Outbox,
   type OutboxOptions,
   type OutboxStatus,
+  outboxStallLog,
   pushEventOf,
 } from "./outbox.js";
 export { createShipper, type Shipper, type ShipperOptions, type ShipStats } from "./shipper.js";

@@ -3,6 +3,7 @@ import type { PushEvent } from "../ingest/index.js";
 import {
   createCursorRepo,
   dedupeKey,
+  recordedCostPico,
   SinkPaused,
   type SourceBatch,
   type UsageEvent,
@@ -60,12 +61,14 @@ export interface OutboxStatus {
 /**
  * The push event an edge meter ships for one read call: tokens, provider, model, timestamps and
  * who (account, agent, session), the call's identity as idempotency key, and the edge's id. No
- * money: the center prices it (`costUsd` is the transcript's own recorded cost, used only per the
- * center's CREDITGATE_COST_MODE, exactly as a locally metered call's). Throws when the call has no
- * computable identity.
+ * money: the center prices it (`recordedCostPicoUsd` is the transcript's own recorded cost, exact
+ * integer pico-USD as the local biller converts it, used only per the center's
+ * CREDITGATE_COST_MODE, exactly as a locally metered call's; never the float `costUsd`). Throws
+ * when the call has no computable identity.
  */
 export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
   const key = e.dedupeKey ?? dedupeKey(e);
+  const pico = recordedCostPico(e);
   return {
     idempotencyKey: key,
     agentId: e.agentId,
@@ -77,9 +80,9 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     cacheRead: e.cacheRead,
     cacheWrite: e.cacheWrite,
     ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
-    costUsd: e.recordedCostUsd,
-    costOrigin:
-      e.recordedCostUsd !== null && e.recordedCostOrigin === "provider-billed" ? "provider-billed" : null,
+    // Absent when there is none, so an older center refuses only the events that carry one.
+    ...(pico !== null ? { recordedCostPicoUsd: pico.toString() } : {}),
+    costOrigin: pico !== null && e.recordedCostOrigin === "provider-billed" ? "provider-billed" : null,
     timestampMs: e.messageTsMs,
     success: !e.isError,
     errorMessage: e.errorMessage,
@@ -273,3 +276,44 @@ export function createOutbox(db: Db, opts: OutboxOptions) {
 }
 
 export type Outbox = ReturnType<typeof createOutbox>;
+
+/** The log function the edge meter logs with (level, message, fields). */
+type StallLog = (level: "debug" | "info" | "warn", msg: string, fields?: Record<string, unknown>) => void;
+
+/**
+ * The edge meter's outbox-full log, one warning and one `reading resumed` per stall. While the
+ * edge catches up after the center comes back, the outbox turns full and has room again once per
+ * read batch (the shipper drains it, the next batch fills it): `createOutbox`'s `onFullChange`
+ * reports each of those turns, which logged the pair again on every poll. Here the stall starts at
+ * the first refused batch (`warn` FULL), `reading resumed` is logged at the first batch taken
+ * again, and the turns that follow are the same catch-up (`debug`) until a poll reads without
+ * being paused (`pollDone(false)`), which ends it: the next refusal is a new stall.
+ * `maxRows` is only named in the warning.
+ */
+export function outboxStallLog(log: StallLog, maxRows: number) {
+  let state: "reading" | "stalled" | "catching-up" = "reading";
+  const resumed = (rows: number) => log("info", "edge outbox has room again: reading resumed", { rows });
+  return {
+    /** Wire to `OutboxOptions.onFullChange`. */
+    fullChange(full: boolean, rows: number): void {
+      if (full && state === "reading") {
+        state = "stalled";
+        log("warn", "edge outbox FULL: reading paused until the center takes some (nothing is dropped)", {
+          rows,
+          max: maxRows,
+          setting: "CREDITGATE_OUTBOX_MAX",
+        });
+      } else if (!full && state === "stalled") {
+        state = "catching-up";
+        resumed(rows);
+      } else
+        log("debug", full ? "edge outbox full again while catching up" : "edge outbox has room", { rows });
+    },
+    /** After each meter poll: `paused` when the outbox refused one of its batches. */
+    pollDone(paused: boolean): void {
+      if (paused) return;
+      if (state === "stalled") resumed(0);
+      state = "reading";
+    },
+  };
+}

@@ -24,6 +24,8 @@ import type { Ratio } from "../money.js";
 export const MAX_PUSH_BATCH = 1000;
 
 const tokens = z.number().int().min(0).max(1e12);
+/** The largest recorded cost a pushed event may carry: $1,000,000 in pico-USD (as `costUsd`'s max). */
+const MAX_RECORDED_PICO = 10n ** 18n;
 
 /** One pushed model call. Unknown fields are rejected so a typo is not silently ignored. */
 export const pushEventSchema = z
@@ -40,11 +42,30 @@ export const pushEventSchema = z
     cacheWrite: tokens.default(0),
     /** The part of `cacheWrite` written with a 1-hour TTL (OpenClaw `usage.cacheWrite1h`); priced at the 1-hour rate. */
     cacheWrite1h: tokens.optional(),
-    /** Cost the bot computed, USD; used per CREDITGATE_COST_MODE (recorded/auto), like transcript costs. */
+    /**
+     * Cost the bot recorded, USD as a JSON number (the older form; kept for older edges and
+     * pushers); used per CREDITGATE_COST_MODE (recorded/auto), like transcript costs.
+     * `recordedCostPicoUsd` is preferred when both are sent.
+     */
     costUsd: z.number().min(0).max(1e6).nullish(),
     /**
-     * `"provider-billed"` when `costUsd` is what the provider actually charged (OpenClaw
-     * `usage.cost.totalOrigin`): then `auto` bills it instead of the list price.
+     * The same recorded cost exactly: integer pico-USD (10^-12 USD) as a decimal string, at most
+     * 10^18 ($1,000,000). Edge meters send this (never a float); when present it is the cost used
+     * and `costUsd` is ignored.
+     */
+    recordedCostPicoUsd: z
+      .string()
+      .regex(/^(0|[1-9][0-9]{0,18})$/, 'an integer number of pico-USD as a decimal string, e.g. "8100000000"')
+      // zod runs every check: only a string of digits reaches BigInt.
+      .refine(
+        (v) => !/^[0-9]+$/.test(v) || BigInt(v) <= MAX_RECORDED_PICO,
+        "must be at most 1000000000000000000 ($1,000,000)",
+      )
+      .nullish(),
+    /**
+     * `"provider-billed"` when the recorded cost (`recordedCostPicoUsd` or `costUsd`) is what the
+     * provider actually charged (OpenClaw `usage.cost.totalOrigin`): then `auto` bills it instead
+     * of the list price.
      */
     costOrigin: z.literal("provider-billed").nullish(),
     /** When the model call happened, epoch ms. */
@@ -254,6 +275,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
   }
 
   function usageEventOf(e: PushEvent, identity: string, sourceRef: string): UsageEvent {
+    const pico = e.recordedCostPicoUsd;
     return {
       provider: e.provider,
       model: e.model,
@@ -269,9 +291,13 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       stopReason: e.success ? null : "error",
       isError: !e.success,
       errorMessage: e.errorMessage ? e.errorMessage.slice(0, 300) : null,
-      recordedCostUsd: e.costUsd ?? null,
+      // The exact integer wins; its float is only for the checks that take one.
+      ...(pico != null
+        ? { recordedCostUsd: Number(pico) / 1e12, recordedCostPicoUsd: pico }
+        : { recordedCostUsd: e.costUsd ?? null }),
       ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
-      recordedCostOrigin: e.costUsd != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
+      recordedCostOrigin:
+        (pico ?? e.costUsd) != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
       agentId: e.agentId,
       sessionId: e.sessionId ?? null,
       sessionKey: e.sessionKey ?? null,

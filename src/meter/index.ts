@@ -20,7 +20,7 @@ export { dedupeKey } from "./identity.js";
 export { createMeter, type Meter, type MeterOptions, type MeterSummary, SinkPaused } from "./meter.js";
 export { type LineResult, latencyMs, MAX_LATENCY_MS, parseEntry, parseLine } from "./parse.js";
 export { DEFAULT_PREVIEW_CHARS, makePreview, messageText, redact } from "./preview.js";
-export { createPricer, loadPriceOverrides, overrideSanityWarnings } from "./pricing.js";
+export { createPricer, loadPriceOverrides, overrideSanityWarnings, recordedCostPico } from "./pricing.js";
 export {
   GROUP_BY,
   type GroupBy,

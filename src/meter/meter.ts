@@ -301,7 +301,9 @@ export function createMeter(opts: MeterOptions) {
 
     /**
      * Backfills, then follows until `signal` aborts. Returns the running totals. `onCycle` runs
-     * after each poll that billed something; `onCaughtUp` once, after the first poll (the backlog).
+     * after each poll that billed something or whose `paused` differs from the poll before (an
+     * edge outbox stopped or stopped refusing batches); `onCaughtUp` once, after the first poll
+     * (the backlog).
      */
     async follow(
       signal: AbortSignal,
@@ -340,8 +342,9 @@ export function createMeter(opts: MeterOptions) {
           }
           dirty = false;
           const before = total.billed;
+          const wasPaused = total.paused;
           await pollAll(total);
-          if (total.billed !== before) onCycle?.(total);
+          if (total.billed !== before || total.paused !== wasPaused) onCycle?.(total);
           if (onCaughtUp && !signal.aborted) {
             onCaughtUp(total);
             onCaughtUp = undefined;

@@ -498,7 +498,7 @@ export function createPricer(opts: PricerOptions): Pricer {
           return k ? withTable(k) : fallback(u);
         }
         case "recorded": {
-          const pico = recordedPico(u);
+          const pico = recordedCostPico(u);
           const tokens = u.input + u.output + u.cacheRead + u.cacheWrite;
           const billed = u.recordedCostOrigin === "provider-billed";
           const k = known(u);
@@ -507,7 +507,7 @@ export function createPricer(opts: PricerOptions): Pricer {
         }
         case "auto": {
           const k = known(u);
-          const pico = recordedPico(u);
+          const pico = recordedCostPico(u);
           if (pico !== null && u.recordedCostOrigin === "provider-billed") return recorded(u, pico, k, false);
           if (k) return withTable(k);
           return pico !== null && pico > 0n ? recorded(u, pico, null, true) : fallback(u);
@@ -527,8 +527,12 @@ function quote(
   return { costPicoUsd: callCostPicoUsd(u, rates), source, version, unknownModel };
 }
 
-/** `usage.cost.total` in pico-USD, or null when absent or not a finite non-negative number. */
-function recordedPico(u: ParsedUsage): bigint | null {
+/**
+ * The recorded cost in pico-USD: `recordedCostPicoUsd` when the event carries it (exact, from a
+ * push), else `usage.cost.total` converted (null when absent or not a finite non-negative number).
+ */
+export function recordedCostPico(u: ParsedUsage): bigint | null {
+  if (u.recordedCostPicoUsd != null) return BigInt(u.recordedCostPicoUsd);
   const v = u.recordedCostUsd;
   if (v === null || !Number.isFinite(v) || v < 0) return null;
   return usdFloatToPico(v);

@@ -30,6 +30,13 @@ export interface ParsedUsage {
   /** `usage.cost.total` as written by OpenClaw (USD float), or null when absent. */
   recordedCostUsd: number | null;
   /**
+   * The recorded cost exactly, integer pico-USD as a decimal string (a string so the event stays
+   * JSON, e.g. in the review queue). Set only on pushed events that carried it (edge meters send
+   * `recordedCostPicoUsd`); pricing prefers it to `recordedCostUsd`, which then holds its
+   * approximation for the checks that take a float.
+   */
+  recordedCostPicoUsd?: string;
+  /**
    * `usage.cost.totalOrigin`: `"provider-billed"` when the provider reported what it charged
    * (OpenRouter and others) and OpenClaw stored that amount as `cost.total`; absent/null when
    * `cost.total` is OpenClaw's own estimate from its configured list prices.

@@ -499,4 +499,48 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(balanceOf(db, U)).toBe(-(63_300 + 29_000 + 1_000));
     });
   });
+
+  describe("POST /v1/usage: the recorded cost as an exact integer", () => {
+    test("recordedCostPicoUsd is billed exactly and preferred to costUsd; the older float costUsd is still accepted; a malformed one is rejected alone", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const app = testApp(db, {
+        ingest: {
+          pricer: fixturePricer("auto"),
+          markup: parseDecimal("1"),
+          creditsPerUsd: parseDecimal("1"),
+        },
+      });
+      onTestFinished(() => app.close());
+      const pb = { costOrigin: "provider-billed" };
+      const events = [
+        // New edges: the exact integer, to the pico-USD.
+        pushEvent({ idempotencyKey: "pico", recordedCostPicoUsd: "29000000001", ...pb }),
+        // Both sent: the integer wins, the float is ignored.
+        pushEvent({ idempotencyKey: "both", recordedCostPicoUsd: "5000000000", costUsd: 0.9, ...pb }),
+        // Older edges and pushers: the float, converted as the local meter converts a transcript's.
+        pushEvent({ idempotencyKey: "float", costUsd: 0.029, ...pb }),
+        pushEvent({ idempotencyKey: "fraction", recordedCostPicoUsd: "0.5", ...pb }),
+        pushEvent({ idempotencyKey: "number", recordedCostPicoUsd: 29_000_000_000, ...pb }),
+        pushEvent({ idempotencyKey: "negative", recordedCostPicoUsd: "-1", ...pb }),
+        pushEvent({ idempotencyKey: "huge", recordedCostPicoUsd: "1000000000000000001", ...pb }),
+      ];
+      const res = await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } });
+      expect(res.json()).toMatchObject({ billed: 3, rejected: 4 });
+      const reasons = (res.json().results as { reason?: string }[]).slice(3).map((r) => r.reason);
+      expect(reasons[0]).toMatch(/recordedCostPicoUsd.*integer number of pico-USD as a decimal string/);
+      expect(reasons[1]).toMatch(/recordedCostPicoUsd/);
+      expect(reasons[2]).toMatch(/recordedCostPicoUsd.*integer number of pico-USD/);
+      expect(reasons[3]).toMatch(/recordedCostPicoUsd.*at most 1000000000000000000/);
+      const rows = db
+        .prepare("SELECT cost_pico_usd AS cost, price_source AS src FROM usage_events ORDER BY id")
+        .all();
+      expect(rows).toEqual([
+        { cost: 29_000_000_001, src: "provider-billed" },
+        { cost: 5_000_000_000, src: "provider-billed" },
+        { cost: 29_000_000_000, src: "provider-billed" },
+      ]);
+    });
+  });
 });

@@ -5,9 +5,17 @@
  */
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { createOutbox, createShipper, parseShipTo, pushEventOf } from "../../src/edge/index.js";
+import {
+  createOutbox,
+  createShipper,
+  outboxStallLog,
+  parseShipTo,
+  pushEventOf,
+} from "../../src/edge/index.js";
 import { dedupeKey, SinkPaused, type SourceBatch, type UsageEvent } from "../../src/meter/index.js";
+import { parseDecimal } from "../../src/money.js";
 import { admin, balanceOf, NOW, testApp } from "../api/support.js";
+import { fixturePricer } from "../support/meter-env.js";
 import { createTempDb } from "../support/temp-db.js";
 import { freePort } from "./support.js";
 
@@ -64,6 +72,62 @@ async function center() {
 }
 
 describe("edge outbox and shipper", () => {
+  it("a catch-up that fills the outbox once per read batch logs FULL once and 'reading resumed' once; a later stall logs both again", () => {
+    const edge = createTempDb();
+    try {
+      const lines: string[] = [];
+      const stall = outboxStallLog((level, msg) => {
+        if (level !== "debug") lines.push(msg);
+      }, 4);
+      const outbox = createOutbox(edge.db, {
+        edgeId: "host-1",
+        maxRows: 4,
+        onFullChange: (full, rows) => stall.fullChange(full, rows),
+      });
+      let n = 0;
+      let offset = 0;
+      const calls = (k: number) => Array.from({ length: k }, () => call(++n));
+      const drain = () => outbox.settle(outbox.pending(100).map((r) => r.id));
+      /** One meter poll: batches of `sizes` until one is refused; returns whether it paused. */
+      const poll = (...sizes: number[]) => {
+        let paused = false;
+        for (const k of sizes) {
+          try {
+            offset += 100;
+            outbox.record(batch(calls(k), offset));
+          } catch (err) {
+            if (!(err instanceof SinkPaused)) throw err;
+            n -= k; // not kept: read again next poll
+            offset -= 100;
+            paused = true;
+            break;
+          }
+        }
+        stall.pollDone(paused);
+      };
+      const FULL = "edge outbox FULL: reading paused until the center takes some (nothing is dropped)";
+      const RESUMED = "edge outbox has room again: reading resumed";
+      poll(3, 3); // the center is down: the second batch does not fit
+      poll(3);
+      expect(lines).toEqual([FULL]);
+      // The center is back: each poll takes one batch after the drain and is refused the next one.
+      for (let i = 0; i < 5; i++) {
+        drain();
+        poll(3, 3);
+      }
+      expect(lines).toEqual([FULL, RESUMED]);
+      drain();
+      poll(3); // caught up: a poll without a pause ends the stall
+      expect(lines).toEqual([FULL, RESUMED]);
+      poll(3); // a new stall
+      drain();
+      poll(1);
+      expect(lines).toEqual([FULL, RESUMED, FULL, RESUMED]);
+    } finally {
+      edge.cleanup();
+    }
+  });
+
   it("outbox rows and the cursor commit together; a full outbox pauses without writing; a refused key keeps every row; the right key drains it once", async () => {
     const edge = createTempDb();
     const c = await center();
@@ -209,6 +273,44 @@ describe("edge outbox and shipper", () => {
       expect(row.s).toBe("s1");
     } finally {
       await c.close();
+    }
+  });
+
+  it("an edge sends the transcript's recorded cost as exact integer pico-USD, never a float; the center bills it, and an older edge's float costUsd alike", async () => {
+    const c = createTempDb();
+    const app = testApp(c.db, {
+      ingest: { pricer: fixturePricer("auto"), markup: parseDecimal("1"), creditsPerUsd: parseDecimal("1") },
+    });
+    try {
+      const billed = { recordedCostOrigin: "provider-billed" as const };
+      const ev = pushEventOf(call(1, { recordedCostUsd: 0.0290000001, ...billed }), "host-1");
+      expect(ev.recordedCostPicoUsd).toBe("29000000100");
+      expect(ev.costOrigin).toBe("provider-billed");
+      expect(ev).not.toHaveProperty("costUsd");
+      expect(JSON.stringify(ev)).toContain('"recordedCostPicoUsd":"29000000100"');
+      // No recorded cost: no field for it (an older center takes such an event).
+      expect(pushEventOf(call(2), "host-1")).not.toHaveProperty("recordedCostPicoUsd");
+      // What an edge before recordedCostPicoUsd sent (and may still hold in its outbox).
+      const { recordedCostPicoUsd: _p, ...older } = pushEventOf(
+        call(3, { recordedCostUsd: 0.029, ...billed }),
+        "old",
+      );
+      const res = await app.inject({
+        method: "POST",
+        url: "/v1/usage",
+        headers: admin,
+        payload: { events: [ev, { ...older, costUsd: 0.029 }] },
+      });
+      expect(res.json()).toMatchObject({ billed: 2 });
+      expect(
+        c.db.prepare("SELECT cost_pico_usd AS cost, price_source AS src FROM usage_events ORDER BY id").all(),
+      ).toEqual([
+        { cost: 29_000_000_100, src: "provider-billed" },
+        { cost: 29_000_000_000, src: "provider-billed" },
+      ]);
+    } finally {
+      await app.close();
+      c.cleanup();
     }
   });
 });

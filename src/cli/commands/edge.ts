@@ -1,7 +1,13 @@
 import { hostname } from "node:os";
 import type { Command } from "commander";
 import type { Config } from "../../config/index.js";
-import { createOutbox, createShipper, type OutboxStatus, type ShipStats } from "../../edge/index.js";
+import {
+  createOutbox,
+  createShipper,
+  type OutboxStatus,
+  outboxStallLog,
+  type ShipStats,
+} from "../../edge/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import { type MeterSummary, meterFromConfig } from "../../meter/index.js";
 import type { CliContext, GlobalOptions } from "../context.js";
@@ -66,17 +72,11 @@ export async function runEdgeMeter(
   const db = ctx.openDb(config);
   const { log } = ctx.logger(config);
   let shipper: ReturnType<typeof createShipper> | null = null;
+  const stall = outboxStallLog(log, config.ship.outboxMax);
   const outbox = createOutbox(db, {
     edgeId,
     maxRows: config.ship.outboxMax,
-    onFullChange: (full, rows) =>
-      full
-        ? log("warn", "edge outbox FULL: reading paused until the center takes some (nothing is dropped)", {
-            rows,
-            max: config.ship.outboxMax,
-            setting: "CREDITGATE_OUTBOX_MAX",
-          })
-        : log("info", "edge outbox has room again: reading resumed", { rows }),
+    onFullChange: (full, rows) => stall.fullChange(full, rows),
   });
   let report: ReturnType<typeof backfillReporter> | null = null;
   const { meter, stateDirs } = meterFromConfig(config, db, {
@@ -141,7 +141,7 @@ export async function runEdgeMeter(
       outbox: outbox.count(),
     });
     const shipping = shipper.run(ac.signal);
-    const total = await meter.follow(ac.signal, undefined, backfill.done);
+    const total = await meter.follow(ac.signal, (t) => stall.pollDone(t.paused), backfill.done);
     await shipping;
     if (!g.json)
       ctx.out(renderTable(["meter --ship-to", "value"], edgeRows(total, outbox.status(), shipper.stats)));

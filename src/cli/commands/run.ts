@@ -1,4 +1,6 @@
 import type { Command } from "commander";
+import { isPostgresUrl } from "../../db/index.js";
+import { AppError, ErrorCode } from "../../errors.js";
 import type { RunningServer } from "../../server.js";
 import type { Services } from "../../services.js";
 import type { CliContext, GlobalOptions } from "../context.js";
@@ -17,12 +19,22 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
   program
     .command("start")
     .description("run everything in one process: HTTP server, meter (following) and worker")
-    .action((_o: unknown, cmd: Command) => runProcess(ctx, cmd, { http: true, meter: true, worker: true }));
+    .action((_o: unknown, cmd: Command) => {
+      // Checked before anything starts (no signal trap, no connection): `start` runs the local
+      // meter, whose cursors live in a SQLite file next to the transcripts.
+      if (isPostgresUrl(ctx.config(cmd.optsWithGlobals<GlobalOptions>()).dbPath))
+        throw new AppError(ErrorCode.InvalidConfig, START_ON_POSTGRES);
+      return runProcess(ctx, cmd, { http: true, meter: true, worker: true });
+    });
   program
     .command("worker")
     .description("run the worker: limit checks, alerts, RPC answers and scheduled jobs (needs Redis)")
     .action((_o: unknown, cmd: Command) => runProcess(ctx, cmd, { worker: true }));
 }
+
+/** Why `start` refuses a PostgreSQL CREDITGATE_DB (one line; the CLI exits as for config errors). */
+export const START_ON_POSTGRES =
+  "CREDITGATE_DB: `start` runs the local meter, which needs a SQLite file, not a PostgreSQL URL (on PostgreSQL run `creditgate serve` and `creditgate worker`, and ship usage from edge meters: `creditgate meter --ship-to <center>` on each bot host; docs/topology.md)";
 
 /** What a long-running process runs over its services. */
 export interface ProcessParts {
