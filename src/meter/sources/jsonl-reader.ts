@@ -350,11 +350,13 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           const data: Buffer = carry ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
           const dataStart = carryStart;
           let ls = 0;
-          // Next positions of the two marks a billable line must contain: lines before them are
-          // skipped without being decoded or parsed (see parse.ts, mayBeUsage).
+          // Next known positions of the marks (see parse.ts, mayBeUsage and USER_MARK): lines
+          // before them are skipped without being decoded or parsed. Only `"usage"` is searched
+          // across the chunk; `"assistant"` only from a line that holds `"usage"` (-2: not
+          // searched yet), and the user mark (`findUserMark`) only from a line without it.
           let usageAt = data.indexOf(USAGE_MARK);
-          let assistantAt = data.indexOf(ASSISTANT_MARK);
-          let userAt = data.indexOf(USER_MARK);
+          let assistantAt = -2;
+          let userAt = -2;
           for (let nl = data.indexOf(NEWLINE, ls); nl !== -1; nl = data.indexOf(NEWLINE, ls)) {
             const lineStart = ls;
             ls = nl + 1;
@@ -371,10 +373,14 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
               continue;
             }
             if (usageAt !== -1 && usageAt < s) usageAt = data.indexOf(USAGE_MARK, s);
-            if (assistantAt !== -1 && assistantAt < s) assistantAt = data.indexOf(ASSISTANT_MARK, s);
-            if (usageAt === -1 || usageAt > nl || assistantAt === -1 || assistantAt > nl) {
+            let candidate = false;
+            if (usageAt !== -1 && usageAt < nl) {
+              if (assistantAt !== -1 && assistantAt < s) assistantAt = data.indexOf(ASSISTANT_MARK, s);
+              candidate = assistantAt !== -1 && assistantAt < nl;
+            }
+            if (!candidate) {
               // Not a billable call; a user message line is parsed for the turn (latency, preview).
-              if (userAt !== -1 && userAt < s) userAt = data.indexOf(USER_MARK, s);
+              if (userAt !== -1 && userAt < s) userAt = findUserMark(data, s);
               if (userAt !== -1 && userAt < nl) b.userLine(data.toString("utf8", s, nl));
               continue;
             }
@@ -519,6 +525,35 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
 }
 
 export type JsonlReader = ReturnType<typeof createJsonlReader>;
+
+/**
+ * Position of the first `"role":"user"` (USER_MARK) in `data` at or after `from`, or -1. Searches
+ * for its tail `:"user"`, whose first byte is rare outside JSON structure (`"`, the mark's first
+ * byte, is everywhere in JSON, which makes a plain search for the whole mark several times
+ * slower), then checks the 6 bytes before it: the same positions as `data.indexOf(USER_MARK, from)`.
+ */
+export function findUserMark(data: Buffer, from: number): number {
+  for (
+    let i = data.indexOf(USER_TAIL, from + USER_HEAD_LENGTH);
+    i !== -1;
+    i = data.indexOf(USER_TAIL, i + 1)
+  ) {
+    const p = i - USER_HEAD_LENGTH;
+    if (
+      data[p] === 0x22 && // "
+      data[p + 1] === 0x72 && // r
+      data[p + 2] === 0x6f && // o
+      data[p + 3] === 0x6c && // l
+      data[p + 4] === 0x65 && // e
+      data[p + 5] === 0x22 // "
+    )
+      return p;
+  }
+  return -1;
+}
+/** USER_MARK is `"role"` followed by this. */
+const USER_TAIL = Buffer.from(':"user"');
+const USER_HEAD_LENGTH = USER_MARK.length - USER_TAIL.length;
 
 /** The session id in a transcript's header line (`{"type":"session","id":…}`), or null. */
 function headerSessionId(content: Buffer): string | null {
