@@ -21,6 +21,7 @@ import {
   classifyTranscriptFile,
   IMPORT_ARCHIVE_DIR,
 } from "./classify.js";
+import type { PackedEvents } from "./event-columns.js";
 import { createSessionsIndex } from "./sessions-index.js";
 import { decodeMaybeZstd } from "./zst.js";
 
@@ -37,6 +38,11 @@ export interface JsonlReaderOptions {
   unknownSessionGraceMs?: number;
   /** Redacted previews of this length in characters; 0 or absent: previews off. */
   previewChars?: number;
+  /**
+   * Hand out events in columns with their dedupe keys (`Emit`'s `packed`; the reader thread).
+   * @defaultValue false
+   */
+  packEvents?: boolean;
 }
 
 /**
@@ -44,7 +50,7 @@ export interface JsonlReaderOptions {
  * committed through `JsonlReader.committed(id)`. The reader awaits the returned promise before
  * reading on (back-pressure); throwing (or rejecting) ends the poll.
  */
-export type Emit = (batch: SourceBatch, id: number) => void | Promise<void>;
+export type Emit = (batch: SourceBatch, id: number, packed?: PackedEvents | null) => void | Promise<void>;
 
 const CHUNK_BYTES = 1024 * 1024;
 const HEAD_BYTES = 4096;
@@ -94,6 +100,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
   let factsUncommitted = false;
   const head = Buffer.allocUnsafe(HEAD_BYTES);
   const previewChars = opts.previewChars ?? 0;
+  const pack = opts.packEvents ?? false;
   /**
    * The pending turn at the end of what was last read of each file (by dev:ino): a file resumed at
    * exactly that offset continues from it; any other resume reads back (`turnBefore`). Only a
@@ -190,7 +197,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     };
     sharedChunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
     const chunk = sharedChunk;
-    const b = new BatchBuilder(opts.agentId, "jsonl", previewChars);
+    const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack);
     let pendingSeen: [string, Seen][] = [];
     /** Cursors of this poll's emitted batches: a second name of the same inode continues from them. */
     const issued = new Map<string, FileCursor>();
@@ -209,7 +216,8 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         if (carriesFacts) factsUncommitted = false;
       });
       pendingSeen = [];
-      await emit(b.take(), id);
+      const { batch, packed } = b.takePacked();
+      await emit(batch, id, packed);
     };
 
     const indexPath = join(sessionsDir, "sessions.json");
@@ -385,7 +393,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
               continue;
             }
             b.parsed(data.toString("utf8", s, nl), owner, `${path}@${dataStart + lineStart}`);
-            if (b.events.length >= limit) {
+            if (b.eventCount >= limit) {
               fileCursor.offset = dataStart + ls;
               fileCursor.tail = tailOf(data, ls, fd, fileCursor.offset);
               b.files.set(key, { ...fileCursor });
@@ -441,10 +449,11 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     for (const name of coldNames.sort())
       if (name.endsWith(".jsonl.zst")) found.push({ path: join(coldDir, name), name, cold: true });
     /** Emits one archive's batch; the archive is remembered as read once it is committed. */
-    const emitArchive = async (batch: SourceBatch, path: string, sig: string) => {
+    const emitArchive = async (b: BatchBuilder, path: string, sig: string) => {
       const id = nextId++;
       pending.set(id, () => seenArchives.set(path, sig));
-      await emit(batch, id);
+      const { batch, packed } = b.takePacked();
+      await emit(batch, id, packed);
     };
     for (const { path, name, cold } of found) {
       let sig: string;
@@ -464,9 +473,9 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(path, err);
           continue;
         }
-        const b = new BatchBuilder(opts.agentId, "jsonl", previewChars);
+        const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack);
         b.reject(`${path}@0`, "archive does not decode");
-        await emitArchive(b.take(), path, sig);
+        await emitArchive(b, path, sig);
         continue;
       }
       const sha = createHash("sha256").update(content).digest("hex");
@@ -484,28 +493,26 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         sessionKey: who?.sessionKey ?? null,
         accountId: who?.accountId ?? operatorAccount(opts.agentId),
       };
-      const b = new BatchBuilder(opts.agentId, "jsonl", previewChars);
+      const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack);
       b.rejectsLeft = MAX_REJECTS_PER_FILE;
       b.stats.files = 1;
       b.stats.bytes = content.length;
       let events = 0;
       for (const [line, lineNo, at] of eachLine(content)) {
-        const before = b.events.length;
-        b.bytesLine(line, owner, `${path}#line${lineNo}`);
-        // a usage line is located by its byte offset, like a live transcript's
-        const e = b.events[before];
-        if (e) e.sourceRef = `${path}@${at}`;
-        if (b.events.length >= opts.batchSize) {
+        // a usage line is located by its byte offset, like a live transcript's; a reject by line
+        b.bytesLine(line, owner, `${path}#line${lineNo}`, `${path}@${at}`);
+        if (b.eventCount >= opts.batchSize) {
           // A big archive goes in batches of `batchSize` like a live transcript (one batch of
           // 80k calls ran the reader thread out of heap). Only the last part marks the archive
           // done: after a failure in between it is read again whole, and dedupe absorbs the
           // parts already billed.
-          events += b.events.length;
-          await emit(b.take(), nextId++);
+          events += b.eventCount;
+          const { batch, packed } = b.takePacked();
+          await emit(batch, nextId++, packed);
         }
       }
-      b.blobs.push({ sha, name, events: events + b.events.length });
-      await emitArchive(b.take(), path, sig);
+      b.blobs.push({ sha, name, events: events + b.eventCount });
+      await emitArchive(b, path, sig);
     }
   }
 
