@@ -1,3 +1,4 @@
+import { dedupeKey } from "../identity.js";
 import {
   endsLikeObject,
   type LineResult,
@@ -21,7 +22,8 @@ import {
   type SourceStats,
   type SqliteCursorMove,
 } from "../source.js";
-import type { UsageEvent, UsageSource } from "../types.js";
+import type { ParsedUsage, UsageEvent, UsageSource } from "../types.js";
+import { EventPacker, type PackedEvents, unpackEvents } from "./event-columns.js";
 
 /** Who a line's calls are billed to. */
 export interface LineOwner {
@@ -91,11 +93,26 @@ export class BatchBuilder {
   /** Preview length in characters; 0: previews off. */
   readonly previewChars: number;
 
-  /** @param previewChars `CREDITGATE_PREVIEW_CHARS` when previews are on, else 0 (default). */
-  constructor(agentId: string, source: UsageSource, previewChars = 0) {
+  /**
+   * Set (`pack`): events go here in columns with their dedupe keys, not to `events` (the reader
+   * thread; see event-columns.ts), and `takePacked` hands them out.
+   */
+  readonly packer: EventPacker | null;
+
+  /**
+   * @param previewChars `CREDITGATE_PREVIEW_CHARS` when previews are on, else 0 (default).
+   * @param pack collect events in columns (`takePacked`) instead of `events`. @defaultValue false
+   */
+  constructor(agentId: string, source: UsageSource, previewChars = 0, pack = false) {
     this.agentId = agentId;
     this.source = source;
     this.previewChars = previewChars;
+    this.packer = pack ? new EventPacker() : null;
+  }
+
+  /** Events collected so far (in `events` or in columns). */
+  get eventCount(): number {
+    return this.events.length + (this.packer?.length ?? 0);
   }
 
   /** A line that is not usable: counted, and recorded while the file's allowance lasts. */
@@ -106,9 +123,10 @@ export class BatchBuilder {
 
   /**
    * A line the byte pre-filter kept (it may be a billable call): parses it, then counts it as
-   * malformed, synthetic, zero-usage or a usage line (one event). Does not count `lines`.
+   * malformed, synthetic, zero-usage or a usage line (one event, located by `eventRef`; a reject
+   * by `sourceRef`). Does not count `lines`.
    */
-  parsed(text: string, who: LineOwner, sourceRef: string): void {
+  parsed(text: string, who: LineOwner, sourceRef: string, eventRef: string = sourceRef): void {
     const r = parseLine(text);
     if (r.kind === "malformed") {
       this.reject(sourceRef, r.reason);
@@ -123,6 +141,22 @@ export class BatchBuilder {
       // the same turn (tool-use continuations) have none.
       const t = this.turn;
       this.turn = null;
+      if (this.packer) {
+        this.packer.add(
+          r.usage,
+          this.agentId,
+          who.sessionId,
+          who.sessionKey,
+          who.accountId,
+          this.source,
+          eventRef,
+          t ? latencyMs(t.atMs, r.writtenAtMs) : null,
+          t?.preview ?? null,
+          this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null,
+          identity(r.usage),
+        );
+        return;
+      }
       this.events.push(
         usageEvent(
           r.usage,
@@ -131,7 +165,7 @@ export class BatchBuilder {
           who.sessionKey,
           who.accountId,
           this.source,
-          sourceRef,
+          eventRef,
           t ? latencyMs(t.atMs, r.writtenAtMs) : null,
           t?.preview ?? null,
           this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null,
@@ -154,7 +188,7 @@ export class BatchBuilder {
    * One whole non-blank line as bytes (an archive line, a zstd row): counted; a line that cannot
    * be complete JSON is rejected as truncated; one without the usage marks is skipped undecoded.
    */
-  bytesLine(line: Buffer, who: LineOwner, sourceRef: string): void {
+  bytesLine(line: Buffer, who: LineOwner, sourceRef: string, eventRef: string = sourceRef): void {
     this.stats.lines++;
     if (!endsLikeObject(line)) {
       this.reject(sourceRef, TRUNCATED_REASON); // cannot be complete JSON: counted, not skipped
@@ -164,7 +198,7 @@ export class BatchBuilder {
       if (line.includes(USER_MARK)) this.userLine(line.toString("utf8"));
       return;
     }
-    this.parsed(line.toString("utf8"), who, sourceRef);
+    this.parsed(line.toString("utf8"), who, sourceRef, eventRef);
   }
 
   /** `bytesLine` for a line SQLite already gave as a string (the same byte tests, on the string). */
@@ -183,7 +217,7 @@ export class BatchBuilder {
 
   isEmpty(): boolean {
     return (
-      this.events.length === 0 &&
+      this.eventCount === 0 &&
       this.rejects.length === 0 &&
       this.sessions.length === 0 &&
       this.files.size === 0 &&
@@ -192,8 +226,19 @@ export class BatchBuilder {
     );
   }
 
+  /**
+   * `take()` and, with `pack`, the events in columns (the batch's `events` then hold none;
+   * `unpackEvents` gives them back). Null without `pack`.
+   */
+  takePacked(): { batch: SourceBatch; packed: PackedEvents | null } {
+    const packed = this.packer ? this.packer.take() : null;
+    return { batch: this.take(), packed };
+  }
+
   /** The batch collected so far, as a value (cursor moves included); the builder starts afresh. */
   take(): SourceBatch {
+    // (with `pack`, a caller that takes plain batches still gets every event)
+    if (this.packer && this.packer.length > 0) this.events.push(...unpackEvents(this.packer.take()));
     const batch: SourceBatch = {
       events: this.events,
       rejects: this.rejects,
@@ -214,6 +259,15 @@ export class BatchBuilder {
     this.sqlite = new Map();
     this.blobs = [];
     return batch;
+  }
+}
+
+/** The call's dedupe key, or undefined when it cannot be derived (the biller holds it for review). */
+function identity(u: ParsedUsage): string | undefined {
+  try {
+    return dedupeKey(u);
+  } catch {
+    return undefined;
   }
 }
 

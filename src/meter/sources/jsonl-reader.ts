@@ -21,6 +21,7 @@ import {
   classifyTranscriptFile,
   IMPORT_ARCHIVE_DIR,
 } from "./classify.js";
+import type { PackedEvents } from "./event-columns.js";
 import { createSessionsIndex } from "./sessions-index.js";
 import { decodeMaybeZstd } from "./zst.js";
 
@@ -37,6 +38,11 @@ export interface JsonlReaderOptions {
   unknownSessionGraceMs?: number;
   /** Redacted previews of this length in characters; 0 or absent: previews off. */
   previewChars?: number;
+  /**
+   * Hand out events in columns with their dedupe keys (`Emit`'s `packed`; the reader thread).
+   * @defaultValue false
+   */
+  packEvents?: boolean;
 }
 
 /**
@@ -44,7 +50,7 @@ export interface JsonlReaderOptions {
  * committed through `JsonlReader.committed(id)`. The reader awaits the returned promise before
  * reading on (back-pressure); throwing (or rejecting) ends the poll.
  */
-export type Emit = (batch: SourceBatch, id: number) => void | Promise<void>;
+export type Emit = (batch: SourceBatch, id: number, packed?: PackedEvents | null) => void | Promise<void>;
 
 const CHUNK_BYTES = 1024 * 1024;
 const HEAD_BYTES = 4096;
@@ -94,6 +100,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
   let factsUncommitted = false;
   const head = Buffer.allocUnsafe(HEAD_BYTES);
   const previewChars = opts.previewChars ?? 0;
+  const pack = opts.packEvents ?? false;
   /**
    * The pending turn at the end of what was last read of each file (by dev:ino): a file resumed at
    * exactly that offset continues from it; any other resume reads back (`turnBefore`). Only a
@@ -190,7 +197,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     };
     sharedChunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
     const chunk = sharedChunk;
-    const b = new BatchBuilder(opts.agentId, "jsonl", previewChars);
+    const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack);
     let pendingSeen: [string, Seen][] = [];
     /** Cursors of this poll's emitted batches: a second name of the same inode continues from them. */
     const issued = new Map<string, FileCursor>();
@@ -209,7 +216,8 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         if (carriesFacts) factsUncommitted = false;
       });
       pendingSeen = [];
-      await emit(b.take(), id);
+      const { batch, packed } = b.takePacked();
+      await emit(batch, id, packed);
     };
 
     const indexPath = join(sessionsDir, "sessions.json");
@@ -350,11 +358,13 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           const data: Buffer = carry ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
           const dataStart = carryStart;
           let ls = 0;
-          // Next positions of the two marks a billable line must contain: lines before them are
-          // skipped without being decoded or parsed (see parse.ts, mayBeUsage).
+          // Next known positions of the marks (see parse.ts, mayBeUsage and USER_MARK): lines
+          // before them are skipped without being decoded or parsed. Only `"usage"` is searched
+          // across the chunk; `"assistant"` only from a line that holds `"usage"` (-2: not
+          // searched yet), and the user mark (`findUserMark`) only from a line without it.
           let usageAt = data.indexOf(USAGE_MARK);
-          let assistantAt = data.indexOf(ASSISTANT_MARK);
-          let userAt = data.indexOf(USER_MARK);
+          let assistantAt = -2;
+          let userAt = -2;
           for (let nl = data.indexOf(NEWLINE, ls); nl !== -1; nl = data.indexOf(NEWLINE, ls)) {
             const lineStart = ls;
             ls = nl + 1;
@@ -371,15 +381,19 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
               continue;
             }
             if (usageAt !== -1 && usageAt < s) usageAt = data.indexOf(USAGE_MARK, s);
-            if (assistantAt !== -1 && assistantAt < s) assistantAt = data.indexOf(ASSISTANT_MARK, s);
-            if (usageAt === -1 || usageAt > nl || assistantAt === -1 || assistantAt > nl) {
+            let candidate = false;
+            if (usageAt !== -1 && usageAt < nl) {
+              if (assistantAt !== -1 && assistantAt < s) assistantAt = data.indexOf(ASSISTANT_MARK, s);
+              candidate = assistantAt !== -1 && assistantAt < nl;
+            }
+            if (!candidate) {
               // Not a billable call; a user message line is parsed for the turn (latency, preview).
-              if (userAt !== -1 && userAt < s) userAt = data.indexOf(USER_MARK, s);
+              if (userAt !== -1 && userAt < s) userAt = findUserMark(data, s);
               if (userAt !== -1 && userAt < nl) b.userLine(data.toString("utf8", s, nl));
               continue;
             }
             b.parsed(data.toString("utf8", s, nl), owner, `${path}@${dataStart + lineStart}`);
-            if (b.events.length >= limit) {
+            if (b.eventCount >= limit) {
               fileCursor.offset = dataStart + ls;
               fileCursor.tail = tailOf(data, ls, fd, fileCursor.offset);
               b.files.set(key, { ...fileCursor });
@@ -435,10 +449,11 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     for (const name of coldNames.sort())
       if (name.endsWith(".jsonl.zst")) found.push({ path: join(coldDir, name), name, cold: true });
     /** Emits one archive's batch; the archive is remembered as read once it is committed. */
-    const emitArchive = async (batch: SourceBatch, path: string, sig: string) => {
+    const emitArchive = async (b: BatchBuilder, path: string, sig: string) => {
       const id = nextId++;
       pending.set(id, () => seenArchives.set(path, sig));
-      await emit(batch, id);
+      const { batch, packed } = b.takePacked();
+      await emit(batch, id, packed);
     };
     for (const { path, name, cold } of found) {
       let sig: string;
@@ -458,9 +473,9 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(path, err);
           continue;
         }
-        const b = new BatchBuilder(opts.agentId, "jsonl", previewChars);
+        const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack);
         b.reject(`${path}@0`, "archive does not decode");
-        await emitArchive(b.take(), path, sig);
+        await emitArchive(b, path, sig);
         continue;
       }
       const sha = createHash("sha256").update(content).digest("hex");
@@ -478,28 +493,26 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         sessionKey: who?.sessionKey ?? null,
         accountId: who?.accountId ?? operatorAccount(opts.agentId),
       };
-      const b = new BatchBuilder(opts.agentId, "jsonl", previewChars);
+      const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack);
       b.rejectsLeft = MAX_REJECTS_PER_FILE;
       b.stats.files = 1;
       b.stats.bytes = content.length;
       let events = 0;
       for (const [line, lineNo, at] of eachLine(content)) {
-        const before = b.events.length;
-        b.bytesLine(line, owner, `${path}#line${lineNo}`);
-        // a usage line is located by its byte offset, like a live transcript's
-        const e = b.events[before];
-        if (e) e.sourceRef = `${path}@${at}`;
-        if (b.events.length >= opts.batchSize) {
+        // a usage line is located by its byte offset, like a live transcript's; a reject by line
+        b.bytesLine(line, owner, `${path}#line${lineNo}`, `${path}@${at}`);
+        if (b.eventCount >= opts.batchSize) {
           // A big archive goes in batches of `batchSize` like a live transcript (one batch of
           // 80k calls ran the reader thread out of heap). Only the last part marks the archive
           // done: after a failure in between it is read again whole, and dedupe absorbs the
           // parts already billed.
-          events += b.events.length;
-          await emit(b.take(), nextId++);
+          events += b.eventCount;
+          const { batch, packed } = b.takePacked();
+          await emit(batch, nextId++, packed);
         }
       }
-      b.blobs.push({ sha, name, events: events + b.events.length });
-      await emitArchive(b.take(), path, sig);
+      b.blobs.push({ sha, name, events: events + b.eventCount });
+      await emitArchive(b, path, sig);
     }
   }
 
@@ -519,6 +532,35 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
 }
 
 export type JsonlReader = ReturnType<typeof createJsonlReader>;
+
+/**
+ * Position of the first `"role":"user"` (USER_MARK) in `data` at or after `from`, or -1. Searches
+ * for its tail `:"user"`, whose first byte is rare outside JSON structure (`"`, the mark's first
+ * byte, is everywhere in JSON, which makes a plain search for the whole mark several times
+ * slower), then checks the 6 bytes before it: the same positions as `data.indexOf(USER_MARK, from)`.
+ */
+export function findUserMark(data: Buffer, from: number): number {
+  for (
+    let i = data.indexOf(USER_TAIL, from + USER_HEAD_LENGTH);
+    i !== -1;
+    i = data.indexOf(USER_TAIL, i + 1)
+  ) {
+    const p = i - USER_HEAD_LENGTH;
+    if (
+      data[p] === 0x22 && // "
+      data[p + 1] === 0x72 && // r
+      data[p + 2] === 0x6f && // o
+      data[p + 3] === 0x6c && // l
+      data[p + 4] === 0x65 && // e
+      data[p + 5] === 0x22 // "
+    )
+      return p;
+  }
+  return -1;
+}
+/** USER_MARK is `"role"` followed by this. */
+const USER_TAIL = Buffer.from(':"user"');
+const USER_HEAD_LENGTH = USER_MARK.length - USER_TAIL.length;
 
 /** The session id in a transcript's header line (`{"type":"session","id":…}`), or null. */
 function headerSessionId(content: Buffer): string | null {

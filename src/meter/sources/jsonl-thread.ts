@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { BatchSink, ProblemReporter, SourceBatch } from "../source.js";
+import { type PackedEvents, unpackEvents } from "./event-columns.js";
 import type { JsonlReaderOptions } from "./jsonl-reader.js";
 
 /** Main thread → reader thread. */
@@ -15,7 +16,8 @@ export type ToReader =
 
 /** Reader thread → main thread, in order. */
 export type FromReader =
-  | { type: "batch"; id: number; batch: SourceBatch }
+  /** `packed`: the batch's events in columns (`batch.events` is then empty). */
+  | { type: "batch"; id: number; batch: SourceBatch; packed?: PackedEvents }
   | { type: "problem"; problem: Parameters<ProblemReporter>[0] }
   | { type: "end" }
   | { type: "error"; message: string; code: string | null };
@@ -164,6 +166,7 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
             case "batch":
               if (failed) return; // read past a failed batch: dropped, its cursor never moved
               try {
+                if (m.packed) m.batch.events = unpackEvents(m.packed);
                 sink(m.batch);
               } catch (err) {
                 failed = { err };

@@ -1,0 +1,285 @@
+import type { ParsedUsage, UsageEvent, UsageSource } from "../types.js";
+
+/**
+ * A batch's events in columns, for the hop from the reader thread to the writer: numbers in one
+ * Float64Array, strings as indices into one table in which the strings that repeat from event to
+ * event (agent, session, account, provider, model, ...) appear once. Structured cloning 2000
+ * events of 28 fields as objects costs both threads (serialise, then deserialise on the writer's
+ * thread); a typed array is copied whole and the table holds a fraction of the strings.
+ */
+export interface PackedEvents {
+  /** Events. */
+  n: number;
+  /** `n × NUMS.length`, event by event; NaN stands for null. */
+  nums: Float64Array;
+  /**
+   * `n × (string fields + 1)`, event by event: an index into `table`, -1 for null, -2 for
+   * undefined; the last slot holds flags (isError, cacheWrite1h undefined).
+   */
+  strs: Int32Array;
+  table: string[];
+}
+
+/** Number fields (`null` allowed: no valid value of them is NaN). */
+const NUMS = [
+  "messageTsMs",
+  "input",
+  "output",
+  "cacheRead",
+  "cacheWrite",
+  "cacheWrite1h",
+  "totalTokens",
+  "reasoningTokens",
+  "recordedCostUsd",
+  "latencyMs",
+] as const;
+/** String fields whose values repeat within a batch: one table entry per distinct value. */
+const SHARED = [
+  "provider",
+  "model",
+  "api",
+  "stopReason",
+  "recordedCostOrigin",
+  "agentId",
+  "sessionId",
+  "sessionKey",
+  "accountId",
+  "source",
+] as const;
+/** String fields that are (nearly) unique per event: appended without a lookup. */
+const UNIQUE = [
+  "responseId",
+  "errorMessage",
+  "sourceRef",
+  "userPreview",
+  "replyPreview",
+  "dedupeKey",
+] as const;
+const NN = NUMS.length;
+/** Strings per event: SHARED, UNIQUE, then `isError` (0/1, here to spare a third array). */
+const NS = SHARED.length + UNIQUE.length + 1;
+/** Every own key an event may have: one with any other key (or type) is sent as it is. */
+const KEYS = new Set<string>([...NUMS, ...SHARED, ...UNIQUE, "isError"]);
+
+/**
+ * Builds a PackedEvents one event at a time, straight from the parsed call: the reader thread
+ * keeps no event object alive until its batch is sent (a batch of live objects outlived the
+ * young generation and made most of the reader thread's garbage-collection work).
+ */
+export class EventPacker {
+  private n = 0;
+  private cap: number;
+  private nums: Float64Array;
+  private strs: Int32Array;
+  private table: string[] = [];
+  private ids = new Map<string, number>();
+
+  /** @param capacity events before the first growth (it doubles as needed). @defaultValue 256 */
+  constructor(capacity = 256) {
+    this.cap = Math.max(1, capacity);
+    this.nums = new Float64Array(this.cap * NN);
+    this.strs = new Int32Array(this.cap * NS);
+  }
+
+  /** Events added since the last `take`. */
+  get length(): number {
+    return this.n;
+  }
+
+  private shared(v: string | null | undefined): number {
+    if (v === null) return -1;
+    if (v === undefined) return -2;
+    let id = this.ids.get(v);
+    if (id === undefined) {
+      id = this.table.length;
+      this.table.push(v);
+      this.ids.set(v, id);
+    }
+    return id;
+  }
+
+  private unique(v: string | null | undefined): number {
+    if (v === null) return -1;
+    if (v === undefined) return -2;
+    this.table.push(v);
+    return this.table.length - 1;
+  }
+
+  /**
+   * Adds the event `parse.ts usageEvent(u, agentId, …, replyPreview)` would build, with
+   * `dedupeKey` (undefined: absent). Numbers must not be NaN (none of a parsed call's are).
+   */
+  add(
+    u: ParsedUsage,
+    agentId: string,
+    sessionId: string | null,
+    sessionKey: string | null,
+    accountId: string,
+    source: UsageSource,
+    sourceRef: string,
+    latency: number | null,
+    userPreview: string | null,
+    replyPreview: string | null,
+    dedupeKey: string | undefined,
+  ): void {
+    if (this.n === this.cap) {
+      this.cap *= 2;
+      const nums = new Float64Array(this.cap * NN);
+      nums.set(this.nums);
+      this.nums = nums;
+      const strs = new Int32Array(this.cap * NS);
+      strs.set(this.strs);
+      this.strs = strs;
+    }
+    const a = this.n * NN;
+    const nums = this.nums;
+    nums[a] = u.messageTsMs;
+    nums[a + 1] = u.input;
+    nums[a + 2] = u.output;
+    nums[a + 3] = u.cacheRead;
+    nums[a + 4] = u.cacheWrite;
+    nums[a + 5] = u.cacheWrite1h ?? Number.NaN;
+    nums[a + 6] = u.totalTokens;
+    nums[a + 7] = u.reasoningTokens ?? Number.NaN;
+    nums[a + 8] = u.recordedCostUsd ?? Number.NaN;
+    nums[a + 9] = latency ?? Number.NaN;
+    const b = this.n * NS;
+    const strs = this.strs;
+    strs[b] = this.shared(u.provider);
+    strs[b + 1] = this.shared(u.model);
+    strs[b + 2] = this.shared(u.api);
+    strs[b + 3] = this.shared(u.stopReason);
+    strs[b + 4] = this.shared(u.recordedCostOrigin);
+    strs[b + 5] = this.shared(agentId);
+    strs[b + 6] = this.shared(sessionId);
+    strs[b + 7] = this.shared(sessionKey);
+    strs[b + 8] = this.shared(accountId);
+    strs[b + 9] = this.shared(source);
+    const c = b + SHARED.length;
+    strs[c] = this.unique(u.responseId);
+    strs[c + 1] = this.unique(u.errorMessage);
+    strs[c + 2] = this.unique(sourceRef);
+    strs[c + 3] = this.unique(userPreview);
+    strs[c + 4] = this.unique(replyPreview);
+    strs[c + 5] = this.unique(dedupeKey);
+    strs[b + NS - 1] = (u.isError ? 1 : 0) | (u.cacheWrite1h === undefined ? CW1H_ABSENT : 0);
+    this.n++;
+  }
+
+  /** What was added, as one value (the arrays trimmed to it); the packer starts afresh. */
+  take(): PackedEvents {
+    const p: PackedEvents = {
+      n: this.n,
+      nums: this.nums.slice(0, this.n * NN),
+      strs: this.strs.slice(0, this.n * NS),
+      table: this.table,
+    };
+    this.n = 0;
+    this.table = [];
+    this.ids = new Map();
+    return p;
+  }
+}
+
+/** Flag in the last string slot: `cacheWrite1h` was undefined (not null). */
+const CW1H_ABSENT = 2;
+
+/**
+ * The events in columns, or null when one of them does not have the shape this encodes exactly
+ * (a field of another type, an unknown or missing key): the caller then sends the objects as
+ * they are. `unpackEvents(packEvents(es))` deep-equals `es`, key order included.
+ */
+export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
+  const p = new EventPacker(events.length);
+  for (const ev of events) {
+    const e = ev as unknown as Record<string, unknown>;
+    let keys = 0;
+    for (const k in e) {
+      if (!KEYS.has(k)) return null;
+      keys++;
+    }
+    // Every field but dedupeKey (set by the thread, absent when it could not be derived) is present.
+    if (keys !== KEYS.size && !(keys === KEYS.size - 1 && !("dedupeKey" in e))) return null;
+    for (const f of NUMS) {
+      const v = e[f];
+      const optional = f === "cacheWrite1h";
+      if (
+        !(
+          (typeof v === "number" && !Number.isNaN(v)) ||
+          (v === null && !optional) ||
+          (v === undefined && optional)
+        )
+      )
+        return null;
+    }
+    for (const f of [...SHARED, ...UNIQUE]) {
+      const v = e[f];
+      const absentOk = f === "recordedCostOrigin" || f === "dedupeKey";
+      if (!(typeof v === "string" || v === null || (v === undefined && absentOk))) return null;
+    }
+    if (typeof e.isError !== "boolean") return null;
+    p.add(
+      ev,
+      ev.agentId,
+      ev.sessionId,
+      ev.sessionKey,
+      ev.accountId,
+      ev.source,
+      ev.sourceRef,
+      ev.latencyMs as number | null,
+      ev.userPreview as string | null,
+      ev.replyPreview as string | null,
+      ev.dedupeKey,
+    );
+  }
+  return p.take();
+}
+
+/** The events `packEvents` encoded, as the UsageEvent objects it was given. */
+export function unpackEvents(p: PackedEvents): UsageEvent[] {
+  const { n, nums, strs, table } = p;
+  const s = (i: number): string | null => (i === -1 ? null : (table[i] as string));
+  const num = (v: number): number | null => (Number.isNaN(v) ? null : v);
+  const out: UsageEvent[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = i * NN;
+    const b = i * NS;
+    const c = b + SHARED.length;
+    // The key order of parse.ts usageEvent, dedupeKey last (the thread adds it).
+    const e: UsageEvent = {
+      provider: s(strs[b] as number) as string,
+      model: s(strs[b + 1] as number) as string,
+      api: s(strs[b + 2] as number),
+      messageTsMs: nums[a] as number,
+      responseId: s(strs[c] as number),
+      input: nums[a + 1] as number,
+      output: nums[a + 2] as number,
+      cacheRead: nums[a + 3] as number,
+      cacheWrite: nums[a + 4] as number,
+      cacheWrite1h:
+        (strs[b + NS - 1] as number) & CW1H_ABSENT ? undefined : (num(nums[a + 5] as number) as number),
+      totalTokens: nums[a + 6] as number,
+      reasoningTokens: num(nums[a + 7] as number),
+      stopReason: s(strs[b + 3] as number),
+      isError: ((strs[b + NS - 1] as number) & 1) === 1,
+      errorMessage: s(strs[c + 1] as number),
+      recordedCostUsd: num(nums[a + 8] as number),
+      recordedCostOrigin: (strs[b + 4] === -2
+        ? undefined
+        : s(strs[b + 4] as number)) as UsageEvent["recordedCostOrigin"],
+      agentId: s(strs[b + 5] as number) as string,
+      sessionId: s(strs[b + 6] as number),
+      sessionKey: s(strs[b + 7] as number),
+      accountId: s(strs[b + 8] as number) as string,
+      source: s(strs[b + 9] as number) as UsageEvent["source"],
+      sourceRef: s(strs[c + 2] as number) as string,
+      latencyMs: num(nums[a + 9] as number),
+      userPreview: s(strs[c + 3] as number),
+      replyPreview: s(strs[c + 4] as number),
+    };
+    const k = strs[c + 5] as number;
+    if (k !== -2) e.dedupeKey = s(k) as string;
+    out[i] = e;
+  }
+  return out;
+}
