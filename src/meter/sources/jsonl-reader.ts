@@ -48,7 +48,8 @@ export interface JsonlReaderOptions {
 /**
  * Hands one batch to the writer. `id` is the batch's sequence number: the writer reports it
  * committed through `JsonlReader.committed(id)`. The reader awaits the returned promise before
- * reading on (back-pressure); throwing (or rejecting) ends the poll.
+ * reading on (back-pressure); throwing (or rejecting) ends the poll. With `packEvents`, `packed`
+ * holds the batch's events in columns and `batch.events` is empty (`unpackEvents` restores them).
  */
 export type Emit = (batch: SourceBatch, id: number, packed?: PackedEvents | null) => void | Promise<void>;
 
