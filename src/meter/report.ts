@@ -290,14 +290,26 @@ export interface QueryUsageOptions {
    * @defaultValue 40000
    */
   splitMinRows?: number;
+  /**
+   * The calling connection's share of a split report (of the sample day's accounts, lowest
+   * first); the report thread groups the rest.
+   * @defaultValue 0.35
+   */
+  splitShare?: number;
 }
+
+/**
+ * The calling thread's share of a split by-user report: less than half, since it also reads the
+ * edges and builds every report row while the thread only groups.
+ */
+const SPLIT_SHARE = 0.35;
 
 /** Below this many aggregate rows (estimated), a by-user report is not split (~50 ms of work). */
 const SPLIT_MIN_ROWS = 40_000;
 
 /**
  * Where a by-user report's aggregate part is split between this connection and the report thread:
- * the median account of the middle day of `[firstDay, endDay)` that has rows (its accounts are
+ * the account at `splitShare` of the middle day of `[firstDay, endDay)` that has rows (its accounts are
  * in key order in the primary key: a few thousand rows read). Exactness does not depend on it
  * (the halves are `account_id < key` and `>= key`, disjoint, so their groups concatenate), only
  * the balance of the halves does. Null (no split) for PostgreSQL, an in-memory or temporary
@@ -326,7 +338,7 @@ function splitKey(db: Db, firstDay: number, endDay: number, opts: QueryUsageOpti
       "SELECT account_id FROM usage_daily WHERE day = ? ORDER BY account_id LIMIT 1 OFFSET ?",
     )
     .pluck()
-    .get(day, Math.floor(n / 2));
+    .get(day, Math.min(n - 1, Math.floor(n * (opts.splitShare ?? SPLIT_SHARE))));
   return typeof key === "string" ? key : null;
 }
 
@@ -352,6 +364,8 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   const { firstDay, endDay } = split;
   const { where, params } = filterSql(q);
   const keys = INNER_KEY_SQL[q.by];
+  // k2 is a constant NULL but by model: left out of the GROUP BY (a narrower sort key)
+  const groupKeys = q.by === "model" ? "k1, k2" : "k1";
   // report key -> [k1, k2, ...16 sums]: the first part row of the key, other rows added into it
   const groups = new Map<string, Part>();
   const list: [string, Part][] = [];
@@ -369,7 +383,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   const aggWhere = [...where, "day >= ?", "day < ?"].join(" AND ");
   const aggParams = [...params, firstDay, endDay];
   const aggSql = (extra: string) =>
-    `SELECT ${keys.daily}, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${aggWhere}${extra} GROUP BY k1, k2`;
+    `SELECT ${keys.daily}, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${aggWhere}${extra} GROUP BY ${groupKeys}`;
   // By user over many rows: the accounts from the split key up are grouped on the report
   // thread's own connection while this one groups those below it (disjoint groups: the two
   // answers concatenate exactly); see splitKey.
@@ -398,7 +412,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
     }
     const rows = db
       .prepare<(string | number)[], Part>(
-        `SELECT ${keys.raw}, ${SUM_COLUMNS_SQL} FROM usage_events WHERE ${edge.join(" AND ")} GROUP BY k1, k2`,
+        `SELECT ${keys.raw}, ${SUM_COLUMNS_SQL} FROM usage_events WHERE ${edge.join(" AND ")} GROUP BY ${groupKeys}`,
       )
       .raw()
       .safeIntegers(true)
