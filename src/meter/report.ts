@@ -319,12 +319,17 @@ function splitKey(db: Db, firstDay: number, endDay: number, opts: QueryUsageOpti
   const minRows = opts.splitMinRows ?? SPLIT_MIN_ROWS;
   if (!(minRows < Number.POSITIVE_INFINITY) || isPostgres(db) || db.memory || db.inTransaction || !db.name)
     return null;
-  const span = db
-    .prepare<[number, number], { lo: number | null; hi: number | null }>(
-      "SELECT MIN(day) AS lo, MAX(day) AS hi FROM usage_daily WHERE day >= ? AND day < ?",
-    )
+  // MIN and MAX apart: each alone is one primary-key seek, together a scan of the range
+  const lo = db
+    .prepare<[number, number], number | null>("SELECT MIN(day) FROM usage_daily WHERE day >= ? AND day < ?")
+    .pluck()
     .get(firstDay, endDay);
-  if (span?.lo == null || span.hi == null) return null;
+  const hi = db
+    .prepare<[number, number], number | null>("SELECT MAX(day) FROM usage_daily WHERE day >= ? AND day < ?")
+    .pluck()
+    .get(firstDay, endDay);
+  if (lo == null || hi == null) return null;
+  const span = { lo, hi };
   const count = db.prepare<[number], number>("SELECT COUNT(*) FROM usage_daily WHERE day = ?").pluck();
   let day = Math.floor((span.lo + span.hi) / 2);
   let n = count.get(day) ?? 0;
