@@ -1,6 +1,7 @@
 import { z } from "zod";
-import type { Db } from "../db/index.js";
+import { type Db, isPostgres } from "../db/index.js";
 import { formatPicoUsd, formatPicoUsdSum, picoNumberToMicroUsd, picoToMicroUsd } from "../money.js";
+import { startReportJob } from "./report-thread.js";
 import { DAY_MS, splitUtcDays } from "./usage-repo.js";
 
 export const GROUP_BY = ["user", "agent", "model", "day"] as const;
@@ -280,6 +281,72 @@ export function compareBinary(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** Options of {@link queryUsage} (tests and benchmarks; the defaults are what reports use). */
+export interface QueryUsageOptions {
+  /**
+   * Split a by-user report's aggregate part across the report thread when the whole days hold
+   * about this many `usage_daily` rows or more (estimated from one day). `Infinity`: never split;
+   * `0`: split whenever the database allows it.
+   * @defaultValue 40000
+   */
+  splitMinRows?: number;
+  /**
+   * The calling connection's share of a split report (of the sample day's accounts, lowest
+   * first); the report thread groups the rest.
+   * @defaultValue 0.35
+   */
+  splitShare?: number;
+}
+
+/**
+ * The calling thread's share of a split by-user report: less than half, since it also reads the
+ * edges and builds every report row while the thread only groups.
+ */
+const SPLIT_SHARE = 0.35;
+
+/** Below this many aggregate rows (estimated), a by-user report is not split (~50 ms of work). */
+const SPLIT_MIN_ROWS = 40_000;
+
+/**
+ * Where a by-user report's aggregate part is split between this connection and the report thread:
+ * the account at `splitShare` of the middle day of `[firstDay, endDay)` that has rows (its accounts are
+ * in key order in the primary key: a few thousand rows read). Exactness does not depend on it
+ * (the halves are `account_id < key` and `>= key`, disjoint, so their groups concatenate), only
+ * the balance of the halves does. Null (no split) for PostgreSQL, an in-memory or temporary
+ * database, inside a transaction (the thread would not see its writes), or a small range.
+ */
+function splitKey(db: Db, firstDay: number, endDay: number, opts: QueryUsageOptions): string | null {
+  const minRows = opts.splitMinRows ?? SPLIT_MIN_ROWS;
+  if (!(minRows < Number.POSITIVE_INFINITY) || isPostgres(db) || db.memory || db.inTransaction || !db.name)
+    return null;
+  // MIN and MAX apart: each alone is one primary-key seek, together a scan of the range
+  const lo = db
+    .prepare<[number, number], number | null>("SELECT MIN(day) FROM usage_daily WHERE day >= ? AND day < ?")
+    .pluck()
+    .get(firstDay, endDay);
+  const hi = db
+    .prepare<[number, number], number | null>("SELECT MAX(day) FROM usage_daily WHERE day >= ? AND day < ?")
+    .pluck()
+    .get(firstDay, endDay);
+  if (lo == null || hi == null) return null;
+  const span = { lo, hi };
+  const count = db.prepare<[number], number>("SELECT COUNT(*) FROM usage_daily WHERE day = ?").pluck();
+  let day = Math.floor((span.lo + span.hi) / 2);
+  let n = count.get(day) ?? 0;
+  if (n === 0) {
+    day = span.hi;
+    n = count.get(day) ?? 0;
+  }
+  if (n === 0 || n * (span.hi - span.lo + 1) < minRows) return null;
+  const key = db
+    .prepare<[number, number], unknown>(
+      "SELECT account_id FROM usage_daily WHERE day = ? ORDER BY account_id LIMIT 1 OFFSET ?",
+    )
+    .pluck()
+    .get(day, Math.min(n - 1, Math.floor(n * (opts.splitShare ?? SPLIT_SHARE))));
+  return typeof key === "string" ? key : null;
+}
+
 /**
  * Usage totals grouped by user, agent, model or UTC day (by the call's own timestamp), over
  * `[sinceMs, untilMs)` (either end open when undefined).
@@ -295,13 +362,15 @@ export function compareBinary(a: string, b: string): number {
  * (which a number cannot hold) is read again alone as bigints, and merged sums switch to bigint
  * when they pass 2^53 − 1.
  */
-export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
+export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}): UsageRow[] {
   // Whole days [firstDay, endDay) fully inside the range, within the aggregated span.
   const split = splitUtcDays(q.sinceMs, q.untilMs);
   if (!split) return queryUsageRaw(db, q);
   const { firstDay, endDay } = split;
   const { where, params } = filterSql(q);
   const keys = INNER_KEY_SQL[q.by];
+  // k2 is a constant NULL but by model: left out of the GROUP BY (a narrower sort key)
+  const groupKeys = q.by === "model" ? "k1, k2" : "k1";
   // report key -> [k1, k2, ...16 sums]: the first part row of the key, other rows added into it
   const groups = new Map<string, Part>();
   const list: [string, Part][] = [];
@@ -313,6 +382,27 @@ export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
     else for (let i = 2; i < PART_LEN; i++) had[i] = addExact(had[i], r[i]);
   };
 
+  // Whole days from usage_daily (merged after the edges, which are few: the big part is then
+  // merged by lookup only), read as numbers; a group with a sum past 2^53 - 1 (a number
+  // cannot hold it exactly) is read again alone, as bigints.
+  const aggWhere = [...where, "day >= ?", "day < ?"].join(" AND ");
+  const aggParams = [...params, firstDay, endDay];
+  const aggSql = (extra: string) =>
+    `SELECT ${keys.daily}, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${aggWhere}${extra} GROUP BY ${groupKeys}`;
+  // By user over many rows: the accounts from the split key up are grouped on the report
+  // thread's own connection while this one groups those below it (disjoint groups: the two
+  // answers concatenate exactly); see splitKey.
+  const splitAt = q.by === "user" && !q.user ? splitKey(db, firstDay, endDay, opts) : null;
+  const job =
+    splitAt === null
+      ? null
+      : startReportJob({
+          file: db.name,
+          sql: aggSql(" AND +account_id >= ?"),
+          params: [...aggParams, splitAt],
+          cacheKib: REPORT_CACHE_KIB,
+          width: PART_LEN - 1,
+        });
   // Raw edges [sinceMs, firstDay) and [endDay, untilMs): one query each (so each uses an index), exact.
   for (const [lo, hi] of split.edges) {
     const edge = [...where];
@@ -327,7 +417,7 @@ export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
     }
     const rows = db
       .prepare<(string | number)[], Part>(
-        `SELECT ${keys.raw}, ${SUM_COLUMNS_SQL} FROM usage_events WHERE ${edge.join(" AND ")} GROUP BY k1, k2`,
+        `SELECT ${keys.raw}, ${SUM_COLUMNS_SQL} FROM usage_events WHERE ${edge.join(" AND ")} GROUP BY ${groupKeys}`,
       )
       .raw()
       .safeIntegers(true)
@@ -347,17 +437,33 @@ export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
     }
   }
 
-  // Whole days (after the edges, which are few: the big part is then merged by lookup only).
-  // Whole days from usage_daily, read as numbers; a group with a sum past 2^53 - 1 (a number
-  // cannot hold it exactly) is read again alone, as bigints.
-  const aggWhere = [...where, "day >= ?", "day < ?"].join(" AND ");
-  const aggParams = [...params, firstDay, endDay];
-  const daily = db
-    .prepare<(string | number)[], Part>(
-      `SELECT ${keys.daily}, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${aggWhere} GROUP BY k1, k2`,
-    )
-    .raw();
   let exact: ((...p: (string | number | bigint | null)[]) => Part | undefined) | undefined;
+  const add = (r: Part): void => {
+    let safe = true;
+    for (let i = 2; i < PART_LEN; i++) if (!Number.isSafeInteger(r[i])) safe = false;
+    if (!safe) {
+      if (!exact) {
+        const one = db
+          .prepare<(string | number | bigint | null)[], Part>(
+            `SELECT NULL, NULL, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${aggWhere} AND ${keys.refine}`,
+          )
+          .raw()
+          .safeIntegers(true);
+        exact = (...p) => one.get(...p);
+      }
+      const k = q.by === "model" ? [r[0] ?? null, r[1] ?? null] : [r[0] ?? null];
+      const e = exact(...aggParams, ...k) ?? [];
+      for (let i = 2; i < PART_LEN; i++) r[i] = e[i] ?? 0n;
+    }
+    if (!uniqueKeys) merge(r);
+    else {
+      // user/agent: one aggregate row per key, so only the few edge groups need a lookup
+      const key = String(r[0]);
+      const had = groups.get(key);
+      if (had) for (let i = 2; i < PART_LEN; i++) had[i] = addExact(had[i], r[i]);
+      else list.push([key, r]);
+    }
+  };
   // SQLite's GROUP BY sorts the aggregate rows in memory up to the page cache's size and spills
   // the rest to temp files (a month by user: ~250k rows, ~30 MB): a bigger cache for this query
   // keeps the sort in memory (measured ~1.5-2x on that query). The setting is per connection and
@@ -366,30 +472,29 @@ export function queryUsage(db: Db, q: UsageQuery): UsageRow[] {
   const bumped = cacheSize < 0 && cacheSize > -REPORT_CACHE_KIB;
   if (bumped) db.pragma(`cache_size = -${REPORT_CACHE_KIB}`);
   try {
-    for (const r of daily.iterate(...aggParams)) {
-      let safe = true;
-      for (let i = 2; i < PART_LEN; i++) if (!Number.isSafeInteger(r[i])) safe = false;
-      if (!safe) {
-        if (!exact) {
-          const one = db
-            .prepare<(string | number | bigint | null)[], Part>(
-              `SELECT NULL, NULL, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${aggWhere} AND ${keys.refine}`,
-            )
-            .raw()
-            .safeIntegers(true);
-          exact = (...p) => one.get(...p);
+    if (splitAt === null || !job) {
+      for (const r of db
+        .prepare<(string | number)[], Part>(aggSql(""))
+        .raw()
+        .iterate(...aggParams))
+        add(r);
+    } else {
+      const below = db.prepare<(string | number)[], Part>(aggSql(" AND +account_id < ?")).raw();
+      for (const r of below.iterate(...aggParams, splitAt)) add(r);
+      const above = job.wait();
+      if (above) {
+        const { keys: ks, values } = above;
+        const w = PART_LEN - 1;
+        for (let i = 0; i < ks.length; i++) {
+          const r: Part = [ks[i] as string, null];
+          // k2 (NULL) is values[i * w]; the sums follow
+          for (let j = 1; j < w; j++) r.push(values[i * w + j] as number);
+          add(r);
         }
-        const k = q.by === "model" ? [r[0] ?? null, r[1] ?? null] : [r[0] ?? null];
-        const e = exact(...aggParams, ...k) ?? [];
-        for (let i = 2; i < PART_LEN; i++) r[i] = e[i] ?? 0n;
-      }
-      if (!uniqueKeys) merge(r);
-      else {
-        // user/agent: one aggregate row per key, so only the few edge groups need a lookup
-        const key = String(r[0]);
-        const had = groups.get(key);
-        if (had) for (let i = 2; i < PART_LEN; i++) had[i] = addExact(had[i], r[i]);
-        else list.push([key, r]);
+      } else {
+        // the thread failed or died: this connection groups its half too
+        const again = db.prepare<(string | number)[], Part>(aggSql(" AND +account_id >= ?")).raw();
+        for (const r of again.iterate(...aggParams, splitAt)) add(r);
       }
     }
   } finally {

@@ -9,6 +9,7 @@ import {
   queryUsageRaw,
   type UsageQuery,
 } from "../../src/meter/report.js";
+import { reportThreadStats } from "../../src/meter/report-thread.js";
 import {
   AGGREGATED_UNTIL_MS,
   createUsageWriter,
@@ -176,6 +177,57 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(aggregated).toBeGreaterThan(300);
       // whole-range queries with no bounds, one per grouping
       for (const by of GROUP_BY) expect(queryUsage(db, { by })).toEqual(queryUsageRaw(db, { by }));
+    });
+
+    test("a by-user report split with the report thread answers exactly as the raw rows", ({ db }) => {
+      // splitMinRows 0: split whenever the database allows it (a SQLite file, outside a
+      // transaction); PostgreSQL never splits and must answer the same.
+      writeRandomRows(db, 3000, 21);
+      const before = reportThreadStats().answered;
+      const r = rng(8);
+      let aggregated = 0;
+      for (let i = 0; i < 200; i++) {
+        const q = { ...querySample(r), by: "user" as const };
+        const raw = queryUsageRaw(db, q);
+        expect(JSON.stringify(queryUsage(db, q, { splitMinRows: 0 })), JSON.stringify(q)).toBe(
+          JSON.stringify(raw),
+        );
+        if (raw.length > 1) aggregated++;
+      }
+      expect(aggregated).toBeGreaterThan(100);
+      // the split key is an account with rows: its groups are in the upper half, every account
+      // below it in the lower one, none in both (the answers are compared in full above)
+      const whole = { by: "user" as const, sinceMs: D0 - 3 * DAY_MS, untilMs: D0 + 3 * DAY_MS };
+      expect(queryUsage(db, whole, { splitMinRows: 0 })).toEqual(queryUsageRaw(db, whole));
+      if (engine === "sqlite") expect(reportThreadStats().answered).toBeGreaterThan(before);
+      else expect(reportThreadStats().answered).toBe(before);
+      expect(reportThreadStats().failed).toBe(0);
+      // an empty range of whole days, and a range with whole days but no matching rows
+      const empty = { by: "user" as const, sinceMs: D0 + 40 * DAY_MS, untilMs: D0 + 50 * DAY_MS };
+      expect(queryUsage(db, empty, { splitMinRows: 0 })).toEqual([]);
+      const none = { ...whole, agent: "nobody" };
+      expect(queryUsage(db, none, { splitMinRows: 0 })).toEqual([]);
+      expect(queryUsageRaw(db, none)).toEqual([]);
+    });
+
+    test("a split by-user report with one account only, and inside a transaction", ({ db }) => {
+      writeRandomRows(db, 400, 22);
+      db.exec("DELETE FROM usage_daily WHERE account_id <> 'telegram:2'");
+      db.exec("DELETE FROM usage_events WHERE account_id <> 'telegram:2'");
+      db.exec("DELETE FROM usage_archived");
+      const q = { by: "user" as const, sinceMs: D0 - 4 * DAY_MS + 7, untilMs: D0 + 4 * DAY_MS - 7 };
+      const raw = queryUsageRaw(db, q);
+      expect(raw.map((x) => x.key)).toEqual(["telegram:2"]);
+      expect(queryUsage(db, q, { splitMinRows: 0 })).toEqual(raw);
+      expect(queryUsage(db, { by: "user" }, { splitMinRows: 0 })).toEqual(queryUsageRaw(db, { by: "user" }));
+      // uncommitted writes of this connection: the thread would not see them, so no split
+      const before = reportThreadStats().answered;
+      db.transaction(() => {
+        db.exec("UPDATE usage_daily SET requests = requests + 1000");
+        const fast = queryUsage(db, q, { splitMinRows: 0 });
+        expect(fast[0]?.requests).toBeGreaterThan(1000);
+      })();
+      expect(reportThreadStats().answered).toBe(before);
     });
 
     test("whole days come from usage_daily, edge days from the rows", ({ db }) => {

@@ -1,0 +1,138 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
+
+/** A query for the report thread: `sql` with `params`, on a read-only connection to `file`. */
+export interface ReportJob {
+  seq: number;
+  file: string;
+  sql: string;
+  params: (string | number)[];
+  /** Page cache (KiB) for the query (its GROUP BY sorts in memory). */
+  cacheKib: number;
+  /** Columns after the first (the key) in each row. */
+  width: number;
+}
+
+/**
+ * The thread's answer: row `i`'s first column is `keys[i]`, its other columns are
+ * `values[i * width .. (i + 1) * width)` (integers as numbers; NaN for NULL; an integer past
+ * 2^53 - 1 comes as an inexact number, which `Number.isSafeInteger` rejects), or the error text.
+ */
+export interface ReportRows {
+  keys: unknown[];
+  values: Float64Array;
+}
+export type ReportJobResult =
+  | ({ seq: number; ok: true } & ReportRows)
+  | { seq: number; ok: false; error: string };
+
+/**
+ * The compiled worker entry: beside this file in dist/; under vitest (this file runs from src/
+ * as TypeScript, which a worker cannot load) the build's copy in dist/. Null when missing.
+ */
+function reportWorkerFile(): string | null {
+  const here = import.meta.url;
+  const url = here.endsWith(".ts")
+    ? new URL("../../dist/meter/report-worker.js", here)
+    : new URL("./report-worker.js", here);
+  const path = fileURLToPath(url);
+  return existsSync(path) ? path : null;
+}
+
+interface Thread {
+  worker: Worker;
+  port: MessagePort;
+  flag: Int32Array;
+  seq: number;
+  dead: boolean;
+}
+let thread: Thread | null = null;
+/** Jobs answered by the thread, and jobs the caller had to run itself (failure, death, timeout). */
+const stats = { answered: 0, failed: 0 };
+
+/** How many report-thread jobs were answered, and how many failed (tests, diagnostics). */
+export function reportThreadStats(): { answered: number; failed: number } {
+  return { ...stats };
+}
+/** Set once the entry is missing or the thread failed to start or died: no more tries. */
+let unusable = false;
+
+function started(): Thread | null {
+  if (thread && !thread.dead) return thread;
+  if (unusable) return null;
+  const file = reportWorkerFile();
+  if (!file) {
+    unusable = true;
+    return null;
+  }
+  try {
+    const { port1, port2 } = new MessageChannel();
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(file, { workerData: { port: port2, flag }, transferList: [port2] });
+    worker.unref();
+    port1.unref();
+    const t: Thread = { worker, port: port1, flag, seq: 0, dead: false };
+    worker.on("error", () => {
+      t.dead = true;
+    });
+    worker.on("exit", () => {
+      t.dead = true;
+    });
+    thread = t;
+    return t;
+  } catch {
+    unusable = true;
+    return null;
+  }
+}
+
+/** A job handed to the report thread; `wait` blocks the calling thread until its answer. */
+export interface PendingReportJob {
+  /**
+   * The rows, or null when the thread failed, died or took longer than `timeoutMs` (then the
+   * caller runs the query itself; a late answer is dropped).
+   */
+  wait(timeoutMs?: number): ReportRows | null;
+}
+
+/**
+ * Starts `job` on the report thread (one `worker_threads` worker per process, started on first
+ * use, unref'd so it never keeps the process alive) and returns at once, so the calling thread can
+ * run another query meanwhile; `wait()` then blocks (`Atomics.wait`) until the answer. Null when
+ * the thread cannot be used (its entry is not built, it failed to start): run the query yourself.
+ */
+export function startReportJob(job: Omit<ReportJob, "seq">): PendingReportJob | null {
+  const t = started();
+  if (!t) return null;
+  // drop answers of earlier jobs that were given up on
+  while (receiveMessageOnPort(t.port)) {}
+  const seq = ++t.seq;
+  t.port.postMessage({ ...job, seq } satisfies ReportJob);
+  return {
+    wait(timeoutMs = 120_000) {
+      const until = Date.now() + timeoutMs;
+      const failed = () => {
+        stats.failed++;
+        return null;
+      };
+      for (;;) {
+        if (t.dead) return failed();
+        const seen = Atomics.load(t.flag, 0);
+        if (seen === seq) break;
+        const left = until - Date.now();
+        if (left <= 0) return failed();
+        // wake at least every 100 ms to notice a thread that died without answering
+        Atomics.wait(t.flag, 0, seen, Math.min(left, 100));
+      }
+      for (;;) {
+        const m = receiveMessageOnPort(t.port)?.message as ReportJobResult | undefined;
+        if (!m) return failed();
+        if (m.seq !== seq) continue;
+        if (!m.ok) return failed();
+        stats.answered++;
+        return { keys: m.keys, values: m.values };
+      }
+    },
+  };
+}
