@@ -8,6 +8,11 @@ import { ENGINES, testOn } from "../support/temp-db.js";
 import { admin, balanceOf, NOW, pushEvent, testApp } from "./support.js";
 
 const U = "telegram:42";
+/** The test app with the `auto` cost mode (a recorded provider-billed cost is billed as such), markup 1, 1 credit per USD. */
+const autoPricedApp = (db: Parameters<typeof testApp>[0]) =>
+  testApp(db, {
+    ingest: { pricer: fixturePricer("auto"), markup: parseDecimal("1"), creditsPerUsd: parseDecimal("1") },
+  });
 const count = (db: Parameters<typeof testApp>[0], sql: string) => (db.prepare(sql).get() as { n: number }).n;
 
 describe.each(ENGINES)("%s", (engine) => {
@@ -453,13 +458,7 @@ describe.each(ENGINES)("%s", (engine) => {
       db,
       onTestFinished,
     }) => {
-      const app = testApp(db, {
-        ingest: {
-          pricer: fixturePricer("auto"),
-          markup: parseDecimal("1"),
-          creditsPerUsd: parseDecimal("1"),
-        },
-      });
+      const app = autoPricedApp(db);
       onTestFinished(() => app.close());
       const events = [
         // Same usage as case anthropic-1h-cache-write call 1: $0.0633.
@@ -505,13 +504,7 @@ describe.each(ENGINES)("%s", (engine) => {
       db,
       onTestFinished,
     }) => {
-      const app = testApp(db, {
-        ingest: {
-          pricer: fixturePricer("auto"),
-          markup: parseDecimal("1"),
-          creditsPerUsd: parseDecimal("1"),
-        },
-      });
+      const app = autoPricedApp(db);
       onTestFinished(() => app.close());
       const pb = { costOrigin: "provider-billed" };
       const events = [

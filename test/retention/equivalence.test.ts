@@ -40,12 +40,20 @@ const BYS: ReportDim[][] = [
 ];
 const FILTERS: ReportFilters[] = [{}, { kind: "dm" }, { user: "telegram:1", model: "gpt-5" }];
 
-function reports(db: Db, by: ReportDim[][], archiveTable?: string) {
+/**
+ * Every zone × range × grouping × filter (`all`), or (`pairwise`) every zone × range × grouping
+ * with one filter each, rotating so that every pair of values of any two of the four dimensions
+ * still meets: a third of the queries. The PostgreSQL twin runs pairwise (each query is several
+ * round trips: 2 min of CI under load for the full product); SQLite runs all of them over the
+ * same SQL builder.
+ */
+function reports(db: Db, by: ReportDim[][], archiveTable?: string, combos: "all" | "pairwise" = "all") {
   const out: Record<string, unknown> = {};
-  for (const tz of ZONES)
-    for (const [from, to] of RANGES)
-      for (const b of by)
-        for (const f of FILTERS) {
+  for (const [zi, tz] of ZONES.entries())
+    for (const [ri, [from, to]] of RANGES.entries())
+      for (const [bi, b] of by.entries())
+        for (const [fi, f] of FILTERS.entries()) {
+          if (combos === "pairwise" && fi !== (zi + ri + bi) % FILTERS.length) continue;
           const r = runReport(db, {
             range: resolveRange({ from, to }, tz, NOW),
             timeZone: tz,
@@ -79,6 +87,7 @@ const usageDays = (db: Db) =>
 
 describe.each(ENGINES)("%s", (engine) => {
   const test = testOn(engine);
+  const combos = engine === "postgres" ? "pairwise" : "all";
 
   describe("retention: reports give the same numbers before and after", () => {
     test("every grouping, filter, zone and range (also straddling the cut) is identical; sessions of archived rows read (archived) unless --archive", async ({
@@ -88,8 +97,8 @@ describe.each(ENGINES)("%s", (engine) => {
       const cut = archiveCut(90, NOW);
       expect(new Date(cut.cutMs).toISOString()).toBe("2026-02-01T00:00:00.000Z"); // 90 days: nothing of this data
       expect(archiveCut(35, NOW).cutMs).toBe(Date.parse("2026-04-01T00:00:00Z"));
-      const before = reports(db, BYS);
-      const beforeSessions = reports(db, [["session"], ["day", "session"]]);
+      const before = reports(db, BYS, undefined, combos);
+      const beforeSessions = reports(db, [["session"], ["day", "session"]], undefined, combos);
       const beforeUsage = usageDays(db);
       const balances = db.prepare("SELECT id, balance_micro_credits FROM accounts ORDER BY id").all();
       const ledger = db
@@ -117,7 +126,7 @@ describe.each(ENGINES)("%s", (engine) => {
         // a second run finds nothing and changes nothing
         expect((await runArchive(db, { dir, retentionDays: 35, nowMs: NOW })).months).toEqual([]);
 
-        expect(reports(db, BYS)).toEqual(before);
+        expect(reports(db, BYS, undefined, combos)).toEqual(before);
         expect(usageDays(db)).toEqual(beforeUsage);
         // ledger and balances untouched
         expect(db.prepare("SELECT id, balance_micro_credits FROM accounts ORDER BY id").all()).toEqual(
@@ -128,7 +137,7 @@ describe.each(ENGINES)("%s", (engine) => {
         ).toEqual(ledger);
 
         // Sessions degrade to "(archived)" for archived rows, totals unchanged...
-        const afterSessions = reports(db, [["session"], ["day", "session"]]);
+        const afterSessions = reports(db, [["session"], ["day", "session"]], undefined, combos);
         for (const [k, v] of Object.entries(afterSessions)) {
           expect((v as { totals: unknown }).totals, k).toEqual(
             (beforeSessions[k] as { totals: unknown }).totals,
@@ -141,8 +150,8 @@ describe.each(ENGINES)("%s", (engine) => {
         // ...and are exact again with the archive files (report --archive DIR).
         const loaded = loadArchiveRows(db, dir, START, END);
         expect(loaded.rows).toBe(marchRows);
-        expect(reports(db, [["session"], ["day", "session"]], loaded.table)).toEqual(beforeSessions);
-        expect(reports(db, BYS, loaded.table)).toEqual(before);
+        expect(reports(db, [["session"], ["day", "session"]], loaded.table, combos)).toEqual(beforeSessions);
+        expect(reports(db, BYS, loaded.table, combos)).toEqual(before);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
