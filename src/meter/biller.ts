@@ -6,10 +6,10 @@ import {
   type MicroCredits,
   type Ratio,
   toMicroCredits,
-  usdFloatToPico,
 } from "../money.js";
 import { createCursorRepo } from "./cursor-repo.js";
 import { dedupeKey } from "./identity.js";
+import { recordedCostPico } from "./pricing.js";
 import { createReviewWriter } from "./review.js";
 import type { SourceBatch } from "./source.js";
 import type { Pricer, UsageEvent } from "./types.js";
@@ -215,7 +215,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const before = poster.balanceOf(e.accountId) - groups.pendingOf(e.accountId);
     if (before - charge < -MAX_SAFE)
       return hold(e, key, `balance after a charge of ${charge} would pass -2^53`, nowMs, result, q);
-    const recordedPico = e.recordedCostUsd === null ? null : usdFloatToPico(e.recordedCostUsd);
+    // The exact pushed value when an edge sent one (recordedCostPicoUsd), else the float read from the transcript.
+    const recordedPico = recordedCostPico(e);
     const anomaly =
       recordedCostAnomaly(e, recordedPico) ??
       belowListAnomaly(quote.costPicoUsd, quote.source, quote.tableCostPicoUsd);
