@@ -73,11 +73,16 @@ function started(): Thread | null {
     worker.unref();
     port1.unref();
     const t: Thread = { worker, port: port1, flag, seq: 0, dead: false };
+    // A thread that died is not started again: a caller blocked in `wait` only notices a death
+    // as silence (events cannot run meanwhile), so a thread that kept dying would stall every
+    // split report for the whole timeout.
     worker.on("error", () => {
       t.dead = true;
+      unusable = true;
     });
     worker.on("exit", () => {
       t.dead = true;
+      unusable = true;
     });
     thread = t;
     return t;

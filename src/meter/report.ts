@@ -373,7 +373,18 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   const groupKeys = q.by === "model" ? "k1, k2" : "k1";
   // report key -> [k1, k2, ...16 sums]: the first part row of the key, other rows added into it
   const groups = new Map<string, Part>();
-  const list: [string, Part][] = [];
+  // The report's rows as they are finished, with what they are ordered by. A by-user/by-agent
+  // group that no edge touched is final as soon as its aggregate row is read, so its report row
+  // is built then (while the report thread may still be grouping the other half).
+  const sorted: { key: string; nullKey: boolean; cost: number | bigint; row: UsageRow }[] = [];
+  const finish = (key: string, part: Part): void => {
+    sorted.push({
+      key,
+      nullKey: part[0] === null,
+      cost: sumAt(part, S.costPico),
+      row: toUsageRow(key, part),
+    });
+  };
   const uniqueKeys = q.by === "user" || q.by === "agent";
   const merge = (r: Part): void => {
     const key = reportKey(q.by, r[0], r[1]);
@@ -461,7 +472,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
       const key = String(r[0]);
       const had = groups.get(key);
       if (had) for (let i = 2; i < PART_LEN; i++) had[i] = addExact(had[i], r[i]);
-      else list.push([key, r]);
+      else finish(key, r);
     }
   };
   // SQLite's GROUP BY sorts the aggregate rows in memory up to the page cache's size and spills
@@ -486,9 +497,11 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
         const { keys: ks, values } = above;
         const w = PART_LEN - 1;
         for (let i = 0; i < ks.length; i++) {
-          const r: Part = [ks[i] as string, null];
+          const r: Part = new Array(PART_LEN);
+          r[0] = ks[i] as string;
+          r[1] = null;
           // k2 (NULL) is values[i * w]; the sums follow
-          for (let j = 1; j < w; j++) r.push(values[i * w + j] as number);
+          for (let j = 1; j < w; j++) r[j + 1] = values[i * w + j] as number;
           add(r);
         }
       } else {
@@ -503,15 +516,12 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
 
   // ORDER BY key (by day) or ORDER BY costPico DESC, key, as SQLite orders: a NULL key first
   // (only a day past year 9999 has one), then BINARY; costs compare exactly as number/bigint.
-  const sorted: { key: string; nullKey: boolean; cost: number | bigint; part: Part }[] = [];
-  for (const [key, part] of groups) list.push([key, part]);
-  for (const [key, part] of list)
-    sorted.push({ key, nullKey: part[0] === null, cost: sumAt(part, S.costPico), part });
+  for (const [key, part] of groups) finish(key, part);
   const byKey = (a: (typeof sorted)[number], b: (typeof sorted)[number]) =>
     a.nullKey !== b.nullKey ? (a.nullKey ? -1 : 1) : compareBinary(a.key, b.key);
   if (q.by === "day") sorted.sort(byKey);
   else sorted.sort((a, b) => (a.cost > b.cost ? -1 : a.cost < b.cost ? 1 : byKey(a, b)));
-  return sorted.map((g) => toUsageRow(g.key, g.part));
+  return sorted.map((g) => g.row);
 }
 
 /**
