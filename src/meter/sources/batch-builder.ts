@@ -141,7 +141,11 @@ export class BatchBuilder {
       // the same turn (tool-use continuations) have none.
       const t = this.turn;
       this.turn = null;
-      if (this.packer) {
+      const latency = t ? latencyMs(t.atMs, r.writtenAtMs) : null;
+      const userPreview = t?.preview ?? null;
+      const replyPreview =
+        this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null;
+      if (this.packer)
         this.packer.add(
           r.usage,
           this.agentId,
@@ -150,27 +154,26 @@ export class BatchBuilder {
           who.accountId,
           this.source,
           eventRef,
-          t ? latencyMs(t.atMs, r.writtenAtMs) : null,
-          t?.preview ?? null,
-          this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null,
+          latency,
+          userPreview,
+          replyPreview,
           identity(r.usage),
         );
-        return;
-      }
-      this.events.push(
-        usageEvent(
-          r.usage,
-          this.agentId,
-          who.sessionId,
-          who.sessionKey,
-          who.accountId,
-          this.source,
-          eventRef,
-          t ? latencyMs(t.atMs, r.writtenAtMs) : null,
-          t?.preview ?? null,
-          this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null,
-        ),
-      );
+      else
+        this.events.push(
+          usageEvent(
+            r.usage,
+            this.agentId,
+            who.sessionId,
+            who.sessionKey,
+            who.accountId,
+            this.source,
+            eventRef,
+            latency,
+            userPreview,
+            replyPreview,
+          ),
+        );
     }
   }
 
