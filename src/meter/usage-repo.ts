@@ -163,6 +163,61 @@ export function splitUtcDays(sinceMs: number | undefined, untilMs: number | unde
   return { firstDay, endDay, edges };
 }
 
+/** One raw part of a {@link UtcDaySplitNearest}: rows in `[lo, hi)`, added (`1`) or subtracted (`-1`). */
+export interface SignedEdge {
+  lo: number | undefined;
+  hi: number | undefined;
+  sign: 1 | -1;
+}
+
+/** A {@link UtcDaySplit} whose partial-day edges may be read as their whole day minus the rest. */
+export interface UtcDaySplitNearest {
+  /** Days `[firstDay, endDay)` read from `usage_daily` (may include the two edge days). */
+  firstDay: number;
+  endDay: number;
+  /** Raw parts: added ones are in the range; subtracted ones lie in a whole day read above. */
+  edges: SignedEdge[];
+}
+
+/**
+ * `split` with each partial-day edge read the shorter way: an edge that covers more than half of
+ * its UTC day is read as that whole day from `usage_daily` minus the raw rows of the rest of the
+ * day (at most half a day of raw rows instead of up to a whole one). Exact, as every aggregate
+ * sum is a plain sum of the same rows (usage_daily never loses rows: retention moves raw rows to
+ * `usage_archived`, which raw parts read too). A group whose calls all lie in the subtracted part
+ * is left with zero requests, and the caller drops it (the raw query has no such group). Only
+ * days wholly inside the aggregated span, with a bounded edge, are completed this way.
+ */
+export function nearestDaySplit(split: UtcDaySplit): UtcDaySplitNearest {
+  let { firstDay, endDay } = split;
+  const edges: SignedEdge[] = [];
+  for (const [lo, hi] of split.edges) {
+    const startDay = split.firstDay - 1;
+    if (hi === split.firstDay * DAY_MS && lo !== undefined && startDay >= 0 && lo > startDay * DAY_MS) {
+      // the start edge [lo, firstDay): lies inside day startDay
+      if (lo - startDay * DAY_MS < DAY_MS / 2) {
+        firstDay = startDay;
+        edges.push({ lo: startDay * DAY_MS, hi: lo, sign: -1 });
+        continue;
+      }
+    } else if (
+      lo === split.endDay * DAY_MS &&
+      hi !== undefined &&
+      hi < (split.endDay + 1) * DAY_MS &&
+      (split.endDay + 1) * DAY_MS <= AGGREGATED_UNTIL_MS
+    ) {
+      // the end edge [endDay, hi): lies inside day endDay
+      if (hi - lo > DAY_MS / 2) {
+        endDay = split.endDay + 1;
+        edges.push({ lo: hi, hi: endDay * DAY_MS, sign: -1 });
+        continue;
+      }
+    }
+    edges.push({ lo, hi, sign: 1 });
+  }
+  return { firstDay, endDay, edges };
+}
+
 /**
  * Adds one group's sums (the calls of one write with the same day, account, agent, provider and
  * model) to its `usage_daily` row. Written once per group per write, not once per call: a batch

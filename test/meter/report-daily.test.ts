@@ -1,4 +1,9 @@
 import { describe, expect } from "vitest";
+
+const fail = (): never => {
+  throw new Error("no whole day in the range");
+};
+
 import { createLedger } from "../../src/credits/index.js";
 import type { Db } from "../../src/db/index.js";
 import { MIGRATIONS } from "../../src/db/index.js";
@@ -8,6 +13,7 @@ import {
   queryUsage,
   queryUsageRaw,
   type UsageQuery,
+  type UsageRow,
 } from "../../src/meter/report.js";
 import { reportThreadStats } from "../../src/meter/report-thread.js";
 import {
@@ -15,6 +21,8 @@ import {
   createUsageWriter,
   DAY_MS,
   type NewUsageEventRow,
+  nearestDaySplit,
+  splitUtcDays,
 } from "../../src/meter/usage-repo.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
 
@@ -125,6 +133,44 @@ function writeRandomRows(db: Db, n: number, seed: number): void {
   })();
 }
 
+/** One plain call of `account` at `ts` (ledger entry `entry`). */
+function sampleRow(key: string, entry: number, account: string, ts: number): NewUsageEventRow {
+  return {
+    dedupe_key: key,
+    ledger_entry_id: entry,
+    account_id: account,
+    agent_id: "main",
+    session_id: null,
+    session_key: null,
+    source: "jsonl",
+    source_ref: `f@${key}`,
+    provider: "openai",
+    model: "gpt-5",
+    api: null,
+    response_id: null,
+    message_ts_ms: ts,
+    input_tokens: 10,
+    output_tokens: 5,
+    cache_read_tokens: 0,
+    cache_write_tokens: 0,
+    cache_write_1h_tokens: 0,
+    total_tokens: 15,
+    reasoning_tokens: null,
+    stop_reason: null,
+    is_error: 0,
+    error_message: null,
+    recorded_cost_pico_usd: null,
+    cost_pico_usd: 1000,
+    table_cost_pico_usd: 1000,
+    charge_micro_credits: 2,
+    price_source: "table",
+    price_version: "test",
+    unknown_model: 0,
+    anomaly: null,
+    created_at_ms: D0,
+  };
+}
+
 function boundSample(r: ReturnType<typeof rng>): number | undefined {
   const k = r.int(12);
   if (k === 0) return undefined;
@@ -230,18 +276,85 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(reportThreadStats().answered).toBe(before);
     });
 
-    test("whole days come from usage_daily, edge days from the rows", ({ db }) => {
+    test("whole days come from usage_daily, short edges from the rows, long edges as their day minus the rest", ({
+      db,
+    }) => {
       writeRandomRows(db, 500, 3);
-      const q = { by: "day" as const, sinceMs: D0 - 2 * DAY_MS + 5, untilMs: D0 + 2 * DAY_MS - 5 };
-      const before = queryUsage(db, q);
-      // Double every aggregate: the whole days (D0-1d, D0) change, the two edge days do not.
-      db.exec("UPDATE usage_daily SET requests = requests * 2");
-      const after = queryUsage(db, q);
       const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-      const changed = after.filter((a, i) => a.requests !== before[i]?.requests).map((a) => a.key);
-      expect(after.map((a) => a.key)).toEqual(before.map((b) => b.key));
-      expect(changed).toEqual([day(D0 - DAY_MS), day(D0)]);
-      expect(after.map((a) => a.key)).toContain(day(D0 + DAY_MS));
+      const H = DAY_MS / 2;
+      // edges under half a day: raw rows; over half a day: the day's aggregate minus the raw rest
+      const short = { by: "day" as const, sinceMs: D0 - 2 * DAY_MS + H + 5, untilMs: D0 + DAY_MS + H - 5 };
+      const long = { by: "day" as const, sinceMs: D0 - 2 * DAY_MS + 5, untilMs: D0 + 2 * DAY_MS - 5 };
+      expect(nearestDaySplit(splitUtcDays(short.sinceMs, short.untilMs) ?? fail())).toEqual({
+        firstDay: (D0 - DAY_MS) / DAY_MS,
+        endDay: (D0 + DAY_MS) / DAY_MS,
+        edges: [
+          { lo: short.sinceMs, hi: D0 - DAY_MS, sign: 1 },
+          { lo: D0 + DAY_MS, hi: short.untilMs, sign: 1 },
+        ],
+      });
+      expect(nearestDaySplit(splitUtcDays(long.sinceMs, long.untilMs) ?? fail())).toEqual({
+        firstDay: (D0 - 2 * DAY_MS) / DAY_MS,
+        endDay: (D0 + 2 * DAY_MS) / DAY_MS,
+        edges: [
+          { lo: D0 - 2 * DAY_MS, hi: long.sinceMs, sign: -1 },
+          { lo: long.untilMs, hi: D0 + 2 * DAY_MS, sign: -1 },
+        ],
+      });
+      // exactly half a day, open ends and an edge before the epoch stay raw
+      expect(
+        nearestDaySplit(splitUtcDays(D0 - H, D0 + DAY_MS + H) ?? fail()).edges.map((e) => e.sign),
+      ).toEqual([1, 1]);
+      expect(nearestDaySplit(splitUtcDays(-5, undefined) ?? fail()).edges).toEqual([
+        { lo: -5, hi: 0, sign: 1 },
+        { lo: AGGREGATED_UNTIL_MS, hi: undefined, sign: 1 },
+      ]);
+      const before = [queryUsage(db, short), queryUsage(db, long)];
+      expect(before).toEqual([queryUsageRaw(db, short), queryUsageRaw(db, long)]);
+      // Double every aggregate: only the days read from usage_daily change
+      db.exec("UPDATE usage_daily SET requests = requests * 2");
+      const changed = (q: UsageQuery, was: UsageRow[]) => {
+        const after = queryUsage(db, q);
+        expect(after.map((a) => a.key)).toEqual(was.map((b) => b.key));
+        return after.filter((a, i) => a.requests !== was[i]?.requests).map((a) => a.key);
+      };
+      expect(changed(short, before[0] ?? [])).toEqual([day(D0 - DAY_MS), day(D0)]);
+      expect(before[0]?.map((a) => a.key)).toContain(day(D0 + DAY_MS));
+      expect(changed(long, before[1] ?? [])).toEqual([
+        day(D0 - 2 * DAY_MS),
+        day(D0 - DAY_MS),
+        day(D0),
+        day(D0 + DAY_MS),
+      ]);
+    });
+
+    test("a group whose calls all lie in the subtracted rest of an edge day is not a row", ({ db }) => {
+      writeRandomRows(db, 300, 5);
+      const ledger = createLedger(db);
+      const writer = createUsageWriter(db);
+      const entry = ledger.post({
+        accountId: "early-bird",
+        kind: "grant",
+        amountMicroCredits: 1n,
+        idempotencyKey: "g:early",
+        nowMs: D0,
+      }).entryId;
+      // one call at 01:00 of D0 - 1d and one at 23:00 of D0 + 1d: both outside the range below
+      db.transaction(() => {
+        for (const [i, ts] of [D0 - DAY_MS + 3_600_000, D0 + 2 * DAY_MS - 3_600_000].entries())
+          writer.insert(sampleRow(`early${i}`, entry, "early-bird", ts));
+      })();
+      const q = {
+        by: "user" as const,
+        sinceMs: D0 - DAY_MS + 7_200_000,
+        untilMs: D0 + 2 * DAY_MS - 7_200_000,
+      };
+      const fast = queryUsage(db, q, { splitMinRows: 0 });
+      expect(fast.map((r) => r.key)).not.toContain("early-bird");
+      expect(fast).toEqual(queryUsageRaw(db, q));
+      const wide = { ...q, untilMs: q.untilMs + 3_600_001 };
+      expect(queryUsage(db, wide).find((r) => r.key === "early-bird")?.requests).toBe(1);
+      expect(queryUsage(db, wide)).toEqual(queryUsageRaw(db, wide));
     });
 
     test("the migration's backfill builds the same aggregates as the writer", ({ db }) => {

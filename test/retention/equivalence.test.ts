@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect } from "vitest";
 import type { Db } from "../../src/db/index.js";
-import { queryUsage } from "../../src/meter/index.js";
+import { queryUsage, queryUsageRaw } from "../../src/meter/index.js";
 import { parseDecimal } from "../../src/money.js";
 import { type ReportDim, type ReportFilters, resolveRange, runReport } from "../../src/reports/index.js";
 import {
@@ -71,17 +71,20 @@ function reports(db: Db, by: ReportDim[][], archiveTable?: string, combos: "all"
 }
 
 /** `creditgate usage` over whole days, quarter-hour edges and short (raw-only) ranges, also across the cut. */
-const usageDays = (db: Db) =>
+const usageDays = (db: Db, query = queryUsage) =>
   (
     [
       ["2026-03-10T00:00:00Z", "2026-04-10T00:00:00Z"],
       ["2026-03-10T05:15:00Z", "2026-04-10T13:45:00Z"],
+      // edges read directly (under half a day) and as their archived day minus the rest (over it)
+      ["2026-03-10T18:30:00Z", "2026-03-25T04:15:00Z"],
+      ["2026-03-11T03:45:00Z", "2026-03-25T19:45:00Z"],
       ["2026-03-15T02:00:00Z", "2026-03-15T20:00:00Z"],
       ["2026-03-31T20:00:00Z", "2026-04-01T06:00:00Z"],
     ] as const
   ).flatMap(([since, until]) =>
     (["day", "user", "model", "agent"] as const).map((by) =>
-      queryUsage(db, { by, sinceMs: Date.parse(since), untilMs: Date.parse(until) }),
+      query(db, { by, sinceMs: Date.parse(since), untilMs: Date.parse(until) }),
     ),
   );
 
@@ -128,6 +131,8 @@ describe.each(ENGINES)("%s", (engine) => {
 
         expect(reports(db, BYS, undefined, combos)).toEqual(before);
         expect(usageDays(db)).toEqual(beforeUsage);
+        // and equal to the raw rows plus the archived quarter hours
+        expect(usageDays(db, queryUsageRaw)).toEqual(beforeUsage);
         // ledger and balances untouched
         expect(db.prepare("SELECT id, balance_micro_credits FROM accounts ORDER BY id").all()).toEqual(
           balances,
