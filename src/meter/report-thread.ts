@@ -10,17 +10,19 @@ export interface ReportJob {
   params: (string | number)[];
   /** Page cache (KiB) for the query (its GROUP BY sorts in memory). */
   cacheKib: number;
-  /** Columns after the first (the key) in each row. */
+  /** Columns after the two keys (`k1, k2`) in each row: the sums. */
   width: number;
 }
 
 /**
- * The thread's answer: row `i`'s first column is `keys[i]`, its other columns are
+ * The thread's answer: row `i`'s two key columns are `keys[i]` and `keys2?.[i]` (`keys2` null
+ * when every second key is NULL, as in a by-user or by-agent query), its other columns are
  * `values[i * width .. (i + 1) * width)` (integers as numbers; NaN for NULL; an integer past
  * 2^53 - 1 comes as an inexact number, which `Number.isSafeInteger` rejects), or the error text.
  */
 export interface ReportRows {
   keys: unknown[];
+  keys2: unknown[] | null;
   values: Float64Array;
 }
 export type ReportJobResult =
@@ -143,7 +145,7 @@ export function startReportJob(job: Omit<ReportJob, "seq">): PendingReportJob | 
         if (m.seq !== seq) continue;
         if (!m.ok) return failed();
         stats.answered++;
-        return { keys: m.keys, values: m.values };
+        return { keys: m.keys, keys2: m.keys2, values: m.values };
       }
     },
   };

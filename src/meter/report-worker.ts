@@ -32,6 +32,8 @@ port.on("message", (job: ReportJob) => {
     // The keys as an array, the values (all numbers: integers are read as numbers, an unsafe one
     // stays unsafe and the main thread reads that group again exactly) in one transferred buffer.
     const keys: unknown[] = [];
+    const keys2: unknown[] = [];
+    let anyKey2 = false;
     let values = new Float64Array(job.width * 4096);
     let n = 0;
     for (const r of db
@@ -44,8 +46,10 @@ port.on("message", (job: ReportJob) => {
         values = grown;
       }
       keys.push(r[0]);
+      keys2.push(r[1]);
+      if (r[1] !== null) anyKey2 = true;
       for (let i = 0; i < job.width; i++) {
-        const v = r[i + 1];
+        const v = r[i + 2];
         values[n * job.width + i] = typeof v === "number" ? v : v === null ? Number.NaN : Number(v);
       }
       n++;
@@ -53,7 +57,7 @@ port.on("message", (job: ReportJob) => {
     restore?.();
     restore = null;
     const used = values.slice(0, n * job.width);
-    out = { seq: job.seq, ok: true, keys, values: used };
+    out = { seq: job.seq, ok: true, keys, keys2: anyKey2 ? keys2 : null, values: used };
     port.postMessage(out, [used.buffer]);
     Atomics.store(flag, 0, job.seq);
     Atomics.notify(flag, 0);

@@ -284,38 +284,49 @@ export function compareBinary(a: string, b: string): number {
 /** Options of {@link queryUsage} (tests and benchmarks; the defaults are what reports use). */
 export interface QueryUsageOptions {
   /**
-   * Split a by-user report's aggregate part across the report thread when the whole days hold
-   * about this many `usage_daily` rows or more (estimated from one day). `Infinity`: never split;
-   * `0`: split whenever the database allows it.
+   * Split a by-user, by-agent or by-model report's aggregate part across the report thread when
+   * the whole days hold about this many `usage_daily` rows or more (estimated from one day).
+   * `Infinity`: never split; `0`: split whenever the database allows it.
    * @defaultValue 40000
    */
   splitMinRows?: number;
   /**
    * The calling connection's share of a split report (of the sample day's accounts, lowest
    * first); the report thread groups the rest.
-   * @defaultValue 0.35
+   * @defaultValue 0.35 by user, 0.5 by agent or model
    */
   splitShare?: number;
 }
 
 /**
- * The calling thread's share of a split by-user report: less than half, since it also reads the
- * edges and builds every report row while the thread only groups.
+ * The calling thread's share of a split report: by user less than half, since it also reads the
+ * edges and builds every report row (~85k at 10M rows) while the thread only groups; by agent
+ * or model (a handful of report rows) half.
  */
-const SPLIT_SHARE = 0.35;
+const SPLIT_SHARE = { user: 0.35, other: 0.5 } as const;
 
-/** Below this many aggregate rows (estimated), a by-user report is not split (~50 ms of work). */
+/** The two halves of a split report's aggregate part: accounts below the split key, and from it up. */
+const BELOW = " AND +account_id < ?";
+const ABOVE = " AND +account_id >= ?";
+
+/** Below this many aggregate rows (estimated), a report is not split (~50 ms of work). */
 const SPLIT_MIN_ROWS = 40_000;
 
 /**
- * Where a by-user report's aggregate part is split between this connection and the report thread:
- * the account at `splitShare` of the middle day of `[firstDay, endDay)` that has rows (its accounts are
+ * Where a report's aggregate part is split between this connection and the report thread: the
+ * account at `share` of the middle day of `[firstDay, endDay)` that has rows (its accounts are
  * in key order in the primary key: a few thousand rows read). Exactness does not depend on it
- * (the halves are `account_id < key` and `>= key`, disjoint, so their groups concatenate), only
- * the balance of the halves does. Null (no split) for PostgreSQL, an in-memory or temporary
+ * (the halves are `account_id < key` and `>= key`, disjoint rows: by user their groups
+ * concatenate, by agent or model they are added), only the balance of the halves does. Null (no split) for PostgreSQL, an in-memory or temporary
  * database, inside a transaction (the thread would not see its writes), or a small range.
  */
-function splitKey(db: Db, firstDay: number, endDay: number, opts: QueryUsageOptions): string | null {
+function splitKey(
+  db: Db,
+  firstDay: number,
+  endDay: number,
+  share: number,
+  opts: QueryUsageOptions,
+): string | null {
   const minRows = opts.splitMinRows ?? SPLIT_MIN_ROWS;
   if (!(minRows < Number.POSITIVE_INFINITY) || isPostgres(db) || db.memory || db.inTransaction || !db.name)
     return null;
@@ -343,7 +354,7 @@ function splitKey(db: Db, firstDay: number, endDay: number, opts: QueryUsageOpti
       "SELECT account_id FROM usage_daily WHERE day = ? ORDER BY account_id LIMIT 1 OFFSET ?",
     )
     .pluck()
-    .get(day, Math.min(n - 1, Math.floor(n * (opts.splitShare ?? SPLIT_SHARE))));
+    .get(day, Math.min(n - 1, Math.floor(n * share)));
   return typeof key === "string" ? key : null;
 }
 
@@ -381,16 +392,15 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   // The report's rows as they are finished, with what they are ordered by. A by-user/by-agent
   // group that no edge touched is final as soon as its aggregate row is read, so its report row
   // is built then (while the report thread may still be grouping the other half).
-  const sorted: { key: string; nullKey: boolean; cost: number | bigint; row: UsageRow }[] = [];
-  const finish = (key: string, part: Part): void => {
-    sorted.push({
-      key,
-      nullKey: part[0] === null,
-      cost: sumAt(part, S.costPico),
-      row: toUsageRow(key, part),
-    });
+  // (rows and their costs side by side, sorted through an index: no wrapper object per row)
+  const rows: UsageRow[] = [];
+  const costs: (number | bigint)[] = [];
+  const nullKeys = new Set<number>();
+  const finish = (key: string, sums: Sums, at: number, nullKey: boolean): void => {
+    if (nullKey) nullKeys.add(rows.length);
+    costs.push(sumAt(sums, at, S.costPico));
+    rows.push(toUsageRow(key, sums, at));
   };
-  const uniqueKeys = q.by === "user" || q.by === "agent";
   const merge = (r: Part): void => {
     const key = reportKey(q.by, r[0], r[1]);
     const had = groups.get(key);
@@ -405,19 +415,23 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   const aggParams = [...params, firstDay, endDay];
   const aggSql = (extra: string) =>
     `SELECT ${keys.daily}, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${aggWhere}${extra} GROUP BY ${groupKeys}`;
-  // By user over many rows: the accounts from the split key up are grouped on the report
-  // thread's own connection while this one groups those below it (disjoint groups: the two
-  // answers concatenate exactly); see splitKey.
-  const splitAt = q.by === "user" && !q.user ? splitKey(db, firstDay, endDay, opts) : null;
+  // Over many rows: the accounts from the split key up are grouped on the report thread's own
+  // connection while this one groups those below it (disjoint rows: by user the two answers
+  // concatenate, by agent or model their groups are added); see splitKey. Not by day: its
+  // groups come in primary-key order, with no sort to share.
+  const share = opts.splitShare ?? (q.by === "user" ? SPLIT_SHARE.user : SPLIT_SHARE.other);
+  const splitAt = q.by !== "day" && !q.user ? splitKey(db, firstDay, endDay, share, opts) : null;
+  // one aggregate row per report key: by user always, by agent unless the halves both have it
+  const uniqueKeys = q.by === "user" || (q.by === "agent" && splitAt === null);
   const job =
     splitAt === null
       ? null
       : startReportJob({
           file: db.name,
-          sql: aggSql(" AND +account_id >= ?"),
+          sql: aggSql(ABOVE),
           params: [...aggParams, splitAt],
           cacheKib: REPORT_CACHE_KIB,
-          width: PART_LEN - 1,
+          width: PART_LEN - 2,
         });
   // Raw edges [sinceMs, firstDay) and [endDay, untilMs), or the rest of an edge's day to subtract:
   // one query each (so each uses an index), exact.
@@ -457,22 +471,26 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
     }
   }
 
-  let exact: ((...p: (string | number | bigint | null)[]) => Part | undefined) | undefined;
-  const add = (r: Part): void => {
+  // The exact re-read of one group, within the same half of a split (by agent or model the
+  // other half has its own part of the group): "" (no split), " AND +account_id < ?" or ">= ?".
+  type Half = "" | typeof BELOW | typeof ABOVE;
+  const exact = new Map<Half, { get(...p: (string | number | bigint | null)[]): Part | undefined }>();
+  const add = (r: Part, half: Half): void => {
     let safe = true;
     for (let i = 2; i < PART_LEN; i++) if (!Number.isSafeInteger(r[i])) safe = false;
     if (!safe) {
-      if (!exact) {
-        const one = db
+      let one = exact.get(half);
+      if (!one) {
+        one = db
           .prepare<(string | number | bigint | null)[], Part>(
-            `SELECT NULL, NULL, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${aggWhere} AND ${keys.refine}`,
+            `SELECT NULL, NULL, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${aggWhere}${half} AND ${keys.refine}`,
           )
           .raw()
           .safeIntegers(true);
-        exact = (...p) => one.get(...p);
+        exact.set(half, one);
       }
       const k = q.by === "model" ? [r[0] ?? null, r[1] ?? null] : [r[0] ?? null];
-      const e = exact(...aggParams, ...k) ?? [];
+      const e = one.get(...aggParams, ...(half === "" ? [] : [splitAt]), ...k) ?? [];
       for (let i = 2; i < PART_LEN; i++) r[i] = e[i] ?? 0n;
     }
     if (!uniqueKeys) merge(r);
@@ -481,7 +499,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
       const key = String(r[0]);
       const had = groups.get(key);
       if (had) for (let i = 2; i < PART_LEN; i++) had[i] = addExact(had[i], r[i]);
-      else finish(key, r);
+      else finish(key, r, 2, r[0] === null);
     }
   };
   // SQLite's GROUP BY sorts the aggregate rows in memory up to the page cache's size and spills
@@ -497,26 +515,37 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
         .prepare<(string | number)[], Part>(aggSql(""))
         .raw()
         .iterate(...aggParams))
-        add(r);
+        add(r, "");
     } else {
-      const below = db.prepare<(string | number)[], Part>(aggSql(" AND +account_id < ?")).raw();
-      for (const r of below.iterate(...aggParams, splitAt)) add(r);
+      const below = db.prepare<(string | number)[], Part>(aggSql(BELOW)).raw();
+      for (const r of below.iterate(...aggParams, splitAt)) add(r, BELOW);
       const above = job.wait();
       if (above) {
-        const { keys: ks, values } = above;
-        const w = PART_LEN - 1;
+        const { keys: ks, keys2, values } = above;
+        const w = PART_LEN - 2;
         for (let i = 0; i < ks.length; i++) {
+          const at = i * w;
+          if (q.by === "user") {
+            // a group no edge touched whose sums are all safe integers becomes its report row
+            // straight from the buffer
+            let safe = true;
+            for (let j = 0; j < w; j++) if (!Number.isSafeInteger(values[at + j])) safe = false;
+            const key = String(ks[i]);
+            if (safe && !groups.has(key)) {
+              finish(key, values, at, false);
+              continue;
+            }
+          }
           const r: Part = new Array(PART_LEN);
           r[0] = ks[i] as string;
-          r[1] = null;
-          // k2 (NULL) is values[i * w]; the sums follow
-          for (let j = 1; j < w; j++) r[j + 1] = values[i * w + j] as number;
-          add(r);
+          r[1] = (keys2?.[i] ?? null) as string | null;
+          for (let j = 0; j < w; j++) r[j + 2] = values[at + j] as number;
+          add(r, ABOVE);
         }
       } else {
         // the thread failed or died: this connection groups its half too
-        const again = db.prepare<(string | number)[], Part>(aggSql(" AND +account_id >= ?")).raw();
-        for (const r of again.iterate(...aggParams, splitAt)) add(r);
+        const again = db.prepare<(string | number)[], Part>(aggSql(ABOVE)).raw();
+        for (const r of again.iterate(...aggParams, splitAt)) add(r, ABOVE);
       }
     }
   } finally {
@@ -526,12 +555,22 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   // ORDER BY key (by day) or ORDER BY costPico DESC, key, as SQLite orders: a NULL key first
   // (only a day past year 9999 has one), then BINARY; costs compare exactly as number/bigint.
   // (a group whose calls were all in a subtracted rest of an edge day: no calls in the range)
-  for (const [key, part] of groups) if (Number(sumAt(part, S.requests)) !== 0) finish(key, part);
-  const byKey = (a: (typeof sorted)[number], b: (typeof sorted)[number]) =>
-    a.nullKey !== b.nullKey ? (a.nullKey ? -1 : 1) : compareBinary(a.key, b.key);
-  if (q.by === "day") sorted.sort(byKey);
-  else sorted.sort((a, b) => (a.cost > b.cost ? -1 : a.cost < b.cost ? 1 : byKey(a, b)));
-  return sorted.map((g) => g.row);
+  for (const [key, part] of groups)
+    if (Number(sumAt(part, 2, S.requests)) !== 0) finish(key, part, 2, part[0] === null);
+  const byKey = (a: number, b: number): number => {
+    const na = nullKeys.size > 0 && nullKeys.has(a);
+    const nb = nullKeys.size > 0 && nullKeys.has(b);
+    return na !== nb ? (na ? -1 : 1) : compareBinary((rows[a] as UsageRow).key, (rows[b] as UsageRow).key);
+  };
+  const order = Array.from({ length: rows.length }, (_, i) => i);
+  if (q.by === "day") order.sort(byKey);
+  else
+    order.sort((a, b) => {
+      const ca = costs[a] as number | bigint;
+      const cb = costs[b] as number | bigint;
+      return ca > cb ? -1 : ca < cb ? 1 : byKey(a, b);
+    });
+  return order.map((i) => rows[i] as UsageRow);
 }
 
 /**
@@ -585,19 +624,25 @@ export function queryUsageRaw(db: Db, q: UsageQuery): UsageRow[] {
   );
 }
 
-/** The sum at `i` of a part (0 for NULL). */
-function sumAt(p: Part, i: number): number | bigint {
-  const v = p[2 + i] ?? 0;
+/**
+ * The 16 sums of a group, in the order of {@link S}, from position `at` on: a {@link Part}
+ * (`at` = 2, after its keys) or the report thread's buffer of safe integers.
+ */
+type Sums = Part | Float64Array;
+
+/** The sum `i` (of {@link S}) of the sums at `at` (0 for NULL). */
+function sumAt(p: Sums, at: number, i: number): number | bigint {
+  const v = p[at + i] ?? 0;
   if (typeof v === "string") throw new TypeError("a sum is not an integer");
   return v;
 }
 
-/** One report row from a merged {@link Part} (the same conversions as `toUsageRows`). */
-function toUsageRow(key: string, p: Part): UsageRow {
-  const n = (i: number) => Number(sumAt(p, i));
-  const pico = sumAt(p, S.costPico);
-  const pbTable = sumAt(p, S.pbTableCost);
-  const pbKnown = sumAt(p, S.pbKnownCost);
+/** One report row from a group's sums (the same conversions as `toUsageRows`). */
+function toUsageRow(key: string, p: Sums, at: number): UsageRow {
+  const n = (i: number) => Number(sumAt(p, at, i));
+  const pico = sumAt(p, at, S.costPico);
+  const pbTable = sumAt(p, at, S.pbTableCost);
+  const pbKnown = sumAt(p, at, S.pbKnownCost);
   // Numbers while safe (nearly every row): no bigint conversions in a 100k-row report.
   const diff =
     typeof pbKnown === "number" && typeof pbTable === "number" && Number.isSafeInteger(pbKnown - pbTable)
@@ -620,7 +665,7 @@ function toUsageRow(key: string, p: Part): UsageRow {
     fallbackPricedRequests: n(S.fallbackPricedRequests),
     cacheWrite1h: n(S.cacheWrite1h),
     providerBilledRequests: n(S.providerBilledRequests),
-    providerBilledCostUsd: formatPicoUsdSum(sumAt(p, S.pbCost)),
+    providerBilledCostUsd: formatPicoUsdSum(sumAt(p, at, S.pbCost)),
     providerBilledTableCostUsd: formatPicoUsdSum(pbTable),
     providerBilledDiffUsd: formatPicoUsdSum(diff),
   };
