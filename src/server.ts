@@ -5,6 +5,8 @@
  */
 import type { FastifyInstance } from "fastify";
 import { type AppDeps, buildApp } from "./app.js";
+import { isPostgres } from "./db/index.js";
+import { warmReportThread } from "./meter/report-thread.js";
 
 /**
  * Socket timeouts of the listener (Node's http server), in ms. A client that trickles headers or a
@@ -57,6 +59,9 @@ export async function startServer(
     await app.close().catch(() => {});
     throw err;
   }
+  // the first by-user/agent/model report of a month need not wait for the report thread to start
+  const db = deps.db;
+  if (db.name && !db.memory && !isPostgres(db)) warmReportThread(db.name);
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((resolve) => {
     resolveClosed = resolve;

@@ -5,25 +5,37 @@
  */
 import { type MessagePort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
-import type { ReportJob, ReportJobResult } from "./report-thread.js";
+import type { ReportJob, ReportJobResult, ReportOpen } from "./report-thread.js";
 
 const { port, flag } = workerData as { port: MessagePort; flag: Int32Array };
 const dbs = new Map<string, Database.Database>();
 
-port.on("message", (job: ReportJob) => {
+/** The read-only connection to `file`, opened on first use (one file at a time: any other is closed). */
+function connection(file: string): Database.Database {
+  let db = dbs.get(file);
+  if (!db) {
+    for (const [other, open] of dbs) {
+      open.close();
+      dbs.delete(other);
+    }
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    dbs.set(file, db);
+  }
+  return db;
+}
+
+port.on("message", (job: ReportJob | ReportOpen) => {
+  if ("open" in job) {
+    // warm-up: open the file and read its schema; a failure here is met again by the first job
+    try {
+      connection(job.open).prepare("SELECT 1 FROM usage_daily LIMIT 0").all();
+    } catch {}
+    return;
+  }
   let out: ReportJobResult;
   let restore: (() => void) | null = null;
   try {
-    let db = dbs.get(job.file);
-    if (!db) {
-      // one file at a time (a process reports on one database): close any other
-      for (const [file, other] of dbs) {
-        other.close();
-        dbs.delete(file);
-      }
-      db = new Database(job.file, { readonly: true, fileMustExist: true });
-      dbs.set(job.file, db);
-    }
+    const db = connection(job.file);
     // the big cache only for the query (as on the main connection): its pages are freed after,
     // so a serve process does not keep ~40 MB of a month's aggregates per report thread
     const cacheSize = Number(db.pragma("cache_size", { simple: true }));

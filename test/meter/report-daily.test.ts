@@ -15,7 +15,7 @@ import {
   type UsageQuery,
   type UsageRow,
 } from "../../src/meter/report.js";
-import { reportThreadStats } from "../../src/meter/report-thread.js";
+import { reportThreadStats, warmReportThread } from "../../src/meter/report-thread.js";
 import {
   AGGREGATED_UNTIL_MS,
   createUsageWriter,
@@ -264,6 +264,19 @@ describe.each(ENGINES)("%s", (engine) => {
       const none = { ...whole, agent: "nobody" };
       expect(queryUsage(db, none, { splitMinRows: 0 })).toEqual([]);
       expect(queryUsageRaw(db, none)).toEqual([]);
+    });
+
+    test("a warmed report thread (serve warms it at start) answers the next split report", ({ db }) => {
+      writeRandomRows(db, 300, 23);
+      const q = { by: "user" as const, sinceMs: D0 - 3 * DAY_MS, untilMs: D0 + 3 * DAY_MS };
+      const before = reportThreadStats();
+      // a file that cannot be opened only costs the warm-up: the next job opens its own file
+      warmReportThread("/nonexistent/creditgate.sqlite");
+      if (engine === "sqlite") warmReportThread(db.name);
+      expect(queryUsage(db, q, { splitMinRows: 0 })).toEqual(queryUsageRaw(db, q));
+      const after = reportThreadStats();
+      expect(after.failed).toBe(before.failed);
+      expect(after.answered).toBe(before.answered + (engine === "sqlite" ? 1 : 0));
     });
 
     test("a split by-user report with one account only, and inside a transaction", ({ db }) => {
