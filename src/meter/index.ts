@@ -46,7 +46,15 @@ export {
 } from "./review.js";
 export type { SessionFact, SourceBatch } from "./source.js";
 export type { CostMode, ParsedUsage, PriceQuote, Pricer, UsageEvent } from "./types.js";
-export { AGGREGATED_UNTIL_MS, DAY_MS, splitUtcDays, type UtcDaySplit } from "./usage-repo.js";
+export {
+  AGGREGATED_UNTIL_MS,
+  DAY_MS,
+  nearestDaySplit,
+  type SignedEdge,
+  splitUtcDays,
+  type UtcDaySplit,
+  type UtcDaySplitNearest,
+} from "./usage-repo.js";
 
 /**
  * The pricer an entrypoint builds from config: table + operator overrides + fallback. With `log`,

@@ -15,7 +15,7 @@
 
 import type { Db } from "../db/index.js";
 import type { Period } from "../limits/index.js";
-import { AGGREGATED_UNTIL_MS, DAY_MS, splitUtcDays } from "../meter/index.js";
+import { AGGREGATED_UNTIL_MS, DAY_MS, nearestDaySplit, splitUtcDays } from "../meter/index.js";
 import { formatPicoUsd, microCreditsToPicoUsd, type Ratio } from "../money.js";
 import { InputError } from "./input-error.js";
 import { SESSION_KIND_SQL, SESSION_KINDS, type SessionKind } from "./kind.js";
@@ -267,12 +267,12 @@ function sumGroups(
     dims.length ? `${dims.map((d, i) => `${DIM_SQL[d][table]} AS d${i}`).join(", ")}, ` : "";
   const groupBy = dims.length ? `GROUP BY ${dims.map((_, i) => `d${i}`).join(", ")}` : "";
   const out = new Map<string, Sums>();
-  const take = (rows: Record<string, unknown>[]) => {
+  const take = (rows: Record<string, unknown>[], into = out) => {
     for (const r of rows) {
       if (BigInt((r.requests as bigint | null) ?? 0n) === 0n) continue;
       const key = JSON.stringify(dims.map((_, i) => String(r[`d${i}`])));
-      const s = out.get(key) ?? zeroSums();
-      out.set(key, s);
+      const s = into.get(key) ?? zeroSums();
+      into.set(key, s);
       addSums(s, r);
     }
   };
@@ -283,7 +283,7 @@ function sumGroups(
     archivedParams.push(f.kind);
   }
   /** Rows of [a, b): usage_events, plus archived rows (the given table, else the quarter-hour rollup). */
-  const raw = (a: number, b: number) => {
+  const raw = (a: number, b: number, into = out) => {
     if (!(a < b)) return;
     for (const table of ["usage_events", ...(archiveTable ? [archiveTable] : [])])
       take(
@@ -294,6 +294,7 @@ function sumGroups(
           )
           .safeIntegers(true)
           .all(...rawParams, a, b),
+        into,
       );
     if (archiveTable) return;
     take(
@@ -304,14 +305,17 @@ function sumGroups(
         )
         .safeIntegers(true)
         .all(...archivedParams, Math.ceil(a / ARCHIVED_BUCKET_MS), Math.ceil(b / ARCHIVED_BUCKET_MS)),
+      into,
     );
   };
-  // Whole UTC days from usage_daily, raw edges: the same split as queryUsage (meter splitUtcDays).
-  const split = rawOnly ? null : splitUtcDays(lo, hi);
-  if (!split) {
+  // Whole UTC days from usage_daily, raw edges: the same split as queryUsage (meter
+  // splitUtcDays; an edge over most of its day is that day minus the raw rest, nearestDaySplit).
+  const whole = rawOnly ? null : splitUtcDays(lo, hi);
+  if (!whole) {
     raw(lo, hi);
     return out;
   }
+  const split = nearestDaySplit(whole);
   take(
     db
       .prepare<(string | number)[], Record<string, unknown>>(
@@ -321,7 +325,13 @@ function sumGroups(
       .safeIntegers(true)
       .all(...params, split.firstDay, split.endDay),
   );
-  for (const [a, b] of split.edges) raw(a ?? lo, b ?? hi);
+  for (const e of split.edges) if (e.sign === 1) raw(e.lo ?? lo, e.hi ?? hi);
+  for (const e of split.edges)
+    if (e.sign === -1) {
+      const rest = new Map<string, Sums>();
+      raw(e.lo ?? lo, e.hi ?? hi, rest);
+      subtractGroups(out, rest);
+    }
   return out;
 }
 
