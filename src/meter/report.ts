@@ -382,7 +382,9 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   if (!whole) return queryUsageRaw(db, q);
   // an edge over most of its day: that day from usage_daily minus the raw rest of it
   const split = nearestDaySplit(whole);
-  const { firstDay, endDay } = split;
+  // The aggregate part is the whole days only: an edge day read as a whole is read with its
+  // subtracted rest below, in one snapshot (see there).
+  const { firstDay, endDay } = whole;
   const { where, params } = filterSql(q);
   const keys = INNER_KEY_SQL[q.by];
   // k2 is a constant NULL but by model: left out of the GROUP BY (a narrower sort key)
@@ -433,43 +435,66 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
           cacheKib: REPORT_CACHE_KIB,
           width: PART_LEN - 2,
         });
-  // Raw edges [sinceMs, firstDay) and [endDay, untilMs), or the rest of an edge's day to subtract:
-  // one query each (so each uses an index), exact.
-  for (const { lo, hi, sign } of split.edges) {
-    const edge = [...where];
-    const edgeParams = [...params];
-    if (lo !== undefined) {
-      edge.push("message_ts_ms >= ?");
-      edgeParams.push(lo);
-    }
-    if (hi !== undefined) {
-      edge.push("message_ts_ms < ?");
-      edgeParams.push(hi);
-    }
-    const rows = db
-      .prepare<(string | number)[], Part>(
-        `SELECT ${keys.raw}, ${SUM_COLUMNS_SQL} FROM usage_events WHERE ${edge.join(" AND ")} GROUP BY ${groupKeys}`,
-      )
-      .raw()
-      .safeIntegers(true)
-      .all(...edgeParams);
-    const ar = archivedRange(lo, hi);
-    const archived = db
-      .prepare<(string | number)[], Part>(
-        `SELECT ${ARCHIVED_INNER_KEY_SQL[q.by]}, ${DAILY_SUM_COLUMNS_SQL} FROM usage_archived
-         WHERE ${[...where, ...ar.where].join(" AND ") || "1"} GROUP BY k1, k2`,
-      )
-      .raw()
-      .safeIntegers(true)
-      .all(...params, ...ar.params);
-    for (const r of [...rows, ...archived]) {
-      for (let i = 2; i < PART_LEN; i++) {
-        const v = (r[i] ?? 0n) as bigint; // an empty SUM (all NULL) is 0
-        r[i] = sign === 1 ? v : -v;
+  // Raw edges [sinceMs, firstDay) and [endDay, untilMs), or an edge's whole day from usage_daily
+  // and the rest of that day to subtract: one query each (so each uses an index), exact. An edge
+  // day and its rest are read in one transaction (one snapshot): a call committed between the two
+  // reads, outside the range, would otherwise be counted, or (when the day was read first, as the
+  // report thread may) subtracted from a day that does not hold it (a group of -1 request).
+  const readEdges = (): void => {
+    groups.clear(); // (PostgreSQL may run a transaction again)
+    for (const { lo, hi, sign } of split.edges) {
+      if (sign === -1) {
+        // the whole day this rest lies in (sign -1: lo is defined, and the day is aggregated)
+        const day = Math.floor((lo as number) / DAY_MS);
+        for (const r of db
+          .prepare<(string | number)[], Part>(
+            `SELECT ${keys.daily}, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${[...where, "day = ?"].join(" AND ")} GROUP BY ${groupKeys}`,
+          )
+          .raw()
+          .safeIntegers(true)
+          .all(...params, day)) {
+          if (typeof r[0] === "bigint") r[0] = Number(r[0]); // the day number (by day)
+          for (let i = 2; i < PART_LEN; i++) r[i] ??= 0n;
+          merge(r);
+        }
       }
-      merge(r);
+      const edge = [...where];
+      const edgeParams = [...params];
+      if (lo !== undefined) {
+        edge.push("message_ts_ms >= ?");
+        edgeParams.push(lo);
+      }
+      if (hi !== undefined) {
+        edge.push("message_ts_ms < ?");
+        edgeParams.push(hi);
+      }
+      const rows = db
+        .prepare<(string | number)[], Part>(
+          `SELECT ${keys.raw}, ${SUM_COLUMNS_SQL} FROM usage_events WHERE ${edge.join(" AND ")} GROUP BY ${groupKeys}`,
+        )
+        .raw()
+        .safeIntegers(true)
+        .all(...edgeParams);
+      const ar = archivedRange(lo, hi);
+      const archived = db
+        .prepare<(string | number)[], Part>(
+          `SELECT ${ARCHIVED_INNER_KEY_SQL[q.by]}, ${DAILY_SUM_COLUMNS_SQL} FROM usage_archived
+         WHERE ${[...where, ...ar.where].join(" AND ") || "1"} GROUP BY k1, k2`,
+        )
+        .raw()
+        .safeIntegers(true)
+        .all(...params, ...ar.params);
+      for (const r of [...rows, ...archived]) {
+        for (let i = 2; i < PART_LEN; i++) {
+          const v = (r[i] ?? 0n) as bigint; // an empty SUM (all NULL) is 0
+          r[i] = sign === 1 ? v : -v;
+        }
+        merge(r);
+      }
     }
-  }
+  };
+  if (split.edges.some((e) => e.sign === -1)) db.transaction(readEdges)();
+  else readEdges();
 
   // The exact re-read of one group, within the same half of a split (by agent or model the
   // other half has its own part of the group): "" (no split), " AND +account_id < ?" or ">= ?".

@@ -316,22 +316,29 @@ function sumGroups(
     return out;
   }
   const split = nearestDaySplit(whole);
-  take(
-    db
-      .prepare<(string | number)[], Record<string, unknown>>(
-        `SELECT ${select("daily")}${DAILY_SUMS} FROM usage_daily
-         WHERE ${[...where, "day >= ?", "day < ?"].join(" AND ")} ${groupBy}`,
-      )
-      .safeIntegers(true)
-      .all(...params, split.firstDay, split.endDay),
-  );
-  for (const e of split.edges) if (e.sign === 1) raw(e.lo ?? lo, e.hi ?? hi);
-  for (const e of split.edges)
-    if (e.sign === -1) {
-      const rest = new Map<string, Sums>();
-      raw(e.lo ?? lo, e.hi ?? hi, rest);
-      subtractGroups(out, rest);
-    }
+  const read = () => {
+    out.clear(); // (PostgreSQL may run a transaction again)
+    take(
+      db
+        .prepare<(string | number)[], Record<string, unknown>>(
+          `SELECT ${select("daily")}${DAILY_SUMS} FROM usage_daily
+           WHERE ${[...where, "day >= ?", "day < ?"].join(" AND ")} ${groupBy}`,
+        )
+        .safeIntegers(true)
+        .all(...params, split.firstDay, split.endDay),
+    );
+    for (const e of split.edges) if (e.sign === 1) raw(e.lo ?? lo, e.hi ?? hi);
+    for (const e of split.edges)
+      if (e.sign === -1) {
+        const rest = new Map<string, Sums>();
+        raw(e.lo ?? lo, e.hi ?? hi, rest);
+        subtractGroups(out, rest);
+      }
+  };
+  // An edge day and its subtracted rest in one snapshot: a call committed between the two reads
+  // (outside the range) would otherwise be subtracted from a day that does not hold it.
+  if (split.edges.some((e) => e.sign === -1)) db.transaction(read)();
+  else read();
   return out;
 }
 
@@ -456,7 +463,9 @@ export function runReport(db: Db, q: ReportQuery): Report {
   // Local days not aligned with UTC days: UTC-day aggregates ± the raw hours between midnights.
   const local =
     timeDim === "day" && !needsRaw(keyDims, f)
-      ? localBucketSums(db, buckets, keyDims, f, q.archiveTable)
+      ? // one snapshot: a bucket is a UTC day ± raw hours read apart (a call committed between
+        // a day and its subtracted hours, outside the bucket, would otherwise count as -1)
+        db.transaction(() => localBucketSums(db, buckets, keyDims, f, q.archiveTable))()
       : null;
   for (const [i, b] of buckets.entries()) {
     const lat =
