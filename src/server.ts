@@ -6,7 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import { type AppDeps, buildApp } from "./app.js";
 import { isPostgres } from "./db/index.js";
-import { warmReportThread } from "./meter/report-thread.js";
+import { warmReportThread } from "./meter/index.js";
 
 /**
  * Socket timeouts of the listener (Node's http server), in ms. A client that trickles headers or a

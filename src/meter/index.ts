@@ -31,6 +31,7 @@ export {
   type UsageRow,
   usageRowSchema,
 } from "./report.js";
+export { reportThreadStats, warmReportThread } from "./report-thread.js";
 export { operatorAccount, resolveAccount } from "./resolve-user.js";
 export {
   createReviewQueue,
