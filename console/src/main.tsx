@@ -75,11 +75,18 @@ async function must<T>(p: Promise<{ data?: T; error?: unknown; response?: Respon
   return r.data;
 }
 
+/**
+ * The location's hash, re-rendering on every change. The listener is attached after the first
+ * paint, so the hash is read again once it is: a change in between (a link clicked, or a page
+ * opened, while the shell was still appearing) would otherwise be missed and the page would stay
+ * on the previous route for good.
+ */
 function useHash(): string {
   const [hash, setHash] = useState(window.location.hash || "#/");
   useEffect(() => {
     const on = () => setHash(window.location.hash || "#/");
     window.addEventListener("hashchange", on);
+    on();
     return () => window.removeEventListener("hashchange", on);
   }, []);
   return hash;
