@@ -317,8 +317,9 @@ const SPLIT_MIN_ROWS = 40_000;
  * account at `share` of the middle day of `[firstDay, endDay)` that has rows (its accounts are
  * in key order in the primary key: a few thousand rows read). Exactness does not depend on it
  * (the halves are `account_id < key` and `>= key`, disjoint rows: by user their groups
- * concatenate, by agent or model they are added), only the balance of the halves does. Null (no split) for PostgreSQL, an in-memory or temporary
- * database, inside a transaction (the thread would not see its writes), or a small range.
+ * concatenate, by agent or model they are added), only the balance of the halves does. Null
+ * (no split) for PostgreSQL, an in-memory or temporary database, inside a transaction (the
+ * thread would not see its writes), or a small range.
  */
 function splitKey(
   db: Db,
