@@ -443,17 +443,15 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   // report thread may) subtracted from a day that does not hold it (a group of -1 request).
   const readEdges = (): void => {
     groups.clear(); // (PostgreSQL may run a transaction again)
-    for (const { lo, hi, sign } of split.edges) {
-      if (sign === -1) {
-        // the whole day this rest lies in (sign -1: lo is defined, and the day is aggregated)
-        const day = Math.floor((lo as number) / DAY_MS);
+    for (const e of split.edges) {
+      const { lo, hi, sign } = e;
+      if (e.sign === -1) {
+        // the whole day this rest lies in, as the aggregate part reads days
         for (const r of db
-          .prepare<(string | number)[], Part>(
-            `SELECT ${keys.daily}, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${[...where, "day = ?"].join(" AND ")} GROUP BY ${groupKeys}`,
-          )
+          .prepare<(string | number)[], Part>(aggSql(""))
           .raw()
           .safeIntegers(true)
-          .all(...params, day)) {
+          .all(...params, e.day, e.day + 1)) {
           if (typeof r[0] === "bigint") r[0] = Number(r[0]); // the day number (by day)
           for (let i = 2; i < PART_LEN; i++) r[i] ??= 0n;
           merge(r);
@@ -469,7 +467,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
         edge.push("message_ts_ms < ?");
         edgeParams.push(hi);
       }
-      const rows = db
+      const edgeRows = db
         .prepare<(string | number)[], Part>(
           `SELECT ${keys.raw}, ${SUM_COLUMNS_SQL} FROM usage_events WHERE ${edge.join(" AND ")} GROUP BY ${groupKeys}`,
         )
@@ -485,7 +483,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
         .raw()
         .safeIntegers(true)
         .all(...params, ...ar.params);
-      for (const r of [...rows, ...archived]) {
+      for (const r of [...edgeRows, ...archived]) {
         for (let i = 2; i < PART_LEN; i++) {
           const v = (r[i] ?? 0n) as bigint; // an empty SUM (all NULL) is 0
           r[i] = sign === 1 ? v : -v;

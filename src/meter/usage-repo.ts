@@ -163,12 +163,13 @@ export function splitUtcDays(sinceMs: number | undefined, untilMs: number | unde
   return { firstDay, endDay, edges };
 }
 
-/** One raw part of a {@link UtcDaySplitNearest}: rows in `[lo, hi)`, added (`1`) or subtracted (`-1`). */
-export interface SignedEdge {
-  lo: number | undefined;
-  hi: number | undefined;
-  sign: 1 | -1;
-}
+/**
+ * One raw part of a {@link UtcDaySplitNearest}: rows in `[lo, hi)`, added (`sign` 1), or
+ * subtracted (`sign` -1) from the whole UTC `day` (days since 1970-01-01) they lie in.
+ */
+export type SignedEdge =
+  | { lo: number | undefined; hi: number | undefined; sign: 1 }
+  | { lo: number; hi: number; sign: -1; day: number };
 
 /** A {@link UtcDaySplit} whose partial-day edges may be read as their whole day minus the rest. */
 export interface UtcDaySplitNearest {
@@ -197,7 +198,7 @@ export function nearestDaySplit(split: UtcDaySplit): UtcDaySplitNearest {
       // the start edge [lo, firstDay): lies inside day startDay
       if (lo - startDay * DAY_MS < DAY_MS / 2) {
         firstDay = startDay;
-        edges.push({ lo: startDay * DAY_MS, hi: lo, sign: -1 });
+        edges.push({ lo: startDay * DAY_MS, hi: lo, sign: -1, day: startDay });
         continue;
       }
     } else if (
@@ -209,7 +210,7 @@ export function nearestDaySplit(split: UtcDaySplit): UtcDaySplitNearest {
       // the end edge [endDay, hi): lies inside day endDay
       if (hi - lo > DAY_MS / 2) {
         endDay = split.endDay + 1;
-        edges.push({ lo: hi, hi: endDay * DAY_MS, sign: -1 });
+        edges.push({ lo: hi, hi: endDay * DAY_MS, sign: -1, day: split.endDay });
         continue;
       }
     }

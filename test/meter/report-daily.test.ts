@@ -24,25 +24,11 @@ import {
   nearestDaySplit,
   splitUtcDays,
 } from "../../src/meter/usage-repo.js";
+import { rng } from "../support/rng.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
 
 // 2026-11-10T00:00:00Z, a UTC midnight.
 const D0 = Date.UTC(2026, 10, 10);
-
-/** Small deterministic PRNG (mulberry32): the same cases on every run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
-  return { next, int, pick };
-}
 
 const USERS = ["telegram:1", "telegram:2", "discord:x", "agent:main", "whatsapp:+ñ€😀"];
 const AGENTS = ["main", "ops", "bot-ü"];
@@ -320,8 +306,8 @@ describe.each(ENGINES)("%s", (engine) => {
         firstDay: (D0 - 2 * DAY_MS) / DAY_MS,
         endDay: (D0 + 2 * DAY_MS) / DAY_MS,
         edges: [
-          { lo: D0 - 2 * DAY_MS, hi: long.sinceMs, sign: -1 },
-          { lo: long.untilMs, hi: D0 + 2 * DAY_MS, sign: -1 },
+          { lo: D0 - 2 * DAY_MS, hi: long.sinceMs, sign: -1, day: (D0 - 2 * DAY_MS) / DAY_MS },
+          { lo: long.untilMs, hi: D0 + 2 * DAY_MS, sign: -1, day: (D0 + DAY_MS) / DAY_MS },
         ],
       });
       // exactly half a day, open ends and an edge before the epoch stay raw
