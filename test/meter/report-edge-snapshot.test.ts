@@ -11,25 +11,14 @@ import { createUsageWriter, DAY_MS, type NewUsageEventRow } from "../../src/mete
 import { parseDecimal } from "../../src/money.js";
 import { type ReportDim, type ReportFilters, runReport } from "../../src/reports/index.js";
 import { runArchive } from "../../src/retention/index.js";
+import { rng } from "../support/rng.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
 
-// bt10b: edges read as "day minus the rest", splits by agent/model, archived edge days.
+// Edges read as "day minus the rest" in one snapshot, splits by agent/model, archived edge days.
 const D0 = Date.UTC(2026, 2, 10); // March: archived below
 const NOW = Date.UTC(2026, 4, 10, 12);
 const H = DAY_MS / 2;
 const Q = 900_000;
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)] as T };
-}
 const USERS = [
   "",
   "a",

@@ -5,23 +5,12 @@ import type { Db } from "../../src/db/index.js";
 import { queryUsage, queryUsageRaw } from "../../src/meter/report.js";
 import { reportThreadStats } from "../../src/meter/report-thread.js";
 import { createUsageWriter, DAY_MS, type NewUsageEventRow } from "../../src/meter/usage-repo.js";
+import { rng } from "../support/rng.js";
 import { testOn } from "../support/temp-db.js";
 
-// bt10: the by-user split with adversarial account ids (empty, case, prefixes, NUL, combining
+// The by-user split with adversarial account ids (empty, case, prefixes, NUL, combining
 // marks, surrogates, long), many accounts, sums past 2^53, and every split share.
 const D0 = Date.UTC(2026, 10, 10);
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)] as T };
-}
 const BASE = [
   "",
   " ",
