@@ -165,18 +165,28 @@ export const formatPicoUsd = (pico: bigint): string => formatScaled(pico, 12);
 
 /**
  * `formatPicoUsd` for a report sum that may be a JS number (a safe integer) or a bigint: the
- * same text, without converting a number to bigint ("0" for zero, trailing zeros trimmed).
+ * same text ("0" for zero, trailing zeros trimmed, "-" before a negative), without converting a
+ * safe number to bigint. A report formats ~4 of these per row for ~100k rows: the number path
+ * works on integers (`%` and the division of an exact multiple are exact for safe integers) and
+ * builds one string.
  */
 export function formatPicoUsdSum(pico: number | bigint): string {
-  if (typeof pico === "bigint" || !Number.isSafeInteger(pico) || pico < 0) return formatPicoUsd(BigInt(pico));
+  if (typeof pico === "bigint" || !Number.isSafeInteger(pico)) return formatPicoUsd(BigInt(pico));
   if (pico === 0) return "0";
-  const whole = Math.floor(pico / 1e12);
-  let frac = String(pico - whole * 1e12).padStart(12, "0");
-  let end = frac.length;
-  while (end > 0 && frac.charCodeAt(end - 1) === 48 /* "0" */) end--;
-  frac = frac.slice(0, end);
-  return frac ? `${whole}.${frac}` : String(whole);
+  const sign = pico < 0 ? "-" : "";
+  const abs = pico < 0 ? -pico : pico;
+  let frac = abs % 1e12;
+  const whole = (abs - frac) / 1e12;
+  if (frac === 0) return `${sign}${whole}`;
+  let digits = 12;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    digits--;
+  }
+  const f = String(frac);
+  return `${sign}${whole}.${TWELVE_ZEROS.slice(0, digits - f.length)}${f}`;
 }
+const TWELVE_ZEROS = "000000000000";
 
 /**
  * The one credit formatter: micro-credits → exact credits with at least 2 decimals

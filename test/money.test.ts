@@ -81,8 +81,11 @@ describe("money rules", () => {
       2 ** 53 - 500_000,
     ];
     const random = Array.from({ length: 20_000 }, () => Math.floor(rand() * 10 ** Math.floor(rand() * 16)));
-    for (const v of [...edge, ...random]) {
+    // near a multiple of 10^12 at the top of the safe range (a float quotient would round up)
+    const nearWhole = [8_999_999_999_999_999, 9_000_000_000_000_001, 9_007_199_254_740_991, 10_000_000_000];
+    for (const v of [...edge, ...random, ...nearWhole]) {
       expect(formatPicoUsdSum(v), String(v)).toBe(formatPicoUsd(BigInt(v)));
+      expect(formatPicoUsdSum(-v), String(-v)).toBe(formatPicoUsd(BigInt(-v)));
       expect(picoNumberToMicroUsd(v), String(v)).toBe(Number(picoToMicroUsd(BigInt(v))));
     }
     expect(formatPicoUsdSum(-5)).toBe("-0.000000000005");
