@@ -12,10 +12,16 @@ export interface ReportJob {
   cacheKib: number;
   /** Columns after the two keys (`k1, k2`) in each row: the sums. */
   width: number;
+  /** Rows per part of the answer. @defaultValue REPORT_CHUNK_ROWS */
+  chunkRows?: number;
+  /** Tests: the thread answers a failure after this many parts (as if its query failed midway). */
+  failAfterParts?: number;
 }
 
 /**
- * The thread's answer: row `i`'s two key columns are `keys[i]` and `keys2?.[i]` (`keys2` null
+ * One part of the thread's answer (it answers in parts of at most {@link REPORT_CHUNK_ROWS} rows,
+ * in the query's order, the last with `done`, so the caller can use the first rows while the
+ * thread still reads the rest): row `i`'s two key columns are `keys[i]` and `keys2?.[i]` (`keys2` null
  * when every second key is NULL, as in a by-user or by-agent query), its other columns are
  * `values[i * width .. (i + 1) * width)` (integers as numbers; NaN for NULL; an integer past
  * 2^53 - 1 comes as an inexact number, which `Number.isSafeInteger` rejects), or the error text.
@@ -26,8 +32,11 @@ export interface ReportRows {
   values: Float64Array;
 }
 export type ReportJobResult =
-  | ({ seq: number; ok: true } & ReportRows)
+  | ({ seq: number; ok: true; done: boolean } & ReportRows)
   | { seq: number; ok: false; error: string };
+
+/** Rows per part of a report thread's answer (~1.3 MB of values at 16 sums per row). */
+export const REPORT_CHUNK_ROWS = 8192;
 
 /**
  * The compiled worker entry: beside this file in dist/; under vitest (this file runs from src/
@@ -45,6 +54,7 @@ function reportWorkerFile(): string | null {
 interface Thread {
   worker: Worker;
   port: MessagePort;
+  /** [0]: unused; [1]: messages the thread has posted (it notifies on [1] after each). */
   flag: Int32Array;
   seq: number;
   dead: boolean;
@@ -70,7 +80,7 @@ function started(): Thread | null {
   }
   try {
     const { port1, port2 } = new MessageChannel();
-    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const flag = new Int32Array(new SharedArrayBuffer(8));
     const worker = new Worker(file, { workerData: { port: port2, flag }, transferList: [port2] });
     worker.unref();
     port1.unref();
@@ -110,13 +120,14 @@ export interface ReportOpen {
   open: string;
 }
 
-/** A job handed to the report thread; `wait` blocks the calling thread until its answer. */
+/** A job handed to the report thread; `next` blocks the calling thread until its next part. */
 export interface PendingReportJob {
   /**
-   * The rows, or null when the thread failed, died or took longer than `timeoutMs` (then the
-   * caller runs the query itself; a late answer is dropped).
+   * The next part of the rows (`done`: the last one), or null when the thread failed, died or
+   * sent nothing for `timeoutMs` (then the caller runs the query itself, and ignores the parts
+   * it had; a late answer is dropped). After a `done` part or a null, do not call again.
    */
-  wait(timeoutMs?: number): ReportRows | null;
+  next(timeoutMs?: number): { rows: ReportRows; done: boolean } | null;
 }
 
 /**
@@ -140,28 +151,28 @@ export function startReportJob(job: Omit<ReportJob, "seq">): PendingReportJob | 
   const seq = ++t.seq;
   t.port.postMessage({ ...job, seq } satisfies ReportJob);
   return {
-    wait(timeoutMs = REPORT_JOB_TIMEOUT_MS) {
+    next(timeoutMs = REPORT_JOB_TIMEOUT_MS) {
       const until = Date.now() + timeoutMs;
       const failed = () => {
         stats.failed++;
         return null;
       };
       for (;;) {
+        // the count first, then the port: a part posted after the look at the port has raised
+        // the count, so the wait below returns at once instead of missing it
+        const posted = Atomics.load(t.flag, 1);
+        const m = receiveMessageOnPort(t.port)?.message as ReportJobResult | undefined;
+        if (m) {
+          if (m.seq !== seq) continue; // an answer to a job given up on
+          if (!m.ok) return failed();
+          if (m.done) stats.answered++;
+          return { rows: { keys: m.keys, keys2: m.keys2, values: m.values }, done: m.done };
+        }
         if (t.dead) return failed();
-        const seen = Atomics.load(t.flag, 0);
-        if (seen === seq) break;
         const left = until - Date.now();
         if (left <= 0) return failed();
         // wake at least every 100 ms to notice a thread that died without answering
-        Atomics.wait(t.flag, 0, seen, Math.min(left, 100));
-      }
-      for (;;) {
-        const m = receiveMessageOnPort(t.port)?.message as ReportJobResult | undefined;
-        if (!m) return failed();
-        if (m.seq !== seq) continue;
-        if (!m.ok) return failed();
-        stats.answered++;
-        return { keys: m.keys, keys2: m.keys2, values: m.values };
+        Atomics.wait(t.flag, 1, posted, Math.min(left, 100));
       }
     },
   };

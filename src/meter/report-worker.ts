@@ -5,7 +5,7 @@
  */
 import { type MessagePort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
-import type { ReportJob, ReportJobResult, ReportOpen } from "./report-thread.js";
+import { REPORT_CHUNK_ROWS, type ReportJob, type ReportJobResult, type ReportOpen } from "./report-thread.js";
 
 const { port, flag } = workerData as { port: MessagePort; flag: Int32Array };
 const dbs = new Map<string, Database.Database>();
@@ -32,8 +32,13 @@ port.on("message", (job: ReportJob | ReportOpen) => {
     } catch {}
     return;
   }
-  let out: ReportJobResult;
   let restore: (() => void) | null = null;
+  /** Posts one part and wakes the waiting caller (see report-thread.ts `next`). */
+  const post = (out: ReportJobResult, transfer: ArrayBuffer[] = []): void => {
+    port.postMessage(out, transfer);
+    Atomics.add(flag, 1, 1);
+    Atomics.notify(flag, 1);
+  };
   try {
     const db = connection(job.file);
     // the big cache only for the query (as on the main connection): its pages are freed after,
@@ -41,46 +46,52 @@ port.on("message", (job: ReportJob | ReportOpen) => {
     const cacheSize = Number(db.pragma("cache_size", { simple: true }));
     db.pragma(`cache_size = -${job.cacheKib}`);
     restore = () => db?.pragma(`cache_size = ${cacheSize}`);
-    // The keys as an array, the values (all numbers: integers are read as numbers, an unsafe one
-    // stays unsafe and the main thread reads that group again exactly) in one transferred buffer.
-    const keys: unknown[] = [];
-    const keys2: unknown[] = [];
+    // Parts of REPORT_CHUNK_ROWS rows: the keys as arrays, the values (all numbers: integers are
+    // read as numbers, an unsafe one stays unsafe and the caller reads that group again exactly)
+    // in one transferred buffer. The caller builds report rows from a part while this thread
+    // reads the next (a GROUP BY yields its rows over the second half of its time).
+    const w = job.width;
+    const size = Math.max(1, job.chunkRows ?? REPORT_CHUNK_ROWS);
+    let parts = 0;
+    let keys: unknown[] = [];
+    let keys2: unknown[] = [];
     let anyKey2 = false;
-    let values = new Float64Array(job.width * 4096);
+    let values = new Float64Array(w * size);
     let n = 0;
+    const flush = (done: boolean): void => {
+      if (parts++ === job.failAfterParts) throw new Error("failAfterParts (a test)");
+      const used = n === size ? values : values.slice(0, n * w);
+      post({ seq: job.seq, ok: true, done, keys, keys2: anyKey2 ? keys2 : null, values: used }, [
+        used.buffer,
+      ]);
+      keys = [];
+      keys2 = [];
+      anyKey2 = false;
+      values = new Float64Array(w * size);
+      n = 0;
+    };
     for (const r of db
       .prepare(job.sql)
       .raw()
       .iterate(...job.params) as IterableIterator<unknown[]>) {
-      if ((n + 1) * job.width > values.length) {
-        const grown = new Float64Array(values.length * 2);
-        grown.set(values);
-        values = grown;
-      }
+      if (n === size) flush(false);
       keys.push(r[0]);
       keys2.push(r[1]);
       if (r[1] !== null) anyKey2 = true;
-      for (let i = 0; i < job.width; i++) {
+      const at = n * w;
+      for (let i = 0; i < w; i++) {
         const v = r[i + 2];
-        values[n * job.width + i] = typeof v === "number" ? v : v === null ? Number.NaN : Number(v);
+        values[at + i] = typeof v === "number" ? v : v === null ? Number.NaN : Number(v);
       }
       n++;
     }
     restore?.();
     restore = null;
-    const used = values.slice(0, n * job.width);
-    out = { seq: job.seq, ok: true, keys, keys2: anyKey2 ? keys2 : null, values: used };
-    port.postMessage(out, [used.buffer]);
-    Atomics.store(flag, 0, job.seq);
-    Atomics.notify(flag, 0);
-    return;
+    flush(true);
   } catch (err) {
     try {
       restore?.();
     } catch {}
-    out = { seq: job.seq, ok: false, error: err instanceof Error ? err.message : String(err) };
+    post({ seq: job.seq, ok: false, error: err instanceof Error ? err.message : String(err) });
   }
-  port.postMessage(out);
-  Atomics.store(flag, 0, job.seq);
-  Atomics.notify(flag, 0);
 });

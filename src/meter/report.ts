@@ -254,6 +254,16 @@ function addExact(a: Part[number] | undefined, b: Part[number] | undefined): num
   return BigInt(a) + BigInt(b);
 }
 
+/**
+ * An exact sum read as a bigint, as a number when it is a safe integer: edge groups (up to half
+ * of a month's users) then add to the aggregate part's numbers and format without bigint math.
+ */
+function safeOrBig(v: bigint): number | bigint {
+  return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v;
+}
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
 /** The report key of a part's `k1, k2`: provider/model, a day number as YYYY-MM-DD, else k1 as text. */
 function reportKey(by: GroupBy, k1: unknown, k2: unknown): string {
   if (by === "model") return `${String(k1)}/${String(k2)}`;
@@ -296,6 +306,10 @@ export interface QueryUsageOptions {
    * @defaultValue 0.35 by user, 0.5 by agent or model
    */
   splitShare?: number;
+  /** Rows per part of the report thread's answer (tests). @defaultValue REPORT_CHUNK_ROWS (8192) */
+  threadChunkRows?: number;
+  /** Tests: the report thread fails after this many parts of its answer. @defaultValue never */
+  threadFailAfterParts?: number;
 }
 
 /**
@@ -435,6 +449,8 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
           params: [...aggParams, splitAt],
           cacheKib: REPORT_CACHE_KIB,
           width: PART_LEN - 2,
+          ...(opts.threadChunkRows === undefined ? {} : { chunkRows: opts.threadChunkRows }),
+          ...(opts.threadFailAfterParts === undefined ? {} : { failAfterParts: opts.threadFailAfterParts }),
         });
   // Raw edges [sinceMs, firstDay) and [endDay, untilMs), or an edge's whole day from usage_daily
   // and the rest of that day to subtract: one query each (so each uses an index), exact. An edge
@@ -453,7 +469,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
           .safeIntegers(true)
           .all(...params, e.day, e.day + 1)) {
           if (typeof r[0] === "bigint") r[0] = Number(r[0]); // the day number (by day)
-          for (let i = 2; i < PART_LEN; i++) r[i] ??= 0n;
+          for (let i = 2; i < PART_LEN; i++) r[i] = safeOrBig((r[i] ?? 0n) as bigint);
           merge(r);
         }
       }
@@ -486,7 +502,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
       for (const r of [...edgeRows, ...archived]) {
         for (let i = 2; i < PART_LEN; i++) {
           const v = (r[i] ?? 0n) as bigint; // an empty SUM (all NULL) is 0
-          r[i] = sign === 1 ? v : -v;
+          r[i] = safeOrBig(sign === 1 ? v : -v);
         }
         merge(r);
       }
@@ -532,6 +548,8 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   // put back after.
   const cacheSize = Number(db.pragma("cache_size", { simple: true }));
   const bumped = cacheSize < 0 && cacheSize > -REPORT_CACHE_KIB;
+  /** The report thread failed after some of its rows were used: the report runs again without it. */
+  let restart = false;
   if (bumped) db.pragma(`cache_size = -${REPORT_CACHE_KIB}`);
   try {
     if (splitAt === null || !job) {
@@ -543,10 +561,23 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
     } else {
       const below = db.prepare<(string | number)[], Part>(aggSql(BELOW)).raw();
       for (const r of below.iterate(...aggParams, splitAt)) add(r, BELOW);
-      const above = job.wait();
-      if (above) {
-        const { keys: ks, keys2, values } = above;
-        const w = PART_LEN - 2;
+      // the thread's half, part by part as it reads it (see startReportJob)
+      const w = PART_LEN - 2;
+      let parts = 0;
+      for (;;) {
+        const part = job.next();
+        if (!part) {
+          // The thread failed or died: with nothing of its half used yet this connection groups
+          // that half too; past its first part, the report starts over without the thread.
+          if (parts > 0) restart = true;
+          else {
+            const again = db.prepare<(string | number)[], Part>(aggSql(ABOVE)).raw();
+            for (const r of again.iterate(...aggParams, splitAt)) add(r, ABOVE);
+          }
+          break;
+        }
+        parts++;
+        const { keys: ks, keys2, values } = part.rows;
         for (let i = 0; i < ks.length; i++) {
           const at = i * w;
           if (q.by === "user") {
@@ -566,15 +597,13 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
           for (let j = 0; j < w; j++) r[j + 2] = values[at + j] as number;
           add(r, ABOVE);
         }
-      } else {
-        // the thread failed or died: this connection groups its half too
-        const again = db.prepare<(string | number)[], Part>(aggSql(ABOVE)).raw();
-        for (const r of again.iterate(...aggParams, splitAt)) add(r, ABOVE);
+        if (part.done) break;
       }
     }
   } finally {
     if (bumped) db.pragma(`cache_size = ${cacheSize}`);
   }
+  if (restart) return queryUsage(db, q, { ...opts, splitMinRows: Number.POSITIVE_INFINITY });
 
   // ORDER BY key (by day) or ORDER BY costPico DESC, key, as SQLite orders: a NULL key first
   // (only a day past year 9999 has one), then BINARY; costs compare exactly as number/bigint.

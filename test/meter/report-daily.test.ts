@@ -216,6 +216,7 @@ describe.each(ENGINES)("%s", (engine) => {
       // transaction); PostgreSQL never splits and must answer the same.
       writeRandomRows(db, 3000, 21);
       const before = reportThreadStats().answered;
+      const failedBefore = reportThreadStats().failed;
       const r = rng(8);
       let aggregated = 0;
       for (let i = 0; i < 200; i++) {
@@ -243,13 +244,43 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(queryUsage(db, whole, { splitMinRows: 0 })).toEqual(queryUsageRaw(db, whole));
       if (engine === "sqlite") expect(reportThreadStats().answered).toBeGreaterThan(before);
       else expect(reportThreadStats().answered).toBe(before);
-      expect(reportThreadStats().failed).toBe(0);
+      expect(reportThreadStats().failed).toBe(failedBefore);
       // an empty range of whole days, and a range with whole days but no matching rows
       const empty = { by: "user" as const, sinceMs: D0 + 40 * DAY_MS, untilMs: D0 + 50 * DAY_MS };
       expect(queryUsage(db, empty, { splitMinRows: 0 })).toEqual([]);
       const none = { ...whole, agent: "nobody" };
       expect(queryUsage(db, none, { splitMinRows: 0 })).toEqual([]);
       expect(queryUsageRaw(db, none)).toEqual([]);
+    });
+
+    test("the report thread answers in parts; a failure midway starts the report over", ({ db }) => {
+      writeRandomRows(db, 2000, 31);
+      const r = rng(9);
+      const before = reportThreadStats();
+      for (let i = 0; i < 60; i++) {
+        const q = { ...querySample(r), by: r.pick(["user", "agent", "model"] as const) };
+        delete q.user;
+        const raw = JSON.stringify(queryUsageRaw(db, q));
+        // parts of 1, 2 or 7 rows: every part boundary falls somewhere in the thread's half
+        const threadChunkRows = r.pick([1, 2, 7]);
+        expect(
+          JSON.stringify(queryUsage(db, q, { splitMinRows: 0, threadChunkRows })),
+          JSON.stringify(q),
+        ).toBe(raw);
+        // the thread fails before its first part (this connection groups that half) or after
+        // some parts were used (the report runs again without the thread): the same answer
+        const threadFailAfterParts = r.pick([0, 1, 3]);
+        expect(
+          JSON.stringify(queryUsage(db, q, { splitMinRows: 0, threadChunkRows: 2, threadFailAfterParts })),
+          JSON.stringify({ q, threadFailAfterParts }),
+        ).toBe(raw);
+      }
+      const after = reportThreadStats();
+      if (engine === "sqlite") {
+        expect(after.answered).toBeGreaterThan(before.answered + 30);
+        // (a half of fewer rows than the failing part finishes first)
+        expect(after.failed).toBeGreaterThan(before.failed + 10);
+      } else expect(after).toEqual(before);
     });
 
     test("a warmed report thread (serve warms it at start) answers the next split report", ({ db }) => {
