@@ -17,7 +17,7 @@ export function dedupeKey(u: ParsedUsage): string {
     "v1",
     u.provider,
     u.model,
-    String(u.messageTsMs),
+    msDecimal(u.messageTsMs),
     String(u.input),
     String(u.output),
     String(u.cacheRead),
@@ -28,8 +28,55 @@ export function dedupeKey(u: ParsedUsage): string {
   // (usage_events.dedupe_key, ledger_entries.idempotency_key) land near the right edge of the
   // B-tree instead of on a random page, which keeps a large backlog fast. 128 bits of the hash
   // follow; the timestamp is part of the identity anyway.
-  const ts = Math.max(0, u.messageTsMs).toString(16).padStart(12, "0");
-  return `${ts}-${sha256Hex(parts.join("\u001f")).slice(0, 32)}`;
+  return `${tsHex(u.messageTsMs)}-${sha256Hex(parts.join("\u001f")).slice(0, 32)}`;
+}
+
+/**
+ * `String(ms)`. A 13-digit epoch-ms time is a heap number whose decimal conversion is a slow path
+ * in V8 (the number-to-string cache misses on every new time); a safe integer >= 10^6 is written
+ * as its millions (a small integer) and six zero-padded digits, about three times cheaper. Any
+ * other number goes through `String` itself, so the result is the same for every number.
+ */
+export function msDecimal(ms: number): string {
+  if (!(ms >= 1e6 && Number.isSafeInteger(ms))) return String(ms);
+  const hi = Math.floor(ms / 1e6);
+  const lo = ms - hi * 1e6;
+  const pad =
+    lo < 10 ? "00000" : lo < 100 ? "0000" : lo < 1000 ? "000" : lo < 10000 ? "00" : lo < 100000 ? "0" : "";
+  return `${hi}${pad}${lo}`;
+}
+
+/** Char codes of the hex digits. */
+const HEX = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
+/** 2^24: `tsHex` writes a timestamp as two 24-bit halves of 6 hex digits each. */
+const HALF = 0x1000000;
+
+/**
+ * `Math.max(0, ms).toString(16).padStart(12, "0")`, the key's time prefix. An integer in
+ * [0, 2^48) (epoch ms until the year 10889) is written digit by digit with one
+ * `String.fromCharCode`, ten times cheaper than a radix-16 `toString` (a slow runtime path in
+ * V8); anything else (negative, fractional, larger, NaN) goes through that expression itself, so
+ * the result is the same for every number.
+ */
+export function tsHex(ms: number): string {
+  if (!(ms >= 0 && ms < HALF * HALF && Number.isInteger(ms)))
+    return Math.max(0, ms).toString(16).padStart(12, "0");
+  const hi = Math.floor(ms / HALF);
+  const lo = ms - hi * HALF;
+  return String.fromCharCode(
+    HEX[(hi >>> 20) & 15] as number,
+    HEX[(hi >>> 16) & 15] as number,
+    HEX[(hi >>> 12) & 15] as number,
+    HEX[(hi >>> 8) & 15] as number,
+    HEX[(hi >>> 4) & 15] as number,
+    HEX[hi & 15] as number,
+    HEX[(lo >>> 20) & 15] as number,
+    HEX[(lo >>> 16) & 15] as number,
+    HEX[(lo >>> 12) & 15] as number,
+    HEX[(lo >>> 8) & 15] as number,
+    HEX[(lo >>> 4) & 15] as number,
+    HEX[lo & 15] as number,
+  );
 }
 
 /** One-shot `crypto.hash` (Node ≥20.12) is about twice as fast as createHash on this hot path. */

@@ -156,8 +156,65 @@ function str(v: unknown): string | null {
 
 function isoMs(v: unknown): number | null {
   if (typeof v !== "string") return null;
-  const t = Date.parse(v);
+  const t = dateParse(v);
   return Number.isFinite(t) ? t : null;
+}
+
+/**
+ * `Date.parse(text)`, with a fast exact path for the form every OpenClaw line carries,
+ * `YYYY-MM-DDTHH:MM:SS.mmmZ` (24 characters, year 1970–9999, month 01–12, day 01–31, hour 00–23,
+ * minute and second 00–59): epoch ms by integer arithmetic. A day past its month's end rolls over
+ * into the next month as `Date.parse` does (2026-02-30 is March 2). Any other text goes to
+ * `Date.parse` itself, so the result is the same for every string (NaN when it does not parse).
+ */
+export function dateParse(text: string): number {
+  if (text.length === 24) {
+    const ms = canonicalIsoMs(text);
+    if (ms >= 0) return ms;
+  }
+  return Date.parse(text);
+}
+
+/** `d0d1` as a number when both are ASCII digits, else -1 (from char codes). */
+function two(text: string, at: number): number {
+  const a = text.charCodeAt(at) - 48;
+  const b = text.charCodeAt(at + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/** See `dateParse`: epoch ms of a 24-character canonical ISO time, or -1 when it is not one. */
+function canonicalIsoMs(s: string): number {
+  if (
+    s.charCodeAt(4) !== 0x2d || // -
+    s.charCodeAt(7) !== 0x2d ||
+    s.charCodeAt(10) !== 0x54 || // T
+    s.charCodeAt(13) !== 0x3a || // :
+    s.charCodeAt(16) !== 0x3a ||
+    s.charCodeAt(19) !== 0x2e || // .
+    s.charCodeAt(23) !== 0x5a // Z
+  )
+    return -1;
+  const yh = two(s, 0);
+  const yl = two(s, 2);
+  const mo = two(s, 5);
+  const d = two(s, 8);
+  const h = two(s, 11);
+  const mi = two(s, 14);
+  const sec = two(s, 17);
+  const ms3 = s.charCodeAt(22) - 48;
+  const msh = two(s, 20);
+  if (yh < 19 || yl < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23) return -1;
+  if (mi < 0 || mi > 59 || sec < 0 || sec > 59 || msh < 0 || ms3 < 0 || ms3 > 9) return -1;
+  const year = yh * 100 + yl;
+  if (year < 1970) return -1;
+  // Days since 1970-01-01 of the civil date (H. Hinnant's days_from_civil; every term is >= 0 here).
+  const y = mo <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146097 + doe - 719468;
+  return ((days * 24 + h) * 60 + mi) * 60_000 + sec * 1000 + msh * 10 + ms3;
 }
 
 /** Parses one complete transcript line (without its newline). */
@@ -225,7 +282,7 @@ export function parseEntry(entry: unknown): LineResult {
     messageTsMs = Math.trunc(msg.timestamp);
   else if (typeof e.timestamp === "string") {
     // Very old pi lines have no message.timestamp: the entry's ISO time is the next best stable value.
-    const t = Date.parse(e.timestamp);
+    const t = dateParse(e.timestamp);
     if (Number.isFinite(t)) messageTsMs = t;
   }
   if (messageTsMs === null) return { kind: "malformed", reason: "assistant usage without a timestamp" };
