@@ -283,6 +283,12 @@ function dailyValues(g: DailyGroup): (number | bigint)[] {
   return big ? g.sums.map((n, i) => (big[i] as bigint) + BigInt(n)) : g.sums;
 }
 
+/** A write's `usage_daily` groups by key (in order of first row), and the last row's group. */
+interface DailyGroups {
+  byId: Map<string, DailyGroup>;
+  last: DailyGroup | null;
+}
+
 /**
  * Adds `row` to its group in `groups`, or does nothing when the row is outside the aggregated
  * range (`usage_daily` holds `0 <= message_ts_ms < AGGREGATED_UNTIL_MS`; reports read other rows
@@ -291,19 +297,33 @@ function dailyValues(g: DailyGroup): (number | bigint)[] {
  * non-negative), a fallback-priced request is `price_source = 'fallback'`, a provider-billed one
  * `'provider-billed'`, whose known cost is its cost when `table_cost_pico_usd` is set.
  */
-function addToDaily(groups: Map<string, DailyGroup>, row: NewUsageEventRow): void {
+function addToDaily(groups: DailyGroups, row: NewUsageEventRow): void {
   const ts = row.message_ts_ms;
   if (!(ts >= 0 && ts < AGGREGATED_UNTIL_MS)) return;
   const day = Math.floor(ts / DAY_MS);
-  const id = `${day}\u0000${row.account_id}\u0000${row.agent_id}\u0000${row.provider}\u0000${row.model}`;
-  let g = groups.get(id);
-  if (!g) {
-    g = {
-      key: [day, row.account_id, row.agent_id, row.provider, row.model],
-      sums: DAILY_SUMS.map(() => 0),
-      big: null,
-    };
-    groups.set(id, g);
+  // Rows come grouped by account and mostly by session: most belong to the previous row's group.
+  let g: DailyGroup | undefined = groups.last ?? undefined;
+  const k = g?.key;
+  if (
+    !g ||
+    !k ||
+    k[0] !== day ||
+    k[1] !== row.account_id ||
+    k[2] !== row.agent_id ||
+    k[3] !== row.provider ||
+    k[4] !== row.model
+  ) {
+    const id = `${day}\u0000${row.account_id}\u0000${row.agent_id}\u0000${row.provider}\u0000${row.model}`;
+    g = groups.byId.get(id);
+    if (!g) {
+      g = {
+        key: [day, row.account_id, row.agent_id, row.provider, row.model],
+        sums: DAILY_SUMS.map(() => 0),
+        big: null,
+      };
+      groups.byId.set(id, g);
+    }
+    groups.last = g;
   }
   const cost = row.cost_pico_usd;
   addSum(g, REQUESTS, 1);
@@ -341,7 +361,7 @@ export function createUsageWriter(db: Db) {
   const upsertDaily = db.prepare<(string | number | bigint)[]>(UPSERT_DAILY_SQL);
   const write = (rows: readonly NewUsageEventRow[]): number[] => {
     const ids: number[] = [];
-    const groups = new Map<string, DailyGroup>();
+    const groups: DailyGroups = { byId: new Map(), last: null };
     for (const row of rows) {
       // In COLUMNS order; latency and previews are optional (absent: NULL).
       const info = insert.run(
@@ -384,7 +404,7 @@ export function createUsageWriter(db: Db) {
       ids.push(Number(info.lastInsertRowid));
       addToDaily(groups, row);
     }
-    for (const g of groups.values()) upsertDaily.run(...g.key, ...dailyValues(g));
+    for (const g of groups.byId.values()) upsertDaily.run(...g.key, ...dailyValues(g));
     return ids;
   };
   const byKey = db.prepare<[string], Pick<UsageEventRow, "id">>(
