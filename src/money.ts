@@ -59,9 +59,30 @@ export function usdPerMTokToMicro(value: string | number): bigint {
   return decimalToScaled(value, 6);
 }
 
-/** A recorded float USD amount (e.g. `usage.cost.total`) → pico-USD, rounded half-up. */
+/**
+ * Below this many USD, doubles are closer together than 10^-12 (the spacing of doubles under
+ * 2^10 is at most 2^-43 ≈ 1.1e-13), so at most one whole number of pico-USD lies within rounding
+ * distance of a given double: what makes `usdFloatToPico`'s fast path exact.
+ */
+const FAST_PICO_BELOW_USD = 1000;
+
+/**
+ * A recorded float USD amount (e.g. `usage.cost.total`) → pico-USD: its shortest round-trip
+ * decimal (`String(value)`), rounded half-up to a whole pico-USD. @throws RangeError when
+ * `value` is not finite or negative.
+ */
 export function usdFloatToPico(value: number): bigint {
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`bad USD amount ${value}`);
+  // Fast path (no string, the meter converts one recorded cost per call): `k` whole pico-USD
+  // with k / 10^12 rounding to `value` itself. Below FAST_PICO_BELOW_USD that `k` is the only
+  // multiple of 10^-12 that rounds to `value`, so the shortest decimal, which has at most 12
+  // fraction digits as k·10^-12 does, IS k·10^-12 and the digit path below returns k, unrounded.
+  // `value * 1e12` is within 0.12 of k there, so Math.round finds it when it exists. Amounts
+  // with more than 12 fraction digits (k / 10^12 !== value) take the digit path.
+  if (value < FAST_PICO_BELOW_USD) {
+    const k = Math.round(value * 1e12);
+    if (k / 1e12 === value) return BigInt(k);
+  }
   // The same half-up rounding of the same shortest decimal as `decimalToScaled(value, 12)`, on
   // the digits directly (the meter converts one recorded cost per call): keep 12 fraction
   // digits, and add one pico-USD when the 13th is 5 or more.

@@ -14,6 +14,7 @@ import {
   usdFloatToPico,
   usdPerMTokToMicro,
 } from "../src/money.js";
+import { rng } from "./support/rng.js";
 
 describe("money rules", () => {
   it("prices tokens exactly in pico-USD: tokens × micro-USD per MTok", () => {
@@ -59,6 +60,26 @@ describe("money rules", () => {
     };
     const random = Array.from({ length: 20_000 }, () => rand() * 10 ** Math.floor(rand() * 24 - 16));
     for (const v of [...edge, ...random]) expect(usdFloatToPico(v), String(v)).toBe(decimalToScaled(v, 12));
+  });
+
+  it("converts short recorded costs (the meter's no-string fast path) exactly as the decimal rounding does", () => {
+    // Decimals of 1-17 significant digits with 0-16 fraction digits (most recorded costs have
+    // at most 12 and take the fast path), the last digit a 5 (halves at the 13th digit), their
+    // neighbouring doubles, and amounts around the fast path's 1000 USD bound.
+    const r = rng(10);
+    const values: number[] = [
+      999.999999999999, 1000, 1000.000000000001, 999.9999999999995, 1023.999999999999,
+    ];
+    for (let i = 0; i < 30_000; i++) {
+      const fracDigits = r.int(17);
+      const intPart = r.pick([0, 0, 0, 1, 7, 42, 999, 1000, 5000]);
+      let frac = "";
+      for (let d = 0; d < fracDigits; d++) frac += String(r.int(10));
+      if (fracDigits > 0 && r.int(3) === 0) frac = `${frac.slice(0, -1)}5`;
+      const v = Number(`${intPart}.${frac || "0"}`);
+      values.push(v, v * (1 + Number.EPSILON), v * (1 - Number.EPSILON));
+    }
+    for (const v of values) expect(usdFloatToPico(v), String(v)).toBe(decimalToScaled(v, 12));
   });
 
   it("formats report sums read as numbers exactly as the bigint forms do", () => {

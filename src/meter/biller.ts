@@ -256,10 +256,11 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       // bigint: an absurd recorded cost (10^4 USD = 10^16 pico) is kept exactly, up to int64.
       recorded_cost_pico_usd:
         recordedPico === null ? null : recordedPico > MAX_INT64 ? MAX_INT64 : recordedPico,
-      cost_pico_usd: quote.costPicoUsd,
+      // A number while safe (the usage_daily sums then stay in plain numbers); the same INTEGER.
+      cost_pico_usd: quote.costPicoUsd <= MAX_SAFE ? Number(quote.costPicoUsd) : quote.costPicoUsd,
       // Informational only: a list price past the safe range is not stored rather than failing the batch.
       table_cost_pico_usd:
-        quote.tableCostPicoUsd !== undefined && quote.tableCostPicoUsd <= BigInt(Number.MAX_SAFE_INTEGER)
+        quote.tableCostPicoUsd !== undefined && quote.tableCostPicoUsd <= MAX_SAFE
           ? Number(quote.tableCostPicoUsd)
           : null,
       charge_micro_credits: Number(charge),
@@ -310,6 +311,9 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
             calls: [],
             ref: e.sessionKey ?? e.sessionId,
             sameRef: true,
+            provider: e.provider,
+            model: e.model,
+            models: null,
           };
           open.set(e.accountId, g);
           list.push(g);
@@ -317,6 +321,10 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         g.total += charge;
         g.calls.push({ row, charge });
         if (g.sameRef && g.ref !== (e.sessionKey ?? e.sessionId)) g.sameRef = false;
+        if (g.models || e.provider !== g.provider || e.model !== g.model) {
+          if (!g.models) g.models = new Set([`${g.provider}/${g.model}`]);
+          g.models.add(`${e.provider}/${e.model}`);
+        }
         pending.set(e.accountId, (pending.get(e.accountId) ?? 0n) + charge);
         keys.add(row.dedupe_key);
       },
@@ -333,7 +341,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
             kind: "usage",
             amountMicroCredits: -g.total,
             idempotencyKey: `usage-batch:${first.row.dedupe_key}`,
-            reason: `${n} ${n === 1 ? "call" : "calls"}${modelsNote(g.calls)}`,
+            reason: `${n} ${n === 1 ? "call" : "calls"}${modelsNote(g)}`,
             ref: g.sameRef ? g.ref : null,
             nowMs,
           });
@@ -517,6 +525,11 @@ interface UsageGroup {
   /** The session of the first call; the entry's `ref` when every call shares it. */
   ref: string | null;
   sameRef: boolean;
+  /** The first call's provider and model. */
+  provider: string;
+  model: string;
+  /** Every `provider/model` of the group once a call differs from the first's; null until then. */
+  models: Set<string> | null;
 }
 
 /** A batch's groups (see `createGroups` in createBiller). */
@@ -528,10 +541,13 @@ interface BatchGroups {
   discard(): void;
 }
 
-/** The entry reason's model note: ` (provider/model)` when all calls share one, else ` (N models)`. */
-function modelsNote(calls: readonly { row: NewUsageEventRow }[]): string {
-  const models = new Set<string>();
-  for (const c of calls) models.add(`${c.row.provider}/${c.row.model}`);
+/**
+ * The entry reason's model note: ` (provider/model)` when all the group's calls share one
+ * `provider/model` text, else ` (N models)` (N distinct texts).
+ */
+function modelsNote(g: UsageGroup): string {
+  const models = g.models;
+  if (!models) return ` (${g.provider}/${g.model})`;
   if (models.size === 1) return ` (${models.values().next().value})`;
   return ` (${models.size} models)`;
 }

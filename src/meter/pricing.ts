@@ -455,11 +455,23 @@ export function createPricer(opts: PricerOptions): Pricer {
     .map((r) => formatScaled(r.base, 6))
     .join(",")}`;
 
-  const known = (u: ParsedUsage): PriceQuote | null => {
+  // The override of the last (provider, model) looked up: consecutive calls of a session mostly
+  // share one, and `byKey` is read-only, so the answer for the same two texts never changes.
+  let lastProvider: string | null = null;
+  let lastModel: string | null = null;
+  let lastOverride: ModelRates | undefined;
+  const overrideOf = (u: ParsedUsage): ModelRates | undefined => {
+    if (u.provider === lastProvider && u.model === lastModel) return lastOverride;
     const provider = u.provider.toLowerCase();
-    const override =
+    lastOverride =
       opts.overrides.byKey.get(`${provider}/${u.model.toLowerCase()}`) ??
       opts.overrides.byKey.get(`${provider}/*`);
+    lastProvider = u.provider;
+    lastModel = u.model;
+    return lastOverride;
+  };
+  const known = (u: ParsedUsage): PriceQuote | null => {
+    const override = overrideOf(u);
     if (override) return quote(u, override, "override", opts.overrides.version, false);
     if (!Number.isFinite(u.messageTsMs)) throw new RangeError(`bad message timestamp ${u.messageTsMs}`);
     const table = findTablePrice(u.provider, u.model, u.messageTsMs);

@@ -229,10 +229,64 @@ const UPSERT_DAILY_SQL = `INSERT INTO usage_daily (day, account_id, agent_id, pr
   ON CONFLICT (day, account_id, agent_id, provider, model) DO UPDATE SET
     ${DAILY_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(",\n    ")}`;
 
-/** One `usage_daily` group being summed in memory: its key and its bigint sums. */
+/**
+ * One `usage_daily` group being summed in memory: its key and its sums, in `DAILY_SUMS` order.
+ * A sum is a plain number while it is a safe integer (every addition of two safe integers whose
+ * exact result is safe is exact); a column whose next addition would leave that range (or whose
+ * value is a bigint) moves to `big`, summed exactly there. Its total is `big[i] + sums[i]`.
+ */
 interface DailyGroup {
   key: [day: number, accountId: string, agentId: string, provider: string, model: string];
-  sums: Record<(typeof DAILY_SUMS)[number], bigint>;
+  sums: number[];
+  big: bigint[] | null;
+}
+
+/** Positions of the summed columns in `DAILY_SUMS` (and so in `DailyGroup.sums`). */
+const REQUESTS = DAILY_SUMS.indexOf("requests");
+const ERRORS = DAILY_SUMS.indexOf("errors");
+const INPUT = DAILY_SUMS.indexOf("input_tokens");
+const OUTPUT = DAILY_SUMS.indexOf("output_tokens");
+const CACHE_READ = DAILY_SUMS.indexOf("cache_read_tokens");
+const CACHE_WRITE = DAILY_SUMS.indexOf("cache_write_tokens");
+const CACHE_WRITE_1H = DAILY_SUMS.indexOf("cache_write_1h_tokens");
+const TOTAL = DAILY_SUMS.indexOf("total_tokens");
+const COST = DAILY_SUMS.indexOf("cost_pico_usd");
+const CHARGE = DAILY_SUMS.indexOf("charge_micro_credits");
+const UNKNOWN = DAILY_SUMS.indexOf("unknown_model_requests");
+const FALLBACK = DAILY_SUMS.indexOf("fallback_priced_requests");
+const PB_REQUESTS = DAILY_SUMS.indexOf("provider_billed_requests");
+const PB_COST = DAILY_SUMS.indexOf("provider_billed_cost_pico_usd");
+const PB_KNOWN_COST = DAILY_SUMS.indexOf("provider_billed_known_cost_pico_usd");
+const PB_TABLE_COST = DAILY_SUMS.indexOf("provider_billed_table_cost_pico_usd");
+
+/**
+ * Adds `v` to column `i` of `g`: in the number while the exact sum is a safe integer, else in
+ * the exact bigint (where a non-integer throws, as `BigInt(v)` always did).
+ */
+function addSum(g: DailyGroup, i: number, v: number | bigint): void {
+  if (typeof v === "number") {
+    const t = (g.sums[i] as number) + v;
+    if (Number.isSafeInteger(t)) {
+      g.sums[i] = t;
+      return;
+    }
+  }
+  if (!g.big) g.big = DAILY_SUMS.map(() => 0n);
+  const big = g.big;
+  big[i] = (big[i] as bigint) + BigInt(g.sums[i] as number) + BigInt(v);
+  g.sums[i] = 0;
+}
+
+/** The group's sums in `DAILY_SUMS` order, to bind: numbers, or bigints where a sum left the safe range. */
+function dailyValues(g: DailyGroup): (number | bigint)[] {
+  const big = g.big;
+  return big ? g.sums.map((n, i) => (big[i] as bigint) + BigInt(n)) : g.sums;
+}
+
+/** A write's `usage_daily` groups by key (in order of first row), and the last row's group. */
+interface DailyGroups {
+  byId: Map<string, DailyGroup>;
+  last: DailyGroup | null;
 }
 
 /**
@@ -243,38 +297,52 @@ interface DailyGroup {
  * non-negative), a fallback-priced request is `price_source = 'fallback'`, a provider-billed one
  * `'provider-billed'`, whose known cost is its cost when `table_cost_pico_usd` is set.
  */
-function addToDaily(groups: Map<string, DailyGroup>, row: NewUsageEventRow): void {
+function addToDaily(groups: DailyGroups, row: NewUsageEventRow): void {
   const ts = row.message_ts_ms;
   if (!(ts >= 0 && ts < AGGREGATED_UNTIL_MS)) return;
   const day = Math.floor(ts / DAY_MS);
-  const id = `${day}\u0000${row.account_id}\u0000${row.agent_id}\u0000${row.provider}\u0000${row.model}`;
-  let g = groups.get(id);
-  if (!g) {
-    g = {
-      key: [day, row.account_id, row.agent_id, row.provider, row.model],
-      sums: Object.fromEntries(DAILY_SUMS.map((c) => [c, 0n])) as DailyGroup["sums"],
-    };
-    groups.set(id, g);
+  // Rows come grouped by account and mostly by session: most belong to the previous row's group.
+  let g: DailyGroup | undefined = groups.last ?? undefined;
+  const k = g?.key;
+  if (
+    !g ||
+    !k ||
+    k[0] !== day ||
+    k[1] !== row.account_id ||
+    k[2] !== row.agent_id ||
+    k[3] !== row.provider ||
+    k[4] !== row.model
+  ) {
+    const id = `${day}\u0000${row.account_id}\u0000${row.agent_id}\u0000${row.provider}\u0000${row.model}`;
+    g = groups.byId.get(id);
+    if (!g) {
+      g = {
+        key: [day, row.account_id, row.agent_id, row.provider, row.model],
+        sums: DAILY_SUMS.map(() => 0),
+        big: null,
+      };
+      groups.byId.set(id, g);
+    }
+    groups.last = g;
   }
-  const cost = BigInt(row.cost_pico_usd);
-  const s = g.sums;
-  s.requests += 1n;
-  s.errors += BigInt(row.is_error);
-  s.input_tokens += BigInt(row.input_tokens);
-  s.output_tokens += BigInt(row.output_tokens);
-  s.cache_read_tokens += BigInt(row.cache_read_tokens);
-  s.cache_write_tokens += BigInt(row.cache_write_tokens);
-  s.cache_write_1h_tokens += BigInt(row.cache_write_1h_tokens);
-  s.total_tokens += BigInt(row.total_tokens);
-  s.cost_pico_usd += cost;
-  s.charge_micro_credits += BigInt(row.charge_micro_credits);
-  s.unknown_model_requests += BigInt(row.unknown_model);
-  if (row.price_source === "fallback") s.fallback_priced_requests += 1n;
+  const cost = row.cost_pico_usd;
+  addSum(g, REQUESTS, 1);
+  addSum(g, ERRORS, row.is_error);
+  addSum(g, INPUT, row.input_tokens);
+  addSum(g, OUTPUT, row.output_tokens);
+  addSum(g, CACHE_READ, row.cache_read_tokens);
+  addSum(g, CACHE_WRITE, row.cache_write_tokens);
+  addSum(g, CACHE_WRITE_1H, row.cache_write_1h_tokens);
+  addSum(g, TOTAL, row.total_tokens);
+  addSum(g, COST, cost);
+  addSum(g, CHARGE, row.charge_micro_credits);
+  addSum(g, UNKNOWN, row.unknown_model);
+  if (row.price_source === "fallback") addSum(g, FALLBACK, 1);
   if (row.price_source === "provider-billed") {
-    s.provider_billed_requests += 1n;
-    s.provider_billed_cost_pico_usd += cost;
-    if (row.table_cost_pico_usd !== null) s.provider_billed_known_cost_pico_usd += cost;
-    s.provider_billed_table_cost_pico_usd += BigInt(row.table_cost_pico_usd ?? 0);
+    addSum(g, PB_REQUESTS, 1);
+    addSum(g, PB_COST, cost);
+    if (row.table_cost_pico_usd !== null) addSum(g, PB_KNOWN_COST, cost);
+    addSum(g, PB_TABLE_COST, row.table_cost_pico_usd ?? 0);
   }
 }
 
@@ -293,7 +361,7 @@ export function createUsageWriter(db: Db) {
   const upsertDaily = db.prepare<(string | number | bigint)[]>(UPSERT_DAILY_SQL);
   const write = (rows: readonly NewUsageEventRow[]): number[] => {
     const ids: number[] = [];
-    const groups = new Map<string, DailyGroup>();
+    const groups: DailyGroups = { byId: new Map(), last: null };
     for (const row of rows) {
       // In COLUMNS order; latency and previews are optional (absent: NULL).
       const info = insert.run(
@@ -336,7 +404,7 @@ export function createUsageWriter(db: Db) {
       ids.push(Number(info.lastInsertRowid));
       addToDaily(groups, row);
     }
-    for (const g of groups.values()) upsertDaily.run(...g.key, ...DAILY_SUMS.map((c) => g.sums[c]));
+    for (const g of groups.byId.values()) upsertDaily.run(...g.key, ...dailyValues(g));
     return ids;
   };
   const byKey = db.prepare<[string], Pick<UsageEventRow, "id">>(

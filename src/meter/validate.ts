@@ -58,10 +58,29 @@ export function plausibleMaxPico(tokens: bigint): bigint {
 }
 
 /**
+ * True when every token count of `u` is a safe non-negative integer: then `tokensOf(u) >= 0`, so
+ * any cost up to `PER_CALL_ALLOWANCE_PICO_USD` is within `plausibleMaxPico` (no bigint needed).
+ */
+function countsSane(u: ParsedUsage): boolean {
+  return (
+    Number.isSafeInteger(u.input) &&
+    u.input >= 0 &&
+    Number.isSafeInteger(u.output) &&
+    u.output >= 0 &&
+    Number.isSafeInteger(u.cacheRead) &&
+    u.cacheRead >= 0 &&
+    Number.isSafeInteger(u.cacheWrite) &&
+    u.cacheWrite >= 0
+  );
+}
+
+/**
  * Why `costPicoUsd` cannot be billed automatically for `u` (implausible per token, or above the
  * operator's per-call ceiling `maxCallPico`), or null.
  */
 export function costProblem(u: ParsedUsage, costPicoUsd: bigint, maxCallPico: bigint): string | null {
+  // The common case without bigint token sums: at most $1 (always plausible) and under the ceiling.
+  if (costPicoUsd <= PER_CALL_ALLOWANCE_PICO_USD && costPicoUsd <= maxCallPico && countsSane(u)) return null;
   const tokens = tokensOf(u);
   if (costPicoUsd > plausibleMaxPico(tokens)) {
     return `cost $${usd(costPicoUsd)} for ${tokens} tokens is above $0.01/token + $1 (implausible)`;
@@ -75,6 +94,7 @@ export function costProblem(u: ParsedUsage, costPicoUsd: bigint, maxCallPico: bi
 /** A note for the usage row when the transcript's own recorded cost is implausible, else null. */
 export function recordedCostAnomaly(u: ParsedUsage, recordedPico: bigint | null): string | null {
   if (recordedPico === null) return null;
+  if (recordedPico <= PER_CALL_ALLOWANCE_PICO_USD && countsSane(u)) return null; // as in costProblem
   const tokens = tokensOf(u);
   if (recordedPico <= plausibleMaxPico(tokens)) return null;
   return `recorded cost $${usd(recordedPico)} for ${tokens} tokens is implausible (not used)`;

@@ -83,6 +83,33 @@ describe("overrides", () => {
     expect(overrides.version).toMatch(/^overrides:[0-9a-f]{12}$/);
   });
 
+  it("gives each call its own model's override when consecutive calls switch models (the last lookup is reused only for the same texts)", () => {
+    const o = parsePriceOverrides(
+      {
+        "mock/mock-gpt": MOCK_PRICES,
+        "ollama/*": { input: "0", output: "0", cacheRead: "0", cacheWrite: "0" },
+        "ollama/big": { input: "1", output: "1", cacheRead: "1", cacheWrite: "1" },
+      },
+      "prices.json",
+    );
+    const p = pricer("calculate", o);
+    const cost = (provider: string, model: string) =>
+      p.price(usage({ provider, model, input: 1000 })).costPicoUsd;
+    const sequence: [string, string, bigint][] = [
+      ["mock", "mock-gpt", 3_000_000_000n],
+      ["mock", "mock-gpt", 3_000_000_000n],
+      ["ollama", "big", 1_000_000_000n],
+      ["ollama", "small", 0n],
+      ["ollama", "big", 1_000_000_000n],
+      ["OLLAMA", "BIG", 1_000_000_000n],
+      ["mock", "mock-gpt", 3_000_000_000n],
+      ["mock", "other", 15_000_000_000n], // no override: the fallback's $15/MTok
+      ["mock", "mock-gpt", 3_000_000_000n],
+    ];
+    for (const [provider, model, want] of sequence)
+      expect(cost(provider, model), `${provider}/${model}`).toBe(want);
+  });
+
   it("matches provider/model case-insensitively, then a provider/* wildcard", () => {
     const o = parsePriceOverrides(
       {

@@ -118,5 +118,93 @@ describe.each(ENGINES)("%s", (engine) => {
       writer.insert(row);
       expect(() => writer.insert(row)).toThrow(/UNIQUE/);
     });
+
+    test("usage_daily sums are exact past 2^53 (number sums that overflow, bigint costs, both in one group)", ({
+      db,
+    }) => {
+      const ledger = createLedger(db);
+      const writer = createUsageWriter(db);
+      const posted = ledger.post({
+        accountId: "telegram:1",
+        kind: "usage",
+        amountMicroCredits: -1n,
+        idempotencyKey: "usage:big",
+        nowMs: NOW,
+      });
+      const MAX = Number.MAX_SAFE_INTEGER;
+      const row = (i: number, over: Partial<NewUsageEventRow>): NewUsageEventRow => ({
+        dedupe_key: `big${i}`,
+        ledger_entry_id: posted.entryId,
+        account_id: "telegram:1",
+        agent_id: "main",
+        session_id: null,
+        session_key: null,
+        source: "push",
+        source_ref: `push:${i}`,
+        provider: "openai",
+        model: "gpt",
+        api: null,
+        response_id: null,
+        message_ts_ms: NOW + i,
+        input_tokens: 1,
+        output_tokens: 2,
+        cache_read_tokens: 3,
+        cache_write_tokens: 4,
+        cache_write_1h_tokens: 1,
+        total_tokens: 10,
+        reasoning_tokens: null,
+        stop_reason: null,
+        is_error: i % 2,
+        error_message: null,
+        recorded_cost_pico_usd: null,
+        cost_pico_usd: 1,
+        table_cost_pico_usd: null,
+        charge_micro_credits: 1,
+        price_source: "provider-billed",
+        price_version: "test",
+        unknown_model: 0,
+        anomaly: null,
+        created_at_ms: NOW,
+        ...over,
+      });
+      writer.insertMany([
+        row(0, {
+          cost_pico_usd: MAX,
+          charge_micro_credits: MAX,
+          table_cost_pico_usd: MAX,
+          total_tokens: MAX,
+        }),
+        row(1, { cost_pico_usd: MAX - 1, charge_micro_credits: MAX, table_cost_pico_usd: 5 }),
+        row(2, { cost_pico_usd: 2n ** 60n, input_tokens: 7, price_source: "fallback", unknown_model: 1 }),
+        row(3, { cost_pico_usd: 3, total_tokens: MAX, table_cost_pico_usd: MAX }),
+        row(4, { cost_pico_usd: 2n, price_source: "table" }),
+      ]);
+      // A second write adds to the same day's row (the upsert's own sums).
+      writer.insertMany([row(5, { cost_pico_usd: MAX, charge_micro_credits: 9 })]);
+      const q = (sql: string) => db.prepare(sql).safeIntegers(true).get() as Record<string, bigint>;
+      const daily =
+        q(`SELECT requests, errors, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+          cache_write_1h_tokens, total_tokens, cost_pico_usd, charge_micro_credits, unknown_model_requests,
+          fallback_priced_requests, provider_billed_requests, provider_billed_cost_pico_usd,
+          provider_billed_known_cost_pico_usd, provider_billed_table_cost_pico_usd FROM usage_daily`);
+      // The same sums from the raw rows (migration 16's definitions).
+      const raw = q(`SELECT COUNT(*) AS requests, SUM(is_error) AS errors, SUM(input_tokens) AS input_tokens,
+          SUM(output_tokens) AS output_tokens, SUM(cache_read_tokens) AS cache_read_tokens,
+          SUM(cache_write_tokens) AS cache_write_tokens, SUM(cache_write_1h_tokens) AS cache_write_1h_tokens,
+          SUM(total_tokens) AS total_tokens, SUM(cost_pico_usd) AS cost_pico_usd,
+          SUM(charge_micro_credits) AS charge_micro_credits, SUM(unknown_model) AS unknown_model_requests,
+          SUM(CASE WHEN price_source = 'fallback' THEN 1 ELSE 0 END) AS fallback_priced_requests,
+          SUM(CASE WHEN price_source = 'provider-billed' THEN 1 ELSE 0 END) AS provider_billed_requests,
+          SUM(CASE WHEN price_source = 'provider-billed' THEN cost_pico_usd ELSE 0 END) AS provider_billed_cost_pico_usd,
+          SUM(CASE WHEN price_source = 'provider-billed' AND table_cost_pico_usd IS NOT NULL THEN cost_pico_usd ELSE 0 END)
+            AS provider_billed_known_cost_pico_usd,
+          SUM(CASE WHEN price_source = 'provider-billed' THEN COALESCE(table_cost_pico_usd, 0) ELSE 0 END)
+            AS provider_billed_table_cost_pico_usd
+        FROM usage_events`);
+      expect(Object.fromEntries(Object.entries(daily).map(([k, v]) => [k, BigInt(v)]))).toEqual(
+        Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, BigInt(v)])),
+      );
+      expect(BigInt(daily.cost_pico_usd as bigint)).toBe(2n ** 60n + 3n * BigInt(MAX) + 4n);
+    });
   });
 });
