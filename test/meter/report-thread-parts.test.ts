@@ -1,6 +1,9 @@
-import { describe, expect } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test as plainTest } from "vitest";
 import { createLedger } from "../../src/credits/index.js";
-import type { Db } from "../../src/db/index.js";
+import { type Db, openDatabase } from "../../src/db/index.js";
 import { queryUsage, queryUsageRaw, type UsageQuery } from "../../src/meter/report.js";
 import { type ReportRows, reportThreadStats, startReportJob } from "../../src/meter/report-thread.js";
 import { createUsageWriter, DAY_MS, type NewUsageEventRow } from "../../src/meter/usage-repo.js";
@@ -176,4 +179,35 @@ describe("sqlite", () => {
       }
     }
   }, 30_000);
+
+  plainTest(
+    "a database file replaced at the same path: the thread reads the new file, not the old one",
+    () => {
+      // (the thread keeps its connection open while the path stays the same; a file deleted and
+      // created again, or a backup renamed over it, is another file at that path)
+      const dir = mkdtempSync(join(tmpdir(), "cg-replaced-"));
+      const path = join(dir, "creditgate.sqlite");
+      const q = { by: "user" as const, sinceMs: D0 - 3 * DAY_MS + 99, untilMs: D0 + 4 * DAY_MS };
+      try {
+        for (const [users, seed] of [
+          [900, 61],
+          [700, 62],
+          [800, 63],
+        ] as const) {
+          for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
+          const db = openDatabase(path);
+          try {
+            write(db, users, 0, seed);
+            expect(JSON.stringify(queryUsage(db, q, { splitMinRows: 0, threadChunkRows: 50 }))).toBe(
+              JSON.stringify(queryUsageRaw(db, q)),
+            );
+          } finally {
+            db.close();
+          }
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
