@@ -3,24 +3,32 @@
  * READ-ONLY connection to a SQLite file (kept open while the file stays the same), answers on
  * its port, then wakes the main thread, which waits with `Atomics.wait`.
  */
+import { statSync } from "node:fs";
 import { type MessagePort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { REPORT_CHUNK_ROWS, type ReportJob, type ReportJobResult, type ReportOpen } from "./report-thread.js";
 
 const { port, flag } = workerData as { port: MessagePort; flag: Int32Array };
-const dbs = new Map<string, Database.Database>();
+/** Open connections by path, with the identity (device:inode) of the file they opened. */
+const dbs = new Map<string, { db: Database.Database; id: string }>();
 
-/** The read-only connection to `file`, opened on first use (one file at a time: any other is closed). */
+/**
+ * The read-only connection to `file`, opened on first use (one file at a time: any other is
+ * closed), and opened again when another file now has that path (deleted and created again, or a
+ * backup renamed over it: the old connection would keep reading the old file, and the report
+ * would mix two databases). Throws when `file` does not exist.
+ */
 function connection(file: string): Database.Database {
-  let db = dbs.get(file);
-  if (!db) {
-    for (const [other, open] of dbs) {
-      open.close();
-      dbs.delete(other);
-    }
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    dbs.set(file, db);
+  const st = statSync(file, { bigint: true });
+  const id = `${st.dev}:${st.ino}`;
+  const had = dbs.get(file);
+  if (had && had.id === id) return had.db;
+  for (const [other, open] of dbs) {
+    open.db.close();
+    dbs.delete(other);
   }
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  dbs.set(file, { db, id });
   return db;
 }
 
