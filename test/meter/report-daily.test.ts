@@ -4,7 +4,6 @@ const fail = (): never => {
   throw new Error("no whole day in the range");
 };
 
-import { createLedger } from "../../src/credits/index.js";
 import type { Db } from "../../src/db/index.js";
 import { MIGRATIONS } from "../../src/db/index.js";
 import {
@@ -26,6 +25,7 @@ import {
 } from "../../src/meter/usage-repo.js";
 import { rng } from "../support/rng.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
+import { grantEntries, grantEntry, usageRow } from "../support/usage-data.js";
 
 // 2026-11-10T00:00:00Z, a UTC midnight.
 const D0 = Date.UTC(2026, 10, 10);
@@ -54,22 +54,9 @@ function tsSample(r: ReturnType<typeof rng>): number {
 
 function writeRandomRows(db: Db, n: number, seed: number): void {
   const r = rng(seed);
-  const ledger = createLedger(db);
   const writer = createUsageWriter(db);
   db.transaction(() => {
-    const entry = new Map<string, number>();
-    for (const u of USERS) {
-      entry.set(
-        u,
-        ledger.post({
-          accountId: u,
-          kind: "grant",
-          amountMicroCredits: 1n,
-          idempotencyKey: `g:${u}`,
-          nowMs: D0,
-        }).entryId,
-      );
-    }
+    const entry = grantEntries(db, USERS, D0);
     for (let i = 0; i < n; i++) {
       const account = r.pick(USERS);
       const [provider, model] = r.pick(MODELS);
@@ -80,81 +67,48 @@ function writeRandomRows(db: Db, n: number, seed: number): void {
       const cacheWrite = r.int(4) === 0 ? r.int(3000) : 0;
       // now and then past 2^53 (exact as bigints), never enough to overflow a 64-bit sum
       const cost = r.int(50) === 0 ? 2n ** 53n + BigInt(r.int(1000)) : BigInt(r.int(1e9));
-      const row: NewUsageEventRow = {
-        dedupe_key: `k${i}`,
-        ledger_entry_id: entry.get(account) as number,
-        account_id: account,
-        agent_id: r.pick(AGENTS),
-        session_id: null,
-        session_key: null,
-        source: "jsonl",
-        source_ref: `f@${i}`,
-        provider,
-        model,
-        api: null,
-        response_id: null,
-        message_ts_ms: tsSample(r),
-        input_tokens: input,
-        output_tokens: output,
-        cache_read_tokens: cacheRead,
-        cache_write_tokens: cacheWrite,
-        cache_write_1h_tokens: cacheWrite > 0 ? r.int(cacheWrite) : 0,
-        total_tokens: input + output + cacheRead + cacheWrite,
-        reasoning_tokens: null,
-        stop_reason: null,
-        is_error: r.int(8) === 0 ? 1 : 0,
-        error_message: null,
-        recorded_cost_pico_usd: null,
-        cost_pico_usd: cost,
-        table_cost_pico_usd: r.int(3) === 0 ? null : r.int(1e9),
-        charge_micro_credits: r.int(100000),
-        price_source: source,
-        price_version: "test",
-        unknown_model: model === "unknown-x" ? 1 : 0,
-        anomaly: null,
-        created_at_ms: D0,
-      };
-      writer.insert(row);
+      writer.insert(
+        usageRow({
+          dedupe_key: `k${i}`,
+          ledger_entry_id: entry.get(account) as number,
+          account_id: account,
+          agent_id: r.pick(AGENTS),
+          source_ref: `f@${i}`,
+          provider,
+          model,
+          message_ts_ms: tsSample(r),
+          input_tokens: input,
+          output_tokens: output,
+          cache_read_tokens: cacheRead,
+          cache_write_tokens: cacheWrite,
+          cache_write_1h_tokens: cacheWrite > 0 ? r.int(cacheWrite) : 0,
+          is_error: r.int(8) === 0 ? 1 : 0,
+          cost_pico_usd: cost,
+          table_cost_pico_usd: r.int(3) === 0 ? null : r.int(1e9),
+          charge_micro_credits: r.int(100000),
+          price_source: source,
+          unknown_model: model === "unknown-x" ? 1 : 0,
+          created_at_ms: D0,
+        }),
+      );
     }
   })();
 }
 
 /** One plain call of `account` at `ts` (ledger entry `entry`). */
 function sampleRow(key: string, entry: number, account: string, ts: number): NewUsageEventRow {
-  return {
+  return usageRow({
     dedupe_key: key,
     ledger_entry_id: entry,
     account_id: account,
-    agent_id: "main",
-    session_id: null,
-    session_key: null,
-    source: "jsonl",
-    source_ref: `f@${key}`,
-    provider: "openai",
-    model: "gpt-5",
-    api: null,
-    response_id: null,
     message_ts_ms: ts,
     input_tokens: 10,
     output_tokens: 5,
-    cache_read_tokens: 0,
-    cache_write_tokens: 0,
-    cache_write_1h_tokens: 0,
-    total_tokens: 15,
-    reasoning_tokens: null,
-    stop_reason: null,
-    is_error: 0,
-    error_message: null,
-    recorded_cost_pico_usd: null,
     cost_pico_usd: 1000,
     table_cost_pico_usd: 1000,
     charge_micro_credits: 2,
-    price_source: "table",
-    price_version: "test",
-    unknown_model: 0,
-    anomaly: null,
     created_at_ms: D0,
-  };
+  });
 }
 
 function boundSample(r: ReturnType<typeof rng>): number | undefined {
@@ -370,15 +324,8 @@ describe.each(ENGINES)("%s", (engine) => {
 
     test("a group whose calls all lie in the subtracted rest of an edge day is not a row", ({ db }) => {
       writeRandomRows(db, 300, 5);
-      const ledger = createLedger(db);
       const writer = createUsageWriter(db);
-      const entry = ledger.post({
-        accountId: "early-bird",
-        kind: "grant",
-        amountMicroCredits: 1n,
-        idempotencyKey: "g:early",
-        nowMs: D0,
-      }).entryId;
+      const entry = grantEntry(db, "early-bird", D0, "g:early");
       // one call at 01:00 of D0 - 1d and one at 23:00 of D0 + 1d: both outside the range below
       db.transaction(() => {
         for (const [i, ts] of [D0 - DAY_MS + 3_600_000, D0 + 2 * DAY_MS - 3_600_000].entries())
@@ -419,40 +366,18 @@ describe.each(ENGINES)("%s", (engine) => {
       );
       expect(() =>
         db.transaction(() => {
-          writer.insert({
-            dedupe_key: "rolled-back",
-            ledger_entry_id: entryId,
-            account_id: "telegram:1",
-            agent_id: "main",
-            session_id: null,
-            session_key: null,
-            source: "jsonl",
-            source_ref: "x",
-            provider: "openai",
-            model: "gpt-5",
-            api: null,
-            response_id: null,
-            message_ts_ms: D0,
-            input_tokens: 1,
-            output_tokens: 1,
-            cache_read_tokens: 0,
-            cache_write_tokens: 0,
-            cache_write_1h_tokens: 0,
-            total_tokens: 2,
-            reasoning_tokens: null,
-            stop_reason: null,
-            is_error: 0,
-            error_message: null,
-            recorded_cost_pico_usd: null,
-            cost_pico_usd: 5,
-            table_cost_pico_usd: 5,
-            charge_micro_credits: 1,
-            price_source: "table",
-            price_version: "t",
-            unknown_model: 0,
-            anomaly: null,
-            created_at_ms: D0,
-          });
+          writer.insert(
+            usageRow({
+              dedupe_key: "rolled-back",
+              ledger_entry_id: entryId,
+              account_id: "telegram:1",
+              source_ref: "x",
+              message_ts_ms: D0,
+              cost_pico_usd: 5,
+              table_cost_pico_usd: 5,
+              price_version: "t",
+            }),
+          );
           throw new Error("crash before commit");
         })(),
       ).toThrow("crash before commit");

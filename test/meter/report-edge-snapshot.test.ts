@@ -3,16 +3,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect } from "vitest";
 import { assertAccountId } from "../../src/credits/account-id.js";
-import { createLedger } from "../../src/credits/index.js";
 import { type Db, openDatabase } from "../../src/db/index.js";
 import { queryUsage, queryUsageRaw, type UsageQuery } from "../../src/meter/report.js";
 import { reportThreadStats } from "../../src/meter/report-thread.js";
-import { createUsageWriter, DAY_MS, type NewUsageEventRow } from "../../src/meter/usage-repo.js";
+import { createUsageWriter, DAY_MS } from "../../src/meter/usage-repo.js";
 import { parseDecimal } from "../../src/money.js";
 import { type ReportDim, type ReportFilters, runReport } from "../../src/reports/index.js";
 import { runArchive } from "../../src/retention/index.js";
 import { rng } from "../support/rng.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
+import { grantEntries, grantEntry, usageRow } from "../support/usage-data.js";
 
 // Edges read as "day minus the rest" in one snapshot, splits by agent/model, archived edge days.
 const D0 = Date.UTC(2026, 2, 10); // March: archived below
@@ -51,60 +51,32 @@ function row(i: number, entry: number, account: string, ts: number, r: ReturnTyp
   const [provider, model] = r.pick(MODELS);
   const input = r.int(5000);
   const src = r.pick(["table", "fallback", "provider-billed"]);
-  return {
+  return usageRow({
     dedupe_key: `k${i}`,
     ledger_entry_id: entry,
     account_id: account,
     agent_id: r.pick(AGENTS),
-    session_id: null,
     session_key: r.pick([null, "agent:main:main", "agent:main:telegram:direct:1"]),
-    source: "jsonl",
     source_ref: `f@${i}`,
     provider,
     model,
-    api: null,
-    response_id: null,
     message_ts_ms: ts,
     input_tokens: input,
-    output_tokens: 1,
-    cache_read_tokens: 0,
-    cache_write_tokens: 0,
-    cache_write_1h_tokens: 0,
-    total_tokens: input + 1,
-    reasoning_tokens: null,
-    stop_reason: null,
     is_error: r.int(7) === 0 ? 1 : 0,
-    error_message: null,
-    recorded_cost_pico_usd: null,
     cost_pico_usd: big ? 2n ** 53n + BigInt(r.int(1000)) : BigInt(r.int(1e9)),
     table_cost_pico_usd: r.int(3) === 0 ? null : r.int(1e9),
     charge_micro_credits: r.int(100000),
     price_source: src,
-    price_version: "test",
-    unknown_model: 0,
-    anomaly: null,
     created_at_ms: D0,
-  } satisfies NewUsageEventRow;
+  });
 }
 
 /** Rows on 8 days from D0 (March) and 3 in April, some only near midnights / midday, some huge. */
 function write(db: Db, n: number, seed: number): void {
   const r = rng(seed);
-  const ledger = createLedger(db);
   const writer = createUsageWriter(db);
   db.transaction(() => {
-    const entry = new Map<string, number>();
-    for (const u of [...USERS, "rest-only", "huge-rest"])
-      entry.set(
-        u,
-        ledger.post({
-          accountId: u,
-          kind: "grant",
-          amountMicroCredits: 1n,
-          idempotencyKey: `g:${u}`,
-          nowMs: D0,
-        }).entryId,
-      );
+    const entry = grantEntries(db, [...USERS, "rest-only", "huge-rest"], D0);
     const days = [0, 1, 2, 3, 4, 5, 6, 7, 22, 23, 24, 25];
     for (let i = 0; i < n; i++) {
       const day = D0 + r.pick(days) * DAY_MS;
@@ -310,14 +282,7 @@ function withWriteBefore<T>(db: Db, when: (sql: string) => boolean, write: () =>
 function lateCall(path: string, ts: number, key: string): void {
   const other = openDatabase(path);
   try {
-    const ledger = createLedger(other);
-    const entry = ledger.post({
-      accountId: "late",
-      kind: "grant",
-      amountMicroCredits: 1n,
-      idempotencyKey: `g:late:${key}`,
-      nowMs: D0,
-    }).entryId;
+    const entry = grantEntry(other, "late", D0, `g:late:${key}`);
     createUsageWriter(other).insert(row(900_000 + (ts % 1000), entry, "late", ts, rng(1), false));
   } finally {
     other.close();

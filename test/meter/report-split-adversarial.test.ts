@@ -1,12 +1,12 @@
 import { describe, expect } from "vitest";
 import { assertAccountId } from "../../src/credits/account-id.js";
-import { createLedger } from "../../src/credits/index.js";
 import type { Db } from "../../src/db/index.js";
 import { queryUsage, queryUsageRaw } from "../../src/meter/report.js";
 import { reportThreadStats } from "../../src/meter/report-thread.js";
-import { createUsageWriter, DAY_MS, type NewUsageEventRow } from "../../src/meter/usage-repo.js";
+import { createUsageWriter, DAY_MS } from "../../src/meter/usage-repo.js";
 import { rng } from "../support/rng.js";
 import { testOn } from "../support/temp-db.js";
+import { grantEntries, usageRow } from "../support/usage-data.js";
 
 // The by-user split with adversarial account ids (empty, case, prefixes, NUL, combining
 // marks, surrogates, long), many accounts, sums past 2^53, and every split share.
@@ -44,60 +44,29 @@ function accounts(n: number): string[] {
 }
 function write(db: Db, users: string[], n: number, seed: number): void {
   const r = rng(seed);
-  const ledger = createLedger(db);
   const writer = createUsageWriter(db);
   db.transaction(() => {
-    const entry = new Map<string, number>();
-    for (const u of users)
-      entry.set(
-        u,
-        ledger.post({
-          accountId: u,
-          kind: "grant",
-          amountMicroCredits: 1n,
-          idempotencyKey: `g:${u}`,
-          nowMs: D0,
-        }).entryId,
-      );
+    const entry = grantEntries(db, users, D0);
     for (let i = 0; i < n; i++) {
       const account = i < users.length ? (users[i] as string) : r.pick(users);
       const cost = r.int(40) === 0 ? 2n ** 53n + BigInt(r.int(1000)) : BigInt(r.int(1e9));
       const input = r.int(5000);
-      const row: NewUsageEventRow = {
-        dedupe_key: `k${i}`,
-        ledger_entry_id: entry.get(account) as number,
-        account_id: account,
-        agent_id: r.pick(["main", "ops"]),
-        session_id: null,
-        session_key: null,
-        source: "jsonl",
-        source_ref: `f@${i}`,
-        provider: "anthropic",
-        model: r.pick(["m1", "m2"]),
-        api: null,
-        response_id: null,
-        message_ts_ms: D0 + (r.int(9) - 4) * DAY_MS + r.int(DAY_MS),
-        input_tokens: input,
-        output_tokens: 1,
-        cache_read_tokens: 0,
-        cache_write_tokens: 0,
-        cache_write_1h_tokens: 0,
-        total_tokens: input + 1,
-        reasoning_tokens: null,
-        stop_reason: null,
-        is_error: 0,
-        error_message: null,
-        recorded_cost_pico_usd: null,
-        cost_pico_usd: cost,
-        table_cost_pico_usd: null,
-        charge_micro_credits: r.int(100000),
-        price_source: "table",
-        price_version: "test",
-        unknown_model: 0,
-        anomaly: null,
-        created_at_ms: D0,
-      };
-      writer.insert(row);
+      writer.insert(
+        usageRow({
+          dedupe_key: `k${i}`,
+          ledger_entry_id: entry.get(account) as number,
+          account_id: account,
+          agent_id: r.pick(["main", "ops"]),
+          source_ref: `f@${i}`,
+          provider: "anthropic",
+          model: r.pick(["m1", "m2"]),
+          message_ts_ms: D0 + (r.int(9) - 4) * DAY_MS + r.int(DAY_MS),
+          input_tokens: input,
+          cost_pico_usd: cost,
+          charge_micro_credits: r.int(100000),
+          created_at_ms: D0,
+        }),
+      );
     }
   })();
 }

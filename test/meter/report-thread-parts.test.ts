@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test as plainTest } from "vitest";
-import { createLedger } from "../../src/credits/index.js";
 import { type Db, openDatabase } from "../../src/db/index.js";
 import { queryUsage, queryUsageRaw, type UsageQuery } from "../../src/meter/report.js";
 import { type ReportRows, reportThreadStats, startReportJob } from "../../src/meter/report-thread.js";
-import { createUsageWriter, DAY_MS, type NewUsageEventRow } from "../../src/meter/usage-repo.js";
+import { createUsageWriter, DAY_MS } from "../../src/meter/usage-repo.js";
 import { rng } from "../support/rng.js";
 import { testOn } from "../support/temp-db.js";
+import { grantEntries, usageRow } from "../support/usage-data.js";
 
 // Break tests of the report thread's answer in parts (report-thread.ts `next`): a thread half of
 // many parts whose groups collide with edge groups and pass 2^53 (in the thread's half, in the
@@ -24,61 +24,33 @@ const PAST_SAFE = 2n ** 53n;
  */
 function write(db: Db, users: number, extra: number, seed: number): void {
   const r = rng(seed);
-  const ledger = createLedger(db);
   const writer = createUsageWriter(db);
   const ids = Array.from({ length: users }, (_, i) => `u:${String(i).padStart(6, "0")}`);
   let n = 0;
   db.transaction(() => {
-    const entry = new Map<string, number>();
-    for (const u of ids)
-      entry.set(
-        u,
-        ledger.post({
-          accountId: u,
-          kind: "grant",
-          amountMicroCredits: 1n,
-          idempotencyKey: `g:${u}`,
-          nowMs: D0,
-        }).entryId,
-      );
+    const entry = grantEntries(db, ids, D0);
     const row = (account: string, ts: number, cost: bigint): void => {
       const input = r.int(5000);
-      const rec: NewUsageEventRow = {
-        dedupe_key: `k${n}`,
-        ledger_entry_id: entry.get(account) as number,
-        account_id: account,
-        agent_id: r.pick(["main", "ops", "z"]),
-        session_id: null,
-        session_key: null,
-        source: "jsonl",
-        source_ref: `f@${n}`,
-        provider: "anthropic",
-        model: r.pick(["m1", "m2", "m3"]),
-        api: null,
-        response_id: null,
-        message_ts_ms: ts,
-        input_tokens: input,
-        output_tokens: 1,
-        cache_read_tokens: 0,
-        cache_write_tokens: 0,
-        cache_write_1h_tokens: 0,
-        total_tokens: input + 1,
-        reasoning_tokens: null,
-        stop_reason: null,
-        is_error: r.int(9) === 0 ? 1 : 0,
-        error_message: null,
-        recorded_cost_pico_usd: null,
-        cost_pico_usd: cost,
-        table_cost_pico_usd: r.int(3) === 0 ? null : r.int(1e9),
-        charge_micro_credits: r.int(100000),
-        price_source: r.pick(["table", "provider-billed", "fallback"]),
-        price_version: "test",
-        unknown_model: 0,
-        anomaly: null,
-        created_at_ms: D0,
-      };
+      writer.insert(
+        usageRow({
+          dedupe_key: `k${n}`,
+          ledger_entry_id: entry.get(account) as number,
+          account_id: account,
+          agent_id: r.pick(["main", "ops", "z"]),
+          source_ref: `f@${n}`,
+          provider: "anthropic",
+          model: r.pick(["m1", "m2", "m3"]),
+          message_ts_ms: ts,
+          input_tokens: input,
+          is_error: r.int(9) === 0 ? 1 : 0,
+          cost_pico_usd: cost,
+          table_cost_pico_usd: r.int(3) === 0 ? null : r.int(1e9),
+          charge_micro_credits: r.int(100000),
+          price_source: r.pick(["table", "provider-billed", "fallback"]),
+          created_at_ms: D0,
+        }),
+      );
       n++;
-      writer.insert(rec);
     };
     ids.forEach((u, i) => {
       row(u, D0 + (i % 9) * DAY_MS - 4 * DAY_MS + r.int(DAY_MS), BigInt(r.int(1e9)));

@@ -1,8 +1,7 @@
 import { describe, expect } from "vitest";
-import { createLedger } from "../../src/credits/index.js";
 import type { Db } from "../../src/db/index.js";
 import { queryUsage } from "../../src/meter/index.js";
-import { createUsageWriter, type NewUsageEventRow } from "../../src/meter/usage-repo.js";
+import { createUsageWriter } from "../../src/meter/usage-repo.js";
 import { parseDecimal } from "../../src/money.js";
 import {
   csvField,
@@ -16,26 +15,14 @@ import {
   SESSION_KINDS,
   sessionKind,
 } from "../../src/reports/index.js";
+import { rng } from "../support/rng.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
+import { grantEntries, grantEntry, usageRow } from "../support/usage-data.js";
 
 const H = 3_600_000;
 // Around the 2026 New York / Berlin spring-forward days (2026-03-08 / 2026-03-29).
 const START = Date.parse("2026-03-01T00:00:00Z");
 const SPAN_DAYS = 35;
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
-  return { next, int, pick };
-}
 
 const USERS = ["telegram:1", "telegram:2", "agent:main", "discord:x"];
 const AGENTS = ["main", "ops"];
@@ -75,22 +62,10 @@ interface Stored {
 
 function writeRows(db: Db, n: number, seed: number): Stored[] {
   const r = rng(seed);
-  const ledger = createLedger(db);
   const writer = createUsageWriter(db);
   const out: Stored[] = [];
   db.transaction(() => {
-    const entry = new Map<string, number>();
-    for (const u of USERS)
-      entry.set(
-        u,
-        ledger.post({
-          accountId: u,
-          kind: "grant",
-          amountMicroCredits: 1n,
-          idempotencyKey: `g:${u}`,
-          nowMs: START,
-        }).entryId,
-      );
+    const entry = grantEntries(db, USERS, START);
     for (let i = 0; i < n; i++) {
       const [provider, model] = r.pick(MODELS);
       const input = r.int(5000);
@@ -118,27 +93,15 @@ function writeRows(db: Db, n: number, seed: number): Stored[] {
       };
       stored.total_tokens = input + output + stored.cache_read_tokens + stored.cache_write_tokens;
       out.push(stored);
-      const row: NewUsageEventRow = {
-        ...stored,
-        dedupe_key: `k${i}`,
-        ledger_entry_id: entry.get(stored.account_id) as number,
-        source: "jsonl",
-        source_ref: `f@${i}`,
-        api: null,
-        response_id: null,
-        cache_write_1h_tokens: 0,
-        reasoning_tokens: null,
-        stop_reason: null,
-        error_message: null,
-        recorded_cost_pico_usd: null,
-        table_cost_pico_usd: null,
-        price_source: "table",
-        price_version: "test",
-        unknown_model: 0,
-        anomaly: null,
-        created_at_ms: START,
-      };
-      writer.insert(row);
+      writer.insert(
+        usageRow({
+          ...stored,
+          dedupe_key: `k${i}`,
+          ledger_entry_id: entry.get(stored.account_id) as number,
+          source_ref: `f@${i}`,
+          created_at_ms: START,
+        }),
+      );
     }
   })();
   return out;
@@ -460,47 +423,20 @@ describe.each(ENGINES)("%s", (engine) => {
   /** One call at `atIso` costing `usd` whole USD (agent main, openai/gpt-5). */
   function callAt(db: Db, atIso: string, usd: number, n: number): void {
     const at = Date.parse(atIso);
-    const entry = createLedger(db).post({
-      accountId: "telegram:1",
-      kind: "grant",
-      amountMicroCredits: 1n,
-      idempotencyKey: `dst${n}`,
-      nowMs: at,
-    }).entryId;
-    createUsageWriter(db).insert({
-      dedupe_key: `dst${n}`,
-      ledger_entry_id: entry,
-      account_id: "telegram:1",
-      agent_id: n % 2 ? "main" : "ops",
-      session_id: null,
-      session_key: null,
-      source: "push",
-      source_ref: "t",
-      provider: "openai",
-      model: "gpt-5",
-      api: null,
-      response_id: null,
-      message_ts_ms: at,
-      input_tokens: 1,
-      output_tokens: 1,
-      cache_read_tokens: 0,
-      cache_write_tokens: 0,
-      cache_write_1h_tokens: 0,
-      total_tokens: 2,
-      reasoning_tokens: null,
-      stop_reason: null,
-      is_error: 0,
-      error_message: null,
-      recorded_cost_pico_usd: null,
-      cost_pico_usd: BigInt(usd) * 1_000_000_000_000n,
-      table_cost_pico_usd: null,
-      charge_micro_credits: 1,
-      price_source: "table",
-      price_version: "t",
-      unknown_model: 0,
-      anomaly: null,
-      created_at_ms: at,
-    });
+    const entry = grantEntry(db, "telegram:1", at, `dst${n}`);
+    createUsageWriter(db).insert(
+      usageRow({
+        dedupe_key: `dst${n}`,
+        ledger_entry_id: entry,
+        account_id: "telegram:1",
+        agent_id: n % 2 ? "main" : "ops",
+        source: "push",
+        source_ref: "t",
+        message_ts_ms: at,
+        cost_pico_usd: BigInt(usd) * 1_000_000_000_000n,
+        price_version: "t",
+      }),
+    );
   }
 
   describe("DST days by day (23 and 25 hours), from UTC-day aggregates ± the raw hours between midnights", () => {
