@@ -147,7 +147,7 @@ describe("the JSONL reader thread", () => {
       CREDITGATE_STATE_DIRS: stateDir,
       CREDITGATE_PRICES: prices,
       CREDITGATE_COST_MODE: "calculate",
-      // small batches: the reader thread is always a batch or two ahead of the writer
+      // small batches: the reader thread is always a few batches (up to MAX_IN_FLIGHT) ahead
       CREDITGATE_BATCH_SIZE: "23",
       CREDITGATE_READER_THREAD: "true",
       CREDITGATE_LOG_LEVEL: "silent",
