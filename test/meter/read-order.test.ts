@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -13,7 +13,62 @@ afterEach(() => {
   dir = undefined;
 });
 
+/** A meter over `stateDir` with the synth prices, batches of `batchSize` calls. */
+function synthMeter(
+  db: ReturnType<typeof openDatabase>,
+  stateDir: string,
+  prices: string,
+  batchSize: number,
+) {
+  return createMeter({
+    db,
+    stateDirs: [{ path: stateDir, via: "test" }],
+    agents: null,
+    pricer: createPricer({
+      mode: "calculate",
+      overrides: loadPriceOverrides(prices),
+      fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+    }),
+    markup: { num: 1n, den: 1n },
+    creditsPerUsd: { num: 1n, den: 1n },
+    batchSize,
+    pollMs: 20,
+  });
+}
+
 describe("a backlog is read grouped by account", () => {
+  it("reads unattributed files last: a call also in an attributed copy is billed to its user", async () => {
+    dir = mkdtempSync(join(tmpdir(), "cg-read-order-"));
+    const stateDir = join(dir, "state");
+    const world = synthState({
+      stateDir,
+      agents: 1,
+      sessions: 1,
+      turns: 3,
+      users: 1,
+      toolBytes: 50,
+      seed: 5,
+    });
+    const prices = join(dir, "prices.json");
+    writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
+    // a copy of the session under an id no sessions.json entry names (an archived name: no grace
+    // period), whose name sorts before the attributed original
+    const sessions = join(stateDir, "agents", "main", "sessions");
+    const original = readdirSync(sessions).find((n) => n.endsWith(".jsonl")) as string;
+    const copy = "00000000-0000-4000-8000-000000000000.jsonl.deleted.2026-11-01T00-00-00.000Z";
+    expect(copy < original).toBe(true);
+    copyFileSync(join(sessions, original), join(sessions, copy));
+    const db = openDatabase(join(dir, "db.sqlite"));
+    try {
+      await synthMeter(db, stateDir, prices, 2000).runOnce();
+      const rows = db.prepare("SELECT account_id AS a FROM usage_events").all() as { a: string }[];
+      expect(rows.length).toBe(world.events);
+      expect(new Set(rows.map((r) => r.a))).toEqual(new Set(["telegram:100000"]));
+    } finally {
+      db.close();
+    }
+  });
+
   it("reads each account's session files one after another, in name order within the account", async () => {
     dir = mkdtempSync(join(tmpdir(), "cg-read-order-"));
     const stateDir = join(dir, "state");
@@ -31,21 +86,8 @@ describe("a backlog is read grouped by account", () => {
     writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
     const db = openDatabase(join(dir, "db.sqlite"));
     try {
-      const meter = createMeter({
-        db,
-        stateDirs: [{ path: stateDir, via: "test" }],
-        agents: null,
-        pricer: createPricer({
-          mode: "calculate",
-          overrides: loadPriceOverrides(prices),
-          fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
-        }),
-        markup: { num: 1n, den: 1n },
-        creditsPerUsd: { num: 1n, den: 1n },
-        batchSize: 5, // many batches: the biller groups by account only within one
-        pollMs: 20,
-      });
-      await meter.runOnce();
+      // many batches: the biller groups by account only within one
+      await synthMeter(db, stateDir, prices, 5).runOnce();
       const rows = db
         .prepare("SELECT account_id AS a, session_id AS s, source_ref AS r FROM usage_events ORDER BY id")
         .all() as { a: string; s: string; r: string }[];

@@ -325,10 +325,12 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         continue;
       changed.push({ path, cls, st, who: attribution(cls.sessionId) });
     }
-    const accountOf = (c: (typeof changed)[number]) => c.who?.accountId ?? "";
+    // Unattributed files (billed to the operator) last: a call that is also in an attributed
+    // copy (a branch or archived copy of the same session) is then billed to its user first.
     changed.sort((x, y) => {
-      const a = accountOf(x);
-      const b = accountOf(y);
+      if (!x.who || !y.who) return x.who ? -1 : y.who ? 1 : 0;
+      const a = x.who.accountId;
+      const b = y.who.accountId;
       return a < b ? -1 : a > b ? 1 : 0; // stable: name order within an account
     });
     for (const { path, cls, st, who } of changed) {
