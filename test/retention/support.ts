@@ -1,5 +1,5 @@
 import type { Db } from "../../src/db/index.js";
-import { createUsageWriter } from "../../src/meter/usage-repo.js";
+import { createUsageWriter, type NewUsageEventRow } from "../../src/meter/usage-repo.js";
 import { rng } from "../support/rng.js";
 import { grantEntries, usageRow } from "../support/usage-data.js";
 
@@ -19,18 +19,33 @@ const MODELS = [
   ["openai", "gpt-5"],
 ] as const;
 
-/** Deterministic random usage rows in [fromMs, toMs), written through the one usage writer. */
+/**
+ * Rows per transaction of `writeUsage`. On PostgreSQL, SSI state is server-wide (every schema,
+ * every test file): while one serializable transaction stays open, the transactions committed
+ * after it start are kept, and past 10 per server process slot (1,220 on a default server)
+ * PostgreSQL summarizes them and judges conflicts conservatively, so other files' transactions
+ * fail with 40001 on every retry until the long one ends (seen: an archive run in another
+ * schema failing while this wrote 21,000 rows in one ~30 s transaction). A chunk of this many
+ * rows commits in well under a second.
+ */
+const CHUNK_ROWS = 500;
+
+/**
+ * Deterministic random usage rows in [fromMs, toMs), written through the one usage writer, in
+ * transactions of at most `CHUNK_ROWS` rows (the grants in the first).
+ */
 export function writeUsage(db: Db, n: number, fromMs: number, toMs: number, seed = 1): void {
   const { int, pick } = rng(seed);
   const writer = createUsageWriter(db);
-  db.transaction(() => {
-    const entry = grantEntries(db, USERS, fromMs, (u) => `g:${u}:${seed}`);
-    for (let i = 0; i < n; i++) {
+  const entry = db.transaction(() => grantEntries(db, USERS, fromMs, (u) => `g:${u}:${seed}`))();
+  for (let from = 0; from < n; from += CHUNK_ROWS) {
+    const rows: NewUsageEventRow[] = [];
+    for (let i = from; i < Math.min(n, from + CHUNK_ROWS); i++) {
       const [provider, model] = pick(MODELS);
       const input = int(5000);
       const output = int(2000);
       const account = pick(USERS);
-      writer.insert(
+      rows.push(
         usageRow({
           account_id: account,
           agent_id: pick(["main", "ops"]),
@@ -55,5 +70,6 @@ export function writeUsage(db: Db, n: number, fromMs: number, toMs: number, seed
         }),
       );
     }
-  })();
+    writer.insertMany(rows); // its own transaction
+  }
 }
