@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SYNTH_PRICES, synthState } from "../../scripts/synth-state.mjs";
 import { openDatabase } from "../../src/db/index.js";
@@ -68,6 +68,65 @@ describe("a backlog is read grouped by account", () => {
         (f, i) => i === 0 || accountOfFile.get(names[i - 1] as string) !== accountOfFile.get(f),
       );
       expect(nameRuns.length).toBeGreaterThan(accounts.length);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("a session's copies are billed to its account whatever the read order", () => {
+  it("a branch copy the doctor moved to the import archive is the session's, not the operator's", async () => {
+    dir = mkdtempSync(join(tmpdir(), "cg-read-order-"));
+    const stateDir = join(dir, "state");
+    const world = synthState({
+      stateDir,
+      agents: 1,
+      sessions: 1,
+      turns: 3,
+      users: 1,
+      toolBytes: 50,
+      seed: 3,
+    });
+    const live = world.sessions[0]?.file as string;
+    const sessionId = basename(live, ".jsonl");
+    // pi's branch copy `<ISO with - for : and .>_<sessionId>.jsonl`, one call more than the live
+    // file, moved by `openclaw doctor` (no sessions.json entry names it) to the import archive
+    const extra = readFileSync(live, "utf8")
+      .trimEnd()
+      .split("\n")
+      .filter((l) => l.includes('"usage"'))
+      .at(-1)
+      ?.replace(/"timestamp":(\d+)/g, (_m, t: string) => `"timestamp":${Number(t) + 60_000}`);
+    const archive = join(stateDir, "agents", "main", "session-sqlite-import-archive");
+    mkdirSync(archive);
+    writeFileSync(
+      join(archive, `archive-tier.2026-11-20T10-11-12-345Z_${sessionId}.jsonl.imported-1795400000000`),
+      `${readFileSync(live, "utf8")}${extra}\n`,
+    );
+    const prices = join(dir, "prices.json");
+    writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
+    const db = openDatabase(join(dir, "db.sqlite"));
+    try {
+      const meter = createMeter({
+        db,
+        stateDirs: [{ path: stateDir, via: "test" }],
+        agents: null,
+        pricer: createPricer({
+          mode: "calculate",
+          overrides: loadPriceOverrides(prices),
+          fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+        }),
+        markup: { num: 1n, den: 1n },
+        creditsPerUsd: { num: 1n, den: 1n },
+        batchSize: 5,
+        pollMs: 20,
+      });
+      await meter.runOnce();
+      meter.close();
+      const rows = db
+        .prepare("SELECT account_id AS a, session_id AS s, COUNT(*) AS n FROM usage_events GROUP BY 1, 2")
+        .all();
+      expect(rows).toEqual([{ a: world.sessions[0]?.account, s: sessionId, n: world.events + 1 }]);
     } finally {
       db.close();
     }
