@@ -1,11 +1,25 @@
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SYNTH_PRICES, synthState } from "../../scripts/synth-state.mjs";
+import { createLedger } from "../../src/credits/index.js";
 import { openDatabase } from "../../src/db/index.js";
+import { createBiller } from "../../src/meter/biller.js";
 import { createMeter } from "../../src/meter/meter.js";
 import { createPricer, loadPriceOverrides } from "../../src/meter/pricing.js";
+import { createJsonlReader } from "../../src/meter/sources/jsonl-reader.js";
 
 let dir: string | undefined;
 afterEach(() => {
@@ -110,6 +124,154 @@ describe("a backlog is read grouped by account", () => {
         (f, i) => i === 0 || accountOfFile.get(names[i - 1] as string) !== accountOfFile.get(f),
       );
       expect(nameRuns.length).toBeGreaterThan(accounts.length);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("a session's copies are billed to its account whatever the read order", () => {
+  it("a branch copy the doctor moved to the import archive is the session's, not the operator's", async () => {
+    dir = mkdtempSync(join(tmpdir(), "cg-read-order-"));
+    const stateDir = join(dir, "state");
+    const world = synthState({
+      stateDir,
+      agents: 1,
+      sessions: 1,
+      turns: 3,
+      users: 1,
+      toolBytes: 50,
+      seed: 3,
+    });
+    const live = world.sessions[0]?.file as string;
+    const sessionId = basename(live, ".jsonl");
+    // pi's branch copy `<ISO with - for : and .>_<sessionId>.jsonl`, one call more than the live
+    // file, moved by `openclaw doctor` (no sessions.json entry names it) to the import archive
+    const extra = readFileSync(live, "utf8")
+      .trimEnd()
+      .split("\n")
+      .filter((l) => l.includes('"usage"'))
+      .at(-1)
+      ?.replace(/"timestamp":(\d+)/g, (_m, t: string) => `"timestamp":${Number(t) + 60_000}`);
+    const archive = join(stateDir, "agents", "main", "session-sqlite-import-archive");
+    mkdirSync(archive);
+    writeFileSync(
+      join(archive, `archive-tier.2026-11-20T10-11-12-345Z_${sessionId}.jsonl.imported-1795400000000`),
+      `${readFileSync(live, "utf8")}${extra}\n`,
+    );
+    const prices = join(dir, "prices.json");
+    writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
+    const db = openDatabase(join(dir, "db.sqlite"));
+    try {
+      const meter = createMeter({
+        db,
+        stateDirs: [{ path: stateDir, via: "test" }],
+        agents: null,
+        pricer: createPricer({
+          mode: "calculate",
+          overrides: loadPriceOverrides(prices),
+          fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+        }),
+        markup: { num: 1n, den: 1n },
+        creditsPerUsd: { num: 1n, den: 1n },
+        batchSize: 5,
+        pollMs: 20,
+      });
+      await meter.runOnce();
+      meter.close();
+      const rows = db
+        .prepare("SELECT account_id AS a, session_id AS s, COUNT(*) AS n FROM usage_events GROUP BY 1, 2")
+        .all();
+      expect(rows).toEqual([{ a: world.sessions[0]?.account, s: sessionId, n: world.events + 1 }]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("files that change between the stat pass and their read (read later, grouped by account)", () => {
+  it.each([
+    ["replaced by a longer copy (rename over)"],
+    ["grown"],
+    ["truncated and rewritten"],
+    ["renamed to its .reset. archive name"],
+    ["hard-linked under its branch-copy name"],
+  ])("%s: every call in the files is billed once, to its session's account", async (what) => {
+    dir = mkdtempSync(join(tmpdir(), "cg-read-order-"));
+    const stateDir = join(dir, "state");
+    const world = synthState({
+      stateDir,
+      agents: 1,
+      sessions: 16,
+      turns: 3,
+      users: 4,
+      toolBytes: 50,
+      seed: 9,
+    });
+    const accountOf = new Map(world.sessions.map((s) => [basename(s.file, ".jsonl"), s.account]));
+    const db = openDatabase(join(dir, "db.sqlite"));
+    const prices = join(dir, "prices.json");
+    writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
+    const biller = createBiller(db, createLedger(db), {
+      pricer: createPricer({
+        mode: "calculate",
+        overrides: loadPriceOverrides(prices),
+        fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+      }),
+      markup: { num: 1n, den: 1n },
+      creditsPerUsd: { num: 1n, den: 1n },
+    });
+    // the last account's files are stat'ed first and read last
+    const last = [...world.sessions].sort((a, b) => (a.account < b.account ? -1 : 1)).at(-1)?.file as string;
+    const more = (from: string, shift: number) =>
+      readFileSync(from, "utf8")
+        .split("\n")
+        .filter((l) => l.includes('"usage"'))
+        .map((l) => l.replace(/"timestamp":(\d+)/g, (_m, t: string) => `"timestamp":${Number(t) + shift}`))
+        .join("\n");
+    const mutate = () => {
+      const sessions = dirname(last);
+      if (what.startsWith("replaced")) {
+        writeFileSync(`${last}.tmp`, `${readFileSync(last, "utf8")}${more(last, 1e9)}\n`);
+        renameSync(`${last}.tmp`, last);
+      } else if (what === "grown") appendFileSync(last, `${more(last, 1e9)}\n`);
+      else if (what.startsWith("truncated")) {
+        const head = readFileSync(last, "utf8").split("\n")[0];
+        writeFileSync(last, `${head}\n${more(last, 2e9)}\n`); // same first line, other calls
+      } else if (what.startsWith("renamed"))
+        renameSync(last, join(sessions, `${basename(last)}.reset.2026-11-20T10-11-12.345Z`));
+      else linkSync(last, join(sessions, `2026-11-20T10-11-12-345Z_${basename(last)}`));
+    };
+    const reader = createJsonlReader(
+      { agentDir: join(stateDir, "agents", "main"), agentId: "main", batchSize: 4 },
+      db,
+    );
+    try {
+      let emits = 0;
+      for (let poll = 0; poll < 3; poll++)
+        await reader.poll((batch, id) => {
+          if (poll === 0 && ++emits === 1) mutate();
+          biller.bill(batch);
+          reader.committed(id);
+        });
+      // what the files hold now, plus what was billed before a truncation dropped it
+      const sessionsDir = join(stateDir, "agents", "main", "sessions");
+      const want = new Map<number, string>();
+      for (const n of readdirSync(sessionsDir)) {
+        if (n === "sessions.json") continue;
+        const id = /([0-9a-f-]{36})\.jsonl/.exec(n)?.[1] as string;
+        for (const l of readFileSync(join(sessionsDir, n), "utf8").split("\n"))
+          if (l.includes('"usage"')) want.set(JSON.parse(l).message.timestamp, accountOf.get(id) as string);
+      }
+      const got = db.prepare("SELECT message_ts_ms AS t, account_id AS a FROM usage_events").all() as {
+        t: number;
+        a: string;
+      }[];
+      for (const [t, a] of want) expect(got.find((g) => g.t === t)?.a, `call at ${t}`).toBe(a);
+      const extra = got.filter((g) => !want.has(g.t));
+      // only a truncation may leave billed calls that no file holds any more (billed before it)
+      if (!what.startsWith("truncated")) expect(extra).toEqual([]);
+      expect(new Set(got.map((g) => g.t)).size).toBe(got.length);
     } finally {
       db.close();
     }

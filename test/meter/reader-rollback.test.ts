@@ -96,6 +96,61 @@ describe.each([
     }
   });
 
+  it.each([1, 2, 4, 5, 9])(
+    "a failure at batch %i while the thread reads ahead, and again in the next poll: every call billed once, none twice",
+    async (k) => {
+      const { stateDir, world, db, biller } = setup(20 + k);
+      const thread = threaded ? createReaderThread() : undefined;
+      const source = createJsonlSource({
+        agentDir: join(stateDir, "agents", "main"),
+        agentId: "main",
+        db,
+        batchSize: 7,
+        ...(thread ? { thread } : {}),
+      });
+      try {
+        let batches = 0;
+        let failAt = k;
+        let billed = 0;
+        let duplicates = 0;
+        const sink = (b: SourceBatch) => {
+          batches++;
+          // the writer is slow on the first batch: the thread fills its window (MAX_IN_FLIGHT)
+          if (batches === 1) for (const t = Date.now(); Date.now() - t < 50; );
+          if (batches === failAt) fill(db);
+          const r = biller.bill(b);
+          billed += r.billed;
+          duplicates += r.duplicates;
+        };
+        await expect(source.poll(sink)).rejects.toMatchObject({ code: "SQLITE_FULL" });
+        expect(count(db, "SELECT COUNT(*) AS n FROM usage_events")).toBe(billed);
+        unfill(db);
+        // the next poll fails too, at its third batch: the reader forgets that one and later ones again
+        batches = 0;
+        failAt = 3;
+        await expect(source.poll(sink)).rejects.toMatchObject({ code: "SQLITE_FULL" });
+        unfill(db);
+        failAt = 0;
+        await source.poll(sink);
+        expect(billed).toBe(world.events);
+        expect(duplicates).toBe(0);
+        expect(count(db, "SELECT COUNT(*) AS n FROM usage_events")).toBe(world.events);
+        expect(
+          count(
+            db,
+            "SELECT COUNT(*) AS n FROM accounts a WHERE balance_micro_credits != (SELECT SUM(amount_micro_credits) FROM ledger_entries l WHERE l.account_id = a.id)",
+          ),
+        ).toBe(0);
+        billed = 0;
+        await source.poll(sink);
+        expect(billed).toBe(0);
+      } finally {
+        await thread?.terminate();
+        db.close();
+      }
+    },
+  );
+
   it("the sessions.json facts of a rolled-back first batch are written by the next poll", async () => {
     const { stateDir, db, biller } = setup(12);
     const thread = threaded ? createReaderThread() : undefined;

@@ -72,6 +72,10 @@ describe("every place OpenClaw keeps transcripts is read", () => {
       archived: true,
     });
     expect(classifyImportArchiveFile("sid.jsonl.imported-12")).toEqual({ sessionId: "sid", archived: true });
+    // a branch copy: the session is the id after `<ISO>_`, as in sessions/
+    expect(
+      classifyImportArchiveFile("archive-tier.2026-11-20T10-11-12-345Z_sid7-topic-2.jsonl.imported-12"),
+    ).toEqual({ sessionId: "sid7", archived: true });
     expect(classifyImportArchiveFile("sessions.json.imported-12")).toBeNull();
     expect(classifyImportArchiveFile("x.jsonl")).toBeNull();
   });

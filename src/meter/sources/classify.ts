@@ -22,10 +22,15 @@ export function classifyTranscriptFile(name: string): ClassifiedFile | null {
   const suffix = name.slice(at + ".jsonl".length);
   const archived = /^\.(deleted|reset)\./.test(suffix);
   if (suffix !== "" && !archived) return null;
-  let base = name.slice(0, at).replace(/-topic-.+$/, "");
-  const branch = /^\d{4}-\d{2}-\d{2}T[^_]*_(.+)$/.exec(base);
-  if (branch?.[1]) base = branch[1];
+  const base = sessionIdOf(name.slice(0, at));
   return base ? { sessionId: base, archived } : null;
+}
+
+/** The session id in a transcript's base name: without `-topic-<n>` and a branch copy's `<ISO>_`. */
+function sessionIdOf(base: string): string {
+  const id = base.replace(/-topic-.+$/, "");
+  const branch = /^\d{4}-\d{2}-\d{2}T[^_]*_(.+)$/.exec(id);
+  return branch?.[1] ? branch[1] : id;
 }
 
 /** OpenClaw's doctor (JSONL→SQLite import) moves each imported transcript here, beside `sessions/`. */
@@ -43,6 +48,8 @@ export function classifyImportArchiveFile(name: string): ClassifiedFile | null {
   if (!m?.[1]) return null;
   const t = /^(?:.*\.)?([^.]+)\.jsonl$/.exec(m[1]);
   if (!t?.[1]) return null;
-  const sessionId = t[1].replace(/-topic-.+$/, "");
+  // A branch copy (`<ISO>_<id>.jsonl`, which no sessions.json entry names) is moved here too: its
+  // session is the id after the `<ISO>_`, as in sessions/ (else its calls went to the operator).
+  const sessionId = sessionIdOf(t[1]);
   return sessionId ? { sessionId, archived: true } : null;
 }
