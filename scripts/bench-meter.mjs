@@ -3,9 +3,12 @@
 // --once` end to end into a fresh database. Prints MB/s, events/s, peak RSS and the ratio b/a.
 //   BENCH_MB=1100 (size to generate)   BENCH_DIR=./bench-out (kept between runs; delete to regenerate)
 //   BENCH_ROUNDS=3 (interleaved (a),(b) rounds; medians are printed)
+//   BENCH_SOURCE=jsonl (default: session files) | sqlite (the same transcripts in OpenClaw SQLite
+//   stores, the layout of OpenClaw >= 2026.7.2; (a) then reads and parses every transcript row)
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { ocStoreFromState } from "./synth-oc-store.mjs";
 import { SYNTH_PRICES, synthState } from "./synth-state.mjs";
 
 const root = resolve(import.meta.dirname, "..");
@@ -46,6 +49,21 @@ if (!existsSync(marker)) {
   );
 }
 const gen = JSON.parse(readFileSync(marker, "utf8"));
+const source = process.env.BENCH_SOURCE ?? "jsonl";
+if (source !== "jsonl" && source !== "sqlite")
+  throw new Error(`BENCH_SOURCE must be jsonl or sqlite, got ${source}`);
+// The state dir both passes read: the JSONL one, or OpenClaw SQLite stores built from it once.
+const readDir = source === "sqlite" ? join(out, "oc-state") : stateDir;
+const ocMarker = join(out, "oc-state.json");
+if (source === "sqlite" && !existsSync(ocMarker)) {
+  log("building OpenClaw SQLite stores from the session files …");
+  const t0 = performance.now();
+  const built = ocStoreFromState(stateDir, readDir);
+  writeFileSync(ocMarker, JSON.stringify(built));
+  log(
+    `built ${built.sessions} sessions, ${built.rows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+}
 writeFileSync(join(out, "prices.json"), JSON.stringify(SYNTH_PRICES));
 
 /** CPU seconds (user + system) in a /proc/<pid>[/task/<tid>]/stat line, or 0. */
@@ -96,9 +114,10 @@ function measure(args, env = {}) {
 
 // warm the page cache so both passes read from memory
 log("warming the page cache …");
-for (const agent of readdirSync(join(stateDir, "agents")))
-  for (const f of readdirSync(join(stateDir, "agents", agent, "sessions")))
-    readFileSync(join(stateDir, "agents", agent, "sessions", f));
+for (const agent of readdirSync(join(readDir, "agents"))) {
+  const dir = join(readDir, "agents", agent, source === "sqlite" ? "agent" : "sessions");
+  for (const f of readdirSync(dir)) readFileSync(join(dir, f));
+}
 
 // Rounds of (a) then (b), interleaved: this machine's speed drifts by tens of percent within
 // minutes (shared host), so each round's ratio compares passes run seconds apart, and the
@@ -111,13 +130,13 @@ let aStats;
 let bStats;
 for (let r = 1; r <= rounds; r++) {
   log(`round ${r}/${rounds}: (a) naive: read + JSON.parse every line …`);
-  const a = await measure([join(root, "scripts/bench-naive.mjs"), stateDir]);
+  const a = await measure([join(root, "scripts/bench-naive.mjs"), readDir, source]);
   aStats = JSON.parse(a.stdout);
   for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
   log(`round ${r}/${rounds}: (b) creditgate meter --once into a fresh database …`);
   const b = await measure([join(root, "dist/cli/main.js"), "meter", "--once", "--json"], {
     CREDITGATE_DB: db,
-    CREDITGATE_STATE_DIRS: stateDir,
+    CREDITGATE_STATE_DIRS: readDir,
     CREDITGATE_PRICES: join(out, "prices.json"),
     CREDITGATE_COST_MODE: "calculate",
     CREDITGATE_LOG_LEVEL: "warn",
@@ -163,7 +182,7 @@ const rows = [
 ];
 const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
 process.stdout.write(
-  `\ninput: ${mb.toFixed(0)} MB, ${gen.files} files, ${aStats.lines.toLocaleString("en-US")} lines, ${gen.events.toLocaleString("en-US")} billable calls (node ${process.version}, ${statSync(db).size > 0 ? "db written" : ""})\n\n`,
+  `\ninput (${source}): ${mb.toFixed(0)} MB, ${source === "sqlite" ? `${aStats.files} OpenClaw stores` : `${gen.files} files`}, ${aStats.lines.toLocaleString("en-US")} lines, ${gen.events.toLocaleString("en-US")} billable calls (node ${process.version}, ${statSync(db).size > 0 ? "db written" : ""})\n\n`,
 );
 for (const r of rows)
   process.stdout.write(
