@@ -321,6 +321,18 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
         work.push({ sid, fromSeq: c.last_seq, gen, stored });
       }
     }
+    // Sessions read grouped by account, like session files (jsonl-reader.ts): a backlog's batches
+    // then hold fewer accounts (fewer ledger entries and index pages per commit). Sessions without
+    // a key (billed to the operator) last, so a call also in a keyed session goes to its user.
+    // Stable: the query's session order within an account.
+    for (const w of work) w.attribution = liveAttribution(h, w.sid, null);
+    work.sort((x, y) => {
+      const a = x.attribution as Attribution;
+      const b = y.attribution as Attribution;
+      if (a.sessionKey === null || b.sessionKey === null)
+        return a.sessionKey !== null ? -1 : b.sessionKey !== null ? 1 : 0;
+      return a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0;
+    });
     return work;
   }
 
