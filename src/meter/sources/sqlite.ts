@@ -8,6 +8,7 @@ import { resolveAccount, type SessionHints } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
 import type { BatchSink, MeterSource, ProblemReporter, SessionFact } from "../source.js";
 import { BatchBuilder, forEachLine, type LineOwner, type PendingTurn, turnOf } from "./batch-builder.js";
+import { sortForReading } from "./read-order.js";
 import { decodeMaybeZstd, decodeZstd } from "./zst.js";
 
 /**
@@ -330,19 +331,10 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
         work.push({ sid, fromSeq: c.last_seq, gen, stored });
       }
     }
-    // Sessions read grouped by account, like session files (jsonl-reader.ts): a backlog's batches
-    // then hold fewer accounts (fewer ledger entries and index pages per commit). Sessions without
-    // a key (billed to the operator) last, so a call also in a keyed session goes to its user.
-    // Stable: the query's session order within an account.
+    // Read like session files (`sortForReading`): sessions without a key (billed to the operator)
+    // last; the query's session order within an account.
     for (const w of work) w.attribution = liveAttribution(h, w.sid, null);
-    work.sort((x, y) => {
-      const a = x.attribution as Attribution;
-      const b = y.attribution as Attribution;
-      if (a.sessionKey === null || b.sessionKey === null)
-        return a.sessionKey !== null ? -1 : b.sessionKey !== null ? 1 : 0;
-      return a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0;
-    });
-    return work;
+    return sortForReading(work, (w) => (w.attribution?.sessionKey == null ? null : w.attribution.accountId));
   }
 
   function readRows(h: OcHandle, queue: Work[], b: BatchBuilder): void {
