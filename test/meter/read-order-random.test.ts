@@ -1,17 +1,14 @@
 // Random state dirs changed between and during polls, read with up to 4 batches unacknowledged
 // (as the reader thread does): every call the files hold is billed once, to its session's account,
 // whatever order the reader takes the files in (9b9d8f2 reads them grouped by account).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SYNTH_PRICES } from "../../scripts/synth-state.mjs";
-import { createLedger } from "../../src/credits/index.js";
 import { type Db, openDatabase } from "../../src/db/index.js";
-import { createBiller } from "../../src/meter/biller.js";
-import { createPricer, loadPriceOverrides } from "../../src/meter/pricing.js";
 import type { SourceBatch } from "../../src/meter/source.js";
 import { createJsonlReader, type JsonlReader } from "../../src/meter/sources/jsonl-reader.js";
+import { synthBiller } from "../support/meter-env.js";
 import { randomWorld } from "../support/random-state.js";
 
 /** Polls, billing with up to `depth` batches emitted and not yet committed (the thread's window). */
@@ -45,18 +42,8 @@ describe("random state dirs, changed between and during polls", () => {
       let db: Db | null = null;
       try {
         const w = randomWorld(seed, dir);
-        const prices = join(dir, "prices.json");
-        writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
         db = openDatabase(join(dir, "db.sqlite"));
-        const biller = createBiller(db, createLedger(db), {
-          pricer: createPricer({
-            mode: "calculate",
-            overrides: loadPriceOverrides(prices),
-            fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
-          }),
-          markup: { num: 1n, den: 1n },
-          creditsPerUsd: { num: 1n, den: 1n },
-        });
+        const biller = synthBiller(db);
         const opts = { agentDir: w.agentDir, agentId: "main", batchSize: 1 + Math.floor(w.r() * 8) };
         let reader = createJsonlReader(opts, db);
         const bill = (b: SourceBatch) => {

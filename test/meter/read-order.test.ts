@@ -13,42 +13,16 @@ import {
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { SYNTH_PRICES, synthState } from "../../scripts/synth-state.mjs";
-import { createLedger } from "../../src/credits/index.js";
+import { synthState } from "../../scripts/synth-state.mjs";
 import { openDatabase } from "../../src/db/index.js";
-import { createBiller } from "../../src/meter/biller.js";
-import { createMeter } from "../../src/meter/meter.js";
-import { createPricer, loadPriceOverrides } from "../../src/meter/pricing.js";
 import { createJsonlReader } from "../../src/meter/sources/jsonl-reader.js";
+import { synthBiller, synthMeter } from "../support/meter-env.js";
 
 let dir: string | undefined;
 afterEach(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
 });
-
-/** A meter over `stateDir` with the synth prices, batches of `batchSize` calls. */
-function synthMeter(
-  db: ReturnType<typeof openDatabase>,
-  stateDir: string,
-  prices: string,
-  batchSize: number,
-) {
-  return createMeter({
-    db,
-    stateDirs: [{ path: stateDir, via: "test" }],
-    agents: null,
-    pricer: createPricer({
-      mode: "calculate",
-      overrides: loadPriceOverrides(prices),
-      fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
-    }),
-    markup: { num: 1n, den: 1n },
-    creditsPerUsd: { num: 1n, den: 1n },
-    batchSize,
-    pollMs: 20,
-  });
-}
 
 describe("a backlog is read grouped by account", () => {
   it("reads unattributed files last: a call also in an attributed copy is billed to its user", async () => {
@@ -63,8 +37,6 @@ describe("a backlog is read grouped by account", () => {
       toolBytes: 50,
       seed: 5,
     });
-    const prices = join(dir, "prices.json");
-    writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
     // a copy of the session under an id no sessions.json entry names (an archived name: no grace
     // period), whose name sorts before the attributed original
     const sessions = join(stateDir, "agents", "main", "sessions");
@@ -74,7 +46,7 @@ describe("a backlog is read grouped by account", () => {
     copyFileSync(join(sessions, original), join(sessions, copy));
     const db = openDatabase(join(dir, "db.sqlite"));
     try {
-      await synthMeter(db, stateDir, prices, 2000).runOnce();
+      await synthMeter(db, stateDir, 2000).runOnce();
       const rows = db.prepare("SELECT account_id AS a FROM usage_events").all() as { a: string }[];
       expect(rows.length).toBe(world.events);
       expect(new Set(rows.map((r) => r.a))).toEqual(new Set(["telegram:100000"]));
@@ -96,12 +68,10 @@ describe("a backlog is read grouped by account", () => {
       toolBytes: 100,
       seed: 7,
     });
-    const prices = join(dir, "prices.json");
-    writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
     const db = openDatabase(join(dir, "db.sqlite"));
     try {
       // many batches: the biller groups by account only within one
-      await synthMeter(db, stateDir, prices, 5).runOnce();
+      await synthMeter(db, stateDir, 5).runOnce();
       const rows = db
         .prepare("SELECT account_id AS a, session_id AS s, source_ref AS r FROM usage_events ORDER BY id")
         .all() as { a: string; s: string; r: string }[];
@@ -159,24 +129,9 @@ describe("a session's copies are billed to its account whatever the read order",
       join(archive, `archive-tier.2026-11-20T10-11-12-345Z_${sessionId}.jsonl.imported-1795400000000`),
       `${readFileSync(live, "utf8")}${extra}\n`,
     );
-    const prices = join(dir, "prices.json");
-    writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
     const db = openDatabase(join(dir, "db.sqlite"));
     try {
-      const meter = createMeter({
-        db,
-        stateDirs: [{ path: stateDir, via: "test" }],
-        agents: null,
-        pricer: createPricer({
-          mode: "calculate",
-          overrides: loadPriceOverrides(prices),
-          fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
-        }),
-        markup: { num: 1n, den: 1n },
-        creditsPerUsd: { num: 1n, den: 1n },
-        batchSize: 5,
-        pollMs: 20,
-      });
+      const meter = synthMeter(db, stateDir, 5);
       await meter.runOnce();
       meter.close();
       const rows = db
@@ -210,17 +165,7 @@ describe("files that change between the stat pass and their read (read later, gr
     });
     const accountOf = new Map(world.sessions.map((s) => [basename(s.file, ".jsonl"), s.account]));
     const db = openDatabase(join(dir, "db.sqlite"));
-    const prices = join(dir, "prices.json");
-    writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
-    const biller = createBiller(db, createLedger(db), {
-      pricer: createPricer({
-        mode: "calculate",
-        overrides: loadPriceOverrides(prices),
-        fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
-      }),
-      markup: { num: 1n, den: 1n },
-      creditsPerUsd: { num: 1n, den: 1n },
-    });
+    const biller = synthBiller(db);
     // the last account's files are stat'ed first and read last
     const last = [...world.sessions].sort((a, b) => (a.account < b.account ? -1 : 1)).at(-1)?.file as string;
     const more = (from: string, shift: number) =>

@@ -2,14 +2,12 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { SYNTH_PRICES, synthState } from "../../scripts/synth-state.mjs";
-import { createLedger } from "../../src/credits/index.js";
+import { synthState } from "../../scripts/synth-state.mjs";
 import { type Db, openDatabase } from "../../src/db/index.js";
-import { createBiller } from "../../src/meter/biller.js";
-import { createPricer, loadPriceOverrides } from "../../src/meter/pricing.js";
 import type { SourceBatch } from "../../src/meter/source.js";
 import { createJsonlSource } from "../../src/meter/sources/jsonl.js";
 import { createReaderThread } from "../../src/meter/sources/jsonl-thread.js";
+import { synthBiller } from "../support/meter-env.js";
 import { zstdStore } from "../support/zstd.js";
 
 let dir: string | undefined;
@@ -23,17 +21,7 @@ function setup(seed: number) {
   const stateDir = join(dir, "state");
   const world = synthState({ stateDir, agents: 1, sessions: 30, turns: 8, users: 10, seed });
   const db = openDatabase(join(dir, "db.sqlite"));
-  writeFileSync(join(dir, "prices.json"), JSON.stringify(SYNTH_PRICES));
-  const pricer = createPricer({
-    mode: "calculate",
-    overrides: loadPriceOverrides(join(dir, "prices.json")),
-    fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
-  });
-  const biller = createBiller(db, createLedger(db), {
-    pricer,
-    markup: { num: 1n, den: 1n },
-    creditsPerUsd: { num: 1n, den: 1n },
-  });
+  const biller = synthBiller(db);
   return { stateDir, world, db, biller };
 }
 

@@ -2,17 +2,14 @@
 // between and during polls, while billing fails and the thread is killed at random batches (and a
 // new thread is started, as a restarted meter would): every call the files hold is billed once, to
 // its session's account.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SYNTH_PRICES } from "../../scripts/synth-state.mjs";
-import { createLedger } from "../../src/credits/index.js";
 import { type Db, openDatabase } from "../../src/db/index.js";
-import { createBiller } from "../../src/meter/biller.js";
-import { createPricer, loadPriceOverrides } from "../../src/meter/pricing.js";
 import { createJsonlSource } from "../../src/meter/sources/jsonl.js";
 import { createReaderThread } from "../../src/meter/sources/jsonl-thread.js";
+import { synthBiller } from "../support/meter-env.js";
 import { randomWorld } from "../support/random-state.js";
 
 describe("the reader thread on random state dirs, failing and dying at random batches", () => {
@@ -26,19 +23,9 @@ describe("the reader thread on random state dirs, failing and dying at random ba
       let thread = createReaderThread();
       try {
         const w = randomWorld(seed * 31, dir);
-        const prices = join(dir, "prices.json");
-        writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
         db = openDatabase(join(dir, "db.sqlite"));
         const d = db;
-        const biller = createBiller(d, createLedger(d), {
-          pricer: createPricer({
-            mode: "calculate",
-            overrides: loadPriceOverrides(prices),
-            fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
-          }),
-          markup: { num: 1n, den: 1n },
-          creditsPerUsd: { num: 1n, den: 1n },
-        });
+        const biller = synthBiller(d);
         const batchSize = 1 + Math.floor(w.r() * 6);
         const mk = () =>
           createJsonlSource({ agentDir: w.agentDir, agentId: "main", db: d, batchSize, thread });

@@ -1,13 +1,12 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { ocStoreFromState } from "../../scripts/synth-oc-store.mjs";
-import { SYNTH_PRICES, synthRng, synthState } from "../../scripts/synth-state.mjs";
-import { openDatabase } from "../../src/db/index.js";
-import { createMeter } from "../../src/meter/meter.js";
-import { createPricer, loadPriceOverrides } from "../../src/meter/pricing.js";
+import { synthRng, synthState } from "../../scripts/synth-state.mjs";
+import { type Db, openDatabase } from "../../src/db/index.js";
+import { synthMeter } from "../support/meter-env.js";
 
 let dir: string | undefined;
 afterEach(() => {
@@ -15,36 +14,38 @@ afterEach(() => {
   dir = undefined;
 });
 
-/** Meters `stateDir` into a fresh database; per account: calls, cost (pico-USD), charge. */
-async function bill(root: string, name: string, stateDir: string, prices: string, batchSize = 50) {
+/** Meters `stateDir` once into a fresh database `<root>/<name>.sqlite`; `read` gives the answer. */
+async function meterOnce<T>(
+  root: string,
+  name: string,
+  stateDir: string,
+  batchSize: number,
+  read: (db: Db) => T,
+) {
   const db = openDatabase(join(root, `${name}.sqlite`));
   try {
-    await createMeter({
-      db,
-      stateDirs: [{ path: stateDir, via: "test" }],
-      agents: null,
-      pricer: createPricer({
-        mode: "calculate",
-        overrides: loadPriceOverrides(prices),
-        fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
-      }),
-      markup: { num: 1n, den: 1n },
-      creditsPerUsd: { num: 1n, den: 1n },
-      batchSize,
-      pollMs: 20,
-    }).runOnce();
-    if (name.startsWith("order"))
-      return db.prepare("SELECT agent_id AS g, account_id AS a FROM usage_events ORDER BY id").all();
-    return db
-      .prepare(
-        `SELECT account_id AS account, agent_id AS agent, COUNT(*) AS calls, SUM(cost_pico_usd) AS cost,
-           SUM(charge_micro_credits) AS charge FROM usage_events GROUP BY 1, 2 ORDER BY 1, 2`,
-      )
-      .all();
+    await synthMeter(db, stateDir, batchSize).runOnce();
+    return read(db);
   } finally {
     db.close();
   }
 }
+
+/** Per account and agent: calls, cost (pico-USD), charge. */
+const perAccount = (db: Db) =>
+  db
+    .prepare(
+      `SELECT account_id AS account, agent_id AS agent, COUNT(*) AS calls, SUM(cost_pico_usd) AS cost,
+         SUM(charge_micro_credits) AS charge FROM usage_events GROUP BY 1, 2 ORDER BY 1, 2`,
+    )
+    .all();
+
+/** Every billed call's agent and account, in billing order. */
+const inOrder = (db: Db) =>
+  db.prepare("SELECT agent_id AS g, account_id AS a FROM usage_events ORDER BY id").all() as {
+    g: string;
+    a: string;
+  }[];
 
 describe("bench:meter's OpenClaw SQLite stores (BENCH_SOURCE=sqlite)", () => {
   it("hold the same transcripts as the session files: the same calls billed to the same accounts", async () => {
@@ -61,10 +62,8 @@ describe("bench:meter's OpenClaw SQLite stores (BENCH_SOURCE=sqlite)", () => {
     });
     const built = ocStoreFromState(stateDir, join(dir, "oc"));
     expect(built.sessions).toBe(24);
-    const prices = join(dir, "prices.json");
-    writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
-    const fromFiles = await bill(dir, "files", stateDir, prices);
-    const fromStores = await bill(dir, "stores", join(dir, "oc"), prices);
+    const fromFiles = await meterOnce(dir, "files", stateDir, 50, perAccount);
+    const fromStores = await meterOnce(dir, "stores", join(dir, "oc"), 50, perAccount);
     expect(fromStores).toEqual(fromFiles);
     const calls = (fromStores as { calls: number; account: string }[]).reduce((n, r) => n + r.calls, 0);
     expect(calls).toBe(world.events);
@@ -77,10 +76,8 @@ describe("bench:meter's OpenClaw SQLite stores (BENCH_SOURCE=sqlite)", () => {
     // 30 sessions of 4 users: the store's session order (random ids) interleaves the users
     synthState({ stateDir, agents: 1, sessions: 30, turns: 2, users: 4, toolBytes: 50, seed: 4 });
     ocStoreFromState(stateDir, join(dir, "oc"));
-    const prices = join(dir, "prices.json");
-    writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
     // batches of 3 rows: the biller's own grouping (within a batch) plays no part
-    const rows = (await bill(dir, "order", join(dir, "oc"), prices, 3)) as { g: string; a: string }[];
+    const rows = await meterOnce(dir, "order", join(dir, "oc"), 3, inOrder);
     const runs = rows.filter((r, i) => i === 0 || rows[i - 1]?.a !== r.a).map((r) => r.a);
     const accounts = [...new Set(rows.map((r) => r.a))];
     expect(accounts.length).toBe(4);
@@ -106,9 +103,7 @@ describe("bench:meter's OpenClaw SQLite stores (BENCH_SOURCE=sqlite)", () => {
     store.exec(`INSERT INTO transcript_events (session_id, seq, event_json, created_at)
       SELECT '00000000-0000-4000-8000-000000000000', seq, event_json, created_at FROM transcript_events`);
     store.close();
-    const prices = join(dir, "prices.json");
-    writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
-    const rows = (await bill(dir, "order", join(dir, "oc"), prices, 2000)) as { g: string; a: string }[];
+    const rows = await meterOnce(dir, "order", join(dir, "oc"), 2000, inOrder);
     expect(rows.length).toBe(world.events);
     expect(new Set(rows.map((r) => r.a))).toEqual(new Set(["telegram:100000"]));
   });
@@ -164,24 +159,9 @@ describe("bench:meter's OpenClaw SQLite stores (BENCH_SOURCE=sqlite)", () => {
         const del = store.prepare("DELETE FROM transcript_events WHERE session_id = ? AND seq = ?");
         for (const h of held) del.run(h.session_id, h.seq);
         store.close();
-        const prices = join(root, "prices.json");
-        writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
         const db = openDatabase(join(root, "cg.sqlite"));
         try {
-          const meter = createMeter({
-            db,
-            stateDirs: [{ path: oc, via: "test" }],
-            agents: null,
-            pricer: createPricer({
-              mode: "calculate",
-              overrides: loadPriceOverrides(prices),
-              fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
-            }),
-            markup: { num: 1n, den: 1n },
-            creditsPerUsd: { num: 1n, den: 1n },
-            batchSize: 1 + Math.floor(r() * 8),
-            pollMs: 20,
-          });
+          const meter = synthMeter(db, oc, 1 + Math.floor(r() * 8));
           await meter.runOnce();
           const w = new Database(storePath);
           w.pragma("foreign_keys = OFF");

@@ -1,8 +1,10 @@
 import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { SYNTH_PRICES } from "../../scripts/synth-state.mjs";
 import { createLedger } from "../../src/credits/index.js";
 import { type Db, openDatabase } from "../../src/db/index.js";
+import { createBiller } from "../../src/meter/biller.js";
 import { createMeter, type MeterOptions } from "../../src/meter/meter.js";
 import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 
@@ -24,6 +26,41 @@ export function fixturePricer(mode: "calculate" | "auto" | "recorded" = "calcula
     mode,
     overrides: parsePriceOverrides(FIXTURE_PRICES, "fixture prices"),
     fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+  });
+}
+
+/**
+ * A calculate-mode pricer with the prices of `scripts/synth-state.mjs` worlds (the ones
+ * bench:meter uses), and the fixtures' fallback price.
+ */
+export function synthPricer() {
+  return createPricer({
+    mode: "calculate",
+    overrides: parsePriceOverrides(SYNTH_PRICES, "synth prices"),
+    fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+  });
+}
+
+/** A biller of `db` priced by `synthPricer`, no markup, 1 credit per USD. */
+export function synthBiller(db: Db) {
+  return createBiller(db, createLedger(db), {
+    pricer: synthPricer(),
+    markup: { num: 1n, den: 1n },
+    creditsPerUsd: { num: 1n, den: 1n },
+  });
+}
+
+/** A meter of `db` over one state dir (every agent), priced by `synthPricer`, in batches of `batchSize` calls. */
+export function synthMeter(db: Db, stateDir: string, batchSize: number) {
+  return createMeter({
+    db,
+    stateDirs: [{ path: stateDir, via: "test" }],
+    agents: null,
+    pricer: synthPricer(),
+    markup: { num: 1n, den: 1n },
+    creditsPerUsd: { num: 1n, den: 1n },
+    batchSize,
+    pollMs: 20,
   });
 }
 
