@@ -15,9 +15,9 @@ const parse = (line) => {
   lines++;
   if (e.message?.role === "assistant" && e.message.usage) assistants++;
 };
+const Database = sqlite ? (await import("better-sqlite3")).default : null;
 for (const agent of readdirSync(join(stateDir, "agents"))) {
-  if (sqlite) {
-    const { default: Database } = await import("better-sqlite3");
+  if (Database) {
     const db = new Database(join(stateDir, "agents", agent, "agent", "openclaw-agent.sqlite"), {
       readonly: true,
     });

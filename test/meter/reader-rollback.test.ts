@@ -25,6 +25,14 @@ function setup(seed: number) {
   return { stateDir, world, db, biller };
 }
 
+/** Accounts whose stored balance is not the sum of their ledger entries (0 when consistent). */
+function unbalancedAccounts(db: Db): number {
+  return count(
+    db,
+    "SELECT COUNT(*) AS n FROM accounts a WHERE balance_micro_credits != (SELECT SUM(amount_micro_credits) FROM ledger_entries l WHERE l.account_id = a.id)",
+  );
+}
+
 /** Makes every write to `db` fail with a real SQLITE_FULL (the file may not grow) until `unfill`. */
 function fill(db: Db): void {
   const pages = db.pragma("page_count", { simple: true }) as number;
@@ -69,12 +77,7 @@ describe.each([
       expect(billed).toBe(world.events);
       expect(duplicates).toBe(0);
       expect(count(db, "SELECT COUNT(*) AS n FROM usage_events")).toBe(world.events);
-      expect(
-        count(
-          db,
-          "SELECT COUNT(*) AS n FROM accounts a WHERE balance_micro_credits != (SELECT SUM(amount_micro_credits) FROM ledger_entries l WHERE l.account_id = a.id)",
-        ),
-      ).toBe(0);
+      expect(unbalancedAccounts(db)).toBe(0);
       billed = 0;
       await source.poll(sink);
       expect(billed).toBe(0);
@@ -123,12 +126,7 @@ describe.each([
         expect(billed).toBe(world.events);
         expect(duplicates).toBe(0);
         expect(count(db, "SELECT COUNT(*) AS n FROM usage_events")).toBe(world.events);
-        expect(
-          count(
-            db,
-            "SELECT COUNT(*) AS n FROM accounts a WHERE balance_micro_credits != (SELECT SUM(amount_micro_credits) FROM ledger_entries l WHERE l.account_id = a.id)",
-          ),
-        ).toBe(0);
+        expect(unbalancedAccounts(db)).toBe(0);
         billed = 0;
         await source.poll(sink);
         expect(billed).toBe(0);
