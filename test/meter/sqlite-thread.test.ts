@@ -55,7 +55,8 @@ function ledgerState(db: Db) {
   return {
     usage: q(
       `SELECT dedupe_key, account_id, agent_id, session_id, session_key, source_ref, input_tokens, output_tokens,
-         cache_read_tokens, cache_write_tokens, cost_pico_usd, charge_micro_credits, latency_ms
+         cache_read_tokens, cache_write_tokens, cost_pico_usd, charge_micro_credits, latency_ms,
+         preview_user, preview_reply
        FROM usage_events ORDER BY dedupe_key`,
     ),
     accounts: q("SELECT id, balance_micro_credits FROM accounts ORDER BY id"),
@@ -124,8 +125,21 @@ function synthStore(seed: number, sessions = 30) {
   return { world, stateDir, agentDir: join(stateDir, "agents", "main"), root: dir };
 }
 
-function storeSource(agentDir: string, db: Db, batchSize: number, thread?: ReaderThread): MeterSource {
-  return createSqliteSource({ agentDir, agentId: "main", db, batchSize, ...(thread ? { thread } : {}) });
+function storeSource(
+  agentDir: string,
+  db: Db,
+  batchSize: number,
+  thread?: ReaderThread,
+  previewChars = 0,
+): MeterSource {
+  return createSqliteSource({
+    agentDir,
+    agentId: "main",
+    db,
+    batchSize,
+    previewChars,
+    ...(thread ? { thread } : {}),
+  });
 }
 
 describe("an OpenClaw store read on the reader thread", () => {
@@ -333,8 +347,9 @@ describe("random OpenClaw stores", () => {
       const thread = newThread();
       try {
         const batchSize = 1 + Math.floor(w.r() * 8);
-        const inline = storeSource(w.agentDir, inlineDb, batchSize);
-        const onThread = storeSource(w.agentDir, threadDb, batchSize, thread);
+        // previews on: the turn (latency, user preview) carries across batches the same on both
+        const inline = storeSource(w.agentDir, inlineDb, batchSize, undefined, 40);
+        const onThread = storeSource(w.agentDir, threadDb, batchSize, thread, 40);
         const inlineBiller = synthBiller(inlineDb);
         const threadBiller = synthBiller(threadDb);
         for (let round = 0, rounds = 6 + Math.floor(w.r() * 6); round < rounds; round++) {
@@ -354,6 +369,12 @@ describe("random OpenClaw stores", () => {
         expect(wrongCalls(threadDb, w.expected()), `seed ${seed}`).toEqual([]);
         expect(a.sessions.length, `seed ${seed}`).toBe(w.sessionCount());
         expect(a.blobs.length, `seed ${seed}`).toBeGreaterThan(0);
+        const withLatency = a.usage.filter((u) => (u as { latency_ms: unknown }).latency_ms !== null);
+        expect(withLatency.length, `seed ${seed}`).toBeGreaterThan(0);
+        expect(
+          a.usage.filter((u) => (u as { preview_user: unknown }).preview_user !== null).length,
+          `seed ${seed}`,
+        ).toBeGreaterThan(0);
         inline.close();
         onThread.close();
       } finally {
