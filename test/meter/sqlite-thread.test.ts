@@ -337,6 +337,25 @@ describe("an OpenClaw store read on the reader thread", () => {
   );
 });
 
+describe("one reader thread, two creditgate databases", () => {
+  it("the same agent dir metered into two databases: each reader reads against its own database", async () => {
+    const { world, agentDir, root } = synthStore(3, 6);
+    const thread = newThread();
+    const dbs = [openDatabase(join(root, "one.sqlite")), openDatabase(join(root, "two.sqlite"))];
+    try {
+      for (const db of dbs) {
+        const biller = synthBiller(db);
+        const source = storeSource(agentDir, db, 5, thread);
+        await source.poll((b) => void biller.bill(b));
+        expectExactlyOnce(db, world);
+      }
+      expect(thread.batches).toBeGreaterThan(4);
+    } finally {
+      for (const db of dbs) db.close();
+    }
+  });
+});
+
 describe("random OpenClaw stores", () => {
   it("billed through the thread and inline: identical usage rows, ledger, session memory, cursors and archives (6 stores)", async () => {
     for (let seed = 1; seed <= 6; seed++) {

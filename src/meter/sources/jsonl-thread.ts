@@ -8,8 +8,8 @@ import type { SqliteReaderOptions } from "./sqlite-reader.js";
 
 /**
  * One poll of one source on the reader thread: an agent's session files (`jsonl`, jsonl-reader.ts)
- * or its OpenClaw store (`sqlite`, sqlite-reader.ts). `key` names the reader (its memory lives
- * on the thread across polls): the agent dir. `dbPath` is creditgate's database, opened
+ * or its OpenClaw store (`sqlite`, sqlite-reader.ts). `key` names the reader with `kind` and
+ * `dbPath` (its memory lives on the thread across polls): the agent dir. `dbPath` is creditgate's database, opened
  * read-only on the thread for the committed state (cursors, archives done, session memory).
  */
 export type ReaderRequest =
@@ -25,7 +25,7 @@ export type ToReader =
   /** Billing failed: stop reading, forget what is in flight. */
   | { type: "abort" }
   /** The source closed: drop its reader (a store reader closes its OpenClaw connection). */
-  | { type: "release"; kind: ReaderRequest["kind"]; key: string };
+  | { type: "release"; kind: ReaderRequest["kind"]; dbPath: string; key: string };
 
 /** Reader thread → main thread, in order. */
 export type FromReader =
@@ -220,10 +220,10 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
       });
     },
     /** Drops a source's reader on the thread (its source closed); a no-op when none runs. */
-    release(kind: ReaderRequest["kind"], key: string): void {
+    release(kind: ReaderRequest["kind"], dbPath: string, key: string): void {
       if (!worker) return;
       try {
-        worker.postMessage({ type: "release", kind, key } satisfies ToReader);
+        worker.postMessage({ type: "release", kind, dbPath, key } satisfies ToReader);
       } catch {
         // a thread on its way out drops everything anyway
       }

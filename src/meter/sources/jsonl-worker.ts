@@ -28,9 +28,13 @@ interface Reader {
 }
 
 const dbs = new Map<string, Db>();
-/** By kind and agent dir: a reader's memory lives across polls. */
+/**
+ * By kind, creditgate database and agent dir: a reader's memory lives across polls, and is only
+ * valid against the database it was built from.
+ */
 const readers = new Map<string, Reader>();
-const readerKey = (kind: ReaderRequest["kind"], key: string) => `${kind}\u0000${key}`;
+const readerKey = (m: Pick<ReaderRequest, "kind" | "dbPath" | "key">) =>
+  `${m.kind}\u0000${m.dbPath}\u0000${m.key}`;
 let current: Reader | null = null;
 let inFlight = 0;
 let aborted = false;
@@ -53,7 +57,7 @@ port.on("message", (m: ToReader) => {
       wake?.();
       return;
     case "release": {
-      const k = readerKey(m.kind, m.key);
+      const k = readerKey(m);
       readers.get(k)?.close?.();
       readers.delete(k);
       return;
@@ -70,7 +74,7 @@ async function run(m: Extract<ToReader, { type: "poll" }>): Promise<void> {
       db = new Database(m.dbPath, { readonly: true, fileMustExist: true, timeout: 10_000 });
       dbs.set(m.dbPath, db);
     }
-    const k = readerKey(m.kind, m.key);
+    const k = readerKey(m);
     let reader = readers.get(k);
     if (!reader) {
       // A small first batch gets the writer going while the rest is read.

@@ -82,7 +82,7 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
       }
     },
     close() {
-      thread?.release("jsonl", opts.agentDir);
+      thread?.release("jsonl", opts.db.name, opts.agentDir);
     },
   };
 }

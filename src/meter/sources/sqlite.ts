@@ -114,7 +114,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
     close(): void {
       inline?.close();
       inline = null;
-      thread?.release("sqlite", opts.agentDir);
+      thread?.release("sqlite", opts.db.name, opts.agentDir);
     },
   };
 }
