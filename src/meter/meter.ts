@@ -35,8 +35,8 @@ export interface MeterOptions {
   health?: SourceHealth;
   onProgress?: (summary: MeterSummary) => void;
   /**
-   * Read JSONL transcripts on a `worker_threads` reader (CREDITGATE_READER_THREAD), overlapping
-   * reading and parsing with billing; false reads on the main thread (deterministic, and what a
+   * Read transcripts (session files and OpenClaw stores) on a `worker_threads` reader
+   * (CREDITGATE_READER_THREAD), overlapping reading and parsing with billing; false reads on the main thread (deterministic, and what a
    * crashed reader thread falls back to). Ignored with a custom `nowMs`. @defaultValue true
    */
   readerThread?: boolean;
@@ -87,11 +87,11 @@ export interface MeterSummary extends SourceStats {
    */
   unattributedCalls: number;
   /**
-   * Times the JSONL reader thread died in this process so far (each logged; reading went on on
+   * Times the reader thread died in this process so far (each logged; reading went on on
    * the main thread from the committed cursors, nothing lost or doubled).
    */
   readerThreadCrashes: number;
-  /** Batches of this process read on the JSONL reader thread (0: read on the main thread). */
+  /** Batches of this process read on the reader thread (0: read on the main thread). */
   readerThreadBatches: number;
   /** Source problems of this run (path, code, reason); non-empty makes `meter --once` exit 1. */
   failures: SourceProblem[];
@@ -164,6 +164,7 @@ export function createMeter(opts: MeterOptions) {
             db: opts.db,
             batchSize: opts.batchSize,
             previewChars: opts.previewChars ?? 0,
+            ...(thread ? { thread } : {}),
           }),
           createJsonlSource({
             agentDir: a.agentDir,

@@ -91,7 +91,7 @@ export interface CursorMoves {
  * callback). The biller writes `cursorMoves` INSIDE the same SQLite transaction as the usage
  * rows and ledger entries, so a crash either keeps all of it or none of it. A source advances
  * its in-memory state only once the sink returned (in-thread) or acknowledged the batch
- * (the JSONL reader thread): the batch is then committed.
+ * (the reader thread): the batch is then committed.
  */
 export interface SourceBatch {
   events: UsageEvent[];

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { ocStoreFromState } from "../../scripts/synth-oc-store.mjs";
 import { SYNTH_PRICES, synthState } from "../../scripts/synth-state.mjs";
 import { createLedger } from "../../src/credits/index.js";
 import { type Db, openDatabase } from "../../src/db/index.js";
@@ -89,7 +90,7 @@ function expectExactlyOnce(db: Db, world: ReturnType<typeof synthState>): void {
   }
 }
 
-describe("the JSONL reader thread", () => {
+describe("the reader thread", () => {
   it("its compiled entry is found from src/ (vitest) as from dist/", () => {
     expect(readerWorkerFile()).toMatch(/dist\/meter\/sources\/jsonl-worker\.js$/);
   });
@@ -128,76 +129,86 @@ describe("the JSONL reader thread", () => {
     }
   });
 
-  it("bills a backlog exactly once although the CLI is SIGKILLed while the reader thread has batches in flight", async () => {
-    dir = mkdtempSync(join(tmpdir(), "creditgate-thread-crash-"));
-    const stateDir = join(dir, "state");
-    const world = synthState({
-      stateDir,
-      agents: 2,
-      sessions: 160,
-      turns: 15,
-      users: 30,
-      toolBytes: 3000,
-      seed: 11,
-    });
-    const prices = join(dir, "prices.json");
-    writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
-    const env = {
-      CREDITGATE_DB: join(dir, "db.sqlite"),
-      CREDITGATE_STATE_DIRS: stateDir,
-      CREDITGATE_PRICES: prices,
-      CREDITGATE_COST_MODE: "calculate",
-      // small batches: the reader thread is always a few batches (up to MAX_IN_FLIGHT) ahead
-      CREDITGATE_BATCH_SIZE: "23",
-      CREDITGATE_READER_THREAD: "true",
-      CREDITGATE_LOG_LEVEL: "silent",
-    };
-    const billedSoFar = () => {
+  it.each([
+    ["session files", false],
+    ["OpenClaw SQLite stores", true],
+  ])(
+    "bills a backlog (%s) exactly once although the CLI is SIGKILLed while the reader thread has batches in flight",
+    async (_kind, store) => {
+      dir = mkdtempSync(join(tmpdir(), "creditgate-thread-crash-"));
+      const filesDir = join(dir, "state");
+      // the same transcripts in OpenClaw stores (`stateDir` then holds only the stores)
+      const stateDir = store ? join(dir, "oc-state") : filesDir;
+      const world = synthState({
+        stateDir: filesDir,
+        agents: 2,
+        sessions: 160,
+        turns: 15,
+        users: 30,
+        toolBytes: 3000,
+        seed: 11,
+      });
+      if (store) ocStoreFromState(filesDir, stateDir);
+      const prices = join(dir, "prices.json");
+      writeFileSync(prices, JSON.stringify(SYNTH_PRICES));
+      const env = {
+        CREDITGATE_DB: join(dir, "db.sqlite"),
+        CREDITGATE_STATE_DIRS: stateDir,
+        CREDITGATE_PRICES: prices,
+        CREDITGATE_COST_MODE: "calculate",
+        // small batches: the reader thread is always a few batches (up to MAX_IN_FLIGHT) ahead
+        CREDITGATE_BATCH_SIZE: "23",
+        CREDITGATE_READER_THREAD: "true",
+        CREDITGATE_LOG_LEVEL: "silent",
+      };
+      const billedSoFar = () => {
+        const db = openDatabase(env.CREDITGATE_DB);
+        try {
+          return (db.prepare("SELECT COUNT(*) AS n FROM usage_events").get() as { n: number }).n;
+        } finally {
+          db.close();
+        }
+      };
+      let kills = 0;
+      let midBacklog = 0;
+      let threadBatches = 0;
+      // Killed over and over, each time shortly after a batch committed, for the first 12 kills;
+      // then a run goes to the end. (Killing until the backlog was done took 60 rounds and 211 s
+      // under load 8 in CI and still left the backlog unfinished for the final run: billed > 0.)
+      const MAX_KILLS = 12;
+      for (let round = 0; round < 60; round++) {
+        const rowsBefore = existsSync(env.CREDITGATE_DB) ? billedSoFar() : 0;
+        if (rowsBefore >= world.events) break;
+        // A quiet machine bills this backlog in a few hundred ms: kills land within 60 ms of a
+        // commit so that most rounds die mid-backlog (250 ms let a fast run finish in 3 rounds).
+        const r = await runMeter(env, kills < MAX_KILLS ? Math.floor(Math.random() * 60) : null, rowsBefore);
+        if (r.signal === "SIGKILL") {
+          kills++;
+          const n = billedSoFar();
+          if (n > rowsBefore && n < world.events) midBacklog++;
+        } else {
+          expect(r.code).toBe(0);
+          const s = JSON.parse(r.stdout);
+          expect(s).toMatchObject({ readerThreadCrashes: 0 });
+          threadBatches += s.readerThreadBatches;
+        }
+      }
+      const last = await runMeter(env, null);
+      const summary = JSON.parse(last.stdout);
+      expect(summary).toMatchObject({ billed: 0, duplicates: 0, readerThreadCrashes: 0 });
+      expect(kills).toBeGreaterThan(3);
+      expect(midBacklog).toBeGreaterThan(3); // killed mid-backlog, batches read ahead and in flight
+      // the reader thread did the reading (killed runs cannot say; the last runs can)
+      expect(threadBatches + summary.readerThreadBatches).toBeGreaterThan(0);
       const db = openDatabase(env.CREDITGATE_DB);
       try {
-        return (db.prepare("SELECT COUNT(*) AS n FROM usage_events").get() as { n: number }).n;
+        expectExactlyOnce(db, world);
       } finally {
         db.close();
       }
-    };
-    let kills = 0;
-    let midBacklog = 0;
-    let threadBatches = 0;
-    // Killed over and over, each time shortly after a batch committed, for the first 12 kills;
-    // then a run goes to the end. (Killing until the backlog was done took 60 rounds and 211 s
-    // under load 8 in CI and still left the backlog unfinished for the final run: billed > 0.)
-    const MAX_KILLS = 12;
-    for (let round = 0; round < 60; round++) {
-      const rowsBefore = existsSync(env.CREDITGATE_DB) ? billedSoFar() : 0;
-      if (rowsBefore >= world.events) break;
-      // A quiet machine bills this backlog in a few hundred ms: kills land within 60 ms of a
-      // commit so that most rounds die mid-backlog (250 ms let a fast run finish in 3 rounds).
-      const r = await runMeter(env, kills < MAX_KILLS ? Math.floor(Math.random() * 60) : null, rowsBefore);
-      if (r.signal === "SIGKILL") {
-        kills++;
-        const n = billedSoFar();
-        if (n > rowsBefore && n < world.events) midBacklog++;
-      } else {
-        expect(r.code).toBe(0);
-        const s = JSON.parse(r.stdout);
-        expect(s).toMatchObject({ readerThreadCrashes: 0 });
-        threadBatches += s.readerThreadBatches;
-      }
-    }
-    const last = await runMeter(env, null);
-    const summary = JSON.parse(last.stdout);
-    expect(summary).toMatchObject({ billed: 0, duplicates: 0, readerThreadCrashes: 0 });
-    expect(kills).toBeGreaterThan(3);
-    expect(midBacklog).toBeGreaterThan(3); // killed mid-backlog, batches read ahead and in flight
-    // the reader thread did the reading (killed runs cannot say; the last runs can)
-    expect(threadBatches + summary.readerThreadBatches).toBeGreaterThan(0);
-    const db = openDatabase(env.CREDITGATE_DB);
-    try {
-      expectExactlyOnce(db, world);
-    } finally {
-      db.close();
-    }
-  }, 240_000);
+    },
+    240_000,
+  );
 
   it("a reader thread that dies mid-poll is logged and counted; the poll finishes on the main thread, nothing lost or doubled", async () => {
     dir = mkdtempSync(join(tmpdir(), "creditgate-thread-death-"));

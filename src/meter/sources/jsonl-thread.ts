@@ -4,15 +4,28 @@ import { Worker } from "node:worker_threads";
 import type { BatchSink, ProblemReporter, SourceBatch } from "../source.js";
 import { type PackedEvents, unpackEvents } from "./event-columns.js";
 import type { JsonlReaderOptions } from "./jsonl-reader.js";
+import type { SqliteReaderOptions } from "./sqlite-reader.js";
+
+/**
+ * One poll of one source on the reader thread: an agent's session files (`jsonl`, jsonl-reader.ts)
+ * or its OpenClaw store (`sqlite`, sqlite-reader.ts). `key` names the reader with `kind` and
+ * `dbPath` (its memory lives on the thread across polls): the agent dir. `dbPath` is creditgate's database, opened
+ * read-only on the thread for the committed state (cursors, archives done, session memory).
+ */
+export type ReaderRequest =
+  | { kind: "jsonl"; key: string; dbPath: string; opts: JsonlReaderOptions }
+  | { kind: "sqlite"; key: string; dbPath: string; opts: SqliteReaderOptions };
 
 /** Main thread → reader thread. */
 export type ToReader =
-  /** Read agent `key` from its committed state, with a read-only connection to `dbPath`. */
-  | { type: "poll"; key: string; dbPath: string; opts: JsonlReaderOptions }
+  /** Read from the committed state (see ReaderRequest). */
+  | ({ type: "poll" } & ReaderRequest)
   /** Batch `id` committed: the reader's memory may advance; one more batch may be in flight. */
   | { type: "ack"; id: number }
   /** Billing failed: stop reading, forget what is in flight. */
-  | { type: "abort" };
+  | { type: "abort" }
+  /** The source closed: drop its reader (a store reader closes its OpenClaw connection). */
+  | { type: "release"; kind: ReaderRequest["kind"]; dbPath: string; key: string };
 
 /** Reader thread → main thread, in order. */
 export type FromReader =
@@ -34,7 +47,7 @@ export const MAX_IN_FLIGHT = 4;
 /** The reader thread died or could not start (not a problem of its input): the caller falls back. */
 export class ReaderThreadCrash extends Error {
   constructor(cause: unknown) {
-    super(`JSONL reader thread failed: ${String((cause as Error)?.message ?? cause).slice(0, 300)}`, {
+    super(`reader thread failed: ${String((cause as Error)?.message ?? cause).slice(0, 300)}`, {
       cause,
     });
     this.name = "ReaderThreadCrash";
@@ -62,9 +75,9 @@ export interface ReaderThreadOptions {
 }
 
 /**
- * One `worker_threads` reader shared by every JSONL source of a meter: it reads, pre-filters and
- * parses transcripts and builds events on the second core while the main thread bills the
- * previous batch. Polls run one at a time. The main thread bills each batch in one transaction
+ * One `worker_threads` reader shared by every source of a meter (session files and OpenClaw
+ * stores): it reads, decodes, pre-filters and parses transcripts and builds events on the second
+ * core while the main thread bills the previous batch. Polls run one at a time. The main thread bills each batch in one transaction
  * (cursor moves included) and acknowledges it; the reader's memory advances only on that ack.
  * If the thread dies, `poll` rejects with `ReaderThreadCrash`: the batches it acknowledged are
  * committed, nothing else is, and the caller re-reads from the committed cursors.
@@ -76,7 +89,7 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
   let batches = 0;
   let dead = file === null;
   if (dead)
-    opts.log?.("warn", "JSONL reader thread entry not found (is dist/ built?); reading on the main thread", {
+    opts.log?.("warn", "reader thread entry not found (is dist/ built?); reading on the main thread", {
       file: "dist/meter/sources/jsonl-worker.js",
     });
   /** A poll is waiting on the thread: its end now is a crash even if `terminate` caused it. */
@@ -87,7 +100,7 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
     crashes++;
     dead = true;
     const e = err instanceof ReaderThreadCrash ? err : new ReaderThreadCrash(err);
-    opts.log?.("error", "JSONL reader thread failed; reading on the main thread from now on", {
+    opts.log?.("error", "reader thread failed; reading on the main thread from now on", {
       reason: e.message,
     });
     return e;
@@ -142,17 +155,13 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
       return crashes;
     },
     /**
-     * Reads one agent on the thread, billing each batch through `sink` as it arrives, in order.
+     * Reads one source on the thread, billing each batch through `sink` as it arrives, in order.
      * Resolves when the reader is done and every batch it sent was billed. Rejects with the
-     * sink's error (the reader is told to stop), the reader's own error, or ReaderThreadCrash.
+     * sink's error (the reader is told to stop), the reader's own error (an Error with its
+     * `message`, at most 300 characters, and its string `code` when it had one, e.g.
+     * SQLITE_BUSY), or ReaderThreadCrash.
      */
-    poll(
-      key: string,
-      dbPath: string,
-      readerOpts: JsonlReaderOptions,
-      sink: BatchSink,
-      report?: ProblemReporter,
-    ) {
+    poll(req: ReaderRequest, sink: BatchSink, report?: ProblemReporter) {
       return new Promise<void>((resolve, reject) => {
         let w: Worker;
         try {
@@ -207,8 +216,17 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
         w.on("message", onMessage);
         w.on("exit", onExit);
         w.ref(); // the poll is waiting on it
-        w.postMessage({ type: "poll", key, dbPath, opts: readerOpts } satisfies ToReader);
+        w.postMessage({ type: "poll", ...req } satisfies ToReader);
       });
+    },
+    /** Drops a source's reader on the thread (its source closed); a no-op when none runs. */
+    release(kind: ReaderRequest["kind"], dbPath: string, key: string): void {
+      if (!worker) return;
+      try {
+        worker.postMessage({ type: "release", kind, dbPath, key } satisfies ToReader);
+      } catch {
+        // a thread on its way out drops everything anyway
+      }
     },
     /** Stops the thread (meter close; tests use it to kill the thread mid-poll). */
     terminate(): Promise<number> {

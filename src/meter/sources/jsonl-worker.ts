@@ -1,25 +1,41 @@
 /**
- * Entry of the JSONL reader thread (see jsonl-thread.ts): runs JSONL readers against a
- * READ-ONLY connection to creditgate's database (cursors, archives done, session memory) and
- * posts their batches to the main thread in order, at most MAX_IN_FLIGHT unacknowledged. A
- * reader's memory advances only on the main thread's ack; on abort the poll stops.
+ * Entry of the reader thread (see jsonl-thread.ts): runs JSONL readers (session files) and
+ * OpenClaw store readers against a READ-ONLY connection to creditgate's database (cursors,
+ * archives done, session memory) and posts their batches to the main thread in order, at most
+ * MAX_IN_FLIGHT unacknowledged. A reader's memory advances only on the main thread's ack; on
+ * abort the poll stops.
  */
 import { parentPort } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Db } from "../../db/index.js";
 import { dedupeKey } from "../identity.js";
+import type { ProblemReporter } from "../source.js";
 import { packEvents } from "./event-columns.js";
-import { createJsonlReader, type JsonlReader } from "./jsonl-reader.js";
-import { type FromReader, MAX_IN_FLIGHT, type ToReader } from "./jsonl-thread.js";
+import { createJsonlReader, type Emit } from "./jsonl-reader.js";
+import { type FromReader, MAX_IN_FLIGHT, type ReaderRequest, type ToReader } from "./jsonl-thread.js";
+import { createSqliteReader } from "./sqlite-reader.js";
 
 const port = parentPort;
 if (!port) throw new Error("jsonl-worker.js runs as a worker thread");
 
 class Aborted extends Error {}
 
+/** What the thread needs of either reader. */
+interface Reader {
+  poll(emit: Emit, report?: ProblemReporter): Promise<void>;
+  committed(id: number): void;
+  close?(): void;
+}
+
 const dbs = new Map<string, Db>();
-const readers = new Map<string, JsonlReader>();
-let current: JsonlReader | null = null;
+/**
+ * By kind, creditgate database and agent dir: a reader's memory lives across polls, and is only
+ * valid against the database it was built from.
+ */
+const readers = new Map<string, Reader>();
+const readerKey = (m: Pick<ReaderRequest, "kind" | "dbPath" | "key">) =>
+  `${m.kind}\u0000${m.dbPath}\u0000${m.key}`;
+let current: Reader | null = null;
 let inFlight = 0;
 let aborted = false;
 let wake: (() => void) | null = null;
@@ -40,6 +56,12 @@ port.on("message", (m: ToReader) => {
       aborted = true;
       wake?.();
       return;
+    case "release": {
+      const k = readerKey(m);
+      readers.get(k)?.close?.();
+      readers.delete(k);
+      return;
+    }
   }
 });
 
@@ -52,15 +74,17 @@ async function run(m: Extract<ToReader, { type: "poll" }>): Promise<void> {
       db = new Database(m.dbPath, { readonly: true, fileMustExist: true, timeout: 10_000 });
       dbs.set(m.dbPath, db);
     }
-    let reader = readers.get(m.key);
+    const k = readerKey(m);
+    let reader = readers.get(k);
     if (!reader) {
       // A small first batch gets the writer going while the rest is read.
       // Events in columns, with their identities derived here, off the writer's thread.
-      reader = createJsonlReader(
-        { ...m.opts, firstBatchSize: Math.min(m.opts.batchSize, 200), packEvents: true },
-        db,
-      );
-      readers.set(m.key, reader);
+      const first = Math.min(m.opts.batchSize, 200);
+      reader =
+        m.kind === "sqlite"
+          ? createSqliteReader({ ...m.opts, firstBatchSize: first, packEvents: true }, db)
+          : createJsonlReader({ ...m.opts, firstBatchSize: first, packEvents: true }, db);
+      readers.set(k, reader);
     }
     current = reader;
     await reader.poll(

@@ -69,7 +69,11 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
     async poll(sink: BatchSink, report?: ProblemReporter): Promise<void> {
       if (!thread?.usable) return pollInline(sink, report);
       try {
-        await thread.poll(opts.agentDir, opts.db.name, readerOpts, sink, report);
+        await thread.poll(
+          { kind: "jsonl", key: opts.agentDir, dbPath: opts.db.name, opts: readerOpts },
+          sink,
+          report,
+        );
       } catch (err) {
         if (!(err instanceof ReaderThreadCrash)) throw err;
         // Logged and counted by the thread. What it had acknowledged is committed, nothing else
@@ -77,6 +81,8 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
         await pollInline(sink, report);
       }
     },
-    close() {},
+    close() {
+      thread?.release("jsonl", opts.db.name, opts.agentDir);
+    },
   };
 }

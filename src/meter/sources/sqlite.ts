@@ -1,15 +1,13 @@
-import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, realpathSync, type Stats, statSync } from "node:fs";
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import type { Db } from "../../db/index.js";
-import { createCursorRepo } from "../cursor-repo.js";
-import { resolveAccount, type SessionHints } from "../resolve-user.js";
-import { createSessionMemory } from "../session-memory.js";
-import type { BatchSink, MeterSource, ProblemReporter, SessionFact } from "../source.js";
-import { BatchBuilder, forEachLine, type LineOwner, type PendingTurn, turnOf } from "./batch-builder.js";
-import { sortForReading } from "./read-order.js";
-import { decodeMaybeZstd, decodeZstd } from "./zst.js";
+import type { BatchSink, MeterSource, ProblemReporter } from "../source.js";
+import { type ReaderThread, ReaderThreadCrash } from "./jsonl-thread.js";
+import {
+  createSqliteReader,
+  type SqliteReader,
+  type SqliteReaderOptions,
+  storeFile,
+  storeProblem,
+} from "./sqlite-reader.js";
 
 /**
  * The OpenClaw SQLite-era source (OC ≥2026.7.2/2026.8.1): reads
@@ -37,789 +35,86 @@ export interface SqliteSourceOptions {
   batchSize: number;
   /** How long a read waits for a writer's lock before the round is skipped. @defaultValue 5000 */
   busyTimeoutMs?: number;
+  /** A custom clock: the store is then read on the calling thread (a clock cannot cross threads). */
   nowMs?: () => number;
   /** Redacted previews of this length (characters); 0 or absent: off (`CREDITGATE_PREVIEWS`). */
   previewChars?: number;
-}
-
-/** Rows read back before a session's cursor to find the turn it is in (latency of its next reply). */
-const LOOKBACK_ROWS = 64;
-
-interface Attribution {
-  sessionKey: string | null;
-  accountId: string;
-  channel: string | null;
+  /**
+   * Read on this `worker_threads` reader (the meter's, shared with its JSONL sources) so reading,
+   * decoding and parsing overlap with billing. Absent, or an in-memory `db`, or once the thread
+   * crashed, or with `nowMs`: read on the calling thread.
+   */
+  thread?: ReaderThread;
 }
 
 /**
- * Page cache of the read-only connection to OpenClaw's store, KiB (better-sqlite3's default is
- * 16 MB). Its rows are read once, in key order, so a cache only keeps the B-tree's inner pages
- * warm; cycling 16 MB of pages through a 1.1 GB backlog raised the meter's peak RSS by ~58 MB
- * (bench:meter BENCH_SOURCE=sqlite: 236-239 -> 178-181 MB, time within noise).
+ * The store source of one agent. The reading is sqlite-reader.ts; this runs it on the reader
+ * thread (batches billed as they arrive, acknowledged once committed) or on the calling thread
+ * (each batch committed once the sink returned, then the reader advances). A thread that dies
+ * mid-poll is logged and counted by the thread; the poll goes on here from the committed
+ * cursors, and dedupe absorbs any overlap. A busy store (a writer's lock) or one that is not a
+ * readable SQLite database is reported as a problem of this poll, not thrown, on either path.
+ * @throws RangeError when `batchSize` is not a positive integer
  */
-const OC_CACHE_KIB = 2048;
-
-interface Work {
-  sid: string;
-  /** Read rows with `seq > fromSeq`. */
-  fromSeq: number;
-  gen: number | null;
-  stored: { lastSeq: number; gen: number | null } | null;
-  attribution?: Attribution;
-  /** The session's pending turn at `fromSeq` (undefined: not looked up yet). */
-  turn?: PendingTurn | null;
-}
-
-interface Caps {
-  tables: Set<string>;
-  cols: (table: string) => Set<string>;
-}
-
-/** Prepared statements over one open OpenClaw database. */
-interface OcHandle {
-  conn: Database.Database;
-  dbPath: string;
-  dev: number;
-  ino: number;
-  maxSeqAll: Database.Statement<[], { sid: string; maxSeq: number | null }>;
-  maxSeqByWindow: Database.Statement<[], { sid: string; maxSeq: number | null }> | null;
-  watermarks: Database.Statement<[], { sid: string; generation: string | number | null }> | null;
-  rows: Database.Statement<
-    [string, number, number],
-    { seq: number; json: string | null; zstd: Buffer | null }
-  >;
-  /** Rows of a session at or before a seq, newest first (the turn before a cursor). */
-  rowsBefore: Database.Statement<
-    [string, number, number],
-    { seq: number; json: string | null; zstd: Buffer | null }
-  >;
-  window: Database.Statement<
-    [string],
-    {
-      session_key: string | null;
-      channel: string | null;
-      parent: string | null;
-      spawned_by: string | null;
-      conversation: string | null;
-    }
-  > | null;
-  parentOfKey: ((key: string) => string | null) | null;
-  node: Database.Statement<[string], { entry_json: string | null }> | null;
-  conversation: Database.Statement<[string], { channel: string | null; target: string | null }> | null;
-  archives: Database.Statement<
-    [],
-    { sid: string; generation: string; key: string | null; name: string; sha: string | null }
-  > | null;
-  archiveBlob: Database.Statement<[string, string], { encoding: string | null; blob: Buffer | null }> | null;
-  coldArchives: Database.Statement<
-    [],
-    { sid: string; generation: string | null; name: string; inDb: number }
-  > | null;
-  coldBlob: Database.Statement<[string], { blob: Buffer | null }> | null;
-}
-
-/** A full `GROUP BY` reconcile of every session's max seq runs on the first poll and every Nth after. */
-const FULL_RECONCILE_EVERY = 30;
-/** Plain `.jsonl.deleted.*` / `.jsonl.reset.*` files are tailed by the JSONL source; the `.zst` ones are ours. */
-const ARCHIVE_FILE_RE = /\.jsonl\.(?:deleted|reset)\..*\.zst$/;
-const COLD_FILE_RE = /\.jsonl\.zst$/;
-const SESSION_ID_PREFIX_RE = /^([0-9a-zA-Z][0-9a-zA-Z_-]{7,})(?:-topic-[^.]+)?\.jsonl/;
-
 export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
-  const { agentDir, agentId, db } = opts;
   if (!Number.isSafeInteger(opts.batchSize) || opts.batchSize < 1) {
     throw new RangeError(`batchSize must be a positive integer, got ${opts.batchSize}`);
   }
-  const batchSize = opts.batchSize;
-  const previewChars = opts.previewChars ?? 0;
-  const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
-  const name = `sqlite:${agentId}`;
-  const dbFile = join(agentDir, "agent", "openclaw-agent.sqlite");
-  const sessionsDir = join(agentDir, "sessions");
-
-  const memory = createSessionMemory(db);
-  const cursors = createCursorRepo(db);
-
-  let oc: OcHandle | null = null;
-  let polls = 0;
-  /** The current poll's problem reporter (see source.ts). */
-  let report: ProblemReporter = () => {};
+  const readerOpts: SqliteReaderOptions = {
+    agentDir: opts.agentDir,
+    agentId: opts.agentId,
+    batchSize: opts.batchSize,
+    busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
+    previewChars: opts.previewChars ?? 0,
+  };
+  let inline: SqliteReader | null = null;
+  const dbFile = storeFile(opts.agentDir);
+  const onDisk = !opts.db.memory && opts.db.name !== "" && !opts.db.name.startsWith("file:");
+  const thread = opts.thread && onDisk && !opts.nowMs ? opts.thread : null;
   let running = false;
-  /** Archives (rows and files) handled by this process: not even decoded again. */
-  const archivesSeen = new Set<string>();
-  /** sessionId → last fact emitted, so each session's key/account reaches `meter_sessions` once. */
-  const factsSent = new Map<string, string>();
 
-  // ---------------------------------------------------------------- opening
-
-  function closeOc(): void {
-    if (!oc) return;
-    try {
-      oc.conn.close();
-    } catch {
-      // closing a read-only handle cannot lose data
-    }
-    oc = null;
-  }
-
-  /** The open OpenClaw DB, (re)opened when the file appears or is replaced; null if absent or not OpenClaw's. */
-  function openOc(): OcHandle | null {
-    let st: Stats;
-    try {
-      st = statSync(dbFile);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR")
-        report({ path: dbFile, code: code ?? "error", reason: String((err as Error).message).slice(0, 300) });
-      closeOc();
-      return null;
-    }
-    if (oc && oc.dev === st.dev && oc.ino === st.ino) return oc;
-    closeOc();
-    if (!st.isFile()) {
-      report({ path: dbFile, code: "not-a-file", reason: "the OpenClaw store path is not a regular file" });
-      return null;
-    }
-    let conn: Database.Database;
-    // Busy or not a database: thrown, and reported by poll().
-    conn = new Database(dbFile, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
-    try {
-      conn.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
-      conn.pragma("query_only = 1");
-      conn.pragma(`cache_size = -${OC_CACHE_KIB}`);
-      const handle = prepare(conn, realpathSync(dbFile), st);
-      if (!handle) {
-        conn.close();
-        return null;
-      }
-      oc = handle;
-      return oc;
-    } catch (err) {
-      conn.close();
-      throw err; // busy or not a database: reported by poll()
-    }
-  }
-
-  // ---------------------------------------------------------------- attribution
-
-  function hintsFromEntry(entryJson: string | null | undefined): { channels: string[]; targets: string[] } {
-    const channels: string[] = [];
-    const targets: string[] = [];
-    if (!entryJson) return { channels, targets };
-    let e: unknown;
-    try {
-      e = JSON.parse(entryJson);
-    } catch {
-      return { channels, targets };
-    }
-    const at = (...path: string[]): string | null => {
-      let v: unknown = e;
-      for (const p of path) {
-        if (typeof v !== "object" || v === null) return null;
-        v = (v as Record<string, unknown>)[p];
-      }
-      return typeof v === "string" && v.length > 0 ? v : null;
-    };
-    for (const c of [
-      at("delivery", "context", "channel"),
-      at("delivery", "route", "channel"),
-      at("deliveryContext", "channel"),
-      at("lastChannel"),
-      at("channel"),
-    ]) {
-      if (c) channels.push(c);
-    }
-    for (const t of [
-      at("delivery", "origin", "from"),
-      at("delivery", "context", "to"),
-      at("delivery", "route", "target", "to"),
-      at("origin", "from"),
-      at("deliveryContext", "to"),
-      at("lastTo"),
-    ]) {
-      if (t) targets.push(t);
-    }
-    return { channels, targets };
-  }
-
-  /** Attribution of a session that is no longer live: the archive's key, else the meter's memory. */
-  function rememberedAttribution(h: OcHandle | null, sid: string, key: string | null): Attribution {
-    const mem = memory.get(agentId, sid);
-    const sessionKey = key ?? mem?.sessionKey ?? null;
-    const channel = mem?.channel ?? null;
-    if (mem?.accountId && (key === null || mem.sessionKey === key)) {
-      return { sessionKey, accountId: mem.accountId, channel };
-    }
-    const hints: SessionHints = { channel, parentKey: h?.parentOfKey ?? undefined };
-    return { sessionKey, accountId: resolveAccount(agentId, sessionKey, hints).accountId, channel };
-  }
-
-  /** Attribution of a live session: window → key, node entry + conversation → channel and route hints. */
-  function liveAttribution(h: OcHandle, sid: string, fallbackKey: string | null): Attribution {
-    const w = h.window?.get(sid);
-    if (!w?.session_key) return rememberedAttribution(h, sid, fallbackKey);
-    const node = h.node?.get(w.session_key);
-    const { channels, targets } = hintsFromEntry(node?.entry_json);
-    const conv = w.conversation ? h.conversation?.get(w.conversation) : undefined;
-    const channel = w.channel ?? channels[0] ?? conv?.channel ?? null;
-    if (conv?.target) targets.push(conv.target);
-    const r = resolveAccount(agentId, w.session_key, {
-      channel,
-      routeTargets: targets,
-      parentKey: h.parentOfKey ?? undefined,
-    });
-    return { sessionKey: w.session_key, accountId: r.accountId, channel };
-  }
-
-  function factFor(sid: string, a: Attribution): SessionFact | null {
-    if (a.sessionKey === null) return null;
-    const sig = `${a.sessionKey}\u001f${a.accountId}\u001f${a.channel ?? ""}`;
-    if (factsSent.get(sid) === sig) return null;
-    return { agentId, sessionId: sid, sessionKey: a.sessionKey, accountId: a.accountId, channel: a.channel };
-  }
-
-  // ---------------------------------------------------------------- batches
-
-  function newBatch(): BatchBuilder {
-    return new BatchBuilder(agentId, "sqlite", previewChars);
-  }
-
-  function addFact(b: BatchBuilder, sid: string, a: Attribution): void {
-    const f = factFor(sid, a);
-    if (f) b.sessions.push(f);
-  }
-
-  /** Hands the batch to the sink; marks facts sent only once the biller committed them. */
-  function flush(b: BatchBuilder, sink: BatchSink): void {
-    if (b.isEmpty()) return;
-    const batch = b.take();
-    sink(batch);
-    for (const f of batch.sessions) {
-      factsSent.set(f.sessionId, `${f.sessionKey}\u001f${f.accountId}\u001f${f.channel ?? ""}`);
-    }
-  }
-
-  const owner = (sid: string | null, a: Attribution): LineOwner => ({
-    sessionId: sid,
-    sessionKey: a.sessionKey,
-    accountId: a.accountId,
-  });
-
-  // ---------------------------------------------------------------- live rows
-
-  function plan(h: OcHandle): Work[] {
-    const full = polls % FULL_RECONCILE_EVERY === 0 || !h.maxSeqByWindow;
-    const maxSeqs = full ? h.maxSeqAll.all() : (h.maxSeqByWindow?.all() ?? []);
-    const gens = new Map<string, number | null>();
-    for (const w of h.watermarks?.all() ?? []) gens.set(w.sid, hashGeneration(w.generation));
-    const committed = new Map(cursors.sqliteCursors(h.dbPath).map((c) => [c.session_id, c]));
-    const work: Work[] = [];
-    for (const { sid, maxSeq } of maxSeqs) {
-      if (maxSeq === null) continue;
-      const c = committed.get(sid);
-      const watermark = gens.get(sid) ?? null;
-      if (!c) {
-        work.push({ sid, fromSeq: -1, gen: watermark, stored: null });
-        continue;
-      }
-      const stored = { lastSeq: c.last_seq, gen: c.rewrite_generation };
-      // A vanished watermark is not a rewrite: keep the generation we had.
-      const gen = watermark ?? c.rewrite_generation;
-      if (gen !== c.rewrite_generation || maxSeq < c.last_seq) {
-        work.push({ sid, fromSeq: -1, gen, stored }); // rewritten: rescan, dedupe absorbs repeats
-      } else if (maxSeq > c.last_seq) {
-        work.push({ sid, fromSeq: c.last_seq, gen, stored });
-      }
-    }
-    // Read like session files (`sortForReading`): sessions without a key (billed to the operator)
-    // last; the query's session order within an account.
-    for (const w of work) w.attribution = liveAttribution(h, w.sid, null);
-    return sortForReading(work, (w) => (w.attribution?.sessionKey == null ? null : w.attribution.accountId));
-  }
-
-  function readRows(h: OcHandle, queue: Work[], b: BatchBuilder): void {
-    let budget = batchSize;
-    while (budget > 0 && queue.length > 0) {
-      const w = queue[0] as Work;
-      w.attribution ??= liveAttribution(h, w.sid, null);
-      addFact(b, w.sid, w.attribution);
-      const who = owner(w.sid, w.attribution);
-      if (w.turn === undefined) w.turn = w.fromSeq < 0 ? null : turnBeforeSeq(h, w.sid, w.fromSeq);
-      b.turn = w.turn;
-      const rows = h.rows.all(w.sid, w.fromSeq, budget);
-      for (const r of rows) {
-        const ref = `sqlite:${agentId}#${w.sid}:${r.seq}`;
-        if (r.json !== null) {
-          b.stats.bytes += r.json.length;
-          b.textLine(r.json, who, ref);
-        } else if (r.zstd !== null) {
-          let buf: Buffer;
-          try {
-            buf = decodeZstd(r.zstd);
-          } catch {
-            b.stats.lines++;
-            b.reject(ref, "event_zstd does not decode");
-            continue;
-          }
-          b.stats.bytes += buf.length;
-          b.bytesLine(buf, who, ref);
-        } else {
-          b.stats.lines++;
-          b.reject(ref, "row has neither event_json nor event_zstd");
-        }
-      }
-      w.turn = b.turn;
-      b.turn = null;
-      const last = rows.at(-1);
-      if (last) w.fromSeq = last.seq;
-      const exhausted = rows.length < budget;
-      budget -= rows.length;
-      if (last || (exhausted && (w.stored?.lastSeq !== w.fromSeq || w.stored?.gen !== w.gen))) {
-        b.sqlite.set(w.sid, { dbPath: h.dbPath, sessionId: w.sid, lastSeq: w.fromSeq, gen: w.gen });
-      }
-      if (exhausted) queue.shift();
-    }
-  }
-
-  /**
-   * The user message still waiting for a reply at a session's cursor (`seq` read last): the rows
-   * before it, newest first, up to the last user line or billed reply (at most LOOKBACK_ROWS rows;
-   * past that, unknown: null). Lets a reply read in a later poll than its question get its latency.
-   */
-  function turnBeforeSeq(h: OcHandle, sid: string, seq: number): PendingTurn | null {
-    for (const r of h.rowsBefore.all(sid, seq, LOOKBACK_ROWS)) {
-      let text: string;
-      if (r.json !== null) text = r.json;
-      else if (r.zstd !== null) {
-        try {
-          text = decodeZstd(r.zstd).toString("utf8");
-        } catch {
-          continue;
-        }
-      } else continue;
-      if (!(text.includes('"usage"') || text.includes('"role":"user"'))) continue;
-      const t = turnOf(text, previewChars);
-      if (t === "reply") return null;
-      if (t) return t.user;
-    }
-    return null;
-  }
-
-  // ---------------------------------------------------------------- archives
-
-  /** Reads one decoded JSONL archive into batches; the last one records the blob as done. */
-  function emitBlob(
-    sink: BatchSink,
-    content: Buffer,
-    blobName: string,
-    refBase: string,
-    sid: string | null,
-    a: Attribution,
-  ): void {
-    const sha = createHash("sha256").update(content).digest("hex");
-    if (cursors.blobDone(sha)) return;
-    let b = newBatch();
-    b.stats.files = 1;
-    b.stats.bytes = content.length;
-    if (sid) addFact(b, sid, a);
-    const who = owner(sid, a);
-    let events = 0;
-    forEachLine(content, (line, lineNo) => {
-      const before = b.events.length;
-      b.bytesLine(line, who, `${refBase}#line${lineNo}`);
-      events += b.events.length - before;
-      if (b.events.length >= batchSize) {
-        flush(b, sink);
-        const turn = b.turn;
-        b = newBatch();
-        b.turn = turn; // the same transcript goes on
-      }
-    });
-    b.blobs.push({ sha, name: blobName, events });
-    flush(b, sink);
-  }
-
-  function sessionIdOfFile(fileName: string): string | null {
-    return SESSION_ID_PREFIX_RE.exec(fileName)?.[1] ?? null;
-  }
-
-  function headerId(content: Buffer): string | null {
-    const nl = content.indexOf(0x0a);
-    const first = content.subarray(0, nl === -1 ? Math.min(content.length, 65536) : nl).toString("utf8");
-    try {
-      const h = JSON.parse(first) as { type?: unknown; id?: unknown };
-      return h.type === "session" && typeof h.id === "string" && h.id.length > 0 ? h.id : null;
-    } catch {
-      return null;
-    }
-  }
-
-  async function readArchiveRows(h: OcHandle, sink: BatchSink): Promise<void> {
-    if (!h.archives || !h.archiveBlob) return;
-    const list = readTx(h, () => h.archives?.all() ?? []);
-    for (const row of list) {
-      const seenKey = `table:${row.sid}:${row.generation}:${row.sha ?? ""}`;
-      if (archivesSeen.has(seenKey)) continue;
-      const blobRow = readTx(h, () => h.archiveBlob?.get(row.sid, row.generation));
-      const refBase = `archive:${agentId}:${row.name}`;
-      // A reset archive's session may still be live; a deleted one falls back to the archive's key.
-      const a = readTx(h, () => liveAttribution(h, row.sid, row.key));
-      if (!blobRow?.blob) {
-        archivesSeen.add(seenKey);
-        continue;
-      }
-      let content: Buffer;
-      try {
-        content = blobRow.encoding === "zstd" ? decodeZstd(blobRow.blob) : decodeMaybeZstd(blobRow.blob);
-      } catch {
-        rejectOnly(sink, refBase, "archive blob does not decode");
-        archivesSeen.add(seenKey);
-        continue;
-      }
-      emitBlob(sink, content, refBase, refBase, row.sid, a);
-      archivesSeen.add(seenKey);
-      if (!(await yieldStillOpen(h))) return;
-    }
-    if (h.coldArchives && h.coldBlob) {
-      const cold = readTx(h, () => h.coldArchives?.all() ?? []);
-      for (const row of cold) {
-        if (!row.inDb) continue;
-        const seenKey = `cold:${row.sid}:${row.generation ?? ""}:${row.name}`;
-        if (archivesSeen.has(seenKey)) continue;
-        const blobRow = readTx(h, () => h.coldBlob?.get(row.sid));
-        archivesSeen.add(seenKey);
-        if (!blobRow?.blob) continue;
-        const refBase = `archive:${agentId}:cold:${row.name}`;
-        let content: Buffer;
-        try {
-          content = decodeMaybeZstd(blobRow.blob);
-        } catch {
-          rejectOnly(sink, refBase, "cold archive blob does not decode");
-          continue;
-        }
-        const a = readTx(h, () => liveAttribution(h, row.sid, null));
-        emitBlob(sink, content, refBase, refBase, row.sid, a);
-        if (!(await yieldStillOpen(h))) return;
-      }
-    }
-  }
-
-  function listArchiveFiles(): { path: string; rel: string; name: string; st: Stats }[] {
-    const out: { path: string; rel: string; name: string; st: Stats }[] = [];
-    const scan = (dir: string, relDir: string, re: RegExp) => {
-      let names: string[];
-      try {
-        names = readdirSync(dir);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== "ENOENT") report({ path: dir, code: code ?? "error", reason: errLine(err) });
-        return;
-      }
-      for (const n of names.sort()) {
-        if (!re.test(n) || /\.tmp(?:$|[.-])|\.bak/.test(n)) continue;
-        const path = join(dir, n);
-        try {
-          const st = statSync(path);
-          if (st.isFile()) out.push({ path, rel: relDir ? `${relDir}/${n}` : n, name: n, st });
-          else report({ path, code: "not-a-file", reason: "an archive name that is not a regular file" });
-        } catch (err) {
-          // vanished between readdir and stat is normal; anything else is reported
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code !== "ENOENT") report({ path, code: code ?? "error", reason: errLine(err) });
-        }
-      }
-    };
-    scan(sessionsDir, "", ARCHIVE_FILE_RE);
-    scan(join(sessionsDir, "cold"), "cold", COLD_FILE_RE);
-    return out;
-  }
-
-  async function readArchiveFiles(h: OcHandle, sink: BatchSink): Promise<void> {
-    const files = listArchiveFiles();
-    if (files.length === 0) return;
-    // File names carry no session key: take it from OpenClaw's archive tables, else our memory.
-    const keyBySid = new Map<string, string | null>();
-    const sidByName = new Map<string, string>();
-    readTx(h, () => {
-      for (const r of h.archives?.all() ?? []) {
-        keyBySid.set(r.sid, r.key);
-        sidByName.set(r.name, r.sid);
-      }
-      for (const r of h.coldArchives?.all() ?? []) sidByName.set(r.name, r.sid);
-    });
-    for (const f of files) {
-      const seenKey = `file:${f.rel}:${f.st.size}:${f.st.mtimeMs}`;
-      if (archivesSeen.has(seenKey)) continue;
-      const refBase = `archive:${agentId}:sessions/${f.rel}`;
-      let content: Buffer;
-      try {
-        content = decodeMaybeZstd(readFileSync(f.path));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-        if (typeof (err as NodeJS.ErrnoException).syscall === "string") {
-          // unreadable (EACCES, EIO, EISDIR): reported and retried next poll, not marked seen
-          report({
-            path: f.path,
-            code: (err as NodeJS.ErrnoException).code ?? "error",
-            reason: errLine(err),
-          });
-          continue;
-        }
-        rejectOnly(sink, refBase, "archive file does not decode");
-        archivesSeen.add(seenKey);
-        continue;
-      }
-      const sid = sidByName.get(f.name) ?? sessionIdOfFile(f.name) ?? headerId(content);
-      const a =
-        sid === null
-          ? rememberedAttribution(h, "", null)
-          : readTx(h, () => liveAttribution(h, sid, keyBySid.get(sid) ?? null));
-      emitBlob(sink, content, refBase, refBase, sid, a);
-      archivesSeen.add(seenKey);
-      if (!(await yieldStillOpen(h))) return;
-    }
-  }
-
-  /** Lets the event loop breathe between batches; false when `close()` ran meanwhile. */
-  async function yieldStillOpen(h: OcHandle): Promise<boolean> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    return oc === h;
-  }
-
-  function rejectOnly(sink: BatchSink, sourceRef: string, reason: string): void {
-    const b = newBatch();
-    b.reject(sourceRef, reason);
-    flush(b, sink);
-  }
-
-  // ---------------------------------------------------------------- poll
-
-  async function pollOnce(sink: BatchSink): Promise<void> {
-    const h = openOc();
-    if (!h) return;
-    const queue = readTx(h, () => plan(h));
-    polls++;
-    let first = true;
-    while (queue.length > 0) {
-      const b = newBatch();
-      readTx(h, () => readRows(h, queue, b));
-      if (first && b.stats.lines > 0) {
-        b.stats.files = 1;
-        first = false;
-      }
-      flush(b, sink);
-      if (!(await yieldStillOpen(h))) return;
-    }
-    await readArchiveRows(h, sink);
-    if (oc !== h) return;
-    await readArchiveFiles(h, sink);
+  /** Reads on this thread: each batch is committed once the sink returned, then the reader advances. */
+  async function pollInline(sink: BatchSink, report: ProblemReporter): Promise<void> {
+    inline ??= createSqliteReader(readerOpts, opts.db);
+    const reader = inline;
+    await reader.poll((batch, id) => {
+      sink(batch); // returned: committed
+      reader.committed(id);
+    }, report);
   }
 
   return {
-    name,
+    name: `sqlite:${opts.agentId}`,
     async poll(sink: BatchSink, onProblem?: ProblemReporter): Promise<void> {
       if (running) return; // an overlapping poll would read the same rows twice
       running = true;
-      report = onProblem ?? (() => {});
+      const report = onProblem ?? (() => {});
       try {
-        await pollOnce(sink);
+        if (!thread?.usable) await pollInline(sink, report);
+        else {
+          try {
+            await thread.poll(
+              { kind: "sqlite", key: opts.agentDir, dbPath: opts.db.name, opts: readerOpts },
+              sink,
+              report,
+            );
+          } catch (err) {
+            if (!(err instanceof ReaderThreadCrash)) throw err;
+            // What the thread had acknowledged is committed, nothing else is: read again here
+            // from the committed cursors (dedupe absorbs any overlap).
+            await pollInline(sink, report);
+          }
+        }
       } catch (err) {
-        const why = String((err as Error).message ?? err).slice(0, 300);
-        // A writer holds the lock (rollback journal, or WAL recovery): try again next round.
-        if (isBusy(err)) {
-          report({
-            path: dbFile,
-            code: sqliteCode(err),
-            reason: `locked by a writer, retried next poll: ${why}`,
-          });
-          return;
-        }
-        if (isNotOpenClaw(err)) {
-          report({ path: dbFile, code: sqliteCode(err), reason: `not a readable SQLite database: ${why}` });
-          closeOc();
-          return;
-        }
-        throw err;
+        if (!storeProblem(err, dbFile, report)) throw err;
       } finally {
         running = false;
-        report = () => {};
       }
     },
     close(): void {
-      closeOc();
+      inline?.close();
+      inline = null;
+      thread?.release("sqlite", opts.db.name, opts.agentDir);
     },
   };
-}
-
-// ------------------------------------------------------------------ helpers
-
-function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle | null {
-  const tables = new Set(
-    conn
-      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
-      .all()
-      .map((r) => r.name),
-  );
-  if (!tables.has("transcript_events")) return null;
-  const colCache = new Map<string, Set<string>>();
-  const caps: Caps = {
-    tables,
-    cols(table: string): Set<string> {
-      let c = colCache.get(table);
-      if (!c) {
-        c = new Set(
-          tables.has(table)
-            ? conn
-                .prepare<[], { name: string }>(
-                  `SELECT name FROM pragma_table_info('${table.replace(/'/g, "''")}')`,
-                )
-                .all()
-                .map((r) => r.name)
-            : [],
-        );
-        colCache.set(table, c);
-      }
-      return c;
-    },
-  };
-  const col = (table: string, c: string, as: string) =>
-    caps.cols(table).has(c) ? `${c} AS ${as}` : `NULL AS ${as}`;
-  const te = caps.cols("transcript_events");
-  if (!te.has("session_id") || !te.has("seq")) return null;
-
-  const hasWindows = tables.has("session_windows") && caps.cols("session_windows").has("session_key");
-  const hasNodes = tables.has("session_nodes") && caps.cols("session_nodes").has("session_key");
-  const parentCols = (table: string) =>
-    `${col(table, "parent_session_key", "parent")}, ${col(table, "spawned_by", "spawned_by")}`;
-  const nodeParent = hasNodes
-    ? conn.prepare<[string], { parent: string | null; spawned_by: string | null }>(
-        `SELECT ${parentCols("session_nodes")} FROM session_nodes WHERE session_key = ?`,
-      )
-    : null;
-  const windowParent = hasWindows
-    ? conn.prepare<[string], { parent: string | null; spawned_by: string | null }>(
-        `SELECT ${parentCols("session_windows")} FROM session_windows WHERE session_key = ? LIMIT 1`,
-      )
-    : null;
-  const parentOfKey =
-    nodeParent || windowParent
-      ? (key: string): string | null => {
-          const n = nodeParent?.get(key);
-          const w = windowParent?.get(key);
-          return n?.spawned_by ?? n?.parent ?? w?.spawned_by ?? w?.parent ?? null;
-        }
-      : null;
-
-  const arch = caps.cols("session_transcript_archives");
-  const hasArchives = ["session_id", "generation", "archive_blob", "archive_name"].every((c) => arch.has(c));
-  const cold = caps.cols("session_transcript_cold_archives");
-  const hasCold = ["session_id", "archive_name"].every((c) => cold.has(c));
-  const coldInDb = cold.has("archive_blob") && cold.has("storage");
-
-  return {
-    conn,
-    dbPath,
-    dev: st.dev,
-    ino: st.ino,
-    maxSeqAll: conn.prepare(
-      "SELECT session_id AS sid, MAX(seq) AS maxSeq FROM transcript_events GROUP BY session_id",
-    ),
-    maxSeqByWindow: hasWindows
-      ? conn.prepare(
-          `SELECT w.session_id AS sid,
-             (SELECT MAX(t.seq) FROM transcript_events t WHERE t.session_id = w.session_id) AS maxSeq
-           FROM session_windows w`,
-        )
-      : null,
-    watermarks:
-      tables.has("transcript_rewrite_watermarks") &&
-      caps.cols("transcript_rewrite_watermarks").has("generation")
-        ? conn.prepare("SELECT session_id AS sid, generation FROM transcript_rewrite_watermarks")
-        : null,
-    rows: conn.prepare(
-      `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
-       FROM transcript_events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-    ),
-    rowsBefore: conn.prepare(
-      `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
-       FROM transcript_events WHERE session_id = ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
-    ),
-    window: hasWindows
-      ? conn.prepare(
-          `SELECT session_key, ${col("session_windows", "channel", "channel")}, ${parentCols("session_windows")},
-             ${col("session_windows", "primary_conversation_id", "conversation")}
-           FROM session_windows WHERE session_id = ?`,
-        )
-      : null,
-    parentOfKey,
-    node:
-      hasNodes && caps.cols("session_nodes").has("entry_json")
-        ? conn.prepare("SELECT entry_json FROM session_nodes WHERE session_key = ?")
-        : null,
-    conversation:
-      caps.cols("conversations").has("conversation_id") && caps.cols("conversations").has("channel")
-        ? conn.prepare(
-            `SELECT channel, ${col("conversations", "delivery_target", "target")} FROM conversations WHERE conversation_id = ?`,
-          )
-        : null,
-    archives: hasArchives
-      ? conn.prepare(
-          `SELECT session_id AS sid, generation, ${col("session_transcript_archives", "session_key", "key")},
-             archive_name AS name, ${col("session_transcript_archives", "archive_sha256", "sha")}
-           FROM session_transcript_archives ORDER BY ${arch.has("created_at") ? "created_at, " : ""}session_id, generation`,
-        )
-      : null,
-    archiveBlob: hasArchives
-      ? conn.prepare(
-          `SELECT ${col("session_transcript_archives", "encoding", "encoding")}, archive_blob AS blob
-           FROM session_transcript_archives WHERE session_id = ? AND generation = ?`,
-        )
-      : null,
-    coldArchives: hasCold
-      ? conn.prepare(
-          `SELECT session_id AS sid, ${col("session_transcript_cold_archives", "generation", "generation")},
-             archive_name AS name, ${coldInDb ? "(storage = 'sqlite' AND archive_blob IS NOT NULL)" : "0"} AS inDb
-           FROM session_transcript_cold_archives`,
-        )
-      : null,
-    coldBlob: coldInDb
-      ? conn.prepare("SELECT archive_blob AS blob FROM session_transcript_cold_archives WHERE session_id = ?")
-      : null,
-  };
-}
-
-/** One short read transaction (a consistent snapshot), released before anything is billed. */
-function readTx<T>(h: OcHandle, fn: () => T): T {
-  return h.conn.transaction(fn).deferred();
-}
-
-/**
- * OpenClaw's watermark generation is a hex token; the cursor column is an INTEGER, so store a
- * 48-bit digest of it (only equality matters).
- */
-function hashGeneration(g: string | number | null): number | null {
-  if (g === null) return null;
-  const hex = createHash("sha256").update(String(g)).digest("hex").slice(0, 12);
-  return Number.parseInt(hex, 16);
-}
-
-/** First line of an error's message, at most 300 characters (fs/SQLite messages: paths, never content). */
-function errLine(err: unknown): string {
-  return (String((err as Error)?.message ?? err).split("\n")[0] ?? "").slice(0, 300);
-}
-
-function sqliteCode(err: unknown): string {
-  return typeof err === "object" && err !== null && typeof (err as { code?: unknown }).code === "string"
-    ? (err as { code: string }).code
-    : "";
-}
-
-function isBusy(err: unknown): boolean {
-  const c = sqliteCode(err);
-  return c.startsWith("SQLITE_BUSY") || c.startsWith("SQLITE_LOCKED");
-}
-
-function isNotOpenClaw(err: unknown): boolean {
-  const c = sqliteCode(err);
-  return c.startsWith("SQLITE_NOTADB") || c.startsWith("SQLITE_CORRUPT");
 }
