@@ -23,7 +23,14 @@ import {
 import { operatorAccount, resolveAccount } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
 import type { FileCursor, ProblemReporter, SourceBatch } from "../source.js";
-import { BatchBuilder, eachLine, type LineOwner, type PendingTurn, turnOf } from "./batch-builder.js";
+import {
+  BatchBuilder,
+  eachLine,
+  type KeysHere,
+  type LineOwner,
+  type PendingTurn,
+  turnOf,
+} from "./batch-builder.js";
 import {
   type ClassifiedFile,
   classifyImportArchiveFile,
@@ -53,6 +60,11 @@ export interface JsonlReaderOptions {
    * @defaultValue false
    */
   packEvents?: boolean;
+  /**
+   * With `packEvents`: asked per event whether to derive its dedupe key on this thread; false
+   * leaves it to the biller (see batch-builder.ts `KeysHere`). @defaultValue always
+   */
+  keysHere?: KeysHere;
 }
 
 /**
@@ -214,7 +226,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     };
     sharedChunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
     const chunk = sharedChunk;
-    const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack);
+    const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack, opts.keysHere);
     let pendingSeen: [string, Seen][] = [];
     /** Cursors of this poll's emitted batches: a second name of the same inode continues from them. */
     const issued = new Map<string, FileCursor>();
@@ -503,7 +515,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(path, err);
           continue;
         }
-        const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack);
+        const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack, opts.keysHere);
         b.reject(`${path}@0`, "archive does not decode");
         await emitArchive(b, path, sig);
         continue;
@@ -523,7 +535,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         sessionKey: who?.sessionKey ?? null,
         accountId: who?.accountId ?? operatorAccount(opts.agentId),
       };
-      const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack);
+      const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack, opts.keysHere);
       b.rejectsLeft = MAX_REJECTS_PER_FILE;
       b.stats.files = 1;
       b.stats.bytes = content.length;

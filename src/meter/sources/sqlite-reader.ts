@@ -7,7 +7,14 @@ import { createCursorRepo } from "../cursor-repo.js";
 import { resolveAccount, type SessionHints } from "../resolve-user.js";
 import { createSessionMemory, type RememberedSession } from "../session-memory.js";
 import type { ProblemReporter, SessionFact } from "../source.js";
-import { BatchBuilder, eachLine, type LineOwner, type PendingTurn, turnOf } from "./batch-builder.js";
+import {
+  BatchBuilder,
+  eachLine,
+  type KeysHere,
+  type LineOwner,
+  type PendingTurn,
+  turnOf,
+} from "./batch-builder.js";
 import type { Emit } from "./jsonl-reader.js";
 import { sortForReading } from "./read-order.js";
 import { decodeMaybeZstd, decodeZstd } from "./zst.js";
@@ -33,6 +40,11 @@ export interface SqliteReaderOptions {
    * @defaultValue false
    */
   packEvents?: boolean;
+  /**
+   * With `packEvents`: asked per event whether to derive its dedupe key on this thread; false
+   * leaves it to the biller (see batch-builder.ts `KeysHere`). @defaultValue always
+   */
+  keysHere?: KeysHere;
 }
 
 /** Rows read back before a session's cursor to find the turn it is in (latency of its next reply). */
@@ -327,7 +339,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   // ---------------------------------------------------------------- batches
 
   function newBatch(): BatchBuilder {
-    return new BatchBuilder(agentId, "sqlite", previewChars, pack);
+    return new BatchBuilder(agentId, "sqlite", previewChars, pack, opts.keysHere);
   }
 
   function addFact(b: BatchBuilder, sid: string, a: Attribution): void {
