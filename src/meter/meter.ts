@@ -10,6 +10,7 @@ import { addStats, emptyStats, type MeterSource, type SourceBatch, type SourceSt
 import { createJsonlSource } from "./sources/jsonl.js";
 import { createReaderThread } from "./sources/jsonl-thread.js";
 import { createSqliteSource } from "./sources/sqlite.js";
+import { storeFile } from "./sources/sqlite-reader.js";
 import type { Pricer } from "./types.js";
 
 export interface MeterOptions {
@@ -254,10 +255,19 @@ export function createMeter(opts: MeterOptions) {
     };
     const failures: SourceProblem[] = [];
     outer: for (const [dir, list] of sources) {
-      for (const s of list) {
+      // The agent's JSONL files may be copies of its store's sessions (what `openclaw doctor --fix`
+      // leaves in session-sqlite-import-archive/, without sessions.json) attributed only by the
+      // session facts the store's poll records. While the store itself cannot be read (locked,
+      // not a database, not a file, cannot be opened) they wait: billed now they would go to the
+      // operator, and the store's copies of the same calls would then be duplicates.
+      const store = storeFile(dir);
+      let storeUnread = false;
+      for (const [i, s] of list.entries()) {
+        if (i > 0 && storeUnread) continue;
         const id = `${s.name}\u0000${dir}`;
         health.begin(id);
         const note = (p: SourceProblem) => {
+          if (i === 0 && p.path === store) storeUnread = true;
           failures.push(p);
           if (health.report(id, p))
             opts.log?.("error", "meter source problem", {
@@ -275,6 +285,7 @@ export function createMeter(opts: MeterOptions) {
             break outer;
           }
           // One unreadable source must not stop the others; it is retried next poll.
+          if (i === 0) storeUnread = true;
           note(err instanceof BillingFailure ? err.problem(s.name) : problemOf(s.name, dir, err));
         } finally {
           health.end(id);
