@@ -416,7 +416,17 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     const maxSeqs = full ? h.maxSeqAll.all() : (h.maxSeqByWindow?.all() ?? []);
     const gens = new Map<string, number | null>();
     for (const w of h.watermarks?.all() ?? []) gens.set(w.sid, hashGeneration(w.generation));
-    const committed = new Map(cursors.sqliteCursors(h.dbPath).map((c) => [c.session_id, c]));
+    // The fingerprints are read in bulk only when every cursor is checked; otherwise one point
+    // read per session that grew.
+    const committed = new Map<
+      string,
+      { last_seq: number; rewrite_generation: number | null; last_row_sha256?: string | null }
+    >(
+      (reconcile ? cursors.sqliteCursors(h.dbPath) : cursors.sqliteCursorPositions(h.dbPath)).map((c) => [
+        c.session_id,
+        c,
+      ]),
+    );
     const work: Work[] = [];
     for (const { sid, maxSeq } of maxSeqs) {
       if (maxSeq === null) continue;
@@ -433,13 +443,13 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
         work.push({ sid, fromSeq: -1, gen, rowSha: null, stored }); // dedupe absorbs repeats
       };
       if (gen !== c.rewrite_generation || maxSeq < c.last_seq) rescan();
-      else if (
-        (reconcile || maxSeq > c.last_seq) &&
-        !cursorRowUnchanged(h, sid, c.last_seq, c.last_row_sha256)
-      ) {
-        rescan();
-      } else if (maxSeq > c.last_seq) {
-        work.push({ sid, fromSeq: c.last_seq, gen, rowSha: c.last_row_sha256, stored });
+      else if (reconcile || maxSeq > c.last_seq) {
+        const sha =
+          c.last_row_sha256 !== undefined
+            ? c.last_row_sha256
+            : cursors.sqliteCursorRowSha(h.dbPath, sid, c.last_seq);
+        if (!cursorRowUnchanged(h, sid, c.last_seq, sha)) rescan();
+        else if (maxSeq > c.last_seq) work.push({ sid, fromSeq: c.last_seq, gen, rowSha: sha, stored });
       }
     }
     h.checkAll = false;
