@@ -1166,4 +1166,17 @@ export const MIGRATIONS: readonly Migration[] = [
     -- its PL/pgSQL function for a DELETE of several rows of one (agent, account, day).
     `,
   },
+  {
+    version: 35,
+    name: "sqlite-cursor-row-sha",
+    sql: `
+    -- The fingerprint of the OpenClaw row at a store cursor's last_seq (sha256 hex of its stored
+    -- event_json, else event_zstd bytes). A store restored from an older backup and written past
+    -- the old cursor has different rows at seqs the cursor already covers: last_seq alone cannot
+    -- tell, and those rows were skipped (calls never billed). The reader compares the row at
+    -- last_seq with this and rescans the session on a mismatch (dedupe absorbs repeats).
+    -- NULL: unknown (cursors written before this migration); set by the next cursor move.
+    ALTER TABLE meter_sqlite_cursors ADD COLUMN last_row_sha256 TEXT;
+    `,
+  },
 ];

@@ -970,4 +970,13 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 35,
+    name: "sqlite-cursor-row-sha",
+    sql: `
+-- SQLite migration 35: the fingerprint of the OpenClaw row at a store cursor's last_seq, so a
+-- store restored from an older backup and written past the cursor is rescanned (NULL: unknown).
+ALTER TABLE meter_sqlite_cursors ADD COLUMN last_row_sha256 TEXT;
+`,
+  },
 ];

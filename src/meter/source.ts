@@ -67,6 +67,14 @@ export interface SqliteCursorMove {
   lastSeq: number;
   /** 48-bit digest of the session's rewrite watermark generation; null when it has none. */
   gen: number | null;
+  /**
+   * Fingerprint of the row at `lastSeq` as the reader saw it: sha256 hex of its stored bytes
+   * (`event_json` text, else the `event_zstd` blob; see sqlite-reader.ts `rowFingerprint`).
+   * The next polls compare it with the row now at `lastSeq` and rescan the session when it
+   * differs (a store restored from an older backup and written past the cursor). Null: unknown
+   * (no row there, e.g. `lastSeq` -1), nothing to compare.
+   */
+  rowSha: string | null;
 }
 
 /** A whole blob (archive) read to its end: recorded by content hash so it is never billed again. */

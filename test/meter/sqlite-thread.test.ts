@@ -67,7 +67,7 @@ function ledgerState(db: Db) {
       "SELECT agent_id, session_id, session_key, account_id, channel FROM meter_sessions ORDER BY session_id",
     ),
     cursors: q(
-      "SELECT session_id, last_seq, rewrite_generation FROM meter_sqlite_cursors ORDER BY session_id",
+      "SELECT session_id, last_seq, rewrite_generation, last_row_sha256 FROM meter_sqlite_cursors ORDER BY session_id",
     ),
     blobs: q("SELECT content_sha256, name, events FROM meter_blobs_done ORDER BY content_sha256"),
     rejects: q("SELECT source_ref, reason FROM meter_rejects ORDER BY source_ref"),

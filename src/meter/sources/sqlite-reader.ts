@@ -69,6 +69,8 @@ interface Work {
   /** Read rows with `seq > fromSeq`. */
   fromSeq: number;
   gen: number | null;
+  /** Fingerprint of the row at `fromSeq` (`rowFingerprint`); null: unknown, or no row there. */
+  rowSha: string | null;
   stored: { lastSeq: number; gen: number | null } | null;
   attribution?: Attribution;
   /** The session's pending turn at `fromSeq` (undefined: not looked up yet). */
@@ -86,6 +88,11 @@ interface OcHandle {
   dbPath: string;
   dev: number;
   ino: number;
+  /**
+   * The next plan checks the row at every session's cursor (`plan`): true on a handle just
+   * opened, so a store file replaced while creditgate runs (a restored backup) is verified whole.
+   */
+  checkAll: boolean;
   maxSeqAll: Database.Statement<[], { sid: string; maxSeq: number | null }>;
   maxSeqByWindow: Database.Statement<[], { sid: string; maxSeq: number | null }> | null;
   watermarks: Database.Statement<[], { sid: string; generation: string | number | null }> | null;
@@ -93,6 +100,8 @@ interface OcHandle {
     [string, number, number],
     { seq: number; json: string | null; zstd: Buffer | null }
   >;
+  /** The row of a session at one seq (a cursor's fingerprint check). */
+  rowAt: Database.Statement<[string, number], { json: string | null; zstd: Buffer | null }>;
   /** Rows of a session at or before a seq, newest first (the turn before a cursor). */
   rowsBefore: Database.Statement<
     [string, number, number],
@@ -123,7 +132,11 @@ interface OcHandle {
   coldBlob: Database.Statement<[string], { blob: Buffer | null }> | null;
 }
 
-/** A full `GROUP BY` reconcile of every session's max seq runs on the first poll and every Nth after. */
+/**
+ * A full reconcile runs on the first poll of a reader and every Nth after: a `GROUP BY` of every
+ * session's max seq (sessions without a `session_windows` row included), and the row at every
+ * session cursor checked against its fingerprint (rows rewritten at or before a cursor).
+ */
 const FULL_RECONCILE_EVERY = 30;
 /** Plain `.jsonl.deleted.*` / `.jsonl.reset.*` files are tailed by the JSONL source; the `.zst` ones are ours. */
 const ARCHIVE_FILE_RE = /\.jsonl\.(?:deleted|reset)\..*\.zst$/;
@@ -140,7 +153,8 @@ const factSig = (f: { sessionKey: string | null; accountId: string | null; chann
 
 /**
  * The reading half of the OpenClaw store source of one agent (see sqlite.ts for what is read
- * and how): plans the sessions with new rows from the committed cursors, reads rows in short
+ * and how): plans the sessions with new rows from the committed cursors (checking the row at a
+ * cursor against its fingerprint, see `plan`), reads rows in short
  * read transactions, decodes and parses them, reads archives, and emits batches whose
  * `cursorMoves` cover exactly what they hold. It never writes: `db` may be a read-only
  * connection (the reader thread's). It keeps the OpenClaw connection open across polls
@@ -385,30 +399,60 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
 
   // ---------------------------------------------------------------- live rows
 
+  /**
+   * The sessions to read this poll, from the committed cursors. A session is rescanned from its
+   * first row (dedupe absorbs what was billed) when its rewrite generation changed, when it
+   * shrank below its cursor, or when the row at its cursor is not the one read there (its
+   * fingerprint differs, or it is gone: a store restored from an older backup and written past
+   * the cursor). The row at the cursor is checked for every session with new rows, and on a full
+   * reconcile (`FULL_RECONCILE_EVERY`, a handle just opened) for every session: one point query
+   * each, so ordinary polls only pay for the sessions that grew.
+   */
   function plan(h: OcHandle): Work[] {
-    const full = polls % FULL_RECONCILE_EVERY === 0 || !h.maxSeqByWindow;
+    const reconcile = polls % FULL_RECONCILE_EVERY === 0 || h.checkAll;
+    // Without session_windows every poll reads every session's max seq, but checks only the
+    // cursors of the sessions that grew (unless it is a reconcile).
+    const full = reconcile || !h.maxSeqByWindow;
     const maxSeqs = full ? h.maxSeqAll.all() : (h.maxSeqByWindow?.all() ?? []);
     const gens = new Map<string, number | null>();
     for (const w of h.watermarks?.all() ?? []) gens.set(w.sid, hashGeneration(w.generation));
-    const committed = new Map(cursors.sqliteCursors(h.dbPath).map((c) => [c.session_id, c]));
+    // The fingerprints are read in bulk only when every cursor is checked; otherwise one point
+    // read per session that grew.
+    const committed = new Map<
+      string,
+      { last_seq: number; rewrite_generation: number | null; last_row_sha256?: string | null }
+    >(
+      (reconcile ? cursors.sqliteCursors(h.dbPath) : cursors.sqliteCursorPositions(h.dbPath)).map((c) => [
+        c.session_id,
+        c,
+      ]),
+    );
     const work: Work[] = [];
     for (const { sid, maxSeq } of maxSeqs) {
       if (maxSeq === null) continue;
       const c = committed.get(sid);
       const watermark = gens.get(sid) ?? null;
       if (!c) {
-        work.push({ sid, fromSeq: -1, gen: watermark, stored: null });
+        work.push({ sid, fromSeq: -1, gen: watermark, rowSha: null, stored: null });
         continue;
       }
       const stored = { lastSeq: c.last_seq, gen: c.rewrite_generation };
       // A vanished watermark is not a rewrite: keep the generation we had.
       const gen = watermark ?? c.rewrite_generation;
-      if (gen !== c.rewrite_generation || maxSeq < c.last_seq) {
-        work.push({ sid, fromSeq: -1, gen, stored }); // rewritten: rescan, dedupe absorbs repeats
-      } else if (maxSeq > c.last_seq) {
-        work.push({ sid, fromSeq: c.last_seq, gen, stored });
+      const rescan = (): void => {
+        work.push({ sid, fromSeq: -1, gen, rowSha: null, stored }); // dedupe absorbs repeats
+      };
+      if (gen !== c.rewrite_generation || maxSeq < c.last_seq) rescan();
+      else if (reconcile || maxSeq > c.last_seq) {
+        const sha =
+          c.last_row_sha256 !== undefined
+            ? c.last_row_sha256
+            : cursors.sqliteCursorRowSha(h.dbPath, sid, c.last_seq);
+        if (!cursorRowUnchanged(h, sid, c.last_seq, sha)) rescan();
+        else if (maxSeq > c.last_seq) work.push({ sid, fromSeq: c.last_seq, gen, rowSha: sha, stored });
       }
     }
+    h.checkAll = false;
     // Read like session files (`sortForReading`): sessions without a key (billed to the operator)
     // last; the query's session order within an account.
     for (const w of work) w.attribution = liveAttribution(h, w.sid, null);
@@ -449,14 +493,36 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       w.turn = b.turn;
       b.turn = null;
       const last = rows.at(-1);
-      if (last) w.fromSeq = last.seq;
+      if (last) {
+        w.fromSeq = last.seq;
+        w.rowSha = rowFingerprint(last.json, last.zstd);
+      }
       const exhausted = rows.length < budget;
       budget -= rows.length;
+      // A move without a row read in this batch carries the fingerprint of the row at its seq
+      // as known: read earlier in this poll, the stored one (same seq), or null (seq -1).
       if (last || (exhausted && (w.stored?.lastSeq !== w.fromSeq || w.stored?.gen !== w.gen))) {
-        b.sqlite.set(w.sid, { dbPath: h.dbPath, sessionId: w.sid, lastSeq: w.fromSeq, gen: w.gen });
+        b.sqlite.set(w.sid, {
+          dbPath: h.dbPath,
+          sessionId: w.sid,
+          lastSeq: w.fromSeq,
+          gen: w.gen,
+          rowSha: w.rowSha,
+        });
       }
       if (exhausted) queue.shift();
     }
+  }
+
+  /**
+   * Whether the row at a session's cursor is still the one read there: true when its
+   * fingerprint is unknown (null: cursors from before migration 35, or a cursor at -1), else
+   * whether the row at `lastSeq` exists and has the same fingerprint. One point query.
+   */
+  function cursorRowUnchanged(h: OcHandle, sid: string, lastSeq: number, sha: string | null): boolean {
+    if (sha === null) return true;
+    const r = h.rowAt.get(sid, lastSeq);
+    return r !== undefined && rowFingerprint(r.json, r.zstd) === sha;
   }
 
   /**
@@ -840,6 +906,7 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
     dbPath,
     dev: st.dev,
     ino: st.ino,
+    checkAll: true,
     maxSeqAll: conn.prepare(
       "SELECT session_id AS sid, MAX(seq) AS maxSeq FROM transcript_events GROUP BY session_id",
     ),
@@ -858,6 +925,10 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
     rows: conn.prepare(
       `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
        FROM transcript_events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    rowAt: conn.prepare(
+      `SELECT ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
+       FROM transcript_events WHERE session_id = ? AND seq = ?`,
     ),
     rowsBefore: conn.prepare(
       `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
@@ -910,6 +981,20 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
 /** One short read transaction (a consistent snapshot), released before anything is billed. */
 function readTx<T>(h: OcHandle, fn: () => T): T {
   return h.conn.transaction(fn).deferred();
+}
+
+/**
+ * Fingerprint of one `transcript_events` row as stored: sha256 hex of a tag and its bytes,
+ * `j` + the `event_json` text (UTF-8) when it has one, else `z` + the `event_zstd` blob as stored
+ * (not decoded), else `-` alone. What a cursor remembers of the row at its `last_seq`
+ * (`SqliteCursorMove.rowSha`); equal rows at the same seq are taken to be the row read.
+ */
+export function rowFingerprint(json: string | null, zstd: Buffer | null): string {
+  const h = createHash("sha256");
+  if (json !== null) h.update("j").update(json, "utf8");
+  else if (zstd !== null) h.update("z").update(zstd);
+  else h.update("-");
+  return h.digest("hex");
 }
 
 /**

@@ -15,10 +15,14 @@ import {
  * reset sessions (`session_transcript_archives` rows and `sessions/*.jsonl.{deleted,reset}.*`,
  * `sessions/cold/*.jsonl.zst` files).
  *
- * - Live rows: per session the last `seq` read is kept in `meter_sqlite_cursors` and moves
- *   forward in the same transaction as the usage it covers. A changed
- *   `transcript_rewrite_watermarks.generation` (or a shrunken session) rescans from seq 0;
- *   the biller's dedupe key absorbs the repeats.
+ * - Live rows: per session the last `seq` read, and a fingerprint of the row read there (sha256
+ *   of its stored bytes), are kept in `meter_sqlite_cursors` and move forward in the same
+ *   transaction as the usage it covers. A changed `transcript_rewrite_watermarks.generation`, a
+ *   session shrunk below its cursor, or a row at the cursor that is not the one read there (a
+ *   store restored from an older backup and written past the cursor) rescans the session from
+ *   its first row; the biller's dedupe key absorbs the repeats. The row at the cursor is checked
+ *   when the session has new rows, and for every session on the reader's first poll, every
+ *   30th poll and after the store file was replaced (new device/inode).
  * - Archives are whole blobs, read once each: `meter_blobs_done` holds the sha256 of the
  *   decoded content, written with the blob's last batch. The archive row and its `.zst` file
  *   are read once if identical; if not (OC anonymises `cwd` in one of them), dedupe absorbs.
