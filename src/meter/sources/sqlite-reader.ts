@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { readdirSync, readFileSync, realpathSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -991,10 +991,21 @@ function readTx<T>(h: OcHandle, fn: () => T): T {
  */
 export function rowFingerprint(json: string | null, zstd: Buffer | null): string {
   const h = createHash("sha256");
-  if (json !== null) h.update("j").update(json, "utf8");
-  else if (zstd !== null) h.update("z").update(zstd);
+  if (json !== null) put(h, "j", json);
+  else if (zstd !== null) put(h, "z", zstd);
   else h.update("-");
   return h.digest("hex");
+}
+
+/**
+ * Hashes a tag and a column value. A value that is neither text nor a blob (a number, in a store
+ * whose table is not STRICT) is hashed as its decimal text under its own tag (`?`): the row is
+ * rejected as malformed when read, and fingerprinting it must not throw (that failed every poll).
+ */
+function put(h: Hash, tag: string, v: string | Buffer): void {
+  if (typeof v === "string") h.update(tag).update(v, "utf8");
+  else if (Buffer.isBuffer(v)) h.update(tag).update(v);
+  else h.update(`${tag}?`).update(String(v));
 }
 
 /**

@@ -1,0 +1,83 @@
+// A store row whose event_zstd (or event_json) holds a value that is neither text nor a blob (an
+// integer: possible in a store whose transcript_events is not STRICT) is rejected as malformed, as
+// before migration 35. Fingerprinting it must not throw: as the last row of an idle session it
+// failed every poll of the agent's store (nothing of it billed, and its JSONL files held back).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase } from "../../src/db/index.js";
+import type { SourceBatch } from "../../src/meter/source.js";
+import { createSqliteSource } from "../../src/meter/sources/sqlite.js";
+import { rowFingerprint } from "../../src/meter/sources/sqlite-reader.js";
+import { synthBiller } from "../support/meter-env.js";
+import { randomStore } from "../support/random-store.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe("a store row that is neither text nor a blob", () => {
+  it("has a fingerprint, distinct from the same digits stored as text", () => {
+    const odd = rowFingerprint(null, 7 as unknown as Buffer);
+    expect(odd).toMatch(/^[0-9a-f]{64}$/);
+    expect(odd).not.toBe(rowFingerprint(null, Buffer.from("7")));
+    expect(rowFingerprint(7 as unknown as string, null)).not.toBe(rowFingerprint("7", null));
+  });
+
+  it("as the last row of a session: rejected, the poll goes on, and it is not read again", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cg-odd-row-"));
+    dirs.push(dir);
+    const rs = randomStore(5, dir);
+    for (let i = 0; i < 40; i++) rs.step();
+    rs.close();
+    const store = join(rs.agentDir, "agent", "openclaw-agent.sqlite");
+    const oc = new Database(store);
+    const last = oc
+      .prepare<[], { sid: string; m: number }>(
+        "SELECT session_id AS sid, MAX(seq) AS m FROM transcript_events GROUP BY session_id ORDER BY session_id LIMIT 1",
+      )
+      .get();
+    if (!last) throw new Error("the random store has no live session");
+    oc.prepare(
+      "INSERT INTO transcript_events (session_id, seq, event_json, event_zstd) VALUES (?, ?, NULL, 7)",
+    ).run(last.sid, last.m + 1);
+    oc.close();
+    const db = openDatabase(join(dir, "db.sqlite"));
+    try {
+      const biller = synthBiller(db);
+      const src = createSqliteSource({ agentDir: rs.agentDir, agentId: "main", db, batchSize: 5 });
+      const problems: unknown[] = [];
+      let billed = 0;
+      const poll = () =>
+        src.poll(
+          (b: SourceBatch) => {
+            billed += biller.bill(b).billed;
+          },
+          (p) => problems.push(p),
+        );
+      await poll();
+      expect(problems).toEqual([]);
+      expect(billed).toBeGreaterThan(0);
+      const rejects = db
+        .prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM meter_rejects WHERE source_ref = ?")
+        .get(`sqlite:main#${last.sid}:${last.m + 1}`) as { n: number };
+      expect(rejects.n).toBe(1);
+      const cursor = db
+        .prepare<[string], { last_seq: number }>(
+          "SELECT last_seq FROM meter_sqlite_cursors WHERE session_id = ?",
+        )
+        .get(last.sid);
+      expect(cursor?.last_seq).toBe(last.m + 1);
+      billed = 0;
+      for (let i = 0; i < 3; i++) await poll(); // a reconcile included (a new reader would be one too)
+      expect(problems).toEqual([]);
+      expect(billed).toBe(0);
+      src.close();
+    } finally {
+      db.close();
+    }
+  });
+});
