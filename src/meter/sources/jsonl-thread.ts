@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import type { Db } from "../../db/index.js";
 import type { BatchSink, ProblemReporter, SourceBatch } from "../source.js";
 import { type PackedEvents, unpackEvents } from "./event-columns.js";
-import type { JsonlReaderOptions } from "./jsonl-reader.js";
+import type { Emit, JsonlReaderOptions } from "./jsonl-reader.js";
 import type { SqliteReaderOptions } from "./sqlite-reader.js";
 
 /**
@@ -237,3 +238,57 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
 }
 
 export type ReaderThread = ReturnType<typeof createReaderThread>;
+
+/**
+ * What a source needs of its reader (jsonl-reader.ts, sqlite-reader.ts), on either thread: a poll
+ * that emits numbered batches, and `committed(id)` once the writer committed one (the reader's
+ * memory advances only then).
+ */
+export interface CommittingReader {
+  poll(emit: Emit, report?: ProblemReporter): Promise<void>;
+  committed(id: number): void;
+  close?(): void;
+}
+
+/**
+ * The reader thread a source of `db` reads on, or null for the calling thread: `thread` unless
+ * `db` is in memory (the thread opens creditgate's database by file name) or the source has a
+ * custom clock (`customClock`: a clock cannot cross threads).
+ */
+export function threadFor(
+  thread: ReaderThread | undefined,
+  db: Db,
+  customClock: boolean,
+): ReaderThread | null {
+  const onDisk = !db.memory && db.name !== "" && !db.name.startsWith("file:");
+  return thread && onDisk && !customClock ? thread : null;
+}
+
+/**
+ * One poll of a source: on `thread` while it is usable, else on the calling thread through the
+ * reader `inline()` returns (the caller keeps one across polls), each batch committed once `sink`
+ * returned and then acknowledged. If the thread dies mid-poll (logged and counted by it), the
+ * poll goes on inline from the committed cursors: what the thread had acknowledged is committed,
+ * nothing else is, and dedupe absorbs any overlap.
+ * @throws what `sink` or the reader throws (a thread's own error carries its `message` and `code`)
+ */
+export async function pollSource(
+  thread: ReaderThread | null,
+  req: ReaderRequest,
+  inline: () => CommittingReader,
+  sink: BatchSink,
+  report?: ProblemReporter,
+): Promise<void> {
+  if (thread?.usable) {
+    try {
+      return await thread.poll(req, sink, report);
+    } catch (err) {
+      if (!(err instanceof ReaderThreadCrash)) throw err;
+    }
+  }
+  const reader = inline();
+  await reader.poll((batch, id) => {
+    sink(batch); // returned: committed
+    reader.committed(id);
+  }, report);
+}

@@ -9,10 +9,15 @@ import { parentPort } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Db } from "../../db/index.js";
 import { dedupeKey } from "../identity.js";
-import type { ProblemReporter } from "../source.js";
 import { packEvents } from "./event-columns.js";
-import { createJsonlReader, type Emit } from "./jsonl-reader.js";
-import { type FromReader, MAX_IN_FLIGHT, type ReaderRequest, type ToReader } from "./jsonl-thread.js";
+import { createJsonlReader } from "./jsonl-reader.js";
+import {
+  type CommittingReader,
+  type FromReader,
+  MAX_IN_FLIGHT,
+  type ReaderRequest,
+  type ToReader,
+} from "./jsonl-thread.js";
 import { createSqliteReader } from "./sqlite-reader.js";
 
 const port = parentPort;
@@ -20,22 +25,15 @@ if (!port) throw new Error("jsonl-worker.js runs as a worker thread");
 
 class Aborted extends Error {}
 
-/** What the thread needs of either reader. */
-interface Reader {
-  poll(emit: Emit, report?: ProblemReporter): Promise<void>;
-  committed(id: number): void;
-  close?(): void;
-}
-
 const dbs = new Map<string, Db>();
 /**
  * By kind, creditgate database and agent dir: a reader's memory lives across polls, and is only
  * valid against the database it was built from.
  */
-const readers = new Map<string, Reader>();
+const readers = new Map<string, CommittingReader>();
 const readerKey = (m: Pick<ReaderRequest, "kind" | "dbPath" | "key">) =>
   `${m.kind}\u0000${m.dbPath}\u0000${m.key}`;
-let current: Reader | null = null;
+let current: CommittingReader | null = null;
 let inFlight = 0;
 let aborted = false;
 let wake: (() => void) | null = null;

@@ -1,7 +1,7 @@
 import type { Db } from "../../db/index.js";
 import type { BatchSink, MeterSource, ProblemReporter } from "../source.js";
 import { createJsonlReader, type JsonlReader, type JsonlReaderOptions } from "./jsonl-reader.js";
-import { type ReaderThread, ReaderThreadCrash } from "./jsonl-thread.js";
+import { pollSource, type ReaderThread, threadFor } from "./jsonl-thread.js";
 
 export {
   type ClassifiedFile,
@@ -51,35 +51,19 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
     previewChars: opts.previewChars ?? 0,
   };
   let inline: JsonlReader | null = null;
-  const onDisk = !opts.db.memory && opts.db.name !== "" && !opts.db.name.startsWith("file:");
-  const thread = opts.thread && onDisk && !opts.nowMs ? opts.thread : null;
-
-  /** Reads on this thread: each batch is committed once the sink returned, then the reader advances. */
-  async function pollInline(sink: BatchSink, report?: ProblemReporter): Promise<void> {
-    inline ??= createJsonlReader(readerOpts, opts.db, opts.nowMs ?? Date.now);
-    const reader = inline;
-    await reader.poll((batch, id) => {
-      sink(batch); // returned: committed
-      reader.committed(id);
-    }, report);
-  }
+  const thread = threadFor(opts.thread, opts.db, opts.nowMs !== undefined);
+  const req = { kind: "jsonl", key: opts.agentDir, dbPath: opts.db.name, opts: readerOpts } as const;
 
   return {
     name: `jsonl:${opts.agentId}`,
-    async poll(sink: BatchSink, report?: ProblemReporter): Promise<void> {
-      if (!thread?.usable) return pollInline(sink, report);
-      try {
-        await thread.poll(
-          { kind: "jsonl", key: opts.agentDir, dbPath: opts.db.name, opts: readerOpts },
-          sink,
-          report,
-        );
-      } catch (err) {
-        if (!(err instanceof ReaderThreadCrash)) throw err;
-        // Logged and counted by the thread. What it had acknowledged is committed, nothing else
-        // is: read again here from the committed cursors (dedupe absorbs any overlap).
-        await pollInline(sink, report);
-      }
+    poll(sink: BatchSink, report?: ProblemReporter): Promise<void> {
+      return pollSource(
+        thread,
+        req,
+        () => (inline ??= createJsonlReader(readerOpts, opts.db, opts.nowMs ?? Date.now)),
+        sink,
+        report,
+      );
     },
     close() {
       thread?.release("jsonl", opts.db.name, opts.agentDir);

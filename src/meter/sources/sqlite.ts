@@ -1,6 +1,6 @@
 import type { Db } from "../../db/index.js";
 import type { BatchSink, MeterSource, ProblemReporter } from "../source.js";
-import { type ReaderThread, ReaderThreadCrash } from "./jsonl-thread.js";
+import { pollSource, type ReaderThread, threadFor } from "./jsonl-thread.js";
 import {
   createSqliteReader,
   type SqliteReader,
@@ -73,19 +73,9 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
   };
   let inline: SqliteReader | null = null;
   const dbFile = storeFile(opts.agentDir);
-  const onDisk = !opts.db.memory && opts.db.name !== "" && !opts.db.name.startsWith("file:");
-  const thread = opts.thread && onDisk && !opts.nowMs ? opts.thread : null;
+  const thread = threadFor(opts.thread, opts.db, opts.nowMs !== undefined);
+  const req = { kind: "sqlite", key: opts.agentDir, dbPath: opts.db.name, opts: readerOpts } as const;
   let running = false;
-
-  /** Reads on this thread: each batch is committed once the sink returned, then the reader advances. */
-  async function pollInline(sink: BatchSink, report: ProblemReporter): Promise<void> {
-    inline ??= createSqliteReader(readerOpts, opts.db);
-    const reader = inline;
-    await reader.poll((batch, id) => {
-      sink(batch); // returned: committed
-      reader.committed(id);
-    }, report);
-  }
 
   return {
     name: `sqlite:${opts.agentId}`,
@@ -94,21 +84,13 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
       running = true;
       const report = onProblem ?? (() => {});
       try {
-        if (!thread?.usable) await pollInline(sink, report);
-        else {
-          try {
-            await thread.poll(
-              { kind: "sqlite", key: opts.agentDir, dbPath: opts.db.name, opts: readerOpts },
-              sink,
-              report,
-            );
-          } catch (err) {
-            if (!(err instanceof ReaderThreadCrash)) throw err;
-            // What the thread had acknowledged is committed, nothing else is: read again here
-            // from the committed cursors (dedupe absorbs any overlap).
-            await pollInline(sink, report);
-          }
-        }
+        await pollSource(
+          thread,
+          req,
+          () => (inline ??= createSqliteReader(readerOpts, opts.db)),
+          sink,
+          report,
+        );
       } catch (err) {
         if (!storeProblem(err, dbFile, report)) throw err;
       } finally {
