@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SYNTH_PRICES, synthState } from "../../scripts/synth-state.mjs";
 import { openDatabase } from "../../src/db/index.js";
+import { expectExactlyOnce } from "../support/meter-env.js";
 
 const CLI = resolve(import.meta.dirname, "../../dist/cli/main.js");
 
@@ -126,25 +127,7 @@ describe("exactly-once under SIGKILL", () => {
         db.prepare("SELECT COUNT(*) AS n FROM usage_events WHERE message_ts_ms >= 1800000100000").get(),
       ).toEqual({ n: 0 });
 
-      const rows = db
-        .prepare(
-          `SELECT a.id, a.balance_micro_credits AS balance,
-                  (SELECT COUNT(*) FROM usage_events u WHERE u.account_id = a.id) AS events,
-                  (SELECT SUM(cost_pico_usd) FROM usage_events u WHERE u.account_id = a.id) AS cost,
-                  (SELECT SUM(amount_micro_credits) FROM ledger_entries l WHERE l.account_id = a.id) AS ledger
-             FROM accounts a`,
-        )
-        .safeIntegers(true)
-        .all() as { id: string; balance: bigint; events: bigint; cost: bigint; ledger: bigint }[];
-      expect(rows.length).toBe(expected.size);
-      for (const r of rows) {
-        const e = expected.get(r.id);
-        expect(e, r.id).toBeDefined();
-        expect(Number(r.events), r.id).toBe(e?.events);
-        expect(r.cost, r.id).toBe(e?.costPico);
-        expect(r.balance, r.id).toBe(-(e?.chargeMicro ?? 0n));
-        expect(r.ledger, r.id).toBe(r.balance);
-      }
+      expectExactlyOnce(db, expected);
     } finally {
       db.close();
     }

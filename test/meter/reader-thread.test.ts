@@ -7,12 +7,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ocStoreFromState } from "../../scripts/synth-oc-store.mjs";
 import { SYNTH_PRICES, synthState } from "../../scripts/synth-state.mjs";
 import { createLedger } from "../../src/credits/index.js";
-import { type Db, openDatabase } from "../../src/db/index.js";
+import { openDatabase } from "../../src/db/index.js";
 import { createBiller } from "../../src/meter/biller.js";
 import { createPricer, loadPriceOverrides } from "../../src/meter/pricing.js";
 import type { SourceBatch } from "../../src/meter/source.js";
 import { createJsonlSource } from "../../src/meter/sources/jsonl.js";
 import { createReaderThread, readerWorkerFile } from "../../src/meter/sources/jsonl-thread.js";
+import { expectExactlyOnce } from "../support/meter-env.js";
 
 const CLI = resolve(import.meta.dirname, "../../dist/cli/main.js");
 
@@ -65,29 +66,6 @@ function runMeter(
       done({ code, signal, stdout, stderr });
     });
   });
-}
-
-/** Every account's events, cost, balance and ledger sum are exactly what the synthetic world holds. */
-function expectExactlyOnce(db: Db, world: ReturnType<typeof synthState>): void {
-  const rows = db
-    .prepare(
-      `SELECT a.id, a.balance_micro_credits AS balance,
-              (SELECT COUNT(*) FROM usage_events u WHERE u.account_id = a.id) AS events,
-              (SELECT SUM(cost_pico_usd) FROM usage_events u WHERE u.account_id = a.id) AS cost,
-              (SELECT SUM(amount_micro_credits) FROM ledger_entries l WHERE l.account_id = a.id) AS ledger
-         FROM accounts a`,
-    )
-    .safeIntegers(true)
-    .all() as { id: string; balance: bigint; events: bigint; cost: bigint; ledger: bigint }[];
-  expect(rows.length).toBe(world.perAccount.size);
-  for (const r of rows) {
-    const e = world.perAccount.get(r.id);
-    expect(e, r.id).toBeDefined();
-    expect(Number(r.events), r.id).toBe(e?.events);
-    expect(r.cost, r.id).toBe(e?.costPico);
-    expect(r.balance, r.id).toBe(-(e?.chargeMicro ?? 0n));
-    expect(r.ledger, r.id).toBe(r.balance);
-  }
 }
 
 describe("the reader thread", () => {
@@ -202,7 +180,7 @@ describe("the reader thread", () => {
       expect(threadBatches + summary.readerThreadBatches).toBeGreaterThan(0);
       const db = openDatabase(env.CREDITGATE_DB);
       try {
-        expectExactlyOnce(db, world);
+        expectExactlyOnce(db, world.perAccount);
       } finally {
         db.close();
       }
@@ -252,7 +230,7 @@ describe("the reader thread", () => {
       expect(logs.some((l) => l.level === "error" && l.msg.includes("reader thread failed"))).toBe(true);
       expect(billed).toBe(world.events);
       expect(duplicates).toBe(0);
-      expectExactlyOnce(db, world);
+      expectExactlyOnce(db, world.perAccount);
       // and the next poll (main thread now) finds nothing new
       billed = 0;
       await source.poll(sink);

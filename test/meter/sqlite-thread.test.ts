@@ -14,7 +14,7 @@ import { type Db, openDatabase } from "../../src/db/index.js";
 import type { MeterSource, SourceBatch } from "../../src/meter/source.js";
 import { createReaderThread, type ReaderThread } from "../../src/meter/sources/jsonl-thread.js";
 import { createSqliteSource } from "../../src/meter/sources/sqlite.js";
-import { synthBiller } from "../support/meter-env.js";
+import { expectExactlyOnce, synthBiller } from "../support/meter-env.js";
 import { randomStore } from "../support/random-store.js";
 import { zstdStore } from "../support/zstd.js";
 
@@ -72,29 +72,6 @@ function ledgerState(db: Db) {
     blobs: q("SELECT content_sha256, name, events FROM meter_blobs_done ORDER BY content_sha256"),
     rejects: q("SELECT source_ref, reason FROM meter_rejects ORDER BY source_ref"),
   };
-}
-
-/** Every account's events, cost, balance and ledger sum are exactly what the synthetic world holds. */
-function expectExactlyOnce(db: Db, world: ReturnType<typeof synthState>): void {
-  const rows = db
-    .prepare(
-      `SELECT a.id, a.balance_micro_credits AS balance,
-              (SELECT COUNT(*) FROM usage_events u WHERE u.account_id = a.id) AS events,
-              (SELECT SUM(cost_pico_usd) FROM usage_events u WHERE u.account_id = a.id) AS cost,
-              (SELECT SUM(amount_micro_credits) FROM ledger_entries l WHERE l.account_id = a.id) AS ledger
-         FROM accounts a`,
-    )
-    .safeIntegers(true)
-    .all() as { id: string; balance: bigint; events: bigint; cost: bigint; ledger: bigint }[];
-  expect(rows.length).toBe(world.perAccount.size);
-  for (const r of rows) {
-    const e = world.perAccount.get(r.id);
-    expect(e, r.id).toBeDefined();
-    expect(Number(r.events), r.id).toBe(e?.events);
-    expect(r.cost, r.id).toBe(e?.costPico);
-    expect(r.balance, r.id).toBe(-(e?.chargeMicro ?? 0n));
-    expect(r.ledger, r.id).toBe(r.balance);
-  }
 }
 
 /** Calls billed to the wrong account, or missing, against a random store's oracle (empty: right). */
@@ -189,7 +166,7 @@ describe("an OpenClaw store read on the reader thread", () => {
         await source.poll(sink);
         expect(billed).toBe(world.events);
         expect(duplicates).toBe(0);
-        expectExactlyOnce(db, world);
+        expectExactlyOnce(db, world.perAccount);
         expect(unbalanced(db)).toBe(0);
         expect(count(db, "SELECT COUNT(*) AS n FROM meter_sessions")).toBe(30);
         billed = 0;
@@ -234,7 +211,7 @@ describe("an OpenClaw store read on the reader thread", () => {
       expect(logs.some((m) => m.includes("reader thread failed"))).toBe(true);
       expect(billed).toBe(world.events);
       expect(duplicates).toBe(0);
-      expectExactlyOnce(db, world);
+      expectExactlyOnce(db, world.perAccount);
       expect(ledgerState(db)).toEqual(ledgerState(inlineDb));
       billed = 0;
       await source.poll(sink);
@@ -347,7 +324,7 @@ describe("one reader thread, two creditgate databases", () => {
         const biller = synthBiller(db);
         const source = storeSource(agentDir, db, 5, thread);
         await source.poll((b) => void biller.bill(b));
-        expectExactlyOnce(db, world);
+        expectExactlyOnce(db, world.perAccount);
       }
       expect(thread.batches).toBeGreaterThan(4);
     } finally {

@@ -1,6 +1,7 @@
 import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { expect } from "vitest";
 import { SYNTH_PRICES } from "../../scripts/synth-state.mjs";
 import { createLedger } from "../../src/credits/index.js";
 import { type Db, openDatabase } from "../../src/db/index.js";
@@ -184,3 +185,37 @@ export function expectedAccount(s: {
 }
 
 export { createLedger };
+
+/** What a synthetic world bills one account (`synthState(...).perAccount`'s values). */
+export interface AccountTotals {
+  events: number;
+  costPico: bigint;
+  chargeMicro: bigint;
+}
+
+/**
+ * Asserts every account's billed events, cost (pico-USD), balance and ledger sum (micro-credits)
+ * are exactly `perAccount`'s, and that no other account exists: each call billed once, to its
+ * account, and the ledger agrees with the balances.
+ */
+export function expectExactlyOnce(db: Db, perAccount: ReadonlyMap<string, AccountTotals>): void {
+  const rows = db
+    .prepare(
+      `SELECT a.id, a.balance_micro_credits AS balance,
+              (SELECT COUNT(*) FROM usage_events u WHERE u.account_id = a.id) AS events,
+              (SELECT SUM(cost_pico_usd) FROM usage_events u WHERE u.account_id = a.id) AS cost,
+              (SELECT SUM(amount_micro_credits) FROM ledger_entries l WHERE l.account_id = a.id) AS ledger
+         FROM accounts a`,
+    )
+    .safeIntegers(true)
+    .all() as { id: string; balance: bigint; events: bigint; cost: bigint; ledger: bigint }[];
+  expect(rows.length).toBe(perAccount.size);
+  for (const r of rows) {
+    const e = perAccount.get(r.id);
+    expect(e, r.id).toBeDefined();
+    expect(Number(r.events), r.id).toBe(e?.events);
+    expect(r.cost, r.id).toBe(e?.costPico);
+    expect(r.balance, r.id).toBe(-(e?.chargeMicro ?? 0n));
+    expect(r.ledger, r.id).toBe(r.balance);
+  }
+}
