@@ -7,7 +7,7 @@ import { type Db, openDatabase } from "../../src/db/index.js";
 import type { SourceBatch } from "../../src/meter/source.js";
 import { createJsonlSource } from "../../src/meter/sources/jsonl.js";
 import { createReaderThread } from "../../src/meter/sources/jsonl-thread.js";
-import { synthBiller } from "../support/meter-env.js";
+import { fill, synthBiller, unbalancedAccounts, unfill } from "../support/meter-env.js";
 import { zstdStore } from "../support/zstd.js";
 
 let dir: string | undefined;
@@ -23,23 +23,6 @@ function setup(seed: number) {
   const db = openDatabase(join(dir, "db.sqlite"));
   const biller = synthBiller(db);
   return { stateDir, world, db, biller };
-}
-
-/** Accounts whose stored balance is not the sum of their ledger entries (0 when consistent). */
-function unbalancedAccounts(db: Db): number {
-  return count(
-    db,
-    "SELECT COUNT(*) AS n FROM accounts a WHERE balance_micro_credits != (SELECT SUM(amount_micro_credits) FROM ledger_entries l WHERE l.account_id = a.id)",
-  );
-}
-
-/** Makes every write to `db` fail with a real SQLITE_FULL (the file may not grow) until `unfill`. */
-function fill(db: Db): void {
-  const pages = db.pragma("page_count", { simple: true }) as number;
-  db.pragma(`max_page_count = ${pages}`);
-}
-function unfill(db: Db): void {
-  db.pragma("max_page_count = 1073741823");
 }
 
 const count = (db: Db, sql: string) => (db.prepare(sql).get() as { n: number }).n;

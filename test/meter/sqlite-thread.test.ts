@@ -14,7 +14,7 @@ import { type Db, openDatabase } from "../../src/db/index.js";
 import type { MeterSource, SourceBatch } from "../../src/meter/source.js";
 import { createReaderThread, type ReaderThread } from "../../src/meter/sources/jsonl-thread.js";
 import { createSqliteSource } from "../../src/meter/sources/sqlite.js";
-import { expectExactlyOnce, synthBiller } from "../support/meter-env.js";
+import { expectExactlyOnce, fill, synthBiller, unbalancedAccounts, unfill } from "../support/meter-env.js";
 import { randomStore } from "../support/random-store.js";
 import { zstdStore } from "../support/zstd.js";
 
@@ -33,21 +33,6 @@ function newThread(): ReaderThread {
 }
 
 const count = (db: Db, sql: string) => (db.prepare(sql).get() as { n: number }).n;
-
-/** Makes every write to `db` fail with a real SQLITE_FULL (the file may not grow) until `unfill`. */
-function fill(db: Db): void {
-  db.pragma(`max_page_count = ${db.pragma("page_count", { simple: true }) as number}`);
-}
-function unfill(db: Db): void {
-  db.pragma("max_page_count = 1073741823");
-}
-
-/** Accounts whose stored balance is not the sum of their ledger entries (0 when consistent). */
-const unbalanced = (db: Db) =>
-  count(
-    db,
-    "SELECT COUNT(*) AS n FROM accounts a WHERE balance_micro_credits != (SELECT SUM(amount_micro_credits) FROM ledger_entries l WHERE l.account_id = a.id)",
-  );
 
 /** Everything billing wrote that must not depend on where the store was read (wall-clock columns aside). */
 function ledgerState(db: Db) {
@@ -167,7 +152,7 @@ describe("an OpenClaw store read on the reader thread", () => {
         expect(billed).toBe(world.events);
         expect(duplicates).toBe(0);
         expectExactlyOnce(db, world.perAccount);
-        expect(unbalanced(db)).toBe(0);
+        expect(unbalancedAccounts(db)).toBe(0);
         expect(count(db, "SELECT COUNT(*) AS n FROM meter_sessions")).toBe(30);
         billed = 0;
         batches = 0;
@@ -497,7 +482,7 @@ describe("random OpenClaw stores", () => {
         await source.poll((b) => void biller.bill(b));
         await source.poll((b) => void biller.bill(b));
         expect(wrongCalls(d, w.expected()), `seed ${seed}`).toEqual([]);
-        expect(unbalanced(d), `seed ${seed}`).toBe(0);
+        expect(unbalancedAccounts(d), `seed ${seed}`).toBe(0);
         expect(count(d, "SELECT COUNT(*) AS n FROM meter_sessions"), `seed ${seed}`).toBe(w.sessionCount());
         source.close();
       } finally {

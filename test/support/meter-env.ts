@@ -219,3 +219,24 @@ export function expectExactlyOnce(db: Db, perAccount: ReadonlyMap<string, Accoun
     expect(r.ledger, r.id).toBe(r.balance);
   }
 }
+
+/** Accounts whose stored balance is not the sum of their ledger entries (0 when consistent). */
+export function unbalancedAccounts(db: Db): number {
+  return (
+    db
+      .prepare(
+        "SELECT COUNT(*) AS n FROM accounts a WHERE balance_micro_credits != (SELECT SUM(amount_micro_credits) FROM ledger_entries l WHERE l.account_id = a.id)",
+      )
+      .get() as { n: number }
+  ).n;
+}
+
+/** Makes every write to `db` fail with a real SQLITE_FULL (the file may not grow) until `unfill`. */
+export function fill(db: Db): void {
+  db.pragma(`max_page_count = ${db.pragma("page_count", { simple: true }) as number}`);
+}
+
+/** Undoes `fill`: the file may grow again (SQLite's largest page count). */
+export function unfill(db: Db): void {
+  db.pragma("max_page_count = 1073741823");
+}
