@@ -103,6 +103,16 @@ export function createMetrics(db: Db, probes: OpsProbes, nowMs: () => number): M
       for (const a of health.appeared()) this.inc({ kind: a.kind, code: a.code }, a.count);
     },
   });
+  new Counter({
+    name: "creditgate_meter_rescans_total",
+    help: "Transcripts re-read from their start because they changed under the meter's cursor (rewritten, truncated, restored from a backup; already-billed calls are skipped as duplicates), by source kind",
+    labelNames: ["kind"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of health.rescans()) this.inc({ kind: r.kind }, r.count);
+    },
+  });
   new Gauge({
     name: "creditgate_meter_sources_failing",
     help: "Transcript source problems current now (each source's last poll); /readyz is degraded while > 0",

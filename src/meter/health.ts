@@ -9,7 +9,9 @@
  * Consumers: the meter logs each problem when it first appears; `meter --once` prints them and
  * exits 1; `/readyz` reports `degraded` while any is current; `/metrics` exports
  * `creditgate_meter_source_failures_total` (problems that appeared, by source kind and code) and
- * `creditgate_meter_sources_failing` (sources failing now).
+ * `creditgate_meter_sources_failing` (sources failing now). Transcripts re-read from their start
+ * because they changed under the cursor (rewritten, truncated, restored from a backup) are not
+ * problems but are counted too: `creditgate_meter_rescans_total`, by source kind.
  */
 export interface SourceProblem {
   /** `jsonl:<agent>` or `sqlite:<agent>`. */
@@ -33,6 +35,13 @@ export interface SourceHealth {
   failing(): SourceProblem[];
   /** How many problems appeared (were new), by source kind (`jsonl`/`sqlite`) and code. */
   appeared(): { kind: string; code: string; count: number }[];
+  /**
+   * Counts `n` transcripts of source kind `kind` (`jsonl`/`sqlite`) re-read from their start
+   * because they changed under the meter's cursor (`SourceStats.rescans`).
+   */
+  rescanned(kind: string, n: number): void;
+  /** Transcripts re-read from their start so far, by source kind (see `rescanned`). */
+  rescans(): { kind: string; count: number }[];
   /** Forgets everything (tests). */
   reset(): void;
 }
@@ -41,6 +50,7 @@ export function createSourceHealth(): SourceHealth {
   const current = new Map<string, SourceProblem[]>();
   const pending = new Map<string, SourceProblem[]>();
   const counts = new Map<string, number>();
+  const rescans = new Map<string, number>();
   const sig = (p: SourceProblem) => `${p.path}\u0000${p.code}`;
   return {
     begin(id) {
@@ -71,10 +81,17 @@ export function createSourceHealth(): SourceHealth {
         return { kind, code, count };
       });
     },
+    rescanned(kind, n) {
+      if (n > 0) rescans.set(kind, (rescans.get(kind) ?? 0) + n);
+    },
+    rescans() {
+      return [...rescans].map(([kind, count]) => ({ kind, count }));
+    },
     reset() {
       current.clear();
       pending.clear();
       counts.clear();
+      rescans.clear();
     },
   };
 }

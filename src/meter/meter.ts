@@ -190,6 +190,8 @@ export function createMeter(opts: MeterOptions) {
     let lastProgress = started;
     let rejectsLogged = 0;
     summary.paused = false;
+    /** The source being polled (`jsonl:<agent>`, `sqlite:<agent>`): the sink's batches are its. */
+    let polling = "";
     const record = opts.record;
     const sink = (batch: SourceBatch) => {
       let r: ReturnType<typeof biller.bill>;
@@ -203,6 +205,16 @@ export function createMeter(opts: MeterOptions) {
         throw new BillingFailure(opts.db.name, err);
       }
       addStats(summary, batch.stats);
+      const rescans = batch.stats.rescans ?? 0;
+      if (rescans > 0) {
+        const kind = polling.split(":")[0] ?? "";
+        health.rescanned(kind, rescans);
+        opts.log?.(
+          "warn",
+          "transcripts changed under the meter's cursor (rewritten, truncated or restored from a backup): re-read from their start, calls already billed are skipped as duplicates",
+          { source: polling, transcripts: rescans },
+        );
+      }
       for (const e of batch.events)
         if (e.sessionKey === null && e.accountId.startsWith("agent:")) summary.unattributedCalls++;
       summary.billed += r.billed;
@@ -278,6 +290,7 @@ export function createMeter(opts: MeterOptions) {
             });
         };
         try {
+          polling = s.name;
           await s.poll(sink, (p) => note({ source: s.name, ...p }));
         } catch (err) {
           if (err instanceof SinkPaused) {

@@ -20,6 +20,14 @@ export interface SourceStats {
   synthetic: number;
   zeroUsage: number;
   bytes: number;
+  /**
+   * Transcripts re-read from their start because what the meter had read there changed under
+   * its cursor: a session file truncated or rewritten (its first line or the bytes before the
+   * cursor differ), a store session rewritten (a new rewrite generation, fewer rows) or restored
+   * from an older backup (the row at the cursor differs or is gone). Calls already billed come
+   * back as duplicates; a first read is not counted.
+   */
+  rescans: number;
 }
 
 export const emptyStats = (): SourceStats => ({
@@ -30,6 +38,7 @@ export const emptyStats = (): SourceStats => ({
   synthetic: 0,
   zeroUsage: 0,
   bytes: 0,
+  rescans: 0,
 });
 
 export function addStats(into: SourceStats, s: Partial<SourceStats>): void {

@@ -113,7 +113,9 @@ describe("adversarial transcript files", () => {
     const s = await once(w);
     expect(s.billed).toBe(1);
     expect(s.duplicates).toBe(1);
+    expect(s.rescans).toBe(1); // counted: meter summary, log line, creditgate_meter_rescans_total
     expect(userInput(w)).toBe(600);
+    expect((await once(w)).rescans).toBe(0);
   });
 
   it("follows a rename to .reset by inode and finishes its unread lines once", async () => {

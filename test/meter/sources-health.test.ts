@@ -3,6 +3,7 @@ import {
   cpSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -133,6 +134,34 @@ describe("failures are visible: logged with path, counted in /metrics, /readyz d
       g: ["--db", join(dir, "c.sqlite"), "--state-dir", state],
     };
   }
+
+  it("a session file rewritten under the cursor: re-read, logged, in the summary and /metrics; not a failure", async () => {
+    const w = world();
+    expect((await runCli(env, [...w.g, "meter", "--once"])).error).toBeNull();
+    const sessions = join(w.state, "agents", "main", "sessions");
+    const file = readdirSync(sessions).find((n) => n.endsWith(".jsonl")) as string;
+    const path = join(sessions, file);
+    // rewritten in place without its last line (as an editor or a compaction would): shorter
+    const lines = readFileSync(path, "utf8").trimEnd().split("\n");
+    writeFileSync(path, `${lines.slice(0, -1).join("\n")}\n`);
+    const r = await runCli({ CREDITGATE_LOG_LEVEL: "warn" }, [...w.g, "--json", "meter", "--once"]);
+    expect(r.error).toBeNull();
+    expect(JSON.parse(r.out)).toMatchObject({ billed: 0, rescans: 1, failures: [] });
+    expect(r.err).toContain("re-read from their start");
+    expect(r.err).toContain('"source":"jsonl:main"');
+    const table = await runCli(env, [...w.g, "meter", "--once"]);
+    expect(table.out).toMatch(/transcripts re-read \(changed under the cursor\)\s+0/);
+    const db = openDatabase(w.db);
+    const app = testApp(db);
+    try {
+      expect((await app.inject({ url: "/readyz" })).json()).toMatchObject({ status: "ok" });
+      const metrics = (await app.inject({ url: "/metrics" })).body;
+      expect(metrics).toContain('creditgate_meter_rescans_total{kind="jsonl"} 1');
+    } finally {
+      await app.close();
+      db.close();
+    }
+  });
 
   it("a directory where a transcript file is expected", async () => {
     const w = world();

@@ -57,6 +57,10 @@ interface World {
   src: MeterSource;
   /** Totals of the batches billed since the last `reset`. */
   totals: { billed: number; duplicates: number; lines: number };
+  /** Sessions re-read from their start (`stats.rescans`) since the last `reset`. */
+  rescans: number;
+  /** Sessions the source re-read from their start (`stats.rescans`) since the last `reset`. */
+  rescans: number;
   poll(): Promise<void>;
   reset(): void;
   /** Stops the source and its reader thread: creditgate stopped. */
@@ -129,16 +133,19 @@ async function world(threaded: boolean): Promise<World> {
     account: "",
     src: newSource(),
     totals: { billed: 0, duplicates: 0, lines: 0 },
+    rescans: 0,
     async poll() {
       await w.src.poll((b: SourceBatch) => {
         const r = biller.bill(b);
         w.totals.billed += r.billed;
         w.totals.duplicates += r.duplicates;
         w.totals.lines += b.stats.lines ?? 0;
+        w.rescans += b.stats.rescans ?? 0;
       });
     },
     reset() {
       w.totals = { billed: 0, duplicates: 0, lines: 0 };
+      w.rescans = 0;
     },
     async stop() {
       w.src.close();
@@ -249,6 +256,7 @@ describe.each([
     await w.poll();
     expect(w.totals.billed).toBe(15);
     expect(w.totals.duplicates).toBeGreaterThan(0); // the session was rescanned: what was billed is absorbed
+    expect(w.rescans).toBe(1); // and it says so (meter summary, log line, creditgate_meter_rescans_total)
     expect(count(w.db, "SELECT COUNT(*) AS n FROM usage_events")).toBe(rowsBefore + 15);
     expect(w.balance()).toBe(balanceBefore - 15 * CALL_MICRO_CREDITS);
     expect(w.cursor()).toEqual({ last_seq: N + 15, last_row_sha256: w.rowSha(N + 15) });
@@ -344,6 +352,7 @@ describe.each([
     }
     // every row read once: nothing re-read, nothing absorbed as a duplicate
     expect(w.totals).toEqual({ billed: appended, duplicates: 0, lines: appended });
+    expect(w.rescans).toBe(0);
     expect(w.cursor()).toEqual({ last_seq: seq, last_row_sha256: w.rowSha(seq) });
     // a restarted reader (a reconcile on its first poll) reads nothing either
     await w.restart();

@@ -44,6 +44,7 @@ function summaryRows(s: MeterSummary): [string, string | number][] {
     ["malformed lines", s.malformed],
     ["synthetic lines skipped", s.synthetic],
     ["zero-usage lines skipped", s.zeroUsage],
+    ["transcripts re-read (changed under the cursor)", s.rescans],
     ["unknown models", s.unknownModels.length ? s.unknownModels.join(", ") : 0],
     ["calls without a session (billed to the agent)", s.unattributedCalls],
     ["held for review", s.held ? `${s.held} ($${formatPicoUsd(BigInt(s.heldCostPicoUsd))})` : 0],

@@ -372,6 +372,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
             size < cursor.offset ||
             (cursor.tail !== null && tailHash(fd, cursor.offset) !== cursor.tail))
         ) {
+          if (offset > 0) b.stats.rescans++;
           offset = 0;
         }
         const fileCursor: FileCursor = {

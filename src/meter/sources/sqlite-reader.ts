@@ -75,6 +75,8 @@ interface Work {
   attribution?: Attribution;
   /** The session's pending turn at `fromSeq` (undefined: not looked up yet). */
   turn?: PendingTurn | null;
+  /** Read again from its first row because it changed under a cursor past its start (`rescans`). */
+  rescan?: boolean;
 }
 
 interface Caps {
@@ -440,7 +442,8 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       // A vanished watermark is not a rewrite: keep the generation we had.
       const gen = watermark ?? c.rewrite_generation;
       const rescan = (): void => {
-        work.push({ sid, fromSeq: -1, gen, rowSha: null, stored }); // dedupe absorbs repeats
+        // dedupe absorbs repeats
+        work.push({ sid, fromSeq: -1, gen, rowSha: null, stored, rescan: c.last_seq >= 0 });
       };
       if (gen !== c.rewrite_generation || maxSeq < c.last_seq) rescan();
       else if (reconcile || maxSeq > c.last_seq) {
@@ -466,6 +469,10 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       w.attribution ??= liveAttribution(h, w.sid, null);
       addFact(b, w.sid, w.attribution);
       const who = owner(w.sid, w.attribution);
+      if (w.rescan) {
+        b.stats.rescans++;
+        w.rescan = false;
+      }
       if (w.turn === undefined) w.turn = w.fromSeq < 0 ? null : turnBeforeSeq(h, w.sid, w.fromSeq);
       b.turn = w.turn;
       const rows = h.rows.all(w.sid, w.fromSeq, budget);
