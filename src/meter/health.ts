@@ -96,6 +96,13 @@ export function createSourceHealth(): SourceHealth {
   };
 }
 
+/**
+ * The code of an agent's JSONL source on a poll in which it was not read because the agent's
+ * OpenClaw store could not be (see meter.ts): its files wait, and `/readyz` shows that rather
+ * than what the source's last poll found.
+ */
+export const WAITING_FOR_STORE = "waiting-for-store";
+
 /** The process-wide registry: the meter writes it, `/readyz` and `/metrics` read it. */
 export const sourceHealth: SourceHealth = createSourceHealth();
 

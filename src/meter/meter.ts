@@ -5,7 +5,13 @@ import type { Db } from "../db/index.js";
 import type { Ratio } from "../money.js";
 import { type BilledEvent, type BillerOptions, createBiller, emptyBillResult } from "./biller.js";
 import { listAgents, type StateDir } from "./discover.js";
-import { problemOf, type SourceHealth, type SourceProblem, sourceHealth } from "./health.js";
+import {
+  problemOf,
+  type SourceHealth,
+  type SourceProblem,
+  sourceHealth,
+  WAITING_FOR_STORE,
+} from "./health.js";
 import { addStats, emptyStats, type MeterSource, type SourceBatch, type SourceStats } from "./source.js";
 import { createJsonlSource } from "./sources/jsonl.js";
 import { createReaderThread } from "./sources/jsonl-thread.js";
@@ -275,7 +281,6 @@ export function createMeter(opts: MeterOptions) {
       const store = storeFile(dir);
       let storeUnread = false;
       for (const [i, s] of list.entries()) {
-        if (i > 0 && storeUnread) continue;
         const id = `${s.name}\u0000${dir}`;
         health.begin(id);
         const note = (p: SourceProblem) => {
@@ -289,6 +294,18 @@ export function createMeter(opts: MeterOptions) {
               reason: p.reason,
             });
         };
+        if (i > 0 && storeUnread) {
+          // Not read this poll: its state is "waiting", not what its last poll found.
+          note({
+            source: s.name,
+            path: join(dir, "sessions"),
+            code: WAITING_FOR_STORE,
+            reason:
+              "not read while the agent's OpenClaw store cannot be read (its copies would be billed to the operator)",
+          });
+          health.end(id);
+          continue;
+        }
         try {
           polling = s.name;
           await s.poll(sink, (p) => note({ source: s.name, ...p }));

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { createSourceHealth } from "../../src/meter/health.js";
+import { createSourceHealth, WAITING_FOR_STORE } from "../../src/meter/health.js";
 import { balances, meterFor, OC_FIXTURE, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 const MAIN_SIDS = [
@@ -91,7 +91,11 @@ describe("an agent's store unreadable on the first poll, its sessions' doctor-im
       }
       try {
         const first = await m.runOnce();
-        expect(first.failures.map((f) => f.source)).toEqual(["sqlite:main"]);
+        // the store's problem, and the JSONL source saying it waits (not a stale state of its own)
+        expect(first.failures.map((f) => [f.source, f.code === WAITING_FOR_STORE])).toEqual([
+          ["sqlite:main", false],
+          ["jsonl:main", true],
+        ]);
         restore();
         const second = await m.runOnce();
         expect(second.failures).toEqual([]);
@@ -102,4 +106,38 @@ describe("an agent's store unreadable on the first poll, its sessions' doctor-im
     },
     60_000,
   );
+});
+
+describe("the JSONL source's health while its agent's store cannot be read", () => {
+  it("shows that it waits for the store, not a stale problem of its own last poll", async () => {
+    const w = importedWorld();
+    const health = createSourceHealth();
+    const m = meterFor(w, { health });
+    const agentDir = join(w.stateDir, "agents", "main");
+    const store = join(agentDir, "agent", "openclaw-agent.sqlite");
+    const bad = join(agentDir, "sessions", "0badd1r0-0000-4000-8000-000000000000.jsonl");
+    const failing = () => health.failing().map((p) => [p.source, p.code]);
+    try {
+      // a JSONL problem of its own
+      mkdirSync(bad, { recursive: true });
+      await m.runOnce();
+      expect(failing()).toEqual([["jsonl:main", "not-a-file"]]);
+      // fixed, but the store is unreadable now: the JSONL source was not read, and says so
+      rmSync(bad, { recursive: true });
+      renameSync(store, `${store}.away`);
+      writeFileSync(store, Buffer.alloc(8192, 0x41));
+      await m.runOnce();
+      expect(failing()).toEqual([
+        ["sqlite:main", "SQLITE_NOTADB"],
+        ["jsonl:main", WAITING_FOR_STORE],
+      ]);
+      // the store is back: both read, nothing failing
+      rmSync(store);
+      renameSync(`${store}.away`, store);
+      expect((await m.runOnce()).failures).toEqual([]);
+      expect(failing()).toEqual([]);
+    } finally {
+      m.close();
+    }
+  }, 60_000);
 });
