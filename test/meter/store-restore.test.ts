@@ -59,8 +59,6 @@ interface World {
   totals: { billed: number; duplicates: number; lines: number };
   /** Sessions re-read from their start (`stats.rescans`) since the last `reset`. */
   rescans: number;
-  /** Sessions the source re-read from their start (`stats.rescans`) since the last `reset`. */
-  rescans: number;
   poll(): Promise<void>;
   reset(): void;
   /** Stops the source and its reader thread: creditgate stopped. */
