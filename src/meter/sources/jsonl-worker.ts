@@ -8,8 +8,6 @@
 import { parentPort } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Db } from "../../db/index.js";
-import { dedupeKey } from "../identity.js";
-import { packEvents } from "./event-columns.js";
 import { createJsonlReader } from "./jsonl-reader.js";
 import {
   type CommittingReader,
@@ -100,21 +98,11 @@ async function run(m: Extract<ToReader, { type: "poll" }>): Promise<void> {
     await reader.poll(
       async (batch, id, packed) => {
         if (aborted) throw new Aborted();
+        // Both readers run with `packEvents` here, so events come in columns (cheaper to clone
+        // than 28-field objects); a batch with events as objects would be posted as it is (the
+        // biller derives missing dedupe keys).
         if (packed && batch.events.length === 0) post({ type: "batch", id, batch, packed });
-        else {
-          // Identities are derived here, off the writer's thread; one that cannot be derived is
-          // left for the biller, which holds it for review with the reason.
-          for (const e of batch.events) {
-            try {
-              e.dedupeKey = dedupeKey(e);
-            } catch {}
-          }
-          // In columns when the events allow it: cheaper to clone here and on the writer's
-          // thread than 28-field objects.
-          const p = packEvents(batch.events);
-          if (p) post({ type: "batch", id, batch: { ...batch, events: [] }, packed: p });
-          else post({ type: "batch", id, batch });
-        }
+        else post({ type: "batch", id, batch });
         inFlight++;
         while (inFlight >= MAX_IN_FLIGHT && !aborted) {
           await new Promise<void>((resolve) => {
