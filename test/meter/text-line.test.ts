@@ -27,6 +27,11 @@ function lineGen(seed: number) {
   const int = (n: number) => Math.floor(r() * n);
   const text = (n: number) => Array.from({ length: n }, () => pick(WORDS)).join(" ");
   let ts = 1_790_000_000_000;
+  /** The clock after `ms` more. */
+  const tick = (ms: number) => {
+    ts += ms;
+    return ts;
+  };
   const usage = () =>
     pick([
       { input: 1 + int(900), output: int(90), cacheRead: int(3) * 100, cacheWrite: 0, totalTokens: 0 },
@@ -37,7 +42,7 @@ function lineGen(seed: number) {
   const assistant = () => ({
     type: "message",
     id: `a${int(1e6)}`,
-    timestamp: new Date((ts += 1000)).toISOString(),
+    timestamp: new Date(tick(1000)).toISOString(),
     message: {
       role: "assistant",
       content: [{ type: "text", text: text(int(12)) }],
@@ -51,13 +56,13 @@ function lineGen(seed: number) {
   const user = () => ({
     type: "message",
     id: `u${int(1e6)}`,
-    timestamp: new Date((ts += 1000)).toISOString(),
+    timestamp: new Date(tick(1000)).toISOString(),
     message: { role: "user", content: [{ type: "text", text: text(int(12)) }], timestamp: ts },
   });
   const tool = (big: boolean) => ({
     type: "message",
     id: `t${int(1e6)}`,
-    timestamp: new Date((ts += 10)).toISOString(),
+    timestamp: new Date(tick(10)).toISOString(),
     message: {
       role: "toolResult",
       toolName: "read",
