@@ -153,6 +153,55 @@ describe("the JSONL source's health while its agent's store cannot be read", () 
   }, 60_000);
 });
 
+describe("a JSONL problem that lasts through a store outage", () => {
+  it("appears once: not logged or counted again when the source is read after waiting", async () => {
+    const w = importedWorld();
+    const health = createSourceHealth();
+    const logged: string[] = [];
+    const m = meterFor(w, {
+      health,
+      log: (level, msg, fields) => {
+        if (level === "error" && msg === "meter source problem") logged.push(String(fields?.code));
+      },
+    });
+    const agentDir = join(w.stateDir, "agents", "main");
+    const store = join(agentDir, "agent", "openclaw-agent.sqlite");
+    mkdirSync(join(agentDir, "sessions", "0badd1r0-0000-4000-8000-000000000000.jsonl"), { recursive: true });
+    const appeared = () => Object.fromEntries(health.appeared().map((a) => [`${a.kind}:${a.code}`, a.count]));
+    try {
+      await m.runOnce();
+      expect(logged).toEqual(["not-a-file"]);
+      renameSync(store, `${store}.away`);
+      writeFileSync(store, Buffer.alloc(8192, 0x41));
+      await m.runOnce(); // the JSONL files are not looked at: the directory is still there
+      rmSync(store);
+      renameSync(`${store}.away`, store);
+      await m.runOnce();
+      expect(health.failing().map((p) => [p.source, p.code])).toEqual([["jsonl:main", "not-a-file"]]);
+      expect(logged).toEqual(["not-a-file", "SQLITE_NOTADB", WAITING_FOR_STORE]);
+      expect(appeared()).toEqual({
+        "jsonl:not-a-file": 1,
+        "sqlite:SQLITE_NOTADB": 1,
+        [`jsonl:${WAITING_FOR_STORE}`]: 1,
+      });
+      // fixed while waiting: gone once read, and a new one after that appears as new
+      renameSync(store, `${store}.away`);
+      writeFileSync(store, Buffer.alloc(8192, 0x41));
+      await m.runOnce();
+      rmSync(join(agentDir, "sessions", "0badd1r0-0000-4000-8000-000000000000.jsonl"), { recursive: true });
+      rmSync(store);
+      renameSync(`${store}.away`, store);
+      await m.runOnce();
+      expect(health.failing()).toEqual([]);
+      mkdirSync(join(agentDir, "sessions", "0badd1r0-0000-4000-8000-000000000000.jsonl"));
+      await m.runOnce();
+      expect(appeared()["jsonl:not-a-file"]).toBe(2);
+    } finally {
+      m.close();
+    }
+  }, 60_000);
+});
+
 describe("the JSONL source's waiting state names what holds it back", () => {
   it.each([
     ["on the main thread", false],
