@@ -51,6 +51,11 @@ export function createSourceHealth(): SourceHealth {
   const pending = new Map<string, SourceProblem[]>();
   const counts = new Map<string, number>();
   const rescans = new Map<string, number>();
+  /**
+   * What a source's last read poll found, kept while it waits (only `WAITING_FOR_STORE` reported:
+   * not read, so not gone either): the same problems found when it is read again did not appear.
+   */
+  const waited = new Map<string, SourceProblem[]>();
   const sig = (p: SourceProblem) => `${p.path}\u0000${p.code}`;
   return {
     begin(id) {
@@ -61,7 +66,7 @@ export function createSourceHealth(): SourceHealth {
       pending.set(id, list);
       if (list.some((q) => sig(q) === sig(p))) return false;
       list.push(p);
-      const isNew = !(current.get(id) ?? []).some((q) => sig(q) === sig(p));
+      const isNew = ![...(current.get(id) ?? []), ...(waited.get(id) ?? [])].some((q) => sig(q) === sig(p));
       if (isNew) {
         const k = `${p.source.split(":")[0]}\u0000${p.code}`;
         counts.set(k, (counts.get(k) ?? 0) + 1);
@@ -69,7 +74,11 @@ export function createSourceHealth(): SourceHealth {
       return isNew;
     },
     end(id) {
-      current.set(id, pending.get(id) ?? []);
+      const list = pending.get(id) ?? [];
+      if (list.length > 0 && list.every((q) => q.code === WAITING_FOR_STORE)) {
+        if (!waited.has(id)) waited.set(id, current.get(id) ?? []);
+      } else waited.delete(id);
+      current.set(id, list);
       pending.delete(id);
     },
     failing() {
@@ -92,6 +101,7 @@ export function createSourceHealth(): SourceHealth {
       pending.clear();
       counts.clear();
       rescans.clear();
+      waited.clear();
     },
   };
 }

@@ -279,12 +279,13 @@ export function createMeter(opts: MeterOptions) {
       // not a database, not a file, cannot be opened) they wait: billed now they would go to the
       // operator, and the store's copies of the same calls would then be duplicates.
       const store = storeFile(dir);
-      let storeUnread = false;
+      /** The code of the problem that ended or spoiled the store's poll (null: it read and billed). */
+      let storeUnread: string | null = null;
       for (const [i, s] of list.entries()) {
         const id = `${s.name}\u0000${dir}`;
         health.begin(id);
         const note = (p: SourceProblem) => {
-          if (i === 0 && p.path === store) storeUnread = true;
+          if (i === 0 && p.path === store) storeUnread ??= p.code;
           failures.push(p);
           if (health.report(id, p))
             opts.log?.("error", "meter source problem", {
@@ -294,14 +295,16 @@ export function createMeter(opts: MeterOptions) {
               reason: p.reason,
             });
         };
-        if (i > 0 && storeUnread) {
-          // Not read this poll: its state is "waiting", not what its last poll found.
+        if (i > 0 && storeUnread !== null) {
+          // Not read this poll: its state is "waiting", not what its last poll found; the reason
+          // names what held the store back (creditgate's own database failing is not the store's).
           note({
             source: s.name,
             path: join(dir, "sessions"),
             code: WAITING_FOR_STORE,
-            reason:
-              "not read while the agent's OpenClaw store cannot be read (its copies would be billed to the operator)",
+            reason: storeUnread.startsWith("creditgate-db:")
+              ? `not read while billing the agent's OpenClaw store fails (${storeUnread}): its copies would be billed to the operator`
+              : `not read while the agent's OpenClaw store cannot be read (${storeUnread}): its copies would be billed to the operator`,
           });
           health.end(id);
           continue;
@@ -315,8 +318,9 @@ export function createMeter(opts: MeterOptions) {
             break outer;
           }
           // One unreadable source must not stop the others; it is retried next poll.
-          if (i === 0) storeUnread = true;
-          note(err instanceof BillingFailure ? err.problem(s.name) : problemOf(s.name, dir, err));
+          const p = err instanceof BillingFailure ? err.problem(s.name) : problemOf(s.name, dir, err);
+          if (i === 0) storeUnread ??= p.code;
+          note(p);
         } finally {
           health.end(id);
         }

@@ -5,12 +5,23 @@
 // store was read, they went to the operator (`agent:main`) and the store's own copies of the same
 // calls were then duplicates: the users were never billed. The JSONL source of such an agent now
 // waits for its store.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { createBiller } from "../../src/meter/biller.js";
 import { createSourceHealth, WAITING_FOR_STORE } from "../../src/meter/health.js";
-import { balances, meterFor, OC_FIXTURE, type TempWorld, tempWorld } from "../support/meter-env.js";
+import type { SourceBatch } from "../../src/meter/source.js";
+import {
+  balances,
+  CB_FIXTURE,
+  createLedger,
+  fixturePricer,
+  meterFor,
+  OC_FIXTURE,
+  type TempWorld,
+  tempWorld,
+} from "../support/meter-env.js";
 
 const MAIN_SIDS = [
   "70d33abb-7508-4dab-96fd-dc8f4f8b7cb8",
@@ -140,4 +151,152 @@ describe("the JSONL source's health while its agent's store cannot be read", () 
       m.close();
     }
   }, 60_000);
+});
+
+describe("a JSONL problem that lasts through a store outage", () => {
+  it("appears once: not logged or counted again when the source is read after waiting", async () => {
+    const w = importedWorld();
+    const health = createSourceHealth();
+    const logged: string[] = [];
+    const m = meterFor(w, {
+      health,
+      log: (level, msg, fields) => {
+        if (level === "error" && msg === "meter source problem") logged.push(String(fields?.code));
+      },
+    });
+    const agentDir = join(w.stateDir, "agents", "main");
+    const store = join(agentDir, "agent", "openclaw-agent.sqlite");
+    mkdirSync(join(agentDir, "sessions", "0badd1r0-0000-4000-8000-000000000000.jsonl"), { recursive: true });
+    const appeared = () => Object.fromEntries(health.appeared().map((a) => [`${a.kind}:${a.code}`, a.count]));
+    try {
+      await m.runOnce();
+      expect(logged).toEqual(["not-a-file"]);
+      renameSync(store, `${store}.away`);
+      writeFileSync(store, Buffer.alloc(8192, 0x41));
+      await m.runOnce(); // the JSONL files are not looked at: the directory is still there
+      rmSync(store);
+      renameSync(`${store}.away`, store);
+      await m.runOnce();
+      expect(health.failing().map((p) => [p.source, p.code])).toEqual([["jsonl:main", "not-a-file"]]);
+      expect(logged).toEqual(["not-a-file", "SQLITE_NOTADB", WAITING_FOR_STORE]);
+      expect(appeared()).toEqual({
+        "jsonl:not-a-file": 1,
+        "sqlite:SQLITE_NOTADB": 1,
+        [`jsonl:${WAITING_FOR_STORE}`]: 1,
+      });
+      // fixed while waiting: gone once read, and a new one after that appears as new
+      renameSync(store, `${store}.away`);
+      writeFileSync(store, Buffer.alloc(8192, 0x41));
+      await m.runOnce();
+      rmSync(join(agentDir, "sessions", "0badd1r0-0000-4000-8000-000000000000.jsonl"), { recursive: true });
+      rmSync(store);
+      renameSync(`${store}.away`, store);
+      await m.runOnce();
+      expect(health.failing()).toEqual([]);
+      mkdirSync(join(agentDir, "sessions", "0badd1r0-0000-4000-8000-000000000000.jsonl"));
+      await m.runOnce();
+      expect(appeared()["jsonl:not-a-file"]).toBe(2);
+    } finally {
+      m.close();
+    }
+  }, 60_000);
+});
+
+describe("the JSONL source's waiting state names what holds it back", () => {
+  it.each([
+    ["on the main thread", false],
+    ["on the reader thread", true],
+  ])(
+    "creditgate's own database failing while billing the store (%s): waiting, without blaming the store",
+    async (_name, readerThread) => {
+      const w = importedWorld();
+      const biller = createBiller(w.db, createLedger(w.db), {
+        pricer: fixturePricer(),
+        markup: { num: 1n, den: 1n },
+        creditsPerUsd: { num: 1n, den: 1n },
+      });
+      let full = true;
+      const record = (b: SourceBatch) => {
+        if (full) throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
+        const r = biller.bill(b);
+        return { recorded: r.billed, duplicates: r.duplicates };
+      };
+      const m = meterFor(w, { readerThread, health: createSourceHealth(), record });
+      try {
+        const first = await m.runOnce();
+        const main = first.failures.filter((f) => f.source.endsWith(":main"));
+        expect(main.map((f) => [f.source, f.code])).toEqual([
+          ["sqlite:main", "creditgate-db:SQLITE_FULL"],
+          ["jsonl:main", WAITING_FOR_STORE],
+        ]);
+        // the store was read: what held the JSONL files back is the failure billing it
+        const waiting = main[1]?.reason ?? "";
+        expect(waiting).toContain("creditgate-db:SQLITE_FULL");
+        expect(waiting).not.toContain("cannot be read");
+        full = false;
+        expect((await m.runOnce()).failures).toEqual([]);
+      } finally {
+        m.close();
+      }
+    },
+    60_000,
+  );
+
+  it("a store that cannot be read: the waiting reason names the store's code", async () => {
+    const w = importedWorld();
+    const store = join(w.stateDir, "agents", "main", "agent", "openclaw-agent.sqlite");
+    renameSync(store, `${store}.away`);
+    writeFileSync(store, Buffer.alloc(8192, 0x41));
+    const m = meterFor(w, { health: createSourceHealth() });
+    try {
+      const s = await m.runOnce();
+      const waiting = s.failures.find((f) => f.code === WAITING_FOR_STORE);
+      expect(waiting?.source).toBe("jsonl:main");
+      expect(waiting?.reason).toContain("cannot be read");
+      expect(waiting?.reason).toContain("SQLITE_NOTADB");
+    } finally {
+      m.close();
+    }
+  }, 60_000);
+
+  it.each([
+    ["no agent/ directory", "none"],
+    ["agent/ is a file", "file"],
+    ["no store file", "absent"],
+    ["an empty file", "empty"],
+    ["a dangling symlink", "dangling"],
+    ["a database that is not OpenClaw's", "other"],
+  ])(
+    "an agent without a store (%s): its JSONL source is read, nothing waits",
+    async (_name, how) => {
+      const w = tempWorld();
+      worlds.push(w);
+      cpSync(join(CB_FIXTURE, "agents", "main", "sessions"), join(w.stateDir, "agents", "main", "sessions"), {
+        recursive: true,
+      });
+      const agent = join(w.stateDir, "agents", "main", "agent");
+      const store = join(agent, "openclaw-agent.sqlite");
+      if (how === "none") rmSync(agent, { recursive: true });
+      if (how === "file") {
+        rmSync(agent, { recursive: true });
+        writeFileSync(agent, "not a directory");
+      }
+      if (how === "empty") writeFileSync(store, "");
+      if (how === "dangling") symlinkSync(join(agent, "gone.sqlite"), store);
+      if (how === "other") {
+        const d = new Database(store);
+        d.exec("CREATE TABLE notes (x TEXT)");
+        d.close();
+      }
+      const m = meterFor(w, { health: createSourceHealth() });
+      try {
+        const s = await m.runOnce();
+        expect(s.failures).toEqual([]);
+        expect(s.billed).toBeGreaterThan(0);
+      } finally {
+        m.close();
+      }
+    },
+    60_000,
+  );
 });

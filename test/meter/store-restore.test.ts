@@ -282,6 +282,7 @@ describe.each([
     w.write(calls(N, 10, 2)); // max(seq) is the cursor's again: no new rows
     await w.poll();
     expect(w.totals.billed).toBe(10);
+    expect(w.rescans).toBe(1);
     expect(w.balance()).toBe(balanceBefore - 10 * CALL_MICRO_CREDITS);
     expect(w.cursor()).toEqual({ last_seq: N + 10, last_row_sha256: w.rowSha(N + 10) });
     expectLedgerConsistent(w.db);
@@ -302,12 +303,14 @@ describe.each([
     w.reset();
     await w.poll();
     expect(w.totals.billed).toBe(10);
+    expect(w.rescans).toBe(1);
     expect(w.balance()).toBe(balanceBefore - 10 * CALL_MICRO_CREDITS);
     expectLedgerConsistent(w.db);
 
     w.reset();
     await w.poll();
     expect(w.totals).toEqual({ billed: 0, duplicates: 0, lines: 0 });
+    expect(w.rescans).toBe(0);
   });
 
   it("rows at or before the cursor rewritten in place at the same max seq: caught on the next full reconcile poll, not before", async () => {
@@ -330,10 +333,36 @@ describe.each([
     w.reset();
     for (let p = 2; p < FULL_RECONCILE_EVERY; p++) await w.poll();
     expect(w.totals).toEqual({ billed: 0, duplicates: 0, lines: 0 });
+    expect(w.rescans).toBe(0);
     await w.poll(); // the reconcile
     expect(w.totals.billed).toBe(10);
+    expect(w.rescans).toBe(1); // counted on the poll that caught it
     expect(w.balance()).toBe(balanceBefore - 10 * CALL_MICRO_CREDITS);
     expect(w.cursor()).toEqual({ last_seq: N + 10, last_row_sha256: w.rowSha(N + 10) });
+    expectLedgerConsistent(w.db);
+  });
+
+  it("a rescan whose first batch fails to bill is counted once, on the poll that bills it", async () => {
+    const w = await world(threaded);
+    const N = w.baseSeq;
+    const backup = w.backup();
+    w.write(calls(N, 10));
+    await w.poll();
+    w.restore(backup);
+    w.write(calls(N, 12, 3));
+    w.reset();
+    await expect(
+      w.src.poll(() => {
+        throw Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR" });
+      }),
+    ).rejects.toThrow("disk I/O error");
+    await w.poll();
+    expect(w.totals.billed).toBe(12);
+    expect(w.rescans).toBe(1);
+    w.reset();
+    await w.poll();
+    expect(w.totals).toEqual({ billed: 0, duplicates: 0, lines: 0 });
+    expect(w.rescans).toBe(0);
     expectLedgerConsistent(w.db);
   });
 
@@ -365,6 +394,7 @@ describe.each([
     await w.restart();
     await w.poll(); // a reconcile: nothing to compare, nothing re-read
     expect(w.totals).toEqual({ billed: 0, duplicates: 0, lines: 0 });
+    expect(w.rescans).toBe(0);
     w.write(calls(w.baseSeq, 3, 2));
     await w.poll();
     expect(w.totals).toEqual({ billed: 3, duplicates: 0, lines: 3 });

@@ -365,14 +365,17 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         let offset = cursor?.offset ?? 0;
         // A different first line means a different or rewritten file on this inode; a shrink
         // means truncation; changed bytes before the cursor mean a same-size rewrite. Each
-        // re-reads from 0: dedupe keeps it exactly-once.
+        // re-reads from 0: dedupe keeps it exactly-once. It is a rescan (`stats.rescans`) when it
+        // is the file the cursor was read under (that name, or another name of this inode); a
+        // cursor left by a deleted file whose inode number a new file got (ext4 reuses them at
+        // once) makes this the new file's first read.
         if (
           cursor &&
           (cursor.head !== h ||
             size < cursor.offset ||
             (cursor.tail !== null && tailHash(fd, cursor.offset) !== cursor.tail))
         ) {
-          if (offset > 0) b.stats.rescans++;
+          if (offset > 0 && sameFile(cursor.path, path, st)) b.stats.rescans++;
           offset = 0;
         }
         const fileCursor: FileCursor = {
@@ -623,6 +626,22 @@ function headerSessionId(content: Buffer): string | null {
 function isDanglingLink(path: string): boolean {
   try {
     return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a cursor last read under `cursorPath` is the cursor of the file now at `path` (`st`):
+ * the same name, or another name that still holds this inode (a hard link, a rename being
+ * followed). False when that name is gone or holds another inode: the cursor's file was deleted
+ * and its inode number went to this one.
+ */
+function sameFile(cursorPath: string, path: string, st: Stats): boolean {
+  if (cursorPath === path) return true;
+  try {
+    const c = statSync(cursorPath);
+    return c.dev === st.dev && c.ino === st.ino;
   } catch {
     return false;
   }

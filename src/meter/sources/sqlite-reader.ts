@@ -478,9 +478,18 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       const rows = h.rows.all(w.sid, w.fromSeq, budget);
       for (const r of rows) {
         const ref = `sqlite:${agentId}#${w.sid}:${r.seq}`;
-        if (r.json !== null) {
-          b.stats.bytes += r.json.length;
-          b.textLine(r.json, who, ref);
+        const json: unknown = r.json;
+        if (typeof json === "string") {
+          b.stats.bytes += json.length;
+          b.textLine(json, who, ref);
+        } else if (Buffer.isBuffer(json)) {
+          // A blob in event_json (a store whose transcript_events is not STRICT): the line's
+          // UTF-8 bytes, read as a decoded event_zstd row is (textLine takes strings only).
+          b.stats.bytes += json.length;
+          b.bytesLine(json, who, ref);
+        } else if (json !== null) {
+          b.stats.lines++;
+          b.reject(ref, "event_json is neither text nor a blob");
         } else if (r.zstd !== null) {
           let buf: Buffer;
           try {
@@ -540,7 +549,10 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   function turnBeforeSeq(h: OcHandle, sid: string, seq: number): PendingTurn | null {
     for (const r of h.rowsBefore.all(sid, seq, LOOKBACK_ROWS)) {
       let text: string;
-      if (r.json !== null) text = r.json;
+      const json: unknown = r.json;
+      if (typeof json === "string") text = json;
+      else if (Buffer.isBuffer(json)) text = json.toString("utf8");
+      else if (json !== null) continue;
       else if (r.zstd !== null) {
         try {
           text = decodeZstd(r.zstd).toString("utf8");

@@ -1,0 +1,171 @@
+// `SourceStats.rescans` (meter summary `rescans`, the warn log line, creditgate_meter_rescans_total)
+// counts transcripts re-read from their start because they changed under the meter's cursor, and
+// nothing else: not a first read, not an append or a rename, and a rescan whose batch failed and
+// was read again on the next poll once. On the main thread and on the reader thread.
+import {
+  appendFileSync,
+  linkSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createBiller } from "../../src/meter/biller.js";
+import { createSourceHealth } from "../../src/meter/health.js";
+import type { MeterSummary } from "../../src/meter/meter.js";
+import type { SourceBatch } from "../../src/meter/source.js";
+import {
+  createLedger,
+  fixturePricer,
+  meterFor,
+  type TempWorld,
+  tempWorld,
+  writeJson,
+} from "../support/meter-env.js";
+
+const worlds: TempWorld[] = [];
+afterEach(() => {
+  for (const w of worlds.splice(0)) w.cleanup();
+});
+
+const SID = "11111111-2222-4333-8444-555555555555";
+const SID2 = "22222222-2222-4333-8444-555555555555";
+
+function call(ts: number, input = 100): string {
+  return JSON.stringify({
+    type: "message",
+    id: `a${ts}`,
+    parentId: null,
+    timestamp: new Date(ts + 5).toISOString(),
+    message: {
+      role: "assistant",
+      content: [{ type: "text", text: "ok" }],
+      api: "openai-completions",
+      provider: "mock",
+      model: "mock-gpt",
+      usage: { input, output: 10, cacheRead: 0, cacheWrite: 0, totalTokens: input + 10 },
+      stopReason: "stop",
+      timestamp: ts,
+    },
+  });
+}
+
+const header = (id: string) =>
+  JSON.stringify({ type: "session", version: 3, id, timestamp: "2026-11-01T00:00:00.000Z", cwd: "/h" });
+
+/** One agent, two sessions of two users, no session files yet. */
+function world(): { w: TempWorld; dir: string } {
+  const w = tempWorld();
+  worlds.push(w);
+  const dir = join(w.stateDir, "agents", "main", "sessions");
+  mkdirSync(dir, { recursive: true });
+  writeJson(join(dir, "sessions.json"), {
+    "agent:main:telegram:direct:42": { sessionId: SID, lastChannel: "telegram" },
+    "agent:main:telegram:direct:43": { sessionId: SID2, lastChannel: "telegram" },
+  });
+  return { w, dir };
+}
+
+describe.each([
+  ["on the main thread", false],
+  ["on the reader thread", true],
+])("JSONL rescans, read %s", (_name, readerThread) => {
+  /** One `meter --once`: its summary and its rescan warn lines. */
+  async function once(
+    w: TempWorld,
+    extra: Parameters<typeof meterFor>[1] = {},
+  ): Promise<{ s: MeterSummary; warned: unknown[] }> {
+    const warned: unknown[] = [];
+    const m = meterFor(w, {
+      readerThread,
+      health: createSourceHealth(),
+      log: (level, msg, fields) => {
+        if (level === "warn" && msg.startsWith("transcripts changed under")) warned.push(fields);
+      },
+      ...extra,
+    });
+    try {
+      return { s: await m.runOnce(), warned };
+    } finally {
+      m.close();
+    }
+  }
+
+  it("appends and a rename to .reset are not rescans", async () => {
+    const { w, dir } = world();
+    const file = join(dir, `${SID}.jsonl`);
+    writeFileSync(file, `${header(SID)}\n${call(1_790_000_000_000)}\n`);
+    expect((await once(w)).s).toMatchObject({ billed: 1, rescans: 0 });
+    appendFileSync(file, `${call(1_790_000_001_000)}\n`);
+    expect((await once(w)).s).toMatchObject({ billed: 1, rescans: 0 });
+    appendFileSync(file, `${call(1_790_000_002_000)}\n`);
+    renameSync(file, `${file}.reset.2026-11-02T00-00-00.000Z`);
+    const r = await once(w);
+    expect(r.s).toMatchObject({ billed: 1, duplicates: 0, rescans: 0 });
+    expect(r.warned).toEqual([]);
+  });
+
+  it("a new session file on the inode of a deleted one (ext4 reuses inode numbers at once) is a first read, not a rescan", async () => {
+    const { w, dir } = world();
+    const old = join(dir, `${SID}.jsonl`);
+    writeFileSync(old, `${header(SID)}\n${call(1_790_000_000_000)}\n${call(1_790_000_001_000)}\n`);
+    expect((await once(w)).s.billed).toBe(2);
+    rmSync(old); // OpenClaw deleted it (or compressed its .reset copy to .zst and removed it)
+    const file = join(dir, `${SID2}.jsonl`);
+    writeFileSync(file, `${header(SID2)}\n${call(1_790_000_009_000)}\n`);
+    const st = statSync(file);
+    // Where the new file did not get the freed inode, put the deleted file's cursor on its inode:
+    // what the meter's database holds when it did.
+    w.db
+      .prepare("UPDATE meter_file_cursors SET dev = ?, ino = ? WHERE path = ?")
+      .run(String(st.dev), String(st.ino), old);
+    const r = await once(w);
+    expect(r.s).toMatchObject({ billed: 1, duplicates: 0, rescans: 0 });
+    expect(r.warned).toEqual([]);
+  });
+
+  it("a file rewritten shorter under one of its two names (a hard link): one rescan", async () => {
+    const { w, dir } = world();
+    const file = join(dir, `${SID}.jsonl`);
+    writeFileSync(file, `${header(SID)}\n${call(1_790_000_000_000)}\n${call(1_790_000_001_000)}\n`);
+    linkSync(file, join(dir, `2026-11-01T00-00-00.000Z_${SID}.jsonl`));
+    expect((await once(w)).s.billed).toBe(2);
+    writeFileSync(file, `${header(SID)}\n${call(1_790_000_000_000)}\n`);
+    const r = await once(w);
+    expect(r.s).toMatchObject({ billed: 0, duplicates: 1, rescans: 1 });
+    expect(r.warned).toEqual([{ source: "jsonl:main", transcripts: 1 }]);
+    expect((await once(w)).s.rescans).toBe(0);
+  });
+
+  it("a rescan whose batch failed to bill is counted once, on the poll that bills it", async () => {
+    const { w, dir } = world();
+    const file = join(dir, `${SID}.jsonl`);
+    writeFileSync(file, `${header(SID)}\n${call(1_790_000_000_000)}\n${call(1_790_000_001_000)}\n`);
+    expect((await once(w)).s.billed).toBe(2);
+    truncateSync(file, 0);
+    writeFileSync(file, `${header(SID)}\n${call(1_790_000_000_000)}\n${call(1_790_000_005_000)}\n`);
+    const biller = createBiller(w.db, createLedger(w.db), {
+      pricer: fixturePricer(),
+      markup: { num: 1n, den: 1n },
+      creditsPerUsd: { num: 1n, den: 1n },
+    });
+    let fail = true;
+    const record = (b: SourceBatch) => {
+      if (fail) throw Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR" });
+      const r = biller.bill(b);
+      return { recorded: r.billed, duplicates: r.duplicates };
+    };
+    const failed = await once(w, { record });
+    expect(failed.s.failures.map((f) => f.code)).toEqual(["creditgate-db:SQLITE_IOERR"]);
+    expect(failed.s.rescans).toBe(0);
+    expect(failed.warned).toEqual([]);
+    fail = false;
+    const retried = await once(w, { record });
+    expect(retried.s).toMatchObject({ billed: 1, duplicates: 1, rescans: 1, failures: [] });
+    expect((await once(w, { record })).s.rescans).toBe(0);
+  });
+});
