@@ -171,12 +171,12 @@ export function createRelay(o: RelayOptions) {
     timer = null;
     running = runOnce()
       .then(() => {
-        if (lastError) o.log?.("info", "relay: Redis accepts jobs again");
+        if (lastError) o.log?.("info", "relay: jobs are sent again");
         lastError = "";
       })
       .catch((err: unknown) => {
         const msg = err instanceof Error ? err.message : String(err);
-        if (msg !== lastError) o.log?.("warn", `relay: Redis unavailable, will retry: ${msg}`);
+        if (msg !== lastError) o.log?.("warn", `relay: ${unavailable(err)}, will retry: ${msg}`);
         lastError = msg;
       })
       .finally(() => {
@@ -223,3 +223,16 @@ export function createRelay(o: RelayOptions) {
 }
 
 export type Relay = ReturnType<typeof createRelay>;
+
+/**
+ * What a failed relay or sweep pass could not reach, for its log line: creditgate's database (a
+ * SQLite error: `SQLITE_BUSY` while another process writes, full, read-only…; on PostgreSQL the
+ * same codes or `PG_<sqlstate>`, see db/pg.ts) or Redis (anything else: the pass only talks to
+ * these two).
+ */
+export function unavailable(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_") || code.startsWith("PG_"))
+    ? `the database is busy or failing (${code})`
+    : "Redis unavailable";
+}

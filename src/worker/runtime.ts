@@ -15,7 +15,7 @@ import { createMaintenanceProcessor } from "./processors/maintenance.js";
 import { createProvidersProcessor, type ProviderPolling } from "./processors/providers.js";
 import { createRpcProcessor } from "./processors/rpc.js";
 import { blockingConnection, producerConnection, QUEUE_NAMES, type RpcReply } from "./queues.js";
-import { createRelay, type Relay } from "./relay.js";
+import { createRelay, type Relay, unavailable } from "./relay.js";
 
 export type { ProviderPolling, WebhookTarget };
 
@@ -298,7 +298,7 @@ export function startWorkerRuntime(o: WorkerRuntimeOptions): WorkerRuntime {
     sweepTimer = setTimeout(() => {
       sweeping = sweepPass()
         .catch((err: unknown) =>
-          log("warn", `sweep: Redis unavailable, will retry: ${(err as Error).message}`),
+          log("warn", `sweep: ${unavailable(err)}, will retry: ${(err as Error).message}`),
         )
         .finally(() => {
           sweeping = null;
