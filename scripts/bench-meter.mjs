@@ -93,6 +93,8 @@ function measure(args, env = {}) {
     let hwmKb = 0;
     let cpuS = 0;
     let mainCpuS = 0;
+    /** CPU seconds of each other thread by id (the reader thread, V8's GC and compiler helpers, libuv). */
+    const others = new Map();
     child.stdout.on("data", (d) => {
       stdout += d;
     });
@@ -103,11 +105,27 @@ function measure(args, env = {}) {
       } catch {}
       cpuS = Math.max(cpuS, cpuSeconds(`/proc/${child.pid}/stat`));
       mainCpuS = Math.max(mainCpuS, cpuSeconds(`/proc/${child.pid}/task/${child.pid}/stat`));
+      try {
+        for (const tid of readdirSync(`/proc/${child.pid}/task`)) {
+          if (tid === String(child.pid)) continue;
+          others.set(tid, Math.max(others.get(tid) ?? 0, cpuSeconds(`/proc/${child.pid}/task/${tid}/stat`)));
+        }
+      } catch {}
     }, 20);
     child.on("exit", (code) => {
       clearInterval(sample);
       if (code !== 0) return fail(new Error(`${args.join(" ")} exited ${code}`));
-      done({ ms: performance.now() - t0, peakRssMb: hwmKb / 1024, cpuS, mainCpuS, stdout });
+      // The busiest other thread is the meter's reader thread (worker_threads: the only other
+      // thread running JavaScript); the rest is V8's helpers (GC, compiler) and libuv.
+      const busiest = Math.max(0, ...others.values());
+      done({
+        ms: performance.now() - t0,
+        peakRssMb: hwmKb / 1024,
+        cpuS,
+        mainCpuS,
+        busiestCpuS: busiest,
+        stdout,
+      });
     });
   });
 }
@@ -160,6 +178,7 @@ const med = (runs) => ({
   peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
   cpuS: median(runs.map((r) => r.cpuS)),
   mainCpuS: median(runs.map((r) => r.mainCpuS)),
+  busiestCpuS: median(runs.map((r) => r.busiestCpuS)),
 });
 const a = med(runsA);
 const b = med(runsB);
@@ -192,5 +211,6 @@ process.stdout.write(
   `\nratio b/a (time), median of ${rounds} interleaved rounds: ${median(ratios).toFixed(2)}   (rounds: ${ratios.map((x) => x.toFixed(2)).join(", ")})   target ≤ 1.00\n` +
     `peak RSS of (b), highest of the rounds: ${b.peakRssMb.toFixed(0)} MB   target < 200 MB\n` +
     `main-thread CPU of (b) / CPU of (a): ${(b.mainCpuS / a.cpuS).toFixed(2)} (the writer's share; under load it tracks the quiet-machine ratio better than wall time)\n` +
+    `CPU of (b) by thread (medians): writer (main) ${b.mainCpuS.toFixed(2)} s, reader thread ${b.busiestCpuS.toFixed(2)} s, V8 helpers and the rest ${Math.max(0, b.cpuS - b.mainCpuS - b.busiestCpuS).toFixed(2)} s\n` +
     `load average: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}\n`,
 );
