@@ -64,6 +64,9 @@ export function mayBeUsage(line: Buffer): boolean {
   return line.includes(USAGE_MARK) && line.includes(ASSISTANT_MARK);
 }
 
+/** The reject reason for a line the pre-filter kept that `JSON.parse` refuses. */
+export const INVALID_JSON_REASON = "invalid JSON";
+
 /** The reject reason for a line that cannot be complete JSON (cut off mid-write or mid-copy). */
 export const TRUNCATED_REASON = "truncated line (does not end with })";
 
@@ -223,7 +226,7 @@ export function parseLine(text: string): LineResult {
   try {
     entry = JSON.parse(text);
   } catch {
-    return { kind: "malformed", reason: "invalid JSON" };
+    return { kind: "malformed", reason: INVALID_JSON_REASON };
   }
   return parseEntry(entry);
 }

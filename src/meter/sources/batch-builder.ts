@@ -1,6 +1,7 @@
 import { dedupeKey } from "../identity.js";
 import {
   endsLikeObject,
+  INVALID_JSON_REASON,
   type LineResult,
   latencyMs,
   mayBeUsage,
@@ -242,7 +243,7 @@ export class BatchBuilder {
         entry = JSON.parse(text);
       } catch {
         // what `parsed` makes of invalid JSON, where the pre-filter would have let it through
-        if (textMayBeUsage(text)) this.reject(sourceRef, "invalid JSON");
+        if (textMayBeUsage(text)) this.reject(sourceRef, INVALID_JSON_REASON);
         return;
       }
       const r = parseEntry(entry);
