@@ -147,51 +147,53 @@ export function createOutbox(db: Db, opts: OutboxOptions) {
   const deadDel = db.prepare<[number]>("DELETE FROM edge_dead_letters WHERE id = ?");
   let full = false;
 
-  const recordTx = db.transaction((batch: SourceBatch): { recorded: number; duplicates: number } => {
-    const nowMs = now();
-    const rows = countStmt.get()?.n ?? 0;
-    if (rows > 0 && rows + batch.events.length > opts.maxRows) {
-      if (!full) {
-        full = true;
-        opts.onFullChange?.(true, rows);
+  const recordTx = db.transaction(
+    (batch: SourceBatch): { recorded: number; duplicates: number; cursorsKept: number } => {
+      const nowMs = now();
+      const rows = countStmt.get()?.n ?? 0;
+      if (rows > 0 && rows + batch.events.length > opts.maxRows) {
+        if (!full) {
+          full = true;
+          opts.onFullChange?.(true, rows);
+        }
+        throw new SinkPaused(`edge outbox full: ${rows} of ${opts.maxRows} rows (CREDITGATE_OUTBOX_MAX)`);
       }
-      throw new SinkPaused(`edge outbox full: ${rows} of ${opts.maxRows} rows (CREDITGATE_OUTBOX_MAX)`);
-    }
-    if (full) {
-      full = false;
-      opts.onFullChange?.(false, rows);
-    }
-    for (const s of batch.sessions) upsertSession.run({ ...s, nowMs });
-    for (const r of batch.rejects) insertReject.run(r.sourceRef, r.reason, nowMs);
-    let recorded = 0;
-    let duplicates = 0;
-    for (const e of batch.events) {
-      let ev: PushEvent;
-      try {
-        ev = pushEventOf(e, opts.edgeId);
-      } catch (err) {
-        // No identity: it can never be shipped exactly once. Kept, located, never dropped silently.
-        insertDead.run(
-          `unkeyed:${e.sourceRef}`,
-          JSON.stringify({
-            sourceRef: e.sourceRef,
-            agentId: e.agentId,
-            provider: e.provider,
-            model: e.model,
-          }),
-          "unshippable",
-          `cannot compute identity: ${(err as Error).message}`.slice(0, 300),
-          nowMs,
-          nowMs,
-        );
-        continue;
+      if (full) {
+        full = false;
+        opts.onFullChange?.(false, rows);
       }
-      if (insert.run(ev.idempotencyKey, JSON.stringify(ev), nowMs).changes > 0) recorded++;
-      else duplicates++;
-    }
-    cursors.write(batch.cursorMoves, nowMs);
-    return { recorded, duplicates };
-  });
+      for (const s of batch.sessions) upsertSession.run({ ...s, nowMs });
+      for (const r of batch.rejects) insertReject.run(r.sourceRef, r.reason, nowMs);
+      let recorded = 0;
+      let duplicates = 0;
+      for (const e of batch.events) {
+        let ev: PushEvent;
+        try {
+          ev = pushEventOf(e, opts.edgeId);
+        } catch (err) {
+          // No identity: it can never be shipped exactly once. Kept, located, never dropped silently.
+          insertDead.run(
+            `unkeyed:${e.sourceRef}`,
+            JSON.stringify({
+              sourceRef: e.sourceRef,
+              agentId: e.agentId,
+              provider: e.provider,
+              model: e.model,
+            }),
+            "unshippable",
+            `cannot compute identity: ${(err as Error).message}`.slice(0, 300),
+            nowMs,
+            nowMs,
+          );
+          continue;
+        }
+        if (insert.run(ev.idempotencyKey, JSON.stringify(ev), nowMs).changes > 0) recorded++;
+        else duplicates++;
+      }
+      const cursorsKept = cursors.write(batch.cursorMoves, nowMs);
+      return { recorded, duplicates, cursorsKept };
+    },
+  );
 
   const settleTx = db.transaction(
     (acked: readonly number[], dead: readonly { row: EdgeOutboxRow; status: string; reason: string }[]) => {
@@ -227,7 +229,7 @@ export function createOutbox(db: Db, opts: OutboxOptions) {
 
   return {
     /** The meter's `record` sink (see MeterOptions.record). Throws `SinkPaused` when full. */
-    record(batch: SourceBatch): { recorded: number; duplicates: number } {
+    record(batch: SourceBatch): { recorded: number; duplicates: number; cursorsKept: number } {
       return recordTx.immediate(batch);
     },
     /** Up to `limit` waiting rows, oldest first. */

@@ -41,6 +41,11 @@ export interface BillResult {
   heldReasons: { sourceRef: string; reason: string }[];
   /** Calls billed with a note on their row (`usage_events.anomaly`), e.g. a cost far under the list price. */
   anomalies: { sourceRef: string; reason: string }[];
+  /**
+   * Store session cursor moves of the batch not applied because another meter on this database
+   * moved the cursor since the batch was read (see cursor-repo.ts `write`).
+   */
+  cursorsKept: number;
 }
 
 export interface BillerOptions {
@@ -453,7 +458,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       groups.flush(nowMs);
       poster.finish(nowMs);
       if (billed.length > 0) opts.inTransaction?.(db, billed, nowMs);
-      cursors.write(batch.cursorMoves, nowMs);
+      result.cursorsKept = cursors.write(batch.cursorMoves, nowMs);
       return outcomes;
     },
   );
@@ -513,6 +518,7 @@ export function emptyBillResult(): BillResult {
     heldCostPicoUsd: 0n,
     heldReasons: [],
     anomalies: [],
+    cursorsKept: 0,
   };
 }
 

@@ -52,6 +52,19 @@ export function createCursorRepo(db: Db) {
        rewrite_generation = excluded.rewrite_generation, last_row_sha256 = excluded.last_row_sha256,
        updated_at_ms = excluded.updated_at_ms`,
   );
+  // A move that continues from a known cursor (`SqliteCursorMove.from`): applied only over it
+  // (one statement for a generation, one for none: `IS ?` is not portable to PostgreSQL).
+  const moveSqliteFrom = (genIsNull: boolean) =>
+    db.prepare<[number, number | null, string | null, number, string, string, number, ...number[]]>(
+      `UPDATE meter_sqlite_cursors SET last_seq = ?, rewrite_generation = ?, last_row_sha256 = ?, updated_at_ms = ?
+       WHERE db_path = ? AND session_id = ? AND last_seq = ? AND ${genIsNull ? "rewrite_generation IS NULL" : "rewrite_generation = ?"}`,
+    );
+  const moveSqliteFromGen = moveSqliteFrom(false);
+  const moveSqliteFromNoGen = moveSqliteFrom(true);
+  const insertSqliteNew = db.prepare<[string, string, number, number | null, string | null, number]>(
+    `INSERT INTO meter_sqlite_cursors (db_path, session_id, last_seq, rewrite_generation, last_row_sha256, updated_at_ms)
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(db_path, session_id) DO NOTHING`,
+  );
   const insertBlob = db.prepare<[string, string, number, number]>(
     "INSERT INTO meter_blobs_done (content_sha256, name, events, done_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT(content_sha256) DO NOTHING",
   );
@@ -122,15 +135,43 @@ export function createCursorRepo(db: Db) {
     },
     /**
      * Writes a batch's cursor moves. Call INSIDE the transaction that writes the rows they
-     * cover (the biller's); `nowMs` stamps `updated_at_ms` / `done_at_ms`.
+     * cover (the biller's); `nowMs` stamps `updated_at_ms` / `done_at_ms`. A session cursor move
+     * with `from` is a compare-and-set: it applies only while the committed cursor is still the
+     * one it continues from (none, for `from: null`); otherwise another meter on this database
+     * moved it since, and it is kept (the batch's rows are still billed; the next poll reads on
+     * from the kept cursor, and dedupe absorbs what both read).
+     * @returns how many session cursor moves were not applied for that reason
      */
-    write(moves: CursorMoves | undefined, nowMs: number): void {
-      if (!moves) return;
+    write(moves: CursorMoves | undefined, nowMs: number): number {
+      if (!moves) return 0;
+      let kept = 0;
       for (const c of moves.files ?? [])
         upsertFile.run(c.dev, c.ino, c.path, c.head, c.tail, c.offset, c.size, nowMs);
-      for (const m of moves.sqlite ?? [])
-        upsertSqlite.run(m.dbPath, m.sessionId, m.lastSeq, m.gen, m.rowSha, nowMs);
+      for (const m of moves.sqlite ?? []) {
+        if (m.from === undefined) upsertSqlite.run(m.dbPath, m.sessionId, m.lastSeq, m.gen, m.rowSha, nowMs);
+        else if (m.from === null) {
+          if (insertSqliteNew.run(m.dbPath, m.sessionId, m.lastSeq, m.gen, m.rowSha, nowMs).changes === 0)
+            kept++;
+        } else {
+          const f = m.from;
+          const moved =
+            f.gen === null
+              ? moveSqliteFromNoGen.run(m.lastSeq, m.gen, m.rowSha, nowMs, m.dbPath, m.sessionId, f.lastSeq)
+              : moveSqliteFromGen.run(
+                  m.lastSeq,
+                  m.gen,
+                  m.rowSha,
+                  nowMs,
+                  m.dbPath,
+                  m.sessionId,
+                  f.lastSeq,
+                  f.gen,
+                );
+          if (moved.changes === 0) kept++;
+        }
+      }
       for (const b of moves.blobs ?? []) insertBlob.run(b.sha, b.name, b.events, nowMs);
+      return kept;
     },
   };
 }

@@ -61,7 +61,7 @@ export interface MeterOptions {
    * not move, so it is read again later); the follow loop then waits at least a second.
    * @defaultValue absent: bill into the local ledger
    */
-  record?: (batch: SourceBatch) => { recorded: number; duplicates: number };
+  record?: (batch: SourceBatch) => { recorded: number; duplicates: number; cursorsKept?: number };
 }
 
 /**
@@ -204,7 +204,12 @@ export function createMeter(opts: MeterOptions) {
       try {
         if (record) {
           const q = record(batch);
-          r = { ...emptyBillResult(), billed: q.recorded, duplicates: q.duplicates };
+          r = {
+            ...emptyBillResult(),
+            billed: q.recorded,
+            duplicates: q.duplicates,
+            cursorsKept: q.cursorsKept ?? 0,
+          };
         } else r = biller.bill(batch);
       } catch (err) {
         if (err instanceof SinkPaused) throw err;
@@ -235,6 +240,12 @@ export function createMeter(opts: MeterOptions) {
             reason: h.reason,
           });
       }
+      if (r.cursorsKept > 0)
+        opts.log?.(
+          "warn",
+          "another meter moved store session cursors while this one read them: its moves were not applied (no row is skipped; the next poll reads on from the other meter's cursor)",
+          { source: polling, sessions: r.cursorsKept },
+        );
       for (const a of r.anomalies)
         opts.log?.("warn", "model call billed with an anomaly on its row", {
           sourceRef: a.sourceRef,

@@ -84,6 +84,14 @@ export interface SqliteCursorMove {
    * (no row there, e.g. `lastSeq` -1), nothing to compare.
    */
   rowSha: string | null;
+  /**
+   * The cursor this move continues from, as the reader planned it (its last seq and generation;
+   * null: the session had no cursor). The move only applies while the committed cursor is still
+   * that one: another meter on the same database may have moved it meanwhile (e.g. a rescan from
+   * the session's first row), and overwriting it would skip the rows in between. Absent: applied
+   * unconditionally.
+   */
+  from?: { lastSeq: number; gen: number | null } | null;
 }
 
 /** A whole blob (archive) read to its end: recorded by content hash so it is never billed again. */

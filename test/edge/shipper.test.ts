@@ -144,10 +144,18 @@ describe("edge outbox and shipper", () => {
             | { o: number }
             | undefined
         )?.o;
-      expect(outbox.record(batch([call(1), call(2)], 100))).toEqual({ recorded: 2, duplicates: 0 });
+      expect(outbox.record(batch([call(1), call(2)], 100))).toEqual({
+        recorded: 2,
+        duplicates: 0,
+        cursorsKept: 0,
+      });
       expect(cursor()).toBe(100);
       // A re-read call is not queued twice.
-      expect(outbox.record(batch([call(2), call(3)], 200))).toEqual({ recorded: 1, duplicates: 1 });
+      expect(outbox.record(batch([call(2), call(3)], 200))).toEqual({
+        recorded: 1,
+        duplicates: 1,
+        cursorsKept: 0,
+      });
       // Full (3 rows + a batch of 2 > 4): the batch is refused whole, its cursor does not move.
       expect(() => outbox.record(batch([call(4), call(5)], 300))).toThrow(SinkPaused);
       expect(cursor()).toBe(200);
@@ -180,7 +188,7 @@ describe("edge outbox and shipper", () => {
       expect(await shipper.run(new AbortController().signal, { untilEmpty: true })).toBe(true);
       expect(shipper.stats).toMatchObject({ billed: 3, duplicates: 0, deadLettered: 0, requests: 2 });
       expect(balanceOf(c.db, "telegram:42")).toBe(-9_000_000); // 3 × 1M input × $3/MTok, priced at the center
-      expect(outbox.record(batch([call(4)], 300))).toEqual({ recorded: 1, duplicates: 0 });
+      expect(outbox.record(batch([call(4)], 300))).toEqual({ recorded: 1, duplicates: 0, cursorsKept: 0 });
       expect(full).toEqual([true, false]);
     } finally {
       await c.close();

@@ -72,6 +72,8 @@ interface Work {
   /** Fingerprint of the row at `fromSeq` (`rowFingerprint`); null: unknown, or no row there. */
   rowSha: string | null;
   stored: { lastSeq: number; gen: number | null } | null;
+  /** The committed cursor the next move continues from (see `SqliteCursorMove.from`). */
+  base: { lastSeq: number; gen: number | null } | null;
   attribution?: Attribution;
   /** The session's pending turn at `fromSeq` (undefined: not looked up yet). */
   turn?: PendingTurn | null;
@@ -435,7 +437,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       const c = committed.get(sid);
       const watermark = gens.get(sid) ?? null;
       if (!c) {
-        work.push({ sid, fromSeq: -1, gen: watermark, rowSha: null, stored: null });
+        work.push({ sid, fromSeq: -1, gen: watermark, rowSha: null, stored: null, base: null });
         continue;
       }
       const stored = { lastSeq: c.last_seq, gen: c.rewrite_generation };
@@ -443,7 +445,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       const gen = watermark ?? c.rewrite_generation;
       const rescan = (): void => {
         // dedupe absorbs repeats
-        work.push({ sid, fromSeq: -1, gen, rowSha: null, stored, rescan: c.last_seq >= 0 });
+        work.push({ sid, fromSeq: -1, gen, rowSha: null, stored, base: stored, rescan: c.last_seq >= 0 });
       };
       if (gen !== c.rewrite_generation || maxSeq < c.last_seq) rescan();
       else if (reconcile || maxSeq > c.last_seq) {
@@ -452,7 +454,8 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
             ? c.last_row_sha256
             : cursors.sqliteCursorRowSha(h.dbPath, sid, c.last_seq);
         if (!cursorRowUnchanged(h, sid, c.last_seq, sha)) rescan();
-        else if (maxSeq > c.last_seq) work.push({ sid, fromSeq: c.last_seq, gen, rowSha: sha, stored });
+        else if (maxSeq > c.last_seq)
+          work.push({ sid, fromSeq: c.last_seq, gen, rowSha: sha, stored, base: stored });
       }
     }
     h.checkAll = false;
@@ -524,7 +527,9 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
           lastSeq: w.fromSeq,
           gen: w.gen,
           rowSha: w.rowSha,
+          from: w.base,
         });
+        w.base = { lastSeq: w.fromSeq, gen: w.gen };
       }
       if (exhausted) queue.shift();
     }
