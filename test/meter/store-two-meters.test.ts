@@ -195,3 +195,61 @@ describe.each(ENGINES)("store session cursor moves are a compare-and-set (%s)", 
     }
   });
 });
+
+describe("a hand-made store listing one session in two windows", () => {
+  it("plans the session once: billed once, no cursor move kept, a quiet second poll", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cg-two-windows-"));
+    dirs.push(dir);
+    const rs = randomStore(7, dir);
+    for (let i = 0; i < 30; i++) rs.step();
+    rs.close();
+    const store = join(rs.agentDir, "agent", "openclaw-agent.sqlite");
+    const oc = new Database(store);
+    oc.exec(`ALTER TABLE session_windows RENAME TO sw_old;
+      CREATE TABLE session_windows (session_id TEXT, session_key TEXT, channel TEXT, created_at INTEGER,
+        updated_at INTEGER, parent_session_key TEXT, spawned_by TEXT);
+      INSERT INTO session_windows SELECT * FROM sw_old;
+      INSERT INTO session_windows SELECT * FROM sw_old ORDER BY session_id LIMIT 1;
+      DROP TABLE sw_old;`);
+    oc.close();
+    const db = openDatabase(join(dir, "db.sqlite"));
+    dbs.push(db);
+    const biller = synthBiller(db);
+    const r = createSqliteReader({ agentDir: rs.agentDir, agentId: "main", batchSize: 3 }, db);
+    let kept = 0;
+    let events = 0;
+    const poll = () =>
+      r.poll((b, id) => {
+        const res = biller.bill(b);
+        kept += res.cursorsKept;
+        events += b.events.length;
+        r.committed(id);
+      });
+    await poll();
+    expect(events).toBeGreaterThan(0);
+    expect(kept).toBe(0);
+    // new rows in the listed-twice session, read on an ordinary (window-driven) poll
+    const w = new Database(store);
+    const sid = w
+      .prepare("SELECT session_id FROM session_windows ORDER BY session_id LIMIT 1")
+      .pluck()
+      .get() as string;
+    const top = w
+      .prepare("SELECT MAX(seq) FROM transcript_events WHERE session_id = ?")
+      .pluck()
+      .get(sid) as number;
+    const add = w.prepare("INSERT INTO transcript_events (session_id, seq, event_json) VALUES (?, ?, ?)");
+    for (let q = top + 1; q <= top + 7; q++) add.run(sid, q, call().line);
+    w.close();
+    events = 0;
+    await poll();
+    expect({ events, kept }).toEqual({ events: 7, kept: 0 });
+    events = 0;
+    await poll();
+    expect({ events, kept }).toEqual({ events: 0, kept: 0 });
+    r.close();
+    expect(
+      db.prepare("SELECT COUNT(*) - COUNT(DISTINCT dedupe_key) AS n FROM usage_events").pluck().get(),
+    ).toBe(0);
+  });
+});

@@ -432,8 +432,11 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       ]),
     );
     const work: Work[] = [];
+    // once per session, even where a hand-made store lists a session in two windows
+    const planned = new Set<string>();
     for (const { sid, maxSeq } of maxSeqs) {
-      if (maxSeq === null) continue;
+      if (maxSeq === null || planned.has(sid)) continue;
+      planned.add(sid);
       const c = committed.get(sid);
       const watermark = gens.get(sid) ?? null;
       if (!c) {
