@@ -13,7 +13,7 @@ import { createReaderThread } from "../../src/meter/sources/jsonl-thread.js";
 import { createSqliteSource } from "../../src/meter/sources/sqlite.js";
 import { rowFingerprint } from "../../src/meter/sources/sqlite-reader.js";
 import { synthBiller } from "../support/meter-env.js";
-import { randomStore } from "../support/random-store.js";
+import { steppedStore } from "../support/random-store.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -31,17 +31,10 @@ describe("a store row that is neither text nor a blob", () => {
   it("as the last row of a session: rejected, the poll goes on, and it is not read again", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cg-odd-row-"));
     dirs.push(dir);
-    const rs = randomStore(5, dir);
-    for (let i = 0; i < 40; i++) rs.step();
-    rs.close();
-    const store = join(rs.agentDir, "agent", "openclaw-agent.sqlite");
+    const rs = steppedStore(5, dir, 40);
+    const store = rs.store;
+    const last = { sid: rs.sid, m: rs.maxSeq };
     const oc = new Database(store);
-    const last = oc
-      .prepare<[], { sid: string; m: number }>(
-        "SELECT session_id AS sid, MAX(seq) AS m FROM transcript_events GROUP BY session_id ORDER BY session_id LIMIT 1",
-      )
-      .get();
-    if (!last) throw new Error("the random store has no live session");
     oc.prepare(
       "INSERT INTO transcript_events (session_id, seq, event_json, event_zstd) VALUES (?, ?, NULL, 7)",
     ).run(last.sid, last.m + 1);
@@ -93,17 +86,10 @@ describe.each([
   it("as the last row of a session: read as the line's bytes, billed once, the poll goes on", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cg-odd-row-"));
     dirs.push(dir);
-    const rs = randomStore(5, dir);
-    for (let i = 0; i < 40; i++) rs.step();
-    rs.close();
-    const store = join(rs.agentDir, "agent", "openclaw-agent.sqlite");
+    const rs = steppedStore(5, dir, 40);
+    const store = rs.store;
+    const last = { sid: rs.sid, m: rs.maxSeq };
     const oc = new Database(store);
-    const last = oc
-      .prepare<[], { sid: string; m: number }>(
-        "SELECT session_id AS sid, MAX(seq) AS m FROM transcript_events GROUP BY session_id ORDER BY session_id LIMIT 1",
-      )
-      .get();
-    if (!last) throw new Error("the random store has no live session");
     const line = JSON.stringify({
       type: "message",
       timestamp: "2026-11-20T00:00:00.000Z",

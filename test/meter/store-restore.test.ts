@@ -13,8 +13,8 @@ import type { MeterSource, SourceBatch } from "../../src/meter/source.js";
 import { createReaderThread, type ReaderThread } from "../../src/meter/sources/jsonl-thread.js";
 import { createSqliteSource } from "../../src/meter/sources/sqlite.js";
 import { rowFingerprint } from "../../src/meter/sources/sqlite-reader.js";
-import { synthBiller } from "../support/meter-env.js";
-import { randomStore } from "../support/random-store.js";
+import { mockCallLine, synthBiller } from "../support/meter-env.js";
+import { steppedStore } from "../support/random-store.js";
 import { zstdStore } from "../support/zstd.js";
 
 /** Each call written by these tests: 1000 input + 100 output tokens of mock/mock-gpt = 4500 µcredits. */
@@ -26,19 +26,7 @@ let ts = 1_795_000_000_000;
 /** A new, distinct model call line (its own timestamp and response id). */
 function call(): string {
   ts += 1000;
-  return JSON.stringify({
-    type: "message",
-    id: `x${ts}`,
-    timestamp: new Date(ts).toISOString(),
-    message: {
-      role: "assistant",
-      provider: "mock",
-      model: "mock-gpt",
-      usage: { input: 1000, output: 100, cacheRead: 0, cacheWrite: 0, totalTokens: 1100 },
-      timestamp: ts,
-      responseId: `r${ts}`,
-    },
-  });
+  return mockCallLine(ts, `r${ts}`);
 }
 
 const count = (db: Db, sql: string, ...p: unknown[]) => (db.prepare(sql).get(...p) as { n: number }).n;
@@ -94,10 +82,8 @@ afterEach(async () => {
 /** A random store (seed 5, 40 steps) billed once, by a source on the main or the reader thread. */
 async function world(threaded: boolean): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), "cg-restore-"));
-  const rs = randomStore(5, dir);
-  for (let i = 0; i < 40; i++) rs.step();
-  rs.close();
-  const store = join(rs.agentDir, "agent", "openclaw-agent.sqlite");
+  const rs = steppedStore(5, dir, 40);
+  const store = rs.store;
   const db = openDatabase(join(dir, "db.sqlite"));
   const biller = synthBiller(db);
   const newSource = (): MeterSource => {
@@ -114,20 +100,12 @@ async function world(threaded: boolean): Promise<World> {
       ...(thread ? { thread } : {}),
     });
   };
-  const oc = new Database(store, { readonly: true });
-  const first = oc
-    .prepare<[], { sid: string; m: number }>(
-      "SELECT session_id AS sid, MAX(seq) AS m FROM transcript_events GROUP BY session_id ORDER BY session_id LIMIT 1",
-    )
-    .get();
-  oc.close();
-  if (!first) throw new Error("the random store has no live session");
   const w: World = {
     dir,
     store,
     db,
-    sid: first.sid,
-    baseSeq: first.m,
+    sid: rs.sid,
+    baseSeq: rs.maxSeq,
     account: "",
     src: newSource(),
     totals: { billed: 0, duplicates: 0, lines: 0 },

@@ -14,8 +14,8 @@ import { type Db, openDatabase } from "../../src/db/index.js";
 import { createCursorRepo } from "../../src/meter/cursor-repo.js";
 import type { SourceBatch } from "../../src/meter/source.js";
 import { createSqliteReader } from "../../src/meter/sources/sqlite-reader.js";
-import { synthBiller } from "../support/meter-env.js";
-import { randomStore } from "../support/random-store.js";
+import { mockCallLine, synthBiller } from "../support/meter-env.js";
+import { randomStore, steppedStore } from "../support/random-store.js";
 import { createEngineDb, ENGINES } from "../support/temp-db.js";
 
 let ts = 1_796_000_000_000;
@@ -23,22 +23,7 @@ let ts = 1_796_000_000_000;
 function call(): { line: string; responseId: string } {
   ts += 1000;
   const responseId = `two${ts}`;
-  return {
-    responseId,
-    line: JSON.stringify({
-      type: "message",
-      id: `t${ts}`,
-      timestamp: new Date(ts).toISOString(),
-      message: {
-        role: "assistant",
-        provider: "mock",
-        model: "mock-gpt",
-        usage: { input: 1000, output: 100, cacheRead: 0, cacheWrite: 0, totalTokens: 1100 },
-        timestamp: ts,
-        responseId,
-      },
-    }),
-  };
+  return { responseId, line: mockCallLine(ts, responseId) };
 }
 
 const dirs: string[] = [];
@@ -52,10 +37,8 @@ describe("two meters on one database, a store session rewritten in place between
   it("a move read from an older cursor does not overwrite a newer one: no row is skipped", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cg-two-meters-"));
     dirs.push(dir);
-    const rs = randomStore(5, dir);
-    for (let i = 0; i < 40; i++) rs.step();
-    rs.close();
-    const store = join(rs.agentDir, "agent", "openclaw-agent.sqlite");
+    const rs = steppedStore(5, dir, 40);
+    const store = rs.store;
     const db = openDatabase(join(dir, "db.sqlite"));
     dbs.push(db);
     const biller = synthBiller(db);
@@ -70,12 +53,7 @@ describe("two meters on one database, a store session rewritten in place between
     await m0.poll((b, id) => bill(m0, b, id));
     m0.close();
     const oc = new Database(store);
-    const s = oc
-      .prepare<[], { sid: string; m: number }>(
-        "SELECT session_id AS sid, MAX(seq) AS m FROM transcript_events GROUP BY session_id ORDER BY session_id LIMIT 1",
-      )
-      .get();
-    if (!s) throw new Error("no session");
+    const s = { sid: rs.sid, m: rs.maxSeq };
     const put = oc.prepare(
       "INSERT INTO transcript_events (session_id, seq, event_json, event_zstd) VALUES (?, ?, ?, NULL)",
     );

@@ -240,3 +240,24 @@ export function fill(db: Db): void {
 export function unfill(db: Db): void {
   db.pragma("max_page_count = 1073741823");
 }
+
+/**
+ * One complete assistant line of mock/mock-gpt (1000 input + 100 output tokens: 4500 µcredits
+ * with `synthPricer`), with message timestamp `ts` (epoch ms) and provider response id
+ * `responseId`: distinct values make a distinct call.
+ */
+export function mockCallLine(ts: number, responseId: string): string {
+  return JSON.stringify({
+    type: "message",
+    id: `x${ts}`,
+    timestamp: new Date(ts).toISOString(),
+    message: {
+      role: "assistant",
+      provider: "mock",
+      model: "mock-gpt",
+      usage: { input: 1000, output: 100, cacheRead: 0, cacheWrite: 0, totalTokens: 1100 },
+      timestamp: ts,
+      responseId,
+    },
+  });
+}

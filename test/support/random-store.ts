@@ -255,3 +255,28 @@ export function randomStore(seed: number, dir: string) {
     },
   };
 }
+
+/**
+ * A closed random store (`randomStore(seed, dir)` after `steps` steps): its agent dir, store file,
+ * and the first live session by id with its highest seq (the session these tests write to).
+ * @throws Error when the store has no live session
+ */
+export function steppedStore(
+  seed: number,
+  dir: string,
+  steps: number,
+): { agentDir: string; store: string; sid: string; maxSeq: number } {
+  const rs = randomStore(seed, dir);
+  for (let i = 0; i < steps; i++) rs.step();
+  rs.close();
+  const store = join(rs.agentDir, "agent", "openclaw-agent.sqlite");
+  const oc = new Database(store, { readonly: true });
+  const first = oc
+    .prepare<[], { sid: string; m: number }>(
+      "SELECT session_id AS sid, MAX(seq) AS m FROM transcript_events GROUP BY session_id ORDER BY session_id LIMIT 1",
+    )
+    .get();
+  oc.close();
+  if (!first) throw new Error("the random store has no live session");
+  return { agentDir: rs.agentDir, store, sid: first.sid, maxSeq: first.m };
+}
