@@ -15,6 +15,7 @@ import { operatorAccount } from "../../src/meter/resolve-user.js";
 import type { FileCursor, Reject, SourceBatch, SourceStats } from "../../src/meter/source.js";
 import { BatchBuilder, type LineOwner } from "../../src/meter/sources/batch-builder.js";
 import { unpackEvents } from "../../src/meter/sources/event-columns.js";
+import { createJsonlSource } from "../../src/meter/sources/jsonl.js";
 import { createJsonlReader } from "../../src/meter/sources/jsonl-reader.js";
 import type { UsageEvent } from "../../src/meter/types.js";
 import { randomTranscript } from "../support/random-transcript.js";
@@ -232,4 +233,28 @@ describe("JSONL reader batches against a line-by-line reference", () => {
     }
     expect(fills).toBeGreaterThan(1000);
   }, 30_000);
+});
+
+describe("JSONL reader batch sizes", () => {
+  // Since fc44eea the chunk loop flushes whenever the batch is not below its limit after a scan:
+  // with 0 or NaN that is every time, and a poll emitted cursor-only batches without end.
+  it("refuses a batch size that is not a positive integer, before reading anything", () => {
+    const t = createTempDb();
+    cleanup = t.cleanup;
+    const agentDir = join(t.dir, "agents", "main");
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createJsonlReader({ agentDir, agentId: "main", batchSize: bad }, t.db)).toThrow(
+        RangeError,
+      );
+      expect(() =>
+        createJsonlReader({ agentDir, agentId: "main", batchSize: 10, firstBatchSize: bad }, t.db),
+      ).toThrow(RangeError);
+      expect(() => createJsonlSource({ agentDir, agentId: "main", db: t.db, batchSize: bad })).toThrow(
+        /batchSize must be a positive integer/,
+      );
+    }
+    expect(() =>
+      createJsonlReader({ agentDir, agentId: "main", batchSize: 1, firstBatchSize: 1 }, t.db),
+    ).not.toThrow();
+  });
 });

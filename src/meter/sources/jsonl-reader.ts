@@ -102,6 +102,12 @@ interface Seen {
   cursor: FileCursor;
 }
 
+/** @throws RangeError when `value` is not a positive integer */
+export function positiveBatchSize(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+}
+
 /**
  * The reading half of the JSONL source of one agent: lists transcripts, reads complete lines
  * from each file's cursor, pre-filters, parses and builds events, and emits batches whose
@@ -109,8 +115,12 @@ interface Seen {
  * connection (the reader thread's). Its memory of what is done (files unchanged since, archives
  * read) advances only when the writer reports a batch committed (`committed(id)`); a poll that
  * ends early forgets the rest, and the next poll starts again from the committed cursors.
+ * @throws RangeError when `batchSize` or `firstBatchSize` is not a positive integer
  */
 export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => number = Date.now) {
+  // A batch that can never fill (0, NaN) would make `poll` flush at every chunk end forever.
+  positiveBatchSize("batchSize", opts.batchSize);
+  if (opts.firstBatchSize !== undefined) positiveBatchSize("firstBatchSize", opts.firstBatchSize);
   const sessionsDir = join(opts.agentDir, "sessions");
   const index = createSessionsIndex(join(sessionsDir, "sessions.json"));
   const memory = createSessionMemory(db);

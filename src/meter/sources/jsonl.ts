@@ -1,6 +1,11 @@
 import type { Db } from "../../db/index.js";
 import type { BatchSink, MeterSource, ProblemReporter } from "../source.js";
-import { createJsonlReader, type JsonlReader, type JsonlReaderOptions } from "./jsonl-reader.js";
+import {
+  createJsonlReader,
+  type JsonlReader,
+  type JsonlReaderOptions,
+  positiveBatchSize,
+} from "./jsonl-reader.js";
 import { pollSource, type ReaderThread, threadFor } from "./jsonl-thread.js";
 
 export {
@@ -41,8 +46,10 @@ export interface JsonlSourceOptions {
  * 0 and the biller's dedupe absorbs what was already billed. A partial last line is held back
  * until its newline arrives. The reading itself is jsonl-reader.ts; this runs it on the
  * calling thread, handing each batch to the sink and advancing the reader once it returned.
+ * @throws RangeError when `batchSize` is not a positive integer
  */
 export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
+  positiveBatchSize("batchSize", opts.batchSize); // here, not first on the reader thread
   const readerOpts: JsonlReaderOptions = {
     agentDir: opts.agentDir,
     agentId: opts.agentId,
