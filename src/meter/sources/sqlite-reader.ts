@@ -86,7 +86,6 @@ interface Caps {
   cols: (table: string) => Set<string>;
 }
 
-/** Prepared statements over one open OpenClaw database. */
 /** One `transcript_events` row as read (`json` may be a blob in a non-STRICT store). */
 interface StoreRow {
   seq: number;
@@ -94,6 +93,7 @@ interface StoreRow {
   zstd: Buffer | null;
 }
 
+/** Prepared statements over one open OpenClaw database. */
 interface OcHandle {
   conn: Database.Database;
   dbPath: string;
@@ -980,7 +980,6 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
   };
 }
 
-/** One short read transaction (a consistent snapshot), released before anything is billed. */
 /**
  * Adds one session's `transcript_events` rows (in seq order) to `b`: text rows through
  * `textLine`, blobs and decoded `event_zstd` rows through `bytesLine`; a row with neither, or one
@@ -1029,6 +1028,7 @@ function rowsInto(
   }
 }
 
+/** One short read transaction (a consistent snapshot), released before anything is billed. */
 function readTx<T>(h: OcHandle, fn: () => T): T {
   return h.conn.transaction(fn).deferred();
 }
