@@ -74,6 +74,9 @@ export function createCursorRepo(db: Db) {
   >(
     "SELECT path, head_sha256, tail_sha256, offset_bytes, size_bytes FROM meter_file_cursors WHERE dev = ? AND ino = ?",
   );
+  const fileRowsByUpdate = db.prepare<[], MeterFileCursorRow>(
+    "SELECT dev, ino, path, head_sha256, tail_sha256, offset_bytes, size_bytes, updated_at_ms FROM meter_file_cursors ORDER BY updated_at_ms",
+  );
   const sqliteRows = db.prepare<
     [string],
     Pick<MeterSqliteCursorRow, "session_id" | "last_seq" | "rewrite_generation" | "last_row_sha256">
@@ -106,6 +109,25 @@ export function createCursorRepo(db: Db) {
             size: r.size_bytes,
           }
         : null;
+    },
+    /**
+     * Every committed file cursor by the name it was last read under; where two inodes share a
+     * name (a file replaced by a new one), the one written last. One scan of the table: for a
+     * reader that meets a new inode, once per poll.
+     */
+    fileCursorsByPath(): Map<string, FileCursor> {
+      const byPath = new Map<string, FileCursor>();
+      for (const r of fileRowsByUpdate.iterate())
+        byPath.set(r.path, {
+          dev: r.dev,
+          ino: r.ino,
+          path: r.path,
+          head: r.head_sha256,
+          tail: r.tail_sha256,
+          offset: r.offset_bytes,
+          size: r.size_bytes,
+        });
+      return byPath;
     },
     /**
      * Every committed session cursor of one OpenClaw database (by its realpath): session id,

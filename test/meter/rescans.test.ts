@@ -128,6 +128,44 @@ describe.each([
     expect(r.warned).toEqual([]);
   });
 
+  it("a session file replaced under its name by a rewritten copy (a new inode): one rescan", async () => {
+    const { w, dir } = world();
+    const file = join(dir, `${SID}.jsonl`);
+    const lines = `${header(SID)}\n${call(1_790_000_000_000)}\n${call(1_790_000_001_000)}\n`;
+    writeFileSync(file, lines);
+    expect((await once(w)).s).toMatchObject({ billed: 2, rescans: 0 });
+    // a repair: the whole transcript written to a temp file, one more call, renamed over the name
+    const tmp = `${file}.tmp`;
+    writeFileSync(tmp, `${lines}${call(1_790_000_002_000)}\n`);
+    const before = statSync(file).ino;
+    renameSync(tmp, file);
+    expect(statSync(file).ino).not.toBe(before);
+    const r = await once(w);
+    expect(r.s).toMatchObject({ billed: 1, duplicates: 2, rescans: 1 });
+    expect(r.warned).toHaveLength(1);
+    expect((await once(w)).s).toMatchObject({ billed: 0, rescans: 0 });
+  });
+
+  it("another transcript under the name of a deleted one (a new first line) is a first read", async () => {
+    const { w, dir } = world();
+    const file = join(dir, `${SID}.jsonl`);
+    writeFileSync(file, `${header(SID)}\n${call(1_790_000_000_000)}\n`);
+    expect((await once(w)).s.billed).toBe(1);
+    const other = JSON.stringify({
+      type: "session",
+      version: 3,
+      id: SID,
+      timestamp: "2026-11-05T00:00:00.000Z",
+      cwd: "/h",
+    });
+    const tmp = `${file}.tmp`;
+    writeFileSync(tmp, `${other}\n${call(1_790_000_009_000)}\n`);
+    renameSync(tmp, file);
+    const r = await once(w);
+    expect(r.s).toMatchObject({ billed: 1, duplicates: 0, rescans: 0 });
+    expect(r.warned).toEqual([]);
+  });
+
   it("a file rewritten shorter under one of its two names (a hard link): one rescan", async () => {
     const { w, dir } = world();
     const file = join(dir, `${SID}.jsonl`);

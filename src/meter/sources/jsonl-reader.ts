@@ -241,6 +241,22 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     /** Cursors of this poll's emitted batches: a second name of the same inode continues from them. */
     const issued = new Map<string, FileCursor>();
     let limit = opts.firstBatchSize ?? opts.batchSize;
+    /** The last committed cursor of each name, read once per poll when a new inode is met. */
+    let byName: Map<string, FileCursor> | null = null;
+    /**
+     * Whether the file now at `path` (never read under its inode, first line hashing to `head`)
+     * replaced, under that name, a transcript read from the same first line on another inode.
+     */
+    const replacedUnderName = (path: string, st: Stats, head: string): boolean => {
+      byName ??= cursors.fileCursorsByPath();
+      const last = byName.get(path);
+      return (
+        last !== undefined &&
+        last.offset > 0 &&
+        last.head === head &&
+        (last.dev !== String(st.dev) || last.ino !== String(st.ino))
+      );
+    };
 
     /** Emits the batch so far; what it completed is remembered once the writer commits it. */
     const flush = async (): Promise<void> => {
@@ -387,6 +403,11 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         ) {
           if (offset > 0 && sameFile(cursor.path, path, st)) b.stats.rescans++;
           offset = 0;
+        } else if (!cursor && size > 0 && replacedUnderName(path, st, h)) {
+          // Never read under this inode, but the last cursor of this name (another inode) read
+          // into a file with the same first line: the transcript was replaced by a rewritten
+          // copy (a repair writes a temp file and renames it over). Read from 0: a rescan.
+          b.stats.rescans++;
         }
         const fileCursor: FileCursor = {
           dev: String(st.dev),
