@@ -306,6 +306,12 @@ export interface QueryUsageOptions {
    * @defaultValue 0.35 by user, 0.5 by agent or model
    */
   splitShare?: number;
+  /**
+   * By user: read every month the range covers by more than half by month (its monthly rows minus
+   * its other days), without estimating whether its days inside are fewer rows (tests).
+   * @defaultValue false
+   */
+  monthsOverHalf?: boolean;
   /** Rows per part of the report thread's answer (tests). @defaultValue REPORT_CHUNK_ROWS (8192) */
   threadChunkRows?: number;
   /** Tests: the report thread fails after this many parts of its answer. @defaultValue never */
@@ -353,12 +359,17 @@ export interface MonthlyDaySplit {
 
 /**
  * How `[firstDay, endDay)` is read by month: a month wholly inside from its monthly rows; a month
- * the range covers more than half of as its monthly rows minus its days outside the range; any
- * other month from its days. Null when no month is read from the monthly rows (the days are
- * read as they are). Exact, as every monthly sum is a plain sum of the month's usage_daily rows
- * (kept in the same transaction by triggers: migration 36).
+ * the range covers more than half of as its monthly rows minus its days outside the range (when
+ * `cheaper(month, days, covered)` agrees: see queryUsage); any other month from its days. Null
+ * when no month is read from the monthly rows (the days are read as they are). Exact, as every
+ * monthly sum is a plain sum of the month's usage_daily rows (kept in the same transaction by
+ * triggers: migration 36).
  */
-export function monthlyDaySplit(firstDay: number, endDay: number): MonthlyDaySplit | null {
+export function monthlyDaySplit(
+  firstDay: number,
+  endDay: number,
+  cheaper: (month: number, days: number, covered: number) => boolean = () => true,
+): MonthlyDaySplit | null {
   if (!(firstDay < endDay)) return null;
   const minus: [number, number][] = [];
   const plus: [number, number][] = [];
@@ -369,7 +380,7 @@ export function monthlyDaySplit(firstDay: number, endDay: number): MonthlyDaySpl
     const next = nextMonthStartDay(m);
     const lo = Math.max(firstDay, m);
     const hi = Math.min(endDay, next);
-    if (2 * (hi - lo) <= next - m) {
+    if (2 * (hi - lo) <= next - m || (hi - lo < next - m && !cheaper(m, next - m, hi - lo))) {
       plus.push([lo, hi]);
       return false;
     }
@@ -405,8 +416,8 @@ const SUM_COLUMNS = [
 const SUMS_AS_COLUMNS = SUM_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(", ");
 
 /**
- * The months of a by-user aggregate part read by month (`plan`, without its `plus` days, which
- * are read apart like the edges): ONE statement, so the monthly rows and the days subtracted from
+ * The months of a by-user aggregate part read by month (`plan`; its `plus` days too when
+ * {@link plusInside}, else they are read apart like the edges): ONE statement, so the monthly rows and the days subtracted from
  * them are read in one snapshot (a call committed in between would otherwise be subtracted from a
  * month that does not hold it), one row per account (`k1, k2`, then the 16 sums named as
  * usage_daily's columns). One month (a range of up to ~45 days) needs no sort: the month's rows
@@ -467,7 +478,27 @@ function monthlySql(
     sql += ` WHERE m.month = ?${mc.sql}`;
     params.push(first, ...mc.params);
   }
+  if (plusInside(plan)) {
+    // the days of a month the range covers half or less of, grouped with the months
+    const pd = days(plan.plus);
+    const pc = conds("account_id", true);
+    sql = `SELECT k1, NULL AS k2, ${SUMS_AS_COLUMNS} FROM (${sql}
+      UNION ALL SELECT account_id AS k1, NULL AS k2, ${SUM_COLUMNS.join(", ")} FROM usage_daily
+      WHERE ${pd.sql}${pc.sql}) GROUP BY k1`;
+    params.push(...pd.params, ...pc.params);
+  }
   return { sql, params };
+}
+
+/**
+ * Whether `plan`'s `plus` days are read in its monthly statement (grouped with the months: a sort
+ * of every row, split with the report thread) rather than apart like an edge (merged by lookup,
+ * no sort, on this connection): more than two days of them.
+ */
+function plusInside(plan: MonthlyDaySplit): boolean {
+  let n = 0;
+  for (const [lo, hi] of plan.plus) n += hi - lo;
+  return n > 2;
 }
 
 /**
@@ -582,7 +613,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   // open-ended range (--since 30d) then ends at the last day with calls, not at year 9999 (every
   // month up to there would be a "whole month" to group).
   let monthly: MonthlyDaySplit | null = null;
-  if (q.by === "user" && q.agent === undefined && q.model === undefined) {
+  if (q.by === "user" && !q.agent && !q.model) {
     const lo = db
       .prepare<[number, number], number | null>("SELECT MIN(day) FROM usage_daily WHERE day >= ? AND day < ?")
       .pluck()
@@ -591,7 +622,21 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
       .prepare<[number, number], number | null>("SELECT MAX(day) FROM usage_daily WHERE day >= ? AND day < ?")
       .pluck()
       .get(firstDay, endDay);
-    if (lo != null && hi != null) monthly = monthlyDaySplit(Number(lo), Number(hi) + 1);
+    // A month partly inside is read as its monthly rows minus its other days only when that reads
+    // fewer rows than its days inside (estimated from its monthly row count and the rows of one
+    // of its days): a month's rows are its accounts, up to one per account and day (light users)
+    // or about one day's worth (accounts active every day).
+    const monthRows = db
+      .prepare<[number], number>("SELECT COUNT(*) FROM usage_monthly_accounts WHERE month = ?")
+      .pluck();
+    const dayRows = db.prepare<[number], number>("SELECT COUNT(*) FROM usage_daily WHERE day = ?").pluck();
+    const cheaper = (month: number, days: number, covered: number): boolean => {
+      if (q.user || opts.monthsOverHalf) return true; // (one account: a few rows either way)
+      const inside = Math.max(month, Number(lo));
+      const perDay = Number(dayRows.get(inside + Math.floor(covered / 2)) ?? 0);
+      return Number(monthRows.get(month) ?? 0) + (days - covered) * perDay < covered * perDay;
+    };
+    if (lo != null && hi != null) monthly = monthlyDaySplit(Number(lo), Number(hi) + 1, cheaper);
   }
   const userFilter = q.user ? [q.user] : [];
   // Over many rows: the accounts from the split key up are grouped on the report thread's own
@@ -623,7 +668,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   const readEdges = (): void => {
     groups.clear(); // (PostgreSQL may run a transaction again)
     // by month: the days of a month the range covers half or less of, added like an edge
-    if (monthly && monthly.plus.length > 0) {
+    if (monthly && monthly.plus.length > 0 && !plusInside(monthly)) {
       const ranges = monthly.plus;
       for (const r of db
         .prepare<(string | number)[], Part>(

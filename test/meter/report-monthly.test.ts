@@ -205,6 +205,14 @@ describe("monthlyDaySplit", () => {
       ],
       plus: [],
     });
+    // where the estimate finds a month's days inside cheaper, they are read as days
+    expect(monthlyDaySplit(d(2026, 1, 10), d(2026, 2, 20), () => false)).toBeNull();
+    expect(monthlyDaySplit(d(2026, 1, 10), d(2026, 3, 20), (m) => m !== d(2026, 1, 1))).toEqual({
+      firstMonth: d(2026, 2, 1),
+      lastMonth: d(2026, 3, 1),
+      minus: [[d(2026, 3, 20), d(2026, 4, 1)]],
+      plus: [[d(2026, 1, 10), d(2026, 2, 1)]],
+    });
     // two half months: nothing by month
     expect(monthlyDaySplit(d(2026, 1, 17), d(2026, 2, 14))).toBeNull();
     // 1970-01-01 to the end of 9999: every month whole
@@ -229,33 +237,52 @@ describe.each(ENGINES)("%s", (engine) => {
     let byMonth = 0;
     let minus = 0;
     let plus = 0;
+    let plusApart = 0;
     let rows = 0;
     for (let i = 0; i < 500; i++) {
       const q = query(r);
       const raw = JSON.stringify(queryUsageRaw(db, q));
       expect(JSON.stringify(queryUsage(db, q)), JSON.stringify(q)).toBe(raw);
+      // every month over half read by month (not only where the estimate finds it cheaper)
+      expect(JSON.stringify(queryUsage(db, q, { monthsOverHalf: true })), JSON.stringify(q)).toBe(raw);
       // split with the report thread (SQLite), parts of a few rows
       if (i % 3 === 0)
         expect(
-          JSON.stringify(queryUsage(db, q, { splitMinRows: 0, threadChunkRows: r.pick([1, 3, 8192]) })),
+          JSON.stringify(
+            queryUsage(db, q, {
+              splitMinRows: 0,
+              threadChunkRows: r.pick([1, 3, 8192]),
+              monthsOverHalf: r.int(2) === 0,
+            }),
+          ),
           JSON.stringify(q),
         ).toBe(raw);
       rows += raw.length;
-      // how the whole days were read (the cases are not vacuous)
+      // how the whole days were read with monthsOverHalf (the cases are not vacuous): the
+      // range's whole days narrowed to the days usage_daily has rows in, as queryUsage does
       const since = Math.max(q.sinceMs ?? 0, 0);
+      const until = Math.min(q.untilMs ?? 253_402_300_800_000, 253_402_300_800_000);
+      const span = db
+        .prepare("SELECT MIN(day) AS lo, MAX(day) AS hi FROM usage_daily WHERE day >= ? AND day < ?")
+        .get(Math.ceil(since / DAY_MS), Math.floor(until / DAY_MS)) as { lo: unknown; hi: unknown };
       const plan =
-        q.by === "user" && !q.agent && !q.model && q.untilMs !== undefined
-          ? monthlyDaySplit(Math.ceil(since / DAY_MS), Math.floor(q.untilMs / DAY_MS))
+        q.by === "user" && !q.agent && !q.model && span.lo != null && span.hi != null
+          ? monthlyDaySplit(Number(span.lo), Number(span.hi) + 1)
           : null;
       if (plan) {
         byMonth++;
         if (plan.minus.length > 0) minus++;
         if (plan.plus.length > 0) plus++;
+        // (up to two such days are read apart like an edge, more within the monthly statement)
+        const plusDays = plan.plus.reduce((n, [lo, hi]) => n + hi - lo, 0);
+        if (plusDays > 0 && plusDays <= 2) plusApart++;
       }
     }
     expect(byMonth).toBeGreaterThan(150);
     expect(minus).toBeGreaterThan(60);
     expect(plus).toBeGreaterThan(20);
+    expect(plusApart).toBeGreaterThan(10);
+    expect(plus - plusApart).toBeGreaterThan(10);
     expect(rows).toBeGreaterThan(1000);
   });
 
@@ -269,20 +296,22 @@ describe.each(ENGINES)("%s", (engine) => {
       sinceMs: day(2026, 3, 2) * DAY_MS,
       untilMs: day(2026, 3, 31) * DAY_MS,
     };
-    const fast = queryUsage(db, q);
+    const fast = queryUsage(db, q, { monthsOverHalf: true });
     expect(fast.map((x) => x.key)).not.toContain(FIRSTS);
     expect(fast.map((x) => x.key)).not.toContain(LASTS);
     expect(fast).toEqual(queryUsageRaw(db, q));
     const whole = { ...q, sinceMs: day(2026, 3, 1) * DAY_MS, untilMs: day(2026, 4, 1) * DAY_MS };
     expect(queryUsage(db, whole).map((x) => x.key)).toContain(FIRSTS);
-    expect(queryUsage(db, whole, { splitMinRows: 0 })).toEqual(queryUsageRaw(db, whole));
+    expect(queryUsage(db, whole, { splitMinRows: 0, monthsOverHalf: true })).toEqual(
+      queryUsageRaw(db, whole),
+    );
     // every row of an account gone (usage_daily and raw): its monthly rows are zeros, not report rows
     db.prepare("DELETE FROM usage_daily WHERE account_id = ?").run("telegram:2");
     db.prepare("DELETE FROM usage_events WHERE account_id = ?").run("telegram:2");
     expect(monthly(db)).toEqual(expectedMonthly(db));
     for (const x of [q, whole]) {
       expect(queryUsage(db, x).map((y) => y.key)).not.toContain("telegram:2");
-      expect(queryUsage(db, x, { splitMinRows: 0 })).toEqual(queryUsageRaw(db, x));
+      expect(queryUsage(db, x, { splitMinRows: 0, monthsOverHalf: true })).toEqual(queryUsageRaw(db, x));
     }
   });
 
@@ -362,7 +391,7 @@ describe.each(ENGINES)("%s", (engine) => {
         const r = rng(23);
         for (let i = 0; i < 60; i++) {
           const q = { ...query(r), by: "user" as const };
-          expect(JSON.stringify(queryUsage(db, q)), JSON.stringify(q)).toBe(
+          expect(JSON.stringify(queryUsage(db, q, { monthsOverHalf: i % 2 === 0 })), JSON.stringify(q)).toBe(
             JSON.stringify(queryUsageRaw(db, q)),
           );
         }
