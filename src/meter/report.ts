@@ -359,17 +359,12 @@ export interface MonthlyDaySplit {
 
 /**
  * How `[firstDay, endDay)` is read by month: a month wholly inside from its monthly rows; a month
- * the range covers more than half of as its monthly rows minus its days outside the range (when
- * `cheaper(month, days, covered)` agrees: see queryUsage); any other month from its days. Null
- * when no month is read from the monthly rows (the days are read as they are). Exact, as every
- * monthly sum is a plain sum of the month's usage_daily rows (kept in the same transaction by
- * triggers: migration 36).
+ * the range covers more than half of as its monthly rows minus its days outside the range; any
+ * other month from its days. Null when no month is read from the monthly rows (the days are read
+ * as they are). Exact, as every monthly sum is a plain sum of the month's usage_daily rows (kept
+ * in the same transaction by triggers: migration 36).
  */
-export function monthlyDaySplit(
-  firstDay: number,
-  endDay: number,
-  cheaper: (month: number, days: number, covered: number) => boolean = () => true,
-): MonthlyDaySplit | null {
+export function monthlyDaySplit(firstDay: number, endDay: number): MonthlyDaySplit | null {
   if (!(firstDay < endDay)) return null;
   const minus: [number, number][] = [];
   const plus: [number, number][] = [];
@@ -380,7 +375,7 @@ export function monthlyDaySplit(
     const next = nextMonthStartDay(m);
     const lo = Math.max(firstDay, m);
     const hi = Math.min(endDay, next);
-    if (2 * (hi - lo) <= next - m || (hi - lo < next - m && !cheaper(m, next - m, hi - lo))) {
+    if (2 * (hi - lo) <= next - m) {
       plus.push([lo, hi]);
       return false;
     }
@@ -414,6 +409,47 @@ const SUM_COLUMNS = [
   "provider_billed_table_cost_pico_usd",
 ] as const;
 const SUMS_AS_COLUMNS = SUM_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(", ");
+
+/**
+ * Whether reading `[lo, hi)` (the range's whole days `whole` narrowed to those with rows) by month
+ * (`plan`) reads fewer rows than reading its days, estimated from the monthly row counts of its
+ * months and the rows of one day (a month's rows are its accounts: up to one per account and day
+ * for light users, about one day's worth when accounts are active every day). The days grouped
+ * in the monthly statement (subtracted ones, and added ones past two) count twice: measured at
+ * 10M rows, the grouped parts and the joins cost about that much per row more than the days'
+ * own grouping. More than three months: by month (whole months are the bulk).
+ */
+function monthlyCheaper(
+  db: Db,
+  plan: MonthlyDaySplit,
+  lo: number,
+  hi: number,
+  whole: { firstDay: number; endDay: number },
+): boolean {
+  const months: number[] = [];
+  for (let m = plan.firstMonth; m <= plan.lastMonth && months.length <= 3; m = nextMonthStartDay(m))
+    months.push(m);
+  if (months.length > 3) return true;
+  const perDay = Number(
+    db
+      .prepare<[number], number>("SELECT COUNT(*) FROM usage_daily WHERE day = ?")
+      .pluck()
+      .get(Math.floor((lo + hi) / 2)) ?? 0,
+  );
+  const monthRows = db
+    .prepare<[number], number>("SELECT COUNT(*) FROM usage_monthly_accounts WHERE month = ?")
+    .pluck();
+  let rows = 0;
+  for (const m of months) rows += Number(monthRows.get(m) ?? 0);
+  // subtracted days that may hold rows: outside the range (its own days outside [lo, hi) have none)
+  let other = 0;
+  for (const [a, b] of plan.minus)
+    other += Math.max(0, Math.min(b, whole.firstDay) - a) + Math.max(0, b - Math.max(a, whole.endDay));
+  let plus = 0;
+  for (const [a, b] of plan.plus) plus += b - a;
+  const byMonth = rows + 2 * other * perDay + (plusInside(plan) ? 2 : 1) * plus * perDay;
+  return byMonth < (hi - lo) * perDay;
+}
 
 /**
  * The months of a by-user aggregate part read by month (`plan`; its `plus` days too when
@@ -454,38 +490,43 @@ function monthlySql(
   const first = plan.firstMonth;
   const last = plan.lastMonth;
   const single = first === last;
-  // the months: the table itself (one month) or grouped per account
-  let m: string;
-  const mc = conds(single ? "m.account_id" : "account_id");
-  if (single) {
-    m = "usage_monthly_accounts m";
-  } else {
-    m = `(SELECT account_id, ${SUMS_AS_COLUMNS} FROM usage_monthly_accounts
-      WHERE month >= ? AND month <= ?${mc.sql} GROUP BY account_id) m`;
+  const plusIn = plusInside(plan);
+  // grouped parts, each read once: several months per account, the days subtracted, the days added
+  const withs: string[] = [];
+  if (!single) {
+    const mc = conds("account_id");
+    withs.push(`m AS (SELECT account_id, ${SUMS_AS_COLUMNS} FROM usage_monthly_accounts
+      WHERE month >= ? AND month <= ?${mc.sql} GROUP BY account_id)`);
     params.push(first, last, ...mc.params);
   }
-  let sql: string;
-  if (plan.minus.length > 0) {
-    const dd = days(plan.minus);
+  const grouped = (name: string, ranges: [number, number][]): void => {
+    const dd = days(ranges);
     const dc = conds("account_id", true);
-    const d = `(SELECT account_id, ${SUMS_AS_COLUMNS} FROM usage_daily WHERE ${dd.sql}${dc.sql} GROUP BY account_id) d`;
-    sql = `SELECT m.account_id AS k1, NULL AS k2, ${SUM_COLUMNS.map((c) => `m.${c} - COALESCE(d.${c}, 0) AS ${c}`).join(", ")}
-      FROM ${m} LEFT JOIN ${d} ON d.account_id = m.account_id`;
+    withs.push(`${name} AS (SELECT account_id, ${SUMS_AS_COLUMNS} FROM usage_daily
+      WHERE ${dd.sql}${dc.sql} GROUP BY account_id)`);
     params.push(...dd.params, ...dc.params);
-  } else
-    sql = `SELECT m.account_id AS k1, NULL AS k2, ${SUM_COLUMNS.map((c) => `m.${c}`).join(", ")} FROM ${m}`;
+  };
+  if (plan.minus.length > 0) grouped("d", plan.minus);
+  if (plusIn) grouped("p", plan.plus);
+  // one row per account of the months (one month: the table in key order, no sort), its
+  // subtracted and added days joined
+  const sum = (c: string): string =>
+    `m.${c}${plan.minus.length > 0 ? ` - COALESCE(d.${c}, 0)` : ""}${plusIn ? ` + COALESCE(p.${c}, 0)` : ""} AS ${c}`;
+  let sql = `${withs.length > 0 ? `WITH ${withs.join(", ")} ` : ""}SELECT m.account_id AS k1, NULL AS k2,
+    ${SUM_COLUMNS.map(sum).join(", ")} FROM ${single ? "usage_monthly_accounts m" : "m"}
+    ${plan.minus.length > 0 ? "LEFT JOIN d ON d.account_id = m.account_id" : ""}
+    ${plusIn ? "LEFT JOIN p ON p.account_id = m.account_id" : ""}`;
   if (single) {
+    const mc = conds("m.account_id");
     sql += ` WHERE m.month = ?${mc.sql}`;
     params.push(first, ...mc.params);
   }
-  if (plusInside(plan)) {
-    // the days of a month the range covers half or less of, grouped with the months
-    const pd = days(plan.plus);
-    const pc = conds("account_id", true);
-    sql = `SELECT k1, NULL AS k2, ${SUMS_AS_COLUMNS} FROM (${sql}
-      UNION ALL SELECT account_id AS k1, NULL AS k2, ${SUM_COLUMNS.join(", ")} FROM usage_daily
-      WHERE ${pd.sql}${pc.sql}) GROUP BY k1`;
-    params.push(...pd.params, ...pc.params);
+  if (plusIn) {
+    // the accounts with calls only in the added days
+    sql += `
+    UNION ALL SELECT p.account_id AS k1, NULL AS k2, ${SUM_COLUMNS.map((c) => `p.${c}`).join(", ")} FROM p
+    WHERE NOT EXISTS (SELECT 1 FROM ${single ? "usage_monthly_accounts x WHERE x.month = ? AND" : "m x WHERE"} x.account_id = p.account_id)`;
+    if (single) params.push(first);
   }
   return { sql, params };
 }
@@ -622,21 +663,14 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
       .prepare<[number, number], number | null>("SELECT MAX(day) FROM usage_daily WHERE day >= ? AND day < ?")
       .pluck()
       .get(firstDay, endDay);
-    // A month partly inside is read as its monthly rows minus its other days only when that reads
-    // fewer rows than its days inside (estimated from its monthly row count and the rows of one
-    // of its days): a month's rows are its accounts, up to one per account and day (light users)
-    // or about one day's worth (accounts active every day).
-    const monthRows = db
-      .prepare<[number], number>("SELECT COUNT(*) FROM usage_monthly_accounts WHERE month = ?")
-      .pluck();
-    const dayRows = db.prepare<[number], number>("SELECT COUNT(*) FROM usage_daily WHERE day = ?").pluck();
-    const cheaper = (month: number, days: number, covered: number): boolean => {
-      if (q.user || opts.monthsOverHalf) return true; // (one account: a few rows either way)
-      const inside = Math.max(month, Number(lo));
-      const perDay = Number(dayRows.get(inside + Math.floor(covered / 2)) ?? 0);
-      return Number(monthRows.get(month) ?? 0) + (days - covered) * perDay < covered * perDay;
-    };
-    if (lo != null && hi != null) monthly = monthlyDaySplit(Number(lo), Number(hi) + 1, cheaper);
+    if (lo != null && hi != null) monthly = monthlyDaySplit(Number(lo), Number(hi) + 1);
+    if (
+      monthly &&
+      !q.user &&
+      !opts.monthsOverHalf &&
+      !monthlyCheaper(db, monthly, Number(lo), Number(hi) + 1, whole)
+    )
+      monthly = null;
   }
   const userFilter = q.user ? [q.user] : [];
   // Over many rows: the accounts from the split key up are grouped on the report thread's own

@@ -205,14 +205,6 @@ describe("monthlyDaySplit", () => {
       ],
       plus: [],
     });
-    // where the estimate finds a month's days inside cheaper, they are read as days
-    expect(monthlyDaySplit(d(2026, 1, 10), d(2026, 2, 20), () => false)).toBeNull();
-    expect(monthlyDaySplit(d(2026, 1, 10), d(2026, 3, 20), (m) => m !== d(2026, 1, 1))).toEqual({
-      firstMonth: d(2026, 2, 1),
-      lastMonth: d(2026, 3, 1),
-      minus: [[d(2026, 3, 20), d(2026, 4, 1)]],
-      plus: [[d(2026, 1, 10), d(2026, 2, 1)]],
-    });
     // two half months: nothing by month
     expect(monthlyDaySplit(d(2026, 1, 17), d(2026, 2, 14))).toBeNull();
     // 1970-01-01 to the end of 9999: every month whole
