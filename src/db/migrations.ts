@@ -1179,4 +1179,156 @@ export const MIGRATIONS: readonly Migration[] = [
     ALTER TABLE meter_sqlite_cursors ADD COLUMN last_row_sha256 TEXT;
     `,
   },
+  {
+    version: 36,
+    name: "usage-monthly-accounts",
+    sql: `
+    -- Usage totals per UTC calendar month and account, with every sum of usage_daily, for usage
+    -- reports by user over long ranges (docs/reports.md "Speed"): a month a range covers wholly
+    -- is one row per account here instead of one per account and day in usage_daily, and a month
+    -- it covers mostly is that month minus the usage_daily rows of its days outside the range.
+    -- month = the day number (UTC days since 1970-01-01) of the month's first day. Kept by
+    -- triggers on usage_daily like usage_daily_accounts (migrations 16 and 20), so it changes in
+    -- the same transaction as the usage rows, whatever writes them: added on insert, the
+    -- difference on an update that keeps the day and account, moved on one that changes them,
+    -- taken away on delete (a month left with no calls keeps a row of zeros; reports skip it).
+    CREATE TABLE usage_monthly_accounts (
+      month INTEGER NOT NULL,                    -- UTC day number of the month's first day
+      account_id TEXT NOT NULL,
+      requests INTEGER NOT NULL,
+      errors INTEGER NOT NULL,
+      input_tokens INTEGER NOT NULL,
+      output_tokens INTEGER NOT NULL,
+      cache_read_tokens INTEGER NOT NULL,
+      cache_write_tokens INTEGER NOT NULL,
+      cache_write_1h_tokens INTEGER NOT NULL,
+      total_tokens INTEGER NOT NULL,
+      cost_pico_usd INTEGER NOT NULL,
+      charge_micro_credits INTEGER NOT NULL,
+      unknown_model_requests INTEGER NOT NULL,
+      fallback_priced_requests INTEGER NOT NULL,
+      provider_billed_requests INTEGER NOT NULL,
+      provider_billed_cost_pico_usd INTEGER NOT NULL,
+      provider_billed_known_cost_pico_usd INTEGER NOT NULL,
+      provider_billed_table_cost_pico_usd INTEGER NOT NULL,
+      PRIMARY KEY (month, account_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TRIGGER usage_monthly_accounts_insert AFTER INSERT ON usage_daily BEGIN
+      INSERT INTO usage_monthly_accounts VALUES (CAST(strftime('%s', NEW.day * 86400, 'unixepoch', 'start of month') AS INTEGER) / 86400, NEW.account_id,
+        NEW.requests, NEW.errors, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
+        NEW.cache_write_tokens, NEW.cache_write_1h_tokens, NEW.total_tokens, NEW.cost_pico_usd,
+        NEW.charge_micro_credits, NEW.unknown_model_requests, NEW.fallback_priced_requests,
+        NEW.provider_billed_requests, NEW.provider_billed_cost_pico_usd,
+        NEW.provider_billed_known_cost_pico_usd, NEW.provider_billed_table_cost_pico_usd)
+        ON CONFLICT DO UPDATE SET
+        requests = requests + excluded.requests, errors = errors + excluded.errors,
+        input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+        cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+        cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+        total_tokens = total_tokens + excluded.total_tokens,
+        cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd,
+        charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits,
+        unknown_model_requests = unknown_model_requests + excluded.unknown_model_requests,
+        fallback_priced_requests = fallback_priced_requests + excluded.fallback_priced_requests,
+        provider_billed_requests = provider_billed_requests + excluded.provider_billed_requests,
+        provider_billed_cost_pico_usd = provider_billed_cost_pico_usd + excluded.provider_billed_cost_pico_usd,
+        provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd + excluded.provider_billed_known_cost_pico_usd,
+        provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd + excluded.provider_billed_table_cost_pico_usd;
+    END;
+    CREATE TRIGGER usage_monthly_accounts_update_delta AFTER UPDATE ON usage_daily
+    WHEN OLD.day = NEW.day AND OLD.account_id = NEW.account_id
+    BEGIN
+      UPDATE usage_monthly_accounts SET
+        requests = requests + (NEW.requests - OLD.requests),
+        errors = errors + (NEW.errors - OLD.errors),
+        input_tokens = input_tokens + (NEW.input_tokens - OLD.input_tokens),
+        output_tokens = output_tokens + (NEW.output_tokens - OLD.output_tokens),
+        cache_read_tokens = cache_read_tokens + (NEW.cache_read_tokens - OLD.cache_read_tokens),
+        cache_write_tokens = cache_write_tokens + (NEW.cache_write_tokens - OLD.cache_write_tokens),
+        cache_write_1h_tokens = cache_write_1h_tokens + (NEW.cache_write_1h_tokens - OLD.cache_write_1h_tokens),
+        total_tokens = total_tokens + (NEW.total_tokens - OLD.total_tokens),
+        cost_pico_usd = cost_pico_usd + (NEW.cost_pico_usd - OLD.cost_pico_usd),
+        charge_micro_credits = charge_micro_credits + (NEW.charge_micro_credits - OLD.charge_micro_credits),
+        unknown_model_requests = unknown_model_requests + (NEW.unknown_model_requests - OLD.unknown_model_requests),
+        fallback_priced_requests = fallback_priced_requests + (NEW.fallback_priced_requests - OLD.fallback_priced_requests),
+        provider_billed_requests = provider_billed_requests + (NEW.provider_billed_requests - OLD.provider_billed_requests),
+        provider_billed_cost_pico_usd = provider_billed_cost_pico_usd + (NEW.provider_billed_cost_pico_usd - OLD.provider_billed_cost_pico_usd),
+        provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd + (NEW.provider_billed_known_cost_pico_usd - OLD.provider_billed_known_cost_pico_usd),
+        provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd + (NEW.provider_billed_table_cost_pico_usd - OLD.provider_billed_table_cost_pico_usd)
+        WHERE month = CAST(strftime('%s', NEW.day * 86400, 'unixepoch', 'start of month') AS INTEGER) / 86400 AND account_id = NEW.account_id;
+    END;
+    CREATE TRIGGER usage_monthly_accounts_update_rekey AFTER UPDATE ON usage_daily
+    WHEN NOT (OLD.day = NEW.day AND OLD.account_id = NEW.account_id)
+    BEGIN
+      UPDATE usage_monthly_accounts SET
+        requests = requests - OLD.requests, errors = errors - OLD.errors,
+        input_tokens = input_tokens - OLD.input_tokens,
+        output_tokens = output_tokens - OLD.output_tokens,
+        cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
+        cache_write_tokens = cache_write_tokens - OLD.cache_write_tokens,
+        cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
+        total_tokens = total_tokens - OLD.total_tokens,
+        cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd,
+        charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits,
+        unknown_model_requests = unknown_model_requests - OLD.unknown_model_requests,
+        fallback_priced_requests = fallback_priced_requests - OLD.fallback_priced_requests,
+        provider_billed_requests = provider_billed_requests - OLD.provider_billed_requests,
+        provider_billed_cost_pico_usd = provider_billed_cost_pico_usd - OLD.provider_billed_cost_pico_usd,
+        provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd - OLD.provider_billed_known_cost_pico_usd,
+        provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd - OLD.provider_billed_table_cost_pico_usd
+        WHERE month = CAST(strftime('%s', OLD.day * 86400, 'unixepoch', 'start of month') AS INTEGER) / 86400 AND account_id = OLD.account_id;
+      INSERT INTO usage_monthly_accounts VALUES (CAST(strftime('%s', NEW.day * 86400, 'unixepoch', 'start of month') AS INTEGER) / 86400, NEW.account_id,
+        NEW.requests, NEW.errors, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
+        NEW.cache_write_tokens, NEW.cache_write_1h_tokens, NEW.total_tokens, NEW.cost_pico_usd,
+        NEW.charge_micro_credits, NEW.unknown_model_requests, NEW.fallback_priced_requests,
+        NEW.provider_billed_requests, NEW.provider_billed_cost_pico_usd,
+        NEW.provider_billed_known_cost_pico_usd, NEW.provider_billed_table_cost_pico_usd)
+        ON CONFLICT DO UPDATE SET
+        requests = requests + excluded.requests, errors = errors + excluded.errors,
+        input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+        cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+        cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+        total_tokens = total_tokens + excluded.total_tokens,
+        cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd,
+        charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits,
+        unknown_model_requests = unknown_model_requests + excluded.unknown_model_requests,
+        fallback_priced_requests = fallback_priced_requests + excluded.fallback_priced_requests,
+        provider_billed_requests = provider_billed_requests + excluded.provider_billed_requests,
+        provider_billed_cost_pico_usd = provider_billed_cost_pico_usd + excluded.provider_billed_cost_pico_usd,
+        provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd + excluded.provider_billed_known_cost_pico_usd,
+        provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd + excluded.provider_billed_table_cost_pico_usd;
+    END;
+    CREATE TRIGGER usage_monthly_accounts_delete AFTER DELETE ON usage_daily BEGIN
+      UPDATE usage_monthly_accounts SET
+        requests = requests - OLD.requests, errors = errors - OLD.errors,
+        input_tokens = input_tokens - OLD.input_tokens,
+        output_tokens = output_tokens - OLD.output_tokens,
+        cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
+        cache_write_tokens = cache_write_tokens - OLD.cache_write_tokens,
+        cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
+        total_tokens = total_tokens - OLD.total_tokens,
+        cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd,
+        charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits,
+        unknown_model_requests = unknown_model_requests - OLD.unknown_model_requests,
+        fallback_priced_requests = fallback_priced_requests - OLD.fallback_priced_requests,
+        provider_billed_requests = provider_billed_requests - OLD.provider_billed_requests,
+        provider_billed_cost_pico_usd = provider_billed_cost_pico_usd - OLD.provider_billed_cost_pico_usd,
+        provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd - OLD.provider_billed_known_cost_pico_usd,
+        provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd - OLD.provider_billed_table_cost_pico_usd
+        WHERE month = CAST(strftime('%s', OLD.day * 86400, 'unixepoch', 'start of month') AS INTEGER) / 86400 AND account_id = OLD.account_id;
+    END;
+    INSERT INTO usage_monthly_accounts
+    SELECT CAST(strftime('%s', day * 86400, 'unixepoch', 'start of month') AS INTEGER) / 86400, account_id,
+      SUM(requests), SUM(errors), SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens),
+      SUM(cache_write_tokens), SUM(cache_write_1h_tokens), SUM(total_tokens), SUM(cost_pico_usd),
+      SUM(charge_micro_credits), SUM(unknown_model_requests), SUM(fallback_priced_requests),
+      SUM(provider_billed_requests), SUM(provider_billed_cost_pico_usd),
+      SUM(provider_billed_known_cost_pico_usd), SUM(provider_billed_table_cost_pico_usd)
+    FROM usage_daily GROUP BY 1, 2;
+    `,
+  },
 ];

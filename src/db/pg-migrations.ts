@@ -979,4 +979,113 @@ END $$;
 ALTER TABLE meter_sqlite_cursors ADD COLUMN last_row_sha256 TEXT;
 `,
   },
+  {
+    version: 36,
+    name: "usage-monthly-accounts",
+    sql: `
+-- SQLite migration 36: usage totals per UTC calendar month (month = day number of its first day)
+-- and account, every sum of usage_daily, kept by a trigger on usage_daily (added on insert, the
+-- difference on an update that keeps day and account, moved on one that changes them, taken away
+-- on delete), for usage reports by user over long ranges.
+CREATE TABLE usage_monthly_accounts (
+      month BIGINT NOT NULL,                     -- UTC day number of the month's first day
+      account_id TEXT NOT NULL,
+      requests BIGINT NOT NULL,
+      errors BIGINT NOT NULL,
+      input_tokens BIGINT NOT NULL,
+      output_tokens BIGINT NOT NULL,
+      cache_read_tokens BIGINT NOT NULL,
+      cache_write_tokens BIGINT NOT NULL,
+      cache_write_1h_tokens BIGINT NOT NULL,
+      total_tokens BIGINT NOT NULL,
+      cost_pico_usd BIGINT NOT NULL,
+      charge_micro_credits BIGINT NOT NULL,
+      unknown_model_requests BIGINT NOT NULL,
+      fallback_priced_requests BIGINT NOT NULL,
+      provider_billed_requests BIGINT NOT NULL,
+      provider_billed_cost_pico_usd BIGINT NOT NULL,
+      provider_billed_known_cost_pico_usd BIGINT NOT NULL,
+      provider_billed_table_cost_pico_usd BIGINT NOT NULL,
+      PRIMARY KEY (month, account_id)
+    );
+CREATE FUNCTION usage_monthly_accounts_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.day = NEW.day AND OLD.account_id = NEW.account_id THEN
+    UPDATE usage_monthly_accounts SET
+        requests = requests + (NEW.requests - OLD.requests),
+        errors = errors + (NEW.errors - OLD.errors),
+        input_tokens = input_tokens + (NEW.input_tokens - OLD.input_tokens),
+        output_tokens = output_tokens + (NEW.output_tokens - OLD.output_tokens),
+        cache_read_tokens = cache_read_tokens + (NEW.cache_read_tokens - OLD.cache_read_tokens),
+        cache_write_tokens = cache_write_tokens + (NEW.cache_write_tokens - OLD.cache_write_tokens),
+        cache_write_1h_tokens = cache_write_1h_tokens + (NEW.cache_write_1h_tokens - OLD.cache_write_1h_tokens),
+        total_tokens = total_tokens + (NEW.total_tokens - OLD.total_tokens),
+        cost_pico_usd = cost_pico_usd + (NEW.cost_pico_usd - OLD.cost_pico_usd),
+        charge_micro_credits = charge_micro_credits + (NEW.charge_micro_credits - OLD.charge_micro_credits),
+        unknown_model_requests = unknown_model_requests + (NEW.unknown_model_requests - OLD.unknown_model_requests),
+        fallback_priced_requests = fallback_priced_requests + (NEW.fallback_priced_requests - OLD.fallback_priced_requests),
+        provider_billed_requests = provider_billed_requests + (NEW.provider_billed_requests - OLD.provider_billed_requests),
+        provider_billed_cost_pico_usd = provider_billed_cost_pico_usd + (NEW.provider_billed_cost_pico_usd - OLD.provider_billed_cost_pico_usd),
+        provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd + (NEW.provider_billed_known_cost_pico_usd - OLD.provider_billed_known_cost_pico_usd),
+        provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd + (NEW.provider_billed_table_cost_pico_usd - OLD.provider_billed_table_cost_pico_usd)
+      WHERE month = (date_trunc('month', (DATE '1970-01-01' + NEW.day::int)::timestamp)::date - DATE '1970-01-01')::bigint AND account_id = NEW.account_id;
+    RETURN NULL;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    UPDATE usage_monthly_accounts SET
+      requests = requests - OLD.requests, errors = errors - OLD.errors,
+      input_tokens = input_tokens - OLD.input_tokens,
+      output_tokens = output_tokens - OLD.output_tokens,
+      cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
+      cache_write_tokens = cache_write_tokens - OLD.cache_write_tokens,
+      cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
+      total_tokens = total_tokens - OLD.total_tokens,
+      cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd,
+      charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits,
+      unknown_model_requests = unknown_model_requests - OLD.unknown_model_requests,
+      fallback_priced_requests = fallback_priced_requests - OLD.fallback_priced_requests,
+      provider_billed_requests = provider_billed_requests - OLD.provider_billed_requests,
+      provider_billed_cost_pico_usd = provider_billed_cost_pico_usd - OLD.provider_billed_cost_pico_usd,
+      provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd - OLD.provider_billed_known_cost_pico_usd,
+      provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd - OLD.provider_billed_table_cost_pico_usd
+      WHERE month = (date_trunc('month', (DATE '1970-01-01' + OLD.day::int)::timestamp)::date - DATE '1970-01-01')::bigint AND account_id = OLD.account_id;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO usage_monthly_accounts AS m VALUES ((date_trunc('month', (DATE '1970-01-01' + NEW.day::int)::timestamp)::date - DATE '1970-01-01')::bigint, NEW.account_id,
+      NEW.requests, NEW.errors, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
+      NEW.cache_write_tokens, NEW.cache_write_1h_tokens, NEW.total_tokens, NEW.cost_pico_usd,
+      NEW.charge_micro_credits, NEW.unknown_model_requests, NEW.fallback_priced_requests,
+      NEW.provider_billed_requests, NEW.provider_billed_cost_pico_usd,
+      NEW.provider_billed_known_cost_pico_usd, NEW.provider_billed_table_cost_pico_usd)
+    ON CONFLICT (month, account_id) DO UPDATE SET
+      requests = m.requests + excluded.requests, errors = m.errors + excluded.errors,
+      input_tokens = m.input_tokens + excluded.input_tokens,
+      output_tokens = m.output_tokens + excluded.output_tokens,
+      cache_read_tokens = m.cache_read_tokens + excluded.cache_read_tokens,
+      cache_write_tokens = m.cache_write_tokens + excluded.cache_write_tokens,
+      cache_write_1h_tokens = m.cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+      total_tokens = m.total_tokens + excluded.total_tokens,
+      cost_pico_usd = m.cost_pico_usd + excluded.cost_pico_usd,
+      charge_micro_credits = m.charge_micro_credits + excluded.charge_micro_credits,
+      unknown_model_requests = m.unknown_model_requests + excluded.unknown_model_requests,
+      fallback_priced_requests = m.fallback_priced_requests + excluded.fallback_priced_requests,
+      provider_billed_requests = m.provider_billed_requests + excluded.provider_billed_requests,
+      provider_billed_cost_pico_usd = m.provider_billed_cost_pico_usd + excluded.provider_billed_cost_pico_usd,
+      provider_billed_known_cost_pico_usd = m.provider_billed_known_cost_pico_usd + excluded.provider_billed_known_cost_pico_usd,
+      provider_billed_table_cost_pico_usd = m.provider_billed_table_cost_pico_usd + excluded.provider_billed_table_cost_pico_usd;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER usage_monthly_accounts_rollup AFTER INSERT OR UPDATE OR DELETE ON usage_daily
+  FOR EACH ROW EXECUTE FUNCTION usage_monthly_accounts_rollup();
+INSERT INTO usage_monthly_accounts
+SELECT (date_trunc('month', (DATE '1970-01-01' + day::int)::timestamp)::date - DATE '1970-01-01')::bigint, account_id,
+  SUM(requests), SUM(errors), SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens),
+  SUM(cache_write_tokens), SUM(cache_write_1h_tokens), SUM(total_tokens), SUM(cost_pico_usd),
+  SUM(charge_micro_credits), SUM(unknown_model_requests), SUM(fallback_priced_requests),
+  SUM(provider_billed_requests), SUM(provider_billed_cost_pico_usd),
+  SUM(provider_billed_known_cost_pico_usd), SUM(provider_billed_table_cost_pico_usd)
+FROM usage_daily GROUP BY 1, 2;
+`,
+  },
 ];

@@ -306,6 +306,12 @@ export interface QueryUsageOptions {
    * @defaultValue 0.35 by user, 0.5 by agent or model
    */
   splitShare?: number;
+  /**
+   * By user: read every month the range covers by more than half by month (its monthly rows minus
+   * its other days), without estimating whether its days inside are fewer rows (tests).
+   * @defaultValue false
+   */
+  monthsOverHalf?: boolean;
   /** Rows per part of the report thread's answer (tests). @defaultValue REPORT_CHUNK_ROWS (8192) */
   threadChunkRows?: number;
   /** Tests: the report thread fails after this many parts of its answer. @defaultValue never */
@@ -325,6 +331,216 @@ const ABOVE = " AND +account_id >= ?";
 
 /** Below this many aggregate rows (estimated), a report is not split (~50 ms of work). */
 const SPLIT_MIN_ROWS = 40_000;
+
+/** The day number (UTC days since 1970-01-01) of the first day of the UTC calendar month of `day`. */
+export function monthStartDay(day: number): number {
+  const d = new Date(day * DAY_MS);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / DAY_MS;
+}
+
+/** The first day of the month after the one starting on day `month`. */
+function nextMonthStartDay(month: number): number {
+  const d = new Date(month * DAY_MS);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) / DAY_MS;
+}
+
+/**
+ * Whole days `[firstDay, endDay)` read by calendar month (a by-user report's aggregate part): the
+ * months `[firstMonth, lastMonth]` (first days; consecutive) from `usage_monthly_accounts`, minus
+ * the `usage_daily` days `minus` (`[lo, hi)`: the days of those months outside the range), plus
+ * the `usage_daily` days `plus` (the days of a month the range covers half or less of).
+ */
+export interface MonthlyDaySplit {
+  firstMonth: number;
+  lastMonth: number;
+  minus: [number, number][];
+  plus: [number, number][];
+}
+
+/**
+ * How `[firstDay, endDay)` is read by month: a month wholly inside from its monthly rows; a month
+ * the range covers more than half of as its monthly rows minus its days outside the range; any
+ * other month from its days. Null when no month is read from the monthly rows (the days are read
+ * as they are). Exact, as every monthly sum is a plain sum of the month's usage_daily rows (kept
+ * in the same transaction by triggers: migration 36).
+ */
+export function monthlyDaySplit(firstDay: number, endDay: number): MonthlyDaySplit | null {
+  if (!(firstDay < endDay)) return null;
+  const minus: [number, number][] = [];
+  const plus: [number, number][] = [];
+  const m0 = monthStartDay(firstDay);
+  const mLast = monthStartDay(endDay - 1);
+  // only the first and the last month can be partly inside (they may be the same month)
+  const byMonth = (m: number): boolean => {
+    const next = nextMonthStartDay(m);
+    const lo = Math.max(firstDay, m);
+    const hi = Math.min(endDay, next);
+    if (2 * (hi - lo) <= next - m) {
+      plus.push([lo, hi]);
+      return false;
+    }
+    if (m < lo) minus.push([m, lo]);
+    if (hi < next) minus.push([hi, next]);
+    return true;
+  };
+  const firstMonth = byMonth(m0) ? m0 : nextMonthStartDay(m0);
+  const lastMonth = mLast === m0 ? m0 : byMonth(mLast) ? mLast : monthStartDay(mLast - 1);
+  if (firstMonth > lastMonth) return null;
+  return { firstMonth, lastMonth, minus, plus };
+}
+
+/** usage_daily's (and usage_monthly_accounts') sum columns, in the order of {@link S}. */
+const SUM_COLUMNS = [
+  "requests",
+  "errors",
+  "input_tokens",
+  "output_tokens",
+  "cache_read_tokens",
+  "cache_write_tokens",
+  "total_tokens",
+  "cost_pico_usd",
+  "charge_micro_credits",
+  "unknown_model_requests",
+  "fallback_priced_requests",
+  "cache_write_1h_tokens",
+  "provider_billed_requests",
+  "provider_billed_cost_pico_usd",
+  "provider_billed_known_cost_pico_usd",
+  "provider_billed_table_cost_pico_usd",
+] as const;
+const SUMS_AS_COLUMNS = SUM_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(", ");
+
+/**
+ * Whether reading `[lo, hi)` (the range's whole days `whole` narrowed to those with rows) by month
+ * (`plan`) reads fewer rows than reading its days, estimated from the monthly row counts of its
+ * months and the rows of one day (a month's rows are its accounts: up to one per account and day
+ * for light users, about one day's worth when accounts are active every day). The days grouped
+ * in the monthly statement (subtracted ones, and added ones past two) count twice: measured at
+ * 10M rows, the grouped parts and the joins cost about that much per row more than the days'
+ * own grouping. More than three months: by month (whole months are the bulk).
+ */
+function monthlyCheaper(
+  db: Db,
+  plan: MonthlyDaySplit,
+  lo: number,
+  hi: number,
+  whole: { firstDay: number; endDay: number },
+): boolean {
+  const months: number[] = [];
+  for (let m = plan.firstMonth; m <= plan.lastMonth && months.length <= 3; m = nextMonthStartDay(m))
+    months.push(m);
+  if (months.length > 3) return true;
+  const perDay = Number(
+    db
+      .prepare<[number], number>("SELECT COUNT(*) FROM usage_daily WHERE day = ?")
+      .pluck()
+      .get(Math.floor((lo + hi) / 2)) ?? 0,
+  );
+  const monthRows = db
+    .prepare<[number], number>("SELECT COUNT(*) FROM usage_monthly_accounts WHERE month = ?")
+    .pluck();
+  let rows = 0;
+  for (const m of months) rows += Number(monthRows.get(m) ?? 0);
+  // subtracted days that may hold rows: outside the range (its own days outside [lo, hi) have none)
+  let other = 0;
+  for (const [a, b] of plan.minus)
+    other += Math.max(0, Math.min(b, whole.firstDay) - a) + Math.max(0, b - Math.max(a, whole.endDay));
+  let plus = 0;
+  for (const [a, b] of plan.plus) plus += b - a;
+  const byMonth = rows + 2 * other * perDay + (plusInside(plan) ? 2 : 1) * plus * perDay;
+  return byMonth < (hi - lo) * perDay;
+}
+
+/**
+ * The months of a by-user aggregate part read by month (`plan`; its `plus` days too when
+ * {@link plusInside}, else they are read apart like the edges): ONE statement, so the monthly rows and the days subtracted from
+ * them are read in one snapshot (a call committed in between would otherwise be subtracted from a
+ * month that does not hold it), one row per account (`k1, k2`, then the 16 sums named as
+ * usage_daily's columns). One month (a range of up to ~45 days) needs no sort: the month's rows
+ * in primary-key order, each minus its account's subtracted days (a small grouped part, joined).
+ * `accounts`: `account_id = ?` filters (the report's user, or one group read again); `half`: the
+ * split condition (see splitKey), on every table read.
+ */
+function monthlySql(
+  plan: MonthlyDaySplit,
+  accounts: string[],
+  half: "" | typeof BELOW | typeof ABOVE,
+  splitAt: string | null,
+): { sql: string; params: (string | number)[] } {
+  // (unary + on usage_daily's split condition: SQLite searches the days, not the account index;
+  // no split on PostgreSQL, which has no unary + on text)
+  const conds = (col: string, daily = false): { sql: string; params: (string | number)[] } => {
+    let sql = "";
+    const params: (string | number)[] = [];
+    for (const a of accounts) {
+      sql += ` AND ${col} = ?`;
+      params.push(a);
+    }
+    if (half !== "" && splitAt !== null) {
+      sql += ` AND ${daily ? "+" : ""}${col} ${half === BELOW ? "<" : ">="} ?`;
+      params.push(splitAt);
+    }
+    return { sql, params };
+  };
+  const days = (ranges: [number, number][]): { sql: string; params: number[] } => ({
+    sql: `(${ranges.map(() => "day >= ? AND day < ?").join(" OR ")})`,
+    params: ranges.flat(),
+  });
+  const params: (string | number)[] = [];
+  const first = plan.firstMonth;
+  const last = plan.lastMonth;
+  const single = first === last;
+  const plusIn = plusInside(plan);
+  // grouped parts, each read once: several months per account, the days subtracted, the days added
+  const withs: string[] = [];
+  if (!single) {
+    const mc = conds("account_id");
+    withs.push(`m AS (SELECT account_id, ${SUMS_AS_COLUMNS} FROM usage_monthly_accounts
+      WHERE month >= ? AND month <= ?${mc.sql} GROUP BY account_id)`);
+    params.push(first, last, ...mc.params);
+  }
+  const grouped = (name: string, ranges: [number, number][]): void => {
+    const dd = days(ranges);
+    const dc = conds("account_id", true);
+    withs.push(`${name} AS (SELECT account_id, ${SUMS_AS_COLUMNS} FROM usage_daily
+      WHERE ${dd.sql}${dc.sql} GROUP BY account_id)`);
+    params.push(...dd.params, ...dc.params);
+  };
+  if (plan.minus.length > 0) grouped("d", plan.minus);
+  if (plusIn) grouped("p", plan.plus);
+  // one row per account of the months (one month: the table in key order, no sort), its
+  // subtracted and added days joined
+  const sum = (c: string): string =>
+    `m.${c}${plan.minus.length > 0 ? ` - COALESCE(d.${c}, 0)` : ""}${plusIn ? ` + COALESCE(p.${c}, 0)` : ""} AS ${c}`;
+  let sql = `${withs.length > 0 ? `WITH ${withs.join(", ")} ` : ""}SELECT m.account_id AS k1, NULL AS k2,
+    ${SUM_COLUMNS.map(sum).join(", ")} FROM ${single ? "usage_monthly_accounts m" : "m"}
+    ${plan.minus.length > 0 ? "LEFT JOIN d ON d.account_id = m.account_id" : ""}
+    ${plusIn ? "LEFT JOIN p ON p.account_id = m.account_id" : ""}`;
+  if (single) {
+    const mc = conds("m.account_id");
+    sql += ` WHERE m.month = ?${mc.sql}`;
+    params.push(first, ...mc.params);
+  }
+  if (plusIn) {
+    // the accounts with calls only in the added days
+    sql += `
+    UNION ALL SELECT p.account_id AS k1, NULL AS k2, ${SUM_COLUMNS.map((c) => `p.${c}`).join(", ")} FROM p
+    WHERE NOT EXISTS (SELECT 1 FROM ${single ? "usage_monthly_accounts x WHERE x.month = ? AND" : "m x WHERE"} x.account_id = p.account_id)`;
+    if (single) params.push(first);
+  }
+  return { sql, params };
+}
+
+/**
+ * Whether `plan`'s `plus` days are read in its monthly statement (grouped with the months: a sort
+ * of every row, split with the report thread) rather than apart like an edge (merged by lookup,
+ * no sort, on this connection): more than two days of them.
+ */
+function plusInside(plan: MonthlyDaySplit): boolean {
+  let n = 0;
+  for (const [lo, hi] of plan.plus) n += hi - lo;
+  return n > 2;
+}
 
 /**
  * Where a report's aggregate part is split between this connection and the report thread: the
@@ -432,6 +648,31 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   const aggParams = [...params, firstDay, endDay];
   const aggSql = (extra: string) =>
     `SELECT ${keys.daily}, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${aggWhere}${extra} GROUP BY ${groupKeys}`;
+  // By user with no agent or model filter (usage_monthly_accounts has neither), the whole days
+  // are read by calendar month where that reads fewer rows (monthlyDaySplit, monthlySql).
+  // The days are first narrowed to those usage_daily has rows in (two primary-key seeks): an
+  // open-ended range (--since 30d) then ends at the last day with calls, not at year 9999 (every
+  // month up to there would be a "whole month" to group).
+  let monthly: MonthlyDaySplit | null = null;
+  if (q.by === "user" && !q.agent && !q.model) {
+    const lo = db
+      .prepare<[number, number], number | null>("SELECT MIN(day) FROM usage_daily WHERE day >= ? AND day < ?")
+      .pluck()
+      .get(firstDay, endDay);
+    const hi = db
+      .prepare<[number, number], number | null>("SELECT MAX(day) FROM usage_daily WHERE day >= ? AND day < ?")
+      .pluck()
+      .get(firstDay, endDay);
+    if (lo != null && hi != null) monthly = monthlyDaySplit(Number(lo), Number(hi) + 1);
+    if (
+      monthly &&
+      !q.user &&
+      !opts.monthsOverHalf &&
+      !monthlyCheaper(db, monthly, Number(lo), Number(hi) + 1, whole)
+    )
+      monthly = null;
+  }
+  const userFilter = q.user ? [q.user] : [];
   // Over many rows: the accounts from the split key up are grouped on the report thread's own
   // connection while this one groups those below it (disjoint rows: by user the two answers
   // concatenate, by agent or model their groups are added); see splitKey. Not by day: its
@@ -445,8 +686,9 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
       ? null
       : startReportJob({
           file: db.name,
-          sql: aggSql(ABOVE),
-          params: [...aggParams, splitAt],
+          ...(monthly
+            ? monthlySql(monthly, userFilter, ABOVE, splitAt)
+            : { sql: aggSql(ABOVE), params: [...aggParams, splitAt] }),
           cacheKib: REPORT_CACHE_KIB,
           width: PART_LEN - 2,
           ...(opts.threadChunkRows === undefined ? {} : { chunkRows: opts.threadChunkRows }),
@@ -459,6 +701,22 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   // report thread may) subtracted from a day that does not hold it (a group of -1 request).
   const readEdges = (): void => {
     groups.clear(); // (PostgreSQL may run a transaction again)
+    // by month: the days of a month the range covers half or less of, added like an edge
+    if (monthly && monthly.plus.length > 0 && !plusInside(monthly)) {
+      const ranges = monthly.plus;
+      for (const r of db
+        .prepare<(string | number)[], Part>(
+          `SELECT account_id AS k1, NULL AS k2, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily
+           WHERE ${[...where, `(${ranges.map(() => "day >= ? AND day < ?").join(" OR ")})`].join(" AND ")}
+           GROUP BY account_id`,
+        )
+        .raw()
+        .safeIntegers(true)
+        .all(...params, ...ranges.flat())) {
+        for (let i = 2; i < PART_LEN; i++) r[i] = safeOrBig((r[i] ?? 0n) as bigint);
+        merge(r);
+      }
+    }
     for (const e of split.edges) {
       const { lo, hi, sign } = e;
       if (e.sign === -1) {
@@ -519,18 +777,32 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
     let safe = true;
     for (let i = 2; i < PART_LEN; i++) if (!Number.isSafeInteger(r[i])) safe = false;
     if (!safe) {
-      let one = exact.get(half);
-      if (!one) {
-        one = db
-          .prepare<(string | number | bigint | null)[], Part>(
-            `SELECT NULL, NULL, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${aggWhere}${half} AND ${keys.refine}`,
-          )
-          .raw()
-          .safeIntegers(true);
-        exact.set(half, one);
+      let e: Part;
+      if (monthly) {
+        // the account's row again, as one statement (the same snapshot for its month and days)
+        const one = monthlySql(monthly, [...userFilter, String(r[0])], half, splitAt);
+        e =
+          db
+            .prepare<(string | number)[], Part>(
+              `SELECT NULL, NULL, ${DAILY_SUM_COLUMNS_SQL} FROM (${one.sql})`,
+            )
+            .raw()
+            .safeIntegers(true)
+            .get(...one.params) ?? [];
+      } else {
+        let one = exact.get(half);
+        if (!one) {
+          one = db
+            .prepare<(string | number | bigint | null)[], Part>(
+              `SELECT NULL, NULL, ${DAILY_SUM_COLUMNS_SQL} FROM usage_daily WHERE ${aggWhere}${half} AND ${keys.refine}`,
+            )
+            .raw()
+            .safeIntegers(true);
+          exact.set(half, one);
+        }
+        const k = q.by === "model" ? [r[0] ?? null, r[1] ?? null] : [r[0] ?? null];
+        e = one.get(...aggParams, ...(half === "" ? [] : [splitAt]), ...k) ?? [];
       }
-      const k = q.by === "model" ? [r[0] ?? null, r[1] ?? null] : [r[0] ?? null];
-      const e = one.get(...aggParams, ...(half === "" ? [] : [splitAt]), ...k) ?? [];
       for (let i = 2; i < PART_LEN; i++) r[i] = e[i] ?? 0n;
     }
     if (!uniqueKeys) merge(r);
@@ -539,7 +811,8 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
       const key = String(r[0]);
       const had = groups.get(key);
       if (had) for (let i = 2; i < PART_LEN; i++) had[i] = addExact(had[i], r[i]);
-      else finish(key, r, 2, r[0] === null);
+      // (by month: an account whose calls all lie in the subtracted days, or were deleted)
+      else if (Number(sumAt(r, 2, S.requests)) !== 0) finish(key, r, 2, r[0] === null);
     }
   };
   // SQLite's GROUP BY sorts the aggregate rows in memory up to the page cache's size and spills
@@ -552,15 +825,24 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   let restart = false;
   if (bumped) db.pragma(`cache_size = -${REPORT_CACHE_KIB}`);
   try {
+    const aggPart = (half: Half): { sql: string; params: (string | number)[] } =>
+      monthly
+        ? monthlySql(monthly, userFilter, half, splitAt)
+        : { sql: aggSql(half), params: half === "" ? aggParams : [...aggParams, splitAt as string] };
     if (splitAt === null || !job) {
+      const all = aggPart("");
       for (const r of db
-        .prepare<(string | number)[], Part>(aggSql(""))
+        .prepare<(string | number)[], Part>(all.sql)
         .raw()
-        .iterate(...aggParams))
+        .iterate(...all.params))
         add(r, "");
     } else {
-      const below = db.prepare<(string | number)[], Part>(aggSql(BELOW)).raw();
-      for (const r of below.iterate(...aggParams, splitAt)) add(r, BELOW);
+      const below = aggPart(BELOW);
+      for (const r of db
+        .prepare<(string | number)[], Part>(below.sql)
+        .raw()
+        .iterate(...below.params))
+        add(r, BELOW);
       // the thread's half, part by part as it reads it (see startReportJob)
       const w = PART_LEN - 2;
       let parts = 0;
@@ -571,8 +853,12 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
           // that half too; past its first part, the report starts over without the thread.
           if (parts > 0) restart = true;
           else {
-            const again = db.prepare<(string | number)[], Part>(aggSql(ABOVE)).raw();
-            for (const r of again.iterate(...aggParams, splitAt)) add(r, ABOVE);
+            const again = aggPart(ABOVE);
+            for (const r of db
+              .prepare<(string | number)[], Part>(again.sql)
+              .raw()
+              .iterate(...again.params))
+              add(r, ABOVE);
           }
           break;
         }
@@ -587,7 +873,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
             for (let j = 0; j < w; j++) if (!Number.isSafeInteger(values[at + j])) safe = false;
             const key = String(ks[i]);
             if (safe && !groups.has(key)) {
-              finish(key, values, at, false);
+              if (values[at + S.requests] !== 0) finish(key, values, at, false);
               continue;
             }
           }
