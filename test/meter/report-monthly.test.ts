@@ -231,7 +231,10 @@ describe.each(ENGINES)("%s", (engine) => {
     let plus = 0;
     let plusApart = 0;
     let rows = 0;
-    for (let i = 0; i < 500; i++) {
+    // fewer ranges on PostgreSQL (each query is several round trips): still every case below
+    const n = engine === "postgres" ? 200 : 500;
+    const atLeast = (k: number) => Math.floor((k * n) / 500);
+    for (let i = 0; i < n; i++) {
       const q = query(r);
       const raw = JSON.stringify(queryUsageRaw(db, q));
       expect(JSON.stringify(queryUsage(db, q)), JSON.stringify(q)).toBe(raw);
@@ -270,13 +273,13 @@ describe.each(ENGINES)("%s", (engine) => {
         if (plusDays > 0 && plusDays <= 2) plusApart++;
       }
     }
-    expect(byMonth).toBeGreaterThan(150);
-    expect(minus).toBeGreaterThan(60);
-    expect(plus).toBeGreaterThan(20);
-    expect(plusApart).toBeGreaterThan(10);
-    expect(plus - plusApart).toBeGreaterThan(10);
-    expect(rows).toBeGreaterThan(1000);
-  });
+    expect(byMonth).toBeGreaterThan(atLeast(150));
+    expect(minus).toBeGreaterThan(atLeast(60));
+    expect(plus).toBeGreaterThan(atLeast(20));
+    expect(plusApart).toBeGreaterThan(atLeast(10));
+    expect(plus - plusApart).toBeGreaterThan(atLeast(10));
+    expect(rows).toBeGreaterThan(atLeast(1000));
+  }, 180_000);
 
   test("an account whose calls all lie in the subtracted days is not a row; deleted days leave no row", ({
     db,
