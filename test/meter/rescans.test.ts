@@ -189,6 +189,20 @@ describe.each([
     expect((await once(w)).s).toMatchObject({ billed: 1, duplicates: 1, rescans: 1 });
   });
 
+  it("a copy of a read transcript under another name (a new inode, the same first line) is a first read", async () => {
+    const { w, dir } = world();
+    const file = join(dir, `${SID}.jsonl`);
+    const lines = `${header(SID)}\n${call(1_790_000_000_000)}\n`;
+    writeFileSync(file, lines);
+    expect((await once(w)).s.billed).toBe(1);
+    // copied (not renamed) to a .deleted name, the original removed: the copy's name has no cursor
+    writeFileSync(`${file}.deleted.2026-11-02T00-00-00.000Z`, lines);
+    rmSync(file);
+    const r = await once(w);
+    expect(r.s).toMatchObject({ billed: 0, duplicates: 1, rescans: 0 });
+    expect(r.warned).toEqual([]);
+  });
+
   it("a file rewritten shorter under one of its two names (a hard link): one rescan", async () => {
     const { w, dir } = world();
     const file = join(dir, `${SID}.jsonl`);
