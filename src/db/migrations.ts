@@ -1331,4 +1331,15 @@ export const MIGRATIONS: readonly Migration[] = [
     FROM usage_daily GROUP BY 1, 2;
     `,
   },
+  {
+    version: 37,
+    name: "meter-file-cursors-path",
+    sql: `
+    -- The last cursor read under a name (a transcript replaced under its name by a rewritten copy
+    -- is a rescan, not a first read: the JSONL reader): one indexed lookup per new inode instead
+    -- of a scan and sort of every cursor ever written (the table is never pruned: ~1.5 s a poll
+    -- at 200k cursors).
+    CREATE INDEX meter_file_cursors_path ON meter_file_cursors (path, updated_at_ms);
+    `,
+  },
 ];

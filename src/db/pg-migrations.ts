@@ -1088,4 +1088,12 @@ SELECT (date_trunc('month', (DATE '1970-01-01' + day::int)::timestamp)::date - D
 FROM usage_daily GROUP BY 1, 2;
 `,
   },
+  {
+    version: 37,
+    name: "meter-file-cursors-path",
+    sql: `
+-- SQLite migration 37: the last cursor read under a name, by one indexed lookup.
+CREATE INDEX meter_file_cursors_path ON meter_file_cursors (path, updated_at_ms);
+`,
+  },
 ];

@@ -74,8 +74,8 @@ export function createCursorRepo(db: Db) {
   >(
     "SELECT path, head_sha256, tail_sha256, offset_bytes, size_bytes FROM meter_file_cursors WHERE dev = ? AND ino = ?",
   );
-  const fileRowsByUpdate = db.prepare<[], MeterFileCursorRow>(
-    "SELECT dev, ino, path, head_sha256, tail_sha256, offset_bytes, size_bytes, updated_at_ms FROM meter_file_cursors ORDER BY updated_at_ms",
+  const lastFileRowAt = db.prepare<[string], MeterFileCursorRow>(
+    "SELECT dev, ino, path, head_sha256, tail_sha256, offset_bytes, size_bytes, updated_at_ms FROM meter_file_cursors WHERE path = ? ORDER BY updated_at_ms DESC LIMIT 1",
   );
   const sqliteRows = db.prepare<
     [string],
@@ -111,23 +111,23 @@ export function createCursorRepo(db: Db) {
         : null;
     },
     /**
-     * Every committed file cursor by the name it was last read under; where two inodes share a
-     * name (a file replaced by a new one), the one written last. One scan of the table: for a
-     * reader that meets a new inode, once per poll.
+     * The committed file cursor last read under `path` (where two inodes share the name, a file
+     * replaced by a new one, the one written last), or null. One lookup in the path index
+     * (migration 37), not a scan: the table keeps a cursor for every file ever read.
      */
-    fileCursorsByPath(): Map<string, FileCursor> {
-      const byPath = new Map<string, FileCursor>();
-      for (const r of fileRowsByUpdate.iterate())
-        byPath.set(r.path, {
-          dev: r.dev,
-          ino: r.ino,
-          path: r.path,
-          head: r.head_sha256,
-          tail: r.tail_sha256,
-          offset: r.offset_bytes,
-          size: r.size_bytes,
-        });
-      return byPath;
+    lastFileCursorAt(path: string): FileCursor | null {
+      const r = lastFileRowAt.get(path);
+      return r
+        ? {
+            dev: r.dev,
+            ino: r.ino,
+            path: r.path,
+            head: r.head_sha256,
+            tail: r.tail_sha256,
+            offset: r.offset_bytes,
+            size: r.size_bytes,
+          }
+        : null;
     },
     /**
      * Every committed session cursor of one OpenClaw database (by its realpath): session id,

@@ -15,6 +15,7 @@ import {
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createBiller } from "../../src/meter/biller.js";
+import { createCursorRepo } from "../../src/meter/cursor-repo.js";
 import { createSourceHealth } from "../../src/meter/health.js";
 import type { MeterSummary } from "../../src/meter/meter.js";
 import type { SourceBatch } from "../../src/meter/source.js";
@@ -26,6 +27,7 @@ import {
   tempWorld,
   writeJson,
 } from "../support/meter-env.js";
+import { ENGINES, testOn } from "../support/temp-db.js";
 
 const worlds: TempWorld[] = [];
 afterEach(() => {
@@ -166,6 +168,41 @@ describe.each([
     expect(r.warned).toEqual([]);
   });
 
+  it("another transcript under the name, then a rewritten copy of it: the name's newest cursor decides", async () => {
+    const { w, dir } = world();
+    const file = join(dir, `${SID}.jsonl`);
+    writeFileSync(file, `${header(SID)}\n${call(1_790_000_000_000)}\n`);
+    expect((await once(w)).s.billed).toBe(1);
+    const other = JSON.stringify({
+      type: "session",
+      version: 3,
+      id: SID,
+      timestamp: "2026-11-05T00:00:00.000Z",
+    });
+    const lines = `${other}\n${call(1_790_000_009_000)}\n`;
+    writeFileSync(`${file}.tmp`, lines);
+    renameSync(`${file}.tmp`, file);
+    expect((await once(w)).s).toMatchObject({ billed: 1, rescans: 0 });
+    // both inodes' cursors name the file; the second one's first line is the copy's
+    writeFileSync(`${file}.tmp`, `${lines}${call(1_790_000_010_000)}\n`);
+    renameSync(`${file}.tmp`, file);
+    expect((await once(w)).s).toMatchObject({ billed: 1, duplicates: 1, rescans: 1 });
+  });
+
+  it("a copy of a read transcript under another name (a new inode, the same first line) is a first read", async () => {
+    const { w, dir } = world();
+    const file = join(dir, `${SID}.jsonl`);
+    const lines = `${header(SID)}\n${call(1_790_000_000_000)}\n`;
+    writeFileSync(file, lines);
+    expect((await once(w)).s.billed).toBe(1);
+    // copied (not renamed) to a .deleted name, the original removed: the copy's name has no cursor
+    writeFileSync(`${file}.deleted.2026-11-02T00-00-00.000Z`, lines);
+    rmSync(file);
+    const r = await once(w);
+    expect(r.s).toMatchObject({ billed: 0, duplicates: 1, rescans: 0 });
+    expect(r.warned).toEqual([]);
+  });
+
   it("a file rewritten shorter under one of its two names (a hard link): one rescan", async () => {
     const { w, dir } = world();
     const file = join(dir, `${SID}.jsonl`);
@@ -205,5 +242,50 @@ describe.each([
     const retried = await once(w, { record });
     expect(retried.s).toMatchObject({ billed: 1, duplicates: 1, rescans: 1, failures: [] });
     expect((await once(w, { record })).s.rescans).toBe(0);
+  });
+});
+
+// The name's last cursor is looked up per new inode in the path index (migration 37), never by
+// a scan of meter_file_cursors, which keeps a cursor for every file ever read (a scan and sort
+// of 200k cursors took ~1.5 s per poll that met a new session file).
+describe.each(ENGINES)("the last cursor of a name, %s", (engine) => {
+  const test = testOn(engine);
+  test("is the one written last, found through the path index", ({ db }) => {
+    const put = db.prepare(
+      "INSERT INTO meter_file_cursors (dev, ino, path, head_sha256, tail_sha256, offset_bytes, size_bytes, updated_at_ms) VALUES (?, ?, ?, ?, NULL, ?, ?, ?)",
+    );
+    put.run("1", "10", "/s/a.jsonl", "h1", 5, 5, 100);
+    put.run("1", "12", "/s/a.jsonl", "h3", 9, 9, 300);
+    put.run("1", "11", "/s/a.jsonl", "h2", 7, 7, 200);
+    put.run("1", "13", "/s/b.jsonl", "h4", 1, 1, 400);
+    const repo = createCursorRepo(db);
+    expect(repo.lastFileCursorAt("/s/a.jsonl")).toEqual({
+      dev: "1",
+      ino: "12",
+      path: "/s/a.jsonl",
+      head: "h3",
+      tail: null,
+      offset: 9,
+      size: 9,
+    });
+    expect(repo.lastFileCursorAt("/s/c.jsonl")).toBeNull();
+    if (engine === "sqlite") {
+      const plan = db
+        .prepare(
+          "EXPLAIN QUERY PLAN SELECT * FROM meter_file_cursors WHERE path = ? ORDER BY updated_at_ms DESC LIMIT 1",
+        )
+        .all("/s/a.jsonl") as { detail: string }[];
+      expect(plan.map((p) => p.detail).join("; ")).toMatch(/USING INDEX meter_file_cursors_path/);
+      expect(plan.map((p) => p.detail).join("; ")).not.toMatch(/TEMP B-TREE/);
+    } else {
+      expect(
+        db
+          .prepare(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'meter_file_cursors_path' AND schemaname = current_schema()",
+          )
+          .pluck()
+          .get(),
+      ).toMatch(/\(path, updated_at_ms\)/);
+    }
   });
 });

@@ -241,17 +241,15 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     /** Cursors of this poll's emitted batches: a second name of the same inode continues from them. */
     const issued = new Map<string, FileCursor>();
     let limit = opts.firstBatchSize ?? opts.batchSize;
-    /** The last committed cursor of each name, read once per poll when a new inode is met. */
-    let byName: Map<string, FileCursor> | null = null;
     /**
      * Whether the file now at `path` (never read under its inode, first line hashing to `head`)
      * replaced, under that name, a transcript read from the same first line on another inode.
+     * (One indexed lookup of the name's last committed cursor, only for a new inode.)
      */
     const replacedUnderName = (path: string, st: Stats, head: string): boolean => {
-      byName ??= cursors.fileCursorsByPath();
-      const last = byName.get(path);
+      const last = cursors.lastFileCursorAt(path);
       return (
-        last !== undefined &&
+        last !== null &&
         last.offset > 0 &&
         last.head === head &&
         (last.dev !== String(st.dev) || last.ino !== String(st.ino))
