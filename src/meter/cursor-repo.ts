@@ -98,17 +98,7 @@ export function createCursorRepo(db: Db) {
     /** The committed cursor of the file at (dev, ino), or null when it was never read. */
     fileCursor(dev: string, ino: string): FileCursor | null {
       const r = fileRow.get(dev, ino);
-      return r
-        ? {
-            dev,
-            ino,
-            path: r.path,
-            head: r.head_sha256,
-            tail: r.tail_sha256,
-            offset: r.offset_bytes,
-            size: r.size_bytes,
-          }
-        : null;
+      return r ? fileCursorOf(dev, ino, r) : null;
     },
     /**
      * The committed file cursor last read under `path` (where two inodes share the name, a file
@@ -117,17 +107,7 @@ export function createCursorRepo(db: Db) {
      */
     lastFileCursorAt(path: string): FileCursor | null {
       const r = lastFileRowAt.get(path);
-      return r
-        ? {
-            dev: r.dev,
-            ino: r.ino,
-            path: r.path,
-            head: r.head_sha256,
-            tail: r.tail_sha256,
-            offset: r.offset_bytes,
-            size: r.size_bytes,
-          }
-        : null;
+      return r ? fileCursorOf(r.dev, r.ino, r) : null;
     },
     /**
      * Every committed session cursor of one OpenClaw database (by its realpath): session id,
@@ -199,3 +179,20 @@ export function createCursorRepo(db: Db) {
 }
 
 export type CursorRepo = ReturnType<typeof createCursorRepo>;
+
+/** A `meter_file_cursors` row of the file at (dev, ino) as a {@link FileCursor}. */
+function fileCursorOf(
+  dev: string,
+  ino: string,
+  r: Pick<MeterFileCursorRow, "path" | "head_sha256" | "tail_sha256" | "offset_bytes" | "size_bytes">,
+): FileCursor {
+  return {
+    dev,
+    ino,
+    path: r.path,
+    head: r.head_sha256,
+    tail: r.tail_sha256,
+    offset: r.offset_bytes,
+    size: r.size_bytes,
+  };
+}

@@ -332,6 +332,22 @@ const ABOVE = " AND +account_id >= ?";
 /** Below this many aggregate rows (estimated), a report is not split (~50 ms of work). */
 const SPLIT_MIN_ROWS = 40_000;
 
+/**
+ * The first and last day in `[firstDay, endDay)` that `usage_daily` has rows in, or null when it
+ * has none there. MIN and MAX apart: each alone is one primary-key seek, together a scan.
+ */
+function daysWithRows(db: Db, firstDay: number, endDay: number): { lo: number; hi: number } | null {
+  const lo = db
+    .prepare<[number, number], number | null>("SELECT MIN(day) FROM usage_daily WHERE day >= ? AND day < ?")
+    .pluck()
+    .get(firstDay, endDay);
+  const hi = db
+    .prepare<[number, number], number | null>("SELECT MAX(day) FROM usage_daily WHERE day >= ? AND day < ?")
+    .pluck()
+    .get(firstDay, endDay);
+  return lo == null || hi == null ? null : { lo: Number(lo), hi: Number(hi) };
+}
+
 /** The day number (UTC days since 1970-01-01) of the first day of the UTC calendar month of `day`. */
 export function monthStartDay(day: number): number {
   const d = new Date(day * DAY_MS);
@@ -561,17 +577,8 @@ function splitKey(
   const minRows = opts.splitMinRows ?? SPLIT_MIN_ROWS;
   if (!(minRows < Number.POSITIVE_INFINITY) || isPostgres(db) || db.memory || db.inTransaction || !db.name)
     return null;
-  // MIN and MAX apart: each alone is one primary-key seek, together a scan of the range
-  const lo = db
-    .prepare<[number, number], number | null>("SELECT MIN(day) FROM usage_daily WHERE day >= ? AND day < ?")
-    .pluck()
-    .get(firstDay, endDay);
-  const hi = db
-    .prepare<[number, number], number | null>("SELECT MAX(day) FROM usage_daily WHERE day >= ? AND day < ?")
-    .pluck()
-    .get(firstDay, endDay);
-  if (lo == null || hi == null) return null;
-  const span = { lo, hi };
+  const span = daysWithRows(db, firstDay, endDay);
+  if (!span) return null;
   const count = db.prepare<[number], number>("SELECT COUNT(*) FROM usage_daily WHERE day = ?").pluck();
   let day = Math.floor((span.lo + span.hi) / 2);
   let n = count.get(day) ?? 0;
@@ -655,20 +662,14 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   // month up to there would be a "whole month" to group).
   let monthly: MonthlyDaySplit | null = null;
   if (q.by === "user" && !q.agent && !q.model) {
-    const lo = db
-      .prepare<[number, number], number | null>("SELECT MIN(day) FROM usage_daily WHERE day >= ? AND day < ?")
-      .pluck()
-      .get(firstDay, endDay);
-    const hi = db
-      .prepare<[number, number], number | null>("SELECT MAX(day) FROM usage_daily WHERE day >= ? AND day < ?")
-      .pluck()
-      .get(firstDay, endDay);
-    if (lo != null && hi != null) monthly = monthlyDaySplit(Number(lo), Number(hi) + 1);
+    const span = daysWithRows(db, firstDay, endDay);
+    if (span) monthly = monthlyDaySplit(span.lo, span.hi + 1);
     if (
+      span &&
       monthly &&
       !q.user &&
       !opts.monthsOverHalf &&
-      !monthlyCheaper(db, monthly, Number(lo), Number(hi) + 1, whole)
+      !monthlyCheaper(db, monthly, span.lo, span.hi + 1, whole)
     )
       monthly = null;
   }
