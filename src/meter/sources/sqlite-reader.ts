@@ -86,12 +86,13 @@ interface Caps {
   cols: (table: string) => Set<string>;
 }
 
-/** One `transcript_events` row as read (`json` may be a blob in a non-STRICT store). */
-interface StoreRow {
-  seq: number;
-  json: string | null;
-  zstd: Buffer | null;
-}
+/**
+ * One `transcript_events` row as read, `[seq, event_json, event_zstd]` (`event_json` may be a blob
+ * in a non-STRICT store). An array (the statement is `raw`), not an object: better-sqlite3 builds
+ * an object row by internalizing each column name again for every row, ~15 % of reading a store's
+ * rows (112k rows: 330 vs 390 ms).
+ */
+type StoreRow = [seq: number, json: string | null, zstd: Buffer | null];
 
 /** Prepared statements over one open OpenClaw database. */
 interface OcHandle {
@@ -491,8 +492,8 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       b.turn = null;
       const last = rows.at(-1);
       if (last) {
-        w.fromSeq = last.seq;
-        w.rowSha = rowFingerprint(last.json, last.zstd);
+        w.fromSeq = last[0];
+        w.rowSha = rowFingerprint(last[1], last[2]);
       }
       const exhausted = rows.length < budget;
       budget -= rows.length;
@@ -924,10 +925,12 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
       caps.cols("transcript_rewrite_watermarks").has("generation")
         ? conn.prepare("SELECT session_id AS sid, generation FROM transcript_rewrite_watermarks")
         : null,
-    rows: conn.prepare(
-      `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
+    rows: conn
+      .prepare<[string, number, number], StoreRow>(
+        `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
        FROM transcript_events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-    ),
+      )
+      .raw(true),
     rowAt: conn.prepare(
       `SELECT ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
        FROM transcript_events WHERE session_id = ? AND seq = ?`,
@@ -997,8 +1000,9 @@ function rowsInto(
   who: LineOwner,
 ): void {
   for (const r of rows) {
-    const ref = `sqlite:${agentId}#${sid}:${r.seq}`;
-    const json: unknown = r.json;
+    const ref = `sqlite:${agentId}#${sid}:${r[0]}`;
+    const json: unknown = r[1];
+    const zstd = r[2];
     if (typeof json === "string") {
       b.stats.bytes += json.length;
       b.textLine(json, who, ref);
@@ -1010,10 +1014,10 @@ function rowsInto(
     } else if (json !== null) {
       b.stats.lines++;
       b.reject(ref, "event_json is neither text nor a blob");
-    } else if (r.zstd !== null) {
+    } else if (zstd !== null) {
       let buf: Buffer;
       try {
-        buf = decodeZstd(r.zstd);
+        buf = decodeZstd(zstd);
       } catch {
         b.stats.lines++;
         b.reject(ref, "event_zstd does not decode");
