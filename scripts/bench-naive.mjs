@@ -2,7 +2,7 @@
 // (second argument `sqlite`) every transcript_events row of each agent's OpenClaw SQLite store.
 // Second argument `chunked`: the same session files read through one reused 64 KiB buffer instead
 // of one string per file. A file is ~370 kB here, so the plain pass allocates a fresh large string
-// per file, and on a machine where a page fault is slow (a VM: 11 µs per 4 KiB page was measured)
+// per file, and on a machine where a page fault is slow (a VM: 11-12.6 µs per 4 KiB page was measured)
 // that allocation, not the parse, dominates; the chunked pass does not pay it.
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
