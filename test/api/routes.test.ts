@@ -1,6 +1,7 @@
 import { describe, expect } from "vitest";
+import { usageReportSchema } from "../../src/api/routes/usage.js";
 import { createLedger } from "../../src/credits/index.js";
-import { queryUsageWithHeld } from "../../src/meter/index.js";
+import { GROUP_BY, queryUsageWithHeld } from "../../src/meter/index.js";
 import { runCli } from "../support/cli.js";
 import { createEngineDb, ENGINES, testOn } from "../support/temp-db.js";
 import { admin, balanceOf, NOW, pushEvent, testApp } from "./support.js";
@@ -64,6 +65,52 @@ describe.each(ENGINES)("%s", (engine) => {
         expect(bad.statusCode).toBe(400);
         expect(bad.json().error.code).toBe("invalid_request");
       }
+    });
+
+    test("GET /v1/usage (serialized without a zod parse) answers exactly what its schema's parse gives, byte for byte", async ({
+      onTestFinished,
+    }) => {
+      const t = createEngineDb(engine);
+      onTestFinished(t.cleanup);
+      const app = testApp(t.db);
+      onTestFinished(() => app.close());
+      const events = [
+        pushEvent({
+          idempotencyKey: "a",
+          userId: "telegram:1",
+          agentId: "bot-a",
+          timestampMs: NOW - 2 * DAY,
+        }),
+        pushEvent({ idempotencyKey: "b", userId: "telegram:2", agentId: "bot-a", output: 1000 }),
+        pushEvent({ idempotencyKey: "c", userId: "telegram:2", agentId: "bot-b", model: "mock-mini" }),
+        // held for review: its group appears with heldRequests (and a held-only group with zeros)
+        pushEvent({ idempotencyKey: "d", userId: "telegram:3", input: 2_000_000_000 }),
+        pushEvent({ idempotencyKey: "e", userId: "telegram:2", input: 2_000_000_000 }),
+      ];
+      const pushed = await app.inject({
+        method: "POST",
+        url: "/v1/usage",
+        headers: admin,
+        payload: { events },
+      });
+      expect(pushed.json()).toMatchObject({ billed: 3, held: 2 });
+      for (const by of GROUP_BY) {
+        const res = await app.inject({ url: `/v1/usage?by=${by}`, headers: admin });
+        expect(res.statusCode).toBe(200);
+        // what the zod serializer answered before: parse (no extra keys, every type), then stringify
+        const parsed = usageReportSchema.parse(JSON.parse(res.body));
+        expect(res.body).toBe(JSON.stringify(parsed));
+        expect(parsed.rows.length).toBeGreaterThan(0);
+        if (by === "user")
+          expect(parsed.rows.find((r) => r.key === "telegram:3")).toMatchObject({
+            requests: 0,
+            heldRequests: 1,
+          });
+      }
+      // errors still go through the zod serializer: the error body's shape
+      const bad = await app.inject({ url: "/v1/usage?by=week", headers: admin });
+      expect(bad.statusCode).toBe(400);
+      expect(Object.keys(bad.json().error).sort()).toEqual(["code", "message", "requestId"]);
     });
 
     test("grants carry a kind, an expiry and a priority; GET grants lists them with their totals", async ({

@@ -1,4 +1,5 @@
-import type { FastifySchema } from "fastify";
+import type { FastifySchema, FastifySerializerCompiler } from "fastify";
+import { serializerCompiler } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { accountIdSchema } from "../../credits/index.js";
 
@@ -12,6 +13,20 @@ export const errorResponseSchema = z.object({
 
 /** Response schemas every /v1 route declares for its errors (4xx and 5xx share the shape). */
 export const errorResponses = { "4xx": errorResponseSchema, "5xx": errorResponseSchema } as const;
+
+/**
+ * Route option `serializerCompiler` for a route whose 200 body can be large and is built by
+ * creditgate's own typed code with exactly its schema's keys, in its schema's order (a test
+ * checks that the body equals what the schema's parse returns): the 200 body through plain
+ * `JSON.stringify`; other statuses through the zod serializer like every other route. The zod
+ * serializer parses (validates and copies) the whole body before stringifying it: for
+ * `GET /v1/usage?by=user&from=30d` at 10M calls / 100k users (83k rows, 40 MB) that was ~1.3 s
+ * of a ~3 s answer, plus the garbage of the copy. The schema still documents the route (OpenAPI).
+ */
+export const trustedBodySerializer: FastifySerializerCompiler<unknown> = (route) =>
+  route.httpStatus === "200"
+    ? (data: unknown) => JSON.stringify(data)
+    : (serializerCompiler as unknown as FastifySerializerCompiler<unknown>)(route);
 
 /** An end-user account id in a path: 1-200 characters without spaces. */
 export const idParam = z.object({
