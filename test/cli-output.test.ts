@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { renderTable, safeText } from "../src/cli/output.js";
+import { renderTable, safeText, toJson } from "../src/cli/output.js";
 
 /** The sanitizer as it was before its fast path: every code point through the unsafe test. */
 function safeTextReference(value: unknown, opts: { keepNewlines?: boolean } = {}): string {
@@ -101,5 +101,17 @@ describe("CLI output", () => {
     // widths: user 15 (the longest id), requests 8 (its header), cost 8; numbers right-aligned
     expect(lines[2]).toBe(`telegram:0${" ".repeat(14)}0${" ".repeat(6)}0.00`);
     expect(lines[200_001]).toBe("telegram:199999    199999  28571.29");
+  });
+
+  test("toJson: bigints as strings, with or without them the same text as through the replacer", () => {
+    const replacer = (_k: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);
+    const plain = { a: 1, b: "x\u202ey", c: [null, true, { d: 2.5 }], e: undefined };
+    expect(toJson(plain)).toBe(`${JSON.stringify(plain, replacer, 2).replace("\u202e", "\\u202e")}\n`);
+    const big = { n: 12345678901234567890n, rows: [{ v: 1n }, { v: 2 }] };
+    expect(JSON.parse(toJson(big))).toEqual({ n: "12345678901234567890", rows: [{ v: "1" }, { v: 2 }] });
+    expect(toJson(big)).toBe(`${JSON.stringify(big, replacer, 2)}\n`);
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(() => toJson(cycle)).toThrow(TypeError);
   });
 });
