@@ -1,8 +1,12 @@
+import type { FastifySerializerCompiler } from "fastify";
+import { serializerCompiler } from "fastify-type-provider-zod";
 import { describe, expect } from "vitest";
 import { usageReportSchema } from "../../src/api/routes/usage.js";
 import { createLedger } from "../../src/credits/index.js";
 import { GROUP_BY, queryUsageWithHeld } from "../../src/meter/index.js";
+import { parseDecimal } from "../../src/money.js";
 import { runCli } from "../support/cli.js";
+import { fixturePricer } from "../support/meter-env.js";
 import { createEngineDb, ENGINES, testOn } from "../support/temp-db.js";
 import { admin, balanceOf, NOW, pushEvent, testApp } from "./support.js";
 
@@ -111,6 +115,66 @@ describe.each(ENGINES)("%s", (engine) => {
       const bad = await app.inject({ url: "/v1/usage?by=week", headers: admin });
       expect(bad.statusCode).toBe(400);
       expect(Object.keys(bad.json().error).sort()).toEqual(["code", "message", "requestId"]);
+    });
+
+    test("GET /v1/usage answers what the zod serializer answered for the same data: a number past 2^53 - 1 is its error, not a rounded number", async ({
+      onTestFinished,
+    }) => {
+      const t = createEngineDb(engine);
+      onTestFinished(t.cleanup);
+      // 10^9 credits per USD: each $3 call charges 3 * 10^15 micro-credits, so 4 calls sum past 2^53 - 1
+      const app = testApp(t.db, {
+        ingest: {
+          pricer: fixturePricer(),
+          markup: parseDecimal("1"),
+          creditsPerUsd: parseDecimal("1000000000"),
+        },
+      });
+      onTestFinished(() => app.close());
+      const events = [1, 2, 3, 4].map((i) => pushEvent({ idempotencyKey: `k${i}`, userId: `telegram:${i}` }));
+      const pushed = await app.inject({
+        method: "POST",
+        url: "/v1/usage",
+        headers: admin,
+        payload: { events },
+      });
+      expect(pushed.json()).toMatchObject({ billed: 4 });
+      // the route's previous serializer (zod: encode, then stringify) on the handler's answer
+      const zodSerialize = (serializerCompiler as unknown as FastifySerializerCompiler<unknown>)({
+        schema: usageReportSchema,
+        method: "GET",
+        url: "/v1/usage",
+        httpStatus: "200",
+      });
+      const seen = { body: 0, error: 0 };
+      // 200000000d: a from/to ~1.7e16 ms before now, past 2^53 - 1 too
+      for (const [q, sinceMs, untilMs] of [
+        ["", undefined, undefined],
+        ["&from=200000000d", NOW - 200_000_000 * DAY, undefined],
+        ["&to=200000000d", undefined, NOW - 200_000_000 * DAY],
+      ] as const) {
+        for (const by of GROUP_BY) {
+          const data = {
+            by,
+            fromMs: sinceMs ?? null,
+            toMs: untilMs ?? null,
+            rows: queryUsageWithHeld(t.db, { by, sinceMs, untilMs }),
+          };
+          let before: string | null;
+          try {
+            before = zodSerialize(data) as string;
+          } catch {
+            before = null; // the zod serializer threw: a 500
+          }
+          const res = await app.inject({ url: `/v1/usage?by=${by}${q}`, headers: admin });
+          if (before === null) expect({ by, q, status: res.statusCode }).toEqual({ by, q, status: 500 });
+          else expect({ by, q, body: res.body }).toEqual({ by, q, body: before });
+          seen[before === null ? "error" : "body"]++;
+        }
+      }
+      // by user each sum is safe (3 * 10^15): both answers occur
+      expect(seen.body).toBeGreaterThan(0);
+      expect(seen.error).toBeGreaterThan(0);
     });
 
     test("grants carry a kind, an expiry and a priority; GET grants lists them with their totals", async ({

@@ -82,6 +82,29 @@ export const usageReportSchema = z.object({
   rows: z.array(usageRowWithHeldSchema),
 });
 
+/** The number and string fields of a `GET /v1/usage` row (every number is an integer). */
+const ROW_INT_KEYS: string[] = [];
+const ROW_STRING_KEYS: string[] = [];
+for (const [k, s] of Object.entries(usageRowWithHeldSchema.shape))
+  (s instanceof z.ZodNumber ? ROW_INT_KEYS : ROW_STRING_KEYS).push(k);
+
+/**
+ * Whether the zod serializer would accept a `GET /v1/usage` answer's values (its keys are the
+ * schema's by construction): every integer field a safe integer (a sum past 2^53 - 1 by agent,
+ * model or day, a `from=200000000d`), every other field a string. ~20 property reads per row.
+ */
+function plainUsageReport(data: unknown): boolean {
+  const d = data as { fromMs: unknown; toMs: unknown; rows: unknown };
+  if (!(d.fromMs === null || Number.isSafeInteger(d.fromMs))) return false;
+  if (!(d.toMs === null || Number.isSafeInteger(d.toMs))) return false;
+  if (!Array.isArray(d.rows)) return false;
+  for (const r of d.rows as Record<string, unknown>[]) {
+    for (const k of ROW_INT_KEYS) if (!Number.isSafeInteger(r[k])) return false;
+    for (const k of ROW_STRING_KEYS) if (typeof r[k] !== "string") return false;
+  }
+  return true;
+}
+
 /**
  * Usage reports (totals, per user, per agent, burn rate) and push ingestion. The per-user and
  * per-agent answers are the RPC queue's (`queries.answer`).
@@ -100,8 +123,9 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
         querystring: usageQuerySchema,
         response: { 200: usageReportSchema, ...errorResponses },
       },
-      // 83k rows by user at 100k users: the body is built from UsageRowWithHeld, key for key.
-      serializerCompiler: trustedBodySerializer,
+      // 83k rows by user at 100k users: the body is built from UsageRowWithHeld, key for key
+      // (through the zod serializer when a value is one it refuses: plainUsageReport).
+      serializerCompiler: trustedBodySerializer(plainUsageReport),
     },
     async (request) => {
       const q = request.query;
