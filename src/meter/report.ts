@@ -1039,6 +1039,9 @@ function toUsageRows(rows: UsageGroupSqlRow[]): UsageRow[] {
 }
 
 /** Parses `--since`/`--until`: an ISO date or date-time, `today`, or a relative `7d` / `12h` / `30m`. */
+/** The largest distance from the epoch a JavaScript Date can hold, ms (ECMA-262 TimeClip). */
+const MAX_DATE_MS = 8_640_000_000_000_000;
+
 export function parseTimeArg(text: string, nowMs: number): number {
   const t = text.trim();
   if (t === "today") {
@@ -1048,7 +1051,10 @@ export function parseTimeArg(text: string, nowMs: number): number {
   const rel = /^(\d+)([dhm])$/.exec(t);
   if (rel?.[1] && rel[2]) {
     const unit = rel[2] === "d" ? 86_400_000 : rel[2] === "h" ? 3_600_000 : 60_000;
-    return nowMs - Number(rel[1]) * unit;
+    const ms = nowMs - Number(rel[1]) * unit;
+    // past the Date range (±8.64e15 ms, ~273,790 years) no report can mean it: said, not a 500
+    if (!(ms >= -MAX_DATE_MS)) throw new RangeError(`cannot read time "${text}": too far back`);
+    return ms;
   }
   if (/^\d{4}-\d{2}-\d{2}/.test(t)) {
     const ms = Date.parse(t.length === 10 ? `${t}T00:00:00Z` : t);

@@ -64,7 +64,13 @@ describe.each(ENGINES)("%s", (engine) => {
       });
       expect(user.json().rows).toEqual([expect.objectContaining({ key: "telegram:2", requests: 1 })]);
 
-      for (const q of ["by=week", "from=yesterday", "nope=1"]) {
+      for (const q of [
+        "by=week",
+        "from=yesterday",
+        "nope=1",
+        "from=200000000d",
+        "to=99999999999999999999d",
+      ]) {
         const bad = await app.inject({ url: `/v1/usage?${q}`, headers: admin });
         expect(bad.statusCode).toBe(400);
         expect(bad.json().error.code).toBe("invalid_request");
@@ -147,11 +153,10 @@ describe.each(ENGINES)("%s", (engine) => {
         httpStatus: "200",
       });
       const seen = { body: 0, error: 0 };
-      // 200000000d: a from/to ~1.7e16 ms before now, past 2^53 - 1 too
+      // (from/to=200000000d, ~1.7e16 ms before now, used to reach the serializer too: now a 400)
       for (const [q, sinceMs, untilMs] of [
         ["", undefined, undefined],
-        ["&from=200000000d", NOW - 200_000_000 * DAY, undefined],
-        ["&to=200000000d", undefined, NOW - 200_000_000 * DAY],
+        ["&from=2026-01-01", Date.UTC(2026, 0, 1), undefined],
       ] as const) {
         for (const by of GROUP_BY) {
           const data = {
