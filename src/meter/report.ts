@@ -1038,10 +1038,14 @@ function toUsageRows(rows: UsageGroupSqlRow[]): UsageRow[] {
   });
 }
 
-/** Parses `--since`/`--until`: an ISO date or date-time, `today`, or a relative `7d` / `12h` / `30m`. */
 /** The largest distance from the epoch a JavaScript Date can hold, ms (ECMA-262 TimeClip). */
 const MAX_DATE_MS = 8_640_000_000_000_000;
 
+/**
+ * Parses `--since`/`--until`: an ISO date or date-time, `today`, or a relative `7d` / `12h` / `30m`
+ * before `nowMs`. Returns epoch ms.
+ * @throws RangeError when `text` is none of these, or a relative time before the Date range
+ */
 export function parseTimeArg(text: string, nowMs: number): number {
   const t = text.trim();
   if (t === "today") {
