@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { renderTable, safeText, toJson } from "../src/cli/output.js";
+import { rng } from "./support/rng.js";
 
 /** The sanitizer as it was before its fast path: every code point through the unsafe test. */
 function safeTextReference(value: unknown, opts: { keepNewlines?: boolean } = {}): string {
@@ -37,18 +38,6 @@ function renderTableReference(headers: readonly string[], rows: readonly (readon
   return `${out.join("\n")}\n`;
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Every boundary of the unsafe ranges, plus ordinary, accented, RTL, emoji and lone surrogates.
 const CODE_POINTS = [
   0x00, 0x09, 0x0a, 0x0d, 0x1b, 0x1f, 0x20, 0x41, 0x7e, 0x7f, 0x80, 0x9f, 0xa0, 0xe9, 0x05d0, 0x061b, 0x061c,
@@ -66,7 +55,7 @@ function randomText(next: () => number): string {
 
 describe("CLI output", () => {
   test("safeText removes exactly what it did before its fast path (20,000 random strings, both modes)", () => {
-    const next = rng(7);
+    const { next } = rng(7);
     for (let i = 0; i < 20_000; i++) {
       const s = randomText(next);
       expect(safeText(s)).toBe(safeTextReference(s));
@@ -77,7 +66,7 @@ describe("CLI output", () => {
   });
 
   test("renderTable renders small tables as before (random cells, numeric and text columns, ragged rows)", () => {
-    const next = rng(11);
+    const { next } = rng(11);
     for (let t = 0; t < 300; t++) {
       const headers = Array.from(
         { length: 1 + Math.floor(next() * 4) },
