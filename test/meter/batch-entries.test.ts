@@ -321,4 +321,32 @@ describe("one ledger entry per account per batch", () => {
     expect(ledger.balance(a)?.balanceMicroCredits).toBe(-4_500_000_000_000_000);
     db.close();
   });
+  it("a batch is billed with its statement journals in memory (temp_store = MEMORY), and the setting is put back", () => {
+    const d = mkdtempSync(join(tmpdir(), "creditgate-batch-entries-"));
+    dirs.push(d);
+    const db = openDatabase(join(d, "c.sqlite"));
+    db.pragma("temp_store = FILE");
+    const seen: number[] = [];
+    const biller = createBiller(db, createLedger(db), {
+      pricer,
+      markup: { num: 1n, den: 1n },
+      creditsPerUsd: { num: 1n, den: 1n },
+      nowMs: () => T0 + 100_000,
+      inTransaction: (tx) => {
+        seen.push(Number(tx.pragma("temp_store", { simple: true })));
+      },
+    });
+    // the optimistic attempt, then (a poison event) the isolated retry: both see MEMORY
+    expect(biller.bill(batch([call("u1"), call("u2"), call("u1")])).billed).toBe(3);
+    expect(biller.bill(batch([call("u1"), call("u1", { model: "boom" })])).billed).toBe(1);
+    expect(seen).toEqual([2, 2]);
+    expect(db.pragma("temp_store", { simple: true })).toBe(1);
+    // inside a caller's transaction SQLite would refuse the change: the setting stays as it is
+    const outer = db.transaction(() => biller.bill(batch([call("u3")])));
+    expect(outer().billed).toBe(1);
+    expect(seen).toEqual([2, 2, 1]);
+    expect(db.pragma("temp_store", { simple: true })).toBe(1);
+    expectConsistent(db);
+    db.close();
+  });
 });
