@@ -124,8 +124,9 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
         response: { 200: usageReportSchema, ...errorResponses },
       },
       // 83k rows by user at 100k users: the body is built from UsageRowWithHeld, key for key
-      // (through the zod serializer when a value is one it refuses: plainUsageReport).
-      serializerCompiler: trustedBodySerializer(plainUsageReport),
+      // (through the zod serializer when a value is one it refuses: plainUsageReport), and
+      // streamed by chunks of rows.
+      serializerCompiler: trustedBodySerializer(plainUsageReport, "rows"),
     },
     async (request) => {
       const q = request.query;
