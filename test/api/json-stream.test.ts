@@ -1,9 +1,10 @@
 import type { FastifySerializerCompiler } from "fastify";
 import { serializerCompiler } from "fastify-type-provider-zod";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { jsonChunks, STREAM_CHUNK_ROWS } from "../../src/api/routes/shared.js";
-import { usageReportSchema } from "../../src/api/routes/usage.js";
-import { queryUsageWithHeld } from "../../src/meter/index.js";
+import { plainUsageRow, usageReportSchema } from "../../src/api/routes/usage.js";
+import { queryUsageWithHeld, type UsageRowWithHeld, usageRowWithHeldSchema } from "../../src/meter/index.js";
 import { rng } from "../support/rng.js";
 import { createEngineDb } from "../support/temp-db.js";
 import { admin, pushEvent, testApp } from "./support.js";
@@ -106,5 +107,29 @@ describe("GET /v1/usage streamed", () => {
     const head = await app.inject({ method: "HEAD", url: "/v1/usage?by=user", headers: admin });
     expect(head.statusCode).toBe(200);
     expect(head.body).toBe("");
+  });
+});
+
+describe("plainUsageRow", () => {
+  it("refuses a bad value in every field of the row schema, and accepts a good row", () => {
+    const good: Record<string, unknown> = {};
+    for (const [k, s] of Object.entries(usageRowWithHeldSchema.shape))
+      good[k] = s instanceof z.ZodNumber ? 7 : "7";
+    expect(usageRowWithHeldSchema.parse(good)).toEqual(good);
+    expect(plainUsageRow(good as unknown as UsageRowWithHeld)).toBe(true);
+    for (const [k, s] of Object.entries(usageRowWithHeldSchema.shape)) {
+      const bad = s instanceof z.ZodNumber ? [2 ** 53, 1.5, "7", undefined, null, 7n] : [7, undefined, null];
+      for (const v of bad) {
+        expect({
+          k,
+          v: String(v),
+          ok: plainUsageRow({ ...good, [k]: v } as unknown as UsageRowWithHeld),
+        }).toEqual({
+          k,
+          v: String(v),
+          ok: false,
+        });
+      }
+    }
   });
 });

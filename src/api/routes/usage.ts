@@ -12,6 +12,7 @@ import {
   purgePreviews,
   queryUsageWithHeld,
   recentCalls,
+  type UsageRowWithHeld,
   usageRowWithHeldSchema,
 } from "../../meter/index.js";
 import { errorResponses, idParam, issuesOf, trustedBodySerializer } from "./shared.js";
@@ -82,26 +83,53 @@ export const usageReportSchema = z.object({
   rows: z.array(usageRowWithHeldSchema),
 });
 
-/** The number and string fields of a `GET /v1/usage` row (every number is an integer). */
-const ROW_INT_KEYS: string[] = [];
-const ROW_STRING_KEYS: string[] = [];
-for (const [k, s] of Object.entries(usageRowWithHeldSchema.shape))
-  (s instanceof z.ZodNumber ? ROW_INT_KEYS : ROW_STRING_KEYS).push(k);
+const int = Number.isSafeInteger;
+const str = (v: unknown): boolean => typeof v === "string";
+
+/**
+ * Whether the zod serializer would accept one `GET /v1/usage` row's values: every integer field a
+ * safe integer (a sum past 2^53 - 1 by agent, model or day), every other field a string. Each
+ * field is read by name: a loop over the schema's keys (`row[k]`, a megamorphic keyed read) took
+ * ~80 ms of a by-user answer at 83k rows. A test checks that it refuses a bad value in every
+ * field `usageRowWithHeldSchema` has.
+ */
+export function plainUsageRow(r: UsageRowWithHeld): boolean {
+  return (
+    str(r.key) &&
+    int(r.requests) &&
+    int(r.errors) &&
+    int(r.input) &&
+    int(r.output) &&
+    int(r.cacheRead) &&
+    int(r.cacheWrite) &&
+    int(r.totalTokens) &&
+    str(r.costPicoUsd) &&
+    int(r.costMicros) &&
+    str(r.costUsd) &&
+    int(r.chargedMicros) &&
+    int(r.unknownModelRequests) &&
+    int(r.fallbackPricedRequests) &&
+    int(r.cacheWrite1h) &&
+    int(r.providerBilledRequests) &&
+    str(r.providerBilledCostUsd) &&
+    str(r.providerBilledTableCostUsd) &&
+    str(r.providerBilledDiffUsd) &&
+    int(r.heldRequests) &&
+    str(r.heldCostUsd)
+  );
+}
 
 /**
  * Whether the zod serializer would accept a `GET /v1/usage` answer's values (its keys are the
- * schema's by construction): every integer field a safe integer (a sum past 2^53 - 1 by agent,
- * model or day, a `from=200000000d`), every other field a string. ~20 property reads per row.
+ * schema's by construction): `fromMs`/`toMs` null or safe integers (not a `from=200000000d`) and
+ * every row plain (`plainUsageRow`).
  */
 function plainUsageReport(data: unknown): boolean {
   const d = data as { fromMs: unknown; toMs: unknown; rows: unknown };
   if (!(d.fromMs === null || Number.isSafeInteger(d.fromMs))) return false;
   if (!(d.toMs === null || Number.isSafeInteger(d.toMs))) return false;
   if (!Array.isArray(d.rows)) return false;
-  for (const r of d.rows as Record<string, unknown>[]) {
-    for (const k of ROW_INT_KEYS) if (!Number.isSafeInteger(r[k])) return false;
-    for (const k of ROW_STRING_KEYS) if (typeof r[k] !== "string") return false;
-  }
+  for (const r of d.rows as UsageRowWithHeld[]) if (!plainUsageRow(r)) return false;
   return true;
 }
 
