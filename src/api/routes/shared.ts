@@ -44,9 +44,9 @@ export function trustedBodySerializer(
   return (route) => {
     const zod = (serializerCompiler as unknown as FastifySerializerCompiler<unknown>)(route);
     if (route.httpStatus !== "200") return zod;
-    // HEAD (fastify's route for each GET) answers the body's Content-Length, which needs the whole
-    // text: fastify drains a stream for HEAD but then sends no length at all.
-    const stream = arrayKey !== undefined && route.method !== "HEAD";
+    // GET only: HEAD (fastify's route for each GET) answers the body's Content-Length, which needs
+    // the whole text (fastify drains a stream for HEAD, then sends no length at all).
+    const stream = arrayKey !== undefined && route.method === "GET";
     return (data: unknown) => {
       if (!plain(data)) return zod(data);
       const chunks = stream ? jsonChunks(data, arrayKey) : null;
