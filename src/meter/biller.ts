@@ -1,5 +1,5 @@
 import type { Ledger } from "../credits/index.js";
-import type { Db } from "../db/index.js";
+import { type Db, isPostgres } from "../db/index.js";
 import {
   chargeMicroCredits,
   decimalToScaled,
@@ -464,12 +464,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   );
 
   const emptyResult = emptyBillResult;
-
-  /**
-   * The connection's `temp_store` (0 default, 1 file, 2 memory), put back after each batch; see
-   * `withJournalsInMemory`.
-   */
-  const tempStore = Number(db.pragma("temp_store", { simple: true }));
+  const pg = isPostgres(db);
 
   /**
    * Runs `fn` (one batch's billing transactions) with `temp_store = MEMORY`, so that SQLite keeps
@@ -480,16 +475,29 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
    * transaction there: `strace` of `meter --once` on bench:meter's backlog counted ~57,000
    * `pwrite`s to ~100 temp files, on the writer thread, a third of its write syscalls (199k →
    * 142k with this). A batch's journals are a few hundred pages (~2 MB) at most. Only around the
-   * batch: a report's temp b-trees or a VACUUM on this connection stay on disk. Not inside an
-   * outer transaction (SQLite refuses the change there): the setting then stays as it is.
+   * batch: a report's temp b-trees or a VACUUM on this connection stay on disk. The setting
+   * read before the batch (0 default, 1 file, 2 memory) is put back after it, also when it throws.
+   *
+   * The setting stays as it is (the batch journals as configured):
+   * - inside an outer transaction (push ingestion's; SQLite refuses the change there);
+   * - when the connection's temp database is open (`PRAGMA database_list` lists `temp`): changing
+   *   `temp_store` then DELETES every TEMP table, index, trigger and view of the connection (e.g.
+   *   `loadArchiveRows`' `temp.usage_archive_rows`) and resets its schema. SQLite opens the temp
+   *   database only for a temp object (or a read of `temp.sqlite_master`), never for statement
+   *   journals or sort b-trees, so a billing connection normally has none;
+   * - on PostgreSQL (no statement journals to move).
    */
   function withJournalsInMemory<T>(fn: () => T): T {
-    if (tempStore === 2 || db.inTransaction) return fn();
+    if (pg || db.inTransaction) return fn();
+    const before = Number(db.pragma("temp_store", { simple: true }));
+    if (before === 2) return fn();
+    const dbs = db.pragma("database_list") as { name: string }[];
+    if (dbs.some((d) => d.name === "temp")) return fn();
     db.pragma("temp_store = MEMORY");
     try {
       return fn();
     } finally {
-      db.pragma(`temp_store = ${tempStore}`);
+      db.pragma(`temp_store = ${before}`);
     }
   }
 

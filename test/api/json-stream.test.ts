@@ -104,9 +104,12 @@ describe("GET /v1/usage streamed", () => {
     // a small answer is streamed too (one chunk), and HEAD answers no body
     const one = await app.inject({ url: "/v1/usage?by=user&user=telegram:5", headers: admin });
     expect(one.json().rows).toHaveLength(1);
+    // HEAD answers no body, but the length GET's body has (fastify sends none for a stream)
     const head = await app.inject({ method: "HEAD", url: "/v1/usage?by=user", headers: admin });
     expect(head.statusCode).toBe(200);
     expect(head.body).toBe("");
+    expect(head.headers["content-length"]).toBe(String(res.rawPayload.length));
+    expect(head.headers["transfer-encoding"]).toBeUndefined();
   });
 });
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLedger } from "../../src/credits/index.js";
 import { type Db, openDatabase } from "../../src/db/index.js";
@@ -346,6 +347,80 @@ describe("one ledger entry per account per batch", () => {
     expect(outer().billed).toBe(1);
     expect(seen).toEqual([2, 2, 1]);
     expect(db.pragma("temp_store", { simple: true })).toBe(1);
+    expectConsistent(db);
+    db.close();
+  });
+  it("temp_store: the value set before each batch is put back, also after a database failure", () => {
+    const d = mkdtempSync(join(tmpdir(), "creditgate-batch-entries-"));
+    dirs.push(d);
+    const path = join(d, "c.sqlite");
+    const db = openDatabase(path);
+    const seen: number[] = [];
+    const biller = createBiller(db, createLedger(db), {
+      pricer,
+      markup: { num: 1n, den: 1n },
+      creditsPerUsd: { num: 1n, den: 1n },
+      nowMs: () => T0 + 100_000,
+      inTransaction: (tx) => {
+        seen.push(Number(tx.pragma("temp_store", { simple: true })));
+      },
+    });
+    const tempStore = () => db.pragma("temp_store", { simple: true });
+    // changed after the biller was made: the batch puts back this value, not the one it first saw
+    db.pragma("temp_store = FILE");
+    expect(biller.bill(batch([call("u1")])).billed).toBe(1);
+    expect(tempStore()).toBe(1);
+    db.pragma("temp_store = DEFAULT");
+    expect(biller.bill(batch([call("u1")])).billed).toBe(1);
+    expect(tempStore()).toBe(0);
+    expect(seen).toEqual([2, 2]);
+    db.pragma("temp_store = FILE");
+    // the file cannot grow (SQLITE_FULL mid-batch): the batch throws, nothing kept, setting back
+    const before = usageRows(db).length;
+    db.pragma(`max_page_count = ${Number(db.pragma("page_count", { simple: true }))}`);
+    const many = Array.from({ length: 2000 }, (_, i) => call(`full-${i}`));
+    expect(() => biller.bill(batch(many))).toThrow(expect.objectContaining({ code: "SQLITE_FULL" }));
+    expect(db.inTransaction).toBe(false);
+    expect(tempStore()).toBe(1);
+    db.pragma("max_page_count = 1073741823");
+    // another process holds the write lock (SQLITE_BUSY at BEGIN IMMEDIATE): same
+    const other = new Database(path);
+    other.exec("BEGIN IMMEDIATE");
+    db.pragma("busy_timeout = 20");
+    expect(() => biller.bill(batch([call("u2")]))).toThrow(expect.objectContaining({ code: "SQLITE_BUSY" }));
+    expect(tempStore()).toBe(1);
+    other.exec("ROLLBACK");
+    other.close();
+    expect(usageRows(db)).toHaveLength(before);
+    expect(biller.bill(batch(many)).billed).toBe(many.length);
+    expect(tempStore()).toBe(1);
+    expectConsistent(db);
+    db.close();
+  });
+
+  it("temp_store: a connection with TEMP tables keeps them (changing temp_store would drop them)", () => {
+    const d = mkdtempSync(join(tmpdir(), "creditgate-batch-entries-"));
+    dirs.push(d);
+    const db = openDatabase(join(d, "c.sqlite"));
+    db.pragma("temp_store = FILE");
+    const seen: number[] = [];
+    const biller = createBiller(db, createLedger(db), {
+      pricer,
+      markup: { num: 1n, den: 1n },
+      creditsPerUsd: { num: 1n, den: 1n },
+      nowMs: () => T0 + 100_000,
+      inTransaction: (tx) => {
+        seen.push(Number(tx.pragma("temp_store", { simple: true })));
+      },
+    });
+    // as loadArchiveRows (src/retention) fills temp.usage_archive_rows for a report
+    db.exec("CREATE TEMP TABLE kept (x); INSERT INTO kept VALUES (1), (2)");
+    expect(biller.bill(batch([call("u1"), call("u2")])).billed).toBe(2);
+    expect(db.prepare("SELECT count(*) AS n FROM temp.kept").get()).toEqual({ n: 2 });
+    expect(seen).toEqual([1]);
+    expect(db.pragma("temp_store", { simple: true })).toBe(1);
+    // once the temp database is gone, batches journal in memory again
+    db.exec("DROP TABLE temp.kept");
     expectConsistent(db);
     db.close();
   });

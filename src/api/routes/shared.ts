@@ -27,7 +27,8 @@ export const errorResponses = { "4xx": errorResponseSchema, "5xx": errorResponse
  *
  * With `arrayKey` (the body's last key, an array), a plain body is streamed: the text before the
  * array, then its elements `STREAM_CHUNK_ROWS` at a time, each chunk stringified when the socket
- * wants more (chunked transfer encoding, no Content-Length). The text is byte for byte
+ * wants more (chunked transfer encoding, no Content-Length; HEAD still gets the whole string, for its
+ * Content-Length). The text is byte for byte
  * `JSON.stringify(data)`, but no 40 MB string exists at once: it is not built, then scanned for
  * its UTF-8 length, then copied out as a whole (see `jsonChunks`).
  *
@@ -43,9 +44,12 @@ export function trustedBodySerializer(
   return (route) => {
     const zod = (serializerCompiler as unknown as FastifySerializerCompiler<unknown>)(route);
     if (route.httpStatus !== "200") return zod;
+    // GET only: HEAD (fastify's route for each GET) answers the body's Content-Length, which needs
+    // the whole text (fastify drains a stream for HEAD, then sends no length at all).
+    const stream = arrayKey !== undefined && route.method === "GET";
     return (data: unknown) => {
       if (!plain(data)) return zod(data);
-      const chunks = arrayKey === undefined ? null : jsonChunks(data, arrayKey);
+      const chunks = stream ? jsonChunks(data, arrayKey) : null;
       // (fastify sends a stream returned by a serializer as it sends one returned by a handler)
       return (chunks
         ? Readable.from(chunks, { objectMode: false })
