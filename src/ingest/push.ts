@@ -473,7 +473,9 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         if ("status" in c) results[index] = c;
         else checked.push(c);
       });
-      if (checked.length > 0) batchTx.immediate(checked, results, apiKeyId, nowMs);
+      // (statement journals in memory, as the transcript meter's batches: see createBiller)
+      if (checked.length > 0)
+        biller.withJournalsInMemory(() => batchTx.immediate(checked, results, apiKeyId, nowMs));
       const done = billed.splice(0);
       if (done.length > 0) opts.onBilled?.(done);
       return results;

@@ -543,6 +543,12 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     },
     /** Like `bill`, also returning each event's outcome, in order (push ingestion uses it). */
     billWithOutcomes,
+    /**
+     * Runs `fn` with SQLite's statement journals in memory, as `bill` runs each batch (see
+     * `withJournalsInMemory`): for a caller that bills inside its own transaction (push
+     * ingestion), around that transaction. Returns what `fn` returns; rethrows what it throws.
+     */
+    withJournalsInMemory,
   };
 }
 

@@ -359,6 +359,36 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(balanceOf(db, "telegram:7")).toBe(-45); // 10 × $3/M + 1 × $15/M = 45 micro-USD
     });
 
+    test("a pushed batch is billed with SQLite's statement journals in memory, and temp_store is put back", async ({
+      db,
+    }) => {
+      const pricer = fixturePricer();
+      const seen: unknown[] = [];
+      const ing = createPushIngester(db, {
+        // the pricer runs inside the request's transaction: what temp_store is there
+        pricer: {
+          price(u) {
+            seen.push(engine === "sqlite" ? db.pragma("temp_store", { simple: true }) : "pg");
+            return pricer.price(u);
+          },
+        },
+        markup: parseDecimal("1"),
+        creditsPerUsd: parseDecimal("1"),
+        nowMs: () => NOW,
+      });
+      if (engine === "sqlite") db.pragma("temp_store = FILE");
+      const r = ing.ingest(
+        [pushEvent({ idempotencyKey: "j1" }), pushEvent({ idempotencyKey: "j2", input: 7 })],
+        "push:k1:rj",
+        "k1",
+      );
+      expect(r.map((x) => x.status)).toEqual(["billed", "billed"]);
+      if (engine === "sqlite") {
+        expect(seen).toEqual([2, 2]);
+        expect(db.pragma("temp_store", { simple: true })).toBe(1);
+      } else expect(seen).toEqual(["pg", "pg"]);
+    });
+
     test("push keys are namespaced per API key and agent without ambiguity (a + b:c ≠ a:b + c)", async ({
       db,
     }) => {
