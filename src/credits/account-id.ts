@@ -3,11 +3,13 @@ import { AppError, ErrorCode } from "../errors.js";
 
 /**
  * An account id: 1-200 characters, none of them whitespace, control or invisible format
- * characters (bidi overrides, zero-width: they would make look-alike accounts), e.g. `telegram:123456` (an end user,
- * as OpenClaw's channel names them) or `agent:<agentId>` (an operator's own agent). The one
- * definition of the rule: every request schema, the ledger and the CLI check ids with it.
+ * characters (bidi overrides, zero-width: they would make look-alike accounts) or a lone UTF-16
+ * surrogate (`\p{Cs}`: stored as UTF-8 it becomes U+FFFD, so two such ids would be one account),
+ * e.g. `telegram:123456` (an end user, as OpenClaw's channel names them) or `agent:<agentId>` (an
+ * operator's own agent). The one definition of the rule: every request schema, the ledger and
+ * the CLI check ids with it.
  */
-export const ACCOUNT_ID_RE = /^[^\s\p{Cc}\p{Cf}]{1,200}$/u;
+export const ACCOUNT_ID_RE = /^[^\s\p{Cc}\p{Cf}\p{Cs}]{1,200}$/u;
 
 /** Message shown when an id breaks {@link ACCOUNT_ID_RE}. */
 export const ACCOUNT_ID_RULE =

@@ -15,6 +15,7 @@ import type { SourceBatch } from "./source.js";
 import type { Pricer, UsageEvent } from "./types.js";
 import { createUsageWriter, type NewUsageEventRow } from "./usage-repo.js";
 import {
+  accountProblem,
   belowListAnomaly,
   costProblem,
   DEFAULT_MAX_CALL_USD,
@@ -207,7 +208,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       result.duplicates++;
       return "duplicate";
     }
-    const bad = inputProblem(e, nowMs);
+    const bad = inputProblem(e, nowMs) ?? accountProblem(e.accountId);
     if (bad) return hold(e, key, bad, nowMs, result, NO_QUOTE);
     const quote = opts.pricer.price(e);
     const charge = chargeMicroCredits(quote.costPicoUsd, opts.markup, opts.creditsPerUsd);

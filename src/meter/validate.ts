@@ -47,6 +47,22 @@ export function inputProblem(u: ParsedUsage, nowMs: number): string | null {
   return null;
 }
 
+/** A lone UTF-16 surrogate (in `u` mode `\p{Cs}` matches only an unpaired one). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Why a call's account id cannot be billed, or null. An id with a lone UTF-16 surrogate (e.g. an
+ * OpenAI-compatible caller's `user` of `"x\ud800"`, which JSON can carry) is not text any UTF-8
+ * store keeps: SQLite and PostgreSQL both store U+FFFD in its place, so `x\ud800` and `x\ud801`
+ * would be debited as one account. Such a call is held for review instead (the API refuses such
+ * ids outright: `ACCOUNT_ID_RE`).
+ */
+export function accountProblem(accountId: string): string | null {
+  return LONE_SURROGATE.test(accountId)
+    ? "account id holds a lone UTF-16 surrogate (stored as UTF-8 it would merge with other accounts)"
+    : null;
+}
+
 /** Tokens of all four classes (each already within range). */
 export function tokensOf(u: ParsedUsage): bigint {
   return BigInt(u.input) + BigInt(u.output) + BigInt(u.cacheRead) + BigInt(u.cacheWrite);

@@ -3,8 +3,26 @@ import { ACCOUNT_ID_RULE, accountIdSchema, accountKind, assertAccountId } from "
 import { pushEventSchema } from "../../src/ingest/index.js";
 import { createTopupRequestSchema } from "../../src/payments/index.js";
 
-const VALID = ["telegram:123456", "agent:main", "x", "a".repeat(200), "whatsapp:+5491155550101", "ünïcode:ñ"];
-const INVALID = ["", "a".repeat(201), "telegram: 1", "tab\there", "line\nbreak", " telegram:1"];
+const VALID = [
+  "telegram:123456",
+  "agent:main",
+  "x",
+  "a".repeat(200),
+  "whatsapp:+5491155550101",
+  "ünïcode:ñ",
+  "discord:\ud83d\ude00", // a surrogate pair (an emoji) is one character
+];
+// a lone surrogate: SQLite and PostgreSQL store U+FFFD instead, merging distinct ids
+const INVALID = [
+  "",
+  "a".repeat(201),
+  "telegram: 1",
+  "tab\there",
+  "line\nbreak",
+  " telegram:1",
+  "x\ud800",
+  "x\udc00y",
+];
 
 const ledgerAccepts = (id: string) => {
   try {

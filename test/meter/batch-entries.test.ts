@@ -424,4 +424,17 @@ describe("one ledger entry per account per batch", () => {
     expectConsistent(db);
     db.close();
   });
+  it("calls of account ids with a lone surrogate are held, not debited to the one account UTF-8 would make of them", () => {
+    const { db, biller } = world();
+    const r = biller.bill(batch([call("x\ud800"), call("x\ud801"), call("x\ud83d\ude00"), call("u9")]));
+    expect({ billed: r.billed, held: r.held }).toEqual({ billed: 2, held: 2 });
+    expect(r.heldReasons.map((h) => h.reason)).toEqual([
+      "account id holds a lone UTF-16 surrogate (stored as UTF-8 it would merge with other accounts)",
+      "account id holds a lone UTF-16 surrogate (stored as UTF-8 it would merge with other accounts)",
+    ]);
+    // the emoji (a surrogate pair) is an ordinary id, kept as written
+    expect(usageRows(db).map((u) => u.account_id)).toEqual(["x\ud83d\ude00", "u9"]);
+    expectConsistent(db);
+    db.close();
+  });
 });
