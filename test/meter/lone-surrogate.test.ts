@@ -7,7 +7,7 @@ import { createBiller } from "../../src/meter/biller.js";
 import { createReviewQueue } from "../../src/meter/review.js";
 import { createSessionMemory } from "../../src/meter/session-memory.js";
 import type { SourceBatch } from "../../src/meter/source.js";
-import type { PriceQuote, Pricer } from "../../src/meter/types.js";
+import type { PriceQuote, Pricer, UsageEvent } from "../../src/meter/types.js";
 import { meterFor, type TempWorld, tempWorld, writeJson } from "../support/meter-env.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
 
@@ -29,6 +29,32 @@ const pricer: Pricer = {
   }),
 };
 
+function call(accountId: string, n: number): UsageEvent {
+  return {
+    provider: "mock",
+    model: "mock-gpt",
+    api: null,
+    messageTsMs: T0 + n,
+    responseId: null,
+    input: 100,
+    output: 10,
+    cacheRead: 0,
+    cacheWrite: 0,
+    totalTokens: 110,
+    reasoningTokens: null,
+    stopReason: "stop",
+    isError: false,
+    errorMessage: null,
+    recordedCostUsd: null,
+    agentId: "main",
+    sessionId: `s${n}`,
+    sessionKey: null,
+    accountId,
+    source: "jsonl",
+    sourceRef: `t@${n}`,
+  };
+}
+
 const billerOf = (db: Db) =>
   createBiller(db, createLedger(db), {
     pricer,
@@ -37,7 +63,7 @@ const billerOf = (db: Db) =>
     nowMs: () => T0 + 100_000,
   });
 
-const batchOf = (events: SourceBatch["events"], sessions: SourceBatch["sessions"] = []): SourceBatch => ({
+const batchOf = (events: UsageEvent[], sessions: SourceBatch["sessions"] = []): SourceBatch => ({
   events,
   rejects: [],
   sessions,
@@ -81,6 +107,55 @@ describe.each(ENGINES)("%s", (engine) => {
       ).toEqual(["telegram:\ud83d\ude00", "agent:main"]);
     },
   );
+
+  test("a call held for its account id is a duplicate when read again, and is released only to an account the operator names", ({
+    db,
+  }) => {
+    const biller = billerOf(db);
+    const first = biller.bill(batchOf([call("x\ud800", 1), call("x\ud801", 2), call("u1", 3)]));
+    expect({ billed: first.billed, held: first.held }).toEqual({ billed: 1, held: 2 });
+    expect(first.heldReasons.map((h) => h.reason)).toEqual([REASON, REASON]);
+    // read again (a rescan, an archive copy): exactly once, nothing held twice
+    const again = biller.bill(batchOf([call("x\ud800", 1), call("x\ud801", 2), call("u1", 3)]));
+    expect({ billed: again.billed, held: again.held, duplicates: again.duplicates }).toEqual({
+      billed: 0,
+      held: 0,
+      duplicates: 3,
+    });
+    const q = createReviewQueue(db);
+    const [b, a] = q.list(); // newest first
+    if (!a || !b) throw new Error("two held calls expected");
+    // the queue keeps the id as read (its stored column is the merged U+FFFD form)
+    expect([a.event.accountId, b.event.accountId]).toEqual(["x\ud800", "x\ud801"]);
+    const opts = {
+      reason: "checked",
+      pricer,
+      markup: { num: 1n, den: 1n },
+      creditsPerUsd: { num: 1n, den: 1n },
+    };
+    // not to "x\ufffd", the one account both ids would be stored as
+    expect(() => q.release(a.id, { ...opts, nowMs: T0 + 200_000 })).toThrow(
+      /lone UTF-16 surrogate.*--account/,
+    );
+    expect(() => q.release(a.id, { ...opts, accountId: "y\udc00", nowMs: T0 + 200_000 })).toThrow(
+      /invalid account id/,
+    );
+    expect(accounts(db).map((r) => r.id)).toEqual(["u1"]);
+    const rel = q.release(a.id, { ...opts, accountId: "telegram:7", nowMs: T0 + 200_000 });
+    expect(rel).toMatchObject({ status: "released", accountId: "telegram:7", chargeMicroCredits: 450 });
+    expect(q.release(a.id, { ...opts, accountId: "telegram:8", nowMs: T0 + 300_000 }).status).toBe(
+      "already-released",
+    );
+    expect(accounts(db)).toEqual([
+      { id: "telegram:7", balance: -450 },
+      { id: "u1", balance: -450 },
+    ]);
+    expect(
+      db.prepare("SELECT account_id FROM usage_events WHERE dedupe_key = ?").pluck().get(a.dedupeKey),
+    ).toBe("telegram:7");
+    expect(biller.bill(batchOf([call("x\ud800", 1)])).duplicates).toBe(1);
+    expect(createLedger(db).inconsistentAccounts()).toEqual([]);
+  });
 });
 
 describe("a transcript session whose key names a user with a lone surrogate", () => {
