@@ -6,6 +6,7 @@ import {
   recordedCostPico,
   SinkPaused,
   type SourceBatch,
+  sessionFactParams,
   type UsageEvent,
 } from "../meter/index.js";
 
@@ -162,7 +163,7 @@ export function createOutbox(db: Db, opts: OutboxOptions) {
         full = false;
         opts.onFullChange?.(false, rows);
       }
-      for (const s of batch.sessions) upsertSession.run({ ...s, nowMs });
+      for (const s of batch.sessions) upsertSession.run(sessionFactParams(s, nowMs));
       for (const r of batch.rejects) insertReject.run(r.sourceRef, r.reason, nowMs);
       let recorded = 0;
       let duplicates = 0;

@@ -11,6 +11,7 @@ import { createCursorRepo } from "./cursor-repo.js";
 import { dedupeKey } from "./identity.js";
 import { recordedCostPico } from "./pricing.js";
 import { createReviewWriter } from "./review.js";
+import { sessionFactParams } from "./session-memory.js";
 import type { SourceBatch } from "./source.js";
 import type { Pricer, UsageEvent } from "./types.js";
 import { createUsageWriter, type NewUsageEventRow } from "./usage-repo.js";
@@ -406,7 +407,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       const nowMs = now();
       reviewNonEmpty = anyReview.get() !== undefined;
       archivedNonEmpty = anyArchived.get() !== undefined;
-      for (const s of batch.sessions) upsertSession.run({ ...s, nowMs });
+      for (const s of batch.sessions) upsertSession.run(sessionFactParams(s, nowMs));
       for (const r of batch.rejects) insertReject.run(r.sourceRef, r.reason, nowMs);
       const poster = ledger.batchPoster();
       const groups = createGroups(poster, billed);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { createLedger } from "../credits/index.js";
+import { assertAccountId, createLedger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 import {
@@ -12,7 +12,7 @@ import {
 import { type GroupBy, queryUsage, type UsageQuery, type UsageRow, usageRowSchema } from "./report.js";
 import type { Pricer, UsageEvent } from "./types.js";
 import { createUsageWriter } from "./usage-repo.js";
-import { inputProblem, MAX_FUTURE_MS, MAX_SAFE, MIN_TIMESTAMP_MS } from "./validate.js";
+import { accountProblem, inputProblem, MAX_FUTURE_MS, MAX_SAFE, MIN_TIMESTAMP_MS } from "./validate.js";
 
 /**
  * The review queue: model calls the biller would not bill automatically (see validate.ts for
@@ -290,6 +290,12 @@ export interface ReleaseOptions {
    * (its own timestamp when that is sane, else the time it was held). Absent: `costPicoUsd` is needed.
    */
   pricer?: Pricer;
+  /**
+   * Bill this account instead of the one the call was read for. Required when that id cannot be
+   * billed as read: one with a lone UTF-16 surrogate is stored as U+FFFD, merged with other ids
+   * (`accountProblem`), so the operator says who pays (or voids the call).
+   */
+  accountId?: string;
   markup: Ratio;
   creditsPerUsd: Ratio;
   nowMs: number;
@@ -299,6 +305,8 @@ export type ReleaseOutcome =
   | {
       status: "released";
       id: number;
+      /** The account billed. */
+      accountId: string;
       usageEventId: number;
       chargeMicroCredits: MicroCredits;
       balanceMicroCredits: MicroCredits;
@@ -334,6 +342,15 @@ export function createReviewQueue(db: Db) {
       return { status: "already-released", id, usageEventId: existingId };
     }
     const e = JSON.parse(r.event_json) as UsageEvent;
+    // The id as read: event_json keeps a lone surrogate (JSON escapes it); account_id does not.
+    const readFor = typeof e.accountId === "string" ? e.accountId : r.account_id;
+    const accountId = o.accountId ?? readFor;
+    if (o.accountId !== undefined) assertAccountId(o.accountId);
+    else if (accountProblem(readFor))
+      throw new AppError(
+        ErrorCode.InvalidRequest,
+        `review item #${id} cannot be billed to the account it was read for: its id holds a lone UTF-16 surrogate, which the database would store as U+FFFD, one account with other ids; give the account to bill with --account <id>, or void it`,
+      );
     const tsOk = Number.isSafeInteger(e.messageTsMs) && e.messageTsMs >= MIN_TIMESTAMP_MS;
     const ts = tsOk && e.messageTsMs <= o.nowMs + MAX_FUTURE_MS ? e.messageTsMs : r.created_at_ms;
     const computed = r.cost_pico_usd === null ? repriced(e, ts, o.pricer) : BigInt(r.cost_pico_usd);
@@ -352,7 +369,7 @@ export function createReviewQueue(db: Db) {
         `charge ${charge} micro-credits exceeds 2^53; give a lower --cost-usd`,
       );
     const posted = ledger.post({
-      accountId: r.account_id,
+      accountId,
       kind: "usage",
       amountMicroCredits: -charge,
       idempotencyKey: `usage:${r.dedupe_key}`,
@@ -364,7 +381,7 @@ export function createReviewQueue(db: Db) {
     const usageEventId = usage.insert({
       dedupe_key: r.dedupe_key,
       ledger_entry_id: posted.entryId,
-      account_id: r.account_id,
+      account_id: accountId,
       agent_id: r.agent_id,
       session_id: e.sessionId ?? null,
       session_key: e.sessionKey ?? null,
@@ -392,7 +409,11 @@ export function createReviewQueue(db: Db) {
       price_source: o.costPicoUsd === undefined ? (r.price_source ?? "review") : "review",
       price_version: o.costPicoUsd === undefined ? (r.price_version ?? "review") : `review:${id}`,
       unknown_model: 0,
-      anomaly: `released from review #${id} (${r.reason}): ${o.reason}`.slice(0, 1000),
+      anomaly:
+        `released from review #${id} (${r.reason})${accountId === readFor ? "" : ` to ${accountId}`}: ${o.reason}`.slice(
+          0,
+          1000,
+        ),
       created_at_ms: o.nowMs,
       latency_ms: e.latencyMs ?? null,
       preview_user: e.userPreview ?? null,
@@ -402,6 +423,7 @@ export function createReviewQueue(db: Db) {
     return {
       status: "released",
       id,
+      accountId,
       usageEventId,
       chargeMicroCredits: toMicroCredits(charge, "charge"),
       balanceMicroCredits: posted.balanceMicroCredits,

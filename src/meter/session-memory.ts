@@ -1,4 +1,49 @@
 import type { Db } from "../db/index.js";
+import type { SessionFact } from "./source.js";
+
+/**
+ * Prefix of a `meter_sessions` text stored as JSON (see {@link storedText}): a control
+ * character, which no account id holds and no real session key or channel starts with.
+ */
+const AS_JSON = "\u0001json:";
+/** A lone UTF-16 surrogate (in `u` mode `\p{Cs}` matches only an unpaired one). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * The text to store for a session key, account id or channel: itself, or, when it holds a lone
+ * UTF-16 surrogate (JSON can carry one, e.g. a sessions.json key `agent:main:telegram:direct:x\ud800`),
+ * `AS_JSON` + its JSON (which escapes the surrogate). SQLite and PostgreSQL store a lone
+ * surrogate as U+FFFD, so the memory of `telegram:x\ud800` would come back as
+ * `telegram:x\ufffd`, a valid id shared with `telegram:x\ud801`: a reset archive attributed
+ * from the memory would bill it (the live call was held for review). A text that starts with
+ * `AS_JSON` itself is stored the same way, so {@link fromStoredText} is its exact inverse.
+ */
+export function storedText(s: string | null): string | null {
+  if (s === null) return null;
+  return LONE_SURROGATE.test(s) || s.startsWith(AS_JSON) ? AS_JSON + JSON.stringify(s) : s;
+}
+
+/** The text {@link storedText} stored. */
+export function fromStoredText(s: string | null): string | null {
+  if (s === null || !s.startsWith(AS_JSON)) return s;
+  try {
+    return JSON.parse(s.slice(AS_JSON.length)) as string;
+  } catch {
+    return s; // not written by storedText: as stored
+  }
+}
+
+/** The parameters of a session fact's `meter_sessions` upsert (its texts as {@link storedText}). */
+export function sessionFactParams(s: SessionFact, nowMs: number) {
+  return {
+    agentId: s.agentId,
+    sessionId: s.sessionId,
+    sessionKey: storedText(s.sessionKey),
+    accountId: storedText(s.accountId),
+    channel: storedText(s.channel),
+    nowMs,
+  };
+}
 
 export interface RememberedSession {
   sessionKey: string | null;
@@ -29,7 +74,13 @@ export function createSessionMemory(db: Db) {
   return {
     get(agentId: string, sessionId: string): RememberedSession | null {
       const r = get.get(agentId, sessionId);
-      return r ? { sessionKey: r.session_key, accountId: r.account_id, channel: r.channel } : null;
+      return r
+        ? {
+            sessionKey: fromStoredText(r.session_key),
+            accountId: fromStoredText(r.account_id),
+            channel: fromStoredText(r.channel),
+          }
+        : null;
     },
   };
 }

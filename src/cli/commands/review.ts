@@ -3,7 +3,7 @@ import { AppError, ErrorCode } from "../../errors.js";
 import { createReviewQueue, type HeldEvent, pricerFromConfig } from "../../meter/index.js";
 import { decimalToScaled, formatMicroCredits, parseDecimal } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
-import { renderTable, toJson } from "../output.js";
+import { renderTable, safeText, toJson } from "../output.js";
 
 function parseId(text: string): number {
   const id = Number(text);
@@ -80,7 +80,11 @@ export function registerReviewCommands(program: Command, ctx: CliContext): void 
     .argument("<id>", "review item id")
     .requiredOption("--reason <text>", "why it is billed (kept in the ledger)")
     .option("--cost-usd <usd>", "bill this provider cost in USD instead of the computed one")
-    .action((idText: string, o: { reason: string; costUsd?: string }, cmd: Command) => {
+    .option(
+      "--account <id>",
+      "bill this account instead of the one the call was read for (required when that id holds a lone UTF-16 surrogate)",
+    )
+    .action((idText: string, o: { reason: string; costUsd?: string; account?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const id = parseId(idText);
       let costPicoUsd: bigint | undefined;
@@ -97,6 +101,7 @@ export function registerReviewCommands(program: Command, ctx: CliContext): void 
         const r = createReviewQueue(db).release(id, {
           reason: o.reason,
           ...(costPicoUsd !== undefined ? { costPicoUsd } : {}),
+          ...(o.account !== undefined ? { accountId: o.account } : {}),
           markup: parseDecimal(config.pricing.markup),
           creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
           nowMs: ctx.nowMs(),
@@ -105,7 +110,7 @@ export function registerReviewCommands(program: Command, ctx: CliContext): void 
         if (g.json) ctx.out(toJson(r));
         else if (r.status === "released")
           ctx.out(
-            `released #${id}: billed ${formatMicroCredits(r.chargeMicroCredits)} credits (usage event ${r.usageEventId}); balance ${formatMicroCredits(r.balanceMicroCredits)}\n`,
+            `released #${id}: billed ${formatMicroCredits(r.chargeMicroCredits)} credits to ${safeText(r.accountId)} (usage event ${r.usageEventId}); balance ${formatMicroCredits(r.balanceMicroCredits)}\n`,
           );
         else ctx.out(`#${id} was already released (usage event ${r.usageEventId ?? "-"}); nothing billed\n`);
       } finally {
