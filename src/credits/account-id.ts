@@ -13,7 +13,7 @@ export const ACCOUNT_ID_RE = /^[^\s\p{Cc}\p{Cf}\p{Cs}]{1,200}$/u;
 
 /** Message shown when an id breaks {@link ACCOUNT_ID_RE}. */
 export const ACCOUNT_ID_RULE =
-  "must be 1-200 characters without spaces, control or invisible characters, e.g. telegram:123456";
+  "must be 1-200 characters without spaces, control or invisible characters or a lone UTF-16 surrogate, e.g. telegram:123456";
 
 /** zod schema of an account id ({@link ACCOUNT_ID_RE}), for request bodies, params and queries. */
 export const accountIdSchema = z.string().regex(ACCOUNT_ID_RE, ACCOUNT_ID_RULE);
