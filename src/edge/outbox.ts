@@ -7,6 +7,7 @@ import {
   SinkPaused,
   type SourceBatch,
   sessionFactParams,
+  UPSERT_SESSION_SQL,
   type UsageEvent,
 } from "../meter/index.js";
 
@@ -114,17 +115,7 @@ export function createOutbox(db: Db, opts: OutboxOptions) {
      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO UPDATE SET status = excluded.status,
        reason = excluded.reason, event_json = excluded.event_json, dead_at_ms = excluded.dead_at_ms`,
   );
-  const upsertSession = db.prepare(
-    `INSERT INTO meter_sessions (agent_id, session_id, session_key, account_id, channel, first_seen_ms, updated_at_ms)
-     VALUES (@agentId, @sessionId, @sessionKey, @accountId, @channel, @nowMs, @nowMs)
-     ON CONFLICT(agent_id, session_id) DO UPDATE SET
-       session_key = COALESCE(excluded.session_key, session_key),
-       account_id = COALESCE(excluded.account_id, account_id),
-       channel = COALESCE(excluded.channel, channel),
-       updated_at_ms = excluded.updated_at_ms
-     WHERE excluded.session_key IS NOT session_key OR excluded.account_id IS NOT account_id
-       OR excluded.channel IS NOT channel`,
-  );
+  const upsertSession = db.prepare(UPSERT_SESSION_SQL);
   const insertReject = db.prepare(
     "INSERT INTO meter_rejects (source_ref, reason, created_at_ms) VALUES (?, ?, ?) ON CONFLICT(source_ref) DO NOTHING",
   );

@@ -11,7 +11,7 @@ import { createCursorRepo } from "./cursor-repo.js";
 import { dedupeKey } from "./identity.js";
 import { recordedCostPico } from "./pricing.js";
 import { createReviewWriter } from "./review.js";
-import { sessionFactParams } from "./session-memory.js";
+import { sessionFactParams, UPSERT_SESSION_SQL } from "./session-memory.js";
 import type { SourceBatch } from "./source.js";
 import type { Pricer, UsageEvent } from "./types.js";
 import { createUsageWriter, type NewUsageEventRow } from "./usage-repo.js";
@@ -105,17 +105,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   const review = createReviewWriter(db);
   const usage = createUsageWriter(db);
   const cursors = createCursorRepo(db);
-  const upsertSession = db.prepare(
-    `INSERT INTO meter_sessions (agent_id, session_id, session_key, account_id, channel, first_seen_ms, updated_at_ms)
-     VALUES (@agentId, @sessionId, @sessionKey, @accountId, @channel, @nowMs, @nowMs)
-     ON CONFLICT(agent_id, session_id) DO UPDATE SET
-       session_key = COALESCE(excluded.session_key, session_key),
-       account_id = COALESCE(excluded.account_id, account_id),
-       channel = COALESCE(excluded.channel, channel),
-       updated_at_ms = excluded.updated_at_ms
-     WHERE excluded.session_key IS NOT session_key OR excluded.account_id IS NOT account_id
-       OR excluded.channel IS NOT channel`,
-  );
+  const upsertSession = db.prepare(UPSERT_SESSION_SQL);
   const insertReject = db.prepare(
     "INSERT INTO meter_rejects (source_ref, reason, created_at_ms) VALUES (?, ?, ?) ON CONFLICT(source_ref) DO NOTHING",
   );

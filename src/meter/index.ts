@@ -45,7 +45,7 @@ export {
   type UsageRowWithHeld,
   usageRowWithHeldSchema,
 } from "./review.js";
-export { sessionFactParams } from "./session-memory.js";
+export { sessionFactParams, UPSERT_SESSION_SQL } from "./session-memory.js";
 export type { SessionFact, SourceBatch } from "./source.js";
 export type { CostMode, ParsedUsage, PriceQuote, Pricer, UsageEvent } from "./types.js";
 export {

@@ -33,6 +33,24 @@ export function fromStoredText(s: string | null): string | null {
   }
 }
 
+/**
+ * The one upsert of a session fact into `meter_sessions` (the biller's and an edge meter's
+ * outbox), with {@link sessionFactParams} as its parameters: a known field is never overwritten
+ * by an unknown (NULL) one, and an unchanged row is not written. Target columns are qualified and
+ * the comparison is `IS DISTINCT FROM` (SQLite's `IS NOT`): PostgreSQL refuses both an unqualified
+ * column there ("ambiguous") and `IS NOT` between two values.
+ */
+export const UPSERT_SESSION_SQL = `INSERT INTO meter_sessions (agent_id, session_id, session_key, account_id, channel, first_seen_ms, updated_at_ms)
+     VALUES (@agentId, @sessionId, @sessionKey, @accountId, @channel, @nowMs, @nowMs)
+     ON CONFLICT(agent_id, session_id) DO UPDATE SET
+       session_key = COALESCE(excluded.session_key, meter_sessions.session_key),
+       account_id = COALESCE(excluded.account_id, meter_sessions.account_id),
+       channel = COALESCE(excluded.channel, meter_sessions.channel),
+       updated_at_ms = excluded.updated_at_ms
+     WHERE excluded.session_key IS DISTINCT FROM meter_sessions.session_key
+       OR excluded.account_id IS DISTINCT FROM meter_sessions.account_id
+       OR excluded.channel IS DISTINCT FROM meter_sessions.channel`;
+
 /** The parameters of a session fact's `meter_sessions` upsert (its texts as {@link storedText}). */
 export function sessionFactParams(s: SessionFact, nowMs: number) {
   return {

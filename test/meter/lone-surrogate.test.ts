@@ -76,10 +76,11 @@ const accounts = (db: Db) =>
     balance: number;
   }[];
 
-// (the local meter, the only writer of session facts, runs on SQLite only: docs/postgres.md)
-testOn("sqlite")(
-  "the session memory gives back a key and account with a lone surrogate as read",
-  ({ db }) => {
+describe.each(ENGINES)("%s", (engine) => {
+  const test = testOn(engine);
+
+  // (the local meter runs on SQLite only, but the biller and its session upsert run on both)
+  test("the session memory gives back a key and account with a lone surrogate as read", ({ db }) => {
     const facts = [
       { sessionId: "a", sessionKey: "agent:main:telegram:direct:x\ud800", accountId: "telegram:x\ud800" },
       { sessionId: "b", sessionKey: "agent:main:telegram:direct:x\ud801", accountId: "telegram:x\ud801" },
@@ -102,11 +103,7 @@ testOn("sqlite")(
         .pluck()
         .all(),
     ).toEqual(["telegram:\ud83d\ude00", "agent:main"]);
-  },
-);
-
-describe.each(ENGINES)("%s", (engine) => {
-  const test = testOn(engine);
+  });
 
   test("a call held for its account id is a duplicate when read again, and is released only to an account the operator names", ({
     db,
