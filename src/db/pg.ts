@@ -460,18 +460,13 @@ export class PgDatabase {
 
   /**
    * The few pragmas the code reads or sets, answered for PostgreSQL: `busy_timeout` and
-   * `cache_size` and `temp_store` (no-ops, read as 0), `foreign_keys` (always on). Others throw.
+   * `cache_size` (no-ops, read as 0), `foreign_keys` (always on). Others throw.
    */
   pragma(source: string, opts: { simple?: boolean } = {}): unknown {
     const m = /^\s*(\w+)\s*(=\s*(.+))?$/.exec(source);
     const name = m?.[1]?.toLowerCase();
     const setting = m?.[3] !== undefined;
-    const value =
-      name === "foreign_keys"
-        ? 1
-        : name === "busy_timeout" || name === "cache_size" || name === "temp_store"
-          ? 0
-          : null;
+    const value = name === "foreign_keys" ? 1 : name === "busy_timeout" || name === "cache_size" ? 0 : null;
     if (value === null) throw new Error(`PRAGMA ${source} has no PostgreSQL equivalent`);
     if (setting) return [];
     return opts.simple ? value : [{ [name ?? ""]: value }];

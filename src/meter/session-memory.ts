@@ -1,13 +1,12 @@
 import type { Db } from "../db/index.js";
 import type { SessionFact } from "./source.js";
+import { hasLoneSurrogate } from "./validate.js";
 
 /**
  * Prefix of a `meter_sessions` text stored as JSON (see {@link storedText}): a control
  * character, which no account id holds and no real session key or channel starts with.
  */
 const AS_JSON = "\u0001json:";
-/** A lone UTF-16 surrogate (in `u` mode `\p{Cs}` matches only an unpaired one). */
-const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * The text to store for a session key, account id or channel: itself, or, when it holds a lone
@@ -20,7 +19,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
  */
 export function storedText(s: string | null): string | null {
   if (s === null) return null;
-  return LONE_SURROGATE.test(s) || s.startsWith(AS_JSON) ? AS_JSON + JSON.stringify(s) : s;
+  return hasLoneSurrogate(s) || s.startsWith(AS_JSON) ? AS_JSON + JSON.stringify(s) : s;
 }
 
 /** The text {@link storedText} stored. */

@@ -51,6 +51,14 @@ export function inputProblem(u: ParsedUsage, nowMs: number): string | null {
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
+ * True when `s` holds a lone UTF-16 surrogate: text no UTF-8 store keeps as it is (SQLite and
+ * PostgreSQL both store U+FFFD in its place).
+ */
+export function hasLoneSurrogate(s: string): boolean {
+  return LONE_SURROGATE.test(s);
+}
+
+/**
  * Why a call's account id cannot be billed, or null. An id with a lone UTF-16 surrogate (e.g. an
  * OpenAI-compatible caller's `user` of `"x\ud800"`, which JSON can carry) is not text any UTF-8
  * store keeps: SQLite and PostgreSQL both store U+FFFD in its place, so `x\ud800` and `x\ud801`
@@ -58,7 +66,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
  * ids outright: `ACCOUNT_ID_RE`).
  */
 export function accountProblem(accountId: string): string | null {
-  return LONE_SURROGATE.test(accountId)
+  return hasLoneSurrogate(accountId)
     ? "account id holds a lone UTF-16 surrogate (stored as UTF-8 it would merge with other accounts)"
     : null;
 }
