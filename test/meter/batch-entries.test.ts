@@ -89,6 +89,25 @@ function world(creditsPerUsd = { num: 1n, den: 1n }) {
   return { db, ledger, biller, billed };
 }
 
+/** A database and a biller that records, per billed batch, the temp_store its transaction saw. */
+function tempStoreWorld() {
+  const d = mkdtempSync(join(tmpdir(), "creditgate-batch-entries-"));
+  dirs.push(d);
+  const path = join(d, "c.sqlite");
+  const db = openDatabase(path);
+  const seen: number[] = [];
+  const biller = createBiller(db, createLedger(db), {
+    pricer,
+    markup: { num: 1n, den: 1n },
+    creditsPerUsd: { num: 1n, den: 1n },
+    nowMs: () => T0 + 100_000,
+    inTransaction: (tx) => {
+      seen.push(Number(tx.pragma("temp_store", { simple: true })));
+    },
+  });
+  return { db, biller, seen, path };
+}
+
 interface EntryRow {
   id: number;
   account_id: string;
@@ -323,20 +342,8 @@ describe("one ledger entry per account per batch", () => {
     db.close();
   });
   it("a batch is billed with its statement journals in memory (temp_store = MEMORY), and the setting is put back", () => {
-    const d = mkdtempSync(join(tmpdir(), "creditgate-batch-entries-"));
-    dirs.push(d);
-    const db = openDatabase(join(d, "c.sqlite"));
+    const { db, biller, seen } = tempStoreWorld();
     db.pragma("temp_store = FILE");
-    const seen: number[] = [];
-    const biller = createBiller(db, createLedger(db), {
-      pricer,
-      markup: { num: 1n, den: 1n },
-      creditsPerUsd: { num: 1n, den: 1n },
-      nowMs: () => T0 + 100_000,
-      inTransaction: (tx) => {
-        seen.push(Number(tx.pragma("temp_store", { simple: true })));
-      },
-    });
     // the optimistic attempt, then (a poison event) the isolated retry: both see MEMORY
     expect(biller.bill(batch([call("u1"), call("u2"), call("u1")])).billed).toBe(3);
     expect(biller.bill(batch([call("u1"), call("u1", { model: "boom" })])).billed).toBe(1);
@@ -351,20 +358,7 @@ describe("one ledger entry per account per batch", () => {
     db.close();
   });
   it("temp_store: the value set before each batch is put back, also after a database failure", () => {
-    const d = mkdtempSync(join(tmpdir(), "creditgate-batch-entries-"));
-    dirs.push(d);
-    const path = join(d, "c.sqlite");
-    const db = openDatabase(path);
-    const seen: number[] = [];
-    const biller = createBiller(db, createLedger(db), {
-      pricer,
-      markup: { num: 1n, den: 1n },
-      creditsPerUsd: { num: 1n, den: 1n },
-      nowMs: () => T0 + 100_000,
-      inTransaction: (tx) => {
-        seen.push(Number(tx.pragma("temp_store", { simple: true })));
-      },
-    });
+    const { db, biller, seen, path } = tempStoreWorld();
     const tempStore = () => db.pragma("temp_store", { simple: true });
     // changed after the biller was made: the batch puts back this value, not the one it first saw
     db.pragma("temp_store = FILE");
@@ -399,20 +393,8 @@ describe("one ledger entry per account per batch", () => {
   });
 
   it("temp_store: a connection with TEMP tables keeps them (changing temp_store would drop them)", () => {
-    const d = mkdtempSync(join(tmpdir(), "creditgate-batch-entries-"));
-    dirs.push(d);
-    const db = openDatabase(join(d, "c.sqlite"));
+    const { db, biller, seen } = tempStoreWorld();
     db.pragma("temp_store = FILE");
-    const seen: number[] = [];
-    const biller = createBiller(db, createLedger(db), {
-      pricer,
-      markup: { num: 1n, den: 1n },
-      creditsPerUsd: { num: 1n, den: 1n },
-      nowMs: () => T0 + 100_000,
-      inTransaction: (tx) => {
-        seen.push(Number(tx.pragma("temp_store", { simple: true })));
-      },
-    });
     // as loadArchiveRows (src/retention) fills temp.usage_archive_rows for a report
     db.exec("CREATE TEMP TABLE kept (x); INSERT INTO kept VALUES (1), (2)");
     expect(biller.bill(batch([call("u1"), call("u2")])).billed).toBe(2);
