@@ -459,6 +459,15 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   const pg = isPostgres(db);
 
   /**
+   * True when the connection's temp database holds an object. Prepared on first use, which is
+   * only ever while that database is open (preparing or running it would open it).
+   */
+  let tempObject: { get(): unknown } | null = null;
+  const tempHoldsObjects = (): boolean => {
+    tempObject ??= db.prepare("SELECT 1 AS one FROM temp.sqlite_schema LIMIT 1");
+    return tempObject.get() !== undefined;
+  };
+  /**
    * Runs `fn` (one batch's billing transactions) with `temp_store = MEMORY`, so that SQLite keeps
    * its statement journals in memory. Each `usage_daily` upsert (its triggers make it a
    * multi-row statement) and each balance update keeps a statement journal: the pages it changes,
@@ -472,11 +481,13 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
    *
    * The setting stays as it is (the batch journals as configured):
    * - inside an outer transaction (push ingestion's; SQLite refuses the change there);
-   * - when the connection's temp database is open (`PRAGMA database_list` lists `temp`): changing
-   *   `temp_store` then DELETES every TEMP table, index, trigger and view of the connection (e.g.
-   *   `loadArchiveRows`' `temp.usage_archive_rows`) and resets its schema. SQLite opens the temp
-   *   database only for a temp object (or a read of `temp.sqlite_master`), never for statement
-   *   journals or sort b-trees, so a billing connection normally has none;
+   * - when the connection's temp database holds anything (a TEMP table, index, trigger or view,
+   *   e.g. `loadArchiveRows`' `temp.usage_archive_rows`): changing `temp_store` closes the temp
+   *   database, which DELETES all of them. An open but empty temp database is closed by the
+   *   change at no loss (its schema is reset, so statements prepare again once). SQLite opens it
+   *   for a temp object, a read of `temp.sqlite_schema`, and `ALTER TABLE … RENAME` (migrations
+   *   13 and others rebuild tables that way), so a freshly created or migrated database has one,
+   *   empty: skipping on "open" alone kept a new database's backlog journaling to temp files;
    * - on PostgreSQL (no statement journals to move).
    */
   function withJournalsInMemory<T>(fn: () => T): T {
@@ -484,7 +495,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const before = Number(db.pragma("temp_store", { simple: true }));
     if (before === 2) return fn();
     const dbs = db.pragma("database_list") as { name: string }[];
-    if (dbs.some((d) => d.name === "temp")) return fn();
+    if (dbs.some((d) => d.name === "temp") && tempHoldsObjects()) return fn();
     db.pragma("temp_store = MEMORY");
     try {
       return fn();

@@ -392,6 +392,24 @@ describe("one ledger entry per account per batch", () => {
     db.close();
   });
 
+  it("temp_store: an open but empty temp database (a migrated database has one) does not stop it", () => {
+    const { db, biller, seen } = tempStoreWorld();
+    const tempOpen = () => (db.pragma("database_list") as { name: string }[]).some((d) => d.name === "temp");
+    // Migrations that rebuild tables (ALTER TABLE … RENAME) open it; a read of its schema does too.
+    expect(db.prepare("SELECT count(*) AS n FROM temp.sqlite_schema").get()).toEqual({ n: 0 });
+    expect(tempOpen()).toBe(true);
+    expect(db.pragma("temp_store", { simple: true })).toBe(0);
+    const first = call("u1");
+    expect(biller.bill(batch([first, call("u2")])).billed).toBe(2);
+    expect(biller.bill(batch([call("u3")])).billed).toBe(1);
+    expect(seen).toEqual([2, 2]);
+    expect(db.pragma("temp_store", { simple: true })).toBe(0);
+    // the change closed the empty temp database; the connection's statements work on
+    expect(tempOpen()).toBe(false);
+    expect(biller.bill(batch([first])).duplicates).toBe(1);
+    expectConsistent(db);
+    db.close();
+  });
   it("temp_store: a connection with TEMP tables keeps them (changing temp_store would drop them)", () => {
     const { db, biller, seen } = tempStoreWorld();
     db.pragma("temp_store = FILE");
