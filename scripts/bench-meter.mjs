@@ -5,7 +5,10 @@
 // ratio b/a′ against it. (a) allocates a ~370 kB string per file, so on a machine with slow page
 // faults (a VM) (a) slows down and b/a flatters the meter; b/a′ moves much less with that (the
 // meter takes ~45k faults per run here, (a′) ~18k, (a) ~310k), and the
-// page-fault cost measured in the run is printed beside both.
+// page-fault cost measured in the run is printed beside both. (f), the SQLite floor
+// (scripts/bench-floor.mjs), writes the rows (b) wrote into a fresh database by pure SQL in
+// (b)'s batch size: what durable writes of those rows cost with no reading, parsing or
+// JavaScript per row. f/a′ (f/a for the store) says how much of the target SQLite alone takes.
 //   BENCH_MB=1100 (size to generate)   BENCH_DIR=./bench-out (kept between runs; delete to regenerate)
 //   BENCH_ROUNDS=3 (interleaved (a),(b) rounds; medians are printed)
 //   BENCH_SOURCE=jsonl (default: session files) | sqlite (the same transcripts in OpenClaw SQLite
@@ -147,9 +150,13 @@ for (const agent of readdirSync(join(readDir, "agents"))) {
 // figures printed are medians over the rounds.
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const db = join(out, "bench.sqlite");
+const floorDb = join(out, "floor.sqlite");
+/** (b)'s batch size (CREDITGATE_BATCH_SIZE, default 2000), which (f) copies in. */
+const batchSize = Number(process.env.CREDITGATE_BATCH_SIZE ?? 2000);
 const runsA = [];
 const runsA2 = [];
 const runsB = [];
+const runsF = [];
 let aStats;
 let bStats;
 for (let r = 1; r <= rounds; r++) {
@@ -182,7 +189,14 @@ for (let r = 1; r <= rounds; r++) {
   );
   runsA.push(a);
   runsB.push(b);
+  log(`round ${r}/${rounds}: (f) SQLite floor: the same rows into a fresh database by pure SQL …`);
+  const f = await measure([join(root, "scripts/bench-floor.mjs"), db, floorDb, String(batchSize)]);
+  const fStats = JSON.parse(f.stdout);
+  if (fStats.rows !== bStats.billed) throw new Error(`(f) wrote ${fStats.rows} rows, (b) ${bStats.billed}`);
+  log(`  (f) ${(f.ms / 1000).toFixed(2)} s  f/a${a2 ? "′" : ""} ${(f.ms / (a2 ?? a).ms).toFixed(2)}`);
+  runsF.push(f);
 }
+for (const f of [floorDb, `${floorDb}-wal`, `${floorDb}-shm`]) rmSync(f, { force: true });
 /** The median of `xs` (the mean of the middle two for an even count). */
 const median = (xs) => {
   const v = [...xs].sort((x, y) => x - y);
@@ -199,6 +213,8 @@ const med = (runs) => ({
 const a = med(runsA);
 const a2 = runsA2.length ? med(runsA2) : null;
 const b = med(runsB);
+const fl = med(runsF);
+const floorRatios = runsF.map((rf, i) => rf.ms / (runsA2[i] ?? runsA[i]).ms);
 const ratios = runsB.map((rb, i) => rb.ms / runsA[i].ms);
 const ratios2 = runsA2.map((ra, i) => runsB[i].ms / ra.ms);
 
@@ -227,6 +243,7 @@ const rows = [
   row("(a) naive read+parse", a, aStats.assistants),
   ...(a2 ? [row("(a′) naive, 64 KiB reads", a2, aStats.assistants)] : []),
   row("(b) meter --once", b, bStats.billed),
+  row("(f) SQLite floor", fl, bStats.billed),
 ];
 const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
 process.stdout.write(
@@ -241,6 +258,7 @@ process.stdout.write(
     (a2
       ? `ratio b/a′ (against the chunked naive pass), median: ${median(ratios2).toFixed(2)}   (rounds: ${ratios2.map((x) => x.toFixed(2)).join(", ")})   target ≤ 1.00   page fault here: ${faultUs.toFixed(1)} µs per 4 KiB page (where it is high, (a) pays it on every file and b/a reads low)\n`
       : "") +
+    `ratio f/${a2 ? "a′" : "a"} (the SQLite floor: (b)'s rows by pure SQL, no reading or parsing), median: ${median(floorRatios).toFixed(2)}   (rounds: ${floorRatios.map((x) => x.toFixed(2)).join(", ")})   b/f ${(b.ms / fl.ms).toFixed(2)}\n` +
     `peak RSS of (b), highest of the rounds: ${b.peakRssMb.toFixed(0)} MB   target < 200 MB\n` +
     `main-thread CPU of (b) / CPU of (a): ${(b.mainCpuS / a.cpuS).toFixed(2)}${a2 ? `, of (a′): ${(b.mainCpuS / a2.cpuS).toFixed(2)}` : ""} (the writer's share; under load it tracks the quiet-machine ratio better than wall time)\n` +
     `CPU of (b) by thread (medians): writer (main) ${b.mainCpuS.toFixed(2)} s, reader thread ${b.busiestCpuS.toFixed(2)} s, V8 helpers and the rest ${Math.max(0, b.cpuS - b.mainCpuS - b.busiestCpuS).toFixed(2)} s\n` +

@@ -1,0 +1,62 @@
+// The SQLite floor of a meter run, for `npm run bench:meter`: (f) writes the rows a `meter --once`
+// just wrote (its database, SRC) into a fresh database with the same schema and pragmas, in
+// transactions of BATCH usage rows each, by pure SQL (`INSERT … SELECT` from the attached source:
+// no JavaScript per row, no parameter binding, no reading or parsing of transcripts). What is
+// left is SQLite's own cost of those rows: B-tree inserts into the table and its indexes, the
+// `usage_daily` triggers, the WAL writes and fsyncs of FULL sync, and the checkpoints. A meter
+// that writes these rows durably cannot take less than this pass.
+//   node scripts/bench-floor.mjs SRC DEST BATCH   → prints {"rows":…,"ledgerEntries":…,"dailyRows":…}
+// Simplifications, each of which makes the floor lower than the real cost: one `usage_daily` row
+// is inserted once (the meter upserts a day's group once per batch that touches it), ledger
+// entries are copied without the balance updates the ledger makes, and the read cursors and
+// session facts are not written.
+import { rmSync } from "node:fs";
+
+const [src, dest, batchArg] = process.argv.slice(2);
+const batch = Number(batchArg);
+if (!src || !dest || !(batch >= 1)) throw new Error("usage: bench-floor.mjs SRC DEST BATCH");
+const { openDatabase } = await import(new URL("../dist/db/index.js", import.meta.url).href);
+
+for (const f of [dest, `${dest}-wal`, `${dest}-shm`]) rmSync(f, { force: true });
+const db = openDatabase(dest);
+db.pragma("temp_store = MEMORY"); // as the biller runs each batch (withJournalsInMemory)
+db.prepare("ATTACH ? AS src").run(src);
+const columns = (table) =>
+  db
+    .prepare(`SELECT * FROM src.${table} LIMIT 1`)
+    .columns()
+    .map((c) => c.name)
+    .join(", ");
+const usageCols = columns("usage_events");
+const ledgerCols = columns("ledger_entries");
+const dailyCols = columns("usage_daily");
+db.exec("INSERT INTO main.accounts SELECT * FROM src.accounts");
+// usage_daily is WITHOUT ROWID: number its rows once so batches can take slices of them.
+db.exec(
+  `CREATE TEMP TABLE daily_src AS SELECT row_number() OVER () AS rn, ${dailyCols} FROM src.usage_daily`,
+);
+const maxId = db.prepare("SELECT coalesce(max(id), 0) AS m FROM src.usage_events").get().m;
+const dailyRows = db.prepare("SELECT count(*) AS c FROM temp.daily_src").get().c;
+const batches = Math.max(1, Math.ceil(maxId / batch));
+const dailyPer = Math.ceil(dailyRows / batches);
+const copyLedger = db.prepare(
+  `INSERT INTO main.ledger_entries (${ledgerCols}) SELECT ${ledgerCols} FROM src.ledger_entries
+   WHERE id IN (SELECT DISTINCT ledger_entry_id FROM src.usage_events WHERE id > ? AND id <= ?)
+     AND id NOT IN (SELECT id FROM main.ledger_entries)`,
+);
+const copyUsage = db.prepare(
+  `INSERT INTO main.usage_events (${usageCols}) SELECT ${usageCols} FROM src.usage_events WHERE id > ? AND id <= ?`,
+);
+const copyDaily = db.prepare(
+  `INSERT INTO main.usage_daily (${dailyCols}) SELECT ${dailyCols} FROM temp.daily_src WHERE rn > ? AND rn <= ?`,
+);
+const oneBatch = db.transaction((i) => {
+  copyLedger.run(i * batch, (i + 1) * batch);
+  copyUsage.run(i * batch, (i + 1) * batch);
+  copyDaily.run(i * dailyPer, (i + 1) * dailyPer);
+});
+for (let i = 0; i < batches; i++) oneBatch(i);
+const ledgerEntries = db.prepare("SELECT count(*) AS c FROM main.ledger_entries").get().c;
+const rows = db.prepare("SELECT count(*) AS c FROM main.usage_events").get().c;
+db.close();
+process.stdout.write(JSON.stringify({ rows, ledgerEntries, dailyRows }));
