@@ -152,7 +152,7 @@ const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const db = join(out, "bench.sqlite");
 const floorDb = join(out, "floor.sqlite");
 /** (b)'s batch size (CREDITGATE_BATCH_SIZE, default 2000), which (f) copies in. */
-const batchSize = Number(process.env.CREDITGATE_BATCH_SIZE ?? 2000);
+const batchSize = Number(process.env.CREDITGATE_BATCH_SIZE || 2000); // "" is unset, as in src/config
 const runsA = [];
 const runsA2 = [];
 const runsB = [];

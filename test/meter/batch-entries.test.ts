@@ -89,6 +89,10 @@ function world(creditsPerUsd = { num: 1n, den: 1n }) {
   return { db, ledger, biller, billed };
 }
 
+/** Whether the connection's temp database is open (`PRAGMA database_list` lists it). */
+const tempOpen = (db: Db) =>
+  (db.pragma("database_list") as { name: string }[]).some((d) => d.name === "temp");
+
 /** A database and a biller that records, per billed batch, the temp_store its transaction saw. */
 function tempStoreWorld() {
   const d = mkdtempSync(join(tmpdir(), "creditgate-batch-entries-"));
@@ -394,10 +398,9 @@ describe("one ledger entry per account per batch", () => {
 
   it("temp_store: an open but empty temp database (a migrated database has one) does not stop it", () => {
     const { db, biller, seen } = tempStoreWorld();
-    const tempOpen = () => (db.pragma("database_list") as { name: string }[]).some((d) => d.name === "temp");
     // Migrations that rebuild tables (ALTER TABLE … RENAME) open it; a read of its schema does too.
     expect(db.prepare("SELECT count(*) AS n FROM temp.sqlite_schema").get()).toEqual({ n: 0 });
-    expect(tempOpen()).toBe(true);
+    expect(tempOpen(db)).toBe(true);
     expect(db.pragma("temp_store", { simple: true })).toBe(0);
     const first = call("u1");
     expect(biller.bill(batch([first, call("u2")])).billed).toBe(2);
@@ -405,7 +408,7 @@ describe("one ledger entry per account per batch", () => {
     expect(seen).toEqual([2, 2]);
     expect(db.pragma("temp_store", { simple: true })).toBe(0);
     // the change closed the empty temp database; the connection's statements work on
-    expect(tempOpen()).toBe(false);
+    expect(tempOpen(db)).toBe(false);
     expect(biller.bill(batch([first])).duplicates).toBe(1);
     expectConsistent(db);
     db.close();
@@ -422,6 +425,85 @@ describe("one ledger entry per account per batch", () => {
     // once the temp database is gone, batches journal in memory again
     db.exec("DROP TABLE temp.kept");
     expectConsistent(db);
+    db.close();
+  });
+  it("temp_store: a TEMP trigger on a main table survives a batch and still fires", () => {
+    const { db, biller, seen } = tempStoreWorld();
+    db.exec(
+      `CREATE TEMP TABLE audit (n); CREATE TEMP TRIGGER t_ins AFTER INSERT ON main.usage_events BEGIN INSERT INTO audit VALUES (NEW.id); END`,
+    );
+    db.exec("DELETE FROM temp.audit"); // trigger alone would still hold; keep the table too
+    expect(biller.bill(batch([call("u1"), call("u2")])).billed).toBe(2);
+    expect(seen).toEqual([0]);
+    expect(db.prepare("SELECT count(*) AS n FROM temp.audit").get()).toEqual({ n: 2 });
+    db.close();
+  });
+  it("temp_store: a lone TEMP trigger (no temp table) survives", () => {
+    const { db, biller, seen } = tempStoreWorld();
+    db.exec(
+      `CREATE TABLE main.audit2 (n); CREATE TEMP TRIGGER t_ins2 AFTER INSERT ON main.usage_events BEGIN INSERT INTO main.audit2 VALUES (NEW.id); END`,
+    );
+    expect(biller.bill(batch([call("u1")])).billed).toBe(1);
+    expect(seen).toEqual([0]);
+    expect(biller.bill(batch([call("u3")])).billed).toBe(1);
+    expect(db.prepare("SELECT count(*) AS n FROM main.audit2").get()).toEqual({ n: 2 });
+    db.close();
+  });
+  it("temp_store: a TEMP view survives", () => {
+    const { db, biller, seen } = tempStoreWorld();
+    db.exec(`CREATE TEMP VIEW v AS SELECT count(*) AS n FROM main.usage_events`);
+    const v = db.prepare("SELECT n FROM temp.v");
+    expect(biller.bill(batch([call("u1")])).billed).toBe(1);
+    expect(seen).toEqual([0]);
+    expect(v.get()).toEqual({ n: 1 });
+    db.close();
+  });
+  it("temp_store: statements prepared before (main, attached, temp.sqlite_schema) work after the temp db is closed", () => {
+    const { db, biller, seen, path } = tempStoreWorld();
+    const aux = `${path}.aux`;
+    db.prepare("ATTACH ? AS aux").run(aux);
+    db.exec("CREATE TABLE aux.t (x); INSERT INTO aux.t VALUES (1), (2), (3)");
+    db.exec("ATTACH '' AS scratch; CREATE TABLE scratch.s (x); INSERT INTO scratch.s VALUES (7)");
+    db.exec("CREATE TEMP TABLE gone (x); DROP TABLE temp.gone");
+    expect(tempOpen(db)).toBe(true);
+    const sAux = db.prepare("SELECT sum(x) AS s FROM aux.t");
+    const sScratch = db.prepare("SELECT sum(x) AS s FROM scratch.s");
+    const sMain = db.prepare("SELECT count(*) AS n FROM usage_events");
+    const sTemp = db.prepare("SELECT count(*) AS n FROM temp.sqlite_schema");
+    const sIns = db.prepare("INSERT INTO aux.t VALUES (?)");
+    expect(biller.bill(batch([call("u1"), call("u2")])).billed).toBe(2);
+    expect(seen).toEqual([2]);
+    expect(tempOpen(db)).toBe(false);
+    expect(sAux.get()).toEqual({ s: 6 });
+    expect(sScratch.get()).toEqual({ s: 7 });
+    expect(sMain.get()).toEqual({ n: 2 });
+    expect(sTemp.get()).toEqual({ n: 0 });
+    sIns.run(4);
+    expect(sAux.get()).toEqual({ s: 10 });
+    // temp reopened by the statement above, empty: next batch again in memory, then a TEMP table blocks it
+    expect(biller.bill(batch([call("u3")])).billed).toBe(1);
+    db.exec("CREATE TEMP TABLE k (x); INSERT INTO k VALUES (1)");
+    expect(biller.bill(batch([call("u4")])).billed).toBe(1);
+    expect(seen).toEqual([2, 2, 0]);
+    expect(db.prepare("SELECT count(*) AS n FROM temp.k").get()).toEqual({ n: 1 });
+    expectConsistent(db);
+    db.close();
+  });
+  it("temp_store: a batch started while an iterator is open on the connection leaves temp_store as it was", () => {
+    const { db, biller } = tempStoreWorld();
+    expect(biller.bill(batch([call("u1"), call("u2")])).billed).toBe(2);
+    db.pragma("temp_store = FILE");
+    const it = db.prepare("SELECT id FROM usage_events").iterate();
+    it.next();
+    let err: unknown = null;
+    try {
+      biller.bill(batch([call("u3")]));
+    } catch (e) {
+      err = e;
+    }
+    it.return?.();
+    expect(String(err)).toMatch(/busy/);
+    expect(db.pragma("temp_store", { simple: true })).toBe(1);
     db.close();
   });
   it("calls of account ids with a lone surrogate are held, not debited to the one account UTF-8 would make of them", () => {
