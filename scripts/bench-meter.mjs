@@ -181,6 +181,8 @@ for (let r = 1; r <= rounds; r++) {
     CREDITGATE_PRICES: join(out, "prices.json"),
     CREDITGATE_COST_MODE: "calculate",
     CREDITGATE_LOG_LEVEL: "warn",
+    // explicit, so that a ./.env the CLI reads cannot give (b) another batch size than (f)'s
+    CREDITGATE_BATCH_SIZE: String(batchSize),
   });
   bStats = JSON.parse(b.stdout);
   if (bStats.billed !== gen.events) throw new Error(`meter billed ${bStats.billed}, expected ${gen.events}`);
