@@ -5,13 +5,16 @@
  *
  * A DM session key names the end user: `agent:<a>:<ch>:direct:<peer>` (older `:dm:`),
  * `agent:<a>:<ch>:<account>:direct:<peer>`, `agent:<a>:direct:<peer>` (channel from hints),
- * `agent:<a>:openai-user:<user>`. Everything else (main, cron, hooks, groups...) is the
+ * `agent:<a>:openai-user:<user>`; a DM thread's key adds `:thread:<threadId>` and names the same
+ * user. Everything else (main, cron, hooks, groups...) is the
  * operator's own account `agent:<agentId>`.
  */
 
 const AUTOMATION = new Set(["main", "cron", "hook", "heartbeat", "subagent", "acp", "node", "global"]);
 const SHARED = new Set(["group", "channel", "room", "thread", "topic"]);
 const DM = new Set(["direct", "dm"]);
+/** Segments that start a DM session key's thread suffix (`…:direct:<peer>:thread:<id>`). */
+const THREAD_MARKERS = new Set(["thread", "topic"]);
 
 export const operatorAccount = (agentId: string) => `agent:${agentId}`;
 
@@ -45,8 +48,11 @@ export function resolveAccount(
   if (AUTOMATION.has(head)) return op;
   const dmAt = rest.findIndex((p) => DM.has(p.toLowerCase()));
   if (dmAt >= 0 && dmAt <= 2 && rest.length > dmAt + 1 && !rest.slice(0, dmAt).some((p) => SHARED.has(p))) {
+    // A threaded DM has its own session, `<dm key>:thread:<threadId>` (OpenClaw's
+    // resolveThreadSessionKeys; thread ids may hold colons): the peer ends before that marker.
+    const threadAt = rest.findIndex((p, i) => i > dmAt + 1 && THREAD_MARKERS.has(p.toLowerCase()));
     const peer = rest
-      .slice(dmAt + 1)
+      .slice(dmAt + 1, threadAt < 0 ? rest.length : threadAt)
       .join(":")
       .toLowerCase();
     const channel = dmAt > 0 ? rest[0]?.toLowerCase() : normalizeChannel(channelHint);

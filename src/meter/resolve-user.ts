@@ -7,6 +7,8 @@
  *   `<ch>:<account>:direct:<peer>`                     per-account-channel-peer
  *   `direct:<peer>` / `dm:<peer>`                      per-peer (channel from the session entry)
  *   `openai-user:<user>`                               OpenAI-compatible HTTP with `user`
+ * A DM thread (Telegram DM topics, Discord and Slack thread replies) is its own session with the
+ * DM's key and a suffix, `<dm key>:thread:<threadId>`; it bills the same user as the DM.
  * The user is `<channel>:<peer>` (`telegram:123456`, `whatsapp:+15551234567`), exactly what
  * the plugin computes from a command's `channel` and `senderId`.
  *
@@ -34,6 +36,8 @@ export interface Resolution {
 const AUTOMATION = new Set(["main", "cron", "hook", "heartbeat", "subagent", "acp", "node", "global"]);
 const SHARED = new Set(["group", "channel", "room", "thread", "topic"]);
 const DM = new Set(["direct", "dm"]);
+/** Segments that start a DM session key's thread suffix (`…:direct:<peer>:thread:<id>`). */
+const THREAD_MARKERS = new Set(["thread", "topic"]);
 
 export const operatorAccount = (agentId: string) => `agent:${agentId}`;
 
@@ -80,8 +84,11 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   // `<ch>:direct:<peer>`, `<ch>:<account>:direct:<peer>`, `direct:<peer>`
   const dmAt = rest.findIndex((p) => DM.has(p.toLowerCase()));
   if (dmAt >= 0 && dmAt <= 2 && rest.length > dmAt + 1 && !rest.slice(0, dmAt).some((p) => SHARED.has(p))) {
+    // A threaded DM has its own session, `<dm key>:thread:<threadId>` (OpenClaw's
+    // resolveThreadSessionKeys; thread ids may hold colons): the peer ends before that marker.
+    const threadAt = rest.findIndex((p, i) => i > dmAt + 1 && THREAD_MARKERS.has(p.toLowerCase()));
     const peer = rest
-      .slice(dmAt + 1)
+      .slice(dmAt + 1, threadAt < 0 ? rest.length : threadAt)
       .join(":")
       .toLowerCase();
     const channel = dmAt > 0 ? rest[0]?.toLowerCase() : normalizeChannel(hints.channel);

@@ -14,6 +14,25 @@ describe("resolveAccount", () => {
     expect(acct("agent:main:dm:777", { channel: "Telegram" })).toBe("telegram:777");
   });
 
+  it("bills a DM thread (`<dm key>:thread:<id>`, OpenClaw's resolveThreadSessionKeys) to the DM's user", () => {
+    // keys of this shape are in OpenClaw's own tests; thread ids may hold colons
+    expect(acct("agent:main:telegram:direct:5550101:thread:5550101:77")).toBe("telegram:5550101");
+    expect(acct("agent:main:telegram:default:direct:123:thread:987:42")).toBe("telegram:123");
+    expect(acct("agent:main:telegram:direct:123:thread:thread-1")).toBe("telegram:123");
+    expect(acct("agent:main:discord:direct:123456789012345678:thread:999")).toBe(
+      "discord:123456789012345678",
+    );
+    expect(acct("agent:main:slack:direct:U07ABC:Thread:1700000000.000100")).toBe("slack:u07abc");
+    expect(acct("agent:main:direct:777:thread:5", { channel: "telegram" })).toBe("telegram:777");
+    expect(acct("agent:main:telegram:dm:42:topic:3")).toBe("telegram:42");
+    // a peer of several segments (Matrix ids hold a colon) keeps them up to the marker
+    expect(acct("agent:main:matrix:direct:@alice:example.org:thread:$root")).toBe(
+      "matrix:@alice:example.org",
+    );
+    // the first segment after direct: is always the peer, even one spelled like the marker
+    expect(acct("agent:main:telegram:direct:thread:5")).toBe("telegram:thread:5");
+  });
+
   it("names OpenAI-compatible HTTP users openai-user:<user>", () => {
     expect(acct("agent:main:openai-user:frank")).toBe("openai-user:frank");
   });

@@ -1,0 +1,49 @@
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
+import { queryUsage } from "../../src/meter/report.js";
+import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
+
+/**
+ * test/cases: inputs a fresh tester built from public bug reports of tools like this one, each
+ * with its right value in its README (copied per test, never written).
+ */
+const CASES = resolve(import.meta.dirname, "../cases");
+const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+async function meterCase(name: string) {
+  w = tempWorld(join(CASES, name, "state"));
+  const prices = JSON.parse(readFileSync(join(CASES, name, "prices.json"), "utf8"));
+  const meter = meterFor(w, {
+    pricer: createPricer({
+      mode: "calculate",
+      overrides: parsePriceOverrides(prices, "prices.json"),
+      fallback: FALLBACK,
+    }),
+  });
+  const s = await meter.runOnce();
+  meter.close();
+  return { s, world: w };
+}
+
+describe("case dm-thread-session-key: a DM thread bills the DM's user", () => {
+  it("telegram:5550101 3 calls $0.01365, discord $0.01215, slack $0.01515, no per-thread account", async () => {
+    const { s, world } = await meterCase("dm-thread-session-key");
+    expect(s.billed).toBe(5);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550101": { requests: 3, costUsd: "0.01365" },
+      "discord:123456789012345678": { requests: 1, costUsd: "0.01215" },
+      "slack:u07abc": { requests: 1, costUsd: "0.01515" },
+    });
+  });
+});
