@@ -19,6 +19,8 @@ export type LineResult =
       writtenAtMs: number | null;
       /** `message.content` as found (for a reply preview; never logged). */
       content: unknown;
+      /** A negative token count was read as 0 (see {@link tokenCount}). */
+      clamped: boolean;
     }
   /** A user message line: when it was sent (`message.timestamp`, else the entry's ISO time) and its content. */
   | { kind: "user"; atMs: number | null; content: unknown }
@@ -153,6 +155,20 @@ function count(v: unknown): number | null {
   return v;
 }
 
+/**
+ * A billed token count (`input`, `output`, `cacheRead`, `cacheWrite`, `cacheWrite1h`): as
+ * {@link count}, but a negative safe integer is returned as -1, for the caller to bill as 0.
+ * pi-ai's OpenAI-compatible providers write `input = prompt_tokens - cached_tokens`, and relays
+ * that report more cached than prompt tokens make it negative (openclaw/openclaw#30765, #25242);
+ * OpenClaw clamps such counts to 0 in its own usage reports (#31211, #26153) but writes the
+ * transcript as it was. The call happened: its other counts are billed, and it is counted
+ * (`stats.clamped`) rather than dropped as malformed. A fractional or unsafe count stays malformed.
+ */
+function tokenCount(v: unknown): number | null {
+  if (typeof v === "number" && v < 0 && Number.isSafeInteger(v)) return -1;
+  return count(v);
+}
+
 function str(v: unknown): string | null {
   return typeof v === "string" && v.length > 0 ? v : null;
 }
@@ -258,11 +274,11 @@ export function parseEntry(entry: unknown): LineResult {
   const provider = str(msg.provider);
   if (provider === "openclaw") return { kind: "skip", why: "synthetic" };
 
-  const input = count(usage.input);
-  const output = count(usage.output);
-  const cacheRead = count(usage.cacheRead);
-  const cacheWrite = count(usage.cacheWrite);
-  const cacheWrite1hRaw = count(usage.cacheWrite1h);
+  let input = tokenCount(usage.input);
+  let output = tokenCount(usage.output);
+  let cacheRead = tokenCount(usage.cacheRead);
+  let cacheWrite = tokenCount(usage.cacheWrite);
+  let cacheWrite1hRaw = tokenCount(usage.cacheWrite1h);
   if (
     input === null ||
     output === null ||
@@ -270,7 +286,16 @@ export function parseEntry(entry: unknown): LineResult {
     cacheWrite === null ||
     cacheWrite1hRaw === null
   ) {
-    return { kind: "malformed", reason: "usage token counts must be non-negative integers" };
+    return { kind: "malformed", reason: "usage token counts must be integers" };
+  }
+  // -1: a negative count, billed as 0 (tokenCount)
+  const clamped = input < 0 || output < 0 || cacheRead < 0 || cacheWrite < 0 || cacheWrite1hRaw < 0;
+  if (clamped) {
+    input = Math.max(0, input);
+    output = Math.max(0, output);
+    cacheRead = Math.max(0, cacheRead);
+    cacheWrite = Math.max(0, cacheWrite);
+    cacheWrite1hRaw = Math.max(0, cacheWrite1hRaw);
   }
   // `cacheWrite1h` is the 1-hour part of `cacheWrite`. More than the whole is inconsistent: the
   // call still happened, so it is billed, with every write at the (higher) 1-hour rate.
@@ -311,6 +336,7 @@ export function parseEntry(entry: unknown): LineResult {
     kind: "usage",
     writtenAtMs: isoMs(e.timestamp),
     content: msg.content,
+    clamped,
     usage: {
       provider,
       model,

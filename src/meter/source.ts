@@ -28,6 +28,11 @@ export interface SourceStats {
    * back as duplicates; a first read is not counted.
    */
   rescans: number;
+  /**
+   * Billed calls with a negative token count, read as 0 (a relay's `cached_tokens` above its
+   * `prompt_tokens` makes OpenClaw's `input` negative; see parse.ts `tokenCount`).
+   */
+  clamped: number;
 }
 
 export const emptyStats = (): SourceStats => ({
@@ -39,6 +44,7 @@ export const emptyStats = (): SourceStats => ({
   zeroUsage: 0,
   bytes: 0,
   rescans: 0,
+  clamped: 0,
 });
 
 export function addStats(into: SourceStats, s: Partial<SourceStats>): void {

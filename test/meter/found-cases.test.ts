@@ -47,3 +47,18 @@ describe("case dm-thread-session-key: a DM thread bills the DM's user", () => {
     });
   });
 });
+
+describe("case negative-input-dropped: a negative token count is billed as 0, not dropped", () => {
+  it("telegram:5550101 2 calls $0.00465 (the second with input -400 read as 0), counted as clamped", async () => {
+    const { s, world } = await meterCase("negative-input-dropped");
+    expect(s).toMatchObject({ billed: 2, malformed: 0, clamped: 1 });
+    const [u] = queryUsage(world.db, { by: "user" });
+    expect(u).toMatchObject({
+      key: "telegram:5550101",
+      requests: 2,
+      input: 1000,
+      output: 100,
+      costUsd: "0.00465",
+    });
+  });
+});

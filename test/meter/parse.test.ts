@@ -42,6 +42,7 @@ describe("parseLine", () => {
       // the reply's write time (entry ISO timestamp) and its content, for latency and previews
       writtenAtMs: Date.parse(JSON.parse(line(usageMsg())).timestamp),
       content: usageMsg().content,
+      clamped: false,
       usage: {
         provider: "mock",
         model: "mock-gpt",
@@ -85,12 +86,17 @@ describe("parseLine", () => {
     expect(got({ cacheWrite1h: 10_000 })).toBe(10_000);
     // more than the whole: the call is billed, every write at the (higher) 1-hour rate
     expect(got({ cacheWrite1h: 12_000 })).toBe(10_000);
-    for (const bad of [-1, 1.5, "4000", Number.MAX_SAFE_INTEGER + 2]) {
+    for (const bad of [1.5, "4000", Number.MAX_SAFE_INTEGER + 2, -0.5]) {
       expect(parseLine(line({ cacheWrite1h: bad }))).toEqual({
         kind: "malformed",
-        reason: "usage token counts must be non-negative integers",
+        reason: "usage token counts must be integers",
       });
     }
+    // a negative count is billed as 0, and the line says so (stats.clamped)
+    const neg = parseLine(line({ cacheWrite1h: -1 }));
+    expect(neg.kind === "usage" && [neg.usage.cacheWrite1h, neg.clamped]).toEqual([0, true]);
+    const ok = parseLine(line({ cacheWrite1h: 4_000 }));
+    expect(ok.kind === "usage" && ok.clamped).toBe(false);
   });
 
   it("reads usage.cost.totalOrigin provider-billed, and nothing else, as the provider's own amount", () => {
@@ -209,7 +215,9 @@ describe("parseLine", () => {
     expect(parseLine("{not json").kind).toBe("malformed");
     expect(parseLine("[1,2]").kind).toBe("malformed");
     expect(parseLine(line(usageMsg({ usage: { input: "many" } }))).kind).toBe("malformed");
-    expect(parseLine(line(usageMsg({ usage: { input: -1, output: 1 } }))).kind).toBe("malformed");
+    // a negative count is not malformed: it is billed as 0 (a relay's cached_tokens > prompt_tokens)
+    const neg = parseLine(line(usageMsg({ usage: { input: -1, output: 1 } })));
+    expect(neg.kind === "usage" && [neg.usage.input, neg.usage.output, neg.clamped]).toEqual([0, 1, true]);
     expect(parseLine(line(usageMsg({ usage: { input: 1.5, output: 1 } }))).kind).toBe("malformed");
     expect(parseLine(line(usageMsg({ model: undefined }))).kind).toBe("malformed");
     expect(parseLine(line(usageMsg({ timestamp: undefined }), { timestamp: undefined })).kind).toBe(

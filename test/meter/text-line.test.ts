@@ -36,7 +36,7 @@ function lineGen(seed: number) {
     pick([
       { input: 1 + int(900), output: int(90), cacheRead: int(3) * 100, cacheWrite: 0, totalTokens: 0 },
       { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, // zero usage
-      { input: -1, output: 3 }, // malformed counts
+      { input: 1.5, output: 3 }, // malformed counts
       { input: 5, output: 2, cost: { total: 0.001, totalOrigin: "provider-billed" } },
     ]);
   const assistant = () => ({
@@ -158,7 +158,7 @@ describe("textLine (parse first) and bytesLine (marks first) agree on every line
     for (const reason of [
       "invalid JSON",
       "truncated line (does not end with })",
-      "usage token counts must be non-negative integers",
+      "usage token counts must be integers",
       "assistant usage without model",
     ])
       expect(reasons).toContain(reason);

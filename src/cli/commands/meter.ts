@@ -45,6 +45,7 @@ function summaryRows(s: MeterSummary): [string, string | number][] {
     ["synthetic lines skipped", s.synthetic],
     ["zero-usage lines skipped", s.zeroUsage],
     ["transcripts re-read (changed under the cursor)", s.rescans],
+    ["calls with a negative token count, billed as 0", s.clamped],
     ["unknown models", s.unknownModels.length ? s.unknownModels.join(", ") : 0],
     ["calls without a session (billed to the agent)", s.unattributedCalls],
     ["held for review", s.held ? `${s.held} ($${formatPicoUsd(BigInt(s.heldCostPicoUsd))})` : 0],

@@ -154,6 +154,7 @@ export class BatchBuilder {
       else if (r.why === "zero-usage") this.stats.zeroUsage++;
     } else {
       this.stats.usageLines++;
+      if (r.clamped) this.stats.clamped++;
       // The first billed reply after a user line takes its latency and preview; later replies of
       // the same turn (tool-use continuations) have none.
       const t = this.turn;
