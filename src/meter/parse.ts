@@ -236,6 +236,71 @@ function canonicalIsoMs(s: string): number {
   return ((days * 24 + h) * 60 + mi) * 60_000 + sec * 1000 + msh * 10 + ms3;
 }
 
+/** How every OpenClaw entry begins (`type` is its first key): where a glued entry is looked for. */
+const ENTRY_START = '{"type":';
+
+/**
+ * At most this many suffixes of a line that is not JSON are tried by `gluedEntry` (each attempt is
+ * one `JSON.parse` of the rest of the line), so a hostile line full of `{"type":` costs
+ * O(64 × length), never O(length²).
+ */
+export const MAX_GLUED_ATTEMPTS = 64;
+
+/** A complete entry found in a physical line that is not JSON (see `gluedEntry`). */
+export interface GluedEntry {
+  /** The entry appended after the cut-off fragment: `text.slice(at)`, parsed. */
+  entry: Record<string, unknown>;
+  /** Where it starts in the line (UTF-16 index). */
+  at: number;
+  /**
+   * The line's head `text.slice(0, at)`, parsed, when it is itself a complete entry (only its
+   * newline was lost), else null: the head is a cut-off fragment.
+   */
+  head: Record<string, unknown> | null;
+}
+
+/**
+ * The complete entry at the end of a physical line that does not parse, when a writer crashed
+ * mid-append and the next append (`JSON.stringify(entry) + "\n"`) was glued onto the fragment it
+ * left: `…"api":"openai-{"type":"message",…}`. Null when there is none.
+ *
+ * The line was written by `JSON.stringify`, so inside a string every `"` is escaped: an unescaped
+ * `{"type":` is always structural, the start of an entry or of a nested object. The suffixes
+ * starting at such positions after index 0 are parsed left to right (at most
+ * MAX_GLUED_ATTEMPTS), and the first that parses to an object is the glued entry. A suffix that
+ * starts at a nested object of the fragment cannot parse: that object is still open when the
+ * fragment ends, and the balanced entry after it cannot close it (or, cut inside a string, the
+ * entry's first `"` ends the string and `type"` follows it). One that starts at a nested object
+ * of the glued entry has the rest of the entry (`]}…}`) after it. So at most one suffix parses.
+ *
+ * Only for a line whose `JSON.parse` already failed: nothing here runs for a line that parses.
+ */
+export function gluedEntry(text: string): GluedEntry | null {
+  let attempts = 0;
+  for (
+    let at = text.indexOf(ENTRY_START, 1);
+    at !== -1 && attempts < MAX_GLUED_ATTEMPTS;
+    at = text.indexOf(ENTRY_START, at + 1)
+  ) {
+    attempts++;
+    const entry = parseObject(text.slice(at));
+    if (entry === null) continue;
+    // A cut-off prefix of an object never parses (its braces do not balance); a head that does
+    // is a complete entry that lost only its newline.
+    return { entry, at, head: parseObject(text.slice(0, at)) };
+  }
+  return null;
+}
+
+function parseObject(text: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Parses one complete transcript line (without its newline). */
 export function parseLine(text: string): LineResult {
   let entry: unknown;

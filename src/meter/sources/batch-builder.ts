@@ -1,6 +1,7 @@
 import { dedupeKey } from "../identity.js";
 import {
   endsLikeObject,
+  gluedEntry,
   INVALID_JSON_REASON,
   type LineResult,
   latencyMs,
@@ -51,6 +52,19 @@ export interface PendingTurn {
  */
 export function turnOf(text: string, previewChars: number): { user: PendingTurn } | "reply" | null {
   const r = parseLine(text);
+  if (r.kind === "malformed" && r.reason === INVALID_JSON_REASON) {
+    // A complete entry glued after a cut-off fragment (see `gluedEntry`): it came last in the line.
+    const g = gluedEntry(text);
+    if (g === null) return null;
+    return (
+      turnOfResult(parseEntry(g.entry), previewChars) ??
+      (g.head ? turnOfResult(parseEntry(g.head), previewChars) : null)
+    );
+  }
+  return turnOfResult(r, previewChars);
+}
+
+function turnOfResult(r: LineResult, previewChars: number): { user: PendingTurn } | "reply" | null {
   if (r.kind === "user") return { user: userTurn(r, previewChars) };
   return r.kind === "usage" ? "reply" : null;
 }
@@ -140,7 +154,52 @@ export class BatchBuilder {
    * by `sourceRef`). Does not count `lines`.
    */
   parsed(text: string, who: LineOwner, sourceRef: string, eventRef: string = sourceRef): void {
-    this.#counted(parseLine(text), who, sourceRef, eventRef);
+    const r = parseLine(text);
+    if (r.kind === "malformed" && r.reason === INVALID_JSON_REASON)
+      this.#unglued(text, who, sourceRef, eventRef);
+    else this.#counted(r, who, sourceRef, eventRef);
+  }
+
+  /**
+   * A line the pre-filter kept that is not JSON. When a complete entry was appended after a
+   * cut-off fragment (`gluedEntry`), the fragment is rejected as invalid JSON (located by
+   * `sourceRef`, as any invalid line) and the entry is taken as a line of its own, located at
+   * `<ref>+<its byte offset in the line>` (a distinct ref: the reject table and an unkeyed
+   * event are keyed by it). A head that is itself a complete entry (only its newline was lost)
+   * is taken too, not rejected. Otherwise the whole line is rejected as invalid JSON.
+   */
+  #unglued(text: string, who: LineOwner, sourceRef: string, eventRef: string): void {
+    const g = gluedEntry(text);
+    if (g === null) {
+      this.reject(sourceRef, INVALID_JSON_REASON);
+      return;
+    }
+    const head = text.slice(0, g.at);
+    if (g.head) this.#entryLine(head, g.head, who, sourceRef, eventRef);
+    else this.reject(sourceRef, INVALID_JSON_REASON);
+    const k = `+${Buffer.byteLength(head)}`;
+    this.#entryLine(text.slice(g.at), g.entry, who, sourceRef + k, eventRef + k);
+  }
+
+  /**
+   * One entry recovered from a glued line (`text` is its JSON, `entry` its value), taken as a
+   * whole line would be: the pre-filter's marks decide whether it is counted (as in `bytesLine`).
+   */
+  #entryLine(
+    text: string,
+    entry: Record<string, unknown>,
+    who: LineOwner,
+    sourceRef: string,
+    eventRef: string,
+  ): void {
+    if (textMayBeUsage(text)) this.#counted(parseEntry(entry), who, sourceRef, eventRef);
+    else if (text.includes(USER_MARK_TEXT)) this.#userEntry(entry);
+  }
+
+  /** An entry outside the pre-filter that carries the user mark: only tracks the pending turn. */
+  #userEntry(entry: unknown): void {
+    const r = parseEntry(entry);
+    if (r.kind === "user") this.turn = userTurn(r, this.previewChars);
   }
 
   /** `parsed` for a line already parsed into `r`. */
@@ -203,6 +262,14 @@ export class BatchBuilder {
   userLine(text: string): void {
     const r = parseLine(text);
     if (r.kind === "user") this.turn = userTurn(r, this.previewChars);
+    else if (r.kind === "malformed" && r.reason === INVALID_JSON_REASON) {
+      // entries glued after a cut-off fragment (see `gluedEntry`), each taken as its own line
+      const g = gluedEntry(text);
+      if (g === null) return;
+      const head = text.slice(0, g.at);
+      if (g.head && head.includes(USER_MARK_TEXT)) this.#userEntry(g.head);
+      if (text.includes(USER_MARK_TEXT, g.at)) this.#userEntry(g.entry);
+    }
   }
 
   /**
@@ -243,8 +310,9 @@ export class BatchBuilder {
       try {
         entry = JSON.parse(text);
       } catch {
-        // what `parsed` makes of invalid JSON, where the pre-filter would have let it through
-        if (textMayBeUsage(text)) this.reject(sourceRef, INVALID_JSON_REASON);
+        // what `bytesLine` makes of invalid JSON (a glued entry included, see `gluedEntry`)
+        if (textMayBeUsage(text)) this.#unglued(text, who, sourceRef, sourceRef);
+        else if (text.includes(USER_MARK_TEXT)) this.userLine(text);
         return;
       }
       const r = parseEntry(entry);
