@@ -12,6 +12,12 @@ import {
 import { z } from "zod";
 import { AppError, ErrorCode } from "../errors.js";
 import { decimalToScaled, formatScaled, usdFloatToPico, usdPerMTokToMicro } from "../money.js";
+import {
+  applyPriceCorrection,
+  CORRECTIONS_VERSION,
+  findPriceCorrection,
+  type PriceCorrection,
+} from "./price-corrections.js";
 import type { CostMode, ParsedUsage, PriceQuote, Pricer } from "./types.js";
 
 /**
@@ -80,6 +86,20 @@ export interface PricerOptions {
 
 /** The bundled table's version, read once: it is stored on every row the table priced. */
 export const TABLE_VERSION = `@pydantic/genai-prices@${readTableVersion()}`;
+
+/**
+ * The `price_version` of a row priced from a table entry that `price-corrections.ts` corrected
+ * (a long-context tier the table lacks): the table's version plus the corrections' version.
+ */
+export const CORRECTED_TABLE_VERSION = `${TABLE_VERSION}+${CORRECTIONS_VERSION}`;
+
+/** Table rates that carry a price correction (see `tableVersionOf`). */
+const correctedRates = new WeakSet<ModelRates>();
+
+/** The `price_version` for rates returned by `findTablePrice`. */
+export function tableVersionOf(rates: ModelRates): string {
+  return correctedRates.has(rates) ? CORRECTED_TABLE_VERSION : TABLE_VERSION;
+}
 
 function readTableVersion(): string {
   // The package's `exports` map hides `./package.json`, so resolve its entry and walk up one level.
@@ -303,7 +323,9 @@ function findTablePriceUncached(provider: string, model: string, atMs: number): 
   for (const [id, name] of tries) {
     const found = tableModelPrice(id, name, atMs);
     if (found === null) return { rates: null, info: null };
-    if (found !== undefined) return { rates: tableRates(found.price), info: found.info };
+    if (found !== undefined) {
+      return { rates: correctedTableRates(found.price, found.providerId, found.info.id), info: found.info };
+    }
   }
   return { rates: null, info: undefined };
 }
@@ -316,12 +338,12 @@ function tableModelPrice(
   providerId: string | undefined,
   model: string,
   atMs: number,
-): { price: ModelPrice; info: ModelInfo } | null | undefined {
+): { price: ModelPrice; info: ModelInfo; providerId: string } | null | undefined {
   try {
     // Used ONLY to find the model and the price in effect at the call's time (start-date and
     // time-of-day constraints); the float total it computes for the empty usage is ignored.
     const r = calcPrice({}, model, { providerId, timestamp: new Date(atMs) });
-    return r ? { price: r.model_price, info: r.model } : undefined;
+    return r ? { price: r.model_price, info: r.model, providerId: r.provider.id } : undefined;
   } catch {
     // An entry the package itself cannot evaluate counts as unknown (flagged), not as fatal.
     return null;
@@ -330,6 +352,31 @@ function tableModelPrice(
 
 /** Converted rates per table price object (they are immutable data), so each is converted once. */
 const converted = new WeakMap<ModelPrice, ModelRates | null>();
+/** The same with a price correction applied, per correction (a price could be reached via two entries). */
+const convertedCorrected = new Map<PriceCorrection, WeakMap<ModelPrice, ModelRates | null>>();
+
+/**
+ * `tableRates`, plus the price correction (`price-corrections.ts`) of the table entry
+ * `providerId`/`modelId` the price was found in, if there is one and it changes anything; the
+ * corrected rates are remembered in `correctedRates` so their rows get `CORRECTED_TABLE_VERSION`.
+ */
+function correctedTableRates(price: ModelPrice, providerId: string, modelId: string): ModelRates | null {
+  const rates = tableRates(price);
+  const correction = findPriceCorrection(providerId, modelId);
+  if (!rates || !correction) return rates;
+  let cache = convertedCorrected.get(correction);
+  if (!cache) {
+    cache = new WeakMap();
+    convertedCorrected.set(correction, cache);
+  }
+  const hit = cache.get(price);
+  if (hit !== undefined) return hit;
+  const corrected = applyPriceCorrection(rates, correction);
+  if (corrected) correctedRates.add(corrected);
+  const result = corrected ?? rates;
+  cache.set(price, result);
+  return result;
+}
 
 /**
  * Converts a genai-prices `ModelPrice` to integer rates, mirroring how the package prices:
@@ -475,7 +522,7 @@ export function createPricer(opts: PricerOptions): Pricer {
     if (override) return quote(u, override, "override", opts.overrides.version, false);
     if (!Number.isFinite(u.messageTsMs)) throw new RangeError(`bad message timestamp ${u.messageTsMs}`);
     const table = findTablePrice(u.provider, u.model, u.messageTsMs);
-    return table ? quote(u, table, "table", TABLE_VERSION, false) : null;
+    return table ? quote(u, table, "table", tableVersionOf(table), false) : null;
   };
   // A plain literal, not a spread: this runs once per billed call on the writer's hot path.
   const withTable = (q: PriceQuote): PriceQuote => ({

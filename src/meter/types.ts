@@ -84,7 +84,7 @@ export interface PriceQuote {
   /** Exact cost in pico-USD (1 USD = 10^12). */
   costPicoUsd: bigint;
   source: PriceSource;
-  /** What priced it, stored on the usage row: `@pydantic/genai-prices@0.1.8`, `overrides:<sha8>`, ... */
+  /** What priced it, stored on the usage row: `@pydantic/genai-prices@0.1.8` (`+corrections:<hash>` when a price correction applied), `overrides:<sha8>`, ... */
   version: string;
   /**
    * True when neither the table nor an override knew the model and it was priced at the fallback

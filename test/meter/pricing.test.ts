@@ -5,6 +5,7 @@ import { calcPrice } from "@pydantic/genai-prices";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { AppError, ErrorCode } from "../../src/errors.js";
 import {
+  CORRECTED_TABLE_VERSION,
   createPricer,
   loadPriceOverrides,
   type PriceOverrides,
@@ -233,16 +234,20 @@ describe("overrides", () => {
 
 describe("genai-prices table", () => {
   it.each([
-    ["anthropic", "claude-sonnet-4-20250514"],
-    ["openai", "gpt-4o"],
-    ["google", "gemini-2.5-flash"],
-  ])("prices %s/%s exactly and within 1e-9 USD of the package's own float total", (provider, model) => {
-    const u = usage({ provider, model, input: 1_234, output: 567, cacheRead: 40_000, cacheWrite: 5_003 });
-    const q = pricer().price(u);
-    expect(q).toMatchObject({ source: "table", version: TABLE_VERSION, unknownModel: false });
-    expect(typeof q.costPicoUsd).toBe("bigint");
-    expect(Math.abs(Number(q.costPicoUsd) / 1e12 - packageUsd(u, provider))).toBeLessThan(1e-9);
-  });
+    // Sonnet 4's entry carries a price correction (its long-context tier), hence the version.
+    ["anthropic", "claude-sonnet-4-20250514", CORRECTED_TABLE_VERSION],
+    ["openai", "gpt-4o", TABLE_VERSION],
+    ["google", "gemini-2.5-flash", TABLE_VERSION],
+  ])(
+    "prices %s/%s exactly and within 1e-9 USD of the package's own float total",
+    (provider, model, version) => {
+      const u = usage({ provider, model, input: 1_234, output: 567, cacheRead: 40_000, cacheWrite: 5_003 });
+      const q = pricer().price(u);
+      expect(q).toMatchObject({ source: "table", version, unknownModel: false });
+      expect(typeof q.costPicoUsd).toBe("bigint");
+      expect(Math.abs(Number(q.costPicoUsd) / 1e12 - packageUsd(u, provider))).toBeLessThan(1e-9);
+    },
+  );
 
   it("prices cache reads and writes at their own rates (claude-sonnet-4: 3 / 15 / 0.3 / 3.75)", () => {
     const q = pricer().price(

@@ -1,0 +1,110 @@
+import { createHash } from "node:crypto";
+import { usdPerMTokToMicro } from "../money.js";
+import type { ModelRates, TieredRate } from "./pricing.js";
+
+/**
+ * Price corrections: long-context tiers that a model's published price has and the bundled
+ * @pydantic/genai-prices table lacks, so creditgate adds them on top of the table.
+ *
+ * Matching: an entry names the table's OWN provider and model ids (`findTablePrice` lookups end
+ * on one table entry; its `provider.id` / `model.id` are what is matched). So every spelling the
+ * package already maps to that entry (`claude-sonnet-4-20250514`, `claude-sonnet-4-0`,
+ * `claude-sonnet-4`, `anthropic/…` on a custom proxy) is corrected, and nothing else: there is
+ * no second model matcher here.
+ *
+ * Rules (see `applyPriceCorrections`):
+ * - a tier is added to a price (input, output, cache read, 5-minute and 1-hour cache write) only
+ *   where the table's price for it is flat; a price the table already tiers is left as the
+ *   table has it, so a genai-prices release that adds the tier wins;
+ * - the tier applies, like the table's own tiers, when the call's total input tokens
+ *   (uncached + cache read + cache write) are `> above`, and prices the WHOLE call;
+ * - operator overrides (CREDITGATE_PRICES) are looked up before the table and so always win;
+ * - a row priced from a corrected entry carries `TABLE_VERSION + "+corrections:<hash>"` as its
+ *   `price_version` (`CORRECTIONS_VERSION`, a hash of this table), so reports can tell.
+ *
+ * Only rates verified against the provider's own published price list are entered; each entry
+ * names its source.
+ */
+export interface PriceCorrection {
+  /** genai-prices provider id (`anthropic`, `aws`, `google`, `openrouter`, …). */
+  readonly provider: string;
+  /** genai-prices model id of the table entry (not the caller's spelling). */
+  readonly model: string;
+  /** The public price list the rates come from. */
+  readonly source: string;
+  /** The long-context tier: total input tokens `> above`. USD per 1M tokens, decimal strings. */
+  readonly tier: {
+    readonly above: number;
+    readonly input: string;
+    readonly output: string;
+    readonly cacheRead: string;
+    /** 5-minute cache writes. */
+    readonly cacheWrite: string;
+    /** 1-hour cache writes. */
+    readonly cacheWrite1h: string;
+  };
+}
+
+export const PRICE_CORRECTIONS: readonly PriceCorrection[] = [
+  {
+    // Claude Sonnet 4 (`claude-sonnet-4-20250514`; table entry `claude-sonnet-4-0`). With the 1M
+    // context window (beta header `context-1m-2025-08-07`), a request whose input exceeds 200K
+    // tokens is billed entirely at the long-context rates: input $6, output $22.50 per MTok
+    // (Anthropic pricing page, "Long context pricing": "≤ 200K input tokens: Input $3 / Output
+    // $15; > 200K input tokens: Input $6 / Output $22.50"). Cache prices are Anthropic's
+    // prompt-caching multipliers (same page: 5m write 1.25×, 1h write 2×, read 0.1× the input
+    // price), which apply on top of long-context pricing, on the $6 input rate: $7.50, $12,
+    // $0.60. These equal the long-context cache rates the bundled table already carries for
+    // Sonnet 4.5, whose long-context tier Anthropic lists together with Sonnet 4's.
+    // Sources: https://docs.anthropic.com/en/docs/about-claude/pricing#long-context-pricing
+    //          https://www.anthropic.com/news/1m-context
+    provider: "anthropic",
+    model: "claude-sonnet-4-0",
+    source: "https://docs.anthropic.com/en/docs/about-claude/pricing#long-context-pricing",
+    tier: {
+      above: 200_000,
+      input: "6",
+      output: "22.5",
+      cacheRead: "0.6",
+      cacheWrite: "7.5",
+      cacheWrite1h: "12",
+    },
+  },
+];
+
+/** `corrections:<first 8 hex of sha256 of the table>`: changes whenever an entry's rates do. */
+export const CORRECTIONS_VERSION = `corrections:${createHash("sha256")
+  .update(JSON.stringify(PRICE_CORRECTIONS.map((c) => [c.provider, c.model, c.tier])))
+  .digest("hex")
+  .slice(0, 8)}`;
+
+const byEntry = new Map<string, PriceCorrection>(
+  PRICE_CORRECTIONS.map((c) => [`${c.provider}/${c.model}`, c]),
+);
+
+/** The correction for a table entry (genai-prices provider id and model id), if any. */
+export function findPriceCorrection(providerId: string, modelId: string): PriceCorrection | undefined {
+  return byEntry.get(`${providerId}/${modelId}`);
+}
+
+/**
+ * `rates` with the correction's tier added to every price the table has flat; `null` when the
+ * correction changes nothing (every price already tiered by the table).
+ */
+export function applyPriceCorrection(rates: ModelRates, c: PriceCorrection): ModelRates | null {
+  let changed = false;
+  const add = (r: TieredRate, usd: string): TieredRate => {
+    if (r.tiers.length > 0) return r; // the table's own tiers win
+    changed = true;
+    return { base: r.base, tiers: [{ above: c.tier.above, rate: usdPerMTokToMicro(usd) }] };
+  };
+  const out: ModelRates = {
+    input: add(rates.input, c.tier.input),
+    output: add(rates.output, c.tier.output),
+    cacheRead: add(rates.cacheRead, c.tier.cacheRead),
+    cacheWrite: add(rates.cacheWrite, c.tier.cacheWrite),
+    cacheWrite1h: add(rates.cacheWrite1h, c.tier.cacheWrite1h),
+    perCallPico: rates.perCallPico,
+  };
+  return changed ? out : null;
+}
