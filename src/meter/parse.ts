@@ -267,7 +267,9 @@ export interface GluedEntry {
  * The line was written by `JSON.stringify`, so inside a string every `"` is escaped: an unescaped
  * `{"type":` is always structural, the start of an entry or of a nested object. The suffixes
  * starting at such positions after index 0 are parsed left to right (at most
- * MAX_GLUED_ATTEMPTS), and the first that parses to an object is the glued entry. A suffix that
+ * MAX_GLUED_ATTEMPTS), and the first that parses to an object is the glued entry; a position
+ * where the head expects a value (after `:`, `[` or `,`, outside a string) is skipped unparsed,
+ * as the object there may be the head's own nested value (see below). A suffix that
  * starts at a nested object of the fragment cannot parse: that object is still open when the
  * fragment ends, and the balanced entry after it cannot close it (or, cut inside a string, the
  * entry's first `"` ends the string and `type"` follows it). One that starts at a nested object
@@ -277,11 +279,33 @@ export interface GluedEntry {
  */
 export function gluedEntry(text: string): GluedEntry | null {
   let attempts = 0;
+  // A JSON scanner over text[0, pos): inside a string or not, and the last character outside
+  // strings (as a char code). One pass over the line in all.
+  let pos = 0;
+  let inString = false;
+  let last = 0;
   for (
     let at = text.indexOf(ENTRY_START, 1);
     at !== -1 && attempts < MAX_GLUED_ATTEMPTS;
     at = text.indexOf(ENTRY_START, at + 1)
   ) {
+    for (; pos < at; pos++) {
+      const c = text.charCodeAt(pos);
+      if (inString) {
+        if (c === BACKSLASH) pos++;
+        else if (c === QUOTE) {
+          inString = false;
+          last = QUOTE; // a string just ended: the head is after a value or a key, not before one
+        }
+      } else if (c === QUOTE) inString = true;
+      else if (c !== SPACE && c !== TAB && c !== LF && c !== CR) last = c;
+    }
+    // Where the head expects a value (after `:`, `[` or `,`, outside a string), the object there
+    // may be the head's own nested value: a line cut right after it still ends in `}`, and a
+    // model-written object (a tool call's arguments) can be shaped like an entry. Never taken,
+    // and not counted as an attempt: a long turn's content blocks cannot use up the budget. (A
+    // writer cut at exactly such a point loses the glued entry with the fragment, as before.)
+    if (!inString && (last === COLON || last === OPEN_BRACKET || last === COMMA)) continue;
     attempts++;
     const entry = parseObject(text.slice(at));
     if (entry === null) continue;
@@ -291,6 +315,17 @@ export function gluedEntry(text: string): GluedEntry | null {
   }
   return null;
 }
+
+/** Char codes `gluedEntry`'s scanner tells apart. */
+const BACKSLASH = 0x5c;
+const QUOTE = 0x22;
+const SPACE = 0x20;
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const COLON = 0x3a;
+const OPEN_BRACKET = 0x5b;
+const COMMA = 0x2c;
 
 function parseObject(text: string): Record<string, unknown> | null {
   try {

@@ -74,6 +74,16 @@ function starts(text: string): number[] {
   return out;
 }
 
+/**
+ * Whether a cut-off `fragment` ends where JSON expects a value (after `:`, `[` or `,`, outside a
+ * string): the oracle for `gluedEntry`'s skip, written another way (strings removed by a regex).
+ */
+function expectsValue(fragment: string): boolean {
+  const noStrings = fragment.replace(/"(?:[^"\\]|\\.)*"/g, "S");
+  if (noStrings.includes('"')) return false; // cut inside a string
+  return /[:[,]\s*$/.test(noStrings);
+}
+
 function parses(text: string): boolean {
   try {
     JSON.parse(text);
@@ -171,13 +181,23 @@ describe("a complete entry glued after a truncated fragment", () => {
       { type: "text", text: "nested" },
       { type: "toolCall", id: "t2", name: "read", arguments: { type: "dir" } },
     ]);
+    let lost = 0;
     for (let i = 1; i < cutLine.length; i++) {
       const fragment = cutLine.slice(0, i);
       const g = gluedEntry(fragment + glued);
+      if (expectsValue(fragment)) {
+        // cut where the line expects a value: the glued entry could be the fragment's own nested
+        // value, so it is not taken (lost with the fragment, as before the recovery)
+        expect(g, `cut at ${i}`).toBeNull();
+        lost++;
+        continue;
+      }
       expect(g?.at, `cut at ${i}`).toBe(i);
       expect(g?.entry).toEqual(JSON.parse(glued));
       expect(g?.head).toBeNull();
     }
+    expect(lost).toBeGreaterThan(0);
+    expect(lost).toBeLessThan(cutLine.length / 5); // 52 of 519 here: a line of short strings
   });
 
   it("a suffix at a nested object of the fragment or of the glued entry never parses", () => {
@@ -203,6 +223,20 @@ describe("a complete entry glued after a truncated fragment", () => {
     expect(gluedEntry(line)?.at).toBe(fragment.length);
   });
 
+  it("a line cut right after an entry-shaped nested object (nothing glued) bills nothing", () => {
+    // a tool call's arguments are model-written JSON: a prompt can shape them like a billable entry
+    const fake = call(T0 + 9, 5_000_000);
+    const line = call(T0, 1, [{ type: "toolCall", id: "t", name: "x", arguments: JSON.parse(fake) }]);
+    const cut = line.slice(0, line.indexOf(fake) + fake.length); // the crash cut it right there
+    expect(cut.endsWith("}")).toBe(true);
+    expect(() => JSON.parse(cut)).toThrow();
+    expect(JSON.parse(cut.slice(cut.indexOf(fake)))).toEqual(JSON.parse(fake)); // it would parse
+    expect(gluedEntry(cut)).toBeNull();
+    // the same object in an array of content blocks, or after a comma: the same
+    const inArray = call(T0, 1, [{ type: "text", text: "a" }, JSON.parse(fake) as never]);
+    expect(gluedEntry(inArray.slice(0, inArray.indexOf(fake) + fake.length))).toBeNull();
+  });
+
   it('an escaped {\\"type\\":…} inside the fragment\'s text is never taken for an entry', async () => {
     // a tool result quoting a whole billable transcript line: inside a string its quotes are escaped
     const quoted = call(T0 + 50, 999_999);
@@ -226,7 +260,8 @@ describe("a complete entry glued after a truncated fragment", () => {
   it("two complete lines after one fragment: each is billed, the fragment alone is malformed", async () => {
     w = tempWorld();
     const dir = sessionsDir(w);
-    const frag = call(T0, 1_000_000).slice(0, 150);
+    const full = call(T0, 1_000_000);
+    const frag = full.slice(0, full.indexOf('"model":"') + 12); // cut inside a string
     const lines = [
       // the normal case: fragment + A, its own newline, then B on the next line
       `${frag}${call(T0 + 1, 1)}`,
@@ -246,14 +281,18 @@ describe("a complete entry glued after a truncated fragment", () => {
   });
 
   it(`tries at most ${MAX_GLUED_ATTEMPTS} suffixes: a garbage line with 1000 {"type": is malformed, fast`, async () => {
+    const real = call(T0, 5);
+    // a long turn's content blocks sit where the line expects a value: skipped unparsed, so any
+    // number of them leaves the glued entry found (they used to use up the budget)
     const fragmentWith = (nested: number) =>
       `{"type":"message","message":{"role":"assistant","content":[${'{"type":"text","text":"a"},'.repeat(nested)}{"type":"te`;
-    const real = call(T0, 5);
-    // the glued entry is the (nested + 2)-th candidate after index 0 (the fragment ends in a cut one)
-    expect(gluedEntry(fragmentWith(MAX_GLUED_ATTEMPTS - 2) + real)?.entry).toEqual(JSON.parse(real));
-    expect(gluedEntry(fragmentWith(MAX_GLUED_ATTEMPTS - 1) + real)).toBeNull();
+    expect(gluedEntry(fragmentWith(MAX_GLUED_ATTEMPTS + 200) + real)?.entry).toEqual(JSON.parse(real));
+    // candidates after a closed value are parsed, and count: the glued entry is the (n + 1)-th
+    const afterValues = (n: number) => `{"a":"b"}${'{"type":"q"}}'.repeat(n)}`;
+    expect(gluedEntry(afterValues(MAX_GLUED_ATTEMPTS - 1) + real)?.entry).toEqual(JSON.parse(real));
+    expect(gluedEntry(afterValues(MAX_GLUED_ATTEMPTS) + real)).toBeNull();
 
-    // hostile: every suffix runs on to the end of a long line before it fails
+    // hostile: a long line of candidates, none of them an entry
     const garbage = `${'{"type":'.repeat(1000)}"usage","assistant"${" ".repeat(1_000_000)}}`;
     expect(starts(garbage)).toHaveLength(1000);
     expect(gluedEntry(garbage)).toBeNull();
