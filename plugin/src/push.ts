@@ -48,6 +48,12 @@ export function usageEvent(
     Number.isFinite(total) &&
     total >= 0;
   const isError = m.stopReason === "error" || m.stopReason === "aborted" || Boolean(m.errorMessage);
+  const userId = resolveAccount(agentId, where.sessionKey).accountId;
+  // A per-peer key (`agent:<a>:direct:<peer>`) names no channel: the meter takes it from the
+  // session entry, which this hook does not see. A push would bill `direct:<peer>`, and the
+  // transcript's copy (`<channel>:<peer>`) would then be a duplicate: the call stays with the
+  // transcript meter instead.
+  if (userId.startsWith("direct:")) return null;
   return {
     idempotencyKey: dedupeKey({
       provider: m.provider,
@@ -60,7 +66,7 @@ export function usageEvent(
       responseId,
     }),
     agentId,
-    userId: resolveAccount(agentId, where.sessionKey).accountId,
+    userId,
     provider: m.provider,
     model: m.model,
     input,

@@ -68,6 +68,18 @@ describe("usageEvent (the meter's rules)", () => {
     expect(ev?.idempotencyKey).toMatch(/^[0-9a-f]{12}-[0-9a-f]{32}$/);
   });
 
+  it("leaves a per-peer DM (no channel in its key) to the transcript meter, which knows the channel", () => {
+    // the meter bills agent:main:direct:777 to <channel from the session entry>:777; this hook
+    // cannot see the entry, and a push to direct:777 would make the transcript copy a duplicate
+    expect(usageEvent(assistant, { agentId: "main", sessionKey: "agent:main:direct:777" })).toBeNull();
+    expect(
+      usageEvent(assistant, { agentId: "main", sessionKey: "agent:main:direct:777:thread:5" }),
+    ).toBeNull();
+    expect(
+      usageEvent(assistant, { agentId: "main", sessionKey: "agent:main:telegram:direct:777" })?.userId,
+    ).toBe("telegram:777");
+  });
+
   it("carries the 1-hour cache split and a provider-billed total, so a push prices like the transcript", () => {
     const ev = usageEvent(
       {
