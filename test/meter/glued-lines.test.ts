@@ -9,7 +9,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { gluedEntry, INVALID_JSON_REASON, MAX_GLUED_ATTEMPTS } from "../../src/meter/parse.js";
 import { BatchBuilder, turnOf } from "../../src/meter/sources/batch-builder.js";
 import { runCli } from "../support/cli.js";
-import { FIXTURE_PRICES, meterFor, type TempWorld, tempWorld, writeJson } from "../support/meter-env.js";
+import {
+  assistantLine,
+  FIXTURE_PRICES,
+  meterFor,
+  type TempWorld,
+  tempWorld,
+  writeJson,
+} from "../support/meter-env.js";
 
 let w: TempWorld | undefined;
 afterEach(() => {
@@ -38,24 +45,7 @@ function sessionsDir(world: TempWorld): string {
 }
 
 /** An assistant call (mock/mock-gpt) with `input` tokens; `content` blocks as given. */
-function call(ts: number, input: number, content: unknown[] = [{ type: "text", text: "ok" }]): string {
-  return JSON.stringify({
-    type: "message",
-    id: `a${ts}`,
-    parentId: null,
-    timestamp: new Date(ts + 5).toISOString(),
-    message: {
-      role: "assistant",
-      content,
-      api: "openai-completions",
-      provider: "mock",
-      model: "mock-gpt",
-      usage: { input, output: 10, cacheRead: 0, cacheWrite: 0, totalTokens: input + 10 },
-      stopReason: "stop",
-      timestamp: ts,
-    },
-  });
-}
+const call = assistantLine;
 
 const userMsg = (text: string) =>
   JSON.stringify({

@@ -8,7 +8,7 @@ import { createReviewQueue } from "../../src/meter/review.js";
 import { createSessionMemory } from "../../src/meter/session-memory.js";
 import type { SourceBatch } from "../../src/meter/source.js";
 import type { PriceQuote, Pricer, UsageEvent } from "../../src/meter/types.js";
-import { meterFor, type TempWorld, tempWorld, writeJson } from "../support/meter-env.js";
+import { assistantLine, meterFor, type TempWorld, tempWorld, writeJson } from "../support/meter-env.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
 
 // An account id with a lone UTF-16 surrogate ("x\ud800"; JSON carries it, e.g. a sessions.json
@@ -164,24 +164,7 @@ describe("a transcript session whose key names a user with a lone surrogate", ()
 
   const A = "11111111-2222-4333-8444-555555555555";
   const B = "22222222-2222-4333-8444-555555555555";
-  function assistant(ts: number, input: number): string {
-    return JSON.stringify({
-      type: "message",
-      id: `a${ts.toString(16).slice(-7)}`,
-      parentId: null,
-      timestamp: new Date(ts + 5).toISOString(),
-      message: {
-        role: "assistant",
-        content: [{ type: "text", text: "ok" }],
-        api: "openai-completions",
-        provider: "mock",
-        model: "mock-gpt",
-        usage: { input, output: 10, cacheRead: 0, cacheWrite: 0, totalTokens: input + 10 },
-        stopReason: "stop",
-        timestamp: ts,
-      },
-    });
-  }
+  const assistant = (ts: number, input: number) => assistantLine(ts, input);
   const header = (id: string) =>
     JSON.stringify({ type: "session", version: 3, id, timestamp: "2026-11-01T00:00:00.000Z", cwd: "/x" });
 

@@ -1,7 +1,6 @@
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   applyPriceCorrection,
@@ -17,32 +16,20 @@ import {
   TABLE_VERSION,
 } from "../../src/meter/pricing.js";
 import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
+import { runCli } from "../support/cli.js";
+import { parsedUsage } from "../support/meter-env.js";
 
-const CLI = resolve(import.meta.dirname, "../../dist/cli/main.js");
 const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
 const NOV_2026 = Date.UTC(2026, 10, 22, 18);
 
-function usage(over: Partial<ParsedUsage> = {}): ParsedUsage {
-  const u: ParsedUsage = {
+const usage = (over: Partial<ParsedUsage> = {}): ParsedUsage =>
+  parsedUsage({
     provider: "anthropic",
     model: "claude-sonnet-4-20250514",
     api: "anthropic-messages",
     messageTsMs: NOV_2026,
-    responseId: null,
-    input: 0,
-    output: 0,
-    cacheRead: 0,
-    cacheWrite: 0,
-    totalTokens: 0,
-    reasoningTokens: null,
-    stopReason: "stop",
-    isError: false,
-    errorMessage: null,
-    recordedCostUsd: null,
     ...over,
-  };
-  return { ...u, totalTokens: u.input + u.output + u.cacheRead + u.cacheWrite };
-}
+  });
 
 function pricer(mode: CostMode = "calculate", overrides = parsePriceOverrides({}, "none")) {
   return createPricer({ mode, overrides, fallback: FALLBACK });
@@ -133,26 +120,24 @@ function sonnet4LongContextCase(): string {
   return dir;
 }
 
-function cli(env: Record<string, string>, args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent", CREDITGATE_LOG_LEVEL: "silent", ...env },
-    encoding: "utf8",
-  });
-  if (r.status !== 0) throw new Error(`creditgate ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
+/** `creditgate <args>` in-process (`runCli`): its stdout, or a throw naming what failed. */
+async function cli(env: Record<string, string>, args: string[]): Promise<string> {
+  const r = await runCli({ CREDITGATE_LOG_LEVEL: "silent", ...env }, args);
+  if (r.error) throw new Error(`creditgate ${args.join(" ")} failed: ${r.error.message} ${r.err}`);
+  return r.out;
 }
 
 describe("price corrections: long-context tiers the bundled table lacks", () => {
   for (const mode of ["auto", "calculate"] as const) {
-    it(`case sonnet-4-long-context-tier (${mode}, real CLI): telegram:5550101 owes $0.20856, not $0.11028`, () => {
+    it(`case sonnet-4-long-context-tier (${mode}, real CLI): telegram:5550101 owes $0.20856, not $0.11028`, async () => {
       const dir = sonnet4LongContextCase();
       const db = join(dir, "cg.sqlite");
       const env = { CREDITGATE_COST_MODE: mode };
       const metered = JSON.parse(
-        cli(env, ["meter", "--once", "--state-dir", join(dir, "state"), "--db", db, "--json"]),
+        await cli(env, ["meter", "--once", "--state-dir", join(dir, "state"), "--db", db, "--json"]),
       ) as { billed: number; chargedMicroCredits: string; unknownModels: unknown[] };
       expect(metered).toMatchObject({ billed: 2, chargedMicroCredits: "208560", unknownModels: [] });
-      const report = JSON.parse(cli(env, ["usage", "--by", "user", "--json", "--db", db])) as {
+      const report = JSON.parse(await cli(env, ["usage", "--by", "user", "--json", "--db", db])) as {
         key: string;
         requests: number;
         costUsd: string;

@@ -14,33 +14,21 @@ import {
 } from "../../src/meter/pricing.js";
 import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
 import { usdFloatToPico } from "../../src/money.js";
+import { parsedUsage } from "../support/meter-env.js";
 
 const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
 const NO_OVERRIDES = parsePriceOverrides({}, "none");
 const MOCK_PRICES = { input: "3", output: "15", cacheRead: "0.3", cacheWrite: "3.75" };
 const JUN_2026 = Date.UTC(2026, 5, 1, 12);
 
-function usage(over: Partial<ParsedUsage> = {}): ParsedUsage {
-  const u: ParsedUsage = {
+const usage = (over: Partial<ParsedUsage> = {}): ParsedUsage =>
+  parsedUsage({
     provider: "mock",
     model: "mock-gpt",
     api: "openai-completions",
     messageTsMs: JUN_2026,
-    responseId: null,
-    input: 0,
-    output: 0,
-    cacheRead: 0,
-    cacheWrite: 0,
-    totalTokens: 0,
-    reasoningTokens: null,
-    stopReason: "stop",
-    isError: false,
-    errorMessage: null,
-    recordedCostUsd: null,
     ...over,
-  };
-  return { ...u, totalTokens: u.input + u.output + u.cacheRead + u.cacheWrite };
-}
+  });
 
 function pricer(mode: CostMode = "calculate", overrides: PriceOverrides = NO_OVERRIDES) {
   return createPricer({ mode, overrides, fallback: FALLBACK });

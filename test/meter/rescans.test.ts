@@ -20,6 +20,7 @@ import { createSourceHealth } from "../../src/meter/health.js";
 import type { MeterSummary } from "../../src/meter/meter.js";
 import type { SourceBatch } from "../../src/meter/source.js";
 import {
+  assistantLine,
   createLedger,
   fixturePricer,
   meterFor,
@@ -37,24 +38,7 @@ afterEach(() => {
 const SID = "11111111-2222-4333-8444-555555555555";
 const SID2 = "22222222-2222-4333-8444-555555555555";
 
-function call(ts: number, input = 100): string {
-  return JSON.stringify({
-    type: "message",
-    id: `a${ts}`,
-    parentId: null,
-    timestamp: new Date(ts + 5).toISOString(),
-    message: {
-      role: "assistant",
-      content: [{ type: "text", text: "ok" }],
-      api: "openai-completions",
-      provider: "mock",
-      model: "mock-gpt",
-      usage: { input, output: 10, cacheRead: 0, cacheWrite: 0, totalTokens: input + 10 },
-      stopReason: "stop",
-      timestamp: ts,
-    },
-  });
-}
+const call = (ts: number, input = 100) => assistantLine(ts, input);
 
 const header = (id: string) =>
   JSON.stringify({ type: "session", version: 3, id, timestamp: "2026-11-01T00:00:00.000Z", cwd: "/h" });

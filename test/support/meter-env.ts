@@ -8,6 +8,7 @@ import { type Db, openDatabase } from "../../src/db/index.js";
 import { createBiller } from "../../src/meter/biller.js";
 import { createMeter, type MeterOptions } from "../../src/meter/meter.js";
 import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
+import type { ParsedUsage } from "../../src/meter/types.js";
 
 export const FIXTURES = resolve(import.meta.dirname, "../../../shared/fixtures");
 /** `../shared/cases/` beside the checkout: small real inputs with their right values (read-only). */
@@ -170,6 +171,59 @@ export function balances(db: Db): Map<string, number> {
 
 export function writeJson(path: string, value: unknown): void {
   writeFileSync(path, JSON.stringify(value));
+}
+
+/**
+ * One assistant transcript line (OpenClaw's JSONL format): a mock/mock-gpt call at `ts` (epoch
+ * ms, also its id `a<ts>`) with `input` input and 10 output tokens, and `content` blocks.
+ */
+export function assistantLine(
+  ts: number,
+  input = 100,
+  content: unknown[] = [{ type: "text", text: "ok" }],
+): string {
+  return JSON.stringify({
+    type: "message",
+    id: `a${ts}`,
+    parentId: null,
+    timestamp: new Date(ts + 5).toISOString(),
+    message: {
+      role: "assistant",
+      content,
+      api: "openai-completions",
+      provider: "mock",
+      model: "mock-gpt",
+      usage: { input, output: 10, cacheRead: 0, cacheWrite: 0, totalTokens: input + 10 },
+      stopReason: "stop",
+      timestamp: ts,
+    },
+  });
+}
+
+/**
+ * A parsed call with every field: zero tokens, no response id, stop reason `stop`, then `over`;
+ * `totalTokens` is always the sum of the four counts.
+ */
+export function parsedUsage(
+  over: Partial<ParsedUsage> & Pick<ParsedUsage, "provider" | "model">,
+): ParsedUsage {
+  const u: ParsedUsage = {
+    api: null,
+    messageTsMs: 0,
+    responseId: null,
+    input: 0,
+    output: 0,
+    cacheRead: 0,
+    cacheWrite: 0,
+    totalTokens: 0,
+    reasoningTokens: null,
+    stopReason: "stop",
+    isError: false,
+    errorMessage: null,
+    recordedCostUsd: null,
+    ...over,
+  };
+  return { ...u, totalTokens: u.input + u.output + u.cacheRead + u.cacheWrite };
 }
 
 /** The account a fixture session (summary.json / sessions-plan.json) must be billed to. */
