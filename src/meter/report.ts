@@ -597,6 +597,47 @@ function splitKey(
 }
 
 /**
+ * The condition selecting an edge's raw rows, `message_ts_ms` in `[lo, hi)` (either end open when
+ * undefined), for `usage_events` (`sql` with `?` placeholders, then `params`; the caller adds the
+ * report's own filters after it).
+ *
+ * On SQLite the rows are named by id first: `id IN (SELECT id FROM usage_events WHERE <range>)`
+ * reads only the time index (or the account's, for one user's report), and SQLite then fetches
+ * the rows in id order, so each table page is read once and in file order. Read through the time
+ * index itself, the rows come in time order, which is not the order they were written in (a
+ * backlog is metered file by file, and a day's calls are spread over all of it): every row is a
+ * page read of its own. Measured at 10M rows with a quarter day's 28k rows at the edge
+ * (`npm run bench:reports`): 480 → 105 ms on a fresh connection, 450 → 50 ms warm. The answer
+ * is the same rows either way. PostgreSQL's bitmap heap scan already reads the table in
+ * physical order: the plain condition there.
+ */
+function edgeRangeSql(
+  db: Db,
+  q: UsageQuery,
+  lo: number | undefined,
+  hi: number | undefined,
+): { sql: string; params: (string | number)[] } {
+  const conds: string[] = [];
+  const params: (string | number)[] = [];
+  if (lo !== undefined) {
+    conds.push("message_ts_ms >= ?");
+    params.push(lo);
+  }
+  if (hi !== undefined) {
+    conds.push("message_ts_ms < ?");
+    params.push(hi);
+  }
+  if (conds.length === 0) return { sql: "1", params };
+  if (isPostgres(db)) return { sql: conds.join(" AND "), params };
+  // one user's report: that user's (account_id, message_ts_ms) index, also covering the id
+  if (q.user) {
+    conds.unshift("account_id = ?");
+    params.unshift(q.user);
+  }
+  return { sql: `id IN (SELECT id FROM usage_events WHERE ${conds.join(" AND ")})`, params };
+}
+
+/**
  * Usage totals grouped by user, agent, model or UTC day (by the call's own timestamp), over
  * `[sinceMs, untilMs)` (either end open when undefined).
  *
@@ -732,23 +773,14 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
           merge(r);
         }
       }
-      const edge = [...where];
-      const edgeParams = [...params];
-      if (lo !== undefined) {
-        edge.push("message_ts_ms >= ?");
-        edgeParams.push(lo);
-      }
-      if (hi !== undefined) {
-        edge.push("message_ts_ms < ?");
-        edgeParams.push(hi);
-      }
+      const range = edgeRangeSql(db, q, lo, hi);
       const edgeRows = db
         .prepare<(string | number)[], Part>(
-          `SELECT ${keys.raw}, ${SUM_COLUMNS_SQL} FROM usage_events WHERE ${edge.join(" AND ")} GROUP BY ${groupKeys}`,
+          `SELECT ${keys.raw}, ${SUM_COLUMNS_SQL} FROM usage_events WHERE ${[range.sql, ...where].join(" AND ")} GROUP BY ${groupKeys}`,
         )
         .raw()
         .safeIntegers(true)
-        .all(...edgeParams);
+        .all(...range.params, ...params);
       const ar = archivedRange(lo, hi);
       const archived = db
         .prepare<(string | number)[], Part>(
