@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { renderTable, safeText, toJson } from "../src/cli/output.js";
+import { jsonChunks, renderTable, safeText, tableChunks, toJson } from "../src/cli/output.js";
 import { rng } from "./support/rng.js";
 
 /** The sanitizer as it was before its fast path: every code point through the unsafe test. */
@@ -102,5 +102,56 @@ describe("CLI output", () => {
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
     expect(() => toJson(cycle)).toThrow(TypeError);
+  });
+
+  test("jsonChunks and tableChunks, joined, are toJson's and renderTable's text (random values, every piece size)", () => {
+    const replacer = (_k: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);
+    // toJson as it was: one stringify of the whole value, unsafe characters escaped after
+    const reference = (v: unknown) =>
+      `${JSON.stringify(v, replacer, 2).replace(
+        /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+      )}\n`;
+    const { next } = rng(23);
+    const element = (): unknown => {
+      const k = Math.floor(next() * 7);
+      if (k === 0)
+        return { key: randomText(next), n: Math.floor(next() * 1e9), nested: [1, { a: randomText(next) }] };
+      if (k === 1) return BigInt(Math.floor(next() * 1e9)) * 10_000_000_000n; // past 2^53: a string
+      if (k === 2) return [randomText(next), null, []];
+      if (k === 3) return undefined; // null inside an array
+      if (k === 4) return randomText(next);
+      if (k === 5) return {};
+      return next() * 100;
+    };
+    for (let t = 0; t < 400; t++) {
+      const value = Array.from({ length: Math.floor(next() * 40) }, element);
+      const size = 1 + Math.floor(next() * 12);
+      const pieces = [...jsonChunks(value, size)];
+      expect(pieces.join("")).toBe(reference(value));
+      expect(toJson(value)).toBe(reference(value));
+      // more elements than a piece holds: one piece per chunk, plus the brackets
+      if (value.length > size) expect(pieces).toHaveLength(Math.ceil(value.length / size) + 2);
+      expect(JSON.parse(pieces.join(""))).toHaveLength(value.length);
+    }
+    for (const v of [[], {}, null, 5, "x\u2028", { rows: [1n] }])
+      expect([...jsonChunks(v, 1)].join("")).toBe(reference(v));
+
+    const headers = ["user", "requests", "cost"];
+    for (let t = 0; t < 200; t++) {
+      const rows = Array.from({ length: Math.floor(next() * 30) }, () => [
+        randomText(next),
+        Math.floor(next() * 1e6),
+        next() < 0.9 ? (next() * 100).toFixed(2) : randomText(next),
+      ]);
+      const size = 1 + Math.floor(next() * 8);
+      const pieces = [...tableChunks(headers, rows, size)];
+      expect(pieces.join("")).toBe(renderTableReference(headers, rows));
+      // whole lines, at most `size` of them (the first piece: the header, its rule and a row)
+      for (const p of pieces) {
+        expect(p.endsWith("\n")).toBe(true);
+        expect(p.split("\n").length - 1).toBeLessThanOrEqual(Math.max(size, 3));
+      }
+    }
   });
 });

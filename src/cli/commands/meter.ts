@@ -27,7 +27,7 @@ import {
 import { formatMicroCredits, formatPicoUsd, formatScaled, toMicroCredits } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { creditsArg, integerArg } from "../options.js";
-import { type Log, renderTable, safeText, toJson } from "../output.js";
+import { jsonChunks, type Log, renderTable, safeText, tableChunks, toJson } from "../output.js";
 
 const fmtMicroUsd = (m: number) => `$${formatScaled(BigInt(m), 6, 2)}`;
 
@@ -409,46 +409,46 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
             by: o.by,
           });
           const heldTotal = withHeld.reduce((n, r) => n + r.heldRequests, 0);
+          // (written in pieces: at 100k users the answer is ~80k rows, a 50 MB JSON text)
           if (g.json) {
-            ctx.out(toJson(withHeld));
+            for (const piece of jsonChunks(withHeld)) ctx.out(piece);
             if (heldTotal > 0)
               ctx.err(`warn: ${heldTotal} model call(s) held for review (creditgate review)\n`);
             return;
           }
           // Provider-billed calls: how far the billed amount is from the list (override/table) price.
           const billed = withHeld.some((r) => r.providerBilledRequests > 0);
-          ctx.out(
-            renderTable(
-              [
-                o.by,
-                "requests",
-                "errors",
-                "input",
-                "output",
-                "cacheRead",
-                "cacheWrite",
-                "cost (USD)",
-                "charged",
-                ...(billed ? ["provider-billed", "billed - list (USD)"] : []),
-                "held",
-              ],
-              withHeld.map((r) => [
-                r.key,
-                r.requests,
-                r.errors,
-                r.input,
-                r.output,
-                r.cacheRead,
-                r.cacheWrite,
-                fmtMicroUsd(r.costMicros),
-                formatMicroCredits(r.chargedMicros),
-                ...(billed
-                  ? [r.providerBilledRequests, r.providerBilledRequests ? r.providerBilledDiffUsd : ""]
-                  : []),
-                r.heldRequests ? `${r.heldRequests} ($${r.heldCostUsd})` : 0,
-              ]),
-            ),
-          );
+          for (const piece of tableChunks(
+            [
+              o.by,
+              "requests",
+              "errors",
+              "input",
+              "output",
+              "cacheRead",
+              "cacheWrite",
+              "cost (USD)",
+              "charged",
+              ...(billed ? ["provider-billed", "billed - list (USD)"] : []),
+              "held",
+            ],
+            withHeld.map((r) => [
+              r.key,
+              r.requests,
+              r.errors,
+              r.input,
+              r.output,
+              r.cacheRead,
+              r.cacheWrite,
+              fmtMicroUsd(r.costMicros),
+              formatMicroCredits(r.chargedMicros),
+              ...(billed
+                ? [r.providerBilledRequests, r.providerBilledRequests ? r.providerBilledDiffUsd : ""]
+                : []),
+              r.heldRequests ? `${r.heldRequests} ($${r.heldCostUsd})` : 0,
+            ]),
+          ))
+            ctx.out(piece);
           const unknown = withHeld.reduce((n, r) => n + r.unknownModelRequests, 0);
           const atFallback = withHeld.reduce((n, r) => n + r.fallbackPricedRequests, 0);
           if (atFallback > 0)
