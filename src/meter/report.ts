@@ -597,19 +597,22 @@ function splitKey(
 }
 
 /**
- * The condition selecting an edge's raw rows, `message_ts_ms` in `[lo, hi)` (either end open when
- * undefined), for `usage_events` (`sql` with `?` placeholders, then `params`; the caller adds the
- * report's own filters after it).
+ * The condition selecting an edge's raw rows: `message_ts_ms` in `[lo, hi)` (either end open when
+ * undefined) and the report's own filters (`q.user`, `q.agent`, `q.model`), for `usage_events`
+ * (`sql` with `?` placeholders, then `params`).
  *
  * On SQLite the rows are named by id first: `id IN (SELECT id FROM usage_events WHERE <range>)`
- * reads only the time index (or the account's, for one user's report), and SQLite then fetches
- * the rows in id order, so each table page is read once and in file order. Read through the time
- * index itself, the rows come in time order, which is not the order they were written in (a
- * backlog is metered file by file, and a day's calls are spread over all of it): every row is a
- * page read of its own. Measured at 10M rows with a quarter day's 28k rows at the edge
- * (`npm run bench:reports`): 480 → 105 ms on a fresh connection, 450 → 50 ms warm. The answer
- * is the same rows either way. PostgreSQL's bitmap heap scan already reads the table in
- * physical order: the plain condition there.
+ * reads only the time index (or, for one user's report, that user's `(account_id,
+ * message_ts_ms)` index), and SQLite then fetches the rows in id order, so each table page is read
+ * once and in file order. Read through the time index itself, the rows come in time order, which
+ * is not the order they were written in (a backlog is metered file by file, and a day's calls are
+ * spread over all of it): every row is a page read of its own. Measured at 10M rows with a
+ * quarter day's 28k rows at the edge (`npm run bench:reports`): 480 → 105 ms on a fresh
+ * connection, 450 → 50 ms warm. The user filter is then only inside the subquery: outside it,
+ * SQLite would answer `account_id = ?` through the account index, every row the user ever had,
+ * before the id list (a fresh tester: 2–6 → 33–90 ms for a user with 300k rows). The answer is
+ * the same rows either way. PostgreSQL's bitmap heap scan already reads the table in physical
+ * order: the plain conditions there.
  */
 function edgeRangeSql(
   db: Db,
@@ -617,24 +620,28 @@ function edgeRangeSql(
   lo: number | undefined,
   hi: number | undefined,
 ): { sql: string; params: (string | number)[] } {
-  const conds: string[] = [];
-  const params: (string | number)[] = [];
+  const range: string[] = [];
+  const rangeParams: (string | number)[] = [];
   if (lo !== undefined) {
-    conds.push("message_ts_ms >= ?");
-    params.push(lo);
+    range.push("message_ts_ms >= ?");
+    rangeParams.push(lo);
   }
   if (hi !== undefined) {
-    conds.push("message_ts_ms < ?");
-    params.push(hi);
+    range.push("message_ts_ms < ?");
+    rangeParams.push(hi);
   }
-  if (conds.length === 0) return { sql: "1", params };
-  if (isPostgres(db)) return { sql: conds.join(" AND "), params };
-  // one user's report: that user's (account_id, message_ts_ms) index, also covering the id
-  if (q.user) {
-    conds.unshift("account_id = ?");
-    params.unshift(q.user);
+  if (range.length === 0 || isPostgres(db)) {
+    const f = filterSql(q);
+    const conds = [...range, ...f.where];
+    return { sql: conds.length > 0 ? conds.join(" AND ") : "1", params: [...rangeParams, ...f.params] };
   }
-  return { sql: `id IN (SELECT id FROM usage_events WHERE ${conds.join(" AND ")})`, params };
+  // the user inside the subquery (its index, covering the id); the other filters outside
+  const f = filterSql({ ...q, user: undefined });
+  const inner = q.user ? ["account_id = ?", ...range] : range;
+  return {
+    sql: [`id IN (SELECT id FROM usage_events WHERE ${inner.join(" AND ")})`, ...f.where].join(" AND "),
+    params: [...(q.user ? [q.user] : []), ...rangeParams, ...f.params],
+  };
 }
 
 /**
@@ -776,11 +783,11 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
       const range = edgeRangeSql(db, q, lo, hi);
       const edgeRows = db
         .prepare<(string | number)[], Part>(
-          `SELECT ${keys.raw}, ${SUM_COLUMNS_SQL} FROM usage_events WHERE ${[range.sql, ...where].join(" AND ")} GROUP BY ${groupKeys}`,
+          `SELECT ${keys.raw}, ${SUM_COLUMNS_SQL} FROM usage_events WHERE ${range.sql} GROUP BY ${groupKeys}`,
         )
         .raw()
         .safeIntegers(true)
-        .all(...range.params, ...params);
+        .all(...range.params);
       const ar = archivedRange(lo, hi);
       const archived = db
         .prepare<(string | number)[], Part>(
