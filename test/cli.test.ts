@@ -1,9 +1,11 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { writeUsage } from "./retention/support.js";
 import { runCli as run } from "./support/cli.js";
 import { CB_FIXTURE, FIXTURE_PRICES, type TempWorld, tempWorld } from "./support/meter-env.js";
+import { createTempDb } from "./support/temp-db.js";
 
 let w: TempWorld | undefined;
 afterEach(() => {
@@ -180,5 +182,33 @@ describe("creditgate CLI", () => {
     expect(lines[0]).toMatch(
       /run `creditgate serve` and `creditgate worker`, and ship usage from edge meters/,
     );
+  });
+
+  it("a reader that stops early (| head) ends the command quietly with status 0", async () => {
+    const t = createTempDb();
+    try {
+      // ~950 days by day: ~600 kB of JSON, far past a pipe's 64 kB buffer
+      writeUsage(t.db, 3000, Date.parse("2023-01-01T00:00:00Z"), Date.parse("2025-09-28T00:00:00Z"));
+      t.db.close();
+      const child = spawn(
+        process.execPath,
+        [resolve(import.meta.dirname, "../dist/cli/main.js"), "--json", "usage", "--by", "day"],
+        {
+          env: { PATH: process.env.PATH ?? "", CREDITGATE_DB: t.path, CREDITGATE_LOG_LEVEL: "silent" },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let stderr = "";
+      child.stderr.on("data", (d) => {
+        stderr += String(d);
+      });
+      // the reader takes the first piece it gets and closes its end, as `head -c 100` does
+      child.stdout.once("data", () => child.stdout.destroy());
+      const status = await new Promise<number | null>((done) => child.on("close", (code) => done(code)));
+      expect(stderr).toBe("");
+      expect(status).toBe(0);
+    } finally {
+      t.cleanup();
+    }
   });
 });

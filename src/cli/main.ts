@@ -35,6 +35,13 @@ async function main(): Promise<void> {
   };
   process.on("uncaughtException", fatal);
   process.on("unhandledRejection", fatal);
+  // A reader that stops early (`creditgate usage | head`) closes the pipe: what is left of the
+  // output has nowhere to go, and that is the reader's choice, not an error of ours. Exit 0 at
+  // once and quietly, as `git log | head` does, instead of "unexpected error: write EPIPE" (70).
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    fatal(err);
+  });
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
