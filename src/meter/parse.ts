@@ -169,6 +169,83 @@ function tokenCount(v: unknown): number | null {
   return count(v);
 }
 
+/** A nested object's field, or undefined. */
+function field(o: unknown, k: string): unknown {
+  return typeof o === "object" && o !== null ? (o as Record<string, unknown>)[k] : undefined;
+}
+
+/**
+ * Token counts of a `usage` object written under the providers' own names instead of pi-ai's
+ * (`input`/`output`/`cacheRead`/`cacheWrite`): Anthropic's `input_tokens` +
+ * `cache_read_input_tokens` + `cache_creation_input_tokens` (with its 1-hour part in
+ * `cache_creation.ephemeral_1h_input_tokens`), OpenAI's `prompt_tokens`/`completion_tokens` and
+ * Responses `input_tokens`/`output_tokens`, camelCase SDK names, llama.cpp `prompt_n`/`predicted_n`.
+ * Read in the same order as OpenClaw's own `normalizeUsage` (src/agents/usage.ts), which its usage
+ * reports apply to every transcript line; without this such a call read as zero usage and was
+ * skipped, never billed (OpenClaw fixed the same kind for DashScope, #44711, Kimi, #25436, MiniMax,
+ * #75026, and DeepSeek, #122590).
+ *
+ * OpenAI-style prompt totals INCLUDE the cached prefix (`prompt_tokens_details.cached_tokens`,
+ * `input_tokens_details.cached_tokens`, Kimi's top-level `cached_tokens`, DeepSeek's
+ * `prompt_cache_hit_tokens` = prompt_tokens − prompt_cache_miss_tokens), so when one of those is
+ * present the cached part is taken out of `input` (as OpenClaw does, #30792): otherwise every
+ * cached token would be billed twice, at the input rate and again at the cache-read rate.
+ * Anthropic's `input_tokens` excludes cache and is taken as is. A prompt total below its cached
+ * part gives a negative `input`, billed as 0 and counted (see `tokenCount`).
+ * Only called when `usage.input` is absent; a pi-ai field that is present always wins.
+ */
+function aliasCounts(u: Record<string, unknown>): {
+  input: unknown;
+  output: unknown;
+  cacheRead: unknown;
+  cacheWrite: unknown;
+  cacheWrite1h: unknown;
+  total: unknown;
+  reasoning: unknown;
+} {
+  const timings = u.timings;
+  const openAiCached =
+    u.cached_tokens ??
+    field(u.input_tokens_details, "cached_tokens") ??
+    field(u.prompt_tokens_details, "cached_tokens") ??
+    u.prompt_cache_hit_tokens;
+  const cacheRead = u.cache_read ?? u.cache_read_input_tokens ?? openAiCached;
+  let input: unknown =
+    u.inputTokens ??
+    u.input_tokens ??
+    u.promptTokens ??
+    u.prompt_tokens ??
+    u.prompt_n ??
+    field(timings, "prompt_n");
+  if (
+    openAiCached !== undefined &&
+    openAiCached !== null &&
+    typeof input === "number" &&
+    typeof cacheRead === "number" &&
+    Number.isSafeInteger(input) &&
+    Number.isSafeInteger(cacheRead)
+  ) {
+    input = input - cacheRead;
+  }
+  return {
+    input,
+    output:
+      u.outputTokens ??
+      u.output_tokens ??
+      u.completionTokens ??
+      u.completion_tokens ??
+      u.predicted_n ??
+      field(timings, "predicted_n"),
+    cacheRead,
+    cacheWrite: u.cache_write ?? u.cache_creation_input_tokens,
+    cacheWrite1h: field(u.cache_creation, "ephemeral_1h_input_tokens"),
+    total: u.total ?? u.total_tokens,
+    reasoning:
+      field(u.output_tokens_details, "reasoning_tokens") ??
+      field(u.completion_tokens_details, "reasoning_tokens"),
+  };
+}
+
 function str(v: unknown): string | null {
   return typeof v === "string" && v.length > 0 ? v : null;
 }
@@ -366,7 +443,8 @@ export function parseEntry(entry: unknown): LineResult {
     return { kind: "user", atMs: at, content: msg.content };
   }
   if (msg.role !== "assistant") return { kind: "skip", why: "not-usage" };
-  const u = msg.usage;
+  // OpenClaw's own usage reader takes `message.usage ?? entry.usage` (session-cost-usage.ts).
+  const u = msg.usage ?? e.usage;
   if (u === undefined || u === null) return { kind: "skip", why: "not-usage" };
   if (typeof u !== "object") return { kind: "malformed", reason: "usage is not an object" };
   const usage = u as Record<string, unknown>;
@@ -374,11 +452,12 @@ export function parseEntry(entry: unknown): LineResult {
   const provider = str(msg.provider);
   if (provider === "openclaw") return { kind: "skip", why: "synthetic" };
 
-  let input = tokenCount(usage.input);
-  let output = tokenCount(usage.output);
-  let cacheRead = tokenCount(usage.cacheRead);
-  let cacheWrite = tokenCount(usage.cacheWrite);
-  let cacheWrite1hRaw = tokenCount(usage.cacheWrite1h);
+  const n = usage.input === undefined ? aliasCounts(usage) : null;
+  let input = tokenCount(n ? n.input : usage.input);
+  let output = tokenCount(usage.output ?? n?.output);
+  let cacheRead = tokenCount(usage.cacheRead ?? n?.cacheRead);
+  let cacheWrite = tokenCount(usage.cacheWrite ?? n?.cacheWrite);
+  let cacheWrite1hRaw = tokenCount(usage.cacheWrite1h ?? n?.cacheWrite1h);
   if (
     input === null ||
     output === null ||
@@ -415,9 +494,9 @@ export function parseEntry(entry: unknown): LineResult {
   }
   if (messageTsMs === null) return { kind: "malformed", reason: "assistant usage without a timestamp" };
 
-  const totalRaw = count(usage.totalTokens);
+  const totalRaw = count(usage.totalTokens ?? n?.total);
   // OpenClaw writes `reasoningTokens`; pi-ai's own Usage calls it `reasoning`. A breakdown of output.
-  const reasoningRaw = usage.reasoningTokens ?? usage.reasoning;
+  const reasoningRaw = usage.reasoningTokens ?? usage.reasoning ?? n?.reasoning;
   const reasoning = reasoningRaw === undefined ? null : count(reasoningRaw);
   const cost = usage.cost;
   let recordedCostUsd: number | null = null;

@@ -62,3 +62,22 @@ describe("case negative-input-dropped: a negative token count is billed as 0, no
     });
   });
 });
+
+describe("case usage-provider-field-names: usage under the providers' own names is billed, cached tokens once", () => {
+  it("4 calls $0.04845: Anthropic snake_case, OpenAI chat and Responses totals minus cached, DeepSeek cache hits", async () => {
+    const { s, world } = await meterCase("usage-provider-field-names");
+    expect(s).toMatchObject({ billed: 4, malformed: 0, clamped: 0 });
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [
+        r.key,
+        [r.requests, r.input, r.output, r.cacheRead, r.cacheWrite, r.costUsd],
+      ]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550101": [1, 2000, 300, 10000, 1000, "0.01725"],
+      "telegram:5550102": [1, 2000, 200, 10000, 0, "0.012"],
+      "telegram:5550103": [1, 1000, 400, 4000, 0, "0.0102"],
+      "telegram:5550104": [1, 2000, 100, 6000, 0, "0.0093"],
+    });
+  });
+});

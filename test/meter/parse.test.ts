@@ -364,3 +364,77 @@ describe("usageEvent", () => {
     );
   });
 });
+
+describe("parseLine: usage under the providers' own field names (OpenClaw's normalizeUsage order)", () => {
+  const counts = (usage: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+    const r = parseLine(line(usageMsg({ usage }), extra));
+    if (r.kind !== "usage") throw new Error(`not usage: ${JSON.stringify(r)}`);
+    const u = r.usage;
+    return [u.input, u.output, u.cacheRead, u.cacheWrite, u.cacheWrite1h, u.totalTokens, u.reasoningTokens];
+  };
+
+  it("Anthropic snake_case, with the 1-hour part of the cache writes", () => {
+    expect(
+      counts({
+        input_tokens: 5,
+        output_tokens: 7,
+        cache_read_input_tokens: 100,
+        cache_creation_input_tokens: 40,
+        cache_creation: { ephemeral_5m_input_tokens: 10, ephemeral_1h_input_tokens: 30 },
+      }),
+    ).toEqual([5, 7, 100, 40, 30, 152, null]);
+  });
+
+  it("OpenAI prompt totals include the cached prefix: taken out of input, never billed twice", () => {
+    expect(
+      counts({ prompt_tokens: 1000, completion_tokens: 20, prompt_tokens_details: { cached_tokens: 800 } }),
+    ).toEqual([200, 20, 800, 0, 0, 1020, null]);
+    expect(
+      counts({
+        input_tokens: 1000,
+        output_tokens: 20,
+        total_tokens: 1020,
+        input_tokens_details: { cached_tokens: 900 },
+        output_tokens_details: { reasoning_tokens: 12 },
+      }),
+    ).toEqual([100, 20, 900, 0, 0, 1020, 12]);
+    // Kimi's top-level cached_tokens; DeepSeek's prompt_cache_hit_tokens
+    expect(counts({ prompt_tokens: 50, completion_tokens: 1, cached_tokens: 30 })).toEqual([
+      20,
+      1,
+      30,
+      0,
+      0,
+      51,
+      null,
+    ]);
+    expect(counts({ prompt_tokens: 50, completion_tokens: 1, prompt_cache_hit_tokens: 45 })).toEqual([
+      5,
+      1,
+      45,
+      0,
+      0,
+      51,
+      null,
+    ]);
+    // camelCase SDK names, without cache details: the prompt total is the input
+    expect(counts({ promptTokens: 50, completionTokens: 2 })).toEqual([50, 2, 0, 0, 0, 52, null]);
+  });
+
+  it("more cached than prompt tokens reads input as 0, counted as clamped", () => {
+    const r = parseLine(
+      line(usageMsg({ usage: { prompt_tokens: 10, completion_tokens: 1, cached_tokens: 30 } })),
+    );
+    expect(r).toMatchObject({ kind: "usage", clamped: true, usage: { input: 0, cacheRead: 30, output: 1 } });
+  });
+
+  it("pi-ai's own fields win; usage at the entry's top level is read when message.usage is absent", () => {
+    expect(
+      counts({ input: 3, output: 4, cacheRead: 5, cacheWrite: 0, prompt_tokens: 999, cached_tokens: 5 }),
+    ).toEqual([3, 4, 5, 0, 0, 12, null]);
+    const r = parseLine(
+      line(usageMsg({ usage: undefined }), { usage: { input_tokens: 8, output_tokens: 2 } }),
+    );
+    expect(r).toMatchObject({ kind: "usage", usage: { input: 8, output: 2 } });
+  });
+});
