@@ -5195,6 +5195,7 @@ export interface components {
             /** @default 0 */
             cacheWrite: number;
             cacheWrite1h?: number;
+            writtenInput?: number;
             costUsd?: number | null;
             recordedCostPicoUsd?: string | null;
             costOrigin?: "provider-billed" | null;

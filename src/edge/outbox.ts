@@ -82,6 +82,8 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     cacheRead: e.cacheRead,
     cacheWrite: e.cacheWrite,
     ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
+    // The input as written when the meter corrected it: part of the call's identity.
+    ...(e.writtenInput !== undefined ? { writtenInput: e.writtenInput } : {}),
     // Absent when there is none, so an older center refuses only the events that carry one.
     ...(pico !== null ? { recordedCostPicoUsd: pico.toString() } : {}),
     costOrigin: pico !== null && e.recordedCostOrigin === "provider-billed" ? "provider-billed" : null,

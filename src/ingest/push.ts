@@ -43,6 +43,12 @@ export const pushEventSchema = z
     /** The part of `cacheWrite` written with a 1-hour TTL (OpenClaw `usage.cacheWrite1h`); priced at the 1-hour rate. */
     cacheWrite1h: tokens.optional(),
     /**
+     * `input` as the transcript wrote it, when the meter corrected it (a Google line whose input
+     * held its cached tokens: `ParsedUsage.writtenInput`). Part of the call's identity; edge
+     * meters send it with such calls. At least `input`.
+     */
+    writtenInput: tokens.optional(),
+    /**
      * Cost the bot recorded, USD as a JSON number (the older form; kept for older edges and
      * pushers); used per CREDITGATE_COST_MODE (recorded/auto), like transcript costs.
      * `recordedCostPicoUsd` is preferred when both are sent.
@@ -93,6 +99,10 @@ export const pushEventSchema = z
   .refine((e) => e.cacheWrite1h === undefined || e.cacheWrite1h <= e.cacheWrite, {
     message: "must not exceed cacheWrite",
     path: ["cacheWrite1h"],
+  })
+  .refine((e) => e.writtenInput === undefined || e.writtenInput >= e.input, {
+    message: "must not be below input",
+    path: ["writtenInput"],
   });
 export type PushEvent = z.infer<typeof pushEventSchema>;
 
@@ -157,6 +167,7 @@ export function meterIdentityOf(e: PushEvent): string {
     cacheRead: e.cacheRead,
     cacheWrite: e.cacheWrite,
     responseId: e.responseId ?? null,
+    ...(e.writtenInput !== undefined ? { writtenInput: e.writtenInput } : {}),
   } as ParsedUsage);
 }
 
@@ -296,6 +307,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         ? { recordedCostUsd: Number(pico) / 1e12, recordedCostPicoUsd: pico }
         : { recordedCostUsd: e.costUsd ?? null }),
       ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
+      ...(e.writtenInput !== undefined ? { writtenInput: e.writtenInput } : {}),
       recordedCostOrigin:
         (pico ?? e.costUsd) != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
       agentId: e.agentId,

@@ -5,7 +5,8 @@ import type { ParsedUsage } from "./types.js";
  * The dedupe identity of a model call: what the call IS, not where it was seen.
  *
  * `<message.timestamp ms as 12 hex digits>-<first 128 bits of sha256(provider, model, message.timestamp ms,
- *   input, output, cacheRead, cacheWrite, responseId?)>`
+ *   input, output, cacheRead, cacheWrite, responseId?)>`, with `input` as the line wrote it
+ *   (`writtenInput` when the parser corrected it).
  *
  * Deliberately excluded: the line's `id` (re-appended and migrated lines get new ids), the
  * file, session and agent (checkpoint copies, `.deleted`/`.reset` archives, the archive table
@@ -18,7 +19,7 @@ export function dedupeKey(u: ParsedUsage): string {
     u.provider,
     u.model,
     msDecimal(u.messageTsMs),
-    String(u.input),
+    String(u.writtenInput ?? u.input),
     String(u.output),
     String(u.cacheRead),
     String(u.cacheWrite),

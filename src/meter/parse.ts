@@ -117,7 +117,7 @@ export function usageEvent(
   userPreview: string | null = null,
   replyPreview: string | null = null,
 ): UsageEvent {
-  return {
+  const e: UsageEvent = {
     provider: u.provider,
     model: u.model,
     api: u.api,
@@ -145,6 +145,10 @@ export function usageEvent(
     userPreview,
     replyPreview,
   };
+  // Only on the rare corrected call, so every other event keeps the one shape (event-columns.ts
+  // packs that shape; an event with this key is sent as an object).
+  if (u.writtenInput !== undefined) e.writtenInput = u.writtenInput;
+  return e;
 }
 
 const MAX_ERROR_CHARS = 300;
@@ -244,6 +248,39 @@ function aliasCounts(u: Record<string, unknown>): {
       field(u.output_tokens_details, "reasoning_tokens") ??
       field(u.completion_tokens_details, "reasoning_tokens"),
   };
+}
+
+/** pi-ai's Google APIs (Gemini API and Vertex AI), whose lines up to early 2026 carry the defect below. */
+const GOOGLE_APIS = new Set(["google-generative-ai", "google-vertex"]);
+
+/**
+ * Whether a Google line's `input` also holds its cached tokens. pi-ai's `google` and
+ * `google-vertex` providers wrote `input = promptTokenCount` next to
+ * `cacheRead = cachedContentTokenCount`, but Google's `promptTokenCount` INCLUDES the cached
+ * tokens (https://ai.google.dev/gemini-api/docs/caching: "the cached tokens … are included in the
+ * prompt token count"), so every cached token was billed twice, at the input rate and again at
+ * the cache-read rate (openclaw/openclaw#15265, OpenClaw 2026.2.12 with pi-ai 0.52.10; fixed
+ * upstream in pi#2588, 2026-03: `input = promptTokenCount − cachedContentTokenCount`). Such
+ * transcripts stay on disk and in archives.
+ *
+ * Told apart by the line itself: `totalTokens` is Google's `totalTokenCount` (prompt + output,
+ * + tool-use prompt tokens), which counts the cached tokens once, so on a defective line it is
+ * below `input + output + cacheRead + cacheWrite`; on a fixed line (and on every other pi-ai
+ * line, where `totalTokens` is that sum or more) it is not. Needs `cacheRead` ≤ `input` (the cache
+ * is part of the prompt) and a recorded `totalTokens`.
+ */
+function googleInputHoldsCache(
+  api: string | null,
+  provider: string | null,
+  input: number,
+  output: number,
+  cacheRead: number,
+  cacheWrite: number,
+  total: number | null,
+): boolean {
+  if (cacheRead === 0 || input < cacheRead || total === null || total === 0) return false;
+  const google = api !== null ? GOOGLE_APIS.has(api) : provider === "google" || provider === "google-vertex";
+  return google && total < input + output + cacheRead + cacheWrite;
 }
 
 function str(v: unknown): string | null {
@@ -476,6 +513,13 @@ export function parseEntry(entry: unknown): LineResult {
     cacheWrite = Math.max(0, cacheWrite);
     cacheWrite1hRaw = Math.max(0, cacheWrite1hRaw);
   }
+  const totalRaw = count(usage.totalTokens ?? n?.total);
+  const api = str(msg.api);
+  let writtenInput: number | undefined;
+  if (googleInputHoldsCache(api, provider, input, output, cacheRead, cacheWrite, totalRaw)) {
+    writtenInput = input;
+    input -= cacheRead;
+  }
   // `cacheWrite1h` is the 1-hour part of `cacheWrite`. More than the whole is inconsistent: the
   // call still happened, so it is billed, with every write at the (higher) 1-hour rate.
   const cacheWrite1h = Math.min(cacheWrite1hRaw, cacheWrite);
@@ -494,7 +538,6 @@ export function parseEntry(entry: unknown): LineResult {
   }
   if (messageTsMs === null) return { kind: "malformed", reason: "assistant usage without a timestamp" };
 
-  const totalRaw = count(usage.totalTokens ?? n?.total);
   // OpenClaw writes `reasoningTokens`; pi-ai's own Usage calls it `reasoning`. A breakdown of output.
   const reasoningRaw = usage.reasoningTokens ?? usage.reasoning ?? n?.reasoning;
   const reasoning = reasoningRaw === undefined ? null : count(reasoningRaw);
@@ -511,29 +554,25 @@ export function parseEntry(entry: unknown): LineResult {
   }
   const stopReason = str(msg.stopReason);
   const errorText = str(msg.errorMessage);
-  return {
-    kind: "usage",
-    writtenAtMs: isoMs(e.timestamp),
-    content: msg.content,
-    clamped,
-    usage: {
-      provider,
-      model,
-      api: str(msg.api),
-      messageTsMs,
-      responseId: str(msg.responseId),
-      input,
-      output,
-      cacheRead,
-      cacheWrite,
-      cacheWrite1h,
-      totalTokens: totalRaw && totalRaw > 0 ? totalRaw : input + output + cacheRead + cacheWrite,
-      reasoningTokens: reasoning,
-      stopReason,
-      isError: stopReason === "error" || stopReason === "aborted" || errorText !== null,
-      errorMessage: errorText ? errorText.slice(0, MAX_ERROR_CHARS) : null,
-      recordedCostUsd,
-      recordedCostOrigin,
-    },
+  const parsed: ParsedUsage = {
+    provider,
+    model,
+    api,
+    messageTsMs,
+    responseId: str(msg.responseId),
+    input,
+    output,
+    cacheRead,
+    cacheWrite,
+    cacheWrite1h,
+    totalTokens: totalRaw && totalRaw > 0 ? totalRaw : input + output + cacheRead + cacheWrite,
+    reasoningTokens: reasoning,
+    stopReason,
+    isError: stopReason === "error" || stopReason === "aborted" || errorText !== null,
+    errorMessage: errorText ? errorText.slice(0, MAX_ERROR_CHARS) : null,
+    recordedCostUsd,
+    recordedCostOrigin,
   };
+  if (writtenInput !== undefined) parsed.writtenInput = writtenInput;
+  return { kind: "usage", writtenAtMs: isoMs(e.timestamp), content: msg.content, clamped, usage: parsed };
 }

@@ -480,7 +480,8 @@ export function callCostPicoUsd(u: ParsedUsage, rates: ModelRates): bigint {
  *   `cost.totalOrigin` says so, else `recorded`). When it is missing, invalid, or 0 while the call
  *   has tokens (OpenClaw writes 0 for models it has no price for; a provider-billed 0 is kept:
  *   the provider charged nothing), the `calculate` path is used instead, so a priced call is never
- *   billed $0 by accident. A recorded quote has `unknownModel: false`: this mode deliberately
+ *   billed $0 by accident. So is a known model's call whose counts the parser corrected
+ *   (`writtenInput`): its estimate was computed from the wrong counts. A recorded quote has `unknownModel: false`: this mode deliberately
  *   trusts OpenClaw's amount.
  * - `auto`: a provider-billed `cost.total` first (authoritative: what the operator was charged,
  *   source `provider-billed`, never flagged unknown); else override → table; for a model neither
@@ -561,7 +562,12 @@ export function createPricer(opts: PricerOptions): Pricer {
           const tokens = u.input + u.output + u.cacheRead + u.cacheWrite;
           const billed = u.recordedCostOrigin === "provider-billed";
           const k = known(u);
-          if (pico !== null && (pico > 0n || tokens === 0 || billed)) return recorded(u, pico, k, false);
+          // A call whose counts the parser corrected (`writtenInput`: a Google line that billed its
+          // cached tokens twice) carries an estimate OpenClaw computed from the wrong counts:
+          // priced like a call without one, unless the provider reported what it billed.
+          const wrongEstimate = u.writtenInput !== undefined && !billed && k !== null;
+          if (pico !== null && !wrongEstimate && (pico > 0n || tokens === 0 || billed))
+            return recorded(u, pico, k, false);
           return k ? withTable(k) : fallback(u);
         }
         case "auto": {

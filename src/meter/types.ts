@@ -19,6 +19,13 @@ export interface ParsedUsage {
    * write was a 5-minute write. Not part of the dedupe identity (it is a breakdown of cacheWrite).
    */
   cacheWrite1h?: number;
+  /**
+   * `usage.input` as the line wrote it, set only when the parser corrected `input` (a Google
+   * line whose `input` held its cached tokens too: see `parse.ts` `googleInputHoldsCache`). The
+   * dedupe identity uses it, so a call billed before the correction existed keeps its identity
+   * and a later copy of it (archive, SQLite import) stays a duplicate.
+   */
+  writtenInput?: number;
   /** `usage.totalTokens`, or the sum of the four counts when the line lacks it. */
   totalTokens: number;
   /** A breakdown of output; never added to it. */

@@ -73,3 +73,66 @@ describe("packEvents / unpackEvents (reader thread → writer)", () => {
     expect(packEvents([])).toEqual({ n: 0, nums: new Float64Array(0), strs: new Int32Array(0), table: [] });
   });
 });
+
+describe("packEvents / unpackEvents: a call whose input the parser corrected keeps writtenInput", () => {
+  it("round-trips writtenInput on that event only, key order included", () => {
+    const r = parseLine(
+      JSON.stringify({
+        type: "message",
+        timestamp: "2026-02-14T09:30:01.940Z",
+        message: {
+          role: "assistant",
+          api: "google-generative-ai",
+          provider: "google",
+          model: "gemini-3-flash-preview",
+          timestamp: 1_771_061_400_040,
+          stopReason: "stop",
+          usage: { input: 21675, output: 5, cacheRead: 16289, cacheWrite: 0, totalTokens: 21680 },
+        },
+      }),
+    );
+    if (r.kind !== "usage") throw new Error("fixture");
+    expect(r.usage).toMatchObject({ input: 5386, writtenInput: 21675 });
+    const google = {
+      ...usageEvent(r.usage, "main", "s", "agent:main:s", "telegram:1", "jsonl", "/x@0"),
+      dedupeKey: "g",
+    };
+    const events = [event(1), google, event(2)];
+    const packed = packEvents(events);
+    expect(packed).not.toBeNull();
+    const back = unpackEvents(structuredClone(packed) as NonNullable<typeof packed>);
+    expect(back).toStrictEqual(events);
+    expect(Object.keys(back[1] as object)).toEqual(Object.keys(google));
+    expect("writtenInput" in (back[0] as object)).toBe(false);
+    expect(packEvents([{ ...event(1), writtenInput: undefined }])).toBeNull();
+  });
+});
+
+describe("an edge push of a corrected call carries the identity of its counts as written", () => {
+  it("pushEventOf sends writtenInput; the center's meterIdentityOf gives the same key", async () => {
+    const { pushEventOf } = await import("../../src/edge/index.js");
+    const { meterIdentityOf, pushEventSchema } = await import("../../src/ingest/index.js");
+    const { dedupeKey } = await import("../../src/meter/identity.js");
+    const r = parseLine(
+      JSON.stringify({
+        type: "message",
+        timestamp: "2026-02-14T09:30:01.940Z",
+        message: {
+          role: "assistant",
+          api: "google-generative-ai",
+          provider: "google",
+          model: "gemini-3-flash-preview",
+          timestamp: 1_771_061_400_040,
+          stopReason: "stop",
+          usage: { input: 21675, output: 5, cacheRead: 16289, cacheWrite: 0, totalTokens: 21680 },
+        },
+      }),
+    );
+    if (r.kind !== "usage") throw new Error("fixture");
+    const ev = usageEvent(r.usage, "main", "s", "agent:main:s", "telegram:1", "jsonl", "/x@0");
+    const push = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+    expect(push).toMatchObject({ input: 5386, writtenInput: 21675 });
+    expect(meterIdentityOf(push)).toBe(dedupeKey(ev));
+    expect(pushEventSchema.safeParse({ ...push, writtenInput: 10 }).success).toBe(false);
+  });
+});

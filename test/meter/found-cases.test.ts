@@ -18,12 +18,13 @@ afterEach(() => {
   w = undefined;
 });
 
-async function meterCase(name: string) {
+async function meterCase(name: string, mode: "calculate" | "auto" | "recorded" = "calculate") {
+  w?.cleanup();
   w = tempWorld(join(CASES, name, "state"));
   const prices = JSON.parse(readFileSync(join(CASES, name, "prices.json"), "utf8"));
   const meter = meterFor(w, {
     pricer: createPricer({
-      mode: "calculate",
+      mode,
       overrides: parsePriceOverrides(prices, "prices.json"),
       fallback: FALLBACK,
     }),
@@ -80,4 +81,22 @@ describe("case usage-provider-field-names: usage under the providers' own names 
       "telegram:5550104": [1, 2000, 100, 6000, 0, "0.0093"],
     });
   });
+});
+
+describe("case google-input-holds-cache: Gemini cached tokens in input are billed once", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5550107 2 calls $0.0078442 (input 5386 + 933), not $0.0159887`, async () => {
+      const { s, world } = await meterCase("google-input-holds-cache", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0 });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550107",
+        requests: 2,
+        input: 6319,
+        output: 125,
+        cacheRead: 86194,
+        costUsd: "0.0078442",
+      });
+    });
+  }
 });

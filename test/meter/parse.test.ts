@@ -438,3 +438,59 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
     expect(r).toMatchObject({ kind: "usage", usage: { input: 8, output: 2 } });
   });
 });
+
+describe("parseLine: a Google line whose input also holds its cached tokens (openclaw/openclaw#15265)", () => {
+  const google = (usage: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+    parseLine(
+      line(
+        usageMsg({
+          api: "google-generative-ai",
+          provider: "google",
+          model: "gemini-3-flash-preview",
+          usage,
+          ...over,
+        }),
+      ),
+    );
+
+  it("takes the cached tokens out of input, keeping the call's identity as written", () => {
+    // pi-ai 0.52.10: input = promptTokenCount 21675 (incl. 16289 cached), totalTokens = totalTokenCount 21680
+    const r = google({ input: 21675, output: 5, cacheRead: 16289, cacheWrite: 0, totalTokens: 21680 });
+    if (r.kind !== "usage") throw new Error("not usage");
+    expect(r.usage).toMatchObject({
+      input: 5386,
+      output: 5,
+      cacheRead: 16289,
+      totalTokens: 21680,
+      writtenInput: 21675,
+    });
+    const { writtenInput: _, ...asWritten } = { ...r.usage, input: 21675 };
+    expect(dedupeKey(r.usage)).toBe(dedupeKey(asWritten));
+    // Vertex too, and a line without `api` by its provider
+    expect(
+      google({ input: 100, output: 1, cacheRead: 60, totalTokens: 101 }, { api: "google-vertex" }),
+    ).toMatchObject({
+      usage: { input: 40 },
+    });
+    expect(
+      google({ input: 100, output: 1, cacheRead: 60, totalTokens: 101 }, { api: undefined }),
+    ).toMatchObject({
+      usage: { input: 40 },
+    });
+  });
+
+  it("leaves fixed Google lines, lines without totalTokens and other APIs as written", () => {
+    for (const r of [
+      google({ input: 933, output: 120, cacheRead: 69905, cacheWrite: 0, totalTokens: 70958 }),
+      google({ input: 933, output: 120, cacheRead: 69905, cacheWrite: 0 }),
+      google({ input: 100, output: 1, cacheRead: 200, totalTokens: 101 }),
+      google(
+        { input: 100, output: 1, cacheRead: 60, totalTokens: 101 },
+        { api: "anthropic-messages", provider: "anthropic" },
+      ),
+    ]) {
+      expect(r.kind).toBe("usage");
+      if (r.kind === "usage") expect("writtenInput" in r.usage).toBe(false);
+    }
+  });
+});

@@ -32,6 +32,8 @@ const NUMS = [
   "reasoningTokens",
   "recordedCostUsd",
   "latencyMs",
+  /** Absent on all but the rare call whose `input` the parser corrected (`ParsedUsage.writtenInput`). */
+  "writtenInput",
 ] as const;
 /** String fields whose values repeat within a batch: one table entry per distinct value. */
 const SHARED = [
@@ -143,6 +145,7 @@ export class EventPacker {
     nums[a + 7] = u.reasoningTokens ?? Number.NaN;
     nums[a + 8] = u.recordedCostUsd ?? Number.NaN;
     nums[a + 9] = latency ?? Number.NaN;
+    nums[a + 10] = u.writtenInput ?? Number.NaN;
     const b = this.n * NS;
     const strs = this.strs;
     strs[b] = this.shared(u.provider);
@@ -198,10 +201,15 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       if (!KEYS.has(k)) return null;
       keys++;
     }
-    // Every field but dedupeKey (set by the thread, absent when it could not be derived) is present.
-    if (keys !== KEYS.size && !(keys === KEYS.size - 1 && !("dedupeKey" in e))) return null;
+    // Every field but dedupeKey (set by the thread, absent when it could not be derived) and
+    // writtenInput (absent unless the parser corrected the call) is present.
+    if (keys !== KEYS.size - ("dedupeKey" in e ? 0 : 1) - ("writtenInput" in e ? 0 : 1)) return null;
     for (const f of NUMS) {
       const v = e[f];
+      if (f === "writtenInput") {
+        if (!(v === undefined ? !(f in e) : typeof v === "number" && !Number.isNaN(v))) return null;
+        continue;
+      }
       const optional = f === "cacheWrite1h";
       if (
         !(
@@ -277,6 +285,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
       userPreview: s(strs[c + 3] as number),
       replyPreview: s(strs[c + 4] as number),
     };
+    const w = nums[a + 10] as number;
+    if (!Number.isNaN(w)) e.writtenInput = w;
     const k = strs[c + 5] as number;
     if (k !== -2) e.dedupeKey = s(k) as string;
     out[i] = e;
