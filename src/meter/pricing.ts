@@ -98,7 +98,37 @@ const correctedRates = new WeakSet<ModelRates>();
 
 /** The `price_version` for rates returned by `findTablePrice`. */
 export function tableVersionOf(rates: ModelRates): string {
+  if (rates === OPENROUTER_FREE_RATES) return OPENROUTER_FREE_VERSION;
   return correctedRates.has(rates) ? CORRECTED_TABLE_VERSION : TABLE_VERSION;
+}
+
+/**
+ * OpenRouter's free variants: a model id ending in `:free` ("The `:free` variant allows you to
+ * access free versions of models … without cost", https://openrouter.ai/docs/guides/routing/model-variants/free)
+ * and the Free Models Router `openrouter/free` ("zero-cost inference",
+ * https://openrouter.ai/docs/guides/routing/routers/free-router). The provider charges nothing per
+ * token, so neither does creditgate: before, such a call was an unknown model (the table lists
+ * most `:free` ids without a price, and new ones not at all) and was billed at the fallback rates,
+ * by default Claude Opus's $15/$75 per 1M (the kind of ironclaw#463, "report zero cost for
+ * OpenRouter free-tier models"). A paid fallback OpenRouter made (a `models` array that falls
+ * through to a paid model) shows up as a provider-billed `cost.total`, which `auto` and `recorded`
+ * bill first; an override (`openrouter/<model>:free` or `openrouter/*`) still wins.
+ */
+const OPENROUTER_FREE_RATES: ModelRates = {
+  input: { base: 0n, tiers: [] },
+  output: { base: 0n, tiers: [] },
+  cacheRead: { base: 0n, tiers: [] },
+  cacheWrite: { base: 0n, tiers: [] },
+  cacheWrite1h: { base: 0n, tiers: [] },
+  perCallPico: 0n,
+};
+export const OPENROUTER_FREE_VERSION = `${TABLE_VERSION}+openrouter-free`;
+
+/** Whether `provider/model` is an OpenRouter free variant (see `OPENROUTER_FREE_RATES`). */
+function isOpenRouterFree(providerId: string | null, model: string): boolean {
+  if (providerId !== "openrouter") return false;
+  const m = model.trim().toLowerCase();
+  return m.endsWith(":free") || m === "openrouter/free";
 }
 
 function readTableVersion(): string {
@@ -214,7 +244,8 @@ export function findTablePrice(provider: string, model: string, atMs: number): M
 
 /** The cache entry for a first lookup's result (see `findTablePrice`). */
 function cacheEntryFor(found: TableLookup, atMs: number): TableCacheEntry {
-  if (found.info === undefined) return { kind: "fixed", rates: null }; // no such model: time-independent
+  // No table entry (an unknown model, or an OpenRouter free variant): time-independent.
+  if (found.info === undefined) return { kind: "fixed", rates: found.rates };
   if (found.info === null) return { kind: "uncached" }; // the package threw: may depend on the time
   if (!Array.isArray(found.info.prices)) return { kind: "fixed", rates: found.rates };
   const classify = constraintClassifier(found.info.prices);
@@ -301,7 +332,8 @@ interface TableLookup {
  *    which is specific enough; a name that matches nothing (`mock-gpt`, `llama3.1:8b`) stays
  *    unknown. A known provider never borrows another provider's price for a model it lacks.
  * The first entry found ends the search, even one without a token price (see `tableRates`): an
- * OpenRouter `…:free` model must not be billed at its maker's rate either.
+ * OpenRouter `…:free` model must not be billed at its maker's rate either (it is free: see
+ * `OPENROUTER_FREE_RATES`).
  */
 /** `findTablePrice` without the cache (one package lookup per call); for tests and comparison. */
 export function findTablePriceUncachedRates(
@@ -314,6 +346,7 @@ export function findTablePriceUncachedRates(
 
 function findTablePriceUncached(provider: string, model: string, atMs: number): TableLookup {
   const providerId = tableProviderId(provider);
+  if (isOpenRouterFree(providerId, model)) return { rates: OPENROUTER_FREE_RATES, info: undefined };
   const slash = model.indexOf("/");
   const vendorId = slash > 0 ? tableProviderId(model.slice(0, slash)) : null;
   const tries: [string | undefined, string][] = [];

@@ -100,3 +100,21 @@ describe("case google-input-holds-cache: Gemini cached tokens in input are bille
     });
   }
 });
+
+describe("case openrouter-free-variant: OpenRouter's free models cost $0, not the fallback price", () => {
+  it("auto: $0, $0 and the provider-billed $0.0042; nothing unknown", async () => {
+    const { s, world } = await meterCase("openrouter-free-variant", "auto");
+    expect(s).toMatchObject({ billed: 3, unknownModels: [] });
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [
+        r.key,
+        [r.requests, r.costUsd, r.unknownModelRequests],
+      ]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550201": [1, "0", 0],
+      "telegram:5550202": [1, "0", 0],
+      "telegram:5550203": [1, "0.0042", 0],
+    });
+  });
+});

@@ -8,6 +8,7 @@ import {
   CORRECTED_TABLE_VERSION,
   createPricer,
   loadPriceOverrides,
+  OPENROUTER_FREE_VERSION,
   type PriceOverrides,
   parsePriceOverrides,
   TABLE_VERSION,
@@ -327,18 +328,35 @@ describe("unknown models and cost modes", () => {
     });
   });
 
-  it("never bills a table entry without token prices at $0 (Copilot-included, OpenRouter :free)", () => {
-    const p = pricer("calculate");
-    for (const [provider, model] of [
-      ["github-copilot", "gpt-4o"],
-      ["openrouter", "deepseek/deepseek-chat-v3-0324:free"],
-    ] as const) {
-      expect(p.price({ ...unknown, provider, model })).toMatchObject({
-        costPicoUsd: atFallback,
-        source: "fallback",
-        unknownModel: true,
-      });
+  it("never bills a table entry without token prices at $0 (Copilot-included)", () => {
+    expect(
+      pricer("calculate").price({ ...unknown, provider: "github-copilot", model: "gpt-4o" }),
+    ).toMatchObject({
+      costPicoUsd: atFallback,
+      source: "fallback",
+      unknownModel: true,
+    });
+  });
+
+  it("bills OpenRouter's free variants ($0 per OpenRouter's docs) at $0, known, in every mode", () => {
+    for (const mode of ["calculate", "auto", "recorded"] as const) {
+      for (const model of ["deepseek/deepseek-chat-v3-0324:free", "Some/New-Model:FREE", "openrouter/free"]) {
+        expect(pricer(mode).price({ ...unknown, provider: "openrouter", model, recordedCostUsd: 0 })).toEqual(
+          {
+            costPicoUsd: 0n,
+            source: "table",
+            version: OPENROUTER_FREE_VERSION,
+            unknownModel: false,
+            tableCostPicoUsd: 0n,
+          },
+        );
+      }
     }
+    // only on OpenRouter: another provider's `:free`-looking id is not assumed free
+    expect(pricer("calculate").price({ ...unknown, provider: "acme", model: "x:free" })).toMatchObject({
+      source: "fallback",
+      unknownModel: true,
+    });
   });
 
   it("recorded: uses usage.cost.total as recorded, without looking the model up", () => {
