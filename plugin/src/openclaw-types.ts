@@ -150,9 +150,13 @@ export interface WrittenMessage {
     cacheWrite?: number;
     /** The part of cacheWrite written with Anthropic's 1-hour TTL (OpenClaw ≥2026.9). */
     cacheWrite1h?: number;
+    /** The provider's total (Google's `totalTokenCount` on Google APIs). */
+    totalTokens?: number;
     /** USD; `totalOrigin: "provider-billed"` when `total` is what the provider charged. */
     cost?: { total?: number; totalOrigin?: string };
   };
+  /** pi-ai's API of the call, e.g. `google-generative-ai`, `anthropic-messages`. */
+  api?: string;
   stopReason?: string;
   errorMessage?: string;
   timestamp?: number;

@@ -16,6 +16,27 @@ import { agentOfKey, resolveAccount } from "./user.js";
 const count = (v: unknown): number | null =>
   v === undefined || v === null ? 0 : typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : null;
 
+/** pi-ai's Google APIs (the meter's `GOOGLE_APIS`, src/meter/parse.ts). */
+const GOOGLE_APIS = new Set(["google-generative-ai", "google-vertex"]);
+
+/**
+ * creditgate's `googleInputHoldsCache` (src/meter/parse.ts) on a written message: a Google call
+ * with cached tokens whose recorded total is below the sum of its four counts (Google's
+ * `totalTokenCount` counts the cached prefix once; a defective line counts it in input too).
+ */
+function googleInputHoldsCache(m: WrittenMessage): boolean {
+  const u = m.usage ?? {};
+  const input = count(u.input) ?? 0;
+  const cacheRead = count(u.cacheRead) ?? 0;
+  const total = count(u.totalTokens);
+  if (cacheRead === 0 || input < cacheRead || total === null || total === 0) return false;
+  const google =
+    typeof m.api === "string"
+      ? GOOGLE_APIS.has(m.api)
+      : m.provider === "google" || m.provider === "google-vertex";
+  return google && total < input + (count(u.output) ?? 0) + cacheRead + (count(u.cacheWrite) ?? 0);
+}
+
 /** The billable call in an assistant message, with the meter's skip rules; null if none. */
 export function usageEvent(
   message: WrittenMessage | { role: string },
@@ -34,6 +55,13 @@ export function usageEvent(
   if (input + output + cacheRead + cacheWrite === 0) return null;
   if (!m.provider || !m.model || typeof m.timestamp !== "number" || !Number.isFinite(m.timestamp))
     return null;
+  // A time below 10^11 (1973 in ms) is not OpenClaw's `Date.now()`: the meter reads 10^9..10^11
+  // as epoch seconds (creditgate's `messageTimeMs`), so its identity would differ from a push's.
+  if (m.timestamp < 1e11) return null;
+  // A Google line whose input holds its cached tokens (pi-ai's google providers before pi#2588,
+  // openclaw/openclaw#15265): the meter takes the cache out of input (`googleInputHoldsCache`);
+  // a push would bill it twice first, and the corrected transcript copy would be its duplicate.
+  if (googleInputHoldsCache(m)) return null;
   const messageTsMs = Math.trunc(m.timestamp);
   const responseId = typeof m.responseId === "string" && m.responseId ? m.responseId : null;
   const agentId = where.agentId ?? agentOfKey(where.sessionKey) ?? "main";

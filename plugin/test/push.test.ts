@@ -80,6 +80,31 @@ describe("usageEvent (the meter's rules)", () => {
     ).toBe("telegram:777");
   });
 
+  it("leaves to the transcript meter what it reads differently: seconds times, Google input holding its cache", () => {
+    // epoch seconds (the meter reads 10^9..10^11 as seconds): its identity would differ from a push's
+    expect(usageEvent({ ...assistant, timestamp: 1_795_371_307 }, where)).toBeNull();
+    expect(usageEvent({ ...assistant, timestamp: 1_795_371_307.5 }, where)).toBeNull();
+    // pi-ai's google providers before pi#2588: input = promptTokenCount, which holds cacheRead;
+    // totalTokens (Google's totalTokenCount) counts the cache once, below the four counts' sum
+    const google = {
+      ...assistant,
+      provider: "google",
+      api: "google-generative-ai",
+      model: "gemini-2.5-flash",
+      usage: { input: 30_000, output: 500, cacheRead: 20_000, cacheWrite: 0, totalTokens: 30_500 },
+    };
+    expect(usageEvent(google, where)).toBeNull();
+    expect(usageEvent({ ...google, api: undefined, provider: "google-vertex" }, where)).toBeNull();
+    // a fixed line (input without the cache: the total is the sum) is pushed as it is
+    expect(
+      usageEvent({ ...google, usage: { ...google.usage, input: 10_000, totalTokens: 30_500 } }, where)?.input,
+    ).toBe(10_000);
+    // the same counts on another API are not read that way
+    expect(usageEvent({ ...google, provider: "openai", api: "openai-completions" }, where)?.input).toBe(
+      30_000,
+    );
+  });
+
   it("carries the 1-hour cache split and a provider-billed total, so a push prices like the transcript", () => {
     const ev = usageEvent(
       {
