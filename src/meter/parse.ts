@@ -287,43 +287,6 @@ function str(v: unknown): string | null {
   return typeof v === "string" && v.length > 0 ? v : null;
 }
 
-/**
- * Epoch seconds below this are read as seconds: 10^11 ms is 1973-03-03, long before any
- * transcript (and outside the accepted window), while 10^11 s is the year 5138.
- */
-const SECONDS_BELOW = 1e11;
-/** 2001-09-09 in epoch seconds: a smaller number is not a plausible time in seconds either. */
-const SECONDS_FROM = 1e9;
-
-/**
- * `message.timestamp` in epoch ms, or null when it is absent or not a time. OpenClaw writes
- * `Date.now()` (ms); other writers of the same transcript shape (importers, hand-rolled
- * `chat.inject`/hook writers, exports through Python's `time.time()`) write epoch **seconds**, an
- * ISO string (with a UTC offset when written in local time, as proposed in openclaw/openclaw#50300),
- * or a number as a string. Before, a time in seconds was read as a 1970s time and the call held for
- * review, and an ISO string was ignored for the entry's own ISO write time, which changes when a
- * transcript rewrite re-appends the message (a second identity: billed twice). Every form is read
- * the same way wherever the message is copied, so the dedupe identity stays stable:
- * - a number ≥ 10^11 is ms; a number in [10^9, 10^11) is seconds (fractions kept to the ms);
- * - a string of digits is that number; any other string is parsed as a date (`Date.parse`).
- * A number below 10^9 is returned as is (held for review as out of range, as before).
- */
-export function messageTimeMs(v: unknown): number | null {
-  let n: number;
-  if (typeof v === "number") n = v;
-  else if (typeof v === "string") {
-    const t = v.trim();
-    if (/^\d+(\.\d+)?$/.test(t)) n = Number(t);
-    else {
-      const ms = dateParse(t);
-      return Number.isFinite(ms) ? ms : null;
-    }
-  } else return null;
-  if (!Number.isFinite(n)) return null;
-  if (n >= SECONDS_FROM && n < SECONDS_BELOW) return Math.round(n * 1000);
-  return Math.trunc(n);
-}
-
 function isoMs(v: unknown): number | null {
   if (typeof v !== "string") return null;
   const t = dateParse(v);
@@ -510,7 +473,10 @@ export function parseEntry(entry: unknown): LineResult {
     return { kind: "malformed", reason: "message line without message" };
   const msg = m as Record<string, unknown>;
   if (msg.role === "user") {
-    const at = messageTimeMs(msg.timestamp) ?? isoMs(e.timestamp);
+    const at =
+      typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp)
+        ? Math.trunc(msg.timestamp)
+        : isoMs(e.timestamp);
     return { kind: "user", atMs: at, content: msg.content };
   }
   if (msg.role !== "assistant") return { kind: "skip", why: "not-usage" };
@@ -562,8 +528,10 @@ export function parseEntry(entry: unknown): LineResult {
   const model = str(msg.model);
   if (model === null) return { kind: "malformed", reason: "assistant usage without model" };
 
-  let messageTsMs: number | null = messageTimeMs(msg.timestamp);
-  if (messageTsMs === null && typeof e.timestamp === "string") {
+  let messageTsMs: number | null = null;
+  if (typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp))
+    messageTsMs = Math.trunc(msg.timestamp);
+  else if (typeof e.timestamp === "string") {
     // Very old pi lines have no message.timestamp: the entry's ISO time is the next best stable value.
     const t = dateParse(e.timestamp);
     if (Number.isFinite(t)) messageTsMs = t;

@@ -118,12 +118,3 @@ describe("case openrouter-free-variant: OpenRouter's free models cost $0, not th
     });
   });
 });
-
-describe("case message-timestamp-forms: message.timestamp in seconds or as ISO text is one stable time", () => {
-  it("2 calls $0.01125: seconds billed (not held), an ISO-timed call re-appended by a rewrite billed once", async () => {
-    const { s, world } = await meterCase("message-timestamp-forms");
-    expect(s).toMatchObject({ billed: 2, duplicates: 1, held: 0, malformed: 0 });
-    const [u] = queryUsage(world.db, { by: "user" });
-    expect(u).toMatchObject({ key: "telegram:5550301", requests: 2, costUsd: "0.01125" });
-  });
-});

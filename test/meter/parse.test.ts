@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { dedupeKey } from "../../src/meter/identity.js";
-import { mayBeUsage, messageTimeMs, parseLine, usageEvent } from "../../src/meter/parse.js";
+import { mayBeUsage, parseLine, usageEvent } from "../../src/meter/parse.js";
 import { FIXTURES } from "../support/meter-env.js";
 
 const line = (message: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
@@ -492,32 +492,5 @@ describe("parseLine: a Google line whose input also holds its cached tokens (ope
       expect(r.kind).toBe("usage");
       if (r.kind === "usage") expect("writtenInput" in r.usage).toBe(false);
     }
-  });
-});
-
-describe("messageTimeMs: message.timestamp in ms, seconds, digits or ISO text", () => {
-  it("reads every form as the same epoch ms", () => {
-    const ms = 1795371137380;
-    for (const v of [
-      ms,
-      1795371137.38,
-      "1795371137380",
-      "1795371137.38",
-      "2026-11-22T19:12:17.380+01:00",
-      "2026-11-22T18:12:17.380Z",
-    ])
-      expect(messageTimeMs(v)).toBe(ms);
-    expect(messageTimeMs(1795371137)).toBe(1795371137000);
-    // below 10^9: left as is (out of range: held for review, as before); not a time: null
-    expect(messageTimeMs(5)).toBe(5);
-    for (const v of ["junk", null, undefined, Number.NaN, {}]) expect(messageTimeMs(v)).toBeNull();
-  });
-
-  it("an assistant line with a seconds timestamp keys like the same line in ms", () => {
-    const a = parseLine(line(usageMsg({ timestamp: 1795371137 })));
-    const b = parseLine(line(usageMsg({ timestamp: 1795371137000 })));
-    if (a.kind !== "usage" || b.kind !== "usage") throw new Error("not usage");
-    expect(a.usage.messageTsMs).toBe(1795371137000);
-    expect(dedupeKey(a.usage)).toBe(dedupeKey(b.usage));
   });
 });
