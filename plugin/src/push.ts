@@ -31,7 +31,8 @@ function googleInputHoldsCache(m: WrittenMessage): boolean {
   const total = count(u.totalTokens);
   if (cacheRead === 0 || input < cacheRead || total === null || total === 0) return false;
   const google =
-    typeof m.api === "string"
+    // A non-empty api, as the meter's `str(msg.api)`: "" falls back to the provider there too.
+    typeof m.api === "string" && m.api.length > 0
       ? GOOGLE_APIS.has(m.api)
       : m.provider === "google" || m.provider === "google-vertex";
   return google && total < input + (count(u.output) ?? 0) + cacheRead + (count(u.cacheWrite) ?? 0);
@@ -47,6 +48,9 @@ export function usageEvent(
   const u = m.usage;
   if (!u || typeof u !== "object") return null;
   if (m.provider === "openclaw") return null; // delivery-mirror / gateway-injected
+  // Without pi-ai's `input` the meter reads the providers' own names (`prompt_tokens`, …:
+  // `aliasCounts` in src/meter/parse.ts), which this push does not: its identity could differ.
+  if (u.input === undefined) return null;
   const input = count(u.input);
   const output = count(u.output);
   const cacheRead = count(u.cacheRead);
