@@ -59,8 +59,9 @@ export function usageEvent(
   if (input + output + cacheRead + cacheWrite === 0) return null;
   if (!m.provider || !m.model || typeof m.timestamp !== "number" || !Number.isFinite(m.timestamp))
     return null;
-  // A time below 10^11 (1973 in ms) is not OpenClaw's `Date.now()`: the meter reads 10^9..10^11
-  // as epoch seconds (creditgate's `messageTimeMs`), so its identity would differ from a push's.
+  // A time below 10^11 (1973 in ms) is not OpenClaw's `Date.now()` (epoch seconds, say): the
+  // meter holds such a call for the operator's review as out of range, and creditgate refuses a
+  // push before the year 2000; it stays with the transcript meter.
   if (m.timestamp < 1e11) return null;
   // A Google line whose input holds its cached tokens (pi-ai's google providers before pi#2588,
   // openclaw/openclaw#15265): the meter takes the cache out of input (`googleInputHoldsCache`);

@@ -81,7 +81,7 @@ describe("usageEvent (the meter's rules)", () => {
   });
 
   it("leaves to the transcript meter what it reads differently: seconds times, Google input holding its cache", () => {
-    // epoch seconds (the meter reads 10^9..10^11 as seconds): its identity would differ from a push's
+    // epoch seconds: not Date.now() (the meter holds it for review; creditgate refuses such a push)
     expect(usageEvent({ ...assistant, timestamp: 1_795_371_307 }, where)).toBeNull();
     expect(usageEvent({ ...assistant, timestamp: 1_795_371_307.5 }, where)).toBeNull();
     // pi-ai's google providers before pi#2588: input = promptTokenCount, which holds cacheRead;

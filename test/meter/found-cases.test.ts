@@ -65,7 +65,7 @@ describe("case negative-input-dropped: a negative token count is billed as 0, no
 });
 
 describe("case usage-provider-field-names: usage under the providers' own names is billed, cached tokens once", () => {
-  it("4 calls $0.04845: Anthropic snake_case, OpenAI chat and Responses totals minus cached, DeepSeek cache hits", async () => {
+  it("4 calls $0.04875: Anthropic snake_case, OpenAI chat and Responses totals minus cached, DeepSeek cache hits", async () => {
     const { s, world } = await meterCase("usage-provider-field-names");
     expect(s).toMatchObject({ billed: 4, malformed: 0, clamped: 0 });
     const byUser = Object.fromEntries(
