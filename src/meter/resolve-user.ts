@@ -25,6 +25,12 @@ export interface SessionHints {
   routeTargets?: readonly (string | null | undefined)[];
   /** Resolves a sub-agent to its parent's session key (`spawned_by` / `parent_session_key`). */
   parentKey?: (sessionKey: string) => string | null | undefined;
+  /**
+   * Channel of another session by key (its entry's `lastChannel`/`session_windows.channel`):
+   * a sub-agent spawned from a `per-peer` DM (`direct:<peer>`, no channel in the key) bills the
+   * parent's user, `<parent's channel>:<peer>`, not a channel-less `direct:<peer>` account.
+   */
+  channelOfKey?: (sessionKey: string) => string | null | undefined;
 }
 
 export interface Resolution {
@@ -66,10 +72,13 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   if (head === "subagent") {
     const parent = hints.parentKey?.(sessionKey);
     if (parent && parent !== sessionKey && depth < 8) {
+      // The parent's own channel (a per-peer parent key names none); failing that the
+      // sub-agent's own channel hint. Never a route target of the child's entry.
+      const channel = hints.channelOfKey?.(parent) ?? hints.channel ?? null;
       const r = resolve(
         agentOfKey(parent) ?? agentId,
         parent,
-        { ...hints, channel: null, routeTargets: [] },
+        { ...hints, channel, routeTargets: [] },
         depth + 1,
       );
       return { ...r, via: `subagent>${r.via}` };

@@ -118,3 +118,13 @@ describe("case openrouter-free-variant: OpenRouter's free models cost $0, not th
     });
   });
 });
+describe("case subagent-of-per-peer-dm: a sub-agent of a per-peer DM bills the DM's user", () => {
+  it("telegram:5550101 3 calls $0.01365 (the parent's channel), no channel-less direct: account", async () => {
+    const { s, world } = await meterCase("subagent-of-per-peer-dm");
+    expect(s.billed).toBe(3);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ "telegram:5550101": { requests: 3, costUsd: "0.01365" } });
+  });
+});

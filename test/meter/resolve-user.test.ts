@@ -56,6 +56,14 @@ describe("resolveAccount", () => {
     expect(acct("agent:main:subagent:orphan", { parentKey: () => null })).toBe("agent:main");
   });
 
+  it("bills a sub-agent of a per-peer DM to <parent's channel>:<peer>, never direct:<peer>", () => {
+    const parentKey = (k: string) => (k === "agent:main:subagent:a" ? "agent:main:direct:5550101" : null);
+    const channelOfKey = (k: string) => (k === "agent:main:direct:5550101" ? "telegram" : null);
+    expect(acct("agent:main:subagent:a", { parentKey, channelOfKey })).toBe("telegram:5550101");
+    // parent not indexed: the sub-agent's own channel hint
+    expect(acct("agent:main:subagent:a", { parentKey, channel: "discord" })).toBe("discord:5550101");
+  });
+
   it("falls back to the session's recorded route only for unfamiliar key shapes", () => {
     expect(acct("agent:main:custom-thing", { routeTargets: ["telegram:5550101"] })).toBe("telegram:5550101");
     expect(acct("agent:main:custom-thing", { routeTargets: ["5550202"], channel: "telegram" })).toBe(

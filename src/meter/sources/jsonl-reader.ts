@@ -212,6 +212,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         channel: indexed.channel,
         routeTargets: indexed.routeTargets,
         parentKey: (k) => index.parentOf(k),
+        channelOfKey: (k) => index.channelOf(k),
       });
       return { sessionKey: indexed.sessionKey, accountId: r.accountId };
     }
@@ -295,6 +296,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           channel: s.channel,
           routeTargets: s.routeTargets,
           parentKey: (k) => index.parentOf(k),
+          channelOfKey: (k) => index.channelOf(k),
         });
         b.sessions.push({
           agentId: opts.agentId,

@@ -45,6 +45,7 @@ export function createSessionsIndex(path: string) {
   let sig = "";
   let byId = new Map<string, IndexedSession>();
   let parentByKey = new Map<string, string>();
+  let channelByKey = new Map<string, string>();
   let lastError: string | null = null;
   return {
     /**
@@ -80,6 +81,7 @@ export function createSessionsIndex(path: string) {
       parentByKey = new Map(
         parsed.filter((x) => x.parentKey).map((x) => [x.sessionKey, x.parentKey as string]),
       );
+      channelByKey = new Map(parsed.filter((x) => x.channel).map((x) => [x.sessionKey, x.channel as string]));
       return parsed;
     },
     /**
@@ -94,6 +96,10 @@ export function createSessionsIndex(path: string) {
     },
     parentOf(sessionKey: string): string | null {
       return parentByKey.get(sessionKey) ?? null;
+    },
+    /** The channel of a session by key (a sub-agent's per-peer parent names none in its key). */
+    channelOf(sessionKey: string): string | null {
+      return channelByKey.get(sessionKey) ?? null;
     },
   };
 }

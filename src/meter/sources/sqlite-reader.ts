@@ -127,6 +127,8 @@ interface OcHandle {
     }
   > | null;
   parentOfKey: ((key: string) => string | null) | null;
+  /** `session_windows.channel` of a session by key (any of its windows that names one). */
+  windowChannelOfKey: Database.Statement<[string], { channel: string | null }> | null;
   node: Database.Statement<[string], { entry_json: string | null }> | null;
   conversation: Database.Statement<[string], { channel: string | null; target: string | null }> | null;
   archives: Database.Statement<
@@ -320,6 +322,16 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     };
   }
 
+  /** The channel of another session by key: its window's, else its node entry's. */
+  function channelOfKey(h: OcHandle | null, key: string): string | null {
+    if (!h) return null;
+    return (
+      h.windowChannelOfKey?.get(key)?.channel ??
+      hintsFromEntry(h.node?.get(key)?.entry_json).channels[0] ??
+      null
+    );
+  }
+
   /** Attribution of a session that is no longer live: the archive's key, else the meter's memory. */
   function rememberedAttribution(h: OcHandle | null, sid: string, key: string | null): Attribution {
     const mem = remembered(sid);
@@ -328,7 +340,11 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     if (mem?.accountId && (key === null || mem.sessionKey === key)) {
       return { sessionKey, accountId: mem.accountId, channel };
     }
-    const hints: SessionHints = { channel, parentKey: h?.parentOfKey ?? undefined };
+    const hints: SessionHints = {
+      channel,
+      parentKey: h?.parentOfKey ?? undefined,
+      channelOfKey: (k) => channelOfKey(h, k),
+    };
     return { sessionKey, accountId: resolveAccount(agentId, sessionKey, hints).accountId, channel };
   }
 
@@ -345,6 +361,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       channel,
       routeTargets: targets,
       parentKey: h.parentOfKey ?? undefined,
+      channelOfKey: (k) => channelOfKey(h, k),
     });
     return { sessionKey: w.session_key, accountId: r.accountId, channel };
   }
@@ -947,6 +964,12 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
         )
       : null,
     parentOfKey,
+    windowChannelOfKey:
+      hasWindows && caps.cols("session_windows").has("channel")
+        ? conn.prepare(
+            "SELECT channel FROM session_windows WHERE session_key = ? AND channel IS NOT NULL LIMIT 1",
+          )
+        : null,
     node:
       hasNodes && caps.cols("session_nodes").has("entry_json")
         ? conn.prepare("SELECT entry_json FROM session_nodes WHERE session_key = ?")
