@@ -31,6 +31,11 @@ export interface SessionHints {
    * parent's user, `<parent's channel>:<peer>`, not a channel-less `direct:<peer>` account.
    */
   channelOfKey?: (sessionKey: string) => string | null | undefined;
+  /**
+   * The configured `session.mainKey` when not `main` (lower-cased): `agent:<a>:<mainKey>` is the
+   * operator's main session like `agent:<a>:main`, never billed from its recorded route.
+   */
+  mainKey?: string | null;
 }
 
 export interface Resolution {
@@ -68,6 +73,7 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   const rest = parts[0] === "agent" ? parts.slice(2) : parts;
   const head = rest[0]?.toLowerCase();
   if (!head) return op;
+  if (hints.mainKey && rest.join(":").toLowerCase() === hints.mainKey) return op;
 
   if (head === "subagent") {
     const parent = hints.parentKey?.(sessionKey);

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
@@ -21,6 +21,11 @@ afterEach(() => {
 async function meterCase(name: string, mode: "calculate" | "auto" | "recorded" = "calculate") {
   w?.cleanup();
   w = tempWorld(join(CASES, name, "state"));
+  // tempWorld copies agents/ only: a case's OpenClaw config sits beside it
+  for (const f of ["openclaw.json", "clawdbot.json", "moltbot.json"]) {
+    const from = join(CASES, name, "state", f);
+    if (existsSync(from)) copyFileSync(from, join(w.stateDir, f));
+  }
   const prices = JSON.parse(readFileSync(join(CASES, name, "prices.json"), "utf8"));
   const meter = meterFor(w, {
     pricer: createPricer({
@@ -126,5 +131,16 @@ describe("case subagent-of-per-peer-dm: a sub-agent of a per-peer DM bills the D
       queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
     );
     expect(byUser).toEqual({ "telegram:5550101": { requests: 3, costUsd: "0.01365" } });
+  });
+});
+
+describe("case custom-main-key: the main session under a configured session.mainKey is the operator's", () => {
+  it("agent:main 2 calls $0.012, not telegram:5550101 (the last sender in its route)", async () => {
+    const { s, world } = await meterCase("custom-main-key");
+    expect(s.billed).toBe(2);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ "agent:main": { requests: 2, costUsd: "0.012" } });
   });
 });

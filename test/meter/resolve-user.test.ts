@@ -64,6 +64,13 @@ describe("resolveAccount", () => {
     expect(acct("agent:main:subagent:a", { parentKey, channel: "discord" })).toBe("discord:5550101");
   });
 
+  it("bills the main session under a configured session.mainKey to the agent, never from its route", () => {
+    const route = { routeTargets: ["telegram:5550101"], channel: "telegram", mainKey: "home" };
+    expect(acct("agent:main:home", route)).toBe("agent:main");
+    expect(acct("agent:main:HOME", route)).toBe("agent:main");
+    expect(acct("agent:main:telegram:direct:5550101", route)).toBe("telegram:5550101");
+  });
+
   it("falls back to the session's recorded route only for unfamiliar key shapes", () => {
     expect(acct("agent:main:custom-thing", { routeTargets: ["telegram:5550101"] })).toBe("telegram:5550101");
     expect(acct("agent:main:custom-thing", { routeTargets: ["5550202"], channel: "telegram" })).toBe(

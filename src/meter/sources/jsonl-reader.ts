@@ -38,6 +38,7 @@ import {
   IMPORT_ARCHIVE_DIR,
 } from "./classify.js";
 import type { PackedEvents } from "./event-columns.js";
+import { configuredMainKey } from "./openclaw-config.js";
 import { sortForReading } from "./read-order.js";
 import { createSessionsIndex } from "./sessions-index.js";
 import { decodeMaybeZstd } from "./zst.js";
@@ -123,6 +124,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
   if (opts.firstBatchSize !== undefined) positiveBatchSize("firstBatchSize", opts.firstBatchSize);
   const sessionsDir = join(opts.agentDir, "sessions");
   const index = createSessionsIndex(join(sessionsDir, "sessions.json"));
+  const mainKey = configuredMainKey(opts.agentDir);
   const memory = createSessionMemory(db);
   const cursors = createCursorRepo(db);
   const grace = opts.unknownSessionGraceMs ?? 0;
@@ -213,12 +215,13 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         routeTargets: indexed.routeTargets,
         parentKey: (k) => index.parentOf(k),
         channelOfKey: (k) => index.channelOf(k),
+        mainKey,
       });
       return { sessionKey: indexed.sessionKey, accountId: r.accountId };
     }
     const remembered = memory.get(opts.agentId, sessionId);
     if (remembered?.sessionKey) {
-      const r = resolveAccount(opts.agentId, remembered.sessionKey, { channel: remembered.channel });
+      const r = resolveAccount(opts.agentId, remembered.sessionKey, { channel: remembered.channel, mainKey });
       return { sessionKey: remembered.sessionKey, accountId: remembered.accountId ?? r.accountId };
     }
     return null;
@@ -297,6 +300,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           routeTargets: s.routeTargets,
           parentKey: (k) => index.parentOf(k),
           channelOfKey: (k) => index.channelOf(k),
+          mainKey,
         });
         b.sessions.push({
           agentId: opts.agentId,

@@ -16,6 +16,7 @@ import {
   turnOf,
 } from "./batch-builder.js";
 import type { Emit } from "./jsonl-reader.js";
+import { configuredMainKey } from "./openclaw-config.js";
 import { sortForReading } from "./read-order.js";
 import { decodeMaybeZstd, decodeZstd } from "./zst.js";
 
@@ -179,6 +180,7 @@ const factSig = (f: { sessionKey: string | null; accountId: string | null; chann
  */
 export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   const { agentDir, agentId } = opts;
+  const mainKey = configuredMainKey(agentDir);
   if (!Number.isSafeInteger(opts.batchSize) || opts.batchSize < 1) {
     throw new RangeError(`batchSize must be a positive integer, got ${opts.batchSize}`);
   }
@@ -344,6 +346,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       channel,
       parentKey: h?.parentOfKey ?? undefined,
       channelOfKey: (k) => channelOfKey(h, k),
+      mainKey,
     };
     return { sessionKey, accountId: resolveAccount(agentId, sessionKey, hints).accountId, channel };
   }
@@ -362,6 +365,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       routeTargets: targets,
       parentKey: h.parentOfKey ?? undefined,
       channelOfKey: (k) => channelOfKey(h, k),
+      mainKey,
     });
     return { sessionKey: w.session_key, accountId: r.accountId, channel };
   }
