@@ -1,32 +1,48 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import JSON5 from "json5";
 
-/** Config files OpenClaw (and its Clawdbot/Moltbot eras) keeps in its state dir. */
+/** Config files OpenClaw (and its Clawdbot/Moltbot eras) keeps in its state dir, in the order read. */
 const CONFIG_FILES = ["openclaw.json", "clawdbot.json", "moltbot.json"];
 
 /**
+ * The state dir's OpenClaw config: the first of `openclaw.json`, `clawdbot.json`, `moltbot.json`
+ * that parses as a JSON5 object (a leading BOM ignored), else `{}` (missing, unreadable or not
+ * JSON5: OpenClaw's defaults). Never throws. (`src/providers/keys.ts` reads the same files in the
+ * same order for `secrets` and `env`; module boundaries keep its own copy.)
+ */
+export function readOpenClawConfig(stateDir: string): Record<string, unknown> {
+  for (const name of CONFIG_FILES) {
+    try {
+      const parsed: unknown = JSON5.parse(readFileSync(join(stateDir, name), "utf8").replace(/^\uFEFF/, ""));
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed))
+        return parsed as Record<string, unknown>;
+    } catch {
+      // missing or not JSON5: the next file, else the defaults
+    }
+  }
+  return {};
+}
+
+/**
  * The configured `session.mainKey` of the state dir holding `agentDir` (`<state>/agents/<id>`),
- * lower-cased as OpenClaw's `normalizeMainKey` does, or null for the default `main`.
+ * trimmed and lower-cased as OpenClaw's `normalizeMainKey` does, or null for the default `main`.
  *
  * OpenClaw collapses DMs (under the default `dmScope:"main"`), heartbeats and the Control UI
  * into `agent:<id>:<mainKey>` ("session.mainKey is honored", docs/concepts/session): with a
  * custom main key that session's key is an unfamiliar shape, and its entry's `origin`/`lastTo`
- * name whoever spoke last, so the meter must know the key to bill it to the operator.
- * The file is JSON5; read like `dmScopeWarnings` reads `dmScope`, first file that names one.
+ * name whoever spoke last, so the meter must know the key to bill it to the operator. Only
+ * `session.mainKey` of the parsed config counts (a fresh tester: a regex over the text took a
+ * commented-out key, or any key ending in `mainKey` elsewhere in the file, and so billed a user's
+ * DMs to the operator).
  */
 export function configuredMainKey(agentDir: string): string | null {
-  const stateDir = dirname(dirname(agentDir));
-  for (const file of CONFIG_FILES) {
-    let text: string;
-    try {
-      text = readFileSync(join(stateDir, file), "utf8");
-    } catch {
-      continue;
-    }
-    const m = /["']?mainKey["']?\s*:\s*["']([^"']*)["']/.exec(text);
-    if (!m) continue;
-    const key = (m[1] ?? "").trim().toLowerCase();
-    return key && key !== "main" ? key : null;
-  }
-  return null;
+  const session = readOpenClawConfig(dirname(dirname(agentDir))).session;
+  const raw =
+    session && typeof session === "object" && !Array.isArray(session)
+      ? (session as Record<string, unknown>).mainKey
+      : undefined;
+  if (typeof raw !== "string") return null;
+  const key = raw.trim().toLowerCase();
+  return key && key !== "main" ? key : null;
 }
