@@ -47,6 +47,7 @@ export {
 } from "./review.js";
 export { sessionFactParams, UPSERT_SESSION_SQL } from "./session-memory.js";
 export type { SessionFact, SourceBatch } from "./source.js";
+export { readOpenClawConfig } from "./sources/openclaw-config.js";
 export type { CostMode, ParsedUsage, PriceQuote, Pricer, UsageEvent } from "./types.js";
 export {
   AGGREGATED_UNTIL_MS,

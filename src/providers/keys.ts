@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import Database from "better-sqlite3";
-import JSON5 from "json5";
 import { z } from "zod";
+import { readOpenClawConfig } from "../meter/index.js";
 import { CollectorError, type ProviderId } from "./types.js";
 
 /** Where one provider's key comes from (config). Both null: not configured by config. */
@@ -140,18 +140,8 @@ function parseDotenv(text: string): Record<string, string> {
 }
 
 function refContext(stateDir: string): RefContext {
-  let cfg: Record<string, unknown> = {};
-  for (const name of ["openclaw.json", "clawdbot.json", "moltbot.json"]) {
-    try {
-      const parsed = JSON5.parse(readFileSync(join(stateDir, name), "utf8").replace(/^\uFEFF/, ""));
-      if (parsed && typeof parsed === "object") {
-        cfg = parsed as Record<string, unknown>;
-        break;
-      }
-    } catch {
-      // missing or not JSON5: no secret providers, no env block
-    }
-  }
+  // missing or not JSON5: no secret providers, no env block
+  const cfg = readOpenClawConfig(stateDir);
   const obj = (v: unknown): Record<string, unknown> =>
     v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
   const secrets = obj(cfg.secrets);

@@ -74,24 +74,30 @@ describe("packEvents / unpackEvents (reader thread → writer)", () => {
   });
 });
 
+/** A Google line whose input holds its cached tokens, parsed (the parser corrects its input). */
+function googleInputHoldingCache() {
+  const r = parseLine(
+    JSON.stringify({
+      type: "message",
+      timestamp: "2026-02-14T09:30:01.940Z",
+      message: {
+        role: "assistant",
+        api: "google-generative-ai",
+        provider: "google",
+        model: "gemini-3-flash-preview",
+        timestamp: 1_771_061_400_040,
+        stopReason: "stop",
+        usage: { input: 21675, output: 5, cacheRead: 16289, cacheWrite: 0, totalTokens: 21680 },
+      },
+    }),
+  );
+  if (r.kind !== "usage") throw new Error("fixture");
+  return r;
+}
+
 describe("packEvents / unpackEvents: a call whose input the parser corrected keeps writtenInput", () => {
   it("round-trips writtenInput on that event only, key order included", () => {
-    const r = parseLine(
-      JSON.stringify({
-        type: "message",
-        timestamp: "2026-02-14T09:30:01.940Z",
-        message: {
-          role: "assistant",
-          api: "google-generative-ai",
-          provider: "google",
-          model: "gemini-3-flash-preview",
-          timestamp: 1_771_061_400_040,
-          stopReason: "stop",
-          usage: { input: 21675, output: 5, cacheRead: 16289, cacheWrite: 0, totalTokens: 21680 },
-        },
-      }),
-    );
-    if (r.kind !== "usage") throw new Error("fixture");
+    const r = googleInputHoldingCache();
     expect(r.usage).toMatchObject({ input: 5386, writtenInput: 21675 });
     const google = {
       ...usageEvent(r.usage, "main", "s", "agent:main:s", "telegram:1", "jsonl", "/x@0"),
@@ -113,22 +119,7 @@ describe("an edge push of a corrected call carries the identity of its counts as
     const { pushEventOf } = await import("../../src/edge/index.js");
     const { meterIdentityOf, pushEventSchema } = await import("../../src/ingest/index.js");
     const { dedupeKey } = await import("../../src/meter/identity.js");
-    const r = parseLine(
-      JSON.stringify({
-        type: "message",
-        timestamp: "2026-02-14T09:30:01.940Z",
-        message: {
-          role: "assistant",
-          api: "google-generative-ai",
-          provider: "google",
-          model: "gemini-3-flash-preview",
-          timestamp: 1_771_061_400_040,
-          stopReason: "stop",
-          usage: { input: 21675, output: 5, cacheRead: 16289, cacheWrite: 0, totalTokens: 21680 },
-        },
-      }),
-    );
-    if (r.kind !== "usage") throw new Error("fixture");
+    const r = googleInputHoldingCache();
     const ev = usageEvent(r.usage, "main", "s", "agent:main:s", "telegram:1", "jsonl", "/x@0");
     const push = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
     expect(push).toMatchObject({ input: 5386, writtenInput: 21675 });

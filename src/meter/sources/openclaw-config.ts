@@ -8,15 +8,14 @@ const CONFIG_FILES = ["openclaw.json", "clawdbot.json", "moltbot.json"];
 /**
  * The state dir's OpenClaw config: the first of `openclaw.json`, `clawdbot.json`, `moltbot.json`
  * that parses as a JSON5 object (a leading BOM ignored), else `{}` (missing, unreadable or not
- * JSON5: OpenClaw's defaults). Never throws. (`src/providers/keys.ts` reads the same files in the
- * same order for `secrets` and `env`; module boundaries keep its own copy.)
+ * JSON5: OpenClaw's defaults). Never throws. Read by the meter (`session.mainKey`) and by the
+ * provider keys (`secrets` and `env`, src/providers/keys.ts).
  */
 export function readOpenClawConfig(stateDir: string): Record<string, unknown> {
   for (const name of CONFIG_FILES) {
     try {
       const parsed: unknown = JSON5.parse(readFileSync(join(stateDir, name), "utf8").replace(/^\uFEFF/, ""));
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed))
-        return parsed as Record<string, unknown>;
+      if (parsed && typeof parsed === "object") return parsed as Record<string, unknown>;
     } catch {
       // missing or not JSON5: the next file, else the defaults
     }
