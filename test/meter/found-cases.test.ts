@@ -144,3 +144,14 @@ describe("case custom-main-key: the main session under a configured session.main
     expect(byUser).toEqual({ "agent:main": { requests: 2, costUsd: "0.012" } });
   });
 });
+
+describe("case compaction-successor-orphan: a compacted session's predecessor bills the session's user", () => {
+  it("telegram:5550101 4 calls $0.02565, nothing on agent:main (was $0.0045)", async () => {
+    const { s, world } = await meterCase("compaction-successor-orphan");
+    expect(s.billed).toBe(4);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ "telegram:5550101": { requests: 4, costUsd: "0.02565" } });
+  });
+});

@@ -22,7 +22,7 @@ import {
 } from "../parse.js";
 import { operatorAccount, resolveAccount } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
-import type { FileCursor, ProblemReporter, SourceBatch } from "../source.js";
+import type { FileCursor, ProblemReporter, SessionFact, SourceBatch } from "../source.js";
 import {
   BatchBuilder,
   eachLine,
@@ -95,6 +95,8 @@ let sharedChunk: Buffer | null = null;
 interface Attribution {
   sessionKey: string | null;
   accountId: string;
+  /** The session's channel (index entry or memory), kept with a linked predecessor's fact. */
+  channel?: string | null;
 }
 
 interface Seen {
@@ -217,14 +219,70 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         channelOfKey: (k) => index.channelOf(k),
         mainKey,
       });
-      return { sessionKey: indexed.sessionKey, accountId: r.accountId };
+      return { sessionKey: indexed.sessionKey, accountId: r.accountId, channel: indexed.channel };
     }
     const remembered = memory.get(opts.agentId, sessionId);
     if (remembered?.sessionKey) {
       const r = resolveAccount(opts.agentId, remembered.sessionKey, { channel: remembered.channel, mainKey });
-      return { sessionKey: remembered.sessionKey, accountId: remembered.accountId ?? r.accountId };
+      return {
+        sessionKey: remembered.sessionKey,
+        accountId: remembered.accountId ?? r.accountId,
+        channel: remembered.channel,
+      };
     }
     return null;
+  }
+
+  /**
+   * Attributes the changed files no index entry or memory names through the `parentSession` of
+   * their successors' headers, and records each link as a session fact (so the memory keeps it).
+   *
+   * With `agents.defaults.compaction.truncateAfterCompaction`, OpenClaw rotates a compacted
+   * session into a successor transcript `<ISO>_<new sessionId>.jsonl` whose header names the
+   * predecessor file (`parentSession`), and points the session's entry at the successor
+   * (openclaw/openclaw `compaction-successor-transcript.ts`, #72435, #119805). The predecessor
+   * `<old id>.jsonl` stays on disk, named by nothing: its pre-compaction calls (only the last
+   * one is copied into the successor) went to the operator unless this meter had seen the old
+   * id live. A predecessor takes its successor's key only when nothing else names it, following
+   * chains of rotations. Only called when some changed file is unattributed.
+   */
+  function linkPredecessors(
+    changed: { path: string; cls: ClassifiedFile; who: Attribution | null }[],
+    facts: SessionFact[],
+  ): void {
+    const parentOf = new Map<string, string>();
+    for (const c of changed) {
+      const parent = headerParentSessionId(c.path);
+      if (parent && parent !== c.cls.sessionId) parentOf.set(c.cls.sessionId, parent);
+    }
+    if (parentOf.size === 0) return;
+    const whoOf = new Map<string, Attribution>();
+    for (const c of changed) if (c.who) whoOf.set(c.cls.sessionId, c.who);
+    const linked = new Map<string, Attribution>();
+    // Each round links one more generation of a chain; a chain is at most as long as the files.
+    for (let round = 0; round <= parentOf.size; round++) {
+      let grew = false;
+      for (const [child, parent] of parentOf) {
+        const who = whoOf.get(child) ?? linked.get(child);
+        if (!who || whoOf.has(parent) || linked.has(parent) || attribution(parent)) continue;
+        linked.set(parent, who);
+        grew = true;
+      }
+      if (!grew) break;
+    }
+    if (linked.size === 0) return;
+    for (const c of changed) {
+      const who = c.who ? null : linked.get(c.cls.sessionId);
+      if (who) c.who = who;
+    }
+    for (const [sessionId, who] of linked)
+      facts.push({
+        agentId: opts.agentId,
+        sessionId,
+        sessionKey: who.sessionKey,
+        accountId: who.accountId,
+        channel: who.channel ?? null,
+      });
   }
 
   async function poll(emit: Emit, report?: ProblemReporter): Promise<void> {
@@ -366,6 +424,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         continue;
       changed.push({ path, cls, st, who: attribution(cls.sessionId) });
     }
+    if (changed.some((c) => !c.who)) linkPredecessors(changed, b.sessions);
     sortForReading(changed, (c) => c.who?.accountId ?? null); // name order within an account
     for (const { path, cls, st, who } of changed) {
       const key = `${st.dev}:${st.ino}`;
@@ -680,6 +739,42 @@ function headerSessionId(content: Buffer): string | null {
     return h.type === "session" && typeof h.id === "string" && h.id ? h.id : null;
   } catch {
     return null;
+  }
+}
+
+/** A header line longer than this is not looked into for its `parentSession`. */
+const HEADER_MAX_BYTES = 16 * 1024;
+const PARENT_SESSION_MARK = Buffer.from('"parentSession"');
+
+/**
+ * The session id of the transcript a file's header (`{"type":"session",…,"parentSession":<path>}`)
+ * names as its parent, or null (no header, no parent, unreadable). The path is the writer host's:
+ * its last segment (either separator) is classified like a transcript name.
+ */
+export function headerParentSessionId(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.allocUnsafe(HEADER_MAX_BYTES);
+    const n = readSync(fd, buf, 0, HEADER_MAX_BYTES, 0);
+    const nl = buf.subarray(0, n).indexOf(NEWLINE);
+    const line = buf.subarray(0, nl >= 0 ? nl : n);
+    if (!line.includes(PARENT_SESSION_MARK)) return null;
+    const h = JSON.parse(line.toString("utf8").replace(/^\uFEFF/, "")) as {
+      type?: unknown;
+      parentSession?: unknown;
+    };
+    if (h.type !== "session" || typeof h.parentSession !== "string") return null;
+    const name = h.parentSession.split(/[\\/]/).pop() ?? "";
+    return classifyTranscriptFile(name)?.sessionId ?? null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
   }
 }
 
