@@ -155,3 +155,14 @@ describe("case compaction-successor-orphan: a compacted session's predecessor bi
     expect(byUser).toEqual({ "telegram:5550101": { requests: 4, costUsd: "0.02565" } });
   });
 });
+
+describe("case subagent-into-other-agent: a sub-agent run under another agent bills the requester's user", () => {
+  it("telegram:5550101 3 calls $0.01365, no direct:5550101 account (was $0.00915)", async () => {
+    const { s, world } = await meterCase("subagent-into-other-agent");
+    expect(s.billed).toBe(3);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ "telegram:5550101": { requests: 3, costUsd: "0.01365" } });
+  });
+});

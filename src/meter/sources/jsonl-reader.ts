@@ -9,7 +9,7 @@ import {
   type Stats,
   statSync,
 } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Db } from "../../db/index.js";
 import { createCursorRepo } from "../cursor-repo.js";
 import {
@@ -20,7 +20,7 @@ import {
   USAGE_MARK,
   USER_MARK,
 } from "../parse.js";
-import { operatorAccount, resolveAccount } from "../resolve-user.js";
+import { agentOfKey, operatorAccount, resolveAccount } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
 import type { FileCursor, ProblemReporter, SessionFact, SourceBatch } from "../source.js";
 import {
@@ -40,7 +40,7 @@ import {
 import type { PackedEvents } from "./event-columns.js";
 import { configuredMainKey } from "./openclaw-config.js";
 import { sortForReading } from "./read-order.js";
-import { createSessionsIndex } from "./sessions-index.js";
+import { createSessionsIndex, type SessionsIndex } from "./sessions-index.js";
 import { decodeMaybeZstd } from "./zst.js";
 
 /** `opts` of a JSONL reader: everything it needs, all of it cloneable (it may run in a worker thread). */
@@ -126,6 +126,28 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
   if (opts.firstBatchSize !== undefined) positiveBatchSize("firstBatchSize", opts.firstBatchSize);
   const sessionsDir = join(opts.agentDir, "sessions");
   const index = createSessionsIndex(join(sessionsDir, "sessions.json"));
+  /** Other agents' indexes, opened when a spawn chain leads into their keys. */
+  const siblings = new Map<string, SessionsIndex>();
+  /**
+   * The index that names a session key: this agent's, or the one of the agent the key names. A
+   * sub-agent spawned into another agent (`sessions_spawn` with `agentId`) has its entry here and
+   * its requester's (`spawnedBy`) in the requester's agent; a per-peer requester `direct:<peer>`
+   * names no channel, and its channel was looked up here only (the sub-agent was billed to a
+   * channel-less `direct:<peer>` account).
+   */
+  const indexOfKey = (key: string): SessionsIndex => {
+    const agent = agentOfKey(key);
+    if (!agent || agent === opts.agentId || !/^[a-z0-9_-]+$/i.test(agent)) return index;
+    let ix = siblings.get(agent);
+    if (!ix) {
+      ix = createSessionsIndex(join(dirname(opts.agentDir), agent, "sessions", "sessions.json"));
+      siblings.set(agent, ix);
+    }
+    ix.refresh();
+    return ix;
+  };
+  const parentOfKey = (k: string) => index.parentOf(k) ?? indexOfKey(k).parentOf(k);
+  const channelOfKey = (k: string) => index.channelOf(k) ?? indexOfKey(k).channelOf(k);
   const mainKey = configuredMainKey(opts.agentDir);
   const memory = createSessionMemory(db);
   const cursors = createCursorRepo(db);
@@ -215,8 +237,8 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       const r = resolveAccount(opts.agentId, indexed.sessionKey, {
         channel: indexed.channel,
         routeTargets: indexed.routeTargets,
-        parentKey: (k) => index.parentOf(k),
-        channelOfKey: (k) => index.channelOf(k),
+        parentKey: parentOfKey,
+        channelOfKey,
         mainKey,
       });
       return { sessionKey: indexed.sessionKey, accountId: r.accountId, channel: indexed.channel };
@@ -356,8 +378,8 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         const r = resolveAccount(opts.agentId, s.sessionKey, {
           channel: s.channel,
           routeTargets: s.routeTargets,
-          parentKey: (k) => index.parentOf(k),
-          channelOfKey: (k) => index.channelOf(k),
+          parentKey: parentOfKey,
+          channelOfKey,
           mainKey,
         });
         b.sessions.push({
