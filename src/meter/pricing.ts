@@ -863,7 +863,7 @@ export function loadPriceOverrides(path: string | null): PriceOverrides {
   if (path === null) return parsePriceOverrides({}, "(none)");
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, "utf8"));
+    json = JSON.parse(readFileSync(path, "utf8").replace(/^\uFEFF/, ""));
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new AppError(ErrorCode.InvalidConfig, `cannot read price overrides ${path}: ${why}`, {

@@ -419,7 +419,7 @@ export function forEachLine(content: Buffer, fn: (line: Buffer, lineNo: number, 
  */
 export function* eachLine(content: Buffer): Generator<[Buffer, number, number]> {
   let lineNo = 0;
-  let start = 0;
+  let start = bomLength(content, 0);
   while (start < content.length) {
     let end = content.indexOf(0x0a, start);
     if (end === -1) end = content.length;
@@ -431,6 +431,15 @@ export function* eachLine(content: Buffer): Generator<[Buffer, number, number]> 
     if (line.length === 0 || isBlank(line)) continue;
     yield [line, lineNo, at];
   }
+}
+
+/**
+ * 3 when `data` holds a UTF-8 byte order mark (EF BB BF) at `at`, else 0. A file written on Windows
+ * (PowerShell 5.1, some editors; openclaw/openclaw#100289) may start with one: it is not part of
+ * the first line's JSON, so a reader skips it at a file's byte 0, and only there.
+ */
+export function bomLength(data: Buffer, at: number): number {
+  return data[at] === 0xef && data[at + 1] === 0xbb && data[at + 2] === 0xbf ? 3 : 0;
 }
 
 function isBlank(line: Buffer): boolean {

@@ -25,6 +25,7 @@ import { createSessionMemory } from "../session-memory.js";
 import type { FileCursor, ProblemReporter, SessionFact, SourceBatch } from "../source.js";
 import {
   BatchBuilder,
+  bomLength,
   eachLine,
   type KeysHere,
   type LineOwner,
@@ -691,7 +692,8 @@ function scanLines(
   for (let nl = data.indexOf(NEWLINE, ls); nl !== -1; nl = data.indexOf(NEWLINE, ls)) {
     const lineStart = ls;
     ls = nl + 1;
-    let s = lineStart;
+    // a byte order mark before a file's first line is not part of it
+    let s = dataStart + lineStart === 0 ? bomLength(data, 0) : lineStart;
     while (s < nl && (data[s] === 0x20 || data[s] === 0x09 || data[s] === 0x0d)) s++;
     if (s === nl) continue; // blank line
     b.stats.lines++;

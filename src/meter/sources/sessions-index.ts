@@ -68,7 +68,7 @@ export function createSessionsIndex(path: string) {
       if (next === sig) return null;
       let parsed: IndexedSession[];
       try {
-        parsed = parseSessionsJson(JSON.parse(readFileSync(path, "utf8")));
+        parsed = parseSessionsJson(JSON.parse(readFileSync(path, "utf8").replace(/^\uFEFF/, "")));
       } catch (err) {
         // keep the last view, try again next poll
         lastError =

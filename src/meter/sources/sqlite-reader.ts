@@ -9,6 +9,7 @@ import { createSessionMemory, type RememberedSession } from "../session-memory.j
 import type { ProblemReporter, SessionFact } from "../source.js";
 import {
   BatchBuilder,
+  bomLength,
   eachLine,
   type KeysHere,
   type LineOwner,
@@ -619,7 +620,9 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
 
   function headerId(content: Buffer): string | null {
     const nl = content.indexOf(0x0a);
-    const first = content.subarray(0, nl === -1 ? Math.min(content.length, 65536) : nl).toString("utf8");
+    const first = content
+      .subarray(bomLength(content, 0), nl === -1 ? Math.min(content.length, 65536) : nl)
+      .toString("utf8");
     try {
       const h = JSON.parse(first) as { type?: unknown; id?: unknown };
       return h.type === "session" && typeof h.id === "string" && h.id.length > 0 ? h.id : null;

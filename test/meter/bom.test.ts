@@ -1,0 +1,61 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { loadPriceOverrides } from "../../src/meter/pricing.js";
+import { bomLength, eachLine } from "../../src/meter/sources/batch-builder.js";
+import { assistantLine, meterFor, type TempWorld, tempWorld, totalsBy } from "../support/meter-env.js";
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+const T0 = 1_795_371_100_000;
+const BOM = "\uFEFF";
+
+describe("a UTF-8 byte order mark (Windows editors and PowerShell 5.1 write one)", () => {
+  it("before sessions.json does not unattribute every session, nor before a transcript's first line lose it", async () => {
+    w = tempWorld();
+    const sessions = join(w.stateDir, "agents", "main", "sessions");
+    mkdirSync(sessions, { recursive: true });
+    // the index rewritten by hand on Windows (openclaw/openclaw#7331's workaround) with a BOM
+    writeFileSync(
+      join(sessions, "sessions.json"),
+      `${BOM}${JSON.stringify({
+        "agent:main:telegram:direct:5550101": { sessionId: "s1", lastChannel: "telegram" },
+      })}\r\n`,
+    );
+    // a transcript whose first line is a call, BOM first, CRLF line ends
+    writeFileSync(join(sessions, "s1.jsonl"), `${BOM}${assistantLine(T0)}\r\n${assistantLine(T0 + 1)}\r\n`);
+    const meter = meterFor(w);
+    const s = await meter.runOnce();
+    meter.close();
+    expect(s).toMatchObject({ billed: 2, malformed: 0 });
+    const byAccount = Object.fromEntries([...totalsBy(w.db, "account_id")].map(([k, t]) => [k, t.requests]));
+    expect(byAccount).toEqual({ "telegram:5550101": 2 });
+  });
+});
+
+describe("a byte order mark in the other files creditgate reads", () => {
+  it("is skipped before an archive's first line (eachLine), and only there", () => {
+    const content = Buffer.from(`${BOM}{"a":1}\n${BOM}{"b":2}\n`);
+    const lines = [...eachLine(content)].map(([line, no, at]) => [line.toString("utf8"), no, at]);
+    // the first line's BOM is the file's, not the line's; a BOM inside the file is the line's own
+    expect(lines).toEqual([
+      ['{"a":1}', 1, 3],
+      [`${BOM}{"b":2}`, 2, 11],
+    ]);
+    expect(bomLength(Buffer.from([0xef, 0xbb]), 0)).toBe(0);
+  });
+
+  it("does not make a price overrides file written by Notepad unreadable", () => {
+    w = tempWorld();
+    const path = join(w.stateDir, "prices.json");
+    writeFileSync(
+      path,
+      `${BOM}{"mock/mock-gpt": {"input": "3", "output": "15", "cacheRead": "0.3", "cacheWrite": "3.75"}}`,
+    );
+    expect([...loadPriceOverrides(path).byKey.keys()]).toEqual(["mock/mock-gpt"]);
+  });
+});
