@@ -18,24 +18,31 @@ const count = (v: unknown): number | null =>
 
 /** pi-ai's Google APIs (the meter's `GOOGLE_APIS`, src/meter/parse.ts). */
 const GOOGLE_APIS = new Set(["google-generative-ai", "google-vertex"]);
+/** APIs whose input never holds the cache (the meter's `CACHE_EXCLUSIVE_APIS`). */
+const CACHE_EXCLUSIVE_APIS = new Set(["anthropic-messages", "bedrock-converse-stream"]);
 
 /**
- * creditgate's `googleInputHoldsCache` (src/meter/parse.ts) on a written message: a Google call
- * with cached tokens whose recorded total is below the sum of its four counts (Google's
- * `totalTokenCount` counts the cached prefix once; a defective line counts it in input too).
+ * creditgate's `inputHoldsCache` (src/meter/parse.ts) on a written message: a call with cached
+ * tokens whose recorded total is below the sum of its four counts (the provider's total counts the
+ * cached prefix once; a defective line counts it in input too): for Google any such total, for
+ * other APIs exactly `input + output + cacheWrite` (Codex harness, openclaw/openclaw#69298).
  */
-function googleInputHoldsCache(m: WrittenMessage): boolean {
+function inputHoldsCache(m: WrittenMessage): boolean {
   const u = m.usage ?? {};
   const input = count(u.input) ?? 0;
+  const output = count(u.output) ?? 0;
   const cacheRead = count(u.cacheRead) ?? 0;
+  const cacheWrite = count(u.cacheWrite) ?? 0;
   const total = count(u.totalTokens);
   if (cacheRead === 0 || input < cacheRead || total === null || total === 0) return false;
+  if (total >= input + output + cacheRead + cacheWrite) return false;
+  // A non-empty api, as the meter's `str(msg.api)`: "" falls back to the provider there too.
+  const api = typeof m.api === "string" && m.api.length > 0 ? m.api : null;
   const google =
-    // A non-empty api, as the meter's `str(msg.api)`: "" falls back to the provider there too.
-    typeof m.api === "string" && m.api.length > 0
-      ? GOOGLE_APIS.has(m.api)
-      : m.provider === "google" || m.provider === "google-vertex";
-  return google && total < input + (count(u.output) ?? 0) + cacheRead + (count(u.cacheWrite) ?? 0);
+    api !== null ? GOOGLE_APIS.has(api) : m.provider === "google" || m.provider === "google-vertex";
+  if (google) return true;
+  if (api === null || CACHE_EXCLUSIVE_APIS.has(api)) return false;
+  return total === input + output + cacheWrite;
 }
 
 /** The billable call in an assistant message, with the meter's skip rules; null if none. */
@@ -63,10 +70,11 @@ export function usageEvent(
   // meter holds such a call for the operator's review as out of range, and creditgate refuses a
   // push before the year 2000; it stays with the transcript meter.
   if (m.timestamp < 1e11) return null;
-  // A Google line whose input holds its cached tokens (pi-ai's google providers before pi#2588,
-  // openclaw/openclaw#15265): the meter takes the cache out of input (`googleInputHoldsCache`);
-  // a push would bill it twice first, and the corrected transcript copy would be its duplicate.
-  if (googleInputHoldsCache(m)) return null;
+  // A line whose input holds its cached tokens (pi-ai's google providers before pi#2588,
+  // openclaw/openclaw#15265; OpenClaw's Codex harness, #69298): the meter takes the cache out of
+  // input (`inputHoldsCache`); a push would bill it twice first, and the corrected transcript copy
+  // would be its duplicate.
+  if (inputHoldsCache(m)) return null;
   const messageTsMs = Math.trunc(m.timestamp);
   const responseId = typeof m.responseId === "string" && m.responseId ? m.responseId : null;
   const agentId = where.agentId ?? agentOfKey(where.sessionKey) ?? "main";

@@ -68,4 +68,12 @@ describe.runIf(inRepo)("push vs meter identity for the forms 7cfc111 / 9dc37e5 r
     );
     expect(usageEvent(m, where)).toBeNull();
   });
+
+  test("Codex harness input holding the cache (openclaw/openclaw#69298): the push leaves it to the meter", () => {
+    const m = msg(
+      { input: 48210, output: 812, cacheRead: 45056, cacheWrite: 0, totalTokens: 49022 },
+      { api: "openai-codex-responses", provider: "openai-codex", model: "gpt-5.4" },
+    );
+    expect(usageEvent(m, where)).toBeNull();
+  });
 });

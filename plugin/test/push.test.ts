@@ -99,8 +99,16 @@ describe("usageEvent (the meter's rules)", () => {
     expect(
       usageEvent({ ...google, usage: { ...google.usage, input: 10_000, totalTokens: 30_500 } }, where)?.input,
     ).toBe(10_000);
-    // the same counts on another API are not read that way
-    expect(usageEvent({ ...google, provider: "openai", api: "openai-completions" }, where)?.input).toBe(
+    // the same counts on an API whose input excludes the cache by definition are not read that way
+    expect(usageEvent({ ...google, provider: "anthropic", api: "anthropic-messages" }, where)?.input).toBe(
+      30_000,
+    );
+    // OpenClaw's Codex harness (openclaw/openclaw#69298): input = Codex inputTokens (cache included),
+    // totalTokens = input + output exactly: left to the meter too
+    const codex = { ...google, provider: "openai-codex", api: "openai-codex-responses", model: "gpt-5.4" };
+    expect(usageEvent(codex, where)).toBeNull();
+    // other APIs: a short total that is not exactly input + output + cacheWrite is pushed as written
+    expect(usageEvent({ ...codex, usage: { ...codex.usage, totalTokens: 30_400 } }, where)?.input).toBe(
       30_000,
     );
   });

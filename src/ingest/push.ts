@@ -43,7 +43,7 @@ export const pushEventSchema = z
     /** The part of `cacheWrite` written with a 1-hour TTL (OpenClaw `usage.cacheWrite1h`); priced at the 1-hour rate. */
     cacheWrite1h: tokens.optional(),
     /**
-     * `input` as the transcript wrote it, when the meter corrected it (a Google line whose input
+     * `input` as the transcript wrote it, when the meter corrected it (a Google or Codex-harness line whose input
      * held its cached tokens: `ParsedUsage.writtenInput`). Part of the call's identity; edge
      * meters send it with such calls. At least `input`.
      */

@@ -254,22 +254,39 @@ function aliasCounts(u: Record<string, unknown>): {
 const GOOGLE_APIS = new Set(["google-generative-ai", "google-vertex"]);
 
 /**
- * Whether a Google line's `input` also holds its cached tokens. pi-ai's `google` and
- * `google-vertex` providers wrote `input = promptTokenCount` next to
- * `cacheRead = cachedContentTokenCount`, but Google's `promptTokenCount` INCLUDES the cached
- * tokens (https://ai.google.dev/gemini-api/docs/caching: "the cached tokens … are included in the
- * prompt token count"), so every cached token was billed twice, at the input rate and again at
- * the cache-read rate (openclaw/openclaw#15265, OpenClaw 2026.2.12 with pi-ai 0.52.10; fixed
- * upstream in pi#2588, 2026-03: `input = promptTokenCount − cachedContentTokenCount`). Such
- * transcripts stay on disk and in archives.
- *
- * Told apart by the line itself: `totalTokens` is Google's `totalTokenCount` (prompt + output,
- * + tool-use prompt tokens), which counts the cached tokens once, so on a defective line it is
- * below `input + output + cacheRead + cacheWrite`; on a fixed line (and on every other pi-ai
- * line, where `totalTokens` is that sum or more) it is not. Needs `cacheRead` ≤ `input` (the cache
- * is part of the prompt) and a recorded `totalTokens`.
+ * APIs whose `input` never holds the cache: Anthropic's `input_tokens` and Bedrock Converse's
+ * `inputTokens` exclude cache reads and writes by definition, so `inputHoldsCache` never corrects
+ * their lines (whatever their `totalTokens` says).
  */
-function googleInputHoldsCache(
+const CACHE_EXCLUSIVE_APIS = new Set(["anthropic-messages", "bedrock-converse-stream"]);
+
+/**
+ * Whether a line's `input` also holds its cached tokens, so every cached token would be billed
+ * twice, at the input rate and again at the cache-read rate. Two writers are known to do it:
+ *
+ * - pi-ai's `google` and `google-vertex` providers wrote `input = promptTokenCount` next to
+ *   `cacheRead = cachedContentTokenCount`, but Google's `promptTokenCount` INCLUDES the cached
+ *   tokens (https://ai.google.dev/gemini-api/docs/caching: "the cached tokens … are included in
+ *   the prompt token count"); openclaw/openclaw#15265, OpenClaw 2026.2.12 with pi-ai 0.52.10;
+ *   fixed upstream in pi#2588, 2026-03: `input = promptTokenCount − cachedContentTokenCount`.
+ * - OpenClaw's Codex app-server harness (`api: "openai-codex-responses"`) wrote
+ *   `input = inputTokens`, `cacheRead = cachedInputTokens`, `totalTokens = totalTokens`, but
+ *   Codex's `inputTokens` is the whole prompt, cached prefix included (openclaw/openclaw#69298,
+ *   OpenClaw 2026.4.15; the same contract as Codex CLI's `non_cached_input = input − cached`).
+ * Such transcripts stay on disk and in archives.
+ *
+ * Told apart by the line itself: its `totalTokens` is the provider's own total (Google's
+ * `totalTokenCount`, Codex's `totalTokens` = input + output), which counts the cached tokens
+ * once, so on a defective line it is below `input + output + cacheRead + cacheWrite`; on a fixed
+ * line, and on every line whose total pi-ai computes itself, it is that sum (or more). Needs
+ * `cacheRead` ≤ `input` (the cache is part of the prompt) and a recorded `totalTokens`. For a
+ * Google line a total below the sum is enough (`totalTokenCount` may add tool-use prompt
+ * tokens); for any other API the total must be exactly `input + output + cacheWrite` (the cached
+ * prefix counted once, inside input), and the line must name its API (every writer of this shape
+ * does; a line without one is as old as pi's first formats), never one whose input excludes the
+ * cache by definition (`CACHE_EXCLUSIVE_APIS`).
+ */
+function inputHoldsCache(
   api: string | null,
   provider: string | null,
   input: number,
@@ -279,8 +296,11 @@ function googleInputHoldsCache(
   total: number | null,
 ): boolean {
   if (cacheRead === 0 || input < cacheRead || total === null || total === 0) return false;
+  if (total >= input + output + cacheRead + cacheWrite) return false;
   const google = api !== null ? GOOGLE_APIS.has(api) : provider === "google" || provider === "google-vertex";
-  return google && total < input + output + cacheRead + cacheWrite;
+  if (google) return true;
+  if (api === null || CACHE_EXCLUSIVE_APIS.has(api)) return false;
+  return total === input + output + cacheWrite;
 }
 
 function str(v: unknown): string | null {
@@ -516,7 +536,7 @@ export function parseEntry(entry: unknown): LineResult {
   const totalRaw = count(usage.totalTokens ?? n?.total);
   const api = str(msg.api);
   let writtenInput: number | undefined;
-  if (googleInputHoldsCache(api, provider, input, output, cacheRead, cacheWrite, totalRaw)) {
+  if (inputHoldsCache(api, provider, input, output, cacheRead, cacheWrite, totalRaw)) {
     writtenInput = input;
     input -= cacheRead;
   }

@@ -595,7 +595,7 @@ export function createPricer(opts: PricerOptions): Pricer {
           const tokens = u.input + u.output + u.cacheRead + u.cacheWrite;
           const billed = u.recordedCostOrigin === "provider-billed";
           const k = known(u);
-          // A call whose counts the parser corrected (`writtenInput`: a Google line that billed its
+          // A call whose counts the parser corrected (`writtenInput`: a Google or Codex-harness line that billed its
           // cached tokens twice) carries an estimate OpenClaw computed from the wrong counts:
           // priced like a call without one, unless the provider reported what it billed.
           const wrongEstimate = u.writtenInput !== undefined && !billed && k !== null;

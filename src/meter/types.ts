@@ -20,8 +20,8 @@ export interface ParsedUsage {
    */
   cacheWrite1h?: number;
   /**
-   * `usage.input` as the line wrote it, set only when the parser corrected `input` (a Google
-   * line whose `input` held its cached tokens too: see `parse.ts` `googleInputHoldsCache`). The
+   * `usage.input` as the line wrote it, set only when the parser corrected `input` (a Google or
+   * Codex-harness line whose `input` held its cached tokens too: see `parse.ts` `inputHoldsCache`). The
    * dedupe identity uses it, so a call billed before the correction existed keeps its identity
    * and a later copy of it (archive, SQLite import) stays a duplicate.
    */

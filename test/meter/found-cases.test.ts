@@ -166,3 +166,21 @@ describe("case subagent-into-other-agent: a sub-agent run under another agent bi
     expect(byUser).toEqual({ "telegram:5550101": { requests: 3, costUsd: "0.01365" } });
   });
 });
+
+describe("case codex-input-holds-cache: Codex-harness cached tokens in input are billed once", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5550301 2 calls $0.055592 (input 3154 + 2210), not $0.168232`, async () => {
+      const { s, world } = await meterCase("codex-input-holds-cache", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0 });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550301",
+        requests: 2,
+        input: 5364,
+        output: 1242,
+        cacheRead: 94208,
+        costUsd: "0.055592",
+      });
+    });
+  }
+});

@@ -494,3 +494,61 @@ describe("parseLine: a Google line whose input also holds its cached tokens (ope
     }
   });
 });
+
+describe("parseLine: a Codex-harness line whose input also holds its cached tokens (openclaw/openclaw#69298)", () => {
+  const codex = (usage: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+    parseLine(
+      line(
+        usageMsg({
+          api: "openai-codex-responses",
+          provider: "openai-codex",
+          model: "gpt-5.4",
+          usage,
+          ...over,
+        }),
+      ),
+    );
+
+  it("takes the cached tokens out of input when totalTokens counts them once, inside input", () => {
+    // OpenClaw 2026.4.15: input = Codex inputTokens (incl. cachedInputTokens), totalTokens = input + output
+    const r = codex({ input: 48210, output: 812, cacheRead: 45056, cacheWrite: 0, totalTokens: 49022 });
+    if (r.kind !== "usage") throw new Error("not usage");
+    expect(r.usage).toMatchObject({ input: 3154, cacheRead: 45056, totalTokens: 49022, writtenInput: 48210 });
+    const { writtenInput: _, ...asWritten } = { ...r.usage, input: 48210 };
+    expect(dedupeKey(r.usage)).toBe(dedupeKey(asWritten));
+    // any API whose input can hold the cache, with a cache write counted once in the total
+    expect(
+      codex(
+        { input: 500, output: 10, cacheRead: 300, cacheWrite: 40, totalTokens: 550 },
+        { api: "x-custom" },
+      ),
+    ).toMatchObject({ usage: { input: 200, cacheWrite: 40, writtenInput: 500 } });
+  });
+
+  it("leaves sums, other short totals, cache-exclusive APIs and input below the cache as written", () => {
+    for (const r of [
+      // fixed shape: totalTokens = the sum of the four counts
+      codex({ input: 2210, output: 430, cacheRead: 49152, cacheWrite: 0, totalTokens: 51792 }),
+      // a total below the sum that is not input + output + cacheWrite: no known writer, as written
+      codex({ input: 48210, output: 812, cacheRead: 45056, totalTokens: 49000 }),
+      // Anthropic and Bedrock input excludes the cache by definition
+      codex(
+        { input: 48210, output: 812, cacheRead: 45056, totalTokens: 49022 },
+        { api: "anthropic-messages", provider: "anthropic", model: "claude-sonnet-4-5" },
+      ),
+      codex(
+        { input: 48210, output: 812, cacheRead: 45056, totalTokens: 49022 },
+        { api: "bedrock-converse-stream", provider: "amazon-bedrock" },
+      ),
+      // input below the cache cannot hold it
+      codex({ input: 3, output: 812, cacheRead: 45056, totalTokens: 815 }),
+      // no totalTokens: nothing to tell by
+      codex({ input: 48210, output: 812, cacheRead: 45056 }),
+      // no api (and not a Google provider): no known writer of the shape
+      codex({ input: 48210, output: 812, cacheRead: 45056, totalTokens: 49022 }, { api: undefined }),
+    ]) {
+      expect(r.kind).toBe("usage");
+      if (r.kind === "usage") expect("writtenInput" in r.usage).toBe(false);
+    }
+  });
+});
