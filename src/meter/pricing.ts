@@ -347,8 +347,45 @@ export function findTablePriceUncachedRates(
 function findTablePriceUncached(provider: string, model: string, atMs: number): TableLookup {
   const providerId = tableProviderId(provider);
   if (isOpenRouterFree(providerId, model)) return { rates: OPENROUTER_FREE_RATES, info: undefined };
+  const base = providerId === "openrouter" ? openRouterVariantBase(model) : null;
+  if (base === null) return findTableEntry(providerId, model, atMs);
+  // An OpenRouter routing variant (see below): OpenRouter's own entry for the variant, else its
+  // entry for the base model, before any maker's price for either.
+  const variant = findTableEntry(providerId, model, atMs, false);
+  if (variant.info !== undefined) return variant;
+  const own = findTableEntry(providerId, base, atMs, false);
+  if (own.info !== undefined) return own;
+  const maker = findTableEntry(providerId, model, atMs);
+  return maker.info !== undefined ? maker : findTableEntry(providerId, base, atMs);
+}
+
+/**
+ * OpenRouter's routing variants, a `:<variant>` suffix on a model slug that picks WHICH upstream
+ * serves the call, not what a token costs: `:nitro` ("exactly equivalent to setting
+ * `provider.sort` to `throughput`"), `:floor` (`provider.sort: "price"`), `:exacto` (a curated
+ * provider set), `:online` (the model plus web search, whose results OpenRouter bills apart from
+ * the tokens). https://openrouter.ai/docs/guides/routing/model-variants/. The table lists few such
+ * slugs, so a call to `openai/gpt-4o:online` was an unknown model billed at the fallback rates (by
+ * default Claude Opus's), and `:nitro`/`:floor` ids are unknown to tools that match exact slugs
+ * (simonw/llm#750, simonw/llm-openrouter#20). A variant the table does list keeps the table's own
+ * price; `:free` is free (`OPENROUTER_FREE_RATES`); `:extended` and `:thinking` are other models
+ * (their own context or price) and are not stripped.
+ */
+const OPENROUTER_ROUTING_VARIANT = /:(?:nitro|floor|exacto|online)$/i;
+
+/** The model slug without its OpenRouter routing variant, or null when it has none. */
+function openRouterVariantBase(model: string): string | null {
+  const m = model.trim();
+  return OPENROUTER_ROUTING_VARIANT.test(m) ? m.replace(OPENROUTER_ROUTING_VARIANT, "") : null;
+}
+
+/**
+ * One table search for `model` (see `findTablePriceUncached` for the order); `vendor: false`
+ * searches the call's own provider only.
+ */
+function findTableEntry(providerId: string | null, model: string, atMs: number, vendor = true): TableLookup {
   const slash = model.indexOf("/");
-  const vendorId = slash > 0 ? tableProviderId(model.slice(0, slash)) : null;
+  const vendorId = vendor && slash > 0 ? tableProviderId(model.slice(0, slash)) : null;
   const tries: [string | undefined, string][] = [];
   if (providerId) tries.push([providerId, model]);
   if (vendorId) tries.push([vendorId, model.slice(slash + 1)]);
@@ -506,9 +543,10 @@ export function callCostPicoUsd(u: ParsedUsage, rates: ModelRates): bigint {
 
 /**
  * Builds the pricer. Lookup per mode:
- * - `calculate`: override (`provider/model`, then `provider/*`, case-insensitive) → table →
- *   fallback (`unknownModel: true`). List prices only: a provider-billed amount is kept on the
- *   row for reconciliation (`recorded_cost_pico_usd`) but not billed.
+ * - `calculate`: override (`provider/model`, then an OpenRouter routing variant's base
+ *   `provider/model`, then `provider/*`, case-insensitive) → table → fallback
+ *   (`unknownModel: true`). List prices only: a provider-billed amount is kept on the row for
+ *   reconciliation (`recorded_cost_pico_usd`) but not billed.
  * - `recorded`: OpenClaw's `usage.cost.total` (source `provider-billed` when its
  *   `cost.totalOrigin` says so, else `recorded`). When it is missing, invalid, or 0 while the call
  *   has tokens (OpenClaw writes 0 for models it has no price for; a provider-billed 0 is kept:
@@ -544,8 +582,11 @@ export function createPricer(opts: PricerOptions): Pricer {
   const overrideOf = (u: ParsedUsage): ModelRates | undefined => {
     if (u.provider === lastProvider && u.model === lastModel) return lastOverride;
     const provider = u.provider.toLowerCase();
+    // An OpenRouter routing variant (`…:nitro`) without its own entry takes its base model's.
+    const base = provider === "openrouter" ? openRouterVariantBase(u.model) : null;
     lastOverride =
       opts.overrides.byKey.get(`${provider}/${u.model.toLowerCase()}`) ??
+      (base === null ? undefined : opts.overrides.byKey.get(`${provider}/${base.toLowerCase()}`)) ??
       opts.overrides.byKey.get(`${provider}/*`);
     lastProvider = u.provider;
     lastModel = u.model;

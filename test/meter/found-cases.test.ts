@@ -184,3 +184,19 @@ describe("case codex-input-holds-cache: Codex-harness cached tokens in input are
     });
   }
 });
+
+describe("case openrouter-routing-variant: an OpenRouter :nitro/:online slug is priced as its base model", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5550401 2 calls $0.008816, none unknown (not $0.30075 at the fallback)`, async () => {
+      const { s, world } = await meterCase("openrouter-routing-variant", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550401",
+        requests: 2,
+        costUsd: "0.008816",
+        unknownModelRequests: 0,
+      });
+    });
+  }
+});

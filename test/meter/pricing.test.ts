@@ -7,6 +7,7 @@ import { AppError, ErrorCode } from "../../src/errors.js";
 import {
   CORRECTED_TABLE_VERSION,
   createPricer,
+  findTablePriceUncachedRates,
   loadPriceOverrides,
   OPENROUTER_FREE_VERSION,
   type PriceOverrides,
@@ -356,6 +357,46 @@ describe("unknown models and cost modes", () => {
     expect(pricer("calculate").price({ ...unknown, provider: "acme", model: "x:free" })).toMatchObject({
       source: "fallback",
       unknownModel: true,
+    });
+  });
+
+  it("prices an OpenRouter routing variant (:nitro, :floor, :exacto, :online) as its base model", () => {
+    const at = Date.parse("2026-03-03T19:20:00Z");
+    const base = findTablePriceUncachedRates("openrouter", "openai/gpt-4o", at);
+    expect(base).not.toBeNull();
+    for (const v of [":nitro", ":floor", ":exacto", ":online", ":NITRO"]) {
+      expect(findTablePriceUncachedRates("openrouter", `openai/gpt-4o${v}`, at)).toEqual(base);
+      const q = pricer("calculate").price({ ...unknown, provider: "openrouter", model: `openai/gpt-4o${v}` });
+      expect(q).toMatchObject({ source: "table", unknownModel: false });
+    }
+    // OpenRouter's own price for the base model comes before the maker's price for the variant id
+    expect(findTablePriceUncachedRates("openrouter", "deepseek/deepseek-r1:nitro", at)).toEqual(
+      findTablePriceUncachedRates("openrouter", "deepseek/deepseek-r1", at),
+    );
+    // not another suffix, not another provider, not an unknown base
+    // (`:extended` is another model: the table's own entry, not the base price)
+    expect(findTablePriceUncachedRates("openrouter", "openai/gpt-4o:extended", at)).not.toEqual(base);
+    expect(findTablePriceUncachedRates("openrouter", "openai/gpt-4o-mini:extended", at)).toBeNull();
+    expect(findTablePriceUncachedRates("acme", "openai/gpt-4o:nitro", at)).toBeNull();
+    expect(findTablePriceUncachedRates("openrouter", "brand-new/model-x:nitro", at)).toBeNull();
+    // an override of the base model applies to its variants; the variant's own override wins
+    const prices = { input: "1", output: "2", cacheRead: "0.5", cacheWrite: "0" };
+    const p = createPricer({
+      mode: "calculate",
+      overrides: parsePriceOverrides(
+        { "openrouter/openai/gpt-4o": prices, "openrouter/openai/gpt-4o:floor": { ...prices, output: "4" } },
+        "prices.json",
+      ),
+      fallback: FALLBACK,
+    });
+    const u = { ...unknown, provider: "openrouter", input: 1_000, output: 100, cacheRead: 0, cacheWrite: 0 };
+    expect(p.price({ ...u, model: "openai/gpt-4o:nitro" })).toMatchObject({
+      source: "override",
+      costPicoUsd: 1_200_000_000n,
+    });
+    expect(p.price({ ...u, model: "openai/gpt-4o:floor" })).toMatchObject({
+      source: "override",
+      costPicoUsd: 1_400_000_000n,
     });
   });
 
