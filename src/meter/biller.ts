@@ -18,6 +18,7 @@ import { createUsageWriter, type NewUsageEventRow } from "./usage-repo.js";
 import {
   accountProblem,
   belowListAnomaly,
+  billedZeroAnomaly,
   costProblem,
   DEFAULT_MAX_CALL_USD,
   inputProblem,
@@ -216,6 +217,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const recordedPico = recordedCostPico(e);
     const anomaly =
       recordedCostAnomaly(e, recordedPico) ??
+      billedZeroAnomaly(e, recordedPico, quote) ??
       belowListAnomaly(quote.costPicoUsd, quote.source, quote.tableCostPicoUsd);
     if (anomaly) result.anomalies.push({ sourceRef: e.sourceRef, reason: anomaly });
     if (quote.unknownModel) {

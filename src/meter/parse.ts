@@ -1,3 +1,4 @@
+import { usdFloatToPico } from "../money.js";
 import type { ParsedUsage, UsageEvent, UsageSource } from "./types.js";
 
 /**
@@ -249,6 +250,65 @@ function aliasCounts(u: Record<string, unknown>): {
       field(u.completion_tokens_details, "reasoning_tokens"),
   };
 }
+
+/** A strict non-negative decimal (`"0.029"`, `"1e-5"`), the way some proxies write amounts as text. */
+const DECIMAL_TEXT = /^\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
+
+/** A USD amount written as a finite non-negative number or decimal text, else null. */
+function usdAmount(v: unknown): number | null {
+  const n =
+    typeof v === "number" ? v : typeof v === "string" && DECIMAL_TEXT.test(v.trim()) ? Number(v) : Number.NaN;
+  return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+/**
+ * What the line says the call cost, and whether that is what the provider billed:
+ *
+ * - `usage.cost` an object (OpenClaw's shape): `cost.total`; `provider-billed` when
+ *   `cost.totalOrigin` says so (OpenClaw ≥ 2026.7 stores OpenRouter's reported `usage.cost` there,
+ *   openclaw/openclaw#101177), else OpenClaw's own estimate from its configured list prices.
+ * - `usage.cost` a number (or decimal text): OpenRouter's own `usage.cost`, the amount it charged
+ *   (OpenClaw's estimate is always an object, so a bare number is the provider's figure; OpenClaw's
+ *   own reader missed this shape, openclaw/openclaw#30204). `provider-billed`.
+ * - OpenRouter BYOK (`is_byok: true`, beside `cost` on `usage` or inside `usage.cost`): `cost` is
+ *   only OpenRouter's fee (often 0) and the inference itself was charged to the operator's own
+ *   provider key as `cost_details.upstream_inference_cost`; the call cost their sum
+ *   (OpenRouter usage accounting; the same $0 bug in Kilo-Org/kilocode#13829,
+ *   tailcallhq/forgecode#1641, cline/cline#9053). Summed in exact pico-USD. A BYOK line without the
+ *   upstream amount is not authoritative (its `cost` is the fee alone): origin null. Without
+ *   `is_byok: true` the upstream amount is never added (OpenRouter mirrors it on non-BYOK calls,
+ *   where `cost` already includes it).
+ */
+function recordedCost(usage: Record<string, unknown>): {
+  usd: number | null;
+  origin: "provider-billed" | null;
+} {
+  const c = usage.cost;
+  const obj =
+    typeof c === "object" && c !== null && !Array.isArray(c) ? (c as Record<string, unknown>) : null;
+  let usd: number | null;
+  let origin: "provider-billed" | null = null;
+  if (obj) {
+    usd = usdAmount(obj.total);
+    if (usd !== null && obj.totalOrigin === "provider-billed") origin = "provider-billed";
+  } else {
+    usd = usdAmount(c);
+    if (usd !== null) origin = "provider-billed";
+  }
+  const byok = usage.is_byok ?? usage.isByok ?? obj?.is_byok ?? obj?.isByok;
+  if (byok !== true || usd === null) return { usd, origin };
+  const details = usage.cost_details ?? usage.costDetails ?? obj?.cost_details ?? obj?.costDetails;
+  const upstream = usdAmount(
+    field(details, "upstream_inference_cost") ?? field(details, "upstreamInferenceCost"),
+  );
+  if (upstream === null) return { usd, origin: null };
+  if (usd > MAX_SUMMED_USD || upstream > MAX_SUMMED_USD)
+    return { usd: usd + upstream, origin: "provider-billed" };
+  return { usd: Number(usdFloatToPico(usd) + usdFloatToPico(upstream)) / 1e12, origin: "provider-billed" };
+}
+
+/** Below this (USD) a pico-USD count divided by 1e12 converts back to the same count (money.ts). */
+const MAX_SUMMED_USD = 400;
 
 /** pi-ai's Google APIs (Gemini API and Vertex AI), whose lines up to early 2026 carry the defect below. */
 const GOOGLE_APIS = new Set(["google-generative-ai", "google-vertex"]);
@@ -543,7 +603,14 @@ export function parseEntry(entry: unknown): LineResult {
   // `cacheWrite1h` is the 1-hour part of `cacheWrite`. More than the whole is inconsistent: the
   // call still happened, so it is billed, with every write at the (higher) 1-hour rate.
   const cacheWrite1h = Math.min(cacheWrite1hRaw, cacheWrite);
-  if (input + output + cacheRead + cacheWrite === 0) return { kind: "skip", why: "zero-usage" };
+  const cost = recordedCost(usage);
+  // A call without token counts is billable only when its provider reported charging for it (a
+  // per-request price, e.g. OpenRouter's `usage.cost` on a call that reports no tokens).
+  if (
+    input + output + cacheRead + cacheWrite === 0 &&
+    !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0)
+  )
+    return { kind: "skip", why: "zero-usage" };
   if (provider === null) return { kind: "malformed", reason: "assistant usage without provider" };
   const model = str(msg.model);
   if (model === null) return { kind: "malformed", reason: "assistant usage without model" };
@@ -561,17 +628,7 @@ export function parseEntry(entry: unknown): LineResult {
   // OpenClaw writes `reasoningTokens`; pi-ai's own Usage calls it `reasoning`. A breakdown of output.
   const reasoningRaw = usage.reasoningTokens ?? usage.reasoning ?? n?.reasoning;
   const reasoning = reasoningRaw === undefined ? null : count(reasoningRaw);
-  const cost = usage.cost;
-  let recordedCostUsd: number | null = null;
-  let recordedCostOrigin: "provider-billed" | null = null;
-  if (typeof cost === "object" && cost !== null) {
-    const c = cost as Record<string, unknown>;
-    if (typeof c.total === "number" && Number.isFinite(c.total) && c.total >= 0) {
-      recordedCostUsd = c.total;
-      // OpenClaw's only origin value: the provider reported what it billed (authoritative).
-      if (c.totalOrigin === "provider-billed") recordedCostOrigin = "provider-billed";
-    }
-  }
+  const { usd: recordedCostUsd, origin: recordedCostOrigin } = cost;
   const stopReason = str(msg.stopReason);
   const errorText = str(msg.errorMessage);
   const parsed: ParsedUsage = {

@@ -550,7 +550,7 @@ export function callCostPicoUsd(u: ParsedUsage, rates: ModelRates): bigint {
  * - `recorded`: OpenClaw's `usage.cost.total` (source `provider-billed` when its
  *   `cost.totalOrigin` says so, else `recorded`). When it is missing, invalid, or 0 while the call
  *   has tokens (OpenClaw writes 0 for models it has no price for; a provider-billed 0 is kept:
- *   the provider charged nothing), the `calculate` path is used instead, so a priced call is never
+ *   the provider charged nothing, unless the list price is above $0: see `byokZero`), the `calculate` path is used instead, so a priced call is never
  *   billed $0 by accident. So is a known model's call whose counts the parser corrected
  *   (`writtenInput`): its estimate was computed from the wrong counts. A recorded quote has `unknownModel: false`: this mode deliberately
  *   trusts OpenClaw's amount.
@@ -640,6 +640,7 @@ export function createPricer(opts: PricerOptions): Pricer {
           // cached tokens twice) carries an estimate OpenClaw computed from the wrong counts:
           // priced like a call without one, unless the provider reported what it billed.
           const wrongEstimate = u.writtenInput !== undefined && !billed && k !== null;
+          if (billed && pico === 0n && byokZero(u, k)) return withTable(k as PriceQuote);
           if (pico !== null && !wrongEstimate && (pico > 0n || tokens === 0 || billed))
             return recorded(u, pico, k, false);
           return k ? withTable(k) : fallback(u);
@@ -647,13 +648,28 @@ export function createPricer(opts: PricerOptions): Pricer {
         case "auto": {
           const k = known(u);
           const pico = recordedCostPico(u);
-          if (pico !== null && u.recordedCostOrigin === "provider-billed") return recorded(u, pico, k, false);
+          if (pico !== null && u.recordedCostOrigin === "provider-billed" && !(pico === 0n && byokZero(u, k)))
+            return recorded(u, pico, k, false);
           if (k) return withTable(k);
           return pico !== null && pico > 0n ? recorded(u, pico, null, true) : fallback(u);
         }
       }
     },
   };
+}
+
+/**
+ * A provider-billed $0 for a call with tokens on a model whose list price (override or table) is
+ * above $0: not a free call. OpenRouter bills a BYOK call's inference to the operator's own
+ * provider key and reports `usage.cost` 0 (only its fee, waived within the free allowance);
+ * OpenClaw stores that 0 as `cost.total` with `totalOrigin: "provider-billed"` and keeps neither
+ * `is_byok` nor the upstream amount (openclaw/openclaw#9016, #101177; the same $0 in
+ * Kilo-Org/kilocode#13829, tailcallhq/forgecode#1641). Such a call is billed at the list price
+ * (and flagged: `billedZeroAnomaly`). Free routes (`:free` variants, `openrouter/free`) have a
+ * list price of $0, so their provider-billed $0 stays $0; so does a model no list price knows.
+ */
+function byokZero(u: ParsedUsage, k: PriceQuote | null): boolean {
+  return k !== null && k.costPicoUsd > 0n && u.input + u.output + u.cacheRead + u.cacheWrite > 0;
 }
 
 function quote(

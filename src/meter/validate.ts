@@ -143,3 +143,18 @@ export function belowListAnomaly(
   if (billedPico * LIST_PRICE_RATIO >= listPico) return null;
   return `${source} cost $${usd(billedPico)} is under 1/1000 of the list price $${usd(listPico)} (billed as recorded)`;
 }
+
+/**
+ * A note for the usage row when the provider reported billing $0 for a call the list price puts
+ * above $0 and the list price was billed instead (pricing.ts `byokZero`: an OpenRouter BYOK call,
+ * whose inference the operator's own provider key paid), else null.
+ */
+export function billedZeroAnomaly(
+  u: ParsedUsage,
+  recordedPico: bigint | null,
+  quote: { costPicoUsd: bigint; source: string },
+): string | null {
+  if (u.recordedCostOrigin !== "provider-billed" || recordedPico !== 0n) return null;
+  if ((quote.source !== "table" && quote.source !== "override") || quote.costPicoUsd <= 0n) return null;
+  return `provider-billed cost $0 on a model listed at $${usd(quote.costPicoUsd)} (an OpenRouter BYOK call is paid by the operator's own provider key): billed at the list price`;
+}

@@ -200,3 +200,39 @@ describe("case openrouter-routing-variant: an OpenRouter :nitro/:online slug is 
     });
   }
 });
+
+describe("case openrouter-byok-cost: OpenRouter BYOK and numeric usage.cost bill what the operator paid", () => {
+  it("auto: $0.0021 (list price for a BYOK $0), $0.0360795, $0.0045, $0.00534 (fee + upstream)", async () => {
+    const { s, world } = await meterCase("openrouter-byok-cost", "auto");
+    expect(s).toMatchObject({ billed: 4, malformed: 0, unknownModels: [] });
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [
+        r.key,
+        [r.requests, r.costUsd, r.providerBilledRequests],
+      ]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550301": [1, "0.0021", 0],
+      "telegram:5550302": [1, "0.0360795", 1],
+      "telegram:5550303": [1, "0.0045", 1],
+      "telegram:5550304": [1, "0.00534", 1],
+    });
+    const anomalies = world.db
+      .prepare<[], { account_id: string; anomaly: string }>(
+        "SELECT account_id, anomaly FROM usage_events WHERE anomaly IS NOT NULL",
+      )
+      .all();
+    expect(anomalies).toEqual([
+      {
+        account_id: "telegram:5550301",
+        anomaly: expect.stringContaining("provider-billed cost $0 on a model listed at $0.0021"),
+      },
+    ]);
+  });
+
+  it("calculate: the list price for all four ($0.040608)", async () => {
+    const { world } = await meterCase("openrouter-byok-cost", "calculate");
+    const total = queryUsage(world.db, { by: "user" }).reduce((a, r) => a + BigInt(r.costPicoUsd), 0n);
+    expect(total).toBe(40_608_000_000n);
+  });
+});

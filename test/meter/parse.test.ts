@@ -552,3 +552,51 @@ describe("parseLine: a Codex-harness line whose input also holds its cached toke
     }
   });
 });
+
+describe("recorded cost shapes (OpenRouter usage.cost, BYOK)", () => {
+  const cost = (usage: Record<string, unknown>) => {
+    const r = parseLine(line(usageMsg({ usage: { input: 1000, output: 100, ...usage } })));
+    if (r.kind !== "usage") throw new Error(`not usage: ${JSON.stringify(r)}`);
+    return [r.usage.recordedCostUsd, r.usage.recordedCostOrigin];
+  };
+
+  it("a numeric usage.cost is what the provider billed; decimal text too", () => {
+    expect(cost({ cost: 0.0045 })).toEqual([0.0045, "provider-billed"]);
+    expect(cost({ cost: "0.0045" })).toEqual([0.0045, "provider-billed"]);
+    expect(cost({ cost: { total: "0.029", totalOrigin: "provider-billed" } })).toEqual([
+      0.029,
+      "provider-billed",
+    ]);
+    expect(cost({ cost: { total: 0.029 } })).toEqual([0.029, null]);
+  });
+
+  it("garbage costs are no cost, never an error", () => {
+    for (const c of [-1, "abc", "-0.5", "1e400", [0.5], { total: -1 }, { total: "NaN" }, null, true])
+      expect(cost({ cost: c })).toEqual([null, null]);
+  });
+
+  it("BYOK: fee + upstream in exact pico-USD; upstream only with is_byok; BYOK without upstream is not authoritative", () => {
+    const details = { cost_details: { upstream_inference_cost: 0.0360795 } };
+    expect(cost({ cost: 0, is_byok: true, ...details })).toEqual([0.0360795, "provider-billed"]);
+    expect(cost({ cost: 0.1, is_byok: true, cost_details: { upstream_inference_cost: 0.2 } })).toEqual([
+      0.3,
+      "provider-billed",
+    ]);
+    expect(
+      cost({ cost: { total: 0.00024, totalOrigin: "provider-billed" }, is_byok: true, ...details }),
+    ).toEqual([0.0363195, "provider-billed"]);
+    expect(cost({ cost: 0.01, is_byok: false, ...details })).toEqual([0.01, "provider-billed"]);
+    expect(cost({ cost: 0.01, ...details })).toEqual([0.01, "provider-billed"]);
+    expect(cost({ cost: 0.001, is_byok: true })).toEqual([0.001, null]);
+  });
+
+  it("a call without tokens is billable only when its provider reported charging for it", () => {
+    const zero = (c: unknown) =>
+      parseLine(line(usageMsg({ usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: c } })))
+        .kind;
+    expect(zero(0.04)).toBe("usage");
+    expect(zero({ total: 0.04, totalOrigin: "provider-billed" })).toBe("usage");
+    expect(zero(0)).toBe("skip");
+    expect(zero({ total: 0.04 })).toBe("skip");
+  });
+});

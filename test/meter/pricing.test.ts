@@ -568,8 +568,16 @@ describe("provider-billed cost", () => {
       costPicoUsd: 29_000_000_000n,
       unknownModel: false,
     });
-    // a provider that billed $0 (a free model) is billed $0
-    expect(pricer("auto").price({ ...billed, recordedCostUsd: 0 }).costPicoUsd).toBe(0n);
+    // a provider that billed $0 for a free model (list price $0) is billed $0
+    const free = { ...billed, model: "meta-llama/llama-3.3-70b-instruct:free", recordedCostUsd: 0 };
+    expect(pricer("auto").price(free)).toMatchObject({ source: "provider-billed", costPicoUsd: 0n });
+    // ...but a provider-billed $0 on a paid model (an OpenRouter BYOK call) is billed at the list price
+    expect(pricer("auto").price({ ...billed, recordedCostUsd: 0 })).toMatchObject({
+      source: "table",
+      costPicoUsd: pricer("calculate").price(billed).costPicoUsd,
+    });
+    // ...and so is one of a model no list price knows: $0 (nothing better to bill)
+    expect(pricer("auto").price({ ...billed, provider: "nobody", recordedCostUsd: 0 }).costPicoUsd).toBe(0n);
   });
 
   it("a plain recorded estimate never beats the table in auto", () => {
@@ -582,9 +590,10 @@ describe("provider-billed cost", () => {
       source: "provider-billed",
       costPicoUsd: 29_000_000_000n,
     });
-    expect(pricer("recorded").price({ ...billed, recordedCostUsd: 0 })).toMatchObject({
+    expect(pricer("recorded").price({ ...billed, provider: "nobody", recordedCostUsd: 0 })).toMatchObject({
       source: "provider-billed",
       costPicoUsd: 0n,
     });
+    expect(pricer("recorded").price({ ...billed, recordedCostUsd: 0 })).toMatchObject({ source: "table" });
   });
 });
