@@ -250,7 +250,7 @@ describe("the operator's first hour: what long-running commands say", () => {
     ]);
     expect(r.error).toBeNull();
     expect(r.err).toContain(
-      `WARN  no OpenClaw state dir found (looked at ${join(home, ".openclaw")}, ${join(home, ".clawdbot")}, ${join(home, ".moltbot")}); set CREDITGATE_STATE_DIRS or OPENCLAW_STATE_DIR, or pass --state-dir`,
+      `WARN  no OpenClaw state dir found (looked at ${join(home, ".openclaw")}, ${join(home, ".clawdbot")}, ${join(home, ".moldbot")}, ${join(home, ".moltbot")}, ${join(home, ".openclaw-<profile>")}); set CREDITGATE_STATE_DIRS or OPENCLAW_STATE_DIR, or pass --state-dir`,
     );
   });
 });

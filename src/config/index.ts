@@ -32,6 +32,8 @@ function toConfig(e: Env) {
       openclawStateDir: e.OPENCLAW_STATE_DIR ?? null,
       clawdbotStateDir: e.CLAWDBOT_STATE_DIR ?? null,
       moltbotStateDir: e.MOLTBOT_STATE_DIR ?? null,
+      openclawHome: e.OPENCLAW_HOME ?? null,
+      openclawProfile: e.OPENCLAW_PROFILE ?? null,
       home: e.HOME ?? null,
       agents: e.CREDITGATE_AGENTS ?? null,
     },

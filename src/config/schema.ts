@@ -107,6 +107,8 @@ export const envSchema = z.object({
   OPENCLAW_STATE_DIR: z.string().min(1).optional(),
   CLAWDBOT_STATE_DIR: z.string().min(1).optional(),
   MOLTBOT_STATE_DIR: z.string().min(1).optional(),
+  OPENCLAW_HOME: z.string().min(1).optional(),
+  OPENCLAW_PROFILE: z.string().min(1).optional(),
   CREDITGATE_AGENTS: list.optional(),
   HOME: z.string().optional(),
   // pricing

@@ -1,6 +1,7 @@
-import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { discoverStateDirs } from "../../src/meter/discover.js";
 import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
@@ -234,5 +235,65 @@ describe("case openrouter-byok-cost: OpenRouter BYOK and numeric usage.cost bill
     const { world } = await meterCase("openrouter-byok-cost", "calculate");
     const total = queryUsage(world.db, { by: "user" }).reduce((a, r) => a + BigInt(r.costPicoUsd), 0n);
     expect(total).toBe(40_608_000_000n);
+  });
+});
+
+describe("case openclaw-profile-dirs: profile state dirs (--profile, --dev) and ~/.moldbot are read", () => {
+  const sources = (home: string, extra: { openclawHome?: string; openclawProfile?: string } = {}) => ({
+    explicitStateDirs: null,
+    openclawStateDir: null,
+    clawdbotStateDir: null,
+    moltbotStateDir: null,
+    home,
+    agents: null,
+    ...extra,
+  });
+
+  it("found from HOME alone: 4 calls $0.0018, one per user (before: ~/.openclaw only, 1 call $0.00045)", async () => {
+    w = tempWorld();
+    const home = join(w.dir, "home");
+    cpSync(join(CASES, "openclaw-profile-dirs", "home"), home, { recursive: true });
+    const dirs = discoverStateDirs(sources(home));
+    expect(dirs.map((d) => [d.path.slice(home.length + 1), d.via])).toEqual([
+      [".openclaw", "~/.openclaw"],
+      [".moldbot", "~/.moldbot"],
+      [".openclaw-dev", "~/.openclaw-dev (profile)"],
+      [".openclaw-work", "~/.openclaw-work (profile)"],
+    ]); // .openclaw-cache holds no agents/: not a state dir
+    const prices = JSON.parse(readFileSync(join(CASES, "openclaw-profile-dirs", "prices.json"), "utf8"));
+    const meter = meterFor(w, {
+      stateDirs: dirs,
+      pricer: createPricer({
+        mode: "auto",
+        overrides: parsePriceOverrides(prices, "prices.json"),
+        fallback: FALLBACK,
+      }),
+    });
+    const s = await meter.runOnce();
+    meter.close();
+    expect(s.billed).toBe(4);
+    expect(queryUsage(w.db, { by: "user" }).map((r) => [r.key, r.requests, r.costUsd])).toEqual(
+      expect.arrayContaining([
+        ["telegram:5550401", 1, "0.00045"],
+        ["telegram:5550402", 1, "0.00045"],
+        ["telegram:5550403", 1, "0.00045"],
+        ["telegram:5550404", 1, "0.00045"],
+      ]),
+    );
+  });
+
+  it("OPENCLAW_PROFILE names a dir watched before it exists; OPENCLAW_HOME is a second home", () => {
+    w = tempWorld();
+    const home = join(w.dir, "home");
+    const ocHome = join(w.dir, "oc-home");
+    mkdirSync(join(ocHome, ".openclaw", "agents"), { recursive: true });
+    const dirs = discoverStateDirs(sources(home, { openclawHome: ocHome, openclawProfile: "team" }));
+    expect(dirs.map((d) => [d.path, d.via])).toEqual([
+      [join(home, ".openclaw-team"), "OPENCLAW_PROFILE"],
+      [join(ocHome, ".openclaw"), "$OPENCLAW_HOME/.openclaw"],
+    ]);
+    expect(discoverStateDirs(sources(home, { openclawProfile: "default" }))[0]?.path).toBe(
+      join(home, ".openclaw"),
+    );
   });
 });

@@ -101,7 +101,11 @@ export function stateDirWarnings(
       ...(sources.openclawStateDir ? [sources.openclawStateDir] : []),
       ...(sources.clawdbotStateDir ? [sources.clawdbotStateDir] : []),
       ...(sources.moltbotStateDir ? [sources.moltbotStateDir] : []),
-      ...(sources.home ? [".openclaw", ".clawdbot", ".moltbot"].map((d) => join(sources.home ?? "", d)) : []),
+      ...(sources.home
+        ? [".openclaw", ".clawdbot", ".moldbot", ".moltbot", ".openclaw-<profile>"].map((d) =>
+            join(sources.home ?? "", d),
+          )
+        : []),
     ];
     return [
       `no OpenClaw state dir found (looked at ${looked.join(", ") || "nothing: HOME is not set"}); set CREDITGATE_STATE_DIRS or OPENCLAW_STATE_DIR, or pass --state-dir`,
