@@ -82,6 +82,16 @@ export function usageEvent(
   // transcript copy is then a duplicate, so the 1-hour split and a provider-billed total must ride along.
   const w1h = count(u.cacheWrite1h);
   const cacheWrite1h = w1h ? Math.min(w1h, cacheWrite) : 0;
+  // OpenRouter's own cost shapes (a bare numeric `usage.cost`, openclaw/openclaw#30204; BYOK
+  // `is_byok` + `cost_details.upstream_inference_cost`): the meter bills what they say the operator
+  // paid (parse.ts `recordedCost`); a push would bill the list price first and make that a duplicate.
+  const raw = u as Record<string, unknown>;
+  if (
+    (raw.cost !== undefined && (typeof raw.cost !== "object" || raw.cost === null)) ||
+    "is_byok" in raw ||
+    "isByok" in raw
+  )
+    return null;
   const total = u.cost?.total;
   const providerBilled =
     u.cost?.totalOrigin === "provider-billed" &&

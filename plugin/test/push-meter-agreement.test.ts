@@ -46,6 +46,13 @@ describe.runIf(inRepo)("push vs meter identity for the forms 7cfc111 / 9dc37e5 r
     expect(usageEvent(m, where)?.idempotencyKey).toBe(meterIdentity(m));
   });
 
+  test("OpenRouter's numeric usage.cost or BYOK fields: left to the meter, which bills what they say", () => {
+    const base = { input: 1000, output: 100, cacheRead: 0, cacheWrite: 0 };
+    expect(usageEvent(msg({ ...base, cost: 0.0045 }), where)).toBeNull();
+    expect(usageEvent(msg({ ...base, cost: { total: 0 }, is_byok: true }), where)).toBeNull();
+    expect(usageEvent(msg({ ...base, cost: { total: 0.001 } }), where)).not.toBeNull();
+  });
+
   test("provider names only: the push leaves it to the meter (holds)", () => {
     expect(usageEvent(msg({ prompt_tokens: 100, completion_tokens: 5 }), where)).toBeNull();
   });
