@@ -20,6 +20,9 @@ const count = (v: unknown): number | null =>
 const GOOGLE_APIS = new Set(["google-generative-ai", "google-vertex"]);
 /** APIs whose input never holds the cache (the meter's `CACHE_EXCLUSIVE_APIS`). */
 const CACHE_EXCLUSIVE_APIS = new Set(["anthropic-messages", "bedrock-converse-stream"]);
+/** The meter's `cacheExclusiveProvider`: OpenClaw's Claude CLI backend reports Anthropic usage. */
+const cacheExclusiveProvider = (p: unknown): boolean =>
+  typeof p === "string" && p.length > 0 && p.trim().toLowerCase() === "claude-cli";
 
 /**
  * creditgate's `inputHoldsCache` (src/meter/parse.ts) on a written message: a call with cached
@@ -41,7 +44,7 @@ function inputHoldsCache(m: WrittenMessage): boolean {
   const google =
     api !== null ? GOOGLE_APIS.has(api) : m.provider === "google" || m.provider === "google-vertex";
   if (google) return true;
-  if (api === null || CACHE_EXCLUSIVE_APIS.has(api)) return false;
+  if (api === null || CACHE_EXCLUSIVE_APIS.has(api) || cacheExclusiveProvider(m.provider)) return false;
   return total === input + output + cacheWrite;
 }
 

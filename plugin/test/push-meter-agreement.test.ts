@@ -83,4 +83,16 @@ describe.runIf(inRepo)("push vs meter identity for the forms 7cfc111 / 9dc37e5 r
     );
     expect(usageEvent(m, where)).toBeNull();
   });
+
+  test("Claude CLI backend line (api cli, provider claude-cli, totalTokens = input + output): pushed as written, one identity", () => {
+    // Anthropic usage: input excludes the cache; OpenClaw's buildUsageWithNoCost left the cache out of
+    // the total. Not the Codex-harness shape: the push bills it and the meter reads the same counts.
+    const m = msg(
+      { input: 5200, output: 300, cacheRead: 4800, cacheWrite: 0, totalTokens: 5500 },
+      { api: "cli", provider: "claude-cli", model: "claude-sonnet-4-5" },
+    );
+    const ev = usageEvent(m, where);
+    expect(ev?.input).toBe(5200);
+    expect(ev?.idempotencyKey).toBe(meterIdentity(m));
+  });
 });

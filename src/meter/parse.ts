@@ -321,6 +321,19 @@ const GOOGLE_APIS = new Set(["google-generative-ai", "google-vertex"]);
 const CACHE_EXCLUSIVE_APIS = new Set(["anthropic-messages", "bedrock-converse-stream"]);
 
 /**
+ * Providers whose `input` never holds the cache, whatever API the line names: OpenClaw's Claude
+ * CLI backend (`claude-cli`, compared trimmed and lower-cased as OpenClaw's `isClaudeCliProvider`
+ * does) reports Anthropic's usage, `input_tokens` without cache reads and writes. Its lines say
+ * `api: "cli"` (`persistCliTurnTranscript`), and OpenClaw's `buildUsageWithNoCost` wrote
+ * `totalTokens = input + output` when the CLI reported no total (Claude's never does), so a correct
+ * line with cache reads and no cache write has exactly the Codex-harness shape below. Codex CLI
+ * lines (`codex-cli`, same `api: "cli"`) do hold the cache in input and stay corrected.
+ */
+function cacheExclusiveProvider(provider: string | null): boolean {
+  return provider !== null && provider.trim().toLowerCase() === "claude-cli";
+}
+
+/**
  * Whether a line's `input` also holds its cached tokens, so every cached token would be billed
  * twice, at the input rate and again at the cache-read rate. Two writers are known to do it:
  *
@@ -344,7 +357,7 @@ const CACHE_EXCLUSIVE_APIS = new Set(["anthropic-messages", "bedrock-converse-st
  * tokens); for any other API the total must be exactly `input + output + cacheWrite` (the cached
  * prefix counted once, inside input), and the line must name its API (every writer of this shape
  * does; a line without one is as old as pi's first formats), never one whose input excludes the
- * cache by definition (`CACHE_EXCLUSIVE_APIS`).
+ * cache by definition (`CACHE_EXCLUSIVE_APIS`, `cacheExclusiveProvider`).
  */
 function inputHoldsCache(
   api: string | null,
@@ -359,7 +372,7 @@ function inputHoldsCache(
   if (total >= input + output + cacheRead + cacheWrite) return false;
   const google = api !== null ? GOOGLE_APIS.has(api) : provider === "google" || provider === "google-vertex";
   if (google) return true;
-  if (api === null || CACHE_EXCLUSIVE_APIS.has(api)) return false;
+  if (api === null || CACHE_EXCLUSIVE_APIS.has(api) || cacheExclusiveProvider(provider)) return false;
   return total === input + output + cacheWrite;
 }
 

@@ -600,3 +600,43 @@ describe("recorded cost shapes (OpenRouter usage.cost, BYOK)", () => {
     expect(zero({ total: 0.04 })).toBe("skip");
   });
 });
+
+describe("parseLine: OpenClaw's CLI backend lines are not read as input holding the cache", () => {
+  // OpenClaw persists a CLI-backend turn with `api: "cli"` and the backend's provider id
+  // (`persistCliTurnTranscript`), usage from `toCliUsage` through `buildUsageWithNoCost`, whose
+  // `totalTokens` defaulted to `input + output` (cache left out) when the CLI reported no total.
+  // Claude CLI reports Anthropic's usage (`input_tokens` excludes cache reads and writes) and no
+  // total, so a correct claude-cli line with cache reads and no cache write has
+  // totalTokens = input + output exactly: the Codex-harness shape, but its input holds no cache.
+  const cli = (provider: string, usage: Record<string, unknown>) =>
+    parseLine(line(usageMsg({ api: "cli", provider, model: "claude-sonnet-4-5", usage })));
+
+  it("bills a claude-cli line as written (input excludes the cache by definition)", () => {
+    for (const provider of ["claude-cli", "Claude-CLI"]) {
+      const r = cli(provider, {
+        input: 5200,
+        output: 300,
+        cacheRead: 4800,
+        cacheWrite: 0,
+        totalTokens: 5500,
+      });
+      if (r.kind !== "usage") throw new Error("not usage");
+      expect(r.usage).toMatchObject({ input: 5200, cacheRead: 4800, totalTokens: 5500 });
+      expect("writtenInput" in r.usage).toBe(false);
+    }
+  });
+
+  it("still corrects a codex-cli line (Codex CLI's input_tokens holds cached_input_tokens)", () => {
+    const r = parseLine(
+      line(
+        usageMsg({
+          api: "cli",
+          provider: "codex-cli",
+          model: "gpt-5.4",
+          usage: { input: 48210, output: 812, cacheRead: 45056, cacheWrite: 0, totalTokens: 49022 },
+        }),
+      ),
+    );
+    expect(r).toMatchObject({ usage: { input: 3154, writtenInput: 48210 } });
+  });
+});
