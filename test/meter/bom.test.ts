@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadPriceOverrides } from "../../src/meter/pricing.js";
 import { bomLength, eachLine } from "../../src/meter/sources/batch-builder.js";
 import { assistantLine, meterFor, type TempWorld, tempWorld, totalsBy } from "../support/meter-env.js";
+import { zstdStore } from "../support/zstd.js";
 
 let w: TempWorld | undefined;
 afterEach(() => {
@@ -57,5 +58,35 @@ describe("a byte order mark in the other files creditgate reads", () => {
       `${BOM}{"mock/mock-gpt": {"input": "3", "output": "15", "cacheRead": "0.3", "cacheWrite": "3.75"}}`,
     );
     expect([...loadPriceOverrides(path).byKey.keys()]).toEqual(["mock/mock-gpt"]);
+  });
+});
+
+describe("a byte order mark before a cold-storage archive's header", () => {
+  it("does not hide the session id its attribution is read from (billed to the user, not the agent)", async () => {
+    w = tempWorld();
+    const sessions = join(w.stateDir, "agents", "main", "sessions");
+    mkdirSync(join(sessions, "cold"), { recursive: true });
+    writeFileSync(
+      join(sessions, "sessions.json"),
+      JSON.stringify({ "agent:main:telegram:direct:5550101": { sessionId: "s1", lastChannel: "telegram" } }),
+    );
+    // cold storage names are hashes: the session is known only from the header line, here after a
+    // BOM (the transcript was hand-edited on Windows before OpenClaw moved it to cold storage)
+    const header = JSON.stringify({
+      type: "session",
+      version: 3,
+      id: "s1",
+      timestamp: new Date(T0).toISOString(),
+    });
+    writeFileSync(
+      join(sessions, "cold", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.jsonl.zst"),
+      zstdStore(Buffer.from(`${BOM}${header}\n${assistantLine(T0)}\n`)),
+    );
+    const meter = meterFor(w);
+    const s = await meter.runOnce();
+    meter.close();
+    expect(s).toMatchObject({ billed: 1, malformed: 0 });
+    const byAccount = Object.fromEntries([...totalsBy(w.db, "account_id")].map(([k, t]) => [k, t.requests]));
+    expect(byAccount).toEqual({ "telegram:5550101": 1 });
   });
 });

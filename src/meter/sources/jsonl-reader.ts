@@ -756,7 +756,9 @@ const USER_HEAD_LENGTH = USER_MARK.length - USER_TAIL.length;
 function headerSessionId(content: Buffer): string | null {
   const nl = content.indexOf(NEWLINE);
   try {
-    const h = JSON.parse(content.toString("utf8", 0, nl === -1 ? content.length : nl)) as {
+    // after a byte order mark, as `eachLine` reads the same first line
+    const at = bomLength(content, 0);
+    const h = JSON.parse(content.toString("utf8", at, nl === -1 ? content.length : nl)) as {
       type?: unknown;
       id?: unknown;
     };
