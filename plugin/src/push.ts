@@ -20,9 +20,14 @@ const count = (v: unknown): number | null =>
 const GOOGLE_APIS = new Set(["google-generative-ai", "google-vertex"]);
 /** APIs whose input never holds the cache (the meter's `CACHE_EXCLUSIVE_APIS`). */
 const CACHE_EXCLUSIVE_APIS = new Set(["anthropic-messages", "bedrock-converse-stream"]);
-/** The meter's `cacheExclusiveProvider`: OpenClaw's Claude CLI backend reports Anthropic usage. */
-const cacheExclusiveProvider = (p: unknown): boolean =>
-  typeof p === "string" && p.length > 0 && p.trim().toLowerCase() === "claude-cli";
+/**
+ * The meter's `cacheNotTellable`: OpenClaw's Claude CLI backend reports Anthropic usage, and on any
+ * other CLI backend's line (`api: "cli"`) but Codex CLI's the total tells nothing.
+ */
+const cacheNotTellable = (api: string | null, p: unknown): boolean => {
+  const provider = typeof p === "string" ? p.trim().toLowerCase() : "";
+  return provider === "claude-cli" || (api === "cli" && provider !== "codex-cli");
+};
 
 /**
  * creditgate's `inputHoldsCache` (src/meter/parse.ts) on a written message: a call with cached
@@ -44,7 +49,7 @@ function inputHoldsCache(m: WrittenMessage): boolean {
   const google =
     api !== null ? GOOGLE_APIS.has(api) : m.provider === "google" || m.provider === "google-vertex";
   if (google) return true;
-  if (api === null || CACHE_EXCLUSIVE_APIS.has(api) || cacheExclusiveProvider(m.provider)) return false;
+  if (api === null || CACHE_EXCLUSIVE_APIS.has(api) || cacheNotTellable(api, m.provider)) return false;
   return total === input + output + cacheWrite;
 }
 

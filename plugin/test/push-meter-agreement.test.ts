@@ -95,4 +95,13 @@ describe.runIf(inRepo)("push vs meter identity for the forms 7cfc111 / 9dc37e5 r
     expect(ev?.input).toBe(5200);
     expect(ev?.idempotencyKey).toBe(meterIdentity(m));
   });
+
+  test("another CLI backend's line of that shape (its total tells nothing): pushed as written; codex-cli left to the meter", () => {
+    const usage = { input: 5200, output: 300, cacheRead: 4800, cacheWrite: 0, totalTokens: 5500 };
+    const other = msg(usage, { api: "cli", provider: "gemini-cli", model: "gemini-2.5-pro" });
+    const ev = usageEvent(other, where);
+    expect(ev?.input).toBe(5200);
+    expect(ev?.idempotencyKey).toBe(meterIdentity(other));
+    expect(usageEvent(msg(usage, { api: "cli", provider: "codex-cli", model: "gpt-5.4" }), where)).toBeNull();
+  });
 });

@@ -321,16 +321,19 @@ const GOOGLE_APIS = new Set(["google-generative-ai", "google-vertex"]);
 const CACHE_EXCLUSIVE_APIS = new Set(["anthropic-messages", "bedrock-converse-stream"]);
 
 /**
- * Providers whose `input` never holds the cache, whatever API the line names: OpenClaw's Claude
- * CLI backend (`claude-cli`, compared trimmed and lower-cased as OpenClaw's `isClaudeCliProvider`
- * does) reports Anthropic's usage, `input_tokens` without cache reads and writes. Its lines say
- * `api: "cli"` (`persistCliTurnTranscript`), and OpenClaw's `buildUsageWithNoCost` wrote
- * `totalTokens = input + output` when the CLI reported no total (Claude's never does), so a correct
- * line with cache reads and no cache write has exactly the Codex-harness shape below. Codex CLI
- * lines (`codex-cli`, same `api: "cli"`) do hold the cache in input and stay corrected.
+ * Whether the line's provider says its `input` holds no cache, or cannot be told by its total,
+ * whatever API the line names. OpenClaw's Claude CLI backend (`claude-cli`, compared trimmed and
+ * lower-cased as OpenClaw's `isClaudeCliProvider` does) reports Anthropic's usage, `input_tokens`
+ * without cache reads and writes. CLI backends' lines say `api: "cli"` (`persistCliTurnTranscript`),
+ * and OpenClaw's `buildUsageWithNoCost` wrote `totalTokens = input + output` when the CLI reported
+ * no total (Claude's never does), so a correct line with cache reads and no cache write has exactly
+ * the Codex-harness shape below: on an `api: "cli"` line the total tells nothing. Only Codex CLI's
+ * (`codex-cli`) input is known to hold its cache (Codex's `input_tokens` is the whole prompt), so it
+ * is the one CLI backend corrected; any other is billed as written.
  */
-function cacheExclusiveProvider(provider: string | null): boolean {
-  return provider !== null && provider.trim().toLowerCase() === "claude-cli";
+function cacheNotTellable(api: string | null, provider: string | null): boolean {
+  const p = provider?.trim().toLowerCase() ?? "";
+  return p === "claude-cli" || (api === "cli" && p !== "codex-cli");
 }
 
 /**
@@ -357,7 +360,7 @@ function cacheExclusiveProvider(provider: string | null): boolean {
  * tokens); for any other API the total must be exactly `input + output + cacheWrite` (the cached
  * prefix counted once, inside input), and the line must name its API (every writer of this shape
  * does; a line without one is as old as pi's first formats), never one whose input excludes the
- * cache by definition (`CACHE_EXCLUSIVE_APIS`, `cacheExclusiveProvider`).
+ * cache by definition (`CACHE_EXCLUSIVE_APIS`) or whose total cannot tell (`cacheNotTellable`).
  */
 function inputHoldsCache(
   api: string | null,
@@ -372,7 +375,7 @@ function inputHoldsCache(
   if (total >= input + output + cacheRead + cacheWrite) return false;
   const google = api !== null ? GOOGLE_APIS.has(api) : provider === "google" || provider === "google-vertex";
   if (google) return true;
-  if (api === null || CACHE_EXCLUSIVE_APIS.has(api) || cacheExclusiveProvider(provider)) return false;
+  if (api === null || CACHE_EXCLUSIVE_APIS.has(api) || cacheNotTellable(api, provider)) return false;
   return total === input + output + cacheWrite;
 }
 

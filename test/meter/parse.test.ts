@@ -626,6 +626,21 @@ describe("parseLine: OpenClaw's CLI backend lines are not read as input holding 
     }
   });
 
+  it("bills any other CLI backend's line as written: its total tells nothing (input + output)", () => {
+    for (const provider of ["gemini-cli", "opencode", "my-cli"]) {
+      const r = cli(provider, {
+        input: 5200,
+        output: 300,
+        cacheRead: 4800,
+        cacheWrite: 0,
+        totalTokens: 5500,
+      });
+      if (r.kind !== "usage") throw new Error("not usage");
+      expect(r.usage).toMatchObject({ input: 5200, cacheRead: 4800 });
+      expect("writtenInput" in r.usage).toBe(false);
+    }
+  });
+
   it("still corrects a codex-cli line (Codex CLI's input_tokens holds cached_input_tokens)", () => {
     const r = parseLine(
       line(
