@@ -275,7 +275,8 @@ function usdAmount(v: unknown): number | null {
  *   provider key as `cost_details.upstream_inference_cost`; the call cost their sum
  *   (OpenRouter usage accounting; the same $0 bug in Kilo-Org/kilocode#13829,
  *   tailcallhq/forgecode#1641, cline/cline#9053). Summed in exact pico-USD. A BYOK line without the
- *   upstream amount is not authoritative (its `cost` is the fee alone): origin null. Without
+ *   upstream amount carries no cost (its `cost` is the fee alone, ~5 % of the call; billed as the
+ *   call's cost in `recorded` mode or for an unknown model, it undercharged): usd null. Without
  *   `is_byok: true` the upstream amount is never added (OpenRouter mirrors it on non-BYOK calls,
  *   where `cost` already includes it).
  */
@@ -301,7 +302,9 @@ function recordedCost(usage: Record<string, unknown>): {
   const upstream = usdAmount(
     field(details, "upstream_inference_cost") ?? field(details, "upstreamInferenceCost"),
   );
-  if (upstream === null) return { usd, origin: null };
+  // The fee alone is not what the call cost (the inference was billed to the operator's own key):
+  // no cost at all, so every mode prices the call from the list (or the fallback), never the fee.
+  if (upstream === null) return { usd: null, origin: null };
   if (usd > MAX_SUMMED_USD || upstream > MAX_SUMMED_USD)
     return { usd: usd + upstream, origin: "provider-billed" };
   return { usd: Number(usdFloatToPico(usd) + usdFloatToPico(upstream)) / 1e12, origin: "provider-billed" };

@@ -575,7 +575,7 @@ describe("recorded cost shapes (OpenRouter usage.cost, BYOK)", () => {
       expect(cost({ cost: c })).toEqual([null, null]);
   });
 
-  it("BYOK: fee + upstream in exact pico-USD; upstream only with is_byok; BYOK without upstream is not authoritative", () => {
+  it("BYOK: fee + upstream in exact pico-USD; upstream only with is_byok; BYOK without upstream carries no cost (the fee alone)", () => {
     const details = { cost_details: { upstream_inference_cost: 0.0360795 } };
     expect(cost({ cost: 0, is_byok: true, ...details })).toEqual([0.0360795, "provider-billed"]);
     expect(cost({ cost: 0.1, is_byok: true, cost_details: { upstream_inference_cost: 0.2 } })).toEqual([
@@ -587,7 +587,7 @@ describe("recorded cost shapes (OpenRouter usage.cost, BYOK)", () => {
     ).toEqual([0.0363195, "provider-billed"]);
     expect(cost({ cost: 0.01, is_byok: false, ...details })).toEqual([0.01, "provider-billed"]);
     expect(cost({ cost: 0.01, ...details })).toEqual([0.01, "provider-billed"]);
-    expect(cost({ cost: 0.001, is_byok: true })).toEqual([0.001, null]);
+    expect(cost({ cost: 0.001, is_byok: true })).toEqual([null, null]);
   });
 
   it("a call without tokens is billable only when its provider reported charging for it", () => {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { calcPrice } from "@pydantic/genai-prices";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { AppError, ErrorCode } from "../../src/errors.js";
+import { parseLine } from "../../src/meter/parse.js";
 import {
   CORRECTED_TABLE_VERSION,
   createPricer,
@@ -595,5 +596,44 @@ describe("provider-billed cost", () => {
       costPicoUsd: 0n,
     });
     expect(pricer("recorded").price({ ...billed, recordedCostUsd: 0 })).toMatchObject({ source: "table" });
+  });
+});
+
+describe("an OpenRouter BYOK line without the upstream amount", () => {
+  // OpenRouter's usage with `is_byok: true` but no `cost_details.upstream_inference_cost` (a relay
+  // that dropped it): `cost` is only OpenRouter's ~5 % fee, not what the call cost the operator.
+  const parsed = (model: string) => {
+    const r = parseLine(
+      JSON.stringify({
+        type: "message",
+        id: "b1",
+        timestamp: "2026-11-21T10:02:03.000Z",
+        message: {
+          role: "assistant",
+          content: [],
+          api: "openai-completions",
+          provider: "openrouter",
+          model,
+          usage: { prompt_tokens: 9171, completion_tokens: 113, cost: 0.0018, is_byok: true },
+          stopReason: "stop",
+          timestamp: 1795255320030,
+        },
+      }),
+    );
+    if (r.kind !== "usage") throw new Error(`not usage: ${JSON.stringify(r)}`);
+    return r.usage;
+  };
+
+  it("is billed at the list price in every mode, never at the fee alone", () => {
+    const u = parsed("anthropic/claude-sonnet-4");
+    const list = pricer("calculate").price(u).costPicoUsd;
+    expect(list).toBeGreaterThan(10n * 1_800_000_000n); // the fee is ~5 % of it
+    for (const mode of ["auto", "recorded", "calculate"] as const)
+      expect(pricer(mode).price(u)).toMatchObject({ source: "table", costPicoUsd: list });
+  });
+
+  it("of a model no list price knows is priced at the fallback and flagged, not at the fee", () => {
+    const u = parsed("nobody/unknown-model");
+    expect(pricer("auto").price(u)).toMatchObject({ source: "fallback", unknownModel: true });
   });
 });
