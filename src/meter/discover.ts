@@ -24,6 +24,9 @@ const HOME_STATE_DIRS = [".openclaw", ".clawdbot", ".moldbot", ".moltbot"] as co
  */
 const PROFILE_DIR_RE = /^\.(openclaw|clawdbot|moltbot)-[A-Za-z0-9_-]+$/;
 
+/** A profile name: letters, digits, `_` and `-`. */
+const PROFILE_NAME_RE = /^[A-Za-z0-9_-]+$/;
+
 /** The profile state dirs in `home` that hold an `agents/` directory, in name order. */
 function profileDirs(home: string): string[] {
   let names: string[];
@@ -70,7 +73,9 @@ export function discoverStateDirs(input: DiscoveryInput): StateDir[] {
     if (input.moltbotStateDir) candidates.push({ path: input.moltbotStateDir, via: "MOLTBOT_STATE_DIR" });
     const homes = [input.home, input.openclawHome].filter((h): h is string => !!h);
     const profile = input.openclawProfile?.trim();
-    if (profile && homes[0] !== undefined) {
+    // Only a name OpenClaw accepts (`isValidProfileName`): a path (`x/../../elsewhere`) would make
+    // this read a dir outside the home that no gateway writes.
+    if (profile && PROFILE_NAME_RE.test(profile) && homes[0] !== undefined) {
       const d = profile.toLowerCase() === "default" ? ".openclaw" : `.openclaw-${profile}`;
       candidates.push({ path: join(homes[0], d), via: "OPENCLAW_PROFILE" });
     }

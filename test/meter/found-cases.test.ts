@@ -296,4 +296,12 @@ describe("case openclaw-profile-dirs: profile state dirs (--profile, --dev) and 
       join(home, ".openclaw"),
     );
   });
+
+  it("an OPENCLAW_PROFILE OpenClaw would refuse (a path) names no dir, least of all one outside HOME", () => {
+    w = tempWorld();
+    const home = join(w.dir, "home");
+    mkdirSync(join(w.dir, "elsewhere", "agents"), { recursive: true });
+    for (const bad of ["x/../../elsewhere", "../elsewhere", "a b", "x\\y"])
+      expect(discoverStateDirs(sources(home, { openclawProfile: bad })), bad).toEqual([]);
+  });
 });
