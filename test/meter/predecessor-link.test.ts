@@ -96,6 +96,18 @@ describe("a transcript named only as a successor's parentSession", () => {
     expect(await billedBy(w)).toEqual({ "telegram:42": 1, "slack:u1": 1, "agent:main": 3 });
   });
 
+  it("a parent two users' transcripts both name is neither's: it stays the operator's", async () => {
+    const { sessions, w } = world();
+    transcript(sessions, "old.jsonl", "old", undefined, [T0]);
+    transcript(sessions, "a.jsonl", "a", "/x/old.jsonl", [T0 + 1]);
+    transcript(sessions, "b.jsonl", "b", "/x/old.jsonl", [T0 + 2]);
+    writeJson(join(sessions, "sessions.json"), {
+      "agent:main:telegram:direct:1": { sessionId: "a", lastChannel: "telegram" },
+      "agent:main:telegram:direct:2": { sessionId: "b", lastChannel: "telegram" },
+    });
+    expect(await billedBy(w)).toEqual({ "telegram:1": 1, "telegram:2": 1, "agent:main": 1 });
+  });
+
   it("reads the parent's session id from the header only", () => {
     const { sessions } = world();
     transcript(sessions, "a.jsonl", "a", "/h/sessions/2026-01-01T00-00-00-000Z_b.jsonl", []);

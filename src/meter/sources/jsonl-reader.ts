@@ -282,16 +282,34 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     const whoOf = new Map<string, Attribution>();
     for (const c of changed) if (c.who) whoOf.set(c.cls.sessionId, c.who);
     const linked = new Map<string, Attribution>();
+    // A parent named by children of different accounts (forks of one transcript) belongs to
+    // neither on that evidence: it is left to the operator, never given to whichever came first.
+    const contested = new Set<string>();
     // Each round links one more generation of a chain; a chain is at most as long as the files.
     for (let round = 0; round <= parentOf.size; round++) {
       let grew = false;
       for (const [child, parent] of parentOf) {
         const who = whoOf.get(child) ?? linked.get(child);
-        if (!who || whoOf.has(parent) || linked.has(parent) || attribution(parent)) continue;
+        if (!who || whoOf.has(parent) || contested.has(parent) || attribution(parent)) continue;
+        const had = linked.get(parent);
+        if (had) {
+          if (had.accountId !== who.accountId) {
+            linked.delete(parent);
+            contested.add(parent);
+            grew = true;
+          }
+          continue;
+        }
         linked.set(parent, who);
         grew = true;
       }
       if (!grew) break;
+    }
+    // a contested parent's own predecessors were linked through it: unlink them
+    for (let again = contested.size > 0; again; ) {
+      again = false;
+      for (const [child, parent] of parentOf)
+        if (!whoOf.has(child) && !linked.has(child) && linked.delete(parent)) again = true;
     }
     if (linked.size === 0) return;
     for (const c of changed) {
