@@ -1,25 +1,30 @@
-import { createHash, type Hash } from "node:crypto";
-import { readdirSync, readFileSync, realpathSync, type Stats, statSync } from "node:fs";
+import type { Stats } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import type { Db } from "../../db/index.js";
 import { createCursorRepo } from "../cursor-repo.js";
-import { resolveAccount, type SessionHints } from "../resolve-user.js";
 import { createSessionMemory, type RememberedSession } from "../session-memory.js";
 import type { ProblemReporter, SessionFact } from "../source.js";
-import {
-  BatchBuilder,
-  bomLength,
-  eachLine,
-  type KeysHere,
-  type LineOwner,
-  type PendingTurn,
-  turnOf,
-} from "./batch-builder.js";
+import { BatchBuilder, type KeysHere, type LineOwner, type PendingTurn, turnOf } from "./batch-builder.js";
 import type { Emit } from "./jsonl-reader.js";
 import { configuredMainKey } from "./openclaw-config.js";
 import { sortForReading } from "./read-order.js";
-import { decodeMaybeZstd, decodeZstd } from "./zst.js";
+import { createStoreArchives } from "./store-archives.js";
+import { type Attribution, createStoreAttribution } from "./store-attribution.js";
+import {
+  hashGeneration,
+  isBusy,
+  isNotOpenClaw,
+  type OcHandle,
+  openStore,
+  readTx,
+  rowFingerprint,
+  type StoreRow,
+  sqliteCode,
+} from "./store-handle.js";
+import { decodeZstd } from "./zst.js";
+
+export { rowFingerprint } from "./store-handle.js";
 
 /**
  * `opts` of an OpenClaw store reader: everything it needs, all of it cloneable (it may run on
@@ -52,20 +57,6 @@ export interface SqliteReaderOptions {
 /** Rows read back before a session's cursor to find the turn it is in (latency of its next reply). */
 const LOOKBACK_ROWS = 64;
 
-interface Attribution {
-  sessionKey: string | null;
-  accountId: string;
-  channel: string | null;
-}
-
-/**
- * Page cache of the read-only connection to OpenClaw's store, KiB (better-sqlite3's default is
- * 16 MB). Its rows are read once, in key order, so a cache only keeps the B-tree's inner pages
- * warm; cycling 16 MB of pages through a 1.1 GB backlog raised the meter's peak RSS by ~58 MB
- * (bench:meter BENCH_SOURCE=sqlite: 236-239 -> 178-181 MB, time within noise).
- */
-const OC_CACHE_KIB = 2048;
-
 interface Work {
   sid: string;
   /** Read rows with `seq > fromSeq`. */
@@ -83,78 +74,12 @@ interface Work {
   rescan?: boolean;
 }
 
-interface Caps {
-  tables: Set<string>;
-  cols: (table: string) => Set<string>;
-}
-
-/**
- * One `transcript_events` row as read, `[seq, event_json, event_zstd]` (`event_json` may be a blob
- * in a non-STRICT store). An array (the statement is `raw`), not an object: better-sqlite3 builds
- * an object row by internalizing each column name again for every row, ~15 % of reading a store's
- * rows (112k rows: 330 vs 390 ms).
- */
-type StoreRow = [seq: number, json: string | null, zstd: Buffer | null];
-
-/** Prepared statements over one open OpenClaw database. */
-interface OcHandle {
-  conn: Database.Database;
-  dbPath: string;
-  dev: number;
-  ino: number;
-  /**
-   * The next plan checks the row at every session's cursor (`plan`): true on a handle just
-   * opened, so a store file replaced while creditgate runs (a restored backup) is verified whole.
-   */
-  checkAll: boolean;
-  maxSeqAll: Database.Statement<[], { sid: string; maxSeq: number | null }>;
-  maxSeqByWindow: Database.Statement<[], { sid: string; maxSeq: number | null }> | null;
-  watermarks: Database.Statement<[], { sid: string; generation: string | number | null }> | null;
-  rows: Database.Statement<[string, number, number], StoreRow>;
-  /** The row of a session at one seq (a cursor's fingerprint check). */
-  rowAt: Database.Statement<[string, number], { json: string | null; zstd: Buffer | null }>;
-  /** Rows of a session at or before a seq, newest first (the turn before a cursor). */
-  rowsBefore: Database.Statement<
-    [string, number, number],
-    { seq: number; json: string | null; zstd: Buffer | null }
-  >;
-  window: Database.Statement<
-    [string],
-    {
-      session_key: string | null;
-      channel: string | null;
-      parent: string | null;
-      spawned_by: string | null;
-      conversation: string | null;
-    }
-  > | null;
-  parentOfKey: ((key: string) => string | null) | null;
-  /** `session_windows.channel` of a session by key (any of its windows that names one). */
-  windowChannelOfKey: Database.Statement<[string], { channel: string | null }> | null;
-  node: Database.Statement<[string], { entry_json: string | null }> | null;
-  conversation: Database.Statement<[string], { channel: string | null; target: string | null }> | null;
-  archives: Database.Statement<
-    [],
-    { sid: string; generation: string; key: string | null; name: string; sha: string | null }
-  > | null;
-  archiveBlob: Database.Statement<[string, string], { encoding: string | null; blob: Buffer | null }> | null;
-  coldArchives: Database.Statement<
-    [],
-    { sid: string; generation: string | null; name: string; inDb: number }
-  > | null;
-  coldBlob: Database.Statement<[string], { blob: Buffer | null }> | null;
-}
-
 /**
  * A full reconcile runs on the first poll of a reader and every Nth after: a `GROUP BY` of every
  * session's max seq (sessions without a `session_windows` row included), and the row at every
  * session cursor checked against its fingerprint (rows rewritten at or before a cursor).
  */
 const FULL_RECONCILE_EVERY = 30;
-/** Plain `.jsonl.deleted.*` / `.jsonl.reset.*` files are tailed by the JSONL source; the `.zst` ones are ours. */
-const ARCHIVE_FILE_RE = /\.jsonl\.(?:deleted|reset)\..*\.zst$/;
-const COLD_FILE_RE = /\.jsonl\.zst$/;
-const SESSION_ID_PREFIX_RE = /^([0-9a-zA-Z][0-9a-zA-Z_-]{7,})(?:-topic-[^.]+)?\.jsonl/;
 
 /** The OpenClaw store of an agent dir. */
 export function storeFile(agentDir: string): string {
@@ -213,7 +138,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   /** sessionId → the fact an emitted batch carries. */
   let issuedFacts = new Map<string, SessionFact>();
   /** Content hashes of the archives an emitted batch marks done. */
-  let issuedBlobs = new Set<string>();
+  const issuedBlobs = new Set<string>();
   let emit: Emit = () => {};
   let limit = batchSize;
 
@@ -248,65 +173,11 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       return null;
     }
     // Busy or not a database: thrown, and reported by the source (storeProblem).
-    const conn = new Database(dbFile, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
-    try {
-      conn.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
-      conn.pragma("query_only = 1");
-      conn.pragma(`cache_size = -${OC_CACHE_KIB}`);
-      const handle = prepare(conn, realpathSync(dbFile), st);
-      if (!handle) {
-        conn.close();
-        return null;
-      }
-      oc = handle;
-      return oc;
-    } catch (err) {
-      conn.close();
-      throw err;
-    }
+    oc = openStore(dbFile, st, busyTimeoutMs);
+    return oc;
   }
 
   // ---------------------------------------------------------------- attribution
-
-  function hintsFromEntry(entryJson: string | null | undefined): { channels: string[]; targets: string[] } {
-    const channels: string[] = [];
-    const targets: string[] = [];
-    if (!entryJson) return { channels, targets };
-    let e: unknown;
-    try {
-      e = JSON.parse(entryJson);
-    } catch {
-      return { channels, targets };
-    }
-    const at = (...path: string[]): string | null => {
-      let v: unknown = e;
-      for (const p of path) {
-        if (typeof v !== "object" || v === null) return null;
-        v = (v as Record<string, unknown>)[p];
-      }
-      return typeof v === "string" && v.length > 0 ? v : null;
-    };
-    for (const c of [
-      at("delivery", "context", "channel"),
-      at("delivery", "route", "channel"),
-      at("deliveryContext", "channel"),
-      at("lastChannel"),
-      at("channel"),
-    ]) {
-      if (c) channels.push(c);
-    }
-    for (const t of [
-      at("delivery", "origin", "from"),
-      at("delivery", "context", "to"),
-      at("delivery", "route", "target", "to"),
-      at("origin", "from"),
-      at("deliveryContext", "to"),
-      at("lastTo"),
-    ]) {
-      if (t) targets.push(t);
-    }
-    return { channels, targets };
-  }
 
   /**
    * The meter's memory of a session as it is once this poll's emitted batches are committed:
@@ -325,51 +196,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     };
   }
 
-  /** The channel of another session by key: its window's, else its node entry's. */
-  function channelOfKey(h: OcHandle | null, key: string): string | null {
-    if (!h) return null;
-    return (
-      h.windowChannelOfKey?.get(key)?.channel ??
-      hintsFromEntry(h.node?.get(key)?.entry_json).channels[0] ??
-      null
-    );
-  }
-
-  /** Attribution of a session that is no longer live: the archive's key, else the meter's memory. */
-  function rememberedAttribution(h: OcHandle | null, sid: string, key: string | null): Attribution {
-    const mem = remembered(sid);
-    const sessionKey = key ?? mem?.sessionKey ?? null;
-    const channel = mem?.channel ?? null;
-    if (mem?.accountId && (key === null || mem.sessionKey === key)) {
-      return { sessionKey, accountId: mem.accountId, channel };
-    }
-    const hints: SessionHints = {
-      channel,
-      parentKey: h?.parentOfKey ?? undefined,
-      channelOfKey: (k) => channelOfKey(h, k),
-      mainKey,
-    };
-    return { sessionKey, accountId: resolveAccount(agentId, sessionKey, hints).accountId, channel };
-  }
-
-  /** Attribution of a live session: window → key, node entry + conversation → channel and route hints. */
-  function liveAttribution(h: OcHandle, sid: string, fallbackKey: string | null): Attribution {
-    const w = h.window?.get(sid);
-    if (!w?.session_key) return rememberedAttribution(h, sid, fallbackKey);
-    const node = h.node?.get(w.session_key);
-    const { channels, targets } = hintsFromEntry(node?.entry_json);
-    const conv = w.conversation ? h.conversation?.get(w.conversation) : undefined;
-    const channel = w.channel ?? channels[0] ?? conv?.channel ?? null;
-    if (conv?.target) targets.push(conv.target);
-    const r = resolveAccount(agentId, w.session_key, {
-      channel,
-      routeTargets: targets,
-      parentKey: h.parentOfKey ?? undefined,
-      channelOfKey: (k) => channelOfKey(h, k),
-      mainKey,
-    });
-    return { sessionKey: w.session_key, accountId: r.accountId, channel };
-  }
+  const { rememberedAttribution, liveAttribution } = createStoreAttribution(agentId, mainKey, remembered);
 
   /** The session's fact, unless a committed or emitted batch already carries the same. */
   function factFor(sid: string, a: Attribution): SessionFact | null {
@@ -426,6 +253,24 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     sessionId: sid,
     sessionKey: a.sessionKey,
     accountId: a.accountId,
+  });
+
+  const archives = createStoreArchives({
+    agentId,
+    batchSize,
+    sessionsDir,
+    archivesSeen,
+    issuedBlobs,
+    blobDone: (sha) => cursors.blobDone(sha),
+    newBatch,
+    addFact,
+    owner,
+    flush,
+    settle,
+    report: (p) => report(p),
+    rememberedAttribution,
+    liveAttribution,
+    yieldStillOpen,
   });
 
   // ---------------------------------------------------------------- live rows
@@ -574,196 +419,6 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     return null;
   }
 
-  // ---------------------------------------------------------------- archives
-
-  /**
-   * Reads one decoded JSONL archive into batches of at most `batchSize` events; the last one
-   * records the blob as done. Skipped when it is done (committed) or an earlier batch of this
-   * poll marks the same content done (an archive row and its identical `.zst` file).
-   */
-  async function emitBlob(
-    content: Buffer,
-    blobName: string,
-    refBase: string,
-    sid: string | null,
-    a: Attribution,
-  ): Promise<void> {
-    const sha = createHash("sha256").update(content).digest("hex");
-    if (issuedBlobs.has(sha) || cursors.blobDone(sha)) return;
-    let b = newBatch();
-    b.stats.files = 1;
-    b.stats.bytes = content.length;
-    if (sid) addFact(b, sid, a);
-    const who = owner(sid, a);
-    let events = 0;
-    for (const [line, lineNo] of eachLine(content)) {
-      const before = b.eventCount;
-      b.bytesLine(line, who, `${refBase}#line${lineNo}`);
-      events += b.eventCount - before;
-      if (b.eventCount >= batchSize) {
-        // Only the last part marks the archive done: after a failure in between it is read
-        // again whole, and dedupe absorbs the parts already billed.
-        const turn = b.turn;
-        await flush(b);
-        b = newBatch();
-        b.turn = turn; // the same transcript goes on
-      }
-    }
-    b.blobs.push({ sha, name: blobName, events });
-    issuedBlobs.add(sha);
-    await flush(b);
-  }
-
-  function sessionIdOfFile(fileName: string): string | null {
-    return SESSION_ID_PREFIX_RE.exec(fileName)?.[1] ?? null;
-  }
-
-  function headerId(content: Buffer): string | null {
-    const nl = content.indexOf(0x0a);
-    const first = content
-      .subarray(bomLength(content, 0), nl === -1 ? Math.min(content.length, 65536) : nl)
-      .toString("utf8");
-    try {
-      const h = JSON.parse(first) as { type?: unknown; id?: unknown };
-      return h.type === "session" && typeof h.id === "string" && h.id.length > 0 ? h.id : null;
-    } catch {
-      return null;
-    }
-  }
-
-  /** Marks an archive read once what this poll emitted so far is committed. */
-  const seen = (key: string) => settle(() => archivesSeen.add(key));
-
-  async function readArchiveRows(h: OcHandle): Promise<void> {
-    if (!h.archives || !h.archiveBlob) return;
-    const list = readTx(h, () => h.archives?.all() ?? []);
-    for (const row of list) {
-      const seenKey = `table:${row.sid}:${row.generation}:${row.sha ?? ""}`;
-      if (archivesSeen.has(seenKey)) continue;
-      const blobRow = readTx(h, () => h.archiveBlob?.get(row.sid, row.generation));
-      const refBase = `archive:${agentId}:${row.name}`;
-      // A reset archive's session may still be live; a deleted one falls back to the archive's key.
-      const a = readTx(h, () => liveAttribution(h, row.sid, row.key));
-      if (!blobRow?.blob) {
-        archivesSeen.add(seenKey); // nothing to bill
-        continue;
-      }
-      let content: Buffer;
-      try {
-        content = blobRow.encoding === "zstd" ? decodeZstd(blobRow.blob) : decodeMaybeZstd(blobRow.blob);
-      } catch {
-        await rejectOnly(refBase, "archive blob does not decode");
-        seen(seenKey);
-        continue;
-      }
-      await emitBlob(content, refBase, refBase, row.sid, a);
-      seen(seenKey);
-      if (!(await yieldStillOpen(h))) return;
-    }
-    if (h.coldArchives && h.coldBlob) {
-      const cold = readTx(h, () => h.coldArchives?.all() ?? []);
-      for (const row of cold) {
-        if (!row.inDb) continue;
-        const seenKey = `cold:${row.sid}:${row.generation ?? ""}:${row.name}`;
-        if (archivesSeen.has(seenKey)) continue;
-        const blobRow = readTx(h, () => h.coldBlob?.get(row.sid));
-        if (!blobRow?.blob) {
-          archivesSeen.add(seenKey); // nothing to bill
-          continue;
-        }
-        const refBase = `archive:${agentId}:cold:${row.name}`;
-        let content: Buffer;
-        try {
-          content = decodeMaybeZstd(blobRow.blob);
-        } catch {
-          await rejectOnly(refBase, "cold archive blob does not decode");
-          seen(seenKey);
-          continue;
-        }
-        const a = readTx(h, () => liveAttribution(h, row.sid, null));
-        await emitBlob(content, refBase, refBase, row.sid, a);
-        seen(seenKey);
-        if (!(await yieldStillOpen(h))) return;
-      }
-    }
-  }
-
-  function listArchiveFiles(): { path: string; rel: string; name: string; st: Stats }[] {
-    const out: { path: string; rel: string; name: string; st: Stats }[] = [];
-    const scan = (dir: string, relDir: string, re: RegExp) => {
-      let names: string[];
-      try {
-        names = readdirSync(dir);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== "ENOENT") report({ path: dir, code: code ?? "error", reason: errLine(err) });
-        return;
-      }
-      for (const n of names.sort()) {
-        if (!re.test(n) || /\.tmp(?:$|[.-])|\.bak/.test(n)) continue;
-        const path = join(dir, n);
-        try {
-          const st = statSync(path);
-          if (st.isFile()) out.push({ path, rel: relDir ? `${relDir}/${n}` : n, name: n, st });
-          else report({ path, code: "not-a-file", reason: "an archive name that is not a regular file" });
-        } catch (err) {
-          // vanished between readdir and stat is normal; anything else is reported
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code !== "ENOENT") report({ path, code: code ?? "error", reason: errLine(err) });
-        }
-      }
-    };
-    scan(sessionsDir, "", ARCHIVE_FILE_RE);
-    scan(join(sessionsDir, "cold"), "cold", COLD_FILE_RE);
-    return out;
-  }
-
-  async function readArchiveFiles(h: OcHandle): Promise<void> {
-    const files = listArchiveFiles();
-    if (files.length === 0) return;
-    // File names carry no session key: take it from OpenClaw's archive tables, else our memory.
-    const keyBySid = new Map<string, string | null>();
-    const sidByName = new Map<string, string>();
-    readTx(h, () => {
-      for (const r of h.archives?.all() ?? []) {
-        keyBySid.set(r.sid, r.key);
-        sidByName.set(r.name, r.sid);
-      }
-      for (const r of h.coldArchives?.all() ?? []) sidByName.set(r.name, r.sid);
-    });
-    for (const f of files) {
-      const seenKey = `file:${f.rel}:${f.st.size}:${f.st.mtimeMs}`;
-      if (archivesSeen.has(seenKey)) continue;
-      const refBase = `archive:${agentId}:sessions/${f.rel}`;
-      let content: Buffer;
-      try {
-        content = decodeMaybeZstd(readFileSync(f.path));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-        if (typeof (err as NodeJS.ErrnoException).syscall === "string") {
-          // unreadable (EACCES, EIO, EISDIR): reported and retried next poll, not marked seen
-          report({
-            path: f.path,
-            code: (err as NodeJS.ErrnoException).code ?? "error",
-            reason: errLine(err),
-          });
-          continue;
-        }
-        await rejectOnly(refBase, "archive file does not decode");
-        seen(seenKey);
-        continue;
-      }
-      const sid = sidByName.get(f.name) ?? sessionIdOfFile(f.name) ?? headerId(content);
-      const a =
-        sid === null
-          ? rememberedAttribution(h, "", null)
-          : readTx(h, () => liveAttribution(h, sid, keyBySid.get(sid) ?? null));
-      await emitBlob(content, refBase, refBase, sid, a);
-      seen(seenKey);
-      if (!(await yieldStillOpen(h))) return;
-    }
-  }
-
   /**
    * Lets the event loop breathe between batches (on the reader thread: the writer's
    * acknowledgements arrive); false when `close()` ran meanwhile.
@@ -771,12 +426,6 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   async function yieldStillOpen(h: OcHandle): Promise<boolean> {
     await new Promise<void>((resolve) => setImmediate(resolve));
     return oc === h;
-  }
-
-  async function rejectOnly(sourceRef: string, reason: string): Promise<void> {
-    const b = newBatch();
-    b.reject(sourceRef, reason);
-    await flush(b);
   }
 
   // ---------------------------------------------------------------- poll
@@ -797,9 +446,9 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       await flush(b);
       if (!(await yieldStillOpen(h))) return;
     }
-    await readArchiveRows(h);
+    await archives.readArchiveRows(h);
     if (oc !== h) return;
-    await readArchiveFiles(h);
+    await archives.readArchiveFiles(h);
   }
 
   return {
@@ -815,7 +464,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       pending.clear();
       lastId = null;
       issuedFacts = new Map();
-      issuedBlobs = new Set();
+      issuedBlobs.clear();
       limit = opts.firstBatchSize ?? batchSize;
       emit = emitBatch;
       report = onProblem ?? (() => {});
@@ -865,154 +514,6 @@ export function storeProblem(err: unknown, dbFile: string, report: ProblemReport
 
 // ------------------------------------------------------------------ helpers
 
-function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle | null {
-  const tables = new Set(
-    conn
-      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
-      .all()
-      .map((r) => r.name),
-  );
-  if (!tables.has("transcript_events")) return null;
-  const colCache = new Map<string, Set<string>>();
-  const caps: Caps = {
-    tables,
-    cols(table: string): Set<string> {
-      let c = colCache.get(table);
-      if (!c) {
-        c = new Set(
-          tables.has(table)
-            ? conn
-                .prepare<[], { name: string }>(
-                  `SELECT name FROM pragma_table_info('${table.replace(/'/g, "''")}')`,
-                )
-                .all()
-                .map((r) => r.name)
-            : [],
-        );
-        colCache.set(table, c);
-      }
-      return c;
-    },
-  };
-  const col = (table: string, c: string, as: string) =>
-    caps.cols(table).has(c) ? `${c} AS ${as}` : `NULL AS ${as}`;
-  const te = caps.cols("transcript_events");
-  if (!te.has("session_id") || !te.has("seq")) return null;
-
-  const hasWindows = tables.has("session_windows") && caps.cols("session_windows").has("session_key");
-  const hasNodes = tables.has("session_nodes") && caps.cols("session_nodes").has("session_key");
-  const parentCols = (table: string) =>
-    `${col(table, "parent_session_key", "parent")}, ${col(table, "spawned_by", "spawned_by")}`;
-  const nodeParent = hasNodes
-    ? conn.prepare<[string], { parent: string | null; spawned_by: string | null }>(
-        `SELECT ${parentCols("session_nodes")} FROM session_nodes WHERE session_key = ?`,
-      )
-    : null;
-  const windowParent = hasWindows
-    ? conn.prepare<[string], { parent: string | null; spawned_by: string | null }>(
-        `SELECT ${parentCols("session_windows")} FROM session_windows WHERE session_key = ? LIMIT 1`,
-      )
-    : null;
-  const parentOfKey =
-    nodeParent || windowParent
-      ? (key: string): string | null => {
-          const n = nodeParent?.get(key);
-          const w = windowParent?.get(key);
-          return n?.spawned_by ?? n?.parent ?? w?.spawned_by ?? w?.parent ?? null;
-        }
-      : null;
-
-  const arch = caps.cols("session_transcript_archives");
-  const hasArchives = ["session_id", "generation", "archive_blob", "archive_name"].every((c) => arch.has(c));
-  const cold = caps.cols("session_transcript_cold_archives");
-  const hasCold = ["session_id", "archive_name"].every((c) => cold.has(c));
-  const coldInDb = cold.has("archive_blob") && cold.has("storage");
-
-  return {
-    conn,
-    dbPath,
-    dev: st.dev,
-    ino: st.ino,
-    checkAll: true,
-    maxSeqAll: conn.prepare(
-      "SELECT session_id AS sid, MAX(seq) AS maxSeq FROM transcript_events GROUP BY session_id",
-    ),
-    maxSeqByWindow: hasWindows
-      ? conn.prepare(
-          `SELECT w.session_id AS sid,
-             (SELECT MAX(t.seq) FROM transcript_events t WHERE t.session_id = w.session_id) AS maxSeq
-           FROM session_windows w`,
-        )
-      : null,
-    watermarks:
-      tables.has("transcript_rewrite_watermarks") &&
-      caps.cols("transcript_rewrite_watermarks").has("generation")
-        ? conn.prepare("SELECT session_id AS sid, generation FROM transcript_rewrite_watermarks")
-        : null,
-    rows: conn
-      .prepare<[string, number, number], StoreRow>(
-        `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
-       FROM transcript_events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-      )
-      .raw(true),
-    rowAt: conn.prepare(
-      `SELECT ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
-       FROM transcript_events WHERE session_id = ? AND seq = ?`,
-    ),
-    rowsBefore: conn.prepare(
-      `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
-       FROM transcript_events WHERE session_id = ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
-    ),
-    window: hasWindows
-      ? conn.prepare(
-          `SELECT session_key, ${col("session_windows", "channel", "channel")}, ${parentCols("session_windows")},
-             ${col("session_windows", "primary_conversation_id", "conversation")}
-           FROM session_windows WHERE session_id = ?`,
-        )
-      : null,
-    parentOfKey,
-    windowChannelOfKey:
-      hasWindows && caps.cols("session_windows").has("channel")
-        ? conn.prepare(
-            "SELECT channel FROM session_windows WHERE session_key = ? AND channel IS NOT NULL LIMIT 1",
-          )
-        : null,
-    node:
-      hasNodes && caps.cols("session_nodes").has("entry_json")
-        ? conn.prepare("SELECT entry_json FROM session_nodes WHERE session_key = ?")
-        : null,
-    conversation:
-      caps.cols("conversations").has("conversation_id") && caps.cols("conversations").has("channel")
-        ? conn.prepare(
-            `SELECT channel, ${col("conversations", "delivery_target", "target")} FROM conversations WHERE conversation_id = ?`,
-          )
-        : null,
-    archives: hasArchives
-      ? conn.prepare(
-          `SELECT session_id AS sid, generation, ${col("session_transcript_archives", "session_key", "key")},
-             archive_name AS name, ${col("session_transcript_archives", "archive_sha256", "sha")}
-           FROM session_transcript_archives ORDER BY ${arch.has("created_at") ? "created_at, " : ""}session_id, generation`,
-        )
-      : null,
-    archiveBlob: hasArchives
-      ? conn.prepare(
-          `SELECT ${col("session_transcript_archives", "encoding", "encoding")}, archive_blob AS blob
-           FROM session_transcript_archives WHERE session_id = ? AND generation = ?`,
-        )
-      : null,
-    coldArchives: hasCold
-      ? conn.prepare(
-          `SELECT session_id AS sid, ${col("session_transcript_cold_archives", "generation", "generation")},
-             archive_name AS name, ${coldInDb ? "(storage = 'sqlite' AND archive_blob IS NOT NULL)" : "0"} AS inDb
-           FROM session_transcript_cold_archives`,
-        )
-      : null,
-    coldBlob: coldInDb
-      ? conn.prepare("SELECT archive_blob AS blob FROM session_transcript_cold_archives WHERE session_id = ?")
-      : null,
-  };
-}
-
 /**
  * Adds one session's `transcript_events` rows (in seq order) to `b`: text rows through
  * `textLine`, blobs and decoded `event_zstd` rows through `bytesLine`; a row with neither, or one
@@ -1060,65 +561,4 @@ function rowsInto(
       b.reject(ref, "row has neither event_json nor event_zstd");
     }
   }
-}
-
-/** One short read transaction (a consistent snapshot), released before anything is billed. */
-function readTx<T>(h: OcHandle, fn: () => T): T {
-  return h.conn.transaction(fn).deferred();
-}
-
-/**
- * Fingerprint of one `transcript_events` row as stored: sha256 hex of a tag and its bytes,
- * `j` + the `event_json` text (UTF-8) when it has one, else `z` + the `event_zstd` blob as stored
- * (not decoded), else `-` alone. What a cursor remembers of the row at its `last_seq`
- * (`SqliteCursorMove.rowSha`); equal rows at the same seq are taken to be the row read.
- */
-export function rowFingerprint(json: string | null, zstd: Buffer | null): string {
-  const h = createHash("sha256");
-  if (json !== null) put(h, "j", json);
-  else if (zstd !== null) put(h, "z", zstd);
-  else h.update("-");
-  return h.digest("hex");
-}
-
-/**
- * Hashes a tag and a column value. A value that is neither text nor a blob (a number, in a store
- * whose table is not STRICT) is hashed as its decimal text under its own tag (`?`): the row is
- * rejected as malformed when read, and fingerprinting it must not throw (that failed every poll).
- */
-function put(h: Hash, tag: string, v: string | Buffer): void {
-  if (typeof v === "string") h.update(tag).update(v, "utf8");
-  else if (Buffer.isBuffer(v)) h.update(tag).update(v);
-  else h.update(`${tag}?`).update(String(v));
-}
-
-/**
- * OpenClaw's watermark generation is a hex token; the cursor column is an INTEGER, so store a
- * 48-bit digest of it (only equality matters).
- */
-function hashGeneration(g: string | number | null): number | null {
-  if (g === null) return null;
-  const hex = createHash("sha256").update(String(g)).digest("hex").slice(0, 12);
-  return Number.parseInt(hex, 16);
-}
-
-/** First line of an error's message, at most 300 characters (fs/SQLite messages: paths, never content). */
-function errLine(err: unknown): string {
-  return (String((err as Error)?.message ?? err).split("\n")[0] ?? "").slice(0, 300);
-}
-
-function sqliteCode(err: unknown): string {
-  return typeof err === "object" && err !== null && typeof (err as { code?: unknown }).code === "string"
-    ? (err as { code: string }).code
-    : "";
-}
-
-function isBusy(err: unknown): boolean {
-  const c = sqliteCode(err);
-  return c.startsWith("SQLITE_BUSY") || c.startsWith("SQLITE_LOCKED");
-}
-
-function isNotOpenClaw(err: unknown): boolean {
-  const c = sqliteCode(err);
-  return c.startsWith("SQLITE_NOTADB") || c.startsWith("SQLITE_CORRUPT");
 }

@@ -1,0 +1,121 @@
+import { resolveAccount, type SessionHints } from "../resolve-user.js";
+import type { RememberedSession } from "../session-memory.js";
+import type { OcHandle } from "./store-handle.js";
+
+// Who pays for a session read from OpenClaw's store: its key from `session_windows` (live) or the
+// archive / the meter's memory (no longer live), its channel and route hints from the window, its
+// `session_nodes` entry and its conversation, resolved by `resolveAccount`. Split from
+// sqlite-reader.ts.
+
+/** A session's key, the account its calls bill, and its channel. */
+export interface Attribution {
+  sessionKey: string | null;
+  accountId: string;
+  channel: string | null;
+}
+
+/**
+ * The delivery channels and route targets a `session_nodes.entry_json` names, most specific first
+ * (each list may be empty; an entry that is not JSON names none).
+ */
+export function hintsFromEntry(entryJson: string | null | undefined): {
+  channels: string[];
+  targets: string[];
+} {
+  const channels: string[] = [];
+  const targets: string[] = [];
+  if (!entryJson) return { channels, targets };
+  let e: unknown;
+  try {
+    e = JSON.parse(entryJson);
+  } catch {
+    return { channels, targets };
+  }
+  const at = (...path: string[]): string | null => {
+    let v: unknown = e;
+    for (const p of path) {
+      if (typeof v !== "object" || v === null) return null;
+      v = (v as Record<string, unknown>)[p];
+    }
+    return typeof v === "string" && v.length > 0 ? v : null;
+  };
+  for (const c of [
+    at("delivery", "context", "channel"),
+    at("delivery", "route", "channel"),
+    at("deliveryContext", "channel"),
+    at("lastChannel"),
+    at("channel"),
+  ]) {
+    if (c) channels.push(c);
+  }
+  for (const t of [
+    at("delivery", "origin", "from"),
+    at("delivery", "context", "to"),
+    at("delivery", "route", "target", "to"),
+    at("origin", "from"),
+    at("deliveryContext", "to"),
+    at("lastTo"),
+  ]) {
+    if (t) targets.push(t);
+  }
+  return { channels, targets };
+}
+
+/**
+ * The attribution functions of one agent's store reader. `remembered(sid)` is the meter's memory
+ * of a session as it will be once the batches emitted so far are committed (see the reader).
+ */
+export function createStoreAttribution(
+  agentId: string,
+  mainKey: string | null,
+  remembered: (sid: string) => RememberedSession | null,
+) {
+  /** The channel of another session by key: its window's, else its node entry's. */
+  function channelOfKey(h: OcHandle | null, key: string): string | null {
+    if (!h) return null;
+    return (
+      h.windowChannelOfKey?.get(key)?.channel ??
+      hintsFromEntry(h.node?.get(key)?.entry_json).channels[0] ??
+      null
+    );
+  }
+
+  /** Attribution of a session that is no longer live: the archive's key, else the meter's memory. */
+  function rememberedAttribution(h: OcHandle | null, sid: string, key: string | null): Attribution {
+    const mem = remembered(sid);
+    const sessionKey = key ?? mem?.sessionKey ?? null;
+    const channel = mem?.channel ?? null;
+    if (mem?.accountId && (key === null || mem.sessionKey === key)) {
+      return { sessionKey, accountId: mem.accountId, channel };
+    }
+    const hints: SessionHints = {
+      channel,
+      parentKey: h?.parentOfKey ?? undefined,
+      channelOfKey: (k) => channelOfKey(h, k),
+      mainKey,
+    };
+    return { sessionKey, accountId: resolveAccount(agentId, sessionKey, hints).accountId, channel };
+  }
+
+  /** Attribution of a live session: window → key, node entry + conversation → channel and route hints. */
+  function liveAttribution(h: OcHandle, sid: string, fallbackKey: string | null): Attribution {
+    const w = h.window?.get(sid);
+    if (!w?.session_key) return rememberedAttribution(h, sid, fallbackKey);
+    const node = h.node?.get(w.session_key);
+    const { channels, targets } = hintsFromEntry(node?.entry_json);
+    const conv = w.conversation ? h.conversation?.get(w.conversation) : undefined;
+    const channel = w.channel ?? channels[0] ?? conv?.channel ?? null;
+    if (conv?.target) targets.push(conv.target);
+    const r = resolveAccount(agentId, w.session_key, {
+      channel,
+      routeTargets: targets,
+      parentKey: h.parentOfKey ?? undefined,
+      channelOfKey: (k) => channelOfKey(h, k),
+      mainKey,
+    });
+    return { sessionKey: w.session_key, accountId: r.accountId, channel };
+  }
+  return { channelOfKey, rememberedAttribution, liveAttribution };
+}
+
+export type StoreAttribution = ReturnType<typeof createStoreAttribution>;

@@ -1,0 +1,307 @@
+import { createHash, type Hash } from "node:crypto";
+import { realpathSync, type Stats } from "node:fs";
+import Database from "better-sqlite3";
+
+// An open OpenClaw store (`<agent>/agent/openclaw-agent.sqlite`): the read-only connection, the
+// statements prepared for the schema it has, and the row fingerprints and error kinds the store
+// reader works with. Split from sqlite-reader.ts, which plans and reads through it.
+
+/**
+ * Page cache of the read-only connection to OpenClaw's store, KiB (better-sqlite3's default is
+ * 16 MB). Its rows are read once, in key order, so a cache only keeps the B-tree's inner pages
+ * warm; cycling 16 MB of pages through a 1.1 GB backlog raised the meter's peak RSS by ~58 MB
+ * (bench:meter BENCH_SOURCE=sqlite: 236-239 -> 178-181 MB, time within noise).
+ */
+const OC_CACHE_KIB = 2048;
+
+export interface Caps {
+  tables: Set<string>;
+  cols: (table: string) => Set<string>;
+}
+
+/**
+ * One `transcript_events` row as read, `[seq, event_json, event_zstd]` (`event_json` may be a blob
+ * in a non-STRICT store). An array (the statement is `raw`), not an object: better-sqlite3 builds
+ * an object row by internalizing each column name again for every row, ~15 % of reading a store's
+ * rows (112k rows: 330 vs 390 ms).
+ */
+export type StoreRow = [seq: number, json: string | null, zstd: Buffer | null];
+
+/** Prepared statements over one open OpenClaw database. */
+export interface OcHandle {
+  conn: Database.Database;
+  dbPath: string;
+  dev: number;
+  ino: number;
+  /**
+   * The next plan checks the row at every session's cursor (`plan`): true on a handle just
+   * opened, so a store file replaced while creditgate runs (a restored backup) is verified whole.
+   */
+  checkAll: boolean;
+  maxSeqAll: Database.Statement<[], { sid: string; maxSeq: number | null }>;
+  maxSeqByWindow: Database.Statement<[], { sid: string; maxSeq: number | null }> | null;
+  watermarks: Database.Statement<[], { sid: string; generation: string | number | null }> | null;
+  rows: Database.Statement<[string, number, number], StoreRow>;
+  /** The row of a session at one seq (a cursor's fingerprint check). */
+  rowAt: Database.Statement<[string, number], { json: string | null; zstd: Buffer | null }>;
+  /** Rows of a session at or before a seq, newest first (the turn before a cursor). */
+  rowsBefore: Database.Statement<
+    [string, number, number],
+    { seq: number; json: string | null; zstd: Buffer | null }
+  >;
+  window: Database.Statement<
+    [string],
+    {
+      session_key: string | null;
+      channel: string | null;
+      parent: string | null;
+      spawned_by: string | null;
+      conversation: string | null;
+    }
+  > | null;
+  parentOfKey: ((key: string) => string | null) | null;
+  /** `session_windows.channel` of a session by key (any of its windows that names one). */
+  windowChannelOfKey: Database.Statement<[string], { channel: string | null }> | null;
+  node: Database.Statement<[string], { entry_json: string | null }> | null;
+  conversation: Database.Statement<[string], { channel: string | null; target: string | null }> | null;
+  archives: Database.Statement<
+    [],
+    { sid: string; generation: string; key: string | null; name: string; sha: string | null }
+  > | null;
+  archiveBlob: Database.Statement<[string, string], { encoding: string | null; blob: Buffer | null }> | null;
+  coldArchives: Database.Statement<
+    [],
+    { sid: string; generation: string | null; name: string; inDb: number }
+  > | null;
+  coldBlob: Database.Statement<[string], { blob: Buffer | null }> | null;
+}
+
+/**
+ * Opens OpenClaw's store `dbFile` read-only (`query_only`, a small page cache, `busyTimeoutMs` to
+ * wait for a writer's lock) and prepares its statements. Null when the file is a SQLite database
+ * but not OpenClaw's (no `transcript_events` with `session_id` and `seq`; the connection is closed).
+ * @throws better-sqlite3's errors: busy/locked, not a database (see `storeProblem`)
+ */
+export function openStore(dbFile: string, st: Stats, busyTimeoutMs: number): OcHandle | null {
+  const conn = new Database(dbFile, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+  try {
+    conn.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+    conn.pragma("query_only = 1");
+    conn.pragma(`cache_size = -${OC_CACHE_KIB}`);
+    const handle = prepare(conn, realpathSync(dbFile), st);
+    if (!handle) conn.close();
+    return handle;
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+}
+
+function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle | null {
+  const tables = new Set(
+    conn
+      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+      .all()
+      .map((r) => r.name),
+  );
+  if (!tables.has("transcript_events")) return null;
+  const colCache = new Map<string, Set<string>>();
+  const caps: Caps = {
+    tables,
+    cols(table: string): Set<string> {
+      let c = colCache.get(table);
+      if (!c) {
+        c = new Set(
+          tables.has(table)
+            ? conn
+                .prepare<[], { name: string }>(
+                  `SELECT name FROM pragma_table_info('${table.replace(/'/g, "''")}')`,
+                )
+                .all()
+                .map((r) => r.name)
+            : [],
+        );
+        colCache.set(table, c);
+      }
+      return c;
+    },
+  };
+  const col = (table: string, c: string, as: string) =>
+    caps.cols(table).has(c) ? `${c} AS ${as}` : `NULL AS ${as}`;
+  const te = caps.cols("transcript_events");
+  if (!te.has("session_id") || !te.has("seq")) return null;
+
+  const hasWindows = tables.has("session_windows") && caps.cols("session_windows").has("session_key");
+  const hasNodes = tables.has("session_nodes") && caps.cols("session_nodes").has("session_key");
+  const parentCols = (table: string) =>
+    `${col(table, "parent_session_key", "parent")}, ${col(table, "spawned_by", "spawned_by")}`;
+  const nodeParent = hasNodes
+    ? conn.prepare<[string], { parent: string | null; spawned_by: string | null }>(
+        `SELECT ${parentCols("session_nodes")} FROM session_nodes WHERE session_key = ?`,
+      )
+    : null;
+  const windowParent = hasWindows
+    ? conn.prepare<[string], { parent: string | null; spawned_by: string | null }>(
+        `SELECT ${parentCols("session_windows")} FROM session_windows WHERE session_key = ? LIMIT 1`,
+      )
+    : null;
+  const parentOfKey =
+    nodeParent || windowParent
+      ? (key: string): string | null => {
+          const n = nodeParent?.get(key);
+          const w = windowParent?.get(key);
+          return n?.spawned_by ?? n?.parent ?? w?.spawned_by ?? w?.parent ?? null;
+        }
+      : null;
+
+  const arch = caps.cols("session_transcript_archives");
+  const hasArchives = ["session_id", "generation", "archive_blob", "archive_name"].every((c) => arch.has(c));
+  const cold = caps.cols("session_transcript_cold_archives");
+  const hasCold = ["session_id", "archive_name"].every((c) => cold.has(c));
+  const coldInDb = cold.has("archive_blob") && cold.has("storage");
+
+  return {
+    conn,
+    dbPath,
+    dev: st.dev,
+    ino: st.ino,
+    checkAll: true,
+    maxSeqAll: conn.prepare(
+      "SELECT session_id AS sid, MAX(seq) AS maxSeq FROM transcript_events GROUP BY session_id",
+    ),
+    maxSeqByWindow: hasWindows
+      ? conn.prepare(
+          `SELECT w.session_id AS sid,
+             (SELECT MAX(t.seq) FROM transcript_events t WHERE t.session_id = w.session_id) AS maxSeq
+           FROM session_windows w`,
+        )
+      : null,
+    watermarks:
+      tables.has("transcript_rewrite_watermarks") &&
+      caps.cols("transcript_rewrite_watermarks").has("generation")
+        ? conn.prepare("SELECT session_id AS sid, generation FROM transcript_rewrite_watermarks")
+        : null,
+    rows: conn
+      .prepare<[string, number, number], StoreRow>(
+        `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
+       FROM transcript_events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+      )
+      .raw(true),
+    rowAt: conn.prepare(
+      `SELECT ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
+       FROM transcript_events WHERE session_id = ? AND seq = ?`,
+    ),
+    rowsBefore: conn.prepare(
+      `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
+       FROM transcript_events WHERE session_id = ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
+    ),
+    window: hasWindows
+      ? conn.prepare(
+          `SELECT session_key, ${col("session_windows", "channel", "channel")}, ${parentCols("session_windows")},
+             ${col("session_windows", "primary_conversation_id", "conversation")}
+           FROM session_windows WHERE session_id = ?`,
+        )
+      : null,
+    parentOfKey,
+    windowChannelOfKey:
+      hasWindows && caps.cols("session_windows").has("channel")
+        ? conn.prepare(
+            "SELECT channel FROM session_windows WHERE session_key = ? AND channel IS NOT NULL LIMIT 1",
+          )
+        : null,
+    node:
+      hasNodes && caps.cols("session_nodes").has("entry_json")
+        ? conn.prepare("SELECT entry_json FROM session_nodes WHERE session_key = ?")
+        : null,
+    conversation:
+      caps.cols("conversations").has("conversation_id") && caps.cols("conversations").has("channel")
+        ? conn.prepare(
+            `SELECT channel, ${col("conversations", "delivery_target", "target")} FROM conversations WHERE conversation_id = ?`,
+          )
+        : null,
+    archives: hasArchives
+      ? conn.prepare(
+          `SELECT session_id AS sid, generation, ${col("session_transcript_archives", "session_key", "key")},
+             archive_name AS name, ${col("session_transcript_archives", "archive_sha256", "sha")}
+           FROM session_transcript_archives ORDER BY ${arch.has("created_at") ? "created_at, " : ""}session_id, generation`,
+        )
+      : null,
+    archiveBlob: hasArchives
+      ? conn.prepare(
+          `SELECT ${col("session_transcript_archives", "encoding", "encoding")}, archive_blob AS blob
+           FROM session_transcript_archives WHERE session_id = ? AND generation = ?`,
+        )
+      : null,
+    coldArchives: hasCold
+      ? conn.prepare(
+          `SELECT session_id AS sid, ${col("session_transcript_cold_archives", "generation", "generation")},
+             archive_name AS name, ${coldInDb ? "(storage = 'sqlite' AND archive_blob IS NOT NULL)" : "0"} AS inDb
+           FROM session_transcript_cold_archives`,
+        )
+      : null,
+    coldBlob: coldInDb
+      ? conn.prepare("SELECT archive_blob AS blob FROM session_transcript_cold_archives WHERE session_id = ?")
+      : null,
+  };
+}
+
+/** One short read transaction (a consistent snapshot), released before anything is billed. */
+export function readTx<T>(h: OcHandle, fn: () => T): T {
+  return h.conn.transaction(fn).deferred();
+}
+
+/**
+ * Fingerprint of one `transcript_events` row as stored: sha256 hex of a tag and its bytes,
+ * `j` + the `event_json` text (UTF-8) when it has one, else `z` + the `event_zstd` blob as stored
+ * (not decoded), else `-` alone. What a cursor remembers of the row at its `last_seq`
+ * (`SqliteCursorMove.rowSha`); equal rows at the same seq are taken to be the row read.
+ */
+export function rowFingerprint(json: string | null, zstd: Buffer | null): string {
+  const h = createHash("sha256");
+  if (json !== null) put(h, "j", json);
+  else if (zstd !== null) put(h, "z", zstd);
+  else h.update("-");
+  return h.digest("hex");
+}
+
+/**
+ * Hashes a tag and a column value. A value that is neither text nor a blob (a number, in a store
+ * whose table is not STRICT) is hashed as its decimal text under its own tag (`?`): the row is
+ * rejected as malformed when read, and fingerprinting it must not throw (that failed every poll).
+ */
+function put(h: Hash, tag: string, v: string | Buffer): void {
+  if (typeof v === "string") h.update(tag).update(v, "utf8");
+  else if (Buffer.isBuffer(v)) h.update(tag).update(v);
+  else h.update(`${tag}?`).update(String(v));
+}
+
+/**
+ * OpenClaw's watermark generation is a hex token; the cursor column is an INTEGER, so store a
+ * 48-bit digest of it (only equality matters).
+ */
+export function hashGeneration(g: string | number | null): number | null {
+  if (g === null) return null;
+  const hex = createHash("sha256").update(String(g)).digest("hex").slice(0, 12);
+  return Number.parseInt(hex, 16);
+}
+
+/** First line of an error's message, at most 300 characters (fs/SQLite messages: paths, never content). */
+export function errLine(err: unknown): string {
+  return (String((err as Error)?.message ?? err).split("\n")[0] ?? "").slice(0, 300);
+}
+
+export function sqliteCode(err: unknown): string {
+  return typeof err === "object" && err !== null && typeof (err as { code?: unknown }).code === "string"
+    ? (err as { code: string }).code
+    : "";
+}
+
+export function isBusy(err: unknown): boolean {
+  const c = sqliteCode(err);
+  return c.startsWith("SQLITE_BUSY") || c.startsWith("SQLITE_LOCKED");
+}
+
+export function isNotOpenClaw(err: unknown): boolean {
+  const c = sqliteCode(err);
+  return c.startsWith("SQLITE_NOTADB") || c.startsWith("SQLITE_CORRUPT");
+}
