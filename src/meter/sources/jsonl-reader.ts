@@ -9,20 +9,13 @@ import {
   type Stats,
   statSync,
 } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { Db } from "../../db/index.js";
 import { createCursorRepo } from "../cursor-repo.js";
-import {
-  ASSISTANT_MARK,
-  endsLikeObject,
-  mayBeUsage,
-  TRUNCATED_REASON,
-  USAGE_MARK,
-  USER_MARK,
-} from "../parse.js";
-import { agentOfKey, operatorAccount, resolveAccount } from "../resolve-user.js";
+import { ASSISTANT_MARK, endsLikeObject, TRUNCATED_REASON, USAGE_MARK, USER_MARK } from "../parse.js";
+import { operatorAccount } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
-import type { FileCursor, ProblemReporter, SessionFact, SourceBatch } from "../source.js";
+import type { FileCursor, ProblemReporter, SourceBatch } from "../source.js";
 import {
   BatchBuilder,
   bomLength,
@@ -30,7 +23,6 @@ import {
   type KeysHere,
   type LineOwner,
   type PendingTurn,
-  turnOf,
 } from "./batch-builder.js";
 import {
   type ClassifiedFile,
@@ -39,9 +31,13 @@ import {
   IMPORT_ARCHIVE_DIR,
 } from "./classify.js";
 import type { PackedEvents } from "./event-columns.js";
-import { configuredMainKey } from "./openclaw-config.js";
+import { headHash, tailHash, tailOf, turnBefore } from "./file-probe.js";
+import { type Attribution, createJsonlAttribution } from "./jsonl-attribution.js";
 import { sortForReading } from "./read-order.js";
-import { createSessionsIndex, type SessionsIndex } from "./sessions-index.js";
+
+export { headerParentSessionId } from "./file-probe.js";
+
+import { createSessionsIndex } from "./sessions-index.js";
 import { decodeMaybeZstd } from "./zst.js";
 
 /** `opts` of a JSONL reader: everything it needs, all of it cloneable (it may run in a worker thread). */
@@ -78,27 +74,13 @@ export interface JsonlReaderOptions {
 export type Emit = (batch: SourceBatch, id: number, packed?: PackedEvents | null) => void | Promise<void>;
 
 const CHUNK_BYTES = 1024 * 1024;
-const HEAD_BYTES = 4096;
-const TAIL_BYTES = 256;
 const MAX_REJECTS_PER_FILE = 100;
 /** Files touched per transaction at most, so a backlog of many small files still commits often. */
 const MAX_FILES_PER_BATCH = 256;
 const NEWLINE = 0x0a;
-/** Bytes before a cursor first read back to find the turn a resumed transcript is in; grows ×4. */
-const LOOKBACK_MIN_BYTES = 16 * 1024;
-/** Past this the turn before a cursor is given up as unknown (latency null for its first reply). */
-const LOOKBACK_MAX_BYTES = 1024 * 1024;
 const OPEN_BRACE = 0x7b;
 /** One read buffer per thread for all JSONL readers: polls run one at a time. */
 let sharedChunk: Buffer | null = null;
-
-/** Who a session file's calls are billed to, from sessions.json or the session memory. */
-interface Attribution {
-  sessionKey: string | null;
-  accountId: string;
-  /** The session's channel (index entry or memory), kept with a linked predecessor's fact. */
-  channel?: string | null;
-}
 
 interface Seen {
   size: number;
@@ -127,30 +109,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
   if (opts.firstBatchSize !== undefined) positiveBatchSize("firstBatchSize", opts.firstBatchSize);
   const sessionsDir = join(opts.agentDir, "sessions");
   const index = createSessionsIndex(join(sessionsDir, "sessions.json"));
-  /** Other agents' indexes, opened when a spawn chain leads into their keys. */
-  const siblings = new Map<string, SessionsIndex>();
-  /**
-   * The index that names a session key: this agent's, or the one of the agent the key names. A
-   * sub-agent spawned into another agent (`sessions_spawn` with `agentId`) has its entry here and
-   * its requester's (`spawnedBy`) in the requester's agent; a per-peer requester `direct:<peer>`
-   * names no channel, and its channel was looked up here only (the sub-agent was billed to a
-   * channel-less `direct:<peer>` account).
-   */
-  const indexOfKey = (key: string): SessionsIndex => {
-    const agent = agentOfKey(key);
-    if (!agent || agent === opts.agentId || !/^[a-z0-9_-]+$/i.test(agent)) return index;
-    let ix = siblings.get(agent);
-    if (!ix) {
-      ix = createSessionsIndex(join(dirname(opts.agentDir), agent, "sessions", "sessions.json"));
-      siblings.set(agent, ix);
-    }
-    ix.refresh();
-    return ix;
-  };
-  const parentOfKey = (k: string) => index.parentOf(k) ?? indexOfKey(k).parentOf(k);
-  const channelOfKey = (k: string) => index.channelOf(k) ?? indexOfKey(k).channelOf(k);
-  const mainKey = configuredMainKey(opts.agentDir);
-  const memory = createSessionMemory(db);
+  const attributions = createJsonlAttribution(opts.agentId, opts.agentDir, index, createSessionMemory(db));
   const cursors = createCursorRepo(db);
   const grace = opts.unknownSessionGraceMs ?? 0;
   /** Committed state: files unchanged since their last committed batch are not even opened. */
@@ -164,7 +123,6 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
    * dropped): the next poll reads sessions.json again instead of skipping an unchanged file.
    */
   let factsUncommitted = false;
-  const head = Buffer.allocUnsafe(HEAD_BYTES);
   const previewChars = opts.previewChars ?? 0;
   const pack = opts.packEvents ?? false;
   /**
@@ -173,158 +131,6 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
    * shortcut: the turn is a function of the bytes before the offset, so both give the same.
    */
   const turnAt = new Map<string, { offset: number; turn: PendingTurn | null }>();
-
-  /**
-   * The user message still waiting for a reply just before byte `offset` (a line start) of a
-   * transcript: reads back line by line to the last user line or billed reply, at most
-   * LOOKBACK_MAX_BYTES. Null when a reply came last, at the file start, or past the limit.
-   */
-  function turnBefore(fd: number, offset: number): PendingTurn | null {
-    for (let span = LOOKBACK_MIN_BYTES; ; span *= 4) {
-      const start = Math.max(0, offset - span);
-      const buf = Buffer.allocUnsafe(offset - start);
-      const n = readSync(fd, buf, 0, buf.length, start);
-      const data = buf.subarray(0, n);
-      // The first line of the window is cut unless the window starts the file.
-      const first = start === 0 ? 0 : data.indexOf(NEWLINE) + 1;
-      if (start === 0 || first > 0) {
-        let end = data.length;
-        while (end > first) {
-          // (a negative offset would search from the buffer's end: never pass one)
-          const nl = end - 2 >= first ? data.lastIndexOf(NEWLINE, end - 2) : -1;
-          const ls = nl < first ? first : nl + 1;
-          let line = data.subarray(ls, end);
-          end = ls;
-          while (line.length > 0 && (line.at(-1) === NEWLINE || line.at(-1) === 0x0d))
-            line = line.subarray(0, line.length - 1);
-          if (line.length === 0 || !(mayBeUsage(line) || line.includes(USER_MARK))) continue;
-          const t = turnOf(line.toString("utf8"), previewChars);
-          if (t === "reply") return null;
-          if (t) return t.user;
-        }
-      }
-      if (start === 0 || span >= LOOKBACK_MAX_BYTES) return null;
-    }
-  }
-
-  function headHash(fd: number, size: number): string {
-    const n = readSync(fd, head, 0, Math.min(HEAD_BYTES, size), 0);
-    const nl = head.subarray(0, n).indexOf(NEWLINE);
-    return createHash("sha256")
-      .update(head.subarray(0, nl >= 0 ? nl : n))
-      .digest("hex");
-  }
-
-  /** Hash of the bytes just before `offset`: proves the consumed prefix is still the same. */
-  function tailHash(fd: number, offset: number): string | null {
-    if (offset <= 0) return null;
-    const start = Math.max(0, offset - TAIL_BYTES);
-    const n = readSync(fd, head, 0, offset - start, start);
-    return createHash("sha256").update(head.subarray(0, n)).digest("hex");
-  }
-
-  /** Tail hash from the buffer when it holds the bytes, else from the file. */
-  function tailOf(data: Buffer, end: number, fd: number, offset: number): string | null {
-    if (end >= TAIL_BYTES)
-      return createHash("sha256")
-        .update(data.subarray(end - TAIL_BYTES, end))
-        .digest("hex");
-    return tailHash(fd, offset);
-  }
-
-  function attribution(sessionId: string): Attribution | null {
-    const indexed = index.get(sessionId);
-    if (indexed) {
-      const r = resolveAccount(opts.agentId, indexed.sessionKey, {
-        channel: indexed.channel,
-        routeTargets: indexed.routeTargets,
-        parentKey: parentOfKey,
-        channelOfKey,
-        mainKey,
-      });
-      return { sessionKey: indexed.sessionKey, accountId: r.accountId, channel: indexed.channel };
-    }
-    const remembered = memory.get(opts.agentId, sessionId);
-    if (remembered?.sessionKey) {
-      const r = resolveAccount(opts.agentId, remembered.sessionKey, { channel: remembered.channel, mainKey });
-      return {
-        sessionKey: remembered.sessionKey,
-        accountId: remembered.accountId ?? r.accountId,
-        channel: remembered.channel,
-      };
-    }
-    return null;
-  }
-
-  /**
-   * Attributes the changed files no index entry or memory names through the `parentSession` of
-   * their successors' headers, and records each link as a session fact (so the memory keeps it).
-   *
-   * With `agents.defaults.compaction.truncateAfterCompaction`, OpenClaw rotates a compacted
-   * session into a successor transcript `<ISO>_<new sessionId>.jsonl` whose header names the
-   * predecessor file (`parentSession`), and points the session's entry at the successor
-   * (openclaw/openclaw `compaction-successor-transcript.ts`, #72435, #119805). The predecessor
-   * `<old id>.jsonl` stays on disk, named by nothing: its pre-compaction calls (only the last
-   * one is copied into the successor) went to the operator unless this meter had seen the old
-   * id live. A predecessor takes its successor's key only when nothing else names it, following
-   * chains of rotations. Only called when some changed file is unattributed.
-   */
-  function linkPredecessors(
-    changed: { path: string; cls: ClassifiedFile; who: Attribution | null }[],
-    facts: SessionFact[],
-  ): void {
-    const parentOf = new Map<string, string>();
-    for (const c of changed) {
-      const parent = headerParentSessionId(c.path);
-      if (parent && parent !== c.cls.sessionId) parentOf.set(c.cls.sessionId, parent);
-    }
-    if (parentOf.size === 0) return;
-    const whoOf = new Map<string, Attribution>();
-    for (const c of changed) if (c.who) whoOf.set(c.cls.sessionId, c.who);
-    const linked = new Map<string, Attribution>();
-    // A parent named by children of different accounts (forks of one transcript) belongs to
-    // neither on that evidence: it is left to the operator, never given to whichever came first.
-    const contested = new Set<string>();
-    // Each round links one more generation of a chain; a chain is at most as long as the files.
-    for (let round = 0; round <= parentOf.size; round++) {
-      let grew = false;
-      for (const [child, parent] of parentOf) {
-        const who = whoOf.get(child) ?? linked.get(child);
-        if (!who || whoOf.has(parent) || contested.has(parent) || attribution(parent)) continue;
-        const had = linked.get(parent);
-        if (had) {
-          if (had.accountId !== who.accountId) {
-            linked.delete(parent);
-            contested.add(parent);
-            grew = true;
-          }
-          continue;
-        }
-        linked.set(parent, who);
-        grew = true;
-      }
-      if (!grew) break;
-    }
-    // a contested parent's own predecessors were linked through it: unlink them
-    for (let again = contested.size > 0; again; ) {
-      again = false;
-      for (const [child, parent] of parentOf)
-        if (!whoOf.has(child) && !linked.has(child) && linked.delete(parent)) again = true;
-    }
-    if (linked.size === 0) return;
-    for (const c of changed) {
-      const who = c.who ? null : linked.get(c.cls.sessionId);
-      if (who) c.who = who;
-    }
-    for (const [sessionId, who] of linked)
-      facts.push({
-        agentId: opts.agentId,
-        sessionId,
-        sessionKey: who.sessionKey,
-        accountId: who.accountId,
-        channel: who.channel ?? null,
-      });
-  }
 
   async function poll(emit: Emit, report?: ProblemReporter): Promise<void> {
     pending.clear(); // batches of an earlier poll that never committed: forgotten
@@ -394,18 +200,11 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     if (refreshed) {
       factsUncommitted = refreshed.length > 0;
       for (const s of refreshed) {
-        const r = resolveAccount(opts.agentId, s.sessionKey, {
-          channel: s.channel,
-          routeTargets: s.routeTargets,
-          parentKey: parentOfKey,
-          channelOfKey,
-          mainKey,
-        });
         b.sessions.push({
           agentId: opts.agentId,
           sessionId: s.sessionId,
           sessionKey: s.sessionKey,
-          accountId: r.accountId,
+          accountId: attributions.accountOfEntry(s),
           channel: s.channel,
         });
       }
@@ -463,9 +262,9 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         seenBefore.cursor.path === path
       )
         continue;
-      changed.push({ path, cls, st, who: attribution(cls.sessionId) });
+      changed.push({ path, cls, st, who: attributions.attribution(cls.sessionId) });
     }
-    if (changed.some((c) => !c.who)) linkPredecessors(changed, b.sessions);
+    if (changed.some((c) => !c.who)) attributions.linkPredecessors(changed, b.sessions);
     sortForReading(changed, (c) => c.who?.accountId ?? null); // name order within an account
     for (const { path, cls, st, who } of changed) {
       const key = `${st.dev}:${st.ino}`;
@@ -525,7 +324,12 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         if (offset < size) {
           b.stats.files++;
           const known = turnAt.get(key);
-          b.turn = offset === 0 ? null : known?.offset === offset ? known.turn : turnBefore(fd, offset);
+          b.turn =
+            offset === 0
+              ? null
+              : known?.offset === offset
+                ? known.turn
+                : turnBefore(fd, offset, previewChars);
         }
         b.rejectsLeft = MAX_REJECTS_PER_FILE;
         let readPos = offset;
@@ -634,11 +438,11 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       const sessionId = cold
         ? headerSessionId(content)
         : (classifyTranscriptFile(name.replace(/\.zst$/, ""))?.sessionId ?? headerSessionId(content));
-      const who = sessionId ? attribution(sessionId) : null;
+      const attributed = sessionId ? attributions.attribution(sessionId) : null;
       const owner: LineOwner = {
         sessionId,
-        sessionKey: who?.sessionKey ?? null,
-        accountId: who?.accountId ?? operatorAccount(opts.agentId),
+        sessionKey: attributed?.sessionKey ?? null,
+        accountId: attributed?.accountId ?? operatorAccount(opts.agentId),
       };
       const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack, opts.keysHere);
       b.rejectsLeft = MAX_REJECTS_PER_FILE;
@@ -783,42 +587,6 @@ function headerSessionId(content: Buffer): string | null {
     return h.type === "session" && typeof h.id === "string" && h.id ? h.id : null;
   } catch {
     return null;
-  }
-}
-
-/** A header line longer than this is not looked into for its `parentSession`. */
-const HEADER_MAX_BYTES = 16 * 1024;
-const PARENT_SESSION_MARK = Buffer.from('"parentSession"');
-
-/**
- * The session id of the transcript a file's header (`{"type":"session",…,"parentSession":<path>}`)
- * names as its parent, or null (no header, no parent, unreadable). The path is the writer host's:
- * its last segment (either separator) is classified like a transcript name.
- */
-export function headerParentSessionId(path: string): string | null {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch {
-    return null;
-  }
-  try {
-    const buf = Buffer.allocUnsafe(HEADER_MAX_BYTES);
-    const n = readSync(fd, buf, 0, HEADER_MAX_BYTES, 0);
-    const nl = buf.subarray(0, n).indexOf(NEWLINE);
-    const line = buf.subarray(0, nl >= 0 ? nl : n);
-    if (!line.includes(PARENT_SESSION_MARK)) return null;
-    const h = JSON.parse(line.toString("utf8").replace(/^\uFEFF/, "")) as {
-      type?: unknown;
-      parentSession?: unknown;
-    };
-    if (h.type !== "session" || typeof h.parentSession !== "string") return null;
-    const name = h.parentSession.split(/[\\/]/).pop() ?? "";
-    return classifyTranscriptFile(name)?.sessionId ?? null;
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
   }
 }
 

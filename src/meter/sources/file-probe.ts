@@ -1,0 +1,116 @@
+import { createHash } from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
+import { mayBeUsage, USER_MARK } from "../parse.js";
+import { type PendingTurn, turnOf } from "./batch-builder.js";
+import { classifyTranscriptFile } from "./classify.js";
+
+// Small reads of a transcript beside its cursor: the hash of its first line and of the bytes just
+// before the cursor (a file replaced or rewritten under its name), and the turn a resumed
+// transcript is in (the latency of its next reply). Split from jsonl-reader.ts.
+
+const NEWLINE = 0x0a;
+/** Bytes of a file's head read for its first-line hash. */
+export const HEAD_BYTES = 4096;
+/** Bytes before a cursor its tail hash covers. */
+export const TAIL_BYTES = 256;
+/** Bytes before a cursor first read back to find the turn a resumed transcript is in; grows ×4. */
+const LOOKBACK_MIN_BYTES = 16 * 1024;
+/** Past this the turn before a cursor is given up as unknown (latency null for its first reply). */
+const LOOKBACK_MAX_BYTES = 1024 * 1024;
+/** One scratch buffer per thread: every function here uses it synchronously. */
+const head = Buffer.allocUnsafe(HEAD_BYTES);
+
+/**
+ * The user message still waiting for a reply just before byte `offset` (a line start) of a
+ * transcript: reads back line by line to the last user line or billed reply, at most
+ * LOOKBACK_MAX_BYTES. Null when a reply came last, at the file start, or past the limit.
+ */
+export function turnBefore(fd: number, offset: number, previewChars: number): PendingTurn | null {
+  for (let span = LOOKBACK_MIN_BYTES; ; span *= 4) {
+    const start = Math.max(0, offset - span);
+    const buf = Buffer.allocUnsafe(offset - start);
+    const n = readSync(fd, buf, 0, buf.length, start);
+    const data = buf.subarray(0, n);
+    // The first line of the window is cut unless the window starts the file.
+    const first = start === 0 ? 0 : data.indexOf(NEWLINE) + 1;
+    if (start === 0 || first > 0) {
+      let end = data.length;
+      while (end > first) {
+        // (a negative offset would search from the buffer's end: never pass one)
+        const nl = end - 2 >= first ? data.lastIndexOf(NEWLINE, end - 2) : -1;
+        const ls = nl < first ? first : nl + 1;
+        let line = data.subarray(ls, end);
+        end = ls;
+        while (line.length > 0 && (line.at(-1) === NEWLINE || line.at(-1) === 0x0d))
+          line = line.subarray(0, line.length - 1);
+        if (line.length === 0 || !(mayBeUsage(line) || line.includes(USER_MARK))) continue;
+        const t = turnOf(line.toString("utf8"), previewChars);
+        if (t === "reply") return null;
+        if (t) return t.user;
+      }
+    }
+    if (start === 0 || span >= LOOKBACK_MAX_BYTES) return null;
+  }
+}
+
+/** sha256 hex of a file's first line (at most its first HEAD_BYTES): tells a file replaced under its name. */
+export function headHash(fd: number, size: number): string {
+  const n = readSync(fd, head, 0, Math.min(HEAD_BYTES, size), 0);
+  const nl = head.subarray(0, n).indexOf(NEWLINE);
+  return createHash("sha256")
+    .update(head.subarray(0, nl >= 0 ? nl : n))
+    .digest("hex");
+}
+
+/** Hash of the bytes just before `offset`: proves the consumed prefix is still the same. */
+export function tailHash(fd: number, offset: number): string | null {
+  if (offset <= 0) return null;
+  const start = Math.max(0, offset - TAIL_BYTES);
+  const n = readSync(fd, head, 0, offset - start, start);
+  return createHash("sha256").update(head.subarray(0, n)).digest("hex");
+}
+
+/** Tail hash from the buffer when it holds the bytes, else from the file. */
+export function tailOf(data: Buffer, end: number, fd: number, offset: number): string | null {
+  if (end >= TAIL_BYTES)
+    return createHash("sha256")
+      .update(data.subarray(end - TAIL_BYTES, end))
+      .digest("hex");
+  return tailHash(fd, offset);
+}
+
+/** A header line longer than this is not looked into for its `parentSession`. */
+const HEADER_MAX_BYTES = 16 * 1024;
+const PARENT_SESSION_MARK = Buffer.from('"parentSession"');
+
+/**
+ * The session id of the transcript a file's header (`{"type":"session",…,"parentSession":<path>}`)
+ * names as its parent, or null (no header, no parent, unreadable). The path is the writer host's:
+ * its last segment (either separator) is classified like a transcript name.
+ */
+export function headerParentSessionId(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.allocUnsafe(HEADER_MAX_BYTES);
+    const n = readSync(fd, buf, 0, HEADER_MAX_BYTES, 0);
+    const nl = buf.subarray(0, n).indexOf(NEWLINE);
+    const line = buf.subarray(0, nl >= 0 ? nl : n);
+    if (!line.includes(PARENT_SESSION_MARK)) return null;
+    const h = JSON.parse(line.toString("utf8").replace(/^\uFEFF/, "")) as {
+      type?: unknown;
+      parentSession?: unknown;
+    };
+    if (h.type !== "session" || typeof h.parentSession !== "string") return null;
+    const name = h.parentSession.split(/[\\/]/).pop() ?? "";
+    return classifyTranscriptFile(name)?.sessionId ?? null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,167 @@
+import { dirname, join } from "node:path";
+import { agentOfKey, resolveAccount } from "../resolve-user.js";
+import type { SessionMemory } from "../session-memory.js";
+import type { SessionFact } from "../source.js";
+import type { ClassifiedFile } from "./classify.js";
+import { headerParentSessionId } from "./file-probe.js";
+import { configuredMainKey } from "./openclaw-config.js";
+import { createSessionsIndex, type SessionsIndex } from "./sessions-index.js";
+
+// Who pays for a session file: its sessions.json entry (with the spawn chain's parents and
+// channels, in other agents' indexes too), else the meter's memory of it, else, for a compacted
+// session's predecessor, its successor's. Split from jsonl-reader.ts.
+
+/** Who a session file's calls are billed to, from sessions.json or the session memory. */
+export /** Who a session file's calls are billed to, from sessions.json or the session memory. */
+interface Attribution {
+  sessionKey: string | null;
+  accountId: string;
+  /** The session's channel (index entry or memory), kept with a linked predecessor's fact. */
+  channel?: string | null;
+}
+
+/** A changed transcript of a poll, with its attribution (null: none found yet). */
+export interface ChangedFile {
+  path: string;
+  cls: ClassifiedFile;
+  who: Attribution | null;
+}
+
+/**
+ * The attribution of one agent's session files: `index` is the agent's `sessions.json`
+ * (`<agentDir>/sessions/sessions.json`), `memory` the meter's session memory.
+ */
+export function createJsonlAttribution(
+  agentId: string,
+  agentDir: string,
+  index: SessionsIndex,
+  memory: SessionMemory,
+) {
+  /** Other agents' indexes, opened when a spawn chain leads into their keys. */
+  const siblings = new Map<string, SessionsIndex>();
+  /**
+   * The index that names a session key: this agent's, or the one of the agent the key names. A
+   * sub-agent spawned into another agent (`sessions_spawn` with `agentId`) has its entry here and
+   * its requester's (`spawnedBy`) in the requester's agent; a per-peer requester `direct:<peer>`
+   * names no channel, and its channel was looked up here only (the sub-agent was billed to a
+   * channel-less `direct:<peer>` account).
+   */
+  const indexOfKey = (key: string): SessionsIndex => {
+    const agent = agentOfKey(key);
+    if (!agent || agent === agentId || !/^[a-z0-9_-]+$/i.test(agent)) return index;
+    let ix = siblings.get(agent);
+    if (!ix) {
+      ix = createSessionsIndex(join(dirname(agentDir), agent, "sessions", "sessions.json"));
+      siblings.set(agent, ix);
+    }
+    ix.refresh();
+    return ix;
+  };
+  const parentOfKey = (k: string) => index.parentOf(k) ?? indexOfKey(k).parentOf(k);
+  const channelOfKey = (k: string) => index.channelOf(k) ?? indexOfKey(k).channelOf(k);
+  const mainKey = configuredMainKey(agentDir);
+
+  /** The account an index entry's calls are billed to. */
+  function accountOfEntry(e: {
+    sessionKey: string;
+    channel: string | null;
+    routeTargets?: string[];
+  }): string {
+    return resolveAccount(agentId, e.sessionKey, {
+      channel: e.channel,
+      routeTargets: e.routeTargets,
+      parentKey: parentOfKey,
+      channelOfKey,
+      mainKey,
+    }).accountId;
+  }
+
+  function attribution(sessionId: string): Attribution | null {
+    const indexed = index.get(sessionId);
+    if (indexed) {
+      return { sessionKey: indexed.sessionKey, accountId: accountOfEntry(indexed), channel: indexed.channel };
+    }
+    const remembered = memory.get(agentId, sessionId);
+    if (remembered?.sessionKey) {
+      const r = resolveAccount(agentId, remembered.sessionKey, { channel: remembered.channel, mainKey });
+      return {
+        sessionKey: remembered.sessionKey,
+        accountId: remembered.accountId ?? r.accountId,
+        channel: remembered.channel,
+      };
+    }
+    return null;
+  }
+
+  /**
+   * Attributes the changed files no index entry or memory names through the `parentSession` of
+   * their successors' headers, and records each link as a session fact (so the memory keeps it).
+   *
+   * With `agents.defaults.compaction.truncateAfterCompaction`, OpenClaw rotates a compacted
+   * session into a successor transcript `<ISO>_<new sessionId>.jsonl` whose header names the
+   * predecessor file (`parentSession`), and points the session's entry at the successor
+   * (openclaw/openclaw `compaction-successor-transcript.ts`, #72435, #119805). The predecessor
+   * `<old id>.jsonl` stays on disk, named by nothing: its pre-compaction calls (only the last
+   * one is copied into the successor) went to the operator unless this meter had seen the old
+   * id live. A predecessor takes its successor's key only when nothing else names it, following
+   * chains of rotations. Only called when some changed file is unattributed.
+   */
+  function linkPredecessors(
+    changed: { path: string; cls: ClassifiedFile; who: Attribution | null }[],
+    facts: SessionFact[],
+  ): void {
+    const parentOf = new Map<string, string>();
+    for (const c of changed) {
+      const parent = headerParentSessionId(c.path);
+      if (parent && parent !== c.cls.sessionId) parentOf.set(c.cls.sessionId, parent);
+    }
+    if (parentOf.size === 0) return;
+    const whoOf = new Map<string, Attribution>();
+    for (const c of changed) if (c.who) whoOf.set(c.cls.sessionId, c.who);
+    const linked = new Map<string, Attribution>();
+    // A parent named by children of different accounts (forks of one transcript) belongs to
+    // neither on that evidence: it is left to the operator, never given to whichever came first.
+    const contested = new Set<string>();
+    // Each round links one more generation of a chain; a chain is at most as long as the files.
+    for (let round = 0; round <= parentOf.size; round++) {
+      let grew = false;
+      for (const [child, parent] of parentOf) {
+        const who = whoOf.get(child) ?? linked.get(child);
+        if (!who || whoOf.has(parent) || contested.has(parent) || attribution(parent)) continue;
+        const had = linked.get(parent);
+        if (had) {
+          if (had.accountId !== who.accountId) {
+            linked.delete(parent);
+            contested.add(parent);
+            grew = true;
+          }
+          continue;
+        }
+        linked.set(parent, who);
+        grew = true;
+      }
+      if (!grew) break;
+    }
+    // a contested parent's own predecessors were linked through it: unlink them
+    for (let again = contested.size > 0; again; ) {
+      again = false;
+      for (const [child, parent] of parentOf)
+        if (!whoOf.has(child) && !linked.has(child) && linked.delete(parent)) again = true;
+    }
+    if (linked.size === 0) return;
+    for (const c of changed) {
+      const who = c.who ? null : linked.get(c.cls.sessionId);
+      if (who) c.who = who;
+    }
+    for (const [sessionId, who] of linked)
+      facts.push({
+        agentId: agentId,
+        sessionId,
+        sessionKey: who.sessionKey,
+        accountId: who.accountId,
+        channel: who.channel ?? null,
+      });
+  }
+
+  return { attribution, accountOfEntry, linkPredecessors };
+}
