@@ -12,8 +12,7 @@ import { createSessionsIndex, type SessionsIndex } from "./sessions-index.js";
 // session's predecessor, its successor's. Split from jsonl-reader.ts.
 
 /** Who a session file's calls are billed to, from sessions.json or the session memory. */
-export /** Who a session file's calls are billed to, from sessions.json or the session memory. */
-interface Attribution {
+export interface Attribution {
   sessionKey: string | null;
   accountId: string;
   /** The session's channel (index entry or memory), kept with a linked predecessor's fact. */
