@@ -15,7 +15,7 @@ export interface DiscoveryInput {
 }
 
 /** The state dir names OpenClaw looks for in a home, newest first (`.moldbot`: a misspelling it still honours). */
-const HOME_STATE_DIRS = [".openclaw", ".clawdbot", ".moldbot", ".moltbot"] as const;
+export const HOME_STATE_DIRS = [".openclaw", ".clawdbot", ".moldbot", ".moltbot"] as const;
 
 /**
  * A profile's state dir: `openclaw --profile <name>` (and `--dev`, the profile `dev`) runs with

@@ -16,6 +16,7 @@ import { AppError, ErrorCode } from "../../errors.js";
 import {
   GROUP_BY,
   type GroupBy,
+  HOME_STATE_DIRS,
   heldSummary,
   listAgents,
   type MeterSummary,
@@ -102,9 +103,7 @@ export function stateDirWarnings(
       ...(sources.clawdbotStateDir ? [sources.clawdbotStateDir] : []),
       ...(sources.moltbotStateDir ? [sources.moltbotStateDir] : []),
       ...(sources.home
-        ? [".openclaw", ".clawdbot", ".moldbot", ".moltbot", ".openclaw-<profile>"].map((d) =>
-            join(sources.home ?? "", d),
-          )
+        ? [...HOME_STATE_DIRS, ".openclaw-<profile>"].map((d) => join(sources.home ?? "", d))
         : []),
     ];
     return [

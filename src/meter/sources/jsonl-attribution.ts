@@ -105,10 +105,7 @@ export function createJsonlAttribution(
    * id live. A predecessor takes its successor's key only when nothing else names it, following
    * chains of rotations. Only called when some changed file is unattributed.
    */
-  function linkPredecessors(
-    changed: { path: string; cls: ClassifiedFile; who: Attribution | null }[],
-    facts: SessionFact[],
-  ): void {
+  function linkPredecessors(changed: ChangedFile[], facts: SessionFact[]): void {
     const parentOf = new Map<string, string>();
     for (const c of changed) {
       const parent = headerParentSessionId(c.path);

@@ -32,7 +32,7 @@ import {
 } from "./classify.js";
 import type { PackedEvents } from "./event-columns.js";
 import { headHash, tailHash, tailOf, turnBefore } from "./file-probe.js";
-import { type Attribution, createJsonlAttribution } from "./jsonl-attribution.js";
+import { type ChangedFile, createJsonlAttribution } from "./jsonl-attribution.js";
 import { sortForReading } from "./read-order.js";
 
 export { headerParentSessionId } from "./file-probe.js";
@@ -233,7 +233,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     // First the files with something new (stat; unchanged ones skipped), then they are read in
     // `sortForReading` order (bench:meter, 3,000 session files of 500 users: WAL written
     // 532 -> 459 MB, writer-thread CPU -6 %).
-    const changed: { path: string; cls: ClassifiedFile; st: Stats; who: Attribution | null }[] = [];
+    const changed: (ChangedFile & { st: Stats })[] = [];
     for (const { path, cls } of files) {
       let st: Stats;
       try {
