@@ -234,6 +234,8 @@ export interface PushEvent {
   responseId?: string;
   /** Part of cacheWrite with a 1-hour TTL, priced at the 1-hour rate. */
   cacheWrite1h?: number;
+  /** The model that answered when it is not `model` (a refusal fallback, a router): creditgate prices by it. */
+  responseModel?: string;
   /** What the provider charged, USD, sent only with `costOrigin: "provider-billed"`. */
   costUsd?: number;
   costOrigin?: "provider-billed";

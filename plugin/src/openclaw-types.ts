@@ -161,6 +161,8 @@ export interface WrittenMessage {
   errorMessage?: string;
   timestamp?: number;
   responseId?: string;
+  /** The model the provider says answered (OpenClaw ≥2026.9), e.g. after a refusal fallback. */
+  responseModel?: string;
 }
 export interface BeforeMessageWriteEvent {
   message: WrittenMessage | { role: string };

@@ -84,6 +84,10 @@ export function usageEvent(
   // would be its duplicate.
   if (inputHoldsCache(m)) return null;
   const messageTsMs = Math.trunc(m.timestamp);
+  // The model that answered, as the meter reads it (parse.ts): priced by it when it is another
+  // model, so the push must carry it or it would bill the requested model's price first.
+  const served = typeof m.responseModel === "string" ? m.responseModel.trim() : "";
+  const responseModel = served && served !== m.model && served.length <= 200 ? served : null;
   const responseId = typeof m.responseId === "string" && m.responseId ? m.responseId : null;
   const agentId = where.agentId ?? agentOfKey(where.sessionKey) ?? "main";
   // Price exactly as the transcript meter would: the push may bill the call first, and the
@@ -138,6 +142,7 @@ export function usageEvent(
     // event, which includes the response id.
     ...(responseId ? { responseId } : {}),
     ...(cacheWrite1h > 0 ? { cacheWrite1h } : {}),
+    ...(responseModel ? { responseModel } : {}),
     ...(providerBilled ? { costUsd: total, costOrigin: "provider-billed" as const } : {}),
   };
 }

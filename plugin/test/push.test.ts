@@ -138,6 +138,15 @@ describe("usageEvent (the meter's rules)", () => {
     expect(plain).not.toHaveProperty("cacheWrite1h");
   });
 
+  it("carries the model that served the call (responseModel) when it is another, so a push prices like the transcript", () => {
+    const served = usageEvent({ ...assistant, responseModel: " claude-opus-4-8 " }, where);
+    expect(served).toMatchObject({ model: "mock-gpt", responseModel: "claude-opus-4-8" });
+    // not part of the identity: the transcript copy of the call is its duplicate
+    expect(served?.idempotencyKey).toBe(usageEvent(assistant, where)?.idempotencyKey);
+    for (const responseModel of ["mock-gpt", "", "x".repeat(201)])
+      expect(usageEvent({ ...assistant, responseModel }, where)).not.toHaveProperty("responseModel");
+  });
+
   it("skips user lines, synthetic openclaw lines, zero usage and malformed counts; errors are billed as failures", () => {
     expect(usageEvent({ role: "user" }, where)).toBeNull();
     expect(usageEvent({ ...assistant, provider: "openclaw", model: "delivery-mirror" }, where)).toBeNull();

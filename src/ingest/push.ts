@@ -49,6 +49,13 @@ export const pushEventSchema = z
      */
     writtenInput: tokens.optional(),
     /**
+     * The model that answered when it is not `model` (`message.responseModel`: an Anthropic
+     * refusal fallback, OpenRouter's Auto Router, a dated snapshot name). The center prices the
+     * call as that model when it is another model it knows (pricing.ts `pricedModelOf`), exactly
+     * as a locally metered call. Not part of the call's identity.
+     */
+    responseModel: z.string().min(1).max(200).optional(),
+    /**
      * Cost the bot recorded, USD as a JSON number (the older form; kept for older edges and
      * pushers); used per CREDITGATE_COST_MODE (recorded/auto), like transcript costs.
      * `recordedCostPicoUsd` is preferred when both are sent.
@@ -308,6 +315,9 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         : { recordedCostUsd: e.costUsd ?? null }),
       ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
       ...(e.writtenInput !== undefined ? { writtenInput: e.writtenInput } : {}),
+      ...(e.responseModel !== undefined && e.responseModel !== e.model
+        ? { responseModel: e.responseModel }
+        : {}),
       recordedCostOrigin:
         (pico ?? e.costUsd) != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
       agentId: e.agentId,

@@ -149,10 +149,13 @@ export function usageEvent(
   // Only on the rare corrected call, so every other event keeps the one shape (event-columns.ts
   // packs that shape; an event with this key is sent as an object).
   if (u.writtenInput !== undefined) e.writtenInput = u.writtenInput;
+  if (u.responseModel !== undefined) e.responseModel = u.responseModel;
   return e;
 }
 
 const MAX_ERROR_CHARS = 300;
+/** The longest `responseModel` kept (a pushed `model` is at most 200 characters too). */
+const MAX_MODEL_CHARS = 200;
 
 function count(v: unknown): number | null {
   if (v === undefined || v === null) return 0;
@@ -670,5 +673,9 @@ export function parseEntry(entry: unknown): LineResult {
     recordedCostOrigin,
   };
   if (writtenInput !== undefined) parsed.writtenInput = writtenInput;
+  // The model that answered, when the line names another than the one asked for (see
+  // ParsedUsage.responseModel); at most 200 characters, like a pushed model name.
+  const served = str(msg.responseModel)?.trim();
+  if (served && served !== model && served.length <= MAX_MODEL_CHARS) parsed.responseModel = served;
   return { kind: "usage", writtenAtMs: isoMs(e.timestamp), content: msg.content, clamped, usage: parsed };
 }

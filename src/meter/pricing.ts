@@ -211,6 +211,22 @@ export function clearTablePriceCache(): void {
 }
 
 /**
+ * What the price table takes `provider/model` for, to tell two names of one model apart from two
+ * models: its entry (the package's own object, so two names the table matches to one entry give
+ * the same value), `"openrouter-free"` for an OpenRouter free route, or null when the table does
+ * not know the name (or cannot evaluate its entry). Uncached: callers cache (`pricedModelOf`).
+ */
+export function tableEntryOf(
+  provider: string,
+  model: string,
+  atMs: number,
+): object | "openrouter-free" | null {
+  const found = findTablePriceUncached(provider, model, atMs);
+  if (found.rates === OPENROUTER_FREE_RATES) return "openrouter-free";
+  return found.info ?? null;
+}
+
+/**
  * The table rates of `provider/model` in effect at `atMs` (ms since epoch), through the cache;
  * null when the table does not know the model or has no token price for it (see `tableRates`).
  */
@@ -574,30 +590,69 @@ export function createPricer(opts: PricerOptions): Pricer {
     .map((r) => formatScaled(r.base, 6))
     .join(",")}`;
 
+  /** The override of `provider/model` itself (or of its OpenRouter routing variant's base), no `provider/*`. */
+  const ownOverrideOf = (provider: string, model: string): ModelRates | undefined => {
+    const p = provider.toLowerCase();
+    // An OpenRouter routing variant (`…:nitro`) without its own entry takes its base model's.
+    const base = p === "openrouter" ? openRouterVariantBase(model) : null;
+    return (
+      opts.overrides.byKey.get(`${p}/${model.toLowerCase()}`) ??
+      (base === null ? undefined : opts.overrides.byKey.get(`${p}/${base.toLowerCase()}`))
+    );
+  };
   // The override of the last (provider, model) looked up: consecutive calls of a session mostly
   // share one, and `byKey` is read-only, so the answer for the same two texts never changes.
   let lastProvider: string | null = null;
   let lastModel: string | null = null;
   let lastOverride: ModelRates | undefined;
-  const overrideOf = (u: ParsedUsage): ModelRates | undefined => {
-    if (u.provider === lastProvider && u.model === lastModel) return lastOverride;
-    const provider = u.provider.toLowerCase();
-    // An OpenRouter routing variant (`…:nitro`) without its own entry takes its base model's.
-    const base = provider === "openrouter" ? openRouterVariantBase(u.model) : null;
-    lastOverride =
-      opts.overrides.byKey.get(`${provider}/${u.model.toLowerCase()}`) ??
-      (base === null ? undefined : opts.overrides.byKey.get(`${provider}/${base.toLowerCase()}`)) ??
-      opts.overrides.byKey.get(`${provider}/*`);
-    lastProvider = u.provider;
-    lastModel = u.model;
+  const overrideOf = (provider: string, model: string): ModelRates | undefined => {
+    if (provider === lastProvider && model === lastModel) return lastOverride;
+    lastOverride = ownOverrideOf(provider, model) ?? opts.overrides.byKey.get(`${provider.toLowerCase()}/*`);
+    lastProvider = provider;
+    lastModel = model;
     return lastOverride;
   };
+  // pricedModelOf's answers by (provider, model, responseModel): a name pair's answer does not
+  // change (the table matches names, not times), and a bot uses few pairs.
+  const pricedModels = new Map<string, string>();
+  /**
+   * The model a call is priced as: the model that answered (`responseModel`) when it is another
+   * model than the one asked for and the price list or an operator override of that very model
+   * knows it: a call is then priced as if its line had named the model that served it. Otherwise
+   * (no responseModel, the same model under another name — a dated snapshot such as `gpt-4o` →
+   * `gpt-4o-2024-08-06`, which the table matches to the requested model's entry, so an override
+   * of the requested model still applies — or a served model nobody prices) the requested model.
+   * Sources: Anthropic's refusal fallback bills "at the rates of the model that ran it"
+   * (earendil-works/pi#8285, posit-dev/chatlas#380); OpenRouter's Auto Router bills the model it
+   * picked (https://openrouter.ai/docs/guides/routing/routers/auto-router).
+   */
+  const pricedModelOf = (u: ParsedUsage): string => {
+    const served = u.responseModel;
+    if (served === undefined) return u.model;
+    const key = `${u.provider}\u0000${u.model}\u0000${served}`;
+    const hit = pricedModels.get(key);
+    if (hit !== undefined) return hit;
+    let as = u.model;
+    if (sameModelName(u.model, served)) as = u.model;
+    else {
+      const servedEntry = tableEntryOf(u.provider, served, u.messageTsMs);
+      if (servedEntry !== null) {
+        if (servedEntry !== tableEntryOf(u.provider, u.model, u.messageTsMs)) as = served;
+      } else if (ownOverrideOf(u.provider, served)) as = served;
+    }
+    if (pricedModels.size >= 4096) pricedModels.clear();
+    pricedModels.set(key, as);
+    return as;
+  };
   const known = (u: ParsedUsage): PriceQuote | null => {
-    const override = overrideOf(u);
-    if (override) return quote(u, override, "override", opts.overrides.version, false);
     if (!Number.isFinite(u.messageTsMs)) throw new RangeError(`bad message timestamp ${u.messageTsMs}`);
-    const table = findTablePrice(u.provider, u.model, u.messageTsMs);
-    return table ? quote(u, table, "table", tableVersionOf(table), false) : null;
+    const model = pricedModelOf(u);
+    // A call priced as its served model says so on its row (`price_version`).
+    const as = model === u.model ? "" : `+served:${model}`;
+    const override = overrideOf(u.provider, model);
+    if (override) return quote(u, override, "override", opts.overrides.version + as, false);
+    const table = findTablePrice(u.provider, model, u.messageTsMs);
+    return table ? quote(u, table, "table", tableVersionOf(table) + as, false) : null;
   };
   // A plain literal, not a spread: this runs once per billed call on the writer's hot path.
   const withTable = (q: PriceQuote): PriceQuote => ({
@@ -639,7 +694,10 @@ export function createPricer(opts: PricerOptions): Pricer {
           // A call whose counts the parser corrected (`writtenInput`: a Google or Codex-harness line that billed its
           // cached tokens twice) carries an estimate OpenClaw computed from the wrong counts:
           // priced like a call without one, unless the provider reported what it billed.
-          const wrongEstimate = u.writtenInput !== undefined && !billed && k !== null;
+          // So does a call another model served (`responseModel`): pi-ai priced its estimate at the
+          // requested model's rates (earendil-works/pi#8285).
+          const wrongEstimate =
+            (u.writtenInput !== undefined || pricedModelOf(u) !== u.model) && !billed && k !== null;
           if (billed && pico === 0n && byokZero(u, k)) return withTable(k as PriceQuote);
           if (pico !== null && !wrongEstimate && (pico > 0n || tokens === 0 || billed))
             return recorded(u, pico, k, false);
@@ -668,6 +726,19 @@ export function createPricer(opts: PricerOptions): Pricer {
  * (and flagged: `billedZeroAnomaly`). Free routes (`:free` variants, `openrouter/free`) have a
  * list price of $0, so their provider-billed $0 stays $0; so does a model no list price knows.
  */
+/**
+ * Two names of one model by their text alone: equal but for case, surrounding space or Google's
+ * `models/` prefix.
+ */
+function sameModelName(a: string, b: string): boolean {
+  const norm = (m: string) =>
+    m
+      .trim()
+      .toLowerCase()
+      .replace(/^models\//, "");
+  return norm(a) === norm(b);
+}
+
 function byokZero(u: ParsedUsage, k: PriceQuote | null): boolean {
   return k !== null && k.costPicoUsd > 0n && u.input + u.output + u.cacheRead + u.cacheWrite > 0;
 }

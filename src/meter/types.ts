@@ -1,7 +1,17 @@
 /** One model call as read from a transcript line (JSONL or SQLite `event_json`), before billing. */
 export interface ParsedUsage {
   provider: string;
+  /** The model the call asked for (`message.model`): part of the call's identity, and its row's `model`. */
   model: string;
+  /**
+   * The model the provider says answered (`message.responseModel`, OpenClaw ≥2026.9; the
+   * response's own `model`), set only when it is a different text from `model`: an Anthropic
+   * refusal fallback (`claude-fable-5` served by `claude-opus-4-8`), OpenRouter's Auto Router
+   * (`openrouter/auto` served by e.g. `anthropic/claude-sonnet-4.5`), or just a dated snapshot
+   * name (`gpt-4o` → `gpt-4o-2024-08-06`). Pricing uses it when it is another model the price
+   * list or an override knows (pricing.ts `pricedModelOf`). Not part of the dedupe identity.
+   */
+  responseModel?: string;
   api: string | null;
   /** `message.timestamp`: epoch ms, stable across copies of the same message. */
   messageTsMs: number;

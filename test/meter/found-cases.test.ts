@@ -305,3 +305,25 @@ describe("case openclaw-profile-dirs: profile state dirs (--profile, --dev) and 
       expect(discoverStateDirs(sources(home, { openclawProfile: bad })), bad).toEqual([]);
   });
 });
+
+describe("case served-model-pricing: a call is priced as the model that served it (message.responseModel)", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    const snapshot = mode === "recorded" ? "0.0035" : "0.0028";
+    it(`${mode}: Fable→Opus fallback $0.00866, openrouter/auto→Sonnet 4.5 $0.045, gpt-4o snapshot $${snapshot}`, async () => {
+      const { s, world } = await meterCase("served-model-pricing", mode);
+      expect(s).toMatchObject({ billed: 3, unknownModels: [] });
+      const byUser = Object.fromEntries(
+        queryUsage(world.db, { by: "user" }).map((r) => [
+          r.key,
+          [r.requests, r.costUsd, r.unknownModelRequests],
+        ]),
+      );
+      expect(byUser).toEqual({
+        "telegram:5550601": [1, "0.00866", 0],
+        "telegram:5550602": [1, "0.045", 0],
+        // the same model under its dated name: the operator's price for gpt-4o (recorded: OpenClaw's estimate)
+        "telegram:5550603": [1, snapshot, 0],
+      });
+    });
+  }
+});

@@ -47,6 +47,8 @@ const SHARED = [
   "sessionKey",
   "accountId",
   "source",
+  /** Absent unless the line names a served model other than `model` (`ParsedUsage.responseModel`). */
+  "responseModel",
 ] as const;
 /** String fields that are (nearly) unique per event: appended without a lookup. */
 const UNIQUE = [
@@ -158,6 +160,7 @@ export class EventPacker {
     strs[b + 7] = this.shared(sessionKey);
     strs[b + 8] = this.shared(accountId);
     strs[b + 9] = this.shared(source);
+    strs[b + 10] = this.shared(u.responseModel);
     const c = b + SHARED.length;
     strs[c] = this.unique(u.responseId);
     strs[c + 1] = this.unique(u.errorMessage);
@@ -201,9 +204,14 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       if (!KEYS.has(k)) return null;
       keys++;
     }
-    // Every field but dedupeKey (set by the thread, absent when it could not be derived) and
-    // writtenInput (absent unless the parser corrected the call) is present.
-    if (keys !== KEYS.size - ("dedupeKey" in e ? 0 : 1) - ("writtenInput" in e ? 0 : 1)) return null;
+    // Every field but dedupeKey (set by the thread, absent when it could not be derived),
+    // writtenInput (absent unless the parser corrected the call) and responseModel (absent unless
+    // the line names another served model) is present.
+    if (
+      keys !==
+      KEYS.size - ("dedupeKey" in e ? 0 : 1) - ("writtenInput" in e ? 0 : 1) - ("responseModel" in e ? 0 : 1)
+    )
+      return null;
     for (const f of NUMS) {
       const v = e[f];
       if (f === "writtenInput") {
@@ -222,6 +230,10 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
     }
     for (const f of [...SHARED, ...UNIQUE]) {
       const v = e[f];
+      if (f === "responseModel") {
+        if (!(v === undefined ? !(f in e) : typeof v === "string")) return null;
+        continue;
+      }
       const absentOk = f === "recordedCostOrigin" || f === "dedupeKey";
       if (!(typeof v === "string" || v === null || (v === undefined && absentOk))) return null;
     }
@@ -287,6 +299,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     };
     const w = nums[a + 10] as number;
     if (!Number.isNaN(w)) e.writtenInput = w;
+    const rm = strs[b + 10] as number;
+    if (rm !== -2) e.responseModel = s(rm) as string;
     const k = strs[c + 5] as number;
     if (k !== -2) e.dedupeKey = s(k) as string;
     out[i] = e;
