@@ -622,6 +622,9 @@ export function createPricer(opts: PricerOptions): Pricer {
    * (no responseModel, the same model under another name — a dated snapshot such as `gpt-4o` →
    * `gpt-4o-2024-08-06`, which the table matches to the requested model's entry, so an override
    * of the requested model still applies — or a served model nobody prices) the requested model.
+   * An operator's override of the requested model also stays when the served model has none and
+   * the table cannot tell the two names apart (it does not know the requested name, or lists both
+   * at the same prices): a proxy's alias or an Azure deployment answered as `gpt-4o-2024-11-20`.
    * Sources: Anthropic's refusal fallback bills "at the rates of the model that ran it"
    * (earendil-works/pi#8285, posit-dev/chatlas#380); OpenRouter's Auto Router bills the model it
    * picked (https://openrouter.ai/docs/guides/routing/routers/auto-router).
@@ -637,7 +640,16 @@ export function createPricer(opts: PricerOptions): Pricer {
     else {
       const servedEntry = tableEntryOf(u.provider, served, u.messageTsMs);
       if (servedEntry !== null) {
-        if (servedEntry !== tableEntryOf(u.provider, u.model, u.messageTsMs)) as = served;
+        const requestedEntry = tableEntryOf(u.provider, u.model, u.messageTsMs);
+        // The operator's own price for the requested model stays unless the served model has one
+        // too or the table prices the two names differently: a name the table does not know (a
+        // proxy's alias, an Azure deployment) or lists twice at one price (OpenRouter's dated
+        // slugs such as `anthropic/claude-4-sonnet-20250522`) may be the very model it priced.
+        const keepOverride =
+          ownOverrideOf(u.provider, u.model) !== undefined &&
+          ownOverrideOf(u.provider, served) === undefined &&
+          (requestedEntry === null || samePrices(servedEntry, requestedEntry));
+        if (servedEntry !== requestedEntry && !keepOverride) as = served;
       } else if (ownOverrideOf(u.provider, served)) as = served;
     }
     if (pricedModels.size >= 4096) pricedModels.clear();
@@ -737,6 +749,24 @@ function sameModelName(a: string, b: string): boolean {
       .toLowerCase()
       .replace(/^models\//, "");
   return norm(a) === norm(b);
+}
+
+/**
+ * Whether two table entries (`tableEntryOf`) list the same input and output prices, at every time
+ * (conditional prices compared with their constraints). Not the cache prices: an entry may lack
+ * them (OpenRouter's `anthropic/claude-3.7-sonnet` lists only input and output; the maker's entry
+ * for the same model lists all four).
+ */
+function samePrices(a: object | string, b: object | string): boolean {
+  if (typeof a === "string" || typeof b === "string") return a === b;
+  const headline = (m: object) => {
+    const prices = (m as ModelInfo).prices;
+    const io = (p: ModelPrice) => [p.input_mtok ?? null, p.output_mtok ?? null];
+    return JSON.stringify(
+      Array.isArray(prices) ? prices.map((c) => [io(c.prices), c.constraint ?? null]) : io(prices),
+    );
+  };
+  return headline(a) === headline(b);
 }
 
 function byokZero(u: ParsedUsage, k: PriceQuote | null): boolean {

@@ -131,6 +131,49 @@ describe("pricing by the model that served the call", () => {
     expect(own.unknownModel).toBe(false);
   });
 
+  it("an override of the requested model is kept when the table cannot tell the served name from it", () => {
+    const price = (
+      model: string,
+      responseModel: string,
+      provider: string,
+      overrides: Record<string, unknown>,
+    ) =>
+      pricer("calculate", overrides).price(
+        parsed(
+          { api: "openai-completions", provider, model, responseModel },
+          { input: 1000, output: 0, totalTokens: 1000 },
+        ),
+      );
+    const flat = (usd: string) => ({ input: usd, output: usd, cacheRead: usd, cacheWrite: usd });
+    // A proxy's alias the table does not know, answered by a dated name it does: the operator's $0
+    // (a subscription) stays, not Claude's list price.
+    const alias = price("sonnet", "claude-sonnet-4-5-20250929", "litellm", { "litellm/sonnet": flat("0") });
+    expect(alias).toMatchObject({ source: "override", costPicoUsd: 0n });
+    expect(alias.version).not.toMatch(/served/);
+    // An Azure deployment name answered as its model.
+    const azure = price("my-gpt4o", "gpt-4o-2024-11-20", "azure-openai-responses", {
+      "azure-openai-responses/my-gpt4o": flat("1"),
+    });
+    expect(usd(azure.costPicoUsd)).toBe(0.001);
+    // OpenRouter's dated slug of the model asked for: another table entry at the same prices.
+    const or = price("anthropic/claude-sonnet-4", "anthropic/claude-4-sonnet-20250522", "openrouter", {
+      "openrouter/anthropic/claude-sonnet-4": flat("1"),
+    });
+    expect(usd(or.costPicoUsd)).toBe(0.001);
+    // Without the override these are priced by the table as before; a served model the table
+    // prices differently (Fable → Opus) or one with its own override still wins over it.
+    expect(price("sonnet", "claude-sonnet-4-5-20250929", "litellm", {}).version).toMatch(/\+served:/);
+    const fable = price("claude-fable-5", "claude-opus-4-8", "anthropic", {
+      "anthropic/claude-fable-5": flat("10"),
+    });
+    expect(usd(fable.costPicoUsd)).toBe(0.005);
+    const both = price("sonnet", "claude-sonnet-4-5-20250929", "litellm", {
+      "litellm/sonnet": flat("0"),
+      "litellm/claude-sonnet-4-5-20250929": flat("2"),
+    });
+    expect(usd(both.costPicoUsd)).toBe(0.002);
+  });
+
   it("a provider-billed amount still wins in auto and recorded", () => {
     const u = parsed(
       { responseModel: "claude-opus-4-8" },
