@@ -54,7 +54,7 @@ export const pushEventSchema = z
      * call as that model when it is another model it knows (pricing.ts `pricedModelOf`), exactly
      * as a locally metered call. Not part of the call's identity.
      */
-    responseModel: z.string().min(1).max(200).optional(),
+    responseModel: z.string().trim().min(1).max(200).optional(),
     /**
      * Cost the bot recorded, USD as a JSON number (the older form; kept for older edges and
      * pushers); used per CREDITGATE_COST_MODE (recorded/auto), like transcript costs.

@@ -632,7 +632,7 @@ export function createPricer(opts: PricerOptions): Pricer {
   const pricedModelOf = (u: ParsedUsage): string => {
     const served = u.responseModel;
     if (served === undefined) return u.model;
-    const key = `${u.provider}\u0000${u.model}\u0000${served}`;
+    const key = JSON.stringify([u.provider, u.model, served]);
     const hit = pricedModels.get(key);
     if (hit !== undefined) return hit;
     let as = u.model;

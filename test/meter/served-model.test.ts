@@ -231,6 +231,11 @@ describe("responseModel travels with the event", () => {
     const push = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
     expect(push.responseModel).toBe("claude-opus-4-8");
     expect(meterIdentityOf(push)).toBe(dedupeKey(ev));
+    // a pusher's spaces are trimmed (the price_version names the model exactly); blank is refused
+    expect(pushEventSchema.parse({ ...push, responseModel: " claude-opus-4-8 " }).responseModel).toBe(
+      "claude-opus-4-8",
+    );
+    expect(pushEventSchema.safeParse({ ...push, responseModel: "  " }).success).toBe(false);
     for (const engine of ENGINES) {
       const t = createEngineDb(engine);
       try {
