@@ -161,9 +161,22 @@ export const PROVIDER_ALIASES: Readonly<Record<string, string>> = {
   moonshot: "moonshotai",
 };
 
+/**
+ * OpenClaw provider ids that are gateways in front of other makers' models and that the
+ * package's fuzzy `provider_match` would take for a different product: priced as an unknown
+ * provider (a `vendor/model` id by its vendor, a bare id by the package's model-name match), like
+ * `opencode` or `vercel-ai-gateway`. OpenClaw's `cloudflare-ai-gateway` is an Anthropic Messages
+ * passthrough (`…/<gateway>/anthropic`) whose model ids are bare `claude-…` or `anthropic/claude-…`
+ * (openclaw/openclaw#94554, #4696); its id contains "cloudflare", so it landed on Cloudflare
+ * Workers AI's table, which has no Claude, and every call was an unknown model billed at the
+ * fallback rates (by default Claude Opus's $15 / $75 per 1M).
+ */
+export const GATEWAY_PROVIDERS: ReadonlySet<string> = new Set(["cloudflare-ai-gateway"]);
+
 /** The genai-prices provider id for an OpenClaw provider id (alias, exact id or the package's match), or null. */
 function tableProviderId(provider: string): string | null {
   const id = provider.trim().toLowerCase();
+  if (GATEWAY_PROVIDERS.has(id)) return null;
   return findProvider({ providerId: PROVIDER_ALIASES[id] ?? id })?.id ?? null;
 }
 
@@ -364,7 +377,15 @@ function findTablePriceUncached(provider: string, model: string, atMs: number): 
   const providerId = tableProviderId(provider);
   if (isOpenRouterFree(providerId, model)) return { rates: OPENROUTER_FREE_RATES, info: undefined };
   const base = providerId === "openrouter" ? openRouterVariantBase(model) : null;
-  if (base === null) return findTableEntry(providerId, model, atMs);
+  if (base === null) {
+    const direct = findTableEntry(providerId, model, atMs);
+    if (direct.info !== undefined) return direct;
+    // A Google / Vertex AI resource name (`models/gemini-2.5-flash`,
+    // `publishers/google/models/gemini-2.5-pro`, `projects/…/locations/…/publishers/…/models/…`):
+    // the same model as its last segment (see `modelResourceBase`).
+    const bare = modelResourceBase(model);
+    return bare === null ? direct : findTableEntry(providerId, bare, atMs);
+  }
   // An OpenRouter routing variant (see below): OpenRouter's own entry for the variant, else its
   // entry for the base model, before any maker's price for either.
   const variant = findTableEntry(providerId, model, atMs, false);
@@ -393,6 +414,23 @@ const OPENROUTER_ROUTING_VARIANT = /:(?:nitro|floor|exacto|online)$/i;
 function openRouterVariantBase(model: string): string | null {
   const m = model.trim();
   return OPENROUTER_ROUTING_VARIANT.test(m) ? m.replace(OPENROUTER_ROUTING_VARIANT, "") : null;
+}
+
+/**
+ * A model id written as a Google / Vertex AI resource name, `models/<id>` (the Gemini API's own
+ * `name`, e.g. `models/gemini-2.5-flash`), `publishers/<publisher>/models/<id>` or
+ * `projects/<p>/locations/<l>/publishers/<publisher>/models/<id>` (Vertex AI), names the model
+ * `<id>` (an `@version` suffix kept: the table reads `claude-sonnet-4-5@20250929`). Such ids
+ * reach transcripts from a model configured by the name the API lists; no table entry spells
+ * them, so before, the call was an unknown model billed at the fallback rates (by default Claude
+ * Opus's $15 / $75 per 1M). null when `model` is not such a name.
+ */
+const MODEL_RESOURCE_NAME =
+  /^(?:projects\/[^/]+\/locations\/[^/]+\/)?(?:publishers\/[^/]+\/)?models\/([^/]+)$/i;
+
+export function modelResourceBase(model: string): string | null {
+  const m = MODEL_RESOURCE_NAME.exec(model.trim());
+  return m?.[1] ? m[1] : null;
 }
 
 /**
@@ -559,8 +597,8 @@ export function callCostPicoUsd(u: ParsedUsage, rates: ModelRates): bigint {
 
 /**
  * Builds the pricer. Lookup per mode:
- * - `calculate`: override (`provider/model`, then an OpenRouter routing variant's base
- *   `provider/model`, then `provider/*`, case-insensitive) → table → fallback
+ * - `calculate`: override (`provider/model`, then an OpenRouter routing variant's base or a
+ *   Google resource name's model id as `provider/model`, then `provider/*`, case-insensitive) → table → fallback
  *   (`unknownModel: true`). List prices only: a provider-billed amount is kept on the row for
  *   reconciliation (`recorded_cost_pico_usd`) but not billed.
  * - `recorded`: OpenClaw's `usage.cost.total` (source `provider-billed` when its
@@ -590,11 +628,15 @@ export function createPricer(opts: PricerOptions): Pricer {
     .map((r) => formatScaled(r.base, 6))
     .join(",")}`;
 
-  /** The override of `provider/model` itself (or of its OpenRouter routing variant's base), no `provider/*`. */
+  /**
+   * The override of `provider/model` itself (or of its OpenRouter routing variant's base, or of a
+   * Google / Vertex resource name's model id), no `provider/*`.
+   */
   const ownOverrideOf = (provider: string, model: string): ModelRates | undefined => {
     const p = provider.toLowerCase();
-    // An OpenRouter routing variant (`…:nitro`) without its own entry takes its base model's.
-    const base = p === "openrouter" ? openRouterVariantBase(model) : null;
+    // An OpenRouter routing variant (`…:nitro`) without its own entry takes its base model's; so
+    // does a Google / Vertex resource name (`models/gemini-2.5-flash`: see `modelResourceBase`).
+    const base = p === "openrouter" ? openRouterVariantBase(model) : modelResourceBase(model);
     return (
       opts.overrides.byKey.get(`${p}/${model.toLowerCase()}`) ??
       (base === null ? undefined : opts.overrides.byKey.get(`${p}/${base.toLowerCase()}`))

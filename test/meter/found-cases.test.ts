@@ -27,7 +27,9 @@ async function meterCase(name: string, mode: "calculate" | "auto" | "recorded" =
     const from = join(CASES, name, "state", f);
     if (existsSync(from)) copyFileSync(from, join(w.stateDir, f));
   }
-  const prices = JSON.parse(readFileSync(join(CASES, name, "prices.json"), "utf8"));
+  // a case whose models the bundled table prices has no prices.json
+  const pricesFile = join(CASES, name, "prices.json");
+  const prices = existsSync(pricesFile) ? JSON.parse(readFileSync(pricesFile, "utf8")) : {};
   const meter = meterFor(w, {
     pricer: createPricer({
       mode,
@@ -323,6 +325,38 @@ describe("case served-model-pricing: a call is priced as the model that served i
         "telegram:5550602": [1, "0.045", 0],
         // the same model under its dated name: the operator's price for gpt-4o (recorded: OpenClaw's estimate)
         "telegram:5550603": [1, snapshot, 0],
+      });
+    });
+  }
+});
+
+describe("case model-id-resource-name: a Google / Vertex resource name is priced as its model id", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5550501 2 calls $0.56475 (the >200k tier on 2.5 Pro), none unknown (not $3.7125)`, async () => {
+      const { s, world } = await meterCase("model-id-resource-name", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550501",
+        requests: 2,
+        costUsd: "0.56475",
+        unknownModelRequests: 0,
+      });
+    });
+  }
+});
+
+describe("case gateway-provider-fuzzy-match: cloudflare-ai-gateway's Claude calls at Anthropic's price", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5550601 2 calls $0.0279, none unknown (not $0.1575 at the fallback)`, async () => {
+      const { s, world } = await meterCase("gateway-provider-fuzzy-match", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550601",
+        requests: 2,
+        costUsd: "0.0279",
+        unknownModelRequests: 0,
       });
     });
   }

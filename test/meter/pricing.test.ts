@@ -9,7 +9,9 @@ import {
   CORRECTED_TABLE_VERSION,
   createPricer,
   findTablePriceUncachedRates,
+  GATEWAY_PROVIDERS,
   loadPriceOverrides,
+  modelResourceBase,
   OPENROUTER_FREE_VERSION,
   type PriceOverrides,
   parsePriceOverrides,
@@ -399,6 +401,74 @@ describe("unknown models and cost modes", () => {
       source: "override",
       costPicoUsd: 1_400_000_000n,
     });
+  });
+
+  it("prices a Google / Vertex resource name (models/…, publishers/…/models/…) as its model id", () => {
+    const at = Date.parse("2026-06-01T07:46:45Z");
+    const flash = findTablePriceUncachedRates("google", "gemini-2.5-flash", at);
+    const pro = findTablePriceUncachedRates("google-vertex", "gemini-2.5-pro", at);
+    const sonnet = findTablePriceUncachedRates("anthropic-vertex", "claude-sonnet-4-5@20250929", at);
+    expect(flash && pro && sonnet).not.toBeNull();
+    expect(modelResourceBase("models/gemini-2.5-flash")).toBe("gemini-2.5-flash");
+    expect(findTablePriceUncachedRates("google", "models/gemini-2.5-flash", at)).toEqual(flash);
+    expect(findTablePriceUncachedRates("google-gemini-cli", "models/gemini-2.5-flash", at)).toEqual(flash);
+    for (const m of [
+      "publishers/google/models/gemini-2.5-pro",
+      "projects/my-proj/locations/us-central1/publishers/google/models/gemini-2.5-pro",
+    ]) {
+      expect(findTablePriceUncachedRates("google-vertex", m, at)).toEqual(pro);
+    }
+    expect(
+      findTablePriceUncachedRates(
+        "anthropic-vertex",
+        "publishers/anthropic/models/claude-sonnet-4-5@20250929",
+        at,
+      ),
+    ).toEqual(sonnet);
+    // only that shape: a vendor/model id or another path keeps its own lookup
+    expect(modelResourceBase("google/gemini-2.5-flash")).toBeNull();
+    expect(modelResourceBase("models/")).toBeNull();
+    expect(modelResourceBase("tunedModels/my-model")).toBeNull();
+    expect(findTablePriceUncachedRates("google", "models/brand-new-model", at)).toBeNull();
+    // an override of the model id applies to its resource name; its own override wins
+    const prices = { input: "1", output: "2", cacheRead: "0.5", cacheWrite: "0" };
+    const p = createPricer({
+      mode: "calculate",
+      overrides: parsePriceOverrides(
+        { "google/gemini-2.5-flash": prices, "google/models/gemini-2.5-pro": { ...prices, output: "4" } },
+        "prices.json",
+      ),
+      fallback: FALLBACK,
+    });
+    const u = { ...unknown, provider: "google", input: 1_000, output: 100, cacheRead: 0, cacheWrite: 0 };
+    expect(p.price({ ...u, model: "models/gemini-2.5-flash" })).toMatchObject({
+      source: "override",
+      costPicoUsd: 1_200_000_000n,
+    });
+    expect(p.price({ ...u, model: "models/gemini-2.5-pro" })).toMatchObject({
+      source: "override",
+      costPicoUsd: 1_400_000_000n,
+    });
+  });
+
+  it("prices OpenClaw's cloudflare-ai-gateway (an Anthropic passthrough) by the model, not Workers AI's table", () => {
+    const at = Date.parse("2026-06-01T07:46:45Z");
+    for (const m of ["claude-sonnet-4-6", "claude-haiku-4-5", "anthropic/claude-sonnet-4-5"]) {
+      const bare = m.replace(/^anthropic\//, "");
+      expect(findTablePriceUncachedRates("cloudflare-ai-gateway", m, at)).toEqual(
+        findTablePriceUncachedRates("anthropic", bare, at),
+      );
+      expect(findTablePriceUncachedRates("cloudflare-ai-gateway", m, at)).not.toBeNull();
+    }
+    expect(GATEWAY_PROVIDERS.has("cloudflare-ai-gateway")).toBe(true);
+    // a Workers AI model through the gateway still finds Cloudflare's own price by its @cf/ id
+    const llama = "@cf/meta/llama-3.3-70b-instruct-fp8-fast";
+    expect(findTablePriceUncachedRates("cloudflare-ai-gateway", llama, at)).toEqual(
+      findTablePriceUncachedRates("cloudflare", llama, at),
+    );
+    expect(findTablePriceUncachedRates("cloudflare", llama, at)).not.toBeNull();
+    // other fuzzy matches are kept: they name the same product
+    expect(findTablePriceUncachedRates("anthropic-vertex", "claude-sonnet-4-5@20250929", at)).not.toBeNull();
   });
 
   it("recorded: uses usage.cost.total as recorded, without looking the model up", () => {
