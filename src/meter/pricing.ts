@@ -609,7 +609,8 @@ export function callCostPicoUsd(u: ParsedUsage, rates: ModelRates): bigint {
  *   (`writtenInput`): its estimate was computed from the wrong counts. A recorded quote has `unknownModel: false`: this mode deliberately
  *   trusts OpenClaw's amount.
  * - `auto`: a provider-billed `cost.total` first (authoritative: what the operator was charged,
- *   source `provider-billed`, never flagged unknown); else override → table; for a model neither
+ *   source `provider-billed`, never flagged unknown); else override → table (at an OpenAI
+ *   service tier's multiple when the recorded estimate shows one: `serviceTierQuote`); for a model neither
  *   knows, the recorded estimate if it is > 0 (`unknownModel: true`), else the fallback
  *   (`unknownModel: true`).
  * Every quote carries `tableCostPicoUsd` (what override/table would charge) when either knows the
@@ -762,12 +763,63 @@ export function createPricer(opts: PricerOptions): Pricer {
           const pico = recordedCostPico(u);
           if (pico !== null && u.recordedCostOrigin === "provider-billed" && !(pico === 0n && byokZero(u, k)))
             return recorded(u, pico, k, false);
-          if (k) return withTable(k);
+          if (k) return withTable(serviceTierQuote(u, k, pico) ?? k);
           return pico !== null && pico > 0n ? recorded(u, pico, null, true) : fallback(u);
         }
       }
     },
   };
+}
+
+/**
+ * The APIs whose pi-ai stream scales `usage.cost` by the OpenAI service tier the response was
+ * served at (`applyServiceTierPricing`: every cost class × 0.5 for `flex`, × 2 for `priority`,
+ * × 2.5 for `priority` on gpt-5.5, per https://developers.openai.com/api/docs/pricing): OpenAI
+ * Responses, Codex Responses, Azure OpenAI Responses and Chat Completions. The transcript keeps
+ * no tier field, only the scaled cost; OpenClaw's own usage reports keep that recorded cost over
+ * the catalog price for this reason (openclaw/openclaw#141059).
+ */
+const SERVICE_TIER_APIS: ReadonlySet<string> = new Set([
+  "openai-responses",
+  "openai-codex-responses",
+  "azure-openai-responses",
+  "openai-completions",
+]);
+const SERVICE_TIERS: readonly { readonly name: string; readonly num: bigint; readonly den: bigint }[] = [
+  { name: "flex", num: 1n, den: 2n },
+  { name: "priority", num: 2n, den: 1n },
+  { name: "priority", num: 5n, den: 2n },
+];
+
+/**
+ * `auto` mode: a call on an OpenAI service tier, priced at that tier. When the recorded estimate
+ * (`usage.cost.total`, not provider-billed) of a call on a `SERVICE_TIER_APIS` API is exactly a
+ * tier's multiple of the list price `k` (to float rounding: 1 part in 10⁶), the call was served
+ * at that tier (OpenClaw computed its estimate from the same counts at the same list price) and
+ * is billed `k × multiplier`, exact and rounded up, with `+service-tier:<name>` on its price
+ * version. Before, the list price was billed: priority (`/fast`) calls at half what OpenAI
+ * charged, flex calls at twice. null when no tier matches (the list price stands): a recorded
+ * estimate from another catalog price never matches by accident unless it is exactly such a
+ * multiple.
+ */
+function serviceTierQuote(u: ParsedUsage, k: PriceQuote, pico: bigint | null): PriceQuote | null {
+  if (pico === null || pico <= 0n || k.costPicoUsd <= 0n || u.recordedCostOrigin === "provider-billed")
+    return null;
+  if (u.api === null || !SERVICE_TIER_APIS.has(u.api)) return null;
+  for (const t of SERVICE_TIERS) {
+    const want = k.costPicoUsd * t.num;
+    const got = pico * t.den;
+    const diff = want > got ? want - got : got - want;
+    if (diff * 1_000_000n <= want || diff <= 2n * t.den) {
+      return {
+        costPicoUsd: (want + t.den - 1n) / t.den,
+        source: k.source,
+        version: `${k.version}+service-tier:${t.name}`,
+        unknownModel: k.unknownModel,
+      };
+    }
+  }
+  return null;
 }
 
 /**

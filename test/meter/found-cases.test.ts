@@ -361,3 +361,23 @@ describe("case gateway-provider-fuzzy-match: cloudflare-ai-gateway's Claude call
     });
   }
 });
+
+describe("case openai-service-tier: priority and flex calls bill the tier OpenAI charged", () => {
+  for (const [mode, usd] of [
+    ["auto", "0.0518"],
+    ["recorded", "0.0518"],
+    ["calculate", "0.03535"],
+  ] as const) {
+    it(`${mode}: telegram:5550701 3 calls $${usd}${mode === "calculate" ? " (list prices only)" : ", not the list $0.03535"}`, async () => {
+      const { s, world } = await meterCase("openai-service-tier", mode);
+      expect(s).toMatchObject({ billed: 3, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550701",
+        requests: 3,
+        costUsd: usd,
+        unknownModelRequests: 0,
+      });
+    });
+  }
+});

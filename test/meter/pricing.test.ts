@@ -471,6 +471,66 @@ describe("unknown models and cost modes", () => {
     expect(findTablePriceUncachedRates("anthropic-vertex", "claude-sonnet-4-5@20250929", at)).not.toBeNull();
   });
 
+  it("auto: an OpenAI call whose recorded estimate is a service tier's multiple of the list price is billed at that tier", () => {
+    const at = Date.parse("2026-06-01T07:46:45Z");
+    // gpt-5.2: $1.75 / $14 / $0.175 per 1M → 4000 in, 800 out, 20000 cached = $0.0217 list
+    const list = 21_700_000_000n;
+    const call = usage({
+      provider: "openai",
+      model: "gpt-5.2",
+      api: "openai-responses",
+      messageTsMs: at,
+      input: 4_000,
+      output: 800,
+      cacheRead: 20_000,
+      cacheWrite: 0,
+    });
+    expect(pricer("auto").price({ ...call, recordedCostUsd: 0.0217 })).toMatchObject({
+      costPicoUsd: list,
+      version: TABLE_VERSION,
+    });
+    for (const [usd, pico, tier] of [
+      [0.0434, 43_400_000_000n, "priority"],
+      [0.043400000000000001, 43_400_000_000n, "priority"],
+      [0.01085, 10_850_000_000n, "flex"],
+      [0.05425, 54_250_000_000n, "priority"], // gpt-5.5's 2.5×
+    ] as const) {
+      for (const api of [
+        "openai-responses",
+        "openai-codex-responses",
+        "azure-openai-responses",
+        "openai-completions",
+      ]) {
+        expect(pricer("auto").price({ ...call, api, recordedCostUsd: usd })).toEqual({
+          costPicoUsd: pico,
+          source: "table",
+          version: `${TABLE_VERSION}+service-tier:${tier}`,
+          unknownModel: false,
+          tableCostPicoUsd: pico,
+        });
+      }
+    }
+    // another ratio, another API, no estimate, a provider-billed amount or calculate mode: as before
+    for (const q of [
+      pricer("auto").price({ ...call, recordedCostUsd: 0.0217 * 1.5 }),
+      pricer("auto").price({ ...call, recordedCostUsd: 0.0434 * 1.01 }),
+      pricer("auto").price({ ...call, api: "anthropic-messages", recordedCostUsd: 0.0434 }),
+      pricer("auto").price({ ...call, api: null, recordedCostUsd: 0.0434 }),
+      pricer("auto").price({ ...call, recordedCostUsd: null }),
+      pricer("calculate").price({ ...call, recordedCostUsd: 0.0434 }),
+    ]) {
+      expect(q).toMatchObject({ costPicoUsd: list, version: TABLE_VERSION });
+    }
+    expect(
+      pricer("auto").price({ ...call, recordedCostUsd: 0.0434, recordedCostOrigin: "provider-billed" }),
+    ).toMatchObject({ costPicoUsd: 43_400_000_000n, source: "provider-billed" });
+    // flex on an odd pico-USD list price rounds up
+    const odd = { ...call, input: 1, output: 0, cacheRead: 0 }; // 1,750,000 pico list
+    expect(pricer("auto").price({ ...odd, input: 3, recordedCostUsd: 0.000002625 })).toMatchObject({
+      costPicoUsd: 2_625_000n,
+    });
+  });
+
   it("recorded: uses usage.cost.total as recorded, without looking the model up", () => {
     expect(pricer("recorded").price(FIXTURE)).toEqual({
       costPicoUsd: 6_901_800_000n,
