@@ -42,6 +42,8 @@ export function resolveAccount(
   const rest = parts[0] === "agent" ? parts.slice(2) : parts;
   const head = rest[0]?.toLowerCase();
   if (!head) return op;
+  // `<base key>:heartbeat`: an isolated heartbeat run, the operator's even on a user's DM
+  if (isIsolatedHeartbeat(rest)) return { accountId: operatorAccount(agentId), via: "heartbeat" };
   if (head === "openai-user" && rest.length >= 2) {
     return { accountId: `openai-user:${rest.slice(1).join(":").toLowerCase()}`, via: "openai-user" };
   }
@@ -60,6 +62,21 @@ export function resolveAccount(
     return { accountId: `${channel ?? "direct"}:${peer}`, via: "dm" };
   }
   return op;
+}
+
+/**
+ * `<base key>:heartbeat` (repeated by openclaw/openclaw#59493): OpenClaw's isolated heartbeat run
+ * of a base session; a `heartbeat` right after `direct`/`dm`/`thread`/`topic`/`openai-user` is a peer,
+ * thread id or user.
+ */
+function isIsolatedHeartbeat(rest: readonly string[]): boolean {
+  const n = rest.length;
+  let end = n;
+  while (end > 1 && rest[end - 1]?.toLowerCase() === "heartbeat") end--;
+  if (end === n) return false;
+  const before = rest[end - 1]?.toLowerCase() ?? "";
+  if (DM.has(before) || THREAD_MARKERS.has(before) || before === "openai-user") end++;
+  return end < n;
 }
 
 export function normalizeChannel(ch: string | null | undefined): string | null {

@@ -230,6 +230,10 @@ describe("copies stay in sync with creditgate's meter", () => {
       ["agent:main:main", null],
       ["agent:main:telegram:group:-100:topic:3", null],
       ["agent:main:cron:job:run:1", null],
+      ["agent:main:telegram:direct:5550101:heartbeat", null],
+      ["agent:main:whatsapp:direct:+15551234567:heartbeat:heartbeat", null],
+      ["agent:main:telegram:direct:heartbeat", null],
+      ["agent:main:openai-user:heartbeat", null],
       [null, null],
     ] as const) {
       expect(resolveAccount("main", key, ch).accountId, String(key)).toBe(

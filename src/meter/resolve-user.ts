@@ -14,8 +14,9 @@
  *
  * Everything that belongs to no end user is billed to the agent's own account
  * `agent:<agentId>`: the operator's `main` session (where EVERY DM lands under the default
- * `dmScope:"main"`), cron runs, hooks, heartbeats, groups and channels, sub-agents whose
- * parent cannot be found, and sessions whose key is unknown.
+ * `dmScope:"main"`), cron runs, hooks, heartbeats (an isolated heartbeat run is its own session,
+ * `<base key>:heartbeat`, even when the base is a user's DM), groups and channels, sub-agents
+ * whose parent cannot be found, and sessions whose key is unknown.
  */
 
 export interface SessionHints {
@@ -36,6 +37,12 @@ export interface SessionHints {
    * operator's main session like `agent:<a>:main`, never billed from its recorded route.
    */
   mainKey?: string | null;
+  /**
+   * The session entry names the base of an isolated heartbeat run
+   * (`heartbeatIsolatedBaseSessionKey`): the session is the operator's heartbeat, whatever its
+   * key or recorded route (which OpenClaw copies from the base session).
+   */
+  heartbeat?: boolean;
 }
 
 export interface Resolution {
@@ -74,6 +81,8 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   const head = rest[0]?.toLowerCase();
   if (!head) return op;
   if (hints.mainKey && rest.join(":").toLowerCase() === hints.mainKey) return op;
+  if (hints.heartbeat || isIsolatedHeartbeat(rest))
+    return { accountId: operatorAccount(agentId), via: "heartbeat" };
 
   if (head === "subagent") {
     const parent = hints.parentKey?.(sessionKey);
@@ -84,7 +93,7 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
       const r = resolve(
         agentOfKey(parent) ?? agentId,
         parent,
-        { ...hints, channel, routeTargets: [] },
+        { ...hints, channel, routeTargets: [], heartbeat: false },
         depth + 1,
       );
       return { ...r, via: `subagent>${r.via}` };
@@ -118,6 +127,23 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
     if (acct) return { accountId: acct, via: "route" };
   }
   return op;
+}
+
+/**
+ * `<base key>:heartbeat`: OpenClaw's isolated heartbeat run of a base session
+ * (`heartbeat.isolatedSession`, openclaw/openclaw#46634; the base is `heartbeat.session` or the
+ * session a wake names, a user's DM too), repeated `:heartbeat:heartbeat…` by the suffix
+ * accumulation of openclaw/openclaw#59493. A `heartbeat` that is a DM's peer, a thread's id or an
+ * OpenAI-compatible user (right after `direct`/`dm`/`thread`/`topic`/`openai-user`) is not the suffix.
+ */
+function isIsolatedHeartbeat(rest: readonly string[]): boolean {
+  const n = rest.length;
+  let end = n;
+  while (end > 1 && rest[end - 1]?.toLowerCase() === "heartbeat") end--;
+  if (end === n) return false;
+  const before = rest[end - 1]?.toLowerCase() ?? "";
+  if (DM.has(before) || THREAD_MARKERS.has(before) || before === "openai-user") end++;
+  return end < n;
 }
 
 function normalizeChannel(ch: string | null | undefined): string | null {

@@ -57,6 +57,20 @@ describe("case dm-thread-session-key: a DM thread bills the DM's user", () => {
   });
 });
 
+describe("case heartbeat-isolated-session: an isolated heartbeat run is the operator's, even of a DM", () => {
+  it("agent:main 4 calls $0.02325, telegram:5550101 1 call $0.0045, no :heartbeat account, whatsapp user unbilled", async () => {
+    const { s, world } = await meterCase("heartbeat-isolated-session");
+    expect(s.billed).toBe(5);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({
+      "agent:main": { requests: 4, costUsd: "0.02325" },
+      "telegram:5550101": { requests: 1, costUsd: "0.0045" },
+    });
+  });
+});
+
 describe("case negative-input-dropped: a negative token count is billed as 0, not dropped", () => {
   it("telegram:5550101 2 calls $0.00465 (the second with input -400 read as 0), counted as clamped", async () => {
     const { s, world } = await meterCase("negative-input-dropped");

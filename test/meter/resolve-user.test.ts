@@ -33,6 +33,34 @@ describe("resolveAccount", () => {
     expect(acct("agent:main:telegram:direct:thread:5")).toBe("telegram:thread:5");
   });
 
+  it("bills an isolated heartbeat run (`<base key>:heartbeat`) to the operator, even of a DM", () => {
+    const route = { routeTargets: ["telegram:5550101"], channel: "telegram" };
+    expect(acct("agent:main:telegram:direct:5550101:heartbeat", route)).toBe("agent:main");
+    expect(acct("agent:main:telegram:default:direct:5550101:heartbeat")).toBe("agent:main");
+    // openclaw#59493: wakes accumulated the suffix
+    expect(acct("agent:main:whatsapp:direct:+15551234567:heartbeat:heartbeat")).toBe("agent:main");
+    expect(acct("agent:main:telegram:direct:5550101:thread:5550101:77:heartbeat")).toBe("agent:main");
+    expect(acct("agent:main:direct:777:heartbeat", { channel: "telegram" })).toBe("agent:main");
+    // a custom heartbeat.session: its entry copies the base's route, never billed from it
+    expect(acct("agent:main:alerts:heartbeat", { routeTargets: ["whatsapp:+15551234567"] })).toBe(
+      "agent:main",
+    );
+    expect(acct("agent:main:main:heartbeat")).toBe("agent:main");
+    // the entry's marker (heartbeatIsolatedBaseSessionKey) wins over any key shape
+    expect(acct("agent:main:alerts", { routeTargets: ["whatsapp:+1555"], heartbeat: true })).toBe(
+      "agent:main",
+    );
+    // a peer, a thread id or an OpenAI user spelled "heartbeat" is not the suffix
+    expect(acct("agent:main:telegram:direct:heartbeat")).toBe("telegram:heartbeat");
+    expect(acct("agent:main:telegram:direct:heartbeat:heartbeat")).toBe("agent:main");
+    expect(acct("agent:main:telegram:direct:5550101:thread:heartbeat")).toBe("telegram:5550101");
+    expect(acct("agent:main:openai-user:heartbeat")).toBe("openai-user:heartbeat");
+    // a sub-agent spawned by an isolated heartbeat run is the operator's too
+    expect(
+      acct("agent:main:subagent:x", { parentKey: () => "agent:main:telegram:direct:5550101:heartbeat" }),
+    ).toBe("agent:main");
+  });
+
   it("names OpenAI-compatible HTTP users openai-user:<user>", () => {
     expect(acct("agent:main:openai-user:frank")).toBe("openai-user:frank");
   });
@@ -85,5 +113,22 @@ describe("routeToAccount", () => {
     expect(routeToAccount("tg:5")).toBe("telegram:5");
     expect(routeToAccount("5", "telegram")).toBe("telegram:5");
     expect(routeToAccount("5")).toBeNull();
+  });
+});
+
+describe("session entries that mark an isolated heartbeat run", () => {
+  it("sessions.json and the store's entry_json both read heartbeatIsolatedBaseSessionKey", async () => {
+    const { parseSessionsJson } = await import("../../src/meter/sources/sessions-index.js");
+    const { hintsFromEntry } = await import("../../src/meter/sources/store-attribution.js");
+    const [hb, dm] = parseSessionsJson({
+      "agent:main:alerts:heartbeat": { sessionId: "a", heartbeatIsolatedBaseSessionKey: "agent:main:alerts" },
+      "agent:main:telegram:direct:1": { sessionId: "b", heartbeatIsolatedBaseSessionKey: "" },
+    });
+    expect([hb?.heartbeat, dm?.heartbeat]).toEqual([true, false]);
+    expect(
+      hintsFromEntry(JSON.stringify({ heartbeatIsolatedBaseSessionKey: "agent:main:x" })).heartbeat,
+    ).toBe(true);
+    expect(hintsFromEntry(JSON.stringify({ lastChannel: "telegram" })).heartbeat).toBe(false);
+    expect(hintsFromEntry("not json").heartbeat).toBe(false);
   });
 });

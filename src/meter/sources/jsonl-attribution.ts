@@ -65,10 +65,12 @@ export function createJsonlAttribution(
     sessionKey: string;
     channel: string | null;
     routeTargets?: string[];
+    heartbeat?: boolean;
   }): string {
     return resolveAccount(agentId, e.sessionKey, {
       channel: e.channel,
       routeTargets: e.routeTargets,
+      heartbeat: e.heartbeat,
       parentKey: parentOfKey,
       channelOfKey,
       mainKey,

@@ -7,6 +7,8 @@ export interface IndexedSession {
   channel: string | null;
   routeTargets: string[];
   parentKey: string | null;
+  /** The entry is an isolated heartbeat run (`heartbeatIsolatedBaseSessionKey`): the operator's. */
+  heartbeat: boolean;
 }
 
 function s(v: unknown): string | null {
@@ -32,6 +34,7 @@ export function parseSessionsJson(json: unknown): IndexedSession[] {
       channel: s(e.lastChannel) ?? s(e.channel) ?? s(delivery.channel) ?? null,
       routeTargets: [s(origin.from), s(delivery.to), s(e.lastTo)].filter((x): x is string => x !== null),
       parentKey: s(e.spawnedBy) ?? s(e.parentSessionKey) ?? null,
+      heartbeat: s(e.heartbeatIsolatedBaseSessionKey) !== null,
     });
   }
   return out;

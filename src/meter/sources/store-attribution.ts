@@ -21,15 +21,17 @@ export interface Attribution {
 export function hintsFromEntry(entryJson: string | null | undefined): {
   channels: string[];
   targets: string[];
+  /** The entry is an isolated heartbeat run (`heartbeatIsolatedBaseSessionKey`). */
+  heartbeat: boolean;
 } {
   const channels: string[] = [];
   const targets: string[] = [];
-  if (!entryJson) return { channels, targets };
+  if (!entryJson) return { channels, targets, heartbeat: false };
   let e: unknown;
   try {
     e = JSON.parse(entryJson);
   } catch {
-    return { channels, targets };
+    return { channels, targets, heartbeat: false };
   }
   const at = (...path: string[]): string | null => {
     let v: unknown = e;
@@ -58,7 +60,7 @@ export function hintsFromEntry(entryJson: string | null | undefined): {
   ]) {
     if (t) targets.push(t);
   }
-  return { channels, targets };
+  return { channels, targets, heartbeat: at("heartbeatIsolatedBaseSessionKey") !== null };
 }
 
 /**
@@ -102,13 +104,14 @@ export function createStoreAttribution(
     const w = h.window?.get(sid);
     if (!w?.session_key) return rememberedAttribution(h, sid, fallbackKey);
     const node = h.node?.get(w.session_key);
-    const { channels, targets } = hintsFromEntry(node?.entry_json);
+    const { channels, targets, heartbeat } = hintsFromEntry(node?.entry_json);
     const conv = w.conversation ? h.conversation?.get(w.conversation) : undefined;
     const channel = w.channel ?? channels[0] ?? conv?.channel ?? null;
     if (conv?.target) targets.push(conv.target);
     const r = resolveAccount(agentId, w.session_key, {
       channel,
       routeTargets: targets,
+      heartbeat,
       parentKey: h.parentOfKey ?? undefined,
       channelOfKey: (k) => channelOfKey(h, k),
       mainKey,
