@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   assistantLine,
@@ -46,6 +47,60 @@ describe("a spawn chain that crosses agents", () => {
       "agent:writer:subagent:c": { sessionId: "y", spawnedBy: "agent:../../etc:direct:1" },
     });
     writeFileSync(join(writer, "y.jsonl"), `${assistantLine(T0 + 3)}\n`);
+    const meter = meterFor(w);
+    await meter.runOnce();
+    meter.close();
+    const byAccount = Object.fromEntries([...totalsBy(w.db, "account_id")].map(([k, t]) => [k, t.requests]));
+    expect(byAccount).toEqual({ "whatsapp:+15551234567": 3, "direct:1": 1 });
+  });
+});
+
+/** A minimal OpenClaw store (the columns creditgate reads) for one agent, with its sessions. */
+function store(
+  tw: TempWorld,
+  agent: string,
+  sessions: { key: string; sid: string; channel?: string; spawnedBy?: string; ts: number }[],
+): void {
+  const d = join(tw.stateDir, "agents", agent, "agent");
+  mkdirSync(d, { recursive: true });
+  const db = new Database(join(d, "openclaw-agent.sqlite"));
+  db.exec(`CREATE TABLE session_nodes (session_key TEXT PRIMARY KEY, current_session_id TEXT NOT NULL,
+      entry_json TEXT NOT NULL, parent_session_key TEXT, spawned_by TEXT);
+    CREATE TABLE session_windows (session_id TEXT PRIMARY KEY, session_key TEXT NOT NULL, channel TEXT,
+      parent_session_key TEXT, spawned_by TEXT);
+    CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL, event_json TEXT,
+      created_at INTEGER NOT NULL, PRIMARY KEY (session_id, seq));`);
+  for (const s of sessions) {
+    db.prepare("INSERT INTO session_nodes VALUES (?, ?, ?, NULL, ?)").run(
+      s.key,
+      s.sid,
+      JSON.stringify({ sessionId: s.sid, spawnedBy: s.spawnedBy }),
+      s.spawnedBy ?? null,
+    );
+    db.prepare("INSERT INTO session_windows VALUES (?, ?, ?, NULL, ?)").run(
+      s.sid,
+      s.key,
+      s.channel ?? null,
+      s.spawnedBy ?? null,
+    );
+    db.prepare("INSERT INTO transcript_events VALUES (?, 0, ?, ?)").run(s.sid, assistantLine(s.ts), s.ts);
+  }
+  db.close();
+}
+
+describe("a spawn chain that crosses agents' SQLite stores (OpenClaw >= 2026.7)", () => {
+  it("a sub-agent's sub-agent in a third agent's store takes the per-peer root's channel from the root's store", async () => {
+    w = tempWorld();
+    // tempWorld() copies a Clawdbot agent dir with no transcripts: replace it with stores only
+    store(w, "main", [{ key: "agent:main:direct:+15551234567", sid: "root", channel: "whatsapp", ts: T0 }]);
+    store(w, "research", [
+      { key: "agent:research:subagent:a", sid: "r", spawnedBy: "agent:main:direct:+15551234567", ts: T0 + 1 },
+    ]);
+    store(w, "writer", [
+      { key: "agent:writer:subagent:b", sid: "x", spawnedBy: "agent:research:subagent:a", ts: T0 + 2 },
+      // a requester naming no real agent: no channel found, a channel-less direct: account, no error
+      { key: "agent:writer:subagent:c", sid: "y", spawnedBy: "agent:../../etc:direct:1", ts: T0 + 3 },
+    ]);
     const meter = meterFor(w);
     await meter.runOnce();
     meter.close();

@@ -395,3 +395,14 @@ describe("case openai-service-tier: priority and flex calls bill the tier OpenAI
     });
   }
 });
+
+describe("case subagent-into-other-agent-store: the same, read from OpenClaw's SQLite stores", () => {
+  it("telegram:5550101 3 calls $0.01365, no direct:5550101 account (was $0.00915)", async () => {
+    const { s, world } = await meterCase("subagent-into-other-agent-store");
+    expect(s.billed).toBe(3);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ "telegram:5550101": { requests: 3, costUsd: "0.01365" } });
+  });
+});

@@ -1,6 +1,6 @@
 import type { Stats } from "node:fs";
 import { statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Db } from "../../db/index.js";
 import { createCursorRepo } from "../cursor-repo.js";
 import { createSessionMemory, type RememberedSession } from "../session-memory.js";
@@ -196,7 +196,52 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     };
   }
 
-  const { rememberedAttribution, liveAttribution } = createStoreAttribution(agentId, mainKey, remembered);
+  /**
+   * Other agents' stores, opened read-only (like this agent's) when a spawn chain leads into
+   * their keys: a sub-agent run under this agent (`sessions_spawn` with `agentId`) names its
+   * requester in another agent, whose `per-peer` DM key names no channel; the channel (and the
+   * requester's own parent) are in that agent's store only.
+   */
+  const siblings = new Map<string, OcHandle>();
+  function closeSibling(agent: string): void {
+    const h = siblings.get(agent);
+    siblings.delete(agent);
+    try {
+      h?.conn.close();
+    } catch {
+      // closing a read-only handle cannot lose data
+    }
+  }
+  function siblingStore(agent: string): OcHandle | null {
+    if (agent === agentId || !/^[a-z0-9_-]+$/i.test(agent)) return null;
+    const file = storeFile(join(dirname(agentDir), agent));
+    let st: Stats;
+    try {
+      st = statSync(file);
+    } catch {
+      closeSibling(agent);
+      return null;
+    }
+    const had = siblings.get(agent);
+    if (had && had.dev === st.dev && had.ino === st.ino) return had;
+    closeSibling(agent);
+    if (!st.isFile()) return null;
+    try {
+      const h = openStore(file, st, busyTimeoutMs);
+      if (h) siblings.set(agent, h);
+      return h;
+    } catch {
+      // busy or not a database: no hint from it this time (its own reader reports it)
+      return null;
+    }
+  }
+
+  const { rememberedAttribution, liveAttribution } = createStoreAttribution(
+    agentId,
+    mainKey,
+    remembered,
+    siblingStore,
+  );
 
   /** The session's fact, unless a committed or emitted batch already carries the same. */
   function factFor(sid: string, a: Attribution): SessionFact | null {
@@ -487,6 +532,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     /** Closes the OpenClaw connection (a later poll reopens it). */
     close(): void {
       closeOc();
+      for (const agent of [...siblings.keys()]) closeSibling(agent);
     },
   };
 }

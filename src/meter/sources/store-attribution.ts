@@ -1,4 +1,4 @@
-import { resolveAccount, type SessionHints } from "../resolve-user.js";
+import { agentOfKey, resolveAccount, type SessionHints } from "../resolve-user.js";
 import type { RememberedSession } from "../session-memory.js";
 import type { OcHandle } from "./store-handle.js";
 
@@ -65,21 +65,42 @@ export function hintsFromEntry(entryJson: string | null | undefined): {
 
 /**
  * The attribution functions of one agent's store reader. `remembered(sid)` is the meter's memory
- * of a session as it will be once the batches emitted so far are committed (see the reader).
+ * of a session as it will be once the batches emitted so far are committed (see the reader);
+ * `sibling(agent)` another agent's store, for keys of a spawn chain that lead there.
  */
 export function createStoreAttribution(
   agentId: string,
   mainKey: string | null,
   remembered: (sid: string) => RememberedSession | null,
+  sibling: (agent: string) => OcHandle | null = () => null,
 ) {
-  /** The channel of another session by key: its window's, else its node entry's. */
-  function channelOfKey(h: OcHandle | null, key: string): string | null {
+  /** The store of the agent a key names, when that is another agent's. */
+  function otherStore(key: string): OcHandle | null {
+    const agent = agentOfKey(key);
+    return agent && agent !== agentId ? sibling(agent) : null;
+  }
+
+  function channelIn(h: OcHandle | null, key: string): string | null {
     if (!h) return null;
     return (
       h.windowChannelOfKey?.get(key)?.channel ??
       hintsFromEntry(h.node?.get(key)?.entry_json).channels[0] ??
       null
     );
+  }
+
+  /**
+   * The channel of another session by key: its window's, else its node entry's, in this store,
+   * else in the store of the agent the key names (a sub-agent spawned into this agent from
+   * another agent's `per-peer` DM: before 2026-12-02 billed to a channel-less `direct:<peer>`).
+   */
+  function channelOfKey(h: OcHandle | null, key: string): string | null {
+    return channelIn(h, key) ?? channelIn(otherStore(key), key);
+  }
+
+  /** A session's requester (`spawned_by` / `parent_session_key`), here or in its own agent's store. */
+  function parentOfKey(h: OcHandle | null, key: string): string | null {
+    return h?.parentOfKey?.(key) ?? otherStore(key)?.parentOfKey?.(key) ?? null;
   }
 
   /** Attribution of a session that is no longer live: the archive's key, else the meter's memory. */
@@ -92,7 +113,7 @@ export function createStoreAttribution(
     }
     const hints: SessionHints = {
       channel,
-      parentKey: h?.parentOfKey ?? undefined,
+      parentKey: (k) => parentOfKey(h, k),
       channelOfKey: (k) => channelOfKey(h, k),
       mainKey,
     };
@@ -112,7 +133,7 @@ export function createStoreAttribution(
       channel,
       routeTargets: targets,
       heartbeat,
-      parentKey: h.parentOfKey ?? undefined,
+      parentKey: (k) => parentOfKey(h, k),
       channelOfKey: (k) => channelOfKey(h, k),
       mainKey,
     });
