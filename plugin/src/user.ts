@@ -26,7 +26,7 @@ export function agentOfKey(sessionKey: string | null | undefined): string | null
 
 export interface Resolution {
   accountId: string;
-  /** `dm`, `openai-user`, `operator`, `unknown-session`. */
+  /** `dm`, `openai-user`, `slash`, `heartbeat`, `operator`, `unknown-session`. */
   via: string;
 }
 
@@ -48,6 +48,11 @@ export function resolveAccount(
     return { accountId: `openai-user:${rest.slice(1).join(":").toLowerCase()}`, via: "openai-user" };
   }
   if (AUTOMATION.has(head)) return op;
+  // A native slash command's isolated session, `<ch>:slash:<userId>` (Slack's `/openclaw`
+  // command and native commands, Discord native commands; Telegram's before openclaw#38680 had
+  // no `agent:<a>:` prefix): the invoking user's, whatever channel or group it was typed in.
+  const slashUser = slashCommandUser(rest);
+  if (slashUser) return { accountId: slashUser, via: "slash" };
   const dmAt = rest.findIndex((p) => DM.has(p.toLowerCase()));
   if (dmAt >= 0 && dmAt <= 2 && rest.length > dmAt + 1 && !rest.slice(0, dmAt).some((p) => SHARED.has(p))) {
     // A threaded DM has its own session, `<dm key>:thread:<threadId>` (OpenClaw's
@@ -79,6 +84,18 @@ function isIsolatedHeartbeat(rest: readonly string[]): boolean {
   return end < n;
 }
 
+/**
+ * `<ch>:slash:<userId>` → `<ch>:<userId>` (the user a native slash command's session is keyed by),
+ * else null.
+ */
+function slashCommandUser(rest: readonly string[]): string | null {
+  const ch = rest[0]?.toLowerCase() ?? "";
+  if (rest.length < 3 || rest[1]?.toLowerCase() !== "slash" || !/^[a-z0-9_-]+$/.test(ch)) return null;
+  if (SHARED.has(ch) || DM.has(ch)) return null;
+  const user = rest.slice(2).join(":").toLowerCase();
+  return user ? `${ch}:${user}` : null;
+}
+
 export function normalizeChannel(ch: string | null | undefined): string | null {
   const c = ch?.trim().toLowerCase();
   return c && /^[a-z0-9_-]+$/.test(c) ? c : null;
@@ -95,7 +112,7 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
 }
 
 /** True for the end-user accounts the gate and the commands act on (not `agent:<id>`). */
-export const isEndUser = (r: Resolution) => r.via === "dm" || r.via === "openai-user";
+export const isEndUser = (r: Resolution) => r.via === "dm" || r.via === "openai-user" || r.via === "slash";
 
 /**
  * The end user behind a chat surface: the session key when it is a DM (so `identityLinks`

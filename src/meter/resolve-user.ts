@@ -104,6 +104,11 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
     return { accountId: `openai-user:${rest.slice(1).join(":").toLowerCase()}`, via: "openai-user" };
   }
   if (AUTOMATION.has(head)) return op;
+  // A native slash command's isolated session, `<ch>:slash:<userId>` (Slack's `/openclaw`
+  // command and native commands, Discord native commands; Telegram's before openclaw#38680 had
+  // no `agent:<a>:` prefix): the invoking user's, whatever channel or group it was typed in.
+  const slashUser = slashCommandUser(rest);
+  if (slashUser) return { accountId: slashUser, via: "slash" };
 
   // `<ch>:direct:<peer>`, `<ch>:<account>:direct:<peer>`, `direct:<peer>`
   const dmAt = rest.findIndex((p) => DM.has(p.toLowerCase()));
@@ -124,7 +129,9 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   // An unfamiliar key shape: fall back to the route the session entry recorded.
   for (const target of hints.routeTargets ?? []) {
     const acct = routeToAccount(target, hints.channel);
-    if (acct) return { accountId: acct, via: "route" };
+    // a route to a group, channel or room (`slack:channel:c123`, a WhatsApp `…@g.us` group) is no
+    // end user: before 2026-12-02 it became an account of that name
+    if (acct && !namesSharedChat(acct)) return { accountId: acct, via: "route" };
   }
   return op;
 }
@@ -144,6 +151,24 @@ function isIsolatedHeartbeat(rest: readonly string[]): boolean {
   const before = rest[end - 1]?.toLowerCase() ?? "";
   if (DM.has(before) || THREAD_MARKERS.has(before) || before === "openai-user") end++;
   return end < n;
+}
+
+/**
+ * `<ch>:slash:<userId>` → `<ch>:<userId>` (the user a native slash command's session is keyed by),
+ * else null.
+ */
+function slashCommandUser(rest: readonly string[]): string | null {
+  const ch = rest[0]?.toLowerCase() ?? "";
+  if (rest.length < 3 || rest[1]?.toLowerCase() !== "slash" || !/^[a-z0-9_-]+$/.test(ch)) return null;
+  if (SHARED.has(ch) || DM.has(ch)) return null;
+  const user = rest.slice(2).join(":").toLowerCase();
+  return user ? `${ch}:${user}` : null;
+}
+
+/** A route account that names a group, channel or room rather than a person. */
+function namesSharedChat(acct: string): boolean {
+  const parts = acct.split(":");
+  return parts.slice(0, 2).some((p) => SHARED.has(p)) || acct.endsWith("@g.us");
 }
 
 function normalizeChannel(ch: string | null | undefined): string | null {

@@ -406,3 +406,18 @@ describe("case subagent-into-other-agent-store: the same, read from OpenClaw's S
     expect(byUser).toEqual({ "telegram:5550101": { requests: 3, costUsd: "0.01365" } });
   });
 });
+
+describe("case slash-command-session: a native slash command's session bills its user", () => {
+  it("slack:u07abc $0.01125, discord:123456789012345678 $0.012, telegram:5550101 $0.00165, no channel account", async () => {
+    const { s, world } = await meterCase("slash-command-session");
+    expect(s.billed).toBe(4);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({
+      "slack:u07abc": { requests: 2, costUsd: "0.01125" },
+      "discord:123456789012345678": { requests: 1, costUsd: "0.012" },
+      "telegram:5550101": { requests: 1, costUsd: "0.00165" },
+    });
+  });
+});

@@ -61,6 +61,25 @@ describe("resolveAccount", () => {
     ).toBe("agent:main");
   });
 
+  it("bills a native slash command's session (`<ch>:slash:<userId>`) to its user, never its channel", () => {
+    const route = { routeTargets: ["slack:channel:C0123ABC", "user:U07ABC"], channel: "slack" };
+    expect(acct("agent:main:slack:slash:u07abc", route)).toBe("slack:u07abc");
+    expect(acct("agent:main:discord:slash:123456789012345678")).toBe("discord:123456789012345678");
+    expect(acct("agent:main:telegram:slash:5550101")).toBe("telegram:5550101");
+    expect(acct("telegram:slash:5550101")).toBe("telegram:5550101");
+    // a slash command of a group or DM marker is no such key
+    expect(acct("agent:main:group:slash:1")).toBe("agent:main");
+  });
+
+  it("never bills a route that names a group, channel or room (unfamiliar key shapes)", () => {
+    const to = (...routeTargets: string[]) => acct("agent:main:custom-thing", { routeTargets });
+    expect(to("slack:channel:C0123ABC")).toBe("agent:main");
+    expect(to("telegram:group:-100123")).toBe("agent:main");
+    expect(to("whatsapp:120363025555555555@g.us")).toBe("agent:main");
+    expect(to("channel:42", "telegram:5550101")).toBe("telegram:5550101");
+    expect(to("telegram:5550101")).toBe("telegram:5550101");
+  });
+
   it("names OpenAI-compatible HTTP users openai-user:<user>", () => {
     expect(acct("agent:main:openai-user:frank")).toBe("openai-user:frank");
   });
