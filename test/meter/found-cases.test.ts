@@ -421,3 +421,17 @@ describe("case slash-command-session: a native slash command's session bills its
     });
   });
 });
+
+describe("case zero-filled-crash-tail: complete calls next to a crash's NUL fill are billed", () => {
+  it("telegram:5550101 4 calls $0.0375, agent:main 2 calls $0.04125, nothing malformed (was 2 + 1 calls)", async () => {
+    const { s, world } = await meterCase("zero-filled-crash-tail");
+    expect(s).toMatchObject({ billed: 6, malformed: 0 });
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, [r.requests, r.costUsd]]),
+    );
+    expect(byUser).toEqual({ "telegram:5550101": [4, "0.0375"], "agent:main": [2, "0.04125"] });
+    const again = meterFor(world);
+    expect(await again.runOnce()).toMatchObject({ billed: 0 });
+    again.close();
+  });
+});

@@ -416,21 +416,42 @@ export function forEachLine(content: Buffer, fn: (line: Buffer, lineNo: number, 
 /**
  * Each non-blank line of `content` as `[line, lineNo, byteOffset]` (CR of CRLF dropped); lines are
  * views into `content`, not copies. For a caller that must pause between lines (await a batch).
+ * A run of NUL bytes ends a line like a newline (a crash's zero fill: see jsonl-reader.ts
+ * `ZERO_FILL`), so the complete entries before and after it are lines of their own; line numbers
+ * count physical lines (newlines).
  */
 export function* eachLine(content: Buffer): Generator<[Buffer, number, number]> {
-  let lineNo = 0;
+  let lineNo = 1;
   let start = bomLength(content, 0);
+  let zeroAt = content.indexOf(0x00, start);
+  // the line number of the last non-blank piece yielded (see jsonl-reader.ts `scanLines`)
+  let pieceOf = 0;
   while (start < content.length) {
     let end = content.indexOf(0x0a, start);
     if (end === -1) end = content.length;
-    lineNo++;
+    if (zeroAt !== -1 && zeroAt < start) zeroAt = content.indexOf(0x00, start);
+    const zeroEnds = zeroAt !== -1 && zeroAt < end;
+    if (zeroEnds) end = zeroAt;
+    const no = lineNo;
     const at = start;
     let line = content.subarray(start, end);
     start = end + 1;
+    if (zeroEnds) while (start < content.length && content[start] === 0x00) start++;
+    else lineNo++;
     if (line.at(-1) === 0x0d) line = line.subarray(0, line.length - 1);
     if (line.length === 0 || isBlank(line)) continue;
-    yield [line, lineNo, at];
+    // a later piece of the same line, after a NUL run, that is no entry (binary garbage): skipped
+    if (pieceOf === no && line[firstNonBlank(line)] !== 0x7b) continue;
+    pieceOf = no;
+    yield [line, no, at];
   }
+}
+
+/** Index of the first byte of `line` that is not a space, tab or CR (`line.length` when none). */
+function firstNonBlank(line: Buffer): number {
+  let i = 0;
+  while (i < line.length && (line[i] === 0x20 || line[i] === 0x09 || line[i] === 0x0d)) i++;
+  return i;
 }
 
 /**

@@ -79,6 +79,16 @@ const MAX_REJECTS_PER_FILE = 100;
 const MAX_FILES_PER_BATCH = 256;
 const NEWLINE = 0x0a;
 const OPEN_BRACE = 0x7b;
+/**
+ * A NUL byte: ends a line like a newline. A crash or power loss during an append (ext4 delayed
+ * allocation, NTFS) leaves the file's size extended over blocks never written, which read as
+ * zeros: a run of NULs after, before or between complete entries, and the writer appends the next
+ * entry right after the run, on the same physical line (anthropics/claude-code#49876, #76059;
+ * OpenClaw's own archives, openclaw/openclaw#119887). JSON text never holds a raw NUL (a string's
+ * U+0000 is written `\u0000`), so no entry spans one: splitting there bills the complete entries
+ * around the fill, which a newline-only split rejected with it (their calls never billed).
+ */
+export const ZERO_FILL = 0x00;
 /** One read buffer per thread for all JSONL readers: polls run one at a time. */
 let sharedChunk: Buffer | null = null;
 
@@ -511,13 +521,29 @@ function scanLines(
   let usageAt = data.indexOf(USAGE_MARK, ls);
   let assistantAt = -2;
   let userAt = -2;
-  for (let nl = data.indexOf(NEWLINE, ls); nl !== -1; nl = data.indexOf(NEWLINE, ls)) {
+  // A NUL byte ends a line too (see ZERO_FILL): searched once per call, and again only past one.
+  let newlineAt = data.indexOf(NEWLINE, ls);
+  let zeroAt = data.indexOf(ZERO_FILL, ls);
+  // Where the last non-blank piece of a physical line (up to its newline) began: a later piece
+  // of the same line, after a NUL run, that is no entry (binary garbage) is not counted again.
+  let pieceOf = -1;
+  for (;;) {
+    if (newlineAt !== -1 && newlineAt < ls) newlineAt = data.indexOf(NEWLINE, ls);
+    if (zeroAt !== -1 && zeroAt < ls) zeroAt = data.indexOf(ZERO_FILL, ls);
+    const zeroEnds = zeroAt !== -1 && (newlineAt === -1 || zeroAt < newlineAt);
+    const nl = zeroEnds ? zeroAt : newlineAt;
+    if (nl === -1) break;
     const lineStart = ls;
+    const physical = newlineAt === -1 ? data.length : newlineAt;
     ls = nl + 1;
+    // a zero-filled run is one line end, however long (a crash's fill is kilobytes)
+    if (zeroEnds) while (ls < data.length && data[ls] === ZERO_FILL) ls++;
     // a byte order mark before a file's first line is not part of it
     let s = dataStart + lineStart === 0 ? bomLength(data, 0) : lineStart;
     while (s < nl && (data[s] === 0x20 || data[s] === 0x09 || data[s] === 0x0d)) s++;
     if (s === nl) continue; // blank line
+    if (pieceOf === physical && data[s] !== OPEN_BRACE) continue; // garbage after a NUL run
+    pieceOf = physical;
     b.stats.lines++;
     if (data[s] !== OPEN_BRACE) {
       b.reject(`${path}@${dataStart + lineStart}`, "not a JSON object line");
