@@ -1,6 +1,6 @@
 // A crash's zero fill (NUL bytes) in a transcript: the complete entries around it are billed
 // (case test/cases/zero-filled-crash-tail; anthropics/claude-code#49876, openclaw/openclaw#119887).
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { eachLine } from "../../src/meter/sources/batch-builder.js";
@@ -76,6 +76,24 @@ describe("NUL bytes in a live transcript", () => {
     expect(await meter.runOnce()).toMatchObject({ billed: 1, malformed: 0 });
     meter.close();
     expect(totalsBy(w.db, "account_id").get("telegram:5550101")?.requests).toBe(4);
+  });
+
+  it("zeros seen only for a moment (data not visible yet) are re-read when the bytes arrive: billed once", async () => {
+    w = tempWorld();
+    const dir = sessionsDir(w);
+    const file = join(dir, "s1.jsonl");
+    const first = `${assistantLine(T0)}\n`;
+    const second = `${assistantLine(T0 + 1, 100, [{ type: "text", text: "x".repeat(400) }])}\n`;
+    // the size already covers the second line, its bytes still read as zeros
+    writeFileSync(file, first + zeros(Buffer.byteLength(second)));
+    const meter = meterFor(w);
+    expect(await meter.runOnce()).toMatchObject({ billed: 1, malformed: 0 });
+    const fd = openSync(file, "r+");
+    writeSync(fd, second, Buffer.byteLength(first));
+    closeSync(fd);
+    expect(await meter.runOnce()).toMatchObject({ billed: 1, duplicates: 1 });
+    expect(await meter.runOnce()).toMatchObject({ billed: 0 });
+    meter.close();
   });
 
   it("a fill longer than a read chunk (1 MiB) costs one line end, and the call after it is billed", async () => {
