@@ -709,6 +709,23 @@ export function createPricer(opts: PricerOptions): Pricer {
     const table = findTablePrice(u.provider, model, u.messageTsMs);
     return table ? quote(u, table, "table", tableVersionOf(table) + as, false) : null;
   };
+  /**
+   * What OpenClaw's recorded estimate is a service tier's multiple of: the table's list price of
+   * the requested model, for an OpenAI / Azure OpenAI call (`SERVICE_TIER_PROVIDERS`) whose
+   * estimate was computed from the line's own counts for the model it names. null (no tier) for
+   * any other call: another provider has no OpenAI tier, and a time-of-day discount in its table
+   * price (DeepSeek's off-peak half price) would look like one; a corrected line
+   * (`writtenInput`) or a call priced as its served model carries an estimate from other counts
+   * or another model's rates (as in `recorded` mode). Never an operator override: an override at
+   * 2× list (a margin) made every standard call look like flex, billed at half the override.
+   */
+  const tierListPico = (u: ParsedUsage): bigint | null => {
+    if (u.writtenInput !== undefined || u.api === null || !SERVICE_TIER_APIS.has(u.api)) return null;
+    const p = tableProviderId(u.provider);
+    if (p === null || !SERVICE_TIER_PROVIDERS.has(p) || pricedModelOf(u) !== u.model) return null;
+    const table = findTablePrice(u.provider, u.model, u.messageTsMs);
+    return table ? callCostPicoUsd(u, table) : null;
+  };
   // A plain literal, not a spread: this runs once per billed call on the writer's hot path.
   const withTable = (q: PriceQuote): PriceQuote => ({
     costPicoUsd: q.costPicoUsd,
@@ -763,7 +780,7 @@ export function createPricer(opts: PricerOptions): Pricer {
           const pico = recordedCostPico(u);
           if (pico !== null && u.recordedCostOrigin === "provider-billed" && !(pico === 0n && byokZero(u, k)))
             return recorded(u, pico, k, false);
-          if (k) return withTable(serviceTierQuote(u, k, pico) ?? k);
+          if (k) return withTable(serviceTierQuote(u, k, pico, tierListPico(u)) ?? k);
           return pico !== null && pico > 0n ? recorded(u, pico, null, true) : fallback(u);
         }
       }
@@ -785,6 +802,8 @@ const SERVICE_TIER_APIS: ReadonlySet<string> = new Set([
   "azure-openai-responses",
   "openai-completions",
 ]);
+/** The table providers (`tableProviderId`) that serve OpenAI's service tiers: OpenAI (with Codex) and Azure OpenAI. */
+const SERVICE_TIER_PROVIDERS: ReadonlySet<string> = new Set(["openai", "azure"]);
 const SERVICE_TIERS: readonly { readonly name: string; readonly num: bigint; readonly den: bigint }[] = [
   { name: "flex", num: 1n, den: 2n },
   { name: "priority", num: 2n, den: 1n },
@@ -793,26 +812,31 @@ const SERVICE_TIERS: readonly { readonly name: string; readonly num: bigint; rea
 
 /**
  * `auto` mode: a call on an OpenAI service tier, priced at that tier. When the recorded estimate
- * (`usage.cost.total`, not provider-billed) of a call on a `SERVICE_TIER_APIS` API is exactly a
- * tier's multiple of the list price `k` (to float rounding: 1 part in 10⁶), the call was served
- * at that tier (OpenClaw computed its estimate from the same counts at the same list price) and
- * is billed `k × multiplier`, exact and rounded up, with `+service-tier:<name>` on its price
+ * (`usage.cost.total`, not provider-billed) of an OpenAI call is exactly a tier's multiple of
+ * the table's list price `list` (`tierListPico`; to float rounding: 1 part in 10⁶), the call was
+ * served at that tier (OpenClaw computed its estimate from the same counts at the same list
+ * price) and is billed `k × multiplier` (`k`: the override or table price that would be billed
+ * at the standard tier), exact and rounded up, with `+service-tier:<name>` on its price
  * version. Before, the list price was billed: priority (`/fast`) calls at half what OpenAI
  * charged, flex calls at twice. null when no tier matches (the list price stands): a recorded
  * estimate from another catalog price never matches by accident unless it is exactly such a
  * multiple.
  */
-function serviceTierQuote(u: ParsedUsage, k: PriceQuote, pico: bigint | null): PriceQuote | null {
-  if (pico === null || pico <= 0n || k.costPicoUsd <= 0n || u.recordedCostOrigin === "provider-billed")
-    return null;
-  if (u.api === null || !SERVICE_TIER_APIS.has(u.api)) return null;
+function serviceTierQuote(
+  u: ParsedUsage,
+  k: PriceQuote,
+  pico: bigint | null,
+  list: bigint | null,
+): PriceQuote | null {
+  if (pico === null || pico <= 0n || list === null || list <= 0n || k.costPicoUsd <= 0n) return null;
+  if (u.recordedCostOrigin === "provider-billed") return null;
   for (const t of SERVICE_TIERS) {
-    const want = k.costPicoUsd * t.num;
+    const want = list * t.num;
     const got = pico * t.den;
     const diff = want > got ? want - got : got - want;
     if (diff * 1_000_000n <= want || diff <= 2n * t.den) {
       return {
-        costPicoUsd: (want + t.den - 1n) / t.den,
+        costPicoUsd: (k.costPicoUsd * t.num + t.den - 1n) / t.den,
         source: k.source,
         version: `${k.version}+service-tier:${t.name}`,
         unknownModel: k.unknownModel,

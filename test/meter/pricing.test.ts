@@ -531,6 +531,68 @@ describe("unknown models and cost modes", () => {
     });
   });
 
+  it("auto: the service tier is read against the table's list price, never an override, and only on OpenAI calls", () => {
+    const at = Date.parse("2026-06-01T07:46:45Z");
+    const call = usage({
+      provider: "openai",
+      model: "gpt-5.2",
+      api: "openai-responses",
+      messageTsMs: at,
+      input: 4_000,
+      output: 800,
+      cacheRead: 20_000,
+      cacheWrite: 0,
+    });
+    // an operator's margin: overrides at 2× list ($0.0434 for this call) and at half of it
+    const twice = { input: "3.5", output: "28", cacheRead: "0.35", cacheWrite: "0" };
+    for (const key of ["openai/gpt-5.2", "openai/*"]) {
+      const p = pricer("auto", parsePriceOverrides({ [key]: twice }, "prices.json"));
+      // a standard call (OpenClaw's estimate = list) is billed the override, not half of it as "flex"
+      expect(p.price({ ...call, recordedCostUsd: 0.0217 })).toMatchObject({
+        costPicoUsd: 43_400_000_000n,
+        source: "override",
+      });
+      expect(p.price({ ...call, recordedCostUsd: 0.0217 }).version).not.toContain("service-tier");
+      // a priority call is billed the override × 2
+      expect(p.price({ ...call, recordedCostUsd: 0.0434 })).toMatchObject({
+        costPicoUsd: 86_800_000_000n,
+        version: expect.stringContaining("+service-tier:priority"),
+      });
+    }
+    const half = { input: "0.875", output: "7", cacheRead: "0.0875", cacheWrite: "0" };
+    const ph = pricer("auto", parsePriceOverrides({ "openai/gpt-5.2": half }, "prices.json"));
+    expect(ph.price({ ...call, recordedCostUsd: 0.0217 })).toMatchObject({ costPicoUsd: 10_850_000_000n });
+    // DeepSeek's off-peak half price (2025, 16:30–00:30 UTC) against OpenClaw's standard-price
+    // estimate: no OpenAI tier, billed the off-peak list price, not twice it as "priority"
+    const ds = {
+      ...call,
+      provider: "deepseek",
+      model: "deepseek-chat",
+      api: "openai-completions",
+      cacheRead: 0,
+      messageTsMs: Date.parse("2025-06-01T17:00:00Z"),
+    };
+    const offPeak = pricer("calculate").price(ds).costPicoUsd;
+    expect(offPeak).toBe(980_000_000n);
+    expect(pricer("auto").price({ ...ds, recordedCostUsd: 0.00196 })).toMatchObject({ costPicoUsd: offPeak });
+    // a corrected line (writtenInput) or a call priced as its served model: the estimate is of
+    // other counts / another model's rates (gpt-5.5 lists at exactly 2× gpt-5.4)
+    expect(
+      pricer("auto").price({ ...call, writtenInput: 24_000, recordedCostUsd: 0.0434 }).version,
+    ).not.toContain("service-tier");
+    const served = {
+      ...call,
+      model: "gpt-5.5",
+      responseModel: "gpt-5.4",
+      input: 1_000,
+      output: 100,
+      cacheRead: 0,
+    };
+    const q = pricer("auto").price({ ...served, recordedCostUsd: 0.008 }); // gpt-5.5's list estimate
+    expect(q.version).not.toContain("service-tier");
+    expect(q.costPicoUsd).toBe(4_000_000_000n); // gpt-5.4: 1,000 × 2.5 + 100 × 15
+  });
+
   it("recorded: uses usage.cost.total as recorded, without looking the model up", () => {
     expect(pricer("recorded").price(FIXTURE)).toEqual({
       costPicoUsd: 6_901_800_000n,
