@@ -804,10 +804,16 @@ const SERVICE_TIER_APIS: ReadonlySet<string> = new Set([
 ]);
 /** The table providers (`tableProviderId`) that serve OpenAI's service tiers: OpenAI (with Codex) and Azure OpenAI. */
 const SERVICE_TIER_PROVIDERS: ReadonlySet<string> = new Set(["openai", "azure"]);
-const SERVICE_TIERS: readonly { readonly name: string; readonly num: bigint; readonly den: bigint }[] = [
+const SERVICE_TIERS: readonly {
+  readonly name: string;
+  readonly num: bigint;
+  readonly den: bigint;
+  /** The models this multiple is theirs of (absent: any). */
+  readonly models?: RegExp;
+}[] = [
   { name: "flex", num: 1n, den: 2n },
   { name: "priority", num: 2n, den: 1n },
-  { name: "priority", num: 5n, den: 2n },
+  { name: "priority", num: 5n, den: 2n, models: /^gpt-5\.5(?:$|[-.@])/i },
 ];
 
 /**
@@ -831,6 +837,7 @@ function serviceTierQuote(
   if (pico === null || pico <= 0n || list === null || list <= 0n || k.costPicoUsd <= 0n) return null;
   if (u.recordedCostOrigin === "provider-billed") return null;
   for (const t of SERVICE_TIERS) {
+    if (t.models !== undefined && !t.models.test(u.model.trim())) continue;
     const want = list * t.num;
     const got = pico * t.den;
     const diff = want > got ? want - got : got - want;
@@ -846,16 +853,6 @@ function serviceTierQuote(
   return null;
 }
 
-/**
- * A provider-billed $0 for a call with tokens on a model whose list price (override or table) is
- * above $0: not a free call. OpenRouter bills a BYOK call's inference to the operator's own
- * provider key and reports `usage.cost` 0 (only its fee, waived within the free allowance);
- * OpenClaw stores that 0 as `cost.total` with `totalOrigin: "provider-billed"` and keeps neither
- * `is_byok` nor the upstream amount (openclaw/openclaw#9016, #101177; the same $0 in
- * Kilo-Org/kilocode#13829, tailcallhq/forgecode#1641). Such a call is billed at the list price
- * (and flagged: `billedZeroAnomaly`). Free routes (`:free` variants, `openrouter/free`) have a
- * list price of $0, so their provider-billed $0 stays $0; so does a model no list price knows.
- */
 /**
  * Two names of one model by their text alone: equal but for case, surrounding space or Google's
  * `models/` prefix.
@@ -887,6 +884,16 @@ function samePrices(a: object | string, b: object | string): boolean {
   return headline(a) === headline(b);
 }
 
+/**
+ * A provider-billed $0 for a call with tokens on a model whose list price (override or table) is
+ * above $0: not a free call. OpenRouter bills a BYOK call's inference to the operator's own
+ * provider key and reports `usage.cost` 0 (only its fee, waived within the free allowance);
+ * OpenClaw stores that 0 as `cost.total` with `totalOrigin: "provider-billed"` and keeps neither
+ * `is_byok` nor the upstream amount (openclaw/openclaw#9016, #101177; the same $0 in
+ * Kilo-Org/kilocode#13829, tailcallhq/forgecode#1641). Such a call is billed at the list price
+ * (and flagged: `billedZeroAnomaly`). Free routes (`:free` variants, `openrouter/free`) have a
+ * list price of $0, so their provider-billed $0 stays $0; so does a model no list price knows.
+ */
 function byokZero(u: ParsedUsage, k: PriceQuote | null): boolean {
   return k !== null && k.costPicoUsd > 0n && u.input + u.output + u.cacheRead + u.cacheWrite > 0;
 }

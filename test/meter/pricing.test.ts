@@ -493,7 +493,6 @@ describe("unknown models and cost modes", () => {
       [0.0434, 43_400_000_000n, "priority"],
       [0.043400000000000001, 43_400_000_000n, "priority"],
       [0.01085, 10_850_000_000n, "flex"],
-      [0.05425, 54_250_000_000n, "priority"], // gpt-5.5's 2.5×
     ] as const) {
       for (const api of [
         "openai-responses",
@@ -510,8 +509,17 @@ describe("unknown models and cost modes", () => {
         });
       }
     }
-    // another ratio, another API, no estimate, a provider-billed amount or calculate mode: as before
+    // 2.5× is gpt-5.5's priority multiple only
+    const gpt55 = { ...call, model: "gpt-5.5" };
+    const list55 = pricer("calculate").price(gpt55).costPicoUsd;
+    expect(list55).toBeGreaterThan(0n);
+    expect(pricer("auto").price({ ...gpt55, recordedCostUsd: (Number(list55) * 2.5) / 1e12 })).toMatchObject({
+      costPicoUsd: (list55 * 5n) / 2n,
+      version: `${TABLE_VERSION}+service-tier:priority`,
+    });
+    // another ratio (2.5× on a model other than gpt-5.5), another API, no estimate, a provider-billed amount or calculate mode: as before
     for (const q of [
+      pricer("auto").price({ ...call, recordedCostUsd: 0.05425 }),
       pricer("auto").price({ ...call, recordedCostUsd: 0.0217 * 1.5 }),
       pricer("auto").price({ ...call, recordedCostUsd: 0.0434 * 1.01 }),
       pricer("auto").price({ ...call, api: "anthropic-messages", recordedCostUsd: 0.0434 }),
