@@ -2,8 +2,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { createBiller } from "../../src/meter/biller.js";
+import { createSqliteSource } from "../../src/meter/sources/sqlite.js";
 import {
   assistantLine,
+  createLedger,
+  fixturePricer,
   meterFor,
   type TempWorld,
   tempWorld,
@@ -106,5 +110,49 @@ describe("a spawn chain that crosses agents' SQLite stores (OpenClaw >= 2026.7)"
     meter.close();
     const byAccount = Object.fromEntries([...totalsBy(w.db, "account_id")].map(([k, t]) => [k, t.requests]));
     expect(byAccount).toEqual({ "whatsapp:+15551234567": 3, "direct:1": 1 });
+  });
+});
+
+describe("a requester's store locked by a writer", () => {
+  it("ends the sub-agent's agent's poll (retried), never bills the channel-less direct:<peer>", async () => {
+    w = tempWorld();
+    const world = w;
+    store(world, "main", [{ key: "agent:main:direct:5550101", sid: "root", channel: "telegram", ts: T0 }]);
+    store(world, "support", [
+      { key: "agent:support:subagent:a", sid: "s", spawnedBy: "agent:main:direct:5550101", ts: T0 + 1 },
+    ]);
+    const biller = createBiller(world.db, createLedger(world.db), {
+      pricer: fixturePricer(),
+      markup: { num: 1n, den: 1n },
+      creditsPerUsd: { num: 1n, den: 1n },
+    });
+    const support = createSqliteSource({
+      agentDir: join(world.stateDir, "agents", "support"),
+      agentId: "support",
+      db: world.db,
+      batchSize: 50,
+      busyTimeoutMs: 50,
+    });
+    // the gateway of agent main writing (a rollback-journal store: readers wait for it)
+    const writer = new Database(join(world.stateDir, "agents", "main", "agent", "openclaw-agent.sqlite"), {
+      timeout: 0,
+    });
+    writer.exec("BEGIN EXCLUSIVE");
+    const problems: { code: string; reason: string }[] = [];
+    await support.poll(
+      (b) => biller.bill(b),
+      (p) => problems.push(p),
+    );
+    expect([...totalsBy(world.db, "account_id").keys()]).toEqual([]);
+    expect(problems.map((p) => p.code)).toEqual(["SQLITE_BUSY"]);
+    expect(problems[0]?.reason).toMatch(/agents\/main\/agent\/openclaw-agent\.sqlite \(a spawn chain/);
+    writer.exec("ROLLBACK");
+    writer.close();
+    await support.poll((b) => biller.bill(b));
+    support.close();
+    const byAccount = Object.fromEntries(
+      [...totalsBy(world.db, "account_id")].map(([k, t]) => [k, t.requests]),
+    );
+    expect(byAccount).toEqual({ "telegram:5550101": 1 });
   });
 });

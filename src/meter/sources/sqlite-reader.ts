@@ -230,8 +230,16 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       const h = openStore(file, st, busyTimeoutMs);
       if (h) siblings.set(agent, h);
       return h;
-    } catch {
-      // busy or not a database: no hint from it this time (its own reader reports it)
+    } catch (err) {
+      // Locked by a writer: the poll ends and is retried (a channel-less `direct:<peer>` now would
+      // be billed for good, the very account this lookup exists to avoid). Not a database: no
+      // hint from it (its own reader reports it).
+      if (isBusy(err)) {
+        const why = String((err as Error)?.message ?? err).slice(0, 200);
+        throw Object.assign(new Error(`${file} (a spawn chain's requester's store): ${why}`), {
+          code: sqliteCode(err),
+        });
+      }
       return null;
     }
   }
