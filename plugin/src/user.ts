@@ -86,12 +86,15 @@ function isIsolatedHeartbeat(rest: readonly string[]): boolean {
 
 /**
  * `<ch>:slash:<userId>` → `<ch>:<userId>` (the user a native slash command's session is keyed by),
- * else null.
+ * else null. `<ch>:slash:direct:<peer>` is a per-account-channel-peer DM of an account named
+ * `slash` (and `<ch>:slash:group:<id>` no user at all), not a slash command's session.
  */
 function slashCommandUser(rest: readonly string[]): string | null {
   const ch = rest[0]?.toLowerCase() ?? "";
   if (rest.length < 3 || rest[1]?.toLowerCase() !== "slash" || !/^[a-z0-9_-]+$/.test(ch)) return null;
   if (SHARED.has(ch) || DM.has(ch)) return null;
+  const next = rest[2]?.toLowerCase() ?? "";
+  if (DM.has(next) || SHARED.has(next)) return null;
   const user = rest.slice(2).join(":").toLowerCase();
   return user ? `${ch}:${user}` : null;
 }

@@ -237,6 +237,8 @@ describe("copies stay in sync with creditgate's meter", () => {
       ["agent:main:slack:slash:u07abc", null],
       ["agent:main:discord:slash:123456789012345678", null],
       ["telegram:slash:5550101", null],
+      ["agent:main:telegram:slash:direct:5550101", null],
+      ["agent:main:telegram:slash:group:-100123", null],
       [null, null],
     ] as const) {
       expect(resolveAccount("main", key, ch).accountId, String(key)).toBe(

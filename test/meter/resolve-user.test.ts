@@ -69,6 +69,10 @@ describe("resolveAccount", () => {
     expect(acct("telegram:slash:5550101")).toBe("telegram:5550101");
     // a slash command of a group or DM marker is no such key
     expect(acct("agent:main:group:slash:1")).toBe("agent:main");
+    // a per-account-channel-peer DM of an account named "slash" is that DM's user, a group no one's
+    expect(acct("agent:main:telegram:slash:direct:5550101")).toBe("telegram:5550101");
+    expect(acct("agent:main:telegram:slash:dm:5550101:thread:9")).toBe("telegram:5550101");
+    expect(acct("agent:main:telegram:slash:group:-100123")).toBe("agent:main");
   });
 
   it("never bills a route that names a group, channel or room (unfamiliar key shapes)", () => {
