@@ -234,6 +234,7 @@ describe("copies stay in sync with creditgate's meter", () => {
       ["agent:main:whatsapp:direct:+15551234567:heartbeat:heartbeat", null],
       ["agent:main:telegram:direct:heartbeat", null],
       ["agent:main:openai-user:heartbeat", null],
+      ["agent:main:openai-user:alice:heartbeat", null],
       ["agent:main:slack:slash:u07abc", null],
       ["agent:main:discord:slash:123456789012345678", null],
       ["telegram:slash:5550101", null],

@@ -148,6 +148,10 @@ function isIsolatedHeartbeat(rest: readonly string[]): boolean {
   let end = n;
   while (end > 1 && rest[end - 1]?.toLowerCase() === "heartbeat") end--;
   if (end === n) return false;
+  // An OpenAI-compatible user is whatever the caller sends (`openai-user:${user.trim()}`): a user
+  // `alice:heartbeat` is not the suffix. Such a session's isolated heartbeat run is told by its
+  // entry's marker (`heartbeatIsolatedBaseSessionKey`, OpenClaw ≥2026.4), never by its key.
+  if (rest.slice(0, end).some((p) => p.toLowerCase() === "openai-user")) return false;
   const before = rest[end - 1]?.toLowerCase() ?? "";
   if (DM.has(before) || THREAD_MARKERS.has(before) || before === "openai-user") end++;
   return end < n;

@@ -55,6 +55,11 @@ describe("resolveAccount", () => {
     expect(acct("agent:main:telegram:direct:heartbeat:heartbeat")).toBe("agent:main");
     expect(acct("agent:main:telegram:direct:5550101:thread:heartbeat")).toBe("telegram:5550101");
     expect(acct("agent:main:openai-user:heartbeat")).toBe("openai-user:heartbeat");
+    // an OpenAI-compatible user is the caller's text: `alice:heartbeat` is a user, not the suffix;
+    // that session's isolated heartbeat run is told by its entry's marker
+    expect(acct("agent:main:openai-user:alice:heartbeat")).toBe("openai-user:alice:heartbeat");
+    expect(acct("agent:main:openai-user:heartbeat:heartbeat")).toBe("openai-user:heartbeat:heartbeat");
+    expect(acct("agent:main:openai-user:alice:heartbeat", { heartbeat: true })).toBe("agent:main");
     // a sub-agent spawned by an isolated heartbeat run is the operator's too
     expect(
       acct("agent:main:subagent:x", { parentKey: () => "agent:main:telegram:direct:5550101:heartbeat" }),
