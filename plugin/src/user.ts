@@ -11,6 +11,13 @@
  */
 
 const AUTOMATION = new Set(["main", "cron", "hook", "heartbeat", "subagent", "acp", "node", "global"]);
+/**
+ * The session heads of OpenClaw's HTTP endpoints called with a `user` (`<prefix>-user:<user>`,
+ * gateway http-utils): the OpenAI-compatible Chat Completions endpoint (`openai-user`) and the
+ * OpenResponses `/v1/responses` endpoint (`openresponses-user`). Each names its own account,
+ * `<head>:<user>`, as OpenClaw keeps each endpoint's sessions apart.
+ */
+const HTTP_USER_HEADS: ReadonlySet<string> = new Set(["openai-user", "openresponses-user"]);
 const SHARED = new Set(["group", "channel", "room", "thread", "topic"]);
 const DM = new Set(["direct", "dm"]);
 /** Segments that start a DM session key's thread suffix (`…:direct:<peer>:thread:<id>`). */
@@ -44,8 +51,8 @@ export function resolveAccount(
   if (!head) return op;
   // `<base key>:heartbeat`: an isolated heartbeat run, the operator's even on a user's DM
   if (isIsolatedHeartbeat(rest)) return { accountId: operatorAccount(agentId), via: "heartbeat" };
-  if (head === "openai-user" && rest.length >= 2) {
-    return { accountId: `openai-user:${rest.slice(1).join(":").toLowerCase()}`, via: "openai-user" };
+  if (HTTP_USER_HEADS.has(head) && rest.length >= 2) {
+    return { accountId: `${head}:${rest.slice(1).join(":").toLowerCase()}`, via: "openai-user" };
   }
   if (AUTOMATION.has(head)) return op;
   // A native slash command's isolated session, `<ch>:slash:<userId>` (Slack's `/openclaw`
@@ -82,9 +89,9 @@ function isIsolatedHeartbeat(rest: readonly string[]): boolean {
   // An OpenAI-compatible user is whatever the caller sends (`openai-user:${user.trim()}`): a user
   // `alice:heartbeat` is not the suffix. Such a session's isolated heartbeat run is told by its
   // entry's marker (`heartbeatIsolatedBaseSessionKey`, OpenClaw ≥2026.4), never by its key.
-  if (rest.slice(0, end).some((p) => p.toLowerCase() === "openai-user")) return false;
+  if (rest.slice(0, end).some((p) => HTTP_USER_HEADS.has(p.toLowerCase()))) return false;
   const before = rest[end - 1]?.toLowerCase() ?? "";
-  if (DM.has(before) || THREAD_MARKERS.has(before) || before === "openai-user") end++;
+  if (DM.has(before) || THREAD_MARKERS.has(before) || HTTP_USER_HEADS.has(before)) end++;
   return end < n;
 }
 

@@ -235,6 +235,8 @@ describe("copies stay in sync with creditgate's meter", () => {
       ["agent:main:telegram:direct:heartbeat", null],
       ["agent:main:openai-user:heartbeat", null],
       ["agent:main:openai-user:alice:heartbeat", null],
+      ["agent:main:openresponses-user:Alice", null],
+      ["agent:main:openresponses-user:alice:heartbeat", null],
       ["agent:main:slack:slash:u07abc", null],
       ["agent:main:discord:slash:123456789012345678", null],
       ["telegram:slash:5550101", null],

@@ -13,7 +13,7 @@
  * | `heartbeat` or `heartbeat:…`                               | `heartbeat` |
  * | `hook` or `hook:…`                                         | `hook`      |
  * | contains a `group:` or `channel:` segment                  | `group`     |
- * | `direct:…`, `dm:…`, contains `:direct:`/`:dm:`, `openai-user:…` | `dm`   |
+ * | `direct:…`, `dm:…`, contains `:direct:`/`:dm:`, `openai-user:…`, `openresponses-user:…` | `dm` |
  * | anything else, a key not starting `agent:`, or no key      | `other`     |
  *
  * Heartbeats run in the operator's `main` session on most installs (OpenClaw marks them only in
@@ -53,7 +53,13 @@ export function sessionKind(sessionKey: string | null | undefined): SessionKind 
   if (first(rest, "heartbeat")) return "heartbeat";
   if (first(rest, "hook")) return "hook";
   if (segment(rest, "group") || segment(rest, "channel")) return "group";
-  if (segment(rest, "direct") || segment(rest, "dm") || rest.startsWith("openai-user:")) return "dm";
+  if (
+    segment(rest, "direct") ||
+    segment(rest, "dm") ||
+    rest.startsWith("openai-user:") ||
+    rest.startsWith("openresponses-user:")
+  )
+    return "dm";
   return "other";
 }
 
@@ -74,5 +80,5 @@ export const SESSION_KIND_SQL = `(CASE
     WHEN R = 'hook' OR R GLOB 'hook:*' THEN 'hook'
     WHEN R GLOB 'group:*' OR R GLOB '*:group:*' OR R GLOB 'channel:*' OR R GLOB '*:channel:*' THEN 'group'
     WHEN R GLOB 'direct:*' OR R GLOB '*:direct:*' OR R GLOB 'dm:*' OR R GLOB '*:dm:*' OR R GLOB 'openai-user:*'
-      THEN 'dm'
+      OR R GLOB 'openresponses-user:*' THEN 'dm'
     ELSE 'other' END)`.replace(/\bR\b/g, REST_SQL);

@@ -435,3 +435,17 @@ describe("case zero-filled-crash-tail: complete calls next to a crash's NUL fill
     again.close();
   });
 });
+
+describe("case openresponses-user-session: the OpenResponses endpoint's user is an account", () => {
+  it("openai-user:alice $0.0315 and openresponses-user:alice $0.0315, nothing to agent:main", async () => {
+    const { s, world } = await meterCase("openresponses-user-session");
+    expect(s.billed).toBe(2);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({
+      "openai-user:alice": { requests: 1, costUsd: "0.0315" },
+      "openresponses-user:alice": { requests: 1, costUsd: "0.0315" },
+    });
+  });
+});

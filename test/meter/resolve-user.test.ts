@@ -91,6 +91,10 @@ describe("resolveAccount", () => {
 
   it("names OpenAI-compatible HTTP users openai-user:<user>", () => {
     expect(acct("agent:main:openai-user:frank")).toBe("openai-user:frank");
+    // OpenClaw's OpenResponses endpoint (/v1/responses) keys its `user` the same way, its own prefix
+    expect(acct("agent:main:openresponses-user:Alice")).toBe("openresponses-user:alice");
+    expect(acct("agent:main:openresponses-user:alice:heartbeat")).toBe("openresponses-user:alice:heartbeat");
+    expect(acct("agent:main:openresponses-user")).toBe("agent:main");
   });
 
   it("bills the operator's main session, automation and groups to the agent, never from origin", () => {

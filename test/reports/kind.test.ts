@@ -13,6 +13,7 @@ const CASES: [string | null, SessionKind][] = [
   ["agent:main:telegram:default:direct:5550101", "dm"], // per-account-channel-peer
   ["agent:main:whatsapp:direct:+5491112345678", "dm"],
   ["agent:main:openai-user:frank", "dm"],
+  ["agent:main:openresponses-user:alice", "dm"],
   ["agent:main:telegram:group:-100123", "group"],
   ["agent:main:telegram:group:-100123:topic:7", "group"],
   ["agent:main:discord:channel:99:thread:5", "group"],
