@@ -240,10 +240,50 @@ export function tableEntryOf(
 }
 
 /**
+ * Model aliases the provider moved to another model on a date, which the bundled table maps to
+ * one model at every time: `[table provider, alias, [from ms, the dated model id it names from
+ * then] newest first]`. Before the first date the table's own mapping stands. Mistral pointed its
+ * `-latest` aliases at the Mistral 3 family on 2025-12-02 (mistral.ai/pricing;
+ * simonw/llm-prices#63, BerriAI/litellm#22601): `mistral-large-latest` went from Large 2.1
+ * ($2 / $6 per 1M) to Large 3 (`mistral-large-2512`, $0.50 / $1.50), which the table still
+ * prices at Large 2.1's rates (4× over); `ministral-8b-latest` from Ministral 8B 24.10 ($0.10)
+ * to Ministral 3 8B ($0.15), and `ministral-3b-latest` (unknown to the table) to Ministral 3 3B.
+ */
+const DATED_ALIASES: ReadonlyMap<string, { provider: string; eras: readonly [number, string][] }> = new Map([
+  [
+    "mistral-large-latest",
+    { provider: "mistral", eras: [[Date.parse("2025-12-02T00:00:00Z"), "mistral-large-2512"]] },
+  ],
+  [
+    "ministral-8b-latest",
+    {
+      provider: "mistral",
+      eras: [
+        [Date.parse("2025-12-02T00:00:00Z"), "ministral-8b-2512"],
+        [Number.NEGATIVE_INFINITY, "ministral-8b-2410"],
+      ],
+    },
+  ],
+  [
+    "ministral-3b-latest",
+    { provider: "mistral", eras: [[Date.parse("2025-12-02T00:00:00Z"), "ministral-3b-2512"]] },
+  ],
+]);
+
+/** The model id a dated alias (`DATED_ALIASES`) named at `atMs`, else `model` itself. */
+function datedAlias(provider: string, model: string, atMs: number): string {
+  const a = DATED_ALIASES.get(model);
+  if (a === undefined || tableProviderId(provider) !== a.provider) return model;
+  for (const [from, id] of a.eras) if (atMs >= from) return id;
+  return model;
+}
+
+/**
  * The table rates of `provider/model` in effect at `atMs` (ms since epoch), through the cache;
  * null when the table does not know the model or has no token price for it (see `tableRates`).
  */
-export function findTablePrice(provider: string, model: string, atMs: number): ModelRates | null {
+export function findTablePrice(provider: string, aliasOrModel: string, atMs: number): ModelRates | null {
+  const model = datedAlias(provider, aliasOrModel, atMs);
   const key = `${provider}\u0000${model}`;
   const entry = tableCache.get(key);
   if (entry === undefined) {
@@ -373,7 +413,8 @@ export function findTablePriceUncachedRates(
   return findTablePriceUncached(provider, model, atMs).rates;
 }
 
-function findTablePriceUncached(provider: string, model: string, atMs: number): TableLookup {
+function findTablePriceUncached(provider: string, aliasOrModel: string, atMs: number): TableLookup {
+  const model = datedAlias(provider, aliasOrModel, atMs);
   const providerId = tableProviderId(provider);
   if (isOpenRouterFree(providerId, model)) return { rates: OPENROUTER_FREE_RATES, info: undefined };
   const base = providerId === "openrouter" ? openRouterVariantBase(model) : null;

@@ -449,3 +449,19 @@ describe("case openresponses-user-session: the OpenResponses endpoint's user is 
     });
   });
 });
+
+describe("case mistral-latest-alias: a -latest alias is priced as the model it named at the call's time", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5550801 2 calls $0.0325 (Large 2.1 before 2025-12-02, Large 3 after), not $0.052`, async () => {
+      const { s, world } = await meterCase("mistral-latest-alias", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550801",
+        requests: 2,
+        costUsd: "0.0325",
+        unknownModelRequests: 0,
+      });
+    });
+  }
+});

@@ -8,6 +8,7 @@ import { parseLine } from "../../src/meter/parse.js";
 import {
   CORRECTED_TABLE_VERSION,
   createPricer,
+  findTablePrice,
   findTablePriceUncachedRates,
   GATEWAY_PROVIDERS,
   loadPriceOverrides,
@@ -835,5 +836,25 @@ describe("an OpenRouter BYOK line without the upstream amount", () => {
   it("of a model no list price knows is priced at the fallback and flagged, not at the fee", () => {
     const u = parsed("nobody/unknown-model");
     expect(pricer("auto").price(u)).toMatchObject({ source: "fallback", unknownModel: true });
+  });
+});
+
+describe("dated aliases: a -latest alias the provider moved is priced as the model it named then", () => {
+  it("mistral-large-latest / ministral-8b-latest / ministral-3b-latest switch on 2025-12-02, cached or not", () => {
+    const before = Date.parse("2025-12-01T23:59:59.999Z");
+    const after = Date.parse("2025-12-02T00:00:00Z");
+    const io = (r: ReturnType<typeof findTablePrice>) => (r ? [r.input.base, r.output.base] : null);
+    for (const f of [findTablePrice, findTablePriceUncachedRates]) {
+      // the cache must not carry one era's answer into the other (both orders)
+      expect(io(f("mistral", "mistral-large-latest", after))).toEqual([500_000n, 1_500_000n]);
+      expect(io(f("mistral", "mistral-large-latest", before))).toEqual([2_000_000n, 6_000_000n]);
+      expect(io(f("mistral", "mistral-large-latest", after))).toEqual([500_000n, 1_500_000n]);
+      expect(io(f("mistral", "ministral-8b-latest", before))).toEqual([100_000n, 100_000n]);
+      expect(io(f("mistral", "ministral-8b-latest", after))).toEqual([150_000n, 150_000n]);
+      expect(f("mistral", "ministral-3b-latest", before)).toBeNull();
+      expect(io(f("mistral", "ministral-3b-latest", after))).toEqual([100_000n, 100_000n]);
+    }
+    // another provider's model of that name is not Mistral's alias
+    expect(findTablePrice("openrouter", "mistral-large-latest", after)).toBeNull();
   });
 });
