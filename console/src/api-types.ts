@@ -5196,6 +5196,7 @@ export interface components {
             cacheWrite: number;
             cacheWrite1h?: number;
             writtenInput?: number;
+            responseModel?: string;
             costUsd?: number | null;
             recordedCostPicoUsd?: string | null;
             costOrigin?: "provider-billed" | null;
