@@ -270,9 +270,13 @@ const DATED_ALIASES: ReadonlyMap<string, { provider: string; eras: readonly [num
   ],
 ]);
 
-/** The model id a dated alias (`DATED_ALIASES`) named at `atMs`, else `model` itself. */
+/**
+ * The model id a dated alias (`DATED_ALIASES`) named at `atMs`, else `model` itself. The alias is
+ * matched as the table matches names, case- and space-insensitively: `Mistral-Large-Latest` was
+ * still priced at Large 2.1's rates after the switch, since the table took it for the alias.
+ */
 function datedAlias(provider: string, model: string, atMs: number): string {
-  const a = DATED_ALIASES.get(model);
+  const a = DATED_ALIASES.get(model.trim().toLowerCase());
   if (a === undefined || tableProviderId(provider) !== a.provider) return model;
   for (const [from, id] of a.eras) if (atMs >= from) return id;
   return model;

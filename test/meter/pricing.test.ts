@@ -854,6 +854,16 @@ describe("dated aliases: a -latest alias the provider moved is priced as the mod
       expect(f("mistral", "ministral-3b-latest", before)).toBeNull();
       expect(io(f("mistral", "ministral-3b-latest", after))).toEqual([100_000n, 100_000n]);
     }
+    // the table matches the alias whatever its case or spacing, so does the switch
+    for (const m of ["Mistral-Large-Latest", " mistral-large-latest ", "MINISTRAL-8B-LATEST"]) {
+      expect(io(findTablePrice("mistral", m, before))).toEqual(
+        io(findTablePriceUncachedRates("mistral", m.trim().toLowerCase(), before)),
+      );
+      expect(io(findTablePrice("mistral", m, after))).toEqual(
+        io(findTablePriceUncachedRates("mistral", m.trim().toLowerCase(), after)),
+      );
+    }
+    expect(io(findTablePrice("mistral", "Mistral-Large-Latest", after))).toEqual([500_000n, 1_500_000n]);
     // another provider's model of that name is not Mistral's alias
     expect(findTablePrice("openrouter", "mistral-large-latest", after)).toBeNull();
   });
