@@ -34,6 +34,13 @@ export interface SessionHints {
    */
   channelOfKey?: (sessionKey: string) => string | null | undefined;
   /**
+   * Whether another session by key is an isolated heartbeat run by its entry's marker
+   * (`heartbeatIsolatedBaseSessionKey`): a sub-agent such a run spawned is the operator's too. On
+   * an `openai-user:`/`openresponses-user:` key the marker is the only sign, so without it the
+   * child of `openai-user:alice:heartbeat`'s heartbeat run billed an account of that name.
+   */
+  heartbeatOfKey?: (sessionKey: string) => boolean;
+  /**
    * The configured `session.mainKey` when not `main` (lower-cased): `agent:<a>:<mainKey>` is the
    * operator's main session like `agent:<a>:main`, never billed from its recorded route.
    */
@@ -101,7 +108,7 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
       const r = resolve(
         agentOfKey(parent) ?? agentId,
         parent,
-        { ...hints, channel, routeTargets: [], heartbeat: false },
+        { ...hints, channel, routeTargets: [], heartbeat: hints.heartbeatOfKey?.(parent) ?? false },
         depth + 1,
       );
       return { ...r, via: `subagent>${r.via}` };

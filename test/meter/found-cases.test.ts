@@ -465,3 +465,14 @@ describe("case mistral-latest-alias: a -latest alias is priced as the model it n
     });
   }
 });
+
+describe("case http-user-heartbeat-subagent: a sub-agent of an HTTP user's heartbeat run is the operator's", () => {
+  it("both calls to agent:main, none to an account named openresponses-user:alice:heartbeat", async () => {
+    const { s, world } = await meterCase("http-user-heartbeat-subagent");
+    expect(s.billed).toBe(2);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ "agent:main": { requests: 2, costUsd: "0.063" } });
+  });
+});

@@ -60,6 +60,10 @@ describe("resolveAccount", () => {
     expect(acct("agent:main:openai-user:alice:heartbeat")).toBe("openai-user:alice:heartbeat");
     expect(acct("agent:main:openai-user:heartbeat:heartbeat")).toBe("openai-user:heartbeat:heartbeat");
     expect(acct("agent:main:openai-user:alice:heartbeat", { heartbeat: true })).toBe("agent:main");
+    // a sub-agent that run spawned is the operator's too: its parent's marker says so, not its key
+    const hbParent = { parentKey: () => "agent:main:openresponses-user:alice:heartbeat" };
+    expect(acct("agent:main:subagent:hb", { ...hbParent, heartbeatOfKey: () => true })).toBe("agent:main");
+    expect(acct("agent:main:subagent:hb", hbParent)).toBe("openresponses-user:alice:heartbeat");
     // a sub-agent spawned by an isolated heartbeat run is the operator's too
     expect(
       acct("agent:main:subagent:x", { parentKey: () => "agent:main:telegram:direct:5550101:heartbeat" }),

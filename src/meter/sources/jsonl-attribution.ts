@@ -58,6 +58,7 @@ export function createJsonlAttribution(
   };
   const parentOfKey = (k: string) => index.parentOf(k) ?? indexOfKey(k).parentOf(k);
   const channelOfKey = (k: string) => index.channelOf(k) ?? indexOfKey(k).channelOf(k);
+  const heartbeatOfKey = (k: string) => index.heartbeatOf(k) || indexOfKey(k).heartbeatOf(k);
   const mainKey = configuredMainKey(agentDir);
 
   /** The account an index entry's calls are billed to. */
@@ -73,6 +74,7 @@ export function createJsonlAttribution(
       heartbeat: e.heartbeat,
       parentKey: parentOfKey,
       channelOfKey,
+      heartbeatOfKey,
       mainKey,
     }).accountId;
   }

@@ -49,6 +49,7 @@ export function createSessionsIndex(path: string) {
   let byId = new Map<string, IndexedSession>();
   let parentByKey = new Map<string, string>();
   let channelByKey = new Map<string, string>();
+  let heartbeatKeys = new Set<string>();
   let lastError: string | null = null;
   return {
     /**
@@ -85,6 +86,7 @@ export function createSessionsIndex(path: string) {
         parsed.filter((x) => x.parentKey).map((x) => [x.sessionKey, x.parentKey as string]),
       );
       channelByKey = new Map(parsed.filter((x) => x.channel).map((x) => [x.sessionKey, x.channel as string]));
+      heartbeatKeys = new Set(parsed.filter((x) => x.heartbeat).map((x) => x.sessionKey));
       return parsed;
     },
     /**
@@ -103,6 +105,10 @@ export function createSessionsIndex(path: string) {
     /** The channel of a session by key (a sub-agent's per-peer parent names none in its key). */
     channelOf(sessionKey: string): string | null {
       return channelByKey.get(sessionKey) ?? null;
+    },
+    /** Whether the session by key is an isolated heartbeat run (`heartbeatIsolatedBaseSessionKey`). */
+    heartbeatOf(sessionKey: string): boolean {
+      return heartbeatKeys.has(sessionKey);
     },
   };
 }

@@ -98,6 +98,12 @@ export function createStoreAttribution(
     return channelIn(h, key) ?? channelIn(otherStore(key), key);
   }
 
+  /** Whether another session by key is an isolated heartbeat run (its node entry's marker). */
+  function heartbeatOfKey(h: OcHandle | null, key: string): boolean {
+    const of = (x: OcHandle | null) => (x ? hintsFromEntry(x.node?.get(key)?.entry_json).heartbeat : false);
+    return of(h) || of(otherStore(key));
+  }
+
   /** A session's requester (`spawned_by` / `parent_session_key`), here or in its own agent's store. */
   function parentOfKey(h: OcHandle | null, key: string): string | null {
     return h?.parentOfKey?.(key) ?? otherStore(key)?.parentOfKey?.(key) ?? null;
@@ -115,6 +121,7 @@ export function createStoreAttribution(
       channel,
       parentKey: (k) => parentOfKey(h, k),
       channelOfKey: (k) => channelOfKey(h, k),
+      heartbeatOfKey: (k) => heartbeatOfKey(h, k),
       mainKey,
     };
     return { sessionKey, accountId: resolveAccount(agentId, sessionKey, hints).accountId, channel };
@@ -135,6 +142,7 @@ export function createStoreAttribution(
       heartbeat,
       parentKey: (k) => parentOfKey(h, k),
       channelOfKey: (k) => channelOfKey(h, k),
+      heartbeatOfKey: (k) => heartbeatOfKey(h, k),
       mainKey,
     });
     return { sessionKey: w.session_key, accountId: r.accountId, channel };
