@@ -700,8 +700,9 @@ export function createPricer(opts: PricerOptions): Pricer {
     lastModel = model;
     return lastOverride;
   };
-  // pricedModelOf's answers by (provider, model, responseModel): a name pair's answer does not
-  // change (the table matches names, not times), and a bot uses few pairs.
+  // pricedModelOf's answers by (provider, model, responseModel): a bot uses few pairs, and a
+  // pair's answer does not change, as the table matches names, not times (but for a dated alias,
+  // `DATED_ALIASES`, on both sides of its date: the first answer stands for the pair).
   const pricedModels = new Map<string, string>();
   /**
    * The model a call is priced as: the model that answered (`responseModel`) when it is another
@@ -724,8 +725,7 @@ export function createPricer(opts: PricerOptions): Pricer {
     const hit = pricedModels.get(key);
     if (hit !== undefined) return hit;
     let as = u.model;
-    if (sameModelName(u.model, served)) as = u.model;
-    else {
+    if (!sameModelName(u.model, served)) {
       const servedEntry = tableEntryOf(u.provider, served, u.messageTsMs);
       if (servedEntry !== null) {
         const requestedEntry = tableEntryOf(u.provider, u.model, u.messageTsMs);
@@ -825,7 +825,7 @@ export function createPricer(opts: PricerOptions): Pricer {
           const pico = recordedCostPico(u);
           if (pico !== null && u.recordedCostOrigin === "provider-billed" && !(pico === 0n && byokZero(u, k)))
             return recorded(u, pico, k, false);
-          if (k) return withTable(serviceTierQuote(u, k, pico, tierListPico(u)) ?? k);
+          if (k) return withTable(serviceTierQuote(u, k, pico, () => tierListPico(u)) ?? k);
           return pico !== null && pico > 0n ? recorded(u, pico, null, true) : fallback(u);
         }
       }
@@ -864,7 +864,7 @@ const SERVICE_TIERS: readonly {
 /**
  * `auto` mode: a call on an OpenAI service tier, priced at that tier. When the recorded estimate
  * (`usage.cost.total`, not provider-billed) of an OpenAI call is exactly a tier's multiple of
- * the table's list price `list` (`tierListPico`; to float rounding: 1 part in 10⁶), the call was
+ * the table's list price (`listOf`: `tierListPico`; to float rounding: 1 part in 10⁶), the call was
  * served at that tier (OpenClaw computed its estimate from the same counts at the same list
  * price) and is billed `k × multiplier` (`k`: the override or table price that would be billed
  * at the standard tier), exact and rounded up, with `+service-tier:<name>` on its price
@@ -877,10 +877,13 @@ function serviceTierQuote(
   u: ParsedUsage,
   k: PriceQuote,
   pico: bigint | null,
-  list: bigint | null,
+  listOf: () => bigint | null,
 ): PriceQuote | null {
-  if (pico === null || pico <= 0n || list === null || list <= 0n || k.costPicoUsd <= 0n) return null;
-  if (u.recordedCostOrigin === "provider-billed") return null;
+  if (pico === null || pico <= 0n || k.costPicoUsd <= 0n || u.recordedCostOrigin === "provider-billed")
+    return null;
+  // Only now: most calls carry no estimate, and the list price is a second table lookup.
+  const list = listOf();
+  if (list === null || list <= 0n) return null;
   for (const t of SERVICE_TIERS) {
     if (t.models !== undefined && !t.models.test(u.model.trim())) continue;
     const want = list * t.num;
