@@ -1342,4 +1342,26 @@ export const MIGRATIONS: readonly Migration[] = [
     CREATE INDEX meter_file_cursors_path ON meter_file_cursors (path, updated_at_ms);
     `,
   },
+  {
+    version: 38,
+    name: "usage-response-keys",
+    sql: `
+    -- One provider response is one call (src/meter/identity.ts responseKeyOf): the response id of
+    -- every billed call that has one of 16+ characters, written with its usage row. The biller
+    -- refuses a call whose (provider, response id) is here, so a copy of a response that
+    -- OpenClaw wrote again with a new message.timestamp or partial counts is not billed twice.
+    -- Never pruned (retention keeps it, like usage_archived_keys); usage_event_id may name an
+    -- archived row. Backfilled from the rows billed so far (the first row of each response).
+    CREATE TABLE usage_response_keys (
+      response_id TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      usage_event_id INTEGER NOT NULL,
+      PRIMARY KEY (response_id, provider)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO usage_response_keys (response_id, provider, usage_event_id)
+    SELECT response_id, provider, MIN(id) FROM usage_events
+    WHERE response_id IS NOT NULL AND length(response_id) >= 16
+    GROUP BY response_id, provider;
+    `,
+  },
 ];

@@ -1096,4 +1096,21 @@ FROM usage_daily GROUP BY 1, 2;
 CREATE INDEX meter_file_cursors_path ON meter_file_cursors (path, updated_at_ms);
 `,
   },
+  {
+    version: 38,
+    name: "usage-response-keys",
+    sql: `
+-- SQLite migration 38: the response id of every billed call (one provider response is one call).
+CREATE TABLE usage_response_keys (
+  response_id TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  usage_event_id BIGINT NOT NULL,
+  PRIMARY KEY (response_id, provider)
+);
+INSERT INTO usage_response_keys (response_id, provider, usage_event_id)
+SELECT response_id, provider, MIN(id) FROM usage_events
+WHERE response_id IS NOT NULL AND length(response_id) >= 16
+GROUP BY response_id, provider;
+`,
+  },
 ];

@@ -8,7 +8,7 @@ import {
   toMicroCredits,
 } from "../money.js";
 import { createCursorRepo } from "./cursor-repo.js";
-import { dedupeKey } from "./identity.js";
+import { dedupeKey, responseKeyOf } from "./identity.js";
 import { recordedCostPico } from "./pricing.js";
 import { createReviewWriter } from "./review.js";
 import { sessionFactParams, UPSERT_SESSION_SQL } from "./session-memory.js";
@@ -137,6 +137,12 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
    * caught by `groups.has`.
    */
   let billedKeys: ReadonlySet<string> | null = null;
+  /**
+   * The same for the batch's response identities (`responseKeyOf`, table `usage_response_keys`):
+   * null, one lookup per call; a set, found by one lookup of the batch; NONE_BILLED, none (the
+   * table's primary key throws instead).
+   */
+  let billedResponses: ReadonlySet<string> | null = null;
   /** Optimistic mode while the last batch had no duplicate: a backlog pays no lookup per call. */
   let optimistic = true;
 
@@ -149,7 +155,10 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     quote: { cost: bigint | null; charge: bigint | null; source: string | null; version: string | null },
   ): EventOutcome {
     // Optimistic mode looked nothing up: a call billed before must stay a duplicate, not be held.
-    if (billedKeys === NONE_BILLED && usage.idByDedupeKey(key) !== null) {
+    if (
+      billedKeys === NONE_BILLED &&
+      (usage.idByDedupeKey(key) !== null || usage.idByResponse(e.provider, e.responseId) !== null)
+    ) {
       result.duplicates++;
       return "duplicate";
     }
@@ -191,11 +200,17 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     groups: BatchGroups,
     result: BillResult,
   ): EventOutcome {
+    const rkey = responseKeyOf(e.provider, e.responseId);
     if (
       groups.has(key) ||
       (billedKeys ? billedKeys.has(key) : usage.idByDedupeKey(key) !== null) ||
       (reviewNonEmpty && review.claimed(key)) ||
-      (archivedNonEmpty && archivedKey.get(key) !== undefined)
+      (archivedNonEmpty && archivedKey.get(key) !== undefined) ||
+      (rkey !== null &&
+        (groups.hasResponse(rkey) ||
+          (billedResponses
+            ? billedResponses.has(rkey)
+            : usage.idByResponse(e.provider, e.responseId) !== null)))
     ) {
       result.duplicates++;
       return "duplicate";
@@ -290,15 +305,19 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const open = new Map<string, UsageGroup>();
     const pending = new Map<string, bigint>();
     const keys = new Set<string>();
+    const responses = new Set<string>();
     const discard = (): void => {
       list.length = 0;
       open.clear();
       pending.clear();
       keys.clear();
+      responses.clear();
     };
     return {
       /** True when `key` is already in a group of this batch (a repeat within the batch). */
       has: (key: string) => keys.has(key),
+      /** True when a copy of the response (`responseKeyOf`) is already in a group of this batch. */
+      hasResponse: (rkey: string) => responses.has(rkey),
       /** The charges of the account's calls added but not yet flushed (micro-credits). */
       pendingOf: (accountId: string) => pending.get(accountId) ?? 0n,
       add(e: UsageEvent, charge: bigint, row: NewUsageEventRow): void {
@@ -326,6 +345,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         }
         pending.set(e.accountId, (pending.get(e.accountId) ?? 0n) + charge);
         keys.add(row.dedupe_key);
+        const rkey = responseKeyOf(e.provider, e.responseId);
+        if (rkey !== null) responses.add(rkey);
       },
       /** Writes every group (entry, then rows) and empties the batch's state. */
       flush(nowMs: number): void {
@@ -404,20 +425,35 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       const poster = ledger.batchPoster();
       const groups = createGroups(poster, billed);
       const outcomes: EventOutcome[] = [];
+      const copies = lesserCopies(batch.events);
       if (!isolate) {
         // A key that cannot be computed throws here: the batch is retried isolated, as before.
         const keys = batch.events.map((e) => e.dedupeKey ?? dedupeKey(e));
         billedKeys = mode === "optimistic" ? NONE_BILLED : usage.billedAmong(keys);
+        billedResponses =
+          mode === "optimistic" ? NONE_BILLED : usage.billedResponsesAmong(responseKeysOf(batch.events));
         try {
-          for (let i = 0; i < batch.events.length; i++)
+          for (let i = 0; i < batch.events.length; i++) {
+            if (copies?.has(i)) {
+              result.duplicates++;
+              outcomes.push("duplicate");
+              continue;
+            }
             outcomes.push(
               billOne(batch.events[i] as UsageEvent, keys[i] as string, nowMs, poster, groups, result),
             );
+          }
         } finally {
           billedKeys = null;
+          billedResponses = null;
         }
       }
-      for (const e of isolate ? batch.events : []) {
+      for (const [i, e] of (isolate ? batch.events : []).entries()) {
+        if (copies?.has(i)) {
+          result.duplicates++;
+          outcomes.push("duplicate");
+          continue;
+        }
         let key: string;
         try {
           key = e.dedupeKey ?? dedupeKey(e);
@@ -592,6 +628,7 @@ interface UsageGroup {
 /** A batch's groups (see `createGroups` in createBiller). */
 interface BatchGroups {
   has(key: string): boolean;
+  hasResponse(rkey: string): boolean;
   pendingOf(accountId: string): bigint;
   add(e: UsageEvent, charge: bigint, row: NewUsageEventRow): void;
   flush(nowMs: number): void;
@@ -612,9 +649,57 @@ function modelsNote(g: UsageGroup): string {
 /** No key of the batch is billed yet (optimistic mode: see `billedKeys` in createBiller). */
 const NONE_BILLED: ReadonlySet<string> = new Set();
 
-/** A UNIQUE constraint refused a row (a dedupe key or an entry's idempotency key already used). */
+/**
+ * A UNIQUE constraint refused a row (a dedupe key or an entry's idempotency key already used), or
+ * a primary key did (a response identity already billed: `usage_response_keys`).
+ */
 function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === "SQLITE_CONSTRAINT_UNIQUE";
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+/** The batch's response identities (`responseKeyOf`), those its calls have. */
+function responseKeysOf(events: readonly UsageEvent[]): string[] {
+  const out: string[] = [];
+  for (const e of events) {
+    const k = responseKeyOf(e.provider, e.responseId);
+    if (k !== null) out.push(k);
+  }
+  return out;
+}
+
+/**
+ * Indexes of the batch's calls that are a lesser copy of another call of the batch with the same
+ * response identity (`responseKeyOf`): of a response's copies, the one with the most tokens
+ * (input + output + cache read + cache write; the first of equals) is billed, so a streamed
+ * response written partial and then final is billed as final when both are read in one batch.
+ * Null when no response repeats (the common case: one Map pass, nothing else).
+ */
+function lesserCopies(events: readonly UsageEvent[]): Set<number> | null {
+  let best: Map<string, number> | null = null;
+  let lesser: Set<number> | null = null;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as UsageEvent;
+    const k = responseKeyOf(e.provider, e.responseId);
+    if (k === null) continue;
+    best ??= new Map();
+    const j = best.get(k);
+    if (j === undefined) {
+      best.set(k, i);
+      continue;
+    }
+    lesser ??= new Set();
+    if (copyTokens(e) > copyTokens(events[j] as UsageEvent)) {
+      lesser.add(j);
+      best.set(k, i);
+    } else lesser.add(i);
+  }
+  return lesser;
+}
+
+/** A copy's token count for {@link lesserCopies}. */
+function copyTokens(e: UsageEvent): number {
+  return e.input + e.output + e.cacheRead + e.cacheWrite;
 }
 
 /** SQLite-level failures (disk full, locked, I/O, read-only, corrupt): the batch must fail, not be held. */

@@ -85,3 +85,29 @@ const sha256Hex: (text: string) => string =
   typeof (crypto as { hash?: unknown }).hash === "function"
     ? (text) => (crypto as unknown as { hash(alg: string, data: string): string }).hash("sha256", text)
     : (text) => crypto.createHash("sha256").update(text).digest("hex");
+
+/**
+ * Shortest provider response id taken as naming one response. Real ids are longer (Anthropic
+ * `msg_01…` 30 characters, OpenAI `chatcmpl-…` 38, Responses `resp_…` 50, OpenRouter `gen-…`,
+ * Gemini ~22): shorter ones come from servers that do not make them unique, e.g. Ollama's
+ * OpenAI-compatible `chatcmpl-<0..999>` (12 characters), and are left to the full identity.
+ */
+export const MIN_RESPONSE_ID_CHARS = 16;
+
+/**
+ * The response identity of a call: `<provider>\u001f<responseId>` when the line carries a
+ * provider response id of at least {@link MIN_RESPONSE_ID_CHARS} characters, else null.
+ *
+ * One provider response is one call, however many times the transcript holds it: OpenClaw wrote
+ * the same response again with a new entry id and a new `message.timestamp` seconds later
+ * (openclaw/openclaw#47211, #85937 Gemini native streaming, #92563 the thinking-stripped copy,
+ * #73119 `sessions_history`), and a streamed response may be written partial first (fewer output
+ * tokens, the same id: anthropics/claude-code usage trackers' double counts). Those copies differ
+ * in what {@link dedupeKey} hashes, so the biller also refuses a call whose response identity is
+ * already billed (`usage_response_keys`, migration 38) and, within a batch, bills the copy with
+ * the most tokens. {@link dedupeKey} itself is unchanged, so calls billed before stay duplicates.
+ */
+export function responseKeyOf(provider: string, responseId: string | null | undefined): string | null {
+  if (typeof responseId !== "string" || responseId.length < MIN_RESPONSE_ID_CHARS) return null;
+  return `${provider}\u001f${responseId}`;
+}

@@ -335,13 +335,17 @@ export function createReviewQueue(db: Db) {
     if (r.status === "released") return { status: "already-released", id, usageEventId: r.usage_event_id };
     if (r.status === "voided")
       throw new AppError(ErrorCode.Conflict, `review item #${id} was voided; it cannot be released`);
-    const existingId = usage.idByDedupeKey(r.dedupe_key);
+    const e = JSON.parse(r.event_json) as UsageEvent;
+    // Billed by another path meanwhile (cannot happen through the meter, which sees the claim),
+    // or another copy of the same provider response was (held or billed under another identity:
+    // see responseKeyOf).
+    const existingId =
+      usage.idByDedupeKey(r.dedupe_key) ??
+      (typeof e.provider === "string" ? usage.idByResponse(e.provider, e.responseId ?? null) : null);
     if (existingId !== null) {
-      // Billed by another path meanwhile (cannot happen through the meter, which sees the claim).
       resolve.run("released", o.nowMs, `${o.reason} (already billed)`, existingId, id);
       return { status: "already-released", id, usageEventId: existingId };
     }
-    const e = JSON.parse(r.event_json) as UsageEvent;
     // The id as read: event_json keeps a lone surrogate (JSON escapes it); account_id does not.
     const readFor = typeof e.accountId === "string" ? e.accountId : r.account_id;
     const accountId = o.accountId ?? readFor;

@@ -1,4 +1,5 @@
 import type { Db } from "../db/index.js";
+import { responseKeyOf } from "./identity.js";
 
 /**
  * A row of `usage_events` as SQLite returns it (default integer mode: numbers). One row per
@@ -359,6 +360,9 @@ export function createUsageWriter(db: Db) {
     `INSERT INTO usage_events (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`,
   );
   const upsertDaily = db.prepare<(string | number | bigint)[]>(UPSERT_DAILY_SQL);
+  const insertResponse = db.prepare<[string, string, number]>(
+    "INSERT INTO usage_response_keys (response_id, provider, usage_event_id) VALUES (?, ?, ?)",
+  );
   const write = (rows: readonly NewUsageEventRow[]): number[] => {
     const ids: number[] = [];
     const groups: DailyGroups = { byId: new Map(), last: null };
@@ -401,7 +405,12 @@ export function createUsageWriter(db: Db) {
         row.preview_user ?? null,
         row.preview_reply ?? null,
       );
-      ids.push(Number(info.lastInsertRowid));
+      const id = Number(info.lastInsertRowid);
+      ids.push(id);
+      // The call's response identity (throws SQLITE_CONSTRAINT_PRIMARYKEY when a copy of the
+      // same response is already billed: see responseKeyOf).
+      if (row.response_id !== null && responseKeyOf(row.provider, row.response_id) !== null)
+        insertResponse.run(row.response_id, row.provider, id);
       addToDaily(groups, row);
     }
     for (const g of groups.byId.values()) upsertDaily.run(...g.key, ...dailyValues(g));
@@ -409,6 +418,12 @@ export function createUsageWriter(db: Db) {
   };
   const byKey = db.prepare<[string], Pick<UsageEventRow, "id">>(
     "SELECT id FROM usage_events WHERE dedupe_key = ?",
+  );
+  const responseById = db.prepare<[string, string], { id: number }>(
+    "SELECT usage_event_id AS id FROM usage_response_keys WHERE response_id = ? AND provider = ?",
+  );
+  const responsesByIds = db.prepare<[string], { response_id: string; provider: string }>(
+    "SELECT response_id, provider FROM usage_response_keys WHERE response_id IN (SELECT value FROM json_each(?))",
   );
   const byKeys = db.prepare<[string], Pick<UsageEventRow, "dedupe_key">>(
     "SELECT dedupe_key FROM usage_events WHERE dedupe_key IN (SELECT value FROM json_each(?))",
@@ -441,6 +456,26 @@ export function createUsageWriter(db: Db) {
       if (dedupeKeys.length === 0) return found;
       for (const r of byKeys.all(JSON.stringify(dedupeKeys))) found.add(r.dedupe_key);
       return found;
+    },
+    /**
+     * Which of `responseKeys` (see `responseKeyOf`: `<provider>\u001f<responseId>`) are already
+     * billed: one statement for a batch, each id an exact probe of the table's primary key.
+     */
+    billedResponsesAmong(responseKeys: readonly string[]): Set<string> {
+      const found = new Set<string>();
+      if (responseKeys.length === 0) return found;
+      const ids = [...new Set(responseKeys.map((k) => k.slice(k.indexOf("\u001f") + 1)))];
+      for (const r of responsesByIds.all(JSON.stringify(ids)))
+        found.add(`${r.provider}\u001f${r.response_id}`);
+      return found;
+    },
+    /**
+     * The id of the usage row first billed for this provider response, or null (also for an id
+     * too short to name one response: see `responseKeyOf`). The row may since have been archived.
+     */
+    idByResponse(provider: string, responseId: string | null): number | null {
+      if (responseKeyOf(provider, responseId) === null) return null;
+      return responseById.get(responseId as string, provider)?.id ?? null;
     },
     /** The id of the row billed under `dedupeKey`, or null. */
     idByDedupeKey(dedupeKey: string): number | null {

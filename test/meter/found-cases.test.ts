@@ -1,6 +1,7 @@
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { MIGRATIONS } from "../../src/db/migrations.js";
 import { discoverStateDirs } from "../../src/meter/discover.js";
 import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
@@ -474,5 +475,48 @@ describe("case http-user-heartbeat-subagent: a sub-agent of an HTTP user's heart
       queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
     );
     expect(byUser).toEqual({ "agent:main": { requests: 2, costUsd: "0.063" } });
+  });
+});
+
+describe("case response-copy-rewritten: one provider response is one call, however often it is written", () => {
+  const SESSION = "agents/main/sessions/7c1e9a40-2b6d-4f8e-9a3c-5d7e1f2a4b60.jsonl";
+  const pricer = () =>
+    createPricer({
+      mode: "calculate",
+      overrides: parsePriceOverrides(
+        JSON.parse(readFileSync(join(CASES, "response-copy-rewritten", "prices.json"), "utf8")),
+        "prices.json",
+      ),
+      fallback: FALLBACK,
+    });
+
+  it("5 calls $0.01855 (a copy with a new time once, a partial + final copy as final, short reused ids apart), not 7 / $0.02965", async () => {
+    const { s, world } = await meterCase("response-copy-rewritten");
+    expect(s).toMatchObject({ billed: 5, duplicates: 2 });
+    const [u] = queryUsage(world.db, { by: "user" });
+    expect(u).toMatchObject({ key: "telegram:5550901", requests: 5, output: 1270, costUsd: "0.01855" });
+    const again = meterFor(world, { pricer: pricer() });
+    expect((await again.runOnce()).billed).toBe(0);
+    again.close();
+  });
+
+  it("a copy appended after its response was billed is a duplicate, also after the upgrade's backfill", async () => {
+    const { world } = await meterCase("response-copy-rewritten");
+    // Billed before migration 38: the table is rebuilt by the migration's own backfill.
+    const m38 = MIGRATIONS.find((m) => m.version === 38);
+    world.db.exec("DROP TABLE usage_response_keys");
+    world.db.exec(m38?.sql ?? "");
+    expect(world.db.prepare("SELECT COUNT(*) AS n FROM usage_response_keys").get()).toEqual({ n: 3 });
+    const file = join(world.stateDir, SESSION);
+    const lines = readFileSync(file, "utf8").trimEnd().split("\n");
+    const first = JSON.parse(lines[2] as string);
+    first.id = "a-copy";
+    first.message.timestamp += 30_000;
+    first.timestamp = new Date(first.message.timestamp + 40).toISOString();
+    appendFileSync(file, `${JSON.stringify(first)}\n`);
+    const again = meterFor(world, { pricer: pricer() });
+    expect(await again.runOnce()).toMatchObject({ billed: 0, duplicates: 1 });
+    again.close();
+    expect(queryUsage(world.db, { by: "user" })[0]).toMatchObject({ requests: 5, costUsd: "0.01855" });
   });
 });
