@@ -164,6 +164,8 @@ export function synthState(o) {
               usage: { ...usage, cost: { total: Number(cost) / 1e12 } },
               stopReason: stop,
               timestamp: ts,
+              // A provider response id, as OpenClaw >= 2026.9 writes (random, one per call).
+              responseId: `chatcmpl-${aid}${ts.toString(36)}`,
             },
           });
           parent = aid;

@@ -1,3 +1,4 @@
+import type Database from "better-sqlite3";
 import type { Db } from "../db/index.js";
 import { responseKeyOf } from "./identity.js";
 
@@ -360,9 +361,9 @@ export function createUsageWriter(db: Db) {
     `INSERT INTO usage_events (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`,
   );
   const upsertDaily = db.prepare<(string | number | bigint)[]>(UPSERT_DAILY_SQL);
-  const insertResponse = db.prepare<[string, string, number]>(
-    "INSERT INTO usage_response_keys (response_id, provider, usage_event_id) VALUES (?, ?, ?)",
-  );
+  // Prepared on first use, so that a writer over a database not yet at migration 38 (tests that
+  // build an older schema) works for rows without a response id.
+  let insertResponse: Database.Statement<[string, string, number]> | null = null;
   const write = (rows: readonly NewUsageEventRow[]): number[] => {
     const ids: number[] = [];
     const groups: DailyGroups = { byId: new Map(), last: null };
@@ -409,8 +410,12 @@ export function createUsageWriter(db: Db) {
       ids.push(id);
       // The call's response identity (throws SQLITE_CONSTRAINT_PRIMARYKEY when a copy of the
       // same response is already billed: see responseKeyOf).
-      if (row.response_id !== null && responseKeyOf(row.provider, row.response_id) !== null)
+      if (row.response_id !== null && responseKeyOf(row.provider, row.response_id) !== null) {
+        insertResponse ??= db.prepare<[string, string, number]>(
+          "INSERT INTO usage_response_keys (response_id, provider, usage_event_id) VALUES (?, ?, ?)",
+        );
         insertResponse.run(row.response_id, row.provider, id);
+      }
       addToDaily(groups, row);
     }
     for (const g of groups.byId.values()) upsertDaily.run(...g.key, ...dailyValues(g));

@@ -122,7 +122,8 @@ describe("a session's copies are billed to its account whatever the read order",
       .split("\n")
       .filter((l) => l.includes('"usage"'))
       .at(-1)
-      ?.replace(/"timestamp":(\d+)/g, (_m, t: string) => `"timestamp":${Number(t) + 60_000}`);
+      ?.replace(/"timestamp":(\d+)/g, (_m, t: string) => `"timestamp":${Number(t) + 60_000}`)
+      .replace('"responseId":"', '"responseId":"next-'); // another call: another provider response
     const archive = join(stateDir, "agents", "main", "session-sqlite-import-archive");
     mkdirSync(archive);
     writeFileSync(
@@ -172,7 +173,11 @@ describe("files that change between the stat pass and their read (read later, gr
       readFileSync(from, "utf8")
         .split("\n")
         .filter((l) => l.includes('"usage"'))
-        .map((l) => l.replace(/"timestamp":(\d+)/g, (_m, t: string) => `"timestamp":${Number(t) + shift}`))
+        .map((l) =>
+          l
+            .replace(/"timestamp":(\d+)/g, (_m, t: string) => `"timestamp":${Number(t) + shift}`)
+            .replace('"responseId":"', `"responseId":"${shift}-`),
+        )
         .join("\n");
     const mutate = () => {
       const sessions = dirname(last);
