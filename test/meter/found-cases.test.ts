@@ -520,3 +520,34 @@ describe("case response-copy-rewritten: one provider response is one call, howev
     expect(queryUsage(world.db, { by: "user" })[0]).toMatchObject({ requests: 5, costUsd: "0.01855" });
   });
 });
+
+describe("case response-split-across-lines: a response written as several lines bills once", () => {
+  it("telegram:5550101 2 calls $0.02415 (was 3, $0.0414), telegram:5550102 both chatcmpl-42 calls $0.0105", async () => {
+    const { s, world } = await meterCase("response-split-across-lines");
+    expect(s).toMatchObject({ billed: 4, malformed: 0, duplicates: 1 });
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [
+        r.key,
+        [r.requests, r.input, r.output, r.cacheRead, r.cacheWrite, r.costUsd],
+      ]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550101": [2, 2500, 400, 23000, 1000, "0.02415"],
+      "telegram:5550102": [2, 3000, 100, 0, 0, "0.0105"],
+    });
+    // a copy of the session read by a fresh meter (a restart, then a reset archive) bills nothing
+    const dir = join(world.stateDir, "agents/main/sessions");
+    const sid = "5e5a0000-0000-4000-8000-00000000000a";
+    copyFileSync(join(dir, `${sid}.jsonl`), join(dir, `${sid}.jsonl.reset.2026-11-22T18-20-00.000Z`));
+    const again = meterFor(world, {
+      pricer: createPricer({
+        mode: "calculate",
+        overrides: parsePriceOverrides({}, "x"),
+        fallback: FALLBACK,
+      }),
+    });
+    const s2 = await again.runOnce();
+    again.close();
+    expect(s2).toMatchObject({ billed: 0, duplicates: 3 });
+  });
+});
