@@ -5196,6 +5196,8 @@ export interface components {
             cacheWrite: number;
             cacheWrite1h?: number;
             writtenInput?: number;
+            identityCacheRead?: number;
+            identityCacheWrite?: number;
             responseModel?: string;
             costUsd?: number | null;
             recordedCostPicoUsd?: string | null;

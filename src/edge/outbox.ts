@@ -84,6 +84,9 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
     // The input as written when the meter corrected it: part of the call's identity.
     ...(e.writtenInput !== undefined ? { writtenInput: e.writtenInput } : {}),
+    // The cache counts of the call's identity, when they are not its counts (Bedrock's names).
+    ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
+    ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
     // The served model, when the line names another: the center prices by it (absent otherwise,
     // so an older center refuses only the events that carry one).
     ...(e.responseModel !== undefined ? { responseModel: e.responseModel } : {}),

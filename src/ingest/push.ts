@@ -49,6 +49,13 @@ export const pushEventSchema = z
      */
     writtenInput: tokens.optional(),
     /**
+     * The cache counts the call's identity holds when they are not `cacheRead` / `cacheWrite`
+     * (`ParsedUsage.identityCacheRead`: a line with AWS Bedrock's cache names, billed before
+     * 2026-12-02 without them). Part of the call's identity; edge meters send them with such calls.
+     */
+    identityCacheRead: tokens.optional(),
+    identityCacheWrite: tokens.optional(),
+    /**
      * The model that answered when it is not `model` (`message.responseModel`: an Anthropic
      * refusal fallback, OpenRouter's Auto Router, a dated snapshot name). The center prices the
      * call as that model when it is another model it knows (pricing.ts `pricedModelOf`), exactly
@@ -175,6 +182,8 @@ export function meterIdentityOf(e: PushEvent): string {
     cacheWrite: e.cacheWrite,
     responseId: e.responseId ?? null,
     ...(e.writtenInput !== undefined ? { writtenInput: e.writtenInput } : {}),
+    ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
+    ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
   } as ParsedUsage);
 }
 
@@ -315,6 +324,8 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         : { recordedCostUsd: e.costUsd ?? null }),
       ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
       ...(e.writtenInput !== undefined ? { writtenInput: e.writtenInput } : {}),
+      ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
+      ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
       ...(e.responseModel !== undefined && e.responseModel !== e.model
         ? { responseModel: e.responseModel }
         : {}),

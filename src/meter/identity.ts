@@ -6,7 +6,8 @@ import type { ParsedUsage } from "./types.js";
  *
  * `<message.timestamp ms as 12 hex digits>-<first 128 bits of sha256(provider, model, message.timestamp ms,
  *   input, output, cacheRead, cacheWrite, responseId?)>`, with `input` as the line wrote it
- *   (`writtenInput` when the parser corrected it).
+ *   (`writtenInput` when the parser corrected it) and the cache counts as the reader before
+ *   2026-12-02 read them (`identityCacheRead` / `identityCacheWrite`, set only where they differ).
  *
  * Deliberately excluded: the line's `id` (re-appended and migrated lines get new ids), the
  * file, session and agent (checkpoint copies, `.deleted`/`.reset` archives, the archive table
@@ -21,8 +22,8 @@ export function dedupeKey(u: ParsedUsage): string {
     msDecimal(u.messageTsMs),
     String(u.writtenInput ?? u.input),
     String(u.output),
-    String(u.cacheRead),
-    String(u.cacheWrite),
+    String(u.identityCacheRead ?? u.cacheRead),
+    String(u.identityCacheWrite ?? u.cacheWrite),
     u.responseId ?? "",
   ];
   // Time-ordered: a fixed-width hex timestamp prefix makes inserts into the UNIQUE indexes

@@ -149,6 +149,8 @@ export function usageEvent(
   // Only on the rare corrected call, so every other event keeps the one shape (event-columns.ts
   // packs that shape; an event with this key is sent as an object).
   if (u.writtenInput !== undefined) e.writtenInput = u.writtenInput;
+  if (u.identityCacheRead !== undefined) e.identityCacheRead = u.identityCacheRead;
+  if (u.identityCacheWrite !== undefined) e.identityCacheWrite = u.identityCacheWrite;
   if (u.responseModel !== undefined) e.responseModel = u.responseModel;
   return e;
 }
@@ -201,6 +203,15 @@ function field(o: unknown, k: string): unknown {
  * Anthropic's `input_tokens` excludes cache and is taken as is. A prompt total below its cached
  * part gives a negative `input`, billed as 0 and counted (see `tokenCount`).
  * Only called when `usage.input` is absent; a pi-ai field that is present always wins.
+ *
+ * AWS Bedrock Converse's `inputTokens` excludes the cache like Anthropic's, with the cache counts
+ * beside it as `cacheReadInputTokens` / `cacheWriteInputTokens` (`…TokenCount` in ConverseStream
+ * metadata), and `totalTokens` their sum with input and output
+ * (https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html). Before 2026-12-02
+ * only `inputTokens`/`outputTokens` were read: such a call was billed without its cache reads and
+ * writes (the same fault: BerriAI/litellm#9221 and #31693, UKGovernmentBEIS/inspect_ai#4961,
+ * vercel/ai#8113). Those calls keep the identity they were billed under (`legacyCacheRead`,
+ * `legacyCacheWrite`: see parseEntry and `ParsedUsage.identityCacheRead`).
  */
 function aliasCounts(u: Record<string, unknown>): {
   input: unknown;
@@ -210,14 +221,22 @@ function aliasCounts(u: Record<string, unknown>): {
   cacheWrite1h: unknown;
   total: unknown;
   reasoning: unknown;
+  /** `cacheRead` as the reader before 2026-12-02 read it (without Bedrock's names). */
+  legacyCacheRead: unknown;
+  /** `cacheWrite` likewise. */
+  legacyCacheWrite: unknown;
 } {
+  const gemini = geminiCounts(u);
+  if (gemini) return gemini;
   const timings = u.timings;
   const openAiCached =
     u.cached_tokens ??
     field(u.input_tokens_details, "cached_tokens") ??
     field(u.prompt_tokens_details, "cached_tokens") ??
     u.prompt_cache_hit_tokens;
-  const cacheRead = u.cache_read ?? u.cache_read_input_tokens ?? openAiCached;
+  const legacyCacheRead = u.cache_read ?? u.cache_read_input_tokens ?? openAiCached;
+  const cacheRead = legacyCacheRead ?? u.cacheReadInputTokens ?? u.cacheReadInputTokenCount;
+  const legacyCacheWrite = u.cache_write ?? u.cache_creation_input_tokens;
   let input: unknown =
     u.inputTokens ??
     u.input_tokens ??
@@ -245,13 +264,84 @@ function aliasCounts(u: Record<string, unknown>): {
       u.predicted_n ??
       field(timings, "predicted_n"),
     cacheRead,
-    cacheWrite: u.cache_write ?? u.cache_creation_input_tokens,
+    cacheWrite: legacyCacheWrite ?? u.cacheWriteInputTokens ?? u.cacheWriteInputTokenCount,
     cacheWrite1h: field(u.cache_creation, "ephemeral_1h_input_tokens"),
     total: u.total ?? u.total_tokens,
     reasoning:
       field(u.output_tokens_details, "reasoning_tokens") ??
       field(u.completion_tokens_details, "reasoning_tokens"),
+    legacyCacheRead,
+    legacyCacheWrite,
   };
+}
+
+/**
+ * Token counts of a `usage` object written under Gemini's `usageMetadata` names (the Gemini API and
+ * Vertex AI; `generateContent` and `streamGenerateContent`), camelCase or the Python SDK's
+ * snake_case, or null when it has none of them. Before 2026-12-02 such a line read as zero usage
+ * and was skipped, never billed (case `test/cases/usage-gemini-metadata-names`). Google's meaning
+ * of the names (https://ai.google.dev/api/generate-content#UsageMetadata):
+ *
+ * - `promptTokenCount` INCLUDES `cachedContentTokenCount` ("the total effective prompt size"), so the
+ *   cached part is taken out of input (billed once, at the cache-read rate; the same double count
+ *   as openclaw/openclaw#15265 otherwise).
+ * - `toolUsePromptTokenCount` (the tool-use prompt, e.g. search grounding) is prompt the model read
+ *   beside `promptTokenCount`, billed as input; `totalTokenCount` counts it separately.
+ * - `candidatesTokenCount` EXCLUDES `thoughtsTokenCount`, which Google bills as output: output is
+ *   their sum (pi-ai's own Google provider writes `output` so), and the thoughts are its reasoning
+ *   breakdown. Reading candidates alone under-bills every thinking model's reasoning (the same
+ *   fault in other trackers: simonw/llm-gemini#75, vercel/ai#6082, confident-ai/deepeval#2943,
+ *   Wei-Shaw/sub2api#554).
+ */
+function geminiCounts(u: Record<string, unknown>): ReturnType<typeof aliasCounts> | null {
+  const prompt = u.promptTokenCount ?? u.prompt_token_count;
+  const candidates = u.candidatesTokenCount ?? u.candidates_token_count ?? u.responseTokenCount;
+  if (prompt === undefined && candidates === undefined) return null;
+  // a line that also has OpenAI's or Anthropic's names is read by those (aliasCounts)
+  if ((u.inputTokens ?? u.input_tokens ?? u.promptTokens ?? u.prompt_tokens) !== undefined) return null;
+  const cached = u.cachedContentTokenCount ?? u.cached_content_token_count;
+  const toolPrompt = u.toolUsePromptTokenCount ?? u.tool_use_prompt_token_count;
+  const thoughts = u.thoughtsTokenCount ?? u.thoughts_token_count;
+  return {
+    // prompt + tool-use prompt − cached; a negative result is billed as 0 and counted (tokenCount)
+    input: minus(sumCounts(prompt, toolPrompt), cached),
+    output: sumCounts(candidates, thoughts),
+    cacheRead: cached,
+    cacheWrite: undefined,
+    cacheWrite1h: undefined,
+    total: u.totalTokenCount ?? u.total_token_count,
+    reasoning: thoughts,
+    // never billed before 2026-12-02 (read as zero usage): no earlier identity to keep
+    legacyCacheRead: cached,
+    legacyCacheWrite: undefined,
+  };
+}
+
+/** A non-count (not a safe integer, present and not null) among `parts`, else undefined. */
+function badCount(parts: readonly unknown[]): unknown {
+  return parts.find(
+    (v) => v !== undefined && v !== null && !(typeof v === "number" && Number.isSafeInteger(v)),
+  );
+}
+
+/**
+ * The sum of token counts read from a line, absent or null counting as 0. A value that is not a
+ * safe integer is returned as it is, so `tokenCount` rejects the line as malformed, as it would
+ * that value alone.
+ */
+function sumCounts(...parts: unknown[]): unknown {
+  const bad = badCount(parts);
+  if (bad !== undefined) return bad;
+  let sum = 0;
+  for (const v of parts) if (typeof v === "number") sum += v;
+  return sum;
+}
+
+/** `a − b` of token counts as {@link sumCounts} reads them. */
+function minus(a: unknown, b: unknown): unknown {
+  const bad = badCount([a, b]);
+  if (bad !== undefined) return bad;
+  return (typeof a === "number" ? a : 0) - (typeof b === "number" ? b : 0);
 }
 
 /** A strict non-negative decimal (`"0.029"`, `"1e-5"`), the way some proxies write amounts as text. */
@@ -597,6 +687,9 @@ export function parseEntry(entry: unknown): LineResult {
   let cacheRead = tokenCount(usage.cacheRead ?? n?.cacheRead);
   let cacheWrite = tokenCount(usage.cacheWrite ?? n?.cacheWrite);
   let cacheWrite1hRaw = tokenCount(usage.cacheWrite1h ?? n?.cacheWrite1h);
+  // what the reader before 2026-12-02 read (Bedrock's cache names unread: see aliasCounts)
+  const legacyCacheRead = n ? Math.max(0, tokenCount(usage.cacheRead ?? n.legacyCacheRead) ?? 0) : null;
+  const legacyCacheWrite = n ? Math.max(0, tokenCount(usage.cacheWrite ?? n.legacyCacheWrite) ?? 0) : null;
   if (
     input === null ||
     output === null ||
@@ -673,6 +766,10 @@ export function parseEntry(entry: unknown): LineResult {
     recordedCostOrigin,
   };
   if (writtenInput !== undefined) parsed.writtenInput = writtenInput;
+  // a call billed before Bedrock's cache names were read keeps the identity it was billed under
+  if (legacyCacheRead !== null && legacyCacheRead !== cacheRead) parsed.identityCacheRead = legacyCacheRead;
+  if (legacyCacheWrite !== null && legacyCacheWrite !== cacheWrite)
+    parsed.identityCacheWrite = legacyCacheWrite;
   // The model that answered, when the line names another than the one asked for (see
   // ParsedUsage.responseModel); at most 200 characters, like a pushed model name.
   const served = str(msg.responseModel)?.trim();

@@ -36,6 +36,16 @@ export interface ParsedUsage {
    * and a later copy of it (archive, SQLite import) stays a duplicate.
    */
   writtenInput?: number;
+  /**
+   * The cache counts the call's identity holds when they are not `cacheRead` / `cacheWrite`: set
+   * only on a line whose cache counts are written under AWS Bedrock Converse's names
+   * (`cacheReadInputTokens`, `cacheWriteInputTokens`), which the reader before 2026-12-02 read as
+   * 0 (see parse.ts `aliasCounts`). The dedupe identity uses them, so a call billed then keeps its
+   * identity and a later copy of it (archive, SQLite import) stays a duplicate.
+   */
+  identityCacheRead?: number;
+  /** See {@link identityCacheRead}. */
+  identityCacheWrite?: number;
   /** `usage.totalTokens`, or the sum of the four counts when the line lacks it. */
   totalTokens: number;
   /** A breakdown of output; never added to it. */

@@ -2,9 +2,14 @@ import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSy
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { MIGRATIONS } from "../../src/db/migrations.js";
+import { pushEventOf } from "../../src/edge/outbox.js";
+import { meterIdentityOf, pushEventSchema } from "../../src/ingest/push.js";
 import { discoverStateDirs } from "../../src/meter/discover.js";
+import { dedupeKey } from "../../src/meter/identity.js";
+import { parseLine, usageEvent } from "../../src/meter/parse.js";
 import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
+import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
 import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /**
@@ -549,5 +554,66 @@ describe("case response-split-across-lines: a response written as several lines 
     const s2 = await again.runOnce();
     again.close();
     expect(s2).toMatchObject({ billed: 0, duplicates: 3 });
+  });
+});
+
+describe("case usage-gemini-metadata-names: usage under Gemini's usageMetadata names is billed", () => {
+  it("3 calls $0.05115: cached tokens out of the prompt, tool-use prompt as input, thoughts as output", async () => {
+    const { s, world } = await meterCase("usage-gemini-metadata-names");
+    expect(s).toMatchObject({ billed: 3, malformed: 0, zeroUsage: 0, clamped: 0 });
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [
+        r.key,
+        [r.requests, r.input, r.output, r.cacheRead, r.cacheWrite, r.costUsd],
+      ]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550101": [1, 4000, 1000, 8000, 0, "0.0294"],
+      "telegram:5550102": [1, 3500, 200, 0, 0, "0.0135"],
+      "telegram:5550103": [1, 2000, 150, 0, 0, "0.00825"],
+    });
+  });
+});
+
+describe("case usage-bedrock-cache-names: Bedrock Converse's cache counts are billed", () => {
+  it("2 calls $0.02715 with their cache reads and writes (was $0.01215 without them)", async () => {
+    const { s, world } = await meterCase("usage-bedrock-cache-names");
+    expect(s).toMatchObject({ billed: 2, malformed: 0, clamped: 0 });
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [
+        r.key,
+        [r.requests, r.input, r.output, r.cacheRead, r.cacheWrite, r.costUsd],
+      ]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550101": [1, 1500, 250, 20000, 2000, "0.02175"],
+      "telegram:5550102": [1, 800, 100, 5000, 0, "0.0054"],
+    });
+  });
+
+  it("keeps the identity the call was billed under before (cache read as 0), locally, packed and pushed", () => {
+    const dir = join(CASES, "usage-bedrock-cache-names", "state/agents/main/sessions");
+    for (const sid of ["7b3a0000-0000-4000-8000-000000000001", "7b3a0000-0000-4000-8000-000000000002"]) {
+      const line = readFileSync(join(dir, `${sid}.jsonl`), "utf8")
+        .trim()
+        .split("\n")
+        .at(-1) as string;
+      const r = parseLine(line);
+      if (r.kind !== "usage") throw new Error(`not a call: ${r.kind}`);
+      const u = r.usage;
+      expect(u.cacheRead).toBeGreaterThan(0);
+      // what the reader before 2026-12-02 made of the line: the same call without its cache counts
+      const before = { ...u, cacheRead: 0, cacheWrite: 0 };
+      delete before.identityCacheRead;
+      delete before.identityCacheWrite;
+      expect(dedupeKey(u)).toBe(dedupeKey(before));
+      const ev = usageEvent(u, "main", sid, null, "telegram:5550101", "jsonl", `${sid}@0`);
+      const packed = packEvents([ev]);
+      expect(packed).not.toBeNull();
+      expect(unpackEvents(packed as NonNullable<typeof packed>)[0]).toEqual(ev);
+      const pushed = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+      expect(pushed.idempotencyKey).toBe(dedupeKey(before));
+      expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
+    }
   });
 });

@@ -34,7 +34,13 @@ const NUMS = [
   "latencyMs",
   /** Absent on all but the rare call whose `input` the parser corrected (`ParsedUsage.writtenInput`). */
   "writtenInput",
+  /** Absent on all but a call with Bedrock's cache names billed under its earlier identity (`ParsedUsage.identityCacheRead`). */
+  "identityCacheRead",
+  /** Likewise (`ParsedUsage.identityCacheWrite`). */
+  "identityCacheWrite",
 ] as const;
+/** Number fields absent (not null) on most events: NaN stands for absent. */
+const OPTIONAL_NUMS = new Set<string>(["writtenInput", "identityCacheRead", "identityCacheWrite"]);
 /** String fields whose values repeat within a batch: one table entry per distinct value. */
 const SHARED = [
   "provider",
@@ -148,6 +154,8 @@ export class EventPacker {
     nums[a + 8] = u.recordedCostUsd ?? Number.NaN;
     nums[a + 9] = latency ?? Number.NaN;
     nums[a + 10] = u.writtenInput ?? Number.NaN;
+    nums[a + 11] = u.identityCacheRead ?? Number.NaN;
+    nums[a + 12] = u.identityCacheWrite ?? Number.NaN;
     const b = this.n * NS;
     const strs = this.strs;
     strs[b] = this.shared(u.provider);
@@ -205,16 +213,15 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       keys++;
     }
     // Every field but dedupeKey (set by the thread, absent when it could not be derived),
-    // writtenInput (absent unless the parser corrected the call) and responseModel (absent unless
-    // the line names another served model) is present.
-    if (
-      keys !==
-      KEYS.size - ("dedupeKey" in e ? 0 : 1) - ("writtenInput" in e ? 0 : 1) - ("responseModel" in e ? 0 : 1)
-    )
-      return null;
+    // writtenInput, identityCacheRead and identityCacheWrite (absent unless the parser corrected
+    // the call or read Bedrock's cache names) and responseModel (absent unless the line names
+    // another served model) is present.
+    let absent = ("dedupeKey" in e ? 0 : 1) + ("responseModel" in e ? 0 : 1);
+    for (const f of OPTIONAL_NUMS) if (!(f in e)) absent++;
+    if (keys !== KEYS.size - absent) return null;
     for (const f of NUMS) {
       const v = e[f];
-      if (f === "writtenInput") {
+      if (OPTIONAL_NUMS.has(f)) {
         if (!(v === undefined ? !(f in e) : typeof v === "number" && !Number.isNaN(v))) return null;
         continue;
       }
@@ -299,6 +306,10 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     };
     const w = nums[a + 10] as number;
     if (!Number.isNaN(w)) e.writtenInput = w;
+    const icr = nums[a + 11] as number;
+    if (!Number.isNaN(icr)) e.identityCacheRead = icr;
+    const icw = nums[a + 12] as number;
+    if (!Number.isNaN(icw)) e.identityCacheWrite = icw;
     const rm = strs[b + 10] as number;
     if (rm !== -2) e.responseModel = s(rm) as string;
     const k = strs[c + 5] as number;
