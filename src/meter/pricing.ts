@@ -93,12 +93,19 @@ export const TABLE_VERSION = `@pydantic/genai-prices@${readTableVersion()}`;
  */
 export const CORRECTED_TABLE_VERSION = `${TABLE_VERSION}+${CORRECTIONS_VERSION}`;
 
+/**
+ * The `price_version` of a row priced from a router's table entry whose missing cache prices were
+ * taken from the maker's entry (`withMakerCachePrices`).
+ */
+export const MAKER_CACHE_VERSION = `${TABLE_VERSION}+maker-cache`;
+
 /** Table rates that carry a price correction (see `tableVersionOf`). */
 const correctedRates = new WeakSet<ModelRates>();
 
 /** The `price_version` for rates returned by `findTablePrice`. */
 export function tableVersionOf(rates: ModelRates): string {
   if (rates === OPENROUTER_FREE_RATES) return OPENROUTER_FREE_VERSION;
+  if (makerCacheRates.has(rates)) return MAKER_CACHE_VERSION;
   return correctedRates.has(rates) ? CORRECTED_TABLE_VERSION : TABLE_VERSION;
 }
 
@@ -319,7 +326,7 @@ export function findTablePrice(provider: string, aliasOrModel: string, atMs: num
 function cacheEntryFor(found: TableLookup, atMs: number): TableCacheEntry {
   // No table entry (an unknown model, or an OpenRouter free variant): time-independent.
   if (found.info === undefined) return { kind: "fixed", rates: found.rates };
-  if (found.info === null) return { kind: "uncached" }; // the package threw: may depend on the time
+  if (found.info === null || found.timeDependent) return { kind: "uncached" }; // may depend on the time
   if (!Array.isArray(found.info.prices)) return { kind: "fixed", rates: found.rates };
   const classify = constraintClassifier(found.info.prices);
   if (classify === null) return { kind: "uncached" };
@@ -392,6 +399,8 @@ function secondsOfDayUtc(v: unknown): number | null {
 interface TableLookup {
   readonly rates: ModelRates | null;
   readonly info: ModelInfo | null | undefined;
+  /** The rates also depend on a second entry's start-date prices (`withMakerCachePrices`): not cacheable. */
+  readonly timeDependent?: boolean;
 }
 
 /**
@@ -493,10 +502,107 @@ function findTableEntry(providerId: string | null, model: string, atMs: number, 
     const found = tableModelPrice(id, name, atMs);
     if (found === null) return { rates: null, info: null };
     if (found !== undefined) {
-      return { rates: correctedTableRates(found.price, found.providerId, found.info.id), info: found.info };
+      const rates = correctedTableRates(found.price, found.providerId, found.info.id);
+      // A router's own entry for a `vendor/model` id: its missing cache prices are the maker's.
+      const maker = id !== undefined && id === providerId ? makerOf(model, found.providerId) : null;
+      if (rates && maker && lacksCachePrice(found.price)) {
+        const made = tableModelPrice(maker.providerId, maker.model, atMs);
+        if (made === null) return { rates: null, info: null };
+        const withCache = made && withMakerCachePrices(found.price, rates, made.price);
+        if (withCache) {
+          // The maker's price may change over time (a start date) where the router's does not.
+          return { rates: withCache, info: found.info, timeDependent: Array.isArray(made.info.prices) };
+        }
+      }
+      return { rates, info: found.info };
     }
   }
   return { rates: null, info: undefined };
+}
+
+/**
+ * The maker's table provider and bare model of a router's `vendor/model` id (`anthropic/claude-3.7-sonnet`
+ * on `openrouter` → `anthropic`, `claude-3.7-sonnet`), or null when the prefix names no table
+ * provider, or the router itself.
+ */
+function makerOf(model: string, routerId: string): { providerId: string; model: string } | null {
+  const slash = model.indexOf("/");
+  if (slash <= 0) return null;
+  const providerId = tableProviderId(model.slice(0, slash));
+  return providerId === null || providerId === routerId
+    ? null
+    : { providerId, model: model.slice(slash + 1) };
+}
+
+/** Whether a table price lists no cache read or no cache write price (either is then billed at input). */
+function lacksCachePrice(price: ModelPrice): boolean {
+  return price.cache_read_mtok === undefined || price.cache_write_mtok === undefined;
+}
+
+/** Rates that took their missing cache prices from the maker's entry (see `withMakerCachePrices`). */
+const makerCacheRates = new WeakSet<ModelRates>();
+/** `withMakerCachePrices` results per router price, then per maker price (both immutable table data). */
+const withMakerCache = new WeakMap<ModelPrice, WeakMap<ModelPrice, ModelRates | null>>();
+
+/**
+ * A router's rates (`routerRates`, converted from `router`) with the cache prices its entry lacks
+ * taken from the maker's own entry for the same model (`maker`), when the two list the same input
+ * and output prices: the router passes the maker's price through, cache prices included. OpenRouter
+ * bills prompt caching at the upstream provider's cache rates ("Anthropic: cache writes 1.25x, cache
+ * reads 0.1x the original input pricing; OpenAI: cache reads 0.25x or 0.50x",
+ * https://openrouter.ai/docs/features/prompt-caching), but the bundled table lists many of its
+ * entries with input and output prices only (`anthropic/claude-3.7-sonnet`, `openai/gpt-4o`, …), so
+ * their cache reads were billed at the full input price: 10× over for Claude, 2× for GPT-4o (the
+ * kind of mozilla-ai/otari#356, BerriAI/litellm#35127, continuedev/continue#13104). A price the
+ * router's entry does list is kept; when the maker's input or output differs (another upstream,
+ * another price) nothing is borrowed and a missing cache price stays the input price, as before.
+ * null when nothing changes.
+ */
+function withMakerCachePrices(
+  router: ModelPrice,
+  routerRates: ModelRates,
+  maker: ModelPrice,
+): ModelRates | null {
+  let byMaker = withMakerCache.get(router);
+  if (!byMaker) {
+    byMaker = new WeakMap();
+    withMakerCache.set(router, byMaker);
+  }
+  const hit = byMaker.get(maker);
+  if (hit !== undefined) return hit;
+  const made = tableRates(maker);
+  let out: ModelRates | null = null;
+  if (
+    made &&
+    maker.input_mtok !== undefined &&
+    maker.output_mtok !== undefined &&
+    sameRate(made.input, routerRates.input) &&
+    sameRate(made.output, routerRates.output)
+  ) {
+    const read = router.cache_read_mtok === undefined && maker.cache_read_mtok !== undefined;
+    const write = router.cache_write_mtok === undefined && maker.cache_write_mtok !== undefined;
+    const write1h = router.cache_write_1h_mtok === undefined && maker.cache_write_1h_mtok !== undefined;
+    if (read || write || write1h) {
+      out = {
+        ...routerRates,
+        cacheRead: read ? made.cacheRead : routerRates.cacheRead,
+        cacheWrite: write ? made.cacheWrite : routerRates.cacheWrite,
+        cacheWrite1h: write1h ? made.cacheWrite1h : routerRates.cacheWrite1h,
+      };
+      makerCacheRates.add(out);
+    }
+  }
+  byMaker.set(maker, out);
+  return out;
+}
+
+/** Two rates with the same base and tiers. */
+function sameRate(a: TieredRate, b: TieredRate): boolean {
+  return (
+    a.base === b.base &&
+    a.tiers.length === b.tiers.length &&
+    a.tiers.every((t, i) => t.above === b.tiers[i]?.above && t.rate === b.tiers[i]?.rate)
+  );
 }
 
 /**

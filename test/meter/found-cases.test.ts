@@ -7,7 +7,12 @@ import { meterIdentityOf, pushEventSchema } from "../../src/ingest/push.js";
 import { discoverStateDirs } from "../../src/meter/discover.js";
 import { dedupeKey } from "../../src/meter/identity.js";
 import { parseLine, usageEvent } from "../../src/meter/parse.js";
-import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
+import {
+  createPricer,
+  findTablePrice,
+  parsePriceOverrides,
+  tableVersionOf,
+} from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
 import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
@@ -616,4 +621,30 @@ describe("case usage-bedrock-cache-names: Bedrock Converse's cache counts are bi
       expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
     }
   });
+});
+
+describe("case openrouter-cache-price-gap: a router entry without cache prices takes its maker's", () => {
+  it("borrows only from a maker at the same input and output prices; rows say maker-cache", () => {
+    const at = Date.parse("2026-06-01T00:00:00Z");
+    const claude = findTablePrice("openrouter", "anthropic/claude-3.7-sonnet", at);
+    expect(claude?.cacheRead.base).toBe(300_000n); // $0.30 per 1M, not the $3 input price
+    expect(claude?.cacheWrite.base).toBe(3_750_000n);
+    expect(claude && tableVersionOf(claude)).toMatch(/\+maker-cache$/);
+    // OpenRouter's deepseek-chat is another upstream's price than DeepSeek's own: nothing borrowed
+    const deepseek = findTablePrice("openrouter", "deepseek/deepseek-chat", at);
+    expect(deepseek?.cacheRead.base).toBe(deepseek?.input.base);
+  });
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5550901 2 calls $0.0755, cache reads at the cache rate (not $0.2355)`, async () => {
+      const { s, world } = await meterCase("openrouter-cache-price-gap", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550901",
+        requests: 2,
+        costUsd: "0.0755",
+        unknownModelRequests: 0,
+      });
+    });
+  }
 });
