@@ -281,12 +281,27 @@ const DATED_ALIASES: ReadonlyMap<string, { provider: string; eras: readonly [num
  * The model id a dated alias (`DATED_ALIASES`) named at `atMs`, else `model` itself. The alias is
  * matched as the table matches names, case- and space-insensitively: `Mistral-Large-Latest` was
  * still priced at Large 2.1's rates after the switch, since the table took it for the alias.
+ * A `vendor/alias` id (a proxy or gateway route such as LiteLLM's `mistral/mistral-large-latest`,
+ * whose provider the table does not know, so the vendor's table prices it) names
+ * `vendor/<dated model>` the same way: before, the alias was dated only on the maker's own
+ * provider, and such a route billed Large 3 at Large 2.1's 4× rates.
  */
 function datedAlias(provider: string, model: string, atMs: number): string {
+  const own = datedAliasOf(provider, model, atMs);
+  if (own !== null) return own;
+  const slash = model.indexOf("/");
+  if (slash <= 0) return model;
+  const vendor = model.slice(0, slash);
+  const inner = datedAliasOf(vendor, model.slice(slash + 1), atMs);
+  return inner === null ? model : `${vendor}/${inner}`;
+}
+
+/** The dated model `provider`'s alias `model` named at `atMs`; null when it is no alias then. */
+function datedAliasOf(provider: string, model: string, atMs: number): string | null {
   const a = DATED_ALIASES.get(model.trim().toLowerCase());
-  if (a === undefined || tableProviderId(provider) !== a.provider) return model;
+  if (a === undefined || tableProviderId(provider) !== a.provider) return null;
   for (const [from, id] of a.eras) if (atMs >= from) return id;
-  return model;
+  return null;
 }
 
 /**

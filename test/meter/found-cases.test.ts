@@ -648,3 +648,19 @@ describe("case openrouter-cache-price-gap: a router entry without cache prices t
     });
   }
 });
+
+describe("case mistral-latest-alias-proxy-route: a vendor-prefixed -latest alias is dated too", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5550802 2 calls $0.0325 (litellm mistral/mistral-large-latest), not $0.052`, async () => {
+      const { s, world } = await meterCase("mistral-latest-alias-proxy-route", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550802",
+        requests: 2,
+        costUsd: "0.0325",
+        unknownModelRequests: 0,
+      });
+    });
+  }
+});
