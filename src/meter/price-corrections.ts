@@ -72,11 +72,83 @@ export const PRICE_CORRECTIONS: readonly PriceCorrection[] = [
   },
 ];
 
+/**
+ * A long-context premium the provider ended on a date, on a table entry that still tiers the
+ * model's price at every time: from `from` on, the entry's tiers are dropped and every call is
+ * priced at its base rates. Matched like `PriceCorrection` (the table's own provider and model ids).
+ */
+export interface PremiumEnd {
+  /** genai-prices provider id. */
+  readonly provider: string;
+  /** genai-prices model id of the table entry. */
+  readonly model: string;
+  /** The first day (UTC, `YYYY-MM-DD`, read as the table reads its own `start_date`) without the premium. */
+  readonly from: string;
+  /** The public statement of the change. */
+  readonly source: string;
+}
+
+/**
+ * Claude Opus 4.6 and Sonnet 4.6: Anthropic made their 1M-token context window generally
+ * available on 2026-03-13 with "standard pricing across the full 1M window" (no long-context
+ * premium above 200K input tokens), on the Claude Platform and through Amazon Bedrock, Google
+ * Cloud's Vertex AI and Microsoft Foundry (https://claude.com/blog/1m-context-ga; the bundled
+ * table's own Anthropic entries drop their tier from `start_date` 2026-03-13, and its Vertex entry
+ * for Sonnet 4.6 is flat, citing https://cloud.google.com/vertex-ai/generative-ai/pricing#partner-models;
+ * AWS: anomalyco/models.dev#1220, "Claude Sonnet 4.6 - Long Context … identical to standard
+ * pricing"; anomalyco/models.dev#1169). The table's Google (Vertex AI) entry `claude-opus-4-6`
+ * still carries the premium tier ($10 / $37.50, cache read $1, write $12.50 per 1M above 200K) at
+ * every time, so a long Opus 4.6 call on Vertex after the change was billed up to 2× over. Every
+ * table entry of the two models is listed: an entry without a tier is left as it is.
+ */
+const CLAUDE_46_GA = "https://claude.com/blog/1m-context-ga";
+export const PREMIUM_ENDS: readonly PremiumEnd[] = [
+  ["anthropic", "claude-opus-4-6"],
+  ["anthropic", "claude-sonnet-4-6"],
+  ["google", "claude-opus-4-6"],
+  ["google", "claude-sonnet-4-6"],
+  ["aws", "global.anthropic.claude-opus-4-6-v1:0"],
+  ["aws", "regional.anthropic.claude-opus-4-6-v1:0"],
+  ["aws", "global.anthropic.claude-sonnet-4-6-v1:0"],
+  ["aws", "regional.anthropic.claude-sonnet-4-6-v1:0"],
+  ["openrouter", "anthropic/claude-opus-4.6"],
+  ["openrouter", "anthropic/claude-sonnet-4.6"],
+].map(([provider, model]) => ({ provider, model, from: "2026-03-13", source: CLAUDE_46_GA }) as PremiumEnd);
+
 /** `corrections:<first 8 hex of sha256 of the table>`: changes whenever an entry's rates do. */
 export const CORRECTIONS_VERSION = `corrections:${createHash("sha256")
-  .update(JSON.stringify(PRICE_CORRECTIONS.map((c) => [c.provider, c.model, c.tier])))
+  .update(
+    JSON.stringify([
+      ...PRICE_CORRECTIONS.map((c) => [c.provider, c.model, c.tier]),
+      ...PREMIUM_ENDS.map((e) => [e.provider, e.model, e.from]),
+    ]),
+  )
   .digest("hex")
   .slice(0, 8)}`;
+
+const premiumEnds = new Map<string, number>(
+  PREMIUM_ENDS.map((e) => [`${e.provider}/${e.model}`, new Date(e.from).getTime()]),
+);
+
+/** When the long-context premium of a table entry ended (ms since epoch), if it did (`PREMIUM_ENDS`). */
+export function premiumEndMs(providerId: string, modelId: string): number | undefined {
+  return premiumEnds.get(`${providerId}/${modelId}`);
+}
+
+/** `rates` with every tier dropped (base rates for every call); null when nothing is tiered. */
+export function withoutTiers(rates: ModelRates): ModelRates | null {
+  const keys = ["input", "output", "cacheRead", "cacheWrite", "cacheWrite1h"] as const;
+  if (keys.every((k) => rates[k].tiers.length === 0)) return null;
+  const flat = (r: TieredRate): TieredRate => (r.tiers.length === 0 ? r : { base: r.base, tiers: [] });
+  return {
+    input: flat(rates.input),
+    output: flat(rates.output),
+    cacheRead: flat(rates.cacheRead),
+    cacheWrite: flat(rates.cacheWrite),
+    cacheWrite1h: flat(rates.cacheWrite1h),
+    perCallPico: rates.perCallPico,
+  };
+}
 
 const byEntry = new Map<string, PriceCorrection>(
   PRICE_CORRECTIONS.map((c) => [`${c.provider}/${c.model}`, c]),

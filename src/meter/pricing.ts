@@ -17,6 +17,8 @@ import {
   CORRECTIONS_VERSION,
   findPriceCorrection,
   type PriceCorrection,
+  premiumEndMs,
+  withoutTiers,
 } from "./price-corrections.js";
 import type { CostMode, ParsedUsage, PriceQuote, Pricer } from "./types.js";
 
@@ -342,9 +344,18 @@ function cacheEntryFor(found: TableLookup, atMs: number): TableCacheEntry {
   // No table entry (an unknown model, or an OpenRouter free variant): time-independent.
   if (found.info === undefined) return { kind: "fixed", rates: found.rates };
   if (found.info === null || found.timeDependent) return { kind: "uncached" }; // may depend on the time
-  if (!Array.isArray(found.info.prices)) return { kind: "fixed", rates: found.rates };
-  const classify = constraintClassifier(found.info.prices);
-  if (classify === null) return { kind: "uncached" };
+  const sw = found.switchAtMs;
+  if (!Array.isArray(found.info.prices) && sw === undefined) return { kind: "fixed", rates: found.rates };
+  const own = Array.isArray(found.info.prices) ? constraintClassifier(found.info.prices) : () => 0;
+  if (own === null) return { kind: "uncached" };
+  // A dated premium end is one more constraint, bit 30 (an entry has at most 30 of its own).
+  const classify =
+    sw === undefined
+      ? own
+      : (t: number) => {
+          const m = own(t);
+          return m === null ? null : t >= sw ? m | (1 << 30) : m;
+        };
   const cls = classify(atMs);
   const byClass = new Map<number, ModelRates | null>();
   if (cls !== null) byClass.set(cls, found.rates);
@@ -416,6 +427,8 @@ interface TableLookup {
   readonly info: ModelInfo | null | undefined;
   /** The rates also depend on a second entry's start-date prices (`withMakerCachePrices`): not cacheable. */
   readonly timeDependent?: boolean;
+  /** The rates change at this time (ms), on top of the entry's own constraints (`PREMIUM_ENDS`). */
+  readonly switchAtMs?: number;
 }
 
 /**
@@ -517,7 +530,15 @@ function findTableEntry(providerId: string | null, model: string, atMs: number, 
     const found = tableModelPrice(id, name, atMs);
     if (found === null) return { rates: null, info: null };
     if (found !== undefined) {
-      const rates = correctedTableRates(found.price, found.providerId, found.info.id);
+      let rates = correctedTableRates(found.price, found.providerId, found.info.id);
+      // A long-context premium the provider ended on a date (`PREMIUM_ENDS`): the entry's tiers
+      // stop applying then. The rates depend on which side of that date the call is.
+      const end = rates ? premiumEndMs(found.providerId, found.info.id) : undefined;
+      const flat = end !== undefined && rates ? flatOf(rates) : null;
+      if (flat && end !== undefined) {
+        if (atMs >= end) rates = flat;
+        return { rates, info: found.info, switchAtMs: end };
+      }
       // A router's own entry for a `vendor/model` id: its missing cache prices are the maker's.
       const maker = id !== undefined && id === providerId ? makerOf(model, found.providerId) : null;
       if (rates && maker && lacksCachePrice(found.price)) {
@@ -533,6 +554,18 @@ function findTableEntry(providerId: string | null, model: string, atMs: number, 
     }
   }
   return { rates: null, info: undefined };
+}
+
+/** `withoutTiers` per rates object, once each; the flat rates carry the corrections' version. */
+const flatCache = new WeakMap<ModelRates, ModelRates | null>();
+function flatOf(rates: ModelRates): ModelRates | null {
+  let flat = flatCache.get(rates);
+  if (flat === undefined) {
+    flat = withoutTiers(rates);
+    if (flat) correctedRates.add(flat);
+    flatCache.set(rates, flat);
+  }
+  return flat;
 }
 
 /**

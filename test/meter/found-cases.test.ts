@@ -8,6 +8,8 @@ import { discoverStateDirs } from "../../src/meter/discover.js";
 import { dedupeKey } from "../../src/meter/identity.js";
 import { parseLine, usageEvent } from "../../src/meter/parse.js";
 import {
+  CORRECTED_TABLE_VERSION,
+  clearTablePriceCache,
   createPricer,
   findTablePrice,
   parsePriceOverrides,
@@ -659,6 +661,38 @@ describe("case mistral-latest-alias-proxy-route: a vendor-prefixed -latest alias
         key: "telegram:5550802",
         requests: 2,
         costUsd: "0.0325",
+        unknownModelRequests: 0,
+      });
+    });
+  }
+});
+
+describe("case claude-4-6-long-context-premium-ended: no >200k premium on Opus 4.6 after 2026-03-13", () => {
+  it("the cached table lookup switches at the date, in either order", () => {
+    const before = Date.parse("2026-03-12T23:59:59.999Z");
+    const after = Date.parse("2026-03-13T00:00:00Z");
+    for (const order of [
+      [after, before],
+      [before, after],
+    ]) {
+      clearTablePriceCache();
+      const tiers = order.map(
+        (t) => findTablePrice("google-vertex", "claude-opus-4-6", t)?.input.tiers.length,
+      );
+      expect(tiers).toEqual(order.map((t) => (t === before ? 1 : 0)));
+    }
+    const flat = findTablePrice("google-vertex", "claude-opus-4-6", after);
+    expect(flat && tableVersionOf(flat)).toBe(CORRECTED_TABLE_VERSION);
+  });
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551001 2 calls $0.895 (premium on 2026-03-01 only), not $1.16`, async () => {
+      const { s, world } = await meterCase("claude-4-6-long-context-premium-ended", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5551001",
+        requests: 2,
+        costUsd: "0.895",
         unknownModelRequests: 0,
       });
     });
