@@ -110,9 +110,31 @@ function slashCommandUser(rest: readonly string[]): string | null {
   return user ? `${ch}:${user}` : null;
 }
 
+/**
+ * OpenClaw's own surfaces, never an end user's channel (the meter's `INTERNAL_SURFACES`): the
+ * Control UI / WebChat (`webchat`, also inter-session `sessions_send` turns), `internal`,
+ * `default`, the terminal UI, the governance dashboard, and the trigger channels heartbeat, cron,
+ * webhook, voice, sessions_send. A `per-peer` DM whose entry says `webchat` (the dashboard touched
+ * it, openclaw/openclaw#47745) was billed to `webchat:<peer>`.
+ */
+const INTERNAL_SURFACES: ReadonlySet<string> = new Set([
+  "webchat",
+  "internal",
+  "default",
+  "unknown",
+  "tui",
+  "governance",
+  "heartbeat",
+  "cron",
+  "webhook",
+  "voice",
+  "sessions_send",
+]);
+
+/** A channel hint as an account's channel; null for a non-name or one of OpenClaw's own surfaces. */
 export function normalizeChannel(ch: string | null | undefined): string | null {
   const c = ch?.trim().toLowerCase();
-  return c && /^[a-z0-9_-]+$/.test(c) ? c : null;
+  return c && /^[a-z0-9_-]+$/.test(c) && !INTERNAL_SURFACES.has(c) ? c : null;
 }
 
 /** `telegram:5550101` → itself; a bare `5550101` with channel `telegram` → `telegram:5550101`. */

@@ -226,6 +226,8 @@ describe("copies stay in sync with creditgate's meter", () => {
       ["agent:main:slack:direct:u07abc:thread:1700000000.000100", null],
       ["agent:main:direct:777:thread:5", "telegram"],
       ["agent:main:direct:+15551234567", "whatsapp"],
+      ["agent:main:direct:777", "webchat"],
+      ["agent:main:direct:777", "sessions_send"],
       ["agent:main:openai-user:Frank", null],
       ["agent:main:main", null],
       ["agent:main:telegram:group:-100:topic:3", null],

@@ -145,8 +145,10 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   for (const target of hints.routeTargets ?? []) {
     const acct = routeToAccount(target, hints.channel);
     // a route to a group, channel or room (`slack:channel:c123`, a WhatsApp `…@g.us` group) is no
-    // end user: before 2026-12-02 it became an account of that name
-    if (acct && !namesSharedChat(acct)) return { accountId: acct, via: "route" };
+    // end user: before 2026-12-02 it became an account of that name; nor is one on OpenClaw's
+    // own surfaces (`webchat:…`, the dashboard)
+    if (acct && !namesSharedChat(acct) && !isInternalSurface(acct.split(":")[0]))
+      return { accountId: acct, via: "route" };
   }
   return op;
 }
@@ -193,9 +195,64 @@ function namesSharedChat(acct: string): boolean {
   return parts.slice(0, 2).some((p) => SHARED.has(p)) || acct.endsWith("@g.us");
 }
 
-function normalizeChannel(ch: string | null | undefined): string | null {
+/**
+ * OpenClaw's own surfaces, never an end user's channel: the Control UI / WebChat
+ * (`INTERNAL_MESSAGE_CHANNEL = "webchat"`, also the channel of inter-session `sessions_send`
+ * turns), the gateway's `internal`/`default`, the terminal UI, the governance dashboard, and the
+ * non-delivery trigger channels (`INTERNAL_NON_DELIVERY_CHANNELS`: heartbeat, cron, webhook, voice,
+ * sessions_send). Opening a user's DM in the dashboard or messaging it from another session set
+ * the entry's `lastChannel`/`deliveryContext.channel` to `webchat` (openclaw/openclaw#47745,
+ * #54441, #23258), and a `per-peer` DM (`direct:<peer>`, no channel in its key) was then billed to
+ * `webchat:<peer>`, an account nobody tops up.
+ */
+const INTERNAL_SURFACES: ReadonlySet<string> = new Set([
+  "webchat",
+  "internal",
+  "default",
+  "unknown",
+  "tui",
+  "governance",
+  "heartbeat",
+  "cron",
+  "webhook",
+  "voice",
+  "sessions_send",
+]);
+
+/** Whether a channel name is one of OpenClaw's own surfaces ({@link INTERNAL_SURFACES}), not a user's. */
+export function isInternalSurface(ch: string | null | undefined): boolean {
+  return INTERNAL_SURFACES.has(ch?.trim().toLowerCase() ?? "");
+}
+
+/**
+ * A channel hint as an account's channel: lower-cased, or null when it is not a channel name or
+ * is one of OpenClaw's own surfaces (`webchat`...: {@link INTERNAL_SURFACES}).
+ */
+export function normalizeChannel(ch: string | null | undefined): string | null {
   const c = ch?.trim().toLowerCase();
-  return c && /^[a-z0-9_-]+$/.test(c) ? c : null;
+  return c && /^[a-z0-9_-]+$/.test(c) && !INTERNAL_SURFACES.has(c) ? c : null;
+}
+
+/**
+ * The channel of a session from its entry's hints, most specific first: the first that names a
+ * messaging channel, skipping OpenClaw's own surfaces (`webchat` after the dashboard touched the
+ * session, `heartbeat`...), then the channel a route target names (`telegram:5550101` →
+ * `telegram`). Null when none does.
+ */
+export function sessionChannel(
+  channels: readonly (string | null | undefined)[],
+  targets: readonly (string | null | undefined)[] = [],
+): string | null {
+  for (const c of channels) {
+    const ch = normalizeChannel(c);
+    if (ch) return ch;
+  }
+  for (const t of targets) {
+    const m = /^([a-z0-9_-]+):./i.exec(t?.trim() ?? "");
+    const ch = m?.[1] ? normalizeChannel(m[1] === "tg" ? "telegram" : m[1]) : null;
+    if (ch) return ch;
+  }
+  return null;
 }
 
 /** `telegram:5550101` → itself; a bare `5550101` with channel `telegram` → `telegram:5550101`. */

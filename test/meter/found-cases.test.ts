@@ -698,3 +698,16 @@ describe("case claude-4-6-long-context-premium-ended: no >200k premium on Opus 4
     });
   }
 });
+describe("case per-peer-dm-webchat-channel: a per-peer DM the dashboard touched bills its user", () => {
+  it("telegram:5550101 2 calls $0.012, whatsapp:+15551234567 $0.00165, no webchat: account", async () => {
+    const { s, world } = await meterCase("per-peer-dm-webchat-channel");
+    expect(s.billed).toBe(3);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550101": { requests: 2, costUsd: "0.012" },
+      "whatsapp:+15551234567": { requests: 1, costUsd: "0.00165" },
+    });
+  });
+});

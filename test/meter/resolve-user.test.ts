@@ -168,3 +168,39 @@ describe("session entries that mark an isolated heartbeat run", () => {
     expect(hintsFromEntry("not json").heartbeat).toBe(false);
   });
 });
+
+describe("OpenClaw's own surfaces are no user's channel (openclaw/openclaw#47745, #54441)", () => {
+  it("a per-peer DM whose entry says webchat takes the entry's messaging channel", async () => {
+    const { parseSessionsJson } = await import("../../src/meter/sources/sessions-index.js");
+    const { hintsFromEntry } = await import("../../src/meter/sources/store-attribution.js");
+    const [dm, rpc] = parseSessionsJson({
+      "agent:main:direct:5550101": {
+        sessionId: "a",
+        lastChannel: "webchat",
+        deliveryContext: { channel: "webchat" },
+        origin: { provider: "webchat" },
+        lastTo: "telegram:5550101",
+      },
+      "agent:main:direct:42": {
+        sessionId: "b",
+        lastChannel: "webchat",
+        deliveryContext: { channel: "webchat" },
+      },
+    });
+    expect(dm?.channel).toBe("telegram");
+    expect(rpc?.channel).toBeNull();
+    expect(
+      hintsFromEntry(JSON.stringify({ lastChannel: "webchat", deliveryContext: { channel: "Telegram" } }))
+        .channels,
+    ).toEqual(["telegram"]);
+    expect(resolveAccount("main", "agent:main:direct:5550101", { channel: "webchat" }).accountId).toBe(
+      "direct:5550101",
+    );
+    expect(
+      resolveAccount("main", "agent:main:dashboard:0d6e", {
+        channel: "webchat",
+        routeTargets: ["webchat:ui"],
+      }).accountId,
+    ).toBe("agent:main");
+  });
+});

@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from "node:fs";
+import { sessionChannel } from "../resolve-user.js";
 
 /** What `sessions.json` tells about one session id. */
 export interface IndexedSession {
@@ -28,11 +29,18 @@ export function parseSessionsJson(json: unknown): IndexedSession[] {
     if (!sessionId) continue;
     const origin = obj(e.origin);
     const delivery = obj(e.deliveryContext);
+    const routeTargets = [s(origin.from), s(delivery.to), s(e.lastTo)].filter((x): x is string => x !== null);
     out.push({
       sessionId,
       sessionKey: key,
-      channel: s(e.lastChannel) ?? s(e.channel) ?? s(delivery.channel) ?? null,
-      routeTargets: [s(origin.from), s(delivery.to), s(e.lastTo)].filter((x): x is string => x !== null),
+      // the first messaging channel: `webchat` (the dashboard or a `sessions_send` touched the
+      // session, openclaw/openclaw#47745, #54441) is none, and billed a per-peer DM to
+      // `webchat:<peer>` before 2026-12-02; then the origin's provider, then a route's channel
+      channel: sessionChannel(
+        [s(e.lastChannel), s(e.channel), s(delivery.channel), s(origin.provider), s(origin.surface)],
+        routeTargets,
+      ),
+      routeTargets,
       parentKey: s(e.spawnedBy) ?? s(e.parentSessionKey) ?? null,
       heartbeat: s(e.heartbeatIsolatedBaseSessionKey) !== null,
     });

@@ -1,4 +1,4 @@
-import { agentOfKey, resolveAccount, type SessionHints } from "../resolve-user.js";
+import { agentOfKey, resolveAccount, type SessionHints, sessionChannel } from "../resolve-user.js";
 import type { RememberedSession } from "../session-memory.js";
 import type { OcHandle } from "./store-handle.js";
 
@@ -47,8 +47,13 @@ export function hintsFromEntry(entryJson: string | null | undefined): {
     at("deliveryContext", "channel"),
     at("lastChannel"),
     at("channel"),
+    at("delivery", "origin", "provider"),
+    at("origin", "provider"),
   ]) {
-    if (c) channels.push(c);
+    // OpenClaw's own surfaces (`webchat` once the dashboard touched the session...) are no
+    // user's channel: `sessionChannel` drops them
+    const ch = sessionChannel([c]);
+    if (ch) channels.push(ch);
   }
   for (const t of [
     at("delivery", "origin", "from"),
@@ -82,11 +87,10 @@ export function createStoreAttribution(
 
   function channelIn(h: OcHandle | null, key: string): string | null {
     if (!h) return null;
-    return (
-      h.windowChannelOfKey?.get(key)?.channel ??
-      hintsFromEntry(h.node?.get(key)?.entry_json).channels[0] ??
-      null
-    );
+    return sessionChannel([
+      h.windowChannelOfKey?.get(key)?.channel,
+      ...hintsFromEntry(h.node?.get(key)?.entry_json).channels,
+    ]);
   }
 
   /**
@@ -134,7 +138,9 @@ export function createStoreAttribution(
     const node = h.node?.get(w.session_key);
     const { channels, targets, heartbeat } = hintsFromEntry(node?.entry_json);
     const conv = w.conversation ? h.conversation?.get(w.conversation) : undefined;
-    const channel = w.channel ?? channels[0] ?? conv?.channel ?? null;
+    // the window's channel, else the entry's, else the conversation's, else a route's: the first
+    // that is a messaging channel (never `webchat`, the dashboard: `sessionChannel`)
+    const channel = sessionChannel([w.channel, ...channels, conv?.channel], targets);
     if (conv?.target) targets.push(conv.target);
     const r = resolveAccount(agentId, w.session_key, {
       channel,
