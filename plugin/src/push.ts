@@ -11,7 +11,7 @@ import type { PushEvent } from "./api-types.js";
 import type { CreditgateClient } from "./client.js";
 import { dedupeKey } from "./identity.js";
 import type { BeforeMessageWriteEvent, PluginLogger, WrittenMessage } from "./openclaw-types.js";
-import { agentOfKey, resolveAccount } from "./user.js";
+import { agentOfKey, payerFromKeyAlone } from "./user.js";
 
 const count = (v: unknown): number | null =>
   v === undefined || v === null ? 0 : typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : null;
@@ -111,12 +111,14 @@ export function usageEvent(
     Number.isFinite(total) &&
     total >= 0;
   const isError = m.stopReason === "error" || m.stopReason === "aborted" || Boolean(m.errorMessage);
-  const userId = resolveAccount(agentId, where.sessionKey).accountId;
-  // A per-peer key (`agent:<a>:direct:<peer>`) names no channel: the meter takes it from the
-  // session entry, which this hook does not see. A push would bill `direct:<peer>`, and the
-  // transcript's copy (`<channel>:<peer>`) would then be a duplicate: the call stays with the
-  // transcript meter instead.
-  if (userId.startsWith("direct:")) return null;
+  // Only a session whose key alone names its payer is pushed. The meter reads the payer of the
+  // others from the session entry, which this hook does not see: a per-peer DM's channel, a
+  // sub-agent's spawn chain (a user's DM), an HTTP user's heartbeat marker, an unfamiliar key's
+  // route. A push to another account would make the transcript's copy a duplicate: before
+  // 2026-12-02 a user's sub-agent calls were pushed to `agent:<a>` and stayed there.
+  const payer = payerFromKeyAlone(agentId, where.sessionKey);
+  if (!payer) return null;
+  const userId = payer.accountId;
   return {
     idempotencyKey: dedupeKey({
       provider: m.provider,

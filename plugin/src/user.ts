@@ -147,6 +147,41 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
   return ch ? `${ch}:${t}` : null;
 }
 
+/**
+ * The payer of a session when its key alone decides it, as the meter would bill it; null when the
+ * meter reads the payer from the session's entry, which a hook does not see:
+ * - no key (the meter bills the transcript's session by its own key);
+ * - a sub-agent, `subagent:<id>` (the meter bills the root of its spawn chain, a user's DM too);
+ * - a `per-peer` DM, `direct:<peer>` (the channel is the entry's);
+ * - an OpenAI-compatible / OpenResponses user ending in `:heartbeat` (the user `alice:heartbeat`,
+ *   or `alice`'s isolated heartbeat run: only the entry's `heartbeatIsolatedBaseSessionKey` tells);
+ * - an unfamiliar key shape (the meter bills the route the entry recorded, or a custom
+ *   `session.mainKey` the operator's).
+ * Push metering pushes only a session this names a payer for: a call pushed to another account than the meter's
+ * made the transcript's copy a duplicate, so a user's sub-agent calls stayed on `agent:<a>`.
+ */
+export function payerFromKeyAlone(agentId: string, sessionKey: string | null | undefined): Resolution | null {
+  if (!sessionKey) return null;
+  const r = resolveAccount(agentId, sessionKey);
+  const parts = sessionKey.split(":");
+  const rest = (parts[0] === "agent" ? parts.slice(2) : parts).map((p) => p.toLowerCase());
+  const head = rest[0] ?? "";
+  switch (r.via) {
+    case "dm":
+      return r.accountId.startsWith("direct:") ? null : r;
+    case "openai-user":
+      return rest[rest.length - 1] === "heartbeat" ? null : r;
+    case "slash":
+    case "heartbeat":
+      return r;
+    case "operator":
+      if (head === "subagent") return null;
+      return AUTOMATION.has(head) || rest.some((p) => SHARED.has(p)) ? r : null;
+    default:
+      return null;
+  }
+}
+
 /** True for the end-user accounts the gate and the commands act on (not `agent:<id>`). */
 export const isEndUser = (r: Resolution) => r.via === "dm" || r.via === "openai-user" || r.via === "slash";
 

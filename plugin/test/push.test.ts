@@ -80,6 +80,27 @@ describe("usageEvent (the meter's rules)", () => {
     ).toBe("telegram:777");
   });
 
+  it("pushes only a session whose key alone names the payer (sub-agents, routes, HTTP heartbeats: the meter's)", () => {
+    const userOf = (sessionKey?: string) =>
+      usageEvent(assistant, { agentId: "main", sessionKey })?.userId ?? null;
+    // the meter bills a sub-agent to the root of its spawn chain (a user's DM), read from the entry
+    expect(userOf("agent:main:subagent:5b2e8d41")).toBeNull();
+    // `alice:heartbeat` is a user, or alice's isolated heartbeat run (the entry's marker): the meter knows
+    expect(userOf("agent:main:openai-user:alice:heartbeat")).toBeNull();
+    expect(userOf("agent:main:openresponses-user:alice:heartbeat")).toBeNull();
+    // an unfamiliar key: the meter bills the entry's route (or a custom session.mainKey the operator)
+    expect(userOf("agent:main:dashboard:0d6e")).toBeNull();
+    expect(userOf("agent:main:work")).toBeNull();
+    expect(userOf(undefined)).toBeNull();
+    // decided by the key alone
+    expect(userOf("agent:main:openai-user:alice")).toBe("openai-user:alice");
+    expect(userOf("agent:main:slack:slash:u07abc")).toBe("slack:u07abc");
+    expect(userOf("agent:main:telegram:direct:5550101:heartbeat")).toBe("agent:main");
+    expect(userOf("agent:main:main")).toBe("agent:main");
+    expect(userOf("agent:main:cron:job:run:1")).toBe("agent:main");
+    expect(userOf("agent:main:telegram:group:-100:topic:3")).toBe("agent:main");
+  });
+
   it("leaves to the transcript meter what it reads differently: seconds times, Google input holding its cache", () => {
     // epoch seconds: not Date.now() (the meter holds it for review; creditgate refuses such a push)
     expect(usageEvent({ ...assistant, timestamp: 1_795_371_307 }, where)).toBeNull();

@@ -1,8 +1,10 @@
 import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { usageEvent } from "../../plugin/src/push.js";
 import { MIGRATIONS } from "../../src/db/migrations.js";
 import { pushEventOf } from "../../src/edge/outbox.js";
+import { createPushIngester } from "../../src/ingest/index.js";
 import { meterIdentityOf, pushEventSchema } from "../../src/ingest/push.js";
 import { discoverStateDirs } from "../../src/meter/discover.js";
 import { dedupeKey } from "../../src/meter/identity.js";
@@ -17,6 +19,7 @@ import {
 } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
+import { parseDecimal } from "../../src/money.js";
 import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /**
@@ -708,6 +711,50 @@ describe("case per-peer-dm-webchat-channel: a per-peer DM the dashboard touched 
     expect(byUser).toEqual({
       "telegram:5550101": { requests: 2, costUsd: "0.012" },
       "whatsapp:+15551234567": { requests: 1, costUsd: "0.00165" },
+    });
+  });
+});
+
+describe("case push-subagent-payer: the plugin's push bills no call the meter bills to someone else", () => {
+  it("telegram:5550101 3 calls $0.01365, agent:main 1 call $0.012 (a heartbeat), when every call was pushed first", async () => {
+    w = tempWorld(join(CASES, "push-subagent-payer", "state"));
+    const pricer = createPricer({
+      mode: "calculate",
+      overrides: parsePriceOverrides(
+        JSON.parse(readFileSync(join(CASES, "push-subagent-payer", "prices.json"), "utf8")),
+        "prices.json",
+      ),
+      fallback: FALLBACK,
+    });
+    // the plugin's before_message_write push of every assistant line, with the hook's session key
+    const sessionsDir = join(w.stateDir, "agents", "main", "sessions");
+    const index = JSON.parse(readFileSync(join(sessionsDir, "sessions.json"), "utf8")) as Record<
+      string,
+      { sessionId: string }
+    >;
+    const events = [];
+    for (const [sessionKey, e] of Object.entries(index))
+      for (const line of readFileSync(join(sessionsDir, `${e.sessionId}.jsonl`), "utf8").split("\n")) {
+        const entry = line ? JSON.parse(line) : null;
+        const ev =
+          entry?.type === "message" ? usageEvent(entry.message, { agentId: "main", sessionKey }) : null;
+        if (ev) events.push(ev);
+      }
+    const ingester = createPushIngester(w.db, {
+      pricer,
+      markup: parseDecimal("1"),
+      creditsPerUsd: parseDecimal("1"),
+    });
+    expect(ingester.ingest(events, "push:test", "test").every((r) => r.status === "billed")).toBe(true);
+    const meter = meterFor(w, { pricer });
+    await meter.runOnce();
+    meter.close();
+    const byUser = Object.fromEntries(
+      queryUsage(w.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550101": { requests: 3, costUsd: "0.01365" },
+      "agent:main": { requests: 1, costUsd: "0.012" },
     });
   });
 });
