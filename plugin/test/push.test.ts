@@ -248,6 +248,8 @@ describe("copies stay in sync with creditgate's meter", () => {
       ["agent:main:direct:777:thread:5", "telegram"],
       ["agent:main:direct:+15551234567", "whatsapp"],
       ["agent:main:direct:777", "webchat"],
+      ["agent:main:whatsapp:direct:15551234567@s.whatsapp.net", null],
+      ["agent:main:direct:15551234567", "whatsapp"],
       ["agent:main:direct:777", "sessions_send"],
       ["agent:main:openai-user:Frank", null],
       ["agent:main:main", null],

@@ -137,7 +137,7 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
       .toLowerCase();
     const channel = dmAt > 0 ? rest[0]?.toLowerCase() : normalizeChannel(hints.channel);
     if (peer.length === 0) return op;
-    return { accountId: `${channel ?? "direct"}:${peer}`, via: "dm" };
+    return { accountId: `${channel ?? "direct"}:${channel ? dmPeer(channel, peer) : peer}`, via: "dm" };
   }
   if (rest.some((p) => SHARED.has(p.toLowerCase()))) return op;
 
@@ -255,12 +255,35 @@ export function sessionChannel(
   return null;
 }
 
-/** `telegram:5550101` → itself; a bare `5550101` with channel `telegram` → `telegram:5550101`. */
+/**
+ * A sender or route id as OpenClaw's DM peer on its channel, so a sender names the account its DMs
+ * bill. WhatsApp keys a DM by the sender's E.164 number (`resolvePeerId`: `normalizeE164`, or
+ * `jidToE164` of a `<digits>[:<device>]@s.whatsapp.net` JID), while a message's `SenderId` is the
+ * sender's JID (`msg.senderJid?.trim() || msg.senderE164`), which a command's `senderId` carries:
+ * `15551234567@s.whatsapp.net`, `15551234567:12@s.whatsapp.net`, `15551234567@c.us`, bare digits
+ * → `+15551234567`. A `@lid` JID names no number without WhatsApp's mapping and is kept.
+ */
+export function dmPeer(channel: string, peer: string): string {
+  if (channel !== "whatsapp") return peer;
+  const jid = /^\+?(\d+)(?::\d+)?@(?:s\.whatsapp\.net|c\.us|hosted)$/.exec(peer);
+  if (jid?.[1]) return `+${jid[1]}`;
+  return /^\+?\d+$/.test(peer) ? `+${peer.replace(/^\+/, "")}` : peer;
+}
+
+/**
+ * `telegram:5550101` → itself; a bare `5550101` with channel `telegram` → `telegram:5550101`; a
+ * WhatsApp JID as its DM peer (`whatsapp:15551234567@s.whatsapp.net` → `whatsapp:+15551234567`,
+ * {@link dmPeer}: before 2026-12-02 a command's WhatsApp sender named another account than its DMs).
+ */
 export function routeToAccount(target: string | null | undefined, channel?: string | null): string | null {
   const t = target?.trim().toLowerCase();
   if (!t) return null;
-  const m = /^([a-z0-9_-]+):(.+)$/.exec(t);
-  if (m?.[1] && m[2]) return `${m[1] === "tg" ? "telegram" : m[1]}:${m[2]}`;
+  // a JID with a device (`15551234567:12@s.whatsapp.net`) is a bare id, not `<channel>:<id>`
+  const m = /^\+?\d+(?::\d+)?@[a-z0-9.]+$/.test(t) ? null : /^([a-z0-9_-]+):(.+)$/.exec(t);
+  if (m?.[1] && m[2]) {
+    const ch = m[1] === "tg" ? "telegram" : m[1];
+    return `${ch}:${dmPeer(ch, m[2])}`;
+  }
   const ch = normalizeChannel(channel);
-  return ch ? `${ch}:${t}` : null;
+  return ch ? `${ch}:${dmPeer(ch, t)}` : null;
 }

@@ -1,6 +1,8 @@
 import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { commandUser } from "../../plugin/src/commands.js";
+import { gatedUser } from "../../plugin/src/gate.js";
 import { usageEvent } from "../../plugin/src/push.js";
 import { MIGRATIONS } from "../../src/db/migrations.js";
 import { pushEventOf } from "../../src/edge/outbox.js";
@@ -756,5 +758,34 @@ describe("case push-subagent-payer: the plugin's push bills no call the meter bi
       "telegram:5550101": { requests: 3, costUsd: "0.01365" },
       "agent:main": { requests: 1, costUsd: "0.012" },
     });
+  });
+});
+
+describe("case whatsapp-sender-jid: a WhatsApp sender's JID names the account its DMs bill", () => {
+  it("whatsapp:+15551234567 2 calls $0.012, and /recargar from 15551234567@s.whatsapp.net credits it", async () => {
+    const { s, world } = await meterCase("whatsapp-sender-jid");
+    expect(s.billed).toBe(2);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ "whatsapp:+15551234567": { requests: 2, costUsd: "0.012" } });
+    // Clawdbot's command context has no session key; WhatsApp's SenderId is the sender's JID
+    for (const senderId of [
+      "15551234567@s.whatsapp.net",
+      "15551234567:12@s.whatsapp.net",
+      "whatsapp:15551234567@s.whatsapp.net",
+      "15551234567",
+      "+15551234567",
+    ]) {
+      const ctx = {
+        channel: "whatsapp",
+        senderId,
+        isAuthorizedSender: true,
+        commandBody: "/recargar",
+        config: {},
+      };
+      expect(commandUser(ctx), senderId).toBe("whatsapp:+15551234567");
+      expect(gatedUser(undefined, "whatsapp", senderId), senderId).toBe("whatsapp:+15551234567");
+    }
   });
 });

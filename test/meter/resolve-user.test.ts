@@ -204,3 +204,18 @@ describe("OpenClaw's own surfaces are no user's channel (openclaw/openclaw#47745
     ).toBe("agent:main");
   });
 });
+
+describe("a WhatsApp JID is its DM peer, the E.164 number", () => {
+  it("routes and DM keys holding a JID name the number's account; a LID stays", () => {
+    expect(routeToAccount("15551234567@s.whatsapp.net", "whatsapp")).toBe("whatsapp:+15551234567");
+    expect(routeToAccount("15551234567:3@s.whatsapp.net", "whatsapp")).toBe("whatsapp:+15551234567");
+    expect(routeToAccount("whatsapp:15551234567@c.us")).toBe("whatsapp:+15551234567");
+    expect(routeToAccount("15551234567", "whatsapp")).toBe("whatsapp:+15551234567");
+    expect(routeToAccount("123456789012345@lid", "whatsapp")).toBe("whatsapp:123456789012345@lid");
+    expect(routeToAccount("120363@g.us", "whatsapp")).toBe("whatsapp:120363@g.us");
+    expect(routeToAccount("5550101", "telegram")).toBe("telegram:5550101");
+    expect(resolveAccount("main", "agent:main:whatsapp:direct:15551234567@s.whatsapp.net").accountId).toBe(
+      "whatsapp:+15551234567",
+    );
+  });
+});
