@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { commandUser } from "../../plugin/src/commands.js";
 import { gatedUser } from "../../plugin/src/gate.js";
-import { usageEvent } from "../../plugin/src/push.js";
+import { usageEvent as pluginUsageEvent } from "../../plugin/src/push.js";
 import { MIGRATIONS } from "../../src/db/migrations.js";
 import { pushEventOf } from "../../src/edge/outbox.js";
 import { createPushIngester } from "../../src/ingest/index.js";
@@ -739,7 +739,7 @@ describe("case push-subagent-payer: the plugin's push bills no call the meter bi
       for (const line of readFileSync(join(sessionsDir, `${e.sessionId}.jsonl`), "utf8").split("\n")) {
         const entry = line ? JSON.parse(line) : null;
         const ev =
-          entry?.type === "message" ? usageEvent(entry.message, { agentId: "main", sessionKey }) : null;
+          entry?.type === "message" ? pluginUsageEvent(entry.message, { agentId: "main", sessionKey }) : null;
         if (ev) events.push(ev);
       }
     const ingester = createPushIngester(w.db, {
