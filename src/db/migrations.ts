@@ -1347,21 +1347,25 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "usage-response-keys",
     sql: `
     -- One provider response is one call (src/meter/identity.ts responseKeyOf): the response id of
-    -- every billed call that has one of 16+ characters, written with its usage row. The biller
-    -- refuses a call whose (provider, response id) is here, so a copy of a response that
-    -- OpenClaw wrote again with a new message.timestamp or partial counts is not billed twice.
-    -- Never pruned (retention keeps it, like usage_archived_keys); usage_event_id may name an
-    -- archived row. Backfilled from the rows billed so far (the first row of each response).
+    -- every billed call that has one of 16+ characters, under the UTC day of its message time,
+    -- written with its usage row. The biller refuses a call whose (provider, response id) is here
+    -- on its day (or, within an hour of midnight, the day next to it), so a copy of a response
+    -- that OpenClaw wrote again with a new message.timestamp or partial counts is not billed
+    -- twice. Keyed by day first so that a backlog's inserts land on the pages of the days it
+    -- reads, not all over the table (a response id is random). Never pruned (retention keeps it,
+    -- like usage_archived_keys); usage_event_id may name an archived row. Backfilled from the
+    -- rows billed so far (the first row of each response and day).
     CREATE TABLE usage_response_keys (
+      day INTEGER NOT NULL,                      -- message_ts_ms / 86400000 (truncated)
       response_id TEXT NOT NULL,
       provider TEXT NOT NULL,
       usage_event_id INTEGER NOT NULL,
-      PRIMARY KEY (response_id, provider)
+      PRIMARY KEY (day, response_id, provider)
     ) STRICT, WITHOUT ROWID;
-    INSERT INTO usage_response_keys (response_id, provider, usage_event_id)
-    SELECT response_id, provider, MIN(id) FROM usage_events
+    INSERT INTO usage_response_keys (day, response_id, provider, usage_event_id)
+    SELECT message_ts_ms / 86400000, response_id, provider, MIN(id) FROM usage_events
     WHERE response_id IS NOT NULL AND length(response_id) >= 16
-    GROUP BY response_id, provider;
+    GROUP BY 1, 2, 3;
     `,
   },
 ];

@@ -1102,15 +1102,16 @@ CREATE INDEX meter_file_cursors_path ON meter_file_cursors (path, updated_at_ms)
     sql: `
 -- SQLite migration 38: the response id of every billed call (one provider response is one call).
 CREATE TABLE usage_response_keys (
+  day BIGINT NOT NULL,
   response_id TEXT NOT NULL,
   provider TEXT NOT NULL,
   usage_event_id BIGINT NOT NULL,
-  PRIMARY KEY (response_id, provider)
+  PRIMARY KEY (day, response_id, provider)
 );
-INSERT INTO usage_response_keys (response_id, provider, usage_event_id)
-SELECT response_id, provider, MIN(id) FROM usage_events
+INSERT INTO usage_response_keys (day, response_id, provider, usage_event_id)
+SELECT message_ts_ms / 86400000, response_id, provider, MIN(id) FROM usage_events
 WHERE response_id IS NOT NULL AND length(response_id) >= 16
-GROUP BY response_id, provider;
+GROUP BY 1, 2, 3;
 `,
   },
 ];

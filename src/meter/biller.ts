@@ -137,12 +137,6 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
    * caught by `groups.has`.
    */
   let billedKeys: ReadonlySet<string> | null = null;
-  /**
-   * The same for the batch's response identities (`responseKeyOf`, table `usage_response_keys`):
-   * null, one lookup per call; a set, found by one lookup of the batch; NONE_BILLED, none (the
-   * table's primary key throws instead).
-   */
-  let billedResponses: ReadonlySet<string> | null = null;
   /** Optimistic mode while the last batch had no duplicate: a backlog pays no lookup per call. */
   let optimistic = true;
 
@@ -157,7 +151,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     // Optimistic mode looked nothing up: a call billed before must stay a duplicate, not be held.
     if (
       billedKeys === NONE_BILLED &&
-      (usage.idByDedupeKey(key) !== null || usage.idByResponse(e.provider, e.responseId) !== null)
+      (usage.idByDedupeKey(key) !== null ||
+        usage.idByResponse(e.provider, e.responseId, e.messageTsMs) !== null)
     ) {
       result.duplicates++;
       return "duplicate";
@@ -208,9 +203,9 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       (archivedNonEmpty && archivedKey.get(key) !== undefined) ||
       (rkey !== null &&
         (groups.hasResponse(rkey) ||
-          (billedResponses
-            ? billedResponses.has(rkey)
-            : usage.idByResponse(e.provider, e.responseId) !== null)))
+          // Optimistic mode: the same day's copy is refused by the table's primary key (the batch
+          // is then billed again with lookups); the day next to it is looked up near midnight.
+          usage.idByResponse(e.provider, e.responseId, e.messageTsMs, billedKeys === NONE_BILLED) !== null))
     ) {
       result.duplicates++;
       return "duplicate";
@@ -430,8 +425,6 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         // A key that cannot be computed throws here: the batch is retried isolated, as before.
         const keys = batch.events.map((e) => e.dedupeKey ?? dedupeKey(e));
         billedKeys = mode === "optimistic" ? NONE_BILLED : usage.billedAmong(keys);
-        billedResponses =
-          mode === "optimistic" ? NONE_BILLED : usage.billedResponsesAmong(responseKeysOf(batch.events));
         try {
           for (let i = 0; i < batch.events.length; i++) {
             if (copies?.has(i)) {
@@ -445,7 +438,6 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
           }
         } finally {
           billedKeys = null;
-          billedResponses = null;
         }
       }
       for (const [i, e] of (isolate ? batch.events : []).entries()) {
@@ -656,16 +648,6 @@ const NONE_BILLED: ReadonlySet<string> = new Set();
 function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
-}
-
-/** The batch's response identities (`responseKeyOf`), those its calls have. */
-function responseKeysOf(events: readonly UsageEvent[]): string[] {
-  const out: string[] = [];
-  for (const e of events) {
-    const k = responseKeyOf(e.provider, e.responseId);
-    if (k !== null) out.push(k);
-  }
-  return out;
 }
 
 /**

@@ -105,10 +105,36 @@ export const MIN_RESPONSE_ID_CHARS = 16;
  * #73119 `sessions_history`), and a streamed response may be written partial first (fewer output
  * tokens, the same id: anthropics/claude-code usage trackers' double counts). Those copies differ
  * in what {@link dedupeKey} hashes, so the biller also refuses a call whose response identity is
- * already billed (`usage_response_keys`, migration 38) and, within a batch, bills the copy with
- * the most tokens. {@link dedupeKey} itself is unchanged, so calls billed before stay duplicates.
+ * already billed on the same UTC day, or within an hour across midnight (`usage_response_keys`,
+ * migration 38; {@link responseDaysOf}), and, within a batch, bills the copy with the most tokens. {@link dedupeKey} itself is unchanged, so calls billed before stay duplicates.
  */
 export function responseKeyOf(provider: string, responseId: string | null | undefined): string | null {
-  if (typeof responseId !== "string" || responseId.length < MIN_RESPONSE_ID_CHARS) return null;
+  if (!isResponseIdentity(responseId)) return null;
   return `${provider}\u001f${responseId}`;
+}
+
+/** True when `responseId` is long enough to name one response (see {@link responseKeyOf}). */
+export function isResponseIdentity(responseId: string | null | undefined): responseId is string {
+  return typeof responseId === "string" && responseId.length >= MIN_RESPONSE_ID_CHARS;
+}
+
+/** Milliseconds in a UTC day. */
+const DAY_MS = 86_400_000;
+/** A call this close to midnight (ms) is also looked for under the day next to it. */
+export const RESPONSE_DAY_MARGIN_MS = 3_600_000;
+
+/**
+ * The UTC days under which a response identity is kept and looked for: `[day]` of the message
+ * time (`message_ts_ms / 86400000` truncated, as SQL's integer division), plus the previous day
+ * within {@link RESPONSE_DAY_MARGIN_MS} after midnight or the next day within it before
+ * midnight. So copies of one response are caught on the same UTC day and up to an hour apart
+ * across midnight; copies further apart on two days are not (an hour covers every shape reported:
+ * seconds apart).
+ */
+export function responseDaysOf(messageTsMs: number): { day: number; near: number | null } {
+  const day = Math.trunc(messageTsMs / DAY_MS) || 0;
+  const into = messageTsMs - day * DAY_MS;
+  if (into >= 0 && into < RESPONSE_DAY_MARGIN_MS) return { day, near: day - 1 };
+  if (into >= DAY_MS - RESPONSE_DAY_MARGIN_MS && into < DAY_MS) return { day, near: day + 1 };
+  return { day, near: null };
 }

@@ -341,7 +341,9 @@ export function createReviewQueue(db: Db) {
     // see responseKeyOf).
     const existingId =
       usage.idByDedupeKey(r.dedupe_key) ??
-      (typeof e.provider === "string" ? usage.idByResponse(e.provider, e.responseId ?? null) : null);
+      (typeof e.provider === "string"
+        ? usage.idByResponse(e.provider, e.responseId ?? null, e.messageTsMs)
+        : null);
     if (existingId !== null) {
       resolve.run("released", o.nowMs, `${o.reason} (already billed)`, existingId, id);
       return { status: "already-released", id, usageEventId: existingId };

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { Db } from "../db/index.js";
-import { responseKeyOf } from "./identity.js";
+import { isResponseIdentity, responseDaysOf } from "./identity.js";
 
 /**
  * A row of `usage_events` as SQLite returns it (default integer mode: numbers). One row per
@@ -363,7 +363,8 @@ export function createUsageWriter(db: Db) {
   const upsertDaily = db.prepare<(string | number | bigint)[]>(UPSERT_DAILY_SQL);
   // Prepared on first use, so that a writer over a database not yet at migration 38 (tests that
   // build an older schema) works for rows without a response id.
-  let insertResponse: Database.Statement<[string, string, number]> | null = null;
+  let insertResponse: Database.Statement<[number, string, string, number]> | null = null;
+  let responseOnDay: Database.Statement<[number, string, string], { id: number }> | null = null;
   const write = (rows: readonly NewUsageEventRow[]): number[] => {
     const ids: number[] = [];
     const groups: DailyGroups = { byId: new Map(), last: null };
@@ -410,11 +411,11 @@ export function createUsageWriter(db: Db) {
       ids.push(id);
       // The call's response identity (throws SQLITE_CONSTRAINT_PRIMARYKEY when a copy of the
       // same response is already billed: see responseKeyOf).
-      if (row.response_id !== null && responseKeyOf(row.provider, row.response_id) !== null) {
-        insertResponse ??= db.prepare<[string, string, number]>(
-          "INSERT INTO usage_response_keys (response_id, provider, usage_event_id) VALUES (?, ?, ?)",
+      if (isResponseIdentity(row.response_id)) {
+        insertResponse ??= db.prepare<[number, string, string, number]>(
+          "INSERT INTO usage_response_keys (day, response_id, provider, usage_event_id) VALUES (?, ?, ?, ?)",
         );
-        insertResponse.run(row.response_id, row.provider, id);
+        insertResponse.run(responseDaysOf(row.message_ts_ms).day, row.response_id, row.provider, id);
       }
       addToDaily(groups, row);
     }
@@ -423,12 +424,6 @@ export function createUsageWriter(db: Db) {
   };
   const byKey = db.prepare<[string], Pick<UsageEventRow, "id">>(
     "SELECT id FROM usage_events WHERE dedupe_key = ?",
-  );
-  const responseById = db.prepare<[string, string], { id: number }>(
-    "SELECT usage_event_id AS id FROM usage_response_keys WHERE response_id = ? AND provider = ?",
-  );
-  const responsesByIds = db.prepare<[string], { response_id: string; provider: string }>(
-    "SELECT response_id, provider FROM usage_response_keys WHERE response_id IN (SELECT value FROM json_each(?))",
   );
   const byKeys = db.prepare<[string], Pick<UsageEventRow, "dedupe_key">>(
     "SELECT dedupe_key FROM usage_events WHERE dedupe_key IN (SELECT value FROM json_each(?))",
@@ -463,24 +458,27 @@ export function createUsageWriter(db: Db) {
       return found;
     },
     /**
-     * Which of `responseKeys` (see `responseKeyOf`: `<provider>\u001f<responseId>`) are already
-     * billed: one statement for a batch, each id an exact probe of the table's primary key.
-     */
-    billedResponsesAmong(responseKeys: readonly string[]): Set<string> {
-      const found = new Set<string>();
-      if (responseKeys.length === 0) return found;
-      const ids = [...new Set(responseKeys.map((k) => k.slice(k.indexOf("\u001f") + 1)))];
-      for (const r of responsesByIds.all(JSON.stringify(ids)))
-        found.add(`${r.provider}\u001f${r.response_id}`);
-      return found;
-    },
-    /**
      * The id of the usage row first billed for this provider response, or null (also for an id
-     * too short to name one response: see `responseKeyOf`). The row may since have been archived.
+     * too short to name one response: see `responseKeyOf`), looked for under the UTC day of
+     * `messageTsMs` and, near midnight, the day next to it (`responseDaysOf`). `adjacentOnly`:
+     * only that next day (the batch's insert itself refuses a copy of the same day). The row may
+     * since have been archived.
      */
-    idByResponse(provider: string, responseId: string | null): number | null {
-      if (responseKeyOf(provider, responseId) === null) return null;
-      return responseById.get(responseId as string, provider)?.id ?? null;
+    idByResponse(
+      provider: string,
+      responseId: string | null,
+      messageTsMs: number,
+      adjacentOnly = false,
+    ): number | null {
+      if (!isResponseIdentity(responseId)) return null;
+      const { day, near } = responseDaysOf(messageTsMs);
+      if (adjacentOnly && near === null) return null;
+      responseOnDay ??= db.prepare<[number, string, string], { id: number }>(
+        "SELECT usage_event_id AS id FROM usage_response_keys WHERE day = ? AND response_id = ? AND provider = ?",
+      );
+      const same = adjacentOnly ? undefined : responseOnDay.get(day, responseId, provider);
+      if (same) return same.id;
+      return near === null ? null : (responseOnDay.get(near, responseId, provider)?.id ?? null);
     },
     /** The id of the row billed under `dedupeKey`, or null. */
     idByDedupeKey(dedupeKey: string): number | null {
