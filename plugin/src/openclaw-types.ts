@@ -154,6 +154,8 @@ export interface WrittenMessage {
     totalTokens?: number;
     /** USD; `totalOrigin: "provider-billed"` when `total` is what the provider charged. */
     cost?: { total?: number; totalOrigin?: string };
+    /** Anthropic's served speed (`"fast"` / `"standard"`, fast mode), when the line carries it. */
+    speed?: unknown;
   };
   /** pi-ai's API of the call, e.g. `google-generative-ai`, `anthropic-messages`. */
   api?: string;

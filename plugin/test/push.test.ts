@@ -168,6 +168,17 @@ describe("usageEvent (the meter's rules)", () => {
       expect(usageEvent({ ...assistant, responseModel }, where)).not.toHaveProperty("responseModel");
   });
 
+  it('carries Anthropic fast mode (usage.speed "fast"), so a push prices the fast rates like the transcript', () => {
+    const fast = usageEvent({ ...assistant, usage: { ...assistant.usage, speed: " fast " } }, where);
+    expect(fast).toMatchObject({ speed: "fast" });
+    // not part of the identity: the transcript copy of the call is its duplicate
+    expect(fast?.idempotencyKey).toBe(usageEvent(assistant, where)?.idempotencyKey);
+    for (const speed of ["standard", "", 1, undefined])
+      expect(usageEvent({ ...assistant, usage: { ...assistant.usage, speed } }, where)).not.toHaveProperty(
+        "speed",
+      );
+  });
+
   it("skips user lines, synthetic openclaw lines, zero usage and malformed counts; errors are billed as failures", () => {
     expect(usageEvent({ role: "user" }, where)).toBeNull();
     expect(usageEvent({ ...assistant, provider: "openclaw", model: "delivery-mirror" }, where)).toBeNull();

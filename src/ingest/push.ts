@@ -63,6 +63,13 @@ export const pushEventSchema = z
      */
     responseModel: z.string().trim().min(1).max(200).optional(),
     /**
+     * The speed the provider served the call at (Anthropic's `usage.speed`, fast mode: `"fast"`
+     * or `"standard"`). `"fast"` prices the call at its model's fast-mode multiple (pricing.ts
+     * `fastModeMultiple`: Claude Opus 5 / 4.8 2×, on the `anthropic` provider), exactly as a
+     * locally metered call; any other value is a standard call. Not part of the call's identity.
+     */
+    speed: z.string().trim().min(1).max(32).optional(),
+    /**
      * Cost the bot recorded, USD as a JSON number (the older form; kept for older edges and
      * pushers); used per CREDITGATE_COST_MODE (recorded/auto), like transcript costs.
      * `recordedCostPicoUsd` is preferred when both are sent.
@@ -329,6 +336,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       ...(e.responseModel !== undefined && e.responseModel !== e.model
         ? { responseModel: e.responseModel }
         : {}),
+      ...(e.speed?.toLowerCase() === "fast" ? { speed: "fast" as const } : {}),
       recordedCostOrigin:
         (pico ?? e.costUsd) != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
       agentId: e.agentId,

@@ -152,10 +152,20 @@ export function usageEvent(
   if (u.identityCacheRead !== undefined) e.identityCacheRead = u.identityCacheRead;
   if (u.identityCacheWrite !== undefined) e.identityCacheWrite = u.identityCacheWrite;
   if (u.responseModel !== undefined) e.responseModel = u.responseModel;
+  if (u.speed !== undefined) e.speed = u.speed;
   return e;
 }
 
 const MAX_ERROR_CHARS = 300;
+
+/**
+ * Whether a usage object's `speed` says fast mode: Anthropic writes `"fast"` or `"standard"`
+ * (https://platform.claude.com/docs/en/build-with-claude/fast-mode: the response's `usage.speed`
+ * reports the speed the request ran at); compared trimmed and case-insensitively.
+ */
+function isFastSpeed(v: unknown): boolean {
+  return typeof v === "string" && v.trim().toLowerCase() === "fast";
+}
 /** The longest `responseModel` kept (a pushed `model` is at most 200 characters too). */
 const MAX_MODEL_CHARS = 200;
 
@@ -774,5 +784,8 @@ export function parseEntry(entry: unknown): LineResult {
   // ParsedUsage.responseModel); at most 200 characters, like a pushed model name.
   const served = str(msg.responseModel)?.trim();
   if (served && served !== model && served.length <= MAX_MODEL_CHARS) parsed.responseModel = served;
+  // The speed Anthropic served the call at (`usage.speed`, fast mode): only "fast" prices
+  // differently; "standard", absent or anything else is a standard call (ParsedUsage.speed).
+  if (isFastSpeed(usage.speed)) parsed.speed = "fast";
   return { kind: "usage", writtenAtMs: isoMs(e.timestamp), content: msg.content, clamped, usage: parsed };
 }

@@ -55,6 +55,8 @@ const SHARED = [
   "source",
   /** Absent unless the line names a served model other than `model` (`ParsedUsage.responseModel`). */
   "responseModel",
+  /** Absent unless the line says fast mode (`ParsedUsage.speed`: `"fast"`). */
+  "speed",
 ] as const;
 /** String fields that are (nearly) unique per event: appended without a lookup. */
 const UNIQUE = [
@@ -169,6 +171,7 @@ export class EventPacker {
     strs[b + 8] = this.shared(accountId);
     strs[b + 9] = this.shared(source);
     strs[b + 10] = this.shared(u.responseModel);
+    strs[b + 11] = this.shared(u.speed);
     const c = b + SHARED.length;
     strs[c] = this.unique(u.responseId);
     strs[c + 1] = this.unique(u.errorMessage);
@@ -214,9 +217,10 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
     }
     // Every field but dedupeKey (set by the thread, absent when it could not be derived),
     // writtenInput, identityCacheRead and identityCacheWrite (absent unless the parser corrected
-    // the call or read Bedrock's cache names) and responseModel (absent unless the line names
-    // another served model) is present.
-    let absent = ("dedupeKey" in e ? 0 : 1) + ("responseModel" in e ? 0 : 1);
+    // the call or read Bedrock's cache names), responseModel (absent unless the line names
+    // another served model) and speed (absent unless the line says which speed served it) is
+    // present.
+    let absent = ("dedupeKey" in e ? 0 : 1) + ("responseModel" in e ? 0 : 1) + ("speed" in e ? 0 : 1);
     for (const f of OPTIONAL_NUMS) if (!(f in e)) absent++;
     if (keys !== KEYS.size - absent) return null;
     for (const f of NUMS) {
@@ -239,6 +243,10 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       const v = e[f];
       if (f === "responseModel") {
         if (!(v === undefined ? !(f in e) : typeof v === "string")) return null;
+        continue;
+      }
+      if (f === "speed") {
+        if (!(v === undefined ? !(f in e) : v === "fast")) return null;
         continue;
       }
       const absentOk = f === "recordedCostOrigin" || f === "dedupeKey";
@@ -312,6 +320,7 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     if (!Number.isNaN(icw)) e.identityCacheWrite = icw;
     const rm = strs[b + 10] as number;
     if (rm !== -2) e.responseModel = s(rm) as string;
+    if ((strs[b + 11] as number) !== -2) e.speed = "fast";
     const k = strs[c + 5] as number;
     if (k !== -2) e.dedupeKey = s(k) as string;
     out[i] = e;
