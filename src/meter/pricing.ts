@@ -812,6 +812,9 @@ export function callCostPicoUsd(u: ParsedUsage, rates: ModelRates): bigint {
  *   service tier's multiple when the recorded estimate shows one: `serviceTierQuote`); for a model neither
  *   knows, the recorded estimate if it is > 0 (`unknownModel: true`), else the fallback
  *   (`unknownModel: true`).
+ * In every mode a call Anthropic served in fast mode (`speed: "fast"`) is priced from the override
+ * or table at its model's fast multiple (`fastModeMultiple`: Opus 5 / 4.8 2×, Opus 4.7 / 4.6 6×
+ * while they had it), `+speed:fast` on its price version; `recorded` does not use its estimate.
  * Every quote carries `tableCostPicoUsd` (what override/table would charge) when either knows the
  * model, so reports can show how far list price and billed amount differ.
  * An unknown model is never priced $0 unless it used no tokens (or its provider billed $0).
@@ -898,15 +901,28 @@ export function createPricer(opts: PricerOptions): Pricer {
     pricedModels.set(key, as);
     return as;
   };
+  /** The fast-mode multiple of a call (`fastModeMultiple` of the model it is priced as); 1n for a standard call. */
+  const fastOf = (u: ParsedUsage): bigint =>
+    u.speed === "fast" ? fastModeMultiple(u.provider, pricedModelOf(u), u.messageTsMs) : 1n;
   const known = (u: ParsedUsage): PriceQuote | null => {
     if (!Number.isFinite(u.messageTsMs)) throw new RangeError(`bad message timestamp ${u.messageTsMs}`);
     const model = pricedModelOf(u);
     // A call priced as its served model says so on its row (`price_version`).
     const as = model === u.model ? "" : `+served:${model}`;
     const override = overrideOf(u.provider, model);
-    if (override) return quote(u, override, "override", opts.overrides.version + as, false);
-    const table = findTablePrice(u.provider, model, u.messageTsMs);
-    return table ? quote(u, table, "table", tableVersionOf(table) + as, false) : null;
+    const q = override
+      ? quote(u, override, "override", opts.overrides.version + as, false)
+      : (() => {
+          const table = findTablePrice(u.provider, model, u.messageTsMs);
+          return table ? quote(u, table, "table", tableVersionOf(table) + as, false) : null;
+        })();
+    // Anthropic fast mode: every rate × the model's multiple (an override too, as a service tier's).
+    const fast = q === null ? 1n : fastOf(u);
+    if (q !== null && fast !== 1n) {
+      q.costPicoUsd *= fast;
+      q.version += "+speed:fast";
+    }
+    return q;
   };
   /**
    * What OpenClaw's recorded estimate is a service tier's multiple of: the table's list price of
@@ -967,8 +983,14 @@ export function createPricer(opts: PricerOptions): Pricer {
           // priced like a call without one, unless the provider reported what it billed.
           // So does a call another model served (`responseModel`): pi-ai priced its estimate at the
           // requested model's rates (earendil-works/pi#8285).
+          // So does a fast-mode call priced above the standard rates (`speed`): its estimate is not
+          // known to hold the multiple (pi-ai prices the catalog rates; OpenClaw scales them, × 2,
+          // only for the native fast mode it requested itself), while the list price × the
+          // multiple is what Anthropic charged, and equals a right estimate.
           const wrongEstimate =
-            (u.writtenInput !== undefined || pricedModelOf(u) !== u.model) && !billed && k !== null;
+            (u.writtenInput !== undefined || pricedModelOf(u) !== u.model || fastOf(u) !== 1n) &&
+            !billed &&
+            k !== null;
           if (billed && pico === 0n && byokZero(u, k)) return withTable(k as PriceQuote);
           if (pico !== null && !wrongEstimate && (pico > 0n || tokens === 0 || billed))
             return recorded(u, pico, k, false);
@@ -985,6 +1007,64 @@ export function createPricer(opts: PricerOptions): Pricer {
       }
     },
   };
+}
+
+/**
+ * The providers whose calls Anthropic's fast mode prices: the Claude API itself (`anthropic`) and
+ * OpenClaw's Claude CLI backend (`claude-cli`, whose lines carry Anthropic's own usage, `speed`
+ * included). Compared exactly (trimmed, lower-cased), never through the table's fuzzy provider
+ * match, which takes `anthropic-vertex` for `anthropic`: fast mode is a Claude API feature, not
+ * offered on Amazon Bedrock, Vertex AI or Microsoft Foundry (griffinwork40/agent-afk#907,
+ * NousResearch/hermes-agent#82348). OpenRouter's `…-fast` models (`anthropic/claude-opus-4.8-fast`)
+ * are their own table entries, already at the fast price.
+ */
+const FAST_MODE_PROVIDERS: ReadonlySet<string> = new Set(["anthropic", "claude-cli"]);
+
+/**
+ * Anthropic fast mode's price per model family: every rate (input, output, cache reads and both
+ * cache writes, long-context tiers included) × `num` for a call served fast (`usage.speed:
+ * "fast"`), for calls before `untilMs` when set (after it the model has no fast mode: the
+ * multiple is 1). Sources:
+ * - Opus 5 and Opus 4.8: $10 / $50 per 1M, 2× the standard $5 / $25, cache multipliers on top
+ *   (anomalyco/models.dev#4123 quoting https://platform.claude.com/docs/en/about-claude/pricing;
+ *   tontinton/maki#272, griffinwork40/agent-afk#907; BerriAI/litellm#38378 applies it to cache
+ *   reads and writes too).
+ * - Opus 4.7 and Opus 4.6: $30 / $150, 6× (https://code.claude.com/docs/en/fast-mode: "$10/$50
+ *   MTok on Opus 4.8 and $30/$150 MTok on Opus 4.7 and Opus 4.6"). Opus 4.6 lost fast mode on
+ *   2026-06-29: requests since run and bill at standard speed (NousResearch/hermes-agent#82348;
+ *   zed-industries/zed#61341: "Opus 4.6 has been falling back to standard speed"). Opus 4.7's was
+ *   removed on 2026-07-24 (zed-industries/zed#61341 quoting Anthropic's fast-mode page; the API
+ *   rejects the request since).
+ * Any other model (Opus 5.5, Fable 5.2: no confirmed fast price here) is priced at 1×.
+ */
+const FAST_MODE_MULTIPLES: readonly {
+  readonly model: RegExp;
+  readonly num: bigint;
+  readonly untilMs?: number;
+}[] = [
+  { model: /^claude-opus-5(?:-\d{8})?$/, num: 2n },
+  { model: /^claude-opus-4-8(?:-\d{8})?$/, num: 2n },
+  { model: /^claude-opus-4-7(?:-\d{8})?$/, num: 6n, untilMs: Date.UTC(2026, 6, 24) },
+  { model: /^claude-opus-4-6(?:-\d{8})?$/, num: 6n, untilMs: Date.UTC(2026, 5, 29) },
+];
+
+/**
+ * What a call Anthropic served in fast mode costs, as a multiple of its standard price: the
+ * model family's multiple (`FAST_MODE_MULTIPLES`, matched on the model id trimmed, lower-cased,
+ * without an `anthropic/` prefix and with dots as dashes) at the call's time, on a fast-mode
+ * provider (`FAST_MODE_PROVIDERS`); 1n for any other provider or model.
+ */
+export function fastModeMultiple(provider: string, model: string, atMs: number): bigint {
+  if (!FAST_MODE_PROVIDERS.has(provider.trim().toLowerCase())) return 1n;
+  const id = model
+    .trim()
+    .toLowerCase()
+    .replace(/^anthropic\//, "")
+    .replaceAll(".", "-");
+  for (const f of FAST_MODE_MULTIPLES) {
+    if (f.model.test(id)) return f.untilMs === undefined || atMs < f.untilMs ? f.num : 1n;
+  }
+  return 1n;
 }
 
 /**

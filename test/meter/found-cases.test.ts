@@ -789,3 +789,29 @@ describe("case whatsapp-sender-jid: a WhatsApp sender's JID names the account it
     }
   });
 });
+describe("case anthropic-fast-mode: a call Anthropic served in fast mode bills the fast rates", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5550801 4 calls $0.40 (Opus 4.6 fast 6× $0.255, after its cut-off $0.01, Opus 4.8 fast 2× $0.11, standard $0.025), not $0.1325`, async () => {
+      const { s, world } = await meterCase("anthropic-fast-mode", mode);
+      expect(s).toMatchObject({ billed: 4, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550801",
+        requests: 4,
+        costUsd: "0.4",
+        unknownModelRequests: 0,
+      });
+      const rows = world.db
+        .prepare(
+          "SELECT model, cost_pico_usd AS cost, price_version AS v FROM usage_events ORDER BY message_ts_ms",
+        )
+        .all() as { model: string; cost: number | bigint; v: string }[];
+      expect(rows.map((r) => [r.model, BigInt(r.cost), r.v.endsWith("+speed:fast")])).toEqual([
+        ["claude-opus-4-6", 255_000_000_000n, true],
+        ["claude-opus-4-6", 10_000_000_000n, false],
+        ["claude-opus-4-8", 110_000_000_000n, true],
+        ["claude-opus-4-8", 25_000_000_000n, false],
+      ]);
+    });
+  }
+});
