@@ -236,7 +236,7 @@ export interface PushEvent {
   cacheWrite1h?: number;
   /** The model that answered when it is not `model` (a refusal fallback, a router): creditgate prices by it. */
   responseModel?: string;
-  /** Anthropic's served speed, sent only as `"fast"` (fast mode): creditgate prices the model's fast multiple. */
+  /** Anthropic's served speed, `"fast"` or `"standard"` (fast mode): creditgate prices `"fast"` at the model's fast multiple. */
   speed?: string;
   /** What the provider charged, USD, sent only with `costOrigin: "provider-billed"`. */
   costUsd?: number;

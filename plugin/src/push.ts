@@ -88,9 +88,10 @@ export function usageEvent(
   // model, so the push must carry it or it would bill the requested model's price first.
   const served = typeof m.responseModel === "string" ? m.responseModel.trim() : "";
   const responseModel = served && served !== m.model && served.length <= 200 ? served : null;
-  // Anthropic fast mode, as the meter reads it (parse.ts `isFastSpeed`): priced at the model's
-  // fast multiple, so the push must carry it or it would bill the standard price first.
-  const fast = typeof u.speed === "string" && u.speed.trim().toLowerCase() === "fast";
+  // Anthropic's served speed, as the meter reads it (parse.ts `servedSpeed`): "fast" is priced at
+  // the model's fast multiple, so the push must carry it or it would bill the standard price first.
+  const said = typeof u.speed === "string" ? u.speed.trim().toLowerCase() : "";
+  const speed = said === "fast" || said === "standard" ? said : null;
   const responseId = typeof m.responseId === "string" && m.responseId ? m.responseId : null;
   const agentId = where.agentId ?? agentOfKey(where.sessionKey) ?? "main";
   // Price exactly as the transcript meter would: the push may bill the call first, and the
@@ -148,7 +149,7 @@ export function usageEvent(
     ...(responseId ? { responseId } : {}),
     ...(cacheWrite1h > 0 ? { cacheWrite1h } : {}),
     ...(responseModel ? { responseModel } : {}),
-    ...(fast ? { speed: "fast" } : {}),
+    ...(speed ? { speed } : {}),
     ...(providerBilled ? { costUsd: total, costOrigin: "provider-billed" as const } : {}),
   };
 }

@@ -173,7 +173,12 @@ describe("usageEvent (the meter's rules)", () => {
     expect(fast).toMatchObject({ speed: "fast" });
     // not part of the identity: the transcript copy of the call is its duplicate
     expect(fast?.idempotencyKey).toBe(usageEvent(assistant, where)?.idempotencyKey);
-    for (const speed of ["standard", "", 1, undefined])
+    expect(
+      usageEvent({ ...assistant, usage: { ...assistant.usage, speed: "Standard" } }, where),
+    ).toMatchObject({
+      speed: "standard",
+    });
+    for (const speed of ["slow", "", 1, undefined])
       expect(usageEvent({ ...assistant, usage: { ...assistant.usage, speed } }, where)).not.toHaveProperty(
         "speed",
       );

@@ -90,9 +90,9 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     // The served model, when the line names another: the center prices by it (absent otherwise,
     // so an older center refuses only the events that carry one).
     ...(e.responseModel !== undefined ? { responseModel: e.responseModel } : {}),
-    // Fast mode, when the line says so: the center prices it at the model's fast multiple
+    // The served speed, when the line says it: "fast" is priced at the model's fast multiple
     // (absent otherwise, so an older center refuses only the events that carry one).
-    ...(e.speed === "fast" ? { speed: "fast" } : {}),
+    ...(e.speed !== undefined ? { speed: e.speed } : {}),
     // Absent when there is none, so an older center refuses only the events that carry one.
     ...(pico !== null ? { recordedCostPicoUsd: pico.toString() } : {}),
     costOrigin: pico !== null && e.recordedCostOrigin === "provider-billed" ? "provider-billed" : null,

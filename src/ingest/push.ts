@@ -16,6 +16,7 @@ import {
   dedupeKey,
   type ParsedUsage,
   type Pricer,
+  servedSpeed,
   type UsageEvent,
 } from "../meter/index.js";
 import type { Ratio } from "../money.js";
@@ -66,7 +67,8 @@ export const pushEventSchema = z
      * The speed the provider served the call at (Anthropic's `usage.speed`, fast mode: `"fast"`
      * or `"standard"`). `"fast"` prices the call at its model's fast-mode multiple (pricing.ts
      * `fastModeMultiple`: Claude Opus 5 / 4.8 2×, on the `anthropic` provider), exactly as a
-     * locally metered call; any other value is a standard call. Not part of the call's identity.
+     * locally metered call; any other value is a standard call (`"standard"`: one whose estimate
+     * is never read as a fast one). Not part of the call's identity.
      */
     speed: z.string().trim().min(1).max(32).optional(),
     /**
@@ -126,6 +128,12 @@ export const pushEventSchema = z
     path: ["writtenInput"],
   });
 export type PushEvent = z.infer<typeof pushEventSchema>;
+
+/** A pushed `speed` as the meter reads a line's (`servedSpeed`): `{ speed }` or nothing. */
+function speedOf(v: string | undefined): { speed?: "fast" | "standard" } {
+  const speed = servedSpeed(v);
+  return speed === null ? {} : { speed };
+}
 
 export const pushBatchSchema = z.strictObject({
   events: z.array(z.unknown()).min(1).max(MAX_PUSH_BATCH),
@@ -336,7 +344,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       ...(e.responseModel !== undefined && e.responseModel !== e.model
         ? { responseModel: e.responseModel }
         : {}),
-      ...(e.speed?.toLowerCase() === "fast" ? { speed: "fast" as const } : {}),
+      ...speedOf(e.speed),
       recordedCostOrigin:
         (pico ?? e.costUsd) != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
       agentId: e.agentId,

@@ -159,12 +159,15 @@ export function usageEvent(
 const MAX_ERROR_CHARS = 300;
 
 /**
- * Whether a usage object's `speed` says fast mode: Anthropic writes `"fast"` or `"standard"`
+ * A usage object's `speed` as Anthropic writes it, `"fast"` or `"standard"`
  * (https://platform.claude.com/docs/en/build-with-claude/fast-mode: the response's `usage.speed`
- * reports the speed the request ran at); compared trimmed and case-insensitively.
+ * reports the speed the request ran at), compared trimmed and case-insensitively; null for any
+ * other value or none.
  */
-function isFastSpeed(v: unknown): boolean {
-  return typeof v === "string" && v.trim().toLowerCase() === "fast";
+export function servedSpeed(v: unknown): "fast" | "standard" | null {
+  if (typeof v !== "string") return null;
+  const s = v.trim().toLowerCase();
+  return s === "fast" || s === "standard" ? s : null;
 }
 /** The longest `responseModel` kept (a pushed `model` is at most 200 characters too). */
 const MAX_MODEL_CHARS = 200;
@@ -786,6 +789,7 @@ export function parseEntry(entry: unknown): LineResult {
   if (served && served !== model && served.length <= MAX_MODEL_CHARS) parsed.responseModel = served;
   // The speed Anthropic served the call at (`usage.speed`, fast mode): only "fast" prices
   // differently; "standard", absent or anything else is a standard call (ParsedUsage.speed).
-  if (isFastSpeed(usage.speed)) parsed.speed = "fast";
+  const speed = servedSpeed(usage.speed);
+  if (speed !== null) parsed.speed = speed;
   return { kind: "usage", writtenAtMs: isoMs(e.timestamp), content: msg.content, clamped, usage: parsed };
 }

@@ -809,7 +809,9 @@ export function callCostPicoUsd(u: ParsedUsage, rates: ModelRates): bigint {
  *   trusts OpenClaw's amount.
  * - `auto`: a provider-billed `cost.total` first (authoritative: what the operator was charged,
  *   source `provider-billed`, never flagged unknown); else override → table (at an OpenAI
- *   service tier's multiple when the recorded estimate shows one: `serviceTierQuote`); for a model neither
+ *   service tier's multiple when the recorded estimate shows one: `serviceTierQuote`; at 2× for
+ *   OpenClaw's native fast mode when the estimate of a line without `speed` shows it:
+ *   `fastEstimateQuote`); for a model neither
  *   knows, the recorded estimate if it is > 0 (`unknownModel: true`), else the fallback
  *   (`unknownModel: true`).
  * In every mode a call Anthropic served in fast mode (`speed: "fast"`) is priced from the override
@@ -941,6 +943,46 @@ export function createPricer(opts: PricerOptions): Pricer {
     const table = findTablePrice(u.provider, u.model, u.messageTsMs);
     return table ? callCostPicoUsd(u, table) : null;
   };
+  /**
+   * `auto` mode: a call OpenClaw sent in Anthropic's native fast mode whose line keeps no `speed`.
+   * OpenClaw's native fast mode (openclaw/openclaw#113633: Opus 5 / 4.8 on the `anthropic`
+   * provider's Messages API, direct API key) hands pi-ai the model with its catalog cost × 2
+   * (`applyAnthropicFastModePricing`, `ANTHROPIC_FAST_MODE_COST_MULTIPLIER = 2`, in OpenClaw's
+   * `extensions/anthropic/stream-wrappers.ts`), so the line's estimate is 2× the list price, while
+   * pi-ai's Anthropic stream copies no `speed` into its usage. Such an estimate (not provider-billed,
+   * exactly 2× the table's list price of the requested model, to 1 part in 10⁶, as
+   * `serviceTierQuote` reads a tier) on a model whose fast multiple is 2× at the call's time is
+   * billed `k × 2`, `+speed:fast`. null otherwise (a line with `speed` is priced by it in `known`;
+   * a corrected line or a call priced as its served model carries an estimate of other counts or
+   * rates; a model OpenClaw does not send fast; never against an operator override).
+   */
+  const fastEstimateQuote = (u: ParsedUsage, k: PriceQuote, pico: bigint | null): PriceQuote | null => {
+    if (
+      u.speed !== undefined ||
+      pico === null ||
+      pico <= 0n ||
+      k.costPicoUsd <= 0n ||
+      u.recordedCostOrigin === "provider-billed" ||
+      u.writtenInput !== undefined ||
+      u.api !== "anthropic-messages" ||
+      u.provider.trim().toLowerCase() !== "anthropic"
+    )
+      return null;
+    const m = fastModeMultiple(u.provider, u.model, u.messageTsMs);
+    if (m !== OPENCLAW_FAST_ESTIMATE_MULTIPLE || pricedModelOf(u) !== u.model) return null;
+    const table = findTablePrice(u.provider, u.model, u.messageTsMs);
+    if (table === null) return null;
+    const want = callCostPicoUsd(u, table) * m;
+    if (want <= 0n) return null;
+    const diff = want > pico ? want - pico : pico - want;
+    if (diff * 1_000_000n > want && diff > 2n) return null;
+    return {
+      costPicoUsd: k.costPicoUsd * m,
+      source: k.source,
+      version: `${k.version}+speed:fast`,
+      unknownModel: k.unknownModel,
+    };
+  };
   // A plain literal, not a spread: this runs once per billed call on the writer's hot path.
   const withTable = (q: PriceQuote): PriceQuote => ({
     costPicoUsd: q.costPicoUsd,
@@ -1001,7 +1043,10 @@ export function createPricer(opts: PricerOptions): Pricer {
           const pico = recordedCostPico(u);
           if (pico !== null && u.recordedCostOrigin === "provider-billed" && !(pico === 0n && byokZero(u, k)))
             return recorded(u, pico, k, false);
-          if (k) return withTable(serviceTierQuote(u, k, pico, () => tierListPico(u)) ?? k);
+          if (k)
+            return withTable(
+              serviceTierQuote(u, k, pico, () => tierListPico(u)) ?? fastEstimateQuote(u, k, pico) ?? k,
+            );
           return pico !== null && pico > 0n ? recorded(u, pico, null, true) : fallback(u);
         }
       }
@@ -1047,6 +1092,13 @@ const FAST_MODE_MULTIPLES: readonly {
   { model: /^claude-opus-4-7(?:-\d{8})?$/, num: 6n, untilMs: Date.UTC(2026, 6, 24) },
   { model: /^claude-opus-4-6(?:-\d{8})?$/, num: 6n, untilMs: Date.UTC(2026, 5, 29) },
 ];
+
+/**
+ * The multiple OpenClaw's native fast mode scales its estimate by (`ANTHROPIC_FAST_MODE_COST_MULTIPLIER`
+ * in its `extensions/anthropic/stream-wrappers.ts`): only a model whose fast multiple is this is
+ * read from its estimate (`fastEstimateQuote`).
+ */
+const OPENCLAW_FAST_ESTIMATE_MULTIPLE = 2n;
 
 /**
  * What a call Anthropic served in fast mode costs, as a multiple of its standard price: the

@@ -13,14 +13,15 @@ export interface ParsedUsage {
    */
   responseModel?: string;
   /**
-   * `"fast"` when the line says the provider served the call in Anthropic's **fast mode**: the
-   * response's `usage.speed` (Anthropic Messages API, `fast-mode-2026-02-01` beta: "fast" or
-   * "standard", the speed the request actually ran at), read from the line's usage object whether
-   * its counts are OpenClaw's names or Anthropic's own (a `claude-cli` line). Absent for every
-   * other value (standard). Pricing applies the model's fast-mode multiple (pricing.ts
-   * `fastModeMultiple`). Not part of the dedupe identity.
+   * The speed the line says the provider served the call at: the response's `usage.speed`
+   * (Anthropic Messages API, `fast-mode-2026-02-01` beta: `"fast"` or `"standard"`, the speed the
+   * request actually ran at), read from the line's usage object whether its counts are OpenClaw's
+   * names or Anthropic's own (a `claude-cli` line). Absent for any other value or none. `"fast"`
+   * is priced at the model's fast-mode multiple (pricing.ts `fastModeMultiple`); `"standard"` is
+   * a standard call whose estimate is never read as a fast one (`fastEstimateQuote`). Not part of
+   * the dedupe identity.
    */
-  speed?: "fast";
+  speed?: "fast" | "standard";
   api: string | null;
   /** `message.timestamp`: epoch ms, stable across copies of the same message. */
   messageTsMs: number;

@@ -50,10 +50,11 @@ const usd = (pico: bigint) => Number(pico) / 1e12;
 const STANDARD = 0.0375;
 
 describe("parse: usage.speed", () => {
-  it('keeps only "fast" (trimmed, any case), on OpenClaw-named and Anthropic-named usage alike', () => {
+  it('keeps "fast" and "standard" (trimmed, any case), on OpenClaw-named and Anthropic-named usage alike', () => {
     expect(parsed({}, { speed: "fast" }).speed).toBe("fast");
     expect(parsed({}, { speed: " FAST " }).speed).toBe("fast");
-    for (const v of ["standard", "", "priority", 1, null, true, undefined])
+    expect(parsed({}, { speed: "Standard" }).speed).toBe("standard");
+    for (const v of ["", "priority", 1, null, true, undefined])
       expect("speed" in parsed({}, { speed: v })).toBe(false);
     // a line whose usage is Anthropic's own (a claude-cli line): the same field
     const raw = parseLine(
@@ -215,7 +216,11 @@ describe("speed travels with the event", () => {
     );
     expect(unpackEvents(p.take())[0]).toStrictEqual(ev);
     // any other value is not this encoding's: sent as objects
-    expect(packEvents([{ ...ev, speed: "standard" as "fast" }])).toBeNull();
+    expect(packEvents([{ ...ev, speed: "slow" as "fast" }])).toBeNull();
+    const std = { ...ev, speed: "standard" as const };
+    expect(unpackEvents(packEvents([std]) as NonNullable<ReturnType<typeof packEvents>>)).toStrictEqual([
+      std,
+    ]);
   });
 
   it("an edge push carries it; the center's identity is unchanged and it prices by it", () => {
@@ -257,5 +262,42 @@ describe("speed travels with the event", () => {
         t.cleanup();
       }
     }
+  });
+});
+
+describe("auto: OpenClaw's native fast mode, read from its ×2 estimate when the line keeps no speed", () => {
+  // OpenClaw prices its native fast-mode estimate at the catalog cost × 2 (stream-wrappers.ts
+  // applyAnthropicFastModePricing); pi-ai's line keeps no usage.speed.
+  it("an Opus 4.8 estimate exactly 2× the list price is billed 2×, +speed:fast; calculate stays list-only", () => {
+    const u = parsed({}, { cost: { total: 2 * STANDARD } });
+    const q = pricer("auto").price(u);
+    expect(q.costPicoUsd).toBe(75_000_000_000n);
+    expect(q).toMatchObject({ source: "table", tableCostPicoUsd: 75_000_000_000n });
+    expect(q.version).toBe("@pydantic/genai-prices@0.1.8+speed:fast");
+    expect(pricer("calculate").price(u).costPicoUsd).toBe(37_500_000_000n);
+    // recorded: the ×2 estimate itself
+    expect(pricer("recorded").price(u)).toMatchObject({ source: "recorded", costPicoUsd: 75_000_000_000n });
+    // an override is billed × 2 (the estimate is read against the table, never the override)
+    const o = pricer("auto", {
+      "anthropic/claude-opus-4-8": { input: "4", output: "20", cacheRead: "0.4", cacheWrite: "5" },
+    }).price(u);
+    expect(o.costPicoUsd).toBe(60_000_000_000n);
+  });
+
+  it("not for another estimate, another model, provider or API, a provider-billed amount or a line that says its speed", () => {
+    const at = (over: Record<string, unknown>, usage: Record<string, unknown> = {}) =>
+      pricer("auto").price(parsed(over, { cost: { total: 2 * STANDARD }, ...usage }));
+    expect(at({}, { cost: { total: STANDARD } }).version).not.toMatch(/speed/);
+    expect(at({}, { cost: { total: 1.9 * STANDARD } }).version).not.toMatch(/speed/);
+    // Opus 4.6 (6× while it had fast mode; OpenClaw never sent it natively), Sonnet: no
+    expect(at({ model: "claude-opus-4-6" }).version).not.toMatch(/speed/);
+    expect(at({ model: "claude-sonnet-4-5" }).version).not.toMatch(/speed/);
+    expect(at({ provider: "anthropic-vertex" }).version).not.toMatch(/speed/);
+    expect(at({ api: "openai-completions" }).version).not.toMatch(/speed/);
+    expect(at({}, { cost: { total: 2 * STANDARD, totalOrigin: "provider-billed" } })).toMatchObject({
+      source: "provider-billed",
+    });
+    // a line that says standard is not read from its estimate (the served speed wins)
+    expect(at({}, { speed: "standard" }).version).not.toMatch(/speed/);
   });
 });

@@ -55,7 +55,7 @@ const SHARED = [
   "source",
   /** Absent unless the line names a served model other than `model` (`ParsedUsage.responseModel`). */
   "responseModel",
-  /** Absent unless the line says fast mode (`ParsedUsage.speed`: `"fast"`). */
+  /** Absent unless the line says the served speed (`ParsedUsage.speed`: `"fast"` / `"standard"`). */
   "speed",
 ] as const;
 /** String fields that are (nearly) unique per event: appended without a lookup. */
@@ -246,7 +246,7 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
         continue;
       }
       if (f === "speed") {
-        if (!(v === undefined ? !(f in e) : v === "fast")) return null;
+        if (!(v === undefined ? !(f in e) : v === "fast" || v === "standard")) return null;
         continue;
       }
       const absentOk = f === "recordedCostOrigin" || f === "dedupeKey";
@@ -320,7 +320,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     if (!Number.isNaN(icw)) e.identityCacheWrite = icw;
     const rm = strs[b + 10] as number;
     if (rm !== -2) e.responseModel = s(rm) as string;
-    if ((strs[b + 11] as number) !== -2) e.speed = "fast";
+    const sp = strs[b + 11] as number;
+    if (sp !== -2) e.speed = s(sp) as "fast" | "standard";
     const k = strs[c + 5] as number;
     if (k !== -2) e.dedupeKey = s(k) as string;
     out[i] = e;
