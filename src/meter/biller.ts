@@ -152,7 +152,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     if (
       billedKeys === NONE_BILLED &&
       (usage.idByDedupeKey(key) !== null ||
-        usage.idByResponse(e.provider, e.responseId, e.messageTsMs) !== null)
+        (responseKeyOfEvent(e) !== null &&
+          usage.idByResponse(e.provider, e.responseId, e.messageTsMs) !== null))
     ) {
       result.duplicates++;
       return "duplicate";
@@ -195,7 +196,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     groups: BatchGroups,
     result: BillResult,
   ): EventOutcome {
-    const rkey = responseKeyOf(e.provider, e.responseId);
+    const rkey = responseKeyOfEvent(e);
     if (
       groups.has(key) ||
       (billedKeys ? billedKeys.has(key) : usage.idByDedupeKey(key) !== null) ||
@@ -340,7 +341,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         }
         pending.set(e.accountId, (pending.get(e.accountId) ?? 0n) + charge);
         keys.add(row.dedupe_key);
-        const rkey = responseKeyOf(e.provider, e.responseId);
+        const rkey = responseKeyOfEvent(e);
         if (rkey !== null) responses.add(rkey);
       },
       /** Writes every group (entry, then rows) and empties the batch's state. */
@@ -420,14 +421,16 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       const poster = ledger.batchPoster();
       const groups = createGroups(poster, billed);
       const outcomes: EventOutcome[] = [];
-      const copies = lesserCopies(batch.events);
+      // Lesser copies of a response read in this batch wait for their best copy (below); an
+      // isolated retry bills copies as read (the first billed one wins).
+      const copies = isolate ? null : lesserCopies(batch.events);
       if (!isolate) {
         // A key that cannot be computed throws here: the batch is retried isolated, as before.
         const keys = batch.events.map((e) => e.dedupeKey ?? dedupeKey(e));
         billedKeys = mode === "optimistic" ? NONE_BILLED : usage.billedAmong(keys);
         try {
           for (let i = 0; i < batch.events.length; i++) {
-            if (copies?.has(i)) {
+            if (copies?.lesser.has(i)) {
               result.duplicates++;
               outcomes.push("duplicate");
               continue;
@@ -436,16 +439,29 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
               billOne(batch.events[i] as UsageEvent, keys[i] as string, nowMs, poster, groups, result),
             );
           }
+          // A best copy that was not billed (held for review: e.g. an absurd count) leaves its
+          // response to its next best copy, which is billed if it can be (never none of them).
+          for (const [best, rest] of copies?.byBest ?? []) {
+            if (outcomes[best] !== "held") continue;
+            for (const j of rest) {
+              result.duplicates--;
+              const o = billOne(
+                batch.events[j] as UsageEvent,
+                keys[j] as string,
+                nowMs,
+                poster,
+                groups,
+                result,
+              );
+              outcomes[j] = o;
+              if (o === "billed") break;
+            }
+          }
         } finally {
           billedKeys = null;
         }
       }
-      for (const [i, e] of (isolate ? batch.events : []).entries()) {
-        if (copies?.has(i)) {
-          result.duplicates++;
-          outcomes.push("duplicate");
-          continue;
-        }
+      for (const e of isolate ? batch.events : []) {
         let key: string;
         try {
           key = e.dedupeKey ?? dedupeKey(e);
@@ -651,32 +667,55 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 /**
- * Indexes of the batch's calls that are a lesser copy of another call of the batch with the same
- * response identity (`responseKeyOf`): of a response's copies, the one with the most tokens
- * (input + output + cache read + cache write; the first of equals) is billed, so a streamed
- * response written partial and then final is billed as final when both are read in one batch.
- * Null when no response repeats (the common case: one Map pass, nothing else).
+ * The batch's calls that are a lesser copy of another call of the batch with the same response
+ * identity (`responseKeyOf`): of a response's copies the one with the most tokens (input + output
+ * + cache read + cache write; of equals the earliest `message.timestamp`, then the first read) is
+ * billed, so a streamed response written partial and then final is billed as final when both are
+ * read in one batch, and a copy of a response in another session does not take it from the
+ * session that made it. `lesser`: their indexes; `byBest`: the best copy's index → the others,
+ * best first (billed in turn when the best one is held). Null when no response repeats (the
+ * common case: one Map pass, nothing else).
  */
-function lesserCopies(events: readonly UsageEvent[]): Set<number> | null {
-  let best: Map<string, number> | null = null;
-  let lesser: Set<number> | null = null;
+function lesserCopies(
+  events: readonly UsageEvent[],
+): { lesser: Set<number>; byBest: Map<number, number[]> } | null {
+  let groups: Map<string, number[]> | null = null;
+  let repeated = false;
   for (let i = 0; i < events.length; i++) {
     const e = events[i] as UsageEvent;
-    const k = responseKeyOf(e.provider, e.responseId);
+    const k = responseKeyOfEvent(e);
     if (k === null) continue;
-    best ??= new Map();
-    const j = best.get(k);
-    if (j === undefined) {
-      best.set(k, i);
-      continue;
-    }
-    lesser ??= new Set();
-    if (copyTokens(e) > copyTokens(events[j] as UsageEvent)) {
-      lesser.add(j);
-      best.set(k, i);
-    } else lesser.add(i);
+    groups ??= new Map();
+    const g = groups.get(k);
+    if (g) {
+      g.push(i);
+      repeated = true;
+    } else groups.set(k, [i]);
   }
-  return lesser;
+  if (!groups || !repeated) return null;
+  const lesser = new Set<number>();
+  const byBest = new Map<number, number[]>();
+  for (const g of groups.values()) {
+    if (g.length < 2) continue;
+    const order = [...g].sort((a, b) => {
+      const ea = events[a] as UsageEvent;
+      const eb = events[b] as UsageEvent;
+      return copyTokens(eb) - copyTokens(ea) || ea.messageTsMs - eb.messageTsMs || a - b;
+    });
+    const [best, ...rest] = order as [number, ...number[]];
+    for (const j of rest) lesser.add(j);
+    byBest.set(best, rest);
+  }
+  return { lesser, byBest };
+}
+
+/**
+ * `responseKeyOf` of an event, or null for an event pushed under an ordinary idempotency key
+ * (`push:…` identity: `POST /v1/usage`): its response id is the pusher's text, which need not name
+ * one response, and one pusher's id must never settle another's call (docs/api.md).
+ */
+function responseKeyOfEvent(e: UsageEvent): string | null {
+  return e.dedupeKey?.startsWith("push:") ? null : responseKeyOf(e.provider, e.responseId);
 }
 
 /** A copy's token count for {@link lesserCopies}. */

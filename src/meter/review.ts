@@ -341,7 +341,7 @@ export function createReviewQueue(db: Db) {
     // see responseKeyOf).
     const existingId =
       usage.idByDedupeKey(r.dedupe_key) ??
-      (typeof e.provider === "string"
+      (typeof e.provider === "string" && !r.dedupe_key.startsWith("push:")
         ? usage.idByResponse(e.provider, e.responseId ?? null, e.messageTsMs)
         : null);
     if (existingId !== null) {

@@ -411,7 +411,8 @@ export function createUsageWriter(db: Db) {
       ids.push(id);
       // The call's response identity (throws SQLITE_CONSTRAINT_PRIMARYKEY when a copy of the
       // same response is already billed: see responseKeyOf).
-      if (isResponseIdentity(row.response_id)) {
+      // (not for a call pushed under an ordinary idempotency key: see responseKeyOfEvent)
+      if (isResponseIdentity(row.response_id) && !row.dedupe_key.startsWith("push:")) {
         insertResponse ??= db.prepare<[number, string, string, number]>(
           "INSERT INTO usage_response_keys (day, response_id, provider, usage_event_id) VALUES (?, ?, ?, ?)",
         );
