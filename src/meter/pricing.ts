@@ -540,7 +540,10 @@ function findTableEntry(providerId: string | null, model: string, atMs: number, 
         return { rates, info: found.info, switchAtMs: end };
       }
       // A router's own entry for a `vendor/model` id: its missing cache prices are the maker's.
-      const maker = id !== undefined && id === providerId ? makerOf(model, found.providerId) : null;
+      const maker =
+        id !== undefined && id === providerId && CACHE_PASSING_ROUTERS.has(found.providerId)
+          ? makerOf(model, found.providerId)
+          : null;
       if (rates && maker && lacksCachePrice(found.price)) {
         const made = tableModelPrice(maker.providerId, maker.model, atMs);
         if (made === null) return { rates: null, info: null };
@@ -567,6 +570,13 @@ function flatOf(rates: ModelRates): ModelRates | null {
   }
   return flat;
 }
+
+/**
+ * Table providers that route to the maker and bill caching at the maker's rates (OpenRouter:
+ * openrouter.ai/docs/features/prompt-caching). Hosts that run their own copy of a model
+ * (Hugging Face providers, DoubleWord...) set their own cache prices, so theirs are not borrowed.
+ */
+const CACHE_PASSING_ROUTERS: ReadonlySet<string> = new Set(["openrouter"]);
 
 /**
  * The maker's table provider and bare model of a router's `vendor/model` id (`anthropic/claude-3.7-sonnet`

@@ -248,12 +248,41 @@ export function sessionChannel(
     if (ch) return ch;
   }
   for (const t of targets) {
-    const m = /^([a-z0-9_-]+):./i.exec(t?.trim() ?? "");
-    const ch = m?.[1] ? normalizeChannel(m[1] === "tg" ? "telegram" : m[1]) : null;
+    const text = t?.trim() ?? "";
+    // a JID with a device (`15551234567:12@s.whatsapp.net`) names no channel
+    if (/^\+?\d+(?::\d+)?@/.test(text)) continue;
+    const m = /^([a-z0-9_-]+):./i.exec(text);
+    const head = m?.[1]?.toLowerCase();
+    // a target kind (`user:U07ABC`, `channel:…`, `chat:…`) or a number is no channel either
+    if (!head || TARGET_KINDS.has(head) || /^\d+$/.test(head)) continue;
+    const ch = normalizeChannel(head === "tg" ? "telegram" : head);
     if (ch) return ch;
   }
   return null;
 }
+
+/**
+ * Prefixes of route targets that name the kind of target, not a channel: OpenClaw's Slack,
+ * Discord, Mattermost and Teams targets are `user:<id>` / `channel:<id>`, Feishu's `chat:<id>`
+ * (before 2026-12-02 a per-peer DM whose only channel hint was `webchat` billed `user:<peer>`).
+ */
+const TARGET_KINDS: ReadonlySet<string> = new Set([
+  "user",
+  "users",
+  "channel",
+  "chat",
+  "group",
+  "thread",
+  "room",
+  "dm",
+  "direct",
+  "conversation",
+  "topic",
+  "space",
+  "team",
+  "guild",
+  "peer",
+]);
 
 /**
  * A sender or route id as OpenClaw's DM peer on its channel, so a sender names the account its DMs

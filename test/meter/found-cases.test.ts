@@ -1,5 +1,15 @@
-import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import {
+  appendFileSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { commandUser } from "../../plugin/src/commands.js";
 import { gatedUser } from "../../plugin/src/gate.js";
@@ -20,6 +30,7 @@ import {
   tableVersionOf,
 } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
+import { sessionChannel } from "../../src/meter/resolve-user.js";
 import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
 import { parseDecimal } from "../../src/money.js";
 import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
@@ -814,4 +825,95 @@ describe("case anthropic-fast-mode: a call Anthropic served in fast mode bills t
       ]);
     });
   }
+});
+
+describe("per-peer DMs on an internal surface: what the first fix left (tester, 2026-12-02)", () => {
+  it("a route target's kind (user:, chat:) or a device JID names no channel", () => {
+    expect(sessionChannel(["webchat"], ["user:U07ABC"])).toBeNull();
+    expect(sessionChannel(["webchat"], ["chat:oc_123"])).toBeNull();
+    expect(sessionChannel(["webchat"], ["15551234567:12@s.whatsapp.net"])).toBeNull();
+    expect(sessionChannel(["webchat"], ["user:U07ABC", "telegram:5550101"])).toBe("telegram");
+    expect(sessionChannel([], ["tg:5550101"])).toBe("telegram");
+  });
+
+  it("SQLite store: the sub-agent of a DM whose window says webchat bills the DM's route channel, as the DM does", async () => {
+    w?.cleanup();
+    w = tempWorld(join(CASES, "subagent-into-other-agent-store", "state"));
+    const store = new Database(join(w.stateDir, "agents/main/agent/openclaw-agent.sqlite"));
+    store.prepare("UPDATE session_windows SET channel = 'webchat'").run();
+    store
+      .prepare("UPDATE session_nodes SET entry_json = ? WHERE session_key = 'agent:main:direct:5550101'")
+      .run(
+        JSON.stringify({
+          sessionId: "aaaaaaaa-0000-4000-8000-000000000001",
+          updatedAt: 1795371109000,
+          chatType: "direct",
+          createdVia: "channel",
+          delivery: {
+            kind: "external",
+            context: { channel: "webchat", to: "telegram:5550101" },
+            origin: { provider: "webchat", from: "telegram:5550101" },
+          },
+        }),
+      );
+    store.close();
+    const prices = JSON.parse(
+      readFileSync(join(CASES, "subagent-into-other-agent-store", "prices.json"), "utf8"),
+    );
+    const meter = meterFor(w, {
+      pricer: createPricer({
+        mode: "calculate",
+        overrides: parsePriceOverrides(prices, "p"),
+        fallback: FALLBACK,
+      }),
+    });
+    await meter.runOnce();
+    meter.close();
+    expect(queryUsage(w.db, { by: "user" }).map((r) => [r.key, r.requests, r.costUsd])).toEqual([
+      ["telegram:5550101", 3, "0.01365"],
+    ]);
+  });
+
+  it("a session remembered on webchat:<peer> (billed before the fix) is resolved again when its file is archived", async () => {
+    const { world } = await meterCase("per-peer-dm-webchat-channel");
+    // what a meter before the fix remembered of the DM
+    world.db
+      .prepare(
+        "UPDATE meter_sessions SET account_id = 'webchat:5550101', channel = 'webchat' WHERE session_key = 'agent:main:direct:5550101'",
+      )
+      .run();
+    const dir = join(world.stateDir, "agents/main/sessions");
+    const file = join(dir, "c1c1c1c1-0000-4000-8000-000000000001.jsonl");
+    const last = readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .filter((l) => l.includes('"usage"'))
+      .at(-1) as string;
+    const copy = JSON.parse(last);
+    copy.id = "next-call";
+    copy.message.timestamp += 100_000;
+    copy.message.usage.input = 4000;
+    delete copy.message.responseId;
+    appendFileSync(file, `${JSON.stringify(copy)}\n`);
+    renameSync(file, `${file}.reset.2026-11-22T18-20-00.000Z`);
+    const index = JSON.parse(readFileSync(join(dir, "sessions.json"), "utf8"));
+    index["agent:main:direct:5550101"].sessionId = "11111111-2222-4333-8444-555555555555";
+    writeFileSync(join(dir, "sessions.json"), JSON.stringify(index));
+    const prices = JSON.parse(
+      readFileSync(join(CASES, "per-peer-dm-webchat-channel", "prices.json"), "utf8"),
+    );
+    const meter = meterFor(world, {
+      pricer: createPricer({
+        mode: "calculate",
+        overrides: parsePriceOverrides(prices, "p"),
+        fallback: FALLBACK,
+      }),
+    });
+    expect((await meter.runOnce()).billed).toBe(1);
+    meter.close();
+    const row = world.db
+      .prepare("SELECT account_id AS a FROM usage_events WHERE input_tokens = 4000")
+      .get() as { a: string };
+    expect(row.a).toBe("telegram:5550101");
+  });
 });

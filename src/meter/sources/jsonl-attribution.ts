@@ -1,5 +1,5 @@
 import { dirname, join } from "node:path";
-import { agentOfKey, resolveAccount } from "../resolve-user.js";
+import { agentOfKey, isInternalSurface, resolveAccount } from "../resolve-user.js";
 import type { SessionMemory } from "../session-memory.js";
 import type { SessionFact } from "../source.js";
 import type { ClassifiedFile } from "./classify.js";
@@ -86,11 +86,16 @@ export function createJsonlAttribution(
     }
     const remembered = memory.get(agentId, sessionId);
     if (remembered?.sessionKey) {
-      const r = resolveAccount(agentId, remembered.sessionKey, { channel: remembered.channel, mainKey });
+      // A memory from before 2026-12-02 may name an internal surface (`webchat:<peer>`): the
+      // session is resolved again, with the channel its key has in the index now, if any.
+      const internal =
+        isInternalSurface(remembered.channel) || isInternalSurface(remembered.accountId?.split(":")[0]);
+      const channel = internal ? channelOfKey(remembered.sessionKey) : remembered.channel;
+      const r = resolveAccount(agentId, remembered.sessionKey, { channel, mainKey });
       return {
         sessionKey: remembered.sessionKey,
-        accountId: remembered.accountId ?? r.accountId,
-        channel: remembered.channel,
+        accountId: (internal ? null : remembered.accountId) ?? r.accountId,
+        channel,
       };
     }
     return null;

@@ -1,4 +1,10 @@
-import { agentOfKey, resolveAccount, type SessionHints, sessionChannel } from "../resolve-user.js";
+import {
+  agentOfKey,
+  isInternalSurface,
+  resolveAccount,
+  type SessionHints,
+  sessionChannel,
+} from "../resolve-user.js";
 import type { RememberedSession } from "../session-memory.js";
 import type { OcHandle } from "./store-handle.js";
 
@@ -87,10 +93,10 @@ export function createStoreAttribution(
 
   function channelIn(h: OcHandle | null, key: string): string | null {
     if (!h) return null;
-    return sessionChannel([
-      h.windowChannelOfKey?.get(key)?.channel,
-      ...hintsFromEntry(h.node?.get(key)?.entry_json).channels,
-    ]);
+    // the same hints, in the same order, as the session's own attribution (liveAttribution): a
+    // sub-agent's parent DM whose window says `webchat` names its channel by a route target too
+    const { channels, targets } = hintsFromEntry(h.node?.get(key)?.entry_json);
+    return sessionChannel([h.windowChannelOfKey?.get(key)?.channel, ...channels], targets);
   }
 
   /**
@@ -117,8 +123,10 @@ export function createStoreAttribution(
   function rememberedAttribution(h: OcHandle | null, sid: string, key: string | null): Attribution {
     const mem = remembered(sid);
     const sessionKey = key ?? mem?.sessionKey ?? null;
-    const channel = mem?.channel ?? null;
-    if (mem?.accountId && (key === null || mem.sessionKey === key)) {
+    // A memory from before 2026-12-02 may name an internal surface (`webchat:<peer>`): resolved again.
+    const internal = isInternalSurface(mem?.channel) || isInternalSurface(mem?.accountId?.split(":")[0]);
+    const channel = internal ? null : (mem?.channel ?? null);
+    if (mem?.accountId && !internal && (key === null || mem.sessionKey === key)) {
       return { sessionKey, accountId: mem.accountId, channel };
     }
     const hints: SessionHints = {
