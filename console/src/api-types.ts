@@ -5199,6 +5199,7 @@ export interface components {
             identityCacheRead?: number;
             identityCacheWrite?: number;
             responseModel?: string;
+            api?: string;
             speed?: string;
             costUsd?: number | null;
             recordedCostPicoUsd?: string | null;

@@ -108,6 +108,16 @@ export function usageEvent(
     "isByok" in raw
   )
     return null;
+  // OpenClaw's own fast mode (Opus 5 / 4.8 on the anthropic provider) writes its estimate × 2 and
+  // no speed: only the meter reads that (pricing.ts `fastEstimateQuote`); a push would bill the
+  // standard price first and make the transcript's copy a duplicate.
+  if (
+    speed === null &&
+    m.provider === "anthropic" &&
+    m.api === "anthropic-messages" &&
+    /^claude-opus-(?:5|4[-.]8)(?:[-.]|$)/i.test(String(m.model).trim())
+  )
+    return null;
   const total = u.cost?.total;
   const providerBilled =
     u.cost?.totalOrigin === "provider-billed" &&

@@ -90,6 +90,8 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     // The served model, when the line names another: the center prices by it (absent otherwise,
     // so an older center refuses only the events that carry one).
     ...(e.responseModel !== undefined ? { responseModel: e.responseModel } : {}),
+    // the api, so the center reads a fast-mode or service-tier estimate as a local meter does
+    ...(e.api ? { api: e.api } : {}),
     // The served speed, when the line says it: "fast" is priced at the model's fast multiple
     // (absent otherwise, so an older center refuses only the events that carry one).
     ...(e.speed !== undefined ? { speed: e.speed } : {}),

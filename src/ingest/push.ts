@@ -64,6 +64,12 @@ export const pushEventSchema = z
      */
     responseModel: z.string().trim().min(1).max(200).optional(),
     /**
+     * The line's `message.api` (`anthropic-messages`, `openai-responses`...): what the center
+     * needs to read a fast-mode or service-tier estimate as a locally metered call does
+     * (pricing.ts `serviceTierQuote`, `fastEstimateQuote`). Not part of the call's identity.
+     */
+    api: z.string().trim().min(1).max(100).optional(),
+    /**
      * The speed the provider served the call at (Anthropic's `usage.speed`, fast mode: `"fast"`
      * or `"standard"`). `"fast"` prices the call at its model's fast-mode multiple (pricing.ts
      * `fastModeMultiple`: Claude Opus 5 / 4.8 2×, on the `anthropic` provider), exactly as a
@@ -321,7 +327,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
     return {
       provider: e.provider,
       model: e.model,
-      api: null,
+      api: e.api ?? null,
       messageTsMs: e.timestampMs,
       responseId: e.responseId ?? null,
       input: e.input,

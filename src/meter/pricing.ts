@@ -1039,8 +1039,13 @@ export function createPricer(opts: PricerOptions): Pricer {
           // known to hold the multiple (pi-ai prices the catalog rates; OpenClaw scales them, × 2,
           // only for the native fast mode it requested itself), while the list price × the
           // multiple is what Anthropic charged, and equals a right estimate.
+          // And a call that says Anthropic served it at standard speed, of a model with fast mode:
+          // OpenClaw scaled its estimate × 2 when it asked for fast mode, whatever was served.
           const wrongEstimate =
-            (u.writtenInput !== undefined || pricedModelOf(u) !== u.model || fastOf(u) !== 1n) &&
+            (u.writtenInput !== undefined ||
+              pricedModelOf(u) !== u.model ||
+              fastOf(u) !== 1n ||
+              (u.speed === "standard" && fastModeMultiple(u.provider, u.model, u.messageTsMs) !== 1n)) &&
             !billed &&
             k !== null;
           if (billed && pico === 0n && byokZero(u, k)) return withTable(k as PriceQuote);
@@ -1097,7 +1102,8 @@ const FAST_MODE_MULTIPLES: readonly {
   readonly num: bigint;
   readonly untilMs?: number;
 }[] = [
-  { model: /^claude-opus-5(?:-\d{8})?$/, num: 2n },
+  // `claude-opus-5-0` too: the table matches `claude-opus-5.0` to Opus 5
+  { model: /^claude-opus-5(?:-0)?(?:-\d{8})?$/, num: 2n },
   { model: /^claude-opus-4-8(?:-\d{8})?$/, num: 2n },
   { model: /^claude-opus-4-7(?:-\d{8})?$/, num: 6n, untilMs: Date.UTC(2026, 6, 24) },
   { model: /^claude-opus-4-6(?:-\d{8})?$/, num: 6n, untilMs: Date.UTC(2026, 5, 29) },

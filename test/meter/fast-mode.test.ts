@@ -301,3 +301,49 @@ describe("auto: OpenClaw's native fast mode, read from its ×2 estimate when the
     expect(at({}, { speed: "standard" }).version).not.toMatch(/speed/);
   });
 });
+
+describe("what a reviewer found (2026-12-02)", () => {
+  it('recorded: a line that says "standard" with a ×2 estimate (fast asked, standard served) bills the list price', () => {
+    const u = parsed({}, { speed: "standard", cost: { total: 2 * STANDARD } });
+    expect(pricer("recorded").price(u).costPicoUsd).toBe(37_500_000_000n);
+    // a standard estimate comes to the same (the list price: its estimate is not read)
+    expect(
+      pricer("recorded").price(parsed({}, { speed: "standard", cost: { total: STANDARD } })).costPicoUsd,
+    ).toBe(37_500_000_000n);
+  });
+
+  it("claude-opus-5.0 (an id the table matches to Opus 5) served fast is 2×", () => {
+    expect(fastModeMultiple("anthropic", "claude-opus-5.0", T)).toBe(2n);
+    expect(fastModeMultiple("anthropic", "claude-opus-5-0-20260801", T)).toBe(2n);
+    expect(fastModeMultiple("anthropic", "claude-opus-5-5", T)).toBe(1n);
+  });
+
+  it("an edge push carries the api, so the center reads OpenClaw's ×2 estimate as a local meter does", () => {
+    const ev = usageEvent(
+      parsed({}, { cost: { total: 2 * STANDARD } }),
+      "main",
+      "s1",
+      null,
+      "telegram:1",
+      "jsonl",
+      "f@0",
+    );
+    const push = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+    expect(push.api).toBe("anthropic-messages");
+    const t = createEngineDb("sqlite");
+    try {
+      const ing = createPushIngester(t.db, {
+        pricer: pricer("auto"),
+        markup: parseDecimal("1"),
+        creditsPerUsd: parseDecimal("1"),
+        nowMs: () => T + 60_000,
+      });
+      expect(ing.ingest([push], "push:edge:r1", "k1")[0]).toMatchObject({ status: "billed" });
+      expect(t.db.prepare("SELECT cost_pico_usd AS c FROM usage_events").get()).toEqual({
+        c: 75_000_000_000,
+      });
+    } finally {
+      t.cleanup();
+    }
+  });
+});
