@@ -16,6 +16,7 @@ import {
   dedupeKey,
   type ParsedUsage,
   type Pricer,
+  PUSH_IDENTITY_PREFIX,
   servedSpeed,
   type UsageEvent,
 } from "../meter/index.js";
@@ -183,7 +184,7 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
  * and the `push:` prefix can never equal a transcript call's identity (12 hex + '-' + 32 hex).
  */
 export function pushIdentity(apiKeyId: string, agentId: string, idempotencyKey: string): string {
-  return `push:${sha256(JSON.stringify(["push-v2", apiKeyId, agentId, idempotencyKey]))}`;
+  return `${PUSH_IDENTITY_PREFIX}${sha256(JSON.stringify(["push-v2", apiKeyId, agentId, idempotencyKey]))}`;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   toMicroCredits,
 } from "../money.js";
 import { createCursorRepo } from "./cursor-repo.js";
-import { dedupeKey, responseKeyOf } from "./identity.js";
+import { dedupeKey, hasResponseIdentity, responseKeyOf } from "./identity.js";
 import { recordedCostPico } from "./pricing.js";
 import { createReviewWriter } from "./review.js";
 import { sessionFactParams, UPSERT_SESSION_SQL } from "./session-memory.js";
@@ -152,7 +152,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     if (
       billedKeys === NONE_BILLED &&
       (usage.idByDedupeKey(key) !== null ||
-        (responseKeyOfEvent(e) !== null &&
+        (hasResponseIdentity(e.dedupeKey, e.responseId) &&
           usage.idByResponse(e.provider, e.responseId, e.messageTsMs) !== null))
     ) {
       result.duplicates++;
@@ -196,7 +196,9 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     groups: BatchGroups,
     result: BillResult,
   ): EventOutcome {
-    const rkey = responseKeyOfEvent(e);
+    const rkey = hasResponseIdentity(e.dedupeKey, e.responseId)
+      ? responseKeyOf(e.provider, e.responseId)
+      : null;
     if (
       groups.has(key) ||
       (billedKeys ? billedKeys.has(key) : usage.idByDedupeKey(key) !== null) ||
@@ -239,50 +241,55 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       if (seen) seen.add(how);
       else result.unknownModelSources.set(model, new Set([how]));
     }
-    groups.add(e, charge, {
-      dedupe_key: key,
-      ledger_entry_id: 0, // set by flush, to the group's entry
-      account_id: e.accountId,
-      agent_id: e.agentId,
-      session_id: e.sessionId,
-      session_key: e.sessionKey,
-      source: e.source,
-      source_ref: e.sourceRef,
-      provider: e.provider,
-      model: e.model,
-      api: e.api,
-      response_id: e.responseId,
-      message_ts_ms: e.messageTsMs,
-      input_tokens: e.input,
-      output_tokens: e.output,
-      cache_read_tokens: e.cacheRead,
-      cache_write_tokens: e.cacheWrite,
-      cache_write_1h_tokens: e.cacheWrite1h ?? 0,
-      total_tokens: e.totalTokens,
-      reasoning_tokens: e.reasoningTokens,
-      stop_reason: e.stopReason,
-      is_error: e.isError ? 1 : 0,
-      error_message: e.errorMessage,
-      // bigint: an absurd recorded cost (10^4 USD = 10^16 pico) is kept exactly, up to int64.
-      recorded_cost_pico_usd:
-        recordedPico === null ? null : recordedPico > MAX_INT64 ? MAX_INT64 : recordedPico,
-      // A number while safe (the usage_daily sums then stay in plain numbers); the same INTEGER.
-      cost_pico_usd: quote.costPicoUsd <= MAX_SAFE ? Number(quote.costPicoUsd) : quote.costPicoUsd,
-      // Informational only: a list price past the safe range is not stored rather than failing the batch.
-      table_cost_pico_usd:
-        quote.tableCostPicoUsd !== undefined && quote.tableCostPicoUsd <= MAX_SAFE
-          ? Number(quote.tableCostPicoUsd)
-          : null,
-      charge_micro_credits: Number(charge),
-      price_source: quote.source,
-      price_version: quote.version,
-      unknown_model: quote.unknownModel ? 1 : 0,
-      anomaly,
-      created_at_ms: nowMs,
-      latency_ms: e.latencyMs ?? null,
-      preview_user: e.userPreview ?? null,
-      preview_reply: e.replyPreview ?? null,
-    });
+    groups.add(
+      e,
+      charge,
+      {
+        dedupe_key: key,
+        ledger_entry_id: 0, // set by flush, to the group's entry
+        account_id: e.accountId,
+        agent_id: e.agentId,
+        session_id: e.sessionId,
+        session_key: e.sessionKey,
+        source: e.source,
+        source_ref: e.sourceRef,
+        provider: e.provider,
+        model: e.model,
+        api: e.api,
+        response_id: e.responseId,
+        message_ts_ms: e.messageTsMs,
+        input_tokens: e.input,
+        output_tokens: e.output,
+        cache_read_tokens: e.cacheRead,
+        cache_write_tokens: e.cacheWrite,
+        cache_write_1h_tokens: e.cacheWrite1h ?? 0,
+        total_tokens: e.totalTokens,
+        reasoning_tokens: e.reasoningTokens,
+        stop_reason: e.stopReason,
+        is_error: e.isError ? 1 : 0,
+        error_message: e.errorMessage,
+        // bigint: an absurd recorded cost (10^4 USD = 10^16 pico) is kept exactly, up to int64.
+        recorded_cost_pico_usd:
+          recordedPico === null ? null : recordedPico > MAX_INT64 ? MAX_INT64 : recordedPico,
+        // A number while safe (the usage_daily sums then stay in plain numbers); the same INTEGER.
+        cost_pico_usd: quote.costPicoUsd <= MAX_SAFE ? Number(quote.costPicoUsd) : quote.costPicoUsd,
+        // Informational only: a list price past the safe range is not stored rather than failing the batch.
+        table_cost_pico_usd:
+          quote.tableCostPicoUsd !== undefined && quote.tableCostPicoUsd <= MAX_SAFE
+            ? Number(quote.tableCostPicoUsd)
+            : null,
+        charge_micro_credits: Number(charge),
+        price_source: quote.source,
+        price_version: quote.version,
+        unknown_model: quote.unknownModel ? 1 : 0,
+        anomaly,
+        created_at_ms: nowMs,
+        latency_ms: e.latencyMs ?? null,
+        preview_user: e.userPreview ?? null,
+        preview_reply: e.replyPreview ?? null,
+      },
+      rkey,
+    );
     result.billed++;
     result.chargedMicroCredits += charge;
     return "billed";
@@ -316,7 +323,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       hasResponse: (rkey: string) => responses.has(rkey),
       /** The charges of the account's calls added but not yet flushed (micro-credits). */
       pendingOf: (accountId: string) => pending.get(accountId) ?? 0n,
-      add(e: UsageEvent, charge: bigint, row: NewUsageEventRow): void {
+      add(e: UsageEvent, charge: bigint, row: NewUsageEventRow, rkey: string | null): void {
         let g = open.get(e.accountId);
         if (!g || g.total + charge > MAX_SAFE) {
           g = {
@@ -341,7 +348,6 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         }
         pending.set(e.accountId, (pending.get(e.accountId) ?? 0n) + charge);
         keys.add(row.dedupe_key);
-        const rkey = responseKeyOfEvent(e);
         if (rkey !== null) responses.add(rkey);
       },
       /** Writes every group (entry, then rows) and empties the batch's state. */
@@ -638,7 +644,8 @@ interface BatchGroups {
   has(key: string): boolean;
   hasResponse(rkey: string): boolean;
   pendingOf(accountId: string): bigint;
-  add(e: UsageEvent, charge: bigint, row: NewUsageEventRow): void;
+  /** `rkey`: the call's response identity (`responseKeyOf`), null when it has none. */
+  add(e: UsageEvent, charge: bigint, row: NewUsageEventRow, rkey: string | null): void;
   flush(nowMs: number): void;
   discard(): void;
 }
@@ -679,23 +686,35 @@ function isUniqueViolation(err: unknown): boolean {
 function lesserCopies(
   events: readonly UsageEvent[],
 ): { lesser: Set<number>; byBest: Map<number, number[]> } | null {
-  let groups: Map<string, number[]> | null = null;
+  // Grouped by response id first (no key built per call); a repeated id is split by provider.
+  let byId: Map<string, number[]> | null = null;
   let repeated = false;
   for (let i = 0; i < events.length; i++) {
     const e = events[i] as UsageEvent;
-    const k = responseKeyOfEvent(e);
-    if (k === null) continue;
-    groups ??= new Map();
-    const g = groups.get(k);
+    if (!hasResponseIdentity(e.dedupeKey, e.responseId)) continue;
+    byId ??= new Map();
+    const g = byId.get(e.responseId);
     if (g) {
       g.push(i);
       repeated = true;
-    } else groups.set(k, [i]);
+    } else byId.set(e.responseId, [i]);
   }
-  if (!groups || !repeated) return null;
+  if (!byId || !repeated) return null;
+  const groups: number[][] = [];
+  for (const g of byId.values()) {
+    if (g.length < 2) continue;
+    const byProvider = new Map<string, number[]>();
+    for (const i of g) {
+      const p = (events[i] as UsageEvent).provider;
+      const same = byProvider.get(p);
+      if (same) same.push(i);
+      else byProvider.set(p, [i]);
+    }
+    groups.push(...byProvider.values());
+  }
   const lesser = new Set<number>();
   const byBest = new Map<number, number[]>();
-  for (const g of groups.values()) {
+  for (const g of groups) {
     if (g.length < 2) continue;
     const order = [...g].sort((a, b) => {
       const ea = events[a] as UsageEvent;
@@ -707,15 +726,6 @@ function lesserCopies(
     byBest.set(best, rest);
   }
   return { lesser, byBest };
-}
-
-/**
- * `responseKeyOf` of an event, or null for an event pushed under an ordinary idempotency key
- * (`push:…` identity: `POST /v1/usage`): its response id is the pusher's text, which need not name
- * one response, and one pusher's id must never settle another's call (docs/api.md).
- */
-function responseKeyOfEvent(e: UsageEvent): string | null {
-  return e.dedupeKey?.startsWith("push:") ? null : responseKeyOf(e.provider, e.responseId);
 }
 
 /** A copy's token count for {@link lesserCopies}. */

@@ -118,6 +118,22 @@ export function isResponseIdentity(responseId: string | null | undefined): respo
   return typeof responseId === "string" && responseId.length >= MIN_RESPONSE_ID_CHARS;
 }
 
+/** The prefix of the identity of a call pushed under an ordinary idempotency key (`POST /v1/usage`). */
+export const PUSH_IDENTITY_PREFIX = "push:";
+
+/**
+ * Whether a call billed under `dedupeKey` with `responseId` has a response identity: a long
+ * enough id ({@link isResponseIdentity}), and not a call pushed under an ordinary idempotency key
+ * ({@link PUSH_IDENTITY_PREFIX}): its response id is the pusher's text, which need not name one
+ * response, and one pusher's id must never settle another's call (docs/api.md).
+ */
+export function hasResponseIdentity(
+  dedupeKey: string | null | undefined,
+  responseId: string | null | undefined,
+): responseId is string {
+  return isResponseIdentity(responseId) && !dedupeKey?.startsWith(PUSH_IDENTITY_PREFIX);
+}
+
 /** Milliseconds in a UTC day. */
 const DAY_MS = 86_400_000;
 /** A call this close to midnight (ms) is also looked for under the day next to it. */

@@ -225,6 +225,18 @@ export function isInternalSurface(ch: string | null | undefined): boolean {
 }
 
 /**
+ * Whether the meter's memory of a session (`meter_sessions`) names one of OpenClaw's own surfaces,
+ * as its channel or its account's channel part: written before 2026-12-02, when a per-peer DM the
+ * dashboard touched was billed to `webchat:<peer>`. Such a memory is resolved again.
+ */
+export function remembersInternalSurface(
+  channel: string | null | undefined,
+  accountId: string | null | undefined,
+): boolean {
+  return isInternalSurface(channel) || isInternalSurface(accountId?.split(":")[0]);
+}
+
+/**
  * A channel hint as an account's channel: lower-cased, or null when it is not a channel name or
  * is one of OpenClaw's own surfaces (`webchat`...: {@link INTERNAL_SURFACES}).
  */

@@ -9,6 +9,7 @@ import {
   type Ratio,
   toMicroCredits,
 } from "../money.js";
+import { hasResponseIdentity } from "./identity.js";
 import { type GroupBy, queryUsage, type UsageQuery, type UsageRow, usageRowSchema } from "./report.js";
 import type { Pricer, UsageEvent } from "./types.js";
 import { createUsageWriter } from "./usage-repo.js";
@@ -341,7 +342,7 @@ export function createReviewQueue(db: Db) {
     // see responseKeyOf).
     const existingId =
       usage.idByDedupeKey(r.dedupe_key) ??
-      (typeof e.provider === "string" && !r.dedupe_key.startsWith("push:")
+      (typeof e.provider === "string" && hasResponseIdentity(r.dedupe_key, e.responseId)
         ? usage.idByResponse(e.provider, e.responseId ?? null, e.messageTsMs)
         : null);
     if (existingId !== null) {

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { Db } from "../db/index.js";
-import { isResponseIdentity, responseDaysOf } from "./identity.js";
+import { hasResponseIdentity, isResponseIdentity, responseDaysOf } from "./identity.js";
 
 /**
  * A row of `usage_events` as SQLite returns it (default integer mode: numbers). One row per
@@ -411,8 +411,7 @@ export function createUsageWriter(db: Db) {
       ids.push(id);
       // The call's response identity (throws SQLITE_CONSTRAINT_PRIMARYKEY when a copy of the
       // same response is already billed: see responseKeyOf).
-      // (not for a call pushed under an ordinary idempotency key: see responseKeyOfEvent)
-      if (isResponseIdentity(row.response_id) && !row.dedupe_key.startsWith("push:")) {
+      if (hasResponseIdentity(row.dedupe_key, row.response_id)) {
         insertResponse ??= db.prepare<[number, string, string, number]>(
           "INSERT INTO usage_response_keys (day, response_id, provider, usage_event_id) VALUES (?, ?, ?, ?)",
         );

@@ -45,6 +45,15 @@ function pricer(mode: "calculate" | "auto" | "recorded", overrides: Record<strin
   return createPricer({ mode, overrides: parsePriceOverrides(overrides, "test"), fallback: FALLBACK });
 }
 
+/** A center's push ingester pricing in `auto`, at markup 1 and one credit per USD. */
+const centerIngester = (db: Parameters<typeof createPushIngester>[0]) =>
+  createPushIngester(db, {
+    pricer: pricer("auto"),
+    markup: parseDecimal("1"),
+    creditsPerUsd: parseDecimal("1"),
+    nowMs: () => T + 60_000,
+  });
+
 const usd = (pico: bigint) => Number(pico) / 1e12;
 // Opus 4.8 list: 1,000 × $5 + 400 × $25 + 20,000 × $0.50 + 2,000 × $6.25 per 1M = $0.0375
 const STANDARD = 0.0375;
@@ -231,12 +240,7 @@ describe("speed travels with the event", () => {
     for (const engine of ENGINES) {
       const t = createEngineDb(engine);
       try {
-        const ing = createPushIngester(t.db, {
-          pricer: pricer("auto"),
-          markup: parseDecimal("1"),
-          creditsPerUsd: parseDecimal("1"),
-          nowMs: () => T + 60_000,
-        });
+        const ing = centerIngester(t.db);
         // a pusher's "standard" is a standard call
         const std = {
           ...push,
@@ -332,12 +336,7 @@ describe("what a reviewer found (2026-12-02)", () => {
     expect(push.api).toBe("anthropic-messages");
     const t = createEngineDb("sqlite");
     try {
-      const ing = createPushIngester(t.db, {
-        pricer: pricer("auto"),
-        markup: parseDecimal("1"),
-        creditsPerUsd: parseDecimal("1"),
-        nowMs: () => T + 60_000,
-      });
+      const ing = centerIngester(t.db);
       expect(ing.ingest([push], "push:edge:r1", "k1")[0]).toMatchObject({ status: "billed" });
       expect(t.db.prepare("SELECT cost_pico_usd AS c FROM usage_events").get()).toEqual({
         c: 75_000_000_000,

@@ -1,5 +1,5 @@
 import { dirname, join } from "node:path";
-import { agentOfKey, isInternalSurface, resolveAccount } from "../resolve-user.js";
+import { agentOfKey, remembersInternalSurface, resolveAccount } from "../resolve-user.js";
 import type { SessionMemory } from "../session-memory.js";
 import type { SessionFact } from "../source.js";
 import type { ClassifiedFile } from "./classify.js";
@@ -88,8 +88,7 @@ export function createJsonlAttribution(
     if (remembered?.sessionKey) {
       // A memory from before 2026-12-02 may name an internal surface (`webchat:<peer>`): the
       // session is resolved again, with the channel its key has in the index now, if any.
-      const internal =
-        isInternalSurface(remembered.channel) || isInternalSurface(remembered.accountId?.split(":")[0]);
+      const internal = remembersInternalSurface(remembered.channel, remembered.accountId);
       const channel = internal ? channelOfKey(remembered.sessionKey) : remembered.channel;
       const r = resolveAccount(agentId, remembered.sessionKey, { channel, mainKey });
       return {

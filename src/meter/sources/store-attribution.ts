@@ -1,6 +1,6 @@
 import {
   agentOfKey,
-  isInternalSurface,
+  remembersInternalSurface,
   resolveAccount,
   type SessionHints,
   sessionChannel,
@@ -124,7 +124,7 @@ export function createStoreAttribution(
     const mem = remembered(sid);
     const sessionKey = key ?? mem?.sessionKey ?? null;
     // A memory from before 2026-12-02 may name an internal surface (`webchat:<peer>`): resolved again.
-    const internal = isInternalSurface(mem?.channel) || isInternalSurface(mem?.accountId?.split(":")[0]);
+    const internal = remembersInternalSurface(mem?.channel, mem?.accountId);
     const channel = internal ? null : (mem?.channel ?? null);
     if (mem?.accountId && !internal && (key === null || mem.sessionKey === key)) {
       return { sessionKey, accountId: mem.accountId, channel };
