@@ -3,9 +3,10 @@
 // transactions of BATCH usage rows each, by pure SQL (`INSERT … SELECT` from the attached source:
 // no JavaScript per row, no parameter binding, no reading or parsing of transcripts). What is
 // left is SQLite's own cost of those rows: B-tree inserts into the table and its indexes, the
-// `usage_daily` triggers, the WAL writes and fsyncs of FULL sync, and the checkpoints. A meter
+// `usage_daily` triggers, the billed calls' response identities (`usage_response_keys`, migration
+// 38), the WAL writes and fsyncs of FULL sync, and the checkpoints. A meter
 // that writes these rows durably cannot take less than this pass.
-//   node scripts/bench-floor.mjs SRC DEST BATCH   → prints {"rows":…,"ledgerEntries":…,"dailyRows":…}
+//   node scripts/bench-floor.mjs SRC DEST BATCH   → prints {"rows":…,"ledgerEntries":…,"dailyRows":…,"responseKeys":…}
 // Simplifications, each of which makes the floor lower than the real cost: one `usage_daily` row
 // is inserted once (the meter upserts a day's group once per batch that touches it), ledger
 // entries are copied without the balance updates the ledger makes, and the read cursors and
@@ -56,18 +57,29 @@ const copyLedger = db.prepare(
 const copyUsage = db.prepare(
   `INSERT INTO main.usage_events (${usageCols}) SELECT ${usageCols} FROM src.usage_events WHERE id > ? AND id <= ?`,
 );
+// (a call's response identity is written in its row's transaction: the same batches)
+const copyResponses = db.prepare(
+  `INSERT INTO main.usage_response_keys (day, response_id, provider, usage_event_id)
+   SELECT day, response_id, provider, usage_event_id FROM src.usage_response_keys
+   WHERE usage_event_id > ? AND usage_event_id <= ?`,
+);
 const copyDaily = db.prepare(
   `INSERT INTO main.usage_daily (${dailyCols}) SELECT ${dailyCols} FROM temp.daily_src WHERE rn > ? AND rn <= ?`,
 );
 const oneBatch = db.transaction((i) => {
   copyLedger.run(i * batch, (i + 1) * batch);
   copyUsage.run(i * batch, (i + 1) * batch);
+  copyResponses.run(i * batch, (i + 1) * batch);
   copyDaily.run(i * dailyPer, (i + 1) * dailyPer);
 });
 for (let i = 0; i < batches; i++) oneBatch(i);
 const ledgerEntries = db.prepare("SELECT count(*) AS c FROM main.ledger_entries").get().c;
 const rows = db.prepare("SELECT count(*) AS c FROM main.usage_events").get().c;
 const srcRows = db.prepare("SELECT count(*) AS c FROM src.usage_events").get().c;
+const responseKeys = db.prepare("SELECT count(*) AS c FROM main.usage_response_keys").get().c;
+const srcResponseKeys = db.prepare("SELECT count(*) AS c FROM src.usage_response_keys").get().c;
 db.close();
 if (rows === 0 || rows !== srcRows) throw new Error(`bench-floor: copied ${rows} of ${srcRows} usage rows`);
-process.stdout.write(JSON.stringify({ rows, ledgerEntries, dailyRows }));
+if (responseKeys !== srcResponseKeys)
+  throw new Error(`bench-floor: copied ${responseKeys} of ${srcResponseKeys} response keys`);
+process.stdout.write(JSON.stringify({ rows, ledgerEntries, dailyRows, responseKeys }));

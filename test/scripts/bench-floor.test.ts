@@ -32,6 +32,8 @@ function source(d: string): string {
   db.prepare(
     `INSERT INTO usage_events (${cols.map((c) => c.name).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
   ).run(...cols.map((c) => row[c.name]));
+  // its response identity, written with the row as the usage writer does (migration 38)
+  db.prepare("INSERT INTO usage_response_keys VALUES (?, ?, ?, ?)").run(0, "chatcmpl-0123456789abcdef", "x", 1);
   db.close();
   return p;
 }
@@ -41,7 +43,7 @@ describe("bench-floor.mjs on bad input", () => {
     const d = dir();
     const r = floor(source(d), join(d, "dest.sqlite"), "2000");
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ rows: 1, ledgerEntries: 1 });
+    expect(JSON.parse(r.stdout)).toMatchObject({ rows: 1, ledgerEntries: 1, responseKeys: 1 });
   });
   it("a missing SRC fails and does not create it", () => {
     const d = dir();
