@@ -153,20 +153,54 @@ export function dmPeer(channel: string, peer: string): string {
 }
 
 /**
+ * Prefixes of route targets that name the kind of target, not a channel (the meter's
+ * `TARGET_KINDS`): OpenClaw's Slack, Discord, Mattermost and Teams targets are `user:<id>` /
+ * `channel:<id>`, Feishu's `chat:<id>`.
+ */
+const TARGET_KINDS: ReadonlySet<string> = new Set([
+  "user",
+  "users",
+  "channel",
+  "chat",
+  "group",
+  "thread",
+  "room",
+  "dm",
+  "direct",
+  "conversation",
+  "topic",
+  "space",
+  "team",
+  "guild",
+  "peer",
+]);
+
+/** The {@link TARGET_KINDS} that name one person, whose id is an account on the session's channel. */
+const PERSON_TARGET_KINDS: ReadonlySet<string> = new Set(["user", "users", "dm", "direct", "peer"]);
+
+/**
  * `telegram:5550101` → itself; a bare `5550101` with channel `telegram` → `telegram:5550101`; a
  * WhatsApp JID as its DM peer (`whatsapp:15551234567@s.whatsapp.net` → `whatsapp:+15551234567`,
  * {@link dmPeer}: before 2026-12-02 a command's WhatsApp sender named another account than its DMs).
+ * A target whose head is a target *kind* (OpenClaw's Slack, Discord, Mattermost and Teams targets)
+ * is no channel: a person's (`user:U07ABC`, `dm:`, `direct:`, `peer:`) is that id on `channel`
+ * (`slack:u07abc`), anything else (`channel:C0123`, `chat:`, `group:`...) no account at all (null).
+ * Before 2026-12-03 `user:U07ABC` became an account `user:u07abc` nobody tops up.
  */
 export function routeToAccount(target: string | null | undefined, channel?: string | null): string | null {
   const t = target?.trim().toLowerCase();
   if (!t) return null;
   // a JID with a device (`15551234567:12@s.whatsapp.net`) is a bare id, not `<channel>:<id>`
   const m = /^\+?\d+(?::\d+)?@[a-z0-9.]+$/.test(t) ? null : /^([a-z0-9_-]+):(.+)$/.exec(t);
-  if (m?.[1] && m[2]) {
-    const ch = m[1] === "tg" ? "telegram" : m[1];
-    return `${ch}:${dmPeer(ch, m[2])}`;
-  }
   const ch = normalizeChannel(channel);
+  if (m?.[1] && m[2]) {
+    if (TARGET_KINDS.has(m[1])) {
+      if (!PERSON_TARGET_KINDS.has(m[1])) return null;
+      return ch ? `${ch}:${dmPeer(ch, m[2])}` : null;
+    }
+    const named = m[1] === "tg" ? "telegram" : m[1];
+    return `${named}:${dmPeer(named, m[2])}`;
+  }
   return ch ? `${ch}:${dmPeer(ch, t)}` : null;
 }
 

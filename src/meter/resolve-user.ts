@@ -51,6 +51,12 @@ export interface SessionHints {
    * key or recorded route (which OpenClaw copies from the base session).
    */
   heartbeat?: boolean;
+  /**
+   * Custom session prefixes of a channel's native slash command (Slack's
+   * `slashCommand.sessionPrefix`, lower-cased): `agent:<a>:<prefix>:<userId>` is `<channel>:<userId>`,
+   * the user who typed the command, as `<ch>:slash:<userId>` is with the default prefix.
+   */
+  slashPrefixes?: readonly { prefix: string; channel: string }[];
 }
 
 export interface Resolution {
@@ -122,7 +128,7 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   // A native slash command's isolated session, `<ch>:slash:<userId>` (Slack's `/openclaw`
   // command and native commands, Discord native commands; Telegram's before openclaw#38680 had
   // no `agent:<a>:` prefix): the invoking user's, whatever channel or group it was typed in.
-  const slashUser = slashCommandUser(rest);
+  const slashUser = slashCommandUser(rest) ?? configuredSlashUser(rest, hints.slashPrefixes);
   if (slashUser) return { accountId: slashUser, via: "slash" };
 
   // `<ch>:direct:<peer>`, `<ch>:<account>:direct:<peer>`, `direct:<peer>`
@@ -187,6 +193,26 @@ function slashCommandUser(rest: readonly string[]): string | null {
   if (DM.has(next) || SHARED.has(next)) return null;
   const user = rest.slice(2).join(":").toLowerCase();
   return user ? `${ch}:${user}` : null;
+}
+
+/**
+ * `<prefix>:<userId>` under a configured slash-command session prefix → `<channel>:<userId>`, else
+ * null. OpenClaw keys the session `agent:<a>:${sessionPrefix}:${userId}`, lower-cased
+ * (`resolveNativeCommandSessionTargets`); a user id holds no colon.
+ */
+function configuredSlashUser(
+  rest: readonly string[],
+  prefixes: SessionHints["slashPrefixes"],
+): string | null {
+  if (!prefixes?.length) return null;
+  const joined = rest.join(":").toLowerCase();
+  for (const { prefix, channel } of prefixes) {
+    if (!prefix || !joined.startsWith(`${prefix}:`)) continue;
+    const user = joined.slice(prefix.length + 1);
+    const ch = normalizeChannel(channel);
+    if (ch && user && !user.includes(":")) return `${ch}:${user}`;
+  }
+  return null;
 }
 
 /** A route account that names a group, channel or room rather than a person. */
@@ -297,6 +323,12 @@ const TARGET_KINDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * The {@link TARGET_KINDS} that name one person (a DM target, `user:U07ABC`), whose id is an
+ * account on the session's channel; the others name a shared chat or a container.
+ */
+const PERSON_TARGET_KINDS: ReadonlySet<string> = new Set(["user", "users", "dm", "direct", "peer"]);
+
+/**
  * A sender or route id as OpenClaw's DM peer on its channel, so a sender names the account its DMs
  * bill. WhatsApp keys a DM by the sender's E.164 number (`resolvePeerId`: `normalizeE164`, or
  * `jidToE164` of a `<digits>[:<device>]@s.whatsapp.net` JID), while a message's `SenderId` is the
@@ -315,16 +347,24 @@ export function dmPeer(channel: string, peer: string): string {
  * `telegram:5550101` → itself; a bare `5550101` with channel `telegram` → `telegram:5550101`; a
  * WhatsApp JID as its DM peer (`whatsapp:15551234567@s.whatsapp.net` → `whatsapp:+15551234567`,
  * {@link dmPeer}: before 2026-12-02 a command's WhatsApp sender named another account than its DMs).
+ * A target whose head is a target *kind* (OpenClaw's Slack, Discord, Mattermost and Teams targets)
+ * is no channel: a person's (`user:U07ABC`, `dm:`, `direct:`, `peer:`) is that id on `channel`
+ * (`slack:u07abc`), anything else (`channel:C0123`, `chat:`, `group:`...) no account at all (null).
+ * Before 2026-12-03 `user:U07ABC` became an account `user:u07abc` nobody tops up.
  */
 export function routeToAccount(target: string | null | undefined, channel?: string | null): string | null {
   const t = target?.trim().toLowerCase();
   if (!t) return null;
   // a JID with a device (`15551234567:12@s.whatsapp.net`) is a bare id, not `<channel>:<id>`
   const m = /^\+?\d+(?::\d+)?@[a-z0-9.]+$/.test(t) ? null : /^([a-z0-9_-]+):(.+)$/.exec(t);
-  if (m?.[1] && m[2]) {
-    const ch = m[1] === "tg" ? "telegram" : m[1];
-    return `${ch}:${dmPeer(ch, m[2])}`;
-  }
   const ch = normalizeChannel(channel);
+  if (m?.[1] && m[2]) {
+    if (TARGET_KINDS.has(m[1])) {
+      if (!PERSON_TARGET_KINDS.has(m[1])) return null;
+      return ch ? `${ch}:${dmPeer(ch, m[2])}` : null;
+    }
+    const named = m[1] === "tg" ? "telegram" : m[1];
+    return `${named}:${dmPeer(named, m[2])}`;
+  }
   return ch ? `${ch}:${dmPeer(ch, t)}` : null;
 }

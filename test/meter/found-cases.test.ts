@@ -451,6 +451,20 @@ describe("case slash-command-session: a native slash command's session bills its
   });
 });
 
+describe("case slack-slash-custom-prefix: a custom Slack slash-command prefix bills the command's user", () => {
+  it("slack:u07abc $0.01125 (was user:u07abc), slack:u07def $0.0045 (was agent:main)", async () => {
+    const { s, world } = await meterCase("slack-slash-custom-prefix");
+    expect(s.billed).toBe(3);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({
+      "slack:u07abc": { requests: 2, costUsd: "0.01125" },
+      "slack:u07def": { requests: 1, costUsd: "0.0045" },
+    });
+  });
+});
+
 describe("case zero-filled-crash-tail: complete calls next to a crash's NUL fill are billed", () => {
   it("telegram:5550101 4 calls $0.0375, agent:main 2 calls $0.04125, nothing malformed (was 2 + 1 calls)", async () => {
     const { s, world } = await meterCase("zero-filled-crash-tail");

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { resolveAccount } from "../../src/meter/resolve-user.js";
-import { configuredMainKey } from "../../src/meter/sources/openclaw-config.js";
+import { configuredMainKey, configuredSlashPrefixes } from "../../src/meter/sources/openclaw-config.js";
 import { type TempWorld, tempWorld } from "../support/meter-env.js";
 
 // session.mainKey of the state dir's config (a fresh tester's cases: the first reading was a regex
@@ -71,5 +71,24 @@ describe("configuredMainKey: session.mainKey of the parsed config, nothing else"
     mkdirSync(join(w.stateDir, "openclaw.json"));
     writeFileSync(join(w.stateDir, "clawdbot.json"), `{ session: { mainKey: "Legacy" } }`);
     expect(configuredMainKey(dir)).toBe("legacy");
+  });
+});
+
+describe("configuredSlashPrefixes: Slack's slashCommand.sessionPrefix, top level and per account", () => {
+  it("reads custom prefixes trimmed and lower-cased, skips the default and junk", () => {
+    const dir = stateWith({
+      "openclaw.json": `{ channels: { slack: { slashCommand: { sessionPrefix: " Ask " },
+        accounts: { ops: { slashCommand: { sessionPrefix: "ops-ask" } }, b: { slashCommand: { sessionPrefix: "slack:slash" } },
+                    c: { slashCommand: { sessionPrefix: 7 } }, d: null } } } }`,
+    });
+    expect(configuredSlashPrefixes(dir)).toEqual([
+      { prefix: "ask", channel: "slack" },
+      { prefix: "ops-ask", channel: "slack" },
+    ]);
+    expect(configuredSlashPrefixes(stateWith({ "openclaw.json": `{ channels: { slack: {} } }` }))).toEqual(
+      [],
+    );
+    expect(configuredSlashPrefixes(stateWith({ "openclaw.json": `{ channels: [] }` }))).toEqual([]);
+    expect(configuredSlashPrefixes(join("/nonexistent", "agents", "main"))).toEqual([]);
   });
 });

@@ -150,6 +150,49 @@ describe("routeToAccount", () => {
     expect(routeToAccount("5", "telegram")).toBe("telegram:5");
     expect(routeToAccount("5")).toBeNull();
   });
+  it("reads a target kind as no channel: a person's id on the session's channel, a chat's none", () => {
+    expect(routeToAccount("user:U07ABC", "slack")).toBe("slack:u07abc");
+    expect(routeToAccount("user:123456789012345678", "discord")).toBe("discord:123456789012345678");
+    expect(routeToAccount("user:U07ABC")).toBeNull();
+    expect(routeToAccount("user:U07ABC", "webchat")).toBeNull();
+    expect(routeToAccount("channel:C0123ABC", "slack")).toBeNull();
+    expect(routeToAccount("chat:oc_123", "feishu")).toBeNull();
+    expect(routeToAccount("slack:U07ABC")).toBe("slack:u07abc");
+  });
+});
+
+describe("Slack slash commands under a configured sessionPrefix", () => {
+  const slashPrefixes = [{ prefix: "ask", channel: "slack" }];
+  it("bill the user the key names, whatever the route", () => {
+    expect(resolveAccount("main", "agent:main:ask:u07abc", { slashPrefixes }).accountId).toBe("slack:u07abc");
+    expect(
+      resolveAccount("main", "agent:main:ask:u07abc", { slashPrefixes, routeTargets: ["channel:C1"] })
+        .accountId,
+    ).toBe("slack:u07abc");
+    expect(
+      resolveAccount("main", "agent:main:slack:cmd:u07abc", {
+        slashPrefixes: [{ prefix: "slack:cmd", channel: "slack" }],
+      }).accountId,
+    ).toBe("slack:u07abc");
+  });
+  it("leave other keys alone", () => {
+    expect(resolveAccount("main", "agent:main:asker:u07abc", { slashPrefixes }).accountId).toBe("agent:main");
+    expect(resolveAccount("main", "agent:main:ask", { slashPrefixes }).accountId).toBe("agent:main");
+    expect(resolveAccount("main", "agent:main:cron:ask:run:1", { slashPrefixes }).accountId).toBe(
+      "agent:main",
+    );
+    expect(resolveAccount("main", "agent:main:ask:u07abc:heartbeat", { slashPrefixes }).accountId).toBe(
+      "agent:main",
+    );
+  });
+  it("route fallback: a user: target is the channel's user (custom prefix without config)", () => {
+    expect(
+      resolveAccount("main", "agent:main:ask:u07abc", {
+        channel: "slack",
+        routeTargets: ["slack:channel:C0123ABC", "user:U07ABC"],
+      }).accountId,
+    ).toBe("slack:u07abc");
+  });
 });
 
 describe("session entries that mark an isolated heartbeat run", () => {

@@ -4,7 +4,7 @@ import type { SessionMemory } from "../session-memory.js";
 import type { SessionFact } from "../source.js";
 import type { ClassifiedFile } from "./classify.js";
 import { headerParentSessionId } from "./file-probe.js";
-import { configuredMainKey } from "./openclaw-config.js";
+import { configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
 import { createSessionsIndex, type SessionsIndex } from "./sessions-index.js";
 
 // Who pays for a session file: its sessions.json entry (with the spawn chain's parents and
@@ -60,6 +60,7 @@ export function createJsonlAttribution(
   const channelOfKey = (k: string) => index.channelOf(k) ?? indexOfKey(k).channelOf(k);
   const heartbeatOfKey = (k: string) => index.heartbeatOf(k) || indexOfKey(k).heartbeatOf(k);
   const mainKey = configuredMainKey(agentDir);
+  const slashPrefixes = configuredSlashPrefixes(agentDir);
 
   /** The account an index entry's calls are billed to. */
   function accountOfEntry(e: {
@@ -76,6 +77,7 @@ export function createJsonlAttribution(
       channelOfKey,
       heartbeatOfKey,
       mainKey,
+      slashPrefixes,
     }).accountId;
   }
 
@@ -90,7 +92,7 @@ export function createJsonlAttribution(
       // session is resolved again, with the channel its key has in the index now, if any.
       const internal = remembersInternalSurface(remembered.channel, remembered.accountId);
       const channel = internal ? channelOfKey(remembered.sessionKey) : remembered.channel;
-      const r = resolveAccount(agentId, remembered.sessionKey, { channel, mainKey });
+      const r = resolveAccount(agentId, remembered.sessionKey, { channel, mainKey, slashPrefixes });
       return {
         sessionKey: remembered.sessionKey,
         accountId: (internal ? null : remembered.accountId) ?? r.accountId,

@@ -45,3 +45,39 @@ export function configuredMainKey(agentDir: string): string | null {
   const key = raw.trim().toLowerCase();
   return key && key !== "main" ? key : null;
 }
+
+/** A configured session prefix of a channel's native slash command: `<prefix>:<userId>` is that user's. */
+export interface SlashPrefix {
+  /** The prefix as OpenClaw writes it into keys (trimmed, lower-cased), e.g. `ask` or `slack:cmd`. */
+  prefix: string;
+  /** The channel whose users the command's sessions name (`slack`). */
+  channel: string;
+}
+
+/**
+ * The custom session prefixes of Slack's slash command in the state dir holding `agentDir`:
+ * `channels.slack.slashCommand.sessionPrefix` and each `channels.slack.accounts.<id>.slashCommand
+ * .sessionPrefix` (OpenClaw's `resolveSlackSlashCommandConfig`, default `slack:slash`), trimmed and
+ * lower-cased as the key is (`resolveNativeCommandSessionTargets` with `lowercaseSessionKey`).
+ *
+ * Slack runs `/openclaw` in the session `agent:<a>:<sessionPrefix>:<userId>`: with the default
+ * prefix that is the recognised `slack:slash:<userId>`; with a custom one an unfamiliar key, whose
+ * entry names the user only as a route target `user:<id>` (an ephemeral reply), or not at all (a
+ * reply posted to the channel). Empty when none is configured or only the default is.
+ */
+export function configuredSlashPrefixes(agentDir: string): SlashPrefix[] {
+  const cfg = readOpenClawConfig(dirname(dirname(agentDir)));
+  const obj = (v: unknown): Record<string, unknown> | null =>
+    v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  const slack = obj(obj(cfg.channels)?.slack);
+  if (!slack) return [];
+  const sections = [slack, ...Object.values(obj(slack.accounts) ?? {}).map(obj)];
+  const out = new Map<string, SlashPrefix>();
+  for (const s of sections) {
+    const raw = obj(s?.slashCommand)?.sessionPrefix;
+    if (typeof raw !== "string") continue;
+    const prefix = raw.trim().toLowerCase();
+    if (prefix && prefix !== "slack:slash") out.set(prefix, { prefix, channel: "slack" });
+  }
+  return [...out.values()];
+}

@@ -7,7 +7,7 @@ import { createSessionMemory, type RememberedSession } from "../session-memory.j
 import type { ProblemReporter, SessionFact } from "../source.js";
 import { BatchBuilder, type KeysHere, type LineOwner, type PendingTurn, turnOf } from "./batch-builder.js";
 import type { Emit } from "./jsonl-reader.js";
-import { configuredMainKey } from "./openclaw-config.js";
+import { configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
 import { sortForReading } from "./read-order.js";
 import { createStoreArchives } from "./store-archives.js";
 import { type Attribution, createStoreAttribution } from "./store-attribution.js";
@@ -249,6 +249,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     mainKey,
     remembered,
     siblingStore,
+    configuredSlashPrefixes(agentDir),
   );
 
   /** The session's fact, unless a committed or emitted batch already carries the same. */

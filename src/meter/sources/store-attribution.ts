@@ -77,13 +77,15 @@ export function hintsFromEntry(entryJson: string | null | undefined): {
 /**
  * The attribution functions of one agent's store reader. `remembered(sid)` is the meter's memory
  * of a session as it will be once the batches emitted so far are committed (see the reader);
- * `sibling(agent)` another agent's store, for keys of a spawn chain that lead there.
+ * `sibling(agent)` another agent's store, for keys of a spawn chain that lead there;
+ * `slashPrefixes` the configured slash-command session prefixes (`configuredSlashPrefixes`).
  */
 export function createStoreAttribution(
   agentId: string,
   mainKey: string | null,
   remembered: (sid: string) => RememberedSession | null,
   sibling: (agent: string) => OcHandle | null = () => null,
+  slashPrefixes: SessionHints["slashPrefixes"] = [],
 ) {
   /** The store of the agent a key names, when that is another agent's. */
   function otherStore(key: string): OcHandle | null {
@@ -135,6 +137,7 @@ export function createStoreAttribution(
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
       mainKey,
+      slashPrefixes,
     };
     return { sessionKey, accountId: resolveAccount(agentId, sessionKey, hints).accountId, channel };
   }
@@ -158,6 +161,7 @@ export function createStoreAttribution(
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
       mainKey,
+      slashPrefixes,
     });
     return { sessionKey: w.session_key, accountId: r.accountId, channel };
   }
