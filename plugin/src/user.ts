@@ -185,7 +185,7 @@ const PERSON_TARGET_KINDS: ReadonlySet<string> = new Set(["user", "users", "dm",
  * A target whose head is a target *kind* (OpenClaw's Slack, Discord, Mattermost and Teams targets)
  * is no channel: a person's (`user:U07ABC`, `dm:`, `direct:`, `peer:`) is that id on `channel`
  * (`slack:u07abc`), anything else (`channel:C0123`, `chat:`, `group:`...) no account at all (null).
- * Before 2026-12-03 `user:U07ABC` became an account `user:u07abc` nobody tops up.
+ * Before 2026-12-02 `user:U07ABC` became an account `user:u07abc` nobody tops up.
  */
 export function routeToAccount(target: string | null | undefined, channel?: string | null): string | null {
   const t = target?.trim().toLowerCase();
