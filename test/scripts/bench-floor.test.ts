@@ -33,7 +33,12 @@ function source(d: string): string {
     `INSERT INTO usage_events (${cols.map((c) => c.name).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
   ).run(...cols.map((c) => row[c.name]));
   // its response identity, written with the row as the usage writer does (migration 38)
-  db.prepare("INSERT INTO usage_response_keys VALUES (?, ?, ?, ?)").run(0, "chatcmpl-0123456789abcdef", "x", 1);
+  db.prepare("INSERT INTO usage_response_keys VALUES (?, ?, ?, ?)").run(
+    0,
+    "chatcmpl-0123456789abcdef",
+    "x",
+    1,
+  );
   db.close();
   return p;
 }
