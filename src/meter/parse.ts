@@ -225,6 +225,18 @@ function field(o: unknown, k: string): unknown {
  * writes (the same fault: BerriAI/litellm#9221 and #31693, UKGovernmentBEIS/inspect_ai#4961,
  * vercel/ai#8113). Those calls keep the identity they were billed under (`legacyCacheRead`,
  * `legacyCacheWrite`: see parseEntry and `ParsedUsage.identityCacheRead`).
+ *
+ * Cache WRITES in OpenAI-style usage: `prompt_tokens_details.cache_write_tokens` (OpenRouter's
+ * usage accounting, https://openrouter.ai/docs/use-cases/usage-accounting: 194 prompt tokens of
+ * which 100 cache writes, total 196) and `input_tokens_details.cache_write_tokens` (OpenAI's
+ * Responses and Chat usage from GPT-5.6 on, billed at 1.25× input). Like `cached_tokens` they are
+ * INSIDE the prompt total, so they are taken out of `input` and billed once, at the cache-write
+ * rate. Before 2026-12-03 they were not read: billed at the input rate (an Anthropic model behind
+ * OpenRouter writes at 1.25×, so under-billed; the same fault: BerriAI/litellm#33772,
+ * anomalyco/opencode#18440, aplisay/llm-agent#345, vercel/ai#21154). Read only when no
+ * Anthropic or Bedrock write name is on the line. Such calls keep the identity they were billed
+ * under (`legacyInput`, carried as `ParsedUsage.writtenInput`; the write count as
+ * `identityCacheWrite`, 0).
  */
 function aliasCounts(u: Record<string, unknown>): {
   input: unknown;
@@ -238,6 +250,11 @@ function aliasCounts(u: Record<string, unknown>): {
   legacyCacheRead: unknown;
   /** `cacheWrite` likewise. */
   legacyCacheWrite: unknown;
+  /**
+   * `input` as the reader before 2026-12-03 read it, when it differs (an OpenAI-style prompt total
+   * whose cache writes were left in it: see `cache_write_tokens` above), else undefined.
+   */
+  legacyInput?: unknown;
 } {
   const gemini = geminiCounts(u);
   if (gemini) return gemini;
@@ -250,6 +267,14 @@ function aliasCounts(u: Record<string, unknown>): {
   const legacyCacheRead = u.cache_read ?? u.cache_read_input_tokens ?? openAiCached;
   const cacheRead = legacyCacheRead ?? u.cacheReadInputTokens ?? u.cacheReadInputTokenCount;
   const legacyCacheWrite = u.cache_write ?? u.cache_creation_input_tokens;
+  const bedrockCacheWrite = u.cacheWriteInputTokens ?? u.cacheWriteInputTokenCount;
+  // OpenAI's (GPT-5.6 and later, Responses and Chat) and OpenRouter's cache writes, INSIDE the
+  // prompt total like `cached_tokens`; read only when no other writer's name is present
+  const detailsCacheWrite =
+    legacyCacheWrite === undefined && bedrockCacheWrite === undefined
+      ? (field(u.input_tokens_details, "cache_write_tokens") ??
+        field(u.prompt_tokens_details, "cache_write_tokens"))
+      : undefined;
   let input: unknown =
     u.inputTokens ??
     u.input_tokens ??
@@ -267,6 +292,17 @@ function aliasCounts(u: Record<string, unknown>): {
   ) {
     input = input - cacheRead;
   }
+  let legacyInput: unknown;
+  if (
+    typeof input === "number" &&
+    typeof detailsCacheWrite === "number" &&
+    Number.isSafeInteger(input) &&
+    Number.isSafeInteger(detailsCacheWrite) &&
+    detailsCacheWrite !== 0
+  ) {
+    legacyInput = input;
+    input = input - detailsCacheWrite;
+  }
   return {
     input,
     output:
@@ -277,7 +313,7 @@ function aliasCounts(u: Record<string, unknown>): {
       u.predicted_n ??
       field(timings, "predicted_n"),
     cacheRead,
-    cacheWrite: legacyCacheWrite ?? u.cacheWriteInputTokens ?? u.cacheWriteInputTokenCount,
+    cacheWrite: legacyCacheWrite ?? bedrockCacheWrite ?? detailsCacheWrite,
     cacheWrite1h: field(u.cache_creation, "ephemeral_1h_input_tokens"),
     total: u.total ?? u.total_tokens,
     reasoning:
@@ -285,6 +321,7 @@ function aliasCounts(u: Record<string, unknown>): {
       field(u.completion_tokens_details, "reasoning_tokens"),
     legacyCacheRead,
     legacyCacheWrite,
+    legacyInput,
   };
 }
 
@@ -779,6 +816,12 @@ export function parseEntry(entry: unknown): LineResult {
     recordedCostOrigin,
   };
   if (writtenInput !== undefined) parsed.writtenInput = writtenInput;
+  else if (n?.legacyInput !== undefined) {
+    // a call billed before OpenAI-style cache writes were read keeps the identity it was billed
+    // under: its input then still held the writes (see aliasCounts)
+    const legacy = Math.max(0, tokenCount(n.legacyInput) ?? 0);
+    if (legacy !== input) parsed.writtenInput = legacy;
+  }
   // a call billed before Bedrock's cache names were read keeps the identity it was billed under
   if (legacyCacheRead !== null && legacyCacheRead !== cacheRead) parsed.identityCacheRead = legacyCacheRead;
   if (legacyCacheWrite !== null && legacyCacheWrite !== cacheWrite)

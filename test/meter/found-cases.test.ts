@@ -931,3 +931,59 @@ describe("per-peer DMs on an internal surface: what the first fix left (tester, 
     expect(row.a).toBe("telegram:5550101");
   });
 });
+
+describe("case usage-openai-cache-write-tokens: OpenAI-style cache writes leave the input total", () => {
+  it("calculate: 2 calls $0.029475, writes at the cache-write rate (was $0.0261 at the input rate)", async () => {
+    const { s, world } = await meterCase("usage-openai-cache-write-tokens");
+    expect(s).toMatchObject({ billed: 2, malformed: 0, clamped: 0 });
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [
+        r.key,
+        [r.requests, r.input, r.output, r.cacheRead, r.cacheWrite, r.costUsd],
+      ]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550101": [1, 1000, 200, 8000, 3000, "0.01965"],
+      "telegram:5550102": [1, 500, 100, 4000, 1500, "0.009825"],
+    });
+  });
+
+  for (const mode of ["auto", "recorded"] as const) {
+    it(`${mode}: OpenRouter's provider-billed $0.0199, the Responses call $0.009825`, async () => {
+      const { s, world } = await meterCase("usage-openai-cache-write-tokens", mode);
+      expect(s).toMatchObject({ billed: 2 });
+      const byUser = Object.fromEntries(queryUsage(world.db, { by: "user" }).map((r) => [r.key, r.costUsd]));
+      expect(byUser).toEqual({ "telegram:5550101": "0.0199", "telegram:5550102": "0.009825" });
+    });
+  }
+
+  it("keeps the identity the call was billed under before (writes inside input), locally, packed and pushed", () => {
+    const dir = join(CASES, "usage-openai-cache-write-tokens", "state/agents/main/sessions");
+    const before: Record<string, [number, number]> = {
+      "c0000000-0000-4000-8000-000000000001": [4000, 3000],
+      "c0000000-0000-4000-8000-000000000002": [2000, 1500],
+    };
+    for (const [sid, [oldInput, writes]] of Object.entries(before)) {
+      const line = readFileSync(join(dir, `${sid}.jsonl`), "utf8")
+        .trim()
+        .split("\n")
+        .at(-1) as string;
+      const r = parseLine(line);
+      if (r.kind !== "usage") throw new Error(`not a call: ${r.kind}`);
+      const u = r.usage;
+      expect([u.input + writes, u.cacheWrite]).toEqual([oldInput, writes]);
+      // what the reader before 2026-12-03 made of the line: the writes left in input, none written
+      const old = { ...u, input: oldInput, cacheWrite: 0 };
+      delete old.writtenInput;
+      delete old.identityCacheWrite;
+      expect(dedupeKey(u)).toBe(dedupeKey(old));
+      const ev = usageEvent(u, "main", sid, null, "telegram:5550101", "jsonl", `${sid}@0`);
+      const packed = packEvents([ev]);
+      expect(packed).not.toBeNull();
+      expect(unpackEvents(packed as NonNullable<typeof packed>)[0]).toEqual(ev);
+      const pushed = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+      expect(pushed.idempotencyKey).toBe(dedupeKey(old));
+      expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
+    }
+  });
+});

@@ -421,6 +421,69 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
     expect(counts({ promptTokens: 50, completionTokens: 2 })).toEqual([50, 2, 0, 0, 0, 52, null]);
   });
 
+  it("OpenAI-style cache writes (cache_write_tokens) leave the prompt total too, keeping the old identity", () => {
+    const writes = (usage: Record<string, unknown>) => {
+      const r = parseLine(line(usageMsg({ usage })));
+      if (r.kind !== "usage") throw new Error(`not usage: ${JSON.stringify(r)}`);
+      return [
+        r.usage.input,
+        r.usage.cacheRead,
+        r.usage.cacheWrite,
+        r.usage.writtenInput,
+        r.usage.identityCacheWrite,
+      ];
+    };
+    // OpenRouter's documented example: 194 prompt tokens, 100 of them cache writes
+    expect(
+      writes({
+        prompt_tokens: 194,
+        completion_tokens: 2,
+        prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 100 },
+      }),
+    ).toEqual([94, 0, 100, 194, 0]);
+    expect(
+      writes({
+        input_tokens: 1000,
+        output_tokens: 5,
+        input_tokens_details: { cached_tokens: 600, cache_write_tokens: 300 },
+      }),
+    ).toEqual([100, 600, 300, 400, 0]);
+    // no writes reported: nothing changes, no identity fields
+    expect(
+      writes({
+        prompt_tokens: 50,
+        completion_tokens: 1,
+        prompt_tokens_details: { cached_tokens: 20, cache_write_tokens: 0 },
+      }),
+    ).toEqual([30, 20, 0, undefined, undefined]);
+    // an Anthropic write name wins and its input (cache-exclusive) is taken as is
+    expect(
+      writes({
+        input_tokens: 10,
+        output_tokens: 1,
+        cache_creation_input_tokens: 7,
+        input_tokens_details: { cache_write_tokens: 99 },
+      }),
+    ).toEqual([10, 0, 7, undefined, undefined]);
+    // more writes than the prompt: input 0, counted as clamped, the old identity's input 0 too
+    const r = parseLine(
+      line(
+        usageMsg({
+          usage: {
+            prompt_tokens: 10,
+            completion_tokens: 1,
+            prompt_tokens_details: { cache_write_tokens: 30 },
+          },
+        }),
+      ),
+    );
+    expect(r).toMatchObject({
+      kind: "usage",
+      clamped: true,
+      usage: { input: 0, cacheWrite: 30, writtenInput: 10 },
+    });
+  });
+
   it("more cached than prompt tokens reads input as 0, counted as clamped", () => {
     const r = parseLine(
       line(usageMsg({ usage: { prompt_tokens: 10, completion_tokens: 1, cached_tokens: 30 } })),
