@@ -46,7 +46,7 @@ export const pushEventSchema = z
     cacheWrite1h: tokens.optional(),
     /**
      * `input` as the transcript wrote it, when the meter corrected it (a Google or Codex-harness line whose input
-     * held its cached tokens, or an OpenAI-style total read with its cache writes before 2026-12-03:
+     * held its cached tokens, or an OpenAI-style total read with its cache writes before 2026-12-02:
      * `ParsedUsage.writtenInput`). Part of the call's identity; edge
      * meters send it with such calls. At least `input`.
      */

@@ -231,7 +231,7 @@ function field(o: unknown, k: string): unknown {
  * which 100 cache writes, total 196) and `input_tokens_details.cache_write_tokens` (OpenAI's
  * Responses and Chat usage from GPT-5.6 on, billed at 1.25× input). Like `cached_tokens` they are
  * INSIDE the prompt total, so they are taken out of `input` and billed once, at the cache-write
- * rate. Before 2026-12-03 they were not read: billed at the input rate (an Anthropic model behind
+ * rate. Before 2026-12-02 they were not read: billed at the input rate (an Anthropic model behind
  * OpenRouter writes at 1.25×, so under-billed; the same fault: BerriAI/litellm#33772,
  * anomalyco/opencode#18440, aplisay/llm-agent#345, vercel/ai#21154). Read only when no
  * Anthropic or Bedrock write name is on the line. Such calls keep the identity they were billed
@@ -251,7 +251,7 @@ function aliasCounts(u: Record<string, unknown>): {
   /** `cacheWrite` likewise. */
   legacyCacheWrite: unknown;
   /**
-   * `input` as the reader before 2026-12-03 read it, when it differs (an OpenAI-style prompt total
+   * `input` as the reader before 2026-12-02 read it, when it differs (an OpenAI-style prompt total
    * whose cache writes were left in it: see `cache_write_tokens` above), else undefined.
    */
   legacyInput?: unknown;

@@ -42,7 +42,7 @@ export interface ParsedUsage {
   /**
    * `usage.input` as the line wrote it, set only when the parser corrected `input` (a Google or
    * Codex-harness line whose `input` held its cached tokens too: see `parse.ts` `inputHoldsCache`;
-   * or an OpenAI-style prompt total whose `cache_write_tokens` the reader before 2026-12-03 left in
+   * or an OpenAI-style prompt total whose `cache_write_tokens` the reader before 2026-12-02 left in
    * `input`: this is that input, see `parse.ts` `aliasCounts`). The
    * dedupe identity uses it, so a call billed before the correction existed keeps its identity
    * and a later copy of it (archive, SQLite import) stays a duplicate.

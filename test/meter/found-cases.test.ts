@@ -972,7 +972,7 @@ describe("case usage-openai-cache-write-tokens: OpenAI-style cache writes leave 
       if (r.kind !== "usage") throw new Error(`not a call: ${r.kind}`);
       const u = r.usage;
       expect([u.input + writes, u.cacheWrite]).toEqual([oldInput, writes]);
-      // what the reader before 2026-12-03 made of the line: the writes left in input, none written
+      // what the reader before 2026-12-02 made of the line: the writes left in input, none written
       const old = { ...u, input: oldInput, cacheWrite: 0 };
       delete old.writtenInput;
       delete old.identityCacheWrite;
