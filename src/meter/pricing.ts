@@ -13,6 +13,12 @@ import { z } from "zod";
 import { AppError, ErrorCode } from "../errors.js";
 import { decimalToScaled, formatScaled, usdFloatToPico, usdPerMTokToMicro } from "../money.js";
 import {
+  FINE_TUNED_VERSION_TAG,
+  fineTunedEntry,
+  isFineTunedRates,
+  tableLacksFineTunedCachePrice,
+} from "./fine-tuned.js";
+import {
   applyPriceCorrection,
   CORRECTIONS_VERSION,
   findPriceCorrection,
@@ -101,12 +107,19 @@ export const CORRECTED_TABLE_VERSION = `${TABLE_VERSION}+${CORRECTIONS_VERSION}`
  */
 export const MAKER_CACHE_VERSION = `${TABLE_VERSION}+maker-cache`;
 
+/**
+ * The `price_version` of a row priced from the fine-tuned price list (`fine-tuned.ts`): an OpenAI
+ * fine-tuned model the table lacks, or lists without its cached-input price.
+ */
+export const FINE_TUNED_TABLE_VERSION = `${TABLE_VERSION}+${FINE_TUNED_VERSION_TAG}`;
+
 /** Table rates that carry a price correction (see `tableVersionOf`). */
 const correctedRates = new WeakSet<ModelRates>();
 
 /** The `price_version` for rates returned by `findTablePrice`. */
 export function tableVersionOf(rates: ModelRates): string {
   if (rates === OPENROUTER_FREE_RATES) return OPENROUTER_FREE_VERSION;
+  if (isFineTunedRates(rates)) return FINE_TUNED_TABLE_VERSION;
   if (makerCacheRates.has(rates)) return MAKER_CACHE_VERSION;
   return correctedRates.has(rates) ? CORRECTED_TABLE_VERSION : TABLE_VERSION;
 }
@@ -444,6 +457,8 @@ interface TableLookup {
  * The first entry found ends the search, even one without a token price (see `tableRates`): an
  * OpenRouter `…:free` model must not be billed at its maker's rate either (it is free: see
  * `OPENROUTER_FREE_RATES`).
+ * An OpenAI fine-tuned id (`ft:gpt-4.1-2025-04-14:org::id`) the table lacks, or lists without a
+ * cached-input price, is priced from `fine-tuned.ts` (`fineTunedLookup`).
  */
 /** `findTablePrice` without the cache (one package lookup per call); for tests and comparison. */
 export function findTablePriceUncachedRates(
@@ -461,6 +476,8 @@ function findTablePriceUncached(provider: string, aliasOrModel: string, atMs: nu
   const base = providerId === "openrouter" ? openRouterVariantBase(model) : null;
   if (base === null) {
     const direct = findTableEntry(providerId, model, atMs);
+    const fineTuned = fineTunedLookup(providerId, model, direct);
+    if (fineTuned !== null) return fineTuned;
     if (direct.info !== undefined) return direct;
     // A Google / Vertex AI resource name (`models/gemini-2.5-flash`,
     // `publishers/google/models/gemini-2.5-pro`, `projects/…/locations/…/publishers/…/models/…`):
@@ -476,6 +493,24 @@ function findTablePriceUncached(provider: string, aliasOrModel: string, atMs: nu
   if (own.info !== undefined) return own;
   const maker = findTableEntry(providerId, model, atMs);
   return maker.info !== undefined ? maker : findTableEntry(providerId, base, atMs);
+}
+
+/**
+ * An OpenAI fine-tuned model (`ft:<base>:…`, see `fine-tuned.ts`) on OpenAI, or behind an unknown
+ * provider as `openai/ft:…`: its fine-tuned price list entry where the table has none for the id,
+ * or has one at the same rates without a cached-input price; null otherwise (the table's own
+ * lookup stands, including an entry a later table release prices differently).
+ */
+function fineTunedLookup(providerId: string | null, model: string, direct: TableLookup): TableLookup | null {
+  const onOpenAI =
+    providerId === "openai" || (providerId === null && model.trim().toLowerCase().startsWith("openai/"));
+  const entry = onOpenAI ? fineTunedEntry(model) : null;
+  if (entry === null) return null;
+  if (direct.info === undefined) return { rates: entry.rates, info: entry.info };
+  if (direct.rates && tableLacksFineTunedCachePrice(direct.rates, entry.rates)) {
+    return { rates: entry.rates, info: direct.info };
+  }
+  return null;
 }
 
 /**

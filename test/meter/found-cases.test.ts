@@ -987,3 +987,19 @@ describe("case usage-openai-cache-write-tokens: OpenAI-style cache writes leave 
     }
   });
 });
+
+describe("case openai-fine-tuned-model: a fine-tune is billed at its base snapshot's fine-tuned rates", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5550901 2 calls $0.0894 (ft:gpt-4.1 and ft:gpt-4o-mini with cached reads), not $0.4044`, async () => {
+      const { s, world } = await meterCase("openai-fine-tuned-model", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550901",
+        requests: 2,
+        costUsd: "0.0894",
+        unknownModelRequests: 0,
+      });
+    });
+  }
+});

@@ -8,6 +8,7 @@ import { parseLine } from "../../src/meter/parse.js";
 import {
   CORRECTED_TABLE_VERSION,
   createPricer,
+  FINE_TUNED_TABLE_VERSION,
   findTablePrice,
   findTablePriceUncachedRates,
   GATEWAY_PROVIDERS,
@@ -866,5 +867,65 @@ describe("dated aliases: a -latest alias the provider moved is priced as the mod
     expect(io(findTablePrice("mistral", "Mistral-Large-Latest", after))).toEqual([500_000n, 1_500_000n]);
     // another provider's model of that name is not Mistral's alias
     expect(findTablePrice("openrouter", "mistral-large-latest", after)).toBeNull();
+  });
+});
+
+describe("OpenAI fine-tuned models are priced at their base snapshot's fine-tuned rates", () => {
+  const at = Date.parse("2026-05-04T10:00:00Z");
+  const rates = (provider: string, model: string) => {
+    const r = findTablePrice(provider, model, at);
+    return r ? [r.input.base, r.cacheRead.base, r.output.base] : null;
+  };
+  it("bases the table lacks, any org/suffix/checkpoint, case, or a proxy's openai/ prefix", () => {
+    expect(rates("openai", "ft:gpt-4.1-2025-04-14:acme::B7xQ9zLm")).toEqual([
+      3_000_000n,
+      750_000n,
+      12_000_000n,
+    ]);
+    expect(rates("openai", "ft:gpt-4.1-mini-2025-04-14:acme:bot:x1")).toEqual([
+      800_000n,
+      200_000n,
+      3_200_000n,
+    ]);
+    expect(rates("openai", "FT:gpt-4.1-nano-2025-04-14:acme::x1:ckpt-step-40")).toEqual([
+      200_000n,
+      50_000n,
+      800_000n,
+    ]);
+    expect(rates("openai", "ft:o4-mini-2025-04-16:acme::x1")).toEqual([4_000_000n, 1_000_000n, 16_000_000n]);
+    expect(rates("litellm", "openai/ft:gpt-4.1-2025-04-14:acme::x1")).toEqual([
+      3_000_000n,
+      750_000n,
+      12_000_000n,
+    ]);
+  });
+  it("the table's GPT-4o / 4o mini fine-tunes gain their cached-input price; others stay the table's", () => {
+    expect(rates("openai", "ft:gpt-4o-mini-2024-07-18:acme::x1")).toEqual([300_000n, 150_000n, 1_200_000n]);
+    expect(rates("openai", "ft:gpt-4o-2024-08-06:acme::x1")).toEqual([3_750_000n, 1_875_000n, 15_000_000n]);
+    // GPT-3.5 Turbo fine-tunes: the table's own entry (no cached-input price on the list)
+    expect(rates("openai", "ft:gpt-3.5-turbo-0125:acme::x1")).toEqual([3_000_000n, 3_000_000n, 6_000_000n]);
+    // an unlisted base stays unknown; a base model id is not a fine-tune
+    expect(rates("openai", "ft:gpt-5-2025-08-07:acme::x1")).toBeNull();
+    expect(rates("openai", "gpt-4.1-2025-04-14")).toEqual([2_000_000n, 500_000n, 8_000_000n]);
+    // OpenAI serves fine-tunes only on its own API
+    expect(rates("openrouter", "openai/ft:gpt-4.1-2025-04-14:acme::x1")).toBeNull();
+  });
+  it("a row priced from the list says so", () => {
+    const pricer = createPricer({
+      mode: "calculate",
+      overrides: parsePriceOverrides({}, "t"),
+      fallback: FALLBACK,
+    });
+    const q = pricer.price(
+      parsedUsage({
+        provider: "openai",
+        model: "ft:gpt-4.1-2025-04-14:acme::x1",
+        input: 1000,
+        output: 100,
+        messageTsMs: at,
+      }),
+    );
+    expect(q).toMatchObject({ source: "table", version: FINE_TUNED_TABLE_VERSION, unknownModel: false });
+    expect(q.costPicoUsd).toBe(1000n * 3_000_000n + 100n * 12_000_000n);
   });
 });
