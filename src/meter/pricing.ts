@@ -120,6 +120,7 @@ const correctedRates = new WeakSet<ModelRates>();
 export function tableVersionOf(rates: ModelRates): string {
   if (rates === OPENROUTER_FREE_RATES) return OPENROUTER_FREE_VERSION;
   if (isFineTunedRates(rates)) return FINE_TUNED_TABLE_VERSION;
+  if (datedPriceRates.has(rates)) return DATED_PRICE_VERSION;
   if (makerCacheRates.has(rates)) return MAKER_CACHE_VERSION;
   return correctedRates.has(rates) ? CORRECTED_TABLE_VERSION : TABLE_VERSION;
 }
@@ -270,8 +271,39 @@ export function tableEntryOf(
  * ($2 / $6 per 1M) to Large 3 (`mistral-large-2512`, $0.50 / $1.50), which the table still
  * prices at Large 2.1's rates (4× over); `ministral-8b-latest` from Ministral 8B 24.10 ($0.10)
  * to Ministral 3 8B ($0.15), and `ministral-3b-latest` (unknown to the table) to Ministral 3 3B.
+ *
+ * DeepSeek's API model names `deepseek-chat` and `deepseek-reasoner` (OpenClaw's bundled DeepSeek
+ * models) named DeepSeek-V3 / R1 until 2025-09-05 16:00 UTC, then V3.1 (one price for both:
+ * $0.56 input, $0.07 cache hit, $1.68 output per 1M, night discount cancelled:
+ * api-docs.deepseek.com/quick_start/pricing), from 2025-09-29 V3.2(-Exp) ("API prices drop 50%+,
+ * effective immediately": $0.28 / $0.028 / $0.42; BerriAI/litellm#18884, charmbracelet/catwalk#87,
+ * openclaw/openclaw#53230), and from 2026-04-24 DeepSeek-V4-Flash (non-thinking / thinking mode:
+ * "deepseek-chat and deepseek-reasoner currently map to V4 Flash compatibility modes", retired
+ * 2026-07-24; NousResearch/hermes-agent#88090 prices them as V4-Flash). The table prices both
+ * names at V3 / R1's 2025 rates, night discount included, at every time: after V3.2 a
+ * `deepseek-chat` output token was billed at $1.10 (2.6×, or $0.55 at night), a
+ * `deepseek-reasoner` one at $2.19 (5.2×). The V3.1 and V3.2 eras name `DATED_PRICES` entries
+ * (the table has no DeepSeek-API entry at those prices). `ownApiOnly`: the alias is dated on the
+ * maker's provider and behind a provider the table does not know (a LiteLLM proxy's
+ * `deepseek/deepseek-chat`), not on a router that lists the name as its own model (OpenRouter's
+ * `deepseek/deepseek-chat` is its DeepSeek V3 slug, at its own price).
  */
-const DATED_ALIASES: ReadonlyMap<string, { provider: string; eras: readonly [number, string][] }> = new Map([
+interface DatedAlias {
+  readonly provider: string;
+  readonly eras: readonly (readonly [number, string])[];
+  readonly ownApiOnly?: true;
+}
+/** DeepSeek's two API names, one history (see `DATED_ALIASES`). */
+const DEEPSEEK_API_ALIAS: DatedAlias = {
+  provider: "deepseek",
+  ownApiOnly: true,
+  eras: [
+    [Date.parse("2026-04-24T00:00:00Z"), "deepseek-v4-flash"],
+    [Date.parse("2025-09-29T00:00:00Z"), "deepseek-api-v3.2@dated"],
+    [Date.parse("2025-09-05T16:00:00Z"), "deepseek-api-v3.1@dated"],
+  ],
+};
+const DATED_ALIASES: ReadonlyMap<string, DatedAlias> = new Map<string, DatedAlias>([
   [
     "mistral-large-latest",
     { provider: "mistral", eras: [[Date.parse("2025-12-02T00:00:00Z"), "mistral-large-2512"]] },
@@ -290,7 +322,71 @@ const DATED_ALIASES: ReadonlyMap<string, { provider: string; eras: readonly [num
     "ministral-3b-latest",
     { provider: "mistral", eras: [[Date.parse("2025-12-02T00:00:00Z"), "ministral-3b-2512"]] },
   ],
+  ["deepseek-chat", DEEPSEEK_API_ALIAS],
+  ["deepseek-reasoner", DEEPSEEK_API_ALIAS],
 ]);
+
+/**
+ * Prices an alias named on a date that no table entry has (see `DATED_ALIASES`), by a model id of
+ * creditgate's own (`…@dated`, which no provider uses): its table provider and its rates in USD
+ * per 1M tokens (input, cache read, output; cache writes at input: DeepSeek reports none).
+ */
+const DATED_PRICES: ReadonlyMap<string, { provider: string; usd: readonly [string, string, string] }> =
+  new Map([
+    ["deepseek-api-v3.1@dated", { provider: "deepseek", usd: ["0.56", "0.07", "1.68"] }],
+    ["deepseek-api-v3.2@dated", { provider: "deepseek", usd: ["0.28", "0.028", "0.42"] }],
+  ]);
+
+/** Rates and a table-shaped entry per `DATED_PRICES` id, built once each. */
+const datedPriceEntries = new Map<string, { rates: ModelRates; info: ModelInfo }>();
+/** Rates from `DATED_PRICES` (see `tableVersionOf`). */
+const datedPriceRates = new WeakSet<ModelRates>();
+
+/** The `price_version` of a row priced from `DATED_PRICES`. */
+export const DATED_PRICE_VERSION = `${TABLE_VERSION}+dated-alias`;
+
+/**
+ * The `DATED_PRICES` lookup of `model` (bare, or behind a `vendor/` prefix) for the table
+ * provider `providerId`: null when `model` is no such id, or it is another provider's.
+ */
+function datedPriceLookup(providerId: string | null, model: string): TableLookup | null {
+  const m = model.trim().toLowerCase();
+  const slash = m.indexOf("/");
+  const id = m.endsWith("@dated") ? m.slice(slash + 1) : null;
+  const dated = id === null ? undefined : DATED_PRICES.get(id);
+  if (id === null || dated === undefined) return null;
+  const onProvider = slash < 0 ? providerId : providerId === null ? tableProviderId(m.slice(0, slash)) : null;
+  if (onProvider !== dated.provider) return null;
+  let entry = datedPriceEntries.get(id);
+  if (entry === undefined) {
+    const [input, cacheRead, output] = dated.usd;
+    const flat = (usd: string): TieredRate => ({ base: usdPerMTokToMicro(usd), tiers: [] });
+    const inputRate = flat(input);
+    const rates: ModelRates = {
+      input: inputRate,
+      output: flat(output),
+      cacheRead: flat(cacheRead),
+      cacheWrite: inputRate,
+      cacheWrite1h: derived1h(inputRate),
+      perCallPico: 0n,
+    };
+    datedPriceRates.add(rates);
+    entry = {
+      rates,
+      info: {
+        id,
+        match: { equals: id },
+        prices: {
+          input_mtok: Number(input),
+          cache_read_mtok: Number(cacheRead),
+          output_mtok: Number(output),
+        },
+      },
+    };
+    datedPriceEntries.set(id, entry);
+  }
+  return { rates: entry.rates, info: entry.info };
+}
 
 /**
  * The model id a dated alias (`DATED_ALIASES`) named at `atMs`, else `model` itself. The alias is
@@ -299,7 +395,8 @@ const DATED_ALIASES: ReadonlyMap<string, { provider: string; eras: readonly [num
  * A `vendor/alias` id (a proxy or gateway route such as LiteLLM's `mistral/mistral-large-latest`,
  * whose provider the table does not know, so the vendor's table prices it) names
  * `vendor/<dated model>` the same way: before, the alias was dated only on the maker's own
- * provider, and such a route billed Large 3 at Large 2.1's 4× rates.
+ * provider, and such a route billed Large 3 at Large 2.1's 4× rates. An `ownApiOnly` alias is
+ * dated behind a vendor prefix only when the table does not know the call's provider.
  */
 function datedAlias(provider: string, model: string, atMs: number): string {
   const own = datedAliasOf(provider, model, atMs);
@@ -307,14 +404,18 @@ function datedAlias(provider: string, model: string, atMs: number): string {
   const slash = model.indexOf("/");
   if (slash <= 0) return model;
   const vendor = model.slice(0, slash);
-  const inner = datedAliasOf(vendor, model.slice(slash + 1), atMs);
+  const inner = datedAliasOf(vendor, model.slice(slash + 1), atMs, tableProviderId(provider) !== null);
   return inner === null ? model : `${vendor}/${inner}`;
 }
 
-/** The dated model `provider`'s alias `model` named at `atMs`; null when it is no alias then. */
-function datedAliasOf(provider: string, model: string, atMs: number): string | null {
+/**
+ * The dated model `provider`'s alias `model` named at `atMs`; null when it is no alias then (or
+ * an `ownApiOnly` alias reached through a known router: `viaKnownRouter`).
+ */
+function datedAliasOf(provider: string, model: string, atMs: number, viaKnownRouter = false): string | null {
   const a = DATED_ALIASES.get(model.trim().toLowerCase());
   if (a === undefined || tableProviderId(provider) !== a.provider) return null;
+  if (viaKnownRouter && a.ownApiOnly) return null;
   for (const [from, id] of a.eras) if (atMs >= from) return id;
   return null;
 }
@@ -473,6 +574,8 @@ function findTablePriceUncached(provider: string, aliasOrModel: string, atMs: nu
   const model = datedAlias(provider, aliasOrModel, atMs);
   const providerId = tableProviderId(provider);
   if (isOpenRouterFree(providerId, model)) return { rates: OPENROUTER_FREE_RATES, info: undefined };
+  const dated = datedPriceLookup(providerId, model);
+  if (dated !== null) return dated;
   const base = providerId === "openrouter" ? openRouterVariantBase(model) : null;
   if (base === null) {
     const direct = findTableEntry(providerId, model, atMs);

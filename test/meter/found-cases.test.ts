@@ -1003,3 +1003,19 @@ describe("case openai-fine-tuned-model: a fine-tune is billed at its base snapsh
     });
   }
 });
+
+describe("case deepseek-api-alias-repriced: deepseek-chat / -reasoner are priced as the model DeepSeek served then", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5550902 4 calls $0.03052 (V3.1, V3.2, V3.2, V4-Flash), not V3 / R1's $0.05965`, async () => {
+      const { s, world } = await meterCase("deepseek-api-alias-repriced", mode);
+      expect(s).toMatchObject({ billed: 4, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550902",
+        requests: 4,
+        costUsd: "0.03052",
+        unknownModelRequests: 0,
+      });
+    });
+  }
+});

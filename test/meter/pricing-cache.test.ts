@@ -46,20 +46,21 @@ const inputRateAt = (provider: string, model: string, iso: string) =>
 describe("table price cache", () => {
   it("prices deepseek-chat at its off-peak rate off-peak and its peak rate otherwise, to the millisecond", () => {
     clearTablePriceCache();
-    // genai-prices: 0.27 USD/MTok input 00:30–16:30 UTC, 0.135 otherwise.
+    // genai-prices: 0.27 USD/MTok input 00:30–16:30 UTC, 0.135 otherwise: DeepSeek's night discount,
+    // which ended on 2025-09-05 (later calls are priced as the model the name served then).
     const OFF = 135_000_000_000n;
     const PEAK = 270_000_000_000n;
-    expect(inputRateAt("deepseek", "deepseek-chat", "2026-06-01T12:00:00Z")).toBe(PEAK);
-    expect(inputRateAt("deepseek", "deepseek-chat", "2026-06-01T20:00:00Z")).toBe(OFF);
+    expect(inputRateAt("deepseek", "deepseek-chat", "2025-06-01T12:00:00Z")).toBe(PEAK);
+    expect(inputRateAt("deepseek", "deepseek-chat", "2025-06-01T20:00:00Z")).toBe(OFF);
     // Two calls in the same minute pair around each boundary, both orders of first lookup.
-    expect(inputRateAt("deepseek", "deepseek-chat", "2026-06-01T16:29:59.999Z")).toBe(PEAK);
-    expect(inputRateAt("deepseek", "deepseek-chat", "2026-06-01T16:30:00.000Z")).toBe(OFF);
-    expect(inputRateAt("deepseek", "deepseek-chat", "2026-06-02T00:30:00.000Z")).toBe(PEAK);
-    expect(inputRateAt("deepseek", "deepseek-chat", "2026-06-02T00:29:59.999Z")).toBe(OFF);
-    expect(inputRateAt("deepseek", "deepseek-chat", "2026-06-02T00:00:00.000Z")).toBe(OFF);
+    expect(inputRateAt("deepseek", "deepseek-chat", "2025-06-01T16:29:59.999Z")).toBe(PEAK);
+    expect(inputRateAt("deepseek", "deepseek-chat", "2025-06-01T16:30:00.000Z")).toBe(OFF);
+    expect(inputRateAt("deepseek", "deepseek-chat", "2025-06-02T00:30:00.000Z")).toBe(PEAK);
+    expect(inputRateAt("deepseek", "deepseek-chat", "2025-06-02T00:29:59.999Z")).toBe(OFF);
+    expect(inputRateAt("deepseek", "deepseek-chat", "2025-06-02T00:00:00.000Z")).toBe(OFF);
     clearTablePriceCache();
-    expect(inputRateAt("deepseek", "deepseek-chat", "2026-06-01T16:30:00.000Z")).toBe(OFF);
-    expect(inputRateAt("deepseek", "deepseek-chat", "2026-06-01T16:29:59.999Z")).toBe(PEAK);
+    expect(inputRateAt("deepseek", "deepseek-chat", "2025-06-01T16:30:00.000Z")).toBe(OFF);
+    expect(inputRateAt("deepseek", "deepseek-chat", "2025-06-01T16:29:59.999Z")).toBe(PEAK);
   });
 
   it("prices a model with a start-date price change right on either side of it", () => {

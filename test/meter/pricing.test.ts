@@ -7,7 +7,9 @@ import { AppError, ErrorCode } from "../../src/errors.js";
 import { parseLine } from "../../src/meter/parse.js";
 import {
   CORRECTED_TABLE_VERSION,
+  clearTablePriceCache,
   createPricer,
+  DATED_PRICE_VERSION,
   FINE_TUNED_TABLE_VERSION,
   findTablePrice,
   findTablePriceUncachedRates,
@@ -927,5 +929,61 @@ describe("OpenAI fine-tuned models are priced at their base snapshot's fine-tune
     );
     expect(q).toMatchObject({ source: "table", version: FINE_TUNED_TABLE_VERSION, unknownModel: false });
     expect(q.costPicoUsd).toBe(1000n * 3_000_000n + 100n * 12_000_000n);
+  });
+});
+
+describe("DeepSeek's API names are priced as the model DeepSeek served under them then", () => {
+  const io = (r: ReturnType<typeof findTablePrice>) =>
+    r ? [r.input.base, r.cacheRead.base, r.output.base] : null;
+  it("V3 / R1 (the table's, night discount too), V3.1, V3.2, then V4-Flash; cached or not, either order", () => {
+    const t = (iso: string) => Date.parse(iso);
+    const eras: [string, string, bigint[] | null][] = [
+      ["deepseek-chat", "2025-09-05T15:59:59.999Z", [270_000n, 70_000n, 1_100_000n]],
+      ["deepseek-reasoner", "2025-09-05T15:59:59.999Z", [550_000n, 140_000n, 2_190_000n]],
+      ["deepseek-reasoner", "2025-09-04T20:00:00Z", [135_000n, 35_000n, 550_000n]],
+      ["deepseek-chat", "2025-09-05T16:00:00Z", [560_000n, 70_000n, 1_680_000n]],
+      ["deepseek-reasoner", "2025-09-28T23:59:59.999Z", [560_000n, 70_000n, 1_680_000n]],
+      ["deepseek-chat", "2025-09-29T00:00:00Z", [280_000n, 28_000n, 420_000n]],
+      ["deepseek-reasoner", "2026-04-23T23:00:00Z", [280_000n, 28_000n, 420_000n]],
+      ["deepseek-chat", "2026-04-24T00:00:00Z", [140_000n, 2_800n, 280_000n]],
+    ];
+    for (const order of [eras, [...eras].reverse()]) {
+      clearTablePriceCache();
+      for (const [model, iso, want] of order) {
+        expect(io(findTablePrice("deepseek", model, t(iso)))).toEqual(want);
+        expect(io(findTablePriceUncachedRates("deepseek", model, t(iso)))).toEqual(want);
+      }
+    }
+    // after V4 the table's own V4-Flash prices (its 2026-08-17 repricing and peak windows) apply
+    expect(io(findTablePrice("deepseek", "deepseek-chat", t("2026-08-18T02:00:00Z")))).toEqual(
+      io(findTablePrice("deepseek", "deepseek-v4-flash", t("2026-08-18T02:00:00Z"))),
+    );
+  });
+  it("behind a proxy the table does not know, not on OpenRouter (its deepseek/deepseek-chat is its own model)", () => {
+    const at = Date.parse("2026-03-10T10:00:00Z");
+    expect(io(findTablePrice("litellm", "deepseek/deepseek-chat", at))).toEqual([
+      280_000n,
+      28_000n,
+      420_000n,
+    ]);
+    expect(io(findTablePrice("openrouter", "deepseek/deepseek-chat", at))).toEqual(
+      io(findTablePrice("openrouter", "deepseek/deepseek-chat", Date.parse("2025-01-10T10:00:00Z"))),
+    );
+    const pricer = createPricer({
+      mode: "calculate",
+      overrides: parsePriceOverrides({}, "t"),
+      fallback: FALLBACK,
+    });
+    const q = pricer.price(
+      parsedUsage({
+        provider: "deepseek",
+        model: "deepseek-chat",
+        input: 1000,
+        output: 100,
+        messageTsMs: at,
+      }),
+    );
+    expect(q).toMatchObject({ source: "table", version: DATED_PRICE_VERSION, unknownModel: false });
+    expect(q.costPicoUsd).toBe(1000n * 280_000n + 100n * 420_000n);
   });
 });
