@@ -5196,6 +5196,7 @@ export interface components {
             cacheWrite: number;
             cacheWrite1h?: number;
             writtenInput?: number;
+            identityInput?: number;
             identityCacheRead?: number;
             identityCacheWrite?: number;
             responseModel?: string;

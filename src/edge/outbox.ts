@@ -84,6 +84,8 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
     // The input as written when the meter corrected it: part of the call's identity.
     ...(e.writtenInput !== undefined ? { writtenInput: e.writtenInput } : {}),
+    // The input of the call's identity, when it is neither (OpenAI-style cache writes).
+    ...(e.identityInput !== undefined ? { identityInput: e.identityInput } : {}),
     // The cache counts of the call's identity, when they are not its counts (Bedrock's names).
     ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
     ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),

@@ -46,11 +46,17 @@ export const pushEventSchema = z
     cacheWrite1h: tokens.optional(),
     /**
      * `input` as the transcript wrote it, when the meter corrected it (a Google or Codex-harness line whose input
-     * held its cached tokens, or an OpenAI-style total read with its cache writes before 2026-12-02:
-     * `ParsedUsage.writtenInput`). Part of the call's identity; edge
+     * held its cached tokens: `ParsedUsage.writtenInput`). Part of the call's identity; edge
      * meters send it with such calls. At least `input`.
      */
     writtenInput: tokens.optional(),
+    /**
+     * The input the call's identity holds when it is neither `writtenInput` nor `input`
+     * (`ParsedUsage.identityInput`: an OpenAI-style prompt total whose cache writes the meter
+     * before 2026-12-02 left in `input`). Part of the call's identity; edge meters send it with
+     * such calls.
+     */
+    identityInput: tokens.optional(),
     /**
      * The cache counts the call's identity holds when they are not `cacheRead` / `cacheWrite`
      * (`ParsedUsage.identityCacheRead`: a line with AWS Bedrock's cache names, billed before
@@ -205,6 +211,7 @@ export function meterIdentityOf(e: PushEvent): string {
     cacheWrite: e.cacheWrite,
     responseId: e.responseId ?? null,
     ...(e.writtenInput !== undefined ? { writtenInput: e.writtenInput } : {}),
+    ...(e.identityInput !== undefined ? { identityInput: e.identityInput } : {}),
     ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
     ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
   } as ParsedUsage);
@@ -347,6 +354,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         : { recordedCostUsd: e.costUsd ?? null }),
       ...(e.cacheWrite1h ? { cacheWrite1h: e.cacheWrite1h } : {}),
       ...(e.writtenInput !== undefined ? { writtenInput: e.writtenInput } : {}),
+      ...(e.identityInput !== undefined ? { identityInput: e.identityInput } : {}),
       ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
       ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
       ...(e.responseModel !== undefined && e.responseModel !== e.model

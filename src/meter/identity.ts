@@ -6,7 +6,7 @@ import type { ParsedUsage } from "./types.js";
  *
  * `<message.timestamp ms as 12 hex digits>-<first 128 bits of sha256(provider, model, message.timestamp ms,
  *   input, output, cacheRead, cacheWrite, responseId?)>`, with `input` as the line wrote it
- *   (`writtenInput` when the parser corrected it) and the cache counts as the reader before
+ *   (`identityInput`, else `writtenInput`, when the parser corrected it) and the cache counts as the reader before
  *   2026-12-02 read them (`identityCacheRead` / `identityCacheWrite`, set only where they differ).
  *
  * Deliberately excluded: the line's `id` (re-appended and migrated lines get new ids), the
@@ -20,7 +20,7 @@ export function dedupeKey(u: ParsedUsage): string {
     u.provider,
     u.model,
     msDecimal(u.messageTsMs),
-    String(u.writtenInput ?? u.input),
+    String(u.identityInput ?? u.writtenInput ?? u.input),
     String(u.output),
     String(u.identityCacheRead ?? u.cacheRead),
     String(u.identityCacheWrite ?? u.cacheWrite),

@@ -149,6 +149,7 @@ export function usageEvent(
   // Only on the rare corrected call, so every other event keeps the one shape (event-columns.ts
   // packs that shape; an event with this key is sent as an object).
   if (u.writtenInput !== undefined) e.writtenInput = u.writtenInput;
+  if (u.identityInput !== undefined) e.identityInput = u.identityInput;
   if (u.identityCacheRead !== undefined) e.identityCacheRead = u.identityCacheRead;
   if (u.identityCacheWrite !== undefined) e.identityCacheWrite = u.identityCacheWrite;
   if (u.responseModel !== undefined) e.responseModel = u.responseModel;
@@ -235,7 +236,7 @@ function field(o: unknown, k: string): unknown {
  * OpenRouter writes at 1.25×, so under-billed; the same fault: BerriAI/litellm#33772,
  * anomalyco/opencode#18440, aplisay/llm-agent#345, vercel/ai#21154). Read only when no
  * Anthropic or Bedrock write name is on the line. Such calls keep the identity they were billed
- * under (`legacyInput`, carried as `ParsedUsage.writtenInput`; the write count as
+ * under (`legacyInput`, carried as `ParsedUsage.identityInput`; the write count as
  * `identityCacheWrite`, 0).
  */
 function aliasCounts(u: Record<string, unknown>): {
@@ -270,8 +271,9 @@ function aliasCounts(u: Record<string, unknown>): {
   const bedrockCacheWrite = u.cacheWriteInputTokens ?? u.cacheWriteInputTokenCount;
   // OpenAI's (GPT-5.6 and later, Responses and Chat) and OpenRouter's cache writes, INSIDE the
   // prompt total like `cached_tokens`; read only when no other writer's name is present
+  // (a top-level `cacheWrite`, OpenClaw's own name, wins in parseEntry: then none are read here)
   const detailsCacheWrite =
-    legacyCacheWrite === undefined && bedrockCacheWrite === undefined
+    legacyCacheWrite == null && bedrockCacheWrite == null && u.cacheWrite === undefined
       ? (field(u.input_tokens_details, "cache_write_tokens") ??
         field(u.prompt_tokens_details, "cache_write_tokens"))
       : undefined;
@@ -292,16 +294,23 @@ function aliasCounts(u: Record<string, unknown>): {
   ) {
     input = input - cacheRead;
   }
+  // The writes leave the prompt total only when they are a positive count it can hold: more
+  // than what is left of it after the reads is taken as all of that (a 1,000-token prompt is not
+  // billed as 3,000 writes); anything else (negative, fractional, text) is ignored, and the call
+  // billed as before these names were read, with every prompt token at the input rate.
   let legacyInput: unknown;
+  let writes: number | undefined;
   if (
     typeof input === "number" &&
-    typeof detailsCacheWrite === "number" &&
     Number.isSafeInteger(input) &&
+    input > 0 &&
+    typeof detailsCacheWrite === "number" &&
     Number.isSafeInteger(detailsCacheWrite) &&
-    detailsCacheWrite !== 0
+    detailsCacheWrite > 0
   ) {
+    writes = Math.min(detailsCacheWrite, input);
     legacyInput = input;
-    input = input - detailsCacheWrite;
+    input = input - writes;
   }
   return {
     input,
@@ -313,7 +322,7 @@ function aliasCounts(u: Record<string, unknown>): {
       u.predicted_n ??
       field(timings, "predicted_n"),
     cacheRead,
-    cacheWrite: legacyCacheWrite ?? bedrockCacheWrite ?? detailsCacheWrite,
+    cacheWrite: legacyCacheWrite ?? bedrockCacheWrite ?? writes,
     cacheWrite1h: field(u.cache_creation, "ephemeral_1h_input_tokens"),
     total: u.total ?? u.total_tokens,
     reasoning:
@@ -816,11 +825,12 @@ export function parseEntry(entry: unknown): LineResult {
     recordedCostOrigin,
   };
   if (writtenInput !== undefined) parsed.writtenInput = writtenInput;
-  else if (n?.legacyInput !== undefined) {
-    // a call billed before OpenAI-style cache writes were read keeps the identity it was billed
-    // under: its input then still held the writes (see aliasCounts)
+  if (n?.legacyInput !== undefined) {
+    // A call billed before OpenAI-style cache writes were read keeps the identity it was billed
+    // under: its input then still held the writes (see aliasCounts), whether or not
+    // inputHoldsCache corrected it then or now (its identity input was this either way).
     const legacy = Math.max(0, tokenCount(n.legacyInput) ?? 0);
-    if (legacy !== input) parsed.writtenInput = legacy;
+    if (legacy !== (writtenInput ?? input)) parsed.identityInput = legacy;
   }
   // a call billed before Bedrock's cache names were read keeps the identity it was billed under
   if (legacyCacheRead !== null && legacyCacheRead !== cacheRead) parsed.identityCacheRead = legacyCacheRead;

@@ -41,13 +41,20 @@ export interface ParsedUsage {
   cacheWrite1h?: number;
   /**
    * `usage.input` as the line wrote it, set only when the parser corrected `input` (a Google or
-   * Codex-harness line whose `input` held its cached tokens too: see `parse.ts` `inputHoldsCache`;
-   * or an OpenAI-style prompt total whose `cache_write_tokens` the reader before 2026-12-02 left in
-   * `input`: this is that input, see `parse.ts` `aliasCounts`). The
-   * dedupe identity uses it, so a call billed before the correction existed keeps its identity
-   * and a later copy of it (archive, SQLite import) stays a duplicate.
+   * Codex-harness line whose `input` held its cached tokens too: see `parse.ts` `inputHoldsCache`).
+   * Pricing reads it as "the line's own estimate was computed from other counts". The dedupe
+   * identity uses it, so a call billed before the correction existed keeps its identity and a
+   * later copy of it (archive, SQLite import) stays a duplicate.
    */
   writtenInput?: number;
+  /**
+   * The `input` the call's identity holds when it is neither `writtenInput` nor `input`: set only
+   * on an OpenAI-style line whose prompt total holds cache writes (`cache_write_tokens`), which
+   * the reader before 2026-12-02 left in `input` (see `parse.ts` `aliasCounts`). Identity only:
+   * unlike `writtenInput` it says nothing of the line's estimate (a tester, 2026-12-02: as
+   * `writtenInput` it turned OpenAI's service-tier detection off for such calls).
+   */
+  identityInput?: number;
   /**
    * The cache counts the call's identity holds when they are not `cacheRead` / `cacheWrite`: set
    * only on a line whose cache counts are written under AWS Bedrock Converse's names

@@ -974,8 +974,10 @@ describe("case usage-openai-cache-write-tokens: OpenAI-style cache writes leave 
       expect([u.input + writes, u.cacheWrite]).toEqual([oldInput, writes]);
       // what the reader before 2026-12-02 made of the line: the writes left in input, none written
       const old = { ...u, input: oldInput, cacheWrite: 0 };
-      delete old.writtenInput;
+      delete old.identityInput;
       delete old.identityCacheWrite;
+      // identity only: the line's estimate is not marked as from other counts (writtenInput)
+      expect([u.identityInput, u.writtenInput]).toEqual([oldInput, undefined]);
       expect(dedupeKey(u)).toBe(dedupeKey(old));
       const ev = usageEvent(u, "main", sid, null, "telegram:5550101", "jsonl", `${sid}@0`);
       const packed = packEvents([ev]);
@@ -985,6 +987,27 @@ describe("case usage-openai-cache-write-tokens: OpenAI-style cache writes leave 
       expect(pushed.idempotencyKey).toBe(dedupeKey(old));
       expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
     }
+  });
+
+  it("auto: an OpenAI service tier is still read from the estimate of a line with cache writes (tester)", () => {
+    const line =
+      '{"type":"message","id":"a2","timestamp":"2026-11-22T18:12:02.500Z","message":{"role":"assistant","content":[],"api":"openai-responses","provider":"openai","model":"gpt-5.1","usage":{"input_tokens":60000,"output_tokens":1000,"cost":{"total":COST},"total_tokens":61000,"input_tokens_details":{"cached_tokens":40000,"cache_write_tokens":15000}},"stopReason":"stop","timestamp":1795371122100}}';
+    const pricer = createPricer({
+      mode: "auto",
+      overrides: parsePriceOverrides({}, "test"),
+      fallback: FALLBACK,
+    });
+    const quote = (cost: string) => {
+      const r = parseLine(line.replace("COST", cost));
+      if (r.kind !== "usage") throw new Error(r.kind);
+      return pricer.price(r.usage);
+    };
+    // gpt-5.1 lists no cache-write price (writes at the input rate): list $0.04; 2x is priority,
+    // 0.5x flex, as before cache writes were read
+    expect(quote("0.08")).toMatchObject({ costPicoUsd: 80_000_000_000n });
+    expect(quote("0.08").version).toContain("+service-tier:priority");
+    expect(quote("0.02")).toMatchObject({ costPicoUsd: 20_000_000_000n });
+    expect(quote("0.02").version).toContain("+service-tier:flex");
   });
 });
 

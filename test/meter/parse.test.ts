@@ -429,8 +429,9 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
         r.usage.input,
         r.usage.cacheRead,
         r.usage.cacheWrite,
-        r.usage.writtenInput,
+        r.usage.identityInput,
         r.usage.identityCacheWrite,
+        r.usage.writtenInput,
       ];
     };
     // OpenRouter's documented example: 194 prompt tokens, 100 of them cache writes
@@ -440,14 +441,14 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
         completion_tokens: 2,
         prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 100 },
       }),
-    ).toEqual([94, 0, 100, 194, 0]);
+    ).toEqual([94, 0, 100, 194, 0, undefined]);
     expect(
       writes({
         input_tokens: 1000,
         output_tokens: 5,
         input_tokens_details: { cached_tokens: 600, cache_write_tokens: 300 },
       }),
-    ).toEqual([100, 600, 300, 400, 0]);
+    ).toEqual([100, 600, 300, 400, 0, undefined]);
     // no writes reported: nothing changes, no identity fields
     expect(
       writes({
@@ -455,7 +456,7 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
         completion_tokens: 1,
         prompt_tokens_details: { cached_tokens: 20, cache_write_tokens: 0 },
       }),
-    ).toEqual([30, 20, 0, undefined, undefined]);
+    ).toEqual([30, 20, 0, undefined, undefined, undefined]);
     // an Anthropic write name wins and its input (cache-exclusive) is taken as is
     expect(
       writes({
@@ -464,24 +465,65 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
         cache_creation_input_tokens: 7,
         input_tokens_details: { cache_write_tokens: 99 },
       }),
-    ).toEqual([10, 0, 7, undefined, undefined]);
-    // more writes than the prompt: input 0, counted as clamped, the old identity's input 0 too
+    ).toEqual([10, 0, 7, undefined, undefined, undefined]);
+    // ...but a null one names nothing: the details' writes are read
+    expect(
+      writes({
+        input_tokens: 10,
+        output_tokens: 1,
+        cache_creation_input_tokens: null,
+        input_tokens_details: { cache_write_tokens: 4 },
+      }),
+    ).toEqual([6, 0, 4, 10, 0, undefined]);
+  });
+
+  it("cache writes a prompt total cannot hold (tester, 2026-12-02)", () => {
+    const u = (usage: Record<string, unknown>) => {
+      const r = parseLine(line(usageMsg({ usage })));
+      if (r.kind !== "usage") throw new Error(`not usage: ${JSON.stringify(r)}`);
+      return r;
+    };
+    // more writes than the prompt holds after its reads: all of what is left, not 3,000 tokens
+    expect(
+      u({ prompt_tokens: 1000, completion_tokens: 1, prompt_tokens_details: { cache_write_tokens: 3000 } }),
+    ).toMatchObject({ clamped: false, usage: { input: 0, cacheWrite: 1000, identityInput: 1000 } });
+    expect(
+      u({
+        prompt_tokens: 1000,
+        completion_tokens: 1,
+        prompt_tokens_details: { cached_tokens: 800, cache_write_tokens: 500 },
+      }),
+    ).toMatchObject({ usage: { input: 0, cacheRead: 800, cacheWrite: 200, identityInput: 200 } });
+    // negative, fractional, text, past 2^53: ignored, the call billed as before these names were read
+    for (const bad of [-5, 300.5, "300", 9007199254740993]) {
+      const r = u({
+        prompt_tokens: 1000,
+        completion_tokens: 200,
+        prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: bad },
+      });
+      expect(r).toMatchObject({ clamped: false, usage: { input: 900, cacheRead: 100, cacheWrite: 0 } });
+      expect(r.usage.identityInput).toBeUndefined();
+    }
+    // OpenClaw's own top-level cacheWrite wins, and then the details' writes stay in input
+    expect(
+      u({
+        prompt_tokens: 1000,
+        completion_tokens: 200,
+        cacheWrite: 0,
+        prompt_tokens_details: { cached_tokens: 200, cache_write_tokens: 300 },
+      }),
+    ).toMatchObject({ usage: { input: 800, cacheRead: 200, cacheWrite: 0 } });
+  });
+
+  it("a line inputHoldsCache corrects too keeps the identity it was billed under (tester, 2026-12-02)", () => {
+    // total_tokens = prompt - cached + completion: the parser also reads the input as holding
+    // its cached tokens; the identity is still the one the reader before cache writes made
     const r = parseLine(
-      line(
-        usageMsg({
-          usage: {
-            prompt_tokens: 10,
-            completion_tokens: 1,
-            prompt_tokens_details: { cache_write_tokens: 30 },
-          },
-        }),
-      ),
+      '{"type":"message","id":"a3","timestamp":"2026-11-22T18:13:01.500Z","message":{"role":"assistant","content":[],"api":"openai-completions","provider":"mock","model":"mock-gpt","usage":{"prompt_tokens":2000,"completion_tokens":100,"total_tokens":1600,"prompt_tokens_details":{"cached_tokens":500,"cache_write_tokens":300}},"stopReason":"stop","timestamp":1795371181100}}',
     );
-    expect(r).toMatchObject({
-      kind: "usage",
-      clamped: true,
-      usage: { input: 0, cacheWrite: 30, writtenInput: 10 },
-    });
+    if (r.kind !== "usage") throw new Error(r.kind);
+    // the key the build before cache writes were read (1cb0ef0) gave this line
+    expect(dedupeKey(r.usage)).toBe("01a20476242c-d5baa944b1d5ea2f07a1ec47fb3040f9");
   });
 
   it("more cached than prompt tokens reads input as 0, counted as clamped", () => {

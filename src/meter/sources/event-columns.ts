@@ -38,9 +38,16 @@ const NUMS = [
   "identityCacheRead",
   /** Likewise (`ParsedUsage.identityCacheWrite`). */
   "identityCacheWrite",
+  /** Absent on all but an OpenAI-style line billed before its cache writes were read (`ParsedUsage.identityInput`). */
+  "identityInput",
 ] as const;
 /** Number fields absent (not null) on most events: NaN stands for absent. */
-const OPTIONAL_NUMS = new Set<string>(["writtenInput", "identityCacheRead", "identityCacheWrite"]);
+const OPTIONAL_NUMS = new Set<string>([
+  "writtenInput",
+  "identityCacheRead",
+  "identityCacheWrite",
+  "identityInput",
+]);
 /** String fields whose values repeat within a batch: one table entry per distinct value. */
 const SHARED = [
   "provider",
@@ -158,6 +165,7 @@ export class EventPacker {
     nums[a + 10] = u.writtenInput ?? Number.NaN;
     nums[a + 11] = u.identityCacheRead ?? Number.NaN;
     nums[a + 12] = u.identityCacheWrite ?? Number.NaN;
+    nums[a + 13] = u.identityInput ?? Number.NaN;
     const b = this.n * NS;
     const strs = this.strs;
     strs[b] = this.shared(u.provider);
@@ -216,8 +224,8 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       keys++;
     }
     // Every field but dedupeKey (set by the thread, absent when it could not be derived),
-    // writtenInput, identityCacheRead and identityCacheWrite (absent unless the parser corrected
-    // the call or read Bedrock's cache names), responseModel (absent unless the line names
+    // writtenInput, identityCacheRead, identityCacheWrite and identityInput (absent unless the
+    // parser corrected the call, read Bedrock's cache names or OpenAI-style cache writes), responseModel (absent unless the line names
     // another served model) and speed (absent unless the line says which speed served it) is
     // present.
     let absent = ("dedupeKey" in e ? 0 : 1) + ("responseModel" in e ? 0 : 1) + ("speed" in e ? 0 : 1);
@@ -318,6 +326,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     if (!Number.isNaN(icr)) e.identityCacheRead = icr;
     const icw = nums[a + 12] as number;
     if (!Number.isNaN(icw)) e.identityCacheWrite = icw;
+    const ii = nums[a + 13] as number;
+    if (!Number.isNaN(ii)) e.identityInput = ii;
     const rm = strs[b + 10] as number;
     if (rm !== -2) e.responseModel = s(rm) as string;
     const sp = strs[b + 11] as number;
