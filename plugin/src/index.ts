@@ -21,6 +21,7 @@ import { escapeAgentReply, escapeCommandReplies, escapeDispatchReply } from "./o
 import { UsagePusher } from "./push.js";
 import { registerMethods } from "./rpc.js";
 import { StatusCache } from "./status-cache.js";
+import { configuredSlashPrefixes } from "./user.js";
 
 export const PLUGIN_ID = "creditgate";
 
@@ -106,7 +107,12 @@ export function registerCreditgate(api: PluginApi): Registered {
 
   let pusher: UsagePusher | null = null;
   if (cfg.pushUsage && hooks && api.on && hostHasMessageWriteHook(hostVersion) !== false) {
-    pusher = new UsagePusher({ client, logger: log });
+    // the host config is read at each write: an operator may change the prefixes while it runs
+    pusher = new UsagePusher({
+      client,
+      logger: log,
+      slashPrefixes: () => configuredSlashPrefixes(api.config),
+    });
     api.on("before_message_write", pusher.onMessageWrite);
   }
 

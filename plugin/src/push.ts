@@ -56,7 +56,7 @@ function inputHoldsCache(m: WrittenMessage): boolean {
 /** The billable call in an assistant message, with the meter's skip rules; null if none. */
 export function usageEvent(
   message: WrittenMessage | { role: string },
-  where: { agentId?: string; sessionKey?: string },
+  where: { agentId?: string; sessionKey?: string; slashPrefixes?: readonly string[] },
 ): PushEvent | null {
   if (message.role !== "assistant") return null;
   const m = message as WrittenMessage;
@@ -130,7 +130,7 @@ export function usageEvent(
   // sub-agent's spawn chain (a user's DM), an HTTP user's heartbeat marker, an unfamiliar key's
   // route. A push to another account would make the transcript's copy a duplicate: before
   // 2026-12-02 a user's sub-agent calls were pushed to `agent:<a>` and stayed there.
-  const payer = payerFromKeyAlone(agentId, where.sessionKey);
+  const payer = payerFromKeyAlone(agentId, where.sessionKey, where.slashPrefixes);
   if (!payer) return null;
   const userId = payer.accountId;
   return {
@@ -171,6 +171,11 @@ export interface PushOptions {
   maxBatch?: number;
   maxQueue?: number;
   maxAttempts?: number;
+  /**
+   * The host's configured Slack slash-command session prefixes (`configuredSlashPrefixes`), read
+   * at each write: calls of sessions under them are left to the meter. @defaultValue none
+   */
+  slashPrefixes?: () => readonly string[];
 }
 
 export class UsagePusher {
@@ -196,6 +201,7 @@ export class UsagePusher {
       const ev = usageEvent(event.message, {
         agentId: ctx.agentId ?? event.agentId,
         sessionKey: ctx.sessionKey ?? event.sessionKey,
+        slashPrefixes: this.o.slashPrefixes?.() ?? [],
       });
       if (ev) this.enqueue(ev);
     } catch (err) {

@@ -185,6 +185,7 @@ const PERSON_TARGET_KINDS: ReadonlySet<string> = new Set(["user", "users", "dm",
  * A target whose head is a target *kind* (OpenClaw's Slack, Discord, Mattermost and Teams targets)
  * is no channel: a person's (`user:U07ABC`, `dm:`, `direct:`, `peer:`) is that id on `channel`
  * (`slack:u07abc`), anything else (`channel:C0123`, `chat:`, `group:`...) no account at all (null).
+ * Behind a channel name likewise (`discord:user:987` → `discord:987`, `slack:channel:C1` → null).
  * Before 2026-12-02 `user:U07ABC` became an account `user:u07abc` nobody tops up.
  */
 export function routeToAccount(target: string | null | undefined, channel?: string | null): string | null {
@@ -199,6 +200,11 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
       return ch ? `${ch}:${dmPeer(ch, m[2])}` : null;
     }
     const named = m[1] === "tg" ? "telegram" : m[1];
+    // `<channel>:<kind>:<id>` (OpenClaw's own delivery targets: `discord:user:987`,
+    // `slack:user:U07ABC`): a person's kind is that id on the channel, a shared one no account
+    const k = /^([a-z0-9_-]+):(.+)$/.exec(m[2]);
+    if (k?.[1] && k[2] && TARGET_KINDS.has(k[1]))
+      return PERSON_TARGET_KINDS.has(k[1]) ? `${named}:${dmPeer(named, k[2])}` : null;
     return `${named}:${dmPeer(named, m[2])}`;
   }
   return ch ? `${ch}:${dmPeer(ch, t)}` : null;
@@ -214,14 +220,24 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
  *   or `alice`'s isolated heartbeat run: only the entry's `heartbeatIsolatedBaseSessionKey` tells);
  * - an unfamiliar key shape (the meter bills the route the entry recorded, or a custom
  *   `session.mainKey` the operator's).
+ * - a session under one of `slashPrefixes`, the Slack slash-command session prefixes the operator
+ *   configured (`channels.slack.slashCommand.sessionPrefix`, lower-cased): the meter reads them
+ *   from `openclaw.json` and bills `slack:<userId>`, which the built-in reading of such a key
+ *   (`ops:slash:<user>`) may not (a tester, 2026-12-02).
  * Push metering pushes only a session this names a payer for: a call pushed to another account than the meter's
  * made the transcript's copy a duplicate, so a user's sub-agent calls stayed on `agent:<a>`.
  */
-export function payerFromKeyAlone(agentId: string, sessionKey: string | null | undefined): Resolution | null {
+export function payerFromKeyAlone(
+  agentId: string,
+  sessionKey: string | null | undefined,
+  slashPrefixes: readonly string[] = [],
+): Resolution | null {
   if (!sessionKey) return null;
   const r = resolveAccount(agentId, sessionKey);
   const parts = sessionKey.split(":");
   const rest = (parts[0] === "agent" ? parts.slice(2) : parts).map((p) => p.toLowerCase());
+  const joined = rest.join(":");
+  if (slashPrefixes.some((p) => p !== "" && joined.startsWith(`${p}:`))) return null;
   const head = rest[0] ?? "";
   switch (r.via) {
     case "dm":
@@ -237,6 +253,26 @@ export function payerFromKeyAlone(agentId: string, sessionKey: string | null | u
     default:
       return null;
   }
+}
+
+/**
+ * The Slack slash-command session prefixes an OpenClaw config sets other than the default
+ * (`channels.slack.slashCommand.sessionPrefix` and each `channels.slack.accounts.<id>`'s), trimmed
+ * and lower-cased as OpenClaw keys the sessions; [] when none (or no config).
+ */
+export function configuredSlashPrefixes(hostConfig: unknown): string[] {
+  const obj = (v: unknown): Record<string, unknown> | null =>
+    v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  const slack = obj(obj(obj(hostConfig)?.channels)?.slack);
+  if (!slack) return [];
+  const out = new Set<string>();
+  for (const s of [slack, ...Object.values(obj(slack.accounts) ?? {}).map(obj)]) {
+    const raw = obj(s?.slashCommand)?.sessionPrefix;
+    if (typeof raw !== "string") continue;
+    const prefix = raw.trim().toLowerCase();
+    if (prefix && prefix !== "slack:slash") out.add(prefix);
+  }
+  return [...out];
 }
 
 /** True for the end-user accounts the gate and the commands act on (not `agent:<id>`). */

@@ -6,6 +6,7 @@ import { dedupeKey } from "../src/identity.js";
 import { registerCreditgate } from "../src/index.js";
 import type { BeforeMessageWriteEvent } from "../src/openclaw-types.js";
 import { UsagePusher, usageEvent } from "../src/push.js";
+import { configuredSlashPrefixes } from "../src/user.js";
 import { FakeCreditgate } from "./support/fake-creditgate.mjs";
 import { createFakeHost } from "./support/fake-host.js";
 
@@ -66,6 +67,39 @@ describe("usageEvent (the meter's rules)", () => {
       responseId: "chatcmpl-mock-000003",
     });
     expect(ev?.idempotencyKey).toMatch(/^[0-9a-f]{12}-[0-9a-f]{32}$/);
+  });
+
+  it("leaves a session under a configured Slack slash-command prefix to the meter (tester, 2026-12-02)", () => {
+    // the meter reads the prefix from openclaw.json and bills slack:u07abc; this key alone reads
+    // as an `ops` channel's slash command
+    const key = "agent:main:ops:slash:u07abc";
+    expect(usageEvent(assistant, { agentId: "main", sessionKey: key })?.userId).toBe("ops:u07abc");
+    expect(
+      usageEvent(assistant, { agentId: "main", sessionKey: key, slashPrefixes: ["ops:slash"] }),
+    ).toBeNull();
+    // other sessions still pushed
+    expect(
+      usageEvent(assistant, {
+        agentId: "main",
+        sessionKey: "agent:main:slack:slash:u07abc",
+        slashPrefixes: ["ops:slash"],
+      })?.userId,
+    ).toBe("slack:u07abc");
+    expect(
+      configuredSlashPrefixes({
+        channels: {
+          slack: {
+            slashCommand: { sessionPrefix: " Ops:Slash " },
+            accounts: {
+              a: { slashCommand: { sessionPrefix: "slack:slash" } },
+              b: { slashCommand: { sessionPrefix: "ask" } },
+            },
+          },
+        },
+      }),
+    ).toEqual(["ops:slash", "ask"]);
+    expect(configuredSlashPrefixes(undefined)).toEqual([]);
+    expect(configuredSlashPrefixes({ channels: { slack: [] } })).toEqual([]);
   });
 
   it("leaves a per-peer DM (no channel in its key) to the transcript meter, which knows the channel", () => {

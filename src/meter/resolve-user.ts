@@ -128,7 +128,9 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   // A native slash command's isolated session, `<ch>:slash:<userId>` (Slack's `/openclaw`
   // command and native commands, Discord native commands; Telegram's before openclaw#38680 had
   // no `agent:<a>:` prefix): the invoking user's, whatever channel or group it was typed in.
-  const slashUser = slashCommandUser(rest) ?? configuredSlashUser(rest, hints.slashPrefixes);
+  // A configured prefix first (it is known to be Slack's: `ops:slash`, `slack:slash:ops` would
+  // otherwise read as another channel's or account's command), longest first.
+  const slashUser = configuredSlashUser(rest, hints.slashPrefixes) ?? slashCommandUser(rest);
   if (slashUser) return { accountId: slashUser, via: "slash" };
 
   // `<ch>:direct:<peer>`, `<ch>:<account>:direct:<peer>`, `direct:<peer>`
@@ -198,7 +200,11 @@ function slashCommandUser(rest: readonly string[]): string | null {
 /**
  * `<prefix>:<userId>` under a configured slash-command session prefix → `<channel>:<userId>`, else
  * null. OpenClaw keys the session `agent:<a>:${sessionPrefix}:${userId}`, lower-cased
- * (`resolveNativeCommandSessionTargets`); a user id holds no colon.
+ * (`resolveNativeCommandSessionTargets`). The user id is the rest of the key, colons and all: an
+ * Enterprise Grid install keys the user `team:<teamId>:user:<userId>` (a tester, 2026-12-02), as
+ * its DMs and the default prefix's sessions are keyed. Longest prefix first (`ask:ops` before
+ * `ask`). A prefix whose first word is one of the key words this resolver reads first
+ * ({@link isReservedSlashPrefix}) is never used: `direct` would take every channel's per-peer DM.
  */
 function configuredSlashUser(
   rest: readonly string[],
@@ -206,13 +212,27 @@ function configuredSlashUser(
 ): string | null {
   if (!prefixes?.length) return null;
   const joined = rest.join(":").toLowerCase();
-  for (const { prefix, channel } of prefixes) {
-    if (!prefix || !joined.startsWith(`${prefix}:`)) continue;
-    const user = joined.slice(prefix.length + 1);
-    const ch = normalizeChannel(channel);
-    if (ch && user && !user.includes(":")) return `${ch}:${user}`;
+  let best: { prefix: string; channel: string } | null = null;
+  for (const p of prefixes) {
+    if (!p.prefix || !joined.startsWith(`${p.prefix}:`) || isReservedSlashPrefix(p.prefix)) continue;
+    if (!best || p.prefix.length > best.prefix.length) best = p;
   }
-  return null;
+  if (!best) return null;
+  const user = joined.slice(best.prefix.length + 1);
+  const ch = normalizeChannel(best.channel);
+  return ch && user ? `${ch}:${user}` : null;
+}
+
+/**
+ * Whether a configured slash-command session prefix starts with a word the resolver reads as a
+ * key of its own kind (`direct`, `dm`, `group`, `channel`, `cron`, `subagent`, `main`,
+ * `heartbeat`, `openai-user`...): such a key is ambiguous, and the built-in reading wins, so a
+ * prefix `direct` never takes a Telegram user's per-peer DM `direct:<peer>`. Documented in
+ * README ("Who pays"). The plugin pushes no call of a session under any configured prefix.
+ */
+export function isReservedSlashPrefix(prefix: string): boolean {
+  const first = prefix.split(":")[0] ?? "";
+  return AUTOMATION.has(first) || HTTP_USER_HEADS.has(first) || SHARED.has(first) || DM.has(first);
 }
 
 /** A route account that names a group, channel or room rather than a person. */
@@ -350,6 +370,7 @@ export function dmPeer(channel: string, peer: string): string {
  * A target whose head is a target *kind* (OpenClaw's Slack, Discord, Mattermost and Teams targets)
  * is no channel: a person's (`user:U07ABC`, `dm:`, `direct:`, `peer:`) is that id on `channel`
  * (`slack:u07abc`), anything else (`channel:C0123`, `chat:`, `group:`...) no account at all (null).
+ * Behind a channel name likewise (`discord:user:987` → `discord:987`, `slack:channel:C1` → null).
  * Before 2026-12-02 `user:U07ABC` became an account `user:u07abc` nobody tops up.
  */
 export function routeToAccount(target: string | null | undefined, channel?: string | null): string | null {
@@ -364,6 +385,11 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
       return ch ? `${ch}:${dmPeer(ch, m[2])}` : null;
     }
     const named = m[1] === "tg" ? "telegram" : m[1];
+    // `<channel>:<kind>:<id>` (OpenClaw's own delivery targets: `discord:user:987`,
+    // `slack:user:U07ABC`): a person's kind is that id on the channel, a shared one no account
+    const k = /^([a-z0-9_-]+):(.+)$/.exec(m[2]);
+    if (k?.[1] && k[2] && TARGET_KINDS.has(k[1]))
+      return PERSON_TARGET_KINDS.has(k[1]) ? `${named}:${dmPeer(named, k[2])}` : null;
     return `${named}:${dmPeer(named, m[2])}`;
   }
   return ch ? `${ch}:${dmPeer(ch, t)}` : null;

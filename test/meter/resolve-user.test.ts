@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { resolveAccount, routeToAccount } from "../../src/meter/resolve-user.js";
+import { isReservedSlashPrefix, resolveAccount, routeToAccount } from "../../src/meter/resolve-user.js";
 
 const acct = (key: string | null, hints = {}) => resolveAccount("main", key, hints).accountId;
 
@@ -185,6 +185,50 @@ describe("Slack slash commands under a configured sessionPrefix", () => {
       "agent:main",
     );
   });
+  it("a configured prefix wins over the built-in reading of its key, longest first (tester, 2026-12-02)", () => {
+    const at = (key: string, prefixes: { prefix: string; channel: string }[]) =>
+      resolveAccount("main", key, { slashPrefixes: prefixes }).accountId;
+    expect(at("agent:main:ops:slash:u07abc", [{ prefix: "ops:slash", channel: "slack" }])).toBe(
+      "slack:u07abc",
+    );
+    expect(at("agent:main:slack:slash:ops:u07abc", [{ prefix: "slack:slash:ops", channel: "slack" }])).toBe(
+      "slack:u07abc",
+    );
+    expect(at("agent:main:discord:slash:u07abc", [{ prefix: "discord:slash", channel: "slack" }])).toBe(
+      "slack:u07abc",
+    );
+    const two = [
+      { prefix: "ask", channel: "slack" },
+      { prefix: "ask:ops", channel: "slack" },
+    ];
+    expect(at("agent:main:ask:ops:u07def", two)).toBe("slack:u07def");
+    expect(at("agent:main:ask:u07abc", two)).toBe("slack:u07abc");
+  });
+  it("an Enterprise Grid user id (team:<t>:user:<u>) is the account its DMs and the default prefix bill", () => {
+    const grid = "team:t0123:user:u07abc";
+    const dm = resolveAccount("main", `agent:main:slack:direct:${grid}`, {}).accountId;
+    expect(resolveAccount("main", `agent:main:ask:${grid}`, { slashPrefixes }).accountId).toBe(dm);
+    expect(resolveAccount("main", `agent:main:slack:slash:${grid}`, {}).accountId).toBe(dm);
+    expect(dm).toBe(`slack:${grid}`);
+  });
+  it("a prefix starting with a key word of its own kind is not used: the built-in reading wins", () => {
+    for (const prefix of ["direct", "dm", "group", "channel", "cron", "subagent", "main", "openai-user"])
+      expect(isReservedSlashPrefix(prefix)).toBe(true);
+    const p = (prefix: string) => [{ prefix, channel: "slack" }];
+    // a Telegram user's per-peer DM stays theirs
+    expect(
+      resolveAccount("main", "agent:main:direct:5550101", { slashPrefixes: p("direct"), channel: "telegram" })
+        .accountId,
+    ).toBe("telegram:5550101");
+    expect(resolveAccount("main", "agent:main:group:u07abc", { slashPrefixes: p("group") }).accountId).toBe(
+      "agent:main",
+    );
+    expect(resolveAccount("main", "agent:main:cron:u07abc", { slashPrefixes: p("cron") }).accountId).toBe(
+      "agent:main",
+    );
+    expect(isReservedSlashPrefix("ask")).toBe(false);
+    expect(isReservedSlashPrefix("telegram")).toBe(false);
+  });
   it("route fallback: a user: target is the channel's user (custom prefix without config)", () => {
     expect(
       resolveAccount("main", "agent:main:ask:u07abc", {
@@ -260,5 +304,19 @@ describe("a WhatsApp JID is its DM peer, the E.164 number", () => {
     expect(resolveAccount("main", "agent:main:whatsapp:direct:15551234567@s.whatsapp.net").accountId).toBe(
       "whatsapp:+15551234567",
     );
+  });
+});
+
+describe("routeToAccount: a target kind behind a channel name (tester, 2026-12-02)", () => {
+  it("a person's kind is that id on the channel, a shared one no account", () => {
+    expect(routeToAccount("slack:user:U07ABC")).toBe("slack:u07abc");
+    expect(routeToAccount("discord:user:987654321")).toBe("discord:987654321");
+    expect(routeToAccount("mattermost:direct:abc")).toBe("mattermost:abc");
+    expect(routeToAccount("whatsapp:dm:15551234567@s.whatsapp.net")).toBe("whatsapp:+15551234567");
+    expect(routeToAccount("slack:channel:C0123")).toBeNull();
+    expect(routeToAccount("discord:guild:1:channel:2")).toBeNull();
+    // ordinary accounts are unchanged
+    expect(routeToAccount("telegram:5550101")).toBe("telegram:5550101");
+    expect(routeToAccount("signal:uuid:abc")).toBe("signal:uuid:abc");
   });
 });
