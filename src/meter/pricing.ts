@@ -26,6 +26,13 @@ import {
   premiumEndMs,
   withoutTiers,
 } from "./price-corrections.js";
+import {
+  isSupplementRates,
+  markSupplement,
+  SUPPLEMENT_VERSION,
+  supplementPrice,
+  tableNameOf,
+} from "./price-supplement.js";
 import type { CostMode, ParsedUsage, PriceQuote, Pricer } from "./types.js";
 
 /**
@@ -113,6 +120,12 @@ export const MAKER_CACHE_VERSION = `${TABLE_VERSION}+maker-cache`;
  */
 export const FINE_TUNED_TABLE_VERSION = `${TABLE_VERSION}+${FINE_TUNED_VERSION_TAG}`;
 
+/**
+ * The `price_version` of a row priced from the price supplement (`price-supplement.ts`): a model
+ * the table lacks, priced from its provider's own list, or another name of a table entry.
+ */
+export const SUPPLEMENT_TABLE_VERSION = `${TABLE_VERSION}+${SUPPLEMENT_VERSION}`;
+
 /** Table rates that carry a price correction (see `tableVersionOf`). */
 const correctedRates = new WeakSet<ModelRates>();
 
@@ -120,6 +133,7 @@ const correctedRates = new WeakSet<ModelRates>();
 export function tableVersionOf(rates: ModelRates): string {
   if (rates === OPENROUTER_FREE_RATES) return OPENROUTER_FREE_VERSION;
   if (isFineTunedRates(rates)) return FINE_TUNED_TABLE_VERSION;
+  if (isSupplementRates(rates)) return SUPPLEMENT_TABLE_VERSION;
   if (datedPriceRates.has(rates)) return DATED_PRICE_VERSION;
   if (makerCacheRates.has(rates)) return MAKER_CACHE_VERSION;
   return correctedRates.has(rates) ? CORRECTED_TABLE_VERSION : TABLE_VERSION;
@@ -182,6 +196,10 @@ export const PROVIDER_ALIASES: Readonly<Record<string, string>> = {
   "amazon-bedrock": "aws",
   xai: "x-ai",
   moonshot: "moonshotai",
+  // OpenClaw's Z.AI provider declares these as aliases of `zai`; as a vendor prefix (`z-ai/glm-4.7`)
+  // they name Z.AI's models too.
+  "z-ai": "zai",
+  "z.ai": "zai",
 };
 
 /**
@@ -586,7 +604,10 @@ function findTablePriceUncached(provider: string, aliasOrModel: string, atMs: nu
     // `publishers/google/models/gemini-2.5-pro`, `projects/…/locations/…/publishers/…/models/…`):
     // the same model as its last segment (see `modelResourceBase`).
     const bare = modelResourceBase(model);
-    return bare === null ? direct : findTableEntry(providerId, bare, atMs);
+    const found = bare === null ? direct : findTableEntry(providerId, bare, atMs);
+    if (found.info !== undefined) return found;
+    // A model the table does not know: the price supplement, if it has one (`price-supplement.ts`).
+    return supplementLookup(providerId, bare ?? model, atMs) ?? found;
   }
   // An OpenRouter routing variant (see below): OpenRouter's own entry for the variant, else its
   // entry for the base model, before any maker's price for either.
@@ -596,6 +617,42 @@ function findTablePriceUncached(provider: string, aliasOrModel: string, atMs: nu
   if (own.info !== undefined) return own;
   const maker = findTableEntry(providerId, model, atMs);
   return maker.info !== undefined ? maker : findTableEntry(providerId, base, atMs);
+}
+
+/**
+ * The price supplement's lookup of a model the table does not know (see `price-supplement.ts`),
+ * on the call's own table provider and, for a `vendor/model` id, on the vendor's: another name of
+ * a table entry (priced as that entry, a marked copy of its rates), else a supplement price. null
+ * when neither list has the name.
+ */
+function supplementLookup(providerId: string | null, model: string, atMs: number): TableLookup | null {
+  const m = model.trim();
+  const slash = m.indexOf("/");
+  const tries: [string, string][] = [];
+  if (providerId) tries.push([providerId, m]);
+  const vendorId = slash > 0 ? tableProviderId(m.slice(0, slash)) : null;
+  if (vendorId) tries.push([vendorId, m.slice(slash + 1)]);
+  for (const [id, name] of tries) {
+    const same = tableNameOf(id, name);
+    if (same !== undefined) {
+      const found = findTableEntry(id, same, atMs, false);
+      if (found.info !== undefined)
+        return found.rates ? { ...found, rates: markSupplement(found.rates) } : found;
+    }
+    const price = supplementPrice(id, name);
+    // A model free on its maker's own API is not free through someone else's gateway (Vercel
+    // charges for `zai/glm-4.7-flash`): there it stays unknown (OpenClaw's estimate, or fallback).
+    if (price !== null && (id === providerId || !isFree(price.rates)))
+      return { rates: price.rates, info: price.info };
+  }
+  return null;
+}
+
+/** Whether every token rate of `rates` is 0 (a free model). */
+function isFree(r: ModelRates): boolean {
+  return [r.input, r.output, r.cacheRead, r.cacheWrite, r.cacheWrite1h].every(
+    (t) => t.base === 0n && t.tiers.every((x) => x.rate === 0n),
+  );
 }
 
 /**

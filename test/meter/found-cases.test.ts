@@ -1042,3 +1042,35 @@ describe("case deepseek-api-alias-repriced: deepseek-chat / -reasoner are priced
     });
   }
 });
+
+describe("case zai-glm-unknown-model: Z.AI models the table lacks are priced from Z.AI's own list", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5550903 3 calls $0.0228 (GLM-4.7, GLM-4.5-Air, free GLM-4.7-Flash), not the fallback's $0.945`, async () => {
+      const { s, world } = await meterCase("zai-glm-unknown-model", mode);
+      expect(s).toMatchObject({ billed: 3, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550903",
+        requests: 3,
+        costUsd: "0.0228",
+        unknownModelRequests: 0,
+      });
+    });
+  }
+});
+
+describe("case xai-dated-model-id: xAI's dated Grok 4.20 ids are priced as the table's grok-4.20", () => {
+  for (const mode of ["calculate", "auto"] as const) {
+    it(`${mode}: telegram:5550904 2 calls $0.4945 (the second above 200K prompt tokens), not unknown`, async () => {
+      const { s, world } = await meterCase("xai-dated-model-id", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550904",
+        requests: 2,
+        costUsd: "0.4945",
+        unknownModelRequests: 0,
+      });
+    });
+  }
+});

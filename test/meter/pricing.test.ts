@@ -19,7 +19,9 @@ import {
   OPENROUTER_FREE_VERSION,
   type PriceOverrides,
   parsePriceOverrides,
+  SUPPLEMENT_TABLE_VERSION,
   TABLE_VERSION,
+  tableEntryOf,
 } from "../../src/meter/pricing.js";
 import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
 import { usdFloatToPico } from "../../src/money.js";
@@ -985,5 +987,59 @@ describe("DeepSeek's API names are priced as the model DeepSeek served under the
     );
     expect(q).toMatchObject({ source: "table", version: DATED_PRICE_VERSION, unknownModel: false });
     expect(q.costPicoUsd).toBe(1000n * 280_000n + 100n * 420_000n);
+  });
+});
+
+describe("price supplement: models the table lacks, from their provider's own list", () => {
+  const at = Date.parse("2026-05-04T10:00:00Z");
+  const io = (provider: string, model: string) => {
+    const r = findTablePrice(provider, model, at);
+    return r ? [r.input.base, r.cacheRead.base, r.output.base] : null;
+  };
+  it("Z.AI on `zai`, any case, behind a vendor prefix on an unknown provider or Z.AI's aliases", () => {
+    expect(io("zai", "glm-4.7")).toEqual([600_000n, 110_000n, 2_200_000n]);
+    expect(io("zai", " GLM-4.6 ")).toEqual([600_000n, 110_000n, 2_200_000n]);
+    expect(io("zai", "glm-4.5-air")).toEqual([200_000n, 30_000n, 1_100_000n]);
+    expect(io("zai", "glm-5.1")).toEqual([1_400_000n, 260_000n, 4_400_000n]);
+    expect(io("zai", "glm-4.7-flash")).toEqual([0n, 0n, 0n]);
+    expect(io("litellm", "zai/glm-4.7")).toEqual([600_000n, 110_000n, 2_200_000n]);
+    expect(io("litellm", "z-ai/glm-5")).toEqual([1_000_000n, 200_000n, 3_200_000n]);
+    // unknown names stay unknown: no prefix guessing
+    expect(io("zai", "glm-4.7-turbo")).toBeNull();
+  });
+  it("the table's own entries win: Z.AI's GLM-5.2 and OpenRouter's z-ai slugs keep the table's price", () => {
+    expect(findTablePrice("zai", "glm-5.2", at)).toBe(findTablePrice("zai", "GLM-5.2", at));
+    expect(tableEntryOf("zai", "glm-5.2", at)).toEqual(expect.objectContaining({ id: "GLM-5.2" }));
+    expect(io("openrouter", "z-ai/glm-4.7")).toEqual([400_000n, 80_000n, 1_750_000n]);
+  });
+  it("a model free on its maker's API is not free through another's gateway", () => {
+    expect(io("zai", "glm-4.7-flash")).toEqual([0n, 0n, 0n]);
+    expect(findTablePrice("vercel-ai-gateway", "zai/glm-4.7-flash", at)).toBeNull();
+  });
+  it("xAI's dated Grok 4.20 names are the table's grok-4.20 entry, long-context tier included", () => {
+    const base = findTablePrice("xai", "grok-4.20", at);
+    for (const name of ["grok-4.20-0309-reasoning", "grok-4.20-0309-non-reasoning", "Grok-4.20-Reasoning"]) {
+      const r = findTablePrice("xai", name, at);
+      expect(r).toEqual(base);
+      expect(r).not.toBe(base); // a marked copy: the table's own rows keep the table's version
+      expect(tableEntryOf("xai", name, at)).toBe(tableEntryOf("xai", "grok-4.20", at));
+    }
+    expect(findTablePrice("openrouter", "x-ai/grok-4.20-0309-reasoning", at)).toEqual(base);
+    expect(base?.input.tiers).toEqual([{ above: 199_999, rate: 2_500_000n }]);
+  });
+  it("rows say what priced them; an operator override still wins", () => {
+    const u = parsedUsage({ provider: "zai", model: "glm-4.7", input: 1000, output: 100, messageTsMs: at });
+    const q = pricer().price(u);
+    expect(q).toMatchObject({ source: "table", version: SUPPLEMENT_TABLE_VERSION, unknownModel: false });
+    expect(q.costPicoUsd).toBe(1000n * 600_000n + 100n * 2_200_000n);
+    expect(SUPPLEMENT_TABLE_VERSION).toMatch(/^@pydantic\/genai-prices@[^+]+\+supplement:[0-9a-f]{8}$/);
+    const grok = pricer().price({ ...u, provider: "xai", model: "grok-4.20-0309-reasoning" });
+    expect(grok.version).toBe(SUPPLEMENT_TABLE_VERSION);
+    expect(pricer().price({ ...u, provider: "xai", model: "grok-4.20" }).version).toBe(TABLE_VERSION);
+    const o = parsePriceOverrides(
+      { "zai/glm-4.7": { input: 1, output: 1, cacheRead: 1, cacheWrite: 1 } },
+      "t",
+    );
+    expect(pricer("calculate", o).price(u)).toMatchObject({ source: "override" });
   });
 });

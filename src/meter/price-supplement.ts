@@ -1,0 +1,212 @@
+import { createHash } from "node:crypto";
+import type { ModelInfo } from "@pydantic/genai-prices";
+import { usdPerMTokToMicro } from "../money.js";
+import type { ModelRates, TieredRate } from "./pricing.js";
+
+/**
+ * Price supplement: models OpenClaw users run that the bundled @pydantic/genai-prices table does
+ * not know, priced from their provider's own published price list. Without it such a call is an
+ * unknown model: billed at the fallback rates (by default Claude Opus's $15 / $75 per 1M) in
+ * `calculate` mode, and in `auto` / `recorded` whenever OpenClaw's own estimate is $0 — which it
+ * is for a model its catalog lacks or prices at 0 (openclaw/openclaw#90674, "Gateway writes
+ * usage.cost: 0 for model strings absent from its internal price table"; ccusage/ccusage#1234,
+ * "pi and glm == $0"; ccusage/ccusage#1348, glm-5.2 $0.00).
+ *
+ * Two lists, both consulted ONLY when the table has no entry for the name (`findTablePrice`), so
+ * a genai-prices release that adds the model wins, and operator overrides (`CREDITGATE_PRICES`)
+ * win over both:
+ * - `SAME_MODEL_NAMES`: names the provider documents as another name of a model the table
+ *   already prices (xAI's dated `grok-4.20-0309-reasoning` is its `grok-4.20`): priced by that
+ *   table entry, at the table's rates (tiers included);
+ * - `SUPPLEMENT_PRICES`: models the table lacks entirely (Z.AI's GLM-4.x / GLM-5.x on `zai`),
+ *   with flat rates from the provider's price page.
+ *
+ * A name is matched trimmed and lower-cased, exactly (no prefix guessing), on the table provider
+ * the call resolves to: its own (`zai`, OpenClaw's `xai` → `x-ai`) or, for a `vendor/model` id
+ * behind a provider the table lacks or a router whose list lacks the name (a LiteLLM proxy's
+ * `zai/glm-4.7`, OpenRouter's `x-ai/grok-4.20-0309-reasoning`), the vendor's. Rows priced from
+ * either list carry `price_version` `<table version>+<SUPPLEMENT_VERSION>`.
+ */
+export interface SupplementPrice {
+  /** genai-prices provider id. */
+  readonly provider: string;
+  /** Every name the provider's API accepts for the model, lower-case. */
+  readonly names: readonly string[];
+  /** USD per 1M tokens, decimal strings: input, cached input (cache read), output. */
+  readonly usd: readonly [input: string, cachedInput: string, output: string];
+  /** The provider's own published price list. */
+  readonly source: string;
+}
+
+/**
+ * Z.AI's pay-as-you-go API (`https://api.z.ai/api/paas/v4`, OpenClaw provider `zai`; the GLM
+ * Coding Plan uses the same provider id and model names), USD per 1M tokens, from Z.AI's pricing
+ * page https://docs.z.ai/guides/overview/pricing ("Text Models" and "Vision Models": Input, Cached
+ * Input, Output; "Cached Input Storage: Limited-time Free", so a cache write costs nothing beyond
+ * its input, and Z.AI reports none). The table's `zai` provider lists only GLM-5.2 and GLM-5.3
+ * (which it keeps pricing); its `zhipuai` provider is bigmodel.cn's CNY price list converted to
+ * USD, another platform. `glm-4.7-flash`, `glm-4.5-flash` and `glm-4.6v-flash` are free ("Free"
+ * in every column). GLM-5-Code ($1.20 / $0.30 / $5) is from the same page as of 2026-01/02; it was
+ * later dropped from the list.
+ */
+const ZAI_PRICING = "https://docs.z.ai/guides/overview/pricing";
+const zai = (names: readonly string[], usd: SupplementPrice["usd"]): SupplementPrice => ({
+  provider: "zai",
+  names,
+  usd,
+  source: ZAI_PRICING,
+});
+export const SUPPLEMENT_PRICES: readonly SupplementPrice[] = [
+  zai(["glm-5.1"], ["1.4", "0.26", "4.4"]),
+  zai(["glm-5"], ["1", "0.2", "3.2"]),
+  zai(["glm-5-turbo"], ["1.2", "0.24", "4"]),
+  zai(["glm-5-code"], ["1.2", "0.3", "5"]),
+  zai(["glm-5v-turbo"], ["1.2", "0.24", "4"]),
+  zai(["glm-4.7"], ["0.6", "0.11", "2.2"]),
+  zai(["glm-4.7-flashx"], ["0.07", "0.01", "0.4"]),
+  zai(["glm-4.7-flash"], ["0", "0", "0"]),
+  zai(["glm-4.6"], ["0.6", "0.11", "2.2"]),
+  zai(["glm-4.6v"], ["0.3", "0.05", "0.9"]),
+  zai(["glm-4.6v-flashx"], ["0.04", "0.004", "0.4"]),
+  zai(["glm-4.6v-flash"], ["0", "0", "0"]),
+  zai(["glm-4.5"], ["0.6", "0.11", "2.2"]),
+  zai(["glm-4.5v"], ["0.6", "0.11", "1.8"]),
+  zai(["glm-4.5-x"], ["2.2", "0.45", "8.9"]),
+  zai(["glm-4.5-air"], ["0.2", "0.03", "1.1"]),
+  zai(["glm-4.5-airx"], ["1.1", "0.22", "4.5"]),
+  zai(["glm-4.5-flash"], ["0", "0", "0"]),
+  // no cached-input price listed: a cache read is input
+  zai(["glm-4-32b-0414-128k"], ["0.1", "0.1", "0.1"]),
+];
+
+/** Another name of a model the table prices: `names` on `provider` are priced as its entry `model`. */
+export interface SameModelNames {
+  /** genai-prices provider id. */
+  readonly provider: string;
+  /** The table's own model id (its entry's `id`) the names are priced as. */
+  readonly model: string;
+  /** Lower-case names. */
+  readonly names: readonly string[];
+  /** Where the provider says the names are one model. */
+  readonly source: string;
+}
+
+/**
+ * xAI's Grok 4.20 ("Model name: `grok-4.20-0309-reasoning`. Aliases: `grok-4.20-reasoning-latest`,
+ * `grok-4.20`, `grok-4.20-reasoning`, `grok-4.20-0309`, `grok-4.20-beta-0309-reasoning`, …",
+ * https://docs.x.ai/developers/models/grok-4.20-0309; its non-reasoning variant
+ * `grok-4.20-0309-non-reasoning` is priced the same, $1.25 / $0.20 cached / $2.50 per 1M below
+ * 200K prompt tokens, $2.50 / $0.40 / $5 at or above, per https://docs.x.ai/developers/models and
+ * braintrustdata/braintrust-proxy#565). OpenClaw's bundled xAI catalog names the dated ids
+ * (`grok-4.20-0309-reasoning`, `grok-4.20-0309-non-reasoning`); the table's `grok-4.20` entry
+ * matches only `grok-4.20`, so they were unknown models. The multi-agent model is left out: the
+ * table prices its own `grok-4.20-multi-agent` differently from xAI's page today.
+ */
+export const SAME_MODEL_NAMES: readonly SameModelNames[] = [
+  {
+    provider: "x-ai",
+    model: "grok-4.20",
+    names: [
+      "grok-4.20-0309-reasoning",
+      "grok-4.20-0309",
+      "grok-4.20-reasoning",
+      "grok-4.20-reasoning-latest",
+      "grok-4.20-beta",
+      "grok-4.20-beta-0309",
+      "grok-4.20-beta-0309-reasoning",
+      "grok-4.20-beta-latest",
+      "grok-4.20-beta-latest-reasoning",
+      "grok-4.20-beta-reasoning",
+      "grok-4.20-0309-non-reasoning",
+      "grok-4.20-non-reasoning",
+      "grok-4.20-non-reasoning-latest",
+      "grok-4.20-beta-0309-non-reasoning",
+      "grok-4.20-beta-latest-non-reasoning",
+      "grok-4.20-beta-non-reasoning",
+    ],
+    source: "https://docs.x.ai/developers/models/grok-4.20-0309",
+  },
+];
+
+/** `supplement:<first 8 hex of sha256 of both lists>`: changes whenever an entry does. */
+export const SUPPLEMENT_VERSION = `supplement:${createHash("sha256")
+  .update(
+    JSON.stringify([
+      ...SUPPLEMENT_PRICES.map((s) => [s.provider, s.names, s.usd]),
+      ...SAME_MODEL_NAMES.map((s) => [s.provider, s.model, s.names]),
+    ]),
+  )
+  .digest("hex")
+  .slice(0, 8)}`;
+
+const priceByName = new Map<string, SupplementPrice>();
+for (const s of SUPPLEMENT_PRICES) for (const n of s.names) priceByName.set(`${s.provider}/${n}`, s);
+const sameModelByName = new Map<string, string>();
+for (const s of SAME_MODEL_NAMES) for (const n of s.names) sameModelByName.set(`${s.provider}/${n}`, s.model);
+
+/** Rates from either list (see `isSupplementRates`). */
+const supplementRates = new WeakSet<ModelRates>();
+
+/** One supplement entry as rates, and a table-shaped entry naming it; built once per entry. */
+const built = new Map<SupplementPrice, { rates: ModelRates; info: ModelInfo }>();
+
+/**
+ * The supplement price of `model` on the table provider `providerId` (both as the table would
+ * match them: trimmed, lower-cased, exact), or null when the list has none. `info` is one stable
+ * object per entry, so every name of it is one model to `tableEntryOf`.
+ */
+export function supplementPrice(
+  providerId: string,
+  model: string,
+): { rates: ModelRates; info: ModelInfo } | null {
+  const s = priceByName.get(`${providerId}/${model.trim().toLowerCase()}`);
+  if (s === undefined) return null;
+  let entry = built.get(s);
+  if (entry === undefined) {
+    const [input, cachedInput, output] = s.usd;
+    const flat = (usd: string): TieredRate => ({ base: usdPerMTokToMicro(usd), tiers: [] });
+    const inputRate = flat(input);
+    const rates: ModelRates = {
+      input: inputRate,
+      output: flat(output),
+      cacheRead: flat(cachedInput),
+      // cache storage is free and no provider here reports writes: a write is prompt input
+      cacheWrite: inputRate,
+      cacheWrite1h: inputRate,
+      perCallPico: 0n,
+    };
+    supplementRates.add(rates);
+    const id = s.names[0] ?? "";
+    entry = {
+      rates,
+      info: {
+        id,
+        match: { or: s.names.map((n) => ({ equals: n })) },
+        prices: {
+          input_mtok: Number(input),
+          cache_read_mtok: Number(cachedInput),
+          output_mtok: Number(output),
+        },
+      },
+    };
+    built.set(s, entry);
+  }
+  return entry;
+}
+
+/** The table model id `model` is another name of, on `providerId` (`SAME_MODEL_NAMES`), if any. */
+export function tableNameOf(providerId: string, model: string): string | undefined {
+  return sameModelByName.get(`${providerId}/${model.trim().toLowerCase()}`);
+}
+
+/** `rates` marked as priced by the supplement (a copy: the table's own objects stay unmarked). */
+export function markSupplement(rates: ModelRates): ModelRates {
+  const copy: ModelRates = { ...rates };
+  supplementRates.add(copy);
+  return copy;
+}
+
+/** Whether `rates` came from the supplement (either list), so its row says so in `price_version`. */
+export function isSupplementRates(rates: ModelRates): boolean {
+  return supplementRates.has(rates);
+}
