@@ -465,6 +465,45 @@ function recordedCost(usage: Record<string, unknown>): {
 /** Below this (USD) a pico-USD count divided by 1e12 converts back to the same count (money.ts). */
 const MAX_SUMMED_USD = 400;
 
+/**
+ * OpenClaw's own estimate of a call whose `input` held its cached tokens (`inputHoldsCache`: pi-ai's
+ * Google providers before pi#2588, openclaw/openclaw#15265; OpenClaw's Codex harness, #69298),
+ * with the cached tokens it priced at the input rate taken out, or `cost` unchanged.
+ *
+ * pi-ai computed the estimate from the counts as written (`calculateCost`: each class's tokens ×
+ * its catalog rate, `total` their sum), so its `cost.input` component priced `writtenInput` tokens,
+ * `cacheRead` of them cached tokens also priced again in `cost.cacheRead`. The cached tokens' share
+ * of `cost.input` (`cost.input × cacheRead / writtenInput`, half-up to the pico-USD) is the
+ * overcharge. This matters for a model no price list knows, whose call `auto` and `recorded` bill
+ * at this estimate; a known model's call is priced from the list (pricing.ts).
+ *
+ * Unchanged when there is nothing to correct by: a provider-billed amount (what was charged, not
+ * an estimate), no numeric `cost.input` component, or components that do not add up to `total`
+ * (another writer's cost, not pi-ai's), beyond a pico-USD per component of rounding.
+ */
+function estimateWithoutDoubledCache(
+  rawCost: unknown,
+  cost: { usd: number | null; origin: "provider-billed" | null },
+  writtenInput: number,
+  cacheRead: number,
+): { usd: number | null; origin: "provider-billed" | null } {
+  if (cost.origin !== null || cost.usd === null || cost.usd > MAX_SUMMED_USD) return cost;
+  if (writtenInput <= 0 || cacheRead <= 0 || cacheRead > writtenInput) return cost;
+  if (typeof rawCost !== "object" || rawCost === null || Array.isArray(rawCost)) return cost;
+  const c = rawCost as Record<string, unknown>;
+  const parts = [c.input, c.output ?? 0, c.cacheRead ?? 0, c.cacheWrite ?? 0].map(usdAmount);
+  if (parts.some((p) => p === null || p > MAX_SUMMED_USD)) return cost;
+  const picos = parts.map((p) => usdFloatToPico(p as number));
+  const total = usdFloatToPico(cost.usd);
+  const sum = picos.reduce((a, b) => a + b, 0n);
+  if ((sum > total ? sum - total : total - sum) > 4n) return cost;
+  const inputPico = picos[0] as bigint;
+  const w = BigInt(writtenInput);
+  const over = (2n * inputPico * BigInt(cacheRead) + w) / (2n * w);
+  if (over > total) return cost;
+  return { usd: Number(total - over) / 1e12, origin: null };
+}
+
 /** pi-ai's Google APIs (Gemini API and Vertex AI), whose lines up to early 2026 carry the defect below. */
 const GOOGLE_APIS = new Set(["google-generative-ai", "google-vertex"]);
 
@@ -777,7 +816,11 @@ export function parseEntry(entry: unknown): LineResult {
   // `cacheWrite1h` is the 1-hour part of `cacheWrite`. More than the whole is inconsistent: the
   // call still happened, so it is billed, with every write at the (higher) 1-hour rate.
   const cacheWrite1h = Math.min(cacheWrite1hRaw, cacheWrite);
-  const cost = recordedCost(usage);
+  const written = recordedCost(usage);
+  const cost =
+    writtenInput === undefined
+      ? written
+      : estimateWithoutDoubledCache(usage.cost, written, writtenInput, cacheRead);
   // A call without token counts is billable only when its provider reported charging for it (a
   // per-request price, e.g. OpenRouter's `usage.cost` on a call that reports no tokens).
   if (

@@ -152,6 +152,62 @@ describe("case google-input-holds-cache: Gemini cached tokens in input are bille
   }
 });
 
+describe("case google-unknown-model-estimate: an unlisted model's estimate of a doubled cache is corrected", () => {
+  for (const mode of ["auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551107 2 calls $0.00867275 (the cached tokens out of OpenClaw's estimate), not $0.01355945`, async () => {
+      const { s, world } = await meterCase("google-unknown-model-estimate", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0 });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5551107",
+        requests: 2,
+        input: 6319,
+        cacheRead: 86194,
+        costUsd: "0.00867275",
+        unknownModelRequests: mode === "auto" ? 2 : 0,
+        fallbackPricedRequests: 0,
+      });
+      const rows = world.db
+        .prepare("SELECT cost_pico_usd AS c, price_source AS s FROM usage_events ORDER BY message_ts_ms")
+        .all();
+      expect(rows).toEqual([
+        { c: 2_849_975_000, s: "recorded" },
+        { c: 5_822_775_000, s: "recorded" },
+      ]);
+    });
+  }
+
+  it("a provider-billed amount on the same shape is billed as written", () => {
+    const line = (cost: Record<string, unknown>) =>
+      JSON.stringify({
+        type: "message",
+        timestamp: "2026-02-14T09:30:01.900Z",
+        message: {
+          role: "assistant",
+          api: "google-generative-ai",
+          provider: "google",
+          model: "gemini-flash-latest",
+          usage: { input: 21675, output: 5, cacheRead: 16289, cacheWrite: 0, totalTokens: 21680, cost },
+          stopReason: "stop",
+          timestamp: 1771061400040,
+        },
+      });
+    const estimate = { input: 0.0065025, output: 0.0000125, cacheRead: 0.001221675, cacheWrite: 0 };
+    const parsed = (cost: Record<string, unknown>) => {
+      const r = parseLine(line(cost));
+      if (r.kind !== "usage") throw new Error(r.kind);
+      return r.usage;
+    };
+    expect(parsed({ ...estimate, total: 0.007736675 }).recordedCostUsd).toBe(0.002849975);
+    // what the provider charged, and an estimate whose parts do not add up: as written
+    expect(parsed({ ...estimate, total: 0.0077, totalOrigin: "provider-billed" }).recordedCostUsd).toBe(
+      0.0077,
+    );
+    expect(parsed({ ...estimate, total: 0.009 }).recordedCostUsd).toBe(0.009);
+    expect(parsed({ total: 0.007736675 }).recordedCostUsd).toBe(0.007736675);
+  });
+});
+
 describe("case openrouter-free-variant: OpenRouter's free models cost $0, not the fallback price", () => {
   it("auto: $0, $0 and the provider-billed $0.0042; nothing unknown", async () => {
     const { s, world } = await meterCase("openrouter-free-variant", "auto");
