@@ -21,6 +21,7 @@ import {
   billedZeroAnomaly,
   costProblem,
   DEFAULT_MAX_CALL_USD,
+  estimateSlipAnomaly,
   inputProblem,
   MAX_INT64,
   MAX_SAFE,
@@ -231,6 +232,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const anomaly =
       recordedCostAnomaly(e, recordedPico) ??
       billedZeroAnomaly(e, recordedPico, quote) ??
+      estimateSlipAnomaly(e, recordedPico, quote) ??
       belowListAnomaly(quote.costPicoUsd, quote.source, quote.tableCostPicoUsd);
     if (anomaly) result.anomalies.push({ sourceRef: e.sourceRef, reason: anomaly });
     if (quote.unknownModel) {

@@ -34,6 +34,7 @@ import {
   tableNameOf,
 } from "./price-supplement.js";
 import type { CostMode, ParsedUsage, PriceQuote, Pricer } from "./types.js";
+import { LIST_PRICE_RATIO } from "./validate.js";
 
 /**
  * Prices one model call in exact pico-USD.
@@ -1236,11 +1237,15 @@ export function createPricer(opts: PricerOptions): Pricer {
           // multiple is what Anthropic charged, and equals a right estimate.
           // And a call that says Anthropic served it at standard speed, of a model with fast mode:
           // OpenClaw scaled its estimate × 2 when it asked for fast mode, whatever was served.
+          // And an estimate more than 1000× off the list price of the same call (`estimateUnitSlip`):
+          // OpenClaw's catalog held a price in the wrong unit (openclaw/openclaw#70416: Opus 4.7's
+          // estimate ~10^6 under its price, a per-token price in the per-1M field).
           const wrongEstimate =
             (u.writtenInput !== undefined ||
               pricedModelOf(u) !== u.model ||
               fastOf(u) !== 1n ||
-              (u.speed === "standard" && fastModeMultiple(u.provider, u.model, u.messageTsMs) !== 1n)) &&
+              (u.speed === "standard" && fastModeMultiple(u.provider, u.model, u.messageTsMs) !== 1n) ||
+              (pico !== null && k !== null && estimateUnitSlip(pico, k.costPicoUsd))) &&
             !billed &&
             k !== null;
           if (billed && pico === 0n && byokZero(u, k)) return withTable(k as PriceQuote);
@@ -1439,6 +1444,21 @@ function samePrices(a: object | string, b: object | string): boolean {
  * (and flagged: `billedZeroAnomaly`). Free routes (`:free` variants, `openrouter/free`) have a
  * list price of $0, so their provider-billed $0 stays $0; so does a model no list price knows.
  */
+/**
+ * Whether OpenClaw's recorded estimate `estimatePico` of a call is more than 1000× under or over
+ * what the list price (override or table) gives for the same call, `listPico`: a price typed in
+ * the wrong unit in OpenClaw's model catalog (per token, or per 1K, in its per-1M `cost` fields;
+ * openclaw/openclaw#70416 recorded Claude Opus 4.7 calls at ~10^-6 of their price, "cost.total
+ * effectively zero"), not a price anyone charges. `recorded` mode then prices the call from the
+ * list, as it does a missing or $0 estimate. Never applied to a provider-billed amount (what was
+ * charged); a $0 estimate or list price is not a slip (`recorded` mode's own rules cover those).
+ * The ratio is the override sanity check's (`LIST_PRICE_RATIO`, validate.ts).
+ */
+export function estimateUnitSlip(estimatePico: bigint, listPico: bigint): boolean {
+  if (estimatePico <= 0n || listPico <= 0n) return false;
+  return estimatePico * LIST_PRICE_RATIO < listPico || estimatePico > listPico * LIST_PRICE_RATIO;
+}
+
 function byokZero(u: ParsedUsage, k: PriceQuote | null): boolean {
   return k !== null && k.costPicoUsd > 0n && u.input + u.output + u.cacheRead + u.cacheWrite > 0;
 }

@@ -145,6 +145,30 @@ export function belowListAnomaly(
 }
 
 /**
+ * A note for the usage row when OpenClaw's recorded estimate (not a provider-billed amount) is
+ * more than 1000× under or over what the list price (override or table) BILLED for the call: a
+ * price in the wrong unit in OpenClaw's model catalog (pricing.ts `estimateUnitSlip`,
+ * openclaw/openclaw#70416), which no cost mode bills. Else null.
+ */
+export function estimateSlipAnomaly(
+  u: ParsedUsage,
+  recordedPico: bigint | null,
+  quote: { costPicoUsd: bigint; source: string },
+): string | null {
+  if (u.recordedCostOrigin === "provider-billed" || recordedPico === null || recordedPico <= 0n) return null;
+  if ((quote.source !== "table" && quote.source !== "override") || quote.costPicoUsd <= 0n) return null;
+  const list = quote.costPicoUsd;
+  const side =
+    recordedPico * LIST_PRICE_RATIO < list
+      ? "under 1/1000 of"
+      : recordedPico > list * LIST_PRICE_RATIO
+        ? "over 1000× "
+        : null;
+  if (side === null) return null;
+  return `recorded estimate $${usd(recordedPico)} is ${side} the list price $${usd(list)} (a price in the wrong unit in OpenClaw's catalog): billed at the list price`;
+}
+
+/**
  * A note for the usage row when the provider reported billing $0 for a call the list price puts
  * above $0 and the list price was billed instead (pricing.ts `byokZero`: an OpenRouter BYOK call,
  * whose inference the operator's own provider key paid), else null.

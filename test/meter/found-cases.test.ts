@@ -208,6 +208,70 @@ describe("case google-unknown-model-estimate: an unlisted model's estimate of a 
   });
 });
 
+describe("case openclaw-estimate-unit-slip: an estimate 10^6 under the list price is not billed", () => {
+  for (const mode of ["recorded", "auto", "calculate"] as const) {
+    it(`${mode}: telegram:5551201 2 calls $1.83822975 (Opus 4.7 at its list price), not $0.030055424539`, async () => {
+      const { s, world } = await meterCase("openclaw-estimate-unit-slip", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0 });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({ key: "telegram:5551201", requests: 2, costUsd: "1.83822975" });
+      const rows = world.db
+        .prepare(
+          "SELECT cost_pico_usd AS c, price_source AS s, anomaly FROM usage_events ORDER BY message_ts_ms",
+        )
+        .all() as { c: number; s: string; anomaly: string | null }[];
+      expect(rows.map((r) => [r.c, r.s])).toEqual([
+        [1_808_179_750_000, "table"],
+        [30_050_000_000, mode === "recorded" ? "recorded" : "table"],
+      ]);
+      expect(rows[0]?.anomaly).toMatch(
+        /^recorded estimate \$0\.000005424539 is under 1\/1000 of the list price/,
+      );
+      expect(rows[1]?.anomaly).toBeNull();
+    });
+  }
+
+  it("recorded: a per-1K price in the per-1M field (1000x over) is not billed either; a provider-billed one is", () => {
+    const pricer = createPricer({
+      mode: "recorded",
+      overrides: parsePriceOverrides({}, "p"),
+      fallback: FALLBACK,
+    });
+    const call = {
+      provider: "anthropic",
+      model: "claude-opus-4-7",
+      api: "anthropic-messages",
+      messageTsMs: 1776938460050,
+      responseId: null,
+      input: 10,
+      output: 200,
+      cacheRead: 50000,
+      cacheWrite: 0,
+      cacheWrite1h: 0,
+      totalTokens: 50210,
+      reasoningTokens: null,
+      stopReason: "stop",
+      isError: false,
+      errorMessage: null,
+    };
+    // list $0.03005: an estimate of 1000x that and a bit more is a unit slip, 1000x exactly is not
+    expect(pricer.price({ ...call, recordedCostUsd: 30.06, recordedCostOrigin: null })).toMatchObject({
+      costPicoUsd: 30_050_000_000n,
+      source: "table",
+    });
+    expect(pricer.price({ ...call, recordedCostUsd: 30.05, recordedCostOrigin: null })).toMatchObject({
+      costPicoUsd: 30_050_000_000_000n,
+      source: "recorded",
+    });
+    expect(
+      pricer.price({ ...call, recordedCostUsd: 0.00000003, recordedCostOrigin: "provider-billed" }),
+    ).toMatchObject({
+      costPicoUsd: 30_000n,
+      source: "provider-billed",
+    });
+  });
+});
+
 describe("case openrouter-free-variant: OpenRouter's free models cost $0, not the fallback price", () => {
   it("auto: $0, $0 and the provider-billed $0.0042; nothing unknown", async () => {
     const { s, world } = await meterCase("openrouter-free-variant", "auto");
