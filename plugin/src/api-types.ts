@@ -238,7 +238,12 @@ export interface PushEvent {
   responseModel?: string;
   /** Anthropic's served speed, `"fast"` or `"standard"` (fast mode): creditgate prices `"fast"` at the model's fast multiple. */
   speed?: string;
-  /** What the provider charged, USD, sent only with `costOrigin: "provider-billed"`. */
+  /** The line's `api` (`openai-responses`, `anthropic-messages`…): creditgate reads a service-tier estimate by it. */
+  api?: string;
+  /**
+   * The line's recorded cost, USD: OpenClaw's own estimate, or with `costOrigin: "provider-billed"`
+   * what the provider charged. creditgate uses it per its cost mode, as the transcript meter does.
+   */
   costUsd?: number;
   costOrigin?: "provider-billed";
 }

@@ -118,12 +118,13 @@ export function usageEvent(
     /^claude-opus-(?:5|4[-.]8)(?:[-.]|$)/i.test(String(m.model).trim())
   )
     return null;
+  // The recorded cost rides along whether OpenClaw estimated it or the provider billed it: the
+  // center prices the push as the meter prices the line (its cost mode), and reads an estimate for
+  // a model no list knows (else the fallback price) or an OpenAI service tier from it (with `api`).
   const total = u.cost?.total;
-  const providerBilled =
-    u.cost?.totalOrigin === "provider-billed" &&
-    typeof total === "number" &&
-    Number.isFinite(total) &&
-    total >= 0;
+  const recorded = typeof total === "number" && Number.isFinite(total) && total >= 0 && total <= 1e6;
+  const providerBilled = recorded && u.cost?.totalOrigin === "provider-billed";
+  const api = typeof m.api === "string" ? m.api.trim() : "";
   const isError = m.stopReason === "error" || m.stopReason === "aborted" || Boolean(m.errorMessage);
   // Only a session whose key alone names its payer is pushed. The meter reads the payer of the
   // others from the session entry, which this hook does not see: a per-peer DM's channel, a
@@ -160,7 +161,9 @@ export function usageEvent(
     ...(cacheWrite1h > 0 ? { cacheWrite1h } : {}),
     ...(responseModel ? { responseModel } : {}),
     ...(speed ? { speed } : {}),
-    ...(providerBilled ? { costUsd: total, costOrigin: "provider-billed" as const } : {}),
+    ...(api && api.length <= 100 ? { api } : {}),
+    ...(recorded ? { costUsd: total } : {}),
+    ...(providerBilled ? { costOrigin: "provider-billed" as const } : {}),
   };
 }
 

@@ -65,6 +65,8 @@ describe("usageEvent (the meter's rules)", () => {
       timestampMs: 1795371307361,
       success: true,
       responseId: "chatcmpl-mock-000003",
+      api: "openai-completions",
+      costUsd: 0.0091542,
     });
     expect(ev?.idempotencyKey).toMatch(/^[0-9a-f]{12}-[0-9a-f]{32}$/);
   });
@@ -187,10 +189,18 @@ describe("usageEvent (the meter's rules)", () => {
       costUsd: 0.029,
       costOrigin: "provider-billed",
     });
-    // An estimate (no totalOrigin) is not sent: the center prices from its own table.
+    // An estimate (no totalOrigin) is sent as one, with the line's api: the center reads it as the
+    // meter does (a model no list knows is billed its estimate, not the fallback price; an OpenAI
+    // service tier is read from it), and bills the list price where the meter would.
     const plain = usageEvent(assistant, where);
-    expect(plain).not.toHaveProperty("costUsd");
+    expect(plain).toMatchObject({ costUsd: 0.0091542, api: "openai-completions" });
+    expect(plain).not.toHaveProperty("costOrigin");
     expect(plain).not.toHaveProperty("cacheWrite1h");
+    // no cost, or not a non-negative amount the push schema takes: nothing sent
+    for (const cost of [undefined, { total: -1 }, { total: Number.NaN }, { total: 2e6 }, { total: "0.5" }])
+      expect(
+        usageEvent({ ...assistant, usage: { ...assistant.usage, cost } } as never, where),
+      ).not.toHaveProperty("costUsd");
   });
 
   it("carries the model that served the call (responseModel) when it is another, so a push prices like the transcript", () => {

@@ -906,6 +906,61 @@ describe("case push-subagent-payer: the plugin's push bills no call the meter bi
   });
 });
 
+describe("plugin push first: a pushed call is priced from OpenClaw's estimate as its transcript copy is", () => {
+  // The plugin's before_message_write push of every line of a case, then the meter on the same
+  // database: the push bills first and the transcript copy is its duplicate, so the push must carry
+  // what the pricer reads (the line's api and OpenClaw's estimate) or it bills another amount.
+  async function pushThenMeter(name: string, mode: "auto" | "recorded") {
+    w = tempWorld(join(CASES, name, "state"));
+    const pricer = createPricer({
+      mode,
+      overrides: parsePriceOverrides({}, "prices.json"),
+      fallback: FALLBACK,
+    });
+    const sessionsDir = join(w.stateDir, "agents", "main", "sessions");
+    const index = JSON.parse(readFileSync(join(sessionsDir, "sessions.json"), "utf8")) as Record<
+      string,
+      { sessionId: string }
+    >;
+    const events = [];
+    for (const [sessionKey, e] of Object.entries(index))
+      for (const line of readFileSync(join(sessionsDir, `${e.sessionId}.jsonl`), "utf8").split("\n")) {
+        const entry = line ? JSON.parse(line) : null;
+        const ev =
+          entry?.type === "message" ? pluginUsageEvent(entry.message, { agentId: "main", sessionKey }) : null;
+        if (ev) events.push(pushEventSchema.parse(ev));
+      }
+    // pushed as they were written (the push window is the last 30 days)
+    const lastMs = Math.max(...events.map((e) => e.timestampMs));
+    const ingester = createPushIngester(w.db, {
+      pricer,
+      markup: parseDecimal("1"),
+      creditsPerUsd: parseDecimal("1"),
+      nowMs: () => lastMs + 60_000,
+    });
+    const pushed = ingester.ingest(events, "push:test", "test");
+    const meter = meterFor(w, { pricer });
+    await meter.runOnce();
+    meter.close();
+    return { pushed, usage: queryUsage(w.db, { by: "user" }) };
+  }
+
+  for (const mode of ["auto", "recorded"] as const) {
+    it(`${mode}: openai-service-tier's priority and flex calls pushed first bill $0.0518, not the list $0.03535`, async () => {
+      const { pushed, usage } = await pushThenMeter("openai-service-tier", mode);
+      expect(pushed.map((r) => r.status)).toEqual(["billed", "billed", "billed"]);
+      expect(usage).toMatchObject([{ key: "telegram:5550701", requests: 3, costUsd: "0.0518" }]);
+    });
+
+    it(`${mode}: google-unknown-model-estimate's unlisted model pushed first bills its estimate, not the fallback`, async () => {
+      // call 1 (input holding the cache) is left to the transcript meter; call 2 is pushed
+      const { pushed, usage } = await pushThenMeter("google-unknown-model-estimate", mode);
+      expect(pushed.map((r) => r.status)).toEqual(["billed"]);
+      expect(usage).toMatchObject([{ key: "telegram:5551107", requests: 2, costUsd: "0.00867275" }]);
+    });
+  }
+});
+
 describe("case whatsapp-sender-jid: a WhatsApp sender's JID names the account its DMs bill", () => {
   it("whatsapp:+15551234567 2 calls $0.012, and /recargar from 15551234567@s.whatsapp.net credits it", async () => {
     const { s, world } = await meterCase("whatsapp-sender-jid");
