@@ -202,7 +202,9 @@ function slashCommandUser(rest: readonly string[]): string | null {
  * null. OpenClaw keys the session `agent:<a>:${sessionPrefix}:${userId}`, lower-cased
  * (`resolveNativeCommandSessionTargets`). The user id is the rest of the key, colons and all: an
  * Enterprise Grid install keys the user `team:<teamId>:user:<userId>` (a tester, 2026-12-02), as
- * its DMs and the default prefix's sessions are keyed. Longest prefix first (`ask:ops` before
+ * its DMs and the default prefix's sessions are keyed; a rest holding a DM, group, channel or
+ * thread word is no slash command (`slack:ops:direct:<peer>` under a prefix `slack:ops`, a
+ * threaded key). Longest prefix first (`ask:ops` before
  * `ask`). A prefix whose first word is one of the key words this resolver reads first
  * ({@link isReservedSlashPrefix}) is never used: `direct` would take every channel's per-peer DM.
  */
@@ -219,6 +221,9 @@ function configuredSlashUser(
   }
   if (!best) return null;
   const user = joined.slice(best.prefix.length + 1);
+  // A DM, group, channel or thread key under the prefix (a prefix `slack:ops` is also the shape of
+  // account ops's own `slack:ops:direct:<peer>` keys) is that kind of key, read as such below.
+  if (user.split(":").some((p) => DM.has(p) || SHARED.has(p))) return null;
   const ch = normalizeChannel(best.channel);
   return ch && user ? `${ch}:${user}` : null;
 }

@@ -211,6 +211,16 @@ describe("Slack slash commands under a configured sessionPrefix", () => {
     expect(resolveAccount("main", `agent:main:slack:slash:${grid}`, {}).accountId).toBe(dm);
     expect(dm).toBe(`slack:${grid}`);
   });
+  it("a prefix shaped like an account's own keys takes none of its DMs, channels or threads (tester)", () => {
+    const p = (prefix: string) => [{ prefix, channel: "slack" }];
+    const at = (key: string, prefix: string, extra = {}) =>
+      resolveAccount("main", key, { slashPrefixes: p(prefix), ...extra }).accountId;
+    expect(at("agent:main:slack:ops:direct:u07abc", "slack:ops")).toBe("slack:u07abc");
+    expect(at("agent:main:slack:ops:channel:c0123abc", "slack:ops")).toBe("agent:main");
+    expect(at("agent:main:slack:direct:u07abc", "slack")).toBe("slack:u07abc");
+    expect(at("agent:main:slack:channel:c0123abc:thread:1.2", "slack")).toBe("agent:main");
+    expect(at("agent:main:slack:ops:u07abc", "slack:ops")).toBe("slack:u07abc");
+  });
   it("a prefix starting with a key word of its own kind is not used: the built-in reading wins", () => {
     for (const prefix of ["direct", "dm", "group", "channel", "cron", "subagent", "main", "openai-user"])
       expect(isReservedSlashPrefix(prefix)).toBe(true);

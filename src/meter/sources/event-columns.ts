@@ -322,12 +322,12 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     };
     const w = nums[a + 10] as number;
     if (!Number.isNaN(w)) e.writtenInput = w;
+    const ii = nums[a + 13] as number;
+    if (!Number.isNaN(ii)) e.identityInput = ii;
     const icr = nums[a + 11] as number;
     if (!Number.isNaN(icr)) e.identityCacheRead = icr;
     const icw = nums[a + 12] as number;
     if (!Number.isNaN(icw)) e.identityCacheWrite = icw;
-    const ii = nums[a + 13] as number;
-    if (!Number.isNaN(ii)) e.identityInput = ii;
     const rm = strs[b + 10] as number;
     if (rm !== -2) e.responseModel = s(rm) as string;
     const sp = strs[b + 11] as number;
