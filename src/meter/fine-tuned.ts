@@ -93,6 +93,18 @@ export function fineTunedEntry(model: string): FineTunedEntry | null {
   return entry;
 }
 
+/**
+ * Whether `model` is an OpenAI fine-tuned model id (`ft:<base>:…`, also `openai/ft:…`), of any
+ * base. OpenAI serves no fine-tuned model at a service tier: Flex processing is offered on listed
+ * models only (platform.openai.com/docs/guides/flex-processing: o3, o4-mini, later GPT-5 models),
+ * and Priority processing likewise (openai.com/api-priority-processing lists GPT-5.x, GPT-4.1,
+ * GPT-4o, o3, o4-mini… at their own prices, no fine-tuned model), so a fine-tune's call is billed
+ * at its fine-tuned rates whatever its recorded estimate (see `tierListPico` in `pricing.ts`).
+ */
+export function isFineTunedId(model: string): boolean {
+  return FINE_TUNED_ID.test(model.trim());
+}
+
 /** Whether `rates` came from the fine-tuned price list (see `fineTunedEntry`). */
 export function isFineTunedRates(rates: ModelRates): boolean {
   return fineTunedRates.has(rates);

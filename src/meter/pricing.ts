@@ -15,6 +15,7 @@ import { decimalToScaled, formatScaled, usdFloatToPico, usdPerMTokToMicro } from
 import {
   FINE_TUNED_VERSION_TAG,
   fineTunedEntry,
+  isFineTunedId,
   isFineTunedRates,
   tableLacksFineTunedCachePrice,
 } from "./fine-tuned.js";
@@ -1141,9 +1142,14 @@ export function createPricer(opts: PricerOptions): Pricer {
    * (`writtenInput`) or a call priced as its served model carries an estimate from other counts
    * or another model's rates (as in `recorded` mode). Never an operator override: an override at
    * 2× list (a margin) made every standard call look like flex, billed at half the override.
+   * Nor an OpenAI fine-tuned model (`isFineTunedId`: no tier serves one): its estimate at its
+   * base model's price (half its own, on every rate) was billed as flex.
    */
   const tierListPico = (u: ParsedUsage): bigint | null => {
     if (u.writtenInput !== undefined || u.api === null || !SERVICE_TIER_APIS.has(u.api)) return null;
+    // No tier serves a fine-tuned model (`isFineTunedId`); a fine-tune lists at exactly 2× its
+    // base on every rate, so an OpenClaw catalog entry copied from the base read as "flex".
+    if (isFineTunedId(u.model)) return null;
     const p = tableProviderId(u.provider);
     if (p === null || !SERVICE_TIER_PROVIDERS.has(p) || pricedModelOf(u) !== u.model) return null;
     const table = findTablePrice(u.provider, u.model, u.messageTsMs);
