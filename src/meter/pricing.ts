@@ -137,6 +137,8 @@ export function tableVersionOf(rates: ModelRates): string {
   if (isFineTunedRates(rates)) return FINE_TUNED_TABLE_VERSION;
   if (isSupplementRates(rates)) return SUPPLEMENT_TABLE_VERSION;
   if (datedPriceRates.has(rates)) return DATED_PRICE_VERSION;
+  const viaAlias = datedAliasOriginals.get(rates);
+  if (viaAlias !== undefined) return `${tableVersionOf(viaAlias)}+${DATED_ALIAS_VERSION_TAG}`;
   if (makerCacheRates.has(rates)) return MAKER_CACHE_VERSION;
   return correctedRates.has(rates) ? CORRECTED_TABLE_VERSION : TABLE_VERSION;
 }
@@ -284,43 +286,96 @@ export function tableEntryOf(
 
 /**
  * Model aliases the provider moved to another model on a date, which the bundled table maps to
- * one model at every time: `[table provider, alias, [from ms, the dated model id it names from
- * then] newest first]`. Before the first date the table's own mapping stands. Mistral pointed its
- * `-latest` aliases at the Mistral 3 family on 2025-12-02 (mistral.ai/pricing;
+ * one model at every time: `[alias, its table provider and eras]`, each era `[from ms, what the
+ * alias named from then]` newest first, what it named being a table model id or a `DatedPrice`
+ * (a price creditgate owns, for an era no table entry has). Before the first date the table's own
+ * mapping stands; an era naming the alias itself is the table's own entry for that time.
+ *
+ * Mistral pointed its `-latest` aliases at the Mistral 3 family on 2025-12-02 (mistral.ai/pricing;
  * simonw/llm-prices#63, BerriAI/litellm#22601): `mistral-large-latest` went from Large 2.1
  * ($2 / $6 per 1M) to Large 3 (`mistral-large-2512`, $0.50 / $1.50), which the table still
  * prices at Large 2.1's rates (4× over); `ministral-8b-latest` from Ministral 8B 24.10 ($0.10)
  * to Ministral 3 8B ($0.15), and `ministral-3b-latest` (unknown to the table) to Ministral 3 3B.
  *
  * DeepSeek's API model names `deepseek-chat` and `deepseek-reasoner` (OpenClaw's bundled DeepSeek
- * models) named DeepSeek-V3 / R1 until 2025-09-05 16:00 UTC, then V3.1 (one price for both:
- * $0.56 input, $0.07 cache hit, $1.68 output per 1M, night discount cancelled:
- * api-docs.deepseek.com/quick_start/pricing), from 2025-09-29 V3.2(-Exp) ("API prices drop 50%+,
- * effective immediately": $0.28 / $0.028 / $0.42; BerriAI/litellm#18884, charmbracelet/catwalk#87,
- * openclaw/openclaw#53230), and from 2026-04-24 DeepSeek-V4-Flash (non-thinking / thinking mode:
- * "deepseek-chat and deepseek-reasoner currently map to V4 Flash compatibility modes", retired
- * 2026-07-24; NousResearch/hermes-agent#88090 prices them as V4-Flash). The table prices both
- * names at V3 / R1's 2025 rates, night discount included, at every time: after V3.2 a
- * `deepseek-chat` output token was billed at $1.10 (2.6×, or $0.55 at night), a
- * `deepseek-reasoner` one at $2.19 (5.2×). The V3.1 and V3.2 eras name `DATED_PRICES` entries
- * (the table has no DeepSeek-API entry at those prices). `ownApiOnly`: the alias is dated on the
- * maker's provider and behind a provider the table does not know (a LiteLLM proxy's
- * `deepseek/deepseek-chat`), not on a router that lists the name as its own model (OpenRouter's
- * `deepseek/deepseek-chat` is its DeepSeek V3 slug, at its own price).
+ * models): see `DEEPSEEK_CHAT` / `DEEPSEEK_REASONER`. The table prices both names at V3 / R1's
+ * 2025 rates, night discount included, at every time: after V3.2 a `deepseek-chat` output token
+ * was billed at $1.10 (2.6×, or $0.55 at night), a `deepseek-reasoner` one at $2.19 (5.2×).
+ * `ownApiOnly`: the alias is dated on the maker's provider and behind a provider the table does
+ * not know (a LiteLLM proxy's `deepseek/deepseek-chat` or bare `deepseek-chat`), not on a router
+ * that lists the name as its own model (OpenRouter's `deepseek/deepseek-chat` is its DeepSeek V3
+ * slug, at its own price).
  */
 interface DatedAlias {
   readonly provider: string;
-  readonly eras: readonly (readonly [number, string])[];
+  readonly eras: readonly (readonly [number, string | DatedPrice])[];
   readonly ownApiOnly?: true;
 }
-/** DeepSeek's two API names, one history (see `DATED_ALIASES`). */
-const DEEPSEEK_API_ALIAS: DatedAlias = {
+
+/**
+ * A price an alias had in an era no table entry prices (see `DATED_ALIASES`): rates in USD per
+ * 1M tokens (input, cache read, output; cache writes at the input rate: DeepSeek reports none).
+ * Reached only through an alias's era, never by a model id (a transcript cannot name one).
+ */
+interface DatedPrice {
+  /** What the alias named then, for reading (`info.id` of its table-shaped entry). */
+  readonly name: string;
+  readonly usd: readonly [input: string, cacheRead: string, output: string];
+}
+
+/**
+ * DeepSeek's prices of its API names by era (api-docs.deepseek.com/quick_start/pricing and its
+ * news pages, as quoted by the sources named):
+ * - V2.5 / V3 at the launch promotion, $0.14 / $0.014 / $0.28, "until 2025-02-08 16:00 (UTC)"
+ *   (BerriAI/litellm#8363 quoting the pricing page), then V3's full price $0.27 / $0.07 / $1.10
+ *   all day: the night discount (the table's entries) began with the first window of 2025-02-27
+ *   Beijing, 2025-02-26 16:30 UTC (announced Wednesday 2025-02-26, "take effect on Thursday after
+ *   midnight", 00:30 Beijing). `deepseek-reasoner` (R1, from 2025-01-20) had no promotion: $0.55 /
+ *   $0.14 / $2.19 all day until then.
+ * - V3.1 from 2025-09-05 16:00 UTC, one price for both names, night discount cancelled: $0.56 /
+ *   $0.07 / $1.68; V3.2(-Exp) from 2025-09-29 ("API prices drop 50%+, effective immediately"):
+ *   $0.28 / $0.028 / $0.42 (BerriAI/litellm#18884, charmbracelet/catwalk#87).
+ * - V4-Flash (non-thinking / thinking mode) from 2026-04-24: $0.14 / $0.028 / $0.28, one flat
+ *   price all day; cache hits cut to 1/10 ($0.0028) "effective 2026-04-26 12:15 UTC" (lobehub#14209,
+ *   litellm#29345: "cache-read price cut to 1/10 of launch price since 2026-04-26"; tokenmix.ai
+ *   2026-04-30). The names were retired on 2026-07-24 15:59 UTC (calls 404 since: mozilla-ai/any-llm#1172),
+ *   before V4's peak / off-peak prices (2026-08-17; ccusage#1643 "Before Aug 16 — flat, 24/7"),
+ *   so they never had a peak rate: the table's `deepseek-v4-flash` entry prices its pre-2026-08-17
+ *   calls inside 01:00–04:00 / 06:00–10:00 UTC at the later peak price (its own `price_comments`).
+ *   A call still carrying the names after the retirement (a proxy that kept them) is priced as
+ *   V4-Flash: flat until 2026-08-17, the table's V4-Flash entry from then.
+ */
+const DEEPSEEK_V4_FLASH_ERAS: readonly (readonly [number, string | DatedPrice])[] = [
+  [Date.parse("2026-08-17T00:00:00Z"), "deepseek-v4-flash"],
+  [Date.parse("2026-04-26T12:15:00Z"), { name: "deepseek-v4-flash (flat)", usd: ["0.14", "0.0028", "0.28"] }],
+  [
+    Date.parse("2026-04-24T00:00:00Z"),
+    { name: "deepseek-v4-flash (launch)", usd: ["0.14", "0.028", "0.28"] },
+  ],
+  [Date.parse("2025-09-29T00:00:00Z"), { name: "deepseek-v3.2", usd: ["0.28", "0.028", "0.42"] }],
+  [Date.parse("2025-09-05T16:00:00Z"), { name: "deepseek-v3.1", usd: ["0.56", "0.07", "1.68"] }],
+];
+/** Since the night discount began (2025-02-26 16:30 UTC): the table's own entries. */
+const DEEPSEEK_NIGHT_DISCOUNT_FROM = Date.parse("2025-02-26T16:30:00Z");
+/** `deepseek-chat`'s eras (see `DEEPSEEK_V4_FLASH_ERAS`). */
+const DEEPSEEK_CHAT: DatedAlias = {
   provider: "deepseek",
   ownApiOnly: true,
   eras: [
-    [Date.parse("2026-04-24T00:00:00Z"), "deepseek-v4-flash"],
-    [Date.parse("2025-09-29T00:00:00Z"), "deepseek-api-v3.2@dated"],
-    [Date.parse("2025-09-05T16:00:00Z"), "deepseek-api-v3.1@dated"],
+    ...DEEPSEEK_V4_FLASH_ERAS,
+    [DEEPSEEK_NIGHT_DISCOUNT_FROM, "deepseek-chat"],
+    [Date.parse("2025-02-08T16:00:00Z"), { name: "deepseek-v3 (full price)", usd: ["0.27", "0.07", "1.1"] }],
+    [Number.NEGATIVE_INFINITY, { name: "deepseek-v3 (promotion)", usd: ["0.14", "0.014", "0.28"] }],
+  ],
+};
+/** `deepseek-reasoner`'s eras (see `DEEPSEEK_V4_FLASH_ERAS`). */
+const DEEPSEEK_REASONER: DatedAlias = {
+  provider: "deepseek",
+  ownApiOnly: true,
+  eras: [
+    ...DEEPSEEK_V4_FLASH_ERAS,
+    [DEEPSEEK_NIGHT_DISCOUNT_FROM, "deepseek-reasoner"],
+    [Number.NEGATIVE_INFINITY, { name: "deepseek-r1 (launch)", usd: ["0.55", "0.14", "2.19"] }],
   ],
 };
 const DATED_ALIASES: ReadonlyMap<string, DatedAlias> = new Map<string, DatedAlias>([
@@ -342,44 +397,30 @@ const DATED_ALIASES: ReadonlyMap<string, DatedAlias> = new Map<string, DatedAlia
     "ministral-3b-latest",
     { provider: "mistral", eras: [[Date.parse("2025-12-02T00:00:00Z"), "ministral-3b-2512"]] },
   ],
-  ["deepseek-chat", DEEPSEEK_API_ALIAS],
-  ["deepseek-reasoner", DEEPSEEK_API_ALIAS],
+  ["deepseek-chat", DEEPSEEK_CHAT],
+  ["deepseek-reasoner", DEEPSEEK_REASONER],
 ]);
 
-/**
- * Prices an alias named on a date that no table entry has (see `DATED_ALIASES`), by a model id of
- * creditgate's own (`…@dated`, which no provider uses): its table provider and its rates in USD
- * per 1M tokens (input, cache read, output; cache writes at input: DeepSeek reports none).
- */
-const DATED_PRICES: ReadonlyMap<string, { provider: string; usd: readonly [string, string, string] }> =
-  new Map([
-    ["deepseek-api-v3.1@dated", { provider: "deepseek", usd: ["0.56", "0.07", "1.68"] }],
-    ["deepseek-api-v3.2@dated", { provider: "deepseek", usd: ["0.28", "0.028", "0.42"] }],
-  ]);
-
-/** Rates and a table-shaped entry per `DATED_PRICES` id, built once each. */
-const datedPriceEntries = new Map<string, { rates: ModelRates; info: ModelInfo }>();
-/** Rates from `DATED_PRICES` (see `tableVersionOf`). */
+/** Rates and a table-shaped entry per `DatedPrice`, built once each. */
+const datedPriceEntries = new WeakMap<DatedPrice, TableLookup>();
+/** Rates from a `DatedPrice` (see `tableVersionOf`). */
 const datedPriceRates = new WeakSet<ModelRates>();
 
-/** The `price_version` of a row priced from `DATED_PRICES`. */
-export const DATED_PRICE_VERSION = `${TABLE_VERSION}+dated-alias`;
-
 /**
- * The `DATED_PRICES` lookup of `model` (bare, or behind a `vendor/` prefix) for the table
- * provider `providerId`: null when `model` is no such id, or it is another provider's.
+ * The `price_version` suffix of a row priced as what a dated alias named at the call's time
+ * (`DATED_ALIASES`): a creditgate-owned era price (`DATED_PRICE_VERSION`), or another table
+ * entry than the alias's own (`…@0.1.8+dated-alias`, after any other tag of that entry).
  */
-function datedPriceLookup(providerId: string | null, model: string): TableLookup | null {
-  const m = model.trim().toLowerCase();
-  const slash = m.indexOf("/");
-  const id = m.endsWith("@dated") ? m.slice(slash + 1) : null;
-  const dated = id === null ? undefined : DATED_PRICES.get(id);
-  if (id === null || dated === undefined) return null;
-  const onProvider = slash < 0 ? providerId : providerId === null ? tableProviderId(m.slice(0, slash)) : null;
-  if (onProvider !== dated.provider) return null;
-  let entry = datedPriceEntries.get(id);
+export const DATED_ALIAS_VERSION_TAG = "dated-alias";
+
+/** The `price_version` of a row priced from a `DatedPrice`. */
+export const DATED_PRICE_VERSION = `${TABLE_VERSION}+${DATED_ALIAS_VERSION_TAG}`;
+
+/** The lookup of a `DatedPrice`: its rates and a table-shaped entry, one stable object each. */
+function datedPriceLookup(price: DatedPrice): TableLookup {
+  let entry = datedPriceEntries.get(price);
   if (entry === undefined) {
-    const [input, cacheRead, output] = dated.usd;
+    const [input, cacheRead, output] = price.usd;
     const flat = (usd: string): TieredRate => ({ base: usdPerMTokToMicro(usd), tiers: [] });
     const inputRate = flat(input);
     const rates: ModelRates = {
@@ -394,8 +435,8 @@ function datedPriceLookup(providerId: string | null, model: string): TableLookup
     entry = {
       rates,
       info: {
-        id,
-        match: { equals: id },
+        id: price.name,
+        match: { equals: price.name },
         prices: {
           input_mtok: Number(input),
           cache_read_mtok: Number(cacheRead),
@@ -403,40 +444,85 @@ function datedPriceLookup(providerId: string | null, model: string): TableLookup
         },
       },
     };
-    datedPriceEntries.set(id, entry);
+    datedPriceEntries.set(price, entry);
   }
-  return { rates: entry.rates, info: entry.info };
+  return entry;
 }
 
 /**
- * The model id a dated alias (`DATED_ALIASES`) named at `atMs`, else `model` itself. The alias is
- * matched as the table matches names, case- and space-insensitively: `Mistral-Large-Latest` was
- * still priced at Large 2.1's rates after the switch, since the table took it for the alias.
- * A `vendor/alias` id (a proxy or gateway route such as LiteLLM's `mistral/mistral-large-latest`,
- * whose provider the table does not know, so the vendor's table prices it) names
- * `vendor/<dated model>` the same way: before, the alias was dated only on the maker's own
- * provider, and such a route billed Large 3 at Large 2.1's 4× rates. An `ownApiOnly` alias is
- * dated behind a vendor prefix only when the table does not know the call's provider.
+ * Table rates reached through a dated alias's era that names another entry (`mistral-large-2512`
+ * for `mistral-large-latest`), as a copy per rates object that `tableVersionOf` tags
+ * `+dated-alias`: such a row says what priced it. Maps the copy to the entry's own rates.
  */
-function datedAlias(provider: string, model: string, atMs: number): string {
-  const own = datedAliasOf(provider, model, atMs);
-  if (own !== null) return own;
+const datedAliasCopies = new WeakMap<ModelRates, ModelRates>();
+const datedAliasOriginals = new WeakMap<ModelRates, ModelRates>();
+
+/** `rates` (a table entry's, reached through a dated alias) as its tagged copy (see `datedAliasCopies`). */
+function viaDatedAlias(rates: ModelRates): ModelRates {
+  let copy = datedAliasCopies.get(rates);
+  if (copy === undefined) {
+    copy = { ...rates };
+    datedAliasCopies.set(rates, copy);
+    datedAliasOriginals.set(copy, rates);
+  }
+  return copy;
+}
+
+/** What a dated alias named at a call's time (see `datedAlias`). */
+interface DatedName {
+  /** The model id to look the table up by (the alias's own when `redated` is false). */
+  readonly model: string;
+  /** Whether that is another entry than the table's for the alias (its rows say `+dated-alias`). */
+  readonly redated: boolean;
+  /** A creditgate-owned price for the era instead of a table entry. */
+  readonly price?: DatedPrice;
+}
+
+/**
+ * What a dated alias (`DATED_ALIASES`) named at `atMs` on `provider`, or null when `model` is no
+ * such alias there (then the table's own lookup of `model` stands). The alias is matched as the
+ * table matches names, case- and space-insensitively: `Mistral-Large-Latest` was still priced at
+ * Large 2.1's rates after the switch, since the table took it for the alias. Dated:
+ * - a bare alias on the maker's provider, or on a provider the table does not know (a LiteLLM
+ *   proxy's or an OpenClaw custom provider's `deepseek-chat`: the table's name match takes it for
+ *   the maker's model, so the maker's dates hold; looked up as `maker/<dated model>`);
+ * - a `vendor/alias` id (a proxy or gateway route such as LiteLLM's `mistral/mistral-large-latest`,
+ *   or the maker's own provider with its prefix, `deepseek` + `deepseek/deepseek-chat`), as
+ *   `vendor/<dated model>`: before, a route billed Large 3 at Large 2.1's 4× rates. An
+ *   `ownApiOnly` alias only on the maker's provider or one the table does not know: a router the
+ *   table knows (OpenRouter) lists the name as its own model.
+ * A bare alias on another provider the table knows (Azure, Together) is left to the table.
+ */
+function datedAlias(provider: string, model: string, atMs: number): DatedName | null {
+  // The map first: provider lookups cost more, and most names are no alias.
+  const bare = DATED_ALIASES.get(model.trim().toLowerCase());
+  if (bare !== undefined) {
+    const p = tableProviderId(provider);
+    if (p === bare.provider) return datedEra(bare, atMs, "");
+    return p === null ? datedEra(bare, atMs, `${bare.provider}/`) : null;
+  }
   const slash = model.indexOf("/");
-  if (slash <= 0) return model;
+  if (slash <= 0) return null;
   const vendor = model.slice(0, slash);
-  const inner = datedAliasOf(vendor, model.slice(slash + 1), atMs, tableProviderId(provider) !== null);
-  return inner === null ? model : `${vendor}/${inner}`;
+  const a = DATED_ALIASES.get(
+    model
+      .slice(slash + 1)
+      .trim()
+      .toLowerCase(),
+  );
+  if (a === undefined || tableProviderId(vendor) !== a.provider) return null;
+  const p = a.ownApiOnly ? tableProviderId(provider) : null;
+  if (p !== null && p !== a.provider) return null;
+  return datedEra(a, atMs, `${vendor}/`);
 }
 
-/**
- * The dated model `provider`'s alias `model` named at `atMs`; null when it is no alias then (or
- * an `ownApiOnly` alias reached through a known router: `viaKnownRouter`).
- */
-function datedAliasOf(provider: string, model: string, atMs: number, viaKnownRouter = false): string | null {
-  const a = DATED_ALIASES.get(model.trim().toLowerCase());
-  if (a === undefined || tableProviderId(provider) !== a.provider) return null;
-  if (viaKnownRouter && a.ownApiOnly) return null;
-  for (const [from, id] of a.eras) if (atMs >= from) return id;
+/** The era of `a` at `atMs` as a `DatedName` (its table id behind `prefix`), or null before its first. */
+function datedEra(a: DatedAlias, atMs: number, prefix: string): DatedName | null {
+  for (const [from, named] of a.eras) {
+    if (atMs < from) continue;
+    if (typeof named !== "string") return { model: "", redated: true, price: named };
+    return { model: `${prefix}${named}`, redated: DATED_ALIASES.get(named) !== a };
+  }
   return null;
 }
 
@@ -445,12 +531,20 @@ function datedAliasOf(provider: string, model: string, atMs: number, viaKnownRou
  * null when the table does not know the model or has no token price for it (see `tableRates`).
  */
 export function findTablePrice(provider: string, aliasOrModel: string, atMs: number): ModelRates | null {
-  const model = datedAlias(provider, aliasOrModel, atMs);
-  const key = `${provider}\u0000${model}`;
+  const dated = datedAlias(provider, aliasOrModel, atMs);
+  if (dated?.price !== undefined) {
+    // creditgate's own price for the era: no package lookup to save
+    tableCacheStats.hits++;
+    return datedPriceLookup(dated.price).rates;
+  }
+  const model = dated?.model ?? aliasOrModel;
+  const redated = dated?.redated === true;
+  // a redated name's entry is tagged (`viaDatedAlias`): not the same answer as the name itself
+  const key = `${provider}\u0000${model}${redated ? "\u0000dated" : ""}`;
   const entry = tableCache.get(key);
   if (entry === undefined) {
     tableCacheStats.misses++;
-    const found = findTablePriceUncached(provider, model, atMs);
+    const found = namedLookup(provider, model, atMs, redated);
     if (tableCache.size >= TABLE_CACHE_MAX) tableCache.clear();
     tableCache.set(key, cacheEntryFor(found, atMs));
     return found.rates;
@@ -468,7 +562,7 @@ export function findTablePrice(provider: string, aliasOrModel: string, atMs: num
     }
   }
   tableCacheStats.misses++;
-  const rates = findTablePriceUncached(provider, model, atMs).rates;
+  const rates = namedLookup(provider, model, atMs, redated).rates;
   if (entry.kind === "conditional" && cls !== null) entry.byClass.set(cls, rates);
   return rates;
 }
@@ -591,11 +685,24 @@ export function findTablePriceUncachedRates(
 }
 
 function findTablePriceUncached(provider: string, aliasOrModel: string, atMs: number): TableLookup {
-  const model = datedAlias(provider, aliasOrModel, atMs);
+  const dated = datedAlias(provider, aliasOrModel, atMs);
+  if (dated?.price !== undefined) return datedPriceLookup(dated.price);
+  return namedLookup(provider, dated?.model ?? aliasOrModel, atMs, dated?.redated === true);
+}
+
+/**
+ * The lookup of `model` as named (a dated alias already resolved: `datedAlias`), its rates tagged
+ * when a dated alias named this other entry (`redated`: see `viaDatedAlias`).
+ */
+function namedLookup(provider: string, model: string, atMs: number, redated: boolean): TableLookup {
+  const found = modelLookup(provider, model, atMs);
+  return redated && found.rates !== null ? { ...found, rates: viaDatedAlias(found.rates) } : found;
+}
+
+/** `findTablePriceUncached` of a model id that is no dated alias (see there for the order). */
+function modelLookup(provider: string, model: string, atMs: number): TableLookup {
   const providerId = tableProviderId(provider);
   if (isOpenRouterFree(providerId, model)) return { rates: OPENROUTER_FREE_RATES, info: undefined };
-  const dated = datedPriceLookup(providerId, model);
-  if (dated !== null) return dated;
   const base = providerId === "openrouter" ? openRouterVariantBase(model) : null;
   if (base === null) {
     const direct = findTableEntry(providerId, model, atMs);

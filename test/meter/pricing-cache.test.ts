@@ -113,8 +113,10 @@ describe("table price cache", () => {
     const stats = tablePriceCacheStats();
     expect(stats.hits + stats.misses).toBe(lookups);
     // One miss per unconditional model; per conditional model one per constraint class met
-    // (deepseek-chat 2, claude-opus-4-6 2, v4-flash/pro up to 2×3 each): never per minute.
-    expect(stats.misses).toBeLessThanOrEqual(4 + 2 + 2 + 6 + 6);
+    // (deepseek-chat 3: its V3.2 / V4-Flash-flat eras are creditgate's own prices, no package
+    // lookup, then the table's V4-Flash from 2026-08-17 under its own key, off-peak and two peak
+    // windows; claude-opus-4-6 2, v4-flash/pro up to 2×3 each): never per minute.
+    expect(stats.misses).toBeLessThanOrEqual(4 + 3 + 2 + 6 + 6);
   });
 
   it("classifies constraints as the package does (wrapping windows, offsets, fractions)", () => {

@@ -947,7 +947,10 @@ describe("DeepSeek's API names are priced as the model DeepSeek served under the
       ["deepseek-reasoner", "2025-09-28T23:59:59.999Z", [560_000n, 70_000n, 1_680_000n]],
       ["deepseek-chat", "2025-09-29T00:00:00Z", [280_000n, 28_000n, 420_000n]],
       ["deepseek-reasoner", "2026-04-23T23:00:00Z", [280_000n, 28_000n, 420_000n]],
-      ["deepseek-chat", "2026-04-24T00:00:00Z", [140_000n, 2_800n, 280_000n]],
+      // V4-Flash at launch: cache hits $0.028 until DeepSeek cut them to 1/10, 2026-04-26 12:15 UTC
+      ["deepseek-chat", "2026-04-24T00:00:00Z", [140_000n, 28_000n, 280_000n]],
+      ["deepseek-reasoner", "2026-04-26T12:14:59.999Z", [140_000n, 28_000n, 280_000n]],
+      ["deepseek-chat", "2026-04-26T12:15:00Z", [140_000n, 2_800n, 280_000n]],
     ];
     for (const order of [eras, [...eras].reverse()]) {
       clearTablePriceCache();
