@@ -527,6 +527,15 @@ function datedEra(a: DatedAlias, atMs: number, prefix: string): DatedName | null
 }
 
 /**
+ * Which era of a dated alias `provider/model` falls in at `atMs`, as a short text ("" for a name
+ * that is no dated alias there): two calls of one name with the same text are looked up alike.
+ */
+function datedEraKey(provider: string, model: string, atMs: number): string {
+  const d = datedAlias(provider, model, atMs);
+  return d === null ? "" : (d.price?.name ?? d.model);
+}
+
+/**
  * The table rates of `provider/model` in effect at `atMs` (ms since epoch), through the cache;
  * null when the table does not know the model or has no token price for it (see `tableRates`).
  */
@@ -1173,9 +1182,11 @@ export function createPricer(opts: PricerOptions): Pricer {
     lastModel = model;
     return lastOverride;
   };
-  // pricedModelOf's answers by (provider, model, responseModel): a bot uses few pairs, and a
-  // pair's answer does not change, as the table matches names, not times (but for a dated alias,
-  // `DATED_ALIASES`, on both sides of its date: the first answer stands for the pair).
+  // pricedModelOf's answers by (provider, model, responseModel, and the era of each name that is
+  // a dated alias: `datedEraKey`): a bot uses few pairs, and the table matches names, not times,
+  // but for a dated alias (`DATED_ALIASES`), which names other entries in other eras. Before the
+  // era was in the key, the first answer for a pair stood for every time: `deepseek-reasoner`
+  // answered as `deepseek-chat` was priced as R1 or as V3 by which line was metered first.
   const pricedModels = new Map<string, string>();
   /**
    * The model a call is priced as: the model that answered (`responseModel`) when it is another
@@ -1194,7 +1205,13 @@ export function createPricer(opts: PricerOptions): Pricer {
   const pricedModelOf = (u: ParsedUsage): string => {
     const served = u.responseModel;
     if (served === undefined) return u.model;
-    const key = JSON.stringify([u.provider, u.model, served]);
+    const key = JSON.stringify([
+      u.provider,
+      u.model,
+      served,
+      datedEraKey(u.provider, u.model, u.messageTsMs),
+      datedEraKey(u.provider, served, u.messageTsMs),
+    ]);
     const hit = pricedModels.get(key);
     if (hit !== undefined) return hit;
     let as = u.model;

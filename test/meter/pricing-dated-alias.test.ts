@@ -120,6 +120,31 @@ describe("DeepSeek deepseek-chat / deepseek-reasoner (22ae0b8)", () => {
       if (before) expect(tableVersionOf(before)).not.toContain("dated-alias");
     }
   });
+  it("prices a line the same whatever was metered before it (served-model answers per era)", () => {
+    const reasoner = (iso: string) =>
+      line({
+        provider: "deepseek",
+        model: "deepseek-reasoner",
+        responseModel: "deepseek-chat",
+        messageTsMs: t(iso),
+      });
+    const early = reasoner("2025-09-01T10:00:00Z");
+    const late = reasoner("2025-10-20T10:00:00Z");
+    const alone = pricer().price(early);
+    expect(alone).toMatchObject({
+      costPicoUsd: usd("3.71"),
+      version: `${TABLE_VERSION}+served:deepseek-chat`,
+    });
+    for (const order of [
+      [late, early],
+      [early, late, early],
+    ]) {
+      const p = pricer();
+      const got = order.map((u) => p.price(u));
+      expect(got.at(-1)).toEqual(alone);
+      expect(p.price(late)).toMatchObject({ costPicoUsd: usd("1.596"), version: DATED_PRICE_VERSION });
+    }
+  });
   it("every re-dated row says +dated-alias; the table's own era says nothing more", () => {
     clearTablePriceCache();
     const v = (iso: string, model = "deepseek-chat") => {
