@@ -495,7 +495,7 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
       }),
     ).toMatchObject({ usage: { input: 0, cacheRead: 800, cacheWrite: 200, identityInput: 200 } });
     // negative, fractional, text, past 2^53: ignored, the call billed as before these names were read
-    for (const bad of [-5, 300.5, "300", 9007199254740993]) {
+    for (const bad of [-5, 300.5, "300", 9007199254740994]) {
       const r = u({
         prompt_tokens: 1000,
         completion_tokens: 200,
