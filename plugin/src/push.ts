@@ -102,10 +102,16 @@ export function usageEvent(
   // `is_byok` + `cost_details.upstream_inference_cost`): the meter bills what they say the operator
   // paid (parse.ts `recordedCost`); a push would bill the list price first and make that a duplicate.
   const raw = u as Record<string, unknown>;
+  const rawCost = raw.cost as Record<string, unknown> | null | undefined;
   if (
-    (raw.cost !== undefined && (typeof raw.cost !== "object" || raw.cost === null)) ||
+    (rawCost !== undefined && (typeof rawCost !== "object" || rawCost === null)) ||
     "is_byok" in raw ||
-    "isByok" in raw
+    "isByok" in raw ||
+    // the same BYOK fields inside `usage.cost` (parse.ts reads both places): a tester, 2026-12-02
+    (rawCost && ("is_byok" in rawCost || "isByok" in rawCost)) ||
+    (rawCost && ("cost_details" in rawCost || "costDetails" in rawCost)) ||
+    "cost_details" in raw ||
+    "costDetails" in raw
   )
     return null;
   // OpenClaw's own fast mode (Opus 5 / 4.8 on the anthropic provider) writes its estimate × 2 and
@@ -123,6 +129,10 @@ export function usageEvent(
   // a model no list knows (else the fallback price) or an OpenAI service tier from it (with `api`).
   const total = u.cost?.total;
   const recorded = typeof total === "number" && Number.isFinite(total) && total >= 0 && total <= 1e6;
+  // A total this push cannot send as the meter reads it (a decimal string some proxies write, a
+  // negative or absurd amount the meter flags or holds for review) is left to the meter: pushed
+  // without it, the call would be billed at the list or fallback price first (a tester, 2026-12-02).
+  if (total !== undefined && total !== null && !recorded) return null;
   const providerBilled = recorded && u.cost?.totalOrigin === "provider-billed";
   const api = typeof m.api === "string" ? m.api.trim() : "";
   const isError = m.stopReason === "error" || m.stopReason === "aborted" || Boolean(m.errorMessage);

@@ -123,6 +123,12 @@ export const SAME_MODEL_NAMES: readonly SameModelNames[] = [
       "grok-4.20-beta-0309-non-reasoning",
       "grok-4.20-beta-latest-non-reasoning",
       "grok-4.20-beta-non-reasoning",
+      // the page's other aliases of grok-4.20-0309-reasoning (a tester, 2026-12-02)
+      "grok-4.20-experimental-beta-0304-reasoning",
+      "grok-4.20-experimental-beta-0304",
+      "grok-4.20-experimental-beta-reasoning-latest",
+      "grok-4.20-experimental-beta-latest",
+      "grok-4.20-reasoning-gv2",
     ],
     source: "https://docs.x.ai/developers/models/grok-4.20-0309",
   },

@@ -162,7 +162,7 @@ export function estimateSlipAnomaly(
     recordedPico * LIST_PRICE_RATIO < list
       ? "under 1/1000 of"
       : recordedPico > list * LIST_PRICE_RATIO
-        ? "over 1000× "
+        ? "over 1000×"
         : null;
   if (side === null) return null;
   return `recorded estimate $${usd(recordedPico)} is ${side} the list price $${usd(list)} (a price in the wrong unit in OpenClaw's catalog): billed at the list price`;

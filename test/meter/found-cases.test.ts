@@ -1249,3 +1249,70 @@ describe("case xai-dated-model-id: xAI's dated Grok 4.20 ids are priced as the t
     });
   }
 });
+
+describe("plugin push and the price supplement: what a tester found (2026-12-02)", () => {
+  const where = { agentId: "main", sessionKey: "agent:main:telegram:direct:5559999" };
+  const msg = (usage: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    role: "assistant",
+    content: [],
+    api: "openai-completions",
+    provider: "openrouter",
+    model: "openai/gpt-4o",
+    usage: { input: 10000, output: 1000, cacheRead: 0, cacheWrite: 0, totalTokens: 11000, ...usage },
+    stopReason: "stop",
+    timestamp: Date.parse("2026-05-04T10:00:00Z"),
+    responseId: "r0",
+    ...extra,
+  });
+
+  it("a recorded total the push cannot send as the meter reads it is left to the meter", () => {
+    // decimal text (parse.ts usdAmount bills it): pushed without it, an unknown model billed the
+    // fallback price $0.225 first instead of the transcript's $0.012
+    expect(
+      pluginUsageEvent(
+        msg(
+          { cost: { input: "0.01", output: "0.002", cacheRead: 0, cacheWrite: 0, total: "0.012" } },
+          { provider: "myproxy", model: "mystery-1" },
+        ),
+        where,
+      ),
+    ).toBeNull();
+    expect(
+      pluginUsageEvent(msg({ cost: { total: "0.031", totalOrigin: "provider-billed" } }), where),
+    ).toBeNull();
+    // negative or absurd: the meter flags or holds it
+    expect(pluginUsageEvent(msg({ cost: { total: -1 } }), where)).toBeNull();
+    expect(pluginUsageEvent(msg({ cost: { total: 1e7 } }), where)).toBeNull();
+    // a numeric estimate still rides along
+    expect(pluginUsageEvent(msg({ cost: { total: 0.04 } }), where)?.costUsd).toBe(0.04);
+  });
+
+  it("OpenRouter BYOK fields inside usage.cost are left to the meter (fee + upstream)", () => {
+    expect(
+      pluginUsageEvent(
+        msg({
+          cost: {
+            total: 0.0015,
+            totalOrigin: "provider-billed",
+            is_byok: true,
+            cost_details: { upstream_inference_cost: 0.035 },
+          },
+        }),
+        where,
+      ),
+    ).toBeNull();
+    expect(pluginUsageEvent(msg({ cost: { total: 0.0015, is_byok: true } }), where)).toBeNull();
+  });
+
+  it("xAI's other documented aliases of grok-4.20-0309-reasoning are priced as grok-4.20", () => {
+    const at = Date.parse("2026-09-20T09:00:00Z");
+    for (const name of [
+      "grok-4.20-experimental-beta-0304-reasoning",
+      "grok-4.20-experimental-beta-0304",
+      "grok-4.20-experimental-beta-reasoning-latest",
+      "grok-4.20-experimental-beta-latest",
+      "grok-4.20-reasoning-gv2",
+    ])
+      expect(findTablePrice("xai", name, at)).toEqual(findTablePrice("xai", "grok-4.20-0309-reasoning", at));
+  });
+});
