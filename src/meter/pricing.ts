@@ -345,13 +345,14 @@ interface DatedPrice {
  *   A call still carrying the names after the retirement (a proxy that kept them) is priced as
  *   V4-Flash: flat until 2026-08-17, the table's V4-Flash entry from then.
  */
+/** V4-Flash's flat price after the cache-hit cut (one object: see `DEEPSEEK_V4_FLASH`). */
+const V4_FLASH_FLAT: DatedPrice = { name: "deepseek-v4-flash (flat)", usd: ["0.14", "0.0028", "0.28"] };
+/** V4-Flash's flat launch price. */
+const V4_FLASH_LAUNCH: DatedPrice = { name: "deepseek-v4-flash (launch)", usd: ["0.14", "0.028", "0.28"] };
 const DEEPSEEK_V4_FLASH_ERAS: readonly (readonly [number, string | DatedPrice])[] = [
   [Date.parse("2026-08-17T00:00:00Z"), "deepseek-v4-flash"],
-  [Date.parse("2026-04-26T12:15:00Z"), { name: "deepseek-v4-flash (flat)", usd: ["0.14", "0.0028", "0.28"] }],
-  [
-    Date.parse("2026-04-24T00:00:00Z"),
-    { name: "deepseek-v4-flash (launch)", usd: ["0.14", "0.028", "0.28"] },
-  ],
+  [Date.parse("2026-04-26T12:15:00Z"), V4_FLASH_FLAT],
+  [Date.parse("2026-04-24T00:00:00Z"), V4_FLASH_LAUNCH],
   [Date.parse("2025-09-29T00:00:00Z"), { name: "deepseek-v3.2", usd: ["0.28", "0.028", "0.42"] }],
   [Date.parse("2025-09-05T16:00:00Z"), { name: "deepseek-v3.1", usd: ["0.56", "0.07", "1.68"] }],
 ];
@@ -366,6 +367,22 @@ const DEEPSEEK_CHAT: DatedAlias = {
     [DEEPSEEK_NIGHT_DISCOUNT_FROM, "deepseek-chat"],
     [Date.parse("2025-02-08T16:00:00Z"), { name: "deepseek-v3 (full price)", usd: ["0.27", "0.07", "1.1"] }],
     [Number.NEGATIVE_INFINITY, { name: "deepseek-v3 (promotion)", usd: ["0.14", "0.014", "0.28"] }],
+  ],
+};
+/**
+ * `deepseek-v4-flash` itself, called by its own name before 2026-08-17: the same flat prices as the
+ * API names' V4 era (the table's entry holds the later peak / off-peak prices at every time). One
+ * price object with the API names' era, so a `deepseek-chat` call DeepSeek answers as
+ * `deepseek-v4-flash` is priced alike, not as the served model (a tester, 2026-12-02: $4.428 for
+ * $0.9856 in the peak hours).
+ */
+const DEEPSEEK_V4_FLASH: DatedAlias = {
+  provider: "deepseek",
+  ownApiOnly: true,
+  eras: [
+    [Date.parse("2026-08-17T00:00:00Z"), "deepseek-v4-flash"],
+    [Date.parse("2026-04-26T12:15:00Z"), V4_FLASH_FLAT],
+    [Number.NEGATIVE_INFINITY, V4_FLASH_LAUNCH],
   ],
 };
 /** `deepseek-reasoner`'s eras (see `DEEPSEEK_V4_FLASH_ERAS`). */
@@ -399,6 +416,7 @@ const DATED_ALIASES: ReadonlyMap<string, DatedAlias> = new Map<string, DatedAlia
   ],
   ["deepseek-chat", DEEPSEEK_CHAT],
   ["deepseek-reasoner", DEEPSEEK_REASONER],
+  ["deepseek-v4-flash", DEEPSEEK_V4_FLASH],
 ]);
 
 /** Rates and a table-shaped entry per `DatedPrice`, built once each. */

@@ -209,3 +209,48 @@ describe("DeepSeek deepseek-chat / deepseek-reasoner (22ae0b8)", () => {
     });
   });
 });
+
+describe("DeepSeek-V4-Flash by its own name, and as the model that answered (a second tester, 2026-12-02)", () => {
+  it("a deepseek-chat call answered as deepseek-v4-flash is priced as the alias's era, not the table's later peak", () => {
+    clearTablePriceCache();
+    for (const [provider, model, iso] of [
+      ["deepseek", "deepseek-chat", "2026-05-01T07:00:00Z"],
+      ["deepseek", "deepseek-reasoner", "2026-05-01T02:00:00Z"],
+      ["litellm", "deepseek-chat", "2026-06-10T08:30:00Z"],
+    ] as const) {
+      const q = pricer().price(
+        line({ provider, model, messageTsMs: t(iso), responseModel: "deepseek-v4-flash" }),
+      );
+      expect([q.costPicoUsd, q.version]).toEqual([usd("0.9856"), DATED_PRICE_VERSION]);
+    }
+    // an override of the requested model still wins over the served model's price
+    const o = pricer("calculate", {
+      "deepseek/deepseek-chat": { input: "1", output: "1", cacheRead: "0.5", cacheWrite: "1" },
+    }).price(
+      line({
+        provider: "deepseek",
+        model: "deepseek-chat",
+        messageTsMs: t("2026-05-01T07:00:00Z"),
+        responseModel: "deepseek-v4-flash",
+      }),
+    );
+    expect(o.costPicoUsd).toBe(usd("5"));
+  });
+  it("deepseek-v4-flash on DeepSeek's API before 2026-08-17 is flat all day; from then the table's peak / off-peak", () => {
+    clearTablePriceCache();
+    expect(io(findTablePrice("deepseek", "deepseek-v4-flash", t("2026-05-01T07:00:00Z")))).toEqual(
+      V4_FLASH_FLAT,
+    );
+    expect(io(findTablePrice("deepseek", "deepseek-v4-flash", t("2026-05-01T12:00:00Z")))).toEqual(
+      V4_FLASH_FLAT,
+    );
+    expect(io(findTablePrice("deepseek", "deepseek-v4-flash", t("2026-04-25T07:00:00Z")))).toEqual([
+      140_000n,
+      28_000n,
+      280_000n,
+    ]);
+    const peak = findTablePrice("deepseek", "deepseek-v4-flash", t("2026-08-18T07:00:00Z"));
+    const offPeak = findTablePrice("deepseek", "deepseek-v4-flash", t("2026-08-18T12:00:00Z"));
+    expect(io(peak)).not.toEqual(io(offPeak));
+  });
+});
