@@ -752,7 +752,10 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
   const own = findTableEntry(providerId, base, atMs, false);
   if (own.info !== undefined) return own;
   const maker = findTableEntry(providerId, model, atMs);
-  return maker.info !== undefined ? maker : findTableEntry(providerId, base, atMs);
+  if (maker.info !== undefined) return maker;
+  const makerBase = findTableEntry(providerId, base, atMs);
+  // the base model as the price supplement names it (`x-ai/grok-4.20-0309-reasoning:nitro`)
+  return makerBase.info !== undefined ? makerBase : (supplementLookup(providerId, base, atMs) ?? makerBase);
 }
 
 /**

@@ -1316,3 +1316,12 @@ describe("plugin push and the price supplement: what a tester found (2026-12-02)
       expect(findTablePrice("xai", name, at)).toEqual(findTablePrice("xai", "grok-4.20-0309-reasoning", at));
   });
 });
+
+describe("price supplement through an OpenRouter routing variant (tester, 2026-12-02)", () => {
+  it("x-ai/grok-4.20-0309-reasoning:nitro is priced as its base id", () => {
+    const at = Date.parse("2026-09-20T09:00:00Z");
+    const nitro = findTablePrice("openrouter", "x-ai/grok-4.20-0309-reasoning:nitro", at);
+    expect(nitro).not.toBeNull();
+    expect(nitro).toEqual(findTablePrice("openrouter", "x-ai/grok-4.20-0309-reasoning", at));
+  });
+});
