@@ -1,5 +1,5 @@
 import { type FSWatcher, watch } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createLedger, type Ledger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import type { Ratio } from "../money.js";
@@ -17,6 +17,7 @@ import { createJsonlSource } from "./sources/jsonl.js";
 import { createReaderThread } from "./sources/jsonl-thread.js";
 import { createSqliteSource } from "./sources/sqlite.js";
 import { storeFile } from "./sources/sqlite-reader.js";
+import { planRelocated, type SessionsLocation, type StoreLocation } from "./sources/store-location.js";
 import type { Pricer } from "./types.js";
 
 export interface MeterOptions {
@@ -134,7 +135,10 @@ export function createMeter(opts: MeterOptions) {
       ? createReaderThread(opts.log ? { log: opts.log } : {})
       : null;
   thread?.prestart();
-  const sources = new Map<string, MeterSource[]>();
+  /** Each agent dir's sources: its stores first, then its session-file directories. */
+  const sources = new Map<string, SourceEntry[]>();
+  /** Places (store files, session dirs) some source reads: a shared relocated store is read once. */
+  const claimed = new Set<string>();
   const unknownModels = new Set<string>();
   const warnedUnknown = new Set<string>();
 
@@ -158,32 +162,67 @@ export function createMeter(opts: MeterOptions) {
     };
   }
 
+  function storeEntry(agentId: string, agentDir: string, loc?: StoreLocation): SourceEntry {
+    return {
+      source: createSqliteSource({
+        agentDir,
+        agentId,
+        db: opts.db,
+        batchSize: opts.batchSize,
+        previewChars: opts.previewChars ?? 0,
+        ...(loc ? { storePath: loc.file, sessionsDir: loc.sessionsDir } : {}),
+        ...(thread ? { thread } : {}),
+      }),
+      key: loc?.file ?? agentDir,
+      store: loc?.file ?? storeFile(agentDir),
+      dir: loc ? dirname(loc.file) : join(agentDir, "agent"),
+    };
+  }
+
+  function filesEntry(
+    agentId: string,
+    agentDir: string,
+    following: boolean,
+    loc?: SessionsLocation,
+  ): SourceEntry {
+    return {
+      source: createJsonlSource({
+        agentDir,
+        agentId,
+        db: opts.db,
+        batchSize: opts.batchSize,
+        unknownSessionGraceMs: following ? (opts.unknownSessionGraceMs ?? 10_000) : 0,
+        previewChars: opts.previewChars ?? 0,
+        ...(loc ? { sessionsDir: loc.dir, indexPath: loc.index } : {}),
+        ...(opts.nowMs ? { nowMs: opts.nowMs } : {}),
+        ...(thread ? { thread } : {}),
+      }),
+      key: loc?.dir ?? agentDir,
+      store: null,
+      dir: loc?.dir ?? join(agentDir, "sessions"),
+    };
+  }
+
   function syncAgents(following: boolean): void {
     for (const sd of opts.stateDirs) {
-      for (const a of listAgents(sd.path, opts.agents)) {
+      const agents = listAgents(sd.path, opts.agents);
+      for (const a of agents) {
         if (sources.has(a.agentDir)) continue;
         // SQLite first: its session tables attribute every session (even deleted ones), and the
         // facts it records let the JSONL source attribute copies of the same sessions.
         sources.set(a.agentDir, [
-          createSqliteSource({
-            agentDir: a.agentDir,
-            agentId: a.agentId,
-            db: opts.db,
-            batchSize: opts.batchSize,
-            previewChars: opts.previewChars ?? 0,
-            ...(thread ? { thread } : {}),
-          }),
-          createJsonlSource({
-            agentDir: a.agentDir,
-            agentId: a.agentId,
-            db: opts.db,
-            batchSize: opts.batchSize,
-            unknownSessionGraceMs: following ? (opts.unknownSessionGraceMs ?? 10_000) : 0,
-            previewChars: opts.previewChars ?? 0,
-            ...(opts.nowMs ? { nowMs: opts.nowMs } : {}),
-            ...(thread ? { thread } : {}),
-          }),
+          storeEntry(a.agentId, a.agentDir),
+          filesEntry(a.agentId, a.agentDir, following),
         ]);
+      }
+      // `session.store` may move sessions.json, the transcripts and the store out of the agent
+      // dirs: those places are read too (stores still before any session files).
+      for (const r of planRelocated(sd.path, agents, claimed)) {
+        const list = sources.get(r.agentDir);
+        if (!list) continue;
+        const firstFiles = list.findIndex((e) => e.store === null);
+        list.splice(firstFiles, 0, ...r.stores.map((loc) => storeEntry(r.agentId, r.agentDir, loc)));
+        list.push(...r.sessions.map((loc) => filesEntry(r.agentId, r.agentDir, following, loc)));
       }
     }
   }
@@ -283,20 +322,19 @@ export function createMeter(opts: MeterOptions) {
       }
     };
     const failures: SourceProblem[] = [];
-    outer: for (const [dir, list] of sources) {
+    outer: for (const list of sources.values()) {
       // The agent's JSONL files may be copies of its store's sessions (what `openclaw doctor --fix`
       // leaves in session-sqlite-import-archive/, without sessions.json) attributed only by the
       // session facts the store's poll records. While the store itself cannot be read (locked,
       // not a database, not a file, cannot be opened) they wait: billed now they would go to the
       // operator, and the store's copies of the same calls would then be duplicates.
-      const store = storeFile(dir);
-      /** The code of the problem that ended or spoiled the store's poll (null: it read and billed). */
+      /** The code of the problem that ended or spoiled a store's poll (null: they read and billed). */
       let storeUnread: string | null = null;
-      for (const [i, s] of list.entries()) {
-        const id = `${s.name}\u0000${dir}`;
+      for (const { source: s, key, store, dir } of list) {
+        const id = `${s.name}\u0000${key}`;
         health.begin(id);
         const note = (p: SourceProblem) => {
-          if (i === 0 && p.path === store) storeUnread ??= p.code;
+          if (store !== null && p.path === store) storeUnread ??= p.code;
           failures.push(p);
           if (health.report(id, p))
             opts.log?.("error", "meter source problem", {
@@ -306,12 +344,12 @@ export function createMeter(opts: MeterOptions) {
               reason: p.reason,
             });
         };
-        if (i > 0 && storeUnread !== null) {
+        if (store === null && storeUnread !== null) {
           // Not read this poll: its state is "waiting", not what its last poll found; the reason
           // names what held the store back (creditgate's own database failing is not the store's).
           note({
             source: s.name,
-            path: join(dir, "sessions"),
+            path: dir,
             code: WAITING_FOR_STORE,
             reason: storeUnread.startsWith("creditgate-db:")
               ? `not read while billing the agent's OpenClaw store fails (${storeUnread}): its copies would be billed to the operator`
@@ -330,7 +368,7 @@ export function createMeter(opts: MeterOptions) {
           }
           // One unreadable source must not stop the others; it is retried next poll.
           const p = err instanceof BillingFailure ? err.problem(s.name) : problemOf(s.name, dir, err);
-          if (i === 0) storeUnread ??= p.code;
+          if (store !== null) storeUnread ??= p.code;
           note(p);
         } finally {
           health.end(id);
@@ -393,10 +431,7 @@ export function createMeter(opts: MeterOptions) {
         while (!signal.aborted) {
           syncAgents(true);
           for (const sd of opts.stateDirs) watchDir(join(sd.path, "agents"));
-          for (const dir of sources.keys()) {
-            watchDir(join(dir, "sessions"));
-            watchDir(join(dir, "agent"));
-          }
+          for (const list of sources.values()) for (const e of list) watchDir(e.dir);
           dirty = false;
           const before = total.billed;
           const wasPaused = total.paused;
@@ -423,7 +458,7 @@ export function createMeter(opts: MeterOptions) {
     },
 
     close(): void {
-      for (const list of sources.values()) for (const s of list) s.close();
+      for (const list of sources.values()) for (const e of list) e.source.close();
       sources.clear();
       void thread?.terminate();
     },
@@ -431,6 +466,17 @@ export function createMeter(opts: MeterOptions) {
 }
 
 export type Meter = ReturnType<typeof createMeter>;
+
+/** One source of an agent dir, with what the meter needs to know of it. */
+interface SourceEntry {
+  source: MeterSource;
+  /** Names it in health and on the reader thread: the agent dir, or the relocated place. */
+  key: string;
+  /** The OpenClaw store file it reads, or null for session files (which wait while a store fails). */
+  store: string | null;
+  /** The directory watched while following; a waiting source's problem path. */
+  dir: string;
+}
 
 /**
  * creditgate's OWN database failed while billing a batch (full, locked, I/O): wrapped so a

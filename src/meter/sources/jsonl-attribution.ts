@@ -1,4 +1,4 @@
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { agentOfKey, remembersInternalSurface, resolveAccount } from "../resolve-user.js";
 import type { SessionMemory } from "../session-memory.js";
 import type { SessionFact } from "../source.js";
@@ -6,6 +6,7 @@ import type { ClassifiedFile } from "./classify.js";
 import { headerParentSessionId } from "./file-probe.js";
 import { configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
 import { createSessionsIndex, type SessionsIndex } from "./sessions-index.js";
+import { agentIndexPath } from "./store-location.js";
 
 // Who pays for a session file: its sessions.json entry (with the spawn chain's parents and
 // channels, in other agents' indexes too), else the meter's memory of it, else, for a compacted
@@ -50,7 +51,7 @@ export function createJsonlAttribution(
     if (!agent || agent === agentId || !/^[a-z0-9_-]+$/i.test(agent)) return index;
     let ix = siblings.get(agent);
     if (!ix) {
-      ix = createSessionsIndex(join(dirname(agentDir), agent, "sessions", "sessions.json"));
+      ix = createSessionsIndex(agentIndexPath(dirname(dirname(agentDir)), agent));
       siblings.set(agent, ix);
     }
     ix.refresh();
@@ -69,7 +70,9 @@ export function createJsonlAttribution(
     routeTargets?: string[];
     heartbeat?: boolean;
   }): string {
-    return resolveAccount(agentId, e.sessionKey, {
+    // A store shared by every agent (`session.store` without `{agentId}`) names other agents' keys
+    // too: an operator session is the agent's its key names.
+    return resolveAccount(agentOfKey(e.sessionKey) ?? agentId, e.sessionKey, {
       channel: e.channel,
       routeTargets: e.routeTargets,
       heartbeat: e.heartbeat,

@@ -45,6 +45,18 @@ export interface JsonlReaderOptions {
   /** `<state>/agents/<agentId>` */
   agentDir: string;
   agentId: string;
+  /**
+   * The transcripts' directory when `session.store` moved it (store-location.ts).
+   * @defaultValue `<agentDir>/sessions`
+   */
+  sessionsDir?: string;
+  /** The session index naming them (the configured store file). @defaultValue `<sessionsDir>/sessions.json` */
+  indexPath?: string;
+  /**
+   * Also read `<agentDir>/session-sqlite-import-archive/` (the agent dir's own reader does; a
+   * relocated directory's reader does not, so it is read once). @defaultValue true
+   */
+  importArchive?: boolean;
   /** Events per batch during a backlog. */
   batchSize: number;
   /** Events in the first batch of each poll (the writer starts sooner). @defaultValue batchSize */
@@ -117,8 +129,9 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
   // A batch that can never fill (0, NaN) would make `poll` flush at every chunk end forever.
   positiveBatchSize("batchSize", opts.batchSize);
   if (opts.firstBatchSize !== undefined) positiveBatchSize("firstBatchSize", opts.firstBatchSize);
-  const sessionsDir = join(opts.agentDir, "sessions");
-  const index = createSessionsIndex(join(sessionsDir, "sessions.json"));
+  const sessionsDir = opts.sessionsDir ?? join(opts.agentDir, "sessions");
+  const indexPath = opts.indexPath ?? join(sessionsDir, "sessions.json");
+  const index = createSessionsIndex(indexPath);
   const attributions = createJsonlAttribution(opts.agentId, opts.agentDir, index, createSessionMemory(db));
   const cursors = createCursorRepo(db);
   const grace = opts.unknownSessionGraceMs ?? 0;
@@ -192,7 +205,6 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       await emit(batch, id, packed);
     };
 
-    const indexPath = join(sessionsDir, "sessions.json");
     try {
       if (!statSync(indexPath).isFile())
         report?.({ path: indexPath, code: "not-a-file", reason: "sessions.json is not a regular file" });
@@ -236,7 +248,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       const cls = classifyTranscriptFile(name);
       if (cls) files.push({ path: join(sessionsDir, name), cls });
     }
-    for (const name of list(importDir)) {
+    for (const name of opts.importArchive === false ? [] : list(importDir)) {
       const cls = classifyImportArchiveFile(name);
       if (cls) files.push({ path: join(importDir, name), cls });
     }

@@ -19,6 +19,10 @@ export interface JsonlSourceOptions {
   /** `<state>/agents/<agentId>` */
   agentDir: string;
   agentId: string;
+  /** A directory `session.store` moved the transcripts to (see JsonlReaderOptions). @defaultValue `<agentDir>/sessions` */
+  sessionsDir?: string;
+  /** Its session index (the configured store file). @defaultValue `<sessionsDir>/sessions.json` */
+  indexPath?: string;
   db: Db;
   /** Events per transaction during a backlog. */
   batchSize: number;
@@ -56,10 +60,13 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
     batchSize: opts.batchSize,
     unknownSessionGraceMs: opts.unknownSessionGraceMs ?? 0,
     previewChars: opts.previewChars ?? 0,
+    ...(opts.sessionsDir !== undefined ? { sessionsDir: opts.sessionsDir, importArchive: false } : {}),
+    ...(opts.indexPath !== undefined ? { indexPath: opts.indexPath } : {}),
   };
   let inline: JsonlReader | null = null;
   const thread = threadFor(opts.thread, opts.db, opts.nowMs !== undefined);
-  const req = { kind: "jsonl", key: opts.agentDir, dbPath: opts.db.name, opts: readerOpts } as const;
+  const key = opts.sessionsDir ?? opts.agentDir;
+  const req = { kind: "jsonl", key, dbPath: opts.db.name, opts: readerOpts } as const;
 
   return {
     name: `jsonl:${opts.agentId}`,
@@ -73,7 +80,7 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
       );
     },
     close() {
-      thread?.release("jsonl", opts.db.name, opts.agentDir);
+      thread?.release("jsonl", opts.db.name, key);
     },
   };
 }

@@ -22,6 +22,7 @@ import {
   type StoreRow,
   sqliteCode,
 } from "./store-handle.js";
+import { agentStoreFile } from "./store-location.js";
 import { decodeZstd } from "./zst.js";
 
 export { rowFingerprint } from "./store-handle.js";
@@ -34,6 +35,15 @@ export interface SqliteReaderOptions {
   /** `<state>/agents/<agentId>`. */
   agentDir: string;
   agentId: string;
+  /**
+   * The store file when `session.store` moved it (store-location.ts).
+   * @defaultValue `storeFile(agentDir)`
+   */
+  storePath?: string;
+  /**
+   * Where that store publishes its `.zst` archives and `cold/`. @defaultValue `<agentDir>/sessions`
+   */
+  sessionsDir?: string;
   /** Most transcript rows (and archive events) per batch; a positive integer. */
   batchSize: number;
   /** Rows in the first batch of each poll (the writer starts sooner). @defaultValue batchSize */
@@ -114,8 +124,8 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   const previewChars = opts.previewChars ?? 0;
   const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
   const pack = opts.packEvents ?? false;
-  const dbFile = storeFile(agentDir);
-  const sessionsDir = join(agentDir, "sessions");
+  const dbFile = opts.storePath ?? storeFile(agentDir);
+  const sessionsDir = opts.sessionsDir ?? join(agentDir, "sessions");
 
   const memory = createSessionMemory(db);
   const cursors = createCursorRepo(db);
@@ -214,7 +224,11 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   }
   function siblingStore(agent: string): OcHandle | null {
     if (agent === agentId || !/^[a-z0-9_-]+$/i.test(agent)) return null;
-    const file = storeFile(join(dirname(agentDir), agent));
+    const file = agentStoreFile(dirname(dirname(agentDir)), agent);
+    if (file === null) {
+      closeSibling(agent);
+      return null;
+    }
     let st: Stats;
     try {
       st = statSync(file);

@@ -33,6 +33,10 @@ export interface SqliteSourceOptions {
   /** `<state>/agents/<agentId>`. */
   agentDir: string;
   agentId: string;
+  /** A store file `session.store` moved (store-location.ts). @defaultValue `storeFile(agentDir)` */
+  storePath?: string;
+  /** Where that store publishes its archives. @defaultValue `<agentDir>/sessions` */
+  sessionsDir?: string;
   /** creditgate's own database: cursors, blobs done, session memory. */
   db: Db;
   /** Most transcript rows (and archive events) per batch. */
@@ -70,11 +74,14 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
     batchSize: opts.batchSize,
     busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
     previewChars: opts.previewChars ?? 0,
+    ...(opts.storePath !== undefined ? { storePath: opts.storePath } : {}),
+    ...(opts.sessionsDir !== undefined ? { sessionsDir: opts.sessionsDir } : {}),
   };
   let inline: SqliteReader | null = null;
-  const dbFile = storeFile(opts.agentDir);
+  const dbFile = opts.storePath ?? storeFile(opts.agentDir);
   const thread = threadFor(opts.thread, opts.db, opts.nowMs !== undefined);
-  const req = { kind: "sqlite", key: opts.agentDir, dbPath: opts.db.name, opts: readerOpts } as const;
+  const key = opts.storePath ?? opts.agentDir;
+  const req = { kind: "sqlite", key, dbPath: opts.db.name, opts: readerOpts } as const;
   let running = false;
 
   return {
@@ -100,7 +107,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
     close(): void {
       inline?.close();
       inline = null;
-      thread?.release("sqlite", opts.db.name, opts.agentDir);
+      thread?.release("sqlite", opts.db.name, key);
     },
   };
 }
