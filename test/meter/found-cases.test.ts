@@ -10,7 +10,7 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { commandUser } from "../../plugin/src/commands.js";
 import { gatedUser } from "../../plugin/src/gate.js";
 import { usageEvent as pluginUsageEvent } from "../../plugin/src/push.js";
@@ -1323,5 +1323,28 @@ describe("price supplement through an OpenRouter routing variant (tester, 2026-1
     const nitro = findTablePrice("openrouter", "x-ai/grok-4.20-0309-reasoning:nitro", at);
     expect(nitro).not.toBeNull();
     expect(nitro).toEqual(findTablePrice("openrouter", "x-ai/grok-4.20-0309-reasoning", at));
+  });
+});
+
+describe("case session-store-relocated: sessions under a configured session.store are billed", () => {
+  it("telegram:5550101 3 calls $0.024 (was 1 call $0.0045), telegram:7770707 1 call $0.015 (was nothing)", async () => {
+    // the case's `~` is its home/ (OpenClaw expands `~` to OPENCLAW_HOME when set)
+    vi.stubEnv("OPENCLAW_HOME", join(CASES, "session-store-relocated", "home"));
+    try {
+      const { s, world } = await meterCase("session-store-relocated");
+      expect(s).toMatchObject({ billed: 4, duplicates: 1, failures: [] });
+      const byUser = Object.fromEntries(
+        queryUsage(world.db, { by: "user" }).map((r) => [
+          r.key,
+          { requests: r.requests, costUsd: r.costUsd },
+        ]),
+      );
+      expect(byUser).toEqual({
+        "telegram:5550101": { requests: 3, costUsd: "0.024" },
+        "telegram:7770707": { requests: 1, costUsd: "0.015" },
+      });
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
