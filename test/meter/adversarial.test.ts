@@ -151,7 +151,7 @@ describe("adversarial transcript files", () => {
     expect(userInput(w)).toBe(100);
   });
 
-  it("skips checkpoint copies and bills branch copies only through dedupe", async () => {
+  it("skips a checkpoint name without a UUID and repair backups, bills branch copies only through dedupe", async () => {
     const { w, file, dir } = world();
     appendFileSync(file, `${assistant(1_790_000_000_000, 100)}\n`);
     copyFileSync(file, join(dir, `${SID}.checkpoint.0a1b2c3d.jsonl`));

@@ -6,21 +6,40 @@ export interface ClassifiedFile {
 }
 
 /**
+ * OpenClaw's archive timestamp (`formatSessionArchiveTimestamp`: ISO with `:` as `-`), the whole
+ * suffix after `.bak.` (its `ARCHIVE_TIMESTAMP_RE`, src/config/sessions/artifacts.ts).
+ */
+const ARCHIVE_TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d{3})?Z$/;
+/** A compaction checkpoint copy: `<id>.checkpoint.<uuid>.jsonl` (OpenClaw's `CHECKPOINT_MARKER_RE`). */
+const CHECKPOINT_RE =
+  /^(.+)\.checkpoint\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl$/i;
+
+/**
  * Which files in `sessions/` are transcripts, and of which session.
  * Read: `<id>.jsonl`, `<id>-topic-<n>.jsonl`, `<id>.jsonl.deleted.<ts>`, `<id>.jsonl.reset.<ts>`,
- * `<ISO>_<id>.jsonl` branch copies (dedupe absorbs their repeats).
- * Skipped: `*.checkpoint.*.jsonl` (compaction copies), `*.trajectory.jsonl` (run traces),
- * `*.bak*` (repair backups), `sessions.json*`, temp/lock files, and `.zst` archives (read whole
- * by the archive reader).
+ * `<ISO>_<id>.jsonl` branch copies, and what compaction keeps of a transcript it shortened:
+ * `<id>.jsonl.bak.<ts>` (the whole file `sessions.compact` renamed away before writing its last
+ * `maxLines` lines back) and `<id>.checkpoint.<uuid>.jsonl` (the pre-compaction copy, the only
+ * one left once `truncateAfterCompaction` rewrote the file without the summarized messages).
+ * Dedupe absorbs every repeat. Skipped: `*.trajectory.jsonl` (run traces), other `*.bak*`
+ * (repair backups `*.bak-<pid>-<ms>`, `*.pre-doctor-*.bak`), `sessions.json*`, temp/lock files,
+ * and `.zst` archives (read whole by the archive reader).
  */
 export function classifyTranscriptFile(name: string): ClassifiedFile | null {
+  const checkpoint = CHECKPOINT_RE.exec(name);
+  if (checkpoint?.[1]) {
+    const id = sessionIdOf(checkpoint[1]);
+    return id ? { sessionId: id, archived: true } : null;
+  }
   const at = name.indexOf(".jsonl");
   if (at <= 0) return null;
   if (name.startsWith("sessions.json")) return null;
-  if (/\.bak/i.test(name) || name.includes(".trajectory") || /\.checkpoint\./.test(name)) return null;
+  if (name.includes(".trajectory") || /\.checkpoint\./.test(name)) return null;
   if (name.endsWith(".zst") || name.endsWith(".tmp") || name.endsWith(".lock")) return null;
   const suffix = name.slice(at + ".jsonl".length);
-  const archived = /^\.(deleted|reset)\./.test(suffix);
+  const compacted = suffix.startsWith(".bak.") && ARCHIVE_TS_RE.test(suffix.slice(".bak.".length));
+  if (!compacted && /\.bak/i.test(name)) return null;
+  const archived = compacted || /^\.(deleted|reset)\./.test(suffix);
   if (suffix !== "" && !archived) return null;
   const base = sessionIdOf(name.slice(0, at));
   return base ? { sessionId: base, archived } : null;
