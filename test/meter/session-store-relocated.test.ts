@@ -6,6 +6,7 @@ import {
   planRelocated,
   relocatedStores,
   resolveSessionStorePath,
+  sessionStorePaths,
 } from "../../src/meter/sources/store-location.js";
 import {
   assistantLine,
@@ -36,6 +37,17 @@ describe("resolveSessionStorePath (OpenClaw's resolveStorePath)", () => {
     expect(resolveSessionStorePath("rel/s.json", "main", {})).toBe(resolve("rel/s.json"));
     // `~name` is not a home: a plain relative path, as path.resolve reads it
     expect(resolveSessionStorePath("~x/s.json", "main", { HOME: "/h" })).toBe(resolve("~x/s.json"));
+  });
+});
+
+describe("sessionStorePaths", () => {
+  it("a relative store is looked for against the working directory and the state dir", () => {
+    expect(sessionStorePaths("store/{agentId}/s.json", "main", "/st", {})).toEqual([
+      resolve("store/main/s.json"),
+      "/st/store/main/s.json",
+    ]);
+    expect(sessionStorePaths("/abs/s.json", "main", "/st", {})).toEqual(["/abs/s.json"]);
+    expect(sessionStorePaths("~/s.json", "main", "/st", { HOME: "/h" })).toEqual(["/h/s.json"]);
   });
 });
 
@@ -196,6 +208,22 @@ describe("the meter follows a relocated session store (JSONL era)", () => {
     expect(s.failures).toEqual([]);
     expect(s.duplicates).toBe(0);
     expect(requestsBy(w)).toEqual({ "telegram:5550101": 2, "agent:work": 1 });
+  });
+
+  it("a relative store path beside the config (the gateway started from its state dir) is found", async () => {
+    w = tempWorld();
+    const dir = join(w.stateDir, "store", "main");
+    mkdirSync(dir, { recursive: true });
+    writeJson(join(w.stateDir, "openclaw.json"), { session: { store: "store/{agentId}/sessions.json" } });
+    writeJson(join(dir, "sessions.json"), {
+      "agent:main:telegram:direct:5550101": { sessionId: "d", lastChannel: "telegram" },
+    });
+    writeFileSync(join(dir, "d.jsonl"), `${assistantLine(T0)}\n`);
+    const meter = meterFor(w);
+    const s = await meter.runOnce();
+    meter.close();
+    expect(s.failures).toEqual([]);
+    expect(requestsBy(w)).toEqual({ "telegram:5550101": 1 });
   });
 
   it("a store moved later: files appearing in the relocated dir while following are billed", async () => {

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { readOpenClawConfig } from "./openclaw-config.js";
 
 // Where an agent's sessions live when `session.store` in the OpenClaw config moves them out of
@@ -54,6 +54,25 @@ export function resolveSessionStorePath(
     return resolve(home, `.${expanded.slice(1)}`);
   }
   return resolve(expanded);
+}
+
+/**
+ * Where a `session.store` value may put an agent's store: `resolveSessionStorePath`, and for a
+ * relative path also against the state dir (the gateway's working directory is not known to the
+ * meter; a gateway started from its state dir, or a path written relative to the config beside
+ * it, resolves there). Reading a place that holds nothing costs nothing; dedupe covers the rest.
+ */
+export function sessionStorePaths(
+  store: string,
+  agentId: string,
+  stateDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const p = resolveSessionStorePath(store, agentId, env);
+  const expanded = store.replaceAll("{agentId}", agentId);
+  if (expanded.startsWith("~") || isAbsolute(expanded)) return [p];
+  const q = resolve(stateDir, expanded);
+  return q === p ? [p] : [p, q];
 }
 
 /** A session-file directory of an agent: its transcripts and the index naming their sessions. */
@@ -130,8 +149,12 @@ export function relocatedStores(storePath: string, namesInDir: readonly string[]
  */
 export function agentIndexPath(stateDir: string, agentId: string): string {
   const store = configuredSessionStore(stateDir);
-  const p = store ? resolveSessionStorePath(store, agentId) : null;
-  return p && !p.endsWith(".sqlite") ? p : defaultSessions(join(stateDir, "agents", agentId)).index;
+  const paths = store
+    ? sessionStorePaths(store, agentId, stateDir).filter((p) => !p.endsWith(".sqlite"))
+    : [];
+  return (
+    paths.find((p) => existsSync(p)) ?? paths[0] ?? defaultSessions(join(stateDir, "agents", agentId)).index
+  );
 }
 
 /** The names in a directory, or none when it cannot be listed (absent: the store is not there yet). */
@@ -153,8 +176,9 @@ export function agentStoreFile(stateDir: string, agentId: string): string | null
   if (existsSync(def)) return def;
   const store = configuredSessionStore(stateDir);
   if (!store) return null;
-  const p = resolveSessionStorePath(store, agentId);
-  const found = relocatedStores(p, namesIn(dirname(p))).filter((s) => existsSync(s.file));
+  const found = sessionStorePaths(store, agentId, stateDir)
+    .flatMap((p) => relocatedStores(p, namesIn(dirname(p))))
+    .filter((s) => existsSync(s.file));
   return (
     (found.find((s) => s.suffixAgent === agentId) ?? found.find((s) => s.suffixAgent === null))?.file ?? null
   );
@@ -206,20 +230,21 @@ export function planRelocated(
   const ordered = [...agents].sort((x, y) => Number(y.agentId === def) - Number(x.agentId === def));
   const out: RelocatedSources[] = [];
   for (const a of ordered) {
-    const p = resolveSessionStorePath(store, a.agentId, env);
     const r: RelocatedSources = { agentId: a.agentId, agentDir: a.agentDir, stores: [], sessions: [] };
-    for (const s of relocatedStores(p, namesIn(dirname(p)))) {
-      if (s.suffixAgent !== null && s.suffixAgent !== a.agentId && ids.has(s.suffixAgent)) continue;
-      const k = placeKey(s.file);
-      if (claimed.has(k)) continue;
-      claimed.add(k);
-      r.stores.push(s);
-    }
-    const sess = relocatedSessions(p);
-    const k = placeKey(sess.dir);
-    if (!claimed.has(k)) {
-      claimed.add(k);
-      r.sessions.push(sess);
+    for (const p of sessionStorePaths(store, a.agentId, stateDir, env)) {
+      for (const s of relocatedStores(p, namesIn(dirname(p)))) {
+        if (s.suffixAgent !== null && s.suffixAgent !== a.agentId && ids.has(s.suffixAgent)) continue;
+        const k = placeKey(s.file);
+        if (claimed.has(k)) continue;
+        claimed.add(k);
+        r.stores.push(s);
+      }
+      const sess = relocatedSessions(p);
+      const k = placeKey(sess.dir);
+      if (!claimed.has(k)) {
+        claimed.add(k);
+        r.sessions.push(sess);
+      }
     }
     if (r.stores.length > 0 || r.sessions.length > 0) out.push(r);
   }
