@@ -151,7 +151,7 @@ describe("adversarial transcript files", () => {
     expect(userInput(w)).toBe(100);
   });
 
-  it("skips a checkpoint name without a UUID and repair backups, bills branch copies only through dedupe", async () => {
+  it("skips a checkpoint name without a UUID, bills branch copies and repair backups only through dedupe", async () => {
     const { w, file, dir } = world();
     appendFileSync(file, `${assistant(1_790_000_000_000, 100)}\n`);
     copyFileSync(file, join(dir, `${SID}.checkpoint.0a1b2c3d.jsonl`));
@@ -160,7 +160,7 @@ describe("adversarial transcript files", () => {
     copyFileSync(file, join(dir, `${SID}.trajectory.jsonl`));
     const s = await once(w);
     expect(s.billed).toBe(1);
-    expect(s.duplicates).toBe(1); // the branch copy
+    expect(s.duplicates).toBe(2); // the branch copy and the repair backup (compaction-backups.test.ts)
     expect(userInput(w)).toBe(100);
   });
 

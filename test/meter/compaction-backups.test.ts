@@ -22,7 +22,7 @@ afterEach(() => {
 });
 
 describe("classifyTranscriptFile: what compaction keeps of a shortened transcript", () => {
-  it("reads <id>.jsonl.bak.<ISO> and <id>.checkpoint.<uuid>.jsonl as archives of the session", () => {
+  it("reads <id>.jsonl.bak.<ISO>, <id>.checkpoint.<uuid>.jsonl and a repair's .bak-<pid>-<ms> as archives of the session", () => {
     for (const name of [
       `${SID}.jsonl.bak.2026-11-22T18-05-00.000Z`,
       `${SID}.jsonl.bak.2026-11-22T18-05-00Z`,
@@ -30,13 +30,17 @@ describe("classifyTranscriptFile: what compaction keeps of a shortened transcrip
       `${SID}.checkpoint.${CKPT}.jsonl`,
       `${SID}-topic-7.checkpoint.${CKPT.toUpperCase()}.jsonl`,
       `2026-11-01T00-00-00-000Z_${SID}.checkpoint.${CKPT}.jsonl`,
+      `${SID}.jsonl.bak-4242-1795370700000`,
+      `${SID}-topic-7.jsonl.bak-1-2`,
     ])
       expect(classifyTranscriptFile(name), name).toEqual({ sessionId: SID, archived: true });
   });
 
-  it("still skips repair and migration backups, other .bak shapes and non-UUID checkpoints", () => {
+  it("still skips migration backups, other .bak shapes and non-UUID checkpoints", () => {
     for (const name of [
-      `${SID}.jsonl.bak-123-456`,
+      `${SID}.jsonl.bak-123`,
+      `${SID}.jsonl.bak-123-456.tmp`,
+      `${SID}.jsonl.repair-123-456.tmp`,
       `${SID}.jsonl.bak`,
       `${SID}.jsonl.bak.1`,
       `${SID}.jsonl.bak.2026-11-22T18:05:00.000Z`,
@@ -127,6 +131,20 @@ describe("a transcript shortened by compaction", () => {
     const s = await once(tw);
     expect(s).toMatchObject({ billed: 3, duplicates: 0, failures: [] });
     expect(userTotals(tw)).toEqual({ requests: 3, input: 600 });
+  });
+
+  it("a repair that trimmed a trailing assistant reply (2026.5.2): the reply in its backup is billed once", async () => {
+    const { tw, file } = world();
+    const before = `${readFileSync(file, "utf8")}${assistantLine(T0, 100)}\n${assistantLine(T0 + 1, 200)}\n`;
+    writeFileSync(file, before);
+    // repairSessionFileIfNeeded: a backup copy, then the repaired file renamed over the transcript
+    writeFileSync(`${file}.bak-4242-1795371200000`, before);
+    const tmp = `${file}.repair-4242-1795371200000.tmp`;
+    writeFileSync(tmp, `${before.split("\n").slice(0, 2).join("\n")}\n`);
+    renameSync(tmp, file);
+    const s = await once(tw);
+    expect(s).toMatchObject({ billed: 2, duplicates: 1, failures: [] });
+    expect(userTotals(tw)).toEqual({ requests: 2, input: 300 });
   });
 
   it("a checkpoint copy of a transcript that kept everything adds only duplicates", async () => {

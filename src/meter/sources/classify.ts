@@ -10,6 +10,12 @@ export interface ClassifiedFile {
  * suffix after `.bak.` (its `ARCHIVE_TIMESTAMP_RE`, src/config/sessions/artifacts.ts).
  */
 const ARCHIVE_TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d{3})?Z$/;
+/**
+ * A session-file repair's backup, the whole file before the repair (`<file>.bak-<pid>-<ms>`,
+ * `repairSessionFileIfNeeded`): the repair drops lines that are not JSON (a complete entry glued
+ * to a crash fragment with them) and, in 2026.5.2, trimmed trailing assistant replies.
+ */
+const REPAIR_BACKUP_RE = /^\.bak-\d+-\d+$/;
 /** A compaction checkpoint copy: `<id>.checkpoint.<uuid>.jsonl` (OpenClaw's `CHECKPOINT_MARKER_RE`). */
 const CHECKPOINT_RE =
   /^(.+)\.checkpoint\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl$/i;
@@ -20,10 +26,11 @@ const CHECKPOINT_RE =
  * `<ISO>_<id>.jsonl` branch copies, and what compaction keeps of a transcript it shortened:
  * `<id>.jsonl.bak.<ts>` (the whole file `sessions.compact` renamed away before writing its last
  * `maxLines` lines back) and `<id>.checkpoint.<uuid>.jsonl` (the pre-compaction copy, the only
- * one left once `truncateAfterCompaction` rewrote the file without the summarized messages).
+ * one left once `truncateAfterCompaction` rewrote the file without the summarized messages), and
+ * a repair's backup `<id>.jsonl.bak-<pid>-<ms>` (the repaired file lost what the repair dropped).
  * Dedupe absorbs every repeat. Skipped: `*.trajectory.jsonl` (run traces), other `*.bak*`
- * (repair backups `*.bak-<pid>-<ms>`, `*.pre-doctor-*.bak`), `sessions.json*`, temp/lock files,
- * and `.zst` archives (read whole by the archive reader).
+ * (`*.pre-doctor-*.bak`, `sessions.json.bak.*`), `sessions.json*`, temp/lock files, and `.zst`
+ * archives (read whole by the archive reader).
  */
 export function classifyTranscriptFile(name: string): ClassifiedFile | null {
   const checkpoint = CHECKPOINT_RE.exec(name);
@@ -37,7 +44,9 @@ export function classifyTranscriptFile(name: string): ClassifiedFile | null {
   if (name.includes(".trajectory") || /\.checkpoint\./.test(name)) return null;
   if (name.endsWith(".zst") || name.endsWith(".tmp") || name.endsWith(".lock")) return null;
   const suffix = name.slice(at + ".jsonl".length);
-  const compacted = suffix.startsWith(".bak.") && ARCHIVE_TS_RE.test(suffix.slice(".bak.".length));
+  const compacted =
+    (suffix.startsWith(".bak.") && ARCHIVE_TS_RE.test(suffix.slice(".bak.".length))) ||
+    REPAIR_BACKUP_RE.test(suffix);
   if (!compacted && /\.bak/i.test(name)) return null;
   const archived = compacted || /^\.(deleted|reset)\./.test(suffix);
   if (suffix !== "" && !archived) return null;
