@@ -1349,16 +1349,17 @@ describe("case session-store-relocated: sessions under a configured session.stor
   });
 });
 
-describe("case compaction-truncated-history: calls only in a compaction backup or checkpoint are billed", () => {
-  it("telegram:5550101 4 calls $0.02565 (was 2, $0.01365), telegram:7770707 3 calls $0.0357 (was 1, $0.0027)", async () => {
+describe("case compaction-truncated-history: calls only in a compaction or repair backup or checkpoint are billed", () => {
+  it("telegram:5550101 4 calls $0.02565 (was 2, $0.01365), telegram:7770707 3 calls $0.0357 (was 1, $0.0027), telegram:8880808 2 calls $0.0051 (was 1, $0.00285)", async () => {
     const { s, world } = await meterCase("compaction-truncated-history");
-    expect(s).toMatchObject({ billed: 7, duplicates: 1, failures: [] });
+    expect(s).toMatchObject({ billed: 9, duplicates: 2, failures: [] });
     const byUser = Object.fromEntries(
       queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
     );
     expect(byUser).toEqual({
       "telegram:5550101": { requests: 4, costUsd: "0.02565" },
       "telegram:7770707": { requests: 3, costUsd: "0.0357" },
+      "telegram:8880808": { requests: 2, costUsd: "0.0051" },
     });
   });
 });
