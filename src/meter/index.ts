@@ -94,6 +94,7 @@ export function meterFromConfig(
     readerThread: config.meter.readerThread,
     previewChars: config.meter.previewChars,
     pollMs: config.meter.pollMs,
+    openclawHome: config.sources.openclawHome ?? config.sources.home,
     maxCallPicoUsd: decimalToScaled(config.meter.reviewMaxCallUsd, 12),
     ...extra,
   });

@@ -48,6 +48,11 @@ export interface MeterOptions {
    * crashed reader thread falls back to). Ignored with a custom `nowMs`. @defaultValue true
    */
   readerThread?: boolean;
+  /**
+   * What `~` in OpenClaw's `session.store` expands to: `OPENCLAW_HOME`, else `HOME` (as OpenClaw's
+   * `resolveRequiredHomeDir`). @defaultValue the user's home directory
+   */
+  openclawHome?: string | null;
   log?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
   /**
    * Keep redacted previews of this many characters of each call's user message and reply
@@ -171,6 +176,7 @@ export function createMeter(opts: MeterOptions) {
         batchSize: opts.batchSize,
         previewChars: opts.previewChars ?? 0,
         ...(loc ? { storePath: loc.file, sessionsDir: loc.sessionsDir } : {}),
+        ...(opts.openclawHome ? { home: opts.openclawHome } : {}),
         ...(thread ? { thread } : {}),
       }),
       key: loc?.file ?? agentDir,
@@ -194,6 +200,7 @@ export function createMeter(opts: MeterOptions) {
         unknownSessionGraceMs: following ? (opts.unknownSessionGraceMs ?? 10_000) : 0,
         previewChars: opts.previewChars ?? 0,
         ...(loc ? { sessionsDir: loc.dir, indexPath: loc.index } : {}),
+        ...(opts.openclawHome ? { home: opts.openclawHome } : {}),
         ...(opts.nowMs ? { nowMs: opts.nowMs } : {}),
         ...(thread ? { thread } : {}),
       }),
@@ -217,7 +224,7 @@ export function createMeter(opts: MeterOptions) {
       }
       // `session.store` may move sessions.json, the transcripts and the store out of the agent
       // dirs: those places are read too (stores still before any session files).
-      for (const r of planRelocated(sd.path, agents, claimed)) {
+      for (const r of planRelocated(sd.path, agents, claimed, opts.openclawHome ?? null)) {
         const list = sources.get(r.agentDir);
         if (!list) continue;
         const firstFiles = list.findIndex((e) => e.store === null);

@@ -10,7 +10,7 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { commandUser } from "../../plugin/src/commands.js";
 import { gatedUser } from "../../plugin/src/gate.js";
 import { usageEvent as pluginUsageEvent } from "../../plugin/src/push.js";
@@ -20,6 +20,7 @@ import { createPushIngester } from "../../src/ingest/index.js";
 import { meterIdentityOf, pushEventSchema } from "../../src/ingest/push.js";
 import { discoverStateDirs } from "../../src/meter/discover.js";
 import { dedupeKey } from "../../src/meter/identity.js";
+import type { MeterOptions } from "../../src/meter/meter.js";
 import { parseLine, usageEvent } from "../../src/meter/parse.js";
 import {
   CORRECTED_TABLE_VERSION,
@@ -48,7 +49,11 @@ afterEach(() => {
   w = undefined;
 });
 
-async function meterCase(name: string, mode: "calculate" | "auto" | "recorded" = "calculate") {
+async function meterCase(
+  name: string,
+  mode: "calculate" | "auto" | "recorded" = "calculate",
+  extra: Partial<MeterOptions> = {},
+) {
   w?.cleanup();
   w = tempWorld(join(CASES, name, "state"));
   // tempWorld copies agents/ only: a case's OpenClaw config sits beside it
@@ -65,6 +70,7 @@ async function meterCase(name: string, mode: "calculate" | "auto" | "recorded" =
       overrides: parsePriceOverrides(prices, "prices.json"),
       fallback: FALLBACK,
     }),
+    ...extra,
   });
   const s = await meter.runOnce();
   meter.close();
@@ -1329,23 +1335,17 @@ describe("price supplement through an OpenRouter routing variant (tester, 2026-1
 describe("case session-store-relocated: sessions under a configured session.store are billed", () => {
   it("telegram:5550101 3 calls $0.024 (was 1 call $0.0045), telegram:7770707 1 call $0.015 (was nothing)", async () => {
     // the case's `~` is its home/ (OpenClaw expands `~` to OPENCLAW_HOME when set)
-    vi.stubEnv("OPENCLAW_HOME", join(CASES, "session-store-relocated", "home"));
-    try {
-      const { s, world } = await meterCase("session-store-relocated");
-      expect(s).toMatchObject({ billed: 4, duplicates: 1, failures: [] });
-      const byUser = Object.fromEntries(
-        queryUsage(world.db, { by: "user" }).map((r) => [
-          r.key,
-          { requests: r.requests, costUsd: r.costUsd },
-        ]),
-      );
-      expect(byUser).toEqual({
-        "telegram:5550101": { requests: 3, costUsd: "0.024" },
-        "telegram:7770707": { requests: 1, costUsd: "0.015" },
-      });
-    } finally {
-      vi.unstubAllEnvs();
-    }
+    const { s, world } = await meterCase("session-store-relocated", "calculate", {
+      openclawHome: join(CASES, "session-store-relocated", "home"),
+    });
+    expect(s).toMatchObject({ billed: 4, duplicates: 1, failures: [] });
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550101": { requests: 3, costUsd: "0.024" },
+      "telegram:7770707": { requests: 1, costUsd: "0.015" },
+    });
   });
 });
 

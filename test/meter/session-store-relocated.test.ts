@@ -26,28 +26,26 @@ afterEach(() => {
 const T0 = 1_795_371_100_000;
 
 describe("resolveSessionStorePath (OpenClaw's resolveStorePath)", () => {
-  it("replaces {agentId}, expands ~ to OPENCLAW_HOME (else HOME) and resolves a relative path", () => {
-    expect(resolveSessionStorePath("/data/{agentId}/sessions.json", "work", {})).toBe(
+  it("replaces {agentId}, expands ~ to the given home (OPENCLAW_HOME, else HOME) and resolves a relative path", () => {
+    expect(resolveSessionStorePath("/data/{agentId}/sessions.json", "work", null)).toBe(
       "/data/work/sessions.json",
     );
-    expect(
-      resolveSessionStorePath("~/oc/{agentId}/s.json", "main", { OPENCLAW_HOME: "/oh", HOME: "/h" }),
-    ).toBe("/oh/oc/main/s.json");
-    expect(resolveSessionStorePath("~/oc/s.json", "main", { HOME: "/h" })).toBe("/h/oc/s.json");
-    expect(resolveSessionStorePath("rel/s.json", "main", {})).toBe(resolve("rel/s.json"));
+    expect(resolveSessionStorePath("~/oc/{agentId}/s.json", "main", "/oh")).toBe("/oh/oc/main/s.json");
+    expect(resolveSessionStorePath("~/oc/s.json", "main", "/h")).toBe("/h/oc/s.json");
+    expect(resolveSessionStorePath("rel/s.json", "main", null)).toBe(resolve("rel/s.json"));
     // `~name` is not a home: a plain relative path, as path.resolve reads it
-    expect(resolveSessionStorePath("~x/s.json", "main", { HOME: "/h" })).toBe(resolve("~x/s.json"));
+    expect(resolveSessionStorePath("~x/s.json", "main", "/h")).toBe(resolve("~x/s.json"));
   });
 });
 
 describe("sessionStorePaths", () => {
   it("a relative store is looked for against the working directory and the state dir", () => {
-    expect(sessionStorePaths("store/{agentId}/s.json", "main", "/st", {})).toEqual([
+    expect(sessionStorePaths("store/{agentId}/s.json", "main", "/st", null)).toEqual([
       resolve("store/main/s.json"),
       "/st/store/main/s.json",
     ]);
-    expect(sessionStorePaths("/abs/s.json", "main", "/st", {})).toEqual(["/abs/s.json"]);
-    expect(sessionStorePaths("~/s.json", "main", "/st", { HOME: "/h" })).toEqual(["/h/s.json"]);
+    expect(sessionStorePaths("/abs/s.json", "main", "/st", null)).toEqual(["/abs/s.json"]);
+    expect(sessionStorePaths("~/s.json", "main", "/st", "/h")).toEqual(["/h/s.json"]);
   });
 });
 
@@ -111,15 +109,15 @@ describe("planRelocated", () => {
     const stateDir = w.stateDir;
     const agents = ["main", "work"].map((a) => ({ agentId: a, agentDir: join(stateDir, "agents", a) }));
     const claimed = new Set<string>();
-    const plan = planRelocated(w.stateDir, agents, claimed, {});
+    const plan = planRelocated(w.stateDir, agents, claimed, null);
     expect(plan.map((r) => [r.agentId, r.sessions.map((s) => s.index), r.stores.map((s) => s.file)])).toEqual(
       [["work", [join(shared, "store.json")], [join(shared, "store.sqlite")]]],
     );
     writeFileSync(join(shared, "store.main.sqlite"), "");
     expect(
-      planRelocated(w.stateDir, agents, claimed, {}).map((r) => [r.agentId, r.stores.map((s) => s.file)]),
+      planRelocated(w.stateDir, agents, claimed, null).map((r) => [r.agentId, r.stores.map((s) => s.file)]),
     ).toEqual([["main", [join(shared, "store.main.sqlite")]]]);
-    expect(planRelocated(w.stateDir, agents, claimed, {})).toEqual([]);
+    expect(planRelocated(w.stateDir, agents, claimed, null)).toEqual([]);
   });
 
   it("a store pointing into an agent's own dir adds nothing (that dir is read already)", () => {
@@ -128,7 +126,7 @@ describe("planRelocated", () => {
       session: { store: join(w.stateDir, "agents", "{agentId}", "sessions", "sessions.json") },
     });
     const agents = [{ agentId: "main", agentDir: join(w.stateDir, "agents", "main") }];
-    expect(planRelocated(w.stateDir, agents, new Set(), {})).toEqual([]);
+    expect(planRelocated(w.stateDir, agents, new Set(), null)).toEqual([]);
   });
 });
 

@@ -29,13 +29,15 @@ export interface ChangedFile {
 
 /**
  * The attribution of one agent's session files: `index` is the agent's `sessions.json`
- * (`<agentDir>/sessions/sessions.json`), `memory` the meter's session memory.
+ * (`<agentDir>/sessions/sessions.json`), `memory` the meter's session memory, `home` what `~` in
+ * a configured `session.store` expands to (other agents' indexes are looked up there).
  */
 export function createJsonlAttribution(
   agentId: string,
   agentDir: string,
   index: SessionsIndex,
   memory: SessionMemory,
+  home: string | null = null,
 ) {
   /** Other agents' indexes, opened when a spawn chain leads into their keys. */
   const siblings = new Map<string, SessionsIndex>();
@@ -51,7 +53,7 @@ export function createJsonlAttribution(
     if (!agent || agent === agentId || !/^[a-z0-9_-]+$/i.test(agent)) return index;
     let ix = siblings.get(agent);
     if (!ix) {
-      ix = createSessionsIndex(agentIndexPath(dirname(dirname(agentDir)), agent));
+      ix = createSessionsIndex(agentIndexPath(dirname(dirname(agentDir)), agent, home));
       siblings.set(agent, ix);
     }
     ix.refresh();

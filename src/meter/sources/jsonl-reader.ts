@@ -57,6 +57,8 @@ export interface JsonlReaderOptions {
    * relocated directory's reader does not, so it is read once). @defaultValue true
    */
   importArchive?: boolean;
+  /** What `~` in OpenClaw's `session.store` expands to (`OPENCLAW_HOME`, else `HOME`); absent: the user's home. */
+  home?: string | null;
   /** Events per batch during a backlog. */
   batchSize: number;
   /** Events in the first batch of each poll (the writer starts sooner). @defaultValue batchSize */
@@ -132,7 +134,13 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
   const sessionsDir = opts.sessionsDir ?? join(opts.agentDir, "sessions");
   const indexPath = opts.indexPath ?? join(sessionsDir, "sessions.json");
   const index = createSessionsIndex(indexPath);
-  const attributions = createJsonlAttribution(opts.agentId, opts.agentDir, index, createSessionMemory(db));
+  const attributions = createJsonlAttribution(
+    opts.agentId,
+    opts.agentDir,
+    index,
+    createSessionMemory(db),
+    opts.home ?? null,
+  );
   const cursors = createCursorRepo(db);
   const grace = opts.unknownSessionGraceMs ?? 0;
   /** Committed state: files unchanged since their last committed batch are not even opened. */

@@ -23,6 +23,8 @@ export interface JsonlSourceOptions {
   sessionsDir?: string;
   /** Its session index (the configured store file). @defaultValue `<sessionsDir>/sessions.json` */
   indexPath?: string;
+  /** What `~` in OpenClaw's `session.store` expands to (`OPENCLAW_HOME`, else `HOME`); absent: the user's home. */
+  home?: string | null;
   db: Db;
   /** Events per transaction during a backlog. */
   batchSize: number;
@@ -62,6 +64,7 @@ export function createJsonlSource(opts: JsonlSourceOptions): MeterSource {
     previewChars: opts.previewChars ?? 0,
     ...(opts.sessionsDir !== undefined ? { sessionsDir: opts.sessionsDir, importArchive: false } : {}),
     ...(opts.indexPath !== undefined ? { indexPath: opts.indexPath } : {}),
+    ...(opts.home ? { home: opts.home } : {}),
   };
   let inline: JsonlReader | null = null;
   const thread = threadFor(opts.thread, opts.db, opts.nowMs !== undefined);

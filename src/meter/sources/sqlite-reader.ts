@@ -44,6 +44,8 @@ export interface SqliteReaderOptions {
    * Where that store publishes its `.zst` archives and `cold/`. @defaultValue `<agentDir>/sessions`
    */
   sessionsDir?: string;
+  /** What `~` in OpenClaw's `session.store` expands to (`OPENCLAW_HOME`, else `HOME`); absent: the user's home. */
+  home?: string | null;
   /** Most transcript rows (and archive events) per batch; a positive integer. */
   batchSize: number;
   /** Rows in the first batch of each poll (the writer starts sooner). @defaultValue batchSize */
@@ -224,7 +226,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   }
   function siblingStore(agent: string): OcHandle | null {
     if (agent === agentId || !/^[a-z0-9_-]+$/i.test(agent)) return null;
-    const file = agentStoreFile(dirname(dirname(agentDir)), agent);
+    const file = agentStoreFile(dirname(dirname(agentDir)), agent, opts.home ?? null);
     if (file === null) {
       closeSibling(agent);
       return null;

@@ -37,6 +37,8 @@ export interface SqliteSourceOptions {
   storePath?: string;
   /** Where that store publishes its archives. @defaultValue `<agentDir>/sessions` */
   sessionsDir?: string;
+  /** What `~` in OpenClaw's `session.store` expands to (`OPENCLAW_HOME`, else `HOME`); absent: the user's home. */
+  home?: string | null;
   /** creditgate's own database: cursors, blobs done, session memory. */
   db: Db;
   /** Most transcript rows (and archive events) per batch. */
@@ -76,6 +78,7 @@ export function createSqliteSource(opts: SqliteSourceOptions): MeterSource {
     previewChars: opts.previewChars ?? 0,
     ...(opts.storePath !== undefined ? { storePath: opts.storePath } : {}),
     ...(opts.sessionsDir !== undefined ? { sessionsDir: opts.sessionsDir } : {}),
+    ...(opts.home ? { home: opts.home } : {}),
   };
   let inline: SqliteReader | null = null;
   const dbFile = opts.storePath ?? storeFile(opts.agentDir);

@@ -39,19 +39,15 @@ export function configuredDefaultAgent(stateDir: string): string {
 /**
  * The absolute path of an agent's session store (`sessions.json` or its configured name) for a
  * `session.store` value, as OpenClaw's `resolveStorePath` resolves it: `{agentId}` replaced by
- * the agent id, a leading `~` expanded to `OPENCLAW_HOME` (else the user's home), and a relative
+ * the agent id, a leading `~` expanded to `home` (`OPENCLAW_HOME`, else `HOME`; absent: the
+ * user's home directory), and a relative
  * path resolved against the working directory (OpenClaw uses the gateway's; the meter's is used,
  * so run it from the same directory or configure an absolute path).
  */
-export function resolveSessionStorePath(
-  store: string,
-  agentId: string,
-  env: NodeJS.ProcessEnv = process.env,
-): string {
+export function resolveSessionStorePath(store: string, agentId: string, home: string | null = null): string {
   const expanded = store.replaceAll("{agentId}", agentId);
   if (expanded === "~" || expanded.startsWith("~/") || expanded.startsWith("~\\")) {
-    const home = env.OPENCLAW_HOME?.trim() || env.HOME?.trim() || homedir();
-    return resolve(home, `.${expanded.slice(1)}`);
+    return resolve(home?.trim() || homedir(), `.${expanded.slice(1)}`);
   }
   return resolve(expanded);
 }
@@ -66,9 +62,9 @@ export function sessionStorePaths(
   store: string,
   agentId: string,
   stateDir: string,
-  env: NodeJS.ProcessEnv = process.env,
+  home: string | null = null,
 ): string[] {
-  const p = resolveSessionStorePath(store, agentId, env);
+  const p = resolveSessionStorePath(store, agentId, home);
   const expanded = store.replaceAll("{agentId}", agentId);
   if (expanded.startsWith("~") || isAbsolute(expanded)) return [p];
   const q = resolve(stateDir, expanded);
@@ -147,10 +143,10 @@ export function relocatedStores(storePath: string, namesInDir: readonly string[]
  * The session index a sibling agent's sessions are named in (spawn chains across agents): its
  * configured store when `session.store` is set and names a JSON index, else its default.
  */
-export function agentIndexPath(stateDir: string, agentId: string): string {
+export function agentIndexPath(stateDir: string, agentId: string, home: string | null = null): string {
   const store = configuredSessionStore(stateDir);
   const paths = store
-    ? sessionStorePaths(store, agentId, stateDir).filter((p) => !p.endsWith(".sqlite"))
+    ? sessionStorePaths(store, agentId, stateDir, home).filter((p) => !p.endsWith(".sqlite"))
     : [];
   return (
     paths.find((p) => existsSync(p)) ?? paths[0] ?? defaultSessions(join(stateDir, "agents", agentId)).index
@@ -171,12 +167,12 @@ export function namesIn(dir: string): string[] {
  * `agents/<id>/agent/openclaw-agent.sqlite` when it exists, else, under a configured
  * `session.store`, the partition named for it, else the unsuffixed one. Null when none exists.
  */
-export function agentStoreFile(stateDir: string, agentId: string): string | null {
+export function agentStoreFile(stateDir: string, agentId: string, home: string | null = null): string | null {
   const def = join(stateDir, "agents", agentId, "agent", "openclaw-agent.sqlite");
   if (existsSync(def)) return def;
   const store = configuredSessionStore(stateDir);
   if (!store) return null;
-  const found = sessionStorePaths(store, agentId, stateDir)
+  const found = sessionStorePaths(store, agentId, stateDir, home)
     .flatMap((p) => relocatedStores(p, namesIn(dirname(p))))
     .filter((s) => existsSync(s.file));
   return (
@@ -211,13 +207,14 @@ export interface RelocatedSources {
  * Agents are served default agent first, so a store shared by every agent (no `{agentId}`: one
  * index, one directory, one unsuffixed database) is read once, as the default agent's; a
  * partition `<base>.<id>.sqlite` is read as agent `<id>`'s, or, when no listed agent has that id,
- * by the first agent that reaches it. Empty when `session.store` is unset.
+ * by the first agent that reaches it. Empty when `session.store` is unset. `home`: what `~`
+ * expands to (see `resolveSessionStorePath`).
  */
 export function planRelocated(
   stateDir: string,
   agents: readonly { agentId: string; agentDir: string }[],
   claimed: Set<string>,
-  env: NodeJS.ProcessEnv = process.env,
+  home: string | null = null,
 ): RelocatedSources[] {
   const store = configuredSessionStore(stateDir);
   if (!store) return [];
@@ -231,7 +228,7 @@ export function planRelocated(
   const out: RelocatedSources[] = [];
   for (const a of ordered) {
     const r: RelocatedSources = { agentId: a.agentId, agentDir: a.agentDir, stores: [], sessions: [] };
-    for (const p of sessionStorePaths(store, a.agentId, stateDir, env)) {
+    for (const p of sessionStorePaths(store, a.agentId, stateDir, home)) {
       for (const s of relocatedStores(p, namesIn(dirname(p)))) {
         if (s.suffixAgent !== null && s.suffixAgent !== a.agentId && ids.has(s.suffixAgent)) continue;
         const k = placeKey(s.file);
