@@ -20,7 +20,7 @@ import type {
   ReplyPayload,
 } from "./openclaw-types.js";
 import type { StatusCache } from "./status-cache.js";
-import { agentOfKey, chatUser } from "./user.js";
+import { agentOfKey, chatUser, configuredIdentityLinks } from "./user.js";
 
 export interface CommandDeps {
   client: CreditgateClient;
@@ -29,7 +29,11 @@ export interface CommandDeps {
   logger: PluginLogger;
 }
 
-/** The billing user of a command's sender (`telegram:5550101`), as the meter names them. */
+/**
+ * The billing user of a command's sender (`telegram:5550101`), as the meter names them: a person
+ * linked by the host config's `session.identityLinks` (the command context carries the config) is
+ * the one account of the link's name.
+ */
 export function commandUser(ctx: PluginCommandContext): string | null {
   return chatUser({
     sessionKey: ctx.sessionKey,
@@ -37,6 +41,7 @@ export function commandUser(ctx: PluginCommandContext): string | null {
     // Command ctx: `channelId` is the provider channel (unlike agent hooks).
     channel: ctx.channelId ?? ctx.channel,
     senderId: ctx.senderId,
+    identityLinks: configuredIdentityLinks(ctx.config),
   });
 }
 

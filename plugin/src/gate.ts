@@ -28,7 +28,7 @@ import type {
   PluginLogger,
 } from "./openclaw-types.js";
 import type { StatusCache } from "./status-cache.js";
-import { agentOfKey, chatUser, isEndUser, resolveAccount } from "./user.js";
+import { agentOfKey, chatUser, type IdentityLinks, isEndUser, resolveAccount } from "./user.js";
 
 export type GateDecision =
   | { allow: true; userId: string | null; why: string }
@@ -41,6 +41,8 @@ export interface GateOptions {
   logger: PluginLogger;
   /** Command names (without slash) that always pass, even for blocked users. */
   passCommands: readonly string[];
+  /** The host's `session.identityLinks` (`configuredIdentityLinks`), read at each check. @defaultValue none */
+  identityLinks?: () => IdentityLinks | null;
   now?: () => number;
 }
 
@@ -108,7 +110,13 @@ export class Gate {
     if (this.isPassCommand(text) || this.isPassCommand(event.body)) return undefined;
     const sessionKey = event.sessionKey ?? ctx.sessionKey;
     const d = await this.check(
-      gatedUser(sessionKey, event.channel ?? ctx.channelId, event.senderId ?? ctx.senderId),
+      gatedUser(
+        sessionKey,
+        event.channel ?? ctx.channelId,
+        event.senderId ?? ctx.senderId,
+        undefined,
+        this.o.identityLinks?.(),
+      ),
       agentOfKey(sessionKey),
     );
     return d.allow ? undefined : { handled: true, text: d.text };
@@ -121,7 +129,7 @@ export class Gate {
     if (ctx.trigger && ctx.trigger !== "user") return undefined;
     // Agent-hook ctx.channelId is the chat id; ctx.channel is the channel (pitfall 23).
     const d = await this.check(
-      gatedUser(ctx.sessionKey, ctx.channel, ctx.senderId, ctx.agentId),
+      gatedUser(ctx.sessionKey, ctx.channel, ctx.senderId, ctx.agentId, this.o.identityLinks?.()),
       ctx.agentId ?? agentOfKey(ctx.sessionKey),
     );
     return d.allow ? undefined : { handled: true, reply: { text: d.text }, reason: "creditgate" };
@@ -131,17 +139,19 @@ export class Gate {
 /**
  * The account a turn is billed to, when that is an end user. With a session key this is
  * exactly the meter's answer (so `agent:main:main` under `dmScope:"main"` is the operator's and
- * is not gated); without one (older hosts) the sender on the channel.
+ * is not gated); without one (older hosts) the sender on the channel. `identityLinks`: the host's
+ * `session.identityLinks` (a linked person is gated on the one account the meter bills).
  */
 export function gatedUser(
   sessionKey: string | undefined,
   channel: string | undefined,
   senderId: string | undefined,
   agentId?: string,
+  identityLinks?: IdentityLinks | null,
 ): string | null {
   if (sessionKey) {
-    const r = resolveAccount(agentId ?? agentOfKey(sessionKey) ?? "main", sessionKey, channel);
+    const r = resolveAccount(agentId ?? agentOfKey(sessionKey) ?? "main", sessionKey, channel, identityLinks);
     return isEndUser(r) ? r.accountId : null;
   }
-  return chatUser({ channel, senderId });
+  return chatUser({ channel, senderId, identityLinks });
 }

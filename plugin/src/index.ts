@@ -21,7 +21,7 @@ import { escapeAgentReply, escapeCommandReplies, escapeDispatchReply } from "./o
 import { UsagePusher } from "./push.js";
 import { registerMethods } from "./rpc.js";
 import { StatusCache } from "./status-cache.js";
-import { configuredSlashPrefixes } from "./user.js";
+import { configuredIdentityLinks, configuredSlashPrefixes } from "./user.js";
 
 export const PLUGIN_ID = "creditgate";
 
@@ -70,6 +70,8 @@ export function registerCreditgate(api: PluginApi): Registered {
     failOpen: cfg.failOpen,
     logger: log,
     passCommands: ALWAYS_PASS,
+    // read at each check: an operator may link ids while the gateway runs
+    identityLinks: () => configuredIdentityLinks(api.config),
   });
 
   // Replies leave through outbound.ts, escaped for the channel's Markdown (notices: NoticeDelivery.send).
@@ -112,6 +114,7 @@ export function registerCreditgate(api: PluginApi): Registered {
       client,
       logger: log,
       slashPrefixes: () => configuredSlashPrefixes(api.config),
+      identityLinks: () => configuredIdentityLinks(api.config),
     });
     api.on("before_message_write", pusher.onMessageWrite);
   }

@@ -11,7 +11,7 @@ import type { PushEvent } from "./api-types.js";
 import type { CreditgateClient } from "./client.js";
 import { dedupeKey } from "./identity.js";
 import type { BeforeMessageWriteEvent, PluginLogger, WrittenMessage } from "./openclaw-types.js";
-import { agentOfKey, payerFromKeyAlone } from "./user.js";
+import { agentOfKey, type IdentityLinks, payerFromKeyAlone } from "./user.js";
 
 const count = (v: unknown): number | null =>
   v === undefined || v === null ? 0 : typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : null;
@@ -56,7 +56,12 @@ function inputHoldsCache(m: WrittenMessage): boolean {
 /** The billable call in an assistant message, with the meter's skip rules; null if none. */
 export function usageEvent(
   message: WrittenMessage | { role: string },
-  where: { agentId?: string; sessionKey?: string; slashPrefixes?: readonly string[] },
+  where: {
+    agentId?: string;
+    sessionKey?: string;
+    slashPrefixes?: readonly string[];
+    identityLinks?: IdentityLinks | null;
+  },
 ): PushEvent | null {
   if (message.role !== "assistant") return null;
   const m = message as WrittenMessage;
@@ -141,7 +146,12 @@ export function usageEvent(
   // sub-agent's spawn chain (a user's DM), an HTTP user's heartbeat marker, an unfamiliar key's
   // route. A push to another account would make the transcript's copy a duplicate: before
   // 2026-12-02 a user's sub-agent calls were pushed to `agent:<a>` and stayed there.
-  const payer = payerFromKeyAlone(agentId, where.sessionKey, where.slashPrefixes);
+  const payer = payerFromKeyAlone(
+    agentId,
+    where.sessionKey,
+    where.slashPrefixes,
+    where.identityLinks ?? null,
+  );
   if (!payer) return null;
   const userId = payer.accountId;
   return {
@@ -189,6 +199,11 @@ export interface PushOptions {
    * at each write: calls of sessions under them are left to the meter. @defaultValue none
    */
   slashPrefixes?: () => readonly string[];
+  /**
+   * The host's `session.identityLinks` (`configuredIdentityLinks`), read at each write: a linked
+   * person's calls are pushed to the person's one account, as the meter bills them. @defaultValue none
+   */
+  identityLinks?: () => IdentityLinks | null;
 }
 
 export class UsagePusher {
@@ -215,6 +230,7 @@ export class UsagePusher {
         agentId: ctx.agentId ?? event.agentId,
         sessionKey: ctx.sessionKey ?? event.sessionKey,
         slashPrefixes: this.o.slashPrefixes?.() ?? [],
+        identityLinks: this.o.identityLinks?.() ?? null,
       });
       if (ev) this.enqueue(ev);
     } catch (err) {

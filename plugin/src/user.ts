@@ -6,7 +6,9 @@
  * A DM session key names the end user: `agent:<a>:<ch>:direct:<peer>` (older `:dm:`),
  * `agent:<a>:<ch>:<account>:direct:<peer>`, `agent:<a>:direct:<peer>` (channel from hints),
  * `agent:<a>:openai-user:<user>`; a DM thread's key adds `:thread:<threadId>` and names the same
- * user. Everything else (main, cron, hooks, groups...) is the
+ * user. With `session.identityLinks` a linked person's DMs are keyed by the canonical name on every
+ * channel, and they and every account whose channel id is linked are the one account `<name>`
+ * ({@link IdentityLinks}). Everything else (main, cron, hooks, groups...) is the
  * operator's own account `agent:<agentId>`.
  */
 
@@ -33,15 +35,100 @@ export function agentOfKey(sessionKey: string | null | undefined): string | null
 
 export interface Resolution {
   accountId: string;
-  /** `dm`, `openai-user`, `slash`, `heartbeat`, `operator`, `unknown-session`. */
+  /** `dm`, `openai-user`, `slash`, `identity`, `heartbeat`, `operator`, `unknown-session`. */
   via: string;
 }
 
-/** The meter's `resolveAccount` without sub-agent parent lookups (the plugin has no session index). */
+/**
+ * OpenClaw's `session.identityLinks` (the meter's copy): `{ "<canonical>": ["<channel>:<peerId>" |
+ * "<peerId>", ...] }`. OpenClaw keys a linked person's DM by the canonical name, lower-cased, on every
+ * channel (`resolveLinkedPeerId`, openclaw/openclaw#1033); the person is the one account `<name>`.
+ */
+export interface IdentityLinks {
+  /** Canonical names (trimmed, lower-cased) that list at least one id. */
+  readonly canonicals: ReadonlySet<string>;
+  /** A linked id (lower-cased; `<channel>:<peer>` in its DM peer form) → canonical name and config order. */
+  readonly byId: ReadonlyMap<string, { name: string; order: number }>;
+}
+
+/**
+ * A `session.identityLinks` value as {@link IdentityLinks}, or null when it links nothing (the
+ * meter's `parseIdentityLinks`): blank names, non-list ids, blank ids and names that read as the
+ * operator's own account (`agent:…`) are ignored; an id under two names is the first's.
+ */
+export function parseIdentityLinks(raw: unknown): IdentityLinks | null {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return null;
+  const canonicals = new Set<string>();
+  const byId = new Map<string, { name: string; order: number }>();
+  let order = 0;
+  for (const [canonical, ids] of Object.entries(raw as Record<string, unknown>)) {
+    const name = canonical.trim().toLowerCase();
+    if (!name || name.startsWith("agent:") || !Array.isArray(ids)) continue;
+    let any = false;
+    for (const id of ids) {
+      const key = typeof id === "string" ? linkIdKey(id) : "";
+      if (!key) continue;
+      any = true;
+      if (!byId.has(key)) byId.set(key, { name, order });
+    }
+    if (any) canonicals.add(name);
+    order++;
+  }
+  return canonicals.size > 0 ? { canonicals, byId } : null;
+}
+
+/** A linked id as a lookup key: trimmed, lower-cased, a `<channel>:<peer>` id's peer in its DM form. */
+function linkIdKey(id: string): string {
+  const t = id.trim().toLowerCase();
+  const m = /^([a-z0-9_-]+):(.+)$/.exec(t);
+  if (!m?.[1] || !m[2] || /^\+?\d+(?::\d+)?@/.test(t)) return t;
+  const ch = m[1] === "tg" ? "telegram" : m[1];
+  return `${ch}:${dmPeer(ch, m[2])}`;
+}
+
+/**
+ * The linked person's account of an end user's account `<channel>:<peer>` (or `direct:<peer>`),
+ * else null: the name whose ids list `<channel>:<peer>` or the bare `<peer>`, the first in config
+ * order when both match.
+ */
+export function linkedAccount(accountId: string, links: IdentityLinks | null | undefined): string | null {
+  if (!links) return null;
+  const at = accountId.indexOf(":");
+  if (at <= 0) return null;
+  const ch = accountId.slice(0, at);
+  const peer = accountId.slice(at + 1);
+  const scoped = ch === "direct" ? undefined : links.byId.get(`${ch}:${peer}`);
+  const bare = links.byId.get(peer);
+  const hit = scoped && bare ? (scoped.order <= bare.order ? scoped : bare) : (scoped ?? bare);
+  return hit?.name ?? null;
+}
+
+/** `accountId` decided `via`, or its linked person's account ({@link linkedAccount}). */
+function linked(accountId: string, via: string, links: IdentityLinks | null | undefined): Resolution {
+  const person = linkedAccount(accountId, links);
+  return person ? { accountId: person, via: "identity" } : { accountId, via };
+}
+
+/**
+ * The host config's `session.identityLinks` ({@link parseIdentityLinks}), or null (none, or no
+ * config).
+ */
+export function configuredIdentityLinks(hostConfig: unknown): IdentityLinks | null {
+  const session = (hostConfig as { session?: unknown } | null | undefined)?.session;
+  return session && typeof session === "object" && !Array.isArray(session)
+    ? parseIdentityLinks((session as Record<string, unknown>).identityLinks)
+    : null;
+}
+
+/**
+ * The meter's `resolveAccount` without sub-agent parent lookups (the plugin has no session index);
+ * `identityLinks` the host's `session.identityLinks` ({@link configuredIdentityLinks}).
+ */
 export function resolveAccount(
   agentId: string,
   sessionKey: string | null | undefined,
   channelHint?: string | null,
+  identityLinks?: IdentityLinks | null,
 ): Resolution {
   const op = { accountId: operatorAccount(agentId), via: "operator" };
   if (!sessionKey) return { accountId: operatorAccount(agentId), via: "unknown-session" };
@@ -59,7 +146,7 @@ export function resolveAccount(
   // command and native commands, Discord native commands; Telegram's before openclaw#38680 had
   // no `agent:<a>:` prefix): the invoking user's, whatever channel or group it was typed in.
   const slashUser = slashCommandUser(rest);
-  if (slashUser) return { accountId: slashUser, via: "slash" };
+  if (slashUser) return linked(slashUser, "slash", identityLinks);
   const dmAt = rest.findIndex((p) => DM.has(p.toLowerCase()));
   if (dmAt >= 0 && dmAt <= 2 && rest.length > dmAt + 1 && !rest.slice(0, dmAt).some((p) => SHARED.has(p))) {
     // A threaded DM has its own session, `<dm key>:thread:<threadId>` (OpenClaw's
@@ -71,7 +158,9 @@ export function resolveAccount(
       .toLowerCase();
     const channel = dmAt > 0 ? rest[0]?.toLowerCase() : normalizeChannel(channelHint);
     if (peer.length === 0) return op;
-    return { accountId: `${channel ?? "direct"}:${channel ? dmPeer(channel, peer) : peer}`, via: "dm" };
+    // a linked person's DM is keyed by the canonical name, on every channel (identityLinks)
+    if (identityLinks?.canonicals.has(peer)) return { accountId: peer, via: "identity" };
+    return linked(`${channel ?? "direct"}:${channel ? dmPeer(channel, peer) : peer}`, "dm", identityLinks);
   }
   return op;
 }
@@ -226,14 +315,17 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
  *   (`ops:slash:<user>`) may not (a tester, 2026-12-02).
  * Push metering pushes only a session this names a payer for: a call pushed to another account than the meter's
  * made the transcript's copy a duplicate, so a user's sub-agent calls stayed on `agent:<a>`.
+ * `identityLinks`: the host's `session.identityLinks`, which the meter reads too (a linked person's
+ * DM is pushed to the person's one account).
  */
 export function payerFromKeyAlone(
   agentId: string,
   sessionKey: string | null | undefined,
   slashPrefixes: readonly string[] = [],
+  identityLinks: IdentityLinks | null = null,
 ): Resolution | null {
   if (!sessionKey) return null;
-  const r = resolveAccount(agentId, sessionKey);
+  const r = resolveAccount(agentId, sessionKey, null, identityLinks);
   const parts = sessionKey.split(":");
   const rest = (parts[0] === "agent" ? parts.slice(2) : parts).map((p) => p.toLowerCase());
   const joined = rest.join(":");
@@ -245,6 +337,7 @@ export function payerFromKeyAlone(
     case "openai-user":
       return rest[rest.length - 1] === "heartbeat" ? null : r;
     case "slash":
+    case "identity":
     case "heartbeat":
       return r;
     case "operator":
@@ -276,11 +369,13 @@ export function configuredSlashPrefixes(hostConfig: unknown): string[] {
 }
 
 /** True for the end-user accounts the gate and the commands act on (not `agent:<id>`). */
-export const isEndUser = (r: Resolution) => r.via === "dm" || r.via === "openai-user" || r.via === "slash";
+export const isEndUser = (r: Resolution) =>
+  r.via === "dm" || r.via === "openai-user" || r.via === "slash" || r.via === "identity";
 
 /**
  * The end user behind a chat surface: the session key when it is a DM (so `identityLinks`
- * names and per-peer keys match the meter exactly), else `<channel>:<senderId>` lower-cased.
+ * names and per-peer keys match the meter exactly), else `<channel>:<senderId>` lower-cased, or
+ * the linked person's account when `identityLinks` links that sender.
  * Null when neither is known (the caller then answers "cannot tell who you are").
  */
 export function chatUser(p: {
@@ -288,14 +383,21 @@ export function chatUser(p: {
   agentId?: string | null;
   channel?: string | null;
   senderId?: string | null;
+  identityLinks?: IdentityLinks | null;
 }): string | null {
   if (p.sessionKey) {
-    const r = resolveAccount(p.agentId ?? agentOfKey(p.sessionKey) ?? "main", p.sessionKey, p.channel);
+    const r = resolveAccount(
+      p.agentId ?? agentOfKey(p.sessionKey) ?? "main",
+      p.sessionKey,
+      p.channel,
+      p.identityLinks,
+    );
     if (isEndUser(r)) return r.accountId;
   }
   const ch = normalizeChannel(p.channel);
   const sender = p.senderId?.trim().toLowerCase();
   if (!ch || !sender) return null;
   // Some channels hand over an already-qualified sender (`telegram:123`).
-  return routeToAccount(sender, ch);
+  const acct = routeToAccount(sender, ch);
+  return acct ? (linkedAccount(acct, p.identityLinks) ?? acct) : null;
 }

@@ -448,6 +448,19 @@ describe("who is the user", () => {
     expect(commandUser({ ...base, sessionKey: "agent:main:main", senderId: "ABC" })).toBe("telegram:abc");
     expect(commandUser({ ...base })).toBeNull();
   });
+  it("a person linked by the host's session.identityLinks is the link's name (as the meter bills)", () => {
+    const config = { session: { identityLinks: { Alice: ["telegram:7770707", "whatsapp:+15557770707"] } } };
+    const linked = { ...base, config };
+    expect(
+      commandUser({ ...linked, sessionKey: "agent:main:telegram:direct:alice", senderId: "7770707" }),
+    ).toBe("alice");
+    expect(commandUser({ ...linked, sessionKey: "agent:main:telegram:direct:7770707" })).toBe("alice");
+    expect(commandUser({ ...linked, channel: "whatsapp", senderId: "15557770707@s.whatsapp.net" })).toBe(
+      "alice",
+    );
+    expect(commandUser({ ...linked, senderId: "7770707" })).toBe("alice");
+    expect(commandUser({ ...linked, senderId: "5550101" })).toBe("telegram:5550101");
+  });
   it("unidentifiable sender gets an explanation", async () => {
     const host = setup();
     expect(await host.runCommand("saldo", { senderId: undefined })).toBe(

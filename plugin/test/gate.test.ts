@@ -297,3 +297,46 @@ describe("creditgate unreachable", () => {
     expect(Date.now() - t0).toBeLessThan(100);
   });
 });
+
+describe("a person linked by session.identityLinks (openclaw/openclaw#1033)", () => {
+  const session = { identityLinks: { Alice: ["telegram:7770707", "whatsapp:+15557770707"] } };
+
+  it("is gated and served on the one account the meter bills, from every channel", async () => {
+    cg.setUser("alice", {
+      balanceMicroCredits: 0,
+      allowed: false,
+      reason: "insufficient_balance",
+      windows: [],
+      topupUrl: "http://127.0.0.1:1/pay/t2",
+    });
+    const host = createFakeHost({ apiUrl: cg.url, apiToken: "k" }, { session });
+    registerCreditgate(host.api);
+    // OpenClaw keys the linked person's DMs by the canonical name on each channel
+    for (const [channel, senderId] of [
+      ["telegram", "7770707"],
+      ["whatsapp", "+15557770707"],
+    ] as const) {
+      const sessionKey = `agent:main:${channel}:direct:alice`;
+      const r = await host.inbound({ channel, senderId, text: "hola", sessionKey });
+      expect(r.by, channel).toBe("before_dispatch");
+      expect((await host.inbound({ channel, senderId, text: "/recargar starter", sessionKey })).by).toBe(
+        "command",
+      );
+      expect(cg.topups.at(-1)).toMatchObject({ userId: "alice", packId: "starter" });
+    }
+    // a turn without a session key (an older host): the linked sender is the person too
+    const reg = registerCreditgate(host.api);
+    expect(
+      (
+        await reg.gate.beforeDispatch(
+          { content: "x", channel: "telegram", senderId: "7770707" },
+          { channelId: "telegram" },
+        )
+      )?.handled,
+    ).toBe(true);
+    // only the person's account was ever asked about (a status is cached per account)
+    const users = new Set(cg.requests.filter((q) => q.path.startsWith("/v1/users/")).map((q) => q.path));
+    expect([...users]).toEqual(["/v1/users/alice/status"]);
+    expect(host.modelCalls).toBe(0);
+  });
+});

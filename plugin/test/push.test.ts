@@ -6,7 +6,7 @@ import { dedupeKey } from "../src/identity.js";
 import { registerCreditgate } from "../src/index.js";
 import type { BeforeMessageWriteEvent } from "../src/openclaw-types.js";
 import { UsagePusher, usageEvent } from "../src/push.js";
-import { configuredSlashPrefixes } from "../src/user.js";
+import { configuredIdentityLinks, configuredSlashPrefixes } from "../src/user.js";
 import { FakeCreditgate } from "./support/fake-creditgate.mjs";
 import { createFakeHost } from "./support/fake-host.js";
 
@@ -69,6 +69,26 @@ describe("usageEvent (the meter's rules)", () => {
       costUsd: 0.0091542,
     });
     expect(ev?.idempotencyKey).toMatch(/^[0-9a-f]{12}-[0-9a-f]{32}$/);
+  });
+
+  it("pushes a person linked by session.identityLinks to the person's one account, as the meter bills", () => {
+    const identityLinks = configuredIdentityLinks({
+      session: { identityLinks: { Alice: ["telegram:7770707", "whatsapp:+15557770707"], bob: ["4445550"] } },
+    });
+    const to = (sessionKey: string) =>
+      usageEvent(assistant, { agentId: "main", sessionKey, identityLinks })?.userId;
+    expect(to("agent:main:telegram:direct:alice")).toBe("alice");
+    expect(to("agent:main:whatsapp:direct:alice")).toBe("alice");
+    expect(to("agent:main:direct:alice")).toBe("alice");
+    expect(to("agent:main:telegram:direct:7770707")).toBe("alice");
+    expect(to("agent:main:direct:4445550")).toBe("bob");
+    // a per-peer key whose id is linked only on a channel: the channel is the entry's, left to the meter
+    expect(to("agent:main:direct:7770707")).toBeUndefined();
+    expect(to("agent:main:telegram:direct:5550101")).toBe("telegram:5550101");
+    // without the config: each channel's account, as before
+    expect(
+      usageEvent(assistant, { agentId: "main", sessionKey: "agent:main:telegram:direct:alice" })?.userId,
+    ).toBe("telegram:alice");
   });
 
   it("leaves a session under a configured Slack slash-command prefix to the meter (tester, 2026-12-02)", () => {
@@ -335,6 +355,45 @@ describe("copies stay in sync with creditgate's meter", () => {
       expect(resolveAccount("main", key, ch).accountId, String(key)).toBe(
         meter.resolveAccount("main", key, { channel: ch }).accountId,
       );
+    }
+  });
+  it.runIf(inRepo)("identityLinks: parsing and resolution equal src/meter/resolve-user.ts", async () => {
+    const meter = (await import(/* @vite-ignore */ `${repoSrc}resolve-user.ts`)) as {
+      resolveAccount: (
+        a: string,
+        k: string | null,
+        h?: Record<string, unknown>,
+      ) => { accountId: string; via: string };
+      parseIdentityLinks: (raw: unknown) => unknown;
+    };
+    const { resolveAccount, parseIdentityLinks } = await import("../src/user.js");
+    const raw = {
+      Alice: ["telegram:7770707", "WhatsApp:15557770707@s.whatsapp.net", "tg:42"],
+      bob: ["4445550", " "],
+      "agent:main": ["telegram:999"],
+      none: [],
+      junk: "telegram:1",
+    };
+    const ours = parseIdentityLinks(raw);
+    expect(ours).toEqual(meter.parseIdentityLinks(raw));
+    for (const [key, ch] of [
+      ["agent:main:telegram:direct:alice", null],
+      ["agent:main:whatsapp:bot2:direct:Alice:thread:9", null],
+      ["agent:main:direct:alice", null],
+      ["agent:main:direct:7770707", "telegram"],
+      ["agent:main:direct:7770707", null],
+      ["agent:main:whatsapp:direct:+15557770707", null],
+      ["agent:main:telegram:direct:42", null],
+      ["agent:main:signal:direct:4445550", null],
+      ["agent:main:direct:4445550", null],
+      ["agent:main:telegram:direct:999", null],
+      ["agent:main:telegram:slash:7770707", null],
+      ["agent:main:telegram:direct:alice:heartbeat", null],
+      ["agent:main:telegram:group:alice", null],
+      ["agent:main:openai-user:alice", null],
+    ] as const) {
+      const m = meter.resolveAccount("main", key, { channel: ch, identityLinks: ours });
+      expect(resolveAccount("main", key, ch, ours), key).toEqual(m);
     }
   });
 });

@@ -13,6 +13,12 @@
  * The user is `<channel>:<peer>` (`telegram:123456`, `whatsapp:+15551234567`), exactly what
  * the plugin computes from a command's `channel` and `senderId`.
  *
+ * With `session.identityLinks` (one person's ids on several channels linked to a canonical name)
+ * OpenClaw keys that person's DMs by the canonical name (`telegram:direct:alice`,
+ * `whatsapp:direct:alice`, `direct:alice`): every such session, and every account whose channel id
+ * is linked (a DM keyed before the link, a slash command, a route), is the one account `alice`
+ * ({@link IdentityLinks}).
+ *
  * Everything that belongs to no end user is billed to the agent's own account
  * `agent:<agentId>`: the operator's `main` session (where EVERY DM lands under the default
  * `dmScope:"main"`), cron runs, hooks, heartbeats (an isolated heartbeat run is its own session,
@@ -57,11 +63,87 @@ export interface SessionHints {
    * the user who typed the command, as `<ch>:slash:<userId>` is with the default prefix.
    */
   slashPrefixes?: readonly { prefix: string; channel: string }[];
+  /**
+   * The configured `session.identityLinks` ({@link parseIdentityLinks}): a DM keyed by a canonical
+   * name, or an account whose channel id is linked, is that person's one account.
+   */
+  identityLinks?: IdentityLinks | null;
+}
+
+/**
+ * OpenClaw's `session.identityLinks` as the resolver reads it: `{ "<canonical>": ["<channel>:<peerId>"
+ * | "<peerId>", ...] }`. OpenClaw's `resolveLinkedPeerId` (src/routing/session-key.ts) replaces a
+ * DM's peer by the first canonical name (config order) that lists `<channel>:<peerId>` or the bare
+ * `<peerId>` (trimmed, lower-cased), and `buildAgentPeerSessionKey` writes the name lower-cased
+ * into the key under every `dmScope` but `main` (openclaw/openclaw#1033). One person, one account:
+ * the canonical name lower-cased (`alice`).
+ */
+export interface IdentityLinks {
+  /** Canonical names (trimmed, lower-cased) that list at least one id. */
+  readonly canonicals: ReadonlySet<string>;
+  /** A linked id (lower-cased; `<channel>:<peer>` in the DM peer form of {@link dmPeer}) → its canonical name and config order. */
+  readonly byId: ReadonlyMap<string, { name: string; order: number }>;
+}
+
+/**
+ * The `session.identityLinks` value of an OpenClaw config as {@link IdentityLinks}, or null when
+ * it links nothing. Entries OpenClaw ignores are ignored (a blank name, ids that are not a list, blank
+ * ids); so is a name that would read as the operator's own account (`agent:…`). An id listed under
+ * two names belongs to the first, as in OpenClaw.
+ */
+export function parseIdentityLinks(raw: unknown): IdentityLinks | null {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return null;
+  const canonicals = new Set<string>();
+  const byId = new Map<string, { name: string; order: number }>();
+  let order = 0;
+  for (const [canonical, ids] of Object.entries(raw as Record<string, unknown>)) {
+    const name = canonical.trim().toLowerCase();
+    if (!name || name.startsWith("agent:") || !Array.isArray(ids)) continue;
+    let any = false;
+    for (const id of ids) {
+      const key = typeof id === "string" ? linkIdKey(id) : "";
+      if (!key) continue;
+      any = true;
+      if (!byId.has(key)) byId.set(key, { name, order });
+    }
+    if (any) canonicals.add(name);
+    order++;
+  }
+  return canonicals.size > 0 ? { canonicals, byId } : null;
+}
+
+/** A linked id as a lookup key: trimmed, lower-cased, a `<channel>:<peer>` id's peer in its DM form. */
+function linkIdKey(id: string): string {
+  const t = id.trim().toLowerCase();
+  const m = /^([a-z0-9_-]+):(.+)$/.exec(t);
+  if (!m?.[1] || !m[2] || /^\+?\d+(?::\d+)?@/.test(t)) return t;
+  const ch = m[1] === "tg" ? "telegram" : m[1];
+  return `${ch}:${dmPeer(ch, m[2])}`;
+}
+
+/**
+ * The linked person's account of an end user's account `<channel>:<peer>` (or a channel-less
+ * `direct:<peer>`), else null: the canonical name whose ids list `<channel>:<peer>` or the bare
+ * `<peer>`, the first in config order when both match (OpenClaw's `resolveLinkedPeerId`).
+ */
+export function linkedAccount(accountId: string, links: IdentityLinks | null | undefined): string | null {
+  if (!links) return null;
+  const at = accountId.indexOf(":");
+  if (at <= 0) return null;
+  const ch = accountId.slice(0, at);
+  const peer = accountId.slice(at + 1);
+  const scoped = ch === "direct" ? undefined : links.byId.get(`${ch}:${peer}`);
+  const bare = links.byId.get(peer);
+  const hit = scoped && bare ? (scoped.order <= bare.order ? scoped : bare) : (scoped ?? bare);
+  return hit?.name ?? null;
 }
 
 export interface Resolution {
   accountId: string;
-  /** How it was decided, for reports: `dm`, `openai-user`, `operator`, `route`, `unknown-session`... */
+  /**
+   * How it was decided, for reports: `dm`, `openai-user`, `operator`, `route`, `unknown-session`,
+   * `identity` (a linked person, {@link IdentityLinks})...
+   */
   via: string;
 }
 
@@ -131,7 +213,7 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   // A configured prefix first (it is known to be Slack's: `ops:slash`, `slack:slash:ops` would
   // otherwise read as another channel's or account's command), longest first.
   const slashUser = configuredSlashUser(rest, hints.slashPrefixes) ?? slashCommandUser(rest);
-  if (slashUser) return { accountId: slashUser, via: "slash" };
+  if (slashUser) return linked(slashUser, "slash", hints);
 
   // `<ch>:direct:<peer>`, `<ch>:<account>:direct:<peer>`, `direct:<peer>`
   const dmAt = rest.findIndex((p) => DM.has(p.toLowerCase()));
@@ -145,7 +227,9 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
       .toLowerCase();
     const channel = dmAt > 0 ? rest[0]?.toLowerCase() : normalizeChannel(hints.channel);
     if (peer.length === 0) return op;
-    return { accountId: `${channel ?? "direct"}:${channel ? dmPeer(channel, peer) : peer}`, via: "dm" };
+    // a linked person's DM is keyed by the canonical name, on every channel (identityLinks)
+    if (hints.identityLinks?.canonicals.has(peer)) return { accountId: peer, via: "identity" };
+    return linked(`${channel ?? "direct"}:${channel ? dmPeer(channel, peer) : peer}`, "dm", hints);
   }
   if (rest.some((p) => SHARED.has(p.toLowerCase()))) return op;
 
@@ -156,9 +240,20 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
     // end user: before 2026-12-02 it became an account of that name; nor is one on OpenClaw's
     // own surfaces (`webchat:…`, the dashboard)
     if (acct && !namesSharedChat(acct) && !isInternalSurface(acct.split(":")[0]))
-      return { accountId: acct, via: "route" };
+      return linked(acct, "route", hints);
   }
   return op;
+}
+
+/** Whether a resolution names a linked person (`identity`, also at the root of a spawn chain). */
+export function isIdentity(r: Resolution): boolean {
+  return r.via === "identity" || r.via.endsWith(">identity");
+}
+
+/** `accountId` decided `via`, or its linked person's account when its id is linked ({@link linkedAccount}). */
+function linked(accountId: string, via: string, hints: SessionHints): Resolution {
+  const person = linkedAccount(accountId, hints.identityLinks);
+  return person ? { accountId: person, via: "identity" } : { accountId, via };
 }
 
 /**

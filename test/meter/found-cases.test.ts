@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { commandUser } from "../../plugin/src/commands.js";
 import { gatedUser } from "../../plugin/src/gate.js";
 import { usageEvent as pluginUsageEvent } from "../../plugin/src/push.js";
+import { configuredIdentityLinks } from "../../plugin/src/user.js";
 import { MIGRATIONS } from "../../src/db/migrations.js";
 import { pushEventOf } from "../../src/edge/outbox.js";
 import { createPushIngester } from "../../src/ingest/index.js";
@@ -1361,5 +1362,92 @@ describe("case compaction-truncated-history: calls only in a compaction or repai
       "telegram:7770707": { requests: 3, costUsd: "0.0357" },
       "telegram:8880808": { requests: 2, costUsd: "0.0051" },
     });
+  });
+});
+
+describe("case identity-links-one-payer: a person linked by session.identityLinks is one account", () => {
+  it("alice 5 calls $0.033 (was telegram:alice, whatsapp:alice, telegram:7770707), JSONL and store", async () => {
+    const { s, world } = await meterCase("identity-links-one-payer");
+    expect(s.billed).toBe(5);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ alice: { requests: 5, costUsd: "0.033" } });
+  });
+
+  it("the plugin's commands and gate name the same account from every channel", () => {
+    const config = JSON.parse(
+      readFileSync(join(CASES, "identity-links-one-payer", "state", "openclaw.json"), "utf8"),
+    ) as unknown;
+    const links = configuredIdentityLinks(config);
+    for (const [channel, senderId, sessionKey] of [
+      ["telegram", "7770707", "agent:main:telegram:direct:alice"],
+      ["whatsapp", "15557770707@s.whatsapp.net", "agent:main:whatsapp:direct:alice"],
+      ["telegram", "7770707", undefined],
+      ["whatsapp", "+15557770707", undefined],
+    ] as const) {
+      const ctx = {
+        channel,
+        senderId,
+        sessionKey,
+        isAuthorizedSender: true,
+        commandBody: "/recargar",
+        config,
+      };
+      expect(commandUser(ctx), `${channel} ${sessionKey}`).toBe("alice");
+      expect(gatedUser(sessionKey, channel, senderId, "main", links), `${channel} ${sessionKey}`).toBe(
+        "alice",
+      );
+    }
+  });
+
+  it("a session the meter remembers under a channel's account bills the person once the link is read", async () => {
+    // first metered without the config (before the link was read), then the config is there and
+    // the pre-link DM left sessions.json (a reset) while its transcript got one more call
+    w?.cleanup();
+    w = tempWorld(join(CASES, "identity-links-one-payer", "state"));
+    const prices = JSON.parse(readFileSync(join(CASES, "identity-links-one-payer", "prices.json"), "utf8"));
+    const pricer = () =>
+      createPricer({
+        mode: "calculate",
+        overrides: parsePriceOverrides(prices, "prices.json"),
+        fallback: FALLBACK,
+      });
+    const first = meterFor(w, { pricer: pricer() });
+    expect((await first.runOnce()).billed).toBe(5);
+    first.close();
+    copyFileSync(
+      join(CASES, "identity-links-one-payer", "state", "openclaw.json"),
+      join(w.stateDir, "openclaw.json"),
+    );
+    const index = join(w.stateDir, "agents", "main", "sessions", "sessions.json");
+    const entries = JSON.parse(readFileSync(index, "utf8")) as Record<string, unknown>;
+    delete entries["agent:main:telegram:direct:7770707"];
+    writeFileSync(index, JSON.stringify(entries));
+    appendFileSync(
+      join(w.stateDir, "agents", "main", "sessions", "73737373-0000-4000-8000-000000000003.jsonl"),
+      `${JSON.stringify({
+        type: "message",
+        id: "a0000009",
+        parentId: "a0000000",
+        timestamp: "2026-11-22T18:30:01.000Z",
+        message: {
+          role: "assistant",
+          content: [{ type: "text", text: "ok" }],
+          api: "openai-completions",
+          provider: "mock",
+          model: "mock-gpt",
+          usage: { input: 1000, output: 100, cacheRead: 0, cacheWrite: 0, totalTokens: 1100 },
+          stopReason: "stop",
+          timestamp: 1795371801000,
+        },
+      })}\n`,
+    );
+    const second = meterFor(w, { pricer: pricer() });
+    expect((await second.runOnce()).billed).toBe(1);
+    second.close();
+    const alice = queryUsage(w.db, { by: "user" }).find((r) => r.key === "alice");
+    // the new call ($0.0045) bills the person; calls billed before stay where they were billed
+    expect(alice).toMatchObject({ requests: 1, costUsd: "0.0045" });
   });
 });

@@ -2,7 +2,11 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { resolveAccount } from "../../src/meter/resolve-user.js";
-import { configuredMainKey, configuredSlashPrefixes } from "../../src/meter/sources/openclaw-config.js";
+import {
+  configuredIdentityLinks,
+  configuredMainKey,
+  configuredSlashPrefixes,
+} from "../../src/meter/sources/openclaw-config.js";
 import { type TempWorld, tempWorld } from "../support/meter-env.js";
 
 // session.mainKey of the state dir's config (a fresh tester's cases: the first reading was a regex
@@ -90,5 +94,22 @@ describe("configuredSlashPrefixes: Slack's slashCommand.sessionPrefix, top level
     );
     expect(configuredSlashPrefixes(stateWith({ "openclaw.json": `{ channels: [] }` }))).toEqual([]);
     expect(configuredSlashPrefixes(join("/nonexistent", "agents", "main"))).toEqual([]);
+  });
+});
+
+describe("configuredIdentityLinks: session.identityLinks of the parsed config", () => {
+  it("reads JSON5 names and ids; none, junk or a missing config link nothing", () => {
+    const links = configuredIdentityLinks(
+      stateWith({
+        "openclaw.json": `{ session: { identityLinks: { Alice: ['telegram:7770707', ' WhatsApp:+1555 '], }, } }`,
+      }),
+    );
+    expect(links && [...links.canonicals]).toEqual(["alice"]);
+    expect(links && [...links.byId.keys()]).toEqual(["telegram:7770707", "whatsapp:+1555"]);
+    expect(
+      configuredIdentityLinks(stateWith({ "openclaw.json": `{ session: { identityLinks: [] } }` })),
+    ).toBeNull();
+    expect(configuredIdentityLinks(stateWith({ "openclaw.json": `{ session: 3 }` }))).toBeNull();
+    expect(configuredIdentityLinks(join("/nonexistent", "agents", "main"))).toBeNull();
   });
 });

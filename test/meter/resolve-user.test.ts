@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { isReservedSlashPrefix, resolveAccount, routeToAccount } from "../../src/meter/resolve-user.js";
+import {
+  isReservedSlashPrefix,
+  linkedAccount,
+  parseIdentityLinks,
+  resolveAccount,
+  routeToAccount,
+} from "../../src/meter/resolve-user.js";
+import { createStoreAttribution } from "../../src/meter/sources/store-attribution.js";
 
 const acct = (key: string | null, hints = {}) => resolveAccount("main", key, hints).accountId;
 
@@ -328,5 +335,106 @@ describe("routeToAccount: a target kind behind a channel name (tester, 2026-12-0
     // ordinary accounts are unchanged
     expect(routeToAccount("telegram:5550101")).toBe("telegram:5550101");
     expect(routeToAccount("signal:uuid:abc")).toBe("signal:uuid:abc");
+  });
+});
+
+describe("session.identityLinks: one linked person is one account (openclaw/openclaw#1033)", () => {
+  // OpenClaw's resolveLinkedPeerId + buildAgentPeerSessionKey: the canonical name, lower-cased, is
+  // the DM's peer on every channel under per-peer, per-channel-peer and per-account-channel-peer
+  const identityLinks = parseIdentityLinks({
+    Alice: ["telegram:7770707", "whatsapp:+15557770707", "discord:123456789012345678"],
+    bob: ["4445550"],
+    blank: [],
+    notalist: "telegram:1",
+    "agent:main": ["telegram:999"],
+  });
+  const via = (key: string, hints = {}) => resolveAccount("main", key, { identityLinks, ...hints });
+
+  it("reads the config as OpenClaw does: names with ids, blank and non-list entries ignored", () => {
+    expect(identityLinks && [...identityLinks.canonicals]).toEqual(["alice", "bob"]);
+    expect(parseIdentityLinks({})).toBeNull();
+    expect(parseIdentityLinks(["alice"])).toBeNull();
+    expect(parseIdentityLinks({ " ": ["telegram:1"], x: [" ", 7] })).toBeNull();
+    // an id listed under two names belongs to the first
+    const two = parseIdentityLinks({ a: ["telegram:1"], b: ["telegram:1"] });
+    expect(linkedAccount("telegram:1", two)).toBe("a");
+  });
+
+  it("a DM keyed by the canonical name is the person's account on every channel and scope", () => {
+    for (const [key, hints] of [
+      ["agent:main:telegram:direct:alice", {}],
+      ["agent:main:whatsapp:direct:alice", {}],
+      ["agent:main:telegram:dm:alice", {}],
+      ["agent:main:telegram:bot2:direct:alice", {}],
+      ["agent:main:direct:alice", { channel: "whatsapp" }],
+      ["agent:main:direct:alice", {}],
+      ["agent:main:discord:direct:alice:thread:999", {}],
+    ] as const) {
+      expect(via(key, hints), key).toEqual({ accountId: "alice", via: "identity" });
+    }
+    // without the config the same keys are each channel's account, as before
+    expect(acct("agent:main:telegram:direct:alice")).toBe("telegram:alice");
+  });
+
+  it("an account whose channel id is linked (a DM keyed before the link, a command, a route) is the person's", () => {
+    expect(via("agent:main:telegram:direct:7770707").accountId).toBe("alice");
+    expect(via("agent:main:whatsapp:direct:15557770707@s.whatsapp.net").accountId).toBe("alice");
+    expect(via("agent:main:direct:7770707", { channel: "telegram" }).accountId).toBe("alice");
+    // a bare id links that peer on any channel; a scoped one only on its channel
+    expect(via("agent:main:signal:direct:4445550").accountId).toBe("bob");
+    expect(via("agent:main:direct:4445550").accountId).toBe("bob");
+    expect(via("agent:main:slack:direct:7770707").accountId).toBe("slack:7770707");
+    expect(via("agent:main:direct:7770707").accountId).toBe("direct:7770707");
+    expect(via("agent:main:discord:slash:123456789012345678")).toEqual({
+      accountId: "alice",
+      via: "identity",
+    });
+    expect(
+      via("agent:main:custom:thing", { channel: "telegram", routeTargets: ["telegram:7770707"] }),
+    ).toEqual({
+      accountId: "alice",
+      via: "identity",
+    });
+    expect(linkedAccount("whatsapp:+15557770707", identityLinks)).toBe("alice");
+    expect(linkedAccount("telegram:5550101", identityLinks)).toBeNull();
+  });
+
+  it("what is no person's stays the operator's; unlinked users keep their account", () => {
+    expect(via("agent:main:main").accountId).toBe("agent:main");
+    expect(via("agent:main:telegram:group:-100:topic:3").accountId).toBe("agent:main");
+    expect(via("agent:main:telegram:direct:alice:heartbeat").accountId).toBe("agent:main");
+    expect(via("agent:main:telegram:direct:5550101").accountId).toBe("telegram:5550101");
+    // a name that would read as the operator's own account is not used
+    expect(via("agent:main:telegram:direct:999").accountId).toBe("telegram:999");
+    // an OpenAI-compatible user is no channel id
+    expect(via("agent:main:openai-user:alice").accountId).toBe("openai-user:alice");
+  });
+
+  it("a store session remembered under a channel's account (billed before the link) bills the person", () => {
+    const key = "agent:main:telegram:direct:7770707";
+    const mem = () => ({ sessionKey: key, accountId: "telegram:7770707", channel: "telegram" });
+    const linkedStore = createStoreAttribution("main", null, mem, () => null, [], identityLinks);
+    expect(linkedStore.rememberedAttribution(null, "s1", key).accountId).toBe("alice");
+    expect(linkedStore.rememberedAttribution(null, "s1", null).accountId).toBe("alice");
+    // an unlinked memory, or no links configured: the memory, as before
+    const other = () => ({ sessionKey: "agent:main:custom:x", accountId: "telegram:5550101", channel: null });
+    expect(
+      createStoreAttribution("main", null, other, () => null, [], identityLinks).rememberedAttribution(
+        null,
+        "s2",
+        null,
+      ).accountId,
+    ).toBe("telegram:5550101");
+    expect(createStoreAttribution("main", null, mem).rememberedAttribution(null, "s1", key).accountId).toBe(
+      "telegram:7770707",
+    );
+  });
+
+  it("a sub-agent of a linked person's DM bills the person", () => {
+    const r = resolveAccount("main", "agent:main:subagent:abc", {
+      identityLinks,
+      parentKey: () => "agent:main:whatsapp:direct:alice",
+    });
+    expect(r).toEqual({ accountId: "alice", via: "subagent>identity" });
   });
 });

@@ -35,6 +35,8 @@ export interface FakeHostOptions {
   legacy?: boolean;
   /** Make the outbound adapter throw for these recipients. */
   failSendTo?: Set<string>;
+  /** Extra `session` settings of the host config (`identityLinks`...). */
+  session?: Record<string, unknown>;
 }
 
 export function createFakeHost(pluginConfig: Record<string, unknown>, opts: FakeHostOptions = {}) {
@@ -44,7 +46,7 @@ export function createFakeHost(pluginConfig: Record<string, unknown>, opts: Fake
   const services: PluginService[] = [];
   const logs: LogLine[] = [];
   const sent: SentMessage[] = [];
-  const hostConfig = { session: { dmScope: "per-channel-peer" } };
+  const hostConfig = { session: { dmScope: "per-channel-peer", ...opts.session } };
   let modelCalls = 0;
 
   const send = async (channel: string, to: string, text: string, accountId?: string | null) => {

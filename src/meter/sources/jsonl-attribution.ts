@@ -1,10 +1,10 @@
 import { dirname } from "node:path";
-import { agentOfKey, remembersInternalSurface, resolveAccount } from "../resolve-user.js";
+import { agentOfKey, isIdentity, remembersInternalSurface, resolveAccount } from "../resolve-user.js";
 import type { SessionMemory } from "../session-memory.js";
 import type { SessionFact } from "../source.js";
 import type { ClassifiedFile } from "./classify.js";
 import { headerParentSessionId } from "./file-probe.js";
-import { configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
+import { configuredIdentityLinks, configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
 import { createSessionsIndex, type SessionsIndex } from "./sessions-index.js";
 import { agentIndexPath } from "./store-location.js";
 
@@ -64,6 +64,7 @@ export function createJsonlAttribution(
   const heartbeatOfKey = (k: string) => index.heartbeatOf(k) || indexOfKey(k).heartbeatOf(k);
   const mainKey = configuredMainKey(agentDir);
   const slashPrefixes = configuredSlashPrefixes(agentDir);
+  const identityLinks = configuredIdentityLinks(agentDir);
 
   /** The account an index entry's calls are billed to. */
   function accountOfEntry(e: {
@@ -83,6 +84,7 @@ export function createJsonlAttribution(
       heartbeatOfKey,
       mainKey,
       slashPrefixes,
+      identityLinks,
     }).accountId;
   }
 
@@ -97,10 +99,18 @@ export function createJsonlAttribution(
       // session is resolved again, with the channel its key has in the index now, if any.
       const internal = remembersInternalSurface(remembered.channel, remembered.accountId);
       const channel = internal ? channelOfKey(remembered.sessionKey) : remembered.channel;
-      const r = resolveAccount(agentId, remembered.sessionKey, { channel, mainKey, slashPrefixes });
+      const r = resolveAccount(agentId, remembered.sessionKey, {
+        channel,
+        mainKey,
+        slashPrefixes,
+        identityLinks,
+      });
+      // a linked person's session remembered under a channel's account (billed before the link was
+      // read, 2026-12-03) bills the person's one account now
+      const keep = !internal && !isIdentity(r);
       return {
         sessionKey: remembered.sessionKey,
-        accountId: (internal ? null : remembered.accountId) ?? r.accountId,
+        accountId: (keep ? remembered.accountId : null) ?? r.accountId,
         channel,
       };
     }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import JSON5 from "json5";
+import { type IdentityLinks, parseIdentityLinks } from "../resolve-user.js";
 
 /** Config files OpenClaw (and its Clawdbot/Moltbot eras) keeps in its state dir, in the order read. */
 const CONFIG_FILES = ["openclaw.json", "clawdbot.json", "moltbot.json"];
@@ -80,4 +81,18 @@ export function configuredSlashPrefixes(agentDir: string): SlashPrefix[] {
     if (prefix && prefix !== "slack:slash") out.set(prefix, { prefix, channel: "slack" });
   }
   return [...out.values()];
+}
+
+/**
+ * The configured `session.identityLinks` of the state dir holding `agentDir` ({@link parseIdentityLinks}),
+ * or null when none links anything. With it OpenClaw keys a linked person's DMs on every channel by
+ * the canonical name (`agent:<a>:telegram:direct:alice`, `agent:<a>:whatsapp:direct:alice`): before
+ * 2026-12-03 each channel's sessions were billed as their own account (`telegram:alice`,
+ * `whatsapp:alice`, and `telegram:7770707` for DMs keyed before the link).
+ */
+export function configuredIdentityLinks(agentDir: string): IdentityLinks | null {
+  const session = readOpenClawConfig(dirname(dirname(agentDir))).session;
+  return session && typeof session === "object" && !Array.isArray(session)
+    ? parseIdentityLinks((session as Record<string, unknown>).identityLinks)
+    : null;
 }

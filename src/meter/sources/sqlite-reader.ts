@@ -7,7 +7,7 @@ import { createSessionMemory, type RememberedSession } from "../session-memory.j
 import type { ProblemReporter, SessionFact } from "../source.js";
 import { BatchBuilder, type KeysHere, type LineOwner, type PendingTurn, turnOf } from "./batch-builder.js";
 import type { Emit } from "./jsonl-reader.js";
-import { configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
+import { configuredIdentityLinks, configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
 import { sortForReading } from "./read-order.js";
 import { createStoreArchives } from "./store-archives.js";
 import { type Attribution, createStoreAttribution } from "./store-attribution.js";
@@ -266,6 +266,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     remembered,
     siblingStore,
     configuredSlashPrefixes(agentDir),
+    configuredIdentityLinks(agentDir),
   );
 
   /** The session's fact, unless a committed or emitted batch already carries the same. */

@@ -1,5 +1,7 @@
 import {
   agentOfKey,
+  type IdentityLinks,
+  isIdentity,
   remembersInternalSurface,
   resolveAccount,
   type SessionHints,
@@ -78,7 +80,8 @@ export function hintsFromEntry(entryJson: string | null | undefined): {
  * The attribution functions of one agent's store reader. `remembered(sid)` is the meter's memory
  * of a session as it will be once the batches emitted so far are committed (see the reader);
  * `sibling(agent)` another agent's store, for keys of a spawn chain that lead there;
- * `slashPrefixes` the configured slash-command session prefixes (`configuredSlashPrefixes`).
+ * `slashPrefixes` the configured slash-command session prefixes (`configuredSlashPrefixes`);
+ * `identityLinks` the configured `session.identityLinks` (`configuredIdentityLinks`).
  */
 export function createStoreAttribution(
   agentId: string,
@@ -86,6 +89,7 @@ export function createStoreAttribution(
   remembered: (sid: string) => RememberedSession | null,
   sibling: (agent: string) => OcHandle | null = () => null,
   slashPrefixes: SessionHints["slashPrefixes"] = [],
+  identityLinks: IdentityLinks | null = null,
 ) {
   /** The store of the agent a key names, when that is another agent's. */
   function otherStore(key: string): OcHandle | null {
@@ -128,9 +132,6 @@ export function createStoreAttribution(
     // A memory from before 2026-12-02 may name an internal surface (`webchat:<peer>`): resolved again.
     const internal = remembersInternalSurface(mem?.channel, mem?.accountId);
     const channel = internal ? null : (mem?.channel ?? null);
-    if (mem?.accountId && !internal && (key === null || mem.sessionKey === key)) {
-      return { sessionKey, accountId: mem.accountId, channel };
-    }
     const hints: SessionHints = {
       channel,
       parentKey: (k) => parentOfKey(h, k),
@@ -138,7 +139,14 @@ export function createStoreAttribution(
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
       mainKey,
       slashPrefixes,
+      identityLinks,
     };
+    if (mem?.accountId && !internal && (key === null || mem.sessionKey === key)) {
+      // a linked person's session remembered under a channel's account (billed before the link
+      // was read, 2026-12-03) bills the person's one account now; resolved only with links set
+      const r = identityLinks ? resolveAccount(agentId, sessionKey, hints) : null;
+      return { sessionKey, accountId: r && isIdentity(r) ? r.accountId : mem.accountId, channel };
+    }
     return { sessionKey, accountId: resolveAccount(agentId, sessionKey, hints).accountId, channel };
   }
 
@@ -162,6 +170,7 @@ export function createStoreAttribution(
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
       mainKey,
       slashPrefixes,
+      identityLinks,
     });
     return { sessionKey: w.session_key, accountId: r.accountId, channel };
   }
