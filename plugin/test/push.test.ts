@@ -91,6 +91,13 @@ describe("usageEvent (the meter's rules)", () => {
     ).toBe("telegram:alice");
   });
 
+  it("pushes a DM of an account named like a key word (`group`, `direct`) to its user, not the operator", () => {
+    const to = (sessionKey: string) => usageEvent(assistant, { agentId: "main", sessionKey })?.userId;
+    expect(to("agent:main:telegram:group:direct:5550101")).toBe("telegram:5550101");
+    expect(to("agent:main:telegram:direct:direct:7770707")).toBe("telegram:7770707");
+    expect(to("agent:main:telegram:group:-100123")).toBe("agent:main");
+  });
+
   it("leaves a session under a configured Slack slash-command prefix to the meter (tester, 2026-12-02)", () => {
     // the meter reads the prefix from openclaw.json and bills slack:u07abc; this key alone reads
     // as an `ops` channel's slash command
@@ -350,6 +357,10 @@ describe("copies stay in sync with creditgate's meter", () => {
       ["telegram:slash:5550101", null],
       ["agent:main:telegram:slash:direct:5550101", null],
       ["agent:main:telegram:slash:group:-100123", null],
+      ["agent:main:telegram:group:direct:5550101", null],
+      ["agent:main:telegram:direct:direct:5550101", null],
+      ["agent:main:telegram:channel:dm:42:thread:7", null],
+      ["agent:main:telegram:group:-100123:topic:7", null],
       [null, null],
     ] as const) {
       expect(resolveAccount("main", key, ch).accountId, String(key)).toBe(

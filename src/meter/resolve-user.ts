@@ -216,8 +216,8 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   if (slashUser) return linked(slashUser, "slash", hints);
 
   // `<ch>:direct:<peer>`, `<ch>:<account>:direct:<peer>`, `direct:<peer>`
-  const dmAt = rest.findIndex((p) => DM.has(p.toLowerCase()));
-  if (dmAt >= 0 && dmAt <= 2 && rest.length > dmAt + 1 && !rest.slice(0, dmAt).some((p) => SHARED.has(p))) {
+  const dmAt = dmIndex(rest);
+  if (dmAt >= 0) {
     // A threaded DM has its own session, `<dm key>:thread:<threadId>` (OpenClaw's
     // resolveThreadSessionKeys; thread ids may hold colons): the peer ends before that marker.
     const threadAt = rest.findIndex((p, i) => i > dmAt + 1 && THREAD_MARKERS.has(p.toLowerCase()));
@@ -254,6 +254,34 @@ export function isIdentity(r: Resolution): boolean {
 function linked(accountId: string, via: string, hints: SessionHints): Resolution {
   const person = linkedAccount(accountId, hints.identityLinks);
   return person ? { accountId: person, via: "identity" } : { accountId, via };
+}
+
+/**
+ * Where the `direct`/`dm` word of a DM key is in `rest` (the key after `agent:<a>:`), or -1 when
+ * the key is no DM: `<ch>:direct:<peer>` (1), `<ch>:<accountId>:direct:<peer>` (2,
+ * per-account-channel-peer), `direct:<peer>` (0). An account id is any word OpenClaw's
+ * `normalizeAccountId` keeps (`[a-z0-9_-]`), a kind word too: before 2026-12-03 the DMs of an
+ * account named `group`, `channel`, `thread`, `topic` or `room` were billed to the operator and
+ * those of one named `direct` or `dm` to `<ch>:direct:<peer>` (case `account-id-kind-word`).
+ */
+function dmIndex(rest: readonly string[]): number {
+  const lower = rest.map((p) => p.toLowerCase());
+  const head = lower[0] ?? "";
+  if (lower.length >= 4 && DM.has(lower[2] ?? "") && isChannelWord(head)) return 2;
+  const at = lower.findIndex((p) => DM.has(p));
+  if (at < 0 || at > 2 || lower.length <= at + 1 || lower.slice(0, at).some((p) => SHARED.has(p))) return -1;
+  return at;
+}
+
+/** A key's first word that can be a channel's name (no kind, automation or HTTP-user word). */
+function isChannelWord(word: string): boolean {
+  return (
+    /^[a-z0-9_-]+$/.test(word) &&
+    !DM.has(word) &&
+    !SHARED.has(word) &&
+    !AUTOMATION.has(word) &&
+    !HTTP_USER_HEADS.has(word)
+  );
 }
 
 /**

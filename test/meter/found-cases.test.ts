@@ -1451,3 +1451,32 @@ describe("case identity-links-one-payer: a person linked by session.identityLink
     expect(alice).toMatchObject({ requests: 1, costUsd: "0.0045" });
   });
 });
+
+describe("case account-id-kind-word: a channel account named like a key word bills its DMs' users", () => {
+  it("telegram:5550101 2 calls $0.012 (was agent:main), telegram:7770707 $0.0105 (was telegram:direct:7770707)", async () => {
+    const { s, world } = await meterCase("account-id-kind-word");
+    expect(s.billed).toBe(3);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550101": { requests: 2, costUsd: "0.012" },
+      "telegram:7770707": { requests: 1, costUsd: "0.0105" },
+    });
+    // the plugin gates, credits and pushes the same accounts
+    for (const [key, user] of [
+      ["agent:main:telegram:group:direct:5550101", "telegram:5550101"],
+      ["agent:main:telegram:direct:direct:7770707", "telegram:7770707"],
+    ] as const) {
+      expect(gatedUser(key, "telegram", undefined, "main"), key).toBe(user);
+      const ctx = {
+        channel: "telegram",
+        sessionKey: key,
+        isAuthorizedSender: true,
+        commandBody: "/recargar",
+        config: {},
+      };
+      expect(commandUser(ctx), key).toBe(user);
+    }
+  });
+});

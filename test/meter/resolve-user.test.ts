@@ -438,3 +438,36 @@ describe("session.identityLinks: one linked person is one account (openclaw/open
     expect(r).toEqual({ accountId: "alice", via: "subagent>identity" });
   });
 });
+
+describe("per-account-channel-peer: an account id that is a kind word (case account-id-kind-word)", () => {
+  it("`<ch>:<accountId>:direct:<peer>` is the peer's DM whatever word the account id is", () => {
+    // OpenClaw's normalizeAccountId keeps any [a-z0-9_-] word; buildAgentPeerSessionKey writes it as is
+    for (const account of [
+      "group",
+      "channel",
+      "thread",
+      "topic",
+      "room",
+      "direct",
+      "dm",
+      "main",
+      "cron",
+      "slash",
+    ]) {
+      expect(acct(`agent:main:telegram:${account}:direct:5550101`), account).toBe("telegram:5550101");
+      expect(acct(`agent:main:telegram:${account}:dm:5550101:thread:9`), account).toBe("telegram:5550101");
+    }
+    expect(acct("agent:main:whatsapp:group:direct:+15551234567")).toBe("whatsapp:+15551234567");
+  });
+
+  it("groups, channels and other kinds keep their reading", () => {
+    expect(acct("agent:main:telegram:group:-100123")).toBe("agent:main");
+    expect(acct("agent:main:telegram:group:-100123:topic:7")).toBe("agent:main");
+    expect(acct("agent:main:discord:channel:123:thread:456")).toBe("agent:main");
+    expect(acct("agent:main:group:x:direct:5")).toBe("agent:main");
+    expect(acct("agent:main:cron:job:direct:5")).toBe("agent:main");
+    expect(acct("agent:main:telegram:direct:5550101")).toBe("telegram:5550101");
+    expect(acct("agent:main:direct:777:direct:5", { channel: "telegram" })).toBe("telegram:777:direct:5");
+    expect(acct("agent:main:telegram:group:direct:5550101:heartbeat")).toBe("agent:main");
+  });
+});
