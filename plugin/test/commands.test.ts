@@ -461,6 +461,11 @@ describe("who is the user", () => {
     expect(commandUser({ ...linked, senderId: "7770707" })).toBe("alice");
     expect(commandUser({ ...linked, senderId: "5550101" })).toBe("telegram:5550101");
   });
+  it("a Signal sender known by UUID (`uuid:<uuid>`) is signal:uuid:<uuid>, as its DM key is billed", () => {
+    const u = "6f1c2a9e-4b7d-4e2a-9c3f-1a2b3c4d5e6f";
+    expect(commandUser({ ...base, channel: "signal", senderId: `uuid:${u}` })).toBe(`signal:uuid:${u}`);
+    expect(commandUser({ ...base, channel: "msteams", senderId: "29:1AbC" })).toBe("msteams:29:1abc");
+  });
   it("unidentifiable sender gets an explanation", async () => {
     const host = setup();
     expect(await host.runCommand("saldo", { senderId: undefined })).toBe(

@@ -439,9 +439,10 @@ export function sessionChannel(
     if (/^\+?\d+(?::\d+)?@/.test(text)) continue;
     const m = /^([a-z0-9_-]+):./i.exec(text);
     const head = m?.[1]?.toLowerCase();
-    // a target kind (`user:U07ABC`, `channel:…`, `chat:…`) or a number is no channel either
+    // a target kind (`user:U07ABC`, `channel:…`, `chat:…`) or a number is no channel either;
+    // a Signal sender `uuid:<uuid>` names Signal
     if (!head || TARGET_KINDS.has(head) || /^\d+$/.test(head)) continue;
-    const ch = normalizeChannel(head === "tg" ? "telegram" : head);
+    const ch = normalizeChannel(head === "tg" ? "telegram" : head === "uuid" ? "signal" : head);
     if (ch) return ch;
   }
   return null;
@@ -500,6 +501,10 @@ export function dmPeer(channel: string, peer: string): string {
  * (`slack:u07abc`), anything else (`channel:C0123`, `chat:`, `group:`...) no account at all (null).
  * Behind a channel name likewise (`discord:user:987` → `discord:987`, `slack:channel:C1` → null).
  * Before 2026-12-02 `user:U07ABC` became an account `user:u07abc` nobody tops up.
+ * A Signal sender `uuid:<uuid>` (OpenClaw's Signal `SenderId` and DM peer for a sender whose number
+ * is hidden) is `signal:uuid:<uuid>`, and an id with a numeric head (Teams' `29:<id>`) that id on
+ * `channel`: before 2026-12-03 each was read as a channel (`uuid:<uuid>`, `29:<id>`), so a
+ * session-less `/recargar` credited an account no DM of the sender bills (case `signal-uuid-sender`).
  */
 export function routeToAccount(target: string | null | undefined, channel?: string | null): string | null {
   const t = target?.trim().toLowerCase();
@@ -507,6 +512,12 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
   // a JID with a device (`15551234567:12@s.whatsapp.net`) is a bare id, not `<channel>:<id>`
   const m = /^\+?\d+(?::\d+)?@[a-z0-9.]+$/.test(t) ? null : /^([a-z0-9_-]+):(.+)$/.exec(t);
   const ch = normalizeChannel(channel);
+  // a sender id with a kind of its own is an id, never `<channel>:<id>`: Signal's `uuid:<uuid>`
+  // (`formatSignalSenderId`, its DM peer too), Teams' `29:<id>` (a number is no channel)
+  if (m?.[1] && (m[1] === "uuid" || /^\d+$/.test(m[1]))) {
+    if (ch) return `${ch}:${dmPeer(ch, t)}`;
+    return m[1] === "uuid" ? `signal:${t}` : null;
+  }
   if (m?.[1] && m[2]) {
     if (TARGET_KINDS.has(m[1])) {
       if (!PERSON_TARGET_KINDS.has(m[1])) return null;

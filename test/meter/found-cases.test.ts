@@ -1480,3 +1480,29 @@ describe("case account-id-kind-word: a channel account named like a key word bil
     }
   });
 });
+
+describe("case signal-uuid-sender: a Signal sender known by UUID names the account its DMs bill", () => {
+  it("signal:uuid:<uuid> 2 calls $0.012, and /recargar from uuid:<uuid> credits it (was uuid:<uuid>)", async () => {
+    const u = "6f1c2a9e-4b7d-4e2a-9c3f-1a2b3c4d5e6f";
+    const { s, world } = await meterCase("signal-uuid-sender");
+    expect(s.billed).toBe(2);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ [`signal:uuid:${u}`]: { requests: 2, costUsd: "0.012" } });
+    // Clawdbot's command context has no session key; Signal's SenderId is `uuid:<uuid>`
+    for (const senderId of [`uuid:${u}`, `uuid:${u.toUpperCase()}`, `signal:uuid:${u}`]) {
+      const ctx = {
+        channel: "signal",
+        senderId,
+        isAuthorizedSender: true,
+        commandBody: "/recargar",
+        config: {},
+      };
+      expect(commandUser(ctx), senderId).toBe(`signal:uuid:${u}`);
+      expect(gatedUser(undefined, "signal", senderId), senderId).toBe(`signal:uuid:${u}`);
+    }
+    // a sender known by number stays the number's account
+    expect(gatedUser(undefined, "signal", "+15551230000")).toBe("signal:+15551230000");
+  });
+});

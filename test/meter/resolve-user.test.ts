@@ -5,6 +5,7 @@ import {
   parseIdentityLinks,
   resolveAccount,
   routeToAccount,
+  sessionChannel,
 } from "../../src/meter/resolve-user.js";
 import { createStoreAttribution } from "../../src/meter/sources/store-attribution.js";
 
@@ -469,5 +470,22 @@ describe("per-account-channel-peer: an account id that is a kind word (case acco
     expect(acct("agent:main:telegram:direct:5550101")).toBe("telegram:5550101");
     expect(acct("agent:main:direct:777:direct:5", { channel: "telegram" })).toBe("telegram:777:direct:5");
     expect(acct("agent:main:telegram:group:direct:5550101:heartbeat")).toBe("agent:main");
+  });
+});
+
+describe("a sender id with a kind of its own is no channel (case signal-uuid-sender)", () => {
+  it("Signal's `uuid:<uuid>` is signal:uuid:<uuid>; Teams' `29:<id>` that id on the channel", () => {
+    const u = "6f1c2a9e-4b7d-4e2a-9c3f-1a2b3c4d5e6f";
+    expect(routeToAccount(`uuid:${u.toUpperCase()}`, "signal")).toBe(`signal:uuid:${u}`);
+    expect(routeToAccount(`uuid:${u}`)).toBe(`signal:uuid:${u}`);
+    expect(routeToAccount(`signal:uuid:${u}`)).toBe(`signal:uuid:${u}`);
+    expect(routeToAccount("29:1AbCdEf", "msteams")).toBe("msteams:29:1abcdef");
+    expect(routeToAccount("29:1AbCdEf")).toBeNull();
+    expect(routeToAccount("msteams:29:1abcdef")).toBe("msteams:29:1abcdef");
+    // the DM key names the same account
+    expect(acct(`agent:main:signal:direct:uuid:${u}`)).toBe(`signal:uuid:${u}`);
+    expect(acct(`agent:main:direct:uuid:${u}`, { channel: "signal" })).toBe(`signal:uuid:${u}`);
+    // a route `uuid:<uuid>` names Signal as the session's channel
+    expect(sessionChannel([null, "webchat"], [`uuid:${u}`])).toBe("signal");
   });
 });
