@@ -89,6 +89,8 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     // The cache counts of the call's identity, when they are not its counts (Bedrock's names).
     ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
     ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
+    // A line with no time of its own: its identity holds none (timestampMs is the meter's dating).
+    ...(e.identityTsMs === 0 ? { identityTsMs: 0 as const } : {}),
     // The served model, when the line names another: the center prices by it (absent otherwise,
     // so an older center refuses only the events that carry one).
     ...(e.responseModel !== undefined ? { responseModel: e.responseModel } : {}),

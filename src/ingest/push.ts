@@ -65,6 +65,12 @@ export const pushEventSchema = z
     identityCacheRead: tokens.optional(),
     identityCacheWrite: tokens.optional(),
     /**
+     * 0 when the transcript line had no readable time (`ParsedUsage.identityTsMs`): the call's
+     * identity then holds no time, and `timestampMs` is the time the meter dated it by. Part of
+     * the call's identity; edge meters send it with such calls.
+     */
+    identityTsMs: z.literal(0).optional(),
+    /**
      * The model that answered when it is not `model` (`message.responseModel`: an Anthropic
      * refusal fallback, OpenRouter's Auto Router, a dated snapshot name). The center prices the
      * call as that model when it is another model it knows (pricing.ts `pricedModelOf`), exactly
@@ -214,6 +220,7 @@ export function meterIdentityOf(e: PushEvent): string {
     ...(e.identityInput !== undefined ? { identityInput: e.identityInput } : {}),
     ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
     ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
+    ...(e.identityTsMs !== undefined ? { identityTsMs: e.identityTsMs } : {}),
   } as ParsedUsage);
 }
 
@@ -357,6 +364,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       ...(e.identityInput !== undefined ? { identityInput: e.identityInput } : {}),
       ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
       ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
+      ...(e.identityTsMs !== undefined ? { identityTsMs: e.identityTsMs } : {}),
       ...(e.responseModel !== undefined && e.responseModel !== e.model
         ? { responseModel: e.responseModel }
         : {}),

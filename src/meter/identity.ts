@@ -7,7 +7,8 @@ import type { ParsedUsage } from "./types.js";
  * `<message.timestamp ms as 12 hex digits>-<first 128 bits of sha256(provider, model, message.timestamp ms,
  *   input, output, cacheRead, cacheWrite, responseId?)>`, with `input` as the line wrote it
  *   (`identityInput`, else `writtenInput`, when the parser corrected it) and the cache counts as the reader before
- *   2026-12-02 read them (`identityCacheRead` / `identityCacheWrite`, set only where they differ).
+ *   2026-12-02 read them (`identityCacheRead` / `identityCacheWrite`, set only where they differ),
+ *   and the time 0 for a line with no time of its own (`identityTsMs`).
  *
  * Deliberately excluded: the line's `id` (re-appended and migrated lines get new ids), the
  * file, session and agent (checkpoint copies, `.deleted`/`.reset` archives, the archive table
@@ -15,11 +16,13 @@ import type { ParsedUsage } from "./types.js";
  * provider response id is included when present: every copy of a message carries the same one.
  */
 export function dedupeKey(u: ParsedUsage): string {
+  // a line with no time of its own keeps none in its identity (ParsedUsage.identityTsMs)
+  const ts = u.identityTsMs ?? u.messageTsMs;
   const parts = [
     "v1",
     u.provider,
     u.model,
-    msDecimal(u.messageTsMs),
+    msDecimal(ts),
     String(u.identityInput ?? u.writtenInput ?? u.input),
     String(u.output),
     String(u.identityCacheRead ?? u.cacheRead),
@@ -30,7 +33,7 @@ export function dedupeKey(u: ParsedUsage): string {
   // (usage_events.dedupe_key, ledger_entries.idempotency_key) land near the right edge of the
   // B-tree instead of on a random page, which keeps a large backlog fast. 128 bits of the hash
   // follow; the timestamp is part of the identity anyway.
-  return `${tsHex(u.messageTsMs)}-${sha256Hex(parts.join("\u001f")).slice(0, 32)}`;
+  return `${tsHex(ts)}-${sha256Hex(parts.join("\u001f")).slice(0, 32)}`;
 }
 
 /**

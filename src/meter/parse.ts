@@ -148,6 +148,7 @@ export function usageEvent(
   };
   // Only on the rare corrected call, so every other event keeps the one shape (event-columns.ts
   // packs that shape; an event with this key is sent as an object).
+  if (u.identityTsMs !== undefined) e.identityTsMs = u.identityTsMs;
   if (u.writtenInput !== undefined) e.writtenInput = u.writtenInput;
   if (u.identityInput !== undefined) e.identityInput = u.identityInput;
   if (u.identityCacheRead !== undefined) e.identityCacheRead = u.identityCacheRead;
@@ -840,7 +841,12 @@ export function parseEntry(entry: unknown): LineResult {
     const t = dateParse(e.timestamp);
     if (Number.isFinite(t)) messageTsMs = t;
   }
-  if (messageTsMs === null) return { kind: "malformed", reason: "assistant usage without a timestamp" };
+  // A call whose line has no readable time is still a call (the provider charged for it; OpenClaw's
+  // own usage reader counts such a line at time 0, openclaw/openclaw#100687): its identity takes
+  // no time (every copy of it has none) and the reader dates it from the entry before it
+  // (BatchBuilder), else it stays at 0 and is held for review. Before 2026-12-03 it was
+  // rejected as malformed and never billed.
+  const untimed = messageTsMs === null;
 
   // OpenClaw writes `reasoningTokens`; pi-ai's own Usage calls it `reasoning`. A breakdown of output.
   const reasoningRaw = usage.reasoningTokens ?? usage.reasoning ?? n?.reasoning;
@@ -852,7 +858,7 @@ export function parseEntry(entry: unknown): LineResult {
     provider,
     model,
     api,
-    messageTsMs,
+    messageTsMs: messageTsMs ?? 0,
     responseId: str(msg.responseId),
     input,
     output,
@@ -867,6 +873,7 @@ export function parseEntry(entry: unknown): LineResult {
     recordedCostUsd,
     recordedCostOrigin,
   };
+  if (untimed) parsed.identityTsMs = 0;
   if (writtenInput !== undefined) parsed.writtenInput = writtenInput;
   if (n?.legacyInput !== undefined) {
     // A call billed before OpenAI-style cache writes were read keeps the identity it was billed

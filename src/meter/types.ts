@@ -23,8 +23,20 @@ export interface ParsedUsage {
    */
   speed?: "fast" | "standard";
   api: string | null;
-  /** `message.timestamp`: epoch ms, stable across copies of the same message. */
+  /**
+   * `message.timestamp`: epoch ms, stable across copies of the same message. For a line with no
+   * readable time (`identityTsMs` set), the time of the transcript entry read before it (the
+   * user message of its turn, or the call before it), else 0 (held for review).
+   */
   messageTsMs: number;
+  /**
+   * The time the call's identity holds when it is not `messageTsMs`: set (to 0) only on a line
+   * with neither a numeric `message.timestamp` nor a readable entry `timestamp`. Such a line was
+   * rejected as malformed before 2026-12-03 (its call never billed); every copy of it has no time
+   * either, so its identity takes none, while `messageTsMs` dates it from the transcript around
+   * it, which a copy read from elsewhere may not show the same way.
+   */
+  identityTsMs?: number;
   /** Provider response id (`message.responseId`, OpenClaw ≥2026.9), when present. */
   responseId: string | null;
   /** Uncached input tokens (OpenClaw's `usage.input` excludes cache). */

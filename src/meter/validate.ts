@@ -10,6 +10,7 @@ import type { ParsedUsage } from "./types.js";
  * | what | range | why |
  * |---|---|---|
  * | `message.timestamp` | 2020-01-01T00:00:00Z … now + 365 days | older than any OpenClaw/Clawdbot/pi transcript; a wrong clock on the bot host is billed, a year 2100 or 1e20 is not |
+ * | a line without a readable time | dated by the entry before it in its transcript | with none before it there is no time to bill it at (held) |
  * | each token count (input, output, cacheRead, cacheWrite) | 0 … 10^9 | 100× the largest context window sold today (10M) |
  * | cost per call | ≤ tokens × $0.01 + $1 | $0.01/token = $10,000 per 1M tokens, 16× the dearest list price (o1-pro output, $600/MTok); $1 covers per-call fees (web search, per-request prices) |
  * | cost per call | ≤ `CREDITGATE_REVIEW_MAX_CALL_USD` (default $200) | the operator's own ceiling |
@@ -35,6 +36,9 @@ export const MAX_INT64 = 9_223_372_036_854_775_807n;
 /** Why a call cannot be priced at all (bad timestamp or token count), or null when it can. */
 export function inputProblem(u: ParsedUsage, nowMs: number): string | null {
   const ts = u.messageTsMs;
+  // a line with no time of its own that nothing before it in its transcript dated (parse.ts)
+  if (u.identityTsMs !== undefined && ts === 0)
+    return "no timestamp, and no earlier entry of its transcript to date it by";
   if (!Number.isSafeInteger(ts) || ts < MIN_TIMESTAMP_MS || ts > nowMs + MAX_FUTURE_MS) {
     return `timestamp ${String(ts)} outside 2020-01-01 … now+365d`;
   }

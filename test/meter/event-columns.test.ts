@@ -63,6 +63,28 @@ describe("packEvents / unpackEvents (reader thread → writer)", () => {
     expect(Object.keys(back[5] as object)).toEqual(Object.keys(events[5] as object));
   });
 
+  it("keeps identityTsMs, the no-time identity of a line without a readable time, in order", () => {
+    const r = parseLine(
+      JSON.stringify({
+        type: "message",
+        timestamp: null,
+        message: { role: "assistant", provider: "mock", model: "m", usage: { input: 3, output: 4 } },
+      }),
+    );
+    if (r.kind !== "usage") throw new Error("fixture");
+    r.usage.messageTsMs = 1_700_000_000_000; // dated by the reader
+    const untimed = {
+      ...usageEvent(r.usage, "main", null, null, "agent:main", "jsonl", "/x@0"),
+      dedupeKey: "k",
+    };
+    const events = [event(1), untimed, event(2)];
+    const back = unpackEvents(packEvents(events) as NonNullable<ReturnType<typeof packEvents>>);
+    expect(back).toStrictEqual(events);
+    expect(back[1]?.identityTsMs).toBe(0);
+    expect(Object.keys(back[1] as object)).toEqual(Object.keys(untimed));
+    expect("identityTsMs" in (back[0] as object)).toBe(false);
+  });
+
   it("declines events it cannot encode exactly (the caller sends them as objects)", () => {
     expect(packEvents([event(1, { latencyMs: undefined })])).toBeNull();
     expect(packEvents([event(1, { input: Number.NaN })])).toBeNull();

@@ -1506,3 +1506,31 @@ describe("case signal-uuid-sender: a Signal sender known by UUID names the accou
     expect(gatedUser(undefined, "signal", "+15551230000")).toBe("signal:+15551230000");
   });
 });
+
+describe("case untimed-usage-line: a call whose line has no readable time is billed once", () => {
+  it("telegram:5550902 3 calls $0.01305, dated by the entry before each, the reset copy adds nothing", async () => {
+    const { s, world } = await meterCase("untimed-usage-line");
+    expect(s).toMatchObject({ billed: 3, malformed: 0, held: 0 });
+    const byUser = queryUsage(world.db, { by: "user" });
+    expect(byUser.map((r) => [r.key, r.requests, r.costUsd])).toEqual([["telegram:5550902", 3, "0.01305"]]);
+    // the two untimed calls are dated by their turn's user message (2026-09-21T14:13:20Z)
+    expect(queryUsage(world.db, { by: "day" }).map((r) => [r.key, r.requests])).toEqual([["2026-09-21", 3]]);
+    const meter = meterFor(world);
+    expect(await meter.runOnce()).toMatchObject({ billed: 0, held: 0 });
+    meter.close();
+  });
+
+  it("an edge meter's push of such a call keeps its identity (no time) at the center", () => {
+    const dir = join(CASES, "untimed-usage-line", "state", "agents", "main", "sessions");
+    const line = readFileSync(join(dir, "5d0c7e21-6a4b-4c3d-9e8f-1a2b3c4d5e6f.jsonl"), "utf8").split("\n")[2];
+    const r = parseLine(line as string);
+    if (r.kind !== "usage") throw new Error(`not a call: ${r.kind}`);
+    expect(r.usage.identityTsMs).toBe(0);
+    r.usage.messageTsMs = 1_790_000_000_000; // as the reader dates it
+    const ev = usageEvent(r.usage, "main", "s", null, "telegram:5550902", "jsonl", "s@0");
+    const pushed = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+    expect(pushed.idempotencyKey).toBe(dedupeKey(r.usage));
+    expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
+    expect(pushed.timestampMs).toBe(1_790_000_000_000);
+  });
+});

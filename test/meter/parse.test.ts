@@ -220,9 +220,36 @@ describe("parseLine", () => {
     expect(neg.kind === "usage" && [neg.usage.input, neg.usage.output, neg.clamped]).toEqual([0, 1, true]);
     expect(parseLine(line(usageMsg({ usage: { input: 1.5, output: 1 } }))).kind).toBe("malformed");
     expect(parseLine(line(usageMsg({ model: undefined }))).kind).toBe("malformed");
-    expect(parseLine(line(usageMsg({ timestamp: undefined }), { timestamp: undefined })).kind).toBe(
-      "malformed",
-    );
+  });
+
+  it("a call whose line has no readable time is a call: its identity holds no time (before 2026-12-03: malformed)", () => {
+    // no message.timestamp and no entry time; an invalid ISO entry time; null message time (a
+    // NaN serialized, openclaw/openclaw#110536) with an unparsable entry time
+    const forms = [
+      line(usageMsg({ timestamp: undefined }), { timestamp: undefined }),
+      line(usageMsg({ timestamp: undefined }), { timestamp: "2026-13-45T99:99:99.000Z" }),
+      line(usageMsg({ timestamp: null }), { timestamp: null }),
+      line(usageMsg({ timestamp: "soon" }), { timestamp: "not a date" }),
+    ];
+    const keys = new Set<string>();
+    for (const text of forms) {
+      const r = parseLine(text);
+      expect(r.kind).toBe("usage");
+      if (r.kind !== "usage") continue;
+      expect(r.writtenAtMs).toBeNull();
+      expect([r.usage.messageTsMs, r.usage.identityTsMs]).toEqual([0, 0]);
+      // dated later by the reader: the identity does not move with the date
+      const before = dedupeKey(r.usage);
+      r.usage.messageTsMs = 1_790_000_000_000;
+      expect(dedupeKey(r.usage)).toBe(before);
+      expect(usageEvent(r.usage, "main", null, null, "agent:main", "jsonl", "f@0").identityTsMs).toBe(0);
+      keys.add(before);
+    }
+    // every copy of such a line is one call, whichever way its time is missing
+    expect(keys.size).toBe(1);
+    // a line with a time of its own keeps it in its identity, and no identityTsMs
+    const timed = parseLine(line(usageMsg()));
+    expect(timed.kind === "usage" && timed.usage.identityTsMs).toBeUndefined();
   });
 
   it("falls back to the entry's ISO time for very old lines without message.timestamp", () => {

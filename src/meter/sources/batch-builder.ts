@@ -64,6 +64,17 @@ export function turnOf(text: string, previewChars: number): { user: PendingTurn 
   return turnOfResult(r, previewChars);
 }
 
+/**
+ * The time a transcript line read back before a cursor dates a later call without a time of its
+ * own by (`BatchBuilder.datedBy`): a user message's time, or a call's own time; null for any other
+ * line (a call without a time of its own included: the one before it decides).
+ */
+export function datingTimeOf(text: string): number | null {
+  const r = parseLine(text);
+  if (r.kind === "user") return r.atMs;
+  return r.kind === "usage" && r.usage.identityTsMs === undefined ? r.usage.messageTsMs : null;
+}
+
 function turnOfResult(r: LineResult, previewChars: number): { user: PendingTurn } | "reply" | null {
   if (r.kind === "user") return { user: userTurn(r, previewChars) };
   return r.kind === "usage" ? "reply" : null;
@@ -100,9 +111,24 @@ export class BatchBuilder {
   /**
    * The user message of the current transcript still waiting for its first billed reply. The
    * reader sets it when it starts a transcript (null at its start, or what precedes its cursor) and
-   * keeps it across batches of the same transcript; `take()` leaves it alone.
+   * keeps it across batches of the same transcript; `take()` leaves it alone. Setting it also
+   * sets `datedBy` to the turn's time (a reader that knows a later time sets `datedBy` after).
    */
-  turn: PendingTurn | null = null;
+  get turn(): PendingTurn | null {
+    return this.#turn;
+  }
+  set turn(t: PendingTurn | null) {
+    this.#turn = t;
+    this.datedBy = t?.atMs ?? null;
+  }
+  #turn: PendingTurn | null = null;
+  /**
+   * The time of the last entry of the current transcript read with one (a user message or a call
+   * with a time of its own): what a call whose line has no readable time is dated by
+   * (`ParsedUsage.identityTsMs`); null: none known (such a call stays at 0 and is held). Readers
+   * keep it with `turn` across batches and polls of the same transcript.
+   */
+  datedBy: number | null = null;
 
   readonly agentId: string;
   readonly source: UsageSource;
@@ -216,8 +242,13 @@ export class BatchBuilder {
       if (r.clamped) this.stats.clamped++;
       // The first billed reply after a user line takes its latency and preview; later replies of
       // the same turn (tool-use continuations) have none.
-      const t = this.turn;
-      this.turn = null;
+      const t = this.#turn;
+      this.#turn = null;
+      if (r.usage.identityTsMs !== undefined) {
+        // no time of its own: dated by the entry before it (its turn's user message, or the call
+        // before it), else left at 0, which holds it for review; its identity holds no time
+        if (this.datedBy !== null) r.usage.messageTsMs = this.datedBy;
+      } else this.datedBy = r.usage.messageTsMs;
       const latency = t ? latencyMs(t.atMs, r.writtenAtMs) : null;
       const userPreview = t?.preview ?? null;
       const replyPreview =

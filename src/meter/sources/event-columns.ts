@@ -40,6 +40,8 @@ const NUMS = [
   "identityCacheWrite",
   /** Absent on all but an OpenAI-style line billed before its cache writes were read (`ParsedUsage.identityInput`). */
   "identityInput",
+  /** Absent on all but a line with no readable time (`ParsedUsage.identityTsMs`). */
+  "identityTsMs",
 ] as const;
 /** Number fields absent (not null) on most events: NaN stands for absent. */
 const OPTIONAL_NUMS = new Set<string>([
@@ -47,6 +49,7 @@ const OPTIONAL_NUMS = new Set<string>([
   "identityCacheRead",
   "identityCacheWrite",
   "identityInput",
+  "identityTsMs",
 ]);
 /** String fields whose values repeat within a batch: one table entry per distinct value. */
 const SHARED = [
@@ -166,6 +169,7 @@ export class EventPacker {
     nums[a + 11] = u.identityCacheRead ?? Number.NaN;
     nums[a + 12] = u.identityCacheWrite ?? Number.NaN;
     nums[a + 13] = u.identityInput ?? Number.NaN;
+    nums[a + 14] = u.identityTsMs ?? Number.NaN;
     const b = this.n * NS;
     const strs = this.strs;
     strs[b] = this.shared(u.provider);
@@ -224,8 +228,8 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       keys++;
     }
     // Every field but dedupeKey (set by the thread, absent when it could not be derived),
-    // writtenInput, identityCacheRead, identityCacheWrite and identityInput (absent unless the
-    // parser corrected the call, read Bedrock's cache names or OpenAI-style cache writes), responseModel (absent unless the line names
+    // writtenInput, identityCacheRead, identityCacheWrite, identityInput and identityTsMs (absent unless the
+    // parser corrected the call, read Bedrock's cache names or OpenAI-style cache writes, or the line had no time), responseModel (absent unless the line names
     // another served model) and speed (absent unless the line says which speed served it) is
     // present.
     let absent = ("dedupeKey" in e ? 0 : 1) + ("responseModel" in e ? 0 : 1) + ("speed" in e ? 0 : 1);
@@ -320,6 +324,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
       userPreview: s(strs[c + 3] as number),
       replyPreview: s(strs[c + 4] as number),
     };
+    const its = nums[a + 14] as number;
+    if (!Number.isNaN(its)) e.identityTsMs = its;
     const w = nums[a + 10] as number;
     if (!Number.isNaN(w)) e.writtenInput = w;
     const ii = nums[a + 13] as number;

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 import { mayBeUsage, USER_MARK } from "../parse.js";
-import { type PendingTurn, turnOf } from "./batch-builder.js";
+import { datingTimeOf, type PendingTurn, turnOf } from "./batch-builder.js";
 import { classifyTranscriptFile } from "./classify.js";
 
 // Small reads of a transcript beside its cursor: the hash of its first line and of the bytes just
@@ -22,10 +22,19 @@ const head = Buffer.allocUnsafe(HEAD_BYTES);
 
 /**
  * The user message still waiting for a reply just before byte `offset` (a line start) of a
- * transcript: reads back line by line to the last user line or billed reply, at most
- * LOOKBACK_MAX_BYTES. Null when a reply came last, at the file start, or past the limit.
+ * transcript (`turn`): reads back line by line to the last user line or billed reply, at most
+ * LOOKBACK_MAX_BYTES; null when a reply came last, at the file start, or past the limit. And the
+ * time a call without a time of its own right after `offset` is dated by (`datedBy`, see
+ * `BatchBuilder.datedBy`): that of the last user line or call with a time before it (null when
+ * none is found within the limit).
  */
-export function turnBefore(fd: number, offset: number, previewChars: number): PendingTurn | null {
+export function lookBefore(
+  fd: number,
+  offset: number,
+  previewChars: number,
+): { turn: PendingTurn | null; datedBy: number | null } {
+  // undefined: not decided yet (no user line or call met)
+  let turn: PendingTurn | null | undefined;
   for (let span = LOOKBACK_MIN_BYTES; ; span *= 4) {
     const start = Math.max(0, offset - span);
     const buf = Buffer.allocUnsafe(offset - start);
@@ -44,12 +53,20 @@ export function turnBefore(fd: number, offset: number, previewChars: number): Pe
         while (line.length > 0 && (line.at(-1) === NEWLINE || line.at(-1) === 0x0d))
           line = line.subarray(0, line.length - 1);
         if (line.length === 0 || !(mayBeUsage(line) || line.includes(USER_MARK))) continue;
-        const t = turnOf(line.toString("utf8"), previewChars);
-        if (t === "reply") return null;
-        if (t) return t.user;
+        const text = line.toString("utf8");
+        if (turn === undefined) {
+          const t = turnOf(text, previewChars);
+          if (t === "reply") turn = null;
+          else if (t) return { turn: t.user, datedBy: t.user.atMs };
+        }
+        // a reply came last: the time of the latest line with one dates what follows
+        if (turn === null) {
+          const at = datingTimeOf(text);
+          if (at !== null) return { turn, datedBy: at };
+        }
       }
     }
-    if (start === 0 || span >= LOOKBACK_MAX_BYTES) return null;
+    if (start === 0 || span >= LOOKBACK_MAX_BYTES) return { turn: turn ?? null, datedBy: null };
   }
 }
 

@@ -31,7 +31,7 @@ import {
   IMPORT_ARCHIVE_DIR,
 } from "./classify.js";
 import type { PackedEvents } from "./event-columns.js";
-import { headHash, tailHash, tailOf, turnBefore } from "./file-probe.js";
+import { headHash, lookBefore, tailHash, tailOf } from "./file-probe.js";
 import { type ChangedFile, createJsonlAttribution } from "./jsonl-attribution.js";
 import { sortForReading } from "./read-order.js";
 
@@ -158,10 +158,10 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
   const pack = opts.packEvents ?? false;
   /**
    * The pending turn at the end of what was last read of each file (by dev:ino): a file resumed at
-   * exactly that offset continues from it; any other resume reads back (`turnBefore`). Only a
-   * shortcut: the turn is a function of the bytes before the offset, so both give the same.
+   * exactly that offset continues from it; any other resume reads back (`lookBefore`). Only a
+   * shortcut: the turn (and `datedBy`) is a function of the bytes before the offset, so both give the same.
    */
-  const turnAt = new Map<string, { offset: number; turn: PendingTurn | null }>();
+  const turnAt = new Map<string, { offset: number; turn: PendingTurn | null; datedBy: number | null }>();
 
   async function poll(emit: Emit, report?: ProblemReporter): Promise<void> {
     pending.clear(); // batches of an earlier poll that never committed: forgotten
@@ -354,12 +354,15 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         if (offset < size) {
           b.stats.files++;
           const known = turnAt.get(key);
-          b.turn =
-            offset === 0
-              ? null
-              : known?.offset === offset
-                ? known.turn
-                : turnBefore(fd, offset, previewChars);
+          if (offset === 0) b.turn = null;
+          else if (known?.offset === offset) {
+            b.turn = known.turn;
+            b.datedBy = known.datedBy;
+          } else {
+            const before = lookBefore(fd, offset, previewChars);
+            b.turn = before.turn;
+            b.datedBy = before.datedBy;
+          }
         }
         b.rejectsLeft = MAX_REJECTS_PER_FILE;
         let readPos = offset;
@@ -388,7 +391,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         // Everything up to the last newline is consumed; a partial last line waits.
         fileCursor.offset = carryStart;
         fileCursor.tail = tailHash(fd, carryStart);
-        if (offset < size) turnAt.set(key, { offset: carryStart, turn: b.turn });
+        if (offset < size) turnAt.set(key, { offset: carryStart, turn: b.turn, datedBy: b.datedBy });
         b.files.set(key, fileCursor);
         pendingSeen.push([key, { size, mtimeMs: st.mtimeMs, cursor: { ...fileCursor } }]);
         if (b.files.size >= MAX_FILES_PER_BATCH) await flush();

@@ -5,7 +5,14 @@ import type { Db } from "../../db/index.js";
 import { createCursorRepo } from "../cursor-repo.js";
 import { createSessionMemory, type RememberedSession } from "../session-memory.js";
 import type { ProblemReporter, SessionFact } from "../source.js";
-import { BatchBuilder, type KeysHere, type LineOwner, type PendingTurn, turnOf } from "./batch-builder.js";
+import {
+  BatchBuilder,
+  datingTimeOf,
+  type KeysHere,
+  type LineOwner,
+  type PendingTurn,
+  turnOf,
+} from "./batch-builder.js";
 import type { Emit } from "./jsonl-reader.js";
 import { configuredIdentityLinks, configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
 import { sortForReading } from "./read-order.js";
@@ -82,6 +89,8 @@ interface Work {
   attribution?: Attribution;
   /** The session's pending turn at `fromSeq` (undefined: not looked up yet). */
   turn?: PendingTurn | null;
+  /** `BatchBuilder.datedBy` at `fromSeq` (undefined: not known; the turn's time is used). */
+  datedBy?: number | null;
   /** Read again from its first row because it changed under a cursor past its start (`rescans`). */
   rescan?: boolean;
 }
@@ -422,11 +431,17 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
         b.stats.rescans++;
         w.rescan = false;
       }
-      if (w.turn === undefined) w.turn = w.fromSeq < 0 ? null : turnBeforeSeq(h, w.sid, w.fromSeq);
+      if (w.turn === undefined) {
+        const before = w.fromSeq < 0 ? null : lookBeforeSeq(h, w.sid, w.fromSeq);
+        w.turn = before?.turn ?? null;
+        w.datedBy = before?.datedBy ?? null;
+      }
       b.turn = w.turn;
+      if (w.datedBy !== undefined) b.datedBy = w.datedBy;
       const rows = h.rows.all(w.sid, w.fromSeq, budget);
       rowsInto(b, rows, agentId, w.sid, who);
       w.turn = b.turn;
+      w.datedBy = b.datedBy;
       b.turn = null;
       const last = rows.at(-1);
       if (last) {
@@ -467,8 +482,16 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
    * The user message still waiting for a reply at a session's cursor (`seq` read last): the rows
    * before it, newest first, up to the last user line or billed reply (at most LOOKBACK_ROWS rows;
    * past that, unknown: null). Lets a reply read in a later poll than its question get its latency.
+   * And the time a call without a time of its own read next is dated by (`BatchBuilder.datedBy`):
+   * that of the last user row or call with a time in those rows (null when none).
    */
-  function turnBeforeSeq(h: OcHandle, sid: string, seq: number): PendingTurn | null {
+  function lookBeforeSeq(
+    h: OcHandle,
+    sid: string,
+    seq: number,
+  ): { turn: PendingTurn | null; datedBy: number | null } {
+    // undefined: not decided yet (no user row or call met)
+    let turn: PendingTurn | null | undefined;
     for (const r of h.rowsBefore.all(sid, seq, LOOKBACK_ROWS)) {
       let text: string;
       const json: unknown = r.json;
@@ -483,11 +506,18 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
         }
       } else continue;
       if (!(text.includes('"usage"') || text.includes('"role":"user"'))) continue;
-      const t = turnOf(text, previewChars);
-      if (t === "reply") return null;
-      if (t) return t.user;
+      if (turn === undefined) {
+        const t = turnOf(text, previewChars);
+        if (t === "reply") turn = null;
+        else if (t) return { turn: t.user, datedBy: t.user.atMs };
+      }
+      // a reply came last: the time of the latest row with one dates what follows
+      if (turn === null) {
+        const at = datingTimeOf(text);
+        if (at !== null) return { turn, datedBy: at };
+      }
     }
-    return null;
+    return { turn: turn ?? null, datedBy: null };
   }
 
   /**

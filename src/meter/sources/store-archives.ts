@@ -79,9 +79,11 @@ export function createStoreArchives(ctx: StoreArchiveContext) {
         // Only the last part marks the archive done: after a failure in between it is read
         // again whole, and dedupe absorbs the parts already billed.
         const turn = b.turn;
+        const datedBy = b.datedBy;
         await flush(b);
         b = newBatch();
         b.turn = turn; // the same transcript goes on
+        b.datedBy = datedBy;
       }
     }
     b.blobs.push({ sha, name: blobName, events });
