@@ -1081,8 +1081,16 @@ function toUsageRows(rows: UsageGroupSqlRow[]): UsageRow[] {
 const MAX_DATE_MS = 8_640_000_000_000_000;
 
 /**
+ * An ISO date-time: `YYYY-MM-DD`, `T` (or a space), `HH:MM[:SS[.fraction]]`, then an optional zone
+ * (`Z`, `±HH:MM` or `±HHMM`).
+ */
+const DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|z|[+-]\d{2}:?\d{2})?$/;
+
+/**
  * Parses `--since`/`--until`: an ISO date or date-time, `today`, or a relative `7d` / `12h` / `30m`
- * before `nowMs`. Returns epoch ms.
+ * before `nowMs`. Returns epoch ms. A date is its UTC midnight and a date-time without a zone is
+ * UTC too, the zone of the report's days: `Date.parse` would read it in the host's zone (`TZ`),
+ * so the same command gave another window on another host (before 2026-12-03).
  * @throws RangeError when `text` is none of these, or a relative time before the Date range
  */
 export function parseTimeArg(text: string, nowMs: number): number {
@@ -1099,8 +1107,13 @@ export function parseTimeArg(text: string, nowMs: number): number {
     if (!(ms >= -MAX_DATE_MS)) throw new RangeError(`cannot read time "${text}": too far back`);
     return ms;
   }
-  if (/^\d{4}-\d{2}-\d{2}/.test(t)) {
-    const ms = Date.parse(t.length === 10 ? `${t}T00:00:00Z` : t);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(t)) {
+    const ms = Date.parse(`${t}T00:00:00Z`);
+    if (Number.isFinite(ms)) return ms;
+  }
+  const dt = DATE_TIME_RE.exec(t);
+  if (dt) {
+    const ms = Date.parse(`${dt[1]}T${dt[2]}${dt[3] ?? "Z"}`);
     if (Number.isFinite(ms)) return ms;
   }
   throw new RangeError(

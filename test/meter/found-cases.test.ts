@@ -31,7 +31,7 @@ import {
   parsePriceOverrides,
   tableVersionOf,
 } from "../../src/meter/pricing.js";
-import { queryUsage } from "../../src/meter/report.js";
+import { parseTimeArg, queryUsage } from "../../src/meter/report.js";
 import { sessionChannel } from "../../src/meter/resolve-user.js";
 import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
 import { parseDecimal } from "../../src/money.js";
@@ -1532,5 +1532,23 @@ describe("case untimed-usage-line: a call whose line has no readable time is bil
     expect(pushed.idempotencyKey).toBe(dedupeKey(r.usage));
     expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
     expect(pushed.timestampMs).toBe(1_790_000_000_000);
+  });
+});
+
+describe("case usage-since-without-zone: a date-time without a zone is the same window on every host", () => {
+  const saved = process.env.TZ;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.TZ;
+    else process.env.TZ = saved;
+  });
+
+  it("--by day --since 2026-09-21T00:00:00: 2026-09-21 2 requests $0.009 under TZ=UTC, Asia/Tokyo, America/New_York", async () => {
+    const { world } = await meterCase("usage-since-without-zone");
+    const now = Date.parse("2026-12-03T01:00:00Z");
+    for (const tz of ["UTC", "Asia/Tokyo", "America/New_York"]) {
+      process.env.TZ = tz;
+      const rows = queryUsage(world.db, { by: "day", sinceMs: parseTimeArg("2026-09-21T00:00:00", now) });
+      expect(rows.map((r) => [r.key, r.requests, r.costUsd])).toEqual([["2026-09-21", 2, "0.009"]]);
+    }
   });
 });
