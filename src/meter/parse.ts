@@ -239,6 +239,10 @@ function field(o: unknown, k: string): unknown {
  * Anthropic or Bedrock write name is on the line. Such calls keep the identity they were billed
  * under (`legacyInput`, carried as `ParsedUsage.identityInput`; the write count as
  * `identityCacheWrite`, 0).
+ *
+ * Codex's own names (see {@link codexCounts}): `cached_input_tokens` / `cachedInputTokens` and
+ * `cache_write_input_tokens` / `cacheWriteInputTokens` are INSIDE Codex's `input_tokens` /
+ * `inputTokens`, like OpenAI's `cached_tokens`.
  */
 function aliasCounts(u: Record<string, unknown>): {
   input: unknown;
@@ -260,6 +264,8 @@ function aliasCounts(u: Record<string, unknown>): {
 } {
   const gemini = geminiCounts(u);
   if (gemini) return gemini;
+  const codex = codexCounts(u);
+  if (codex) return codex;
   const timings = u.timings;
   const openAiCached =
     u.cached_tokens ??
@@ -332,6 +338,72 @@ function aliasCounts(u: Record<string, unknown>): {
     legacyCacheRead,
     legacyCacheWrite,
     legacyInput,
+  };
+}
+
+/**
+ * Token counts of a `usage` object written under Codex's own names, or null when it has none of
+ * them: codex-rs's `TokenUsage` (`input_tokens`, `cached_input_tokens`, `cache_write_input_tokens`,
+ * `output_tokens`, `reasoning_output_tokens`, `total_tokens`: `codex exec --json`'s
+ * `turn.completed` usage and the rollout's `token_count` events) and the app-server's v2
+ * `TokenUsageBreakdown` (`inputTokens`, `cachedInputTokens`, `cacheWriteInputTokens`,
+ * `outputTokens`, `reasoningOutputTokens`, `totalTokens`). A line is Codex's when it carries
+ * `cached_input_tokens` or `cachedInputTokens`, which no other writer uses.
+ *
+ * Codex's input total INCLUDES the cached prefix and the cache writes, and its output INCLUDES the
+ * reasoning (`total_tokens = input_tokens + output_tokens`; OpenClaw's own Codex harness writes
+ * `input = inputTokens − cachedInputTokens − cacheWriteInputTokens`,
+ * extensions/codex/src/app-server/event-projector-usage.ts). So input = input − cached − writes,
+ * cacheRead = cached, cacheWrite = writes, output = output as written, reasoning its breakdown.
+ * Before 2026-12-03 `cached_input_tokens` was not read and the cached prefix was billed at the
+ * input rate (up to 10× its price), and `cacheWriteInputTokens` was taken for Bedrock's name (input
+ * excludes it) and billed twice, at the input and the write rate: the same fault in other trackers,
+ * janekbaraniewski/openusage#360, kenn-io/agentsview#362, steipete/CodexBar#1797,
+ * getagentseal/codeburn#1075, case `test/cases/usage-codex-cached-input-names`. Such calls keep the
+ * identity they were billed under: input as written (`legacyInput`), cache read and write 0.
+ *
+ * A cached count that is not a safe integer leaves the line malformed (tokenCount), as it would
+ * alone; more cached than input tokens gives a negative input, billed as 0 and counted, like
+ * OpenAI's. Writes that are not a positive count are ignored (left in the input, as before), and
+ * more than what is left after the reads are capped at that, like OpenAI's `cache_write_tokens`.
+ */
+function codexCounts(u: Record<string, unknown>): ReturnType<typeof aliasCounts> | null {
+  const snake = u.cached_input_tokens !== undefined && u.cached_input_tokens !== null;
+  const camel = !snake && u.cachedInputTokens !== undefined && u.cachedInputTokens !== null;
+  if (!snake && !camel) return null;
+  const rawInput = snake ? u.input_tokens : u.inputTokens;
+  const cached = snake ? u.cached_input_tokens : u.cachedInputTokens;
+  const writesRaw = snake ? u.cache_write_input_tokens : u.cacheWriteInputTokens;
+  let input: unknown = minus(rawInput, cached);
+  // like OpenAI's `cache_write_tokens` (aliasCounts): only a positive count leaves the input
+  let writes: number | undefined;
+  if (
+    typeof input === "number" &&
+    input > 0 &&
+    typeof writesRaw === "number" &&
+    Number.isSafeInteger(writesRaw) &&
+    writesRaw > 0
+  ) {
+    writes = Math.min(writesRaw, input);
+    input = input - writes;
+  }
+  // Anthropic's write name beside Codex's (a relay's mix): outside the input, as Anthropic's
+  const anthropicWrites = u.cache_write ?? u.cache_creation_input_tokens;
+  const extraWrites =
+    typeof anthropicWrites === "number" && anthropicWrites > 0 ? anthropicWrites : undefined;
+  return {
+    input,
+    output: snake ? u.output_tokens : u.outputTokens,
+    cacheRead: cached,
+    cacheWrite: extraWrites === undefined ? writes : sumCounts(writes, extraWrites),
+    cacheWrite1h: undefined,
+    total: u.total_tokens ?? u.totalTokens ?? u.total,
+    reasoning: snake ? u.reasoning_output_tokens : u.reasoningOutputTokens,
+    // as the reader before 2026-12-03 read it: input as written, no cache read; writes only under
+    // Anthropic's names (Bedrock's `cacheWriteInputTokens` was left out of the identity already)
+    legacyCacheRead: u.cache_read ?? u.cache_read_input_tokens,
+    legacyCacheWrite: anthropicWrites,
+    legacyInput: rawInput,
   };
 }
 

@@ -141,6 +141,24 @@ describe("case usage-provider-field-names: usage under the providers' own names 
   });
 });
 
+describe("case usage-codex-cached-input-names: Codex's cached input and cache writes are billed once", () => {
+  it("3 calls $0.0573 (cached at the cache-read rate, writes once), not $0.1515", async () => {
+    const { s, world } = await meterCase("usage-codex-cached-input-names");
+    expect(s).toMatchObject({ billed: 3, malformed: 0, clamped: 0 });
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [
+        r.key,
+        [r.requests, r.input, r.output, r.cacheRead, r.cacheWrite, r.totalTokens, r.costUsd],
+      ]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550201": [1, 2000, 300, 10000, 0, 12300, "0.0135"],
+      "telegram:5550202": [1, 1000, 500, 15000, 4000, 20500, "0.03"],
+      "telegram:5550203": [1, 1000, 100, 6000, 2000, 9100, "0.0138"],
+    });
+  });
+});
+
 describe("case google-input-holds-cache: Gemini cached tokens in input are billed once", () => {
   for (const mode of ["calculate", "auto", "recorded"] as const) {
     it(`${mode}: telegram:5550107 2 calls $0.0078442 (input 5386 + 933), not $0.0159887`, async () => {

@@ -553,6 +553,138 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
     expect(dedupeKey(r.usage)).toBe("01a20476242c-d5baa944b1d5ea2f07a1ec47fb3040f9");
   });
 
+  it("Codex's own names: cached input and cache writes inside input_tokens, reasoning inside output", () => {
+    // codex exec --json turn.completed / rollout token_count (snake_case)
+    expect(
+      counts({
+        input_tokens: 12000,
+        cached_input_tokens: 10000,
+        output_tokens: 300,
+        reasoning_output_tokens: 120,
+        total_tokens: 12300,
+      }),
+    ).toEqual([2000, 300, 10000, 0, 0, 12300, 120]);
+    expect(
+      counts({
+        input_tokens: 9000,
+        cached_input_tokens: 6000,
+        cache_write_input_tokens: 2000,
+        output_tokens: 100,
+        reasoning_output_tokens: 40,
+        total_tokens: 9100,
+      }),
+    ).toEqual([1000, 100, 6000, 2000, 0, 9100, 40]);
+    // a rollout's token_count with Anthropic's write name at 0 (PixelPaw-Labs/codex-trace#154)
+    expect(
+      counts({
+        input_tokens: 26701,
+        cache_creation_input_tokens: 0,
+        cached_input_tokens: 2048,
+        output_tokens: 283,
+        reasoning_output_tokens: 211,
+        total_tokens: 26984,
+      }),
+    ).toEqual([24653, 283, 2048, 0, 0, 26984, 211]);
+    // the app-server's v2 TokenUsageBreakdown: cacheWriteInputTokens is Codex's here, not Bedrock's
+    expect(
+      counts({
+        totalTokens: 20500,
+        inputTokens: 20000,
+        cachedInputTokens: 15000,
+        cacheWriteInputTokens: 4000,
+        outputTokens: 500,
+        reasoningOutputTokens: 200,
+      }),
+    ).toEqual([1000, 500, 15000, 4000, 0, 20500, 200]);
+    // Bedrock's names (no cachedInputTokens) stay cache-exclusive
+    expect(
+      counts({ inputTokens: 100, outputTokens: 5, cacheReadInputTokens: 50, cacheWriteInputTokens: 20 }),
+    ).toEqual([100, 5, 50, 20, 0, 175, null]);
+  });
+
+  it("Codex's names keep the identity the reader before 2026-12-03 gave them", () => {
+    const key = (usage: Record<string, unknown>) => {
+      const r = parseLine(
+        JSON.stringify({
+          type: "message",
+          id: "a1",
+          timestamp: "2026-11-22T18:13:01.500Z",
+          message: {
+            role: "assistant",
+            content: [],
+            api: "openai-responses",
+            provider: "mock",
+            model: "mock-gpt",
+            usage,
+            stopReason: "stop",
+            timestamp: 1795371181100,
+          },
+        }),
+      );
+      if (r.kind !== "usage") throw new Error(r.kind);
+      return [
+        dedupeKey(r.usage),
+        r.usage.identityInput,
+        r.usage.identityCacheRead,
+        r.usage.identityCacheWrite,
+      ];
+    };
+    // the keys the build before this change (dd6d0b8) gave these lines
+    expect(
+      key({
+        input_tokens: 12000,
+        cached_input_tokens: 10000,
+        output_tokens: 300,
+        reasoning_output_tokens: 120,
+        total_tokens: 12300,
+      }),
+    ).toEqual(["01a20476242c-e38212f139c8ed54c2bfc6ac0b52ebc5", 12000, 0, undefined]);
+    expect(
+      key({
+        totalTokens: 20500,
+        inputTokens: 20000,
+        cachedInputTokens: 15000,
+        cacheWriteInputTokens: 4000,
+        outputTokens: 500,
+        reasoningOutputTokens: 200,
+      }),
+    ).toEqual(["01a20476242c-dc59f73309d7a25147f528950fea5f7c", 20000, 0, 0]);
+    expect(
+      key({
+        input_tokens: 9000,
+        cached_input_tokens: 6000,
+        cache_write_input_tokens: 2000,
+        output_tokens: 100,
+        reasoning_output_tokens: 40,
+        total_tokens: 9100,
+      })[0],
+    ).toBe("01a20476242c-15d947675cbcaf722d774a2f12ed93f0");
+  });
+
+  it("Codex's names with counts the input cannot hold", () => {
+    const u = (usage: Record<string, unknown>) => parseLine(line(usageMsg({ usage })));
+    // more cached than input: input billed as 0 and counted
+    expect(u({ input_tokens: 10, cached_input_tokens: 30, output_tokens: 1 })).toMatchObject({
+      kind: "usage",
+      clamped: true,
+      usage: { input: 0, cacheRead: 30, cacheWrite: 0 },
+    });
+    // more writes than what the reads leave: all of it, not more
+    expect(
+      u({ input_tokens: 100, cached_input_tokens: 80, cache_write_input_tokens: 50, output_tokens: 1 }),
+    ).toMatchObject({ kind: "usage", clamped: false, usage: { input: 0, cacheRead: 80, cacheWrite: 20 } });
+    // writes that are not a positive count stay in the input
+    for (const bad of [-5, 3.5, "20", null]) {
+      expect(
+        u({ input_tokens: 100, cached_input_tokens: 50, cache_write_input_tokens: bad, output_tokens: 1 }),
+      ).toMatchObject({ kind: "usage", clamped: false, usage: { input: 50, cacheRead: 50, cacheWrite: 0 } });
+    }
+    // a cached count that is not a count is malformed, as any token count
+    expect(u({ input_tokens: 100, cached_input_tokens: "50", output_tokens: 1 })).toMatchObject({
+      kind: "malformed",
+    });
+  });
+
   it("more cached than prompt tokens reads input as 0, counted as clamped", () => {
     const r = parseLine(
       line(usageMsg({ usage: { prompt_tokens: 10, completion_tokens: 1, cached_tokens: 30 } })),
