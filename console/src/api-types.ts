@@ -5199,6 +5199,7 @@ export interface components {
             identityInput?: number;
             identityCacheRead?: number;
             identityCacheWrite?: number;
+            identityOutput?: number;
             responseModel?: string;
             api?: string;
             speed?: string;

@@ -71,6 +71,12 @@ export const pushEventSchema = z
      */
     identityTsMs: z.literal(0).optional(),
     /**
+     * The output the call's identity holds when it is not `output` (`ParsedUsage.identityOutput`:
+     * a line whose reasoning is outside its completion count, xAI's, billed before 2026-12-03
+     * without it). Part of the call's identity; edge meters send it with such calls.
+     */
+    identityOutput: tokens.optional(),
+    /**
      * The model that answered when it is not `model` (`message.responseModel`: an Anthropic
      * refusal fallback, OpenRouter's Auto Router, a dated snapshot name). The center prices the
      * call as that model when it is another model it knows (pricing.ts `pricedModelOf`), exactly
@@ -221,6 +227,7 @@ export function meterIdentityOf(e: PushEvent): string {
     ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
     ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
     ...(e.identityTsMs !== undefined ? { identityTsMs: e.identityTsMs } : {}),
+    ...(e.identityOutput !== undefined ? { identityOutput: e.identityOutput } : {}),
   } as ParsedUsage);
 }
 
@@ -365,6 +372,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
       ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
       ...(e.identityTsMs !== undefined ? { identityTsMs: e.identityTsMs } : {}),
+      ...(e.identityOutput !== undefined ? { identityOutput: e.identityOutput } : {}),
       ...(e.responseModel !== undefined && e.responseModel !== e.model
         ? { responseModel: e.responseModel }
         : {}),

@@ -6,9 +6,10 @@ import type { ParsedUsage } from "./types.js";
  *
  * `<message.timestamp ms as 12 hex digits>-<first 128 bits of sha256(provider, model, message.timestamp ms,
  *   input, output, cacheRead, cacheWrite, responseId?)>`, with `input` as the line wrote it
- *   (`identityInput`, else `writtenInput`, when the parser corrected it) and the cache counts as the reader before
+ *   (`identityInput`, else `writtenInput`, when the parser corrected it), the cache counts as the reader before
  *   2026-12-02 read them (`identityCacheRead` / `identityCacheWrite`, set only where they differ),
- *   and the time 0 for a line with no time of its own (`identityTsMs`).
+ *   the output as the reader before 2026-12-03 read it (`identityOutput`, likewise) and the time 0
+ *   for a line with no time of its own (`identityTsMs`).
  *
  * Deliberately excluded: the line's `id` (re-appended and migrated lines get new ids), the
  * file, session and agent (checkpoint copies, `.deleted`/`.reset` archives, the archive table
@@ -24,7 +25,7 @@ export function dedupeKey(u: ParsedUsage): string {
     u.model,
     msDecimal(ts),
     String(u.identityInput ?? u.writtenInput ?? u.input),
-    String(u.output),
+    String(u.identityOutput ?? u.output),
     String(u.identityCacheRead ?? u.cacheRead),
     String(u.identityCacheWrite ?? u.cacheWrite),
     u.responseId ?? "",

@@ -153,6 +153,7 @@ export function usageEvent(
   if (u.identityInput !== undefined) e.identityInput = u.identityInput;
   if (u.identityCacheRead !== undefined) e.identityCacheRead = u.identityCacheRead;
   if (u.identityCacheWrite !== undefined) e.identityCacheWrite = u.identityCacheWrite;
+  if (u.identityOutput !== undefined) e.identityOutput = u.identityOutput;
   if (u.responseModel !== undefined) e.responseModel = u.responseModel;
   if (u.speed !== undefined) e.speed = u.speed;
   return e;
@@ -240,6 +241,18 @@ function field(o: unknown, k: string): unknown {
  * under (`legacyInput`, carried as `ParsedUsage.identityInput`; the write count as
  * `identityCacheWrite`, 0).
  *
+ * Reasoning OUTSIDE the completion count: OpenAI's `completion_tokens` / `output_tokens` include
+ * the reasoning (`*_tokens_details.reasoning_tokens` is its breakdown, `total_tokens` = prompt +
+ * completion), but xAI's Chat Completions count it apart ("reasoning token consumption will be
+ * counted separately from completion_tokens, but will be counted in the total_tokens", as quoted in
+ * vercel/ai#12425; Wei-Shaw/sub2api#5771: prompt 10120 + completion 1499 + reasoning 2809 = total
+ * 14428, and xAI's own `cost_in_usd_ticks` bills the 2809 as output). When a line's total is
+ * exactly prompt + completion + reasoning (a positive reasoning count), the reasoning is billed as
+ * output with the completion; any other total (or none) leaves the output as written. Before
+ * 2026-12-03 such reasoning was never billed (the same fault: UKGovernmentBEIS/inspect_ai#5528,
+ * LiveBench/LiveBench#503, lobehub/lobehub#8984). Such calls keep the identity they were billed
+ * under (`legacyOutput`, carried as `ParsedUsage.identityOutput`).
+ *
  * Codex's own names (see {@link codexCounts}): `cached_input_tokens` / `cachedInputTokens` and
  * `cache_write_input_tokens` / `cacheWriteInputTokens` are INSIDE Codex's `input_tokens` /
  * `inputTokens`, like OpenAI's `cached_tokens`.
@@ -261,6 +274,11 @@ function aliasCounts(u: Record<string, unknown>): {
    * whose cache writes were left in it: see `cache_write_tokens` above), else undefined.
    */
   legacyInput?: unknown;
+  /**
+   * `output` as the reader before 2026-12-03 read it, when it differs (reasoning outside the
+   * completion count: see above), else undefined.
+   */
+  legacyOutput?: unknown;
 } {
   const gemini = geminiCounts(u);
   if (gemini) return gemini;
@@ -284,13 +302,14 @@ function aliasCounts(u: Record<string, unknown>): {
       ? (field(u.input_tokens_details, "cache_write_tokens") ??
         field(u.prompt_tokens_details, "cache_write_tokens"))
       : undefined;
-  let input: unknown =
+  const promptTotal =
     u.inputTokens ??
     u.input_tokens ??
     u.promptTokens ??
     u.prompt_tokens ??
     u.prompt_n ??
     field(timings, "prompt_n");
+  let input: unknown = promptTotal;
   if (
     openAiCached !== undefined &&
     openAiCached !== null &&
@@ -319,26 +338,49 @@ function aliasCounts(u: Record<string, unknown>): {
     legacyInput = input;
     input = input - writes;
   }
+  const completion =
+    u.outputTokens ??
+    u.output_tokens ??
+    u.completionTokens ??
+    u.completion_tokens ??
+    u.predicted_n ??
+    field(timings, "predicted_n");
+  const reasoning =
+    field(u.output_tokens_details, "reasoning_tokens") ??
+    field(u.completion_tokens_details, "reasoning_tokens");
+  const total = u.total ?? u.total_tokens;
+  // xAI's reasoning, outside the completion count: only when the total says so exactly
+  let output: unknown = completion;
+  let legacyOutput: unknown;
+  if (
+    isCount(reasoning) &&
+    reasoning > 0 &&
+    isCount(completion) &&
+    isCount(promptTotal) &&
+    isCount(total) &&
+    total === promptTotal + completion + reasoning
+  ) {
+    legacyOutput = completion;
+    output = completion + reasoning;
+  }
   return {
     input,
-    output:
-      u.outputTokens ??
-      u.output_tokens ??
-      u.completionTokens ??
-      u.completion_tokens ??
-      u.predicted_n ??
-      field(timings, "predicted_n"),
+    output,
     cacheRead,
     cacheWrite: legacyCacheWrite ?? bedrockCacheWrite ?? writes,
     cacheWrite1h: field(u.cache_creation, "ephemeral_1h_input_tokens"),
-    total: u.total ?? u.total_tokens,
-    reasoning:
-      field(u.output_tokens_details, "reasoning_tokens") ??
-      field(u.completion_tokens_details, "reasoning_tokens"),
+    total,
+    reasoning,
     legacyCacheRead,
     legacyCacheWrite,
     legacyInput,
+    legacyOutput,
   };
+}
+
+/** A non-negative safe integer. */
+function isCount(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
 /**
@@ -958,6 +1000,11 @@ export function parseEntry(entry: unknown): LineResult {
   if (legacyCacheRead !== null && legacyCacheRead !== cacheRead) parsed.identityCacheRead = legacyCacheRead;
   if (legacyCacheWrite !== null && legacyCacheWrite !== cacheWrite)
     parsed.identityCacheWrite = legacyCacheWrite;
+  // a call billed before reasoning outside its completion count was read keeps that identity
+  if (n?.legacyOutput !== undefined) {
+    const legacy = Math.max(0, tokenCount(n.legacyOutput) ?? 0);
+    if (legacy !== output) parsed.identityOutput = legacy;
+  }
   // The model that answered, when the line names another than the one asked for (see
   // ParsedUsage.responseModel); at most 200 characters, like a pushed model name.
   const served = str(msg.responseModel)?.trim();

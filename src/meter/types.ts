@@ -77,6 +77,14 @@ export interface ParsedUsage {
   identityCacheRead?: number;
   /** See {@link identityCacheRead}. */
   identityCacheWrite?: number;
+  /**
+   * The `output` the call's identity holds when it is not `output`: set only on a line under the
+   * providers' own names whose reasoning is outside its completion count (xAI: `total_tokens` =
+   * prompt + completion + reasoning), which the reader before 2026-12-03 billed without the
+   * reasoning (see `parse.ts` `aliasCounts`). The dedupe identity uses it, so a call billed then
+   * keeps its identity and a later copy of it (archive, SQLite import) stays a duplicate.
+   */
+  identityOutput?: number;
   /** `usage.totalTokens`, or the sum of the four counts when the line lacks it. */
   totalTokens: number;
   /** A breakdown of output; never added to it. */

@@ -157,6 +157,87 @@ describe("case usage-codex-cached-input-names: Codex's cached input and cache wr
       "telegram:5550203": [1, 1000, 100, 6000, 2000, 9100, "0.0138"],
     });
   });
+
+  it("keeps the identity the call was billed under before (input as written, no cache), packed and pushed", () => {
+    const dir = join(CASES, "usage-codex-cached-input-names", "state/agents/main/sessions");
+    const before: Record<string, number> = {
+      "c0de0000-0000-4000-8000-000000000001": 12000,
+      "c0de0000-0000-4000-8000-000000000002": 20000,
+      "c0de0000-0000-4000-8000-000000000003": 9000,
+    };
+    for (const [sid, oldInput] of Object.entries(before)) {
+      const line = readFileSync(join(dir, `${sid}.jsonl`), "utf8")
+        .trim()
+        .split("\n")
+        .at(-1) as string;
+      const r = parseLine(line);
+      if (r.kind !== "usage") throw new Error(`not a call: ${r.kind}`);
+      const u = r.usage;
+      expect(u.input + u.cacheRead + u.cacheWrite).toBe(oldInput);
+      // what the reader before 2026-12-03 made of the line: input as written, no cache counts
+      // in its identity (the app-server's writes were read as Bedrock's, outside the identity)
+      const old = { ...u, input: oldInput, cacheRead: 0, cacheWrite: 0 };
+      delete old.identityInput;
+      delete old.identityCacheRead;
+      delete old.identityCacheWrite;
+      expect(dedupeKey(u)).toBe(dedupeKey(old));
+      const ev = usageEvent(u, "main", sid, null, "telegram:5550201", "jsonl", `${sid}@0`);
+      const packed = packEvents([ev]);
+      expect(packed).not.toBeNull();
+      expect(unpackEvents(packed as NonNullable<typeof packed>)[0]).toEqual(ev);
+      const pushed = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+      expect(pushed.idempotencyKey).toBe(dedupeKey(old));
+      expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
+    }
+  });
+});
+
+describe("case usage-xai-reasoning-outside-completion: xAI's reasoning, counted apart, is billed as output", () => {
+  for (const mode of ["calculate", "auto"] as const) {
+    it(`${mode}: 2 calls $0.0234827 (grok-4.20 at xAI's own $0.0232856), not $0.0162672`, async () => {
+      const { s, world } = await meterCase("usage-xai-reasoning-outside-completion", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0, clamped: 0, unknownModels: [] });
+      const byUser = Object.fromEntries(
+        queryUsage(world.db, { by: "user" }).map((r) => [
+          r.key,
+          [r.requests, r.input, r.output, r.cacheRead, r.totalTokens, r.costUsd],
+        ]),
+      );
+      expect(byUser).toEqual({
+        "telegram:5550301": [1, 9992, 4308, 128, 14428, "0.0232856"],
+        "telegram:5550302": [1, 12, 387, 0, 399, "0.0001971"],
+      });
+    });
+  }
+
+  it("keeps the identity the call was billed under before (output without reasoning), packed and pushed", () => {
+    const dir = join(CASES, "usage-xai-reasoning-outside-completion", "state/agents/main/sessions");
+    const before: Record<string, number> = {
+      "a1a10000-0000-4000-8000-000000000001": 1499,
+      "a1a10000-0000-4000-8000-000000000002": 1,
+    };
+    for (const [sid, oldOutput] of Object.entries(before)) {
+      const line = readFileSync(join(dir, `${sid}.jsonl`), "utf8")
+        .trim()
+        .split("\n")
+        .at(-1) as string;
+      const r = parseLine(line);
+      if (r.kind !== "usage") throw new Error(`not a call: ${r.kind}`);
+      const u = r.usage;
+      expect(u.output).toBe(oldOutput + (u.reasoningTokens ?? 0));
+      const old = { ...u, output: oldOutput };
+      delete old.identityOutput;
+      expect(u.identityOutput).toBe(oldOutput);
+      expect(dedupeKey(u)).toBe(dedupeKey(old));
+      const ev = usageEvent(u, "main", sid, null, "telegram:5550301", "jsonl", `${sid}@0`);
+      const packed = packEvents([ev]);
+      expect(packed).not.toBeNull();
+      expect(unpackEvents(packed as NonNullable<typeof packed>)[0]).toEqual(ev);
+      const pushed = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+      expect(pushed.idempotencyKey).toBe(dedupeKey(old));
+      expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
+    }
+  });
 });
 
 describe("case google-input-holds-cache: Gemini cached tokens in input are billed once", () => {

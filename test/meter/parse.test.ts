@@ -553,6 +553,74 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
     expect(dedupeKey(r.usage)).toBe("01a20476242c-d5baa944b1d5ea2f07a1ec47fb3040f9");
   });
 
+  it("reasoning outside the completion count (xAI: total = prompt + completion + reasoning) is output", () => {
+    // Wei-Shaw/sub2api#5771: grok Chat Completions, 10120 + 1499 + 2809 = 14428
+    expect(
+      counts({
+        prompt_tokens: 10120,
+        completion_tokens: 1499,
+        total_tokens: 14428,
+        prompt_tokens_details: { cached_tokens: 128 },
+        completion_tokens_details: { reasoning_tokens: 2809 },
+      }),
+    ).toEqual([9992, 4308, 128, 0, 0, 14428, 2809]);
+    // vercel/ai#12425 (grok-3-mini); sonami-tech/omni-llm-provider#49 (279 + 6 + 89 = 374), Responses names
+    expect(
+      counts({
+        prompt_tokens: 12,
+        completion_tokens: 1,
+        total_tokens: 399,
+        completion_tokens_details: { reasoning_tokens: 386 },
+      }),
+    ).toEqual([12, 387, 0, 0, 0, 399, 386]);
+    expect(
+      counts({
+        input_tokens: 279,
+        output_tokens: 6,
+        total_tokens: 374,
+        output_tokens_details: { reasoning_tokens: 89 },
+      }),
+    ).toEqual([279, 95, 0, 0, 0, 374, 89]);
+    // OpenAI's: reasoning inside the completion count (total = prompt + completion): as written
+    expect(
+      counts({
+        prompt_tokens: 100,
+        completion_tokens: 50,
+        total_tokens: 150,
+        completion_tokens_details: { reasoning_tokens: 30 },
+      }),
+    ).toEqual([100, 50, 0, 0, 0, 150, 30]);
+    // no total, another total, no reasoning: nothing tells, as written
+    for (const total of [undefined, 398, 400, "399"]) {
+      const r = parseLine(
+        line(
+          usageMsg({
+            usage: {
+              prompt_tokens: 12,
+              completion_tokens: 1,
+              total_tokens: total,
+              completion_tokens_details: { reasoning_tokens: 386 },
+            },
+          }),
+        ),
+      );
+      expect(r).toMatchObject({ kind: "usage", usage: { output: 1 } });
+      if (r.kind === "usage") expect(r.usage.identityOutput).toBeUndefined();
+    }
+    expect(
+      counts({
+        prompt_tokens: 12,
+        completion_tokens: 1,
+        total_tokens: 13,
+        completion_tokens_details: { reasoning_tokens: 0 },
+      }),
+    ).toEqual([12, 1, 0, 0, 0, 13, 0]);
+    // pi-ai's own names are never re-read: `output` as written
+    expect(
+      counts({ input: 12, output: 1, cacheRead: 0, cacheWrite: 0, totalTokens: 399, reasoningTokens: 386 }),
+    ).toEqual([12, 1, 0, 0, 0, 399, 386]);
+  });
+
   it("Codex's own names: cached input and cache writes inside input_tokens, reasoning inside output", () => {
     // codex exec --json turn.completed / rollout token_count (snake_case)
     expect(

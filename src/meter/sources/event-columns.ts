@@ -42,6 +42,8 @@ const NUMS = [
   "identityInput",
   /** Absent on all but a line with no readable time (`ParsedUsage.identityTsMs`). */
   "identityTsMs",
+  /** Absent on all but a line whose reasoning is outside its completion count (`ParsedUsage.identityOutput`). */
+  "identityOutput",
 ] as const;
 /** Number fields absent (not null) on most events: NaN stands for absent. */
 const OPTIONAL_NUMS = new Set<string>([
@@ -50,6 +52,7 @@ const OPTIONAL_NUMS = new Set<string>([
   "identityCacheWrite",
   "identityInput",
   "identityTsMs",
+  "identityOutput",
 ]);
 /** String fields whose values repeat within a batch: one table entry per distinct value. */
 const SHARED = [
@@ -170,6 +173,7 @@ export class EventPacker {
     nums[a + 12] = u.identityCacheWrite ?? Number.NaN;
     nums[a + 13] = u.identityInput ?? Number.NaN;
     nums[a + 14] = u.identityTsMs ?? Number.NaN;
+    nums[a + 15] = u.identityOutput ?? Number.NaN;
     const b = this.n * NS;
     const strs = this.strs;
     strs[b] = this.shared(u.provider);
@@ -228,8 +232,9 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       keys++;
     }
     // Every field but dedupeKey (set by the thread, absent when it could not be derived),
-    // writtenInput, identityCacheRead, identityCacheWrite, identityInput and identityTsMs (absent unless the
-    // parser corrected the call, read Bedrock's cache names or OpenAI-style cache writes, or the line had no time), responseModel (absent unless the line names
+    // writtenInput, identityCacheRead, identityCacheWrite, identityInput, identityTsMs and identityOutput
+    // (absent unless the parser corrected the call, read Bedrock's cache names, OpenAI-style cache
+    // writes or reasoning outside the completion count, or the line had no time), responseModel (absent unless the line names
     // another served model) and speed (absent unless the line says which speed served it) is
     // present.
     let absent = ("dedupeKey" in e ? 0 : 1) + ("responseModel" in e ? 0 : 1) + ("speed" in e ? 0 : 1);
@@ -334,6 +339,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     if (!Number.isNaN(icr)) e.identityCacheRead = icr;
     const icw = nums[a + 12] as number;
     if (!Number.isNaN(icw)) e.identityCacheWrite = icw;
+    const io = nums[a + 15] as number;
+    if (!Number.isNaN(io)) e.identityOutput = io;
     const rm = strs[b + 10] as number;
     if (rm !== -2) e.responseModel = s(rm) as string;
     const sp = strs[b + 11] as number;
