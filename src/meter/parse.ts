@@ -413,7 +413,7 @@ function codexCounts(u: Record<string, unknown>): ReturnType<typeof aliasCounts>
   const snake = u.cached_input_tokens !== undefined && u.cached_input_tokens !== null;
   const camel = !snake && u.cachedInputTokens !== undefined && u.cachedInputTokens !== null;
   if (!snake && !camel) return null;
-  const rawInput = snake ? u.input_tokens : u.inputTokens;
+  const rawInput = snake ? (u.input_tokens ?? u.inputTokens) : (u.inputTokens ?? u.input_tokens);
   const cached = snake ? u.cached_input_tokens : u.cachedInputTokens;
   const writesRaw = snake ? u.cache_write_input_tokens : u.cacheWriteInputTokens;
   let input: unknown = minus(rawInput, cached);
@@ -435,7 +435,14 @@ function codexCounts(u: Record<string, unknown>): ReturnType<typeof aliasCounts>
     typeof anthropicWrites === "number" && anthropicWrites > 0 ? anthropicWrites : undefined;
   return {
     input,
-    output: snake ? u.output_tokens : u.outputTokens,
+    // read as before (Codex's output holds its reasoning, as OpenAI's does), so the identity holds
+    output:
+      u.outputTokens ??
+      u.output_tokens ??
+      u.completionTokens ??
+      u.completion_tokens ??
+      u.predicted_n ??
+      field(u.timings, "predicted_n"),
     cacheRead: cached,
     cacheWrite: extraWrites === undefined ? writes : sumCounts(writes, extraWrites),
     cacheWrite1h: undefined,
@@ -445,7 +452,13 @@ function codexCounts(u: Record<string, unknown>): ReturnType<typeof aliasCounts>
     // Anthropic's names (Bedrock's `cacheWriteInputTokens` was left out of the identity already)
     legacyCacheRead: u.cache_read ?? u.cache_read_input_tokens,
     legacyCacheWrite: anthropicWrites,
-    legacyInput: rawInput,
+    legacyInput:
+      u.inputTokens ??
+      u.input_tokens ??
+      u.promptTokens ??
+      u.prompt_tokens ??
+      u.prompt_n ??
+      field(u.timings, "prompt_n"),
   };
 }
 

@@ -664,6 +664,16 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
         reasoningOutputTokens: 200,
       }),
     ).toEqual([1000, 500, 15000, 4000, 0, 20500, 200]);
+    // a relay's mix of the two spellings: the input and output are read where they are
+    expect(counts({ inputTokens: 100, cached_input_tokens: 40, outputTokens: 5 })).toEqual([
+      60,
+      5,
+      40,
+      0,
+      0,
+      105,
+      null,
+    ]);
     // Bedrock's names (no cachedInputTokens) stay cache-exclusive
     expect(
       counts({ inputTokens: 100, outputTokens: 5, cacheReadInputTokens: 50, cacheWriteInputTokens: 20 }),
