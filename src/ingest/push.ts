@@ -73,7 +73,7 @@ export const pushEventSchema = z
     /**
      * The output the call's identity holds when it is not `output` (`ParsedUsage.identityOutput`:
      * a line whose reasoning is outside its completion count, xAI's, billed before 2026-12-03
-     * without it). Part of the call's identity; edge meters send it with such calls.
+     * without it; a cumulative Codex-harness line billed as its increment). Part of the call's identity; edge meters send it with such calls.
      */
     identityOutput: tokens.optional(),
     /**

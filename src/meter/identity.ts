@@ -9,7 +9,9 @@ import type { ParsedUsage } from "./types.js";
  *   (`identityInput`, else `writtenInput`, when the parser corrected it), the cache counts as the reader before
  *   2026-12-02 read them (`identityCacheRead` / `identityCacheWrite`, set only where they differ),
  *   the output as the reader before 2026-12-03 read it (`identityOutput`, likewise) and the time 0
- *   for a line with no time of its own (`identityTsMs`).
+ *   for a line with no time of its own (`identityTsMs`); a cumulative Codex-harness line billed as
+ *   its increment keeps its written counts the same way (`writtenInput`, `identityOutput`,
+ *   `identityCacheRead`: codex-cumulative.ts).
  *
  * Deliberately excluded: the line's `id` (re-appended and migrated lines get new ids), the
  * file, session and agent (checkpoint copies, `.deleted`/`.reset` archives, the archive table

@@ -82,7 +82,10 @@ export interface ParsedUsage {
    * providers' own names whose reasoning is outside its completion count (xAI: `total_tokens` =
    * prompt + completion + reasoning), which the reader before 2026-12-03 billed without the
    * reasoning (see `parse.ts` `aliasCounts`). The dedupe identity uses it, so a call billed then
-   * keeps its identity and a later copy of it (archive, SQLite import) stays a duplicate.
+   * keeps its identity and a later copy of it (archive, SQLite import) stays a duplicate. Also
+   * set on a Codex-harness line of the cumulative era (see `codex-cumulative.ts`), billed as its
+   * increment over the previous line of its thread: its identity keeps the counts as written
+   * (with `writtenInput` and `identityCacheRead`).
    */
   identityOutput?: number;
   /** `usage.totalTokens`, or the sum of the four counts when the line lacks it. */

@@ -457,6 +457,43 @@ describe("case codex-input-holds-cache: Codex-harness cached tokens in input are
   }
 });
 
+describe("case codex-harness-cumulative-usage: a Codex thread's running totals are billed once", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5550302 3 calls $0.076846 (the thread's total once), not $0.179796`, async () => {
+      const { s, world } = await meterCase("codex-harness-cumulative-usage", mode);
+      expect(s).toMatchObject({ billed: 3, malformed: 0 });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550302",
+        requests: 3,
+        input: 15576,
+        output: 1870,
+        cacheRead: 39424,
+        costUsd: "0.076846",
+      });
+    });
+  }
+
+  it("each call keeps the identity of its counts as written (calls billed before stay duplicates)", async () => {
+    const { world } = await meterCase("codex-harness-cumulative-usage");
+    const file = join(world.stateDir, "agents/main/sessions/4b7e2c91-6d3a-4f58-9e1b-2a8c5d7f0e64.jsonl");
+    const written = readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"assistant"'))
+      .map((l) => {
+        const r = parseLine(l);
+        if (r.kind !== "usage") throw new Error("not a usage line");
+        return dedupeKey(r.usage);
+      });
+    const keys = (
+      world.db.prepare("SELECT dedupe_key FROM usage_events ORDER BY message_ts_ms").all() as {
+        dedupe_key: string;
+      }[]
+    ).map((r) => r.dedupe_key);
+    expect(keys).toEqual(written);
+  });
+});
+
 describe("case openrouter-routing-variant: an OpenRouter :nitro/:online slug is priced as its base model", () => {
   for (const mode of ["calculate", "auto", "recorded"] as const) {
     it(`${mode}: telegram:5550401 2 calls $0.008816, none unknown (not $0.30075 at the fallback)`, async () => {

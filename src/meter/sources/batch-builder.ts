@@ -1,3 +1,4 @@
+import { type CodexCumulative, codexIncrement } from "../codex-cumulative.js";
 import { dedupeKey } from "../identity.js";
 import {
   endsLikeObject,
@@ -130,6 +131,17 @@ export class BatchBuilder {
    */
   datedBy: number | null = null;
 
+  /**
+   * The Codex-thread state of the current transcript (codex-cumulative.ts): off (false) unless the
+   * reader started a transcript with {@link startCodexThread}, so no line is ever measured against
+   * another transcript's. Then the last cumulative Codex-harness line read (null: none yet), or
+   * undefined until first needed, when `codexBefore` says what precedes the transcript's cursor.
+   * Kept across batches of the same transcript, like `turn`.
+   */
+  codex: CodexCumulative | null | undefined | false = false;
+  /** What precedes the cursor of the current transcript (see `codex`); null: its start. */
+  codexBefore: (() => CodexCumulative | null) | null = null;
+
   readonly agentId: string;
   readonly source: UsageSource;
   /** Preview length in characters; 0: previews off. */
@@ -161,6 +173,23 @@ export class BatchBuilder {
     this.previewChars = previewChars;
     this.packer = pack ? new EventPacker() : null;
     this.keysHere = keysHere;
+  }
+
+  /**
+   * Starts a transcript whose cumulative Codex-harness lines are billed as increments
+   * (codex-cumulative.ts). `before` says what precedes the point reading starts at (the last such
+   * line before the cursor; called at most once, only when such a line comes up); null: reading
+   * starts at the transcript's first line.
+   */
+  startCodexThread(before: (() => CodexCumulative | null) | null): void {
+    this.codex = before === null ? null : undefined;
+    this.codexBefore = before;
+  }
+
+  /** Ends the current transcript's Codex-thread state: its lines are billed as written. */
+  endCodexThread(): void {
+    this.codex = false;
+    this.codexBefore = null;
   }
 
   /** Events collected so far (in `events` or in columns). */
@@ -238,6 +267,17 @@ export class BatchBuilder {
       if (r.why === "synthetic") this.stats.synthetic++;
       else if (r.why === "zero-usage") this.stats.zeroUsage++;
     } else {
+      let usage = r.usage;
+      if (this.codex !== false) {
+        if (this.codex === undefined) this.codex = this.codexBefore?.() ?? null;
+        const step = codexIncrement(usage, this.codex);
+        this.codex = step.state;
+        if (step.usage === null) {
+          this.stats.zeroUsage++; // a cumulative line that adds nothing to its thread
+          return;
+        }
+        usage = step.usage;
+      }
       this.stats.usageLines++;
       if (r.clamped) this.stats.clamped++;
       // The first billed reply after a user line takes its latency and preview; later replies of
@@ -255,7 +295,7 @@ export class BatchBuilder {
         this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null;
       if (this.packer)
         this.packer.add(
-          r.usage,
+          usage,
           this.agentId,
           who.sessionId,
           who.sessionKey,
@@ -265,12 +305,12 @@ export class BatchBuilder {
           latency,
           userPreview,
           replyPreview,
-          this.keysHere() ? identity(r.usage) : undefined,
+          this.keysHere() ? identity(usage) : undefined,
         );
       else
         this.events.push(
           usageEvent(
-            r.usage,
+            usage,
             this.agentId,
             who.sessionId,
             who.sessionKey,

@@ -42,7 +42,7 @@ const NUMS = [
   "identityInput",
   /** Absent on all but a line with no readable time (`ParsedUsage.identityTsMs`). */
   "identityTsMs",
-  /** Absent on all but a line whose reasoning is outside its completion count (`ParsedUsage.identityOutput`). */
+  /** Absent on all but a line whose reasoning is outside its completion count or a cumulative Codex-harness line (`ParsedUsage.identityOutput`). */
   "identityOutput",
 ] as const;
 /** Number fields absent (not null) on most events: NaN stands for absent. */

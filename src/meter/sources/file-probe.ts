@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
-import { mayBeUsage, USER_MARK } from "../parse.js";
-import { datingTimeOf, type PendingTurn, turnOf } from "./batch-builder.js";
+import { type CodexCumulative, codexIncrement } from "../codex-cumulative.js";
+import { mayBeUsage, parseLine, USER_MARK } from "../parse.js";
+import { datingTimeOf, eachLine, type PendingTurn, turnOf } from "./batch-builder.js";
 import { classifyTranscriptFile } from "./classify.js";
 
 // Small reads of a transcript beside its cursor: the hash of its first line and of the bytes just
@@ -68,6 +69,32 @@ export function lookBefore(
     }
     if (start === 0 || span >= LOOKBACK_MAX_BYTES) return { turn: turn ?? null, datedBy: null };
   }
+}
+
+/** Past this many bytes before a cursor, the Codex-thread state there is given up as unknown (none). */
+const CODEX_PREFIX_MAX_BYTES = 64 * 1024 * 1024;
+/** The `api` every cumulative Codex-harness line names: lines without it are not parsed. */
+const CODEX_API_MARK = Buffer.from('"openai-codex-responses"');
+
+/**
+ * The Codex-thread state (codex-cumulative.ts) after the complete lines before byte `offset` (a
+ * line start) of a transcript: its lines are replayed from the start, as a reader from byte 0 would
+ * (the state is a function of those bytes), so a transcript read across polls bills each line as
+ * one read whole would. Null when none, or past CODEX_PREFIX_MAX_BYTES (its next cumulative line is
+ * then billed as written). Called only when a cumulative-era Codex-harness line comes up after a
+ * cursor: other transcripts never pay for it.
+ */
+export function codexBefore(fd: number, offset: number): CodexCumulative | null {
+  if (offset <= 0 || offset > CODEX_PREFIX_MAX_BYTES) return null;
+  const buf = Buffer.allocUnsafe(offset);
+  const n = readSync(fd, buf, 0, offset, 0);
+  let state: CodexCumulative | null = null;
+  for (const [line] of eachLine(buf.subarray(0, n))) {
+    if (!line.includes(CODEX_API_MARK) || !mayBeUsage(line)) continue;
+    const r = parseLine(line.toString("utf8"));
+    if (r.kind === "usage") state = codexIncrement(r.usage, state).state;
+  }
+  return state;
 }
 
 /** sha256 hex of a file's first line (at most its first HEAD_BYTES): tells a file replaced under its name. */

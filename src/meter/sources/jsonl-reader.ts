@@ -31,7 +31,7 @@ import {
   IMPORT_ARCHIVE_DIR,
 } from "./classify.js";
 import type { PackedEvents } from "./event-columns.js";
-import { headHash, lookBefore, tailHash, tailOf } from "./file-probe.js";
+import { codexBefore, headHash, lookBefore, tailHash, tailOf } from "./file-probe.js";
 import { type ChangedFile, createJsonlAttribution } from "./jsonl-attribution.js";
 import { sortForReading } from "./read-order.js";
 
@@ -363,6 +363,10 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
             b.turn = before.turn;
             b.datedBy = before.datedBy;
           }
+          // A cumulative Codex-harness line is billed as its increment over the last one before it
+          // (codex-cumulative.ts): what precedes the cursor is replayed only if such a line comes up.
+          const at = offset;
+          b.startCodexThread(at === 0 ? null : () => codexBefore(fd, at));
         }
         b.rejectsLeft = MAX_REJECTS_PER_FILE;
         let readPos = offset;
@@ -402,6 +406,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         if (typeof (err as NodeJS.ErrnoException).syscall !== "string") throw err;
         problem(path, err);
       } finally {
+        b.endCodexThread(); // its replay reads this fd: never past the file
         closeSync(fd);
       }
     }
@@ -481,6 +486,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       b.rejectsLeft = MAX_REJECTS_PER_FILE;
       b.stats.files = 1;
       b.stats.bytes = content.length;
+      b.startCodexThread(null); // read whole, from its first line
       let events = 0;
       for (const [line, lineNo, at] of eachLine(content)) {
         // a usage line is located by its byte offset, like a live transcript's; a reject by line

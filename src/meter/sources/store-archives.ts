@@ -68,6 +68,7 @@ export function createStoreArchives(ctx: StoreArchiveContext) {
     let b = newBatch();
     b.stats.files = 1;
     b.stats.bytes = content.length;
+    b.startCodexThread(null); // read whole, from its first line
     if (sid) addFact(b, sid, a);
     const who = owner(sid, a);
     let events = 0;
@@ -80,10 +81,12 @@ export function createStoreArchives(ctx: StoreArchiveContext) {
         // again whole, and dedupe absorbs the parts already billed.
         const turn = b.turn;
         const datedBy = b.datedBy;
+        const codex = b.codex;
         await flush(b);
         b = newBatch();
         b.turn = turn; // the same transcript goes on
         b.datedBy = datedBy;
+        b.codex = codex;
       }
     }
     b.blobs.push({ sha, name: blobName, events });

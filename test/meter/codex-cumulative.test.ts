@@ -1,0 +1,283 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { pushEventOf } from "../../src/edge/outbox.js";
+import { meterIdentityOf, pushEventSchema } from "../../src/ingest/push.js";
+import {
+  CODEX_CUMULATIVE_BEFORE_MS,
+  CODEX_CUMULATIVE_FROM_MS,
+  type CodexCumulative,
+  codexCumulativeOf,
+  codexIncrement,
+} from "../../src/meter/codex-cumulative.js";
+import { dedupeKey } from "../../src/meter/identity.js";
+import { parseLine, usageEvent } from "../../src/meter/parse.js";
+import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
+import { queryUsage } from "../../src/meter/report.js";
+import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
+import type { ParsedUsage } from "../../src/meter/types.js";
+import { meterFor, tempWorld } from "../support/meter-env.js";
+
+const T = Date.UTC(2026, 3, 10, 9, 0, 0);
+
+/** A Codex-harness assistant line as OpenClaw 2026.4.10 wrote it (input holds the cache, total = input + output, cost 0). */
+function harnessLine(
+  ts: number,
+  input: number,
+  output: number,
+  cacheRead: number,
+  over: { model?: string; provider?: string; total?: number; cost?: number; responseId?: string } = {},
+): string {
+  return JSON.stringify({
+    type: "message",
+    id: `h${ts}`,
+    parentId: null,
+    timestamp: new Date(ts + 40).toISOString(),
+    message: {
+      role: "assistant",
+      content: [{ type: "text", text: "ok" }],
+      api: "openai-codex-responses",
+      provider: over.provider ?? "codex",
+      model: over.model ?? "gpt-5.4",
+      usage: {
+        input,
+        output,
+        cacheRead,
+        cacheWrite: 0,
+        totalTokens: over.total ?? input + output,
+        cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: over.cost ?? 0 },
+      },
+      stopReason: "stop",
+      timestamp: ts,
+      ...(over.responseId ? { responseId: over.responseId } : {}),
+    },
+  });
+}
+
+function parsed(line: string): ParsedUsage {
+  const r = parseLine(line);
+  if (r.kind !== "usage") throw new Error(`not a usage line: ${r.kind}`);
+  return r.usage;
+}
+
+/** Bills a transcript's lines in order as the reader does, from its start. */
+function billAll(lines: string[]): (ParsedUsage | null)[] {
+  let state: CodexCumulative | null = null;
+  return lines.map((l) => {
+    const step = codexIncrement(parsed(l), state);
+    state = step.state;
+    return step.usage;
+  });
+}
+
+const counts = (u: ParsedUsage | null) =>
+  u && { input: u.input, output: u.output, cacheRead: u.cacheRead, totalTokens: u.totalTokens };
+
+describe("codexCumulativeOf: only a Codex-harness line of the cumulative era", () => {
+  it("reads the written counts of a harness line before 2026-04-11", () => {
+    expect(codexCumulativeOf(parsed(harnessLine(T, 40000, 1370, 25600)))).toEqual({
+      provider: "codex",
+      model: "gpt-5.4",
+      messageTsMs: T,
+      input: 40000,
+      output: 1370,
+      cacheRead: 25600,
+    });
+  });
+
+  it.each([
+    [
+      "at 2026-04-11 00:00 UTC (#64669 could exist)",
+      harnessLine(CODEX_CUMULATIVE_BEFORE_MS, 40000, 1370, 25600),
+    ],
+    ["before the harness existed", harnessLine(CODEX_CUMULATIVE_FROM_MS - 1, 40000, 1370, 25600)],
+    [
+      "pi-ai's shape (total = the sum of the four counts)",
+      harnessLine(T, 14400, 1370, 25600, { total: 41370 }),
+    ],
+    ["a recorded cost", harnessLine(T, 40000, 1370, 25600, { cost: 0.01 })],
+    ["a response id", harnessLine(T, 40000, 1370, 25600, { responseId: "resp_0123456789abcdef" })],
+  ])("not %s", (_why, line) => {
+    expect(codexCumulativeOf(parsed(line))).toBeNull();
+  });
+
+  it("not another api", () => {
+    const line = harnessLine(T, 40000, 1370, 25600).replace("openai-codex-responses", "openai-responses");
+    expect(codexCumulativeOf(parsed(line))).toBeNull();
+  });
+});
+
+describe("codexIncrement: a thread's running totals billed once", () => {
+  const thread = [
+    harnessLine(T, 12400, 600, 0),
+    harnessLine(T + 600_000, 40000, 1370, 25600),
+    harnessLine(T + 1_200_000, 55000, 1870, 39424),
+  ];
+
+  it("bills each line as its increment; the sum is the last line's counts", () => {
+    expect(billAll(thread).map(counts)).toEqual([
+      { input: 12400, output: 600, cacheRead: 0, totalTokens: 13000 },
+      { input: 2000, output: 770, cacheRead: 25600, totalTokens: 28370 },
+      { input: 1176, output: 500, cacheRead: 13824, totalTokens: 15500 },
+    ]);
+  });
+
+  it("keeps the identity of the counts as written", () => {
+    const billed = billAll(thread);
+    thread.forEach((l, i) => {
+      expect(dedupeKey(billed[i] as ParsedUsage)).toBe(dedupeKey(parsed(l)));
+    });
+  });
+
+  it("a new thread (a count below the previous line's) is billed as written", () => {
+    const lines = [...thread, harnessLine(T + 1_800_000, 15000, 400, 3072)];
+    expect(counts(billAll(lines)[3] ?? null)).toEqual({
+      input: 11928,
+      output: 400,
+      cacheRead: 3072,
+      totalTokens: 15400,
+    });
+  });
+
+  it("another model, or a line without cached tokens, is billed as written", () => {
+    const other = billAll([
+      thread[0] as string,
+      harnessLine(T + 600_000, 40000, 1370, 25600, { model: "gpt-5.2" }),
+    ]);
+    expect(counts(other[1] ?? null)).toEqual({
+      input: 14400,
+      output: 1370,
+      cacheRead: 25600,
+      totalTokens: 41370,
+    });
+    const uncached = billAll([thread[0] as string, harnessLine(T + 600_000, 30000, 900, 0)]);
+    expect(counts(uncached[1] ?? null)).toEqual({
+      input: 30000,
+      output: 900,
+      cacheRead: 0,
+      totalTokens: 30900,
+    });
+  });
+
+  it("a re-appended copy of an earlier line changes nothing; the next line continues from the latest", () => {
+    const lines = [thread[0], thread[1], thread[2], thread[1]] as string[];
+    const next = harnessLine(T + 1_800_000, 71000, 2300, 53248);
+    const billed = billAll([...lines, next]);
+    expect(counts(billed[3] ?? null)).toEqual(counts(parsed(thread[1] as string)));
+    expect(counts(billed[4] ?? null)).toEqual({
+      input: 2176,
+      output: 430,
+      cacheRead: 13824,
+      totalTokens: 16430,
+    });
+  });
+
+  it("a line that adds nothing to its thread is no call", () => {
+    expect(billAll([thread[1] as string, harnessLine(T + 900_000, 40000, 1370, 25600)])[1]).toBeNull();
+  });
+
+  it("never reduces a per-request line written after the fix, however its counts grow", () => {
+    const after = CODEX_CUMULATIVE_BEFORE_MS + 3_600_000;
+    const lines = [
+      harnessLine(after, 12400, 600, 0),
+      harnessLine(after + 60_000, 13500, 350, 12288),
+      harnessLine(after + 120_000, 14100, 420, 13312),
+      harnessLine(after + 180_000, 15000, 500, 13824),
+    ];
+    const billed = billAll(lines);
+    lines.forEach((l, i) => {
+      expect(billed[i]).toEqual(parsed(l));
+    });
+  });
+
+  it("never reduces a line of another writer (pi-ai's openai-codex lines, other apis) in the window", () => {
+    const pi = (ts: number, input: number, output: number, cacheRead: number) =>
+      harnessLine(ts, input, output, cacheRead, {
+        provider: "openai-codex",
+        total: input + output + cacheRead,
+      });
+    const lines = [pi(T, 12400, 600, 0), pi(T + 60_000, 1200, 350, 12288), pi(T + 120_000, 1500, 420, 13312)];
+    const billed = billAll(lines);
+    lines.forEach((l, i) => {
+      expect(billed[i]).toEqual(parsed(l));
+    });
+  });
+
+  it("an increment rides through the reader thread's columns with its identity", () => {
+    const billed = billAll(thread)[2] as ParsedUsage;
+    const e = {
+      ...billed,
+      agentId: "main",
+      sessionId: "s",
+      sessionKey: null,
+      accountId: "agent:main",
+      source: "jsonl" as const,
+      sourceRef: "x@1",
+      latencyMs: null,
+      userPreview: null,
+      replyPreview: null,
+    };
+    const packed = packEvents([e]);
+    expect(packed).not.toBeNull();
+    const [back] = unpackEvents(packed as NonNullable<typeof packed>);
+    expect(back).toMatchObject({ identityOutput: 1870, identityCacheRead: 39424, writtenInput: 55000 });
+    expect(dedupeKey(back as ParsedUsage)).toBe(dedupeKey(parsed(thread[2] as string)));
+  });
+});
+
+describe("an edge meter's push of an increment", () => {
+  it("carries the identity of the counts as written to the center", () => {
+    let state: CodexCumulative | null = null;
+    let last: ParsedUsage | null = null;
+    for (const l of [harnessLine(T, 12400, 600, 0), harnessLine(T + 600_000, 40000, 1370, 25600)]) {
+      const step = codexIncrement(parsed(l), state);
+      state = step.state;
+      last = step.usage;
+    }
+    const ev = usageEvent(last as ParsedUsage, "main", "s", null, "agent:main", "jsonl", "x@1");
+    const pushed = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+    expect(pushed.idempotencyKey).toBe(dedupeKey(parsed(harnessLine(T + 600_000, 40000, 1370, 25600))));
+    expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
+    expect(pushed).toMatchObject({ input: 2000, output: 770, cacheRead: 25600, identityOutput: 1370 });
+  });
+});
+
+describe("a transcript read across polls bills what one whole read would", () => {
+  const CASE = resolve(import.meta.dirname, "../cases/codex-harness-cumulative-usage");
+  const FILE = "agents/main/sessions/4b7e2c91-6d3a-4f58-9e1b-2a8c5d7f0e64.jsonl";
+
+  for (const readerThread of [false, true]) {
+    it(`one line per poll (reader thread ${readerThread ? "on" : "off"}): $0.076846, as the case`, async () => {
+      const w = tempWorld(join(CASE, "state"));
+      try {
+        const path = join(w.stateDir, FILE);
+        const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
+        writeFileSync(path, "");
+        mkdirSync(join(w.stateDir, "agents/main/sessions"), { recursive: true });
+        const prices = JSON.parse(readFileSync(join(CASE, "prices.json"), "utf8"));
+        const pricer = createPricer({
+          mode: "calculate",
+          overrides: parsePriceOverrides(prices, "prices.json"),
+          fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+        });
+        for (const line of lines) {
+          writeFileSync(path, `${line}\n`, { flag: "a" });
+          const meter = meterFor(w, { pricer, readerThread });
+          await meter.runOnce();
+          meter.close();
+        }
+        const [u] = queryUsage(w.db, { by: "user" });
+        expect(u).toMatchObject({
+          key: "telegram:5550302",
+          requests: 3,
+          input: 15576,
+          output: 1870,
+          cacheRead: 39424,
+          costUsd: "0.076846",
+        });
+      } finally {
+        w.cleanup();
+      }
+    });
+  }
+});
