@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { pushEventOf } from "../../src/edge/outbox.js";
 import { meterIdentityOf, pushEventSchema } from "../../src/ingest/push.js";
@@ -16,7 +17,7 @@ import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
 import type { ParsedUsage } from "../../src/meter/types.js";
-import { meterFor, tempWorld } from "../support/meter-env.js";
+import { meterFor, OC_FIXTURE, tempWorld } from "../support/meter-env.js";
 
 const T = Date.UTC(2026, 3, 10, 9, 0, 0);
 
@@ -275,6 +276,58 @@ describe("a transcript read across polls bills what one whole read would", () =>
           cacheRead: 39424,
           costUsd: "0.076846",
         });
+      } finally {
+        w.cleanup();
+      }
+    });
+  }
+});
+
+describe("OpenClaw's SQLite store (a doctor import of such a session)", () => {
+  for (const readerThread of [false, true]) {
+    it(`rows read across polls bill increments (reader thread ${readerThread ? "on" : "off"})`, async () => {
+      const w = tempWorld(OC_FIXTURE);
+      try {
+        const store = new Database(join(w.stateDir, "agents/main/agent/openclaw-agent.sqlite"));
+        const { sid } = store
+          .prepare<[], { sid: string }>("SELECT session_id AS sid FROM transcript_events LIMIT 1")
+          .get() as { sid: string };
+        const insert = (line: string) => {
+          const { m } = store
+            .prepare<[string], { m: number }>(
+              "SELECT MAX(seq) AS m FROM transcript_events WHERE session_id = ?",
+            )
+            .get(sid) as { m: number };
+          store
+            .prepare(
+              "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?, ?, ?, ?)",
+            )
+            .run(sid, m + 1, line, Date.now());
+        };
+        const codexRows = () =>
+          w.db
+            .prepare<[], { input: number; output: number; cacheRead: number }>(
+              `SELECT input_tokens AS input, output_tokens AS output, cache_read_tokens AS cacheRead
+               FROM usage_events WHERE provider = 'codex' ORDER BY message_ts_ms`,
+            )
+            .all();
+        const lines = [
+          harnessLine(T, 12400, 600, 0),
+          harnessLine(T + 600_000, 40000, 1370, 25600),
+          harnessLine(T + 1_200_000, 55000, 1870, 39424),
+        ];
+        for (const line of lines) {
+          insert(line);
+          const meter = meterFor(w, { readerThread });
+          await meter.runOnce();
+          meter.close();
+        }
+        store.close();
+        expect(codexRows()).toEqual([
+          { input: 12400, output: 600, cacheRead: 0 },
+          { input: 2000, output: 770, cacheRead: 25600 },
+          { input: 1176, output: 500, cacheRead: 13824 },
+        ]);
       } finally {
         w.cleanup();
       }

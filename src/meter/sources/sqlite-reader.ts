@@ -2,7 +2,9 @@ import type { Stats } from "node:fs";
 import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Db } from "../../db/index.js";
+import { type CodexCumulative, codexIncrement } from "../codex-cumulative.js";
 import { createCursorRepo } from "../cursor-repo.js";
+import { parseLine } from "../parse.js";
 import { createSessionMemory, type RememberedSession } from "../session-memory.js";
 import type { ProblemReporter, SessionFact } from "../source.js";
 import {
@@ -75,6 +77,8 @@ export interface SqliteReaderOptions {
 
 /** Rows read back before a session's cursor to find the turn it is in (latency of its next reply). */
 const LOOKBACK_ROWS = 64;
+/** Rows of a session replayed at most to find its Codex-thread state at a cursor (codexBeforeSeq). */
+const CODEX_REPLAY_ROWS = 200_000;
 
 interface Work {
   sid: string;
@@ -91,6 +95,8 @@ interface Work {
   turn?: PendingTurn | null;
   /** `BatchBuilder.datedBy` at `fromSeq` (undefined: not known; the turn's time is used). */
   datedBy?: number | null;
+  /** The session's Codex-thread state at `fromSeq` (codex-cumulative.ts; undefined: not replayed yet). */
+  codex?: CodexCumulative | null;
   /** Read again from its first row because it changed under a cursor past its start (`rescans`). */
   rescan?: boolean;
 }
@@ -438,11 +444,18 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       }
       b.turn = w.turn;
       if (w.datedBy !== undefined) b.datedBy = w.datedBy;
+      // cumulative Codex-harness lines bill their increment (codex-cumulative.ts): the state at the
+      // cursor is replayed from the session's rows only if such a line comes up
+      const from = w.fromSeq;
+      b.startCodexThread(w.codex !== undefined || from < 0 ? null : () => codexBeforeSeq(h, w.sid, from));
+      if (w.codex !== undefined) b.codex = w.codex;
       const rows = h.rows.all(w.sid, w.fromSeq, budget);
       rowsInto(b, rows, agentId, w.sid, who);
       w.turn = b.turn;
       w.datedBy = b.datedBy;
       b.turn = null;
+      if (b.codex !== undefined && b.codex !== false) w.codex = b.codex;
+      b.endCodexThread();
       const last = rows.at(-1);
       if (last) {
         w.fromSeq = last[0];
@@ -518,6 +531,40 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       }
     }
     return { turn: turn ?? null, datedBy: null };
+  }
+
+  /**
+   * The Codex-thread state (codex-cumulative.ts) after a session's rows up to `seq` (the cursor):
+   * its rows replayed in order, as a read from its first row would, at most CODEX_REPLAY_ROWS
+   * (past that, none: its next cumulative line is billed as written). Only called when a
+   * cumulative-era Codex-harness line comes up past a cursor.
+   */
+  function codexBeforeSeq(h: OcHandle, sid: string, seq: number): CodexCumulative | null {
+    let state: CodexCumulative | null = null;
+    let after = -1;
+    let seen = 0;
+    for (;;) {
+      const rows = h.rows.all(sid, after, 1000) as [number, unknown, Buffer | null][];
+      for (const [rowSeq, json, zstd] of rows) {
+        if (rowSeq > seq) return state;
+        after = rowSeq;
+        if (++seen > CODEX_REPLAY_ROWS) return null;
+        let text: string;
+        if (typeof json === "string") text = json;
+        else if (Buffer.isBuffer(json)) text = json.toString("utf8");
+        else if (zstd !== null) {
+          try {
+            text = decodeZstd(zstd).toString("utf8");
+          } catch {
+            continue;
+          }
+        } else continue;
+        if (!text.includes('"openai-codex-responses"') || !text.includes('"usage"')) continue;
+        const r = parseLine(text);
+        if (r.kind === "usage") state = codexIncrement(r.usage, state).state;
+      }
+      if (rows.length < 1000) return state;
+    }
   }
 
   /**
