@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { usageEvent as pluginUsageEvent } from "../../plugin/src/push.js";
 import { pushEventOf } from "../../src/edge/outbox.js";
 import { meterIdentityOf, pushEventSchema } from "../../src/ingest/push.js";
 import {
@@ -240,6 +241,17 @@ describe("an edge meter's push of an increment", () => {
     expect(pushed.idempotencyKey).toBe(dedupeKey(parsed(harnessLine(T + 600_000, 40000, 1370, 25600))));
     expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
     expect(pushed).toMatchObject({ input: 2000, output: 770, cacheRead: 25600, identityOutput: 1370 });
+  });
+});
+
+describe("the plugin's push", () => {
+  it("leaves a cumulative line with cached tokens to the meter; a first line is pushed as the meter bills it", () => {
+    const where = { agentId: "main", sessionKey: "agent:main:telegram:direct:5550302" };
+    const msg = (line: string) => (JSON.parse(line) as { message: { role: string } }).message;
+    expect(pluginUsageEvent(msg(harnessLine(T + 600_000, 40000, 1370, 25600)), where)).toBeNull();
+    const first = pluginUsageEvent(msg(harnessLine(T, 12400, 600, 0)), where);
+    expect(first).toMatchObject({ input: 12400, output: 600, cacheRead: 0 });
+    expect(first?.idempotencyKey).toBe(dedupeKey(parsed(harnessLine(T, 12400, 600, 0))));
   });
 });
 
