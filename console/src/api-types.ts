@@ -5199,6 +5199,8 @@ export interface components {
             identityInput?: number;
             identityCacheRead?: number;
             identityCacheWrite?: number;
+            /** @enum {number} */
+            identityTsMs?: 0;
             identityOutput?: number;
             responseModel?: string;
             api?: string;
