@@ -346,3 +346,79 @@ describe("OpenClaw's SQLite store (a doctor import of such a session)", () => {
     });
   }
 });
+
+describe("a compaction that rewrites the transcript keeps the thread's running total billed once", () => {
+  const CASE = resolve(import.meta.dirname, "../cases/codex-harness-cumulative-usage");
+  const SID = "4b7e2c91-6d3a-4f58-9e1b-2a8c5d7f0e64";
+  const DIR = "agents/main/sessions";
+  const compactionEntry = JSON.stringify({
+    type: "compaction",
+    id: "c0mp0001",
+    parentId: "d4f5b6c7",
+    timestamp: "2026-04-10T09:15:00.000Z",
+    summary: "deploy.sh gained --dry-run; tests pass",
+    firstKeptEntryId: "e5a6c7d8",
+    tokensBefore: 30000,
+  });
+  // lines: 0 header, 1 user, 2 call 1, 3 user, 4 call 2, 5 user, 6 call 3
+  const scenarios: Record<
+    string,
+    (lines: string[]) => { before: Record<string, string>; after: Record<string, string> }
+  > = {
+    "sessions.compact --max-lines (the file renamed to .bak.<ts>, its last lines written back)": (l) => ({
+      before: { [`${SID}.jsonl`]: l.slice(0, 5).join("\n") },
+      after: {
+        [`${SID}.jsonl.bak.2026-04-10T09-15-00.000Z`]: l.slice(0, 5).join("\n"),
+        [`${SID}.jsonl`]: [l[0], l[3], l[4], l[5], l[6]].join("\n"),
+      },
+    }),
+    "truncateAfterCompaction (a checkpoint copy, the file rewritten without the summarized lines)": (l) => ({
+      before: { [`${SID}.jsonl`]: l.slice(0, 5).join("\n") },
+      after: {
+        [`${SID}.checkpoint.0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0.jsonl`]: l.slice(0, 5).join("\n"),
+        [`${SID}.jsonl`]: [l[0], compactionEntry, l[5], l[6]].join("\n"),
+      },
+    }),
+  };
+  for (const [name, scenario] of Object.entries(scenarios)) {
+    for (const meterBefore of [true, false]) {
+      it(`${name}; meter ${meterBefore ? "running before it" : "first run after it"}: $0.076846`, async () => {
+        const w = tempWorld(join(CASE, "state"));
+        try {
+          const sessions = join(w.stateDir, DIR);
+          const lines = readFileSync(join(sessions, `${SID}.jsonl`), "utf8")
+            .split("\n")
+            .filter(Boolean);
+          const { before, after } = scenario(lines);
+          const prices = JSON.parse(readFileSync(join(CASE, "prices.json"), "utf8"));
+          const pricer = createPricer({
+            mode: "calculate",
+            overrides: parsePriceOverrides(prices, "prices.json"),
+            fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+          });
+          if (meterBefore) {
+            for (const [f, text] of Object.entries(before)) writeFileSync(join(sessions, f), `${text}\n`);
+            const meter = meterFor(w, { pricer });
+            await meter.runOnce();
+            meter.close();
+          }
+          for (const [f, text] of Object.entries(after)) writeFileSync(join(sessions, f), `${text}\n`);
+          const meter = meterFor(w, { pricer });
+          await meter.runOnce();
+          meter.close();
+          const [u] = queryUsage(w.db, { by: "user" });
+          expect(u).toMatchObject({
+            key: "telegram:5550302",
+            requests: 3,
+            input: 15576,
+            output: 1870,
+            cacheRead: 39424,
+            costUsd: "0.076846",
+          });
+        } finally {
+          w.cleanup();
+        }
+      });
+    }
+  }
+});

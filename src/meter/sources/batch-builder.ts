@@ -1,4 +1,4 @@
-import { type CodexCumulative, codexIncrement } from "../codex-cumulative.js";
+import { type CodexCumulative, codexCumulativeOf, codexIncrement } from "../codex-cumulative.js";
 import { dedupeKey } from "../identity.js";
 import {
   endsLikeObject,
@@ -139,8 +139,12 @@ export class BatchBuilder {
    * Kept across batches of the same transcript, like `turn`.
    */
   codex: CodexCumulative | null | undefined | false = false;
-  /** What precedes the cursor of the current transcript (see `codex`); null: its start. */
-  codexBefore: (() => CodexCumulative | null) | null = null;
+  /**
+   * The state before the current transcript's first cumulative Codex-harness line, given that
+   * line's message time (epoch ms): what precedes the cursor, else the session's other copies
+   * (see `codex`); null: none (the line starts its thread).
+   */
+  codexBefore: ((tsMs: number) => CodexCumulative | null) | null = null;
 
   readonly agentId: string;
   readonly source: UsageSource;
@@ -177,11 +181,12 @@ export class BatchBuilder {
 
   /**
    * Starts a transcript whose cumulative Codex-harness lines are billed as increments
-   * (codex-cumulative.ts). `before` says what precedes the point reading starts at (the last such
-   * line before the cursor; called at most once, only when such a line comes up); null: reading
-   * starts at the transcript's first line.
+   * (codex-cumulative.ts). `before` says what precedes the first such line read, given its message
+   * time (epoch ms): the last such line before the cursor, or one in the session's other copies
+   * (called at most once, only when such a line comes up); null: none, its first line starts the
+   * thread.
    */
-  startCodexThread(before: (() => CodexCumulative | null) | null): void {
+  startCodexThread(before: ((tsMs: number) => CodexCumulative | null) | null): void {
     this.codex = before === null ? null : undefined;
     this.codexBefore = before;
   }
@@ -269,14 +274,18 @@ export class BatchBuilder {
     } else {
       let usage = r.usage;
       if (this.codex !== false) {
-        if (this.codex === undefined) this.codex = this.codexBefore?.() ?? null;
-        const step = codexIncrement(usage, this.codex);
-        this.codex = step.state;
-        if (step.usage === null) {
-          this.stats.zeroUsage++; // a cumulative line that adds nothing to its thread
-          return;
+        // the state before the cursor is looked up only when a cumulative line comes up
+        if (this.codex === undefined && codexCumulativeOf(usage) !== null)
+          this.codex = this.codexBefore?.(usage.messageTsMs) ?? null;
+        if (this.codex !== undefined) {
+          const step = codexIncrement(usage, this.codex);
+          this.codex = step.state;
+          if (step.usage === null) {
+            this.stats.zeroUsage++; // a cumulative line that adds nothing to its thread
+            return;
+          }
+          usage = step.usage;
         }
-        usage = step.usage;
       }
       this.stats.usageLines++;
       if (r.clamped) this.stats.clamped++;

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readSync } from "node:fs";
-import { type CodexCumulative, codexIncrement } from "../codex-cumulative.js";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { type CodexCumulative, codexCumulativeOf, codexIncrement } from "../codex-cumulative.js";
 import { mayBeUsage, parseLine, USER_MARK } from "../parse.js";
 import { datingTimeOf, eachLine, type PendingTurn, turnOf } from "./batch-builder.js";
 import { classifyTranscriptFile } from "./classify.js";
@@ -95,6 +95,48 @@ export function codexBefore(fd: number, offset: number): CodexCumulative | null 
     if (r.kind === "usage") state = codexIncrement(r.usage, state).state;
   }
   return state;
+}
+
+/**
+ * The Codex-thread state a transcript's first cumulative Codex-harness line at `tsMs` (epoch ms) has
+ * no line of its own before: the cumulative-era harness line with the latest message time before
+ * `tsMs` in the session's other transcript files (`paths`: its compaction and repair copies,
+ * `.jsonl.bak.<ts>`, `.checkpoint.<uuid>.jsonl`, `.jsonl.bak-<pid>-<ms>`, and its live file).
+ * A compaction rewrites the live file without the lines it summarized (`truncateAfterCompaction`)
+ * or with only its last lines (`sessions.compact --max-lines`), and a backup rewritten later starts
+ * mid-thread too: without this, the next running total would be billed whole. Each file is read
+ * up to CODEX_PREFIX_MAX_BYTES; an unreadable one is skipped (its line is then billed as written,
+ * never less). Null: none (the line starts its thread). Called only when such a line has no
+ * predecessor in its file, so other transcripts never pay for it.
+ */
+export function codexSeed(paths: readonly string[], tsMs: number): CodexCumulative | null {
+  let best: CodexCumulative | null = null;
+  for (const path of paths) {
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch {
+      continue; // renamed or gone since the listing
+    }
+    try {
+      const size = Math.min(fstatSync(fd).size, CODEX_PREFIX_MAX_BYTES);
+      const buf = Buffer.allocUnsafe(size);
+      const n = readSync(fd, buf, 0, size, 0);
+      for (const [line] of eachLine(buf.subarray(0, n))) {
+        if (!line.includes(CODEX_API_MARK) || !mayBeUsage(line)) continue;
+        const r = parseLine(line.toString("utf8"));
+        if (r.kind !== "usage") continue;
+        const c = codexCumulativeOf(r.usage);
+        if (c !== null && c.messageTsMs < tsMs && (best === null || c.messageTsMs > best.messageTsMs))
+          best = c;
+      }
+    } catch {
+      // an I/O error: this copy gives no state
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return best;
 }
 
 /** sha256 hex of a file's first line (at most its first HEAD_BYTES): tells a file replaced under its name. */

@@ -31,7 +31,7 @@ import {
   IMPORT_ARCHIVE_DIR,
 } from "./classify.js";
 import type { PackedEvents } from "./event-columns.js";
-import { codexBefore, headHash, lookBefore, tailHash, tailOf } from "./file-probe.js";
+import { codexBefore, codexSeed, headHash, lookBefore, tailHash, tailOf } from "./file-probe.js";
 import { type ChangedFile, createJsonlAttribution } from "./jsonl-attribution.js";
 import { sortForReading } from "./read-order.js";
 
@@ -256,6 +256,14 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       const cls = classifyTranscriptFile(name);
       if (cls) files.push({ path: join(sessionsDir, name), cls });
     }
+    // A session's transcript files (live file and compaction/repair copies): where a Codex-harness
+    // thread's state comes from when a file's first running total has none before it (codexSeed).
+    const filesOfSession = new Map<string, string[]>();
+    for (const { path, cls } of files) {
+      const same = filesOfSession.get(cls.sessionId);
+      if (same) same.push(path);
+      else filesOfSession.set(cls.sessionId, [path]);
+    }
     for (const name of opts.importArchive === false ? [] : list(importDir)) {
       const cls = classifyImportArchiveFile(name);
       if (cls) files.push({ path: join(importDir, name), cls });
@@ -365,8 +373,12 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           }
           // A cumulative Codex-harness line is billed as its increment over the last one before it
           // (codex-cumulative.ts): what precedes the cursor is replayed only if such a line comes up.
+          // A file with nothing before it (a compaction's rewrite, a copy) takes the thread's
+          // state from the session's other files.
           const at = offset;
-          b.startCodexThread(at === 0 ? null : () => codexBefore(fd, at));
+          const others = (filesOfSession.get(cls.sessionId) ?? []).filter((p) => p !== path);
+          const seed = others.length === 0 ? null : (tsMs: number) => codexSeed(others, tsMs);
+          b.startCodexThread(at === 0 ? seed : (tsMs: number) => codexBefore(fd, at) ?? seed?.(tsMs) ?? null);
         }
         b.rejectsLeft = MAX_REJECTS_PER_FILE;
         let readPos = offset;
