@@ -85,3 +85,35 @@ describe("configuration", () => {
     expect(c.sources.agents).toEqual(["main"]);
   });
 });
+
+describe("OpenClaw's home and state dir variables, read as OpenClaw reads them", () => {
+  it("a literal ~ in OPENCLAW_HOME is HOME (a .env file or a systemd unit expands nothing); blanks are trimmed", () => {
+    const c = loadConfig({ HOME: "/home/bot", OPENCLAW_HOME: "  ~/oc-home " });
+    expect(c.sources.openclawHome).toBe("/home/bot/oc-home");
+    expect(loadConfig({ HOME: "/home/bot", OPENCLAW_HOME: "~" }).sources.openclawHome).toBe("/home/bot");
+    // only `~` alone or before a separator: `~bot` is a name, left alone (OpenClaw's expandHomePrefix)
+    expect(loadConfig({ HOME: "/home/bot", OPENCLAW_HOME: "~bot/x" }).sources.openclawHome).toBe("~bot/x");
+    expect(loadConfig({ HOME: "/home/bot", OPENCLAW_HOME: "   " }).sources.openclawHome).toBeNull();
+  });
+
+  it("a ~ in OPENCLAW_STATE_DIR (and CLAWDBOT_/MOLTBOT_) is OpenClaw's home: OPENCLAW_HOME, else HOME", () => {
+    const c = loadConfig({
+      HOME: "/home/bot",
+      OPENCLAW_HOME: "/srv/oc",
+      OPENCLAW_STATE_DIR: "~/.openclaw-work",
+    });
+    expect(c.sources.openclawStateDir).toBe("/srv/oc/.openclaw-work");
+    const d = loadConfig({
+      HOME: "/home/bot",
+      CLAWDBOT_STATE_DIR: "~/.clawdbot",
+      MOLTBOT_STATE_DIR: " /abs ",
+    });
+    expect(d.sources.clawdbotStateDir).toBe("/home/bot/.clawdbot");
+    expect(d.sources.moltbotStateDir).toBe("/abs");
+  });
+
+  it("a ~ in CREDITGATE_STATE_DIRS is HOME", () => {
+    const c = loadConfig({ HOME: "/home/bot", CREDITGATE_STATE_DIRS: "~/.openclaw, /srv/state" });
+    expect(c.sources.explicitStateDirs).toEqual(["/home/bot/.openclaw", "/srv/state"]);
+  });
+});

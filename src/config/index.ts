@@ -22,17 +22,50 @@ export function loadConfig(env: Record<string, string | undefined>) {
   return toConfig(parsed.data);
 }
 
+/** A set, non-blank value, trimmed (OpenClaw trims its path variables); else null. */
+function trimmed(v: string | undefined): string | null {
+  const t = v?.trim();
+  return t ? t : null;
+}
+
+/**
+ * `p` with a leading `~` (alone, or before `/` or `\\`) replaced by `home`, as OpenClaw's
+ * `expandHomePrefix` does; `p` unchanged when it has none or `home` is null.
+ */
+function expandTilde(p: string, home: string | null): string {
+  return home === null ? p : p.replace(/^~(?=$|[\\/])/, home);
+}
+
+/**
+ * OpenClaw's effective home (`resolveRawHomeDir`, src/infra/home-dir.ts): `OPENCLAW_HOME` trimmed,
+ * a leading `~` in it expanded to `HOME`; else null (creditgate then uses `HOME`).
+ */
+function openclawHomeOf(e: Env): string | null {
+  const explicit = trimmed(e.OPENCLAW_HOME);
+  return explicit === null ? null : expandTilde(explicit, trimmed(e.HOME));
+}
+
+/**
+ * A state dir variable as OpenClaw reads it (`resolveStateDir` → `resolveUserPath`): trimmed, a
+ * leading `~` expanded to its effective home (`OPENCLAW_HOME`, else `HOME`).
+ */
+function stateDirOf(v: string | undefined, e: Env): string | null {
+  const t = trimmed(v);
+  return t === null ? null : expandTilde(t, openclawHomeOf(e) ?? trimmed(e.HOME));
+}
+
 function toConfig(e: Env) {
   const [input = "0", output = "0", cacheRead = "0", cacheWrite = "0"] =
     e.CREDITGATE_FALLBACK_PRICE.split(",");
   return Object.freeze({
     dbPath: e.CREDITGATE_DB,
     sources: {
-      explicitStateDirs: e.CREDITGATE_STATE_DIRS ?? null,
-      openclawStateDir: e.OPENCLAW_STATE_DIR ?? null,
-      clawdbotStateDir: e.CLAWDBOT_STATE_DIR ?? null,
-      moltbotStateDir: e.MOLTBOT_STATE_DIR ?? null,
-      openclawHome: e.OPENCLAW_HOME ?? null,
+      // a literal `~` (a .env file, a systemd unit: no shell expanded it) is a home, as for OpenClaw
+      explicitStateDirs: e.CREDITGATE_STATE_DIRS?.map((d) => expandTilde(d, trimmed(e.HOME))) ?? null,
+      openclawStateDir: stateDirOf(e.OPENCLAW_STATE_DIR, e),
+      clawdbotStateDir: stateDirOf(e.CLAWDBOT_STATE_DIR, e),
+      moltbotStateDir: stateDirOf(e.MOLTBOT_STATE_DIR, e),
+      openclawHome: openclawHomeOf(e),
       openclawProfile: e.OPENCLAW_PROFILE ?? null,
       home: e.HOME ?? null,
       agents: e.CREDITGATE_AGENTS ?? null,
