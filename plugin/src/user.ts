@@ -42,13 +42,28 @@ export interface Resolution {
 /**
  * OpenClaw's `session.identityLinks` (the meter's copy): `{ "<canonical>": ["<channel>:<peerId>" |
  * "<peerId>", ...] }`. OpenClaw keys a linked person's DM by the canonical name, lower-cased, on every
- * channel (`resolveLinkedPeerId`, openclaw/openclaw#1033); the person is the one account `<name>`.
+ * channel (`resolveLinkedPeerId`, openclaw/openclaw#1033); the person is the one account
+ * {@link personAccountId} of the name.
  */
 export interface IdentityLinks {
-  /** Canonical names (trimmed, lower-cased) that list at least one id. */
-  readonly canonicals: ReadonlySet<string>;
-  /** A linked id (lower-cased; `<channel>:<peer>` in its DM peer form) → canonical name and config order. */
+  /** Canonical names (trimmed, lower-cased, as in a DM's session key) that list an id → the person's account id. */
+  readonly canonicals: ReadonlyMap<string, string>;
+  /** A linked id (lower-cased; `<channel>:<peer>` in its DM peer form) → its person's account id and config order. */
   readonly byId: ReadonlyMap<string, { name: string; order: number }>;
+}
+
+/**
+ * A linked person's account id (the meter's `personAccountId`): the canonical name trimmed,
+ * lower-cased, control and invisible characters dropped, each run of white space one `_`
+ * (`Alice Smith` → `alice_smith`); null when that is no account id (1-200 such characters).
+ */
+export function personAccountId(name: string): string | null {
+  const id = name
+    .trim()
+    .toLowerCase()
+    .replace(/\s+/gu, "_")
+    .replace(/[\p{Cc}\p{Cf}\p{Cs}]/gu, "");
+  return /^[^\s\p{Cc}\p{Cf}\p{Cs}]{1,200}$/u.test(id) ? id : null;
 }
 
 /**
@@ -58,11 +73,12 @@ export interface IdentityLinks {
  */
 export function parseIdentityLinks(raw: unknown): IdentityLinks | null {
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) return null;
-  const canonicals = new Set<string>();
+  const canonicals = new Map<string, string>();
   const byId = new Map<string, { name: string; order: number }>();
   let order = 0;
   for (const [canonical, ids] of Object.entries(raw as Record<string, unknown>)) {
-    const name = canonical.trim().toLowerCase();
+    const key = canonical.trim().toLowerCase();
+    const name = personAccountId(key);
     if (!name || name.startsWith("agent:") || !Array.isArray(ids)) continue;
     let any = false;
     for (const id of ids) {
@@ -71,7 +87,7 @@ export function parseIdentityLinks(raw: unknown): IdentityLinks | null {
       any = true;
       if (!byId.has(key)) byId.set(key, { name, order });
     }
-    if (any) canonicals.add(name);
+    if (any) canonicals.set(key, name);
     order++;
   }
   return canonicals.size > 0 ? { canonicals, byId } : null;
@@ -159,7 +175,8 @@ export function resolveAccount(
     const channel = dmAt > 0 ? rest[0]?.toLowerCase() : normalizeChannel(channelHint);
     if (peer.length === 0) return op;
     // a linked person's DM is keyed by the canonical name, on every channel (identityLinks)
-    if (identityLinks?.canonicals.has(peer)) return { accountId: peer, via: "identity" };
+    const person = identityLinks?.canonicals.get(peer);
+    if (person !== undefined) return { accountId: person, via: "identity" };
     return linked(`${channel ?? "direct"}:${channel ? dmPeer(channel, peer) : peer}`, "dm", identityLinks);
   }
   return op;

@@ -1,3 +1,5 @@
+import { ACCOUNT_ID_RE } from "../credits/account-id.js";
+
 /**
  * Session key → billable account. Pure.
  *
@@ -79,10 +81,29 @@ export interface SessionHints {
  * the canonical name lower-cased (`alice`).
  */
 export interface IdentityLinks {
-  /** Canonical names (trimmed, lower-cased) that list at least one id. */
-  readonly canonicals: ReadonlySet<string>;
-  /** A linked id (lower-cased; `<channel>:<peer>` in the DM peer form of {@link dmPeer}) → its canonical name and config order. */
+  /**
+   * Canonical names (trimmed, lower-cased, as OpenClaw writes them into a DM's session key) that
+   * list at least one id → the person's account id ({@link personAccountId}).
+   */
+  readonly canonicals: ReadonlyMap<string, string>;
+  /** A linked id (lower-cased; `<channel>:<peer>` in the DM peer form of {@link dmPeer}) → its person's account id and config order. */
   readonly byId: ReadonlyMap<string, { name: string; order: number }>;
+}
+
+/**
+ * A linked person's account id: the canonical name (trimmed, lower-cased) with each run of white
+ * space as one `_` and control or invisible characters dropped (`Alice Smith` → `alice_smith`),
+ * since an account id holds none ({@link ACCOUNT_ID_RE}); OpenClaw keys the person's DMs by the name
+ * as written (`agent:main:direct:alice smith`). Null when nothing usable is left or it is longer
+ * than an account id may be: such a link is ignored (each linked id stays its own account).
+ */
+export function personAccountId(name: string): string | null {
+  const id = name
+    .trim()
+    .toLowerCase()
+    .replace(/\s+/gu, "_")
+    .replace(/[\p{Cc}\p{Cf}\p{Cs}]/gu, "");
+  return ACCOUNT_ID_RE.test(id) ? id : null;
 }
 
 /**
@@ -93,11 +114,12 @@ export interface IdentityLinks {
  */
 export function parseIdentityLinks(raw: unknown): IdentityLinks | null {
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) return null;
-  const canonicals = new Set<string>();
+  const canonicals = new Map<string, string>();
   const byId = new Map<string, { name: string; order: number }>();
   let order = 0;
   for (const [canonical, ids] of Object.entries(raw as Record<string, unknown>)) {
-    const name = canonical.trim().toLowerCase();
+    const key = canonical.trim().toLowerCase();
+    const name = personAccountId(key);
     if (!name || name.startsWith("agent:") || !Array.isArray(ids)) continue;
     let any = false;
     for (const id of ids) {
@@ -106,7 +128,7 @@ export function parseIdentityLinks(raw: unknown): IdentityLinks | null {
       any = true;
       if (!byId.has(key)) byId.set(key, { name, order });
     }
-    if (any) canonicals.add(name);
+    if (any) canonicals.set(key, name);
     order++;
   }
   return canonicals.size > 0 ? { canonicals, byId } : null;
@@ -228,7 +250,8 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
     const channel = dmAt > 0 ? rest[0]?.toLowerCase() : normalizeChannel(hints.channel);
     if (peer.length === 0) return op;
     // a linked person's DM is keyed by the canonical name, on every channel (identityLinks)
-    if (hints.identityLinks?.canonicals.has(peer)) return { accountId: peer, via: "identity" };
+    const person = hints.identityLinks?.canonicals.get(peer);
+    if (person !== undefined) return { accountId: person, via: "identity" };
     return linked(`${channel ?? "direct"}:${channel ? dmPeer(channel, peer) : peer}`, "dm", hints);
   }
   if (rest.some((p) => SHARED.has(p.toLowerCase()))) return op;

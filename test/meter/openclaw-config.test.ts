@@ -104,7 +104,7 @@ describe("configuredIdentityLinks: session.identityLinks of the parsed config", 
         "openclaw.json": `{ session: { identityLinks: { Alice: ['telegram:7770707', ' WhatsApp:+1555 '], }, } }`,
       }),
     );
-    expect(links && [...links.canonicals]).toEqual(["alice"]);
+    expect(links && [...links.canonicals.keys()]).toEqual(["alice"]);
     expect(links && [...links.byId.keys()]).toEqual(["telegram:7770707", "whatsapp:+1555"]);
     expect(
       configuredIdentityLinks(stateWith({ "openclaw.json": `{ session: { identityLinks: [] } }` })),

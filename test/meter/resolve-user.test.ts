@@ -3,6 +3,7 @@ import {
   isReservedSlashPrefix,
   linkedAccount,
   parseIdentityLinks,
+  personAccountId,
   resolveAccount,
   routeToAccount,
   sessionChannel,
@@ -352,13 +353,34 @@ describe("session.identityLinks: one linked person is one account (openclaw/open
   const via = (key: string, hints = {}) => resolveAccount("main", key, { identityLinks, ...hints });
 
   it("reads the config as OpenClaw does: names with ids, blank and non-list entries ignored", () => {
-    expect(identityLinks && [...identityLinks.canonicals]).toEqual(["alice", "bob"]);
+    expect(identityLinks && [...identityLinks.canonicals.keys()]).toEqual(["alice", "bob"]);
     expect(parseIdentityLinks({})).toBeNull();
     expect(parseIdentityLinks(["alice"])).toBeNull();
     expect(parseIdentityLinks({ " ": ["telegram:1"], x: [" ", 7] })).toBeNull();
     // an id listed under two names belongs to the first
     const two = parseIdentityLinks({ a: ["telegram:1"], b: ["telegram:1"] });
     expect(linkedAccount("telegram:1", two)).toBe("a");
+  });
+
+  it("a name with spaces is one valid account, its spaces as _ (an account id holds none)", () => {
+    const links = parseIdentityLinks({
+      "Alice  Smith": ["telegram:7770707"],
+      "bad\u200bname": ["telegram:1"],
+    });
+    // OpenClaw writes the name as it is into the DM's key
+    expect(
+      resolveAccount("main", "agent:main:telegram:direct:alice  smith", { identityLinks: links }),
+    ).toEqual({
+      accountId: "alice_smith",
+      via: "identity",
+    });
+    expect(
+      resolveAccount("main", "agent:main:telegram:direct:7770707", { identityLinks: links }).accountId,
+    ).toBe("alice_smith");
+    // invisible characters are dropped, as an account id holds none
+    expect(linkedAccount("telegram:1", links)).toBe("badname");
+    expect(personAccountId(`  ${"x".repeat(201)} `)).toBeNull();
+    expect(personAccountId("Bob\tJones")).toBe("bob_jones");
   });
 
   it("a DM keyed by the canonical name is the person's account on every channel and scope", () => {
