@@ -214,8 +214,21 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       result.duplicates++;
       return "duplicate";
     }
-    const bad = inputProblem(e, nowMs) ?? accountProblem(e.accountId);
-    if (bad) return hold(e, key, bad, nowMs, result, NO_QUOTE);
+    const timeOrCounts = inputProblem(e, nowMs);
+    const bad = timeOrCounts ?? accountProblem(e.accountId);
+    if (bad) {
+      // Priced as releasing it would price it (review.ts `repriced`): as of its own time, else
+      // (no time, or an absurd one) as of the time it is held; unpriceable counts have no cost.
+      const dated = timeOrCounts === null ? e : { ...e, messageTsMs: nowMs };
+      if (inputProblem(dated, nowMs) !== null) return hold(e, key, bad, nowMs, result, NO_QUOTE);
+      const held = opts.pricer.price(dated);
+      return hold(e, key, bad, nowMs, result, {
+        cost: held.costPicoUsd,
+        charge: chargeMicroCredits(held.costPicoUsd, opts.markup, opts.creditsPerUsd),
+        source: held.source,
+        version: held.version,
+      });
+    }
     const quote = opts.pricer.price(e);
     const charge = chargeMicroCredits(quote.costPicoUsd, opts.markup, opts.creditsPerUsd);
     const q = { cost: quote.costPicoUsd, charge, source: quote.source, version: quote.version };

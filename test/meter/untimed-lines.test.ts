@@ -119,8 +119,15 @@ describe("a call whose line has no readable time", () => {
     writeFileSync(file, `${untimedLine(100)}\n`);
     const meter = meterFor(w);
     expect(await meter.runOnce()).toMatchObject({ billed: 0, held: 1, malformed: 0 });
-    const reason = w.db.prepare<[], { reason: string }>("SELECT reason FROM usage_review").get()?.reason;
-    expect(reason).toMatch(/no timestamp/);
+    const held = w.db
+      .prepare<[], { reason: string; cost: string | null }>(
+        "SELECT reason, cost_pico_usd AS cost FROM usage_review",
+      )
+      .get();
+    expect(held?.reason).toMatch(/no timestamp/);
+    // its counts are fine: priced as releasing it would (as of when it is held), not shown as $0
+    expect(held?.cost).not.toBeNull();
+    expect(BigInt(held?.cost ?? 0)).toBeGreaterThan(0n);
     // the file rewritten with a user line before it (a new first line: re-read from the start)
     writeFileSync(file, `${userLine(T0)}\n${untimedLine(100)}\n`);
     expect(await meter.runOnce()).toMatchObject({ billed: 0, held: 0 });
