@@ -1084,6 +1084,17 @@ const MAX_DATE_MS = 8_640_000_000_000_000;
  * An ISO date-time: `YYYY-MM-DD`, `T` (or a space), `HH:MM[:SS[.fraction]]`, then an optional zone
  * (`Z`, `±HH:MM` or `±HHMM`).
  */
+/**
+ * Whether `YYYY-MM-DD` names a day of the calendar: `Date.parse` reads 2026-02-30 as March 2 and
+ * 2026-04-31 as May 1, which would move a report's window without a word.
+ */
+function isCalendarDate(ymd: string): boolean {
+  const [y, m, d] = ymd.split("-").map(Number) as [number, number, number];
+  const at = new Date(0);
+  at.setUTCFullYear(y, m - 1, d); // not Date.UTC, which reads years 0-99 as 1900-1999
+  return at.getUTCFullYear() === y && at.getUTCMonth() === m - 1 && at.getUTCDate() === d;
+}
+
 const DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|z|[+-]\d{2}:?\d{2})?$/;
 
 /**
@@ -1109,10 +1120,10 @@ export function parseTimeArg(text: string, nowMs: number): number {
   }
   if (/^\d{4}-\d{2}-\d{2}$/.test(t)) {
     const ms = Date.parse(`${t}T00:00:00Z`);
-    if (Number.isFinite(ms)) return ms;
+    if (Number.isFinite(ms) && isCalendarDate(t)) return ms;
   }
   const dt = DATE_TIME_RE.exec(t);
-  if (dt) {
+  if (dt?.[1] && isCalendarDate(dt[1])) {
     const ms = Date.parse(`${dt[1]}T${dt[2]}${dt[3] ?? "Z"}`);
     if (Number.isFinite(ms)) return ms;
   }

@@ -43,3 +43,12 @@ describe("parseTimeArg", () => {
     expect(parseTimeArg("12h", NOW)).toBe(NOW - 12 * 3_600_000);
   });
 });
+
+describe("parseTimeArg: a day that is not on the calendar is refused, not rolled over", () => {
+  it("2026-02-30 and 2026-04-31 (Date.parse reads them as March 2 and May 1) are errors", () => {
+    for (const t of ["2026-02-30", "2026-04-31", "2026-02-29T10:00:00Z", "2026-13-01", "2026-00-10"])
+      expect(() => parseTimeArg(t, NOW), t).toThrow(/cannot read time/);
+    expect(parseTimeArg("2028-02-29", NOW)).toBe(Date.parse("2028-02-29T00:00:00Z")); // a leap day
+    expect(parseTimeArg("0050-01-01", NOW)).toBe(Date.parse("0050-01-01T00:00:00Z"));
+  });
+});
