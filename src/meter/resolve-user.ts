@@ -1,4 +1,4 @@
-import { ACCOUNT_ID_RE } from "../credits/account-id.js";
+import { ACCOUNT_ID_RE } from "../credits/index.js";
 
 /**
  * Session key → billable account. Pure.
