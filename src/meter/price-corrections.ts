@@ -70,7 +70,64 @@ export const PRICE_CORRECTIONS: readonly PriceCorrection[] = [
       cacheWrite1h: "12",
     },
   },
+  // The same long-context premium on the cloud platforms' own entries for Claude Sonnet 4 and
+  // Sonnet 4.5, which the bundled table lists flat (its Anthropic, Azure and OpenRouter entries
+  // for Sonnet 4.5, and its Vertex entry for Sonnet 4.5, do carry the tier). A request above 200K
+  // input tokens needs the 1M-context beta (`context-1m-2025-08-07`: OpenClaw's `context1m`, its
+  // Bedrock `[1m]` suffix, openclaw/openclaw#38537, #39734), and every platform bills it at the
+  // long-context rates, 2× input and 1.5× output, cache multipliers on the long-context input:
+  // - Amazon Bedrock: "Claude Sonnet 4.5 - Long Context" / "Claude Sonnet 4 - Long Context" on
+  //   https://aws.amazon.com/bedrock/pricing/ ("unlike Sonnet 4.5 and Sonnet 4 which do have a 2×
+  //   input price for long context", anomalyco/models.dev#1220). Sonnet 4.5's regional (`us.`,
+  //   `eu.`, `apac.`, `jp.`, `au.`, in-region) endpoints carry Bedrock's 10% premium over global
+  //   on the long-context rates too: $6.60 / $24.75, cache write $8.25, read $0.66
+  //   (BerriAI/litellm#15764 quoting LiteLLM's `us.anthropic.claude-sonnet-4-5-20250929-v1:0`
+  //   entry; #14639 for Sonnet 4). Sonnet 4 has no regional premium.
+  // - Google Vertex AI (the table's `google` entry `claude-4-sonnet`: `claude-sonnet-4@20250514`
+  //   on `google-vertex`): "Claude Sonnet 4 … > 200K input tokens" at $6 / $22.50,
+  //   https://cloud.google.com/vertex-ai/generative-ai/pricing#partner-models (Google supports
+  //   the 1M window for Sonnet 4 and 4.5: RooCodeInc/Roo-Code#8671; promptfoo/promptfoo#9995
+  //   keeps Vertex's >200K tier).
+  // - OpenRouter `anthropic/claude-sonnet-4`: OpenRouter passes Anthropic's price through, with the
+  //   >200K tier it lists (and the table carries) for `anthropic/claude-sonnet-4.5`.
+  // Anthropic retired the 1M beta of Sonnet 4 and 4.5 on 2026-04-30 on its API and Bedrock
+  // (NousResearch/hermes-agent#67977): later calls cannot exceed 200K there, so the tier needs no
+  // end date.
+  ...(
+    [
+      ["aws", "global.anthropic.claude-sonnet-4-20250514-v1:0", "3"],
+      ["aws", "regional.anthropic.claude-sonnet-4-20250514-v1:0", "3"],
+      ["aws", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", "3"],
+      ["aws", "regional.anthropic.claude-sonnet-4-5-20250929-v1:0", "3.3"],
+      ["google", "claude-4-sonnet", "3"],
+      ["openrouter", "anthropic/claude-sonnet-4", "3"],
+    ] as const
+  ).map(([provider, model, baseInput]) => sonnetLongContext(provider, model, baseInput)),
 ];
+
+/**
+ * Claude Sonnet 4 / 4.5's long-context tier on a platform whose base input price is `baseInput`
+ * USD per 1M (Anthropic's $3, Bedrock's regional $3.30): above 200K input tokens, input 2× and
+ * output 1.5× the base rates, cache read 0.1×, 5-minute write 1.25×, 1-hour write 2× the doubled
+ * input (Anthropic's cache multipliers). Written out as decimal strings, never computed in floats.
+ */
+function sonnetLongContext(provider: string, model: string, baseInput: "3" | "3.3"): PriceCorrection {
+  const tier =
+    baseInput === "3"
+      ? { input: "6", output: "22.5", cacheRead: "0.6", cacheWrite: "7.5", cacheWrite1h: "12" }
+      : { input: "6.6", output: "24.75", cacheRead: "0.66", cacheWrite: "8.25", cacheWrite1h: "13.2" };
+  return {
+    provider,
+    model,
+    source:
+      provider === "aws"
+        ? "https://aws.amazon.com/bedrock/pricing/"
+        : provider === "google"
+          ? "https://cloud.google.com/vertex-ai/generative-ai/pricing#partner-models"
+          : "https://openrouter.ai/anthropic/claude-sonnet-4",
+    tier: { above: 200_000, ...tier },
+  };
+}
 
 /**
  * A long-context premium the provider ended on a date, on a table entry that still tiers the

@@ -1,0 +1,147 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { findPriceCorrection } from "../../src/meter/price-corrections.js";
+import {
+  CORRECTED_TABLE_VERSION,
+  createPricer,
+  findTablePrice,
+  parsePriceOverrides,
+  TABLE_VERSION,
+} from "../../src/meter/pricing.js";
+import { queryUsage } from "../../src/meter/report.js";
+import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
+import { meterFor, parsedUsage, type TempWorld, tempWorld } from "../support/meter-env.js";
+
+/** test/cases built from public bug reports of wrong prices (hunt-price). */
+const CASES = resolve(import.meta.dirname, "../cases");
+const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+async function meterCase(name: string, mode: CostMode) {
+  w?.cleanup();
+  w = tempWorld(join(CASES, name, "state"));
+  const pricesFile = join(CASES, name, "prices.json");
+  const prices = existsSync(pricesFile) ? JSON.parse(readFileSync(pricesFile, "utf8")) : {};
+  const meter = meterFor(w, {
+    pricer: createPricer({ mode, overrides: parsePriceOverrides(prices, "prices.json"), fallback: FALLBACK }),
+  });
+  const s = await meter.runOnce();
+  meter.close();
+  return { s, world: w };
+}
+
+const FEB_2026 = Date.UTC(2026, 1, 10, 9);
+const pricer = (mode: CostMode = "calculate", overrides: Record<string, unknown> = {}) =>
+  createPricer({ mode, overrides: parsePriceOverrides(overrides, "test"), fallback: FALLBACK });
+const call = (provider: string, model: string, over: Partial<ParsedUsage> = {}): ParsedUsage =>
+  parsedUsage({ provider, model, api: "anthropic-messages", messageTsMs: FEB_2026, ...over });
+/** USD per 1M tokens (decimal string) → pico-USD per token. */
+const r = (usd: string) => BigInt(Math.round(Number(usd) * 1e6));
+
+describe("case platform-sonnet-long-context-tier: Sonnet 4 / 4.5 above 200K on Bedrock and Vertex at the long-context rates", () => {
+  for (const mode of ["calculate", "auto"] as const) {
+    it(`${mode}: telegram:5551101 4 calls $1.92, not $1.01415`, async () => {
+      const { s, world } = await meterCase("platform-sonnet-long-context-tier", mode);
+      expect(s).toMatchObject({ billed: 4, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551101",
+          requests: 4,
+          costUsd: "1.92",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+  it("recorded: OpenClaw's flat estimates as written, $0.9915", async () => {
+    const { world } = await meterCase("platform-sonnet-long-context-tier", "recorded");
+    expect(queryUsage(world.db, { by: "user" })).toEqual([
+      expect.objectContaining({ key: "telegram:5551101", requests: 4, costUsd: "0.9915" }),
+    ]);
+  });
+});
+
+describe("long-context tier on the platforms' Sonnet 4 / 4.5 entries", () => {
+  const global4 = { input: "6", output: "22.5", cacheRead: "0.6", cacheWrite: "7.5" };
+  const regional45 = { input: "6.6", output: "24.75", cacheRead: "0.66", cacheWrite: "8.25" };
+  it.each([
+    ["amazon-bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", regional45],
+    ["amazon-bedrock", "eu.anthropic.claude-sonnet-4-5-20250929-v1:0", regional45],
+    ["amazon-bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0", regional45],
+    ["amazon-bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", global4],
+    ["amazon-bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0[1m]", global4],
+    ["amazon-bedrock", "us.anthropic.claude-sonnet-4-20250514-v1:0", global4],
+    ["amazon-bedrock", "apac.anthropic.claude-sonnet-4-20250514-v1:0", global4],
+    ["amazon-bedrock", "global.anthropic.claude-sonnet-4-20250514-v1:0", global4],
+    ["google-vertex", "claude-sonnet-4@20250514", global4],
+    ["openrouter", "anthropic/claude-sonnet-4", global4],
+  ])("%s/%s: a call above 200K input tokens is billed wholly at the tier", (provider, model, t) => {
+    const p = pricer();
+    const u = call(provider, model, { input: 1, cacheRead: 190_000, cacheWrite: 10_000, output: 1_000 });
+    const q = p.price(u);
+    expect(q).toMatchObject({ source: "table", unknownModel: false, version: CORRECTED_TABLE_VERSION });
+    expect(q.costPicoUsd).toBe(
+      1n * r(t.input) + 190_000n * r(t.cacheRead) + 10_000n * r(t.cacheWrite) + 1_000n * r(t.output),
+    );
+    // exactly 200K is not above it: the base rates
+    const at = p.price({ ...u, cacheWrite: 9_999 });
+    const base = findTablePrice(provider, model, FEB_2026);
+    expect(base).not.toBeNull();
+    if (!base) return;
+    expect(at.costPicoUsd).toBe(
+      1n * base.input.base +
+        190_000n * base.cacheRead.base +
+        9_999n * base.cacheWrite.base +
+        1_000n * base.output.base,
+    );
+  });
+
+  it("a 1-hour cache write above 200K is at 2× the long-context input (Bedrock regional 4.5: $13.20)", () => {
+    const rates = findTablePrice("amazon-bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", FEB_2026);
+    expect(rates?.cacheWrite1h.tiers).toEqual([{ above: 200_000, rate: r("13.2") }]);
+    const g = findTablePrice("amazon-bedrock", "global.anthropic.claude-sonnet-4-20250514-v1:0", FEB_2026);
+    expect(g?.cacheWrite1h.tiers).toEqual([{ above: 200_000, rate: r("12") }]);
+  });
+
+  it("Sonnet 4.6 on Bedrock stays flat at every size (standard pricing across its 1M window)", () => {
+    for (const model of ["global.anthropic.claude-sonnet-4-6", "us.anthropic.claude-sonnet-4-6"]) {
+      const rates = findTablePrice("amazon-bedrock", model, Date.UTC(2026, 5, 1));
+      expect(rates?.input.tiers).toEqual([]);
+    }
+    expect(findPriceCorrection("aws", "regional.anthropic.claude-sonnet-4-6-v1:0")).toBeUndefined();
+  });
+
+  it("an entry the table already tiers is left as the table has it (Vertex and OpenRouter Sonnet 4.5)", () => {
+    for (const [provider, model] of [
+      ["google-vertex", "claude-sonnet-4-5@20250929"],
+      ["openrouter", "anthropic/claude-sonnet-4.5"],
+    ] as const) {
+      const rates = findTablePrice(provider, model, FEB_2026);
+      expect(rates?.input.tiers).toEqual([{ above: 200_000, rate: r("6") }]);
+    }
+    const q = pricer().price(call("google-vertex", "claude-sonnet-4-5@20250929", { input: 300_000 }));
+    expect(q.version).toBe(TABLE_VERSION);
+  });
+
+  it("an operator override of the model still wins", () => {
+    const p = pricer("calculate", {
+      "amazon-bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0": {
+        input: "3",
+        output: "15",
+        cacheRead: "0.3",
+        cacheWrite: "3.75",
+      },
+    });
+    const q = p.price(
+      call("amazon-bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", { input: 300_000 }),
+    );
+    expect(q.costPicoUsd).toBe(300_000n * r("3"));
+    expect(q.source).toBe("override");
+  });
+});
