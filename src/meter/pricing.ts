@@ -742,6 +742,14 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
     const bare = modelResourceBase(model);
     const found = bare === null ? direct : findTableEntry(providerId, bare, atMs);
     if (found.info !== undefined) return found;
+    // A Claude CLI model alias with a version (`opus-4.6`, `sonnet-4.5`): the Claude model it names.
+    const claude = claudeShortNameModel(bare ?? model);
+    if (claude !== null) {
+      const own = findTableEntry(providerId, claude, atMs);
+      if (own.info !== undefined) return own;
+      const anthropic = findTableEntry("anthropic", claude, atMs, false);
+      if (anthropic.info !== undefined) return anthropic;
+    }
     // A model the table does not know: the price supplement, if it has one (`price-supplement.ts`).
     return supplementLookup(providerId, bare ?? model, atMs) ?? found;
   }
@@ -847,6 +855,32 @@ const MODEL_RESOURCE_NAME =
 export function modelResourceBase(model: string): string | null {
   const m = MODEL_RESOURCE_NAME.exec(model.trim());
   return m?.[1] ? m[1] : null;
+}
+
+/**
+ * OpenClaw's Claude CLI backend model ids with a version, `<family>-<major>.<minor>` (or
+ * `-<major>-<minor>`, `-<major>`): `claude-cli/opus-4.6` is the model ref OpenClaw's own docs start
+ * with (docs/gateway/cli-backends.md: `openclaw agent --message "hi" --model claude-cli/opus-4.6`),
+ * and its `CLAUDE_MODEL_ALIASES` accept `opus-4.6`, `opus-4.5`, `opus-4`, `sonnet-4.6`,
+ * `sonnet-4.5`, `sonnet-4.0`, `haiku-3.5`, …, each passed to the CLI as `--model opus` /
+ * `sonnet` / `haiku`. The transcript line keeps the id as configured (`persistCliTurnTranscript`
+ * writes `agentMeta.model`, the run's `modelId`), and no price table spells it, so such a call was
+ * an unknown model billed at the fallback rates (by default Claude Opus 4's $15 / $75 per 1M: 3×
+ * Opus 4.6's $5 / $25, 5× Sonnet's, 15× Haiku 4.5's; the same fallback in jgravelle/jcodemunch-mcp#77,
+ * phuryn/claude-usage#134). Named here as Anthropic's id: `claude-<family>-<major>-<minor>`
+ * (`claude-<major>-<minor>-<family>` before Claude 4: `haiku-3.5` is `claude-3-5-haiku`); a
+ * `[1m]` suffix is dropped (the context window is priced by the call's own input). The bare
+ * aliases (`opus`, `sonnet`, `haiku`) name whichever model the CLI maps them to at the time and
+ * stay unknown. null when `model` is no such name.
+ */
+const CLAUDE_SHORT_NAME = /^(opus|sonnet|haiku)-(\d+)(?:[.-](\d+))?(?:\[1m\])?$/i;
+
+export function claudeShortNameModel(model: string): string | null {
+  const m = CLAUDE_SHORT_NAME.exec(model.trim());
+  if (!m?.[1] || !m[2]) return null;
+  const family = m[1].toLowerCase();
+  const version = m[3] === undefined ? m[2] : `${m[2]}-${m[3]}`;
+  return Number(m[2]) < 4 ? `claude-${version}-${family}` : `claude-${family}-${version}`;
 }
 
 /**

@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { findPriceCorrection } from "../../src/meter/price-corrections.js";
 import {
   CORRECTED_TABLE_VERSION,
+  claudeShortNameModel,
+  clearTablePriceCache,
   createPricer,
   findTablePrice,
   parsePriceOverrides,
@@ -143,5 +145,93 @@ describe("long-context tier on the platforms' Sonnet 4 / 4.5 entries", () => {
     );
     expect(q.costPicoUsd).toBe(300_000n * r("3"));
     expect(q.source).toBe("override");
+  });
+});
+
+describe("case claude-cli-short-model-names: OpenClaw's Claude CLI ids (`opus-4.6`) priced as the Claude model they name", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551201 3 calls $0.141086, none unknown (not $0.60057 at the fallback)`, async () => {
+      const { s, world } = await meterCase("claude-cli-short-model-names", mode);
+      expect(s).toMatchObject({ billed: 3, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551201",
+          requests: 3,
+          costUsd: "0.141086",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+});
+
+describe("claudeShortNameModel: a Claude CLI alias with a version names Anthropic's model id", () => {
+  it.each([
+    ["opus-4.6", "claude-opus-4-6"],
+    ["Opus-4.7", "claude-opus-4-7"],
+    ["sonnet-4.5", "claude-sonnet-4-5"],
+    ["sonnet-4-5", "claude-sonnet-4-5"],
+    ["sonnet-4.0", "claude-sonnet-4-0"],
+    ["opus-4", "claude-opus-4"],
+    ["haiku-4.5", "claude-haiku-4-5"],
+    ["haiku-3.5", "claude-3-5-haiku"],
+    ["sonnet-3.7", "claude-3-7-sonnet"],
+    ["opus-4.6[1m]", "claude-opus-4-6"],
+  ])("%s → %s", (alias, id) => {
+    expect(claudeShortNameModel(alias)).toBe(id);
+  });
+  it.each([
+    "opus",
+    "sonnet",
+    "haiku",
+    "default",
+    "gpt-4o",
+    "claude-opus-4-6",
+    "opus-4.6-extra",
+    "anthropic/opus-4.6",
+  ])("%s is no such name", (name) => {
+    expect(claudeShortNameModel(name)).toBeNull();
+  });
+
+  it("priced exactly like the full id, on claude-cli and anthropic; a bare alias stays unknown", () => {
+    const p = pricer();
+    const tokens = { input: 100, output: 900, cacheRead: 40_000, cacheWrite: 6_000 };
+    for (const [alias, id] of [
+      ["opus-4.6", "claude-opus-4-6"],
+      ["sonnet-4.6", "claude-sonnet-4-6"],
+      ["haiku-4.5", "claude-haiku-4-5"],
+      ["opus-4.5", "claude-opus-4-5"],
+    ] as const) {
+      for (const provider of ["claude-cli", "anthropic"]) {
+        const q = p.price(call(provider, alias, { api: "cli", ...tokens }));
+        expect(q).toMatchObject({ unknownModel: false });
+        expect(q.costPicoUsd).toBe(p.price(call("anthropic", id, tokens)).costPicoUsd);
+      }
+    }
+    expect(p.price(call("claude-cli", "opus", tokens)).unknownModel).toBe(true);
+  });
+
+  it("Opus 4.6's long-context premium by the call's date, whichever date is priced first", () => {
+    const before = Date.UTC(2026, 2, 1);
+    const after = Date.UTC(2026, 5, 1);
+    for (const order of [
+      [before, after],
+      [after, before],
+    ]) {
+      clearTablePriceCache();
+      const p = pricer();
+      const got = order.map(
+        (t) =>
+          p.price(call("claude-cli", "opus-4.6", { input: 250_000, output: 0, messageTsMs: t })).costPicoUsd,
+      );
+      expect(got).toEqual(order.map((t) => (t === before ? 250_000n * r("10") : 250_000n * r("5"))));
+    }
+  });
+
+  it("a model the table knows under the alias itself keeps the table's entry (the alias path is a fallback)", () => {
+    // `claude-opus-4-6` is found directly: the short-name path is never consulted
+    expect(findTablePrice("claude-cli", "claude-opus-4-6", FEB_2026)).toEqual(
+      findTablePrice("claude-cli", "opus-4.6", FEB_2026),
+    );
   });
 });
