@@ -1504,7 +1504,8 @@ const OPENCLAW_FAST_ESTIMATE_MULTIPLE = 2n;
 /**
  * What a call Anthropic served in fast mode costs, as a multiple of its standard price: the
  * model family's multiple (`FAST_MODE_MULTIPLES`, matched on the model id trimmed, lower-cased,
- * without an `anthropic/` prefix and with dots as dashes) at the call's time, on a fast-mode
+ * without an `anthropic/` prefix, with dots as dashes and a Claude CLI id such as `opus-4.6` read
+ * as the model it names: `claudeShortNameModel`) at the call's time, on a fast-mode
  * provider (`FAST_MODE_PROVIDERS`); 1n for any other provider or model.
  */
 export function fastModeMultiple(provider: string, model: string, atMs: number): bigint {
@@ -1514,8 +1515,10 @@ export function fastModeMultiple(provider: string, model: string, atMs: number):
     .toLowerCase()
     .replace(/^anthropic\//, "")
     .replaceAll(".", "-");
+  // a Claude CLI id (`opus-4.6`) is the model it names, as the price is
+  const name = claudeShortNameModel(id) ?? id;
   for (const f of FAST_MODE_MULTIPLES) {
-    if (f.model.test(id)) return f.untilMs === undefined || atMs < f.untilMs ? f.num : 1n;
+    if (f.model.test(name)) return f.untilMs === undefined || atMs < f.untilMs ? f.num : 1n;
   }
   return 1n;
 }

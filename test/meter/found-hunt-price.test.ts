@@ -7,6 +7,7 @@ import {
   claudeShortNameModel,
   clearTablePriceCache,
   createPricer,
+  fastModeMultiple,
   findTablePrice,
   parsePriceOverrides,
   TABLE_VERSION,
@@ -233,5 +234,14 @@ describe("claudeShortNameModel: a Claude CLI alias with a version names Anthropi
     expect(findTablePrice("claude-cli", "claude-opus-4-6", FEB_2026)).toEqual(
       findTablePrice("claude-cli", "opus-4.6", FEB_2026),
     );
+  });
+});
+
+describe("fast mode on a Claude CLI id", () => {
+  it("opus-4.6 on claude-cli has Opus 4.6's 6× until 2026-06-29, opus-4.8 2×; other providers 1×", () => {
+    expect(fastModeMultiple("claude-cli", "opus-4.6", Date.UTC(2026, 3, 2))).toBe(6n);
+    expect(fastModeMultiple("claude-cli", "opus-4.6", Date.UTC(2026, 6, 1))).toBe(1n);
+    expect(fastModeMultiple("claude-cli", "opus-4.8", Date.UTC(2026, 6, 1))).toBe(2n);
+    expect(fastModeMultiple("amazon-bedrock", "opus-4.8", Date.UTC(2026, 6, 1))).toBe(1n);
   });
 });
