@@ -103,6 +103,37 @@ export const PRICE_CORRECTIONS: readonly PriceCorrection[] = [
       ["openrouter", "anthropic/claude-sonnet-4", "3"],
     ] as const
   ).map(([provider, model, baseInput]) => sonnetLongContext(provider, model, baseInput)),
+  // xAI's Grok 4 (`grok-4-0709`, also `grok-4`, `grok-4-latest`) and the Grok 4 Fast / 4.1 Fast
+  // families double their input and output prices above 128K prompt tokens ("pricing doubles after
+  // 128_000", anomalyco/models.dev#43; Grok 4 $3 → $6 / $15 → $30, theopenco/llmgateway#2037 from
+  // the data of https://docs.x.ai/developers/models; Grok 4 Fast $0.20 → $0.40 / $0.50 → $1.00,
+  // Helicone/helicone#4894, and the bundled table's own OpenRouter entry `x-ai/grok-4-fast`). The
+  // table's xAI entries list them flat. The cached-input price has no long-context rate there
+  // (Grok 4: $0.75 at every size; Fast: $0.05, or no caching above 128K): kept at its base; cache
+  // writes (xAI reports none) follow the input. Grok 4's context is 256K, Fast's 2M.
+  ...(
+    [
+      ["grok-4-0709", "3", "15", "0.75"],
+      ["grok-4-fast-reasoning", "0.2", "0.5", "0.05"],
+      ["grok-4-fast-non-reasoning", "0.2", "0.5", "0.05"],
+      ["grok-4-1-fast-reasoning", "0.2", "0.5", "0.05"],
+      ["grok-4-1-fast-non-reasoning", "0.2", "0.5", "0.05"],
+    ] as const
+  ).map(
+    ([model, input, output, cacheRead]): PriceCorrection => ({
+      provider: "x-ai",
+      model,
+      source: "https://docs.x.ai/developers/models",
+      tier: {
+        above: 128_000,
+        input: input === "3" ? "6" : "0.4",
+        output: output === "15" ? "30" : "1",
+        cacheRead,
+        cacheWrite: input === "3" ? "6" : "0.4",
+        cacheWrite1h: input === "3" ? "12" : "0.8",
+      },
+    }),
+  ),
 ];
 
 /**

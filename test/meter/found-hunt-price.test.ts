@@ -245,3 +245,37 @@ describe("fast mode on a Claude CLI id", () => {
     expect(fastModeMultiple("amazon-bedrock", "opus-4.8", Date.UTC(2026, 6, 1))).toBe(1n);
   });
 });
+
+describe("xAI Grok 4 / 4 Fast above 128K prompt tokens at the doubled rates", () => {
+  it.each([
+    ["grok-4", "3", "15", "6", "30", "0.75"],
+    ["grok-4-0709", "3", "15", "6", "30", "0.75"],
+    ["grok-4-fast", "0.2", "0.5", "0.4", "1", "0.05"],
+    ["grok-4-fast-non-reasoning", "0.2", "0.5", "0.4", "1", "0.05"],
+    ["grok-4-1-fast", "0.2", "0.5", "0.4", "1", "0.05"],
+    ["grok-4-1-fast-non-reasoning", "0.2", "0.5", "0.4", "1", "0.05"],
+  ])(
+    "xai/%s: base ≤128K, the whole call doubled above (cached input at its base)",
+    (model, inB, outB, inT, outT, cached) => {
+      const p = pricer();
+      const small = call("xai", model, {
+        api: "openai-responses",
+        input: 28_000,
+        cacheRead: 100_000,
+        output: 2_000,
+      });
+      expect(p.price(small).costPicoUsd).toBe(28_000n * r(inB) + 100_000n * r(cached) + 2_000n * r(outB));
+      const long = { ...small, input: 28_001 };
+      const q = p.price(long);
+      expect(q.version).toBe(CORRECTED_TABLE_VERSION);
+      expect(q.costPicoUsd).toBe(28_001n * r(inT) + 100_000n * r(cached) + 2_000n * r(outT));
+    },
+  );
+
+  it("Grok 4.20 keeps the table's own ≥200K tier (no correction)", () => {
+    expect(findPriceCorrection("x-ai", "grok-4.20")).toBeUndefined();
+    expect(findTablePrice("xai", "grok-4.20", FEB_2026)?.input.tiers).toEqual([
+      { above: 199_999, rate: r("2.5") },
+    ]);
+  });
+});
