@@ -207,7 +207,9 @@ function field(o: unknown, k: string): unknown {
  * `cache_creation.ephemeral_1h_input_tokens`), OpenAI's `prompt_tokens`/`completion_tokens` and
  * Responses `input_tokens`/`output_tokens`, camelCase SDK names, llama.cpp `prompt_n`/`predicted_n`.
  * Read in the same order as OpenClaw's own `normalizeUsage` (src/agents/usage.ts), which its usage
- * reports apply to every transcript line; without this such a call read as zero usage and was
+ * reports apply to every transcript line, and as it picks (a count's names through {@link pick}:
+ * the first positive, so a relay's placeholder 0 under one name never hides the count under
+ * another; `shadow` notes when that reads a line differently from the reader before 2026-12-03); without this such a call read as zero usage and was
  * skipped, never billed (OpenClaw fixed the same kind for DashScope, #44711, Kimi, #25436, MiniMax,
  * #75026, and DeepSeek, #122590).
  *
@@ -257,7 +259,10 @@ function field(o: unknown, k: string): unknown {
  * `cache_write_input_tokens` / `cacheWriteInputTokens` are INSIDE Codex's `input_tokens` /
  * `inputTokens`, like OpenAI's `cached_tokens`.
  */
-function aliasCounts(u: Record<string, unknown>): {
+function aliasCounts(
+  u: Record<string, unknown>,
+  shadow: Shadow | null,
+): {
   input: unknown;
   output: unknown;
   cacheRead: unknown;
@@ -280,35 +285,42 @@ function aliasCounts(u: Record<string, unknown>): {
    */
   legacyOutput?: unknown;
 } {
-  const gemini = geminiCounts(u);
+  const gemini = geminiCounts(u, shadow);
   if (gemini) return gemini;
-  const codex = codexCounts(u);
+  const codex = codexCounts(u, shadow);
   if (codex) return codex;
   const timings = u.timings;
-  const openAiCached =
-    u.cached_tokens ??
-    field(u.input_tokens_details, "cached_tokens") ??
-    field(u.prompt_tokens_details, "cached_tokens") ??
-    u.prompt_cache_hit_tokens;
-  const legacyCacheRead = u.cache_read ?? u.cache_read_input_tokens ?? openAiCached;
-  const cacheRead = legacyCacheRead ?? u.cacheReadInputTokens ?? u.cacheReadInputTokenCount;
-  const legacyCacheWrite = u.cache_write ?? u.cache_creation_input_tokens;
-  const bedrockCacheWrite = u.cacheWriteInputTokens ?? u.cacheWriteInputTokenCount;
+  const openAiCached = pick(
+    shadow,
+    u.cached_tokens,
+    field(u.input_tokens_details, "cached_tokens"),
+    field(u.prompt_tokens_details, "cached_tokens"),
+    u.prompt_cache_hit_tokens,
+  );
+  const legacyCacheRead = pick(shadow, u.cache_read, u.cache_read_input_tokens, openAiCached);
+  const cacheRead = pick(shadow, legacyCacheRead, u.cacheReadInputTokens, u.cacheReadInputTokenCount);
+  const legacyCacheWrite = pick(shadow, u.cache_write, u.cache_creation_input_tokens);
+  const bedrockCacheWrite = pick(shadow, u.cacheWriteInputTokens, u.cacheWriteInputTokenCount);
   // OpenAI's (GPT-5.6 and later, Responses and Chat) and OpenRouter's cache writes, INSIDE the
   // prompt total like `cached_tokens`; read only when no other writer's name is present
   // (a top-level `cacheWrite`, OpenClaw's own name, wins in parseEntry: then none are read here)
   const detailsCacheWrite =
     legacyCacheWrite == null && bedrockCacheWrite == null && u.cacheWrite === undefined
-      ? (field(u.input_tokens_details, "cache_write_tokens") ??
-        field(u.prompt_tokens_details, "cache_write_tokens"))
+      ? pick(
+          shadow,
+          field(u.input_tokens_details, "cache_write_tokens"),
+          field(u.prompt_tokens_details, "cache_write_tokens"),
+        )
       : undefined;
-  const promptTotal =
-    u.inputTokens ??
-    u.input_tokens ??
-    u.promptTokens ??
-    u.prompt_tokens ??
-    u.prompt_n ??
-    field(timings, "prompt_n");
+  const promptTotal = pick(
+    shadow,
+    u.inputTokens,
+    u.input_tokens,
+    u.promptTokens,
+    u.prompt_tokens,
+    u.prompt_n,
+    field(timings, "prompt_n"),
+  );
   let input: unknown = promptTotal;
   if (
     openAiCached !== undefined &&
@@ -338,17 +350,21 @@ function aliasCounts(u: Record<string, unknown>): {
     legacyInput = input;
     input = input - writes;
   }
-  const completion =
-    u.outputTokens ??
-    u.output_tokens ??
-    u.completionTokens ??
-    u.completion_tokens ??
-    u.predicted_n ??
-    field(timings, "predicted_n");
-  const reasoning =
-    field(u.output_tokens_details, "reasoning_tokens") ??
-    field(u.completion_tokens_details, "reasoning_tokens");
-  const total = u.total ?? u.total_tokens;
+  const completion = pick(
+    shadow,
+    u.outputTokens,
+    u.output_tokens,
+    u.completionTokens,
+    u.completion_tokens,
+    u.predicted_n,
+    field(timings, "predicted_n"),
+  );
+  const reasoning = pick(
+    shadow,
+    field(u.output_tokens_details, "reasoning_tokens"),
+    field(u.completion_tokens_details, "reasoning_tokens"),
+  );
+  const total = pick(shadow, u.total, u.total_tokens);
   // xAI's reasoning, outside the completion count: only when the total says so exactly
   let output: unknown = completion;
   let legacyOutput: unknown;
@@ -376,6 +392,41 @@ function aliasCounts(u: Record<string, unknown>): {
     legacyInput,
     legacyOutput,
   };
+}
+
+/**
+ * Set by {@link pick} when a usage object's names disagree and a placeholder 0 (or another
+ * present value that is not a positive count) was passed over for a positive count under a later
+ * name: the line then reads differently from how the reader before 2026-12-03 read it (see
+ * parseEntry, which keeps the identity that reader gave it).
+ */
+interface Shadow {
+  hit: boolean;
+}
+
+/**
+ * The count a usage object gives under one meaning written under several names (`input_tokens`,
+ * `prompt_tokens`, …): the first that is a positive count, else the first present (neither
+ * undefined nor null), as OpenClaw's own `normalizeUsage` picks (src/agents/usage.ts: "first
+ * positive, else first finite"). OpenAI-compatible relays fill both generations of names and
+ * leave one of them as placeholder zeros (yunwu-openai: `input_tokens` 0 beside `prompt_tokens` 4,
+ * openclaw/openclaw#27518; api.usvip.cc: `prompt_tokens` 0 and `completion_tokens` 0 beside
+ * `input_tokens` 38829, yinxulai/one-switch#5). Read as the first present name (`a ?? b`, the
+ * reader before 2026-12-03) such a call read as 0 and was skipped as zero usage, or billed without
+ * the counts the zeros shadowed. With `shadow` null, the first present value (that reader).
+ */
+function pick(shadow: Shadow | null, ...names: unknown[]): unknown {
+  let first: unknown;
+  for (const v of names) {
+    if (v === undefined || v === null) continue;
+    if (shadow === null) return v;
+    if (first === undefined) first = v;
+    if (typeof v === "number" && v > 0 && Number.isSafeInteger(v)) {
+      if (v !== first) shadow.hit = true;
+      return v;
+    }
+  }
+  return first;
 }
 
 /** A non-negative safe integer. */
@@ -409,11 +460,16 @@ function isCount(v: unknown): v is number {
  * OpenAI's. Writes that are not a positive count are ignored (left in the input, as before), and
  * more than what is left after the reads are capped at that, like OpenAI's `cache_write_tokens`.
  */
-function codexCounts(u: Record<string, unknown>): ReturnType<typeof aliasCounts> | null {
+function codexCounts(
+  u: Record<string, unknown>,
+  shadow: Shadow | null,
+): ReturnType<typeof aliasCounts> | null {
   const snake = u.cached_input_tokens !== undefined && u.cached_input_tokens !== null;
   const camel = !snake && u.cachedInputTokens !== undefined && u.cachedInputTokens !== null;
   if (!snake && !camel) return null;
-  const rawInput = snake ? (u.input_tokens ?? u.inputTokens) : (u.inputTokens ?? u.input_tokens);
+  const rawInput = snake
+    ? pick(shadow, u.input_tokens, u.inputTokens)
+    : pick(shadow, u.inputTokens, u.input_tokens);
   const cached = snake ? u.cached_input_tokens : u.cachedInputTokens;
   const writesRaw = snake ? u.cache_write_input_tokens : u.cacheWriteInputTokens;
   let input: unknown = minus(rawInput, cached);
@@ -430,35 +486,39 @@ function codexCounts(u: Record<string, unknown>): ReturnType<typeof aliasCounts>
     input = input - writes;
   }
   // Anthropic's write name beside Codex's (a relay's mix): outside the input, as Anthropic's
-  const anthropicWrites = u.cache_write ?? u.cache_creation_input_tokens;
+  const anthropicWrites = pick(shadow, u.cache_write, u.cache_creation_input_tokens);
   const extraWrites =
     typeof anthropicWrites === "number" && anthropicWrites > 0 ? anthropicWrites : undefined;
   return {
     input,
     // read as before (Codex's output holds its reasoning, as OpenAI's does), so the identity holds
-    output:
-      u.outputTokens ??
-      u.output_tokens ??
-      u.completionTokens ??
-      u.completion_tokens ??
-      u.predicted_n ??
+    output: pick(
+      shadow,
+      u.outputTokens,
+      u.output_tokens,
+      u.completionTokens,
+      u.completion_tokens,
+      u.predicted_n,
       field(u.timings, "predicted_n"),
+    ),
     cacheRead: cached,
     cacheWrite: extraWrites === undefined ? writes : sumCounts(writes, extraWrites),
     cacheWrite1h: undefined,
-    total: u.total_tokens ?? u.totalTokens ?? u.total,
+    total: pick(shadow, u.total_tokens, u.totalTokens, u.total),
     reasoning: snake ? u.reasoning_output_tokens : u.reasoningOutputTokens,
     // as the reader before 2026-12-03 read it: input as written, no cache read; writes only under
     // Anthropic's names (Bedrock's `cacheWriteInputTokens` was left out of the identity already)
-    legacyCacheRead: u.cache_read ?? u.cache_read_input_tokens,
+    legacyCacheRead: pick(shadow, u.cache_read, u.cache_read_input_tokens),
     legacyCacheWrite: anthropicWrites,
-    legacyInput:
-      u.inputTokens ??
-      u.input_tokens ??
-      u.promptTokens ??
-      u.prompt_tokens ??
-      u.prompt_n ??
+    legacyInput: pick(
+      shadow,
+      u.inputTokens,
+      u.input_tokens,
+      u.promptTokens,
+      u.prompt_tokens,
+      u.prompt_n,
       field(u.timings, "prompt_n"),
+    ),
   };
 }
 
@@ -480,15 +540,18 @@ function codexCounts(u: Record<string, unknown>): ReturnType<typeof aliasCounts>
  *   fault in other trackers: simonw/llm-gemini#75, vercel/ai#6082, confident-ai/deepeval#2943,
  *   Wei-Shaw/sub2api#554).
  */
-function geminiCounts(u: Record<string, unknown>): ReturnType<typeof aliasCounts> | null {
-  const prompt = u.promptTokenCount ?? u.prompt_token_count;
-  const candidates = u.candidatesTokenCount ?? u.candidates_token_count ?? u.responseTokenCount;
+function geminiCounts(
+  u: Record<string, unknown>,
+  shadow: Shadow | null,
+): ReturnType<typeof aliasCounts> | null {
+  const prompt = pick(shadow, u.promptTokenCount, u.prompt_token_count);
+  const candidates = pick(shadow, u.candidatesTokenCount, u.candidates_token_count, u.responseTokenCount);
   if (prompt === undefined && candidates === undefined) return null;
   // a line that also has OpenAI's or Anthropic's names is read by those (aliasCounts)
   if ((u.inputTokens ?? u.input_tokens ?? u.promptTokens ?? u.prompt_tokens) !== undefined) return null;
-  const cached = u.cachedContentTokenCount ?? u.cached_content_token_count;
-  const toolPrompt = u.toolUsePromptTokenCount ?? u.tool_use_prompt_token_count;
-  const thoughts = u.thoughtsTokenCount ?? u.thoughts_token_count;
+  const cached = pick(shadow, u.cachedContentTokenCount, u.cached_content_token_count);
+  const toolPrompt = pick(shadow, u.toolUsePromptTokenCount, u.tool_use_prompt_token_count);
+  const thoughts = pick(shadow, u.thoughtsTokenCount, u.thoughts_token_count);
   return {
     // prompt + tool-use prompt − cached; a negative result is billed as 0 and counted (tokenCount)
     input: minus(sumCounts(prompt, toolPrompt), cached),
@@ -496,7 +559,7 @@ function geminiCounts(u: Record<string, unknown>): ReturnType<typeof aliasCounts
     cacheRead: cached,
     cacheWrite: undefined,
     cacheWrite1h: undefined,
-    total: u.totalTokenCount ?? u.total_token_count,
+    total: pick(shadow, u.totalTokenCount, u.total_token_count),
     reasoning: thoughts,
     // never billed before 2026-12-02 (read as zero usage): no earlier identity to keep
     legacyCacheRead: cached,
@@ -879,8 +942,43 @@ export function parseLine(text: string): LineResult {
   return parseEntry(entry);
 }
 
-/** Parses an already-decoded transcript entry. */
+/**
+ * Parses an already-decoded transcript entry.
+ *
+ * A line whose usage names disagree (a placeholder 0 under one name, the count under another:
+ * see {@link pick}) is billed at the positive counts. Before 2026-12-03 the first present name
+ * won: such a call was skipped as zero usage (never billed) or billed without the shadowed
+ * counts. A call billed then keeps the identity it was billed under (its counts as that reader
+ * read them, carried as `identityInput` / `identityOutput` / `identityCacheRead` /
+ * `identityCacheWrite`), so a later copy of it (an archive, the SQLite import) stays a duplicate.
+ */
 export function parseEntry(entry: unknown): LineResult {
+  const shadow: Shadow = { hit: false };
+  const r = parseEntryWith(entry, shadow);
+  if (!shadow.hit || r.kind !== "usage") return r;
+  const before = parseEntryWith(entry, null);
+  if (before.kind === "usage") keepIdentity(r.usage, before.usage);
+  return r;
+}
+
+/**
+ * Gives `u` the dedupe identity `before` had (see identity.ts `dedupeKey`): each count of the
+ * identity that differs is set as its `identity…` field. Time, provider, model and response id
+ * are read the same way by both.
+ */
+function keepIdentity(u: ParsedUsage, before: ParsedUsage): void {
+  const input = before.identityInput ?? before.writtenInput ?? before.input;
+  if (input !== (u.identityInput ?? u.writtenInput ?? u.input)) u.identityInput = input;
+  const output = before.identityOutput ?? before.output;
+  if (output !== (u.identityOutput ?? u.output)) u.identityOutput = output;
+  const cacheRead = before.identityCacheRead ?? before.cacheRead;
+  if (cacheRead !== (u.identityCacheRead ?? u.cacheRead)) u.identityCacheRead = cacheRead;
+  const cacheWrite = before.identityCacheWrite ?? before.cacheWrite;
+  if (cacheWrite !== (u.identityCacheWrite ?? u.cacheWrite)) u.identityCacheWrite = cacheWrite;
+}
+
+/** parseEntry, reading a usage object's names with `shadow` (see {@link pick}). */
+function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
     return { kind: "malformed", reason: "line is not a JSON object" };
   }
@@ -907,7 +1005,7 @@ export function parseEntry(entry: unknown): LineResult {
   const provider = str(msg.provider);
   if (provider === "openclaw") return { kind: "skip", why: "synthetic" };
 
-  const n = usage.input === undefined ? aliasCounts(usage) : null;
+  const n = usage.input === undefined ? aliasCounts(usage, shadow) : null;
   let input = tokenCount(n ? n.input : usage.input);
   let output = tokenCount(usage.output ?? n?.output);
   let cacheRead = tokenCount(usage.cacheRead ?? n?.cacheRead);

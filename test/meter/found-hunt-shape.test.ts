@@ -1,0 +1,228 @@
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { pushEventOf } from "../../src/edge/outbox.js";
+import { meterIdentityOf, pushEventSchema } from "../../src/ingest/push.js";
+import { dedupeKey } from "../../src/meter/identity.js";
+import { parseLine, usageEvent } from "../../src/meter/parse.js";
+import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
+import { queryUsage } from "../../src/meter/report.js";
+import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
+import type { ParsedUsage } from "../../src/meter/types.js";
+import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
+
+/**
+ * test/cases found by the hunt for odd transcript shapes (2026-12-03): inputs built from public bug
+ * reports, each with its right value in its README (copied per test, never written).
+ */
+const CASES = resolve(import.meta.dirname, "../cases");
+const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+async function meterCase(name: string, mode: "calculate" | "auto" | "recorded" = "calculate") {
+  w?.cleanup();
+  w = tempWorld(join(CASES, name, "state"));
+  for (const f of ["openclaw.json", "clawdbot.json", "moltbot.json"]) {
+    const from = join(CASES, name, "state", f);
+    if (existsSync(from)) copyFileSync(from, join(w.stateDir, f));
+  }
+  const pricesFile = join(CASES, name, "prices.json");
+  const prices = existsSync(pricesFile) ? JSON.parse(readFileSync(pricesFile, "utf8")) : {};
+  const meter = meterFor(w, {
+    pricer: createPricer({ mode, overrides: parsePriceOverrides(prices, "prices.json"), fallback: FALLBACK }),
+  });
+  const s = await meter.runOnce();
+  meter.close();
+  return { s, world: w };
+}
+
+function byUser(world: TempWorld) {
+  return Object.fromEntries(
+    queryUsage(world.db, { by: "user" }).map((r) => [
+      r.key,
+      [r.requests, r.input, r.output, r.cacheRead, r.cacheWrite, r.costUsd],
+    ]),
+  );
+}
+
+/** A transcript line of `usage` (mock/mock-gpt, openai-completions). */
+function line(usage: Record<string, unknown>, msg: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    type: "message",
+    id: "a1",
+    timestamp: "2026-11-22T18:12:02.100Z",
+    message: {
+      role: "assistant",
+      content: [],
+      api: "openai-completions",
+      provider: "mock",
+      model: "mock-gpt",
+      usage,
+      stopReason: "stop",
+      timestamp: 1795371120050,
+      ...msg,
+    },
+  });
+}
+
+function usageOf(text: string): ParsedUsage {
+  const r = parseLine(text);
+  if (r.kind !== "usage") throw new Error(`not a call: ${JSON.stringify(r)}`);
+  return r.usage;
+}
+
+function counts(u: ParsedUsage) {
+  return [u.input, u.output, u.cacheRead, u.cacheWrite];
+}
+
+describe("case usage-placeholder-zero-names: a placeholder 0 never hides a count under another name", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 2 calls $0.009 (was 1 call $0.00195, the other skipped as zero usage)`, async () => {
+      const { s, world } = await meterCase("usage-placeholder-zero-names", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0, clamped: 0, zeroUsage: 0 });
+      expect(byUser(world)).toEqual({
+        "telegram:5550101": [1, 1200, 80, 0, 0, "0.0048"],
+        "telegram:5550102": [1, 500, 150, 1500, 0, "0.0042"],
+      });
+    });
+  }
+
+  it("keeps the identity a call billed before was billed under (output 0), locally, packed and pushed", () => {
+    const dir = join(CASES, "usage-placeholder-zero-names", "state/agents/main/sessions");
+    const sid = "5e2a0000-0000-4000-8000-000000000002";
+    const text = readFileSync(join(dir, `${sid}.jsonl`), "utf8")
+      .trim()
+      .split("\n")
+      .at(-1) as string;
+    const u = usageOf(text);
+    expect(counts(u)).toEqual([500, 150, 1500, 0]);
+    // what the reader before 2026-12-03 made of the line: the same call with the placeholder output
+    const before: ParsedUsage = { ...u, output: 0 };
+    delete before.identityOutput;
+    expect(dedupeKey(u)).toBe(dedupeKey(before));
+    const ev = usageEvent(u, "main", sid, null, "telegram:5550102", "jsonl", `${sid}@0`);
+    const packed = packEvents([ev]);
+    expect(packed).not.toBeNull();
+    expect(unpackEvents(packed as NonNullable<typeof packed>)[0]).toEqual(ev);
+    const pushed = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+    expect(pushed.idempotencyKey).toBe(dedupeKey(before));
+    expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
+  });
+
+  it("a call never billed before (every count shadowed) takes the identity of its real counts", () => {
+    const u = usageOf(
+      line({ input_tokens: 0, output_tokens: 0, prompt_tokens: 1200, completion_tokens: 80 }),
+    );
+    expect(counts(u)).toEqual([1200, 80, 0, 0]);
+    expect(u.identityInput).toBeUndefined();
+    expect(u.identityOutput).toBeUndefined();
+  });
+});
+
+describe("usage names that disagree: the first positive count wins, else the first present", () => {
+  it("reads each meaning's positive count whichever generation of names holds it", () => {
+    // api.usvip.cc's shape (yinxulai/one-switch#5): Chat names 0, Responses names real
+    const usvip = usageOf(
+      line({
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        prompt_tokens_details: { cached_tokens: 0 },
+        input_tokens: 38829,
+        output_tokens: 477,
+        input_tokens_details: { cached_tokens: 38272 },
+        total_tokens: 39306,
+      }),
+    );
+    expect(counts(usvip)).toEqual([557, 477, 38272, 0]);
+    // the same reversed: a 0 under the name read first
+    const reversed = usageOf(
+      line({
+        cached_tokens: 0,
+        prompt_tokens_details: { cached_tokens: 700 },
+        inputTokens: 0,
+        prompt_tokens: 1000,
+        outputTokens: 0,
+        completion_tokens: 40,
+      }),
+    );
+    expect(counts(reversed)).toEqual([300, 40, 700, 0]);
+    // Anthropic's names: a placeholder cache write 0 beside the real one
+    const writes = usageOf(
+      line({ input_tokens: 10, output_tokens: 5, cache_write: 0, cache_creation_input_tokens: 900 }),
+    );
+    expect(counts(writes)).toEqual([10, 5, 0, 900]);
+    // Gemini's camelCase 0 beside the Python SDK's snake_case count
+    const gemini = usageOf(
+      line({
+        promptTokenCount: 0,
+        prompt_token_count: 400,
+        candidatesTokenCount: 0,
+        candidates_token_count: 30,
+      }),
+    );
+    expect(counts(gemini)).toEqual([400, 30, 0, 0]);
+    // Codex's snake_case 0 beside its camelCase count
+    const codex = usageOf(
+      line({
+        input_tokens: 0,
+        inputTokens: 5000,
+        cached_input_tokens: 4000,
+        output_tokens: 0,
+        outputTokens: 60,
+      }),
+    );
+    expect(counts(codex)).toEqual([1000, 60, 4000, 0]);
+  });
+
+  it("a real 0 stays 0, and a line that agrees reads as before (no identity fields)", () => {
+    const zeroCache = usageOf(
+      line({ prompt_tokens: 1000, completion_tokens: 40, prompt_tokens_details: { cached_tokens: 0 } }),
+    );
+    expect(counts(zeroCache)).toEqual([1000, 40, 0, 0]);
+    for (const k of ["identityInput", "identityOutput", "identityCacheRead", "identityCacheWrite"] as const)
+      expect(zeroCache[k]).toBeUndefined();
+    const agree = usageOf(
+      line({ input_tokens: 1000, prompt_tokens: 1000, output_tokens: 9, completion_tokens: 9 }),
+    );
+    expect(counts(agree)).toEqual([1000, 9, 0, 0]);
+    expect(agree.identityInput).toBeUndefined();
+  });
+
+  it("the pi-ai names OpenClaw writes still win over any provider name beside them", () => {
+    const u = usageOf(line({ input: 0, output: 12, cacheRead: 0, cacheWrite: 0, prompt_tokens: 900 }));
+    expect(parseLine(line({ input: 0, output: 0, prompt_tokens: 900, completion_tokens: 5 }))).toEqual({
+      kind: "skip",
+      why: "zero-usage",
+    });
+    expect(counts(u)).toEqual([0, 12, 0, 0]);
+  });
+
+  it("keeps every count of the old identity: shadowed input, cache read and cache write", () => {
+    const u = usageOf(
+      line({
+        input_tokens: 0,
+        prompt_tokens: 3000,
+        cached_tokens: 0,
+        prompt_tokens_details: { cached_tokens: 2000 },
+        output_tokens: 30,
+      }),
+    );
+    expect(counts(u)).toEqual([1000, 30, 2000, 0]);
+    // the reader before 2026-12-03: input 0 − cached 0, cache read 0
+    const before: ParsedUsage = { ...u, input: 0, cacheRead: 0 };
+    delete before.identityInput;
+    delete before.identityCacheRead;
+    expect(dedupeKey(u)).toBe(dedupeKey(before));
+    const w2 = usageOf(
+      line({ input_tokens: 10, output_tokens: 5, cache_write: 0, cache_creation_input_tokens: 900 }),
+    );
+    const beforeW: ParsedUsage = { ...w2, cacheWrite: 0 };
+    delete beforeW.identityCacheWrite;
+    expect(dedupeKey(w2)).toBe(dedupeKey(beforeW));
+  });
+});
