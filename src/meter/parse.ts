@@ -175,6 +175,76 @@ export function servedSpeed(v: unknown): "fast" | "standard" | null {
 /** The longest `responseModel` kept (a pushed `model` is at most 200 characters too). */
 const MAX_MODEL_CHARS = 200;
 
+/**
+ * A number written as text, the way some providers and relays serialize token counts
+ * (`"prompt_tokens": "951"`): optional sign, digits, optional fraction and exponent, surrounding
+ * spaces allowed. Nothing else (hex, `Infinity`, empty) is a number here.
+ */
+const NUMBER_TEXT = /^\s*-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*$/;
+
+/**
+ * Keys of a usage object that are not billed token counts (amounts of money, flags, words, OpenClaw's
+ * context-window snapshot): never touched.
+ */
+const NOT_COUNTS = new Set([
+  "cost",
+  "cost_details",
+  "costDetails",
+  "speed",
+  "service_tier",
+  "is_byok",
+  "isByok",
+  "contextUsage",
+  "cacheTelemetry",
+]);
+
+/**
+ * A token count as a whole number: a fractional count rounded to the nearest token (half up), and
+ * a count written as decimal text read as that number (rounded likewise); anything else as it is.
+ *
+ * Counts are not always whole numbers of type number on a transcript line. OpenRouter reports
+ * fractional token counts for some models (image generation: `output_tokens` 14417.92,
+ * BerriAI/litellm#28024), estimators report fractions (a Bedrock client's `completion_tokens` 2.25,
+ * philschmid/easyllm#40), and pi-ai writes what the provider sent (`output = completion_tokens +
+ * reasoning`), so such a count reaches OpenClaw's `usage`; OpenAI-compatible providers have sent
+ * counts as numeric strings (openclaw/openclaw#43184, DashScope). OpenClaw's own usage report
+ * takes any finite number. Before 2026-12-03 creditgate rejected such a line as malformed
+ * ("usage token counts must be integers"): the call was never billed.
+ */
+function wholeCount(v: unknown): unknown {
+  // `|| 0`: -0.5 rounds to -0, which is 0 tokens
+  if (typeof v === "number") return Number.isFinite(v) && !Number.isInteger(v) ? Math.round(v) || 0 : v;
+  if (typeof v === "string" && NUMBER_TEXT.test(v)) {
+    const n = Number(v);
+    return Number.isFinite(n) ? Math.round(n) || 0 : v;
+  }
+  return v;
+}
+
+/**
+ * `usage` with every token count as a whole number ({@link wholeCount}): its own values and those
+ * of its nested objects (`prompt_tokens_details`, `cache_creation`, `timings`, … two levels deep),
+ * never its cost (`NOT_COUNTS`). The same object when nothing changes (every count on a line
+ * OpenClaw writes is already whole), else a copy.
+ */
+function wholeCounts(usage: Record<string, unknown>, depth: number): Record<string, unknown> {
+  let out: Record<string, unknown> | null = null;
+  for (const k in usage) {
+    if (NOT_COUNTS.has(k)) continue;
+    const v = usage[k];
+    let w: unknown;
+    if (typeof v === "object") {
+      if (v === null || Array.isArray(v) || depth >= 2) continue;
+      w = wholeCounts(v as Record<string, unknown>, depth + 1);
+    } else w = wholeCount(v);
+    if (w !== v) {
+      out ??= { ...usage };
+      out[k] = w;
+    }
+  }
+  return out ?? usage;
+}
+
 function count(v: unknown): number | null {
   if (v === undefined || v === null) return 0;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) return null;
@@ -1000,7 +1070,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   const u = msg.usage ?? e.usage;
   if (u === undefined || u === null) return { kind: "skip", why: "not-usage" };
   if (typeof u !== "object") return { kind: "malformed", reason: "usage is not an object" };
-  const usage = u as Record<string, unknown>;
+  const usage = wholeCounts(u as Record<string, unknown>, 0);
 
   const provider = str(msg.provider);
   if (provider === "openclaw") return { kind: "skip", why: "synthetic" };

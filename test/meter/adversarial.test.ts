@@ -193,7 +193,7 @@ describe("adversarial transcript files", () => {
     appendFileSync(file, Buffer.concat([garbage, Buffer.from("\n")]));
     appendFileSync(
       file,
-      `{"type":"message","message":{"role":"assistant","provider":"mock","model":"mock-gpt","usage":{"input":1.5}}}\n`,
+      `{"type":"message","message":{"role":"assistant","provider":"mock","model":"mock-gpt","usage":{"input":1e300}}}\n`, // past 2^53 (a fraction is billed rounded since 2026-12-03)
     );
     appendFileSync(file, `${assistant(1_790_000_001_000, 200)}\n`);
     const s = await once(w);

@@ -226,3 +226,85 @@ describe("usage names that disagree: the first positive count wins, else the fir
     expect(dedupeKey(w2)).toBe(dedupeKey(beforeW));
   });
 });
+
+describe("case usage-fractional-text-counts: fractional counts and counts written as text are billed", () => {
+  for (const mode of ["calculate", "auto"] as const) {
+    it(`${mode}: 2 calls $0.21927 + $0.003258 (was nothing: both lines malformed)`, async () => {
+      const { s, world } = await meterCase("usage-fractional-text-counts", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0 });
+      expect(byUser(world)).toEqual({
+        "telegram:5550101": [1, 1000, 14418, 0, 0, "0.21927"],
+        "telegram:5550102": [1, 951, 27, 0, 0, "0.003258"],
+      });
+    });
+  }
+
+  it("recorded: OpenClaw's own estimate of the fractional call, the list price of the other", async () => {
+    const { s, world } = await meterCase("usage-fractional-text-counts", "recorded");
+    expect(s).toMatchObject({ billed: 2, malformed: 0 });
+    expect(byUser(world)).toEqual({
+      "telegram:5550101": [1, 1000, 14418, 0, 0, "0.2192688"],
+      "telegram:5550102": [1, 951, 27, 0, 0, "0.003258"],
+    });
+  });
+});
+
+describe("token counts that are not whole numbers of type number", () => {
+  it("rounds a fraction to the nearest token (half up) and reads decimal text as its number", () => {
+    expect(counts(usageOf(line({ input: 1000.5, output: 2.25, cacheRead: 0.4, cacheWrite: 0 })))).toEqual([
+      1001, 2, 0, 0,
+    ]);
+    expect(
+      counts(usageOf(line({ input: "1200", output: " 80 ", cacheRead: "1.5e2", cacheWrite: "0" }))),
+    ).toEqual([1200, 80, 150, 0]);
+    // nested names too, before the cached tokens leave the prompt total (never billed twice)
+    const nested = usageOf(
+      line({
+        prompt_tokens: "1000",
+        completion_tokens: "40.2",
+        prompt_tokens_details: { cached_tokens: "600" },
+      }),
+    );
+    expect(counts(nested)).toEqual([400, 40, 600, 0]);
+    const anthropic = usageOf(
+      line({
+        input_tokens: "10",
+        output_tokens: "5",
+        cache_creation_input_tokens: "900",
+        cache_creation: { ephemeral_1h_input_tokens: "300" },
+      }),
+    );
+    expect([...counts(anthropic), anthropic.cacheWrite1h]).toEqual([10, 5, 0, 900, 300]);
+    // the line's total, as text, still tells a Google line's cached tokens apart
+    const google = usageOf(
+      line(
+        { input: 21675, output: 5, cacheRead: 16289, cacheWrite: 0, totalTokens: "21680" },
+        { api: "google-generative-ai", provider: "google", model: "gemini-3-flash-preview" },
+      ),
+    );
+    expect(counts(google)).toEqual([5386, 5, 16289, 0]);
+    expect(google.writtenInput).toBe(21675);
+  });
+
+  it("text that is not a plain decimal number, or a number too large, is still malformed", () => {
+    for (const bad of ["0x10", "Infinity", "", "12abc", "1e400", "1,200"])
+      expect(parseLine(line({ input: bad, output: 5 }))).toEqual({
+        kind: "malformed",
+        reason: "usage token counts must be integers",
+      });
+    expect(parseLine(line({ input: 1e300, output: 5 }))).toMatchObject({ kind: "malformed" });
+    // a negative text count is billed as 0 and counted, as a negative number is
+    const r = parseLine(line({ input: "-400", output: 50, cacheRead: 500 }));
+    expect(r).toMatchObject({
+      kind: "usage",
+      clamped: true,
+      usage: { input: 0, output: 50, cacheRead: 500 },
+    });
+  });
+
+  it("leaves the cost and other words alone", () => {
+    const u = usageOf(line({ input: "10", output: 5, cost: { total: "0.029" }, speed: "fast" }));
+    expect(u.recordedCostUsd).toBe(0.029);
+    expect(u.speed).toBe("fast");
+  });
+});

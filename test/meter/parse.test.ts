@@ -86,7 +86,11 @@ describe("parseLine", () => {
     expect(got({ cacheWrite1h: 10_000 })).toBe(10_000);
     // more than the whole: the call is billed, every write at the (higher) 1-hour rate
     expect(got({ cacheWrite1h: 12_000 })).toBe(10_000);
-    for (const bad of [1.5, "4000", Number.MAX_SAFE_INTEGER + 2, -0.5]) {
+    // a fraction is its nearest token, decimal text its number (since 2026-12-03)
+    expect(got({ cacheWrite1h: 1.5 })).toBe(2);
+    expect(got({ cacheWrite1h: "4000" })).toBe(4_000);
+    expect(got({ cacheWrite1h: -0.5 })).toBe(0);
+    for (const bad of ["lots", Number.MAX_SAFE_INTEGER + 2, "1e400"]) {
       expect(parseLine(line({ cacheWrite1h: bad }))).toEqual({
         kind: "malformed",
         reason: "usage token counts must be integers",
@@ -218,7 +222,7 @@ describe("parseLine", () => {
     // a negative count is not malformed: it is billed as 0 (a relay's cached_tokens > prompt_tokens)
     const neg = parseLine(line(usageMsg({ usage: { input: -1, output: 1 } })));
     expect(neg.kind === "usage" && [neg.usage.input, neg.usage.output, neg.clamped]).toEqual([0, 1, true]);
-    expect(parseLine(line(usageMsg({ usage: { input: 1.5, output: 1 } }))).kind).toBe("malformed");
+    expect(parseLine(line(usageMsg({ usage: { input: 1e300, output: 1 } }))).kind).toBe("malformed");
     expect(parseLine(line(usageMsg({ model: undefined }))).kind).toBe("malformed");
   });
 
@@ -521,8 +525,20 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
         prompt_tokens_details: { cached_tokens: 800, cache_write_tokens: 500 },
       }),
     ).toMatchObject({ usage: { input: 0, cacheRead: 800, cacheWrite: 200, identityInput: 200 } });
-    // negative, fractional, text, past 2^53: ignored, the call billed as before these names were read
-    for (const bad of [-5, 300.5, "300", 9007199254740994]) {
+    // a fraction or decimal text is a count (since 2026-12-03), its call keeping the identity it was
+    // billed under when such writes were ignored (input 900, no cache write)
+    for (const text of [300.5, "301"]) {
+      const r = u({
+        prompt_tokens: 1000,
+        completion_tokens: 200,
+        prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: text },
+      });
+      expect(r).toMatchObject({
+        usage: { input: 599, cacheRead: 100, cacheWrite: 301, identityInput: 900, identityCacheWrite: 0 },
+      });
+    }
+    // negative, other text, past 2^53: ignored, the call billed as before these names were read
+    for (const bad of [-5, "lots", 9007199254740994]) {
       const r = u({
         prompt_tokens: 1000,
         completion_tokens: 200,
@@ -591,7 +607,7 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
       }),
     ).toEqual([100, 50, 0, 0, 0, 150, 30]);
     // no total, another total, no reasoning: nothing tells, as written
-    for (const total of [undefined, 398, 400, "399"]) {
+    for (const total of [undefined, 398, 400, "four hundred"]) {
       const r = parseLine(
         line(
           usageMsg({
@@ -607,6 +623,22 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
       expect(r).toMatchObject({ kind: "usage", usage: { output: 1 } });
       if (r.kind === "usage") expect(r.usage.identityOutput).toBeUndefined();
     }
+    // a total written as text is its number (since 2026-12-03): the reasoning is output, the call
+    // keeping the identity it was billed under when that total told nothing (output 1)
+    expect(
+      parseLine(
+        line(
+          usageMsg({
+            usage: {
+              prompt_tokens: 12,
+              completion_tokens: 1,
+              total_tokens: "399",
+              completion_tokens_details: { reasoning_tokens: 386 },
+            },
+          }),
+        ),
+      ),
+    ).toMatchObject({ kind: "usage", usage: { output: 387, identityOutput: 1 } });
     expect(
       counts({
         prompt_tokens: 12,
@@ -751,14 +783,24 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
     expect(
       u({ input_tokens: 100, cached_input_tokens: 80, cache_write_input_tokens: 50, output_tokens: 1 }),
     ).toMatchObject({ kind: "usage", clamped: false, usage: { input: 0, cacheRead: 80, cacheWrite: 20 } });
+    // a fraction or decimal text is a count (since 2026-12-03); the identity keeps the input as
+    // written, as it was when such writes stayed in the input
+    for (const text of [3.5, "4"]) {
+      expect(
+        u({ input_tokens: 100, cached_input_tokens: 50, cache_write_input_tokens: text, output_tokens: 1 }),
+      ).toMatchObject({
+        kind: "usage",
+        usage: { input: 46, cacheRead: 50, cacheWrite: 4, identityInput: 100 },
+      });
+    }
     // writes that are not a positive count stay in the input
-    for (const bad of [-5, 3.5, "20", null]) {
+    for (const bad of [-5, "some", null]) {
       expect(
         u({ input_tokens: 100, cached_input_tokens: 50, cache_write_input_tokens: bad, output_tokens: 1 }),
       ).toMatchObject({ kind: "usage", clamped: false, usage: { input: 50, cacheRead: 50, cacheWrite: 0 } });
     }
     // a cached count that is not a count is malformed, as any token count
-    expect(u({ input_tokens: 100, cached_input_tokens: "50", output_tokens: 1 })).toMatchObject({
+    expect(u({ input_tokens: 100, cached_input_tokens: "fifty", output_tokens: 1 })).toMatchObject({
       kind: "malformed",
     });
   });

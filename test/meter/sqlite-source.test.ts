@@ -518,7 +518,7 @@ describe.each([
             role: "assistant",
             provider: "mock",
             model: "mock-gpt",
-            usage: { input: 1.5, output: 1 },
+            usage: { input: 1e300, output: 1 },
           },
         }),
       );
