@@ -76,6 +76,10 @@ export function usageEvent(
   const cacheRead = count(u.cacheRead);
   const cacheWrite = count(u.cacheWrite);
   if (input === null || output === null || cacheRead === null || cacheWrite === null) return null;
+  // A total or 1-hour part that is not a whole number (a fraction, a count written as text): the
+  // meter reads it as one (parse.ts `wholeCounts`, since 2026-12-03), and the total can correct the
+  // input, the 1-hour part the price; a push reading neither would bill first, and differently.
+  if (count(u.totalTokens) === null || count(u.cacheWrite1h) === null) return null;
   if (input + output + cacheRead + cacheWrite === 0) return null;
   if (!m.provider || !m.model || typeof m.timestamp !== "number" || !Number.isFinite(m.timestamp))
     return null;

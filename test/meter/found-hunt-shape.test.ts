@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { usageEvent as pluginUsageEvent } from "../../plugin/src/push.js";
 import { pushEventOf } from "../../src/edge/outbox.js";
 import { meterIdentityOf, pushEventSchema } from "../../src/ingest/push.js";
 import { dedupeKey } from "../../src/meter/identity.js";
@@ -306,5 +307,38 @@ describe("token counts that are not whole numbers of type number", () => {
     const u = usageOf(line({ input: "10", output: 5, cost: { total: "0.029" }, speed: "fast" }));
     expect(u.recordedCostUsd).toBe(0.029);
     expect(u.speed).toBe("fast");
+  });
+});
+
+describe("the plugin's push leaves lines the meter reads as whole numbers to the meter", () => {
+  const message = (usage: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    role: "assistant",
+    content: [],
+    api: "openai-completions",
+    provider: "mock",
+    model: "mock-gpt",
+    usage,
+    stopReason: "stop",
+    timestamp: 1795371120050,
+    ...extra,
+  });
+  const where = { agentId: "main", sessionKey: "agent:main:telegram:direct:5550101" };
+
+  it("a fractional or text count, total or 1-hour part is not pushed (the meter bills it)", () => {
+    expect(pluginUsageEvent(message({ input: 1000, output: 5 }), where)).not.toBeNull();
+    for (const usage of [
+      { input: 1000, output: 14417.92 },
+      { input: "1000", output: 5 },
+      { input: 1000, output: 5, totalTokens: 1005.5 },
+      { input: 1000, output: 5, cacheWrite: 900, cacheWrite1h: "300" },
+    ])
+      expect(pluginUsageEvent(message(usage), where)).toBeNull();
+    // a Google line whose total, as text, shows its input holding the cache: the meter corrects it
+    const google = message(
+      { input: 21675, output: 5, cacheRead: 16289, cacheWrite: 0, totalTokens: "21680" },
+      { api: "google-generative-ai", provider: "google", model: "gemini-3-flash-preview" },
+    );
+    expect(pluginUsageEvent(google, where)).toBeNull();
+    expect(usageOf(JSON.stringify({ type: "message", message: google })).input).toBe(5386);
   });
 });
