@@ -184,5 +184,49 @@ export function createJsonlAttribution(
       });
   }
 
-  return { attribution, accountOfEntry, linkPredecessors };
+  return { attribution, accountOfEntry, linkPredecessors, forkGenerations };
+}
+
+/** A branch copy's base name, `<ISO with dashes>_<sessionId>.jsonl…` (forks, compaction successors). */
+const BRANCH_NAME_RE = /^\d{4}-\d{2}-\d{2}T[^_]*_/;
+
+/**
+ * How many of the poll's changed transcripts each one descends from through its header's
+ * `parentSession` (0 for one whose parent is not among them, or that names none), for
+ * `sortForReading`: a fork is read after its parent. OpenClaw writes a fork
+ * (`forkSessionFromParentRuntime` → `writeBranchedSession`, src/auto-reply/reply/session-fork.runtime.ts:
+ * `sessions.create` with `parentSessionKey` + `fork`, the Control UI's fork actions, `sessions_spawn`
+ * with `context: "fork"`, thread forks) as `<ISO>_<new id>.jsonl` with the parent's branch copied
+ * verbatim after a header naming the parent's file; the copies have the parent's identity, so the
+ * first one read is billed, and a fork under another account (a dashboard key: the operator's)
+ * read first took the parent's user's calls. Only files named like a branch copy are looked into
+ * (one header read each), and only when the poll has more than one changed file.
+ */
+function forkGenerations(changed: readonly ChangedFile[]): (c: ChangedFile) => number {
+  if (changed.length < 2) return () => 0;
+  const ids = new Set<string>();
+  for (const c of changed) ids.add(c.cls.sessionId);
+  const parentOf = new Map<string, string>();
+  for (const c of changed) {
+    const name = c.path.split(/[\\/]/).pop() ?? "";
+    if (!BRANCH_NAME_RE.test(name) || parentOf.has(c.cls.sessionId)) continue;
+    const parent = headerParentSessionId(c.path);
+    if (parent && parent !== c.cls.sessionId && ids.has(parent)) parentOf.set(c.cls.sessionId, parent);
+  }
+  if (parentOf.size === 0) return () => 0;
+  const gen = new Map<string, number>();
+  const genOf = (sid: string): number => {
+    const known = gen.get(sid);
+    if (known !== undefined) return known;
+    // a chain is at most as long as the files; a cycle (hand-made headers) stops there
+    let n = 0;
+    const chain = new Set<string>([sid]);
+    for (let p = parentOf.get(sid); p !== undefined && !chain.has(p); p = parentOf.get(p)) {
+      chain.add(p);
+      n++;
+    }
+    gen.set(sid, n);
+    return n;
+  };
+  return (c) => genOf(c.cls.sessionId);
 }

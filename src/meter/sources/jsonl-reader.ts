@@ -303,7 +303,8 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       changed.push({ path, cls, st, who: attributions.attribution(cls.sessionId) });
     }
     if (changed.some((c) => !c.who)) attributions.linkPredecessors(changed, b.sessions);
-    sortForReading(changed, (c) => c.who?.accountId ?? null); // name order within an account
+    // name order within an account; a fork after the transcript it copies
+    sortForReading(changed, (c) => c.who?.accountId ?? null, attributions.forkGenerations(changed));
     for (const { path, cls, st, who } of changed) {
       const key = `${st.dev}:${st.ino}`;
       const prev = seen.get(key);

@@ -1,0 +1,169 @@
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { MeterOptions } from "../../src/meter/meter.js";
+import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
+import { queryUsage } from "../../src/meter/report.js";
+import { sortForReading } from "../../src/meter/sources/read-order.js";
+import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
+
+/**
+ * Cases of the hunt for calls counted twice or not at all across files and sessions (forks,
+ * copies, retries): test/cases/<name>, each with its right value in its README.
+ */
+const CASES = resolve(import.meta.dirname, "../cases");
+const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+function pricerOf(name: string) {
+  const pricesFile = join(CASES, name, "prices.json");
+  const prices = existsSync(pricesFile) ? JSON.parse(readFileSync(pricesFile, "utf8")) : {};
+  return createPricer({
+    mode: "calculate",
+    overrides: parsePriceOverrides(prices, "prices.json"),
+    fallback: FALLBACK,
+  });
+}
+
+async function meterCase(name: string, extra: Partial<MeterOptions> = {}) {
+  w?.cleanup();
+  w = tempWorld(join(CASES, name, "state"));
+  const meter = meterFor(w, { pricer: pricerOf(name), ...extra });
+  const s = await meter.runOnce();
+  meter.close();
+  return { s, world: w };
+}
+
+function byUser(world: TempWorld) {
+  return Object.fromEntries(
+    queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+  );
+}
+
+const FORK_CASE = "fork-copy-billed-to-fork-owner";
+const PARENT = "3f6d2a10-7b4e-4c1a-9e2f-8a5b6c7d8e01";
+const FORK_FILE = "2026-09-22T10-00-00-000Z_b81c4e77-2d3a-4f5b-8c6d-9e0f1a2b3c4d.jsonl";
+
+describe("case fork-copy-billed-to-fork-owner: a fork's copies of its parent's calls stay the parent's user's", () => {
+  it("telegram:5550901 2 calls $0.012, agent:main 1 call $0.0075 (was agent:main 3 calls $0.0195)", async () => {
+    const { s, world } = await meterCase(FORK_CASE);
+    expect(s).toMatchObject({ billed: 3, duplicates: 2 });
+    expect(byUser(world)).toEqual({
+      "telegram:5550901": { requests: 2, costUsd: "0.012" },
+      "agent:main": { requests: 1, costUsd: "0.0075" },
+    });
+    // the copies are the DM's calls: billed under the DM's session, once
+    const rows = world.db
+      .prepare("SELECT session_key AS k, COUNT(*) AS n FROM usage_events GROUP BY session_key ORDER BY k")
+      .all();
+    expect(rows).toEqual([
+      { k: "agent:main:dashboard:0b7e3c52-9a1d-4e2f-8b3c-4d5e6f708192", n: 1 },
+      { k: "agent:main:telegram:direct:5550901", n: 1 + 1 },
+    ]);
+  });
+
+  it("fresh meter over a parent, its fork and the fork's fork, all in one poll: the DM keeps its calls", async () => {
+    w = tempWorld(join(CASES, FORK_CASE, "state"));
+    const sessions = join(w.stateDir, "agents", "main", "sessions");
+    const forkOfFork = "2026-09-23T08-00-00-000Z_0d0d0d0d-1111-4222-8333-444455556666.jsonl";
+    const forkLines = readFileSync(join(sessions, FORK_FILE), "utf8").trimEnd().split("\n");
+    const header = JSON.parse(forkLines[0] as string);
+    header.id = "0d0d0d0d-1111-4222-8333-444455556666";
+    header.parentSession = `C:\\Users\\bot\\.openclaw\\agents\\main\\sessions\\${FORK_FILE}`;
+    writeFileSync(
+      join(sessions, forkOfFork),
+      `${[JSON.stringify(header), ...forkLines.slice(1)].join("\n")}\n`,
+    );
+    const index = JSON.parse(readFileSync(join(sessions, "sessions.json"), "utf8"));
+    // an operator's session whose account sorts before everything else
+    index["agent:main:dashboard:00000000-fork-of-fork"] = {
+      sessionId: "0d0d0d0d-1111-4222-8333-444455556666",
+      updatedAt: 1790150402000,
+      forkSource: { sessionKey: "agent:main:dashboard:0b7e3c52-9a1d-4e2f-8b3c-4d5e6f708192" },
+    };
+    writeFileSync(join(sessions, "sessions.json"), JSON.stringify(index));
+    const meter = meterFor(w, { pricer: pricerOf(FORK_CASE) });
+    const s = await meter.runOnce();
+    meter.close();
+    expect(s).toMatchObject({ billed: 3, duplicates: 5 });
+    expect(byUser(w)).toEqual({
+      "telegram:5550901": { requests: 2, costUsd: "0.012" },
+      "agent:main": { requests: 1, costUsd: "0.0075" },
+    });
+    const forkCall = w.db
+      .prepare("SELECT session_key AS k FROM usage_events WHERE input_tokens = 2000")
+      .get() as { k: string };
+    expect(forkCall.k).toBe("agent:main:dashboard:0b7e3c52-9a1d-4e2f-8b3c-4d5e6f708192");
+  });
+
+  it("a fork under another user's account made before the parent was billed still leaves the parent its calls", async () => {
+    w = tempWorld(join(CASES, FORK_CASE, "state"));
+    const sessions = join(w.stateDir, "agents", "main", "sessions");
+    const index = JSON.parse(readFileSync(join(sessions, "sessions.json"), "utf8"));
+    // the parent belongs to a user whose account sorts after the fork's
+    const dm = index["agent:main:telegram:direct:5550901"];
+    delete index["agent:main:telegram:direct:5550901"];
+    index["agent:main:whatsapp:direct:+15550901"] = { ...dm, lastChannel: "whatsapp", origin: undefined };
+    writeFileSync(join(sessions, "sessions.json"), JSON.stringify(index));
+    const meter = meterFor(w, { pricer: pricerOf(FORK_CASE) });
+    await meter.runOnce();
+    meter.close();
+    expect(byUser(w)).toEqual({
+      "whatsapp:+15550901": { requests: 2, costUsd: "0.012" },
+      "agent:main": { requests: 1, costUsd: "0.0075" },
+    });
+  });
+});
+
+describe("sortForReading with fork generations", () => {
+  const items = [
+    { name: "fork", account: "agent:main", gen: 1 },
+    { name: "parent", account: "telegram:1", gen: 0 },
+    { name: "orphan", account: null, gen: 0 },
+    { name: "fork-of-fork", account: "agent:main", gen: 2 },
+    { name: "other", account: "agent:main", gen: 0 },
+  ];
+  it("reads every transcript before the ones that copy it, then by account (unowned last)", () => {
+    const sorted = sortForReading(
+      [...items],
+      (i) => i.account,
+      (i) => i.gen,
+    ).map((i) => i.name);
+    expect(sorted).toEqual(["other", "parent", "orphan", "fork", "fork-of-fork"]);
+  });
+  it("without generations the order is the accounts' (as before)", () => {
+    const sorted = sortForReading([...items], (i) => i.account).map((i) => i.name);
+    expect(sorted).toEqual(["fork", "fork-of-fork", "other", "parent", "orphan"]);
+  });
+});
+
+describe("fork generations only follow branch-named files with a parent in the poll", () => {
+  it("branch files whose headers name each other (a cycle) are read; the DM and its reset archive keep its calls", async () => {
+    w = tempWorld(join(CASES, FORK_CASE, "state"));
+    const sessions = join(w.stateDir, "agents", "main", "sessions");
+    // two branch files whose headers name each other (hand-made), and a reset archive of the DM
+    const a = "2026-01-01T00-00-00-000Z_aaaaaaaa-0000-4000-8000-00000000000a.jsonl";
+    const b = "2026-01-01T00-00-00-000Z_bbbbbbbb-0000-4000-8000-00000000000b.jsonl";
+    const line = (id: string, parent: string) =>
+      `${JSON.stringify({ type: "session", version: 3, id, timestamp: "2026-01-01T00:00:00.000Z", cwd: "/w", parentSession: `/x/${parent}` })}\n`;
+    writeFileSync(join(sessions, a), line("aaaaaaaa-0000-4000-8000-00000000000a", b));
+    writeFileSync(join(sessions, b), line("bbbbbbbb-0000-4000-8000-00000000000b", a));
+    copyFileSync(
+      join(sessions, `${PARENT}.jsonl`),
+      join(sessions, `${PARENT}.jsonl.reset.2026-09-21T15-00-00.000Z`),
+    );
+    const meter = meterFor(w, { pricer: pricerOf(FORK_CASE) });
+    const s = await meter.runOnce();
+    meter.close();
+    expect(s.billed).toBe(3);
+    expect(byUser(w)).toEqual({
+      "telegram:5550901": { requests: 2, costUsd: "0.012" },
+      "agent:main": { requests: 1, costUsd: "0.0075" },
+    });
+  });
+});
