@@ -1,10 +1,12 @@
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { MeterOptions } from "../../src/meter/meter.js";
 import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
-import { sortForReading } from "../../src/meter/sources/read-order.js";
+import { classifyTranscriptFile } from "../../src/meter/sources/classify.js";
+import { generationsOf, headerParentId, sortForReading } from "../../src/meter/sources/read-order.js";
 import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /**
@@ -165,5 +167,108 @@ describe("fork generations only follow branch-named files with a parent in the p
       "telegram:5550901": { requests: 2, costUsd: "0.012" },
       "agent:main": { requests: 1, costUsd: "0.0075" },
     });
+  });
+});
+
+describe("OpenClaw's SQLite store: a fork session is read after the session it copies", () => {
+  const DM = "aaaaaaaa-0000-4000-8000-000000000001";
+  const FORK = "ffffffff-0000-4000-8000-00000000000f";
+  const KEY = "agent:main:dashboard:11111111-2222-4333-8444-555555555555";
+  /** The DM store of case subagent-into-other-agent-store (its DM: 1 call) with an operator's fork of it. */
+  function storeWithFork(parentRef: Record<string, unknown>): TempWorld {
+    const world = tempWorld(join(CASES, "subagent-into-other-agent-store", "state"));
+    rmSync(join(world.stateDir, "agents", "support"), { recursive: true, force: true });
+    const db = new Database(join(world.stateDir, "agents", "main", "agent", "openclaw-agent.sqlite"));
+    try {
+      const at = 1795400000000;
+      db.prepare(
+        `INSERT INTO session_nodes (session_key, current_session_id, entry_json, updated_at, created_via,
+           fork_source_session_key, fork_source_session_id) VALUES (?, ?, ?, ?, 'operator', ?, ?)`,
+      ).run(
+        KEY,
+        FORK,
+        JSON.stringify({ sessionId: FORK, updatedAt: at }),
+        at,
+        "agent:main:direct:5550101",
+        DM,
+      );
+      db.prepare(
+        `INSERT INTO session_windows (session_id, session_key, reason, created_at, updated_at, transcript_updated_at)
+         VALUES (?, ?, 'fork', ?, ?, ?)`,
+      ).run(FORK, KEY, at, at, at);
+      const rows = db
+        .prepare("SELECT event_json AS j FROM transcript_events WHERE session_id = ? ORDER BY seq")
+        .all(DM) as { j: string }[];
+      const ins = db.prepare(
+        "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?, ?, ?, ?)",
+      );
+      rows.forEach((r, i) => {
+        const e = JSON.parse(r.j);
+        ins.run(FORK, i, JSON.stringify(i === 0 ? { ...e, id: FORK, ...parentRef } : e), at);
+      });
+      const own = {
+        type: "message",
+        id: "f0000001-0000-4000-8000-000000000000",
+        parentId: null,
+        timestamp: "2026-11-23T01:00:02.000Z",
+        message: {
+          role: "assistant",
+          content: [{ type: "text", text: "fork" }],
+          api: "openai-completions",
+          provider: "mock",
+          model: "mock-gpt",
+          usage: { input: 4000, output: 100, cacheRead: 0, cacheWrite: 0, totalTokens: 4100 },
+          stopReason: "stop",
+          timestamp: 1795400002000,
+          responseId: "chatcmpl-fork-own-0000000001",
+        },
+      };
+      ins.run(FORK, rows.length, JSON.stringify(own), at + 2000);
+    } finally {
+      db.close();
+    }
+    return world;
+  }
+
+  for (const [how, ref] of [
+    ["parentSession locator", { parentSession: `sqlite-transcript://main/${DM}` }],
+    ["parentTranscriptScope", { parentTranscriptScope: { agentId: "main", sessionId: DM } }],
+  ] as const) {
+    it(`${how}: telegram:5550101 keeps its call $0.0045, the fork's own $0.0135 is agent:main's (was both agent:main)`, async () => {
+      w = storeWithFork(ref);
+      const meter = meterFor(w);
+      const s = await meter.runOnce();
+      meter.close();
+      expect(s).toMatchObject({ billed: 2, duplicates: 1 });
+      expect(byUser(w)).toEqual({
+        "telegram:5550101": { requests: 1, costUsd: "0.0045" },
+        "agent:main": { requests: 1, costUsd: "0.0135" },
+      });
+    });
+  }
+});
+
+describe("generationsOf / headerParentId", () => {
+  it("counts ancestors in the map; a cycle stops", () => {
+    const gen = generationsOf(
+      new Map([
+        ["b", "a"],
+        ["c", "b"],
+        ["x", "y"],
+        ["y", "x"],
+      ]),
+    );
+    expect(["a", "b", "c", "x", "y", "z"].map(gen)).toEqual([0, 1, 2, 1, 1, 0]);
+  });
+  it("reads a parent from a path of either host, a store locator or a transcript scope", () => {
+    const id = "3f6d2a10-7b4e-4c1a-9e2f-8a5b6c7d8e01";
+    const of = (h: Record<string, unknown>) => headerParentId(h, classifyTranscriptFile);
+    expect(of({ parentSession: `/home/bot/.openclaw/agents/main/sessions/${id}.jsonl` })).toBe(id);
+    expect(of({ parentSession: `C:\\Users\\bot\\sessions\\2026-09-22T10-00-00-000Z_${id}.jsonl` })).toBe(id);
+    expect(of({ parentSession: `sqlite-transcript://main/${id}` })).toBe(id);
+    expect(of({ parentSession: `sqlite-transcript://main/${id}.jsonl?topic=7` })).toBe(id);
+    expect(of({ parentTranscriptScope: { agentId: "main", sessionId: id } })).toBe(id);
+    expect(of({})).toBeNull();
+    expect(of({ parentSession: 7 })).toBeNull();
   });
 });

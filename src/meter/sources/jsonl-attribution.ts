@@ -5,6 +5,7 @@ import type { SessionFact } from "../source.js";
 import type { ClassifiedFile } from "./classify.js";
 import { headerParentSessionId } from "./file-probe.js";
 import { configuredIdentityLinks, configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
+import { generationsOf } from "./read-order.js";
 import { createSessionsIndex, type SessionsIndex } from "./sessions-index.js";
 import { agentIndexPath } from "./store-location.js";
 
@@ -213,20 +214,6 @@ function forkGenerations(changed: readonly ChangedFile[]): (c: ChangedFile) => n
     const parent = headerParentSessionId(c.path);
     if (parent && parent !== c.cls.sessionId && ids.has(parent)) parentOf.set(c.cls.sessionId, parent);
   }
-  if (parentOf.size === 0) return () => 0;
-  const gen = new Map<string, number>();
-  const genOf = (sid: string): number => {
-    const known = gen.get(sid);
-    if (known !== undefined) return known;
-    // a chain is at most as long as the files; a cycle (hand-made headers) stops there
-    let n = 0;
-    const chain = new Set<string>([sid]);
-    for (let p = parentOf.get(sid); p !== undefined && !chain.has(p); p = parentOf.get(p)) {
-      chain.add(p);
-      n++;
-    }
-    gen.set(sid, n);
-    return n;
-  };
+  const genOf = generationsOf(parentOf);
   return (c) => genOf(c.cls.sessionId);
 }

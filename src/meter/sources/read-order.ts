@@ -29,3 +29,50 @@ export function sortForReading<T>(
     return a < b ? -1 : a > b ? 1 : 0;
   });
 }
+
+/**
+ * The generation of each session in a parent map (`child sessionId → parent sessionId`, only
+ * parents that are among the poll's own transcripts): how many ancestors it has there, 0 for a
+ * session the map does not list. For `sortForReading`'s `generationOf`. A cycle (hand-made
+ * headers) stops where it closes.
+ */
+export function generationsOf(parentOf: ReadonlyMap<string, string>): (sessionId: string) => number {
+  if (parentOf.size === 0) return () => 0;
+  const gen = new Map<string, number>();
+  return (sid) => {
+    const known = gen.get(sid);
+    if (known !== undefined) return known;
+    let n = 0;
+    const chain = new Set<string>([sid]);
+    for (let p = parentOf.get(sid); p !== undefined && !chain.has(p); p = parentOf.get(p)) {
+      chain.add(p);
+      n++;
+    }
+    gen.set(sid, n);
+    return n;
+  };
+}
+
+/**
+ * The session id a transcript header (`{"type":"session",…}`) names as the one it was forked or
+ * rotated from: `parentTranscriptScope.sessionId` (OpenClaw's SQLite store, newer), else the last
+ * segment of `parentSession` (a file path of the writer's host, either separator, or a store
+ * locator `sqlite-transcript://<agent>/<sessionId>[.jsonl][?topic=…]`) read like a transcript
+ * name. Null when it names none.
+ */
+export function headerParentId(
+  header: { parentSession?: unknown; parentTranscriptScope?: unknown },
+  classify: (name: string) => { sessionId: string } | null,
+): string | null {
+  const scope = header.parentTranscriptScope as { sessionId?: unknown } | null | undefined;
+  if (scope && typeof scope === "object" && typeof scope.sessionId === "string" && scope.sessionId)
+    return scope.sessionId;
+  if (typeof header.parentSession !== "string") return null;
+  const name =
+    header.parentSession
+      .replace(/[?#].*$/, "")
+      .split(/[\\/]/)
+      .pop() ?? "";
+  if (!name) return null;
+  return classify(name)?.sessionId ?? classify(`${name}.jsonl`)?.sessionId ?? null;
+}

@@ -15,9 +15,10 @@ import {
   type PendingTurn,
   turnOf,
 } from "./batch-builder.js";
+import { classifyTranscriptFile } from "./classify.js";
 import type { Emit } from "./jsonl-reader.js";
 import { configuredIdentityLinks, configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
-import { sortForReading } from "./read-order.js";
+import { generationsOf, headerParentId, sortForReading } from "./read-order.js";
 import { createStoreArchives } from "./store-archives.js";
 import { type Attribution, createStoreAttribution } from "./store-attribution.js";
 import {
@@ -423,7 +424,45 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     // Read like session files (`sortForReading`): sessions without a key (billed to the operator)
     // last; the query's session order within an account.
     for (const w of work) w.attribution = liveAttribution(h, w.sid, null);
-    return sortForReading(work, (w) => (w.attribution?.sessionKey == null ? null : w.attribution.accountId));
+    // a fork after the session it copies (forkGenerations)
+    const gen = forkGenerations(h, work);
+    return sortForReading(
+      work,
+      (w) => (w.attribution?.sessionKey == null ? null : w.attribution.accountId),
+      (w) => gen(w.sid),
+    );
+  }
+
+  /**
+   * How many of the poll's sessions each one descends from through its header
+   * (`parentTranscriptScope`, `parentSession`: `headerParentId`), for `sortForReading`. OpenClaw's
+   * SQLite store writes a fork (`sessions.create` with `fork`, the Control UI's fork actions,
+   * `sessions_spawn` with `context: "fork"`: a `session_windows` row with reason `fork`) as a new
+   * session whose rows are its header and the parent's branch copied verbatim; those copies have the
+   * parent's identity, so the first one read is billed, and a fork under another account (the
+   * operator's dashboard key) read first took the parent's user's calls. One point read of the
+   * first row per planned session, only when more than one is planned.
+   */
+  function forkGenerations(h: OcHandle, work: readonly Work[]): (sid: string) => number {
+    if (work.length < 2) return () => 0;
+    const ids = new Set(work.map((w) => w.sid));
+    const parentOf = new Map<string, string>();
+    for (const { sid } of work) {
+      let header: { type?: unknown; parentSession?: unknown; parentTranscriptScope?: unknown };
+      try {
+        const raw = h.firstRow.get(sid)?.json;
+        if (raw == null) continue;
+        const text = typeof raw === "string" ? raw : raw.toString("utf8");
+        if (!text.includes('"parent')) continue;
+        header = JSON.parse(text);
+      } catch {
+        continue; // not a header we can read: read in the accounts' order
+      }
+      if (header?.type !== "session") continue;
+      const parent = headerParentId(header, classifyTranscriptFile);
+      if (parent && parent !== sid && ids.has(parent)) parentOf.set(sid, parent);
+    }
+    return generationsOf(parentOf);
   }
 
   function readRows(h: OcHandle, queue: Work[], b: BatchBuilder): void {

@@ -42,6 +42,8 @@ export interface OcHandle {
   maxSeqByWindow: Database.Statement<[], { sid: string; maxSeq: number | null }> | null;
   watermarks: Database.Statement<[], { sid: string; generation: string | number | null }> | null;
   rows: Database.Statement<[string, number, number], StoreRow>;
+  /** A session's first row as stored text (its `{"type":"session",…}` header), null when compressed. */
+  firstRow: Database.Statement<[string], { json: string | Buffer | null }>;
   /** The row of a session at one seq (a cursor's fingerprint check). */
   rowAt: Database.Statement<[string, number], { json: string | null; zstd: Buffer | null }>;
   /** Rows of a session at or before a seq, newest first (the turn before a cursor). */
@@ -187,6 +189,9 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
        FROM transcript_events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
       )
       .raw(true),
+    firstRow: conn.prepare(
+      `SELECT ${te.has("event_json") ? "event_json" : "NULL"} AS json FROM transcript_events WHERE session_id = ? ORDER BY seq LIMIT 1`,
+    ),
     rowAt: conn.prepare(
       `SELECT ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
        FROM transcript_events WHERE session_id = ? AND seq = ?`,
