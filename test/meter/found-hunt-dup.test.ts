@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
@@ -119,6 +119,34 @@ describe("case fork-copy-billed-to-fork-owner: a fork's copies of its parent's c
       "whatsapp:+15550901": { requests: 2, costUsd: "0.012" },
       "agent:main": { requests: 1, costUsd: "0.0075" },
     });
+  });
+});
+
+describe("a fork of a session reset since: the parent file no entry names is the fork source's, not the fork's", () => {
+  it("telegram:5550901 keeps its 2 calls $0.012 from the reset archive (was agent:main 3 calls $0.0195)", async () => {
+    w = tempWorld(join(CASES, FORK_CASE, "state"));
+    const sessions = join(w.stateDir, "agents", "main", "sessions");
+    // the DM was reset after the fork: its old transcript is an archive, its entry names a new id
+    renameSync(
+      join(sessions, `${PARENT}.jsonl`),
+      join(sessions, `${PARENT}.jsonl.reset.2026-09-22T09-00-00.000Z`),
+    );
+    const index = JSON.parse(readFileSync(join(sessions, "sessions.json"), "utf8"));
+    index["agent:main:telegram:direct:5550901"].sessionId = "99999999-0000-4000-8000-000000000009";
+    writeFileSync(join(sessions, "sessions.json"), JSON.stringify(index));
+    const meter = meterFor(w, { pricer: pricerOf(FORK_CASE) });
+    const s = await meter.runOnce();
+    meter.close();
+    expect(s).toMatchObject({ billed: 3, duplicates: 2 });
+    expect(byUser(w)).toEqual({
+      "telegram:5550901": { requests: 2, costUsd: "0.012" },
+      "agent:main": { requests: 1, costUsd: "0.0075" },
+    });
+  });
+
+  it("a compaction successor (no forkSource) still gives its predecessor its own key", async () => {
+    const { world } = await meterCase("compaction-successor-orphan");
+    expect(byUser(world)).toEqual({ "telegram:5550101": { requests: 4, costUsd: "0.02565" } });
   });
 });
 

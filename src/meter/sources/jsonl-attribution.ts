@@ -140,6 +140,19 @@ export function createJsonlAttribution(
     if (parentOf.size === 0) return;
     const whoOf = new Map<string, Attribution>();
     for (const c of changed) if (c.who) whoOf.set(c.cls.sessionId, c.who);
+    // A fork (its entry's `forkSource.sessionKey`) copies another session: its parent file is that
+    // session's, not the fork's (an operator's fork of a DM reset since), when the key is indexed.
+    const forkParentWho = new Map<string, Attribution>();
+    for (const [child, parent] of parentOf) {
+      const forkKey = index.get(child)?.forkSourceKey;
+      const source = forkKey ? index.byKey(forkKey) : undefined;
+      if (source && source.sessionId !== parent)
+        forkParentWho.set(child, {
+          sessionKey: source.sessionKey,
+          accountId: accountOfEntry(source),
+          channel: source.channel,
+        });
+    }
     const linked = new Map<string, Attribution>();
     // A parent named by children of different accounts (forks of one transcript) belongs to
     // neither on that evidence: it is left to the operator, never given to whichever came first.
@@ -148,7 +161,7 @@ export function createJsonlAttribution(
     for (let round = 0; round <= parentOf.size; round++) {
       let grew = false;
       for (const [child, parent] of parentOf) {
-        const who = whoOf.get(child) ?? linked.get(child);
+        const who = forkParentWho.get(child) ?? whoOf.get(child) ?? linked.get(child);
         if (!who || whoOf.has(parent) || contested.has(parent) || attribution(parent)) continue;
         const had = linked.get(parent);
         if (had) {

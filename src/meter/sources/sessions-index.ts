@@ -10,6 +10,11 @@ export interface IndexedSession {
   parentKey: string | null;
   /** The entry is an isolated heartbeat run (`heartbeatIsolatedBaseSessionKey`): the operator's. */
   heartbeat: boolean;
+  /**
+   * The key of the session this one was forked from (`forkSource.sessionKey`, OpenClaw's
+   * `buildForkedGatewaySessionEntry`), or null.
+   */
+  forkSourceKey?: string | null;
 }
 
 function s(v: unknown): string | null {
@@ -43,6 +48,7 @@ export function parseSessionsJson(json: unknown): IndexedSession[] {
       routeTargets,
       parentKey: s(e.spawnedBy) ?? s(e.parentSessionKey) ?? null,
       heartbeat: s(e.heartbeatIsolatedBaseSessionKey) !== null,
+      forkSourceKey: s(obj(e.forkSource).sessionKey),
     });
   }
   return out;
@@ -55,6 +61,7 @@ export function parseSessionsJson(json: unknown): IndexedSession[] {
 export function createSessionsIndex(path: string) {
   let sig = "";
   let byId = new Map<string, IndexedSession>();
+  let byKey = new Map<string, IndexedSession>();
   let parentByKey = new Map<string, string>();
   let channelByKey = new Map<string, string>();
   let heartbeatKeys = new Set<string>();
@@ -90,6 +97,7 @@ export function createSessionsIndex(path: string) {
       lastError = null;
       sig = next;
       byId = new Map(parsed.map((x) => [x.sessionId, x]));
+      byKey = new Map(parsed.map((x) => [x.sessionKey, x]));
       parentByKey = new Map(
         parsed.filter((x) => x.parentKey).map((x) => [x.sessionKey, x.parentKey as string]),
       );
@@ -106,6 +114,10 @@ export function createSessionsIndex(path: string) {
     },
     get(sessionId: string): IndexedSession | undefined {
       return byId.get(sessionId);
+    },
+    /** The entry of a session key (whichever session id it names now). */
+    byKey(sessionKey: string): IndexedSession | undefined {
+      return byKey.get(sessionKey);
     },
     parentOf(sessionKey: string): string | null {
       return parentByKey.get(sessionKey) ?? null;
