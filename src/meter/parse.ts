@@ -41,6 +41,24 @@ export const ASSISTANT_MARK = Buffer.from('"assistant"');
  */
 export const USER_MARK = Buffer.from('"role":"user"');
 export const USER_MARK_TEXT = '"role":"user"';
+/**
+ * The same mark as a serializer with `": "` separators writes it (Python's `json.dumps` default,
+ * a transcript rewritten or built by a script): such a line is a user line too. Before 2026-12-03
+ * only the compact form was looked for, so a call without a time of its own in such a file was
+ * not dated by its turn's user message (held for review instead of billed).
+ */
+export const USER_MARK_SPACED = Buffer.from('"role": "user"');
+export const USER_MARK_SPACED_TEXT = '"role": "user"';
+
+/** Whether a line (bytes) holds a user mark, compact or spaced ({@link USER_MARK}, {@link USER_MARK_SPACED}). */
+export function hasUserMark(line: Buffer): boolean {
+  return line.includes(USER_MARK) || line.includes(USER_MARK_SPACED);
+}
+
+/** {@link hasUserMark} for a line as text, searched from `from` (UTF-16 index). */
+export function textHasUserMark(text: string, from = 0): boolean {
+  return text.includes(USER_MARK_TEXT, from) || text.includes(USER_MARK_SPACED_TEXT, from);
+}
 
 /**
  * Latencies above this (1 hour, in ms) are not believed: a clock jump, a restored backup, or a

@@ -211,3 +211,34 @@ describe("a call whose line has no readable time", () => {
     }
   });
 });
+
+/** `JSON.stringify` with Python's `json.dumps` separators (`", "`, `": "`): a transcript a script wrote. */
+function spaced(line: string): string {
+  const dump = (v: unknown): string => {
+    if (Array.isArray(v)) return `[${v.map(dump).join(", ")}]`;
+    if (v !== null && typeof v === "object")
+      return `{${Object.entries(v)
+        .map(([k, x]) => `${JSON.stringify(k)}: ${dump(x)}`)
+        .join(", ")}}`;
+    return JSON.stringify(v);
+  };
+  return dump(JSON.parse(line));
+}
+
+describe('a transcript written with spaced JSON separators ("role": "user")', () => {
+  for (const readerThread of [true, false]) {
+    it(`dates a call without a time by its turn's user line, as in compact JSON (reader thread ${readerThread})`, async () => {
+      w = tempWorld();
+      const dir = sessionsDir(w);
+      writeFileSync(join(dir, "s1.jsonl"), `${spaced(userLine(T0))}\n${spaced(untimedLine(100))}\n`);
+      const meter = meterFor(w, { readerThread });
+      expect(await meter.runOnce()).toMatchObject({ billed: 1, held: 0, malformed: 0 });
+      expect(datedByInput(w).get(100)).toBe(T0);
+      // appended in a later poll: the user line before the cursor is read back (lookBefore)
+      appendFileSync(join(dir, "s1.jsonl"), `${spaced(untimedLine(200))}\n`);
+      expect(await meter.runOnce()).toMatchObject({ billed: 1, held: 0 });
+      expect(datedByInput(w).get(200)).toBe(T0);
+      meter.close();
+    });
+  }
+});

@@ -3,6 +3,7 @@ import { dedupeKey } from "../identity.js";
 import {
   endsLikeObject,
   gluedEntry,
+  hasUserMark,
   INVALID_JSON_REASON,
   type LineResult,
   latencyMs,
@@ -11,8 +12,7 @@ import {
   parseLine,
   TRUNCATED_REASON,
   textEndsLikeObject,
-  USER_MARK,
-  USER_MARK_TEXT,
+  textHasUserMark,
   usageEvent,
 } from "../parse.js";
 import { makePreview, messageText } from "../preview.js";
@@ -253,7 +253,7 @@ export class BatchBuilder {
     eventRef: string,
   ): void {
     if (textMayBeUsage(text)) this.#counted(parseEntry(entry), who, sourceRef, eventRef);
-    else if (text.includes(USER_MARK_TEXT)) this.#userEntry(entry);
+    else if (textHasUserMark(text)) this.#userEntry(entry);
   }
 
   /** An entry outside the pre-filter that carries the user mark: only tracks the pending turn. */
@@ -347,8 +347,8 @@ export class BatchBuilder {
       const g = gluedEntry(text);
       if (g === null) return;
       const head = text.slice(0, g.at);
-      if (g.head && head.includes(USER_MARK_TEXT)) this.#userEntry(g.head);
-      if (text.includes(USER_MARK_TEXT, g.at)) this.#userEntry(g.entry);
+      if (g.head && textHasUserMark(head)) this.#userEntry(g.head);
+      if (textHasUserMark(text, g.at)) this.#userEntry(g.entry);
     }
   }
 
@@ -363,7 +363,7 @@ export class BatchBuilder {
       return;
     }
     if (!mayBeUsage(line)) {
-      if (line.includes(USER_MARK)) this.userLine(line.toString("utf8"));
+      if (hasUserMark(line)) this.userLine(line.toString("utf8"));
       return;
     }
     this.parsed(line.toString("utf8"), who, sourceRef, eventRef);
@@ -392,20 +392,20 @@ export class BatchBuilder {
       } catch {
         // what `bytesLine` makes of invalid JSON (a glued entry included, see `gluedEntry`)
         if (textMayBeUsage(text)) this.#unglued(text, who, sourceRef, sourceRef);
-        else if (text.includes(USER_MARK_TEXT)) this.userLine(text);
+        else if (textHasUserMark(text)) this.userLine(text);
         return;
       }
       const r = parseEntry(entry);
       if (r.kind === "skip" && r.why === "not-usage") return;
       if (r.kind === "user") {
-        if (text.includes(USER_MARK_TEXT) || textMayBeUsage(text)) this.turn = userTurn(r, this.previewChars);
+        if (textHasUserMark(text) || textMayBeUsage(text)) this.turn = userTurn(r, this.previewChars);
         return;
       }
       if (textMayBeUsage(text)) this.#counted(r, who, sourceRef, sourceRef);
       return;
     }
     if (!textMayBeUsage(text)) {
-      if (text.includes(USER_MARK_TEXT)) this.userLine(text);
+      if (textHasUserMark(text)) this.userLine(text);
       return;
     }
     this.parsed(text, who, sourceRef);

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { type CodexCumulative, codexCumulativeOf, codexIncrement } from "../codex-cumulative.js";
-import { mayBeUsage, parseLine, USER_MARK } from "../parse.js";
+import { hasUserMark, mayBeUsage, parseLine } from "../parse.js";
 import { datingTimeOf, eachLine, type PendingTurn, turnOf } from "./batch-builder.js";
 import { classifyTranscriptFile } from "./classify.js";
 
@@ -53,7 +53,7 @@ export function lookBefore(
         end = ls;
         while (line.length > 0 && (line.at(-1) === NEWLINE || line.at(-1) === 0x0d))
           line = line.subarray(0, line.length - 1);
-        if (line.length === 0 || !(mayBeUsage(line) || line.includes(USER_MARK))) continue;
+        if (line.length === 0 || !(mayBeUsage(line) || hasUserMark(line))) continue;
         const text = line.toString("utf8");
         if (turn === undefined) {
           const t = turnOf(text, previewChars);

@@ -12,7 +12,14 @@ import {
 import { join } from "node:path";
 import type { Db } from "../../db/index.js";
 import { createCursorRepo } from "../cursor-repo.js";
-import { ASSISTANT_MARK, endsLikeObject, TRUNCATED_REASON, USAGE_MARK, USER_MARK } from "../parse.js";
+import {
+  ASSISTANT_MARK,
+  endsLikeObject,
+  TRUNCATED_REASON,
+  USAGE_MARK,
+  USER_MARK,
+  USER_MARK_SPACED,
+} from "../parse.js";
 import { operatorAccount } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
 import type { FileCursor, ProblemReporter, SourceBatch } from "../source.js";
@@ -563,6 +570,8 @@ function scanLines(
   let usageAt = data.indexOf(USAGE_MARK, ls);
   let assistantAt = -2;
   let userAt = -2;
+  // the spaced form (`"role": "user"`, USER_MARK_SPACED): searched once per chunk where none is
+  let spacedUserAt = -2;
   // A NUL byte ends a line too (see ZERO_FILL): searched once per call, and again only past one.
   let newlineAt = data.indexOf(NEWLINE, ls);
   let zeroAt = data.indexOf(ZERO_FILL, ls);
@@ -604,7 +613,12 @@ function scanLines(
     if (!candidate) {
       // Not a billable call; a user message line is parsed for the turn (latency, preview).
       if (userAt !== -1 && userAt < s) userAt = findUserMark(data, s);
-      if (userAt !== -1 && userAt < nl) b.userLine(data.toString("utf8", s, nl));
+      if (userAt !== -1 && userAt < nl) {
+        b.userLine(data.toString("utf8", s, nl));
+        continue;
+      }
+      if (spacedUserAt !== -1 && spacedUserAt < s) spacedUserAt = data.indexOf(USER_MARK_SPACED, s);
+      if (spacedUserAt !== -1 && spacedUserAt < nl) b.userLine(data.toString("utf8", s, nl));
       continue;
     }
     b.parsed(data.toString("utf8", s, nl), owner, `${path}@${dataStart + lineStart}`);

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import type { Db } from "../../db/index.js";
 import { type CodexCumulative, codexIncrement } from "../codex-cumulative.js";
 import { createCursorRepo } from "../cursor-repo.js";
-import { parseLine } from "../parse.js";
+import { parseLine, textHasUserMark } from "../parse.js";
 import { createSessionMemory, type RememberedSession } from "../session-memory.js";
 import type { ProblemReporter, SessionFact } from "../source.js";
 import {
@@ -557,7 +557,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
           continue;
         }
       } else continue;
-      if (!(text.includes('"usage"') || text.includes('"role":"user"'))) continue;
+      if (!(text.includes('"usage"') || textHasUserMark(text))) continue;
       if (turn === undefined) {
         const t = turnOf(text, previewChars);
         if (t === "reply") turn = null;
