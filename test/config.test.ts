@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -115,5 +116,12 @@ describe("OpenClaw's home and state dir variables, read as OpenClaw reads them",
   it("a ~ in CREDITGATE_STATE_DIRS is HOME", () => {
     const c = loadConfig({ HOME: "/home/bot", CREDITGATE_STATE_DIRS: "~/.openclaw, /srv/state" });
     expect(c.sources.explicitStateDirs).toEqual(["/home/bot/.openclaw", "/srv/state"]);
+  });
+});
+
+describe("a ~ with HOME unset", () => {
+  it("is the OS user's home (os.homedir), as OpenClaw falls back, not a directory named ~", () => {
+    const c = loadConfig({ OPENCLAW_STATE_DIR: "~/oc" });
+    expect(c.sources.openclawStateDir).toBe(`${homedir()}/oc`);
   });
 });

@@ -1,3 +1,4 @@
+import { homedir } from "node:os";
 import { z } from "zod";
 import { AppError, ErrorCode } from "../errors.js";
 import { parseCreditsToMicro, toMicroCredits } from "../money.js";
@@ -37,12 +38,26 @@ function expandTilde(p: string, home: string | null): string {
 }
 
 /**
+ * What a leading `~` expands to: `HOME` trimmed, else the OS user's home (`os.homedir()`, from the
+ * password database), as OpenClaw falls back; null when neither is known.
+ */
+function tildeHome(e: Env): string | null {
+  const h = trimmed(e.HOME);
+  if (h !== null) return h;
+  try {
+    return trimmed(homedir());
+  } catch {
+    return null;
+  }
+}
+
+/**
  * OpenClaw's effective home (`resolveRawHomeDir`, src/infra/home-dir.ts): `OPENCLAW_HOME` trimmed,
- * a leading `~` in it expanded to `HOME`; else null (creditgate then uses `HOME`).
+ * a leading `~` in it expanded to `HOME` (else `os.homedir()`); else null (creditgate then uses `HOME`).
  */
 function openclawHomeOf(e: Env): string | null {
   const explicit = trimmed(e.OPENCLAW_HOME);
-  return explicit === null ? null : expandTilde(explicit, trimmed(e.HOME));
+  return explicit === null ? null : expandTilde(explicit, tildeHome(e));
 }
 
 /**
@@ -51,7 +66,7 @@ function openclawHomeOf(e: Env): string | null {
  */
 function stateDirOf(v: string | undefined, e: Env): string | null {
   const t = trimmed(v);
-  return t === null ? null : expandTilde(t, openclawHomeOf(e) ?? trimmed(e.HOME));
+  return t === null ? null : expandTilde(t, openclawHomeOf(e) ?? tildeHome(e));
 }
 
 function toConfig(e: Env) {
@@ -61,7 +76,7 @@ function toConfig(e: Env) {
     dbPath: e.CREDITGATE_DB,
     sources: {
       // a literal `~` (a .env file, a systemd unit: no shell expanded it) is a home, as for OpenClaw
-      explicitStateDirs: e.CREDITGATE_STATE_DIRS?.map((d) => expandTilde(d, trimmed(e.HOME))) ?? null,
+      explicitStateDirs: e.CREDITGATE_STATE_DIRS?.map((d) => expandTilde(d, tildeHome(e))) ?? null,
       openclawStateDir: stateDirOf(e.OPENCLAW_STATE_DIR, e),
       clawdbotStateDir: stateDirOf(e.CLAWDBOT_STATE_DIR, e),
       moltbotStateDir: stateDirOf(e.MOLTBOT_STATE_DIR, e),
