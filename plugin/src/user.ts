@@ -53,16 +53,16 @@ export interface IdentityLinks {
 }
 
 /**
- * A linked person's account id (the meter's `personAccountId`): the canonical name trimmed,
- * lower-cased, control and invisible characters dropped, each run of white space one `_`
- * (`Alice Smith` → `alice_smith`); null when that is no account id (1-200 such characters).
+ * A linked person's account id (the meter's `personAccountId`): the canonical name trimmed and
+ * lower-cased, white space, control and invisible characters and `%` percent-encoded as UTF-8
+ * (`Alice Smith` → `alice%20smith`); null when that is longer than an account id may be (200).
  */
 export function personAccountId(name: string): string | null {
   const id = name
     .trim()
     .toLowerCase()
-    .replace(/\s+/gu, "_")
-    .replace(/[\p{Cc}\p{Cf}\p{Cs}]/gu, "");
+    // a lone surrogate has no UTF-8 form: U+FFFD's bytes, as a UTF-8 store would keep it
+    .replace(/[\s\p{Cc}\p{Cf}%]|\p{Cs}/gu, (c) => (/\p{Cs}/u.test(c) ? "%EF%BF%BD" : encodeURIComponent(c)));
   return /^[^\s\p{Cc}\p{Cf}\p{Cs}]{1,200}$/u.test(id) ? id : null;
 }
 

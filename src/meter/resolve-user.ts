@@ -91,18 +91,20 @@ export interface IdentityLinks {
 }
 
 /**
- * A linked person's account id: the canonical name (trimmed, lower-cased) with each run of white
- * space as one `_` and control or invisible characters dropped (`Alice Smith` → `alice_smith`),
- * since an account id holds none ({@link ACCOUNT_ID_RE}); OpenClaw keys the person's DMs by the name
- * as written (`agent:main:direct:alice smith`). Null when nothing usable is left or it is longer
- * than an account id may be: such a link is ignored (each linked id stays its own account).
+ * A linked person's account id: the canonical name trimmed and lower-cased, as OpenClaw writes it
+ * into the person's DM keys (`agent:main:direct:alice smith`), with each character an account id
+ * cannot hold ({@link ACCOUNT_ID_RE}: white space, control and invisible characters) and `%`
+ * percent-encoded as its UTF-8 bytes (`Alice Smith` → `alice%20smith`): distinct names stay
+ * distinct accounts (`alice_smith` is another person), as they are distinct sessions in OpenClaw.
+ * Null when the result is longer than an account id may be (200 characters): such a link is
+ * ignored (each linked id stays its own account).
  */
 export function personAccountId(name: string): string | null {
   const id = name
     .trim()
     .toLowerCase()
-    .replace(/\s+/gu, "_")
-    .replace(/[\p{Cc}\p{Cf}\p{Cs}]/gu, "");
+    // a lone surrogate has no UTF-8 form: U+FFFD's bytes, as a UTF-8 store would keep it
+    .replace(/[\s\p{Cc}\p{Cf}%]|\p{Cs}/gu, (c) => (/\p{Cs}/u.test(c) ? "%EF%BF%BD" : encodeURIComponent(c)));
   return ACCOUNT_ID_RE.test(id) ? id : null;
 }
 

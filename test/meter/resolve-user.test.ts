@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { personAccountId as pluginPersonAccountId } from "../../plugin/src/user.js";
 import {
   isReservedSlashPrefix,
   linkedAccount,
@@ -362,25 +363,42 @@ describe("session.identityLinks: one linked person is one account (openclaw/open
     expect(linkedAccount("telegram:1", two)).toBe("a");
   });
 
-  it("a name with spaces is one valid account, its spaces as _ (an account id holds none)", () => {
+  it("a name with spaces is one valid account, its spaces percent-encoded; distinct names stay distinct", () => {
     const links = parseIdentityLinks({
       "Alice  Smith": ["telegram:7770707"],
+      alice_smith: ["telegram:222"],
       "bad\u200bname": ["telegram:1"],
+      badname: ["telegram:2"],
     });
     // OpenClaw writes the name as it is into the DM's key
     expect(
       resolveAccount("main", "agent:main:telegram:direct:alice  smith", { identityLinks: links }),
     ).toEqual({
-      accountId: "alice_smith",
+      accountId: "alice%20%20smith",
       via: "identity",
     });
     expect(
       resolveAccount("main", "agent:main:telegram:direct:7770707", { identityLinks: links }).accountId,
-    ).toBe("alice_smith");
-    // invisible characters are dropped, as an account id holds none
-    expect(linkedAccount("telegram:1", links)).toBe("badname");
+    ).toBe("alice%20%20smith");
+    expect(linkedAccount("telegram:222", links)).toBe("alice_smith");
+    // invisible characters are encoded too: another person than `badname`
+    expect(linkedAccount("telegram:1", links)).toBe("bad%E2%80%8Bname");
+    expect(linkedAccount("telegram:2", links)).toBe("badname");
     expect(personAccountId(`  ${"x".repeat(201)} `)).toBeNull();
-    expect(personAccountId("Bob\tJones")).toBe("bob_jones");
+    expect(personAccountId("Bob\tJones")).toBe("bob%09jones");
+    expect(personAccountId("100%")).toBe("100%25");
+    expect(personAccountId("x\ud800y")).toBe("x%EF%BF%BDy");
+    // the plugin (gate, commands, push) names the person the same way
+    for (const n of [
+      "Alice  Smith",
+      "alice_smith",
+      "bad\u200bname",
+      "Bob\tJones",
+      "100%",
+      "x\ud800y",
+      "x".repeat(201),
+    ])
+      expect(pluginPersonAccountId(n), n).toBe(personAccountId(n));
   });
 
   it("a DM keyed by the canonical name is the person's account on every channel and scope", () => {
