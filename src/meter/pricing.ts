@@ -750,6 +750,12 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
       const anthropic = findTableEntry("anthropic", claude, atMs, false);
       if (anthropic.info !== undefined) return anthropic;
     }
+    // The same version spelled the other way (`grok-4.1-fast` / `grok-4-1-fast`): see `versionRespelled`.
+    const respelled = versionRespelled(bare ?? model);
+    if (respelled !== null) {
+      const other = findTableEntry(providerId, respelled, atMs);
+      if (other.info !== undefined) return other;
+    }
     // A model the table does not know: the price supplement, if it has one (`price-supplement.ts`).
     return supplementLookup(providerId, bare ?? model, atMs) ?? found;
   }
@@ -873,6 +879,21 @@ export function modelResourceBase(model: string): string | null {
  * aliases (`opus`, `sonnet`, `haiku`) name whichever model the CLI maps them to at the time and
  * stay unknown. null when `model` is no such name.
  */
+/**
+ * A model id whose version is written with the other separator, or null when it has none: dots
+ * between digits as dashes (`x-ai/grok-4.1-fast` → `x-ai/grok-4-1-fast`, OpenRouter's spelling of
+ * xAI's `grok-4-1-fast`), else a dash between two one-digit numbers as a dot (`gemini-2-5-flash` →
+ * `gemini-2.5-flash`). Makers and routers spell the same version both ways and the table holds one
+ * (a tester found `grok-4.1-fast` billed at the fallback rates: $3.075 for a $0.081 call). Tried
+ * only for an id the table does not know, so it never changes a known model's price.
+ */
+export function versionRespelled(model: string): string | null {
+  const dashed = model.replace(/(?<=\d)\.(?=\d)/g, "-");
+  if (dashed !== model) return dashed;
+  const dotted = model.replace(/(?<=(?:^|[^\d])\d)-(?=\d(?:$|[^\d]))/g, ".");
+  return dotted !== model ? dotted : null;
+}
+
 const CLAUDE_SHORT_NAME = /^(opus|sonnet|haiku)-(\d+)(?:[.-](\d+))?(?:\[1m\])?$/i;
 
 export function claudeShortNameModel(model: string): string | null {

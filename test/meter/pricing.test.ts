@@ -22,6 +22,7 @@ import {
   SUPPLEMENT_TABLE_VERSION,
   TABLE_VERSION,
   tableEntryOf,
+  versionRespelled,
 } from "../../src/meter/pricing.js";
 import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
 import { usdFloatToPico } from "../../src/money.js";
@@ -1044,5 +1045,32 @@ describe("price supplement: models the table lacks, from their provider's own li
       "t",
     );
     expect(pricer("calculate", o).price(u)).toMatchObject({ source: "override" });
+  });
+});
+
+describe("a model id whose version is spelled with the other separator", () => {
+  it("is tried the other way only when the table does not know it", () => {
+    expect(versionRespelled("x-ai/grok-4.1-fast")).toBe("x-ai/grok-4-1-fast");
+    expect(versionRespelled("gemini-2-5-flash")).toBe("gemini-2.5-flash");
+    expect(versionRespelled("claude-sonnet-4-5-20250929")).toBe("claude-sonnet-4.5-20250929");
+    expect(versionRespelled("gpt-4o")).toBeNull();
+    expect(versionRespelled("qwen3-235b-a22b-2507")).toBeNull();
+  });
+
+  it("prices OpenRouter's x-ai/grok-4.1-fast and xAI's grok-4.1-fast as grok-4-1-fast, gemini-2-5-flash as gemini-2.5-flash", () => {
+    const at = Date.parse("2026-11-01T00:00:00Z");
+    const same = (p: string, a: string, b: string) =>
+      expect(findTablePriceUncachedRates(p, a, at), `${p}/${a}`).toEqual(
+        findTablePriceUncachedRates(p, b, at),
+      );
+    for (const [p, a, b] of [
+      ["openrouter", "x-ai/grok-4.1-fast", "x-ai/grok-4-1-fast"],
+      ["xai", "grok-4.1-fast", "grok-4-1-fast"],
+      ["xai", "grok-4.1-fast-reasoning", "grok-4-1-fast-reasoning"],
+      ["google", "gemini-2-5-flash", "gemini-2.5-flash"],
+    ] as const) {
+      expect(findTablePriceUncachedRates(p, b, at), `${p}/${b}`).not.toBeNull();
+      same(p, a, b);
+    }
   });
 });
