@@ -508,7 +508,7 @@ describe("costs far under the list price, and malformed lines, are visible", () 
     // One malformed line: the meter must say so as it happens, not only count it.
     appendFileSync(
       join(sessions, "s.jsonl"),
-      `${line(1795371141000, { input: "1000", output: 1 }).trimEnd()}\n`,
+      `${line(1795371141000, { input: 1e300, output: 1 }).trimEnd()}\n`,
     );
     const db = join(dir, "cg.sqlite");
     const r = await runCli({ CREDITGATE_LOG_FORMAT: "json" }, [

@@ -36,7 +36,7 @@ function lineGen(seed: number) {
     pick([
       { input: 1 + int(900), output: int(90), cacheRead: int(3) * 100, cacheWrite: 0, totalTokens: 0 },
       { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, // zero usage
-      { input: 1.5, output: 3 }, // malformed counts
+      { input: 1e300, output: 3 }, // malformed counts (a fraction is rounded: 2026-12-03)
       { input: 5, output: 2, cost: { total: 0.001, totalOrigin: "provider-billed" } },
     ]);
   const assistant = () => ({
