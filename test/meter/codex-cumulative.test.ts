@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -421,4 +421,182 @@ describe("a compaction that rewrites the transcript keeps the thread's running t
       });
     }
   }
+});
+
+describe("in OpenClaw's SQLite store, a compaction's rewrite keeps the thread's running total billed once", () => {
+  const CASE = resolve(import.meta.dirname, "../cases/codex-harness-cumulative-usage");
+  const SID = "4b7e2c91-6d3a-4f58-9e1b-2a8c5d7f0e64";
+  /** The window the compaction rotated away from (form "window"). */
+  const OLD = "4b7e2c91-6d3a-4f58-9e1b-2a8c5d7f0e00";
+  const KEY = "agent:main:telegram:direct:5550302";
+  const compactionEntry = JSON.stringify({
+    type: "compaction",
+    id: "c0mp0001",
+    parentId: "f6b7d8e9",
+    timestamp: "2026-04-10T09:25:00.000Z",
+    summary: "deploy.sh gained --dry-run; tests pass; committed",
+    firstKeptEntryId: "f6b7d8e9",
+    tokensBefore: 50000,
+  });
+  // turn 4, 30 min after turn 1: the thread's running total after four turns
+  const turn4 = harnessLine(Date.UTC(2026, 3, 10, 9, 30, 30), 70000, 2400, 53248);
+  /** The case's lines: 0 header, 1 user, 2 call 1, 3 user, 4 call 2, 5 user, 6 call 3. */
+  const caseLines = () =>
+    readFileSync(join(CASE, "state/agents/main/sessions", `${SID}.jsonl`), "utf8")
+      .split("\n")
+      .filter(Boolean);
+  const entry = JSON.parse(readFileSync(join(CASE, "state/agents/main/sessions/sessions.json"), "utf8"))[KEY];
+  const pricer = () =>
+    createPricer({
+      mode: "calculate",
+      overrides: parsePriceOverrides(
+        JSON.parse(readFileSync(join(CASE, "prices.json"), "utf8")),
+        "prices.json",
+      ),
+      fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+    });
+
+  /** Opens a window `sid` of the DM's key in the fixture's main store with `lines` as its rows. */
+  function addWindow(
+    store: Database.Database,
+    sid: string,
+    lines: string[],
+    link: { prev: string | null; reason: string } | null = null,
+  ): void {
+    const at = Date.UTC(2026, 3, 10, 9, 0, 0);
+    store
+      .prepare(
+        `INSERT INTO session_nodes (session_key, current_session_id, entry_json, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (session_key) DO UPDATE SET current_session_id = excluded.current_session_id,
+           entry_json = excluded.entry_json`,
+      )
+      .run(KEY, sid, JSON.stringify({ ...entry, sessionId: sid }), at);
+    store
+      .prepare(
+        `INSERT INTO session_windows (session_id, session_key, previous_session_id, reason, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      )
+      .run(sid, KEY, link?.prev ?? null, link?.reason ?? "initial", at, at);
+    const insert = store.prepare(
+      "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?, ?, ?, ?)",
+    );
+    for (const [seq, l] of lines.entries()) insert.run(sid, seq, l.replaceAll(SID, sid), at);
+  }
+
+  /**
+   * What each form leaves: `before`, the state a meter running before the compaction read (turns
+   * 1–3); `after`, what the compaction (and a `doctor --fix` import) left with turn 4.
+   */
+  const forms: Record<
+    string,
+    {
+      before(store: Database.Database, sessions: string, l: string[]): void;
+      after(store: Database.Database, sessions: string, l: string[]): void;
+    }
+  > = {
+    "the rewritten transcript in the store, turns 1-3 in its .jsonl.bak.<ts> (a doctor --fix import)": {
+      before: (_store, sessions, l) => {
+        // the JSONL era: the live file, named by sessions.json
+        writeFileSync(join(sessions, "sessions.json"), JSON.stringify({ [KEY]: entry }));
+        writeFileSync(join(sessions, `${SID}.jsonl`), `${l.join("\n")}\n`);
+      },
+      after: (store, sessions, l) => {
+        rmSync(join(sessions, `${SID}.jsonl`), { force: true });
+        writeFileSync(join(sessions, `${SID}.jsonl.bak.2026-04-10T09-25-00.000Z`), `${l.join("\n")}\n`);
+        addWindow(store, SID, [l[0] as string, compactionEntry, turn4]);
+      },
+    },
+    "a compaction window (previous_session_id, reason compaction) after the window of turns 1-3": {
+      before: (store, _sessions, l) => addWindow(store, OLD, l),
+      after: (store, _sessions, l) => {
+        if (!store.prepare("SELECT 1 FROM session_windows WHERE session_id = ?").get(OLD))
+          addWindow(store, OLD, l);
+        addWindow(store, SID, [l[0] as string, compactionEntry, turn4], { prev: OLD, reason: "compaction" });
+      },
+    },
+    "a compaction window naming the old one only in its header (parentTranscriptScope)": {
+      before: (store, _sessions, l) => addWindow(store, OLD, l),
+      after: (store, _sessions, l) => {
+        if (!store.prepare("SELECT 1 FROM session_windows WHERE session_id = ?").get(OLD))
+          addWindow(store, OLD, l);
+        const header = {
+          ...JSON.parse(l[0] as string),
+          parentTranscriptScope: { agentId: "main", sessionId: OLD },
+        };
+        addWindow(store, SID, [JSON.stringify(header), compactionEntry, turn4], {
+          prev: null,
+          reason: "compaction",
+        });
+      },
+    },
+  };
+
+  async function run(
+    form: (typeof forms)[string],
+    meterBefore: boolean,
+    readerThread: boolean,
+    batchSize = 500,
+  ): Promise<ReturnType<typeof queryUsage>[number] | undefined> {
+    const w = tempWorld(OC_FIXTURE);
+    try {
+      const sessions = join(w.stateDir, "agents/main/sessions");
+      mkdirSync(sessions, { recursive: true });
+      const storePath = join(w.stateDir, "agents/main/agent/openclaw-agent.sqlite");
+      const lines = caseLines();
+      const step = async (change: (store: Database.Database) => void) => {
+        const store = new Database(storePath);
+        try {
+          change(store);
+        } finally {
+          store.close();
+        }
+        const meter = meterFor(w, { pricer: pricer(), readerThread, batchSize });
+        await meter.runOnce();
+        meter.close();
+      };
+      if (meterBefore) await step((store) => form.before(store, sessions, lines));
+      await step((store) => form.after(store, sessions, lines));
+      return queryUsage(w.db, { by: "user" }).find((u) => u.key === "telegram:5550302");
+    } finally {
+      w.cleanup();
+    }
+  }
+
+  for (const [name, form] of Object.entries(forms)) {
+    for (const meterBefore of [true, false]) {
+      for (const readerThread of [false, true]) {
+        it(`${name}; meter ${meterBefore ? "running before it" : "first run after it"}, reader thread ${readerThread ? "on" : "off"}: turn 4 $0.014346, $0.091192 in all`, async () => {
+          expect(await run(form, meterBefore, readerThread)).toMatchObject({
+            requests: 4,
+            input: 16752,
+            output: 2400,
+            cacheRead: 53248,
+            costUsd: "0.091192",
+          });
+        });
+      }
+    }
+  }
+
+  it("read a row per batch (the line's window read from its start across batches): the same", async () => {
+    for (const form of Object.values(forms))
+      expect(await run(form, false, false, 1)).toMatchObject({ requests: 4, costUsd: "0.091192" });
+  });
+
+  it("a window opened by a reset (a new Codex thread) is not continued: turn 4 is billed as written", async () => {
+    const reset = {
+      before: () => {},
+      after: (store: Database.Database, _sessions: string, l: string[]) => {
+        addWindow(store, OLD, l);
+        addWindow(store, SID, [l[0] as string, turn4], { prev: OLD, reason: "reset" });
+      },
+    };
+    expect(await run(reset, false, false)).toMatchObject({
+      requests: 4,
+      input: 15576 + 16752,
+      output: 1870 + 2400,
+      cacheRead: 39424 + 53248,
+      costUsd: "0.168038",
+    });
+  });
 });

@@ -1,12 +1,13 @@
 import type { Stats } from "node:fs";
-import { statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Db } from "../../db/index.js";
-import { type CodexCumulative, codexIncrement } from "../codex-cumulative.js";
+import { type CodexCumulative, codexCumulativeOf, codexIncrement } from "../codex-cumulative.js";
 import { createCursorRepo } from "../cursor-repo.js";
 import { parseLine, textHasUserMark } from "../parse.js";
 import { createSessionMemory, type RememberedSession } from "../session-memory.js";
 import type { ProblemReporter, SessionFact } from "../source.js";
+import type { ParsedUsage } from "../types.js";
 import {
   BatchBuilder,
   datingTimeOf,
@@ -16,6 +17,7 @@ import {
   turnOf,
 } from "./batch-builder.js";
 import { classifyTranscriptFile } from "./classify.js";
+import { codexSeed } from "./file-probe.js";
 import type { Emit } from "./jsonl-reader.js";
 import { configuredIdentityLinks, configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
 import { generationsOf, headerParentId, sortForReading } from "./read-order.js";
@@ -78,8 +80,13 @@ export interface SqliteReaderOptions {
 
 /** Rows read back before a session's cursor to find the turn it is in (latency of its next reply). */
 const LOOKBACK_ROWS = 64;
-/** Rows of a session replayed at most to find its Codex-thread state at a cursor (codexBeforeSeq). */
+/**
+ * Rows of a session replayed at most to find its Codex-thread state at a cursor (codexBeforeSeq),
+ * and rows of the windows it continues read at most to seed its first line (codexSeedOfStore).
+ */
 const CODEX_REPLAY_ROWS = 200_000;
+/** Compaction predecessors followed back at most to seed a window's first Codex line (codexSeedOfStore). */
+const CODEX_SEED_WINDOWS = 8;
 
 interface Work {
   sid: string;
@@ -98,6 +105,11 @@ interface Work {
   datedBy?: number | null;
   /** The session's Codex-thread state at `fromSeq` (codex-cumulative.ts; undefined: not replayed yet). */
   codex?: CodexCumulative | null;
+  /**
+   * Read from its first row up to `fromSeq` in this poll without a cumulative Codex-harness line:
+   * its next one has none before it in the session's rows (no replay; only the seed).
+   */
+  codexNone?: boolean;
   /** Read again from its first row because it changed under a cursor past its start (`rescans`). */
   rescan?: boolean;
 }
@@ -169,6 +181,8 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   const issuedBlobs = new Set<string>();
   let emit: Emit = () => {};
   let limit = batchSize;
+  /** sessionId → its transcript files in `sessions/` (transcriptFilesOf); null: not listed yet this poll. */
+  let filesBySession: Map<string, string[]> | null = null;
 
   // ---------------------------------------------------------------- opening
 
@@ -484,9 +498,15 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       b.turn = w.turn;
       if (w.datedBy !== undefined) b.datedBy = w.datedBy;
       // cumulative Codex-harness lines bill their increment (codex-cumulative.ts): the state at the
-      // cursor is replayed from the session's rows only if such a line comes up
+      // cursor is replayed from the session's rows only if such a line comes up; a first such line
+      // with none before it in the session's rows (a compaction's rewrite, a compaction window)
+      // takes the thread's state from the session's JSONL copies and the windows it continues
       const from = w.fromSeq;
-      b.startCodexThread(w.codex !== undefined || from < 0 ? null : () => codexBeforeSeq(h, w.sid, from));
+      const sid = w.sid;
+      const seed = (tsMs: number) => codexSeedFor(h, sid, tsMs);
+      if (w.codex !== undefined) b.startCodexThread(null);
+      else if (from < 0 || w.codexNone) b.startCodexThread(seed);
+      else b.startCodexThread((tsMs) => codexBeforeSeq(h, sid, from) ?? seed(tsMs));
       if (w.codex !== undefined) b.codex = w.codex;
       const rows = h.rows.all(w.sid, w.fromSeq, budget);
       rowsInto(b, rows, agentId, w.sid, who);
@@ -494,6 +514,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       w.datedBy = b.datedBy;
       b.turn = null;
       if (b.codex !== undefined && b.codex !== false) w.codex = b.codex;
+      else if (from < 0) w.codexNone = true;
       b.endCodexThread();
       const last = rows.at(-1);
       if (last) {
@@ -579,15 +600,125 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
    * cumulative-era Codex-harness line comes up past a cursor.
    */
   function codexBeforeSeq(h: OcHandle, sid: string, seq: number): CodexCumulative | null {
-    let state: CodexCumulative | null = null;
+    let state = null as CodexCumulative | null;
+    const seen = codexRows(h, sid, seq, CODEX_REPLAY_ROWS, (u) => {
+      state = codexIncrement(u, state).state;
+    });
+    return seen === null ? null : state;
+  }
+
+  /**
+   * The Codex-thread state a session's first cumulative Codex-harness line at `tsMs` (epoch ms) has
+   * no line of its own before (codex-cumulative.ts), as the JSONL reader seeds a file's (file-probe.ts
+   * `codexSeed`): the cumulative-era harness line with the latest message time before `tsMs` among
+   * the session's transcript files in `sessions/` (a compaction's `.jsonl.bak.<ts>` or
+   * `.checkpoint.<uuid>.jsonl`, a repair's backup, its live file: what a `doctor --fix` import left
+   * beside the rewritten transcript it put in the store) and the store's windows this one continues
+   * (codexSeedOfStore). Null: none (the line starts its thread). Called at most once per session
+   * read, only when such a line comes up with none before it.
+   */
+  function codexSeedFor(h: OcHandle, sid: string, tsMs: number): CodexCumulative | null {
+    const files = transcriptFilesOf(sid);
+    const fromFiles = files.length === 0 ? null : codexSeed(files, tsMs);
+    const fromStore = codexSeedOfStore(h, sid, tsMs);
+    if (fromFiles === null) return fromStore;
+    if (fromStore === null) return fromFiles;
+    return fromStore.messageTsMs > fromFiles.messageTsMs ? fromStore : fromFiles;
+  }
+
+  /**
+   * The session's transcript files in `sessions/` (classify.ts), listed once per poll and only when
+   * a seed is looked up.
+   */
+  function transcriptFilesOf(sid: string): string[] {
+    if (filesBySession === null) {
+      filesBySession = new Map();
+      let names: string[] = [];
+      try {
+        names = readdirSync(sessionsDir);
+      } catch {
+        // no sessions/ (a store-only agent): no copies
+      }
+      for (const name of names) {
+        const cls = classifyTranscriptFile(name);
+        if (!cls) continue;
+        const same = filesBySession.get(cls.sessionId);
+        const path = join(sessionsDir, name);
+        if (same) same.push(path);
+        else filesBySession.set(cls.sessionId, [path]);
+      }
+    }
+    return filesBySession.get(sid) ?? [];
+  }
+
+  /**
+   * The latest cumulative-era Codex-harness line before `tsMs` in the store's windows a session's
+   * window continues: OpenClaw opens a new window (a new session id under the same key) when a
+   * compaction rotates the transcript, `session_windows.previous_session_id` naming the old one and
+   * `reason` `compaction` (a compaction successor whose window names none: the one its header names,
+   * `parentTranscriptScope` / `parentSession`). The Codex thread goes on across it; a `reset`,
+   * `fork` or any other reason starts again and is not followed. Followed back at most
+   * CODEX_SEED_WINDOWS windows, to the nearest one holding such a line; CODEX_REPLAY_ROWS rows read
+   * at most in all (past that: none, the line is billed as written, never less).
+   */
+  function codexSeedOfStore(h: OcHandle, sid: string, tsMs: number): CodexCumulative | null {
+    if (!h.previousWindow) return null;
+    const chain = new Set<string>([sid]);
+    let budget = CODEX_REPLAY_ROWS;
+    let at = sid;
+    for (let i = 0; i < CODEX_SEED_WINDOWS; i++) {
+      const prev = compactionPredecessor(h, at);
+      if (prev === null || chain.has(prev)) return null;
+      chain.add(prev);
+      let best = null as CodexCumulative | null;
+      const seen = codexRows(h, prev, Number.MAX_SAFE_INTEGER, budget, (u) => {
+        const c = codexCumulativeOf(u);
+        if (c !== null && c.messageTsMs < tsMs && (best === null || c.messageTsMs > best.messageTsMs))
+          best = c;
+      });
+      if (seen === null) return null;
+      if (best !== null) return best;
+      budget -= seen;
+      at = prev;
+    }
+    return null;
+  }
+
+  /** The session a compaction window continues (codexSeedOfStore), or null. */
+  function compactionPredecessor(h: OcHandle, sid: string): string | null {
+    const w = h.previousWindow?.get(sid);
+    if (w?.reason !== "compaction") return null;
+    if (w.prev) return w.prev;
+    try {
+      const raw = h.firstRow.get(sid)?.json;
+      if (raw == null) return null;
+      const header = JSON.parse(typeof raw === "string" ? raw : raw.toString("utf8"));
+      if (header?.type !== "session") return null;
+      return headerParentId(header, classifyTranscriptFile);
+    } catch {
+      return null; // not a header we can read
+    }
+  }
+
+  /**
+   * Calls `visit` with each usage line that may be a Codex-harness one among a session's rows up to
+   * `seq`, in order. The number of rows read, or null past `limit` rows.
+   */
+  function codexRows(
+    h: OcHandle,
+    sid: string,
+    seq: number,
+    limit: number,
+    visit: (u: ParsedUsage) => void,
+  ): number | null {
     let after = -1;
     let seen = 0;
     for (;;) {
       const rows = h.rows.all(sid, after, 1000) as [number, unknown, Buffer | null][];
       for (const [rowSeq, json, zstd] of rows) {
-        if (rowSeq > seq) return state;
+        if (rowSeq > seq) return seen;
         after = rowSeq;
-        if (++seen > CODEX_REPLAY_ROWS) return null;
+        if (++seen > limit) return null;
         let text: string;
         if (typeof json === "string") text = json;
         else if (Buffer.isBuffer(json)) text = json.toString("utf8");
@@ -600,9 +731,9 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
         } else continue;
         if (!text.includes('"openai-codex-responses"') || !text.includes('"usage"')) continue;
         const r = parseLine(text);
-        if (r.kind === "usage") state = codexIncrement(r.usage, state).state;
+        if (r.kind === "usage") visit(r.usage);
       }
-      if (rows.length < 1000) return state;
+      if (rows.length < 1000) return seen;
     }
   }
 
@@ -620,6 +751,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   async function pollOnce(): Promise<void> {
     const h = openOc();
     if (!h) return;
+    filesBySession = null;
     const queue = readTx(h, () => plan(h));
     polls++;
     let first = true;

@@ -62,6 +62,11 @@ export interface OcHandle {
     }
   > | null;
   parentOfKey: ((key: string) => string | null) | null;
+  /**
+   * The window a session's window was opened after (`previous_session_id`) and why (`reason`:
+   * `compaction`, `reset`, `fork`, …); null without those columns.
+   */
+  previousWindow: Database.Statement<[string], { prev: string | null; reason: string | null }> | null;
   /** `session_windows.channel` of a session by key (any of its windows that names one). */
   windowChannelOfKey: Database.Statement<[string], { channel: string | null }> | null;
   node: Database.Statement<[string], { entry_json: string | null }> | null;
@@ -208,6 +213,12 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
         )
       : null,
     parentOfKey,
+    previousWindow:
+      hasWindows &&
+      caps.cols("session_windows").has("previous_session_id") &&
+      caps.cols("session_windows").has("reason")
+        ? conn.prepare("SELECT previous_session_id AS prev, reason FROM session_windows WHERE session_id = ?")
+        : null,
     windowChannelOfKey:
       hasWindows && caps.cols("session_windows").has("channel")
         ? conn.prepare(
