@@ -91,6 +91,11 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
     // A line with no time of its own: its identity holds none (timestampMs is the meter's dating).
     ...(e.identityTsMs === 0 ? { identityTsMs: 0 as const } : {}),
+    // and its entry id, when it has one: part of such a call's identity (absent otherwise, so an
+    // older center refuses only the events that carry one)
+    ...(e.identityTsMs === 0 && e.identityEntryId !== undefined
+      ? { identityEntryId: e.identityEntryId }
+      : {}),
     // The output of the call's identity, when it is not its output (reasoning outside completion, a cumulative Codex-harness line).
     ...(e.identityOutput !== undefined ? { identityOutput: e.identityOutput } : {}),
     // The served model, when the line names another: the center prices by it (absent otherwise,

@@ -14,6 +14,7 @@ import {
   type BilledEvent,
   createBiller,
   dedupeKey,
+  MAX_ENTRY_ID_CHARS,
   type ParsedUsage,
   type Pricer,
   PUSH_IDENTITY_PREFIX,
@@ -70,6 +71,13 @@ export const pushEventSchema = z
      * the call's identity; edge meters send it with such calls.
      */
     identityTsMs: z.literal(0).optional(),
+    /**
+     * The transcript entry's own id (the line's top-level `id`) of a line with no readable time
+     * (`ParsedUsage.identityEntryId`, since 2026-12-03): part of such a call's identity, which
+     * holds no time, so two calls of the same counts stay two calls. Only with `identityTsMs`;
+     * edge meters send it with such calls when the entry has one (at most 200 characters).
+     */
+    identityEntryId: z.string().min(1).max(MAX_ENTRY_ID_CHARS).optional(),
     /**
      * The output the call's identity holds when it is not `output` (`ParsedUsage.identityOutput`:
      * a line whose reasoning is outside its completion count, xAI's, billed before 2026-12-03
@@ -152,6 +160,10 @@ export const pushEventSchema = z
   .refine((e) => e.writtenInput === undefined || e.writtenInput >= e.input, {
     message: "must not be below input",
     path: ["writtenInput"],
+  })
+  .refine((e) => e.identityEntryId === undefined || e.identityTsMs === 0, {
+    message: "only with identityTsMs (a line with no readable time)",
+    path: ["identityEntryId"],
   });
 export type PushEvent = z.infer<typeof pushEventSchema>;
 
@@ -227,6 +239,7 @@ export function meterIdentityOf(e: PushEvent): string {
     ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
     ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
     ...(e.identityTsMs !== undefined ? { identityTsMs: e.identityTsMs } : {}),
+    ...(e.identityEntryId !== undefined ? { identityEntryId: e.identityEntryId } : {}),
     ...(e.identityOutput !== undefined ? { identityOutput: e.identityOutput } : {}),
   } as ParsedUsage);
 }
@@ -372,6 +385,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
       ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
       ...(e.identityTsMs !== undefined ? { identityTsMs: e.identityTsMs } : {}),
+      ...(e.identityEntryId !== undefined ? { identityEntryId: e.identityEntryId } : {}),
       ...(e.identityOutput !== undefined ? { identityOutput: e.identityOutput } : {}),
       ...(e.responseModel !== undefined && e.responseModel !== e.model
         ? { responseModel: e.responseModel }

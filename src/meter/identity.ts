@@ -11,9 +11,12 @@ import type { ParsedUsage } from "./types.js";
  *   the output as the reader before 2026-12-03 read it (`identityOutput`, likewise) and the time 0
  *   for a line with no time of its own (`identityTsMs`); a cumulative Codex-harness line billed as
  *   its increment keeps its written counts the same way (`writtenInput`, `identityOutput`,
- *   `identityCacheRead`: codex-cumulative.ts).
+ *   `identityCacheRead`: codex-cumulative.ts). A line with no time of its own that has an entry id
+ *   appends it as a tenth field (`identityEntryId`, since 2026-12-03): with no time, nothing else
+ *   tells two calls of the same counts apart.
  *
- * Deliberately excluded: the line's `id` (re-appended and migrated lines get new ids), the
+ * Deliberately excluded: the line's `id` (re-appended and migrated lines get new ids) on every
+ * line with a time of its own (the identity of every call billed before stays as it was), the
  * file, session and agent (checkpoint copies, `.deleted`/`.reset` archives, the archive table
  * and the JSONL→SQLite import repeat a message elsewhere), and the ISO write time. The
  * provider response id is included when present: every copy of a message carries the same one.
@@ -32,6 +35,9 @@ export function dedupeKey(u: ParsedUsage): string {
     String(u.identityCacheWrite ?? u.cacheWrite),
     u.responseId ?? "",
   ];
+  // only on a line with no time of its own (ParsedUsage.identityEntryId): every other call's
+  // identity keeps its nine fields
+  if (u.identityEntryId !== undefined) parts.push(`id:${u.identityEntryId}`);
   // Time-ordered: a fixed-width hex timestamp prefix makes inserts into the UNIQUE indexes
   // (usage_events.dedupe_key, ledger_entries.idempotency_key) land near the right edge of the
   // B-tree instead of on a random page, which keeps a large backlog fast. 128 bits of the hash
@@ -86,6 +92,12 @@ export function tsHex(ms: number): string {
     HEX[lo & 15] as number,
   );
 }
+
+/**
+ * Longest entry id an untimed line's identity takes (`ParsedUsage.identityEntryId`; OpenClaw's are
+ * 8 hex digits, a pi or Clawdbot id a UUID): a longer one is left out, as the push API refuses it.
+ */
+export const MAX_ENTRY_ID_CHARS = 200;
 
 /** One-shot `crypto.hash` (Node ≥20.12) is about twice as fast as createHash on this hot path. */
 const sha256Hex: (text: string) => string =

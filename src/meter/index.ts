@@ -16,7 +16,7 @@ export { type CallRow, MAX_CALLS, purgePreviews, recentCalls } from "./calls.js"
 export { createCursorRepo } from "./cursor-repo.js";
 export { type AgentDir, discoverStateDirs, HOME_STATE_DIRS, listAgents, type StateDir } from "./discover.js";
 export { createSourceHealth, type SourceHealth, type SourceProblem, sourceHealth } from "./health.js";
-export { dedupeKey, PUSH_IDENTITY_PREFIX } from "./identity.js";
+export { dedupeKey, MAX_ENTRY_ID_CHARS, PUSH_IDENTITY_PREFIX } from "./identity.js";
 export { createMeter, type Meter, type MeterOptions, type MeterSummary, SinkPaused } from "./meter.js";
 export { type LineResult, latencyMs, MAX_LATENCY_MS, parseEntry, parseLine, servedSpeed } from "./parse.js";
 export { DEFAULT_PREVIEW_CHARS, makePreview, messageText, redact } from "./preview.js";

@@ -1,4 +1,5 @@
 import { usdFloatToPico } from "../money.js";
+import { MAX_ENTRY_ID_CHARS } from "./identity.js";
 import type { ParsedUsage, UsageEvent, UsageSource } from "./types.js";
 
 /**
@@ -167,6 +168,7 @@ export function usageEvent(
   // Only on the rare corrected call, so every other event keeps the one shape (event-columns.ts
   // packs that shape; an event with this key is sent as an object).
   if (u.identityTsMs !== undefined) e.identityTsMs = u.identityTsMs;
+  if (u.identityEntryId !== undefined) e.identityEntryId = u.identityEntryId;
   if (u.writtenInput !== undefined) e.writtenInput = u.writtenInput;
   if (u.identityInput !== undefined) e.identityInput = u.identityInput;
   if (u.identityCacheRead !== undefined) e.identityCacheRead = u.identityCacheRead;
@@ -1186,7 +1188,14 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     recordedCostUsd,
     recordedCostOrigin,
   };
-  if (untimed) parsed.identityTsMs = 0;
+  if (untimed) {
+    parsed.identityTsMs = 0;
+    // Without a time, the entry's own id tells two calls of the same counts apart (two users, one
+    // system prompt, one short reply); every copy of the line keeps it (ParsedUsage.identityEntryId).
+    // Before the fix of 2026-12-03 (the same day) such calls shared one identity.
+    const entryId = str(e.id);
+    if (entryId !== null && entryId.length <= MAX_ENTRY_ID_CHARS) parsed.identityEntryId = entryId;
+  }
   if (writtenInput !== undefined) parsed.writtenInput = writtenInput;
   if (n?.legacyInput !== undefined) {
     // A call billed before OpenAI-style cache writes were read keeps the identity it was billed

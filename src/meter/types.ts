@@ -37,6 +37,17 @@ export interface ParsedUsage {
    * it, which a copy read from elsewhere may not show the same way.
    */
   identityTsMs?: number;
+  /**
+   * The transcript entry's own id (the line's top-level `id`, OpenClaw's entry id), set only with
+   * `identityTsMs` (a line with no readable time) and only when the entry has one (a non-empty
+   * string of at most 200 characters). Part of such a call's identity: without a time, two
+   * different calls with the same provider, model and counts (two users, one system prompt, one
+   * short reply) would otherwise be one identity, and the second never billed. Every copy of the
+   * line keeps it (checkpoint, `.bak`/`.reset`/`.deleted` archives, forks, the JSONL→SQLite
+   * import, whose `transcript_events.event_json` is the entry as written). Since 2026-12-03; a
+   * timed line's identity never holds it.
+   */
+  identityEntryId?: string;
   /** Provider response id (`message.responseId`, OpenClaw ≥2026.9), when present. */
   responseId: string | null;
   /** Uncached input tokens (OpenClaw's `usage.input` excludes cache). */

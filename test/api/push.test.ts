@@ -170,6 +170,79 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(count(db, "SELECT COUNT(*) AS n FROM usage_events")).toBe(3);
     });
 
+    test("an edge meter's calls without a time of their own: the same counts under two entry ids are two calls", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const app = testApp(db);
+      onTestFinished(() => app.close());
+      // two users' replies with no readable time (identityTsMs 0), dated by the edge's reader
+      const untimed = (
+        entryId: string | undefined,
+        userId: string,
+        keyEntryId: string | null = entryId ?? null,
+      ) => {
+        const base = {
+          provider: "mock",
+          model: "mock-gpt",
+          timestampMs: NOW - 60_000,
+          input: 1000,
+          output: 100,
+        };
+        const key = dedupeKey({
+          ...base,
+          messageTsMs: base.timestampMs,
+          cacheRead: 0,
+          cacheWrite: 0,
+          responseId: null,
+          identityTsMs: 0,
+          ...(keyEntryId !== null ? { identityEntryId: keyEntryId } : {}),
+        } as unknown as UsageEvent);
+        return pushEvent({
+          ...base,
+          identityTsMs: 0,
+          ...(entryId !== undefined ? { identityEntryId: entryId } : {}),
+          idempotencyKey: key,
+          userId,
+          edgeId: "host-1",
+        });
+      };
+      const events = [
+        untimed("3f1a9c02", "telegram:alice"),
+        untimed("b7e40d51", "telegram:bob"),
+        untimed("3f1a9c02", "telegram:alice"), // a copy (a checkpoint, the SQLite import)
+        untimed(undefined, "telegram:carol"), // no entry id: the identity without one
+        untimed("c0ffee42", "telegram:dave", null), // a key not derived from its entry id
+      ];
+      const first = (
+        await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events } })
+      ).json();
+      expect(first.results.map((r: { status: string }) => r.status)).toEqual([
+        "billed",
+        "billed",
+        "duplicate",
+        "billed",
+        "rejected",
+      ]);
+      const again = (
+        await app.inject({
+          method: "POST",
+          url: "/v1/usage",
+          headers: admin,
+          payload: { events: events.slice(0, 4) },
+        })
+      ).json();
+      expect(again).toMatchObject({ billed: 0, duplicate: 4 });
+      expect(count(db, "SELECT COUNT(*) AS n FROM usage_events")).toBe(3);
+      // an entry id without identityTsMs is refused
+      const { identityTsMs: _ts, ...timed } = events[0] as Record<string, unknown>;
+      const bad = (
+        await app.inject({ method: "POST", url: "/v1/usage", headers: admin, payload: { events: [timed] } })
+      ).json();
+      expect(bad.results[0]).toMatchObject({ status: "rejected" });
+      expect(bad.results[0].reason).toMatch(/identityEntryId/);
+    });
+
     test("the same batch sent concurrently is billed once", async ({ db, onTestFinished }) => {
       const app = testApp(db);
       onTestFinished(() => app.close());

@@ -8,6 +8,7 @@ import {
   appendFileSync,
   chmodSync,
   cpSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   rmSync,
@@ -207,6 +208,57 @@ describe("edge meters shipping to a center", () => {
       body: JSON.stringify({ events: [{}] }),
     });
     expect(push.status).toBe(403);
+    await kill(center, "SIGTERM");
+  }, 120_000);
+
+  it("calls without a time of their own: two users' replies of the same counts are two calls at the center, as locally; copies add nothing", async () => {
+    const w = await world();
+    const stateDir = join(w.d, "a");
+    const sessions = join(stateDir, "agents", "main", "sessions");
+    mkdirSync(sessions, { recursive: true });
+    writeFileSync(
+      join(sessions, "sessions.json"),
+      JSON.stringify({
+        "agent:main:telegram:direct:alice": { sessionId: "s1", lastChannel: "telegram" },
+        "agent:main:telegram:direct:bob": { sessionId: "s2", lastChannel: "telegram" },
+      }),
+    );
+    const T = 1_795_371_100_000;
+    const user = (ts: number) =>
+      JSON.stringify({
+        type: "message",
+        id: `u${ts}`,
+        parentId: null,
+        timestamp: new Date(ts).toISOString(),
+        message: { role: "user", content: [{ type: "text", text: "hi" }], timestamp: ts },
+      });
+    // no message.timestamp, entry timestamp null; the same counts, two entry ids
+    const untimed = (id: string) => {
+      const e = JSON.parse(callLine(T, 1000)) as {
+        id: string;
+        timestamp: unknown;
+        message: Record<string, unknown>;
+      };
+      e.id = id;
+      e.timestamp = null;
+      delete e.message.timestamp;
+      return JSON.stringify(e);
+    };
+    writeFileSync(join(sessions, "s1.jsonl"), `${user(T)}\n${untimed("3f1a9c02")}\n`);
+    writeFileSync(join(sessions, "s2.jsonl"), `${user(T + 1000)}\n${untimed("b7e40d51")}\n`);
+    // a compaction checkpoint of alice's transcript: the same call again
+    writeFileSync(
+      join(sessions, "s1.checkpoint.0b6f7c3e-2d4a-4e8b-9c1d-5a6b7c8d9e0f.jsonl"),
+      `${user(T)}\n${untimed("3f1a9c02")}\n`,
+    );
+    const center = track(await startCenter(w.centerEnv, w.port));
+    const r = cli(w.edgeEnv("a", stateDir), ["meter", "--once", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { ship: { billed: number } }).ship.billed).toBe(2);
+    const truth = w.groundTruth([stateDir]);
+    expect(Object.keys(truth)).toEqual(["telegram:alice", "telegram:bob"]);
+    expect(sum(truth)).toBe(2);
+    expect(totalsObj(w.centerDb)).toEqual(truth);
     await kill(center, "SIGTERM");
   }, 120_000);
 

@@ -85,6 +85,33 @@ describe("packEvents / unpackEvents (reader thread → writer)", () => {
     expect("identityTsMs" in (back[0] as object)).toBe(false);
   });
 
+  it("keeps identityEntryId, the entry id of a line without a readable time, in order (absent: absent)", () => {
+    const untimed = (id: string | undefined, dedupeKey: string) => {
+      const r = parseLine(
+        JSON.stringify({
+          type: "message",
+          ...(id !== undefined ? { id } : {}),
+          timestamp: null,
+          message: { role: "assistant", provider: "mock", model: "m", usage: { input: 3, output: 4 } },
+        }),
+      );
+      if (r.kind !== "usage") throw new Error("fixture");
+      r.usage.messageTsMs = 1_700_000_000_000; // dated by the reader
+      return { ...usageEvent(r.usage, "main", null, null, "agent:main", "jsonl", "/x@0"), dedupeKey };
+    };
+    const events = [event(1), untimed("3f1a9c02", "k1"), untimed(undefined, "k2"), untimed("b7e40d51", "k3")];
+    expect(events[1]?.identityEntryId).toBe("3f1a9c02");
+    const back = unpackEvents(
+      structuredClone(packEvents(events)) as NonNullable<ReturnType<typeof packEvents>>,
+    );
+    expect(back).toStrictEqual(events);
+    expect(back.map((e) => e.identityEntryId)).toEqual([undefined, "3f1a9c02", undefined, "b7e40d51"]);
+    for (const [i, e] of back.entries()) expect(Object.keys(e)).toEqual(Object.keys(events[i] as object));
+    expect("identityEntryId" in (back[2] as object)).toBe(false);
+    // a value of another type is not encoded: the caller sends the objects as they are
+    expect(packEvents([{ ...events[1], identityEntryId: 5 } as unknown as UsageEvent])).toBeNull();
+  });
+
   it("declines events it cannot encode exactly (the caller sends them as objects)", () => {
     expect(packEvents([event(1, { latencyMs: undefined })])).toBeNull();
     expect(packEvents([event(1, { input: Number.NaN })])).toBeNull();

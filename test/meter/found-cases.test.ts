@@ -1668,6 +1668,44 @@ describe("case untimed-usage-line: a call whose line has no readable time is bil
     expect(pushed.idempotencyKey).toBe(dedupeKey(r.usage));
     expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
     expect(pushed.timestampMs).toBe(1_790_000_000_000);
+    // its entry id travels with it (part of its identity since 2026-12-03)
+    expect(pushed.identityEntryId).toBe("a2");
+  });
+
+  it("an edge meter's pushes of two such calls of the same counts are two identities at the center; a copy's push is the same", () => {
+    const dir = join(CASES, "untimed-usage-line", "state", "agents", "main", "sessions");
+    const line = readFileSync(join(dir, "5d0c7e21-6a4b-4c3d-9e8f-1a2b3c4d5e6f.jsonl"), "utf8").split("\n")[2];
+    const pushOf = (text: string, userId: string) => {
+      const r = parseLine(text);
+      if (r.kind !== "usage") throw new Error(`not a call: ${r.kind}`);
+      r.usage.messageTsMs = 1_790_000_000_000;
+      const ev = usageEvent(r.usage, "main", "s", null, userId, "jsonl", "s@0");
+      const pushed = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+      expect(pushed.idempotencyKey).toBe(dedupeKey(r.usage));
+      expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
+      return pushed;
+    };
+    const entry = JSON.parse(line as string) as Record<string, unknown>;
+    const alice = pushOf(line as string, "telegram:alice");
+    const bob = pushOf(JSON.stringify({ ...entry, id: "b7e40d51" }), "telegram:bob");
+    expect(bob.idempotencyKey).not.toBe(alice.idempotencyKey);
+    // a copy (another parent, another entry time, unreadable too): the same identity
+    const copy = pushOf(
+      JSON.stringify({ ...entry, parentId: "x", timestamp: "not a date" }),
+      "telegram:alice",
+    );
+    expect(copy.idempotencyKey).toBe(alice.idempotencyKey);
+    // without an entry id: no identityEntryId, the identity of a line without one
+    const { id: _id, ...noId } = entry;
+    const anon = pushOf(JSON.stringify(noId), "telegram:carol");
+    expect("identityEntryId" in anon).toBe(false);
+    expect(anon.idempotencyKey).not.toBe(alice.idempotencyKey);
+    // the center recomputes the identity: an entry id the key was not derived from is caught
+    expect(meterIdentityOf({ ...alice, identityEntryId: "b7e40d51" })).toBe(bob.idempotencyKey);
+    // an entry id only with a line without a time
+    const { identityTsMs: _ts, ...timed } = alice;
+    expect(pushEventSchema.safeParse(alice).success).toBe(true);
+    expect(pushEventSchema.safeParse(timed).error?.issues.map((i) => i.path)).toEqual([["identityEntryId"]]);
   });
 });
 

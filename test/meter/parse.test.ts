@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { dedupeKey } from "../../src/meter/identity.js";
 import { mayBeUsage, parseLine, usageEvent } from "../../src/meter/parse.js";
+import type { ParsedUsage } from "../../src/meter/types.js";
 import { FIXTURES } from "../support/meter-env.js";
 
 const line = (message: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
@@ -254,6 +256,45 @@ describe("parseLine", () => {
     // a line with a time of its own keeps it in its identity, and no identityTsMs
     const timed = parseLine(line(usageMsg()));
     expect(timed.kind === "usage" && timed.usage.identityTsMs).toBeUndefined();
+  });
+
+  it("a call whose line has no readable time holds its entry id in its identity (since 2026-12-03); a timed line does not", () => {
+    const fields = (u: ParsedUsage) =>
+      ["v1", u.provider, u.model, "0", u.input, u.output, u.cacheRead, u.cacheWrite, ""].map(String);
+    const sha256 = (parts: string[]) =>
+      createHash("sha256").update(parts.join("\u001f")).digest("hex").slice(0, 32);
+    const untimed = (extra: Record<string, unknown>) => {
+      const r = parseLine(line(usageMsg({ timestamp: undefined }), { timestamp: null, ...extra }));
+      if (r.kind !== "usage") throw new Error(`not a call: ${r.kind}`);
+      return r.usage;
+    };
+    const a = untimed({ id: "3f1a9c02" });
+    const b = untimed({ id: "b7e40d51" });
+    expect([a.identityTsMs, a.identityEntryId, b.identityEntryId]).toEqual([0, "3f1a9c02", "b7e40d51"]);
+    // two calls of the same counts: two identities; a copy of either (same entry id, any other
+    // parent, entry time or place): the same one
+    expect(dedupeKey(a)).not.toBe(dedupeKey(b));
+    expect(dedupeKey(untimed({ id: "3f1a9c02", parentId: "zz", timestamp: "not a date" }))).toBe(
+      dedupeKey(a),
+    );
+    // the nine fields of the identity of 2026-12-03 01:37 (time 0), then the entry id
+    expect(dedupeKey(a)).toBe(`000000000000-${sha256([...fields(a), "id:3f1a9c02"])}`);
+    expect(usageEvent(a, "main", null, null, "agent:main", "jsonl", "f@0").identityEntryId).toBe("3f1a9c02");
+    // no entry id (or not a usable one): the identity it had before the entry id was taken
+    const before = (u: ParsedUsage) => `000000000000-${sha256(fields(u))}`;
+    for (const id of [undefined, null, "", 42, "x".repeat(201)]) {
+      const u = untimed({ id });
+      expect(u.identityEntryId).toBeUndefined();
+      expect(dedupeKey(u)).toBe(before(u));
+    }
+    // a timed line's identity never holds its entry id: two ids, one identity, as before
+    const timed = (id: string) => {
+      const r = parseLine(line(usageMsg(), { id }));
+      if (r.kind !== "usage") throw new Error(`not a call: ${r.kind}`);
+      return r.usage;
+    };
+    expect(timed("3f1a9c02").identityEntryId).toBeUndefined();
+    expect(dedupeKey(timed("3f1a9c02"))).toBe(dedupeKey(timed("b7e40d51")));
   });
 
   it("falls back to the entry's ISO time for very old lines without message.timestamp", () => {

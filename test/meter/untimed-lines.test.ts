@@ -242,3 +242,126 @@ describe('a transcript written with spaced JSON separators ("role": "user")', ()
     });
   }
 });
+
+/** A call line with no readable time under entry id `id`: the same counts whatever the id. */
+function untimedEntry(id: string, input = 1000): string {
+  const line = JSON.parse(untimedLine(input)) as Record<string, unknown>;
+  return JSON.stringify({ ...line, id });
+}
+
+/** Two sessions, `s1` alice's and `s2` bob's (Telegram DMs). */
+function twoUsersDir(world: TempWorld): string {
+  const dir = join(world.stateDir, "agents", "main", "sessions");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, "sessions.json"),
+    JSON.stringify({
+      "agent:main:telegram:direct:alice": { sessionId: "s1", lastChannel: "telegram" },
+      "agent:main:telegram:direct:bob": { sessionId: "s2", lastChannel: "telegram" },
+    }),
+  );
+  return dir;
+}
+
+/** A minimal OpenClaw SQLite store of agent main: `transcript_events` only. */
+function ocStore(world: TempWorld): Database.Database {
+  const dir = join(world.stateDir, "agents", "main", "agent");
+  mkdirSync(dir, { recursive: true });
+  const db = new Database(join(dir, "openclaw-agent.sqlite"));
+  db.exec(`CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL, event_json TEXT,
+             event_zstd BLOB, created_at INTEGER, PRIMARY KEY (session_id, seq))`);
+  return db;
+}
+
+// Before 2026-12-03 (the fix of the same day) two such calls were one identity: the second was
+// dropped as a duplicate and never billed (a tester: two users, one system prompt, one short reply).
+describe("two different calls without a readable time and with the same counts", () => {
+  for (const readerThread of [true, false]) {
+    it(`of two users are two calls; copies of either (checkpoint, reset archive, fork) add nothing (reader thread ${readerThread})`, async () => {
+      w = tempWorld();
+      const dir = twoUsersDir(w);
+      writeFileSync(join(dir, "s1.jsonl"), `${userLine(T0)}\n${untimedEntry("3f1a9c02")}\n`);
+      writeFileSync(join(dir, "s2.jsonl"), `${userLine(T0 + 1000)}\n${untimedEntry("b7e40d51")}\n`);
+      const meter = meterFor(w, { readerThread });
+      expect(await meter.runOnce()).toMatchObject({ billed: 2, duplicates: 0, held: 0, malformed: 0 });
+      // a compaction checkpoint of alice's transcript and a reset archive of bob's: the same lines
+      copyFileSync(
+        join(dir, "s1.jsonl"),
+        join(dir, "s1.checkpoint.0b6f7c3e-2d4a-4e8b-9c1d-5a6b7c8d9e0f.jsonl"),
+      );
+      copyFileSync(join(dir, "s2.jsonl"), join(dir, "s2.jsonl.reset.2026-11-22T19-05-00.000Z"));
+      // and a branch copy (fork) of bob's
+      copyFileSync(join(dir, "s2.jsonl"), join(dir, "2026-11-22T19-06-00-000Z_s2.jsonl"));
+      // every copy read, each a duplicate of the call it copies
+      expect(await meter.runOnce()).toMatchObject({ billed: 0, duplicates: 3, held: 0 });
+      meter.close();
+      const by = totalsBy(w.db, "account_id");
+      expect(by.get("telegram:alice")?.requests).toBe(1);
+      expect(by.get("telegram:bob")?.requests).toBe(1);
+      expect(w.db.prepare("SELECT COUNT(*) AS n FROM usage_events").pluck().get()).toBe(2);
+    });
+  }
+
+  it("with nothing before them to date them are two held calls, not one held and one dropped", async () => {
+    w = tempWorld();
+    const dir = twoUsersDir(w);
+    writeFileSync(join(dir, "s1.jsonl"), `${untimedEntry("3f1a9c02")}\n`);
+    writeFileSync(join(dir, "s2.jsonl"), `${untimedEntry("b7e40d51")}\n`);
+    const meter = meterFor(w);
+    expect(await meter.runOnce()).toMatchObject({ billed: 0, duplicates: 0, held: 2 });
+    meter.close();
+    const held = w.db
+      .prepare<[], { a: string }>("SELECT account_id AS a FROM usage_review ORDER BY account_id")
+      .pluck()
+      .all();
+    expect(held).toEqual(["telegram:alice", "telegram:bob"]);
+  });
+
+  it("in the same transcript (two turns, one reply each) are two calls", async () => {
+    w = tempWorld();
+    const dir = sessionsDir(w);
+    writeFileSync(
+      join(dir, "s1.jsonl"),
+      [userLine(T0), untimedEntry("3f1a9c02"), userLine(T0 + 60_000), untimedEntry("c0ffee42")]
+        .map((l) => `${l}\n`)
+        .join(""),
+    );
+    const meter = meterFor(w);
+    expect(await meter.runOnce()).toMatchObject({ billed: 2, duplicates: 0 });
+    meter.close();
+  });
+
+  it("read from a JSONL transcript and from its SQLite import: each call once, the store's own call too", async () => {
+    w = tempWorld();
+    const dir = sessionsDir(w);
+    const lines = [userLine(T0), untimedEntry("3f1a9c02")];
+    writeFileSync(join(dir, "s1.jsonl"), lines.map((l) => `${l}\n`).join(""));
+    // the import keeps each entry as written (event_json), its id included; a later call of the
+    // same counts, in the store only
+    const oc = ocStore(w);
+    const ins = oc.prepare("INSERT INTO transcript_events (session_id, seq, event_json) VALUES ('s1', ?, ?)");
+    for (const [i, l] of [...lines, userLine(T0 + 60_000), untimedEntry("c0ffee42")].entries())
+      ins.run(i + 1, l);
+    oc.close();
+    const meter = meterFor(w, { readerThread: false });
+    // the imported copy of the JSONL call is its duplicate
+    expect(await meter.runOnce()).toMatchObject({ billed: 2, duplicates: 1, held: 0, malformed: 0 });
+    expect(await meter.runOnce()).toMatchObject({ billed: 0, held: 0 });
+    meter.close();
+    expect(w.db.prepare("SELECT COUNT(*) AS n FROM usage_events").pluck().get()).toBe(2);
+  });
+
+  it("a line without an entry id keeps the identity it had before (no time, no id): two such lines stay one call", async () => {
+    w = tempWorld();
+    const dir = twoUsersDir(w);
+    const noId = (): string => {
+      const { id: _id, ...rest } = JSON.parse(untimedLine(1000)) as Record<string, unknown>;
+      return JSON.stringify(rest);
+    };
+    writeFileSync(join(dir, "s1.jsonl"), `${userLine(T0)}\n${noId()}\n`);
+    writeFileSync(join(dir, "s2.jsonl"), `${userLine(T0 + 1000)}\n${noId()}\n`);
+    const meter = meterFor(w);
+    expect(await meter.runOnce()).toMatchObject({ billed: 1, duplicates: 1 });
+    meter.close();
+  });
+});

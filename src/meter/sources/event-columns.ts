@@ -79,6 +79,8 @@ const UNIQUE = [
   "userPreview",
   "replyPreview",
   "dedupeKey",
+  /** Absent on all but a line with no readable time that has an entry id (`ParsedUsage.identityEntryId`). */
+  "identityEntryId",
 ] as const;
 const NN = NUMS.length;
 /** Strings per event: SHARED, UNIQUE, then `isError` (0/1, here to spare a third array). */
@@ -195,6 +197,7 @@ export class EventPacker {
     strs[c + 3] = this.unique(userPreview);
     strs[c + 4] = this.unique(replyPreview);
     strs[c + 5] = this.unique(dedupeKey);
+    strs[c + 6] = this.unique(u.identityEntryId);
     strs[b + NS - 1] = (u.isError ? 1 : 0) | (u.cacheWrite1h === undefined ? CW1H_ABSENT : 0);
     this.n++;
   }
@@ -235,9 +238,13 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
     // writtenInput, identityCacheRead, identityCacheWrite, identityInput, identityTsMs and identityOutput
     // (absent unless the parser corrected the call, read Bedrock's cache names, OpenAI-style cache
     // writes or reasoning outside the completion count, or the line had no time), responseModel (absent unless the line names
-    // another served model) and speed (absent unless the line says which speed served it) is
-    // present.
-    let absent = ("dedupeKey" in e ? 0 : 1) + ("responseModel" in e ? 0 : 1) + ("speed" in e ? 0 : 1);
+    // another served model), speed (absent unless the line says which speed served it) and
+    // identityEntryId (absent unless the line had no time and an entry id) is present.
+    let absent =
+      ("dedupeKey" in e ? 0 : 1) +
+      ("responseModel" in e ? 0 : 1) +
+      ("speed" in e ? 0 : 1) +
+      ("identityEntryId" in e ? 0 : 1);
     for (const f of OPTIONAL_NUMS) if (!(f in e)) absent++;
     if (keys !== KEYS.size - absent) return null;
     for (const f of NUMS) {
@@ -264,6 +271,10 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       }
       if (f === "speed") {
         if (!(v === undefined ? !(f in e) : v === "fast" || v === "standard")) return null;
+        continue;
+      }
+      if (f === "identityEntryId") {
+        if (!(v === undefined ? !(f in e) : typeof v === "string")) return null;
         continue;
       }
       const absentOk = f === "recordedCostOrigin" || f === "dedupeKey";
@@ -331,6 +342,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     };
     const its = nums[a + 14] as number;
     if (!Number.isNaN(its)) e.identityTsMs = its;
+    const eid = strs[c + 6] as number;
+    if (eid !== -2) e.identityEntryId = s(eid) as string;
     const w = nums[a + 10] as number;
     if (!Number.isNaN(w)) e.writtenInput = w;
     const ii = nums[a + 13] as number;
