@@ -5201,6 +5201,7 @@ export interface components {
             identityCacheWrite?: number;
             /** @enum {number} */
             identityTsMs?: 0;
+            identityEntryId?: string;
             identityOutput?: number;
             responseModel?: string;
             api?: string;
