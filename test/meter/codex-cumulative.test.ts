@@ -600,3 +600,71 @@ describe("in OpenClaw's SQLite store, a compaction's rewrite keeps the thread's 
     });
   });
 });
+
+describe("a compaction successor transcript (<ISO>_<newid>.jsonl, parentSession) continues its parent's thread", () => {
+  const CASE = resolve(import.meta.dirname, "../cases/codex-harness-cumulative-usage");
+  const A = "4b7e2c91-6d3a-4f58-9e1b-2a8c5d7f0e64";
+  const B = "4b7e2c91-6d3a-4f58-9e1b-2a8c5d7f0b0b";
+  const DIR = "agents/main/sessions";
+  for (const meterBefore of [true, false]) {
+    it(`turn 3 in the successor is billed as its increment (meter ${meterBefore ? "running before" : "first run after"}): $0.076846`, async () => {
+      const w = tempWorld(join(CASE, "state"));
+      try {
+        const sessions = join(w.stateDir, DIR);
+        const lines = readFileSync(join(sessions, `${A}.jsonl`), "utf8")
+          .split("\n")
+          .filter(Boolean);
+        writeFileSync(join(sessions, `${A}.jsonl`), `${lines.slice(0, 5).join("\n")}\n`);
+        const prices = JSON.parse(readFileSync(join(CASE, "prices.json"), "utf8"));
+        const pricer = createPricer({
+          mode: "calculate",
+          overrides: parsePriceOverrides(prices, "prices.json"),
+          fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+        });
+        if (meterBefore) {
+          const meter = meterFor(w, { pricer });
+          await meter.runOnce();
+          meter.close();
+        }
+        // OpenClaw moves the session to a successor file whose header names the old one, and
+        // points the session's entry at it (openclaw/openclaw#72435)
+        const name = `2026-04-10T09-15-00-000Z_${B}.jsonl`;
+        const header = JSON.stringify({
+          type: "session",
+          version: 3,
+          id: B,
+          timestamp: "2026-04-10T09:15:00.000Z",
+          cwd: "/home/bot/.openclaw/workspace",
+          parentSession: `/home/bot/.openclaw/agents/main/sessions/${A}.jsonl`,
+        });
+        const compaction = JSON.stringify({
+          type: "compaction",
+          id: "c0mp0002",
+          parentId: null,
+          timestamp: "2026-04-10T09:15:00.000Z",
+          summary: "deploy.sh gained --dry-run; tests pass",
+          firstKeptEntryId: "e5a6c7d8",
+          tokensBefore: 30000,
+        });
+        writeFileSync(join(sessions, name), `${[header, compaction, lines[5], lines[6]].join("\n")}\n`);
+        const index = JSON.parse(readFileSync(join(sessions, "sessions.json"), "utf8")) as Record<
+          string,
+          { sessionId: string; sessionFile?: string }
+        >;
+        for (const e of Object.values(index)) {
+          e.sessionId = B;
+          e.sessionFile = `/home/bot/.openclaw/agents/main/sessions/${name}`;
+        }
+        writeFileSync(join(sessions, "sessions.json"), JSON.stringify(index));
+        const meter = meterFor(w, { pricer });
+        await meter.runOnce();
+        expect(await meter.runOnce()).toMatchObject({ billed: 0 });
+        meter.close();
+        const [u] = queryUsage(w.db, { by: "user" });
+        expect(u).toMatchObject({ key: "telegram:5550302", requests: 3, costUsd: "0.076846" });
+      } finally {
+        w.cleanup();
+      }
+    });
+  }
+});

@@ -38,7 +38,15 @@ import {
   IMPORT_ARCHIVE_DIR,
 } from "./classify.js";
 import type { PackedEvents } from "./event-columns.js";
-import { codexBefore, codexSeed, headHash, lookBefore, tailHash, tailOf } from "./file-probe.js";
+import {
+  codexBefore,
+  codexSeed,
+  headerParentSessionId,
+  headHash,
+  lookBefore,
+  tailHash,
+  tailOf,
+} from "./file-probe.js";
 import { type ChangedFile, createJsonlAttribution } from "./jsonl-attribution.js";
 import { sortForReading } from "./read-order.js";
 
@@ -98,6 +106,8 @@ const CHUNK_BYTES = 1024 * 1024;
 const MAX_REJECTS_PER_FILE = 100;
 /** Files touched per transaction at most, so a backlog of many small files still commits often. */
 const MAX_FILES_PER_BATCH = 256;
+/** Parent transcripts (`parentSession` headers) followed back for a Codex thread's state (`threadFiles`). */
+const CODEX_PARENT_HOPS = 8;
 const NEWLINE = 0x0a;
 const OPEN_BRACE = 0x7b;
 /**
@@ -271,6 +281,27 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       if (same) same.push(path);
       else filesOfSession.set(cls.sessionId, [path]);
     }
+    /**
+     * The files a Codex thread read in `path` (session `sid`) may have run through before it: the
+     * session's other files, then those of each session its header names as its parent (a
+     * compaction successor `<ISO>_<newid>.jsonl` whose `parentSession` is the transcript it
+     * continues: openclaw/openclaw#72435), at most CODEX_PARENT_HOPS back. Read only when a
+     * cumulative-era Codex line has no predecessor in its own file.
+     */
+    const threadFiles = (sid: string, path: string): string[] => {
+      const out = (filesOfSession.get(sid) ?? []).filter((p) => p !== path);
+      const seen = new Set([sid]);
+      let headerOf: string | undefined = path;
+      for (let hop = 0; hop < CODEX_PARENT_HOPS && headerOf !== undefined; hop++) {
+        const parent = headerParentSessionId(headerOf);
+        if (parent === null || seen.has(parent)) break;
+        seen.add(parent);
+        const files = filesOfSession.get(parent) ?? [];
+        out.push(...files);
+        headerOf = files[0];
+      }
+      return out;
+    };
     for (const name of opts.importArchive === false ? [] : list(importDir)) {
       const cls = classifyImportArchiveFile(name);
       if (cls) files.push({ path: join(importDir, name), cls });
@@ -384,9 +415,9 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           // A file with nothing before it (a compaction's rewrite, a copy) takes the thread's
           // state from the session's other files.
           const at = offset;
-          const others = (filesOfSession.get(cls.sessionId) ?? []).filter((p) => p !== path);
-          const seed = others.length === 0 ? null : (tsMs: number) => codexSeed(others, tsMs);
-          b.startCodexThread(at === 0 ? seed : (tsMs: number) => codexBefore(fd, at) ?? seed?.(tsMs) ?? null);
+          const sid = cls.sessionId;
+          const seed = (tsMs: number) => codexSeed(threadFiles(sid, path), tsMs);
+          b.startCodexThread(at === 0 ? seed : (tsMs: number) => codexBefore(fd, at) ?? seed(tsMs));
         }
         b.rejectsLeft = MAX_REJECTS_PER_FILE;
         let readPos = offset;
