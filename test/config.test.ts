@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, userInfo } from "node:os";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -123,5 +123,18 @@ describe("a ~ with HOME unset", () => {
   it("is the OS user's home (os.homedir), as OpenClaw falls back, not a directory named ~", () => {
     const c = loadConfig({ OPENCLAW_STATE_DIR: "~/oc" });
     expect(c.sources.openclawStateDir).toBe(`${homedir()}/oc`);
+  });
+});
+
+describe("a ~ with HOME set but blank", () => {
+  it("is the password database's home, not a directory named ~", () => {
+    const saved = process.env.HOME;
+    process.env.HOME = "  "; // os.homedir() returns it as it is
+    try {
+      const c = loadConfig({ HOME: "  ", OPENCLAW_STATE_DIR: "~/oc" });
+      expect(c.sources.openclawStateDir).toBe(`${userInfo().homedir}/oc`);
+    } finally {
+      process.env.HOME = saved;
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { homedir } from "node:os";
+import { homedir, userInfo } from "node:os";
 import { z } from "zod";
 import { AppError, ErrorCode } from "../errors.js";
 import { parseCreditsToMicro, toMicroCredits } from "../money.js";
@@ -38,14 +38,15 @@ function expandTilde(p: string, home: string | null): string {
 }
 
 /**
- * What a leading `~` expands to: `HOME` trimmed, else the OS user's home (`os.homedir()`, from the
- * password database), as OpenClaw falls back; null when neither is known.
+ * What a leading `~` expands to: `HOME` trimmed, else the OS user's home (`os.homedir()`, else the
+ * password database's entry: `os.userInfo()`), as OpenClaw falls back; null when neither is known.
  */
 function tildeHome(e: Env): string | null {
   const h = trimmed(e.HOME);
   if (h !== null) return h;
   try {
-    return trimmed(homedir());
+    // os.homedir() returns a set but blank HOME as it is: then the password database's entry
+    return trimmed(homedir()) ?? trimmed(userInfo().homedir);
   } catch {
     return null;
   }
