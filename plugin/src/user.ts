@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * Who is billed: the same account names creditgate's meter uses (COPY of the rules in
  * `src/meter/resolve-user.ts`, `resolveAccount`/`routeToAccount`; test/push.test.ts checks the
@@ -55,7 +57,8 @@ export interface IdentityLinks {
 /**
  * A linked person's account id (the meter's `personAccountId`): the canonical name trimmed and
  * lower-cased, white space, control and invisible characters and `%` percent-encoded as UTF-8
- * (`Alice Smith` → `alice%20smith`); null when that is longer than an account id may be (200).
+ * (`Alice Smith` → `alice%20smith`), past 200 characters cut to 183 with `~` and 16 hex digits of
+ * its SHA-256; null when blank.
  */
 export function personAccountId(name: string): string | null {
   const id = name
@@ -63,7 +66,13 @@ export function personAccountId(name: string): string | null {
     .toLowerCase()
     // a lone surrogate has no UTF-8 form: U+FFFD's bytes, as a UTF-8 store would keep it
     .replace(/[\s\p{Cc}\p{Cf}%]|\p{Cs}/gu, (c) => (/\p{Cs}/u.test(c) ? "%EF%BF%BD" : encodeURIComponent(c)));
-  return /^[^\s\p{Cc}\p{Cf}\p{Cs}]{1,200}$/u.test(id) ? id : null;
+  // longer than an account id may be: cut, with a hash of the whole name, still one-to-one
+  const points = [...id];
+  const fitted =
+    points.length <= 200
+      ? id
+      : `${points.slice(0, 183).join("")}~${createHash("sha256").update(id).digest("hex").slice(0, 16)}`;
+  return /^[^\s\p{Cc}\p{Cf}\p{Cs}]{1,200}$/u.test(fitted) ? fitted : null;
 }
 
 /**

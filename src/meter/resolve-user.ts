@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { ACCOUNT_ID_RE } from "../credits/index.js";
 
 /**
@@ -96,8 +97,9 @@ export interface IdentityLinks {
  * cannot hold ({@link ACCOUNT_ID_RE}: white space, control and invisible characters) and `%`
  * percent-encoded as its UTF-8 bytes (`Alice Smith` → `alice%20smith`): distinct names stay
  * distinct accounts (`alice_smith` is another person), as they are distinct sessions in OpenClaw.
- * Null when the result is longer than an account id may be (200 characters): such a link is
- * ignored (each linked id stays its own account).
+ * A result longer than an account id may be (200 characters) is cut to 183 with `~` and 16 hex
+ * digits of its SHA-256 (before 2026-12-03's fix such a link was ignored and the person's DMs,
+ * keyed by the name, were held). Null when nothing is left (a blank name).
  */
 export function personAccountId(name: string): string | null {
   const id = name
@@ -105,7 +107,13 @@ export function personAccountId(name: string): string | null {
     .toLowerCase()
     // a lone surrogate has no UTF-8 form: U+FFFD's bytes, as a UTF-8 store would keep it
     .replace(/[\s\p{Cc}\p{Cf}%]|\p{Cs}/gu, (c) => (/\p{Cs}/u.test(c) ? "%EF%BF%BD" : encodeURIComponent(c)));
-  return ACCOUNT_ID_RE.test(id) ? id : null;
+  // longer than an account id may be: cut, with a hash of the whole name, still one-to-one
+  const points = [...id];
+  const fitted =
+    points.length <= 200
+      ? id
+      : `${points.slice(0, 183).join("")}~${createHash("sha256").update(id).digest("hex").slice(0, 16)}`;
+  return ACCOUNT_ID_RE.test(fitted) ? fitted : null;
 }
 
 /**

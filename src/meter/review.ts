@@ -356,7 +356,7 @@ export function createReviewQueue(db: Db) {
     else if (accountProblem(readFor))
       throw new AppError(
         ErrorCode.InvalidRequest,
-        `review item #${id} cannot be billed to the account it was read for: its id holds a lone UTF-16 surrogate, which the database would store as U+FFFD, one account with other ids; give the account to bill with --account <id>, or void it`,
+        `review item #${id} cannot be billed to the account it was read for (${accountProblem(readFor)}); give the account to bill with --account <id>, or void it`,
       );
     const tsOk = Number.isSafeInteger(e.messageTsMs) && e.messageTsMs >= MIN_TIMESTAMP_MS;
     const ts = tsOk && e.messageTsMs <= o.nowMs + MAX_FUTURE_MS ? e.messageTsMs : r.created_at_ms;

@@ -1,4 +1,5 @@
 import { DEFAULT_CONFIG } from "../config/index.js";
+import { ACCOUNT_ID_RE, ACCOUNT_ID_RULE } from "../credits/index.js";
 import { PICO_PER_USD, formatPicoUsd as usd } from "../money.js";
 import type { ParsedUsage } from "./types.js";
 
@@ -70,9 +71,10 @@ export function hasLoneSurrogate(s: string): boolean {
  * ids outright: `ACCOUNT_ID_RE`).
  */
 export function accountProblem(accountId: string): string | null {
-  return hasLoneSurrogate(accountId)
-    ? "account id holds a lone UTF-16 surrogate (stored as UTF-8 it would merge with other accounts)"
-    : null;
+  if (hasLoneSurrogate(accountId))
+    return "account id holds a lone UTF-16 surrogate (stored as UTF-8 it would merge with other accounts)";
+  // e.g. a DM keyed by a peer with spaces: held with its cost, not failed at the ledger
+  return ACCOUNT_ID_RE.test(accountId) ? null : `account id ${ACCOUNT_ID_RULE}`;
 }
 
 /** Tokens of all four classes (each already within range). */

@@ -212,3 +212,30 @@ describe("a transcript session whose key names a user with a lone surrogate", ()
     expect((await once()).held).toBe(0);
   });
 });
+
+describe("a transcript session whose key names a peer that is no account id (a space in it)", () => {
+  it("is held for review with its cost computed, not failed at the ledger with $0 shown", async () => {
+    const tw = tempWorld();
+    try {
+      const dir = join(tw.stateDir, "agents", "main", "sessions");
+      mkdirSync(dir, { recursive: true });
+      const A = "33333333-2222-4333-8444-555555555555";
+      writeJson(join(dir, "sessions.json"), {
+        "agent:main:telegram:direct:maria fernanda": { sessionId: A, lastChannel: "telegram" },
+      });
+      writeFileSync(join(dir, `${A}.jsonl`), `${assistantLine(1_790_000_000_000, 100)}\n`);
+      const m = meterFor(tw);
+      expect(await m.runOnce()).toMatchObject({ billed: 0, held: 1 });
+      m.close();
+      const row = tw.db
+        .prepare<[], { reason: string; cost: string | null }>(
+          "SELECT reason, cost_pico_usd AS cost FROM usage_review",
+        )
+        .get();
+      expect(row?.reason).toMatch(/^account id must be 1-200 characters without spaces/);
+      expect(BigInt(row?.cost ?? 0)).toBeGreaterThan(0n);
+    } finally {
+      tw.cleanup();
+    }
+  });
+});

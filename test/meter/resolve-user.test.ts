@@ -384,7 +384,12 @@ describe("session.identityLinks: one linked person is one account (openclaw/open
     // invisible characters are encoded too: another person than `badname`
     expect(linkedAccount("telegram:1", links)).toBe("bad%E2%80%8Bname");
     expect(linkedAccount("telegram:2", links)).toBe("badname");
-    expect(personAccountId(`  ${"x".repeat(201)} `)).toBeNull();
+    // past 200 characters: cut, with a hash of the whole name (two long names stay two accounts)
+    const long = personAccountId(`  ${"x".repeat(201)} `);
+    expect(long).toMatch(/^x{183}~[0-9a-f]{16}$/);
+    expect(personAccountId("x".repeat(202))).not.toBe(long);
+    expect(personAccountId(`${"é".repeat(150)} ${"y".repeat(60)}`)).toMatch(/^é{150}%20y{30}~[0-9a-f]{16}$/);
+    expect(personAccountId("   ")).toBeNull();
     expect(personAccountId("Bob\tJones")).toBe("bob%09jones");
     expect(personAccountId("100%")).toBe("100%25");
     expect(personAccountId("x\ud800y")).toBe("x%EF%BF%BDy");
