@@ -43,22 +43,51 @@ export const ASSISTANT_MARK = Buffer.from('"assistant"');
 export const USER_MARK = Buffer.from('"role":"user"');
 export const USER_MARK_TEXT = '"role":"user"';
 /**
- * The same mark as a serializer with `": "` separators writes it (Python's `json.dumps` default,
- * a transcript rewritten or built by a script): such a line is a user line too. Before 2026-12-03
- * only the compact form was looked for, so a call without a time of its own in such a file was
- * not dated by its turn's user message (held for review instead of billed).
+ * The value of a user line's role, as a token: with {@link roleUserBefore}, the user mark with any
+ * white space JSON allows around its colon (`"role": "user"` as Python's `json.dumps` writes it,
+ * `"role" : "user"`, a tab). Before 2026-12-03 only the compact form was looked for, so in a
+ * transcript a script rewrote a call without a time of its own was held instead of dated by its
+ * turn's user message.
  */
-export const USER_MARK_SPACED = Buffer.from('"role": "user"');
-export const USER_MARK_SPACED_TEXT = '"role": "user"';
+export const USER_WORD = Buffer.from('"user"');
+const USER_WORD_TEXT = '"user"';
+const LOOSE_USER_MARK = /"role"[ \t\r\n]*:[ \t\r\n]*"user"/;
 
-/** Whether a line (bytes) holds a user mark, compact or spaced ({@link USER_MARK}, {@link USER_MARK_SPACED}). */
+/** JSON white space (RFC 8259): space, tab, line feed, carriage return. */
+function isJsonSpace(b: number | undefined): boolean {
+  return b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+}
+
+/** Whether the `"user"` token at `at` in `data` is the value of a `"role"` key (white space allowed around the colon). */
+export function roleUserBefore(data: Buffer, at: number): boolean {
+  let i = at - 1;
+  while (i >= 0 && isJsonSpace(data[i])) i--;
+  if (i < 0 || data[i] !== 0x3a) return false; // :
+  i--;
+  while (i >= 0 && isJsonSpace(data[i])) i--;
+  return (
+    i >= 5 &&
+    data[i] === 0x22 && // "
+    data[i - 1] === 0x65 && // e
+    data[i - 2] === 0x6c && // l
+    data[i - 3] === 0x6f && // o
+    data[i - 4] === 0x72 && // r
+    data[i - 5] === 0x22 // "
+  );
+}
+
+/** Whether a line (bytes) holds a user mark, compact ({@link USER_MARK}) or with white space around its colon. */
 export function hasUserMark(line: Buffer): boolean {
-  return line.includes(USER_MARK) || line.includes(USER_MARK_SPACED);
+  if (line.includes(USER_MARK)) return true;
+  for (let i = line.indexOf(USER_WORD); i !== -1; i = line.indexOf(USER_WORD, i + 1))
+    if (roleUserBefore(line, i)) return true;
+  return false;
 }
 
 /** {@link hasUserMark} for a line as text, searched from `from` (UTF-16 index). */
 export function textHasUserMark(text: string, from = 0): boolean {
-  return text.includes(USER_MARK_TEXT, from) || text.includes(USER_MARK_SPACED_TEXT, from);
+  if (text.includes(USER_MARK_TEXT, from)) return true;
+  return text.includes(USER_WORD_TEXT, from) && LOOSE_USER_MARK.test(from === 0 ? text : text.slice(from));
 }
 
 /**

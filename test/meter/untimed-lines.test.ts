@@ -8,6 +8,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/index.js";
+import { hasUserMark, textHasUserMark } from "../../src/meter/parse.js";
 import type { SourceBatch } from "../../src/meter/source.js";
 import { createSqliteSource } from "../../src/meter/sources/sqlite.js";
 import {
@@ -363,5 +364,29 @@ describe("two different calls without a readable time and with the same counts",
     const meter = meterFor(w);
     expect(await meter.runOnce()).toMatchObject({ billed: 1, duplicates: 1 });
     meter.close();
+  });
+});
+
+describe("a user line with any JSON white space around its role's colon", () => {
+  for (const form of ['"role" : "user"', '"role":\t"user"', '"role":  "user"']) {
+    it(`${JSON.stringify(form)} dates a call without a time`, async () => {
+      w = tempWorld();
+      const dir = sessionsDir(w);
+      const user = userLine(T0).replace('"role":"user"', form);
+      expect(JSON.parse(user).message.role).toBe("user");
+      writeFileSync(join(dir, "s1.jsonl"), `${user}\n${untimedLine(100)}\n`);
+      const meter = meterFor(w);
+      expect(await meter.runOnce()).toMatchObject({ billed: 1, held: 0, malformed: 0 });
+      expect(datedByInput(w).get(100)).toBe(T0);
+      meter.close();
+    });
+  }
+
+  it('a "user" that is another key\'s value is no user line', () => {
+    const line = Buffer.from('{"type":"custom","data":{"sender" : "user"}}');
+    expect(hasUserMark(line)).toBe(false);
+    expect(textHasUserMark(line.toString())).toBe(false);
+    expect(hasUserMark(Buffer.from('{"message":{"role" :\t"user"}}'))).toBe(true);
+    expect(textHasUserMark('{"message":{"role" :\t"user"}}')).toBe(true);
   });
 });

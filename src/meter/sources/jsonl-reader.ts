@@ -15,10 +15,11 @@ import { createCursorRepo } from "../cursor-repo.js";
 import {
   ASSISTANT_MARK,
   endsLikeObject,
+  roleUserBefore,
   TRUNCATED_REASON,
   USAGE_MARK,
   USER_MARK,
-  USER_MARK_SPACED,
+  USER_WORD,
 } from "../parse.js";
 import { operatorAccount } from "../resolve-user.js";
 import { createSessionMemory } from "../session-memory.js";
@@ -601,8 +602,9 @@ function scanLines(
   let usageAt = data.indexOf(USAGE_MARK, ls);
   let assistantAt = -2;
   let userAt = -2;
-  // the spaced form (`"role": "user"`, USER_MARK_SPACED): searched once per chunk where none is
-  let spacedUserAt = -2;
+  // a `"user"` token that may be a user mark with white space around its colon (USER_WORD,
+  // `roleUserBefore`): searched once per chunk where none is
+  let looseUserAt = -2;
   // A NUL byte ends a line too (see ZERO_FILL): searched once per call, and again only past one.
   let newlineAt = data.indexOf(NEWLINE, ls);
   let zeroAt = data.indexOf(ZERO_FILL, ls);
@@ -648,8 +650,10 @@ function scanLines(
         b.userLine(data.toString("utf8", s, nl));
         continue;
       }
-      if (spacedUserAt !== -1 && spacedUserAt < s) spacedUserAt = data.indexOf(USER_MARK_SPACED, s);
-      if (spacedUserAt !== -1 && spacedUserAt < nl) b.userLine(data.toString("utf8", s, nl));
+      if (looseUserAt !== -1 && looseUserAt < s) looseUserAt = data.indexOf(USER_WORD, s);
+      while (looseUserAt !== -1 && looseUserAt < nl && !roleUserBefore(data, looseUserAt))
+        looseUserAt = data.indexOf(USER_WORD, looseUserAt + 1);
+      if (looseUserAt !== -1 && looseUserAt < nl) b.userLine(data.toString("utf8", s, nl));
       continue;
     }
     b.parsed(data.toString("utf8", s, nl), owner, `${path}@${dataStart + lineStart}`);
