@@ -81,3 +81,20 @@ export function classifyImportArchiveFile(name: string): ClassifiedFile | null {
   const sessionId = sessionIdOf(t[1]);
   return sessionId ? { sessionId, archived: true } : null;
 }
+
+/**
+ * Transcript files grouped by session id: each session's paths in the order given (`files`, as
+ * classified by {@link classifyTranscriptFile}). Where a Codex thread's earlier running totals
+ * are looked for (its compaction and repair copies, its live file).
+ */
+export function filesBySession(
+  files: Iterable<{ path: string; cls: ClassifiedFile }>,
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const { path, cls } of files) {
+    const same = out.get(cls.sessionId);
+    if (same) same.push(path);
+    else out.set(cls.sessionId, [path]);
+  }
+  return out;
+}

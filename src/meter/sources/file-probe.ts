@@ -4,6 +4,7 @@ import { type CodexCumulative, codexCumulativeOf, codexIncrement } from "../code
 import { hasUserMark, mayBeUsage, parseLine } from "../parse.js";
 import { datingTimeOf, eachLine, type PendingTurn, turnOf } from "./batch-builder.js";
 import { classifyTranscriptFile } from "./classify.js";
+import { headerParentId } from "./read-order.js";
 
 // Small reads of a transcript beside its cursor: the hash of its first line and of the bytes just
 // before the cursor (a file replaced or rewritten under its name), and the turn a resumed
@@ -192,8 +193,7 @@ export function headerParentSessionId(path: string): string | null {
       parentSession?: unknown;
     };
     if (h.type !== "session" || typeof h.parentSession !== "string") return null;
-    const name = h.parentSession.split(/[\\/]/).pop() ?? "";
-    return classifyTranscriptFile(name)?.sessionId ?? null;
+    return headerParentId({ parentSession: h.parentSession }, classifyTranscriptFile);
   } catch {
     return null;
   } finally {

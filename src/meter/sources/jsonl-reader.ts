@@ -36,6 +36,7 @@ import {
   type ClassifiedFile,
   classifyImportArchiveFile,
   classifyTranscriptFile,
+  filesBySession,
   IMPORT_ARCHIVE_DIR,
 } from "./classify.js";
 import type { PackedEvents } from "./event-columns.js";
@@ -276,12 +277,9 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     }
     // A session's transcript files (live file and compaction/repair copies): where a Codex-harness
     // thread's state comes from when a file's first running total has none before it (codexSeed).
-    const filesOfSession = new Map<string, string[]>();
-    for (const { path, cls } of files) {
-      const same = filesOfSession.get(cls.sessionId);
-      if (same) same.push(path);
-      else filesOfSession.set(cls.sessionId, [path]);
-    }
+    // Grouped only when such a line comes up (`threadFiles`), never on an ordinary poll.
+    const sessionFileCount = files.length; // the import archive's files come after
+    let filesOfSession: Map<string, string[]> | null = null;
     /**
      * The files a Codex thread read in `path` (session `sid`) may have run through before it: the
      * session's other files, then those of each session its header names as its parent (a
@@ -290,6 +288,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
      * cumulative-era Codex line has no predecessor in its own file.
      */
     const threadFiles = (sid: string, path: string): string[] => {
+      filesOfSession ??= filesBySession(files.slice(0, sessionFileCount));
       const out = (filesOfSession.get(sid) ?? []).filter((p) => p !== path);
       const seen = new Set([sid]);
       let headerOf: string | undefined = path;

@@ -16,7 +16,7 @@ import {
   type PendingTurn,
   turnOf,
 } from "./batch-builder.js";
-import { classifyTranscriptFile } from "./classify.js";
+import { classifyTranscriptFile, filesBySession } from "./classify.js";
 import { codexSeed } from "./file-probe.js";
 import type { Emit } from "./jsonl-reader.js";
 import { configuredIdentityLinks, configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
@@ -182,7 +182,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   let emit: Emit = () => {};
   let limit = batchSize;
   /** sessionId → its transcript files in `sessions/` (transcriptFilesOf); null: not listed yet this poll. */
-  let filesBySession: Map<string, string[]> | null = null;
+  let sessionFiles: Map<string, string[]> | null = null;
 
   // ---------------------------------------------------------------- opening
 
@@ -462,21 +462,31 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     const ids = new Set(work.map((w) => w.sid));
     const parentOf = new Map<string, string>();
     for (const { sid } of work) {
-      let header: { type?: unknown; parentSession?: unknown; parentTranscriptScope?: unknown };
-      try {
-        const raw = h.firstRow.get(sid)?.json;
-        if (raw == null) continue;
-        const text = typeof raw === "string" ? raw : raw.toString("utf8");
-        if (!text.includes('"parent')) continue;
-        header = JSON.parse(text);
-      } catch {
-        continue; // not a header we can read: read in the accounts' order
-      }
-      if (header?.type !== "session") continue;
-      const parent = headerParentId(header, classifyTranscriptFile);
+      const parent = storeHeaderParent(h, sid);
       if (parent && parent !== sid && ids.has(parent)) parentOf.set(sid, parent);
     }
     return generationsOf(parentOf);
+  }
+
+  /**
+   * The session a store session's header row (its first, `{"type":"session",…}`) names as its
+   * parent (`headerParentId`), or null: none, compressed, or not a header we can read.
+   */
+  function storeHeaderParent(h: OcHandle, sid: string): string | null {
+    try {
+      const raw = h.firstRow.get(sid)?.json;
+      if (raw == null) return null;
+      const text = typeof raw === "string" ? raw : raw.toString("utf8");
+      if (!text.includes('"parent')) return null;
+      const header = JSON.parse(text) as {
+        type?: unknown;
+        parentSession?: unknown;
+        parentTranscriptScope?: unknown;
+      };
+      return header?.type === "session" ? headerParentId(header, classifyTranscriptFile) : null;
+    } catch {
+      return null;
+    }
   }
 
   function readRows(h: OcHandle, queue: Work[], b: BatchBuilder): void {
@@ -631,24 +641,21 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
    * a seed is looked up.
    */
   function transcriptFilesOf(sid: string): string[] {
-    if (filesBySession === null) {
-      filesBySession = new Map();
+    if (sessionFiles === null) {
       let names: string[] = [];
       try {
         names = readdirSync(sessionsDir);
       } catch {
         // no sessions/ (a store-only agent): no copies
       }
-      for (const name of names) {
-        const cls = classifyTranscriptFile(name);
-        if (!cls) continue;
-        const same = filesBySession.get(cls.sessionId);
-        const path = join(sessionsDir, name);
-        if (same) same.push(path);
-        else filesBySession.set(cls.sessionId, [path]);
-      }
+      sessionFiles = filesBySession(
+        names.flatMap((name) => {
+          const cls = classifyTranscriptFile(name);
+          return cls ? [{ path: join(sessionsDir, name), cls }] : [];
+        }),
+      );
     }
-    return filesBySession.get(sid) ?? [];
+    return sessionFiles.get(sid) ?? [];
   }
 
   /**
@@ -688,16 +695,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   function compactionPredecessor(h: OcHandle, sid: string): string | null {
     const w = h.previousWindow?.get(sid);
     if (w?.reason !== "compaction") return null;
-    if (w.prev) return w.prev;
-    try {
-      const raw = h.firstRow.get(sid)?.json;
-      if (raw == null) return null;
-      const header = JSON.parse(typeof raw === "string" ? raw : raw.toString("utf8"));
-      if (header?.type !== "session") return null;
-      return headerParentId(header, classifyTranscriptFile);
-    } catch {
-      return null; // not a header we can read
-    }
+    return w.prev ? w.prev : storeHeaderParent(h, sid);
   }
 
   /**
@@ -751,7 +749,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   async function pollOnce(): Promise<void> {
     const h = openOc();
     if (!h) return;
-    filesBySession = null;
+    sessionFiles = null;
     const queue = readTx(h, () => plan(h));
     polls++;
     let first = true;
