@@ -72,6 +72,18 @@ function billAll(lines: string[]): (ParsedUsage | null)[] {
   });
 }
 
+/** The case's prices (`prices.json`) in `calculate` mode, the tests' fallback for anything else. */
+function casePricer(caseDir: string) {
+  return createPricer({
+    mode: "calculate",
+    overrides: parsePriceOverrides(
+      JSON.parse(readFileSync(join(caseDir, "prices.json"), "utf8")),
+      "prices.json",
+    ),
+    fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+  });
+}
+
 const counts = (u: ParsedUsage | null) =>
   u && { input: u.input, output: u.output, cacheRead: u.cacheRead, totalTokens: u.totalTokens };
 
@@ -267,12 +279,7 @@ describe("a transcript read across polls bills what one whole read would", () =>
         const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
         writeFileSync(path, "");
         mkdirSync(join(w.stateDir, "agents/main/sessions"), { recursive: true });
-        const prices = JSON.parse(readFileSync(join(CASE, "prices.json"), "utf8"));
-        const pricer = createPricer({
-          mode: "calculate",
-          overrides: parsePriceOverrides(prices, "prices.json"),
-          fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
-        });
+        const pricer = casePricer(CASE);
         for (const line of lines) {
           writeFileSync(path, `${line}\n`, { flag: "a" });
           const meter = meterFor(w, { pricer, readerThread });
@@ -390,12 +397,7 @@ describe("a compaction that rewrites the transcript keeps the thread's running t
             .split("\n")
             .filter(Boolean);
           const { before, after } = scenario(lines);
-          const prices = JSON.parse(readFileSync(join(CASE, "prices.json"), "utf8"));
-          const pricer = createPricer({
-            mode: "calculate",
-            overrides: parsePriceOverrides(prices, "prices.json"),
-            fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
-          });
+          const pricer = casePricer(CASE);
           if (meterBefore) {
             for (const [f, text] of Object.entries(before)) writeFileSync(join(sessions, f), `${text}\n`);
             const meter = meterFor(w, { pricer });
@@ -446,15 +448,7 @@ describe("in OpenClaw's SQLite store, a compaction's rewrite keeps the thread's 
       .split("\n")
       .filter(Boolean);
   const entry = JSON.parse(readFileSync(join(CASE, "state/agents/main/sessions/sessions.json"), "utf8"))[KEY];
-  const pricer = () =>
-    createPricer({
-      mode: "calculate",
-      overrides: parsePriceOverrides(
-        JSON.parse(readFileSync(join(CASE, "prices.json"), "utf8")),
-        "prices.json",
-      ),
-      fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
-    });
+  const pricer = () => casePricer(CASE);
 
   /** Opens a window `sid` of the DM's key in the fixture's main store with `lines` as its rows. */
   function addWindow(
@@ -615,12 +609,7 @@ describe("a compaction successor transcript (<ISO>_<newid>.jsonl, parentSession)
           .split("\n")
           .filter(Boolean);
         writeFileSync(join(sessions, `${A}.jsonl`), `${lines.slice(0, 5).join("\n")}\n`);
-        const prices = JSON.parse(readFileSync(join(CASE, "prices.json"), "utf8"));
-        const pricer = createPricer({
-          mode: "calculate",
-          overrides: parsePriceOverrides(prices, "prices.json"),
-          fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
-        });
+        const pricer = casePricer(CASE);
         if (meterBefore) {
           const meter = meterFor(w, { pricer });
           await meter.runOnce();
