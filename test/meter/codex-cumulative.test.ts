@@ -14,11 +14,10 @@ import {
 } from "../../src/meter/codex-cumulative.js";
 import { dedupeKey } from "../../src/meter/identity.js";
 import { parseLine, usageEvent } from "../../src/meter/parse.js";
-import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
 import type { ParsedUsage } from "../../src/meter/types.js";
-import { meterFor, OC_FIXTURE, tempWorld } from "../support/meter-env.js";
+import { casePricer, meterFor, OC_FIXTURE, tempWorld } from "../support/meter-env.js";
 
 const T = Date.UTC(2026, 3, 10, 9, 0, 0);
 
@@ -69,18 +68,6 @@ function billAll(lines: string[]): (ParsedUsage | null)[] {
     const step = codexIncrement(parsed(l), state);
     state = step.state;
     return step.usage;
-  });
-}
-
-/** The case's prices (`prices.json`) in `calculate` mode, the tests' fallback for anything else. */
-function casePricer(caseDir: string) {
-  return createPricer({
-    mode: "calculate",
-    overrides: parsePriceOverrides(
-      JSON.parse(readFileSync(join(caseDir, "prices.json"), "utf8")),
-      "prices.json",
-    ),
-    fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
   });
 }
 

@@ -2,7 +2,6 @@ import {
   appendFileSync,
   copyFileSync,
   cpSync,
-  existsSync,
   mkdirSync,
   readFileSync,
   renameSync,
@@ -35,7 +34,7 @@ import { parseTimeArg, queryUsage } from "../../src/meter/report.js";
 import { sessionChannel } from "../../src/meter/resolve-user.js";
 import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
 import { parseDecimal } from "../../src/money.js";
-import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
+import { meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /**
  * test/cases: inputs a fresh tester built from public bug reports of tools like this one, each
@@ -56,26 +55,9 @@ async function meterCase(
   extra: Partial<MeterOptions> = {},
 ) {
   w?.cleanup();
-  w = tempWorld(join(CASES, name, "state"));
-  // tempWorld copies agents/ only: a case's OpenClaw config sits beside it
-  for (const f of ["openclaw.json", "clawdbot.json", "moltbot.json"]) {
-    const from = join(CASES, name, "state", f);
-    if (existsSync(from)) copyFileSync(from, join(w.stateDir, f));
-  }
-  // a case whose models the bundled table prices has no prices.json
-  const pricesFile = join(CASES, name, "prices.json");
-  const prices = existsSync(pricesFile) ? JSON.parse(readFileSync(pricesFile, "utf8")) : {};
-  const meter = meterFor(w, {
-    pricer: createPricer({
-      mode,
-      overrides: parsePriceOverrides(prices, "prices.json"),
-      fallback: FALLBACK,
-    }),
-    ...extra,
-  });
-  const s = await meter.runOnce();
-  meter.close();
-  return { s, world: w };
+  const r = await meterCaseDir(join(CASES, name), mode, extra);
+  w = r.world;
+  return r;
 }
 
 describe("case dm-thread-session-key: a DM thread bills the DM's user", () => {

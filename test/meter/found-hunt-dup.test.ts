@@ -1,20 +1,18 @@
-import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { MeterOptions } from "../../src/meter/meter.js";
-import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import { classifyTranscriptFile } from "../../src/meter/sources/classify.js";
 import { generationsOf, headerParentId, sortForReading } from "../../src/meter/sources/read-order.js";
-import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
+import { casePricer, meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /**
  * Cases of the hunt for calls counted twice or not at all across files and sessions (forks,
  * copies, retries): test/cases/<name>, each with its right value in its README.
  */
 const CASES = resolve(import.meta.dirname, "../cases");
-const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
 
 let w: TempWorld | undefined;
 afterEach(() => {
@@ -23,22 +21,14 @@ afterEach(() => {
 });
 
 function pricerOf(name: string) {
-  const pricesFile = join(CASES, name, "prices.json");
-  const prices = existsSync(pricesFile) ? JSON.parse(readFileSync(pricesFile, "utf8")) : {};
-  return createPricer({
-    mode: "calculate",
-    overrides: parsePriceOverrides(prices, "prices.json"),
-    fallback: FALLBACK,
-  });
+  return casePricer(join(CASES, name));
 }
 
 async function meterCase(name: string, extra: Partial<MeterOptions> = {}) {
   w?.cleanup();
-  w = tempWorld(join(CASES, name, "state"));
-  const meter = meterFor(w, { pricer: pricerOf(name), ...extra });
-  const s = await meter.runOnce();
-  meter.close();
-  return { s, world: w };
+  const r = await meterCaseDir(join(CASES, name), "calculate", extra);
+  w = r.world;
+  return r;
 }
 
 function byUser(world: TempWorld) {

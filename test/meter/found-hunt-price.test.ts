@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { findPriceCorrection } from "../../src/meter/price-corrections.js";
@@ -14,7 +13,7 @@ import {
 } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
-import { meterFor, parsedUsage, type TempWorld, tempWorld } from "../support/meter-env.js";
+import { meterCaseDir, parsedUsage, type TempWorld } from "../support/meter-env.js";
 
 /** test/cases built from public bug reports of wrong prices (hunt-price). */
 const CASES = resolve(import.meta.dirname, "../cases");
@@ -28,15 +27,9 @@ afterEach(() => {
 
 async function meterCase(name: string, mode: CostMode) {
   w?.cleanup();
-  w = tempWorld(join(CASES, name, "state"));
-  const pricesFile = join(CASES, name, "prices.json");
-  const prices = existsSync(pricesFile) ? JSON.parse(readFileSync(pricesFile, "utf8")) : {};
-  const meter = meterFor(w, {
-    pricer: createPricer({ mode, overrides: parsePriceOverrides(prices, "prices.json"), fallback: FALLBACK }),
-  });
-  const s = await meter.runOnce();
-  meter.close();
-  return { s, world: w };
+  const r = await meterCaseDir(join(CASES, name), mode);
+  w = r.world;
+  return r;
 }
 
 const FEB_2026 = Date.UTC(2026, 1, 10, 9);

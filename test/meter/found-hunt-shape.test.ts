@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { usageEvent as pluginUsageEvent } from "../../plugin/src/push.js";
@@ -6,18 +6,16 @@ import { pushEventOf } from "../../src/edge/outbox.js";
 import { meterIdentityOf, pushEventSchema } from "../../src/ingest/push.js";
 import { dedupeKey } from "../../src/meter/identity.js";
 import { parseLine, usageEvent } from "../../src/meter/parse.js";
-import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
 import type { ParsedUsage } from "../../src/meter/types.js";
-import { meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
+import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
 
 /**
  * test/cases found by the hunt for odd transcript shapes (2026-12-03): inputs built from public bug
  * reports, each with its right value in its README (copied per test, never written).
  */
 const CASES = resolve(import.meta.dirname, "../cases");
-const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
 
 let w: TempWorld | undefined;
 afterEach(() => {
@@ -27,19 +25,9 @@ afterEach(() => {
 
 async function meterCase(name: string, mode: "calculate" | "auto" | "recorded" = "calculate") {
   w?.cleanup();
-  w = tempWorld(join(CASES, name, "state"));
-  for (const f of ["openclaw.json", "clawdbot.json", "moltbot.json"]) {
-    const from = join(CASES, name, "state", f);
-    if (existsSync(from)) copyFileSync(from, join(w.stateDir, f));
-  }
-  const pricesFile = join(CASES, name, "prices.json");
-  const prices = existsSync(pricesFile) ? JSON.parse(readFileSync(pricesFile, "utf8")) : {};
-  const meter = meterFor(w, {
-    pricer: createPricer({ mode, overrides: parsePriceOverrides(prices, "prices.json"), fallback: FALLBACK }),
-  });
-  const s = await meter.runOnce();
-  meter.close();
-  return { s, world: w };
+  const r = await meterCaseDir(join(CASES, name), mode);
+  w = r.world;
+  return r;
 }
 
 function byUser(world: TempWorld) {

@@ -1,4 +1,15 @@
-import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect } from "vitest";
@@ -50,6 +61,42 @@ export function synthBiller(db: Db) {
     markup: { num: 1n, den: 1n },
     creditsPerUsd: { num: 1n, den: 1n },
   });
+}
+
+/**
+ * A pricer for a case dir (`test/cases/<name>`): its `prices.json` if it has one (a case whose
+ * models the bundled table prices has none), the fixtures' fallback price otherwise.
+ */
+export function casePricer(caseDir: string, mode: "calculate" | "auto" | "recorded" = "calculate") {
+  const pricesFile = join(caseDir, "prices.json");
+  const prices = existsSync(pricesFile) ? JSON.parse(readFileSync(pricesFile, "utf8")) : {};
+  return createPricer({
+    mode,
+    overrides: parsePriceOverrides(prices, "prices.json"),
+    fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+  });
+}
+
+/**
+ * Meters a case dir's `state/` once into a fresh world (a copy: the case is never written), its
+ * OpenClaw config beside `agents/` copied too, priced by {@link casePricer}. The caller cleans the
+ * world up.
+ */
+export async function meterCaseDir(
+  caseDir: string,
+  mode: "calculate" | "auto" | "recorded" = "calculate",
+  extra: Partial<MeterOptions> = {},
+) {
+  const world = tempWorld(join(caseDir, "state"));
+  // tempWorld copies agents/ only: a case's OpenClaw config sits beside it
+  for (const f of ["openclaw.json", "clawdbot.json", "moltbot.json"]) {
+    const from = join(caseDir, "state", f);
+    if (existsSync(from)) copyFileSync(from, join(world.stateDir, f));
+  }
+  const meter = meterFor(world, { pricer: casePricer(caseDir, mode), ...extra });
+  const s = await meter.runOnce();
+  meter.close();
+  return { s, world };
 }
 
 /** A meter of `db` over one state dir (every agent), priced by `synthPricer`, in batches of `batchSize` calls. */
