@@ -413,7 +413,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           // A cumulative Codex-harness line is billed as its increment over the last one before it
           // (codex-cumulative.ts): what precedes the cursor is replayed only if such a line comes up.
           // A file with nothing before it (a compaction's rewrite, a copy) takes the thread's
-          // state from the session's other files.
+          // state from the session's other files and its parents' (threadFiles).
           const at = offset;
           const sid = cls.sessionId;
           const seed = (tsMs: number) => codexSeed(threadFiles(sid, path), tsMs);
