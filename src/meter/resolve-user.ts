@@ -55,6 +55,12 @@ export interface SessionHints {
    */
   mainKey?: string | null;
   /**
+   * Further main keys, lower-cased, each `agent:<a>:<key>` the operator's main session like
+   * {@link mainKey}'s: the one an OpenClaw SQLite store records as the gateway's own
+   * (`session_key_contract.main_key`), when the config the meter reads names none or another.
+   */
+  mainKeys?: readonly string[];
+  /**
    * The session entry names the base of an isolated heartbeat run
    * (`heartbeatIsolatedBaseSessionKey`): the session is the operator's heartbeat, whatever its
    * key or recorded route (which OpenClaw copies from the base session).
@@ -215,7 +221,10 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   const rest = parts[0] === "agent" ? parts.slice(2) : parts;
   const head = rest[0]?.toLowerCase();
   if (!head) return op;
-  if (hints.mainKey && rest.join(":").toLowerCase() === hints.mainKey) return op;
+  if (hints.mainKey || hints.mainKeys?.length) {
+    const k = rest.join(":").toLowerCase();
+    if (k === hints.mainKey || hints.mainKeys?.includes(k)) return op;
+  }
   if (hints.heartbeat || isIsolatedHeartbeat(rest))
     return { accountId: operatorAccount(agentId), via: "heartbeat" };
 

@@ -42,6 +42,15 @@ export function configuredMainKey(agentDir: string): string | null {
     session && typeof session === "object" && !Array.isArray(session)
       ? (session as Record<string, unknown>).mainKey
       : undefined;
+  return mainKeyOf(raw);
+}
+
+/**
+ * A main key as OpenClaw's `normalizeMainKey` makes it (trimmed, lower-cased), or null for the
+ * default `main`, an empty value or a non-string: the key of `session.mainKey` in the config, or
+ * of `session_key_contract.main_key` in an agent's SQLite store (see `createStoreAttribution`).
+ */
+export function mainKeyOf(raw: unknown): string | null {
   if (typeof raw !== "string") return null;
   const key = raw.trim().toLowerCase();
   return key && key !== "main" ? key : null;

@@ -8,6 +8,7 @@ import {
   sessionChannel,
 } from "../resolve-user.js";
 import type { RememberedSession } from "../session-memory.js";
+import { mainKeyOf } from "./openclaw-config.js";
 import type { OcHandle } from "./store-handle.js";
 
 // Who pays for a session read from OpenClaw's store: its key from `session_windows` (live) or the
@@ -125,6 +126,25 @@ export function createStoreAttribution(
     return h?.parentOfKey?.(key) ?? otherStore(key)?.parentOfKey?.(key) ?? null;
   }
 
+  /**
+   * The main key the store records as the gateway's (`session_key_contract.main_key`), when it is
+   * not `main` and not the configured one: OpenClaw writes the `session.mainKey` it runs with
+   * into every agent's store (`setCanonicalSqliteSessionMainKey`), so a store names its custom
+   * main session although the meter cannot read the config that set it (`OPENCLAW_CONFIG_PATH`
+   * outside the state dir, an `$include`d file, a copy of `agents/` alone). Before 2026-12-03
+   * that session, an unfamiliar key, was billed from its recorded route: to whoever spoke last.
+   */
+  function storeMainKeys(h: OcHandle | null): string[] {
+    let raw: unknown;
+    try {
+      raw = h?.mainKey?.get()?.main_key;
+    } catch {
+      return [];
+    }
+    const k = mainKeyOf(raw);
+    return k && k !== mainKey ? [k] : [];
+  }
+
   /** Attribution of a session that is no longer live: the archive's key, else the meter's memory. */
   function rememberedAttribution(h: OcHandle | null, sid: string, key: string | null): Attribution {
     const mem = remembered(sid);
@@ -138,6 +158,7 @@ export function createStoreAttribution(
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
       mainKey,
+      mainKeys: storeMainKeys(h),
       slashPrefixes,
       identityLinks,
     };
@@ -169,6 +190,7 @@ export function createStoreAttribution(
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
       mainKey,
+      mainKeys: storeMainKeys(h),
       slashPrefixes,
       identityLinks,
     });

@@ -70,6 +70,11 @@ export interface OcHandle {
   /** `session_windows.channel` of a session by key (any of its windows that names one). */
   windowChannelOfKey: Database.Statement<[string], { channel: string | null }> | null;
   node: Database.Statement<[string], { entry_json: string | null }> | null;
+  /**
+   * The main key the gateway runs with (`session_key_contract.main_key`, OpenClaw writes its
+   * normalized `session.mainKey` there: `setCanonicalSqliteSessionMainKey`); null without it.
+   */
+  mainKey: Database.Statement<[], { main_key: unknown }> | null;
   conversation: Database.Statement<[string], { channel: string | null; target: string | null }> | null;
   archives: Database.Statement<
     [],
@@ -225,6 +230,9 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
             "SELECT channel FROM session_windows WHERE session_key = ? AND channel IS NOT NULL LIMIT 1",
           )
         : null,
+    mainKey: caps.cols("session_key_contract").has("main_key")
+      ? conn.prepare("SELECT main_key FROM session_key_contract ORDER BY id LIMIT 1")
+      : null,
     node:
       hasNodes && caps.cols("session_nodes").has("entry_json")
         ? conn.prepare("SELECT entry_json FROM session_nodes WHERE session_key = ?")
