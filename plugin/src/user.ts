@@ -406,7 +406,9 @@ export function payerFromKeyAlone(
       return r;
     case "operator":
       if (head === "subagent") return null;
-      return AUTOMATION.has(head) || rest.some((p) => SHARED.has(p)) ? r : null;
+      // the Control UI's `dashboard:<uuid>` sessions are the operator's by their key alone (the
+      // meter's too since 2026-12-03: a checkpoint branch's entry holds a DM's copied route)
+      return AUTOMATION.has(head) || head === "dashboard" || rest.some((p) => SHARED.has(p)) ? r : null;
     default:
       return null;
   }

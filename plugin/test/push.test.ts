@@ -152,8 +152,9 @@ describe("usageEvent (the meter's rules)", () => {
     expect(userOf("agent:main:openai-user:alice:heartbeat")).toBeNull();
     expect(userOf("agent:main:openresponses-user:alice:heartbeat")).toBeNull();
     // an unfamiliar key: the meter bills the entry's route (or a custom session.mainKey the operator)
-    expect(userOf("agent:main:dashboard:0d6e")).toBeNull();
     expect(userOf("agent:main:work")).toBeNull();
+    // the Control UI's sessions are the operator's, whatever route a checkpoint branch's entry copied
+    expect(userOf("agent:main:dashboard:0d6e")).toBe("agent:main");
     expect(userOf(undefined)).toBeNull();
     // decided by the key alone
     expect(userOf("agent:main:openai-user:alice")).toBe("openai-user:alice");
@@ -361,6 +362,7 @@ describe("copies stay in sync with creditgate's meter", () => {
       ["agent:main:telegram:direct:direct:5550101", null],
       ["agent:main:telegram:channel:dm:42:thread:7", null],
       ["agent:main:telegram:group:-100123:topic:7", null],
+      ["agent:main:dashboard:3b9f6c1e", "telegram"],
       [null, null],
     ] as const) {
       expect(resolveAccount("main", key, ch).accountId, String(key)).toBe(

@@ -193,6 +193,12 @@ const AUTOMATION = new Set(["main", "cron", "hook", "heartbeat", "subagent", "ac
  * `<head>:<user>`, as OpenClaw keeps each endpoint's sessions apart.
  */
 const HTTP_USER_HEADS: ReadonlySet<string> = new Set(["openai-user", "openresponses-user"]);
+/**
+ * Heads of sessions only OpenClaw's operator surfaces create: the Control UI / gateway's
+ * `agent:<a>:dashboard:<uuid>` (`buildDashboardSessionKey`: a new chat, a fork, a checkpoint branch;
+ * `incognito-<uuid>` too). Read after a configured slash-command prefix, which wins.
+ */
+const OPERATOR_SURFACE_HEADS: ReadonlySet<string> = new Set(["dashboard"]);
 const SHARED = new Set(["group", "channel", "room", "thread", "topic"]);
 const DM = new Set(["direct", "dm"]);
 /** Segments that start a DM session key's thread suffix (`…:direct:<peer>:thread:<id>`). */
@@ -255,6 +261,12 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   // otherwise read as another channel's or account's command), longest first.
   const slashUser = configuredSlashUser(rest, hints.slashPrefixes) ?? slashCommandUser(rest);
   if (slashUser) return linked(slashUser, "slash", hints);
+  // The Control UI's own sessions, `dashboard:<uuid>` (`buildDashboardSessionKey`): the operator's,
+  // whatever route the entry holds. A checkpoint branch of a user's DM
+  // (`sessions.compaction.branch`) is such a key whose entry is a clone of the DM's (origin,
+  // deliveryContext, lastTo): before 2026-12-03 the operator's turns there were billed to the DM's
+  // user by that route (case `checkpoint-branch-copied-route`).
+  if (OPERATOR_SURFACE_HEADS.has(head)) return { accountId: operatorAccount(agentId), via: "dashboard" };
 
   // `<ch>:direct:<peer>`, `<ch>:<account>:direct:<peer>`, `direct:<peer>`
   const dmAt = dmIndex(rest);
@@ -285,6 +297,16 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
       return linked(acct, "route", hints);
   }
   return op;
+}
+
+/**
+ * Whether a resolution wins over the meter's memory of the session (`meter_sessions`, the account
+ * it was billed to before): a linked person ({@link isIdentity}), or the operator's dashboard
+ * session by its key alone (`via` `dashboard`: a checkpoint branch of a DM was billed to the DM's
+ * user by its copied route before 2026-12-03).
+ */
+export function overridesMemory(r: Resolution): boolean {
+  return isIdentity(r) || r.via === "dashboard";
 }
 
 /** Whether a resolution names a linked person (`identity`, also at the root of a spawn chain). */

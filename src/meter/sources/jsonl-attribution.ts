@@ -1,5 +1,5 @@
 import { dirname } from "node:path";
-import { agentOfKey, isIdentity, remembersInternalSurface, resolveAccount } from "../resolve-user.js";
+import { agentOfKey, overridesMemory, remembersInternalSurface, resolveAccount } from "../resolve-user.js";
 import type { SessionMemory } from "../session-memory.js";
 import type { SessionFact } from "../source.js";
 import type { ClassifiedFile } from "./classify.js";
@@ -107,8 +107,9 @@ export function createJsonlAttribution(
         identityLinks,
       });
       // a linked person's session remembered under a channel's account (billed before the link was
-      // read, 2026-12-03) bills the person's one account now
-      const keep = !internal && !isIdentity(r);
+      // read, 2026-12-03) bills the person's one account now; an operator's dashboard session
+      // remembered under the user its copied route named (before 2026-12-03) the operator
+      const keep = !internal && !overridesMemory(r);
       return {
         sessionKey: remembered.sessionKey,
         accountId: (keep ? remembered.accountId : null) ?? r.accountId,

@@ -1,7 +1,7 @@
 import {
   agentOfKey,
   type IdentityLinks,
-  isIdentity,
+  overridesMemory,
   remembersInternalSurface,
   resolveAccount,
   type SessionHints,
@@ -164,9 +164,10 @@ export function createStoreAttribution(
     };
     if (mem?.accountId && !internal && (key === null || mem.sessionKey === key)) {
       // a linked person's session remembered under a channel's account (billed before the link
-      // was read, 2026-12-03) bills the person's one account now; resolved only with links set
-      const r = identityLinks ? resolveAccount(agentId, sessionKey, hints) : null;
-      return { sessionKey, accountId: r && isIdentity(r) ? r.accountId : mem.accountId, channel };
+      // was read, 2026-12-03) bills the person's one account now; so does an operator's dashboard
+      // session remembered under the user its copied route named (before 2026-12-03) the operator
+      const r = resolveAccount(agentId, sessionKey, hints);
+      return { sessionKey, accountId: overridesMemory(r) ? r.accountId : mem.accountId, channel };
     }
     return { sessionKey, accountId: resolveAccount(agentId, sessionKey, hints).accountId, channel };
   }
