@@ -227,10 +227,9 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   const rest = parts[0] === "agent" ? parts.slice(2) : parts;
   const head = rest[0]?.toLowerCase();
   if (!head) return op;
-  if (hints.mainKey || hints.mainKeys?.length) {
-    const k = rest.join(":").toLowerCase();
-    if (k === hints.mainKey || hints.mainKeys?.includes(k)) return op;
-  }
+  // the configured main key and the one the agent's store records (either is the operator's)
+  if ([hints.mainKey, ...(hints.mainKeys ?? [])].some((k) => k && isMainSession(rest, k)))
+    return { accountId: operatorAccount(agentId), via: "main-key" };
   if (hints.heartbeat || isIsolatedHeartbeat(rest))
     return { accountId: operatorAccount(agentId), via: "heartbeat" };
 
@@ -300,13 +299,31 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
 }
 
 /**
+ * Whether `rest` (a key after `agent:<a>:`) is the operator's main session under a configured
+ * `session.mainKey`: `<mainKey>` itself, or a Slack Enterprise Grid workspace's main DM session
+ * `<mainKey>:account:<accountId>:team:<teamId>` (OpenClaw's `resolveSlackEnterpriseMainDmSessionKey`,
+ * openclaw/openclaw#102372, #121373: under `dmScope: "main"` each workspace's DMs share one session
+ * named so), with a thread suffix too. Before 2026-12-03 such a Grid session was an unfamiliar key
+ * and billed to whoever wrote last (its entry's route), every user's DMs of the workspace included
+ * (case `slack-grid-main-dm-custom-main-key`). With the default `main` the `main` head already is.
+ */
+function isMainSession(rest: readonly string[], mainKey: string): boolean {
+  const joined = rest.join(":").toLowerCase();
+  if (joined === mainKey) return true;
+  if (!joined.startsWith(`${mainKey}:`)) return false;
+  return /^account:[^:]+:team:[^:]+(?::(?:thread|topic):.*)?$/.test(joined.slice(mainKey.length + 1));
+}
+
+/**
  * Whether a resolution wins over the meter's memory of the session (`meter_sessions`, the account
  * it was billed to before): a linked person ({@link isIdentity}), or the operator's dashboard
  * session by its key alone (`via` `dashboard`: a checkpoint branch of a DM was billed to the DM's
- * user by its copied route before 2026-12-03).
+ * user by its copied route before 2026-12-03), or the operator's main session under a configured
+ * `session.mainKey` (`via` `main-key`, {@link isMainSession}: a Slack Grid workspace's main DM
+ * session was billed to its last writer before 2026-12-03).
  */
 export function overridesMemory(r: Resolution): boolean {
-  return isIdentity(r) || r.via === "dashboard";
+  return isIdentity(r) || r.via === "dashboard" || r.via === "main-key";
 }
 
 /** Whether a resolution names a linked person (`identity`, also at the root of a spawn chain). */

@@ -58,3 +58,31 @@ describe("case checkpoint-branch-copied-route: the operator's checkpoint branch 
     ).toBe("slack:u07abc");
   });
 });
+
+describe("case slack-grid-main-dm-custom-main-key: a Grid workspace's main DM session is the operator's", () => {
+  it("agent:main 2 calls $0.012 (was slack:u07bob 2 calls $0.012, Alice's call included)", async () => {
+    const { s, world } = await meterCase("slack-grid-main-dm-custom-main-key");
+    expect(s.billed).toBe(2);
+    expect(byUser(world)).toEqual({ "agent:main": { requests: 2, costUsd: "0.012" } });
+  });
+
+  it("<mainKey>:account:<a>:team:<t> (and its threads) is the main session; other keys under the word are not", () => {
+    const bob = { channel: "slack", routeTargets: ["slack:U07BOB", "user:U07BOB"], mainKey: "work" };
+    for (const key of [
+      "agent:main:work",
+      "agent:main:work:account:default:team:t0grida",
+      "agent:main:Work:Account:ops:Team:T0GRIDA",
+      "agent:main:work:account:default:team:t0grida:thread:1791192600.000100",
+    ])
+      expect(resolveAccount("main", key, bob), key).toEqual({ accountId: "agent:main", via: "main-key" });
+    // the default main key's Grid session is the operator's by its `main` head
+    expect(resolveAccount("main", "agent:main:main:account:default:team:t0grida", bob).accountId).toBe(
+      "agent:main",
+    );
+    // not the main session: an unrelated key starting with the word, a DM of a channel so named
+    expect(resolveAccount("main", "agent:main:work:team:t0grida", bob).accountId).toBe("slack:u07bob");
+    expect(
+      resolveAccount("main", "agent:main:slack:direct:u07bob", { ...bob, mainKey: "slack" }).accountId,
+    ).toBe("slack:u07bob");
+  });
+});
