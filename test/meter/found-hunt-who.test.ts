@@ -1,9 +1,11 @@
+import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { MeterOptions } from "../../src/meter/meter.js";
 import { queryUsage } from "../../src/meter/report.js";
 import { resolveAccount } from "../../src/meter/resolve-user.js";
-import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
+import { meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /**
  * Cases of the hunt for calls billed to the wrong payer (the wrong user, the operator instead of
@@ -56,6 +58,87 @@ describe("case checkpoint-branch-copied-route: the operator's checkpoint branch 
         slashPrefixes: [{ prefix: "dashboard", channel: "slack" }],
       }).accountId,
     ).toBe("slack:u07abc");
+  });
+});
+
+describe("OpenClaw's SQLite store: a checkpoint branch of a DM, its entry cloned, is the operator's", () => {
+  const DM = "aaaaaaaa-0000-4000-8000-000000000001";
+  const BRANCH = "bbbbbbbb-0000-4000-8000-00000000000b";
+  const KEY = "agent:main:dashboard:3b9f6c1e-2a4d-4f8b-9c7e-5d1a0b2c3e4f";
+  it("telegram:5550101 keeps its call $0.0045, the branch's own $0.0135 is agent:main's (was both telegram:5550101)", async () => {
+    // the per-peer DM store of case subagent-into-other-agent-store, plus what
+    // branchSqliteCompactionCheckpointSession writes: a window and a node whose entry is the DM's clone
+    w = tempWorld(join(CASES, "subagent-into-other-agent-store", "state"));
+    rmSync(join(w.stateDir, "agents", "support"), { recursive: true, force: true });
+    const db = new Database(join(w.stateDir, "agents", "main", "agent", "openclaw-agent.sqlite"));
+    try {
+      const at = 1795400000000;
+      const clone = {
+        sessionId: BRANCH,
+        updatedAt: at,
+        chatType: "direct",
+        label: "Checkpoint branch",
+        parentSessionKey: "agent:main:direct:5550101",
+        lastChannel: "telegram",
+        lastTo: "telegram:5550101",
+        origin: {
+          provider: "telegram",
+          surface: "telegram",
+          from: "telegram:5550101",
+          to: "telegram:5550101",
+        },
+        deliveryContext: { channel: "telegram", to: "telegram:5550101", accountId: "default" },
+      };
+      db.prepare(
+        `INSERT INTO session_nodes (session_key, current_session_id, entry_json, updated_at, created_via)
+         VALUES (?, ?, ?, ?, 'operator')`,
+      ).run(KEY, BRANCH, JSON.stringify(clone), at);
+      db.prepare(
+        `INSERT INTO session_windows (session_id, session_key, reason, created_at, updated_at, transcript_updated_at)
+         VALUES (?, ?, 'fork', ?, ?, ?)`,
+      ).run(BRANCH, KEY, at, at, at);
+      const ins = db.prepare(
+        "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?, ?, ?, ?)",
+      );
+      ins.run(
+        BRANCH,
+        0,
+        JSON.stringify({ type: "session", version: 3, id: BRANCH, timestamp: "2026-11-23T01:00:00.000Z" }),
+        at,
+      );
+      ins.run(
+        BRANCH,
+        1,
+        JSON.stringify({
+          type: "message",
+          id: "b0000001",
+          parentId: null,
+          timestamp: "2026-11-23T01:00:02.000Z",
+          message: {
+            role: "assistant",
+            content: [{ type: "text", text: "branch" }],
+            api: "openai-completions",
+            provider: "mock",
+            model: "mock-gpt",
+            usage: { input: 4000, output: 100, cacheRead: 0, cacheWrite: 0, totalTokens: 4100 },
+            stopReason: "stop",
+            timestamp: 1795400002000,
+            responseId: "chatcmpl-branch-own-00000001",
+          },
+        }),
+        at + 2000,
+      );
+    } finally {
+      db.close();
+    }
+    const meter = meterFor(w);
+    const s = await meter.runOnce();
+    meter.close();
+    expect(s.billed).toBe(2);
+    expect(byUser(w)).toEqual({
+      "telegram:5550101": { requests: 1, costUsd: "0.0045" },
+      "agent:main": { requests: 1, costUsd: "0.0135" },
+    });
   });
 });
 
