@@ -62,7 +62,6 @@ describe("case checkpoint-branch-copied-route: the operator's checkpoint branch 
 });
 
 describe("OpenClaw's SQLite store: a checkpoint branch of a DM, its entry cloned, is the operator's", () => {
-  const DM = "aaaaaaaa-0000-4000-8000-000000000001";
   const BRANCH = "bbbbbbbb-0000-4000-8000-00000000000b";
   const KEY = "agent:main:dashboard:3b9f6c1e-2a4d-4f8b-9c7e-5d1a0b2c3e4f";
   it("telegram:5550101 keeps its call $0.0045, the branch's own $0.0135 is agent:main's (was both telegram:5550101)", async () => {
