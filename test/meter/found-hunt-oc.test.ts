@@ -93,7 +93,7 @@ describe("resolveAccount: further main keys (mainKeys) are the operator's like t
   it("a key equal to one of mainKeys, any case, is the operator's main session", () => {
     expect(resolveAccount("main", "agent:main:Home", { ...route, mainKeys: ["home"] })).toEqual({
       accountId: "agent:main",
-      via: "operator",
+      via: "main-key",
     });
     expect(
       resolveAccount("main", "agent:main:home", { ...route, mainKey: "work", mainKeys: ["home"] }).accountId,
