@@ -238,6 +238,8 @@ export interface PushEvent {
   responseModel?: string;
   /** Anthropic's served speed, `"fast"` or `"standard"` (fast mode): creditgate prices `"fast"` at the model's fast multiple. */
   speed?: string;
+  /** Where Anthropic ran the call, `"us"` (data residency): creditgate prices it at the US-only multiple (1.1× on Claude 4.6 and later). */
+  inferenceGeo?: string;
   /** The line's `api` (`openai-responses`, `anthropic-messages`…): creditgate reads a service-tier estimate by it. */
   api?: string;
   /**

@@ -156,6 +156,10 @@ export interface WrittenMessage {
     cost?: { total?: number; totalOrigin?: string };
     /** Anthropic's served speed (`"fast"` / `"standard"`, fast mode), when the line carries it. */
     speed?: unknown;
+    /** Where Anthropic ran the call (`"us"` / `"global"`, data residency), when the line carries it. */
+    inference_geo?: unknown;
+    /** The same under a camelCase name. */
+    inferenceGeo?: unknown;
   };
   /** pi-ai's API of the call, e.g. `google-generative-ai`, `anthropic-messages`. */
   api?: string;

@@ -101,6 +101,10 @@ export function usageEvent(
   // the model's fast multiple, so the push must carry it or it would bill the standard price first.
   const said = typeof u.speed === "string" ? u.speed.trim().toLowerCase() : "";
   const speed = said === "fast" || said === "standard" ? said : null;
+  // Where Anthropic ran the call (its `usage.inference_geo`), as the meter reads it (parse.ts
+  // `servedInferenceGeo`): "us" is priced at the US-only multiple, so the push must carry it.
+  const geoSaid = u.inference_geo ?? u.inferenceGeo;
+  const inferenceGeo = typeof geoSaid === "string" && geoSaid.trim().toLowerCase() === "us";
   const responseId = typeof m.responseId === "string" && m.responseId ? m.responseId : null;
   const agentId = where.agentId ?? agentOfKey(where.sessionKey) ?? "main";
   // Price exactly as the transcript meter would: the push may bill the call first, and the
@@ -185,6 +189,7 @@ export function usageEvent(
     ...(cacheWrite1h > 0 ? { cacheWrite1h } : {}),
     ...(responseModel ? { responseModel } : {}),
     ...(speed ? { speed } : {}),
+    ...(inferenceGeo ? { inferenceGeo: "us" } : {}),
     ...(api && api.length <= 100 ? { api } : {}),
     ...(recorded ? { costUsd: total } : {}),
     ...(providerBilled ? { costOrigin: "provider-billed" as const } : {}),

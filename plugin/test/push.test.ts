@@ -259,6 +259,22 @@ describe("usageEvent (the meter's rules)", () => {
       );
   });
 
+  it('carries Anthropic US-only inference (usage.inference_geo "us"), so a push prices the 1.1× rates like the transcript', () => {
+    const us = usageEvent({ ...assistant, usage: { ...assistant.usage, inference_geo: " US " } }, where);
+    expect(us).toMatchObject({ inferenceGeo: "us" });
+    // not part of the identity: the transcript copy of the call is its duplicate
+    expect(us?.idempotencyKey).toBe(usageEvent(assistant, where)?.idempotencyKey);
+    expect(
+      usageEvent({ ...assistant, usage: { ...assistant.usage, inferenceGeo: "us" } }, where),
+    ).toMatchObject({
+      inferenceGeo: "us",
+    });
+    for (const inference_geo of ["global", "", 1, undefined])
+      expect(
+        usageEvent({ ...assistant, usage: { ...assistant.usage, inference_geo } }, where),
+      ).not.toHaveProperty("inferenceGeo");
+  });
+
   it("skips user lines, synthetic openclaw lines, zero usage and malformed counts; errors are billed as failures", () => {
     expect(usageEvent({ role: "user" }, where)).toBeNull();
     expect(usageEvent({ ...assistant, provider: "openclaw", model: "delivery-mirror" }, where)).toBeNull();

@@ -106,6 +106,9 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     // The served speed, when the line says it: "fast" is priced at the model's fast multiple
     // (absent otherwise, so an older center refuses only the events that carry one).
     ...(e.speed !== undefined ? { speed: e.speed } : {}),
+    // Where Anthropic ran the call, when the line says US-only: priced at the US-only multiple
+    // (absent otherwise, so an older center refuses only the events that carry one).
+    ...(e.inferenceGeo !== undefined ? { inferenceGeo: e.inferenceGeo } : {}),
     // Absent when there is none, so an older center refuses only the events that carry one.
     ...(pico !== null ? { recordedCostPicoUsd: pico.toString() } : {}),
     costOrigin: pico !== null && e.recordedCostOrigin === "provider-billed" ? "provider-billed" : null,

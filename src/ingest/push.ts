@@ -18,6 +18,7 @@ import {
   type ParsedUsage,
   type Pricer,
   PUSH_IDENTITY_PREFIX,
+  servedInferenceGeo,
   servedSpeed,
   type UsageEvent,
 } from "../meter/index.js";
@@ -106,6 +107,13 @@ export const pushEventSchema = z
      */
     speed: z.string().trim().min(1).max(32).optional(),
     /**
+     * Where Anthropic ran the call's inference (its `usage.inference_geo`, data residency): `"us"`
+     * prices the call at the US-only multiple (pricing.ts `inferenceGeoMultiple`: 1.1× on Claude
+     * Opus 4.6, Sonnet 4.6 and later models, on the `anthropic` provider), exactly as a locally
+     * metered call; any other value is a standard call. Not part of the call's identity.
+     */
+    inferenceGeo: z.string().trim().min(1).max(32).optional(),
+    /**
      * Cost the bot recorded, USD as a JSON number (the older form; kept for older edges and
      * pushers); used per CREDITGATE_COST_MODE (recorded/auto), like transcript costs.
      * `recordedCostPicoUsd` is preferred when both are sent.
@@ -166,6 +174,11 @@ export const pushEventSchema = z
     path: ["identityEntryId"],
   });
 export type PushEvent = z.infer<typeof pushEventSchema>;
+
+/** A pushed `inferenceGeo` as the meter reads a line's (`servedInferenceGeo`): `{ inferenceGeo }` or nothing. */
+function inferenceGeoOf(v: string | undefined): { inferenceGeo?: "us" } {
+  return servedInferenceGeo(v) === null ? {} : { inferenceGeo: "us" };
+}
 
 /** A pushed `speed` as the meter reads a line's (`servedSpeed`): `{ speed }` or nothing. */
 function speedOf(v: string | undefined): { speed?: "fast" | "standard" } {
@@ -391,6 +404,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         ? { responseModel: e.responseModel }
         : {}),
       ...speedOf(e.speed),
+      ...inferenceGeoOf(e.inferenceGeo),
       recordedCostOrigin:
         (pico ?? e.costUsd) != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
       agentId: e.agentId,

@@ -18,7 +18,15 @@ export { type AgentDir, discoverStateDirs, HOME_STATE_DIRS, listAgents, type Sta
 export { createSourceHealth, type SourceHealth, type SourceProblem, sourceHealth } from "./health.js";
 export { dedupeKey, MAX_ENTRY_ID_CHARS, PUSH_IDENTITY_PREFIX } from "./identity.js";
 export { createMeter, type Meter, type MeterOptions, type MeterSummary, SinkPaused } from "./meter.js";
-export { type LineResult, latencyMs, MAX_LATENCY_MS, parseEntry, parseLine, servedSpeed } from "./parse.js";
+export {
+  type LineResult,
+  latencyMs,
+  MAX_LATENCY_MS,
+  parseEntry,
+  parseLine,
+  servedInferenceGeo,
+  servedSpeed,
+} from "./parse.js";
 export { DEFAULT_PREVIEW_CHARS, makePreview, messageText, redact } from "./preview.js";
 export { createPricer, loadPriceOverrides, overrideSanityWarnings, recordedCostPico } from "./pricing.js";
 export {

@@ -205,6 +205,7 @@ export function usageEvent(
   if (u.identityOutput !== undefined) e.identityOutput = u.identityOutput;
   if (u.responseModel !== undefined) e.responseModel = u.responseModel;
   if (u.speed !== undefined) e.speed = u.speed;
+  if (u.inferenceGeo !== undefined) e.inferenceGeo = u.inferenceGeo;
   return e;
 }
 
@@ -220,6 +221,15 @@ export function servedSpeed(v: unknown): "fast" | "standard" | null {
   if (typeof v !== "string") return null;
   const s = v.trim().toLowerCase();
   return s === "fast" || s === "standard" ? s : null;
+}
+/**
+ * A usage object's `inference_geo` as Anthropic writes it (the response's `usage.inference_geo`,
+ * where the request's inference ran: https://platform.claude.com/docs/en/manage-claude/data-residency),
+ * compared trimmed and case-insensitively: `"us"` for US-only inference, null for `"global"`, any
+ * other value or none.
+ */
+export function servedInferenceGeo(v: unknown): "us" | null {
+  return typeof v === "string" && v.trim().toLowerCase() === "us" ? "us" : null;
 }
 /** The longest `responseModel` kept (a pushed `model` is at most 200 characters too). */
 const MAX_MODEL_CHARS = 200;
@@ -240,6 +250,8 @@ const NOT_COUNTS = new Set([
   "cost_details",
   "costDetails",
   "speed",
+  "inference_geo",
+  "inferenceGeo",
   "service_tier",
   "is_byok",
   "isByok",
@@ -1250,5 +1262,9 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   // differently; "standard", absent or anything else is a standard call (ParsedUsage.speed).
   const speed = servedSpeed(usage.speed);
   if (speed !== null) parsed.speed = speed;
+  // Where Anthropic ran the call (`usage.inference_geo`, data residency): "us" prices at the US-only
+  // multiple; "global", absent or anything else is a standard call (ParsedUsage.inferenceGeo).
+  const geo = servedInferenceGeo(usage.inference_geo ?? usage.inferenceGeo);
+  if (geo !== null) parsed.inferenceGeo = geo;
   return { kind: "usage", writtenAtMs: isoMs(e.timestamp), content: msg.content, clamped, usage: parsed };
 }

@@ -1313,6 +1313,9 @@ export function createPricer(opts: PricerOptions): Pricer {
   /** The fast-mode multiple of a call (`fastModeMultiple` of the model it is priced as); 1n for a standard call. */
   const fastOf = (u: ParsedUsage): bigint =>
     u.speed === "fast" ? fastModeMultiple(u.provider, pricedModelOf(u), u.messageTsMs) : 1n;
+  /** Whether a call is priced at Anthropic's US-only inference multiple (`usInferencePremium` of the model it is priced as). */
+  const usOnly = (u: ParsedUsage): boolean =>
+    u.inferenceGeo === "us" && usInferencePremium(u.provider, pricedModelOf(u));
   const known = (u: ParsedUsage): PriceQuote | null => {
     if (!Number.isFinite(u.messageTsMs)) throw new RangeError(`bad message timestamp ${u.messageTsMs}`);
     const model = pricedModelOf(u);
@@ -1330,6 +1333,12 @@ export function createPricer(opts: PricerOptions): Pricer {
     if (q !== null && fast !== 1n) {
       q.costPicoUsd *= fast;
       q.version += "+speed:fast";
+    }
+    // Anthropic US-only inference: every rate × 1.1 (an override too), rounded up to the pico-USD.
+    if (q !== null && usOnly(u)) {
+      const { num, den } = US_INFERENCE_MULTIPLE;
+      q.costPicoUsd = (q.costPicoUsd * num + den - 1n) / den;
+      q.version += "+inference-geo:us";
     }
     return q;
   };
@@ -1441,6 +1450,8 @@ export function createPricer(opts: PricerOptions): Pricer {
           // known to hold the multiple (pi-ai prices the catalog rates; OpenClaw scales them, × 2,
           // only for the native fast mode it requested itself), while the list price × the
           // multiple is what Anthropic charged, and equals a right estimate.
+          // So does a US-only call (`inferenceGeo`) of a model with the 1.1× US price: pi-ai prices
+          // the catalog's standard rates.
           // And a call that says Anthropic served it at standard speed, of a model with fast mode:
           // OpenClaw scaled its estimate × 2 when it asked for fast mode, whatever was served.
           // And an estimate more than 1000× off the list price of the same call (`estimateUnitSlip`):
@@ -1450,6 +1461,7 @@ export function createPricer(opts: PricerOptions): Pricer {
             (u.writtenInput !== undefined ||
               pricedModelOf(u) !== u.model ||
               fastOf(u) !== 1n ||
+              usOnly(u) ||
               (u.speed === "standard" && fastModeMultiple(u.provider, u.model, u.messageTsMs) !== 1n) ||
               (pico !== null && k !== null && estimateUnitSlip(pico, k.costPicoUsd))) &&
             !billed &&
@@ -1542,6 +1554,53 @@ export function fastModeMultiple(provider: string, model: string, atMs: number):
     if (f.model.test(name)) return f.untilMs === undefined || atMs < f.untilMs ? f.num : 1n;
   }
   return 1n;
+}
+
+/**
+ * Anthropic's price of US-only inference (data residency, `inference_geo: "us"`), as a fraction of
+ * the standard price: 1.1× every token rate (input, output, cache reads and writes, long-context
+ * tiers) on Claude Opus 4.6, Sonnet 4.6 and later models; Opus 4.5, Sonnet 4.5, Haiku 4.5 and
+ * earlier are billed at the standard rate ("your organization's usage is billed at 1.1x standard
+ * API rates for Claude Opus 4.6, Claude Sonnet 4.6, and later models",
+ * https://support.claude.com/en/articles/15422948-enable-us-only-inference-for-your-organization;
+ * https://platform.claude.com/docs/en/about-claude/pricing#data-residency-pricing as quoted in
+ * anthropics/claude-code#60641: "a 1.1x multiplier to all token pricing categories";
+ * BerriAI/litellm#38369, maximhq/bifrost#5072 bill it by the response's `usage.inference_geo`).
+ */
+export const US_INFERENCE_MULTIPLE = { num: 11n, den: 10n } as const;
+
+/**
+ * Claude model ids by family and version (`claude-opus-4-6`, `claude-sonnet-5`, `claude-haiku-4-5-20251001`,
+ * `claude-opus-4-6@…`); the minor version is one or two digits (never a date).
+ */
+const CLAUDE_VERSIONED = /^claude-(opus|sonnet|haiku)-(\d+)(?:-(\d{1,2}))?(?=$|[-@[])/;
+/** Claude families that began after Opus 4.6 (every model of theirs is "later"). */
+const CLAUDE_LATER_FAMILY = /^claude-(?:fable|mythos)-\d/;
+
+/**
+ * Whether a call Anthropic ran with US-only inference (`inference_geo: "us"`) is priced at
+ * `US_INFERENCE_MULTIPLE`: on the Claude API (`anthropic`, and `claude-cli`, whose lines carry
+ * Anthropic's own usage; not Bedrock, Vertex AI or Foundry, where the region is the endpoint's and
+ * `inference_geo` does not apply: https://platform.claude.com/docs/en/build-with-claude/data-residency),
+ * for Claude Opus / Sonnet / Haiku 4.6 or later and the Fable / Mythos families (the model id
+ * trimmed, lower-cased, without an `anthropic/` prefix, dots as dashes, a Claude CLI id such as
+ * `opus-4.6` read as the model it names). Any other model (Claude 3.x, 4.5 and earlier, a bare
+ * alias, an id that names no Claude version) is priced at the standard rate, as before.
+ */
+export function usInferencePremium(provider: string, model: string): boolean {
+  if (!FAST_MODE_PROVIDERS.has(provider.trim().toLowerCase())) return false;
+  const id = model
+    .trim()
+    .toLowerCase()
+    .replace(/^anthropic\//, "")
+    .replaceAll(".", "-");
+  const name = claudeShortNameModel(id) ?? id;
+  if (CLAUDE_LATER_FAMILY.test(name)) return true;
+  const m = CLAUDE_VERSIONED.exec(name);
+  if (!m?.[2]) return false;
+  const major = Number(m[2]);
+  const minor = m[3] === undefined ? 0 : Number(m[3]);
+  return major > 4 || (major === 4 && minor >= 6);
 }
 
 /**

@@ -22,6 +22,15 @@ export interface ParsedUsage {
    * the dedupe identity.
    */
   speed?: "fast" | "standard";
+  /**
+   * Where the line says Anthropic ran the call's inference: the response's `usage.inference_geo`
+   * (Claude API data residency, https://platform.claude.com/docs/en/manage-claude/data-residency),
+   * set only when it is `"us"` (US-only inference), read from the line's usage object whether its
+   * counts are OpenClaw's names or Anthropic's own (a `claude-cli` line). Priced at 1.1× on Claude
+   * Opus 4.6, Sonnet 4.6 and later models (pricing.ts `inferenceGeoMultiple`). Not part of the
+   * dedupe identity.
+   */
+  inferenceGeo?: "us";
   api: string | null;
   /**
    * `message.timestamp`: epoch ms, stable across copies of the same message. For a line with no

@@ -70,6 +70,8 @@ const SHARED = [
   "responseModel",
   /** Absent unless the line says the served speed (`ParsedUsage.speed`: `"fast"` / `"standard"`). */
   "speed",
+  /** Absent unless the line says Anthropic ran it US-only (`ParsedUsage.inferenceGeo`: `"us"`). */
+  "inferenceGeo",
 ] as const;
 /** String fields that are (nearly) unique per event: appended without a lookup. */
 const UNIQUE = [
@@ -190,6 +192,7 @@ export class EventPacker {
     strs[b + 9] = this.shared(source);
     strs[b + 10] = this.shared(u.responseModel);
     strs[b + 11] = this.shared(u.speed);
+    strs[b + 12] = this.shared(u.inferenceGeo);
     const c = b + SHARED.length;
     strs[c] = this.unique(u.responseId);
     strs[c + 1] = this.unique(u.errorMessage);
@@ -238,12 +241,14 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
     // writtenInput, identityCacheRead, identityCacheWrite, identityInput, identityTsMs and identityOutput
     // (absent unless the parser corrected the call, read Bedrock's cache names, OpenAI-style cache
     // writes or reasoning outside the completion count, or the line had no time), responseModel (absent unless the line names
-    // another served model), speed (absent unless the line says which speed served it) and
+    // another served model), speed (absent unless the line says which speed served it), inferenceGeo
+    // (absent unless the line says Anthropic ran it US-only) and
     // identityEntryId (absent unless the line had no time and an entry id) is present.
     let absent =
       ("dedupeKey" in e ? 0 : 1) +
       ("responseModel" in e ? 0 : 1) +
       ("speed" in e ? 0 : 1) +
+      ("inferenceGeo" in e ? 0 : 1) +
       ("identityEntryId" in e ? 0 : 1);
     for (const f of OPTIONAL_NUMS) if (!(f in e)) absent++;
     if (keys !== KEYS.size - absent) return null;
@@ -271,6 +276,10 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       }
       if (f === "speed") {
         if (!(v === undefined ? !(f in e) : v === "fast" || v === "standard")) return null;
+        continue;
+      }
+      if (f === "inferenceGeo") {
+        if (!(v === undefined ? !(f in e) : v === "us")) return null;
         continue;
       }
       if (f === "identityEntryId") {
@@ -358,6 +367,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     if (rm !== -2) e.responseModel = s(rm) as string;
     const sp = strs[b + 11] as number;
     if (sp !== -2) e.speed = s(sp) as "fast" | "standard";
+    const geo = strs[b + 12] as number;
+    if (geo !== -2) e.inferenceGeo = s(geo) as "us";
     const k = strs[c + 5] as number;
     if (k !== -2) e.dedupeKey = s(k) as string;
     out[i] = e;
