@@ -34,6 +34,20 @@ export interface SupplementPrice {
   readonly names: readonly string[];
   /** USD per 1M tokens, decimal strings: input, cached input (cache read), output. */
   readonly usd: readonly [input: string, cachedInput: string, output: string];
+  /**
+   * USD per 1M tokens of 5-minute and 1-hour cache writes, for a provider that prices writes
+   * (Anthropic); absent: a write is prompt input (no write price listed, none reported).
+   */
+  readonly writes?: readonly [cacheWrite: string, cacheWrite1h: string];
+  /**
+   * Prompt-length tiers: a call whose total prompt (input + cache reads + cache writes) is above
+   * `above` tokens is priced wholly at the tier's `usd` (and `writes`), as a table tier.
+   */
+  readonly tiers?: readonly {
+    readonly above: number;
+    readonly usd: readonly [input: string, cachedInput: string, output: string];
+    readonly writes?: readonly [cacheWrite: string, cacheWrite1h: string];
+  }[];
   /** The provider's own published price list. */
   readonly source: string;
 }
@@ -56,7 +70,49 @@ const zai = (names: readonly string[], usd: SupplementPrice["usd"]): SupplementP
   usd,
   source: ZAI_PRICING,
 });
+/**
+ * Claude models newer than the bundled table (provider `anthropic`; also OpenClaw's Claude CLI ids
+ * such as `haiku-5.5`, and `anthropic/…` behind a proxy or a router whose list lacks them), per 1M
+ * tokens, input / cache hit / output, 5-minute / 1-hour cache write:
+ * - Claude Haiku 5.5 (`claude-haiku-5-5`, released 2026-10-07), priced by prompt length: $0.10 /
+ *   $0.01 / $0.50, writes $0.125 / $0.20, "for prompts up to 100,000 tokens"; $0.50 / $0.05 /
+ *   $2.50, writes $0.625 / $1.00, "for prompts over 100,000 tokens"
+ *   (https://platform.claude.com/docs/en/models/haiku-5-5/overview, "Pricing"; the prompt counts
+ *   cache reads and writes: kurofune/claudit v1.9.2). Before, an unknown model at the fallback
+ *   rates (by default $15 / $75: 150× its price) wherever OpenClaw's estimate was $0.
+ * - Claude Mythos 5 and Mythos 5.1 (limited availability): $10 / $1 / $50 and $10 / $0.25 / $50,
+ *   writes $12.50 / $20 (https://platform.claude.com/docs/en/about-claude/pricing, "Model pricing";
+ *   Mythos 5 "shares Claude Fable 5's specifications and pricing",
+ *   https://platform.claude.com/docs/en/models/fable-5/overview). The table lists Fable 5 / 5.1
+ *   but no Mythos id.
+ * Not here: Fable 5.2 / Mythos 5.2 (prices quoted only second-hand so far) and Sonnet 5.5 (the
+ * table's `claude-sonnet-5` entry matches its id by prefix, at the same list prices).
+ */
+const ANTHROPIC_PRICING = "https://platform.claude.com/docs/en/about-claude/pricing";
+const HAIKU_5_5 = "https://platform.claude.com/docs/en/models/haiku-5-5/overview";
 export const SUPPLEMENT_PRICES: readonly SupplementPrice[] = [
+  {
+    provider: "anthropic",
+    names: ["claude-haiku-5-5", "claude-haiku-5.5", "claude-haiku-5-5[1m]"],
+    usd: ["0.1", "0.01", "0.5"],
+    writes: ["0.125", "0.2"],
+    tiers: [{ above: 100_000, usd: ["0.5", "0.05", "2.5"], writes: ["0.625", "1"] }],
+    source: HAIKU_5_5,
+  },
+  {
+    provider: "anthropic",
+    names: ["claude-mythos-5", "claude-mythos-5.0", "claude-mythos-5-0"],
+    usd: ["10", "1", "50"],
+    writes: ["12.5", "20"],
+    source: ANTHROPIC_PRICING,
+  },
+  {
+    provider: "anthropic",
+    names: ["claude-mythos-5-1", "claude-mythos-5.1"],
+    usd: ["10", "0.25", "50"],
+    writes: ["12.5", "20"],
+    source: ANTHROPIC_PRICING,
+  },
   zai(["glm-5.1"], ["1.4", "0.26", "4.4"]),
   zai(["glm-5"], ["1", "0.2", "3.2"]),
   zai(["glm-5-turbo"], ["1.2", "0.24", "4"]),
@@ -138,7 +194,11 @@ export const SAME_MODEL_NAMES: readonly SameModelNames[] = [
 export const SUPPLEMENT_VERSION = `supplement:${createHash("sha256")
   .update(
     JSON.stringify([
-      ...SUPPLEMENT_PRICES.map((s) => [s.provider, s.names, s.usd]),
+      ...SUPPLEMENT_PRICES.map((s) =>
+        s.writes || s.tiers
+          ? [s.provider, s.names, s.usd, s.writes ?? null, s.tiers ?? null]
+          : [s.provider, s.names, s.usd],
+      ),
       ...SAME_MODEL_NAMES.map((s) => [s.provider, s.model, s.names]),
     ]),
   )
@@ -170,15 +230,22 @@ export function supplementPrice(
   let entry = built.get(s);
   if (entry === undefined) {
     const [input, cachedInput, output] = s.usd;
-    const flat = (usd: string): TieredRate => ({ base: usdPerMTokToMicro(usd), tiers: [] });
-    const inputRate = flat(input);
+    const tiers = s.tiers ?? [];
+    // one rate with its prompt-length tiers: `pick` reads the price from the base list or a tier
+    const rate = (
+      pick: (usd: SupplementPrice["usd"], writes: SupplementPrice["writes"]) => string,
+    ): TieredRate => ({
+      base: usdPerMTokToMicro(pick(s.usd, s.writes)),
+      tiers: tiers.map((t) => ({ above: t.above, rate: usdPerMTokToMicro(pick(t.usd, t.writes)) })),
+    });
+    const inputRate = rate((u) => u[0]);
     const rates: ModelRates = {
       input: inputRate,
-      output: flat(output),
-      cacheRead: flat(cachedInput),
-      // cache storage is free and no provider here reports writes: a write is prompt input
-      cacheWrite: inputRate,
-      cacheWrite1h: inputRate,
+      output: rate((u) => u[2]),
+      cacheRead: rate((u) => u[1]),
+      // without write prices (cache storage free, no writes reported) a write is prompt input
+      cacheWrite: s.writes ? rate((u, w) => w?.[0] ?? u[0]) : inputRate,
+      cacheWrite1h: s.writes ? rate((u, w) => w?.[1] ?? u[0]) : inputRate,
       perCallPico: 0n,
     };
     supplementRates.add(rates);
@@ -192,6 +259,7 @@ export function supplementPrice(
           input_mtok: Number(input),
           cache_read_mtok: Number(cachedInput),
           output_mtok: Number(output),
+          ...(s.writes ? { cache_write_mtok: Number(s.writes[0]) } : {}),
         },
       },
     };

@@ -749,6 +749,9 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
       if (own.info !== undefined) return own;
       const anthropic = findTableEntry("anthropic", claude, atMs, false);
       if (anthropic.info !== undefined) return anthropic;
+      // a Claude model newer than the table (`haiku-5.5`): the price supplement's Anthropic entry
+      const supplement = supplementLookup("anthropic", claude, atMs);
+      if (supplement !== null) return supplement;
     }
     // The same version spelled the other way (`grok-4.1-fast` / `grok-4-1-fast`): see `versionRespelled`.
     const respelled = versionRespelled(bare ?? model);

@@ -9,7 +9,7 @@ import { queryUsage } from "../../src/meter/report.js";
 import { EventPacker, packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
 import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
 import { parseDecimal } from "../../src/money.js";
-import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
+import { meterCaseDir, parsedUsage, type TempWorld } from "../support/meter-env.js";
 import { createEngineDb, ENGINES } from "../support/temp-db.js";
 
 /** test/cases built from public bug reports of wrong prices (hunt-pay). */
@@ -297,5 +297,88 @@ describe("inferenceGeo travels with the event", () => {
         t.cleanup();
       }
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Claude models newer than the table: Haiku 5.5 (with its >100K prompt tier), Mythos 5 / 5.1
+// ---------------------------------------------------------------------------------------------
+
+describe("case claude-model-newer-than-table: Haiku 5.5 and Mythos 5.1 at Anthropic's prices, not the fallback", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551302 4 calls $0.058376, not $1.0989`, async () => {
+      const { s, world } = await meterCase("claude-model-newer-than-table", mode);
+      expect(s).toMatchObject({ billed: 4, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551302",
+          requests: 4,
+          costUsd: "0.058376",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+});
+
+describe("price supplement: Anthropic's newer Claude models", () => {
+  const at = Date.parse("2026-11-20T10:00:00Z");
+  const call = (provider: string, model: string, over: Partial<ParsedUsage> = {}) =>
+    parsedUsage({ provider, model, api: "anthropic-messages", messageTsMs: at, ...over });
+  const cost = (u: ParsedUsage) => pricer("calculate").price(u);
+  it.each([
+    ["anthropic", "claude-haiku-5-5"],
+    ["anthropic", "claude-haiku-5-5[1m]"],
+    ["claude-cli", "haiku-5.5"],
+    ["openrouter", "anthropic/claude-haiku-5.5"],
+    ["litellm", "anthropic/claude-haiku-5-5"],
+  ])(
+    "%s/%s: Haiku 5.5, 100K prompt tokens at the base rates, 100,001 at the tier's on every token",
+    (p, m) => {
+      // 100,000 prompt tokens: 40,000 × $0.10 + 60,000 × $0.01 + 1,000 × $0.50 = $0.0051
+      const base = cost(call(p, m, { input: 40_000, cacheRead: 60_000, output: 1_000 }));
+      expect(base).toMatchObject({ costPicoUsd: 5_100_000_000n, unknownModel: false });
+      expect(base.version).toMatch(/\+supplement:[0-9a-f]{8}$/);
+      // one more prompt token: 40,001 × $0.50 + 60,000 × $0.05 + 1,000 × $2.50 = $0.0255005
+      const over = cost(call(p, m, { input: 40_001, cacheRead: 60_000, output: 1_000 }));
+      expect(over.costPicoUsd).toBe(25_500_500_000n);
+    },
+  );
+  it("Haiku 5.5 cache writes: 5-minute $0.125, 1-hour $0.20 (over 100K: $0.625, $1.00)", () => {
+    expect(cost(call("anthropic", "claude-haiku-5-5", { cacheWrite: 1_000_000 })).costPicoUsd).toBe(
+      625_000_000_000n,
+    );
+    expect(
+      cost(call("anthropic", "claude-haiku-5-5", { cacheWrite: 10_000, cacheWrite1h: 10_000 })).costPicoUsd,
+    ).toBe(2_000_000_000n);
+    expect(
+      cost(call("anthropic", "claude-haiku-5-5", { cacheWrite: 50_000, cacheWrite1h: 50_000 })).costPicoUsd,
+    ).toBe(10_000_000_000n);
+    // 5-minute writes below the tier: 50,000 × $0.125
+    expect(cost(call("anthropic", "claude-haiku-5-5", { cacheWrite: 50_000 })).costPicoUsd).toBe(
+      6_250_000_000n,
+    );
+  });
+  it("Mythos 5 and 5.1: $10 / $50, cache hits $1 and $0.25, writes $12.50 / $20", () => {
+    const u = { input: 1_000, output: 1_000, cacheRead: 100_000, cacheWrite: 1_000 };
+    // 0.01 + 0.05 + 0.1 + 0.0125
+    expect(cost(call("anthropic", "claude-mythos-5", u)).costPicoUsd).toBe(172_500_000_000n);
+    // 0.01 + 0.05 + 0.025 + 0.0125
+    expect(cost(call("anthropic", "claude-mythos-5-1", u)).costPicoUsd).toBe(97_500_000_000n);
+  });
+  it("not on Bedrock or Vertex (their own price lists), and an override still wins", () => {
+    expect(cost(call("amazon-bedrock", "anthropic.claude-haiku-5-5")).unknownModel).toBe(true);
+    const o = pricer("calculate", {
+      "anthropic/claude-haiku-5-5": { input: "1", output: "1", cacheRead: "1", cacheWrite: "1" },
+    }).price(call("anthropic", "claude-haiku-5-5", { input: 1_000_000 }));
+    expect(o).toMatchObject({ costPicoUsd: 1_000_000_000_000n, source: "override" });
+  });
+  it("a model the table knows keeps the table's price (Haiku 4.5, Fable 5.1)", () => {
+    expect(cost(call("anthropic", "claude-haiku-4-5", { input: 1_000_000 })).version).toBe(
+      "@pydantic/genai-prices@0.1.8",
+    );
+    expect(cost(call("anthropic", "claude-fable-5-1", { input: 1_000_000 })).costPicoUsd).toBe(
+      10_000_000_000_000n,
+    );
   });
 });
