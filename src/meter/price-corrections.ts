@@ -203,12 +203,79 @@ export const PREMIUM_ENDS: readonly PremiumEnd[] = [
   ["openrouter", "anthropic/claude-sonnet-4.6"],
 ].map(([provider, model]) => ({ provider, model, from: "2026-03-13", source: CLAUDE_46_GA }) as PremiumEnd);
 
+/**
+ * A price change a platform made on a later date than the maker, where the table prices the
+ * platform from the maker's entry (the package's `fallback_model_providers`: Azure falls back to
+ * OpenAI's models), so the platform's calls took the maker's new price from the maker's date.
+ * From `makerFrom` (the entry's own `start_date` of the change, `YYYY-MM-DD`) until `from` (the
+ * platform's date), a call on `provider` is priced at the entry's price before the change. Applied
+ * only while the entry still carries a `start_date` of `makerFrom` (a genai-prices release that
+ * gives the platform its own entry or dates wins). Matched on the call's table provider and the
+ * entry's model id.
+ */
+export interface PlatformPriceDate {
+  /** genai-prices provider id of the call (the platform: `azure`). */
+  readonly provider: string;
+  /** genai-prices model id of the (maker's) table entry. */
+  readonly model: string;
+  /** The entry's own `start_date` of the change. */
+  readonly makerFrom: string;
+  /** The first day (UTC) of the platform's new price. */
+  readonly from: string;
+  /** The platform's own statement of its date. */
+  readonly source: string;
+}
+
+/**
+ * GPT-5.6 Sol on Azure OpenAI: OpenAI cut Sol to $4 / $0.40 cached / $20 per 1M (long context $8 /
+ * $0.80 / $30) on its own API from the table's 2026-08-21; Azure's cut to the same rates ran "from
+ * September 1, 2026" ("Azure OpenAI metered API pricing for the GPT-5.6 Sol model will be reduced
+ * to $4.00 per 1M input tokens and $20.00 per 1M output tokens … This promotional pricing will run
+ * from September 1, 2026", https://azure.microsoft.com/en-us/blog/gpt-5-6-now-available-in-microsoft-foundry/,
+ * as quoted in anomalyco/models.dev#5992, which moved Azure's Sol to the cut prices only then).
+ * The table has no Azure entry for Sol, so Azure calls of 2026-08-21…31 were billed at the cut
+ * price: $5 / $0.50 / $30 (long context $10 / $1 / $45) is what Azure charged.
+ */
+export const PLATFORM_PRICE_DATES: readonly PlatformPriceDate[] = [
+  {
+    provider: "azure",
+    model: "gpt-5.6-sol",
+    makerFrom: "2026-08-21",
+    from: "2026-09-01",
+    source: "https://azure.microsoft.com/en-us/blog/gpt-5-6-now-available-in-microsoft-foundry/",
+  },
+];
+
+const platformDates = new Map<string, PlatformPriceDate>(
+  PLATFORM_PRICE_DATES.map((d) => [`${d.provider}/${d.model}`, d]),
+);
+
+/**
+ * The window `[makerFromMs, fromMs)` in which a call on the table provider `providerId` of the
+ * entry `info` is priced at the entry's price before `makerFrom` (`PLATFORM_PRICE_DATES`), or
+ * undefined when none applies (no such entry, or the entry no longer has that start date).
+ */
+export function platformPriceWindow(
+  providerId: string,
+  info: { readonly id: string; readonly prices: unknown },
+): { readonly makerFromMs: number; readonly fromMs: number } | undefined {
+  const d = platformDates.get(`${providerId}/${info.id}`);
+  if (d === undefined || !Array.isArray(info.prices)) return undefined;
+  const dated = info.prices.some((p: { constraint?: { type?: unknown; start_date?: unknown } }) => {
+    return p.constraint?.type === "start_date" && p.constraint.start_date === d.makerFrom;
+  });
+  return dated
+    ? { makerFromMs: new Date(d.makerFrom).getTime(), fromMs: new Date(d.from).getTime() }
+    : undefined;
+}
+
 /** `corrections:<first 8 hex of sha256 of the table>`: changes whenever an entry's rates do. */
 export const CORRECTIONS_VERSION = `corrections:${createHash("sha256")
   .update(
     JSON.stringify([
       ...PRICE_CORRECTIONS.map((c) => [c.provider, c.model, c.tier]),
       ...PREMIUM_ENDS.map((e) => [e.provider, e.model, e.from]),
+      ...PLATFORM_PRICE_DATES.map((d) => [d.provider, d.model, d.makerFrom, d.from]),
     ]),
   )
   .digest("hex")

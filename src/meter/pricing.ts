@@ -24,6 +24,7 @@ import {
   CORRECTIONS_VERSION,
   findPriceCorrection,
   type PriceCorrection,
+  platformPriceWindow,
   premiumEndMs,
   withoutTiers,
 } from "./price-corrections.js";
@@ -922,6 +923,19 @@ function findTableEntry(providerId: string | null, model: string, atMs: number, 
     const found = tableModelPrice(id, name, atMs);
     if (found === null) return { rates: null, info: null };
     if (found !== undefined) {
+      // A platform that changed the maker's price on a later date (`PLATFORM_PRICE_DATES`): in
+      // between, its calls are priced at the entry's price before the maker's change.
+      const lag = platformPriceWindow(found.providerId, found.info);
+      if (lag !== undefined) {
+        if (atMs >= lag.makerFromMs && atMs < lag.fromMs) {
+          const before = tableModelPrice(id, name, lag.makerFromMs - 1);
+          if (before === null) return { rates: null, info: null };
+          const earlier = before && correctedTableRates(before.price, before.providerId, before.info.id);
+          return { rates: earlier ? platformDated(earlier) : null, info: found.info, switchAtMs: lag.fromMs };
+        }
+        const rates = correctedTableRates(found.price, found.providerId, found.info.id);
+        return { rates, info: found.info, switchAtMs: lag.fromMs };
+      }
       let rates = correctedTableRates(found.price, found.providerId, found.info.id);
       // A long-context premium the provider ended on a date (`PREMIUM_ENDS`): the entry's tiers
       // stop applying then. The rates depend on which side of that date the call is.
@@ -949,6 +963,18 @@ function findTableEntry(providerId: string | null, model: string, atMs: number, 
     }
   }
   return { rates: null, info: undefined };
+}
+
+/** A marked copy of a table price priced on a platform's own date (`platformPriceWindow`), once per rates object. */
+const platformDatedCopies = new WeakMap<ModelRates, ModelRates>();
+function platformDated(rates: ModelRates): ModelRates {
+  let copy = platformDatedCopies.get(rates);
+  if (copy === undefined) {
+    copy = { ...rates };
+    correctedRates.add(copy);
+    platformDatedCopies.set(rates, copy);
+  }
+  return copy;
 }
 
 /** `withoutTiers` per rates object, once each; the flat rates carry the corrections' version. */

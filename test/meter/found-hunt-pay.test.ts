@@ -382,3 +382,62 @@ describe("price supplement: Anthropic's newer Claude models", () => {
     );
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// A platform's own price-change date: Azure's GPT-5.6 Sol cut from 2026-09-01, not OpenAI's date
+// ---------------------------------------------------------------------------------------------
+
+describe("case azure-platform-price-date: Azure Sol calls before Azure's own cut at Azure's price then", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551303 4 calls $3.38, not $2.73`, async () => {
+      const { s, world } = await meterCase("azure-platform-price-date", mode);
+      expect(s).toMatchObject({ billed: 4, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5551303", requests: 4, costUsd: "3.38" }),
+      ]);
+    });
+  }
+});
+
+describe("platformPriceWindow: Azure GPT-5.6 Sol", () => {
+  const at = (iso: string) => Date.parse(iso);
+  const usage = { input: 10_000, output: 2_000, cacheRead: 50_000 };
+  const call = (provider: string, model: string, iso: string, over: Partial<ParsedUsage> = usage) =>
+    parsedUsage({ provider, model, api: "azure-openai-responses", messageTsMs: at(iso), ...over });
+  it("one pricer, calls in every order: Azure at $5 / $30 until 2026-09-01, OpenAI's cut from its own date", () => {
+    const p = pricer("calculate");
+    const seq: [string, string, string, bigint][] = [
+      ["azure-openai-responses", "gpt-5.6-sol", "2026-09-02T00:00:00Z", 100_000_000_000n],
+      ["azure-openai-responses", "gpt-5.6-sol", "2026-08-25T00:00:00Z", 135_000_000_000n],
+      ["azure-openai-responses", "gpt-5.6", "2026-08-31T23:59:59.999Z", 135_000_000_000n],
+      ["azure-openai-responses", "gpt-5.6-sol", "2026-09-01T00:00:00Z", 100_000_000_000n],
+      ["azure-openai-responses", "gpt-5.6-sol", "2026-08-20T00:00:00Z", 135_000_000_000n],
+      ["azure-openai-responses", "gpt-5.6-sol", "2026-08-21T00:00:00Z", 135_000_000_000n],
+      ["openai", "gpt-5.6-sol", "2026-08-25T00:00:00Z", 100_000_000_000n],
+      ["openai-codex", "gpt-5.6-sol", "2026-08-25T00:00:00Z", 100_000_000_000n],
+    ];
+    for (const round of [1, 2]) {
+      for (const [provider, model, iso, want] of seq) {
+        expect(p.price(call(provider, model, iso)).costPicoUsd, `${round} ${provider}/${model} ${iso}`).toBe(
+          want,
+        );
+      }
+    }
+  });
+  it("the window's rows say so; the long-context tier is Azure's then too ($10 / $45)", () => {
+    const q = pricer("calculate").price(
+      call("azure-openai-responses", "gpt-5.6-sol", "2026-08-28T00:00:00Z", {
+        input: 300_000,
+        output: 1_000,
+      }),
+    );
+    expect(q.costPicoUsd).toBe(3_045_000_000_000n);
+    expect(q.version).toMatch(/\+corrections:[0-9a-f]{8}$/);
+  });
+  it("other GPT-5.6 models on Azure keep the table's dates (no Azure date confirmed here)", () => {
+    const p = pricer("calculate");
+    const terra = (iso: string) => p.price(call("azure-openai-responses", "gpt-5.6-terra", iso)).costPicoUsd;
+    const openaiTerra = (iso: string) => p.price(call("openai", "gpt-5.6-terra", iso)).costPicoUsd;
+    expect(terra("2026-08-25T00:00:00Z")).toBe(openaiTerra("2026-08-25T00:00:00Z"));
+  });
+});
