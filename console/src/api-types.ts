@@ -5206,6 +5206,7 @@ export interface components {
             responseModel?: string;
             api?: string;
             speed?: string;
+            inferenceGeo?: string;
             costUsd?: number | null;
             recordedCostPicoUsd?: string | null;
             costOrigin?: "provider-billed" | null;
