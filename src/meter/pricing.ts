@@ -11,7 +11,7 @@ import {
 } from "@pydantic/genai-prices";
 import { z } from "zod";
 import { AppError, ErrorCode } from "../errors.js";
-import { decimalToScaled, formatScaled, usdFloatToPico, usdPerMTokToMicro } from "../money.js";
+import { decimalToScaled, divCeil, formatScaled, usdFloatToPico, usdPerMTokToMicro } from "../money.js";
 import {
   FINE_TUNED_VERSION_TAG,
   fineTunedEntry,
@@ -1366,7 +1366,7 @@ export function createPricer(opts: PricerOptions): Pricer {
     // Anthropic US-only inference: every rate × 1.1 (an override too), rounded up to the pico-USD.
     if (q !== null && usOnly(u)) {
       const { num, den } = US_INFERENCE_MULTIPLE;
-      q.costPicoUsd = (q.costPicoUsd * num + den - 1n) / den;
+      q.costPicoUsd = divCeil(q.costPicoUsd * num, den);
       q.version += "+inference-geo:us";
     }
     return q;
@@ -1690,7 +1690,7 @@ function serviceTierQuote(
     const diff = want > got ? want - got : got - want;
     if (diff * 1_000_000n <= want || diff <= 2n * t.den) {
       return {
-        costPicoUsd: (k.costPicoUsd * t.num + t.den - 1n) / t.den,
+        costPicoUsd: divCeil(k.costPicoUsd * t.num, t.den),
         source: k.source,
         version: `${k.version}+service-tier:${t.name}`,
         unknownModel: k.unknownModel,
