@@ -143,18 +143,18 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
   const te = caps.cols("transcript_events");
   if (!te.has("session_id") || !te.has("seq")) return null;
 
-  const hasWindows = tables.has("session_windows") && caps.cols("session_windows").has("session_key");
-  const hasNodes = tables.has("session_nodes") && caps.cols("session_nodes").has("session_key");
+  const names = legacyNames(tables, caps);
+  const { windows, nodes } = names;
   const parentCols = (table: string) =>
     `${col(table, "parent_session_key", "parent")}, ${col(table, "spawned_by", "spawned_by")}`;
-  const nodeParent = hasNodes
+  const nodeParent = nodes
     ? conn.prepare<[string], { parent: string | null; spawned_by: string | null }>(
-        `SELECT ${parentCols("session_nodes")} FROM session_nodes WHERE session_key = ?`,
+        `SELECT ${parentCols(nodes)} FROM ${nodes} WHERE session_key = ?`,
       )
     : null;
-  const windowParent = hasWindows
+  const windowParent = windows
     ? conn.prepare<[string], { parent: string | null; spawned_by: string | null }>(
-        `SELECT ${parentCols("session_windows")} FROM session_windows WHERE session_key = ? LIMIT 1`,
+        `SELECT ${parentCols(windows)} FROM ${windows} AS w WHERE ${names.windowKey} = ? LIMIT 1`,
       )
     : null;
   const parentOfKey =
@@ -181,18 +181,16 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
     maxSeqAll: conn.prepare(
       "SELECT session_id AS sid, MAX(seq) AS maxSeq FROM transcript_events GROUP BY session_id",
     ),
-    maxSeqByWindow: hasWindows
+    maxSeqByWindow: windows
       ? conn.prepare(
           `SELECT w.session_id AS sid,
              (SELECT MAX(t.seq) FROM transcript_events t WHERE t.session_id = w.session_id) AS maxSeq
-           FROM session_windows w`,
+           FROM ${windows} w`,
         )
       : null,
-    watermarks:
-      tables.has("transcript_rewrite_watermarks") &&
-      caps.cols("transcript_rewrite_watermarks").has("generation")
-        ? conn.prepare("SELECT session_id AS sid, generation FROM transcript_rewrite_watermarks")
-        : null,
+    watermarks: names.watermarks
+      ? conn.prepare(`SELECT session_id AS sid, generation FROM ${names.watermarks}`)
+      : null,
     rows: conn
       .prepare<[string, number, number], StoreRow>(
         `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
@@ -210,32 +208,32 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
       `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
        FROM transcript_events WHERE session_id = ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
     ),
-    window: hasWindows
+    window: windows
       ? conn.prepare(
-          `SELECT session_key, ${col("session_windows", "channel", "channel")}, ${parentCols("session_windows")},
-             ${col("session_windows", "primary_conversation_id", "conversation")}
-           FROM session_windows WHERE session_id = ?`,
+          `SELECT ${names.windowKey} AS session_key, ${col(windows, "channel", "channel")}, ${parentCols(windows)},
+             ${col(windows, "primary_conversation_id", "conversation")}
+           FROM ${windows} AS w WHERE w.session_id = ?`,
         )
       : null,
     parentOfKey,
     previousWindow:
-      hasWindows &&
+      windows === "session_windows" &&
       caps.cols("session_windows").has("previous_session_id") &&
       caps.cols("session_windows").has("reason")
         ? conn.prepare("SELECT previous_session_id AS prev, reason FROM session_windows WHERE session_id = ?")
         : null,
     windowChannelOfKey:
-      hasWindows && caps.cols("session_windows").has("channel")
+      windows && caps.cols(windows).has("channel")
         ? conn.prepare(
-            "SELECT channel FROM session_windows WHERE session_key = ? AND channel IS NOT NULL LIMIT 1",
+            `SELECT channel FROM ${windows} AS w WHERE ${names.windowKey} = ? AND channel IS NOT NULL LIMIT 1`,
           )
         : null,
     mainKey: caps.cols("session_key_contract").has("main_key")
       ? conn.prepare("SELECT main_key FROM session_key_contract ORDER BY id LIMIT 1")
       : null,
     node:
-      hasNodes && caps.cols("session_nodes").has("entry_json")
-        ? conn.prepare("SELECT entry_json FROM session_nodes WHERE session_key = ?")
+      nodes && caps.cols(nodes).has("entry_json")
+        ? conn.prepare(`SELECT entry_json FROM ${nodes} WHERE session_key = ?`)
         : null,
     conversation:
       caps.cols("conversations").has("conversation_id") && caps.cols("conversations").has("channel")
@@ -266,6 +264,66 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
     coldBlob: coldInDb
       ? conn.prepare("SELECT archive_blob AS blob FROM session_transcript_cold_archives WHERE session_id = ?")
       : null,
+  };
+}
+
+/** The tables a store keeps its sessions in (`legacyNames`); null: the store has none. */
+interface SessionTables {
+  /** One row per session id with its key: `session_windows`, or `sessions` before schema 14. */
+  windows: string | null;
+  /** A session's key as a window row `w` of `windows` names it (an SQL expression). */
+  windowKey: string;
+  /** The session entry by key: `session_nodes`, or `session_entries` before schema 14. */
+  nodes: string | null;
+  /** The rewrite generations: `transcript_rewrite_watermarks`, or `session_transcript_generations` before schema 14. */
+  watermarks: string | null;
+}
+
+/**
+ * The session tables of a store, by the names of its schema. OpenClaw's first SQLite stores
+ * (agent schema < 14, 2026.7 – 2026.8 releases) kept the windows in `sessions`, the session
+ * entries in `session_entries` (and `session_routes`) and the rewrite generations in
+ * `session_transcript_generations`; schema 14 renamed them (`migrateSessionWindows`,
+ * `renameTranscriptRewriteWatermarks`), taking each window's key from its `session_entries` row,
+ * else its `session_routes` row, else `sessions.session_key`: an older store's key is read the
+ * same way. Before 2026-12-03 such a store was read without keys (every call the agent's) and
+ * without rewrite generations.
+ */
+function legacyNames(tables: Set<string>, caps: Caps): SessionTables {
+  const has = (t: string, ...cs: string[]) => tables.has(t) && cs.every((c) => caps.cols(t).has(c));
+  const watermarks = has("transcript_rewrite_watermarks", "session_id", "generation")
+    ? "transcript_rewrite_watermarks"
+    : has("session_transcript_generations", "session_id", "generation")
+      ? "session_transcript_generations"
+      : null;
+  if (has("session_windows", "session_key")) {
+    return {
+      windows: "session_windows",
+      windowKey: "w.session_key",
+      nodes: has("session_nodes", "session_key") ? "session_nodes" : null,
+      watermarks,
+    };
+  }
+  const nodes = has("session_nodes", "session_key")
+    ? "session_nodes"
+    : has("session_entries", "session_key", "entry_json")
+      ? "session_entries"
+      : null;
+  if (!has("sessions", "session_id", "session_key"))
+    return { windows: null, windowKey: "NULL", nodes, watermarks };
+  // the migration's owner: the entry's key, else the route's, else the window's own
+  const owner = (t: string) =>
+    has(t, "session_id", "session_key")
+      ? `(SELECT o.session_key FROM ${t} AS o WHERE o.session_id = w.session_id
+           ORDER BY CASE WHEN o.session_key = w.session_key THEN 0 ELSE 1 END${
+             caps.cols(t).has("updated_at") ? ", o.updated_at DESC" : ""
+           }, o.session_key LIMIT 1), `
+      : "";
+  return {
+    windows: "sessions",
+    windowKey: `COALESCE(${owner("session_entries")}${owner("session_routes")}w.session_key)`,
+    nodes,
+    watermarks,
   };
 }
 
