@@ -2,6 +2,7 @@ import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { queryUsage } from "../../src/meter/report.js";
+import { relocatedStores, storeArtifactDir } from "../../src/meter/sources/store-location.js";
 import { casePricer, meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /**
@@ -96,5 +97,32 @@ describe("case store-legacy-session-tables: a store of agent schema < 14 (sessio
       "telegram:5550101": { requests: 2, costUsd: "0.012" },
       "agent:main": { requests: 1, costUsd: "0.00225" },
     });
+  });
+});
+
+describe("case store-relocated-agent-dir-archives: a relocated store in a dir named `agent` archives into its sibling sessions/", () => {
+  const CASE = "store-relocated-agent-dir-archives";
+
+  it("2 calls $0.012: the cold-stored DM telegram:5550202 $0.0075 is billed (was 1 call $0.0045)", async () => {
+    w?.cleanup();
+    const r = await meterCaseDir(join(CASES, CASE), "calculate", { openclawHome: join(CASES, CASE, "home") });
+    w = r.world;
+    expect(r.s.billed).toBe(2);
+    expect(byUser(w)).toEqual({
+      "telegram:5550101": { requests: 1, costUsd: "0.0045" },
+      "telegram:5550202": { requests: 1, costUsd: "0.0075" },
+    });
+  });
+
+  it("OpenClaw's artifact directory: a dir named agent maps to its sibling sessions, any other is itself", () => {
+    expect(storeArtifactDir("/b/main/agent")).toBe("/b/main/sessions");
+    expect(storeArtifactDir("/b/main/store")).toBe("/b/main/store");
+    expect(relocatedStores("/b/main/agent/openclaw-agent.sqlite", [])).toEqual([
+      { file: "/b/main/agent/openclaw-agent.sqlite", sessionsDir: "/b/main/sessions", suffixAgent: null },
+    ]);
+    expect(relocatedStores("/b/agent/sessions.json", ["openclaw-agent.ops.sqlite"])).toEqual([
+      { file: "/b/agent/openclaw-agent.sqlite", sessionsDir: "/b/sessions", suffixAgent: null },
+      { file: "/b/agent/openclaw-agent.ops.sqlite", sessionsDir: "/b/sessions", suffixAgent: "ops" },
+    ]);
   });
 });

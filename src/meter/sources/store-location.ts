@@ -110,17 +110,32 @@ export function relocatedSessions(storePath: string): SessionsLocation {
 }
 
 /**
+ * Where OpenClaw publishes the archives of a store in `storeDir` (`.jsonl.{deleted,reset}.*.zst`,
+ * `cold/`): the store's own directory, but for a directory named `agent` its sibling `sessions`
+ * (OpenClaw's `resolveSessionArtifactDirectory`, used by `resolveSqliteTranscriptArchiveDirectory`
+ * and `resolveSessionColdArchivePath`), as for the default `agents/<id>/agent/openclaw-agent.sqlite`.
+ * Before 2026-12-03 a relocated store in a directory named `agent` had its archives looked for
+ * beside it: a session whose rows went to cold storage (a file) before the meter read them was
+ * never billed.
+ */
+export function storeArtifactDir(storeDir: string): string {
+  return basename(storeDir) === "agent" ? join(dirname(storeDir), "sessions") : storeDir;
+}
+
+/**
  * The SQLite store files a configured session store path leads to (OpenClaw ≥ 2026.7.2), given
  * the names in its directory: an exact `….sqlite` path is the store itself; `…/agents/<a>/sessions/
  * sessions.json` is `…/agents/<a>/agent/openclaw-agent.sqlite`; any other path `<dir>/<base>.sqlite`
  * (`<base>` the store file's name without extension, `openclaw-agent` for `sessions.json`) plus
  * the per-agent partitions OpenClaw adds beside it, `<base>.<agentId>.sqlite` and
- * `<base>.<agentId>.<n>.sqlite`, for agents that do not own the unsuffixed file.
+ * `<base>.<agentId>.<n>.sqlite`, for agents that do not own the unsuffixed file. Each one's archives
+ * are in `storeArtifactDir`.
  */
 export function relocatedStores(storePath: string, namesInDir: readonly string[]): StoreLocation[] {
   const dir = dirname(storePath);
   const name = basename(storePath);
-  if (storePath.endsWith(".sqlite")) return [{ file: storePath, sessionsDir: dir, suffixAgent: null }];
+  const sessionsDir = storeArtifactDir(dir);
+  if (storePath.endsWith(".sqlite")) return [{ file: storePath, sessionsDir, suffixAgent: null }];
   if (
     name === "sessions.json" &&
     basename(dir) === "sessions" &&
@@ -130,11 +145,11 @@ export function relocatedStores(storePath: string, namesInDir: readonly string[]
       { file: join(dirname(dir), "agent", "openclaw-agent.sqlite"), sessionsDir: dir, suffixAgent: null },
     ];
   const base = name === "sessions.json" ? "openclaw-agent" : name.replace(/\.[^.]*$/, "") || "openclaw-agent";
-  const out: StoreLocation[] = [{ file: join(dir, `${base}.sqlite`), sessionsDir: dir, suffixAgent: null }];
+  const out: StoreLocation[] = [{ file: join(dir, `${base}.sqlite`), sessionsDir, suffixAgent: null }];
   for (const n of [...namesInDir].sort()) {
     if (!n.startsWith(`${base}.`) || !n.endsWith(".sqlite") || n === `${base}.sqlite`) continue;
     const m = /^([a-z0-9_-]+)(?:\.[1-9]\d*)?$/.exec(n.slice(base.length + 1, -".sqlite".length));
-    if (m?.[1]) out.push({ file: join(dir, n), sessionsDir: dir, suffixAgent: m[1] });
+    if (m?.[1]) out.push({ file: join(dir, n), sessionsDir, suffixAgent: m[1] });
   }
   return out;
 }
