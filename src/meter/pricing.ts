@@ -1458,6 +1458,21 @@ export function createPricer(opts: PricerOptions): Pricer {
     return q;
   };
 
+  /**
+   * OpenClaw's estimate of a US-only call (`inferenceGeo` "us") of a model with Anthropic's 1.1×
+   * US price, × 1.1 rounded up (`US_INFERENCE_MULTIPLE`): pi-ai prices the catalog's standard
+   * rates, times OpenClaw's × 2 for its native fast mode, so the estimate × 1.1 is what Anthropic
+   * charged, fast or not. Any other quote (a provider-billed cost, which holds the premium; a call
+   * without it) is returned as it is.
+   */
+  const usEstimate = (u: ParsedUsage, q: PriceQuote): PriceQuote => {
+    if (q.source !== "recorded" || q.costPicoUsd <= 0n || !usOnly(u)) return q;
+    const { num, den } = US_INFERENCE_MULTIPLE;
+    q.costPicoUsd = divCeil(q.costPicoUsd * num, den);
+    q.version += "+inference-geo:us";
+    return q;
+  };
+
   return {
     price(u: ParsedUsage): PriceQuote {
       switch (opts.mode) {
@@ -1479,8 +1494,6 @@ export function createPricer(opts: PricerOptions): Pricer {
           // known to hold the multiple (pi-ai prices the catalog rates; OpenClaw scales them, × 2,
           // only for the native fast mode it requested itself), while the list price × the
           // multiple is what Anthropic charged, and equals a right estimate.
-          // So does a US-only call (`inferenceGeo`) of a model with the 1.1× US price: pi-ai prices
-          // the catalog's standard rates.
           // And a call that says Anthropic served it at standard speed, of a model with fast mode:
           // OpenClaw scaled its estimate × 2 when it asked for fast mode, whatever was served.
           // And an estimate more than 1000× off the list price of the same call (`estimateUnitSlip`):
@@ -1490,14 +1503,13 @@ export function createPricer(opts: PricerOptions): Pricer {
             (u.writtenInput !== undefined ||
               pricedModelOf(u) !== u.model ||
               fastOf(u) !== 1n ||
-              usOnly(u) ||
               (u.speed === "standard" && fastModeMultiple(u.provider, u.model, u.messageTsMs) !== 1n) ||
               (pico !== null && k !== null && estimateUnitSlip(pico, k.costPicoUsd))) &&
             !billed &&
             k !== null;
           if (billed && pico === 0n && byokZero(u, k)) return withTable(k as PriceQuote);
           if (pico !== null && !wrongEstimate && (pico > 0n || tokens === 0 || billed))
-            return recorded(u, pico, k, false);
+            return usEstimate(u, recorded(u, pico, k, false));
           return k ? withTable(k) : fallback(u);
         }
         case "auto": {
@@ -1509,7 +1521,7 @@ export function createPricer(opts: PricerOptions): Pricer {
             return withTable(
               serviceTierQuote(u, k, pico, () => tierListPico(u)) ?? fastEstimateQuote(u, k, pico) ?? k,
             );
-          return pico !== null && pico > 0n ? recorded(u, pico, null, true) : fallback(u);
+          return pico !== null && pico > 0n ? usEstimate(u, recorded(u, pico, null, true)) : fallback(u);
         }
       }
     },

@@ -168,7 +168,8 @@ describe("pricing a US-only call", () => {
     for (const mode of ["calculate", "auto", "recorded"] as const) {
       const q = pricer(mode).price(u);
       expect(q.costPicoUsd, mode).toBe(US_PICO);
-      expect(q.version, mode).toBe(US_VERSION);
+      // recorded: OpenClaw's estimate (standard rates) × 1.1; the others: the table × 1.1
+      expect(q.version, mode).toBe(mode === "recorded" ? "transcript+inference-geo:us" : US_VERSION);
       expect(q.tableCostPicoUsd, mode).toBe(US_PICO);
     }
     expect(pricer("calculate").price(parsed({}, { inference_geo: "global" })).costPicoUsd).toBe(
@@ -197,6 +198,23 @@ describe("pricing a US-only call", () => {
     const q = pricer("calculate").price(parsed({}, { speed: "fast", inference_geo: "us" }));
     expect(q.costPicoUsd).toBe(82_500_000_000n);
     expect(q.version).toBe("@pydantic/genai-prices@0.1.8+speed:fast+inference-geo:us");
+  });
+  it("recorded: OpenClaw's estimate × 1.1, its native fast mode's × 2 included (not the table's standard × 1.1)", () => {
+    // pi-ai's estimate at 2× the list price: OpenClaw's own fast mode, no `speed` on the line
+    const fastEstimate = parsed({}, { inference_geo: "us", cost: { total: STANDARD * 2 } });
+    const q = pricer("recorded").price(fastEstimate);
+    expect(q.costPicoUsd).toBe(US_PICO * 2n);
+    expect(q.version).toBe("transcript+inference-geo:us");
+    // auto reads the same estimate as fast mode: the same amount
+    expect(pricer("auto").price(fastEstimate).costPicoUsd).toBe(US_PICO * 2n);
+  });
+  it("a later Claude model the table does not know: its estimate × 1.1 in auto and recorded", () => {
+    const u = parsed({ model: "claude-mythos-5-2" }, { inference_geo: "us", cost: { total: 8 } });
+    for (const mode of ["auto", "recorded"] as const) {
+      const q = pricer(mode).price(u);
+      expect(q.costPicoUsd, mode).toBe(8_800_000_000_000n);
+      expect(q.version, mode).toBe("transcript+inference-geo:us");
+    }
   });
   it("a model before Opus 4.6, another platform, or a provider-billed amount: no premium", () => {
     const haiku = pricer("calculate").price(parsed({ model: "claude-haiku-4-5" }, { inference_geo: "us" }));
