@@ -225,7 +225,8 @@ export function supplementPrice(
   providerId: string,
   model: string,
 ): { rates: ModelRates; info: ModelInfo } | null {
-  const s = priceByName.get(`${providerId}/${model.trim().toLowerCase()}`);
+  const name = model.trim().toLowerCase();
+  const s = priceByName.get(`${providerId}/${name}`) ?? priceByName.get(`${providerId}/${undated(name)}`);
   if (s === undefined) return null;
   let entry = built.get(s);
   if (entry === undefined) {
@@ -266,6 +267,20 @@ export function supplementPrice(
     built.set(s, entry);
   }
   return entry;
+}
+
+/**
+ * A model id without the decorations a snapshot or a platform adds to the name the list knows:
+ * a context suffix (`[1m]`), a Vertex `@date`, a `-YYYYMMDD` snapshot date, in that order
+ * (`claude-haiku-5-5-20261007[1m]` → `claude-haiku-5-5`). The bundled table's own entries match
+ * such ids by prefix; before 2026-12-03 the supplement's exact names did not, and a dated id of a
+ * supplement model was billed at the fallback price (a tester's `claude-mythos-5-1-20261007`).
+ */
+function undated(name: string): string {
+  return name
+    .replace(/\[1m\]$/, "")
+    .replace(/@[^@/]*$/, "")
+    .replace(/-\d{8}$/, "");
 }
 
 /** The table model id `model` is another name of, on `providerId` (`SAME_MODEL_NAMES`), if any. */

@@ -348,6 +348,8 @@ describe("price supplement: Anthropic's newer Claude models", () => {
     ["anthropic", "claude-haiku-5-5"],
     ["anthropic", "claude-haiku-5-5[1m]"],
     ["claude-cli", "haiku-5.5"],
+    ["anthropic", "claude-haiku-5-5-20261007"],
+    ["anthropic", "claude-haiku-5-5-20261007[1m]"],
     ["openrouter", "anthropic/claude-haiku-5.5"],
     ["litellm", "anthropic/claude-haiku-5-5"],
   ])(
@@ -383,6 +385,9 @@ describe("price supplement: Anthropic's newer Claude models", () => {
     expect(cost(call("anthropic", "claude-mythos-5", u)).costPicoUsd).toBe(172_500_000_000n);
     // 0.01 + 0.05 + 0.025 + 0.0125
     expect(cost(call("anthropic", "claude-mythos-5-1", u)).costPicoUsd).toBe(97_500_000_000n);
+    // a snapshot date or a context suffix on the id (a tester's finding: the fallback price before)
+    expect(cost(call("anthropic", "claude-mythos-5-1-20261007", u)).costPicoUsd).toBe(97_500_000_000n);
+    expect(cost(call("anthropic", "claude-mythos-5-1[1m]", u)).costPicoUsd).toBe(97_500_000_000n);
   });
   it("not on Bedrock or Vertex (their own price lists), and an override still wins", () => {
     expect(cost(call("amazon-bedrock", "anthropic.claude-haiku-5-5")).unknownModel).toBe(true);
