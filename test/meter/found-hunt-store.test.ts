@@ -90,13 +90,34 @@ describe("case store-legacy-session-tables: a store of agent schema < 14 (sessio
       ALTER TABLE session_entries RENAME TO session_nodes;`);
     db.close();
     const again = await meter.runOnce();
-    meter.close();
     expect(again.billed).toBe(0);
     expect(again.rescans).toBe(0);
     expect(byUser(w)).toEqual({
       "telegram:5550101": { requests: 2, costUsd: "0.012" },
       "agent:main": { requests: 1, costUsd: "0.00225" },
     });
+    // the same running meter bills a call written after the rename: its store handle is prepared
+    // again when the schema changes (before 2026-12-03 it failed every poll with "no such table"
+    // until restarted, a tester's finding)
+    const db2 = new Database(storeOf(w));
+    const a1 = db2
+      .prepare<[], { event_json: string }>(
+        "SELECT event_json FROM transcript_events WHERE session_id LIKE '%0001' AND seq = 2",
+      )
+      .get();
+    const next = JSON.parse(a1?.event_json ?? "{}");
+    next.id = "0001-a2";
+    next.message.timestamp += 60_000;
+    next.message.responseId = "chatcmpl-mock-0001-b";
+    db2
+      .prepare("INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?, 3, ?, ?)")
+      .run("7a1c0e52-4b1d-4c55-9a0e-3f6f1b2c0001", JSON.stringify(next), next.message.timestamp);
+    db2.close();
+    const third = await meter.runOnce();
+    meter.close();
+    expect(third.billed).toBe(1);
+    expect(third.sourceFailures ?? 0).toBe(0);
+    expect(byUser(w)["telegram:5550101"]).toEqual({ requests: 3, costUsd: "0.0165" });
   });
 });
 

@@ -33,6 +33,7 @@ import {
   rowFingerprint,
   type StoreRow,
   sqliteCode,
+  storeChanged,
 } from "./store-handle.js";
 import { agentStoreFile } from "./store-location.js";
 import { decodeZstd } from "./zst.js";
@@ -208,7 +209,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       closeOc();
       return null;
     }
-    if (oc && oc.dev === st.dev && oc.ino === st.ino) return oc;
+    if (oc && !storeChanged(oc, st)) return oc;
     closeOc();
     if (!st.isFile()) {
       report({ path: dbFile, code: "not-a-file", reason: "the OpenClaw store path is not a regular file" });
@@ -269,7 +270,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       return null;
     }
     const had = siblings.get(agent);
-    if (had && had.dev === st.dev && had.ino === st.ino) return had;
+    if (had && !storeChanged(had, st)) return had;
     closeSibling(agent);
     if (!st.isFile()) return null;
     try {

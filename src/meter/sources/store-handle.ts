@@ -34,6 +34,12 @@ export interface OcHandle {
   dev: number;
   ino: number;
   /**
+   * `PRAGMA schema_version` when the statements were prepared: OpenClaw migrating the store in
+   * place (a rename of its session tables at agent schema 14, a new column) changes it, and the
+   * handle is then prepared again (`storeChanged`), as for a replaced file.
+   */
+  schemaVersion: number;
+  /**
    * The next plan checks the row at every session's cursor (`plan`): true on a handle just
    * opened, so a store file replaced while creditgate runs (a restored backup) is verified whole.
    */
@@ -100,7 +106,9 @@ export function openStore(dbFile: string, st: Stats, busyTimeoutMs: number): OcH
     conn.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
     conn.pragma("query_only = 1");
     conn.pragma(`cache_size = -${OC_CACHE_KIB}`);
-    const handle = prepare(conn, realpathSync(dbFile), st);
+    // read before the schema is: a migration in between makes the next poll prepare again
+    const schemaVersion = Number(conn.pragma("schema_version", { simple: true }));
+    const handle = prepare(conn, realpathSync(dbFile), st, schemaVersion);
     if (!handle) conn.close();
     return handle;
   } catch (err) {
@@ -109,7 +117,24 @@ export function openStore(dbFile: string, st: Stats, busyTimeoutMs: number): OcH
   }
 }
 
-function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle | null {
+/**
+ * Whether an open handle no longer fits its store: the file at its path was replaced (another
+ * device or inode), or OpenClaw changed the schema in place since the handle's statements were
+ * prepared (`PRAGMA schema_version`; before 2026-12-03 a following meter kept its statements after
+ * OpenClaw renamed a first-release store's tables, failed every poll with "no such table" and
+ * held the agent's calls until restarted). A failed read of the version (busy) counts as no change:
+ * the poll's own reads meet the same error and are retried.
+ */
+export function storeChanged(h: OcHandle, st: Stats): boolean {
+  if (h.dev !== st.dev || h.ino !== st.ino) return true;
+  try {
+    return Number(h.conn.pragma("schema_version", { simple: true })) !== h.schemaVersion;
+  } catch {
+    return false;
+  }
+}
+
+function prepare(conn: Database.Database, dbPath: string, st: Stats, schemaVersion: number): OcHandle | null {
   const tables = new Set(
     conn
       .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
@@ -177,6 +202,7 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats): OcHandle |
     dbPath,
     dev: st.dev,
     ino: st.ino,
+    schemaVersion,
     checkAll: true,
     maxSeqAll: conn.prepare(
       "SELECT session_id AS sid, MAX(seq) AS maxSeq FROM transcript_events GROUP BY session_id",
