@@ -25,13 +25,45 @@ export type LineResult =
       clamped: boolean;
     }
   /** A user message line: when it was sent (`message.timestamp`, else the entry's ISO time) and its content. */
-  | { kind: "user"; atMs: number | null; content: unknown }
+  | { kind: "user"; atMs: number | null; content: unknown; source: TurnSource | null }
   /** Valid JSON that is not a billable call (user line, header, zero-usage error, synthetic). */
   | { kind: "skip"; why: SkipReason }
   /** Not JSON, or a message line with unusable usage fields. */
   | { kind: "malformed"; reason: string };
 
 export type SkipReason = "not-usage" | "synthetic" | "zero-usage";
+
+/**
+ * Who caused a user line OpenClaw marked as not the end user's (`message.provenance`, OpenClaw's
+ * `applyInputProvenanceToUserMessage`, src/sessions/input-provenance.ts): the operator's automation
+ * (`kind: "internal_system"`, `sourceTool` `cron` or `heartbeat`: a cron job or heartbeat run in the
+ * session), or another session (`kind: "inter_session"`, `sourceTool: "sessions_send"`: that
+ * session's agent wrote into this one, `sourceSessionKey` names it; null when the line does not).
+ * Null for any other line: the user's own, a sub-agent's completion announce or an exec completion
+ * (the session's own work), a restart recovery (its interrupted turn).
+ */
+export type TurnSource = { kind: "operator" } | { kind: "session"; key: string | null };
+
+const OPERATOR_TOOLS: ReadonlySet<string> = new Set(["cron", "heartbeat"]);
+
+function turnSourceOf(p: unknown): TurnSource | null {
+  if (typeof p !== "object" || p === null) return null;
+  const { kind, sourceTool, sourceSessionKey } = p as Record<string, unknown>;
+  const tool = typeof sourceTool === "string" ? sourceTool.trim().toLowerCase() : "";
+  if (kind === "internal_system") return OPERATOR_TOOLS.has(tool) ? { kind: "operator" } : null;
+  if (kind !== "inter_session" || tool !== "sessions_send") return null;
+  const key = typeof sourceSessionKey === "string" ? sourceSessionKey.trim().toLowerCase() : "";
+  return { kind: "session", key: key || null };
+}
+
+/** Whether an assistant message's content calls OpenClaw's `sessions_send` tool. */
+export function callsSessionsSend(content: unknown): boolean {
+  if (!Array.isArray(content)) return false;
+  for (const c of content)
+    if (typeof c === "object" && c !== null && (c as { name?: unknown }).name === "sessions_send")
+      return true;
+  return false;
+}
 
 export const USAGE_MARK = Buffer.from('"usage"');
 export const ASSISTANT_MARK = Buffer.from('"assistant"');
@@ -1124,7 +1156,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
       typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp)
         ? Math.trunc(msg.timestamp)
         : isoMs(e.timestamp);
-    return { kind: "user", atMs: at, content: msg.content };
+    return { kind: "user", atMs: at, content: msg.content, source: turnSourceOf(msg.provenance) };
   }
   if (msg.role !== "assistant") return { kind: "skip", why: "not-usage" };
   // OpenClaw's own usage reader takes `message.usage ?? entry.usage` (session-cost-usage.ts).

@@ -1,6 +1,7 @@
 import { type CodexCumulative, codexCumulativeOf, codexIncrement } from "../codex-cumulative.js";
 import { dedupeKey } from "../identity.js";
 import {
+  callsSessionsSend,
   endsLikeObject,
   gluedEntry,
   hasUserMark,
@@ -11,11 +12,13 @@ import {
   parseEntry,
   parseLine,
   TRUNCATED_REASON,
+  type TurnSource,
   textEndsLikeObject,
   textHasUserMark,
   usageEvent,
 } from "../parse.js";
 import { makePreview, messageText } from "../preview.js";
+import { operatorAccount } from "../resolve-user.js";
 import {
   type BlobDone,
   emptyStats,
@@ -43,6 +46,68 @@ export interface LineOwner {
 export interface PendingTurn {
   atMs: number | null;
   preview: string | null;
+}
+
+/**
+ * Who the calls of a transcript's current turn are billed to, when not the session's payer
+ * (`BatchBuilder.origin`): `source` is the mark of the turn's user line (null: the user's own
+ * turn, the session's payer), `sent` whether the session's own turns since its last unmarked user
+ * line called `sessions_send` (a marked reply of the session it wrote to is then part of an
+ * exchange this session started: OpenClaw's agent-to-agent ping-pong writes each side's reply into
+ * the other session as a `sessions_send` message, sessions-send-tool.a2a.ts).
+ */
+export interface TurnOrigin {
+  source: TurnSource | null;
+  sent: boolean;
+}
+
+/** A transcript's origin at its start: the session's payer. */
+export const OWN_TURN: TurnOrigin = { source: null, sent: false };
+
+/** The origin after a user line marked `source` (null: unmarked), given the one before it. */
+export function originAfterUser(before: TurnOrigin, source: TurnSource | null): TurnOrigin {
+  if (source === null) return OWN_TURN;
+  // a marked turn calls nothing on the session's behalf: `sent` stays that of its last own turn
+  return { source, sent: before.sent };
+}
+
+/**
+ * The origin after a transcript's lines, folded newest first (a reader resuming a transcript at a
+ * cursor it has no state for): `line` each line (true once decided), then `end` when the lines
+ * ran out (the transcript's start or the look-back limit). Only lines with a user mark, or a call
+ * naming `sessions_send`, are parsed.
+ */
+export class OriginScan {
+  #source: TurnSource | null | undefined = undefined;
+  #sent = false;
+  #done: TurnOrigin | null = null;
+
+  line(text: string): boolean {
+    if (this.#done) return true;
+    const user = textHasUserMark(text);
+    if (!user && !(text.includes('"sessions_send"') && textMayBeUsage(text))) return false;
+    const r = parseLine(text);
+    if (r.kind === "usage") {
+      if (callsSessionsSend(r.content)) this.#sent = true;
+      return false;
+    }
+    if (r.kind !== "user") return false;
+    if (r.source === null) {
+      // the last unmarked user line: the turns after it are the session's own, or marked ones
+      this.#done = { source: this.#source === undefined ? null : this.#source, sent: this.#sent };
+      return true;
+    }
+    this.#source ??= r.source;
+    this.#sent = false; // calls of a marked turn were not the session's own
+    return false;
+  }
+
+  end(): TurnOrigin {
+    if (this.#done) return this.#done;
+    return this.#source === undefined
+      ? { source: null, sent: this.#sent }
+      : { source: this.#source, sent: false };
+  }
 }
 
 /**
@@ -130,6 +195,19 @@ export class BatchBuilder {
    * keep it with `turn` across batches and polls of the same transcript.
    */
   datedBy: number | null = null;
+
+  /**
+   * Whose turn the current transcript is in (see `TurnOrigin`): readers keep it with `turn`
+   * across batches and polls of the same transcript, and set it when they start one (`OWN_TURN`
+   * at its start, else what precedes its cursor: `originBefore` / the store's rows).
+   */
+  origin: TurnOrigin = OWN_TURN;
+  /**
+   * The account a session key's calls are billed to (the reader's attribution), for a turn another
+   * session wrote (`TurnSource` `session`); null: unknown, such turns go to the operator.
+   */
+  accountOfKey: ((sessionKey: string) => string) | null = null;
+  #keyAccounts = new Map<string, string>();
 
   /**
    * The Codex-thread state of the current transcript (codex-cumulative.ts): off (false) unless the
@@ -259,7 +337,32 @@ export class BatchBuilder {
   /** An entry outside the pre-filter that carries the user mark: only tracks the pending turn. */
   #userEntry(entry: unknown): void {
     const r = parseEntry(entry);
-    if (r.kind === "user") this.turn = userTurn(r, this.previewChars);
+    if (r.kind === "user") this.#user(r);
+  }
+
+  /** A user line: a new pending turn, and whose turn it is. */
+  #user(r: Extract<LineResult, { kind: "user" }>): void {
+    this.turn = userTurn(r, this.previewChars);
+    this.origin = originAfterUser(this.origin, r.source);
+  }
+
+  /**
+   * The account a call of the current turn is billed to: the session's (`own`) unless the turn's
+   * user line says another session or the operator's automation caused it (`TurnOrigin`).
+   */
+  #payer(own: string): string {
+    const o = this.origin;
+    if (o.source === null) return own;
+    if (o.source.kind === "operator") return operatorAccount(this.agentId);
+    if (o.sent) return own;
+    const key = o.source.key;
+    if (key === null || this.accountOfKey === null) return operatorAccount(this.agentId);
+    let a = this.#keyAccounts.get(key);
+    if (a === undefined) {
+      a = this.accountOfKey(key);
+      this.#keyAccounts.set(key, a);
+    }
+    return a;
   }
 
   /** `parsed` for a line already parsed into `r`. */
@@ -267,7 +370,7 @@ export class BatchBuilder {
     if (r.kind === "malformed") {
       this.reject(sourceRef, r.reason);
     } else if (r.kind === "user") {
-      this.turn = userTurn(r, this.previewChars);
+      this.#user(r);
     } else if (r.kind === "skip") {
       if (r.why === "synthetic") this.stats.synthetic++;
       else if (r.why === "zero-usage") this.stats.zeroUsage++;
@@ -289,6 +392,9 @@ export class BatchBuilder {
       }
       this.stats.usageLines++;
       if (r.clamped) this.stats.clamped++;
+      const accountId = this.#payer(who.accountId);
+      if (this.origin.source === null && !this.origin.sent && callsSessionsSend(r.content))
+        this.origin = { source: null, sent: true };
       // The first billed reply after a user line takes its latency and preview; later replies of
       // the same turn (tool-use continuations) have none.
       const t = this.#turn;
@@ -308,7 +414,7 @@ export class BatchBuilder {
           this.agentId,
           who.sessionId,
           who.sessionKey,
-          who.accountId,
+          accountId,
           this.source,
           eventRef,
           latency,
@@ -323,7 +429,7 @@ export class BatchBuilder {
             this.agentId,
             who.sessionId,
             who.sessionKey,
-            who.accountId,
+            accountId,
             this.source,
             eventRef,
             latency,
@@ -341,7 +447,7 @@ export class BatchBuilder {
    */
   userLine(text: string): void {
     const r = parseLine(text);
-    if (r.kind === "user") this.turn = userTurn(r, this.previewChars);
+    if (r.kind === "user") this.#user(r);
     else if (r.kind === "malformed" && r.reason === INVALID_JSON_REASON) {
       // entries glued after a cut-off fragment (see `gluedEntry`), each taken as its own line
       const g = gluedEntry(text);
@@ -398,7 +504,7 @@ export class BatchBuilder {
       const r = parseEntry(entry);
       if (r.kind === "skip" && r.why === "not-usage") return;
       if (r.kind === "user") {
-        if (textHasUserMark(text) || textMayBeUsage(text)) this.turn = userTurn(r, this.previewChars);
+        if (textHasUserMark(text) || textMayBeUsage(text)) this.#user(r);
         return;
       }
       if (textMayBeUsage(text)) this.#counted(r, who, sourceRef, sourceRef);
@@ -454,6 +560,7 @@ export class BatchBuilder {
     this.files = new Map();
     this.sqlite = new Map();
     this.blobs = [];
+    this.#keyAccounts.clear();
     return batch;
   }
 }

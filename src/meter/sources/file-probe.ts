@@ -2,7 +2,14 @@ import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { type CodexCumulative, codexCumulativeOf, codexIncrement } from "../codex-cumulative.js";
 import { hasUserMark, mayBeUsage, parseLine } from "../parse.js";
-import { datingTimeOf, eachLine, type PendingTurn, turnOf } from "./batch-builder.js";
+import {
+  datingTimeOf,
+  eachLine,
+  OriginScan,
+  type PendingTurn,
+  type TurnOrigin,
+  turnOf,
+} from "./batch-builder.js";
 import { classifyTranscriptFile } from "./classify.js";
 import { headerParentId } from "./read-order.js";
 
@@ -71,6 +78,34 @@ export function lookBefore(
     if (start === 0 || span >= LOOKBACK_MAX_BYTES) return { turn: turn ?? null, datedBy: null };
   }
 }
+
+/**
+ * Whose turn a transcript is in just before byte `offset` (a line start; see `TurnOrigin`): reads
+ * back line by line to its last unmarked user line, at most LOOKBACK_MAX_BYTES.
+ */
+export function originBefore(fd: number, offset: number): TurnOrigin {
+  for (let span = LOOKBACK_MIN_BYTES; ; span *= 4) {
+    const start = Math.max(0, offset - span);
+    const buf = Buffer.allocUnsafe(offset - start);
+    const n = readSync(fd, buf, 0, buf.length, start);
+    const data = buf.subarray(0, n);
+    const first = start === 0 ? 0 : data.indexOf(NEWLINE) + 1;
+    const scan = new OriginScan();
+    if (start === 0 || first > 0) {
+      let end = data.length;
+      while (end > first) {
+        const nl = end - 2 >= first ? data.lastIndexOf(NEWLINE, end - 2) : -1;
+        const ls = nl < first ? first : nl + 1;
+        const line = data.subarray(ls, end);
+        end = ls;
+        if (!(hasUserMark(line) || line.includes(SESSIONS_SEND_MARK))) continue;
+        if (scan.line(line.toString("utf8").trimEnd())) return scan.end();
+      }
+    }
+    if (start === 0 || span >= LOOKBACK_MAX_BYTES) return scan.end();
+  }
+}
+const SESSIONS_SEND_MARK = Buffer.from('"sessions_send"');
 
 /** Past this many bytes before a cursor, the Codex-thread state there is given up as unknown (none). */
 const CODEX_PREFIX_MAX_BYTES = 64 * 1024 * 1024;

@@ -89,6 +89,25 @@ export function createJsonlAttribution(
     }).accountId;
   }
 
+  /**
+   * The account a session key's calls are billed to, for a turn that session wrote into another
+   * (`sessions_send`): its index entry's (this agent's or the agent the key names), else the key's
+   * own reading with the channel the index has for it.
+   */
+  function accountOfKey(key: string): string {
+    const e = index.byKey(key) ?? indexOfKey(key).byKey(key);
+    if (e) return accountOfEntry(e);
+    return resolveAccount(agentOfKey(key) ?? agentId, key, {
+      channel: channelOfKey(key),
+      parentKey: parentOfKey,
+      channelOfKey,
+      heartbeatOfKey,
+      mainKey,
+      slashPrefixes,
+      identityLinks,
+    }).accountId;
+  }
+
   function attribution(sessionId: string): Attribution | null {
     const indexed = index.get(sessionId);
     if (indexed) {
@@ -199,7 +218,7 @@ export function createJsonlAttribution(
       });
   }
 
-  return { attribution, accountOfEntry, linkPredecessors, forkGenerations };
+  return { attribution, accountOfEntry, accountOfKey, linkPredecessors, forkGenerations };
 }
 
 /** A branch copy's base name, `<ISO with dashes>_<sessionId>.jsonl…` (forks, compaction successors). */

@@ -30,7 +30,9 @@ import {
   eachLine,
   type KeysHere,
   type LineOwner,
+  OWN_TURN,
   type PendingTurn,
+  type TurnOrigin,
 } from "./batch-builder.js";
 import {
   type ClassifiedFile,
@@ -46,6 +48,7 @@ import {
   headerParentSessionId,
   headHash,
   lookBefore,
+  originBefore,
   tailHash,
   tailOf,
 } from "./file-probe.js";
@@ -180,7 +183,10 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
    * exactly that offset continues from it; any other resume reads back (`lookBefore`). Only a
    * shortcut: the turn (and `datedBy`) is a function of the bytes before the offset, so both give the same.
    */
-  const turnAt = new Map<string, { offset: number; turn: PendingTurn | null; datedBy: number | null }>();
+  const turnAt = new Map<
+    string,
+    { offset: number; turn: PendingTurn | null; datedBy: number | null; origin: TurnOrigin }
+  >();
 
   async function poll(emit: Emit, report?: ProblemReporter): Promise<void> {
     pending.clear(); // batches of an earlier poll that never committed: forgotten
@@ -196,6 +202,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     sharedChunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
     const chunk = sharedChunk;
     const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack, opts.keysHere);
+    b.accountOfKey = attributions.accountOfKey;
     let pendingSeen: [string, Seen][] = [];
     /** Cursors of this poll's emitted batches: a second name of the same inode continues from them. */
     const issued = new Map<string, FileCursor>();
@@ -401,14 +408,18 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         if (offset < size) {
           b.stats.files++;
           const known = turnAt.get(key);
-          if (offset === 0) b.turn = null;
-          else if (known?.offset === offset) {
+          if (offset === 0) {
+            b.turn = null;
+            b.origin = OWN_TURN;
+          } else if (known?.offset === offset) {
             b.turn = known.turn;
             b.datedBy = known.datedBy;
+            b.origin = known.origin;
           } else {
             const before = lookBefore(fd, offset, previewChars);
             b.turn = before.turn;
             b.datedBy = before.datedBy;
+            b.origin = originBefore(fd, offset);
           }
           // A cumulative Codex-harness line is billed as its increment over the last one before it
           // (codex-cumulative.ts): what precedes the cursor is replayed only if such a line comes up.
@@ -446,7 +457,8 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         // Everything up to the last newline is consumed; a partial last line waits.
         fileCursor.offset = carryStart;
         fileCursor.tail = tailHash(fd, carryStart);
-        if (offset < size) turnAt.set(key, { offset: carryStart, turn: b.turn, datedBy: b.datedBy });
+        if (offset < size)
+          turnAt.set(key, { offset: carryStart, turn: b.turn, datedBy: b.datedBy, origin: b.origin });
         b.files.set(key, fileCursor);
         pendingSeen.push([key, { size, mtimeMs: st.mtimeMs, cursor: { ...fileCursor } }]);
         if (b.files.size >= MAX_FILES_PER_BATCH) await flush();
@@ -534,6 +546,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         accountId: attributed?.accountId ?? operatorAccount(opts.agentId),
       };
       const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack, opts.keysHere);
+      b.accountOfKey = attributions.accountOfKey;
       b.rejectsLeft = MAX_REJECTS_PER_FILE;
       b.stats.files = 1;
       b.stats.bytes = content.length;

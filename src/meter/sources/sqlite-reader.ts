@@ -5,6 +5,7 @@ import type { Db } from "../../db/index.js";
 import { type CodexCumulative, codexCumulativeOf, codexIncrement } from "../codex-cumulative.js";
 import { createCursorRepo } from "../cursor-repo.js";
 import { parseLine, textHasUserMark } from "../parse.js";
+import { operatorAccount } from "../resolve-user.js";
 import { createSessionMemory, type RememberedSession } from "../session-memory.js";
 import type { ProblemReporter, SessionFact } from "../source.js";
 import type { ParsedUsage } from "../types.js";
@@ -13,7 +14,10 @@ import {
   datingTimeOf,
   type KeysHere,
   type LineOwner,
+  OriginScan,
+  OWN_TURN,
   type PendingTurn,
+  type TurnOrigin,
   turnOf,
 } from "./batch-builder.js";
 import { classifyTranscriptFile, filesBySession } from "./classify.js";
@@ -104,6 +108,8 @@ interface Work {
   turn?: PendingTurn | null;
   /** `BatchBuilder.datedBy` at `fromSeq` (undefined: not known; the turn's time is used). */
   datedBy?: number | null;
+  /** Whose turn the session is in at `fromSeq` (`TurnOrigin`; undefined: not looked up yet). */
+  origin?: TurnOrigin;
   /** The session's Codex-thread state at `fromSeq` (codex-cumulative.ts; undefined: not replayed yet). */
   codex?: CodexCumulative | null;
   /**
@@ -291,7 +297,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     }
   }
 
-  const { rememberedAttribution, liveAttribution } = createStoreAttribution(
+  const { rememberedAttribution, liveAttribution, accountOfKey } = createStoreAttribution(
     agentId,
     mainKey,
     remembered,
@@ -313,7 +319,14 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   // ---------------------------------------------------------------- batches
 
   function newBatch(): BatchBuilder {
-    return new BatchBuilder(agentId, "sqlite", previewChars, pack, opts.keysHere);
+    const b = new BatchBuilder(agentId, "sqlite", previewChars, pack, opts.keysHere);
+    // a turn another session wrote (`sessions_send`) is billed to that session's payer
+    b.accountOfKey = (key) => {
+      const h = oc;
+      if (!h) return operatorAccount(agentId);
+      return h.conn.inTransaction ? accountOfKey(h, key) : readTx(h, () => accountOfKey(h, key));
+    };
+    return b;
   }
 
   function addFact(b: BatchBuilder, sid: string, a: Attribution): void {
@@ -506,8 +519,10 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
         w.turn = before?.turn ?? null;
         w.datedBy = before?.datedBy ?? null;
       }
+      w.origin ??= w.fromSeq < 0 ? OWN_TURN : originBeforeSeq(h, w.sid, w.fromSeq);
       b.turn = w.turn;
       if (w.datedBy !== undefined) b.datedBy = w.datedBy;
+      b.origin = w.origin;
       // cumulative Codex-harness lines bill their increment (codex-cumulative.ts): the state at the
       // cursor is replayed from the session's rows only if such a line comes up; a first such line
       // with none before it in the session's rows (a compaction's rewrite, a compaction window)
@@ -523,7 +538,9 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       rowsInto(b, rows, agentId, w.sid, who);
       w.turn = b.turn;
       w.datedBy = b.datedBy;
+      w.origin = b.origin;
       b.turn = null;
+      b.origin = OWN_TURN;
       if (b.codex !== undefined && b.codex !== false) w.codex = b.codex;
       else if (from < 0) w.codexNone = true;
       b.endCodexThread();
@@ -602,6 +619,30 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       }
     }
     return { turn: turn ?? null, datedBy: null };
+  }
+
+  /**
+   * Whose turn a session is in at its cursor (`seq` read last; see `TurnOrigin`): its rows before
+   * it, newest first, back to its last unmarked user row (at most LOOKBACK_ROWS rows).
+   */
+  function originBeforeSeq(h: OcHandle, sid: string, seq: number): TurnOrigin {
+    const scan = new OriginScan();
+    for (const r of h.rowsBefore.all(sid, seq, LOOKBACK_ROWS)) {
+      let text: string;
+      const json: unknown = r.json;
+      if (typeof json === "string") text = json;
+      else if (Buffer.isBuffer(json)) text = json.toString("utf8");
+      else if (json !== null) continue;
+      else if (r.zstd !== null) {
+        try {
+          text = decodeZstd(r.zstd).toString("utf8");
+        } catch {
+          continue;
+        }
+      } else continue;
+      if (scan.line(text)) break;
+    }
+    return scan.end();
   }
 
   /**

@@ -82,10 +82,12 @@ export function createStoreArchives(ctx: StoreArchiveContext) {
         const turn = b.turn;
         const datedBy = b.datedBy;
         const codex = b.codex;
+        const origin = b.origin;
         await flush(b);
         b = newBatch();
         b.turn = turn; // the same transcript goes on
         b.datedBy = datedBy;
+        b.origin = origin;
         b.codex = codex;
       }
     }

@@ -197,7 +197,28 @@ export function createStoreAttribution(
     });
     return { sessionKey: w.session_key, accountId: r.accountId, channel };
   }
-  return { channelOfKey, rememberedAttribution, liveAttribution };
+  /**
+   * The account a session key's calls are billed to, for a turn that session wrote into another
+   * (`sessions_send`): its node entry's hints (this store's or the store of the agent the key
+   * names), as its own live attribution reads them.
+   */
+  function accountOfKey(h: OcHandle | null, key: string): string {
+    const entry = h?.node?.get(key)?.entry_json ?? otherStore(key)?.node?.get(key)?.entry_json;
+    const { targets, heartbeat } = hintsFromEntry(entry);
+    return resolveAccount(agentOfKey(key) ?? agentId, key, {
+      channel: channelOfKey(h, key),
+      routeTargets: targets,
+      heartbeat,
+      parentKey: (k) => parentOfKey(h, k),
+      channelOfKey: (k) => channelOfKey(h, k),
+      heartbeatOfKey: (k) => heartbeatOfKey(h, k),
+      mainKey,
+      mainKeys: storeMainKeys(h),
+      slashPrefixes,
+      identityLinks,
+    }).accountId;
+  }
+  return { channelOfKey, rememberedAttribution, liveAttribution, accountOfKey };
 }
 
 export type StoreAttribution = ReturnType<typeof createStoreAttribution>;

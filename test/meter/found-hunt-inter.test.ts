@@ -1,0 +1,178 @@
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { queryUsage } from "../../src/meter/report.js";
+import { casePricer, meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
+
+/**
+ * The hunt for turns a user did not cause billed to that user: a turn OpenClaw marks on its user
+ * line (`message.provenance`) as another session's `sessions_send` or the operator's cron or
+ * heartbeat run goes, with every call answering it, to that session's payer or the operator.
+ */
+const CASES = resolve(import.meta.dirname, "../cases");
+const CASE = join(CASES, "inter-session-turn-payer");
+const HENRY = "11111111-0000-4000-8000-000000000001.jsonl";
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+function byUser(world: TempWorld) {
+  return Object.fromEntries(
+    queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+  );
+}
+
+const RIGHT = {
+  "telegram:5550101": { requests: 5, costUsd: "0.0225" },
+  "agent:main": { requests: 4, costUsd: "0.01845" },
+  "telegram:5550202": { requests: 2, costUsd: "0.0138" },
+};
+
+describe("case inter-session-turn-payer: a marked turn in a user's DM goes to whoever caused it", () => {
+  it("Henry 5 calls $0.0225, the operator 4 $0.01845, Ivy 2 $0.0138 (was Henry 9 calls $0.04575)", async () => {
+    const { s, world } = await meterCaseDir(CASE, "calculate");
+    w = world;
+    expect(s).toMatchObject({ billed: 11 });
+    expect(byUser(world)).toEqual(RIGHT);
+  });
+
+  it("a cursor inside a marked turn (a restart between its calls) keeps the turn's payer", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const file = join(w.stateDir, "agents", "main", "sessions", HENRY);
+    const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
+    // cut right after the first call answering the cron job's sessions_send (line 5 of 0..)
+    const cut = lines.findIndex((l) => l.includes('"stopReason":"toolUse"') && l.includes('"input":2000'));
+    expect(cut).toBeGreaterThan(0);
+    writeFileSync(file, `${lines.slice(0, cut + 1).join("\n")}\n`);
+    let meter = meterFor(w, { pricer: casePricer(CASE) });
+    await meter.runOnce();
+    meter.close();
+    appendFileSync(file, `${lines.slice(cut + 1).join("\n")}\n`);
+    meter = meterFor(w, { pricer: casePricer(CASE) });
+    await meter.runOnce();
+    meter.close();
+    expect(byUser(w)).toEqual(RIGHT);
+  });
+});
+
+describe("OpenClaw's SQLite store: a cron job's sessions_send and a heartbeat in a DM are the operator's", () => {
+  const DM = "agent:main:direct:5550101";
+  function call(id: string, at: number, input: number, output: number, stop = "stop") {
+    return JSON.stringify({
+      type: "message",
+      id,
+      parentId: null,
+      timestamp: new Date(at + 5).toISOString(),
+      message: {
+        role: "assistant",
+        content: [{ type: "text", text: "ok" }],
+        api: "openai-completions",
+        provider: "mock",
+        model: "mock-gpt",
+        usage: { input, output, cacheRead: 0, cacheWrite: 0, totalTokens: input + output },
+        stopReason: stop,
+        timestamp: at,
+        responseId: `chatcmpl-${id}`,
+      },
+    });
+  }
+  function user(id: string, at: number, text: string, provenance?: object) {
+    return JSON.stringify({
+      type: "message",
+      id,
+      parentId: null,
+      timestamp: new Date(at).toISOString(),
+      message: { role: "user", content: text, timestamp: at, ...(provenance ? { provenance } : {}) },
+    });
+  }
+
+  it("the DM's user keeps only their own turn; a restart inside the marked turn changes nothing", async () => {
+    // the per-peer DM store of case subagent-into-other-agent-store (main's store only)
+    w = tempWorld(join(CASES, "subagent-into-other-agent-store", "state"));
+    rmSync(join(w.stateDir, "agents", "support"), { recursive: true, force: true });
+    const dbFile = join(w.stateDir, "agents", "main", "agent", "openclaw-agent.sqlite");
+    let meter = meterFor(w);
+    await meter.runOnce();
+    meter.close();
+    const before = byUser(w);
+    const db = new Database(dbFile);
+    const at = 1795500000000;
+    let seq = 0;
+    let sid = "";
+    const rows: [string, number][] = [];
+    try {
+      const win = db.prepare("SELECT session_id FROM session_windows WHERE session_key = ?").get(DM) as {
+        session_id: string;
+      };
+      sid = win.session_id;
+      seq = (
+        db.prepare("SELECT MAX(seq) AS m FROM transcript_events WHERE session_id = ?").get(sid) as {
+          m: number;
+        }
+      ).m;
+      rows.push(
+        [
+          user("u-cron", at, "[Inter-session message] sourceTool=sessions_send isUser=false\nshipped", {
+            kind: "inter_session",
+            sourceSessionKey: "agent:main:cron:nightly:run:r1",
+            sourceChannel: "internal",
+            sourceTool: "sessions_send",
+          }),
+          at,
+        ],
+        [call("c-cron-1", at + 1000, 2000, 10, "toolUse"), at + 1000],
+      );
+      const ins = db.prepare(
+        "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?, ?, ?, ?)",
+      );
+      for (const [json, t] of rows) ins.run(sid, ++seq, json, t);
+    } finally {
+      db.close();
+    }
+    meter = meterFor(w);
+    await meter.runOnce();
+    meter.close();
+    // a new meter (a restart) resumes inside the marked turn, then a heartbeat and the user's own
+    const db2 = new Database(dbFile);
+    try {
+      const ins = db2.prepare(
+        "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?, ?, ?, ?)",
+      );
+      for (const [json, t] of [
+        [call("c-cron-2", at + 2000, 2000, 10), at + 2000],
+        [
+          user("u-hb", at + 3000, "Read HEARTBEAT.md if it exists.", {
+            kind: "internal_system",
+            sourceTool: "heartbeat",
+          }),
+          at + 3000,
+        ],
+        [call("c-hb", at + 4000, 500, 10), at + 4000],
+        [user("u-own", at + 5000, "thanks"), at + 5000],
+        [call("c-own", at + 6000, 1000, 100), at + 6000],
+      ] as [string, number][])
+        ins.run(sid, ++seq, json, t);
+    } finally {
+      db2.close();
+    }
+    meter = meterFor(w);
+    await meter.runOnce();
+    meter.close();
+    const after = byUser(w);
+    const plus = (k: string) => ({
+      requests: after[k]?.requests ?? 0,
+      costUsd: Number(after[k]?.costUsd ?? 0) - Number(before[k]?.costUsd ?? 0),
+      was: before[k]?.requests ?? 0,
+    });
+    const op = plus("agent:main");
+    expect(op.requests - op.was).toBe(3); // 2×(2000×3+10×15) + (500×3+10×15) per 1M
+    expect(op.costUsd).toBeCloseTo(0.01395, 9);
+    const henry = plus("telegram:5550101");
+    expect(henry.requests - henry.was).toBe(1);
+    expect(henry.costUsd).toBeCloseTo(0.0045, 9);
+  });
+});
