@@ -195,6 +195,12 @@ function readTableVersion(): string {
 export const PROVIDER_ALIASES: Readonly<Record<string, string>> = {
   "openai-codex": "openai",
   "azure-openai-responses": "azure",
+  // OpenClaw's Microsoft Foundry provider (`microsoft-foundry`, and `microsoft-foundry-<name>` as
+  // its `isMicrosoftFoundryProviderId` reads them) is Azure's; so is a provider an operator named
+  // `azure-openai`. Before 2026-12-03 both contained "openai" and took OpenAI's own prices (and dates:
+  // GPT-5.6 Sol's cut from 2026-08-21, not Azure's 2026-09-01), and Claude there was unknown.
+  "azure-openai": "azure",
+  "microsoft-foundry": "azure",
   "google-gemini-cli": "google",
   "google-antigravity": "google",
   "google-vertex": "google",
@@ -223,7 +229,8 @@ export const GATEWAY_PROVIDERS: ReadonlySet<string> = new Set(["cloudflare-ai-ga
 function tableProviderId(provider: string): string | null {
   const id = provider.trim().toLowerCase();
   if (GATEWAY_PROVIDERS.has(id)) return null;
-  return findProvider({ providerId: PROVIDER_ALIASES[id] ?? id })?.id ?? null;
+  const alias = PROVIDER_ALIASES[id] ?? (id.startsWith("microsoft-foundry-") ? "azure" : id);
+  return findProvider({ providerId: alias })?.id ?? null;
 }
 
 /**

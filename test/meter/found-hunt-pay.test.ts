@@ -436,6 +436,12 @@ describe("platformPriceWindow: Azure GPT-5.6 Sol", () => {
       ["azure-openai-responses", "gpt-5.6-sol", "2026-09-01T00:00:00Z", 100_000_000_000n],
       ["azure-openai-responses", "gpt-5.6-sol", "2026-08-20T00:00:00Z", 135_000_000_000n],
       ["azure-openai-responses", "gpt-5.6-sol", "2026-08-21T00:00:00Z", 135_000_000_000n],
+      // OpenClaw's Microsoft Foundry provider and an operator's `azure-openai` are Azure too (a
+      // tester's finding: OpenAI's prices and date before)
+      ["microsoft-foundry", "gpt-5.6-sol", "2026-08-25T00:00:00Z", 135_000_000_000n],
+      ["microsoft-foundry-eu", "gpt-5.6-sol", "2026-08-25T00:00:00Z", 135_000_000_000n],
+      ["azure-openai", "gpt-5.6-sol", "2026-08-25T00:00:00Z", 135_000_000_000n],
+      ["azure-openai", "gpt-5.6-sol", "2026-09-02T00:00:00Z", 100_000_000_000n],
       ["openai", "gpt-5.6-sol", "2026-08-25T00:00:00Z", 100_000_000_000n],
       ["openai-codex", "gpt-5.6-sol", "2026-08-25T00:00:00Z", 100_000_000_000n],
     ];

@@ -196,7 +196,7 @@ describe("parseLine", () => {
   it("a user line is a turn start: when it was sent (message.timestamp, else the entry's ISO) and its content", () => {
     expect(
       parseLine(JSON.stringify({ type: "message", message: { role: "user", content: "hi", timestamp: 1 } })),
-    ).toEqual({ kind: "user", atMs: 1, content: "hi" });
+    ).toEqual({ kind: "user", atMs: 1, content: "hi", source: null });
     expect(
       parseLine(
         JSON.stringify({
@@ -209,11 +209,13 @@ describe("parseLine", () => {
       kind: "user",
       atMs: Date.parse("2026-11-22T18:00:00.000Z"),
       content: [{ type: "text", text: "x" }],
+      source: null,
     });
     expect(parseLine(JSON.stringify({ type: "message", message: { role: "user", content: "x" } }))).toEqual({
       kind: "user",
       atMs: null,
       content: "x",
+      source: null,
     });
   });
 
