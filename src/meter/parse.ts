@@ -48,7 +48,8 @@ const OPERATOR_TOOLS: ReadonlySet<string> = new Set(["cron", "heartbeat"]);
 
 function turnSourceOf(p: unknown): TurnSource | null {
   if (typeof p !== "object" || p === null) return null;
-  const { kind, sourceTool, sourceSessionKey } = p as Record<string, unknown>;
+  const { kind: rawKind, sourceTool, sourceSessionKey } = p as Record<string, unknown>;
+  const kind = typeof rawKind === "string" ? rawKind.trim().toLowerCase() : "";
   const tool = typeof sourceTool === "string" ? sourceTool.trim().toLowerCase() : "";
   if (kind === "internal_system") return OPERATOR_TOOLS.has(tool) ? { kind: "operator" } : null;
   if (kind !== "inter_session" || tool !== "sessions_send") return null;
@@ -56,14 +57,33 @@ function turnSourceOf(p: unknown): TurnSource | null {
   return { kind: "session", key: key || null };
 }
 
-/** Whether an assistant message's content calls OpenClaw's `sessions_send` tool. */
-export function callsSessionsSend(content: unknown): boolean {
-  if (!Array.isArray(content)) return false;
-  for (const c of content)
-    if (typeof c === "object" && c !== null && (c as { name?: unknown }).name === "sessions_send")
-      return true;
-  return false;
+/**
+ * The sessions an assistant message's calls of OpenClaw's `sessions_send` tool write to: each
+ * call's `sessionKey` argument (trimmed, lower-cased; `arguments`, or `input` as Anthropic names
+ * it, an object or its JSON text), or `*` for a call that names its target otherwise (`label`,
+ * `agentId`). Empty when the message calls no `sessions_send`.
+ */
+export function sessionsSendTargets(content: unknown): string[] {
+  if (!Array.isArray(content)) return NO_TARGETS;
+  let out: string[] | null = null;
+  for (const c of content) {
+    if (typeof c !== "object" || c === null || (c as { name?: unknown }).name !== "sessions_send") continue;
+    let args = (c as { arguments?: unknown; input?: unknown }).arguments ?? (c as { input?: unknown }).input;
+    if (typeof args === "string") {
+      try {
+        args = JSON.parse(args);
+      } catch {
+        args = null;
+      }
+    }
+    const key =
+      typeof args === "object" && args !== null ? (args as { sessionKey?: unknown }).sessionKey : undefined;
+    const k = typeof key === "string" ? key.trim().toLowerCase() : "";
+    (out ??= []).push(k || "*");
+  }
+  return out ?? NO_TARGETS;
 }
+const NO_TARGETS: string[] = [];
 
 export const USAGE_MARK = Buffer.from('"usage"');
 export const ASSISTANT_MARK = Buffer.from('"assistant"');

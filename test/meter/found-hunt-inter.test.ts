@@ -2,7 +2,9 @@ import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { parseLine } from "../../src/meter/parse.js";
 import { queryUsage } from "../../src/meter/report.js";
+import { answersOwnSend, OriginScan } from "../../src/meter/sources/batch-builder.js";
 import { casePricer, meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /**
@@ -174,5 +176,147 @@ describe("OpenClaw's SQLite store: a cron job's sessions_send and a heartbeat in
     const henry = plus("telegram:5550101");
     expect(henry.requests - henry.was).toBe(1);
     expect(henry.costUsd).toBeCloseTo(0.0045, 9);
+  });
+
+  it("a marked turn with a long tool loop stays the operator's: a following meter and a restart alike (a tester's finding)", async () => {
+    w = tempWorld(join(CASES, "subagent-into-other-agent-store", "state"));
+    rmSync(join(w.stateDir, "agents", "support"), { recursive: true, force: true });
+    const dbFile = join(w.stateDir, "agents", "main", "agent", "openclaw-agent.sqlite");
+    const following = meterFor(w);
+    await following.runOnce();
+    const before = byUser(w);
+    const at = 1795600000000;
+    const append = (rows: string[]) => {
+      const db = new Database(dbFile);
+      try {
+        const sid = (
+          db.prepare("SELECT session_id FROM session_windows WHERE session_key = ?").get(DM) as {
+            session_id: string;
+          }
+        ).session_id;
+        let seq = (
+          db.prepare("SELECT MAX(seq) AS m FROM transcript_events WHERE session_id = ?").get(sid) as {
+            m: number;
+          }
+        ).m;
+        const ins = db.prepare(
+          "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?, ?, ?, ?)",
+        );
+        for (const r of rows) ins.run(sid, ++seq, r, at);
+      } finally {
+        db.close();
+      }
+    };
+    const toolRows = (n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) =>
+        JSON.stringify({
+          type: "message",
+          id: `t-${tag}-${i}`,
+          parentId: null,
+          timestamp: new Date(at + 1500 + i).toISOString(),
+          message: { role: "toolResult", toolCallId: `x${i}`, content: [{ type: "text", text: `r${i}` }] },
+        }),
+      );
+    append([
+      user("u-cron2", at, "nightly", { kind: "internal_system", sourceTool: "cron" }),
+      call("c-cron2-1", at + 1000, 2000, 10, "toolUse"),
+    ]);
+    await following.runOnce();
+    // 100 tool rows (more than the 64 the turn's look-back reads) polled between the turn's calls
+    append(toolRows(100, "a"));
+    await following.runOnce();
+    append([call("c-cron2-2", at + 5000, 500, 10, "toolUse"), ...toolRows(100, "b")]);
+    await following.runOnce();
+    following.close();
+    // a restart inside the same turn, 100 more tool rows back from its next call
+    append([call("c-cron2-3", at + 9000, 500, 10)]);
+    const restarted = meterFor(w);
+    await restarted.runOnce();
+    restarted.close();
+    const after = byUser(w);
+    expect((after["agent:main"]?.requests ?? 0) - (before["agent:main"]?.requests ?? 0)).toBe(3);
+    expect(after["telegram:5550101"]).toEqual(before["telegram:5550101"]);
+  });
+});
+
+describe("ping-pong: a marked sessions_send reply stays with the session only from a session it wrote to", () => {
+  const own = (targets: object[]) =>
+    JSON.stringify({
+      type: "message",
+      message: {
+        role: "assistant",
+        content: targets.map((a, i) => ({
+          type: "toolCall",
+          id: `t${i}`,
+          name: "sessions_send",
+          arguments: a,
+        })),
+        provider: "mock",
+        model: "mock-gpt",
+        usage: { input: 10, output: 1 },
+        timestamp: 1795500000000,
+      },
+    });
+  const marked = (key: string) =>
+    JSON.stringify({
+      type: "message",
+      message: {
+        role: "user",
+        content: "[Inter-session message]",
+        timestamp: 1795500000000,
+        provenance: { kind: "inter_session", sourceTool: "sessions_send", sourceSessionKey: key },
+      },
+    });
+  const plain = JSON.stringify({ type: "message", message: { role: "user", content: "hi", timestamp: 1 } });
+
+  it("answersOwnSend: the key written to (in full or short), any sender after a send by label", () => {
+    expect(answersOwnSend(["agent:main:main"], "agent:main:main")).toBe(true);
+    expect(answersOwnSend(["main"], "agent:main:main")).toBe(true);
+    expect(answersOwnSend(["agent:main:main"], "agent:main:telegram:direct:5550202")).toBe(false);
+    expect(answersOwnSend(["*"], "agent:main:telegram:direct:5550202")).toBe(true);
+    expect(answersOwnSend([], "agent:main:main")).toBe(false);
+    expect(answersOwnSend(["agent:main:main"], null)).toBe(false);
+  });
+
+  it("a scan back from a cursor folds the lines as a forward read does (a tester's finding: an unrelated sender stayed with the user)", () => {
+    // the user's own turn wrote to agent:main:main; then Ivy's DM and the cron run wrote in
+    const lines = [
+      plain,
+      own([{ sessionKey: "agent:main:main", message: "x" }]),
+      marked("agent:main:telegram:direct:5550202"),
+    ];
+    const scan = new OriginScan();
+    for (const l of [...lines].reverse()) if (scan.line(l)) break;
+    const o = scan.end();
+    expect(o.source).toEqual({ kind: "session", key: "agent:main:telegram:direct:5550202" });
+    expect(o.sent).toEqual(["agent:main:main"]);
+    expect(answersOwnSend(o.sent, "agent:main:telegram:direct:5550202")).toBe(false);
+    // from the start of a file with no unmarked user line: the same fold, from the session's own turn
+    const start = new OriginScan();
+    for (const l of [own([{ sessionKey: "main" }]), marked("agent:main:main")].reverse()) start.line(l);
+    const o2 = start.end();
+    expect(answersOwnSend(o2.sent, "agent:main:main")).toBe(true);
+  });
+
+  it("a provenance kind is read trimmed and in any case; a string provenance is no mark", () => {
+    const r = parseLine(
+      JSON.stringify({
+        type: "message",
+        message: {
+          role: "user",
+          content: "x",
+          timestamp: 1,
+          provenance: { kind: " Inter_Session ", sourceTool: "sessions_send" },
+        },
+      }),
+    );
+    expect(r.kind === "user" && r.source).toEqual({ kind: "session", key: null });
+    const s = parseLine(
+      JSON.stringify({
+        type: "message",
+        message: { role: "user", content: "x", timestamp: 1, provenance: "cron" },
+      }),
+    );
+    expect(s.kind === "user" && s.source).toBe(null);
   });
 });

@@ -1,7 +1,6 @@
 import { type CodexCumulative, codexCumulativeOf, codexIncrement } from "../codex-cumulative.js";
 import { dedupeKey } from "../identity.js";
 import {
-  callsSessionsSend,
   endsLikeObject,
   gluedEntry,
   hasUserMark,
@@ -11,6 +10,7 @@ import {
   mayBeUsage,
   parseEntry,
   parseLine,
+  sessionsSendTargets,
   TRUNCATED_REASON,
   type TurnSource,
   textEndsLikeObject,
@@ -51,36 +51,61 @@ export interface PendingTurn {
 /**
  * Who the calls of a transcript's current turn are billed to, when not the session's payer
  * (`BatchBuilder.origin`): `source` is the mark of the turn's user line (null: the user's own
- * turn, the session's payer), `sent` whether the session's own turns since its last unmarked user
- * line called `sessions_send` (a marked reply of the session it wrote to is then part of an
- * exchange this session started: OpenClaw's agent-to-agent ping-pong writes each side's reply into
- * the other session as a `sessions_send` message, sessions-send-tool.a2a.ts).
+ * turn, the session's payer); `sent` the sessions the session's own turns since its last unmarked
+ * user line wrote to with `sessions_send` (`sessionsSendTargets`: keys, `*` for one named by label):
+ * a marked reply from one of them is part of an exchange this session started (OpenClaw's
+ * agent-to-agent ping-pong writes each side's reply into the other session as a `sessions_send`
+ * message, sessions-send-tool.a2a.ts) and stays with the session's payer.
  */
 export interface TurnOrigin {
   source: TurnSource | null;
-  sent: boolean;
+  sent: readonly string[];
 }
 
 /** A transcript's origin at its start: the session's payer. */
-export const OWN_TURN: TurnOrigin = { source: null, sent: false };
+export const OWN_TURN: TurnOrigin = { source: null, sent: [] };
+
+/** At most this many `sessions_send` targets are remembered per exchange (a turn calling it in a loop). */
+const MAX_SENT = 32;
 
 /** The origin after a user line marked `source` (null: unmarked), given the one before it. */
 export function originAfterUser(before: TurnOrigin, source: TurnSource | null): TurnOrigin {
   if (source === null) return OWN_TURN;
-  // a marked turn calls nothing on the session's behalf: `sent` stays that of its last own turn
+  // a marked turn calls nothing on the session's behalf: `sent` stays that of its own turns
   return { source, sent: before.sent };
+}
+
+/** The origin after a call whose content is `content`: its `sessions_send` targets added to an own turn's. */
+export function originAfterCall(before: TurnOrigin, content: unknown): TurnOrigin {
+  if (before.source !== null) return before;
+  const targets = sessionsSendTargets(content);
+  if (targets.length === 0 || before.sent.length >= MAX_SENT) return before;
+  return { source: null, sent: [...before.sent, ...targets].slice(0, MAX_SENT) };
+}
+
+/**
+ * Whether a marked `sessions_send` turn from `key` (null: unnamed) answers one of the session's
+ * own sends (`sent`): the key itself, a key ending in `:<target>` (a target written short, e.g.
+ * `main`), or any sender when a send named its target by label (`*`).
+ */
+export function answersOwnSend(sent: readonly string[], key: string | null): boolean {
+  for (const t of sent) {
+    if (t === "*") return true;
+    if (key !== null && (key === t || key.endsWith(`:${t}`))) return true;
+  }
+  return false;
 }
 
 /**
  * The origin after a transcript's lines, folded newest first (a reader resuming a transcript at a
  * cursor it has no state for): `line` each line (true once decided), then `end` when the lines
- * ran out (the transcript's start or the look-back limit). Only lines with a user mark, or a call
- * naming `sessions_send`, are parsed.
+ * ran out (the transcript's start or the look-back limit). The lines that matter (user lines and
+ * calls naming `sessions_send`) are kept back to the last unmarked user line and replayed in
+ * order by `end`, exactly as a read from that line would fold them.
  */
 export class OriginScan {
-  #source: TurnSource | null | undefined = undefined;
-  #sent = false;
-  #done: TurnOrigin | null = null;
+  #kept: ({ user: TurnSource | null } | { content: unknown })[] = [];
+  #done = false;
 
   line(text: string): boolean {
     if (this.#done) return true;
@@ -88,25 +113,23 @@ export class OriginScan {
     if (!user && !(text.includes('"sessions_send"') && textMayBeUsage(text))) return false;
     const r = parseLine(text);
     if (r.kind === "usage") {
-      if (callsSessionsSend(r.content)) this.#sent = true;
+      this.#kept.push({ content: r.content });
       return false;
     }
     if (r.kind !== "user") return false;
-    if (r.source === null) {
-      // the last unmarked user line: the turns after it are the session's own, or marked ones
-      this.#done = { source: this.#source === undefined ? null : this.#source, sent: this.#sent };
-      return true;
-    }
-    this.#source ??= r.source;
-    this.#sent = false; // calls of a marked turn were not the session's own
-    return false;
+    this.#kept.push({ user: r.source });
+    // the last unmarked user line: what follows it starts from the session's own turn
+    if (r.source === null) this.#done = true;
+    return this.#done;
   }
 
   end(): TurnOrigin {
-    if (this.#done) return this.#done;
-    return this.#source === undefined
-      ? { source: null, sent: this.#sent }
-      : { source: this.#source, sent: false };
+    let o = OWN_TURN;
+    for (let i = this.#kept.length - 1; i >= 0; i--) {
+      const k = this.#kept[i] as { user: TurnSource | null } | { content: unknown };
+      o = "user" in k ? originAfterUser(o, k.user) : originAfterCall(o, k.content);
+    }
+    return o;
   }
 }
 
@@ -354,7 +377,7 @@ export class BatchBuilder {
     const o = this.origin;
     if (o.source === null) return own;
     if (o.source.kind === "operator") return operatorAccount(this.agentId);
-    if (o.sent) return own;
+    if (answersOwnSend(o.sent, o.source.key)) return own;
     const key = o.source.key;
     if (key === null || this.accountOfKey === null) return operatorAccount(this.agentId);
     let a = this.#keyAccounts.get(key);
@@ -393,8 +416,7 @@ export class BatchBuilder {
       this.stats.usageLines++;
       if (r.clamped) this.stats.clamped++;
       const accountId = this.#payer(who.accountId);
-      if (this.origin.source === null && !this.origin.sent && callsSessionsSend(r.content))
-        this.origin = { source: null, sent: true };
+      this.origin = originAfterCall(this.origin, r.content);
       // The first billed reply after a user line takes its latency and preview; later replies of
       // the same turn (tool-use continuations) have none.
       const t = this.#turn;

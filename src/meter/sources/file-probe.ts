@@ -81,7 +81,9 @@ export function lookBefore(
 
 /**
  * Whose turn a transcript is in just before byte `offset` (a line start; see `TurnOrigin`): reads
- * back line by line to its last unmarked user line, at most LOOKBACK_MAX_BYTES.
+ * back line by line to its last unmarked user line, at most ORIGIN_LOOKBACK_MAX_BYTES (a marked
+ * turn's tool results can pass the 1 MiB of `lookBefore`: a tester's 1.2 MB result between a cron
+ * turn's user line and its next call, with a restart between them, billed that call to the user).
  */
 export function originBefore(fd: number, offset: number): TurnOrigin {
   for (let span = LOOKBACK_MIN_BYTES; ; span *= 4) {
@@ -102,9 +104,11 @@ export function originBefore(fd: number, offset: number): TurnOrigin {
         if (scan.line(line.toString("utf8").trimEnd())) return scan.end();
       }
     }
-    if (start === 0 || span >= LOOKBACK_MAX_BYTES) return scan.end();
+    if (start === 0 || span >= ORIGIN_LOOKBACK_MAX_BYTES) return scan.end();
   }
 }
+/** How far back `originBefore` reads at most: 16 MiB (16 KiB × 4^5), read only on a resume. */
+const ORIGIN_LOOKBACK_MAX_BYTES = 16 * 1024 * 1024;
 const SESSIONS_SEND_MARK = Buffer.from('"sessions_send"');
 
 /** Past this many bytes before a cursor, the Codex-thread state there is given up as unknown (none). */

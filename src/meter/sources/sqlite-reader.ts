@@ -85,6 +85,8 @@ export interface SqliteReaderOptions {
 
 /** Rows read back before a session's cursor to find the turn it is in (latency of its next reply). */
 const LOOKBACK_ROWS = 64;
+/** How many rows before a cursor `originBeforeSeq` reads at most (one at a time, stopping early). */
+const ORIGIN_LOOKBACK_ROWS = 4096;
 /**
  * Rows of a session replayed at most to find its Codex-thread state at a cursor (codexBeforeSeq),
  * and rows of the windows it continues read at most to seed its first line (codexSeedOfStore).
@@ -175,6 +177,13 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   const archivesSeen = new Set<string>();
   /** sessionId → last fact committed, so each session's key/account reaches `meter_sessions` once. */
   const factsSent = new Map<string, string>();
+  /**
+   * Whose turn each session was in after the last row read (`TurnOrigin` at that seq), as the
+   * JSONL reader keeps `turnAt`: a session resumed at exactly that seq continues from it, any other
+   * resume reads back (`originBeforeSeq`). Before 2026-12-03 every poll read back at most 64 rows,
+   * so a following meter billed the rest of a marked turn with a longer tool loop to the DM's user.
+   */
+  const originAt = new Map<string, { seq: number; origin: TurnOrigin }>();
   /** What each emitted, not yet committed batch lets the reader remember once it is committed. */
   const pending = new Map<number, (() => void)[]>();
   let nextId = 1;
@@ -539,6 +548,8 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       w.turn = b.turn;
       w.datedBy = b.datedBy;
       w.origin = b.origin;
+      const lastRow = rows.at(-1);
+      if (lastRow) originAt.set(w.sid, { seq: lastRow[0], origin: b.origin });
       b.turn = null;
       b.origin = OWN_TURN;
       if (b.codex !== undefined && b.codex !== false) w.codex = b.codex;
@@ -623,11 +634,14 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
 
   /**
    * Whose turn a session is in at its cursor (`seq` read last; see `TurnOrigin`): its rows before
-   * it, newest first, back to its last unmarked user row (at most LOOKBACK_ROWS rows).
+   * it, newest first, back to its last unmarked user row (at most ORIGIN_LOOKBACK_ROWS rows, read
+   * one at a time: a marked turn's tool loop can pass LOOKBACK_ROWS).
    */
   function originBeforeSeq(h: OcHandle, sid: string, seq: number): TurnOrigin {
+    const known = originAt.get(sid);
+    if (known?.seq === seq) return known.origin;
     const scan = new OriginScan();
-    for (const r of h.rowsBefore.all(sid, seq, LOOKBACK_ROWS)) {
+    for (const r of h.rowsBefore.iterate(sid, seq, ORIGIN_LOOKBACK_ROWS)) {
       let text: string;
       const json: unknown = r.json;
       if (typeof json === "string") text = json;
