@@ -79,7 +79,8 @@ export function sessionsSendTargets(content: unknown): string[] {
     const key =
       typeof args === "object" && args !== null ? (args as { sessionKey?: unknown }).sessionKey : undefined;
     const k = typeof key === "string" ? key.trim().toLowerCase() : "";
-    (out ??= []).push(k || "*");
+    if (out === null) out = [];
+    out.push(k || "*");
   }
   return out ?? NO_TARGETS;
 }
