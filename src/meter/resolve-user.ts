@@ -199,6 +199,8 @@ const HTTP_USER_HEADS: ReadonlySet<string> = new Set(["openai-user", "openrespon
  * `incognito-<uuid>` too). Read after a configured slash-command prefix, which wins.
  */
 const OPERATOR_SURFACE_HEADS: ReadonlySet<string> = new Set(["dashboard"]);
+/** The id `buildDashboardSessionKey` gives a Control UI session: a UUID, or `incognito-<uuid>`. */
+const DASHBOARD_ID = /^(?:incognito-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SHARED = new Set(["group", "channel", "room", "thread", "topic"]);
 const DM = new Set(["direct", "dm"]);
 /** Segments that start a DM session key's thread suffix (`…:direct:<peer>:thread:<id>`). */
@@ -258,6 +260,11 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   // no `agent:<a>:` prefix): the invoking user's, whatever channel or group it was typed in.
   // A configured prefix first (it is known to be Slack's: `ops:slash`, `slack:slash:ops` would
   // otherwise read as another channel's or account's command), longest first.
+  // A Control UI key whose id is the UUID OpenClaw gives it is the dashboard's even when a Slack
+  // slash `sessionPrefix` is `dashboard` too: no Slack user id is a UUID (a tester's finding: such
+  // a checkpoint branch was billed to the made-up account `slack:<uuid>`).
+  if (OPERATOR_SURFACE_HEADS.has(head) && DASHBOARD_ID.test(rest[1] ?? ""))
+    return { accountId: operatorAccount(agentId), via: "dashboard" };
   const slashUser = configuredSlashUser(rest, hints.slashPrefixes) ?? slashCommandUser(rest);
   if (slashUser) return linked(slashUser, "slash", hints);
   // The Control UI's own sessions, `dashboard:<uuid>` (`buildDashboardSessionKey`): the operator's,

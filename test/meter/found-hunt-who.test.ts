@@ -58,6 +58,15 @@ describe("case checkpoint-branch-copied-route: the operator's checkpoint branch 
         slashPrefixes: [{ prefix: "dashboard", channel: "slack" }],
       }).accountId,
     ).toBe("slack:u07abc");
+    // …but not over the UUID id OpenClaw gives a Control UI session (no Slack user id is one)
+    const slash = { slashPrefixes: [{ prefix: "dashboard", channel: "slack" }] };
+    expect(
+      resolveAccount("main", "agent:main:dashboard:3b9f6c1e-2a4d-4f8b-9c7e-5d1a0b2c3e4f", slash).accountId,
+    ).toBe("agent:main");
+    expect(
+      resolveAccount("main", "agent:main:dashboard:incognito-3b9f6c1e-2a4d-4f8b-9c7e-5d1a0b2c3e4f", slash)
+        .accountId,
+    ).toBe("agent:main");
   });
 });
 
