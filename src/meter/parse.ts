@@ -39,20 +39,30 @@ export type SkipReason = "not-usage" | "synthetic" | "zero-usage";
  * (`kind: "internal_system"`, `sourceTool` `cron` or `heartbeat`: a cron job or heartbeat run in the
  * session), or another session (`kind: "inter_session"`, `sourceTool: "sessions_send"`: that
  * session's agent wrote into this one, `sourceSessionKey` names it; null when the line does not).
- * Null for any other line: the user's own, a sub-agent's completion announce or an exec completion
- * (the session's own work), a restart recovery (its interrupted turn).
+ * `internal` for the other marked lines: a sub-agent's completion announce or an exec completion
+ * (the session's own work), a restart recovery (its interrupted turn). Null for the user's own line.
  */
-export type TurnSource = { kind: "operator" } | { kind: "session"; key: string | null };
+export type TurnSource =
+  | { kind: "operator" }
+  | { kind: "session"; key: string | null }
+  /**
+   * Another line OpenClaw marked as not the user's typing (a sub-agent's completion announce, an
+   * exec completion, a restart recovery): the session's own work, billed to its payer, that does
+   * not end an agent-to-agent exchange the user's turn started (`TurnOrigin.sent` stays).
+   */
+  | { kind: "internal" };
 
 const OPERATOR_TOOLS: ReadonlySet<string> = new Set(["cron", "heartbeat"]);
+const INTERNAL: TurnSource = { kind: "internal" };
 
 function turnSourceOf(p: unknown): TurnSource | null {
   if (typeof p !== "object" || p === null) return null;
   const { kind: rawKind, sourceTool, sourceSessionKey } = p as Record<string, unknown>;
   const kind = typeof rawKind === "string" ? rawKind.trim().toLowerCase() : "";
   const tool = typeof sourceTool === "string" ? sourceTool.trim().toLowerCase() : "";
-  if (kind === "internal_system") return OPERATOR_TOOLS.has(tool) ? { kind: "operator" } : null;
-  if (kind !== "inter_session" || tool !== "sessions_send") return null;
+  if (kind === "internal_system") return OPERATOR_TOOLS.has(tool) ? { kind: "operator" } : INTERNAL;
+  if (kind !== "inter_session") return null;
+  if (tool !== "sessions_send") return INTERNAL;
   const key = typeof sourceSessionKey === "string" ? sourceSessionKey.trim().toLowerCase() : "";
   return { kind: "session", key: key || null };
 }

@@ -298,6 +298,33 @@ describe("ping-pong: a marked sessions_send reply stays with the session only fr
     expect(answersOwnSend(o2.sent, "agent:main:main")).toBe(true);
   });
 
+  it("a sub-agent announce between the user's send and the reply does not end the exchange (a reviewer's finding)", () => {
+    const announce = JSON.stringify({
+      type: "message",
+      message: {
+        role: "user",
+        content: "[Internal task completion event]",
+        timestamp: 1795500000000,
+        provenance: {
+          kind: "inter_session",
+          sourceTool: "subagent_announce",
+          sourceSessionKey: "agent:main:subagent:abc",
+        },
+      },
+    });
+    const ivy = "agent:main:telegram:direct:5550202";
+    const scan = new OriginScan();
+    for (const l of [plain, own([{ sessionKey: ivy }]), announce, marked(ivy)].reverse())
+      if (scan.line(l)) break;
+    const o = scan.end();
+    expect(o.source).toEqual({ kind: "session", key: ivy });
+    expect(answersOwnSend(o.sent, ivy)).toBe(true);
+    // the announce itself is the session's own work: its payer, the exchange kept
+    const a = new OriginScan();
+    for (const l of [plain, own([{ sessionKey: ivy }]), announce].reverse()) if (a.line(l)) break;
+    expect(a.end()).toEqual({ source: null, sent: [ivy] });
+  });
+
   it("a provenance kind is read trimmed and in any case; a string provenance is no mark", () => {
     const r = parseLine(
       JSON.stringify({

@@ -71,6 +71,9 @@ const MAX_SENT = 32;
 /** The origin after a user line marked `source` (null: unmarked), given the one before it. */
 export function originAfterUser(before: TurnOrigin, source: TurnSource | null): TurnOrigin {
   if (source === null) return OWN_TURN;
+  // the session's own work (an announce, an exec completion): its payer, the exchange goes on
+  if (source.kind === "internal")
+    return before.source === null ? before : { source: null, sent: before.sent };
   // a marked turn calls nothing on the session's behalf: `sent` stays that of its own turns
   return { source, sent: before.sent };
 }
@@ -375,7 +378,7 @@ export class BatchBuilder {
    */
   #payer(own: string): string {
     const o = this.origin;
-    if (o.source === null) return own;
+    if (o.source === null || o.source.kind === "internal") return own;
     if (o.source.kind === "operator") return operatorAccount(this.agentId);
     if (answersOwnSend(o.sent, o.source.key)) return own;
     const key = o.source.key;
