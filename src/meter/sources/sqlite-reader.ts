@@ -605,18 +605,8 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     // undefined: not decided yet (no user row or call met)
     let turn: PendingTurn | null | undefined;
     for (const r of h.rowsBefore.all(sid, seq, LOOKBACK_ROWS)) {
-      let text: string;
-      const json: unknown = r.json;
-      if (typeof json === "string") text = json;
-      else if (Buffer.isBuffer(json)) text = json.toString("utf8");
-      else if (json !== null) continue;
-      else if (r.zstd !== null) {
-        try {
-          text = decodeZstd(r.zstd).toString("utf8");
-        } catch {
-          continue;
-        }
-      } else continue;
+      const text = rowText(r);
+      if (text === null) continue;
       if (!(text.includes('"usage"') || textHasUserMark(text))) continue;
       if (turn === undefined) {
         const t = turnOf(text, previewChars);
@@ -642,18 +632,8 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     if (known?.seq === seq) return known.origin;
     const scan = new OriginScan();
     for (const r of h.rowsBefore.iterate(sid, seq, ORIGIN_LOOKBACK_ROWS)) {
-      let text: string;
-      const json: unknown = r.json;
-      if (typeof json === "string") text = json;
-      else if (Buffer.isBuffer(json)) text = json.toString("utf8");
-      else if (json !== null) continue;
-      else if (r.zstd !== null) {
-        try {
-          text = decodeZstd(r.zstd).toString("utf8");
-        } catch {
-          continue;
-        }
-      } else continue;
+      const text = rowText(r);
+      if (text === null) continue;
       if (scan.line(text)) break;
     }
     return scan.end();
@@ -934,5 +914,18 @@ function rowsInto(
       b.stats.lines++;
       b.reject(ref, "row has neither event_json nor event_zstd");
     }
+  }
+}
+
+/** A store row's event as text: its `event_json`, else its `event_zstd` decoded; null when neither reads. */
+function rowText(r: { json: unknown; zstd: Buffer | null }): string | null {
+  const json = r.json;
+  if (typeof json === "string") return json;
+  if (Buffer.isBuffer(json)) return json.toString("utf8");
+  if (json !== null || r.zstd === null) return null;
+  try {
+    return decodeZstd(r.zstd).toString("utf8");
+  } catch {
+    return null;
   }
 }
