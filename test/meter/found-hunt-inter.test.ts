@@ -2,9 +2,12 @@ import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { createLedger } from "../../src/credits/index.js";
+import { createBiller } from "../../src/meter/biller.js";
 import { parseLine } from "../../src/meter/parse.js";
 import { queryUsage } from "../../src/meter/report.js";
-import { answersOwnSend, OriginScan } from "../../src/meter/sources/batch-builder.js";
+import { answersOwnSend, OriginScan, setBounded } from "../../src/meter/sources/batch-builder.js";
+import { createJsonlReader } from "../../src/meter/sources/jsonl-reader.js";
 import { casePricer, meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /**
@@ -58,6 +61,56 @@ describe("case inter-session-turn-payer: a marked turn in a user's DM goes to wh
     await meter.runOnce();
     meter.close();
     expect(byUser(w)).toEqual(RIGHT);
+  });
+
+  it("a following reader that forgot a file's resume point (resumeMemoryEntries: 1) reads back and bills the same", async () => {
+    for (const resumeMemoryEntries of [1, undefined]) {
+      w?.cleanup();
+      w = tempWorld(join(CASE, "state"));
+      const world = w;
+      const file = join(world.stateDir, "agents", "main", "sessions", HENRY);
+      const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
+      const cut = lines.findIndex((l) => l.includes('"stopReason":"toolUse"') && l.includes('"input":2000'));
+      writeFileSync(file, `${lines.slice(0, cut + 1).join("\n")}\n`);
+      const biller = createBiller(world.db, createLedger(world.db), {
+        pricer: casePricer(CASE),
+        markup: { num: 1n, den: 1n },
+        creditsPerUsd: { num: 1n, den: 1n },
+      });
+      const reader = createJsonlReader(
+        {
+          agentDir: join(world.stateDir, "agents", "main"),
+          agentId: "main",
+          batchSize: 500,
+          resumeMemoryEntries,
+        },
+        world.db,
+      );
+      const poll = () =>
+        reader.poll((batch, id) => {
+          biller.bill(batch);
+          reader.committed(id);
+        });
+      await poll(); // Henry's file first (its name sorts first), then the others push it out at 1
+      appendFileSync(file, `${lines.slice(cut + 1).join("\n")}\n`);
+      await poll();
+      expect(byUser(world), `resumeMemoryEntries ${resumeMemoryEntries}`).toEqual(RIGHT);
+    }
+  });
+
+  it("setBounded keeps the newest `max` entries, a rewrite counting as newest", () => {
+    const m = new Map<string, number>();
+    for (const [k, v] of [
+      ["a", 1],
+      ["b", 2],
+      ["a", 3],
+      ["c", 4],
+    ] as const)
+      setBounded(m, k, v, 2);
+    expect([...m]).toEqual([
+      ["a", 3],
+      ["c", 4],
+    ]);
   });
 });
 

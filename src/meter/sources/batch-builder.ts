@@ -62,6 +62,28 @@ export interface TurnOrigin {
   sent: readonly string[];
 }
 
+/**
+ * How many transcripts' resume points (`turnAt` in the JSONL reader, `originAt` in the store
+ * reader) a reader remembers. Each is only a shortcut (a resume elsewhere reads back), so the
+ * least recently written are dropped past this: a meter following for months holds at most this
+ * many (a few hundred bytes each, with a preview) instead of one per transcript ever read.
+ */
+export const RESUME_MEMORY_ENTRIES = 10_000;
+
+/**
+ * Writes `key` into `map` as its newest entry and drops the oldest past `max` entries (a Map's
+ * insertion order: least recently written first). For caches whose entries can be rebuilt.
+ * @param max - at least 1
+ */
+export function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  for (const oldest of map.keys()) {
+    if (map.size <= max) break;
+    map.delete(oldest);
+  }
+}
+
 /** A transcript's origin at its start: the session's payer. */
 export const OWN_TURN: TurnOrigin = { source: null, sent: [] };
 

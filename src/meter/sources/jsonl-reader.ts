@@ -32,6 +32,8 @@ import {
   type LineOwner,
   OWN_TURN,
   type PendingTurn,
+  RESUME_MEMORY_ENTRIES,
+  setBounded,
   type TurnOrigin,
 } from "./batch-builder.js";
 import {
@@ -97,6 +99,11 @@ export interface JsonlReaderOptions {
    * leaves it to the biller (see batch-builder.ts `KeysHere`). @defaultValue always
    */
   keysHere?: KeysHere;
+  /**
+   * How many transcripts' resume points the reader remembers (a shortcut; past it the least
+   * recently read resume by reading back). A positive integer. @defaultValue RESUME_MEMORY_ENTRIES (10,000)
+   */
+  resumeMemoryEntries?: number;
 }
 
 /**
@@ -178,6 +185,8 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
   let factsUncommitted = false;
   const previewChars = opts.previewChars ?? 0;
   const pack = opts.packEvents ?? false;
+  const resumeMemory = opts.resumeMemoryEntries ?? RESUME_MEMORY_ENTRIES;
+  positiveBatchSize("resumeMemoryEntries", resumeMemory);
   /**
    * The pending turn at the end of what was last read of each file (by dev:ino): a file resumed at
    * exactly that offset continues from it; any other resume reads back (`lookBefore`). Only a
@@ -458,7 +467,12 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         fileCursor.offset = carryStart;
         fileCursor.tail = tailHash(fd, carryStart);
         if (offset < size)
-          turnAt.set(key, { offset: carryStart, turn: b.turn, datedBy: b.datedBy, origin: b.origin });
+          setBounded(
+            turnAt,
+            key,
+            { offset: carryStart, turn: b.turn, datedBy: b.datedBy, origin: b.origin },
+            resumeMemory,
+          );
         b.files.set(key, fileCursor);
         pendingSeen.push([key, { size, mtimeMs: st.mtimeMs, cursor: { ...fileCursor } }]);
         if (b.files.size >= MAX_FILES_PER_BATCH) await flush();

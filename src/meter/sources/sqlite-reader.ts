@@ -17,12 +17,14 @@ import {
   OriginScan,
   OWN_TURN,
   type PendingTurn,
+  RESUME_MEMORY_ENTRIES,
+  setBounded,
   type TurnOrigin,
   turnOf,
 } from "./batch-builder.js";
 import { classifyTranscriptFile, filesBySession } from "./classify.js";
 import { codexSeed } from "./file-probe.js";
-import type { Emit } from "./jsonl-reader.js";
+import { type Emit, positiveBatchSize } from "./jsonl-reader.js";
 import { configuredIdentityLinks, configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
 import { generationsOf, headerParentId, sortForReading } from "./read-order.js";
 import { createStoreArchives } from "./store-archives.js";
@@ -81,6 +83,11 @@ export interface SqliteReaderOptions {
    * leaves it to the biller (see batch-builder.ts `KeysHere`). @defaultValue always
    */
   keysHere?: KeysHere;
+  /**
+   * How many transcripts' resume points the reader remembers (a shortcut; past it the least
+   * recently read resume by reading back). A positive integer. @defaultValue RESUME_MEMORY_ENTRIES (10,000)
+   */
+  resumeMemoryEntries?: number;
 }
 
 /** Rows read back before a session's cursor to find the turn it is in (latency of its next reply). */
@@ -184,6 +191,8 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
    * so a following meter billed the rest of a marked turn with a longer tool loop to the DM's user.
    */
   const originAt = new Map<string, { seq: number; origin: TurnOrigin }>();
+  const resumeMemory = opts.resumeMemoryEntries ?? RESUME_MEMORY_ENTRIES;
+  positiveBatchSize("resumeMemoryEntries", resumeMemory);
   /** What each emitted, not yet committed batch lets the reader remember once it is committed. */
   const pending = new Map<number, (() => void)[]>();
   let nextId = 1;
@@ -549,7 +558,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       w.datedBy = b.datedBy;
       w.origin = b.origin;
       const lastRow = rows.at(-1);
-      if (lastRow) originAt.set(w.sid, { seq: lastRow[0], origin: b.origin });
+      if (lastRow) setBounded(originAt, w.sid, { seq: lastRow[0], origin: b.origin }, resumeMemory);
       b.turn = null;
       b.origin = OWN_TURN;
       if (b.codex !== undefined && b.codex !== false) w.codex = b.codex;
