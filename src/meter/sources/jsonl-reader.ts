@@ -326,6 +326,8 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     // `sortForReading` order (bench:meter, 3,000 session files of 500 users: WAL written
     // 532 -> 459 MB, writer-thread CPU -6 %).
     const changed: (ChangedFile & { st: Stats })[] = [];
+    /** dev:ino of every transcript listed now: what `seen` and `turnAt` keep of files gone is dropped. */
+    const listed = new Set<string>();
     for (const { path, cls } of files) {
       let st: Stats;
       try {
@@ -346,7 +348,9 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         report?.({ path, code: "not-a-file", reason: "a transcript name that is not a regular file" });
         continue;
       }
-      const seenBefore = seen.get(`${st.dev}:${st.ino}`);
+      const listedKey = `${st.dev}:${st.ino}`;
+      listed.add(listedKey);
+      const seenBefore = seen.get(listedKey);
       if (
         seenBefore &&
         seenBefore.size === st.size &&
@@ -356,6 +360,10 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         continue;
       changed.push({ path, cls, st, who: attributions.attribution(cls.sessionId) });
     }
+    // Both are shortcuts (a file missing from them is read from its committed cursor), kept only
+    // for files that still exist: a following meter no longer grows with every transcript deleted.
+    for (const k of seen.keys()) if (!listed.has(k)) seen.delete(k);
+    for (const k of turnAt.keys()) if (!listed.has(k)) turnAt.delete(k);
     if (changed.some((c) => !c.who)) attributions.linkPredecessors(changed, b.sessions);
     // name order within an account; a fork after the transcript it copies
     sortForReading(changed, (c) => c.who?.accountId ?? null, attributions.forkGenerations(changed));
