@@ -172,6 +172,7 @@ export function usageEvent(
       cacheRead,
       cacheWrite,
       responseId,
+      api: api || null,
     }),
     agentId,
     userId,

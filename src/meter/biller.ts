@@ -8,7 +8,7 @@ import {
   toMicroCredits,
 } from "../money.js";
 import { createCursorRepo } from "./cursor-repo.js";
-import { dedupeKey, hasResponseIdentity, responseKeyOf } from "./identity.js";
+import { dedupeKey, hasResponseIdentity, identityProvider, responseKeyOf } from "./identity.js";
 import { recordedCostPico } from "./pricing.js";
 import { createReviewWriter } from "./review.js";
 import { sessionFactParams, UPSERT_SESSION_SQL } from "./session-memory.js";
@@ -198,7 +198,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     result: BillResult,
   ): EventOutcome {
     const rkey = hasResponseIdentity(e.dedupeKey, e.responseId)
-      ? responseKeyOf(e.provider, e.responseId)
+      ? responseKeyOf(identityProvider(e.provider, e.api), e.responseId)
       : null;
     if (
       groups.has(key) ||

@@ -26,7 +26,7 @@ export function dedupeKey(u: ParsedUsage): string {
   const ts = u.identityTsMs ?? u.messageTsMs;
   const parts = [
     "v1",
-    u.provider,
+    identityProvider(u.provider, u.api),
     u.model,
     msDecimal(ts),
     String(u.identityInput ?? u.writtenInput ?? u.input),
@@ -43,6 +43,25 @@ export function dedupeKey(u: ParsedUsage): string {
   // B-tree instead of on a random page, which keeps a large backlog fast. 128 bits of the hash
   // follow; the timestamp is part of the identity anyway.
   return `${tsHex(ts)}-${sha256Hex(parts.join("\u001f")).slice(0, 32)}`;
+}
+
+/** The `message.api` OpenClaw's doctor gives a legacy `openai-codex-responses` line. */
+const CHATGPT_RESPONSES_API = "openai-chatgpt-responses";
+
+/**
+ * The provider a call's identity is made of: `openai-codex` for a line of provider `openai` with
+ * `api` "openai-chatgpt-responses", else the line's own. `openclaw doctor --fix` rewrites every
+ * legacy Codex line of a transcript in place, `provider` "openai-codex" → "openai" and `api`
+ * "openai-codex-responses" → "openai-chatgpt-responses" (openclaw/openclaw
+ * src/commands/doctor-session-transcripts.ts `normalizeLegacyOpenAICodexTranscriptMetadata`,
+ * also applied by its branch repair), and its SQLite import copies the rewritten lines: with the
+ * provider in the identity (and in the response identity), every such call already billed was
+ * billed again from the rewritten file or the store (2026-12-03, case
+ * `test/cases/doctor-codex-provider-rename`). Lines OpenClaw writes with that api from the start
+ * take the same identity in every copy, so they still bill once.
+ */
+export function identityProvider(provider: string, api: string | null | undefined): string {
+  return provider === "openai" && api === CHATGPT_RESPONSES_API ? "openai-codex" : provider;
 }
 
 /**
