@@ -578,7 +578,10 @@ function aliasCounts(
     output,
     cacheRead,
     cacheWrite: legacyCacheWrite ?? bedrockCacheWrite ?? writes,
-    cacheWrite1h: field(u.cache_creation, "ephemeral_1h_input_tokens"),
+    cacheWrite1h:
+      legacyCacheWrite == null && bedrockCacheWrite != null
+        ? bedrockOneHourWrites(u.cacheDetails)
+        : field(u.cache_creation, "ephemeral_1h_input_tokens"),
     total,
     reasoning,
     legacyCacheRead,
@@ -586,6 +589,30 @@ function aliasCounts(
     legacyInput,
     legacyOutput,
   };
+}
+
+/**
+ * The 1-hour part of a Bedrock Converse line's cache writes: the `inputTokens` of its
+ * `cacheDetails` entries whose `ttl` is `"1h"` (Converse's `TokenUsage.cacheDetails`, "Detailed
+ * breakdown of cache writes by TTL … Sorted by TTL duration (1h before 5m)", each a `CacheDetail`
+ * of `inputTokens` and `ttl` `5m | 1h`: https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_TokenUsage.html,
+ * API_runtime_CacheDetail.html). Bedrock bills a 1-hour write at 2× the input price (the bundled
+ * table's own Bedrock entries with a 1-hour price, from AWS's price list: Claude Opus 5.5 $4 input,
+ * $8 1-hour write), as Anthropic does. Before 2026-12-03 the split was not read: every write of
+ * such a line was billed at the 5-minute rate (1.25×). Undefined (no 1-hour part) when there is
+ * no such list or an entry's count is not a whole non-negative number: the call is billed as
+ * before, never held as malformed for its breakdown.
+ */
+function bedrockOneHourWrites(details: unknown): number | undefined {
+  if (!Array.isArray(details)) return undefined;
+  let oneHour = 0;
+  for (const d of details) {
+    const ttl = field(d, "ttl");
+    const tokens = field(d, "inputTokens");
+    if (!isCount(tokens)) return undefined;
+    if (typeof ttl === "string" && ttl.trim().toLowerCase() === "1h") oneHour += tokens;
+  }
+  return Number.isSafeInteger(oneHour) ? oneHour : undefined;
 }
 
 /**

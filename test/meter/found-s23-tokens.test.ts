@@ -1,0 +1,110 @@
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { dedupeKey } from "../../src/meter/identity.js";
+import { parseLine } from "../../src/meter/parse.js";
+import { queryUsage } from "../../src/meter/report.js";
+import type { CostMode } from "../../src/meter/types.js";
+import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
+
+/** test/cases of token categories priced at the wrong rate (session 23, tokens). */
+const CASES = resolve(import.meta.dirname, "../cases");
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+async function meterCase(name: string, mode: CostMode) {
+  w?.cleanup();
+  const r = await meterCaseDir(join(CASES, name), mode);
+  w = r.world;
+  return r;
+}
+
+/** The last line of a case transcript, parsed. */
+function lastCall(caseName: string, sid: string) {
+  const line = readFileSync(join(CASES, caseName, "state/agents/main/sessions", `${sid}.jsonl`), "utf8")
+    .trim()
+    .split("\n")
+    .at(-1) as string;
+  const r = parseLine(line);
+  if (r.kind !== "usage") throw new Error(`not a call: ${r.kind}`);
+  return r.usage;
+}
+
+describe("case usage-bedrock-cache-ttl-details: Bedrock's 1-hour cache writes at the 1-hour rate", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 2 calls $0.2283 with cacheWrite1h 30000 + 4000 (was $0.1518, every write at 5 minutes)`, async () => {
+      const { s, world } = await meterCase("usage-bedrock-cache-ttl-details", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0, unknownModels: [] });
+      const byUser = Object.fromEntries(
+        queryUsage(world.db, { by: "user" }).map((r) => [
+          r.key,
+          [r.requests, r.cacheWrite, r.cacheWrite1h, r.costUsd],
+        ]),
+      );
+      expect(byUser).toEqual({
+        "telegram:5550101": [1, 30000, 30000, "0.1866"],
+        "telegram:5550102": [1, 5000, 4000, "0.0417"],
+      });
+    });
+  }
+
+  it("the TTL split changes no identity: the same call without cacheDetails has the same key", () => {
+    for (const sid of ["7b3b0000-0000-4000-8000-000000000001", "7b3b0000-0000-4000-8000-000000000002"]) {
+      const u = lastCall("usage-bedrock-cache-ttl-details", sid);
+      expect(u.cacheWrite1h).toBeGreaterThan(0);
+      expect(dedupeKey(u)).toBe(dedupeKey({ ...u, cacheWrite1h: 0 }));
+    }
+  });
+
+  it("reads only Bedrock's list: an unreadable entry, a TTL other than 1h, or another writer's line keep the 5-minute rate", () => {
+    const line = (usage: Record<string, unknown>) =>
+      JSON.stringify({
+        type: "message",
+        id: "a1",
+        timestamp: "2026-11-23T10:00:00.000Z",
+        message: {
+          role: "assistant",
+          api: "bedrock-converse-stream",
+          provider: "amazon-bedrock",
+          model: "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+          usage,
+          timestamp: 1795428000000,
+        },
+      });
+    const w1h = (usage: Record<string, unknown>) => {
+      const r = parseLine(line(usage));
+      if (r.kind !== "usage") throw new Error(r.kind);
+      return [r.usage.cacheWrite, r.usage.cacheWrite1h];
+    };
+    const base = { inputTokens: 10, outputTokens: 5, cacheWriteInputTokens: 1000 };
+    expect(
+      w1h({
+        ...base,
+        cacheDetails: [
+          { inputTokens: 600, ttl: " 1H " },
+          { inputTokens: 400, ttl: "5m" },
+        ],
+      }),
+    ).toEqual([1000, 600]);
+    expect(w1h({ ...base, cacheDetails: [{ inputTokens: 1000, ttl: "5m" }] })).toEqual([1000, 0]);
+    expect(w1h({ ...base, cacheDetails: [{ inputTokens: "1000", ttl: "1h" }] })).toEqual([1000, 0]);
+    expect(w1h({ ...base, cacheDetails: [{ inputTokens: -1, ttl: "1h" }] })).toEqual([1000, 0]);
+    expect(w1h({ ...base, cacheDetails: { inputTokens: 1000, ttl: "1h" } })).toEqual([1000, 0]);
+    // more than the writes: every write at the 1-hour rate, as for OpenClaw's cacheWrite1h
+    expect(w1h({ ...base, cacheDetails: [{ inputTokens: 5000, ttl: "1h" }] })).toEqual([1000, 1000]);
+    // Anthropic's names on the line: its own split, not Bedrock's list
+    expect(
+      w1h({
+        input_tokens: 10,
+        output_tokens: 5,
+        cache_creation_input_tokens: 1000,
+        cache_creation: { ephemeral_1h_input_tokens: 200 },
+        cacheDetails: [{ inputTokens: 1000, ttl: "1h" }],
+      }),
+    ).toEqual([1000, 200]);
+  });
+});
