@@ -435,7 +435,14 @@ function field(o: unknown, k: string): unknown {
  * anomalyco/opencode#18440, aplisay/llm-agent#345, vercel/ai#21154). Read only when no
  * Anthropic or Bedrock write name is on the line. Such calls keep the identity they were billed
  * under (`legacyInput`, carried as `ParsedUsage.identityInput`; the write count as
- * `identityCacheWrite`, 0).
+ * `identityCacheWrite`, 0). Alibaba Model Studio (DashScope, Qwen) reports its explicit-cache
+ * writes the same way under another name, `prompt_tokens_details.cache_creation_input_tokens`
+ * (beside `cache_type: "ephemeral"` and `cache_creation.ephemeral_5m_input_tokens`; billed at 125%
+ * of the input price, https://www.alibabacloud.com/help/model-studio/context-cache; inside
+ * `prompt_tokens`: BerriAI/litellm's `dashscope_cost_per_token` bills prompt 2059 as 2048 writes +
+ * 11 input, and mozilla-ai/any-llm#896 writes Anthropic's writes there with `prompt_tokens` =
+ * input + reads + writes); read since 2026-12-03 as `cache_write_tokens` is (before, billed at the
+ * input rate: the same fault, the writes at 1× instead of the cache-write rate).
  *
  * Reasoning OUTSIDE the completion count: OpenAI's `completion_tokens` / `output_tokens` include
  * the reasoning (`*_tokens_details.reasoning_tokens` is its breakdown, `total_tokens` = prompt +
@@ -497,13 +504,18 @@ function aliasCounts(
   const bedrockCacheWrite = pick(shadow, u.cacheWriteInputTokens, u.cacheWriteInputTokenCount);
   // OpenAI's (GPT-5.6 and later, Responses and Chat) and OpenRouter's cache writes, INSIDE the
   // prompt total like `cached_tokens`; read only when no other writer's name is present
-  // (a top-level `cacheWrite`, OpenClaw's own name, wins in parseEntry: then none are read here)
+  // (a top-level `cacheWrite`, OpenClaw's own name, wins in parseEntry: then none are read here).
+  // Alibaba Model Studio (DashScope) names its explicit-cache writes
+  // `prompt_tokens_details.cache_creation_input_tokens`, inside `prompt_tokens` as well (since
+  // 2026-12-03; see the comment above this function)
   const detailsCacheWrite =
     legacyCacheWrite == null && bedrockCacheWrite == null && u.cacheWrite === undefined
       ? pick(
           shadow,
           field(u.input_tokens_details, "cache_write_tokens"),
           field(u.prompt_tokens_details, "cache_write_tokens"),
+          field(u.prompt_tokens_details, "cache_creation_input_tokens"),
+          field(u.input_tokens_details, "cache_creation_input_tokens"),
         )
       : undefined;
   const promptTotal = pick(

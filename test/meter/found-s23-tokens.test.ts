@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { pushEventOf } from "../../src/edge/outbox.js";
+import { meterIdentityOf, pushEventSchema } from "../../src/ingest/push.js";
 import { dedupeKey } from "../../src/meter/identity.js";
-import { parseLine } from "../../src/meter/parse.js";
+import { parseLine, usageEvent } from "../../src/meter/parse.js";
 import { queryUsage } from "../../src/meter/report.js";
 import type { CostMode } from "../../src/meter/types.js";
 import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
@@ -106,5 +108,81 @@ describe("case usage-bedrock-cache-ttl-details: Bedrock's 1-hour cache writes at
         cacheDetails: [{ inputTokens: 1000, ttl: "1h" }],
       }),
     ).toEqual([1000, 200]);
+  });
+});
+
+describe("case usage-dashscope-cache-creation-names: DashScope's explicit-cache writes leave the input total", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 2 calls $0.13729665, writes at the cache-write rate (was $0.1142619 at the input rate)`, async () => {
+      const { s, world } = await meterCase("usage-dashscope-cache-creation-names", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0, clamped: 0 });
+      const byUser = Object.fromEntries(
+        queryUsage(world.db, { by: "user" }).map((r) => [
+          r.key,
+          [r.requests, r.input, r.output, r.cacheRead, r.cacheWrite, r.costUsd],
+        ]),
+      );
+      expect(byUser).toEqual({
+        "telegram:5550101": [1, 441, 435, 0, 29713, "0.11927175"],
+        "telegram:5550102": [1, 287, 300, 29713, 1000, "0.0180249"],
+      });
+    });
+  }
+
+  it("keeps the identity the call was billed under before (writes inside input), locally, packed and pushed", () => {
+    const before: Record<string, [number, number]> = {
+      "7b3c0000-0000-4000-8000-000000000001": [30154, 29713],
+      "7b3c0000-0000-4000-8000-000000000002": [1287, 1000],
+    };
+    for (const [sid, [oldInput, writes]] of Object.entries(before)) {
+      const u = lastCall("usage-dashscope-cache-creation-names", sid);
+      expect([u.input + writes, u.cacheWrite]).toEqual([oldInput, writes]);
+      const old = { ...u, input: oldInput, cacheWrite: 0 };
+      delete old.identityInput;
+      delete old.identityCacheWrite;
+      expect(dedupeKey(u)).toBe(dedupeKey(old));
+      const ev = usageEvent(u, "main", sid, null, "telegram:5550101", "jsonl", `${sid}@0`);
+      const pushed = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+      expect(pushed.idempotencyKey).toBe(dedupeKey(old));
+      expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
+    }
+  });
+
+  it("an Anthropic top-level write name wins; a Responses-style input_tokens_details name is read too", () => {
+    const line = (usage: Record<string, unknown>) =>
+      JSON.stringify({
+        type: "message",
+        id: "a1",
+        timestamp: "2026-11-23T12:00:00.000Z",
+        message: {
+          role: "assistant",
+          api: "openai-completions",
+          provider: "mock",
+          model: "mock-gpt",
+          usage,
+          timestamp: 1795435200000,
+        },
+      });
+    const counts = (usage: Record<string, unknown>) => {
+      const r = parseLine(line(usage));
+      if (r.kind !== "usage") throw new Error(r.kind);
+      return [r.usage.input, r.usage.cacheRead, r.usage.cacheWrite];
+    };
+    expect(
+      counts({
+        input_tokens: 1524,
+        output_tokens: 10,
+        input_tokens_details: { cached_tokens: 1305, cache_creation_input_tokens: 213 },
+      }),
+    ).toEqual([6, 1305, 213]);
+    // a top-level cache_creation_input_tokens is Anthropic's (outside the prompt): the details name is not read
+    expect(
+      counts({
+        prompt_tokens: 500,
+        completion_tokens: 10,
+        cache_creation_input_tokens: 300,
+        prompt_tokens_details: { cache_creation_input_tokens: 300 },
+      }),
+    ).toEqual([500, 0, 300]);
   });
 });
