@@ -340,6 +340,7 @@ export class BatchBuilder {
    * by `sourceRef`). Does not count `lines`.
    */
   parsed(text: string, who: LineOwner, sourceRef: string, eventRef: string = sourceRef): void {
+    checkLineSize(text.length);
     const r = parseLine(text);
     if (r.kind === "malformed" && r.reason === INVALID_JSON_REASON)
       this.#unglued(text, who, sourceRef, eventRef);
@@ -493,6 +494,7 @@ export class BatchBuilder {
    * parsed at all; a broken one changes nothing).
    */
   userLine(text: string): void {
+    checkLineSize(text.length);
     const r = parseLine(text);
     if (r.kind === "user") this.#user(r);
     else if (r.kind === "malformed" && r.reason === INVALID_JSON_REASON) {
@@ -516,9 +518,13 @@ export class BatchBuilder {
       return;
     }
     if (!mayBeUsage(line)) {
-      if (hasUserMark(line)) this.userLine(line.toString("utf8"));
+      if (hasUserMark(line)) {
+        checkLineSize(line.length);
+        this.userLine(line.toString("utf8"));
+      }
       return;
     }
+    checkLineSize(line.length);
     this.parsed(line.toString("utf8"), who, sourceRef, eventRef);
   }
 
@@ -617,6 +623,29 @@ export class BatchBuilder {
  * (`textLine`); longer ones are searched first, so a tool result of megabytes is never parsed.
  */
 export const PARSE_FIRST_MAX_CHARS = 65_536;
+/**
+ * The longest line (in bytes, or UTF-16 units once decoded) a reader decodes and parses, and what
+ * happens to a longer one: nothing by default (the main thread parses any line the process can
+ * hold). The reader thread (jsonl-worker.ts) runs with small heap limits; a user or usage line of
+ * ~45 MB or more (base64 images inline in a user message, openclaw/openclaw#16358, #108071)
+ * did not end the thread there but aborted the whole process (V8's fatal out-of-memory while
+ * JSON.parse allocated the line's strings: exit 134, nothing billed, every poll again). It stops
+ * itself before decoding such a line instead, and the main thread reads on from the committed
+ * cursors (jsonl-thread.ts).
+ */
+let maxLineSize = Number.POSITIVE_INFINITY;
+let lineTooBig: (size: number) => void = () => {};
+
+/** Sets {@link checkLineSize}'s limit and what it calls for a longer line (the reader thread's). */
+export function limitLineSize(max: number, tooBig: (size: number) => never): void {
+  maxLineSize = max;
+  lineTooBig = tooBig;
+}
+
+/** Before a line of `size` bytes (or UTF-16 units) is decoded or parsed: see {@link limitLineSize}. */
+export function checkLineSize(size: number): void {
+  if (size > maxLineSize) lineTooBig(size);
+}
 
 /** `mayBeUsage` on a string: both marks are in it. */
 function textMayBeUsage(text: string): boolean {

@@ -27,6 +27,7 @@ import type { FileCursor, ProblemReporter, SourceBatch } from "../source.js";
 import {
   BatchBuilder,
   bomLength,
+  checkLineSize,
   eachLine,
   type KeysHere,
   type LineOwner,
@@ -681,15 +682,20 @@ function scanLines(
       // Not a billable call; a user message line is parsed for the turn (latency, preview).
       if (userAt !== -1 && userAt < s) userAt = findUserMark(data, s);
       if (userAt !== -1 && userAt < nl) {
+        checkLineSize(nl - s); // before decoding it (see limitLineSize)
         b.userLine(data.toString("utf8", s, nl));
         continue;
       }
       if (looseUserAt !== -1 && looseUserAt < s) looseUserAt = data.indexOf(USER_WORD, s);
       while (looseUserAt !== -1 && looseUserAt < nl && !roleUserBefore(data, looseUserAt))
         looseUserAt = data.indexOf(USER_WORD, looseUserAt + 1);
-      if (looseUserAt !== -1 && looseUserAt < nl) b.userLine(data.toString("utf8", s, nl));
+      if (looseUserAt !== -1 && looseUserAt < nl) {
+        checkLineSize(nl - s);
+        b.userLine(data.toString("utf8", s, nl));
+      }
       continue;
     }
+    checkLineSize(nl - s);
     b.parsed(data.toString("utf8", s, nl), owner, `${path}@${dataStart + lineStart}`);
     if (b.eventCount >= limit) return ls;
   }

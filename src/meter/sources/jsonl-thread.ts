@@ -45,6 +45,16 @@ export type FromReader =
  */
 export const MAX_IN_FLIGHT = 4;
 
+/**
+ * The longest line (bytes, or UTF-16 units) the reader thread decodes and parses: 16 MiB, half
+ * its old-generation limit below. Lines of 32–40 MB ended the thread through V8's heap limit (the
+ * crash path), but from ~45 MB JSON.parse's allocation aborted the whole process (exit 134, a
+ * tester, 2026-12-03). A longer line ends the thread with {@link LINE_TOO_BIG_EXIT} first.
+ */
+export const READER_THREAD_MAX_LINE = 16 * 1024 * 1024;
+/** The reader thread's exit code for a line over {@link READER_THREAD_MAX_LINE}. */
+export const LINE_TOO_BIG_EXIT = 75;
+
 /** The reader thread died or could not start (not a problem of its input): the caller falls back. */
 export class ReaderThreadCrash extends Error {
   constructor(cause: unknown) {
@@ -127,7 +137,15 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
     w.on("exit", (code) => {
       if (worker !== w) return;
       worker = null;
-      if (polling || !stopping) crashed(lastError ?? new Error(`exited with code ${code}`));
+      if (polling || !stopping)
+        crashed(
+          lastError ??
+            new Error(
+              code === LINE_TOO_BIG_EXIT
+                ? `a line over ${READER_THREAD_MAX_LINE} bytes is read on the main thread`
+                : `exited with code ${code}`,
+            ),
+        );
     });
     worker = w;
     return w;

@@ -8,11 +8,14 @@
 import { parentPort } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Db } from "../../db/index.js";
+import { limitLineSize } from "./batch-builder.js";
 import { createJsonlReader } from "./jsonl-reader.js";
 import {
   type CommittingReader,
   type FromReader,
+  LINE_TOO_BIG_EXIT,
   MAX_IN_FLIGHT,
+  READER_THREAD_MAX_LINE,
   type ReaderRequest,
   type ToReader,
 } from "./jsonl-thread.js";
@@ -20,6 +23,11 @@ import { createSqliteReader } from "./sqlite-reader.js";
 
 const port = parentPort;
 if (!port) throw new Error("jsonl-worker.js runs as a worker thread");
+
+// A line too long for this thread's heap ends the thread before it is decoded (an exit, not an
+// error a reader could catch and report as a source problem): the main thread reads on from the
+// committed cursors and parses it (see limitLineSize).
+limitLineSize(READER_THREAD_MAX_LINE, () => process.exit(LINE_TOO_BIG_EXIT));
 
 class Aborted extends Error {}
 
