@@ -323,12 +323,12 @@ describe("ping-pong: a marked sessions_send reply stays with the session only fr
   const plain = JSON.stringify({ type: "message", message: { role: "user", content: "hi", timestamp: 1 } });
 
   it("answersOwnSend: the key written to (in full or short), any sender after a send by label", () => {
-    expect(answersOwnSend(["agent:main:main"], "agent:main:main")).toBe(true);
-    expect(answersOwnSend(["main"], "agent:main:main")).toBe(true);
-    expect(answersOwnSend(["agent:main:main"], "agent:main:telegram:direct:5550202")).toBe(false);
-    expect(answersOwnSend(["*"], "agent:main:telegram:direct:5550202")).toBe(true);
-    expect(answersOwnSend([], "agent:main:main")).toBe(false);
-    expect(answersOwnSend(["agent:main:main"], null)).toBe(false);
+    expect(answersOwnSend(["agent:main:main"], "agent:main:main", "main")).toBe(true);
+    expect(answersOwnSend(["main"], "agent:main:main", "main")).toBe(true);
+    expect(answersOwnSend(["agent:main:main"], "agent:main:telegram:direct:5550202", "main")).toBe(false);
+    expect(answersOwnSend(["*"], "agent:main:telegram:direct:5550202", "main")).toBe(true);
+    expect(answersOwnSend([], "agent:main:main", "main")).toBe(false);
+    expect(answersOwnSend(["agent:main:main"], null, "main")).toBe(false);
   });
 
   it("a scan back from a cursor folds the lines as a forward read does (a tester's finding: an unrelated sender stayed with the user)", () => {
@@ -343,12 +343,12 @@ describe("ping-pong: a marked sessions_send reply stays with the session only fr
     const o = scan.end();
     expect(o.source).toEqual({ kind: "session", key: "agent:main:telegram:direct:5550202" });
     expect(o.sent).toEqual(["agent:main:main"]);
-    expect(answersOwnSend(o.sent, "agent:main:telegram:direct:5550202")).toBe(false);
+    expect(answersOwnSend(o.sent, "agent:main:telegram:direct:5550202", "main")).toBe(false);
     // from the start of a file with no unmarked user line: the same fold, from the session's own turn
     const start = new OriginScan();
     for (const l of [own([{ sessionKey: "main" }]), marked("agent:main:main")].reverse()) start.line(l);
     const o2 = start.end();
-    expect(answersOwnSend(o2.sent, "agent:main:main")).toBe(true);
+    expect(answersOwnSend(o2.sent, "agent:main:main", "main")).toBe(true);
   });
 
   it("a sub-agent announce between the user's send and the reply does not end the exchange (a reviewer's finding)", () => {
@@ -371,7 +371,7 @@ describe("ping-pong: a marked sessions_send reply stays with the session only fr
       if (scan.line(l)) break;
     const o = scan.end();
     expect(o.source).toEqual({ kind: "session", key: ivy });
-    expect(answersOwnSend(o.sent, ivy)).toBe(true);
+    expect(answersOwnSend(o.sent, ivy, "main")).toBe(true);
     // the announce itself is the session's own work: its payer, the exchange kept
     const a = new OriginScan();
     for (const l of [plain, own([{ sessionKey: ivy }]), announce].reverse()) if (a.line(l)) break;

@@ -109,14 +109,35 @@ export function originAfterCall(before: TurnOrigin, content: unknown): TurnOrigi
 }
 
 /**
- * Whether a marked `sessions_send` turn from `key` (null: unnamed) answers one of the session's
- * own sends (`sent`): the key itself, a key ending in `:<target>` (a target written short, e.g.
- * `main`), or any sender when a send named its target by label (`*`).
+ * Short `sessions_send` targets OpenClaw never resolves to another session's full key: `main` (and
+ * `global` under `session.scope: "global"`) is the literal main alias (`resolveInternalSessionKey`),
+ * whose reply OpenClaw's ping-pong marks with that alias itself, and `current` the requester.
  */
-export function answersOwnSend(sent: readonly string[], key: string | null): boolean {
+const ALIAS_TARGETS: ReadonlySet<string> = new Set(["main", "global", "current"]);
+
+/**
+ * Whether a marked `sessions_send` turn from `key` (null: unnamed) answers one of the session's
+ * own sends (`sent`), as OpenClaw resolves a target (`resolveSessionReference`,
+ * src/agents/tools/sessions-resolution.ts; the ping-pong marks a reply with the resolved target,
+ * sessions-send-tool.a2a.ts): the key itself; a short target written without `agent:<id>:` as the
+ * key `agent:<agentId>:<target>` (`agentId` the session's own agent, the one OpenClaw resolves a
+ * short key in), or, for a target other than the aliases `main` / `global` / `current`, as
+ * `agent:<any id>:<target>` (an older gateway resolved it in its default agent); any sender when a
+ * send named its target by label (`*`). Before 2026-12-03 a short target matched any key ending in
+ * `:<target>`, so after a user's send to `main` a turn another agent's main session
+ * (`agent:ops:main`) wrote into the DM was billed to the user (case
+ * `sessions-send-short-target-other-agent`).
+ */
+export function answersOwnSend(sent: readonly string[], key: string | null, agentId: string): boolean {
   for (const t of sent) {
     if (t === "*") return true;
-    if (key !== null && (key === t || key.endsWith(`:${t}`))) return true;
+    if (key === null) continue;
+    if (key === t) return true;
+    if (t.startsWith("agent:") || !key.startsWith("agent:") || !key.endsWith(`:${t}`)) continue;
+    // `agent:<id>:<t>`: the id is one segment
+    const id = key.slice("agent:".length, key.length - t.length - 1);
+    if (id.length === 0 || id.includes(":")) continue;
+    if (id === agentId.toLowerCase() || !ALIAS_TARGETS.has(t)) return true;
   }
   return false;
 }
@@ -403,7 +424,7 @@ export class BatchBuilder {
     const o = this.origin;
     if (o.source === null || o.source.kind === "internal") return own;
     if (o.source.kind === "operator") return operatorAccount(this.agentId);
-    if (answersOwnSend(o.sent, o.source.key)) return own;
+    if (answersOwnSend(o.sent, o.source.key, this.agentId)) return own;
     const key = o.source.key;
     if (key === null || this.accountOfKey === null) return operatorAccount(this.agentId);
     let a = this.#keyAccounts.get(key);
