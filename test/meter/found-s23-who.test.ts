@@ -1,8 +1,10 @@
+import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { queryUsage } from "../../src/meter/report.js";
 import { answersOwnSend } from "../../src/meter/sources/batch-builder.js";
-import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
+import { meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /**
  * Who pays for a turn another session started (`message.provenance`, `sessions_send`): the
@@ -56,5 +58,104 @@ describe("case sessions-send-short-target-other-agent: a send to `main` answers 
     expect(answersOwnSend(["direct:5550202"], "agent:main:telegram:direct:5550202", "main")).toBe(false);
     // a full key is matched as written
     expect(answersOwnSend(["agent:main:main"], "agent:ops:main", "main")).toBe(false);
+  });
+});
+
+describe("OpenClaw's SQLite store: a sessions_send sender is billed as its own calls are (review suspicion, refuted)", () => {
+  // OpenClaw derives a window's conversation (channel, delivery_target) from the session entry
+  // (`conversationIdentityFromSessionEntry`: deliveryContext.to / origin.from, deliveryContext.channel
+  // / origin.provider), which the sender's payer is read from too: the window's conversation adds
+  // nothing to it.
+  it("Ivy's per-peer DM writing into Henry's DM: both calls telegram:5550202", async () => {
+    w = tempWorld(join(CASES, "subagent-into-other-agent-store", "state"));
+    rmSync(join(w.stateDir, "agents", "support"), { recursive: true, force: true });
+    const dbFile = join(w.stateDir, "agents", "main", "agent", "openclaw-agent.sqlite");
+    const at = 1795700000000;
+    const IVY = "agent:main:direct:5550202";
+    const ivySid = "bbbbbbbb-0000-4000-8000-000000000002";
+    const entry = {
+      sessionId: ivySid,
+      updatedAt: at,
+      chatType: "direct",
+      createdVia: "channel",
+      delivery: {
+        kind: "external",
+        route: { channel: "telegram", accountId: "default", target: { to: "telegram:5550202" } },
+        context: { channel: "telegram", to: "telegram:5550202", accountId: "default" },
+        origin: {
+          provider: "telegram",
+          from: "telegram:5550202",
+          to: "telegram:5550202",
+          accountId: "default",
+        },
+      },
+    };
+    const line = (id: string, t: number, message: object) =>
+      JSON.stringify({ type: "message", id, parentId: null, timestamp: new Date(t).toISOString(), message });
+    const call = (id: string, t: number, input: number, output: number) =>
+      line(id, t + 5, {
+        role: "assistant",
+        content: [{ type: "text", text: "ok" }],
+        api: "openai-completions",
+        provider: "mock",
+        model: "mock-gpt",
+        usage: { input, output, cacheRead: 0, cacheWrite: 0, totalTokens: input + output },
+        stopReason: "stop",
+        timestamp: t,
+        responseId: `chatcmpl-${id}`,
+      });
+    const db = new Database(dbFile);
+    try {
+      db.prepare(
+        "INSERT INTO session_nodes (session_key, current_session_id, entry_json, entry_valid, updated_at, created_at, created_via) VALUES (?, ?, ?, 1, ?, ?, 'channel')",
+      ).run(IVY, ivySid, JSON.stringify(entry), at, at);
+      db.prepare(
+        "INSERT INTO conversations (conversation_id, channel, account_id, kind, peer_id, delivery_target, created_at, updated_at) VALUES ('conv_ivy', 'telegram', 'default', 'direct', 'telegram:5550202', 'telegram:5550202', ?, ?)",
+      ).run(at, at);
+      db.prepare(
+        "INSERT INTO session_windows (session_id, session_key, reason, created_at, updated_at, transcript_updated_at, chat_type, channel, account_id, primary_conversation_id) VALUES (?, ?, 'initial', ?, ?, ?, 'direct', 'telegram', 'default', 'conv_ivy')",
+      ).run(ivySid, IVY, at, at, at + 2000);
+      const ins = db.prepare(
+        "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?, ?, ?, ?)",
+      );
+      ins.run(ivySid, 1, line("i-u", at, { role: "user", content: "tell Henry hi", timestamp: at }), at);
+      ins.run(ivySid, 2, call("i-c", at + 1000, 1000, 100), at + 1000);
+      const henry = (
+        db
+          .prepare("SELECT session_id FROM session_windows WHERE session_key = ?")
+          .get("agent:main:direct:5550101") as {
+          session_id: string;
+        }
+      ).session_id;
+      let seq = (
+        db.prepare("SELECT MAX(seq) AS m FROM transcript_events WHERE session_id = ?").get(henry) as {
+          m: number;
+        }
+      ).m;
+      ins.run(
+        henry,
+        ++seq,
+        line("h-u", at + 2000, {
+          role: "user",
+          content: "[Inter-session message] sourceTool=sessions_send isUser=false\nIvy says hi",
+          timestamp: at + 2000,
+          provenance: {
+            kind: "inter_session",
+            sourceSessionKey: IVY,
+            sourceChannel: "telegram",
+            sourceTool: "sessions_send",
+          },
+        }),
+        at + 2000,
+      );
+      ins.run(henry, ++seq, call("h-c", at + 3000, 3000, 20), at + 3000);
+    } finally {
+      db.close();
+    }
+    const meter = meterFor(w);
+    await meter.runOnce();
+    meter.close();
+    // Ivy's own call (1000×3 + 100×15) and the turn she caused in Henry's DM (3000×3 + 20×15), per 1M
+    expect(byUser(w)["telegram:5550202"]).toEqual({ requests: 2, costUsd: "0.0138" });
   });
 });
