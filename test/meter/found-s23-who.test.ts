@@ -61,12 +61,34 @@ describe("case sessions-send-short-target-other-agent: a send to `main` answers 
   });
 });
 
-describe("OpenClaw's SQLite store: a sessions_send sender is billed as its own calls are (review suspicion, refuted)", () => {
+describe("case sessions-send-by-session-id: a send naming its target by session id answers that session's key", () => {
+  it("telegram:5550101 4 calls $0.02505, nothing to telegram:5550202 (was 3 calls $0.01575, Ivy 1 call $0.0093)", async () => {
+    const { s, world } = await meterCase("sessions-send-by-session-id");
+    expect(s).toMatchObject({ billed: 4 });
+    expect(byUser(world)).toEqual({ "telegram:5550101": { requests: 4, costUsd: "0.02505" } });
+  });
+
+  it("answersOwnSend resolves a session id through the reader's lookup, only a UUID", () => {
+    const ids: Record<string, string> = {
+      "66666666-0000-4000-8000-000000000006": "agent:main:telegram:direct:5550202",
+    };
+    const keyOf = (sid: string) => ids[sid] ?? null;
+    const ivy = "agent:main:telegram:direct:5550202";
+    expect(answersOwnSend(["66666666-0000-4000-8000-000000000006"], ivy, "main", keyOf)).toBe(true);
+    expect(answersOwnSend(["66666666-0000-4000-8000-000000000006"], ivy, "main")).toBe(false);
+    expect(answersOwnSend(["66666666-0000-4000-8000-000000000006"], "agent:main:main", "main", keyOf)).toBe(
+      false,
+    );
+    expect(answersOwnSend(["77777777-0000-4000-8000-000000000007"], ivy, "main", keyOf)).toBe(false);
+  });
+});
+
+describe("OpenClaw's SQLite store: a sessions_send sender is billed as its own calls are (review suspicion, refuted); a send by session id answers its key", () => {
   // OpenClaw derives a window's conversation (channel, delivery_target) from the session entry
   // (`conversationIdentityFromSessionEntry`: deliveryContext.to / origin.from, deliveryContext.channel
   // / origin.provider), which the sender's payer is read from too: the window's conversation adds
   // nothing to it.
-  it("Ivy's per-peer DM writing into Henry's DM: both calls telegram:5550202", async () => {
+  it("Ivy's per-peer DM writing into Henry's DM: both calls telegram:5550202; the reply to Henry's send by her session id is his", async () => {
     w = tempWorld(join(CASES, "subagent-into-other-agent-store", "state"));
     rmSync(join(w.stateDir, "agents", "support"), { recursive: true, force: true });
     const dbFile = join(w.stateDir, "agents", "main", "agent", "openclaw-agent.sqlite");
@@ -104,6 +126,10 @@ describe("OpenClaw's SQLite store: a sessions_send sender is billed as its own c
         timestamp: t,
         responseId: `chatcmpl-${id}`,
       });
+    const first = meterFor(w);
+    await first.runOnce();
+    first.close();
+    const before = byUser(w)["telegram:5550101"];
     const db = new Database(dbFile);
     try {
       db.prepare(
@@ -149,12 +175,64 @@ describe("OpenClaw's SQLite store: a sessions_send sender is billed as its own c
         at + 2000,
       );
       ins.run(henry, ++seq, call("h-c", at + 3000, 3000, 20), at + 3000);
+      // Henry's own turn writes to Ivy's session by its id; the ping-pong reply is marked with her key
+      ins.run(
+        henry,
+        ++seq,
+        line("h-u2", at + 4000, { role: "user", content: "ask Ivy", timestamp: at + 4000 }),
+        at + 4000,
+      );
+      ins.run(
+        henry,
+        ++seq,
+        line("h-c2", at + 5005, {
+          role: "assistant",
+          content: [
+            {
+              type: "toolCall",
+              id: "call_1",
+              name: "sessions_send",
+              arguments: { sessionKey: ivySid, message: "?" },
+            },
+          ],
+          api: "openai-completions",
+          provider: "mock",
+          model: "mock-gpt",
+          usage: { input: 1000, output: 100, cacheRead: 0, cacheWrite: 0, totalTokens: 1100 },
+          stopReason: "toolUse",
+          timestamp: at + 5000,
+          responseId: "chatcmpl-h-c2",
+        }),
+        at + 5000,
+      );
+      ins.run(
+        henry,
+        ++seq,
+        line("h-u3", at + 6000, {
+          role: "user",
+          content: "[Inter-session message] sourceTool=sessions_send isUser=false\nyes",
+          timestamp: at + 6000,
+          provenance: {
+            kind: "inter_session",
+            sourceSessionKey: IVY,
+            sourceChannel: "telegram",
+            sourceTool: "sessions_send",
+          },
+        }),
+        at + 6000,
+      );
+      ins.run(henry, ++seq, call("h-c3", at + 7000, 500, 10), at + 7000);
     } finally {
       db.close();
     }
     const meter = meterFor(w);
     await meter.runOnce();
     meter.close();
+    // Henry: his own turn (1000×3 + 100×15) and the reply to his send by Ivy's session id
+    // (500×3 + 10×15), per 1M (before 2026-12-03 the reply went to Ivy)
+    const henry = byUser(w)["telegram:5550101"];
+    expect((henry?.requests ?? 0) - (before?.requests ?? 0)).toBe(2);
+    expect(Number(henry?.costUsd) - Number(before?.costUsd ?? 0)).toBeCloseTo(0.00615, 9);
     // Ivy's own call (1000×3 + 100×15) and the turn she caused in Henry's DM (3000×3 + 20×15), per 1M
     expect(byUser(w)["telegram:5550202"]).toEqual({ requests: 2, costUsd: "0.0138" });
   });

@@ -115,6 +115,9 @@ export function originAfterCall(before: TurnOrigin, content: unknown): TurnOrigi
  */
 const ALIAS_TARGETS: ReadonlySet<string> = new Set(["main", "global", "current"]);
 
+/** A session id as OpenClaw makes them (`crypto.randomUUID`; its `looksLikeSessionId`). */
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /**
  * Whether a marked `sessions_send` turn from `key` (null: unnamed) answers one of the session's
  * own sends (`sent`), as OpenClaw resolves a target (`resolveSessionReference`,
@@ -122,17 +125,26 @@ const ALIAS_TARGETS: ReadonlySet<string> = new Set(["main", "global", "current"]
  * sessions-send-tool.a2a.ts): the key itself; a short target written without `agent:<id>:` as the
  * key `agent:<agentId>:<target>` (`agentId` the session's own agent, the one OpenClaw resolves a
  * short key in), or, for a target other than the aliases `main` / `global` / `current`, as
- * `agent:<any id>:<target>` (an older gateway resolved it in its default agent); any sender when a
- * send named its target by label (`*`). Before 2026-12-03 a short target matched any key ending in
- * `:<target>`, so after a user's send to `main` a turn another agent's main session
- * (`agent:ops:main`) wrote into the DM was billed to the user (case
- * `sessions-send-short-target-other-agent`).
+ * `agent:<any id>:<target>` (an older gateway resolved it in its default agent); a session id
+ * (OpenClaw resolves one to its session's key: `resolveSessionKeyFromSessionId`) as the key
+ * `keyOfSessionId` names for it; any sender when a send named its target by label (`*`). Before
+ * 2026-12-03 a short target matched any key ending in `:<target>`, so after a user's send to
+ * `main` a turn another agent's main session (`agent:ops:main`) wrote into the DM was billed to
+ * the user (case `sessions-send-short-target-other-agent`), and a send by session id matched no
+ * key, so the reply to it was billed to the other session's user (case
+ * `sessions-send-by-session-id`).
  */
-export function answersOwnSend(sent: readonly string[], key: string | null, agentId: string): boolean {
+export function answersOwnSend(
+  sent: readonly string[],
+  key: string | null,
+  agentId: string,
+  keyOfSessionId: ((sessionId: string) => string | null) | null = null,
+): boolean {
   for (const t of sent) {
     if (t === "*") return true;
     if (key === null) continue;
     if (key === t) return true;
+    if (keyOfSessionId && SESSION_ID.test(t) && keyOfSessionId(t)?.toLowerCase() === key) return true;
     if (t.startsWith("agent:") || !key.startsWith("agent:") || !key.endsWith(`:${t}`)) continue;
     // `agent:<id>:<t>`: the id is one segment
     const id = key.slice("agent:".length, key.length - t.length - 1);
@@ -276,6 +288,11 @@ export class BatchBuilder {
    * session wrote (`TurnSource` `session`); null: unknown, such turns go to the operator.
    */
   accountOfKey: ((sessionKey: string) => string) | null = null;
+  /**
+   * The key of a session by its id (this agent's index or store), for a `sessions_send` that named
+   * its target by session id (`answersOwnSend`); null: not looked up.
+   */
+  keyOfSessionId: ((sessionId: string) => string | null) | null = null;
   #keyAccounts = new Map<string, string>();
 
   /**
@@ -424,7 +441,7 @@ export class BatchBuilder {
     const o = this.origin;
     if (o.source === null || o.source.kind === "internal") return own;
     if (o.source.kind === "operator") return operatorAccount(this.agentId);
-    if (answersOwnSend(o.sent, o.source.key, this.agentId)) return own;
+    if (answersOwnSend(o.sent, o.source.key, this.agentId, this.keyOfSessionId)) return own;
     const key = o.source.key;
     if (key === null || this.accountOfKey === null) return operatorAccount(this.agentId);
     let a = this.#keyAccounts.get(key);

@@ -213,6 +213,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     const chunk = sharedChunk;
     const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack, opts.keysHere);
     b.accountOfKey = attributions.accountOfKey;
+    b.keyOfSessionId = (sid) => attributions.attribution(sid)?.sessionKey ?? null;
     let pendingSeen: [string, Seen][] = [];
     /** Cursors of this poll's emitted batches: a second name of the same inode continues from them. */
     const issued = new Map<string, FileCursor>();
@@ -570,6 +571,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       };
       const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack, opts.keysHere);
       b.accountOfKey = attributions.accountOfKey;
+      b.keyOfSessionId = (sid) => attributions.attribution(sid)?.sessionKey ?? null;
       b.rejectsLeft = MAX_REJECTS_PER_FILE;
       b.stats.files = 1;
       b.stats.bytes = content.length;

@@ -344,6 +344,13 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       if (!h) return operatorAccount(agentId);
       return h.conn.inTransaction ? accountOfKey(h, key) : readTx(h, () => accountOfKey(h, key));
     };
+    // a send that named its target by session id: that session's key, from its window
+    b.keyOfSessionId = (sid) => {
+      const h = oc;
+      if (!h?.window) return null;
+      const w = h.window;
+      return (h.conn.inTransaction ? w.get(sid) : readTx(h, () => w.get(sid)))?.session_key ?? null;
+    };
     return b;
   }
 
