@@ -70,8 +70,12 @@ function turnSourceOf(p: unknown): TurnSource | null {
 /**
  * The sessions an assistant message's calls of OpenClaw's `sessions_send` tool write to: each
  * call's `sessionKey` argument (trimmed, lower-cased; `arguments`, or `input` as Anthropic names
- * it, an object or its JSON text), or `*` for a call that names its target otherwise (`label`,
- * `agentId`). Empty when the message calls no `sessions_send`.
+ * it, an object or its JSON text); for a call naming only `agentId`, that agent's main session
+ * `agent:<agentId>:main` (OpenClaw's `resolveConfiguredAgentMainSessionKey`, sessions-send-tool.ts:
+ * `toAgentStoreSessionKey` with `requestKey: "main"`); `*` for a call that names its target
+ * otherwise (`label`). Empty when the message calls no `sessions_send`. Before 2026-12-03 an
+ * `agentId`-only call was `*`, so any sender's turn after it stayed the user's (case
+ * `sessions-send-by-agent-id`).
  */
 export function sessionsSendTargets(content: unknown): string[] {
   if (!Array.isArray(content)) return NO_TARGETS;
@@ -86,15 +90,27 @@ export function sessionsSendTargets(content: unknown): string[] {
         args = null;
       }
     }
-    const key =
-      typeof args === "object" && args !== null ? (args as { sessionKey?: unknown }).sessionKey : undefined;
-    const k = typeof key === "string" ? key.trim().toLowerCase() : "";
+    const a = typeof args === "object" && args !== null ? (args as Record<string, unknown>) : {};
+    const str = (v: unknown) => (typeof v === "string" ? v.trim().toLowerCase() : "");
+    const k = str(a.sessionKey);
+    const agent = k || str(a.label) ? "" : agentIdOf(str(a.agentId));
     if (out === null) out = [];
-    out.push(k || "*");
+    out.push(k || (agent ? `agent:${agent}:main` : "*"));
   }
   return out ?? NO_TARGETS;
 }
 const NO_TARGETS: string[] = [];
+
+/** An agent id as OpenClaw normalizes it (`normalizeAgentId`), from a trimmed lower-cased value. */
+function agentIdOf(v: string): string {
+  if (!v) return "";
+  if (/^[a-z0-9][a-z0-9_-]{0,63}$/.test(v)) return v;
+  return v
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^-+/, "")
+    .replace(/-+$/, "")
+    .slice(0, 64);
+}
 
 export const USAGE_MARK = Buffer.from('"usage"');
 export const ASSISTANT_MARK = Buffer.from('"assistant"');

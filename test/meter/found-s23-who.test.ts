@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { sessionsSendTargets } from "../../src/meter/parse.js";
 import { queryUsage } from "../../src/meter/report.js";
 import { answersOwnSend } from "../../src/meter/sources/batch-builder.js";
 import { meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
@@ -80,6 +81,27 @@ describe("case sessions-send-by-session-id: a send naming its target by session 
       false,
     );
     expect(answersOwnSend(["77777777-0000-4000-8000-000000000007"], ivy, "main", keyOf)).toBe(false);
+  });
+});
+
+describe("case sessions-send-by-agent-id: a send naming only agentId wrote to that agent's main session", () => {
+  it("telegram:5550101 3 calls $0.0183, telegram:5550202 2 calls $0.01665 (was Henry 4 calls $0.03045, Ivy 1 $0.0045)", async () => {
+    const { s, world } = await meterCase("sessions-send-by-agent-id");
+    expect(s).toMatchObject({ billed: 5 });
+    expect(byUser(world)).toEqual({
+      "telegram:5550101": { requests: 3, costUsd: "0.0183" },
+      "telegram:5550202": { requests: 2, costUsd: "0.01665" },
+    });
+  });
+
+  it("sessionsSendTargets: agentId alone is agent:<id>:main, a label (with or without agentId) any session", () => {
+    const call = (args: object) => [{ type: "toolCall", name: "sessions_send", arguments: args }];
+    expect(sessionsSendTargets(call({ agentId: " Ops ", message: "x" }))).toEqual(["agent:ops:main"]);
+    expect(sessionsSendTargets(call({ agentId: "ops", label: "reports", message: "x" }))).toEqual(["*"]);
+    expect(sessionsSendTargets(call({ sessionKey: "agent:main:main", agentId: "ops" }))).toEqual([
+      "agent:main:main",
+    ]);
+    expect(sessionsSendTargets(call({ message: "x" }))).toEqual(["*"]);
   });
 });
 
