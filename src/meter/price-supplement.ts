@@ -50,6 +50,12 @@ export interface SupplementPrice {
   }[];
   /** The provider's own published price list. */
   readonly source: string;
+  /**
+   * The first day (UTC, `YYYY-MM-DD`) the price applies, when the provider began billing the
+   * model per token on a date (GitHub Copilot: 2026-06-01): a call before it stays an unknown
+   * model, as it was. Absent: the price applies at every time.
+   */
+  readonly from?: string;
 }
 
 /**
@@ -88,6 +94,51 @@ const zai = (names: readonly string[], usd: SupplementPrice["usd"]): SupplementP
  * Not here: Fable 5.2 / Mythos 5.2 (prices quoted only second-hand so far) and Sonnet 5.5 (the
  * table's `claude-sonnet-5` entry matches its id by prefix, at the same list prices).
  */
+/**
+ * GitHub Copilot (OpenClaw / pi-ai provider `github-copilot`, `https://api.individual.githubcopilot.com`;
+ * pi-ai's catalog names the models as Copilot's API does, with dots: `claude-sonnet-4.6`,
+ * `claude-opus-4.6`, `gemini-3.1-pro-preview`, and prices every one at 0, so OpenClaw's
+ * `usage.cost` is $0). "As of June 1, 2026, GitHub replaced request-based billing with
+ * usage-based billing": every token is billed in AI credits, 1 credit = $0.01, at GitHub's
+ * per-model rates, beyond the plan's included allowance
+ * (https://docs.github.com/en/copilot/reference/copilot-billing/models-and-pricing, its table
+ * `data/tables/copilot/models-and-pricing.yml` in github/docs; before that date, premium
+ * requests: a multiplier per prompt, no token price). The bundled table's `github-copilot`
+ * provider lists only the models reachable on the plan its authors checked ("not the union of
+ * every plan's models"): these are GitHub's listed models it lacks, per 1M tokens, input /
+ * cached input / output, Anthropic's with their one listed cache-write price (used for 5-minute
+ * and 1-hour writes alike), Gemini 3.1 Pro's long-context tier above 200K prompt tokens (the
+ * whole request), and none before 2026-06-01. Before, an unknown model at the fallback rates
+ * (by default $15 / $75: 5× Sonnet 4.6's rates) wherever OpenClaw's estimate was $0, i.e. always.
+ * Not here: GPT-4.1 / GPT-4o (the table's `{}` entries: GitHub lists no token price), Raptor mini
+ * and MAI-Code-1-Flash (their API ids are not confirmed here), Gemini 2.5 Pro / 3 Flash (no
+ * listed price).
+ */
+const COPILOT_PRICING = "https://docs.github.com/en/copilot/reference/copilot-billing/models-and-pricing";
+const COPILOT_FROM = "2026-06-01";
+const copilot = (
+  names: readonly string[],
+  usd: SupplementPrice["usd"],
+  more: Pick<SupplementPrice, "writes" | "tiers"> = {},
+): SupplementPrice => ({
+  provider: "github-copilot",
+  names,
+  usd,
+  ...more,
+  source: COPILOT_PRICING,
+  from: COPILOT_FROM,
+});
+const COPILOT_PRICES: readonly SupplementPrice[] = [
+  copilot(["gpt-5.4-nano"], ["0.2", "0.02", "1.25"]),
+  copilot(["claude-sonnet-4"], ["3", "0.3", "15"], { writes: ["3.75", "3.75"] }),
+  copilot(["claude-sonnet-4.5"], ["3", "0.3", "15"], { writes: ["3.75", "3.75"] }),
+  copilot(["claude-sonnet-4.6"], ["3", "0.3", "15"], { writes: ["3.75", "3.75"] }),
+  copilot(["claude-opus-4.5"], ["5", "0.5", "25"], { writes: ["6.25", "6.25"] }),
+  copilot(["claude-opus-4.6"], ["5", "0.5", "25"], { writes: ["6.25", "6.25"] }),
+  copilot(["gemini-3.1-pro-preview", "gemini-3.1-pro"], ["2", "0.2", "12"], {
+    tiers: [{ above: 200_000, usd: ["4", "0.4", "18"] }],
+  }),
+];
 const ANTHROPIC_PRICING = "https://platform.claude.com/docs/en/about-claude/pricing";
 const HAIKU_5_5 = "https://platform.claude.com/docs/en/models/haiku-5-5/overview";
 export const SUPPLEMENT_PRICES: readonly SupplementPrice[] = [
@@ -113,6 +164,7 @@ export const SUPPLEMENT_PRICES: readonly SupplementPrice[] = [
     writes: ["12.5", "20"],
     source: ANTHROPIC_PRICING,
   },
+  ...COPILOT_PRICES,
   zai(["glm-5.1"], ["1.4", "0.26", "4.4"]),
   zai(["glm-5"], ["1", "0.2", "3.2"]),
   zai(["glm-5-turbo"], ["1.2", "0.24", "4"]),
@@ -195,9 +247,11 @@ export const SUPPLEMENT_VERSION = `supplement:${createHash("sha256")
   .update(
     JSON.stringify([
       ...SUPPLEMENT_PRICES.map((s) =>
-        s.writes || s.tiers
-          ? [s.provider, s.names, s.usd, s.writes ?? null, s.tiers ?? null]
-          : [s.provider, s.names, s.usd],
+        s.from
+          ? [s.provider, s.names, s.usd, s.writes ?? null, s.tiers ?? null, s.from]
+          : s.writes || s.tiers
+            ? [s.provider, s.names, s.usd, s.writes ?? null, s.tiers ?? null]
+            : [s.provider, s.names, s.usd],
       ),
       ...SAME_MODEL_NAMES.map((s) => [s.provider, s.model, s.names]),
     ]),
@@ -214,17 +268,18 @@ for (const s of SAME_MODEL_NAMES) for (const n of s.names) sameModelByName.set(`
 const supplementRates = new WeakSet<ModelRates>();
 
 /** One supplement entry as rates, and a table-shaped entry naming it; built once per entry. */
-const built = new Map<SupplementPrice, { rates: ModelRates; info: ModelInfo }>();
+const built = new Map<SupplementPrice, { rates: ModelRates; info: ModelInfo; fromMs?: number }>();
 
 /**
  * The supplement price of `model` on the table provider `providerId` (both as the table would
  * match them: trimmed, lower-cased, exact), or null when the list has none. `info` is one stable
- * object per entry, so every name of it is one model to `tableEntryOf`.
+ * object per entry, so every name of it is one model to `tableEntryOf`; `fromMs`: the entry's
+ * `from` (its rates apply from then on only).
  */
 export function supplementPrice(
   providerId: string,
   model: string,
-): { rates: ModelRates; info: ModelInfo } | null {
+): { rates: ModelRates; info: ModelInfo; fromMs?: number } | null {
   const name = model.trim().toLowerCase();
   const s = priceByName.get(`${providerId}/${name}`) ?? priceByName.get(`${providerId}/${undated(name)}`);
   if (s === undefined) return null;
@@ -264,6 +319,7 @@ export function supplementPrice(
         },
       },
     };
+    if (s.from !== undefined) entry.fromMs = new Date(s.from).getTime();
     built.set(s, entry);
   }
   return entry;

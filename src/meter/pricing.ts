@@ -806,8 +806,17 @@ function supplementLookup(providerId: string | null, model: string, atMs: number
     const price = supplementPrice(id, name);
     // A model free on its maker's own API is not free through someone else's gateway (Vercel
     // charges for `zai/glm-4.7-flash`): there it stays unknown (OpenClaw's estimate, or fallback).
-    if (price !== null && (id === providerId || !isFree(price.rates)))
+    if (price !== null && (id === providerId || !isFree(price.rates))) {
+      // A price from a date (GitHub Copilot's per-token billing from 2026-06-01): before it the
+      // model stays unknown; the rates switch then (so the cache tells the two sides apart).
+      if (price.fromMs !== undefined)
+        return {
+          rates: atMs >= price.fromMs ? price.rates : null,
+          info: price.info,
+          switchAtMs: price.fromMs,
+        };
       return { rates: price.rates, info: price.info };
+    }
   }
   return null;
 }
@@ -1143,8 +1152,9 @@ function correctedTableRates(price: ModelPrice, providerId: string, modelId: str
  * - cache tokens of a model without a cache price stay inside `input_tokens` there, i.e. they
  *   are priced at the input rate;
  * - `requests_kcount` is a per-call fee (USD per 1000 calls).
- * Returns null when the entry has no token price at all (`{}` for GitHub Copilot's "included in
- * the subscription" and OpenRouter's `:free` models; audio-only models): billing such a call $0
+ * Returns null when the entry has no token price at all (`{}` for GitHub Copilot's GPT-4.1 / GPT-4o,
+ * "included in the subscription" under its request-based billing and without a token price on
+ * GitHub's per-token list, and OpenRouter's `:free` models; audio-only models): billing such a call $0
  * must be the operator's explicit choice (an override of "0"), so it counts as unknown.
  */
 function tableRates(price: ModelPrice): ModelRates | null {
