@@ -18,16 +18,12 @@ export interface CallIdentity {
   cacheRead: number;
   cacheWrite: number;
   responseId: string | null;
-  /** `message.api`: a provider `openai` line with api "openai-chatgpt-responses" is `openai-codex`'s. */
-  api?: string | null;
 }
 
 export function dedupeKey(u: CallIdentity): string {
   const parts = [
     "v1",
-    // OpenClaw's doctor renames legacy Codex lines (provider openai-codex → openai, api
-    // openai-codex-responses → openai-chatgpt-responses): one identity for both spellings
-    u.provider === "openai" && u.api === "openai-chatgpt-responses" ? "openai-codex" : u.provider,
+    u.provider,
     u.model,
     String(u.messageTsMs),
     String(u.input),

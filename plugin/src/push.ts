@@ -172,7 +172,6 @@ export function usageEvent(
       cacheRead,
       cacheWrite,
       responseId,
-      api: api || null,
     }),
     agentId,
     userId,

@@ -240,7 +240,6 @@ export function pushIdentity(apiKeyId: string, agentId: string, idempotencyKey: 
 export function meterIdentityOf(e: PushEvent): string {
   return dedupeKey({
     provider: e.provider,
-    api: e.api ?? null,
     model: e.model,
     messageTsMs: e.timestampMs,
     input: e.input,

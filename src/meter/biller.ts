@@ -8,7 +8,7 @@ import {
   toMicroCredits,
 } from "../money.js";
 import { createCursorRepo } from "./cursor-repo.js";
-import { dedupeKey, hasResponseIdentity, identityProvider, responseKeyOf } from "./identity.js";
+import { codexTwinProvider, dedupeKey, hasResponseIdentity, responseKeyOf } from "./identity.js";
 import { recordedCostPico } from "./pricing.js";
 import { createReviewWriter } from "./review.js";
 import { sessionFactParams, UPSERT_SESSION_SQL } from "./session-memory.js";
@@ -141,6 +141,32 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   /** Optimistic mode while the last batch had no duplicate: a backlog pays no lookup per call. */
   let optimistic = true;
 
+  /**
+   * Whether a Codex line's twin (the same call under the other provider spelling, identity.ts
+   * `codexTwinProvider`: `openclaw doctor --fix` renames legacy lines in place) is billed, held,
+   * archived or in this batch's groups (null: not looked at), by identity or by response
+   * identity. Always looked up, also in optimistic mode: no UNIQUE constraint catches a twin.
+   * False for every other line (one string comparison).
+   */
+  function twinBilled(e: UsageEvent, groups: BatchGroups | null): boolean {
+    const twin = codexTwinProvider(e.provider, e.api);
+    if (twin === null) return false;
+    const twinKey = dedupeKey({ ...e, provider: twin });
+    if (
+      groups?.has(twinKey) ||
+      usage.idByDedupeKey(twinKey) !== null ||
+      (reviewNonEmpty && review.claimed(twinKey)) ||
+      (archivedNonEmpty && archivedKey.get(twinKey) !== undefined)
+    )
+      return true;
+    if (!hasResponseIdentity(e.dedupeKey, e.responseId)) return false;
+    const twinResponse = responseKeyOf(twin, e.responseId);
+    return (
+      (twinResponse !== null && groups?.hasResponse(twinResponse) === true) ||
+      usage.idByResponse(twin, e.responseId, e.messageTsMs) !== null
+    );
+  }
+
   function hold(
     e: UsageEvent,
     key: string,
@@ -154,7 +180,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       billedKeys === NONE_BILLED &&
       (usage.idByDedupeKey(key) !== null ||
         (hasResponseIdentity(e.dedupeKey, e.responseId) &&
-          usage.idByResponse(e.provider, e.responseId, e.messageTsMs) !== null))
+          usage.idByResponse(e.provider, e.responseId, e.messageTsMs) !== null) ||
+        twinBilled(e, null))
     ) {
       result.duplicates++;
       return "duplicate";
@@ -198,7 +225,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     result: BillResult,
   ): EventOutcome {
     const rkey = hasResponseIdentity(e.dedupeKey, e.responseId)
-      ? responseKeyOf(identityProvider(e.provider, e.api), e.responseId)
+      ? responseKeyOf(e.provider, e.responseId)
       : null;
     if (
       groups.has(key) ||
@@ -209,7 +236,9 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         (groups.hasResponse(rkey) ||
           // Optimistic mode: the same day's copy is refused by the table's primary key (the batch
           // is then billed again with lookups); the day next to it is looked up near midnight.
-          usage.idByResponse(e.provider, e.responseId, e.messageTsMs, billedKeys === NONE_BILLED) !== null))
+          usage.idByResponse(e.provider, e.responseId, e.messageTsMs, billedKeys === NONE_BILLED) !==
+            null)) ||
+      twinBilled(e, groups)
     ) {
       result.duplicates++;
       return "duplicate";

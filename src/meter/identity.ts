@@ -26,7 +26,7 @@ export function dedupeKey(u: ParsedUsage): string {
   const ts = u.identityTsMs ?? u.messageTsMs;
   const parts = [
     "v1",
-    identityProvider(u.provider, u.api),
+    u.provider,
     u.model,
     msDecimal(ts),
     String(u.identityInput ?? u.writtenInput ?? u.input),
@@ -45,23 +45,27 @@ export function dedupeKey(u: ParsedUsage): string {
   return `${tsHex(ts)}-${sha256Hex(parts.join("\u001f")).slice(0, 32)}`;
 }
 
-/** The `message.api` OpenClaw's doctor gives a legacy `openai-codex-responses` line. */
+/** The `message.api` of a legacy Codex line, and the one OpenClaw's doctor renames it to. */
+const CODEX_RESPONSES_API = "openai-codex-responses";
 const CHATGPT_RESPONSES_API = "openai-chatgpt-responses";
 
 /**
- * The provider a call's identity is made of: `openai-codex` for a line of provider `openai` with
- * `api` "openai-chatgpt-responses", else the line's own. `openclaw doctor --fix` rewrites every
- * legacy Codex line of a transcript in place, `provider` "openai-codex" → "openai" and `api`
- * "openai-codex-responses" → "openai-chatgpt-responses" (openclaw/openclaw
+ * The other spelling of a Codex line's provider, or null: `openai-codex` for a line of provider
+ * `openai` with `api` "openai-chatgpt-responses", `openai` for one of provider `openai-codex`
+ * with `api` "openai-codex-responses". `openclaw doctor --fix` rewrites every legacy Codex line
+ * of a transcript in place from the second spelling to the first (openclaw/openclaw
  * src/commands/doctor-session-transcripts.ts `normalizeLegacyOpenAICodexTranscriptMetadata`,
- * also applied by its branch repair), and its SQLite import copies the rewritten lines: with the
- * provider in the identity (and in the response identity), every such call already billed was
- * billed again from the rewritten file or the store (2026-12-03, case
- * `test/cases/doctor-codex-provider-rename`). Lines OpenClaw writes with that api from the start
- * take the same identity in every copy, so they still bill once.
+ * also applied by its branch repair, keeping the old file as a `.pre-doctor-*.bak`), and its
+ * SQLite import copies the rewritten lines. The provider is part of a call's identity and of its
+ * response identity, so a call billed under one spelling was billed again from a copy under the
+ * other (2026-12-03, case `test/cases/doctor-codex-provider-rename`). The identity itself is not
+ * changed (an edge, a center and the plugin on different versions still agree on every key):
+ * the biller also looks such a call up under its twin's identity (biller.ts `twinBilled`).
  */
-export function identityProvider(provider: string, api: string | null | undefined): string {
-  return provider === "openai" && api === CHATGPT_RESPONSES_API ? "openai-codex" : provider;
+export function codexTwinProvider(provider: string, api: string | null | undefined): string | null {
+  if (provider === "openai" && api === CHATGPT_RESPONSES_API) return "openai-codex";
+  if (provider === "openai-codex" && api === CODEX_RESPONSES_API) return "openai";
+  return null;
 }
 
 /**

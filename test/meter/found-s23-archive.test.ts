@@ -1,8 +1,7 @@
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { dedupeKey as pluginDedupeKey } from "../../plugin/src/identity.js";
-import { dedupeKey, identityProvider } from "../../src/meter/identity.js";
+import { codexTwinProvider, dedupeKey } from "../../src/meter/identity.js";
 import { queryUsage } from "../../src/meter/report.js";
 import type { ParsedUsage } from "../../src/meter/types.js";
 import { casePricer, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
@@ -49,7 +48,52 @@ describe("case doctor-codex-provider-rename: doctor --fix renames openai-codex l
     expect(byUser(w)).toEqual({ "telegram:5550101": { requests: 1, costUsd: "0.00225" } });
   });
 
-  it("both spellings have one identity, in the meter and in the plugin's copy; other lines keep theirs", () => {
+  it("the rewritten file billed first, then the old file read again (a backup, a restore): billed once", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const file = join(w.stateDir, "agents", "main", "sessions", `${SID}.jsonl`);
+    const meter = meterFor(w, { pricer: casePricer(CASE) });
+    expect((await meter.runOnce()).billed).toBe(1);
+    copyFileSync(join(CASE, "before.jsonl"), file); // the old spelling, a different file content
+    const again = await meter.runOnce();
+    meter.close();
+    expect(again.billed).toBe(0);
+    expect(byUser(w)).toEqual({ "telegram:5550101": { requests: 1, costUsd: "0.00225" } });
+  });
+
+  it("a second copy of the response with other counts, refused before the rewrite, stays refused after it (a tester's finding)", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const file = join(w.stateDir, "agents", "main", "sessions", `${SID}.jsonl`);
+    const before = readFileSync(join(CASE, "before.jsonl"), "utf8").split("\n").filter(Boolean);
+    const call = before.find((l) => l.includes('"role":"assistant"')) as string;
+    // the same response written again a second later with more output: one response, one charge
+    const copy = call
+      .replace('"output":100', '"output":150')
+      .replace('"totalTokens":1100', '"totalTokens":1150')
+      .replace("2026-11-20T10:00:05.000Z", "2026-11-20T10:00:06.000Z")
+      .replace('"id":"b2c3d4e5"', '"id":"c3d4e5f6"');
+    writeFileSync(file, `${before.join("\n")}\n`);
+    const meter = meterFor(w, { pricer: casePricer(CASE) });
+    expect((await meter.runOnce()).billed).toBe(1);
+    const billed = byUser(w);
+    appendFileSync(file, `${copy}\n`); // refused by its response identity
+    expect((await meter.runOnce()).billed).toBe(0);
+    // doctor --fix renames every line of the file in place
+    const renamed = readFileSync(file, "utf8")
+      .replaceAll('"provider":"openai-codex"', '"provider":"openai"')
+      .replaceAll('"api":"openai-codex-responses"', '"api":"openai-chatgpt-responses"');
+    writeFileSync(file, renamed);
+    expect((await meter.runOnce()).billed).toBe(0);
+    meter.close();
+    expect(byUser(w)).toEqual(billed);
+  });
+
+  it("the twin spelling: only a Codex line under either provider name and its own api", () => {
+    expect(codexTwinProvider("openai", "openai-chatgpt-responses")).toBe("openai-codex");
+    expect(codexTwinProvider("openai-codex", "openai-codex-responses")).toBe("openai");
+    expect(codexTwinProvider("openai", "openai-responses")).toBeNull();
+    expect(codexTwinProvider("openai-codex", "openai-chatgpt-responses")).toBeNull();
+    expect(codexTwinProvider("openai", null)).toBeNull();
+    // the identity itself is unchanged: an edge, a center and the plugin on other versions agree
     const base = {
       model: "gpt-5.1-codex",
       messageTsMs: 1795168804000,
@@ -59,21 +103,8 @@ describe("case doctor-codex-provider-rename: doctor --fix renames openai-codex l
       cacheWrite: 0,
       responseId: "resp_0a1b2c3d4e5f60718293a4b5c6d7e8f9",
     };
-    const legacy = dedupeKey({
-      ...base,
-      provider: "openai-codex",
-      api: "openai-codex-responses",
-    } as ParsedUsage);
-    const renamed = dedupeKey({
-      ...base,
-      provider: "openai",
-      api: "openai-chatgpt-responses",
-    } as ParsedUsage);
-    expect(renamed).toBe(legacy);
-    expect(pluginDedupeKey({ ...base, provider: "openai", api: "openai-chatgpt-responses" })).toBe(legacy);
-    expect(dedupeKey({ ...base, provider: "openai", api: "openai-responses" } as ParsedUsage)).not.toBe(
-      legacy,
+    expect(dedupeKey({ ...base, provider: "openai", api: "openai-chatgpt-responses" } as ParsedUsage)).toBe(
+      dedupeKey({ ...base, provider: "openai", api: "openai-responses" } as ParsedUsage),
     );
-    expect(identityProvider("openai", "openai-responses")).toBe("openai");
   });
 });
