@@ -11,6 +11,7 @@ import type { ProblemReporter, SessionFact } from "../source.js";
 import type { ParsedUsage } from "../types.js";
 import {
   BatchBuilder,
+  checkLineSize,
   datingTimeOf,
   type KeysHere,
   type LineOwner,
@@ -515,6 +516,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     try {
       const raw = h.firstRow.get(sid)?.json;
       if (raw == null) return null;
+      if (typeof raw !== "string") checkLineSize(raw.length);
       const text = typeof raw === "string" ? raw : raw.toString("utf8");
       if (!text.includes('"parent')) return null;
       const header = JSON.parse(text) as {
@@ -771,13 +773,20 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
         if (++seen > limit) return null;
         let text: string;
         if (typeof json === "string") text = json;
-        else if (Buffer.isBuffer(json)) text = json.toString("utf8");
-        else if (zstd !== null) {
+        else if (Buffer.isBuffer(json)) {
+          // a row over BIG_ROW_BYTES, or a blob: its bytes are looked in before being decoded
+          if (json.indexOf('"openai-codex-responses"') === -1) continue;
+          checkLineSize(json.length);
+          text = json.toString("utf8");
+        } else if (zstd !== null) {
+          let buf: Buffer;
           try {
-            text = decodeZstd(zstd).toString("utf8");
+            buf = decodeZstd(zstd);
           } catch {
             continue;
           }
+          checkLineSize(buf.length);
+          text = buf.toString("utf8");
         } else continue;
         if (!text.includes('"openai-codex-responses"') || !text.includes('"usage"')) continue;
         const r = parseLine(text);
@@ -937,11 +946,17 @@ function rowsInto(
 function rowText(r: { json: unknown; zstd: Buffer | null }): string | null {
   const json = r.json;
   if (typeof json === "string") return json;
-  if (Buffer.isBuffer(json)) return json.toString("utf8");
+  if (Buffer.isBuffer(json)) {
+    checkLineSize(json.length); // a row over BIG_ROW_BYTES is read as a blob (store-handle.ts)
+    return json.toString("utf8");
+  }
   if (json !== null || r.zstd === null) return null;
+  let buf: Buffer;
   try {
-    return decodeZstd(r.zstd).toString("utf8");
+    buf = decodeZstd(r.zstd);
   } catch {
     return null;
   }
+  checkLineSize(buf.length);
+  return buf.toString("utf8");
 }

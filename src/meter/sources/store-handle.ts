@@ -14,6 +14,18 @@ import Database from "better-sqlite3";
  */
 const OC_CACHE_KIB = 2048;
 
+/**
+ * The longest `event_json` (UTF-8 bytes) read as text: a longer one is read as a blob (its bytes,
+ * outside the JS heap), decoded only once its size was checked (`checkLineSize`), as a JSONL
+ * line is. OpenClaw stores an event over 4 MiB (its `MAX_COMPRESSED_EVENT_BYTES`) as plain
+ * `event_json` whatever its size (`prepareTranscriptPayload`: "giant identity values"), e.g. a
+ * user message with a base64 image inline. Before 2026-12-03 the reader thread fetched such a row
+ * whole as a string before any check: a row of ~50 MB aborted the whole process (V8's fatal
+ * out-of-memory, exit 134, nothing billed, every poll again). `octet_length` reads the size from
+ * the record header without loading the value.
+ */
+export const BIG_ROW_BYTES = 4 * 1024 * 1024;
+
 export interface Caps {
   tables: Set<string>;
   cols: (table: string) => Set<string>;
@@ -21,11 +33,11 @@ export interface Caps {
 
 /**
  * One `transcript_events` row as read, `[seq, event_json, event_zstd]` (`event_json` may be a blob
- * in a non-STRICT store). An array (the statement is `raw`), not an object: better-sqlite3 builds
+ * in a non-STRICT store, and is one over BIG_ROW_BYTES). An array (the statement is `raw`), not an object: better-sqlite3 builds
  * an object row by internalizing each column name again for every row, ~15 % of reading a store's
  * rows (112k rows: 330 vs 390 ms).
  */
-export type StoreRow = [seq: number, json: string | null, zstd: Buffer | null];
+export type StoreRow = [seq: number, json: string | Buffer | null, zstd: Buffer | null];
 
 /** Prepared statements over one open OpenClaw database. */
 export interface OcHandle {
@@ -51,11 +63,11 @@ export interface OcHandle {
   /** A session's first row as stored text (its `{"type":"session",…}` header), null when compressed. */
   firstRow: Database.Statement<[string], { json: string | Buffer | null }>;
   /** The row of a session at one seq (a cursor's fingerprint check). */
-  rowAt: Database.Statement<[string, number], { json: string | null; zstd: Buffer | null }>;
+  rowAt: Database.Statement<[string, number], { json: string | Buffer | null; zstd: Buffer | null }>;
   /** Rows of a session at or before a seq, newest first (the turn before a cursor). */
   rowsBefore: Database.Statement<
     [string, number, number],
-    { seq: number; json: string | null; zstd: Buffer | null }
+    { seq: number; json: string | Buffer | null; zstd: Buffer | null }
   >;
   window: Database.Statement<
     [string],
@@ -167,6 +179,11 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats, schemaVersi
     caps.cols(table).has(c) ? `${c} AS ${as}` : `NULL AS ${as}`;
   const te = caps.cols("transcript_events");
   if (!te.has("session_id") || !te.has("seq")) return null;
+  // every statement reading an event's JSON reads a row over BIG_ROW_BYTES as a blob (see there)
+  const json = te.has("event_json")
+    ? `CASE WHEN octet_length(event_json) > ${BIG_ROW_BYTES} THEN CAST(event_json AS BLOB) ELSE event_json END`
+    : "NULL";
+  const zstd = te.has("event_zstd") ? "event_zstd" : "NULL";
 
   const names = legacyNames(tables, caps);
   const { windows, nodes } = names;
@@ -219,19 +236,18 @@ function prepare(conn: Database.Database, dbPath: string, st: Stats, schemaVersi
       : null,
     rows: conn
       .prepare<[string, number, number], StoreRow>(
-        `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
+        `SELECT seq, ${json} AS json, ${zstd} AS zstd
        FROM transcript_events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
       )
       .raw(true),
     firstRow: conn.prepare(
-      `SELECT ${te.has("event_json") ? "event_json" : "NULL"} AS json FROM transcript_events WHERE session_id = ? ORDER BY seq LIMIT 1`,
+      `SELECT ${json} AS json FROM transcript_events WHERE session_id = ? ORDER BY seq LIMIT 1`,
     ),
     rowAt: conn.prepare(
-      `SELECT ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
-       FROM transcript_events WHERE session_id = ? AND seq = ?`,
+      `SELECT ${json} AS json, ${zstd} AS zstd FROM transcript_events WHERE session_id = ? AND seq = ?`,
     ),
     rowsBefore: conn.prepare(
-      `SELECT seq, ${te.has("event_json") ? "event_json" : "NULL"} AS json, ${te.has("event_zstd") ? "event_zstd" : "NULL"} AS zstd
+      `SELECT seq, ${json} AS json, ${zstd} AS zstd
        FROM transcript_events WHERE session_id = ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
     ),
     window: windows
@@ -360,11 +376,11 @@ export function readTx<T>(h: OcHandle, fn: () => T): T {
 
 /**
  * Fingerprint of one `transcript_events` row as stored: sha256 hex of a tag and its bytes,
- * `j` + the `event_json` text (UTF-8) when it has one, else `z` + the `event_zstd` blob as stored
+ * `j` + the `event_json` text (UTF-8; a row read as a blob, the same bytes) when it has one, else `z` + the `event_zstd` blob as stored
  * (not decoded), else `-` alone. What a cursor remembers of the row at its `last_seq`
  * (`SqliteCursorMove.rowSha`); equal rows at the same seq are taken to be the row read.
  */
-export function rowFingerprint(json: string | null, zstd: Buffer | null): string {
+export function rowFingerprint(json: string | Buffer | null, zstd: Buffer | null): string {
   const h = createHash("sha256");
   if (json !== null) put(h, "j", json);
   else if (zstd !== null) put(h, "z", zstd);
