@@ -3,6 +3,7 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { queryUsage } from "../../src/meter/report.js";
 import { casePricer, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
+import { zstdStore } from "../support/zstd.js";
 
 /**
  * An OpenClaw SQLite store row of ~50 MB (a user message with a base64 image inline,
@@ -106,6 +107,50 @@ describe("a 50 MB row in OpenClaw's SQLite store never stops billing (reader thr
     const next = await meterOnce(w);
     expect(next.billed).toBe(1);
     expect(next.rescans).toBe(0);
+    expect(byUser(w)).toEqual({ "telegram:5550101": [4, "0.02115"] });
+  }, 120_000);
+
+  it("the session deleted into session_transcript_archives (zstd) with the 50 MB line: billed once, the process not aborted", async () => {
+    w = tempWorld(join(CASE, "state"));
+    bigUserRow(w);
+    replyRow(w);
+    const db = new Database(storeOf(w));
+    const lines = db
+      .prepare<[string], { json: string }>(
+        "SELECT event_json AS json FROM transcript_events WHERE session_id = ? ORDER BY seq",
+      )
+      .all(SID)
+      .map((r) => r.json);
+    const blob = zstdStore(Buffer.from(`${lines.join("\n")}\n`));
+    db.prepare(
+      `INSERT INTO session_transcript_archives (session_id, generation, session_key, reason, encoding, archive_blob,
+         archive_sha256, archive_name, created_at) VALUES (?, 'g1', 'agent:main:direct:5550101', 'deleted', 'zstd', ?, ?, ?, 1795371600000)`,
+    ).run(SID, blob, "0".repeat(64), `${SID}.jsonl.deleted.2026-11-22T18-20-00.000Z.g1.zst`);
+    db.prepare("DELETE FROM transcript_events WHERE session_id = ?").run(SID);
+    db.close();
+    const s = await meterOnce(w);
+    expect(s.billed).toBe(4);
+    expect(byUser(w)).toEqual({ "telegram:5550101": [4, "0.02115"] });
+  }, 120_000);
+
+  it("an event_zstd row that decodes to 50 MB (a store OpenClaw's CHECKs were off for), looked back at: read on the main thread", async () => {
+    w = tempWorld(join(CASE, "state"));
+    bigUserRow(w);
+    const db = new Database(storeOf(w));
+    db.pragma("ignore_check_constraints = 1");
+    const row = db
+      .prepare<[string], { json: string }>(
+        "SELECT event_json AS json FROM transcript_events WHERE session_id = ? AND seq = 3",
+      )
+      .get(SID) as { json: string };
+    db.prepare(
+      "UPDATE transcript_events SET event_json = NULL, event_zstd = ?, navigation_json = '{}' WHERE session_id = ? AND seq = 3",
+    ).run(zstdStore(Buffer.from(row.json)), SID);
+    db.close();
+    expect((await meterOnce(w)).billed).toBe(3);
+    replyRow(w);
+    const next = await meterOnce(w);
+    expect(next.billed).toBe(1);
     expect(byUser(w)).toEqual({ "telegram:5550101": [4, "0.02115"] });
   }, 120_000);
 });
