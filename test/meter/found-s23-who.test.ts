@@ -1,4 +1,5 @@
-import { rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
@@ -92,6 +93,40 @@ describe("case sessions-send-by-agent-id: a send naming only agentId wrote to th
       "telegram:5550101": { requests: 3, costUsd: "0.0183" },
       "telegram:5550202": { requests: 2, costUsd: "0.01665" },
     });
+  });
+
+  it("under a custom session.mainKey the agent's main session is agent:<id>:<mainKey> (a tester's finding)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cg-mainkey-"));
+    try {
+      cpSync(join(CASES, "sessions-send-by-agent-id"), dir, { recursive: true });
+      writeFileSync(join(dir, "state", "openclaw.json"), JSON.stringify({ session: { mainKey: "home" } }));
+      const file = join(
+        dir,
+        "state",
+        "agents",
+        "main",
+        "sessions",
+        "55555555-0000-4000-8000-000000000005.jsonl",
+      );
+      writeFileSync(file, readFileSync(file, "utf8").replaceAll("agent:ops:main", "agent:ops:home"));
+      const { world } = await meterCaseDir(dir, "calculate");
+      w = world;
+      expect(byUser(world)).toEqual({
+        "telegram:5550101": { requests: 3, costUsd: "0.0183" },
+        "telegram:5550202": { requests: 2, costUsd: "0.01665" },
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("answersOwnSend under a custom main key: main and agent:<id>:main also as that key, main only in the own agent", () => {
+    expect(answersOwnSend(["agent:ops:main"], "agent:ops:home", "main", null, "home")).toBe(true);
+    expect(answersOwnSend(["agent:ops:main"], "agent:ops:home", "main", null, null)).toBe(false);
+    expect(answersOwnSend(["main"], "home", "main", null, "Home")).toBe(true);
+    expect(answersOwnSend(["main"], "agent:main:home", "main", null, "home")).toBe(true);
+    expect(answersOwnSend(["main"], "agent:ops:home", "main", null, "home")).toBe(false);
+    expect(answersOwnSend(["home"], "agent:ops:home", "main", null, "home")).toBe(false);
   });
 
   it("sessionsSendTargets: agentId alone is agent:<id>:main, a label (with or without agentId) any session", () => {

@@ -139,19 +139,48 @@ export function answersOwnSend(
   key: string | null,
   agentId: string,
   keyOfSessionId: ((sessionId: string) => string | null) | null = null,
+  mainKey: string | null = null,
 ): boolean {
-  for (const t of sent) {
-    if (t === "*") return true;
-    if (key === null) continue;
-    if (key === t) return true;
-    if (keyOfSessionId && SESSION_ID.test(t) && keyOfSessionId(t)?.toLowerCase() === key) return true;
-    if (t.startsWith("agent:") || !key.startsWith("agent:") || !key.endsWith(`:${t}`)) continue;
-    // `agent:<id>:<t>`: the id is one segment
-    const id = key.slice("agent:".length, key.length - t.length - 1);
-    if (id.length === 0 || id.includes(":")) continue;
-    if (id === agentId.toLowerCase() || !ALIAS_TARGETS.has(t)) return true;
+  const main = mainKey?.toLowerCase() ?? null;
+  for (const sentTo of sent) {
+    for (const t of main && main !== "main" ? underMainKey(sentTo, main) : [sentTo]) {
+      if (answersTarget(t, key, agentId, keyOfSessionId, main)) return true;
+    }
   }
   return false;
+}
+
+/**
+ * A target as written and, under a custom `session.mainKey`, as OpenClaw resolves it: `main`
+ * (the alias) also as the main key, and `agent:<id>:main` (what `sessionsSendTargets` records for
+ * a send naming only `agentId`: OpenClaw's `resolveConfiguredAgentMainSessionKey`) also as
+ * `agent:<id>:<mainKey>`. Before 2026-12-03 only `main` was tried: the reply to such a send
+ * under a custom main key went to the other session's payer (a tester).
+ */
+function underMainKey(t: string, main: string): string[] {
+  if (t === "main") return [t, main];
+  if (t.startsWith("agent:") && t.endsWith(":main") && t.indexOf(":", 6) === t.length - 5)
+    return [t, `${t.slice(0, -4)}${main}`];
+  return [t];
+}
+
+function answersTarget(
+  t: string,
+  key: string | null,
+  agentId: string,
+  keyOfSessionId: ((sessionId: string) => string | null) | null,
+  main: string | null,
+): boolean {
+  if (t === "*") return true;
+  if (key === null) return false;
+  if (key === t) return true;
+  if (keyOfSessionId && SESSION_ID.test(t) && keyOfSessionId(t)?.toLowerCase() === key) return true;
+  if (t.startsWith("agent:") || !key.startsWith("agent:") || !key.endsWith(`:${t}`)) return false;
+  // `agent:<id>:<t>`: the id is one segment
+  const id = key.slice("agent:".length, key.length - t.length - 1);
+  if (id.length === 0 || id.includes(":")) return false;
+  // the main alias (and the main key it stands for) is resolved in the session's own agent only
+  return id === agentId.toLowerCase() || !(ALIAS_TARGETS.has(t) || t === main);
 }
 
 /**
@@ -293,6 +322,8 @@ export class BatchBuilder {
    * its target by session id (`answersOwnSend`); null: not looked up.
    */
   keyOfSessionId: ((sessionId: string) => string | null) | null = null;
+  /** The configured `session.mainKey` (null: `main`), for `answersOwnSend`. */
+  mainKey: string | null = null;
   #keyAccounts = new Map<string, string>();
 
   /**
@@ -441,7 +472,7 @@ export class BatchBuilder {
     const o = this.origin;
     if (o.source === null || o.source.kind === "internal") return own;
     if (o.source.kind === "operator") return operatorAccount(this.agentId);
-    if (answersOwnSend(o.sent, o.source.key, this.agentId, this.keyOfSessionId)) return own;
+    if (answersOwnSend(o.sent, o.source.key, this.agentId, this.keyOfSessionId, this.mainKey)) return own;
     const key = o.source.key;
     if (key === null || this.accountOfKey === null) return operatorAccount(this.agentId);
     let a = this.#keyAccounts.get(key);

@@ -218,7 +218,7 @@ export function createJsonlAttribution(
       });
   }
 
-  return { attribution, accountOfEntry, accountOfKey, linkPredecessors, forkGenerations };
+  return { attribution, accountOfEntry, accountOfKey, linkPredecessors, forkGenerations, mainKey };
 }
 
 /** A branch copy's base name, `<ISO with dashes>_<sessionId>.jsonl…` (forks, compaction successors). */

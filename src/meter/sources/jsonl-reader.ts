@@ -214,6 +214,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack, opts.keysHere);
     b.accountOfKey = attributions.accountOfKey;
     b.keyOfSessionId = (sid) => attributions.attribution(sid)?.sessionKey ?? null;
+    b.mainKey = attributions.mainKey;
     let pendingSeen: [string, Seen][] = [];
     /** Cursors of this poll's emitted batches: a second name of the same inode continues from them. */
     const issued = new Map<string, FileCursor>();
@@ -572,6 +573,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack, opts.keysHere);
       b.accountOfKey = attributions.accountOfKey;
       b.keyOfSessionId = (sid) => attributions.attribution(sid)?.sessionKey ?? null;
+      b.mainKey = attributions.mainKey;
       b.rejectsLeft = MAX_REJECTS_PER_FILE;
       b.stats.files = 1;
       b.stats.bytes = content.length;

@@ -345,6 +345,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       if (!h) return operatorAccount(agentId);
       return h.conn.inTransaction ? accountOfKey(h, key) : readTx(h, () => accountOfKey(h, key));
     };
+    b.mainKey = mainKey;
     // a send that named its target by session id: that session's key, from its window
     b.keyOfSessionId = (sid) => {
       const h = oc;
