@@ -16,6 +16,16 @@ const ARCHIVE_TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d{3})?Z$/;
  * to a crash fragment with them) and, in 2026.5.2, trimmed trailing assistant replies.
  */
 const REPAIR_BACKUP_RE = /^\.bak-\d+-\d+$/;
+/**
+ * `openclaw doctor --fix`'s branch repair backup: `<transcript>.pre-doctor-branch-repair-<ISO>.bak`
+ * (openclaw/openclaw src/commands/doctor-session-transcripts.ts `writeActiveTranscript`: an
+ * `fs.copyFile` of the whole file, the ISO time with `:` and `.` as `-`), taken before the file is
+ * rewritten to its active branch only. Replies on the abandoned branch (calls the provider charged)
+ * are then only here. Its codex-repair backup (`.pre-doctor-openai-codex-repair-<ISO>.bak`) is not
+ * matched: the rewritten file keeps every entry of it (`writeTranscriptEntries`), nothing is only there.
+ */
+const DOCTOR_BRANCH_BACKUP_RE =
+  /^(.+\.jsonl)\.pre-doctor-branch-repair-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z\.bak$/;
 /** A compaction checkpoint copy: `<id>.checkpoint.<uuid>.jsonl` (OpenClaw's `CHECKPOINT_MARKER_RE`). */
 const CHECKPOINT_RE =
   /^(.+)\.checkpoint\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl$/i;
@@ -27,12 +37,20 @@ const CHECKPOINT_RE =
  * `<id>.jsonl.bak.<ts>` (the whole file `sessions.compact` renamed away before writing its last
  * `maxLines` lines back) and `<id>.checkpoint.<uuid>.jsonl` (the pre-compaction copy, the only
  * one left once `truncateAfterCompaction` rewrote the file without the summarized messages), and
- * a repair's backup `<id>.jsonl.bak-<pid>-<ms>` (the repaired file lost what the repair dropped).
- * Dedupe absorbs every repeat. Skipped: `*.trajectory.jsonl` (run traces), other `*.bak*`
- * (`*.pre-doctor-*.bak`, `sessions.json.bak.*`), `sessions.json*`, temp/lock files, and `.zst`
+ * a repair's backup `<id>.jsonl.bak-<pid>-<ms>` (the repaired file lost what the repair dropped),
+ * and doctor's branch-repair backup of any of these `<file>.pre-doctor-branch-repair-<ISO>.bak`
+ * (the rewritten file lost the abandoned branches). Dedupe absorbs every repeat. Skipped:
+ * `*.trajectory.jsonl` (run traces), other `*.bak*` (`*.pre-doctor-openai-codex-repair-*.bak`,
+ * `sessions.json.bak.*`), `sessions.json*`, temp/lock files, and `.zst`
  * archives (read whole by the archive reader).
  */
 export function classifyTranscriptFile(name: string): ClassifiedFile | null {
+  const doctorBackup = DOCTOR_BRANCH_BACKUP_RE.exec(name);
+  if (doctorBackup?.[1]) {
+    // the file doctor copied: a transcript (not a trace, not another backup) of the same session
+    const of = classifyTranscriptFile(doctorBackup[1]);
+    return of ? { sessionId: of.sessionId, archived: true } : null;
+  }
   const checkpoint = CHECKPOINT_RE.exec(name);
   if (checkpoint?.[1]) {
     const id = sessionIdOf(checkpoint[1]);

@@ -1,0 +1,111 @@
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { queryUsage } from "../../src/meter/report.js";
+import { classifyTranscriptFile } from "../../src/meter/sources/classify.js";
+import { casePricer, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
+
+/** test/cases found by the hunt for doctor's backups and renamed Codex lines (2026-12-03). */
+const CASES = resolve(import.meta.dirname, "../cases");
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+function byUser(world: TempWorld) {
+  return Object.fromEntries(
+    queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+  );
+}
+
+describe("case doctor-branch-repair-backup: doctor --fix keeps the abandoned branch only in its backup", () => {
+  const CASE = join(CASES, "doctor-branch-repair-backup");
+  const SID = "5d1e9a2b-7c3f-4e8d-9a6b-1f2e3d4c5b6a";
+  const BAK = `${SID}.jsonl.pre-doctor-branch-repair-2026-11-25T08-30-12-345Z.bak`;
+  const RIGHT = { "telegram:5550707": { requests: 3, costUsd: "0.02505" } };
+
+  it("the reply only the backup holds is billed, to the session's user (was 2 calls $0.01455)", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const meter = meterFor(w, { pricer: casePricer(CASE) });
+    expect((await meter.runOnce()).billed).toBe(3);
+    meter.close();
+    expect(byUser(w)).toEqual(RIGHT);
+  });
+
+  it("a backup identical to what was billed before the repair bills nothing", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const dir = join(w.stateDir, "agents", "main", "sessions");
+    const live = join(dir, `${SID}.jsonl`);
+    const bak = join(dir, BAK);
+    const before = readFileSync(bak);
+    const after = readFileSync(live);
+    // the meter read the transcript before doctor ran: no backup yet, the live file whole
+    writeFileSync(live, before);
+    rmBackup(bak);
+    const meter = meterFor(w, { pricer: casePricer(CASE) });
+    expect((await meter.runOnce()).billed).toBe(3);
+    // doctor: fs.copyFile to the backup, then fs.writeFile of the active branch (same inode, shorter)
+    writeFileSync(bak, before);
+    writeFileSync(live, after);
+    expect((await meter.runOnce()).billed).toBe(0);
+    expect((await meter.runOnce()).billed).toBe(0);
+    meter.close();
+    expect(byUser(w)).toEqual(RIGHT);
+  });
+
+  it("a transcript read in part before the repair: the rest bills once, from the backup and the rewritten file", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const dir = join(w.stateDir, "agents", "main", "sessions");
+    const live = join(dir, `${SID}.jsonl`);
+    const bak = join(dir, BAK);
+    const before = readFileSync(bak, "utf8");
+    const after = readFileSync(live);
+    // the first turn only (header, user, reply), then the poll
+    writeFileSync(live, `${before.split("\n").slice(0, 3).join("\n")}\n`);
+    rmBackup(bak);
+    const meter = meterFor(w, { pricer: casePricer(CASE) });
+    expect((await meter.runOnce()).billed).toBe(1);
+    // the rest is written and doctor repairs the file before the next poll
+    writeFileSync(live, before);
+    writeFileSync(bak, before);
+    writeFileSync(live, after);
+    expect((await meter.runOnce()).billed).toBe(2);
+    meter.close();
+    expect(byUser(w)).toEqual(RIGHT);
+  });
+
+  it("classifies the branch-repair backup of each transcript doctor repairs, and nothing else of doctor's", () => {
+    const ts = "2026-11-25T08-30-12-345Z";
+    expect(classifyTranscriptFile(`${SID}.jsonl.pre-doctor-branch-repair-${ts}.bak`)).toEqual({
+      sessionId: SID,
+      archived: true,
+    });
+    expect(classifyTranscriptFile(`${SID}-topic-42.jsonl.pre-doctor-branch-repair-${ts}.bak`)).toEqual({
+      sessionId: SID,
+      archived: true,
+    });
+    expect(
+      classifyTranscriptFile(`2026-11-20T10-00-00-000Z_${SID}.jsonl.pre-doctor-branch-repair-${ts}.bak`),
+    ).toEqual({ sessionId: SID, archived: true });
+    expect(
+      classifyTranscriptFile(
+        `${SID}.checkpoint.0f3e2d1c-1a2b-4c3d-8e4f-5a6b7c8d9e0f.jsonl.pre-doctor-branch-repair-${ts}.bak`,
+      ),
+    ).toEqual({ sessionId: SID, archived: true });
+    // the codex repair keeps every entry in the rewritten file: its backup holds nothing new
+    expect(classifyTranscriptFile(`${SID}.jsonl.pre-doctor-openai-codex-repair-${ts}.bak`)).toBeNull();
+    // a run trace's backup is a trace
+    expect(classifyTranscriptFile(`${SID}.trajectory.jsonl.pre-doctor-branch-repair-${ts}.bak`)).toBeNull();
+    // not doctor's name (the time as OpenClaw writes it has `-` for `.`)
+    expect(
+      classifyTranscriptFile(`${SID}.jsonl.pre-doctor-branch-repair-2026-11-25T08:30:12.345Z.bak`),
+    ).toBeNull();
+    expect(classifyTranscriptFile(`${SID}.jsonl.pre-doctor-branch-repair-${ts}.bak.tmp`)).toBeNull();
+  });
+});
+
+function rmBackup(path: string) {
+  rmSync(path, { force: true });
+}
