@@ -13,7 +13,7 @@ import type { ParsedUsage } from "./types.js";
  * Such a line is billed as its increment over the previous one of its thread, so the thread's total
  * is billed once. It is recognised only where nothing else can have written it:
  *
- * - `api` "openai-codex-responses", `cacheWrite` 0, recorded cost exactly 0, no response id, and
+ * - `api` "openai-codex-responses" (or "openai-chatgpt-responses", doctor's rename of it), `cacheWrite` 0, recorded cost exactly 0, no response id, and
  *   `totalTokens` exactly `input + output` with `input` as written (Codex's total counts the cached
  *   prefix once, inside input). pi-ai's own `openai-codex-responses` lines (the PI runner) write
  *   `input` without the cache and `totalTokens` as the sum of the four counts, so a PI line with
@@ -37,9 +37,33 @@ export const CODEX_CUMULATIVE_FROM_MS = Date.UTC(2026, 3, 1);
 export const CODEX_CUMULATIVE_BEFORE_MS = Date.UTC(2026, 3, 11);
 
 const CODEX_HARNESS_API = "openai-codex-responses";
+/**
+ * What `openclaw doctor --fix` renames that api to, in place, in every transcript it checks (with
+ * `provider` "codex"/"openai-codex" → "openai"; openclaw/openclaw
+ * src/commands/doctor-session-transcripts.ts `normalizeLegacyOpenAICodexTranscriptMetadata`, also
+ * in the SQLite import of the rewritten file). A cumulative-era harness line renamed so is the same
+ * running total: before 2026-12-03 it was billed whole (case `codex-cumulative-doctor-renamed`).
+ */
+const RENAMED_HARNESS_API = "openai-chatgpt-responses";
+/** The `api` marks a cumulative-era harness line may carry in its raw text (byte-level prefilters). */
+export const CODEX_HARNESS_API_MARKS: readonly string[] = [
+  `"${CODEX_HARNESS_API}"`,
+  `"${RENAMED_HARNESS_API}"`,
+];
+
+/**
+ * The thread's provider as compared between two lines: doctor's rename makes `codex` and
+ * `openai-codex` lines `openai`, so a renamed line continues the thread of an unrenamed copy (a
+ * backup, a compaction copy) and vice versa.
+ */
+function threadProvider(provider: string, api: string | null | undefined): string {
+  if (provider === "codex" || provider === "openai-codex") return "codex";
+  return provider === "openai" && api === RENAMED_HARNESS_API ? "codex" : provider;
+}
 
 /** The counts of a cumulative Codex-harness line as written, with what ties it to its thread. */
 export interface CodexCumulative {
+  /** The thread's provider: `codex` for `codex`, `openai-codex` and a doctor-renamed line (`threadProvider`). */
   provider: string;
   model: string;
   messageTsMs: number;
@@ -55,7 +79,7 @@ export interface CodexCumulative {
  * (`writtenInput` holds the input as written).
  */
 export function codexCumulativeOf(u: ParsedUsage): CodexCumulative | null {
-  if (u.api !== CODEX_HARNESS_API) return null;
+  if (u.api !== CODEX_HARNESS_API && u.api !== RENAMED_HARNESS_API) return null;
   if (u.messageTsMs < CODEX_CUMULATIVE_FROM_MS || u.messageTsMs >= CODEX_CUMULATIVE_BEFORE_MS) return null;
   if (u.responseId !== null || u.cacheWrite !== 0 || u.recordedCostUsd !== 0) return null;
   if (u.recordedCostOrigin === "provider-billed" || u.recordedCostPicoUsd !== undefined) return null;
@@ -64,7 +88,7 @@ export function codexCumulativeOf(u: ParsedUsage): CodexCumulative | null {
   const input = u.writtenInput ?? u.input;
   if (u.cacheRead > input || u.totalTokens !== input + u.output) return null;
   return {
-    provider: u.provider,
+    provider: threadProvider(u.provider, u.api),
     model: u.model,
     messageTsMs: u.messageTsMs,
     input,

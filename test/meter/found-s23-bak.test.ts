@@ -1,8 +1,10 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { codexCumulativeOf } from "../../src/meter/codex-cumulative.js";
 import { queryUsage } from "../../src/meter/report.js";
 import { classifyTranscriptFile } from "../../src/meter/sources/classify.js";
+import type { ParsedUsage } from "../../src/meter/types.js";
 import { casePricer, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /** test/cases found by the hunt for doctor's backups and renamed Codex lines (2026-12-03). */
@@ -103,6 +105,75 @@ describe("case doctor-branch-repair-backup: doctor --fix keeps the abandoned bra
       classifyTranscriptFile(`${SID}.jsonl.pre-doctor-branch-repair-2026-11-25T08:30:12.345Z.bak`),
     ).toBeNull();
     expect(classifyTranscriptFile(`${SID}.jsonl.pre-doctor-branch-repair-${ts}.bak.tmp`)).toBeNull();
+  });
+});
+
+describe("case codex-cumulative-doctor-renamed: doctor's rename of a cumulative Codex-harness transcript", () => {
+  const CASE = join(CASES, "codex-cumulative-doctor-renamed");
+  const SID = "4b7e2c91-6d3a-4f58-9e1b-2a8c5d7f0e64";
+  const RIGHT = { "telegram:5550302": { requests: 3, costUsd: "0.076846" } };
+
+  it("the renamed running totals bill the thread once (was 3 calls $0.179796)", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const meter = meterFor(w, { pricer: casePricer(CASE) });
+    expect((await meter.runOnce()).billed).toBe(3);
+    meter.close();
+    expect(byUser(w)).toEqual(RIGHT);
+  });
+
+  it("read across polls: the renamed lines before the cursor give the thread's state", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const live = join(w.stateDir, "agents", "main", "sessions", `${SID}.jsonl`);
+    const all = readFileSync(live, "utf8");
+    writeFileSync(live, `${all.split("\n").slice(0, 5).join("\n")}\n`);
+    const meter = meterFor(w, { pricer: casePricer(CASE) });
+    expect((await meter.runOnce()).billed).toBe(2);
+    writeFileSync(live, all);
+    expect((await meter.runOnce()).billed).toBe(1);
+    meter.close();
+    expect(byUser(w)).toEqual(RIGHT);
+  });
+
+  it("a compaction copy doctor did not rename continues the renamed file's thread", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const dir = join(w.stateDir, "agents", "main", "sessions");
+    const live = join(dir, `${SID}.jsonl`);
+    const lines = readFileSync(live, "utf8").trimEnd().split("\n");
+    // `sessions compact --max-lines` renamed the file away before doctor ran (doctor rewrites `*.jsonl` only)
+    const legacy = lines
+      .slice(0, 5)
+      .map((l) =>
+        l.replace(
+          '"api":"openai-chatgpt-responses","provider":"openai"',
+          '"api":"openai-codex-responses","provider":"codex"',
+        ),
+      );
+    writeFileSync(join(dir, `${SID}.jsonl.bak.2026-04-10T09-15-00.000Z`), `${legacy.join("\n")}\n`);
+    writeFileSync(live, `${[lines[0], ...lines.slice(5)].join("\n")}\n`);
+    const meter = meterFor(w, { pricer: casePricer(CASE) });
+    expect((await meter.runOnce()).billed).toBe(3);
+    meter.close();
+    expect(byUser(w)).toEqual(RIGHT);
+  });
+
+  it("recognises the renamed api in the cumulative era only", () => {
+    const line = {
+      provider: "openai",
+      api: "openai-chatgpt-responses",
+      model: "gpt-5.4",
+      messageTsMs: 1775812237000,
+      input: 40000,
+      writtenInput: undefined,
+      output: 1370,
+      cacheRead: 25600,
+      cacheWrite: 0,
+      totalTokens: 41370,
+      responseId: null,
+      recordedCostUsd: 0,
+    } as unknown as ParsedUsage;
+    expect(codexCumulativeOf(line)?.provider).toBe("codex");
+    expect(codexCumulativeOf({ ...line, messageTsMs: Date.UTC(2026, 3, 11) })).toBeNull();
+    expect(codexCumulativeOf({ ...line, api: "openai-responses" })).toBeNull();
   });
 });
 

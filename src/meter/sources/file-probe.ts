@@ -1,6 +1,11 @@
 import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { type CodexCumulative, codexCumulativeOf, codexIncrement } from "../codex-cumulative.js";
+import {
+  CODEX_HARNESS_API_MARKS,
+  type CodexCumulative,
+  codexCumulativeOf,
+  codexIncrement,
+} from "../codex-cumulative.js";
 import { hasUserMark, mayBeUsage, parseLine } from "../parse.js";
 import {
   datingTimeOf,
@@ -113,8 +118,9 @@ const SESSIONS_SEND_MARK = Buffer.from('"sessions_send"');
 
 /** Past this many bytes before a cursor, the Codex-thread state there is given up as unknown (none). */
 const CODEX_PREFIX_MAX_BYTES = 64 * 1024 * 1024;
-/** The `api` every cumulative Codex-harness line names: lines without it are not parsed. */
-const CODEX_API_MARK = Buffer.from('"openai-codex-responses"');
+/** The `api`s a cumulative Codex-harness line names (as written, or renamed by doctor): lines with neither are not parsed. */
+const CODEX_API_MARKS = CODEX_HARNESS_API_MARKS.map((m) => Buffer.from(m));
+const hasCodexApiMark = (line: Buffer): boolean => CODEX_API_MARKS.some((m) => line.includes(m));
 
 /**
  * The Codex-thread state (codex-cumulative.ts) after the complete lines before byte `offset` (a
@@ -130,7 +136,7 @@ export function codexBefore(fd: number, offset: number): CodexCumulative | null 
   const n = readSync(fd, buf, 0, offset, 0);
   let state: CodexCumulative | null = null;
   for (const [line] of eachLine(buf.subarray(0, n))) {
-    if (!line.includes(CODEX_API_MARK) || !mayBeUsage(line)) continue;
+    if (!hasCodexApiMark(line) || !mayBeUsage(line)) continue;
     const r = parseLine(line.toString("utf8"));
     if (r.kind === "usage") state = codexIncrement(r.usage, state).state;
   }
@@ -163,7 +169,7 @@ export function codexSeed(paths: readonly string[], tsMs: number): CodexCumulati
       const buf = Buffer.allocUnsafe(size);
       const n = readSync(fd, buf, 0, size, 0);
       for (const [line] of eachLine(buf.subarray(0, n))) {
-        if (!line.includes(CODEX_API_MARK) || !mayBeUsage(line)) continue;
+        if (!hasCodexApiMark(line) || !mayBeUsage(line)) continue;
         const r = parseLine(line.toString("utf8"));
         if (r.kind !== "usage") continue;
         const c = codexCumulativeOf(r.usage);

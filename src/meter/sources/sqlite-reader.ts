@@ -2,7 +2,12 @@ import type { Stats } from "node:fs";
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Db } from "../../db/index.js";
-import { type CodexCumulative, codexCumulativeOf, codexIncrement } from "../codex-cumulative.js";
+import {
+  CODEX_HARNESS_API_MARKS,
+  type CodexCumulative,
+  codexCumulativeOf,
+  codexIncrement,
+} from "../codex-cumulative.js";
 import { createCursorRepo } from "../cursor-repo.js";
 import { parseLine, textHasUserMark } from "../parse.js";
 import { operatorAccount } from "../resolve-user.js";
@@ -789,7 +794,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
           checkLineSize(buf.length);
           text = buf.toString("utf8");
         } else continue;
-        if (!text.includes('"openai-codex-responses"') || !text.includes('"usage"')) continue;
+        if (!CODEX_HARNESS_API_MARKS.some((m) => text.includes(m)) || !text.includes('"usage"')) continue;
         const r = parseLine(text);
         if (r.kind === "usage") visit(r.usage);
       }
