@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { codexCumulativeOf } from "../../src/meter/codex-cumulative.js";
 import { queryUsage } from "../../src/meter/report.js";
-import { classifyTranscriptFile } from "../../src/meter/sources/classify.js";
+import { classifyImportArchiveFile, classifyTranscriptFile } from "../../src/meter/sources/classify.js";
 import type { ParsedUsage } from "../../src/meter/types.js";
 import { casePricer, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
@@ -174,6 +174,38 @@ describe("case codex-cumulative-doctor-renamed: doctor's rename of a cumulative 
     expect(codexCumulativeOf(line)?.provider).toBe("codex");
     expect(codexCumulativeOf({ ...line, messageTsMs: Date.UTC(2026, 3, 11) })).toBeNull();
     expect(codexCumulativeOf({ ...line, api: "openai-responses" })).toBeNull();
+  });
+});
+
+describe("case import-archive-checkpoint-session: doctor's import moves a checkpoint it did not import", () => {
+  const CASE = join(CASES, "import-archive-checkpoint-session");
+  const SID = "bbbbbbbb-0000-4000-8000-00000000c002";
+  const CK = "0f3e2d1c-4b5a-4c6d-8e7f-9a0b1c2d3e4f";
+
+  it("the calls only the moved checkpoint holds go to the session's user (was agent:main 2 calls $0.033)", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const meter = meterFor(w, { pricer: casePricer(CASE) });
+    expect((await meter.runOnce()).billed).toBe(3);
+    meter.close();
+    expect(byUser(w)).toEqual({ "telegram:7770707": { requests: 3, costUsd: "0.0357" } });
+  });
+
+  it("an archive-tier name is the file's name in sessions/, classified as there", () => {
+    const at = (n: string) => classifyImportArchiveFile(`archive-tier.${n}.imported-1795380000001`);
+    expect(at(`${SID}.checkpoint.${CK}.jsonl`)).toEqual({ sessionId: SID, archived: true });
+    // OpenClaw's session ids may hold dots (SAFE_SESSION_ID_RE): the whole name is the file's
+    expect(at("weekly.report-1.jsonl")).toEqual({ sessionId: "weekly.report-1", archived: true });
+    expect(at(`2026-11-20T10-11-12-345Z_${SID}-topic-2.jsonl`)).toEqual({ sessionId: SID, archived: true });
+    expect(at(`${SID}.trajectory.jsonl`)).toBeNull();
+    // a run trace moved beside its imported transcript is no transcript either
+    expect(
+      classifyImportArchiveFile(
+        `agent_main_telegram_direct_7770707.${SID}.trajectory.jsonl.imported-1795380000000`,
+      ),
+    ).toBeNull();
+    expect(
+      classifyImportArchiveFile(`agent_main_telegram_direct_7770707.${SID}.jsonl.imported-1795380000000`),
+    ).toEqual({ sessionId: SID, archived: true });
   });
 });
 

@@ -79,19 +79,34 @@ function sessionIdOf(base: string): string {
   return branch?.[1] ? branch[1] : id;
 }
 
+/** The archive key doctor's import gives the `*.jsonl` files no sessions.json entry names. */
+const UNREFERENCED_ARCHIVE_PREFIX = "archive-tier.";
+
 /** OpenClaw's doctor (JSONL→SQLite import) moves each imported transcript here, beside `sessions/`. */
 export const IMPORT_ARCHIVE_DIR = "session-sqlite-import-archive";
 
 /**
  * Transcripts `openclaw doctor` moved into `agents/<id>/session-sqlite-import-archive/` after
  * importing them into SQLite (or, for files no `sessions.json` entry named, WITHOUT importing
- * them): `<sessionKey slug>.<transcript file name>.imported-<ms>[.<n>]`. The slug is the session
- * key with every character outside `[A-Za-z0-9_.-]` replaced by `_` (lossy), so the session id
- * in the file name is what attributes the calls (sessions.json, then the meter's memory).
+ * them, as `archive-tier.<file name>`): `<sessionKey slug>.<transcript file name>.imported-<ms>[.<n>]`
+ * (openclaw/openclaw `src/commands/doctor-session-sqlite.ts` `planSessionJsonlArchiveMove`). The slug is the
+ * session key with every character outside `[A-Za-z0-9_.-]` replaced by `_` (lossy), so the session
+ * id in the file name is what attributes the calls (sessions.json, then the meter's memory).
  */
 export function classifyImportArchiveFile(name: string): ClassifiedFile | null {
   const m = /^(.+)\.imported-\d+(?:\.\d+)?$/.exec(name);
   if (!m?.[1]) return null;
+  // A `*.jsonl` no sessions.json entry named is moved as `archive-tier.<its name>`
+  // (`archiveUnreferencedJsonlFiles`, archive key "archive-tier"): the rest is the name it had in
+  // `sessions/`, classified as there. A compaction checkpoint `<id>.checkpoint.<uuid>.jsonl` is one
+  // (no entry names it): before 2026-12-03 its session was taken to be the checkpoint's uuid, so
+  // the calls only it holds went to the operator (case `import-archive-checkpoint-session`).
+  if (m[1].startsWith(UNREFERENCED_ARCHIVE_PREFIX)) {
+    const cls = classifyTranscriptFile(m[1].slice(UNREFERENCED_ARCHIVE_PREFIX.length));
+    return cls ? { sessionId: cls.sessionId, archived: true } : null;
+  }
+  // an imported transcript's run trace, moved beside it (`<key slug>.<id>.trajectory.jsonl`)
+  if (m[1].endsWith(".trajectory.jsonl")) return null;
   const t = /^(?:.*\.)?([^.]+)\.jsonl$/.exec(m[1]);
   if (!t?.[1]) return null;
   // A branch copy (`<ISO>_<id>.jsonl`, which no sessions.json entry names) is moved here too: its
