@@ -8,7 +8,7 @@ import {
   toMicroCredits,
 } from "../money.js";
 import { createCursorRepo } from "./cursor-repo.js";
-import { codexTwinProvider, dedupeKey, hasResponseIdentity, responseKeyOf } from "./identity.js";
+import { codexTwinProviders, dedupeKey, hasResponseIdentity, responseKeyOf } from "./identity.js";
 import { recordedCostPico } from "./pricing.js";
 import { createReviewWriter } from "./review.js";
 import { sessionFactParams, UPSERT_SESSION_SQL } from "./session-memory.js";
@@ -142,29 +142,31 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   let optimistic = true;
 
   /**
-   * Whether a Codex line's twin (the same call under the other provider spelling, identity.ts
-   * `codexTwinProvider`: `openclaw doctor --fix` renames legacy lines in place) is billed, held,
+   * Whether a Codex line's twin (the same call under another provider spelling, identity.ts
+   * `codexTwinProviders`: `openclaw doctor --fix` renames legacy lines in place) is billed, held,
    * archived or in this batch's groups (null: not looked at), by identity or by response
    * identity. Always looked up, also in optimistic mode: no UNIQUE constraint catches a twin.
    * False for every other line (one string comparison).
    */
   function twinBilled(e: UsageEvent, groups: BatchGroups | null): boolean {
-    const twin = codexTwinProvider(e.provider, e.api);
-    if (twin === null) return false;
-    const twinKey = dedupeKey({ ...e, provider: twin });
-    if (
-      groups?.has(twinKey) ||
-      usage.idByDedupeKey(twinKey) !== null ||
-      (reviewNonEmpty && review.claimed(twinKey)) ||
-      (archivedNonEmpty && archivedKey.get(twinKey) !== undefined)
-    )
-      return true;
-    if (!hasResponseIdentity(e.dedupeKey, e.responseId)) return false;
-    const twinResponse = responseKeyOf(twin, e.responseId);
-    return (
-      (twinResponse !== null && groups?.hasResponse(twinResponse) === true) ||
-      usage.idByResponse(twin, e.responseId, e.messageTsMs) !== null
-    );
+    for (const twin of codexTwinProviders(e.provider, e.api)) {
+      const twinKey = dedupeKey({ ...e, provider: twin });
+      if (
+        groups?.has(twinKey) ||
+        usage.idByDedupeKey(twinKey) !== null ||
+        (reviewNonEmpty && review.claimed(twinKey)) ||
+        (archivedNonEmpty && archivedKey.get(twinKey) !== undefined)
+      )
+        return true;
+      if (!hasResponseIdentity(e.dedupeKey, e.responseId)) continue;
+      const twinResponse = responseKeyOf(twin, e.responseId);
+      if (
+        (twinResponse !== null && groups?.hasResponse(twinResponse) === true) ||
+        usage.idByResponse(twin, e.responseId, e.messageTsMs) !== null
+      )
+        return true;
+    }
+    return false;
   }
 
   function hold(

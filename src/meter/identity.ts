@@ -50,23 +50,28 @@ const CODEX_RESPONSES_API = "openai-codex-responses";
 const CHATGPT_RESPONSES_API = "openai-chatgpt-responses";
 
 /**
- * The other spelling of a Codex line's provider, or null: `openai-codex` for a line of provider
- * `openai` with `api` "openai-chatgpt-responses", `openai` for one of provider `openai-codex`
- * with `api` "openai-codex-responses". `openclaw doctor --fix` rewrites every legacy Codex line
- * of a transcript in place from the second spelling to the first (openclaw/openclaw
- * src/commands/doctor-session-transcripts.ts `normalizeLegacyOpenAICodexTranscriptMetadata`,
- * also applied by its branch repair, keeping the old file as a `.pre-doctor-*.bak`), and its
- * SQLite import copies the rewritten lines. The provider is part of a call's identity and of its
- * response identity, so a call billed under one spelling was billed again from a copy under the
- * other (2026-12-03, case `test/cases/doctor-codex-provider-rename`). The identity itself is not
- * changed (an edge, a center and the plugin on different versions still agree on every key):
- * the biller also looks such a call up under its twin's identity (biller.ts `twinBilled`).
+ * The other spellings of a Codex line's provider (empty for any other line): `openai-codex` and
+ * `codex` for a line of provider `openai` with `api` "openai-chatgpt-responses"; `openai` for one
+ * of provider `openai-codex` or `codex` (the 2026.4.x Codex harness) with `api`
+ * "openai-codex-responses". `openclaw doctor --fix` rewrites every legacy Codex line of a
+ * transcript in place from the second spelling to the first (openclaw/openclaw
+ * src/commands/doctor-session-transcripts.ts `normalizeLegacyOpenAICodexTranscriptMetadata`;
+ * `LEGACY_CODEX_PROVIDER_IDS` = codex, openai-codex), also in its branch repair, whose backup
+ * keeps the old spelling, and its SQLite import copies the rewritten lines. The provider is part
+ * of a call's identity and of its response identity, so a call billed under one spelling was
+ * billed again from a copy under the other (2026-12-03, case
+ * `test/cases/doctor-codex-provider-rename`). The identity itself is not changed (an edge, a
+ * center and the plugin on different versions still agree on every key): the biller also looks
+ * such a call up under its twins' identities (biller.ts `twinBilled`).
  */
-export function codexTwinProvider(provider: string, api: string | null | undefined): string | null {
-  if (provider === "openai" && api === CHATGPT_RESPONSES_API) return "openai-codex";
-  if (provider === "openai-codex" && api === CODEX_RESPONSES_API) return "openai";
-  return null;
+export function codexTwinProviders(provider: string, api: string | null | undefined): readonly string[] {
+  if (provider === "openai" && api === CHATGPT_RESPONSES_API) return RENAMED_FROM;
+  if ((provider === "openai-codex" || provider === "codex") && api === CODEX_RESPONSES_API) return RENAMED_TO;
+  return NO_TWINS;
 }
+const RENAMED_FROM: readonly string[] = ["openai-codex", "codex"];
+const RENAMED_TO: readonly string[] = ["openai"];
+const NO_TWINS: readonly string[] = [];
 
 /**
  * `String(ms)`. A 13-digit epoch-ms time is a heap number whose decimal conversion is a slow path

@@ -1,7 +1,7 @@
 import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { codexTwinProvider, dedupeKey } from "../../src/meter/identity.js";
+import { codexTwinProviders, dedupeKey } from "../../src/meter/identity.js";
 import { queryUsage } from "../../src/meter/report.js";
 import type { ParsedUsage } from "../../src/meter/types.js";
 import { casePricer, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
@@ -87,12 +87,29 @@ describe("case doctor-codex-provider-rename: doctor --fix renames openai-codex l
     expect(byUser(w)).toEqual(billed);
   });
 
+  it("a branch-repair backup keeping the 2026.4.x harness spelling (provider codex) bills nothing the renamed file billed", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const dir = join(w.stateDir, "agents", "main", "sessions");
+    const meter = meterFor(w, { pricer: casePricer(CASE) });
+    expect((await meter.runOnce()).billed).toBe(1);
+    const old = readFileSync(join(CASE, "before.jsonl"), "utf8").replaceAll(
+      '"provider":"openai-codex"',
+      '"provider":"codex"',
+    );
+    writeFileSync(join(dir, `${SID}.jsonl.pre-doctor-branch-repair-2026-11-25T08-30-12-345Z.bak`), old);
+    const again = await meter.runOnce();
+    meter.close();
+    expect(again.billed).toBe(0);
+    expect(byUser(w)).toEqual({ "telegram:5550101": { requests: 1, costUsd: "0.00225" } });
+  });
+
   it("the twin spelling: only a Codex line under either provider name and its own api", () => {
-    expect(codexTwinProvider("openai", "openai-chatgpt-responses")).toBe("openai-codex");
-    expect(codexTwinProvider("openai-codex", "openai-codex-responses")).toBe("openai");
-    expect(codexTwinProvider("openai", "openai-responses")).toBeNull();
-    expect(codexTwinProvider("openai-codex", "openai-chatgpt-responses")).toBeNull();
-    expect(codexTwinProvider("openai", null)).toBeNull();
+    expect(codexTwinProviders("openai", "openai-chatgpt-responses")).toEqual(["openai-codex", "codex"]);
+    expect(codexTwinProviders("openai-codex", "openai-codex-responses")).toEqual(["openai"]);
+    expect(codexTwinProviders("codex", "openai-codex-responses")).toEqual(["openai"]);
+    expect(codexTwinProviders("openai", "openai-responses")).toEqual([]);
+    expect(codexTwinProviders("openai-codex", "openai-chatgpt-responses")).toEqual([]);
+    expect(codexTwinProviders("openai", null)).toEqual([]);
     // the identity itself is unchanged: an edge, a center and the plugin on other versions agree
     const base = {
       model: "gpt-5.1-codex",
