@@ -134,6 +134,40 @@ export const PRICE_CORRECTIONS: readonly PriceCorrection[] = [
       },
     }),
   ),
+  // OpenRouter's entries for xAI's Grok 4.20, Grok 4.3 and Grok Build 0.1 (`x-ai/grok-4.20`,
+  // `x-ai/grok-4.3`, `x-ai/grok-build-0.1`, what OpenClaw's `openrouter` provider writes) are flat
+  // in the table, though xAI bills every token of a request whose prompt REACHES 200K tokens at
+  // twice the rate, cached input included ("Models listed with two rows use long context pricing
+  // … requests whose prompt reaches the listed token threshold are billed at the higher rate for
+  // all tokens in the request", https://docs.x.ai/developers/models: Grok 4.20 / 4.3 $1.25 →
+  // $2.50 input, $0.20 → $0.40 cached, $2.50 → $5 output; Grok Build 0.1 $1 → $2, $0.20 → $0.40,
+  // $2 → $4; the table's own xAI entries carry these tiers from `start` 199,999, i.e. ≥ 200,000).
+  // OpenRouter passes xAI's price through with the same tier: its models API lists the Grok
+  // long-context rates as an override from `min_prompt_tokens: 200000` (quoted for `x-ai/grok-4.6`
+  // in pydantic/genai-prices#584), its Grok 4.5 / 4.6 calls already take the table's tiered xAI
+  // entries, and its `x-ai/grok-4-fast` entry carries the ≥128K tier. Cache writes (xAI reports
+  // none) follow the input.
+  ...(
+    [
+      ["x-ai/grok-4.20", "2.5", "5"],
+      ["x-ai/grok-4.3", "2.5", "5"],
+      ["x-ai/grok-build-0.1", "2", "4"],
+    ] as const
+  ).map(
+    ([model, input, output]): PriceCorrection => ({
+      provider: "openrouter",
+      model,
+      source: "https://docs.x.ai/developers/models",
+      tier: {
+        above: 199_999,
+        input,
+        output,
+        cacheRead: "0.4",
+        cacheWrite: input,
+        cacheWrite1h: input === "2.5" ? "5" : "4",
+      },
+    }),
+  ),
 ];
 
 /**

@@ -1,0 +1,94 @@
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { findPriceCorrection } from "../../src/meter/price-corrections.js";
+import { CORRECTED_TABLE_VERSION, createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
+import { queryUsage } from "../../src/meter/report.js";
+import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
+import { meterCaseDir, parsedUsage, type TempWorld } from "../support/meter-env.js";
+
+/** test/cases found by the s23 hunt (prompt-length price tiers). */
+const CASES = resolve(import.meta.dirname, "../cases");
+const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+async function meterCase(name: string, mode: CostMode) {
+  w?.cleanup();
+  const r = await meterCaseDir(join(CASES, name), mode);
+  w = r.world;
+  return r;
+}
+
+const NOV_2026 = Date.UTC(2026, 10, 26, 9);
+const pricer = (mode: CostMode = "calculate") =>
+  createPricer({ mode, overrides: parsePriceOverrides({}, "test"), fallback: FALLBACK });
+const call = (model: string, over: Partial<ParsedUsage> = {}): ParsedUsage =>
+  parsedUsage({ provider: "openrouter", model, api: "openai-completions", messageTsMs: NOV_2026, ...over });
+/** USD per 1M tokens (decimal string) → pico-USD per token. */
+const r = (usd: string) => BigInt(Math.round(Number(usd) * 1e6));
+
+describe("case openrouter-grok-long-context-tier: Grok 4.20 / 4.3 / Build 0.1 on OpenRouter at 200K+ prompt tokens", () => {
+  for (const mode of ["calculate", "auto"] as const) {
+    it(`${mode}: telegram:5551201 4 calls $1.08675, not $0.5575`, async () => {
+      const { s, world } = await meterCase("openrouter-grok-long-context-tier", mode);
+      expect(s).toMatchObject({ billed: 4, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551201",
+          requests: 4,
+          costUsd: "1.08675",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+  it("recorded: OpenClaw's flat estimates as written, $0.5575", async () => {
+    const { world } = await meterCase("openrouter-grok-long-context-tier", "recorded");
+    expect(queryUsage(world.db, { by: "user" })).toEqual([
+      expect.objectContaining({ key: "telegram:5551201", requests: 4, costUsd: "0.5575" }),
+    ]);
+  });
+});
+
+describe("xAI's ≥200K tier on OpenRouter's Grok entries", () => {
+  it.each([
+    ["x-ai/grok-4.20", { base: ["1.25", "0.2", "2.5"], tier: ["2.5", "0.4", "5"] }],
+    ["x-ai/grok-4.3", { base: ["1.25", "0.2", "2.5"], tier: ["2.5", "0.4", "5"] }],
+    ["x-ai/grok-4.3:nitro", { base: ["1.25", "0.2", "2.5"], tier: ["2.5", "0.4", "5"] }],
+    ["x-ai/grok-build-0.1", { base: ["1", "0.2", "2"], tier: ["2", "0.4", "4"] }],
+  ])("%s: a prompt reaching 200,000 tokens is billed wholly at the tier", (model, t) => {
+    const p = pricer();
+    const cost = (rates: string[], input: number, cacheRead: number, output: number) =>
+      BigInt(input) * r(rates[0] ?? "") +
+      BigInt(cacheRead) * r(rates[1] ?? "") +
+      BigInt(output) * r(rates[2] ?? "");
+    const at = p.price(call(model, { input: 10_000, cacheRead: 190_000, output: 1_000 }));
+    expect(at).toMatchObject({ source: "table", unknownModel: false, version: CORRECTED_TABLE_VERSION });
+    expect(at.costPicoUsd).toBe(cost(t.tier, 10_000, 190_000, 1_000));
+    // one token below the threshold: the base rates
+    const below = p.price(call(model, { input: 9_999, cacheRead: 190_000, output: 1_000 }));
+    expect(below.costPicoUsd).toBe(cost(t.base, 9_999, 190_000, 1_000));
+  });
+
+  it("entries name OpenRouter's own table entries, and xAI's direct entries stay the table's", () => {
+    for (const m of ["x-ai/grok-4.20", "x-ai/grok-4.3", "x-ai/grok-build-0.1"]) {
+      expect(findPriceCorrection("openrouter", m)?.tier.above).toBe(199_999);
+    }
+    expect(findPriceCorrection("x-ai", "grok-4.3")).toBeUndefined();
+    const direct = pricer().price(
+      parsedUsage({
+        provider: "xai",
+        model: "grok-4.3",
+        api: "openai-completions",
+        messageTsMs: NOV_2026,
+        input: 200_000,
+        output: 0,
+      }),
+    );
+    expect(direct.costPicoUsd).toBe(200_000n * r("2.5"));
+  });
+});
