@@ -1390,7 +1390,9 @@ export function createPricer(opts: PricerOptions): Pricer {
   };
   /**
    * What OpenClaw's recorded estimate is a service tier's multiple of: the table's list price of
-   * the requested model, for an OpenAI / Azure OpenAI call (`SERVICE_TIER_PROVIDERS`) whose
+   * the requested model (`list`), and that price at the entry's base rates (`flatList`: pi-ai
+   * prices every token at one catalog rate, so a call above a long-context threshold has an
+   * estimate of the base-rate list × tier; equal to `list` below it), for an OpenAI / Azure OpenAI call (`SERVICE_TIER_PROVIDERS`) whose
    * estimate was computed from the line's own counts for the model it names. null (no tier) for
    * any other call: another provider has no OpenAI tier, and a time-of-day discount in its table
    * price (DeepSeek's off-peak half price) would look like one; a corrected line
@@ -1400,7 +1402,7 @@ export function createPricer(opts: PricerOptions): Pricer {
    * Nor an OpenAI fine-tuned model (`isFineTunedId`: no tier serves one): its estimate at its
    * base model's price (half its own, on every rate) was billed as flex.
    */
-  const tierListPico = (u: ParsedUsage): bigint | null => {
+  const tierListPico = (u: ParsedUsage): { readonly list: bigint; readonly flatList: bigint } | null => {
     if (u.writtenInput !== undefined || u.api === null || !SERVICE_TIER_APIS.has(u.api)) return null;
     // No tier serves a fine-tuned model (`isFineTunedId`); a fine-tune lists at exactly 2× its
     // base on every rate, so an OpenClaw catalog entry copied from the base read as "flex".
@@ -1408,7 +1410,13 @@ export function createPricer(opts: PricerOptions): Pricer {
     const p = tableProviderId(u.provider);
     if (p === null || !SERVICE_TIER_PROVIDERS.has(p) || pricedModelOf(u) !== u.model) return null;
     const table = findTablePrice(u.provider, u.model, u.messageTsMs);
-    return table ? callCostPicoUsd(u, table) : null;
+    if (!table) return null;
+    const list = callCostPicoUsd(u, table);
+    // pi-ai's estimate is flat (`calculateCost`: the catalog's one rate per token kind, no
+    // long-context tier), so above a tier's threshold it is a multiple of the BASE-rate list.
+    const flat = withoutTiers(table);
+    const flatList = flat === null ? list : callCostPicoUsd(u, flat);
+    return { list, flatList };
   };
   /**
    * `auto` mode: a call OpenClaw sent in Anthropic's native fast mode whose line keeps no `speed`.
@@ -1705,19 +1713,27 @@ function serviceTierQuote(
   u: ParsedUsage,
   k: PriceQuote,
   pico: bigint | null,
-  listOf: () => bigint | null,
+  listOf: () => { readonly list: bigint; readonly flatList: bigint } | null,
 ): PriceQuote | null {
   if (pico === null || pico <= 0n || k.costPicoUsd <= 0n || u.recordedCostOrigin === "provider-billed")
     return null;
   // Only now: most calls carry no estimate, and the list price is a second table lookup.
-  const list = listOf();
-  if (list === null || list <= 0n) return null;
-  for (const t of SERVICE_TIERS) {
-    if (t.models !== undefined && !t.models.test(u.model.trim())) continue;
+  const lists = listOf();
+  if (lists === null || lists.list <= 0n) return null;
+  const near = (list: bigint, t: (typeof SERVICE_TIERS)[number]) => {
     const want = list * t.num;
     const got = pico * t.den;
     const diff = want > got ? want - got : got - want;
-    if (diff * 1_000_000n <= want || diff <= 2n * t.den) {
+    return diff * 1_000_000n <= want || diff <= 2n * t.den;
+  };
+  for (const t of SERVICE_TIERS) {
+    if (t.models !== undefined && !t.models.test(u.model.trim())) continue;
+    // A call above a long-context threshold (the list differs from the base-rate list): pi-ai's
+    // flat estimate is the tier's multiple of the base-rate list. Only flex is read there: OpenAI
+    // prices long context "for standard, batch, and flex" and publishes no long-context priority
+    // rate (https://developers.openai.com/api/docs/pricing).
+    const aboveTier = lists.flatList !== lists.list;
+    if (near(lists.list, t) || (aboveTier && t.name === "flex" && near(lists.flatList, t))) {
       return {
         costPicoUsd: divCeil(k.costPicoUsd * t.num, t.den),
         source: k.source,

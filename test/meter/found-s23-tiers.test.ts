@@ -92,3 +92,44 @@ describe("xAI's ≥200K tier on OpenRouter's Grok entries", () => {
     expect(direct.costPicoUsd).toBe(200_000n * r("2.5"));
   });
 });
+
+describe("case openai-flex-long-context: a flex call above 272K at half the long-context rates", () => {
+  it("auto: telegram:5551301 3 calls $1.6075, not $3.1825", async () => {
+    const { s, world } = await meterCase("openai-flex-long-context", "auto");
+    expect(s).toMatchObject({ billed: 3, unknownModels: [] });
+    expect(queryUsage(world.db, { by: "user" })).toEqual([
+      expect.objectContaining({ key: "telegram:5551301", requests: 3, costUsd: "1.6075" }),
+    ]);
+  });
+  it.each([
+    ["calculate", "3.215"],
+    ["recorded", "0.8275"],
+  ] as const)("%s: as before, $%s", async (mode, usd) => {
+    const { world } = await meterCase("openai-flex-long-context", mode);
+    expect(queryUsage(world.db, { by: "user" })).toEqual([
+      expect.objectContaining({ key: "telegram:5551301", requests: 3, costUsd: usd }),
+    ]);
+  });
+
+  const openai = (model: string, over: Partial<ParsedUsage>) =>
+    parsedUsage({ provider: "openai", model, api: "openai-responses", messageTsMs: NOV_2026, ...over });
+  it("a flat flex estimate above the threshold is flex; a flat priority estimate there is not read", () => {
+    const p = pricer("auto");
+    const counts = { input: 300_000, output: 1_000 };
+    const flatUsd = 300_000 * 2.5e-6 + 1_000 * 15e-6; // $0.765 at the base rates
+    const tiered = 300_000n * r("5") + 1_000n * r("22.5");
+    const flex = p.price(openai("gpt-5.4", { ...counts, recordedCostUsd: flatUsd * 0.5 }));
+    expect(flex.version).toMatch(/\+service-tier:flex$/);
+    expect(flex.costPicoUsd).toBe(tiered / 2n);
+    const priority = p.price(openai("gpt-5.4", { ...counts, recordedCostUsd: flatUsd * 2 }));
+    expect(priority.version).not.toMatch(/service-tier/);
+    expect(priority.costPicoUsd).toBe(tiered);
+    // below the threshold nothing changes: flex and priority both read
+    const small = { input: 100_000, output: 1_000 };
+    const smallUsd = 100_000 * 2.5e-6 + 1_000 * 15e-6;
+    const base = 100_000n * r("2.5") + 1_000n * r("15");
+    expect(p.price(openai("gpt-5.4", { ...small, recordedCostUsd: smallUsd * 2 })).costPicoUsd).toBe(
+      base * 2n,
+    );
+  });
+});
