@@ -542,6 +542,7 @@ function aliasCounts(
     u.prompt_tokens,
     u.prompt_n,
     field(timings, "prompt_n"),
+    u.inputTokenCount,
   );
   let input: unknown = promptTotal;
   if (
@@ -580,6 +581,7 @@ function aliasCounts(
     u.completion_tokens,
     u.predicted_n,
     field(timings, "predicted_n"),
+    u.outputTokenCount,
   );
   const reasoning = pick(
     shadow,
@@ -601,6 +603,35 @@ function aliasCounts(
     legacyOutput = completion;
     output = completion + reasoning;
   }
+  // Bedrock InvokeModel's invocation-metric names (`inputTokenCount`, `outputTokenCount`, beside
+  // the `cacheReadInputTokenCount` / `cacheWriteInputTokenCount` read above): before 2026-12-03
+  // only the cache ones were read and such a call was billed without its input and output (a
+  // tester). Such calls keep the identity they were billed under: input and output 0.
+  const none = (...v: unknown[]) => v.every((x) => x === undefined);
+  if (
+    u.inputTokenCount !== undefined &&
+    none(
+      u.inputTokens,
+      u.input_tokens,
+      u.promptTokens,
+      u.prompt_tokens,
+      u.prompt_n,
+      field(timings, "prompt_n"),
+    )
+  )
+    legacyInput = 0;
+  if (
+    u.outputTokenCount !== undefined &&
+    none(
+      u.outputTokens,
+      u.output_tokens,
+      u.completionTokens,
+      u.completion_tokens,
+      u.predicted_n,
+      field(timings, "predicted_n"),
+    )
+  )
+    legacyOutput = 0;
   return {
     input,
     output,

@@ -186,3 +186,43 @@ describe("case usage-dashscope-cache-creation-names: DashScope's explicit-cache 
     ).toEqual([500, 0, 300]);
   });
 });
+
+describe("Bedrock InvokeModel's invocation-metric names (a tester's finding)", () => {
+  const line = (usage: object) =>
+    JSON.stringify({
+      type: "message",
+      id: "a1",
+      parentId: "u1",
+      timestamp: "2026-11-20T10:00:05.000Z",
+      message: {
+        role: "assistant",
+        content: [{ type: "text", text: "hello" }],
+        api: "bedrock-converse-stream",
+        provider: "amazon-bedrock",
+        model: "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        usage,
+        stopReason: "stop",
+        timestamp: 1795168804000,
+      },
+    });
+
+  it("inputTokenCount / outputTokenCount are read beside the cache counts; the identity stays the one billed before", () => {
+    const r = parseLine(
+      line({ inputTokenCount: 1000, outputTokenCount: 100, cacheReadInputTokenCount: 500 }),
+    );
+    expect(r.kind).toBe("usage");
+    if (r.kind !== "usage") return;
+    expect([r.usage.input, r.usage.output, r.usage.cacheRead]).toEqual([1000, 100, 500]);
+    const before = parseLine(line({ cacheReadInputTokenCount: 500 }));
+    if (before.kind !== "usage") throw new Error("expected usage");
+    expect(dedupeKey(r.usage)).toBe(dedupeKey(before.usage));
+    // Converse's own names win and keep their identity
+    const converse = parseLine(
+      line({ inputTokens: 1000, outputTokens: 100, inputTokenCount: 7, outputTokenCount: 7 }),
+    );
+    if (converse.kind !== "usage") throw new Error("expected usage");
+    expect([converse.usage.input, converse.usage.output]).toEqual([1000, 100]);
+    expect(converse.usage.identityInput).toBeUndefined();
+    expect(converse.usage.identityOutput).toBeUndefined();
+  });
+});
