@@ -8,7 +8,13 @@ import {
   toMicroCredits,
 } from "../money.js";
 import { createCursorRepo } from "./cursor-repo.js";
-import { codexTwinProviders, dedupeKey, hasResponseIdentity, responseKeyOf } from "./identity.js";
+import {
+  codexTwinProviders,
+  dedupeKey,
+  hasResponseIdentity,
+  PUSH_IDENTITY_PREFIX,
+  responseKeyOf,
+} from "./identity.js";
 import { recordedCostPico } from "./pricing.js";
 import { createReviewWriter } from "./review.js";
 import { sessionFactParams, UPSERT_SESSION_SQL } from "./session-memory.js";
@@ -142,13 +148,30 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   let optimistic = true;
 
   /**
+   * Whether a call under a legacy Codex spelling (`openai-codex`, `codex`) was ever billed or held,
+   * or is in the batch being billed: read at each batch's start (two small tables). Until then an
+   * `openai` line has no twin to find.
+   */
+  const anyLegacyCodex = db.prepare<[], { one: number }>(
+    `SELECT 1 AS one FROM usage_daily_totals WHERE provider IN ('openai-codex', 'codex')
+     UNION ALL SELECT 1 AS one FROM usage_review WHERE provider IN ('openai-codex', 'codex') LIMIT 1`,
+  );
+  let legacyCodexSeen = true;
+
+  /**
    * Whether a Codex line's twin (the same call under another provider spelling, identity.ts
    * `codexTwinProviders`: `openclaw doctor --fix` renames legacy lines in place) is billed, held,
    * archived or in this batch's groups (null: not looked at), by identity or by response
-   * identity. Always looked up, also in optimistic mode: no UNIQUE constraint catches a twin.
-   * False for every other line (one string comparison).
+   * identity. Looked up also in optimistic mode (no UNIQUE constraint catches a twin): two
+   * identities and up to four SELECTs per Codex line, for an `openai` line only once
+   * `legacyCodexSeen`. False at once for every other line and for a push under an ordinary key.
    */
   function twinBilled(e: UsageEvent, groups: BatchGroups | null): boolean {
+    // a push under an ordinary idempotency key settles only itself (identity.ts)
+    if (e.dedupeKey?.startsWith(PUSH_IDENTITY_PREFIX)) return false;
+    // the common direction (current OpenClaw writes every ChatGPT-subscription call as `openai`)
+    // only once a legacy spelling was ever billed or held (a reviewer: ~20 µs a call otherwise)
+    if (e.provider === "openai" && !legacyCodexSeen) return false;
     for (const twin of codexTwinProviders(e.provider, e.api)) {
       const twinKey = dedupeKey({ ...e, provider: twin });
       if (
@@ -468,6 +491,9 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       const nowMs = now();
       reviewNonEmpty = anyReview.get() !== undefined;
       archivedNonEmpty = anyArchived.get() !== undefined;
+      legacyCodexSeen =
+        batch.events.some((e) => e.provider === "openai-codex" || e.provider === "codex") ||
+        anyLegacyCodex.get() !== undefined;
       for (const s of batch.sessions) upsertSession.run(sessionFactParams(s, nowMs));
       for (const r of batch.rejects) insertReject.run(r.sourceRef, r.reason, nowMs);
       const poster = ledger.batchPoster();

@@ -607,7 +607,7 @@ function aliasCounts(
   // the `cacheReadInputTokenCount` / `cacheWriteInputTokenCount` read above): before 2026-12-03
   // only the cache ones were read and such a call was billed without its input and output (a
   // tester). Such calls keep the identity they were billed under: input and output 0.
-  const none = (...v: unknown[]) => v.every((x) => x === undefined);
+  const none = (...v: unknown[]) => v.every((x) => x == null); // null was read as absent before too
   if (
     u.inputTokenCount !== undefined &&
     none(

@@ -34,10 +34,20 @@ describe("case huge-line-aborts-reader: a 50 MB transcript line never stops bill
     writeFileSync(p, `${lines.join("\n")}\n`);
     const meter = meterFor(w, { pricer: casePricer(dir, "auto"), readerThread: true });
     const s = await meter.runOnce();
-    meter.close();
     expect(s.billed).toBe(2);
     expect(s.readerThreadCrashes).toBe(1);
+    // the next poll reads on a new thread again (a reviewer: it stayed on the main thread)
+    const call = lines.find((l) => l.includes('"role": "assistant"')) as string;
+    const next = call
+      .replace('"id": "20000000"', '"id": "30000000"')
+      .replace(/"timestamp": (\d+)/, (_m, t) => `"timestamp": ${Number(t) + 60_000}`);
+    writeFileSync(p, `${lines.join("\n")}\n${next}\n`);
+    const s2 = await meter.runOnce();
+    meter.close();
+    expect(s2.billed).toBe(1);
+    expect(s2.readerThreadCrashes).toBe(1);
+    expect(s2.readerThreadBatches).toBeGreaterThan(0);
     const byUser = Object.fromEntries(queryUsage(w.db, { by: "user" }).map((r) => [r.key, r.costUsd]));
-    expect(byUser).toEqual({ "telegram:5559900": "0.0045", "telegram:5559901": "0.0042" });
+    expect(byUser).toEqual({ "telegram:5559900": "0.009", "telegram:5559901": "0.0042" }); // + the next poll's call
   }, 120_000);
 });

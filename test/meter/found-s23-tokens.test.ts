@@ -216,6 +216,18 @@ describe("Bedrock InvokeModel's invocation-metric names (a tester's finding)", (
     const before = parseLine(line({ cacheReadInputTokenCount: 500 }));
     if (before.kind !== "usage") throw new Error("expected usage");
     expect(dedupeKey(r.usage)).toBe(dedupeKey(before.usage));
+    // a null Converse name beside them was read as absent before too: the identity is the one billed then
+    const withNull = parseLine(
+      line({
+        inputTokens: null,
+        inputTokenCount: 1000,
+        outputTokenCount: 100,
+        cacheReadInputTokenCount: 500,
+      }),
+    );
+    if (withNull.kind !== "usage") throw new Error("expected usage");
+    expect(withNull.usage.input).toBe(1000);
+    expect(dedupeKey(withNull.usage)).toBe(dedupeKey(before.usage));
     // Converse's own names win and keep their identity
     const converse = parseLine(
       line({ inputTokens: 1000, outputTokens: 100, inputTokenCount: 7, outputTokenCount: 7 }),

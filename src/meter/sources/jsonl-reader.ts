@@ -365,8 +365,11 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     }
     // Both are shortcuts (a file missing from them is read from its committed cursor), kept only
     // for files that still exist: a following meter no longer grows with every transcript deleted.
-    for (const k of seen.keys()) if (!listed.has(k)) seen.delete(k);
-    for (const k of turnAt.keys()) if (!listed.has(k)) turnAt.delete(k);
+    // (not after a listing that found nothing: a directory failing to list would drop them all)
+    if (listed.size > 0) {
+      for (const k of seen.keys()) if (!listed.has(k)) seen.delete(k);
+      for (const k of turnAt.keys()) if (!listed.has(k)) turnAt.delete(k);
+    }
     if (changed.some((c) => !c.who)) attributions.linkPredecessors(changed, b.sessions);
     // name order within an account; a fork after the transcript it copies
     sortForReading(changed, (c) => c.who?.accountId ?? null, attributions.forkGenerations(changed));

@@ -107,13 +107,24 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
   let polling = false;
   let stopping = false;
 
-  function crashed(err: unknown): ReaderThreadCrash {
+  /**
+   * Counts and logs the thread's end. `oneLine`: it stopped itself for a line over
+   * READER_THREAD_MAX_LINE (exit LINE_TOO_BIG_EXIT): that poll goes on on the main thread and
+   * the next one starts a new thread (before 2026-12-03 every later poll read on the main thread
+   * until a restart: a reviewer). Any other end is final: reading stays on the main thread.
+   */
+  function crashed(err: unknown, oneLine = false): ReaderThreadCrash {
     crashes++;
-    dead = true;
+    if (!oneLine) dead = true;
     const e = err instanceof ReaderThreadCrash ? err : new ReaderThreadCrash(err);
-    opts.log?.("error", "reader thread failed; reading on the main thread from now on", {
-      reason: e.message,
-    });
+    if (oneLine)
+      opts.log?.("warn", "reader thread stopped before a huge line; this poll reads on the main thread", {
+        reason: e.message,
+      });
+    else
+      opts.log?.("error", "reader thread failed; reading on the main thread from now on", {
+        reason: e.message,
+      });
     return e;
   }
 
@@ -137,15 +148,18 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
     w.on("exit", (code) => {
       if (worker !== w) return;
       worker = null;
-      if (polling || !stopping)
+      if (polling || !stopping) {
+        const oneLine = lastError === null && code === LINE_TOO_BIG_EXIT;
         crashed(
           lastError ??
             new Error(
-              code === LINE_TOO_BIG_EXIT
+              oneLine
                 ? `a line over ${READER_THREAD_MAX_LINE} bytes is read on the main thread`
                 : `exited with code ${code}`,
             ),
+          oneLine,
         );
+      }
     });
     worker = w;
     return w;

@@ -781,7 +781,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
         if (typeof json === "string") text = json;
         else if (Buffer.isBuffer(json)) {
           // a row over BIG_ROW_BYTES, or a blob: its bytes are looked in before being decoded
-          if (json.indexOf('"openai-codex-responses"') === -1) continue;
+          if (!CODEX_HARNESS_API_MARKS.some((m) => json.indexOf(m) !== -1)) continue; // either api spelling
           checkLineSize(json.length);
           text = json.toString("utf8");
         } else if (zstd !== null) {
