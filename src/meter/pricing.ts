@@ -1732,8 +1732,10 @@ function serviceTierQuote(
     // flat estimate is the tier's multiple of the base-rate list. Only flex is read there: OpenAI
     // prices long context "for standard, batch, and flex" and publishes no long-context priority
     // rate (https://developers.openai.com/api/docs/pricing).
+    // Above it the estimate is compared with the base-rate list only: against the tiered list a
+    // standard call whose tier doubles every rate it uses (no output) read as flex (a reviewer).
     const aboveTier = lists.flatList !== lists.list;
-    if (near(lists.list, t) || (aboveTier && t.name === "flex" && near(lists.flatList, t))) {
+    if (aboveTier ? t.name === "flex" && near(lists.flatList, t) : near(lists.list, t)) {
       return {
         costPicoUsd: divCeil(k.costPicoUsd * t.num, t.den),
         source: k.source,

@@ -124,6 +124,15 @@ describe("case openai-flex-long-context: a flex call above 272K at half the long
     const priority = p.price(openai("gpt-5.4", { ...counts, recordedCostUsd: flatUsd * 2 }));
     expect(priority.version).not.toMatch(/service-tier/);
     expect(priority.costPicoUsd).toBe(tiered);
+    // a standard call with no output (every rate it used doubles): its flat estimate is half the
+    // tiered list, not a flex call (a reviewer), nor is 2× the tiered list priority (a tester)
+    const noOutput = { input: 300_000, output: 0 };
+    const noOutputList = 300_000n * r("5");
+    for (const usd of [300_000 * 2.5e-6, 300_000 * 5e-6 * 2]) {
+      const q = p.price(openai("gpt-5.4", { ...noOutput, recordedCostUsd: usd }));
+      expect(q.version).not.toMatch(/service-tier/);
+      expect(q.costPicoUsd).toBe(noOutputList);
+    }
     // below the threshold nothing changes: flex and priority both read
     const small = { input: 100_000, output: 1_000 };
     const smallUsd = 100_000 * 2.5e-6 + 1_000 * 15e-6;
