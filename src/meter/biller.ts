@@ -12,6 +12,7 @@ import {
   codexTwinProviders,
   dedupeKey,
   hasResponseIdentity,
+  LEGACY_CODEX_PROVIDERS,
   PUSH_IDENTITY_PREFIX,
   responseKeyOf,
 } from "./identity.js";
@@ -152,9 +153,10 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
    * or is in the batch being billed: read at each batch's start (two small tables). Until then an
    * `openai` line has no twin to find.
    */
+  const legacyCodexIn = LEGACY_CODEX_PROVIDERS.map((p) => `'${p}'`).join(", ");
   const anyLegacyCodex = db.prepare<[], { one: number }>(
-    `SELECT 1 AS one FROM usage_daily_totals WHERE provider IN ('openai-codex', 'codex')
-     UNION ALL SELECT 1 AS one FROM usage_review WHERE provider IN ('openai-codex', 'codex') LIMIT 1`,
+    `SELECT 1 AS one FROM usage_daily_totals WHERE provider IN (${legacyCodexIn})
+     UNION ALL SELECT 1 AS one FROM usage_review WHERE provider IN (${legacyCodexIn}) LIMIT 1`,
   );
   let legacyCodexSeen = true;
 
@@ -492,7 +494,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       reviewNonEmpty = anyReview.get() !== undefined;
       archivedNonEmpty = anyArchived.get() !== undefined;
       legacyCodexSeen =
-        batch.events.some((e) => e.provider === "openai-codex" || e.provider === "codex") ||
+        batch.events.some((e) => LEGACY_CODEX_PROVIDERS.includes(e.provider)) ||
         anyLegacyCodex.get() !== undefined;
       for (const s of batch.sessions) upsertSession.run(sessionFactParams(s, nowMs));
       for (const r of batch.rejects) insertReject.run(r.sourceRef, r.reason, nowMs);

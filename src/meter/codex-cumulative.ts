@@ -1,3 +1,4 @@
+import { CHATGPT_RESPONSES_API, CODEX_RESPONSES_API, LEGACY_CODEX_PROVIDERS } from "./identity.js";
 import type { ParsedUsage } from "./types.js";
 
 /**
@@ -36,15 +37,14 @@ export const CODEX_CUMULATIVE_FROM_MS = Date.UTC(2026, 3, 1);
 /** 2026-04-11 00:00 UTC: openclaw/openclaw#64669 did not exist before (opened and merged that day). */
 export const CODEX_CUMULATIVE_BEFORE_MS = Date.UTC(2026, 3, 11);
 
-const CODEX_HARNESS_API = "openai-codex-responses";
+const CODEX_HARNESS_API = CODEX_RESPONSES_API;
 /**
  * What `openclaw doctor --fix` renames that api to, in place, in every transcript it checks (with
- * `provider` "codex"/"openai-codex" → "openai"; openclaw/openclaw
- * src/commands/doctor-session-transcripts.ts `normalizeLegacyOpenAICodexTranscriptMetadata`, also
- * in the SQLite import of the rewritten file). A cumulative-era harness line renamed so is the same
- * running total: before 2026-12-03 it was billed whole (case `codex-cumulative-doctor-renamed`).
+ * `provider` "codex"/"openai-codex" → "openai"; identity.ts `codexTwinProviders`). A
+ * cumulative-era harness line renamed so is the same running total: before 2026-12-03 it was
+ * billed whole (case `codex-cumulative-doctor-renamed`).
  */
-const RENAMED_HARNESS_API = "openai-chatgpt-responses";
+const RENAMED_HARNESS_API = CHATGPT_RESPONSES_API;
 /** The `api` marks a cumulative-era harness line may carry in its raw text (byte-level prefilters). */
 export const CODEX_HARNESS_API_MARKS: readonly string[] = [
   `"${CODEX_HARNESS_API}"`,
@@ -57,7 +57,7 @@ export const CODEX_HARNESS_API_MARKS: readonly string[] = [
  * backup, a compaction copy) and vice versa.
  */
 function threadProvider(provider: string, api: string | null | undefined): string {
-  if (provider === "codex" || provider === "openai-codex") return "codex";
+  if (LEGACY_CODEX_PROVIDERS.includes(provider)) return "codex";
   return provider === "openai" && api === RENAMED_HARNESS_API ? "codex" : provider;
 }
 

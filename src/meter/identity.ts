@@ -46,8 +46,10 @@ export function dedupeKey(u: ParsedUsage): string {
 }
 
 /** The `message.api` of a legacy Codex line, and the one OpenClaw's doctor renames it to. */
-const CODEX_RESPONSES_API = "openai-codex-responses";
-const CHATGPT_RESPONSES_API = "openai-chatgpt-responses";
+export const CODEX_RESPONSES_API = "openai-codex-responses";
+export const CHATGPT_RESPONSES_API = "openai-chatgpt-responses";
+/** The providers doctor renames to `openai` (OpenClaw's `LEGACY_CODEX_PROVIDER_IDS`). */
+export const LEGACY_CODEX_PROVIDERS: readonly string[] = ["openai-codex", "codex"];
 
 /**
  * The other spellings of a Codex line's provider (empty for any other line): `openai-codex` and
@@ -65,11 +67,10 @@ const CHATGPT_RESPONSES_API = "openai-chatgpt-responses";
  * such a call up under its twins' identities (biller.ts `twinBilled`).
  */
 export function codexTwinProviders(provider: string, api: string | null | undefined): readonly string[] {
-  if (provider === "openai" && api === CHATGPT_RESPONSES_API) return RENAMED_FROM;
-  if ((provider === "openai-codex" || provider === "codex") && api === CODEX_RESPONSES_API) return RENAMED_TO;
+  if (provider === "openai" && api === CHATGPT_RESPONSES_API) return LEGACY_CODEX_PROVIDERS;
+  if (LEGACY_CODEX_PROVIDERS.includes(provider) && api === CODEX_RESPONSES_API) return RENAMED_TO;
   return NO_TWINS;
 }
-const RENAMED_FROM: readonly string[] = ["openai-codex", "codex"];
 const RENAMED_TO: readonly string[] = ["openai"];
 const NO_TWINS: readonly string[] = [];
 

@@ -188,6 +188,14 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
   const pack = opts.packEvents ?? false;
   const resumeMemory = opts.resumeMemoryEntries ?? RESUME_MEMORY_ENTRIES;
   positiveBatchSize("resumeMemoryEntries", resumeMemory);
+  /** A batch builder for this agent's transcripts, with what it looks up about their sessions. */
+  const newBuilder = (): BatchBuilder => {
+    const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack, opts.keysHere);
+    b.accountOfKey = attributions.accountOfKey;
+    b.keyOfSessionId = (sid) => attributions.attribution(sid)?.sessionKey ?? null;
+    b.mainKey = attributions.mainKey;
+    return b;
+  };
   /**
    * The pending turn at the end of what was last read of each file (by dev:ino): a file resumed at
    * exactly that offset continues from it; any other resume reads back (`lookBefore`). Only a
@@ -211,10 +219,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     };
     sharedChunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
     const chunk = sharedChunk;
-    const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack, opts.keysHere);
-    b.accountOfKey = attributions.accountOfKey;
-    b.keyOfSessionId = (sid) => attributions.attribution(sid)?.sessionKey ?? null;
-    b.mainKey = attributions.mainKey;
+    const b = newBuilder();
     let pendingSeen: [string, Seen][] = [];
     /** Cursors of this poll's emitted batches: a second name of the same inode continues from them. */
     const issued = new Map<string, FileCursor>();
@@ -573,10 +578,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         sessionKey: attributed?.sessionKey ?? null,
         accountId: attributed?.accountId ?? operatorAccount(opts.agentId),
       };
-      const b = new BatchBuilder(opts.agentId, "jsonl", previewChars, pack, opts.keysHere);
-      b.accountOfKey = attributions.accountOfKey;
-      b.keyOfSessionId = (sid) => attributions.attribution(sid)?.sessionKey ?? null;
-      b.mainKey = attributions.mainKey;
+      const b = newBuilder();
       b.rejectsLeft = MAX_REJECTS_PER_FILE;
       b.stats.files = 1;
       b.stats.bytes = content.length;

@@ -169,9 +169,7 @@ const factSig = (f: { sessionKey: string | null; accountId: string | null; chann
 export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   const { agentDir, agentId } = opts;
   const mainKey = configuredMainKey(agentDir);
-  if (!Number.isSafeInteger(opts.batchSize) || opts.batchSize < 1) {
-    throw new RangeError(`batchSize must be a positive integer, got ${opts.batchSize}`);
-  }
+  positiveBatchSize("batchSize", opts.batchSize);
   const batchSize = opts.batchSize;
   const previewChars = opts.previewChars ?? 0;
   const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
@@ -777,23 +775,8 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
         if (rowSeq > seq) return seen;
         after = rowSeq;
         if (++seen > limit) return null;
-        let text: string;
-        if (typeof json === "string") text = json;
-        else if (Buffer.isBuffer(json)) {
-          // a row over BIG_ROW_BYTES, or a blob: its bytes are looked in before being decoded
-          if (!CODEX_HARNESS_API_MARKS.some((m) => json.indexOf(m) !== -1)) continue; // either api spelling
-          checkLineSize(json.length);
-          text = json.toString("utf8");
-        } else if (zstd !== null) {
-          let buf: Buffer;
-          try {
-            buf = decodeZstd(zstd);
-          } catch {
-            continue;
-          }
-          checkLineSize(buf.length);
-          text = buf.toString("utf8");
-        } else continue;
+        const text = rowText({ json, zstd });
+        if (text === null) continue;
         if (!CODEX_HARNESS_API_MARKS.some((m) => text.includes(m)) || !text.includes('"usage"')) continue;
         const r = parseLine(text);
         if (r.kind === "usage") visit(r.usage);
