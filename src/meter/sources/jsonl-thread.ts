@@ -55,6 +55,18 @@ export const READER_THREAD_MAX_LINE = 16 * 1024 * 1024;
 /** The reader thread's exit code for a line over {@link READER_THREAD_MAX_LINE}. */
 export const LINE_TOO_BIG_EXIT = 75;
 
+/**
+ * The reader thread's old-generation heap limit (MB) when a meter starts. A thread that runs out
+ * of it (`ERR_WORKER_OUT_OF_MEMORY`) is started again at the next poll with twice the limit, up
+ * to {@link READER_THREAD_MAX_OLD_GEN_MB}; the poll it died in goes on on the main thread. The
+ * thread's fixed cost grows with an agent's transcripts (their listing, `Stat`s and who pays for
+ * each: ~2 KB a transcript at a backfill's first poll), so an agent with ~10,000 transcripts
+ * outgrew 32 MB and, before 2026-12-03, left every later poll to the main thread until a restart.
+ */
+export const READER_THREAD_OLD_GEN_MB = 32;
+/** The most the reader thread's old-generation limit grows to (MB); out of heap there, it is final. */
+export const READER_THREAD_MAX_OLD_GEN_MB = 256;
+
 /** The reader thread died or could not start (not a problem of its input): the caller falls back. */
 export class ReaderThreadCrash extends Error {
   constructor(cause: unknown) {
@@ -83,6 +95,11 @@ export interface ReaderThreadOptions {
   log?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
   /** The worker entry (tests). @defaultValue `readerWorkerFile()` */
   workerFile?: string | null;
+  /**
+   * The thread's first old-generation heap limit, MB (tests). Doubled after each time the thread
+   * runs out of heap, up to READER_THREAD_MAX_OLD_GEN_MB. @defaultValue READER_THREAD_OLD_GEN_MB
+   */
+  oldGenerationMb?: number;
 }
 
 /**
@@ -99,6 +116,7 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
   let crashes = 0;
   let batches = 0;
   let dead = file === null;
+  let oldGenMb = opts.oldGenerationMb ?? READER_THREAD_OLD_GEN_MB;
   if (dead)
     opts.log?.("warn", "reader thread entry not found (is dist/ built?); reading on the main thread", {
       file: "dist/meter/sources/jsonl-worker.js",
@@ -108,20 +126,29 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
   let stopping = false;
 
   /**
-   * Counts and logs the thread's end. `oneLine`: it stopped itself for a line over
-   * READER_THREAD_MAX_LINE (exit LINE_TOO_BIG_EXIT): that poll goes on on the main thread and
-   * the next one starts a new thread (before 2026-12-03 every later poll read on the main thread
-   * until a restart: a reviewer). Any other end is final: reading stays on the main thread.
+   * Counts and logs the thread's end. `retry`: the next poll starts a new thread, this one goes on
+   * on the main thread. It is `"line"` when the thread stopped itself for a line over
+   * READER_THREAD_MAX_LINE (exit LINE_TOO_BIG_EXIT; before 2026-12-03 every later poll read on
+   * the main thread until a restart: a reviewer), `"heap"` when it ran out of heap below
+   * READER_THREAD_MAX_OLD_GEN_MB (the next thread gets twice the limit). Any other end is final:
+   * reading stays on the main thread.
    */
-  function crashed(err: unknown, oneLine = false): ReaderThreadCrash {
+  function crashed(err: unknown, retry: "line" | "heap" | null = null): ReaderThreadCrash {
     crashes++;
-    if (!oneLine) dead = true;
+    if (!retry) dead = true;
     const e = err instanceof ReaderThreadCrash ? err : new ReaderThreadCrash(err);
-    if (oneLine)
+    if (retry === "line")
       opts.log?.("warn", "reader thread stopped before a huge line; this poll reads on the main thread", {
         reason: e.message,
       });
-    else
+    else if (retry === "heap") {
+      opts.log?.("warn", "reader thread ran out of heap; this poll reads on the main thread", {
+        reason: e.message,
+        oldGenerationMb: oldGenMb,
+        nextOldGenerationMb: Math.min(oldGenMb * 2, READER_THREAD_MAX_OLD_GEN_MB),
+      });
+      oldGenMb = Math.min(oldGenMb * 2, READER_THREAD_MAX_OLD_GEN_MB);
+    } else
       opts.log?.("error", "reader thread failed; reading on the main thread from now on", {
         reason: e.message,
       });
@@ -131,13 +158,14 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
   function started(): Worker {
     if (worker) return worker;
     // Small heap limits: the thread's garbage is short-lived line strings, and V8's defaults
-    // would add ~60 MB to the process's peak RSS (bench:meter target < 200 MB). A line too big
-    // for them (a single usage line of tens of MB) kills the thread: that is the crash path,
-    // logged and counted, and the main thread reads on. The young generation is not the
+    // would add ~60 MB to the process's peak RSS (bench:meter target < 200 MB). A thread that
+    // outgrows them (an agent of ~10,000 transcripts) is started again with twice the old
+    // generation (READER_THREAD_OLD_GEN_MB); a single line of tens of MB ends it first
+    // (READER_THREAD_MAX_LINE). The young generation is not the
     // smallest, though: at 2 MB the thread scavenged ~800 times per 1.1 GB backlog (0.9 s of
     // GC); at 16 MB ~130 times (0.4 s), for ~9 MB more peak RSS (bench: 184 MB).
     const w = new Worker(file as string, {
-      resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 32 },
+      resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: oldGenMb },
     });
     w.unref();
     let lastError: unknown = null;
@@ -150,6 +178,9 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
       worker = null;
       if (polling || !stopping) {
         const oneLine = lastError === null && code === LINE_TOO_BIG_EXIT;
+        const outOfHeap =
+          (lastError as { code?: unknown } | null)?.code === "ERR_WORKER_OUT_OF_MEMORY" &&
+          oldGenMb < READER_THREAD_MAX_OLD_GEN_MB;
         crashed(
           lastError ??
             new Error(
@@ -157,7 +188,7 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
                 ? `a line over ${READER_THREAD_MAX_LINE} bytes is read on the main thread`
                 : `exited with code ${code}`,
             ),
-          oneLine,
+          oneLine ? "line" : outOfHeap ? "heap" : null,
         );
       }
     });
@@ -186,6 +217,10 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
     /** Times the thread died (each is logged). */
     get crashes(): number {
       return crashes;
+    },
+    /** The old-generation heap limit (MB) the next thread starts with. */
+    get oldGenerationMb(): number {
+      return oldGenMb;
     },
     /**
      * Reads one source on the thread, billing each batch through `sink` as it arrives, in order.

@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { JSONParser, TokenizerError, TokenParserError } from "@streamparser/json";
 import { sessionChannel } from "../resolve-user.js";
 
 /** What `sessions.json` tells about one session id. */
@@ -25,33 +26,104 @@ function obj(v: unknown): Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
+/**
+ * One `sessions.json` entry (session key → entry object) as the meter reads it, or null when it
+ * names no session id. Unknown shapes yield null, never throw.
+ */
+function indexedSession(key: string, raw: unknown): IndexedSession | null {
+  const e = obj(raw);
+  const sessionId = s(e.sessionId);
+  if (!sessionId) return null;
+  const origin = obj(e.origin);
+  const delivery = obj(e.deliveryContext);
+  const routeTargets = [s(origin.from), s(delivery.to), s(e.lastTo)].filter((x): x is string => x !== null);
+  return {
+    sessionId,
+    sessionKey: key,
+    // the first messaging channel: `webchat` (the dashboard or a `sessions_send` touched the
+    // session, openclaw/openclaw#47745, #54441) is none, and billed a per-peer DM to
+    // `webchat:<peer>` before 2026-12-02; then the origin's provider, then a route's channel
+    channel: sessionChannel(
+      [s(e.lastChannel), s(e.channel), s(delivery.channel), s(origin.provider), s(origin.surface)],
+      routeTargets,
+    ),
+    routeTargets,
+    parentKey: s(e.spawnedBy) ?? s(e.parentSessionKey) ?? null,
+    heartbeat: s(e.heartbeatIsolatedBaseSessionKey) !== null,
+    forkSourceKey: s(obj(e.forkSource).sessionKey),
+  };
+}
+
 /** Parses a `sessions.json` object (sessionKey → entry). Unknown shapes yield nothing, never throw. */
 export function parseSessionsJson(json: unknown): IndexedSession[] {
   const out: IndexedSession[] = [];
   for (const [key, raw] of Object.entries(obj(json))) {
-    const e = obj(raw);
-    const sessionId = s(e.sessionId);
-    if (!sessionId) continue;
-    const origin = obj(e.origin);
-    const delivery = obj(e.deliveryContext);
-    const routeTargets = [s(origin.from), s(delivery.to), s(e.lastTo)].filter((x): x is string => x !== null);
-    out.push({
-      sessionId,
-      sessionKey: key,
-      // the first messaging channel: `webchat` (the dashboard or a `sessions_send` touched the
-      // session, openclaw/openclaw#47745, #54441) is none, and billed a per-peer DM to
-      // `webchat:<peer>` before 2026-12-02; then the origin's provider, then a route's channel
-      channel: sessionChannel(
-        [s(e.lastChannel), s(e.channel), s(delivery.channel), s(origin.provider), s(origin.surface)],
-        routeTargets,
-      ),
-      routeTargets,
-      parentKey: s(e.spawnedBy) ?? s(e.parentSessionKey) ?? null,
-      heartbeat: s(e.heartbeatIsolatedBaseSessionKey) !== null,
-      forkSourceKey: s(obj(e.forkSource).sessionKey),
-    });
+    const x = indexedSession(key, raw);
+    if (x) out.push(x);
   }
   return out;
+}
+
+/**
+ * From this size on (bytes) `sessions.json` is read as a stream, one entry at a time. OpenClaw
+ * keeps a `skillsSnapshot` (the skills prompt, ~5 KB) in every entry, so an agent with 10,000
+ * sessions has a ~50 MB index: `JSON.parse` of it takes ~60 MB of heap at once, which aborted
+ * the whole meter from the reader thread (exit 134, heap limit; nothing billed, every poll)
+ * before 2026-12-03. Streamed, it takes a few MB whatever its size, at about twice the time, so
+ * smaller files keep `JSON.parse`.
+ */
+export const STREAM_INDEX_FROM_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Reads a `sessions.json` file: by `JSON.parse` below `STREAM_INDEX_FROM_BYTES`, else streamed
+ * with @streamparser/json (entries kept only as `IndexedSession`s). A leading BOM is skipped.
+ * @throws SyntaxError, TokenizerError or TokenParserError (streamed) when the file is not one
+ *   complete JSON value; an I/O error as `readFileSync`/`readSync` throw it.
+ */
+export function readSessionsJson(path: string, size: number): IndexedSession[] {
+  if (size < STREAM_INDEX_FROM_BYTES) {
+    return parseSessionsJson(JSON.parse(readFileSync(path, "utf8").replace(/^\uFEFF/, "")));
+  }
+  const out: IndexedSession[] = [];
+  let root: "object" | "other" | null = null;
+  const parser = new JSONParser({ paths: ["$.*"], keepStack: false });
+  parser.onValue = ({ value, key, stack }) => {
+    // `$.*` also matches the elements of a top-level array: an index is an object of entries
+    if (stack.length !== 1) return;
+    if (root === null) root = typeof key === "string" ? "object" : "other";
+    if (typeof key !== "string") return;
+    const x = indexedSession(key, value);
+    if (x) out.push(x);
+  };
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(1024 * 1024);
+    let first = true;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      let chunk = buf.subarray(0, n);
+      if (first && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+      first = false;
+      if (parser.isEnded) {
+        // only whitespace may follow the value, as for JSON.parse
+        if (chunk.some((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)) {
+          throw new SyntaxError("unexpected data after the JSON value");
+        }
+        continue;
+      }
+      parser.write(chunk);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (!parser.isEnded) parser.end(); // throws: the file ends inside the value
+  return root === "other" ? [] : out;
+}
+
+/** Whether `err` says the text was not valid JSON (JSON.parse's or the stream parser's). */
+function isJsonError(err: unknown): boolean {
+  return err instanceof SyntaxError || err instanceof TokenizerError || err instanceof TokenParserError;
 }
 
 /**
@@ -87,11 +159,10 @@ export function createSessionsIndex(path: string) {
       if (next === sig) return null;
       let parsed: IndexedSession[];
       try {
-        parsed = parseSessionsJson(JSON.parse(readFileSync(path, "utf8").replace(/^\uFEFF/, "")));
+        parsed = readSessionsJson(path, st.size);
       } catch (err) {
         // keep the last view, try again next poll
-        lastError =
-          err instanceof SyntaxError ? "not valid JSON" : String((err as Error).message).slice(0, 200);
+        lastError = isJsonError(err) ? "not valid JSON" : String((err as Error).message).slice(0, 200);
         return null;
       }
       lastError = null;
