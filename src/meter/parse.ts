@@ -101,15 +101,22 @@ export function sessionsSendTargets(content: unknown): string[] {
 }
 const NO_TARGETS: string[] = [];
 
-/** An agent id as OpenClaw normalizes it (`normalizeAgentId`), from a trimmed lower-cased value. */
+/**
+ * An agent id as OpenClaw normalizes it (`normalizeAgentId`, src/routing/session-key.ts), from a
+ * trimmed lower-cased value: "" when none is given; one with no valid character left is
+ * OpenClaw's default agent, `main` (before 2026-12-03 it was read as naming no agent: a send to
+ * any session).
+ */
 function agentIdOf(v: string): string {
   if (!v) return "";
   if (/^[a-z0-9][a-z0-9_-]{0,63}$/.test(v)) return v;
-  return v
-    .replace(/[^a-z0-9_-]+/g, "-")
-    .replace(/^-+/, "")
-    .replace(/-+$/, "")
-    .slice(0, 64);
+  return (
+    v
+      .replace(/[^a-z0-9_-]+/g, "-")
+      .replace(/^-+/, "")
+      .replace(/-+$/, "")
+      .slice(0, 64) || "main"
+  );
 }
 
 export const USAGE_MARK = Buffer.from('"usage"');

@@ -137,6 +137,11 @@ describe("case sessions-send-by-agent-id: a send naming only agentId wrote to th
       "agent:main:main",
     ]);
     expect(sessionsSendTargets(call({ message: "x" }))).toEqual(["*"]);
+    // nothing valid left: OpenClaw's default agent (normalizeAgentId), not "any session"
+    expect(sessionsSendTargets(call({ agentId: " !!! ", message: "x" }))).toEqual(["agent:main:main"]);
+    expect(sessionsSendTargets(call({ agentId: "Ops Team!", message: "x" }))).toEqual([
+      "agent:ops-team:main",
+    ]);
   });
 });
 
