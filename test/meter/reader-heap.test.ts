@@ -75,6 +75,23 @@ describe("readSessionsJson: a big sessions.json is streamed, with the same resul
     expect(() => readSessionsJson(path, 0)).toThrow();
   });
 
+  it("a repeated key keeps its last entry, as JSON.parse does", () => {
+    dir = mkdtempSync(join(tmpdir(), "creditgate-index-"));
+    const path = join(dir, "sessions.json");
+    const text = JSON.stringify(bigIndex(600));
+    const dup = '"agent:main:telegram:direct:1000":{"sessionId":"last-one","lastChannel":"telegram"}';
+    const noId = '"agent:main:telegram:direct:1001":{"updatedAt":5}';
+    writeFileSync(path, `${text.slice(0, -1)},${dup},${noId}}`);
+    const size = readFileSync(path).length;
+    expect(size).toBeGreaterThan(STREAM_INDEX_FROM_BYTES);
+    const streamed = readSessionsJson(path, size);
+    expect(streamed).toEqual(readSessionsJson(path, 0));
+    expect(streamed.find((x) => x.sessionKey === "agent:main:telegram:direct:1000")?.sessionId).toBe(
+      "last-one",
+    );
+    expect(streamed.some((x) => x.sessionKey === "agent:main:telegram:direct:1001")).toBe(false);
+  });
+
   it("a top-level array names no session either way", () => {
     dir = mkdtempSync(join(tmpdir(), "creditgate-index-"));
     const path = join(dir, "sessions.json");

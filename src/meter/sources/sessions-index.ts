@@ -84,7 +84,8 @@ export function readSessionsJson(path: string, size: number): IndexedSession[] {
   if (size < STREAM_INDEX_FROM_BYTES) {
     return parseSessionsJson(JSON.parse(readFileSync(path, "utf8").replace(/^\uFEFF/, "")));
   }
-  const out: IndexedSession[] = [];
+  // by key, in first-seen order with the last value, as JSON.parse keeps a repeated key
+  const byKey = new Map<string, IndexedSession | null>();
   let root: "object" | "other" | null = null;
   const parser = new JSONParser({ paths: ["$.*"], keepStack: false });
   parser.onValue = ({ value, key, stack }) => {
@@ -92,8 +93,7 @@ export function readSessionsJson(path: string, size: number): IndexedSession[] {
     if (stack.length !== 1) return;
     if (root === null) root = typeof key === "string" ? "object" : "other";
     if (typeof key !== "string") return;
-    const x = indexedSession(key, value);
-    if (x) out.push(x);
+    byKey.set(key, indexedSession(key, value));
   };
   const fd = openSync(path, "r");
   try {
@@ -118,7 +118,8 @@ export function readSessionsJson(path: string, size: number): IndexedSession[] {
     closeSync(fd);
   }
   if (!parser.isEnded) parser.end(); // throws: the file ends inside the value
-  return root === "other" ? [] : out;
+  if (root === "other") return [];
+  return [...byKey.values()].filter((x): x is IndexedSession => x !== null);
 }
 
 /** Whether `err` says the text was not valid JSON (JSON.parse's or the stream parser's). */
