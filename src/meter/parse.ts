@@ -406,6 +406,7 @@ function count(v: unknown): number | null {
  * OpenClaw clamps such counts to 0 in its own usage reports (#31211, #26153) but writes the
  * transcript as it was. The call happened: its other counts are billed, and it is counted
  * (`stats.clamped`) rather than dropped as malformed. A fractional or unsafe count stays malformed.
+ * A negative `input` beside cache reads is billed as the prompt count instead (`uncachedPrompt`).
  */
 function tokenCount(v: unknown): number | null {
   if (typeof v === "number" && v < 0 && Number.isSafeInteger(v)) return -1;
@@ -436,7 +437,8 @@ function field(o: unknown, k: string): unknown {
  * present the cached part is taken out of `input` (as OpenClaw does, #30792): otherwise every
  * cached token would be billed twice, at the input rate and again at the cache-read rate.
  * Anthropic's `input_tokens` excludes cache and is taken as is. A prompt total below its cached
- * part gives a negative `input`, billed as 0 and counted (see `tokenCount`).
+ * part never held it (a cache-exclusive prompt count: see `uncachedPrompt`) and is the uncached
+ * input as it is; before 2026-12-03 the negative difference was billed as 0.
  * Only called when `usage.input` is absent; a pi-ai field that is present always wins.
  *
  * AWS Bedrock Converse's `inputTokens` excludes the cache like Anthropic's, with the cache counts
@@ -552,6 +554,7 @@ function aliasCounts(
     u.inputTokenCount,
   );
   let input: unknown = promptTotal;
+  let legacyInput: unknown;
   if (
     openAiCached !== undefined &&
     openAiCached !== null &&
@@ -560,13 +563,16 @@ function aliasCounts(
     Number.isSafeInteger(input) &&
     Number.isSafeInteger(cacheRead)
   ) {
-    input = input - cacheRead;
+    // A prompt count below its cached part never held it (xAI's and Claude relays' cache-exclusive
+    // prompt counts: see `uncachedPrompt`): it is the uncached input. Before 2026-12-03 the
+    // difference, negative, was billed as 0; such a call keeps that identity (`legacyInput`).
+    if (input >= 0 && cacheRead > input) legacyInput = input - cacheRead;
+    else input = input - cacheRead;
   }
   // The writes leave the prompt total only when they are a positive count it can hold: more
   // than what is left of it after the reads is taken as all of that (a 1,000-token prompt is not
   // billed as 3,000 writes); anything else (negative, fractional, text) is ignored, and the call
   // billed as before these names were read, with every prompt token at the input rate.
-  let legacyInput: unknown;
   let writes: number | undefined;
   if (
     typeof input === "number" &&
@@ -577,7 +583,7 @@ function aliasCounts(
     detailsCacheWrite > 0
   ) {
     writes = Math.min(detailsCacheWrite, input);
-    legacyInput = input;
+    if (legacyInput === undefined) legacyInput = input;
     input = input - writes;
   }
   const completion = pick(
@@ -982,6 +988,65 @@ function estimateWithoutDoubledCache(
   return { usd: Number(total - over) / 1e12, origin: null };
 }
 
+/**
+ * The uncached input of a pi-ai line whose `input` is negative beside its cache reads, else null.
+ *
+ * pi-ai's OpenAI-style providers write `input = prompt_tokens − cached_tokens` (Responses:
+ * `input_tokens − cached_tokens`), OpenAI's meaning, where the prompt count holds its cached part.
+ * A provider that reports more cached than prompt tokens counts the prompt WITHOUT them: xAI does
+ * for some models and through some gateways ("some models (e.g. `grok-4-1-fast-non-reasoning`)
+ * report them exclusive of cached tokens, where `cached_tokens > prompt_tokens`", vercel/ai#12485:
+ * `prompt_tokens` 4142, `cached_tokens` 4328, `completion_tokens` 254, xAI's own `total_tokens`
+ * 8724 = 4142 + 4328 + 254), as do OpenAI-format relays of Claude, whose prompt count is
+ * Anthropic's cache-exclusive `input_tokens` (openclaw/openclaw#30765, #30812). The line's
+ * `input` is then that prompt count minus the cache reads, and `input + cacheRead` is the prompt
+ * count: the uncached tokens the provider billed at the input rate. Before 2026-12-03 such an
+ * `input` was billed as 0 (and counted as clamped): the uncached prompt was never billed.
+ * Needs positive cache reads (what was taken out) and a sum that is not negative itself; any other
+ * negative count is still billed as 0 and counted.
+ */
+function uncachedPrompt(written: unknown, cacheRead: number): number | null {
+  if (typeof written !== "number" || !Number.isSafeInteger(written) || written >= 0) return null;
+  if (cacheRead <= 0 || written + cacheRead < 0) return null;
+  return written + cacheRead;
+}
+
+/**
+ * OpenClaw's own estimate of a call whose negative `input` was a prompt count without its cache
+ * reads minus them ({@link uncachedPrompt}), with the uncached tokens' price added back, or `cost`
+ * unchanged. pi-ai priced `written` (negative) tokens at the input rate, so its `cost.input`
+ * component is negative and `cost.input / written` is the rate: the `cacheRead` tokens it took
+ * out are added back at it (`−cost.input × cacheRead / −written`, half-up to the pico-USD), which
+ * makes the estimate that of the uncached prompt. Matters for a model no price list knows, whose
+ * call `auto` and `recorded` bill at this estimate, and for `recorded` mode. Unchanged when there
+ * is nothing to correct by: a provider-billed amount, no negative numeric `cost.input`, or
+ * components that do not add up to `total` (another writer's cost), as in
+ * {@link estimateWithoutDoubledCache}.
+ */
+function estimateWithUncachedPrompt(
+  rawCost: unknown,
+  cost: { usd: number | null; origin: "provider-billed" | null },
+  written: number,
+  cacheRead: number,
+): { usd: number | null; origin: "provider-billed" | null } {
+  if (cost.origin !== null || cost.usd === null || cost.usd > MAX_SUMMED_USD) return cost;
+  if (written >= 0 || cacheRead <= 0) return cost;
+  if (typeof rawCost !== "object" || rawCost === null || Array.isArray(rawCost)) return cost;
+  const c = rawCost as Record<string, unknown>;
+  const negative = typeof c.input === "number" && c.input < 0 ? usdAmount(-c.input) : null;
+  if (negative === null || negative > MAX_SUMMED_USD) return cost;
+  const rest = [c.output ?? 0, c.cacheRead ?? 0, c.cacheWrite ?? 0].map(usdAmount);
+  if (rest.some((p) => p === null || p > MAX_SUMMED_USD)) return cost;
+  const inputPico = usdFloatToPico(negative); // the magnitude of the negative component
+  const restPico = rest.reduce((a: bigint, p) => a + usdFloatToPico(p as number), 0n);
+  const total = usdFloatToPico(cost.usd);
+  const sum = restPico - inputPico;
+  if ((sum > total ? sum - total : total - sum) > 4n) return cost;
+  const w = BigInt(-written);
+  const back = (2n * inputPico * BigInt(cacheRead) + w) / (2n * w);
+  return { usd: Number(total + back) / 1e12, origin: null };
+}
+
 /** pi-ai's Google APIs (Gemini API and Vertex AI), whose lines up to early 2026 carry the defect below. */
 const GOOGLE_APIS = new Set(["google-generative-ai", "google-vertex"]);
 
@@ -1310,6 +1375,10 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   ) {
     return { kind: "malformed", reason: "usage token counts must be integers" };
   }
+  // A negative pi-ai `input` beside cache reads: the writer took the cached tokens out of a prompt
+  // count that never held them (uncachedPrompt). The prompt count is the uncached input.
+  const exclusivePrompt = n === null ? uncachedPrompt(usage.input, cacheRead) : null;
+  if (exclusivePrompt !== null) input = exclusivePrompt;
   // -1: a negative count, billed as 0 (tokenCount)
   const clamped = input < 0 || output < 0 || cacheRead < 0 || cacheWrite < 0 || cacheWrite1hRaw < 0;
   if (clamped) {
@@ -1331,9 +1400,11 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   const cacheWrite1h = Math.min(cacheWrite1hRaw, cacheWrite);
   const written = recordedCost(usage);
   const cost =
-    writtenInput === undefined
-      ? written
-      : estimateWithoutDoubledCache(usage.cost, written, writtenInput, cacheRead);
+    writtenInput !== undefined
+      ? estimateWithoutDoubledCache(usage.cost, written, writtenInput, cacheRead)
+      : exclusivePrompt !== null
+        ? estimateWithUncachedPrompt(usage.cost, written, usage.input as number, cacheRead)
+        : written;
   // A call without token counts is billable only when its provider reported charging for it (a
   // per-request price, e.g. OpenRouter's `usage.cost` on a call that reports no tokens).
   if (
@@ -1394,6 +1465,8 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     if (entryId !== null && entryId.length <= MAX_ENTRY_ID_CHARS) parsed.identityEntryId = entryId;
   }
   if (writtenInput !== undefined) parsed.writtenInput = writtenInput;
+  // billed before 2026-12-03 with that negative input read as 0: the identity keeps the 0
+  if (exclusivePrompt !== null) parsed.identityInput = 0;
   if (n?.legacyInput !== undefined) {
     // A call billed before OpenAI-style cache writes were read keeps the identity it was billed
     // under: its input then still held the writes (see aliasCounts), whether or not

@@ -89,17 +89,91 @@ describe("case heartbeat-isolated-session: an isolated heartbeat run is the oper
   });
 });
 
-describe("case negative-input-dropped: a negative token count is billed as 0, not dropped", () => {
-  it("telegram:5550101 2 calls $0.00465 (the second with input -400 read as 0), counted as clamped", async () => {
+describe("case negative-input-dropped: a negative token count is billed, not dropped", () => {
+  // Since 2026-12-03 (case usage-prompt-excludes-cached) the second call's input -400 beside 500
+  // cached tokens is a cache-exclusive prompt count of 100, no longer read as 0.
+  it("telegram:5550101 2 calls $0.00495 (the second with input -400 + 500 cached = 100), not dropped", async () => {
     const { s, world } = await meterCase("negative-input-dropped");
-    expect(s).toMatchObject({ billed: 2, malformed: 0, clamped: 1 });
+    expect(s).toMatchObject({ billed: 2, malformed: 0, clamped: 0 });
     const [u] = queryUsage(world.db, { by: "user" });
     expect(u).toMatchObject({
       key: "telegram:5550101",
       requests: 2,
-      input: 1000,
+      input: 1100,
       output: 100,
-      costUsd: "0.00465",
+      costUsd: "0.00495",
+    });
+  });
+});
+
+describe("case usage-prompt-excludes-cached: a prompt count without its cached part is the uncached input", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 2 calls $0.0011718 each (input 4142 at $0.20), not $0.0003434 (input read as 0)`, async () => {
+      const { s, world } = await meterCase("usage-prompt-excludes-cached", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0, clamped: 0, unknownModels: [] });
+      const byUser = Object.fromEntries(
+        queryUsage(world.db, { by: "user" }).map((r) => [
+          r.key,
+          [r.requests, r.input, r.output, r.cacheRead, r.costUsd],
+        ]),
+      );
+      expect(byUser).toEqual({
+        "telegram:5550401": [1, 4142, 254, 4328, "0.0011718"],
+        "telegram:5550402": [1, 4142, 254, 4328, "0.0011718"],
+      });
+    });
+  }
+
+  it("keeps the identity the call was billed under before (input 0), packed and pushed", () => {
+    const dir = join(CASES, "usage-prompt-excludes-cached", "state/agents/main/sessions");
+    for (const sid of ["b2b20000-0000-4000-8000-000000000001", "b2b20000-0000-4000-8000-000000000002"]) {
+      const line = readFileSync(join(dir, `${sid}.jsonl`), "utf8")
+        .trim()
+        .split("\n")
+        .at(-1) as string;
+      const r = parseLine(line);
+      if (r.kind !== "usage") throw new Error(`not a call: ${r.kind}`);
+      expect(r.clamped).toBe(false);
+      const u = r.usage;
+      expect([u.input, u.identityInput]).toEqual([4142, 0]);
+      const old = { ...u, input: 0 };
+      delete old.identityInput;
+      expect(dedupeKey(u)).toBe(dedupeKey(old));
+      const ev = usageEvent(u, "main", sid, null, "telegram:5550401", "jsonl", `${sid}@0`);
+      const packed = packEvents([ev]);
+      expect(packed).not.toBeNull();
+      expect(unpackEvents(packed as NonNullable<typeof packed>)[0]).toEqual(ev);
+      const pushed = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+      expect(pushed.idempotencyKey).toBe(dedupeKey(old));
+      expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
+    }
+  });
+
+  it("any other negative count is still billed as 0 and counted", () => {
+    const call = (usage: Record<string, unknown>) =>
+      parseLine(
+        JSON.stringify({
+          type: "message",
+          message: { role: "assistant", provider: "xai", model: "m", usage, timestamp: 1795371120050 },
+        }),
+      );
+    // no cache reads to add back, or more taken out than the cache reads hold
+    expect(call({ input: -5, output: 3, cacheRead: 0 })).toMatchObject({
+      clamped: true,
+      usage: { input: 0 },
+    });
+    expect(call({ input: -500, output: 3, cacheRead: 400 })).toMatchObject({
+      clamped: true,
+      usage: { input: 0, cacheRead: 400 },
+    });
+    // a prompt count that holds its cached part is read as before
+    expect(call({ prompt_tokens: 500, completion_tokens: 3, cached_tokens: 400 })).toMatchObject({
+      clamped: false,
+      usage: { input: 100, cacheRead: 400 },
+    });
+    expect(call({ prompt_tokens: 100, completion_tokens: 3, cached_tokens: 400 })).toMatchObject({
+      clamped: false,
+      usage: { input: 100, cacheRead: 400, identityInput: 0 },
     });
   });
 });

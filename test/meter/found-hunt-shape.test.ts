@@ -282,12 +282,18 @@ describe("token counts that are not whole numbers of type number", () => {
         reason: "usage token counts must be integers",
       });
     expect(parseLine(line({ input: 1e300, output: 5 }))).toMatchObject({ kind: "malformed" });
-    // a negative text count is billed as 0 and counted, as a negative number is
+    // a negative text count is read as a negative number is: beside cache reads, a prompt count
+    // without them (since 2026-12-03, case usage-prompt-excludes-cached); else billed as 0
     const r = parseLine(line({ input: "-400", output: 50, cacheRead: 500 }));
     expect(r).toMatchObject({
       kind: "usage",
+      clamped: false,
+      usage: { input: 100, output: 50, cacheRead: 500, identityInput: 0 },
+    });
+    expect(parseLine(line({ input: "-400", output: 50 }))).toMatchObject({
+      kind: "usage",
       clamped: true,
-      usage: { input: 0, output: 50, cacheRead: 500 },
+      usage: { input: 0, output: 50 },
     });
   });
 

@@ -848,11 +848,16 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
     });
   });
 
-  it("more cached than prompt tokens reads input as 0, counted as clamped", () => {
+  it("more cached than prompt tokens: the prompt count is the uncached input (case usage-prompt-excludes-cached)", () => {
     const r = parseLine(
       line(usageMsg({ usage: { prompt_tokens: 10, completion_tokens: 1, cached_tokens: 30 } })),
     );
-    expect(r).toMatchObject({ kind: "usage", clamped: true, usage: { input: 0, cacheRead: 30, output: 1 } });
+    // before 2026-12-03 read as 0 (clamped): the identity keeps that 0
+    expect(r).toMatchObject({
+      kind: "usage",
+      clamped: false,
+      usage: { input: 10, cacheRead: 30, output: 1, identityInput: 0 },
+    });
   });
 
   it("pi-ai's own fields win; usage at the entry's top level is read when message.usage is absent", () => {
