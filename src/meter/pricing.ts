@@ -1685,8 +1685,14 @@ const SERVICE_TIER_APIS: ReadonlySet<string> = new Set([
 ]);
 /** The table providers (`tableProviderId`) that serve OpenAI's service tiers: OpenAI (with Codex) and Azure OpenAI. */
 const SERVICE_TIER_PROVIDERS: ReadonlySet<string> = new Set(["openai", "azure"]);
+/**
+ * The multiples pi-ai scales its estimate by (what the estimate is compared with): flex × 0.5,
+ * priority × 2 for every model, × 2.5 for gpt-5.5 (pi-ai tests `model.id === "gpt-5.5"`; older
+ * pi-ai wrote × 2 for it too). What the call is billed at is OpenAI's own multiple of the model:
+ * `tierBillingMultiple`.
+ */
 const SERVICE_TIERS: readonly {
-  readonly name: string;
+  readonly name: "flex" | "priority";
   readonly num: bigint;
   readonly den: bigint;
   /** The models this multiple is theirs of (absent: any). */
@@ -1698,13 +1704,49 @@ const SERVICE_TIERS: readonly {
 ];
 
 /**
+ * OpenAI's priority price as a multiple of the standard one where it is not 2× (every rate of a
+ * model, cached input too, scales by the same multiple), from OpenAI's priority price table
+ * (https://developers.openai.com/api/docs/pricing?latest-pricing=priority;
+ * https://openai.com/api-priority-processing/): gpt-5.5 $12.50 / $75 (2.5×), gpt-5-mini $0.45 /
+ * $3.60 (1.8×), gpt-4.1 $3.50 / $14, gpt-4.1-mini $0.70 / $2.80, o3 $3.50 / $14, gpt-4o-2024-05-13
+ * $8.75 / $26.25 (1.75×), gpt-4o $4.25 / $17 (1.7×), gpt-4o-mini $0.25 / $1 (5/3×), o4-mini $2 /
+ * $8 (20/11×); every other model with a priority tier (gpt-5, 5.1, 5.2, 5.4, 5.6, 4.1-nano, …) 2×.
+ * pi-ai scales its estimate by 2 for all of them, so the estimate tells the tier, not its price.
+ * Matched on the model id (trimmed, lower-cased) or, failing that, on it without a snapshot date
+ * (`gpt-4.1-2025-04-14`, `gpt-5.5-2026-04-23`).
+ */
+const PRIORITY_MULTIPLES: readonly { readonly models: RegExp; readonly num: bigint; readonly den: bigint }[] =
+  [
+    { models: /^gpt-5\.5(?:$|[-.@])/, num: 5n, den: 2n },
+    { models: /^gpt-5-mini$/, num: 9n, den: 5n },
+    { models: /^(?:gpt-4\.1|gpt-4\.1-mini|o3|gpt-4o-2024-05-13)$/, num: 7n, den: 4n },
+    { models: /^gpt-4o$/, num: 17n, den: 10n },
+    { models: /^gpt-4o-mini$/, num: 5n, den: 3n },
+    { models: /^o4-mini$/, num: 20n, den: 11n },
+  ];
+
+/**
+ * The multiple of the standard price a call recognised at a service tier is billed at: flex ×
+ * 0.5; priority at OpenAI's own multiple of the model (`PRIORITY_MULTIPLES`), else × 2.
+ */
+function tierBillingMultiple(tier: "flex" | "priority", model: string): { num: bigint; den: bigint } {
+  if (tier === "flex") return { num: 1n, den: 2n };
+  const id = model.trim().toLowerCase();
+  const undated = id.replace(/-\d{4}-\d{2}-\d{2}$/, "");
+  const hit =
+    PRIORITY_MULTIPLES.find((m) => m.models.test(id)) ??
+    PRIORITY_MULTIPLES.find((m) => m.models.test(undated));
+  return hit ? { num: hit.num, den: hit.den } : { num: 2n, den: 1n };
+}
+
+/**
  * `auto` mode: a call on an OpenAI service tier, priced at that tier. When the recorded estimate
  * (`usage.cost.total`, not provider-billed) of an OpenAI call is exactly a tier's multiple of
  * the table's list price (`listOf`: `tierListPico`; to float rounding: 1 part in 10⁶), the call was
  * served at that tier (OpenClaw computed its estimate from the same counts at the same list
- * price) and is billed `k × multiplier` (`k`: the override or table price that would be billed
- * at the standard tier), exact and rounded up, with `+service-tier:<name>` on its price
- * version. Before, the list price was billed: priority (`/fast`) calls at half what OpenAI
+ * price) and is billed `k ×` OpenAI's multiple of the model (`tierBillingMultiple`; `k`: the
+ * override or table price that would be billed at the standard tier), exact and rounded up,
+ * with `+service-tier:<name>` on its price version. Before, the list price was billed: priority (`/fast`) calls at half what OpenAI
  * charged, flex calls at twice. null when no tier matches (the list price stands): a recorded
  * estimate from another catalog price never matches by accident unless it is exactly such a
  * multiple.
@@ -1736,8 +1778,10 @@ function serviceTierQuote(
     // standard call whose tier doubles every rate it uses (no output) read as flex (a reviewer).
     const aboveTier = lists.flatList !== lists.list;
     if (aboveTier ? t.name === "flex" && near(lists.flatList, t) : near(lists.list, t)) {
+      // Billed at OpenAI's multiple of the model, not pi-ai's (× 2 for every priority model).
+      const bill = tierBillingMultiple(t.name, u.model);
       return {
-        costPicoUsd: divCeil(k.costPicoUsd * t.num, t.den),
+        costPicoUsd: divCeil(k.costPicoUsd * bill.num, bill.den),
         source: k.source,
         version: `${k.version}+service-tier:${t.name}`,
         unknownModel: k.unknownModel,

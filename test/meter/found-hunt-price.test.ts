@@ -272,3 +272,63 @@ describe("xAI Grok 4 / 4 Fast above 128K prompt tokens at the doubled rates", ()
     ]);
   });
 });
+
+describe("case openai-priority-multiple-per-model: a priority call at OpenAI's own multiple of its model", () => {
+  for (const [mode, usd] of [
+    ["auto", "0.3764"],
+    ["recorded", "0.35388"],
+    ["calculate", "0.17694"],
+  ] as const) {
+    it(`${mode}: telegram:5550711 6 calls $${usd}${mode === "auto" ? ", not pi-ai's 2× ($0.35388)" : ""}`, async () => {
+      const { s, world } = await meterCase("openai-priority-multiple-per-model", mode);
+      expect(s).toMatchObject({ billed: 6, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5550711",
+          requests: 6,
+          costUsd: usd,
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+
+  const OCT_2026 = Date.UTC(2026, 9, 5, 9);
+  /** A priority call whose estimate is `estimateMultiple` × its list price (what pi-ai wrote). */
+  const priority = (provider: string, model: string, estimateMultiple: number, api = "openai-responses") => {
+    const base = parsedUsage({ provider, model, api, messageTsMs: OCT_2026, input: 10_000, output: 1_000 });
+    const list = pricer().price(base).costPicoUsd;
+    expect(list).toBeGreaterThan(0n);
+    const q = pricer("auto").price({ ...base, recordedCostUsd: (Number(list) / 1e12) * estimateMultiple });
+    return { list, q };
+  };
+  it.each([
+    ["openai", "gpt-4.1", 2, 7, 4],
+    ["openai", "gpt-4.1-2025-04-14", 2, 7, 4],
+    ["openai", "gpt-4.1-mini", 2, 7, 4],
+    ["openai", "o3", 2, 7, 4],
+    ["openai", "gpt-4o", 2, 17, 10],
+    ["openai", "gpt-4o-2024-08-06", 2, 17, 10],
+    ["openai", "gpt-4o-mini", 2, 5, 3],
+    ["openai", "gpt-5-mini", 2, 9, 5],
+    ["openai", "o4-mini", 2, 20, 11],
+    ["openai", "gpt-5.5", 2.5, 5, 2],
+    ["openai", "gpt-5.5", 2, 5, 2],
+    ["openai", "gpt-5.5-2026-04-23", 2, 5, 2],
+    ["openai", "gpt-5", 2, 2, 1],
+    ["openai", "gpt-5.4", 2, 2, 1],
+    ["openai", "gpt-4.1-nano", 2, 2, 1],
+    ["azure-openai-responses", "gpt-4.1", 2, 7, 4],
+  ])("%s/%s, estimate %s× list: billed list × %i/%i", (provider, model, est, num, den) => {
+    const { list, q } = priority(provider, model, est);
+    expect(q.version).toContain("+service-tier:priority");
+    expect(q.costPicoUsd).toBe((list * BigInt(num) + BigInt(den) - 1n) / BigInt(den));
+  });
+  it("flex stays 0.5× list on every model", () => {
+    for (const model of ["gpt-4.1", "gpt-5-mini", "o4-mini", "gpt-5.2"]) {
+      const { list, q } = priority("openai", model, 0.5);
+      expect(q.version).toContain("+service-tier:flex");
+      expect(q.costPicoUsd).toBe((list + 1n) / 2n);
+    }
+  });
+});
