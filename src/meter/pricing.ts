@@ -135,6 +135,7 @@ const correctedRates = new WeakSet<ModelRates>();
 /** The `price_version` for rates returned by `findTablePrice`. */
 export function tableVersionOf(rates: ModelRates): string {
   if (rates === OPENROUTER_FREE_RATES) return OPENROUTER_FREE_VERSION;
+  if (rates === OPENCODE_FREE_RATES) return OPENCODE_FREE_VERSION;
   if (isFineTunedRates(rates)) return FINE_TUNED_TABLE_VERSION;
   if (isSupplementRates(rates)) return SUPPLEMENT_TABLE_VERSION;
   if (datedPriceRates.has(rates)) return DATED_PRICE_VERSION;
@@ -171,6 +172,32 @@ function isOpenRouterFree(providerId: string | null, model: string): boolean {
   if (providerId !== "openrouter") return false;
   const m = model.trim().toLowerCase();
   return m.endsWith(":free") || m === "openrouter/free";
+}
+
+/**
+ * OpenCode Zen's free models (OpenClaw's `opencode` provider, `opencode-zen` in Clawdbot's
+ * onboarding): the ids ending in `-free` (`kimi-k2.5-free`, `minimax-m2.5-free`, `glm-5-free`,
+ * …) and Big Pickle (`big-pickle`), listed "Free" on Zen's price table (https://opencode.ai/docs/zen#pricing)
+ * and served with no account at all (OpenCode's client sends the key `public` for models whose
+ * input costs are all zero: openclaw/openclaw#110998). Zen charges nothing for them, so neither does
+ * creditgate (rates all 0, `price_version` `…+opencode-free`). Before 2026-12-03 the table's
+ * model-name match priced `kimi-k2.5-free` as Moonshot's paid Kimi K2.5 and the others were unknown
+ * models at the fallback rates (OpenClaw's catalog prices them at 0, so `auto` had no estimate).
+ * A provider-billed `cost.total` is still billed first in `auto` / `recorded`; an override
+ * (`opencode/<model>` or `opencode/*`) still wins.
+ */
+const OPENCODE_FREE_RATES: ModelRates = { ...OPENROUTER_FREE_RATES };
+export const OPENCODE_FREE_VERSION = `${TABLE_VERSION}+opencode-free`;
+const OPENCODE_ZEN_PROVIDERS: ReadonlySet<string> = new Set(["opencode", "opencode-zen"]);
+
+/** Whether `provider/model` is one of OpenCode Zen's free models (see `OPENCODE_FREE_RATES`). */
+function isOpenCodeZenFree(provider: string, model: string): boolean {
+  if (!OPENCODE_ZEN_PROVIDERS.has(provider.trim().toLowerCase())) return false;
+  const m = model
+    .trim()
+    .toLowerCase()
+    .replace(/^opencode\//, "");
+  return m.endsWith("-free") || m === "big-pickle";
 }
 
 function readTableVersion(): string {
@@ -279,16 +306,17 @@ export function clearTablePriceCache(): void {
 /**
  * What the price table takes `provider/model` for, to tell two names of one model apart from two
  * models: its entry (the package's own object, so two names the table matches to one entry give
- * the same value), `"openrouter-free"` for an OpenRouter free route, or null when the table does
+ * the same value), `"openrouter-free"` / `"opencode-free"` for an OpenRouter / OpenCode Zen free route, or null when the table does
  * not know the name (or cannot evaluate its entry). Uncached: callers cache (`pricedModelOf`).
  */
 export function tableEntryOf(
   provider: string,
   model: string,
   atMs: number,
-): object | "openrouter-free" | null {
+): object | "openrouter-free" | "opencode-free" | null {
   const found = findTablePriceUncached(provider, model, atMs);
   if (found.rates === OPENROUTER_FREE_RATES) return "openrouter-free";
+  if (found.rates === OPENCODE_FREE_RATES) return "opencode-free";
   return found.info ?? null;
 }
 
@@ -738,6 +766,7 @@ function namedLookup(provider: string, model: string, atMs: number, redated: boo
 function modelLookup(provider: string, model: string, atMs: number): TableLookup {
   const providerId = tableProviderId(provider);
   if (isOpenRouterFree(providerId, model)) return { rates: OPENROUTER_FREE_RATES, info: undefined };
+  if (isOpenCodeZenFree(provider, model)) return { rates: OPENCODE_FREE_RATES, info: undefined };
   const base = providerId === "openrouter" ? openRouterVariantBase(model) : null;
   if (base === null) {
     const direct = findTableEntry(providerId, model, atMs);

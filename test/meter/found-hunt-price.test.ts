@@ -8,6 +8,7 @@ import {
   createPricer,
   fastModeMultiple,
   findTablePrice,
+  OPENCODE_FREE_VERSION,
   parsePriceOverrides,
   TABLE_VERSION,
 } from "../../src/meter/pricing.js";
@@ -330,5 +331,71 @@ describe("case openai-priority-multiple-per-model: a priority call at OpenAI's o
       expect(q.version).toContain("+service-tier:flex");
       expect(q.costPicoUsd).toBe((list + 1n) / 2n);
     }
+  });
+});
+
+describe("case opencode-zen-free-models: OpenCode Zen's free models cost $0", () => {
+  for (const mode of ["auto", "calculate", "recorded"] as const) {
+    it(`${mode}: telegram:5550721 4 calls $0.0135, none unknown (not $0.9325)`, async () => {
+      const { s, world } = await meterCase("opencode-zen-free-models", mode);
+      expect(s).toMatchObject({ billed: 4, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5550721",
+          requests: 4,
+          costUsd: "0.0135",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+
+  const FEB = Date.UTC(2026, 1, 10, 10);
+  const zen = (provider: string, model: string) =>
+    parsedUsage({
+      provider,
+      model,
+      api: "openai-completions",
+      messageTsMs: FEB,
+      input: 20_000,
+      output: 2_000,
+    });
+  it.each([
+    ["opencode", "kimi-k2.5-free"],
+    ["opencode", "minimax-m2.5-free"],
+    ["opencode", "GLM-5-Free"],
+    ["opencode", "big-pickle"],
+    ["opencode", "opencode/big-pickle"],
+    ["opencode-zen", "kimi-k2.5-free"],
+  ])("%s/%s is free in every mode", (provider, model) => {
+    for (const mode of ["auto", "calculate", "recorded"] as const) {
+      const q = pricer(mode).price(zen(provider, model));
+      expect(q).toMatchObject({
+        costPicoUsd: 0n,
+        source: "table",
+        version: OPENCODE_FREE_VERSION,
+        unknownModel: false,
+      });
+    }
+  });
+  it("paid Zen models, another provider's -free id and an override keep their prices", () => {
+    expect(pricer().price(zen("opencode", "claude-sonnet-4-5")).costPicoUsd).toBe(
+      20_000n * 3_000_000n + 2_000n * 15_000_000n,
+    );
+    expect(pricer().price(zen("opencode", "kimi-k2.5")).version).not.toBe(OPENCODE_FREE_VERSION);
+    expect(pricer().price(zen("my-proxy", "kimi-k2.5-free")).version).not.toBe(OPENCODE_FREE_VERSION);
+    const o = { "opencode/*": { input: "1", output: "1", cacheRead: "1", cacheWrite: "1" } };
+    expect(pricer("calculate", o).price(zen("opencode", "big-pickle"))).toMatchObject({
+      costPicoUsd: 22_000n * 1_000_000n,
+      source: "override",
+    });
+  });
+  it("a provider-billed cost of a Zen free model is still billed in auto", () => {
+    const q = pricer("auto").price({
+      ...zen("opencode", "big-pickle"),
+      recordedCostUsd: 0.01,
+      recordedCostOrigin: "provider-billed",
+    });
+    expect(q).toMatchObject({ costPicoUsd: 10_000_000_000n, source: "provider-billed" });
   });
 });
