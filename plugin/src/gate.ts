@@ -28,7 +28,7 @@ import type {
   PluginLogger,
 } from "./openclaw-types.js";
 import type { StatusCache } from "./status-cache.js";
-import { agentOfKey, chatUser, type IdentityLinks, isEndUser, resolveAccount } from "./user.js";
+import { agentOfKey, chatUser, type IdentityLinks, isDmRoomKey, isEndUser, resolveAccount } from "./user.js";
 
 export type GateDecision =
   | { allow: true; userId: string | null; why: string }
@@ -116,6 +116,7 @@ export class Gate {
         event.senderId ?? ctx.senderId,
         undefined,
         this.o.identityLinks?.(),
+        event.isGroup === false,
       ),
       agentOfKey(sessionKey),
     );
@@ -140,7 +141,10 @@ export class Gate {
  * The account a turn is billed to, when that is an end user. With a session key this is
  * exactly the meter's answer (so `agent:main:main` under `dmScope:"main"` is the operator's and
  * is not gated); without one (older hosts) the sender on the channel. `identityLinks`: the host's
- * `session.identityLinks` (a linked person is gated on the one account the meter bills).
+ * `session.identityLinks` (a linked person is gated on the one account the meter bills). `direct`:
+ * the turn says it is a one-to-one chat (`before_dispatch`'s `isGroup: false`): a DM keyed as a room
+ * (a Matrix per-room DM, {@link isDmRoomKey}), which the meter bills to its user since 2026-12-03, is
+ * gated on the sender, as the commands name them; before, such a user was never gated.
  */
 export function gatedUser(
   sessionKey: string | undefined,
@@ -148,10 +152,12 @@ export function gatedUser(
   senderId: string | undefined,
   agentId?: string,
   identityLinks?: IdentityLinks | null,
+  direct = false,
 ): string | null {
   if (sessionKey) {
     const r = resolveAccount(agentId ?? agentOfKey(sessionKey) ?? "main", sessionKey, channel, identityLinks);
-    return isEndUser(r) ? r.accountId : null;
+    if (isEndUser(r)) return r.accountId;
+    return direct && isDmRoomKey(sessionKey) ? chatUser({ channel, senderId, identityLinks }) : null;
   }
   return chatUser({ channel, senderId, identityLinks });
 }

@@ -364,6 +364,26 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
 }
 
 /**
+ * Channels that key a one-to-one chat as a room: Matrix's `dm.sessionScope: "per-room"` keys each
+ * DM room `matrix:channel:<roomId>` (`resolveMatrixDmSessionKey`; a DM bound through its room is
+ * keyed so too), as it keys its group rooms. The meter bills such a session to the DM's user by its
+ * entry's `chatType: "direct"` (case `matrix-per-room-dm`); the key alone names no payer.
+ */
+const DM_ROOM_CHANNELS: ReadonlySet<string> = new Set(["matrix"]);
+
+/**
+ * Whether a session key is a room of a channel that keys DMs as rooms ({@link DM_ROOM_CHANNELS}:
+ * `agent:<a>:matrix:channel:<roomId>`, a thread suffix too): a DM room or a group room, which only
+ * the session's entry (or the turn's own chat type) tells apart.
+ */
+export function isDmRoomKey(sessionKey: string | null | undefined): boolean {
+  if (!sessionKey) return false;
+  const parts = sessionKey.split(":");
+  const rest = (parts[0] === "agent" ? parts.slice(2) : parts).map((p) => p.toLowerCase());
+  return DM_ROOM_CHANNELS.has(rest[0] ?? "") && (rest[1] === "channel" || rest[1] === "group");
+}
+
+/**
  * The payer of a session when its key alone decides it, as the meter would bill it; null when the
  * meter reads the payer from the session's entry, which a hook does not see:
  * - no key (the meter bills the transcript's session by its own key);
@@ -373,6 +393,8 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
  *   or `alice`'s isolated heartbeat run: only the entry's `heartbeatIsolatedBaseSessionKey` tells);
  * - an unfamiliar key shape (the meter bills the route the entry recorded, or a custom
  *   `session.mainKey` the operator's).
+ * - a room of a channel that keys DMs as rooms ({@link isDmRoomKey}: a Matrix per-room DM is its
+ *   user's by the entry's `chatType: "direct"`, a group room the operator's);
  * - a session under one of `slashPrefixes`, the Slack slash-command session prefixes the operator
  *   configured (`channels.slack.slashCommand.sessionPrefix`, lower-cased): the meter reads them
  *   from `openclaw.json` and bills `slack:<userId>`, which the built-in reading of such a key
@@ -394,6 +416,9 @@ export function payerFromKeyAlone(
   const rest = (parts[0] === "agent" ? parts.slice(2) : parts).map((p) => p.toLowerCase());
   const joined = rest.join(":");
   if (slashPrefixes.some((p) => p !== "" && joined.startsWith(`${p}:`))) return null;
+  // a Matrix room may be a per-room DM, its user's (the entry's `chatType`): before 2026-12-03 its
+  // calls were pushed to the operator, and the transcript's copies were duplicates
+  if (isDmRoomKey(sessionKey)) return null;
   const head = rest[0] ?? "";
   switch (r.via) {
     case "dm":

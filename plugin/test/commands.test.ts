@@ -466,6 +466,12 @@ describe("who is the user", () => {
     expect(commandUser({ ...base, channel: "signal", senderId: `uuid:${u}` })).toBe(`signal:uuid:${u}`);
     expect(commandUser({ ...base, channel: "msteams", senderId: "29:1AbC" })).toBe("msteams:29:1abc");
   });
+  it("a Matrix per-room DM (`matrix:channel:<roomId>`) is its sender, the account the meter bills (case matrix-per-room-dm)", () => {
+    const sessionKey = "agent:main:matrix:channel:!dMrOoMaLiCe:example.org";
+    expect(commandUser({ ...base, channel: "matrix", sessionKey, senderId: "@Alice:example.org" })).toBe(
+      "matrix:@alice:example.org",
+    );
+  });
   it("unidentifiable sender gets an explanation", async () => {
     const host = setup();
     expect(await host.runCommand("saldo", { senderId: undefined })).toBe(

@@ -298,6 +298,29 @@ describe("creditgate unreachable", () => {
   });
 });
 
+describe("a Matrix per-room DM (dm.sessionScope per-room: its session is keyed as the room)", () => {
+  const room = "agent:main:matrix:channel:!dMrOoMaLiCe:example.org";
+  it("is gated on its sender, the account the meter bills and /recargar credits (case matrix-per-room-dm)", async () => {
+    cg.setUser("matrix:@alice:example.org", {
+      balanceMicroCredits: 0,
+      allowed: false,
+      reason: "insufficient_balance",
+      windows: [],
+      topupUrl: "http://127.0.0.1:1/pay/m1",
+    });
+    const { host } = setup();
+    const alice = { channel: "matrix", senderId: "@alice:example.org", sessionKey: room };
+    const r = await host.inbound({ ...alice, text: "hola" });
+    expect(r.by).toBe("before_dispatch");
+    expect(r.reply).toContain("http://127.0.0.1:1/pay/m1");
+    expect((await host.inbound({ ...alice, text: "/recargar starter" })).by).toBe("command");
+    expect(cg.topups.at(-1)).toMatchObject({ userId: "matrix:@alice:example.org", packId: "starter" });
+    // a group room of the same shape stays the operator's, never gated
+    expect((await host.inbound({ ...alice, text: "x", isGroup: true })).by).toBe("model");
+    expect(host.modelCalls).toBe(1);
+  });
+});
+
 describe("a person linked by session.identityLinks (openclaw/openclaw#1033)", () => {
   const session = { identityLinks: { Alice: ["telegram:7770707", "whatsapp:+15557770707"] } };
 

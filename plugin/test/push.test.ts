@@ -163,6 +163,11 @@ describe("usageEvent (the meter's rules)", () => {
     expect(userOf("agent:main:main")).toBe("agent:main");
     expect(userOf("agent:main:cron:job:run:1")).toBe("agent:main");
     expect(userOf("agent:main:telegram:group:-100:topic:3")).toBe("agent:main");
+    // a Matrix room may be a per-room DM, its user's by the entry's chatType: left to the meter
+    // (before 2026-12-03 pushed to agent:main, the transcript's copy then a duplicate)
+    expect(userOf("agent:main:matrix:channel:!dMrOoMaLiCe:example.org")).toBeNull();
+    expect(userOf("agent:main:matrix:channel:!dMrOoMaLiCe:example.org:thread:$root")).toBeNull();
+    expect(userOf("agent:main:matrix:direct:@alice:example.org")).toBe("matrix:@alice:example.org");
   });
 
   it("leaves to the transcript meter what it reads differently: seconds times, Google input holding its cache", () => {

@@ -77,6 +77,13 @@ export interface SessionHints {
    * name, or an account whose channel id is linked, is that person's one account.
    */
   identityLinks?: IdentityLinks | null;
+  /**
+   * The session entry records a one-to-one chat (its `chatType`, or its origin's, is `direct`), with
+   * the DM user's native id it records (`origin.nativeDirectUserId`), if any. A key that reads as a
+   * room (`<ch>:channel:<id>`, `<ch>:group:<id>`) is then that DM's ({@link directRoomUser}): Matrix
+   * keys each DM room so under `dm.sessionScope: "per-room"` (and a DM bound through its room).
+   */
+  directChat?: { user: string | null } | null;
 }
 
 /**
@@ -291,7 +298,14 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
     if (person !== undefined) return { accountId: person, via: "identity" };
     return linked(`${channel ?? "direct"}:${channel ? dmPeer(channel, peer) : peer}`, "dm", hints);
   }
-  if (rest.some((p) => SHARED.has(p.toLowerCase()))) return op;
+  if (rest.some((p) => SHARED.has(p.toLowerCase()))) {
+    // A one-to-one chat keyed as a room: Matrix's `dm.sessionScope: "per-room"` keys each DM room
+    // `matrix:channel:<roomId>` (`resolveMatrixDmSessionKey`), its entry `chatType: "direct"`. Before
+    // 2026-12-03 every such DM was billed to the operator while the plugin credited its user's top-ups
+    // to `matrix:<userId>` (case `matrix-per-room-dm`).
+    const roomUser = hints.directChat ? directRoomUser(rest, hints) : null;
+    return roomUser ? linked(roomUser, "dm-room", hints) : op;
+  }
 
   // An unfamiliar key shape: fall back to the route the session entry recorded.
   for (const target of hints.routeTargets ?? []) {
@@ -303,6 +317,24 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
       return linked(acct, "route", hints);
   }
   return op;
+}
+
+/**
+ * The user of a one-to-one chat keyed as a room (`<ch>:channel:<roomId>` or `<ch>:group:<id>`, a
+ * thread suffix too) whose entry records a direct chat ({@link SessionHints.directChat}): the DM
+ * user's native id the entry records, else the first route target naming a person on the key's
+ * channel (`origin.from`, `matrix:@alice:example.org`), as the plugin names the sender
+ * (`<channel>:<senderId>`); null when none does (the operator's, as before).
+ */
+function directRoomUser(rest: readonly string[], hints: SessionHints): string | null {
+  const ch = normalizeChannel(rest[0]);
+  const kind = rest[1]?.toLowerCase();
+  if (!ch || !isChannelWord(ch) || (kind !== "channel" && kind !== "group")) return null;
+  for (const target of [hints.directChat?.user, ...(hints.routeTargets ?? [])]) {
+    const acct = routeToAccount(target, ch);
+    if (acct?.startsWith(`${ch}:`) && !namesSharedChat(acct)) return acct;
+  }
+  return null;
 }
 
 /**

@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { MeterOptions } from "../../src/meter/meter.js";
 import { queryUsage } from "../../src/meter/report.js";
-import { resolveAccount } from "../../src/meter/resolve-user.js";
+import { parseIdentityLinks, resolveAccount } from "../../src/meter/resolve-user.js";
 import { meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /**
@@ -175,5 +175,133 @@ describe("case slack-grid-main-dm-custom-main-key: a Grid workspace's main DM se
     expect(
       resolveAccount("main", "agent:main:slack:direct:u07bob", { ...bob, mainKey: "slack" }).accountId,
     ).toBe("slack:u07bob");
+  });
+});
+
+describe("case matrix-per-room-dm: a Matrix DM keyed as its room (dm.sessionScope per-room) is its user's", () => {
+  it("matrix:@alice:example.org 2 calls $0.012, matrix:@bob:example.org $0.00165, the team room agent:main $0.0105 (was agent:main 4 calls $0.02415)", async () => {
+    const { s, world } = await meterCase("matrix-per-room-dm");
+    expect(s.billed).toBe(4);
+    expect(byUser(world)).toEqual({
+      "matrix:@alice:example.org": { requests: 2, costUsd: "0.012" },
+      "matrix:@bob:example.org": { requests: 1, costUsd: "0.00165" },
+      "agent:main": { requests: 1, costUsd: "0.0105" },
+    });
+  });
+
+  it("only a room key whose entry records a direct chat, and only a person on the key's channel", () => {
+    const room = "agent:main:matrix:channel:!dMrOoMaLiCe:example.org";
+    const from = ["matrix:@alice:example.org", "room:!dMrOoMaLiCe:example.org"];
+    const direct = { user: null };
+    expect(resolveAccount("main", room, { routeTargets: from, directChat: direct })).toEqual({
+      accountId: "matrix:@alice:example.org",
+      via: "dm-room",
+    });
+    // the native DM user wins over a route another surface wrote
+    expect(
+      resolveAccount("main", `${room}:thread:$root`, {
+        routeTargets: ["webchat:client-1", "room:!dMrOoMaLiCe:example.org"],
+        directChat: { user: "@Alice:example.org" },
+      }).accountId,
+    ).toBe("matrix:@alice:example.org");
+    // a linked person is the person's one account
+    const identityLinks = parseIdentityLinks({ alice: ["matrix:@alice:example.org"] });
+    expect(resolveAccount("main", room, { routeTargets: from, directChat: direct, identityLinks })).toEqual({
+      accountId: "alice",
+      via: "identity",
+    });
+    // no direct marker, a group's route, another channel's person, no person at all: the operator's
+    expect(resolveAccount("main", room, { routeTargets: from }).accountId).toBe("agent:main");
+    expect(
+      resolveAccount("main", room, { routeTargets: ["matrix:channel:!x:example.org"], directChat: direct })
+        .accountId,
+    ).toBe("agent:main");
+    expect(
+      resolveAccount("main", room, { routeTargets: ["telegram:5550101"], directChat: direct }).accountId,
+    ).toBe("agent:main");
+    expect(
+      resolveAccount("main", room, { routeTargets: ["room:!x:example.org"], directChat: direct }).accountId,
+    ).toBe("agent:main");
+  });
+
+  it("on OpenClaw's SQLite store: the node entry's delivery.origin says direct (was agent:main)", async () => {
+    const SID = "e5e5e5e5-0000-4000-8000-000000000005";
+    const KEY = "agent:main:matrix:channel:!dMrOoMaLiCe:example.org";
+    w = tempWorld(join(CASES, "subagent-into-other-agent-store", "state"));
+    rmSync(join(w.stateDir, "agents", "support"), { recursive: true, force: true });
+    const db = new Database(join(w.stateDir, "agents", "main", "agent", "openclaw-agent.sqlite"));
+    try {
+      const at = 1795400000000;
+      const origin = {
+        provider: "matrix",
+        surface: "matrix",
+        chatType: "direct",
+        from: "matrix:@alice:example.org",
+        to: "room:!dMrOoMaLiCe:example.org",
+        nativeDirectUserId: "@alice:example.org",
+        accountId: "default",
+      };
+      const entry = {
+        sessionId: SID,
+        updatedAt: at,
+        createdVia: "channel",
+        chatType: "direct",
+        delivery: {
+          kind: "external",
+          route: { channel: "matrix", accountId: "default", target: { to: "room:!dMrOoMaLiCe:example.org" } },
+          context: { channel: "matrix", to: "room:!dMrOoMaLiCe:example.org", accountId: "default" },
+          origin,
+        },
+      };
+      db.prepare(
+        `INSERT INTO session_nodes (session_key, current_session_id, entry_json, updated_at, created_via)
+         VALUES (?, ?, ?, ?, 'channel')`,
+      ).run(KEY, SID, JSON.stringify(entry), at);
+      db.prepare(
+        `INSERT INTO session_windows (session_id, session_key, reason, created_at, updated_at, transcript_updated_at)
+         VALUES (?, ?, 'initial', ?, ?, ?)`,
+      ).run(SID, KEY, at, at, at);
+      const ins = db.prepare(
+        "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?, ?, ?, ?)",
+      );
+      ins.run(
+        SID,
+        0,
+        JSON.stringify({ type: "session", version: 4, id: SID, timestamp: "2026-11-23T01:00:00.000Z" }),
+        at,
+      );
+      ins.run(
+        SID,
+        1,
+        JSON.stringify({
+          type: "message",
+          id: "m0000001",
+          parentId: null,
+          timestamp: "2026-11-23T01:00:02.000Z",
+          message: {
+            role: "assistant",
+            content: [{ type: "text", text: "hi Alice" }],
+            api: "openai-completions",
+            provider: "mock",
+            model: "mock-gpt",
+            usage: { input: 4000, output: 100, cacheRead: 0, cacheWrite: 0, totalTokens: 4100 },
+            stopReason: "stop",
+            timestamp: 1795400002000,
+            responseId: "chatcmpl-matrix-room-dm-0001",
+          },
+        }),
+        at + 2000,
+      );
+    } finally {
+      db.close();
+    }
+    const meter = meterFor(w);
+    const s = await meter.runOnce();
+    meter.close();
+    expect(s.billed).toBe(2);
+    expect(byUser(w)).toEqual({
+      "telegram:5550101": { requests: 1, costUsd: "0.0045" },
+      "matrix:@alice:example.org": { requests: 1, costUsd: "0.0135" },
+    });
   });
 });

@@ -73,6 +73,7 @@ export function createJsonlAttribution(
     channel: string | null;
     routeTargets?: string[];
     heartbeat?: boolean;
+    directChat?: { user: string | null } | null;
   }): string {
     // A store shared by every agent (`session.store` without `{agentId}`) names other agents' keys
     // too: an operator session is the agent's its key names.
@@ -80,6 +81,7 @@ export function createJsonlAttribution(
       channel: e.channel,
       routeTargets: e.routeTargets,
       heartbeat: e.heartbeat,
+      directChat: e.directChat,
       parentKey: parentOfKey,
       channelOfKey,
       heartbeatOfKey,

@@ -16,6 +16,12 @@ export interface IndexedSession {
    * `buildForkedGatewaySessionEntry`), or null.
    */
   forkSourceKey?: string | null;
+  /**
+   * The entry records a one-to-one chat (`chatType` or `origin.chatType` `direct`), with the DM
+   * user's native id (`origin.nativeDirectUserId`): a DM keyed as a room (Matrix's per-room DMs)
+   * is that user's. Null otherwise.
+   */
+  directChat?: { user: string | null } | null;
 }
 
 function s(v: unknown): string | null {
@@ -24,6 +30,24 @@ function s(v: unknown): string | null {
 
 function obj(v: unknown): Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/**
+ * Whether an entry (a `sessions.json` value, a store's `entry_json`) records a one-to-one chat: its
+ * `chatType` or its origin's is `direct` (OpenClaw's `deriveSessionMetaPatch`), with the DM user's
+ * native id its origin records (`nativeDirectUserId`); null otherwise.
+ */
+export function directChatOf(
+  entry: Record<string, unknown>,
+  ...origins: Record<string, unknown>[]
+): { user: string | null } | null {
+  const direct = [entry, ...origins].some((o) => s(o.chatType)?.trim().toLowerCase() === "direct");
+  if (!direct) return null;
+  for (const o of origins) {
+    const user = s(o.nativeDirectUserId);
+    if (user) return { user };
+  }
+  return { user: null };
 }
 
 /**
@@ -51,6 +75,7 @@ function indexedSession(key: string, raw: unknown): IndexedSession | null {
     parentKey: s(e.spawnedBy) ?? s(e.parentSessionKey) ?? null,
     heartbeat: s(e.heartbeatIsolatedBaseSessionKey) !== null,
     forkSourceKey: s(obj(e.forkSource).sessionKey),
+    directChat: directChatOf(e, origin),
   };
 }
 

@@ -9,6 +9,7 @@ import {
 } from "../resolve-user.js";
 import type { RememberedSession } from "../session-memory.js";
 import { mainKeyOf } from "./openclaw-config.js";
+import { directChatOf } from "./sessions-index.js";
 import type { OcHandle } from "./store-handle.js";
 
 // Who pays for a session read from OpenClaw's store: its key from `session_windows` (live) or the
@@ -32,15 +33,17 @@ export function hintsFromEntry(entryJson: string | null | undefined): {
   targets: string[];
   /** The entry is an isolated heartbeat run (`heartbeatIsolatedBaseSessionKey`). */
   heartbeat: boolean;
+  /** The entry records a one-to-one chat ({@link directChatOf}), else null. */
+  directChat: { user: string | null } | null;
 } {
   const channels: string[] = [];
   const targets: string[] = [];
-  if (!entryJson) return { channels, targets, heartbeat: false };
+  if (!entryJson) return { channels, targets, heartbeat: false, directChat: null };
   let e: unknown;
   try {
     e = JSON.parse(entryJson);
   } catch {
-    return { channels, targets, heartbeat: false };
+    return { channels, targets, heartbeat: false, directChat: null };
   }
   const at = (...path: string[]): string | null => {
     let v: unknown = e;
@@ -74,7 +77,16 @@ export function hintsFromEntry(entryJson: string | null | undefined): {
   ]) {
     if (t) targets.push(t);
   }
-  return { channels, targets, heartbeat: at("heartbeatIsolatedBaseSessionKey") !== null };
+  const rec = (v: unknown): Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  const entry = rec(e);
+  return {
+    channels,
+    targets,
+    heartbeat: at("heartbeatIsolatedBaseSessionKey") !== null,
+    // the store's entry keeps the origin under `delivery` (the JSONL era's at the top)
+    directChat: directChatOf(entry, rec(rec(entry.delivery).origin), rec(entry.origin)),
+  };
 }
 
 /**
@@ -177,7 +189,7 @@ export function createStoreAttribution(
     const w = h.window?.get(sid);
     if (!w?.session_key) return rememberedAttribution(h, sid, fallbackKey);
     const node = h.node?.get(w.session_key);
-    const { channels, targets, heartbeat } = hintsFromEntry(node?.entry_json);
+    const { channels, targets, heartbeat, directChat } = hintsFromEntry(node?.entry_json);
     const conv = w.conversation ? h.conversation?.get(w.conversation) : undefined;
     // the window's channel, else the entry's, else the conversation's, else a route's: the first
     // that is a messaging channel (never `webchat`, the dashboard: `sessionChannel`)
@@ -187,6 +199,7 @@ export function createStoreAttribution(
       channel,
       routeTargets: targets,
       heartbeat,
+      directChat,
       parentKey: (k) => parentOfKey(h, k),
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
@@ -204,11 +217,12 @@ export function createStoreAttribution(
    */
   function accountOfKey(h: OcHandle | null, key: string): string {
     const entry = h?.node?.get(key)?.entry_json ?? otherStore(key)?.node?.get(key)?.entry_json;
-    const { targets, heartbeat } = hintsFromEntry(entry);
+    const { targets, heartbeat, directChat } = hintsFromEntry(entry);
     return resolveAccount(agentOfKey(key) ?? agentId, key, {
       channel: channelOfKey(h, key),
       routeTargets: targets,
       heartbeat,
+      directChat,
       parentKey: (k) => parentOfKey(h, k),
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
