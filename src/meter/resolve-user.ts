@@ -79,11 +79,16 @@ export interface SessionHints {
   identityLinks?: IdentityLinks | null;
   /**
    * The session entry records a one-to-one chat (its `chatType`, or its origin's, is `direct`), with
-   * the DM user's native id it records (`origin.nativeDirectUserId`), if any. A key that reads as a
+   * the DM user it records (`origin.nativeDirectUserId`, else `origin.from`), if any. A key that reads as a
    * room (`<ch>:channel:<id>`, `<ch>:group:<id>`) is then that DM's ({@link directRoomUser}): Matrix
    * keys each DM room so under `dm.sessionScope: "per-room"` (and a DM bound through its room).
    */
   directChat?: { user: string | null } | null;
+  /**
+   * {@link directChat} of another session by key (its entry's): a sub-agent spawned from a DM keyed
+   * as its room bills that DM's user, not the operator.
+   */
+  directChatOfKey?: (sessionKey: string) => { user: string | null } | null | undefined;
 }
 
 /**
@@ -251,7 +256,14 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
       const r = resolve(
         agentOfKey(parent) ?? agentId,
         parent,
-        { ...hints, channel, routeTargets: [], heartbeat: hints.heartbeatOfKey?.(parent) ?? false },
+        {
+          ...hints,
+          channel,
+          routeTargets: [],
+          heartbeat: hints.heartbeatOfKey?.(parent) ?? false,
+          // a parent DM keyed as its room (a Matrix per-room DM) names its user in its entry
+          directChat: hints.directChatOfKey?.(parent) ?? null,
+        },
         depth + 1,
       );
       return { ...r, via: `subagent>${r.via}` };
@@ -322,7 +334,7 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
 /**
  * The user of a one-to-one chat keyed as a room (`<ch>:channel:<roomId>` or `<ch>:group:<id>`, a
  * thread suffix too) whose entry records a direct chat ({@link SessionHints.directChat}): the DM
- * user's native id the entry records, else the first route target naming a person on the key's
+ * user the entry records, else the first route target naming a person on the key's
  * channel (`origin.from`, `matrix:@alice:example.org`), as the plugin names the sender
  * (`<channel>:<senderId>`); null when none does (the operator's, as before).
  */

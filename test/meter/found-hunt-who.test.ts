@@ -179,11 +179,11 @@ describe("case slack-grid-main-dm-custom-main-key: a Grid workspace's main DM se
 });
 
 describe("case matrix-per-room-dm: a Matrix DM keyed as its room (dm.sessionScope per-room) is its user's", () => {
-  it("matrix:@alice:example.org 2 calls $0.012, matrix:@bob:example.org $0.00165, the team room agent:main $0.0105 (was agent:main 4 calls $0.02415)", async () => {
+  it("matrix:@alice:example.org 3 calls $0.027 (her sub-agent's included), matrix:@bob:example.org $0.00165, the team room agent:main $0.0105 (was agent:main 5 calls $0.03915)", async () => {
     const { s, world } = await meterCase("matrix-per-room-dm");
-    expect(s.billed).toBe(4);
+    expect(s.billed).toBe(5);
     expect(byUser(world)).toEqual({
-      "matrix:@alice:example.org": { requests: 2, costUsd: "0.012" },
+      "matrix:@alice:example.org": { requests: 3, costUsd: "0.027" },
       "matrix:@bob:example.org": { requests: 1, costUsd: "0.00165" },
       "agent:main": { requests: 1, costUsd: "0.0105" },
     });
@@ -210,6 +210,15 @@ describe("case matrix-per-room-dm: a Matrix DM keyed as its room (dm.sessionScop
       accountId: "alice",
       via: "identity",
     });
+    // a sub-agent of such a DM is its user's, by the parent's entry
+    const parentKey = (k: string) => (k.includes(":subagent:") ? room : null);
+    expect(
+      resolveAccount("main", "agent:main:subagent:5b2e", {
+        parentKey,
+        directChatOfKey: (k) => (k === room ? { user: "matrix:@alice:example.org" } : null),
+      }),
+    ).toEqual({ accountId: "matrix:@alice:example.org", via: "subagent>dm-room" });
+    expect(resolveAccount("main", "agent:main:subagent:5b2e", { parentKey }).accountId).toBe("agent:main");
     // no direct marker, a group's route, another channel's person, no person at all: the operator's
     expect(resolveAccount("main", room, { routeTargets: from }).accountId).toBe("agent:main");
     expect(
@@ -227,6 +236,8 @@ describe("case matrix-per-room-dm: a Matrix DM keyed as its room (dm.sessionScop
   it("on OpenClaw's SQLite store: the node entry's delivery.origin says direct (was agent:main)", async () => {
     const SID = "e5e5e5e5-0000-4000-8000-000000000005";
     const KEY = "agent:main:matrix:channel:!dMrOoMaLiCe:example.org";
+    const SUB = "e6e6e6e6-0000-4000-8000-000000000006";
+    const SUB_KEY = "agent:main:subagent:9c2e7f4a-3b1d-4e6f-8a5c-2d7e9f0b1c3a";
     w = tempWorld(join(CASES, "subagent-into-other-agent-store", "state"));
     rmSync(join(w.stateDir, "agents", "support"), { recursive: true, force: true });
     const db = new Database(join(w.stateDir, "agents", "main", "agent", "openclaw-agent.sqlite"));
@@ -261,6 +272,15 @@ describe("case matrix-per-room-dm: a Matrix DM keyed as its room (dm.sessionScop
         `INSERT INTO session_windows (session_id, session_key, reason, created_at, updated_at, transcript_updated_at)
          VALUES (?, ?, 'initial', ?, ?, ?)`,
       ).run(SID, KEY, at, at, at);
+      // a sub-agent Alice's DM spawned
+      db.prepare(
+        `INSERT INTO session_nodes (session_key, current_session_id, entry_json, updated_at, created_via, spawned_by)
+         VALUES (?, ?, ?, ?, 'spawn', ?)`,
+      ).run(SUB_KEY, SUB, JSON.stringify({ sessionId: SUB, updatedAt: at, spawnedBy: KEY }), at, KEY);
+      db.prepare(
+        `INSERT INTO session_windows (session_id, session_key, reason, created_at, updated_at, transcript_updated_at, spawned_by)
+         VALUES (?, ?, 'initial', ?, ?, ?, ?)`,
+      ).run(SUB, SUB_KEY, at, at, at, KEY);
       const ins = db.prepare(
         "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?, ?, ?, ?)",
       );
@@ -292,16 +312,44 @@ describe("case matrix-per-room-dm: a Matrix DM keyed as its room (dm.sessionScop
         }),
         at + 2000,
       );
+      ins.run(
+        SUB,
+        0,
+        JSON.stringify({ type: "session", version: 4, id: SUB, timestamp: "2026-11-23T01:01:00.000Z" }),
+        at,
+      );
+      ins.run(
+        SUB,
+        1,
+        JSON.stringify({
+          type: "message",
+          id: "m0000002",
+          parentId: null,
+          timestamp: "2026-11-23T01:01:02.000Z",
+          message: {
+            role: "assistant",
+            content: [{ type: "text", text: "research" }],
+            api: "openai-completions",
+            provider: "mock",
+            model: "mock-gpt",
+            usage: { input: 1000, output: 100, cacheRead: 0, cacheWrite: 0, totalTokens: 1100 },
+            stopReason: "stop",
+            timestamp: 1795400062000,
+            responseId: "chatcmpl-matrix-room-sub-0001",
+          },
+        }),
+        at + 62000,
+      );
     } finally {
       db.close();
     }
     const meter = meterFor(w);
     const s = await meter.runOnce();
     meter.close();
-    expect(s.billed).toBe(2);
+    expect(s.billed).toBe(3);
     expect(byUser(w)).toEqual({
       "telegram:5550101": { requests: 1, costUsd: "0.0045" },
-      "matrix:@alice:example.org": { requests: 1, costUsd: "0.0135" },
+      "matrix:@alice:example.org": { requests: 2, costUsd: "0.018" },
     });
   });
 });

@@ -63,6 +63,7 @@ export function createJsonlAttribution(
   const parentOfKey = (k: string) => index.parentOf(k) ?? indexOfKey(k).parentOf(k);
   const channelOfKey = (k: string) => index.channelOf(k) ?? indexOfKey(k).channelOf(k);
   const heartbeatOfKey = (k: string) => index.heartbeatOf(k) || indexOfKey(k).heartbeatOf(k);
+  const directChatOfKey = (k: string) => index.directChatOf(k) ?? indexOfKey(k).directChatOf(k);
   const mainKey = configuredMainKey(agentDir);
   const slashPrefixes = configuredSlashPrefixes(agentDir);
   const identityLinks = configuredIdentityLinks(agentDir);
@@ -85,6 +86,7 @@ export function createJsonlAttribution(
       parentKey: parentOfKey,
       channelOfKey,
       heartbeatOfKey,
+      directChatOfKey,
       mainKey,
       slashPrefixes,
       identityLinks,
@@ -104,6 +106,7 @@ export function createJsonlAttribution(
       parentKey: parentOfKey,
       channelOfKey,
       heartbeatOfKey,
+      directChatOfKey,
       mainKey,
       slashPrefixes,
       identityLinks,

@@ -18,8 +18,8 @@ export interface IndexedSession {
   forkSourceKey?: string | null;
   /**
    * The entry records a one-to-one chat (`chatType` or `origin.chatType` `direct`), with the DM
-   * user's native id (`origin.nativeDirectUserId`): a DM keyed as a room (Matrix's per-room DMs)
-   * is that user's. Null otherwise.
+   * user (`origin.nativeDirectUserId`, else `origin.from`): a DM keyed as a room (Matrix's per-room
+   * DMs) is that user's. Null otherwise.
    */
   directChat?: { user: string | null } | null;
 }
@@ -34,8 +34,8 @@ function obj(v: unknown): Record<string, unknown> {
 
 /**
  * Whether an entry (a `sessions.json` value, a store's `entry_json`) records a one-to-one chat: its
- * `chatType` or its origin's is `direct` (OpenClaw's `deriveSessionMetaPatch`), with the DM user's
- * native id its origin records (`nativeDirectUserId`); null otherwise.
+ * `chatType` or its origin's is `direct` (OpenClaw's `deriveSessionMetaPatch`), with the DM user its
+ * origin records (`nativeDirectUserId`, else the sender `from`); null otherwise.
  */
 export function directChatOf(
   entry: Record<string, unknown>,
@@ -43,9 +43,12 @@ export function directChatOf(
 ): { user: string | null } | null {
   const direct = [entry, ...origins].some((o) => s(o.chatType)?.trim().toLowerCase() === "direct");
   if (!direct) return null;
-  for (const o of origins) {
-    const user = s(o.nativeDirectUserId);
-    if (user) return { user };
+  // the native id first (written once per DM), else the sender the origin names
+  for (const field of ["nativeDirectUserId", "from"]) {
+    for (const o of origins) {
+      const user = s(o[field]);
+      if (user) return { user };
+    }
   }
   return { user: null };
 }
@@ -226,6 +229,10 @@ export function createSessionsIndex(path: string) {
     /** Whether the session by key is an isolated heartbeat run (`heartbeatIsolatedBaseSessionKey`). */
     heartbeatOf(sessionKey: string): boolean {
       return heartbeatKeys.has(sessionKey);
+    },
+    /** The direct chat the session by key records ({@link IndexedSession.directChat}), else null. */
+    directChatOf(sessionKey: string): { user: string | null } | null {
+      return byKey.get(sessionKey)?.directChat ?? null;
     },
   };
 }

@@ -133,6 +133,12 @@ export function createStoreAttribution(
     return of(h) || of(otherStore(key));
   }
 
+  /** The direct chat another session by key records (its node entry's), here or in its agent's store. */
+  function directChatOfKey(h: OcHandle | null, key: string): { user: string | null } | null {
+    const of = (x: OcHandle | null) => (x ? hintsFromEntry(x.node?.get(key)?.entry_json).directChat : null);
+    return of(h) ?? of(otherStore(key));
+  }
+
   /** A session's requester (`spawned_by` / `parent_session_key`), here or in its own agent's store. */
   function parentOfKey(h: OcHandle | null, key: string): string | null {
     return h?.parentOfKey?.(key) ?? otherStore(key)?.parentOfKey?.(key) ?? null;
@@ -169,6 +175,7 @@ export function createStoreAttribution(
       parentKey: (k) => parentOfKey(h, k),
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
+      directChatOfKey: (k) => directChatOfKey(h, k),
       mainKey,
       mainKeys: storeMainKeys(h),
       slashPrefixes,
@@ -203,6 +210,7 @@ export function createStoreAttribution(
       parentKey: (k) => parentOfKey(h, k),
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
+      directChatOfKey: (k) => directChatOfKey(h, k),
       mainKey,
       mainKeys: storeMainKeys(h),
       slashPrefixes,
@@ -226,6 +234,7 @@ export function createStoreAttribution(
       parentKey: (k) => parentOfKey(h, k),
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
+      directChatOfKey: (k) => directChatOfKey(h, k),
       mainKey,
       mainKeys: storeMainKeys(h),
       slashPrefixes,
