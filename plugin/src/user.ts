@@ -459,9 +459,19 @@ export function configuredSlashPrefixes(hostConfig: unknown): string[] {
   return [...out];
 }
 
-/** True for the end-user accounts the gate and the commands act on (not `agent:<id>`). */
+/**
+ * True for the end-user accounts the gate and the commands act on (not `agent:<id>`). A per-peer DM
+ * (`direct:<peer>`) whose turn names no messaging channel (the Control UI's `webchat`, a gateway RPC)
+ * is none: its account `direct:<peer>` is nobody's, the meter bills the channel the session's entry
+ * names, which a hook does not see. Before 2026-12-03 such a turn (the operator writing into a
+ * user's DM from the dashboard) was gated on `direct:<peer>`, never topped up: refused as out of
+ * balance whatever the user's.
+ */
 export const isEndUser = (r: Resolution) =>
-  r.via === "dm" || r.via === "openai-user" || r.via === "slash" || r.via === "identity";
+  (r.via === "dm" && !r.accountId.startsWith("direct:")) ||
+  r.via === "openai-user" ||
+  r.via === "slash" ||
+  r.via === "identity";
 
 /**
  * The end user behind a chat surface: the session key when it is a DM (so `identityLinks`

@@ -298,6 +298,33 @@ describe("creditgate unreachable", () => {
   });
 });
 
+describe("a per-peer DM (`agent:<a>:direct:<peer>`) run from one of OpenClaw's own surfaces", () => {
+  it("is not gated on a channel-less `direct:<peer>` account nobody tops up (the meter bills the entry's channel)", async () => {
+    const { host } = setup();
+    // the operator writes into telegram:5550101's per-peer DM from the Control UI (channel
+    // `webchat`), or a gateway RPC without a channel: the key names no channel, the entry does
+    for (const channel of ["webchat", ""]) {
+      const r = await host.inbound({
+        channel,
+        senderId: "openclaw-control-ui",
+        text: "hola",
+        sessionKey: "agent:main:direct:5550101",
+        path: "rpc",
+      });
+      expect(r.by, channel).toBe("model");
+    }
+    expect(cg.requests.some((q) => q.path.includes("direct%3A"))).toBe(false);
+    // the user's own turn names its channel and is gated on the account the meter bills
+    const own = await host.inbound({
+      channel: "telegram",
+      senderId: "5550102",
+      text: "hola",
+      sessionKey: "agent:main:direct:5550102",
+    });
+    expect(own.by).toBe("before_dispatch");
+  });
+});
+
 describe("a Matrix per-room DM (dm.sessionScope per-room: its session is keyed as the room)", () => {
   const room = "agent:main:matrix:channel:!dMrOoMaLiCe:example.org";
   it("is gated on its sender, the account the meter bills and /recargar credits (case matrix-per-room-dm)", async () => {
