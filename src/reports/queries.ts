@@ -1,4 +1,4 @@
-import type { Db } from "../db/index.js";
+import { type Db, isPostgres } from "../db/index.js";
 import { divRoundHalfUp, PICO_PER_MICRO, type Ratio } from "../money.js";
 import { ARCHIVED_BUCKET_MS } from "./query.js";
 
@@ -230,8 +230,15 @@ export function catchUpHourly(db: Db): number {
   };
   const first = behind();
   if (first.max <= first.c.last) return first.c.fromHour;
+  const pg = isPostgres(db);
   return db
     .transaction(() => {
+      // PostgreSQL hands out ids at INSERT, not in commit order: a row with a lower id may still be
+      // uncommitted while a higher one is visible, and a cursor moved past it would skip it for
+      // good. SHARE mode waits for every writer of usage_events in flight (and holds new ones off
+      // until this commits); taken first, before the transaction's snapshot, so their rows are
+      // read. SQLite has one writer: ids are in commit order there.
+      if (pg) db.exec("LOCK TABLE usage_events IN SHARE MODE");
       const { c, max } = behind(); // again, under the write lock: another process may have caught up
       if (max > c.last) {
         db.prepare<[number, number, number]>(
