@@ -172,6 +172,14 @@ function addSums(into: Sums, from: Partial<Record<string, unknown>>): void {
 
 type KeyDim = keyof typeof DIM_SQL;
 
+/**
+ * The provider filter: OpenClaw's provider ids are case-insensitive (it lower-cases them, and so
+ * does pricing), but rows keep the provider as written (a pushed `OpenAI`, a transcript's `Mock`):
+ * an exact match left those calls out of `--provider openai` and of a provider budget's spend.
+ * Compared in lower case with a lower-cased value.
+ */
+const PROVIDER_FILTER_SQL = "lower(provider) = ?";
+
 /** The raw-row WHERE terms (and their values) of the filters. */
 function rawFilters(f: ReportFilters): { where: string[]; params: (string | number)[] } {
   const where: string[] = [];
@@ -182,7 +190,7 @@ function rawFilters(f: ReportFilters): { where: string[]; params: (string | numb
   };
   if (f.user !== undefined) add("account_id = ?", f.user);
   if (f.agent !== undefined) add("agent_id = ?", f.agent);
-  if (f.provider !== undefined) add("provider = ?", f.provider);
+  if (f.provider !== undefined) add(PROVIDER_FILTER_SQL, f.provider.toLowerCase());
   if (f.model !== undefined) add("(provider || '/' || model = ? OR model = ?)", f.model, f.model);
   if (f.kind !== undefined) add(`${SESSION_KIND_SQL} = ?`, f.kind);
   return { where, params };
@@ -254,7 +262,7 @@ function sumGroups(
   };
   if (f.user !== undefined) add("account_id = ?", f.user);
   if (f.agent !== undefined) add("agent_id = ?", f.agent);
-  if (f.provider !== undefined) add("provider = ?", f.provider);
+  if (f.provider !== undefined) add(PROVIDER_FILTER_SQL, f.provider.toLowerCase());
   if (f.model !== undefined) add("(provider || '/' || model = ? OR model = ?)", f.model, f.model);
   const rawOnly = needsRaw(dims, f);
   const rawWhere = [...where];

@@ -8,6 +8,7 @@ import {
   createBudgetsRepo,
   parseUsdToMicro,
   runBudgetScan,
+  runReport,
   syncBudgetBlocks,
   usedPctText,
 } from "../../src/reports/index.js";
@@ -73,6 +74,41 @@ describe.each(ENGINES)("%s", (engine) => {
   const test = testOn(engine);
 
   describe("operator budgets", () => {
+    test("a provider budget and --provider count the provider's calls in any letter case", ({ db }) => {
+      // Rows keep the provider as written (a pushed `OpenAI`, a transcript's `OPENAI`), priced
+      // case-insensitively; the filter compared it exactly, so a budget on `openai` (subjects are
+      // lower-cased) saw $1 of the $3.50 spent there and a report --provider openai 1 call of 3.
+      const day0 = Date.parse("2026-11-30T00:00:00Z");
+      createBudgetsRepo(db).set(
+        {
+          scope: "provider",
+          subject: "OpenAI",
+          period: "day",
+          limitMicroUsd: 2_000_000,
+          mode: "soft",
+          thresholdsPct: null,
+        },
+        day0,
+      );
+      spend(db, day0 + H, USD, "main", "openai");
+      spend(db, day0 + 2 * H, USD * 2n, "main", "OpenAI");
+      spend(db, day0 + 3 * H, USD / 2n, "ops", "OPENAI");
+      spend(db, day0 + 4 * H, USD * 7n, "main", "anthropic");
+      const status = budgetStatuses(db, "UTC", day0 + 5 * H);
+      expect(status.map((s) => [s.name, s.spentUsd, s.usedPct])).toEqual([["provider:openai", "3.5", 175]]);
+      for (const provider of ["openai", "OpenAI"]) {
+        const r = runReport(db, {
+          range: { fromMs: day0, toMs: day0 + 5 * H },
+          timeZone: "UTC",
+          by: [],
+          filters: { provider },
+          creditsPerUsd: { num: 1n, den: 1n },
+          latency: false,
+        });
+        expect([r.totals.requests, r.totals.costUsd]).toEqual([3, "3.5"]);
+      }
+    });
+
     test("soft budgets alert once per threshold per window, in the configured zone", ({ db }) => {
       const tz = "America/New_York";
       const enforcer = createEnforcer(db, { ...DEFAULT_SETTINGS, timezone: tz });
