@@ -176,6 +176,16 @@ export interface HeldSummary {
   heldCostUsd: string;
 }
 
+/**
+ * When a held call counts in a report: when a release would date it. Its own time when that is
+ * sane; a call held for its timestamp (none, stored as 0, or absurd: before 2020 or more than
+ * a year past when it was held) is dated when it was held, as `release` bills it. Before
+ * 2026-12-03 reports used its own time, so such a call was under 1970-01-01 or 2031 and missing
+ * from every range around the day it would be billed on.
+ */
+const HELD_AT_SQL = `CASE WHEN message_ts_ms >= ${MIN_TIMESTAMP_MS} AND message_ts_ms <= created_at_ms + ${MAX_FUTURE_MS}
+  THEN message_ts_ms ELSE created_at_ms END`;
+
 /** Held calls per group key (`user`, `agent`, `model` or `day`), with the report's filters. */
 export function heldByGroup(
   db: Db,
@@ -186,7 +196,7 @@ export function heldByGroup(
     user: "account_id",
     agent: "agent_id",
     model: "provider || '/' || model",
-    day: "strftime('%Y-%m-%d', message_ts_ms / 1000, 'unixepoch')",
+    day: `strftime('%Y-%m-%d', (${HELD_AT_SQL}) / 1000, 'unixepoch')`,
   }[by];
   const where = ["status = 'held'"];
   const params: (string | number)[] = [];
@@ -194,8 +204,8 @@ export function heldByGroup(
   if (filter.agent) where.push("agent_id = ?") && params.push(filter.agent);
   if (filter.model)
     where.push("(provider || '/' || model = ? OR model = ?)") && params.push(filter.model, filter.model);
-  if (filter.sinceMs !== undefined) where.push("message_ts_ms >= ?") && params.push(filter.sinceMs);
-  if (filter.untilMs !== undefined) where.push("message_ts_ms < ?") && params.push(filter.untilMs);
+  if (filter.sinceMs !== undefined) where.push(`${HELD_AT_SQL} >= ?`) && params.push(filter.sinceMs);
+  if (filter.untilMs !== undefined) where.push(`${HELD_AT_SQL} < ?`) && params.push(filter.untilMs);
   const rows = db
     .prepare<(string | number)[], { key: string | null; cost: string | null }>(
       `SELECT ${keySql} AS key, cost_pico_usd AS cost FROM usage_review WHERE ${where.join(" AND ")}`,
