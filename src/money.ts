@@ -14,7 +14,8 @@
  * 2. Charge per event: `cost × markup × creditsPerUsd`, computed with exact rationals and
  *    rounded UP once per event to a whole micro-credit (the operator never undercharges;
  *    the user overpays by < 1 micro-credit per model call).
- * 3. Reports: sums of pico-USD are shown as micro-USD rounded half-up, once per row.
+ * 3. Reports: sums of pico-USD are given as micro-USD rounded half-up, once per row (`costMicros`),
+ *    beside the exact sum; tables print the exact sum (a $0.0000004 row is not `$0.00`).
  * 4. Recorded costs (`usage.cost.total`, a float in USD written by OpenClaw) are converted
  *    to pico-USD by rounding half-up to the nearest pico-USD (`usdFloatToPico`).
  * 5. Report margins: a sum of micro-credits charged is valued in USD at the credit rate, half-up

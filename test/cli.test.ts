@@ -2,10 +2,12 @@ import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { createUsageWriter } from "../src/meter/usage-repo.js";
 import { writeUsage } from "./retention/support.js";
 import { runCli as run } from "./support/cli.js";
 import { CB_FIXTURE, FIXTURE_PRICES, type TempWorld, tempWorld } from "./support/meter-env.js";
 import { createTempDb } from "./support/temp-db.js";
+import { grantEntry, usageRow } from "./support/usage-data.js";
 
 let w: TempWorld | undefined;
 afterEach(() => {
@@ -82,6 +84,36 @@ describe("creditgate CLI", () => {
     expect(bal.balanceMicroCredits).toBe(-henry[0].chargedMicros);
     expect(bal.overdrawn).toBe(true);
     expect((await run(env, ["--db", s.db, "balance", "telegram:5550101"])).out).toMatch(/OVERDRAWN/);
+  });
+
+  it("usage's table shows a cost below a micro-USD exactly, not as $0.00", async () => {
+    // 8 input tokens of a $0.05/M model cost $0.0000004: the table printed `$0.00` (rounded to a
+    // micro-USD) beside a charge of 0.000001 credits, and $0.0000015 as `$0.000002`.
+    const t = createTempDb();
+    const day = Date.UTC(2026, 10, 2, 10);
+    const entry = grantEntry(t.db, "telegram:7", day);
+    const writer = createUsageWriter(t.db);
+    const row = (key: string, model: string, cost: bigint) =>
+      usageRow({
+        dedupe_key: key,
+        ledger_entry_id: entry,
+        account_id: "telegram:7",
+        message_ts_ms: day,
+        model,
+        cost_pico_usd: cost,
+      });
+    writer.insert(row("a", "gpt-5-nano", 400_000n));
+    writer.insert(row("b", "gpt-5-mini", 1_500_000n));
+    writer.insert(row("c", "gpt-5", 3_000_000_000_000n));
+    t.db.close();
+    try {
+      const table = (await run({}, ["--db", t.path, "usage", "--by", "model"])).out;
+      expect(table).toMatch(/openai\/gpt-5-nano .*\$0\.0000004 /);
+      expect(table).toMatch(/openai\/gpt-5-mini .*\$0\.0000015 /);
+      expect(table).toMatch(/openai\/gpt-5 .*\$3\.00 /);
+    } finally {
+      t.cleanup();
+    }
   });
 
   it("grant is idempotent with --key and refuses bad amounts with a clear error", async () => {

@@ -30,7 +30,12 @@ import type { CliContext, GlobalOptions } from "../context.js";
 import { creditsArg, integerArg } from "../options.js";
 import { jsonChunks, type Log, renderTable, safeText, tableChunks, toJson } from "../output.js";
 
-const fmtMicroUsd = (m: number) => `$${formatScaled(BigInt(m), 6, 2)}`;
+/**
+ * The usage table's cost cell: the exact amount (at least 2 decimals), as `report`'s table shows
+ * it. Before 2026-12-03 it was `costMicros` (rounded to a micro-USD), so a group that cost
+ * $0.0000004 read `$0.00` beside its charge and $0.0000015 read `$0.000002`.
+ */
+const fmtPicoUsdCell = (pico: string) => `$${formatScaled(BigInt(pico), 12, 2)}`;
 
 function summaryRows(s: MeterSummary): [string, string | number][] {
   return [
@@ -443,7 +448,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
               r.output,
               r.cacheRead,
               r.cacheWrite,
-              fmtMicroUsd(r.costMicros),
+              fmtPicoUsdCell(r.costPicoUsd),
               formatMicroCredits(r.chargedMicros),
               ...(billed
                 ? [r.providerBilledRequests, r.providerBilledRequests ? r.providerBilledDiffUsd : ""]
