@@ -27,11 +27,24 @@ export function credits(locale: string, micro: number | bigint | string): string
   return asFmt(nf(locale, { minimumFractionDigits: 2, maximumFractionDigits: 6 }))(scaled(micro, 6));
 }
 
-/** USD from pico-USD, 2-4 decimals. */
+/** Below this many pico-USD ($0.0001), a non-zero amount would round to `$0.00` at 4 decimals. */
+const TINY_PICO = 100_000_000n;
+
+/**
+ * USD from pico-USD, 2-4 decimals; a non-zero amount under $0.0001 exactly (up to 12), never
+ * `$0.00` (before 2026-12-03 a user or model that cost $0.00004 read `$0.00` beside its charge).
+ */
 export function usd(locale: string, pico: string | bigint): string {
+  const v = BigInt(pico);
+  const tiny = v !== 0n && (v < 0n ? -v : v) < TINY_PICO;
   return asFmt(
-    nf(locale, { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 4 }),
-  )(scaled(pico, 12));
+    nf(locale, {
+      style: "currency",
+      currency: "USD",
+      minimumFractionDigits: 2,
+      maximumFractionDigits: tiny ? 12 : 4,
+    }),
+  )(scaled(v, 12));
 }
 
 /** An amount in a currency's minor units. */
