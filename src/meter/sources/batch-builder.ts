@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import { type CodexCumulative, codexCumulativeOf, codexIncrement } from "../codex-cumulative.js";
-import { dedupeKey } from "../identity.js";
+import { dedupeKey, isResponseIdentity } from "../identity.js";
 import {
   endsLikeObject,
   gluedEntry,
@@ -264,6 +265,116 @@ function userTurn(r: Extract<LineResult, { kind: "user" }>, previewChars: number
 }
 
 /**
+ * The last billed reply of a transcript with no user line after it (`BatchBuilder.lastReply`): what
+ * tells a copy of it that OpenClaw wrote again (see {@link isRewrittenCopy}).
+ */
+export interface ReplyMark {
+  provider: string;
+  model: string;
+  api: string | null;
+  responseId: string | null;
+  stopReason: string | null;
+  /** Its own `message.timestamp` (epoch ms). */
+  tsMs: number;
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  cacheWrite1h: number;
+  /** `message.content` as parsed (dropped once its key is taken: {@link replyMarkKept}). */
+  content?: unknown;
+  /** sha256 of the content without thinking blocks ({@link contentKeyOf}), once taken. */
+  contentKey?: string;
+}
+
+/** How long after a reply a copy of it may be written and still be taken for one: 30 s. */
+export const REWRITTEN_COPY_MAX_MS = 30_000;
+
+/**
+ * The mark of a billed reply for {@link isRewrittenCopy}, or null when it cannot be one's original:
+ * a line without a time of its own (its identity holds its entry id, which every copy keeps), an
+ * error or aborted reply (each retry of a failing request may be charged for the same prompt and
+ * write the same empty reply), or one with no visible content.
+ */
+export function replyMarkOf(u: ParsedUsage, content: unknown): ReplyMark | null {
+  if (u.identityTsMs !== undefined || u.isError) return null;
+  if (!Array.isArray(content) || !content.some((c) => !isThinking(c))) return null;
+  return {
+    provider: u.provider,
+    model: u.model,
+    api: u.api,
+    responseId: u.responseId,
+    stopReason: u.stopReason,
+    tsMs: u.messageTsMs,
+    input: u.writtenInput ?? u.input,
+    output: u.output,
+    cacheRead: u.cacheRead,
+    cacheWrite: u.cacheWrite,
+    cacheWrite1h: u.cacheWrite1h ?? 0,
+    content,
+  };
+}
+
+function isThinking(c: unknown): boolean {
+  return typeof c === "object" && c !== null && (c as { type?: unknown }).type === "thinking";
+}
+
+/** The key of a mark's content: sha256 of its JSON without thinking blocks (taken once). */
+function contentKeyOf(m: ReplyMark): string {
+  if (m.contentKey === undefined) {
+    const visible = Array.isArray(m.content) ? m.content.filter((c) => !isThinking(c)) : [];
+    m.contentKey = createHash("sha256").update(JSON.stringify(visible)).digest("base64");
+  }
+  return m.contentKey;
+}
+
+/**
+ * The kept mark ({@link replyMarkKept}) of the reply a transcript line read back before a cursor
+ * holds (`lookBefore`), or null (not a billed reply, or one no copy is looked for of).
+ */
+export function replyMarkOfLine(text: string): ReplyMark | null {
+  const r = parseLine(text);
+  return r.kind === "usage" ? replyMarkKept(replyMarkOf(r.usage, r.content)) : null;
+}
+
+/** A mark to keep across polls: its content replaced by its key (a long reply is not held). */
+export function replyMarkKept(m: ReplyMark | null): ReplyMark | null {
+  if (m === null) return null;
+  const { content: _, ...rest } = m;
+  return { ...rest, contentKey: contentKeyOf(m) };
+}
+
+/**
+ * Whether `next` is a copy of the reply `prev` that OpenClaw wrote again (a new entry id and a new
+ * `message.timestamp` seconds later: openclaw/openclaw#47211 on 2026.3.11, #85937 Gemini native
+ * streaming 1.5–3 s apart, #92563 a copy without the thinking blocks), not a call: the next reply
+ * of the same transcript with no user line between them, up to {@link REWRITTEN_COPY_MAX_MS}
+ * later, of the same provider, model, api, stop reason, token counts and visible content (thinking
+ * blocks aside), and without a response id that tells them apart. A later call of the same
+ * conversation always sends more than the one before it (the earlier reply, a tool result or a
+ * user message is in its prompt), so its counts differ; a copy with a long enough response id is
+ * already one call by it (`usage_response_keys`), and one with the same time is the same identity.
+ */
+export function isRewrittenCopy(prev: ReplyMark | null, next: ReplyMark): boolean {
+  if (prev === null) return false;
+  const dt = next.tsMs - prev.tsMs;
+  if (!(dt > 0 && dt <= REWRITTEN_COPY_MAX_MS)) return false;
+  if (next.responseId !== prev.responseId || isResponseIdentity(next.responseId)) return false;
+  return (
+    next.provider === prev.provider &&
+    next.model === prev.model &&
+    next.api === prev.api &&
+    next.stopReason === prev.stopReason &&
+    next.input === prev.input &&
+    next.output === prev.output &&
+    next.cacheRead === prev.cacheRead &&
+    next.cacheWrite === prev.cacheWrite &&
+    next.cacheWrite1h === prev.cacheWrite1h &&
+    contentKeyOf(next) === contentKeyOf(prev)
+  );
+}
+
+/**
  * Collects one batch: the "parsed line → event, stats, rejects" step shared by every reader
  * (JSONL files, compressed archives, OpenClaw SQLite rows and archive blobs), plus the cursor
  * moves that cover what was collected. `take()` hands out the batch as a value and starts afresh.
@@ -296,8 +407,17 @@ export class BatchBuilder {
   set turn(t: PendingTurn | null) {
     this.#turn = t;
     this.datedBy = t?.atMs ?? null;
+    this.lastReply = null;
   }
   #turn: PendingTurn | null = null;
+  /**
+   * The current transcript's last billed reply with no user line after it ({@link ReplyMark};
+   * null: none, or one that no copy is looked for of). Setting `turn` (a transcript's start, a
+   * user line) clears it; readers keep it with `turn` across batches and polls of the same
+   * transcript, and set it after `turn` when they resume one (`lookBefore`). A reply that is a
+   * copy of it ({@link isRewrittenCopy}) is not billed: counted as synthetic.
+   */
+  lastReply: ReplyMark | null = null;
   /**
    * The time of the last entry of the current transcript read with one (a user message or a call
    * with a time of its own): what a call whose line has no readable time is dated by
@@ -493,6 +613,12 @@ export class BatchBuilder {
       if (r.why === "synthetic") this.stats.synthetic++;
       else if (r.why === "zero-usage") this.stats.zeroUsage++;
     } else {
+      const mark = replyMarkOf(r.usage, r.content);
+      if (mark !== null && isRewrittenCopy(this.lastReply, mark)) {
+        this.stats.synthetic++; // a copy OpenClaw wrote again, not a call (isRewrittenCopy)
+        return;
+      }
+      this.lastReply = mark;
       let usage = r.usage;
       if (this.codex !== false) {
         // the state before the cursor is looked up only when a cumulative line comes up

@@ -12,6 +12,8 @@ import {
   eachLine,
   OriginScan,
   type PendingTurn,
+  type ReplyMark,
+  replyMarkOfLine,
   type TurnOrigin,
   turnOf,
 } from "./batch-builder.js";
@@ -46,9 +48,11 @@ export function lookBefore(
   fd: number,
   offset: number,
   previewChars: number,
-): { turn: PendingTurn | null; datedBy: number | null } {
+): { turn: PendingTurn | null; datedBy: number | null; lastReply: ReplyMark | null } {
   // undefined: not decided yet (no user line or call met)
   let turn: PendingTurn | null | undefined;
+  // the reply that came last, when one did (BatchBuilder.lastReply)
+  let lastReply: ReplyMark | null = null;
   for (let span = LOOKBACK_MIN_BYTES; ; span *= 4) {
     const start = Math.max(0, offset - span);
     const buf = Buffer.allocUnsafe(offset - start);
@@ -70,17 +74,19 @@ export function lookBefore(
         const text = line.toString("utf8");
         if (turn === undefined) {
           const t = turnOf(text, previewChars);
-          if (t === "reply") turn = null;
-          else if (t) return { turn: t.user, datedBy: t.user.atMs };
+          if (t === "reply") {
+            turn = null;
+            lastReply = replyMarkOfLine(text);
+          } else if (t) return { turn: t.user, datedBy: t.user.atMs, lastReply: null };
         }
         // a reply came last: the time of the latest line with one dates what follows
         if (turn === null) {
           const at = datingTimeOf(text);
-          if (at !== null) return { turn, datedBy: at };
+          if (at !== null) return { turn, datedBy: at, lastReply };
         }
       }
     }
-    if (start === 0 || span >= LOOKBACK_MAX_BYTES) return { turn: turn ?? null, datedBy: null };
+    if (start === 0 || span >= LOOKBACK_MAX_BYTES) return { turn: turn ?? null, datedBy: null, lastReply };
   }
 }
 

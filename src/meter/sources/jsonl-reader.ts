@@ -34,6 +34,8 @@ import {
   OWN_TURN,
   type PendingTurn,
   RESUME_MEMORY_ENTRIES,
+  type ReplyMark,
+  replyMarkKept,
   setBounded,
   type TurnOrigin,
 } from "./batch-builder.js";
@@ -203,7 +205,13 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
    */
   const turnAt = new Map<
     string,
-    { offset: number; turn: PendingTurn | null; datedBy: number | null; origin: TurnOrigin }
+    {
+      offset: number;
+      turn: PendingTurn | null;
+      datedBy: number | null;
+      origin: TurnOrigin;
+      lastReply: ReplyMark | null;
+    }
   >();
 
   async function poll(emit: Emit, report?: ProblemReporter): Promise<void> {
@@ -443,10 +451,12 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
             b.turn = known.turn;
             b.datedBy = known.datedBy;
             b.origin = known.origin;
+            b.lastReply = known.lastReply;
           } else {
             const before = lookBefore(fd, offset, previewChars);
             b.turn = before.turn;
             b.datedBy = before.datedBy;
+            b.lastReply = before.lastReply;
             b.origin = originBefore(fd, offset);
           }
           // A cumulative Codex-harness line is billed as its increment over the last one before it
@@ -489,7 +499,13 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           setBounded(
             turnAt,
             key,
-            { offset: carryStart, turn: b.turn, datedBy: b.datedBy, origin: b.origin },
+            {
+              offset: carryStart,
+              turn: b.turn,
+              datedBy: b.datedBy,
+              origin: b.origin,
+              lastReply: replyMarkKept(b.lastReply),
+            },
             resumeMemory,
           );
         b.files.set(key, fileCursor);

@@ -24,6 +24,9 @@ import {
   OWN_TURN,
   type PendingTurn,
   RESUME_MEMORY_ENTRIES,
+  type ReplyMark,
+  replyMarkKept,
+  replyMarkOfLine,
   setBounded,
   type TurnOrigin,
   turnOf,
@@ -123,6 +126,8 @@ interface Work {
   turn?: PendingTurn | null;
   /** `BatchBuilder.datedBy` at `fromSeq` (undefined: not known; the turn's time is used). */
   datedBy?: number | null;
+  /** `BatchBuilder.lastReply` at `fromSeq` (kept: `replyMarkKept`; undefined: not looked up yet). */
+  lastReply?: ReplyMark | null;
   /** Whose turn the session is in at `fromSeq` (`TurnOrigin`; undefined: not looked up yet). */
   origin?: TurnOrigin;
   /** The session's Codex-thread state at `fromSeq` (codex-cumulative.ts; undefined: not replayed yet). */
@@ -549,10 +554,12 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
         const before = w.fromSeq < 0 ? null : lookBeforeSeq(h, w.sid, w.fromSeq);
         w.turn = before?.turn ?? null;
         w.datedBy = before?.datedBy ?? null;
+        w.lastReply = before?.lastReply ?? null;
       }
       w.origin ??= w.fromSeq < 0 ? OWN_TURN : originBeforeSeq(h, w.sid, w.fromSeq);
       b.turn = w.turn;
       if (w.datedBy !== undefined) b.datedBy = w.datedBy;
+      b.lastReply = w.lastReply ?? null;
       b.origin = w.origin;
       // cumulative Codex-harness lines bill their increment (codex-cumulative.ts): the state at the
       // cursor is replayed from the session's rows only if such a line comes up; a first such line
@@ -569,6 +576,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       rowsInto(b, rows, agentId, w.sid, who);
       w.turn = b.turn;
       w.datedBy = b.datedBy;
+      w.lastReply = replyMarkKept(b.lastReply);
       w.origin = b.origin;
       const lastRow = rows.at(-1);
       if (lastRow) setBounded(originAt, w.sid, { seq: lastRow[0], origin: b.origin }, resumeMemory);
@@ -623,25 +631,29 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     h: OcHandle,
     sid: string,
     seq: number,
-  ): { turn: PendingTurn | null; datedBy: number | null } {
+  ): { turn: PendingTurn | null; datedBy: number | null; lastReply: ReplyMark | null } {
     // undefined: not decided yet (no user row or call met)
     let turn: PendingTurn | null | undefined;
+    // the reply that came last, when one did (BatchBuilder.lastReply)
+    let lastReply: ReplyMark | null = null;
     for (const r of h.rowsBefore.all(sid, seq, LOOKBACK_ROWS)) {
       const text = rowText(r);
       if (text === null) continue;
       if (!(text.includes('"usage"') || textHasUserMark(text))) continue;
       if (turn === undefined) {
         const t = turnOf(text, previewChars);
-        if (t === "reply") turn = null;
-        else if (t) return { turn: t.user, datedBy: t.user.atMs };
+        if (t === "reply") {
+          turn = null;
+          lastReply = replyMarkOfLine(text);
+        } else if (t) return { turn: t.user, datedBy: t.user.atMs, lastReply: null };
       }
       // a reply came last: the time of the latest row with one dates what follows
       if (turn === null) {
         const at = datingTimeOf(text);
-        if (at !== null) return { turn, datedBy: at };
+        if (at !== null) return { turn, datedBy: at, lastReply };
       }
     }
-    return { turn: turn ?? null, datedBy: null };
+    return { turn: turn ?? null, datedBy: null, lastReply };
   }
 
   /**

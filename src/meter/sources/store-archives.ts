@@ -81,12 +81,14 @@ export function createStoreArchives(ctx: StoreArchiveContext) {
         // again whole, and dedupe absorbs the parts already billed.
         const turn = b.turn;
         const datedBy = b.datedBy;
+        const lastReply = b.lastReply;
         const codex = b.codex;
         const origin = b.origin;
         await flush(b);
         b = newBatch();
         b.turn = turn; // the same transcript goes on
         b.datedBy = datedBy;
+        b.lastReply = lastReply;
         b.origin = origin;
         b.codex = codex;
       }
