@@ -222,12 +222,14 @@ export function writeJson(path: string, value: unknown): void {
 
 /**
  * One assistant transcript line (OpenClaw's JSONL format): a mock/mock-gpt call at `ts` (epoch
- * ms, also its id `a<ts>`) with `input` input and 10 output tokens, and `content` blocks.
+ * ms, also its id `a<ts>`) with `input` input and 10 output tokens, and `content` blocks (by
+ * default a reply of its own, `ok <ts>`: the same reply and counts again within 30 s, with no user
+ * line between, is a copy OpenClaw wrote again, not a call; see `isRewrittenCopy`).
  */
 export function assistantLine(
   ts: number,
   input = 100,
-  content: unknown[] = [{ type: "text", text: "ok" }],
+  content: unknown[] = [{ type: "text", text: `ok ${ts}` }],
 ): string {
   return JSON.stringify({
     type: "message",
