@@ -1,9 +1,18 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { synthState } from "../../scripts/synth-state.mjs";
 import { type Db, openDatabase } from "../../src/db/index.js";
+import { queryUsage } from "../../src/meter/report.js";
 import type { SourceBatch } from "../../src/meter/source.js";
 import { createJsonlSource } from "../../src/meter/sources/jsonl.js";
 import { createReaderThread } from "../../src/meter/sources/jsonl-thread.js";
@@ -12,7 +21,7 @@ import {
   readSessionsJson,
   STREAM_INDEX_FROM_BYTES,
 } from "../../src/meter/sources/sessions-index.js";
-import { synthBiller } from "../support/meter-env.js";
+import { meterCaseDir, synthBiller } from "../support/meter-env.js";
 
 /**
  * An agent with many sessions: its `sessions.json` (~5 KB an entry with OpenClaw's skills
@@ -54,11 +63,11 @@ describe("readSessionsJson: a big sessions.json is streamed, with the same resul
     writeFileSync(path, `\uFEFF${JSON.stringify(json, null, 2)}\n`);
     const size = readFileSync(path).length;
     expect(size).toBeGreaterThan(STREAM_INDEX_FROM_BYTES); // > 1 MiB read chunk: crosses chunk edges
-    const streamed = readSessionsJson(path, size);
+    const streamed = readSessionsJson(path);
     expect(streamed).toHaveLength(1200);
     expect(streamed).toEqual(parseSessionsJson(json));
     // the JSON.parse path (a size under the threshold) reads the same
-    expect(readSessionsJson(path, 0)).toEqual(streamed);
+    expect(readSessionsJson(path, Number.POSITIVE_INFINITY)).toEqual(streamed);
   });
 
   it.each([
@@ -71,8 +80,8 @@ describe("readSessionsJson: a big sessions.json is streamed, with the same resul
     writeFileSync(path, damage(JSON.stringify(bigIndex(600))));
     const size = readFileSync(path).length;
     expect(size).toBeGreaterThan(STREAM_INDEX_FROM_BYTES);
-    expect(() => readSessionsJson(path, size)).toThrow();
-    expect(() => readSessionsJson(path, 0)).toThrow();
+    expect(() => readSessionsJson(path)).toThrow();
+    expect(() => readSessionsJson(path, Number.POSITIVE_INFINITY)).toThrow();
   });
 
   it("a repeated key keeps its last entry, as JSON.parse does", () => {
@@ -84,8 +93,8 @@ describe("readSessionsJson: a big sessions.json is streamed, with the same resul
     writeFileSync(path, `${text.slice(0, -1)},${dup},${noId}}`);
     const size = readFileSync(path).length;
     expect(size).toBeGreaterThan(STREAM_INDEX_FROM_BYTES);
-    const streamed = readSessionsJson(path, size);
-    expect(streamed).toEqual(readSessionsJson(path, 0));
+    const streamed = readSessionsJson(path);
+    expect(streamed).toEqual(readSessionsJson(path, Number.POSITIVE_INFINITY));
     expect(streamed.find((x) => x.sessionKey === "agent:main:telegram:direct:1000")?.sessionId).toBe(
       "last-one",
     );
@@ -96,10 +105,64 @@ describe("readSessionsJson: a big sessions.json is streamed, with the same resul
     dir = mkdtempSync(join(tmpdir(), "creditgate-index-"));
     const path = join(dir, "sessions.json");
     writeFileSync(path, JSON.stringify(Object.values(bigIndex(600))));
-    const size = readFileSync(path).length;
-    expect(readSessionsJson(path, size)).toEqual([]);
-    expect(readSessionsJson(path, 0)).toEqual([]);
+    expect(readFileSync(path).length).toBeGreaterThan(STREAM_INDEX_FROM_BYTES);
+    expect(readSessionsJson(path)).toEqual([]);
+    expect(readSessionsJson(path, Number.POSITIVE_INFINITY)).toEqual([]);
   });
+});
+
+describe("case sessions-index-repeated-key-streamed: a streamed index reads a key's last entry, in JSON.parse's order", () => {
+  it("a key given twice, integer-like keys, __proto__: the same sessions as JSON.parse", () => {
+    dir = mkdtempSync(join(tmpdir(), "creditgate-index-"));
+    const path = join(dir, "sessions.json");
+    const e = (sid: string, peer: string) =>
+      JSON.stringify({ sessionId: sid, origin: { from: `telegram:${peer}` } });
+    const text = `{${" ".repeat(STREAM_INDEX_FROM_BYTES)}"b": ${e("s1", "1")}, "k": ${e("s2", "2")}, "7": ${e("s1", "3")}, "k": ${e("s3", "4")}, "__proto__": ${e("s4", "5")}, "b": {"updatedAt": 1}}`;
+    writeFileSync(path, text);
+    const size = readFileSync(path).length;
+    expect(size).toBeGreaterThan(STREAM_INDEX_FROM_BYTES);
+    const parsed = parseSessionsJson(JSON.parse(text));
+    expect(parsed.map((x) => [x.sessionKey, x.sessionId])).toEqual([
+      ["7", "s1"],
+      ["k", "s3"],
+      ["__proto__", "s4"],
+    ]);
+    expect(readSessionsJson(path)).toEqual(parsed);
+  });
+
+  it("Ivy's session is billed to Ivy whether the index is parsed whole or streamed", async () => {
+    const caseDir = resolve(import.meta.dirname, "../cases/sessions-index-repeated-key-streamed");
+    dir = mkdtempSync(join(tmpdir(), "creditgate-case-"));
+    for (const streamed of [false, true]) {
+      const copy = join(dir, String(streamed));
+      cpSync(caseDir, copy, { recursive: true });
+      const index = join(copy, "state", "agents", "main", "sessions", "sessions.json");
+      if (streamed) {
+        // the same JSON text with whitespace after its first brace: over the streaming threshold
+        const text = readFileSync(index, "utf8");
+        writeFileSync(index, `{${" \n".repeat(STREAM_INDEX_FROM_BYTES / 2)}${text.slice(1)}`);
+        expect(readFileSync(index).length).toBeGreaterThan(STREAM_INDEX_FROM_BYTES);
+      }
+      const { world } = await meterCaseDir(copy, "calculate");
+      try {
+        const byUser = Object.fromEntries(
+          queryUsage(world.db, { by: "user" }).map((r) => [
+            r.key,
+            { requests: r.requests, costUsd: r.costUsd },
+          ]),
+        );
+        expect({ streamed, byUser }).toEqual({
+          streamed,
+          byUser: {
+            "telegram:5550202": { requests: 1, costUsd: "0.0045" },
+            "telegram:5550101": { requests: 1, costUsd: "0.0075" },
+          },
+        });
+      } finally {
+        world.cleanup();
+      }
+    }
+  }, 60_000);
 });
 
 const count = (db: Db, sql: string) => (db.prepare(sql).get() as { n: number }).n;

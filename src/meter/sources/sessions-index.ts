@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { JSONParser, TokenizerError, TokenParserError } from "@streamparser/json";
 import { sessionChannel } from "../resolve-user.js";
 
@@ -103,17 +103,37 @@ export function parseSessionsJson(json: unknown): IndexedSession[] {
 export const STREAM_INDEX_FROM_BYTES = 2 * 1024 * 1024;
 
 /**
- * Reads a `sessions.json` file: by `JSON.parse` below `STREAM_INDEX_FROM_BYTES`, else streamed
- * with @streamparser/json (entries kept only as `IndexedSession`s). A leading BOM is skipped.
+ * Reads a `sessions.json` file: by `JSON.parse` when the file opened is smaller than
+ * `streamFromBytes`, else streamed with @streamparser/json (entries kept only as
+ * `IndexedSession`s). The size is the opened file's, not a `stat` before it: an index renamed over
+ * in between (OpenClaw writes a temp file and renames it) by one of tens of MB would be
+ * `JSON.parse`d whole in the reader thread, which aborts the process (a tester, 2026-12-03). A
+ * leading BOM is skipped.
+ * @param streamFromBytes @defaultValue STREAM_INDEX_FROM_BYTES
  * @throws SyntaxError, TokenizerError or TokenParserError (streamed) when the file is not one
- *   complete JSON value; an I/O error as `readFileSync`/`readSync` throw it.
+ *   complete JSON value; an I/O error as `openSync`/`readSync` throw it.
  */
-export function readSessionsJson(path: string, size: number): IndexedSession[] {
-  if (size < STREAM_INDEX_FROM_BYTES) {
-    return parseSessionsJson(JSON.parse(readFileSync(path, "utf8").replace(/^\uFEFF/, "")));
+export function readSessionsJson(path: string, streamFromBytes = STREAM_INDEX_FROM_BYTES): IndexedSession[] {
+  const fd = openSync(path, "r");
+  try {
+    if (fstatSync(fd).size < streamFromBytes) {
+      return parseSessionsJson(JSON.parse(readFileSync(fd, "utf8").replace(/^\uFEFF/, "")));
+    }
+    return streamSessionsJson(fd);
+  } finally {
+    closeSync(fd);
   }
-  // by key, in first-seen order with the last value, as JSON.parse keeps a repeated key
-  const byKey = new Map<string, IndexedSession | null>();
+}
+
+/** `readSessionsJson`'s streamed read of the open file `fd`, from its current offset. */
+function streamSessionsJson(fd: number): IndexedSession[] {
+  // Entries by key in an object as JSON.parse builds it (OpenClaw's own read of the file): a key
+  // given twice keeps its first place and its last entry, integer-like keys come first in
+  // ascending order. Pushed in file order instead, a repeated key's earlier entry named its
+  // session too and a later key could win a session id that JSON.parse gives an earlier one
+  // (before 2026-12-03, case sessions-index-repeated-key-streamed). No prototype: `__proto__` is
+  // a key like any other, as in JSON.parse's object.
+  const byKey: Record<string, IndexedSession | null> = Object.create(null);
   let root: "object" | "other" | null = null;
   const parser = new JSONParser({ paths: ["$.*"], keepStack: false });
   parser.onValue = ({ value, key, stack }) => {
@@ -121,33 +141,28 @@ export function readSessionsJson(path: string, size: number): IndexedSession[] {
     if (stack.length !== 1) return;
     if (root === null) root = typeof key === "string" ? "object" : "other";
     if (typeof key !== "string") return;
-    byKey.set(key, indexedSession(key, value));
+    byKey[key] = indexedSession(key, value);
   };
-  const fd = openSync(path, "r");
-  try {
-    const buf = Buffer.allocUnsafe(1024 * 1024);
-    let first = true;
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      let chunk = buf.subarray(0, n);
-      if (first && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
-      first = false;
-      if (parser.isEnded) {
-        // only whitespace may follow the value, as for JSON.parse
-        if (chunk.some((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)) {
-          throw new SyntaxError("unexpected data after the JSON value");
-        }
-        continue;
+  const buf = Buffer.allocUnsafe(1024 * 1024);
+  let first = true;
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) break;
+    let chunk = buf.subarray(0, n);
+    if (first && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+    first = false;
+    if (parser.isEnded) {
+      // only whitespace may follow the value, as for JSON.parse
+      if (chunk.some((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)) {
+        throw new SyntaxError("unexpected data after the JSON value");
       }
-      parser.write(chunk);
+      continue;
     }
-  } finally {
-    closeSync(fd);
+    parser.write(chunk);
   }
   if (!parser.isEnded) parser.end(); // throws: the file ends inside the value
   if (root === "other") return [];
-  return [...byKey.values()].filter((x): x is IndexedSession => x !== null);
+  return Object.values(byKey).filter((x): x is IndexedSession => x !== null);
 }
 
 /** Whether `err` says the text was not valid JSON (JSON.parse's or the stream parser's). */
@@ -188,7 +203,7 @@ export function createSessionsIndex(path: string) {
       if (next === sig) return null;
       let parsed: IndexedSession[];
       try {
-        parsed = readSessionsJson(path, st.size);
+        parsed = readSessionsJson(path);
       } catch (err) {
         // keep the last view, try again next poll
         lastError = isJsonError(err) ? "not valid JSON" : String((err as Error).message).slice(0, 200);
