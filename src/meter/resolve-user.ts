@@ -332,6 +332,15 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
 }
 
 /**
+ * The channels that key a one-to-one chat as a room: Matrix (`dm.sessionScope: "per-room"`), as
+ * the plugin's `isDmRoomKey` has them. Any other channel's room key stays the operator's whatever
+ * its entry's `chatType` (before 2026-12-03, a Telegram, Discord, Slack or WhatsApp group key whose
+ * entry said `direct` was billed to the entry's sender, while the plugin neither gated that sender
+ * nor left the call to the meter: it pushed it to the operator; case `room-key-direct-other-channel`).
+ */
+const DM_ROOM_CHANNELS: ReadonlySet<string> = new Set(["matrix"]);
+
+/**
  * The user of a one-to-one chat keyed as a room (`<ch>:channel:<roomId>` or `<ch>:group:<id>`, a
  * thread suffix too) whose entry records a direct chat ({@link SessionHints.directChat}): the DM
  * user the entry records, else the first route target naming a person on the key's
@@ -341,7 +350,7 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
 function directRoomUser(rest: readonly string[], hints: SessionHints): string | null {
   const ch = normalizeChannel(rest[0]);
   const kind = rest[1]?.toLowerCase();
-  if (!ch || !isChannelWord(ch) || (kind !== "channel" && kind !== "group")) return null;
+  if (!ch || !DM_ROOM_CHANNELS.has(ch) || (kind !== "channel" && kind !== "group")) return null;
   for (const target of [hints.directChat?.user, ...(hints.routeTargets ?? [])]) {
     const acct = routeToAccount(target, ch);
     if (acct?.startsWith(`${ch}:`) && !namesSharedChat(acct)) return acct;

@@ -178,6 +178,30 @@ describe("case slack-grid-main-dm-custom-main-key: a Grid workspace's main DM se
   });
 });
 
+describe("case room-key-direct-other-channel: only Matrix keys a DM as a room", () => {
+  it("agent:main 2 calls $0.012, matrix:@alice:example.org $0.0105 (was telegram:5550101 $0.0045, discord:998877665544 $0.0075)", async () => {
+    const { s, world } = await meterCase("room-key-direct-other-channel");
+    expect(s.billed).toBe(3);
+    expect(byUser(world)).toEqual({
+      "agent:main": { requests: 2, costUsd: "0.012" },
+      "matrix:@alice:example.org": { requests: 1, costUsd: "0.0105" },
+    });
+  });
+
+  it("a group or channel key of another channel stays the operator's whatever its entry says", () => {
+    for (const [key, user] of [
+      ["agent:main:telegram:group:-100123", "telegram:555"],
+      ["agent:main:discord:channel:123", "discord:999"],
+      ["agent:main:slack:channel:c123:thread:1.2", "U123"],
+      ["agent:main:whatsapp:group:123@g.us", "+15551234"],
+    ] as const) {
+      expect(resolveAccount("main", key, { directChat: { user }, routeTargets: [user] }).accountId).toBe(
+        "agent:main",
+      );
+    }
+  });
+});
+
 describe("case matrix-per-room-dm: a Matrix DM keyed as its room (dm.sessionScope per-room) is its user's", () => {
   it("matrix:@alice:example.org 3 calls $0.027 (her sub-agent's included), matrix:@bob:example.org $0.00165, the team room agent:main $0.0105 (was agent:main 5 calls $0.03915)", async () => {
     const { s, world } = await meterCase("matrix-per-room-dm");
