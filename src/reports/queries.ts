@@ -1,4 +1,4 @@
-import { type Db, isPostgres } from "../db/index.js";
+import { type Db, isPostgres, PgError } from "../db/index.js";
 import { divRoundHalfUp, PICO_PER_MICRO, type Ratio } from "../money.js";
 import { ARCHIVED_BUCKET_MS } from "./query.js";
 
@@ -217,8 +217,17 @@ export interface SeriesPoint {
  * cursor's `from_hour` are left out (those hours are read raw). Portable SQL (SQLite and
  * PostgreSQL: the agent flag as CASE, an explicit conflict target). Writes nothing when there is
  * nothing new. Returns `from_hour`: the first UTC hour (hours since 1970) the rollup covers.
+ *
+ * `lockWaitMs` (PostgreSQL): how long to wait for the writers of usage_events in flight (see the
+ * lock below); when they take longer, nothing is caught up and null is returned (the caller reads
+ * raw rows). Without it the wait has no limit (the archive, which must roll up what it removes).
+ * A read that waited without limit held every other biller behind its lock request until the
+ * slowest writer in flight committed (a console chart read during a big meter batch stalled all
+ * billing, and its own process's event loop, for the batch's duration; 2026-12-03, a reviewer).
  */
-export function catchUpHourly(db: Db): number {
+export function catchUpHourly(db: Db): number;
+export function catchUpHourly(db: Db, o: { lockWaitMs?: number }): number | null;
+export function catchUpHourly(db: Db, o: { lockWaitMs?: number } = {}): number | null {
   const cursor = db.prepare<[], { last: number; fromHour: number }>(
     `SELECT last_usage_event_id AS last, from_hour AS "fromHour" FROM usage_hourly_cursor WHERE id = 1`,
   );
@@ -231,6 +240,23 @@ export function catchUpHourly(db: Db): number {
   const first = behind();
   if (first.max <= first.c.last) return first.c.fromHour;
   const pg = isPostgres(db);
+  const waitMs = o.lockWaitMs === undefined ? null : Math.max(1, Math.floor(o.lockWaitMs));
+  try {
+    return catchUpLocked(db, pg, waitMs, behind);
+  } catch (err) {
+    // lock_not_available: a writer in flight took longer than `lockWaitMs`
+    if (waitMs !== null && err instanceof PgError && err.sqlState === "55P03") return null;
+    throw err;
+  }
+}
+
+/** The catch-up's transaction (catchUpHourly): under the lock on PostgreSQL, waiting at most `waitMs`. */
+function catchUpLocked(
+  db: Db,
+  pg: boolean,
+  waitMs: number | null,
+  behind: () => { c: { last: number; fromHour: number }; max: number },
+): number {
   return db
     .transaction(() => {
       // PostgreSQL hands out ids at INSERT, not in commit order: a row with a lower id may still be
@@ -238,7 +264,12 @@ export function catchUpHourly(db: Db): number {
       // good. SHARE mode waits for every writer of usage_events in flight (and holds new ones off
       // until this commits); taken first, before the transaction's snapshot, so their rows are
       // read. SQLite has one writer: ids are in commit order there.
-      if (pg) db.exec("LOCK TABLE usage_events IN SHARE MODE");
+      if (pg) {
+        // a bounded wait: a waiting SHARE request holds every new writer behind it
+        if (waitMs !== null) db.exec(`SET LOCAL lock_timeout = ${waitMs}`);
+        db.exec("LOCK TABLE usage_events IN SHARE MODE");
+        if (waitMs !== null) db.exec("SET LOCAL lock_timeout = 0");
+      }
       const { c, max } = behind(); // again, under the write lock: another process may have caught up
       if (max > c.last) {
         db.prepare<[number, number, number]>(
@@ -277,6 +308,12 @@ const STACK_SQL: Record<Stack, { daily: string; raw: string }> = {
 };
 
 /**
+ * How long a console read waits for the writers of usage_events in flight before it reads the
+ * hours raw instead of catching the rollup up (PostgreSQL; `catchUpHourly`'s `lockWaitMs`).
+ */
+export const HOURLY_LOCK_WAIT_MS = 500;
+
+/**
  * Spend over time by day or hour, stacked by agent, model or provider: the `MAX_STACKS` keys with
  * the highest cost keep their name, the rest are summed as "other". Day buckets come from
  * usage_daily_totals, hour buckets from usage_hourly_totals (caught up first; range at most
@@ -289,7 +326,13 @@ export function spendSeries(
 ): SeriesPoint[] {
   const key = STACK_SQL[q.stack];
   const hourly = q.bucket === "hour";
-  const s: Split = hourly ? splitHours(q.sinceMs, q.untilMs, catchUpHourly(db)) : split(q.sinceMs, q.untilMs);
+  // writers in flight past HOURLY_LOCK_WAIT_MS: the whole range is read raw (at most 8 days)
+  const fromHour = hourly ? catchUpHourly(db, { lockWaitMs: HOURLY_LOCK_WAIT_MS }) : null;
+  const s: Split = !hourly
+    ? split(q.sinceMs, q.untilMs)
+    : fromHour === null
+      ? { firstDay: 0, endDay: 0, edges: [[q.sinceMs, q.untilMs]] }
+      : splitHours(q.sinceMs, q.untilMs, fromHour);
   const rawBucket = hourly ? `message_ts_ms / ${HOUR_MS}` : `message_ts_ms / ${DAY_MS}`;
   const u = unionSql(
     s,
