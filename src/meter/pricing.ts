@@ -1746,7 +1746,9 @@ const SERVICE_TIERS: readonly {
  */
 const PRIORITY_MULTIPLES: readonly { readonly models: RegExp; readonly num: bigint; readonly den: bigint }[] =
   [
-    { models: /^gpt-5\.5(?:$|[-.@])/, num: 5n, den: 2n },
+    // gpt-5.5 itself and its snapshots (the undated retry), not gpt-5.5-pro / -codex / -chat: OpenAI
+    // lists only GPT-5.5 at 2.5× (a reviewer)
+    { models: /^gpt-5\.5$/, num: 5n, den: 2n },
     { models: /^gpt-5-mini$/, num: 9n, den: 5n },
     { models: /^(?:gpt-4\.1|gpt-4\.1-mini|o3|gpt-4o-2024-05-13)$/, num: 7n, den: 4n },
     { models: /^gpt-4o$/, num: 17n, den: 10n },

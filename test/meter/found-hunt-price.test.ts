@@ -316,6 +316,7 @@ describe("case openai-priority-multiple-per-model: a priority call at OpenAI's o
     ["openai", "gpt-5.5", 2.5, 5, 2],
     ["openai", "gpt-5.5", 2, 5, 2],
     ["openai", "gpt-5.5-2026-04-23", 2, 5, 2],
+    ["openai", "gpt-5.5-pro", 2, 2, 1],
     ["openai", "gpt-5", 2, 2, 1],
     ["openai", "gpt-5.4", 2, 2, 1],
     ["openai", "gpt-4.1-nano", 2, 2, 1],
