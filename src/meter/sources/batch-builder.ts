@@ -359,6 +359,11 @@ export function isRewrittenCopy(prev: ReplyMark | null, next: ReplyMark): boolea
   if (prev === null) return false;
   const dt = next.tsMs - prev.tsMs;
   if (!(dt > 0 && dt <= REWRITTEN_COPY_MAX_MS)) return false;
+  return sameReply(prev, next);
+}
+
+/** Whether two marks hold the same reply, their times aside (see {@link isRewrittenCopy}). */
+function sameReply(prev: ReplyMark, next: ReplyMark): boolean {
   if (next.responseId !== prev.responseId || isResponseIdentity(next.responseId)) return false;
   return (
     next.provider === prev.provider &&
@@ -372,6 +377,50 @@ export function isRewrittenCopy(prev: ReplyMark | null, next: ReplyMark): boolea
     next.cacheWrite1h === prev.cacheWrite1h &&
     contentKeyOf(next) === contentKeyOf(prev)
   );
+}
+
+/**
+ * Rebuilds `BatchBuilder.lastReply` from a transcript's lines read back before a cursor, newest
+ * first (`lookBefore`, `lookBeforeSeq`): the last billed reply and the replies right before it that
+ * hold the same reply ({@link sameReply}), back to a user line or another reply, replayed oldest
+ * first as the builder read them. The last reply alone is not enough: when it is a copy the
+ * builder skipped, the builder kept its original, and a later line is a copy only within
+ * {@link REWRITTEN_COPY_MAX_MS} of that. (Before 2026-12-03 the last reply line was taken: a
+ * reply 45 s after its original and 25 s after its skipped copy was billed by a meter that read
+ * them in one go and skipped by one that resumed between the copy and it.)
+ */
+export class LastReplyScan {
+  /** Marks of the replies read back, newest first. */
+  readonly #marks: (ReplyMark | null)[] = [];
+  /** Whether no older line can change the result any more. */
+  done = false;
+
+  /** The next older line (one with the usage or user mark), with its {@link turnOf}. */
+  line(t: ReturnType<typeof turnOf>, text: string): void {
+    if (this.done || t === null) return;
+    if (t !== "reply") {
+      this.done = true; // a user line
+      return;
+    }
+    const m = replyMarkOfLine(text);
+    const last = this.#marks[0];
+    if (this.#marks.length > 0 && (m === null || last == null || !sameReply(m, last))) {
+      this.done = true;
+      return;
+    }
+    this.#marks.push(m);
+    if (m === null) this.done = true;
+  }
+
+  /** `BatchBuilder.lastReply` after the lines read back (null when no reply came last). */
+  result(): ReplyMark | null {
+    let last: ReplyMark | null = null;
+    for (let i = this.#marks.length - 1; i >= 0; i--) {
+      const m = this.#marks[i] ?? null;
+      if (m === null || !isRewrittenCopy(last, m)) last = m;
+    }
+    return last;
+  }
 }
 
 /**

@@ -10,10 +10,10 @@ import { hasUserMark, mayBeUsage, parseLine } from "../parse.js";
 import {
   datingTimeOf,
   eachLine,
+  LastReplyScan,
   OriginScan,
   type PendingTurn,
   type ReplyMark,
-  replyMarkOfLine,
   type TurnOrigin,
   turnOf,
 } from "./batch-builder.js";
@@ -51,9 +51,12 @@ export function lookBefore(
 ): { turn: PendingTurn | null; datedBy: number | null; lastReply: ReplyMark | null } {
   // undefined: not decided yet (no user line or call met)
   let turn: PendingTurn | null | undefined;
-  // the reply that came last, when one did (BatchBuilder.lastReply)
-  let lastReply: ReplyMark | null = null;
+  // BatchBuilder.lastReply, read back anew with each window (LastReplyScan)
+  let replies = new LastReplyScan();
+  // undefined: not found yet (a reply came last: the time of the latest line with one)
+  let datedBy: number | undefined;
   for (let span = LOOKBACK_MIN_BYTES; ; span *= 4) {
+    replies = new LastReplyScan();
     const start = Math.max(0, offset - span);
     const buf = Buffer.allocUnsafe(offset - start);
     const n = readSync(fd, buf, 0, buf.length, start);
@@ -74,19 +77,18 @@ export function lookBefore(
         const text = line.toString("utf8");
         if (turn === undefined) {
           const t = turnOf(text, previewChars);
-          if (t === "reply") {
-            turn = null;
-            lastReply = replyMarkOfLine(text);
-          } else if (t) return { turn: t.user, datedBy: t.user.atMs, lastReply: null };
-        }
+          if (t === "reply") turn = null;
+          else if (t) return { turn: t.user, datedBy: t.user.atMs, lastReply: null };
+          replies.line(t, text);
+        } else if (!replies.done) replies.line(turnOf(text, 0), text);
         // a reply came last: the time of the latest line with one dates what follows
-        if (turn === null) {
-          const at = datingTimeOf(text);
-          if (at !== null) return { turn, datedBy: at, lastReply };
-        }
+        if (turn === null && datedBy === undefined) datedBy = datingTimeOf(text) ?? undefined;
+        if (turn === null && datedBy !== undefined && replies.done)
+          return { turn, datedBy, lastReply: replies.result() };
       }
     }
-    if (start === 0 || span >= LOOKBACK_MAX_BYTES) return { turn: turn ?? null, datedBy: null, lastReply };
+    if (start === 0 || span >= LOOKBACK_MAX_BYTES)
+      return { turn: turn ?? null, datedBy: datedBy ?? null, lastReply: replies.result() };
   }
 }
 

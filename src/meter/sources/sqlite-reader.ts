@@ -19,6 +19,7 @@ import {
   checkLineSize,
   datingTimeOf,
   type KeysHere,
+  LastReplyScan,
   type LineOwner,
   OriginScan,
   OWN_TURN,
@@ -26,7 +27,6 @@ import {
   RESUME_MEMORY_ENTRIES,
   type ReplyMark,
   replyMarkKept,
-  replyMarkOfLine,
   setBounded,
   type TurnOrigin,
   turnOf,
@@ -634,26 +634,26 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   ): { turn: PendingTurn | null; datedBy: number | null; lastReply: ReplyMark | null } {
     // undefined: not decided yet (no user row or call met)
     let turn: PendingTurn | null | undefined;
-    // the reply that came last, when one did (BatchBuilder.lastReply)
-    let lastReply: ReplyMark | null = null;
+    // BatchBuilder.lastReply, read back (LastReplyScan)
+    const replies = new LastReplyScan();
+    // undefined: not found yet (a reply came last: the time of the latest row with one)
+    let datedBy: number | undefined;
     for (const r of h.rowsBefore.all(sid, seq, LOOKBACK_ROWS)) {
       const text = rowText(r);
       if (text === null) continue;
       if (!(text.includes('"usage"') || textHasUserMark(text))) continue;
       if (turn === undefined) {
         const t = turnOf(text, previewChars);
-        if (t === "reply") {
-          turn = null;
-          lastReply = replyMarkOfLine(text);
-        } else if (t) return { turn: t.user, datedBy: t.user.atMs, lastReply: null };
-      }
+        if (t === "reply") turn = null;
+        else if (t) return { turn: t.user, datedBy: t.user.atMs, lastReply: null };
+        replies.line(t, text);
+      } else if (!replies.done) replies.line(turnOf(text, 0), text);
       // a reply came last: the time of the latest row with one dates what follows
-      if (turn === null) {
-        const at = datingTimeOf(text);
-        if (at !== null) return { turn, datedBy: at, lastReply };
-      }
+      if (turn === null && datedBy === undefined) datedBy = datingTimeOf(text) ?? undefined;
+      if (turn === null && datedBy !== undefined && replies.done)
+        return { turn, datedBy, lastReply: replies.result() };
     }
-    return { turn: turn ?? null, datedBy: null, lastReply };
+    return { turn: turn ?? null, datedBy: datedBy ?? null, lastReply: replies.result() };
   }
 
   /**
