@@ -294,10 +294,16 @@ export const REWRITTEN_COPY_MAX_MS = 30_000;
  * The mark of a billed reply for {@link isRewrittenCopy}, or null when it cannot be one's original:
  * a line without a time of its own (its identity holds its entry id, which every copy keeps), an
  * error or aborted reply (each retry of a failing request may be charged for the same prompt and
- * write the same empty reply), or one with no visible content.
+ * write the same empty reply), one with no visible content, or one without prompt counts (input,
+ * cache read and cache write all 0: an upstream that reports output only, pi-ai's `x || 0`). What
+ * tells a later call from a copy is that its prompt holds more (see {@link isRewrittenCopy}); with
+ * no prompt counts only the output and content are left, and a tool loop's next call can repeat
+ * both (the same poll, a model-made tool call id such as Kimi's `functions.process:4` again:
+ * openclaw/openclaw#40996, #84730). Before 2026-12-03 such a call was skipped as a copy.
  */
 export function replyMarkOf(u: ParsedUsage, content: unknown): ReplyMark | null {
   if (u.identityTsMs !== undefined || u.isError) return null;
+  if ((u.writtenInput ?? u.input) + u.cacheRead + u.cacheWrite === 0) return null;
   if (!Array.isArray(content) || !content.some((c) => !isThinking(c))) return null;
   return {
     provider: u.provider,
