@@ -1,4 +1,4 @@
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createPricer, overrideSanityWarnings, parsePriceOverrides } from "../../src/meter/pricing.js";
@@ -219,5 +219,80 @@ describe("override unit sanity at load", () => {
       msg: 'price override "anthropic/claude-sonnet-4-5" looks like the wrong unit (prices are USD per 1M tokens): input 0.000003 vs the table\'s 3',
       file: prices,
     });
+  });
+});
+
+describe("provider-billed-cost's line in the other shapes OpenClaw (or a hand) can leave it", () => {
+  const SESSION = "agents/main/sessions/9e4b2c7d-1a3f-4d8e-b6c5-7f2a1e9d3b48.jsonl";
+  /** The case's session with its one assistant line's usage changed by `edit`, metered in `auto`. */
+  async function variant(edit: (usage: Record<string, unknown>, cost: Record<string, unknown>) => void) {
+    w?.cleanup();
+    w = tempWorld(join(CASES, "provider-billed-cost", "state"));
+    const file = join(w.stateDir, SESSION);
+    const lines = readFileSync(file, "utf8").trimEnd().split("\n");
+    const out = lines.map((l) => {
+      const e = JSON.parse(l);
+      if (e.message?.role === "assistant") edit(e.message.usage, e.message.usage.cost);
+      return JSON.stringify(e);
+    });
+    writeFileSync(file, `${out.join("\n")}\n`);
+    const meter = meterFor(w, {
+      pricer: createPricer({ mode: "auto", overrides: parsePriceOverrides({}, "none"), fallback: FALLBACK }),
+    });
+    const s = await meter.runOnce();
+    meter.close();
+    return { s, rows: rows(w) };
+  }
+
+  it("only OpenClaw's exact `provider-billed` is the provider's figure (its schema's literal): another spelling is an estimate", async () => {
+    const { rows: r } = await variant((_u, c) => {
+      c.totalOrigin = "Provider-Billed";
+    });
+    expect(r[0]).toMatchObject({ cost: 18_500_000_000n, source: "table" });
+  });
+
+  it("a total written as decimal text is still the provider's figure", async () => {
+    const { rows: r } = await variant((_u, c) => {
+      c.total = "0.029";
+    });
+    expect(r[0]).toMatchObject({ cost: 29_000_000_000n, source: "provider-billed" });
+  });
+
+  it("OpenClaw's estimatedTotal beside a provider-billed total changes nothing", async () => {
+    const { rows: r } = await variant((_u, c) => {
+      c.estimatedTotal = 0.0185;
+    });
+    expect(r[0]).toMatchObject({ cost: 29_000_000_000n, source: "provider-billed" });
+  });
+
+  it("a provider-billed $0 on a paid model is billed at the list price and flagged", async () => {
+    const { rows: r } = await variant((_u, c) => {
+      c.total = 0;
+    });
+    expect(r[0]).toMatchObject({ cost: 18_500_000_000n, source: "table", recorded: 0n });
+  });
+
+  it("a tiny provider-billed total is billed as the provider's figure; an absurd one is held, not billed", async () => {
+    const tiny = await variant((_u, c) => {
+      c.total = 0.0000001;
+    });
+    expect(tiny.rows[0]).toMatchObject({ cost: 100_000n, source: "provider-billed" });
+    const huge = await variant((_u, c) => {
+      c.total = 500;
+    });
+    expect(huge.s.billed).toBe(0);
+    expect(huge.s).toMatchObject({ held: 1, heldCostPicoUsd: "500000000000000" });
+  });
+
+  it("a cost-only line (counts 0, OpenClaw's zeroed terminal usage) bills its provider-billed total; $0 of it is no call", async () => {
+    const paid = await variant((u) => {
+      Object.assign(u, { input: 0, output: 0, totalTokens: 0 });
+    });
+    expect(paid.rows[0]).toMatchObject({ cost: 29_000_000_000n, source: "provider-billed" });
+    const free = await variant((u, c) => {
+      Object.assign(u, { input: 0, output: 0, totalTokens: 0 });
+      c.total = 0;
+    });
+    expect(free.rows).toHaveLength(0);
   });
 });
