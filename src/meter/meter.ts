@@ -17,7 +17,12 @@ import { createJsonlSource } from "./sources/jsonl.js";
 import { createReaderThread } from "./sources/jsonl-thread.js";
 import { createSqliteSource } from "./sources/sqlite.js";
 import { storeFile } from "./sources/sqlite-reader.js";
-import { planRelocated, type SessionsLocation, type StoreLocation } from "./sources/store-location.js";
+import {
+  legacySessionLeftovers,
+  planRelocated,
+  type SessionsLocation,
+  type StoreLocation,
+} from "./sources/store-location.js";
 import type { Pricer } from "./types.js";
 
 export interface MeterOptions {
@@ -231,6 +236,14 @@ export function createMeter(opts: MeterOptions) {
         list.splice(firstFiles, 0, ...r.stores.map((loc) => storeEntry(r.agentId, r.agentDir, loc)));
         list.push(...r.sessions.map((loc) => filesEntry(r.agentId, r.agentDir, following, loc)));
       }
+      // `<state>/sessions.legacy-<ms>`: pre-`agents/` transcripts OpenClaw's legacy-state migration
+      // could not move into the default agent's `sessions/` (before 2026-12-03 never read, case
+      // `legacy-sessions-leftover-dir`).
+      const left = legacySessionLeftovers(sd.path, agents, claimed);
+      if (left)
+        sources
+          .get(left.agentDir)
+          ?.push(...left.sessions.map((loc) => filesEntry(left.agentId, left.agentDir, following, loc)));
     }
   }
 

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { codexCumulativeOf } from "../../src/meter/codex-cumulative.js";
@@ -206,6 +206,22 @@ describe("case import-archive-checkpoint-session: doctor's import moves a checkp
     expect(
       classifyImportArchiveFile(`agent_main_telegram_direct_7770707.${SID}.jsonl.imported-1795380000000`),
     ).toEqual({ sessionId: SID, archived: true });
+  });
+});
+
+describe("case legacy-sessions-leftover-dir: what the legacy-state migration could not move is billed", () => {
+  const CASE = join(CASES, "legacy-sessions-leftover-dir");
+
+  it("the call only <state>/sessions.legacy-<ms>/ holds goes to the session's user (was 2 calls $0.00825)", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const LEFT = "sessions.legacy-1795400000000"; // tempWorld copies agents/ only
+    cpSync(join(CASE, "state", LEFT), join(w.stateDir, LEFT), { recursive: true });
+    const meter = meterFor(w, { pricer: casePricer(CASE) });
+    expect((await meter.runOnce()).billed).toBe(3);
+    // the copy of the first call in both files is one call; a second run bills nothing
+    expect((await meter.runOnce()).billed).toBe(0);
+    meter.close();
+    expect(byUser(w)).toEqual({ "telegram:7770707": { requests: 3, costUsd: "0.01575" } });
   });
 });
 

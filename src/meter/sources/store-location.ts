@@ -262,3 +262,39 @@ export function planRelocated(
   }
   return out;
 }
+
+/** `<state>/sessions.legacy-<ms>`: see {@link legacySessionLeftovers}. */
+const LEGACY_LEFTOVER_RE = /^sessions\.legacy-\d+$/;
+
+/**
+ * Where OpenClaw's legacy-state migration leaves the transcripts of the pre-`agents/` layout it
+ * could not move: `migrateLegacySessions` (openclaw/openclaw `src/infra/state-migrations.ts`,
+ * run by `openclaw doctor` and at gateway start) renames each `<state>/sessions/<file>` into
+ * `agents/<default agent>/sessions/`, skipping a name the target already holds, merges
+ * `sessions.json` into the target's, and renames what is left to `<state>/sessions.legacy-<ms>`.
+ * A transcript whose session went on in the new place (same name) keeps its earlier calls only
+ * there. Each such directory, read as the default agent's, indexed by its default `sessions.json`
+ * (the merged index). Only directories not in `claimed` (which is extended).
+ */
+export function legacySessionLeftovers(
+  stateDir: string,
+  agents: readonly { agentId: string; agentDir: string }[],
+  claimed: Set<string>,
+): { agentId: string; agentDir: string; sessions: SessionsLocation[] } | null {
+  const names = namesIn(stateDir)
+    .filter((n) => LEGACY_LEFTOVER_RE.test(n))
+    .sort();
+  if (names.length === 0) return null;
+  const def = configuredDefaultAgent(stateDir);
+  const agent = agents.find((a) => a.agentId === def);
+  if (!agent) return null;
+  const sessions: SessionsLocation[] = [];
+  for (const n of names) {
+    const dir = join(stateDir, n);
+    const k = placeKey(dir);
+    if (claimed.has(k)) continue;
+    claimed.add(k);
+    sessions.push({ dir, index: defaultSessions(agent.agentDir).index });
+  }
+  return sessions.length > 0 ? { ...agent, sessions } : null;
+}
