@@ -225,6 +225,32 @@ describe("case legacy-sessions-leftover-dir: what the legacy-state migration cou
   });
 });
 
+describe("case legacy-sessions-renamed-copy: the legacy migration's renamed copy is its session's", () => {
+  const CASE = join(CASES, "legacy-sessions-renamed-copy");
+  const SID = "5c2e9a10-7b3d-4e8f-a1c6-0d9e8f7a6b51";
+
+  it("the call only <id>.legacy-<ms>.jsonl holds goes to the session's user (was agent:main 1 call $0.0075)", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const meter = meterFor(w, { pricer: casePricer(CASE) });
+    expect((await meter.runOnce()).billed).toBe(3);
+    expect((await meter.runOnce()).billed).toBe(0);
+    meter.close();
+    expect(byUser(w)).toEqual({ "telegram:7770707": { requests: 3, costUsd: "0.01575" } });
+  });
+
+  it("<name>.legacy-<ms>.jsonl is classified as <name>.jsonl", () => {
+    expect(classifyTranscriptFile(`${SID}.legacy-1795400000000.jsonl`)).toEqual({
+      sessionId: SID,
+      archived: true,
+    });
+    expect(classifyTranscriptFile(`${SID}-topic-7.legacy-1795400000000.jsonl`)).toEqual({
+      sessionId: SID,
+      archived: true,
+    });
+    expect(classifyTranscriptFile(`${SID}.trajectory.legacy-1795400000000.jsonl`)).toBeNull();
+  });
+});
+
 function rmBackup(path: string) {
   rmSync(path, { force: true });
 }

@@ -26,6 +26,12 @@ const REPAIR_BACKUP_RE = /^\.bak-\d+-\d+$/;
  */
 const DOCTOR_BRANCH_BACKUP_RE =
   /^(.+\.jsonl)\.pre-doctor-branch-repair-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z\.bak$/;
+/**
+ * A pre-`agents/` transcript OpenClaw's legacy-state migration renamed beside the one of the same
+ * name it found in the target `sessions/` (openclaw/openclaw src/infra/state-migrations.ts
+ * `migrateLegacySessions`: `path.parse` name `.legacy-<ms>` ext, so `<id>.legacy-<ms>.jsonl`).
+ */
+const LEGACY_MIGRATED_RE = /^(.+)\.legacy-\d+(\.jsonl)$/;
 /** A compaction checkpoint copy: `<id>.checkpoint.<uuid>.jsonl` (OpenClaw's `CHECKPOINT_MARKER_RE`). */
 const CHECKPOINT_RE =
   /^(.+)\.checkpoint\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl$/i;
@@ -39,7 +45,8 @@ const CHECKPOINT_RE =
  * one left once `truncateAfterCompaction` rewrote the file without the summarized messages), and
  * a repair's backup `<id>.jsonl.bak-<pid>-<ms>` (the repaired file lost what the repair dropped),
  * and doctor's branch-repair backup of any of these `<file>.pre-doctor-branch-repair-<ISO>.bak`
- * (the rewritten file lost the abandoned branches). Dedupe absorbs every repeat. Skipped:
+ * (the rewritten file lost the abandoned branches), and the legacy migration's renamed copy
+ * `<id>.legacy-<ms>.jsonl` (session `<id>`). Dedupe absorbs every repeat. Skipped:
  * `*.trajectory.jsonl` (run traces), other `*.bak*` (`*.pre-doctor-openai-codex-repair-*.bak`,
  * `sessions.json.bak.*`), `sessions.json*`, temp/lock files, and `.zst`
  * archives (read whole by the archive reader).
@@ -49,6 +56,14 @@ export function classifyTranscriptFile(name: string): ClassifiedFile | null {
   if (doctorBackup?.[1]) {
     // the file doctor copied: a transcript (not a trace, not another backup) of the same session
     const of = classifyTranscriptFile(doctorBackup[1]);
+    return of ? { sessionId: of.sessionId, archived: true } : null;
+  }
+  // The session's earlier calls, kept apart when it went on under its own name in the new place:
+  // before 2026-12-03 its session was taken to be `<id>.legacy-<ms>`, so they went to the operator
+  // (case `legacy-sessions-renamed-copy`).
+  const legacy = LEGACY_MIGRATED_RE.exec(name);
+  if (legacy?.[1] && legacy[2]) {
+    const of = classifyTranscriptFile(legacy[1] + legacy[2]);
     return of ? { sessionId: of.sessionId, archived: true } : null;
   }
   const checkpoint = CHECKPOINT_RE.exec(name);
