@@ -949,43 +949,62 @@ function recordedCost(usage: Record<string, unknown>): {
 /** Below this (USD) a pico-USD count divided by 1e12 converts back to the same count (money.ts). */
 const MAX_SUMMED_USD = 400;
 
+/** What `recordedCost` read: the USD amount and whether the provider billed it. */
+type RecordedCost = { usd: number | null; origin: "provider-billed" | null };
+
+/**
+ * pi-ai's own estimate (`calculateCost`: each class's tokens × its catalog rate, `total` their
+ * sum) as pico-USD: its `total` and the magnitude of its `cost.input` component (`inputUsd` of the
+ * components; `inputSign` the sign that component has in the sum), for a correction of the input
+ * it priced. null when there is nothing to correct by: a provider-billed amount (what was charged,
+ * not an estimate), no such `cost.input` component, or components that do not add up to `total`
+ * (another writer's cost, not pi-ai's), beyond a pico-USD per component of rounding.
+ */
+function piAiEstimate(
+  rawCost: unknown,
+  cost: RecordedCost,
+  inputUsd: (c: Record<string, unknown>) => number | null,
+  inputSign: 1n | -1n,
+): { totalPico: bigint; inputPico: bigint } | null {
+  if (cost.origin !== null || cost.usd === null || cost.usd > MAX_SUMMED_USD) return null;
+  if (typeof rawCost !== "object" || rawCost === null || Array.isArray(rawCost)) return null;
+  const c = rawCost as Record<string, unknown>;
+  const input = inputUsd(c);
+  if (input === null || input > MAX_SUMMED_USD) return null;
+  const rest = [c.output ?? 0, c.cacheRead ?? 0, c.cacheWrite ?? 0].map(usdAmount);
+  if (rest.some((p) => p === null || p > MAX_SUMMED_USD)) return null;
+  const inputPico = usdFloatToPico(input);
+  const sum = rest.reduce((a: bigint, p) => a + usdFloatToPico(p as number), inputSign * inputPico);
+  const totalPico = usdFloatToPico(cost.usd);
+  if ((sum > totalPico ? sum - totalPico : totalPico - sum) > 4n) return null;
+  return { totalPico, inputPico };
+}
+
 /**
  * OpenClaw's own estimate of a call whose `input` held its cached tokens (`inputHoldsCache`: pi-ai's
  * Google providers before pi#2588, openclaw/openclaw#15265; OpenClaw's Codex harness, #69298),
  * with the cached tokens it priced at the input rate taken out, or `cost` unchanged.
  *
- * pi-ai computed the estimate from the counts as written (`calculateCost`: each class's tokens ×
- * its catalog rate, `total` their sum), so its `cost.input` component priced `writtenInput` tokens,
- * `cacheRead` of them cached tokens also priced again in `cost.cacheRead`. The cached tokens' share
- * of `cost.input` (`cost.input × cacheRead / writtenInput`, half-up to the pico-USD) is the
- * overcharge. This matters for a model no price list knows, whose call `auto` and `recorded` bill
- * at this estimate; a known model's call is priced from the list (pricing.ts).
- *
- * Unchanged when there is nothing to correct by: a provider-billed amount (what was charged, not
- * an estimate), no numeric `cost.input` component, or components that do not add up to `total`
- * (another writer's cost, not pi-ai's), beyond a pico-USD per component of rounding.
+ * pi-ai's `cost.input` component priced `writtenInput` tokens, `cacheRead` of them cached tokens
+ * also priced again in `cost.cacheRead`. The cached tokens' share of `cost.input`
+ * (`cost.input × cacheRead / writtenInput`, half-up to the pico-USD) is the overcharge. This
+ * matters for a model no price list knows, whose call `auto` and `recorded` bill at this estimate;
+ * a known model's call is priced from the list (pricing.ts). Unchanged when {@link piAiEstimate}
+ * finds nothing to correct by.
  */
 function estimateWithoutDoubledCache(
   rawCost: unknown,
-  cost: { usd: number | null; origin: "provider-billed" | null },
+  cost: RecordedCost,
   writtenInput: number,
   cacheRead: number,
-): { usd: number | null; origin: "provider-billed" | null } {
-  if (cost.origin !== null || cost.usd === null || cost.usd > MAX_SUMMED_USD) return cost;
+): RecordedCost {
   if (writtenInput <= 0 || cacheRead <= 0 || cacheRead > writtenInput) return cost;
-  if (typeof rawCost !== "object" || rawCost === null || Array.isArray(rawCost)) return cost;
-  const c = rawCost as Record<string, unknown>;
-  const parts = [c.input, c.output ?? 0, c.cacheRead ?? 0, c.cacheWrite ?? 0].map(usdAmount);
-  if (parts.some((p) => p === null || p > MAX_SUMMED_USD)) return cost;
-  const picos = parts.map((p) => usdFloatToPico(p as number));
-  const total = usdFloatToPico(cost.usd);
-  const sum = picos.reduce((a, b) => a + b, 0n);
-  if ((sum > total ? sum - total : total - sum) > 4n) return cost;
-  const inputPico = picos[0] as bigint;
+  const e = piAiEstimate(rawCost, cost, (c) => usdAmount(c.input), 1n);
+  if (e === null) return cost;
   const w = BigInt(writtenInput);
-  const over = (2n * inputPico * BigInt(cacheRead) + w) / (2n * w);
-  if (over > total) return cost;
-  return { usd: Number(total - over) / 1e12, origin: null };
+  const over = (2n * e.inputPico * BigInt(cacheRead) + w) / (2n * w);
+  if (over > e.totalPico) return cost;
+  return { usd: Number(e.totalPico - over) / 1e12, origin: null };
 }
 
 /**
@@ -1018,33 +1037,23 @@ function uncachedPrompt(written: unknown, cacheRead: number): number | null {
  * component is negative and `cost.input / written` is the rate: the `cacheRead` tokens it took
  * out are added back at it (`−cost.input × cacheRead / −written`, half-up to the pico-USD), which
  * makes the estimate that of the uncached prompt. Matters for a model no price list knows, whose
- * call `auto` and `recorded` bill at this estimate, and for `recorded` mode. Unchanged when there
- * is nothing to correct by: a provider-billed amount, no negative numeric `cost.input`, or
- * components that do not add up to `total` (another writer's cost), as in
- * {@link estimateWithoutDoubledCache}.
+ * call `auto` and `recorded` bill at this estimate, and for `recorded` mode. Unchanged when
+ * {@link piAiEstimate} finds nothing to correct by (here: no negative numeric `cost.input`).
  */
 function estimateWithUncachedPrompt(
   rawCost: unknown,
-  cost: { usd: number | null; origin: "provider-billed" | null },
+  cost: RecordedCost,
   written: number,
   cacheRead: number,
-): { usd: number | null; origin: "provider-billed" | null } {
-  if (cost.origin !== null || cost.usd === null || cost.usd > MAX_SUMMED_USD) return cost;
+): RecordedCost {
   if (written >= 0 || cacheRead <= 0) return cost;
-  if (typeof rawCost !== "object" || rawCost === null || Array.isArray(rawCost)) return cost;
-  const c = rawCost as Record<string, unknown>;
-  const negative = typeof c.input === "number" && c.input < 0 ? usdAmount(-c.input) : null;
-  if (negative === null || negative > MAX_SUMMED_USD) return cost;
-  const rest = [c.output ?? 0, c.cacheRead ?? 0, c.cacheWrite ?? 0].map(usdAmount);
-  if (rest.some((p) => p === null || p > MAX_SUMMED_USD)) return cost;
-  const inputPico = usdFloatToPico(negative); // the magnitude of the negative component
-  const restPico = rest.reduce((a: bigint, p) => a + usdFloatToPico(p as number), 0n);
-  const total = usdFloatToPico(cost.usd);
-  const sum = restPico - inputPico;
-  if ((sum > total ? sum - total : total - sum) > 4n) return cost;
+  const negativeInput = (c: Record<string, unknown>) =>
+    typeof c.input === "number" && c.input < 0 ? usdAmount(-c.input) : null;
+  const e = piAiEstimate(rawCost, cost, negativeInput, -1n);
+  if (e === null) return cost;
   const w = BigInt(-written);
-  const back = (2n * inputPico * BigInt(cacheRead) + w) / (2n * w);
-  return { usd: Number(total + back) / 1e12, origin: null };
+  const back = (2n * e.inputPico * BigInt(cacheRead) + w) / (2n * w);
+  return { usd: Number(e.totalPico + back) / 1e12, origin: null };
 }
 
 /** pi-ai's Google APIs (Gemini API and Vertex AI), whose lines up to early 2026 carry the defect below. */
