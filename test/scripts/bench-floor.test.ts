@@ -28,11 +28,19 @@ function source(d: string): string {
   const row: Record<string, unknown> = {};
   for (const c of db.pragma("table_info(usage_events)") as { name: string; type: string; notnull: number }[])
     row[c.name] = c.notnull ? (c.type === "TEXT" ? "x" : 1) : null;
-  Object.assign(row, { id: 1, dedupe_key: "d1", ledger_entry_id: 1, account_id: "u1" });
+  Object.assign(row, {
+    id: 1,
+    dedupe_key: "d1",
+    ledger_entry_id: 1,
+    account_id: "u1",
+    provider: "x",
+    response_id: "chatcmpl-0123456789abcdef",
+    message_ts_ms: 1,
+  });
   db.prepare(
     `INSERT INTO usage_events (${cols.map((c) => c.name).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
   ).run(...cols.map((c) => row[c.name]));
-  // its response identity, written with the row as the usage writer does (migration 38)
+  // its response identity (day 0, the row's own), written with the row as the usage writer does (migration 38)
   db.prepare("INSERT INTO usage_response_keys VALUES (?, ?, ?, ?)").run(
     0,
     "chatcmpl-0123456789abcdef",
