@@ -429,6 +429,62 @@ export class LastReplyScan {
   }
 }
 
+/** What precedes a cursor ({@link TurnBackScan}): `BatchBuilder.turn`, `.datedBy` and `.lastReply` there. */
+export interface TurnBefore {
+  turn: PendingTurn | null;
+  datedBy: number | null;
+  lastReply: ReplyMark | null;
+}
+
+/**
+ * Reads a transcript back from a cursor, newest line first, to what the builder had there: the user
+ * message still waiting for a reply (`turn`: the last user line, when no billed reply came after
+ * it), the time a call without a time of its own right after the cursor is dated by (`datedBy`:
+ * that user line's, else the latest line's with one), and the last billed reply
+ * ({@link LastReplyScan}). The one rule behind both readers' look-backs: `lookBefore` (JSONL, byte
+ * windows that grow) and `lookBeforeSeq` (SQLite store rows); each feeds it only lines with a
+ * usage or user mark.
+ */
+export class TurnBackScan {
+  // undefined: not decided yet (no user line or call met)
+  #turn: PendingTurn | null | undefined;
+  #replies = new LastReplyScan();
+  // undefined: not found yet (a reply came last: the time of the latest line with one)
+  #datedBy: number | undefined;
+  readonly #previewChars: number;
+  /** @param previewChars as `turnOf`'s (the user line's preview kept with the turn) */
+  constructor(previewChars: number) {
+    this.#previewChars = previewChars;
+  }
+
+  /**
+   * Starts again from the newest line (a wider window of the same bytes): the replies are read
+   * back anew, what is already decided (the turn, the dating time) stays.
+   */
+  restart(): void {
+    this.#replies = new LastReplyScan();
+  }
+
+  /** The next older line; returns the answer once no older line can change it, else undefined. */
+  line(text: string): TurnBefore | undefined {
+    if (this.#turn === undefined) {
+      const t = turnOf(text, this.#previewChars);
+      if (t === "reply") this.#turn = null;
+      else if (t) return { turn: t.user, datedBy: t.user.atMs, lastReply: null };
+      this.#replies.line(t, text);
+    } else if (!this.#replies.done) this.#replies.line(turnOf(text, 0), text);
+    // a reply came last: the time of the latest line with one dates what follows
+    if (this.#turn === null && this.#datedBy === undefined) this.#datedBy = datingTimeOf(text) ?? undefined;
+    if (this.#turn === null && this.#datedBy !== undefined && this.#replies.done) return this.end();
+    return undefined;
+  }
+
+  /** The answer from the lines read so far (the file's start, or the look-back's limit, reached). */
+  end(): TurnBefore {
+    return { turn: this.#turn ?? null, datedBy: this.#datedBy ?? null, lastReply: this.#replies.result() };
+  }
+}
+
 /**
  * Collects one batch: the "parsed line → event, stats, rejects" step shared by every reader
  * (JSONL files, compressed archives, OpenClaw SQLite rows and archive blobs), plus the cursor

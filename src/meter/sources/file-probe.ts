@@ -7,16 +7,7 @@ import {
   codexIncrement,
 } from "../codex-cumulative.js";
 import { hasUserMark, mayBeUsage, parseLine } from "../parse.js";
-import {
-  datingTimeOf,
-  eachLine,
-  LastReplyScan,
-  OriginScan,
-  type PendingTurn,
-  type ReplyMark,
-  type TurnOrigin,
-  turnOf,
-} from "./batch-builder.js";
+import { eachLine, OriginScan, TurnBackScan, type TurnBefore, type TurnOrigin } from "./batch-builder.js";
 import { classifyTranscriptFile } from "./classify.js";
 import { headerParentId } from "./read-order.js";
 
@@ -44,19 +35,10 @@ const head = Buffer.allocUnsafe(HEAD_BYTES);
  * `BatchBuilder.datedBy`): that of the last user line or call with a time before it (null when
  * none is found within the limit).
  */
-export function lookBefore(
-  fd: number,
-  offset: number,
-  previewChars: number,
-): { turn: PendingTurn | null; datedBy: number | null; lastReply: ReplyMark | null } {
-  // undefined: not decided yet (no user line or call met)
-  let turn: PendingTurn | null | undefined;
-  // BatchBuilder.lastReply, read back anew with each window (LastReplyScan)
-  let replies = new LastReplyScan();
-  // undefined: not found yet (a reply came last: the time of the latest line with one)
-  let datedBy: number | undefined;
+export function lookBefore(fd: number, offset: number, previewChars: number): TurnBefore {
+  const scan = new TurnBackScan(previewChars);
   for (let span = LOOKBACK_MIN_BYTES; ; span *= 4) {
-    replies = new LastReplyScan();
+    scan.restart();
     const start = Math.max(0, offset - span);
     const buf = Buffer.allocUnsafe(offset - start);
     const n = readSync(fd, buf, 0, buf.length, start);
@@ -74,21 +56,11 @@ export function lookBefore(
         while (line.length > 0 && (line.at(-1) === NEWLINE || line.at(-1) === 0x0d))
           line = line.subarray(0, line.length - 1);
         if (line.length === 0 || !(mayBeUsage(line) || hasUserMark(line))) continue;
-        const text = line.toString("utf8");
-        if (turn === undefined) {
-          const t = turnOf(text, previewChars);
-          if (t === "reply") turn = null;
-          else if (t) return { turn: t.user, datedBy: t.user.atMs, lastReply: null };
-          replies.line(t, text);
-        } else if (!replies.done) replies.line(turnOf(text, 0), text);
-        // a reply came last: the time of the latest line with one dates what follows
-        if (turn === null && datedBy === undefined) datedBy = datingTimeOf(text) ?? undefined;
-        if (turn === null && datedBy !== undefined && replies.done)
-          return { turn, datedBy, lastReply: replies.result() };
+        const found = scan.line(line.toString("utf8"));
+        if (found) return found;
       }
     }
-    if (start === 0 || span >= LOOKBACK_MAX_BYTES)
-      return { turn: turn ?? null, datedBy: datedBy ?? null, lastReply: replies.result() };
+    if (start === 0 || span >= LOOKBACK_MAX_BYTES) return scan.end();
   }
 }
 

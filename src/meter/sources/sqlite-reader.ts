@@ -17,9 +17,7 @@ import type { ParsedUsage } from "../types.js";
 import {
   BatchBuilder,
   checkLineSize,
-  datingTimeOf,
   type KeysHere,
-  LastReplyScan,
   type LineOwner,
   OriginScan,
   OWN_TURN,
@@ -28,8 +26,9 @@ import {
   type ReplyMark,
   replyMarkKept,
   setBounded,
+  TurnBackScan,
+  type TurnBefore,
   type TurnOrigin,
-  turnOf,
 } from "./batch-builder.js";
 import { classifyTranscriptFile, filesBySession } from "./classify.js";
 import { codexSeed } from "./file-probe.js";
@@ -627,33 +626,16 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
    * And the time a call without a time of its own read next is dated by (`BatchBuilder.datedBy`):
    * that of the last user row or call with a time in those rows (null when none).
    */
-  function lookBeforeSeq(
-    h: OcHandle,
-    sid: string,
-    seq: number,
-  ): { turn: PendingTurn | null; datedBy: number | null; lastReply: ReplyMark | null } {
-    // undefined: not decided yet (no user row or call met)
-    let turn: PendingTurn | null | undefined;
-    // BatchBuilder.lastReply, read back (LastReplyScan)
-    const replies = new LastReplyScan();
-    // undefined: not found yet (a reply came last: the time of the latest row with one)
-    let datedBy: number | undefined;
+  function lookBeforeSeq(h: OcHandle, sid: string, seq: number): TurnBefore {
+    const scan = new TurnBackScan(previewChars);
     for (const r of h.rowsBefore.all(sid, seq, LOOKBACK_ROWS)) {
       const text = rowText(r);
       if (text === null) continue;
       if (!(text.includes('"usage"') || textHasUserMark(text))) continue;
-      if (turn === undefined) {
-        const t = turnOf(text, previewChars);
-        if (t === "reply") turn = null;
-        else if (t) return { turn: t.user, datedBy: t.user.atMs, lastReply: null };
-        replies.line(t, text);
-      } else if (!replies.done) replies.line(turnOf(text, 0), text);
-      // a reply came last: the time of the latest row with one dates what follows
-      if (turn === null && datedBy === undefined) datedBy = datingTimeOf(text) ?? undefined;
-      if (turn === null && datedBy !== undefined && replies.done)
-        return { turn, datedBy, lastReply: replies.result() };
+      const found = scan.line(text);
+      if (found) return found;
     }
-    return { turn: turn ?? null, datedBy: datedBy ?? null, lastReply: replies.result() };
+    return scan.end();
   }
 
   /**
