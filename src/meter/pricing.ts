@@ -1398,10 +1398,10 @@ export function createPricer(opts: PricerOptions): Pricer {
     const as = model === u.model ? "" : `+served:${model}`;
     const override = overrideOf(u.provider, model);
     const q = override
-      ? quote(u, override, "override", opts.overrides.version + as, false)
+      ? cliTurnQuote(u, model, override, "override", opts.overrides.version + as)
       : (() => {
           const table = findTablePrice(u.provider, model, u.messageTsMs);
-          return table ? quote(u, table, "table", tableVersionOf(table) + as, false) : null;
+          return table ? cliTurnQuote(u, model, table, "table", tableVersionOf(table) + as) : null;
         })();
     // Anthropic fast mode: every rate × the model's multiple (an override too, as a service tier's).
     const fast = q === null ? 1n : fastOf(u);
@@ -1881,6 +1881,70 @@ export function estimateUnitSlip(estimatePico: bigint, listPico: bigint): boolea
 function byokZero(u: ParsedUsage, k: PriceQuote | null): boolean {
   return k !== null && k.costPicoUsd > 0n && u.input + u.output + u.cacheRead + u.cacheWrite > 0;
 }
+
+/**
+ * Whether a call's line is an OpenClaw CLI backend's turn (`api: "cli"`, or the `claude-cli`
+ * provider, compared trimmed and lower-cased as parse.ts `cacheNotTellable` does) of a Claude
+ * model (`model` holds `claude`, or is a Claude CLI id such as `sonnet-4.5`) run WITHOUT Claude's
+ * 1M-token context option (no `[1m]` in the id, the suffix Claude Code selects that context
+ * with). Such a line's counts are not one request's: OpenClaw writes the CLI's `result` usage
+ * (cli-output.ts `parseCliJson` keeps the last record's usage; cli-run-transcript.ts
+ * `persistCliAssistantTranscript` writes it), and Claude Code's `result.usage` sums every API call
+ * of the turn (one per tool round). Without the 1M option no single request can hold more than
+ * 200K tokens (Claude's standard window), so a long-context tier (Anthropic's ">200K input
+ * tokens" rates, charged per request) can never have applied to any of them, however far the
+ * turn's sum goes past the threshold.
+ */
+export function cliTurnWithoutLongContext(u: ParsedUsage, model: string): boolean {
+  const p = u.provider.trim().toLowerCase();
+  if (p !== "claude-cli" && u.api !== "cli") return false;
+  const m = model.trim().toLowerCase();
+  if (m.includes("[1m]")) return false;
+  return m.includes("claude") || claudeShortNameModel(m) !== null;
+}
+
+/**
+ * `quote` of a call at `rates`, except that a CLI backend's Claude turn without the 1M context
+ * option (`cliTurnWithoutLongContext`) is priced without the rates' tiers from 200K on
+ * (`CLAUDE_STANDARD_WINDOW`): its counts sum several requests, none of which could reach such a
+ * threshold. Before 2026-12-03 such a turn whose summed prompt passed 200K was billed wholly at
+ * the long-context rates (Sonnet 4.5: 2× input and cache, 1.5× output; case
+ * `test/cases/claude-cli-turn-sum-long-context`). The price version says so (`+cli-turn`) only
+ * when that changed the cost.
+ */
+function cliTurnQuote(
+  u: ParsedUsage,
+  model: string,
+  rates: ModelRates,
+  source: PriceQuote["source"],
+  version: string,
+): PriceQuote {
+  const q = quote(u, rates, source, version, false);
+  if (!cliTurnWithoutLongContext(u, model)) return q;
+  const within = (r: TieredRate): TieredRate =>
+    r.tiers.every((t) => t.above < CLAUDE_STANDARD_WINDOW)
+      ? r
+      : { base: r.base, tiers: r.tiers.filter((t) => t.above < CLAUDE_STANDARD_WINDOW) };
+  const capped: ModelRates = {
+    input: within(rates.input),
+    output: within(rates.output),
+    cacheRead: within(rates.cacheRead),
+    cacheWrite: within(rates.cacheWrite),
+    cacheWrite1h: within(rates.cacheWrite1h),
+    perCallPico: rates.perCallPico,
+  };
+  const cost = callCostPicoUsd(u, capped);
+  if (cost === q.costPicoUsd) return q;
+  return { ...q, costPicoUsd: cost, version: `${version}+cli-turn` };
+}
+
+/**
+ * Claude's standard context window in tokens: without the 1M option no request's prompt reaches
+ * it, so no tier starting at or above it (`above` ≥ this: Anthropic's ">200K" rates) applies to a
+ * request. A tier below it (Haiku 5.5's >100K rates) may have applied to some of a turn's
+ * requests, which a summed line cannot show: it is kept, as written (Known limits).
+ */
+const CLAUDE_STANDARD_WINDOW = 200_000;
 
 function quote(
   u: ParsedUsage,

@@ -217,7 +217,9 @@ describe("claudeShortNameModel: a Claude CLI alias with a version names Anthropi
       const p = pricer();
       const got = order.map(
         (t) =>
-          p.price(call("claude-cli", "opus-4.6", { input: 250_000, output: 0, messageTsMs: t })).costPicoUsd,
+          // `[1m]`: Claude's 1M-context option, without which no CLI request (and no tier) passes 200K
+          p.price(call("claude-cli", "opus-4.6[1m]", { input: 250_000, output: 0, messageTsMs: t }))
+            .costPicoUsd,
       );
       expect(got).toEqual(order.map((t) => (t === before ? 250_000n * r("10") : 250_000n * r("5"))));
     }
