@@ -71,11 +71,12 @@ export async function stripeWebhookRoutes(app: FastifyInstance, opts: StripeWebh
     let fact = observeStripeEvent(event);
     if (fact?.disputeId)
       fact = observeDispute(await stripe.retrieveDispute(fact.disputeId), `stripe ${event.type}`);
-    if (event.type === "refund.failed") {
-      // The refund level may DROP: only trust the charge's current amount_refunded.
-      const chargeId = (event.data.object as { charge?: string | { id: string } | null }).charge;
-      const id = typeof chargeId === "string" ? chargeId : chargeId?.id;
-      if (id) fact = observeCharge(await stripe.retrieveCharge(id), `stripe ${event.type}`, true);
+    const chargeId = refundEventChargeId(event.type, event.data.object);
+    if (chargeId) {
+      // Refund events are snapshots delivered in no guaranteed order: a `charge.refunded` older
+      // than a `refund.failed` would raise the level again. Only the charge's CURRENT
+      // amount_refunded is applied (it may lower the level and restore credits).
+      fact = observeCharge(await stripe.retrieveCharge(chargeId), `stripe ${event.type}`, true);
     }
     let topupId: string | null = null;
     if (fact) {
@@ -116,4 +117,25 @@ export async function stripeWebhookRoutes(app: FastifyInstance, opts: StripeWebh
     );
     return { received: true, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail };
   });
+}
+
+/**
+ * Stripe events about a charge's refunds: `charge.refunded` (the charge itself), and
+ * `refund.*` / `charge.refund.updated` (a refund object naming its charge).
+ */
+const REFUND_EVENTS = new Set([
+  "charge.refunded",
+  "charge.refund.updated",
+  "refund.created",
+  "refund.updated",
+  "refund.failed",
+]);
+
+/** The charge whose cumulative refund a refund event is about, or null for other events. */
+function refundEventChargeId(type: string, object: unknown): string | null {
+  if (!REFUND_EVENTS.has(type)) return null;
+  const o = object as { object?: string; id?: string; charge?: string | { id: string } | null };
+  if (o.object === "charge") return typeof o.id === "string" ? o.id : null;
+  const charge = o.charge;
+  return typeof charge === "string" ? charge : (charge?.id ?? null);
 }

@@ -1,0 +1,67 @@
+/**
+ * Payment faults found by the 2026-12-03 hunt, one case folder each under test/cases/ (README:
+ * source, before → after values). Run against the local Stripe / MercadoPago fakes with real
+ * HMAC signatures, on both engines.
+ */
+import { describe, expect } from "vitest";
+import { createPaymentsHarness, type PaymentsHarness } from "../support/payments-harness.js";
+import { ENGINES, testOn } from "../support/temp-db.js";
+
+const USER = "telegram:4242";
+const FIVE_CREDITS = 5_000_000;
+
+async function paidStripe(h: PaymentsHarness) {
+  const { topupId } = await h.createTopup(USER, "starter", "stripe");
+  const sessionId = h.sessionIdOf(topupId);
+  expect((await h.sendStripe(h.fakeStripe.completePaid(sessionId))).json().status).toBe("applied");
+  return { topupId, sessionId };
+}
+
+describe.each(ENGINES)("%s", (engine) => {
+  const test = testOn(engine);
+
+  describe("case stripe-refund-events-out-of-order", () => {
+    test("a charge.refunded delivered after the refund.failed that undid it takes nothing", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId, sessionId } = await paidStripe(h);
+      const refunded = h.fakeStripe.refund(sessionId, 500); // snapshot: amount_refunded 500
+      const failed = h.fakeStripe.refundFailed(sessionId, 500); // the charge is back to 0
+      expect((await h.sendStripe(failed)).json().status).toBe("no_change");
+      expect((await h.sendStripe(refunded)).json().status).toBe("no_change");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0 (5 credits taken for a failed refund)
+      expect(h.topups.get(topupId)).toMatchObject({ refundedMinor: 0n, reversedMicroCredits: 0n });
+      expect(h.ledgerRows(USER).map((r) => r.kind)).toEqual(["topup"]);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("partial refunds, one of which failed, delivered newest first settle on the charge's level", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId, sessionId } = await paidStripe(h);
+      const first = h.fakeStripe.refund(sessionId, 200); // 2.00 of 5.00
+      const second = h.fakeStripe.refund(sessionId, 300); // cumulative 5.00
+      const failed = h.fakeStripe.refundFailed(sessionId, 300); // back to 2.00
+      for (const e of [failed, second, first]) expect((await h.sendStripe(e)).statusCode).toBe(200);
+      expect(h.balance(USER)).toBe(3_000_000); // before the fix: 0
+      expect(h.topups.get(topupId)).toMatchObject({ refundedMinor: 200n, reversedMicroCredits: 2_000_000n });
+      // A refund.updated / charge.refund.updated about the same charge re-reads it too: no change.
+      const upd = h.fakeStripe.event("charge.refund.updated", {
+        id: "re_test_upd",
+        object: "refund",
+        amount: 300,
+        charge: (h.fakeStripe.refund(sessionId, 0).data as { object: { id: string } }).object.id,
+        status: "failed",
+      });
+      expect((await h.sendStripe(upd)).json().status).toBe("no_change");
+      expect(h.balance(USER)).toBe(3_000_000);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+  });
+});
