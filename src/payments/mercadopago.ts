@@ -139,6 +139,12 @@ function upstream(message: string, cause: unknown): AppError {
 
 const WAITING = new Set(["pending", "authorized", "in_process"]);
 const FAILED = new Set(["rejected", "cancelled"]);
+/**
+ * `status_detail` of a `charged_back` payment whose chargeback was decided for the seller: "the
+ * money was reimbursed after a chargeback process" (MercadoPago's payment statuses; `settled`:
+ * retained, lost; `in_process`: still open).
+ */
+const CHARGEBACK_REIMBURSED = new Set(["reimbursed"]);
 /** Statuses a payment only reaches after it was approved: it was paid, then (partly) taken back. */
 const AFTER_PAID = new Set(["approved", "refunded", "in_mediation", "charged_back"]);
 
@@ -181,7 +187,11 @@ export function observeMercadoPagoPayment(
   } catch (err) {
     return { ...base, state: "unchanged", problem: `unreadable amount: ${(err as Error).message}` };
   }
-  const disputed = status === "in_mediation" || status === "charged_back";
+  // A chargeback holds the whole payment until it is decided; `charged_back` + `reimbursed` is
+  // decided for the seller (the money came back), so the credits are restored like a won dispute.
+  const disputed =
+    status === "in_mediation" ||
+    (status === "charged_back" && !CHARGEBACK_REIMBURSED.has(payment.status_detail ?? ""));
   return {
     ...base,
     state: "paid",

@@ -154,11 +154,16 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
       payments.set(String(id), payment);
       return String(id);
     },
-    /** Moves a payment along (refunds are cumulative, like the real API). */
-    update(paymentId: string, patch: { status?: string; refunded?: number }) {
+    /**
+     * Moves a payment along (refunds are cumulative, like the real API). `statusDetail` defaults
+     * to the status (e.g. `charged_back` + `settled` / `reimbursed` / `in_process`).
+     */
+    update(paymentId: string, patch: { status?: string; statusDetail?: string; refunded?: number }) {
       const p = payments.get(paymentId);
       if (!p) throw new Error(`fake mercadopago: no payment ${paymentId}`);
-      if (patch.status) Object.assign(p, { status: patch.status, status_detail: patch.status });
+      if (patch.status) {
+        Object.assign(p, { status: patch.status, status_detail: patch.statusDetail ?? patch.status });
+      } else if (patch.statusDetail) p.status_detail = patch.statusDetail;
       if (patch.refunded !== undefined) {
         p.transaction_amount_refunded = patch.refunded;
         (p.refunds as Json[]).push({ id: nextPaymentId++, amount: patch.refunded, status: "approved" });

@@ -64,4 +64,48 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.ledger.inconsistentAccounts()).toEqual([]);
     });
   });
+  describe("case mercadopago-chargeback-reimbursed", () => {
+    test("a chargeback decided for the seller (charged_back + reimbursed) restores the credits, once", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId); // ARS 5000 → 5 credits
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      h.fakeMp.update(paymentId, { refunded: 1000 }); // 1 credit refunded first
+      await h.sendMp(h.fakeMp.notification(paymentId));
+      expect(h.balance(USER)).toBe(4_000_000);
+
+      h.fakeMp.update(paymentId, { status: "charged_back", statusDetail: "in_process" }); // opened: held
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(0);
+      h.fakeMp.update(paymentId, { statusDetail: "reimbursed" }); // decided for the seller
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(4_000_000); // before the fix: 0
+      expect(h.topups.get(topupId)).toMatchObject({ disputedMinor: 0n, reversedMicroCredits: 1_000_000n });
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("no_change");
+      expect(h.balance(USER)).toBe(4_000_000);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a chargeback decided for the payer (charged_back + settled) keeps them taken", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId);
+      await h.sendMp(h.fakeMp.notification(paymentId));
+      h.fakeMp.update(paymentId, { status: "charged_back", statusDetail: "settled" });
+      await h.sendMp(h.fakeMp.notification(paymentId));
+      expect(h.balance(USER)).toBe(0);
+      expect(h.topups.get(topupId)).toMatchObject({
+        disputedMinor: 500_000n,
+        reversedMicroCredits: 5_000_000n,
+      });
+    });
+  });
 });
