@@ -57,6 +57,7 @@ export { type ReconcileDeps, type ReconcileResult, reconcileTopups } from "./rec
 export {
   AUTOTOPUP_METADATA_KEY,
   createStripeGateway,
+  foreignStripeEventProblem,
   type OffSessionCharge,
   type OffSessionResult,
   observeCharge,
@@ -70,6 +71,7 @@ export {
   type StripeGateway,
   type StripeGatewayOptions,
   type StripeVerifyResult,
+  stripeKeyLiveMode,
 } from "./stripe.js";
 export { createTopupRepo, type NewTopup, type TopupPatch, type TopupRepo } from "./topup-repo.js";
 export {

@@ -84,6 +84,8 @@ export function createStripeGateway(opts: StripeGatewayOptions) {
 
   return {
     name: "stripe" as const,
+    /** The mode the secret key acts in (`sk_live_`/`rk_live_`: true, `sk_test_`/`rk_test_`: false), null if its prefix says neither. */
+    liveMode: stripeKeyLiveMode(opts.secretKey),
 
     async createCheckout({ topup, title, publicBaseUrl, saveCard }: CheckoutInput): Promise<CheckoutLink> {
       const q = `topup=${encodeURIComponent(topup.id)}`;
@@ -273,6 +275,36 @@ export function createStripeGateway(opts: StripeGatewayOptions) {
 }
 
 export type StripeGateway = ReturnType<typeof createStripeGateway>;
+
+/**
+ * The mode a Stripe secret or restricted key acts in, from its prefix: `sk_live_` / `rk_live_`
+ * → true, `sk_test_` / `rk_test_` → false, anything else → null (unknown: not checked).
+ */
+export function stripeKeyLiveMode(secretKey: string): boolean | null {
+  const m = /^[sr]k_(live|test)_/.exec(secretKey.trim());
+  return m ? m[1] === "live" : null;
+}
+
+/**
+ * Why a verified Stripe event is not about this account's payments, or null when it is. Connect
+ * endpoints get events of connected accounts (`account: "acct_…"`), test ones included ("both
+ * live and test webhooks will be sent to your production webhook URLs", Stripe's Connect webhook
+ * docs, quoted in pinax/pinax-stripe-light#547 and pay-rails/pay#999): none of them is a payment
+ * of ours, whatever metadata it carries, and the objects they name cannot be retrieved with our key.
+ * `liveMode`: the key's mode ({@link stripeKeyLiveMode}); null skips the mode check.
+ */
+export function foreignStripeEventProblem(
+  event: { livemode?: unknown; account?: unknown },
+  liveMode: boolean | null,
+): string | null {
+  if (typeof event.account === "string" && event.account.length > 0) {
+    return `event of connected account ${event.account}, not of this Stripe account`;
+  }
+  if (liveMode !== null && typeof event.livemode === "boolean" && event.livemode !== liveMode) {
+    return `${event.livemode ? "live" : "test"}-mode event, this server's STRIPE_SECRET_KEY is a ${liveMode ? "live" : "test"}-mode key`;
+  }
+  return null;
+}
 
 /** A card saved for off-session use: Stripe ids plus what may be shown (brand, last 4). */
 export interface SavedCard {

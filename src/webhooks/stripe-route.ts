@@ -2,9 +2,11 @@ import type { FastifyInstance } from "fastify";
 import { AppError, ErrorCode } from "../errors.js";
 import {
   DISABLED_HINT,
+  foreignStripeEventProblem,
   observeCharge,
   observeDispute,
   observeStripeEvent,
+  type StripeEventFact,
   type StripeGateway,
 } from "../payments/index.js";
 import type { Fulfiller } from "./fulfil.js";
@@ -27,6 +29,16 @@ export async function stripeWebhookRoutes(app: FastifyInstance, opts: StripeWebh
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: opts.bodyLimitBytes }, (_req, body, done) =>
     done(null, body),
   );
+
+  /** The top-up a fact is about, from what we stored (session, PaymentIntent) or its echoed id. */
+  const localTopupId = (fact: StripeEventFact): string | null => {
+    const repo = opts.fulfiller.topups;
+    return (
+      (fact.sessionId ? repo.findByProviderRef("stripe", fact.sessionId)?.id : undefined) ??
+      (fact.paymentIntentId ? repo.findByPaymentRef("stripe", fact.paymentIntentId)?.id : undefined) ??
+      fact.topupId
+    );
+  };
 
   app.post("/webhooks/stripe", async (request) => {
     const stripe = opts.stripe;
@@ -69,6 +81,30 @@ export async function stripeWebhookRoutes(app: FastifyInstance, opts: StripeWebh
     }
 
     let fact = observeStripeEvent(event);
+    const foreign = foreignStripeEventProblem(event, stripe.liveMode);
+    if (foreign) {
+      // Recorded (rejected when it names one of our top-ups), never applied, and nothing is
+      // retrieved: the other mode's or account's objects do not exist for our key (a 404 → 503
+      // would have Stripe retry it for 3 days).
+      const outcome = opts.fulfiller.apply({
+        event: record,
+        topupId: fact ? localTopupId(fact) : null,
+        observation: fact ? { ...fact.observation, problem: foreign } : null,
+        note: foreign,
+        nowMs: opts.nowMs(),
+      });
+      request.log.warn(
+        {
+          eventId: event.id,
+          type: event.type,
+          status: outcome.status,
+          topupId: outcome.topupId,
+          detail: foreign,
+        },
+        "stripe webhook from another mode or account",
+      );
+      return { received: true, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail };
+    }
     if (fact?.disputeId)
       fact = observeDispute(await stripe.retrieveDispute(fact.disputeId), `stripe ${event.type}`);
     const chargeId = refundEventChargeId(event.type, event.data.object);
@@ -80,11 +116,7 @@ export async function stripeWebhookRoutes(app: FastifyInstance, opts: StripeWebh
     }
     let topupId: string | null = null;
     if (fact) {
-      const repo = opts.fulfiller.topups;
-      topupId =
-        (fact.sessionId ? repo.findByProviderRef("stripe", fact.sessionId)?.id : undefined) ??
-        (fact.paymentIntentId ? repo.findByPaymentRef("stripe", fact.paymentIntentId)?.id : undefined) ??
-        fact.topupId;
+      topupId = localTopupId(fact);
       // A refund or dispute can arrive before checkout.session.completed told us the PaymentIntent.
       if (!topupId && fact.paymentIntentId)
         topupId = await stripe.topupIdForPaymentIntent(fact.paymentIntentId);

@@ -3,7 +3,8 @@
  * source, before → after values). Run against the local Stripe / MercadoPago fakes with real
  * HMAC signatures, on both engines.
  */
-import { describe, expect } from "vitest";
+import { describe, expect, it } from "vitest";
+import { foreignStripeEventProblem, stripeKeyLiveMode } from "../../src/payments/index.js";
 import { createPaymentsHarness, type PaymentsHarness } from "../support/payments-harness.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
 
@@ -106,6 +107,66 @@ describe.each(ENGINES)("%s", (engine) => {
         disputedMinor: 500_000n,
         reversedMicroCredits: 5_000_000n,
       });
+    });
+  });
+  describe("case stripe-event-other-mode-or-account", () => {
+    test("a live-mode or connected-account event naming our top-up is rejected, visible, and grants nothing", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db); // key sk_test_…: a test-mode server
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      const genuine = h.fakeStripe.completePaid(sessionId);
+
+      const live = await h.sendStripe({ ...genuine, id: "evt_live_copy", livemode: true });
+      expect(live.statusCode).toBe(200);
+      expect(live.json()).toMatchObject({ status: "rejected", topupId });
+      expect(live.json().detail).toMatch(/live-mode event/);
+      const connect = await h.sendStripe({ ...genuine, id: "evt_connect_copy", account: "acct_1Other" });
+      expect(connect.json()).toMatchObject({ status: "rejected", topupId });
+      expect(connect.json().detail).toMatch(/connected account acct_1Other/);
+      expect(h.balance(USER)).toBe(0); // before the fix: 5 credits (granted by the live copy)
+      expect(h.topups.get(topupId)?.status).toBe("pending");
+
+      expect((await h.sendStripe(genuine)).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      const outcomes = db.prepare("SELECT event_id, outcome FROM provider_events ORDER BY id").all() as {
+        event_id: string;
+        outcome: string;
+      }[];
+      expect(outcomes.map((o) => o.outcome)).toEqual(["rejected", "rejected", "applied"]);
+    });
+
+    test("another mode's dispute or refund is recorded without asking Stripe (no 503 retried for days)", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { sessionId } = await paidStripe(h);
+      const dispute = h.fakeStripe.dispute(sessionId, "charge.dispute.created", "needs_response");
+      const refund = h.fakeStripe.refund(sessionId, 500);
+      const before = h.fakeStripe.requests.length;
+      for (const e of [dispute, refund]) {
+        const res = await h.sendStripe({ ...e, livemode: true });
+        expect(res.statusCode).toBe(200);
+        expect(res.json().status).toBe("rejected");
+      }
+      expect(h.fakeStripe.requests.length).toBe(before); // nothing retrieved
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0 (the test-mode dispute reversed it)
+    });
+
+    it("reads the key's mode from its prefix", () => {
+      expect(stripeKeyLiveMode("sk_live_abc")).toBe(true);
+      expect(stripeKeyLiveMode("rk_live_abc")).toBe(true);
+      expect(stripeKeyLiveMode("sk_test_abc")).toBe(false);
+      expect(stripeKeyLiveMode("rk_test_abc")).toBe(false);
+      expect(stripeKeyLiveMode("whatever")).toBeNull();
+      expect(foreignStripeEventProblem({ livemode: true }, null)).toBeNull();
+      expect(foreignStripeEventProblem({ livemode: false }, false)).toBeNull();
+      expect(foreignStripeEventProblem({ livemode: false, account: null }, false)).toBeNull();
     });
   });
 });
