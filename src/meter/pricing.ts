@@ -36,7 +36,7 @@ import {
   tableNameOf,
 } from "./price-supplement.js";
 import type { CostMode, ParsedUsage, PriceQuote, Pricer } from "./types.js";
-import { LIST_PRICE_RATIO } from "./validate.js";
+import { unitSlipSide } from "./validate.js";
 
 /**
  * Prices one model call in exact pico-USD.
@@ -1864,8 +1864,8 @@ function samePrices(a: object | string, b: object | string): boolean {
  * list price of $0, so their provider-billed $0 stays $0; so does a model no list price knows.
  */
 /**
- * Whether OpenClaw's recorded estimate `estimatePico` of a call is more than 1000× under or over
- * what the list price (override or table) gives for the same call, `listPico`: a price typed in
+ * Whether OpenClaw's recorded estimate `estimatePico` of a call is 1000× or more under or over
+ * ({@link unitSlipSide}: exactly 1000×, a per-1K price in a per-1M field, counts) what the list price (override or table) gives for the same call, `listPico`: a price typed in
  * the wrong unit in OpenClaw's model catalog (per token, or per 1K, in its per-1M `cost` fields;
  * openclaw/openclaw#70416 recorded Claude Opus 4.7 calls at ~10^-6 of their price, "cost.total
  * effectively zero"), not a price anyone charges. `recorded` mode then prices the call from the
@@ -1874,8 +1874,7 @@ function samePrices(a: object | string, b: object | string): boolean {
  * The ratio is the override sanity check's (`LIST_PRICE_RATIO`, validate.ts).
  */
 export function estimateUnitSlip(estimatePico: bigint, listPico: bigint): boolean {
-  if (estimatePico <= 0n || listPico <= 0n) return false;
-  return estimatePico * LIST_PRICE_RATIO < listPico || estimatePico > listPico * LIST_PRICE_RATIO;
+  return unitSlipSide(estimatePico, listPico) !== null;
 }
 
 function byokZero(u: ParsedUsage, k: PriceQuote | null): boolean {

@@ -134,6 +134,21 @@ export function recordedCostAnomaly(u: ParsedUsage, recordedPico: bigint | null)
 export const LIST_PRICE_RATIO = 1000n;
 
 /**
+ * Whether a cost `valuePico` is 1000× ({@link LIST_PRICE_RATIO}) or more under (`"under"`) or
+ * over (`"over"`) the list price `listPico` of the same call, else null (also for a value or list
+ * price ≤ 0). The bound holds exactly 1000× with 1 % to spare for the float rounding of the
+ * estimate: a per-1K price typed into a per-1M field gives an estimate of exactly 1/1000 of the
+ * list (before 2026-12-03 the bound was strict, so that most common slip was billed as recorded
+ * and never flagged).
+ */
+export function unitSlipSide(valuePico: bigint, listPico: bigint): "under" | "over" | null {
+  if (valuePico <= 0n || listPico <= 0n) return null;
+  if (valuePico * LIST_PRICE_RATIO * 100n <= listPico * 101n) return "under";
+  if (valuePico * 101n >= listPico * LIST_PRICE_RATIO * 100n) return "over";
+  return null;
+}
+
+/**
  * A note for the usage row when the recorded (or provider-billed) cost that was BILLED is under
  * 1/1000 of what the list price (override or table) gives for the same call, else null. The cost
  * is still billed as recorded (the provider's figure is the truth): the note and a warning make
@@ -146,13 +161,13 @@ export function belowListAnomaly(
 ): string | null {
   if (source !== "recorded" && source !== "provider-billed") return null;
   if (listPico === undefined || listPico <= 0n) return null;
-  if (billedPico * LIST_PRICE_RATIO >= listPico) return null;
+  if (billedPico > 0n && unitSlipSide(billedPico, listPico) !== "under") return null;
   return `${source} cost $${usd(billedPico)} is under 1/1000 of the list price $${usd(listPico)} (billed as recorded)`;
 }
 
 /**
  * A note for the usage row when OpenClaw's recorded estimate (not a provider-billed amount) is
- * more than 1000× under or over what the list price (override or table) BILLED for the call: a
+ * 1000× or more ({@link unitSlipSide}) under or over what the list price (override or table) BILLED for the call: a
  * price in the wrong unit in OpenClaw's model catalog (pricing.ts `estimateUnitSlip`,
  * openclaw/openclaw#70416), which no cost mode bills. Else null.
  */
@@ -164,13 +179,9 @@ export function estimateSlipAnomaly(
   if (u.recordedCostOrigin === "provider-billed" || recordedPico === null || recordedPico <= 0n) return null;
   if ((quote.source !== "table" && quote.source !== "override") || quote.costPicoUsd <= 0n) return null;
   const list = quote.costPicoUsd;
-  const side =
-    recordedPico * LIST_PRICE_RATIO < list
-      ? "under 1/1000 of"
-      : recordedPico > list * LIST_PRICE_RATIO
-        ? "over 1000×"
-        : null;
-  if (side === null) return null;
+  const slip = unitSlipSide(recordedPico, list);
+  if (slip === null) return null;
+  const side = slip === "under" ? "under 1/1000 of" : "over 1000×";
   return `recorded estimate $${usd(recordedPico)} is ${side} the list price $${usd(list)} (a price in the wrong unit in OpenClaw's catalog): billed at the list price`;
 }
 

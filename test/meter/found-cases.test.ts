@@ -416,13 +416,28 @@ describe("case openclaw-estimate-unit-slip: an estimate 10^6 under the list pric
       isError: false,
       errorMessage: null,
     };
-    // list $0.03005: an estimate of 1000x that and a bit more is a unit slip, 1000x exactly is not
-    expect(pricer.price({ ...call, recordedCostUsd: 30.06, recordedCostOrigin: null })).toMatchObject({
-      costPicoUsd: 30_050_000_000n,
-      source: "table",
+    // list $0.03005: an estimate of 1000x that or more is a unit slip, 1000x exactly too (a per-1K
+    // price in a per-1M field; before 2026-12-03 exactly 1000x was billed as recorded), with 1 %
+    // to spare for the estimate's float rounding; 988x is not
+    for (const usd of [30.06, 30.05, 29.8]) {
+      expect(pricer.price({ ...call, recordedCostUsd: usd, recordedCostOrigin: null })).toMatchObject({
+        costPicoUsd: 30_050_000_000n,
+        source: "table",
+      });
+    }
+    expect(pricer.price({ ...call, recordedCostUsd: 29.7, recordedCostOrigin: null })).toMatchObject({
+      costPicoUsd: 29_700_000_000_000n,
+      source: "recorded",
     });
-    expect(pricer.price({ ...call, recordedCostUsd: 30.05, recordedCostOrigin: null })).toMatchObject({
-      costPicoUsd: 30_050_000_000_000n,
+    // and under: exactly 1/1000 of the list (and a float's rounding below it) is a slip, 1/988 is not
+    for (const usd of [0.00003005, 0.0000300500000001, 0.0000303]) {
+      expect(pricer.price({ ...call, recordedCostUsd: usd, recordedCostOrigin: null })).toMatchObject({
+        costPicoUsd: 30_050_000_000n,
+        source: "table",
+      });
+    }
+    expect(pricer.price({ ...call, recordedCostUsd: 0.0000304, recordedCostOrigin: null })).toMatchObject({
+      costPicoUsd: 30_400_000n,
       source: "recorded",
     });
     expect(
@@ -432,6 +447,22 @@ describe("case openclaw-estimate-unit-slip: an estimate 10^6 under the list pric
       source: "provider-billed",
     });
   });
+});
+
+describe("case openclaw-estimate-per-1k-slip: an estimate of exactly 1/1000 of the list price is a slip too", () => {
+  for (const mode of ["recorded", "auto", "calculate"] as const) {
+    it(`${mode}: telegram:5551201 2 calls $0.12505 (the per-1K estimate at its list price), not $0.030145`, async () => {
+      const { s, world } = await meterCase("openclaw-estimate-per-1k-slip", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0 });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({ key: "telegram:5551201", requests: 2, costUsd: "0.12505" });
+      const rows = world.db
+        .prepare("SELECT cost_pico_usd AS c, anomaly FROM usage_events ORDER BY message_ts_ms")
+        .all() as { c: number; anomaly: string | null }[];
+      expect(rows.map((r) => r.c)).toEqual([95_000_000_000, 30_050_000_000]);
+      expect(rows[0]?.anomaly).toMatch(/^recorded estimate \$0\.000095 is under 1\/1000 of the list price/);
+    });
+  }
 });
 
 describe("case openrouter-free-variant: OpenRouter's free models cost $0, not the fallback price", () => {
