@@ -68,6 +68,11 @@ export function usageEvent(
   const u = m.usage;
   if (!u || typeof u !== "object") return null;
   if (m.provider === "openclaw") return null; // delivery-mirror / gateway-injected
+  // An `api: "cli"` line of a provider that is no CLI backend (`*-cli`) is OpenClaw's end-of-run
+  // mirror of an embedded run (`embeddedAssistantGapFill`): the run's summed or last usage written
+  // again. Only the meter, which sees the turn's calls, tells it from a reply (`isRunMirror`, case
+  // test/cases/embedded-run-cli-mirror); pushed, it would bill the run twice first.
+  if (m.api === "cli" && !/-cli$/i.test(String(m.provider ?? "").trim())) return null;
   // Without pi-ai's `input` the meter reads the providers' own names (`prompt_tokens`, …:
   // `aliasCounts` in src/meter/parse.ts), which this push does not: its identity could differ.
   if (u.input === undefined) return null;

@@ -104,4 +104,18 @@ describe.runIf(inRepo)("push vs meter identity for the forms 7cfc111 / 9dc37e5 r
     expect(ev?.idempotencyKey).toBe(meterIdentity(other));
     expect(usageEvent(msg(usage, { api: "cli", provider: "codex-cli", model: "gpt-5.4" }), where)).toBeNull();
   });
+
+  test("an api cli line of a provider that is no CLI backend (OpenClaw's mirror of an embedded run): left to the meter", () => {
+    // embeddedAssistantGapFill: the run's summed usage written again (case embedded-run-cli-mirror)
+    const usage = { input: 4, output: 300, cacheRead: 41000, cacheWrite: 1500, totalTokens: 21602 };
+    expect(
+      usageEvent(msg(usage, { api: "cli", provider: "anthropic", model: "claude-sonnet-4-5" }), where),
+    ).toBeNull();
+    expect(
+      usageEvent(
+        msg(usage, { api: "anthropic-messages", provider: "anthropic", model: "claude-sonnet-4-5" }),
+        where,
+      ),
+    ).not.toBeNull();
+  });
 });

@@ -486,6 +486,130 @@ export class TurnBackScan {
 }
 
 /**
+ * The billed calls of a transcript's current turn (since its last user line) that an embedded model
+ * runner made (`api` other than `"cli"`): their summed counts as written and the last one's. What
+ * tells OpenClaw's end-of-run mirror of a turn ({@link isRunMirror}) from a call.
+ */
+export interface TurnCalls {
+  /** How many calls were summed. */
+  n: number;
+  sum: CallCounts;
+  /** The last call's counts (null: none). */
+  last: CallCounts | null;
+}
+
+/** A call's four token counts as its line wrote them (`input` before any correction). */
+export interface CallCounts {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+}
+
+/** A turn with no call yet: a transcript's start, or right after a user line. */
+export function emptyTurnCalls(): TurnCalls {
+  return { n: 0, sum: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, last: null };
+}
+
+function countsOf(u: ParsedUsage): CallCounts {
+  return {
+    input: u.writtenInput ?? u.input,
+    output: u.output,
+    cacheRead: u.cacheRead,
+    cacheWrite: u.cacheWrite,
+  };
+}
+
+function sameCounts(a: CallCounts, b: CallCounts): boolean {
+  return (
+    a.input === b.input &&
+    a.output === b.output &&
+    a.cacheRead === b.cacheRead &&
+    a.cacheWrite === b.cacheWrite
+  );
+}
+
+/**
+ * `t` after a billed call `u` of its turn: an embedded runner's call (any `api` but `"cli"`) is
+ * added; a CLI line (a CLI backend's own turn, or a mirror that was billed) leaves it as it is.
+ */
+export function withTurnCall(t: TurnCalls, u: ParsedUsage): TurnCalls {
+  if (u.api === "cli") return t;
+  const c = countsOf(u);
+  return {
+    n: t.n + 1,
+    sum: {
+      input: t.sum.input + c.input,
+      output: t.sum.output + c.output,
+      cacheRead: t.sum.cacheRead + c.cacheRead,
+      cacheWrite: t.sum.cacheWrite + c.cacheWrite,
+    },
+    last: c,
+  };
+}
+
+/**
+ * Whether the call line `u` is OpenClaw's mirror of the turn's run, not a call: an assistant line
+ * with `api: "cli"` and no response id (`persistCliTurnTranscript`, which the agent command also
+ * runs after an embedded run, `embeddedAssistantGapFill`, when the transcript's last assistant text
+ * is not the run's final text, e.g. after `sessions_yield`) whose four counts are exactly those of
+ * the embedded calls already billed in the same turn: their sum (the run's usage accumulator,
+ * `agentMeta.usage`, OpenClaw 2026.6.11: the run's ten calls 20 / 1468 / 268344 / 4002 written
+ * again as one line) or the last one's (`agentMeta.lastCallUsage`, later releases). A CLI backend's
+ * own line (`claude-cli`, the only record of its turn) follows no embedded call of its turn; a
+ * mirror of a run whose lines were never written (the gap the mirror fills) matches none: both are
+ * billed. `t` null: the turn's calls are unknown (a read-back past its limit), nothing is skipped.
+ */
+export function isRunMirror(t: TurnCalls | null, u: ParsedUsage): boolean {
+  if (t === null || t.n === 0 || u.api !== "cli" || u.responseId !== null) return false;
+  const c = countsOf(u);
+  return sameCounts(c, t.sum) || (t.last !== null && sameCounts(c, t.last));
+}
+
+/**
+ * The {@link TurnCalls} after a turn's lines, as a builder reading them from the turn's start bills
+ * them (rewritten copies and mirrors skipped): `lines` oldest first, each a billed-call candidate
+ * with its kept reply mark ({@link replyMarkKept}). Used to read back what precedes a cursor.
+ */
+export function replayTurnCalls(lines: readonly { usage: ParsedUsage; mark: ReplyMark | null }[]): TurnCalls {
+  let t = emptyTurnCalls();
+  let last: ReplyMark | null = null;
+  for (const { usage, mark } of lines) {
+    if (mark !== null && isRewrittenCopy(last, mark)) continue;
+    if (isRunMirror(t, usage)) continue;
+    last = mark;
+    t = withTurnCall(t, usage);
+  }
+  return t;
+}
+
+/**
+ * Reads a transcript's current turn back from a cursor, newest line first (see `turnCallsBefore`,
+ * `turnCallsBeforeSeq`): collects its call lines up to its last user line.
+ */
+export class TurnCallsScan {
+  readonly #lines: { usage: ParsedUsage; mark: ReplyMark | null }[] = [];
+  /** Whether the turn's user line was met. */
+  done = false;
+
+  /** The next older line's text; true once the turn's user line is met. */
+  line(text: string): boolean {
+    if (this.done) return true;
+    const r = parseLine(text);
+    if (r.kind === "user") this.done = true;
+    else if (r.kind === "usage")
+      this.#lines.push({ usage: r.usage, mark: replyMarkKept(replyMarkOf(r.usage, r.content)) });
+    return this.done;
+  }
+
+  /** The turn's calls; `complete`: every line back to the turn's start was seen (else null). */
+  result(complete: boolean): TurnCalls | null {
+    if (!(complete || this.done)) return null;
+    return replayTurnCalls([...this.#lines].reverse());
+  }
+}
+
+/**
  * Collects one batch: the "parsed line → event, stats, rejects" step shared by every reader
  * (JSONL files, compressed archives, OpenClaw SQLite rows and archive blobs), plus the cursor
  * moves that cover what was collected. `take()` hands out the batch as a value and starts afresh.
@@ -519,6 +643,8 @@ export class BatchBuilder {
     this.#turn = t;
     this.datedBy = t?.atMs ?? null;
     this.lastReply = null;
+    this.turnCalls = emptyTurnCalls();
+    this.#callsAfter = emptyTurnCalls();
   }
   #turn: PendingTurn | null = null;
   /**
@@ -529,6 +655,49 @@ export class BatchBuilder {
    * copy of it ({@link isRewrittenCopy}) is not billed: counted as synthetic.
    */
   lastReply: ReplyMark | null = null;
+  /**
+   * The current turn's embedded calls billed so far ({@link TurnCalls}): a CLI line that mirrors
+   * them ({@link isRunMirror}) is not billed, counted as synthetic. Setting `turn` (a transcript's
+   * start, a user line) empties it. Null: unknown (nothing is skipped); undefined: what precedes
+   * the reader's cursor is read back (`turnCallsBefore`) when a CLI line first needs it. Readers
+   * keep it with `turn` across batches and polls of the same transcript ({@link resumeTurnCalls}).
+   */
+  turnCalls: TurnCalls | null | undefined = emptyTurnCalls();
+  /** Reads back the turn's calls before the reader's cursor (see `turnCalls`); null: none known. */
+  turnCallsBefore: (() => TurnCalls | null) | null = null;
+  /** The embedded calls billed since the cursor while `turnCalls` is undefined. */
+  #callsAfter: TurnCalls = emptyTurnCalls();
+
+  /**
+   * Resumes a transcript's turn after `turn` was set: `known` as kept from the last read of the
+   * same transcript (undefined: not kept, read back with `before` when a CLI line needs it).
+   */
+  resumeTurnCalls(known: TurnCalls | null | undefined, before: (() => TurnCalls | null) | null): void {
+    this.turnCalls = known;
+    this.turnCallsBefore = before;
+    this.#callsAfter = emptyTurnCalls();
+  }
+
+  /** `turnCalls`, read back first when undefined (what precedes the cursor plus what came since). */
+  #knownTurnCalls(): TurnCalls | null {
+    if (this.turnCalls !== undefined) return this.turnCalls;
+    const base = this.turnCallsBefore?.() ?? null;
+    const after = this.#callsAfter;
+    this.turnCalls =
+      base === null
+        ? null
+        : {
+            n: base.n + after.n,
+            sum: {
+              input: base.sum.input + after.sum.input,
+              output: base.sum.output + after.sum.output,
+              cacheRead: base.sum.cacheRead + after.sum.cacheRead,
+              cacheWrite: base.sum.cacheWrite + after.sum.cacheWrite,
+            },
+            last: after.last ?? base.last,
+          };
+    return this.turnCalls;
+  }
   /**
    * The time of the last entry of the current transcript read with one (a user message or a call
    * with a time of its own): what a call whose line has no readable time is dated by
@@ -729,7 +898,17 @@ export class BatchBuilder {
         this.stats.synthetic++; // a copy OpenClaw wrote again, not a call (isRewrittenCopy)
         return;
       }
+      if (
+        r.usage.api === "cli" &&
+        r.usage.responseId === null &&
+        isRunMirror(this.#knownTurnCalls(), r.usage)
+      ) {
+        this.stats.synthetic++; // OpenClaw's mirror of the turn's run, not a call (isRunMirror)
+        return;
+      }
       this.lastReply = mark;
+      if (this.turnCalls === undefined) this.#callsAfter = withTurnCall(this.#callsAfter, r.usage);
+      else if (this.turnCalls !== null) this.turnCalls = withTurnCall(this.turnCalls, r.usage);
       let usage = r.usage;
       if (this.codex !== false) {
         // the state before the cursor is looked up only when a cumulative line comes up

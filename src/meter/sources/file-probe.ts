@@ -7,7 +7,15 @@ import {
   codexIncrement,
 } from "../codex-cumulative.js";
 import { hasUserMark, mayBeUsage, parseLine } from "../parse.js";
-import { eachLine, OriginScan, TurnBackScan, type TurnBefore, type TurnOrigin } from "./batch-builder.js";
+import {
+  eachLine,
+  OriginScan,
+  TurnBackScan,
+  type TurnBefore,
+  type TurnCalls,
+  TurnCallsScan,
+  type TurnOrigin,
+} from "./batch-builder.js";
 import { classifyTranscriptFile } from "./classify.js";
 import { headerParentId } from "./read-order.js";
 
@@ -92,6 +100,36 @@ export function originBefore(fd: number, offset: number): TurnOrigin {
     if (start === 0 || span >= ORIGIN_LOOKBACK_MAX_BYTES) return scan.end();
   }
 }
+/**
+ * The embedded calls of the turn a transcript is in just before byte `offset` (a line start; see
+ * `BatchBuilder.turnCalls`): reads back line by line to its last user line, at most
+ * ORIGIN_LOOKBACK_MAX_BYTES, and replays the turn's call lines as a reader would bill them. Null
+ * past the limit (nothing is then taken for a mirror of the turn's run). Called only when a CLI
+ * line comes up after a resumed cursor.
+ */
+export function turnCallsBefore(fd: number, offset: number): TurnCalls | null {
+  for (let span = LOOKBACK_MIN_BYTES; ; span *= 4) {
+    const start = Math.max(0, offset - span);
+    const buf = Buffer.allocUnsafe(offset - start);
+    const n = readSync(fd, buf, 0, buf.length, start);
+    const data = buf.subarray(0, n);
+    const first = start === 0 ? 0 : data.indexOf(NEWLINE) + 1;
+    const scan = new TurnCallsScan();
+    if (start === 0 || first > 0) {
+      let end = data.length;
+      while (end > first) {
+        const nl = end - 2 >= first ? data.lastIndexOf(NEWLINE, end - 2) : -1;
+        const ls = nl < first ? first : nl + 1;
+        const line = data.subarray(ls, end);
+        end = ls;
+        if (!(mayBeUsage(line) || hasUserMark(line))) continue;
+        if (scan.line(line.toString("utf8").trimEnd())) return scan.result(true);
+      }
+    }
+    if (start === 0 || span >= ORIGIN_LOOKBACK_MAX_BYTES) return scan.result(start === 0);
+  }
+}
+
 /** How far back `originBefore` reads at most: 16 MiB (16 KiB × 4^5), read only on a resume. */
 const ORIGIN_LOOKBACK_MAX_BYTES = 16 * 1024 * 1024;
 const SESSIONS_SEND_MARK = Buffer.from('"sessions_send"');

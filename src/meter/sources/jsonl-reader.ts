@@ -37,6 +37,7 @@ import {
   type ReplyMark,
   replyMarkKept,
   setBounded,
+  type TurnCalls,
   type TurnOrigin,
 } from "./batch-builder.js";
 import {
@@ -56,6 +57,7 @@ import {
   originBefore,
   tailHash,
   tailOf,
+  turnCallsBefore,
 } from "./file-probe.js";
 import { type ChangedFile, createJsonlAttribution } from "./jsonl-attribution.js";
 import { sortForReading } from "./read-order.js";
@@ -211,6 +213,8 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       datedBy: number | null;
       origin: TurnOrigin;
       lastReply: ReplyMark | null;
+      /** `BatchBuilder.turnCalls` there (undefined: read back when needed). */
+      turnCalls: TurnCalls | null | undefined;
     }
   >();
 
@@ -459,6 +463,13 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
             b.lastReply = before.lastReply;
             b.origin = originBefore(fd, offset);
           }
+          // the turn's embedded calls before the cursor are read back only if a CLI line needs
+          // them (BatchBuilder.turnCalls, isRunMirror)
+          const from = offset;
+          if (offset > 0)
+            b.resumeTurnCalls(known?.offset === offset ? known.turnCalls : undefined, () =>
+              turnCallsBefore(fd, from),
+            );
           // A cumulative Codex-harness line is billed as its increment over the last one before it
           // (codex-cumulative.ts): what precedes the cursor is replayed only if such a line comes up.
           // A file with nothing before it (a compaction's rewrite, a copy) takes the thread's
@@ -505,6 +516,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
               datedBy: b.datedBy,
               origin: b.origin,
               lastReply: replyMarkKept(b.lastReply),
+              turnCalls: b.turnCalls,
             },
             resumeMemory,
           );

@@ -28,6 +28,8 @@ import {
   setBounded,
   TurnBackScan,
   type TurnBefore,
+  type TurnCalls,
+  TurnCallsScan,
   type TurnOrigin,
 } from "./batch-builder.js";
 import { classifyTranscriptFile, filesBySession } from "./classify.js";
@@ -127,6 +129,8 @@ interface Work {
   datedBy?: number | null;
   /** `BatchBuilder.lastReply` at `fromSeq` (kept: `replyMarkKept`; undefined: not looked up yet). */
   lastReply?: ReplyMark | null;
+  /** `BatchBuilder.turnCalls` at `fromSeq` (undefined: read back when a CLI line needs it). */
+  turnCalls?: TurnCalls | null;
   /** Whose turn the session is in at `fromSeq` (`TurnOrigin`; undefined: not looked up yet). */
   origin?: TurnOrigin;
   /** The session's Codex-thread state at `fromSeq` (codex-cumulative.ts; undefined: not replayed yet). */
@@ -560,6 +564,12 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       if (w.datedBy !== undefined) b.datedBy = w.datedBy;
       b.lastReply = w.lastReply ?? null;
       b.origin = w.origin;
+      if (w.fromSeq >= 0) {
+        // the turn's embedded calls before the cursor: read back only if a CLI line needs them
+        const at = w.fromSeq;
+        const s = w.sid;
+        b.resumeTurnCalls(w.turnCalls, () => turnCallsBeforeSeq(h, s, at));
+      }
       // cumulative Codex-harness lines bill their increment (codex-cumulative.ts): the state at the
       // cursor is replayed from the session's rows only if such a line comes up; a first such line
       // with none before it in the session's rows (a compaction's rewrite, a compaction window)
@@ -576,6 +586,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       w.turn = b.turn;
       w.datedBy = b.datedBy;
       w.lastReply = replyMarkKept(b.lastReply);
+      w.turnCalls = b.turnCalls;
       w.origin = b.origin;
       const lastRow = rows.at(-1);
       if (lastRow) setBounded(originAt, w.sid, { seq: lastRow[0], origin: b.origin }, resumeMemory);
@@ -636,6 +647,24 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       if (found) return found;
     }
     return scan.end();
+  }
+
+  /**
+   * The embedded calls of the turn a session is in at its cursor (`seq` read last; see
+   * `BatchBuilder.turnCalls`): its rows before it, newest first, back to its last user row (at most
+   * ORIGIN_LOOKBACK_ROWS rows, read one at a time), replayed as a reader bills them; null past that.
+   */
+  function turnCallsBeforeSeq(h: OcHandle, sid: string, seq: number): TurnCalls | null {
+    const scan = new TurnCallsScan();
+    let rows = 0;
+    for (const r of h.rowsBefore.iterate(sid, seq, ORIGIN_LOOKBACK_ROWS)) {
+      rows++;
+      const text = rowText(r);
+      if (text === null) continue;
+      if (!(text.includes('"usage"') || textHasUserMark(text))) continue;
+      if (scan.line(text)) return scan.result(true);
+    }
+    return scan.result(rows < ORIGIN_LOOKBACK_ROWS);
   }
 
   /**

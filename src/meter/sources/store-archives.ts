@@ -82,6 +82,7 @@ export function createStoreArchives(ctx: StoreArchiveContext) {
         const turn = b.turn;
         const datedBy = b.datedBy;
         const lastReply = b.lastReply;
+        const turnCalls = b.turnCalls;
         const codex = b.codex;
         const origin = b.origin;
         await flush(b);
@@ -89,6 +90,7 @@ export function createStoreArchives(ctx: StoreArchiveContext) {
         b.turn = turn; // the same transcript goes on
         b.datedBy = datedBy;
         b.lastReply = lastReply;
+        b.resumeTurnCalls(turnCalls, null);
         b.origin = origin;
         b.codex = codex;
       }
