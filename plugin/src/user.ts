@@ -287,12 +287,35 @@ export function normalizeChannel(ch: string | null | undefined): string | null {
  * sender's JID (`msg.senderJid?.trim() || msg.senderE164`), which a command's `senderId` carries:
  * `15551234567@s.whatsapp.net`, `15551234567:12@s.whatsapp.net`, `15551234567@c.us`, bare digits
  * → `+15551234567`. A `@lid` JID names no number without WhatsApp's mapping and is kept.
+ *
+ * iMessage keys a DM by the sender's handle as `normalizeIMessageHandle` writes it (a service
+ * prefix `imessage:`/`sms:`/`auto:` dropped, an email lower-cased, a phone number in E.164 by
+ * `normalizeE164`: digits and a leading `+`), while a message's `SenderId` is the raw handle
+ * chat.db gave (`SenderId: decision.sender`): `15550101234`, `+1 (555) 010-1234`, `sms:+15550101234`
+ * → `+15550101234` ({@link imessagePeer}; before 2026-12-03 the plugin credited `imessage:15550101234`,
+ * case `imessage-sender-handle`).
  */
 export function dmPeer(channel: string, peer: string): string {
+  if (channel === "imessage") return imessagePeer(peer);
   if (channel !== "whatsapp") return peer;
   const jid = /^\+?(\d+)(?::\d+)?@(?:s\.whatsapp\.net|c\.us|hosted)$/.exec(peer);
   if (jid?.[1]) return `+${jid[1]}`;
   return /^\+?\d+$/.test(peer) ? `+${peer.replace(/^\+/, "")}` : peer;
+}
+
+/**
+ * An iMessage handle as OpenClaw's DM peer (`normalizeIMessageHandle` in
+ * `extensions/imessage/src/targets.ts`, Clawdbot's `src/imessage/targets.ts`): service prefixes
+ * (`imessage:`, `sms:`, `auto:`) dropped, a phone number (digits with `+`, spaces, dots, dashes and
+ * parentheses) as `+<digits>` (`normalizeE164`); anything else, an email or a chat target, as given
+ * (already lower-cased by the callers, as OpenClaw's session keys are).
+ */
+function imessagePeer(peer: string): string {
+  let h = peer.trim();
+  for (let m = /^(?:imessage|sms|auto):/i.exec(h); m; m = /^(?:imessage|sms|auto):/i.exec(h))
+    h = h.slice(m[0].length).trim();
+  if (!/^\+?[\d\s().-]*\d[\d\s().-]*$/.test(h)) return h || peer;
+  return `+${h.replace(/\D/g, "")}`;
 }
 
 /**
@@ -352,6 +375,8 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
       if (!PERSON_TARGET_KINDS.has(m[1])) return null;
       return ch ? `${ch}:${dmPeer(ch, m[2])}` : null;
     }
+    // an iMessage sender with its service (`sms:+15550101234`) is that handle on iMessage
+    if (ch === "imessage" && (m[1] === "sms" || m[1] === "auto")) return `${ch}:${dmPeer(ch, t)}`;
     const named = m[1] === "tg" ? "telegram" : m[1];
     // `<channel>:<kind>:<id>` (OpenClaw's own delivery targets: `discord:user:987`,
     // `slack:user:U07ABC`): a person's kind is that id on the channel, a shared one no account

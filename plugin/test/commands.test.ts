@@ -466,6 +466,18 @@ describe("who is the user", () => {
     expect(commandUser({ ...base, channel: "signal", senderId: `uuid:${u}` })).toBe(`signal:uuid:${u}`);
     expect(commandUser({ ...base, channel: "msteams", senderId: "29:1AbC" })).toBe("msteams:29:1abc");
   });
+  it("an iMessage sender's raw handle is its DM key's E.164 handle (case imessage-sender-handle)", () => {
+    for (const senderId of ["15550101234", "+1 (555) 010-1234", "sms:+15550101234"]) {
+      expect(commandUser({ ...base, channel: "imessage", senderId }), senderId).toBe("imessage:+15550101234");
+    }
+    expect(commandUser({ ...base, channel: "imessage", senderId: "Dana@iCloud.com" })).toBe(
+      "imessage:dana@icloud.com",
+    );
+    // other channels keep their sender ids as they are
+    expect(commandUser({ ...base, channel: "bluebubbles", senderId: "15550101234" })).toBe(
+      "bluebubbles:15550101234",
+    );
+  });
   it("a Matrix per-room DM (`matrix:channel:<roomId>`) is its sender, the account the meter bills (case matrix-per-room-dm)", () => {
     const sessionKey = "agent:main:matrix:channel:!dMrOoMaLiCe:example.org";
     expect(commandUser({ ...base, channel: "matrix", sessionKey, senderId: "@Alice:example.org" })).toBe(

@@ -1730,6 +1730,52 @@ describe("case signal-uuid-sender: a Signal sender known by UUID names the accou
   });
 });
 
+describe("case imessage-sender-handle: an iMessage sender's raw handle names the account its DMs bill", () => {
+  it("imessage:+15550101234 2 calls $0.012, and /recargar from the raw handle credits it (was imessage:15550101234)", async () => {
+    const { s, world } = await meterCase("imessage-sender-handle");
+    expect(s.billed).toBe(2);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ "imessage:+15550101234": { requests: 2, costUsd: "0.012" } });
+    // Clawdbot's command context has no session key, and a command typed in an iMessage group has a
+    // group's: iMessage's SenderId is chat.db's raw handle, its DM key the handle in E.164
+    for (const senderId of [
+      "15550101234",
+      "+1 (555) 010-1234",
+      "+1 555.010.1234",
+      "sms:+15550101234",
+      "imessage:15550101234",
+    ]) {
+      const ctx = {
+        channel: "imessage",
+        senderId,
+        isAuthorizedSender: true,
+        commandBody: "/recargar",
+        config: {},
+      };
+      expect(commandUser(ctx), senderId).toBe("imessage:+15550101234");
+      expect(commandUser({ ...ctx, sessionKey: "agent:main:imessage:group:42" }), senderId).toBe(
+        "imessage:+15550101234",
+      );
+      expect(gatedUser(undefined, "imessage", senderId), senderId).toBe("imessage:+15550101234");
+    }
+    // an Apple ID email is lower-cased, as its DM key is
+    expect(gatedUser(undefined, "imessage", "Dana@iCloud.com")).toBe("imessage:dana@icloud.com");
+    // a linked handle links its person whatever its formatting
+    const config = { session: { identityLinks: { dana: ["imessage:+1 (555) 010-1234"] } } };
+    expect(
+      commandUser({
+        channel: "imessage",
+        senderId: "15550101234",
+        isAuthorizedSender: true,
+        commandBody: "/saldo",
+        config,
+      }),
+    ).toBe("dana");
+  });
+});
+
 describe("case untimed-usage-line: a call whose line has no readable time is billed once", () => {
   it("telegram:5550902 3 calls $0.01305, dated by the entry before each, the reset copy adds nothing", async () => {
     const { s, world } = await meterCase("untimed-usage-line");

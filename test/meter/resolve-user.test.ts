@@ -518,6 +518,31 @@ describe("per-account-channel-peer: an account id that is a kind word (case acco
   });
 });
 
+describe("an iMessage handle is OpenClaw's DM peer (case imessage-sender-handle)", () => {
+  it("a raw phone handle is its E.164 form, an email lower-cased, a DM key unchanged", () => {
+    expect(routeToAccount("15550101234", "imessage")).toBe("imessage:+15550101234");
+    expect(routeToAccount("+1 (555) 010-1234", "imessage")).toBe("imessage:+15550101234");
+    expect(routeToAccount("imessage:+1 555 010 1234")).toBe("imessage:+15550101234");
+    expect(routeToAccount("sms:+15550101234", "imessage")).toBe("imessage:+15550101234");
+    expect(routeToAccount("Dana@iCloud.com", "imessage")).toBe("imessage:dana@icloud.com");
+    expect(resolveAccount("main", "agent:main:imessage:direct:+15550101234").accountId).toBe(
+      "imessage:+15550101234",
+    );
+    expect(resolveAccount("main", "agent:main:imessage:dm:dana@icloud.com").accountId).toBe(
+      "imessage:dana@icloud.com",
+    );
+    expect(resolveAccount("main", "agent:main:direct:15550101234", { channel: "imessage" }).accountId).toBe(
+      "imessage:+15550101234",
+    );
+    // a canonical identityLinks name keyed on iMessage stays the name's
+    const identityLinks = parseIdentityLinks({ dana2: ["imessage:+1 (555) 010-1234"] });
+    expect(resolveAccount("main", "agent:main:imessage:direct:dana2", { identityLinks }).accountId).toBe(
+      "dana2",
+    );
+    expect(routeToAccount("15550101234", "bluebubbles")).toBe("bluebubbles:15550101234");
+  });
+});
+
 describe("a sender id with a kind of its own is no channel (case signal-uuid-sender)", () => {
   it("Signal's `uuid:<uuid>` is signal:uuid:<uuid>; Teams' `29:<id>` that id on the channel", () => {
     const u = "6f1c2a9e-4b7d-4e2a-9c3f-1a2b3c4d5e6f";
