@@ -502,7 +502,9 @@ export const isEndUser = (r: Resolution) =>
  * The end user behind a chat surface: the session key when it is a DM (so `identityLinks`
  * names and per-peer keys match the meter exactly), else `<channel>:<senderId>` lower-cased, or
  * the linked person's account when `identityLinks` links that sender.
- * Null when neither is known (the caller then answers "cannot tell who you are").
+ * Null when neither is known (the caller then answers "cannot tell who you are"), and for a sender
+ * of a channel that keys DMs by conversation (Google Chat's `users/<id>`: {@link CONVERSATION_KEYED_DM_CHANNELS})
+ * that no identity link names.
  */
 export function chatUser(p: {
   sessionKey?: string | null;
@@ -525,5 +527,21 @@ export function chatUser(p: {
   if (!ch || !sender) return null;
   // Some channels hand over an already-qualified sender (`telegram:123`).
   const acct = routeToAccount(sender, ch);
-  return acct ? (linkedAccount(acct, p.identityLinks) ?? acct) : null;
+  if (!acct) return null;
+  const person = linkedAccount(acct, p.identityLinks);
+  if (person) return person;
+  // a channel that keys a DM by its conversation names no DM account by the sender
+  return CONVERSATION_KEYED_DM_CHANNELS.has(acct.slice(0, acct.indexOf(":"))) ? null : acct;
 }
+
+/**
+ * Channels whose DM session key names the conversation, not the sender: Google Chat keys a DM by
+ * its DM space (`peer: { kind: "direct", id: spaceId }`, `agent:<a>:googlechat:direct:spaces/<id>`,
+ * `extensions/googlechat/src/monitor.ts`), while its sender is the user's resource name (`SenderId`
+ * `users/<id>`). The meter bills such a DM to `googlechat:spaces/<id>`, which the plugin names from
+ * the DM's session key; a sender alone (a command typed in a group space, a context without a
+ * session key) names no account any DM is billed to, so none (the user is asked to use the DM), unless
+ * `session.identityLinks` links it. Before 2026-12-03 `/recargar` there credited
+ * `googlechat:users/<id>`, which no call is billed to (case `googlechat-dm-space`).
+ */
+const CONVERSATION_KEYED_DM_CHANNELS: ReadonlySet<string> = new Set(["googlechat"]);

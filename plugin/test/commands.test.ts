@@ -478,6 +478,26 @@ describe("who is the user", () => {
       "bluebubbles:15550101234",
     );
   });
+  it("a Google Chat sender (`users/<id>`) names no account outside its DM space's session (case googlechat-dm-space)", () => {
+    const senderId = "users/112233445566778899";
+    expect(commandUser({ ...base, channel: "googlechat", senderId })).toBeNull();
+    expect(
+      commandUser({
+        ...base,
+        channel: "googlechat",
+        senderId,
+        sessionKey: "agent:main:googlechat:group:spaces/bbbb",
+      }),
+    ).toBeNull();
+    expect(
+      commandUser({
+        ...base,
+        channel: "googlechat",
+        senderId,
+        sessionKey: "agent:main:googlechat:direct:spaces/aaaa",
+      }),
+    ).toBe("googlechat:spaces/aaaa");
+  });
   it("a Matrix per-room DM (`matrix:channel:<roomId>`) is its sender, the account the meter bills (case matrix-per-room-dm)", () => {
     const sessionKey = "agent:main:matrix:channel:!dMrOoMaLiCe:example.org";
     expect(commandUser({ ...base, channel: "matrix", sessionKey, senderId: "@Alice:example.org" })).toBe(

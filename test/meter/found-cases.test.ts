@@ -1776,6 +1776,35 @@ describe("case imessage-sender-handle: an iMessage sender's raw handle names the
   });
 });
 
+describe("case googlechat-dm-space: a Google Chat DM is keyed by its space, not its sender", () => {
+  it("googlechat:spaces/aaaa1b2c3d4 2 calls $0.012; a users/<id> sender alone names no account (was googlechat:users/<id>)", async () => {
+    const { s, world } = await meterCase("googlechat-dm-space");
+    expect(s.billed).toBe(2);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ "googlechat:spaces/aaaa1b2c3d4": { requests: 2, costUsd: "0.012" } });
+    const base = { channel: "googlechat", isAuthorizedSender: true, commandBody: "/recargar", config: {} };
+    const senderId = "users/112233445566778899";
+    // in the DM, the session key names the space the meter bills
+    expect(
+      commandUser({ ...base, senderId, sessionKey: "agent:main:googlechat:direct:spaces/aaaa1b2c3d4" }),
+    ).toBe("googlechat:spaces/aaaa1b2c3d4");
+    // typed in a group space, or without a session key: the sender names no DM's account
+    expect(
+      commandUser({ ...base, senderId, sessionKey: "agent:main:googlechat:group:spaces/bbbb5e6f7g8" }),
+    ).toBeNull();
+    expect(commandUser({ ...base, senderId })).toBeNull();
+    expect(commandUser({ ...base, senderId: `googlechat:${senderId}` })).toBeNull();
+    expect(gatedUser(undefined, "googlechat", senderId)).toBeNull();
+    // a sender an identity link names is the person
+    const config = { session: { identityLinks: { erin: [`googlechat:${senderId}`, "telegram:5550101"] } } };
+    expect(commandUser({ ...base, senderId, config })).toBe("erin");
+    // other channels' senders are unchanged
+    expect(gatedUser(undefined, "telegram", "5550101")).toBe("telegram:5550101");
+  });
+});
+
 describe("case untimed-usage-line: a call whose line has no readable time is billed once", () => {
   it("telegram:5550902 3 calls $0.01305, dated by the entry before each, the reset copy adds nothing", async () => {
     const { s, world } = await meterCase("untimed-usage-line");
