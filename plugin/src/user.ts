@@ -370,6 +370,11 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
     if (ch) return `${ch}:${dmPeer(ch, t)}`;
     return m[1] === "uuid" ? `signal:${t}` : null;
   }
+  // a Slack Enterprise Grid user, `team:<teamId>:user:<userId>` (OpenClaw's `qualifySlackRoutePeerId`,
+  // the peer of a Grid DM key), bare or behind its channel: before 2026-12-03 the `team` kind read
+  // as a shared chat named no account ({@link slackGridUser})
+  const grid = slackGridUser(t, ch);
+  if (grid) return grid;
   if (m?.[1] && m[2]) {
     if (TARGET_KINDS.has(m[1])) {
       if (!PERSON_TARGET_KINDS.has(m[1])) return null;
@@ -386,6 +391,18 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
     return `${named}:${dmPeer(named, m[2])}`;
   }
   return ch ? `${ch}:${dmPeer(ch, t)}` : null;
+}
+
+/**
+ * `team:<teamId>:user:<userId>` or `<channel>:team:<teamId>:user:<userId>` (a Slack Enterprise Grid
+ * user as OpenClaw keys its DMs, `agent:<a>:slack:direct:team:<t>:user:<u>`) → `<channel>:team:<t>:user:<u>`,
+ * the channel the target names, else `channel`, else `slack` (only Slack qualifies ids so); null for
+ * any other target.
+ */
+function slackGridUser(target: string, channel: string | null): string | null {
+  const g = /^(?:([a-z0-9_-]+):)?(team:[^:]+:user:[^:]+)$/.exec(target);
+  if (!g?.[2] || (g[1] && (TARGET_KINDS.has(g[1]) || INTERNAL_SURFACES.has(g[1])))) return null;
+  return `${g[1] ?? channel ?? "slack"}:${g[2]}`;
 }
 
 /**
@@ -525,13 +542,34 @@ export function chatUser(p: {
   const ch = normalizeChannel(p.channel);
   const sender = p.senderId?.trim().toLowerCase();
   if (!ch || !sender) return null;
+  // A Slack Enterprise Grid install keys its DMs by the workspace-qualified user
+  // (`slack:direct:team:<t>:user:<u>`) while the sender is the bare user id: a command typed in a
+  // Grid channel (`slack:channel:team:<t>:channel:<c>`) names the user in the key's workspace.
+  const team = ch === "slack" ? slackGridTeam(p.sessionKey) : null;
+  const qualified = team && /^[a-z0-9]+$/.test(sender) ? `team:${team}:user:${sender}` : sender;
   // Some channels hand over an already-qualified sender (`telegram:123`).
-  const acct = routeToAccount(sender, ch);
+  const acct = routeToAccount(qualified, ch);
   if (!acct) return null;
   const person = linkedAccount(acct, p.identityLinks);
   if (person) return person;
   // a channel that keys a DM by its conversation names no DM account by the sender
   return CONVERSATION_KEYED_DM_CHANNELS.has(acct.slice(0, acct.indexOf(":"))) ? null : acct;
+}
+
+/**
+ * The Enterprise Grid workspace a Slack session key names (`team:<teamId>`, lower-cased, as
+ * OpenClaw's `qualifySlackRoutePeerId`/`qualifySlackConversationId` write it into Grid keys:
+ * `agent:<a>:slack:channel:team:<t>:channel:<c>`, `…:slack:direct:team:<t>:user:<u>`), else null.
+ * Before 2026-12-03 a command typed in a Grid channel credited `slack:<userId>`, while the user's DMs
+ * bill `slack:team:<t>:user:<userId>` (case `slack-grid-sender-team`).
+ */
+export function slackGridTeam(sessionKey: string | null | undefined): string | null {
+  if (!sessionKey) return null;
+  const parts = sessionKey.toLowerCase().split(":");
+  const rest = parts[0] === "agent" ? parts.slice(2) : parts;
+  if (rest[0] !== "slack") return null;
+  const at = rest.indexOf("team");
+  return at > 0 && rest[at + 1] ? (rest[at + 1] as string) : null;
 }
 
 /**

@@ -498,6 +498,23 @@ describe("who is the user", () => {
       }),
     ).toBe("googlechat:spaces/aaaa");
   });
+  it("a Slack Grid sender is qualified by its channel key's workspace, as its DMs are keyed (case slack-grid-sender-team)", () => {
+    const sessionKey = "agent:main:slack:channel:team:t0grida:channel:c0123abc";
+    expect(commandUser({ ...base, channel: "slack", senderId: "U07ABC", sessionKey })).toBe(
+      "slack:team:t0grida:user:u07abc",
+    );
+    expect(commandUser({ ...base, channel: "slack", senderId: "team:T0GRIDA:user:U07ABC" })).toBe(
+      "slack:team:t0grida:user:u07abc",
+    );
+    expect(
+      commandUser({
+        ...base,
+        channel: "slack",
+        senderId: "U07ABC",
+        sessionKey: "agent:main:slack:channel:c1",
+      }),
+    ).toBe("slack:u07abc");
+  });
   it("a Matrix per-room DM (`matrix:channel:<roomId>`) is its sender, the account the meter bills (case matrix-per-room-dm)", () => {
     const sessionKey = "agent:main:matrix:channel:!dMrOoMaLiCe:example.org";
     expect(commandUser({ ...base, channel: "matrix", sessionKey, senderId: "@Alice:example.org" })).toBe(

@@ -363,6 +363,8 @@ describe("copies stay in sync with creditgate's meter", () => {
       ["agent:main:whatsapp:direct:15551234567@s.whatsapp.net", null],
       ["agent:main:direct:15551234567", "whatsapp"],
       ["agent:main:imessage:direct:+15550101234", null],
+      ["agent:main:slack:direct:team:t0grida:user:u07abc", null],
+      ["agent:main:slack:channel:team:t0grida:channel:c0123abc", null],
       ["agent:main:imessage:direct:dana@icloud.com", null],
       ["agent:main:direct:15550101234", "imessage"],
       ["agent:main:direct:777", "sessions_send"],

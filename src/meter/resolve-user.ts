@@ -682,6 +682,11 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
     if (ch) return `${ch}:${dmPeer(ch, t)}`;
     return m[1] === "uuid" ? `signal:${t}` : null;
   }
+  // a Slack Enterprise Grid user, `team:<teamId>:user:<userId>` (OpenClaw's `qualifySlackRoutePeerId`,
+  // the peer of a Grid DM key), bare or behind its channel: before 2026-12-03 the `team` kind read
+  // as a shared chat named no account ({@link slackGridUser})
+  const grid = slackGridUser(t, ch);
+  if (grid) return grid;
   if (m?.[1] && m[2]) {
     if (TARGET_KINDS.has(m[1])) {
       if (!PERSON_TARGET_KINDS.has(m[1])) return null;
@@ -698,4 +703,16 @@ export function routeToAccount(target: string | null | undefined, channel?: stri
     return `${named}:${dmPeer(named, m[2])}`;
   }
   return ch ? `${ch}:${dmPeer(ch, t)}` : null;
+}
+
+/**
+ * `team:<teamId>:user:<userId>` or `<channel>:team:<teamId>:user:<userId>` (a Slack Enterprise Grid
+ * user as OpenClaw keys its DMs, `agent:<a>:slack:direct:team:<t>:user:<u>`) → `<channel>:team:<t>:user:<u>`,
+ * the channel the target names, else `channel`, else `slack` (only Slack qualifies ids so); null for
+ * any other target.
+ */
+function slackGridUser(target: string, channel: string | null): string | null {
+  const g = /^(?:([a-z0-9_-]+):)?(team:[^:]+:user:[^:]+)$/.exec(target);
+  if (!g?.[2] || (g[1] && (TARGET_KINDS.has(g[1]) || INTERNAL_SURFACES.has(g[1])))) return null;
+  return `${g[1] ?? channel ?? "slack"}:${g[2]}`;
 }

@@ -1805,6 +1805,43 @@ describe("case googlechat-dm-space: a Google Chat DM is keyed by its space, not 
   });
 });
 
+describe("case slack-grid-sender-team: a Slack Grid sender names the workspace-qualified account its DMs bill", () => {
+  it("slack:team:t0grida:user:u07abc 2 calls $0.012; /recargar from U07ABC in a Grid channel credits it (was slack:u07abc)", async () => {
+    const { s, world } = await meterCase("slack-grid-sender-team");
+    expect(s.billed).toBe(3);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({
+      "slack:team:t0grida:user:u07abc": { requests: 2, costUsd: "0.012" },
+      "agent:main": { requests: 1, costUsd: "0.003" },
+    });
+    const base = { channel: "slack", isAuthorizedSender: true, commandBody: "/recargar", config: {} };
+    const grid = "slack:team:t0grida:user:u07abc";
+    // typed in a Grid channel: the key's workspace qualifies the bare sender
+    for (const sessionKey of [
+      "agent:main:slack:channel:team:t0grida:channel:c0123abc",
+      "agent:main:slack:channel:team:t0grida:channel:c0123abc:thread:1700000000.000100",
+    ]) {
+      expect(commandUser({ ...base, senderId: "U07ABC", sessionKey }), sessionKey).toBe(grid);
+    }
+    // in the DM, by its key; a sender already qualified, with or without a session key
+    expect(
+      commandUser({
+        ...base,
+        senderId: "U07ABC",
+        sessionKey: "agent:main:slack:direct:team:t0grida:user:u07abc",
+      }),
+    ).toBe(grid);
+    expect(commandUser({ ...base, senderId: "team:T0GRIDA:user:U07ABC" })).toBe(grid);
+    expect(gatedUser(undefined, "slack", "team:T0GRIDA:user:U07ABC")).toBe(grid);
+    // a workspace that is no Grid install keeps the bare user id, as its DMs are keyed
+    expect(
+      commandUser({ ...base, senderId: "U07ABC", sessionKey: "agent:main:slack:channel:c0123abc" }),
+    ).toBe("slack:u07abc");
+  });
+});
+
 describe("case untimed-usage-line: a call whose line has no readable time is billed once", () => {
   it("telegram:5550902 3 calls $0.01305, dated by the entry before each, the reset copy adds nothing", async () => {
     const { s, world } = await meterCase("untimed-usage-line");

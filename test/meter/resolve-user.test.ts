@@ -543,6 +543,23 @@ describe("an iMessage handle is OpenClaw's DM peer (case imessage-sender-handle)
   });
 });
 
+describe("a Slack Enterprise Grid user id is a person (case slack-grid-sender-team)", () => {
+  it("team:<t>:user:<u> is slack:team:<t>:user:<u>, bare, behind its channel or a person kind", () => {
+    const g = "slack:team:t0grida:user:u07abc";
+    expect(routeToAccount("team:T0GRIDA:user:U07ABC", "slack")).toBe(g);
+    expect(routeToAccount("team:T0GRIDA:user:U07ABC")).toBe(g);
+    expect(routeToAccount("slack:team:T0GRIDA:user:U07ABC")).toBe(g);
+    expect(routeToAccount("user:team:T0GRIDA:user:U07ABC", "slack")).toBe(g);
+    expect(routeToAccount("team:T0GRIDA:channel:C0123", "slack")).toBeNull();
+    expect(routeToAccount("webchat:team:T0GRIDA:user:U07ABC")).toBeNull();
+    // an unfamiliar key's route to a Grid user bills that user (was the operator's)
+    expect(acct("agent:main:slack:ephemeral:x", { routeTargets: ["slack:team:T0GRIDA:user:U07ABC"] })).toBe(
+      g,
+    );
+    expect(acct("agent:main:slack:direct:team:t0grida:user:u07abc")).toBe(g);
+  });
+});
+
 describe("a sender id with a kind of its own is no channel (case signal-uuid-sender)", () => {
   it("Signal's `uuid:<uuid>` is signal:uuid:<uuid>; Teams' `29:<id>` that id on the channel", () => {
     const u = "6f1c2a9e-4b7d-4e2a-9c3f-1a2b3c4d5e6f";
