@@ -56,6 +56,7 @@ export {
 export { sessionFactParams, UPSERT_SESSION_SQL } from "./session-memory.js";
 export type { SessionFact, SourceBatch } from "./source.js";
 export { readOpenClawConfig } from "./sources/openclaw-config.js";
+export { openRegularFile, readRegularFile } from "./sources/regular-file.js";
 export type { CostMode, ParsedUsage, PriceQuote, Pricer, UsageEvent } from "./types.js";
 export {
   AGGREGATED_UNTIL_MS,

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, Option } from "commander";
 import {
@@ -23,6 +23,7 @@ import {
   meterFromConfig,
   parseTimeArg,
   queryUsageWithHeld,
+  readRegularFile,
   type StateDir,
 } from "../../meter/index.js";
 import { formatMicroCredits, formatPicoUsd, formatScaled, toMicroCredits } from "../../money.js";
@@ -71,7 +72,7 @@ export function dmScopeWarnings(stateDirs: readonly StateDir[]): string[] {
     for (const file of ["openclaw.json", "clawdbot.json", "moltbot.json"]) {
       let text: string;
       try {
-        text = readFileSync(join(sd.path, file), "utf8");
+        text = readRegularFile(join(sd.path, file)).toString("utf8"); // a FIFO is never waited on
       } catch {
         continue;
       }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, readSync } from "node:fs";
 import {
   CODEX_HARNESS_API_MARKS,
   type CodexCumulative,
@@ -18,6 +18,7 @@ import {
 } from "./batch-builder.js";
 import { classifyTranscriptFile } from "./classify.js";
 import { headerParentId } from "./read-order.js";
+import { openRegularFile } from "./regular-file.js";
 
 // Small reads of a transcript beside its cursor: the hash of its first line and of the bytes just
 // before the cursor (a file replaced or rewritten under its name), and the turn a resumed
@@ -178,7 +179,7 @@ export function codexSeed(paths: readonly string[], tsMs: number): CodexCumulati
   for (const path of paths) {
     let fd: number;
     try {
-      fd = openSync(path, "r");
+      fd = openRegularFile(path);
     } catch {
       continue; // renamed or gone since the listing
     }
@@ -241,7 +242,7 @@ const PARENT_SESSION_MARK = Buffer.from('"parentSession"');
 export function headerParentSessionId(path: string): string | null {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    fd = openRegularFile(path);
   } catch {
     return null;
   }

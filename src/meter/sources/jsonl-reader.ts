@@ -1,14 +1,5 @@
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  type Stats,
-  statSync,
-} from "node:fs";
+import { closeSync, lstatSync, readdirSync, readSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Db } from "../../db/index.js";
 import { createCursorRepo } from "../cursor-repo.js";
@@ -61,6 +52,7 @@ import {
 } from "./file-probe.js";
 import { type ChangedFile, createJsonlAttribution } from "./jsonl-attribution.js";
 import { sortForReading } from "./read-order.js";
+import { openRegularFile, readRegularFile } from "./regular-file.js";
 
 export { headerParentSessionId } from "./file-probe.js";
 
@@ -268,20 +260,13 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       await emit(batch, id, packed);
     };
 
-    try {
-      if (!statSync(indexPath).isFile())
-        report?.({ path: indexPath, code: "not-a-file", reason: "sessions.json is not a regular file" });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(indexPath, err);
-    }
     const refreshed = index.refresh();
+    /**
+     * sessions.json is there but cannot be read (not JSON, not a regular file, permission
+     * denied…): it may name the sessions the meter does not know yet, so their transcripts wait
+     * until it reads (reported below) instead of going to the operator for good.
+     */
     const indexError = index.error();
-    if (indexError)
-      report?.({
-        path: indexPath,
-        code: "EBADJSON",
-        reason: `sessions.json cannot be read (${indexError}): new sessions cannot be attributed`,
-      });
     if (refreshed) {
       factsUncommitted = refreshed.length > 0;
       for (const s of refreshed) {
@@ -388,11 +373,25 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       for (const k of turnAt.keys()) if (!listed.has(k)) turnAt.delete(k);
     }
     if (changed.some((c) => !c.who)) attributions.linkPredecessors(changed, b.sessions);
+    if (indexError) {
+      // Before 2026-12-03 they were read and billed to the operator (`agent:<id>`): a user's
+      // calls, never charged to them once the index read again (case
+      // sessions-index-unreadable-waits).
+      const waiting = changed.filter((c) => !c.who).length;
+      report?.({
+        path: indexPath,
+        code: indexError.code,
+        reason:
+          `sessions.json cannot be read (${indexError.reason}): ` +
+          `${waiting} transcript(s) of sessions it may name wait until it reads`,
+      });
+    }
     // name order within an account; a fork after the transcript it copies
     sortForReading(changed, (c) => c.who?.accountId ?? null, attributions.forkGenerations(changed));
     for (const { path, cls, st, who } of changed) {
       const key = `${st.dev}:${st.ino}`;
       const prev = seen.get(key);
+      if (!who && indexError) continue; // waits for sessions.json (above)
       if (!who && !cls.archived && grace > 0 && now() - st.mtimeMs < grace) continue;
       const owner: LineOwner = {
         sessionId: cls.sessionId,
@@ -402,7 +401,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
 
       let fd: number;
       try {
-        fd = openSync(path, "r");
+        fd = openRegularFile(path);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") problem(path, err);
         continue;
@@ -535,7 +534,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       }
     }
     await flush();
-    await readCompressedArchives(emit, names, problem);
+    await readCompressedArchives(emit, names, problem, indexError !== null);
   }
 
   /**
@@ -547,6 +546,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     emit: Emit,
     sessionNames: readonly string[],
     problem: (path: string, err: unknown) => void,
+    indexUnread: boolean,
   ): Promise<void> {
     const found: { path: string; name: string; cold: boolean }[] = [];
     for (const name of sessionNames)
@@ -579,7 +579,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       if (seenArchives.get(path) === sig) continue;
       let content: Buffer;
       try {
-        content = decodeMaybeZstd(readFileSync(path));
+        content = decodeMaybeZstd(readRegularFile(path));
       } catch (err) {
         if (typeof (err as NodeJS.ErrnoException).syscall === "string") {
           // unreadable, not undecodable: reported and retried next poll
@@ -601,6 +601,8 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         ? headerSessionId(content)
         : (classifyTranscriptFile(name.replace(/\.zst$/, ""))?.sessionId ?? headerSessionId(content));
       const attributed = sessionId ? attributions.attribution(sessionId) : null;
+      // like a transcript: an archive of a session no one knows waits for an unreadable sessions.json
+      if (!attributed && indexUnread) continue;
       const owner: LineOwner = {
         sessionId,
         sessionKey: attributed?.sessionKey ?? null,

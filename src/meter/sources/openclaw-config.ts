@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import JSON5 from "json5";
 import { type IdentityLinks, parseIdentityLinks } from "../resolve-user.js";
+import { readRegularFile } from "./regular-file.js";
 
 /** Config files OpenClaw (and its Clawdbot/Moltbot eras) keeps in its state dir, in the order read. */
 const CONFIG_FILES = ["openclaw.json", "clawdbot.json", "moltbot.json"];
@@ -15,10 +15,14 @@ const CONFIG_FILES = ["openclaw.json", "clawdbot.json", "moltbot.json"];
 export function readOpenClawConfig(stateDir: string): Record<string, unknown> {
   for (const name of CONFIG_FILES) {
     try {
-      const parsed: unknown = JSON5.parse(readFileSync(join(stateDir, name), "utf8").replace(/^\uFEFF/, ""));
+      const parsed: unknown = JSON5.parse(
+        readRegularFile(join(stateDir, name))
+          .toString("utf8")
+          .replace(/^\uFEFF/, ""),
+      );
       if (parsed && typeof parsed === "object") return parsed as Record<string, unknown>;
     } catch {
-      // missing or not JSON5: the next file, else the defaults
+      // missing, not a regular file (a FIFO is never waited on) or not JSON5: the next file, else the defaults
     }
   }
   return {};

@@ -1,6 +1,7 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, readFileSync, readSync, statSync } from "node:fs";
 import { JSONParser, TokenizerError, TokenParserError } from "@streamparser/json";
 import { sessionChannel } from "../resolve-user.js";
+import { openRegularFile } from "./regular-file.js";
 
 /** What `sessions.json` tells about one session id. */
 export interface IndexedSession {
@@ -111,10 +112,11 @@ export const STREAM_INDEX_FROM_BYTES = 2 * 1024 * 1024;
  * leading BOM is skipped.
  * @param streamFromBytes @defaultValue STREAM_INDEX_FROM_BYTES
  * @throws SyntaxError, TokenizerError or TokenParserError (streamed) when the file is not one
- *   complete JSON value; an I/O error as `openSync`/`readSync` throw it.
+ *   complete JSON value; `not-a-file` for a FIFO, device or directory (never waited on, see
+ *   `openRegularFile`); an I/O error as `openSync`/`readSync` throw it.
  */
 export function readSessionsJson(path: string, streamFromBytes = STREAM_INDEX_FROM_BYTES): IndexedSession[] {
-  const fd = openSync(path, "r");
+  const fd = openRegularFile(path);
   try {
     if (fstatSync(fd).size < streamFromBytes) {
       return parseSessionsJson(JSON.parse(readFileSync(fd, "utf8").replace(/^\uFEFF/, "")));
@@ -170,6 +172,32 @@ function isJsonError(err: unknown): boolean {
   return err instanceof SyntaxError || err instanceof TokenizerError || err instanceof TokenParserError;
 }
 
+/** Why a `sessions.json` could not be read: `code` (`EBADJSON`, `EACCES`, `not-a-file`…) and a short reason. */
+export interface IndexError {
+  code: string;
+  reason: string;
+}
+
+/** The `IndexError` of a failed read: a JSON error is `EBADJSON` "not valid JSON", else the error's code and message. */
+function errorOf(err: unknown): IndexError {
+  if (isJsonError(err)) return { code: "EBADJSON", reason: "not valid JSON" };
+  const e = err as { code?: unknown; message?: unknown };
+  return {
+    code: typeof e?.code === "string" ? e.code : "error",
+    reason: String(typeof e?.message === "string" ? e.message : err).slice(0, 200),
+  };
+}
+
+/** Whether a failed `stat` of `path` means there is no index: ENOENT, and the name is not a symlink (to nothing). */
+function isAbsent(path: string, err: unknown): boolean {
+  if ((err as NodeJS.ErrnoException).code !== "ENOENT") return false;
+  try {
+    return !lstatSync(path).isSymbolicLink();
+  } catch {
+    return true;
+  }
+}
+
 /**
  * A cached view of one agent's `sessions.json`, re-read only when its size or mtime changes
  * (OpenClaw rewrites it whole). A file that is missing or mid-write keeps the last good view.
@@ -181,13 +209,15 @@ export function createSessionsIndex(path: string) {
   let parentByKey = new Map<string, string>();
   let channelByKey = new Map<string, string>();
   let heartbeatKeys = new Set<string>();
-  let lastError: string | null = null;
+  let lastError: IndexError | null = null;
   return {
     /**
-     * Why the last `refresh` could not read a changed file (not valid JSON), or null. OpenClaw
+     * Why the last `refresh` could not read the file, or null (read, unchanged, or absent): not
+     * valid JSON (a 0-byte or zero-filled file a crash left, a hand edit), not a regular file (a
+     * FIFO, device or directory), a symlink to nothing or in a loop, permission denied. OpenClaw
      * writes the index atomically (temp file + rename), so this is a damaged file, not a race.
      */
-    error(): string | null {
+    error(): IndexError | null {
       return lastError;
     },
     /** Returns the sessions when the file changed since the last call, else null. */
@@ -195,8 +225,10 @@ export function createSessionsIndex(path: string) {
       let st: ReturnType<typeof statSync>;
       try {
         st = statSync(path);
-      } catch {
-        lastError = null; // absent: nothing to read (reported by the source if it is worse)
+      } catch (err) {
+        // absent: nothing to read; there but not to be read (a dangling or looping symlink,
+        // a directory that cannot be searched): an error like an unreadable file
+        lastError = isAbsent(path, err) ? null : errorOf(err);
         return null;
       }
       const next = `${st.size}:${st.mtimeMs}:${st.ino}`;
@@ -206,7 +238,7 @@ export function createSessionsIndex(path: string) {
         parsed = readSessionsJson(path);
       } catch (err) {
         // keep the last view, try again next poll
-        lastError = isJsonError(err) ? "not valid JSON" : String((err as Error).message).slice(0, 200);
+        lastError = errorOf(err);
         return null;
       }
       lastError = null;

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, type Stats, statSync } from "node:fs";
+import { readdirSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ProblemReporter } from "../source.js";
 import { type BatchBuilder, bomLength, eachLine, type LineOwner } from "./batch-builder.js";
+import { readRegularFile } from "./regular-file.js";
 import type { Attribution, StoreAttribution } from "./store-attribution.js";
 import { errLine, type OcHandle, readTx } from "./store-handle.js";
 import { decodeMaybeZstd, decodeZstd } from "./zst.js";
@@ -223,7 +224,7 @@ export function createStoreArchives(ctx: StoreArchiveContext) {
       const refBase = `archive:${agentId}:sessions/${f.rel}`;
       let content: Buffer;
       try {
-        content = decodeMaybeZstd(readFileSync(f.path));
+        content = decodeMaybeZstd(readRegularFile(f.path));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
         if (typeof (err as NodeJS.ErrnoException).syscall === "string") {
