@@ -1,4 +1,13 @@
-import { closeSync, fstatSync, lstatSync, readFileSync, readSync, statSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from "node:fs";
+import { join } from "node:path";
 import { JSONParser, TokenizerError, TokenParserError } from "@streamparser/json";
 import { sessionChannel } from "../resolve-user.js";
 import { openRegularFile } from "./regular-file.js";
@@ -285,3 +294,34 @@ export function createSessionsIndex(path: string) {
 }
 
 export type SessionsIndex = ReturnType<typeof createSessionsIndex>;
+
+/** Where OpenClaw's doctor moves what it imported into an agent's store (classify.ts `IMPORT_ARCHIVE_DIR`). */
+const IMPORT_ARCHIVE = "session-sqlite-import-archive";
+/** The archived index's name: `legacy-store.<index file name>.imported-<ms>[.<n>]`. */
+const IMPORTED_INDEX_RE = /^legacy-store\..+\.imported-(\d+)(?:\.(\d+))?$/;
+
+/**
+ * The newest `sessions.json` that `openclaw doctor --fix` archived in
+ * `<agentDir>/session-sqlite-import-archive/` after importing it into the agent's SQLite store
+ * (`planSessionJsonlArchiveMove` with archive key `legacy-store`: the index as it was before the
+ * import, every entry with its JSONL-era route fields), or null when there is none (no import ran,
+ * or it kept the index because an import failed). Newest by its `imported-<ms>` stamp, then its
+ * `.<n>` suffix.
+ */
+export function importedIndexPath(agentDir: string): string | null {
+  let names: string[];
+  try {
+    names = readdirSync(join(agentDir, IMPORT_ARCHIVE));
+  } catch {
+    return null;
+  }
+  let best: { name: string; ms: number; n: number } | null = null;
+  for (const name of names) {
+    const m = IMPORTED_INDEX_RE.exec(name);
+    if (!m) continue;
+    const ms = Number(m[1]);
+    const n = Number(m[2] ?? 0);
+    if (!best || ms > best.ms || (ms === best.ms && n > best.n)) best = { name, ms, n };
+  }
+  return best ? join(agentDir, IMPORT_ARCHIVE, best.name) : null;
+}

@@ -37,6 +37,7 @@ import { codexSeed } from "./file-probe.js";
 import { type Emit, positiveBatchSize } from "./jsonl-reader.js";
 import { configuredIdentityLinks, configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
 import { generationsOf, headerParentId, sortForReading } from "./read-order.js";
+import { createSessionsIndex, importedIndexPath } from "./sessions-index.js";
 import { createStoreArchives } from "./store-archives.js";
 import { type Attribution, createStoreAttribution } from "./store-attribution.js";
 import {
@@ -327,6 +328,22 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     }
   }
 
+  /**
+   * The `sessions.json` OpenClaw's doctor archived beside the store when it imported the agent's
+   * JSONL (`importedIndexPath`), for the route fields its import dropped (store-attribution.ts
+   * `importedChannelOf`); re-read when it changes, looked for once per poll.
+   */
+  let importedIndexFile: string | null = null;
+  let importedIndex = createSessionsIndex("");
+  function refreshImportedIndex(): void {
+    const file = importedIndexPath(agentDir);
+    if (file !== importedIndexFile) {
+      importedIndexFile = file;
+      importedIndex = createSessionsIndex(file ?? "");
+    }
+    if (file) importedIndex.refresh();
+  }
+
   const { rememberedAttribution, liveAttribution, accountOfKey } = createStoreAttribution(
     agentId,
     mainKey,
@@ -334,6 +351,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     siblingStore,
     configuredSlashPrefixes(agentDir),
     configuredIdentityLinks(agentDir),
+    (key) => importedIndex.byKey(key) ?? null,
   );
 
   /** The session's fact, unless a committed or emitted batch already carries the same. */
@@ -823,6 +841,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     const h = openOc();
     if (!h) return;
     sessionFiles = null;
+    refreshImportedIndex();
     const queue = readTx(h, () => plan(h));
     polls++;
     let first = true;

@@ -9,7 +9,7 @@ import {
 } from "../resolve-user.js";
 import type { RememberedSession } from "../session-memory.js";
 import { mainKeyOf } from "./openclaw-config.js";
-import { directChatOf } from "./sessions-index.js";
+import { directChatOf, type IndexedSession } from "./sessions-index.js";
 import type { OcHandle } from "./store-handle.js";
 
 // Who pays for a session read from OpenClaw's store: its key from `session_windows` (live) or the
@@ -94,7 +94,9 @@ export function hintsFromEntry(entryJson: string | null | undefined): {
  * of a session as it will be once the batches emitted so far are committed (see the reader);
  * `sibling(agent)` another agent's store, for keys of a spawn chain that lead there;
  * `slashPrefixes` the configured slash-command session prefixes (`configuredSlashPrefixes`);
- * `identityLinks` the configured `session.identityLinks` (`configuredIdentityLinks`).
+ * `identityLinks` the configured `session.identityLinks` (`configuredIdentityLinks`);
+ * `importedEntry(key)` the key's entry in the `sessions.json` OpenClaw's doctor archived when it
+ * imported the agent's JSONL into the store (`importedIndexPath`), null when there is none.
  */
 export function createStoreAttribution(
   agentId: string,
@@ -103,6 +105,7 @@ export function createStoreAttribution(
   sibling: (agent: string) => OcHandle | null = () => null,
   slashPrefixes: SessionHints["slashPrefixes"] = [],
   identityLinks: IdentityLinks | null = null,
+  importedEntry: (key: string) => IndexedSession | null = () => null,
 ) {
   /** The store of the agent a key names, when that is another agent's. */
   function otherStore(key: string): OcHandle | null {
@@ -119,12 +122,28 @@ export function createStoreAttribution(
   }
 
   /**
+   * The channel a key's pre-import entry names, read as the JSONL path reads `sessions.json`
+   * (`IndexedSession.channel`: OpenClaw's own surfaces skipped, then the origin's provider, then a
+   * route's channel). `openclaw doctor --fix` folds a JSONL-era entry's route fields (`lastChannel`,
+   * `deliveryContext`, `origin`, `lastTo`) into the store's one `delivery` state, and an entry whose
+   * last route was the dashboard (`webchat`, openclaw/openclaw#47745) becomes `{kind:"internal"}`
+   * with its origin dropped: a `per-peer` DM key (`agent:<a>:direct:<peer>`) then names no channel
+   * anywhere in the store. Before 2026-12-03 such a DM and its sub-agents were billed to a
+   * channel-less `direct:<peer>` account while the JSONL path billed `telegram:<peer>` (case
+   * `store-import-dropped-dm-channel`). Only asked when the store names no channel.
+   */
+  function importedChannelOf(key: string): string | null {
+    return importedEntry(key)?.channel ?? null;
+  }
+
+  /**
    * The channel of another session by key: its window's, else its node entry's, in this store,
    * else in the store of the agent the key names (a sub-agent spawned into this agent from
-   * another agent's `per-peer` DM: before 2026-12-02 billed to a channel-less `direct:<peer>`).
+   * another agent's `per-peer` DM: before 2026-12-02 billed to a channel-less `direct:<peer>`),
+   * else its pre-import entry's (`importedChannelOf`).
    */
   function channelOfKey(h: OcHandle | null, key: string): string | null {
-    return channelIn(h, key) ?? channelIn(otherStore(key), key);
+    return channelIn(h, key) ?? channelIn(otherStore(key), key) ?? importedChannelOf(key);
   }
 
   /** Whether another session by key is an isolated heartbeat run (its node entry's marker). */
@@ -200,7 +219,8 @@ export function createStoreAttribution(
     const conv = w.conversation ? h.conversation?.get(w.conversation) : undefined;
     // the window's channel, else the entry's, else the conversation's, else a route's: the first
     // that is a messaging channel (never `webchat`, the dashboard: `sessionChannel`)
-    const channel = sessionChannel([w.channel, ...channels, conv?.channel], targets);
+    const channel =
+      sessionChannel([w.channel, ...channels, conv?.channel], targets) ?? importedChannelOf(w.session_key);
     if (conv?.target) targets.push(conv.target);
     const r = resolveAccount(agentId, w.session_key, {
       channel,
