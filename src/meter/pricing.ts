@@ -813,8 +813,37 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
 }
 
 /**
+ * Table providers whose own list may fall back to the model author's price for a `vendor/model`
+ * id it lacks: routers that bill a first-party model at its maker's price (OpenRouter: "the same
+ * price as the underlying provider", and creditgate's other OpenRouter rules, `makerOf`).
+ */
+const VENDOR_PRICED_ROUTERS: ReadonlySet<string> = new Set(["openrouter"]);
+
+/**
+ * The table provider whose price a `vendor/model` id's vendor prefix (`moonshotai` of
+ * `moonshotai/Kimi-K2.6`) names for a call on `providerId`, or null when that prefix must not
+ * price it. The author's own price holds behind a provider the table does not know (a LiteLLM
+ * proxy, Vercel AI Gateway, an OpenClaw custom provider: `providerId` null), on the author's own
+ * provider (`moonshot` + `moonshotai/kimi-k2.5`) and on a router (`VENDOR_PRICED_ROUTERS`). Not on
+ * an inference host the table knows (Together, Groq, Fireworks, Cerebras, Baseten, Novita, …, or
+ * a platform such as Vertex AI's model garden): it runs the open-weight model itself at its own
+ * price, which its list lacks, so the call is an unknown model there (`auto` bills OpenClaw's
+ * estimate, from OpenClaw's catalog of that host). Before 2026-12-03 such a call was priced at the
+ * author's API price: Together's `moonshotai/Kimi-K2.6` (OpenClaw's default Together model,
+ * $1.20 / $4.50, cache read $0.20 per 1M in OpenClaw's Together catalog) at Moonshot's $0.95 /
+ * $4 / $0.16, and `openai/gpt-oss-120b` at the table's `openai` entry, $0.039 / $0.18 (Together:
+ * $0.15 / $0.60): case `test/cases/host-provider-vendor-price`.
+ */
+function vendorPriceId(providerId: string | null, vendor: string): string | null {
+  const vendorId = tableProviderId(vendor);
+  if (vendorId === null || providerId === null || vendorId === providerId) return vendorId;
+  return VENDOR_PRICED_ROUTERS.has(providerId) ? vendorId : null;
+}
+
+/**
  * The price supplement's lookup of a model the table does not know (see `price-supplement.ts`),
- * on the call's own table provider and, for a `vendor/model` id, on the vendor's: another name of
+ * on the call's own table provider and, for a `vendor/model` id, on the vendor's (where its
+ * prefix may price the call: `vendorPriceId`): another name of
  * a table entry (priced as that entry, a marked copy of its rates), else a supplement price. null
  * when neither list has the name.
  */
@@ -823,7 +852,7 @@ function supplementLookup(providerId: string | null, model: string, atMs: number
   const slash = m.indexOf("/");
   const tries: [string, string][] = [];
   if (providerId) tries.push([providerId, m]);
-  const vendorId = slash > 0 ? tableProviderId(m.slice(0, slash)) : null;
+  const vendorId = slash > 0 ? vendorPriceId(providerId, m.slice(0, slash)) : null;
   if (vendorId) tries.push([vendorId, m.slice(slash + 1)]);
   for (const [id, name] of tries) {
     const same = tableNameOf(id, name);
@@ -959,7 +988,7 @@ export function claudeShortNameModel(model: string): string | null {
  */
 function findTableEntry(providerId: string | null, model: string, atMs: number, vendor = true): TableLookup {
   const slash = model.indexOf("/");
-  const vendorId = vendor && slash > 0 ? tableProviderId(model.slice(0, slash)) : null;
+  const vendorId = vendor && slash > 0 ? vendorPriceId(providerId, model.slice(0, slash)) : null;
   const tries: [string | undefined, string][] = [];
   if (providerId) tries.push([providerId, model]);
   if (vendorId) tries.push([vendorId, model.slice(slash + 1)]);

@@ -1,0 +1,137 @@
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  clearTablePriceCache,
+  createPricer,
+  findTablePrice,
+  findTablePriceUncachedRates,
+  parsePriceOverrides,
+} from "../../src/meter/pricing.js";
+import { queryUsage } from "../../src/meter/report.js";
+import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
+import { meterCaseDir, parsedUsage, type TempWorld } from "../support/meter-env.js";
+
+/** test/cases of model ids / providers as OpenClaw writes them, priced at the wrong seller's price (h-models). */
+const CASES = resolve(import.meta.dirname, "../cases");
+const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
+const NOV_2026 = Date.UTC(2026, 10, 20, 10);
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+async function meterCase(name: string, mode: CostMode) {
+  w?.cleanup();
+  const r = await meterCaseDir(join(CASES, name), mode);
+  w = r.world;
+  return r;
+}
+
+const pricer = (mode: CostMode = "calculate", overrides: Record<string, unknown> = {}) =>
+  createPricer({ mode, overrides: parsePriceOverrides(overrides, "test"), fallback: FALLBACK });
+const call = (provider: string, model: string, over: Partial<ParsedUsage> = {}): ParsedUsage =>
+  parsedUsage({ provider, model, api: "openai-completions", messageTsMs: NOV_2026, ...over });
+/** USD per 1M tokens (decimal string) → pico-USD per token. */
+const r = (usd: string) => BigInt(Math.round(Number(usd) * 1e6));
+/** input / output / cache read rates of a table lookup, pico-USD per token; null when unknown. */
+const io = (provider: string, model: string) => {
+  const t = findTablePrice(provider, model, NOV_2026);
+  return t ? [t.input.base, t.output.base, t.cacheRead.base] : null;
+};
+
+describe("case host-provider-vendor-price: a host's own price, not the model author's", () => {
+  for (const [mode, usd, unknown, was] of [
+    ["auto", "0.04678", 2, "was $0.03885 at Moonshot's and the openai entry's prices"],
+    ["recorded", "0.04678", 0, "as before: OpenClaw's estimates"],
+    ["calculate", "0.69968", 2, "two unknown models at the fallback, was $0.03885 unflagged"],
+  ] as const) {
+    it(`${mode}: telegram:5551501 3 calls $${usd} (${was})`, async () => {
+      const { s, world } = await meterCase("host-provider-vendor-price", mode);
+      expect(s).toMatchObject({ billed: 3 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551501",
+          requests: 3,
+          costUsd: usd,
+          unknownModelRequests: unknown,
+        }),
+      ]);
+      const byModel = Object.fromEntries(
+        queryUsage(world.db, { by: "model" }).map((x) => [x.key, x.costUsd]),
+      );
+      if (mode !== "calculate")
+        expect(byModel).toEqual({
+          "together/moonshotai/Kimi-K2.6": "0.035",
+          "together/openai/gpt-oss-120b": "0.0021",
+          "together/meta-llama/Llama-3.3-70B-Instruct-Turbo": "0.00968",
+        });
+    });
+  }
+});
+
+describe("a vendor/model id on an inference host the table knows is not priced at its author's price", () => {
+  beforeEachClear();
+  it.each([
+    ["together", "moonshotai/Kimi-K2.6"],
+    ["together", "openai/gpt-oss-120b"],
+    ["together", "mistralai/mistral-large-latest"],
+    ["Together", " moonshotai/kimi-k2.5 "],
+    ["baseten", "moonshotai/Kimi-K2.5"],
+    ["novita", "openai/gpt-oss-120b"],
+    ["novita", "deepseek/deepseek-v3.2"],
+    ["cerebras", "openai/gpt-oss-120b"],
+    ["fireworks", "moonshotai/kimi-k2.6"],
+    ["groq", "moonshotai/kimi-k2.6"],
+    ["groq", "z-ai/glm-4.7"],
+    ["google-vertex", "moonshotai/kimi-k2.5"],
+    ["amazon-bedrock", "openai/gpt-oss-120b"],
+  ])("%s + %s: unknown (OpenClaw's estimate of the host's price in auto)", (provider, model) => {
+    expect(findTablePriceUncachedRates(provider, model, NOV_2026)).toBeNull();
+    expect(io(provider, model)).toBeNull();
+    const q = pricer("auto").price(call(provider, model, { input: 1_000_000, recordedCostUsd: 1.2 }));
+    expect(q).toMatchObject({ costPicoUsd: 1_200_000_000_000n, source: "recorded", unknownModel: true });
+  });
+  it("a host's own entries keep its own price (Groq's Kimi K2 at $1 / $3, Baseten's Kimi K2.6, Together's Llama)", () => {
+    expect(io("groq", "moonshotai/kimi-k2-instruct-0905")).toEqual([r("1"), r("3"), r("0.5")]);
+    expect(io("groq", "openai/gpt-oss-120b")).toEqual([r("0.15"), r("0.6"), r("0.075")]);
+    expect(io("baseten", "moonshotai/Kimi-K2.6")).toEqual([r("0.95"), r("4"), r("0.16")]);
+    expect(io("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo")).toEqual([
+      r("0.88"),
+      r("0.88"),
+      r("0.88"),
+    ]);
+  });
+  it("the author's price still holds behind an unknown provider, on the author's own provider and on OpenRouter", () => {
+    const kimi26 = [r("0.95"), r("4"), r("0.16")];
+    expect(io("vercel-ai-gateway", "moonshotai/kimi-k2.6")).toEqual(kimi26);
+    expect(io("litellm", "moonshotai/kimi-k2.6")).toEqual(kimi26);
+    expect(io("moonshot", "moonshotai/kimi-k2.6")).toEqual(kimi26);
+    expect(io("xai", "x-ai/grok-4")).toEqual([r("3"), r("15"), r("0.75")]);
+    expect(io("zai", "z-ai/glm-4.7")).toEqual([r("0.6"), r("2.2"), r("0.11")]);
+    expect(io("vercel-ai-gateway", "zai/glm-4.7")).toEqual([r("0.6"), r("2.2"), r("0.11")]);
+    expect(io("litellm", "mistral/mistral-large-latest")).toEqual([r("0.5"), r("1.5"), r("0.05")]);
+    // a Bedrock inference-profile ARN names Bedrock itself
+    expect(
+      io(
+        "amazon-bedrock",
+        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-opus-4-6-v1",
+      ),
+    ).toEqual([r("5"), r("25"), r("0.5")]);
+    // OpenRouter: its own entry, else the maker's (a routing variant too)
+    expect(io("openrouter", "anthropic/claude-opus-4.6")).toEqual([r("5"), r("25"), r("0.5")]);
+    expect(io("openrouter", "x-ai/grok-4.20-0309-reasoning:nitro")).toEqual([r("1.25"), r("2.5"), r("0.2")]);
+  });
+  it("an operator override of the host's model still prices it", () => {
+    const o = {
+      "together/moonshotai/Kimi-K2.6": { input: "1.2", output: "4.5", cacheRead: "0.2", cacheWrite: "0" },
+    };
+    const q = pricer("calculate", o).price(call("together", "moonshotai/Kimi-K2.6", { input: 1_000_000 }));
+    expect(q).toMatchObject({ costPicoUsd: 1_200_000_000_000n, source: "override", unknownModel: false });
+  });
+});
+
+function beforeEachClear() {
+  afterEach(() => clearTablePriceCache());
+}
