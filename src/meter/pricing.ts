@@ -796,6 +796,14 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
       const other = findTableEntry(providerId, respelled, atMs);
       if (other.info !== undefined) return other;
     }
+    // A Gemini id with Antigravity's thinking level or without `-preview` (`gemini-3.1-pro-high`,
+    // `gemini-3-flash`): the Gemini API model it names (see `geminiApiNames`).
+    if (providerId === "google" || providerId === null) {
+      for (const name of geminiApiNames(bare ?? model)) {
+        const gemini = findTableEntry(providerId, name, atMs);
+        if (gemini.info !== undefined) return gemini;
+      }
+    }
     // A model the table does not know: the price supplement, if it has one (`price-supplement.ts`).
     return supplementLookup(providerId, bare ?? model, atMs) ?? found;
   }
@@ -970,6 +978,32 @@ export function versionRespelled(model: string): string | null {
   if (dashed !== model) return dashed;
   const dotted = model.replace(/(?<=(?:^|[^\d])\d)-(?=\d(?:$|[^\d]))/g, ".");
   return dotted !== model ? dotted : null;
+}
+
+/**
+ * The Gemini API names of a Gemini model id the table does not know, to try in order: without a
+ * thinking-level suffix (`-high`, `-low`, `-medium`, `-minimal`), then that with `-preview`.
+ * OpenClaw's Google Antigravity provider (`google-antigravity`, pi-ai's catalog) writes Gemini
+ * models as Antigravity names them: `gemini-3.1-pro-high` / `gemini-3.1-pro-low` (Gemini 3.1 Pro
+ * Preview at a high or low thinking level; `gemini-3-pro-high` / `-low` before it) and
+ * `gemini-3-flash` (Gemini 3 Flash Preview); OpenCode Zen writes `gemini-3-pro`, `gemini-3-flash`,
+ * `gemini-3.1-pro`. No table entry spells them, so such calls were unknown models: `auto` billed
+ * OpenClaw's estimate, whose catalog prices Antigravity's `gemini-3-flash` cache reads at its
+ * input rate ($0.50 per 1M, 10× Gemini's $0.05) and Gemini 3.1 Pro flat (no >200K tier), and
+ * `calculate` the fallback. A thinking level is billed as output tokens, not a price: the model's
+ * own entry prices it. Empty for an id that is no `gemini-…` name (or has nothing to strip/add).
+ */
+export function geminiApiNames(model: string): string[] {
+  const m = model.trim();
+  // a vendor prefix (`gemini/gemini-3-flash` through a LiteLLM proxy) is kept
+  const slash = m.lastIndexOf("/");
+  const prefix = m.slice(0, slash + 1);
+  const id = m.slice(slash + 1);
+  if (!/^gemini-/i.test(id)) return [];
+  const base = id.replace(/-(?:high|low|medium|minimal)$/i, "");
+  const names = base === id ? [] : [base];
+  if (!/-preview(?:$|-)/i.test(base)) names.push(`${base}-preview`);
+  return names.map((n) => prefix + n);
 }
 
 const CLAUDE_SHORT_NAME = /^(opus|sonnet|haiku)-(\d+)(?:[.-](\d+))?(?:\[1m\])?$/i;

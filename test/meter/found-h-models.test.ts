@@ -5,6 +5,7 @@ import {
   createPricer,
   findTablePrice,
   findTablePriceUncachedRates,
+  geminiApiNames,
   parsePriceOverrides,
 } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
@@ -129,6 +130,82 @@ describe("a vendor/model id on an inference host the table knows is not priced a
     };
     const q = pricer("calculate", o).price(call("together", "moonshotai/Kimi-K2.6", { input: 1_000_000 }));
     expect(q).toMatchObject({ costPicoUsd: 1_200_000_000_000n, source: "override", unknownModel: false });
+  });
+});
+
+describe("case antigravity-gemini-model-names: Antigravity's Gemini ids at the Gemini API's prices", () => {
+  for (const [mode, usd] of [
+    ["auto", "1.195"],
+    ["calculate", "1.195"],
+    ["recorded", "0.716"],
+  ] as const) {
+    it(`${mode}: telegram:5551601 4 calls $${usd}, none unknown`, async () => {
+      const { s, world } = await meterCase("antigravity-gemini-model-names", mode);
+      expect(s).toMatchObject({ billed: 4, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551601",
+          requests: 4,
+          costUsd: usd,
+          unknownModelRequests: 0,
+        }),
+      ]);
+      if (mode === "auto") {
+        const byModel = Object.fromEntries(
+          queryUsage(world.db, { by: "model" }).map((x) => [x.key, x.costUsd]),
+        );
+        // cache reads at Gemini 3 Flash's $0.05 (not the catalog's $0.50); 3.1 Pro above 200K at $4 / $18
+        expect(byModel).toEqual({
+          "google-antigravity/gemini-3-flash": "0.016",
+          "google-antigravity/gemini-3.1-pro-high": "1.072",
+          "google-antigravity/gemini-3.1-pro-low": "0.032",
+          "google-antigravity/claude-opus-4-6-thinking": "0.075",
+        });
+      }
+    });
+  }
+});
+
+describe("Gemini ids with a thinking level or without -preview are priced as the Gemini API model", () => {
+  beforeEachClear();
+  const flash3 = [r("0.5"), r("3"), r("0.05")];
+  const pro31 = [r("2"), r("12"), r("0.2")];
+  const pro3 = pro31;
+  it.each([
+    ["google-antigravity", "gemini-3-flash", flash3],
+    ["google-antigravity", "gemini-3.1-pro-high", pro31],
+    ["google-antigravity", "GEMINI-3.1-PRO-LOW", pro31],
+    ["google-antigravity", "gemini-3-pro-high", pro3],
+    ["google-antigravity", "gemini-3-pro-low", pro3],
+    ["google-gemini-cli", "gemini-3-flash", flash3],
+    ["google", "models/gemini-3-flash", flash3],
+    ["google-vertex", "publishers/google/models/gemini-3.1-pro-medium", pro31],
+    ["opencode", "gemini-3-pro", pro3],
+    ["opencode", "gemini-3.1-pro", pro31],
+    ["litellm", "gemini/gemini-3-flash", flash3],
+    ["google", "gemini-2.5-flash-high", [r("0.3"), r("2.5"), r("0.03")]],
+  ])("%s + %s", (provider, model, want) => {
+    expect(io(provider, model)).toEqual(want);
+  });
+  it("ids the table knows keep their entries; other names stay unknown", () => {
+    expect(io("google", "gemini-3-flash-preview")).toEqual(flash3);
+    expect(io("google", "gemini-2.5-pro")).toEqual([r("1.25"), r("10"), r("0.125")]);
+    expect(io("google", "gemini-flash-latest")).toBeNull();
+    expect(io("google-antigravity", "gpt-oss-120b-medium")).toBeNull();
+    expect(io("openrouter", "google/gemini-3-flash")).toBeNull();
+    expect(geminiApiNames("gemini-3.1-pro-high")).toEqual(["gemini-3.1-pro", "gemini-3.1-pro-preview"]);
+    expect(geminiApiNames("gemini-3-flash-preview")).toEqual([]);
+    expect(geminiApiNames("claude-opus-4-6-thinking")).toEqual([]);
+  });
+  it("the long-context tier of Gemini 3.1 Pro applies to Antigravity's name (calculate)", () => {
+    const q = pricer("calculate").price(
+      call("google-antigravity", "gemini-3.1-pro-high", {
+        api: "google-gemini-cli",
+        input: 250_000,
+        output: 4_000,
+      }),
+    );
+    expect(q).toMatchObject({ costPicoUsd: 250_000n * r("4") + 4_000n * r("18"), unknownModel: false });
   });
 });
 
