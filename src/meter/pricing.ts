@@ -764,6 +764,13 @@ function namedLookup(provider: string, model: string, atMs: number, redated: boo
 
 /** `findTablePriceUncached` of a model id that is no dated alias (see there for the order). */
 function modelLookup(provider: string, model: string, atMs: number): TableLookup {
+  // A Hugging Face router id naming its backend (`deepseek-ai/DeepSeek-R1:novita`): that backend's
+  // Hugging Face price list (see `huggingFaceBackend`).
+  const hf = huggingFaceBackend(provider, model);
+  if (hf !== null) {
+    const found = findTableEntry(hf.providerId, hf.model, atMs, false);
+    if (found.info !== undefined) return found;
+  }
   const providerId = tableProviderId(provider);
   if (isOpenRouterFree(providerId, model)) return { rates: OPENROUTER_FREE_RATES, info: undefined };
   if (isOpenCodeZenFree(provider, model)) return { rates: OPENCODE_FREE_RATES, info: undefined };
@@ -910,6 +917,28 @@ function fineTunedLookup(providerId: string | null, model: string, direct: Table
     return { rates: entry.rates, info: direct.info };
   }
   return null;
+}
+
+/**
+ * The table's price list of the Hugging Face Inference Providers backend a `huggingface` call's
+ * model id names with a `:<provider>` suffix, and the id without it; null otherwise. Hugging
+ * Face's router takes `<org>/<model>:<provider>` (`deepseek-ai/DeepSeek-R1:novita`,
+ * `openai/gpt-oss-120b:groq`) to run the model on that backend, billed at the backend's own rates
+ * (https://huggingface.co/docs/inference-providers/pricing), and OpenClaw's `huggingface` provider
+ * passes such ids through; the bundled table lists those rates per backend
+ * (`huggingface_novita`, `huggingface_groq`, …). Before 2026-12-03 the suffix was not read: the
+ * id was an unknown model (OpenClaw's estimate, or the fallback). `:cheapest` / `:fastest` pick a
+ * backend per call and name no price list: null.
+ */
+export function huggingFaceBackend(
+  provider: string,
+  model: string,
+): { readonly providerId: string; readonly model: string } | null {
+  if (provider.trim().toLowerCase() !== "huggingface") return null;
+  const m = /^([^:/]+\/[^:]+):([a-z0-9-]+)$/i.exec(model.trim());
+  if (!m?.[1] || !m[2]) return null;
+  const id = findProvider({ providerId: `huggingface_${m[2].toLowerCase()}` })?.id;
+  return id?.startsWith("huggingface_") ? { providerId: id, model: m[1] } : null;
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   findTablePrice,
   findTablePriceUncachedRates,
   geminiApiNames,
+  huggingFaceBackend,
   parsePriceOverrides,
 } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
@@ -206,6 +207,54 @@ describe("Gemini ids with a thinking level or without -preview are priced as the
       }),
     );
     expect(q).toMatchObject({ costPicoUsd: 250_000n * r("4") + 4_000n * r("18"), unknownModel: false });
+  });
+});
+
+describe("case huggingface-router-backend-suffix: a Hugging Face id naming its backend at that backend's price", () => {
+  for (const [mode, usd, unknown] of [
+    ["auto", "0.026", 1],
+    ["calculate", "0.2415", 1],
+    ["recorded", "0.026", 0],
+  ] as const) {
+    it(`${mode}: telegram:5551701 3 calls $${usd} (was $0.7595 / $0.975 / $0.7595: fallback)`, async () => {
+      const { s, world } = await meterCase("huggingface-router-backend-suffix", mode);
+      expect(s).toMatchObject({ billed: 3 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551701",
+          requests: 3,
+          costUsd: usd,
+          unknownModelRequests: unknown,
+        }),
+      ]);
+    });
+  }
+});
+
+describe("Hugging Face router ids with a :<provider> suffix", () => {
+  beforeEachClear();
+  it.each([
+    ["deepseek-ai/DeepSeek-R1:novita", [r("0.7"), r("2.5"), r("0.7")]],
+    ["openai/gpt-oss-120b:groq", [r("0.15"), r("0.75"), r("0.15")]],
+    ["openai/gpt-oss-120b:fireworks-ai", [r("0.15"), r("0.6"), r("0.15")]],
+    ["meta-llama/Llama-3.3-70B-Instruct:NOVITA", [r("0.135"), r("0.4"), r("0.135")]],
+    [" zai-org/GLM-4.7:novita ", [r("0.6"), r("2.2"), r("0.6")]],
+    ["deepseek-ai/DeepSeek-R1-0528:sambanova", [r("5"), r("7"), r("5")]],
+  ])("huggingface + %s: the backend's Hugging Face price", (model, want) => {
+    expect(io("huggingface", model)).toEqual(want);
+  });
+  it("a policy suffix, a backend whose list lacks the model, or another provider: not read", () => {
+    expect(io("huggingface", "deepseek-ai/DeepSeek-R1:cheapest")).toBeNull();
+    expect(io("huggingface", "deepseek-ai/DeepSeek-R1:fastest")).toBeNull();
+    expect(io("huggingface", "moonshotai/Kimi-K2-Instruct-0905:groq")).toBeNull();
+    expect(huggingFaceBackend("huggingface", "deepseek-ai/DeepSeek-R1:cheapest")).toBeNull();
+    expect(huggingFaceBackend("huggingface", "deepseek-ai/DeepSeek-R1:anthropic")).toBeNull();
+    expect(huggingFaceBackend("litellm", "deepseek-ai/DeepSeek-R1:novita")).toBeNull();
+    expect(huggingFaceBackend("huggingface", "deepseek-ai/DeepSeek-R1")).toBeNull();
+    expect(huggingFaceBackend("HuggingFace", "deepseek-ai/DeepSeek-R1:novita")).toEqual({
+      providerId: "huggingface_novita",
+      model: "deepseek-ai/DeepSeek-R1",
+    });
   });
 });
 
