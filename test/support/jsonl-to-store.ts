@@ -216,7 +216,15 @@ export function jsonlToStore(
     }
     for (const n of readdirSync(agentDir))
       if (n !== "sessions") res.unrepresentable.push(`agents/${agent}/${n}`);
-    const index = rec(JSON.parse(readFileSync(indexPath, "utf8"))) ?? {};
+    let parsedIndex: unknown;
+    try {
+      parsedIndex = JSON.parse(readFileSync(indexPath, "utf8"));
+    } catch {
+      // an index that does not parse (0 bytes, cut off): doctor's import stops on it
+      res.unrepresentable.push(`agents/${agent}/sessions/sessions.json`);
+      continue;
+    }
+    const index = rec(parsedIndex) ?? {};
     const outDir = join(outStateDir, "agents", agent, "agent");
     mkdirSync(outDir, { recursive: true });
     const path = join(outDir, "openclaw-agent.sqlite");
