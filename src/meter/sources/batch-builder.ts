@@ -536,15 +536,16 @@ function sameCounts(a: CallCounts, b: CallCounts): boolean {
 export function withTurnCall(t: TurnCalls, u: ParsedUsage): TurnCalls {
   if (u.api === "cli") return t;
   const c = countsOf(u);
+  return { n: t.n + 1, sum: plusCounts(t.sum, c), last: c };
+}
+
+/** The field-wise sum of two calls' counts. */
+function plusCounts(a: CallCounts, b: CallCounts): CallCounts {
   return {
-    n: t.n + 1,
-    sum: {
-      input: t.sum.input + c.input,
-      output: t.sum.output + c.output,
-      cacheRead: t.sum.cacheRead + c.cacheRead,
-      cacheWrite: t.sum.cacheWrite + c.cacheWrite,
-    },
-    last: c,
+    input: a.input + b.input,
+    output: a.output + b.output,
+    cacheRead: a.cacheRead + b.cacheRead,
+    cacheWrite: a.cacheWrite + b.cacheWrite,
   };
 }
 
@@ -686,16 +687,7 @@ export class BatchBuilder {
     this.turnCalls =
       base === null
         ? null
-        : {
-            n: base.n + after.n,
-            sum: {
-              input: base.sum.input + after.sum.input,
-              output: base.sum.output + after.sum.output,
-              cacheRead: base.sum.cacheRead + after.sum.cacheRead,
-              cacheWrite: base.sum.cacheWrite + after.sum.cacheWrite,
-            },
-            last: after.last ?? base.last,
-          };
+        : { n: base.n + after.n, sum: plusCounts(base.sum, after.sum), last: after.last ?? base.last };
     return this.turnCalls;
   }
   /**
