@@ -64,6 +64,29 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.balance(USER)).toBe(3_000_000);
       expect(h.ledger.inconsistentAccounts()).toEqual([]);
     });
+
+    test("a refund event during a Stripe outage is refused (retried by Stripe), then applied once", async ({
+      db,
+      onTestFinished,
+    }) => {
+      // Since 7b3c1db a charge.refunded is applied from the charge re-read from Stripe, no longer
+      // from its own snapshot: while Stripe cannot be read the delivery must fail (Stripe retries
+      // it) without recording the event or moving credits, and each retry after it changes nothing.
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId, sessionId } = await paidStripe(h);
+      const refunded = h.fakeStripe.refund(sessionId, 200); // 2.00 of 5.00
+      h.fakeStripe.failNextRequests(20);
+      expect((await h.sendStripe(refunded)).statusCode).toBeGreaterThanOrEqual(500);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      h.fakeStripe.failNextRequests(0);
+      expect((await h.sendStripe(refunded)).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(3_000_000);
+      expect((await h.sendStripe(refunded)).json().status).toBe("duplicate");
+      expect(h.balance(USER)).toBe(3_000_000);
+      expect(h.topups.get(topupId)).toMatchObject({ refundedMinor: 200n, reversedMicroCredits: 2_000_000n });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
   });
   describe("case mercadopago-chargeback-reimbursed", () => {
     test("a chargeback decided for the seller (charged_back + reimbursed) restores the credits, once", async ({
