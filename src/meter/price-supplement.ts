@@ -240,6 +240,16 @@ export const SAME_MODEL_NAMES: readonly SameModelNames[] = [
     ],
     source: "https://docs.x.ai/developers/models/grok-4.20-0309",
   },
+  {
+    // The Gemini API's ids of Gemini 1.5 Flash-8B (GA 2024-10-03 as `gemini-1.5-flash-8b-001`;
+    // shut down 2025-09-24), which the table lists as `gemini-flash-1.5-8b` ($0.0375 / $0.15,
+    // cache $0.01, ×2 above 128K). Its fuzzy `gemini-1.5-flash` entry took them (2× over) until
+    // `namesOtherProduct` (pricing.ts) made them unknown; they are that entry's model.
+    provider: "google",
+    model: "gemini-flash-1.5-8b",
+    names: ["gemini-1.5-flash-8b", "gemini-1.5-flash-8b-001", "gemini-1.5-flash-8b-latest"],
+    source: "https://ai.google.dev/gemini-api/docs/models/gemini#gemini-1.5-flash-8b",
+  },
 ];
 
 /** `supplement:<first 8 hex of sha256 of both lists>`: changes whenever an entry does. */

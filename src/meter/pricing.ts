@@ -136,6 +136,7 @@ const correctedRates = new WeakSet<ModelRates>();
 export function tableVersionOf(rates: ModelRates): string {
   if (rates === OPENROUTER_FREE_RATES) return OPENROUTER_FREE_VERSION;
   if (rates === OPENCODE_FREE_RATES) return OPENCODE_FREE_VERSION;
+  if (rates === LOCAL_SERVER_RATES) return LOCAL_SERVER_VERSION;
   if (isFineTunedRates(rates)) return FINE_TUNED_TABLE_VERSION;
   if (isSupplementRates(rates)) return SUPPLEMENT_TABLE_VERSION;
   if (datedPriceRates.has(rates)) return DATED_PRICE_VERSION;
@@ -198,6 +199,40 @@ function isOpenCodeZenFree(provider: string, model: string): boolean {
     .toLowerCase()
     .replace(/^opencode\//, "");
   return m.endsWith("-free") || m === "big-pickle";
+}
+
+/**
+ * Local model servers (OpenClaw's bundled `ollama`, `lmstudio`, `vllm`, `sglang` providers and
+ * llama.cpp's server, `llamacpp` / `llama-cpp` / `llama.cpp`): the model runs on the operator's
+ * own hardware, so no one bills a token and a call costs **$0** (rates all 0, `price_version`
+ * `…+local`), as OpenClaw's own catalog of these providers estimates it (cost 0) and as
+ * OpenRouter's and OpenCode Zen's free models are priced (`OPENROUTER_FREE_RATES`). Before
+ * 2026-12-03 the table's model-name match priced an Ollama tag such as `deepseek-r1:14b` (a 14B
+ * distill run locally) at DeepSeek R1's API rates ($0.55 / $2.19 per 1M), and any other local
+ * model (`llama3.1:8b`, `qwen2.5-7b-instruct`) was an unknown model at the fallback rates (by
+ * default Claude Opus's $15 / $75) whenever the estimate was $0, i.e. always. A provider-billed
+ * `cost.total` is still billed first in `auto` / `recorded`, and an override
+ * (`ollama/<model>`, `ollama/*`) still wins: an operator who wants to charge for local compute
+ * sets one. Ollama's cloud models (`…:cloud`, `…-cloud`: run and billed by Ollama's service, not
+ * locally) are not local calls and keep the table's lookup.
+ */
+const LOCAL_SERVER_RATES: ModelRates = { ...OPENROUTER_FREE_RATES };
+export const LOCAL_SERVER_VERSION = `${TABLE_VERSION}+local`;
+export const LOCAL_SERVER_PROVIDERS: ReadonlySet<string> = new Set([
+  "ollama",
+  "lmstudio",
+  "lm-studio",
+  "vllm",
+  "sglang",
+  "llamacpp",
+  "llama-cpp",
+  "llama.cpp",
+]);
+
+/** Whether `provider/model` is a call to a local model server (see `LOCAL_SERVER_RATES`). */
+export function isLocalServerCall(provider: string, model: string): boolean {
+  if (!LOCAL_SERVER_PROVIDERS.has(provider.trim().toLowerCase())) return false;
+  return !/[:-]cloud$/i.test(model.trim());
 }
 
 function readTableVersion(): string {
@@ -306,17 +341,19 @@ export function clearTablePriceCache(): void {
 /**
  * What the price table takes `provider/model` for, to tell two names of one model apart from two
  * models: its entry (the package's own object, so two names the table matches to one entry give
- * the same value), `"openrouter-free"` / `"opencode-free"` for an OpenRouter / OpenCode Zen free route, or null when the table does
+ * the same value), `"openrouter-free"` / `"opencode-free"` for an OpenRouter / OpenCode Zen free route,
+ * `"local"` for a local model server's call (`isLocalServerCall`), or null when the table does
  * not know the name (or cannot evaluate its entry). Uncached: callers cache (`pricedModelOf`).
  */
 export function tableEntryOf(
   provider: string,
   model: string,
   atMs: number,
-): object | "openrouter-free" | "opencode-free" | null {
+): object | "openrouter-free" | "opencode-free" | "local" | null {
   const found = findTablePriceUncached(provider, model, atMs);
   if (found.rates === OPENROUTER_FREE_RATES) return "openrouter-free";
   if (found.rates === OPENCODE_FREE_RATES) return "opencode-free";
+  if (found.rates === LOCAL_SERVER_RATES) return "local";
   return found.info ?? null;
 }
 
@@ -548,6 +585,8 @@ interface DatedName {
  * A bare alias on another provider the table knows (Azure, Together) is left to the table.
  */
 function datedAlias(provider: string, model: string, atMs: number): DatedName | null {
+  // a local model server's `deepseek-chat` is no DeepSeek API call (`isLocalServerCall`)
+  if (isLocalServerCall(provider, model)) return null;
   // The map first: provider lookups cost more, and most names are no alias.
   const bare = DATED_ALIASES.get(model.trim().toLowerCase());
   if (bare !== undefined) {
@@ -764,6 +803,8 @@ function namedLookup(provider: string, model: string, atMs: number, redated: boo
 
 /** `findTablePriceUncached` of a model id that is no dated alias (see there for the order). */
 function modelLookup(provider: string, model: string, atMs: number): TableLookup {
+  // A local model server (Ollama, LM Studio, vLLM, SGLang, llama.cpp): $0 (`LOCAL_SERVER_RATES`).
+  if (isLocalServerCall(provider, model)) return { rates: LOCAL_SERVER_RATES, info: undefined };
   // A Hugging Face router id naming its backend (`deepseek-ai/DeepSeek-R1:novita`): that backend's
   // Hugging Face price list (see `huggingFaceBackend`).
   const hf = huggingFaceBackend(provider, model);
@@ -1230,12 +1271,72 @@ function tableModelPrice(
   try {
     // Used ONLY to find the model and the price in effect at the call's time (start-date and
     // time-of-day constraints); the float total it computes for the empty usage is ignored.
-    const r = calcPrice({}, model, { providerId, timestamp: new Date(atMs) });
-    return r ? { price: r.model_price, info: r.model, providerId: r.provider.id } : undefined;
+    const timestamp = new Date(atMs);
+    const r = calcPrice({}, model, { providerId, timestamp });
+    if (!r) return undefined;
+    if (!namesOtherProduct(model, r.model.match)) {
+      return { price: r.model_price, info: r.model, providerId: r.provider.id };
+    }
+    // A fuzzy entry took a longer id that names another product (`otherProductSuffix`): the
+    // model's own entry on a provider this one falls back to (Azure → OpenAI), else unknown.
+    for (const fallback of r.provider.fallback_model_providers ?? []) {
+      const f = calcPrice({}, model, { providerId: fallback, timestamp });
+      if (f && f.provider.id === fallback && !namesOtherProduct(model, f.model.match)) {
+        return { price: f.model_price, info: f.model, providerId: f.provider.id };
+      }
+    }
+    return undefined;
   } catch {
     // An entry the package itself cannot evaluate counts as unknown (flagged), not as fatal.
     return null;
   }
+}
+
+/**
+ * A model-id remainder that names another product than the one a fuzzy table entry matched: after
+ * the entry's matched stem, a `-` / `:` (or, after others such as a date, `.`) segment naming a
+ * different product (`deep-research`, `search`, `audio`, `realtime`, `transcribe`, `tts`, `image`,
+ * `embedding`), a smaller tier (`lite`, `mini`, `nano`) or a parameter size (`8b`, `14b`, `1.5b`).
+ */
+const OTHER_PRODUCT_SUFFIX =
+  /^[-:](?:.*[-:.])?(?:deep-research|search|audio|realtime|transcribe|tts|image|embedding|lite|mini|nano|\d+(?:\.\d+)?[bm])(?:[-:.]|$)/i;
+
+/** The part of the package's `MatchLogic` this reads (see `namesOtherProduct`). */
+type MatchClause = ModelInfo["match"];
+
+/**
+ * Whether a table entry whose `match` took `model` took it only by a fuzzy rule (`starts_with` /
+ * `contains`; no `equals` or `regex` of it names the id) and the id goes on, past the longest stem
+ * it matched, with a segment naming another product (`OTHER_PRODUCT_SUFFIX`). The bundled table
+ * matches some entries by a prefix or substring, and the package takes the first entry that
+ * matches, so a longer id of another, differently priced model lands on the shorter one: Azure's
+ * `o4-mini` (`contains: "o4-mini"`, $1.10 / $4.40) took `o4-mini-deep-research` (OpenAI's $2 / $8),
+ * Google's `gemini-1.5-flash` (`contains`, $0.075 / $0.30) took `gemini-1.5-flash-8b` (Flash-8B,
+ * $0.0375 / $0.15), DeepSeek's `deepseek-reasoner` (`starts_with: "deepseek-r1"`) took the R1
+ * distills (`deepseek-r1-distill-llama-70b`) and Ollama tags (`deepseek-r1:14b`). A remainder that
+ * starts a new word (a family prefix ending in `-`, `gemma-3-` + `27b-it`) or names no product
+ * (a date, `-latest`, `-001`, `-preview`) is the entry's own model.
+ */
+export function namesOtherProduct(model: string, match: MatchClause): boolean {
+  const id = model.trim().toLowerCase();
+  let exact = false;
+  let stem: { at: number; text: string } | null = null;
+  const visit = (m: MatchClause): void => {
+    const c = m as Record<string, unknown>;
+    if (Array.isArray(c.or)) for (const x of c.or) visit(x as MatchClause);
+    else if (Array.isArray(c.and)) for (const x of c.and) visit(x as MatchClause);
+    else if (typeof c.equals === "string") exact ||= c.equals.toLowerCase() === id;
+    else if (typeof c.regex === "string") exact ||= new RegExp(c.regex).test(id);
+    else if (typeof c.starts_with === "string" || typeof c.contains === "string") {
+      const text = String(c.starts_with ?? c.contains).toLowerCase();
+      const at = typeof c.starts_with === "string" ? (id.startsWith(text) ? 0 : -1) : id.indexOf(text);
+      if (at >= 0 && (stem === null || text.length > stem.text.length)) stem = { at, text };
+    }
+  };
+  visit(match);
+  const found = stem as { at: number; text: string } | null;
+  if (exact || found === null) return false;
+  return OTHER_PRODUCT_SUFFIX.test(id.slice(found.at + found.text.length));
 }
 
 /** Converted rates per table price object (they are immutable data), so each is converted once. */

@@ -667,7 +667,8 @@ describe("unknown models and cost modes", () => {
     const p = pricer("calculate");
     for (const [provider, model] of [
       ["mock", "mock-gpt"],
-      ["ollama", "llama3.1:8b"],
+      // (a custom provider: `ollama` is a local model server, $0 since 2026-12-03, case local-model-server-free)
+      ["my-proxy", "llama3.1:8b"],
       ["openai", "gpt-does-not-exist"],
     ]) {
       expect(p.price(usage({ provider, model, input: 1 }))).toMatchObject({
