@@ -844,6 +844,12 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
       const other = findTableEntry(providerId, respelled, atMs);
       if (other.info !== undefined) return other;
     }
+    // Kimi Code's `k2p5` (Kimi K2.5, `p` for the dot): the Kimi model it names (`kimiDottedName`).
+    const kimi = providerId === null || providerId === "moonshotai" ? kimiDottedName(bare ?? model) : null;
+    if (kimi !== null) {
+      const named = findTableEntry(providerId, kimi, atMs);
+      if (named.info !== undefined) return named;
+    }
     // A Gemini id with Antigravity's thinking level or without `-preview` (`gemini-3.1-pro-high`,
     // `gemini-3-flash`): the Gemini API model it names (see `geminiApiNames`).
     if (providerId === "google" || providerId === null) {
@@ -1074,6 +1080,23 @@ export function geminiApiNames(model: string): string[] {
   const names = base === id ? [] : [base];
   if (!/-preview(?:$|-)/i.test(base)) names.push(`${base}-preview`);
   return names.map((n) => prefix + n);
+}
+
+/**
+ * The Moonshot name of a Kimi model id spelled with `p` for the version's dot, as Kimi Code's API
+ * and OpenClaw's `kimi-coding` provider write it: `k2p5` / `kimi-k2p5` → `kimi-k2.5` (a suffix
+ * kept: `k2p5-thinking` → `kimi-k2.5-thinking`). OpenClaw's Kimi Coding provider (a Kimi Code
+ * subscription, `KIMI_API_KEY`, `https://api.kimi.com/coding/v1`) defaults to `kimi-coding/k2p5`,
+ * which its catalog prices at $0 and no table entry spells, so every call was an unknown model at
+ * the fallback rates (Claude Opus's $15 / $75 per 1M). A subscription backend is billed at its
+ * model's list price, as `openai-codex` (ChatGPT plan) at OpenAI's, Claude CLI turns at
+ * Anthropic's and GitHub Copilot at GitHub's per-token rates: here Moonshot's Kimi K2.5, the
+ * table's `kimi-k2.5` ($0.60 / $3, cache $0.10), which `kimi-coding/kimi-k2.5` already got. Tried on
+ * a provider the table does not know and on Moonshot's own; null for any other id.
+ */
+export function kimiDottedName(model: string): string | null {
+  const m = /^(?:kimi-)?k(\d+)p(\d+)((?:-[a-z0-9.-]+)?)$/i.exec(model.trim());
+  return m?.[1] && m[2] ? `kimi-k${m[1]}.${m[2]}${m[3] ?? ""}`.toLowerCase() : null;
 }
 
 const CLAUDE_SHORT_NAME = /^(opus|sonnet|haiku)-(\d+)(?:[.-](\d+))?(?:\[1m\])?$/i;

@@ -5,6 +5,7 @@ import {
   createPricer,
   findTablePrice,
   isLocalServerCall,
+  kimiDottedName,
   LOCAL_SERVER_VERSION,
   namesOtherProduct,
   parsePriceOverrides,
@@ -207,5 +208,43 @@ describe("a fuzzy table match of a longer id naming another product", () => {
     expect(
       namesOtherProduct("o4-mini-deep-research", { or: [contains, { equals: "o4-mini-deep-research" }] }),
     ).toBe(false);
+  });
+});
+
+describe("case kimi-coding-k2p5: Kimi Coding's k2p5 is Kimi K2.5 at Moonshot's list price", () => {
+  for (const mode of ["auto", "calculate", "recorded"] as const) {
+    it(`${mode}: telegram:5552001 3 calls $0.055, none unknown (was $0.943, 2 unknown)`, async () => {
+      const { s, world } = await meterCase("kimi-coding-k2p5", mode);
+      expect(s).toMatchObject({ billed: 3 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5552001",
+          requests: 3,
+          costUsd: "0.055",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+
+  it.each([
+    ["kimi-coding", "k2p5"],
+    ["kimi-coding", "kimi-k2p5"],
+    ["kimi-coding", "K2P5"],
+    ["moonshot", "kimi-k2p5"],
+    ["my-proxy", "k2p5"],
+  ])("%s/%s is priced as kimi-k2.5", (provider, model) => {
+    expect(io(provider, model)).toEqual(io("moonshot", "kimi-k2.5"));
+    expect(io(provider, model)).toEqual([r("0.6"), r("3"), r("0.1")]);
+  });
+
+  it("names only the p-spelled Kimi versions; other hosts and ids are unchanged", () => {
+    expect(kimiDottedName("k2p5")).toBe("kimi-k2.5");
+    expect(kimiDottedName("kimi-k2p6-thinking")).toBe("kimi-k2.6-thinking");
+    expect(kimiDottedName("kimi-for-coding")).toBeNull();
+    expect(kimiDottedName("gpt-4o")).toBeNull();
+    // Fireworks lists its own ids (accounts/fireworks/models/kimi-k2p5): a bare id is not one
+    expect(io("fireworks", "kimi-k2p5")).toBeNull();
+    expect(io("kimi-coding", "kimi-for-coding")).toBeNull();
   });
 });
