@@ -227,6 +227,12 @@ export const LOCAL_SERVER_PROVIDERS: ReadonlySet<string> = new Set([
   "llamacpp",
   "llama-cpp",
   "llama.cpp",
+  // the same kind of server under the names operators give it: llama.cpp's binary, LocalAI,
+  // llamafile, KoboldCpp
+  "llama-server",
+  "localai",
+  "llamafile",
+  "koboldcpp",
 ]);
 
 /** Whether `provider/model` is a call to a local model server (see `LOCAL_SERVER_RATES`). */

@@ -87,6 +87,8 @@ describe("a local model server's call (Ollama, LM Studio, vLLM, SGLang, llama.cp
     ["llamacpp", "gemma-3-4b-it"],
     ["llama-cpp", "gpt-4o"],
     ["llama.cpp", "mistral-large-latest"],
+    ["llama-server", "qwen3-8b"],
+    ["localai", "gpt-4"],
   ])("%s/%s is $0 from the table, not a cloud price nor unknown", (provider, model) => {
     expect(isLocalServerCall(provider, model)).toBe(true);
     expect(io(provider, model)).toEqual([0n, 0n, 0n]);
