@@ -25,3 +25,15 @@ describe("case store-import-dropped-dm-channel: a per-peer DM whose route doctor
     });
   });
 });
+
+describe("case store-import-cross-agent-subagent-channel: a sub-agent in another agent's store, spawned from an imported DM", () => {
+  it("telegram:5550303 2 calls $0.0135 (the DM $0.0045 and ops' sub-agent $0.009), no direct: account", async () => {
+    const r = await meterCaseDir(join(CASES, "store-import-cross-agent-subagent-channel"));
+    w = r.world;
+    expect(r.s.billed).toBe(2);
+    const byUser = Object.fromEntries(
+      queryUsage(r.world.db, { by: "user" }).map((u) => [u.key, [u.requests, u.costUsd]]),
+    );
+    expect(byUser).toEqual({ "telegram:5550303": [2, "0.0135"] });
+  });
+});

@@ -82,6 +82,7 @@ describe("store/JSONL parity over test/cases (doctor's import of each case's JSO
       "legacy-sessions-leftover-dir",
       "session-store-relocated",
       "sessions-index-unreadable-waits",
+      "store-import-cross-agent-subagent-channel",
       "store-import-dropped-dm-channel",
       "store-legacy-session-tables",
       "store-main-key-without-config",

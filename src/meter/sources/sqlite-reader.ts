@@ -10,7 +10,7 @@ import {
 } from "../codex-cumulative.js";
 import { createCursorRepo } from "../cursor-repo.js";
 import { parseLine, textHasUserMark } from "../parse.js";
-import { operatorAccount } from "../resolve-user.js";
+import { agentOfKey, operatorAccount } from "../resolve-user.js";
 import { createSessionMemory, type RememberedSession } from "../session-memory.js";
 import type { ProblemReporter, SessionFact } from "../source.js";
 import type { ParsedUsage } from "../types.js";
@@ -329,21 +329,29 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
   }
 
   /**
-   * The `sessions.json` OpenClaw's doctor archived beside the store when it imported the agent's
+   * The `sessions.json` OpenClaw's doctor archived beside a store when it imported an agent's
    * JSONL (`importedIndexPath`), for the route fields its import dropped (store-attribution.ts
-   * `importedChannelOf`); re-read when it changes, looked for once per poll.
+   * `importedChannelOf`): this agent's, and the agent's a key names when a spawn chain leads to
+   * another agent's DM (`agent:ops:subagent:<id>` spawned by `agent:main:direct:<peer>`: the
+   * channel is in main's archived index, not in ops'; before, such a sub-agent was billed to a
+   * channel-less `direct:<peer>` while the JSONL path billed `<channel>:<peer>`). Each is looked
+   * for at most once per poll and re-read when it changes.
    */
-  let importedIndexFile: string | null = null;
-  let importedIndex = createSessionsIndex("");
-  function refreshImportedIndex(): void {
-    const file = importedIndexPath(agentDir);
-    if (file !== importedIndexFile) {
-      importedIndexFile = file;
-      importedIndex = createSessionsIndex(file ?? "");
-    }
-    if (file) importedIndex.refresh();
+  const importedIndexes = new Map<
+    string,
+    { file: string | null; index: ReturnType<typeof createSessionsIndex>; poll: number }
+  >();
+  function importedIndexOf(agent: string): ReturnType<typeof createSessionsIndex> | null {
+    if (agent !== agentId && !/^[a-z0-9_-]+$/i.test(agent)) return null;
+    let e = importedIndexes.get(agent);
+    if (e && e.poll === polls) return e.file ? e.index : null;
+    const file = importedIndexPath(agent === agentId ? agentDir : join(dirname(agentDir), agent));
+    if (!e || e.file !== file) e = { file, index: createSessionsIndex(file ?? ""), poll: polls };
+    e.poll = polls;
+    importedIndexes.set(agent, e);
+    if (file) e.index.refresh();
+    return file ? e.index : null;
   }
-
   const { rememberedAttribution, liveAttribution, accountOfKey } = createStoreAttribution(
     agentId,
     mainKey,
@@ -351,7 +359,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     siblingStore,
     configuredSlashPrefixes(agentDir),
     configuredIdentityLinks(agentDir),
-    (key) => importedIndex.byKey(key) ?? null,
+    (key) => importedIndexOf(agentOfKey(key) ?? agentId)?.byKey(key) ?? null,
   );
 
   /** The session's fact, unless a committed or emitted batch already carries the same. */
@@ -841,7 +849,6 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     const h = openOc();
     if (!h) return;
     sessionFiles = null;
-    refreshImportedIndex();
     const queue = readTx(h, () => plan(h));
     polls++;
     let first = true;
