@@ -76,6 +76,11 @@ describe("case sessions-index-unreadable-waits: an unreadable sessions.json hold
       "cut off mid-write",
       () => writeFileSync(join(sessions(), "sessions.json"), '{"agent:main:telegram:direct:1": {"sess'),
     ],
+    // valid JSON but no object of entries (a tester, 2026-12-03: read as an index of no session,
+    // every call billed to agent:main for good)
+    ["null", () => writeFileSync(join(sessions(), "sessions.json"), "null\n")],
+    ["a top-level array", () => writeFileSync(join(sessions(), "sessions.json"), "[]")],
+    ["a string", () => writeFileSync(join(sessions(), "sessions.json"), '"{}"')],
     ["a directory", () => mkdirSync(join(sessions(), "sessions.json"))],
     [
       "a symlink to nothing",

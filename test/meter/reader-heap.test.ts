@@ -101,13 +101,24 @@ describe("readSessionsJson: a big sessions.json is streamed, with the same resul
     expect(streamed.some((x) => x.sessionKey === "agent:main:telegram:direct:1001")).toBe(false);
   });
 
-  it("a top-level array names no session either way", () => {
+  it("a top-level array, null or a scalar is no index either way (not a JSON object: its sessions wait)", () => {
     dir = mkdtempSync(join(tmpdir(), "creditgate-index-"));
     const path = join(dir, "sessions.json");
     writeFileSync(path, JSON.stringify(Object.values(bigIndex(600))));
     expect(readFileSync(path).length).toBeGreaterThan(STREAM_INDEX_FROM_BYTES);
-    expect(readSessionsJson(path)).toEqual([]);
-    expect(readSessionsJson(path, Number.POSITIVE_INFINITY)).toEqual([]);
+    expect(() => readSessionsJson(path)).toThrow("not a JSON object");
+    expect(() => readSessionsJson(path, Number.POSITIVE_INFINITY)).toThrow("not a JSON object");
+    for (const text of ["null", "[]", '"x"', "42", `${" ".repeat(STREAM_INDEX_FROM_BYTES)}null`]) {
+      writeFileSync(path, text);
+      expect(() => readSessionsJson(path), text.trim()).toThrow("not a JSON object");
+      expect(() => readSessionsJson(path, 0), text.trim()).toThrow("not a JSON object");
+    }
+    // an empty object is an index of no session, streamed or not
+    for (const text of ["{}", `{${" ".repeat(STREAM_INDEX_FROM_BYTES)}}`]) {
+      writeFileSync(path, text);
+      expect(readSessionsJson(path)).toEqual([]);
+      expect(readSessionsJson(path, 0)).toEqual([]);
+    }
   });
 });
 

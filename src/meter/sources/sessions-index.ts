@@ -113,14 +113,17 @@ export const STREAM_INDEX_FROM_BYTES = 2 * 1024 * 1024;
  * leading BOM is skipped.
  * @param streamFromBytes @defaultValue STREAM_INDEX_FROM_BYTES
  * @throws SyntaxError, TokenizerError or TokenParserError (streamed) when the file is not one
- *   complete JSON value; `not-a-file` for a FIFO, device or directory (never waited on, see
+ *   complete JSON value; `EBADJSON` "not a JSON object" when that value is no object
+ *   (`notAnIndex`); `not-a-file` for a FIFO, device or directory (never waited on, see
  *   `openRegularFile`); an I/O error as `openSync`/`readSync` throw it.
  */
 export function readSessionsJson(path: string, streamFromBytes = STREAM_INDEX_FROM_BYTES): IndexedSession[] {
   const fd = openRegularFile(path);
   try {
     if (fstatSync(fd).size < streamFromBytes) {
-      return parseSessionsJson(JSON.parse(readFileSync(fd, "utf8").replace(/^\uFEFF/, "")));
+      const json: unknown = JSON.parse(readFileSync(fd, "utf8").replace(/^\uFEFF/, ""));
+      if (json === null || typeof json !== "object" || Array.isArray(json)) throw notAnIndex();
+      return parseSessionsJson(json);
     }
     return streamSessionsJson(fd);
   } finally {
@@ -137,23 +140,26 @@ function streamSessionsJson(fd: number): IndexedSession[] {
   // (before 2026-12-03, case sessions-index-repeated-key-streamed). No prototype: `__proto__` is
   // a key like any other, as in JSON.parse's object.
   const byKey: Record<string, IndexedSession | null> = Object.create(null);
-  let root: "object" | "other" | null = null;
   const parser = new JSONParser({ paths: ["$.*"], keepStack: false });
   parser.onValue = ({ value, key, stack }) => {
     // `$.*` also matches the elements of a top-level array: an index is an object of entries
     if (stack.length !== 1) return;
-    if (root === null) root = typeof key === "string" ? "object" : "other";
     if (typeof key !== "string") return;
     byKey[key] = indexedSession(key, value);
   };
   const buf = Buffer.allocUnsafe(1024 * 1024);
   let first = true;
+  let firstByte: number | null = null;
   for (;;) {
     const n = readSync(fd, buf, 0, buf.length, null);
     if (n === 0) break;
     let chunk = buf.subarray(0, n);
     if (first && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
     first = false;
+    if (firstByte === null) {
+      const i = chunk.findIndex((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+      if (i >= 0) firstByte = chunk[i] as number;
+    }
     if (parser.isEnded) {
       // only whitespace may follow the value, as for JSON.parse
       if (chunk.some((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)) {
@@ -164,8 +170,21 @@ function streamSessionsJson(fd: number): IndexedSession[] {
     parser.write(chunk);
   }
   if (!parser.isEnded) parser.end(); // throws: the file ends inside the value
-  if (root === "other") return [];
+  // a top-level array, or a scalar (whose value the `$.*` path never reports): told by the first
+  // byte of the value, so an empty object `{}` is still an index of no session
+  if (firstByte !== 0x7b) throw notAnIndex();
   return Object.values(byKey).filter((x): x is IndexedSession => x !== null);
+}
+
+/**
+ * The error of an index that is valid JSON but no object of entries (`null`, `[]`, a string or
+ * number: what a writer's bug or a hand edit leaves; OpenClaw's own load takes it for an empty
+ * store and writes a new one). It names no session, so the sessions it should name wait like a
+ * 0-byte file's (`EBADJSON`, "not a JSON object"); before 2026-12-03 it was read as an index of no
+ * session and their calls were billed to the operator for good (a tester).
+ */
+function notAnIndex(): Error {
+  return Object.assign(new Error("not a JSON object"), { code: "EBADJSON" });
 }
 
 /** Whether `err` says the text was not valid JSON (JSON.parse's or the stream parser's). */
