@@ -227,9 +227,34 @@ describe("a state-dir name that is a FIFO or a device never hangs the meter (bui
     expect(r.users).toEqual(RIGHT);
   });
 
-  it("openclaw.json (read for session.mainKey and the dmScope warning): OpenClaw's defaults, every transcript billed", () => {
+  it("openclaw.json (read for session.mainKey and the dmScope warning): OpenClaw's defaults, every transcript billed, reported", () => {
     const r = run((s) => mkfifo(join(s, "openclaw.json")));
     expect(r.signal).toBeNull();
+    expect(r.users).toEqual(RIGHT);
+    // since 2026-12-03 reported (its identity links are not applied): exit 1
+    expect(r.status).toBe(1);
+    expect(r.err).toMatch(/openclaw\.json: not-a-file: OpenClaw's config cannot be read/);
+  });
+
+  it.each([
+    ["cut off mid-write", '{ "session": { "identityLinks": { "carol": ["telegram:8880801"] '],
+    ["not an object", "[]"],
+  ])(
+    "openclaw.json %s: reported every poll (exit 1), OpenClaw's defaults, every transcript billed",
+    (_k, text) => {
+      const r = run((s) => writeFileSync(join(s, "openclaw.json"), text));
+      expect(r.signal).toBeNull();
+      expect(r.status).toBe(1);
+      expect(r.err).toMatch(/openclaw\.json: EBADCONFIG: OpenClaw's config is not a JSON5 object/);
+      expect(r.users).toEqual(RIGHT);
+    },
+  );
+
+  it("a JSON5 openclaw.json (comments, trailing commas) is no problem", () => {
+    const r = run((s) =>
+      writeFileSync(join(s, "openclaw.json"), "// mine\n{ session: { dmScope: 'per-channel-peer', }, }\n"),
+    );
+    expect(r.status).toBe(0);
     expect(r.users).toEqual(RIGHT);
   });
 

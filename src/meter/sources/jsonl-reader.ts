@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { closeSync, lstatSync, readdirSync, readSync, type Stats, statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Db } from "../../db/index.js";
 import { createCursorRepo } from "../cursor-repo.js";
 import {
@@ -56,6 +56,7 @@ import { openRegularFile, readRegularFile } from "./regular-file.js";
 
 export { headerParentSessionId } from "./file-probe.js";
 
+import { configProblem } from "./openclaw-config.js";
 import { createSessionsIndex } from "./sessions-index.js";
 import { decodeMaybeZstd } from "./zst.js";
 
@@ -267,6 +268,9 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
      * until it reads (reported below) instead of going to the operator for good.
      */
     const indexError = index.error();
+    // a config that does not parse: reported each poll (its identity links are not applied)
+    const cfg = configProblem(dirname(dirname(opts.agentDir)));
+    if (cfg) report?.(cfg);
     if (refreshed) {
       factsUncommitted = refreshed.length > 0;
       for (const s of refreshed) {

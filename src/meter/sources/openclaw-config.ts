@@ -29,6 +29,47 @@ export function readOpenClawConfig(stateDir: string): Record<string, unknown> {
 }
 
 /**
+ * Why the config OpenClaw would read in `stateDir` cannot be read, or null: the first of
+ * `openclaw.json`, `clawdbot.json`, `moltbot.json` that is there (a missing one is no problem)
+ * but is not a regular file, cannot be read, or does not parse as a JSON5 object. The meter then
+ * reads OpenClaw's defaults ({@link readOpenClawConfig}): `session.identityLinks`, `mainKey` and
+ * slash prefixes are not applied, so the problem is reported every poll (`creditgate health`,
+ * `/readyz`, `meter --once` exits 1) rather than silently (before 2026-12-03 a config cut off
+ * mid-write billed a linked person's DMs to each channel's own account, with nothing reported).
+ * @returns `{ path, code, reason }` as a source problem, or null
+ */
+export function configProblem(stateDir: string): { path: string; code: string; reason: string } | null {
+  for (const name of CONFIG_FILES) {
+    const path = join(stateDir, name);
+    let text: string;
+    try {
+      text = readRegularFile(path).toString("utf8");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") continue;
+      return {
+        path,
+        code: typeof code === "string" ? code : "error",
+        reason: `OpenClaw's config cannot be read (${String((err as Error).message).slice(0, 200)}): identityLinks, session.mainKey and slash prefixes are read as OpenClaw's defaults`,
+      };
+    }
+    try {
+      const parsed: unknown = JSON5.parse(text.replace(/^\uFEFF/, ""));
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return null;
+    } catch {
+      // reported below
+    }
+    return {
+      path,
+      code: "EBADCONFIG",
+      reason:
+        "OpenClaw's config is not a JSON5 object (cut off mid-write?): identityLinks, session.mainKey and slash prefixes are read as OpenClaw's defaults",
+    };
+  }
+  return null;
+}
+
+/**
  * The configured `session.mainKey` of the state dir holding `agentDir` (`<state>/agents/<id>`),
  * trimmed and lower-cased as OpenClaw's `normalizeMainKey` does, or null for the default `main`.
  *

@@ -35,7 +35,12 @@ import {
 import { classifyTranscriptFile, filesBySession } from "./classify.js";
 import { codexSeed } from "./file-probe.js";
 import { type Emit, positiveBatchSize } from "./jsonl-reader.js";
-import { configuredIdentityLinks, configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
+import {
+  configProblem,
+  configuredIdentityLinks,
+  configuredMainKey,
+  configuredSlashPrefixes,
+} from "./openclaw-config.js";
 import { generationsOf, headerParentId, sortForReading } from "./read-order.js";
 import { createSessionsIndex, importedIndexPath } from "./sessions-index.js";
 import { createStoreArchives } from "./store-archives.js";
@@ -884,6 +889,9 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       limit = opts.firstBatchSize ?? batchSize;
       emit = emitBatch;
       report = onProblem ?? (() => {});
+      // a config that does not parse: reported each poll (its identity links are not applied)
+      const cfg = configProblem(dirname(dirname(opts.agentDir)));
+      if (cfg) report(cfg);
       try {
         await pollOnce();
       } catch (err) {
