@@ -162,7 +162,8 @@ export function belowListAnomaly(
   if (source !== "recorded" && source !== "provider-billed") return null;
   if (listPico === undefined || listPico <= 0n) return null;
   if (billedPico > 0n && unitSlipSide(billedPico, listPico) !== "under") return null;
-  return `${source} cost $${usd(billedPico)} is under 1/1000 of the list price $${usd(listPico)} (billed as recorded)`;
+  const side = billedPico * LIST_PRICE_RATIO < listPico ? "under" : "about";
+  return `${source} cost $${usd(billedPico)} is ${side} 1/1000 of the list price $${usd(listPico)} (billed as recorded)`;
 }
 
 /**
@@ -181,7 +182,15 @@ export function estimateSlipAnomaly(
   const list = quote.costPicoUsd;
   const slip = unitSlipSide(recordedPico, list);
   if (slip === null) return null;
-  const side = slip === "under" ? "under 1/1000 of" : "over 1000×";
+  // "about" within unitSlipSide's 1 % margin, where the estimate is not strictly past the ratio
+  const side =
+    slip === "under"
+      ? recordedPico * LIST_PRICE_RATIO < list
+        ? "under 1/1000 of"
+        : "about 1/1000 of"
+      : recordedPico > list * LIST_PRICE_RATIO
+        ? "over 1000×"
+        : "about 1000×";
   return `recorded estimate $${usd(recordedPico)} is ${side} the list price $${usd(list)} (a price in the wrong unit in OpenClaw's catalog): billed at the list price`;
 }
 

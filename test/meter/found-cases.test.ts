@@ -460,7 +460,7 @@ describe("case openclaw-estimate-per-1k-slip: an estimate of exactly 1/1000 of t
         .prepare("SELECT cost_pico_usd AS c, anomaly FROM usage_events ORDER BY message_ts_ms")
         .all() as { c: number; anomaly: string | null }[];
       expect(rows.map((r) => r.c)).toEqual([95_000_000_000, 30_050_000_000]);
-      expect(rows[0]?.anomaly).toMatch(/^recorded estimate \$0\.000095 is under 1\/1000 of the list price/);
+      expect(rows[0]?.anomaly).toMatch(/^recorded estimate \$0\.000095 is about 1\/1000 of the list price/);
     });
   }
 });
