@@ -46,8 +46,42 @@ const head = Buffer.allocUnsafe(HEAD_BYTES);
  */
 export function lookBefore(fd: number, offset: number, previewChars: number): TurnBefore {
   const scan = new TurnBackScan(previewChars);
+  let found: TurnBefore | undefined;
+  readBack(
+    fd,
+    offset,
+    LOOKBACK_MAX_BYTES,
+    () => scan.restart(),
+    (raw) => {
+      let line = raw;
+      while (line.length > 0 && (line.at(-1) === NEWLINE || line.at(-1) === 0x0d))
+        line = line.subarray(0, line.length - 1);
+      if (line.length === 0 || !(mayBeUsage(line) || hasUserMark(line))) return false;
+      found = scan.line(line.toString("utf8"));
+      return found !== undefined;
+    },
+  );
+  return found ?? scan.end();
+}
+
+/**
+ * Reads a transcript back from byte `offset` (a line start) in windows that grow ×4 from
+ * LOOKBACK_MIN_BYTES up to `maxBytes`: `window()` at the start of each, then `line(bytes)` for
+ * each complete line of it, newest first, with its line end (a window's first line is cut unless
+ * the window starts the file, and is skipped). `line` returning true ends the read. The one
+ * read-back loop of `lookBefore`, `originBefore` and `turnCallsBefore`.
+ * @returns `"line"` when a line ended it, `"start"` when the file's start was read, `"limit"`
+ *   when `maxBytes` was read without either
+ */
+function readBack(
+  fd: number,
+  offset: number,
+  maxBytes: number,
+  window: () => void,
+  line: (bytes: Buffer) => boolean,
+): "line" | "start" | "limit" {
   for (let span = LOOKBACK_MIN_BYTES; ; span *= 4) {
-    scan.restart();
+    window();
     const start = Math.max(0, offset - span);
     const buf = Buffer.allocUnsafe(offset - start);
     const n = readSync(fd, buf, 0, buf.length, start);
@@ -60,16 +94,13 @@ export function lookBefore(fd: number, offset: number, previewChars: number): Tu
         // (a negative offset would search from the buffer's end: never pass one)
         const nl = end - 2 >= first ? data.lastIndexOf(NEWLINE, end - 2) : -1;
         const ls = nl < first ? first : nl + 1;
-        let line = data.subarray(ls, end);
+        const bytes = data.subarray(ls, end);
         end = ls;
-        while (line.length > 0 && (line.at(-1) === NEWLINE || line.at(-1) === 0x0d))
-          line = line.subarray(0, line.length - 1);
-        if (line.length === 0 || !(mayBeUsage(line) || hasUserMark(line))) continue;
-        const found = scan.line(line.toString("utf8"));
-        if (found) return found;
+        if (line(bytes)) return "line";
       }
     }
-    if (start === 0 || span >= LOOKBACK_MAX_BYTES) return scan.end();
+    if (start === 0) return "start";
+    if (span >= maxBytes) return "limit";
   }
 }
 
@@ -80,26 +111,18 @@ export function lookBefore(fd: number, offset: number, previewChars: number): Tu
  * turn's user line and its next call, with a restart between them, billed that call to the user).
  */
 export function originBefore(fd: number, offset: number): TurnOrigin {
-  for (let span = LOOKBACK_MIN_BYTES; ; span *= 4) {
-    const start = Math.max(0, offset - span);
-    const buf = Buffer.allocUnsafe(offset - start);
-    const n = readSync(fd, buf, 0, buf.length, start);
-    const data = buf.subarray(0, n);
-    const first = start === 0 ? 0 : data.indexOf(NEWLINE) + 1;
-    const scan = new OriginScan();
-    if (start === 0 || first > 0) {
-      let end = data.length;
-      while (end > first) {
-        const nl = end - 2 >= first ? data.lastIndexOf(NEWLINE, end - 2) : -1;
-        const ls = nl < first ? first : nl + 1;
-        const line = data.subarray(ls, end);
-        end = ls;
-        if (!(hasUserMark(line) || line.includes(SESSIONS_SEND_MARK))) continue;
-        if (scan.line(line.toString("utf8").trimEnd())) return scan.end();
-      }
-    }
-    if (start === 0 || span >= ORIGIN_LOOKBACK_MAX_BYTES) return scan.end();
-  }
+  let scan = new OriginScan();
+  readBack(
+    fd,
+    offset,
+    ORIGIN_LOOKBACK_MAX_BYTES,
+    () => {
+      scan = new OriginScan();
+    },
+    (line) =>
+      (hasUserMark(line) || line.includes(SESSIONS_SEND_MARK)) && scan.line(line.toString("utf8").trimEnd()),
+  );
+  return scan.end();
 }
 /**
  * The embedded calls of the turn a transcript is in just before byte `offset` (a line start; see
@@ -109,26 +132,17 @@ export function originBefore(fd: number, offset: number): TurnOrigin {
  * line comes up after a resumed cursor.
  */
 export function turnCallsBefore(fd: number, offset: number): TurnCalls | null {
-  for (let span = LOOKBACK_MIN_BYTES; ; span *= 4) {
-    const start = Math.max(0, offset - span);
-    const buf = Buffer.allocUnsafe(offset - start);
-    const n = readSync(fd, buf, 0, buf.length, start);
-    const data = buf.subarray(0, n);
-    const first = start === 0 ? 0 : data.indexOf(NEWLINE) + 1;
-    const scan = new TurnCallsScan();
-    if (start === 0 || first > 0) {
-      let end = data.length;
-      while (end > first) {
-        const nl = end - 2 >= first ? data.lastIndexOf(NEWLINE, end - 2) : -1;
-        const ls = nl < first ? first : nl + 1;
-        const line = data.subarray(ls, end);
-        end = ls;
-        if (!(mayBeUsage(line) || hasUserMark(line))) continue;
-        if (scan.line(line.toString("utf8").trimEnd())) return scan.result(true);
-      }
-    }
-    if (start === 0 || span >= ORIGIN_LOOKBACK_MAX_BYTES) return scan.result(start === 0);
-  }
+  let scan = new TurnCallsScan();
+  const ended = readBack(
+    fd,
+    offset,
+    ORIGIN_LOOKBACK_MAX_BYTES,
+    () => {
+      scan = new TurnCallsScan();
+    },
+    (line) => (mayBeUsage(line) || hasUserMark(line)) && scan.line(line.toString("utf8").trimEnd()),
+  );
+  return scan.result(ended !== "limit");
 }
 
 /** How far back `originBefore` reads at most: 16 MiB (16 KiB × 4^5), read only on a resume. */
