@@ -54,6 +54,7 @@ export {
   parsePacks,
 } from "./packs.js";
 export { type ReconcileDeps, type ReconcileResult, reconcileTopups } from "./reconcile.js";
+export { applyProviderRead, POST_COMMIT_REREADS, type SettledRead } from "./settle.js";
 export {
   AUTOTOPUP_METADATA_KEY,
   createStripeGateway,

@@ -1,5 +1,6 @@
 import type { Db } from "../db/index.js";
 import { decisivePayment, type MercadoPagoGateway, observeMercadoPagoPayment } from "./mercadopago.js";
+import { applyProviderRead } from "./settle.js";
 import { observeCheckoutSession, observePaymentIntent, type StripeGateway } from "./stripe.js";
 import { createTopupRepo, type TopupRepo } from "./topup-repo.js";
 import { DISABLED_HINT } from "./topups.js";
@@ -57,8 +58,21 @@ export async function reconcileTopups(deps: ReconcileDeps): Promise<ReconcileRes
         row("skipped", observation);
         continue;
       }
-      const o = deps.apply(topup.id, observation);
-      row(o.status, observation.source, o.topupStatus);
+      // Read again after the commit (applyProviderRead): a webhook about the same payment may
+      // have read it after a change (a refund) and committed before this older read.
+      const settled = await applyProviderRead(
+        observation,
+        (o) => deps.apply(topup.id, o),
+        async () => {
+          const again = await observe(deps, topup);
+          return typeof again === "string" ? null : again;
+        },
+      );
+      const detail =
+        settled.reapplied > 0
+          ? `${observation.source}; changed at the provider meanwhile, re-read after commit`
+          : observation.source;
+      row(settled.first.status, detail, settled.last.topupStatus);
     } catch (err) {
       row("error", err instanceof Error ? err.message : String(err));
     }

@@ -1,6 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import { AppError, ErrorCode } from "../errors.js";
-import { DISABLED_HINT, type MercadoPagoGateway, observeMercadoPagoPayment } from "../payments/index.js";
+import {
+  applyProviderRead,
+  DISABLED_HINT,
+  type MercadoPagoGateway,
+  observeMercadoPagoPayment,
+} from "../payments/index.js";
 import type { Fulfiller } from "./fulfil.js";
 import { verifyMercadoPagoSignature } from "./verify-mercadopago.js";
 
@@ -109,20 +114,58 @@ export async function mercadoPagoWebhookRoutes(
       };
     }
     const payment = await mp.getPayment(dataId); // throws a retryable 503: MercadoPago redelivers
-    const observation = payment
-      ? observeMercadoPagoPayment(payment, { liveMode: mp.liveMode }, `mercadopago ${action}`)
-      : null;
-    const outcome = opts.fulfiller.apply({
-      event: record,
-      topupId: payment?.external_reference ?? null,
+    const observe = (p: typeof payment) =>
+      p ? observeMercadoPagoPayment(p, { liveMode: mp.liveMode }, `mercadopago ${action}`) : null;
+    const observation = observe(payment);
+    const topupId = payment?.external_reference ?? null;
+    if (!observation) {
+      const outcome = opts.fulfiller.apply({
+        event: record,
+        topupId,
+        observation: null,
+        note: `payment ${dataId} is unknown to mercadopago`,
+        nowMs: opts.nowMs(),
+      });
+      request.log.info(
+        { eventId, dataId, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail },
+        "mercadopago webhook",
+      );
+      return { received: true, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail };
+    }
+    // The payment as read now, applied; then read again after the commit (applyProviderRead): a
+    // notification about the same payment handled at the same moment may have read it before a
+    // change and committed after us, or read it after and committed before.
+    const settled = await applyProviderRead(
       observation,
-      note: payment ? undefined : `payment ${dataId} is unknown to mercadopago`,
-      nowMs: opts.nowMs(),
-    });
+      (o, n) =>
+        opts.fulfiller.apply({
+          event: n === 0 ? record : null,
+          topupId,
+          observation: o,
+          nowMs: opts.nowMs(),
+        }),
+      async () => observe(await mp.getPayment(dataId)),
+    );
+    const outcome = settled.first;
     request.log.info(
       { eventId, dataId, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail },
       "mercadopago webhook",
     );
+    if (settled.reapplied > 0 || !settled.settled) {
+      request.log.warn(
+        {
+          eventId,
+          dataId,
+          topupId: outcome.topupId,
+          rereads: settled.rereads,
+          reapplied: settled.reapplied,
+          lastStatus: settled.last.status,
+          settled: settled.settled,
+          error: settled.error,
+        },
+        "mercadopago payment changed while this notification was applied: re-read after commit",
+      );
+    }
     return { received: true, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail };
   });
 }

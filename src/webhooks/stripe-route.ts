@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { AppError, ErrorCode } from "../errors.js";
 import {
+  applyProviderRead,
   DISABLED_HINT,
   foreignStripeEventProblem,
   observeCharge,
@@ -9,7 +10,7 @@ import {
   type StripeEventFact,
   type StripeGateway,
 } from "../payments/index.js";
-import type { Fulfiller } from "./fulfil.js";
+import type { Fulfiller, FulfilOutcome } from "./fulfil.js";
 
 export interface StripeWebhookOptions {
   stripe: StripeGateway | null;
@@ -105,14 +106,20 @@ export async function stripeWebhookRoutes(app: FastifyInstance, opts: StripeWebh
       );
       return { received: true, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail };
     }
-    if (fact?.disputeId)
-      fact = observeDispute(await stripe.retrieveDispute(fact.disputeId), `stripe ${event.type}`);
+    /** Reads the object again (a dispute or charge this event made us retrieve); null: the event's own snapshot. */
+    let reread: (() => Promise<StripeEventFact>) | null = null;
+    const disputeId = fact?.disputeId;
+    if (disputeId) {
+      reread = async () => observeDispute(await stripe.retrieveDispute(disputeId), `stripe ${event.type}`);
+      fact = await reread();
+    }
     const chargeId = refundEventChargeId(event.type, event.data.object);
     if (chargeId) {
       // Refund events are snapshots delivered in no guaranteed order: a `charge.refunded` older
       // than a `refund.failed` would raise the level again. Only the charge's CURRENT
       // amount_refunded is applied (it may lower the level and restore credits).
-      fact = observeCharge(await stripe.retrieveCharge(chargeId), `stripe ${event.type}`, true);
+      reread = async () => observeCharge(await stripe.retrieveCharge(chargeId), `stripe ${event.type}`, true);
+      fact = await reread();
     }
     let topupId: string | null = null;
     if (fact) {
@@ -129,14 +136,46 @@ export async function stripeWebhookRoutes(app: FastifyInstance, opts: StripeWebh
       session?.metadata?.save_card === "1" && fact?.observation.state === "paid" && fact.paymentIntentId
         ? await stripe.savedCardOf(fact.paymentIntentId)
         : null;
-    const outcome = opts.fulfiller.apply({
+    const input = {
       event: record,
       topupId,
       savedCard,
       observation: fact?.observation ?? null,
       note: fact ? undefined : `stripe event type ${event.type} is not handled`,
-      nowMs: opts.nowMs(),
-    });
+    };
+    let outcome: FulfilOutcome;
+    if (reread && fact) {
+      // A charge or dispute read now: read again after the commit (applyProviderRead). Another
+      // event about it handled at the same moment may have read it before a change (a refund,
+      // a failed refund, a dispute's close) and committed after us, or read it after and
+      // committed before: whichever commits last leaves the state read after both.
+      const again = reread;
+      const settled = await applyProviderRead(
+        fact.observation,
+        (observation, n) =>
+          n === 0
+            ? opts.fulfiller.apply({ ...input, observation, nowMs: opts.nowMs() })
+            : opts.fulfiller.apply({ event: null, topupId, observation, nowMs: opts.nowMs() }),
+        async () => (await again()).observation,
+      );
+      outcome = settled.first;
+      if (settled.reapplied > 0 || !settled.settled) {
+        request.log.warn(
+          {
+            eventId: event.id,
+            topupId: outcome.topupId,
+            rereads: settled.rereads,
+            reapplied: settled.reapplied,
+            lastStatus: settled.last.status,
+            settled: settled.settled,
+            error: settled.error,
+          },
+          "stripe charge or dispute changed while this event was applied: re-read after commit",
+        );
+      }
+    } else {
+      outcome = opts.fulfiller.apply({ ...input, nowMs: opts.nowMs() });
+    }
     request.log.info(
       {
         eventId: event.id,

@@ -28,6 +28,8 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
   let nextPaymentId = 1_320_000_000 + Math.floor(Math.random() * 1000) * 1000;
   let nextNotificationId = 12_000_000_000;
   let failNext = 0;
+  /** Payment reads held back (see `holdNextRead`). */
+  const holds: { arrived: () => void; released: Promise<void> }[] = [];
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -73,14 +75,24 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
         const results = [...payments.values()]
           .filter((p) => ref === null || p.external_reference === ref)
           .reverse();
-        return send(200, { paging: { total: results.length, limit: 50, offset: 0 }, results });
+        const page = structuredClone({ paging: { total: results.length, limit: 50, offset: 0 }, results });
+        const hold = holds.shift();
+        if (!hold) return send(200, page);
+        hold.arrived();
+        void hold.released.then(() => send(200, page));
+        return;
       }
       const m = /^\/v1\/payments\/([^/]+)$/.exec(path);
       if (req.method === "GET" && m?.[1]) {
         const p = payments.get(m[1]);
-        return p
-          ? send(200, p)
-          : send(404, { message: "Payment not found", error: "not_found", status: 404, cause: [] });
+        if (!p)
+          return send(404, { message: "Payment not found", error: "not_found", status: 404, cause: [] });
+        const snapshot = structuredClone(p); // the payment as it is when the request arrives
+        const hold = holds.shift();
+        if (!hold) return send(200, snapshot);
+        hold.arrived();
+        void hold.released.then(() => send(200, snapshot));
+        return;
       }
       return send(404, { message: "resource not found", error: "not_found", status: 404, cause: [] });
     });
@@ -109,6 +121,23 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
         if (href.startsWith("http://127.0.0.1")) return realFetch(input, init);
         return Promise.reject(new Error(`test network: refused ${href}`));
       });
+    },
+    /**
+     * Holds the next payment read (`GET /v1/payments/:id` or `/v1/payments/search`): answered with the payment as it was when the request
+     * ARRIVED, but only once `release()` is called (a notification whose fetch is slow while the
+     * payment changes and another notification fetches and commits the new state).
+     */
+    holdNextRead(): { arrived: Promise<void>; release: () => void } {
+      let release = () => {};
+      const released = new Promise<void>((r) => {
+        release = r;
+      });
+      let arrived = () => {};
+      const arrivedP = new Promise<void>((r) => {
+        arrived = r;
+      });
+      holds.push({ arrived, released });
+      return { arrived: arrivedP, release };
     },
     failNextRequests(n: number) {
       failNext = n;

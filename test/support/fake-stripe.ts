@@ -39,6 +39,8 @@ export async function startFakeStripe() {
   /** What an off-session charge of a payment method does (default: succeed). */
   const offSessionOutcome = new Map<string, OffSessionOutcome>();
   let offSessionDelayMs = 0;
+  /** Reads held back (see `holdNextRead`): answered with the state at arrival, sent on release. */
+  const holds: { kind: ReadKind; arrived: () => void; released: Promise<void> }[] = [];
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -60,6 +62,15 @@ export async function startFakeStripe() {
         return send(500, { error: { type: "api_error", message: "fake outage" } });
       }
       const parts = url.pathname.split("/").filter(Boolean);
+      /** The object as it is NOW, answered now or, when a hold is set, once it is released. */
+      const sendRead = (kind: ReadKind, object: Json) => {
+        const body = structuredClone(object);
+        const i = holds.findIndex((h) => h.kind === kind);
+        if (i < 0) return send(200, body);
+        const [hold] = holds.splice(i, 1);
+        hold?.arrived();
+        void hold?.released.then(() => send(200, body));
+      };
       if (req.method === "POST" && url.pathname === "/v1/customers") {
         const key = String(req.headers["idempotency-key"] ?? "");
         const existing = [...customers.values()].find((c) => key && c._key === key);
@@ -120,11 +131,11 @@ export async function startFakeStripe() {
       }
       if (req.method === "GET" && parts[1] === "disputes" && parts[2]) {
         const dp = disputes.get(parts[2]);
-        return dp ? send(200, dp) : notFound(`dispute: '${parts[2]}'`);
+        return dp ? sendRead("disputes", dp) : notFound(`dispute: '${parts[2]}'`);
       }
       if (req.method === "GET" && parts[1] === "charges" && parts[2]) {
         const ch = charges.get(parts[2]);
-        return ch ? send(200, ch) : notFound(`charge: '${parts[2]}'`);
+        return ch ? sendRead("charges", ch) : notFound(`charge: '${parts[2]}'`);
       }
       return notFound(`route ${req.method} ${url.pathname}`);
     });
@@ -453,6 +464,23 @@ export async function startFakeStripe() {
       charge.disputed = true;
       return event(type, { ...dp });
     },
+    /**
+     * Holds the next GET of a charge or dispute: it is answered with the object as it was when
+     * the request ARRIVED, but only once `release()` is called (a delivery whose read is slow
+     * while the object changes and another delivery reads and commits the new state).
+     */
+    holdNextRead(kind: ReadKind): { arrived: Promise<void>; release: () => void } {
+      let release = () => {};
+      const released = new Promise<void>((r) => {
+        release = r;
+      });
+      let arrived = () => {};
+      const arrivedP = new Promise<void>((r) => {
+        arrived = r;
+      });
+      holds.push({ kind, arrived, released });
+      return { arrived: arrivedP, release };
+    },
     /** Any event with an arbitrary object (for shape-mismatch tests). */
     event,
     customers,
@@ -483,6 +511,9 @@ export async function startFakeStripe() {
 }
 
 export type FakeStripe = Awaited<ReturnType<typeof startFakeStripe>>;
+
+/** The objects whose reads `holdNextRead` can hold back. */
+export type ReadKind = "charges" | "disputes";
 
 /** What an off-session charge does at the fake: real Stripe outcomes. */
 export type OffSessionOutcome = "succeed" | "processing" | "card_declined" | "authentication_required";
