@@ -37,6 +37,8 @@ export {
   type MercadoPagoGatewayOptions,
   type MercadoPagoPayment,
   observeMercadoPagoPayment,
+  type PaymentGroupTopic,
+  paymentGroupTopic,
 } from "./mercadopago.js";
 export {
   currencyExponent,

@@ -1,4 +1,12 @@
-import { MercadoPagoConfig, MercadoPagoError, MPNotFoundError, Payment, Preference } from "mercadopago";
+import {
+  Chargeback,
+  MercadoPagoConfig,
+  MercadoPagoError,
+  MerchantOrder,
+  MPNotFoundError,
+  Payment,
+  Preference,
+} from "mercadopago";
 // The SDK reads its API root from this static (it has no per-client option); see `apiBaseUrl`.
 import { AppConfig } from "mercadopago/dist/utils/config/index.js";
 import { AppError, ErrorCode } from "../errors.js";
@@ -55,6 +63,8 @@ export function createMercadoPagoGateway(opts: MercadoPagoGatewayOptions) {
   });
   const preferences = new Preference(client);
   const payments = new Payment(client);
+  const chargebacks = new Chargeback(client);
+  const merchantOrders = new MerchantOrder(client);
 
   return {
     name: "mercadopago" as const,
@@ -110,6 +120,28 @@ export function createMercadoPagoGateway(opts: MercadoPagoGatewayOptions) {
       }
     },
 
+    /**
+     * The payment ids a chargeback or merchant-order notification is about (`topic_chargebacks_wh`:
+     * `GET /v1/chargebacks/{id}` → `payments`; `topic_merchant_order_wh`: `GET
+     * /merchant_orders/{id}` → `payments[].id`), or null when MercadoPago does not know the id.
+     */
+    async paymentIdsOf(topic: PaymentGroupTopic, id: string): Promise<string[] | null> {
+      try {
+        if (topic === "chargeback") {
+          const cb = (await chargebacks.get({ id })) as { payments?: unknown; payment_id?: unknown };
+          return paymentIdList(cb.payments, cb.payment_id);
+        }
+        const order = (await merchantOrders.get({ merchantOrderId: id })) as { payments?: unknown };
+        const ids = Array.isArray(order.payments)
+          ? order.payments.map((p) => (p as { id?: unknown } | null)?.id)
+          : [];
+        return paymentIdList(ids, undefined);
+      } catch (cause) {
+        if (cause instanceof MPNotFoundError) return null;
+        throw upstream(`mercadopago: fetching ${topic} ${id} failed`, cause);
+      }
+    },
+
     /** Every payment made against one of our top-ups (matched by `external_reference`). */
     async searchPayments(externalReference: string): Promise<MercadoPagoPayment[]> {
       try {
@@ -130,6 +162,30 @@ export function createMercadoPagoGateway(opts: MercadoPagoGatewayOptions) {
 }
 
 export type MercadoPagoGateway = ReturnType<typeof createMercadoPagoGateway>;
+
+/** Notification topics about a resource that names payments rather than about a payment. */
+export type PaymentGroupTopic = "chargeback" | "merchant_order";
+
+/**
+ * A MercadoPago notification `type` (webhooks) or `topic` (IPN) → the payment group it names, or
+ * null. Chargebacks: `topic_chargebacks_wh` (webhooks), `chargebacks` (IPN); merchant orders:
+ * `topic_merchant_order_wh`, `merchant_order`.
+ */
+export function paymentGroupTopic(type: string): PaymentGroupTopic | null {
+  if (type === "topic_chargebacks_wh" || type === "chargebacks" || type === "chargeback") return "chargeback";
+  if (type === "topic_merchant_order_wh" || type === "merchant_order") return "merchant_order";
+  return null;
+}
+
+/** Distinct payment ids from a list (`payments: [123]`) and/or a single `payment_id`, as strings. */
+function paymentIdList(list: unknown, single: unknown): string[] {
+  const all = [...(Array.isArray(list) ? list : []), single];
+  const ids = all.filter(
+    (v): v is string | number =>
+      (typeof v === "number" && Number.isFinite(v)) || (typeof v === "string" && v !== ""),
+  );
+  return [...new Set(ids.map(String))];
+}
 
 function upstream(message: string, cause: unknown): AppError {
   if (cause instanceof AppError) return cause;

@@ -5,6 +5,7 @@ import {
   DISABLED_HINT,
   type MercadoPagoGateway,
   observeMercadoPagoPayment,
+  paymentGroupTopic,
 } from "../payments/index.js";
 import type { Fulfiller } from "./fulfil.js";
 import { verifyMercadoPagoSignature } from "./verify-mercadopago.js";
@@ -95,7 +96,10 @@ export async function mercadoPagoWebhookRoutes(
       payload: JSON.stringify(note),
     };
     const nowMs = opts.nowMs();
-    if (type !== "payment" || !dataId) {
+    // A chargeback (opened, decided) or a merchant order is notified under its own topic with its
+    // own id: what it says about money is on the payments it names, re-read like a payment's.
+    const group = paymentGroupTopic(type);
+    if ((type !== "payment" && !group) || !dataId) {
       const o = opts.fulfiller.apply({
         event: record,
         topupId: null,
@@ -113,59 +117,87 @@ export async function mercadoPagoWebhookRoutes(
         detail: `event ${eventId} was already processed`,
       };
     }
-    const payment = await mp.getPayment(dataId); // throws a retryable 503: MercadoPago redelivers
-    const observe = (p: typeof payment) =>
-      p ? observeMercadoPagoPayment(p, { liveMode: mp.liveMode }, `mercadopago ${action}`) : null;
-    const observation = observe(payment);
-    const topupId = payment?.external_reference ?? null;
-    if (!observation) {
-      const outcome = opts.fulfiller.apply({
+    // Every fetch throws a retryable 503 on failure (MercadoPago redelivers); all are done before
+    // the synchronous applies.
+    const paymentIds = group ? await mp.paymentIdsOf(group, dataId) : [dataId];
+    if (!paymentIds || paymentIds.length === 0) {
+      const o = opts.fulfiller.apply({
         event: record,
-        topupId,
+        topupId: null,
         observation: null,
-        note: `payment ${dataId} is unknown to mercadopago`,
-        nowMs: opts.nowMs(),
+        note: `${group} ${dataId} ${paymentIds ? "names no payment" : "is unknown to mercadopago"}`,
+        nowMs,
       });
-      request.log.info(
-        { eventId, dataId, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail },
-        "mercadopago webhook",
-      );
-      return { received: true, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail };
+      return { received: true, status: o.status, topupId: null, detail: o.detail };
     }
-    // The payment as read now, applied; then read again after the commit (applyProviderRead): a
-    // notification about the same payment handled at the same moment may have read it before a
-    // change and committed after us, or read it after and committed before.
-    const settled = await applyProviderRead(
-      observation,
-      (o, n) =>
-        opts.fulfiller.apply({
-          event: n === 0 ? record : null,
-          topupId,
-          observation: o,
-          nowMs: opts.nowMs(),
-        }),
-      async () => observe(await mp.getPayment(dataId)),
-    );
-    const outcome = settled.first;
+    const fetched: { id: string; payment: Awaited<ReturnType<MercadoPagoGateway["getPayment"]>> }[] = [];
+    for (const id of paymentIds) fetched.push({ id, payment: await mp.getPayment(id) });
+    const source = group ? `mercadopago ${action} (${group} ${dataId})` : `mercadopago ${action}`;
+    const observe = (p: (typeof fetched)[number]["payment"]) =>
+      p ? observeMercadoPagoPayment(p, { liveMode: mp.liveMode }, source) : null;
+    const outcomes = [];
+    for (const [i, { id, payment }] of fetched.entries()) {
+      // The notification is recorded once, with the first payment it names.
+      const event = i === 0 ? record : null;
+      const topupId = payment?.external_reference ?? null;
+      const observation = observe(payment);
+      if (!observation) {
+        outcomes.push(
+          opts.fulfiller.apply({
+            event,
+            topupId,
+            observation: null,
+            note: `payment ${id} is unknown to mercadopago`,
+            nowMs: opts.nowMs(),
+          }),
+        );
+        continue;
+      }
+      // The payment as read now, applied; then read again after the commit (applyProviderRead): a
+      // notification about the same payment handled at the same moment may have read it before a
+      // change and committed after us, or read it after and committed before.
+      const settled = await applyProviderRead(
+        observation,
+        (o, n) =>
+          opts.fulfiller.apply({
+            event: n === 0 ? event : null,
+            topupId,
+            observation: o,
+            nowMs: opts.nowMs(),
+          }),
+        async () => observe(await mp.getPayment(id)),
+      );
+      outcomes.push(settled.first);
+      if (settled.reapplied > 0 || !settled.settled) {
+        request.log.warn(
+          {
+            eventId,
+            dataId,
+            paymentId: id,
+            topupId: settled.first.topupId,
+            rereads: settled.rereads,
+            reapplied: settled.reapplied,
+            lastStatus: settled.last.status,
+            settled: settled.settled,
+            error: settled.error,
+          },
+          "mercadopago payment changed while this notification was applied: re-read after commit",
+        );
+      }
+    }
+    const outcome =
+      outcomes.find((o) => o.status === "applied") ?? (outcomes[0] as (typeof outcomes)[number]);
     request.log.info(
-      { eventId, dataId, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail },
+      {
+        eventId,
+        dataId,
+        paymentIds,
+        status: outcome.status,
+        topupId: outcome.topupId,
+        detail: outcome.detail,
+      },
       "mercadopago webhook",
     );
-    if (settled.reapplied > 0 || !settled.settled) {
-      request.log.warn(
-        {
-          eventId,
-          dataId,
-          topupId: outcome.topupId,
-          rereads: settled.rereads,
-          reapplied: settled.reapplied,
-          lastStatus: settled.last.status,
-          settled: settled.settled,
-          error: settled.error,
-        },
-        "mercadopago payment changed while this notification was applied: re-read after commit",
-      );
-    }
     return { received: true, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail };
   });
 }

@@ -24,6 +24,8 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
   const liveMode = opts.liveMode ?? true;
   const preferences = new Map<string, Json>();
   const payments = new Map<string, Json>();
+  const chargebacks = new Map<string, Json>();
+  const merchantOrders = new Map<string, Json>();
   const requests: MpRequestLog[] = [];
   let nextPaymentId = 1_320_000_000 + Math.floor(Math.random() * 1000) * 1000;
   let nextNotificationId = 12_000_000_000;
@@ -81,6 +83,20 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
         hold.arrived();
         void hold.released.then(() => send(200, page));
         return;
+      }
+      const cb = /^\/v1\/chargebacks\/([^/]+)$/.exec(path);
+      if (req.method === "GET" && cb?.[1]) {
+        const c = chargebacks.get(cb[1]);
+        return c
+          ? send(200, c)
+          : send(404, { message: "chargeback not found", error: "not_found", status: 404, cause: [] });
+      }
+      const mo = /^\/merchant_orders\/([^/]+)$/.exec(path);
+      if (req.method === "GET" && mo?.[1]) {
+        const o = merchantOrders.get(mo[1]);
+        return o
+          ? send(200, o)
+          : send(404, { message: "merchant_order not found", error: "not_found", status: 404, cause: [] });
       }
       const m = /^\/v1\/payments\/([^/]+)$/.exec(path);
       if (req.method === "GET" && m?.[1]) {
@@ -198,6 +214,68 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
         (p.refunds as Json[]).push({ id: nextPaymentId++, amount: patch.refunded, status: "approved" });
       }
       p.date_last_updated = new Date().toISOString();
+    },
+    /**
+     * A chargeback on a payment (MercadoPago's "Manage chargebacks" guide): the payment goes to
+     * `charged_back` with `status_detail` `in_process`, then `settled` (lost) or `reimbursed` (won,
+     * `coverage_applied: true`). Creates the chargeback on first use; returns its id.
+     */
+    chargeback(
+      paymentId: string,
+      statusDetail: "in_process" | "settled" | "reimbursed" = "in_process",
+    ): string {
+      const p = payments.get(paymentId);
+      if (!p) throw new Error(`fake mercadopago: no payment ${paymentId}`);
+      Object.assign(p, { status: "charged_back", status_detail: statusDetail });
+      p.date_last_updated = new Date().toISOString();
+      let c = [...chargebacks.values()].find((x) => (x.payments as unknown[]).includes(Number(paymentId)));
+      if (!c) {
+        c = {
+          id: String(234_000_062_890_459_000n + BigInt(chargebacks.size)),
+          payments: [Number(paymentId)],
+          currency: p.currency_id,
+          amount: p.transaction_amount,
+          reason: "general",
+          coverage_applied: null,
+          coverage_elegible: true,
+          documentation_required: false,
+          documentation_status: "not_supplied",
+          documentation: [],
+          date_documentation_deadline: null,
+          date_created: new Date().toISOString(),
+          live_mode: liveMode,
+        };
+        chargebacks.set(c.id as string, c);
+      }
+      c.coverage_applied = statusDetail === "in_process" ? null : statusDetail === "reimbursed";
+      c.date_last_updated = new Date().toISOString();
+      return c.id as string;
+    },
+    /** A merchant order grouping payments of a preference; returns its id. */
+    merchantOrder(paymentIds: string[]): string {
+      const id = String(20_000_000_000 + merchantOrders.size);
+      merchantOrders.set(id, {
+        id: Number(id),
+        status: "closed",
+        payments: paymentIds.map((pid) => ({
+          id: Number(pid),
+          status: payments.get(pid)?.status ?? "unknown",
+        })),
+      });
+      return id;
+    },
+    /** A webhook about a chargeback or merchant order (`topic_chargebacks_wh`, `topic_merchant_order_wh`). */
+    topicNotification(type: string, resourceId: string, action = "updated"): Json {
+      return {
+        id: nextNotificationId++,
+        live_mode: liveMode,
+        type,
+        date_created: new Date().toISOString(),
+        user_id: 202809963,
+        api_version: "v1",
+        action,
+        data: { id: resourceId },
+      };
     },
     /** A webhook notification body about a payment, as MercadoPago sends it. */
     notification(paymentId: string, action = "payment.updated"): Json {

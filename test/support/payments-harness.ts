@@ -147,7 +147,9 @@ export async function createPaymentsHarness(
       });
       return app.inject({
         method: "POST",
-        url: `/webhooks/mercadopago?data.id=${encodeURIComponent(dataId)}&type=payment`,
+        url: `/webhooks/mercadopago?data.id=${encodeURIComponent(dataId)}&type=${encodeURIComponent(
+          typeof notification === "string" ? "payment" : String(notification.type ?? "payment"),
+        )}`,
         headers: { "content-type": "application/json", "x-signature": xSignature, "x-request-id": requestId },
         payload: body,
       });

@@ -132,6 +132,76 @@ describe.each(ENGINES)("%s", (engine) => {
       });
     });
   });
+  describe("case mercadopago-chargeback-topic-notification", () => {
+    test("a chargeback notified under its own topic is applied: opened takes the credits, reimbursed restores them", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId); // ARS 5000 → 5 credits
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+
+      const chargebackId = h.fakeMp.chargeback(paymentId, "in_process"); // payment: charged_back
+      const opened = h.fakeMp.topicNotification("topic_chargebacks_wh", chargebackId, "created");
+      const res = await h.sendMp(opened);
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ status: "applied", topupId });
+      expect(h.balance(USER)).toBe(0); // before the fix: 5 credits (the notification was ignored)
+      expect(h.topups.get(topupId)).toMatchObject({
+        disputedMinor: 500_000n,
+        reversedMicroCredits: 5_000_000n,
+      });
+      expect((await h.sendMp(opened)).json().status).toBe("duplicate");
+
+      h.fakeMp.chargeback(paymentId, "reimbursed"); // decided for the seller (coverage_applied: true)
+      const decided = h.fakeMp.topicNotification("topic_chargebacks_wh", chargebackId);
+      expect((await h.sendMp(decided)).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      expect(h.topups.get(topupId)).toMatchObject({ disputedMinor: 0n, reversedMicroCredits: 0n });
+      expect(h.ledgerRows(USER).map((r) => r.kind)).toEqual(["topup", "reversal", "reversal"]);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a lost chargeback notified only by its topic keeps the credits taken; an unknown one changes nothing", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId);
+      await h.sendMp(h.fakeMp.notification(paymentId));
+      const chargebackId = h.fakeMp.chargeback(paymentId, "settled");
+      expect((await h.sendMp(h.fakeMp.topicNotification("chargebacks", chargebackId))).json().status).toBe(
+        "applied",
+      );
+      expect(h.balance(USER)).toBe(0); // before the fix: 5 credits
+      const unknown = await h.sendMp(h.fakeMp.topicNotification("topic_chargebacks_wh", "999"));
+      expect(unknown.statusCode).toBe(200);
+      expect(unknown.json().status).toBe("ignored");
+      expect(h.balance(USER)).toBe(0);
+    });
+
+    test("a merchant order naming an approved payment whose own notification was lost credits it once", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "big", "mercadopago"); // CLP 9000 → 12.5 credits
+      const rejected = h.fakeMp.pay(topupId, { status: "rejected" });
+      const approved = h.fakeMp.pay(topupId);
+      const order = h.fakeMp.merchantOrder([rejected, approved]);
+      const res = await h.sendMp(h.fakeMp.topicNotification("topic_merchant_order_wh", order));
+      expect(res.json()).toMatchObject({ status: "applied", topupId });
+      expect(h.balance(USER)).toBe(12_500_000); // before the fix: 0 (ignored)
+      expect(h.topups.get(topupId)).toMatchObject({ status: "paid", paymentRef: approved });
+      expect((await h.sendMp(h.fakeMp.notification(approved))).json().status).toBe("no_change");
+      expect(h.balance(USER)).toBe(12_500_000);
+    });
+  });
   describe("case stripe-event-other-mode-or-account", () => {
     test("a live-mode or connected-account event naming our top-up is rejected, visible, and grants nothing", async ({
       db,
