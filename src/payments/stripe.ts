@@ -54,8 +54,14 @@ export function observeCharge(charge: Stripe.Charge, source: string, isCurrent: 
   };
 }
 
-/** Disputes still open, or lost, hold the disputed amount; won (or warning closed) releases it. */
-const DISPUTE_RELEASED = new Set(["won", "warning_closed"]);
+/**
+ * Disputes still open, or lost, hold the disputed amount; won releases it. An inquiry
+ * (`warning_needs_response`, `warning_under_review`, `warning_closed`) withdraws no funds ("no
+ * funds are withdrawn unless the inquiry is elevated to a dispute", Stripe's "How disputes work",
+ * Inquiries; Automattic/woocommerce-payments#7885, #1051): it holds nothing until it escalates to
+ * a dispute (`needs_response`, re-read on the `charge.dispute.*` event that says so).
+ */
+const DISPUTE_RELEASED = new Set(["won", "warning_closed", "warning_needs_response", "warning_under_review"]);
 
 /** A dispute's CURRENT state (after re-retrieving it) → the disputed amount to hold. */
 export function observeDispute(dispute: Stripe.Dispute, source: string): StripeEventFact {

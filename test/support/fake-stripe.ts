@@ -441,7 +441,12 @@ export async function startFakeStripe() {
     /** Opens or moves the (single) dispute on the session's charge → a `charge.dispute.*` event. */
     dispute(
       sessionId: string,
-      type: "charge.dispute.created" | "charge.dispute.closed",
+      type:
+        | "charge.dispute.created"
+        | "charge.dispute.updated"
+        | "charge.dispute.funds_withdrawn"
+        | "charge.dispute.funds_reinstated"
+        | "charge.dispute.closed",
       status: string,
     ): Json {
       const { charge, pi } = ensurePayment(sessionId);

@@ -202,6 +202,51 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.balance(USER)).toBe(12_500_000);
     });
   });
+  describe("case stripe-dispute-inquiry-no-funds", () => {
+    test("an inquiry takes nothing; escalated to a dispute it holds the amount; lost keeps it taken", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId, sessionId } = await paidStripe(h);
+      const inquiry = h.fakeStripe.dispute(sessionId, "charge.dispute.created", "warning_needs_response");
+      expect((await h.sendStripe(inquiry)).statusCode).toBe(200);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0 (no funds were withdrawn)
+      expect(h.topups.get(topupId)).toMatchObject({ disputedMinor: 0n, reversedMicroCredits: 0n });
+      const review = h.fakeStripe.dispute(sessionId, "charge.dispute.updated", "warning_under_review");
+      await h.sendStripe(review);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+
+      const escalated = h.fakeStripe.dispute(sessionId, "charge.dispute.funds_withdrawn", "needs_response");
+      expect((await h.sendStripe(escalated)).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(0);
+      // The inquiry's own creation event redelivered late re-reads the dispute as it is now: no change.
+      expect((await h.sendStripe({ ...inquiry, id: "evt_inquiry_redelivered" })).json().status).toBe(
+        "no_change",
+      );
+      await h.sendStripe(h.fakeStripe.dispute(sessionId, "charge.dispute.closed", "lost"));
+      expect(h.balance(USER)).toBe(0);
+      expect(h.topups.get(topupId)).toMatchObject({ disputedMinor: 500n, reversedMicroCredits: 5_000_000n });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("an inquiry answered by a refund (a Klarna return) reverses the refund only, once", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId, sessionId } = await paidStripe(h);
+      await h.sendStripe(h.fakeStripe.dispute(sessionId, "charge.dispute.created", "warning_needs_response"));
+      await h.sendStripe(h.fakeStripe.refund(sessionId, 200)); // the merchant refunds 2.00 of 5.00
+      expect(h.balance(USER)).toBe(3_000_000); // before the fix: 0 (held as if disputed)
+      await h.sendStripe(h.fakeStripe.dispute(sessionId, "charge.dispute.closed", "warning_closed"));
+      expect(h.balance(USER)).toBe(3_000_000);
+      expect(h.topups.get(topupId)).toMatchObject({ refundedMinor: 200n, disputedMinor: 0n });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+  });
   describe("case stripe-event-other-mode-or-account", () => {
     test("a live-mode or connected-account event naming our top-up is rejected, visible, and grants nothing", async ({
       db,
