@@ -26,6 +26,7 @@ import {
   accountProblem,
   belowListAnomaly,
   billedZeroAnomaly,
+  byokFeeAnomaly,
   costProblem,
   DEFAULT_MAX_CALL_USD,
   estimateSlipAnomaly,
@@ -301,6 +302,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const anomaly =
       recordedCostAnomaly(e, recordedPico) ??
       billedZeroAnomaly(e, recordedPico, quote) ??
+      byokFeeAnomaly(recordedPico, quote) ??
       estimateSlipAnomaly(e, recordedPico, quote) ??
       belowListAnomaly(quote.costPicoUsd, quote.source, quote.tableCostPicoUsd);
     if (anomaly) result.anomalies.push({ sourceRef: e.sourceRef, reason: anomaly });

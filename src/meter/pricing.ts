@@ -36,7 +36,7 @@ import {
   tableNameOf,
 } from "./price-supplement.js";
 import type { CostMode, ParsedUsage, PriceQuote, Pricer } from "./types.js";
-import { unitSlipSide } from "./validate.js";
+import { BYOK_FEE_VERSION, unitSlipSide } from "./validate.js";
 
 /**
  * Prices one model call in exact pico-USD.
@@ -1709,6 +1709,31 @@ export function createPricer(opts: PricerOptions): Pricer {
       unknownModel: k.unknownModel,
     };
   };
+  /**
+   * A provider-billed amount on an OpenRouter call that is OpenRouter's BYOK fee alone: 4–6 %
+   * (`BYOK_FEE_PCT_MIN` … `MAX`) of the TABLE's list price of the same call (OpenRouter's own
+   * price of the model; never an operator override, whose margin or other price says nothing of
+   * what OpenRouter charges). OpenRouter reports a BYOK call's `usage.cost` as its fee only (the
+   * inference is charged to the operator's own provider key, reported as
+   * `cost_details.upstream_inference_cost` with `is_byok: true`), and OpenClaw stores that fee as
+   * `cost.total` with `totalOrigin: "provider-billed"`, keeping neither flag nor upstream amount
+   * (openclaw/openclaw#9016, #101177): billed as the call's cost it was 1/20 of what the call cost
+   * the operator. The $0 fee within the free allowance is `byokZero`'s. No normal OpenRouter call
+   * is billed a twentieth of its list price: OpenRouter passes provider prices through unmarked.
+   */
+  const byokFee = (u: ParsedUsage, k: PriceQuote | null, pico: bigint): boolean => {
+    if (k === null || k.costPicoUsd <= 0n || pico <= 0n) return false;
+    if (u.provider.trim().toLowerCase() !== "openrouter") return false;
+    if (u.input + u.output + u.cacheRead + u.cacheWrite === 0) return false;
+    let list = k.costPicoUsd;
+    if (k.source !== "table") {
+      const table = findTablePrice(u.provider, pricedModelOf(u), u.messageTsMs);
+      if (table === null) return false;
+      list = callCostPicoUsd(u, table);
+      if (list <= 0n) return false;
+    }
+    return pico * 100n >= list * BYOK_FEE_PCT_MIN && pico * 100n <= list * BYOK_FEE_PCT_MAX;
+  };
   // A plain literal, not a spread: this runs once per billed call on the writer's hot path.
   const withTable = (q: PriceQuote): PriceQuote => ({
     costPicoUsd: q.costPicoUsd,
@@ -1784,6 +1809,7 @@ export function createPricer(opts: PricerOptions): Pricer {
             !billed &&
             k !== null;
           if (billed && pico === 0n && byokZero(u, k)) return withTable(k as PriceQuote);
+          if (billed && pico !== null && byokFee(u, k, pico)) return byokFeeQuote(k as PriceQuote, pico);
           if (pico !== null && !wrongEstimate && (pico > 0n || tokens === 0 || billed))
             return usEstimate(u, recorded(u, pico, k, false));
           return k ? withTable(k) : fallback(u);
@@ -1792,7 +1818,7 @@ export function createPricer(opts: PricerOptions): Pricer {
           const k = known(u);
           const pico = recordedCostPico(u);
           if (pico !== null && u.recordedCostOrigin === "provider-billed" && !(pico === 0n && byokZero(u, k)))
-            return recorded(u, pico, k, false);
+            return byokFee(u, k, pico) ? byokFeeQuote(k as PriceQuote, pico) : recorded(u, pico, k, false);
           if (k)
             return withTable(
               serviceTierQuote(u, k, pico, () => tierListPico(u)) ?? fastEstimateQuote(u, k, pico) ?? k,
@@ -2101,6 +2127,34 @@ export function estimateUnitSlip(estimatePico: bigint, listPico: bigint): boolea
 
 function byokZero(u: ParsedUsage, k: PriceQuote | null): boolean {
   return k !== null && k.costPicoUsd > 0n && u.input + u.output + u.cacheRead + u.cacheWrite > 0;
+}
+
+/**
+ * OpenRouter's BYOK fee as a fraction of the call's usual price: "5% of what the same model and
+ * provider would normally cost on OpenRouter", charged once the account's free BYOK allowance of
+ * the month (1M requests) is used up (https://openrouter.ai/docs/faq: `openRouterBYOKFee`
+ * `fraction: '5'`, `BYOK_FEE_MONTHLY_REQUEST_THRESHOLD`; Roo-Code#4543 "OpenRouter charges 5% of
+ * what it normally would", polka-codes/polka-codes#118 "total cost for openrouter seems too low").
+ * Read with a margin of one percentage point either side: the fee is 5 % of the upstream
+ * endpoint's price, which the table's OpenRouter entry may differ from by rounding or caching.
+ */
+const BYOK_FEE_PCT_MIN = 4n;
+const BYOK_FEE_PCT_MAX = 6n;
+
+/**
+ * The quote of an OpenRouter BYOK call whose provider-billed amount is the fee alone (`byokFee`):
+ * the list price (what the operator's own provider key was charged for the inference, as the
+ * upstream amount OpenClaw did not keep) plus the fee OpenRouter charged, as a BYOK line with both
+ * amounts is billed (parse.ts `recordedCost`), with `+openrouter-byok-fee` on its price version.
+ */
+function byokFeeQuote(k: PriceQuote, feePico: bigint): PriceQuote {
+  return {
+    costPicoUsd: k.costPicoUsd + feePico,
+    source: k.source,
+    version: `${k.version}${BYOK_FEE_VERSION}`,
+    unknownModel: false,
+    tableCostPicoUsd: k.costPicoUsd,
+  };
 }
 
 /**

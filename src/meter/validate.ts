@@ -148,6 +148,22 @@ export function unitSlipSide(valuePico: bigint, listPico: bigint): "under" | "ov
   return null;
 }
 
+/** The price version suffix of a call billed as the list price plus an OpenRouter BYOK fee (pricing.ts `byokFee`). */
+export const BYOK_FEE_VERSION = "+openrouter-byok-fee";
+
+/**
+ * A note for the usage row when the provider-billed amount was OpenRouter's BYOK fee alone and the
+ * list price was billed with it (pricing.ts `byokFee`), else null.
+ */
+export function byokFeeAnomaly(
+  recordedPico: bigint | null,
+  quote: { costPicoUsd: bigint; version: string; tableCostPicoUsd?: bigint },
+): string | null {
+  if (recordedPico === null || !quote.version.endsWith(BYOK_FEE_VERSION)) return null;
+  const list = quote.tableCostPicoUsd ?? quote.costPicoUsd - recordedPico;
+  return `provider-billed cost $${usd(recordedPico)} is about 5% of the list price $${usd(list)} (OpenRouter's BYOK fee alone: the inference was charged to the operator's own provider key): billed the list price plus the fee`;
+}
+
 /**
  * A note for the usage row when the recorded (or provider-billed) cost that was BILLED is under
  * 1/1000 of what the list price (override or table) gives for the same call, else null. The cost
