@@ -844,6 +844,18 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
       const supplement = supplementLookup("anthropic", claude, atMs);
       if (supplement !== null) return supplement;
     }
+    // A Claude 4+ id with the version before the family (`claude-4.5-sonnet`, `claude-4-1-opus`):
+    // the model id Anthropic names it by (see `claudeVersionFirstModel`).
+    const familyFirst = claudeVersionFirstModel(bare ?? model);
+    if (familyFirst !== null) {
+      for (const name of [familyFirst, versionRespelled(familyFirst)]) {
+        if (name === null) continue;
+        const own = findTableEntry(providerId, name, atMs);
+        if (own.info !== undefined) return own;
+      }
+      const supplement = supplementLookup(providerId, familyFirst, atMs);
+      if (supplement !== null) return supplement;
+    }
     // The same version spelled the other way (`grok-4.1-fast` / `grok-4-1-fast`): see `versionRespelled`.
     const respelled = versionRespelled(bare ?? model);
     if (respelled !== null) {
@@ -1106,6 +1118,29 @@ export function kimiDottedName(model: string): string | null {
 }
 
 const CLAUDE_SHORT_NAME = /^(opus|sonnet|haiku)-(\d+)(?:[.-](\d+))?(?:\[1m\])?$/i;
+
+/** `claude-<major>[.-<minor>]-<family>[-<suffix>]`, a vendor prefix kept (`claudeVersionFirstModel`). */
+const CLAUDE_VERSION_FIRST =
+  /^((?:[a-z0-9_.-]+\/)?)claude-(\d)(?:[.-](\d))?-(opus|sonnet|haiku)((?:[-@[].*)?)$/i;
+
+/**
+ * The Anthropic model id of a Claude 4-or-later id spelled with the version BEFORE the family, as
+ * Claude 3.x ids were (`claude-3-5-sonnet`): `claude-4.5-sonnet` → `claude-sonnet-4-5`,
+ * `claude-4-1-opus-20250805` → `claude-opus-4-1-20250805`, `claude-4.6-sonnet-thinking` →
+ * `claude-sonnet-4-6-thinking`, a vendor prefix kept (`anthropic/claude-4.5-sonnet` →
+ * `anthropic/claude-sonnet-4-5`). Cursor's usage events and model list name Claude so
+ * (`claude-4.5-sonnet`, `claude-4.5-sonnet-thinking`, `claude-4.6-opus`), and so do relays and
+ * proxies that copy those names; the bundled table matches a few such spellings (`claude-4-sonnet`,
+ * `claude-4.5-opus`, `claude-4.5-haiku`, `claude-4.6-opus`, `claude-5-sonnet`) but not Sonnet 4.5 /
+ * 4.6 nor Opus 4.1, which were unknown models at the fallback price (Opus 4's $15 / $75: 5× Sonnet).
+ * Null for any other id, and for Claude 3.x (`claude-3-5-sonnet` is Anthropic's own id).
+ */
+export function claudeVersionFirstModel(model: string): string | null {
+  const m = CLAUDE_VERSION_FIRST.exec(model.trim());
+  if (!m?.[2] || !m[4] || Number(m[2]) < 4) return null;
+  const version = m[3] === undefined ? m[2] : `${m[2]}-${m[3]}`;
+  return `${m[1] ?? ""}claude-${m[4]}-${version}${m[5] ?? ""}`.toLowerCase();
+}
 
 export function claudeShortNameModel(model: string): string | null {
   const m = CLAUDE_SHORT_NAME.exec(model.trim());
@@ -1892,7 +1927,7 @@ export function fastModeMultiple(provider: string, model: string, atMs: number):
     .replace(/^anthropic\//, "")
     .replaceAll(".", "-");
   // a Claude CLI id (`opus-4.6`) is the model it names, as the price is
-  const name = claudeShortNameModel(id) ?? id;
+  const name = claudeShortNameModel(id) ?? claudeVersionFirstModel(id) ?? id;
   for (const f of FAST_MODE_MULTIPLES) {
     if (f.model.test(name)) return f.untilMs === undefined || atMs < f.untilMs ? f.num : 1n;
   }
@@ -1937,7 +1972,7 @@ export function usInferencePremium(provider: string, model: string): boolean {
     .toLowerCase()
     .replace(/^anthropic\//, "")
     .replaceAll(".", "-");
-  const name = claudeShortNameModel(id) ?? id;
+  const name = claudeShortNameModel(id) ?? claudeVersionFirstModel(id) ?? id;
   if (CLAUDE_LATER_FAMILY.test(name)) return true;
   const m = CLAUDE_VERSIONED.exec(name);
   if (!m?.[2]) return false;

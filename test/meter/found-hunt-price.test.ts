@@ -4,6 +4,7 @@ import { findPriceCorrection } from "../../src/meter/price-corrections.js";
 import {
   CORRECTED_TABLE_VERSION,
   claudeShortNameModel,
+  claudeVersionFirstModel,
   clearTablePriceCache,
   createPricer,
   fastModeMultiple,
@@ -158,6 +159,65 @@ describe("case claude-cli-short-model-names: OpenClaw's Claude CLI ids (`opus-4.
       ]);
     });
   }
+});
+
+describe("case claude-version-first-model-ids: `claude-4.5-sonnet` priced as the Claude model it names", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551401 3 calls $0.1245, none unknown (not $0.4125 at the fallback)`, async () => {
+      const { s, world } = await meterCase("claude-version-first-model-ids", mode);
+      expect(s).toMatchObject({ billed: 3, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551401",
+          requests: 3,
+          costUsd: "0.1245",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+
+  it.each([
+    ["claude-4.5-sonnet", "claude-sonnet-4-5"],
+    ["claude-4-5-sonnet-20250929", "claude-sonnet-4-5-20250929"],
+    ["Claude-4.6-Sonnet-Thinking", "claude-sonnet-4-6-thinking"],
+    ["claude-4.1-opus", "claude-opus-4-1"],
+    ["claude-4-sonnet", "claude-sonnet-4"],
+    ["anthropic/claude-4.6-sonnet", "anthropic/claude-sonnet-4-6"],
+    ["claude-4.6-sonnet@20260217", "claude-sonnet-4-6@20260217"],
+  ])("%s → %s", (id, named) => {
+    expect(claudeVersionFirstModel(id)).toBe(named);
+  });
+  it.each([
+    "claude-3-5-sonnet",
+    "claude-3.7-sonnet",
+    "claude-sonnet-4-5",
+    "claude-4.5",
+    "sonnet-4.5",
+    "claude-4.5-sonnetx",
+  ])("%s is no such id", (id) => {
+    expect(claudeVersionFirstModel(id)).toBeNull();
+  });
+
+  it("priced exactly like Anthropic's id, its long-context tier too", () => {
+    const p = pricer();
+    const long = { input: 150_000, output: 2_000, cacheRead: 100_000, cacheWrite: 0 };
+    for (const [id, named] of [
+      ["claude-4.5-sonnet", "claude-sonnet-4-5"],
+      ["claude-4.6-sonnet", "claude-sonnet-4-6"],
+      ["claude-4.1-opus", "claude-opus-4-1"],
+    ] as const) {
+      for (const provider of ["anthropic", "litellm"]) {
+        const q = p.price(call(provider, id, long));
+        expect(q).toMatchObject({ unknownModel: false });
+        expect(q.costPicoUsd).toBe(p.price(call("anthropic", named, long)).costPicoUsd);
+      }
+    }
+    // Sonnet 4.5 above 200K: the whole call at $6 / $22.50 / $0.60
+    expect(p.price(call("litellm", "claude-4.5-sonnet", long)).costPicoUsd).toBe(
+      150_000n * r("6") + 2_000n * r("22.5") + 100_000n * r("0.6"),
+    );
+  });
 });
 
 describe("claudeShortNameModel: a Claude CLI alias with a version names Anthropic's model id", () => {
