@@ -876,6 +876,13 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
         if (gemini.info !== undefined) return gemini;
       }
     }
+    // An OpenAI reasoning model named with its reasoning effort (`gpt-5-codex-high`,
+    // `gpt-5.1-codex-max-xhigh`, `gpt-5-codex(high)`): the model itself (see `openAiEffortBase`).
+    const effortless = openAiEffortBase(bare ?? model);
+    if (effortless !== null) {
+      const own = findTableEntry(providerId, effortless, atMs);
+      if (own.info !== undefined) return own;
+    }
     // A model the table does not know: the price supplement, if it has one (`price-supplement.ts`).
     return supplementLookup(providerId, bare ?? model, atMs) ?? found;
   }
@@ -1098,6 +1105,28 @@ export function geminiApiNames(model: string): string[] {
   const names = base === id ? [] : [base];
   if (!/-preview(?:$|-)/i.test(base)) names.push(`${base}-preview`);
   return names.map((n) => prefix + n);
+}
+
+/** An OpenAI reasoning model id (GPT-5.x, Codex, o-series) with a reasoning effort after it. */
+const OPENAI_EFFORT_SUFFIX =
+  /^((?:[a-z0-9_.-]+\/)?(?:gpt-5[a-z0-9.-]*?|o[134](?:-mini|-pro)?|codex-mini-latest))(?:-(?:none|minimal|low|medium|high|xhigh)|\((?:none|minimal|low|medium|high|xhigh)\))$/i;
+
+/**
+ * The OpenAI model an id names when it carries a reasoning effort as a suffix, as OpenAI-compatible
+ * relays of ChatGPT / Codex subscriptions list their models so a client can pick the effort by
+ * model name: `gpt-5-codex-high`, `gpt-5-codex-medium` (router-for-me/CLIProxyAPI#482, later
+ * `gpt-5-codex(high)`), `gpt-5.1-codex-high` (letta-ai/letta-code#97), `gpt-5.2-none`
+ * (numman-ali/opencode-openai-codex-auth#62), `gpt-5.1-codex-max-xhigh`. Through an OpenClaw custom
+ * provider that name is the line's `model`; no table entry spells it, so such calls were unknown
+ * models at the fallback price (Opus 4's $15 / $75 per 1M, 12× GPT-5's $1.25 input). The effort
+ * is not a price: its reasoning tokens are output tokens, billed at the model's own output rate.
+ * Only for GPT-5.x, o1 / o3 / o4 (`-mini`, `-pro`) and `codex-mini-latest`, a vendor prefix kept;
+ * tried only when the table does not know the id (ChatGPT's `o4-mini-high`, a table entry of its
+ * own, keeps it). Null for any other id.
+ */
+export function openAiEffortBase(model: string): string | null {
+  const m = OPENAI_EFFORT_SUFFIX.exec(model.trim());
+  return m?.[1] ? m[1] : null;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   fastModeMultiple,
   findTablePrice,
   OPENCODE_FREE_VERSION,
+  openAiEffortBase,
   parsePriceOverrides,
   TABLE_VERSION,
 } from "../../src/meter/pricing.js";
@@ -216,6 +217,64 @@ describe("case claude-version-first-model-ids: `claude-4.5-sonnet` priced as the
     // Sonnet 4.5 above 200K: the whole call at $6 / $22.50 / $0.60
     expect(p.price(call("litellm", "claude-4.5-sonnet", long)).costPicoUsd).toBe(
       150_000n * r("6") + 2_000n * r("22.5") + 100_000n * r("0.6"),
+    );
+  });
+});
+
+describe("case openai-reasoning-effort-model-ids: `gpt-5-codex-high` priced as the model, the effort as output", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551402 3 calls $0.1485, none unknown (not $1.305 at the fallback)`, async () => {
+      const { s, world } = await meterCase("openai-reasoning-effort-model-ids", mode);
+      expect(s).toMatchObject({ billed: 3, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551402",
+          requests: 3,
+          costUsd: "0.1485",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+
+  it.each([
+    ["gpt-5-codex-high", "gpt-5-codex"],
+    ["gpt-5-codex(high)", "gpt-5-codex"],
+    ["gpt-5.1-codex-max-xhigh", "gpt-5.1-codex-max"],
+    ["gpt-5.2-none", "gpt-5.2"],
+    ["GPT-5-Mini-Minimal", "GPT-5-Mini"],
+    ["o3-high", "o3"],
+    ["openai/gpt-5-medium", "openai/gpt-5"],
+  ])("%s → %s", (id, base) => {
+    expect(openAiEffortBase(id)).toBe(base);
+  });
+  it.each([
+    "gpt-5",
+    "gpt-4o-mini-high",
+    "claude-opus-4-5-high",
+    "gemini-3.1-pro-high",
+    "gpt-5-highlight",
+    "o3",
+  ])("%s is no such id", (id) => {
+    expect(openAiEffortBase(id)).toBeNull();
+  });
+
+  it("priced exactly like the model; ChatGPT's o4-mini-high keeps its own table entry", () => {
+    const p = pricer();
+    const tokens = { input: 300_000, output: 2_000, cacheRead: 50_000, cacheWrite: 0 };
+    for (const [id, base] of [
+      ["gpt-5-codex-high", "gpt-5-codex"],
+      ["gpt-5.4-xhigh", "gpt-5.4"],
+      ["o3-high", "o3"],
+    ] as const) {
+      const q = p.price(call("cliproxy", id, { api: "openai-responses", ...tokens }));
+      expect(q).toMatchObject({ unknownModel: false });
+      expect(q.costPicoUsd).toBe(
+        p.price(call("openai", base, { api: "openai-responses", ...tokens })).costPicoUsd,
+      );
+    }
+    expect(p.price(call("litellm", "o4-mini-high", tokens)).costPicoUsd).toBe(
+      p.price(call("openai", "o4-mini-high", tokens)).costPicoUsd,
     );
   });
 });
