@@ -481,6 +481,16 @@ function field(o: unknown, k: string): unknown {
  * LiveBench/LiveBench#503, lobehub/lobehub#8984). Such calls keep the identity they were billed
  * under (`legacyOutput`, carried as `ParsedUsage.identityOutput`).
  *
+ * Mistral's cached prompt tokens (`num_cached_tokens`, `prompt_token_details.cached_tokens` with
+ * "token" singular, and its TS SDK's `numCachedTokens` / `promptTokensDetails.cachedTokens` /
+ * `promptTokenDetails.cachedTokens`; https://docs.mistral.ai/studio-api/conversations/advanced/prompt-caching,
+ * billed at 10% of the input price) are inside `prompt_tokens` like OpenAI's `cached_tokens`, and
+ * are read after OpenAI's names as pi-ai's own Mistral reader does (`getMistralCachedPromptTokens`,
+ * earendil-works/pi `packages/ai/src/api/mistral-conversations.ts`). Before 2026-12-03 they were
+ * not read: the cached prefix was billed at the input rate, 10× its price (the same fault:
+ * vercel/ai#14382 and #14889, symfony/ai#2236, langchain-ai/langchain#38385). Such calls keep the
+ * identity they were billed under (`legacyInput`: the whole prompt count; cache read 0).
+ *
  * Codex's own names (see {@link codexCounts}): `cached_input_tokens` / `cachedInputTokens` and
  * `cache_write_input_tokens` / `cacheWriteInputTokens` are INSIDE Codex's `input_tokens` /
  * `inputTokens`, like OpenAI's `cached_tokens`.
@@ -516,15 +526,34 @@ function aliasCounts(
   const codex = codexCounts(u, shadow);
   if (codex) return codex;
   const timings = u.timings;
-  const openAiCached = pick(
+  const priorCached = pick(
     shadow,
     u.cached_tokens,
     field(u.input_tokens_details, "cached_tokens"),
     field(u.prompt_tokens_details, "cached_tokens"),
     u.prompt_cache_hit_tokens,
   );
-  const legacyCacheRead = pick(shadow, u.cache_read, u.cache_read_input_tokens, openAiCached);
-  const cacheRead = pick(shadow, legacyCacheRead, u.cacheReadInputTokens, u.cacheReadInputTokenCount);
+  // Mistral's own names of its cached prompt tokens, inside `prompt_tokens` like OpenAI's (since
+  // 2026-12-03; see the comment above this function): read after the names above, as pi-ai's
+  // `getMistralCachedPromptTokens` reads them after `prompt_tokens_details.cached_tokens`
+  const mistralCached = pick(
+    shadow,
+    u.num_cached_tokens,
+    u.numCachedTokens,
+    field(u.prompt_token_details, "cached_tokens"),
+    field(u.promptTokensDetails, "cachedTokens"),
+    field(u.promptTokenDetails, "cachedTokens"),
+  );
+  const openAiCached = pick(shadow, priorCached, mistralCached);
+  // the cached count came from Mistral's names only: the reader before 2026-12-03 left it in input
+  const mistralOnly = openAiCached !== priorCached;
+  const legacyCacheRead = pick(shadow, u.cache_read, u.cache_read_input_tokens, priorCached);
+  const cacheRead = pick(
+    shadow,
+    mistralOnly ? pick(shadow, u.cache_read, u.cache_read_input_tokens, openAiCached) : legacyCacheRead,
+    u.cacheReadInputTokens,
+    u.cacheReadInputTokenCount,
+  );
   const legacyCacheWrite = pick(shadow, u.cache_write, u.cache_creation_input_tokens);
   const bedrockCacheWrite = pick(shadow, u.cacheWriteInputTokens, u.cacheWriteInputTokenCount);
   // OpenAI's (GPT-5.6 and later, Responses and Chat) and OpenRouter's cache writes, INSIDE the
@@ -568,6 +597,9 @@ function aliasCounts(
     // difference, negative, was billed as 0; such a call keeps that identity (`legacyInput`).
     if (input >= 0 && cacheRead > input) legacyInput = input - cacheRead;
     else input = input - cacheRead;
+    // Mistral's names were not read before 2026-12-03: such a call was billed, and keeps the
+    // identity, with its whole prompt count as input
+    if (mistralOnly) legacyInput = promptTotal;
   }
   // The writes leave the prompt total only when they are a positive count it can hold: more
   // than what is left of it after the reads is taken as all of that (a 1,000-token prompt is not
