@@ -570,6 +570,8 @@ function aliasCounts(
           field(u.prompt_tokens_details, "cache_write_tokens"),
           field(u.prompt_tokens_details, "cache_creation_input_tokens"),
           field(u.input_tokens_details, "cache_creation_input_tokens"),
+          // LiteLLM's `PromptTokensDetailsWrapper` name (since 2026-12-03)
+          field(u.prompt_tokens_details, "cache_creation_tokens"),
         )
       : undefined;
   const promptTotal = pick(
@@ -617,6 +619,27 @@ function aliasCounts(
     writes = Math.min(detailsCacheWrite, input);
     if (legacyInput === undefined) legacyInput = input;
     input = input - writes;
+  }
+  // Anthropic's write count beside OpenAI's prompt total, `prompt_tokens` (LiteLLM's and
+  // any-llm's OpenAI format of a Claude call: `prompt_tokens = input_tokens +
+  // cache_creation_input_tokens + cache_read_input_tokens`, the two cache counts kept beside it):
+  // the writes are inside that total, like OpenRouter's `cache_write_tokens`, and leave it when it
+  // holds them after its reads. A cache-exclusive prompt count (a relay's: see `uncachedPrompt`)
+  // is mostly the short uncached tail and smaller than the writes: left as it is. Before
+  // 2026-12-03 they stayed in the input: billed twice, at the input and the cache-write rate.
+  if (
+    writes === undefined &&
+    u.input_tokens == null &&
+    u.inputTokens == null &&
+    (u.prompt_tokens != null || u.promptTokens != null) &&
+    typeof input === "number" &&
+    Number.isSafeInteger(input) &&
+    isCount(legacyCacheWrite) &&
+    legacyCacheWrite > 0 &&
+    input >= legacyCacheWrite
+  ) {
+    if (legacyInput === undefined) legacyInput = input;
+    input = input - legacyCacheWrite;
   }
   const completion = pick(
     shadow,

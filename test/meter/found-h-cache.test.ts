@@ -121,3 +121,68 @@ describe("case usage-mistral-cached-names: Mistral's cached prompt tokens at the
     expect(plain.identityCacheRead).toBeUndefined();
   });
 });
+
+describe("case usage-prompt-total-holds-anthropic-writes: Anthropic's writes inside prompt_tokens billed once", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 2 calls $0.04935 (was $0.08235, the writes also at the input rate)`, async () => {
+      const { s, world } = await meterCase("usage-prompt-total-holds-anthropic-writes", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0, clamped: 0, unknownModels: [] });
+      const byUser = Object.fromEntries(
+        queryUsage(world.db, { by: "user" }).map((r) => [
+          r.key,
+          [r.requests, r.input, r.output, r.cacheRead, r.cacheWrite, r.costUsd],
+        ]),
+      );
+      expect(byUser).toEqual({
+        "telegram:5550101": [1, 300, 120, 0, 10000, "0.0402"],
+        "telegram:5550102": [1, 300, 100, 10000, 1000, "0.00915"],
+      });
+    });
+  }
+
+  it("keeps the identity the call was billed under before (the writes inside input), locally, packed and pushed", () => {
+    const before: Record<string, number> = {
+      "7b3e0000-0000-4000-8000-000000000001": 10300,
+      "7b3e0000-0000-4000-8000-000000000002": 1300,
+    };
+    for (const [sid, oldInput] of Object.entries(before)) {
+      const u = lastCall("usage-prompt-total-holds-anthropic-writes", sid);
+      expect(u.input + u.cacheWrite).toBe(oldInput);
+      const old = { ...u, input: oldInput };
+      delete old.identityInput;
+      expect(dedupeKey(u)).toBe(dedupeKey(old));
+      const ev = usageEvent(u, "main", sid, null, "telegram:5550101", "jsonl", `${sid}@0`);
+      const pushed = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+      expect(pushed.idempotencyKey).toBe(dedupeKey(old));
+      expect(meterIdentityOf(pushed)).toBe(pushed.idempotencyKey);
+    }
+  });
+
+  it("Anthropic's own input_tokens keep the writes outside; a cache-exclusive prompt count is left as it is", () => {
+    const counts = (usage: Record<string, unknown>) => {
+      const u = rawCall(usage);
+      return [u.input, u.cacheRead, u.cacheWrite];
+    };
+    // Anthropic's names: input_tokens excludes both cache counts
+    expect(
+      counts({
+        input_tokens: 300,
+        output_tokens: 10,
+        cache_read_input_tokens: 10000,
+        cache_creation_input_tokens: 1000,
+      }),
+    ).toEqual([300, 10000, 1000]);
+    // a relay's cache-exclusive prompt_tokens (smaller than its writes): as written
+    expect(counts({ prompt_tokens: 300, completion_tokens: 10, cache_creation_input_tokens: 1000 })).toEqual([
+      300, 0, 1000,
+    ]);
+    // LiteLLM's details name alone, inside the prompt total
+    expect(
+      counts({
+        prompt_tokens: 11300,
+        completion_tokens: 10,
+        prompt_tokens_details: { cached_tokens: 10000, cache_creation_tokens: 1000 },
+      }),
+    ).toEqual([300, 10000, 1000]);
+  });
+});
