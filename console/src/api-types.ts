@@ -5202,6 +5202,7 @@ export interface components {
             /** @enum {number} */
             identityTsMs?: 0;
             identityEntryId?: string;
+            countProblem?: string;
             identityOutput?: number;
             responseModel?: string;
             api?: string;

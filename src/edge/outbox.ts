@@ -96,6 +96,8 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     ...(e.identityTsMs === 0 && e.identityEntryId !== undefined
       ? { identityEntryId: e.identityEntryId }
       : {}),
+    // a token count that was no count: the center holds the call (absent otherwise)
+    ...(e.countProblem !== undefined ? { countProblem: e.countProblem } : {}),
     // The output of the call's identity, when it is not its output (reasoning outside completion, a cumulative Codex-harness line).
     ...(e.identityOutput !== undefined ? { identityOutput: e.identityOutput } : {}),
     // The served model, when the line names another: the center prices by it (absent otherwise,

@@ -80,6 +80,12 @@ export const pushEventSchema = z
      */
     identityEntryId: z.string().min(1).max(MAX_ENTRY_ID_CHARS).optional(),
     /**
+     * Why a token count on the edge's line was no count (`ParsedUsage.countProblem`, since
+     * 2026-12-03: past 2^53, infinite, not a number; that count is sent as 0): the center holds
+     * the call for review, never bills it automatically. Not part of the call's identity.
+     */
+    countProblem: z.string().min(1).max(500).optional(),
+    /**
      * The output the call's identity holds when it is not `output` (`ParsedUsage.identityOutput`:
      * a line whose reasoning is outside its completion count, xAI's, billed before 2026-12-03
      * without it; a cumulative Codex-harness line billed as its increment). Part of the call's identity; edge meters send it with such calls.
@@ -399,6 +405,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
       ...(e.identityTsMs !== undefined ? { identityTsMs: e.identityTsMs } : {}),
       ...(e.identityEntryId !== undefined ? { identityEntryId: e.identityEntryId } : {}),
+      ...(e.countProblem !== undefined ? { countProblem: e.countProblem } : {}),
       ...(e.identityOutput !== undefined ? { identityOutput: e.identityOutput } : {}),
       ...(e.responseModel !== undefined && e.responseModel !== e.model
         ? { responseModel: e.responseModel }

@@ -284,6 +284,7 @@ export function usageEvent(
   // packs that shape; an event with this key is sent as an object).
   if (u.identityTsMs !== undefined) e.identityTsMs = u.identityTsMs;
   if (u.identityEntryId !== undefined) e.identityEntryId = u.identityEntryId;
+  if (u.countProblem !== undefined) e.countProblem = u.countProblem;
   if (u.writtenInput !== undefined) e.writtenInput = u.writtenInput;
   if (u.identityInput !== undefined) e.identityInput = u.identityInput;
   if (u.identityCacheRead !== undefined) e.identityCacheRead = u.identityCacheRead;
@@ -405,12 +406,38 @@ function count(v: unknown): number | null {
  * that report more cached than prompt tokens make it negative (openclaw/openclaw#30765, #25242);
  * OpenClaw clamps such counts to 0 in its own usage reports (#31211, #26153) but writes the
  * transcript as it was. The call happened: its other counts are billed, and it is counted
- * (`stats.clamped`) rather than dropped as malformed. A fractional or unsafe count stays malformed.
+ * (`stats.clamped`) rather than dropped as malformed. An unsafe or non-numeric count is held (readCount).
  * A negative `input` beside cache reads is billed as the prompt count instead (`uncachedPrompt`).
  */
 function tokenCount(v: unknown): number | null {
   if (typeof v === "number" && v < 0 && Number.isSafeInteger(v)) return -1;
   return count(v);
+}
+
+/**
+ * A billed token count as {@link tokenCount}, or 0 with the first such problem noted in `bad` when
+ * the value is there but no count: a number past 2^53 or infinite (a writer's unsigned underflow
+ * 18446744073709551615, `1e400` which JSON reads as Infinity, 1e308), text that is no decimal number
+ * (`"1,234"`, `"0x64"`), a boolean, an array or an object. The line is still a call the provider
+ * may have charged for: it is held for review with the reason (validate.ts `inputProblem`), its
+ * other fields read as usual, never billed automatically. Before 2026-12-03 such a line was
+ * rejected as malformed ("usage token counts must be integers"): the call was dropped, seen only
+ * as a count of malformed lines, while a count of 10^15 on the same line was held (case
+ * `test/cases/unreadable-token-count-held`; a corrupt log's oversized counts: chattymin/PokeTokenBar#306).
+ */
+function readCount(name: string, v: unknown, bad: { problem: string | null }): number {
+  const c = tokenCount(v);
+  if (c !== null) return c;
+  bad.problem ??= `${name} token count ${countText(v)} unreadable: not a whole number within 2^53 (not priced)`;
+  return 0;
+}
+
+/** A short, single-line description of an unreadable count for a review reason. */
+function countText(v: unknown): string {
+  if (typeof v === "number") return String(v);
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === "boolean") return String(v);
+  return Array.isArray(v) ? "(an array)" : `(${typeof v})`;
 }
 
 /** A nested object's field, or undefined. */
@@ -1422,23 +1449,16 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   if (provider === "openclaw") return { kind: "skip", why: "synthetic" };
 
   const n = usage.input === undefined ? aliasCounts(usage, shadow) : null;
-  let input = tokenCount(n ? n.input : usage.input);
-  let output = tokenCount(usage.output ?? n?.output);
-  let cacheRead = tokenCount(usage.cacheRead ?? n?.cacheRead);
-  let cacheWrite = tokenCount(usage.cacheWrite ?? n?.cacheWrite);
-  let cacheWrite1hRaw = tokenCount(usage.cacheWrite1h ?? n?.cacheWrite1h);
+  // A count that is there but no readable count (see unreadableCount) holds the call for review.
+  const bad: { problem: string | null } = { problem: null };
+  let input = readCount("input", n ? n.input : usage.input, bad);
+  let output = readCount("output", usage.output ?? n?.output, bad);
+  let cacheRead = readCount("cacheRead", usage.cacheRead ?? n?.cacheRead, bad);
+  let cacheWrite = readCount("cacheWrite", usage.cacheWrite ?? n?.cacheWrite, bad);
+  let cacheWrite1hRaw = readCount("cacheWrite1h", usage.cacheWrite1h ?? n?.cacheWrite1h, bad);
   // what the reader before 2026-12-02 read (Bedrock's cache names unread: see aliasCounts)
   const legacyCacheRead = n ? Math.max(0, tokenCount(usage.cacheRead ?? n.legacyCacheRead) ?? 0) : null;
   const legacyCacheWrite = n ? Math.max(0, tokenCount(usage.cacheWrite ?? n.legacyCacheWrite) ?? 0) : null;
-  if (
-    input === null ||
-    output === null ||
-    cacheRead === null ||
-    cacheWrite === null ||
-    cacheWrite1hRaw === null
-  ) {
-    return { kind: "malformed", reason: "usage token counts must be integers" };
-  }
   // A negative pi-ai `input` beside cache reads: the writer took the cached tokens out of a prompt
   // count that never held them (uncachedPrompt). The prompt count is the uncached input.
   const exclusivePrompt = n === null ? uncachedPrompt(usage.input, cacheRead) : null;
@@ -1473,6 +1493,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   // per-request price, e.g. OpenRouter's `usage.cost` on a call that reports no tokens).
   if (
     input + output + cacheRead + cacheWrite === 0 &&
+    bad.problem === null &&
     !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0)
   )
     return { kind: "skip", why: "zero-usage" };
@@ -1528,6 +1549,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     const entryId = str(e.id);
     if (entryId !== null && entryId.length <= MAX_ENTRY_ID_CHARS) parsed.identityEntryId = entryId;
   }
+  if (bad.problem !== null) parsed.countProblem = bad.problem;
   if (writtenInput !== undefined) parsed.writtenInput = writtenInput;
   // billed before 2026-12-03 with that negative input read as 0: the identity keeps the 0
   if (exclusivePrompt !== null) parsed.identityInput = 0;

@@ -59,6 +59,12 @@ export interface ParsedUsage {
   identityEntryId?: string;
   /** Provider response id (`message.responseId`, OpenClaw ≥2026.9), when present. */
   responseId: string | null;
+  /**
+   * Why a token count on the line is unreadable (past 2^53, infinite, not a number: parse.ts
+   * `readCount`), set only then; that count reads as 0 and the call is held for review
+   * (validate.ts `inputProblem`), never billed automatically. Not part of the dedupe identity.
+   */
+  countProblem?: string;
   /** Uncached input tokens (OpenClaw's `usage.input` excludes cache). */
   input: number;
   output: number;

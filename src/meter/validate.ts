@@ -43,6 +43,8 @@ export function inputProblem(u: ParsedUsage, nowMs: number): string | null {
   if (!Number.isSafeInteger(ts) || ts < MIN_TIMESTAMP_MS || ts > nowMs + MAX_FUTURE_MS) {
     return `timestamp ${String(ts)} outside 2020-01-01 … now+365d`;
   }
+  // a count the line holds but that is no count (parse.ts readCount): nothing to price it by
+  if (u.countProblem !== undefined) return u.countProblem;
   for (const k of ["input", "output", "cacheRead", "cacheWrite"] as const) {
     const v = u[k];
     if (!Number.isSafeInteger(v) || v < 0 || v > MAX_TOKENS_PER_CLASS) {

@@ -275,13 +275,16 @@ describe("token counts that are not whole numbers of type number", () => {
     expect(google.writtenInput).toBe(21675);
   });
 
-  it("text that is not a plain decimal number, or a number too large, is still malformed", () => {
+  it("text that is not a plain decimal number, or a number too large, holds the call (was malformed)", () => {
     for (const bad of ["0x10", "Infinity", "", "12abc", "1e400", "1,200"])
-      expect(parseLine(line({ input: bad, output: 5 }))).toEqual({
-        kind: "malformed",
-        reason: "usage token counts must be integers",
+      expect(parseLine(line({ input: bad, output: 5 }))).toMatchObject({
+        kind: "usage",
+        usage: { input: 0, output: 5, countProblem: expect.stringMatching(/^input token count "/) },
       });
-    expect(parseLine(line({ input: 1e300, output: 5 }))).toMatchObject({ kind: "malformed" });
+    expect(parseLine(line({ input: 1e300, output: 5 }))).toMatchObject({
+      kind: "usage",
+      usage: { countProblem: expect.stringMatching(/^input token count 1e\+300/) },
+    });
     // a negative text count is read as a negative number is: beside cache reads, a prompt count
     // without them (since 2026-12-03, case usage-prompt-excludes-cached); else billed as 0
     const r = parseLine(line({ input: "-400", output: 50, cacheRead: 500 }));

@@ -83,6 +83,8 @@ const UNIQUE = [
   "dedupeKey",
   /** Absent on all but a line with no readable time that has an entry id (`ParsedUsage.identityEntryId`). */
   "identityEntryId",
+  /** Absent on all but a line with a token count that is no count (`ParsedUsage.countProblem`): held. */
+  "countProblem",
 ] as const;
 const NN = NUMS.length;
 /** Strings per event: SHARED, UNIQUE, then `isError` (0/1, here to spare a third array). */
@@ -201,6 +203,7 @@ export class EventPacker {
     strs[c + 4] = this.unique(replyPreview);
     strs[c + 5] = this.unique(dedupeKey);
     strs[c + 6] = this.unique(u.identityEntryId);
+    strs[c + 7] = this.unique(u.countProblem);
     strs[b + NS - 1] = (u.isError ? 1 : 0) | (u.cacheWrite1h === undefined ? CW1H_ABSENT : 0);
     this.n++;
   }
@@ -249,7 +252,8 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       ("responseModel" in e ? 0 : 1) +
       ("speed" in e ? 0 : 1) +
       ("inferenceGeo" in e ? 0 : 1) +
-      ("identityEntryId" in e ? 0 : 1);
+      ("identityEntryId" in e ? 0 : 1) +
+      ("countProblem" in e ? 0 : 1);
     for (const f of OPTIONAL_NUMS) if (!(f in e)) absent++;
     if (keys !== KEYS.size - absent) return null;
     for (const f of NUMS) {
@@ -282,7 +286,7 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
         if (!(v === undefined ? !(f in e) : v === "us")) return null;
         continue;
       }
-      if (f === "identityEntryId") {
+      if (f === "identityEntryId" || f === "countProblem") {
         if (!(v === undefined ? !(f in e) : typeof v === "string")) return null;
         continue;
       }
@@ -353,6 +357,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     if (!Number.isNaN(its)) e.identityTsMs = its;
     const eid = strs[c + 6] as number;
     if (eid !== -2) e.identityEntryId = s(eid) as string;
+    const cp = strs[c + 7] as number;
+    if (cp !== -2) e.countProblem = s(cp) as string;
     const w = nums[a + 10] as number;
     if (!Number.isNaN(w)) e.writtenInput = w;
     const ii = nums[a + 13] as number;
