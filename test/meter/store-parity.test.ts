@@ -78,6 +78,7 @@ describe("store/JSONL parity over test/cases (doctor's import of each case's JSO
     // JSONL-only kinds: a relocated session store, OpenClaw's legacy-migration leftovers, an index
     // that does not parse (doctor cannot import it), and cases already on the store (nothing to import)
     expect(skipped).toEqual([
+      "cold-archive-envelope",
       "import-archive-checkpoint-session",
       "legacy-sessions-leftover-dir",
       "session-store-relocated",

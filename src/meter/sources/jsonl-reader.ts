@@ -56,6 +56,7 @@ import { openRegularFile, readRegularFile } from "./regular-file.js";
 
 export { headerParentSessionId } from "./file-probe.js";
 
+import { archiveTranscript } from "./cold-envelope.js";
 import { configProblem } from "./openclaw-config.js";
 import { createSessionsIndex } from "./sessions-index.js";
 import { decodeMaybeZstd } from "./zst.js";
@@ -582,8 +583,10 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       }
       if (seenArchives.get(path) === sig) continue;
       let content: Buffer;
+      let envelopeSid: string | null = null;
       try {
-        content = decodeMaybeZstd(readRegularFile(path));
+        // a cold-storage envelope is read as the transcript it holds (its `event` rows)
+        ({ content, sessionId: envelopeSid } = archiveTranscript(decodeMaybeZstd(readRegularFile(path))));
       } catch (err) {
         if (typeof (err as NodeJS.ErrnoException).syscall === "string") {
           // unreadable, not undecodable: reported and retried next poll
@@ -602,7 +605,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       }
       // Archive names start with the session id; cold-storage names are hashes: use the header.
       const sessionId = cold
-        ? headerSessionId(content)
+        ? (envelopeSid ?? headerSessionId(content))
         : (classifyTranscriptFile(name.replace(/\.zst$/, ""))?.sessionId ?? headerSessionId(content));
       const attributed = sessionId ? attributions.attribution(sessionId) : null;
       // like a transcript: an archive of a session no one knows waits for an unreadable sessions.json

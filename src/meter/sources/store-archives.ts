@@ -3,6 +3,7 @@ import { readdirSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ProblemReporter } from "../source.js";
 import { type BatchBuilder, bomLength, eachLine, type LineOwner } from "./batch-builder.js";
+import { archiveTranscript } from "./cold-envelope.js";
 import { readRegularFile } from "./regular-file.js";
 import type { Attribution, StoreAttribution } from "./store-attribution.js";
 import { errLine, type OcHandle, readTx } from "./store-handle.js";
@@ -161,7 +162,8 @@ export function createStoreArchives(ctx: StoreArchiveContext) {
         const refBase = `archive:${agentId}:cold:${row.name}`;
         let content: Buffer;
         try {
-          content = decodeMaybeZstd(blobRow.blob);
+          // an envelope of the session's rows: read as the transcript its `event` rows hold
+          content = archiveTranscript(decodeMaybeZstd(blobRow.blob)).content;
         } catch {
           await rejectOnly(refBase, "cold archive blob does not decode");
           seen(seenKey);
@@ -240,7 +242,11 @@ export function createStoreArchives(ctx: StoreArchiveContext) {
         seen(seenKey);
         continue;
       }
-      const sid = sidByName.get(f.name) ?? sessionIdOfFile(f.name) ?? headerId(content);
+      // A cold file is an envelope of the session's rows (its header names the session; its name is
+      // a hash): read as the transcript its `event` rows hold.
+      const env = archiveTranscript(content);
+      content = env.content;
+      const sid = sidByName.get(f.name) ?? env.sessionId ?? sessionIdOfFile(f.name) ?? headerId(content);
       const a =
         sid === null
           ? rememberedAttribution(h, "", null)
