@@ -125,3 +125,32 @@ describe("case cold-archive-envelope: OpenClaw's cold-storage archive is an enve
     );
   });
 });
+
+describe("case session-file-stale-after-reset: a reset rotated sessionId but kept the entry's sessionFile", () => {
+  const CASE = "session-file-stale-after-reset";
+
+  it("telegram:5550404 3 calls $0.01425 (was agent:main 3 calls $0.01425)", async () => {
+    const r = await meterCaseDir(join(CASES, CASE));
+    w = r.world;
+    expect(r.s.billed).toBe(3);
+    expect(r.s.unattributedCalls).toBe(0);
+    expect(byUser(w)).toEqual({ "telegram:5550404": { requests: 3, costUsd: "0.01425" } });
+  });
+
+  it("an id another entry names as its own session keeps that entry", async () => {
+    w = tempWorld(join(CASES, CASE, "state"));
+    const idx = join(w.stateDir, "agents", "main", "sessions", "sessions.json");
+    const sessions = JSON.parse(readFileSync(idx, "utf8")) as Record<string, unknown>;
+    sessions["agent:main:telegram:direct:5550505"] = {
+      sessionId: "7d1e2f30-4a5b-4c6d-8e9f-0a1b2c3d4e01",
+      updatedAt: 1778058003000,
+      chatType: "direct",
+      lastChannel: "telegram",
+    };
+    writeFileSync(idx, JSON.stringify(sessions));
+    const meter = meterFor(w, { pricer: casePricer(join(CASES, CASE)) });
+    await meter.runOnce();
+    meter.close();
+    expect(byUser(w)).toEqual({ "telegram:5550505": { requests: 3, costUsd: "0.01425" } });
+  });
+});

@@ -19,7 +19,12 @@ const CASES = resolve(import.meta.dirname, "../cases");
  * Cases whose store bills differently, each with why (not a store-reader fault, or not yet fixed).
  * A case leaving this list (fixed) or joining it (a regression) fails the test.
  */
-const KNOWN_DIFFERENCES: Record<string, string> = {};
+const KNOWN_DIFFERENCES: Record<string, string> = {
+  "session-file-stale-after-reset":
+    "not yet fixed (2026-12-03): after the import the stale file's `.reset` archive (the entry's old session id, " +
+    "named only by its `sessionFile`) is left beside the store; the store path reads the archived index by key, " +
+    "not by a sessionFile's id, so its call ($0.0045) goes to agent:main (the imported live file bills the user)",
+};
 
 const root = mkdtempSync(join(tmpdir(), "creditgate-parity-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -2,6 +2,7 @@ import { closeSync, fstatSync, lstatSync, readdirSync, readFileSync, readSync, s
 import { join } from "node:path";
 import { JSONParser, TokenizerError, TokenParserError } from "@streamparser/json";
 import { sessionChannel } from "../resolve-user.js";
+import { classifyTranscriptFile } from "./classify.js";
 import { openRegularFile } from "./regular-file.js";
 
 /** What `sessions.json` tells about one session id. */
@@ -24,6 +25,14 @@ export interface IndexedSession {
    * DMs) is that user's. Null otherwise.
    */
   directChat?: { user: string | null } | null;
+  /**
+   * The session id of the entry's `sessionFile` (its base name, read as a transcript name) when it
+   * is not `sessionId`: OpenClaw 2026.4.15 – 2026.5.x rotated `sessionId` on a reset (daily, idle,
+   * `/reset`) but kept the persisted `sessionFile`, so the key's new turns went on in the old
+   * session's file, and a later reset archived it as `<old id>.jsonl.reset.<ts>`
+   * (openclaw/openclaw#70320, #78607, #77770). Null otherwise.
+   */
+  fileSessionId?: string | null;
 }
 
 function s(v: unknown): string | null {
@@ -81,7 +90,17 @@ function indexedSession(key: string, raw: unknown): IndexedSession | null {
     heartbeat: s(e.heartbeatIsolatedBaseSessionKey) !== null,
     forkSourceKey: s(obj(e.forkSource).sessionKey),
     directChat: directChatOf(e, origin),
+    fileSessionId: fileSessionIdOf(s(e.sessionFile), sessionId),
   };
+}
+
+/** The session id a `sessionFile` path names by its base name, when a transcript's and not `sessionId`. */
+function fileSessionIdOf(sessionFile: string | null, sessionId: string): string | null {
+  if (!sessionFile) return null;
+  // written on the gateway's host: a Windows path too
+  const base = sessionFile.slice(Math.max(sessionFile.lastIndexOf("/"), sessionFile.lastIndexOf("\\")) + 1);
+  const id = classifyTranscriptFile(base)?.sessionId ?? null;
+  return id && id !== sessionId ? id : null;
 }
 
 /** Parses a `sessions.json` object (sessionKey → entry). Unknown shapes yield nothing, never throw. */
@@ -264,6 +283,11 @@ export function createSessionsIndex(path: string) {
       lastError = null;
       sig = next;
       byId = new Map(parsed.map((x) => [x.sessionId, x]));
+      // An entry's stale `sessionFile` names the file its key's turns went on in (its old session
+      // id): before 2026-12-03 that file and its `.reset` archive were attributed by that id only,
+      // which no entry names, so a backfill billed them to the operator (case
+      // `session-file-stale-after-reset`). An id another entry names as its own session keeps it.
+      for (const x of parsed) if (x.fileSessionId && !byId.has(x.fileSessionId)) byId.set(x.fileSessionId, x);
       byKey = new Map(parsed.map((x) => [x.sessionKey, x]));
       parentByKey = new Map(
         parsed.filter((x) => x.parentKey).map((x) => [x.sessionKey, x.parentKey as string]),
