@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { connect } from "node:net";
 import { resolve } from "node:path";
 
@@ -47,6 +48,13 @@ export default async function setup(): Promise<void> {
     );
   }
   const root = resolve(import.meta.dirname, "..");
+  // CI builds dist/ before the suite and runs the plugin's end-to-end test (which starts the
+  // real `node dist/cli/main.js`) beside it: rewriting dist/ here then would race that process.
+  if (process.env.CREDITGATE_TEST_SKIP_BUILD === "1") {
+    if (!existsSync(resolve(root, "dist/cli/main.js")))
+      throw new Error("CREDITGATE_TEST_SKIP_BUILD=1 but dist/ is not built: run `npm run build` first");
+    return;
+  }
   execFileSync(
     process.execPath,
     [resolve(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
