@@ -432,6 +432,19 @@ function readCount(name: string, v: unknown, bad: { problem: string | null }): n
   return 0;
 }
 
+/**
+ * The provider or model a call is read under when its line names none (an empty string, absent,
+ * or not text): such a call is held for review (parseEntryWith), never priced by the table.
+ */
+export const UNNAMED = "(unnamed)";
+
+/** A provider or model field's value as a review reason shows it. */
+function nameText(v: unknown): string {
+  if (v === undefined) return "absent";
+  if (v === null) return "null";
+  return typeof v === "string" ? JSON.stringify(v.slice(0, 40)) : countText(v);
+}
+
 /** A short, single-line description of an unreadable count for a review reason. */
 function countText(v: unknown): string {
   if (typeof v === "number") return String(v);
@@ -1445,8 +1458,8 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   if (typeof u !== "object") return { kind: "malformed", reason: "usage is not an object" };
   const usage = wholeCounts(u as Record<string, unknown>, 0);
 
-  const provider = str(msg.provider);
-  if (provider === "openclaw") return { kind: "skip", why: "synthetic" };
+  const providerRaw = msg.provider;
+  if (providerRaw === "openclaw") return { kind: "skip", why: "synthetic" };
 
   const n = usage.input === undefined ? aliasCounts(usage, shadow) : null;
   // A count that is there but no readable count (see unreadableCount) holds the call for review.
@@ -1475,7 +1488,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   const totalRaw = count(usage.totalTokens ?? n?.total);
   const api = str(msg.api);
   let writtenInput: number | undefined;
-  if (inputHoldsCache(api, provider, input, output, cacheRead, cacheWrite, totalRaw)) {
+  if (inputHoldsCache(api, str(providerRaw), input, output, cacheRead, cacheWrite, totalRaw)) {
     writtenInput = input;
     input -= cacheRead;
   }
@@ -1497,9 +1510,15 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0)
   )
     return { kind: "skip", why: "zero-usage" };
-  if (provider === null) return { kind: "malformed", reason: "assistant usage without provider" };
-  const model = str(msg.model);
-  if (model === null) return { kind: "malformed", reason: "assistant usage without model" };
+  // A call with usage whose line names no provider or model (empty, absent, not text) is still a
+  // call the provider charged for: it is held for review with the reason, like an unreadable count
+  // (`countProblem`), and priced by the operator (review release --cost-usd). Before 2026-12-03 it
+  // was rejected as malformed ("assistant usage without provider/model") and never billed nor held.
+  // No such line was billed before, so its identity (provider/model read as UNNAMED) is new.
+  const provider = str(providerRaw) ?? UNNAMED;
+  const model = str(msg.model) ?? UNNAMED;
+  if (provider === UNNAMED || model === UNNAMED)
+    bad.problem ??= `call with usage names no ${provider === UNNAMED ? "provider" : "model"} (provider ${nameText(providerRaw)}, model ${nameText(msg.model)}): not priced`;
 
   let messageTsMs: number | null = null;
   if (typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp))

@@ -63,6 +63,7 @@ export interface ParsedUsage {
    * Why a token count on the line is unreadable (past 2^53, infinite, not a number: parse.ts
    * `readCount`), set only then; that count reads as 0 and the call is held for review
    * (validate.ts `inputProblem`), never billed automatically. Not part of the dedupe identity.
+   * Also set (since 2026-12-03) when the line names no provider or model (read as `(unnamed)`).
    */
   countProblem?: string;
   /** Uncached input tokens (OpenClaw's `usage.input` excludes cache). */
