@@ -681,6 +681,26 @@ function aliasCounts(
     if (legacyInput === undefined) legacyInput = input;
     input = input - legacyCacheWrite;
   }
+  // Anthropic's TTL breakdown of the writes (`cache_creation.ephemeral_5m_input_tokens` +
+  // `ephemeral_1h_input_tokens`) on a line without the total `cache_creation_input_tokens` (a
+  // relay or SDK that keeps only the breakdown): the writes are its sum, the 1-hour part billed
+  // at the 1-hour rate as below. Read only when no other write name is on the line and no
+  // OpenAI-style prompt total that could hold them (DashScope writes the breakdown beside
+  // `prompt_tokens_details.cache_creation_input_tokens`: read above). Before 2026-12-03 such
+  // writes were not billed at all; such calls keep the identity they were billed under (writes 0).
+  let nestedWrites: number | undefined;
+  if (
+    legacyCacheWrite == null &&
+    bedrockCacheWrite == null &&
+    detailsCacheWrite == null &&
+    u.cacheWrite === undefined &&
+    u.prompt_tokens == null &&
+    u.promptTokens == null
+  ) {
+    const w5m = field(u.cache_creation, "ephemeral_5m_input_tokens") ?? 0;
+    const w1h = field(u.cache_creation, "ephemeral_1h_input_tokens") ?? 0;
+    if (isCount(w5m) && isCount(w1h) && w5m + w1h > 0) nestedWrites = w5m + w1h;
+  }
   const completion = pick(
     shadow,
     u.outputTokens,
@@ -744,7 +764,7 @@ function aliasCounts(
     input,
     output,
     cacheRead,
-    cacheWrite: legacyCacheWrite ?? bedrockCacheWrite ?? writes,
+    cacheWrite: legacyCacheWrite ?? bedrockCacheWrite ?? writes ?? nestedWrites,
     cacheWrite1h:
       legacyCacheWrite == null && bedrockCacheWrite != null
         ? bedrockOneHourWrites(u.cacheDetails)

@@ -46,3 +46,44 @@ describe("case usage-without-provider-or-model-held: a call naming no provider o
     expect(parseLine(line("", '{"input":0,"output":0}'))).toMatchObject({ kind: "skip", why: "zero-usage" });
   });
 });
+
+describe("case usage-anthropic-cache-creation-breakdown-only: writes given only as the TTL breakdown are billed", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 3 calls $0.1539 with 30000 writes, 14000 of them 1-hour (were $0.0474, 10000 writes)`, async () => {
+      const r = await meterCaseDir(join(CASES, "usage-anthropic-cache-creation-breakdown-only"), mode);
+      w = r.world;
+      expect(r.s).toMatchObject({ billed: 3, malformed: 0, held: 0 });
+      const [u] = queryUsage(w.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550202",
+        requests: 3,
+        cacheWrite: 30_000,
+        cacheWrite1h: 14_000,
+        costUsd: "0.1539",
+      });
+    });
+  }
+
+  it("the breakdown is not read beside a write total or an OpenAI-style prompt total", () => {
+    const line = (usage: string) =>
+      `{"type":"message","id":"a1","timestamp":"2026-11-22T18:13:21.500Z","message":{"role":"assistant","content":[],"api":"anthropic-messages","provider":"anthropic","model":"claude-sonnet-4-5","usage":${usage},"timestamp":1795371200000}}`;
+    const only = parseLine(
+      line(
+        '{"input_tokens":5,"output_tokens":1,"cache_creation":{"ephemeral_5m_input_tokens":30,"ephemeral_1h_input_tokens":70}}',
+      ),
+    );
+    expect(only.kind === "usage" && [only.usage.cacheWrite, only.usage.cacheWrite1h]).toEqual([100, 70]);
+    // billed before with no writes: that identity is kept
+    expect(only.kind === "usage" && only.usage.identityCacheWrite).toBe(0);
+    const total = parseLine(
+      line(
+        '{"input_tokens":5,"output_tokens":1,"cache_creation_input_tokens":120,"cache_creation":{"ephemeral_5m_input_tokens":30,"ephemeral_1h_input_tokens":70}}',
+      ),
+    );
+    expect(total.kind === "usage" && [total.usage.cacheWrite, total.usage.cacheWrite1h]).toEqual([120, 70]);
+    const prompt = parseLine(
+      line('{"prompt_tokens":500,"completion_tokens":1,"cache_creation":{"ephemeral_5m_input_tokens":100}}'),
+    );
+    expect(prompt.kind === "usage" && [prompt.usage.input, prompt.usage.cacheWrite]).toEqual([500, 0]);
+  });
+});
