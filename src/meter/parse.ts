@@ -643,6 +643,17 @@ function aliasCounts(
     // identity, with its whole prompt count as input
     if (mistralOnly) legacyInput = promptTotal;
   }
+  // DeepSeek's split of the prompt without its total (`prompt_cache_hit_tokens` +
+  // `prompt_cache_miss_tokens`, https://api-docs.deepseek.com/guides/kv_cache: prompt_tokens =
+  // hit + miss) on a line that keeps no `prompt_tokens` (a relay or SDK that copies only the cache
+  // fields): the miss tokens are the uncached input, the hit tokens the cache reads (read above).
+  // Before 2026-12-03 the input read as 0 and the misses were never billed; such a call keeps the
+  // identity it was billed under (input 0).
+  const deepSeekMiss = u.prompt_cache_miss_tokens;
+  if ((promptTotal == null || promptTotal === 0) && isCount(deepSeekMiss) && deepSeekMiss > 0) {
+    if (legacyInput === undefined) legacyInput = 0;
+    input = deepSeekMiss;
+  }
   // The writes leave the prompt total only when they are a positive count it can hold: more
   // than what is left of it after the reads is taken as all of that (a 1,000-token prompt is not
   // billed as 3,000 writes); anything else (negative, fractional, text) is ignored, and the call

@@ -87,3 +87,46 @@ describe("case usage-anthropic-cache-creation-breakdown-only: writes given only 
     expect(prompt.kind === "usage" && [prompt.usage.input, prompt.usage.cacheWrite]).toEqual([500, 0]);
   });
 });
+
+describe("case usage-deepseek-cache-split-without-prompt-total: the cache-miss tokens are the input", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 3 calls $0.0423, input 7000, cache read 16000 (were $0.0273, input 2000)`, async () => {
+      const r = await meterCaseDir(join(CASES, "usage-deepseek-cache-split-without-prompt-total"), mode);
+      w = r.world;
+      expect(r.s).toMatchObject({ billed: 3, malformed: 0, held: 0 });
+      const [u] = queryUsage(w.db, { by: "user" });
+      expect(u).toMatchObject({
+        key: "telegram:5550303",
+        requests: 3,
+        input: 7_000,
+        cacheRead: 16_000,
+        costUsd: "0.0423",
+      });
+    });
+  }
+
+  it("reads miss as input only without a prompt total, and keeps the identity (input 0)", () => {
+    const line = (usage: string) =>
+      `{"type":"message","id":"a1","timestamp":"2026-11-22T18:13:21.500Z","message":{"role":"assistant","content":[],"api":"openai-completions","provider":"deepseek","model":"deepseek-chat","usage":${usage},"timestamp":1795371200000}}`;
+    const split = parseLine(
+      line('{"prompt_cache_hit_tokens":80,"prompt_cache_miss_tokens":20,"completion_tokens":5}'),
+    );
+    expect(
+      split.kind === "usage" && [split.usage.input, split.usage.cacheRead, split.usage.identityInput],
+    ).toEqual([20, 80, 0]);
+    const zero = parseLine(
+      line(
+        '{"prompt_tokens":0,"prompt_cache_hit_tokens":80,"prompt_cache_miss_tokens":20,"completion_tokens":5}',
+      ),
+    );
+    expect(zero.kind === "usage" && [zero.usage.input, zero.usage.cacheRead]).toEqual([20, 80]);
+    const total = parseLine(
+      line(
+        '{"prompt_tokens":100,"prompt_cache_hit_tokens":80,"prompt_cache_miss_tokens":20,"completion_tokens":5}',
+      ),
+    );
+    expect(
+      total.kind === "usage" && [total.usage.input, total.usage.cacheRead, total.usage.identityInput],
+    ).toEqual([20, 80, undefined]);
+  });
+});
