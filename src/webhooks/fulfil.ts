@@ -35,6 +35,12 @@ export interface FulfilInput {
    * account in the same transaction, only when this payment is (or already was) paid.
    */
   savedCard?: SavedCard | null;
+  /**
+   * The provider the observation was read from, when `event` is null (a payment a MercadoPago
+   * chargeback or merchant-order notification names after its first, a re-read after commit): the
+   * top-up must be that provider's, as an event's provider is checked. Absent: not checked.
+   */
+  provider?: ProviderName;
   nowMs: number;
 }
 
@@ -145,8 +151,9 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
       return finish(outcome("unknown_topup", null, detail, 0n, 0n, input.topupId));
     }
     const reject = (detail: string) => finish(outcome("rejected", topup, detail, 0n, 0n));
-    if (event && event.provider !== topup.provider) {
-      return reject(`top-up ${topup.id} belongs to ${topup.provider}, not ${event.provider}`);
+    const from = event?.provider ?? input.provider;
+    if (from !== undefined && from !== topup.provider) {
+      return reject(`top-up ${topup.id} belongs to ${topup.provider}, not ${from}`);
     }
     if (observation.problem) return reject(observation.problem);
     if (observation.echoedTopupId && observation.echoedTopupId !== topup.id) {

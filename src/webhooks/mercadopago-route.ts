@@ -117,8 +117,8 @@ export async function mercadoPagoWebhookRoutes(
         detail: `event ${eventId} was already processed`,
       };
     }
-    // Every fetch throws a retryable 503 on failure (MercadoPago redelivers); all are done before
-    // the synchronous applies.
+    // Every fetch throws a retryable 503 on failure (MercadoPago redelivers); the payments are all
+    // read before the first apply, but each apply is followed by an awaited re-read (below).
     const paymentIds = group ? await mp.paymentIdsOf(group, dataId) : [dataId];
     if (!paymentIds || paymentIds.length === 0) {
       const o = opts.fulfiller.apply({
@@ -137,14 +137,19 @@ export async function mercadoPagoWebhookRoutes(
       p ? observeMercadoPagoPayment(p, { liveMode: mp.liveMode }, source) : null;
     const outcomes = [];
     for (const [i, { id, payment }] of fetched.entries()) {
-      // The notification is recorded once, with the first payment it names.
-      const event = i === 0 ? record : null;
+      // The notification is recorded once, with the LAST payment it names: the re-reads between
+      // the applies are awaited, and a delivery cut short there (a restart, a crash) must leave the
+      // notification unrecorded so that MercadoPago's redelivery applies the payments not reached
+      // (every apply is of the payment's state: one applied again changes nothing). Recorded with
+      // the first, the redelivery was a duplicate and those payments were never applied.
+      const event = i === fetched.length - 1 ? record : null;
       const topupId = payment?.external_reference ?? null;
       const observation = observe(payment);
       if (!observation) {
         outcomes.push(
           opts.fulfiller.apply({
             event,
+            provider: "mercadopago",
             topupId,
             observation: null,
             note: `payment ${id} is unknown to mercadopago`,
@@ -161,6 +166,8 @@ export async function mercadoPagoWebhookRoutes(
         (o, n) =>
           opts.fulfiller.apply({
             event: n === 0 ? event : null,
+            // checked without the event row too: a payment after the first, a re-read
+            provider: "mercadopago",
             topupId,
             observation: o,
             nowMs: opts.nowMs(),

@@ -247,6 +247,59 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.ledger.inconsistentAccounts()).toEqual([]);
     });
   });
+  describe("review r-review: a notification naming several payments (mercadopago-route merge)", () => {
+    test("a payment after the first is checked against the top-up's provider like the event's own", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId: mpTopup } = await h.createTopup(USER, "starter", "mercadopago");
+      const { topupId: stripeTopup } = await h.createTopup(USER, "starter", "stripe");
+      const own = h.fakeMp.pay(mpTopup);
+      // a MercadoPago payment whose external_reference names the Stripe top-up
+      const foreign = h.fakeMp.pay(mpTopup, { status: "rejected", externalReference: stripeTopup });
+      const order = h.fakeMp.merchantOrder([own, foreign]);
+      expect((await h.sendMp(h.fakeMp.topicNotification("topic_merchant_order_wh", order))).statusCode).toBe(
+        200,
+      );
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      // before: the Stripe top-up was marked failed by a MercadoPago payment (no provider check
+      // without the event row); a payment notification about it was rejected
+      expect(h.topups.get(stripeTopup)?.status).toBe("pending");
+      expect(h.eventCount()).toBe(1);
+    });
+
+    test("a delivery cut short after its first payment leaves the notification to its redelivery", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "big", "mercadopago"); // CLP 9000 → 12.5 credits
+      const rejected = h.fakeMp.pay(topupId, { status: "rejected" });
+      const approved = h.fakeMp.pay(topupId);
+      const note = h.fakeMp.topicNotification(
+        "topic_merchant_order_wh",
+        h.fakeMp.merchantOrder([rejected, approved]),
+      );
+      const reads = [h.fakeMp.holdNextRead(), h.fakeMp.holdNextRead(), h.fakeMp.holdNextRead()];
+      const stuck = h.sendMp(note);
+      for (const r of reads.slice(0, 2)) {
+        await r.arrived;
+        r.release();
+      }
+      await reads[2]?.arrived; // the re-read after the rejected payment's commit: never answered yet
+      const redelivery = await h.sendMp(note);
+      expect(redelivery.json().status).toBe("applied"); // before: "duplicate"
+      expect(h.balance(USER)).toBe(12_500_000); // before: 0 while the first delivery hung
+      reads[2]?.release();
+      expect((await stuck).statusCode).toBe(200);
+      expect(h.balance(USER)).toBe(12_500_000);
+      expect(h.eventCount()).toBe(1);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+  });
   describe("case stripe-event-other-mode-or-account", () => {
     test("a live-mode or connected-account event naming our top-up is rejected, visible, and grants nothing", async ({
       db,
