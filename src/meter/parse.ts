@@ -678,8 +678,16 @@ function aliasCounts(
   // holds them after its reads. A cache-exclusive prompt count (a relay's: see `uncachedPrompt`)
   // is mostly the short uncached tail and smaller than the writes: left as it is. Before
   // 2026-12-03 they stayed in the input: billed twice, at the input and the cache-write rate.
+  // Only beside OpenAI's breakdown of the prompt (an OpenAI-style cached count, even 0, or a
+  // `prompt_tokens_details` object: LiteLLM and any-llm write both), the writer's sign that
+  // `prompt_tokens` is OpenAI's whole prompt: without it the reads (`cache_read_input_tokens`) are
+  // read as outside `prompt_tokens`, and so must the writes be (one-api relays write Anthropic's
+  // `input_tokens` as `prompt_tokens` with both Anthropic cache counts beside it and no details: a
+  // long uncached tail there lost the writes from its input).
+  const promptDetails = u.prompt_tokens_details ?? u.promptTokensDetails;
   if (
     writes === undefined &&
+    (openAiCached != null || (typeof promptDetails === "object" && promptDetails !== null)) &&
     u.input_tokens == null &&
     u.inputTokens == null &&
     (u.prompt_tokens != null || u.promptTokens != null) &&

@@ -176,6 +176,20 @@ describe("case usage-prompt-total-holds-anthropic-writes: Anthropic's writes ins
     expect(counts({ prompt_tokens: 300, completion_tokens: 10, cache_creation_input_tokens: 1000 })).toEqual([
       300, 0, 1000,
     ]);
+    // review r-review: a one-api relay's Anthropic counts beside prompt_tokens = Anthropic's
+    // input_tokens, no OpenAI cached count: the reads are read as outside the prompt, and so are
+    // the writes (8d98bea took them out of a 5000-token uncached tail: input 3000, 2000 unbilled)
+    expect(
+      counts({
+        prompt_tokens: 5000,
+        completion_tokens: 10,
+        cache_read_input_tokens: 8000,
+        cache_creation_input_tokens: 2000,
+      }),
+    ).toEqual([5000, 8000, 2000]);
+    expect(counts({ prompt_tokens: 5000, completion_tokens: 10, cache_creation_input_tokens: 2000 })).toEqual(
+      [5000, 0, 2000],
+    );
     // LiteLLM's details name alone, inside the prompt total
     expect(
       counts({
