@@ -118,6 +118,12 @@ export const CORRECTED_TABLE_VERSION = `${TABLE_VERSION}+${CORRECTIONS_VERSION}`
 export const MAKER_CACHE_VERSION = `${TABLE_VERSION}+maker-cache`;
 
 /**
+ * The `price_version` of a row priced from a table entry without a cache-read price whose provider
+ * documents one for every model (`mistralCacheRates`).
+ */
+export const PROVIDER_CACHE_VERSION = `${TABLE_VERSION}+provider-cache`;
+
+/**
  * The `price_version` of a row priced from the fine-tuned price list (`fine-tuned.ts`): an OpenAI
  * fine-tuned model the table lacks, or lists without its cached-input price.
  */
@@ -143,6 +149,7 @@ export function tableVersionOf(rates: ModelRates): string {
   const viaAlias = datedAliasOriginals.get(rates);
   if (viaAlias !== undefined) return `${tableVersionOf(viaAlias)}+${DATED_ALIAS_VERSION_TAG}`;
   if (makerCacheRates.has(rates)) return MAKER_CACHE_VERSION;
+  if (providerCacheRates.has(rates)) return PROVIDER_CACHE_VERSION;
   return correctedRates.has(rates) ? CORRECTED_TABLE_VERSION : TABLE_VERSION;
 }
 
@@ -1208,6 +1215,9 @@ function findTableEntry(providerId: string | null, model: string, atMs: number, 
         return { rates, info: found.info, switchAtMs: lag.fromMs };
       }
       let rates = correctedTableRates(found.price, found.providerId, found.info.id);
+      // A Mistral entry without a cache-read price: Mistral's rule for every model (`mistralCacheRates`).
+      if (rates && found.providerId === "mistral" && found.price.cache_read_mtok === undefined)
+        rates = mistralCacheRates(rates);
       // A long-context premium the provider ended on a date (`PREMIUM_ENDS`): the entry's tiers
       // stop applying then. The rates depend on which side of that date the call is.
       const end = rates ? premiumEndMs(found.providerId, found.info.id) : undefined;
@@ -1288,6 +1298,38 @@ function lacksCachePrice(price: ModelPrice): boolean {
 
 /** Rates that took their missing cache prices from the maker's entry (see `withMakerCachePrices`). */
 const makerCacheRates = new WeakSet<ModelRates>();
+/** Rates whose cache-read price is the provider's documented share of input (`mistralCacheRates`). */
+const providerCacheRates = new WeakSet<ModelRates>();
+const mistralCacheCopies = new WeakMap<ModelRates, ModelRates>();
+
+/**
+ * Mistral's rates for an entry of the bundled table that lists no cache-read price: cached prompt
+ * tokens at 10 % of the input price, Mistral's rule for every model ("Cached prompt tokens are
+ * billed at 10% of the standard input token price",
+ * https://docs.mistral.ai/studio-api/conversations/advanced/prompt-caching). The table lists a
+ * cache-read price for a few Mistral entries (`mistral-large-2512` $0.50 / $0.05, `mistral-medium-latest`)
+ * and none for most (`mistral-small-latest`, `codestral`, `devstral-small`, `magistral-*`,
+ * `ministral-*`, `pixtral-*`), whose cached tokens were billed at the full input price, 10× (case
+ * `test/cases/mistral-cache-read-price-gap`). A tiered input keeps its tiers at a tenth. Rows say
+ * so (`price_version` `…+provider-cache`); an override still wins.
+ */
+function mistralCacheRates(rates: ModelRates): ModelRates {
+  let copy = mistralCacheCopies.get(rates);
+  if (copy === undefined) {
+    const tenth = (v: bigint): bigint => (v + 5n) / 10n;
+    copy = {
+      ...rates,
+      cacheRead: {
+        base: tenth(rates.input.base),
+        tiers: rates.input.tiers.map((t) => ({ above: t.above, rate: tenth(t.rate) })),
+      },
+    };
+    providerCacheRates.add(copy);
+    mistralCacheCopies.set(rates, copy);
+  }
+  return copy;
+}
+
 /** `withMakerCachePrices` results per router price, then per maker price (both immutable table data). */
 const withMakerCache = new WeakMap<ModelPrice, WeakMap<ModelPrice, ModelRates | null>>();
 

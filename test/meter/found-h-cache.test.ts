@@ -200,3 +200,26 @@ describe("case usage-prompt-total-holds-anthropic-writes: Anthropic's writes ins
     ).toEqual([300, 10000, 1000]);
   });
 });
+
+describe("case mistral-cache-read-price-gap: a Mistral entry without a cache-read price bills cached tokens at 10 % of input", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 2 calls $0.00152 (was $0.00557, cached tokens at the full input price)`, async () => {
+      const { s, world } = await meterCase("mistral-cache-read-price-gap", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0, unknownModels: [] });
+      const byUser = Object.fromEntries(
+        queryUsage(world.db, { by: "user" }).map((r) => [
+          r.key,
+          [r.requests, r.input, r.cacheRead, r.costUsd],
+        ]),
+      );
+      expect(byUser).toEqual({
+        "telegram:5550601": [1, 2000, 18000, "0.0005"],
+        "telegram:5550602": [1, 1000, 9000, "0.00102"],
+      });
+      const versions = world.db.prepare("SELECT DISTINCT price_version AS v FROM usage_events").all() as {
+        v: string;
+      }[];
+      expect(versions.map((r) => r.v)).toEqual([expect.stringMatching(/\+provider-cache$/)]);
+    });
+  }
+});
