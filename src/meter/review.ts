@@ -174,6 +174,8 @@ export interface HeldSummary {
   /** Sum of the computed costs of held calls, pico-USD decimal string. */
   heldCostPicoUsd: string;
   heldCostUsd: string;
+  /** Held calls with no computed cost (e.g. an unreadable token count): not in `heldCostUsd`. */
+  unpriced: number;
 }
 
 /**
@@ -287,7 +289,17 @@ export function heldSummary(db: Db): HeldSummary {
     held += g.held;
     cost += g.heldCostPicoUsd;
   }
-  return { held, heldCostPicoUsd: cost.toString(), heldCostUsd: formatPicoUsd(cost) };
+  const unpriced = db
+    .prepare<[], { n: number }>(
+      "SELECT count(*) AS n FROM usage_review WHERE status = 'held' AND cost_pico_usd IS NULL",
+    )
+    .get()?.n;
+  return {
+    held,
+    heldCostPicoUsd: cost.toString(),
+    heldCostUsd: formatPicoUsd(cost),
+    unpriced: unpriced ?? 0,
+  };
 }
 
 export interface ReleaseOptions {

@@ -5,6 +5,7 @@ import { pushEventOf } from "../../src/edge/outbox.js";
 import { pushEventSchema } from "../../src/ingest/push.js";
 import { parseLine, usageEvent } from "../../src/meter/parse.js";
 import { queryUsage } from "../../src/meter/report.js";
+import { heldSummary } from "../../src/meter/review.js";
 import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
 import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
 
@@ -47,6 +48,8 @@ describe("case unreadable-token-count-held: a count past 2^53, infinite or not a
       // nothing priced: the operator releases with --cost-usd
       const costs = w.db.prepare("SELECT cost_pico_usd AS c FROM usage_review").all() as { c: unknown }[];
       expect(costs.every((x) => x.c === null)).toBe(true);
+      // and the summary the meter and `review` print says so, not just "$0"
+      expect(heldSummary(w.db)).toMatchObject({ held: 3, heldCostUsd: "0", unpriced: 3 });
     });
   }
 

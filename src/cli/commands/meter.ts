@@ -304,7 +304,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
             }
             if (queue.held > 0)
               ctx.err(
-                `warn: ${queue.held} model call(s) ($${queue.heldCostUsd}) held for review, not billed: see \`creditgate review\`\n`,
+                `warn: ${queue.held} model call(s) ($${queue.heldCostUsd}${queue.unpriced > 0 ? `; ${queue.unpriced} not priced` : ""}) held for review, not billed: see \`creditgate review\`\n`,
               );
             if (s.failures.length > 0) {
               for (const f of s.failures)

@@ -66,7 +66,9 @@ export function registerReviewCommands(program: Command, ctx: CliContext): void 
             rows(items),
           ),
         );
-        ctx.out(`${summary.held} held, $${summary.heldCostUsd} computed cost\n`);
+        ctx.out(
+          `${summary.held} held, $${summary.heldCostUsd} computed cost${summary.unpriced > 0 ? `, ${summary.unpriced} not priced (release with --cost-usd)` : ""}\n`,
+        );
       } finally {
         db.close();
       }
