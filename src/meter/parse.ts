@@ -1501,7 +1501,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   if (providerRaw === "openclaw") return { kind: "skip", why: "synthetic" };
 
   const n = usage.input === undefined ? aliasCounts(usage, shadow) : null;
-  // A count that is there but no readable count (see unreadableCount) holds the call for review.
+  // A count that is there but no readable count (see readCount) holds the call for review.
   const bad: { problem: string | null } = { problem: null };
   let input = readCount("input", n ? n.input : usage.input, bad);
   let output = readCount("output", usage.output ?? n?.output, bad);

@@ -11,7 +11,14 @@ import {
 } from "@pydantic/genai-prices";
 import { z } from "zod";
 import { AppError, ErrorCode } from "../errors.js";
-import { decimalToScaled, divCeil, formatScaled, usdFloatToPico, usdPerMTokToMicro } from "../money.js";
+import {
+  decimalToScaled,
+  divCeil,
+  divRoundHalfUp,
+  formatScaled,
+  usdFloatToPico,
+  usdPerMTokToMicro,
+} from "../money.js";
 import {
   FINE_TUNED_VERSION_TAG,
   fineTunedEntry,
@@ -1316,7 +1323,7 @@ const mistralCacheCopies = new WeakMap<ModelRates, ModelRates>();
 function mistralCacheRates(rates: ModelRates): ModelRates {
   let copy = mistralCacheCopies.get(rates);
   if (copy === undefined) {
-    const tenth = (v: bigint): bigint => (v + 5n) / 10n;
+    const tenth = (v: bigint): bigint => divRoundHalfUp(v, 10n);
     copy = {
       ...rates,
       cacheRead: {
