@@ -897,6 +897,15 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
       const own = findTableEntry(providerId, effortless, atMs);
       if (own.info !== undefined) return own;
     }
+    // A model id with a proxy's thinking-mode suffix (`gemini-2.5-flash-thinking`, `glm-4.7:thinking`,
+    // `gemini-3-pro-preview-thinking-512`, `gpt-5.1-thinking`): the model itself, named the way the
+    // rest of this chain reads it (see `thinkingModeBase`). Not on OpenRouter, whose `:thinking`
+    // slugs are models of their own.
+    const thinkless = providerId === "openrouter" ? null : thinkingModeBase(bare ?? model);
+    if (thinkless !== null) {
+      const own = modelLookup(provider, thinkless, atMs);
+      if (own.info !== undefined) return own;
+    }
     // A model the table does not know: the price supplement, if it has one (`price-supplement.ts`).
     return supplementLookup(providerId, bare ?? model, atMs) ?? found;
   }
@@ -1141,6 +1150,50 @@ const OPENAI_EFFORT_SUFFIX =
 export function openAiEffortBase(model: string): string | null {
   const m = OPENAI_EFFORT_SUFFIX.exec(model.trim());
   return m?.[1] ? m[1] : null;
+}
+
+/**
+ * A thinking-mode marker at the end of a model id: `-thinking`, `:thinking`, `-think`,
+ * ` (thinking)`, their negations (`-nothinking`, `-non-thinking`, `-no-thinking`), and a thinking
+ * budget or level after it (`-thinking-512`, `-thinking-32k`, `-thinking-high`).
+ */
+const THINKING_MODE_SUFFIX =
+  /(?:[-:](?:no-?|non-?)?think(?:ing)?(?:-(?:\d+k?|none|minimal|low|medium|high|xhigh|max))?|\s*\((?:no-?|non-?)?thinking\))$/i;
+
+/**
+ * Model families whose thinking (reasoning) is a mode of the one model at the model's own prices,
+ * billed as output tokens: Claude, Gemini 2.5 and later, GPT-5.x and o1 / o3 / o4, Grok 3 and
+ * later, GLM-4.5 and later, Kimi K2.5 and later (a vendor prefix allowed). Qwen's `-thinking`
+ * models and Moonshot's `kimi-k2-thinking` are models of their own at their own prices, and are
+ * not listed.
+ */
+const THINKING_MODE_FAMILY =
+  /^(?:[a-z0-9_.-]+\/)*(?:claude-|gemini-(?:2\.5|[3-9])|gpt-5|o[134](?:$|-)|grok-[3-9]|glm-(?:4\.[5-9]|[5-9])|kimi-k2\.[5-9])/i;
+
+/**
+ * The model an id names when a proxy or client appended a thinking-mode marker to it, as
+ * OpenAI-compatible relays list one model per thinking setting: `gemini-2.5-flash-thinking` /
+ * `-nothinking` (snailyp/gemini-balance#48), `gemini-3-pro-preview-thinking-512`
+ * (akl7777777/shell-api#3), `ollama/gemini-2.5-flash-thinking` and `claude-opus-4-6-thinking`
+ * (kittors/CliRelay#972: "未定价", unpriced), `glm-4.7:thinking` and `kimi-k2.6:thinking`
+ * (getagentseal/codeburn#629: 599.6M tokens at $0), Cursor's `claude-opus-4-8-thinking-high`
+ * (braintrustdata/braintrust-proxy#964). Through an OpenClaw custom provider that name is the
+ * transcript line's `model`; the bundled table matches Claude ids by prefix, so Claude's were
+ * priced, but a Gemini, GPT-5, Grok, GLM or Kimi id so named was an unknown model (the fallback
+ * price in `calculate`: Opus 4's $15 / $75 per 1M, 50× Gemini 2.5 Flash's $0.30 input; in `auto`
+ * OpenClaw's estimate, $0 for a custom provider's model without a configured cost). Thinking is
+ * no price of its own on these families (Google's list "not split based on thinking mode" since
+ * Gemini 2.5 GA: simonw/llm-prices#28; OpenAI, xAI, Anthropic bill reasoning as output): the
+ * model's own entry prices it. Gemini 2.5 Flash's 2025 previews, whose thinking output had its own
+ * price ($3.50 per 1M), are left out (the table lists their `:thinking` entries by that name).
+ * Tried only when the table does not know the id. null for any other id.
+ */
+export function thinkingModeBase(model: string): string | null {
+  const m = model.trim();
+  const base = m.replace(THINKING_MODE_SUFFIX, "");
+  if (base === m || !THINKING_MODE_FAMILY.test(base)) return null;
+  if (/gemini-2\.5-flash-preview(?!-09-2025)/i.test(base)) return null;
+  return base;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   openAiEffortBase,
   parsePriceOverrides,
   TABLE_VERSION,
+  thinkingModeBase,
 } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
@@ -276,6 +277,82 @@ describe("case openai-reasoning-effort-model-ids: `gpt-5-codex-high` priced as t
     expect(p.price(call("litellm", "o4-mini-high", tokens)).costPicoUsd).toBe(
       p.price(call("openai", "o4-mini-high", tokens)).costPicoUsd,
     );
+  });
+});
+
+describe("case proxy-thinking-suffix-model-ids: `gemini-2.5-flash-thinking` priced as the model, thinking as output", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551931 4 calls $0.1213, none unknown (not $1.83 at the fallback)`, async () => {
+      const { s, world } = await meterCase("proxy-thinking-suffix-model-ids", mode);
+      expect(s).toMatchObject({ billed: 4, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551931",
+          requests: 4,
+          costUsd: "0.1213",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+
+  it.each([
+    ["gemini-2.5-flash-thinking", "gemini-2.5-flash"],
+    ["gemini-2.5-flash-nothinking", "gemini-2.5-flash"],
+    ["gemini-2.5-flash-non-thinking", "gemini-2.5-flash"],
+    ["gemini-3-pro-preview-thinking-512", "gemini-3-pro-preview"],
+    ["gemini-2.5-pro-thinking-32k", "gemini-2.5-pro"],
+    ["gemini-2.5-flash (thinking)", "gemini-2.5-flash"],
+    ["ollama/gemini-2.5-flash-thinking", "ollama/gemini-2.5-flash"],
+    ["zai/glm-4.7:thinking", "zai/glm-4.7"],
+    ["glm-5:thinking", "glm-5"],
+    ["kimi-k2.6:thinking", "kimi-k2.6"],
+    ["gpt-5.1-thinking", "gpt-5.1"],
+    ["o3-think", "o3"],
+    ["Grok-4:Thinking", "Grok-4"],
+    ["claude-4.5-sonnet:thinking", "claude-4.5-sonnet"],
+    ["claude-opus-4-8-thinking-high", "claude-opus-4-8"],
+  ])("%s → %s", (id, base) => {
+    expect(thinkingModeBase(id)).toBe(base);
+  });
+  it.each([
+    "gemini-2.5-flash",
+    "qwen3-235b-a22b-thinking-2507",
+    "qwen3-max-thinking",
+    "kimi-k2-thinking",
+    "gemini-2.0-flash-thinking-exp",
+    "gemini-2.5-flash-preview-05-20-thinking",
+    "deepseek-chat-thinking",
+    "gpt-4o-thinking",
+    "thinking",
+  ])("%s is no such id", (id) => {
+    expect(thinkingModeBase(id)).toBeNull();
+  });
+
+  it("priced exactly like the model; an id the table knows and OpenRouter's `:thinking` slugs keep their own", () => {
+    const p = pricer();
+    const tokens = { input: 30_000, output: 4_000, cacheRead: 10_000, cacheWrite: 0 };
+    for (const [id, provider, base] of [
+      ["gemini-2.5-flash-thinking", "google", "gemini-2.5-flash"],
+      ["gemini-3-pro-thinking", "google", "gemini-3-pro-preview"],
+      ["claude-4.5-sonnet:thinking", "anthropic", "claude-sonnet-4-5"],
+      ["gpt-5:thinking", "openai", "gpt-5"],
+      ["grok-4-thinking", "xai", "grok-4"],
+    ] as const) {
+      const q = p.price(call("cliproxy", id, { api: "openai-completions", ...tokens }));
+      expect(q).toMatchObject({ unknownModel: false });
+      expect(q.costPicoUsd).toBe(
+        p.price(call(provider, base, { api: "openai-completions", ...tokens })).costPicoUsd,
+      );
+    }
+    // the table's own entry for a `-thinking` model (Moonshot's Kimi K2 Thinking) stands
+    expect(findTablePrice("moonshot", "kimi-k2-thinking", FEB_2026)).toEqual(
+      findTablePrice("moonshotai", "kimi-k2-thinking", FEB_2026),
+    );
+    // an OpenRouter `:thinking` slug is not stripped: unknown, as before
+    expect(p.price(call("openrouter", "google/gemini-2.5-flash:thinking", tokens))).toMatchObject({
+      unknownModel: true,
+    });
   });
 });
 
