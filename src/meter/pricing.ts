@@ -157,6 +157,7 @@ export function tableVersionOf(rates: ModelRates): string {
   if (viaAlias !== undefined) return `${tableVersionOf(viaAlias)}+${DATED_ALIAS_VERSION_TAG}`;
   if (makerCacheRates.has(rates)) return MAKER_CACHE_VERSION;
   if (providerCacheRates.has(rates)) return PROVIDER_CACHE_VERSION;
+  if (govCloudRates.has(rates)) return GOVCLOUD_VERSION;
   return correctedRates.has(rates) ? CORRECTED_TABLE_VERSION : TABLE_VERSION;
 }
 
@@ -837,6 +838,9 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
   if (isOpenCodeZenFree(provider, model)) return { rates: OPENCODE_FREE_RATES, info: undefined };
   const base = providerId === "openrouter" ? openRouterVariantBase(model) : null;
   if (base === null) {
+    // Claude on Amazon Bedrock in AWS GovCloud (`us-gov.anthropic.…`): see `govCloudLookup`.
+    const gov = govCloudLookup(providerId, model, atMs);
+    if (gov !== null) return gov;
     const direct = findTableEntry(providerId, model, atMs);
     const fineTuned = fineTunedLookup(providerId, model, direct);
     if (fineTuned !== null) return fineTuned;
@@ -920,6 +924,91 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
   const makerBase = findTableEntry(providerId, base, atMs);
   // the base model as the price supplement names it (`x-ai/grok-4.20-0309-reasoning:nitro`)
   return makerBase.info !== undefined ? makerBase : (supplementLookup(providerId, base, atMs) ?? makerBase);
+}
+
+/**
+ * AWS GovCloud's price of Claude on Amazon Bedrock, as a multiple of Anthropic's global price:
+ * 1.2× ("AWS GovCloud Bedrock pricing carries a +20% premium over the global Anthropic rates, not
+ * the +10% premium that applies to commercial US regions", BerriAI/litellm#28573, fixing #27120,
+ * which quotes https://aws.amazon.com/bedrock/pricing/ for Claude Sonnet 4.5 in us-gov-west-1:
+ * $3.60 input, $18 output, $4.50 5-minute cache write, $7.20 1-hour write, $0.36 cache read per 1M).
+ */
+export const GOVCLOUD_MULTIPLE = { num: 6n, den: 5n } as const;
+export const GOVCLOUD_VERSION = `${TABLE_VERSION}+govcloud`;
+const govCloudRates = new WeakSet<ModelRates>();
+const govCloudCopies = new WeakMap<ModelRates, ModelRates>();
+
+/** `rates` × `GOVCLOUD_MULTIPLE`, every class and tier (rounded half up), once per rates object. */
+function govCloudOf(rates: ModelRates): ModelRates {
+  let copy = govCloudCopies.get(rates);
+  if (copy === undefined) {
+    const { num, den } = GOVCLOUD_MULTIPLE;
+    const scale = (t: TieredRate): TieredRate => ({
+      base: divRoundHalfUp(t.base * num, den),
+      tiers: t.tiers.map((x) => ({ above: x.above, rate: divRoundHalfUp(x.rate * num, den) })),
+    });
+    copy = {
+      input: scale(rates.input),
+      output: scale(rates.output),
+      cacheRead: scale(rates.cacheRead),
+      cacheWrite: scale(rates.cacheWrite),
+      cacheWrite1h: scale(rates.cacheWrite1h),
+      perCallPico: rates.perCallPico,
+    };
+    govCloudRates.add(copy);
+    govCloudCopies.set(rates, copy);
+  }
+  return copy;
+}
+
+/** The same rates, class by class and tier by tier. */
+function sameRates(a: ModelRates, b: ModelRates): boolean {
+  return (
+    a.perCallPico === b.perCallPico &&
+    [
+      [a.input, b.input],
+      [a.output, b.output],
+      [a.cacheRead, b.cacheRead],
+      [a.cacheWrite, b.cacheWrite],
+      [a.cacheWrite1h, b.cacheWrite1h],
+    ].every(([x, y]) => x !== undefined && y !== undefined && sameRate(x, y))
+  );
+}
+
+const GOVCLOUD_CLAUDE = /(?:^|[/.:])us-gov\.anthropic\./i;
+
+/**
+ * A Claude call on Amazon Bedrock through the AWS GovCloud (US) inference profile
+ * (`us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0`, on OpenClaw's `amazon-bedrock` provider or
+ * as `bedrock/us-gov.…` behind a proxy): `GOVCLOUD_MULTIPLE` × the model's global price
+ * (`global.anthropic.…`), for a model whose Bedrock regional price carries a premium over the
+ * global one (Claude Sonnet 4.5, Haiku 4.5 and later). The bundled table lists `us-gov.` among
+ * the commercial regional prefixes, so such a call was billed at the commercial regional 1.1×
+ * ($3.30 / $16.50 for Sonnet 4.5), ~9% under AWS's bill. null for any other call (an older Claude,
+ * whose regional and global prices are one, keeps the table's price).
+ */
+function govCloudLookup(providerId: string | null, model: string, atMs: number): TableLookup | null {
+  const m = model.trim();
+  const gov = GOVCLOUD_CLAUDE.exec(m);
+  if (gov === null) return null;
+  let id = m;
+  if (providerId !== "aws") {
+    // a proxy's `bedrock/us-gov.…` (a vendor prefix naming Amazon Bedrock)
+    const slash = m.indexOf("/");
+    if (providerId !== null || slash <= 0 || tableProviderId(m.slice(0, slash)) !== "aws") return null;
+    id = m.slice(slash + 1);
+  }
+  const at = id.search(/us-gov\.anthropic\./i);
+  const regional = findTableEntry("aws", id, atMs, false);
+  const global = findTableEntry(
+    "aws",
+    `${id.slice(0, at)}global.${id.slice(at + "us-gov.".length)}`,
+    atMs,
+    false,
+  );
+  if (!regional.rates || !global.rates || !global.info || sameRates(regional.rates, global.rates))
+    return null;
+  return { ...global, rates: govCloudOf(global.rates) };
 }
 
 /**

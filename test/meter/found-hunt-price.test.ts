@@ -356,6 +356,53 @@ describe("case proxy-thinking-suffix-model-ids: `gemini-2.5-flash-thinking` pric
   });
 });
 
+describe("case bedrock-govcloud-claude-price: Claude Sonnet 4.5 in AWS GovCloud at 1.2× the global price", () => {
+  for (const mode of ["calculate", "auto"] as const) {
+    it(`${mode}: telegram:5551932 2 calls $0.225, not the commercial regional $0.20625`, async () => {
+      const { s, world } = await meterCase("bedrock-govcloud-claude-price", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551932",
+          requests: 2,
+          costUsd: "0.225",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+
+  it("AWS's GovCloud list for Sonnet 4.5 ($3.60 / $18 / $4.50 5m / $7.20 1h / $0.36); other shapes", () => {
+    const id = "us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    const rates = findTablePrice("amazon-bedrock", id, FEB_2026);
+    expect(rates).toMatchObject({
+      input: { base: r("3.6") },
+      output: { base: r("18") },
+      cacheWrite: { base: r("4.5") },
+      cacheWrite1h: { base: r("7.2") },
+      cacheRead: { base: r("0.36") },
+    });
+    const p = pricer();
+    const tokens = { input: 10_000, output: 1_000, cacheRead: 0, cacheWrite: 0 };
+    const cost = (provider: string, model: string) =>
+      p.price(call(provider, model, { api: "bedrock-converse-stream", ...tokens })).costPicoUsd;
+    // 10,000 × $3.60 + 1,000 × $18 per 1M
+    expect(cost("amazon-bedrock", id)).toBe(10_000n * r("3.6") + 1_000n * r("18"));
+    // an inference-profile ARN and a proxy's `bedrock/…` name the same call
+    expect(cost("amazon-bedrock", `arn:aws:bedrock:us-gov-west-1:123456789012:inference-profile/${id}`)).toBe(
+      cost("amazon-bedrock", id),
+    );
+    expect(cost("litellm", `bedrock/${id}`)).toBe(cost("amazon-bedrock", id));
+    // commercial regional stays 1.1×; a Claude whose regional and global prices are one keeps the table's
+    expect(
+      findTablePrice("amazon-bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", FEB_2026),
+    ).toMatchObject({ input: { base: r("3.3") } });
+    expect(
+      findTablePrice("amazon-bedrock", "us-gov.anthropic.claude-sonnet-4-20250514-v1:0", FEB_2026),
+    ).toMatchObject({ input: { base: r("3") } });
+  });
+});
+
 describe("claudeShortNameModel: a Claude CLI alias with a version names Anthropic's model id", () => {
   it.each([
     ["opus-4.6", "claude-opus-4-6"],
