@@ -23,6 +23,12 @@ export type LineResult =
       content: unknown;
       /** A negative token count was read as 0 (see {@link tokenCount}). */
       clamped: boolean;
+      /**
+       * The entry's own `id` (OpenClaw's entry id, unique within its transcript), or null (absent,
+       * not text, longer than MAX_ENTRY_ID_CHARS): a later line of the same transcript with the
+       * same id is the same message written again (`BatchBuilder`'s same-entry rule).
+       */
+      entryId: string | null;
     }
   /** A user message line: when it was sent (`message.timestamp`, else the entry's ISO time) and its content. */
   | { kind: "user"; atMs: number | null; content: unknown; source: TurnSource | null }
@@ -1639,5 +1645,13 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   // multiple; "global", absent or anything else is a standard call (ParsedUsage.inferenceGeo).
   const geo = servedInferenceGeo(usage.inference_geo ?? usage.inferenceGeo);
   if (geo !== null) parsed.inferenceGeo = geo;
-  return { kind: "usage", writtenAtMs: isoMs(e.timestamp), content: msg.content, clamped, usage: parsed };
+  const entryId = str(e.id);
+  return {
+    kind: "usage",
+    writtenAtMs: isoMs(e.timestamp),
+    content: msg.content,
+    clamped,
+    usage: parsed,
+    entryId: entryId !== null && entryId.length <= MAX_ENTRY_ID_CHARS ? entryId : null,
+  };
 }

@@ -45,6 +45,8 @@ describe("parseLine", () => {
       writtenAtMs: Date.parse(JSON.parse(line(usageMsg())).timestamp),
       content: usageMsg().content,
       clamped: false,
+      // the entry's own id: a later line of the transcript with it is the same entry written again
+      entryId: "x1",
       usage: {
         provider: "mock",
         model: "mock-gpt",

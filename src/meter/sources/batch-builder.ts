@@ -610,6 +610,49 @@ export class TurnCallsScan {
   }
 }
 
+/** A call the current turn billed from a line with an entry id (`BatchBuilder`'s same-entry rule). */
+interface EntryCall {
+  /** The builder's `take()` count when it was added: its event is in the batch while it holds. */
+  generation: number;
+  /** Its event's index among the batch's events (`events`, then the packer's). */
+  index: number;
+  sessionId: string | null;
+  accountId: string;
+  latency: number | null;
+  userPreview: string | null;
+  /** The counts billed for it (the copy with the most tokens so far). */
+  usage: ParsedUsage;
+}
+
+/**
+ * The call of the current turn that line `u` (entry id `entryId`, of session `sessionId`) is a copy
+ * of, or null. OpenClaw's entry ids are unique within a transcript (pi's session writer draws a new
+ * one until it is unused), so a later line with an id a billed line of the same transcript has is
+ * that message written again (a streamed reply written partial, then with its final usage), not a
+ * new call; its `message.timestamp` and counts may differ, which gives it another identity. Only
+ * lines without a response identity (a long enough `responseId` is one call by it already:
+ * `usage_response_keys`), of the same provider, model and response id (or none), are taken for
+ * copies. Before 2026-12-04 both were billed.
+ */
+export function sameEntryCopy(
+  calls: ReadonlyMap<string, EntryCall>,
+  entryId: string | null,
+  sessionId: string | null,
+  u: ParsedUsage,
+): EntryCall | null {
+  if (entryId === null || isResponseIdentity(u.responseId)) return null;
+  const c = calls.get(entryId);
+  if (c === undefined || c.sessionId !== sessionId) return null;
+  const p = c.usage;
+  return p.provider === u.provider && p.model === u.model && p.responseId === u.responseId ? c : null;
+}
+
+/** Whether `u` holds more tokens than the copy `prior` billed (of equals, the first stands). */
+function outweighs(u: ParsedUsage, prior: EntryCall): boolean {
+  const p = prior.usage;
+  return u.input + u.output + u.cacheRead + u.cacheWrite > p.input + p.output + p.cacheRead + p.cacheWrite;
+}
+
 /**
  * Collects one batch: the "parsed line → event, stats, rejects" step shared by every reader
  * (JSONL files, compressed archives, OpenClaw SQLite rows and archive blobs), plus the cursor
@@ -646,8 +689,18 @@ export class BatchBuilder {
     this.lastReply = null;
     this.turnCalls = emptyTurnCalls();
     this.#callsAfter = emptyTurnCalls();
+    this.#entryCalls.clear();
   }
   #turn: PendingTurn | null = null;
+  /**
+   * The current turn's billed calls by entry id (see {@link sameEntryCopy}): a later line of the
+   * transcript with the same entry id is the same message written again, not a call. Setting
+   * `turn` (a transcript's start, a user line) empties it; `take()` leaves it (a copy of a call of
+   * an earlier batch is skipped, its first copy stays billed).
+   */
+  readonly #entryCalls = new Map<string, EntryCall>();
+  /** Counts `take()`s: an {@link EntryCall} of another generation is no longer in this batch. */
+  #generation = 0;
   /**
    * The current transcript's last billed reply with no user line after it ({@link ReplyMark};
    * null: none, or one that no copy is looked for of). Setting `turn` (a transcript's start, a
@@ -898,7 +951,23 @@ export class BatchBuilder {
         this.stats.synthetic++; // OpenClaw's mirror of the turn's run, not a call (isRunMirror)
         return;
       }
+      const prior = sameEntryCopy(this.#entryCalls, r.entryId, who.sessionId, r.usage);
+      if (prior !== null && (prior.generation !== this.#generation || !outweighs(r.usage, prior))) {
+        // the same message written again (a streamed partial, then the final): of its copies the
+        // one with the most tokens is billed; a lesser one, or one whose copy an earlier batch
+        // already holds, is not a call (counted as synthetic)
+        this.stats.synthetic++;
+        return;
+      }
       this.lastReply = mark;
+      if (prior !== null) {
+        // a copy with more tokens than the one this batch holds: it takes that one's place
+        this.stats.synthetic++;
+        if (r.usage.identityTsMs === undefined) this.datedBy = r.usage.messageTsMs;
+        else if (this.datedBy !== null) r.usage.messageTsMs = this.datedBy;
+        this.#replace(prior, r, who, eventRef);
+        return;
+      }
       if (this.turnCalls === undefined) this.#callsAfter = withTurnCall(this.#callsAfter, r.usage);
       else if (this.turnCalls !== null) this.turnCalls = withTurnCall(this.turnCalls, r.usage);
       let usage = r.usage;
@@ -933,6 +1002,16 @@ export class BatchBuilder {
       const userPreview = t?.preview ?? null;
       const replyPreview =
         this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null;
+      if (r.entryId !== null && !isResponseIdentity(usage.responseId) && usage === r.usage)
+        this.#entryCalls.set(r.entryId, {
+          generation: this.#generation,
+          index: this.eventCount,
+          sessionId: who.sessionId,
+          accountId,
+          latency,
+          userPreview,
+          usage,
+        });
       if (this.packer)
         this.packer.add(
           usage,
@@ -1062,6 +1141,51 @@ export class BatchBuilder {
    * `take()` and, with `pack`, the events in columns (the batch's `events` then hold none;
    * `unpackEvents` gives them back). Null without `pack`.
    */
+  /**
+   * Puts the call of line `r` in the place of its earlier copy `prior` in this batch (see
+   * {@link sameEntryCopy}): the payer, latency and user preview stay the first copy's (the turn it
+   * answered); the counts, time, reply preview and location are this line's.
+   */
+  #replace(
+    prior: EntryCall,
+    r: Extract<LineResult, { kind: "usage" }>,
+    who: LineOwner,
+    eventRef: string,
+  ): void {
+    const usage = r.usage;
+    const replyPreview =
+      this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null;
+    if (this.packer)
+      this.packer.replace(
+        prior.index - this.events.length,
+        usage,
+        this.agentId,
+        who.sessionId,
+        who.sessionKey,
+        prior.accountId,
+        this.source,
+        eventRef,
+        prior.latency,
+        prior.userPreview,
+        replyPreview,
+        this.keysHere() ? identity(usage) : undefined,
+      );
+    else
+      this.events[prior.index] = usageEvent(
+        usage,
+        this.agentId,
+        who.sessionId,
+        who.sessionKey,
+        prior.accountId,
+        this.source,
+        eventRef,
+        prior.latency,
+        prior.userPreview,
+        replyPreview,
+      );
+    prior.usage = usage;
+  }
+
   takePacked(): { batch: SourceBatch; packed: PackedEvents | null } {
     const packed = this.packer ? this.packer.take() : null;
     return { batch: this.take(), packed };
@@ -1091,6 +1215,7 @@ export class BatchBuilder {
     this.sqlite = new Map();
     this.blobs = [];
     this.#keyAccounts.clear();
+    this.#generation++;
     return batch;
   }
 }

@@ -208,6 +208,22 @@ export class EventPacker {
     this.n++;
   }
 
+  /**
+   * Overwrites the event at `index` (added since the last `take`) with the one `add` would build
+   * from `args`: a message written again with more tokens takes its earlier copy's place
+   * (`BatchBuilder`'s same-entry rule). The earlier copy's own strings stay in the table, unread.
+   */
+  replace(index: number, ...args: Parameters<EventPacker["add"]>): void {
+    if (!(index >= 0 && index < this.n)) throw new RangeError(`no packed event ${index}`);
+    const n = this.n;
+    this.n = index;
+    try {
+      this.add(...args);
+    } finally {
+      this.n = n;
+    }
+  }
+
   /** What was added, as one value (the arrays trimmed to it); the packer starts afresh. */
   take(): PackedEvents {
     const p: PackedEvents = {
