@@ -151,7 +151,9 @@ export function usageEvent(
   // negative or absurd amount the meter flags or holds for review) is left to the meter: pushed
   // without it, the call would be billed at the list or fallback price first (a tester, 2026-12-02).
   if (total !== undefined && total !== null && !recorded) return null;
-  const providerBilled = recorded && u.cost?.totalOrigin === "provider-billed";
+  const providerBilled =
+    recorded &&
+    (u.cost?.totalOrigin === "provider-billed" || openRouterReportedTotal(m.provider, rawCost, total));
   const api = typeof m.api === "string" ? m.api.trim() : "";
   const isError = m.stopReason === "error" || m.stopReason === "aborted" || Boolean(m.errorMessage);
   // Only a session whose key alone names its payer is pushed. The meter reads the payer of the
@@ -324,4 +326,29 @@ export class UsagePusher {
     this.timer = null;
     await this.flush();
   }
+}
+
+/**
+ * OpenRouter's billed figure in `cost.total` without `totalOrigin`, as the meter reads it
+ * (parse.ts `openRouterReportedTotal`): OpenClaw's OpenRouter stream wrapper
+ * (openclaw/openclaw#91073) overwrote the total of pi-ai's estimate with OpenRouter's `/generation`
+ * `total_cost` before `totalOrigin` existed, leaving the components; pi-ai always writes the total as
+ * their sum, so an `openrouter` total above it is what OpenRouter billed. The push must say so, or
+ * the center would bill the list price first and the transcript's copy would be a duplicate.
+ */
+function openRouterReportedTotal(provider: unknown, rawCost: unknown, total: number): boolean {
+  if (total <= 0 || total > 400) return false;
+  if (typeof provider !== "string" || provider.trim().toLowerCase() !== "openrouter") return false;
+  if (typeof rawCost !== "object" || rawCost === null || Array.isArray(rawCost)) return false;
+  const c = rawCost as Record<string, unknown>;
+  if (c.totalOrigin !== undefined) return false;
+  let sum = 0n;
+  let priced = false;
+  for (const part of [c.input, c.output, c.cacheRead, c.cacheWrite]) {
+    if (typeof part !== "number" || !Number.isFinite(part) || Math.abs(part) > 400) return false;
+    sum += BigInt(Math.round(part * 1e12));
+    if (part !== 0) priced = true;
+  }
+  // all-zero components: not compared, as the meter does not
+  return priced && BigInt(Math.round(total * 1e12)) > sum + 4n;
 }

@@ -228,6 +228,29 @@ describe("usageEvent (the meter's rules)", () => {
     const plain = usageEvent(assistant, where);
     expect(plain).toMatchObject({ costUsd: 0.0091542, api: "openai-completions" });
     expect(plain).not.toHaveProperty("costOrigin");
+    // OpenRouter's billed total written over pi-ai's estimate without totalOrigin
+    // (openclaw/openclaw#91073: above the components' sum) is provider-billed, as the meter reads it
+    // (parse.ts openRouterReportedTotal); the same total on another provider, or one not above the
+    // sum, stays an estimate.
+    const reconciled = {
+      ...assistant,
+      provider: "openrouter",
+      model: "qwen/qwen3.6-plus",
+      usage: {
+        ...assistant.usage,
+        cost: { input: 0.13325, output: 0.00195, cacheRead: 0, cacheWrite: 0, total: 0.53366 },
+      },
+    };
+    expect(usageEvent(reconciled, where)).toMatchObject({ costUsd: 0.53366, costOrigin: "provider-billed" });
+    expect(usageEvent({ ...reconciled, provider: "my-proxy" }, where)).not.toHaveProperty("costOrigin");
+    const zeroParts = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0.53366 };
+    expect(
+      usageEvent({ ...reconciled, usage: { ...reconciled.usage, cost: zeroParts } }, where),
+    ).not.toHaveProperty("costOrigin");
+    const atSum = { ...reconciled.usage.cost, total: 0.1352 };
+    expect(
+      usageEvent({ ...reconciled, usage: { ...reconciled.usage, cost: atSum } }, where),
+    ).not.toHaveProperty("costOrigin");
     expect(plain).not.toHaveProperty("cacheWrite1h");
     // no cost: pushed without one
     expect(

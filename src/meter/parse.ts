@@ -1086,6 +1086,43 @@ function recordedCost(usage: Record<string, unknown>): {
   return { usd: Number(usdFloatToPico(usd) + usdFloatToPico(upstream)) / 1e12, origin: "provider-billed" };
 }
 
+/**
+ * OpenRouter's own figure in `cost.total` of a line that does not say so (no `totalOrigin`):
+ * `provider-billed`, else `cost` unchanged. OpenClaw wrote OpenRouter's reported cost into the
+ * `cost.total` of pi-ai's estimate before it had `totalOrigin` (openclaw/openclaw#101177,
+ * 2026-07): its OpenRouter stream wrapper (openclaw/openclaw#91073, 2026-06, fixing #68066)
+ * overwrites `cost.total` in place with `total_cost` from OpenRouter's `/generation` record, the
+ * amount OpenRouter billed, when it is greater than what was there, and leaves the estimate's
+ * `input`/`output`/`cacheRead`/`cacheWrite` components as they were. pi-ai's `calculateCost`
+ * always writes `total` as the sum of those components, so on an `openrouter` line a `total`
+ * above their sum (beyond a pico-USD per component of rounding; not all of them 0) was not written
+ * by it: it is
+ * OpenRouter's billed figure (a long-context tier the estimate priced at the base rate: 4× for
+ * `qwen/qwen3.6-plus` above 256K). Only above: the wrapper never writes a smaller one, and a
+ * total below the sum (another writer's) stays an estimate. Custom OpenRouter-compatible routes
+ * (another provider id) are skipped by that wrapper and here.
+ */
+function openRouterReportedTotal(provider: unknown, rawCost: unknown, cost: RecordedCost): RecordedCost {
+  if (cost.origin !== null || cost.usd === null || cost.usd <= 0 || cost.usd > MAX_SUMMED_USD) return cost;
+  if (typeof provider !== "string" || provider.trim().toLowerCase() !== "openrouter") return cost;
+  if (typeof rawCost !== "object" || rawCost === null || Array.isArray(rawCost)) return cost;
+  const c = rawCost as Record<string, unknown>;
+  if (c.totalOrigin !== undefined) return cost;
+  let sum = 0n;
+  let priced = false;
+  for (const part of [c.input, c.output, c.cacheRead, c.cacheWrite]) {
+    // pi-ai writes all four; a catalog's sentinel price (OpenRouter lists `openrouter/auto` at
+    // -1 per token) makes them negative, which is still its estimate, never a billed figure
+    if (typeof part !== "number" || !Number.isFinite(part) || Math.abs(part) > MAX_SUMMED_USD) return cost;
+    sum += part < 0 ? -usdFloatToPico(-part) : usdFloatToPico(part);
+    if (part !== 0) priced = true;
+  }
+  // All-zero components say nothing of who wrote the total (OpenClaw's own flat estimate has been
+  // stored that way: case openrouter-grok-long-context-tier), so only a priced estimate is compared.
+  if (!priced) return cost;
+  return usdFloatToPico(cost.usd) > sum + 4n ? { usd: cost.usd, origin: "provider-billed" } : cost;
+}
+
 /** Below this (USD) a pico-USD count divided by 1e12 converts back to the same count (money.ts). */
 const MAX_SUMMED_USD = 400;
 
@@ -1540,7 +1577,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   // `cacheWrite1h` is the 1-hour part of `cacheWrite`. More than the whole is inconsistent: the
   // call still happened, so it is billed, with every write at the (higher) 1-hour rate.
   const cacheWrite1h = Math.min(cacheWrite1hRaw, cacheWrite);
-  const written = recordedCost(usage);
+  const written = openRouterReportedTotal(providerRaw, usage.cost, recordedCost(usage));
   const cost =
     writtenInput !== undefined
       ? estimateWithoutDoubledCache(usage.cost, written, writtenInput, cacheRead)

@@ -59,3 +59,40 @@ describe("case openrouter-byok-fee-only: a provider-billed OpenRouter BYOK fee i
     expect(total).toBe(115_500_000_000n);
   });
 });
+
+describe("case openrouter-reconciled-total-without-origin: OpenRouter's billed total written without totalOrigin", () => {
+  const costs = async (mode: "calculate" | "auto" | "recorded") => {
+    const { s, world } = await meterCase("openrouter-reconciled-total-without-origin", mode);
+    expect(s).toMatchObject({ billed: 3, malformed: 0, unknownModels: [] });
+    return world.db
+      .prepare<[], { account_id: string; cost_pico_usd: number; price_source: string }>(
+        "SELECT account_id, cost_pico_usd, price_source FROM usage_events ORDER BY account_id",
+      )
+      .all()
+      .map((r) => [r.account_id, r.cost_pico_usd, r.price_source]);
+  };
+
+  it("auto: the long-context call at OpenRouter's billed $0.53366 (not the flat list $0.1352); the others at the list", async () => {
+    expect(await costs("auto")).toEqual([
+      ["telegram:5550501", 533_660_000_000, "provider-billed"],
+      ["telegram:5550502", 7_249_125_000, "table"],
+      ["telegram:5550503", 2_100_000_000, "table"],
+    ]);
+  });
+
+  it("recorded: the same billed total, named provider-billed; a total below its parts stays an estimate", async () => {
+    expect(await costs("recorded")).toEqual([
+      ["telegram:5550501", 533_660_000_000, "provider-billed"],
+      ["telegram:5550502", 7_249_125_000, "recorded"],
+      ["telegram:5550503", 1_900_000_000, "recorded"],
+    ]);
+  });
+
+  it("calculate: the list price for all three", async () => {
+    expect(await costs("calculate")).toEqual([
+      ["telegram:5550501", 135_200_000_000, "table"],
+      ["telegram:5550502", 7_249_125_000, "table"],
+      ["telegram:5550503", 2_100_000_000, "table"],
+    ]);
+  });
+});
