@@ -25,6 +25,7 @@ function sameState(a: PaymentObservation, b: PaymentObservation): boolean {
     a.state === b.state &&
     a.refundedMinor === b.refundedMinor &&
     a.disputedMinor === b.disputedMinor &&
+    a.amountBasisMinor === b.amountBasisMinor &&
     a.paid?.amountMinor === b.paid?.amountMinor &&
     a.paid?.currency === b.paid?.currency &&
     (a.paymentRef ?? null) === (b.paymentRef ?? null) &&

@@ -48,6 +48,8 @@ export function observeCharge(charge: Stripe.Charge, source: string, isCurrent: 
       state: "unchanged",
       paymentRef: paymentIntentId,
       refundedMinor: BigInt(charge.amount_refunded),
+      // In the charge's currency: with Adaptive Pricing, possibly not the top-up's.
+      amountBasisMinor: BigInt(charge.amount),
       refundIsCurrent: isCurrent,
       source,
     },
@@ -74,6 +76,11 @@ export function observeDispute(dispute: Stripe.Dispute, source: string): StripeE
       state: "unchanged",
       paymentRef: paymentIntentId,
       disputedMinor: DISPUTE_RELEASED.has(dispute.status) ? 0n : BigInt(dispute.amount),
+      // `amount` is in the charge's currency (Adaptive Pricing: maybe the customer's): a share of
+      // the charge when it was retrieved expanded.
+      ...(typeof dispute.charge === "object" && dispute.charge !== null
+        ? { amountBasisMinor: BigInt(dispute.charge.amount) }
+        : {}),
       source: `${source} (dispute ${dispute.status})`,
     },
   };
@@ -263,7 +270,8 @@ export function createStripeGateway(opts: StripeGatewayOptions) {
     /** A dispute's current state: dispute events are snapshots and may arrive out of order. */
     async retrieveDispute(disputeId: string): Promise<Stripe.Dispute> {
       try {
-        return await stripe.disputes.retrieve(disputeId);
+        // The charge expanded: its `amount` is the whole the dispute's `amount` is a part of.
+        return await stripe.disputes.retrieve(disputeId, { expand: ["charge"] });
       } catch (cause) {
         throw upstream(`stripe: retrieving dispute ${disputeId} failed`, cause);
       }
@@ -366,10 +374,7 @@ export function observeCheckoutSession(
     paymentRef: idOf(session.payment_intent),
     source,
   };
-  const paid = {
-    amountMinor: BigInt(session.amount_total ?? 0),
-    currency: (session.currency ?? "").toUpperCase(),
-  };
+  const paid = sessionChargedInIntegrationCurrency(session);
   if (eventType === "checkout.session.async_payment_failed") return { ...base, state: "failed" };
   if (eventType === "checkout.session.expired" || session.status === "expired") {
     return { ...base, state: "expired" };
@@ -382,6 +387,30 @@ export function observeCheckoutSession(
   }
   if (session.status === "complete") return { ...base, state: "awaiting_payment" };
   return { ...base, state: "unchanged" };
+}
+
+/**
+ * What a session charged, in the currency and amount it was CREATED with (the pack's price).
+ * Adaptive Pricing lets the customer pay in their own currency. Webhook payloads follow the
+ * endpoint's API version, and before 2025-03-31.basil such a session's `currency` and
+ * `amount_total` are the customer's (e.g. `eur` 465 for a `usd` 500 pack), with the integration's
+ * under `currency_conversion.source_currency` / `.amount_total` ("Total of all items in source
+ * currency after discounts and taxes"); since basil `currency` stays the integration's and the
+ * customer's choice is under `presentment_details` (docs.stripe.com/changelog/basil/2025-03-31/
+ * add_presentment_details). Either way the source amount is what the pack price is checked against.
+ */
+function sessionChargedInIntegrationCurrency(session: Stripe.Checkout.Session): {
+  amountMinor: bigint;
+  currency: string;
+} {
+  const conversion = session.currency_conversion;
+  if (conversion?.source_currency && typeof conversion.amount_total === "number") {
+    return {
+      amountMinor: BigInt(conversion.amount_total),
+      currency: conversion.source_currency.toUpperCase(),
+    };
+  }
+  return { amountMinor: BigInt(session.amount_total ?? 0), currency: (session.currency ?? "").toUpperCase() };
 }
 
 const SESSION_EVENTS = new Set([

@@ -55,6 +55,13 @@ export interface PaymentObservation {
   refundIsCurrent?: boolean;
   /** Current amount under dispute / chargeback (0 = none or won), minor units. */
   disputedMinor?: bigint;
+  /**
+   * The whole payment in the units `refundedMinor` and `disputedMinor` are counted in (a Stripe
+   * charge's `amount`), when they may not be the top-up's: Adaptive Pricing charges the customer
+   * in their own currency, so a charge's refunds and disputes can be in it (JPY 750 for a USD 5.00
+   * pack). Applied as a share of it. Absent: they are in the top-up's own minor units.
+   */
+  amountBasisMinor?: bigint;
   /** Set when the fact itself is unacceptable (e.g. live_mode mismatch): recorded, never applied. */
   problem?: string;
   /** Human summary for ledger reasons and logs, e.g. "stripe charge.refunded". */

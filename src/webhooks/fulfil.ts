@@ -1,6 +1,6 @@
 import { createLedger, type Ledger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
-import { formatMicroCredits } from "../money.js";
+import { divRoundHalfUp, formatMicroCredits } from "../money.js";
 import {
   createAutoTopupRepo,
   createTopupRepo,
@@ -74,6 +74,18 @@ export function reversalTargetMicros(
   return (2n * grantMicroCredits * taken + paidMinor) / (2n * paidMinor);
 }
 
+/**
+ * A refund or dispute level counted against another whole (`amountBasisMinor`: a Stripe charge in
+ * the customer's currency under Adaptive Pricing) → the same share of the top-up's amount, rounded
+ * half-up; all of the charge is all of the top-up. Without a basis the level is already in the
+ * top-up's minor units.
+ */
+function inTopupUnits(level: bigint | undefined, basis: bigint | undefined, t: Topup): bigint | undefined {
+  if (level === undefined || basis === undefined || basis <= 0n || basis === t.amountMinor) return level;
+  if (level >= basis) return t.amountMinor;
+  return divRoundHalfUp(level * t.amountMinor, basis);
+}
+
 /** A current value replaces the refund level; a snapshot can only raise it (bigints: no Math.max). */
 function nextRefundLevel(current: bigint, o: PaymentObservation): bigint {
   if (o.refundedMinor === undefined) return current;
@@ -123,7 +135,8 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
   );
 
   function applyInTx(input: FulfilInput): FulfilOutcome {
-    const { event, observation, nowMs } = input;
+    const { event, nowMs } = input;
+    let observation = input.observation;
     if (event) {
       const inserted = insertEvent.run(
         event.provider,
@@ -151,6 +164,16 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
       return finish(outcome("unknown_topup", null, detail, 0n, 0n, input.topupId));
     }
     const reject = (detail: string) => finish(outcome("rejected", topup, detail, 0n, 0n));
+    if (observation.amountBasisMinor !== undefined) {
+      const basis = observation.amountBasisMinor;
+      const refundedMinor = inTopupUnits(observation.refundedMinor, basis, topup);
+      const disputedMinor = inTopupUnits(observation.disputedMinor, basis, topup);
+      observation = {
+        ...observation,
+        ...(refundedMinor === undefined ? {} : { refundedMinor }),
+        ...(disputedMinor === undefined ? {} : { disputedMinor }),
+      };
+    }
     const from = event?.provider ?? input.provider;
     if (from !== undefined && from !== topup.provider) {
       return reject(`top-up ${topup.id} belongs to ${topup.provider}, not ${from}`);

@@ -131,7 +131,10 @@ export async function startFakeStripe() {
       }
       if (req.method === "GET" && parts[1] === "disputes" && parts[2]) {
         const dp = disputes.get(parts[2]);
-        return dp ? sendRead("disputes", dp) : notFound(`dispute: '${parts[2]}'`);
+        if (!dp) return notFound(`dispute: '${parts[2]}'`);
+        const expand = url.searchParams.getAll("expand[]").concat(url.searchParams.getAll("expand[0]"));
+        const ch = expand.includes("charge") ? charges.get(dp.charge as string) : undefined;
+        return sendRead("disputes", ch ? { ...dp, charge: { ...ch } } : dp);
       }
       if (req.method === "GET" && parts[1] === "charges" && parts[2]) {
         const ch = charges.get(parts[2]);
@@ -395,6 +398,23 @@ export async function startFakeStripe() {
       pi.status = "succeeded";
       return event("checkout.session.completed", s);
     },
+    /**
+     * Adaptive Pricing: the customer pays in `currency` (`amount` minor units) a session created in
+     * the pack's currency. As a pre-2025-03-31.basil endpoint receives it: the session's `currency`
+     * and `amount_total` are the customer's, the pack's are under `currency_conversion`; the
+     * PaymentIntent and Charge are in the customer's currency. Call before anything pays it.
+     */
+    presentIn(sessionId: string, currency: string, amount: number): void {
+      const s = session(sessionId);
+      if (s.payment_intent) throw new Error("fake stripe: presentIn after the payment was made");
+      s.currency_conversion = {
+        amount_subtotal: s.amount_subtotal,
+        amount_total: s.amount_total,
+        fx_rate: String(amount / (s.amount_total as number)),
+        source_currency: s.currency,
+      };
+      Object.assign(s, { currency, amount_subtotal: amount, amount_total: amount });
+    },
     /** Delayed method (SEPA, boleto…): complete but unpaid. */
     completeUnpaid(sessionId: string): Json {
       const s = session(sessionId);
@@ -448,6 +468,8 @@ export async function startFakeStripe() {
         | "charge.dispute.funds_reinstated"
         | "charge.dispute.closed",
       status: string,
+      /** Disputed amount when the dispute is opened (default: the whole charge). */
+      amount?: number,
     ): Json {
       const { charge, pi } = ensurePayment(sessionId);
       let dp = [...disputes.values()].find((d) => d.charge === charge.id);
@@ -455,7 +477,7 @@ export async function startFakeStripe() {
         dp = {
           id: rid("dp"),
           object: "dispute",
-          amount: charge.amount,
+          amount: amount ?? charge.amount,
           charge: charge.id,
           currency: charge.currency,
           metadata: {},

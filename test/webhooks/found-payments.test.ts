@@ -10,6 +10,7 @@ import { ENGINES, testOn } from "../support/temp-db.js";
 
 const USER = "telegram:4242";
 const FIVE_CREDITS = 5_000_000;
+const FIVE_CREDITS_N = 5_000_000n;
 
 async function paidStripe(h: PaymentsHarness) {
   const { topupId } = await h.createTopup(USER, "starter", "stripe");
@@ -358,6 +359,94 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(foreignStripeEventProblem({ livemode: true }, null)).toBeNull();
       expect(foreignStripeEventProblem({ livemode: false }, false)).toBeNull();
       expect(foreignStripeEventProblem({ livemode: false, account: null }, false)).toBeNull();
+    });
+  });
+
+  describe("case stripe-adaptive-pricing-presentment-currency", () => {
+    /** A USD 5.00 pack paid in JPY 750 through Adaptive Pricing, as a pre-basil endpoint sees it. */
+    async function paidInYen(h: PaymentsHarness) {
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.presentIn(sessionId, "jpy", 750);
+      const completed = h.fakeStripe.completePaid(sessionId);
+      const res = await h.sendStripe(completed);
+      return { topupId, sessionId, completed, res };
+    }
+
+    test("a session paid in the customer's currency grants the pack (checked against currency_conversion)", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId, completed, res } = await paidInYen(h);
+      expect(res.json().status).toBe("applied"); // before the fix: rejected (amount_mismatch: paid 7.50 JPY)
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0
+      expect(h.topups.get(topupId)).toMatchObject({ status: "paid" });
+      expect((await h.sendStripe(completed)).json().status).toBe("duplicate");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+    });
+
+    test("a converted amount that is not the pack's price is still refused", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.presentIn(sessionId, "jpy", 750);
+      const completed = h.fakeStripe.completePaid(sessionId);
+      const object = (completed.data as { object: Record<string, unknown> }).object;
+      object.currency_conversion = {
+        ...(object.currency_conversion as Record<string, unknown>),
+        amount_total: 400,
+      };
+      const res = await h.sendStripe(completed);
+      expect(res.json().status).toBe("rejected");
+      expect(res.json().detail).toContain("amount_mismatch: paid 4.00 USD");
+      expect(h.balance(USER)).toBe(0);
+    });
+
+    test("refunds and disputes of a charge in the customer's currency take back their share", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId, sessionId } = await paidInYen(h);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      // JPY 300 of 750 refunded: 40% of the pack, 2 credits.
+      expect((await h.sendStripe(h.fakeStripe.refund(sessionId, 300))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(3_000_000); // before the fix: 2 credits (300 read as USD 3.00 of 5.00)
+      expect(h.topups.get(topupId)).toMatchObject({ refundedMinor: 200n, reversedMicroCredits: 2_000_000n });
+      // The charge disputed: all of it held; won → released, the refund stays.
+      const opened = h.fakeStripe.dispute(sessionId, "charge.dispute.created", "needs_response");
+      expect((await h.sendStripe(opened)).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(0);
+      const won = h.fakeStripe.dispute(sessionId, "charge.dispute.closed", "won");
+      expect((await h.sendStripe(won)).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(3_000_000);
+      // The rest refunded (cumulative JPY 750): the whole pack.
+      expect((await h.sendStripe(h.fakeStripe.refund(sessionId, 450))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(0);
+      expect(h.topups.get(topupId)).toMatchObject({
+        refundedMinor: 500n,
+        reversedMicroCredits: FIVE_CREDITS_N,
+      });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a JPY 750 charge's partial dispute of JPY 300 holds 2 of the 5 credits", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { sessionId } = await paidInYen(h);
+      const opened = h.fakeStripe.dispute(sessionId, "charge.dispute.created", "needs_response", 300);
+      expect((await h.sendStripe(opened)).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(3_000_000); // before the fix: 2 credits (JPY 300 read as USD 3.00)
     });
   });
 });
