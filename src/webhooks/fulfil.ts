@@ -184,7 +184,17 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
     }
     const otherPayment =
       observation.paymentRef && topup.paymentRef && observation.paymentRef !== topup.paymentRef;
-    if (otherPayment && topup.status === "paid") {
+    // A top-up whose payment was refunded in full, paid again by another payment (a Checkout Pro
+    // preference can be paid more than once; its external_reference is the same): the new payment
+    // takes its place, with its own refund and dispute levels, and the credits come back.
+    const replacesRefunded =
+      otherPayment &&
+      topup.status === "paid" &&
+      observation.state === "paid" &&
+      topup.refundedMinor >= topup.amountMinor &&
+      topup.disputedMinor === 0n &&
+      (observation.refundedMinor ?? 0n) + (observation.disputedMinor ?? 0n) < topup.amountMinor;
+    if (otherPayment && topup.status === "paid" && !replacesRefunded) {
       return reject(
         `payment ${observation.paymentRef} is not payment ${topup.paymentRef} that paid top-up ${topup.id}` +
           (observation.state === "paid" ? "; a second payment: refund it at the provider" : ""),
@@ -205,8 +215,12 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
     const next: TopupPatch = {
       status: topup.status,
       paymentRef: observation.paymentRef ?? topup.paymentRef,
-      refundedMinor: nextRefundLevel(topup.refundedMinor, observation),
-      disputedMinor: observation.disputedMinor ?? topup.disputedMinor,
+      refundedMinor: replacesRefunded
+        ? (observation.refundedMinor ?? 0n)
+        : nextRefundLevel(topup.refundedMinor, observation),
+      disputedMinor: replacesRefunded
+        ? (observation.disputedMinor ?? 0n)
+        : (observation.disputedMinor ?? topup.disputedMinor),
       reversedMicroCredits: topup.reversedMicroCredits,
       reversalCount: topup.reversalCount,
       lastError: topup.lastError,

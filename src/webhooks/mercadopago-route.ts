@@ -192,6 +192,42 @@ export async function mercadoPagoWebhookRoutes(
         );
       }
     }
+    // A top-up now refunded in full whose preference another payment also paid (refused then as a
+    // second payment): that payment takes its place (the fulfiller's takeover), or the user who
+    // paid it keeps nothing. Searched after the commits above; a failed search is only logged.
+    for (const topupId of new Set(outcomes.map((o) => o.topupId))) {
+      const t = topupId ? opts.fulfiller.topups.get(topupId) : null;
+      if (!topupId || !t || t.provider !== "mercadopago" || t.status !== "paid") continue;
+      if (t.refundedMinor < t.amountMinor || t.disputedMinor !== 0n) continue;
+      try {
+        const others = (await mp.searchPayments(topupId)).filter(
+          (p) => p.id !== undefined && String(p.id) !== t.paymentRef && p.status === "approved",
+        );
+        for (const p of others) {
+          const observation = observe(p);
+          if (!observation) continue;
+          const o = opts.fulfiller.apply({
+            event: null,
+            provider: "mercadopago",
+            topupId,
+            observation: {
+              ...observation,
+              source: `${observation.source}, replacing refunded ${t.paymentRef}`,
+            },
+            nowMs: opts.nowMs(),
+          });
+          if (o.status === "applied") {
+            outcomes.push(o);
+            break;
+          }
+        }
+      } catch (err) {
+        request.log.warn(
+          { eventId, topupId, error: err instanceof Error ? err.message : String(err) },
+          "mercadopago: searching the refunded top-up's other payments failed",
+        );
+      }
+    }
     const outcome =
       outcomes.find((o) => o.status === "applied") ?? (outcomes[0] as (typeof outcomes)[number]);
     request.log.info(

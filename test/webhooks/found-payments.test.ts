@@ -449,4 +449,72 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.balance(USER)).toBe(3_000_000); // before the fix: 2 credits (JPY 300 read as USD 3.00)
     });
   });
+
+  describe("case mercadopago-preference-paid-twice-first-refunded", () => {
+    test("the second payment of a preference takes the place of the first when that one is refunded in full", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago"); // ARS 5000 → 5 credits
+      const first = h.fakeMp.pay(topupId);
+      expect((await h.sendMp(h.fakeMp.notification(first))).json().status).toBe("applied");
+      const second = h.fakeMp.pay(topupId); // the same preference paid again
+      const refused = await h.sendMp(h.fakeMp.notification(second));
+      expect(refused.json().status).toBe("rejected"); // one pack per top-up: refund one of them
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+
+      h.fakeMp.update(first, { status: "refunded", refunded: 5000 }); // the operator refunds the first
+      const res = await h.sendMp(h.fakeMp.notification(first));
+      expect(res.statusCode).toBe(200);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0 (the second payment, kept, bought nothing)
+      expect(h.topups.get(topupId)).toMatchObject({
+        status: "paid",
+        paymentRef: second,
+        refundedMinor: 0n,
+        reversedMicroCredits: 0n,
+      });
+      // The first one's later notifications change nothing; the second one's refund takes it back.
+      expect((await h.sendMp(h.fakeMp.notification(first))).json().status).toBe("rejected");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      h.fakeMp.update(second, { status: "refunded", refunded: 5000 });
+      expect((await h.sendMp(h.fakeMp.notification(second))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(0);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a preference paid again after its payment was refunded credits the new payment", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "big", "mercadopago"); // CLP 9000 → 12.5 credits
+      const first = h.fakeMp.pay(topupId);
+      await h.sendMp(h.fakeMp.notification(first));
+      h.fakeMp.update(first, { status: "refunded", refunded: 9000 });
+      await h.sendMp(h.fakeMp.notification(first));
+      expect(h.balance(USER)).toBe(0);
+      const again = h.fakeMp.pay(topupId);
+      const res = await h.sendMp(h.fakeMp.notification(again));
+      expect(res.json().status).toBe("applied"); // before the fix: rejected, 0 credits
+      expect(h.balance(USER)).toBe(12_500_000);
+      expect(h.topups.get(topupId)).toMatchObject({ paymentRef: again, refundedMinor: 0n });
+    });
+
+    test("a partly refunded first payment is not replaced", async ({ db, onTestFinished }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const first = h.fakeMp.pay(topupId);
+      await h.sendMp(h.fakeMp.notification(first));
+      const second = h.fakeMp.pay(topupId);
+      expect((await h.sendMp(h.fakeMp.notification(second))).json().status).toBe("rejected");
+      h.fakeMp.update(first, { refunded: 1000 });
+      expect((await h.sendMp(h.fakeMp.notification(first))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(4_000_000);
+      expect(h.topups.get(topupId)).toMatchObject({ paymentRef: first, refundedMinor: 100_000n });
+    });
+  });
 });
