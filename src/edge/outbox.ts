@@ -111,6 +111,9 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     // Where Anthropic ran the call, when the line says US-only: priced at the US-only multiple
     // (absent otherwise, so an older center refuses only the events that carry one).
     ...(e.inferenceGeo !== undefined ? { inferenceGeo: e.inferenceGeo } : {}),
+    // Anthropic web searches, billed per search on top of the tokens (absent otherwise, so an
+    // older center refuses only the events that carry one).
+    ...(e.webSearchRequests !== undefined ? { webSearchRequests: e.webSearchRequests } : {}),
     // Absent when there is none, so an older center refuses only the events that carry one.
     ...(pico !== null ? { recordedCostPicoUsd: pico.toString() } : {}),
     costOrigin: pico !== null && e.recordedCostOrigin === "provider-billed" ? "provider-billed" : null,

@@ -120,6 +120,12 @@ export const pushEventSchema = z
      */
     inferenceGeo: z.string().trim().min(1).max(32).optional(),
     /**
+     * Anthropic web searches the call ran (its `usage.server_tool_use.web_search_requests`): on the
+     * `anthropic` / `claude-cli` provider each is billed $0.01 on top of the tokens (server-tools.ts),
+     * exactly as a locally metered call. Not part of the call's identity.
+     */
+    webSearchRequests: z.number().int().min(1).max(10_000).optional(),
+    /**
      * Cost the bot recorded, USD as a JSON number (the older form; kept for older edges and
      * pushers); used per CREDITGATE_COST_MODE (recorded/auto), like transcript costs.
      * `recordedCostPicoUsd` is preferred when both are sent.
@@ -412,6 +418,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         : {}),
       ...speedOf(e.speed),
       ...inferenceGeoOf(e.inferenceGeo),
+      ...(e.webSearchRequests !== undefined ? { webSearchRequests: e.webSearchRequests } : {}),
       recordedCostOrigin:
         (pico ?? e.costUsd) != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
       agentId: e.agentId,

@@ -1,5 +1,6 @@
 import { usdFloatToPico } from "../money.js";
 import { MAX_ENTRY_ID_CHARS } from "./identity.js";
+import { webSearchFeeProvider } from "./server-tools.js";
 import type { ParsedUsage, UsageEvent, UsageSource } from "./types.js";
 
 /**
@@ -299,6 +300,7 @@ export function usageEvent(
   if (u.responseModel !== undefined) e.responseModel = u.responseModel;
   if (u.speed !== undefined) e.speed = u.speed;
   if (u.inferenceGeo !== undefined) e.inferenceGeo = u.inferenceGeo;
+  if (u.webSearchRequests !== undefined) e.webSearchRequests = u.webSearchRequests;
   return e;
 }
 
@@ -1469,6 +1471,24 @@ function parseObject(text: string): Record<string, unknown> | null {
   }
 }
 
+/** The most web searches one call is read with: Anthropic's `max_uses` is per request, far below. */
+const MAX_WEB_SEARCHES = 10_000;
+
+/**
+ * The Anthropic web searches a usage object says the call ran: `server_tool_use.web_search_requests`
+ * (the Messages API's `usage`, kept as it is on a `claude-cli` line or by a relay that copies the
+ * response's usage into the transcript) or `serverToolUse.webSearchRequests` (camelCase SDKs), read
+ * whether the token counts are OpenClaw's names or the provider's own. Each search is $0.01 on top
+ * of the tokens (server-tools.ts). 0 for none, or for a count that is no whole number from 1 to
+ * 10,000 (never a reason to hold the call: its tokens are still billed). Before 2026-12-04 never
+ * read: every search was billed $0 (the same fault: BerriAI/litellm#16996, #31355).
+ */
+function webSearchRequestsOf(usage: Record<string, unknown>): number {
+  const n =
+    field(usage.server_tool_use, "web_search_requests") ?? field(usage.serverToolUse, "webSearchRequests");
+  return isCount(n) && n > 0 && n <= MAX_WEB_SEARCHES ? n : 0;
+}
+
 /** Parses one complete transcript line (without its newline). */
 export function parseLine(text: string): LineResult {
   let entry: unknown;
@@ -1584,10 +1604,14 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
       : exclusivePrompt !== null
         ? estimateWithUncachedPrompt(usage.cost, written, usage.input as number, cacheRead)
         : written;
+  // Anthropic web searches the call ran, billed per search on top of its tokens (see
+  // `webSearchRequestsOf`); a call with searches and no tokens is still a charge.
+  const webSearches = webSearchRequestsOf(usage);
   // A call without token counts is billable only when its provider reported charging for it (a
   // per-request price, e.g. OpenRouter's `usage.cost` on a call that reports no tokens).
   if (
     input + output + cacheRead + cacheWrite === 0 &&
+    webSearches === 0 &&
     bad.problem === null &&
     !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0)
   )
@@ -1601,6 +1625,15 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   const model = str(msg.model) ?? UNNAMED;
   if (provider === UNNAMED || model === UNNAMED)
     bad.problem ??= `call with usage names no ${provider === UNNAMED ? "provider" : "model"} (provider ${nameText(providerRaw)}, model ${nameText(msg.model)}): not priced`;
+  // Web searches of a provider with no sourced per-search price (a relay writing another vendor's
+  // searches in Anthropic's shape): held for the operator to price rather than billed as tokens
+  // alone, unless the provider reported what it billed (that amount holds the searches).
+  if (
+    webSearches > 0 &&
+    !webSearchFeeProvider(provider) &&
+    !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0)
+  )
+    bad.problem ??= `${webSearches} web search request(s) (usage.server_tool_use.web_search_requests) on provider ${nameText(providerRaw)}, which has no per-search price: not priced`;
 
   let messageTsMs: number | null = null;
   if (typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp))
@@ -1682,6 +1715,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   // multiple; "global", absent or anything else is a standard call (ParsedUsage.inferenceGeo).
   const geo = servedInferenceGeo(usage.inference_geo ?? usage.inferenceGeo);
   if (geo !== null) parsed.inferenceGeo = geo;
+  if (webSearches > 0) parsed.webSearchRequests = webSearches;
   const entryId = str(e.id);
   return {
     kind: "usage",

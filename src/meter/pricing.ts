@@ -42,6 +42,7 @@ import {
   supplementPrice,
   tableNameOf,
 } from "./price-supplement.js";
+import { WEB_SEARCH_FEE_PICO_USD, webSearchFeeProvider } from "./server-tools.js";
 import type { CostMode, ParsedUsage, PriceQuote, Pricer } from "./types.js";
 import { BYOK_FEE_VERSION, unitSlipSide } from "./validate.js";
 
@@ -2029,7 +2030,27 @@ export function createPricer(opts: PricerOptions): Pricer {
     return q;
   };
 
-  return {
+  /**
+   * The quote with the call's Anthropic web searches on top (`webSearchRequests` × $0.01,
+   * server-tools.ts), `+web-search:<n>` on its version, in every mode: neither the table's token
+   * rates, an override's, the fallback's nor OpenClaw's recorded estimate (pi-ai prices tokens
+   * alone) holds them. Not on a provider-billed amount (the provider's own total holds what it
+   * charged) nor on another provider's call (held for review by the parser: no sourced price).
+   * `tableCostPicoUsd` gets the same fee, so list and billed amounts still compare.
+   */
+  const withServerTools = (u: ParsedUsage, q: PriceQuote): PriceQuote => {
+    const n = u.webSearchRequests;
+    if (n === undefined || n <= 0 || q.source === "provider-billed" || !webSearchFeeProvider(u.provider))
+      return q;
+    const fee = BigInt(n) * WEB_SEARCH_FEE_PICO_USD;
+    q.costPicoUsd += fee;
+    q.version += `+web-search:${n}`;
+    if (q.tableCostPicoUsd !== undefined) q.tableCostPicoUsd += fee;
+    return q;
+  };
+
+  /** The call's price before its server-tool fees (`withServerTools`). */
+  const tokensOnly: Pricer = {
     price(u: ParsedUsage): PriceQuote {
       switch (opts.mode) {
         case "calculate": {
@@ -2083,6 +2104,7 @@ export function createPricer(opts: PricerOptions): Pricer {
       }
     },
   };
+  return { price: (u: ParsedUsage): PriceQuote => withServerTools(u, tokensOnly.price(u)) };
 }
 
 /**

@@ -31,6 +31,15 @@ export interface ParsedUsage {
    * dedupe identity.
    */
   inferenceGeo?: "us";
+  /**
+   * Anthropic web searches the call ran (the response's `usage.server_tool_use.web_search_requests`,
+   * or `serverToolUse.webSearchRequests`), set only when a whole positive count: each is billed on
+   * top of the tokens at Anthropic's per-search price (pricing.ts `WEB_SEARCH_FEE_PICO_USD`, $10 per
+   * 1,000) for a provider that has one (`WEB_SEARCH_FEE_PROVIDERS`); on any other provider's line
+   * without a provider-billed cost the call is held for review (`countProblem`). Not part of the
+   * dedupe identity. Since 2026-12-04.
+   */
+  webSearchRequests?: number;
   api: string | null;
   /**
    * `message.timestamp`: epoch ms, stable across copies of the same message. For a line with no

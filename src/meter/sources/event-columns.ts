@@ -44,6 +44,8 @@ const NUMS = [
   "identityTsMs",
   /** Absent on all but a line whose reasoning is outside its completion count or a cumulative Codex-harness line (`ParsedUsage.identityOutput`). */
   "identityOutput",
+  /** Absent on all but a call that ran Anthropic web searches (`ParsedUsage.webSearchRequests`). */
+  "webSearchRequests",
 ] as const;
 /** Number fields absent (not null) on most events: NaN stands for absent. */
 const OPTIONAL_NUMS = new Set<string>([
@@ -53,6 +55,7 @@ const OPTIONAL_NUMS = new Set<string>([
   "identityInput",
   "identityTsMs",
   "identityOutput",
+  "webSearchRequests",
 ]);
 /** String fields whose values repeat within a batch: one table entry per distinct value. */
 const SHARED = [
@@ -180,6 +183,7 @@ export class EventPacker {
     nums[a + 13] = u.identityInput ?? Number.NaN;
     nums[a + 14] = u.identityTsMs ?? Number.NaN;
     nums[a + 15] = u.identityOutput ?? Number.NaN;
+    nums[a + 16] = u.webSearchRequests ?? Number.NaN;
     const b = this.n * NS;
     const strs = this.strs;
     strs[b] = this.shared(u.provider);
@@ -391,6 +395,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     if (sp !== -2) e.speed = s(sp) as "fast" | "standard";
     const geo = strs[b + 12] as number;
     if (geo !== -2) e.inferenceGeo = s(geo) as "us";
+    const ws = nums[a + 16] as number;
+    if (!Number.isNaN(ws)) e.webSearchRequests = ws;
     const k = strs[c + 5] as number;
     if (k !== -2) e.dedupeKey = s(k) as string;
     out[i] = e;

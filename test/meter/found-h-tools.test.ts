@@ -1,0 +1,169 @@
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { dedupeKey } from "../../src/meter/identity.js";
+import { parseLine } from "../../src/meter/parse.js";
+import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
+import { queryUsage } from "../../src/meter/report.js";
+import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
+import type { CostMode, ParsedUsage, UsageEvent } from "../../src/meter/types.js";
+import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
+
+/** test/cases of charges that are not plain text tokens (h-tools). */
+const CASES = resolve(import.meta.dirname, "../cases");
+const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+async function meterCase(name: string, mode: CostMode) {
+  w?.cleanup();
+  const r = await meterCaseDir(join(CASES, name), mode);
+  w = r.world;
+  return r;
+}
+
+const pricer = (mode: CostMode = "calculate") =>
+  createPricer({ mode, overrides: parsePriceOverrides({}, "test"), fallback: FALLBACK });
+
+const T = Date.parse("2026-11-20T10:00:00Z");
+
+function line(over: Record<string, unknown>, usage: Record<string, unknown>) {
+  return JSON.stringify({
+    type: "message",
+    timestamp: new Date(T).toISOString(),
+    message: {
+      role: "assistant",
+      api: "anthropic-messages",
+      provider: "anthropic",
+      model: "claude-sonnet-4-6",
+      usage,
+      stopReason: "stop",
+      timestamp: T,
+      ...over,
+    },
+  });
+}
+
+function parsed(over: Record<string, unknown>, usage: Record<string, unknown>): ParsedUsage {
+  const r = parseLine(line(over, usage));
+  if (r.kind !== "usage") throw new Error(`not usage: ${r.kind}`);
+  return r.usage;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Anthropic web search: $10 per 1,000 searches (`usage.server_tool_use.web_search_requests`)
+// ---------------------------------------------------------------------------------------------
+
+describe("case anthropic-web-search-fee: each Anthropic web search is billed $0.01 on top of the tokens", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551401 2 calls $0.0845, not $0.0345`, async () => {
+      const { s, world } = await meterCase("anthropic-web-search-fee", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5551401", requests: 2, costUsd: "0.0845" }),
+      ]);
+      const rows = world.db
+        .prepare("SELECT cost_pico_usd AS c, price_version AS v FROM usage_events ORDER BY message_ts_ms")
+        .all() as { c: number | bigint; v: string }[];
+      expect(rows.map((r) => Number(r.c))).toEqual([43_500_000_000, 41_000_000_000]);
+      expect(rows.map((r) => /\+web-search:\d+$/.exec(r.v)?.[0])).toEqual(["+web-search:3", "+web-search:2"]);
+    });
+  }
+});
+
+describe("parse: usage.server_tool_use.web_search_requests", () => {
+  const base = { input: 1000, output: 100 };
+  it("read beside OpenClaw's names and Anthropic's own, snake or camel case; web_fetch adds nothing", () => {
+    expect(parsed({}, { ...base, server_tool_use: { web_search_requests: 4 } }).webSearchRequests).toBe(4);
+    expect(parsed({}, { ...base, serverToolUse: { webSearchRequests: 2 } }).webSearchRequests).toBe(2);
+    const raw = parsed(
+      { provider: "claude-cli", api: "cli" },
+      {
+        input_tokens: 10,
+        output_tokens: 5,
+        server_tool_use: { web_search_requests: 1, web_fetch_requests: 3 },
+      },
+    );
+    expect(raw).toMatchObject({ input: 10, output: 5, webSearchRequests: 1 });
+    const fetchOnly = parsed(
+      {},
+      { ...base, server_tool_use: { web_search_requests: 0, web_fetch_requests: 3 } },
+    );
+    expect("webSearchRequests" in fetchOnly).toBe(false);
+  });
+  it("no count, 0, negative, fractional past rounding or absurd: not read, and the call is billed as tokens", () => {
+    for (const v of [undefined, null, 0, -1, "x", 1e9, true]) {
+      const u = parsed({}, { ...base, server_tool_use: { web_search_requests: v } });
+      expect("webSearchRequests" in u).toBe(false);
+      expect(u.countProblem).toBeUndefined();
+    }
+  });
+  it("a call with searches and no tokens is still a charge, not zero usage", () => {
+    expect(
+      parsed({}, { input: 0, output: 0, server_tool_use: { web_search_requests: 1 } }).webSearchRequests,
+    ).toBe(1);
+  });
+  it("the searches are not part of the call's identity (a call billed before keeps its key)", () => {
+    const a = parsed({}, { ...base, server_tool_use: { web_search_requests: 3 } });
+    const b = parsed({}, base);
+    expect(dedupeKey(a)).toBe(dedupeKey(b));
+  });
+  it("another provider's searches (no sourced per-search price) hold the call unless it reports what it billed", () => {
+    const relay = parsed(
+      { provider: "litellm", model: "gemini-2.5-flash", api: "anthropic-messages" },
+      { ...base, server_tool_use: { web_search_requests: 2 } },
+    );
+    expect(relay.countProblem).toMatch(/2 web search request\(s\).*no per-search price/);
+    const billed = parsed(
+      { provider: "openrouter", model: "anthropic/claude-sonnet-4.6" },
+      {
+        ...base,
+        cost: { total: 0.05, totalOrigin: "provider-billed" },
+        server_tool_use: { web_search_requests: 2 },
+      },
+    );
+    expect(billed.countProblem).toBeUndefined();
+    expect(pricer("auto").price(billed)).toMatchObject({
+      costPicoUsd: 50_000_000_000n,
+      source: "provider-billed",
+    });
+  });
+  it("survives the reader→writer column packing", () => {
+    const u = parsed({}, { ...base, server_tool_use: { web_search_requests: 3 } });
+    const e = {
+      ...u,
+      agentId: "main",
+      sessionId: null,
+      sessionKey: null,
+      accountId: "a",
+      source: "jsonl",
+      sourceRef: "f",
+      latencyMs: null,
+      userPreview: null,
+      replyPreview: null,
+    } as UsageEvent;
+    const p = packEvents([e]);
+    expect(p).not.toBeNull();
+    expect(unpackEvents(p as NonNullable<typeof p>)[0]?.webSearchRequests).toBe(3);
+  });
+});
+
+describe("pricer: web search fee", () => {
+  const u = (over: Partial<ParsedUsage>): ParsedUsage =>
+    ({ ...parsed({}, { input: 1000, output: 100 }), ...over }) as ParsedUsage;
+  it("$0.01 per search on anthropic and claude-cli, in every mode, table price included", () => {
+    for (const mode of ["calculate", "auto", "recorded"] as const) {
+      const q = pricer(mode).price(u({ webSearchRequests: 5 }));
+      // 1000 × $3 + 100 × $15 per 1M = $0.0045, + 5 × $0.01
+      expect(q.costPicoUsd).toBe(54_500_000_000n);
+      expect(q.tableCostPicoUsd).toBe(54_500_000_000n);
+    }
+    expect(pricer().price(u({ provider: "claude-cli", webSearchRequests: 1 })).costPicoUsd).toBe(
+      14_500_000_000n,
+    );
+    expect(pricer().price(u({})).costPicoUsd).toBe(4_500_000_000n);
+  });
+});
