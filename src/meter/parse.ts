@@ -1489,6 +1489,68 @@ function webSearchRequestsOf(usage: Record<string, unknown>): number {
   return isCount(n) && n > 0 && n <= MAX_WEB_SEARCHES ? n : 0;
 }
 
+/** `{ modality, tokenCount }` entries of a Gemini `…TokensDetails` list whose modality is one of `kinds`, summed. */
+function geminiModalityCount(list: unknown, kinds: ReadonlySet<string>): number {
+  if (!Array.isArray(list)) return 0;
+  let n = 0;
+  for (const d of list) {
+    const m = field(d, "modality");
+    const c = field(d, "tokenCount") ?? field(d, "token_count");
+    if (typeof m === "string" && kinds.has(m.trim().toUpperCase()) && isCount(c)) n += c;
+  }
+  return n;
+}
+
+const AUDIO_OR_IMAGE: ReadonlySet<string> = new Set(["AUDIO", "IMAGE"]);
+const AUDIO: ReadonlySet<string> = new Set(["AUDIO"]);
+
+/**
+ * Tokens of a usage object that are audio or generated/vision-model image tokens, which providers
+ * price far above text but count INSIDE the prompt / completion totals a line bills as text, as a
+ * short description (`"prompt_tokens_details.audio_tokens 1200"`), or null when there are none:
+ * - OpenAI's audio tokens: `prompt_tokens_details.audio_tokens` / `completion_tokens_details.audio_tokens`
+ *   (Chat Completions: gpt-4o-audio-preview $40 / $80 per 1M audio against $2.50 / $10 text) and
+ *   `input_tokens_details.audio_tokens` / `output_tokens_details.audio_tokens` (Realtime: gpt-realtime
+ *   $32 / $64 audio against $4 / $16 text), camelCase too; https://platform.openai.com/docs/pricing;
+ * - OpenAI's image tokens: `input_tokens_details.image_tokens` / `output_tokens_details.image_tokens`
+ *   (gpt-image-1: image input $10 and output $40 per 1M against $5 text input);
+ * - Gemini's `candidatesTokensDetails` AUDIO / IMAGE entries (gemini-2.5-flash-image's generated
+ *   images at $30 per 1M against $2.50 text output) and `promptTokensDetails` AUDIO entries (audio
+ *   input at $1 per 1M against $0.30 text on Gemini 2.5 Flash); https://ai.google.dev/gemini-api/docs/pricing.
+ * Billed as text, such a call was under-billed 4–16× for its audio or images (the same fault:
+ * BerriAI/litellm#19771, gpt-audio's 482 output audio tokens billed at the text rate, $0.00592
+ * instead of $0.03966; comet-ml/opik#7137 and #7253; langwatch/langwatch#7021 and #7036). The
+ * bundled table's audio rates are not applied per token here, so the call is held for review
+ * (the operator prices it: `review release --cost-usd`) since 2026-12-04; before it was billed at
+ * the text rates.
+ */
+function modalityTokensOf(usage: Record<string, unknown>): string | null {
+  const named: [string, unknown][] = [
+    ["prompt_tokens_details.audio_tokens", field(usage.prompt_tokens_details, "audio_tokens")],
+    ["completion_tokens_details.audio_tokens", field(usage.completion_tokens_details, "audio_tokens")],
+    ["input_tokens_details.audio_tokens", field(usage.input_tokens_details, "audio_tokens")],
+    ["output_tokens_details.audio_tokens", field(usage.output_tokens_details, "audio_tokens")],
+    ["input_tokens_details.image_tokens", field(usage.input_tokens_details, "image_tokens")],
+    ["output_tokens_details.image_tokens", field(usage.output_tokens_details, "image_tokens")],
+    ["promptTokensDetails.audioTokens", field(usage.promptTokensDetails, "audioTokens")],
+    ["completionTokensDetails.audioTokens", field(usage.completionTokensDetails, "audioTokens")],
+    ["inputTokensDetails.audioTokens", field(usage.inputTokensDetails, "audioTokens")],
+    ["outputTokensDetails.audioTokens", field(usage.outputTokensDetails, "audioTokens")],
+    ["inputTokensDetails.imageTokens", field(usage.inputTokensDetails, "imageTokens")],
+    ["outputTokensDetails.imageTokens", field(usage.outputTokensDetails, "imageTokens")],
+    [
+      "candidatesTokensDetails audio/image",
+      geminiModalityCount(usage.candidatesTokensDetails ?? usage.candidates_tokens_details, AUDIO_OR_IMAGE),
+    ],
+    [
+      "promptTokensDetails audio",
+      geminiModalityCount(usage.promptTokensDetails ?? usage.prompt_tokens_details, AUDIO),
+    ],
+  ];
+  const found = named.filter(([, v]) => isCount(v) && v > 0).map(([k, v]) => `${k} ${String(v)}`);
+  return found.length === 0 ? null : found.join(", ");
+}
+
 /** Parses one complete transcript line (without its newline). */
 export function parseLine(text: string): LineResult {
   let entry: unknown;
@@ -1634,6 +1696,11 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0)
   )
     bad.problem ??= `${webSearches} web search request(s) (usage.server_tool_use.web_search_requests) on provider ${nameText(providerRaw)}, which has no per-search price: not priced`;
+  // Audio or image tokens, priced above text and counted inside the token totals as text: held
+  // for the operator to price (see `modalityTokensOf`), unless the provider reported what it billed.
+  const modality = modalityTokensOf(usage);
+  if (modality !== null && !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0))
+    bad.problem ??= `${modality} priced above text tokens, which the token counts bill as text: not priced`;
 
   let messageTsMs: number | null = null;
   if (typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp))

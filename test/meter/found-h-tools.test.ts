@@ -4,6 +4,7 @@ import { dedupeKey } from "../../src/meter/identity.js";
 import { parseLine } from "../../src/meter/parse.js";
 import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
+import { heldSummary } from "../../src/meter/review.js";
 import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
 import type { CostMode, ParsedUsage, UsageEvent } from "../../src/meter/types.js";
 import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
@@ -165,5 +166,83 @@ describe("pricer: web search fee", () => {
       14_500_000_000n,
     );
     expect(pricer().price(u({})).costPicoUsd).toBe(4_500_000_000n);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Audio and image tokens (priced above text, counted inside the text totals): held for review
+// ---------------------------------------------------------------------------------------------
+
+describe("case usage-audio-image-tokens-held: audio / image tokens are held, not billed at the text rates", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: the text call billed $0.0035; the gpt-audio and gemini-2.5-flash-image calls held, not priced`, async () => {
+      const { s, world } = await meterCase("usage-audio-image-tokens-held", mode);
+      expect(s).toMatchObject({ billed: 1, held: 2 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5551501", requests: 1, costUsd: "0.0035" }),
+      ]);
+      const reasons = (
+        world.db.prepare("SELECT reason FROM usage_review ORDER BY id").all() as { reason: string }[]
+      ).map((x) => x.reason);
+      expect(reasons).toEqual([
+        expect.stringMatching(/^completion_tokens_details\.audio_tokens 482 priced above text/),
+        expect.stringMatching(/^candidatesTokensDetails audio\/image 1290 priced above text/),
+      ]);
+      expect(heldSummary(world.db)).toMatchObject({ held: 2, unpriced: 2 });
+    });
+  }
+});
+
+describe("parse: audio and image token details", () => {
+  const base = { prompt_tokens: 100, completion_tokens: 50 };
+  const held = (usage: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+    parsed({ provider: "openai", model: "gpt-realtime", api: "openai-completions", ...over }, usage)
+      .countProblem;
+  it("OpenAI's audio and image counts, snake or camel case, prompt or completion side, hold the call", () => {
+    for (const usage of [
+      { ...base, prompt_tokens_details: { audio_tokens: 40 } },
+      { ...base, completion_tokens_details: { audio_tokens: 40 } },
+      { input_tokens: 100, output_tokens: 50, input_tokens_details: { audio_tokens: 40 } },
+      { input_tokens: 100, output_tokens: 50, output_tokens_details: { audio_tokens: 40 } },
+      { input_tokens: 100, output_tokens: 50, input_tokens_details: { image_tokens: 40 } },
+      { input_tokens: 100, output_tokens: 50, output_tokens_details: { image_tokens: 40 } },
+      { promptTokens: 100, completionTokens: 50, completionTokensDetails: { audioTokens: 40 } },
+      { input: 100, output: 50, prompt_tokens_details: { audio_tokens: 40 } },
+    ])
+      expect(held(usage)).toMatch(/ 40 priced above text tokens/);
+  });
+  it("Gemini's AUDIO / IMAGE output and AUDIO input hold it; TEXT and IMAGE input (priced as text) do not", () => {
+    const g = (d: Record<string, unknown>) =>
+      held(
+        { promptTokenCount: 100, candidatesTokenCount: 50, ...d },
+        { provider: "google", model: "gemini-2.5-flash" },
+      );
+    expect(g({ candidatesTokensDetails: [{ modality: "IMAGE", tokenCount: 1290 }] })).toMatch(/1290/);
+    expect(g({ candidatesTokensDetails: [{ modality: "AUDIO", tokenCount: 30 }] })).toMatch(/30/);
+    expect(g({ promptTokensDetails: [{ modality: "AUDIO", tokenCount: 25 }] })).toMatch(/25/);
+    expect(
+      g({
+        promptTokensDetails: [
+          { modality: "IMAGE", tokenCount: 258 },
+          { modality: "TEXT", tokenCount: 10 },
+        ],
+      }),
+    ).toBeUndefined();
+    expect(g({ candidatesTokensDetails: [{ modality: "TEXT", tokenCount: 50 }] })).toBeUndefined();
+  });
+  it("zero, absent or unreadable details never hold a call; a provider-billed cost holds the audio", () => {
+    expect(held({ ...base, prompt_tokens_details: { audio_tokens: 0, cached_tokens: 0 } })).toBeUndefined();
+    expect(held({ ...base, completion_tokens_details: { audio_tokens: "x" } })).toBeUndefined();
+    expect(held(base)).toBeUndefined();
+    expect(
+      held(
+        {
+          ...base,
+          completion_tokens_details: { audio_tokens: 40 },
+          cost: { total: 0.01, totalOrigin: "provider-billed" },
+        },
+        { provider: "openrouter", model: "openai/gpt-audio" },
+      ),
+    ).toBeUndefined();
   });
 });
