@@ -134,4 +134,69 @@ describe("windowAt: calendar windows in a time zone", () => {
     const after = windowAt("day", Date.parse("2026-09-06T04:00:00Z"), "America/Santiago");
     expect(after).toMatchObject({ key: "day:2026-09-06", startMs: Date.parse("2026-09-06T04:00:00Z") });
   });
+  it("a day whose local midnight happens twice starts at the first one and lasts 25 h", () => {
+    // Havana falls back from 01:00 CDT to 00:00 CST on 2026-11-01: 00:00-01:00 local happens twice
+    // (04:00Z and 05:00Z). The 1st is 04:00Z to 2026-11-02T05:00Z; both 00:30s are in it.
+    for (const at of ["2026-11-01T04:30:00Z", "2026-11-01T05:30:00Z"])
+      expect(windowAt("day", Date.parse(at), "America/Havana")).toMatchObject({
+        key: "day:2026-11-01",
+        startMs: Date.parse("2026-11-01T04:00:00Z"),
+        endMs: Date.parse("2026-11-02T05:00:00Z"),
+      });
+    expect(windowAt("day", Date.parse("2026-11-01T03:59:59Z"), "America/Havana")).toMatchObject({
+      key: "day:2026-10-31",
+      endMs: Date.parse("2026-11-01T04:00:00Z"),
+    });
+  });
+
+  it("each window holds its instant and starts and ends on a change of local date, in zones with odd offsets and shifts", () => {
+    // Lord Howe shifts by 30 min, Chatham is +12:45/+13:45, Kathmandu +05:45, St John's -03:30,
+    // Havana and Santiago change at midnight, Apia, Kiritimati (+14) and Niue (-11) are the far ends.
+    const zones = [
+      "Australia/Lord_Howe",
+      "Pacific/Chatham",
+      "Asia/Kathmandu",
+      "America/St_Johns",
+      "America/Havana",
+      "America/Santiago",
+      "Pacific/Apia",
+      "Pacific/Kiritimati",
+      "Pacific/Niue",
+      "Europe/London",
+    ];
+    const formats = new Map(
+      zones.map((zone) => [
+        zone,
+        new Intl.DateTimeFormat("en-CA", {
+          timeZone: zone,
+          year: "numeric",
+          month: "2-digit",
+          day: "2-digit",
+        }),
+      ]),
+    );
+    const wrong: string[] = [];
+    for (const zone of zones) {
+      const dateIn = (ms: number) => formats.get(zone)?.format(ms) ?? "";
+      for (let t = Date.UTC(2026, 0, 1); t < Date.UTC(2027, 0, 1); t += 97 * 60_000 * 7) {
+        const day = windowAt("day", t, zone);
+        const month = windowAt("month", t, zone);
+        const d = dateIn(t);
+        const ok =
+          day.startMs <= t &&
+          t < day.endMs &&
+          day.key === `day:${d}` &&
+          dateIn(day.startMs) === d &&
+          dateIn(day.endMs - 1) === d &&
+          dateIn(day.startMs - 1) !== d &&
+          dateIn(day.endMs) !== d &&
+          month.startMs <= t &&
+          t < month.endMs &&
+          dateIn(month.startMs).slice(0, 7) === d.slice(0, 7) &&
+          dateIn(month.startMs - 1).slice(0, 7) !== d.slice(0, 7);
+        if (!ok) wrong.push(`${zone} ${new Date(t).toISOString()}: ${day.key} ${month.key}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
 });
