@@ -43,7 +43,8 @@ export function liveView(
   const base = { timeZone: o.timeZone, creditsPerUsd: o.creditsPerUsd };
   const today = runReport(db, {
     ...base,
-    range: { fromMs: day.startMs, toMs: o.nowMs + 1 },
+    // calls stamped later today (a bot clock ahead) count, as in `report --today` (TimeRange.openUntilMs)
+    range: { fromMs: day.startMs, toMs: o.nowMs + 1, openUntilMs: day.endMs },
     by: ["user"],
     filters: {},
     top,

@@ -445,6 +445,26 @@ function toRow(
 }
 
 /**
+ * `range` with its end moved to just after the latest call stamped in `[toMs, openUntilMs)` when
+ * no end was asked (`TimeRange.openUntilMs`): a call stamped ahead of this clock (the bot host's
+ * clock runs ahead) is billed and counted by `creditgate usage --since`, a budget's spend and the
+ * balance, so `report --today` / `--last` / `--from` without `--to` count it too. Before
+ * 2026-12-04 the range ended at now and left it out until its time came.
+ */
+function withLaterCalls(db: Db, range: TimeRange): TimeRange {
+  const until = range.openUntilMs;
+  if (until === undefined || !(until > range.toMs)) return range;
+  const r = db
+    .prepare<[number, number], { m: bigint | number | null }>(
+      "SELECT MAX(message_ts_ms) AS m FROM usage_events WHERE message_ts_ms >= ? AND message_ts_ms < ?",
+    )
+    .safeIntegers(true)
+    .get(range.toMs, until);
+  const latest = r?.m === null || r?.m === undefined ? null : Number(r.m);
+  return latest === null ? range : { ...range, toMs: latest + 1 };
+}
+
+/**
  * Runs a report. Pure read (one SQLite connection, no writes).
  * @throws RangeError for more than one time dimension, a repeated dimension, an unknown kind, or
  *   a range of more buckets than `MAX_BUCKETS`.
@@ -459,9 +479,10 @@ export function runReport(db: Db, q: ReportQuery): Report {
     throw new InputError((n) => `${n("kind")}: must be one of ${SESSION_KINDS.join(", ")}`);
   const timeDim = timeDims[0] as Period | undefined;
   const keyDims = by.filter((d): d is KeyDim => !TIME_DIMS.includes(d));
+  const range = withLaterCalls(db, q.range);
   const buckets = timeDim
-    ? bucketsOf(timeDim, q.range, q.timeZone)
-    : [{ startMs: q.range.fromMs, endMs: q.range.toMs, label: "" }];
+    ? bucketsOf(timeDim, range, q.timeZone)
+    : [{ startMs: range.fromMs, endMs: range.toMs, label: "" }];
 
   // Every (bucket, group) with its sums, and the cost of each group over the whole range (for --top).
   const cells: { bucket: string; values: string[]; sums: Sums; latencies: number[] }[] = [];
@@ -512,8 +533,8 @@ export function runReport(db: Db, q: ReportQuery): Report {
     return toRow(group, c.sums, q.creditsPerUsd, c.latencies);
   });
   return {
-    fromMs: q.range.fromMs,
-    toMs: q.range.toMs,
+    fromMs: range.fromMs,
+    toMs: range.toMs,
     timeZone: q.timeZone,
     by,
     rows,

@@ -11,7 +11,17 @@ import { InputError } from "./input-error.js";
 export interface TimeRange {
   fromMs: number;
   toMs: number;
+  /**
+   * Set when no end was asked (`today`, `last`, a `from` without `to`): `toMs` is then "now", and
+   * a call stamped after it (a bot host whose clock runs ahead: the meter bills calls up to 365
+   * days ahead) still belongs to the range up to this instant (exclusive): the end of today for
+   * `today`, else now + 365 days. `runReport` moves `toMs` to just after the latest such call.
+   */
+  openUntilMs?: number | undefined;
 }
+
+/** How far ahead of now a call may be stamped and still be billed (the meter's review bound). */
+const OPEN_END_AHEAD_MS = 365 * 86_400_000;
 
 /** How the caller asked for a range (CLI flags / API query); at most one of today/last/from-to. */
 export interface RangeSpec {
@@ -79,12 +89,14 @@ export function resolveRange(spec: RangeSpec, timeZone: string, nowMs: number): 
     throw new InputError((n) => `use one of ${asked.map((w) => w.map(n).join("/")).join(", ")}, not several`);
   let range: TimeRange;
   if (spec.today) {
-    range = { fromMs: windowAt("day", nowMs, timeZone).startMs, toMs: nowMs };
+    const day = windowAt("day", nowMs, timeZone);
+    range = { fromMs: day.startMs, toMs: nowMs, openUntilMs: day.endMs };
   } else if (spec.from || spec.to) {
     if (!spec.from) throw new InputError((n) => `${n("to")} needs ${n("from")}`);
     range = {
       fromMs: parseBound(spec.from, timeZone, false, "from"),
       toMs: spec.to ? parseBound(spec.to, timeZone, true, "to") : nowMs,
+      ...(spec.to ? {} : { openUntilMs: nowMs + OPEN_END_AHEAD_MS }),
     };
   } else {
     const text = (spec.last ?? DEFAULT_LAST).trim();
@@ -92,7 +104,11 @@ export function resolveRange(spec: RangeSpec, timeZone: string, nowMs: number): 
     const n = Number(m?.[1]);
     if (!m || !(n > 0))
       throw new InputError((n) => `${n("last")}: cannot read "${text}": use 12h, 7d, 30d, 90m or 2w`);
-    range = { fromMs: nowMs - n * UNIT_MS[m[2] as keyof typeof UNIT_MS], toMs: nowMs };
+    range = {
+      fromMs: nowMs - n * UNIT_MS[m[2] as keyof typeof UNIT_MS],
+      toMs: nowMs,
+      openUntilMs: nowMs + OPEN_END_AHEAD_MS,
+    };
   }
   if (!(range.fromMs < range.toMs))
     throw new RangeError("the range is empty: its start is not before its end");
