@@ -1304,6 +1304,8 @@ export function* eachLine(content: Buffer): Generator<[Buffer, number, number]> 
     if (zeroEnds) while (start < content.length && content[start] === 0x00) start++;
     else lineNo++;
     if (line.at(-1) === 0x0d) line = line.subarray(0, line.length - 1);
+    // byte order marks before a line (one that began another file: see jsonl-reader `scanLines`)
+    while (bomLength(line, 0) === 3) line = line.subarray(3);
     if (line.length === 0 || isBlank(line)) continue;
     // a later piece of the same line, after a NUL run, that is no entry (binary garbage): skipped
     if (pieceOf === no && line[firstNonBlank(line)] !== 0x7b) continue;

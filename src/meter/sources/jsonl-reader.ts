@@ -121,6 +121,8 @@ const MAX_FILES_PER_BATCH = 256;
 const CODEX_PARENT_HOPS = 8;
 const NEWLINE = 0x0a;
 const OPEN_BRACE = 0x7b;
+/** The newline an archive's unterminated last line is read with. */
+const LINE_END = Buffer.from([NEWLINE]);
 /**
  * A NUL byte: ends a line like a newline. A crash or power loss during an append (ext4 delayed
  * allocation, NTFS) leaves the file's size extended over blocks never written, which read as
@@ -507,6 +509,19 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           carry = ls < data.length ? Buffer.from(data.subarray(ls)) : null;
           carryStart = dataStart + ls;
         }
+        // An archive's last line without its newline (a crash cut the append just before it, then
+        // the session was reset or deleted): no writer appends to an archive, so it never gets one
+        // and would wait for good, its call never billed. Read as a line once it is complete JSON;
+        // anything else waits as before (a backup still being copied may end mid-line, even
+        // just after a nested `}`).
+        if (cls.archived && carry && carryStart + carry.length === size) {
+          const tail = Buffer.concat([carry, LINE_END]);
+          if (isCompleteJson(tail, carry.length)) {
+            scanLines(b, tail, 0, carryStart, path, owner, Number.POSITIVE_INFINITY);
+            carryStart = size;
+            carry = null;
+          }
+        }
         // Everything up to the last newline is consumed; a partial last line waits.
         fileCursor.offset = carryStart;
         fileCursor.tail = tailHash(fd, carryStart);
@@ -703,9 +718,15 @@ function scanLines(
     ls = nl + 1;
     // a zero-filled run is one line end, however long (a crash's fill is kilobytes)
     if (zeroEnds) while (ls < data.length && data[ls] === ZERO_FILL) ls++;
-    // a byte order mark before a file's first line is not part of it
-    let s = dataStart + lineStart === 0 ? bomLength(data, 0) : lineStart;
-    while (s < nl && (data[s] === 0x20 || data[s] === 0x09 || data[s] === 0x0d)) s++;
+    // Byte order marks before a line are not part of it: a file's first line, and a line that
+    // began another file (transcripts joined with `cat`, an append by a tool that writes one;
+    // each joined file brings its own, so a run of them: elizaOS/eliza#28249).
+    let s = lineStart;
+    for (;;) {
+      if (s < nl && (data[s] === 0x20 || data[s] === 0x09 || data[s] === 0x0d)) s++;
+      else if (s + 3 <= nl && bomLength(data, s) === 3) s += 3;
+      else break;
+    }
     if (s === nl) continue; // blank line
     if (pieceOf === physical && data[s] !== OPEN_BRACE) continue; // garbage after a NUL run
     pieceOf = physical;
@@ -790,6 +811,25 @@ function headerSessionId(content: Buffer): string | null {
     return h.type === "session" && typeof h.id === "string" && h.id ? h.id : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Whether `data[0, end)` is one complete JSON object (byte order marks and blanks around it
+ * allowed): an archive's unterminated last line that is a whole entry, not a fragment.
+ */
+function isCompleteJson(data: Buffer, end: number): boolean {
+  if (!endsLikeObject(data, 0, end)) return false;
+  let s = 0;
+  while (s < end && (data[s] === 0x20 || data[s] === 0x09 || data[s] === 0x0d || bomLength(data, s) === 3))
+    s += data[s] === 0xef ? 3 : 1;
+  if (data[s] !== OPEN_BRACE) return false;
+  checkLineSize(end - s);
+  try {
+    JSON.parse(data.toString("utf8", s, end));
+    return true;
+  } catch {
+    return false;
   }
 }
 
