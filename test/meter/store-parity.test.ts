@@ -20,6 +20,10 @@ const CASES = resolve(import.meta.dirname, "../cases");
  * A case leaving this list (fixed) or joining it (a regression) fails the test.
  */
 const KNOWN_DIFFERENCES: Record<string, string> = {
+  "archive-last-line-unterminated":
+    "not yet fixed (2026-12-04, not this case's fault: the same with the archive's last newline): a plain " +
+    "`.jsonl.reset.<ts>` archive of a session whose entry doctor imported but whose only file is that archive " +
+    "is billed to agent:main on the store path (both calls, $0.02625), to the entry's user from the JSONL",
   "session-file-stale-after-reset":
     "not yet fixed (2026-12-03): after the import the stale file's `.reset` archive (the entry's old session id, " +
     "named only by its `sessionFile`) is left beside the store; the store path reads the archived index by key, " +
