@@ -1,11 +1,15 @@
 // Transcript bytes a naive line reader drops: byte order marks that begin a line mid-file
 // (transcripts joined with `cat`, a BOM-writing append) and an archive's last line without its
-// newline (cases test/cases/bom-joined-transcript, test/cases/archive-last-line-unterminated).
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+// newline, an archive an operator's rotation gzipped (cases test/cases/bom-joined-transcript,
+// test/cases/archive-last-line-unterminated, test/cases/gzip-rotated-archive).
+import { appendFileSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { queryUsage } from "../../src/meter/report.js";
 import { eachLine } from "../../src/meter/sources/batch-builder.js";
+import { classifyTranscriptFile } from "../../src/meter/sources/classify.js";
+import { decodeMaybeZstd } from "../../src/meter/sources/zst.js";
 import {
   assistantLine,
   meterCaseDir,
@@ -128,5 +132,45 @@ describe("case archive-last-line-unterminated: an archive's last line without a 
     expect(await meter.runOnce()).toMatchObject({ billed: 0, malformed: 0 });
     meter.close();
     expect(totalsBy(w.db, "account_id").get("telegram:5550101")?.requests).toBe(2);
+  });
+});
+
+describe("case gzip-rotated-archive: a gzipped .deleted/.reset archive is decoded and billed", () => {
+  it("telegram:5550401 2 calls $0.01125, nothing malformed (was nothing billed, 2 malformed lines)", async () => {
+    const { s, world } = await meterCaseDir(join(CASES, "gzip-rotated-archive"));
+    w = world;
+    expect(s).toMatchObject({ billed: 2, malformed: 0 });
+    expect(byUser(world)).toEqual({ "telegram:5550401": [2, "0.01125"] });
+    const again = meterFor(world);
+    expect(await again.runOnce()).toMatchObject({ billed: 0, malformed: 0 });
+    again.close();
+  });
+
+  it("a live file partly read, then archived and gzipped: its unread tail is billed once, the rest absorbed", async () => {
+    w = tempWorld();
+    const dir = sessionsDir(w);
+    const file = join(dir, "s1.jsonl");
+    writeFileSync(file, `${assistantLine(T0)}\n`);
+    const meter = meterFor(w);
+    expect(await meter.runOnce()).toMatchObject({ billed: 1 });
+    appendFileSync(file, `${assistantLine(T0 + 1)}\n`);
+    const archive = join(dir, "s1.jsonl.reset.2026-11-22T19-05-00.000Z");
+    renameSync(file, archive);
+    writeFileSync(`${archive}.gz`, gzipSync(readFileSync(archive)));
+    unlinkSync(archive);
+    expect(await meter.runOnce()).toMatchObject({ billed: 1, duplicates: 1, malformed: 0 });
+    expect(await meter.runOnce()).toMatchObject({ billed: 0, malformed: 0 });
+    meter.close();
+    expect(totalsBy(w.db, "account_id").get("telegram:5550101")?.requests).toBe(2);
+  });
+
+  it("gzip (every member of a concatenated stream) decodes; a .gz name is never tailed as text", () => {
+    const two = Buffer.concat([gzipSync('{"a":1}\n'), gzipSync('{"b":2}\n')]);
+    expect(decodeMaybeZstd(two).toString()).toBe('{"a":1}\n{"b":2}\n');
+    expect(decodeMaybeZstd(Buffer.from('{"a":1}\n')).toString()).toBe('{"a":1}\n');
+    expect(classifyTranscriptFile("s1.jsonl.deleted.2026-11-22T19-05-00.000Z.gz")).toBeNull();
+    expect(classifyTranscriptFile("s1.jsonl.deleted.2026-11-22T19-05-00.000Z")).toMatchObject({
+      archived: true,
+    });
   });
 });

@@ -75,7 +75,9 @@ export function classifyTranscriptFile(name: string): ClassifiedFile | null {
   if (at <= 0) return null;
   if (name.startsWith("sessions.json")) return null;
   if (name.includes(".trajectory") || /\.checkpoint\./.test(name)) return null;
-  if (name.endsWith(".zst") || name.endsWith(".tmp") || name.endsWith(".lock")) return null;
+  // compressed archives (`.zst`, an operator's `.gz`) are read whole by the archive reader
+  if (name.endsWith(".zst") || name.endsWith(".gz") || name.endsWith(".tmp") || name.endsWith(".lock"))
+    return null;
   const suffix = name.slice(at + ".jsonl".length);
   const compacted =
     (suffix.startsWith(".bak.") && ARCHIVE_TS_RE.test(suffix.slice(".bak.".length))) ||

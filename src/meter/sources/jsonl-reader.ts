@@ -133,6 +133,11 @@ const LINE_END = Buffer.from([NEWLINE]);
  * around the fill, which a newline-only split rejected with it (their calls never billed).
  */
 export const ZERO_FILL = 0x00;
+/**
+ * A compressed archive: zstd (OpenClaw's own) or gzip (an operator's rotation compressed it; before
+ * 2026-12-04 read as text, its calls never billed: case gzip-rotated-archive).
+ */
+const COMPRESSED_ARCHIVE_RE = /\.jsonl\.(?:deleted|reset)\..*\.(?:zst|gz)$/;
 /** One read buffer per thread for all JSONL readers: polls run one at a time. */
 let sharedChunk: Buffer | null = null;
 
@@ -570,8 +575,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
   ): Promise<void> {
     const found: { path: string; name: string; cold: boolean }[] = [];
     for (const name of sessionNames)
-      if (/\.jsonl\.(deleted|reset)\..*\.zst$/.test(name))
-        found.push({ path: join(sessionsDir, name), name, cold: false });
+      if (COMPRESSED_ARCHIVE_RE.test(name)) found.push({ path: join(sessionsDir, name), name, cold: false });
     const coldDir = join(sessionsDir, "cold");
     let coldNames: string[] = [];
     try {
@@ -621,7 +625,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       // Archive names start with the session id; cold-storage names are hashes: use the header.
       const sessionId = cold
         ? (envelopeSid ?? headerSessionId(content))
-        : (classifyTranscriptFile(name.replace(/\.zst$/, ""))?.sessionId ?? headerSessionId(content));
+        : (classifyTranscriptFile(name.replace(/\.(?:zst|gz)$/, ""))?.sessionId ?? headerSessionId(content));
       const attributed = sessionId ? attributions.attribution(sessionId) : null;
       // like a transcript: an archive of a session no one knows waits for an unreadable sessions.json
       if (!attributed && indexUnread) continue;

@@ -14,8 +14,11 @@ import { decodeMaybeZstd, decodeZstd } from "./zst.js";
 // each read whole into batches and marked done by content hash with its last batch. Split from
 // sqlite-reader.ts, whose batches, facts and commit bookkeeping it uses through `ctx`.
 
-/** Plain `.jsonl.deleted.*` / `.jsonl.reset.*` files are tailed by the JSONL source; the `.zst` ones are ours. */
-const ARCHIVE_FILE_RE = /\.jsonl\.(?:deleted|reset)\..*\.zst$/;
+/**
+ * Plain `.jsonl.deleted.*` / `.jsonl.reset.*` files are tailed by the JSONL source; the compressed
+ * ones are ours: `.zst` (OpenClaw's) and `.gz` (an operator's rotation; decodeMaybeZstd).
+ */
+const ARCHIVE_FILE_RE = /\.jsonl\.(?:deleted|reset)\..*\.(?:zst|gz)$/;
 const COLD_FILE_RE = /\.jsonl\.zst$/;
 const SESSION_ID_PREFIX_RE = /^([0-9a-zA-Z][0-9a-zA-Z_-]{7,})(?:-topic-[^.]+)?\.jsonl/;
 

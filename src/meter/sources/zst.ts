@@ -20,7 +20,18 @@ export function decodeZstd(buf: Uint8Array): Buffer {
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
-/** Decodes `buf` if it is zstd, else returns it as is (`.jsonl.reset.*` files may be plain JSONL). */
+/** gzip member magic `1F 8B` and its only compression method, deflate (8). */
+function isGzip(buf: Uint8Array): boolean {
+  return buf.length >= 3 && buf[0] === 0x1f && buf[1] === 0x8b && buf[2] === 0x08;
+}
+
+/**
+ * Decodes `buf` if it is zstd or gzip, else returns it as is (`.jsonl.reset.*` files may be plain
+ * JSONL). gzip: an archive an operator's rotation (`logrotate`'s `compress`, `gzip` of old
+ * archives) compressed, `.jsonl.{deleted,reset}.<ts>.gz`; every member of a concatenated stream.
+ * Throws on corrupt or truncated input.
+ */
 export function decodeMaybeZstd(buf: Buffer): Buffer {
-  return isZstd(buf) ? decodeZstd(buf) : buf;
+  if (isZstd(buf)) return decodeZstd(buf);
+  return isGzip(buf) ? zlib.gunzipSync(buf) : buf;
 }
