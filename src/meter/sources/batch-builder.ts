@@ -696,7 +696,8 @@ export class BatchBuilder {
    * The current turn's billed calls by entry id (see {@link sameEntryCopy}): a later line of the
    * transcript with the same entry id is the same message written again, not a call. Setting
    * `turn` (a transcript's start, a user line) empties it; `take()` leaves it (a copy of a call of
-   * an earlier batch is skipped, its first copy stays billed).
+   * an earlier batch is skipped, its first copy stays billed). Readers neither keep it with their
+   * resume point nor read it back: a copy read in a later poll is billed again (README Known limits).
    */
   readonly #entryCalls = new Map<string, EntryCall>();
   /** Counts `take()`s: an {@link EntryCall} of another generation is no longer in this batch. */
