@@ -1510,8 +1510,12 @@ const AUDIO: ReadonlySet<string> = new Set(["AUDIO"]);
  * short description (`"prompt_tokens_details.audio_tokens 1200"`), or null when there are none:
  * - OpenAI's audio tokens: `prompt_tokens_details.audio_tokens` / `completion_tokens_details.audio_tokens`
  *   (Chat Completions: gpt-4o-audio-preview $40 / $80 per 1M audio against $2.50 / $10 text) and
- *   `input_tokens_details.audio_tokens` / `output_tokens_details.audio_tokens` (Realtime: gpt-realtime
- *   $32 / $64 audio against $4 / $16 text), camelCase too; https://platform.openai.com/docs/pricing;
+ *   `input_tokens_details.audio_tokens` / `output_tokens_details.audio_tokens`, and the Realtime API's
+ *   `input_token_details.audio_tokens` / `.image_tokens` / `output_token_details.audio_tokens`
+ *   (`token`, not `tokens`: https://platform.openai.com/docs/api-reference/realtime-server-events,
+ *   `response.done`; gpt-realtime $32 / $64 audio against $4 / $16 text; read since 2026-12-04 after
+ *   the rest, case realtime-token-details-audio-held), camelCase too;
+ *   https://platform.openai.com/docs/pricing;
  * - OpenAI's image tokens: `input_tokens_details.image_tokens` / `output_tokens_details.image_tokens`
  *   (gpt-image-1: image input $10 and output $40 per 1M against $5 text input);
  * - Gemini's `candidatesTokensDetails` AUDIO / IMAGE entries (gemini-2.5-flash-image's generated
@@ -1538,6 +1542,13 @@ function modalityTokensOf(usage: Record<string, unknown>): string | null {
     ["outputTokensDetails.audioTokens", field(usage.outputTokensDetails, "audioTokens")],
     ["inputTokensDetails.imageTokens", field(usage.inputTokensDetails, "imageTokens")],
     ["outputTokensDetails.imageTokens", field(usage.outputTokensDetails, "imageTokens")],
+    // the Realtime API's own names (`token`, not `tokens`): `response.done`'s `usage`
+    ["input_token_details.audio_tokens", field(usage.input_token_details, "audio_tokens")],
+    ["input_token_details.image_tokens", field(usage.input_token_details, "image_tokens")],
+    ["output_token_details.audio_tokens", field(usage.output_token_details, "audio_tokens")],
+    ["inputTokenDetails.audioTokens", field(usage.inputTokenDetails, "audioTokens")],
+    ["inputTokenDetails.imageTokens", field(usage.inputTokenDetails, "imageTokens")],
+    ["outputTokenDetails.audioTokens", field(usage.outputTokenDetails, "audioTokens")],
     [
       "candidatesTokensDetails audio/image",
       geminiModalityCount(usage.candidatesTokensDetails ?? usage.candidates_tokens_details, AUDIO_OR_IMAGE),

@@ -193,6 +193,26 @@ describe("case usage-audio-image-tokens-held: audio / image tokens are held, not
   }
 });
 
+describe("case realtime-token-details-audio-held: the Realtime API's input_token_details / output_token_details", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: the voice call (1,000 audio in, 500 audio out) held; the text-only one billed $0.0056 (was 2 calls $0.02)`, async () => {
+      const { s, world } = await meterCase("realtime-token-details-audio-held", mode);
+      expect(s).toMatchObject({ billed: 1, held: 1 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5551601", requests: 1, costUsd: "0.0056" }),
+      ]);
+      const reasons = (
+        world.db.prepare("SELECT reason FROM usage_review ORDER BY id").all() as { reason: string }[]
+      ).map((x) => x.reason);
+      expect(reasons).toEqual([
+        expect.stringMatching(
+          /^input_token_details\.audio_tokens 1000, output_token_details\.audio_tokens 500 priced above text/,
+        ),
+      ]);
+    });
+  }
+});
+
 describe("parse: audio and image token details", () => {
   const base = { prompt_tokens: 100, completion_tokens: 50 };
   const held = (usage: Record<string, unknown>, over: Record<string, unknown> = {}) =>
@@ -207,6 +227,11 @@ describe("parse: audio and image token details", () => {
       { input_tokens: 100, output_tokens: 50, input_tokens_details: { image_tokens: 40 } },
       { input_tokens: 100, output_tokens: 50, output_tokens_details: { image_tokens: 40 } },
       { promptTokens: 100, completionTokens: 50, completionTokensDetails: { audioTokens: 40 } },
+      { input_tokens: 100, output_tokens: 50, input_token_details: { audio_tokens: 40 } },
+      { input_tokens: 100, output_tokens: 50, input_token_details: { image_tokens: 40 } },
+      { input_tokens: 100, output_tokens: 50, output_token_details: { audio_tokens: 40 } },
+      { inputTokens: 100, outputTokens: 50, inputTokenDetails: { audioTokens: 40 } },
+      { inputTokens: 100, outputTokens: 50, outputTokenDetails: { audioTokens: 40 } },
       { input: 100, output: 50, prompt_tokens_details: { audio_tokens: 40 } },
     ])
       expect(held(usage)).toMatch(/ 40 priced above text tokens/);
