@@ -132,6 +132,11 @@ export function usageEvent(
     "costDetails" in raw
   )
     return null;
+  // Anthropic web searches ($0.01 each on top of the tokens) and audio / image token details (the
+  // call held for review): the meter prices them (parse.ts `webSearchRequestsOf`,
+  // `modalityTokensOf`); a push of the tokens alone would bill first and make the transcript's
+  // copy a duplicate, the fee lost or the audio billed as text.
+  if (pricedBeyondTokens(raw)) return null;
   // OpenClaw's own fast mode (Opus 5 / 4.8 on the anthropic provider) writes its estimate × 2 and
   // no speed: only the meter reads that (pricing.ts `fastEstimateQuote`); a push would bill the
   // standard price first and make the transcript's copy a duplicate.
@@ -351,4 +356,70 @@ function openRouterReportedTotal(provider: unknown, rawCost: unknown, total: num
   }
   // all-zero components: not compared, as the meter does not
   return priced && BigInt(Math.round(total * 1e12)) > sum + 4n;
+}
+
+/** A whole count above 0. */
+function positive(v: unknown): boolean {
+  return typeof v === "number" && Number.isInteger(v) && v > 0;
+}
+
+/** `obj[key]` of an object, else undefined. */
+function at(obj: unknown, key: string): unknown {
+  return typeof obj === "object" && obj !== null && !Array.isArray(obj)
+    ? (obj as Record<string, unknown>)[key]
+    : undefined;
+}
+
+/** Whether a Gemini `…TokensDetails` list has a positive entry of one of `kinds`. */
+function hasModality(list: unknown, kinds: readonly string[]): boolean {
+  return (
+    Array.isArray(list) &&
+    list.some((d) => {
+      const m = at(d, "modality");
+      return (
+        typeof m === "string" &&
+        kinds.includes(m.trim().toUpperCase()) &&
+        positive(at(d, "tokenCount") ?? at(d, "token_count"))
+      );
+    })
+  );
+}
+
+/**
+ * Whether the meter prices this usage beyond its token counts (parse.ts): Anthropic web searches
+ * (`server_tool_use.web_search_requests`, billed $0.01 each) or audio / image tokens counted inside
+ * the totals (`*_tokens_details` / Realtime `*_token_details` `audio_tokens` / `image_tokens`,
+ * Gemini AUDIO / IMAGE modality entries: the call is held for review). Positive counts only.
+ */
+function pricedBeyondTokens(u: Record<string, unknown>): boolean {
+  if (
+    positive(at(u.server_tool_use, "web_search_requests")) ||
+    positive(at(u.serverToolUse, "webSearchRequests"))
+  )
+    return true;
+  const details: [string, string][] = [
+    ["prompt_tokens_details", "audio_tokens"],
+    ["completion_tokens_details", "audio_tokens"],
+    ["input_tokens_details", "audio_tokens"],
+    ["output_tokens_details", "audio_tokens"],
+    ["input_tokens_details", "image_tokens"],
+    ["output_tokens_details", "image_tokens"],
+    ["input_token_details", "audio_tokens"],
+    ["input_token_details", "image_tokens"],
+    ["output_token_details", "audio_tokens"],
+    ["promptTokensDetails", "audioTokens"],
+    ["completionTokensDetails", "audioTokens"],
+    ["inputTokensDetails", "audioTokens"],
+    ["outputTokensDetails", "audioTokens"],
+    ["inputTokensDetails", "imageTokens"],
+    ["outputTokensDetails", "imageTokens"],
+    ["inputTokenDetails", "audioTokens"],
+    ["inputTokenDetails", "imageTokens"],
+    ["outputTokenDetails", "audioTokens"],
+  ];
+  if (details.some(([obj, key]) => positive(at(u[obj], key)))) return true;
+  return (
+    hasModality(u.candidatesTokensDetails ?? u.candidates_tokens_details, ["AUDIO", "IMAGE"]) ||
+    hasModality(u.promptTokensDetails ?? u.prompt_tokens_details, ["AUDIO"])
+  );
 }

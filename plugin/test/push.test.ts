@@ -326,6 +326,46 @@ describe("usageEvent (the meter's rules)", () => {
   });
 });
 
+describe("usageEvent: a line the meter prices beyond its tokens is left to it", () => {
+  // The meter adds Anthropic's $0.01 per web search (server_tool_use.web_search_requests) and holds
+  // a call with audio / image token details for review (parse.ts); pushed as tokens alone, the
+  // center would bill it first and the transcript's copy would be a duplicate: the fee lost, the
+  // audio billed as text (case anthropic-web-search-fee's first line: $0.0135 instead of $0.0435).
+  const searched = {
+    ...assistant,
+    api: "anthropic-messages",
+    provider: "anthropic",
+    model: "claude-sonnet-4-6",
+    usage: { ...assistant.usage, server_tool_use: { web_search_requests: 3 } },
+  };
+  it("web searches, snake or camel case", () => {
+    expect(usageEvent(searched, where)).toBeNull();
+    const camel = { ...searched, usage: { ...assistant.usage, serverToolUse: { webSearchRequests: 2 } } };
+    expect(usageEvent(camel, where)).toBeNull();
+  });
+  it("audio or image token details", () => {
+    for (const details of [
+      { prompt_tokens_details: { audio_tokens: 40 } },
+      { completion_tokens_details: { audio_tokens: 40 } },
+      { input_tokens_details: { image_tokens: 40 } },
+      { output_token_details: { audio_tokens: 40 } },
+      { candidatesTokensDetails: [{ modality: "IMAGE", tokenCount: 1290 }] },
+    ])
+      expect(usageEvent({ ...assistant, usage: { ...assistant.usage, ...details } }, where)).toBeNull();
+  });
+  it("no searches and zero audio counts are pushed as before", () => {
+    const none = {
+      ...assistant,
+      usage: {
+        ...assistant.usage,
+        server_tool_use: { web_search_requests: 0 },
+        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      },
+    };
+    expect(usageEvent(none, where)).toMatchObject({ input: 1498, output: 47 });
+  });
+});
+
 describe("copies stay in sync with creditgate's meter", () => {
   const repoSrc = fileURLToPath(new URL("../../src/meter/", import.meta.url));
   const inRepo = existsSync(`${repoSrc}identity.ts`) && existsSync(`${repoSrc}resolve-user.ts`);
