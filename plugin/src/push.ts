@@ -88,9 +88,10 @@ export function usageEvent(
   if (input + output + cacheRead + cacheWrite === 0) return null;
   if (!m.provider || !m.model || typeof m.timestamp !== "number" || !Number.isFinite(m.timestamp))
     return null;
-  // A time below 10^11 (1973 in ms) is not OpenClaw's `Date.now()` (epoch seconds, say): the
-  // meter holds such a call for the operator's review as out of range, and creditgate refuses a
-  // push before the year 2000; it stays with the transcript meter.
+  // A time below 10^11 (1973 in ms) is not OpenClaw's `Date.now()` but epoch seconds: the meter
+  // bills it at that time in ms under an identity that keeps the number as written (parse.ts
+  // `EPOCH_SECONDS_BELOW`, since 2026-12-04), which this push's key would not match; it stays
+  // with the transcript meter.
   if (m.timestamp < 1e11) return null;
   // A line whose input holds its cached tokens (pi-ai's google providers before pi#2588,
   // openclaw/openclaw#15265; OpenClaw's Codex harness, #69298): the meter takes the cache out of

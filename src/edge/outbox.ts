@@ -89,8 +89,10 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     // The cache counts of the call's identity, when they are not its counts (Bedrock's names).
     ...(e.identityCacheRead !== undefined ? { identityCacheRead: e.identityCacheRead } : {}),
     ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
-    // A line with no time of its own: its identity holds none (timestampMs is the meter's dating).
-    ...(e.identityTsMs === 0 ? { identityTsMs: 0 as const } : {}),
+    // A line with no time of its own: its identity holds none (timestampMs is the meter's dating);
+    // or a time written in epoch seconds: its identity holds the number as written (timestampMs is
+    // that time in ms). Absent otherwise, so an older center refuses only a seconds one.
+    ...(e.identityTsMs !== undefined ? { identityTsMs: e.identityTsMs } : {}),
     // and its entry id, when it has one: part of such a call's identity (absent otherwise, so an
     // older center refuses only the events that carry one)
     ...(e.identityTsMs === 0 && e.identityEntryId !== undefined

@@ -14,6 +14,7 @@ import {
   type BilledEvent,
   createBiller,
   dedupeKey,
+  EPOCH_SECONDS_BELOW,
   MAX_ENTRY_ID_CHARS,
   type ParsedUsage,
   type Pricer,
@@ -68,10 +69,22 @@ export const pushEventSchema = z
     identityCacheWrite: tokens.optional(),
     /**
      * 0 when the transcript line had no readable time (`ParsedUsage.identityTsMs`): the call's
-     * identity then holds no time, and `timestampMs` is the time the meter dated it by. Part of
-     * the call's identity; edge meters send it with such calls.
+     * identity then holds no time, and `timestampMs` is the time the meter dated it by. Since
+     * 2026-12-04 also the line's `message.timestamp` as written when it is epoch seconds (1 …
+     * 10^11 − 1, `EPOCH_SECONDS_BELOW`): `timestampMs` is that time in ms, the identity keeps the
+     * number the meter before read as ms. Part of the call's identity; edge meters send it with
+     * such calls (an older center refuses only the events that carry a seconds one).
      */
-    identityTsMs: z.literal(0).optional(),
+    identityTsMs: z
+      .union([
+        z.literal(0),
+        z
+          .number()
+          .int()
+          .min(1)
+          .max(EPOCH_SECONDS_BELOW - 1),
+      ])
+      .optional(),
     /**
      * The transcript entry's own id (the line's top-level `id`) of a line with no readable time
      * (`ParsedUsage.identityEntryId`, since 2026-12-03): part of such a call's identity, which

@@ -9,7 +9,8 @@ import type { ParsedUsage } from "./types.js";
  *   (`identityInput`, else `writtenInput`, when the parser corrected it), the cache counts as the reader before
  *   2026-12-02 read them (`identityCacheRead` / `identityCacheWrite`, set only where they differ),
  *   the output as the reader before 2026-12-03 read it (`identityOutput`, likewise) and the time 0
- *   for a line with no time of its own (`identityTsMs`); a cumulative Codex-harness line billed as
+ *   for a line with no time of its own (`identityTsMs`; for a `message.timestamp` written in epoch
+ *   seconds, the number as written, which the reader before 2026-12-04 took for ms); a cumulative Codex-harness line billed as
  *   its increment keeps its written counts the same way (`writtenInput`, `identityOutput`,
  *   `identityCacheRead`: codex-cumulative.ts). A line with no time of its own that has an entry id
  *   appends it as a tenth field (`identityEntryId`, since 2026-12-03): with no time, nothing else

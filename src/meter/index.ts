@@ -19,6 +19,7 @@ export { createSourceHealth, type SourceHealth, type SourceProblem, sourceHealth
 export { dedupeKey, MAX_ENTRY_ID_CHARS, PUSH_IDENTITY_PREFIX } from "./identity.js";
 export { createMeter, type Meter, type MeterOptions, type MeterSummary, SinkPaused } from "./meter.js";
 export {
+  EPOCH_SECONDS_BELOW,
   type LineResult,
   latencyMs,
   MAX_LATENCY_MS,

@@ -1315,6 +1315,29 @@ function isoMs(v: unknown): number | null {
 }
 
 /**
+ * A numeric `message.timestamp` below this is epoch SECONDS, not milliseconds: 10^11 ms is
+ * 1973-03-03 (before any transcript; OpenClaw and pi write `Date.now()`, 13 digits), while 10^11 s
+ * is the year 5138, so no real time in either unit falls on the wrong side. A tool or relay that
+ * writes Unix seconds (10 digits, e.g. 1764806400 = 2025-12-04) would otherwise be read as 1970
+ * and its call held for review (the same unit mistake: janekbaraniewski/openusage#357). Only
+ * times from 1 s up are taken for seconds (0 and below stay as written: out of range, held).
+ */
+export const EPOCH_SECONDS_BELOW = 1e11;
+
+/** True when a numeric `message.timestamp` is epoch seconds (see {@link EPOCH_SECONDS_BELOW}). */
+export function isEpochSeconds(t: number): boolean {
+  return t >= 1 && t < EPOCH_SECONDS_BELOW;
+}
+
+/**
+ * A numeric `message.timestamp` in epoch ms: as written (truncated) when it is milliseconds, times
+ * 1000 (rounded to the millisecond: 1764806400.123 is ...400123) when it is seconds.
+ */
+export function messageTimeMs(t: number): number {
+  return isEpochSeconds(t) ? Math.round(t * 1000) : Math.trunc(t);
+}
+
+/**
  * `Date.parse(text)`, with a fast exact path for the form every OpenClaw line carries,
  * `YYYY-MM-DDTHH:MM:SS.mmmZ` (24 characters, year 1970–9999, month 01–12, day 01–31, hour 00–23,
  * minute and second 00–59): epoch ms by integer arithmetic. A day past its month's end rolls over
@@ -1622,7 +1645,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   if (msg.role === "user") {
     const at =
       typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp)
-        ? Math.trunc(msg.timestamp)
+        ? messageTimeMs(msg.timestamp)
         : isoMs(e.timestamp);
     return { kind: "user", atMs: at, content: msg.content, source: turnSourceOf(msg.provenance) };
   }
@@ -1714,9 +1737,12 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     bad.problem ??= `${modality} priced above text tokens, which the token counts bill as text: not priced`;
 
   let messageTsMs: number | null = null;
-  if (typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp))
-    messageTsMs = Math.trunc(msg.timestamp);
-  else if (typeof e.timestamp === "string") {
+  // a time written in epoch seconds: its identity keeps the number as written (see below)
+  let secondsIdentity: number | null = null;
+  if (typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp)) {
+    messageTsMs = messageTimeMs(msg.timestamp);
+    if (isEpochSeconds(msg.timestamp)) secondsIdentity = Math.trunc(msg.timestamp);
+  } else if (typeof e.timestamp === "string") {
     // Very old pi lines have no message.timestamp: the entry's ISO time is the next best stable value.
     const t = dateParse(e.timestamp);
     if (Number.isFinite(t)) messageTsMs = t;
@@ -1753,6 +1779,10 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     recordedCostUsd,
     recordedCostOrigin,
   };
+  // A time written in epoch seconds: billed at its real time, while its identity keeps the number
+  // as written, which the reader before 2026-12-04 took for milliseconds (a call held for review
+  // at 1970, perhaps released by the operator since, is the same identity when read again).
+  if (secondsIdentity !== null) parsed.identityTsMs = secondsIdentity;
   if (untimed) {
     parsed.identityTsMs = 0;
     // Without a time, the entry's own id tells two calls of the same counts apart (two users, one

@@ -48,11 +48,15 @@ export interface ParsedUsage {
    */
   messageTsMs: number;
   /**
-   * The time the call's identity holds when it is not `messageTsMs`: set (to 0) only on a line
-   * with neither a numeric `message.timestamp` nor a readable entry `timestamp`. Such a line was
-   * rejected as malformed before 2026-12-03 (its call never billed); every copy of it has no time
-   * either, so its identity takes none, while `messageTsMs` dates it from the transcript around
-   * it, which a copy read from elsewhere may not show the same way.
+   * The time the call's identity holds when it is not `messageTsMs`: 0 on a line with neither a
+   * numeric `message.timestamp` nor a readable entry `timestamp` (an "untimed" line: only 0 means
+   * that). Such a line was rejected as malformed before 2026-12-03 (its call never billed); every
+   * copy of it has no time either, so its identity takes none, while `messageTsMs` dates it from
+   * the transcript around it, which a copy read from elsewhere may not show the same way.
+   * Since 2026-12-04 also the number as written (truncated) on a line whose `message.timestamp` is
+   * epoch seconds (parse.ts `EPOCH_SECONDS_BELOW`): `messageTsMs` is that time in ms, while the
+   * identity keeps what the reader before took for ms, so a call held for review then (at 1970)
+   * and perhaps released is the same identity when read again, never billed twice.
    */
   identityTsMs?: number;
   /**

@@ -38,7 +38,7 @@ export const MAX_INT64 = 9_223_372_036_854_775_807n;
 export function inputProblem(u: ParsedUsage, nowMs: number): string | null {
   const ts = u.messageTsMs;
   // a line with no time of its own that nothing before it in its transcript dated (parse.ts)
-  if (u.identityTsMs !== undefined && ts === 0)
+  if (u.identityTsMs === 0 && ts === 0)
     return "no timestamp, and no earlier entry of its transcript to date it by";
   if (!Number.isSafeInteger(ts) || ts < MIN_TIMESTAMP_MS || ts > nowMs + MAX_FUTURE_MS) {
     return `timestamp ${String(ts)} outside 2020-01-01 … now+365d`;

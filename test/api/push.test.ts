@@ -243,6 +243,56 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(bad.results[0].reason).toMatch(/identityEntryId/);
     });
 
+    test("an edge meter's call whose message.timestamp was epoch seconds: its identity keeps the number as written", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const app = testApp(db);
+      onTestFinished(() => app.close());
+      const timestampMs = NOW - 60_000;
+      const written = Math.trunc(timestampMs / 1000); // the line's 10-digit message.timestamp
+      const base = { provider: "mock", model: "mock-gpt", timestampMs, input: 1000, output: 100 };
+      const key = dedupeKey({
+        ...base,
+        messageTsMs: timestampMs,
+        cacheRead: 0,
+        cacheWrite: 0,
+        responseId: null,
+        identityTsMs: written,
+      } as unknown as UsageEvent);
+      // the key the meter before 2026-12-04 gave the line (its number read as ms)
+      expect(key).toBe(
+        dedupeKey({
+          ...base,
+          messageTsMs: written,
+          cacheRead: 0,
+          cacheWrite: 0,
+          responseId: null,
+        } as unknown as UsageEvent),
+      );
+      const ev = pushEvent({ ...base, identityTsMs: written, idempotencyKey: key, edgeId: "host-1" });
+      const { identityTsMs: _its, ...without } = ev as Record<string, unknown>;
+      const first = (
+        await app.inject({
+          method: "POST",
+          url: "/v1/usage",
+          headers: admin,
+          payload: { events: [ev, ev, without, { ...ev, identityTsMs: 1e11 }] },
+        })
+      ).json();
+      expect(first.results.map((r: { status: string }) => r.status)).toEqual([
+        "billed",
+        "duplicate",
+        "rejected", // its key is not the one the event's fields give
+        "rejected", // 10^11 and above is not epoch seconds
+      ]);
+      const row = db.prepare("SELECT message_ts_ms AS t, dedupe_key AS k FROM usage_events").get() as {
+        t: number;
+        k: string;
+      };
+      expect(row).toEqual({ t: timestampMs, k: key });
+    });
+
     test("the same batch sent concurrently is billed once", async ({ db, onTestFinished }) => {
       const app = testApp(db);
       onTestFinished(() => app.close());

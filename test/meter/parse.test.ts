@@ -196,8 +196,19 @@ describe("parseLine", () => {
 
   it("a user line is a turn start: when it was sent (message.timestamp, else the entry's ISO) and its content", () => {
     expect(
-      parseLine(JSON.stringify({ type: "message", message: { role: "user", content: "hi", timestamp: 1 } })),
-    ).toEqual({ kind: "user", atMs: 1, content: "hi", source: null });
+      parseLine(
+        JSON.stringify({
+          type: "message",
+          message: { role: "user", content: "hi", timestamp: 1795400000000 },
+        }),
+      ),
+    ).toEqual({ kind: "user", atMs: 1795400000000, content: "hi", source: null });
+    // epoch seconds (below 10^11, parse.ts EPOCH_SECONDS_BELOW) are read as seconds since 2026-12-04
+    expect(
+      parseLine(
+        JSON.stringify({ type: "message", message: { role: "user", content: "hi", timestamp: 1795400000 } }),
+      ),
+    ).toEqual({ kind: "user", atMs: 1795400000000, content: "hi", source: null });
     expect(
       parseLine(
         JSON.stringify({

@@ -249,7 +249,7 @@ export function turnOf(text: string, previewChars: number): { user: PendingTurn 
 export function datingTimeOf(text: string): number | null {
   const r = parseLine(text);
   if (r.kind === "user") return r.atMs;
-  return r.kind === "usage" && r.usage.identityTsMs === undefined ? r.usage.messageTsMs : null;
+  return r.kind === "usage" && r.usage.identityTsMs !== 0 ? r.usage.messageTsMs : null;
 }
 
 function turnOfResult(r: LineResult, previewChars: number): { user: PendingTurn } | "reply" | null {
@@ -302,7 +302,7 @@ export const REWRITTEN_COPY_MAX_MS = 30_000;
  * openclaw/openclaw#40996, #84730). Before 2026-12-03 such a call was skipped as a copy.
  */
 export function replyMarkOf(u: ParsedUsage, content: unknown): ReplyMark | null {
-  if (u.identityTsMs !== undefined || u.isError) return null;
+  if (u.identityTsMs === 0 || u.isError) return null;
   if ((u.writtenInput ?? u.input) + u.cacheRead + u.cacheWrite === 0) return null;
   if (!Array.isArray(content) || !content.some((c) => !isThinking(c))) return null;
   return {
@@ -964,7 +964,7 @@ export class BatchBuilder {
       if (prior !== null) {
         // a copy with more tokens than the one this batch holds: it takes that one's place
         this.stats.synthetic++;
-        if (r.usage.identityTsMs === undefined) this.datedBy = r.usage.messageTsMs;
+        if (r.usage.identityTsMs !== 0) this.datedBy = r.usage.messageTsMs;
         else if (this.datedBy !== null) r.usage.messageTsMs = this.datedBy;
         this.#replace(prior, r, who, eventRef);
         return;
@@ -994,7 +994,7 @@ export class BatchBuilder {
       // the same turn (tool-use continuations) have none.
       const t = this.#turn;
       this.#turn = null;
-      if (r.usage.identityTsMs !== undefined) {
+      if (r.usage.identityTsMs === 0) {
         // no time of its own: dated by the entry before it (its turn's user message, or the call
         // before it), else left at 0, which holds it for review; its identity holds no time
         if (this.datedBy !== null) r.usage.messageTsMs = this.datedBy;
