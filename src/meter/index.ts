@@ -34,6 +34,7 @@ export {
   GROUP_BY,
   type GroupBy,
   parseTimeArg,
+  parseUntilArg,
   queryUsage,
   queryUsageRaw,
   type UsageQuery,

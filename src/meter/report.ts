@@ -1131,3 +1131,21 @@ export function parseTimeArg(text: string, nowMs: number): number {
     `cannot read time "${text}": use 2026-11-01, 2026-11-01T12:00:00Z, today, 7d, 12h or 30m`,
   );
 }
+
+/**
+ * Parses the CLI's `usage --until`: as {@link parseTimeArg}, except that a date alone (`YYYY-MM-DD`,
+ * or `today`) means THROUGH that day: the end is the next UTC midnight (UTC, the zone `usage`
+ * reads a date in), so `--since D --until D` is day D, as `report --to D` and ccusage's
+ * `--until` include D. Before 2026-12-04 it was D's midnight, which left D out (`--since D
+ * --until D` was empty). A date-time or a relative time stays the exclusive instant it names.
+ * The HTTP API's `to` (`GET /v1/usage`, the console's data routes) is not this: it stays
+ * exclusive for a date too, the console asks for the next day itself (docs/api.md, docs/console.md).
+ * @throws RangeError as {@link parseTimeArg}
+ */
+export function parseUntilArg(text: string, nowMs: number): number {
+  const ms = parseTimeArg(text, nowMs);
+  const t = text.trim();
+  return t === "today" || /^\d{4}-\d{2}-\d{2}$/.test(t) ? ms + DAY_MS_UNTIL : ms;
+}
+/** One UTC day in ms: how far a date-only `--until` reaches past its midnight. */
+const DAY_MS_UNTIL = 86_400_000;

@@ -22,6 +22,7 @@ import {
   type MeterSummary,
   meterFromConfig,
   parseTimeArg,
+  parseUntilArg,
   queryUsageWithHeld,
   readRegularFile,
   type StateDir,
@@ -388,7 +389,10 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
     .option("--agent <agent>", "only this agent")
     .option("--model <model>", "only this model (provider/model or model)")
     .option("--since <time>", "from (ISO date/time, today, 7d, 12h)")
-    .option("--until <time>", "until, exclusive")
+    .option(
+      "--until <time>",
+      "until: a date (YYYY-MM-DD, today) is included (through its UTC end); a date-time or 7d/12h is exclusive",
+    )
     .addOption(new Option("--by <group>", "group by").choices([...GROUP_BY]).default("user"))
     .action(
       (
@@ -401,7 +405,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
         let untilMs: number | undefined;
         try {
           sinceMs = o.since ? parseTimeArg(o.since, nowMs) : undefined;
-          untilMs = o.until ? parseTimeArg(o.until, nowMs) : undefined;
+          untilMs = o.until ? parseUntilArg(o.until, nowMs) : undefined;
         } catch (err) {
           throw new AppError(ErrorCode.InvalidRequest, (err as Error).message);
         }
