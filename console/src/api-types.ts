@@ -5199,8 +5199,7 @@ export interface components {
             identityInput?: number;
             identityCacheRead?: number;
             identityCacheWrite?: number;
-            /** @enum {number} */
-            identityTsMs?: 0;
+            identityTsMs?: 0 | number;
             identityEntryId?: string;
             countProblem?: string;
             identityOutput?: number;
@@ -5208,6 +5207,7 @@ export interface components {
             api?: string;
             speed?: string;
             inferenceGeo?: string;
+            webSearchRequests?: number;
             costUsd?: number | null;
             recordedCostPicoUsd?: string | null;
             costOrigin?: "provider-billed" | null;
