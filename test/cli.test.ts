@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { exitCodeOf } from "../src/cli/errors.js";
 import { createUsageWriter } from "../src/meter/usage-repo.js";
 import { writeUsage } from "./retention/support.js";
 import { runCli as run } from "./support/cli.js";
@@ -191,6 +192,45 @@ describe("creditgate CLI", () => {
     expect(r.status).toBe(78);
     expect(r.stderr).toContain("CREDITGATE_COST_MODE");
     expect(r.stderr).toContain("CREDITGATE_MARKUP");
+  });
+
+  it("a read-only command on a database that is not there says so and creates nothing", async () => {
+    const s = setup();
+    const env = { CREDITGATE_LOG_LEVEL: "silent" };
+    // A mistyped --db, or the default ./data/creditgate.sqlite of another directory.
+    const missing = join(s.dir, "nodir", "typo.sqlite");
+    for (const args of [
+      ["usage", "--by", "user"],
+      ["--json", "usage"],
+      ["balance", "telegram:1"],
+      ["grants", "telegram:1"],
+      ["report", "--today"],
+      ["review"],
+    ]) {
+      const r = await run(env, ["--db", missing, ...args]);
+      expect(r.out, args.join(" ")).toBe("");
+      expect(r.error?.message, args.join(" ")).toMatch(
+        /^no database at .*typo\.sqlite \(CREDITGATE_DB or --db/,
+      );
+      expect(exitCodeOf(r.error, () => {}, false)).toBe(78);
+    }
+    expect(existsSync(join(s.dir, "nodir"))).toBe(false);
+    // A command that writes still creates it, and then the read finds it.
+    const grant = await run(env, [
+      "--db",
+      missing,
+      "grant",
+      "telegram:1",
+      "2",
+      "--reason",
+      "r",
+      "--key",
+      "k1",
+    ]);
+    expect(grant.error).toBeNull();
+    const bal = await run(env, ["--db", missing, "--json", "balance", "telegram:1"]);
+    expect(bal.error).toBeNull();
+    expect(JSON.parse(bal.out)).toMatchObject({ accountId: "telegram:1" });
   });
 
   it("start refuses a PostgreSQL CREDITGATE_DB up front: one line, exit 78, nothing started", () => {

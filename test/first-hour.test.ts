@@ -123,7 +123,10 @@ describe("the operator's first hour: one-line errors naming the setting or argum
   it("a database path that cannot be opened: one line naming CREDITGATE_DB, exit 78", () => {
     const file = join(tempDir(), "a-file");
     writeFileSync(file, "not a directory");
-    const r = cg(["balance", "telegram:1"], { CREDITGATE_DB: join(file, "creditgate.sqlite") });
+    // A command that writes (a read-only one refuses a missing file before opening it: cli.test.ts).
+    const r = cg(["grant", "telegram:1", "1", "--reason", "r", "--key", "k"], {
+      CREDITGATE_DB: join(file, "creditgate.sqlite"),
+    });
     expect(r.code).toBe(78);
     expect(r.err).toMatch(
       /^creditgate: cannot open the database .*a-file\/creditgate\.sqlite \(CREDITGATE_DB or --db\): /,

@@ -1,5 +1,7 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { type Config, loadConfig } from "../config/index.js";
-import { type Db, type OpenDatabaseOptions, openDatabase } from "../db/index.js";
+import { type Db, isPostgresUrl, type OpenDatabaseOptions, openDatabase } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { createStderrLog, type Log, type LogFormat, pinoDestination } from "./output.js";
 
@@ -11,6 +13,18 @@ export interface GlobalOptions {
   debug?: boolean;
 }
 
+/** How a command opens the database. */
+export interface CliOpenDbOptions extends OpenDatabaseOptions {
+  /**
+   * The command only reads (`usage`, `balance`, `grants`, `report`, `review` list, `providers`): a
+   * SQLite file that is not there is an error that creates nothing. Before 2026-12-04 such a command
+   * created an empty database (and its directories) at a mistyped `--db`, or at
+   * `./data/creditgate.sqlite` under whatever directory it ran in, and printed an empty table with
+   * exit 0: an operator following the quick start from another directory saw no usage at all.
+   */
+  existing?: boolean;
+}
+
 /**
  * What a command gets: config (env + global flags), a lazily opened database, and writers.
  * Commands never read `process.env` themselves; the entrypoint passes it in.
@@ -19,7 +33,7 @@ export interface CliContext {
   readonly env: Record<string, string | undefined>;
   config(opts: GlobalOptions): Config;
   /** Opens `config.dbPath`; `opts.busyTimeoutMs` is short for processes that serve HTTP. */
-  openDb(config: Config, opts?: OpenDatabaseOptions): Db;
+  openDb(config: Config, opts?: CliOpenDbOptions): Db;
   out(text: string): void;
   err(text: string): void;
   /** Whether stderr is a terminal (log format `auto` → pretty). */
@@ -54,6 +68,20 @@ export function createCliContext(
       return loadConfig(merged);
     },
     openDb(config, opts) {
+      const path = config.dbPath;
+      if (
+        opts?.existing === true &&
+        path !== ":memory:" &&
+        path !== "" &&
+        !path.startsWith("file:") &&
+        !isPostgresUrl(path) &&
+        !existsSync(path)
+      ) {
+        throw new AppError(
+          ErrorCode.InvalidConfig,
+          `no database at ${resolve(path)} (CREDITGATE_DB or --db; the default ./data/creditgate.sqlite is under the current directory): nothing was metered into it. Run this where \`creditgate start\` runs, or pass --db <file>`,
+        );
+      }
       let db: Db;
       try {
         db = openDatabase(config.dbPath, undefined, opts);

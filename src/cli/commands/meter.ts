@@ -352,7 +352,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       assertAccountId(user);
       const config = ctx.config(g);
-      const db = ctx.openDb(config);
+      const db = ctx.openDb(config, { existing: true });
       try {
         const b = createLedger(db).balance(user);
         const micro = b?.balanceMicroCredits ?? 0;
@@ -410,7 +410,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
           throw new AppError(ErrorCode.InvalidRequest, (err as Error).message);
         }
         const config = ctx.config(g);
-        const db = ctx.openDb(config);
+        const db = ctx.openDb(config, { existing: true });
         try {
           // Calls held for review are not in usage_events: shown per group, never hidden.
           const withHeld = queryUsageWithHeld(db, {
@@ -570,7 +570,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       assertAccountId(user);
       const config = ctx.config(g);
-      const db = ctx.openDb(config);
+      const db = ctx.openDb(config, { existing: true });
       try {
         const ledger = createLedger(db);
         const grants = ledger.grants(user, o.limit);

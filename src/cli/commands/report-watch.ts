@@ -77,7 +77,7 @@ const indent = (table: string) =>
  */
 export async function watchReport(ctx: CliContext, config: Config, everySeconds: number): Promise<void> {
   const tty = ctx.outIsTty;
-  const db = ctx.openDb(config);
+  const db = ctx.openDb(config, { existing: true });
   let stop: () => void = () => {};
   let stopped = false;
   const done = new Promise<void>((resolve) => {

@@ -116,7 +116,7 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       let report: ReturnType<typeof runReport>;
       let budgets: ReturnType<typeof budgetStatuses>;
       let calls: ReturnType<typeof recentCalls> | null = null;
-      const db = ctx.openDb(config);
+      const db = ctx.openDb(config, { existing: true });
       try {
         const now = ctx.nowMs();
         const range = asInvalid(() => resolveRange(o, timeZone, now));

@@ -51,7 +51,7 @@ export function registerReviewCommands(program: Command, ctx: CliContext): void 
           `--limit must be a positive whole number, got "${o.limit}"`,
         );
       const config = ctx.config(g);
-      const db = ctx.openDb(config);
+      const db = ctx.openDb(config, { existing: true });
       try {
         const q = createReviewQueue(db);
         const items = q.list(o.status, limit);
