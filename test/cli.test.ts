@@ -233,6 +233,24 @@ describe("creditgate CLI", () => {
     expect(JSON.parse(bal.out)).toMatchObject({ accountId: "telegram:1" });
   });
 
+  it("meter refuses a bad CREDITGATE_PRICES file before it creates the database", async () => {
+    const s = setup();
+    const bad = join(s.dir, "bad-prices.json");
+    writeFileSync(bad, "{bad");
+    const db = join(s.dir, "fresh", "cg.sqlite");
+    const r = await run({ CREDITGATE_PRICES: bad, CREDITGATE_LOG_LEVEL: "silent" }, [
+      "--db",
+      db,
+      "--state-dir",
+      s.state,
+      "meter",
+      "--once",
+    ]);
+    expect(r.error?.message).toMatch(/^cannot read price overrides .*bad-prices\.json/);
+    expect(exitCodeOf(r.error, () => {}, false)).toBe(78);
+    expect(existsSync(join(s.dir, "fresh"))).toBe(false);
+  });
+
   it("start refuses a PostgreSQL CREDITGATE_DB up front: one line, exit 78, nothing started", () => {
     // Port 9 (discard) answers nothing: a refusal that tried to connect would fail otherwise.
     const r = spawnSync(process.execPath, [resolve(import.meta.dirname, "../dist/cli/main.js"), "start"], {

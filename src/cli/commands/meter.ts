@@ -19,6 +19,7 @@ import {
   HOME_STATE_DIRS,
   heldSummary,
   listAgents,
+  loadPriceOverrides,
   type MeterSummary,
   meterFromConfig,
   parseTimeArg,
@@ -274,6 +275,9 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
             ...(opts.edgeId ? { edgeId: opts.edgeId } : {}),
           });
         }
+        // A bad CREDITGATE_PRICES file is refused before the database is opened: before 2026-12-04
+        // the refusal (exit 78) came after, leaving an empty database at a new --db path.
+        loadPriceOverrides(config.pricing.overridesPath);
         const db = ctx.openDb(config);
         const { log } = ctx.logger(config);
         let report: ReturnType<typeof backfillReporter> | null = null;

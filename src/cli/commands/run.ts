@@ -58,6 +58,7 @@ async function runProcess(ctx: CliContext, cmd: Command, parts: ProcessParts): P
   const trap = trapSignals();
   const http = parts.http === true;
   const { g, config, services, logger } = await setup(ctx, cmd, {
+    ...(parts.meter ? { meter: true } : {}),
     serving: http,
     probes: http && parts.worker === true,
     quiet: !http,
@@ -158,7 +159,7 @@ async function meterOver(log: Log, services: Services, onBilled: () => void) {
 async function setup(
   ctx: CliContext,
   cmd: Command,
-  opts: { serving?: boolean; probes?: boolean; quiet?: boolean },
+  opts: { serving?: boolean; probes?: boolean; quiet?: boolean; meter?: boolean },
 ): Promise<{
   g: GlobalOptions;
   config: ReturnType<CliContext["config"]>;
@@ -167,6 +168,11 @@ async function setup(
 }> {
   const g = cmd.optsWithGlobals<GlobalOptions>();
   const config = ctx.config(g);
+  if (opts.meter) {
+    // A bad CREDITGATE_PRICES file is refused before the database is opened (and created).
+    const { loadPriceOverrides } = await import("../../meter/index.js");
+    loadPriceOverrides(config.pricing.overridesPath);
+  }
   const { createServices } = await import("../../services.js");
   // A server must never block its event loop for seconds on another process's write lock.
   const services = await createServices(config, {
