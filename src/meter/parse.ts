@@ -1502,14 +1502,22 @@ const MAX_WEB_SEARCHES = 10_000;
  * (the Messages API's `usage`, kept as it is on a `claude-cli` line or by a relay that copies the
  * response's usage into the transcript) or `serverToolUse.webSearchRequests` (camelCase SDKs), read
  * whether the token counts are OpenClaw's names or the provider's own. Each search is $0.01 on top
- * of the tokens (server-tools.ts). 0 for none, or for a count that is no whole number from 1 to
- * 10,000 (never a reason to hold the call: its tokens are still billed). Before 2026-12-04 never
- * read: every search was billed $0 (the same fault: BerriAI/litellm#16996, #31355).
+ * of the tokens (server-tools.ts). 0 for none (absent or null). A count written as text or
+ * fractional arrives read as token counts are (`"3"` → 3, `1.5` → 2: `count`'s half-up rule, case
+ * usage-fractional-text-counts). One that is no count from 0 to 10,000 (`1e9`, `-1`, `"x"`,
+ * `true`) is 0 with the problem noted in `bad`: the
+ * call is held for review like an unreadable token count (readCount), since what the provider
+ * charged for its searches is unknown; before the same day's review it was billed as 0 searches,
+ * silently. Before 2026-12-04 never read: every search was billed $0 (the same fault:
+ * BerriAI/litellm#16996, #31355).
  */
-function webSearchRequestsOf(usage: Record<string, unknown>): number {
+function webSearchRequestsOf(usage: Record<string, unknown>, bad: { problem: string | null }): number {
   const n =
     field(usage.server_tool_use, "web_search_requests") ?? field(usage.serverToolUse, "webSearchRequests");
-  return isCount(n) && n > 0 && n <= MAX_WEB_SEARCHES ? n : 0;
+  if (n === undefined || n === null) return 0;
+  if (isCount(n) && n <= MAX_WEB_SEARCHES) return n;
+  bad.problem ??= `web search request count ${countText(n)} unreadable: not a whole number from 0 to ${MAX_WEB_SEARCHES} (not priced)`;
+  return 0;
 }
 
 /** `{ modality, tokenCount }` entries of a Gemini `…TokensDetails` list whose modality is one of `kinds`, summed. */
@@ -1702,7 +1710,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
         : written;
   // Anthropic web searches the call ran, billed per search on top of its tokens (see
   // `webSearchRequestsOf`); a call with searches and no tokens is still a charge.
-  const webSearches = webSearchRequestsOf(usage);
+  const webSearches = webSearchRequestsOf(usage, bad);
   // A call without token counts is billable only when its provider reported charging for it (a
   // per-request price, e.g. OpenRouter's `usage.cost` on a call that reports no tokens).
   if (

@@ -95,12 +95,30 @@ describe("parse: usage.server_tool_use.web_search_requests", () => {
     );
     expect("webSearchRequests" in fetchOnly).toBe(false);
   });
-  it("no count, 0, negative, fractional past rounding or absurd: not read, and the call is billed as tokens", () => {
-    for (const v of [undefined, null, 0, -1, "x", 1e9, true]) {
+  it("no count or 0: nothing to add, and the call is billed as tokens", () => {
+    for (const v of [undefined, null, 0]) {
       const u = parsed({}, { ...base, server_tool_use: { web_search_requests: v } });
       expect("webSearchRequests" in u).toBe(false);
       expect(u.countProblem).toBeUndefined();
     }
+  });
+  it("a count that is no count from 0 to 10,000 (negative, not a number, absurd) holds the call: what its searches cost is unknown", () => {
+    for (const v of [-1, "x", 1e9, 10_001, true, "1,000"]) {
+      const u = parsed({}, { ...base, server_tool_use: { web_search_requests: v } });
+      expect("webSearchRequests" in u).toBe(false);
+      expect(u.countProblem).toMatch(/web search request count .* unreadable/);
+    }
+    expect(parsed({}, { ...base, server_tool_use: { web_search_requests: 10_000 } }).webSearchRequests).toBe(
+      10_000,
+    );
+  });
+  it("text and fractional counts are read as token counts are (case usage-fractional-text-counts: half up)", () => {
+    for (const [v, n] of [
+      ["3", 3],
+      [1.5, 2],
+      [2.4, 2],
+    ] as const)
+      expect(parsed({}, { ...base, server_tool_use: { web_search_requests: v } }).webSearchRequests).toBe(n);
   });
   it("a call with searches and no tokens is still a charge, not zero usage", () => {
     expect(
