@@ -360,6 +360,11 @@ function openRouterReportedTotal(provider: unknown, rawCost: unknown, total: num
 }
 
 /** A whole count above 0. */
+/** A web search count written at all, other than 0: absent, null and 0 add nothing. */
+function searchCountThere(v: unknown): boolean {
+  return v !== undefined && v !== null && v !== 0;
+}
+
 function positive(v: unknown): boolean {
   return typeof v === "number" && Number.isInteger(v) && v > 0;
 }
@@ -390,12 +395,15 @@ function hasModality(list: unknown, kinds: readonly string[]): boolean {
  * Whether the meter prices this usage beyond its token counts (parse.ts): Anthropic web searches
  * (`server_tool_use.web_search_requests`, billed $0.01 each) or audio / image tokens counted inside
  * the totals (`*_tokens_details` / Realtime `*_token_details` `audio_tokens` / `image_tokens`,
- * Gemini AUDIO / IMAGE modality entries: the call is held for review). Positive counts only.
+ * Gemini AUDIO / IMAGE modality entries: the call is held for review). Positive audio / image
+ * counts; a search count that is there and not 0 (the meter rounds or holds what is no count).
  */
 function pricedBeyondTokens(u: Record<string, unknown>): boolean {
+  // Any search count that is there and not 0 (text, fractional, negative, absurd too): the meter
+  // bills it, rounds it or holds the call for it (parse.ts `webSearchRequestsOf`).
   if (
-    positive(at(u.server_tool_use, "web_search_requests")) ||
-    positive(at(u.serverToolUse, "webSearchRequests"))
+    searchCountThere(at(u.server_tool_use, "web_search_requests")) ||
+    searchCountThere(at(u.serverToolUse, "webSearchRequests"))
   )
     return true;
   const details: [string, string][] = [

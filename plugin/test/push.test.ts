@@ -343,6 +343,12 @@ describe("usageEvent: a line the meter prices beyond its tokens is left to it", 
     const camel = { ...searched, usage: { ...assistant.usage, serverToolUse: { webSearchRequests: 2 } } };
     expect(usageEvent(camel, where)).toBeNull();
   });
+  it("a search count that is no plain count (text, fractional, negative, absurd): the meter rounds or holds it", () => {
+    for (const v of ["3", 1.5, -1, 1e9, "x"]) {
+      const raw = { server_tool_use: { web_search_requests: v } };
+      expect(usageEvent({ ...searched, usage: { ...assistant.usage, ...raw } }, where)).toBeNull();
+    }
+  });
   it("audio or image token details", () => {
     for (const details of [
       { prompt_tokens_details: { audio_tokens: 40 } },
