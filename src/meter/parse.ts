@@ -1535,6 +1535,24 @@ function geminiModalityCount(list: unknown, kinds: ReadonlySet<string>): number 
 const AUDIO_OR_IMAGE: ReadonlySet<string> = new Set(["AUDIO", "IMAGE"]);
 const AUDIO: ReadonlySet<string> = new Set(["AUDIO"]);
 
+/** The usage keys {@link modalityTokensOf} reads under; a usage object with none of them has no audio or image counts. */
+const MODALITY_DETAIL_KEYS = [
+  "prompt_tokens_details",
+  "completion_tokens_details",
+  "input_tokens_details",
+  "output_tokens_details",
+  "promptTokensDetails",
+  "completionTokensDetails",
+  "inputTokensDetails",
+  "outputTokensDetails",
+  "input_token_details",
+  "output_token_details",
+  "inputTokenDetails",
+  "outputTokenDetails",
+  "candidatesTokensDetails",
+  "candidates_tokens_details",
+] as const;
+
 /**
  * Tokens of a usage object that are audio or generated/vision-model image tokens, which providers
  * price far above text but count INSIDE the prompt / completion totals a line bills as text, as a
@@ -1560,6 +1578,15 @@ const AUDIO: ReadonlySet<string> = new Set(["AUDIO"]);
  * the text rates.
  */
 function modalityTokensOf(usage: Record<string, unknown>): string | null {
+  // Most usage objects (OpenClaw's own names) carry no details at all: answer without building the
+  // list below, whose arrays per call the backlog's garbage collector would otherwise pay for.
+  let any = false;
+  for (const k of MODALITY_DETAIL_KEYS)
+    if (usage[k] !== undefined) {
+      any = true;
+      break;
+    }
+  if (!any) return null;
   const named: [string, unknown][] = [
     ["prompt_tokens_details.audio_tokens", field(usage.prompt_tokens_details, "audio_tokens")],
     ["completion_tokens_details.audio_tokens", field(usage.completion_tokens_details, "audio_tokens")],
