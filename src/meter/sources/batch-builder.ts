@@ -1139,10 +1139,6 @@ export class BatchBuilder {
   }
 
   /**
-   * `take()` and, with `pack`, the events in columns (the batch's `events` then hold none;
-   * `unpackEvents` gives them back). Null without `pack`.
-   */
-  /**
    * Puts the call of line `r` in the place of its earlier copy `prior` in this batch (see
    * {@link sameEntryCopy}): the payer, latency and user preview stay the first copy's (the turn it
    * answered); the counts, time, reply preview and location are this line's.
@@ -1187,6 +1183,10 @@ export class BatchBuilder {
     prior.usage = usage;
   }
 
+  /**
+   * `take()` and, with `pack`, the events in columns (the batch's `events` then hold none;
+   * `unpackEvents` gives them back). Null without `pack`.
+   */
   takePacked(): { batch: SourceBatch; packed: PackedEvents | null } {
     const packed = this.packer ? this.packer.take() : null;
     return { batch: this.take(), packed };
