@@ -1822,6 +1822,7 @@ export interface paths {
                                 providerBilledDiffUsd: string;
                                 heldRequests: number;
                                 heldCostUsd: string;
+                                heldUnpricedRequests: number;
                             }[];
                         };
                     };

@@ -193,7 +193,7 @@ export function heldByGroup(
   db: Db,
   by: GroupBy,
   filter: Omit<UsageQuery, "by"> = {},
-): Map<string, { held: number; heldCostPicoUsd: bigint }> {
+): Map<string, { held: number; heldCostPicoUsd: bigint; unpriced: number }> {
   const keySql = {
     user: "account_id",
     agent: "agent_id",
@@ -213,12 +213,13 @@ export function heldByGroup(
       `SELECT ${keySql} AS key, cost_pico_usd AS cost FROM usage_review WHERE ${where.join(" AND ")}`,
     )
     .all(...params);
-  const out = new Map<string, { held: number; heldCostPicoUsd: bigint }>();
+  const out = new Map<string, { held: number; heldCostPicoUsd: bigint; unpriced: number }>();
   for (const r of rows) {
     const k = String(r.key);
-    const g = out.get(k) ?? { held: 0, heldCostPicoUsd: 0n };
+    const g = out.get(k) ?? { held: 0, heldCostPicoUsd: 0n, unpriced: 0 };
     g.held++;
     if (r.cost !== null) g.heldCostPicoUsd += BigInt(r.cost);
+    else g.unpriced++;
     out.set(k, g);
   }
   return out;
@@ -227,14 +228,21 @@ export function heldByGroup(
 /** A usage report row plus the calls of its group held for review (not in the billed totals). */
 export interface UsageRowWithHeld extends UsageRow {
   heldRequests: number;
-  /** Computed cost of the held calls, USD exact decimal string. */
+  /** Computed cost of the held calls, USD exact decimal string (the priced ones: see below). */
   heldCostUsd: string;
+  /**
+   * Of `heldRequests`, the calls with no computed cost (an unreadable token count, audio tokens,
+   * no provider or model: `review release --cost-usd` prices them), so not in `heldCostUsd`.
+   * Before 2026-12-04 not reported: such a call read as "$0" held.
+   */
+  heldUnpricedRequests: number;
 }
 
 /** {@link UsageRowWithHeld} as the API answers it (`GET /v1/usage` rows). */
 export const usageRowWithHeldSchema = usageRowSchema.extend({
   heldRequests: z.number().int(),
   heldCostUsd: z.string(),
+  heldUnpricedRequests: z.number().int(),
 });
 
 /**
@@ -251,6 +259,7 @@ export function queryUsageWithHeld(db: Db, q: UsageQuery): UsageRowWithHeld[] {
     const h = held.get(r.key);
     r.heldRequests = h?.held ?? 0;
     r.heldCostUsd = h ? formatPicoUsd(h.heldCostPicoUsd) : "0";
+    r.heldUnpricedRequests = h?.unpriced ?? 0;
     if (h) seen.add(r.key);
   }
   for (const [key, h] of held) {
@@ -277,6 +286,7 @@ export function queryUsageWithHeld(db: Db, q: UsageQuery): UsageRowWithHeld[] {
       providerBilledDiffUsd: "0",
       heldRequests: h.held,
       heldCostUsd: formatPicoUsd(h.heldCostPicoUsd),
+      heldUnpricedRequests: h.unpriced,
     });
   }
   return out;

@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { heldCell } from "../../src/cli/commands/meter.js";
 import { pushEventOf } from "../../src/edge/outbox.js";
 import { pushEventSchema } from "../../src/ingest/push.js";
 import { parseLine, usageEvent } from "../../src/meter/parse.js";
 import { queryUsage } from "../../src/meter/report.js";
-import { heldSummary } from "../../src/meter/review.js";
+import { heldSummary, queryUsageWithHeld, type UsageRowWithHeld } from "../../src/meter/review.js";
 import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
 import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
 
@@ -50,8 +51,23 @@ describe("case unreadable-token-count-held: a count past 2^53, infinite or not a
       expect(costs.every((x) => x.c === null)).toBe(true);
       // and the summary the meter and `review` print says so, not just "$0"
       expect(heldSummary(w.db)).toMatchObject({ held: 3, heldCostUsd: "0", unpriced: 3 });
+      // so does `usage` per row (`heldUnpricedRequests`, the table's "held" cell), not "1 ($0)"
+      const rows = queryUsageWithHeld(w.db, { by: "user" });
+      expect(rows.map((x) => [x.key, x.heldRequests, x.heldCostUsd, x.heldUnpricedRequests])).toEqual([
+        ["telegram:5550101", 2, "0", 2],
+        ["agent:ops", 1, "0", 1],
+      ]);
+      expect(rows.map(heldCell)).toEqual(["2 (not priced)", "1 (not priced)"]);
     });
   }
+  it("the usage table's held cell: none, priced, not priced, both", () => {
+    const row = (heldRequests: number, heldCostUsd: string, heldUnpricedRequests: number) =>
+      ({ heldRequests, heldCostUsd, heldUnpricedRequests }) as UsageRowWithHeld;
+    expect(heldCell(row(0, "0", 0))).toBe(0);
+    expect(heldCell(row(1, "10000", 0))).toBe("1 ($10000)");
+    expect(heldCell(row(1, "0", 1))).toBe("1 (not priced)");
+    expect(heldCell(row(3, "0.05", 1))).toBe("3 ($0.05 + 1 not priced)");
+  });
 
   it("every shape of an unreadable count parses to a held call, with the other counts read", () => {
     const line = (usage: unknown) =>

@@ -115,7 +115,8 @@ export function plainUsageRow(r: UsageRowWithHeld): boolean {
     str(r.providerBilledTableCostUsd) &&
     str(r.providerBilledDiffUsd) &&
     int(r.heldRequests) &&
-    str(r.heldCostUsd)
+    str(r.heldCostUsd) &&
+    int(r.heldUnpricedRequests)
   );
 }
 

@@ -27,6 +27,7 @@ import {
   queryUsageWithHeld,
   readRegularFile,
   type StateDir,
+  type UsageRowWithHeld,
 } from "../../meter/index.js";
 import { formatMicroCredits, formatPicoUsd, formatScaled, toMicroCredits } from "../../money.js";
 import type { CliContext, GlobalOptions } from "../context.js";
@@ -39,6 +40,19 @@ import { jsonChunks, type Log, renderTable, safeText, tableChunks, toJson } from
  * $0.0000004 read `$0.00` beside its charge and $0.0000015 read `$0.000002`.
  */
 const fmtPicoUsdCell = (pico: string) => `$${formatScaled(BigInt(pico), 12, 2)}`;
+
+/**
+ * A usage row's "held" cell: the count and the computed cost of its priced held calls, and how
+ * many have no price (`review release --cost-usd` prices them): `0`, `2 ($0.05)`, `1 (not priced)`,
+ * `3 ($0.05 + 1 not priced)`. Before 2026-12-04 an unpriced held call read as "$0".
+ */
+export function heldCell(r: UsageRowWithHeld): string | number {
+  if (!r.heldRequests) return 0;
+  const u = r.heldUnpricedRequests;
+  if (u === 0) return `${r.heldRequests} ($${r.heldCostUsd})`;
+  if (u === r.heldRequests) return `${r.heldRequests} (not priced)`;
+  return `${r.heldRequests} ($${r.heldCostUsd} + ${u} not priced)`;
+}
 
 function summaryRows(s: MeterSummary): [string, string | number][] {
   return [
@@ -462,7 +476,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
               ...(billed
                 ? [r.providerBilledRequests, r.providerBilledRequests ? r.providerBilledDiffUsd : ""]
                 : []),
-              r.heldRequests ? `${r.heldRequests} ($${r.heldCostUsd})` : 0,
+              heldCell(r),
             ]),
           ))
             ctx.out(piece);
