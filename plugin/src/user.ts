@@ -294,9 +294,15 @@ export function normalizeChannel(ch: string | null | undefined): string | null {
  * chat.db gave (`SenderId: decision.sender`): `15550101234`, `+1 (555) 010-1234`, `sms:+15550101234`
  * → `+15550101234` ({@link imessagePeer}; before 2026-12-03 the plugin credited `imessage:15550101234`,
  * case `imessage-sender-handle`).
+ *
+ * IRC keys a DM by the sender's nick (`extensions/irc/src/inbound.ts`: `peer.id` is
+ * `message.senderNick`), while a message's `SenderId` (and `From`) is the full prefix
+ * `nick!user@host` when the server sent one: `Alice!~alice@host.example` → `alice` ({@link ircPeer};
+ * before 2026-12-04 the plugin credited `irc:alice!~alice@host.example`, case `irc-sender-prefix`).
  */
 export function dmPeer(channel: string, peer: string): string {
   if (channel === "imessage") return imessagePeer(peer);
+  if (channel === "irc") return ircPeer(peer);
   if (channel !== "whatsapp") return peer;
   const jid = /^\+?(\d+)(?::\d+)?@(?:s\.whatsapp\.net|c\.us|hosted)$/.exec(peer);
   if (jid?.[1]) return `+${jid[1]}`;
@@ -316,6 +322,16 @@ function imessagePeer(peer: string): string {
     h = h.slice(m[0].length).trim();
   if (!/^\+?[\d\s().-]*\d[\d\s().-]*$/.test(h)) return h || peer;
   return `+${h.replace(/\D/g, "")}`;
+}
+
+/**
+ * An IRC sender as OpenClaw's DM peer: the nick of a full message prefix `nick!user@host` (OpenClaw's
+ * IRC `SenderId` is `${senderNick}!${senderUser ?? "?"}@${senderHost}` when the server names a host,
+ * its DM key `irc:direct:<nick>`); a bare nick as given. A nick holds no `!` or `@` (RFC 2812).
+ */
+function ircPeer(peer: string): string {
+  const m = /^([^!@\s]+)![^@\s]*@\S+$/.exec(peer.trim());
+  return m?.[1] ?? peer;
 }
 
 /**

@@ -1776,6 +1776,65 @@ describe("case imessage-sender-handle: an iMessage sender's raw handle names the
   });
 });
 
+describe("case irc-sender-prefix: an IRC sender's full prefix names the account its DMs bill", () => {
+  it("irc:alice 2 calls $0.012, the channel agent:main $0.003, and /recargar from alice!~alice@host credits irc:alice (was irc:alice!~alice@host.example)", async () => {
+    const { s, world } = await meterCase("irc-sender-prefix");
+    expect(s.billed).toBe(3);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({
+      "irc:alice": { requests: 2, costUsd: "0.012" },
+      "agent:main": { requests: 1, costUsd: "0.003" },
+    });
+    // OpenClaw's IRC SenderId is `nick!user@host` (its DM key the nick): a command typed in an IRC
+    // channel, or a context without a session key, names the user from it
+    for (const senderId of [
+      "alice!~alice@host.example",
+      "Alice!~alice@host.example",
+      "alice!?@host.example",
+      "alice!~alice@2001:db8::1",
+      "irc:alice!~alice@host.example",
+      "alice",
+    ]) {
+      const ctx = {
+        channel: "irc",
+        senderId,
+        isAuthorizedSender: true,
+        commandBody: "/recargar",
+        config: {},
+      };
+      expect(commandUser(ctx), senderId).toBe("irc:alice");
+      expect(commandUser({ ...ctx, sessionKey: "agent:main:irc:group:#openclaw" }), senderId).toBe(
+        "irc:alice",
+      );
+      expect(gatedUser(undefined, "irc", senderId), senderId).toBe("irc:alice");
+    }
+    // in the DM the key names her already
+    expect(
+      commandUser({
+        channel: "irc",
+        senderId: "alice!~alice@host.example",
+        sessionKey: "agent:main:irc:direct:alice",
+        isAuthorizedSender: true,
+        commandBody: "/saldo",
+        config: {},
+      }),
+    ).toBe("irc:alice");
+    // a linked nick links the sender whatever prefix the server sent
+    const config = { session: { identityLinks: { alice: ["irc:alice"] } } };
+    expect(
+      commandUser({
+        channel: "irc",
+        senderId: "alice!~alice@host.example",
+        isAuthorizedSender: true,
+        commandBody: "/saldo",
+        config,
+      }),
+    ).toBe("alice");
+  });
+});
+
 describe("case googlechat-dm-space: a Google Chat DM is keyed by its space, not its sender", () => {
   it("googlechat:spaces/aaaa1b2c3d4 2 calls $0.012; a users/<id> sender alone names no account (was googlechat:users/<id>)", async () => {
     const { s, world } = await meterCase("googlechat-dm-space");
