@@ -543,6 +543,30 @@ describe("an iMessage handle is OpenClaw's DM peer (case imessage-sender-handle)
   });
 });
 
+describe("an IRC sender's prefix is OpenClaw's DM peer, its nick (case irc-sender-prefix)", () => {
+  it("nick!user@host is irc:<nick>; a DM key, another channel's id and a channel target unchanged", () => {
+    expect(routeToAccount("alice!~alice@host.example", "irc")).toBe("irc:alice");
+    expect(routeToAccount("irc:Alice!~alice@host.example")).toBe("irc:alice");
+    expect(routeToAccount("alice!?@2001:db8::1", "irc")).toBe("irc:alice");
+    expect(routeToAccount("alice", "irc")).toBe("irc:alice");
+    expect(routeToAccount("channel:#openclaw", "irc")).toBeNull();
+    // only IRC's senders are prefixes: another channel's id keeps its `!`/`@`
+    expect(routeToAccount("alice!x@host.example", "matrix")).toBe("matrix:alice!x@host.example");
+    expect(resolveAccount("main", "agent:main:irc:direct:alice").accountId).toBe("irc:alice");
+    expect(resolveAccount("main", "agent:main:direct:alice", { channel: "irc" }).accountId).toBe("irc:alice");
+    expect(resolveAccount("main", "agent:main:irc:group:#openclaw").accountId).toBe("agent:main");
+    // an unfamiliar key's route (OpenClaw's IRC `From` is the prefix) names the nick's account
+    expect(acct("agent:main:irc:ephemeral:x", { routeTargets: ["irc:alice!~alice@host.example"] })).toBe(
+      "irc:alice",
+    );
+    // a link to the nick links the sender's prefix
+    const identityLinks = parseIdentityLinks({ alice: ["irc:alice"] });
+    expect(acct("agent:main:irc:ephemeral:x", { routeTargets: ["irc:alice!~a@h"], identityLinks })).toBe(
+      "alice",
+    );
+  });
+});
+
 describe("a Slack Enterprise Grid user id is a person (case slack-grid-sender-team)", () => {
   it("team:<t>:user:<u> is slack:team:<t>:user:<u>, bare, behind its channel or a person kind", () => {
     const g = "slack:team:t0grida:user:u07abc";
