@@ -603,7 +603,15 @@ function aliasCounts(
     u.cacheReadInputTokenCount,
   );
   const legacyCacheWrite = pick(shadow, u.cache_write, u.cache_creation_input_tokens);
-  const bedrockCacheWrite = pick(shadow, u.cacheWriteInputTokens, u.cacheWriteInputTokenCount);
+  // Anthropic's camelCase name (`cacheCreationInputTokens`: the AI SDK's Anthropic provider
+  // metadata, Theia's `ResponseTokenUsage`), outside `inputTokens` like Bedrock's, beside the
+  // `cacheReadInputTokens` read above; since 2026-12-04 (before, such writes were never billed)
+  const bedrockCacheWrite = pick(
+    shadow,
+    u.cacheWriteInputTokens,
+    u.cacheWriteInputTokenCount,
+    u.cacheCreationInputTokens,
+  );
   // OpenAI's (GPT-5.6 and later, Responses and Chat) and OpenRouter's cache writes, INSIDE the
   // prompt total like `cached_tokens`; read only when no other writer's name is present
   // (a top-level `cacheWrite`, OpenClaw's own name, wins in parseEntry: then none are read here).

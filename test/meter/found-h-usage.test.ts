@@ -1,0 +1,97 @@
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { dedupeKey } from "../../src/meter/identity.js";
+import { parseLine } from "../../src/meter/parse.js";
+import { queryUsage } from "../../src/meter/report.js";
+import type { CostMode } from "../../src/meter/types.js";
+import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
+
+/** test/cases of token counts read wrong from SDKs' usage names (helper h-usage, 2026-12-04). */
+const CASES = resolve(import.meta.dirname, "../cases");
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+async function meterCase(name: string, mode: CostMode) {
+  w?.cleanup();
+  const r = await meterCaseDir(join(CASES, name), mode);
+  w = r.world;
+  return r;
+}
+
+function byUser(world: TempWorld) {
+  return Object.fromEntries(
+    queryUsage(world.db, { by: "user" }).map((r) => [
+      r.key,
+      [r.requests, r.input, r.output, r.cacheRead, r.cacheWrite, r.costUsd],
+    ]),
+  );
+}
+
+/** The last line of a case transcript, parsed. */
+function lastCall(caseName: string, sid: string) {
+  const line = readFileSync(join(CASES, caseName, "state/agents/main/sessions", `${sid}.jsonl`), "utf8")
+    .trim()
+    .split("\n")
+    .at(-1) as string;
+  const r = parseLine(line);
+  if (r.kind !== "usage") throw new Error(`not a call: ${r.kind}`);
+  return r.usage;
+}
+
+/** A usage line of `anthropic/claude-sonnet-4-5` with `usage` as written, parsed. */
+function call(usage: Record<string, unknown>, api = "anthropic-messages") {
+  const r = parseLine(
+    JSON.stringify({
+      type: "message",
+      id: "a1",
+      timestamp: "2026-11-22T18:12:02.100Z",
+      message: {
+        role: "assistant",
+        api,
+        provider: "anthropic",
+        model: "claude-sonnet-4-5",
+        usage,
+        stopReason: "stop",
+        timestamp: 1795371122050,
+      },
+    }),
+  );
+  if (r.kind !== "usage") throw new Error(`not a call: ${r.kind}`);
+  return r;
+}
+
+const counts = (usage: Record<string, unknown>) => {
+  const u = call(usage).usage;
+  return [u.input, u.cacheRead, u.cacheWrite, u.output];
+};
+
+describe("case usage-anthropic-camel-cache-creation: Anthropic's camelCase cache writes are billed", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 1 call $0.0111 (was $0.0036, the 2,000 writes never billed)`, async () => {
+      const { s, world } = await meterCase("usage-anthropic-camel-cache-creation", mode);
+      expect(s).toMatchObject({ billed: 1, malformed: 0, clamped: 0, unknownModels: [] });
+      expect(byUser(world)).toEqual({ "telegram:5550101": [1, 200, 100, 5000, 2000, "0.0111"] });
+    });
+  }
+
+  it("keeps the identity the call was billed under (writes 0); Anthropic's snake_case name still wins", () => {
+    const u = lastCall("usage-anthropic-camel-cache-creation", "8c500000-0000-4000-8000-000000000001");
+    expect([u.cacheWrite, u.identityCacheWrite]).toEqual([2000, 0]);
+    const old = { ...u, cacheWrite: 0 };
+    delete old.identityCacheWrite;
+    expect(dedupeKey(u)).toBe(dedupeKey(old));
+    expect(
+      counts({
+        input_tokens: 200,
+        output_tokens: 100,
+        cache_creation_input_tokens: 700,
+        cacheCreationInputTokens: 2000,
+      }),
+    ).toEqual([200, 0, 700, 100]);
+  });
+});
