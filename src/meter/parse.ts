@@ -915,7 +915,12 @@ function codexCounts(
     : pick(shadow, u.inputTokens, u.input_tokens);
   const cached = snake ? u.cached_input_tokens : u.cachedInputTokens;
   const writesRaw = snake ? u.cache_write_input_tokens : u.cacheWriteInputTokens;
-  let input: unknown = minus(rawInput, cached);
+  // An input below its cached part never held it: the AI SDK before v6 wrote Anthropic's and
+  // Bedrock's `inputTokens` without the cache beside `cachedInputTokens` (getsentry/sentry-javascript#21484),
+  // as aliasCounts reads such a prompt count. Before 2026-12-04 the difference, negative, was
+  // billed as 0 input. Codex's own input always holds its cached part.
+  let input: unknown =
+    isCount(rawInput) && isCount(cached) && cached > rawInput ? rawInput : minus(rawInput, cached);
   // like OpenAI's `cache_write_tokens` (aliasCounts): only a positive count leaves the input
   let writes: number | undefined;
   if (
@@ -995,9 +1000,14 @@ function geminiCounts(
   const cached = pick(shadow, u.cachedContentTokenCount, u.cached_content_token_count);
   const toolPrompt = pick(shadow, u.toolUsePromptTokenCount, u.tool_use_prompt_token_count);
   const thoughts = pick(shadow, u.thoughtsTokenCount, u.thoughts_token_count);
+  const promptSum = sumCounts(prompt, toolPrompt);
+  // A prompt below its cached part never held it (a relay's cache-exclusive count): it is the
+  // uncached input, as aliasCounts and codexCounts read such a count (since 2026-12-04; before,
+  // the negative difference was billed as 0 input, the identity such a call keeps)
+  const exclusive = isCount(promptSum) && isCount(cached) && cached > promptSum;
   return {
-    // prompt + tool-use prompt − cached; a negative result is billed as 0 and counted (tokenCount)
-    input: minus(sumCounts(prompt, toolPrompt), cached),
+    // prompt + tool-use prompt − cached
+    input: exclusive ? promptSum : minus(promptSum, cached),
     output: sumCounts(candidates, thoughts),
     cacheRead: cached,
     cacheWrite: undefined,
@@ -1007,6 +1017,7 @@ function geminiCounts(
     // never billed before 2026-12-02 (read as zero usage): no earlier identity to keep
     legacyCacheRead: cached,
     legacyCacheWrite: undefined,
+    legacyInput: exclusive ? 0 : undefined,
   };
 }
 

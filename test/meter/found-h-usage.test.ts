@@ -70,6 +70,35 @@ const counts = (usage: Record<string, unknown>) => {
   return [u.input, u.cacheRead, u.cacheWrite, u.output];
 };
 
+describe("case usage-cached-input-above-input: an input total below its cached part is the uncached input", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 1 call $0.0066 (was $0.0057, the 300 input tokens billed as 0)`, async () => {
+      const { s, world } = await meterCase("usage-cached-input-above-input", mode);
+      expect(s).toMatchObject({ billed: 1, malformed: 0, clamped: 0, unknownModels: [] });
+      expect(byUser(world)).toEqual({ "telegram:5550101": [1, 300, 200, 9000, 0, "0.0066"] });
+    });
+  }
+
+  it("keeps the identity the call was billed under; Codex's own shape and Gemini's read as before", () => {
+    // billed before as input 0 under the identity of its input as written, 300 (codexCounts)
+    const u = lastCall("usage-cached-input-above-input", "8c4f0000-0000-4000-8000-000000000001");
+    expect([u.input, u.identityInput, u.writtenInput]).toEqual([300, undefined, undefined]);
+    expect(dedupeKey(u)).toBe(dedupeKey({ ...u, input: 0, identityInput: 300 }));
+    // the same kind under Gemini's names (a relay's cache-exclusive promptTokenCount)
+    const g = call({ promptTokenCount: 300, candidatesTokenCount: 50, cachedContentTokenCount: 9000 });
+    expect(g.clamped).toBe(false);
+    expect([g.usage.input, g.usage.cacheRead, g.usage.output]).toEqual([300, 9000, 50]);
+    expect(g.usage.identityInput).toBe(0);
+    // an input that holds its cached part is still taken apart
+    expect(counts({ input_tokens: 10000, cached_input_tokens: 9000, output_tokens: 50 })).toEqual([
+      1000, 9000, 0, 50,
+    ]);
+    expect(
+      counts({ promptTokenCount: 10000, candidatesTokenCount: 50, cachedContentTokenCount: 9000 }),
+    ).toEqual([1000, 9000, 0, 50]);
+  });
+});
+
 describe("case usage-anthropic-camel-cache-creation: Anthropic's camelCase cache writes are billed", () => {
   for (const mode of ["calculate", "auto", "recorded"] as const) {
     it(`${mode}: 1 call $0.0111 (was $0.0036, the 2,000 writes never billed)`, async () => {

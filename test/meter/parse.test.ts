@@ -833,11 +833,13 @@ describe("parseLine: usage under the providers' own field names (OpenClaw's norm
 
   it("Codex's names with counts the input cannot hold", () => {
     const u = (usage: Record<string, unknown>) => parseLine(line(usageMsg({ usage })));
-    // more cached than input: input billed as 0 and counted
+    // more cached than input: the input never held it (the AI SDK before v6 wrote Anthropic's
+    // cache-exclusive input under these names), billed as written since 2026-12-04 (before: as 0
+    // and counted; case usage-cached-input-above-input)
     expect(u({ input_tokens: 10, cached_input_tokens: 30, output_tokens: 1 })).toMatchObject({
       kind: "usage",
-      clamped: true,
-      usage: { input: 0, cacheRead: 30, cacheWrite: 0 },
+      clamped: false,
+      usage: { input: 10, cacheRead: 30, cacheWrite: 0 },
     });
     // more writes than what the reads leave: all of it, not more
     expect(
