@@ -539,6 +539,21 @@ function field(o: unknown, k: string): unknown {
  * vercel/ai#14382 and #14889, symfony/ai#2236, langchain-ai/langchain#38385). Such calls keep the
  * identity they were billed under (`legacyInput`: the whole prompt count; cache read 0).
  *
+ * SDKs' own cache breakdowns (`sdkCacheNames`): the AI SDK v6's `LanguageModelUsage`
+ * (`inputTokens` the whole prompt, `inputTokenDetails.{noCacheTokens, cacheReadTokens,
+ * cacheWriteTokens}` its parts, `outputTokenDetails.reasoningTokens` inside `outputTokens`;
+ * https://ai-sdk.dev/docs/reference/ai-sdk-core/generate-text, getsentry/sentry-javascript#21488:
+ * "v6 reports `inputTokens` as a cache-inclusive total") and LangChain's `usage_metadata`
+ * (`input_tokens` "sum of all input token types", `input_token_details.{cache_read,
+ * cache_creation}`, `output_token_details.reasoning`;
+ * https://reference.langchain.com/python/langchain-core/messages/ai/InputTokenDetails), and the
+ * OpenAI Realtime API's `input_token_details.cached_tokens` (inside its `input_tokens`). Their reads
+ * are read after Mistral's names and their writes after OpenAI's `cache_write_tokens`, and leave
+ * the input total the same way. Before 2026-12-04 they were not read: every cached token was billed
+ * at the input rate (10× the cache-read price) and every write at the input rate (Anthropic's
+ * 1.25×); the same fault: getsentry/sentry-javascript#21484, langchain-ai/langchain#32818 and #32830. Such calls keep
+ * the identity they were billed under (the whole prompt as input, cache read and write 0).
+ *
  * Codex's own names (see {@link codexCounts}): `cached_input_tokens` / `cachedInputTokens` and
  * `cache_write_input_tokens` / `cacheWriteInputTokens` are INSIDE Codex's `input_tokens` /
  * `inputTokens`, like OpenAI's `cached_tokens`.
@@ -591,6 +606,9 @@ function aliasCounts(
     field(u.prompt_token_details, "cached_tokens"),
     field(u.promptTokensDetails, "cachedTokens"),
     field(u.promptTokenDetails, "cachedTokens"),
+    // SDKs' own breakdowns of a cache-inclusive input total (since 2026-12-04, read as Mistral's
+    // are: see `sdkCacheNames` in the comment above this function)
+    ...sdkCachedReads(u),
   );
   const openAiCached = pick(shadow, priorCached, mistralCached);
   // the cached count came from Mistral's names only: the reader before 2026-12-03 left it in input
@@ -628,6 +646,8 @@ function aliasCounts(
           field(u.input_tokens_details, "cache_creation_input_tokens"),
           // LiteLLM's `PromptTokensDetailsWrapper` name (since 2026-12-03)
           field(u.prompt_tokens_details, "cache_creation_tokens"),
+          // the AI SDK's and LangChain's (since 2026-12-04)
+          ...sdkCacheWrites(u),
         )
       : undefined;
   const promptTotal = pick(
@@ -751,6 +771,13 @@ function aliasCounts(
     field(u.output_tokens_details, "reasoning_tokens"),
     field(u.completion_tokens_details, "reasoning_tokens"),
   );
+  // the SDKs' reasoning breakdown (inside their output total): shown, never added to output
+  const sdkReasoning = pick(
+    shadow,
+    field(u.outputTokenDetails, "reasoningTokens"),
+    field(u.output_token_details, "reasoning"),
+    field(u.output_token_details, "reasoning_tokens"),
+  );
   const total = pick(shadow, u.total, u.total_tokens);
   // xAI's reasoning, outside the completion count: only when the total says so exactly
   let output: unknown = completion;
@@ -805,13 +832,36 @@ function aliasCounts(
         ? bedrockOneHourWrites(u.cacheDetails)
         : field(u.cache_creation, "ephemeral_1h_input_tokens"),
     total,
-    reasoning,
+    reasoning: reasoning ?? sdkReasoning,
     legacyCacheRead,
     legacyCacheWrite,
     legacyInput,
     legacyOutput,
   };
 }
+
+/**
+ * The cache reads SDKs write inside their own cache-inclusive input total (see `sdkCacheNames`
+ * above aliasCounts): the AI SDK's (v6) `inputTokenDetails.cacheReadTokens`, LangChain's
+ * `usage_metadata` `input_token_details.cache_read`, and the OpenAI Realtime API's
+ * `input_token_details.cached_tokens` (its `input_tokens` holds them too).
+ */
+function sdkCachedReads(u: Record<string, unknown>): unknown[] {
+  if (u.inputTokenDetails === undefined && u.input_token_details === undefined) return NO_NAMES;
+  return [
+    field(u.inputTokenDetails, "cacheReadTokens"),
+    field(u.input_token_details, "cache_read"),
+    field(u.input_token_details, "cached_tokens"),
+  ];
+}
+
+/** The cache writes of the same SDKs, inside the same input total: `cacheWriteTokens`, `cache_creation`. */
+function sdkCacheWrites(u: Record<string, unknown>): unknown[] {
+  if (u.inputTokenDetails === undefined && u.input_token_details === undefined) return NO_NAMES;
+  return [field(u.inputTokenDetails, "cacheWriteTokens"), field(u.input_token_details, "cache_creation")];
+}
+
+const NO_NAMES: unknown[] = [];
 
 /**
  * The 1-hour part of a Bedrock Converse line's cache writes: the `inputTokens` of its
@@ -914,7 +964,11 @@ function codexCounts(
     ? pick(shadow, u.input_tokens, u.inputTokens)
     : pick(shadow, u.inputTokens, u.input_tokens);
   const cached = snake ? u.cached_input_tokens : u.cachedInputTokens;
-  const writesRaw = snake ? u.cache_write_input_tokens : u.cacheWriteInputTokens;
+  // the AI SDK (v6) keeps its deprecated `cachedInputTokens` beside `inputTokenDetails`, whose
+  // `cacheWriteTokens` are inside `inputTokens` like Codex's writes (since 2026-12-04)
+  const writesRaw = snake
+    ? u.cache_write_input_tokens
+    : pick(shadow, u.cacheWriteInputTokens, field(u.inputTokenDetails, "cacheWriteTokens"));
   // An input below its cached part never held it: the AI SDK before v6 wrote Anthropic's and
   // Bedrock's `inputTokens` without the cache beside `cachedInputTokens` (getsentry/sentry-javascript#21484),
   // as aliasCounts reads such a prompt count. Before 2026-12-04 the difference, negative, was
@@ -953,7 +1007,9 @@ function codexCounts(
     cacheWrite: extraWrites === undefined ? writes : sumCounts(writes, extraWrites),
     cacheWrite1h: undefined,
     total: pick(shadow, u.total_tokens, u.totalTokens, u.total),
-    reasoning: snake ? u.reasoning_output_tokens : u.reasoningOutputTokens,
+    reasoning: snake
+      ? u.reasoning_output_tokens
+      : (u.reasoningOutputTokens ?? field(u.outputTokenDetails, "reasoningTokens")),
     // as the reader before 2026-12-03 read it: input as written, no cache read; writes only under
     // Anthropic's names (Bedrock's `cacheWriteInputTokens` was left out of the identity already)
     legacyCacheRead: pick(shadow, u.cache_read, u.cache_read_input_tokens),

@@ -70,6 +70,61 @@ const counts = (usage: Record<string, unknown>) => {
   return [u.input, u.cacheRead, u.cacheWrite, u.output];
 };
 
+describe("case usage-sdk-cache-breakdown-names: the AI SDK's and LangChain's cache breakdowns leave the input total", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 2 calls $0.03575 (was $0.086, every cached and written token at the input rate)`, async () => {
+      const { s, world } = await meterCase("usage-sdk-cache-breakdown-names", mode);
+      expect(s).toMatchObject({ billed: 2, malformed: 0, clamped: 0, unknownModels: [] });
+      expect(byUser(world)).toEqual({
+        "telegram:5550101": [1, 1000, 400, 10000, 1000, "0.01575"],
+        "telegram:5550102": [1, 4000, 500, 16000, 0, "0.02"],
+      });
+    });
+  }
+
+  it("keeps the identity the calls were billed under before (the whole input total, no cache)", () => {
+    const before: Record<string, number> = {
+      "8c4e0000-0000-4000-8000-000000000001": 12000,
+      "8c4e0000-0000-4000-8000-000000000002": 20000,
+    };
+    for (const [sid, prompt] of Object.entries(before)) {
+      const u = lastCall("usage-sdk-cache-breakdown-names", sid);
+      expect(u.input + u.cacheRead + u.cacheWrite).toBe(prompt);
+      const old = { ...u, input: prompt, cacheRead: 0, cacheWrite: 0 };
+      delete old.identityInput;
+      delete old.identityCacheRead;
+      delete old.identityCacheWrite;
+      expect(dedupeKey(u)).toBe(dedupeKey(old));
+    }
+  });
+
+  it("reads every name of the kind: v6 with its deprecated cachedInputTokens, LangChain's writes, the Realtime API's cached tokens", () => {
+    const v6 = { inputTokens: 12000, outputTokens: 400 };
+    const details = { cacheReadTokens: 10000, cacheWriteTokens: 1000 };
+    expect(counts({ ...v6, inputTokenDetails: details })).toEqual([1000, 10000, 1000, 400]);
+    // the AI SDK v6 keeps the deprecated `cachedInputTokens` (read as Codex's name) beside the details
+    expect(counts({ ...v6, inputTokenDetails: details, cachedInputTokens: 10000 })).toEqual([
+      1000, 10000, 1000, 400,
+    ]);
+    const lc = { input_tokens: 20000, output_tokens: 500 };
+    expect(counts({ ...lc, input_token_details: { cache_read: 16000, cache_creation: 2000 } })).toEqual([
+      2000, 16000, 2000, 500,
+    ]);
+    expect(counts({ ...lc, input_token_details: { cache_creation: 2000 } })).toEqual([18000, 0, 2000, 500]);
+    expect(counts({ ...lc, input_token_details: { cached_tokens: 16000, text_tokens: 20000 } })).toEqual([
+      4000, 16000, 0, 500,
+    ]);
+    // the reasoning breakdown is shown, never added to the output (it is inside it)
+    const r = call({ ...v6, outputTokenDetails: { textTokens: 300, reasoningTokens: 100 } }).usage;
+    expect([r.output, r.reasoningTokens]).toEqual([400, 100]);
+    const l = call({ ...lc, output_token_details: { reasoning: 200 } }).usage;
+    expect([l.output, l.reasoningTokens]).toEqual([500, 200]);
+    // no cached count: billed as before, same identity
+    const plain = call({ ...lc, input_token_details: { cache_read: 0 } }).usage;
+    expect([plain.input, plain.cacheRead, plain.identityInput]).toEqual([20000, 0, undefined]);
+  });
+});
+
 describe("case usage-cached-input-above-input: an input total below its cached part is the uncached input", () => {
   for (const mode of ["calculate", "auto", "recorded"] as const) {
     it(`${mode}: 1 call $0.0066 (was $0.0057, the 300 input tokens billed as 0)`, async () => {
