@@ -42,6 +42,8 @@ export function commandUser(ctx: PluginCommandContext): string | null {
     channel: ctx.channelId ?? ctx.channel,
     senderId: ctx.senderId,
     identityLinks: configuredIdentityLinks(ctx.config),
+    from: ctx.from,
+    to: ctx.to,
   });
 }
 

@@ -545,6 +545,9 @@ export function chatUser(p: {
   channel?: string | null;
   senderId?: string | null;
   identityLinks?: IdentityLinks | null;
+  /** The message's `From` / `To` (a command context's `from` / `to`), when known. */
+  from?: string | null;
+  to?: string | null;
 }): string | null {
   if (p.sessionKey) {
     const r = resolveAccount(
@@ -568,8 +571,49 @@ export function chatUser(p: {
   if (!acct) return null;
   const person = linkedAccount(acct, p.identityLinks);
   if (person) return person;
+  const acctChannel = acct.slice(0, acct.indexOf(":"));
   // a channel that keys a DM by its conversation names no DM account by the sender
-  return CONVERSATION_KEYED_DM_CHANNELS.has(acct.slice(0, acct.indexOf(":"))) ? null : acct;
+  if (CONVERSATION_KEYED_DM_CHANNELS.has(acctChannel)) return null;
+  // a sender id scoped to the group it wrote in (QQ's member_openid) is no DM's peer
+  if (GROUP_SCOPED_SENDER_CHANNELS.has(acctChannel) && inGroupChat(acctChannel, p.sessionKey, p.from, p.to))
+    return null;
+  return acct;
+}
+
+/**
+ * Channels whose sender id in a group chat is scoped to that group, not the id the user's DMs are
+ * keyed by: QQ Bot (`qqbot`) gives a group message's author as `member_openid` ("the user's openid in
+ * this group"), a C2C message's as `user_openid`, and OpenClaw keys the C2C DM by the latter
+ * (`extensions/qqbot/src/engine/gateway/event-dispatcher.ts`: `senderId: ev.author.member_openid` for
+ * `GROUP_AT_MESSAGE_CREATE`, `ev.author.user_openid` for `C2C_MESSAGE_CREATE`; the access stage's peer
+ * is the group's openid for a group, the sender for a C2C chat). A command typed in a QQ group names
+ * no account a DM bills (unless `session.identityLinks` links that sender), so the user is asked to use
+ * the DM. Before 2026-12-04 `/recargar` there credited `qqbot:<member_openid>`, which no call is ever
+ * billed to (case `qqbot-group-member-openid`). A QQ guild channel's sender (`author.id`) is its guild
+ * DM's peer too and is kept.
+ */
+const GROUP_SCOPED_SENDER_CHANNELS: ReadonlySet<string> = new Set(["qqbot"]);
+
+/**
+ * Whether a turn on `channel` is in a group chat: its session key is the channel's group key
+ * (`agent:<a>:<ch>:group:<id>`, `…:<ch>:<account>:group:<id>`, a thread suffix too), or its `From` /
+ * `To` is a group target (`qqbot:group:<groupOpenid>`, as OpenClaw's QQ Bot writes them).
+ */
+function inGroupChat(
+  channel: string,
+  sessionKey: string | null | undefined,
+  from: string | null | undefined,
+  to: string | null | undefined,
+): boolean {
+  if (sessionKey) {
+    const parts = sessionKey.toLowerCase().split(":");
+    const rest = parts[0] === "agent" ? parts.slice(2) : parts;
+    if (rest[0] === channel && (rest[1] === "group" || rest[2] === "group")) return true;
+  }
+  return [from, to].some((t) => {
+    const v = t?.trim().toLowerCase() ?? "";
+    return v.startsWith(`${channel}:group:`) || v.startsWith("group:");
+  });
 }
 
 /**

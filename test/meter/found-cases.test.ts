@@ -1835,6 +1835,75 @@ describe("case irc-sender-prefix: an IRC sender's full prefix names the account 
   });
 });
 
+describe("case qqbot-group-member-openid: a QQ group member's openid names no account a DM bills", () => {
+  it("qqbot:<user_openid> 2 calls $0.012, the group agent:main $0.003; /recargar in the group names no account (was qqbot:<member_openid>)", async () => {
+    const { s, world } = await meterCase("qqbot-group-member-openid");
+    expect(s.billed).toBe(3);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    const dm = "qqbot:8a1f3c2b9d4e5f60718293a4b5c6d7e8";
+    expect(byUser).toEqual({
+      [dm]: { requests: 2, costUsd: "0.012" },
+      "agent:main": { requests: 1, costUsd: "0.003" },
+    });
+    const base = { channel: "qqbot", isAuthorizedSender: true, commandBody: "/recargar", config: {} };
+    const member = "0C9B8A7F6E5D4C3B2A1908F7E6D5C4B3";
+    const group = "F0E1D2C3B4A5968778695A4B3C2D1E0F";
+    // in the C2C chat the key (and the sender, its user_openid) names the DM's account
+    expect(
+      commandUser({
+        ...base,
+        senderId: "8A1F3C2B9D4E5F60718293A4B5C6D7E8",
+        sessionKey: `agent:main:qqbot:direct:${dm.slice(6)}`,
+      }),
+    ).toBe(dm);
+    expect(
+      commandUser({
+        ...base,
+        senderId: "8A1F3C2B9D4E5F60718293A4B5C6D7E8",
+        from: "qqbot:c2c:8A1F3C2B9D4E5F60718293A4B5C6D7E8",
+      }),
+    ).toBe(dm);
+    // typed in a QQ group: the sender is its member_openid there, no DM's peer
+    for (const ctx of [
+      { sessionKey: `agent:main:qqbot:group:${group.toLowerCase()}` },
+      { sessionKey: `agent:main:qqbot:bot2:group:${group.toLowerCase()}` },
+      { from: `qqbot:group:${group}`, to: `qqbot:group:${group}` },
+      { to: `qqbot:group:${group}` },
+    ]) {
+      expect(commandUser({ ...base, senderId: member, ...ctx }), JSON.stringify(ctx)).toBeNull();
+    }
+    // a member_openid an identity link names is the person
+    const config = { session: { identityLinks: { erin: [`qqbot:${member}`, "telegram:5550101"] } } };
+    expect(
+      commandUser({
+        ...base,
+        senderId: member,
+        sessionKey: `agent:main:qqbot:group:${group.toLowerCase()}`,
+        config,
+      }),
+    ).toBe("erin");
+    // a QQ guild channel's author id is its guild DM's peer, and other channels' group senders are kept
+    expect(
+      commandUser({
+        ...base,
+        senderId: "144115218678",
+        sessionKey: "agent:main:qqbot:channel:6001",
+        from: "qqbot:channel:6001",
+      }),
+    ).toBe("qqbot:144115218678");
+    expect(
+      commandUser({
+        ...base,
+        channel: "telegram",
+        senderId: "5550101",
+        sessionKey: "agent:main:telegram:group:-100123",
+      }),
+    ).toBe("telegram:5550101");
+  });
+});
+
 describe("case googlechat-dm-space: a Google Chat DM is keyed by its space, not its sender", () => {
   it("googlechat:spaces/aaaa1b2c3d4 2 calls $0.012; a users/<id> sender alone names no account (was googlechat:users/<id>)", async () => {
     const { s, world } = await meterCase("googlechat-dm-space");
