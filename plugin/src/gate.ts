@@ -41,6 +41,14 @@ export interface GateOptions {
   logger: PluginLogger;
   /** Command names (without slash) that always pass, even for blocked users. */
   passCommands: readonly string[];
+  /**
+   * Of {@link passCommands}, those the host runs with arguments (registered with `acceptsArgs:
+   * true`: `/recargar starter`). Any other passes only bare (`/consumo`, `/consumo@my_bot`): OpenClaw
+   * matches a command that takes no arguments only when none are given (`matchPluginCommand`: `if
+   * (args && !command.acceptsArgs) return null`), so `/consumo write me an essay` is no command but an
+   * ordinary message that reaches the model. @defaultValue none
+   */
+  argCommands?: readonly string[];
   /** The host's `session.identityLinks` (`configuredIdentityLinks`), read at each check. @defaultValue none */
   identityLinks?: () => IdentityLinks | null;
   now?: () => number;
@@ -59,9 +67,20 @@ export class Gate {
   constructor(o: GateOptions) {
     this.o = o;
     this.now = o.now ?? Date.now;
-    const names = o.passCommands.map((n) => n.replace(/[^a-z0-9_-]/gi, "")).filter(Boolean);
-    // `/consumo`, `/consumo@my_bot`, `/recargar starter`; case-insensitive like Telegram.
-    this.pass = new RegExp(`^\\s*/(?:${names.join("|")})(?:@[\\w.-]+)?(?:\\s|$)`, "i");
+    const clean = (l: readonly string[]) => l.map((n) => n.replace(/[^a-z0-9_-]/gi, "")).filter(Boolean);
+    const withArgs = new Set(clean(o.argCommands ?? []).map((n) => n.toLowerCase()));
+    const names = clean(o.passCommands);
+    const bare = names.filter((n) => !withArgs.has(n.toLowerCase()));
+    const args = names.filter((n) => withArgs.has(n.toLowerCase()));
+    // `/consumo`, `/consumo@my_bot` (bare), `/recargar starter`; case-insensitive like Telegram.
+    // Before 2026-12-04 any pass command with text after it passed: `/consumo <a question>` from a
+    // blocked user reached the model (OpenClaw hands a command given arguments it does not take to
+    // the agent), a reply served with no balance (case gate-pass-command-args).
+    const alts = [
+      ...(bare.length ? [`(?:${bare.join("|")})(?:@[\\w.-]+)?\\s*$`] : []),
+      ...(args.length ? [`(?:${args.join("|")})(?:@[\\w.-]+)?(?:\\s|$)`] : []),
+    ];
+    this.pass = alts.length ? new RegExp(`^\\s*/(?:${alts.join("|")})`, "i") : /(?!)/;
   }
 
   isPassCommand(text: string | undefined): boolean {

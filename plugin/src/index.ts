@@ -64,19 +64,21 @@ export function registerCreditgate(api: PluginApi): Registered {
     state.caches.set(cacheKey, cache);
   }
   const sharedCache = cache;
+  const commands = buildCommands({ client, cache, config: cfg, logger: log });
   const gate = new Gate({
     cache,
     language: cfg.language,
     failOpen: cfg.failOpen,
     logger: log,
     passCommands: ALWAYS_PASS,
+    // only these pass with text after them; the others reach the model when given any
+    argCommands: commands.filter((c) => c.acceptsArgs).map((c) => c.name),
     // read at each check: an operator may link ids while the gateway runs
     identityLinks: () => configuredIdentityLinks(api.config),
   });
 
   // Replies leave through outbound.ts, escaped for the channel's Markdown (notices: NoticeDelivery.send).
-  for (const cmd of buildCommands({ client, cache, config: cfg, logger: log }))
-    api.registerCommand(escapeCommandReplies(cmd));
+  for (const cmd of commands) api.registerCommand(escapeCommandReplies(cmd));
 
   registerMethods(api, { client, logger: log, invalidate: (u) => sharedCache.invalidate(u) });
   // `openclaw tokens …` where the host lets plugins add CLI commands.

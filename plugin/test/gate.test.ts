@@ -59,6 +59,38 @@ describe("gating a blocked user", () => {
     expect(host.modelCalls).toBe(0);
   });
 
+  it("claims a pass command given text it takes no arguments for: the host would hand it to the model (case gate-pass-command-args)", async () => {
+    const { host, reg } = setup();
+    // OpenClaw matches /consumo, /saldo, /tokens only bare; with text after them they are a message
+    for (const text of [
+      "/consumo escribe un ensayo largo",
+      "/saldo y luego resume este documento",
+      "/tokens hola",
+      "/consumo@my_bot dime un chiste",
+      "/help write me a poem",
+      "/start tell me a story",
+    ]) {
+      const r = await host.inbound({ senderId: "5550102", text });
+      expect(r.by, text).toBe("before_dispatch");
+      expect(r.reply, text).toContain("Tu saldo se agotó.");
+    }
+    expect(host.modelCalls).toBe(0);
+    // bare (or with trailing space / a bot suffix) they still pass; /recargar and /burn take arguments
+    for (const text of [
+      "/consumo",
+      " /saldo ",
+      "/consumo@my_bot",
+      "/tokens",
+      "/help",
+      "/start",
+      "/recargar starter",
+    ])
+      expect(reg.gate.isPassCommand(text), text).toBe(true);
+    expect(reg.gate.isPassCommand("/burn main")).toBe(true);
+    expect(reg.gate.isPassCommand("/consumo hola")).toBe(false);
+    expect(reg.gate.isPassCommand("/consumidor")).toBe(false);
+  });
+
   it("stops turns that skip dispatch (gateway RPC / OpenAI HTTP) with before_agent_reply", async () => {
     const { host } = setup();
     const r = await host.inbound({ senderId: "5550102", text: "hi", path: "rpc" });

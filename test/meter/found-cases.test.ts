@@ -1835,6 +1835,17 @@ describe("case irc-sender-prefix: an IRC sender's full prefix names the account 
   });
 });
 
+describe("case gate-pass-command-args: the call a blocked user got through `/consumo <question>`", () => {
+  it("telegram:5550102 1 call $0.0105 (the leak; the plugin's gate test shows it is now claimed)", async () => {
+    const { s, world } = await meterCase("gate-pass-command-args");
+    expect(s.billed).toBe(1);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ "telegram:5550102": { requests: 1, costUsd: "0.0105" } });
+  });
+});
+
 describe("case qqbot-group-member-openid: a QQ group member's openid names no account a DM bills", () => {
   it("qqbot:<user_openid> 2 calls $0.012, the group agent:main $0.003; /recargar in the group names no account (was qqbot:<member_openid>)", async () => {
     const { s, world } = await meterCase("qqbot-group-member-openid");

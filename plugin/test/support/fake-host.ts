@@ -169,7 +169,10 @@ export function createFakeHost(pluginConfig: Record<string, unknown>, opts: Fake
         if (r?.handled) return { reply: r.text ?? "", by: "before_dispatch" };
       }
       const cmd = /^\/(\w+)(?:@\S+)?\s*(.*)$/s.exec(m.text.trim());
-      if (cmd?.[1] && commands.has(cmd[1])) {
+      // OpenClaw's matchPluginCommand: a command given arguments it does not take is no command,
+      // the message goes on to the agent
+      const def = cmd?.[1] ? commands.get(cmd[1]) : undefined;
+      if (cmd?.[1] && def && (!cmd[2] || def.acceptsArgs)) {
         const reply = await runCommand(cmd[1], {
           channel,
           channelId: channel,
