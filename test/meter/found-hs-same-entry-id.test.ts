@@ -97,11 +97,10 @@ describe(`case ${NAME}: a message written again under its entry id bills once, a
       { key: "main", requests: 3, costUsd: "0.02625" },
     ]);
   });
-  it("known limit: a final copy read in a later poll than its partial copy is billed as a call of its own", async () => {
-    // The same-entry rule holds within one poll (the builder's memory of the turn's entry ids is
-    // neither kept with the reader's resume point nor read back), so a reply whose partial line a
-    // poll read before its final line was written is billed twice, partial and final, as before
-    // 2026-12-04. Pinned so the README's known limit says what happens; a fix changes this test.
+  it("a final copy read in a later poll than its partial copy bills only what it adds (was billed whole)", async () => {
+    // Before 2026-12-04 the turn's entry ids were neither kept with the reader's resume point nor
+    // read back, so this reply was billed twice, partial and final ($0.0144); the later poll now
+    // reads the turn back and bills the final copy's difference (case message-final-copy-later-poll).
     w = tempWorld(join(CASE, "state"));
     const path = join(w.stateDir, SESSION);
     writeFileSync(path, `${LINES.slice(0, 3).join("\n")}\n`); // header, user, partial
@@ -110,9 +109,9 @@ describe(`case ${NAME}: a message written again under its entry id bills once, a
     writeFileSync(path, `${LINES.slice(0, 4).join("\n")}\n`); // + the final under the same id
     expect(await meter.runOnce()).toMatchObject({ billed: 1 });
     meter.close();
-    // 2,000 × 3 + 40 × 15 = 6,600 µ$ (partial) + 7,800 µ$ (final); one call's right value is 7,800 µ$
+    // 2,000 × 3 + 40 × 15 = 6,600 µ$ (partial) + 80 × 15 = 1,200 µ$ (the difference): 7,800 µ$
     expect(queryUsage(w.db, { by: "user" })).toMatchObject([
-      { key: "telegram:5550921", requests: 2, costUsd: "0.0144" },
+      { key: "telegram:5550921", output: 120, costUsd: "0.0078" },
     ]);
   });
 });

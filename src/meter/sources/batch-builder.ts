@@ -589,7 +589,7 @@ export function replayTurnCalls(lines: readonly { usage: ParsedUsage; mark: Repl
  * `turnCallsBeforeSeq`): collects its call lines up to its last user line.
  */
 export class TurnCallsScan {
-  readonly #lines: { usage: ParsedUsage; mark: ReplyMark | null }[] = [];
+  readonly #lines: { usage: ParsedUsage; mark: ReplyMark | null; entryId: string | null }[] = [];
   /** Whether the turn's user line was met. */
   done = false;
 
@@ -599,8 +599,21 @@ export class TurnCallsScan {
     const r = parseLine(text);
     if (r.kind === "user") this.done = true;
     else if (r.kind === "usage")
-      this.#lines.push({ usage: r.usage, mark: replyMarkKept(replyMarkOf(r.usage, r.content)) });
+      this.#lines.push({
+        usage: r.usage,
+        mark: replyMarkKept(replyMarkOf(r.usage, r.content)),
+        entryId: r.entryId,
+      });
     return this.done;
+  }
+
+  /**
+   * The counts the turn's lines billed per entry id, as a builder reading them from the turn's
+   * start bills them ({@link replayEntryCalls}); `complete` as in {@link result}, else null.
+   */
+  entryCalls(complete: boolean): Map<string, ParsedUsage> | null {
+    if (!(complete || this.done)) return null;
+    return replayEntryCalls([...this.#lines].reverse());
   }
 
   /** The turn's calls; `complete`: every line back to the turn's start was seen (else null). */
@@ -649,8 +662,103 @@ export function sameEntryCopy(
 
 /** Whether `u` holds more tokens than the copy `prior` billed (of equals, the first stands). */
 function outweighs(u: ParsedUsage, prior: EntryCall): boolean {
-  const p = prior.usage;
+  return heavier(u, prior.usage);
+}
+
+/** Whether `u` holds more tokens than `p`. */
+function heavier(u: ParsedUsage, p: ParsedUsage): boolean {
   return u.input + u.output + u.cacheRead + u.cacheWrite > p.input + p.output + p.cacheRead + p.cacheWrite;
+}
+
+/**
+ * The counts billed per entry id for a turn's call lines read back before a cursor (`lines` oldest
+ * first, each with its entry id), as a builder reading them from the turn's start bills them: the
+ * rewritten copies and run mirrors {@link replayTurnCalls} skips are skipped, a Codex cumulative
+ * line (billed as its increment, never taken for an entry's copy) and a line with a response
+ * identity are left out, and of one entry's copies the counts billed in all (the most tokens
+ * of those that grew field by field: {@link entryIncrement}) are kept.
+ */
+export function replayEntryCalls(
+  lines: readonly { usage: ParsedUsage; mark: ReplyMark | null; entryId: string | null }[],
+): Map<string, ParsedUsage> {
+  const out = new Map<string, ParsedUsage>();
+  let t = emptyTurnCalls();
+  let last: ReplyMark | null = null;
+  for (const { usage, mark, entryId } of lines) {
+    if (mark !== null && isRewrittenCopy(last, mark)) continue;
+    if (isRunMirror(t, usage)) continue;
+    if (entryId === null || isResponseIdentity(usage.responseId) || codexCumulativeOf(usage) !== null) {
+      last = mark;
+      t = withTurnCall(t, usage);
+      continue;
+    }
+    const p = out.get(entryId);
+    if (
+      p === undefined ||
+      p.provider !== usage.provider ||
+      p.model !== usage.model ||
+      p.responseId !== usage.responseId
+    ) {
+      // (a same id under another provider or model is not its copy: billed as a call)
+      out.set(entryId, usage);
+      last = mark;
+      t = withTurnCall(t, usage);
+      continue;
+    }
+    // a lesser copy, or one that did not grow field by field, is skipped; a grown one billed its
+    // difference (BatchBuilder `#increment`)
+    if (!heavier(usage, p) || entryIncrement(p, usage) === null) continue;
+    last = mark;
+    out.set(entryId, usage);
+  }
+  return out;
+}
+
+/**
+ * What copy `u` of a message adds to the copy `p` already billed for it (a streamed reply's final
+ * line after the partial one a poll or batch before billed), as a call of its own to bill: every
+ * count the difference (`u` minus `p`), its identity that of `u` as written (so reading `u` again,
+ * or a copy of the whole transcript, finds it billed), its recorded cost the difference when both
+ * lines have one (else none). Null when a count of `u` is below `p`'s (not a later copy of the
+ * same call's usage: nothing is billed for it, `p` stands) or `u` adds nothing. The sum of `p`'s
+ * and the difference's counts is `u`'s, so the call is billed at its final counts in all.
+ */
+export function entryIncrement(p: ParsedUsage, u: ParsedUsage): ParsedUsage | null {
+  const w1h = (u.cacheWrite1h ?? 0) - (p.cacheWrite1h ?? 0);
+  const ws = (u.webSearchRequests ?? 0) - (p.webSearchRequests ?? 0);
+  const d = {
+    input: u.input - p.input,
+    output: u.output - p.output,
+    cacheRead: u.cacheRead - p.cacheRead,
+    cacheWrite: u.cacheWrite - p.cacheWrite,
+  };
+  if (d.input < 0 || d.output < 0 || d.cacheRead < 0 || d.cacheWrite < 0 || w1h < 0 || ws < 0) return null;
+  if (d.input + d.output + d.cacheRead + d.cacheWrite === 0) return null;
+  const inc: ParsedUsage = {
+    ...u,
+    ...d,
+    totalTokens: Math.max(0, u.totalTokens - p.totalTokens),
+    reasoningTokens:
+      u.reasoningTokens === null
+        ? null
+        : Math.max(0, Math.min(u.reasoningTokens - (p.reasoningTokens ?? 0), d.output)),
+    recordedCostUsd:
+      u.recordedCostUsd === null || p.recordedCostUsd === null
+        ? null
+        : Math.max(0, Number((u.recordedCostUsd - p.recordedCostUsd).toFixed(12))),
+    // the identity of `u` as written (identity.ts dedupeKey), none of it read as an estimate's
+    identityInput: u.identityInput ?? u.writtenInput ?? u.input,
+    identityOutput: u.identityOutput ?? u.output,
+    identityCacheRead: u.identityCacheRead ?? u.cacheRead,
+    identityCacheWrite: u.identityCacheWrite ?? u.cacheWrite,
+  };
+  delete inc.writtenInput;
+  delete inc.recordedCostPicoUsd;
+  if (w1h > 0) inc.cacheWrite1h = w1h;
+  else delete inc.cacheWrite1h;
+  if (ws > 0) inc.webSearchRequests = ws;
+  else delete inc.webSearchRequests;
+  return inc;
 }
 
 /**
@@ -690,6 +798,7 @@ export class BatchBuilder {
     this.turnCalls = emptyTurnCalls();
     this.#callsAfter = emptyTurnCalls();
     this.#entryCalls.clear();
+    this.#entriesBefore = null;
   }
   #turn: PendingTurn | null = null;
   /**
@@ -700,6 +809,13 @@ export class BatchBuilder {
    * resume point nor read it back: a copy read in a later poll is billed again (README Known limits).
    */
   readonly #entryCalls = new Map<string, EntryCall>();
+  /**
+   * Reads back what the current turn billed per entry id before the reader's cursor (the counts
+   * of each entry's copies billed in earlier polls: {@link replayEntryCalls}), called once, when
+   * the first line of the resumed turn with an entry id not in `#entryCalls` comes up; null: none
+   * to read (a transcript read from its start, a turn begun since the cursor, or read already).
+   */
+  #entriesBefore: (() => Map<string, ParsedUsage> | null) | null = null;
   /** Counts `take()`s: an {@link EntryCall} of another generation is no longer in this batch. */
   #generation = 0;
   /**
@@ -727,10 +843,43 @@ export class BatchBuilder {
    * Resumes a transcript's turn after `turn` was set: `known` as kept from the last read of the
    * same transcript (undefined: not kept, read back with `before` when a CLI line needs it).
    */
-  resumeTurnCalls(known: TurnCalls | null | undefined, before: (() => TurnCalls | null) | null): void {
+  resumeTurnCalls(
+    known: TurnCalls | null | undefined,
+    before: (() => TurnCalls | null) | null,
+    entriesBefore: (() => Map<string, ParsedUsage> | null) | null = null,
+  ): void {
     this.turnCalls = known;
     this.turnCallsBefore = before;
     this.#callsAfter = emptyTurnCalls();
+    this.#entriesBefore = entriesBefore;
+  }
+
+  /**
+   * {@link sameEntryCopy} of line `r`, with the calls of the current turn before the reader's
+   * cursor read back first (`#entriesBefore`) when its entry id is not among those known.
+   */
+  #entryCopyOf(r: Extract<LineResult, { kind: "usage" }>, sessionId: string | null): EntryCall | null {
+    const before = this.#entriesBefore;
+    if (
+      before !== null &&
+      r.entryId !== null &&
+      !isResponseIdentity(r.usage.responseId) &&
+      !this.#entryCalls.has(r.entryId)
+    ) {
+      this.#entriesBefore = null;
+      for (const [id, usage] of before() ?? [])
+        if (!this.#entryCalls.has(id))
+          this.#entryCalls.set(id, {
+            generation: -1, // billed by an earlier poll: never in this batch
+            index: -1,
+            sessionId,
+            accountId: "",
+            latency: null,
+            userPreview: null,
+            usage,
+          });
+    }
+    return sameEntryCopy(this.#entryCalls, r.entryId, sessionId, r.usage);
   }
 
   /** `turnCalls`, read back first when undefined (what precedes the cursor plus what came since). */
@@ -952,11 +1101,20 @@ export class BatchBuilder {
         this.stats.synthetic++; // OpenClaw's mirror of the turn's run, not a call (isRunMirror)
         return;
       }
-      const prior = sameEntryCopy(this.#entryCalls, r.entryId, who.sessionId, r.usage);
+      const prior = this.#entryCopyOf(r, who.sessionId);
       if (prior !== null && (prior.generation !== this.#generation || !outweighs(r.usage, prior))) {
         // the same message written again (a streamed partial, then the final): of its copies the
-        // one with the most tokens is billed; a lesser one, or one whose copy an earlier batch
-        // already holds, is not a call (counted as synthetic)
+        // one with the most tokens is billed; a lesser one is not a call (counted as synthetic),
+        // nor is a greater one whose copy an earlier batch or poll billed, but what it adds to
+        // that copy's counts is billed (#increment)
+        if (prior.generation !== this.#generation && outweighs(r.usage, prior)) {
+          const inc = entryIncrement(prior.usage, r.usage);
+          if (inc !== null) {
+            this.lastReply = mark;
+            this.#increment(prior, inc, r, who, eventRef);
+            return;
+          }
+        }
         this.stats.synthetic++;
         return;
       }
@@ -1136,6 +1294,59 @@ export class BatchBuilder {
       this.sqlite.size === 0 &&
       this.blobs.length === 0
     );
+  }
+
+  /**
+   * Bills what line `r` adds to its copy `prior` billed by an earlier batch or poll (`inc`: the
+   * difference of their counts under `r`'s identity, {@link entryIncrement}) as an event of its
+   * own: the payer the turn's (as for any call of it), no latency or user preview (not a reply of
+   * its own), `r`'s reply preview and location. The line counts as synthetic (a copy, not a call);
+   * `prior` takes `r`'s counts, so a still greater copy adds only what it adds to them.
+   */
+  #increment(
+    prior: EntryCall,
+    inc: ParsedUsage,
+    r: Extract<LineResult, { kind: "usage" }>,
+    who: LineOwner,
+    eventRef: string,
+  ): void {
+    this.stats.synthetic++;
+    if (r.clamped) this.stats.clamped++;
+    if (inc.identityTsMs !== 0) this.datedBy = inc.messageTsMs;
+    else if (this.datedBy !== null) inc.messageTsMs = this.datedBy;
+    const accountId = this.#payer(who.accountId);
+    const replyPreview =
+      this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null;
+    prior.usage = r.usage;
+    if (this.packer)
+      this.packer.add(
+        inc,
+        this.agentId,
+        who.sessionId,
+        who.sessionKey,
+        accountId,
+        this.source,
+        eventRef,
+        null,
+        null,
+        replyPreview,
+        this.keysHere() ? identity(inc) : undefined,
+      );
+    else
+      this.events.push(
+        usageEvent(
+          inc,
+          this.agentId,
+          who.sessionId,
+          who.sessionKey,
+          accountId,
+          this.source,
+          eventRef,
+          null,
+          null,
+          replyPreview,
+        ),
+      );
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   codexIncrement,
 } from "../codex-cumulative.js";
 import { hasUserMark, mayBeUsage, parseLine } from "../parse.js";
+import type { ParsedUsage } from "../types.js";
 import {
   eachLine,
   OriginScan,
@@ -143,6 +144,26 @@ export function turnCallsBefore(fd: number, offset: number): TurnCalls | null {
     (line) => (mayBeUsage(line) || hasUserMark(line)) && scan.line(line.toString("utf8").trimEnd()),
   );
   return scan.result(ended !== "limit");
+}
+
+/**
+ * The counts the turn a transcript is in just before byte `offset` (a line start) billed per entry
+ * id (see `BatchBuilder`'s same-entry rule, `replayEntryCalls`): read back as `turnCallsBefore`
+ * reads it, null past ORIGIN_LOOKBACK_MAX_BYTES (a later copy of one of its entries is then billed
+ * as a call). Called only when a line with an entry id comes up after a resumed cursor.
+ */
+export function turnEntriesBefore(fd: number, offset: number): Map<string, ParsedUsage> | null {
+  let scan = new TurnCallsScan();
+  const ended = readBack(
+    fd,
+    offset,
+    ORIGIN_LOOKBACK_MAX_BYTES,
+    () => {
+      scan = new TurnCallsScan();
+    },
+    (line) => (mayBeUsage(line) || hasUserMark(line)) && scan.line(line.toString("utf8").trimEnd()),
+  );
+  return scan.entryCalls(ended !== "limit");
 }
 
 /** How far back `originBefore` reads at most: 16 MiB (16 KiB × 4^5), read only on a resume. */

@@ -49,6 +49,7 @@ import {
   tailHash,
   tailOf,
   turnCallsBefore,
+  turnEntriesBefore,
 } from "./file-probe.js";
 import { type ChangedFile, createJsonlAttribution } from "./jsonl-attribution.js";
 import { sortForReading } from "./read-order.js";
@@ -478,8 +479,10 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           // them (BatchBuilder.turnCalls, isRunMirror)
           const from = offset;
           if (offset > 0)
-            b.resumeTurnCalls(known?.offset === offset ? known.turnCalls : undefined, () =>
-              turnCallsBefore(fd, from),
+            b.resumeTurnCalls(
+              known?.offset === offset ? known.turnCalls : undefined,
+              () => turnCallsBefore(fd, from),
+              () => turnEntriesBefore(fd, from),
             );
           // A cumulative Codex-harness line is billed as its increment over the last one before it
           // (codex-cumulative.ts): what precedes the cursor is replayed only if such a line comes up.

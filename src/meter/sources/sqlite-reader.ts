@@ -599,7 +599,11 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
         // the turn's embedded calls before the cursor: read back only if a CLI line needs them
         const at = w.fromSeq;
         const s = w.sid;
-        b.resumeTurnCalls(w.turnCalls, () => turnCallsBeforeSeq(h, s, at));
+        b.resumeTurnCalls(
+          w.turnCalls,
+          () => turnCallsBeforeSeq(h, s, at),
+          () => turnEntriesBeforeSeq(h, s, at),
+        );
       }
       // cumulative Codex-harness lines bill their increment (codex-cumulative.ts): the state at the
       // cursor is replayed from the session's rows only if such a line comes up; a first such line
@@ -696,6 +700,24 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       if (scan.line(text)) return scan.result(true);
     }
     return scan.result(rows < ORIGIN_LOOKBACK_ROWS);
+  }
+
+  /**
+   * The counts the turn a session is in at its cursor (`seq` read last) billed per entry id (see
+   * `BatchBuilder`'s same-entry rule): its rows before it read back as `turnCallsBeforeSeq` reads
+   * them; null past ORIGIN_LOOKBACK_ROWS.
+   */
+  function turnEntriesBeforeSeq(h: OcHandle, sid: string, seq: number): Map<string, ParsedUsage> | null {
+    const scan = new TurnCallsScan();
+    let rows = 0;
+    for (const r of h.rowsBefore.iterate(sid, seq, ORIGIN_LOOKBACK_ROWS)) {
+      rows++;
+      const text = rowText(r);
+      if (text === null) continue;
+      if (!(text.includes('"usage"') || textHasUserMark(text))) continue;
+      if (scan.line(text)) return scan.entryCalls(true);
+    }
+    return scan.entryCalls(rows < ORIGIN_LOOKBACK_ROWS);
   }
 
   /**
