@@ -301,6 +301,7 @@ export function usageEvent(
   if (u.speed !== undefined) e.speed = u.speed;
   if (u.inferenceGeo !== undefined) e.inferenceGeo = u.inferenceGeo;
   if (u.webSearchRequests !== undefined) e.webSearchRequests = u.webSearchRequests;
+  if (u.tierInputTotal !== undefined) e.tierInputTotal = u.tierInputTotal;
   return e;
 }
 

@@ -1727,8 +1727,10 @@ function rateAt(r: TieredRate, inputTotal: number): bigint {
  * rest at the 5-minute rate. Tiers are chosen by total input tokens (uncached + cache read + write).
  */
 export function callCostPicoUsd(u: ParsedUsage, rates: ModelRates): bigint {
-  const inputTotal = u.input + u.cacheRead + u.cacheWrite;
-  const tokens = inputTotal + u.output;
+  const own = u.input + u.cacheRead + u.cacheWrite;
+  const tokens = own + u.output;
+  // the difference billed for a later copy of a call: the tier of the whole call, no second fee
+  const inputTotal = u.tierInputTotal ?? own;
   // Zero-usage lines (failed calls) carry no fee; the package would add `requests_kcount` anyway.
   if (tokens === 0) return 0n;
   const write1h = Math.min(Math.max(u.cacheWrite1h ?? 0, 0), u.cacheWrite);
@@ -1738,7 +1740,7 @@ export function callCostPicoUsd(u: ParsedUsage, rates: ModelRates): bigint {
     BigInt(u.cacheRead) * rateAt(rates.cacheRead, inputTotal) +
     BigInt(u.cacheWrite - write1h) * rateAt(rates.cacheWrite, inputTotal) +
     BigInt(write1h) * rateAt(rates.cacheWrite1h, inputTotal) +
-    rates.perCallPico
+    (u.tierInputTotal === undefined ? rates.perCallPico : 0n)
   );
 }
 

@@ -128,6 +128,14 @@ export interface ParsedUsage {
    * (with `writtenInput` and `identityCacheRead`).
    */
   identityOutput?: number;
+  /**
+   * Set only on the difference billed for a greater copy of an entry read after its billed copy
+   * (batch-builder.ts `entryIncrement`, since 2026-12-04): the whole call's prompt total (input +
+   * cache read + cache write of that copy), which picks a long-context tier's rates in place of
+   * the difference's own counts; such a difference pays no per-call fee (the call paid it with
+   * its first copy). Not part of the dedupe identity.
+   */
+  tierInputTotal?: number;
   /** `usage.totalTokens`, or the sum of the four counts when the line lacks it. */
   totalTokens: number;
   /** A breakdown of output; never added to it. */

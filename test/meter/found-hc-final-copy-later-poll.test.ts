@@ -4,6 +4,12 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { dedupeKey } from "../../src/meter/identity.js";
 import { parseLine } from "../../src/meter/parse.js";
+import {
+  callCostPicoUsd,
+  createPricer,
+  type ModelRates,
+  parsePriceOverrides,
+} from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import { entryIncrement } from "../../src/meter/sources/batch-builder.js";
 import { casePricer, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
@@ -145,6 +151,60 @@ describe(`case ${NAME}: a final copy read a poll after its partial copy bills on
     expect(await meter.runOnce()).toMatchObject({ billed: 2 });
     meter.close();
     expect(queryUsage(w.db, { by: "agent" })).toMatchObject([{ key: "main", costUsd: "0.01755" }]);
+  });
+
+  it("the difference is priced at the whole call's long-context tier, with no second per-call fee", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const path = join(w.stateDir, SESSION);
+    const long = (line: string) => {
+      const e = JSON.parse(line);
+      e.message.usage.input = 250_000;
+      delete e.message.usage.cost;
+      return JSON.stringify(e);
+    };
+    // only the streamed answer (and the turn's tool call) at a 250,000-token prompt
+    writeFileSync(path, `${[...POLL1.slice(0, 4), long(POLL1[4] as string)].join("\n")}\n`);
+    const pricer = createPricer({
+      mode: "calculate",
+      overrides: parsePriceOverrides(
+        {
+          "anthropic/claude-sonnet-4-5": {
+            input: "3",
+            output: "15",
+            cacheRead: "0.3",
+            cacheWrite: "3.75",
+            tiers: [
+              { aboveInputTokens: 200000, input: "6", output: "22.5", cacheRead: "0.6", cacheWrite: "7.5" },
+            ],
+          },
+        },
+        "test",
+      ),
+      fallback: { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" },
+    });
+    const meter = meterFor(w, { pricer });
+    await meter.runOnce();
+    appendFileSync(path, `${long(LATER[0] as string)}\n`);
+    expect(await meter.runOnce()).toMatchObject({ billed: 1 });
+    meter.close();
+    // tool call 1,200 × 3 + 30 × 15 = 4,050 µ$; the answer once, at its tier: 250,000 × 6 +
+    // 180 × 22.5 = 1,504,050 µ$ (the partial's 1,500,562.5, then the difference 155 × 22.5 =
+    // 3,487.5; priced on its own counts it was 155 × 15 = 2,325: $1.5069375 in all)
+    expect(usageOf()).toMatchObject([{ key: "telegram:5550921", costUsd: "1.5081" }]);
+    // a per-call fee (genai-prices `requests_kcount`) is paid by the call's first copy only
+    const fee: ModelRates = {
+      input: { base: 3_000_000n, tiers: [] },
+      output: { base: 15_000_000n, tiers: [] },
+      cacheRead: { base: 0n, tiers: [] },
+      cacheWrite: { base: 0n, tiers: [] },
+      cacheWrite1h: { base: 0n, tiers: [] },
+      perCallPico: 1_000_000_000n,
+    };
+    const p = parseLine(POLL1[4] as string);
+    const f = parseLine(LATER[0] as string);
+    if (p.kind !== "usage" || f.kind !== "usage") throw new Error("not usage lines");
+    const inc = entryIncrement(p.usage, f.usage) as NonNullable<ReturnType<typeof entryIncrement>>;
+    expect(callCostPicoUsd(p.usage, fee) + callCostPicoUsd(inc, fee)).toBe(callCostPicoUsd(f.usage, fee));
   });
 
   it("the difference is billed under the final line's own identity", () => {

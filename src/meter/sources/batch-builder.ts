@@ -751,6 +751,8 @@ export function entryIncrement(p: ParsedUsage, u: ParsedUsage): ParsedUsage | nu
     identityOutput: u.identityOutput ?? u.output,
     identityCacheRead: u.identityCacheRead ?? u.cacheRead,
     identityCacheWrite: u.identityCacheWrite ?? u.cacheWrite,
+    // priced at the whole call's long-context tier, without a second per-call fee
+    tierInputTotal: u.tierInputTotal ?? u.input + u.cacheRead + u.cacheWrite,
   };
   delete inc.writtenInput;
   delete inc.recordedCostPicoUsd;

@@ -46,6 +46,8 @@ const NUMS = [
   "identityOutput",
   /** Absent on all but a call that ran Anthropic web searches (`ParsedUsage.webSearchRequests`). */
   "webSearchRequests",
+  /** Absent on all but the difference billed for a later copy of an entry (`ParsedUsage.tierInputTotal`). */
+  "tierInputTotal",
 ] as const;
 /** Number fields absent (not null) on most events: NaN stands for absent. */
 const OPTIONAL_NUMS = new Set<string>([
@@ -56,6 +58,7 @@ const OPTIONAL_NUMS = new Set<string>([
   "identityTsMs",
   "identityOutput",
   "webSearchRequests",
+  "tierInputTotal",
 ]);
 /** String fields whose values repeat within a batch: one table entry per distinct value. */
 const SHARED = [
@@ -184,6 +187,7 @@ export class EventPacker {
     nums[a + 14] = u.identityTsMs ?? Number.NaN;
     nums[a + 15] = u.identityOutput ?? Number.NaN;
     nums[a + 16] = u.webSearchRequests ?? Number.NaN;
+    nums[a + 17] = u.tierInputTotal ?? Number.NaN;
     const b = this.n * NS;
     const strs = this.strs;
     strs[b] = this.shared(u.provider);
@@ -397,6 +401,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     if (geo !== -2) e.inferenceGeo = s(geo) as "us";
     const ws = nums[a + 16] as number;
     if (!Number.isNaN(ws)) e.webSearchRequests = ws;
+    const tit = nums[a + 17] as number;
+    if (!Number.isNaN(tit)) e.tierInputTotal = tit;
     const k = strs[c + 5] as number;
     if (k !== -2) e.dedupeKey = s(k) as string;
     out[i] = e;
