@@ -623,6 +623,12 @@ export class TurnCallsScan {
   }
 }
 
+/** A turn's billed calls by entry id as a reader keeps them between polls (`BatchBuilder.keptEntryCalls`). */
+export type KeptEntryCalls = ReadonlyMap<
+  string,
+  { readonly sessionId: string | null; readonly usage: ParsedUsage }
+>;
+
 /** A call the current turn billed from a line with an entry id (`BatchBuilder`'s same-entry rule). */
 interface EntryCall {
   /** The builder's `take()` count when it was added: its event is in the batch while it holds. */
@@ -849,11 +855,35 @@ export class BatchBuilder {
     known: TurnCalls | null | undefined,
     before: (() => TurnCalls | null) | null,
     entriesBefore: (() => Map<string, ParsedUsage> | null) | null = null,
+    knownEntries?: KeptEntryCalls,
   ): void {
     this.turnCalls = known;
     this.turnCallsBefore = before;
     this.#callsAfter = emptyTurnCalls();
-    this.#entriesBefore = entriesBefore;
+    this.#entriesBefore = knownEntries === undefined ? entriesBefore : null;
+    if (knownEntries !== undefined)
+      for (const [id, c] of knownEntries)
+        this.#entryCalls.set(id, {
+          generation: -1, // billed by an earlier poll: never in this batch
+          index: -1,
+          sessionId: c.sessionId,
+          accountId: "",
+          latency: null,
+          userPreview: null,
+          usage: c.usage,
+        });
+  }
+
+  /**
+   * The current turn's calls by entry id as billed so far, for a reader to keep with its resume
+   * point and pass back to {@link resumeTurnCalls} (so a later poll need not read the turn back);
+   * undefined while what precedes the cursor was not read back (then it is read back next time).
+   */
+  get keptEntryCalls(): KeptEntryCalls | undefined {
+    if (this.#entriesBefore !== null) return undefined;
+    const kept = new Map<string, { sessionId: string | null; usage: ParsedUsage }>();
+    for (const [id, c] of this.#entryCalls) kept.set(id, { sessionId: c.sessionId, usage: c.usage });
+    return kept;
   }
 
   /**

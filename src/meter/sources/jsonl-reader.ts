@@ -20,6 +20,7 @@ import {
   bomLength,
   checkLineSize,
   eachLine,
+  type KeptEntryCalls,
   type KeysHere,
   type LineOwner,
   OWN_TURN,
@@ -217,6 +218,8 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       lastReply: ReplyMark | null;
       /** `BatchBuilder.turnCalls` there (undefined: read back when needed). */
       turnCalls: TurnCalls | null | undefined;
+      /** `BatchBuilder.keptEntryCalls` there (undefined: read back when needed). */
+      entryCalls: KeptEntryCalls | undefined;
     }
   >();
 
@@ -483,6 +486,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
               known?.offset === offset ? known.turnCalls : undefined,
               () => turnCallsBefore(fd, from),
               () => turnEntriesBefore(fd, from),
+              known?.offset === offset ? known.entryCalls : undefined,
             );
           // A cumulative Codex-harness line is billed as its increment over the last one before it
           // (codex-cumulative.ts): what precedes the cursor is replayed only if such a line comes up.
@@ -544,6 +548,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
               origin: b.origin,
               lastReply: replyMarkKept(b.lastReply),
               turnCalls: b.turnCalls,
+              entryCalls: b.keptEntryCalls,
             },
             resumeMemory,
           );

@@ -17,6 +17,7 @@ import type { ParsedUsage } from "../types.js";
 import {
   BatchBuilder,
   checkLineSize,
+  type KeptEntryCalls,
   type KeysHere,
   type LineOwner,
   OriginScan,
@@ -137,6 +138,8 @@ interface Work {
   lastReply?: ReplyMark | null;
   /** `BatchBuilder.turnCalls` at `fromSeq` (undefined: read back when a CLI line needs it). */
   turnCalls?: TurnCalls | null;
+  /** `BatchBuilder.keptEntryCalls` at `fromSeq` (undefined: read back when needed). */
+  entryCalls?: KeptEntryCalls;
   /** Whose turn the session is in at `fromSeq` (`TurnOrigin`; undefined: not looked up yet). */
   origin?: TurnOrigin;
   /** The session's Codex-thread state at `fromSeq` (codex-cumulative.ts; undefined: not replayed yet). */
@@ -603,6 +606,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
           w.turnCalls,
           () => turnCallsBeforeSeq(h, s, at),
           () => turnEntriesBeforeSeq(h, s, at),
+          w.entryCalls,
         );
       }
       // cumulative Codex-harness lines bill their increment (codex-cumulative.ts): the state at the
@@ -622,6 +626,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
       w.datedBy = b.datedBy;
       w.lastReply = replyMarkKept(b.lastReply);
       w.turnCalls = b.turnCalls;
+      w.entryCalls = b.keptEntryCalls;
       w.origin = b.origin;
       const lastRow = rows.at(-1);
       if (lastRow) setBounded(originAt, w.sid, { seq: lastRow[0], origin: b.origin }, resumeMemory);
