@@ -1333,7 +1333,7 @@ function Review() {
                   {h.provider}/{h.model}
                 </td>
                 <td>{h.reason}</td>
-                <td class="num">{h.costUsd ?? "–"}</td>
+                <td class="num">{h.costUsd ?? t.notPriced}</td>
                 <td>{dateTime(locale, h.messageTsMs)}</td>
                 {admin && (
                   <td>

@@ -140,10 +140,18 @@ export function createMetrics(db: Db, probes: OpsProbes, nowMs: () => number): M
   });
   new Gauge({
     name: "creditgate_review_held_cost_usd",
-    help: "Computed provider cost of the calls held for review, USD",
+    help: "Computed provider cost of the calls held for review, USD (the priced ones: see creditgate_review_held_unpriced)",
     registers: [registry],
     collect() {
       this.set(Number(heldSummary(db).heldCostUsd));
+    },
+  });
+  new Gauge({
+    name: "creditgate_review_held_unpriced",
+    help: "Calls held for review with no computed cost (release with --cost-usd), not in creditgate_review_held_cost_usd",
+    registers: [registry],
+    collect() {
+      this.set(heldSummary(db).unpriced);
     },
   });
   const pushEvents = new Counter({

@@ -49,6 +49,11 @@ export interface BillResult {
   /** Calls held for the operator's review this batch (see review.ts), and their computed cost. */
   held: number;
   heldCostPicoUsd: bigint;
+  /**
+   * Of `held`, the calls with no computed cost (an unreadable count, audio tokens, a nameless
+   * call: `review release --cost-usd` prices them), so not in `heldCostPicoUsd`.
+   */
+  heldUnpriced: number;
   /** Why each held call was held, in order (no content: reasons are built from numbers). */
   heldReasons: { sourceRef: string; reason: string }[];
   /** Calls billed with a note on their row (`usage_events.anomaly`), e.g. a cost far under the list price. */
@@ -231,7 +236,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       return "duplicate";
     }
     result.held++;
-    result.heldCostPicoUsd += quote.cost ?? 0n;
+    if (quote.cost === null) result.heldUnpriced++;
+    else result.heldCostPicoUsd += quote.cost;
     result.heldReasons.push({ sourceRef: e.sourceRef, reason });
     return "held";
   }
@@ -572,6 +578,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
           result.chargedMicroCredits = snapshot.chargedMicroCredits;
           result.held = snapshot.held;
           result.heldCostPicoUsd = snapshot.heldCostPicoUsd;
+          result.heldUnpriced = snapshot.heldUnpriced;
           outcomes.push(hold(e, key, `billing failed: ${errText(err)}`, nowMs, result, NO_QUOTE));
         }
       }
@@ -693,6 +700,7 @@ export function emptyBillResult(): BillResult {
     unknownModelSources: new Map(),
     held: 0,
     heldCostPicoUsd: 0n,
+    heldUnpriced: 0,
     heldReasons: [],
     anomalies: [],
     cursorsKept: 0,

@@ -98,6 +98,11 @@ export interface MeterSummary extends SourceStats {
   /** Their computed cost, pico-USD as a decimal string (may exceed 2^53). */
   heldCostPicoUsd: string;
   /**
+   * Of `held`, the calls with no computed cost (not in `heldCostPicoUsd`). Since 2026-12-04:
+   * before, the summary's held row read `1 ($0)` for such a call, as if it were free.
+   */
+  heldUnpriced: number;
+  /**
    * Calls read with no session key, so billed to the agent's own account (`agent:<id>`): sessions
    * reset or deleted before creditgate first saw them (Clawdbot era), or keyless runs. Counted as
    * read (a re-read duplicate counts too); a cold backfill that shows many means per-user history
@@ -163,6 +168,7 @@ export function createMeter(opts: MeterOptions) {
       unknownModels: [],
       held: 0,
       heldCostPicoUsd: "0",
+      heldUnpriced: 0,
       unattributedCalls: 0,
       readerThreadCrashes: 0,
       readerThreadBatches: 0,
@@ -293,6 +299,7 @@ export function createMeter(opts: MeterOptions) {
       if (r.held > 0) {
         summary.held += r.held;
         summary.heldCostPicoUsd = (BigInt(summary.heldCostPicoUsd) + r.heldCostPicoUsd).toString();
+        summary.heldUnpriced += r.heldUnpriced;
         for (const h of r.heldReasons)
           opts.log?.("warn", "model call held for review (creditgate review)", {
             sourceRef: h.sourceRef,

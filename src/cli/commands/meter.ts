@@ -42,17 +42,21 @@ import { jsonChunks, type Log, renderTable, safeText, tableChunks, toJson } from
 const fmtPicoUsdCell = (pico: string) => `$${formatScaled(BigInt(pico), 12, 2)}`;
 
 /**
- * A usage row's "held" cell: the count and the computed cost of its priced held calls, and how
- * many have no price (`review release --cost-usd` prices them): `0`, `2 ($0.05)`, `1 (not priced)`,
- * `3 ($0.05 + 1 not priced)`. Before 2026-12-04 an unpriced held call read as "$0".
+ * A "held" cell: the count and the computed cost of the priced held calls, and how many have no
+ * price (`review release --cost-usd` prices them): `0`, `2 ($0.05)`, `1 (not priced)`,
+ * `3 ($0.05 + 1 not priced)`. Used by `usage`'s held column and `meter`'s held row; before
+ * 2026-12-04 an unpriced held call read as "$0" in both.
  */
-export function heldCell(r: UsageRowWithHeld): string | number {
-  if (!r.heldRequests) return 0;
-  const u = r.heldUnpricedRequests;
-  if (u === 0) return `${r.heldRequests} ($${r.heldCostUsd})`;
-  if (u === r.heldRequests) return `${r.heldRequests} (not priced)`;
-  return `${r.heldRequests} ($${r.heldCostUsd} + ${u} not priced)`;
+export function heldText(held: number, costUsd: string, unpriced: number): string | number {
+  if (!held) return 0;
+  if (unpriced === 0) return `${held} ($${costUsd})`;
+  if (unpriced === held) return `${held} (not priced)`;
+  return `${held} ($${costUsd} + ${unpriced} not priced)`;
 }
+
+/** A usage row's "held" cell ({@link heldText}). */
+export const heldCell = (r: UsageRowWithHeld): string | number =>
+  heldText(r.heldRequests, r.heldCostUsd, r.heldUnpricedRequests);
 
 function summaryRows(s: MeterSummary): [string, string | number][] {
   return [
@@ -71,7 +75,7 @@ function summaryRows(s: MeterSummary): [string, string | number][] {
     ["calls with a negative token count, billed as 0", s.clamped],
     ["unknown models", s.unknownModels.length ? s.unknownModels.join(", ") : 0],
     ["calls without a session (billed to the agent)", s.unattributedCalls],
-    ["held for review", s.held ? `${s.held} ($${formatPicoUsd(BigInt(s.heldCostPicoUsd))})` : 0],
+    ["held for review", heldText(s.held, formatPicoUsd(BigInt(s.heldCostPicoUsd)), s.heldUnpriced)],
     ["source failures", s.failures.length],
     ["charged (credits)", formatMicroCredits(s.chargedMicroCredits)],
     ["elapsed (ms)", s.elapsedMs],

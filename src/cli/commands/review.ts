@@ -21,7 +21,7 @@ function rows(items: readonly HeldEvent[]): unknown[][] {
     h.accountId,
     `${h.provider}/${h.model}`,
     h.totalTokens,
-    h.costUsd === null ? "-" : `$${h.costUsd}`,
+    h.costUsd === null ? "not priced" : `$${h.costUsd}`, // before 2026-12-04 "-"
     new Date(h.createdAtMs).toISOString(),
     short(h.reason, 80),
     short(h.sourceRef, 60),
