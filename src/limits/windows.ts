@@ -79,12 +79,23 @@ export function localMidnightMs(year: number, month: number, day: number, timeZo
   const guess = Date.UTC(year, month - 1, day);
   const first = guess - offsetMs(guess, timeZone);
   const second = guess - offsetMs(first, timeZone);
-  if (second === first) return first;
-  // The offset changes near this midnight. `second` is local midnight when that exists (taken,
-  // as before, when midnight happens twice); in a gap at midnight `second` falls on the day
-  // before, and `first` is the transition instant: the first instant of the day.
-  const p = localParts(second, timeZone);
-  return Date.UTC(p.year, p.month - 1, p.day) === guess ? second : first;
+  let at: number;
+  if (second === first) at = first;
+  else {
+    // The offset changes near this midnight. `second` is local midnight when that exists; in a
+    // gap at midnight `second` falls on the day before, and `first` is the transition instant:
+    // the first instant of the day.
+    const p = localParts(second, timeZone);
+    at = Date.UTC(p.year, p.month - 1, p.day) === guess ? second : first;
+  }
+  // Midnight twice (clocks set back across it: Amman's and Gaza's DST ended 01:00 → 00:00,
+  // Antarctica/Vostok went +07 → +05 at 02:00): the day starts at the FIRST midnight, under the
+  // offset before the change. East of UTC both instants above are after the change, so they found
+  // the second one, and the first local hour(s) of the day were counted in the day before (25 h,
+  // then 24 h): test/limits/windows.test.ts. Every offset in use is within -12 h..+14 h, so the
+  // offset 14 h before the UTC midnight is the one in force before any change near this midnight.
+  const early = guess - offsetMs(guess - 14 * 3_600_000, timeZone);
+  return early < at && offsetMs(early, timeZone) === guess - early ? early : at;
 }
 
 function isoDate(ms: number): string {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { localMidnightMs, type Period, windowAt } from "../../src/limits/index.js";
+import { bucketsOf } from "../../src/reports/index.js";
 
 interface Row {
   name: string;
@@ -147,6 +148,41 @@ describe("windowAt: calendar windows in a time zone", () => {
       key: "day:2026-10-31",
       endMs: Date.parse("2026-11-01T04:00:00Z"),
     });
+  });
+
+  it("east of UTC too: a day whose midnight happens twice starts at the first one (was the second)", () => {
+    // Amman fell back from 01:00 +03 to 00:00 +02 on 2021-10-29: 00:00-01:00 local twice, at
+    // 2021-10-28T21:00Z and 22:00Z. Before 2026-12-04 the 29th began at 22:00Z, so the 28th ran
+    // to 22:00Z (25 h) and held the first 00:30 of the 29th.
+    const first = "2021-10-28T21:30:00Z"; // 00:30 +03 on the 29th
+    expect(windowAt("day", Date.parse(first), "Asia/Amman")).toEqual({
+      period: "day",
+      key: "day:2021-10-29",
+      startMs: Date.parse("2021-10-28T21:00:00Z"),
+      endMs: Date.parse("2021-10-29T22:00:00Z"),
+    });
+    expect(windowAt("day", Date.parse("2021-10-28T20:59:59Z"), "Asia/Amman")).toMatchObject({
+      key: "day:2021-10-28",
+      startMs: Date.parse("2021-10-27T21:00:00Z"),
+      endMs: Date.parse("2021-10-28T21:00:00Z"),
+    });
+    // Vostok went from +07 to +05 at 02:00 on 2023-12-18: 00:00-02:00 twice; the 18th is 26 h.
+    expect(localMidnightMs(2023, 12, 18, "Antarctica/Vostok")).toBe(Date.parse("2023-12-17T17:00:00Z"));
+    expect(windowAt("day", Date.parse("2023-12-17T17:30:00Z"), "Antarctica/Vostok").key).toBe(
+      "day:2023-12-18",
+    );
+    // Gaza, the same night; and `report --by day` buckets (CREDITGATE_TIMEZONE) follow
+    expect(localMidnightMs(2021, 10, 29, "Asia/Gaza")).toBe(Date.parse("2021-10-28T21:00:00Z"));
+    const buckets = bucketsOf(
+      "day",
+      { fromMs: Date.parse("2021-10-28T00:00:00Z"), toMs: Date.parse("2021-10-30T00:00:00Z") },
+      "Asia/Amman",
+    );
+    expect(buckets.map((b) => [b.label, new Date(b.startMs).toISOString()])).toEqual([
+      ["2021-10-28", "2021-10-28T00:00:00.000Z"],
+      ["2021-10-29", "2021-10-28T21:00:00.000Z"],
+      ["2021-10-30", "2021-10-29T22:00:00.000Z"],
+    ]);
   });
 
   it("each window holds its instant and starts and ends on a change of local date, in zones with odd offsets and shifts", () => {
