@@ -10,7 +10,14 @@ import {
   toMicroCredits,
 } from "../money.js";
 import { hasResponseIdentity } from "./identity.js";
-import { type GroupBy, queryUsage, type UsageQuery, type UsageRow, usageRowSchema } from "./report.js";
+import {
+  compareBinary,
+  type GroupBy,
+  queryUsage,
+  type UsageQuery,
+  type UsageRow,
+  usageRowSchema,
+} from "./report.js";
 import type { Pricer, UsageEvent } from "./types.js";
 import { createUsageWriter } from "./usage-repo.js";
 import { accountProblem, inputProblem, MAX_FUTURE_MS, MAX_SAFE, MIN_TIMESTAMP_MS } from "./validate.js";
@@ -247,7 +254,10 @@ export const usageRowWithHeldSchema = usageRowSchema.extend({
 
 /**
  * `queryUsage` plus, per group, the calls held for review: a group with only held calls appears
- * with zero billed requests. Held calls are never hidden from a report.
+ * with zero billed requests, in the report's order (by day: by key; else by cost, descending,
+ * then key: after the groups that cost something, among those that cost $0). Before 2026-12-04
+ * such groups came last, so `usage --by day` listed a day with only a held call after the later
+ * days. Held calls are never hidden from a report.
  */
 export function queryUsageWithHeld(db: Db, q: UsageQuery): UsageRowWithHeld[] {
   const rows = queryUsage(db, q);
@@ -262,9 +272,10 @@ export function queryUsageWithHeld(db: Db, q: UsageQuery): UsageRowWithHeld[] {
     r.heldUnpricedRequests = h?.unpriced ?? 0;
     if (h) seen.add(r.key);
   }
+  const added: UsageRowWithHeld[] = [];
   for (const [key, h] of held) {
     if (seen.has(key)) continue;
-    out.push({
+    added.push({
       key,
       requests: 0,
       errors: 0,
@@ -289,7 +300,28 @@ export function queryUsageWithHeld(db: Db, q: UsageQuery): UsageRowWithHeld[] {
       heldUnpricedRequests: h.unpriced,
     });
   }
-  return out;
+  if (added.length === 0) return out;
+  // Merged into queryUsage's order (`ORDER BY key` by day, else `costPico DESC, key`): both
+  // lists are in it, the added ones once sorted (all cost $0).
+  added.sort((a, b) => compareBinary(a.key, b.key));
+  const before = (a: UsageRowWithHeld, b: UsageRowWithHeld): boolean => {
+    if (q.by !== "day") {
+      const ca = BigInt(a.costPicoUsd);
+      const cb = BigInt(b.costPicoUsd);
+      if (ca !== cb) return ca > cb;
+    }
+    return compareBinary(a.key, b.key) < 0;
+  };
+  const merged: UsageRowWithHeld[] = new Array(out.length + added.length);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < merged.length; k++)
+    merged[k] =
+      j >= added.length ||
+      (i < out.length && !before(added[j] as UsageRowWithHeld, out[i] as UsageRowWithHeld))
+        ? (out[i++] as UsageRowWithHeld)
+        : (added[j++] as UsageRowWithHeld);
+  return merged;
 }
 
 export function heldSummary(db: Db): HeldSummary {

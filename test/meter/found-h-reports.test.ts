@@ -1,7 +1,7 @@
 /**
  * Report numbers found wrong by helper h-reports (2026-12-04).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -71,5 +71,64 @@ describe("meter --once's held row says which held calls have no price (was `$0`)
     expect(heldText(2, "0.05", 0)).toBe("2 ($0.05)");
     expect(heldText(2, "0", 2)).toBe("2 (not priced)");
     expect(heldText(3, "0.05", 1)).toBe("3 ($0.05 + 1 not priced)");
+  });
+});
+
+describe("usage --by day lists a day with only held calls in its place (was last)", () => {
+  it("2026-09-19 (1 held, not priced) before 2026-09-20 and 2026-09-21, table and --json", async () => {
+    // usage-since-without-zone's calls (09-20 23:30Z, 09-21 00:30Z, 09-21 09:30Z) and one call of
+    // 09-19 12:00Z held for its unreadable output count, appended to the same transcript
+    const db = tempDb();
+    const state = join(db, "..", "state");
+    cpSync(join(CASES, "usage-since-without-zone", "state"), state, { recursive: true });
+    const sessions = join(state, "agents", "main", "sessions");
+    const file = readdirSync(sessions).find((f) => f.endsWith(".jsonl")) as string;
+    const ts = Date.parse("2026-09-19T12:00:00Z");
+    appendFileSync(
+      join(sessions, file),
+      `${JSON.stringify({
+        type: "message",
+        id: "a4",
+        parentId: "a3",
+        timestamp: "2026-09-19T12:00:01.200Z",
+        message: {
+          role: "assistant",
+          content: [{ type: "text", text: "Answer 4." }],
+          api: "openai-completions",
+          provider: "mock",
+          model: "mock-gpt",
+          usage: { input: 1000, output: "10 tokens", cacheRead: 0, cacheWrite: 0, totalTokens: 1100 },
+          stopReason: "stop",
+          timestamp: ts,
+          responseId: "chatcmpl-held-4",
+        },
+      })}\n`,
+    );
+    const penv = { ...env, CREDITGATE_PRICES: join(CASES, "usage-since-without-zone", "prices.json") };
+    expect((await runCli(penv, ["--db", db, "--state-dir", state, "meter", "--once"])).error).toBeNull();
+    const rows = JSON.parse((await runCli(penv, ["--db", db, "--json", "usage", "--by", "day"])).out);
+    expect(
+      rows.map((r: { key: string; requests: number; heldRequests: number }) => [
+        r.key,
+        r.requests,
+        r.heldRequests,
+      ]),
+    ).toEqual([
+      ["2026-09-19", 0, 1],
+      ["2026-09-20", 1, 0],
+      ["2026-09-21", 2, 0],
+    ]);
+    const table = (await runCli(penv, ["--db", db, "usage", "--by", "day"])).out;
+    expect(
+      table
+        .split("\n")
+        .filter((l) => /^2026-/.test(l))
+        .map((l) => l.slice(0, 10)),
+    ).toEqual(["2026-09-19", "2026-09-20", "2026-09-21"]);
+    // a --since that starts after it leaves it out; one that holds it alone gives it alone
+    const late = JSON.parse(
+      (await runCli(penv, ["--db", db, "--json", "usage", "--by", "day", "--since", "2026-09-20"])).out,
+    );
+    expect(late.map((r: { key: string }) => r.key)).toEqual(["2026-09-20", "2026-09-21"]);
   });
 });
