@@ -1,7 +1,7 @@
 /**
  * Report output: the stable flat columns shared by CSV and the table, and RFC 4180 CSV.
  */
-import type { Report, ReportDim, ReportRow } from "./query.js";
+import { type Report, type ReportDim, type ReportRow, successTenths } from "./query.js";
 
 /**
  * The metric columns of CSV output, in order (stable names: scripts read them). Preceded by one
@@ -46,7 +46,7 @@ export function fixedDecimals(text: string, decimals: number): string {
 /** The success rate in percent with one decimal, from the integer counts (no float text). */
 function successRateText(r: ReportRow): string {
   if (r.requests === 0) return "";
-  const tenths = Math.round((1000 * (r.requests - r.errors)) / r.requests); // integer ≤ 1000
+  const tenths = successTenths(r.requests, r.errors); // integer ≤ 1000, rounded down
   return `${Math.trunc(tenths / 10)}.${tenths % 10}`;
 }
 

@@ -67,6 +67,7 @@ export {
   type ReportQuery,
   type ReportRow,
   runReport,
+  successTenths,
 } from "./query.js";
 export {
   type Bucket as ReportBucket,

@@ -76,7 +76,10 @@ export interface ReportRow {
   group: Partial<Record<ReportDim, string>>;
   requests: number;
   errors: number;
-  /** `(requests − errors) / requests` in percent, 1 decimal; null without requests. */
+  /**
+   * `(requests − errors) / requests` in percent, 1 decimal rounded down (so never 100.0 with an
+   * error: {@link successTenths}); null without requests.
+   */
   successRatePct: number | null;
   inputTokens: number;
   outputTokens: number;
@@ -414,6 +417,15 @@ function localBucketSums(
   });
 }
 
+/**
+ * The success rate in tenths of a percent, rounded DOWN: 1,999 ok of 2,000 is 999 (99.9 %), not
+ * 100.0 % beside an error (rounded half-up before 2026-12-04; cloudnative-pg/ciclops#15,
+ * arras-energy/gridlabd#369 fixed the same way). Integer arithmetic: exact below 9·10^12 requests.
+ */
+export function successTenths(requests: number, errors: number): number {
+  return Math.floor((1000 * (requests - errors)) / requests);
+}
+
 function toRow(
   group: ReportRow["group"],
   s: Sums,
@@ -427,7 +439,7 @@ function toRow(
     group,
     requests,
     errors: Number(s.errors),
-    successRatePct: requests > 0 ? Math.round((1000 * (requests - Number(s.errors))) / requests) / 10 : null,
+    successRatePct: requests > 0 ? successTenths(requests, Number(s.errors)) / 10 : null,
     inputTokens: Number(s.input),
     outputTokens: Number(s.output),
     cacheReadTokens: Number(s.cacheRead),

@@ -6,8 +6,13 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { heldText } from "../../src/cli/commands/meter.js";
+import { createUsageWriter } from "../../src/meter/usage-repo.js";
+import { parseDecimal } from "../../src/money.js";
+import { reportCsv, reportTable, runReport, successTenths } from "../../src/reports/index.js";
 import { runCli } from "../support/cli.js";
 import { CASES as SHARED_CASES } from "../support/meter-env.js";
+import { createTempDb } from "../support/temp-db.js";
+import { grantEntries, usageRow } from "../support/usage-data.js";
 
 const CASES = resolve(import.meta.dirname, "../cases");
 const env = { CREDITGATE_LOG_LEVEL: "silent" };
@@ -130,5 +135,62 @@ describe("usage --by day lists a day with only held calls in its place (was last
       (await runCli(penv, ["--db", db, "--json", "usage", "--by", "day", "--since", "2026-09-20"])).out,
     );
     expect(late.map((r: { key: string }) => r.key)).toEqual(["2026-09-20", "2026-09-21"]);
+  });
+});
+
+describe("report's success rate is rounded down: never 100.0 beside an error (was half-up)", () => {
+  it("1,999 ok of 2,000 is 99.9 (was 100.0); 2 of 3 is 66.6; JSON, table and CSV", () => {
+    const t = createTempDb();
+    try {
+      const at = Date.parse("2026-03-08T12:00:00Z");
+      const entry = grantEntries(t.db, ["telegram:1", "telegram:2"], at);
+      const writer = createUsageWriter(t.db);
+      t.db.transaction(() => {
+        for (let i = 0; i < 2000; i++)
+          writer.insert(
+            usageRow({
+              dedupe_key: `a${i}`,
+              account_id: "telegram:1",
+              ledger_entry_id: entry.get("telegram:1") as number,
+              message_ts_ms: at + i,
+              is_error: i === 0 ? 1 : 0,
+            }),
+          );
+        for (let i = 0; i < 3; i++)
+          writer.insert(
+            usageRow({
+              dedupe_key: `b${i}`,
+              account_id: "telegram:2",
+              ledger_entry_id: entry.get("telegram:2") as number,
+              message_ts_ms: at + i,
+              is_error: i === 0 ? 1 : 0,
+            }),
+          );
+      })();
+      const report = runReport(t.db, {
+        range: { fromMs: at - 1000, toMs: at + 10_000 },
+        timeZone: "UTC",
+        by: ["user"],
+        creditsPerUsd: parseDecimal("1"),
+        latency: false,
+      });
+      const rate = Object.fromEntries(report.rows.map((r) => [r.group.user, r.successRatePct]));
+      expect(rate).toEqual({ "telegram:1": 99.9, "telegram:2": 66.6 });
+      expect(report.totals).toMatchObject({ requests: 2003, errors: 2, successRatePct: 99.9 });
+      const csv = reportCsv(report).split("\r\n");
+      expect(csv.slice(1, 3).map((l) => l.split(",").slice(0, 4))).toEqual([
+        ["telegram:1", "2000", "1", "99.9"],
+        ["telegram:2", "3", "1", "66.6"],
+      ]);
+      const table = reportTable(report).rows.map((r) => [r[0], r[3]]);
+      expect(table).toEqual([
+        ["telegram:1", "99.9"],
+        ["telegram:2", "66.6"],
+        ["total", "99.9"],
+      ]);
+      expect([successTenths(4, 1), successTenths(1, 0), successTenths(2000, 1999)]).toEqual([750, 1000, 0]);
+    } finally {
+      t.cleanup();
+    }
   });
 });
