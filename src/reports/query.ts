@@ -418,12 +418,18 @@ function localBucketSums(
 }
 
 /**
- * The success rate in tenths of a percent, rounded DOWN: 1,999 ok of 2,000 is 999 (99.9 %), not
- * 100.0 % beside an error (rounded half-up before 2026-12-04; cloudnative-pg/ciclops#15,
- * arras-energy/gridlabd#369 fixed the same way). Integer arithmetic: exact below 9·10^12 requests.
+ * The success rate in tenths of a percent (0–1000), rounded half-up but never to an end it has not
+ * reached: with any error it is at most 999 (99.9 %), with any success at least 1 (0.1 %). Plain
+ * half-up showed 1,999 ok of 2,000 as 100.0 % beside an error (before 2026-12-04;
+ * cloudnative-pg/ciclops#15 and arras-energy/gridlabd#369 report the same fault); 2 of 3 stays 66.7. Integer arithmetic:
+ * exact below 4.5·10^12 requests. `requests` must be > 0.
  */
 export function successTenths(requests: number, errors: number): number {
-  return Math.floor((1000 * (requests - errors)) / requests);
+  const ok = requests - errors;
+  const tenths = Math.floor((2000 * ok + requests) / (2 * requests));
+  if (errors > 0 && tenths > 999) return 999;
+  if (ok > 0 && tenths < 1) return 1;
+  return tenths;
 }
 
 function toRow(

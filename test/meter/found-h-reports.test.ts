@@ -138,8 +138,8 @@ describe("usage --by day lists a day with only held calls in its place (was last
   });
 });
 
-describe("report's success rate is rounded down: never 100.0 beside an error (was half-up)", () => {
-  it("1,999 ok of 2,000 is 99.9 (was 100.0); 2 of 3 is 66.6; JSON, table and CSV", () => {
+describe("report's success rate is rounded half-up but never to 100.0 beside an error, nor 0.0 beside a success", () => {
+  it("1,999 ok of 2,000 is 99.9 (was 100.0); 2 of 3 is 66.7; JSON, table and CSV", () => {
     const t = createTempDb();
     try {
       const at = Date.parse("2026-03-08T12:00:00Z");
@@ -175,20 +175,20 @@ describe("report's success rate is rounded down: never 100.0 beside an error (wa
         latency: false,
       });
       const rate = Object.fromEntries(report.rows.map((r) => [r.group.user, r.successRatePct]));
-      expect(rate).toEqual({ "telegram:1": 99.9, "telegram:2": 66.6 });
+      expect(rate).toEqual({ "telegram:1": 99.9, "telegram:2": 66.7 });
       expect(report.totals).toMatchObject({ requests: 2003, errors: 2, successRatePct: 99.9 });
       const csv = reportCsv(report).split("\r\n");
       expect(csv.slice(1, 3).map((l) => l.split(",").slice(0, 4))).toEqual([
         ["telegram:1", "2000", "1", "99.9"],
-        ["telegram:2", "3", "1", "66.6"],
+        ["telegram:2", "3", "1", "66.7"],
       ]);
       const table = reportTable(report).rows.map((r) => [r[0], r[3]]);
       expect(table).toEqual([
         ["telegram:1", "99.9"],
-        ["telegram:2", "66.6"],
+        ["telegram:2", "66.7"],
         ["total", "99.9"],
       ]);
-      expect([successTenths(4, 1), successTenths(1, 0), successTenths(2000, 1999)]).toEqual([750, 1000, 0]);
+      expect([successTenths(4, 1), successTenths(1, 0), successTenths(2000, 1999)]).toEqual([750, 1000, 1]);
     } finally {
       t.cleanup();
     }
