@@ -404,13 +404,44 @@ function sessionChargedInIntegrationCurrency(session: Stripe.Checkout.Session): 
   currency: string;
 } {
   const conversion = session.currency_conversion;
+  const tax = session.total_details?.amount_tax ?? 0;
   if (conversion?.source_currency && typeof conversion.amount_total === "number") {
+    // In the source currency only the subtotal is given: the part of the total above it is the
+    // exclusive tax (creditgate's sessions have no discounts or shipping).
+    const exclusive =
+      tax > 0 && typeof conversion.amount_subtotal === "number"
+        ? Math.max(0, conversion.amount_total - conversion.amount_subtotal)
+        : 0;
     return {
-      amountMinor: BigInt(conversion.amount_total),
+      amountMinor: BigInt(conversion.amount_total - exclusive),
       currency: conversion.source_currency.toUpperCase(),
     };
   }
-  return { amountMinor: BigInt(session.amount_total ?? 0), currency: (session.currency ?? "").toUpperCase() };
+  const total = session.amount_total ?? 0;
+  return {
+    amountMinor: BigInt(total - exclusiveTax(total, session.amount_subtotal, session.total_details, tax)),
+    currency: (session.currency ?? "").toUpperCase(),
+  };
+}
+
+/**
+ * The tax a session's total carries ON TOP of the price (Stripe Tax, `tax_behavior: exclusive`):
+ * `amount_total` is "after discounts and taxes" and `total_details.amount_tax` sums inclusive and
+ * exclusive taxes alike, so the exclusive part is what the total exceeds the subtotal (net of
+ * discounts, plus shipping) by, never more than `amount_tax`. 0 when there is no tax or it is
+ * included in the price (the total is then the price). The tax is the state's, not the operator's
+ * revenue: the pack is checked against, and grants for, the amount without it (dubinc/dub
+ * `checkout-session-completed.ts` credits `amount_total - total_details.amount_tax` likewise).
+ */
+function exclusiveTax(
+  total: number,
+  subtotal: number | null | undefined,
+  details: Stripe.Checkout.Session.TotalDetails | null | undefined,
+  tax: number,
+): number {
+  if (!(tax > 0) || typeof subtotal !== "number") return 0;
+  const beforeTax = subtotal - (details?.amount_discount ?? 0) + (details?.amount_shipping ?? 0);
+  return Math.min(tax, Math.max(0, total - beforeTax));
 }
 
 const SESSION_EVENTS = new Set([

@@ -415,6 +415,26 @@ export async function startFakeStripe() {
       };
       Object.assign(s, { currency, amount_subtotal: amount, amount_total: amount });
     },
+    /**
+     * Stripe Tax on the session (`automatic_tax`): `amount` minor units of tax, added on top of the
+     * price (`exclusive`: `amount_total` grows, and with it the PaymentIntent and Charge) or
+     * included in it (`inclusive`: the total stays the price). `total_details.amount_tax` counts
+     * both. Call before anything pays it (and after `presentIn`, in the customer's currency).
+     */
+    taxOn(sessionId: string, amount: number, behavior: "exclusive" | "inclusive"): void {
+      const s = session(sessionId);
+      if (s.payment_intent) throw new Error("fake stripe: taxOn after the payment was made");
+      const details = (s.total_details ?? { amount_discount: 0, amount_shipping: 0, amount_tax: 0 }) as Json;
+      s.total_details = { ...details, amount_tax: (details.amount_tax as number) + amount };
+      if (behavior === "exclusive") {
+        s.amount_total = (s.amount_total as number) + amount;
+        const conversion = s.currency_conversion as Json | undefined;
+        if (conversion) {
+          const rate = Number(conversion.fx_rate);
+          conversion.amount_total = (conversion.amount_total as number) + Math.round(amount / rate);
+        }
+      }
+    },
     /** Delayed method (SEPA, boleto…): complete but unpaid. */
     completeUnpaid(sessionId: string): Json {
       const s = session(sessionId);

@@ -4,7 +4,13 @@
  * HMAC signatures, on both engines.
  */
 import { describe, expect, it } from "vitest";
-import { foreignStripeEventProblem, stripeKeyLiveMode } from "../../src/payments/index.js";
+import {
+  foreignStripeEventProblem,
+  type PaymentObservation,
+  reconcileTopups,
+  stripeKeyLiveMode,
+} from "../../src/payments/index.js";
+import { createFulfiller } from "../../src/webhooks/index.js";
 import { createPaymentsHarness, type PaymentsHarness } from "../support/payments-harness.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
 
@@ -450,6 +456,118 @@ describe.each(ENGINES)("%s", (engine) => {
     });
   });
 
+  describe("case stripe-checkout-tax-on-top", () => {
+    /** The USD 5.00 pack with Stripe Tax on the session, paid by card. */
+    async function paidWithTax(h: PaymentsHarness, tax: number, behavior: "exclusive" | "inclusive") {
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.taxOn(sessionId, tax, behavior);
+      const completed = h.fakeStripe.completePaid(sessionId);
+      const res = await h.sendStripe(completed);
+      return { topupId, sessionId, completed, res };
+    }
+
+    test("tax added on top of the price (USD 5.00 + 0.50) grants the pack once", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId, completed, res } = await paidWithTax(h, 50, "exclusive");
+      expect(res.json().status).toBe("applied"); // before the fix: rejected (amount_mismatch: paid 5.50 USD)
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0
+      expect(h.topups.get(topupId)).toMatchObject({ status: "paid" });
+      expect((await h.sendStripe(completed)).json().status).toBe("duplicate");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+    });
+
+    test("tax included in the price (total = price) grants the pack", async ({ db, onTestFinished }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { res } = await paidWithTax(h, 45, "inclusive");
+      expect(res.json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+    });
+
+    test("a total above the price by more than its tax is still refused", async ({ db, onTestFinished }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.taxOn(sessionId, 50, "exclusive");
+      const completed = h.fakeStripe.completePaid(sessionId);
+      const object = (completed.data as { object: Record<string, unknown> }).object;
+      object.amount_total = 580; // 0.30 more than price + tax
+      const res = await h.sendStripe(completed);
+      expect(res.json().status).toBe("rejected");
+      expect(res.json().detail).toContain("amount_mismatch: paid 5.30 USD");
+      expect(h.balance(USER)).toBe(0);
+      // a total below the price with a tax is refused too (not an exclusive tax: nothing subtracted)
+      object.amount_total = 450;
+      object.id = "cs_other";
+      const low = await h.sendStripe(h.fakeStripe.event("checkout.session.completed", object));
+      expect(low.json().status).toBe("rejected");
+      expect(h.balance(USER)).toBe(0);
+    });
+
+    test("refunds of a taxed charge take back their share of the charge (tax included)", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId, sessionId } = await paidWithTax(h, 50, "exclusive");
+      // USD 2.75 of the 5.50 charge: half of it, 2.5 credits.
+      expect((await h.sendStripe(h.fakeStripe.refund(sessionId, 275))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(2_500_000);
+      expect(h.topups.get(topupId)).toMatchObject({ refundedMinor: 250n, reversedMicroCredits: 2_500_000n });
+      // The rest (cumulative 5.50): all of it.
+      expect((await h.sendStripe(h.fakeStripe.refund(sessionId, 275))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(0);
+      expect(h.topups.get(topupId)).toMatchObject({
+        refundedMinor: 500n,
+        reversedMicroCredits: FIVE_CREDITS_N,
+      });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("Adaptive Pricing with tax on top: currency_conversion's total includes it too", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.presentIn(sessionId, "jpy", 750);
+      h.fakeStripe.taxOn(sessionId, 75, "exclusive"); // JPY 825, USD 5.50 in the source currency
+      const res = await h.sendStripe(h.fakeStripe.completePaid(sessionId));
+      expect(res.json().status).toBe("applied"); // before the fix: rejected (paid 5.50 USD)
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+    });
+
+    test("reconcile reads the taxed session the same way", async ({ db, onTestFinished }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.taxOn(sessionId, 50, "exclusive");
+      h.fakeStripe.completePaid(sessionId); // its webhook lost
+      const nowMs = Date.now() + 10 * 60_000;
+      const fulfiller = createFulfiller(h.deps.db);
+      const run = await reconcileTopups({
+        db: h.deps.db,
+        stripe: h.deps.stripe,
+        mercadoPago: null,
+        apply: (id: string, observation: PaymentObservation) =>
+          fulfiller.apply({ event: null, topupId: id, observation, nowMs }),
+        nowMs,
+        olderThanMs: 5 * 60_000,
+      });
+      expect(run).toMatchObject([{ topupId, after: "paid", outcome: "applied" }]);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0 (refused again)
+    });
+  });
   describe("case mercadopago-preference-paid-twice-first-refunded", () => {
     test("the second payment of a preference takes the place of the first when that one is refunded in full", async ({
       db,
