@@ -37,6 +37,7 @@ export {
   type MercadoPagoGatewayOptions,
   type MercadoPagoPayment,
   observeMercadoPagoPayment,
+  observeSplitPayment,
   type PaymentGroupTopic,
   paymentGroupTopic,
 } from "./mercadopago.js";

@@ -258,6 +258,53 @@ export function observeMercadoPagoPayment(
   };
 }
 
+/**
+ * A Checkout Pro top-up paid "with two cards": the payer splits the price over two cards and
+ * MercadoPago makes one payment per card, each with part of the price and the same
+ * `external_reference` (ingadhoc/website#187: the redirect reports `approved, approved`;
+ * mercadopago/cart-prestashop-7#28 checks the paid amount across the order's payments). Each part
+ * alone is not the pack's price. Of `list` (every payment of the top-up, from a search), the ones
+ * that got paid, in the pack's currency, when there are at least two and their
+ * `transaction_amount`s add up EXACTLY to the pack's price → one observation of them all:
+ * `paymentRef` the ids joined by `+` in ascending order (the same whichever part is notified),
+ * refund and dispute levels summed. Null otherwise (one payment, or parts that do not add up:
+ * each is then checked alone, and refused as a wrong amount).
+ */
+export function observeSplitPayment(
+  list: readonly MercadoPagoPayment[],
+  expected: { liveMode: boolean; topupId: string; amountMinor: bigint; currency: string },
+  source: string,
+): PaymentObservation | null {
+  const parts: { id: string; o: PaymentObservation }[] = [];
+  const seen = new Set<string>();
+  for (const p of list) {
+    if (p.id === undefined || seen.has(String(p.id))) continue;
+    seen.add(String(p.id));
+    const o = observeMercadoPagoPayment(p, { liveMode: expected.liveMode }, source);
+    if (o.state !== "paid" || o.problem || !o.paid || o.echoedTopupId !== expected.topupId) continue;
+    if (o.paid.currency !== expected.currency) continue;
+    parts.push({ id: String(p.id), o });
+  }
+  if (parts.length < 2) return null;
+  const sum = (pick: (o: PaymentObservation) => bigint | undefined) =>
+    parts.reduce((n, { o }) => n + (pick(o) ?? 0n), 0n);
+  const amountMinor = sum((o) => o.paid?.amountMinor);
+  if (amountMinor !== expected.amountMinor) return null;
+  const ids = parts
+    .map((p) => p.id)
+    .sort((a, b) => (a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0));
+  return {
+    state: "paid",
+    paid: { amountMinor, currency: expected.currency },
+    echoedTopupId: expected.topupId,
+    paymentRef: ids.join("+"),
+    refundedMinor: sum((o) => o.refundedMinor),
+    refundIsCurrent: true,
+    disputedMinor: sum((o) => o.disputedMinor),
+    source: `${source} (split over payments ${ids.join(", ")})`,
+  };
+}
+
 /** Of several payments for one top-up, the one that decides it: any that got paid, else the newest. */
 export function decisivePayment(list: readonly MercadoPagoPayment[]): MercadoPagoPayment | null {
   return list.find((p) => AFTER_PAID.has(p.status ?? "")) ?? list[0] ?? null;

@@ -1,5 +1,10 @@
 import type { Db } from "../db/index.js";
-import { decisivePayment, type MercadoPagoGateway, observeMercadoPagoPayment } from "./mercadopago.js";
+import {
+  decisivePayment,
+  type MercadoPagoGateway,
+  observeMercadoPagoPayment,
+  observeSplitPayment,
+} from "./mercadopago.js";
 import { applyProviderRead } from "./settle.js";
 import { observeCheckoutSession, observePaymentIntent, type StripeGateway } from "./stripe.js";
 import { createTopupRepo, type TopupRepo } from "./topup-repo.js";
@@ -98,6 +103,18 @@ async function observe(deps: ReconcileDeps, topup: Topup): Promise<PaymentObserv
   }
   if (!deps.mercadoPago) return DISABLED_HINT.mercadopago;
   const payments = await deps.mercadoPago.searchPayments(topup.id);
+  // Paid with two cards: two payments, each part of the price, applied as one.
+  const split = observeSplitPayment(
+    payments,
+    {
+      liveMode: deps.mercadoPago.liveMode,
+      topupId: topup.id,
+      amountMinor: topup.amountMinor,
+      currency: topup.currency,
+    },
+    "mercadopago reconcile: payment search",
+  );
+  if (split) return split;
   const payment = decisivePayment(payments);
   if (payment) {
     return observeMercadoPagoPayment(

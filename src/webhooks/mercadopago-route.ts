@@ -5,6 +5,7 @@ import {
   DISABLED_HINT,
   type MercadoPagoGateway,
   observeMercadoPagoPayment,
+  observeSplitPayment,
   paymentGroupTopic,
 } from "../payments/index.js";
 import type { Fulfiller } from "./fulfil.js";
@@ -135,6 +136,24 @@ export async function mercadoPagoWebhookRoutes(
     const source = group ? `mercadopago ${action} (${group} ${dataId})` : `mercadopago ${action}`;
     const observe = (p: (typeof fetched)[number]["payment"]) =>
       p ? observeMercadoPagoPayment(p, { liveMode: mp.liveMode }, source) : null;
+    /**
+     * {@link observe}, except that a paid payment for less than its top-up's price is read with
+     * the top-up's other payments: paid with two cards, the parts that add up to the price are
+     * applied as one payment (`observeSplitPayment`); otherwise it stays a wrong amount.
+     */
+    const observeWhole = async (p: (typeof fetched)[number]["payment"]) => {
+      const o = observe(p);
+      if (o?.state !== "paid" || o.problem || !o.paid || !o.echoedTopupId) return o;
+      const t = opts.fulfiller.topups.get(o.echoedTopupId);
+      if (t?.provider !== "mercadopago" || o.paid.amountMinor >= t.amountMinor) return o;
+      const expected = {
+        liveMode: mp.liveMode,
+        topupId: t.id,
+        amountMinor: t.amountMinor,
+        currency: t.currency,
+      };
+      return observeSplitPayment(await mp.searchPayments(t.id), expected, source) ?? o;
+    };
     const outcomes = [];
     for (const [i, { id, payment }] of fetched.entries()) {
       // The notification is recorded once, with the LAST payment it names: the re-reads between
@@ -144,7 +163,7 @@ export async function mercadoPagoWebhookRoutes(
       // the first, the redelivery was a duplicate and those payments were never applied.
       const event = i === fetched.length - 1 ? record : null;
       const topupId = payment?.external_reference ?? null;
-      const observation = observe(payment);
+      const observation = await observeWhole(payment);
       if (!observation) {
         outcomes.push(
           opts.fulfiller.apply({
@@ -172,7 +191,7 @@ export async function mercadoPagoWebhookRoutes(
             observation: o,
             nowMs: opts.nowMs(),
           }),
-        async () => observe(await mp.getPayment(id)),
+        async () => observeWhole(await mp.getPayment(id)),
       );
       outcomes.push(settled.first);
       if (settled.reapplied > 0 || !settled.settled) {

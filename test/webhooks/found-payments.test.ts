@@ -568,6 +568,100 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0 (refused again)
     });
   });
+  describe("case mercadopago-split-payment-two-cards", () => {
+    test("ARS 5000 paid as 3000 + 2000 on two cards grants the pack once, whichever part is notified", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago"); // ARS 5000 → 5 credits
+      const first = h.fakeMp.pay(topupId, { amount: 3000 });
+      // Notified before the second card went through: a part alone is not the price.
+      const early = await h.sendMp(h.fakeMp.notification(first, "payment.created"));
+      expect(early.json().status).toBe("rejected");
+      expect(early.json().detail).toContain("amount_mismatch: paid 3000.00 ARS");
+      const second = h.fakeMp.pay(topupId, { amount: 2000 });
+      const res = await h.sendMp(h.fakeMp.notification(second, "payment.created"));
+      expect(res.json()).toMatchObject({ status: "applied", topupId }); // before the fix: rejected
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0
+      expect(h.topups.get(topupId)).toMatchObject({ status: "paid", paymentRef: `${first}+${second}` });
+      // Either part notified again changes nothing.
+      expect((await h.sendMp(h.fakeMp.notification(first))).json().status).toBe("no_change");
+      expect((await h.sendMp(h.fakeMp.notification(second))).json().status).toBe("no_change");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      expect(h.ledgerRows(USER).map((r) => r.kind)).toEqual(["topup"]);
+    });
+
+    test("a merchant order naming both parts grants once; a part refunded takes back its share", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const first = h.fakeMp.pay(topupId, { amount: 3000 });
+      const second = h.fakeMp.pay(topupId, { amount: 2000 });
+      const order = h.fakeMp.merchantOrder([first, second]);
+      const res = await h.sendMp(h.fakeMp.topicNotification("topic_merchant_order_wh", order));
+      expect(res.json()).toMatchObject({ status: "applied", topupId });
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      // The 3000 card refunded in full: 3 of the 5 credits.
+      h.fakeMp.update(first, { status: "refunded", refunded: 3000 });
+      expect((await h.sendMp(h.fakeMp.notification(first))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(2_000_000); // before the fix: 0 (nothing was granted)
+      expect(h.topups.get(topupId)).toMatchObject({
+        refundedMinor: 300_000n,
+        reversedMicroCredits: 3_000_000n,
+      });
+      // The other one charged back: all of it.
+      h.fakeMp.update(second, { status: "charged_back", statusDetail: "in_process" });
+      expect((await h.sendMp(h.fakeMp.notification(second))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(0);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("parts that do not add up to the price are refused, each alone", async ({ db, onTestFinished }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const first = h.fakeMp.pay(topupId, { amount: 3000 });
+      const second = h.fakeMp.pay(topupId, { amount: 1000 });
+      const rejected = h.fakeMp.pay(topupId, { amount: 1000, status: "rejected" });
+      for (const id of [first, second, rejected]) await h.sendMp(h.fakeMp.notification(id));
+      expect(h.balance(USER)).toBe(0);
+      expect(h.topups.get(topupId)).toMatchObject({ status: "failed" });
+      // A part refunded (the two-card payment undone) adds nothing either.
+      const other = await h.createTopup(USER, "starter", "mercadopago");
+      const a = h.fakeMp.pay(other.topupId, { amount: 3000, status: "refunded" });
+      const b = h.fakeMp.pay(other.topupId, { amount: 2000, status: "rejected" });
+      for (const id of [a, b]) await h.sendMp(h.fakeMp.notification(id));
+      expect(h.balance(USER)).toBe(0);
+    });
+
+    test("reconcile applies the two parts as one payment", async ({ db, onTestFinished }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const first = h.fakeMp.pay(topupId, { amount: 3000 });
+      const second = h.fakeMp.pay(topupId, { amount: 2000 }); // both notifications lost
+      const nowMs = Date.now() + 10 * 60_000;
+      const fulfiller = createFulfiller(h.deps.db);
+      const run = await reconcileTopups({
+        db: h.deps.db,
+        stripe: null,
+        mercadoPago: h.deps.mercadoPago,
+        apply: (id: string, observation: PaymentObservation) =>
+          fulfiller.apply({ event: null, topupId: id, observation, nowMs }),
+        nowMs,
+        olderThanMs: 5 * 60_000,
+      });
+      expect(run).toMatchObject([{ topupId, after: "paid", outcome: "applied" }]); // before: rejected
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      expect(h.topups.get(topupId)).toMatchObject({ paymentRef: `${first}+${second}` });
+      expect((await h.sendMp(h.fakeMp.notification(second))).json().status).toBe("no_change");
+    });
+  });
   describe("case mercadopago-preference-paid-twice-first-refunded", () => {
     test("the second payment of a preference takes the place of the first when that one is refunded in full", async ({
       db,
