@@ -170,6 +170,8 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
         currency?: string;
         externalReference?: string;
         liveMode?: boolean;
+        /** Paid in installments with interest borne by the payer: `total_paid_amount` = price + interest. */
+        installments?: { count: number; interest: number };
       } = {},
     ): string {
       const pref = preferenceFor(topupId);
@@ -193,6 +195,15 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
         external_reference: over.externalReference ?? topupId,
         transaction_amount: over.amount ?? item.unit_price,
         transaction_amount_refunded: 0,
+        installments: over.installments?.count ?? 1,
+        transaction_details: {
+          total_paid_amount:
+            (over.amount ?? (item.unit_price as number)) + (over.installments?.interest ?? 0),
+          net_received_amount: over.amount ?? item.unit_price,
+          installment_amount:
+            ((over.amount ?? (item.unit_price as number)) + (over.installments?.interest ?? 0)) /
+            (over.installments?.count ?? 1),
+        },
         metadata: pref.metadata ?? {},
         refunds: [],
       };

@@ -639,6 +639,26 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.balance(USER)).toBe(0);
     });
 
+    test("guard: installment interest the payer bears (total_paid_amount) is neither credited nor refused", async ({
+      db,
+      onTestFinished,
+    }) => {
+      // ARS 5000 in 6 installments, ARS 750 interest: transaction_amount 5000, total_paid_amount
+      // 5750. The pack is checked against transaction_amount; a full refund of it takes all back.
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const id = h.fakeMp.pay(topupId, { installments: { count: 6, interest: 750 } });
+      expect((await h.sendMp(h.fakeMp.notification(id))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      h.fakeMp.update(id, { refunded: 2500 });
+      expect((await h.sendMp(h.fakeMp.notification(id))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(2_500_000);
+      h.fakeMp.update(id, { status: "refunded", refunded: 5000 });
+      await h.sendMp(h.fakeMp.notification(id));
+      expect(h.balance(USER)).toBe(0);
+    });
+
     test("reconcile applies the two parts as one payment", async ({ db, onTestFinished }) => {
       const h = await createPaymentsHarness(db);
       onTestFinished(h.close);
