@@ -44,6 +44,8 @@ export interface MercadoPagoPayment {
   external_reference?: string;
   live_mode?: boolean;
   date_created?: string;
+  /** When the payment was approved (ISO 8601 with offset); null until then. */
+  date_approved?: string | null;
 }
 
 /**
@@ -248,10 +250,12 @@ export function observeMercadoPagoPayment(
   const disputed =
     status === "in_mediation" ||
     (status === "charged_back" && !CHARGEBACK_REIMBURSED.has(payment.status_detail ?? ""));
+  const approvedAtMs = payment.date_approved ? Date.parse(payment.date_approved) : Number.NaN;
   return {
     ...base,
     state: "paid",
     paid: { amountMinor, currency },
+    ...(Number.isFinite(approvedAtMs) ? { paidAtMs: approvedAtMs } : {}),
     refundedMinor,
     refundIsCurrent: true,
     disputedMinor: disputed ? amountMinor : 0n,
@@ -301,6 +305,9 @@ export function observeSplitPayment(
     refundedMinor: sum((o) => o.refundedMinor),
     refundIsCurrent: true,
     disputedMinor: sum((o) => o.disputedMinor),
+    ...(parts.every(({ o }) => o.paidAtMs !== undefined)
+      ? { paidAtMs: Math.max(...parts.map(({ o }) => o.paidAtMs as number)) }
+      : {}),
     source: `${source} (split over payments ${ids.join(", ")})`,
   };
 }

@@ -493,7 +493,12 @@ export function observeStripeEvent(event: Stripe.Event): StripeEventFact | null 
   const source = `stripe ${event.type}`;
   if (SESSION_EVENTS.has(event.type)) {
     const session = event.data.object as Stripe.Checkout.Session;
-    const observation = observeCheckoutSession(session, source, event.type);
+    const observed = observeCheckoutSession(session, source, event.type);
+    // The event was created when the payment was made; Stripe retries it for up to 3 days.
+    const observation =
+      observed.state === "paid" && typeof event.created === "number"
+        ? { ...observed, paidAtMs: event.created * 1000 }
+        : observed;
     return {
       topupId: observation.echoedTopupId ?? null,
       sessionId: session.id,

@@ -62,6 +62,12 @@ export interface PaymentObservation {
    * pack). Applied as a share of it. Absent: they are in the top-up's own minor units.
    */
   amountBasisMinor?: bigint;
+  /**
+   * When the provider says the payment was made (epoch ms: MercadoPago's `date_approved`, a Stripe
+   * event's `created`), for the top-up's `paidAtMs` (revenue by day): a webhook retried for hours or
+   * a payment `reconcile` recovers days later was still paid then. Absent: when it is applied.
+   */
+  paidAtMs?: number;
   /** Set when the fact itself is unacceptable (e.g. live_mode mismatch): recorded, never applied. */
   problem?: string;
   /** Human summary for ledger reasons and logs, e.g. "stripe charge.refunded". */

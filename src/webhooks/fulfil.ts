@@ -93,6 +93,16 @@ function nextRefundLevel(current: bigint, o: PaymentObservation): bigint {
   return current;
 }
 
+/**
+ * When the top-up was paid: the provider's time when it gives one, never before the top-up was
+ * created nor after now (clock skew); else now.
+ */
+function paidAt(o: PaymentObservation, t: Topup, nowMs: number): number {
+  const at = o.paidAtMs;
+  if (at === undefined || !Number.isFinite(at)) return nowMs;
+  return Math.min(nowMs, Math.max(t.createdAtMs, Math.trunc(at)));
+}
+
 const money = (t: Topup, minor: bigint) => `${minorToDecimal(minor, t.currencyExponent)} ${t.currency}`;
 
 /** A row of `provider_events` as SQLite returns it: one verified provider notification. */
@@ -243,7 +253,7 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
           });
           granted = topup.grantMicroCredits;
           next.status = "paid";
-          next.paidAtMs = nowMs;
+          next.paidAtMs = paidAt(observation, topup, nowMs);
           next.lastError = null;
         }
         break;

@@ -172,6 +172,8 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
         liveMode?: boolean;
         /** Paid in installments with interest borne by the payer: `total_paid_amount` = price + interest. */
         installments?: { count: number; interest: number };
+        /** `date_approved` (ISO 8601), when approved; default now. */
+        approvedAt?: string;
       } = {},
     ): string {
       const pref = preferenceFor(topupId);
@@ -181,7 +183,7 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
       const payment: Json = {
         id,
         date_created: new Date().toISOString(),
-        date_approved: status === "approved" ? new Date().toISOString() : null,
+        date_approved: status === "approved" ? (over.approvedAt ?? new Date().toISOString()) : null,
         date_last_updated: new Date().toISOString(),
         operation_type: "regular_payment",
         payment_method_id: "visa",

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import {
   foreignStripeEventProblem,
+  observeStripeEvent,
   type PaymentObservation,
   reconcileTopups,
   stripeKeyLiveMode,
@@ -680,6 +681,92 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.balance(USER)).toBe(FIVE_CREDITS);
       expect(h.topups.get(topupId)).toMatchObject({ paymentRef: `${first}+${second}` });
       expect((await h.sendMp(h.fakeMp.notification(second))).json().status).toBe("no_change");
+    });
+  });
+  describe("case topup-paid-at-provider-time", () => {
+    test("a MercadoPago payment reconcile recovers days later is paid at its date_approved", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const createdAtMs = h.topups.get(topupId)?.createdAtMs ?? 0;
+      const approvedAtMs = createdAtMs + 5 * 60_000;
+      // MercadoPago's format: local time with its offset (here UTC-4).
+      const approvedAt = new Date(approvedAtMs - 4 * 3_600_000).toISOString().replace("Z", "-04:00");
+      h.fakeMp.pay(topupId, { approvedAt }); // its notification lost
+      const nowMs = createdAtMs + 3 * 86_400_000; // reconcile three days later
+      const fulfiller = createFulfiller(h.deps.db);
+      const run = await reconcileTopups({
+        db: h.deps.db,
+        stripe: null,
+        mercadoPago: h.deps.mercadoPago,
+        apply: (id: string, observation: PaymentObservation) =>
+          fulfiller.apply({ event: null, topupId: id, observation, nowMs }),
+        nowMs,
+        olderThanMs: 5 * 60_000,
+      });
+      expect(run).toMatchObject([{ topupId, after: "paid", outcome: "applied" }]);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      // before the fix: nowMs (the revenue of the day reconcile ran, three days late)
+      expect(h.topups.get(topupId)?.paidAtMs).toBe(approvedAtMs);
+    });
+
+    test("a provider time in the future or before the top-up is clamped to [created, now]", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const fulfiller = createFulfiller(h.deps.db);
+      const t1 = await h.createTopup(USER, "starter", "mercadopago");
+      const t2 = await h.createTopup(USER, "starter", "mercadopago");
+      const createdAtMs = h.topups.get(t1.topupId)?.createdAtMs ?? 0;
+      const nowMs = createdAtMs + 60_000;
+      const paid = (topupId: string, paidAtMs: number): PaymentObservation => ({
+        state: "paid",
+        paid: { amountMinor: 500_000n, currency: "ARS" },
+        paymentRef: `p-${topupId}`,
+        paidAtMs,
+        source: "test",
+      });
+      fulfiller.apply({
+        event: null,
+        topupId: t1.topupId,
+        observation: paid(t1.topupId, nowMs + 3_600_000),
+        nowMs,
+      });
+      fulfiller.apply({ event: null, topupId: t2.topupId, observation: paid(t2.topupId, 0), nowMs });
+      expect(h.topups.get(t1.topupId)?.paidAtMs).toBe(nowMs);
+      expect(h.topups.get(t2.topupId)?.paidAtMs).toBe(h.topups.get(t2.topupId)?.createdAtMs);
+    });
+
+    it("a Stripe checkout event says the payment was made when the event was created", () => {
+      const session = {
+        id: "cs_test_1",
+        object: "checkout.session",
+        status: "complete",
+        payment_status: "paid",
+        amount_total: 500,
+        amount_subtotal: 500,
+        currency: "usd",
+        metadata: { topup_id: "tu_1" },
+        payment_intent: "pi_1",
+      };
+      const event = {
+        id: "evt_1",
+        type: "checkout.session.completed",
+        created: 1_764_806_400,
+        data: { object: session },
+      };
+      const fact = observeStripeEvent(event as unknown as Parameters<typeof observeStripeEvent>[0]);
+      expect(fact?.observation).toMatchObject({ state: "paid", paidAtMs: 1_764_806_400_000 });
+      const unpaid = { ...event, data: { object: { ...session, payment_status: "unpaid" } } };
+      expect(
+        observeStripeEvent(unpaid as unknown as Parameters<typeof observeStripeEvent>[0])?.observation
+          .paidAtMs,
+      ).toBeUndefined();
     });
   });
   describe("case mercadopago-preference-paid-twice-first-refunded", () => {
