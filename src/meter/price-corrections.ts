@@ -303,6 +303,77 @@ export function platformPriceWindow(
     : undefined;
 }
 
+/**
+ * A price a table entry lacks for the time before a date: the model cost `usd` until `until`, and
+ * the table prices those earlier calls at a later price (it lists only the price after a cut, or
+ * dates the cut without changing every rate). Before `until`, a call on `provider` priced from
+ * the entry `model` is priced at `usd`: only while the table's own price at the call's time is
+ * still `table` (a genai-prices release that dates the earlier price itself wins). Matched on the
+ * call's table provider and the entry's model id, as `PlatformPriceDate`. USD per 1M tokens,
+ * decimal strings; every other price of the entry (cache writes, per-search fees) is kept.
+ */
+export interface EarlierPrice {
+  /** genai-prices provider id of the call. */
+  readonly provider: string;
+  /** genai-prices model id of the table entry. */
+  readonly model: string;
+  /** The first day (UTC, `YYYY-MM-DD`, read as the table reads its own `start_date`) of the table's price. */
+  readonly until: string;
+  /** What the table prices those calls at, the rates corrected (input, cache read, output). */
+  readonly table: readonly [input: string, cacheRead: string, output: string];
+  /** What the provider charged before `until` (input, cache read, output). */
+  readonly usd: readonly [input: string, cacheRead: string, output: string];
+  /** The public statements of the earlier price and its change. */
+  readonly source: string;
+}
+
+/**
+ * - Gemini 3.6 Flash (`gemini-3.6-flash`, Gemini API and Vertex AI: the table's `google` entry)
+ *   launched in July 2026 at $1.50 input / $0.15 cached / $7.50 output per 1M (Google's pricing
+ *   page as quoted on 2026-07-22 by Portkey-AI/models#857 and on 2026-08-08 by
+ *   openonion/connectonion#745: "Google's official Gemini API pricing page currently lists the
+ *   Gemini 3.6 Flash standard paid tier at: input $1.50, output $7.50, context-cached input $0.15").
+ *   With Gemini 3.7 Flash (GA 2026-08-13) Google put it on the introductory $0.75 / $0.075 / $3.75
+ *   "through 2026-12-31" (theopenco/llmgateway#3593, 2026-08-13: "Google has since applied
+ *   introductory pricing that halves those rates"; anchpop/tysm#56: "Google cut Gemini 3.6 Flash's
+ *   standard rate from $1.50/$7.50 to an introductory $0.75/$3.75 per MTok on 2026-08-13/14").
+ *   The table lists only the introductory price (and the 2027 one), so its first weeks were
+ *   billed at half. The cut is dated at the start of 2026-08-13 (UTC): a call later that day or
+ *   on the 14th at the old price would still be billed at the new one.
+ * - OpenAI o3 (`o3`, `o3-2025-04-16`): until the 80% cut of 2025-06-10 it cost $10 / $2.50 cached /
+ *   $40; the table dates the cut of input and output but prices the cached input at the later
+ *   $0.50 from launch (langfuse/langfuse#7223, 2025-06-10: `input_cached_tokens` "from `2.5e-6` to
+ *   `0.5e-6`"; https://openai.com/api/pricing/), so cache reads of the first weeks were billed at
+ *   a fifth.
+ */
+export const EARLIER_PRICES: readonly EarlierPrice[] = [
+  {
+    provider: "google",
+    model: "gemini-3.6-flash",
+    until: "2026-08-13",
+    table: ["0.75", "0.075", "3.75"],
+    usd: ["1.5", "0.15", "7.5"],
+    source: "https://ai.google.dev/gemini-api/docs/pricing#gemini-3.6-flash",
+  },
+  {
+    provider: "openai",
+    model: "o3",
+    until: "2025-06-10",
+    table: ["10", "0.5", "40"],
+    usd: ["10", "2.5", "40"],
+    source: "https://openai.com/api/pricing/",
+  },
+];
+
+const earlierPrices = new Map<string, EarlierPrice>(
+  EARLIER_PRICES.map((e) => [`${e.provider}/${e.model}`, e]),
+);
+
+/** The earlier price of a table entry on a call's table provider (`EARLIER_PRICES`), if any. */
+export function findEarlierPrice(providerId: string, modelId: string): EarlierPrice | undefined {
+  return earlierPrices.get(`${providerId}/${modelId}`);
+}
+
 /** `corrections:<first 8 hex of sha256 of the table>`: changes whenever an entry's rates do. */
 export const CORRECTIONS_VERSION = `corrections:${createHash("sha256")
   .update(
@@ -310,6 +381,7 @@ export const CORRECTIONS_VERSION = `corrections:${createHash("sha256")
       ...PRICE_CORRECTIONS.map((c) => [c.provider, c.model, c.tier]),
       ...PREMIUM_ENDS.map((e) => [e.provider, e.model, e.from]),
       ...PLATFORM_PRICE_DATES.map((d) => [d.provider, d.model, d.makerFrom, d.from]),
+      ...EARLIER_PRICES.map((e) => [e.provider, e.model, e.until, e.table, e.usd]),
     ]),
   )
   .digest("hex")

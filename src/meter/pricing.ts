@@ -29,6 +29,8 @@ import {
 import {
   applyPriceCorrection,
   CORRECTIONS_VERSION,
+  type EarlierPrice,
+  findEarlierPrice,
   findPriceCorrection,
   type PriceCorrection,
   platformPriceWindow,
@@ -1351,6 +1353,9 @@ function findTableEntry(providerId: string | null, model: string, atMs: number, 
     const found = tableModelPrice(id, name, atMs);
     if (found === null) return { rates: null, info: null };
     if (found !== undefined) {
+      // A price the entry lacks for the time before a date (`EARLIER_PRICES`).
+      const era = findEarlierPrice(found.providerId, found.info.id);
+      if (era !== undefined) return earlierPriceLookup(found, era, atMs);
       // A platform that changed the maker's price on a later date (`PLATFORM_PRICE_DATES`): in
       // between, its calls are priced at the entry's price before the maker's change.
       const lag = platformPriceWindow(found.providerId, found.info);
@@ -1396,7 +1401,47 @@ function findTableEntry(providerId: string | null, model: string, atMs: number, 
   return { rates: null, info: undefined };
 }
 
-/** A marked copy of a table price priced on a platform's own date (`platformPriceWindow`), once per rates object. */
+/**
+ * The lookup of a table entry with an earlier price (`EARLIER_PRICES`): before its date, and while
+ * the table's own price then is the one the entry corrects, the earlier price (the entry's other
+ * prices kept; a marked copy, so its rows carry the corrections' version); else the table's. The
+ * rates switch at the date on either side, so the lookup cache keeps the two eras apart.
+ */
+function earlierPriceLookup(
+  found: { price: ModelPrice; info: ModelInfo; providerId: string },
+  era: EarlierPrice,
+  atMs: number,
+): TableLookup {
+  const untilMs = new Date(era.until).getTime();
+  const p = found.price;
+  const [input, cacheRead, output] = era.table;
+  const sameAsTable =
+    p.input_mtok === Number(input) &&
+    p.cache_read_mtok === Number(cacheRead) &&
+    p.output_mtok === Number(output);
+  if (atMs < untilMs && sameAsTable) {
+    let earlier = earlierPriceObjects.get(p);
+    if (earlier === undefined) {
+      const [i, r, o] = era.usd;
+      earlier = { ...p, input_mtok: Number(i), cache_read_mtok: Number(r), output_mtok: Number(o) };
+      earlierPriceObjects.set(p, earlier);
+    }
+    const rates = correctedTableRates(earlier, found.providerId, found.info.id);
+    return { rates: rates ? platformDated(rates) : null, info: found.info, switchAtMs: untilMs };
+  }
+  return {
+    rates: correctedTableRates(p, found.providerId, found.info.id),
+    info: found.info,
+    switchAtMs: untilMs,
+  };
+}
+/** The earlier price object per table price object (so `tableRates` converts each once). */
+const earlierPriceObjects = new WeakMap<ModelPrice, ModelPrice>();
+
+/**
+ * A marked copy of a table price priced on a platform's own date (`platformPriceWindow`) or at an
+ * earlier price (`earlierPriceLookup`), once per rates object.
+ */
 const platformDatedCopies = new WeakMap<ModelRates, ModelRates>();
 function platformDated(rates: ModelRates): ModelRates {
   let copy = platformDatedCopies.get(rates);

@@ -1,0 +1,113 @@
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { EARLIER_PRICES, findEarlierPrice } from "../../src/meter/price-corrections.js";
+import {
+  CORRECTED_TABLE_VERSION,
+  clearTablePriceCache,
+  createPricer,
+  parsePriceOverrides,
+  TABLE_VERSION,
+} from "../../src/meter/pricing.js";
+import { queryUsage } from "../../src/meter/report.js";
+import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
+import { meterCaseDir, parsedUsage, type TempWorld } from "../support/meter-env.js";
+
+/** test/cases built from public bug reports of wrong prices (h-prices, 2026-12-04). */
+const CASES = resolve(import.meta.dirname, "../cases");
+const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+async function meterCase(name: string, mode: CostMode) {
+  w?.cleanup();
+  const r = await meterCaseDir(join(CASES, name), mode);
+  w = r.world;
+  return r;
+}
+
+const pricer = (mode: CostMode = "calculate", overrides: Record<string, unknown> = {}) =>
+  createPricer({ mode, overrides: parsePriceOverrides(overrides, "test"), fallback: FALLBACK });
+
+// ---------------------------------------------------------------------------------------------
+// A price before a dated cut that the table does not date (EARLIER_PRICES)
+// ---------------------------------------------------------------------------------------------
+
+describe("case price-before-dated-cut: a call before a price cut is priced at its own date", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551407 4 calls $1.1025, not $0.815`, async () => {
+      const { s, world } = await meterCase("price-before-dated-cut", mode);
+      expect(s).toMatchObject({ billed: 4, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5551407", requests: 4, costUsd: "1.1025" }),
+      ]);
+    });
+  }
+});
+
+describe("EARLIER_PRICES: Gemini 3.6 Flash before 2026-08-13, o3's cached input before 2025-06-10", () => {
+  const usage = { input: 100_000, output: 10_000, cacheRead: 200_000 };
+  const call = (provider: string, model: string, iso: string, api = "google-generative-ai"): ParsedUsage =>
+    parsedUsage({ provider, model, api, messageTsMs: Date.parse(iso), ...usage });
+  // 100K × in + 200K × cached + 10K × out, in pico-USD
+  const cost = (i: bigint, c: bigint, o: bigint) => 100_000n * i + 200_000n * c + 10_000n * o;
+  const GEMINI_LAUNCH = cost(1_500_000n, 150_000n, 7_500_000n); // $0.255
+  const GEMINI_INTRO = cost(750_000n, 75_000n, 3_750_000n); // $0.1275
+  const O3_LAUNCH = cost(10_000_000n, 2_500_000n, 40_000_000n); // $1.9
+  const O3_CUT = cost(2_000_000n, 500_000n, 8_000_000n); // $0.38
+
+  it("one pricer, calls in every order (the lookup cache keeps the eras apart), twice", () => {
+    clearTablePriceCache();
+    const p = pricer();
+    const seq: [string, string, string, bigint, string][] = [
+      ["google", "gemini-3.6-flash", "2026-08-20T00:00:00Z", GEMINI_INTRO, TABLE_VERSION],
+      ["google", "gemini-3.6-flash", "2026-07-28T00:00:00Z", GEMINI_LAUNCH, CORRECTED_TABLE_VERSION],
+      ["google", "gemini-3.6-flash", "2026-08-12T23:59:59.999Z", GEMINI_LAUNCH, CORRECTED_TABLE_VERSION],
+      ["google", "gemini-3.6-flash", "2026-08-13T00:00:00Z", GEMINI_INTRO, TABLE_VERSION],
+      ["google", "gemini-3.6-flash", "2027-01-02T00:00:00Z", GEMINI_LAUNCH, TABLE_VERSION],
+      // Vertex AI, a resource name and a vendor prefix behind a proxy: the same table entry
+      ["google-vertex", "gemini-3.6-flash", "2026-07-28T00:00:00Z", GEMINI_LAUNCH, CORRECTED_TABLE_VERSION],
+      ["google", "models/gemini-3.6-flash", "2026-07-28T00:00:00Z", GEMINI_LAUNCH, CORRECTED_TABLE_VERSION],
+      ["litellm", "gemini/gemini-3.6-flash", "2026-07-28T00:00:00Z", GEMINI_LAUNCH, CORRECTED_TABLE_VERSION],
+      ["openai", "o3", "2025-07-01T00:00:00Z", O3_CUT, TABLE_VERSION],
+      ["openai", "o3", "2025-05-20T00:00:00Z", O3_LAUNCH, CORRECTED_TABLE_VERSION],
+      ["openai", "o3-2025-04-16", "2025-06-09T23:59:59.999Z", O3_LAUNCH, CORRECTED_TABLE_VERSION],
+      ["openai", "o3-2025-04-16", "2025-06-10T00:00:00Z", O3_CUT, TABLE_VERSION],
+      ["openai-codex", "o3", "2025-05-20T00:00:00Z", O3_LAUNCH, CORRECTED_TABLE_VERSION],
+    ];
+    for (const round of [1, 2]) {
+      for (const [provider, model, iso, want, version] of seq) {
+        const q = p.price(call(provider, model, iso));
+        expect(q.costPicoUsd, `${round} ${provider}/${model} ${iso}`).toBe(want);
+        expect(q.version, `${round} ${provider}/${model} ${iso}`).toBe(version);
+        expect(q.unknownModel).toBe(false);
+      }
+    }
+  });
+
+  it("an override still wins; other models and providers keep the table's price", () => {
+    const o = { "google/gemini-3.6-flash": { input: "1", output: "1", cacheRead: "1", cacheWrite: "1" } };
+    expect(
+      pricer("calculate", o).price(call("google", "gemini-3.6-flash", "2026-07-28T00:00:00Z")),
+    ).toMatchObject({
+      costPicoUsd: 310_000n * 1_000_000n,
+      source: "override",
+    });
+    // Gemini 3.7 Flash launched at the introductory price; Azure's own o3 entry is not OpenAI's
+    const g37 = pricer().price(call("google", "gemini-3.7-flash", "2026-08-14T00:00:00Z"));
+    expect(g37).toMatchObject({ costPicoUsd: GEMINI_INTRO, version: TABLE_VERSION });
+    const azure = pricer().price(call("azure-openai-responses", "o3", "2025-05-20T00:00:00Z"));
+    expect(azure.version).toBe(TABLE_VERSION);
+  });
+
+  it("every entry names a table price it corrects and an earlier price above it", () => {
+    for (const e of EARLIER_PRICES) {
+      expect(findEarlierPrice(e.provider, e.model)).toBe(e);
+      expect(e.usd.some((v, i) => Number(v) !== Number(e.table[i]))).toBe(true);
+      expect(Number.isNaN(Date.parse(e.until))).toBe(false);
+    }
+  });
+});
