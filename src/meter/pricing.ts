@@ -152,6 +152,7 @@ const correctedRates = new WeakSet<ModelRates>();
 export function tableVersionOf(rates: ModelRates): string {
   if (rates === OPENROUTER_FREE_RATES) return OPENROUTER_FREE_VERSION;
   if (rates === OPENCODE_FREE_RATES) return OPENCODE_FREE_VERSION;
+  if (rates === GEMINI_API_FREE_RATES) return GEMINI_API_FREE_VERSION;
   if (rates === LOCAL_SERVER_RATES) return LOCAL_SERVER_VERSION;
   if (isFineTunedRates(rates)) return FINE_TUNED_TABLE_VERSION;
   if (isSupplementRates(rates)) return SUPPLEMENT_TABLE_VERSION;
@@ -217,6 +218,43 @@ function isOpenCodeZenFree(provider: string, model: string): boolean {
     .toLowerCase()
     .replace(/^opencode\//, "");
   return m.endsWith("-free") || m === "big-pickle";
+}
+
+/**
+ * Models the Gemini API serves only free of charge (OpenClaw's `google` provider, the Gemini API
+ * with an API key): the open **Gemma** models (`gemma-3-27b-it`, `gemma-3n-e4b-it`,
+ * `gemma-4-31b-it`, …: "Free of charge" on the free tier and "Not available" on the paid tier of
+ * https://ai.google.dev/gemini-api/docs/pricing, so no call is ever billed; pydantic/genai-prices#335
+ * "adds it as a free model on Google's Gemini API") and the **experimental** Gemini models
+ * (`gemini-2.0-flash-exp`, `gemini-2.5-pro-exp-03-25`, `gemini-2.0-flash-thinking-exp-01-21`,
+ * `gemini-exp-1206`, `learnlm-2.0-flash-experimental`: "provided by google at no price",
+ * Aider-AI/aider#3407; "These models are currently free to use", BerriAI/litellm#5693, which set
+ * `gemini-1.5-pro-exp-0827` to 0). Google bills nothing for them, so neither does creditgate (rates
+ * all 0, `price_version` `…+gemini-api-free`). Before 2026-12-04 the table priced the experimental
+ * ids it matches at the paid model's rates (`gemini-2.5-pro-exp-03-25` at 2.5 Pro's $1.25 / $10,
+ * `gemini-2.0-flash-exp` at 2.0 Flash's), and Gemma or any other experimental id was an unknown
+ * model at the fallback rates (by default Claude Opus's $15 / $75). Only on the Gemini API's own
+ * provider: Vertex AI (`google-vertex`) runs Gemma on the operator's own endpoints and prices
+ * its experimental models separately, and a host that serves Gemma (OpenRouter, Together, Groq,
+ * Cloudflare, …) has its own price. A provider-billed `cost.total` is still billed first in
+ * `auto` / `recorded`; an override (`google/<model>`, `google/*`) still wins.
+ */
+const GEMINI_API_FREE_RATES: ModelRates = { ...OPENROUTER_FREE_RATES };
+export const GEMINI_API_FREE_VERSION = `${TABLE_VERSION}+gemini-api-free`;
+
+/** Whether `provider/model` is a model the Gemini API serves only for free (`GEMINI_API_FREE_RATES`). */
+export function isGeminiApiFree(provider: string, model: string): boolean {
+  if (provider.trim().toLowerCase() !== "google") return false;
+  const m = model
+    .trim()
+    .toLowerCase()
+    .replace(/^models\//, "");
+  return (
+    /^gemma-\d/.test(m) ||
+    /^gemini-exp-\d{4}$/.test(m) ||
+    /^gemini-[a-z0-9.-]*-exp(?:-[a-z0-9-]+)?$/.test(m) ||
+    /^learnlm-[a-z0-9.-]*-experimental$/.test(m)
+  );
 }
 
 /**
@@ -365,7 +403,8 @@ export function clearTablePriceCache(): void {
 /**
  * What the price table takes `provider/model` for, to tell two names of one model apart from two
  * models: its entry (the package's own object, so two names the table matches to one entry give
- * the same value), `"openrouter-free"` / `"opencode-free"` for an OpenRouter / OpenCode Zen free route,
+ * the same value), `"openrouter-free"` / `"opencode-free"` / `"gemini-api-free"` for an OpenRouter /
+ * OpenCode Zen / Gemini API free route,
  * `"local"` for a local model server's call (`isLocalServerCall`), or null when the table does
  * not know the name (or cannot evaluate its entry). Uncached: callers cache (`pricedModelOf`).
  */
@@ -373,10 +412,11 @@ export function tableEntryOf(
   provider: string,
   model: string,
   atMs: number,
-): object | "openrouter-free" | "opencode-free" | "local" | null {
+): object | "openrouter-free" | "opencode-free" | "gemini-api-free" | "local" | null {
   const found = findTablePriceUncached(provider, model, atMs);
   if (found.rates === OPENROUTER_FREE_RATES) return "openrouter-free";
   if (found.rates === OPENCODE_FREE_RATES) return "opencode-free";
+  if (found.rates === GEMINI_API_FREE_RATES) return "gemini-api-free";
   if (found.rates === LOCAL_SERVER_RATES) return "local";
   return found.info ?? null;
 }
@@ -839,6 +879,7 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
   const providerId = tableProviderId(provider);
   if (isOpenRouterFree(providerId, model)) return { rates: OPENROUTER_FREE_RATES, info: undefined };
   if (isOpenCodeZenFree(provider, model)) return { rates: OPENCODE_FREE_RATES, info: undefined };
+  if (isGeminiApiFree(provider, model)) return { rates: GEMINI_API_FREE_RATES, info: undefined };
   const base = providerId === "openrouter" ? openRouterVariantBase(model) : null;
   if (base === null) {
     // Claude on Amazon Bedrock in AWS GovCloud (`us-gov.anthropic.…`): see `govCloudLookup`.

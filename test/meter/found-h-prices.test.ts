@@ -5,6 +5,8 @@ import {
   CORRECTED_TABLE_VERSION,
   clearTablePriceCache,
   createPricer,
+  GEMINI_API_FREE_VERSION,
+  isGeminiApiFree,
   parsePriceOverrides,
   TABLE_VERSION,
 } from "../../src/meter/pricing.js";
@@ -109,5 +111,89 @@ describe("EARLIER_PRICES: Gemini 3.6 Flash before 2026-08-13, o3's cached input 
       expect(e.usd.some((v, i) => Number(v) !== Number(e.table[i]))).toBe(true);
       expect(Number.isNaN(Date.parse(e.until))).toBe(false);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Models the Gemini API serves only for free: Gemma and the experimental Gemini models
+// ---------------------------------------------------------------------------------------------
+
+describe("case gemini-api-free-models: Gemma and experimental Gemini models on the Gemini API cost $0", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551408 5 calls $0.011, not $2.0676 with 2 unknown models`, async () => {
+      const { s, world } = await meterCase("gemini-api-free-models", mode);
+      expect(s).toMatchObject({ billed: 5, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551408",
+          requests: 5,
+          costUsd: "0.011",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+});
+
+describe("isGeminiApiFree", () => {
+  const call = (provider: string, model: string): ParsedUsage =>
+    parsedUsage({
+      provider,
+      model,
+      api: "google-generative-ai",
+      messageTsMs: Date.parse("2026-11-10T09:00:00Z"),
+      input: 100_000,
+      output: 5_000,
+    });
+  it("Gemma and experimental ids on `google` (a resource name too) are free, at $0, not unknown", () => {
+    for (const model of [
+      "gemma-3-27b-it",
+      "gemma-3n-e4b-it",
+      "gemma-4-31b-it",
+      "models/gemma-4-26b-a4b-it",
+      "gemini-2.0-flash-exp",
+      "gemini-2.0-flash-exp-image-generation",
+      "gemini-2.5-pro-exp-03-25",
+      "gemini-2.0-flash-thinking-exp-01-21",
+      "gemini-exp-1206",
+      "learnlm-2.0-flash-experimental",
+    ]) {
+      expect(isGeminiApiFree("google", model), model).toBe(true);
+      expect(pricer().price(call("google", model)), model).toMatchObject({
+        costPicoUsd: 0n,
+        source: "table",
+        version: GEMINI_API_FREE_VERSION,
+        unknownModel: false,
+      });
+    }
+  });
+  it("paid Gemini models, other providers and hosts keep their prices", () => {
+    for (const [provider, model] of [
+      ["google", "gemini-2.5-pro"],
+      ["google", "gemini-2.5-flash-preview-09-2025"],
+      ["google", "gemini-3-pro-preview"],
+      ["google", "gemini-expert"],
+      ["google-vertex", "gemini-2.0-flash-exp"],
+      ["openrouter", "google/gemma-3-27b-it"],
+      ["fireworks", "accounts/fireworks/models/gemma-3-27b-it"],
+    ]) {
+      expect(isGeminiApiFree(provider, model), `${provider}/${model}`).toBe(false);
+    }
+    expect(pricer().price(call("google-vertex", "gemini-2.0-flash-exp")).costPicoUsd).toBe(
+      100_000n * 100_000n + 5_000n * 400_000n,
+    );
+  });
+  it("an override still wins; a provider-billed cost is still billed in auto", () => {
+    const o = { "google/gemma-3-27b-it": { input: "1", output: "1", cacheRead: "1", cacheWrite: "1" } };
+    expect(pricer("calculate", o).price(call("google", "gemma-3-27b-it"))).toMatchObject({
+      costPicoUsd: 105_000n * 1_000_000n,
+      source: "override",
+    });
+    const q = pricer("auto").price({
+      ...call("google", "gemma-3-27b-it"),
+      recordedCostUsd: 0.01,
+      recordedCostOrigin: "provider-billed",
+    });
+    expect(q).toMatchObject({ costPicoUsd: 10_000_000_000n, source: "provider-billed" });
   });
 });
