@@ -168,7 +168,7 @@ describe("isGeminiApiFree", () => {
     }
   });
   it("paid Gemini models, other providers and hosts keep their prices", () => {
-    for (const [provider, model] of [
+    const others: [string, string][] = [
       ["google", "gemini-2.5-pro"],
       ["google", "gemini-2.5-flash-preview-09-2025"],
       ["google", "gemini-3-pro-preview"],
@@ -176,7 +176,8 @@ describe("isGeminiApiFree", () => {
       ["google-vertex", "gemini-2.0-flash-exp"],
       ["openrouter", "google/gemma-3-27b-it"],
       ["fireworks", "accounts/fireworks/models/gemma-3-27b-it"],
-    ]) {
+    ];
+    for (const [provider, model] of others) {
       expect(isGeminiApiFree(provider, model), `${provider}/${model}`).toBe(false);
     }
     expect(pricer().price(call("google-vertex", "gemini-2.0-flash-exp")).costPicoUsd).toBe(
