@@ -335,6 +335,12 @@ export const PROVIDER_ALIASES: Readonly<Record<string, string>> = {
   // they name Z.AI's models too.
   "z-ai": "zai",
   "z.ai": "zai",
+  // LiteLLM's provider prefixes the package does not match (`vertex_ai`, `bedrock`, `gemini`,
+  // `together_ai` it does): a LiteLLM proxy's `azure_ai/gpt-5.6` is a Microsoft Foundry deployment
+  // at Azure's price (BerriAI/litellm#37282, #19019), `fireworks_ai/accounts/fireworks/models/…`
+  // Fireworks'. Before 2026-12-04 such ids were unknown models at the fallback price.
+  azure_ai: "azure",
+  fireworks_ai: "fireworks",
 };
 
 /**

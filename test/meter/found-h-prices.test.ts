@@ -198,3 +198,43 @@ describe("isGeminiApiFree", () => {
     expect(q).toMatchObject({ costPicoUsd: 10_000_000_000n, source: "provider-billed" });
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// LiteLLM provider prefixes the table does not match: azure_ai/ (Microsoft Foundry), fireworks_ai/
+// ---------------------------------------------------------------------------------------------
+
+describe("case litellm-provider-prefix: azure_ai/ and fireworks_ai/ ids are priced by their provider", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551409 2 calls $0.3488, not $3.375 at the fallback`, async () => {
+      const { s, world } = await meterCase("litellm-provider-prefix", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551409",
+          requests: 2,
+          costUsd: "0.3488",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+  it("the prefix as a provider id too, and the same model as `azure/` and on Azure", () => {
+    const at = Date.parse("2026-11-12T09:00:00Z");
+    const c = (provider: string, model: string) =>
+      pricer().price(
+        parsedUsage({
+          provider,
+          model,
+          api: "openai-completions",
+          messageTsMs: at,
+          input: 50_000,
+          output: 5_000,
+        }),
+      ).costPicoUsd;
+    const want = 50_000n * 2_000_000n + 5_000n * 8_000_000n;
+    expect(c("litellm", "azure_ai/gpt-4.1")).toBe(want);
+    expect(c("azure_ai", "gpt-4.1")).toBe(want);
+    expect(c("litellm", "azure/gpt-4.1")).toBe(want);
+    expect(c("azure-openai-responses", "gpt-4.1")).toBe(want);
+  });
+});
