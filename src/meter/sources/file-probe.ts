@@ -20,6 +20,7 @@ import {
 import { classifyTranscriptFile } from "./classify.js";
 import { headerParentId } from "./read-order.js";
 import { openRegularFile } from "./regular-file.js";
+import { utf8Content } from "./text-encoding.js";
 
 // Small reads of a transcript beside its cursor: the hash of its first line and of the bytes just
 // before the cursor (a file replaced or rewritten under its name), and the turn a resumed
@@ -38,6 +39,18 @@ const LOOKBACK_MAX_BYTES = 1024 * 1024;
 const head = Buffer.allocUnsafe(HEAD_BYTES);
 
 /**
+ * What the read-backs below read: a transcript's descriptor, or the UTF-8 text of a UTF-16
+ * transcript's lines before its cursor (text-encoding.ts; the offset is then one in that text).
+ */
+export type ProbeSource = number | Buffer;
+
+/** `readSync(src, buf, 0, length, position)` on a descriptor or a buffer. */
+function readAt(src: ProbeSource, buf: Buffer, length: number, position: number): number {
+  if (typeof src === "number") return readSync(src, buf, 0, length, position);
+  return src.copy(buf, 0, position, Math.min(src.length, position + length));
+}
+
+/**
  * The user message still waiting for a reply just before byte `offset` (a line start) of a
  * transcript (`turn`): reads back line by line to the last user line or billed reply, at most
  * LOOKBACK_MAX_BYTES; null when a reply came last, at the file start, or past the limit. And the
@@ -45,7 +58,7 @@ const head = Buffer.allocUnsafe(HEAD_BYTES);
  * `BatchBuilder.datedBy`): that of the last user line or call with a time before it (null when
  * none is found within the limit).
  */
-export function lookBefore(fd: number, offset: number, previewChars: number): TurnBefore {
+export function lookBefore(fd: ProbeSource, offset: number, previewChars: number): TurnBefore {
   const scan = new TurnBackScan(previewChars);
   let found: TurnBefore | undefined;
   readBack(
@@ -75,7 +88,7 @@ export function lookBefore(fd: number, offset: number, previewChars: number): Tu
  *   when `maxBytes` was read without either
  */
 function readBack(
-  fd: number,
+  fd: ProbeSource,
   offset: number,
   maxBytes: number,
   window: () => void,
@@ -85,7 +98,7 @@ function readBack(
     window();
     const start = Math.max(0, offset - span);
     const buf = Buffer.allocUnsafe(offset - start);
-    const n = readSync(fd, buf, 0, buf.length, start);
+    const n = readAt(fd, buf, buf.length, start);
     const data = buf.subarray(0, n);
     // The first line of the window is cut unless the window starts the file.
     const first = start === 0 ? 0 : data.indexOf(NEWLINE) + 1;
@@ -111,7 +124,7 @@ function readBack(
  * turn's tool results can pass the 1 MiB of `lookBefore`: a tester's 1.2 MB result between a cron
  * turn's user line and its next call, with a restart between them, billed that call to the user).
  */
-export function originBefore(fd: number, offset: number): TurnOrigin {
+export function originBefore(fd: ProbeSource, offset: number): TurnOrigin {
   let scan = new OriginScan();
   readBack(
     fd,
@@ -132,7 +145,7 @@ export function originBefore(fd: number, offset: number): TurnOrigin {
  * past the limit (nothing is then taken for a mirror of the turn's run). Called only when a CLI
  * line comes up after a resumed cursor.
  */
-export function turnCallsBefore(fd: number, offset: number): TurnCalls | null {
+export function turnCallsBefore(fd: ProbeSource, offset: number): TurnCalls | null {
   let scan = new TurnCallsScan();
   const ended = readBack(
     fd,
@@ -152,7 +165,7 @@ export function turnCallsBefore(fd: number, offset: number): TurnCalls | null {
  * reads it, null past ORIGIN_LOOKBACK_MAX_BYTES (a later copy of one of its entries is then billed
  * as a call). Called only when a line with an entry id comes up after a resumed cursor.
  */
-export function turnEntriesBefore(fd: number, offset: number): Map<string, ParsedUsage> | null {
+export function turnEntriesBefore(fd: ProbeSource, offset: number): Map<string, ParsedUsage> | null {
   let scan = new TurnCallsScan();
   const ended = readBack(
     fd,
@@ -184,10 +197,10 @@ const hasCodexApiMark = (line: Buffer): boolean => CODEX_API_MARKS.some((m) => l
  * then billed as written). Called only when a cumulative-era Codex-harness line comes up after a
  * cursor: other transcripts never pay for it.
  */
-export function codexBefore(fd: number, offset: number): CodexCumulative | null {
+export function codexBefore(fd: ProbeSource, offset: number): CodexCumulative | null {
   if (offset <= 0 || offset > CODEX_PREFIX_MAX_BYTES) return null;
   const buf = Buffer.allocUnsafe(offset);
-  const n = readSync(fd, buf, 0, offset, 0);
+  const n = readAt(fd, buf, offset, 0);
   let state: CodexCumulative | null = null;
   for (const [line] of eachLine(buf.subarray(0, n))) {
     if (!hasCodexApiMark(line) || !mayBeUsage(line)) continue;
@@ -222,7 +235,7 @@ export function codexSeed(paths: readonly string[], tsMs: number): CodexCumulati
       const size = Math.min(fstatSync(fd).size, CODEX_PREFIX_MAX_BYTES);
       const buf = Buffer.allocUnsafe(size);
       const n = readSync(fd, buf, 0, size, 0);
-      for (const [line] of eachLine(buf.subarray(0, n))) {
+      for (const [line] of eachLine(utf8Content(buf.subarray(0, n)))) {
         if (!hasCodexApiMark(line) || !mayBeUsage(line)) continue;
         const r = parseLine(line.toString("utf8"));
         if (r.kind !== "usage") continue;
@@ -284,8 +297,9 @@ export function headerParentSessionId(path: string): string | null {
   try {
     const buf = Buffer.allocUnsafe(HEADER_MAX_BYTES);
     const n = readSync(fd, buf, 0, HEADER_MAX_BYTES, 0);
-    const nl = buf.subarray(0, n).indexOf(NEWLINE);
-    const line = buf.subarray(0, nl >= 0 ? nl : n);
+    const text = utf8Content(buf.subarray(0, n)); // a UTF-16 copy's header too
+    const nl = text.indexOf(NEWLINE);
+    const line = text.subarray(0, nl >= 0 ? nl : text.length);
     if (!line.includes(PARENT_SESSION_MARK)) return null;
     const h = JSON.parse(line.toString("utf8").replace(/^\uFEFF/, "")) as {
       type?: unknown;

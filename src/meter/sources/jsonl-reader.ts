@@ -47,6 +47,7 @@ import {
   headHash,
   lookBefore,
   originBefore,
+  type ProbeSource,
   tailHash,
   tailOf,
   turnCallsBefore,
@@ -61,6 +62,7 @@ export { headerParentSessionId } from "./file-probe.js";
 import { archiveTranscript } from "./cold-envelope.js";
 import { configProblem } from "./openclaw-config.js";
 import { createSessionsIndex } from "./sessions-index.js";
+import { type Utf16, utf16NewlineAt, utf16Of, utf16ToUtf8 } from "./text-encoding.js";
 import { decodeMaybeZstd } from "./zst.js";
 
 /** `opts` of a JSONL reader: everything it needs, all of it cloneable (it may run in a worker thread). */
@@ -437,10 +439,14 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         // is the file the cursor was read under (that name, or another name of this inode); a
         // cursor left by a deleted file whose inode number a new file got (ext4 reuses them at
         // once) makes this the new file's first read.
+        // A UTF-16 transcript (text-encoding.ts) is decoded line by line; its cursor stays a byte
+        // offset at a code unit boundary (one that is not was left by other content: re-read).
+        const enc = utf16At(fd, size);
         if (
           cursor &&
           (cursor.head !== h ||
             size < cursor.offset ||
+            (enc !== null && (cursor.offset & 1) === 1) ||
             (cursor.tail !== null && tailHash(fd, cursor.offset) !== cursor.tail))
         ) {
           if (offset > 0 && sameFile(cursor.path, path, st)) b.stats.rescans++;
@@ -460,6 +466,13 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           offset,
           size,
         };
+        // what the read-backs of a resumed file read: a UTF-16 one's lines before `offset` as UTF-8
+        let decoded: Buffer | null = null;
+        const before = (): [ProbeSource, number] => {
+          if (enc === null) return [fd, offset];
+          decoded ??= utf16Before(fd, offset, enc);
+          return [decoded, decoded.length];
+        };
         if (offset < size) {
           b.stats.files++;
           const known = turnAt.get(key);
@@ -472,20 +485,19 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
             b.origin = known.origin;
             b.lastReply = known.lastReply;
           } else {
-            const before = lookBefore(fd, offset, previewChars);
-            b.turn = before.turn;
-            b.datedBy = before.datedBy;
-            b.lastReply = before.lastReply;
-            b.origin = originBefore(fd, offset);
+            const turn = lookBefore(...before(), previewChars);
+            b.turn = turn.turn;
+            b.datedBy = turn.datedBy;
+            b.lastReply = turn.lastReply;
+            b.origin = originBefore(...before());
           }
           // the turn's embedded calls before the cursor are read back only if a CLI line needs
           // them (BatchBuilder.turnCalls, isRunMirror)
-          const from = offset;
           if (offset > 0)
             b.resumeTurnCalls(
               known?.offset === offset ? known.turnCalls : undefined,
-              () => turnCallsBefore(fd, from),
-              () => turnEntriesBefore(fd, from),
+              () => turnCallsBefore(...before()),
+              () => turnEntriesBefore(...before()),
               known?.offset === offset ? known.entryCalls : undefined,
             );
           // A cumulative Codex-harness line is billed as its increment over the last one before it
@@ -495,13 +507,48 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           const at = offset;
           const sid = cls.sessionId;
           const seed = (tsMs: number) => codexSeed(threadFiles(sid, path), tsMs);
-          b.startCodexThread(at === 0 ? seed : (tsMs: number) => codexBefore(fd, at) ?? seed(tsMs));
+          b.startCodexThread(at === 0 ? seed : (tsMs: number) => codexBefore(...before()) ?? seed(tsMs));
         }
         b.rejectsLeft = MAX_REJECTS_PER_FILE;
-        let readPos = offset;
+        // a UTF-16 file is read past its byte order mark
+        let readPos = enc !== null && offset < enc.bom ? enc.bom : offset;
         let carry: Buffer | null = null;
-        let carryStart = offset;
-        while (readPos < size) {
+        let carryStart = readPos;
+        while (readPos < size && enc !== null) {
+          // A UTF-16 transcript: each complete line (up to a newline code unit) decoded to UTF-8 and
+          // scanned as a line of its own, located by its byte offset in the file.
+          const n = readSync(fd, chunk, 0, Math.min(CHUNK_BYTES, size - readPos), readPos);
+          if (n <= 0) break;
+          b.stats.bytes += n;
+          readPos += n;
+          const data: Buffer = carry ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+          const dataStart = carryStart;
+          let ls = 0;
+          for (let nl = utf16NewlineAt(data, 0, enc.be); nl !== -1; nl = utf16NewlineAt(data, ls, enc.be)) {
+            const line = Buffer.concat([utf16ToUtf8(data, ls, nl, enc.be), LINE_END]);
+            scanLines(b, line, 0, dataStart + ls, path, owner, Number.POSITIVE_INFINITY);
+            ls = nl + 2;
+            if (b.eventCount < limit) continue;
+            fileCursor.offset = dataStart + ls;
+            fileCursor.tail = tailHash(fd, fileCursor.offset);
+            b.files.set(key, { ...fileCursor });
+            await flush();
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          }
+          carry = ls < data.length ? Buffer.from(data.subarray(ls)) : null;
+          carryStart = dataStart + ls;
+        }
+        if (enc !== null && cls.archived && carry && carryStart + carry.length === size) {
+          // an archive's complete last line without its newline (below), in UTF-16
+          const text = utf16ToUtf8(carry, 0, carry.length, enc.be);
+          const tail = Buffer.concat([text, LINE_END]);
+          if (isCompleteJson(tail, text.length)) {
+            scanLines(b, tail, 0, carryStart, path, owner, Number.POSITIVE_INFINITY);
+            carryStart = size;
+            carry = null;
+          }
+        }
+        while (readPos < size && enc === null) {
           const n = readSync(fd, chunk, 0, Math.min(CHUNK_BYTES, size - readPos), readPos);
           if (n <= 0) break;
           b.stats.bytes += n;
@@ -526,7 +573,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         // and would wait for good, its call never billed. Read as a line once it is complete JSON;
         // anything else waits as before (a backup still being copied may end mid-line, even
         // just after a nested `}`).
-        if (cls.archived && carry && carryStart + carry.length === size) {
+        if (enc === null && cls.archived && carry && carryStart + carry.length === size) {
           const tail = Buffer.concat([carry, LINE_END]);
           if (isCompleteJson(tail, carry.length)) {
             scanLines(b, tail, 0, carryStart, path, owner, Number.POSITIVE_INFINITY);
@@ -843,6 +890,37 @@ function isCompleteJson(data: Buffer, end: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** One scratch buffer per thread for `utf16At`. */
+const encodingHead = Buffer.alloc(4);
+
+/** The UTF-16 of the transcript open as `fd` (`size` bytes), by its first bytes, or null (UTF-8). */
+function utf16At(fd: number, size: number): Utf16 | null {
+  if (size < 2) return null;
+  encodingHead.fill(0);
+  readSync(fd, encodingHead, 0, Math.min(4, size), 0);
+  return utf16Of(encodingHead);
+}
+
+/** Raw bytes before a UTF-16 transcript's cursor decoded for its read-backs (at most 32 MiB). */
+const UTF16_BEFORE_MAX_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The complete lines of a UTF-16 transcript before byte `offset` (a line start), as UTF-8: what
+ * `lookBefore`, `originBefore`, `turnCallsBefore` and `codexBefore` read back in a UTF-8 file.
+ * Past UTF16_BEFORE_MAX_BYTES only the lines of the last ones (from the first line start in them).
+ */
+function utf16Before(fd: number, offset: number, enc: Utf16): Buffer {
+  let start = Math.max(enc.bom, offset - UTF16_BEFORE_MAX_BYTES);
+  start += (start - enc.bom) & 1;
+  if (start >= offset) return Buffer.alloc(0);
+  const buf = Buffer.allocUnsafe(offset - start);
+  const n = readSync(fd, buf, 0, buf.length, start);
+  const data = buf.subarray(0, n);
+  if (start === enc.bom) return utf16ToUtf8(data, 0, n, enc.be);
+  const nl = utf16NewlineAt(data, 0, enc.be); // the window's first line is cut: skipped
+  return nl === -1 ? Buffer.alloc(0) : utf16ToUtf8(data, nl + 2, n, enc.be);
 }
 
 /** True when `path` is a symbolic link whose target does not exist. */

@@ -1,5 +1,6 @@
 import * as zlib from "node:zlib";
 import { decompress } from "fzstd";
+import { utf8Content } from "./text-encoding.js";
 
 /** Zstandard frame magic number `0xFD2FB528`, little-endian on disk. */
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
@@ -29,9 +30,11 @@ function isGzip(buf: Uint8Array): boolean {
  * Decodes `buf` if it is zstd or gzip, else returns it as is (`.jsonl.reset.*` files may be plain
  * JSONL). gzip: an archive an operator's rotation (`logrotate`'s `compress`, `gzip` of old
  * archives) compressed, `.jsonl.{deleted,reset}.<ts>.gz`; every member of a concatenated stream.
+ * Then text in UTF-16 (a transcript that went through PowerShell 5.1) is decoded to UTF-8
+ * (text-encoding.ts `utf8Content`), so an archive is always read as UTF-8 lines.
  * Throws on corrupt or truncated input.
  */
 export function decodeMaybeZstd(buf: Buffer): Buffer {
-  if (isZstd(buf)) return decodeZstd(buf);
-  return isGzip(buf) ? zlib.gunzipSync(buf) : buf;
+  if (isZstd(buf)) return utf8Content(decodeZstd(buf));
+  return utf8Content(isGzip(buf) ? zlib.gunzipSync(buf) : buf);
 }
