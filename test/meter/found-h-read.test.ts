@@ -1,11 +1,26 @@
 // Transcripts a byte-for-byte UTF-8 line reader cannot read: one written in UTF-16 (Windows
 // PowerShell 5.1's `>`/`>>`, `Out-File`, `Set-Content -Encoding Unicode|BigEndianUnicode`)
-// (case test/cases/utf16-powershell-transcript).
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+// (case test/cases/utf16-powershell-transcript); and a live transcript `logrotate` rotated with
+// `copytruncate` (case test/cases/logrotate-copytruncate).
+import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { queryUsage } from "../../src/meter/report.js";
+import { classifyTranscriptFile } from "../../src/meter/sources/classify.js";
 import { utf8Content, utf16NewlineAt, utf16Of } from "../../src/meter/sources/text-encoding.js";
 import { assistantLine, meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
@@ -156,5 +171,75 @@ describe("case utf16-powershell-transcript: a transcript in UTF-16 is decoded an
     expect(utf16NewlineAt(d, 0, false)).toBe(4);
     expect(utf16NewlineAt(utf16("\u0a0a\u0a01\n", true), 0, true)).toBe(4);
     expect(utf8Content(utf16('{"a":"é🙂"}\n', true, true)).toString()).toBe('{"a":"é🙂"}\n');
+  });
+});
+
+describe("case logrotate-copytruncate: logrotate's copies of a live transcript are read", () => {
+  it("telegram:5550701 4 calls $0.0375 (was 1 call $0.015: the calls only in .1 and .2.gz never billed)", async () => {
+    const { s, world: w } = await meterCaseDir(join(CASES, "logrotate-copytruncate"));
+    worlds.push(w);
+    expect(s).toMatchObject({ billed: 4, malformed: 0 });
+    expect(byUser(w)).toEqual({ "telegram:5550701": [4, "0.0375"] });
+    const again = meterFor(w);
+    expect(await again.runOnce()).toMatchObject({ billed: 0, malformed: 0 });
+    again.close();
+  });
+
+  it("rotated between polls (copy, empty in place, delaycompress, a writer without O_APPEND): each call billed once", async () => {
+    const w = world();
+    const dir = sessionsDir(w);
+    const live = join(dir, "s1.jsonl");
+    const t = turns(5);
+    const header = JSON.stringify({
+      type: "session",
+      version: 3,
+      id: "s1",
+      timestamp: new Date(T0).toISOString(),
+    });
+    writeFileSync(live, `${[header, t[0], t[1]].join("\n")}\n`);
+    const m = meterFor(w);
+    expect(await m.runOnce()).toMatchObject({ billed: 1 });
+    // call 2 appended after that poll; then `copytruncate`: copied to .1, emptied; call 3 appended
+    appendFileSync(live, `${t[2]}\n${t[3]}\n`);
+    copyFileSync(live, join(dir, "s1.jsonl.1"));
+    truncateSync(live, 0);
+    appendFileSync(live, `${t[4]}\n${t[5]}\n`);
+    expect(await m.runOnce()).toMatchObject({ billed: 2, malformed: 0 });
+    // the next rotation (delaycompress): .1 renamed .2, the live file copied to .1 and emptied; the
+    // writer, without O_APPEND, writes call 4 at its old offset (a hole of NULs before it)
+    renameSync(join(dir, "s1.jsonl.1"), join(dir, "s1.jsonl.2"));
+    const at = statSync(live).size;
+    copyFileSync(live, join(dir, "s1.jsonl.1"));
+    truncateSync(live, 0);
+    const fd = openSync(live, "r+");
+    writeSync(fd, `${t[6]}\n${t[7]}\n`, at);
+    closeSync(fd);
+    expect(await m.runOnce()).toMatchObject({ billed: 1, malformed: 0 });
+    // .2 compressed by the rotation after
+    writeFileSync(join(dir, "s1.jsonl.2.gz"), gzipSync(readFileSync(join(dir, "s1.jsonl.2"))));
+    unlinkSync(join(dir, "s1.jsonl.2"));
+    expect(await m.runOnce()).toMatchObject({ billed: 0, malformed: 0 });
+    m.close();
+    expect(byUser(w)).toEqual({ "telegram:5550101": [4, "0.001818"] });
+  });
+
+  it("names: numbered and dateext copies of a transcript; not other numbered names", () => {
+    for (const n of [
+      "s1.jsonl.1",
+      "s1.jsonl.12",
+      "s1.jsonl-20261204",
+      "s1.jsonl-2026120413",
+      "s1.jsonl-2026-12-04",
+      "s1-topic-7.jsonl.1",
+    ])
+      expect(classifyTranscriptFile(n), n).toEqual({ sessionId: "s1", archived: true });
+    for (const n of [
+      "s1.jsonl.1.gz",
+      "s1.jsonl-20261204.gz",
+      "s1.jsonl.x",
+      "s1.jsonl-2026",
+      "s1.jsonl.12345",
+    ])
+      expect(classifyTranscriptFile(n), n).toBeNull();
   });
 });

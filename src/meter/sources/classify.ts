@@ -37,6 +37,16 @@ const CHECKPOINT_RE =
   /^(.+)\.checkpoint\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl$/i;
 
 /**
+ * A copy `logrotate` left of a live transcript: `<file>.<n>` (its default numbered rotation) or
+ * `<file>-<date>` (`dateext`: `-%Y%m%d` up to seconds, or `-%Y-%m-%d`), later compressed to `….gz` (read
+ * whole by the archive reader). With `copytruncate` the live file is copied there and then emptied
+ * in place, so the calls appended between the meter's last poll and the copy are only in the copy:
+ * before 2026-12-04 they were never billed (case `logrotate-copytruncate`). Every other call in it
+ * is the live file's, absorbed by dedupe.
+ */
+const LOGROTATE_COPY_RE = /^(?:\.\d{1,4}|-\d{8}(?:\d{2}){0,3}|-\d{4}-\d{2}-\d{2})$/;
+
+/**
  * Which files in `sessions/` are transcripts, and of which session.
  * Read: `<id>.jsonl`, `<id>-topic-<n>.jsonl`, `<id>.jsonl.deleted.<ts>`, `<id>.jsonl.reset.<ts>`,
  * `<ISO>_<id>.jsonl` branch copies, and what compaction keeps of a transcript it shortened:
@@ -46,7 +56,8 @@ const CHECKPOINT_RE =
  * a repair's backup `<id>.jsonl.bak-<pid>-<ms>` (the repaired file lost what the repair dropped),
  * and doctor's branch-repair backup of any of these `<file>.pre-doctor-branch-repair-<ISO>.bak`
  * (the rewritten file lost the abandoned branches), and the legacy migration's renamed copy
- * `<id>.legacy-<ms>.jsonl` (session `<id>`). Dedupe absorbs every repeat. Skipped:
+ * `<id>.legacy-<ms>.jsonl` (session `<id>`), and `logrotate`'s copies of a live transcript
+ * `<id>.jsonl.<n>`, `<id>.jsonl-<date>` (LOGROTATE_COPY_RE). Dedupe absorbs every repeat. Skipped:
  * `*.trajectory.jsonl` (run traces), other `*.bak*` (`*.pre-doctor-openai-codex-repair-*.bak`,
  * `sessions.json.bak.*`), `sessions.json*`, temp/lock files, and `.zst`
  * archives (read whole by the archive reader).
@@ -83,7 +94,7 @@ export function classifyTranscriptFile(name: string): ClassifiedFile | null {
     (suffix.startsWith(".bak.") && ARCHIVE_TS_RE.test(suffix.slice(".bak.".length))) ||
     REPAIR_BACKUP_RE.test(suffix);
   if (!compacted && /\.bak/i.test(name)) return null;
-  const archived = compacted || /^\.(deleted|reset)\./.test(suffix);
+  const archived = compacted || /^\.(deleted|reset)\./.test(suffix) || LOGROTATE_COPY_RE.test(suffix);
   if (suffix !== "" && !archived) return null;
   const base = sessionIdOf(name.slice(0, at));
   return base ? { sessionId: base, archived } : null;

@@ -139,9 +139,12 @@ const LINE_END = Buffer.from([NEWLINE]);
 export const ZERO_FILL = 0x00;
 /**
  * A compressed archive: zstd (OpenClaw's own) or gzip (an operator's rotation compressed it; before
- * 2026-12-04 read as text, its calls never billed: case gzip-rotated-archive).
+ * 2026-12-04 read as text, its calls never billed: case gzip-rotated-archive), and a compressed
+ * `logrotate` copy of a live transcript (`<id>.jsonl.<n>.gz`, `<id>.jsonl-<date>.gz`; see
+ * classify.ts LOGROTATE_COPY_RE).
  */
-const COMPRESSED_ARCHIVE_RE = /\.jsonl\.(?:deleted|reset)\..*\.(?:zst|gz)$/;
+const COMPRESSED_ARCHIVE_RE =
+  /\.jsonl(?:\.(?:deleted|reset)\..*|\.\d{1,4}|-\d{8}(?:\d{2}){0,3}|-\d{4}-\d{2}-\d{2})\.(?:zst|gz)$/;
 /** One read buffer per thread for all JSONL readers: polls run one at a time. */
 let sharedChunk: Buffer | null = null;
 
