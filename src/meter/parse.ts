@@ -229,6 +229,57 @@ export function endsLikeObject(buf: Uint8Array, start = 0, end = buf.length): bo
   return e >= start && buf[e] === CLOSE_BRACE;
 }
 
+/**
+ * Where the JSON object that begins at `data[s]` (a `{`) ends, just past its closing brace, when it
+ * closes before `end`; else -1 (a cut-off line). Strings and their escapes are skipped, so a brace
+ * in a text is not counted. Only for a line that does not end with `}`: an entry with text after
+ * it on the same line — a trailing comma or semicolon (lines taken from a JSON array, a script's
+ * output), Windows' end-of-file mark Ctrl-Z (0x1A, `copy /a`, `type … >>`), a comment — whose call
+ * was rejected with the line as truncated and never billed (before 2026-12-04, case
+ * `entry-with-trailing-text`).
+ */
+export function entryEnd(data: Uint8Array, s: number, end: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = s; i < end; i++) {
+    const c = data[i];
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: the next byte is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === CLOSE_BRACE || c === 0x5d) {
+      depth--;
+      if (depth === 0) return c === CLOSE_BRACE ? i + 1 : -1;
+      if (depth < 0) return -1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Whether `data[from, end)` after an entry is only separators a writer or a copy leaves behind
+ * (white space, `,`, `;`, Ctrl-Z): taken silently; anything else after the entry is reported.
+ */
+export function onlyJunk(data: Uint8Array, from: number, end: number): boolean {
+  for (let i = from; i < end; i++) {
+    const c = data[i];
+    if (
+      c !== 0x20 &&
+      c !== 0x09 &&
+      c !== 0x0d &&
+      c !== 0x0b &&
+      c !== 0x0c &&
+      c !== 0x2c &&
+      c !== 0x3b &&
+      c !== 0x1a
+    )
+      return false;
+  }
+  return true;
+}
+
 /** `endsLikeObject` for a line already decoded to a string. */
 export function textEndsLikeObject(text: string): boolean {
   let e = text.length - 1;

@@ -1,7 +1,8 @@
 // Transcripts a byte-for-byte UTF-8 line reader cannot read: one written in UTF-16 (Windows
 // PowerShell 5.1's `>`/`>>`, `Out-File`, `Set-Content -Encoding Unicode|BigEndianUnicode`)
 // (case test/cases/utf16-powershell-transcript); and a live transcript `logrotate` rotated with
-// `copytruncate` (case test/cases/logrotate-copytruncate).
+// `copytruncate` (case test/cases/logrotate-copytruncate); an entry with text after it on its line
+// (case test/cases/entry-with-trailing-text).
 import {
   appendFileSync,
   closeSync,
@@ -19,7 +20,9 @@ import {
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
+import { entryEnd } from "../../src/meter/parse.js";
 import { queryUsage } from "../../src/meter/report.js";
+import { eachLine } from "../../src/meter/sources/batch-builder.js";
 import { classifyTranscriptFile } from "../../src/meter/sources/classify.js";
 import { utf8Content, utf16NewlineAt, utf16Of } from "../../src/meter/sources/text-encoding.js";
 import { assistantLine, meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
@@ -241,5 +244,44 @@ describe("case logrotate-copytruncate: logrotate's copies of a live transcript a
       "s1.jsonl.12345",
     ])
       expect(classifyTranscriptFile(n), n).toBeNull();
+  });
+});
+
+describe("case entry-with-trailing-text: a complete entry with text after it on its line is billed", () => {
+  it("telegram:5550801 8 calls $0.03, 1 malformed (was 2 calls $0.0075, 6 malformed)", async () => {
+    const { s, world: w } = await meterCaseDir(join(CASES, "entry-with-trailing-text"));
+    worlds.push(w);
+    expect(s).toMatchObject({ billed: 8, malformed: 1 });
+    expect(byUser(w)).toEqual({ "telegram:5550801": [8, "0.03"] });
+    const again = meterFor(w);
+    expect(await again.runOnce()).toMatchObject({ billed: 0, malformed: 0 });
+    again.close();
+  });
+
+  it("in an archive read whole too; an entry that never closes is still rejected", async () => {
+    const w = world();
+    const dir = sessionsDir(w);
+    const cut = assistantLine(T0 + 3).slice(0, 90);
+    writeFileSync(
+      join(dir, "s1.jsonl.deleted.2026-11-22T19-05-00.000Z.gz"),
+      gzipSync(
+        `${assistantLine(T0)},\n${assistantLine(T0 + 1)}\u001a\n${assistantLine(T0 + 2)}${cut}\n${cut}\n`,
+      ),
+    );
+    const m = meterFor(w);
+    // the 3rd entry's glued fragment and the lone fragment: 2 malformed
+    expect(await m.runOnce()).toMatchObject({ billed: 3, malformed: 2 });
+    m.close();
+    expect([...eachLine(Buffer.from(`${cut}\n`))]).toHaveLength(1);
+  });
+
+  it("entryEnd: braces in strings and escapes are not counted; no close, -1", () => {
+    const e = '{"a":"}\\"","b":{"c":[1,{"d":"{"}]}}';
+    const b = Buffer.from(`${e}, x`);
+    expect(entryEnd(b, 0, b.length)).toBe(Buffer.byteLength(e));
+    const open = Buffer.from('{"a":"}"');
+    expect(entryEnd(open, 0, open.length)).toBe(-1);
+    const esc = Buffer.from('{"a":"\\"}"}');
+    expect(entryEnd(esc, 0, esc.length)).toBe(esc.length);
   });
 });

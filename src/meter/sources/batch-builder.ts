@@ -3,12 +3,14 @@ import { type CodexCumulative, codexCumulativeOf, codexIncrement } from "../code
 import { dedupeKey, isResponseIdentity } from "../identity.js";
 import {
   endsLikeObject,
+  entryEnd,
   gluedEntry,
   hasUserMark,
   INVALID_JSON_REASON,
   type LineResult,
   latencyMs,
   mayBeUsage,
+  onlyJunk,
   parseEntry,
   parseLine,
   sessionsSendTargets,
@@ -1258,11 +1260,19 @@ export class BatchBuilder {
    * One whole non-blank line as bytes (an archive line, a zstd row): counted; a line that cannot
    * be complete JSON is rejected as truncated; one without the usage marks is skipped undecoded.
    */
-  bytesLine(line: Buffer, who: LineOwner, sourceRef: string, eventRef: string = sourceRef): void {
+  bytesLine(whole: Buffer, who: LineOwner, sourceRef: string, eventRef: string = sourceRef): void {
+    let line = whole;
     this.stats.lines++;
     if (!endsLikeObject(line)) {
-      this.reject(sourceRef, TRUNCATED_REASON); // cannot be complete JSON: counted, not skipped
-      return;
+      // a complete entry with text after it is read (see parse.ts `entryEnd`), the text reported
+      const s = line.indexOf(0x7b);
+      const end = s === -1 || !isBlank(line.subarray(0, s)) ? -1 : entryEnd(line, s, line.length);
+      if (end === -1) {
+        this.reject(sourceRef, TRUNCATED_REASON); // cannot be complete JSON: counted, not skipped
+        return;
+      }
+      if (!onlyJunk(line, end, line.length)) this.reject(`${sourceRef}+${end}`, TRUNCATED_REASON);
+      line = line.subarray(0, end);
     }
     if (!mayBeUsage(line)) {
       if (hasUserMark(line)) {
@@ -1286,11 +1296,12 @@ export class BatchBuilder {
    * take the marks first (a huge tool result is never parsed, as in `bytesLine`).
    */
   textLine(text: string, who: LineOwner, sourceRef: string): void {
-    this.stats.lines++;
     if (!textEndsLikeObject(text)) {
-      this.reject(sourceRef, TRUNCATED_REASON);
+      // maybe a complete entry with text after it (rare): read as `bytesLine` reads it
+      this.bytesLine(Buffer.from(text, "utf8"), who, sourceRef);
       return;
     }
+    this.stats.lines++;
     if (text.length <= PARSE_FIRST_MAX_CHARS) {
       let entry: unknown;
       try {

@@ -6,6 +6,8 @@ import { createCursorRepo } from "../cursor-repo.js";
 import {
   ASSISTANT_MARK,
   endsLikeObject,
+  entryEnd,
+  onlyJunk,
   roleUserBefore,
   TRUNCATED_REASON,
   USAGE_MARK,
@@ -797,35 +799,42 @@ function scanLines(
       b.reject(`${path}@${dataStart + lineStart}`, "not a JSON object line");
       continue;
     }
+    // where the line's entry ends: the line's end, or a complete entry's with text after it
+    let end = nl;
     if (!endsLikeObject(data, s, nl)) {
-      b.reject(`${path}@${dataStart + lineStart}`, TRUNCATED_REASON);
-      continue;
+      end = entryEnd(data, s, nl);
+      if (end === -1) {
+        b.reject(`${path}@${dataStart + lineStart}`, TRUNCATED_REASON);
+        continue;
+      }
+      if (!onlyJunk(data, end, nl))
+        b.reject(`${path}@${dataStart + lineStart}+${end - lineStart}`, TRUNCATED_REASON);
     }
     if (usageAt !== -1 && usageAt < s) usageAt = data.indexOf(USAGE_MARK, s);
     let candidate = false;
-    if (usageAt !== -1 && usageAt < nl) {
+    if (usageAt !== -1 && usageAt < end) {
       if (assistantAt !== -1 && assistantAt < s) assistantAt = data.indexOf(ASSISTANT_MARK, s);
-      candidate = assistantAt !== -1 && assistantAt < nl;
+      candidate = assistantAt !== -1 && assistantAt < end;
     }
     if (!candidate) {
       // Not a billable call; a user message line is parsed for the turn (latency, preview).
       if (userAt !== -1 && userAt < s) userAt = findUserMark(data, s);
-      if (userAt !== -1 && userAt < nl) {
-        checkLineSize(nl - s); // before decoding it (see limitLineSize)
-        b.userLine(data.toString("utf8", s, nl));
+      if (userAt !== -1 && userAt < end) {
+        checkLineSize(end - s); // before decoding it (see limitLineSize)
+        b.userLine(data.toString("utf8", s, end));
         continue;
       }
       if (looseUserAt !== -1 && looseUserAt < s) looseUserAt = data.indexOf(USER_WORD, s);
-      while (looseUserAt !== -1 && looseUserAt < nl && !roleUserBefore(data, looseUserAt))
+      while (looseUserAt !== -1 && looseUserAt < end && !roleUserBefore(data, looseUserAt))
         looseUserAt = data.indexOf(USER_WORD, looseUserAt + 1);
-      if (looseUserAt !== -1 && looseUserAt < nl) {
-        checkLineSize(nl - s);
-        b.userLine(data.toString("utf8", s, nl));
+      if (looseUserAt !== -1 && looseUserAt < end) {
+        checkLineSize(end - s);
+        b.userLine(data.toString("utf8", s, end));
       }
       continue;
     }
-    checkLineSize(nl - s);
-    b.parsed(data.toString("utf8", s, nl), owner, `${path}@${dataStart + lineStart}`);
+    checkLineSize(end - s);
+    b.parsed(data.toString("utf8", s, end), owner, `${path}@${dataStart + lineStart}`);
     if (b.eventCount >= limit) return ls;
   }
   return ls;
