@@ -1867,13 +1867,21 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   const webSearches = webSearchRequestsOf(usage, bad);
   // A call without token counts is billable only when its provider reported charging for it (a
   // per-request price, e.g. OpenRouter's `usage.cost` on a call that reports no tokens).
+  const providerBilled = cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0;
   if (
     input + output + cacheRead + cacheWrite === 0 &&
     webSearches === 0 &&
     bad.problem === null &&
-    !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0)
-  )
-    return { kind: "skip", why: "zero-usage" };
+    !providerBilled
+  ) {
+    // ...but a line whose only count is a positive total (`totalTokens`, `total_tokens`,
+    // `totalTokenCount`) says the call used tokens without saying which: a relay that reports the
+    // total alone, or a split written under names not read. Held for review with the total (the
+    // operator prices it), never dropped as zero usage: before 2026-12-04 it was skipped and never
+    // billed (case usage-total-only-held). No such line was billed before, so its identity is new.
+    if (totalRaw === null || totalRaw <= 0) return { kind: "skip", why: "zero-usage" };
+    bad.problem = `token total ${totalRaw} without an input/output split (not priced)`;
+  }
   // A call with usage whose line names no provider or model (empty, absent, not text) is still a
   // call the provider charged for: it is held for review with the reason, like an unreadable count
   // (`countProblem`), and priced by the operator (review release --cost-usd). Before 2026-12-03 it

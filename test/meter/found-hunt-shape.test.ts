@@ -339,3 +339,34 @@ describe("the plugin's push leaves lines the meter reads as whole numbers to the
     expect(usageOf(JSON.stringify({ type: "message", message: google })).input).toBe(5386);
   });
 });
+
+describe("case usage-total-only-held: a call whose only count is a total is held, never dropped", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 1 call $0.00375 billed and 2 held (was: 2 skipped as zero usage, never held)`, async () => {
+      const { s, world } = await meterCase("usage-total-only-held", mode);
+      expect(s).toMatchObject({ billed: 1, held: 2, malformed: 0, zeroUsage: 0 });
+      expect(byUser(world)).toEqual({
+        "telegram:5550101": [1, 1000, 50, 0, 0, "0.00375"],
+      });
+      const held = world.db.prepare("SELECT reason, account_id FROM usage_review ORDER BY reason").all() as {
+        reason: string;
+        account_id: string;
+      }[];
+      expect(held.map((r) => [r.account_id, r.reason])).toEqual([
+        ["telegram:5550101", "token total 1280 without an input/output split (not priced)"],
+        ["telegram:5550102", "token total 2150 without an input/output split (not priced)"],
+      ]);
+    });
+  }
+
+  it("a line with no count at all, or a total of 0, is still zero usage", () => {
+    expect(parseLine(line({ input: 0, output: 0, totalTokens: 0 }))).toEqual({
+      kind: "skip",
+      why: "zero-usage",
+    });
+    expect(parseLine(line({}))).toEqual({ kind: "skip", why: "zero-usage" });
+    expect(usageOf(line({ total_tokens: 900 })).countProblem).toBe(
+      "token total 900 without an input/output split (not priced)",
+    );
+  });
+});
