@@ -20,6 +20,7 @@ import { recordedCostPico } from "./pricing.js";
 import { createReviewWriter } from "./review.js";
 import { sessionFactParams, UPSERT_SESSION_SQL } from "./session-memory.js";
 import type { SourceBatch } from "./source.js";
+import { supersedingCall } from "./sources/batch-builder.js";
 import type { Pricer, UsageEvent } from "./types.js";
 import { createUsageWriter, type NewUsageEventRow } from "./usage-repo.js";
 import {
@@ -276,6 +277,23 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     ) {
       result.duplicates++;
       return "duplicate";
+    }
+    if (e.supersedes !== undefined) {
+      // a copy of an entry that replaced its lesser copy in the batch: when that copy was billed
+      // already (read before from another file), only what this one adds to it is billed
+      const call = supersedingCall(
+        e,
+        (k) =>
+          groups.has(k) ||
+          usage.idByDedupeKey(k) !== null ||
+          (reviewNonEmpty && review.claimed(k)) ||
+          (archivedNonEmpty && archivedKey.get(k) !== undefined),
+      );
+      if (call === null) {
+        result.duplicates++;
+        return "duplicate";
+      }
+      e = call;
     }
     const timeOrCounts = inputProblem(e, nowMs);
     const bad = timeOrCounts ?? accountProblem(e.accountId);

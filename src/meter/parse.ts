@@ -353,6 +353,7 @@ export function usageEvent(
   if (u.inferenceGeo !== undefined) e.inferenceGeo = u.inferenceGeo;
   if (u.webSearchRequests !== undefined) e.webSearchRequests = u.webSearchRequests;
   if (u.tierInputTotal !== undefined) e.tierInputTotal = u.tierInputTotal;
+  if (u.supersedes !== undefined) e.supersedes = u.supersedes;
   return e;
 }
 

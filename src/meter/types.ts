@@ -136,6 +136,14 @@ export interface ParsedUsage {
    * its first copy). Not part of the dedupe identity.
    */
   tierInputTotal?: number;
+  /**
+   * Set only on a copy of an entry that took the place of its lesser copy read in the same batch
+   * (batch-builder.ts `#replace`, since 2026-12-04): that copy's dedupe identity and counts as
+   * JSON (`SupersededCopy`). When that identity is already billed (read before from another file:
+   * a logrotate copy of the live transcript, a copied archive), the biller bills only what this
+   * copy adds to it, as `entryIncrement` does across polls. Not part of the dedupe identity.
+   */
+  supersedes?: string;
   /** `usage.totalTokens`, or the sum of the four counts when the line lacks it. */
   totalTokens: number;
   /** A breakdown of output; never added to it. */

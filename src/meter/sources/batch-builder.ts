@@ -771,6 +771,65 @@ export function entryIncrement(p: ParsedUsage, u: ParsedUsage): ParsedUsage | nu
   return inc;
 }
 
+/** What `ParsedUsage.supersedes` holds: a copy's dedupe identity and the counts it billed. */
+export interface SupersededCopy {
+  key: string;
+  usage: Pick<
+    ParsedUsage,
+    | "input"
+    | "output"
+    | "cacheRead"
+    | "cacheWrite"
+    | "cacheWrite1h"
+    | "webSearchRequests"
+    | "totalTokens"
+    | "reasoningTokens"
+    | "recordedCostUsd"
+  >;
+}
+
+/** `ParsedUsage.supersedes` for copy `p` (undefined when its identity cannot be computed). */
+function supersededCopy(p: ParsedUsage): string | undefined {
+  const key = identity(p);
+  if (key === undefined) return undefined;
+  const c: SupersededCopy = {
+    key,
+    usage: {
+      input: p.input,
+      output: p.output,
+      cacheRead: p.cacheRead,
+      cacheWrite: p.cacheWrite,
+      cacheWrite1h: p.cacheWrite1h,
+      webSearchRequests: p.webSearchRequests,
+      totalTokens: p.totalTokens,
+      reasoningTokens: p.reasoningTokens,
+      recordedCostUsd: p.recordedCostUsd,
+    },
+  };
+  return JSON.stringify(c);
+}
+
+/**
+ * The call to bill for event `e` that took the place of a lesser copy of its entry in its batch
+ * (`e.supersedes`), when that copy's identity is billed already (`billed`): only what `e` adds to
+ * it ({@link entryIncrement}, under `e`'s own identity), or null when `e` adds nothing to it
+ * field by field (the copy stands: nothing to bill). `e` as it is when the copy is not billed.
+ */
+export function supersedingCall<E extends ParsedUsage>(e: E, billed: (key: string) => boolean): E | null {
+  if (e.supersedes === undefined) return e;
+  let c: SupersededCopy;
+  try {
+    c = JSON.parse(e.supersedes) as SupersededCopy;
+  } catch {
+    return e;
+  }
+  const { supersedes: _, ...whole } = e;
+  if (typeof c?.key !== "string" || !billed(c.key)) return whole as E;
+  const inc = entryIncrement({ ...whole, ...c.usage }, whole);
+  if (inc === null) return null;
+  return { ...whole, ...inc } as E;
+}
+
 /**
  * Collects one batch: the "parsed line → event, stats, rejects" step shared by every reader
  * (JSONL files, compressed archives, OpenClaw SQLite rows and archive blobs), plus the cursor
@@ -1403,7 +1462,10 @@ export class BatchBuilder {
     who: LineOwner,
     eventRef: string,
   ): void {
-    const usage = r.usage;
+    // the copy first read in this batch, which may be billed already from another file (a logrotate
+    // copy read after the live transcript): then the biller bills only what this one adds to it
+    const supersedes = prior.usage.supersedes ?? supersededCopy(prior.usage);
+    const usage: ParsedUsage = supersedes === undefined ? r.usage : { ...r.usage, supersedes };
     const replyPreview =
       this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null;
     if (this.packer)

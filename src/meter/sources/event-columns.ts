@@ -91,6 +91,8 @@ const UNIQUE = [
   "identityEntryId",
   /** Absent on all but a line with a token count that is no count (`ParsedUsage.countProblem`): held. */
   "countProblem",
+  /** Absent on all but a copy of an entry that replaced its lesser copy in the batch (`ParsedUsage.supersedes`). */
+  "supersedes",
 ] as const;
 const NN = NUMS.length;
 /** Strings per event: SHARED, UNIQUE, then `isError` (0/1, here to spare a third array). */
@@ -212,6 +214,7 @@ export class EventPacker {
     strs[c + 5] = this.unique(dedupeKey);
     strs[c + 6] = this.unique(u.identityEntryId);
     strs[c + 7] = this.unique(u.countProblem);
+    strs[c + 8] = this.unique(u.supersedes);
     strs[b + NS - 1] = (u.isError ? 1 : 0) | (u.cacheWrite1h === undefined ? CW1H_ABSENT : 0);
     this.n++;
   }
@@ -277,7 +280,8 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       ("speed" in e ? 0 : 1) +
       ("inferenceGeo" in e ? 0 : 1) +
       ("identityEntryId" in e ? 0 : 1) +
-      ("countProblem" in e ? 0 : 1);
+      ("countProblem" in e ? 0 : 1) +
+      ("supersedes" in e ? 0 : 1);
     for (const f of OPTIONAL_NUMS) if (!(f in e)) absent++;
     if (keys !== KEYS.size - absent) return null;
     for (const f of NUMS) {
@@ -310,7 +314,7 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
         if (!(v === undefined ? !(f in e) : v === "us")) return null;
         continue;
       }
-      if (f === "identityEntryId" || f === "countProblem") {
+      if (f === "identityEntryId" || f === "countProblem" || f === "supersedes") {
         if (!(v === undefined ? !(f in e) : typeof v === "string")) return null;
         continue;
       }
@@ -383,6 +387,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     if (eid !== -2) e.identityEntryId = s(eid) as string;
     const cp = strs[c + 7] as number;
     if (cp !== -2) e.countProblem = s(cp) as string;
+    const sup = strs[c + 8] as number;
+    if (sup !== -2) e.supersedes = s(sup) as string;
     const w = nums[a + 10] as number;
     if (!Number.isNaN(w)) e.writtenInput = w;
     const ii = nums[a + 13] as number;
