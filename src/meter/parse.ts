@@ -1570,6 +1570,8 @@ export function gluedEntry(text: string): GluedEntry | null {
   let pos = 0;
   let inString = false;
   let last = 0;
+  // objects and arrays open at `pos` outside strings: 0 once the head's first object closed
+  let depth = 0;
   for (
     let at = text.indexOf(ENTRY_START, 1);
     at !== -1 && attempts < MAX_GLUED_ATTEMPTS;
@@ -1584,20 +1586,27 @@ export function gluedEntry(text: string): GluedEntry | null {
           last = QUOTE; // a string just ended: the head is after a value or a key, not before one
         }
       } else if (c === QUOTE) inString = true;
-      else if (c !== SPACE && c !== TAB && c !== LF && c !== CR) last = c;
+      else if (c !== SPACE && c !== TAB && c !== LF && c !== CR) {
+        last = c;
+        if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+        else if (c === CLOSE_BRACE_CODE || c === CLOSE_BRACKET) depth--;
+      }
     }
     // Where the head expects a value (after `:`, `[` or `,`, outside a string), the object there
     // may be the head's own nested value: a line cut right after it still ends in `}`, and a
     // model-written object (a tool call's arguments) can be shaped like an entry. Never taken,
     // and not counted as an attempt: a long turn's content blocks cannot use up the budget. (A
     // writer cut at exactly such a point loses the glued entry with the fragment, as before.)
-    if (!inString && (last === COLON || last === OPEN_BRACKET || last === COMMA)) continue;
+    // A `,` after the head's closed object (depth 0: `{…},{…}`, entries joined by a comma) is a
+    // separator, not a value's place (since 2026-12-04: before, both entries were lost).
+    if (!inString && (last === COLON || last === OPEN_BRACKET || (last === COMMA && depth !== 0))) continue;
     attempts++;
     const entry = parseObject(text.slice(at));
     if (entry === null) continue;
     // A cut-off prefix of an object never parses (its braces do not balance); a head that does
     // is a complete entry that lost only its newline.
-    return { entry, at, head: parseObject(text.slice(0, at)) };
+    // (separators after it, as `entryEnd` takes them: `{…};{…}`, `{…},{…}`; since 2026-12-04)
+    return { entry, at, head: parseObject(text.slice(0, at).replace(/[\s,;\x1a]+$/, "")) };
   }
   return null;
 }
@@ -1612,6 +1621,9 @@ const CR = 0x0d;
 const COLON = 0x3a;
 const OPEN_BRACKET = 0x5b;
 const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE_CODE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
 
 function parseObject(text: string): Record<string, unknown> | null {
   try {
