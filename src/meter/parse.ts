@@ -1606,9 +1606,20 @@ export function gluedEntry(text: string): GluedEntry | null {
     // A cut-off prefix of an object never parses (its braces do not balance); a head that does
     // is a complete entry that lost only its newline.
     // (separators after it, as `entryEnd` takes them: `{…};{…}`, `{…},{…}`; since 2026-12-04)
-    return { entry, at, head: parseObject(text.slice(0, at).replace(/[\s,;\x1a]+$/, "")) };
+    return { entry, at, head: parseObject(withoutSeparators(text.slice(0, at))) };
   }
   return null;
+}
+
+/** `text` without the separators after an entry `onlyJunk` takes (white space, `,`, `;`, Ctrl-Z). */
+function withoutSeparators(text: string): string {
+  let e = text.length;
+  while (e > 0) {
+    const c = text.charCodeAt(e - 1);
+    if (c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0x2c || c === 0x3b || c === 0x1a) e--;
+    else break;
+  }
+  return text.slice(0, e);
 }
 
 /** Char codes `gluedEntry`'s scanner tells apart. */
