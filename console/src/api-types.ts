@@ -5209,6 +5209,7 @@ export interface components {
             speed?: string;
             inferenceGeo?: string;
             webSearchRequests?: number;
+            tierInputTotal?: number;
             costUsd?: number | null;
             recordedCostPicoUsd?: string | null;
             costOrigin?: "provider-billed" | null;

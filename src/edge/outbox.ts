@@ -116,6 +116,10 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     // Anthropic web searches, billed per search on top of the tokens (absent otherwise, so an
     // older center refuses only the events that carry one).
     ...(e.webSearchRequests !== undefined ? { webSearchRequests: e.webSearchRequests } : {}),
+    // The difference billed for a later copy of a call: the whole call's prompt total, so the
+    // center prices it at the call's long-context tier with no second per-call fee (absent
+    // otherwise, so an older center refuses only the events that carry one).
+    ...(e.tierInputTotal !== undefined ? { tierInputTotal: e.tierInputTotal } : {}),
     // Absent when there is none, so an older center refuses only the events that carry one.
     ...(pico !== null ? { recordedCostPicoUsd: pico.toString() } : {}),
     costOrigin: pico !== null && e.recordedCostOrigin === "provider-billed" ? "provider-billed" : null,

@@ -139,6 +139,15 @@ export const pushEventSchema = z
      */
     webSearchRequests: z.number().int().min(1).max(10_000).optional(),
     /**
+     * Set only on the difference an edge meter bills for a later, greater copy of a call it
+     * already shipped (`ParsedUsage.tierInputTotal`, since 2026-12-04): the whole call's prompt
+     * total (input + cache read + cache write of that copy). The center prices the difference at
+     * that total's long-context tier and charges no second per-call fee, exactly as a locally
+     * metered difference. Absent (older edges, every other call): priced on its own counts, as
+     * before. At least the event's own prompt total. Not part of the call's identity.
+     */
+    tierInputTotal: tokens.optional(),
+    /**
      * Cost the bot recorded, USD as a JSON number (the older form; kept for older edges and
      * pushers); used per CREDITGATE_COST_MODE (recorded/auto), like transcript costs.
      * `recordedCostPicoUsd` is preferred when both are sent.
@@ -193,6 +202,10 @@ export const pushEventSchema = z
   .refine((e) => e.writtenInput === undefined || e.writtenInput >= e.input, {
     message: "must not be below input",
     path: ["writtenInput"],
+  })
+  .refine((e) => e.tierInputTotal === undefined || e.tierInputTotal >= e.input + e.cacheRead + e.cacheWrite, {
+    message: "must not be below input + cacheRead + cacheWrite",
+    path: ["tierInputTotal"],
   })
   .refine((e) => e.identityEntryId === undefined || e.identityTsMs === 0, {
     message: "only with identityTsMs (a line with no readable time)",
@@ -432,6 +445,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       ...speedOf(e.speed),
       ...inferenceGeoOf(e.inferenceGeo),
       ...(e.webSearchRequests !== undefined ? { webSearchRequests: e.webSearchRequests } : {}),
+      ...(e.tierInputTotal !== undefined ? { tierInputTotal: e.tierInputTotal } : {}),
       recordedCostOrigin:
         (pico ?? e.costUsd) != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
       agentId: e.agentId,
