@@ -1869,7 +1869,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     cacheWrite = Math.max(0, cacheWrite);
     cacheWrite1hRaw = Math.max(0, cacheWrite1hRaw);
   }
-  const totalRaw = count(usage.totalTokens ?? n?.total);
+  let totalRaw = count(usage.totalTokens ?? n?.total);
   const api = str(msg.api);
   let writtenInput: number | undefined;
   if (inputHoldsCache(api, str(providerRaw), input, output, cacheRead, cacheWrite, totalRaw)) {
@@ -1903,6 +1903,10 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     // total alone, or a split written under names not read. Held for review with the total (the
     // operator prices it), never dropped as zero usage: before 2026-12-04 it was skipped and never
     // billed (case usage-total-only-held). No such line was billed before, so its identity is new.
+    // Gemini's total names (`totalTokenCount`, `total_token_count`) are read with its split only
+    // (geminiCounts); a Gemini line with the total alone is such a line too (since 2026-12-04;
+    // before, skipped as zero usage: case usage-total-only-held, its Gemini line)
+    if (totalRaw === 0) totalRaw = count(pick(null, usage.totalTokenCount, usage.total_token_count));
     if (totalRaw === null || totalRaw <= 0) return { kind: "skip", why: "zero-usage" };
     bad.problem = `token total ${totalRaw} without an input/output split (not priced)`;
   }

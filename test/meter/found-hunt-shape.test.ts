@@ -370,3 +370,38 @@ describe("case usage-total-only-held: a call whose only count is a total is held
     );
   });
 });
+
+describe("case usage-gemini-total-only-held: a Gemini call whose only count is its total is held", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 1 call $0.00375 billed and 2 held (was: 2 skipped as zero usage, never held)`, async () => {
+      const { s, world } = await meterCase("usage-gemini-total-only-held", mode);
+      expect(s).toMatchObject({ billed: 1, held: 2, malformed: 0, zeroUsage: 0 });
+      expect(byUser(world)).toEqual({
+        "telegram:5550201": [1, 1000, 50, 0, 0, "0.00375"],
+      });
+      const held = world.db.prepare("SELECT reason, account_id FROM usage_review ORDER BY reason").all() as {
+        reason: string;
+        account_id: string;
+      }[];
+      expect(held.map((r) => [r.account_id, r.reason])).toEqual([
+        ["telegram:5550201", "token total 1280 without an input/output split (not priced)"],
+        ["telegram:5550202", "token total 2150 without an input/output split (not priced)"],
+      ]);
+    });
+  }
+
+  it("a Gemini total of 0 is still zero usage; its total is the held call's total", () => {
+    expect(parseLine(line({ totalTokenCount: 0 }))).toEqual({ kind: "skip", why: "zero-usage" });
+    expect(parseLine(line({ total_token_count: 0, promptTokenCount: 0 }))).toEqual({
+      kind: "skip",
+      why: "zero-usage",
+    });
+    const u = usageOf(line({ totalTokenCount: 640 }));
+    expect(u.countProblem).toBe("token total 640 without an input/output split (not priced)");
+    expect(u.totalTokens).toBe(640);
+    // beside a split, the total is read as before (the call is billed on its split)
+    expect(
+      usageOf(line({ promptTokenCount: 10, candidatesTokenCount: 2, totalTokenCount: 12 })).countProblem,
+    ).toBe(undefined);
+  });
+});
