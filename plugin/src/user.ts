@@ -355,10 +355,12 @@ const TARGET_KINDS: ReadonlySet<string> = new Set([
   "team",
   "guild",
   "peer",
+  // QQ's private chat: OpenClaw's qqbot targets are `qqbot:c2c:<openid>` (a DM, chatType direct)
+  "c2c",
 ]);
 
 /** The {@link TARGET_KINDS} that name one person, whose id is an account on the session's channel. */
-const PERSON_TARGET_KINDS: ReadonlySet<string> = new Set(["user", "users", "dm", "direct", "peer"]);
+const PERSON_TARGET_KINDS: ReadonlySet<string> = new Set(["user", "users", "dm", "direct", "peer", "c2c"]);
 
 /**
  * `telegram:5550101` → itself; a bare `5550101` with channel `telegram` → `telegram:5550101`; a

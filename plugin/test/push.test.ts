@@ -415,6 +415,23 @@ describe("copies stay in sync with creditgate's meter", () => {
       );
     }
   });
+  it.runIf(inRepo)("a route target reads as src/meter/resolve-user.ts reads it (QQ's c2c too)", async () => {
+    const meter = (await import(/* @vite-ignore */ `${repoSrc}resolve-user.ts`)) as {
+      routeToAccount: (t: string, ch?: string | null) => string | null;
+    };
+    const { routeToAccount } = await import("../src/user.js");
+    for (const [t, ch] of [
+      ["qqbot:c2c:A2B91CCEA0E039905B45C84DD96C92FD", null],
+      ["c2c:A2B91CCEA0E039905B45C84DD96C92FD", "qqbot"],
+      ["qqbot:group:G1", "qqbot"],
+      ["user:U07ABC", "slack"],
+      ["discord:user:987", null],
+    ] as const)
+      expect(routeToAccount(t, ch), t).toBe(meter.routeToAccount(t, ch));
+    expect(routeToAccount("qqbot:c2c:A2B91CCEA0E039905B45C84DD96C92FD")).toBe(
+      "qqbot:a2b91ccea0e039905b45c84dd96c92fd",
+    );
+  });
   it.runIf(inRepo)("user resolution equals src/meter/resolve-user.ts", async () => {
     const meter = (await import(/* @vite-ignore */ `${repoSrc}resolve-user.ts`)) as {
       resolveAccount: (a: string, k: string | null, h?: { channel?: string | null }) => { accountId: string };

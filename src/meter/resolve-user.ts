@@ -610,13 +610,16 @@ const TARGET_KINDS: ReadonlySet<string> = new Set([
   "team",
   "guild",
   "peer",
+  // QQ's private chat: OpenClaw's qqbot targets are `qqbot:c2c:<openid>` (a DM, chatType direct),
+  // `qqbot:group:<openid>`, `qqbot:channel:<id>` (extensions/qqbot `parseExplicitTarget`)
+  "c2c",
 ]);
 
 /**
  * The {@link TARGET_KINDS} that name one person (a DM target, `user:U07ABC`), whose id is an
  * account on the session's channel; the others name a shared chat or a container.
  */
-const PERSON_TARGET_KINDS: ReadonlySet<string> = new Set(["user", "users", "dm", "direct", "peer"]);
+const PERSON_TARGET_KINDS: ReadonlySet<string> = new Set(["user", "users", "dm", "direct", "peer", "c2c"]);
 
 /**
  * A sender or route id as OpenClaw's DM peer on its channel, so a sender names the account its DMs

@@ -405,3 +405,13 @@ describe("case usage-gemini-total-only-held: a Gemini call whose only count is i
     ).toBe(undefined);
   });
 });
+
+describe("case qqbot-c2c-route-target: a QQ private chat's route bills qqbot:<openid>", () => {
+  it("1 call $0.00375 to qqbot:<openid> (was qqbot:c2c:<openid>)", async () => {
+    const { s, world } = await meterCase("qqbot-c2c-route-target", "calculate");
+    expect(s).toMatchObject({ billed: 1, held: 0 });
+    expect(byUser(world)).toEqual({
+      "qqbot:a2b91ccea0e039905b45c84dd96c92fd": [1, 1000, 50, 0, 0, "0.00375"],
+    });
+  });
+});

@@ -169,6 +169,24 @@ describe("routeToAccount", () => {
     expect(routeToAccount("chat:oc_123", "feishu")).toBeNull();
     expect(routeToAccount("slack:U07ABC")).toBe("slack:u07abc");
   });
+  it("reads QQ's c2c (private chat) target as the person's id on qqbot (was qqbot:c2c:<openid>)", () => {
+    // OpenClaw's qqbot targets: `qqbot:c2c:<openid>` (DM), `qqbot:group:<openid>`, `qqbot:channel:<id>`
+    const openid = "A2B91CCEA0E039905B45C84DD96C92FD";
+    expect(routeToAccount(`qqbot:c2c:${openid}`)).toBe(`qqbot:${openid.toLowerCase()}`);
+    expect(routeToAccount(`qqbot:c2c:${openid}`, "qqbot")).toBe(`qqbot:${openid.toLowerCase()}`);
+    expect(routeToAccount(`c2c:${openid}`, "qqbot")).toBe(`qqbot:${openid.toLowerCase()}`);
+    expect(routeToAccount(`c2c:${openid}`)).toBeNull();
+    expect(routeToAccount("qqbot:group:G1", "qqbot")).toBeNull();
+    expect(routeToAccount("qqbot:channel:C1", "qqbot")).toBeNull();
+    // the route fallback of a key it cannot read, and the channel a bare c2c target names (none)
+    expect(
+      resolveAccount("main", "agent:main:custom-xyz", { routeTargets: [`qqbot:c2c:${openid}`] }).accountId,
+    ).toBe(`qqbot:${openid.toLowerCase()}`);
+    expect(
+      resolveAccount("main", "agent:main:custom-xyz", { routeTargets: [`c2c:${openid}`], channel: "qqbot" })
+        .accountId,
+    ).toBe(`qqbot:${openid.toLowerCase()}`);
+  });
 });
 
 describe("Slack slash commands under a configured sessionPrefix", () => {
