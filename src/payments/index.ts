@@ -40,6 +40,7 @@ export {
   observeSplitPayment,
   type PaymentGroupTopic,
   paymentGroupTopic,
+  splitPaymentIds,
 } from "./mercadopago.js";
 export {
   currencyExponent,

@@ -273,10 +273,23 @@ export function observeMercadoPagoPayment(
  * `paymentRef` the ids joined by `+` in ascending order (the same whichever part is notified),
  * refund and dispute levels summed. Null otherwise (one payment, or parts that do not add up:
  * each is then checked alone, and refused as a wrong amount).
+ *
+ * The parts not refunded in full are tried first, then all of them: a two-card attempt undone
+ * (its approved card refunded) and paid again with two other cards is the new pair, while a pair
+ * one card of which was refunded before it was ever applied is still that pair (granted, then the
+ * refunded share reversed). `expected.paymentRef`, the top-up's own `<id>+<id>` once granted,
+ * pins the parts: a later payment on the same preference (paid again) must not break the sum, or
+ * a refund of one part would be refused as another payment's and lost.
  */
 export function observeSplitPayment(
   list: readonly MercadoPagoPayment[],
-  expected: { liveMode: boolean; topupId: string; amountMinor: bigint; currency: string },
+  expected: {
+    liveMode: boolean;
+    topupId: string;
+    amountMinor: bigint;
+    currency: string;
+    paymentRef?: string | null;
+  },
   source: string,
 ): PaymentObservation | null {
   const parts: { id: string; o: PaymentObservation }[] = [];
@@ -289,17 +302,40 @@ export function observeSplitPayment(
     if (o.paid.currency !== expected.currency) continue;
     parts.push({ id: String(p.id), o });
   }
-  if (parts.length < 2) return null;
+  const pinned = splitPaymentIds(expected.paymentRef);
+  if (pinned) {
+    const those = pinned.map((id) => parts.find((p) => p.id === id));
+    if (those.some((p) => p === undefined)) return null;
+    return combineParts(those as typeof parts, expected, source);
+  }
+  const standing = parts.filter(({ o }) => (o.refundedMinor ?? 0n) < (o.paid?.amountMinor ?? 0n));
+  for (const set of [standing, parts]) {
+    if (set.length < 2) continue;
+    const sum = set.reduce((n, { o }) => n + (o.paid?.amountMinor ?? 0n), 0n);
+    if (sum === expected.amountMinor) return combineParts(set, expected, source);
+  }
+  return null;
+}
+
+/** The payment ids of a split payment's `paymentRef` (`<id>+<id>`), or null for one payment. */
+export function splitPaymentIds(paymentRef: string | null | undefined): string[] | null {
+  if (!paymentRef?.includes("+")) return null;
+  return paymentRef.split("+");
+}
+
+function combineParts(
+  parts: readonly { id: string; o: PaymentObservation }[],
+  expected: { topupId: string; currency: string },
+  source: string,
+): PaymentObservation {
   const sum = (pick: (o: PaymentObservation) => bigint | undefined) =>
     parts.reduce((n, { o }) => n + (pick(o) ?? 0n), 0n);
-  const amountMinor = sum((o) => o.paid?.amountMinor);
-  if (amountMinor !== expected.amountMinor) return null;
   const ids = parts
     .map((p) => p.id)
     .sort((a, b) => (a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0));
   return {
     state: "paid",
-    paid: { amountMinor, currency: expected.currency },
+    paid: { amountMinor: sum((o) => o.paid?.amountMinor), currency: expected.currency },
     echoedTopupId: expected.topupId,
     paymentRef: ids.join("+"),
     refundedMinor: sum((o) => o.refundedMinor),

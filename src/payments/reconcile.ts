@@ -111,6 +111,7 @@ async function observe(deps: ReconcileDeps, topup: Topup): Promise<PaymentObserv
       topupId: topup.id,
       amountMinor: topup.amountMinor,
       currency: topup.currency,
+      paymentRef: topup.paymentRef,
     },
     "mercadopago reconcile: payment search",
   );

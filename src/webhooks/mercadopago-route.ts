@@ -7,6 +7,7 @@ import {
   observeMercadoPagoPayment,
   observeSplitPayment,
   paymentGroupTopic,
+  splitPaymentIds,
 } from "../payments/index.js";
 import type { Fulfiller } from "./fulfil.js";
 import { verifyMercadoPagoSignature } from "./verify-mercadopago.js";
@@ -145,12 +146,17 @@ export async function mercadoPagoWebhookRoutes(
       const o = observe(p);
       if (o?.state !== "paid" || o.problem || !o.paid || !o.echoedTopupId) return o;
       const t = opts.fulfiller.topups.get(o.echoedTopupId);
-      if (t?.provider !== "mercadopago" || o.paid.amountMinor >= t.amountMinor) return o;
+      if (t?.provider !== "mercadopago") return o;
+      // Once applied as one, a part is read with the other parts of that top-up's payment only; a
+      // payment outside it is another payment (refused as such, as before).
+      const pinned = splitPaymentIds(t.paymentRef);
+      if (pinned ? !pinned.includes(String(p?.id)) : o.paid.amountMinor >= t.amountMinor) return o;
       const expected = {
         liveMode: mp.liveMode,
         topupId: t.id,
         amountMinor: t.amountMinor,
         currency: t.currency,
+        paymentRef: t.paymentRef,
       };
       return observeSplitPayment(await mp.searchPayments(t.id), expected, source) ?? o;
     };

@@ -660,6 +660,50 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.balance(USER)).toBe(0);
     });
 
+    test("a part refunded after the preference was paid again is still that pair's refund", async ({
+      db,
+      onTestFinished,
+    }) => {
+      // Review 2026-12-04: the sum of ALL paid payments was taken; a third payment on the same
+      // preference made it 10000 and the refund of a part was refused as another payment's.
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const first = h.fakeMp.pay(topupId, { amount: 3000 });
+      const second = h.fakeMp.pay(topupId, { amount: 2000 });
+      expect((await h.sendMp(h.fakeMp.notification(second))).json().status).toBe("applied");
+      const again = h.fakeMp.pay(topupId, { amount: 5000 }); // paid a second time
+      expect((await h.sendMp(h.fakeMp.notification(again))).json().status).toBe("rejected");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      h.fakeMp.update(first, { status: "refunded", refunded: 3000 });
+      expect((await h.sendMp(h.fakeMp.notification(first))).json().status).toBe("applied"); // was rejected
+      expect(h.balance(USER)).toBe(2_000_000); // was 5 credits: the refund lost
+      expect(h.topups.get(topupId)).toMatchObject({
+        paymentRef: `${first}+${second}`,
+        refundedMinor: 300_000n,
+      });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a two-card attempt undone (its approved card refunded), then paid with two other cards, grants once", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const undone = h.fakeMp.pay(topupId, { amount: 3000 });
+      h.fakeMp.update(undone, { status: "refunded", refunded: 3000 }); // second card declined: undone
+      const a = h.fakeMp.pay(topupId, { amount: 3000 });
+      const b = h.fakeMp.pay(topupId, { amount: 2000 });
+      const res = await h.sendMp(h.fakeMp.notification(b));
+      expect(res.json()).toMatchObject({ status: "applied", topupId }); // was rejected (3000+3000+2000)
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // was 0
+      expect(h.topups.get(topupId)).toMatchObject({ paymentRef: `${a}+${b}`, refundedMinor: 0n });
+      expect((await h.sendMp(h.fakeMp.notification(a))).json().status).toBe("no_change");
+      expect(h.ledgerRows(USER).map((r) => r.kind)).toEqual(["topup"]);
+    });
+
     test("reconcile applies the two parts as one payment", async ({ db, onTestFinished }) => {
       const h = await createPaymentsHarness(db);
       onTestFinished(h.close);
