@@ -3,7 +3,7 @@
  *
  * - `before_dispatch` (channel inbound and Control-UI `chat.send`): claims the message and
  *   answers with the reason and a top-up hint. It runs BEFORE command handling, so the
- *   plugin's own commands (and /start, /help) are let through: a blocked user must still be
+ *   plugin's own commands (and OpenClaw's /help) are let through: a blocked user must still be
  *   able to /consumo and /recargar.
  * - `before_agent_reply` (every embedded/CLI agent turn: channel, gateway `agent` RPC,
  *   OpenAI-compatible HTTP, `agent --local`), registered with `eligibleTriggers: ["user"]`:

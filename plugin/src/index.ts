@@ -26,7 +26,9 @@ import { configuredIdentityLinks, configuredSlashPrefixes } from "./user.js";
 export const PLUGIN_ID = "creditgate";
 
 /** Commands a blocked user may still run (they never reach the model anyway). */
-const ALWAYS_PASS = ["consumo", "saldo", "recargar", "burn", "tokens", "start", "help"];
+// Not /start: OpenClaw registers no /start command (commands-registry.data.ts), so a bare /start
+// from a paired user is an ordinary message the model answers; /help is OpenClaw's own, no model.
+const ALWAYS_PASS = ["consumo", "saldo", "recargar", "burn", "tokens", "help"];
 
 export interface Registered {
   client: CreditgateClient;

@@ -76,19 +76,25 @@ describe("gating a blocked user", () => {
     }
     expect(host.modelCalls).toBe(0);
     // bare (or with trailing space / a bot suffix) they still pass; /recargar and /burn take arguments
-    for (const text of [
-      "/consumo",
-      " /saldo ",
-      "/consumo@my_bot",
-      "/tokens",
-      "/help",
-      "/start",
-      "/recargar starter",
-    ])
+    for (const text of ["/consumo", " /saldo ", "/consumo@my_bot", "/tokens", "/help", "/recargar starter"])
       expect(reg.gate.isPassCommand(text), text).toBe(true);
     expect(reg.gate.isPassCommand("/burn main")).toBe(true);
     expect(reg.gate.isPassCommand("/consumo hola")).toBe(false);
     expect(reg.gate.isPassCommand("/consumidor")).toBe(false);
+  });
+
+  it("claims a bare /start: OpenClaw registers no /start command, so it would reach the model", async () => {
+    // Review 2026-12-04: /start passed bare and a blocked paired user got a model reply (billed into
+    // debt unless the before_agent_reply backstop was on). OpenClaw's built-in /help stays a pass.
+    const { host, reg } = setup();
+    for (const text of ["/start", "/start@my_bot", " /START "]) {
+      const r = await host.inbound({ senderId: "5550102", text });
+      expect(r.by, text).toBe("before_dispatch");
+      expect(r.reply, text).toContain("Tu saldo se agotó.");
+      expect(reg.gate.isPassCommand(text), text).toBe(false);
+    }
+    expect(host.modelCalls).toBe(0);
+    expect(reg.gate.isPassCommand("/help")).toBe(true);
   });
 
   it("stops turns that skip dispatch (gateway RPC / OpenAI HTTP) with before_agent_reply", async () => {
