@@ -506,8 +506,14 @@ export function observeStripeEvent(event: Stripe.Event): StripeEventFact | null 
       observation,
     };
   }
-  if (PAYMENT_INTENT_EVENTS.has(event.type))
-    return observePaymentIntent(event.data.object as Stripe.PaymentIntent, source);
+  if (PAYMENT_INTENT_EVENTS.has(event.type)) {
+    const fact = observePaymentIntent(event.data.object as Stripe.PaymentIntent, source);
+    // An auto top-up's payment_intent.succeeded, retried for hours as a Checkout event can be:
+    // paid when the event was created, not when it was applied.
+    if (fact?.observation.state === "paid" && typeof event.created === "number")
+      return { ...fact, observation: { ...fact.observation, paidAtMs: event.created * 1000 } };
+    return fact;
+  }
   if (event.type === "charge.refunded")
     return observeCharge(event.data.object as Stripe.Charge, source, false);
   if (event.type.startsWith("charge.dispute.")) {

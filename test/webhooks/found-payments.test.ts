@@ -812,6 +812,35 @@ describe.each(ENGINES)("%s", (engine) => {
           .paidAtMs,
       ).toBeUndefined();
     });
+
+    it("an auto top-up's payment_intent.succeeded says so too (review 2026-12-04: it was applied at now)", () => {
+      const pi = {
+        id: "pi_auto_1",
+        object: "payment_intent",
+        status: "succeeded",
+        amount: 500,
+        amount_received: 500,
+        currency: "usd",
+        metadata: { autotopup_trigger: "balance_below", topup_id: "tu_2" },
+      };
+      const event = {
+        id: "evt_2",
+        type: "payment_intent.succeeded",
+        created: 1_764_806_400,
+        data: { object: pi },
+      };
+      const fact = observeStripeEvent(event as unknown as Parameters<typeof observeStripeEvent>[0]);
+      expect(fact?.observation).toMatchObject({ state: "paid", paidAtMs: 1_764_806_400_000 });
+      const failed = {
+        ...event,
+        type: "payment_intent.payment_failed",
+        data: { object: { ...pi, status: "requires_payment_method" } },
+      };
+      expect(
+        observeStripeEvent(failed as unknown as Parameters<typeof observeStripeEvent>[0])?.observation
+          .paidAtMs,
+      ).toBeUndefined();
+    });
   });
   describe("case mercadopago-preference-paid-twice-first-refunded", () => {
     test("the second payment of a preference takes the place of the first when that one is refunded in full", async ({
