@@ -46,7 +46,7 @@ export function fixedDecimals(text: string, decimals: number): string {
 /** The success rate in percent with one decimal, from the integer counts (no float text). */
 function successRateText(r: ReportRow): string {
   if (r.requests === 0) return "";
-  const tenths = successTenths(r.requests, r.errors); // integer ≤ 1000, rounded down
+  const tenths = successTenths(r.requests, r.errors); // integer ≤ 1000, half-up, never 100.0 with an error
   return `${Math.trunc(tenths / 10)}.${tenths % 10}`;
 }
 

@@ -77,8 +77,8 @@ export interface ReportRow {
   requests: number;
   errors: number;
   /**
-   * `(requests − errors) / requests` in percent, 1 decimal rounded down (so never 100.0 with an
-   * error: {@link successTenths}); null without requests.
+   * `(requests − errors) / requests` in percent, 1 decimal half-up, but never 100.0 with an error
+   * nor 0.0 with a success ({@link successTenths}); null without requests.
    */
   successRatePct: number | null;
   inputTokens: number;
