@@ -225,11 +225,19 @@ export async function mercadoPagoWebhookRoutes(
       if (!topupId || !t || t.provider !== "mercadopago" || t.status !== "paid") continue;
       if (t.refundedMinor < t.amountMinor || t.disputedMinor !== 0n) continue;
       try {
+        const own = new Set(splitPaymentIds(t.paymentRef) ?? [t.paymentRef]);
         const others = (await mp.searchPayments(topupId)).filter(
-          (p) => p.id !== undefined && String(p.id) !== t.paymentRef && p.status === "approved",
+          (p) => p.id !== undefined && !own.has(String(p.id)) && p.status === "approved",
         );
-        for (const p of others) {
-          const observation = observe(p);
+        // Paid again with two cards: the two parts take its place together.
+        const expected = {
+          liveMode: mp.liveMode,
+          topupId,
+          amountMinor: t.amountMinor,
+          currency: t.currency,
+        };
+        const split = observeSplitPayment(others, expected, source);
+        for (const observation of [split, ...others.map((p) => observe(p))]) {
           if (!observation) continue;
           const o = opts.fulfiller.apply({
             event: null,

@@ -704,6 +704,27 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.ledgerRows(USER).map((r) => r.kind)).toEqual(["topup"]);
     });
 
+    test("a refunded top-up paid again with two cards: the two parts take its place together", async ({
+      db,
+      onTestFinished,
+    }) => {
+      // Review 2026-12-04: the takeover of a refunded top-up read each other payment alone.
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paid = h.fakeMp.pay(topupId);
+      expect((await h.sendMp(h.fakeMp.notification(paid))).json().status).toBe("applied");
+      const a = h.fakeMp.pay(topupId, { amount: 3000 });
+      const b = h.fakeMp.pay(topupId, { amount: 2000 });
+      for (const id of [a, b])
+        expect((await h.sendMp(h.fakeMp.notification(id))).json().status).toBe("rejected");
+      h.fakeMp.update(paid, { status: "refunded", refunded: 5000 });
+      await h.sendMp(h.fakeMp.notification(paid));
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // was 0: the pair was never taken over
+      expect(h.topups.get(topupId)).toMatchObject({ paymentRef: `${a}+${b}`, refundedMinor: 0n });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
     test("reconcile applies the two parts as one payment", async ({ db, onTestFinished }) => {
       const h = await createPaymentsHarness(db);
       onTestFinished(h.close);
