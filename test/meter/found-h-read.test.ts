@@ -103,6 +103,16 @@ describe("case utf16-powershell-transcript: a transcript in UTF-16 is decoded an
     again.close();
   });
 
+  it("case utf16-bomless-leading-blank: BOM-less UTF-16 whose first line is blank or indented: telegram:5550611 2 calls $0.01125, telegram:5550612 1 call $0.01125 (was nothing billed, 14 malformed)", async () => {
+    const { s, world: w } = await meterCaseDir(join(CASES, "utf16-bomless-leading-blank"));
+    worlds.push(w);
+    expect(s).toMatchObject({ billed: 3, malformed: 0 });
+    expect(byUser(w)).toEqual({ "telegram:5550611": [2, "0.01125"], "telegram:5550612": [1, "0.01125"] });
+    const again = meterFor(w);
+    expect(await again.runOnce()).toMatchObject({ billed: 0, malformed: 0 });
+    again.close();
+  });
+
   for (const be of [false, true]) {
     const name = be ? "UTF-16BE" : "UTF-16LE";
     it(`${name}: appended between polls (no BOM on appends, CRLF, a cut mid code unit and mid surrogate pair), each call billed once, as from UTF-8`, async () => {
@@ -169,6 +179,12 @@ describe("case utf16-powershell-transcript: a transcript in UTF-16 is decoded an
     expect(utf16Of(Buffer.from([0xff, 0xfe, 0, 0]))).toBeNull();
     expect(utf16Of(Buffer.from([0, 0, 0, 0x7b]))).toBeNull();
     expect(utf16Of(Buffer.from('{"a":1}'))).toBeNull();
+    // BOM-less with a blank, CRLF or indented first line (2026-12-04)
+    expect(utf16Of(utf16('\r\n{"a":1}'))).toEqual({ be: false, bom: 0 });
+    expect(utf16Of(utf16('  {"a":1}', true))).toEqual({ be: true, bom: 0 });
+    expect(utf16Of(utf16('\n{"a":1}', true))).toEqual({ be: true, bom: 0 });
+    expect(utf16Of(Buffer.from([0x7b, 0, 0, 0]))).toBeNull(); // UTF-32LE without BOM
+    expect(utf16Of(Buffer.from([0, 0, 0x7b, 0]))).toBeNull();
     // a newline unit only at a code unit boundary (U+0A0A, U+xx0A are not newlines)
     const d = utf16("\u0a0a\u010a\n", false);
     expect(utf16NewlineAt(d, 0, false)).toBe(4);

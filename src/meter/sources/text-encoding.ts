@@ -22,16 +22,24 @@ const BE_BARE: Utf16 = { be: true, bom: 0 };
 /**
  * The UTF-16 of a file that begins with `head` (its first 4 bytes, or all it has), or null (UTF-8).
  * A byte order mark FF FE (LE) or FE FF (BE) — but not FF FE 00 00 (UTF-32LE: not decoded); or,
- * without one, a first line that begins `{"` in UTF-16 (`7B 00 22 00` / `00 7B 00 22`), which no
- * UTF-8 entry can (JSON text holds no raw NUL).
+ * without one, two first code units that are ASCII text (printable, tab, CR, LF) in UTF-16
+ * (`7B 00 22 00` / `00 7B 00 22` for `{"`, `0A 00 7B 00` for a blank first line, `20 00 7B 00`
+ * for a leading space), which no UTF-8 transcript can begin with (JSON text holds no raw NUL).
+ * Before 2026-12-04 only `{"` was taken: a BOM-less UTF-16 file whose first line was blank or
+ * indented had every line malformed and no call billed.
  */
 export function utf16Of(head: Uint8Array): Utf16 | null {
   const [a, b, c, d] = [head[0], head[1], head[2], head[3]];
   if (a === 0xff && b === 0xfe) return c === 0 && d === 0 ? null : LE_BOM;
   if (a === 0xfe && b === 0xff) return BE_BOM;
-  if (a === 0x7b && b === 0 && c === 0x22 && d === 0) return LE_BARE;
-  if (a === 0 && b === 0x7b && c === 0 && d === 0x22) return BE_BARE;
+  if (b === 0 && d === 0 && asciiText(a) && asciiText(c)) return LE_BARE;
+  if (a === 0 && c === 0 && asciiText(b) && asciiText(d)) return BE_BARE;
   return null;
+}
+
+/** A byte that is a printable ASCII character, a tab, CR or LF (never NUL, never undefined). */
+function asciiText(x: number | undefined): boolean {
+  return x !== undefined && ((x >= 0x20 && x < 0x7f) || x === 0x09 || x === 0x0a || x === 0x0d);
 }
 
 /**
