@@ -206,6 +206,10 @@ describe("creditgate CLI", () => {
       ["grants", "telegram:1"],
       ["report", "--today"],
       ["review"],
+      // since 2026-12-04: these created an empty database and answered "blocked, balance 0"
+      ["status", "telegram:1"],
+      ["limits", "get", "telegram:1"],
+      ["alerts"],
     ]) {
       const r = await run(env, ["--db", missing, ...args]);
       expect(r.out, args.join(" ")).toBe("");

@@ -55,10 +55,14 @@ function asAppError(err: unknown): unknown {
 /** `limits`, `block`, `unblock`, `status`, `alerts`: the worker's operator surfaces (`worker`, `start`: run.ts). */
 export function registerWorkerCommands(program: Command, ctx: CliContext): void {
   // Worker modules load only when these commands run.
-  const setup = async (cmd: Command) => {
+  // `existing`: a read-only command (status, alerts, limits get) never creates a database: run
+  // where there is none (another directory than `creditgate start`'s, a mistyped --db) it created
+  // an empty one there and answered "BLOCKED, balance 0" for a user with credits (2026-12-04);
+  // it now fails as `usage` and `balance` do, naming the path
+  const setup = async (cmd: Command, existing = false) => {
     const g = cmd.optsWithGlobals<GlobalOptions>();
     const config = ctx.config(g);
-    const db = ctx.openDb(config);
+    const db = ctx.openDb(config, existing ? { existing: true } : undefined);
     const w = await import("../../limits/index.js");
     const enforcer = w.createEnforcer(db, w.workerSettingsFromConfig(config));
     return { g, config, db, w, enforcer, queries: w.createQueries(db, enforcer) };
@@ -124,7 +128,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .description("show a user's limits (own, defaults, effective) and current status")
     .argument("<user>", "account id, or '*' for defaults")
     .action(async (user: string, _o: unknown, cmd: Command) => {
-      const { g, enforcer, queries } = await setup(cmd);
+      const { g, enforcer, queries } = await setup(cmd, true);
       printLimits(
         ctx,
         g,
@@ -169,7 +173,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .description("a user's enforcement status: allowed or blocked, why, and each cap window")
     .argument("<user>", "end-user account id")
     .action(async (user: string, _o: unknown, cmd: Command) => {
-      const { g, queries } = await setup(cmd);
+      const { g, queries } = await setup(cmd, true);
       const s = queries.answer("status", { userId: user }, ctx.nowMs());
       if (g.json) return ctx.out(toJson(s));
       printStatus(ctx, s);
@@ -181,7 +185,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .option("--dead", "only dead-lettered deliveries (failed after the last try)")
     .option("--limit <n>", "how many, newest first (1-10000)", integerArg(1, 10_000), 50)
     .action(async (o: { dead?: boolean; limit: number }, cmd: Command) => {
-      const { g, enforcer } = await setup(cmd);
+      const { g, enforcer } = await setup(cmd, true);
       const rows = enforcer.alerts({
         ...(o.dead ? { state: "dead" as const } : {}),
         limit: o.limit,
