@@ -1622,6 +1622,29 @@ function withoutSeparators(text: string): string {
   return text.slice(0, e);
 }
 
+/**
+ * The complete entry a line that does not parse begins with, when text follows it that ends in `}`
+ * itself (`{…entry…}}`, `{…entry…} // }`, `{…entry…},{"x":{}}`): `entryEnd` for a line that
+ * `endsLikeObject` cannot tell apart from an entry. `end` is the byte length of the entry (with
+ * any blank before it) in the line's UTF-8. Null when the line does not begin with a complete
+ * object. Before 2026-12-04 such a line was rejected whole as invalid JSON and its call never
+ * billed, while the same entry with trailing text not ending in `}` was read (case
+ * `entry-with-trailing-brace`). Only for a line whose `JSON.parse` and `gluedEntry` failed.
+ */
+export function leadingEntry(
+  text: string,
+): { entry: Record<string, unknown>; text: string; end: number } | null {
+  const buf = Buffer.from(text, "utf8");
+  let s = 0;
+  while (s < buf.length && (buf[s] === SPACE || buf[s] === TAB || buf[s] === CR || buf[s] === LF)) s++;
+  if (buf[s] !== 0x7b) return null; // `{`
+  const end = entryEnd(buf, s, buf.length);
+  if (end === -1 || end === buf.length) return null;
+  const head = buf.toString("utf8", s, end);
+  const entry = parseObject(head);
+  return entry === null ? null : { entry, text: head, end };
+}
+
 /** Char codes `gluedEntry`'s scanner tells apart. */
 const BACKSLASH = 0x5c;
 const QUOTE = 0x22;

@@ -274,6 +274,16 @@ describe("case entry-with-trailing-text: a complete entry with text after it on 
     again.close();
   });
 
+  it("case entry-with-trailing-brace: text after the entry that ends in } itself: telegram:5550811 4 calls $0.015 (was 1 call $0.00375, the other 3 invalid JSON)", async () => {
+    const { s, world: w } = await meterCaseDir(join(CASES, "entry-with-trailing-brace"));
+    worlds.push(w);
+    expect(s).toMatchObject({ billed: 4, malformed: 3 });
+    expect(byUser(w)).toEqual({ "telegram:5550811": [4, "0.015"] });
+    const again = meterFor(w);
+    expect(await again.runOnce()).toMatchObject({ billed: 0, malformed: 0 });
+    again.close();
+  });
+
   it("in an archive read whole too; an entry that never closes is still rejected", async () => {
     const w = world();
     const dir = sessionsDir(w);

@@ -9,6 +9,7 @@ import {
   INVALID_JSON_REASON,
   type LineResult,
   latencyMs,
+  leadingEntry,
   mayBeUsage,
   onlyJunk,
   parseEntry,
@@ -1115,7 +1116,14 @@ export class BatchBuilder {
   #unglued(text: string, who: LineOwner, sourceRef: string, eventRef: string): void {
     const g = gluedEntry(text);
     if (g === null) {
-      this.reject(sourceRef, INVALID_JSON_REASON);
+      // a complete entry with text after it that ends in `}` (see parse.ts `leadingEntry`): the
+      // entry is read, the text reported, as when the text does not end in `}`
+      const lead = leadingEntry(text);
+      if (lead === null) this.reject(sourceRef, INVALID_JSON_REASON);
+      else {
+        this.reject(`${sourceRef}+${lead.end}`, TRUNCATED_REASON);
+        this.#entryLine(lead.text, lead.entry, who, sourceRef, eventRef);
+      }
       return;
     }
     const head = text.slice(0, g.at);
