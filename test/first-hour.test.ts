@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -36,6 +36,14 @@ function cg(args: string[], env: Record<string, string> = {}) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** A database `creditgate start` would have made: read-only commands refuse a missing one (since 2026-12-04). */
+function createdDb(): string {
+  const db = join(tempDir(), "cg.sqlite");
+  cg(["--db", db, "meter", "--once", "--state-dir", tempDir()]);
+  expect(existsSync(db)).toBe(true);
+  return db;
+}
+
 /** No stack trace, no ZodError dump: what an operator reads is a sentence. */
 function expectNoStack(text: string): void {
   expect(text).not.toMatch(/^\s+at /m);
@@ -50,7 +58,7 @@ describe("the operator's first hour: one-line errors naming the setting or argum
   });
 
   it("alerts --limit abc is refused (not silently 50), naming the option", () => {
-    const db = join(tempDir(), "cg.sqlite");
+    const db = createdDb();
     const r = cg(["--db", db, "alerts", "--limit", "abc"]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
@@ -106,7 +114,7 @@ describe("the operator's first hour: one-line errors naming the setting or argum
   });
 
   it("status with an invalid user id: one line with the rule, exit 1 (not an unexpected error)", () => {
-    const db = join(tempDir(), "cg.sqlite");
+    const db = createdDb();
     const r = cg(["--db", db, "status", "a b"]);
     expect(r.code).toBe(1);
     expect(r.err.trim().split("\n")).toHaveLength(1);
