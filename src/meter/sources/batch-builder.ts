@@ -1272,35 +1272,7 @@ export class BatchBuilder {
           userPreview,
           usage,
         });
-      if (this.packer)
-        this.packer.add(
-          usage,
-          this.agentId,
-          who.sessionId,
-          who.sessionKey,
-          accountId,
-          this.source,
-          eventRef,
-          latency,
-          userPreview,
-          replyPreview,
-          this.keysHere() ? identity(usage) : undefined,
-        );
-      else
-        this.events.push(
-          usageEvent(
-            usage,
-            this.agentId,
-            who.sessionId,
-            who.sessionKey,
-            accountId,
-            this.source,
-            eventRef,
-            latency,
-            userPreview,
-            replyPreview,
-          ),
-        );
+      this.#emit(usage, who, accountId, eventRef, latency, userPreview, replyPreview);
     }
   }
 
@@ -1428,32 +1400,49 @@ export class BatchBuilder {
     const replyPreview =
       this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null;
     prior.usage = r.usage;
+    this.#emit(inc, who, accountId, eventRef, null, null, replyPreview);
+  }
+
+  /**
+   * Adds one call to the batch: to the column packer when the reader packs (with its identity
+   * when `keysHere`), else as a `UsageEvent`. `latency` in ms and the previews as `usageEvent`
+   * takes them (null: none).
+   */
+  #emit(
+    usage: ParsedUsage,
+    who: LineOwner,
+    accountId: string,
+    eventRef: string,
+    latency: number | null,
+    userPreview: string | null,
+    replyPreview: string | null,
+  ): void {
     if (this.packer)
       this.packer.add(
-        inc,
+        usage,
         this.agentId,
         who.sessionId,
         who.sessionKey,
         accountId,
         this.source,
         eventRef,
-        null,
-        null,
+        latency,
+        userPreview,
         replyPreview,
-        this.keysHere() ? identity(inc) : undefined,
+        this.keysHere() ? identity(usage) : undefined,
       );
     else
       this.events.push(
         usageEvent(
-          inc,
+          usage,
           this.agentId,
           who.sessionId,
           who.sessionKey,
           accountId,
           this.source,
           eventRef,
-          null,
-          null,
+          latency,
+          userPreview,
           replyPreview,
         ),
       );
