@@ -59,7 +59,8 @@ const OUTAGE_LOG_EVERY_MS = 60_000;
 export class Gate {
   private lastOutageLog = 0;
   private outage = false;
-  private readonly pass: RegExp;
+  /** Lower-cased pass command name → whether the host runs it with arguments. */
+  private readonly pass: Map<string, boolean>;
   private readonly now: () => number;
 
   private readonly o: GateOptions;
@@ -67,24 +68,27 @@ export class Gate {
   constructor(o: GateOptions) {
     this.o = o;
     this.now = o.now ?? Date.now;
-    const clean = (l: readonly string[]) => l.map((n) => n.replace(/[^a-z0-9_-]/gi, "")).filter(Boolean);
-    const withArgs = new Set(clean(o.argCommands ?? []).map((n) => n.toLowerCase()));
-    const names = clean(o.passCommands);
-    const bare = names.filter((n) => !withArgs.has(n.toLowerCase()));
-    const args = names.filter((n) => withArgs.has(n.toLowerCase()));
-    // `/consumo`, `/consumo@my_bot` (bare), `/recargar starter`; case-insensitive like Telegram.
-    // Before 2026-12-04 any pass command with text after it passed: `/consumo <a question>` from a
-    // blocked user reached the model (OpenClaw hands a command given arguments it does not take to
-    // the agent), a reply served with no balance (case gate-pass-command-args).
-    const alts = [
-      ...(bare.length ? [`(?:${bare.join("|")})(?:@[\\w.-]+)?\\s*$`] : []),
-      ...(args.length ? [`(?:${args.join("|")})(?:@[\\w.-]+)?(?:\\s|$)`] : []),
-    ];
-    this.pass = alts.length ? new RegExp(`^\\s*/(?:${alts.join("|")})`, "i") : /(?!)/;
+    const clean = (l: readonly string[]) =>
+      l.map((n) => n.replace(/[^a-z0-9_-]/gi, "").toLowerCase()).filter(Boolean);
+    const withArgs = new Set(clean(o.argCommands ?? []));
+    this.pass = new Map(clean(o.passCommands).map((n) => [n, withArgs.has(n)]));
   }
 
-  isPassCommand(text: string | undefined): boolean {
-    return typeof text === "string" && this.pass.test(text);
+  /**
+   * Whether OpenClaw runs `text` as one of the pass commands (so it never reaches the model):
+   * {@link hostCommand} reads it as the host does, then a command that takes no arguments passes
+   * only bare (case gate-pass-command-args). `channel`: the turn's channel (a `/cmd@bot` suffix is
+   * a Telegram form; elsewhere OpenClaw keeps it in the command name, which then matches nothing).
+   */
+  isPassCommand(text: string | undefined, channel?: string): boolean {
+    if (typeof text !== "string") return false;
+    const c = hostCommand(text, channel);
+    if (!c) return false;
+    for (const name of new Set([c.name, c.name.replace(/_/g, "-"), c.name.replace(/-/g, "_")])) {
+      const takesArgs = this.pass.get(name);
+      if (takesArgs !== undefined) return c.args === "" || takesArgs;
+    }
+    return false;
   }
 
   /**
@@ -125,8 +129,11 @@ export class Gate {
     ctx: BeforeDispatchContext,
   ): Promise<BeforeDispatchResult | undefined> => {
     if (event.isGroup) return undefined;
-    const text = event.content ?? event.body;
-    if (this.isPassCommand(text) || this.isPassCommand(event.body)) return undefined;
+    // OpenClaw reads commands from the text this hook gets as `content` (`BodyForCommands`);
+    // `body` is the agent's text (envelope, reply context, a voice note's transcript), never a
+    // command: before 2026-12-04 a `body` that read as a pass command let the turn through too.
+    const text = event.content?.trim() ? event.content : event.body;
+    if (this.isPassCommand(text, event.channel ?? ctx.channelId)) return undefined;
     const sessionKey = event.sessionKey ?? ctx.sessionKey;
     const d = await this.check(
       gatedUser(
@@ -179,4 +186,45 @@ export function gatedUser(
     return direct && isDmRoomKey(sessionKey) ? chatUser({ channel, senderId, identityLinks }) : null;
   }
   return chatUser({ channel, senderId, identityLinks });
+}
+
+/** Telegram's bot-username suffix as OpenClaw strips it (`TARGETED_COMMAND_BODY_RE`, 2026.9). */
+const TARGETED = /^\/([^\s@]+)@([A-Za-z0-9_]+)(?=$|\s|[.!?！？…,，。;；:：'"’”)\]}])([\s\S]*)$/u;
+
+/**
+ * The plugin command OpenClaw would match for a message, read as OpenClaw 2026.9 reads it, or null
+ * when it is no command (it goes to the agent): the text trimmed (JS `trim`: a zero-width space
+ * or a full-width `／` is not trimmed, so `\u200b/consumo` and `／consumo` are messages); only
+ * the first line is the command line, `/cmd: args` is `/cmd args` (`normalizeCommandBody`'s colon
+ * syntax, "because some channels insert colon syntax"); a Telegram `/cmd@bot` loses its suffix
+ * (on Telegram only: OpenClaw strips it for the bot's own username, and drops a command addressed
+ * to another bot since 2026.8); then `matchRegisteredPluginCommand`: `/`, optional white space,
+ * the name (lower-cased), white space, the arguments (the rest of the message, trimmed). A `!` is
+ * no prefix for plugin commands (only OpenClaw's bash shortcut). Before 2026-12-04 the gate
+ * matched its own pattern: `/consumo:`, `/ saldo`, `/recargar: starter` (commands OpenClaw runs)
+ * were claimed, so a blocked user on Discord, Slack or WhatsApp could not see the balance or top
+ * up, and `/consumo@x` on a channel without bot suffixes passed though OpenClaw hands it to the
+ * model (case gate-command-forms).
+ */
+export function hostCommand(text: string, channel?: string): { name: string; args: string } | null {
+  const t = text.trim();
+  if (!t.startsWith("/")) return null;
+  const nl = t.indexOf("\n");
+  const line = nl === -1 ? t : t.slice(0, nl).trim();
+  const tail = nl === -1 ? "" : t.slice(nl + 1).trimStart();
+  let body = line;
+  const colon = /^\/([^\s:]+)\s*:([\s\S]*)$/.exec(line);
+  if (colon) {
+    const rest = (colon[2] ?? "").trimStart();
+    body = rest ? `/${colon[1]} ${rest}` : `/${colon[1]}`;
+  }
+  const ch = channel?.trim().toLowerCase();
+  if (!ch || ch === "telegram") {
+    const m = TARGETED.exec(body);
+    if (m) body = `/${m[1]}${m[3] ?? ""}`;
+  }
+  if (tail) body = `${body}\n${tail}`;
+  const m = /^\/\s*([^\s]+)(?:\s+([\s\S]*))?$/.exec(body.trim());
+  if (!m?.[1]) return null;
+  return { name: m[1].toLowerCase(), args: m[2]?.trim() ?? "" };
 }

@@ -25,10 +25,13 @@ import { configuredIdentityLinks, configuredSlashPrefixes } from "./user.js";
 
 export const PLUGIN_ID = "creditgate";
 
-/** Commands a blocked user may still run (they never reach the model anyway). */
+/**
+ * OpenClaw's own commands a blocked user may still run (no model): /help. The plugin's commands
+ * pass too, those registered only (below).
+ */
 // Not /start: OpenClaw registers no /start command (commands-registry.data.ts), so a bare /start
 // from a paired user is an ordinary message the model answers; /help is OpenClaw's own, no model.
-const ALWAYS_PASS = ["consumo", "saldo", "recargar", "burn", "tokens", "help"];
+const HOST_PASS = ["help"];
 
 export interface Registered {
   client: CreditgateClient;
@@ -72,7 +75,10 @@ export function registerCreditgate(api: PluginApi): Registered {
     language: cfg.language,
     failOpen: cfg.failOpen,
     logger: log,
-    passCommands: ALWAYS_PASS,
+    // Only the commands registered: one turned off in the config (`commands: {consumo: false}`) is
+    // no command on the host, so `/consumo` goes to the model and must be gated (before 2026-12-04
+    // it passed whatever the config said: case gate-command-forms).
+    passCommands: [...commands.map((c) => c.name), ...HOST_PASS],
     // only these pass with text after them; the others reach the model when given any
     argCommands: commands.filter((c) => c.acceptsArgs).map((c) => c.name),
     // read at each check: an operator may link ids while the gateway runs

@@ -97,6 +97,104 @@ describe("gating a blocked user", () => {
     expect(reg.gate.isPassCommand("/help")).toBe(true);
   });
 
+  it("reads each command form as OpenClaw 2026.9 does: what it runs passes, what it hands the model is claimed (case gate-command-forms)", async () => {
+    const { host, reg } = setup();
+    const blocked = async (channel: string, text: string) =>
+      host.inbound({
+        channel,
+        senderId: "5550102",
+        text,
+        sessionKey: `agent:main:${channel}:direct:5550102`,
+      });
+    cg.setUser("discord:5550102", {
+      balanceMicroCredits: 0,
+      allowed: false,
+      reason: "insufficient_balance",
+      windows: [],
+      topupUrl: "http://127.0.0.1:1/pay/d1",
+    });
+    cg.setUser("slack:5550102", {
+      balanceMicroCredits: 0,
+      allowed: false,
+      reason: "insufficient_balance",
+      windows: [],
+    });
+    // commands OpenClaw runs (colon syntax, white space after the slash, case, the bot's own
+    // Telegram suffix, arguments on a second line): a blocked user still reaches them
+    const commands: [string, string][] = [
+      ["discord", "/consumo:"],
+      ["slack", "/saldo :"],
+      ["discord", "/recargar: starter"],
+      ["slack", "/recargar:starter stripe"],
+      ["discord", "/ consumo"],
+      ["telegram", "/ recargar starter"],
+      ["telegram", "/CONSUMO"],
+      ["telegram", "  /Saldo  "],
+      ["telegram", "/consumo@my_bot"],
+      ["telegram", "/consumo@My_Bot:"],
+      ["telegram", "/recargar@my_bot starter"],
+      ["telegram", "/recargar\nstarter"],
+    ];
+    for (const [channel, text] of commands) {
+      const r = await blocked(channel, text);
+      expect(r.by, `${channel} ${text}`).toBe("command");
+      expect(reg.gate.isPassCommand(text, channel), `${channel} ${text}`).toBe(true);
+    }
+    // messages OpenClaw hands the model: claimed
+    const messages: [string, string][] = [
+      ["discord", "/consumo@creditbot"], // no bot suffix off Telegram: `/consumo@creditbot` is no command
+      ["slack", "/recargar@creditbot write me an essay"],
+      ["telegram", "/consumo@my_bot. y ahora un poema"], // stripped to `/consumo.`: no command
+      ["telegram", "/recargar@my_bot.ensayo largo"],
+      ["discord", "/consumo: escribe un ensayo"],
+      ["telegram", "/consumo\nescribe un ensayo"],
+      ["telegram", "\u200b/consumo"], // a zero-width space is not trimmed: no command
+      ["telegram", "／consumo"], // full-width solidus
+      ["telegram", "!consumo"], // `!` is OpenClaw's bash shortcut, not a plugin command prefix
+      ["telegram", "/consumo\u200b"],
+      ["telegram", "consumo"],
+    ];
+    for (const [channel, text] of messages) {
+      const r = await blocked(channel, text);
+      expect(r.by, `${channel} ${JSON.stringify(text)}`).toBe("before_dispatch");
+      expect(reg.gate.isPassCommand(text, channel), `${channel} ${JSON.stringify(text)}`).toBe(false);
+    }
+    // a Telegram command addressed to another bot never reaches the hooks (OpenClaw drops it)
+    expect((await blocked("telegram", "/consumo@other_bot")).by).toBe("dropped");
+    expect(host.modelCalls).toBe(0);
+  });
+
+  it("claims a plugin command the operator turned off: OpenClaw has no such command and hands it to the model (case gate-command-forms)", async () => {
+    const { host, reg } = setup({ commands: { consumo: false, tokens: false } });
+    for (const text of ["/consumo", "/tokens", "/consumo@my_bot"]) {
+      const r = await host.inbound({ senderId: "5550102", text });
+      expect(r.by, text).toBe("before_dispatch");
+      expect(reg.gate.isPassCommand(text, "telegram"), text).toBe(false);
+    }
+    expect((await host.inbound({ senderId: "5550102", text: "/saldo" })).by).toBe("command");
+    expect(reg.gate.isPassCommand("/help", "telegram")).toBe(true);
+    expect(host.modelCalls).toBe(0);
+  });
+
+  it("reads the command from `content` (OpenClaw's BodyForCommands), not from the agent's `body`", async () => {
+    const { reg } = setup();
+    const ctx = {
+      channelId: "telegram",
+      sessionKey: "agent:main:telegram:direct:5550102",
+      senderId: "5550102",
+    };
+    const ev = { channel: "telegram", senderId: "5550102", isGroup: false, sessionKey: ctx.sessionKey };
+    // a voice note transcribed as "/consumo": OpenClaw runs no command from a transcript
+    expect(
+      (await reg.gate.beforeDispatch({ ...ev, content: "<media:audio>", body: "/consumo" }, ctx))?.handled,
+    ).toBe(true);
+    // an event with a blank content still reads body
+    expect(await reg.gate.beforeDispatch({ ...ev, content: "", body: "/consumo" }, ctx)).toBeUndefined();
+    expect(
+      await reg.gate.beforeDispatch({ ...ev, content: "/saldo", body: "[Telegram Bob] /saldo" }, ctx),
+    ).toBeUndefined();
+  });
+
   it("stops turns that skip dispatch (gateway RPC / OpenAI HTTP) with before_agent_reply", async () => {
     const { host } = setup();
     const r = await host.inbound({ senderId: "5550102", text: "hi", path: "rpc" });

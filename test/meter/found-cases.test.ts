@@ -1846,6 +1846,20 @@ describe("case gate-pass-command-args: the call a blocked user got through `/con
   });
 });
 
+describe("case gate-command-forms: the calls blocked users got through command forms the gate misread", () => {
+  it("telegram:5550102 $0.0105 (`/consumo` turned off), discord:123456789012345678 $0.0054 (`/recargar@creditbot <essay>`): the leaks; the plugin's gate tests show both are now claimed", async () => {
+    const { s, world } = await meterCase("gate-command-forms");
+    expect(s.billed).toBe(2);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({
+      "telegram:5550102": { requests: 1, costUsd: "0.0105" },
+      "discord:123456789012345678": { requests: 1, costUsd: "0.0054" },
+    });
+  });
+});
+
 describe("case qqbot-group-member-openid: a QQ group member's openid names no account a DM bills", () => {
   it("qqbot:<user_openid> 2 calls $0.012, the group agent:main $0.003; /recargar in the group names no account (was qqbot:<member_openid>)", async () => {
     const { s, world } = await meterCase("qqbot-group-member-openid");

@@ -149,11 +149,17 @@ export function createFakeHost(pluginConfig: Record<string, unknown>, opts: Fake
     isGroup?: boolean;
     path?: "channel" | "rpc";
     trigger?: string;
-  }): Promise<{ reply: string; by: "before_dispatch" | "command" | "before_agent_reply" | "model" }> {
+  }): Promise<{
+    reply: string;
+    by: "before_dispatch" | "command" | "before_agent_reply" | "model" | "dropped";
+  }> {
     const channel = m.channel ?? "telegram";
     const sessionKey =
       m.sessionKey ?? `agent:${m.agentId ?? "main"}:${channel}:direct:${m.senderId.toLowerCase()}`;
     if (m.path !== "rpc") {
+      // Telegram drops a command addressed to another bot at ingress, before any hook
+      const cmd = openclawCommand(m.text, channel);
+      if (cmd === "dropped") return { reply: "", by: "dropped" };
       for (const h of hooks.get("before_dispatch") ?? []) {
         const r = (await h.handler(
           {
@@ -168,11 +174,10 @@ export function createFakeHost(pluginConfig: Record<string, unknown>, opts: Fake
         )) as BeforeDispatchResult | undefined;
         if (r?.handled) return { reply: r.text ?? "", by: "before_dispatch" };
       }
-      const cmd = /^\/(\w+)(?:@\S+)?\s*(.*)$/s.exec(m.text.trim());
       // OpenClaw's matchPluginCommand: a command given arguments it does not take is no command,
       // the message goes on to the agent
-      const def = cmd?.[1] ? commands.get(cmd[1]) : undefined;
-      if (cmd?.[1] && def && (!cmd[2] || def.acceptsArgs)) {
+      const def = cmd ? commands.get(cmd[1]) : undefined;
+      if (cmd && def && (!cmd[2] || def.acceptsArgs)) {
         const reply = await runCommand(cmd[1], {
           channel,
           channelId: channel,
@@ -226,4 +231,40 @@ export function createFakeHost(pluginConfig: Record<string, unknown>, opts: Fake
     },
     serviceCtx: () => ({ config: hostConfig, stateDir: "/tmp/fake-state", logger: api.logger }),
   };
+}
+
+/** The Telegram bot's username in the fake host (OpenClaw reads it from getMe). */
+export const FAKE_BOT_USERNAME = "my_bot";
+
+/**
+ * How OpenClaw 2026.9.6 reads a DM's text as a plugin command (`normalizeCommandBody` then
+ * `matchRegisteredPluginCommand`, dist/commands-registry-normalize-*.mjs and
+ * dist/plugin-command-matcher-*.mjs of the npm package), written out separately from the plugin's
+ * own reading so the gate tests compare the two: `[, name, args]` (name lower-cased, args ""
+ * when none), null for no command (the message goes to the agent), or "dropped" for a Telegram
+ * command addressed to another bot (extensions/telegram drops it, no reply).
+ */
+export function openclawCommand(text: string, channel: string): [string, string, string] | "dropped" | null {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith("/")) return null;
+  const newline = trimmed.indexOf("\n");
+  const singleLine = newline === -1 ? trimmed : trimmed.slice(0, newline).trim();
+  const tail = newline === -1 ? undefined : trimmed.slice(newline + 1).trimStart();
+  const colon = singleLine.match(/^\/([^\s:]+)\s*:([\s\S]*)$/);
+  const rest = colon ? (colon[2] ?? "").trimStart() : "";
+  const normalized = colon ? (rest ? `/${colon[1]} ${rest}` : `/${colon[1]}`) : singleLine;
+  let body = normalized;
+  if (channel === "telegram") {
+    const mention = normalized.match(
+      /^\/([^\s@]+)@([A-Za-z0-9_]+)(?=$|\s|[.!?！？…,，。;；:：'"’”)\]}])([\s\S]*)$/u,
+    );
+    if (mention) {
+      if (mention[2]?.toLowerCase() !== FAKE_BOT_USERNAME) return "dropped";
+      body = `/${mention[1]}${mention[3] ?? ""}`;
+    }
+  }
+  if (tail) body = `${body}\n${tail}`;
+  const m = body.trim().match(/^\/\s*([^\s]+)(?:\s+([\s\S]*))?$/);
+  if (!m?.[1]) return null;
+  return [m[0], m[1].toLowerCase(), m[2]?.trim() ?? ""];
 }
