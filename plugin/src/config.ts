@@ -32,6 +32,11 @@ export interface PluginConfig {
   pushUsage: boolean;
   /** How long a user's status is trusted before asking creditgate again. */
   statusTtlMs: number;
+  /**
+   * How long a BLOCKED status is trusted (at most `statusTtlMs`): 0 (default) asks creditgate again
+   * at each message of a blocked user, so a top-up lifts the gate on the very next message.
+   */
+  blockedStatusTtlMs: number;
   defaultProvider: PaymentProvider;
   /** Per-request timeout towards creditgate. Gating uses min(this, 2000). */
   requestTimeoutMs: number;
@@ -52,6 +57,7 @@ export const DEFAULTS: PluginConfig = {
   failOpen: true,
   pushUsage: false,
   statusTtlMs: 15_000,
+  blockedStatusTtlMs: 0,
   defaultProvider: "stripe",
   requestTimeoutMs: 3_000,
   noticePollMs: 5_000,
@@ -91,6 +97,7 @@ export function resolveConfig(raw: Record<string, unknown> | undefined, env = pr
     failOpen: bool(r.failOpen, DEFAULTS.failOpen),
     pushUsage: bool(r.pushUsage, DEFAULTS.pushUsage),
     statusTtlMs: int(r.statusTtlMs, DEFAULTS.statusTtlMs, 0, 3_600_000),
+    blockedStatusTtlMs: int(r.blockedStatusTtlMs, DEFAULTS.blockedStatusTtlMs, 0, 3_600_000),
     defaultProvider: r.defaultProvider === "mercadopago" ? "mercadopago" : "stripe",
     requestTimeoutMs: int(r.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 100, 60_000),
     noticePollMs: int(r.noticePollMs, DEFAULTS.noticePollMs, 200, 3_600_000),
@@ -124,6 +131,7 @@ export const CONFIG_SCHEMA = {
     failOpen: { type: "boolean", default: true },
     pushUsage: { type: "boolean", default: false },
     statusTtlMs: { type: "integer", minimum: 0, maximum: 3600000, default: 15000 },
+    blockedStatusTtlMs: { type: "integer", minimum: 0, maximum: 3600000, default: 0 },
     defaultProvider: { type: "string", enum: ["stripe", "mercadopago"], default: "stripe" },
     requestTimeoutMs: { type: "integer", minimum: 100, maximum: 60000, default: 3000 },
     noticePollMs: { type: "integer", minimum: 200, maximum: 3600000, default: 5000 },

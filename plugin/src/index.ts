@@ -59,11 +59,18 @@ export function registerCreditgate(api: PluginApi): Registered {
   // registration drops the user's cached block for every gate.
   const state = processState();
   state.registrations++;
-  const cacheKey = JSON.stringify([cfg.apiUrl, cfg.apiToken, cfg.statusTtlMs, cfg.requestTimeoutMs]);
+  const cacheKey = JSON.stringify([
+    cfg.apiUrl,
+    cfg.apiToken,
+    cfg.statusTtlMs,
+    cfg.blockedStatusTtlMs,
+    cfg.requestTimeoutMs,
+  ]);
   let cache = state.caches.get(cacheKey);
   if (!cache) {
     cache = new StatusCache(client, {
       ttlMs: cfg.statusTtlMs,
+      blockedTtlMs: cfg.blockedStatusTtlMs,
       timeoutMs: Math.min(cfg.requestTimeoutMs, 2_000),
     });
     state.caches.set(cacheKey, cache);

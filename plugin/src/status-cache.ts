@@ -23,6 +23,15 @@ interface Entry {
 
 export interface StatusCacheOptions {
   ttlMs: number;
+  /**
+   * How long a blocked status is kept (capped at `ttlMs`). A user is blocked until something
+   * changes at creditgate (a top-up, a grant, a limit change), and only a notice told the cache
+   * so: before 2026-12-04 a block was kept the full `ttlMs` (15 s by default), so a user who had
+   * just paid was refused again, with a top-up link, until the notice poll or the TTL dropped it
+   * (no notice at all with `deliverNotices: false` or the worker behind). @defaultValue 0 (asked
+   * again at each message of a blocked user)
+   */
+  blockedTtlMs?: number;
   failureTtlMs?: number;
   timeoutMs: number;
   maxEntries?: number;
@@ -98,7 +107,11 @@ export class StatusCache {
   }
 
   private store(key: string, value: StatusLookup): void {
-    const ttl = value.ok ? this.opts.ttlMs : (this.opts.failureTtlMs ?? Math.min(this.opts.ttlMs, 5_000));
+    const ttl = !value.ok
+      ? (this.opts.failureTtlMs ?? Math.min(this.opts.ttlMs, 5_000))
+      : value.status.allowed
+        ? this.opts.ttlMs
+        : Math.min(this.opts.ttlMs, this.opts.blockedTtlMs ?? 0);
     if (ttl <= 0) return;
     const max = this.opts.maxEntries ?? 10_000;
     if (this.entries.size >= max && !this.entries.has(key)) {

@@ -363,8 +363,21 @@ describe("status cache", () => {
     expect(perCheckMs).toBeLessThan(1);
   });
 
+  it("a user who just paid reaches the model on the next message, with no notice yet (case gate-blocked-status-cached)", async () => {
+    // notices off (or the worker behind): nothing tells the plugin about the top-up
+    const { host } = setup({ statusTtlMs: 600_000, deliverNotices: false });
+    expect((await host.inbound({ senderId: "5550102", text: "a" })).by).toBe("before_dispatch");
+    expect((await host.inbound({ senderId: "5550102", text: "b" })).by).toBe("before_dispatch");
+    // The user pays; creditgate credits them.
+    cg.setUser("telegram:5550102", { balanceMicroCredits: 5_000_000, allowed: true, reason: null });
+    expect((await host.inbound({ senderId: "5550102", text: "c" })).by).toBe("model");
+    // an allowed status is cached for statusTtlMs as before: one more read, then none
+    await host.inbound({ senderId: "5550102", text: "d" });
+    expect(cg.count("GET", "/v1/users/telegram%3A5550102/status")).toBe(3);
+  });
+
   it("a notice for the user (e.g. top-up received) invalidates the cached block at once", async () => {
-    const { host, reg } = setup({ statusTtlMs: 600_000, noticePollMs: 60_000 });
+    const { host, reg } = setup({ statusTtlMs: 600_000, blockedStatusTtlMs: 600_000, noticePollMs: 60_000 });
     expect((await host.inbound({ senderId: "5550102", text: "a" })).by).toBe("before_dispatch");
     // The user pays; creditgate credits them and queues a receipt notice.
     cg.setUser("telegram:5550102", { balanceMicroCredits: 5_000_000, allowed: true, reason: null });
@@ -381,8 +394,8 @@ describe("status cache", () => {
   it("the host registered the plugin twice: a notice seen by one registration lifts the block in the other's gate", async () => {
     // OpenClaw rebuilds and overlays plugin registries: the gate hooks and the notice service
     // can belong to different register() calls in one process.
-    const a = setup({ statusTtlMs: 600_000, noticePollMs: 60_000 });
-    const b = setup({ statusTtlMs: 600_000, noticePollMs: 60_000 });
+    const a = setup({ statusTtlMs: 600_000, blockedStatusTtlMs: 600_000, noticePollMs: 60_000 });
+    const b = setup({ statusTtlMs: 600_000, blockedStatusTtlMs: 600_000, noticePollMs: 60_000 });
     expect(b.reg.cache).toBe(a.reg.cache);
     expect((await b.host.inbound({ senderId: "5550102", text: "a" })).by).toBe("before_dispatch");
     cg.setUser("telegram:5550102", { balanceMicroCredits: 5_000_000, allowed: true, reason: null });
