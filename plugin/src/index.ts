@@ -21,7 +21,8 @@ import { escapeAgentReply, escapeCommandReplies, escapeDispatchReply } from "./o
 import { UsagePusher } from "./push.js";
 import { registerMethods } from "./rpc.js";
 import { StatusCache } from "./status-cache.js";
-import { configuredIdentityLinks, configuredSlashPrefixes } from "./user.js";
+import { configuredIdentityLinks, configuredSlashPrefixes, useWhatsAppLidResolver } from "./user.js";
+import { createWhatsAppLidResolver, defaultStateDir } from "./whatsapp-lid.js";
 
 export const PLUGIN_ID = "creditgate";
 
@@ -76,6 +77,10 @@ export function registerCreditgate(api: PluginApi): Registered {
     state.caches.set(cacheKey, cache);
   }
   const sharedCache = cache;
+  // WhatsApp LID → number mappings of the gateway's state dir (the service context names the dir
+  // when it starts): a DM keyed by a LID, or a sender known by it, is the number's account as the
+  // meter bills it
+  useWhatsAppLidResolver(createWhatsAppLidResolver(defaultStateDir(), () => api.config));
   const commands = buildCommands({ client, cache, config: cfg, logger: log });
   const gate = new Gate({
     cache,
@@ -146,7 +151,8 @@ export function registerCreditgate(api: PluginApi): Registered {
   const svc = noticeService(notices, cfg.noticePollMs, log);
   api.registerService({
     id: "creditgate-notices",
-    start: () => {
+    start: (ctx) => {
+      if (ctx?.stateDir) useWhatsAppLidResolver(createWhatsAppLidResolver(ctx.stateDir, () => api.config));
       if (cfg.deliverNotices) svc.start();
     },
     stop: async () => {

@@ -37,7 +37,7 @@ export function agentOfKey(sessionKey: string | null | undefined): string | null
 
 export interface Resolution {
   accountId: string;
-  /** `dm`, `openai-user`, `slash`, `identity`, `heartbeat`, `operator`, `unknown-session`. */
+  /** `dm`, `openai-user`, `slash`, `identity`, `heartbeat`, `whatsapp-lid`, `operator`, `unknown-session`. */
   via: string;
 }
 
@@ -146,10 +146,65 @@ export function configuredIdentityLinks(hostConfig: unknown): IdentityLinks | nu
 }
 
 /**
+ * A WhatsApp LID (the digits of a `<lid>@lid` JID) → the person's E.164 number, or null (the meter's
+ * `WhatsAppLidResolver`): OpenClaw reads Baileys' `lid-mapping-<lid>_reverse.json` and keys a DM by the
+ * number, but a DM that came before the mapping was saved is keyed by the LID.
+ */
+export type WhatsAppLidResolver = (lid: string) => string | null;
+
+/** The host's LID mappings ({@link useWhatsAppLidResolver}); none until the plugin registers. */
+let whatsappLid: WhatsAppLidResolver | null = null;
+
+/**
+ * Sets the WhatsApp LID mappings the plugin names accounts with (`whatsapp-lid.ts`, over the gateway's
+ * state dir), or none (null); returns the previous one.
+ */
+export function useWhatsAppLidResolver(r: WhatsAppLidResolver | null): WhatsAppLidResolver | null {
+  const prev = whatsappLid;
+  whatsappLid = r;
+  return prev;
+}
+
+/** A WhatsApp account named by a LID JID: `whatsapp:<lid>[:<device>]@lid` (or `@hosted.lid`). */
+const WHATSAPP_LID_ACCOUNT = /^whatsapp:(\d+)(?::\d+)?@(?:lid|hosted\.lid)$/;
+
+/**
+ * `whatsapp:<lid>@lid` → `whatsapp:+<number>` when `lid` maps a number, or that number's linked
+ * person; null for any other account or an unmapped LID (the meter's `whatsappLidAccount`). Before
+ * 2026-12-04 the DM keyed by the LID and the DM keyed by the number were two accounts (case
+ * `whatsapp-lid-sender`).
+ */
+export function whatsappLidAccount(
+  accountId: string,
+  lid: WhatsAppLidResolver | null | undefined,
+  links: IdentityLinks | null | undefined,
+): { accountId: string; person: boolean } | null {
+  const m = lid ? WHATSAPP_LID_ACCOUNT.exec(accountId) : null;
+  const phone = m?.[1] ? lid?.(m[1]) : null;
+  if (!phone || !/^\+\d+$/.test(phone)) return null;
+  const acct = `whatsapp:${phone}`;
+  const person = linkedAccount(acct, links);
+  return person ? { accountId: person, person: true } : { accountId: acct, person: false };
+}
+
+/**
  * The meter's `resolveAccount` without sub-agent parent lookups (the plugin has no session index);
- * `identityLinks` the host's `session.identityLinks` ({@link configuredIdentityLinks}).
+ * `identityLinks` the host's `session.identityLinks` ({@link configuredIdentityLinks}); a WhatsApp DM
+ * keyed by a LID whose number the host's mappings know is the number's ({@link useWhatsAppLidResolver}).
  */
 export function resolveAccount(
+  agentId: string,
+  sessionKey: string | null | undefined,
+  channelHint?: string | null,
+  identityLinks?: IdentityLinks | null,
+): Resolution {
+  const r = resolveKey(agentId, sessionKey, channelHint, identityLinks);
+  const mapped = whatsappLidAccount(r.accountId, whatsappLid, identityLinks);
+  if (!mapped) return r;
+  return { accountId: mapped.accountId, via: mapped.person ? "identity" : "whatsapp-lid" };
+}
+
+function resolveKey(
   agentId: string,
   sessionKey: string | null | undefined,
   channelHint?: string | null,
@@ -488,6 +543,7 @@ export function payerFromKeyAlone(
     case "slash":
     case "identity":
     case "heartbeat":
+    case "whatsapp-lid":
       return r;
     case "operator":
       if (head === "subagent") return null;
@@ -531,7 +587,8 @@ export const isEndUser = (r: Resolution) =>
   (r.via === "dm" && !r.accountId.startsWith("direct:")) ||
   r.via === "openai-user" ||
   r.via === "slash" ||
-  r.via === "identity";
+  r.via === "identity" ||
+  r.via === "whatsapp-lid";
 
 /**
  * The end user behind a chat surface: the session key when it is a DM (so `identityLinks`
@@ -569,8 +626,12 @@ export function chatUser(p: {
   const team = ch === "slack" ? slackGridTeam(p.sessionKey) : null;
   const qualified = team && /^[a-z0-9]+$/.test(sender) ? `team:${team}:user:${sender}` : sender;
   // Some channels hand over an already-qualified sender (`telegram:123`).
-  const acct = routeToAccount(qualified, ch);
-  if (!acct) return null;
+  const routed = routeToAccount(qualified, ch);
+  if (!routed) return null;
+  // a WhatsApp sender known by its LID (`<lid>@lid`) whose number the host's mappings know
+  const lid = whatsappLidAccount(routed, whatsappLid, p.identityLinks);
+  if (lid?.person) return lid.accountId;
+  const acct = lid?.accountId ?? routed;
   const person = linkedAccount(acct, p.identityLinks);
   if (person) return person;
   const acctChannel = acct.slice(0, acct.indexOf(":"));

@@ -89,6 +89,42 @@ export interface SessionHints {
    * as its room bills that DM's user, not the operator.
    */
   directChatOfKey?: (sessionKey: string) => { user: string | null } | null | undefined;
+  /**
+   * WhatsApp's LID → phone mapping OpenClaw reads ({@link WhatsAppLidResolver}): an account named
+   * by a LID (`whatsapp:<lid>@lid`, a DM keyed before the mapping was known) is the person's number.
+   */
+  whatsappLid?: WhatsAppLidResolver | null;
+}
+
+/**
+ * A WhatsApp LID (the digits of a `<lid>@lid` JID, WhatsApp's privacy id) → the person's E.164 number
+ * (`+15551234567`), or null when no mapping is known. OpenClaw resolves a LID sender through the
+ * `lid-mapping-<lid>_reverse.json` files Baileys saves in the WhatsApp auth dir (`jidToE164`,
+ * `readLidReverseMapping`) and keys the DM by the number; a DM that came before the mapping was saved
+ * is keyed by the LID (openclaw/openclaw#119475, #122541), so one person has two keys.
+ */
+export type WhatsAppLidResolver = (lid: string) => string | null;
+
+/** A WhatsApp account named by a LID JID: `whatsapp:<lid>[:<device>]@lid` (or `@hosted.lid`). */
+const WHATSAPP_LID_ACCOUNT = /^whatsapp:(\d+)(?::\d+)?@(?:lid|hosted\.lid)$/;
+
+/**
+ * `whatsapp:<lid>@lid` → `whatsapp:+<number>` when `lid` maps a number ({@link WhatsAppLidResolver}), or
+ * that number's linked person (`session.identityLinks`); any other account (or an unmapped LID) as
+ * given. Before 2026-12-04 a DM keyed by the LID and the same person's DM keyed by the number were
+ * two accounts: the top-ups on one, the debits on the other (case `whatsapp-lid-sender`).
+ */
+export function whatsappLidAccount(
+  accountId: string,
+  lid: WhatsAppLidResolver | null | undefined,
+  links: IdentityLinks | null | undefined,
+): { accountId: string; person: boolean } | null {
+  const m = lid ? WHATSAPP_LID_ACCOUNT.exec(accountId) : null;
+  const phone = m?.[1] ? lid?.(m[1]) : null;
+  if (!phone || !/^\+\d+$/.test(phone)) return null;
+  const acct = `whatsapp:${phone}`;
+  const person = linkedAccount(acct, links);
+  return person ? { accountId: person, person: true } : { accountId: acct, person: false };
 }
 
 /**
@@ -231,7 +267,11 @@ export function resolveAccount(
   sessionKey: string | null,
   hints: SessionHints = {},
 ): Resolution {
-  return resolve(agentId, sessionKey, hints, 0);
+  const r = resolve(agentId, sessionKey, hints, 0);
+  // a DM (or a sub-agent's root DM) keyed by a WhatsApp LID whose number is known now
+  const mapped = whatsappLidAccount(r.accountId, hints.whatsappLid, hints.identityLinks);
+  if (!mapped) return r;
+  return { accountId: mapped.accountId, via: mapped.person ? "identity" : "whatsapp-lid" };
 }
 
 function resolve(agentId: string, sessionKey: string | null, hints: SessionHints, depth: number): Resolution {
@@ -380,10 +420,11 @@ function isMainSession(rest: readonly string[], mainKey: string): boolean {
  * session by its key alone (`via` `dashboard`: a checkpoint branch of a DM was billed to the DM's
  * user by its copied route before 2026-12-03), or the operator's main session under a configured
  * `session.mainKey` (`via` `main-key`, {@link isMainSession}: a Slack Grid workspace's main DM
- * session was billed to its last writer before 2026-12-03).
+ * session was billed to its last writer before 2026-12-03), or a WhatsApp LID's number (`via`
+ * `whatsapp-lid`: a session remembered under `whatsapp:<lid>@lid` bills the number once it is known).
  */
 export function overridesMemory(r: Resolution): boolean {
-  return isIdentity(r) || r.via === "dashboard" || r.via === "main-key";
+  return isIdentity(r) || r.via === "dashboard" || r.via === "main-key" || r.via === "whatsapp-lid";
 }
 
 /** Whether a resolution names a linked person (`identity`, also at the root of a spawn chain). */

@@ -184,7 +184,7 @@ function configuredMainKey(stateDir: string): string {
 /**
  * Writes `<outStateDir>/agents/<a>/agent/openclaw-agent.sqlite` for every agent of `stateDir` that
  * has a `sessions/sessions.json`, as `openclaw doctor --fix` imports it (see the file comment), and
- * copies the state dir's OpenClaw config beside `agents/`. No JSONL is written to `outStateDir`.
+ * copies the state dir's OpenClaw config and `credentials/` beside `agents/`. No JSONL is written to `outStateDir`.
  */
 export function jsonlToStore(
   stateDir: string,
@@ -199,8 +199,12 @@ export function jsonlToStore(
     if (existsSync(p) && rec(rec(JSON.parse(readFileSync(p, "utf8")))?.session)?.store !== undefined)
       res.unrepresentable.push(`${f}: session.store (relocated store)`);
   }
+  // the channels' credentials (WhatsApp's LID mappings) stay where they are: doctor imports sessions only
+  if (existsSync(join(stateDir, "credentials")))
+    cpSync(join(stateDir, "credentials"), join(outStateDir, "credentials"), { recursive: true });
   for (const n of readdirSync(stateDir))
-    if (n !== "agents" && !/^(openclaw|clawdbot|moltbot)\.json$/.test(n)) res.unrepresentable.push(n);
+    if (n !== "agents" && n !== "credentials" && !/^(openclaw|clawdbot|moltbot)\.json$/.test(n))
+      res.unrepresentable.push(n);
   const mainKey = configuredMainKey(stateDir);
   const agentsDir = join(stateDir, "agents");
   for (const agent of existsSync(agentsDir) ? readdirSync(agentsDir) : []) {

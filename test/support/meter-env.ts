@@ -79,7 +79,7 @@ export function casePricer(caseDir: string, mode: "calculate" | "auto" | "record
 
 /**
  * Meters a case dir's `state/` once into a fresh world (a copy: the case is never written), its
- * OpenClaw config beside `agents/` copied too, priced by {@link casePricer}. The caller cleans the
+ * OpenClaw config and `credentials/` beside `agents/` copied too, priced by {@link casePricer}. The caller cleans the
  * world up.
  */
 export async function meterCaseDir(
@@ -93,6 +93,9 @@ export async function meterCaseDir(
     const from = join(caseDir, "state", f);
     if (existsSync(from)) copyFileSync(from, join(world.stateDir, f));
   }
+  // and the channels' credentials (WhatsApp's LID mappings)
+  const credentials = join(caseDir, "state", "credentials");
+  if (existsSync(credentials)) cpSync(credentials, join(world.stateDir, "credentials"), { recursive: true });
   const meter = meterFor(world, { pricer: casePricer(caseDir, mode), ...extra });
   const s = await meter.runOnce();
   meter.close();

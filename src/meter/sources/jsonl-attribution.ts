@@ -8,6 +8,7 @@ import { configuredIdentityLinks, configuredMainKey, configuredSlashPrefixes } f
 import { generationsOf } from "./read-order.js";
 import { createSessionsIndex, type SessionsIndex } from "./sessions-index.js";
 import { agentIndexPath } from "./store-location.js";
+import { createWhatsAppLidResolver } from "./whatsapp-lid.js";
 
 // Who pays for a session file: its sessions.json entry (with the spawn chain's parents and
 // channels, in other agents' indexes too), else the meter's memory of it, else, for a compacted
@@ -67,6 +68,8 @@ export function createJsonlAttribution(
   const mainKey = configuredMainKey(agentDir);
   const slashPrefixes = configuredSlashPrefixes(agentDir);
   const identityLinks = configuredIdentityLinks(agentDir);
+  // WhatsApp LID → number mappings of the state dir (a DM keyed by a LID bills the person's number)
+  const whatsappLid = createWhatsAppLidResolver(dirname(dirname(agentDir)));
 
   /** The account an index entry's calls are billed to. */
   function accountOfEntry(e: {
@@ -90,6 +93,7 @@ export function createJsonlAttribution(
       mainKey,
       slashPrefixes,
       identityLinks,
+      whatsappLid,
     }).accountId;
   }
 
@@ -110,6 +114,7 @@ export function createJsonlAttribution(
       mainKey,
       slashPrefixes,
       identityLinks,
+      whatsappLid,
     }).accountId;
   }
 
@@ -129,6 +134,7 @@ export function createJsonlAttribution(
         mainKey,
         slashPrefixes,
         identityLinks,
+        whatsappLid,
       });
       // a linked person's session remembered under a channel's account (billed before the link was
       // read, 2026-12-03) bills the person's one account now; an operator's dashboard session

@@ -59,6 +59,7 @@ import {
   storeChanged,
 } from "./store-handle.js";
 import { agentStoreFile } from "./store-location.js";
+import { createWhatsAppLidResolver } from "./whatsapp-lid.js";
 import { decodeZstd } from "./zst.js";
 
 export { rowFingerprint } from "./store-handle.js";
@@ -368,6 +369,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     configuredSlashPrefixes(agentDir),
     configuredIdentityLinks(agentDir),
     (key) => importedIndexOf(agentOfKey(key) ?? agentId)?.byKey(key) ?? null,
+    createWhatsAppLidResolver(dirname(dirname(agentDir))),
   );
 
   /** The session's fact, unless a committed or emitted batch already carries the same. */

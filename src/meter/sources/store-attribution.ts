@@ -6,6 +6,7 @@ import {
   resolveAccount,
   type SessionHints,
   sessionChannel,
+  type WhatsAppLidResolver,
 } from "../resolve-user.js";
 import type { RememberedSession } from "../session-memory.js";
 import { mainKeyOf } from "./openclaw-config.js";
@@ -95,6 +96,7 @@ export function hintsFromEntry(entryJson: string | null | undefined): {
  * `sibling(agent)` another agent's store, for keys of a spawn chain that lead there;
  * `slashPrefixes` the configured slash-command session prefixes (`configuredSlashPrefixes`);
  * `identityLinks` the configured `session.identityLinks` (`configuredIdentityLinks`);
+ * `whatsappLid` the state dir's WhatsApp LID → number mappings (`createWhatsAppLidResolver`);
  * `importedEntry(key)` the key's entry in the `sessions.json` OpenClaw's doctor archived when it
  * imported the agent's JSONL into the store (`importedIndexPath`), null when there is none.
  */
@@ -106,6 +108,7 @@ export function createStoreAttribution(
   slashPrefixes: SessionHints["slashPrefixes"] = [],
   identityLinks: IdentityLinks | null = null,
   importedEntry: (key: string) => IndexedSession | null = () => null,
+  whatsappLid: WhatsAppLidResolver | null = null,
 ) {
   /** The store of the agent a key names, when that is another agent's. */
   function otherStore(key: string): OcHandle | null {
@@ -199,6 +202,7 @@ export function createStoreAttribution(
       mainKeys: storeMainKeys(h),
       slashPrefixes,
       identityLinks,
+      whatsappLid,
     };
     if (mem?.accountId && !internal && (key === null || mem.sessionKey === key)) {
       // a linked person's session remembered under a channel's account (billed before the link
@@ -235,6 +239,7 @@ export function createStoreAttribution(
       mainKeys: storeMainKeys(h),
       slashPrefixes,
       identityLinks,
+      whatsappLid,
     });
     return { sessionKey: w.session_key, accountId: r.accountId, channel };
   }
@@ -259,6 +264,7 @@ export function createStoreAttribution(
       mainKeys: storeMainKeys(h),
       slashPrefixes,
       identityLinks,
+      whatsappLid,
     }).accountId;
   }
   return { channelOfKey, rememberedAttribution, liveAttribution, accountOfKey };
