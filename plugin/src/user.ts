@@ -200,8 +200,30 @@ export function resolveAccount(
 ): Resolution {
   const r = resolveKey(agentId, sessionKey, channelHint, identityLinks);
   const mapped = whatsappLidAccount(r.accountId, whatsappLid, identityLinks);
-  if (!mapped) return r;
-  return { accountId: mapped.accountId, via: mapped.person ? "identity" : "whatsapp-lid" };
+  const out = mapped ? { accountId: mapped.accountId, via: mapped.person ? "identity" : "whatsapp-lid" } : r;
+  return { ...out, accountId: storableAccountId(out.accountId) };
+}
+
+/** What an account id may be (the meter's `ACCOUNT_ID_RE`). */
+const ACCOUNT_ID = /^[^\s\p{Cc}\p{Cf}\p{Cs}]{1,200}$/u;
+
+/**
+ * An account id as creditgate can hold it (the meter's `storableAccountId`): itself when it can;
+ * else white space, control and invisible characters and `%` percent-encoded as UTF-8, past 200
+ * characters cut to 183 with `~` and 16 hex digits of its SHA-256. An OpenAI-compatible `user` of
+ * `john smith` or a Nextcloud Talk user id with a space is `…:john%20smith`: before 2026-12-04 the
+ * API refused such an id, so the user's `/recargar` failed and the meter held every call (case
+ * `account-id-with-spaces`). An id with a lone UTF-16 surrogate is left as it is.
+ */
+export function storableAccountId(id: string): string {
+  if (ACCOUNT_ID.test(id) || /\p{Cs}/u.test(id) || id.length === 0) return id;
+  const enc = id.replace(/[\s\p{Cc}\p{Cf}%]/gu, (c) => encodeURIComponent(c));
+  const points = [...enc];
+  const fitted =
+    points.length <= 200
+      ? enc
+      : `${points.slice(0, 183).join("")}~${createHash("sha256").update(enc).digest("hex").slice(0, 16)}`;
+  return ACCOUNT_ID.test(fitted) ? fitted : id;
 }
 
 function resolveKey(
@@ -631,9 +653,11 @@ export function chatUser(p: {
   // a WhatsApp sender known by its LID (`<lid>@lid`) whose number the host's mappings know
   const lid = whatsappLidAccount(routed, whatsappLid, p.identityLinks);
   if (lid?.person) return lid.accountId;
-  const acct = lid?.accountId ?? routed;
-  const person = linkedAccount(acct, p.identityLinks);
+  const raw = lid?.accountId ?? routed;
+  const person = linkedAccount(raw, p.identityLinks);
   if (person) return person;
+  // a sender id with a space (a Nextcloud user id) names the storable account its DMs bill
+  const acct = storableAccountId(raw);
   const acctChannel = acct.slice(0, acct.indexOf(":"));
   // a channel that keys a DM by its conversation names no DM account by the sender
   if (CONVERSATION_KEYED_DM_CHANNELS.has(acctChannel)) return null;

@@ -227,6 +227,12 @@ export function linkedAccount(accountId: string, links: IdentityLinks | null | u
 export interface Resolution {
   accountId: string;
   /**
+   * The id the key names held a character an account id cannot (white space: an OpenAI-compatible
+   * `user` of `John Smith`, a Nextcloud user id `jane doe`) or was too long, and `accountId` is its
+   * storable form ({@link storableAccountId}).
+   */
+  fitted?: boolean;
+  /**
    * How it was decided, for reports: `dm`, `openai-user`, `operator`, `route`, `unknown-session`,
    * `identity` (a linked person, {@link IdentityLinks})...
    */
@@ -270,8 +276,32 @@ export function resolveAccount(
   const r = resolve(agentId, sessionKey, hints, 0);
   // a DM (or a sub-agent's root DM) keyed by a WhatsApp LID whose number is known now
   const mapped = whatsappLidAccount(r.accountId, hints.whatsappLid, hints.identityLinks);
-  if (!mapped) return r;
-  return { accountId: mapped.accountId, via: mapped.person ? "identity" : "whatsapp-lid" };
+  const out = mapped ? { accountId: mapped.accountId, via: mapped.person ? "identity" : "whatsapp-lid" } : r;
+  const id = storableAccountId(out.accountId);
+  return id === out.accountId ? out : { ...out, accountId: id, fitted: true };
+}
+
+/**
+ * An account id as the ledger can hold it ({@link ACCOUNT_ID_RE}): itself when it can; else with each
+ * white space, control or invisible character and `%` percent-encoded as its UTF-8 bytes, and, past
+ * 200 characters, cut to 183 with `~` and 16 hex digits of its SHA-256, as a linked person's name is
+ * ({@link personAccountId}). OpenClaw keys a session by whatever id the channel or caller gives:
+ * an OpenAI-compatible / OpenResponses `user` (`agent:<a>:openai-user:john smith`: OpenClaw only
+ * trims and lower-cases it), a Nextcloud Talk user id (Nextcloud allows spaces), an id of 200+
+ * characters. Before 2026-12-04 every call of such a session was held for review (the id is no
+ * valid account) and the user could not be topped up at all: the API refuses such an id, so
+ * `/recargar` failed (case `account-id-with-spaces`). An id with a lone UTF-16 surrogate is left as
+ * it is (held: stored as UTF-8, distinct ids would merge). Ids that were valid never change.
+ */
+export function storableAccountId(id: string): string {
+  if (ACCOUNT_ID_RE.test(id) || /\p{Cs}/u.test(id) || id.length === 0) return id;
+  const enc = id.replace(/[\s\p{Cc}\p{Cf}%]/gu, (c) => encodeURIComponent(c));
+  const points = [...enc];
+  const fitted =
+    points.length <= 200
+      ? enc
+      : `${points.slice(0, 183).join("")}~${createHash("sha256").update(enc).digest("hex").slice(0, 16)}`;
+  return ACCOUNT_ID_RE.test(fitted) ? fitted : id;
 }
 
 function resolve(agentId: string, sessionKey: string | null, hints: SessionHints, depth: number): Resolution {
@@ -421,10 +451,18 @@ function isMainSession(rest: readonly string[], mainKey: string): boolean {
  * user by its copied route before 2026-12-03), or the operator's main session under a configured
  * `session.mainKey` (`via` `main-key`, {@link isMainSession}: a Slack Grid workspace's main DM
  * session was billed to its last writer before 2026-12-03), or a WhatsApp LID's number (`via`
- * `whatsapp-lid`: a session remembered under `whatsapp:<lid>@lid` bills the number once it is known).
+ * `whatsapp-lid`: a session remembered under `whatsapp:<lid>@lid` bills the number once it is known),
+ * or an id made storable ({@link storableAccountId}: a session remembered under the id with spaces,
+ * whose calls were held, bills the storable id).
  */
 export function overridesMemory(r: Resolution): boolean {
-  return isIdentity(r) || r.via === "dashboard" || r.via === "main-key" || r.via === "whatsapp-lid";
+  return (
+    isIdentity(r) ||
+    r.via === "dashboard" ||
+    r.via === "main-key" ||
+    r.via === "whatsapp-lid" ||
+    r.fitted === true
+  );
 }
 
 /** Whether a resolution names a linked person (`identity`, also at the root of a spawn chain). */

@@ -75,7 +75,7 @@ export function hasLoneSurrogate(s: string): boolean {
 export function accountProblem(accountId: string): string | null {
   if (hasLoneSurrogate(accountId))
     return "account id holds a lone UTF-16 surrogate (stored as UTF-8 it would merge with other accounts)";
-  // e.g. a DM keyed by a peer with spaces: held with its cost, not failed at the ledger
+  // an id the resolver could not make storable (`storableAccountId`): held with its cost, not failed at the ledger
   return ACCOUNT_ID_RE.test(accountId) ? null : `account id ${ACCOUNT_ID_RULE}`;
 }
 

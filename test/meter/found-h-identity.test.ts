@@ -5,14 +5,17 @@ import { afterEach, describe, expect, it } from "vitest";
 import { commandUser } from "../../plugin/src/commands.js";
 import { gatedUser } from "../../plugin/src/gate.js";
 import {
+  chatUser,
   payerFromKeyAlone,
   whatsappLidAccount as pluginLidAccount,
+  storableAccountId as pluginStorable,
   useWhatsAppLidResolver,
 } from "../../plugin/src/user.js";
 import { createWhatsAppLidResolver as pluginLidResolver } from "../../plugin/src/whatsapp-lid.js";
 import { queryUsage } from "../../src/meter/report.js";
-import { resolveAccount, whatsappLidAccount } from "../../src/meter/resolve-user.js";
+import { resolveAccount, storableAccountId, whatsappLidAccount } from "../../src/meter/resolve-user.js";
 import { createWhatsAppLidResolver, parseLidReverseMapping } from "../../src/meter/sources/whatsapp-lid.js";
+import { accountProblem } from "../../src/meter/validate.js";
 import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
 
 /** test/cases built from public bug reports (who pays: accounts and senders). */
@@ -126,6 +129,69 @@ describe("case whatsapp-lid-sender: a WhatsApp LID whose number is known is the 
       expect(r("../555")).toBeNull();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("case account-id-with-spaces: an id with a space bills (and tops up) its storable account", () => {
+  it("meter: openai-user:john%20smith and nextcloud-talk:jane%20doe $0.0045 each, nothing held", async () => {
+    const r = await meterCaseDir(join(CASES, "account-id-with-spaces"), "calculate");
+    w = r.world;
+    expect(r.s).toMatchObject({ billed: 2, held: 0 });
+    const byUser = Object.fromEntries(
+      queryUsage(r.world.db, { by: "user" }).map((u) => [
+        u.key,
+        { requests: u.requests, costUsd: u.costUsd },
+      ]),
+    );
+    expect(byUser).toEqual({
+      "openai-user:john%20smith": { requests: 1, costUsd: "0.0045" },
+      "nextcloud-talk:jane%20doe": { requests: 1, costUsd: "0.0045" },
+    });
+  });
+
+  it("plugin: the Nextcloud sender with a space, from its DM or elsewhere, names the account the meter bills", () => {
+    const dm = "agent:main:nextcloud-talk:direct:jane doe";
+    for (const sessionKey of [dm, undefined, "agent:main:nextcloud-talk:group:k3x9room"]) {
+      const ctx = {
+        channel: "nextcloud-talk",
+        senderId: "Jane Doe",
+        sessionKey,
+        isAuthorizedSender: true,
+        commandBody: "/recargar",
+        config: {},
+      };
+      expect(commandUser(ctx), String(sessionKey)).toBe("nextcloud-talk:jane%20doe");
+    }
+    expect(gatedUser(dm, "nextcloud-talk", "Jane Doe", "main")).toBe("nextcloud-talk:jane%20doe");
+    expect(payerFromKeyAlone("main", "agent:main:openai-user:john smith")?.accountId).toBe(
+      "openai-user:john%20smith",
+    );
+    // a link naming the raw id still links it
+    const links = {
+      canonicals: new Map([["jane", "jane"]]),
+      byId: new Map([["nextcloud-talk:jane doe", { name: "jane", order: 0 }]]),
+    };
+    expect(chatUser({ channel: "nextcloud-talk", senderId: "jane doe", identityLinks: links })).toBe("jane");
+    expect(resolveAccount("main", dm, { identityLinks: links }).accountId).toBe("jane");
+  });
+
+  it("storable ids: valid ids never change; spaces, tabs, invisible characters and % encoded; long ids cut with a hash", () => {
+    for (const id of ["telegram:5550101", "openai-user:50%off", "matrix:@alice:example.org", "alice%20smith"])
+      expect(storableAccountId(id)).toBe(id);
+    expect(storableAccountId("openai-user:a b\tc")).toBe("openai-user:a%20b%09c");
+    expect(storableAccountId("openai-user:100% sure")).toBe("openai-user:100%25%20sure");
+    expect(storableAccountId("openai-user:x\u200by z")).toBe("openai-user:x%E2%80%8By%20z");
+    const long = `openai-user:${"u".repeat(250)}`;
+    const fitted = storableAccountId(long);
+    expect([...fitted].length).toBe(200);
+    expect(fitted).toMatch(/^openai-user:u+~[0-9a-f]{16}$/);
+    expect(storableAccountId(`openai-user:${"u".repeat(249)}v`)).not.toBe(fitted);
+    // a lone surrogate stays (held: stored as UTF-8 it would merge with other ids)
+    expect(storableAccountId("openai-user:x\ud800 y")).toBe("openai-user:x\ud800 y");
+    for (const id of ["openai-user:a b", long, "telegram:1", "openai-user:x\u0000"]) {
+      expect(pluginStorable(id)).toBe(storableAccountId(id));
+      if (!/\p{Cs}/u.test(id)) expect(accountProblem(storableAccountId(id))).toBeNull();
     }
   });
 });

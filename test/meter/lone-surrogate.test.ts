@@ -214,7 +214,9 @@ describe("a transcript session whose key names a user with a lone surrogate", ()
 });
 
 describe("a transcript session whose key names a peer that is no account id (a space in it)", () => {
-  it("is held for review with its cost computed, not failed at the ledger with $0 shown", async () => {
+  // since 2026-12-04 such a peer bills its storable id (case account-id-with-spaces); before, it was
+  // held for review (and before that failed at the ledger with $0 shown)
+  it("is billed to the peer's storable account id, not held nor failed at the ledger", async () => {
     const tw = tempWorld();
     try {
       const dir = join(tw.stateDir, "agents", "main", "sessions");
@@ -225,14 +227,14 @@ describe("a transcript session whose key names a peer that is no account id (a s
       });
       writeFileSync(join(dir, `${A}.jsonl`), `${assistantLine(1_790_000_000_000, 100)}\n`);
       const m = meterFor(tw);
-      expect(await m.runOnce()).toMatchObject({ billed: 0, held: 1 });
+      expect(await m.runOnce()).toMatchObject({ billed: 1, held: 0 });
       m.close();
       const row = tw.db
-        .prepare<[], { reason: string; cost: string | null }>(
-          "SELECT reason, cost_pico_usd AS cost FROM usage_review",
+        .prepare<[], { account: string; cost: string }>(
+          "SELECT account_id AS account, cost_pico_usd AS cost FROM usage_events",
         )
         .get();
-      expect(row?.reason).toMatch(/^account id must be 1-200 characters without spaces/);
+      expect(row?.account).toBe("telegram:maria%20fernanda");
       expect(BigInt(row?.cost ?? 0)).toBeGreaterThan(0n);
     } finally {
       tw.cleanup();
