@@ -39,7 +39,10 @@ export interface MercadoPagoPayment {
   status?: string;
   status_detail?: string;
   transaction_amount?: number;
-  transaction_amount_refunded?: number;
+  /** Cumulative refunded amount; can lag the payment's own refunds (0, null or absent). */
+  transaction_amount_refunded?: number | string | null;
+  /** The payment's refunds, each with its own amount and status (`approved`, `in_process`, `rejected`, `cancelled`). */
+  refunds?: readonly { amount?: number | string | null; status?: string | null }[] | null;
   currency_id?: string;
   external_reference?: string;
   live_mode?: boolean;
@@ -238,10 +241,7 @@ export function observeMercadoPagoPayment(
   let refundedMinor: bigint;
   try {
     amountMinor = decimalToMinor(payment.transaction_amount ?? "", exponent);
-    refundedMinor =
-      status === "refunded" && payment.transaction_amount_refunded === undefined
-        ? amountMinor
-        : decimalToMinor(payment.transaction_amount_refunded ?? 0, exponent);
+    refundedMinor = refundLevel(payment, status, amountMinor, exponent);
   } catch (err) {
     return { ...base, state: "unchanged", problem: `unreadable amount: ${(err as Error).message}` };
   }
@@ -260,6 +260,45 @@ export function observeMercadoPagoPayment(
     refundIsCurrent: true,
     disputedMinor: disputed ? amountMinor : 0n,
   };
+}
+
+/** Refunds that gave nothing back (or never will): not counted in a payment's refund level. */
+const REFUND_UNDONE = new Set(["rejected", "cancelled", "canceled", "failed"]);
+
+/**
+ * A payment's cumulative refund, minor units: the most of what its fields say, since they can
+ * disagree. `status: refunded` is a refund IN FULL (a partial one leaves the payment `approved`,
+ * `status_detail: partially_refunded`: MercadoPago's payment statuses), whatever
+ * `transaction_amount_refunded` says; that field was read as 0 for payments refunded at
+ * MercadoPago (mercadopago/sdk-php#158: "Importe de devolución siempre sale como 0"), null, or
+ * absent, while `refunds[]` listed the refunds. So the level is the largest of: the whole amount
+ * when refunded, `transaction_amount_refunded`, and the sum of the `refunds[]` entries not
+ * rejected or cancelled (an entry with an unreadable amount is skipped). Throws on an unreadable
+ * `transaction_amount_refunded` (the caller reports it as a problem).
+ */
+function refundLevel(
+  payment: MercadoPagoPayment,
+  status: string,
+  amountMinor: bigint,
+  exponent: number,
+): bigint {
+  const reported = payment.transaction_amount_refunded;
+  let level = reported === undefined || reported === null ? 0n : decimalToMinor(reported, exponent);
+  if (Array.isArray(payment.refunds)) {
+    let listed = 0n;
+    for (const r of payment.refunds) {
+      if (r === null || typeof r !== "object" || REFUND_UNDONE.has(String(r.status ?? ""))) continue;
+      if (r.amount === undefined || r.amount === null) continue;
+      try {
+        listed += decimalToMinor(r.amount, exponent);
+      } catch {
+        // one unreadable entry: the others and the reported total still count
+      }
+    }
+    if (listed > level) level = listed;
+  }
+  if (status === "refunded" && amountMinor > level) level = amountMinor;
+  return level;
 }
 
 /**

@@ -216,15 +216,40 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
      * Moves a payment along (refunds are cumulative, like the real API). `statusDetail` defaults
      * to the status (e.g. `charged_back` + `settled` / `reimbursed` / `in_process`).
      */
-    update(paymentId: string, patch: { status?: string; statusDetail?: string; refunded?: number }) {
+    update(
+      paymentId: string,
+      patch: {
+        status?: string;
+        statusDetail?: string;
+        refunded?: number;
+        /**
+         * `transaction_amount_refunded` as the payment then reports it, when it lags its own
+         * refunds (0, null, or absent: `undefined` deletes the field), set after `refunded`.
+         */
+        reportedRefunded?: number | null | undefined;
+      },
+    ) {
       const p = payments.get(paymentId);
       if (!p) throw new Error(`fake mercadopago: no payment ${paymentId}`);
       if (patch.status) {
         Object.assign(p, { status: patch.status, status_detail: patch.statusDetail ?? patch.status });
       } else if (patch.statusDetail) p.status_detail = patch.statusDetail;
       if (patch.refunded !== undefined) {
+        // Like the real API: `transaction_amount_refunded` is cumulative, each `refunds[]` entry is
+        // one refund's own amount (a lowered level: the newest refunds were rejected).
+        const refunds = p.refunds as Json[];
+        const listed = () =>
+          refunds.filter((r) => r.status === "approved").reduce((n, r) => n + (r.amount as number), 0);
+        for (let i = refunds.length - 1; i >= 0 && listed() > patch.refunded; i--) {
+          if ((refunds[i] as Json).status === "approved") (refunds[i] as Json).status = "rejected";
+        }
+        const more = patch.refunded - listed();
+        if (more > 0) refunds.push({ id: nextPaymentId++, amount: more, status: "approved" });
         p.transaction_amount_refunded = patch.refunded;
-        (p.refunds as Json[]).push({ id: nextPaymentId++, amount: patch.refunded, status: "approved" });
+      }
+      if ("reportedRefunded" in patch) {
+        if (patch.reportedRefunded === undefined) delete p.transaction_amount_refunded;
+        else p.transaction_amount_refunded = patch.reportedRefunded;
       }
       p.date_last_updated = new Date().toISOString();
     },

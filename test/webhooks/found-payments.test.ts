@@ -931,3 +931,76 @@ describe.each(ENGINES)("%s", (engine) => {
     });
   });
 });
+
+describe.each(ENGINES)("%s", (engine) => {
+  const test = testOn(engine);
+
+  describe("case mercadopago-refund-amount-field-lags", () => {
+    test.for([
+      { reads: "0", reported: 0 },
+      { reads: "null", reported: null },
+    ] as const)(
+      "a payment refunded in full whose transaction_amount_refunded reads $reads takes the pack back",
+      async ({ reported }, { db, onTestFinished }) => {
+        const h = await createPaymentsHarness(db);
+        onTestFinished(h.close);
+        const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+        const paymentId = h.fakeMp.pay(topupId); // ARS 5000 → 5 credits
+        expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+        h.fakeMp.update(paymentId, { status: "refunded", refunded: 5000, reportedRefunded: reported });
+        expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+        expect(h.balance(USER)).toBe(0); // before the fix: 5 credits kept
+        expect(h.topups.get(topupId)).toMatchObject({
+          refundedMinor: 500_000n,
+          reversedMicroCredits: FIVE_CREDITS_N,
+        });
+        expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("no_change");
+        expect(h.balance(USER)).toBe(0);
+        expect(h.ledger.inconsistentAccounts()).toEqual([]);
+      },
+    );
+
+    test("a partial refund listed only in refunds[] is taken back, and restored when rejected", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId);
+      await h.sendMp(h.fakeMp.notification(paymentId));
+      h.fakeMp.update(paymentId, { statusDetail: "partially_refunded", refunded: 2000, reportedRefunded: 0 });
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(3_000_000); // before the fix: 5 credits
+      expect(h.topups.get(topupId)).toMatchObject({ refundedMinor: 200_000n });
+      h.fakeMp.update(paymentId, { refunded: 0, reportedRefunded: 0 }); // the refund was rejected
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      expect(h.topups.get(topupId)).toMatchObject({ refundedMinor: 0n, reversedMicroCredits: 0n });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("reconcile reads the refund the same way (a refunded payment whose webhook was lost before it was granted)", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId);
+      h.fakeMp.update(paymentId, { status: "refunded", refunded: 5000, reportedRefunded: 0 });
+      const fulfiller = createFulfiller(db);
+      const results = await reconcileTopups({
+        db,
+        stripe: null,
+        mercadoPago: h.deps.mercadoPago,
+        apply: (id, o) => fulfiller.apply({ event: null, topupId: id, observation: o, nowMs: Date.now() }),
+        nowMs: Date.now(),
+        olderThanMs: 0,
+      });
+      expect(results.map((r) => r.outcome)).toEqual(["applied"]);
+      expect(h.balance(USER)).toBe(0); // before the fix: 5 credits
+      expect(h.topups.get(topupId)).toMatchObject({ status: "paid", refundedMinor: 500_000n });
+    });
+  });
+});
