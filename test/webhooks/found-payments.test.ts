@@ -11,8 +11,12 @@ import {
   reconcileTopups,
   stripeKeyLiveMode,
 } from "../../src/payments/index.js";
-import { createFulfiller } from "../../src/webhooks/index.js";
-import { createPaymentsHarness, type PaymentsHarness } from "../support/payments-harness.js";
+import { createFulfiller, signMercadoPagoNotification } from "../../src/webhooks/index.js";
+import {
+  createPaymentsHarness,
+  MP_WEBHOOK_SECRET,
+  type PaymentsHarness,
+} from "../support/payments-harness.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
 
 const USER = "telegram:4242";
@@ -1001,6 +1005,81 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(results.map((r) => r.outcome)).toEqual(["applied"]);
       expect(h.balance(USER)).toBe(0); // before the fix: 5 credits
       expect(h.topups.get(topupId)).toMatchObject({ status: "paid", refundedMinor: 500_000n });
+    });
+  });
+});
+
+describe.each(ENGINES)("%s", (engine) => {
+  const test = testOn(engine);
+
+  /**
+   * Posts a notification the way MercadoPago does when the notification URL carries no `data.id`:
+   * the id only in the body, the manifest signed without its `id:` pair (`signedId` overrides).
+   */
+  function sendWithoutQueryId(
+    h: PaymentsHarness,
+    body: Record<string, unknown>,
+    o: { requestId?: string | null; signedId?: string; url?: string } = {},
+  ) {
+    const requestId = o.requestId === undefined ? "a1b2c3d4-req" : o.requestId;
+    const ts = String(Math.floor(Date.now() / 1000));
+    const xSignature = signMercadoPagoNotification({
+      ...(o.signedId ? { dataId: o.signedId } : {}),
+      ...(requestId ? { xRequestId: requestId } : {}),
+      ts,
+      secret: MP_WEBHOOK_SECRET,
+    });
+    return h.app.inject({
+      method: "POST",
+      url: o.url ?? "/webhooks/mercadopago?source_news=webhooks",
+      headers: {
+        "content-type": "application/json",
+        "x-signature": xSignature,
+        ...(requestId ? { "x-request-id": requestId } : {}),
+      },
+      payload: JSON.stringify(body),
+    });
+  }
+
+  describe("case mercadopago-signature-without-data-id", () => {
+    test("a payment notified with its id only in the body (manifest without id) is credited once", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId); // ARS 5000 → 5 credits
+      const note = h.fakeMp.notification(paymentId, "payment.created");
+      const res = await sendWithoutQueryId(h, note);
+      expect(res.statusCode).toBe(200); // before the fix: 400 "body data.id differs…", payment lost
+      expect(res.json()).toMatchObject({ status: "applied", topupId });
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      expect((await sendWithoutQueryId(h, note)).json().status).toBe("duplicate");
+      // The id as a number, no x-request-id (manifest `ts:<ts>;` only), no query at all: a refund.
+      h.fakeMp.update(paymentId, { refunded: 2000 });
+      const refund = { ...h.fakeMp.notification(paymentId), data: { id: Number(paymentId) } };
+      const r2 = await sendWithoutQueryId(h, refund, { requestId: null, url: "/webhooks/mercadopago" });
+      expect(r2.json()).toMatchObject({ status: "applied", topupId });
+      expect(h.balance(USER)).toBe(3_000_000);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("still refused: a manifest signed with an id the URL does not carry, a wrong secret, a body id differing from the query's", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId);
+      const note = h.fakeMp.notification(paymentId);
+      // Signed over `id:<id>;…` but the URL has no data.id: the manifest is built without it.
+      expect((await sendWithoutQueryId(h, note, { signedId: paymentId })).statusCode).toBe(400);
+      expect((await h.sendMp(note, { secret: "another-secret" })).statusCode).toBe(400);
+      expect((await h.sendMp(note, { dataId: "999" })).statusCode).toBe(400); // query 999, body paymentId
+      expect(h.balance(USER)).toBe(0);
+      expect(h.eventCount()).toBe(0);
     });
   });
 });
