@@ -56,6 +56,16 @@ export interface SupplementPrice {
    * model, as it was. Absent: the price applies at every time.
    */
   readonly from?: string;
+  /**
+   * A launch price the provider charged before its standard price (`usd` and `tiers`): calls
+   * before `until` (the first day, UTC, `YYYY-MM-DD`, of the standard price) are priced at
+   * `launch.usd` (flat; a cache write at the entry's `writes`, else at the launch input price),
+   * later ones at `usd`. Not combined with `from`. Absent: one price at every time.
+   */
+  readonly launch?: {
+    readonly until: string;
+    readonly usd: readonly [input: string, cachedInput: string, output: string];
+  };
 }
 
 /**
@@ -76,6 +86,47 @@ const zai = (names: readonly string[], usd: SupplementPrice["usd"]): SupplementP
   usd,
   source: ZAI_PRICING,
 });
+/**
+ * Google's Gemini 4 models on the Gemini API (OpenClaw provider `google`; also `google-vertex`,
+ * `google-gemini-cli` and `google-antigravity`, which the table prices as `google`, and
+ * `google/gemini-4-…` behind a router or proxy), USD per 1M tokens, input / cached input /
+ * output, flat across the 1M-token context (no long-context tier), thinking billed as output,
+ * implicit caching only (no write or storage price: a write is input):
+ * - Gemini 4 Argon (`gemini-4-argon`, released 2026-09-30, GA 2026-10-13): "an introductory price
+ *   of $2 per 1M input tokens and $10 per 1M output tokens through November 30, 2026 (afterward
+ *   $4 / $20)" (https://ai.google.dev/gemini-api/docs/generate-content/latest-model, "New model";
+ *   cached input $0.10, then $0.20: BerriAI/litellm discussion #46238, iyulab/TokenMeter v0.13.1).
+ *   The launch price is taken to end with 2026-11-30 UTC. Argon was in Known limits as unknown:
+ *   every call at the fallback rates (by default $15 / $75) wherever OpenClaw's estimate was $0.
+ * - Gemini 4 Neon (`gemini-4-neon`, released 2026-11-18): $3 / $0.15 / $15
+ *   (https://apidog.com/blog/gemini-4-neon-api/ quoting Google's docs; iyulab/TokenMeter v0.17.0).
+ * - Gemini 4 Hydrogen (`gemini-4-hydrogen`): $1.50 / $0.075 / $7.50, "flat across the 1M-token
+ *   context window" (BerriAI/litellm discussion #51436; iyulab/TokenMeter v0.17.0).
+ * Not here: Batch / Flex (0.5×) and Priority (1.8×) tiers, which a transcript line does not show
+ * (Known limits), nor Google Search grounding fees.
+ */
+const GEMINI_4_ARGON = "https://ai.google.dev/gemini-api/docs/generate-content/latest-model";
+const GEMINI_4_PRICES: readonly SupplementPrice[] = [
+  {
+    provider: "google",
+    names: ["gemini-4-argon"],
+    usd: ["4", "0.2", "20"],
+    launch: { until: "2026-12-01", usd: ["2", "0.1", "10"] },
+    source: GEMINI_4_ARGON,
+  },
+  {
+    provider: "google",
+    names: ["gemini-4-neon"],
+    usd: ["3", "0.15", "15"],
+    source: "https://apidog.com/blog/gemini-4-neon-api/",
+  },
+  {
+    provider: "google",
+    names: ["gemini-4-hydrogen"],
+    usd: ["1.5", "0.075", "7.5"],
+    source: "https://github.com/BerriAI/litellm/discussions/51436",
+  },
+];
 /**
  * Claude models newer than the bundled table (provider `anthropic`; also OpenClaw's Claude CLI ids
  * such as `haiku-5.5`, and `anthropic/…` behind a proxy or a router whose list lacks them), per 1M
@@ -165,6 +216,7 @@ export const SUPPLEMENT_PRICES: readonly SupplementPrice[] = [
     source: ANTHROPIC_PRICING,
   },
   ...COPILOT_PRICES,
+  ...GEMINI_4_PRICES,
   zai(["glm-5.1"], ["1.4", "0.26", "4.4"]),
   zai(["glm-5"], ["1", "0.2", "3.2"]),
   zai(["glm-5-turbo"], ["1.2", "0.24", "4"]),
@@ -257,11 +309,13 @@ export const SUPPLEMENT_VERSION = `supplement:${createHash("sha256")
   .update(
     JSON.stringify([
       ...SUPPLEMENT_PRICES.map((s) =>
-        s.from
-          ? [s.provider, s.names, s.usd, s.writes ?? null, s.tiers ?? null, s.from]
-          : s.writes || s.tiers
-            ? [s.provider, s.names, s.usd, s.writes ?? null, s.tiers ?? null]
-            : [s.provider, s.names, s.usd],
+        s.launch
+          ? [s.provider, s.names, s.usd, s.writes ?? null, s.tiers ?? null, s.from ?? null, s.launch]
+          : s.from
+            ? [s.provider, s.names, s.usd, s.writes ?? null, s.tiers ?? null, s.from]
+            : s.writes || s.tiers
+              ? [s.provider, s.names, s.usd, s.writes ?? null, s.tiers ?? null]
+              : [s.provider, s.names, s.usd],
       ),
       ...SAME_MODEL_NAMES.map((s) => [s.provider, s.model, s.names]),
     ]),
@@ -278,7 +332,17 @@ for (const s of SAME_MODEL_NAMES) for (const n of s.names) sameModelByName.set(`
 const supplementRates = new WeakSet<ModelRates>();
 
 /** One supplement entry as rates, and a table-shaped entry naming it; built once per entry. */
-const built = new Map<SupplementPrice, { rates: ModelRates; info: ModelInfo; fromMs?: number }>();
+const built = new Map<SupplementPrice, SupplementEntry>();
+
+/** One supplement entry as rates (see `supplementPrice`). */
+export interface SupplementEntry {
+  rates: ModelRates;
+  info: ModelInfo;
+  /** The entry's `from` (its rates apply from then on only). */
+  fromMs?: number;
+  /** The entry's `launch` price: `rates` before `untilMs`, the entry's own `rates` from then on. */
+  launch?: { rates: ModelRates; untilMs: number };
+}
 
 /**
  * The supplement price of `model` on the table provider `providerId` (both as the table would
@@ -286,10 +350,7 @@ const built = new Map<SupplementPrice, { rates: ModelRates; info: ModelInfo; fro
  * object per entry, so every name of it is one model to `tableEntryOf`; `fromMs`: the entry's
  * `from` (its rates apply from then on only).
  */
-export function supplementPrice(
-  providerId: string,
-  model: string,
-): { rates: ModelRates; info: ModelInfo; fromMs?: number } | null {
+export function supplementPrice(providerId: string, model: string): SupplementEntry | null {
   const name = model.trim().toLowerCase();
   const s = priceByName.get(`${providerId}/${name}`) ?? priceByName.get(`${providerId}/${undated(name)}`);
   if (s === undefined) return null;
@@ -330,6 +391,21 @@ export function supplementPrice(
       },
     };
     if (s.from !== undefined) entry.fromMs = new Date(s.from).getTime();
+    if (s.launch !== undefined) {
+      const [li, lc, lo] = s.launch.usd;
+      const flat = (usd: string): TieredRate => ({ base: usdPerMTokToMicro(usd), tiers: [] });
+      const launchInput = flat(li);
+      const launchRates: ModelRates = {
+        input: launchInput,
+        output: flat(lo),
+        cacheRead: flat(lc),
+        cacheWrite: s.writes ? flat(s.writes[0]) : launchInput,
+        cacheWrite1h: s.writes ? flat(s.writes[1]) : launchInput,
+        perCallPico: 0n,
+      };
+      supplementRates.add(launchRates);
+      entry.launch = { rates: launchRates, untilMs: new Date(s.launch.until).getTime() };
+    }
     built.set(s, entry);
   }
   return entry;

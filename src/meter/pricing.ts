@@ -1116,6 +1116,13 @@ function supplementLookup(providerId: string | null, model: string, atMs: number
     if (price !== null && (id === providerId || !isFree(price.rates))) {
       // A price from a date (GitHub Copilot's per-token billing from 2026-06-01): before it the
       // model stays unknown; the rates switch then (so the cache tells the two sides apart).
+      // A launch price before a date (Gemini 4 Argon's through 2026-11-30): the rates switch then.
+      if (price.launch !== undefined)
+        return {
+          rates: atMs < price.launch.untilMs ? price.launch.rates : price.rates,
+          info: price.info,
+          switchAtMs: price.launch.untilMs,
+        };
       if (price.fromMs !== undefined)
         return {
           rates: atMs >= price.fromMs ? price.rates : null,
