@@ -128,6 +128,76 @@ const GEMINI_4_PRICES: readonly SupplementPrice[] = [
   },
 ];
 /**
+ * OpenAI's GPT-6.1 and GPT-6.2 models (provider `openai`; also OpenClaw's `openai-codex`, which
+ * the table prices as `openai`, and `openai/…` behind a router or proxy whose list lacks them),
+ * USD per 1M tokens, input / cached input / output, cache writes (30-minute retention; the
+ * 12-hour write is not told apart on a line) at 1.25× input. "For requests with more than 272K
+ * input tokens, input and cache rates double and output costs 1.5 times the short-context rate
+ * for the full request" (the GPT-6 rule the table's `gpt-6-sol` / `-luna` / `-astra` entries
+ * hold): a tier above 272,000 prompt tokens (input + cache reads + writes), as those entries.
+ * - GPT-6.2 Sol (`gpt-6.2-sol`, 2026-11-17): $2 / $0.10 / $10, write $2.50
+ *   (https://developers.openai.com/api/docs/models/gpt-6.2-sol, "Pricing")
+ * - GPT-6.2 Astra (`gpt-6.2-astra`, 2026-11-17): $8 / $0.40 / $40, write $10; above 272K $16 /
+ *   $0.80 / $60, write $20 (https://apidog.com/blog/gpt-6-2-astra-api/ from OpenAI's model page;
+ *   iyulab/TokenMeter v0.17.0; docs.laozhang.ai "GPT-6.2 API", "20% less than GPT-6 Astra")
+ * - GPT-6.1 Sol (`gpt-6.1-sol`, 2026-09-29): $2 / $0.10 / $10, write $2.50; above 272K $4 / $0.20
+ *   / $15 (https://developers.openai.com/api/docs/models/gpt-6.1-sol as quoted by
+ *   amine123max/Codex-Manager 0.4.7 and KZCFG/AILSA-SubSwitch 1.0.0(g); write: trick77/toolkit v0.5.0)
+ * - GPT-6.1 Terra (`gpt-6.1-terra`, 2026-10-26): $1 / $0.05 / $5, write $1.25 (TheKrush/PromptFuel
+ *   v1.0.24); its long-context rates were not found quoted and are taken by the GPT-6 rule.
+ * OpenAI publishes no dated snapshot ids for them ("there are no dated snapshot IDs", laozhang);
+ * a `-YYYY-MM-DD` one, as the table's GPT-6 entries accept, is read as the model.
+ */
+const gpt6 = (
+  name: string,
+  usd: SupplementPrice["usd"],
+  write: string,
+  long: SupplementPrice["usd"],
+  longWrite: string,
+  source: string,
+): SupplementPrice => ({
+  provider: "openai",
+  names: [name],
+  usd,
+  writes: [write, write],
+  tiers: [{ above: 272_000, usd: long, writes: [longWrite, longWrite] }],
+  source,
+});
+const OPENAI_GPT_6_POINT_PRICES: readonly SupplementPrice[] = [
+  gpt6(
+    "gpt-6.2-sol",
+    ["2", "0.1", "10"],
+    "2.5",
+    ["4", "0.2", "15"],
+    "5",
+    "https://developers.openai.com/api/docs/models/gpt-6.2-sol",
+  ),
+  gpt6(
+    "gpt-6.2-astra",
+    ["8", "0.4", "40"],
+    "10",
+    ["16", "0.8", "60"],
+    "20",
+    "https://apidog.com/blog/gpt-6-2-astra-api/",
+  ),
+  gpt6(
+    "gpt-6.1-sol",
+    ["2", "0.1", "10"],
+    "2.5",
+    ["4", "0.2", "15"],
+    "5",
+    "https://developers.openai.com/api/docs/models/gpt-6.1-sol",
+  ),
+  gpt6(
+    "gpt-6.1-terra",
+    ["1", "0.05", "5"],
+    "1.25",
+    ["2", "0.1", "7.5"],
+    "2.5",
+    "https://github.com/TheKrush/PromptFuel/releases/tag/v1.0.24",
+  ),
+];
+/**
  * Claude models newer than the bundled table (provider `anthropic`; also OpenClaw's Claude CLI ids
  * such as `haiku-5.5`, and `anthropic/…` behind a proxy or a router whose list lacks them), per 1M
  * tokens, input / cache hit / output, 5-minute / 1-hour cache write:
@@ -217,6 +287,7 @@ export const SUPPLEMENT_PRICES: readonly SupplementPrice[] = [
   },
   ...COPILOT_PRICES,
   ...GEMINI_4_PRICES,
+  ...OPENAI_GPT_6_POINT_PRICES,
   zai(["glm-5.1"], ["1.4", "0.26", "4.4"]),
   zai(["glm-5"], ["1", "0.2", "3.2"]),
   zai(["glm-5-turbo"], ["1.2", "0.24", "4"]),
@@ -413,7 +484,8 @@ export function supplementPrice(providerId: string, model: string): SupplementEn
 
 /**
  * A model id without the decorations a snapshot or a platform adds to the name the list knows:
- * a context suffix (`[1m]`), a Vertex `@date`, a `-YYYYMMDD` snapshot date, in that order
+ * a context suffix (`[1m]`), a Vertex `@date`, a `-YYYYMMDD` or (OpenAI's, since 2026-12-04)
+ * `-YYYY-MM-DD` snapshot date, in that order
  * (`claude-haiku-5-5-20261007[1m]` → `claude-haiku-5-5`). The bundled table's own entries match
  * such ids by prefix; before 2026-12-03 the supplement's exact names did not, and a dated id of a
  * supplement model was billed at the fallback price (a tester's `claude-mythos-5-1-20261007`).
@@ -422,7 +494,8 @@ function undated(name: string): string {
   return name
     .replace(/\[1m\]$/, "")
     .replace(/@[^@/]*$/, "")
-    .replace(/-\d{8}$/, "");
+    .replace(/-\d{8}$/, "")
+    .replace(/-\d{4}-\d{2}-\d{2}$/, "");
 }
 
 /** The table model id `model` is another name of, on `providerId` (`SAME_MODEL_NAMES`), if any. */

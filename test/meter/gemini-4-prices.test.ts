@@ -96,3 +96,54 @@ describe("price supplement: Gemini 4", () => {
     expect(pricer().price(call("together", "google/gemini-4-argon", SWITCH)).unknownModel).toBe(true);
   });
 });
+
+describe("case openai-gpt-6-point-releases: GPT-6.1 / 6.2 at OpenAI's prices, not the fallback", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551408 5 calls $0.97, not $4.3875`, async () => {
+      const r = await meterCaseDir(join(CASES, "openai-gpt-6-point-releases"), mode);
+      w = r.world;
+      expect(r.s).toMatchObject({ billed: 5, unknownModels: [] });
+      expect(queryUsage(r.world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551408",
+          requests: 5,
+          costUsd: "0.97",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+});
+
+describe("price supplement: GPT-6.1 / GPT-6.2", () => {
+  const at = Date.parse("2026-11-25T12:00:00Z");
+  const cost = (provider: string, model: string, over: Partial<ParsedUsage>) =>
+    pricer().price(parsedUsage({ provider, model, api: "openai-responses", messageTsMs: at, ...over }));
+  it.each([
+    ["openai", "gpt-6.2-sol"],
+    ["openai-codex", "gpt-6.2-sol"],
+    ["openai", " GPT-6.2-Sol "],
+    ["openai", "gpt-6.2-sol-2026-11-17"],
+    ["openrouter", "openai/gpt-6.2-sol"],
+    ["litellm", "openai/gpt-6.2-sol"],
+  ])("%s/%s: 272,000 prompt tokens at the short-context rates, 272,001 at the long-context ones", (p, m) => {
+    // 72,000 × $2 + 200,000 × $0.10 + 10,000 × $10 = $0.264
+    const short = cost(p, m, { input: 72_000, cacheRead: 200_000, output: 10_000 });
+    expect(short).toMatchObject({ costPicoUsd: 264_000_000_000n, unknownModel: false });
+    expect(short.version).toMatch(/\+supplement:[0-9a-f]{8}$/);
+    // 72,001 × $4 + 200,000 × $0.20 + 10,000 × $15 = $0.478004
+    expect(cost(p, m, { input: 72_001, cacheRead: 200_000, output: 10_000 }).costPicoUsd).toBe(
+      478_004_000_000n,
+    );
+  });
+  it.each([
+    // input 10K, output 1K, cache read 100K, cache write 10K
+    ["gpt-6.2-astra", 80_000_000_000n + 40_000_000_000n + 40_000_000_000n + 100_000_000_000n],
+    ["gpt-6.1-sol", 20_000_000_000n + 10_000_000_000n + 10_000_000_000n + 25_000_000_000n],
+    ["gpt-6.1-terra", 10_000_000_000n + 5_000_000_000n + 5_000_000_000n + 12_500_000_000n],
+  ])("openai/%s: input, output, cache read and 30-minute write rates", (m, want) => {
+    expect(
+      cost("openai", m, { input: 10_000, output: 1_000, cacheRead: 100_000, cacheWrite: 10_000 }).costPicoUsd,
+    ).toBe(want);
+  });
+});
