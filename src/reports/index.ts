@@ -47,6 +47,7 @@ export {
   MAX_STACKS,
   newUsers,
   rangeTotals,
+  runwayDays,
   type SeriesPoint,
   STACKS,
   type Stack,

@@ -617,15 +617,33 @@ export function soonestRunouts(
         ORDER BY CAST(acc.balance_micro_credits AS REAL) / s.m, s.a LIMIT ?`,
     )
     .all(...u.params, q.limit)
-    .map((r) => {
-      const perDay = Math.round(r.m / q.days);
-      return {
-        accountId: r.a,
-        balanceMicroCredits: r.b,
-        burnMicroCreditsPerDay: perDay,
-        runwayDays: perDay > 0 ? Math.round((r.b / perDay) * 10) / 10 : 0,
-      };
-    });
+    .map((r) => ({
+      accountId: r.a,
+      balanceMicroCredits: r.b,
+      burnMicroCreditsPerDay: Number(divRoundHalfUp(BigInt(r.m), BigInt(q.days))),
+      runwayDays: runwayDays(r.b, r.m, q.days) ?? 0,
+    }));
+}
+
+/**
+ * Days a balance lasts at the rate of `chargedMicroCredits` over `days` days, to 0.1 day (half
+ * up), from the exact charge: balance × days ÷ charged. Null when nothing was charged. Not from
+ * the per-day burn rounded to a micro-credit: a user charged 3 micro-credits in 7 days has a burn
+ * that rounds to 0 (runway shown as 0 days, "runs out now", for a user who barely spends), and
+ * 10 in 7 days rounds to 1 a day (runway 43 % short).
+ */
+export function runwayDays(
+  balanceMicroCredits: number,
+  chargedMicroCredits: number,
+  days: number,
+): number | null {
+  if (!(chargedMicroCredits > 0)) return null;
+  if (balanceMicroCredits <= 0) return 0;
+  const tenths = divRoundHalfUp(
+    BigInt(balanceMicroCredits) * BigInt(days) * 10n,
+    BigInt(chargedMicroCredits),
+  );
+  return Number(tenths) / 10;
 }
 
 /** End users' total charge over the last `days` days (the aggregate burn, micro-credits). */

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import { createReviewQueue, type Pricer, parseTimeArg } from "../../meter/index.js";
-import { decimalToScaled, formatScaled, type Ratio } from "../../money.js";
+import { decimalToScaled, divRoundHalfUp, formatScaled, type Ratio } from "../../money.js";
 import {
   type PaymentObservation,
   type PaymentsDeps,
@@ -22,6 +22,7 @@ import {
   paymentsReport,
   rangeTotals,
   retryDeadAlert,
+  runwayDays,
   STACKS,
   soonestRunouts,
   spendSeries,
@@ -218,7 +219,8 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
       const balances = balanceTotals(db);
       // The last BURN_DAYS complete UTC days (whole days: read from the rollup only).
       const todayStart = Math.floor(now / DAY_MS) * DAY_MS;
-      const burn = Math.round(usersCharged(db, todayStart - BURN_DAYS * DAY_MS, todayStart) / BURN_DAYS);
+      const charged = usersCharged(db, todayStart - BURN_DAYS * DAY_MS, todayStart);
+      const burn = Number(divRoundHalfUp(BigInt(charged), BigInt(BURN_DAYS)));
       return {
         fromMs: sinceMs,
         toMs: reportUntilMs ?? null,
@@ -241,7 +243,7 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
         balances: {
           ...balances,
           burnMicroCreditsPerDay: burn,
-          runwayDays: burn > 0 ? Math.round((balances.prepaidMicroCredits / burn) * 10) / 10 : null,
+          runwayDays: runwayDays(balances.prepaidMicroCredits, charged, BURN_DAYS),
         },
         runouts: soonestRunouts(db, { untilMs: todayStart, days: BURN_DAYS, limit: 10 }),
       };
