@@ -117,6 +117,9 @@ export function createAlertsRepo(db: Db) {
   const one = db.prepare<[number], AlertDbRow>(
     `SELECT id, account_id, kind, threshold, window_key, payload, created_at_ms, webhook_state, webhook_attempts, webhook_error FROM alerts WHERE id = ?`,
   );
+  const windowKeys = db.prepare<[string, string], { w: string }>(
+    "SELECT window_key AS w FROM alerts WHERE account_id = ? AND kind = ?",
+  );
   const mark = db.prepare<[string, number, string | null, number, number]>(
     `UPDATE alerts SET webhook_state = ?, webhook_attempts = ?, webhook_error = ?, webhook_updated_at_ms = ?
       WHERE id = ? AND webhook_state <> 'delivered'`,
@@ -145,6 +148,10 @@ export function createAlertsRepo(db: Db) {
         a.webhook ? "pending" : "none",
       );
       return info.changes === 0 ? null : Number(info.lastInsertRowid);
+    },
+    /** The window keys of every alert of `kind` raised for `accountId` (any threshold). */
+    windowKeys(accountId: string, kind: AlertKind): string[] {
+      return windowKeys.all(accountId, kind).map((r) => r.w);
     },
     /** Newest first; `state` filters by webhook state; `limit` @defaultValue 100 */
     list(opts: { state?: WebhookState; limit?: number } = {}): AlertRow[] {

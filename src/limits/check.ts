@@ -12,7 +12,7 @@ import { createRulesRepo, DEFAULTS_SUBJECT } from "./rules-repo.js";
 import { createSamplesRepo } from "./samples-repo.js";
 import type { WorkerSettings } from "./settings.js";
 import { createSpendRepo } from "./spend-repo.js";
-import { createStatusRepo, type UserStatus } from "./status-repo.js";
+import { createStatusRepo, type StoredStatus, type UserStatus } from "./status-repo.js";
 import { type AlertFacts, type AlertKind, renderAlert, USER_NOTICE_KINDS } from "./templates.js";
 import { capThresholdsReached, followFunding, lowBalanceLevelMicroCredits } from "./thresholds.js";
 import { windowAt } from "./windows.js";
@@ -120,6 +120,31 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     });
   }
 
+  /**
+   * The block episode a `blocked` / `unblocked` alert is raised once for: the block key `decide`
+   * gives (`fund:<entry>`, `day:2026-03-10`, ...), or, when that key was already blocked and
+   * lifted (a cap or floor changed in the same window or funding episode, then reached again),
+   * the key with `#<n>` after it, n one more than any episode of it so far. A block that goes on
+   * keeps its stored key. Before, the key alone named the episode: a user unblocked by a raised
+   * daily cap (told "you can write again") and blocked again that day by the new cap was never
+   * told, nor told the second unblock.
+   */
+  function blockEpisodeKey(accountId: string, key: string | null, prev: StoredStatus | null): string | null {
+    if (key === null) return null;
+    const episodeOf = (k: string) => {
+      const at = k.lastIndexOf("#");
+      return at > 0 && k.slice(0, at) === key && /^\d+$/.test(k.slice(at + 1))
+        ? Number(k.slice(at + 1))
+        : k === key
+          ? 1
+          : 0;
+    };
+    if (prev && !prev.status.allowed && prev.blockKey && episodeOf(prev.blockKey) > 0) return prev.blockKey;
+    let last = 0;
+    for (const k of alertsRepo.windowKeys(accountId, "blocked")) last = Math.max(last, episodeOf(k));
+    return last === 0 ? key : `${key}#${last + 1}`;
+  }
+
   function checkInTx(accountId: string, nowMs: number): CheckResult {
     samples.ingest(nowMs - HEADROOM_SAMPLE_WINDOW_MS);
     const prev = statuses.get(accountId);
@@ -192,8 +217,9 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
       }
     }
 
-    if (!ev.allowed && ev.reason && ev.blockKey) {
-      raise("blocked", ev.reason, ev.blockKey, {
+    const blockKey = blockEpisodeKey(accountId, ev.blockKey, prev);
+    if (!ev.allowed && ev.reason && blockKey) {
+      raise("blocked", ev.reason, blockKey, {
         reason: ev.reason,
         liftsAtMs: ev.liftsAtMs,
         balanceMicroCredits: bal,
@@ -213,7 +239,7 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     const status = toStatus(accountId, ev, nowMs);
     statuses.put({
       status,
-      blockKey: ev.blockKey,
+      blockKey,
       nextResetAtMs: ends.length > 0 ? Math.min(...ends) : null,
       lastEntryId,
       fundEntryId,
