@@ -117,6 +117,9 @@ export function createAlertsRepo(db: Db) {
   const one = db.prepare<[number], AlertDbRow>(
     `SELECT id, account_id, kind, threshold, window_key, payload, created_at_ms, webhook_state, webhook_attempts, webhook_error FROM alerts WHERE id = ?`,
   );
+  const told = db.prepare<[string, string, string, string], { payload: string }>(
+    "SELECT payload FROM alerts WHERE account_id = ? AND kind = ? AND threshold = ? AND window_key = ?",
+  );
   const windowKeys = db.prepare<[string, string], { w: string }>(
     "SELECT window_key AS w FROM alerts WHERE account_id = ? AND kind = ?",
   );
@@ -148,6 +151,11 @@ export function createAlertsRepo(db: Db) {
         a.webhook ? "pending" : "none",
       );
       return info.changes === 0 ? null : Number(info.lastInsertRowid);
+    },
+    /** The facts of the alert raised for (account, kind, threshold, window); null when none was. */
+    facts(accountId: string, kind: AlertKind, threshold: string, windowKey: string): AlertFacts | null {
+      const r = told.get(accountId, kind, threshold, windowKey);
+      return r ? (JSON.parse(r.payload) as AlertFacts) : null;
     },
     /** The window keys of every alert of `kind` raised for `accountId` (any threshold). */
     windowKeys(accountId: string, kind: AlertKind): string[] {

@@ -204,10 +204,16 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
       if (bal <= 0) raise("depleted", "", `fund:${fundEntryId}`, facts);
     }
 
-    // Every threshold reached in the window, even when one debit jumps over several.
+    // Every threshold reached in the window, even when one debit jumps over several. Once per
+    // cap: a threshold told for another cap this window (the operator changed it) is told again
+    // for this one as `<period>/<kind>/<pct>@<cap>`; before, 80 % of a raised cap was never told.
     for (const w of ev.windows) {
       for (const pct of capThresholdsReached(w, settings.capThresholdsPct)) {
-        raise("cap_threshold", `${w.period}/${w.kind}/${pct}`, w.key, {
+        const base = `${w.period}/${w.kind}/${pct}`;
+        const toldCap = alertsRepo.facts(accountId, "cap_threshold", base, w.key)?.capMicroCredits;
+        const threshold =
+          toldCap !== undefined && toldCap !== w.capMicroCredits ? `${base}@${w.capMicroCredits}` : base;
+        raise("cap_threshold", threshold, w.key, {
           period: w.period,
           capKind: w.kind,
           pct,
@@ -392,6 +398,10 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     ): boolean {
       const args = [accountId, kind, threshold, windowKey, facts, nowMs] as const;
       return db.inTransaction ? raiseInTx(...args) : raiseTx.immediate(...args);
+    },
+    /** The facts of the alert raised for (account, kind, threshold, window); null when none was. */
+    toldFacts(accountId: string, kind: AlertKind, threshold: string, windowKey: string): AlertFacts | null {
+      return alertsRepo.facts(accountId, kind, threshold, windowKey);
     },
     /**
      * Raises an alert outside a status check AND, for a user-facing kind, its chat notice

@@ -269,10 +269,14 @@ export function runBudgetScan(db: Db, enforcer: Enforcer, nowMs: number): number
     for (const pct of s.thresholdsPct ?? defaults) {
       if (spent * 100n < limitPico * BigInt(pct)) continue;
       const facts = { period: s.period, pct, budget: s.name, budgetUsd: s.limitUsd, spentUsd: s.spentUsd };
-      if (
-        enforcer.raise(`budget:${s.name}`, "operator_budget", `${s.period}/${pct}`, s.windowKey, facts, nowMs)
-      )
-        raised++;
+      // Once per budget amount: a threshold told for another amount this window (the budget was
+      // raised or lowered since) is told again for this one, `<period>/<pct>@<USD>`; before, 80 %
+      // of a raised budget was never told.
+      const account = `budget:${s.name}`;
+      const base = `${s.period}/${pct}`;
+      const toldUsd = enforcer.toldFacts(account, "operator_budget", base, s.windowKey)?.budgetUsd;
+      const threshold = toldUsd !== undefined && toldUsd !== s.limitUsd ? `${base}@${s.limitUsd}` : base;
+      if (enforcer.raise(account, "operator_budget", threshold, s.windowKey, facts, nowMs)) raised++;
     }
   }
   return raised;

@@ -68,12 +68,43 @@ describe("case cap-raised-blocked-again", () => {
         .filter((n) => n.kind === "blocked" || n.kind === "unblocked")
         .map((n) => n.kind),
     ).toEqual(["blocked", "unblocked", "blocked", "unblocked"]);
+    // the thresholds of the raised cap (0.02) are told too; before, only those of 0.01
+    expect(alertKeys(db, U).filter((k) => k.startsWith("cap_threshold|"))).toEqual([
+      "cap_threshold|day/hard/50|day:2026-03-10",
+      "cap_threshold|day/hard/80|day:2026-03-10",
+      "cap_threshold|day/hard/100|day:2026-03-10",
+      "cap_threshold|day/hard/50@20000|day:2026-03-10",
+      "cap_threshold|day/hard/80@20000|day:2026-03-10",
+      "cap_threshold|day/hard/100@20000|day:2026-03-10",
+    ]);
   });
 });
 
 const T0 = Date.UTC(2026, 2, 10, 12, 0, 0);
+const capKeys = (keys: string[]) => keys.filter((k) => k.startsWith("cap_threshold|"));
 describe.each(ENGINES)("%s: block episodes", (engine) => {
   const test = testOn(engine);
+  test("a cap threshold is told once per cap in a window: again for a changed cap, not for one set back", ({
+    db,
+  }) => {
+    const e = createEnforcer(db, settings({ headroom: { mode: "off" }, capThresholdsPct: [80] }));
+    const cap = (micro: number, at: number) =>
+      e.setLimits(U, { caps: [{ period: "month", capMicroCredits: micro, kind: "soft" }] }, at);
+    topUp(db, U, 100 * CREDIT, T0);
+    cap(10 * CREDIT, T0);
+    debit(db, U, 8 * CREDIT, T0 + 1);
+    e.check(U, T0 + 1);
+    cap(20 * CREDIT, T0 + 2); // 8 of 20: below 80 %
+    debit(db, U, 8 * CREDIT, T0 + 3);
+    e.check(U, T0 + 3); // 16 of 20
+    cap(10 * CREDIT, T0 + 4); // set back: 80 % of 10 was told
+    e.check(U, T0 + 5);
+    expect(capKeys(alertKeys(db, U))).toEqual([
+      "cap_threshold|month/soft/80|month:2026-03",
+      `cap_threshold|month/soft/80@${20 * CREDIT}|month:2026-03`,
+    ]);
+  });
+
   test("a block that goes on is told once, and each new one after a lift once", ({ db }) => {
     const e = createEnforcer(db, settings({ headroom: { mode: "off" } }));
     topUp(db, U, CREDIT, T0);

@@ -190,6 +190,32 @@ describe.each(ENGINES)("%s", (engine) => {
       ).toBe("Presupuesto mensual de agent:main: 50% usado (US$5 de US$10).");
     });
 
+    test("a raised budget's thresholds are told in the same window; a budget set back is not told again", ({
+      db,
+    }) => {
+      const enforcer = createEnforcer(db, { ...DEFAULT_SETTINGS, capThresholdsPct: [80] });
+      const budgets = createBudgetsRepo(db);
+      const day0 = Date.parse("2026-03-10T00:00:00Z");
+      const set = (limitMicroUsd: number, at: number) =>
+        budgets.set(
+          { scope: "all", subject: "", period: "day", limitMicroUsd, mode: "soft", thresholdsPct: null },
+          at,
+        );
+      set(1_000_000, day0);
+      spend(db, day0 + H, (USD * 8n) / 10n); // $0.80 of $1
+      expect(runBudgetScan(db, enforcer, day0 + H + 1)).toBe(1);
+      set(2_000_000, day0 + 2 * H); // raised to $2: $0.80 is 40 %
+      expect(runBudgetScan(db, enforcer, day0 + 2 * H + 1)).toBe(0);
+      spend(db, day0 + 3 * H, USD); // $1.80 of $2: 90 % (before: never told)
+      expect(runBudgetScan(db, enforcer, day0 + 3 * H + 1)).toBe(1);
+      set(1_000_000, day0 + 4 * H); // set back to $1: its 80 % was told
+      expect(runBudgetScan(db, enforcer, day0 + 4 * H + 1)).toBe(0);
+      expect(budgetAlerts(db).map((a) => [a.threshold, a.window_key])).toEqual([
+        ["day/80", "day:2026-03-10"],
+        ["day/80@2", "day:2026-03-10"],
+      ]);
+    });
+
     test("bad budgets are refused and change nothing; clear removes", ({ db }) => {
       const budgets = createBudgetsRepo(db);
       budgets.set(
