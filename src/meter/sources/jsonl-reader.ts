@@ -64,7 +64,15 @@ export { headerParentSessionId } from "./file-probe.js";
 import { archiveTranscript } from "./cold-envelope.js";
 import { configProblem } from "./openclaw-config.js";
 import { createSessionsIndex } from "./sessions-index.js";
-import { type Utf16, utf16NewlineAt, utf16Of, utf16ToUtf8 } from "./text-encoding.js";
+import {
+  type LineEncoding,
+  lineEncodingAt,
+  lineEndAt,
+  linesToUtf8,
+  lineToUtf8,
+  type Utf16,
+  utf16Of,
+} from "./text-encoding.js";
 import { decodeMaybeZstd } from "./zst.js";
 
 /** `opts` of a JSONL reader: everything it needs, all of it cloneable (it may run in a worker thread). */
@@ -227,8 +235,12 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       turnCalls: TurnCalls | null | undefined;
       /** `BatchBuilder.keptEntryCalls` there (undefined: read back when needed). */
       entryCalls: KeptEntryCalls | undefined;
+      /** The encoding of the line read last: that of a next line whose first bytes do not tell. */
+      lineEnc: LineEncoding;
     }
   >();
+  /** Files (dev:ino) seen to hold UTF-16 lines after UTF-8 ones: their read-backs are decoded. */
+  const mixedFiles = new Map<string, true>();
 
   async function poll(emit: Emit, report?: ProblemReporter): Promise<void> {
     pending.clear(); // batches of an earlier poll that never committed: forgotten
@@ -394,6 +406,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
     if (listed.size > 0) {
       for (const k of seen.keys()) if (!listed.has(k)) seen.delete(k);
       for (const k of turnAt.keys()) if (!listed.has(k)) turnAt.delete(k);
+      for (const k of mixedFiles.keys()) if (!listed.has(k)) mixedFiles.delete(k);
     }
     if (changed.some((c) => !c.who)) attributions.linkPredecessors(changed, b.sessions);
     if (indexError) {
@@ -445,13 +458,12 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         // cursor left by a deleted file whose inode number a new file got (ext4 reuses them at
         // once) makes this the new file's first read.
         // A UTF-16 transcript (text-encoding.ts) is decoded line by line; its cursor stays a byte
-        // offset at a code unit boundary (one that is not was left by other content: re-read).
+        // offset just past a line (odd after a UTF-8 line of odd length in a file of both).
         const enc = utf16At(fd, size);
         if (
           cursor &&
           (cursor.head !== h ||
             size < cursor.offset ||
-            (enc !== null && (cursor.offset & 1) === 1) ||
             (cursor.tail !== null && tailHash(fd, cursor.offset) !== cursor.tail))
         ) {
           if (offset > 0 && sameFile(cursor.path, path, st)) b.stats.rescans++;
@@ -471,11 +483,14 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           offset,
           size,
         };
-        // what the read-backs of a resumed file read: a UTF-16 one's lines before `offset` as UTF-8
+        // what the read-backs of a resumed file read: the lines before `offset` as UTF-8 when some
+        // are UTF-16 (a UTF-16 file, or UTF-16 lines appended to a UTF-8 one)
         let decoded: Buffer | null = null;
         const before = (): [ProbeSource, number] => {
-          if (enc === null) return [fd, offset];
-          decoded ??= utf16Before(fd, offset, enc);
+          if (decoded === null) {
+            if (enc === null && !mixedFiles.has(key) && !nulBefore(fd, offset)) return [fd, offset];
+            decoded = textBefore(fd, offset, enc);
+          }
           return [decoded, decoded.length];
         };
         if (offset < size) {
@@ -519,41 +534,21 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         let readPos = enc !== null && offset < enc.bom ? enc.bom : offset;
         let carry: Buffer | null = null;
         let carryStart = readPos;
-        while (readPos < size && enc !== null) {
-          // A UTF-16 transcript: each complete line (up to a newline code unit) decoded to UTF-8 and
-          // scanned as a line of its own, located by its byte offset in the file.
-          const n = readSync(fd, chunk, 0, Math.min(CHUNK_BYTES, size - readPos), readPos);
-          if (n <= 0) break;
-          b.stats.bytes += n;
-          readPos += n;
-          const data: Buffer = carry ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
-          const dataStart = carryStart;
-          let ls = 0;
-          for (let nl = utf16NewlineAt(data, 0, enc.be); nl !== -1; nl = utf16NewlineAt(data, ls, enc.be)) {
-            const line = Buffer.concat([utf16ToUtf8(data, ls, nl, enc.be), LINE_END]);
-            scanLines(b, line, 0, dataStart + ls, path, owner, Number.POSITIVE_INFINITY);
-            ls = nl + 2;
-            if (b.eventCount < limit) continue;
-            fileCursor.offset = dataStart + ls;
-            fileCursor.tail = tailHash(fd, fileCursor.offset);
-            b.files.set(key, { ...fileCursor });
-            await flush();
-            await new Promise<void>((resolve) => setImmediate(resolve));
-          }
-          carry = ls < data.length ? Buffer.from(data.subarray(ls)) : null;
-          carryStart = dataStart + ls;
-        }
-        if (enc !== null && cls.archived && carry && carryStart + carry.length === size) {
-          // an archive's complete last line without its newline (below), in UTF-16
-          const text = utf16ToUtf8(carry, 0, carry.length, enc.be);
-          const tail = Buffer.concat([text, LINE_END]);
-          if (isCompleteJson(tail, text.length)) {
-            scanLines(b, tail, 0, carryStart, path, owner, Number.POSITIVE_INFINITY);
-            carryStart = size;
-            carry = null;
-          }
-        }
-        while (readPos < size && enc === null) {
+        // A UTF-8 file is scanned fast until a line in UTF-16 comes up (appended by PowerShell's
+        // `>>`: text-encoding.ts LineEncoding); from there, like a file that begins in UTF-16, it is
+        // read line by line, each line in its own encoding (`lineEnc`: the line before's).
+        const resumed = turnAt.get(key);
+        let lineEnc: LineEncoding =
+          resumed !== undefined && resumed.offset === offset
+            ? resumed.lineEnc
+            : enc === null
+              ? "utf8"
+              : enc.be
+                ? "be"
+                : "le";
+        /** The rest of a UTF-8 chunk from its first UTF-16 line: read line by line before reading on. */
+        let handed: Buffer | null = null;
+        while (readPos < size && lineEnc === "utf8") {
           const n = readSync(fd, chunk, 0, Math.min(CHUNK_BYTES, size - readPos), readPos);
           if (n <= 0) break;
           b.stats.bytes += n;
@@ -562,10 +557,66 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           const dataStart = carryStart;
           let ls = 0;
           for (;;) {
-            ls = scanLines(b, data, ls, dataStart, path, owner, limit);
-            if (b.eventCount < limit) break; // every complete line of the chunk is read
+            ls = scanLines(b, data, ls, dataStart, path, owner, limit, true);
+            if (b.eventCount < limit || utf16LineAt !== null) break; // every complete line of the chunk is read
             fileCursor.offset = dataStart + ls;
             fileCursor.tail = tailOf(data, ls, fd, fileCursor.offset);
+            b.files.set(key, { ...fileCursor });
+            await flush();
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          }
+          carryStart = dataStart + ls;
+          if (utf16LineAt !== null) {
+            lineEnc = utf16LineAt;
+            setBounded(mixedFiles, key, true, resumeMemory);
+            handed = data.subarray(ls);
+            carry = null;
+            break;
+          }
+          carry = ls < data.length ? Buffer.from(data.subarray(ls)) : null;
+        }
+        while (handed !== null || (readPos < size && lineEnc !== "utf8")) {
+          // Line by line, each decoded to UTF-8 (a UTF-16 one) and scanned as a line of its own,
+          // located by its byte offset in the file.
+          let data: Buffer;
+          if (handed !== null) {
+            data = handed;
+            handed = null;
+          } else {
+            const n = readSync(fd, chunk, 0, Math.min(CHUNK_BYTES, size - readPos), readPos);
+            if (n <= 0) break;
+            b.stats.bytes += n;
+            readPos += n;
+            data = carry ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+          }
+          const dataStart = carryStart;
+          let ls = 0;
+          for (;;) {
+            const at = lineEncodingAt(data, ls, lineEnc, true);
+            if (at === undefined) break; // too few bytes yet to tell
+            const start = ls + at.bom;
+            const end = lineEndAt(data, start, at.enc);
+            if (end === -1) break; // a partial line waits for its newline
+            lineEnc = at.enc;
+            if (lineEnc === "utf8")
+              scanLines(
+                b,
+                data.subarray(0, end),
+                ls,
+                dataStart,
+                path,
+                owner,
+                Number.POSITIVE_INFINITY,
+                false,
+              );
+            else {
+              const line = Buffer.concat([lineToUtf8(data, start, end, lineEnc), LINE_END]);
+              scanLines(b, line, 0, dataStart + ls, path, owner, Number.POSITIVE_INFINITY, false);
+            }
+            ls = end;
+            if (b.eventCount < limit) continue;
+            fileCursor.offset = dataStart + ls;
+            fileCursor.tail = tailHash(fd, fileCursor.offset);
             b.files.set(key, { ...fileCursor });
             await flush();
             await new Promise<void>((resolve) => setImmediate(resolve));
@@ -577,11 +628,13 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
         // the session was reset or deleted): no writer appends to an archive, so it never gets one
         // and would wait for good, its call never billed. Read as a line once it is complete JSON;
         // anything else waits as before (a backup still being copied may end mid-line, even
-        // just after a nested `}`).
-        if (enc === null && cls.archived && carry && carryStart + carry.length === size) {
-          const tail = Buffer.concat([carry, LINE_END]);
-          if (isCompleteJson(tail, carry.length)) {
-            scanLines(b, tail, 0, carryStart, path, owner, Number.POSITIVE_INFINITY);
+        // just after a nested `}`). In UTF-16 it is decoded first.
+        if (cls.archived && carry && carryStart + carry.length === size) {
+          const at = lineEncodingAt(carry, 0, lineEnc, false) ?? { enc: lineEnc, bom: 0 };
+          const text = lineToUtf8(carry, at.bom, carry.length, at.enc);
+          const tail = Buffer.concat([text, LINE_END]);
+          if (isCompleteJson(tail, text.length)) {
+            scanLines(b, tail, 0, carryStart, path, owner, Number.POSITIVE_INFINITY, false);
             carryStart = size;
             carry = null;
           }
@@ -601,6 +654,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
               lastReply: replyMarkKept(b.lastReply),
               turnCalls: b.turnCalls,
               entryCalls: b.keptEntryCalls,
+              lineEnc,
             },
             resumeMemory,
           );
@@ -746,6 +800,12 @@ export type JsonlReader = ReturnType<typeof createJsonlReader>;
  * function once per thread instead of the whole `poll` once per agent (bench:meter, 4 agents:
  * 11 TurboFan compiles of `poll` took ~1.2 s of helper-thread CPU).
  */
+/**
+ * Set by `scanLines` when it stopped (`handOver`) at a line in UTF-16 in a UTF-8 chunk: that
+ * line's encoding; null when it read every complete line it was given.
+ */
+let utf16LineAt: LineEncoding | null = null;
+
 function scanLines(
   b: BatchBuilder,
   data: Buffer,
@@ -754,7 +814,9 @@ function scanLines(
   path: string,
   owner: LineOwner,
   limit: number,
+  handOver: boolean,
 ): number {
+  utf16LineAt = null;
   let ls = from;
   // Next known positions of the marks: only `"usage"` is searched across the chunk;
   // `"assistant"` only from a line that holds `"usage"` (-2: not searched yet), and the user mark
@@ -778,6 +840,16 @@ function scanLines(
     const nl = zeroEnds ? zeroAt : newlineAt;
     if (nl === -1) break;
     const lineStart = ls;
+    // A NUL in a line's first bytes: a line in UTF-16 (appended by PowerShell's `>>`), whose
+    // encoding the caller reads it in from here; or too few bytes yet to tell (read again with more).
+    if (handOver && zeroEnds && nl - lineStart < 4) {
+      const at = lineEncodingAt(data, lineStart, "utf8", true);
+      if (at === undefined) return lineStart;
+      if (at.enc !== "utf8") {
+        utf16LineAt = at.enc;
+        return lineStart;
+      }
+    }
     const physical = newlineAt === -1 ? data.length : newlineAt;
     ls = nl + 1;
     // a zero-filled run is one line end, however long (a crash's fill is kilobytes)
@@ -917,22 +989,43 @@ function utf16At(fd: number, size: number): Utf16 | null {
 
 /** Raw bytes before a UTF-16 transcript's cursor decoded for its read-backs (at most 32 MiB). */
 const UTF16_BEFORE_MAX_BYTES = 32 * 1024 * 1024;
+/** Bytes before a UTF-8 transcript's cursor looked at for UTF-16 lines (`nulBefore`). */
+const NUL_PROBE_BYTES = 4096;
 
 /**
- * The complete lines of a UTF-16 transcript before byte `offset` (a line start), as UTF-8: what
- * `lookBefore`, `originBefore`, `turnCallsBefore` and `codexBefore` read back in a UTF-8 file.
+ * Whether the last NUL_PROBE_BYTES before `offset` hold a NUL byte: lines appended in UTF-16 to a
+ * UTF-8 transcript (or a crash's zero fill), whose read-backs then read decoded text.
+ */
+function nulBefore(fd: number, offset: number): boolean {
+  const start = Math.max(0, offset - NUL_PROBE_BYTES);
+  if (start >= offset) return false;
+  const n = readSync(fd, encodingProbe, 0, offset - start, start);
+  return encodingProbe.subarray(0, n).indexOf(0) !== -1;
+}
+const encodingProbe = Buffer.alloc(NUL_PROBE_BYTES);
+
+/**
+ * The complete lines of a transcript before byte `offset` (a line start), as UTF-8, each decoded
+ * in its own encoding (text-encoding.ts `linesToUtf8`; `enc`: the file's, by its first bytes):
+ * what `lookBefore`, `originBefore`, `turnCallsBefore` and `codexBefore` read back in a UTF-8 file.
  * Past UTF16_BEFORE_MAX_BYTES only the lines of the last ones (from the first line start in them).
  */
-function utf16Before(fd: number, offset: number, enc: Utf16): Buffer {
-  let start = Math.max(enc.bom, offset - UTF16_BEFORE_MAX_BYTES);
-  start += (start - enc.bom) & 1;
+function textBefore(fd: number, offset: number, enc: Utf16 | null): Buffer {
+  const bom = enc?.bom ?? 0;
+  const first: LineEncoding = enc === null ? "utf8" : enc.be ? "be" : "le";
+  let start = Math.max(bom, offset - UTF16_BEFORE_MAX_BYTES);
+  if (enc !== null) start += (start - bom) & 1;
   if (start >= offset) return Buffer.alloc(0);
   const buf = Buffer.allocUnsafe(offset - start);
   const n = readSync(fd, buf, 0, buf.length, start);
   const data = buf.subarray(0, n);
-  if (start === enc.bom) return utf16ToUtf8(data, 0, n, enc.be);
-  const nl = utf16NewlineAt(data, 0, enc.be); // the window's first line is cut: skipped
-  return nl === -1 ? Buffer.alloc(0) : utf16ToUtf8(data, nl + 2, n, enc.be);
+  if (start === bom) return linesToUtf8(data, 0, first);
+  // the window's first line is cut: skipped
+  let from = lineEndAt(data, 0, first);
+  if (from === -1) return Buffer.alloc(0);
+  // past a UTF-8 newline, the second byte of a UTF-16LE newline unit
+  if (enc === null && data[from] === 0 && lineEncodingAt(data, from, first, false)?.enc !== "be") from++;
+  return linesToUtf8(data, from, first);
 }
 
 /** True when `path` is a symbolic link whose target does not exist. */
