@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 
 export interface DiscoveryInput {
   explicitStateDirs: readonly string[] | null;
@@ -51,6 +51,54 @@ export interface StateDir {
   path: string;
   /** Why it is read: `CREDITGATE_STATE_DIRS`, `OPENCLAW_STATE_DIR`, `~/.openclaw`, ... */
   via: string;
+  /**
+   * Only these agents of it: the path given was one agent's directory inside it (see
+   * {@link stateDirOfPath}). Absent: every agent.
+   */
+  agents?: readonly string[];
+}
+
+/** Directories of an agent dir a path may name: its transcripts, its store, doctor's import archive. */
+const AGENT_SUBDIRS = new Set(["sessions", "agent", "session-sqlite-import-archive"]);
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The state dir a configured path lies in, when the path is not one itself (no `agents/` in it) but
+ * a directory inside one: `<state>/agents` (every agent), `<state>/agents/<id>` or its `sessions/`,
+ * `agent/` or `session-sqlite-import-archive/` (that agent only). An operator pointing
+ * `--state-dir` / `CREDITGATE_STATE_DIRS` / `OPENCLAW_STATE_DIR` at the directory the transcripts are
+ * in (`~/.openclaw/agents/main/sessions`) got a warning and nothing billed, with exit 0: the calls
+ * there were never billed (ccusage/ccusage#281, `--path` given the projects folder of one project
+ * found no session files; case `state-dir-points-into-agent`). Any other path is kept as given.
+ */
+export function stateDirOfPath(p: string): {
+  path: string;
+  agents: readonly string[] | null;
+  inside: boolean;
+} {
+  const path = resolve(p);
+  if (isDir(join(path, "agents"))) return { path, agents: null, inside: false };
+  const up1 = dirname(path);
+  const up2 = dirname(up1);
+  if (basename(path) === "agents" && isDir(path)) return { path: up1, agents: null, inside: true };
+  if (basename(up1) === "agents" && !basename(path).startsWith(".") && isDir(path))
+    return { path: up2, agents: [basename(path)], inside: true };
+  if (AGENT_SUBDIRS.has(basename(path)) && basename(up2) === "agents" && isDir(path))
+    return { path: dirname(up2), agents: [basename(up1)], inside: true };
+  return { path, agents: null, inside: false };
+}
+
+/** The agents to read of `sd`: its own restriction (a path into one agent) and `filter`, both applied. */
+export function agentFilterOf(sd: StateDir, filter: readonly string[] | null): readonly string[] | null {
+  if (!sd.agents) return filter;
+  return filter ? sd.agents.filter((a) => filter.includes(a)) : sd.agents;
 }
 
 /**
@@ -89,18 +137,30 @@ export function discoverStateDirs(input: DiscoveryInput): StateDir[] {
         candidates.push({ path: join(home, d), via: `${tilde}/${d} (profile)` });
     }
   }
-  const seen = new Set<string>();
+  const seen = new Map<string, StateDir>();
   const out: StateDir[] = [];
   for (const c of candidates) {
+    // a path into a state dir (its agents/, an agent's dir or sessions/) is that state dir's
+    const inside = stateDirOfPath(c.path);
     let real: string;
     try {
-      real = realpathSync(c.path);
+      real = realpathSync(inside.path);
     } catch {
-      real = resolve(c.path); // may appear later; keep watching it
+      real = resolve(inside.path); // may appear later; keep watching it
     }
-    if (seen.has(real)) continue;
-    seen.add(real);
-    out.push({ path: real, via: c.via });
+    const via = inside.inside ? `${c.via}: ${c.path}, inside the state dir` : c.via;
+    const known = seen.get(real);
+    if (known) {
+      // the same state dir again: every agent unless each mention names only some
+      if (known.agents) {
+        if (!inside.agents) delete known.agents;
+        else known.agents = [...new Set([...known.agents, ...inside.agents])];
+      }
+      continue;
+    }
+    const sd: StateDir = inside.agents ? { path: real, via, agents: inside.agents } : { path: real, via };
+    seen.set(real, sd);
+    out.push(sd);
   }
   return out;
 }

@@ -14,7 +14,14 @@ import { createPricer, loadPriceOverrides, overrideSanityWarnings } from "./pric
 export { type BilledEvent, type Biller, createBiller } from "./biller.js";
 export { type CallRow, MAX_CALLS, purgePreviews, recentCalls } from "./calls.js";
 export { createCursorRepo } from "./cursor-repo.js";
-export { type AgentDir, discoverStateDirs, HOME_STATE_DIRS, listAgents, type StateDir } from "./discover.js";
+export {
+  type AgentDir,
+  agentFilterOf,
+  discoverStateDirs,
+  HOME_STATE_DIRS,
+  listAgents,
+  type StateDir,
+} from "./discover.js";
 export { createSourceHealth, type SourceHealth, type SourceProblem, sourceHealth } from "./health.js";
 export { dedupeKey, MAX_ENTRY_ID_CHARS, PUSH_IDENTITY_PREFIX } from "./identity.js";
 export { createMeter, type Meter, type MeterOptions, type MeterSummary, SinkPaused } from "./meter.js";

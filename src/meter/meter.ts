@@ -4,7 +4,7 @@ import { createLedger, type Ledger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import type { Ratio } from "../money.js";
 import { type BilledEvent, type BillerOptions, createBiller, emptyBillResult } from "./biller.js";
-import { listAgents, type StateDir } from "./discover.js";
+import { agentFilterOf, listAgents, type StateDir } from "./discover.js";
 import {
   problemOf,
   type SourceHealth,
@@ -223,7 +223,7 @@ export function createMeter(opts: MeterOptions) {
 
   function syncAgents(following: boolean): void {
     for (const sd of opts.stateDirs) {
-      const agents = listAgents(sd.path, opts.agents);
+      const agents = listAgents(sd.path, agentFilterOf(sd, opts.agents));
       for (const a of agents) {
         if (sources.has(a.agentDir)) continue;
         // SQLite first: its session tables attribute every session (even deleted ones), and the

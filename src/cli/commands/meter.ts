@@ -14,6 +14,7 @@ import { isPostgresUrl } from "../../db/index.js";
 import { parseShipTo } from "../../edge/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import {
+  agentFilterOf,
   GROUP_BY,
   type GroupBy,
   HOME_STATE_DIRS,
@@ -172,7 +173,7 @@ export function backlogOnDisk(stateDirs: readonly StateDir[], agents: readonly s
   let bytes = 0;
   let agentCount = 0;
   for (const sd of stateDirs) {
-    for (const a of listAgents(sd.path, agents)) {
+    for (const a of listAgents(sd.path, agentFilterOf(sd, agents))) {
       agentCount++;
       for (const sub of ["sessions", "agent"]) {
         const walk = (dir: string, depth: number) => {
