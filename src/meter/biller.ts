@@ -14,7 +14,10 @@ import {
   hasResponseIdentity,
   LEGACY_CODEX_PROVIDERS,
   PUSH_IDENTITY_PREFIX,
+  promptTotalsOf,
   responseKeyOf,
+  responseSlotOf,
+  samePrompt,
 } from "./identity.js";
 import { recordedCostPico } from "./pricing.js";
 import { createReviewWriter } from "./review.js";
@@ -192,13 +195,43 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         return true;
       if (!hasResponseIdentity(e.dedupeKey, e.responseId)) continue;
       const twinResponse = responseKeyOf(twin, e.responseId);
+      const prompts = promptTotalsOf(e);
       if (
-        (twinResponse !== null && groups?.hasResponse(twinResponse) === true) ||
-        usage.idByResponse(twin, e.responseId, e.messageTsMs) !== null
+        (twinResponse !== null && groups?.hasResponse(twinResponse, prompts) === true) ||
+        "id" in usage.responseCopy(twin, e.responseId, e.messageTsMs, prompts)
       )
         return true;
     }
     return false;
+  }
+
+  /**
+   * Whether a copy of `e`'s provider response (`rkey`, of a prompt in `prompts`: identity.ts
+   * `promptTotalsOf`) is billed or in this batch's groups (true); else the text to record its
+   * response identity under when it is not the response id itself (a call of another prompt holds
+   * that: `responseSlotOf`), else undefined. Optimistic mode: the same day's copy is refused by the
+   * table's primary key (the batch is then billed again with lookups); the day next to it is
+   * looked up near midnight.
+   */
+  function responseState(
+    e: UsageEvent,
+    rkey: string,
+    prompts: readonly number[],
+    groups: BatchGroups,
+  ): true | string | undefined {
+    if (groups.hasResponse(rkey, prompts)) return true;
+    const responseId = e.responseId as string;
+    const copy = usage.responseCopy(
+      e.provider,
+      responseId,
+      e.messageTsMs,
+      prompts,
+      billedKeys === NONE_BILLED,
+    );
+    if ("id" in copy) return true;
+    return copy.slot !== responseId || groups.responseTaken(rkey)
+      ? responseSlotOf(responseId, prompts[0] ?? 0)
+      : undefined;
   }
 
   function hold(
@@ -214,7 +247,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       billedKeys === NONE_BILLED &&
       (usage.idByDedupeKey(key) !== null ||
         (hasResponseIdentity(e.dedupeKey, e.responseId) &&
-          usage.idByResponse(e.provider, e.responseId, e.messageTsMs) !== null) ||
+          "id" in usage.responseCopy(e.provider, e.responseId, e.messageTsMs, promptTotalsOf(e))) ||
         twinBilled(e, null))
     ) {
       result.duplicates++;
@@ -262,22 +295,20 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const rkey = hasResponseIdentity(e.dedupeKey, e.responseId)
       ? responseKeyOf(e.provider, e.responseId)
       : null;
-    if (
+    // A call of another prompt under an id already billed is another call (a relay that reuses
+    // one id: identity.ts promptTotalsOf); its response identity is then recorded under its slot.
+    const prompts = rkey !== null ? promptTotalsOf(e) : NO_PROMPTS;
+    const seen =
       groups.has(key) ||
       (billedKeys ? billedKeys.has(key) : usage.idByDedupeKey(key) !== null) ||
       (reviewNonEmpty && review.claimed(key)) ||
-      (archivedNonEmpty && archivedKey.get(key) !== undefined) ||
-      (rkey !== null &&
-        (groups.hasResponse(rkey) ||
-          // Optimistic mode: the same day's copy is refused by the table's primary key (the batch
-          // is then billed again with lookups); the day next to it is looked up near midnight.
-          usage.idByResponse(e.provider, e.responseId, e.messageTsMs, billedKeys === NONE_BILLED) !==
-            null)) ||
-      twinBilled(e, groups)
-    ) {
+      (archivedNonEmpty && archivedKey.get(key) !== undefined);
+    const response = seen || rkey === null ? undefined : responseState(e, rkey, prompts, groups);
+    if (seen || response === true || twinBilled(e, groups)) {
       result.duplicates++;
       return "duplicate";
     }
+    const responseSlot = typeof response === "string" ? response : undefined;
     if (e.supersedes !== undefined) {
       // a copy of an entry that replaced its lesser copy in the batch: when that copy was billed
       // already (read before from another file), only what this one adds to it is billed
@@ -354,6 +385,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         model: e.model,
         api: e.api,
         response_id: e.responseId,
+        ...(responseSlot !== undefined ? { response_slot: responseSlot } : {}),
         message_ts_ms: e.messageTsMs,
         input_tokens: e.input,
         output_tokens: e.output,
@@ -405,7 +437,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const open = new Map<string, UsageGroup>();
     const pending = new Map<string, bigint>();
     const keys = new Set<string>();
-    const responses = new Set<string>();
+    /** Response identity → the prompt totals (`promptTotalsOf`) of each call billed under it. */
+    const responses = new Map<string, number[][]>();
     const discard = (): void => {
       list.length = 0;
       open.clear();
@@ -416,8 +449,14 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     return {
       /** True when `key` is already in a group of this batch (a repeat within the batch). */
       has: (key: string) => keys.has(key),
-      /** True when a copy of the response (`responseKeyOf`) is already in a group of this batch. */
-      hasResponse: (rkey: string) => responses.has(rkey),
+      /**
+       * True when a copy of the response (`responseKeyOf`), a call of the same prompt
+       * (`samePrompt`), is already in a group of this batch.
+       */
+      hasResponse: (rkey: string, prompts: readonly number[]) =>
+        responses.get(rkey)?.some((p) => samePrompt(p, prompts)) === true,
+      /** True when a call of any prompt under the response identity is in a group of this batch. */
+      responseTaken: (rkey: string) => responses.has(rkey),
       /** The charges of the account's calls added but not yet flushed (micro-credits). */
       pendingOf: (accountId: string) => pending.get(accountId) ?? 0n,
       add(e: UsageEvent, charge: bigint, row: NewUsageEventRow, rkey: string | null): void {
@@ -445,7 +484,11 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         }
         pending.set(e.accountId, (pending.get(e.accountId) ?? 0n) + charge);
         keys.add(row.dedupe_key);
-        if (rkey !== null) responses.add(rkey);
+        if (rkey !== null) {
+          const seen = responses.get(rkey);
+          if (seen) seen.push(promptTotalsOf(e));
+          else responses.set(rkey, [promptTotalsOf(e)]);
+        }
       },
       /** Writes every group (entry, then rows) and empties the batch's state. */
       flush(nowMs: number): void {
@@ -744,7 +787,8 @@ interface UsageGroup {
 /** A batch's groups (see `createGroups` in createBiller). */
 interface BatchGroups {
   has(key: string): boolean;
-  hasResponse(rkey: string): boolean;
+  hasResponse(rkey: string, prompts: readonly number[]): boolean;
+  responseTaken(rkey: string): boolean;
   pendingOf(accountId: string): bigint;
   /** `rkey`: the call's response identity (`responseKeyOf`), null when it has none. */
   add(e: UsageEvent, charge: bigint, row: NewUsageEventRow, rkey: string | null): void;
@@ -762,6 +806,9 @@ function modelsNote(g: UsageGroup): string {
   if (models.size === 1) return ` (${models.values().next().value})`;
   return ` (${models.size} models)`;
 }
+
+/** The prompt totals of a call without a response identity (none are compared). */
+const NO_PROMPTS: readonly number[] = [];
 
 /** No key of the batch is billed yet (optimistic mode: see `billedKeys` in createBiller). */
 const NONE_BILLED: ReadonlySet<string> = new Set();
@@ -812,7 +859,9 @@ function lesserCopies(
       if (same) same.push(i);
       else byProvider.set(p, [i]);
     }
-    groups.push(...byProvider.values());
+    // calls of another prompt under one id are other calls (a relay that reuses one id:
+    // identity.ts promptTotalsOf); a call without a prompt is a copy of any
+    for (const same of byProvider.values()) groups.push(...byPrompt(events, same));
   }
   const lesser = new Set<number>();
   const byBest = new Map<number, number[]>();
@@ -828,6 +877,25 @@ function lesserCopies(
     byBest.set(best, rest);
   }
   return { lesser, byBest };
+}
+
+/**
+ * `indexes` (calls of one provider response id) split into the calls of each prompt
+ * (`samePrompt`): one group when any of them has no prompt, as before.
+ */
+function byPrompt(events: readonly UsageEvent[], indexes: number[]): number[][] {
+  const prompts = indexes.map((i) => promptTotalsOf(events[i] as UsageEvent));
+  if (prompts.some((p) => p.includes(0))) return [indexes];
+  const clusters: { prompts: number[][]; members: number[] }[] = [];
+  indexes.forEach((i, k) => {
+    const p = prompts[k] as number[];
+    const c = clusters.find((x) => x.prompts.some((q) => samePrompt(q, p)));
+    if (c) {
+      c.prompts.push(p);
+      c.members.push(i);
+    } else clusters.push({ prompts: [p], members: [i] });
+  });
+  return clusters.map((c) => c.members);
 }
 
 /** A copy's token count for {@link lesserCopies}. */

@@ -154,11 +154,63 @@ export const MIN_RESPONSE_ID_CHARS = 16;
  * tokens, the same id: anthropics/claude-code usage trackers' double counts). Those copies differ
  * in what {@link dedupeKey} hashes, so the biller also refuses a call whose response identity is
  * already billed on the same UTC day, or within an hour across midnight (`usage_response_keys`,
- * migration 38; {@link responseDaysOf}), and, within a batch, bills the copy with the most tokens. {@link dedupeKey} itself is unchanged, so calls billed before stay duplicates.
+ * migration 38; {@link responseDaysOf}), and, within a batch, bills the copy with the most tokens;
+ * a call of another prompt under the same id is another call ({@link promptTotalsOf}). {@link dedupeKey} itself is unchanged, so calls billed before stay duplicates.
  */
 export function responseKeyOf(provider: string, responseId: string | null | undefined): string | null {
   if (!isResponseIdentity(responseId)) return null;
   return `${provider}\u001f${responseId}`;
+}
+
+/**
+ * The prompt totals (input + cache read + cache write) a call of one response id is told apart
+ * by: its counts as read, and as its identity holds them (`identityInput` / `writtenInput`,
+ * `identityCacheRead`, `identityCacheWrite`: a row billed before a reading changed holds those).
+ *
+ * Every copy of one response was sent the same prompt: a copy written again, the thinking-stripped
+ * copy and a streamed response's partial and final copies repeat its prompt counts (only the
+ * output grows). A relay or gateway that answers **every** response with the same id (ccusage/
+ * ccusage#1635: a local relay's constant message id; #976, #797: proxies without a request id)
+ * gives two calls of one conversation the same id with different prompts (each turn sends more
+ * than the last). So a call whose response id is billed already is a copy only when a prompt
+ * total matches, or when either side has none (an upstream that reports output only: nothing
+ * tells such a copy apart); else it is another call (2026-12-04, case
+ * `test/cases/response-id-reused-by-relay`).
+ */
+export function promptTotalsOf(u: {
+  input: number;
+  cacheRead: number;
+  cacheWrite: number;
+  identityInput?: number;
+  writtenInput?: number;
+  identityCacheRead?: number;
+  identityCacheWrite?: number;
+}): number[] {
+  const read = u.input + u.cacheRead + u.cacheWrite;
+  const asIdentity =
+    (u.identityInput ?? u.writtenInput ?? u.input) +
+    (u.identityCacheRead ?? u.cacheRead) +
+    (u.identityCacheWrite ?? u.cacheWrite);
+  return asIdentity === read ? [read] : [read, asIdentity];
+}
+
+/**
+ * Whether a call of prompt totals `a` (`promptTotalsOf`) and one of `b` under the same response
+ * identity are copies of one response: a total in common, or either without a prompt (0).
+ */
+export function samePrompt(a: readonly number[], b: readonly number[]): boolean {
+  if (a.includes(0) || b.includes(0)) return true;
+  return a.some((t) => b.includes(t));
+}
+
+/**
+ * The text a call's response identity is recorded under (`usage_response_keys.response_id`): the
+ * response id itself, or, for another call under an id a call of another prompt holds already
+ * (`promptTotalsOf`), the id with `\u001fp<prompt total>` appended, so that each such call and
+ * its own copies keep one response identity.
+ */
+export function responseSlotOf(responseId: string, promptTotal: number): string {
+  return `${responseId}\u001fp${promptTotal}`;
 }
 
 /** True when `responseId` is long enough to name one response (see {@link responseKeyOf}). */

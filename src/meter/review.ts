@@ -9,7 +9,7 @@ import {
   type Ratio,
   toMicroCredits,
 } from "../money.js";
-import { hasResponseIdentity } from "./identity.js";
+import { hasResponseIdentity, promptTotalsOf } from "./identity.js";
 import {
   compareBinary,
   type GroupBy,
@@ -404,11 +404,13 @@ export function createReviewQueue(db: Db) {
     // Billed by another path meanwhile (cannot happen through the meter, which sees the claim),
     // or another copy of the same provider response was (held or billed under another identity:
     // see responseKeyOf).
-    const existingId =
-      usage.idByDedupeKey(r.dedupe_key) ??
-      (typeof e.provider === "string" && hasResponseIdentity(r.dedupe_key, e.responseId)
-        ? usage.idByResponse(e.provider, e.responseId ?? null, e.messageTsMs)
-        : null);
+    // A call of another prompt under the same id (a relay that reuses one) is another call: its
+    // response identity is recorded under its own slot (identity.ts promptTotalsOf).
+    const copy =
+      typeof e.provider === "string" && hasResponseIdentity(r.dedupe_key, e.responseId)
+        ? usage.responseCopy(e.provider, e.responseId, e.messageTsMs, promptTotalsOf(e))
+        : null;
+    const existingId = usage.idByDedupeKey(r.dedupe_key) ?? (copy !== null && "id" in copy ? copy.id : null);
     if (existingId !== null) {
       resolve.run("released", o.nowMs, `${o.reason} (already billed)`, existingId, id);
       return { status: "already-released", id, usageEventId: existingId };
@@ -462,6 +464,7 @@ export function createReviewQueue(db: Db) {
       model: r.model,
       api: e.api ?? null,
       response_id: e.responseId ?? null,
+      ...(copy !== null && "slot" in copy && copy.slot !== e.responseId ? { response_slot: copy.slot } : {}),
       message_ts_ms: ts,
       input_tokens: safe(e.input),
       output_tokens: safe(e.output),

@@ -1,6 +1,12 @@
 import type Database from "better-sqlite3";
 import type { Db } from "../db/index.js";
-import { hasResponseIdentity, isResponseIdentity, responseDaysOf } from "./identity.js";
+import {
+  hasResponseIdentity,
+  isResponseIdentity,
+  responseDaysOf,
+  responseSlotOf,
+  samePrompt,
+} from "./identity.js";
 
 /**
  * A row of `usage_events` as SQLite returns it (default integer mode: numbers). One row per
@@ -64,7 +70,14 @@ export type NewUsageEventRow = Omit<
 > & {
   recorded_cost_pico_usd: bigint | number | null;
   cost_pico_usd: bigint | number;
-} & Partial<Pick<UsageEventRow, "latency_ms" | "preview_user" | "preview_reply">>;
+} & Partial<Pick<UsageEventRow, "latency_ms" | "preview_user" | "preview_reply">> & {
+    /**
+     * Not a column: the text the row's response identity is recorded under in
+     * `usage_response_keys` when it is not `response_id` itself (identity.ts `responseSlotOf`:
+     * another call under an id a call of another prompt holds already).
+     */
+    response_slot?: string;
+  };
 
 const COLUMNS = [
   "dedupe_key",
@@ -365,6 +378,7 @@ export function createUsageWriter(db: Db) {
   // build an older schema) works for rows without a response id.
   let insertResponse: Database.Statement<[number, string, string, number]> | null = null;
   let responseOnDay: Database.Statement<[number, string, string], { id: number }> | null = null;
+  let promptOfRow: Database.Statement<[number], { p: number }> | null = null;
   const write = (rows: readonly NewUsageEventRow[]): number[] => {
     const ids: number[] = [];
     const groups: DailyGroups = { byId: new Map(), last: null };
@@ -415,7 +429,12 @@ export function createUsageWriter(db: Db) {
         insertResponse ??= db.prepare<[number, string, string, number]>(
           "INSERT INTO usage_response_keys (day, response_id, provider, usage_event_id) VALUES (?, ?, ?, ?)",
         );
-        insertResponse.run(responseDaysOf(row.message_ts_ms).day, row.response_id, row.provider, id);
+        insertResponse.run(
+          responseDaysOf(row.message_ts_ms).day,
+          row.response_slot ?? row.response_id,
+          row.provider,
+          id,
+        );
       }
       addToDaily(groups, row);
     }
@@ -479,6 +498,43 @@ export function createUsageWriter(db: Db) {
       const same = adjacentOnly ? undefined : responseOnDay.get(day, responseId, provider);
       if (same) return same.id;
       return near === null ? null : (responseOnDay.get(near, responseId, provider)?.id ?? null);
+    },
+    /**
+     * Whether a copy of this call's provider response is billed (`{ id }`, the copy's row), else
+     * the text to record its response identity under (`{ slot }`): like `idByResponse`, but a row
+     * billed under the same id whose prompt total is none of `prompts` (identity.ts
+     * `promptTotalsOf`, `samePrompt`) is another call (a relay that reuses one id), and then the
+     * call is looked for, and recorded, under its own slot (`responseSlotOf`). A copy whose row
+     * was archived is taken for a copy, as before. `adjacentOnly` as for `idByResponse`.
+     */
+    responseCopy(
+      provider: string,
+      responseId: string,
+      messageTsMs: number,
+      prompts: readonly number[],
+      adjacentOnly = false,
+    ): { id: number } | { slot: string } {
+      const { day, near } = responseDaysOf(messageTsMs);
+      responseOnDay ??= db.prepare<[number, string, string], { id: number }>(
+        "SELECT usage_event_id AS id FROM usage_response_keys WHERE day = ? AND response_id = ? AND provider = ?",
+      );
+      promptOfRow ??= db.prepare<[number], { p: number }>(
+        "SELECT input_tokens + cache_read_tokens + cache_write_tokens AS p FROM usage_events WHERE id = ?",
+      );
+      let ownDayTaken = false;
+      for (const d of adjacentOnly ? [near] : [day, near]) {
+        if (d === null) continue;
+        const first = responseOnDay.get(d, responseId, provider);
+        if (!first) continue;
+        const p = promptOfRow.get(first.id)?.p;
+        if (p === undefined || samePrompt([Number(p)], prompts)) return { id: first.id };
+        if (d === day) ownDayTaken = true;
+        for (const t of prompts) {
+          const other = responseOnDay.get(d, responseSlotOf(responseId, t), provider);
+          if (other) return { id: other.id };
+        }
+      }
+      return { slot: ownDayTaken ? responseSlotOf(responseId, prompts[0] ?? 0) : responseId };
     },
     /** The id of the row billed under `dedupeKey`, or null. */
     idByDedupeKey(dedupeKey: string): number | null {
