@@ -130,7 +130,12 @@ export function usageEvent(
     (rawCost && ("is_byok" in rawCost || "isByok" in rawCost)) ||
     (rawCost && ("cost_details" in rawCost || "costDetails" in rawCost)) ||
     "cost_details" in raw ||
-    "costDetails" in raw
+    "costDetails" in raw ||
+    // other providers' own billed figures (parse.ts `providerReportedCost`, since 2026-12-04):
+    // xAI's `cost_in_usd_ticks`, Perplexity's `cost.total_cost` (an object without `total`)
+    "cost_in_usd_ticks" in raw ||
+    "costInUsdTicks" in raw ||
+    (rawCost && rawCost.total == null && ("total_cost" in rawCost || "totalCost" in rawCost))
   )
     return null;
   // Anthropic web searches ($0.01 each on top of the tokens) and audio / image token details (the
@@ -427,6 +432,20 @@ function pricedBeyondTokens(u: Record<string, unknown>): boolean {
     ["outputTokenDetails", "audioTokens"],
   ];
   if (details.some(([obj, key]) => positive(at(u[obj], key)))) return true;
+  // Per-use charges beyond the tokens (parse.ts `chargesBeyondTokens`, since 2026-12-04): xAI's
+  // server-side tool calls and Live Search sources, sonar-deep-research's citations, reasoning and
+  // searches; the meter holds such a call unless the line carries the provider's cost.
+  if (
+    u.server_side_tool_usage_details != null ||
+    u.serverSideToolUsageDetails != null ||
+    positive(u.num_server_side_tools_used) ||
+    positive(u.numServerSideToolsUsed) ||
+    positive(u.num_sources_used) ||
+    positive(u.numSourcesUsed) ||
+    positive(u.citation_tokens) ||
+    positive(u.num_search_queries)
+  )
+    return true;
   return (
     hasModality(u.candidatesTokensDetails ?? u.candidates_tokens_details, ["AUDIO", "IMAGE"]) ||
     hasModality(u.promptTokensDetails ?? u.prompt_tokens_details, ["AUDIO"])

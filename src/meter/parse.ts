@@ -1202,6 +1202,12 @@ function recordedCost(usage: Record<string, unknown>): {
     usd = usdAmount(c);
     if (usd !== null) origin = "provider-billed";
   }
+  // Other providers' own billed figures on the usage object (since 2026-12-04; see
+  // `providerReportedCost`): xAI's `cost_in_usd_ticks`, Perplexity's `cost.total_cost`.
+  if (origin === null) {
+    const reported = providerReportedCost(usage, obj);
+    if (reported !== null) return { usd: reported, origin: "provider-billed" };
+  }
   const byok = usage.is_byok ?? usage.isByok ?? obj?.is_byok ?? obj?.isByok;
   if (byok !== true || usd === null) return { usd, origin };
   const details = usage.cost_details ?? usage.costDetails ?? obj?.cost_details ?? obj?.costDetails;
@@ -1214,6 +1220,49 @@ function recordedCost(usage: Record<string, unknown>): {
   if (usd > MAX_SUMMED_USD || upstream > MAX_SUMMED_USD)
     return { usd: usd + upstream, origin: "provider-billed" };
   return { usd: Number(usdFloatToPico(usd) + usdFloatToPico(upstream)) / 1e12, origin: "provider-billed" };
+}
+
+/** xAI's billing unit: `cost_in_usd_ticks` counts 10^-10 USD (1 USD = 10^10 ticks). */
+const XAI_TICKS_PER_USD = 1e10;
+
+/**
+ * What a provider other than OpenRouter reported it charged for the call, on the usage object it
+ * returned, when a writer kept that object (a relay, an SDK's raw usage, a gateway that copies the
+ * response's `usage` into the transcript), in USD, else null:
+ *
+ * - xAI's `cost_in_usd_ticks` (`costInUsdTicks` in camelCase SDKs; Chat Completions and Responses
+ *   `usage`): the request's cost in ticks of 10^-10 USD, "the exact request cost", which includes
+ *   what the token counts cannot show: its server-side tool calls (`server_side_tool_usage_details`:
+ *   web / X search, code execution, billed per call), Live Search sources (`num_sources_used`),
+ *   image and audio tokens. A whole number of ticks is a whole number of pico-USD (× 100): exact.
+ * - Perplexity's `usage.cost` object (`input_tokens_cost`, `output_tokens_cost`, `request_cost`,
+ *   `search_queries_cost`, `citation_tokens_cost`, `reasoning_tokens_cost`, `total_cost`: the
+ *   Sonar API's response since 2025): `total_cost` is what Perplexity billed, with the per-request
+ *   search fee at the request's own `search_context_size` and sonar-deep-research's citation
+ *   tokens, reasoning tokens and search queries, none of which the prompt and completion counts
+ *   price (the same fault: bgeneto/open-webui-cost-tracker#6, a sonar-deep-research call with
+ *   73,248 reasoning tokens, 7,299 citation tokens and 74 searches priced at $0.0036 for ~$0.63).
+ *   Read only from an object without OpenClaw's own `total`.
+ *
+ * Before 2026-12-04 neither was read: such a call was billed at the table's token prices, its
+ * tool, search and citation charges never billed (and a Sonar call's request fee at the table's
+ * one context size). Not part of the dedupe identity (no cost is).
+ */
+function providerReportedCost(
+  usage: Record<string, unknown>,
+  costObj: Record<string, unknown> | null,
+): number | null {
+  const ticksRaw = usage.cost_in_usd_ticks ?? usage.costInUsdTicks;
+  if (ticksRaw !== undefined && ticksRaw !== null) {
+    const ticks = usdAmount(ticksRaw);
+    if (ticks !== null && ticks <= MAX_SUMMED_USD * XAI_TICKS_PER_USD)
+      return Math.round(ticks) / XAI_TICKS_PER_USD;
+  }
+  if (costObj !== null && (costObj.total === undefined || costObj.total === null)) {
+    const total = usdAmount(costObj.total_cost ?? costObj.totalCost);
+    if (total !== null) return total;
+  }
+  return null;
 }
 
 /**
@@ -1794,6 +1843,57 @@ function modalityTokensOf(usage: Record<string, unknown>): string | null {
   return found.length === 0 ? null : found.join(", ");
 }
 
+/** A positive whole count under `name` in `o`, as `"name n"`, else null. */
+function positiveCount(o: unknown, name: string, label = name): string | null {
+  const v = field(o, name);
+  return isCount(v) && v > 0 ? `${label} ${String(v)}` : null;
+}
+
+/**
+ * Charges a usage object reports beyond the token counts creditgate prices, as a short
+ * description, or null when there are none. Each is billed per use, on top of the tokens, and is
+ * in the provider's own cost (`providerReportedCost`) when the line keeps it, but not in any
+ * token count:
+ *
+ * - xAI's server-side tool calls (Agent Tools: web search, X search, code execution, document
+ *   search, … $5 per 1,000 calls, https://docs.x.ai/docs/models "Tools pricing"):
+ *   `server_side_tool_usage_details.*_calls` or, without it, `num_server_side_tools_used`; and
+ *   Live Search sources (`num_sources_used`, $25 per 1,000 sources).
+ * - Perplexity's sonar-deep-research (a model id holding `deep-research`): citation tokens ($2 per
+ *   1M), reasoning tokens ($3 per 1M; Perplexity's `reasoning_tokens` is outside `total_tokens`
+ *   = prompt + completion) and search queries ($5 per 1,000), `citation_tokens`,
+ *   `reasoning_tokens` and `num_search_queries` beside `prompt_tokens`
+ *   (https://docs.perplexity.ai/getting-started/pricing). On the other Sonar models these counts
+ *   are not billed per use (their per-request fee is in the table's price), so they change nothing.
+ *
+ * Before 2026-12-04 these lines were billed at their token counts alone: a deep-research call
+ * with 73,248 reasoning tokens, 7,299 citation tokens and 74 searches at $0.026 of its ~$0.63
+ * (bgeneto/open-webui-cost-tracker#6), an xAI call with 3 X searches at $0.003 of its $0.032.
+ */
+function chargesBeyondTokens(usage: Record<string, unknown>, model: string): string | null {
+  const found: string[] = [];
+  const tools = usage.server_side_tool_usage_details ?? usage.serverSideToolUsageDetails;
+  if (typeof tools === "object" && tools !== null && !Array.isArray(tools)) {
+    for (const k of Object.keys(tools).sort()) {
+      const c = positiveCount(tools, k, `server_side_tool_usage_details.${k}`);
+      if (c !== null) found.push(c);
+    }
+  } else {
+    const c =
+      positiveCount(usage, "num_server_side_tools_used") ?? positiveCount(usage, "numServerSideToolsUsed");
+    if (c !== null) found.push(c);
+  }
+  const sources = positiveCount(usage, "num_sources_used") ?? positiveCount(usage, "numSourcesUsed");
+  if (sources !== null) found.push(sources);
+  if (/deep-research/i.test(model) && usage.prompt_tokens !== undefined) {
+    for (const k of ["citation_tokens", "reasoning_tokens", "num_search_queries"]) {
+      const c = positiveCount(usage, k);
+      if (c !== null) found.push(c);
+    }
+  }
+  return found.length === 0 ? null : found.join(", ");
+}
+
 /** Parses one complete transcript line (without its newline). */
 export function parseLine(text: string): LineResult {
   let entry: unknown;
@@ -1956,6 +2056,12 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   const modality = modalityTokensOf(usage);
   if (modality !== null && !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0))
     bad.problem ??= `${modality} priced above text tokens, which the token counts bill as text: not priced`;
+  // Per-use charges beyond the tokens that only a provider-billed cost holds (xAI's server-side
+  // tools and Live Search sources, sonar-deep-research's citations, reasoning and searches: see
+  // `chargesBeyondTokens`): held for the operator to price, not billed as tokens alone.
+  const beyond = chargesBeyondTokens(usage, model);
+  if (beyond !== null && !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0))
+    bad.problem ??= `${beyond} billed by the provider beyond the token counts, and no provider-billed cost on the line: not priced`;
 
   let messageTsMs: number | null = null;
   // a time written in epoch seconds: its identity keeps the number as written (see below)

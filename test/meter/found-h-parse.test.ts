@@ -1,0 +1,206 @@
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { usageEvent as pluginUsageEvent } from "../../plugin/src/push.js";
+import { parseLine } from "../../src/meter/parse.js";
+import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
+import { queryUsage } from "../../src/meter/report.js";
+import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
+import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
+
+/**
+ * test/cases of charges a usage object reports beyond its token counts (h-parse, 2026-12-04):
+ * providers' own billed costs (xAI `cost_in_usd_ticks`, Perplexity `cost.total_cost`) and per-use
+ * fees (xAI server-side tools, sonar-deep-research's citations, reasoning and searches).
+ */
+const CASES = resolve(import.meta.dirname, "../cases");
+const FALLBACK = { input: "15", output: "75", cacheRead: "1.5", cacheWrite: "18.75" };
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+async function meterCase(name: string, mode: CostMode) {
+  w?.cleanup();
+  const r = await meterCaseDir(join(CASES, name), mode);
+  w = r.world;
+  return r;
+}
+
+const T = Date.parse("2026-11-20T10:00:00Z");
+
+function message(usage: Record<string, unknown>, over: Record<string, unknown> = {}) {
+  return {
+    role: "assistant",
+    api: "openai-completions",
+    provider: "xai",
+    model: "grok-4-1-fast-reasoning",
+    usage,
+    stopReason: "stop",
+    timestamp: T,
+    ...over,
+  };
+}
+
+function parsed(usage: Record<string, unknown>, over: Record<string, unknown> = {}): ParsedUsage {
+  const r = parseLine(
+    JSON.stringify({ type: "message", timestamp: new Date(T).toISOString(), message: message(usage, over) }),
+  );
+  if (r.kind !== "usage") throw new Error(`not usage: ${r.kind}`);
+  return r.usage;
+}
+
+const price = (u: ParsedUsage, mode: CostMode) =>
+  createPricer({ mode, overrides: parsePriceOverrides({}, "test"), fallback: FALLBACK }).price(u);
+
+describe("case usage-provider-reported-cost: xAI's and Perplexity's own billed cost is what the call cost", () => {
+  it("calculate: list prices only, as before (3 calls $0.0790201)", async () => {
+    const { s, world } = await meterCase("usage-provider-reported-cost", "calculate");
+    expect(s).toMatchObject({ billed: 3, held: 0, unknownModels: [] });
+    expect(queryUsage(world.db, { by: "user" })).toEqual([
+      expect.objectContaining({ key: "telegram:5551501", requests: 3, costUsd: "0.0790201" }),
+    ]);
+  });
+  for (const mode of ["auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551501 3 calls $0.4523919 (was $0.0790201)`, async () => {
+      const { s, world } = await meterCase("usage-provider-reported-cost", mode);
+      expect(s).toMatchObject({ billed: 3, held: 0, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551501",
+          requests: 3,
+          costUsd: "0.4523919",
+          providerBilledRequests: 3,
+        }),
+      ]);
+      const rows = world.db
+        .prepare("SELECT cost_pico_usd AS c FROM usage_events ORDER BY message_ts_ms")
+        .all() as { c: number | bigint }[];
+      expect(rows.map((r) => Number(r.c))).toEqual([31_831_900_000, 10_560_000_000, 410_000_000_000]);
+    });
+  }
+});
+
+describe("parse: providers' own billed cost on the usage object", () => {
+  it("xAI's cost_in_usd_ticks (10^-10 USD), snake or camel case, wins over OpenClaw's estimate", () => {
+    for (const usage of [
+      { prompt_tokens: 1000, completion_tokens: 100, cost_in_usd_ticks: 123456789 },
+      { inputTokens: 1000, outputTokens: 100, costInUsdTicks: 123456789 },
+      { prompt_tokens: 1000, completion_tokens: 100, cost_in_usd_ticks: "123456789" },
+      {
+        input: 1000,
+        output: 100,
+        cost: { input: 0.0002, output: 0.00005, total: 0.00025 },
+        cost_in_usd_ticks: 123456789,
+      },
+    ]) {
+      const u = parsed(usage);
+      expect([u.recordedCostUsd, u.recordedCostOrigin]).toEqual([0.0123456789, "provider-billed"]);
+      expect(price(u, "auto").costPicoUsd).toBe(12_345_678_900n);
+    }
+    // OpenClaw's own provider-billed total keeps its place; an unreadable tick count is no cost
+    const own = parsed({
+      input: 1000,
+      output: 100,
+      cost: { total: 0.5, totalOrigin: "provider-billed" },
+      cost_in_usd_ticks: 1,
+    });
+    expect(own.recordedCostUsd).toBe(0.5);
+    expect(
+      parsed({ prompt_tokens: 1000, completion_tokens: 100, cost_in_usd_ticks: "x" }).recordedCostUsd,
+    ).toBeNull();
+    expect(
+      parsed({ prompt_tokens: 1000, completion_tokens: 100, cost_in_usd_ticks: -5 }).recordedCostUsd,
+    ).toBeNull();
+  });
+
+  it("Perplexity's cost object: total_cost is provider-billed; an object with OpenClaw's total is OpenClaw's", () => {
+    const ppl = { provider: "perplexity", model: "sonar-pro" };
+    const u = parsed(
+      {
+        prompt_tokens: 20,
+        completion_tokens: 300,
+        cost: {
+          input_tokens_cost: 0.00006,
+          output_tokens_cost: 0.0045,
+          request_cost: 0.006,
+          total_cost: 0.01056,
+        },
+      },
+      ppl,
+    );
+    expect([u.recordedCostUsd, u.recordedCostOrigin]).toEqual([0.01056, "provider-billed"]);
+    const est = parsed(
+      { input: 20, output: 300, cost: { input: 0.00006, output: 0.0045, total: 0.00456, total_cost: 9 } },
+      ppl,
+    );
+    expect([est.recordedCostUsd, est.recordedCostOrigin]).toEqual([0.00456, null]);
+  });
+});
+
+describe("case usage-tool-fees-without-cost-held: per-use charges without the provider's cost hold the call", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 1 call $0.018776 billed, 2 held (was 3 calls $0.04569, the fees never billed)`, async () => {
+      const { s, world } = await meterCase("usage-tool-fees-without-cost-held", mode);
+      expect(s).toMatchObject({ billed: 1, held: 2, malformed: 0 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5551502", requests: 1, costUsd: "0.018776" }),
+      ]);
+      const held = world.db.prepare("SELECT reason FROM usage_review ORDER BY reason").all() as {
+        reason: string;
+      }[];
+      expect(held.map((r) => r.reason)).toEqual([
+        "citation_tokens 7299, reasoning_tokens 73248, num_search_queries 74 billed by the provider beyond the token counts, and no provider-billed cost on the line: not priced",
+        "server_side_tool_usage_details.web_search_calls 2 billed by the provider beyond the token counts, and no provider-billed cost on the line: not priced",
+      ]);
+    });
+  }
+
+  it("which counts hold, and which do not", () => {
+    expect(parsed({ input_tokens: 10, output_tokens: 5, num_sources_used: 4 }).countProblem).toMatch(
+      /^num_sources_used 4 billed/,
+    );
+    expect(
+      parsed({ input_tokens: 10, output_tokens: 5, num_server_side_tools_used: 1 }).countProblem,
+    ).toMatch(/^num_server_side_tools_used 1 billed/);
+    // zeros, and the other Sonar models' citation and search counts (not billed per use), change nothing
+    expect(
+      parsed({
+        input_tokens: 10,
+        output_tokens: 5,
+        num_sources_used: 0,
+        server_side_tool_usage_details: { web_search_calls: 0 },
+      }).countProblem,
+    ).toBeUndefined();
+    expect(
+      parsed(
+        { prompt_tokens: 42, completion_tokens: 310, citation_tokens: 1200, num_search_queries: 1 },
+        { provider: "perplexity", model: "sonar-pro" },
+      ).countProblem,
+    ).toBeUndefined();
+    // the provider's own cost holds the fees: billed at it
+    const paid = parsed({
+      input_tokens: 10,
+      output_tokens: 5,
+      num_server_side_tools_used: 1,
+      cost_in_usd_ticks: 50_100_000,
+    });
+    expect(paid.countProblem).toBeUndefined();
+    expect(price(paid, "auto").costPicoUsd).toBe(5_010_000_000n);
+  });
+
+  it("the plugin leaves such lines to the meter (a push would bill the tokens alone first)", () => {
+    const where = { agentId: "main", sessionKey: "agent:main:telegram:direct:5551502" };
+    expect(pluginUsageEvent(message({ input: 1000, output: 5 }), where)).not.toBeNull();
+    for (const usage of [
+      { input: 1000, output: 5, cost_in_usd_ticks: 123 },
+      { input: 1000, output: 5, costInUsdTicks: 123 },
+      { input: 1000, output: 5, cost: { total_cost: 0.01 } },
+      { input: 1000, output: 5, server_side_tool_usage_details: { web_search_calls: 1 } },
+      { input: 1000, output: 5, num_sources_used: 2 },
+      { input: 1000, output: 5, num_search_queries: 3 },
+    ])
+      expect(pluginUsageEvent(message(usage), where)).toBeNull();
+  });
+});
