@@ -639,6 +639,8 @@ function aliasCounts(
 } {
   const gemini = geminiCounts(u, shadow);
   if (gemini) return gemini;
+  const native = nativeCounts(u);
+  if (native) return native;
   const codex = codexCounts(u, shadow);
   if (codex) return codex;
   const timings = u.timings;
@@ -981,6 +983,84 @@ function isCount(v: unknown): v is number {
 }
 
 /**
+ * Token counts of a `usage` object written under a provider's native names that none of the
+ * OpenAI-, Anthropic-, Gemini- or Bedrock-style names above share, or null when it has none of them
+ * (or has one of those: then it is read by them). Since 2026-12-04; before, such a call read as
+ * zero usage and was skipped, never billed (case usage-native-count-names):
+ *
+ * - Cohere's v2 Chat `usage`: `billed_units.{input_tokens, output_tokens}` (camelCase
+ *   `billedUnits.{inputTokens, outputTokens}` in its TS SDK) are what Cohere bills; `tokens.{…}`
+ *   are what the model consumed, with tokens Cohere adds and does not bill (cohere-ai/
+ *   cohere-developer-experience#399: "billed tokens are the ones users are charged for"). Billed
+ *   counts first, each class falling back to `tokens` when the billed one is absent
+ *   (traceloop/openllmetry#1040, open-telemetry/semantic-conventions-genai#13 and #211).
+ * - Ollama's native `/api/chat` and `/api/generate`: `prompt_eval_count` (input) and `eval_count`
+ *   (output).
+ * - IBM watsonx.ai's `input_token_count` + `generated_token_count`, Replicate's metrics
+ *   `input_token_count` + `output_token_count`.
+ *
+ * None of these shows a cache, so input and output are all. The identity a call read as zero
+ * usage but billed for a provider-billed cost got before (counts 0) is kept (`legacyInput`,
+ * `legacyOutput`, applied only to such a call: parseEntryWith).
+ */
+function nativeCounts(
+  u: Record<string, unknown>,
+): (ReturnType<typeof aliasCounts> & { native: true }) | null {
+  if (
+    (u.inputTokens ??
+      u.input_tokens ??
+      u.promptTokens ??
+      u.prompt_tokens ??
+      u.outputTokens ??
+      u.output_tokens) !== undefined ||
+    (u.completionTokens ?? u.completion_tokens ?? u.prompt_n ?? u.predicted_n) !== undefined
+  )
+    return null;
+  const present = (...v: unknown[]) => v.find((x) => x !== undefined && x !== null);
+  const billed = u.billed_units ?? u.billedUnits;
+  const consumed = u.tokens;
+  let input: unknown;
+  let output: unknown;
+  if (isObject(billed) || isObject(consumed)) {
+    input = present(
+      field(billed, "input_tokens"),
+      field(billed, "inputTokens"),
+      field(consumed, "input_tokens"),
+      field(consumed, "inputTokens"),
+    );
+    output = present(
+      field(billed, "output_tokens"),
+      field(billed, "outputTokens"),
+      field(consumed, "output_tokens"),
+      field(consumed, "outputTokens"),
+    );
+  }
+  if (input === undefined && output === undefined) {
+    input = present(u.prompt_eval_count, u.input_token_count);
+    output = present(u.eval_count, u.generated_token_count, u.output_token_count);
+  }
+  if (input === undefined && output === undefined) return null;
+  return {
+    native: true,
+    input,
+    output,
+    cacheRead: undefined,
+    cacheWrite: undefined,
+    cacheWrite1h: undefined,
+    total: present(u.total, u.total_tokens),
+    reasoning: undefined,
+    legacyCacheRead: undefined,
+    legacyCacheWrite: undefined,
+    legacyInput: 0,
+    legacyOutput: 0,
+  };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
  * Token counts of a `usage` object written under Codex's own names, or null when it has none of
  * them: codex-rs's `TokenUsage` (`input_tokens`, `cached_input_tokens`, `cache_write_input_tokens`,
  * `output_tokens`, `reasoning_output_tokens`, `total_tokens`: `codex exec --json`'s
@@ -1102,7 +1182,16 @@ function geminiCounts(
   shadow: Shadow | null,
 ): ReturnType<typeof aliasCounts> | null {
   const prompt = pick(shadow, u.promptTokenCount, u.prompt_token_count);
-  const candidates = pick(shadow, u.candidatesTokenCount, u.candidates_token_count, u.responseTokenCount);
+  const geminiCandidates = pick(
+    shadow,
+    u.candidatesTokenCount,
+    u.candidates_token_count,
+    u.responseTokenCount,
+  );
+  // Meta Llama's InvokeModel body on Bedrock names its counts `prompt_token_count` (as Gemini's
+  // snake_case prompt) and `generation_token_count`: read as the output since 2026-12-04 (before,
+  // such a call was billed for its prompt alone; case usage-native-count-names)
+  const candidates = pick(shadow, geminiCandidates, u.generation_token_count);
   if (prompt === undefined && candidates === undefined) return null;
   // a line that also has OpenAI's or Anthropic's names is read by those (aliasCounts)
   if ((u.inputTokens ?? u.input_tokens ?? u.promptTokens ?? u.prompt_tokens) !== undefined) return null;
@@ -1127,6 +1216,8 @@ function geminiCounts(
     legacyCacheRead: cached,
     legacyCacheWrite: undefined,
     legacyInput: exclusive ? 0 : undefined,
+    // a Llama line was billed before 2026-12-04 without its `generation_token_count`: that identity
+    legacyOutput: candidates !== geminiCandidates ? sumCounts(geminiCandidates, thoughts) : undefined,
   };
 }
 
@@ -1843,6 +1934,33 @@ function modalityTokensOf(usage: Record<string, unknown>): string | null {
   return found.length === 0 ? null : found.join(", ");
 }
 
+/** A key that names a count (tokens, a `…Count`, billed units), not a time, duration or amount. */
+const COUNT_KEY = /token|count|units/i;
+const NOT_COUNT_KEY = /time|duration|cost|price|_ms$|Ms$/i;
+
+/**
+ * The positive counts of a usage object under count-like names (`COUNT_KEY`), on it or in an
+ * object one level down (`billed_units.input_tokens`), as `"name n"` (at most 4), or null when
+ * there are none. Only asked of a line none of whose names creditgate reads gave a count: any such
+ * count is one the call used under a name not read (a provider's native names no reader knows yet),
+ * so the call is held for review with them instead of skipped as zero usage.
+ */
+function unreadCounts(usage: Record<string, unknown>): string | null {
+  const found: string[] = [];
+  const visit = (o: Record<string, unknown>, prefix: string, depth: number) => {
+    for (const k in o) {
+      if (found.length >= 4) return;
+      if (NOT_COUNTS.has(k) || NOT_COUNT_KEY.test(k)) continue;
+      const v = o[k];
+      if (isObject(v)) {
+        if (depth === 0) visit(v, `${k}.`, 1);
+      } else if (COUNT_KEY.test(k) && isCount(v) && v > 0) found.push(`${prefix}${k} ${String(v)}`);
+    }
+  };
+  visit(usage, "", 0);
+  return found.length === 0 ? null : found.join(", ");
+}
+
 /** A positive whole count under `name` in `o`, as `"name n"`, else null. */
 function positiveCount(o: unknown, name: string, label = name): string | null {
   const v = field(o, name);
@@ -2030,8 +2148,18 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     // (geminiCounts); a Gemini line with the total alone is such a line too (since 2026-12-04;
     // before, skipped as zero usage: case usage-total-only-held, its Gemini line)
     if (totalRaw === 0) totalRaw = count(pick(null, usage.totalTokenCount, usage.total_token_count));
-    if (totalRaw === null || totalRaw <= 0) return { kind: "skip", why: "zero-usage" };
-    bad.problem = `token total ${totalRaw} without an input/output split (not priced)`;
+    if (totalRaw !== null && totalRaw > 0)
+      bad.problem = `token total ${totalRaw} without an input/output split (not priced)`;
+    else {
+      // ...and so is one whose counts are all under names not read (a provider's or SDK's own:
+      // see `unreadCounts`), held with those names rather than dropped as zero usage (since
+      // 2026-12-04; before, skipped and never billed: case usage-native-count-names)
+      // (not in the reader before 2026-12-03 that parseEntry replays with `shadow` null: its
+      // names shadowed by a placeholder 0 are no names not read)
+      const unread = n !== null && totalRaw !== null && shadow !== null ? unreadCounts(usage) : null;
+      if (unread === null) return { kind: "skip", why: "zero-usage" };
+      bad.problem = `token counts under names not read (${unread}): not priced`;
+    }
   }
   // A call with usage whose line names no provider or model (empty, absent, not text) is still a
   // call the provider charged for: it is held for review with the reason, like an unreadable count
@@ -2122,21 +2250,24 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   if (writtenInput !== undefined) parsed.writtenInput = writtenInput;
   // billed before 2026-12-03 with that negative input read as 0: the identity keeps the 0
   if (exclusivePrompt !== null) parsed.identityInput = 0;
-  if (n?.legacyInput !== undefined) {
+  // A provider's native names (nativeCounts) were read as zero usage before 2026-12-04: such a
+  // call was billed then only for a provider-billed cost, under counts of 0; any other is new.
+  const legacy = n !== null && "native" in n && !providerBilled ? null : n;
+  if (legacy?.legacyInput !== undefined) {
     // A call billed before OpenAI-style cache writes were read keeps the identity it was billed
     // under: its input then still held the writes (see aliasCounts), whether or not
     // inputHoldsCache corrected it then or now (its identity input was this either way).
-    const legacy = Math.max(0, tokenCount(n.legacyInput) ?? 0);
-    if (legacy !== (writtenInput ?? input)) parsed.identityInput = legacy;
+    const before = Math.max(0, tokenCount(legacy.legacyInput) ?? 0);
+    if (before !== (writtenInput ?? input)) parsed.identityInput = before;
   }
   // a call billed before Bedrock's cache names were read keeps the identity it was billed under
   if (legacyCacheRead !== null && legacyCacheRead !== cacheRead) parsed.identityCacheRead = legacyCacheRead;
   if (legacyCacheWrite !== null && legacyCacheWrite !== cacheWrite)
     parsed.identityCacheWrite = legacyCacheWrite;
   // a call billed before reasoning outside its completion count was read keeps that identity
-  if (n?.legacyOutput !== undefined) {
-    const legacy = Math.max(0, tokenCount(n.legacyOutput) ?? 0);
-    if (legacy !== output) parsed.identityOutput = legacy;
+  if (legacy?.legacyOutput !== undefined) {
+    const before = Math.max(0, tokenCount(legacy.legacyOutput) ?? 0);
+    if (before !== output) parsed.identityOutput = before;
   }
   // The model that answered, when the line names another than the one asked for (see
   // ParsedUsage.responseModel); at most 200 characters, like a pushed model name.

@@ -204,3 +204,80 @@ describe("case usage-tool-fees-without-cost-held: per-use charges without the pr
       expect(pluginUsageEvent(message(usage), where)).toBeNull();
   });
 });
+
+describe("case usage-native-count-names: a provider's native count names are read, unknown ones held", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: 2 calls $0.0055605 billed, 1 held (was 1 call $0.000318, 2 skipped as zero usage)`, async () => {
+      const { s, world } = await meterCase("usage-native-count-names", mode);
+      expect(s).toMatchObject({ billed: 2, held: 1, malformed: 0, zeroUsage: 0 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551601",
+          requests: 2,
+          input: 125,
+          output: 718,
+          costUsd: "0.0055605",
+        }),
+      ]);
+      const held = world.db.prepare("SELECT reason FROM usage_review").all() as { reason: string }[];
+      expect(held.map((r) => r.reason)).toEqual([
+        "token counts under names not read (inputTextTokenCount 12): not priced",
+      ]);
+    });
+  }
+
+  const counts = (u: ParsedUsage) => [u.input, u.output, u.cacheRead, u.cacheWrite];
+  it("Cohere's billed units first, each falling back to the consumed tokens; camelCase too", () => {
+    expect(
+      counts(
+        parsed({
+          billed_units: { input_tokens: 5, output_tokens: 418 },
+          tokens: { input_tokens: 71, output_tokens: 418 },
+        }),
+      ),
+    ).toEqual([5, 418, 0, 0]);
+    expect(counts(parsed({ tokens: { input_tokens: 71, output_tokens: 418 } }))).toEqual([71, 418, 0, 0]);
+    expect(counts(parsed({ billedUnits: { inputTokens: 7, outputTokens: 9 } }))).toEqual([7, 9, 0, 0]);
+    expect(
+      counts(parsed({ billed_units: { output_tokens: 9 }, tokens: { input_tokens: 70, output_tokens: 9 } })),
+    ).toEqual([70, 9, 0, 0]);
+  });
+
+  it("Ollama's, watsonx's and Replicate's names; Llama's generation_token_count beside prompt_token_count", () => {
+    expect(counts(parsed({ prompt_eval_count: 26, eval_count: 298, total_duration: 5_000_000_000 }))).toEqual(
+      [26, 298, 0, 0],
+    );
+    expect(counts(parsed({ input_token_count: 120, generated_token_count: 300 }))).toEqual([120, 300, 0, 0]);
+    expect(counts(parsed({ input_token_count: 120, output_token_count: 30 }))).toEqual([120, 30, 0, 0]);
+    const llama = parsed({ prompt_token_count: 120, generation_token_count: 300 });
+    expect(counts(llama)).toEqual([120, 300, 0, 0]);
+    // billed before 2026-12-04 for its prompt alone: a copy of it read now is the same call
+    expect(llama.identityOutput).toBe(0);
+    // a line never billed before takes the identity of its counts; one billed for a provider cost
+    // at zero counts keeps that identity
+    const cohere = parsed({ billed_units: { input_tokens: 5, output_tokens: 9 } });
+    expect([cohere.identityInput, cohere.identityOutput]).toEqual([undefined, undefined]);
+    const paid = parsed({ billed_units: { input_tokens: 5, output_tokens: 9 }, cost: 0.01 });
+    expect([paid.identityInput, paid.identityOutput]).toEqual([0, 0]);
+  });
+
+  it("a usage object whose only counts are under names not read is held; zeros and times are still zero usage", () => {
+    expect(parsed({ weird_tokens: 500 }).countProblem).toBe(
+      "token counts under names not read (weird_tokens 500): not priced",
+    );
+    expect(parsed({ meta: { billedCount: 3 } }).countProblem).toBe(
+      "token counts under names not read (meta.billedCount 3): not priced",
+    );
+    const zero = (usage: Record<string, unknown>) =>
+      parseLine(
+        JSON.stringify({ type: "message", timestamp: new Date(T).toISOString(), message: message(usage) }),
+      );
+    for (const usage of [
+      { prompt_tokens: 0, completion_tokens: 0, prompt_tokens_details: { cached_tokens: 0 } },
+      { queue_time: 12, total_time: 40, prompt_time_ms: 3 },
+      // a pi-ai line is read by its own names only
+      { input: 0, output: 0, weird_tokens: 5 },
+    ])
+      expect(zero(usage)).toEqual({ kind: "skip", why: "zero-usage" });
+  });
+});
