@@ -1961,6 +1961,35 @@ function unreadCounts(usage: Record<string, unknown>): string | null {
   return found.length === 0 ? null : found.join(", ");
 }
 
+/**
+ * The thinking tokens of a Gemini call that its usage counts leave out but its total keeps, else
+ * 0: `total − (input + output + cacheRead + cacheWrite)` for a line read under the providers' own
+ * names (no pi-ai `input`) whose model id names Gemini and which gives no reasoning count of its
+ * own. Gemini bills its thoughts as output and counts them in `totalTokenCount`, but
+ * `candidatesTokenCount` excludes them, and converters to OpenAI's format that map
+ * `completion_tokens` from the candidates alone and drop `thoughtsTokenCount` leave them only in
+ * `total_tokens` (mozilla-ai/any-llm#1290: prompt 20, completion 198, total 623 for 405 thoughts;
+ * crewAIInc/crewAI#5699, Portkey-AI/gateway#1458, router-for-me/CLIProxyAPI#5743). Every count read
+ * above is in the sum (an OpenAI-style input has its cached part as `cacheRead`), so only tokens
+ * no name accounts for are the gap. Before 2026-12-04 such a call was billed without its
+ * thoughts; it keeps that identity (`identityOutput`). A line that gives its reasoning count is
+ * read by it (aliasCounts: reasoning outside the completion when the total says so exactly).
+ */
+function geminiThoughtsGap(
+  model: unknown,
+  reasoning: unknown,
+  input: number,
+  output: number,
+  cacheRead: number,
+  cacheWrite: number,
+  total: number | null,
+): number {
+  if (total === null || typeof model !== "string" || !/gemini/i.test(model)) return 0;
+  if (isCount(reasoning) && reasoning > 0) return 0;
+  const gap = total - (input + output + cacheRead + cacheWrite);
+  return Number.isSafeInteger(gap) && gap > 0 ? gap : 0;
+}
+
 /** A positive whole count under `name` in `o`, as `"name n"`, else null. */
 function positiveCount(o: unknown, name: string, label = name): string | null {
   const v = field(o, name);
@@ -2111,6 +2140,16 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     cacheWrite1hRaw = Math.max(0, cacheWrite1hRaw);
   }
   let totalRaw = count(usage.totalTokens ?? n?.total);
+  // A Gemini call's thoughts that a relay's OpenAI-format usage left out of its completion count
+  // and its breakdown, but not out of its total (see `geminiThoughtsGap`): billed as output
+  let outputBeforeThoughts: number | undefined;
+  if (n !== null && !clamped && bad.problem === null && n.legacyOutput === undefined) {
+    const gap = geminiThoughtsGap(msg.model, n.reasoning, input, output, cacheRead, cacheWrite, totalRaw);
+    if (gap > 0) {
+      outputBeforeThoughts = output;
+      output += gap;
+    }
+  }
   const api = str(msg.api);
   let writtenInput: number | undefined;
   if (inputHoldsCache(api, str(providerRaw), input, output, cacheRead, cacheWrite, totalRaw)) {
@@ -2211,7 +2250,12 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
 
   // OpenClaw writes `reasoningTokens`; pi-ai's own Usage calls it `reasoning`. A breakdown of output.
   const reasoningRaw = usage.reasoningTokens ?? usage.reasoning ?? n?.reasoning;
-  const reasoning = reasoningRaw === undefined ? null : count(reasoningRaw);
+  const reasoning =
+    outputBeforeThoughts !== undefined
+      ? output - outputBeforeThoughts
+      : reasoningRaw === undefined
+        ? null
+        : count(reasoningRaw);
   const { usd: recordedCostUsd, origin: recordedCostOrigin } = cost;
   const stopReason = str(msg.stopReason);
   const errorText = str(msg.errorMessage);
@@ -2269,6 +2313,9 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     const before = Math.max(0, tokenCount(legacy.legacyOutput) ?? 0);
     if (before !== output) parsed.identityOutput = before;
   }
+  // billed before 2026-12-04 without the thoughts its total shows: that identity
+  if (outputBeforeThoughts !== undefined && parsed.identityOutput === undefined)
+    parsed.identityOutput = outputBeforeThoughts;
   // The model that answered, when the line names another than the one asked for (see
   // ParsedUsage.responseModel); at most 200 characters, like a pushed model name.
   const served = str(msg.responseModel)?.trim();

@@ -281,3 +281,44 @@ describe("case usage-native-count-names: a provider's native count names are rea
       expect(zero(usage)).toEqual({ kind: "skip", why: "zero-usage" });
   });
 });
+
+describe("case usage-gemini-thoughts-only-in-total: Gemini thoughts a converter left only in the total are billed as output", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551701 3 calls $0.0031288, output 1213 (was $0.0011163, output 408)`, async () => {
+      const { s, world } = await meterCase("usage-gemini-thoughts-only-in-total", mode);
+      expect(s).toMatchObject({ billed: 3, held: 0, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551701",
+          requests: 3,
+          input: 241,
+          output: 1213,
+          cacheRead: 800,
+          costUsd: "0.0031288",
+        }),
+      ]);
+    });
+  }
+
+  it("only on a Gemini model, only tokens no name accounts for, the identity it was billed under kept", () => {
+    const gem = { provider: "google", model: "gemini-2.5-flash" };
+    const u = parsed({ prompt_tokens: 20, completion_tokens: 198, total_tokens: 623 }, gem);
+    expect([u.input, u.output, u.reasoningTokens, u.identityOutput]).toEqual([20, 603, 405, 198]);
+    // Gemini's own names already add the thoughts; a total that matches the counts adds nothing
+    const native = parsed(
+      { promptTokenCount: 20, candidatesTokenCount: 198, thoughtsTokenCount: 405, totalTokenCount: 623 },
+      gem,
+    );
+    expect([native.output, native.identityOutput]).toEqual([603, undefined]);
+    expect(parsed({ prompt_tokens: 20, completion_tokens: 198, total_tokens: 218 }, gem).output).toBe(198);
+    // Anthropic-style cache counts outside the prompt are in the sum
+    const cached = parsed(
+      { input_tokens: 10, output_tokens: 50, cache_read_input_tokens: 1000, total_tokens: 1060 },
+      gem,
+    );
+    expect(cached.output).toBe(50);
+    // another model's total is left as written; a pi-ai line is read by its own names
+    expect(parsed({ prompt_tokens: 20, completion_tokens: 198, total_tokens: 623 }).output).toBe(198);
+    expect(parsed({ input: 20, output: 198, totalTokens: 623 }, gem).output).toBe(198);
+  });
+});
