@@ -1368,4 +1368,16 @@ export const MIGRATIONS: readonly Migration[] = [
     GROUP BY 1, 2, 3;
     `,
   },
+  {
+    version: 39,
+    name: "usage-events-requests",
+    sql: `
+    -- How many requests a usage row is: 1 for a call's own row, 0 for the difference billed for a
+    -- later, greater copy of a call already billed (a streamed reply's final line read a poll after
+    -- its partial, or from a copy of the transcript: src/meter/sources/batch-builder.ts
+    -- entryIncrement). Reports count requests as SUM(requests) over raw rows and usage_daily adds
+    -- the same, so such a call is one request, not two. Rows billed before are 1 each.
+    ALTER TABLE usage_events ADD COLUMN requests INTEGER NOT NULL DEFAULT 1 CHECK (requests IN (0, 1));
+    `,
+  },
 ];

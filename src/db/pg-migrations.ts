@@ -1114,4 +1114,12 @@ WHERE response_id IS NOT NULL AND length(response_id) >= 16
 GROUP BY 1, 2, 3;
 `,
   },
+  {
+    version: 39,
+    name: "usage-events-requests",
+    sql: `
+-- SQLite migration 39: how many requests a usage row is (0: a later copy's difference).
+ALTER TABLE usage_events ADD COLUMN requests BIGINT NOT NULL DEFAULT 1 CHECK (requests IN (0, 1));
+`,
+  },
 ];

@@ -238,14 +238,14 @@ export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
   const settings = enforcer.settings;
   const grants = ledger ?? createLedger(db);
   const totals = db.prepare<[string, number, number], { n: number; t: number | null; c: number | null }>(
-    `SELECT COUNT(*) AS n, SUM(total_tokens) AS t, SUM(charge_micro_credits) AS c FROM usage_events
+    `SELECT SUM(requests) AS n, SUM(total_tokens) AS t, SUM(charge_micro_credits) AS c FROM usage_events
       WHERE account_id = ? AND message_ts_ms >= ? AND message_ts_ms < ?`,
   );
   const byModel = db.prepare<
     [string, number, number],
     { provider: string; model: string; n: number; t: number; c: number }
   >(
-    `SELECT provider, model, COUNT(*) AS n, SUM(total_tokens) AS t, SUM(charge_micro_credits) AS c
+    `SELECT provider, model, SUM(requests) AS n, SUM(total_tokens) AS t, SUM(charge_micro_credits) AS c
        FROM usage_events WHERE account_id = ? AND message_ts_ms >= ? AND message_ts_ms < ?
       GROUP BY provider, model ORDER BY c DESC`,
   );
@@ -254,7 +254,7 @@ export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
     [number, number, string],
     { n: number; t: number | null; c: number | null; u: number }
   >(
-    `SELECT COUNT(*) AS n, SUM(total_tokens) AS t, SUM(charge_micro_credits) AS c, COUNT(DISTINCT account_id) AS u
+    `SELECT SUM(requests) AS n, SUM(total_tokens) AS t, SUM(charge_micro_credits) AS c, COUNT(DISTINCT account_id) AS u
        FROM usage_events WHERE message_ts_ms >= ? AND message_ts_ms < ? AND agent_id = ?`,
   );
   const balanceOf = db.prepare<[string], { b: number }>(

@@ -416,6 +416,9 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         latency_ms: e.latencyMs ?? null,
         preview_user: e.userPreview ?? null,
         preview_reply: e.replyPreview ?? null,
+        // the difference billed for a later copy of a call already billed (only it carries
+        // tierInputTotal) is no request of its own: the call counted one with its first row
+        ...(e.tierInputTotal !== undefined ? { requests: 0 } : {}),
       },
       rkey,
     );

@@ -144,7 +144,7 @@ interface UsageGroupSqlRow {
   pbTableCost: bigint | null;
 }
 
-const SUM_COLUMNS_SQL = `COUNT(*) AS requests, SUM(is_error) AS errors,
+const SUM_COLUMNS_SQL = `SUM(requests) AS requests, SUM(is_error) AS errors,
       SUM(input_tokens) AS input, SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cacheRead,
       SUM(cache_write_tokens) AS cacheWrite, SUM(total_tokens) AS totalTokens,
       SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS chargedMicros,
@@ -852,7 +852,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
       const had = groups.get(key);
       if (had) for (let i = 2; i < PART_LEN; i++) had[i] = addExact(had[i], r[i]);
       // (by month: an account whose calls all lie in the subtracted days, or were deleted)
-      else if (Number(sumAt(r, 2, S.requests)) !== 0) finish(key, r, 2, r[0] === null);
+      else if (holdsCalls(r, 2)) finish(key, r, 2, r[0] === null);
     }
   };
   // SQLite's GROUP BY sorts the aggregate rows in memory up to the page cache's size and spills
@@ -913,7 +913,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
             for (let j = 0; j < w; j++) if (!Number.isSafeInteger(values[at + j])) safe = false;
             const key = String(ks[i]);
             if (safe && !groups.has(key)) {
-              if (values[at + S.requests] !== 0) finish(key, values, at, false);
+              if (holdsCalls(values, at)) finish(key, values, at, false);
               continue;
             }
           }
@@ -934,8 +934,7 @@ export function queryUsage(db: Db, q: UsageQuery, opts: QueryUsageOptions = {}):
   // ORDER BY key (by day) or ORDER BY costPico DESC, key, as SQLite orders: a NULL key first
   // (only a day past year 9999 has one), then BINARY; costs compare exactly as number/bigint.
   // (a group whose calls were all in a subtracted rest of an edge day: no calls in the range)
-  for (const [key, part] of groups)
-    if (Number(sumAt(part, 2, S.requests)) !== 0) finish(key, part, 2, part[0] === null);
+  for (const [key, part] of groups) if (holdsCalls(part, 2)) finish(key, part, 2, part[0] === null);
   const byKey = (a: number, b: number): number => {
     const na = nullKeys.size > 0 && nullKeys.has(a);
     const nb = nullKeys.size > 0 && nullKeys.has(b);
@@ -1014,6 +1013,17 @@ function sumAt(p: Sums, at: number, i: number): number | bigint {
   const v = p[at + i] ?? 0;
   if (typeof v === "string") throw new TypeError("a sum is not an integer");
   return v;
+}
+
+/**
+ * Whether the sums at `at` hold a call: any sum not 0. Not `requests` alone: a group of only a later
+ * copy's difference (`usage_events.requests` 0, migration 39: its call's own row in another group
+ * or range) has no request but its tokens and cost; a group whose calls all lie in a subtracted
+ * part has every sum 0 (a billed row always has a token).
+ */
+function holdsCalls(p: Sums, at: number): boolean {
+  for (let i = 0; i < PART_LEN - 2; i++) if (Number(sumAt(p, at, i)) !== 0) return true;
+  return false;
 }
 
 /** One report row from a group's sums (the same conversions as `toUsageRows`). */

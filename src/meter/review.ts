@@ -492,6 +492,8 @@ export function createReviewQueue(db: Db) {
       latency_ms: e.latencyMs ?? null,
       preview_user: e.userPreview ?? null,
       preview_reply: e.replyPreview ?? null,
+      // a later copy's difference held, then released: no request of its own (see the biller)
+      ...(e.tierInputTotal !== undefined ? { requests: 0 } : {}),
     });
     resolve.run("released", o.nowMs, o.reason, usageEventId, id);
     return {

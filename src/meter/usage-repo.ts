@@ -58,6 +58,12 @@ export interface UsageEventRow {
   /** Redacted previews (migration 26); null when off, empty or purged. */
   preview_user: string | null;
   preview_reply: string | null;
+  /**
+   * Requests the row counts as (migration 39): 1 for a call's own row, 0 for the difference billed
+   * for a later, greater copy of a call already billed (batch-builder.ts `entryIncrement`): the
+   * call is one request however many rows bill it.
+   */
+  requests: number;
 }
 
 /**
@@ -66,11 +72,17 @@ export interface UsageEventRow {
  */
 export type NewUsageEventRow = Omit<
   UsageEventRow,
-  "id" | "recorded_cost_pico_usd" | "cost_pico_usd" | "latency_ms" | "preview_user" | "preview_reply"
+  | "id"
+  | "recorded_cost_pico_usd"
+  | "cost_pico_usd"
+  | "latency_ms"
+  | "preview_user"
+  | "preview_reply"
+  | "requests"
 > & {
   recorded_cost_pico_usd: bigint | number | null;
   cost_pico_usd: bigint | number;
-} & Partial<Pick<UsageEventRow, "latency_ms" | "preview_user" | "preview_reply">> & {
+} & Partial<Pick<UsageEventRow, "latency_ms" | "preview_user" | "preview_reply" | "requests">> & {
     /**
      * Not a column: the text the row's response identity is recorded under in
      * `usage_response_keys` when it is not `response_id` itself (identity.ts `responseSlotOf`:
@@ -341,7 +353,7 @@ function addToDaily(groups: DailyGroups, row: NewUsageEventRow): void {
     groups.last = g;
   }
   const cost = row.cost_pico_usd;
-  addSum(g, REQUESTS, 1);
+  addSum(g, REQUESTS, row.requests ?? 1);
   addSum(g, ERRORS, row.is_error);
   addSum(g, INPUT, row.input_tokens);
   addSum(g, OUTPUT, row.output_tokens);
@@ -374,6 +386,10 @@ export function createUsageWriter(db: Db) {
     `INSERT INTO usage_events (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`,
   );
   const upsertDaily = db.prepare<(string | number | bigint)[]>(UPSERT_DAILY_SQL);
+  // A row that is no request of its own (`requests` 0: a later copy's difference) names the
+  // column; every other row leaves it to its default (1), so a writer over a database not yet at
+  // migration 39 (tests that build an older schema) works for them.
+  let insertNoRequest: Database.Statement<(string | number | bigint | null)[]> | null = null;
   // Prepared on first use, so that a writer over a database not yet at migration 38 (tests that
   // build an older schema) works for rows without a response id.
   let insertResponse: Database.Statement<[number, string, string, number]> | null = null;
@@ -384,7 +400,14 @@ export function createUsageWriter(db: Db) {
     const groups: DailyGroups = { byId: new Map(), last: null };
     for (const row of rows) {
       // In COLUMNS order; latency and previews are optional (absent: NULL).
-      const info = insert.run(
+      let stmt = insert;
+      if (row.requests === 0) {
+        insertNoRequest ??= db.prepare<(string | number | bigint | null)[]>(
+          `INSERT INTO usage_events (${COLUMNS.join(", ")}, requests) VALUES (${COLUMNS.map(() => "?").join(", ")}, 0)`,
+        );
+        stmt = insertNoRequest;
+      }
+      const info = stmt.run(
         row.dedupe_key,
         row.ledger_entry_id,
         row.account_id,

@@ -152,7 +152,9 @@ export function rangeTotals(
       table: "usage_daily_totals",
       cols: "SUM(requests) AS n, SUM(errors) AS e, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
     },
-    { cols: "COUNT(*) AS n, SUM(is_error) AS e, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m" },
+    {
+      cols: "SUM(requests) AS n, SUM(is_error) AS e, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
+    },
   );
   const r = db
     .prepare<(string | number)[], { n: bigint | null; e: bigint | null; c: bigint | null; m: bigint | null }>(
@@ -184,7 +186,10 @@ export function topModels(
       cols: `${cols}, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`,
       group: "k",
     },
-    { cols: `${cols}, COUNT(*) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`, group: "k" },
+    {
+      cols: `${cols}, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`,
+      group: "k",
+    },
   );
   return db
     .prepare<(string | number)[], { k: string; n: bigint; c: bigint; m: bigint }>(
@@ -276,7 +281,7 @@ function catchUpLocked(
           `INSERT INTO usage_hourly_totals
            SELECT message_ts_ms / ${HOUR_MS}, agent_id, provider, model,
                   CASE WHEN substr(account_id, 1, 6) = 'agent:' THEN 1 ELSE 0 END,
-                  COUNT(*), SUM(is_error), SUM(cost_pico_usd), SUM(charge_micro_credits)
+                  SUM(requests), SUM(is_error), SUM(cost_pico_usd), SUM(charge_micro_credits)
              FROM usage_events WHERE id > ? AND id <= ? AND message_ts_ms >= ?
             GROUP BY 1, 2, 3, 4, 5
            ON CONFLICT (hour, agent_id, provider, model, agent_account) DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
@@ -343,7 +348,7 @@ export function spendSeries(
       group: "b, k",
     },
     {
-      cols: `${rawBucket} AS b, ${key.raw} AS k, COUNT(*) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`,
+      cols: `${rawBucket} AS b, ${key.raw} AS k, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m`,
       group: "b, k",
     },
   );
@@ -431,7 +436,7 @@ export function accountsSummary(
           group: "account_id",
         },
         {
-          cols: "account_id AS a, COUNT(*) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
+          cols: "account_id AS a, SUM(requests) AS n, SUM(cost_pico_usd) AS c, SUM(charge_micro_credits) AS m",
           group: "account_id",
         },
       );

@@ -150,7 +150,7 @@ const DIM_SQL: Record<
   kind: { raw: SESSION_KIND_SQL, daily: null, archived: "kind" },
 };
 
-const RAW_SUMS = `COUNT(*) AS requests, SUM(is_error) AS errors, SUM(input_tokens) AS input,
+const RAW_SUMS = `SUM(requests) AS requests, SUM(is_error) AS errors, SUM(input_tokens) AS input,
   SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cacheRead, SUM(cache_write_tokens) AS cacheWrite,
   SUM(total_tokens) AS totalTokens, SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS charged`;
 const DAILY_SUMS = `SUM(requests) AS requests, SUM(errors) AS errors, SUM(input_tokens) AS input,
@@ -280,7 +280,8 @@ function sumGroups(
   const out = new Map<string, Sums>();
   const take = (rows: Record<string, unknown>[], into = out) => {
     for (const r of rows) {
-      if (BigInt((r.requests as bigint | null) ?? 0n) === 0n) continue;
+      // no call (an empty group, all NULL); a later copy's difference alone has 0 requests but sums
+      if (SUM_NAMES.every((n) => BigInt((r[n] as bigint | number | null) ?? 0n) === 0n)) continue;
       const key = JSON.stringify(dims.map((_, i) => String(r[`d${i}`])));
       const s = into.get(key) ?? zeroSums();
       into.set(key, s);
@@ -357,12 +358,15 @@ function sumGroups(
 const needsRaw = (dims: readonly KeyDim[], f: ReportFilters) =>
   f.kind !== undefined || dims.some((d) => DIM_SQL[d].daily === null);
 
-/** `into` −= `from`, group by group (exact: integer sums); groups left with no request are dropped. */
+/**
+ * `into` −= `from`, group by group (exact: integer sums); groups left with no call (every sum 0;
+ * not requests alone: a later copy's difference is a row of 0 requests) are dropped.
+ */
 function subtractGroups(into: Map<string, Sums>, from: Map<string, Sums>): void {
   for (const [key, s] of from) {
     const t = into.get(key) ?? zeroSums();
     for (const n of SUM_NAMES) t[n] -= s[n];
-    if (t.requests === 0n) into.delete(key);
+    if (SUM_NAMES.every((n) => t[n] === 0n)) into.delete(key);
     else into.set(key, t);
   }
 }

@@ -118,7 +118,7 @@ const monthBounds = (month: string): [number, number] => {
 const ELIGIBLE = `message_ts_ms >= @lo AND message_ts_ms < @hi AND id >= @firstId AND id <= @lastId
   AND id NOT IN (SELECT usage_event_id FROM usage_review WHERE usage_event_id IS NOT NULL)`;
 
-const SUMS = `COUNT(*), SUM(is_error), SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens),
+const SUMS = `SUM(requests), SUM(is_error), SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens),
   SUM(cache_write_tokens), SUM(cache_write_1h_tokens), SUM(total_tokens), SUM(cost_pico_usd),
   SUM(charge_micro_credits), SUM(unknown_model), SUM(price_source = 'fallback'),
   SUM(price_source = 'provider-billed'),

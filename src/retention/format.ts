@@ -47,6 +47,9 @@ export const ARCHIVE_COLUMNS = [
   // model latency (user message to reply, ms; migration 25): kept so `report --archive` still has
   // avg/p95 for archived months. Previews are NOT archived: they go with the rows.
   "latency_ms",
+  // requests the row counts as (migration 39): 0 for a later copy's difference, else 1; a line
+  // without it (every file written before 2026-12-04) is read as 1
+  "requests",
 ] as const;
 export type ArchiveColumn = (typeof ARCHIVE_COLUMNS)[number];
 /** One archived row as read back: integers as bigint (exact), text as string, or null. */
@@ -100,7 +103,8 @@ export function parseArchiveLine(line: string): ArchiveRow {
   const out = {} as ArchiveRow;
   for (const c of ARCHIVE_COLUMNS) {
     const v = o[c];
-    if (v === null || v === undefined) out[c] = null;
+    if (c === "requests" && (v === null || v === undefined)) out[c] = 1n;
+    else if (v === null || v === undefined) out[c] = null;
     else if (TEXT_COLUMNS.has(c)) out[c] = String(v);
     else if (typeof v === "number" || typeof v === "string") out[c] = BigInt(v);
     else throw new Error(`archive column ${c} is not an integer`);

@@ -762,6 +762,10 @@ export function entryIncrement(p: ParsedUsage, u: ParsedUsage): ParsedUsage | nu
     identityCacheWrite: u.identityCacheWrite ?? u.cacheWrite,
     // priced at the whole call's long-context tier, without a second per-call fee
     tierInputTotal: u.tierInputTotal ?? u.input + u.cacheRead + u.cacheWrite,
+    // an error once per call, as it is one request (usage_events.requests 0): only when this copy
+    // made the call an error (the billed copy was not), else a call whose partial and final lines
+    // are both errors showed 2 errors for 1 request
+    isError: u.isError && !p.isError,
   };
   delete inc.writtenInput;
   delete inc.recordedCostPicoUsd;
@@ -786,6 +790,7 @@ export interface SupersededCopy {
     | "totalTokens"
     | "reasoningTokens"
     | "recordedCostUsd"
+    | "isError"
   >;
 }
 
@@ -805,6 +810,7 @@ function supersededCopy(p: ParsedUsage): string | undefined {
       totalTokens: p.totalTokens,
       reasoningTokens: p.reasoningTokens,
       recordedCostUsd: p.recordedCostUsd,
+      isError: p.isError,
     },
   };
   return JSON.stringify(c);
