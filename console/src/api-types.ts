@@ -5210,6 +5210,20 @@ export interface components {
             inferenceGeo?: string;
             webSearchRequests?: number;
             tierInputTotal?: number;
+            supersedes?: {
+                idempotencyKey: string;
+                input: number;
+                output: number;
+                /** @default 0 */
+                cacheRead: number;
+                /** @default 0 */
+                cacheWrite: number;
+                cacheWrite1h?: number;
+                webSearchRequests?: number;
+                recordedCostPicoUsd?: string | null;
+                /** @default true */
+                success: boolean;
+            };
             costUsd?: number | null;
             recordedCostPicoUsd?: string | null;
             costOrigin?: "provider-billed" | null;

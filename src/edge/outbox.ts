@@ -6,6 +6,7 @@ import {
   recordedCostPico,
   SinkPaused,
   type SourceBatch,
+  type SupersededCopy,
   sessionFactParams,
   UPSERT_SESSION_SQL,
   type UsageEvent,
@@ -58,6 +59,33 @@ export interface OutboxStatus {
   /** The newest row's last push error, if any (one line, no secrets). */
   lastError: string | null;
   deadLetters: number;
+}
+
+/** The push API's `supersedes` of event `e` (`UsageEvent.supersedes`), or nothing. */
+function supersedesOf(e: UsageEvent): Pick<PushEvent, "supersedes"> {
+  if (e.supersedes === undefined) return {};
+  let c: SupersededCopy;
+  try {
+    c = JSON.parse(e.supersedes) as SupersededCopy;
+  } catch {
+    return {};
+  }
+  if (typeof c?.key !== "string" || c.usage === undefined) return {};
+  const u = c.usage;
+  const pico = recordedCostPico({ recordedCostUsd: u.recordedCostUsd ?? null } as UsageEvent);
+  return {
+    supersedes: {
+      idempotencyKey: c.key,
+      input: u.input,
+      output: u.output,
+      cacheRead: u.cacheRead,
+      cacheWrite: u.cacheWrite,
+      ...(u.cacheWrite1h ? { cacheWrite1h: u.cacheWrite1h } : {}),
+      ...(u.webSearchRequests ? { webSearchRequests: u.webSearchRequests } : {}),
+      ...(pico !== null ? { recordedCostPicoUsd: pico.toString() } : {}),
+      success: !u.isError,
+    },
+  };
 }
 
 /**
@@ -120,6 +148,10 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     // center prices it at the call's long-context tier with no second per-call fee (absent
     // otherwise, so an older center refuses only the events that carry one).
     ...(e.tierInputTotal !== undefined ? { tierInputTotal: e.tierInputTotal } : {}),
+    // A copy that took the place of its lesser copy in its batch: that copy's identity and counts,
+    // so the center bills only what this one adds when the lesser copy is billed there (absent
+    // otherwise, so an older center refuses only the events that carry one).
+    ...supersedesOf(e),
     // Absent when there is none, so an older center refuses only the events that carry one.
     ...(pico !== null ? { recordedCostPicoUsd: pico.toString() } : {}),
     costOrigin: pico !== null && e.recordedCostOrigin === "provider-billed" ? "provider-billed" : null,

@@ -19,6 +19,7 @@ import {
   type ParsedUsage,
   type Pricer,
   PUSH_IDENTITY_PREFIX,
+  type SupersededCopy,
   servedInferenceGeo,
   servedSpeed,
   type UsageEvent,
@@ -148,6 +149,35 @@ export const pushEventSchema = z
      */
     tierInputTotal: tokens.optional(),
     /**
+     * Set only by an edge meter, on a later, greater copy of a call that took the place of its
+     * lesser copy read in the same batch (`ParsedUsage.supersedes`, since 2026-12-04: both copies
+     * read from a logrotate copy or an archive of a transcript whose partial line was shipped
+     * before): the lesser copy's identity and counts. When that identity is billed at the center,
+     * only what this event adds to it is billed (no request of its own), exactly as a locally
+     * metered copy; else this event is billed whole. Absent (older edges, every other call):
+     * billed whole, as before. Not part of the call's identity.
+     */
+    supersedes: z
+      .strictObject({
+        /** The lesser copy's identity (the transcript meter's format). */
+        idempotencyKey: z
+          .string()
+          .regex(/^[0-9a-f]{12}-[0-9a-f]{32}$/, "the transcript meter's identity format"),
+        input: tokens,
+        output: tokens,
+        cacheRead: tokens.default(0),
+        cacheWrite: tokens.default(0),
+        cacheWrite1h: tokens.optional(),
+        webSearchRequests: z.number().int().min(1).max(10_000).optional(),
+        /** Its recorded cost, integer pico-USD as a decimal string (as the event's own). */
+        recordedCostPicoUsd: z
+          .string()
+          .regex(/^(0|[1-9][0-9]{0,18})$/, "an integer number of pico-USD as a decimal string")
+          .nullish(),
+        success: z.boolean().default(true),
+      })
+      .optional(),
+    /**
      * Cost the bot recorded, USD as a JSON number (the older form; kept for older edges and
      * pushers); used per CREDITGATE_COST_MODE (recorded/auto), like transcript costs.
      * `recordedCostPicoUsd` is preferred when both are sent.
@@ -206,6 +236,10 @@ export const pushEventSchema = z
   .refine((e) => e.tierInputTotal === undefined || e.tierInputTotal >= e.input + e.cacheRead + e.cacheWrite, {
     message: "must not be below input + cacheRead + cacheWrite",
     path: ["tierInputTotal"],
+  })
+  .refine((e) => e.supersedes === undefined || e.edgeId !== undefined, {
+    message: "only on an edge meter's event (edgeId)",
+    path: ["supersedes"],
   })
   .refine((e) => e.identityEntryId === undefined || e.identityTsMs === 0, {
     message: "only with identityTsMs (a line with no readable time)",
@@ -293,6 +327,31 @@ export function meterIdentityOf(e: PushEvent): string {
     ...(e.identityEntryId !== undefined ? { identityEntryId: e.identityEntryId } : {}),
     ...(e.identityOutput !== undefined ? { identityOutput: e.identityOutput } : {}),
   } as ParsedUsage);
+}
+
+/**
+ * `ParsedUsage.supersedes` (the biller's `SupersededCopy` as JSON) of a pushed event's lesser
+ * copy, in the terms the center reads the event itself in (usageEventOf): its total the sum of
+ * its counts, its recorded cost the float of the exact pico-USD, no reasoning count.
+ */
+function supersededCopyOf(s: NonNullable<PushEvent["supersedes"]>): string {
+  const pico = s.recordedCostPicoUsd;
+  const c: SupersededCopy = {
+    key: s.idempotencyKey,
+    usage: {
+      input: s.input,
+      output: s.output,
+      cacheRead: s.cacheRead,
+      cacheWrite: s.cacheWrite,
+      ...(s.cacheWrite1h ? { cacheWrite1h: s.cacheWrite1h } : {}),
+      ...(s.webSearchRequests !== undefined ? { webSearchRequests: s.webSearchRequests } : {}),
+      totalTokens: s.input + s.output + s.cacheRead + s.cacheWrite,
+      reasoningTokens: null,
+      recordedCostUsd: pico != null ? Number(pico) / 1e12 : null,
+      isError: !s.success,
+    },
+  };
+  return JSON.stringify(c);
 }
 
 /** sha256 of the event's canonical JSON (defaults applied, keys sorted). */
@@ -446,6 +505,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       ...inferenceGeoOf(e.inferenceGeo),
       ...(e.webSearchRequests !== undefined ? { webSearchRequests: e.webSearchRequests } : {}),
       ...(e.tierInputTotal !== undefined ? { tierInputTotal: e.tierInputTotal } : {}),
+      ...(e.supersedes !== undefined ? { supersedes: supersededCopyOf(e.supersedes) } : {}),
       recordedCostOrigin:
         (pico ?? e.costUsd) != null && e.costOrigin === "provider-billed" ? "provider-billed" : null,
       agentId: e.agentId,

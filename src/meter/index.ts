@@ -64,6 +64,7 @@ export {
 } from "./review.js";
 export { sessionFactParams, UPSERT_SESSION_SQL } from "./session-memory.js";
 export type { SessionFact, SourceBatch } from "./source.js";
+export type { SupersededCopy } from "./sources/batch-builder.js";
 export { readOpenClawConfig } from "./sources/openclaw-config.js";
 export { openRegularFile, readRegularFile } from "./sources/regular-file.js";
 export type { CostMode, ParsedUsage, PriceQuote, Pricer, UsageEvent } from "./types.js";
