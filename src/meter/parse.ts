@@ -1751,6 +1751,42 @@ export function gluedEntry(text: string): GluedEntry | null {
   return null;
 }
 
+/** Every complete entry found in a physical line that is not JSON (see `gluedEntries`). */
+export interface GluedEntries {
+  /** The entries in line order, each with where it starts in the line (UTF-16 index; the first may be 0). */
+  entries: { entry: Record<string, unknown>; at: number }[];
+  /** True when the line begins with a cut-off fragment (`text.slice(0, entries[0].at)`), not an entry. */
+  fragment: boolean;
+}
+
+/**
+ * Every complete entry of a physical line that does not parse: `gluedEntry`'s last entry, then,
+ * while the rest before it is no entry, the same search on that rest (without its separators), so
+ * three or more entries on one line (`{a}{b}{c}`, `{a},{b},{c}`, `{a};{b};{c}`, `{a} {b} {c}`, or
+ * entries glued after a cut-off fragment: `frag{b}{c}`) are all read. Before 2026-12-04 only the
+ * last entry was (and the one before it when the rest was that entry alone): the others were
+ * rejected with the line as a fragment and their calls never billed (case
+ * `entries-glued-three-or-more`). Each step is one `gluedEntry` (at most MAX_GLUED_ATTEMPTS parses),
+ * and a step ends at a `{"type":` the previous one started at, so a line costs at most O(entries ×
+ * length). Null when `gluedEntry` finds none.
+ */
+export function gluedEntries(text: string): GluedEntries | null {
+  const g = gluedEntry(text);
+  if (g === null) return null;
+  const entries = [{ entry: g.entry, at: g.at }];
+  let head = g.head;
+  let rest = text.slice(0, g.at);
+  while (head === null) {
+    const h = gluedEntry(withoutSeparators(rest));
+    if (h === null) return { entries, fragment: true };
+    entries.unshift({ entry: h.entry, at: h.at });
+    head = h.head;
+    rest = rest.slice(0, h.at);
+  }
+  entries.unshift({ entry: head, at: 0 });
+  return { entries, fragment: false };
+}
+
 /** `text` without the separators after an entry `onlyJunk` takes (white space, `,`, `;`, Ctrl-Z). */
 function withoutSeparators(text: string): string {
   let e = text.length;

@@ -258,14 +258,14 @@ describe("a complete entry glued after a truncated fragment", () => {
       call(T0 + 2, 2),
       // A whose write lost only its newline, then B: both complete, nothing malformed
       `${call(T0 + 3, 4)}${call(T0 + 4, 8)}`,
-      // fragment + A + B on one line: only the last, B, parses as a suffix (A is lost with the
-      // fragment; two writes in a row cannot both lose their newline without a fragment between)
+      // fragment + A + B on one line: B parses as a suffix, then A as the rest's (since
+      // 2026-12-04, parse.ts gluedEntries; before, A was lost with the fragment)
       `${frag}${call(T0 + 5, 16)}${call(T0 + 6, 32)}`,
     ];
     writeFileSync(join(dir, `${SID}.jsonl`), `${lines.join("\n")}\n`);
     const s = await meterOnce(w);
-    expect(s).toMatchObject({ lines: 4, malformed: 2, usageLines: 5, billed: 5 });
-    expect(billed(w)).toEqual({ calls: 5, input: 1 + 2 + 4 + 8 + 32 });
+    expect(s).toMatchObject({ lines: 4, malformed: 2, usageLines: 6, billed: 6 });
+    expect(billed(w)).toEqual({ calls: 6, input: 1 + 2 + 4 + 8 + 16 + 32 });
     const again = await meterOnce(w);
     expect(again).toMatchObject({ billed: 0, malformed: 0 });
   });

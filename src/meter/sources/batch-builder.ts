@@ -4,7 +4,7 @@ import { dedupeKey, isResponseIdentity } from "../identity.js";
 import {
   endsLikeObject,
   entryEnd,
-  gluedEntry,
+  gluedEntries,
   hasUserMark,
   INVALID_JSON_REASON,
   type LineResult,
@@ -233,13 +233,14 @@ export class OriginScan {
 export function turnOf(text: string, previewChars: number): { user: PendingTurn } | "reply" | null {
   const r = parseLine(text);
   if (r.kind === "malformed" && r.reason === INVALID_JSON_REASON) {
-    // A complete entry glued after a cut-off fragment (see `gluedEntry`): it came last in the line.
-    const g = gluedEntry(text);
+    // Complete entries glued on one line (see `gluedEntries`): the last that means something wins.
+    const g = gluedEntries(text);
     if (g === null) return null;
-    return (
-      turnOfResult(parseEntry(g.entry), previewChars) ??
-      (g.head ? turnOfResult(parseEntry(g.head), previewChars) : null)
-    );
+    for (let i = g.entries.length - 1; i >= 0; i--) {
+      const t = turnOfResult(parseEntry((g.entries[i] as { entry: unknown }).entry), previewChars);
+      if (t !== null) return t;
+    }
+    return null;
   }
   return turnOfResult(r, previewChars);
 }
@@ -1120,7 +1121,7 @@ export class BatchBuilder {
    * is taken too, not rejected. Otherwise the whole line is rejected as invalid JSON.
    */
   #unglued(text: string, who: LineOwner, sourceRef: string, eventRef: string): void {
-    const g = gluedEntry(text);
+    const g = gluedEntries(text);
     if (g === null) {
       // a complete entry with text after it that ends in `}` (see parse.ts `leadingEntry`): the
       // entry is read, the text reported, as when the text does not end in `}`
@@ -1132,11 +1133,14 @@ export class BatchBuilder {
       }
       return;
     }
-    const head = text.slice(0, g.at);
-    if (g.head) this.#entryLine(head, g.head, who, sourceRef, eventRef);
-    else this.reject(sourceRef, INVALID_JSON_REASON);
-    const k = `+${Buffer.byteLength(head)}`;
-    this.#entryLine(text.slice(g.at), g.entry, who, sourceRef + k, eventRef + k);
+    if (g.fragment) this.reject(sourceRef, INVALID_JSON_REASON);
+    // each entry as a line of its own (with the separators after it), located at its byte offset
+    // in the line: the line's own ref for one at its start (as for two entries before 2026-12-04)
+    g.entries.forEach(({ entry, at }, i) => {
+      const end = g.entries[i + 1]?.at ?? text.length;
+      const k = at === 0 ? "" : `+${Buffer.byteLength(text.slice(0, at))}`;
+      this.#entryLine(text.slice(at, end), entry, who, sourceRef + k, eventRef + k);
+    });
   }
 
   /**
@@ -1292,12 +1296,13 @@ export class BatchBuilder {
     const r = parseLine(text);
     if (r.kind === "user") this.#user(r);
     else if (r.kind === "malformed" && r.reason === INVALID_JSON_REASON) {
-      // entries glued after a cut-off fragment (see `gluedEntry`), each taken as its own line
-      const g = gluedEntry(text);
+      // entries glued on one line (see `gluedEntries`), each taken as its own line
+      const g = gluedEntries(text);
       if (g === null) return;
-      const head = text.slice(0, g.at);
-      if (g.head && textHasUserMark(head)) this.#userEntry(g.head);
-      if (textHasUserMark(text, g.at)) this.#userEntry(g.entry);
+      g.entries.forEach(({ entry, at }, i) => {
+        const end = g.entries[i + 1]?.at ?? text.length;
+        if (textHasUserMark(text.slice(at, end))) this.#userEntry(entry);
+      });
     }
   }
 
