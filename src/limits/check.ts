@@ -310,13 +310,17 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
      * a hard operator budget reached for that agent (or for all) blocks with `operator_budget`
      * (decided live, not stored: the stored row is per account, not per agent). Falls back to a read-only evaluation when the
      * account was never checked, a window has rolled over since (the rollover scan will store it),
-     * the row predates the headroom (migration 15 queued its re-check), or the account's ledger
+     * the row predates the headroom (migration 15 queued its re-check), the account's ledger
      * moved since the check that wrote the row (a top-up, grant, refund or usage debit the worker
-     * has not checked yet: it is down, Redis is unreachable, or its queue is behind). Before
-     * 2026-12-04 that row was answered as is: a user who had just paid stayed blocked, and one
-     * whose balance had run out kept chatting, until the worker caught up, however long that took
-     * (case `test/cases/status-stale-after-balance-change`). One more indexed read (the newest
-     * ledger entry id) keeps the fresh path cheap.
+     * has not checked yet: it is down, Redis is unreachable, or its queue is behind), or a re-check
+     * asked for in the outbox is not finished (new default limits: `limits set '*'` queues every
+     * account's re-check instead of checking them all at once). Before 2026-12-04 that row was
+     * answered as is: a user who had just paid stayed blocked, and one whose balance had run out
+     * kept chatting, until the worker caught up, however long that took (case
+     * `test/cases/status-stale-after-balance-change`); a default floor or hard cap the operator
+     * raised to stop everyone let every already-checked user through (case
+     * `test/cases/status-stale-after-default-limits`). Two more indexed reads (the newest ledger
+     * entry id, the outbox row) keep the fresh path cheap.
      */
     status(accountId: string, nowMs: number, agentId?: string): UserStatus {
       const r = statuses.get(accountId);
@@ -328,7 +332,8 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
       if (
         !r?.hasHeadroom ||
         (r.nextResetAtMs !== null && r.nextResetAtMs <= nowMs) ||
-        spend.lastEntryId(accountId) !== r.lastEntryId
+        spend.lastEntryId(accountId) !== r.lastEntryId ||
+        statuses.checkPending(accountId)
       ) {
         return toStatus(accountId, evaluateWith(accountId, nowMs, r?.fundEntryId ?? 0), nowMs);
       }

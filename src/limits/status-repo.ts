@@ -102,6 +102,9 @@ export function createStatusRepo(db: Db) {
     `INSERT INTO limit_outbox (account_id, seq, updated_at_ms) SELECT account_id, 1, ? FROM user_status WHERE true
      ON CONFLICT (account_id) DO UPDATE SET seq = seq + 1, updated_at_ms = excluded.updated_at_ms`,
   );
+  const unchecked = db.prepare<[string], { n: number }>(
+    "SELECT 1 AS n FROM limit_outbox WHERE account_id = ? AND seq > checked_seq",
+  );
   return {
     get(accountId: string): StoredStatus | null {
       const r = get.get(accountId);
@@ -132,6 +135,13 @@ export function createStatusRepo(db: Db) {
     /** Asks the worker to re-check one account (through the outbox, in the caller's transaction). */
     enqueueCheck(accountId: string, nowMs: number): void {
       enqueue.run(accountId, nowMs);
+    },
+    /**
+     * Whether a re-check of the account was asked for (a balance change, new default limits, an
+     * auto top-up setting) that the worker has not finished yet: its stored row may be stale.
+     */
+    checkPending(accountId: string): boolean {
+      return unchecked.get(accountId) !== undefined;
     },
     /** Asks the worker to re-check every account that has a status row (new defaults). */
     enqueueCheckAll(nowMs: number): void {
