@@ -273,7 +273,8 @@ const REFUND_UNDONE = new Set(["rejected", "cancelled", "canceled", "failed"]);
  * MercadoPago (mercadopago/sdk-php#158: "Importe de devolución siempre sale como 0"), null, or
  * absent, while `refunds[]` listed the refunds. So the level is the largest of: the whole amount
  * when refunded, `transaction_amount_refunded`, and the sum of the `refunds[]` entries not
- * rejected or cancelled (an entry with an unreadable amount is skipped). Throws on an unreadable
+ * rejected or cancelled (an entry with an unreadable amount is skipped), at most the payment's
+ * amount. Throws on an unreadable
  * `transaction_amount_refunded` (the caller reports it as a problem).
  */
 function refundLevel(
@@ -298,7 +299,10 @@ function refundLevel(
     if (listed > level) level = listed;
   }
   if (status === "refunded" && amountMinor > level) level = amountMinor;
-  return level;
+  // Never more than was paid: a field or list that over-reports (a refund listed twice) would
+  // otherwise be stored as `refunded_minor` above the payment and overstate payment reports'
+  // refunds (the credits taken back were capped at the grant either way).
+  return level > amountMinor ? amountMinor : level;
 }
 
 /**

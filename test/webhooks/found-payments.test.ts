@@ -984,6 +984,25 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.ledger.inconsistentAccounts()).toEqual([]);
     });
 
+    test("a refund level that over-reports (a refund listed twice) is stored as the payment's amount, not above it", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId); // ARS 5000
+      await h.sendMp(h.fakeMp.notification(paymentId));
+      h.fakeMp.update(paymentId, { status: "refunded", refunded: 5000, reportedRefunded: 10000 });
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(0);
+      expect(h.topups.get(topupId)).toMatchObject({
+        refundedMinor: 500_000n,
+        reversedMicroCredits: FIVE_CREDITS_N,
+      });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
     test("reconcile reads the refund the same way (a refunded payment whose webhook was lost before it was granted)", async ({
       db,
       onTestFinished,
