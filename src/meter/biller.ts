@@ -13,8 +13,10 @@ import {
   dedupeKey,
   hasResponseIdentity,
   LEGACY_CODEX_PROVIDERS,
+  type PromptCounts,
   PUSH_IDENTITY_PREFIX,
-  promptTotalsOf,
+  promptsOf,
+  promptTotal,
   responseKeyOf,
   responseSlotOf,
   samePrompt,
@@ -195,7 +197,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         return true;
       if (!hasResponseIdentity(e.dedupeKey, e.responseId)) continue;
       const twinResponse = responseKeyOf(twin, e.responseId);
-      const prompts = promptTotalsOf(e);
+      const prompts = promptsOf(e);
       if (
         (twinResponse !== null && groups?.hasResponse(twinResponse, prompts) === true) ||
         "id" in usage.responseCopy(twin, e.responseId, e.messageTsMs, prompts)
@@ -207,7 +209,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
 
   /**
    * Whether a copy of `e`'s provider response (`rkey`, of a prompt in `prompts`: identity.ts
-   * `promptTotalsOf`) is billed or in this batch's groups (true); else the text to record its
+   * `promptsOf`) is billed or in this batch's groups (true); else the text to record its
    * response identity under when it is not the response id itself (a call of another prompt holds
    * that: `responseSlotOf`), else undefined. Optimistic mode: the same day's copy is refused by the
    * table's primary key (the batch is then billed again with lookups); the day next to it is
@@ -216,7 +218,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   function responseState(
     e: UsageEvent,
     rkey: string,
-    prompts: readonly number[],
+    prompts: readonly PromptCounts[],
     groups: BatchGroups,
   ): true | string | undefined {
     if (groups.hasResponse(rkey, prompts)) return true;
@@ -230,7 +232,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     );
     if ("id" in copy) return true;
     return copy.slot !== responseId || groups.responseTaken(rkey)
-      ? responseSlotOf(responseId, prompts[0] ?? 0)
+      ? responseSlotOf(responseId, prompts[0] ? promptTotal(prompts[0]) : 0)
       : undefined;
   }
 
@@ -247,7 +249,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       billedKeys === NONE_BILLED &&
       (usage.idByDedupeKey(key) !== null ||
         (hasResponseIdentity(e.dedupeKey, e.responseId) &&
-          "id" in usage.responseCopy(e.provider, e.responseId, e.messageTsMs, promptTotalsOf(e))) ||
+          "id" in usage.responseCopy(e.provider, e.responseId, e.messageTsMs, promptsOf(e))) ||
         twinBilled(e, null))
     ) {
       result.duplicates++;
@@ -296,8 +298,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       ? responseKeyOf(e.provider, e.responseId)
       : null;
     // A call of another prompt under an id already billed is another call (a relay that reuses
-    // one id: identity.ts promptTotalsOf); its response identity is then recorded under its slot.
-    const prompts = rkey !== null ? promptTotalsOf(e) : NO_PROMPTS;
+    // one id: identity.ts samePrompt); its response identity is then recorded under its slot.
+    const prompts = rkey !== null ? promptsOf(e) : NO_PROMPTS;
     const seen =
       groups.has(key) ||
       (billedKeys ? billedKeys.has(key) : usage.idByDedupeKey(key) !== null) ||
@@ -440,8 +442,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const open = new Map<string, UsageGroup>();
     const pending = new Map<string, bigint>();
     const keys = new Set<string>();
-    /** Response identity → the prompt totals (`promptTotalsOf`) of each call billed under it. */
-    const responses = new Map<string, number[][]>();
+    /** Response identity → the prompt counts (`promptsOf`) of each call billed under it. */
+    const responses = new Map<string, PromptCounts[][]>();
     const discard = (): void => {
       list.length = 0;
       open.clear();
@@ -456,7 +458,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
        * True when a copy of the response (`responseKeyOf`), a call of the same prompt
        * (`samePrompt`), is already in a group of this batch.
        */
-      hasResponse: (rkey: string, prompts: readonly number[]) =>
+      hasResponse: (rkey: string, prompts: readonly PromptCounts[]) =>
         responses.get(rkey)?.some((p) => samePrompt(p, prompts)) === true,
       /** True when a call of any prompt under the response identity is in a group of this batch. */
       responseTaken: (rkey: string) => responses.has(rkey),
@@ -489,8 +491,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         keys.add(row.dedupe_key);
         if (rkey !== null) {
           const seen = responses.get(rkey);
-          if (seen) seen.push(promptTotalsOf(e));
-          else responses.set(rkey, [promptTotalsOf(e)]);
+          if (seen) seen.push(promptsOf(e));
+          else responses.set(rkey, [promptsOf(e)]);
         }
       },
       /** Writes every group (entry, then rows) and empties the batch's state. */
@@ -790,7 +792,7 @@ interface UsageGroup {
 /** A batch's groups (see `createGroups` in createBiller). */
 interface BatchGroups {
   has(key: string): boolean;
-  hasResponse(rkey: string, prompts: readonly number[]): boolean;
+  hasResponse(rkey: string, prompts: readonly PromptCounts[]): boolean;
   responseTaken(rkey: string): boolean;
   pendingOf(accountId: string): bigint;
   /** `rkey`: the call's response identity (`responseKeyOf`), null when it has none. */
@@ -811,7 +813,7 @@ function modelsNote(g: UsageGroup): string {
 }
 
 /** The prompt totals of a call without a response identity (none are compared). */
-const NO_PROMPTS: readonly number[] = [];
+const NO_PROMPTS: readonly PromptCounts[] = [];
 
 /** No key of the batch is billed yet (optimistic mode: see `billedKeys` in createBiller). */
 const NONE_BILLED: ReadonlySet<string> = new Set();
@@ -863,7 +865,7 @@ function lesserCopies(
       else byProvider.set(p, [i]);
     }
     // calls of another prompt under one id are other calls (a relay that reuses one id:
-    // identity.ts promptTotalsOf); a call without a prompt is a copy of any
+    // identity.ts samePrompt); a call without a prompt is a copy of any
     for (const same of byProvider.values()) groups.push(...byPrompt(events, same));
   }
   const lesser = new Set<number>();
@@ -873,7 +875,11 @@ function lesserCopies(
     const order = [...g].sort((a, b) => {
       const ea = events[a] as UsageEvent;
       const eb = events[b] as UsageEvent;
-      return copyTokens(eb) - copyTokens(ea) || ea.messageTsMs - eb.messageTsMs || a - b;
+      // the final copy of a streamed response has its whole output; its partial copy, written
+      // with the usage known at the start, can count more prompt (identity.ts samePrompt)
+      return (
+        eb.output - ea.output || copyTokens(eb) - copyTokens(ea) || ea.messageTsMs - eb.messageTsMs || a - b
+      );
     });
     const [best, ...rest] = order as [number, ...number[]];
     for (const j of rest) lesser.add(j);
@@ -887,11 +893,11 @@ function lesserCopies(
  * (`samePrompt`): one group when any of them has no prompt, as before.
  */
 function byPrompt(events: readonly UsageEvent[], indexes: number[]): number[][] {
-  const prompts = indexes.map((i) => promptTotalsOf(events[i] as UsageEvent));
-  if (prompts.some((p) => p.includes(0))) return [indexes];
-  const clusters: { prompts: number[][]; members: number[] }[] = [];
+  const prompts = indexes.map((i) => promptsOf(events[i] as UsageEvent));
+  if (prompts.some((p) => p.some((q) => promptTotal(q) === 0))) return [indexes];
+  const clusters: { prompts: PromptCounts[][]; members: number[] }[] = [];
   indexes.forEach((i, k) => {
-    const p = prompts[k] as number[];
+    const p = prompts[k] as PromptCounts[];
     const c = clusters.find((x) => x.prompts.some((q) => samePrompt(q, p)));
     if (c) {
       c.prompts.push(p);

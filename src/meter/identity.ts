@@ -155,29 +155,40 @@ export const MIN_RESPONSE_ID_CHARS = 16;
  * in what {@link dedupeKey} hashes, so the biller also refuses a call whose response identity is
  * already billed on the same UTC day, or within an hour across midnight (`usage_response_keys`,
  * migration 38; {@link responseDaysOf}), and, within a batch, bills the copy with the most tokens;
- * a call of another prompt under the same id is another call ({@link promptTotalsOf}). {@link dedupeKey} itself is unchanged, so calls billed before stay duplicates.
+ * a call of another prompt under the same id is another call ({@link promptsOf}, {@link samePrompt}). {@link dedupeKey} itself is unchanged, so calls billed before stay duplicates.
  */
 export function responseKeyOf(provider: string, responseId: string | null | undefined): string | null {
   if (!isResponseIdentity(responseId)) return null;
   return `${provider}\u001f${responseId}`;
 }
 
+/** A call's prompt counts (its input, cache read and cache write tokens): see {@link promptsOf}. */
+export interface PromptCounts {
+  input: number;
+  cacheRead: number;
+  cacheWrite: number;
+}
+
+/** The prompt total (input + cache read + cache write) of `p`. */
+export function promptTotal(p: PromptCounts): number {
+  return p.input + p.cacheRead + p.cacheWrite;
+}
+
 /**
- * The prompt totals (input + cache read + cache write) a call of one response id is told apart
- * by: its counts as read, and as its identity holds them (`identityInput` / `writtenInput`,
- * `identityCacheRead`, `identityCacheWrite`: a row billed before a reading changed holds those).
+ * The prompt counts a call of one response id is told apart by: its counts as read, and as its
+ * identity holds them (`identityInput` / `writtenInput`, `identityCacheRead`,
+ * `identityCacheWrite`: a row billed before a reading changed holds those).
  *
  * Every copy of one response was sent the same prompt: a copy written again, the thinking-stripped
- * copy and a streamed response's partial and final copies repeat its prompt counts (only the
- * output grows). A relay or gateway that answers **every** response with the same id (ccusage/
+ * copy and a streamed response's partial and final copies repeat its prompt (only the output
+ * grows). A relay or gateway that answers **every** response with the same id (ccusage/
  * ccusage#1635: a local relay's constant message id; #976, #797: proxies without a request id)
  * gives two calls of one conversation the same id with different prompts (each turn sends more
- * than the last). So a call whose response id is billed already is a copy only when a prompt
- * total matches, or when either side has none (an upstream that reports output only: nothing
- * tells such a copy apart); else it is another call (2026-12-04, case
+ * than the last). So a call whose response id is billed already is another call only when its
+ * prompt cannot be the same one ({@link samePrompt}) (2026-12-04, case
  * `test/cases/response-id-reused-by-relay`).
  */
-export function promptTotalsOf(u: {
+export function promptsOf(u: {
   input: number;
   cacheRead: number;
   cacheWrite: number;
@@ -185,28 +196,59 @@ export function promptTotalsOf(u: {
   writtenInput?: number;
   identityCacheRead?: number;
   identityCacheWrite?: number;
-}): number[] {
-  const read = u.input + u.cacheRead + u.cacheWrite;
-  const asIdentity =
-    (u.identityInput ?? u.writtenInput ?? u.input) +
-    (u.identityCacheRead ?? u.cacheRead) +
-    (u.identityCacheWrite ?? u.cacheWrite);
-  return asIdentity === read ? [read] : [read, asIdentity];
+}): PromptCounts[] {
+  const read = { input: u.input, cacheRead: u.cacheRead, cacheWrite: u.cacheWrite };
+  const asIdentity = {
+    input: u.identityInput ?? u.writtenInput ?? u.input,
+    cacheRead: u.identityCacheRead ?? u.cacheRead,
+    cacheWrite: u.identityCacheWrite ?? u.cacheWrite,
+  };
+  return asIdentity.input === read.input &&
+    asIdentity.cacheRead === read.cacheRead &&
+    asIdentity.cacheWrite === read.cacheWrite
+    ? [read]
+    : [read, asIdentity];
 }
 
 /**
- * Whether a call of prompt totals `a` (`promptTotalsOf`) and one of `b` under the same response
- * identity are copies of one response: a total in common, or either without a prompt (0).
+ * Whether a call of prompt counts `a` ({@link promptsOf}) and one of `b` under the same response
+ * identity are copies of one response. A streamed response's partial copy is written with the
+ * usage known when the stream started, which is not always its final prompt: the cache counts
+ * can be missing from it (an Anthropic-compatible gateway that sends them in one event only:
+ * 8monkey-ai/hebo-gateway#187, decolua/9router#2209), the prompt can be split otherwise (the
+ * whole prompt counted as input at `message_start`, the cache read only at `message_delta`:
+ * maximhq/bifrost#6378, envoyproxy/ai-gateway#2241), or absent (input only in the final event).
+ * Billing such a partial as another call bills its prompt twice (Piebald-AI/splitrail#220). So
+ * two prompts are one when either has none (0), a total is in common, the counts of one are
+ * the other's with some missing (each is 0 or equal), or the input of one is the whole prompt
+ * of the other; only prompts that differ otherwise (a relay's next turn sends more) are two calls
+ * (2026-12-04, case `test/cases/response-partial-prompt-differs`).
  */
-export function samePrompt(a: readonly number[], b: readonly number[]): boolean {
-  if (a.includes(0) || b.includes(0)) return true;
-  return a.some((t) => b.includes(t));
+export function samePrompt(a: readonly PromptCounts[], b: readonly PromptCounts[]): boolean {
+  return a.some((p) => b.some((q) => onePrompt(p, q)));
+}
+
+function onePrompt(p: PromptCounts, q: PromptCounts): boolean {
+  const tp = promptTotal(p);
+  const tq = promptTotal(q);
+  if (tp === 0 || tq === 0 || tp === tq) return true;
+  if (p.input === tq || q.input === tp) return true;
+  return subset(p, q) || subset(q, p);
+}
+
+/** Every count of `p` is 0 (missing) or the same in `q`. */
+function subset(p: PromptCounts, q: PromptCounts): boolean {
+  return (
+    (p.input === 0 || p.input === q.input) &&
+    (p.cacheRead === 0 || p.cacheRead === q.cacheRead) &&
+    (p.cacheWrite === 0 || p.cacheWrite === q.cacheWrite)
+  );
 }
 
 /**
  * The text a call's response identity is recorded under (`usage_response_keys.response_id`): the
  * response id itself, or, for another call under an id a call of another prompt holds already
- * (`promptTotalsOf`), the id with `\u001fp<prompt total>` appended, so that each such call and
+ * (`promptsOf`), the id with `\u001fp<prompt total>` appended, so that each such call and
  * its own copies keep one response identity.
  */
 export function responseSlotOf(responseId: string, promptTotal: number): string {

@@ -9,7 +9,7 @@ import {
   type Ratio,
   toMicroCredits,
 } from "../money.js";
-import { hasResponseIdentity, promptTotalsOf } from "./identity.js";
+import { hasResponseIdentity, promptsOf } from "./identity.js";
 import {
   compareBinary,
   type GroupBy,
@@ -405,10 +405,10 @@ export function createReviewQueue(db: Db) {
     // or another copy of the same provider response was (held or billed under another identity:
     // see responseKeyOf).
     // A call of another prompt under the same id (a relay that reuses one) is another call: its
-    // response identity is recorded under its own slot (identity.ts promptTotalsOf).
+    // response identity is recorded under its own slot (identity.ts promptsOf).
     const copy =
       typeof e.provider === "string" && hasResponseIdentity(r.dedupe_key, e.responseId)
-        ? usage.responseCopy(e.provider, e.responseId, e.messageTsMs, promptTotalsOf(e))
+        ? usage.responseCopy(e.provider, e.responseId, e.messageTsMs, promptsOf(e))
         : null;
     const existingId = usage.idByDedupeKey(r.dedupe_key) ?? (copy !== null && "id" in copy ? copy.id : null);
     if (existingId !== null) {

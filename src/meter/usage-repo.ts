@@ -3,6 +3,8 @@ import type { Db } from "../db/index.js";
 import {
   hasResponseIdentity,
   isResponseIdentity,
+  type PromptCounts,
+  promptTotal,
   responseDaysOf,
   responseSlotOf,
   samePrompt,
@@ -394,7 +396,9 @@ export function createUsageWriter(db: Db) {
   // build an older schema) works for rows without a response id.
   let insertResponse: Database.Statement<[number, string, string, number]> | null = null;
   let responseOnDay: Database.Statement<[number, string, string], { id: number }> | null = null;
-  let promptOfRow: Database.Statement<[number], { p: number }> | null = null;
+  let promptOfRow: Database.Statement<[number], RowPrompt> | null = null;
+  let slotsOfDay: Database.Statement<[number, string, number, string], { id: number } & RowPrompt> | null =
+    null;
   const write = (rows: readonly NewUsageEventRow[]): number[] => {
     const ids: number[] = [];
     const groups: DailyGroups = { byId: new Map(), last: null };
@@ -525,8 +529,8 @@ export function createUsageWriter(db: Db) {
     /**
      * Whether a copy of this call's provider response is billed (`{ id }`, the copy's row), else
      * the text to record its response identity under (`{ slot }`): like `idByResponse`, but a row
-     * billed under the same id whose prompt total is none of `prompts` (identity.ts
-     * `promptTotalsOf`, `samePrompt`) is another call (a relay that reuses one id), and then the
+     * billed under the same id whose prompt is none of `prompts` (identity.ts
+     * `promptsOf`, `samePrompt`) is another call (a relay that reuses one id), and then the
      * call is looked for, and recorded, under its own slot (`responseSlotOf`). A copy whose row
      * was archived is taken for a copy, as before. `adjacentOnly` as for `idByResponse`.
      */
@@ -534,30 +538,43 @@ export function createUsageWriter(db: Db) {
       provider: string,
       responseId: string,
       messageTsMs: number,
-      prompts: readonly number[],
+      prompts: readonly PromptCounts[],
       adjacentOnly = false,
     ): { id: number } | { slot: string } {
       const { day, near } = responseDaysOf(messageTsMs);
       responseOnDay ??= db.prepare<[number, string, string], { id: number }>(
         "SELECT usage_event_id AS id FROM usage_response_keys WHERE day = ? AND response_id = ? AND provider = ?",
       );
-      promptOfRow ??= db.prepare<[number], { p: number }>(
-        "SELECT input_tokens + cache_read_tokens + cache_write_tokens AS p FROM usage_events WHERE id = ?",
+      promptOfRow ??= db.prepare<[number], RowPrompt>(
+        "SELECT input_tokens AS i, cache_read_tokens AS r, cache_write_tokens AS w FROM usage_events WHERE id = ?",
       );
       let ownDayTaken = false;
       for (const d of adjacentOnly ? [near] : [day, near]) {
         if (d === null) continue;
         const first = responseOnDay.get(d, responseId, provider);
         if (!first) continue;
-        const p = promptOfRow.get(first.id)?.p;
-        if (p === undefined || samePrompt([Number(p)], prompts)) return { id: first.id };
+        const p = promptOfRow.get(first.id);
+        if (p === undefined || samePrompt([promptOfRowCounts(p)], prompts)) return { id: first.id };
         if (d === day) ownDayTaken = true;
         for (const t of prompts) {
-          const other = responseOnDay.get(d, responseSlotOf(responseId, t), provider);
+          const other = responseOnDay.get(d, responseSlotOf(responseId, promptTotal(t)), provider);
           if (other) return { id: other.id };
         }
+        // a copy of a call held under its slot whose prompt total differs (a partial copy:
+        // identity.ts samePrompt) is found among the id's slots
+        const prefix = responseSlotOf(responseId, 0).slice(0, -1);
+        slotsOfDay ??= db.prepare<[number, string, number, string], { id: number } & RowPrompt>(
+          "SELECT k.usage_event_id AS id, e.input_tokens AS i, e.cache_read_tokens AS r, e.cache_write_tokens AS w " +
+            "FROM usage_response_keys k LEFT JOIN usage_events e ON e.id = k.usage_event_id " +
+            "WHERE k.day = ? AND k.provider = ? AND substr(k.response_id, 1, ?) = ? ORDER BY k.usage_event_id",
+        );
+        for (const s of slotsOfDay.all(d, provider, prefix.length, prefix)) {
+          if (s.i === null || samePrompt([promptOfRowCounts(s)], prompts)) return { id: s.id };
+        }
       }
-      return { slot: ownDayTaken ? responseSlotOf(responseId, prompts[0] ?? 0) : responseId };
+      return {
+        slot: ownDayTaken ? responseSlotOf(responseId, prompts[0] ? promptTotal(prompts[0]) : 0) : responseId,
+      };
     },
     /** The id of the row billed under `dedupeKey`, or null. */
     idByDedupeKey(dedupeKey: string): number | null {
@@ -567,3 +584,14 @@ export function createUsageWriter(db: Db) {
 }
 
 export type UsageWriter = ReturnType<typeof createUsageWriter>;
+
+/** A billed row's prompt counts as `responseCopy` reads them (null: an archived row). */
+interface RowPrompt {
+  i: number | bigint | null;
+  r: number | bigint | null;
+  w: number | bigint | null;
+}
+
+function promptOfRowCounts(p: RowPrompt): PromptCounts {
+  return { input: Number(p.i ?? 0), cacheRead: Number(p.r ?? 0), cacheWrite: Number(p.w ?? 0) };
+}

@@ -138,7 +138,18 @@ describe.each(ENGINES)("%s: usage_response_keys per prompt", (engine) => {
       created_at_ms: NOW,
     });
     const id = "msg_01RelayGatewayFixedResponse";
-    const look = (prompts: number[]) => writer.responseCopy("anthropic", id, NOW + 5_000, prompts);
+    // prompt totals of calls that read the rows' 200 cached tokens (0: no prompt)
+    const look = (totals: number[]) =>
+      writer.responseCopy(
+        "anthropic",
+        id,
+        NOW + 5_000,
+        totals.map((t) =>
+          t === 0
+            ? { input: 0, cacheRead: 0, cacheWrite: 0 }
+            : { input: t - 200, cacheRead: 200, cacheWrite: 0 },
+        ),
+      );
     expect(look([1200])).toEqual({ slot: id });
     const first = writer.insert(row("k1", 1000));
     expect(look([1200])).toEqual({ id: first });
