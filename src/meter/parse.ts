@@ -1998,22 +1998,30 @@ function unreadCounts(usage: Record<string, unknown>): string | null {
 }
 
 /**
- * The thinking tokens of a Gemini call that its usage counts leave out but its total keeps, else
- * 0: `total − (input + output + cacheRead + cacheWrite)` for a line read under the providers' own
- * names (no pi-ai `input`) whose model id names Gemini and which gives no reasoning count of its
- * own. Gemini bills its thoughts as output and counts them in `totalTokenCount`, but
- * `candidatesTokenCount` excludes them, and converters to OpenAI's format that map
- * `completion_tokens` from the candidates alone and drop `thoughtsTokenCount` leave them only in
- * `total_tokens` (mozilla-ai/any-llm#1290: prompt 20, completion 198, total 623 for 405 thoughts;
- * crewAIInc/crewAI#5699, Portkey-AI/gateway#1458, router-for-me/CLIProxyAPI#5743). Every count read
- * above is in the sum (an OpenAI-style input has its cached part as `cacheRead`), so only tokens
- * no name accounts for are the gap. Before 2026-12-04 such a call was billed without its
- * thoughts; it keeps that identity (`identityOutput`). A line that gives its reasoning count is
- * read by it (aliasCounts: reasoning outside the completion when the total says so exactly).
+ * The tokens of a Gemini call that its usage counts leave out but its total keeps, else 0:
+ * `total − (input + output + cacheRead + cacheWrite)` for a line read under the providers' own
+ * names (no pi-ai `input`) whose model id names Gemini. Gemini's `totalTokenCount` also counts
+ * two classes its prompt and candidates counts exclude, and converters to OpenAI's format drop:
+ *
+ * - its thoughts (`thoughtsTokenCount`, billed as output): converters that map
+ *   `completion_tokens` from the candidates alone and drop the thoughts leave them only in
+ *   `total_tokens` (mozilla-ai/any-llm#1290: prompt 20, completion 198, total 623 for 405
+ *   thoughts; crewAIInc/crewAI#5699, Portkey-AI/gateway#1458, router-for-me/CLIProxyAPI#5743).
+ *   Before 2026-12-04 such a call was billed without its thoughts.
+ * - its tool-use prompt (`toolUsePromptTokenCount`: what server-side tools such as search
+ *   grounding and code execution fed the model, billed as input): converters that map
+ *   `prompt_tokens` from `promptTokenCount` alone drop it (mozilla-ai/any-llm#1367: prompt 80,
+ *   tool-use prompt 237, candidates 173, thoughts 60, total 550). Before 2026-12-04 (the fix of
+ *   the thoughts above, the same day, billed it as output) it was not billed.
+ *
+ * The caller tells them apart by the reasoning count: a line that gives its thoughts
+ * (`reasoning_tokens` > 0) accounted for them, so what its total has beyond is prompt; a line
+ * without one is taken for one that dropped its thoughts. Every count read above is in the sum (an
+ * OpenAI-style input has its cached part as `cacheRead`), so only tokens no name accounts for are
+ * the gap. Such a call keeps the identity it was billed under (`identityOutput`, `identityInput`).
  */
-function geminiThoughtsGap(
+function geminiTotalGap(
   model: unknown,
-  reasoning: unknown,
   input: number,
   output: number,
   cacheRead: number,
@@ -2021,7 +2029,6 @@ function geminiThoughtsGap(
   total: number | null,
 ): number {
   if (total === null || typeof model !== "string" || !/gemini/i.test(model)) return 0;
-  if (isCount(reasoning) && reasoning > 0) return 0;
   const gap = total - (input + output + cacheRead + cacheWrite);
   return Number.isSafeInteger(gap) && gap > 0 ? gap : 0;
 }
@@ -2177,11 +2184,16 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   }
   let totalRaw = count(usage.totalTokens ?? n?.total);
   // A Gemini call's thoughts that a relay's OpenAI-format usage left out of its completion count
-  // and its breakdown, but not out of its total (see `geminiThoughtsGap`): billed as output
+  // and its breakdown, but not out of its total (see `geminiTotalGap`): billed as output
+  // ...and its tool-use prompt, when the line gives its thoughts (see `geminiTotalGap`): as input
   let outputBeforeThoughts: number | undefined;
+  let inputBeforeToolPrompt: number | undefined;
   if (n !== null && !clamped && bad.problem === null && n.legacyOutput === undefined) {
-    const gap = geminiThoughtsGap(msg.model, n.reasoning, input, output, cacheRead, cacheWrite, totalRaw);
-    if (gap > 0) {
+    const gap = geminiTotalGap(msg.model, input, output, cacheRead, cacheWrite, totalRaw);
+    if (gap > 0 && isCount(n.reasoning) && n.reasoning > 0) {
+      inputBeforeToolPrompt = input;
+      input += gap;
+    } else if (gap > 0) {
       outputBeforeThoughts = output;
       output += gap;
     }
@@ -2352,6 +2364,9 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   // billed before 2026-12-04 without the thoughts its total shows: that identity
   if (outputBeforeThoughts !== undefined && parsed.identityOutput === undefined)
     parsed.identityOutput = outputBeforeThoughts;
+  // billed before 2026-12-04 without the tool-use prompt its total shows: that identity
+  if (inputBeforeToolPrompt !== undefined && parsed.identityInput === undefined)
+    parsed.identityInput = inputBeforeToolPrompt;
   // The model that answered, when the line names another than the one asked for (see
   // ParsedUsage.responseModel); at most 200 characters, like a pushed model name.
   const served = str(msg.responseModel)?.trim();

@@ -322,3 +322,73 @@ describe("case usage-gemini-thoughts-only-in-total: Gemini thoughts a converter 
     expect(parsed({ input: 20, output: 198, totalTokens: 623 }, gem).output).toBe(198);
   });
 });
+
+describe("case usage-gemini-tool-prompt-only-in-total: Gemini's tool-use prompt a converter left only in the total is billed as input", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551702 3 calls $0.0012986, input 807 (was $0.0011525, input 320)`, async () => {
+      const { s, world } = await meterCase("usage-gemini-tool-prompt-only-in-total", mode);
+      expect(s).toMatchObject({ billed: 3, held: 0, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551702",
+          requests: 3,
+          input: 807,
+          output: 413,
+          cacheRead: 800,
+          costUsd: "0.0012986",
+        }),
+      ]);
+    });
+  }
+
+  it("a line that gives its thoughts has the rest of its total as prompt; the identity it was billed under kept", () => {
+    const gem = { provider: "google", model: "gemini-2.5-flash" };
+    // any-llm#1367's numbers: prompt 80 + tool-use prompt 237, candidates 173 + thoughts 60, total 550
+    const u = parsed(
+      {
+        prompt_tokens: 80,
+        completion_tokens: 233,
+        total_tokens: 550,
+        completion_tokens_details: { reasoning_tokens: 60 },
+      },
+      gem,
+    );
+    expect([u.input, u.output, u.reasoningTokens, u.identityInput, u.identityOutput]).toEqual([
+      317,
+      233,
+      60,
+      80,
+      undefined,
+    ]);
+    // Gemini's native names without the tool-use count, thoughts given: the same
+    const native = parsed(
+      { promptTokenCount: 80, candidatesTokenCount: 173, thoughtsTokenCount: 60, totalTokenCount: 550 },
+      gem,
+    );
+    expect([native.input, native.output, native.identityInput]).toEqual([317, 233, 80]);
+    // ...with it, nothing is left over
+    const whole = parsed(
+      {
+        promptTokenCount: 80,
+        toolUsePromptTokenCount: 237,
+        candidatesTokenCount: 173,
+        thoughtsTokenCount: 60,
+        totalTokenCount: 550,
+      },
+      gem,
+    );
+    expect([whole.input, whole.output, whole.identityInput]).toEqual([317, 233, undefined]);
+    // without a reasoning count the gap is still the dropped thoughts (output), another model's total as written
+    expect(parsed({ prompt_tokens: 20, completion_tokens: 198, total_tokens: 623 }, gem).output).toBe(603);
+    const other = parsed(
+      {
+        prompt_tokens: 80,
+        completion_tokens: 233,
+        total_tokens: 550,
+        completion_tokens_details: { reasoning_tokens: 60 },
+      },
+      { provider: "openai", model: "gpt-5.1" },
+    );
+    expect([other.input, other.output]).toEqual([80, 233]);
+  });
+});
