@@ -2061,6 +2061,18 @@ function positiveCount(o: unknown, name: string, label = name): string | null {
  * (bgeneto/open-webui-cost-tracker#6), an xAI call with 3 X searches at $0.003 of its $0.032.
  */
 function chargesBeyondTokens(usage: Record<string, unknown>, model: string): string | null {
+  // Most usage objects (OpenClaw's own names, with no `prompt_tokens`) carry none of these names:
+  // answer without the list below, whose array per line the backlog's collector would pay for
+  if (
+    usage.server_side_tool_usage_details === undefined &&
+    usage.serverSideToolUsageDetails === undefined &&
+    usage.num_server_side_tools_used === undefined &&
+    usage.numServerSideToolsUsed === undefined &&
+    usage.num_sources_used === undefined &&
+    usage.numSourcesUsed === undefined &&
+    usage.prompt_tokens === undefined
+  )
+    return null;
   const found: string[] = [];
   const tools = usage.server_side_tool_usage_details ?? usage.serverSideToolUsageDetails;
   if (typeof tools === "object" && tools !== null && !Array.isArray(tools)) {
