@@ -1970,9 +1970,13 @@ function modalityTokensOf(usage: Record<string, unknown>): string | null {
   return found.length === 0 ? null : found.join(", ");
 }
 
-/** A key that names a count (tokens, a `…Count`, billed units), not a time, duration or amount. */
+/**
+ * A key that names a count (tokens, a `…Count`, billed units), not a time, duration, amount, rate
+ * (`tokens_per_second`, SambaNova's `…_tokens_per_sec`) or a limit (`max_tokens`,
+ * `token_limit`, `remaining_tokens`).
+ */
 const COUNT_KEY = /token|count|units/i;
-const NOT_COUNT_KEY = /time|duration|cost|price|_ms$|Ms$/i;
+const NOT_COUNT_KEY = /time|duration|cost|price|_ms$|Ms$|second|sec$|per_|limit|max|remain/i;
 
 /**
  * The positive counts of a usage object under count-like names (`COUNT_KEY`), on it or in an

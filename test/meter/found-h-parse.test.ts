@@ -275,6 +275,9 @@ describe("case usage-native-count-names: a provider's native count names are rea
     for (const usage of [
       { prompt_tokens: 0, completion_tokens: 0, prompt_tokens_details: { cached_tokens: 0 } },
       { queue_time: 12, total_time: 40, prompt_time_ms: 3 },
+      // rates and limits under token-like names are no counts (a relay's throughput figures)
+      { prompt_tokens: 0, completion_tokens: 0, tokens_per_second: 45, completion_tokens_per_sec: 310 },
+      { prompt_tokens: 0, completion_tokens: 0, max_tokens: 4096, remaining_tokens: 90000, tokenLimit: 8192 },
       // a pi-ai line is read by its own names only
       { input: 0, output: 0, weird_tokens: 5 },
     ])
