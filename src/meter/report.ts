@@ -205,8 +205,9 @@ function filterSql(q: UsageQuery): { where: string[]; params: (string | number)[
     params.push(q.agent);
   }
   if (q.model) {
-    where.push("(provider || '/' || model = ? OR model = ?)");
-    params.push(q.model, q.model);
+    // case-insensitive, as `report --model` (reports' MODEL_FILTER_SQL): rows keep the model as written
+    where.push("(lower(provider || '/' || model) = ? OR lower(model) = ?)");
+    params.push(q.model.toLowerCase(), q.model.toLowerCase());
   }
   return { where, params };
 }

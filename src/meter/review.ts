@@ -212,7 +212,8 @@ export function heldByGroup(
   if (filter.user) where.push("account_id = ?") && params.push(filter.user);
   if (filter.agent) where.push("agent_id = ?") && params.push(filter.agent);
   if (filter.model)
-    where.push("(provider || '/' || model = ? OR model = ?)") && params.push(filter.model, filter.model);
+    where.push("(lower(provider || '/' || model) = ? OR lower(model) = ?)") &&
+      params.push(filter.model.toLowerCase(), filter.model.toLowerCase());
   if (filter.sinceMs !== undefined) where.push(`${HELD_AT_SQL} >= ?`) && params.push(filter.sinceMs);
   if (filter.untilMs !== undefined) where.push(`${HELD_AT_SQL} < ?`) && params.push(filter.untilMs);
   const rows = db

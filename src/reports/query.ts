@@ -183,6 +183,13 @@ type KeyDim = keyof typeof DIM_SQL;
  */
 const PROVIDER_FILTER_SQL = "lower(provider) = ?";
 
+/**
+ * The model filter (`provider/model` or the bare model): model ids are priced case-insensitively,
+ * but rows keep them as written (a pushed `GPT-4o`, a proxy's `Claude-Sonnet-4-5`): before
+ * 2026-12-04 `--model gpt-4o` left those calls out. Compared in lower case with a lower-cased value.
+ */
+const MODEL_FILTER_SQL = "(lower(provider || '/' || model) = ? OR lower(model) = ?)";
+
 /** The raw-row WHERE terms (and their values) of the filters. */
 function rawFilters(f: ReportFilters): { where: string[]; params: (string | number)[] } {
   const where: string[] = [];
@@ -194,7 +201,7 @@ function rawFilters(f: ReportFilters): { where: string[]; params: (string | numb
   if (f.user !== undefined) add("account_id = ?", f.user);
   if (f.agent !== undefined) add("agent_id = ?", f.agent);
   if (f.provider !== undefined) add(PROVIDER_FILTER_SQL, f.provider.toLowerCase());
-  if (f.model !== undefined) add("(provider || '/' || model = ? OR model = ?)", f.model, f.model);
+  if (f.model !== undefined) add(MODEL_FILTER_SQL, f.model.toLowerCase(), f.model.toLowerCase());
   if (f.kind !== undefined) add(`${SESSION_KIND_SQL} = ?`, f.kind);
   return { where, params };
 }
@@ -266,7 +273,7 @@ function sumGroups(
   if (f.user !== undefined) add("account_id = ?", f.user);
   if (f.agent !== undefined) add("agent_id = ?", f.agent);
   if (f.provider !== undefined) add(PROVIDER_FILTER_SQL, f.provider.toLowerCase());
-  if (f.model !== undefined) add("(provider || '/' || model = ? OR model = ?)", f.model, f.model);
+  if (f.model !== undefined) add(MODEL_FILTER_SQL, f.model.toLowerCase(), f.model.toLowerCase());
   const rawOnly = needsRaw(dims, f);
   const rawWhere = [...where];
   const rawParams = [...params];
