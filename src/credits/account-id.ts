@@ -48,3 +48,58 @@ export function assertAccountId(accountId: string): void {
 export function accountKind(accountId: string): "user" | "agent" {
   return accountId.startsWith("agent:") ? "agent" : "user";
 }
+
+/**
+ * An account id as the meter and the plugin name it: lower-cased (OpenClaw lower-cases session
+ * keys, so every end user's account, `slack:u07abc`, `matrix:@alice:example.org`, a linked person
+ * `alice`, and every `agent:<agentId>` is lower case), except that a percent-escape of an id made
+ * storable (`%C2%A0`, {@link ACCOUNT_ID_RE}) keeps its upper-case hex digits as the meter writes them.
+ * Ids pushed through the API (`POST /v1/usage`) keep their case: see {@link resolveAccountId}.
+ */
+export function canonicalAccountId(accountId: string): string {
+  return accountId.toLowerCase().replace(/%[0-9a-f]{2}/g, (m) => m.toUpperCase());
+}
+
+/** How an operator's account id was resolved ({@link resolveAccountId}). */
+export interface ResolvedAccountId {
+  /** The account to act on. */
+  readonly accountId: string;
+  /** The id as given. */
+  readonly given: string;
+  /**
+   * `exact`: an account of that id exists; `canonical`: it does not but its canonical form does
+   * (used instead); `new`: neither exists (the canonical form is used: the one the meter will bill).
+   */
+  readonly how: "exact" | "canonical" | "new";
+  /** A line for the operator when the id was changed or names no account yet; null otherwise. */
+  readonly note: string | null;
+}
+
+/**
+ * The account an operator's id (CLI `grant`, `balance`, `usage --user`..., the API's grant,
+ * balance and usage routes) names, so a grant never silently opens a second account for a person
+ * the meter bills under another letter case (`slack:U07ABC` typed from Slack's profile, billed as
+ * `slack:u07abc`): the id itself when such an account exists (an API-pushed `api:MyUser` keeps its
+ * case), else its canonical form ({@link canonicalAccountId}) when that exists, else the canonical
+ * form with a note that no account of either spelling exists yet.
+ */
+export function resolveAccountId(given: string, exists: (accountId: string) => boolean): ResolvedAccountId {
+  if (exists(given)) return { accountId: given, given, how: "exact", note: null };
+  const canonical = canonicalAccountId(given);
+  if (canonical !== given && exists(canonical))
+    return {
+      accountId: canonical,
+      given,
+      how: "canonical",
+      note: `no account "${given}"; using "${canonical}" (account ids are lower case, as the meter bills them)`,
+    };
+  return {
+    accountId: canonical,
+    given,
+    how: "new",
+    note:
+      canonical === given
+        ? `no account "${given}" yet (no usage, grant or top-up): check the id`
+        : `no account "${given}" nor "${canonical}" yet (no usage, grant or top-up): using "${canonical}", as the meter will bill it; check the id`,
+  };
+}

@@ -10,7 +10,10 @@ export {
   accountKind,
   agentIdSchema,
   assertAccountId,
+  canonicalAccountId,
   idempotencyKeySchema,
+  type ResolvedAccountId,
+  resolveAccountId,
 } from "./account-id.js";
 export {
   burnOrder,

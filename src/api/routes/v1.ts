@@ -1,7 +1,7 @@
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyPluginAsync } from "fastify";
 import type { ApiKeys, ConsoleSessions } from "../../auth/index.js";
-import type { createLedger } from "../../credits/index.js";
+import { type createLedger, resolveAccountId } from "../../credits/index.js";
 import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import type { PushIngester, PushStatus } from "../../ingest/index.js";
@@ -55,6 +55,7 @@ export interface V1RoutesOptions {
 export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
   const { db, ledger, apiKeys, enforcer, queries, nowMs } = o;
   installAuth(api, apiKeys, nowMs, o.authFailures, Date.now, o.consoleSessions);
+  installAccountIdResolution(api, db);
   await api.register(rateLimit, {
     hook: "onRequest",
     max: o.rateLimit.max,
@@ -88,3 +89,45 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
   await api.register(providerRoutes, { providers: o.providers ?? null, nowMs });
   await api.register(consoleDataRoutes, { db, nowMs, payments: o.payments, ...o.console });
 };
+
+/**
+ * Every operator route naming one account (`/v1/users/:id/…`, `/v1/balances/:userId`, `GET
+ * /v1/usage?user=`, `GET /v1/reports?user=`, `POST /v1/topups`'s `userId`) acts on the account the
+ * meter bills ({@link resolveAccountId}): the id itself when such an account exists (an API-pushed
+ * `api:MyUser` keeps its case), else its canonical, lower-case form. Before 2026-12-04 a grant to
+ * `slack:U07ABC` (as Slack shows the id) opened a second account nobody is billed under, and
+ * `?user=slack:U07ABC` found nothing (case `operator-id-letter-case`). When the id was changed, or
+ * names no account yet, the answer carries `x-creditgate-account-note` (percent-encoded). `POST
+ * /v1/usage` keeps the ids it is given.
+ */
+function installAccountIdResolution(api: Parameters<FastifyPluginAsync>[0], db: Db): void {
+  const stmt = db.prepare("SELECT 1 AS x FROM accounts WHERE id = ?");
+  const exists = (id: string) => stmt.get(id) !== undefined;
+  api.addHook("preHandler", async (request, reply) => {
+    const url = request.routeOptions.url ?? "";
+    const fix = (given: unknown): string | undefined => {
+      if (typeof given !== "string" || given === "") return undefined;
+      const r = resolveAccountId(given, exists);
+      if (r.note !== null && (r.how === "canonical" || r.accountId !== r.given))
+        reply.header("x-creditgate-account-note", encodeURIComponent(r.note));
+      return r.accountId;
+    };
+    if (url.startsWith("/v1/users/:id/")) {
+      const p = request.params as { id?: string };
+      const id = fix(p.id);
+      if (id !== undefined) p.id = id;
+    } else if (url === "/v1/balances/:userId") {
+      const p = request.params as { userId?: string };
+      const id = fix(p.userId);
+      if (id !== undefined) p.userId = id;
+    } else if (request.method === "GET" && (url === "/v1/usage" || url === "/v1/reports")) {
+      const q = request.query as { user?: string } | undefined;
+      const id = fix(q?.user);
+      if (q && id !== undefined) q.user = id;
+    } else if (request.method === "POST" && url === "/v1/topups") {
+      const b = request.body as { userId?: string } | undefined;
+      const id = fix(b?.userId);
+      if (b && id !== undefined) b.userId = id;
+    }
+  });
+}

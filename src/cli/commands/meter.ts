@@ -31,6 +31,7 @@ import {
   type UsageRowWithHeld,
 } from "../../meter/index.js";
 import { formatMicroCredits, formatPicoUsd, formatScaled, toMicroCredits } from "../../money.js";
+import { userArg } from "../account-arg.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { creditsArg, integerArg } from "../options.js";
 import { jsonChunks, type Log, renderTable, safeText, tableChunks, toJson } from "../output.js";
@@ -371,12 +372,13 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
     .command("balance")
     .description("show a user's (or agent's) balance")
     .argument("<user>", "account id, e.g. telegram:123456 or agent:main")
-    .action((user: string, _o: unknown, cmd: Command) => {
+    .action((given: string, _o: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      assertAccountId(user);
+      assertAccountId(given);
       const config = ctx.config(g);
       const db = ctx.openDb(config, { existing: true });
       try {
+        const user = userArg(ctx, db, given, { quietNew: true }).accountId;
         const b = createLedger(db).balance(user);
         const micro = b?.balanceMicroCredits ?? 0;
         const result = {
@@ -437,7 +439,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
         try {
           // Calls held for review are not in usage_events: shown per group, never hidden.
           const withHeld = queryUsageWithHeld(db, {
-            user: o.user,
+            user: o.user === undefined ? undefined : userArg(ctx, db, o.user).accountId,
             agent: o.agent,
             model: o.model,
             sinceMs,
@@ -523,19 +525,21 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
     )
     .action(
       (
-        user: string,
+        given: string,
         credits: string,
         o: { reason: string; key?: string; kind: GrantKind; expires?: string; priority?: number },
         cmd: Command,
       ) => {
         const g = cmd.optsWithGlobals<GlobalOptions>();
-        assertAccountId(user);
+        assertAccountId(given);
         const micro = creditsArg("credits", credits);
         const nowMs = ctx.nowMs();
         const expiresAtMs = o.expires === undefined ? null : parseExpiry(o.expires, nowMs);
         const config = ctx.config(g);
         const db = ctx.openDb(config);
         try {
+          // the account the meter bills (`slack:U07ABC` → `slack:u07abc`), never a second one
+          const user = userArg(ctx, db, given).accountId;
           // Past ±2^53 micro-credits the ledger refuses with one line (invalid_request): nothing granted.
           const ledger = createLedger(db);
           const r = ledger.post({
@@ -589,12 +593,13 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
     .description("a user's grants (paid, promotional, refund-credit): remaining, expiry, state")
     .argument("<user>", "account id, e.g. telegram:123456")
     .option("--limit <n>", "newest grants to show", integerArg(1, 10_000), 50)
-    .action((user: string, o: { limit: number }, cmd: Command) => {
+    .action((given: string, o: { limit: number }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      assertAccountId(user);
+      assertAccountId(given);
       const config = ctx.config(g);
       const db = ctx.openDb(config, { existing: true });
       try {
+        const user = userArg(ctx, db, given).accountId;
         const ledger = createLedger(db);
         const grants = ledger.grants(user, o.limit);
         const summary = ledger.summary(user, ctx.nowMs());

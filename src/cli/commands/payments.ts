@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import { formatMicroCredits } from "../../money.js";
 import type { AutoTopupView, ProviderName } from "../../payments/index.js";
+import { userArg } from "../account-arg.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { integerArg } from "../options.js";
 import { renderTable, toJson } from "../output.js";
@@ -35,6 +36,8 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
         cmd: Command,
       ) => {
         const { g, deps } = await setup(cmd);
+        // the account the meter bills (`slack:U07ABC` → `slack:u07abc`): a paid top-up never opens a second one
+        user = userArg(ctx, deps.db, user).accountId;
         const { createTopup } = await import("../../payments/index.js");
         const created = await createTopup(
           deps,
@@ -91,6 +94,7 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
     .action(
       async (user: string, opts: { pack: string; threshold?: string; currency?: string }, cmd: Command) => {
         const { g, deps, services } = await setup(cmd);
+        user = userArg(ctx, deps.db, user).accountId;
         const { setAutoTopup, createAutoTopupRepo } = await import("../../payments/index.js");
         const now = ctx.nowMs();
         const view = setAutoTopup(
@@ -116,8 +120,7 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
     .action(async (user: string, _opts: unknown, cmd: Command) => {
       const { g, deps } = await setup(cmd);
       const { describeAutoTopup, createAutoTopupRepo } = await import("../../payments/index.js");
-      const { assertAccountId } = await import("../../credits/index.js");
-      assertAccountId(user);
+      user = userArg(ctx, deps.db, user).accountId;
       showAutoTopup(g, describeAutoTopup(createAutoTopupRepo(deps.db), user));
     });
   autotopup
@@ -126,6 +129,7 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
     .argument("<user>", "end-user account id")
     .action(async (user: string, _opts: unknown, cmd: Command) => {
       const { g, deps } = await setup(cmd);
+      user = userArg(ctx, deps.db, user).accountId;
       const { disableAutoTopup, createAutoTopupRepo } = await import("../../payments/index.js");
       showAutoTopup(g, disableAutoTopup(createAutoTopupRepo(deps.db), user, ctx.nowMs()));
     });

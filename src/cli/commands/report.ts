@@ -22,6 +22,7 @@ import {
   usedPctText,
 } from "../../reports/index.js";
 import { loadArchiveRows } from "../../retention/index.js";
+import { userArg } from "../account-arg.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { integerArg } from "../options.js";
 import { renderTable, safeText, toJson } from "../output.js";
@@ -118,6 +119,8 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       let calls: ReturnType<typeof recentCalls> | null = null;
       const db = ctx.openDb(config, { existing: true });
       try {
+        // the account the meter bills (`slack:U07ABC` → `slack:u07abc`)
+        const user = o.user === undefined ? undefined : userArg(ctx, db, o.user).accountId;
         const now = ctx.nowMs();
         const range = asInvalid(() => resolveRange(o, timeZone, now));
         const archiveTable = o.archive
@@ -129,15 +132,15 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
             range,
             timeZone,
             by: by as ReportDim[],
-            filters: { agent: o.agent, model: o.model, provider: o.provider, user: o.user, kind: o.kind },
+            filters: { agent: o.agent, model: o.model, provider: o.provider, user, kind: o.kind },
             top: o.top,
             creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
             latency: o.latency !== false,
           }),
         );
         budgets = budgetStatuses(db, timeZone, now);
-        if (o.previews && o.user !== undefined)
-          calls = recentCalls(db, o.user, {
+        if (o.previews && user !== undefined)
+          calls = recentCalls(db, user, {
             sinceMs: report.fromMs,
             untilMs: report.toMs,
             limit: o.limit ?? 50,

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { ZodError, z } from "zod";
 import { AppError, ErrorCode } from "../../errors.js";
 import { formatMicroCredits } from "../../money.js";
+import { userArg } from "../account-arg.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { creditsArg, integerArg } from "../options.js";
 import { renderTable, safeText, toJson } from "../output.js";
@@ -90,7 +91,9 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
       "balance above the floor needed to start a call: p95 (typical cost of the agent's model), off, or credits",
     )
     .action(async (user: string, f: LimitFlags, cmd: Command) => {
-      const { g, enforcer, queries } = await setup(cmd);
+      const { g, enforcer, queries, db } = await setup(cmd);
+      // the account the meter bills (`slack:U07ABC` → `slack:u07abc`), never a second one
+      user = userArg(ctx, db, user).accountId;
       const current = enforcer.limits(user);
       const base = user === "*" ? current.defaults : current.user;
       let caps = [...(base?.caps ?? (user === "*" ? [] : current.effective.caps))];
@@ -128,7 +131,9 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .description("show a user's limits (own, defaults, effective) and current status")
     .argument("<user>", "account id, or '*' for defaults")
     .action(async (user: string, _o: unknown, cmd: Command) => {
-      const { g, enforcer, queries } = await setup(cmd, true);
+      const { g, enforcer, queries, db } = await setup(cmd, true);
+      // the account the meter bills (`slack:U07ABC` → `slack:u07abc`), never a second one
+      user = userArg(ctx, db, user).accountId;
       printLimits(
         ctx,
         g,
@@ -142,7 +147,9 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .description("remove a user's own limits (the defaults apply again)")
     .argument("<user>", "account id, or '*' for defaults")
     .action(async (user: string, _o: unknown, cmd: Command) => {
-      const { g, enforcer } = await setup(cmd);
+      const { g, enforcer, db } = await setup(cmd);
+      // the account the meter bills (`slack:U07ABC` → `slack:u07abc`), never a second one
+      user = userArg(ctx, db, user).accountId;
       enforcer.setLimits(user, null, ctx.nowMs());
       if (g.json) return ctx.out(toJson({ userId: user, ...enforcer.limits(user) }));
       ctx.out(`limits of ${safeText(user)} cleared\n`);
@@ -157,7 +164,9 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
       .action(async (user: string, o: { reason?: string }, cmd: Command) => {
         if (verb === "block" && !o.reason?.trim())
           throw new AppError(ErrorCode.InvalidRequest, "--reason: required to block a user");
-        const { g, enforcer, queries } = await setup(cmd);
+        const { g, enforcer, queries, db } = await setup(cmd);
+        // the account the meter bills (`slack:U07ABC` → `slack:u07abc`), never a second one
+        user = userArg(ctx, db, user).accountId;
         const r =
           verb === "block"
             ? enforcer.block(user, o.reason ?? "", ctx.nowMs())
@@ -173,7 +182,9 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .description("a user's enforcement status: allowed or blocked, why, and each cap window")
     .argument("<user>", "end-user account id")
     .action(async (user: string, _o: unknown, cmd: Command) => {
-      const { g, queries } = await setup(cmd, true);
+      const { g, queries, db } = await setup(cmd, true);
+      // the account the meter bills (`slack:U07ABC` → `slack:u07abc`), never a second one
+      user = userArg(ctx, db, user).accountId;
       const s = queries.answer("status", { userId: user }, ctx.nowMs());
       if (g.json) return ctx.out(toJson(s));
       printStatus(ctx, s);

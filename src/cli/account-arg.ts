@@ -1,0 +1,31 @@
+import { assertAccountId, type ResolvedAccountId, resolveAccountId } from "../credits/index.js";
+import type { Db } from "../db/index.js";
+import type { CliContext } from "./context.js";
+import { safeText } from "./output.js";
+
+/** Whether `accounts` holds `accountId` (SQLite and PostgreSQL alike). */
+export function accountExists(db: Db): (accountId: string) => boolean {
+  const stmt = db.prepare("SELECT 1 AS x FROM accounts WHERE id = ?");
+  return (accountId) => stmt.get(accountId) !== undefined;
+}
+
+/**
+ * An operator's `<user>` argument (or `--user`) as the account the meter bills
+ * ({@link resolveAccountId}): `slack:U07ABC` is `slack:u07abc` unless an account of the exact
+ * spelling exists. Checks the id ({@link assertAccountId}); tells the operator on stderr when the id
+ * was changed, and when no account of it exists yet (`quietNew`: not for a new account, e.g.
+ * `balance` already says "no activity yet"). `*` (everyone's defaults) stays as it is.
+ */
+export function userArg(
+  ctx: Pick<CliContext, "err">,
+  db: Db,
+  user: string,
+  opts: { quietNew?: boolean } = {},
+): ResolvedAccountId {
+  if (user === "*") return { accountId: user, given: user, how: "exact", note: null };
+  assertAccountId(user);
+  const r = resolveAccountId(user, accountExists(db));
+  if (r.note !== null && (r.how === "canonical" || opts.quietNew !== true || r.accountId !== r.given))
+    ctx.err(`${r.how === "canonical" ? "note" : "warn"}: ${safeText(r.note)}\n`);
+  return r;
+}
