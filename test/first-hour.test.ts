@@ -266,6 +266,26 @@ describe("the operator's first hour: what long-running commands say", () => {
   });
 });
 
+describe("meter --once on a state dir that does not exist", () => {
+  it("says nothing was billed from it, not that it is watched (a --once run watches nothing)", async () => {
+    const home = tempDir();
+    const missing = join(home, "no-such-state");
+    const r = await runCli({ HOME: home, CREDITGATE_LOG_FORMAT: "pretty", CREDITGATE_LOG_LEVEL: "warn" }, [
+      "--db",
+      join(home, "cg.sqlite"),
+      "meter",
+      "--once",
+      "--state-dir",
+      missing,
+    ]);
+    expect(r.error).toBeNull();
+    expect(r.err).toContain(
+      `state dir ${missing} (from --state-dir or CREDITGATE_STATE_DIRS) does not exist: nothing billed from it (check the path)`,
+    );
+    expect(r.err).not.toContain("it is watched");
+  });
+});
+
 describe("meter --once elapsedMs", () => {
   it("is the time the run took, not that plus the last progress report", async () => {
     const w = tempWorld(CB_FIXTURE);

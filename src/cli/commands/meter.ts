@@ -113,7 +113,8 @@ export function dmScopeWarnings(stateDirs: readonly StateDir[]): string[] {
 /**
  * What an operator must hear before billing starts: no state dir found (and where it looked), a
  * state dir that does not exist (yet) or has no `agents/`, and a `session.dmScope` of `main`.
- * Used by `meter` and `start` alike.
+ * Used by `meter` and `start` alike. `following` (default true): the caller watches for a missing
+ * state dir to appear; `meter --once` passes false, and hears that nothing was billed from it.
  */
 export function stateDirWarnings(
   sources: {
@@ -124,6 +125,7 @@ export function stateDirWarnings(
     home: string | null;
   },
   stateDirs: readonly StateDir[],
+  following = true,
 ): string[] {
   if (stateDirs.length === 0) {
     const looked = [
@@ -142,7 +144,9 @@ export function stateDirWarnings(
   for (const sd of stateDirs) {
     if (!existsSync(sd.path)) {
       warnings.push(
-        `state dir ${sd.path} (from ${sd.via}) does not exist: nothing to bill there until it appears (it is watched)`,
+        following
+          ? `state dir ${sd.path} (from ${sd.via}) does not exist: nothing to bill there until it appears (it is watched)`
+          : `state dir ${sd.path} (from ${sd.via}) does not exist: nothing billed from it (check the path)`,
       );
       continue;
     }
@@ -305,7 +309,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
           log,
           onProgress: (s) => report?.onProgress(s),
         });
-        for (const w of stateDirWarnings(config.sources, stateDirs)) log("warn", w);
+        for (const w of stateDirWarnings(config.sources, stateDirs, !opts.once)) log("warn", w);
         const backfill = backfillReporter(log, backlogOnDisk(stateDirs, config.sources.agents));
         report = backfill;
         try {
