@@ -55,6 +55,8 @@ describe.each(ENGINES)("%s", (engine) => {
         latency_ms: 1234,
         preview_user: "hi [email]",
         preview_reply: "ok",
+        // a later copy's difference row is no request of its own (migration 39)
+        requests: 0,
       };
       const writer = createUsageWriter(db);
       const id = writer.insert(row);
