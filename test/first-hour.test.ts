@@ -118,7 +118,7 @@ describe("the operator's first hour: one-line errors naming the setting or argum
     const r = cg(["--db", db, "status", "a b"]);
     expect(r.code).toBe(1);
     expect(r.err.trim().split("\n")).toHaveLength(1);
-    expect(r.err).toMatch(/^creditgate: invalid input: .*without spaces/);
+    expect(r.err).toMatch(/^creditgate: invalid account id "a b": .*without spaces/);
     expectNoStack(r.err);
   });
 

@@ -1,5 +1,11 @@
-import { assertAccountId, type ResolvedAccountId, resolveAccountId } from "../credits/index.js";
+import {
+  ACCOUNT_ID_RE,
+  ACCOUNT_ID_RULE,
+  type ResolvedAccountId,
+  resolveAccountId,
+} from "../credits/index.js";
 import type { Db } from "../db/index.js";
+import { AppError, ErrorCode } from "../errors.js";
 import type { CliContext } from "./context.js";
 import { safeText } from "./output.js";
 
@@ -12,7 +18,8 @@ export function accountExists(db: Db): (accountId: string) => boolean {
 /**
  * An operator's `<user>` argument (or `--user`) as the account the meter bills
  * ({@link resolveAccountId}): `slack:U07ABC` is `slack:u07abc` unless an account of the exact
- * spelling exists. Checks the id ({@link assertAccountId}); tells the operator on stderr when the id
+ * spelling exists. Refuses an id that breaks {@link ACCOUNT_ID_RE} with the rule (`AppError`
+ * `invalid_request`, exit 1); tells the operator on stderr when the id
  * was changed, and when no account of it exists yet (`quietNew`: not for a new account, e.g.
  * `balance` already says "no activity yet"). `*` (everyone's defaults) stays as it is.
  */
@@ -23,7 +30,11 @@ export function userArg(
   opts: { quietNew?: boolean } = {},
 ): ResolvedAccountId {
   if (user === "*") return { accountId: user, given: user, how: "exact", note: null };
-  assertAccountId(user);
+  if (!ACCOUNT_ID_RE.test(user))
+    throw new AppError(
+      ErrorCode.InvalidRequest,
+      `invalid account id "${safeText(user.slice(0, 60))}": ${ACCOUNT_ID_RULE}`,
+    );
   const r = resolveAccountId(user, accountExists(db));
   if (r.note !== null && (r.how === "canonical" || opts.quietNew !== true || r.accountId !== r.given))
     ctx.err(`${r.how === "canonical" ? "note" : "warn"}: ${safeText(r.note)}\n`);
