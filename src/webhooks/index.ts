@@ -16,6 +16,7 @@ export {
 export { type MercadoPagoWebhookOptions, mercadoPagoWebhookRoutes } from "./mercadopago-route.js";
 export { type StripeWebhookOptions, stripeWebhookRoutes } from "./stripe-route.js";
 export {
+  MP_SIGNATURE_MAX_AGE_MS,
   MP_SIGNATURE_TOLERANCE_MS,
   type SignatureCheck,
   signMercadoPagoNotification,

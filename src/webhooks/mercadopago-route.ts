@@ -29,7 +29,8 @@ interface Notification {
 const SIGNATURE_MESSAGES = {
   malformed: "malformed x-signature header (expected ts=<ts>,v1=<hex>)",
   mismatch: "mercadopago signature verification failed",
-  stale: "mercadopago signature timestamp is outside the tolerance window",
+  stale:
+    "mercadopago signature timestamp is outside the tolerance window (more than 5 days old or 5 minutes ahead)",
 } as const;
 
 /**

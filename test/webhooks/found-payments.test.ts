@@ -1101,4 +1101,75 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.eventCount()).toBe(0);
     });
   });
+
+  describe("case mercadopago-retry-keeps-first-ts", () => {
+    /** `at` seconds ago, the signature's `ts` of a first delivery MercadoPago now retries. */
+    const tsAgo = (seconds: number) => String(Math.floor(Date.now() / 1000) - seconds);
+
+    test("a refund whose first delivery failed is applied by MercadoPago's retry carrying the first ts", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId); // ARS 5000 → 5 credits
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      h.fakeMp.update(paymentId, { refunded: 2000 });
+      const note = h.fakeMp.notification(paymentId);
+      // First delivery: MercadoPago cannot be read, 503, nothing recorded: MercadoPago retries.
+      h.fakeMp.failNextRequests(5);
+      expect((await h.sendMp(note, { requestId: "req-refund-1" })).statusCode).toBe(503);
+      h.fakeMp.failNextRequests(0);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      // Its retry 45 minutes later, signed with the first attempt's ts and request id.
+      const retry = await h.sendMp(note, { requestId: "req-refund-1", ts: tsAgo(45 * 60) });
+      expect(retry.statusCode).toBe(200); // before the fix: 400 "…outside the tolerance window"
+      expect(retry.json()).toMatchObject({ status: "applied", topupId });
+      expect(h.balance(USER)).toBe(3_000_000); // before the fix: 5 credits (refund never taken)
+      // The next retry (6 h) changes nothing: the event is recorded once.
+      const again = await h.sendMp(note, { requestId: "req-refund-1", ts: tsAgo(6 * 3600) });
+      expect(again.json().status).toBe("duplicate");
+      expect(h.balance(USER)).toBe(3_000_000);
+      expect(h.topups.get(topupId)).toMatchObject({
+        refundedMinor: 200_000n,
+        reversedMicroCredits: 2_000_000n,
+      }); // ARS 2000.00
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a payment answered only by the 4-day retry (first ts) is credited once", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId);
+      const note = h.fakeMp.notification(paymentId, "payment.created");
+      const res = await h.sendMp(note, { requestId: "req-pay-1", ts: tsAgo(4 * 86_400) });
+      expect(res.statusCode).toBe(200); // before the fix: 400, the top-up never credited
+      expect(res.json()).toMatchObject({ status: "applied", topupId });
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      expect((await h.sendMp(note, { requestId: "req-pay-1", ts: tsAgo(4 * 86_400) })).json().status).toBe(
+        "duplicate",
+      );
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+    });
+
+    test("still refused: a ts older than MercadoPago's retries, a ts from the future, a forged signature", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const note = h.fakeMp.notification(h.fakeMp.pay(topupId));
+      expect((await h.sendMp(note, { ts: tsAgo(6 * 86_400) })).statusCode).toBe(400);
+      expect((await h.sendMp(note, { ts: tsAgo(-10 * 60) })).statusCode).toBe(400);
+      expect((await h.sendMp(note, { ts: tsAgo(45 * 60), secret: "another-secret" })).statusCode).toBe(400);
+      expect(h.balance(USER)).toBe(0);
+      expect(h.eventCount()).toBe(0);
+    });
+  });
 });

@@ -67,7 +67,18 @@ describe.each(ENGINES)("%s", (engine) => {
         "1704908010",
         "mismatch",
       ],
-      ["a stale ts", "id:123;request-id:r;ts:1704907000;", "123", "r", "1704907000", "stale"],
+      // MercadoPago retries for 4 days, maybe with the first attempt's ts: old is fine up to 5 days.
+      ["a ts 17 minutes old (a retry)", "id:123;request-id:r;ts:1704907000;", "123", "r", "1704907000", "ok"],
+      [
+        "a ts 4 days old (the last retry)",
+        "id:123;request-id:r;ts:1704562410;",
+        "123",
+        "r",
+        "1704562410",
+        "ok",
+      ],
+      ["a ts 6 days old", "id:123;request-id:r;ts:1704389610;", "123", "r", "1704389610", "stale"],
+      ["a ts 10 minutes ahead", "id:123;request-id:r;ts:1704908610;", "123", "r", "1704908610", "stale"],
     ])("%s → %s", (_name, manifest, dataId, requestId, ts, expected) => {
       const result = verifyMercadoPagoSignature({
         xSignature: `ts=${ts},v1=${hmac(manifest)}`,
@@ -238,10 +249,13 @@ describe.each(ENGINES)("%s", (engine) => {
         unchanged();
       });
 
-      test("a stale timestamp gets 400", async ({ db, onTestFinished }) => {
+      test("a stale timestamp (older than MercadoPago's 4 days of retries) gets 400", async ({
+        db,
+        onTestFinished,
+      }) => {
         const { h, topupId, unchanged } = await setup(db);
         onTestFinished(h.close);
-        const ts = String(Math.floor(Date.now() / 1000) - 3600);
+        const ts = String(Math.floor(Date.now() / 1000) - 6 * 86_400);
         const res = await h.sendMp(h.fakeMp.notification(h.fakeMp.pay(topupId)), { ts });
         expect(res.statusCode).toBe(400);
         expect(res.json().error.message).toMatch(/outside the tolerance window/);
