@@ -70,6 +70,14 @@ export const MIN_BOOTSTRAP_KEY_LENGTH = 32;
 /** Least estimated entropy of a bootstrap key, in bits (`openssl rand -hex 16` has ~89-128). */
 export const MIN_BOOTSTRAP_KEY_BITS = 80;
 
+/** A webhook secret setting → its secrets (comma-separated, each trimmed, empties dropped). */
+export function webhookSecretList(value: string): string[] {
+  return value
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
+}
+
 /**
  * Why `key` is not acceptable as the bootstrap admin key, or null when it is. Refused: fewer
  * than 32 characters; a repeated pattern (`abab…`, `pass1234pass1234…`); or an estimated entropy
@@ -178,9 +186,23 @@ export const envSchema = z.object({
   // payments
   CREDITGATE_PACKS: z.string().min(1).optional(),
   STRIPE_SECRET_KEY: z.string().min(1).optional(),
-  STRIPE_WEBHOOK_SECRET: z.string().startsWith("whsec_", "must start with whsec_").optional(),
+  /**
+   * One endpoint signing secret, or several separated by commas: a secret being rolled, or two
+   * endpoints delivering to this server (each has its own secret). An event signed by any is accepted.
+   */
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .refine(
+      (v) => webhookSecretList(v).length > 0 && webhookSecretList(v).every((x) => x.startsWith("whsec_")),
+      "must be whsec_… (several: comma-separated, each whsec_…)",
+    )
+    .optional(),
   MP_ACCESS_TOKEN: z.string().min(1).optional(),
-  MP_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** The webhook secret signature, or several comma-separated (the old one while MercadoPago's reset settles). */
+  MP_WEBHOOK_SECRET: z
+    .string()
+    .refine((v) => webhookSecretList(v).length > 0, "must be a secret (several: comma-separated)")
+    .optional(),
   /**
    * Point the official SDKs at another host (stripe-mock, an egress/reverse proxy). Stripe's SDK
    * takes a scheme, host and port only (no path); MercadoPago's may carry a path prefix.

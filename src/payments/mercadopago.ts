@@ -11,10 +11,11 @@ import {
 import { AppConfig } from "mercadopago/dist/utils/config/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { currencyExponent, decimalToMinor, minorToDecimal } from "./packs.js";
-import type { CheckoutInput, CheckoutLink, PaymentObservation } from "./types.js";
+import { type CheckoutInput, type CheckoutLink, type PaymentObservation, webhookSecrets } from "./types.js";
 
 export interface MercadoPagoGatewayOptions {
   accessToken: string;
+  /** The webhook secret signature, or several comma-separated (the previous one after a reset): any may sign. */
   webhookSecret: string;
   /** Test credentials: hand out `sandbox_init_point` and expect `live_mode: false` payments. */
   sandbox: boolean;
@@ -73,7 +74,8 @@ export function createMercadoPagoGateway(opts: MercadoPagoGatewayOptions) {
 
   return {
     name: "mercadopago" as const,
-    webhookSecret: opts.webhookSecret.trim(),
+    /** The secrets a notification may be signed with (one, or several while a reset settles). */
+    webhookSecrets: webhookSecrets(opts.webhookSecret),
     /** The `live_mode` a genuine payment must have. */
     liveMode: !opts.sandbox,
 

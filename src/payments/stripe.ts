@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
 import Stripe from "stripe";
 import { AppError, ErrorCode } from "../errors.js";
-import type { CheckoutInput, CheckoutLink, PaymentObservation } from "./types.js";
+import { type CheckoutInput, type CheckoutLink, type PaymentObservation, webhookSecrets } from "./types.js";
 
 /** Webhook timestamps older than this are rejected (Stripe's own default). */
 export const STRIPE_SIGNATURE_TOLERANCE_S = 300;
 
 export interface StripeGatewayOptions {
   secretKey: string;
+  /** The endpoint's `whsec_…`, or several comma-separated (a rolled secret, two endpoints): any may sign. */
   webhookSecret: string;
   /**
    * Another API host for the real SDK (`STRIPE_API_BASE_URL`: stripe-mock, a proxy, a test fake):
@@ -88,7 +89,7 @@ export function observeDispute(dispute: Stripe.Dispute, source: string): StripeE
 
 /** The Stripe adapter: Checkout Sessions, webhook verification, and the lookups reconciliation needs. */
 export function createStripeGateway(opts: StripeGatewayOptions) {
-  const webhookSecret = opts.webhookSecret.trim();
+  const secrets = webhookSecrets(opts.webhookSecret);
   const stripe = new Stripe(opts.secretKey, {
     maxNetworkRetries: opts.maxNetworkRetries ?? 2,
     timeout: opts.timeoutMs ?? 20_000,
@@ -139,17 +140,32 @@ export function createStripeGateway(opts: StripeGatewayOptions) {
       }
     },
 
-    /** Verifies the signature over the exact raw bytes, then parses. Never throws. */
+    /**
+     * Verifies the signature over the exact raw bytes with each configured secret (any one
+     * suffices: while a secret is rolled Stripe signs with both, and each endpoint delivering to
+     * this server has its own), then parses. Never throws.
+     */
     verifyEvent(rawBody: Buffer, signatureHeader: string): StripeVerifyResult {
-      try {
-        stripe.webhooks.signature?.verifyHeader(
-          rawBody,
-          signatureHeader,
-          webhookSecret,
-          STRIPE_SIGNATURE_TOLERANCE_S,
-        );
-      } catch (err) {
-        return { ok: false, reason: "signature", message: (err as Error).message };
+      const failures: string[] = [];
+      for (const secret of secrets) {
+        try {
+          stripe.webhooks.signature?.verifyHeader(
+            rawBody,
+            signatureHeader,
+            secret,
+            STRIPE_SIGNATURE_TOLERANCE_S,
+          );
+          failures.length = 0;
+          break;
+        } catch (err) {
+          failures.push((err as Error).message);
+        }
+      }
+      if (failures.length > 0 || secrets.length === 0) {
+        // A secret that matched a stale timestamp says more than the ones that did not match.
+        const message =
+          failures.find((m) => /timestamp/i.test(m)) ?? failures[0] ?? "no webhook secret configured";
+        return { ok: false, reason: "signature", message };
       }
       try {
         const event = JSON.parse(rawBody.toString("utf8")) as Stripe.Event;

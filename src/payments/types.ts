@@ -86,3 +86,14 @@ export interface CheckoutLink {
   providerRef: string;
   url: string;
 }
+
+/**
+ * A gateway's webhook secret option → the secrets to try: one, or several comma-separated (a
+ * secret being rolled, two endpoints delivering to one server). Each trimmed, empties dropped.
+ */
+export function webhookSecrets(value: string): string[] {
+  return value
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
+}

@@ -10,7 +10,7 @@ import {
   splitPaymentIds,
 } from "../payments/index.js";
 import type { Fulfiller } from "./fulfil.js";
-import { verifyMercadoPagoSignature } from "./verify-mercadopago.js";
+import { type SignatureCheck, verifyMercadoPagoSignature } from "./verify-mercadopago.js";
 
 export interface MercadoPagoWebhookOptions {
   mercadoPago: MercadoPagoGateway | null;
@@ -66,13 +66,20 @@ export async function mercadoPagoWebhookRoutes(
     if (typeof xSignature !== "string")
       throw new AppError(ErrorCode.InvalidSignature, "missing x-signature header");
     const xRequestId = request.headers["x-request-id"];
-    const check = verifyMercadoPagoSignature({
-      xSignature,
-      xRequestId: typeof xRequestId === "string" ? xRequestId : undefined,
-      dataId: queryDataId,
-      secret: mp.webhookSecret,
-      nowMs: opts.nowMs(),
-    });
+    // Any configured secret may have signed it (the previous one while a reset settles); a
+    // secret that matched with a stale ts reports "stale", the others "mismatch".
+    let check: SignatureCheck = { ok: false, reason: "mismatch" };
+    for (const secret of mp.webhookSecrets) {
+      const c = verifyMercadoPagoSignature({
+        xSignature,
+        xRequestId: typeof xRequestId === "string" ? xRequestId : undefined,
+        dataId: queryDataId,
+        secret,
+        nowMs: opts.nowMs(),
+      });
+      if (c.ok || c.reason !== "mismatch") check = c;
+      if (c.ok || c.reason === "malformed") break;
+    }
     if (!check.ok) throw new AppError(ErrorCode.InvalidSignature, SIGNATURE_MESSAGES[check.reason]);
 
     let note: Notification;

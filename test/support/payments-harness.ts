@@ -55,6 +55,9 @@ export async function createPaymentsHarness(
     mercadoPago?: boolean;
     apiKey?: string | null;
     webhookBodyLimitBytes?: number;
+    /** The gateways' configured secret settings (default: the one the send helpers sign with). */
+    stripeWebhookSecret?: string;
+    mpWebhookSecret?: string;
   } = {},
 ) {
   const fakeStripe = await startFakeStripe();
@@ -65,7 +68,7 @@ export async function createPaymentsHarness(
       ? null
       : createStripeGateway({
           secretKey: "sk_test_fake_creditgate",
-          webhookSecret: STRIPE_WEBHOOK_SECRET,
+          webhookSecret: opts.stripeWebhookSecret ?? STRIPE_WEBHOOK_SECRET,
           api: fakeStripe.api,
           maxNetworkRetries: 0,
         });
@@ -74,7 +77,7 @@ export async function createPaymentsHarness(
       ? null
       : createMercadoPagoGateway({
           accessToken: "TEST-0000000000000000-000000-fake",
-          webhookSecret: MP_WEBHOOK_SECRET,
+          webhookSecret: opts.mpWebhookSecret ?? MP_WEBHOOK_SECRET,
           sandbox: false,
           maxRetries: 0,
         });

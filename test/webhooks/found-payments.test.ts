@@ -4,6 +4,7 @@
  * HMAC signatures, on both engines.
  */
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/index.js";
 import {
   foreignStripeEventProblem,
   observeStripeEvent,
@@ -16,6 +17,7 @@ import {
   createPaymentsHarness,
   MP_WEBHOOK_SECRET,
   type PaymentsHarness,
+  STRIPE_WEBHOOK_SECRET,
 } from "../support/payments-harness.js";
 import { ENGINES, testOn } from "../support/temp-db.js";
 
@@ -1170,6 +1172,88 @@ describe.each(ENGINES)("%s", (engine) => {
       expect((await h.sendMp(note, { ts: tsAgo(45 * 60), secret: "another-secret" })).statusCode).toBe(400);
       expect(h.balance(USER)).toBe(0);
       expect(h.eventCount()).toBe(0);
+    });
+  });
+
+  describe("case webhook-secret-list-rotation", () => {
+    const OLD_STRIPE = "whsec_previous_endpoint_secret_0000";
+    const OLD_MP = "mp_previous_secret_before_reset_0000";
+
+    test("Stripe: with two endpoint secrets configured, an event signed by either is applied once", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db, {
+        stripeWebhookSecret: `${OLD_STRIPE}, ${STRIPE_WEBHOOK_SECRET}`,
+      });
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      const paid = h.fakeStripe.completePaid(sessionId);
+      const res = await h.sendStripe(paid); // signed by the second (new) secret only
+      expect(res.statusCode).toBe(200); // before the fix: 400, the list was used as one secret
+      expect(res.json()).toMatchObject({ status: "applied", topupId });
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0
+      // The same event from the other endpoint (its own secret): recorded once.
+      expect((await h.sendStripe(paid, { secret: OLD_STRIPE })).json().status).toBe("duplicate");
+      // A refund signed by the old secret is applied too.
+      const refund = await h.sendStripe(h.fakeStripe.refund(sessionId, 200), { secret: OLD_STRIPE });
+      expect(refund.json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(3_000_000);
+      // Still refused: a secret not configured; a configured one with a stale timestamp.
+      const other = h.fakeStripe.refund(sessionId, 500);
+      expect((await h.sendStripe(other, { secret: "whsec_not_configured_0000" })).statusCode).toBe(400);
+      const stale = await h.sendStripe(other, {
+        secret: OLD_STRIPE,
+        timestampSec: Math.floor(Date.now() / 1000) - 600,
+      });
+      expect(stale.statusCode).toBe(400);
+      expect(stale.json().error.message).toMatch(/tolerance/i);
+      expect(h.balance(USER)).toBe(3_000_000);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("MercadoPago: the previous secret after a reset and the new one are both accepted", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db, { mpWebhookSecret: `${MP_WEBHOOK_SECRET},${OLD_MP}` });
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId); // ARS 5000 → 5 credits
+      const res = await h.sendMp(h.fakeMp.notification(paymentId, "payment.created"), { secret: OLD_MP });
+      expect(res.statusCode).toBe(200); // before the fix: 400
+      expect(res.json()).toMatchObject({ status: "applied", topupId });
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      h.fakeMp.update(paymentId, { refunded: 2000 });
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(3_000_000);
+      const note = h.fakeMp.notification(paymentId);
+      expect((await h.sendMp(note, { secret: "mp_not_configured" })).json().error.message).toBe(
+        "mercadopago signature verification failed",
+      );
+      const stale = await h.sendMp(note, {
+        secret: OLD_MP,
+        ts: String(Math.floor(Date.now() / 1000) - 6 * 86_400),
+      });
+      expect(stale.json().error.message).toMatch(/outside the tolerance window/);
+      expect(h.balance(USER)).toBe(3_000_000);
+    });
+
+    test("config: a comma-separated list is accepted, each Stripe secret must be whsec_", () => {
+      const c = loadConfig({
+        STRIPE_SECRET_KEY: "sk_test_x",
+        STRIPE_WEBHOOK_SECRET: `${OLD_STRIPE}, ${STRIPE_WEBHOOK_SECRET}`,
+        MP_ACCESS_TOKEN: "TEST-x",
+        MP_WEBHOOK_SECRET: `${MP_WEBHOOK_SECRET},${OLD_MP}`,
+      });
+      expect(c.payments.stripe?.webhookSecret).toBe(`${OLD_STRIPE}, ${STRIPE_WEBHOOK_SECRET}`);
+      expect(() =>
+        loadConfig({ STRIPE_SECRET_KEY: "sk_test_x", STRIPE_WEBHOOK_SECRET: `${OLD_STRIPE},sk_test_x` }),
+      ).toThrow(/STRIPE_WEBHOOK_SECRET/);
+      expect(() => loadConfig({ MP_ACCESS_TOKEN: "TEST-x", MP_WEBHOOK_SECRET: " , " })).toThrow(
+        /MP_WEBHOOK_SECRET/,
+      );
     });
   });
 });
