@@ -9,15 +9,18 @@ import {
 } from "../money.js";
 import { createCursorRepo } from "./cursor-repo.js";
 import {
+  type CallPlace,
   codexTwinProviders,
   dedupeKey,
   hasResponseIdentity,
   LEGACY_CODEX_PROVIDERS,
+  mayBeCopies,
   type PromptCounts,
   PUSH_IDENTITY_PREFIX,
   promptsOf,
   promptTotal,
   responseKeyOf,
+  responsePlaceSlotOf,
   responseSlotOf,
   samePrompt,
 } from "./identity.js";
@@ -199,8 +202,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       const twinResponse = responseKeyOf(twin, e.responseId);
       const prompts = promptsOf(e);
       if (
-        (twinResponse !== null && groups?.hasResponse(twinResponse, prompts) === true) ||
-        "id" in usage.responseCopy(twin, e.responseId, e.messageTsMs, prompts)
+        (twinResponse !== null && groups?.hasResponse(twinResponse, prompts, e) === true) ||
+        "id" in usage.responseCopy(twin, e.responseId, e.messageTsMs, prompts, false, e.sessionId)
       )
         return true;
     }
@@ -221,7 +224,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     prompts: readonly PromptCounts[],
     groups: BatchGroups,
   ): true | string | undefined {
-    if (groups.hasResponse(rkey, prompts)) return true;
+    if (groups.hasResponse(rkey, prompts, e)) return true;
     const responseId = e.responseId as string;
     const copy = usage.responseCopy(
       e.provider,
@@ -229,11 +232,18 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       e.messageTsMs,
       prompts,
       billedKeys === NONE_BILLED,
+      e.sessionId,
     );
     if ("id" in copy) return true;
-    return copy.slot !== responseId || groups.responseTaken(rkey)
-      ? responseSlotOf(responseId, prompts[0] ? promptTotal(prompts[0]) : 0)
-      : undefined;
+    if (copy.slot === responseId && !groups.responseTaken(rkey)) return undefined;
+    const total = prompts[0] ? promptTotal(prompts[0]) : 0;
+    // a call of the same prompt in another session and time holds the prompt's slot (identity.ts
+    // mayBeCopies): this call's slot is its place's
+    return copy.slot !== responseId && copy.slot !== responseSlotOf(responseId, total)
+      ? copy.slot
+      : groups.samePromptTaken(rkey, prompts)
+        ? responsePlaceSlotOf(responseId, total, e)
+        : responseSlotOf(responseId, total);
   }
 
   function hold(
@@ -249,7 +259,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       billedKeys === NONE_BILLED &&
       (usage.idByDedupeKey(key) !== null ||
         (hasResponseIdentity(e.dedupeKey, e.responseId) &&
-          "id" in usage.responseCopy(e.provider, e.responseId, e.messageTsMs, promptsOf(e))) ||
+          "id" in
+            usage.responseCopy(e.provider, e.responseId, e.messageTsMs, promptsOf(e), false, e.sessionId)) ||
         twinBilled(e, null))
     ) {
       result.duplicates++;
@@ -442,8 +453,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const open = new Map<string, UsageGroup>();
     const pending = new Map<string, bigint>();
     const keys = new Set<string>();
-    /** Response identity → the prompt counts (`promptsOf`) of each call billed under it. */
-    const responses = new Map<string, PromptCounts[][]>();
+    /** Response identity → the prompt counts (`promptsOf`) and place of each call billed under it. */
+    const responses = new Map<string, { prompts: PromptCounts[]; place: CallPlace }[]>();
     const discard = (): void => {
       list.length = 0;
       open.clear();
@@ -458,8 +469,12 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
        * True when a copy of the response (`responseKeyOf`), a call of the same prompt
        * (`samePrompt`), is already in a group of this batch.
        */
-      hasResponse: (rkey: string, prompts: readonly PromptCounts[]) =>
-        responses.get(rkey)?.some((p) => samePrompt(p, prompts)) === true,
+      hasResponse: (rkey: string, prompts: readonly PromptCounts[], place: CallPlace) =>
+        responses.get(rkey)?.some((p) => samePrompt(p.prompts, prompts) && mayBeCopies(p.place, place)) ===
+        true,
+      /** True when a call of the same prompt (a copy or not) is under the response identity in this batch. */
+      samePromptTaken: (rkey: string, prompts: readonly PromptCounts[]) =>
+        responses.get(rkey)?.some((p) => samePrompt(p.prompts, prompts)) === true,
       /** True when a call of any prompt under the response identity is in a group of this batch. */
       responseTaken: (rkey: string) => responses.has(rkey),
       /** The charges of the account's calls added but not yet flushed (micro-credits). */
@@ -491,8 +506,12 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         keys.add(row.dedupe_key);
         if (rkey !== null) {
           const seen = responses.get(rkey);
-          if (seen) seen.push(promptsOf(e));
-          else responses.set(rkey, [promptsOf(e)]);
+          const entry = {
+            prompts: promptsOf(e),
+            place: { sessionId: e.sessionId, messageTsMs: e.messageTsMs },
+          };
+          if (seen) seen.push(entry);
+          else responses.set(rkey, [entry]);
         }
       },
       /** Writes every group (entry, then rows) and empties the batch's state. */
@@ -792,7 +811,8 @@ interface UsageGroup {
 /** A batch's groups (see `createGroups` in createBiller). */
 interface BatchGroups {
   has(key: string): boolean;
-  hasResponse(rkey: string, prompts: readonly PromptCounts[]): boolean;
+  hasResponse(rkey: string, prompts: readonly PromptCounts[], place: CallPlace): boolean;
+  samePromptTaken(rkey: string, prompts: readonly PromptCounts[]): boolean;
   responseTaken(rkey: string): boolean;
   pendingOf(accountId: string): bigint;
   /** `rkey`: the call's response identity (`responseKeyOf`), null when it has none. */
@@ -898,7 +918,14 @@ function byPrompt(events: readonly UsageEvent[], indexes: number[]): number[][] 
   const clusters: { prompts: PromptCounts[][]; members: number[] }[] = [];
   indexes.forEach((i, k) => {
     const p = prompts[k] as PromptCounts[];
-    const c = clusters.find((x) => x.prompts.some((q) => samePrompt(q, p)));
+    const e = events[i] as UsageEvent;
+    // copies of one response share its prompt and its session or its message time (identity.ts
+    // mayBeCopies): the same prompt sent in two sessions at two times is two calls
+    const c = clusters.find((x) =>
+      x.prompts.some(
+        (q, j) => samePrompt(q, p) && mayBeCopies(events[x.members[j] as number] as UsageEvent, e),
+      ),
+    );
     if (c) {
       c.prompts.push(p);
       c.members.push(i);

@@ -255,6 +255,39 @@ export function responseSlotOf(responseId: string, promptTotal: number): string 
   return `${responseId}\u001fp${promptTotal}`;
 }
 
+/** Where a call was written, as {@link mayBeCopies} compares it. */
+export interface CallPlace {
+  sessionId: string | null;
+  messageTsMs: number;
+}
+
+/**
+ * Whether two calls under one response id with the same prompt ({@link samePrompt}) can be copies
+ * of one response: written in the same session (OpenClaw writes a response again, or partial then
+ * final, in the transcript it streamed into: openclaw/openclaw#47211, #85937, #73119) or at the
+ * same message time (a verbatim copy elsewhere: a fork, checkpoint, archive, the store's import),
+ * or either place unknown. Two calls in two sessions at two times are two calls (2026-12-04): a
+ * relay that answers every response with one id, and two sessions sent the same prompt (every new
+ * Telegram user's `/start`, each run of an isolated cron job); before, all but one were dropped.
+ */
+export function mayBeCopies(a: CallPlace, b: CallPlace): boolean {
+  return (
+    a.sessionId === null ||
+    b.sessionId === null ||
+    a.sessionId === b.sessionId ||
+    a.messageTsMs === b.messageTsMs
+  );
+}
+
+/**
+ * The slot of another call under a response id whose prompt a call of another session and time
+ * holds already ({@link mayBeCopies}): its prompt's slot with its session and message time, which
+ * no other call can have (a call of the same session or time with the same prompt is a copy).
+ */
+export function responsePlaceSlotOf(responseId: string, promptTotal: number, place: CallPlace): string {
+  return `${responseSlotOf(responseId, promptTotal)}\u001fs${place.sessionId ?? ""}\u001ft${place.messageTsMs}`;
+}
+
 /** True when `responseId` is long enough to name one response (see {@link responseKeyOf}). */
 export function isResponseIdentity(responseId: string | null | undefined): responseId is string {
   return typeof responseId === "string" && responseId.length >= MIN_RESPONSE_ID_CHARS;

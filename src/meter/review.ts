@@ -409,7 +409,14 @@ export function createReviewQueue(db: Db) {
     // response identity is recorded under its own slot (identity.ts promptsOf).
     const copy =
       typeof e.provider === "string" && hasResponseIdentity(r.dedupe_key, e.responseId)
-        ? usage.responseCopy(e.provider, e.responseId, e.messageTsMs, promptsOf(e))
+        ? usage.responseCopy(
+            e.provider,
+            e.responseId,
+            e.messageTsMs,
+            promptsOf(e),
+            false,
+            typeof e.sessionId === "string" ? e.sessionId : null,
+          )
         : null;
     const existingId = usage.idByDedupeKey(r.dedupe_key) ?? (copy !== null && "id" in copy ? copy.id : null);
     if (existingId !== null) {

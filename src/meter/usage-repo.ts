@@ -1,11 +1,14 @@
 import type Database from "better-sqlite3";
 import type { Db } from "../db/index.js";
 import {
+  type CallPlace,
   hasResponseIdentity,
   isResponseIdentity,
+  mayBeCopies,
   type PromptCounts,
   promptTotal,
   responseDaysOf,
+  responsePlaceSlotOf,
   responseSlotOf,
   samePrompt,
 } from "./identity.js";
@@ -540,40 +543,57 @@ export function createUsageWriter(db: Db) {
       messageTsMs: number,
       prompts: readonly PromptCounts[],
       adjacentOnly = false,
+      sessionId: string | null = null,
     ): { id: number } | { slot: string } {
       const { day, near } = responseDaysOf(messageTsMs);
+      const place: CallPlace = { sessionId, messageTsMs };
       responseOnDay ??= db.prepare<[number, string, string], { id: number }>(
         "SELECT usage_event_id AS id FROM usage_response_keys WHERE day = ? AND response_id = ? AND provider = ?",
       );
       promptOfRow ??= db.prepare<[number], RowPrompt>(
-        "SELECT input_tokens AS i, cache_read_tokens AS r, cache_write_tokens AS w FROM usage_events WHERE id = ?",
+        "SELECT input_tokens AS i, cache_read_tokens AS r, cache_write_tokens AS w, session_id AS s, message_ts_ms AS t FROM usage_events WHERE id = ?",
       );
+      // a row of the same prompt that is no copy (another session and time: identity.ts
+      // mayBeCopies) makes the call's slot its place's, not its prompt's
+      let samePromptSeen = false;
+      const copyOf = (row: RowPrompt | undefined): boolean => {
+        if (row === undefined || row.i === null) return true; // archived: a copy, as before
+        if (!samePrompt([promptOfRowCounts(row)], prompts)) return false;
+        if (mayBeCopies(placeOfRow(row), place)) return true;
+        samePromptSeen = true;
+        return false;
+      };
       let ownDayTaken = false;
       for (const d of adjacentOnly ? [near] : [day, near]) {
         if (d === null) continue;
         const first = responseOnDay.get(d, responseId, provider);
         if (!first) continue;
-        const p = promptOfRow.get(first.id);
-        if (p === undefined || samePrompt([promptOfRowCounts(p)], prompts)) return { id: first.id };
+        if (copyOf(promptOfRow.get(first.id))) return { id: first.id };
         if (d === day) ownDayTaken = true;
         for (const t of prompts) {
           const other = responseOnDay.get(d, responseSlotOf(responseId, promptTotal(t)), provider);
-          if (other) return { id: other.id };
+          if (other && copyOf(promptOfRow.get(other.id))) return { id: other.id };
         }
         // a copy of a call held under its slot whose prompt total differs (a partial copy:
-        // identity.ts samePrompt) is found among the id's slots
+        // identity.ts samePrompt), or under its place's slot, is found among the id's slots
         const prefix = responseSlotOf(responseId, 0).slice(0, -1);
         slotsOfDay ??= db.prepare<[number, string, number, string], { id: number } & RowPrompt>(
-          "SELECT k.usage_event_id AS id, e.input_tokens AS i, e.cache_read_tokens AS r, e.cache_write_tokens AS w " +
+          "SELECT k.usage_event_id AS id, e.input_tokens AS i, e.cache_read_tokens AS r, e.cache_write_tokens AS w, " +
+            "e.session_id AS s, e.message_ts_ms AS t " +
             "FROM usage_response_keys k LEFT JOIN usage_events e ON e.id = k.usage_event_id " +
             "WHERE k.day = ? AND k.provider = ? AND substr(k.response_id, 1, ?) = ? ORDER BY k.usage_event_id",
         );
         for (const s of slotsOfDay.all(d, provider, prefix.length, prefix)) {
-          if (s.i === null || samePrompt([promptOfRowCounts(s)], prompts)) return { id: s.id };
+          if (copyOf(s)) return { id: s.id };
         }
       }
+      const total = prompts[0] ? promptTotal(prompts[0]) : 0;
       return {
-        slot: ownDayTaken ? responseSlotOf(responseId, prompts[0] ? promptTotal(prompts[0]) : 0) : responseId,
+        slot: !ownDayTaken
+          ? responseId
+          : samePromptSeen
+            ? responsePlaceSlotOf(responseId, total, place)
+            : responseSlotOf(responseId, total),
       };
     },
     /** The id of the row billed under `dedupeKey`, or null. */
@@ -590,6 +610,12 @@ interface RowPrompt {
   i: number | bigint | null;
   r: number | bigint | null;
   w: number | bigint | null;
+  s?: string | null;
+  t?: number | bigint | null;
+}
+
+function placeOfRow(p: RowPrompt): CallPlace {
+  return { sessionId: p.s ?? null, messageTsMs: Number(p.t ?? 0) };
 }
 
 function promptOfRowCounts(p: RowPrompt): PromptCounts {

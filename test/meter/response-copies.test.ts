@@ -92,12 +92,25 @@ describe("copies of one response in one batch", () => {
     expect(w.rows()).toEqual([{ a: "telegram:1", o: 100 }]);
   });
 
-  it("equal copies in two sessions: the earliest message time's session pays, whatever the read order", () => {
+  it("equal copies, one of no known session: the earliest message time's session pays, whatever the read order", () => {
     const w = world();
-    const later = call({ responseId: R, accountId: "telegram:2", sessionId: "s2", messageTsMs: T0 + 90_000 });
+    const later = call({ responseId: R, accountId: "telegram:2", sessionId: null, messageTsMs: T0 + 90_000 });
     const first = call({ responseId: R, accountId: "telegram:1", messageTsMs: T0 + 1_000 });
     expect(w.biller.bill(batch([later, first]))).toMatchObject({ billed: 1, duplicates: 1 });
     expect(w.rows()).toEqual([{ a: "telegram:1", o: 100 }]);
+  });
+
+  it("equal calls in two sessions at two times under one id are two calls (2026-12-04: a relay's reused id)", () => {
+    // copies of one response are written in its own session or verbatim (the same message time):
+    // identity.ts mayBeCopies; case response-id-reused-same-prompt-other-sessions
+    const w = world();
+    const later = call({ responseId: R, accountId: "telegram:2", sessionId: "s2", messageTsMs: T0 + 90_000 });
+    const first = call({ responseId: R, accountId: "telegram:1", messageTsMs: T0 + 1_000 });
+    expect(w.biller.bill(batch([later, first]))).toMatchObject({ billed: 2, duplicates: 0 });
+    expect(w.rows()).toEqual([
+      { a: "telegram:2", o: 100 },
+      { a: "telegram:1", o: 100 },
+    ]);
   });
 
   it("a partial copy then the final one: the final is billed", () => {
