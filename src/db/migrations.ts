@@ -1380,4 +1380,18 @@ export const MIGRATIONS: readonly Migration[] = [
     ALTER TABLE usage_events ADD COLUMN requests INTEGER NOT NULL DEFAULT 1 CHECK (requests IN (0, 1));
     `,
   },
+  {
+    version: 40,
+    name: "usage-superseded-keys",
+    sql: `
+    -- The identity of every lesser copy of an entry (a streamed reply's partial line) whose greater
+    -- copy was billed in its place (src/meter/sources/batch-builder.ts supersedingCall): the
+    -- biller's duplicate check reads it, so the partial read later from another copy of the
+    -- transcript (a backup taken mid-stream, an edge's push arriving after the final's) is not
+    -- billed on top of its final. Never pruned (like usage_archived_keys).
+    CREATE TABLE usage_superseded_keys (
+      dedupe_key TEXT PRIMARY KEY
+    ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

@@ -1122,4 +1122,14 @@ GROUP BY 1, 2, 3;
 ALTER TABLE usage_events ADD COLUMN requests BIGINT NOT NULL DEFAULT 1 CHECK (requests IN (0, 1));
 `,
   },
+  {
+    version: 40,
+    name: "usage-superseded-keys",
+    sql: `
+-- SQLite migration 40: identities of lesser copies whose greater copy was billed in their place.
+CREATE TABLE usage_superseded_keys (
+  dedupe_key TEXT PRIMARY KEY
+);
+`,
+  },
 ];

@@ -150,6 +150,29 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   const archivedKey = db.prepare<[string], { one: number }>(
     "SELECT 1 AS one FROM usage_archived_keys WHERE dedupe_key = ?",
   );
+  /**
+   * Identities of lesser copies of an entry whose greater copy was billed in their place
+   * (`supersedes`): such a copy read later (another file, an edge's late push) is a duplicate, not
+   * a call on top of its final. Like the archived check, skipped while the table is empty.
+   */
+  let supersededNonEmpty = true;
+  const anySuperseded = db.prepare<[], { one: number }>("SELECT 1 AS one FROM usage_superseded_keys LIMIT 1");
+  const supersededKey = db.prepare<[string], { one: number }>(
+    "SELECT 1 AS one FROM usage_superseded_keys WHERE dedupe_key = ?",
+  );
+  const rememberSuperseded = db.prepare<[string]>(
+    "INSERT INTO usage_superseded_keys (dedupe_key) VALUES (?) ON CONFLICT(dedupe_key) DO NOTHING",
+  );
+  /** The identity of the lesser copy `e.supersedes` names, or undefined. */
+  function supersededKeyOf(e: UsageEvent): string | undefined {
+    if (e.supersedes === undefined) return undefined;
+    try {
+      const c = JSON.parse(e.supersedes) as { key?: unknown };
+      return typeof c?.key === "string" ? c.key : undefined;
+    } catch {
+      return undefined;
+    }
+  }
 
   /**
    * How a batch learns which of its dedupe keys are already billed. Null: one SELECT per key
@@ -315,13 +338,15 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       groups.has(key) ||
       (billedKeys ? billedKeys.has(key) : usage.idByDedupeKey(key) !== null) ||
       (reviewNonEmpty && review.claimed(key)) ||
-      (archivedNonEmpty && archivedKey.get(key) !== undefined);
+      (archivedNonEmpty && archivedKey.get(key) !== undefined) ||
+      (supersededNonEmpty && supersededKey.get(key) !== undefined);
     const response = seen || rkey === null ? undefined : responseState(e, rkey, prompts, groups);
     if (seen || response === true || twinBilled(e, groups)) {
       result.duplicates++;
       return "duplicate";
     }
     const responseSlot = typeof response === "string" ? response : undefined;
+    const lesserKey = supersededKeyOf(e);
     if (e.supersedes !== undefined) {
       // a copy of an entry that replaced its lesser copy in the batch: when that copy was billed
       // already (read before from another file), only what this one adds to it is billed
@@ -381,6 +406,11 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       const seen = result.unknownModelSources.get(model);
       if (seen) seen.add(how);
       else result.unknownModelSources.set(model, new Set([how]));
+    }
+    if (lesserKey !== undefined) {
+      // its lesser copy, when read later (not billed yet), is this call: a duplicate
+      rememberSuperseded.run(lesserKey);
+      supersededNonEmpty = true;
     }
     groups.add(
       e,
@@ -586,6 +616,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       const nowMs = now();
       reviewNonEmpty = anyReview.get() !== undefined;
       archivedNonEmpty = anyArchived.get() !== undefined;
+      supersededNonEmpty = anySuperseded.get() !== undefined;
       legacyCodexSeen =
         batch.events.some((e) => LEGACY_CODEX_PROVIDERS.includes(e.provider)) ||
         anyLegacyCodex.get() !== undefined;
