@@ -93,6 +93,12 @@ export function resolveAccountId(given: string, exists: (accountId: string) => b
       how: "canonical",
       note: `no account "${given}"; using "${canonical}" (account ids are lower case, as the meter bills them)`,
     };
+  const empty = emptyIdPart(given);
+  if (empty !== null)
+    throw new AppError(
+      ErrorCode.InvalidRequest,
+      `invalid account id "${given.slice(0, 60)}": ${empty}; the meter never bills such an account (e.g. telegram:123456)`,
+    );
   return {
     accountId: canonical,
     given,
@@ -102,4 +108,19 @@ export function resolveAccountId(given: string, exists: (accountId: string) => b
         ? `no account "${given}" yet (no usage, grant or top-up): check the id`
         : `no account "${given}" nor "${canonical}" yet (no usage, grant or top-up): using "${canonical}", as the meter will bill it; check the id`,
   };
+}
+
+/**
+ * Why an id the operator typed names nobody the meter could ever bill, or null: a channel with an
+ * empty sender (`telegram:`, a copied template or a shell variable that expanded to nothing:
+ * `grant telegram:$ID 5`), an empty channel (`:123456`) (not an empty part inside: a Matrix server may be
+ * an IPv6 literal, `matrix:@a:[::1]`).
+ * The meter names an end user `<channel>:<peer>` from an OpenClaw session key, whose parts are
+ * never empty (OpenClaw rejects such keys), and an operator's agent `agent:<agentId>`. Only for an
+ * id no account has: an existing account, however it came (`POST /v1/usage` keeps ids), stays reachable.
+ */
+export function emptyIdPart(accountId: string): string | null {
+  if (accountId.endsWith(":")) return "nothing after its last ':' (no sender)";
+  if (accountId.startsWith(":")) return "nothing before its first ':' (no channel)";
+  return null;
 }

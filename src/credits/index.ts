@@ -11,6 +11,7 @@ export {
   agentIdSchema,
   assertAccountId,
   canonicalAccountId,
+  emptyIdPart,
   idempotencyKeySchema,
   type ResolvedAccountId,
   resolveAccountId,
