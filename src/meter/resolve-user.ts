@@ -37,6 +37,14 @@ export interface SessionHints {
   /** Resolves a sub-agent to its parent's session key (`spawned_by` / `parent_session_key`). */
   parentKey?: (sessionKey: string) => string | null | undefined;
   /**
+   * The account the meter billed a session key's calls to before (its memory, `meter_sessions`),
+   * for a sub-agent in a spawn chain whose own parent is no longer recorded: OpenClaw deletes a
+   * sub-agent's session (`archiveAfterMinutes`, default 60, after its run ended) while the workers
+   * it spawned (`maxSpawnDepth` 2) may run on, so the orchestrator's entry, and with it the link to
+   * the user's DM, is gone. Before 2026-12-04 the workers' later calls went to the operator.
+   */
+  rememberedAccountOfKey?: (sessionKey: string) => string | null | undefined;
+  /**
    * Channel of another session by key (its entry's `lastChannel`/`session_windows.channel`):
    * a sub-agent spawned from a `per-peer` DM (`direct:<peer>`, no channel in the key) bills the
    * parent's user, `<parent's channel>:<peer>`, not a channel-less `direct:<peer>` account.
@@ -337,6 +345,12 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
         depth + 1,
       );
       return { ...r, via: `subagent>${r.via}` };
+    }
+    // a sub-agent in a chain whose own entry is gone (deleted after its run): what it was billed
+    if (depth > 0 && !parent) {
+      const remembered = hints.rememberedAccountOfKey?.(sessionKey);
+      if (remembered && !isInternalSurface(remembered.split(":")[0]))
+        return { accountId: remembered, via: "remembered" };
     }
     return op;
   }

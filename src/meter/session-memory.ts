@@ -88,7 +88,22 @@ export function createSessionMemory(db: Db) {
   const get = db.prepare<[string, string], Pick<MeterSessionRow, "session_key" | "account_id" | "channel">>(
     "SELECT session_key, account_id, channel FROM meter_sessions WHERE agent_id = ? AND session_id = ?",
   );
+  // the newest row of a key (a key's sessions after resets share it): one agent's rows (the
+  // primary key's first column), read only when a spawn chain leads through a session no index names
+  const byKey = db.prepare<[string, string], Pick<MeterSessionRow, "account_id">>(
+    "SELECT account_id FROM meter_sessions WHERE agent_id = ? AND session_key = ? AND account_id IS NOT NULL ORDER BY updated_at_ms DESC LIMIT 1",
+  );
   return {
+    /**
+     * The account the meter last billed a session key's calls to, or null: for a sub-agent whose
+     * parent OpenClaw deleted (its index entry gone), so the chain goes on from what the parent was
+     * billed (resolve-user `SessionHints.rememberedAccountOfKey`).
+     */
+    accountOfKey(agentId: string, sessionKey: string): string | null {
+      const key = storedText(sessionKey);
+      if (key === null) return null;
+      return fromStoredText(byKey.get(agentId, key)?.account_id ?? null);
+    },
     get(agentId: string, sessionId: string): RememberedSession | null {
       const r = get.get(agentId, sessionId);
       return r

@@ -65,6 +65,8 @@ export function createJsonlAttribution(
   const channelOfKey = (k: string) => index.channelOf(k) ?? indexOfKey(k).channelOf(k);
   const heartbeatOfKey = (k: string) => index.heartbeatOf(k) || indexOfKey(k).heartbeatOf(k);
   const directChatOfKey = (k: string) => index.directChatOf(k) ?? indexOfKey(k).directChatOf(k);
+  // a spawn chain through a session no index names any more: what the meter billed it
+  const rememberedAccountOfKey = (k: string) => memory.accountOfKey(agentOfKey(k) ?? agentId, k);
   const mainKey = configuredMainKey(agentDir);
   const slashPrefixes = configuredSlashPrefixes(agentDir);
   const identityLinks = configuredIdentityLinks(agentDir);
@@ -90,6 +92,7 @@ export function createJsonlAttribution(
       channelOfKey,
       heartbeatOfKey,
       directChatOfKey,
+      rememberedAccountOfKey,
       mainKey,
       slashPrefixes,
       identityLinks,
@@ -111,6 +114,7 @@ export function createJsonlAttribution(
       channelOfKey,
       heartbeatOfKey,
       directChatOfKey,
+      rememberedAccountOfKey,
       mainKey,
       slashPrefixes,
       identityLinks,

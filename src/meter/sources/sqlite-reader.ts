@@ -370,6 +370,7 @@ export function createSqliteReader(opts: SqliteReaderOptions, db: Db) {
     configuredIdentityLinks(agentDir),
     (key) => importedIndexOf(agentOfKey(key) ?? agentId)?.byKey(key) ?? null,
     createWhatsAppLidResolver(dirname(dirname(agentDir))),
+    (key) => memory.accountOfKey(agentOfKey(key) ?? agentId, key),
   );
 
   /** The session's fact, unless a committed or emitted batch already carries the same. */

@@ -98,7 +98,8 @@ export function hintsFromEntry(entryJson: string | null | undefined): {
  * `identityLinks` the configured `session.identityLinks` (`configuredIdentityLinks`);
  * `whatsappLid` the state dir's WhatsApp LID → number mappings (`createWhatsAppLidResolver`);
  * `importedEntry(key)` the key's entry in the `sessions.json` OpenClaw's doctor archived when it
- * imported the agent's JSONL into the store (`importedIndexPath`), null when there is none.
+ * imported the agent's JSONL into the store (`importedIndexPath`), null when there is none;
+ * `rememberedAccountOfKey(key)` the account the meter last billed a key to (`SessionMemory.accountOfKey`).
  */
 export function createStoreAttribution(
   agentId: string,
@@ -109,6 +110,7 @@ export function createStoreAttribution(
   identityLinks: IdentityLinks | null = null,
   importedEntry: (key: string) => IndexedSession | null = () => null,
   whatsappLid: WhatsAppLidResolver | null = null,
+  rememberedAccountOfKey: (key: string) => string | null = () => null,
 ) {
   /** The store of the agent a key names, when that is another agent's. */
   function otherStore(key: string): OcHandle | null {
@@ -198,6 +200,7 @@ export function createStoreAttribution(
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
       directChatOfKey: (k) => directChatOfKey(h, k),
+      rememberedAccountOfKey,
       mainKey,
       mainKeys: storeMainKeys(h),
       slashPrefixes,
@@ -235,6 +238,7 @@ export function createStoreAttribution(
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
       directChatOfKey: (k) => directChatOfKey(h, k),
+      rememberedAccountOfKey,
       mainKey,
       mainKeys: storeMainKeys(h),
       slashPrefixes,
@@ -260,6 +264,7 @@ export function createStoreAttribution(
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
       directChatOfKey: (k) => directChatOfKey(h, k),
+      rememberedAccountOfKey,
       mainKey,
       mainKeys: storeMainKeys(h),
       slashPrefixes,
