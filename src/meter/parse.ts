@@ -2100,6 +2100,85 @@ function chargesBeyondTokens(usage: Record<string, unknown>, model: string): str
   return found.length === 0 ? null : found.join(", ");
 }
 
+/**
+ * The counts of Anthropic's server-side compaction passes (`context_management` strategy
+ * `compact_20260112`) that a line's top-level counts leave out. When compaction fires, the
+ * Messages API runs an extra sampling pass that summarises the conversation and bills it, but
+ * "the top-level `input_tokens` and `output_tokens` do not include compaction iteration usage";
+ * the whole is the sum over `usage.iterations` (entries `{type: "compaction" | "message",
+ * input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens}`:
+ * https://platform.claude.com/docs/en/build-with-claude/compaction#understanding-usage;
+ * pydantic/pydantic-ai#5065, BerriAI/litellm#27060, maximhq/bifrost#6500: top-level 23,000 in /
+ * 1,000 out beside a compaction pass of 180,000 in / 3,500 out). Only Anthropic-named usage
+ * (`input_tokens`, no OpenAI `prompt_tokens`) with `type: "compaction"` entries is read; a writer
+ * that already folded the passes into the top level (top-level = the sum of every compaction and
+ * message entry) is taken as written. Other entry types (a refusal fallback's attempt, billed at
+ * another model's rates) are not added. Null when there is nothing to add. Before 2026-12-04 only
+ * the top-level counts were billed: the summarising pass, usually the largest part, was free.
+ */
+function compactionIterations(
+  usage: Record<string, unknown>,
+  input: number,
+  output: number,
+  cacheRead: number,
+  cacheWrite: number,
+): {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  cacheWrite1h: number;
+  sum: number;
+} | null {
+  const its = usage.iterations;
+  if (!Array.isArray(its) || usage.input_tokens === undefined || usage.prompt_tokens !== undefined)
+    return null;
+  const c = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, sum: 0 };
+  const all = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
+  let passes = 0;
+  for (const it of its) {
+    if (typeof it !== "object" || it === null || Array.isArray(it)) continue;
+    const o = it as Record<string, unknown>;
+    if (o.type !== "compaction" && o.type !== "message") continue;
+    const part = {
+      input: wholeCount(o.input_tokens) ?? 0,
+      output: wholeCount(o.output_tokens) ?? 0,
+      cacheRead: wholeCount(o.cache_read_input_tokens) ?? 0,
+      cacheWrite: wholeCount(o.cache_creation_input_tokens) ?? 0,
+      cacheWrite1h: wholeCount(field(o.cache_creation, "ephemeral_1h_input_tokens")) ?? 0,
+    };
+    if (
+      !isCount(part.input) ||
+      !isCount(part.output) ||
+      !isCount(part.cacheRead) ||
+      !isCount(part.cacheWrite)
+    )
+      return null;
+    all.input += part.input;
+    all.output += part.output;
+    all.cacheRead += part.cacheRead;
+    all.cacheWrite += part.cacheWrite;
+    if (o.type !== "compaction") continue;
+    passes++;
+    c.input += part.input;
+    c.output += part.output;
+    c.cacheRead += part.cacheRead;
+    c.cacheWrite += part.cacheWrite;
+    if (isCount(part.cacheWrite1h)) c.cacheWrite1h += Math.min(part.cacheWrite1h, part.cacheWrite);
+  }
+  c.sum = c.input + c.output + c.cacheRead + c.cacheWrite;
+  if (passes === 0 || c.sum === 0) return null;
+  // already folded into the top level by the writer
+  if (
+    input === all.input &&
+    output === all.output &&
+    cacheRead === all.cacheRead &&
+    cacheWrite === all.cacheWrite
+  )
+    return null;
+  return c;
+}
+
 /** Parses one complete transcript line (without its newline). */
 export function parseLine(text: string): LineResult {
   let entry: unknown;
@@ -2198,7 +2277,29 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     cacheWrite = Math.max(0, cacheWrite);
     cacheWrite1hRaw = Math.max(0, cacheWrite1hRaw);
   }
+  // Anthropic's server-side compaction: its summarising pass is billed but not in the top-level
+  // counts, only in `usage.iterations` (see `compactionIterations`). Added since 2026-12-04; a call
+  // billed before keeps the identity of its top-level counts (the reader without it, via `shadow`).
+  const compaction =
+    n !== null && shadow !== null && !clamped && bad.problem === null
+      ? compactionIterations(usage, input, output, cacheRead, cacheWrite)
+      : null;
+  if (compaction !== null && shadow !== null) {
+    shadow.hit = true;
+    input += compaction.input;
+    output += compaction.output;
+    cacheRead += compaction.cacheRead;
+    cacheWrite += compaction.cacheWrite;
+    cacheWrite1hRaw += compaction.cacheWrite1h;
+  }
   let totalRaw = count(usage.totalTokens ?? n?.total);
+  // a total of the top-level counts grows with the compaction pass added to them
+  if (
+    compaction !== null &&
+    totalRaw !== null &&
+    totalRaw === input + output + cacheRead + cacheWrite - compaction.sum
+  )
+    totalRaw += compaction.sum;
   // A Gemini call's thoughts that a relay's OpenAI-format usage left out of its completion count
   // and its breakdown, but not out of its total (see `geminiTotalGap`): billed as output
   // ...and its tool-use prompt, when the line gives its thoughts (see `geminiTotalGap`): as input
