@@ -520,6 +520,25 @@ function field(o: unknown, k: string): unknown {
 }
 
 /**
+ * Whether `model` is one whose vendor always counts its reasoning INSIDE the completion count:
+ * Anthropic's Claude (thinking is part of `output_tokens`) and OpenAI's GPT / o-series / Codex
+ * (`completion_tokens_details.reasoning_tokens` is a breakdown). A total of prompt + completion +
+ * reasoning on such a call is a relay's or gateway's total that added the reasoning a second time
+ * (theopenco/llmgateway#3486: a Vertex Anthropic call "prompt 64 + completion 135 + reasoning 78 →
+ * total_tokens: 277" when the 135 already held the 78; anomalyco/opencode#24268), not xAI's
+ * reasoning outside the completion (see `aliasCounts`): the completion is billed as written. Before
+ * 2026-12-04 the reasoning was billed twice on such lines.
+ */
+function reasoningInsideOutput(model: unknown): boolean {
+  if (typeof model !== "string") return false;
+  const m = model.trim().toLowerCase();
+  if (m.includes("claude")) return true;
+  // the id after a route (`openai/gpt-5`) or a Bedrock region and vendor (`us.openai.gpt-oss-…`)
+  const last = m.slice(m.lastIndexOf("/") + 1).replace(/^(?:[a-z]{2,4}\.)?openai\./, "");
+  return /^(?:gpt-|chatgpt|codex|o[1-9](?:$|[-:]))/.test(last);
+}
+
+/**
  * Token counts of a `usage` object written under the providers' own names instead of pi-ai's
  * (`input`/`output`/`cacheRead`/`cacheWrite`): Anthropic's `input_tokens` +
  * `cache_read_input_tokens` + `cache_creation_input_tokens` (with its 1-hour part in
@@ -577,7 +596,9 @@ function field(o: unknown, k: string): unknown {
  * vercel/ai#12425; Wei-Shaw/sub2api#5771: prompt 10120 + completion 1499 + reasoning 2809 = total
  * 14428, and xAI's own `cost_in_usd_ticks` bills the 2809 as output). When a line's total is
  * exactly prompt + completion + reasoning (a positive reasoning count), the reasoning is billed as
- * output with the completion; any other total (or none) leaves the output as written. Before
+ * output with the completion (not for Claude or OpenAI models, whose completion always holds it:
+ * such a total is a gateway's that added it again, see `reasoningInsideOutput`); any other total
+ * (or none) leaves the output as written. Before
  * 2026-12-03 such reasoning was never billed (the same fault: UKGovernmentBEIS/inspect_ai#5528,
  * LiveBench/LiveBench#503, lobehub/lobehub#8984). Such calls keep the identity they were billed
  * under (`legacyOutput`, carried as `ParsedUsage.identityOutput`).
@@ -614,6 +635,7 @@ function field(o: unknown, k: string): unknown {
 function aliasCounts(
   u: Record<string, unknown>,
   shadow: Shadow | null,
+  model: unknown = null,
 ): {
   input: unknown;
   output: unknown;
@@ -843,7 +865,8 @@ function aliasCounts(
     isCount(completion) &&
     isCount(promptTotal) &&
     isCount(total) &&
-    total === promptTotal + completion + reasoning
+    total === promptTotal + completion + reasoning &&
+    !reasoningInsideOutput(model)
   ) {
     legacyOutput = completion;
     output = completion + reasoning;
@@ -2253,7 +2276,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   const providerRaw = msg.provider;
   if (providerRaw === "openclaw") return { kind: "skip", why: "synthetic" };
 
-  const n = usage.input === undefined ? aliasCounts(usage, shadow) : null;
+  const n = usage.input === undefined ? aliasCounts(usage, shadow, msg.model) : null;
   // A count that is there but no readable count (see readCount) holds the call for review.
   const bad: { problem: string | null } = { problem: null };
   let input = readCount("input", n ? n.input : usage.input, bad);
