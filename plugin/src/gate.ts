@@ -1,5 +1,5 @@
 /**
- * Pre-model gating (OpenClaw ≥2026.3): a blocked user's message never reaches the model.
+ * Pre-model gating (OpenClaw ≥2026.3.24; `before_agent_reply` ≥2026.4.2): a blocked user's message never reaches the model.
  *
  * - `before_dispatch` (channel inbound and Control-UI `chat.send`): claims the message and
  *   answers with the reason and a top-up hint. It runs BEFORE command handling, so the

@@ -1,5 +1,5 @@
 /**
- * creditgate plugin for OpenClaw (≥2026.3; tested on 2026.9.6) and Clawdbot (2026.1.x).
+ * creditgate plugin for OpenClaw (gate ≥2026.3.24; tested on 2026.9.6) and Clawdbot (2026.1.x).
  *
  * One synchronous `register(api)`:
  * - commands `/consumo`, `/saldo`, `/recargar`, `/burn`, `/tokens`;
@@ -120,7 +120,14 @@ export function registerCreditgate(api: PluginApi): Registered {
   let gating = false;
   if (cfg.gating && gateHooks && api.on) {
     api.on("before_dispatch", escapeDispatchReply(gate.beforeDispatch));
-    api.on("before_agent_reply", escapeAgentReply(gate.beforeAgentReply), { eligibleTriggers: ["user"] });
+    if (hostHasAgentReplyHook(hostVersion) !== false) {
+      api.on("before_agent_reply", escapeAgentReply(gate.beforeAgentReply), { eligibleTriggers: ["user"] });
+    } else {
+      log.warn(
+        `creditgate: this host (${hostVersion}) has no before_agent_reply hook (OpenClaw 2026.4.2): channel messages ` +
+          "are gated, but turns entering by the gateway agent RPC or the OpenAI-compatible endpoint are NOT; upgrade OpenClaw to gate them",
+      );
+    }
     gating = true;
   } else if (cfg.gating) {
     log.warn(
@@ -189,10 +196,20 @@ function calver(version: string | undefined): number | null {
   const m = /^(\d{4})\.(\d{1,2})\.(\d{1,2})/.exec(version ?? "");
   return m ? Number(m[1]) * 10_000 + Number(m[2]) * 100 + Number(m[3]) : null;
 }
-/** `before_dispatch` exists from OpenClaw 2026.3 (Clawdbot/Moltbot ≤2026.1.29 have none); null = unknown. */
+/**
+ * `before_dispatch` exists from OpenClaw 2026.3.24 (openclaw/openclaw#50444); null = unknown.
+ * Before 2026-12-04 this said 2026.3.0: on 2026.3.0–2026.3.23 the plugin registered a hook the
+ * host never fires and logged "gating on", while every blocked user reached the model (case
+ * gate-host-without-hook).
+ */
 export function hostHasPreModelGate(version: string | undefined): boolean | null {
   const v = calver(version);
-  return v === null ? null : v >= 2026_03_00;
+  return v === null ? null : v >= 2026_03_24;
+}
+/** `before_agent_reply` exists from OpenClaw 2026.4.2 (openclaw/openclaw#20067); null = unknown. */
+export function hostHasAgentReplyHook(version: string | undefined): boolean | null {
+  const v = calver(version);
+  return v === null ? null : v >= 2026_04_02;
 }
 /** `before_message_write` exists from OpenClaw 2026.2.16. */
 export function hostHasMessageWriteHook(version: string | undefined): boolean | null {

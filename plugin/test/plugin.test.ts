@@ -1,7 +1,12 @@
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CONFIG_SCHEMA } from "../src/config.js";
-import plugin, { hostHasMessageWriteHook, hostHasPreModelGate, registerCreditgate } from "../src/index.js";
+import plugin, {
+  hostHasAgentReplyHook,
+  hostHasMessageWriteHook,
+  hostHasPreModelGate,
+  registerCreditgate,
+} from "../src/index.js";
 import { FakeCreditgate } from "./support/fake-creditgate.mjs";
 import { createFakeHost } from "./support/fake-host.js";
 
@@ -70,15 +75,57 @@ describe("register", () => {
     expect(host.logs.find((l) => l.level === "info")?.msg).toContain("gating off");
   });
 
-  it("host version gates: before_dispatch from 2026.3, before_message_write from 2026.2.16, unknown = try", () => {
+  it("host version gates: before_dispatch from 2026.3.24, before_agent_reply from 2026.4.2, before_message_write from 2026.2.16, unknown = try", () => {
     expect(hostHasPreModelGate("2026.1.24-3")).toBe(false);
     expect(hostHasPreModelGate("2026.2.20")).toBe(false);
-    expect(hostHasPreModelGate("2026.3.1")).toBe(true);
+    expect(hostHasPreModelGate("2026.3.1")).toBe(false);
+    expect(hostHasPreModelGate("2026.3.23")).toBe(false);
+    expect(hostHasPreModelGate("2026.3.24")).toBe(true);
+    expect(hostHasAgentReplyHook("2026.3.28")).toBe(false);
+    expect(hostHasAgentReplyHook("2026.4.1")).toBe(false);
+    expect(hostHasAgentReplyHook("2026.4.2")).toBe(true);
+    expect(hostHasAgentReplyHook(undefined)).toBeNull();
     expect(hostHasPreModelGate("2026.9.6")).toBe(true);
     expect(hostHasPreModelGate("2027.1.1")).toBe(true);
     expect(hostHasPreModelGate(undefined)).toBeNull();
     expect(hostHasMessageWriteHook("2026.2.15")).toBe(false);
     expect(hostHasMessageWriteHook("2026.2.16")).toBe(true);
+  });
+
+  // case gate-host-without-hook: OpenClaw 2026.3.0–3.23 never fire before_dispatch (added in
+  // 2026.3.24, openclaw/openclaw#50444) nor before_agent_reply (2026.4.2, #20067). Before
+  // 2026-12-04 the plugin registered both there and logged "gating on": a blocked user's message
+  // reached the model (telegram:5550102 billed $0.0105 on a balance of 0), with no warning.
+  it("OpenClaw 2026.3.13: no dead gate hooks, the operator is told blocked users are not stopped", () => {
+    const host = createFakeHost({ apiUrl: cg.url, apiToken: "k" }, { version: "2026.3.13" });
+    registerCreditgate(host.api);
+    expect(host.commands.size).toBe(5);
+    expect([...host.hooks.keys()]).toEqual([]);
+    expect(
+      host.logs.some(
+        (l) =>
+          l.level === "warn" && l.msg.includes("(2026.3.13) has no pre-model hooks: blocked users are NOT"),
+      ),
+    ).toBe(true);
+    expect(host.logs.find((l) => l.level === "info")?.msg).toContain("gating off");
+  });
+
+  it("OpenClaw 2026.3.24–2026.4.1: before_dispatch only, the ungated RPC/HTTP turns are warned about", () => {
+    for (const version of ["2026.3.24", "2026.4.1"]) {
+      const host = createFakeHost({ apiUrl: cg.url, apiToken: "k" }, { version });
+      registerCreditgate(host.api);
+      expect([...host.hooks.keys()]).toEqual(["before_dispatch"]);
+      expect(
+        host.logs.some(
+          (l) => l.level === "warn" && l.msg.includes(`(${version}) has no before_agent_reply hook`),
+        ),
+      ).toBe(true);
+      expect(host.logs.find((l) => l.level === "info")?.msg).toContain("gating on");
+    }
+    const host = createFakeHost({ apiUrl: cg.url, apiToken: "k" }, { version: "2026.4.2" });
+    registerCreditgate(host.api);
+    expect([...host.hooks.keys()].sort()).toEqual(["before_agent_reply", "before_dispatch"]);
+    expect(host.logs.some((l) => l.level === "warn" && l.msg.includes("before_agent_reply"))).toBe(false);
   });
 
   it("the unscoped package name is the plugin id (Clawdbot derives the id from it on install -l)", () => {

@@ -1846,6 +1846,17 @@ describe("case gate-pass-command-args: the call a blocked user got through `/con
   });
 });
 
+describe("case gate-host-without-hook: the call a blocked user got through on OpenClaw 2026.3.13", () => {
+  it("telegram:5550102 1 call $0.0105 (the leak; the plugin's test shows the gate is now reported off there)", async () => {
+    const { s, world } = await meterCase("gate-host-without-hook");
+    expect(s.billed).toBe(1);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ "telegram:5550102": { requests: 1, costUsd: "0.0105" } });
+  });
+});
+
 describe("case gate-command-forms: the calls blocked users got through command forms the gate misread", () => {
   it("telegram:5550102 $0.0105 (`/consumo` turned off), discord:123456789012345678 $0.0054 (`/recargar@creditbot <essay>`): the leaks; the plugin's gate tests show both are now claimed", async () => {
     const { s, world } = await meterCase("gate-command-forms");

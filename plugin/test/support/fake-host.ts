@@ -37,6 +37,8 @@ export interface FakeHostOptions {
   failSendTo?: Set<string>;
   /** Extra `session` settings of the host config (`identityLinks`...). */
   session?: Record<string, unknown>;
+  /** The OpenClaw version the (non-legacy) host reports as `runtime.version`. @defaultValue "2026.9.6" */
+  version?: string;
 }
 
 export function createFakeHost(pluginConfig: Record<string, unknown>, opts: FakeHostOptions = {}) {
@@ -75,7 +77,7 @@ export function createFakeHost(pluginConfig: Record<string, unknown>, opts: Fake
         version: "2026.1.24-3",
       } as unknown as PluginRuntime)
     : {
-        version: "2026.9.6",
+        version: opts.version ?? "2026.9.6",
         channel: {
           outbound: {
             loadAdapter: async (id: string) =>
