@@ -23,6 +23,7 @@ import {
   responsePlaceSlotOf,
   responseSlotOf,
   samePrompt,
+  zonelessTwinTimes,
 } from "./identity.js";
 import { recordedCostPico } from "./pricing.js";
 import { createReviewWriter } from "./review.js";
@@ -211,6 +212,19 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     if (e.dedupeKey?.startsWith(PUSH_IDENTITY_PREFIX)) return false;
     // the common direction (current OpenClaw writes every ChatGPT-subscription call as `openai`)
     // only once a legacy spelling was ever billed or held (a reviewer: ~20 µs a call otherwise)
+    // a call whose entry time has no zone: billed before, in the host's zone of that run
+    if (e.zonelessTime === true && e.identityTsMs === undefined) {
+      for (const t of zonelessTwinTimes(e.messageTsMs)) {
+        const twinKey = dedupeKey({ ...e, messageTsMs: t });
+        if (
+          groups?.has(twinKey) ||
+          usage.idByDedupeKey(twinKey) !== null ||
+          (reviewNonEmpty && review.claimed(twinKey)) ||
+          (archivedNonEmpty && archivedKey.get(twinKey) !== undefined)
+        )
+          return true;
+      }
+    }
     if (e.provider === "openai" && !legacyCodexSeen) return false;
     for (const twin of codexTwinProviders(e.provider, e.api)) {
       const twinKey = dedupeKey({ ...e, provider: twin });

@@ -76,6 +76,27 @@ const RENAMED_TO: readonly string[] = ["openai"];
 const NO_TWINS: readonly string[] = [];
 
 /**
+ * Every real UTC offset, in minutes east, but 0: multiples of a quarter hour from UTC−12:00 to
+ * UTC+14:00 (Nepal +5:45, Chatham +12:45, Marquesas −9:30 included; IANA tzdata has no other
+ * offset since 1980).
+ */
+const QUARTER_HOUR_OFFSETS: readonly number[] = Array.from(
+  { length: (840 + 720) / 15 + 1 },
+  (_, i) => -720 + i * 15,
+).filter((o) => o !== 0);
+
+/**
+ * The times a call whose entry time was written without a zone (`ParsedUsage.zonelessTime`, read
+ * as UTC since 2026-12-04) was read as before, on a host whose `TZ` was at any real offset: the
+ * same wall clock `utcMs` minus each offset. Its identity under each of them is looked up as a
+ * twin (biller.ts `twinBilled`), so a call billed before in any zone is never billed again, and a
+ * host whose `TZ` changes between runs bills a later copy (a `.reset` archive) once.
+ */
+export function zonelessTwinTimes(utcMs: number): number[] {
+  return QUARTER_HOUR_OFFSETS.map((o) => utcMs - o * 60_000);
+}
+
+/**
  * `String(ms)`. A 13-digit epoch-ms time is a heap number whose decimal conversion is a slow path
  * in V8 (the number-to-string cache misses on every new time); a safe integer >= 10^6 is written
  * as its millions (a small integer) and six zero-padded digits, about three times cheaper. Any

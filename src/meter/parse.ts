@@ -342,6 +342,7 @@ export function usageEvent(
   // packs that shape; an event with this key is sent as an object).
   if (u.identityTsMs !== undefined) e.identityTsMs = u.identityTsMs;
   if (u.identityEntryId !== undefined) e.identityEntryId = u.identityEntryId;
+  if (u.zonelessTime === true) e.zonelessTime = true;
   if (u.countProblem !== undefined) e.countProblem = u.countProblem;
   if (u.writtenInput !== undefined) e.writtenInput = u.writtenInput;
   if (u.identityInput !== undefined) e.identityInput = u.identityInput;
@@ -1640,7 +1641,21 @@ export function dateParse(text: string): number {
     const ms = canonicalIsoMs(text);
     if (ms >= 0) return ms;
   }
+  // A date-time without a zone is UTC (since 2026-12-04): `Date.parse` reads it in the host's
+  // `TZ`, so the same line was another time, and another call identity, on a host in another
+  // zone or after its `TZ` changed (a `.reset` copy billed twice).
+  if (isZonelessDateTime(text))
+    return Date.parse(`${text.charCodeAt(10) === 0x20 ? `${text.slice(0, 10)}T${text.slice(11)}` : text}Z`);
   return Date.parse(text);
+}
+
+/**
+ * An ISO date and time with no zone designator (`2026-11-22T23:30:40`, `2026-11-22 23:30:40.123`):
+ * the form `Date.parse` reads in the host's time zone. A date alone is UTC already.
+ */
+const ZONELESS_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?$/;
+export function isZonelessDateTime(text: string): boolean {
+  return text.length <= 29 && ZONELESS_DATE_TIME.test(text);
 }
 
 /** `d0d1` as a number when both are ASCII digits, else -1 (from char codes). */
@@ -2421,13 +2436,18 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   let messageTsMs: number | null = null;
   // a time written in epoch seconds: its identity keeps the number as written (see below)
   let secondsIdentity: number | null = null;
+  let zoneless = false;
   if (typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp)) {
     messageTsMs = messageTimeMs(msg.timestamp);
     if (isEpochSeconds(msg.timestamp)) secondsIdentity = Math.trunc(msg.timestamp);
   } else if (typeof e.timestamp === "string") {
     // Very old pi lines have no message.timestamp: the entry's ISO time is the next best stable value.
     const t = dateParse(e.timestamp);
-    if (Number.isFinite(t)) messageTsMs = t;
+    if (Number.isFinite(t)) {
+      messageTsMs = t;
+      // read as UTC (dateParse); its identity may have been billed in another zone before
+      if (isZonelessDateTime(e.timestamp)) zoneless = true;
+    }
   }
   // A call whose line has no readable time is still a call (the provider charged for it; OpenClaw's
   // own usage reader counts such a line at time 0, openclaw/openclaw#100687): its identity takes
@@ -2470,6 +2490,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   // as written, which the reader before 2026-12-04 took for milliseconds (a call held for review
   // at 1970, perhaps released by the operator since, is the same identity when read again).
   if (secondsIdentity !== null) parsed.identityTsMs = secondsIdentity;
+  if (zoneless) parsed.zonelessTime = true;
   if (untimed) {
     parsed.identityTsMs = 0;
     // Without a time, the entry's own id tells two calls of the same counts apart (two users, one

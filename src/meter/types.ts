@@ -70,6 +70,15 @@ export interface ParsedUsage {
    * timed line's identity never holds it.
    */
   identityEntryId?: string;
+  /**
+   * Set (only then) when the call's time is an entry `timestamp` written without a zone
+   * (`2026-11-22T23:30:40`, on a line with no numeric `message.timestamp`). Since 2026-12-04 such a
+   * time is read as UTC, whatever the host's `TZ`; before, it was read in the host's zone, so the
+   * call's identity depended on the `TZ` of the run that billed it. The biller also looks such a
+   * call up under the identities of the same wall-clock time in every real UTC offset
+   * (identity.ts `zonelessTwinTimes`): billed before on a host in any zone, it is not billed again.
+   */
+  zonelessTime?: true;
   /** Provider response id (`message.responseId`, OpenClaw ≥2026.9), when present. */
   responseId: string | null;
   /**

@@ -98,7 +98,7 @@ const NN = NUMS.length;
 /** Strings per event: SHARED, UNIQUE, then `isError` (0/1, here to spare a third array). */
 const NS = SHARED.length + UNIQUE.length + 1;
 /** Every own key an event may have: one with any other key (or type) is sent as it is. */
-const KEYS = new Set<string>([...NUMS, ...SHARED, ...UNIQUE, "isError"]);
+const KEYS = new Set<string>([...NUMS, ...SHARED, ...UNIQUE, "isError", "zonelessTime"]);
 
 /**
  * Builds a PackedEvents one event at a time, straight from the parsed call: the reader thread
@@ -215,7 +215,10 @@ export class EventPacker {
     strs[c + 6] = this.unique(u.identityEntryId);
     strs[c + 7] = this.unique(u.countProblem);
     strs[c + 8] = this.unique(u.supersedes);
-    strs[b + NS - 1] = (u.isError ? 1 : 0) | (u.cacheWrite1h === undefined ? CW1H_ABSENT : 0);
+    strs[b + NS - 1] =
+      (u.isError ? 1 : 0) |
+      (u.cacheWrite1h === undefined ? CW1H_ABSENT : 0) |
+      (u.zonelessTime === true ? ZONELESS : 0);
     this.n++;
   }
 
@@ -252,6 +255,8 @@ export class EventPacker {
 
 /** Flag in the last string slot: `cacheWrite1h` was undefined (not null). */
 const CW1H_ABSENT = 2;
+/** Flag: `zonelessTime` is true (absent otherwise). */
+const ZONELESS = 4;
 
 /**
  * The events in columns, or null when one of them does not have the shape this encodes exactly
@@ -281,7 +286,8 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       ("inferenceGeo" in e ? 0 : 1) +
       ("identityEntryId" in e ? 0 : 1) +
       ("countProblem" in e ? 0 : 1) +
-      ("supersedes" in e ? 0 : 1);
+      ("supersedes" in e ? 0 : 1) +
+      ("zonelessTime" in e ? 0 : 1);
     for (const f of OPTIONAL_NUMS) if (!(f in e)) absent++;
     if (keys !== KEYS.size - absent) return null;
     for (const f of NUMS) {
@@ -322,6 +328,7 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       if (!(typeof v === "string" || v === null || (v === undefined && absentOk))) return null;
     }
     if (typeof e.isError !== "boolean") return null;
+    if ("zonelessTime" in e && e.zonelessTime !== true) return null;
     p.add(
       ev,
       ev.agentId,
@@ -385,6 +392,7 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     if (!Number.isNaN(its)) e.identityTsMs = its;
     const eid = strs[c + 6] as number;
     if (eid !== -2) e.identityEntryId = s(eid) as string;
+    if ((strs[b + NS - 1] as number) & ZONELESS) e.zonelessTime = true;
     const cp = strs[c + 7] as number;
     if (cp !== -2) e.countProblem = s(cp) as string;
     const sup = strs[c + 8] as number;
