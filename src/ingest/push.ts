@@ -14,7 +14,9 @@ import {
   type BilledEvent,
   createBiller,
   dedupeKey,
+  EPOCH_MICROS_FROM,
   EPOCH_SECONDS_BELOW,
+  EPOCH_UNITS_BELOW,
   MAX_ENTRY_ID_CHARS,
   type ParsedUsage,
   type Pricer,
@@ -84,6 +86,12 @@ export const pushEventSchema = z
           .int()
           .min(1)
           .max(EPOCH_SECONDS_BELOW - 1),
+        // microseconds or nanoseconds as written (parse.ts `EPOCH_MICROS_FROM`, since 2026-12-04)
+        z
+          .number()
+          .min(EPOCH_MICROS_FROM)
+          .max(EPOCH_UNITS_BELOW)
+          .refine((t) => Number.isInteger(t) && t < EPOCH_UNITS_BELOW, "an integer below 10^20"),
       ])
       .optional(),
     /**

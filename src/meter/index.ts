@@ -26,7 +26,9 @@ export { createSourceHealth, type SourceHealth, type SourceProblem, sourceHealth
 export { dedupeKey, MAX_ENTRY_ID_CHARS, PUSH_IDENTITY_PREFIX } from "./identity.js";
 export { createMeter, type Meter, type MeterOptions, type MeterSummary, SinkPaused } from "./meter.js";
 export {
+  EPOCH_MICROS_FROM,
   EPOCH_SECONDS_BELOW,
+  EPOCH_UNITS_BELOW,
   type LineResult,
   latencyMs,
   MAX_LATENCY_MS,

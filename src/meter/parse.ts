@@ -1622,11 +1622,35 @@ export function isEpochSeconds(t: number): boolean {
 }
 
 /**
+ * A numeric `message.timestamp` at or above this is epoch MICROseconds (16 digits), and at or above
+ * 10^17 NANOseconds (19 digits), not milliseconds: 10^14 ms is the year 5138 (no real time in ms
+ * reaches it), while 10^14 µs is 1973 and 10^17 ns 1973 as well. Python's `time.time_ns()`, Go's
+ * `UnixNano` and SQLite `strftime('%s') * 1000000` write them; read as ms, a call was dated to the
+ * year 58136 and held for review (vshulcz/deja-vu#2102). Since 2026-12-04. Below 10^20 only (the
+ * year 5138 in ns): a larger number stays as written (out of range, held).
+ */
+export const EPOCH_MICROS_FROM = 1e14;
+export const EPOCH_NANOS_FROM = 1e17;
+export const EPOCH_UNITS_BELOW = 1e20;
+
+/**
+ * True when a numeric `message.timestamp` is not epoch ms but seconds, microseconds or nanoseconds
+ * (its identity then keeps the number as written, which the reader before took for ms).
+ */
+export function isOtherEpochUnit(t: number): boolean {
+  return isEpochSeconds(t) || (t >= EPOCH_MICROS_FROM && t < EPOCH_UNITS_BELOW);
+}
+
+/**
  * A numeric `message.timestamp` in epoch ms: as written (truncated) when it is milliseconds, times
- * 1000 (rounded to the millisecond: 1764806400.123 is ...400123) when it is seconds.
+ * 1000 (rounded to the millisecond: 1764806400.123 is ...400123) when it is seconds, divided by
+ * 1000 or 10^6 (rounded) when it is microseconds or nanoseconds.
  */
 export function messageTimeMs(t: number): number {
-  return isEpochSeconds(t) ? Math.round(t * 1000) : Math.trunc(t);
+  if (isEpochSeconds(t)) return Math.round(t * 1000);
+  if (t >= EPOCH_MICROS_FROM && t < EPOCH_UNITS_BELOW)
+    return Math.round(t >= EPOCH_NANOS_FROM ? t / 1e6 : t / 1000);
+  return Math.trunc(t);
 }
 
 /**
@@ -2439,7 +2463,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   let zoneless = false;
   if (typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp)) {
     messageTsMs = messageTimeMs(msg.timestamp);
-    if (isEpochSeconds(msg.timestamp)) secondsIdentity = Math.trunc(msg.timestamp);
+    if (isOtherEpochUnit(msg.timestamp)) secondsIdentity = Math.trunc(msg.timestamp);
   } else if (typeof e.timestamp === "string") {
     // Very old pi lines have no message.timestamp: the entry's ISO time is the next best stable value.
     const t = dateParse(e.timestamp);
