@@ -91,8 +91,10 @@ export function usageEvent(
   // A time below 10^11 (1973 in ms) is not OpenClaw's `Date.now()` but epoch seconds: the meter
   // bills it at that time in ms under an identity that keeps the number as written (parse.ts
   // `EPOCH_SECONDS_BELOW`, since 2026-12-04), which this push's key would not match; it stays
-  // with the transcript meter.
-  if (m.timestamp < 1e11) return null;
+  // with the transcript meter. So does one from 10^14 (the year 5138 in ms): epoch microseconds or
+  // nanoseconds, which the meter reads as such since 2026-12-04 (parse.ts `EPOCH_MICROS_FROM`); a push
+  // would date the call to the year 58136 and the center hold it.
+  if (m.timestamp < 1e11 || m.timestamp >= 1e14) return null;
   // A line whose input holds its cached tokens (pi-ai's google providers before pi#2588,
   // openclaw/openclaw#15265; OpenClaw's Codex harness, #69298): the meter takes the cache out of
   // input (`inputHoldsCache`); a push would bill it twice first, and the corrected transcript copy

@@ -174,6 +174,10 @@ describe("usageEvent (the meter's rules)", () => {
     // epoch seconds: not Date.now() (the meter holds it for review; creditgate refuses such a push)
     expect(usageEvent({ ...assistant, timestamp: 1_795_371_307 }, where)).toBeNull();
     expect(usageEvent({ ...assistant, timestamp: 1_795_371_307.5 }, where)).toBeNull();
+    // epoch microseconds and nanoseconds (the meter reads them as such since 2026-12-04)
+    expect(usageEvent({ ...assistant, timestamp: 1_795_371_307_000_000 }, where)).toBeNull();
+    expect(usageEvent({ ...assistant, timestamp: 1_795_371_307_000_000_000 }, where)).toBeNull();
+    expect(usageEvent({ ...assistant, timestamp: 1_795_371_307_000 }, where)).not.toBeNull();
     // pi-ai's google providers before pi#2588: input = promptTokenCount, which holds cacheRead;
     // totalTokens (Google's totalTokenCount) counts the cache once, below the four counts' sum
     const google = {
