@@ -127,6 +127,9 @@ export const CORRECTED_TABLE_VERSION = `${TABLE_VERSION}+${CORRECTIONS_VERSION}`
  */
 export const MAKER_CACHE_VERSION = `${TABLE_VERSION}+maker-cache`;
 
+/** The `price_version` of a router's rates that took the maker's long-context tiers (`withMakerTiers`). */
+export const MAKER_TIERS_VERSION = `${TABLE_VERSION}+maker-tiers`;
+
 /**
  * The `price_version` of a row priced from a table entry without a cache-read price whose provider
  * documents one for every model (`mistralCacheRates`).
@@ -159,6 +162,8 @@ export function tableVersionOf(rates: ModelRates): string {
   if (datedPriceRates.has(rates)) return DATED_PRICE_VERSION;
   const viaAlias = datedAliasOriginals.get(rates);
   if (viaAlias !== undefined) return `${tableVersionOf(viaAlias)}+${DATED_ALIAS_VERSION_TAG}`;
+  if (makerTierRates.has(rates))
+    return makerCacheRates.has(rates) ? `${MAKER_CACHE_VERSION}+maker-tiers` : MAKER_TIERS_VERSION;
   if (makerCacheRates.has(rates)) return MAKER_CACHE_VERSION;
   if (providerCacheRates.has(rates)) return PROVIDER_CACHE_VERSION;
   if (govCloudRates.has(rates)) return GOVCLOUD_VERSION;
@@ -1440,13 +1445,24 @@ function findTableEntry(providerId: string | null, model: string, atMs: number, 
         id !== undefined && id === providerId && CACHE_PASSING_ROUTERS.has(found.providerId)
           ? makerOf(model, found.providerId)
           : null;
-      if (rates && maker && lacksCachePrice(found.price)) {
+      if (rates && maker) {
         const made = tableModelPrice(maker.providerId, maker.model, atMs);
         if (made === null) return { rates: null, info: null };
-        const withCache = made && withMakerCachePrices(found.price, rates, made.price);
-        if (withCache) {
-          // The maker's price may change over time (a start date) where the router's does not.
-          return { rates: withCache, info: found.info, timeDependent: Array.isArray(made.info.prices) };
+        if (made) {
+          const withCache = lacksCachePrice(found.price)
+            ? withMakerCachePrices(found.price, rates, made.price)
+            : null;
+          // The maker's long-context tiers where the router lists the same base price flat.
+          const makerRates = makerRatesAt(made, atMs);
+          const withTiers = makerRates && withMakerTiers(withCache ?? rates, makerRates);
+          const out = withTiers ?? withCache;
+          if (out) {
+            // The maker's price may change over time (a start date, a premium's end) where the
+            // router's does not.
+            const timeDependent =
+              Array.isArray(made.info.prices) || premiumEndMs(made.providerId, made.info.id) !== undefined;
+            return { rates: out, info: found.info, timeDependent };
+          }
         }
       }
       return { rates, info: found.info };
@@ -1628,6 +1644,75 @@ function withMakerCachePrices(
         cacheWrite1h: write1h ? made.cacheWrite1h : routerRates.cacheWrite1h,
       };
       makerCacheRates.add(out);
+    }
+  }
+  byMaker.set(maker, out);
+  return out;
+}
+
+/** The maker entry's rates at `atMs`: its price corrections, its tiers dropped after a premium's end. */
+function makerRatesAt(
+  made: { price: ModelPrice; info: ModelInfo; providerId: string },
+  atMs: number,
+): ModelRates | null {
+  const rates = correctedTableRates(made.price, made.providerId, made.info.id);
+  const end = rates ? premiumEndMs(made.providerId, made.info.id) : undefined;
+  if (rates && end !== undefined && atMs >= end) return flatOf(rates) ?? rates;
+  return rates;
+}
+
+/** `withMakerTiers` results per router rates, then per maker rates (both cached, immutable). */
+const withMakerTiersCache = new WeakMap<ModelRates, WeakMap<ModelRates, ModelRates | null>>();
+/** Rates that took a long-context tier from the maker's entry (see `withMakerTiers`). */
+const makerTierRates = new WeakSet<ModelRates>();
+
+/**
+ * A router's rates with the long-context tiers of the maker's own entry added to every price the
+ * router lists FLAT at the maker's same base price: the router passes the maker's price through,
+ * tier included, but the bundled table lists some of its entries at the base rates only.
+ * OpenRouter bills a request above the maker's threshold at the maker's long-context rates (its
+ * models API carries them as `pricing.overrides[]` with `min_prompt_tokens`, "raises rates for the
+ * whole request once the billed prompt token count crosses the threshold",
+ * NousResearch/hermes-agent#109976), yet the table's `google/gemini-2.5-pro` and
+ * `google/gemini-3.1-pro-preview` are flat, so a 250K-token prompt was billed at the ≤200K rates
+ * (half the input, two thirds of the output). Only when the maker's input is tiered and the two
+ * list the same base input and output; a price whose base differs (another figure of the router's
+ * own, e.g. OpenRouter's Gemini cache writes) or that the router already tiers is kept as listed.
+ * null when nothing changes.
+ */
+function withMakerTiers(router: ModelRates, maker: ModelRates): ModelRates | null {
+  let byMaker = withMakerTiersCache.get(router);
+  if (!byMaker) {
+    byMaker = new WeakMap();
+    withMakerTiersCache.set(router, byMaker);
+  }
+  const hit = byMaker.get(maker);
+  if (hit !== undefined) return hit;
+  let out: ModelRates | null = null;
+  if (
+    maker.input.tiers.length > 0 &&
+    router.input.tiers.length === 0 &&
+    router.input.base === maker.input.base &&
+    router.output.base === maker.output.base
+  ) {
+    let changed = false;
+    const take = (r: TieredRate, m: TieredRate): TieredRate => {
+      if (r.tiers.length > 0 || m.tiers.length === 0 || r.base !== m.base) return r;
+      changed = true;
+      return m;
+    };
+    const next: ModelRates = {
+      ...router,
+      input: take(router.input, maker.input),
+      output: take(router.output, maker.output),
+      cacheRead: take(router.cacheRead, maker.cacheRead),
+      cacheWrite: take(router.cacheWrite, maker.cacheWrite),
+      cacheWrite1h: take(router.cacheWrite1h, maker.cacheWrite1h),
+    };
+    if (changed) {
+      out = next;
+      makerTierRates.add(out);
+      if (makerCacheRates.has(router)) makerCacheRates.add(out);
     }
   }
   byMaker.set(maker, out);
