@@ -262,6 +262,32 @@ const COPILOT_PRICES: readonly SupplementPrice[] = [
 ];
 const ANTHROPIC_PRICING = "https://platform.claude.com/docs/en/about-claude/pricing";
 const HAIKU_5_5 = "https://platform.claude.com/docs/en/models/haiku-5-5/overview";
+/**
+ * Mistral's API names of models the table lists under another name or not at all (provider
+ * `mistral`; also `mistral/…` behind a proxy), USD per 1M input / cached input / output; cached
+ * input at Mistral's rule, 10 % of the input price (https://docs.mistral.ai/studio-api/conversations/advanced/prompt-caching):
+ * - Devstral Medium 1.0 (`devstral-medium-2507`, 2025-07-10): $0.40 / $2
+ *   (https://mistral.ai/news/devstral-2507; BerriAI/litellm#12484, RooCodeInc/Roo-Code#5590).
+ * - Mistral Small 3.2 (`mistral-small-2506`): $0.10 / $0.30, the `mistral-small-latest` price of
+ *   its time (https://docs.mistral.ai/models/mistral-small-3-2-25-06).
+ * Both were unknown models, at the fallback rates (by default $15 / $75) wherever OpenClaw's
+ * estimate was $0.
+ */
+const MISTRAL_PRICES: readonly SupplementPrice[] = [
+  {
+    provider: "mistral",
+    names: ["devstral-medium-2507"],
+    usd: ["0.4", "0.04", "2"],
+    source: "https://mistral.ai/news/devstral-2507",
+  },
+  {
+    provider: "mistral",
+    names: ["mistral-small-2506"],
+    usd: ["0.1", "0.01", "0.3"],
+    source: "https://docs.mistral.ai/models/mistral-small-3-2-25-06",
+  },
+];
+
 export const SUPPLEMENT_PRICES: readonly SupplementPrice[] = [
   {
     provider: "anthropic",
@@ -308,6 +334,7 @@ export const SUPPLEMENT_PRICES: readonly SupplementPrice[] = [
   zai(["glm-4.5-flash"], ["0", "0", "0"]),
   // no cached-input price listed: a cache read is input
   zai(["glm-4-32b-0414-128k"], ["0.1", "0.1", "0.1"]),
+  ...MISTRAL_PRICES,
 ];
 
 /** Another name of a model the table prices: `names` on `provider` are priced as its entry `model`. */
@@ -362,6 +389,26 @@ export const SAME_MODEL_NAMES: readonly SameModelNames[] = [
       "grok-4.20-reasoning-gv2",
     ],
     source: "https://docs.x.ai/developers/models/grok-4.20-0309",
+  },
+  {
+    // Mistral's aliases of Devstral 2 ("devstral-2512 … aliases devstral-latest,
+    // devstral-medium-latest", $0.40 / $2, https://docs.mistral.ai/models/devstral-2-25-12 as
+    // quoted in RooCodeInc/Roo-Code#9951; anomalyco/models.dev#490): the names Mistral's Vibe CLI
+    // and coding tools send. Before Devstral 2 (2025-12-09) `devstral-medium-latest` named Devstral
+    // Medium 2507, at the same price. The table matches only `devstral-2512`.
+    provider: "mistral",
+    model: "devstral-2512",
+    names: ["devstral-latest", "devstral-medium-latest"],
+    source: "https://docs.mistral.ai/models/devstral-2-25-12",
+  },
+  {
+    // Ministral 3 14B's alias (`ministral-14b-2512`, $0.20 / $0.20,
+    // https://docs.mistral.ai/models/ministral-3-14b-25-12); its 3B / 8B siblings' `-latest`
+    // aliases are dated aliases of the table's, this one the table lacks.
+    provider: "mistral",
+    model: "ministral-14b-2512",
+    names: ["ministral-14b-latest"],
+    source: "https://docs.mistral.ai/models/ministral-3-14b-25-12",
   },
   {
     // The Gemini API's ids of Gemini 1.5 Flash-8B (GA 2024-10-03 as `gemini-1.5-flash-8b-001`;
