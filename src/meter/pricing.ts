@@ -346,6 +346,15 @@ export const PROVIDER_ALIASES: Readonly<Record<string, string>> = {
   // Fireworks'. Before 2026-12-04 such ids were unknown models at the fallback price.
   azure_ai: "azure",
   fireworks_ai: "fireworks",
+  // Cloudflare AI Gateway's provider slugs (its unified `{provider}/{model}` ids and endpoint
+  // paths, https://developers.cloudflare.com/ai-gateway/usage/chat-completion/): `workers-ai`
+  // (Workers AI, `workers-ai/@cf/…`, the default model pi gives OpenClaw's `cloudflare-ai-gateway`),
+  // `grok` (xAI) and `perplexity-ai`. The package matches `google-ai-studio`, `aws-bedrock`,
+  // `anthropic`, `openai`, … itself; these three it does not, so such ids were unknown models at
+  // the fallback price before 2026-12-04.
+  "workers-ai": "cloudflare",
+  grok: "x-ai",
+  "perplexity-ai": "perplexity",
 };
 
 /**
