@@ -30,7 +30,13 @@ export {
   p95MicroCredits,
   resolveHeadroom,
 } from "./headroom.js";
-export { runGrantExpiry, runRetention, runRollover, runSpikeScan } from "./maintenance.js";
+export {
+  runGrantExpiry,
+  runRetention,
+  runRollover,
+  runSpikeScan,
+  spikeToldWithinHour,
+} from "./maintenance.js";
 export { type Notice, noticeSchema, splitAccountId } from "./notices-repo.js";
 export {
   type AgentUsage,

@@ -18,9 +18,26 @@ export function runRollover(enforcer: Enforcer, nowMs: number, limit = 10_000): 
 }
 
 /**
+ * Whether `subject` was told a spike of `kind` less than an hour before `nowMs` (or later: a scan
+ * run late). A spike is measured over the ROLLING hour before a scan but keyed by the CLOCK hour,
+ * so one burst at 12:50 is still "the last hour" for every scan up to 13:50 and was told again
+ * under hour 13 (case `test/cases/spend-spike-told-twice`). A new alert waits until the previous
+ * one's hour no longer overlaps the one measured now: one burst, one alert.
+ */
+export function spikeToldWithinHour(db: Db, subject: string, kind: string, nowMs: number): boolean {
+  const r = db
+    .prepare<[string, string], { t: number | bigint | null }>(
+      "SELECT MAX(created_at_ms) AS t FROM alerts WHERE account_id = ? AND kind = ?",
+    )
+    .get(subject, kind);
+  return r?.t !== null && r?.t !== undefined && Number(r.t) > nowMs - HOUR_MS;
+}
+
+/**
  * Spend spikes: last hour's spend ≥ factor × the hourly average of the 24 h before it, and at
  * least the absolute floor. Users by account, agents as `agent:<id>`. One alert per subject per
- * clock hour; running twice raises nothing new.
+ * clock hour, and none while its previous one is less than an hour old (the same burst, still in
+ * the rolling hour); running twice raises nothing new.
  */
 export function runSpikeScan(db: Db, enforcer: Enforcer, nowMs: number): number {
   const s = enforcer.settings;
@@ -44,6 +61,7 @@ export function runSpikeScan(db: Db, enforcer: Enforcer, nowMs: number): number 
         WHERE message_ts_ms >= ? AND message_ts_ms < ? AND ${column} = ?`,
     );
     for (const h of hot) {
+      if (spikeToldWithinHour(db, `${prefix}${h.k}`, "spend_spike", nowMs)) continue;
       const trailing24h = trailing.get(trailStart, hourStart, h.k)?.s ?? 0;
       const spike = isSpendSpike({
         lastHourMicroCredits: h.s,

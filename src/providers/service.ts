@@ -1,6 +1,6 @@
 import type { Config } from "../config/index.js";
 import type { Db } from "../db/index.js";
-import type { AlertFacts, Enforcer } from "../limits/index.js";
+import { type AlertFacts, type Enforcer, spikeToldWithinHour } from "../limits/index.js";
 import { discoverStateDirs } from "../meter/index.js";
 import {
   decimalToScaled,
@@ -477,7 +477,12 @@ export function createProviderService(o: ProviderServiceOptions) {
     const trailing = repo.spentSince(id, nowMs - 25 * HOUR_MS, nowMs - HOUR_MS).micro;
     // A spike needs a baseline: creditgate must have watched the whole trailing day.
     const watchedDay = lastHour.firstAtMs !== null && lastHour.firstAtMs <= nowMs - 25 * HOUR_MS;
-    if (last && watchedDay && isProviderSpike(lastHour.micro, trailing, t.spikeFactor, t.driftMinMicro))
+    if (
+      last &&
+      watchedDay &&
+      isProviderSpike(lastHour.micro, trailing, t.spikeFactor, t.driftMinMicro) &&
+      !spikeToldWithinHour(o.db, account, "provider_spend_spike", nowMs) // one burst, one alert
+    )
       raise(
         "provider_spend_spike",
         String(t.spikeFactor),

@@ -164,6 +164,11 @@ describe("balance, runway and spike alerts through the existing pipeline", () =>
     set(balance);
     await service.poll("moonshot", NOW + 45 * 60_000);
     expect(spikes()).toHaveLength(1); // same hour
+    // 13:15, nothing spent since: the rolling last hour (12:15–13:15) still holds the same burst.
+    // Before 2026-12-04 it was told again under hour:…T13 (case test/cases/spend-spike-told-twice)
+    set(balance);
+    await service.poll("moonshot", NOW + 75 * 60_000);
+    expect(spikes()).toHaveLength(1);
     // the unmetered moonshot spend is also drift (nothing metered at all): alerted per settled day
     expect(alerts(db).some((a) => a.kind === "provider_drift")).toBe(true);
   });
