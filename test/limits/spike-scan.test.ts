@@ -82,6 +82,9 @@ describe.each(ENGINES)("%s", (engine) => {
       { a: "telegram:1", w: "hour:2026-03-10T12" },
     ]);
     expect(runSpikeScan(db, enforcer, NOW + 60_000)).toBe(0); // same clock hour: nothing new
+    // the next clock hour, the same burst still in the rolling hour: not told again (before
+    // 2026-12-04 it was, as hour:2026-03-10T13: case test/cases/spend-spike-told-twice)
+    expect(runSpikeScan(db, enforcer, NOW + 40 * 60_000)).toBe(0);
     expect(spikes()).toHaveLength(2);
   });
 });
