@@ -38,6 +38,10 @@ export interface CheckResult {
  * so replays never re-alert. Each check first samples the call charges billed since the last one
  * (the headroom estimate's input, see `headroom.ts`), in the same transaction.
  */
+/** The block reasons a top-up lifts (the funding episode's). */
+const isMoneyReason = (r: string | null | undefined) =>
+  r === "insufficient_balance" || r === "insufficient_headroom";
+
 export function createEnforcer(db: Db, settings: WorkerSettings) {
   const rulesRepo = createRulesRepo(db);
   const blocks = createBlocksRepo(db);
@@ -151,14 +155,32 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     const created: CheckResult["alerts"] = [];
 
     // Ledger entries since the last check: the funding episode and the receipts to announce.
-    const { fundEntryId, fundMicroCredits, receipts } = followFunding(
+    let { fundEntryId, fundMicroCredits, receipts } = followFunding(
       { fundEntryId: prev?.fundEntryId ?? 0, fundMicroCredits: prev?.fundMicroCredits ?? 0 },
       spend.entriesSince(accountId, prev?.lastEntryId ?? 0),
       nowMs,
     );
     const lastEntryId = spend.lastEntryId(accountId);
 
-    const ev = evaluateWith(accountId, nowMs, fundEntryId);
+    let ev = evaluateWith(accountId, nowMs, fundEntryId);
+    // A credit that leaves a user blocked for money (a partial top-up, an operator's refund of one
+    // call or a 1-micro-credit adjustment on a balance in debt) does not end the episode: the user
+    // was told "depleted" and "blocked" and still is. Before, every such credit began a new
+    // funding episode and the user was told low balance, depleted and blocked all over again
+    // (case test/cases/credit-while-blocked-retold). A credit that lifts the block starts one.
+    if (
+      prev &&
+      prev.fundEntryId > 0 &&
+      fundEntryId !== prev.fundEntryId &&
+      !prev.status.allowed &&
+      isMoneyReason(prev.status.reason) &&
+      !ev.allowed &&
+      isMoneyReason(ev.reason)
+    ) {
+      fundEntryId = prev.fundEntryId;
+      fundMicroCredits = prev.fundMicroCredits;
+      ev = evaluateWith(accountId, nowMs, fundEntryId);
+    }
     const lang = ev.limits.language;
     const bal = ev.balanceMicroCredits;
     const notify = !accountId.startsWith("agent:");
