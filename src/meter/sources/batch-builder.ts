@@ -360,7 +360,8 @@ export function replyMarkKept(m: ReplyMark | null): ReplyMark | null {
  * streaming 1.5–3 s apart, #92563 a copy without the thinking blocks), not a call: the next reply
  * of the same transcript with no user line between them, up to {@link REWRITTEN_COPY_MAX_MS}
  * later, of the same provider, model, api, stop reason, token counts and visible content (thinking
- * blocks aside), and without a response id that tells them apart. A later call of the same
+ * blocks aside; two CLI turn lines need not hold the same text: {@link isCliTurnLine}), and
+ * without a response id that tells them apart. A later call of the same
  * conversation always sends more than the one before it (the earlier reply, a tool result or a
  * user message is in its prompt), so its counts differ; a copy with a long enough response id is
  * already one call by it (`usage_response_keys`), and one with the same time is the same identity.
@@ -370,6 +371,17 @@ export function isRewrittenCopy(prev: ReplyMark | null, next: ReplyMark): boolea
   const dt = next.tsMs - prev.tsMs;
   if (!(dt > 0 && dt <= REWRITTEN_COPY_MAX_MS)) return false;
   return sameReply(prev, next);
+}
+
+/**
+ * Whether a mark is a CLI backend's turn line (`api: "cli"`, no response id): one line per turn
+ * whose text is the writer's own assembly of the turn's reply. Two writers of one turn assemble it
+ * differently (openclaw/openclaw#118185: the runner's `cli-assistant:<runId>` line holds every text
+ * segment, the agent command's terminal mirror only the final visible text), so for two such lines
+ * the same counts, not the same text, tell the same turn written twice.
+ */
+function isCliTurnLine(m: ReplyMark): boolean {
+  return m.api === "cli" && m.responseId === null;
 }
 
 /** Whether two marks hold the same reply, their times aside (see {@link isRewrittenCopy}). */
@@ -385,7 +397,7 @@ function sameReply(prev: ReplyMark, next: ReplyMark): boolean {
     next.cacheRead === prev.cacheRead &&
     next.cacheWrite === prev.cacheWrite &&
     next.cacheWrite1h === prev.cacheWrite1h &&
-    contentKeyOf(next) === contentKeyOf(prev)
+    ((isCliTurnLine(prev) && isCliTurnLine(next)) || contentKeyOf(next) === contentKeyOf(prev))
   );
 }
 
