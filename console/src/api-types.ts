@@ -5202,6 +5202,8 @@ export interface components {
             identityCacheWrite?: number;
             identityTsMs?: 0 | number;
             identityEntryId?: string;
+            /** @enum {boolean} */
+            zonelessTime?: true;
             countProblem?: string;
             identityOutput?: number;
             responseModel?: string;

@@ -126,6 +126,10 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     ...(e.identityTsMs === 0 && e.identityEntryId !== undefined
       ? { identityEntryId: e.identityEntryId }
       : {}),
+    // an entry time without a zone, read as UTC since 2026-12-04: the center looks the call up
+    // under the host-zone identities an older edge pushed it under (absent otherwise, so an older
+    // center refuses only the events that carry one)
+    ...(e.zonelessTime === true ? { zonelessTime: true as const } : {}),
     // a token count that was no count: the center holds the call (absent otherwise)
     ...(e.countProblem !== undefined ? { countProblem: e.countProblem } : {}),
     // The output of the call's identity, when it is not its output (reasoning outside completion, a cumulative Codex-harness line).

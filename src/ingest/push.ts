@@ -102,6 +102,16 @@ export const pushEventSchema = z
      */
     identityEntryId: z.string().min(1).max(MAX_ENTRY_ID_CHARS).optional(),
     /**
+     * `true` when the call's time is a transcript entry time written without a zone
+     * (`ParsedUsage.zonelessTime`, since 2026-12-04: `2026-11-22T23:30:40` on a line with no numeric
+     * `message.timestamp`, read as UTC). Such a call was read in the host's `TZ` before, so an edge
+     * meter may have pushed it under another identity: the center then looks it up under the same
+     * wall clock in every real UTC offset (identity.ts `zonelessTwinTimes`), exactly as a local
+     * meter does, and answers `duplicate` when it was billed or held under one of them. Absent
+     * (older edges, every other call): no such lookup, as before. Not part of the call's identity.
+     */
+    zonelessTime: z.literal(true).optional(),
+    /**
      * Why a token count on the edge's line was no count (`ParsedUsage.countProblem`, since
      * 2026-12-03: past 2^53, infinite, not a number; that count is sent as 0): the center holds
      * the call for review, never bills it automatically. Not part of the call's identity.
@@ -504,6 +514,8 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       ...(e.identityCacheWrite !== undefined ? { identityCacheWrite: e.identityCacheWrite } : {}),
       ...(e.identityTsMs !== undefined ? { identityTsMs: e.identityTsMs } : {}),
       ...(e.identityEntryId !== undefined ? { identityEntryId: e.identityEntryId } : {}),
+      // an entry time without a zone: the biller looks the call up in every host zone (twinBilled)
+      ...(e.zonelessTime === true ? { zonelessTime: true as const } : {}),
       ...(e.countProblem !== undefined ? { countProblem: e.countProblem } : {}),
       ...(e.identityOutput !== undefined ? { identityOutput: e.identityOutput } : {}),
       ...(e.responseModel !== undefined && e.responseModel !== e.model
