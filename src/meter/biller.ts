@@ -157,6 +157,13 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
    * a call on top of its final. Like the archived check, skipped while the table is empty.
    */
   let supersededNonEmpty = true;
+  /** The session and account of a row billed, or the event of one held, under a zone-less call's twin key. */
+  const zonelessTwinRow = db.prepare<[string], { s: string | null; a: string }>(
+    "SELECT session_id AS s, account_id AS a FROM usage_events WHERE dedupe_key = ?",
+  );
+  const zonelessHeldEvent = db.prepare<[string], { j: string }>(
+    "SELECT event_json AS j FROM usage_review WHERE dedupe_key = ?",
+  );
   const anySuperseded = db.prepare<[], { one: number }>("SELECT 1 AS one FROM usage_superseded_keys LIMIT 1");
   const supersededKey = db.prepare<[string], { one: number }>(
     "SELECT 1 AS one FROM usage_superseded_keys WHERE dedupe_key = ?",
@@ -210,21 +217,28 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   function twinBilled(e: UsageEvent, groups: BatchGroups | null): boolean {
     // a push under an ordinary idempotency key settles only itself (identity.ts)
     if (e.dedupeKey?.startsWith(PUSH_IDENTITY_PREFIX)) return false;
-    // the common direction (current OpenClaw writes every ChatGPT-subscription call as `openai`)
-    // only once a legacy spelling was ever billed or held (a reviewer: ~20 µs a call otherwise)
     // a call whose entry time has no zone: billed before, in the host's zone of that run
+    // (2026-12-04, case zoneless-twin-distinct-sessions): only a row billed or held before, of the
+    // same session or the same account. The identity holds neither, so another user's call of the
+    // same counts a whole quarter hour apart (two users' identical first turn) has a twin's key; it
+    // was taken for billed and lost. A `.reset`/`.deleted` copy keeps its session id, a fork or
+    // checkpoint its account. Every key of this batch was read as UTC, so none of them is a twin.
     if (e.zonelessTime === true && e.identityTsMs === undefined) {
       for (const t of zonelessTwinTimes(e.messageTsMs)) {
         const twinKey = dedupeKey({ ...e, messageTsMs: t });
-        if (
-          groups?.has(twinKey) ||
-          usage.idByDedupeKey(twinKey) !== null ||
-          (reviewNonEmpty && review.claimed(twinKey)) ||
-          (archivedNonEmpty && archivedKey.get(twinKey) !== undefined)
-        )
-          return true;
+        const billed = zonelessTwinRow.get(twinKey);
+        if (billed !== undefined && sameCaller(billed, e)) return true;
+        if (reviewNonEmpty) {
+          const held = zonelessHeldEvent.get(twinKey);
+          if (held !== undefined && sameCaller(heldCallerOf(held.j), e)) return true;
+        }
+        // an archived row keeps only its key (retention archives rows long past: a call of today
+        // is no twin of one)
+        if (archivedNonEmpty && archivedKey.get(twinKey) !== undefined) return true;
       }
     }
+    // the common direction (current OpenClaw writes every ChatGPT-subscription call as `openai`)
+    // only once a legacy spelling was ever billed or held (a reviewer: ~20 µs a call otherwise)
     if (e.provider === "openai" && !legacyCodexSeen) return false;
     for (const twin of codexTwinProviders(e.provider, e.api)) {
       const twinKey = dedupeKey({ ...e, provider: twin });
@@ -1001,3 +1015,24 @@ function errText(err: unknown): string {
 }
 
 export type Biller = ReturnType<typeof createBiller>;
+
+/**
+ * Whether a row billed or held under a zone-less call's twin key is of the call's own session or
+ * account (a session not known on either side is no difference).
+ */
+function sameCaller(row: { s: string | null | undefined; a: string | undefined }, e: UsageEvent): boolean {
+  return row.s == null || e.sessionId == null || row.s === e.sessionId || row.a === e.accountId;
+}
+
+/** The session and account in a held call's `event_json` (unknown when unreadable). */
+function heldCallerOf(json: string): { s: string | null | undefined; a: string | undefined } {
+  try {
+    const e = JSON.parse(json) as { sessionId?: unknown; accountId?: unknown };
+    return {
+      s: typeof e?.sessionId === "string" ? e.sessionId : null,
+      a: typeof e?.accountId === "string" ? e.accountId : undefined,
+    };
+  } catch {
+    return { s: undefined, a: undefined };
+  }
+}
