@@ -222,10 +222,20 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     // same session or the same account. The identity holds neither, so another user's call of the
     // same counts a whole quarter hour apart (two users' identical first turn) has a twin's key; it
     // was taken for billed and lost. A `.reset`/`.deleted` copy keeps its session id, a fork or
-    // checkpoint its account. Every key of this batch was read as UTC, so none of them is a twin.
+    // checkpoint its account. A key of this batch is a twin on the same terms when its call was not
+    // itself read as UTC by this build (no `zonelessTime`): a center's push request can hold an old
+    // edge's event (host-zone identity, left in its outbox across the upgrade) beside the upgraded
+    // edge's copy of it; a local batch's zone-less keys are all UTC, so none of them is a twin.
     if (e.zonelessTime === true && e.identityTsMs === undefined) {
       for (const t of zonelessTwinTimes(e.messageTsMs)) {
         const twinKey = dedupeKey({ ...e, messageTsMs: t });
+        const inBatch = groups?.callOf(twinKey);
+        if (
+          inBatch !== undefined &&
+          inBatch.zonelessTime !== true && // read as UTC by this build: not a host-zone identity
+          sameCaller({ s: inBatch.sessionId, a: inBatch.accountId }, e)
+        )
+          return true;
         const billed = zonelessTwinRow.get(twinKey);
         if (billed !== undefined && sameCaller(billed, e)) return true;
         if (reviewNonEmpty) {
@@ -510,7 +520,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     const list: UsageGroup[] = [];
     const open = new Map<string, UsageGroup>();
     const pending = new Map<string, bigint>();
-    const keys = new Set<string>();
+    /** Each key in a group of this batch → its call (for a zone-less twin's session and account). */
+    const keys = new Map<string, UsageEvent>();
     /** Response identity → the prompt counts (`promptsOf`) and place of each call billed under it. */
     const responses = new Map<string, { prompts: PromptCounts[]; place: CallPlace }[]>();
     const discard = (): void => {
@@ -523,6 +534,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     return {
       /** True when `key` is already in a group of this batch (a repeat within the batch). */
       has: (key: string) => keys.has(key),
+      /** The call under `key` in a group of this batch, if any. */
+      callOf: (key: string) => keys.get(key),
       /**
        * True when a copy of the response (`responseKeyOf`), a call of the same prompt
        * (`samePrompt`), is already in a group of this batch.
@@ -561,7 +574,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
           g.models.add(`${e.provider}/${e.model}`);
         }
         pending.set(e.accountId, (pending.get(e.accountId) ?? 0n) + charge);
-        keys.add(row.dedupe_key);
+        keys.set(row.dedupe_key, e);
         if (rkey !== null) {
           const seen = responses.get(rkey);
           const entry = {
@@ -870,6 +883,8 @@ interface UsageGroup {
 /** A batch's groups (see `createGroups` in createBiller). */
 interface BatchGroups {
   has(key: string): boolean;
+  /** The call billed under `key` in this batch, if any. */
+  callOf(key: string): UsageEvent | undefined;
   hasResponse(rkey: string, prompts: readonly PromptCounts[], place: CallPlace): boolean;
   samePromptTaken(rkey: string, prompts: readonly PromptCounts[]): boolean;
   responseTaken(rkey: string): boolean;
