@@ -528,7 +528,11 @@ function field(o: unknown, k: string): unknown {
  * (theopenco/llmgateway#3486: a Vertex Anthropic call "prompt 64 + completion 135 + reasoning 78 →
  * total_tokens: 277" when the 135 already held the 78; anomalyco/opencode#24268), not xAI's
  * reasoning outside the completion (see `aliasCounts`): the completion is billed as written. Before
- * 2026-12-04 the reasoning was billed twice on such lines.
+ * 2026-12-04 the reasoning was billed twice on such lines. Only a reasoning count no greater than
+ * the completion can be inside it: a relay that writes the visible completion alone and a total
+ * with the reasoning (Clarifai/clarifai-python#978: o1/o3 "`completion_tokens` only reflects
+ * visible output", total > prompt + completion) has its reasoning billed as output (since
+ * 2026-12-04; before, only the visible completion, e.g. 162 of 1,186 output tokens).
  */
 function reasoningInsideOutput(model: unknown): boolean {
   if (typeof model !== "string") return false;
@@ -867,7 +871,8 @@ function aliasCounts(
     isCount(promptTotal) &&
     isCount(total) &&
     total === promptTotal + completion + reasoning &&
-    !reasoningInsideOutput(model)
+    // a completion smaller than the reasoning cannot hold it, whatever the model
+    !(reasoningInsideOutput(model) && reasoning <= completion)
   ) {
     legacyOutput = completion;
     output = completion + reasoning;
