@@ -255,6 +255,44 @@ describe("creditgate CLI", () => {
     expect(existsSync(join(s.dir, "fresh"))).toBe(false);
   });
 
+  it("start reports a bad price file and a bad packs file at once, before it creates the database", () => {
+    // Before 2026-12-04 the price file's error hid the packs file's (found at the next start), and
+    // a missing or invalid packs file was refused after ./data/creditgate.sqlite was created.
+    const s = setup();
+    const CASE = resolve(import.meta.dirname, "cases/config-files-one-problem-at-a-time");
+    const prices = join(CASE, "bad-prices.json.txt");
+    const packs = join(CASE, "packs.json");
+    const main = resolve(import.meta.dirname, "../dist/cli/main.js");
+    const startWith = (env: Record<string, string>, cmd = "start") =>
+      spawnSync(process.execPath, [main, cmd], {
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: s.dir,
+          CREDITGATE_STATE_DIRS: join(CASE, "state"),
+          CREDITGATE_DB: join(s.dir, "fresh", "cg.sqlite"),
+          CREDITGATE_LOG_LEVEL: "silent",
+          PORT: "0",
+          ...env,
+        },
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+    const both = startWith({ CREDITGATE_PRICES: prices, CREDITGATE_PACKS: join(CASE, "nopacks.json") });
+    expect(both.status).toBe(78);
+    expect(both.stdout).toBe("");
+    expect(both.stderr).toMatch(/^creditgate: 2 configuration problems:\n/);
+    expect(both.stderr).toMatch(/- cannot read price overrides .*bad-prices\.json\.txt/);
+    expect(both.stderr).toMatch(/- cannot read packs file .*nopacks\.json: no such file/);
+    expect(existsSync(join(s.dir, "fresh"))).toBe(false);
+    // `serve` (no meter) checks the packs file before it creates the database too.
+    const serve = startWith({ CREDITGATE_PACKS: packs }, "serve");
+    expect(serve.status).toBe(78);
+    expect(serve.stderr).toMatch(
+      /^creditgate: invalid packs file:\n.*packs\[0\]\.credits.*packs\[0\]\.prices/s,
+    );
+    expect(existsSync(join(s.dir, "fresh"))).toBe(false);
+  });
+
   it("start refuses a PostgreSQL CREDITGATE_DB up front: one line, exit 78, nothing started", () => {
     // Port 9 (discard) answers nothing: a refusal that tried to connect would fail otherwise.
     const r = spawnSync(process.execPath, [resolve(import.meta.dirname, "../dist/cli/main.js"), "start"], {

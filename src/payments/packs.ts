@@ -226,13 +226,22 @@ export function loadPacksFile(path: string): PackCatalog {
   try {
     text = readFileSync(path, "utf8");
   } catch (cause) {
-    throw new AppError(ErrorCode.InvalidConfig, `cannot read packs file ${path}`, { cause });
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new AppError(
+      ErrorCode.InvalidConfig,
+      `cannot read packs file ${path}${code === "ENOENT" ? ": no such file" : code ? `: ${code}` : ""}`,
+      { cause },
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (cause) {
-    throw new AppError(ErrorCode.InvalidConfig, `packs file ${path} is not valid JSON`, { cause });
+    throw new AppError(
+      ErrorCode.InvalidConfig,
+      `packs file ${path} is not valid JSON: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   return parsePacks(json);
 }

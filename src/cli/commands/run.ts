@@ -168,11 +168,7 @@ async function setup(
 }> {
   const g = cmd.optsWithGlobals<GlobalOptions>();
   const config = ctx.config(g);
-  if (opts.meter) {
-    // A bad CREDITGATE_PRICES file is refused before the database is opened (and created).
-    const { loadPriceOverrides } = await import("../../meter/index.js");
-    loadPriceOverrides(config.pricing.overridesPath);
-  }
+  await checkConfigFiles(config, opts.meter === true);
   const { createServices } = await import("../../services.js");
   // A server must never block its event loop for seconds on another process's write lock.
   const services = await createServices(config, {
@@ -188,6 +184,41 @@ async function setup(
     if (apiOff) logger.log("warn", apiOff);
   }
   return { g, config, services, logger };
+}
+
+/**
+ * The files the environment names, checked before the database is opened (and created), every
+ * problem at once: CREDITGATE_PRICES (when the process meters) and CREDITGATE_PACKS (the services
+ * load it). Before 2026-12-04 a bad price file hid a bad packs file until the next start, and a
+ * bad packs file was refused only after the database was created.
+ */
+export async function checkConfigFiles(
+  config: ReturnType<CliContext["config"]>,
+  meter: boolean,
+): Promise<void> {
+  const errors: unknown[] = [];
+  if (meter) {
+    const { loadPriceOverrides } = await import("../../meter/index.js");
+    try {
+      loadPriceOverrides(config.pricing.overridesPath);
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (config.payments.packsPath) {
+    const { loadPacksFile } = await import("../../payments/index.js");
+    try {
+      loadPacksFile(config.payments.packsPath);
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1)
+    throw new AppError(
+      ErrorCode.InvalidConfig,
+      `${errors.length} configuration problems:\n${errors.map((e) => `- ${(e as Error).message}`).join("\n")}`,
+    );
 }
 
 function redact(url: string): string {
