@@ -1,6 +1,8 @@
 import {
   ACCOUNT_ID_RE,
   ACCOUNT_ID_RULE,
+  DEFAULTS_ID,
+  DEFAULTS_ID_REFUSED,
   type ResolvedAccountId,
   resolveAccountId,
 } from "../credits/index.js";
@@ -21,15 +23,21 @@ export function accountExists(db: Db): (accountId: string) => boolean {
  * spelling exists. Refuses an id that breaks {@link ACCOUNT_ID_RE} with the rule (`AppError`
  * `invalid_request`, exit 1); tells the operator on stderr when the id
  * was changed, and when no account of it exists yet (`quietNew`: not for a new account, e.g.
- * `balance` already says "no activity yet"). `*` (everyone's defaults) stays as it is.
+ * `balance` already says "no activity yet"). `*` (everyone's defaults) stays as it is where the
+ * command takes defaults (`defaults`: `limits`); elsewhere it is refused unless an account `*`
+ * exists: `grant '*' 5` credited an account `*` no call is billed to (before 2026-12-04).
  */
 export function userArg(
   ctx: Pick<CliContext, "err">,
   db: Db,
   user: string,
-  opts: { quietNew?: boolean } = {},
+  opts: { quietNew?: boolean; defaults?: boolean } = {},
 ): ResolvedAccountId {
-  if (user === "*") return { accountId: user, given: user, how: "exact", note: null };
+  if (user === DEFAULTS_ID) {
+    if (opts.defaults === true || accountExists(db)(user))
+      return { accountId: user, given: user, how: "exact", note: null };
+    throw new AppError(ErrorCode.InvalidRequest, DEFAULTS_ID_REFUSED);
+  }
   if (!ACCOUNT_ID_RE.test(user))
     throw new AppError(
       ErrorCode.InvalidRequest,

@@ -60,6 +60,17 @@ export function canonicalAccountId(accountId: string): string {
   return accountId.toLowerCase().replace(/%[0-9a-f]{2}/g, (m) => m.toUpperCase());
 }
 
+/** The id that names everyone's defaults (`limits set '*'`, `/v1/limits/defaults`), never an account. */
+export const DEFAULTS_ID = "*";
+
+/**
+ * Why an operator's grant, top-up, balance or status naming `*` is refused: it reads as "everyone"
+ * but was an account of its own no call is billed to (`grant '*' 5` credited nobody's balance;
+ * before 2026-12-04). An account `*` that exists stays reachable.
+ */
+export const DEFAULTS_ID_REFUSED =
+  "'*' is not an account: it names everyone's defaults in limits only (`creditgate limits set '*'`, /v1/limits/defaults); a grant, top-up, balance or status needs one account, e.g. telegram:123456 (no call is ever billed to '*')";
+
 /** How an operator's account id was resolved ({@link resolveAccountId}). */
 export interface ResolvedAccountId {
   /** The account to act on. */
@@ -85,6 +96,7 @@ export interface ResolvedAccountId {
  */
 export function resolveAccountId(given: string, exists: (accountId: string) => boolean): ResolvedAccountId {
   if (exists(given)) return { accountId: given, given, how: "exact", note: null };
+  if (given === DEFAULTS_ID) throw new AppError(ErrorCode.InvalidRequest, DEFAULTS_ID_REFUSED);
   const canonical = canonicalAccountId(given);
   if (canonical !== given && exists(canonical))
     return {

@@ -11,6 +11,8 @@ export {
   agentIdSchema,
   assertAccountId,
   canonicalAccountId,
+  DEFAULTS_ID,
+  DEFAULTS_ID_REFUSED,
   emptyIdPart,
   idempotencyKeySchema,
   type ResolvedAccountId,

@@ -93,7 +93,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .action(async (user: string, f: LimitFlags, cmd: Command) => {
       const { g, enforcer, queries, db } = await setup(cmd);
       // the account the meter bills (`slack:U07ABC` → `slack:u07abc`), never a second one
-      user = userArg(ctx, db, user).accountId;
+      user = userArg(ctx, db, user, { defaults: true }).accountId;
       const current = enforcer.limits(user);
       const base = user === "*" ? current.defaults : current.user;
       let caps = [...(base?.caps ?? (user === "*" ? [] : current.effective.caps))];
@@ -133,7 +133,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .action(async (user: string, _o: unknown, cmd: Command) => {
       const { g, enforcer, queries, db } = await setup(cmd, true);
       // the account the meter bills (`slack:U07ABC` → `slack:u07abc`), never a second one
-      user = userArg(ctx, db, user).accountId;
+      user = userArg(ctx, db, user, { defaults: true }).accountId;
       printLimits(
         ctx,
         g,
@@ -149,7 +149,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .action(async (user: string, _o: unknown, cmd: Command) => {
       const { g, enforcer, db } = await setup(cmd);
       // the account the meter bills (`slack:U07ABC` → `slack:u07abc`), never a second one
-      user = userArg(ctx, db, user).accountId;
+      user = userArg(ctx, db, user, { defaults: true }).accountId;
       enforcer.setLimits(user, null, ctx.nowMs());
       if (g.json) return ctx.out(toJson({ userId: user, ...enforcer.limits(user) }));
       ctx.out(`limits of ${safeText(user)} cleared\n`);
