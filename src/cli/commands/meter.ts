@@ -537,6 +537,14 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
         const g = cmd.optsWithGlobals<GlobalOptions>();
         assertAccountId(given);
         const micro = creditsArg("credits", credits);
+        // As POST /v1/users/:id/grants: before 2026-12-04 `--reason ""` (an unset shell variable)
+        // put a grant with no reason in the ledger.
+        const reason = o.reason.trim();
+        if (reason === "" || reason.length > 500)
+          throw new AppError(
+            ErrorCode.InvalidRequest,
+            `--reason: ${reason === "" ? "must not be empty" : "at most 500 characters"} (kept in the ledger)`,
+          );
         const nowMs = ctx.nowMs();
         const expiresAtMs = o.expires === undefined ? null : parseExpiry(o.expires, nowMs);
         const config = ctx.config(g);
@@ -551,7 +559,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
             kind: "grant",
             amountMicroCredits: micro,
             idempotencyKey: `grant:${o.key ?? randomUUID()}`,
-            reason: o.reason,
+            reason,
             nowMs,
             grant: {
               kind: o.kind,
