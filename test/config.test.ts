@@ -44,6 +44,13 @@ describe("configuration", () => {
     }
   });
 
+  it("STRIPE_WEBHOOK_SECRET: the bare prefix whsec_ (a template left unfilled) is no secret, alone or in a list", () => {
+    for (const v of ["whsec_", "whsec_abc,whsec_"]) {
+      expect(() => loadConfig({ STRIPE_WEBHOOK_SECRET: v }), v).toThrow(/STRIPE_WEBHOOK_SECRET/);
+    }
+    expect(() => loadConfig({ STRIPE_WEBHOOK_SECRET: "whsec_abc, whsec_def" })).not.toThrow();
+  });
+
   it("treats empty strings as unset", () => {
     const c = loadConfig({ CREDITGATE_DB: "", CREDITGATE_STATE_DIRS: "" });
     expect(c.dbPath).toBe("./data/creditgate.sqlite");

@@ -193,7 +193,9 @@ export const envSchema = z.object({
   STRIPE_WEBHOOK_SECRET: z
     .string()
     .refine(
-      (v) => webhookSecretList(v).length > 0 && webhookSecretList(v).every((x) => x.startsWith("whsec_")),
+      (v) =>
+        webhookSecretList(v).length > 0 &&
+        webhookSecretList(v).every((x) => x.startsWith("whsec_") && x.length > "whsec_".length),
       "must be whsec_… (several: comma-separated, each whsec_…)",
     )
     .optional(),
