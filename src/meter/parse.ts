@@ -352,6 +352,7 @@ export function usageEvent(
   if (u.responseModel !== undefined) e.responseModel = u.responseModel;
   if (u.speed !== undefined) e.speed = u.speed;
   if (u.inferenceGeo !== undefined) e.inferenceGeo = u.inferenceGeo;
+  if (u.serviceTier !== undefined) e.serviceTier = u.serviceTier;
   if (u.webSearchRequests !== undefined) e.webSearchRequests = u.webSearchRequests;
   if (u.tierInputTotal !== undefined) e.tierInputTotal = u.tierInputTotal;
   if (u.supersedes !== undefined) e.supersedes = u.supersedes;
@@ -380,6 +381,20 @@ export function servedSpeed(v: unknown): "fast" | "standard" | null {
 export function servedInferenceGeo(v: unknown): "us" | null {
   return typeof v === "string" && v.trim().toLowerCase() === "us" ? "us" : null;
 }
+/**
+ * A line's service tier as the provider wrote it (`ParsedUsage.serviceTier`): OpenAI's response
+ * `service_tier` (https://platform.openai.com/docs/api-reference/responses/object: "auto",
+ * "default", "flex", "scale", "priority"; the response carries the tier actually used) or
+ * Anthropic's `usage.service_tier` (https://docs.anthropic.com/en/api/messages: "standard",
+ * "priority", "batch"), trimmed and case-insensitively. `default`, `standard`, `scale` and `auto`
+ * are the standard price; null for any other value or none.
+ */
+export function servedServiceTier(v: unknown): "flex" | "priority" | "batch" | "standard" | null {
+  if (typeof v !== "string") return null;
+  const t = v.trim().toLowerCase();
+  if (t === "flex" || t === "priority" || t === "batch") return t;
+  return t === "default" || t === "standard" || t === "scale" || t === "auto" ? "standard" : null;
+}
 /** The longest `responseModel` kept (a pushed `model` is at most 200 characters too). */
 const MAX_MODEL_CHARS = 200;
 
@@ -402,6 +417,7 @@ const NOT_COUNTS = new Set([
   "inference_geo",
   "inferenceGeo",
   "service_tier",
+  "serviceTier",
   "is_byok",
   "isByok",
   "contextUsage",
@@ -2569,6 +2585,12 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   // multiple; "global", absent or anything else is a standard call (ParsedUsage.inferenceGeo).
   const geo = servedInferenceGeo(usage.inference_geo ?? usage.inferenceGeo);
   if (geo !== null) parsed.inferenceGeo = geo;
+  // The service tier the provider served the call at, when the line keeps it: in its usage
+  // (Anthropic's `usage.service_tier`) or beside it (OpenAI's response-level `service_tier`).
+  const tier = servedServiceTier(
+    usage.service_tier ?? usage.serviceTier ?? msg.service_tier ?? msg.serviceTier ?? e.service_tier,
+  );
+  if (tier !== null) parsed.serviceTier = tier;
   if (webSearches > 0) parsed.webSearchRequests = webSearches;
   const entryId = str(e.id);
   return {

@@ -2082,6 +2082,13 @@ export function createPricer(opts: PricerOptions): Pricer {
       q.costPicoUsd *= fast;
       q.version += "+speed:fast";
     }
+    // The service tier the line says served the call (flex, priority, batch): every rate × the
+    // tier's multiple (an override too, as an estimated tier's), rounded up to the pico-USD.
+    const tier = q === null ? null : statedTierMultiple(u, model, () => aboveLongContext(u));
+    if (q !== null && tier !== null) {
+      q.costPicoUsd = divCeil(q.costPicoUsd * tier.num, tier.den);
+      q.version += `+service-tier:${tier.name}`;
+    }
     // Anthropic US-only inference: every rate × 1.1 (an override too), rounded up to the pico-USD.
     if (q !== null && usOnly(u)) {
       const { num, den } = US_INFERENCE_MULTIPLE;
@@ -2089,6 +2096,17 @@ export function createPricer(opts: PricerOptions): Pricer {
       q.version += "+inference-geo:us";
     }
     return q;
+  };
+  /**
+   * Whether the call is above a long-context threshold of its model's table entry (its list at the
+   * entry's tiers differs from the list at its base rates): OpenAI publishes no long-context
+   * priority rate, so a priority call there stays at the standard long-context list.
+   */
+  const aboveLongContext = (u: ParsedUsage): boolean => {
+    const table = findTablePrice(u.provider, u.model, u.messageTsMs);
+    if (!table) return false;
+    const flat = withoutTiers(table);
+    return flat !== null && callCostPicoUsd(u, flat) !== callCostPicoUsd(u, table);
   };
   /**
    * What OpenClaw's recorded estimate is a service tier's multiple of: the table's list price of
@@ -2292,7 +2310,14 @@ export function createPricer(opts: PricerOptions): Pricer {
             return byokFee(u, k, pico) ? byokFeeQuote(k as PriceQuote, pico) : recorded(u, pico, k, false);
           if (k)
             return withTable(
-              serviceTierQuote(u, k, pico, () => tierListPico(u)) ?? fastEstimateQuote(u, k, pico) ?? k,
+              // A line that says a flex / priority / batch tier is priced by it (`known`); its estimate is not read as one.
+              // (`standard` stated is not enough: Codex answers `default` even for a priority or
+              // flex request, earendil-works/pi#3307, and pi-ai then prices the requested tier.)
+              (u.serviceTier === undefined || u.serviceTier === "standard"
+                ? serviceTierQuote(u, k, pico, () => tierListPico(u))
+                : null) ??
+                fastEstimateQuote(u, k, pico) ??
+                k,
             );
           return pico !== null && pico > 0n ? usEstimate(u, recorded(u, pico, null, true)) : fallback(u);
         }
@@ -2488,6 +2513,37 @@ function tierBillingMultiple(tier: "flex" | "priority", model: string): { num: b
     PRIORITY_MULTIPLES.find((m) => m.models.test(id)) ??
     PRIORITY_MULTIPLES.find((m) => m.models.test(undated));
   return hit ? { num: hit.num, den: hit.den } : { num: 2n, den: 1n };
+}
+
+/** The providers (`tableProviderId`) whose Batch API bills half the standard price, every rate: OpenAI, Azure OpenAI, Anthropic. */
+const BATCH_TIER_PROVIDERS: ReadonlySet<string> = new Set(["openai", "azure", "anthropic"]);
+
+/**
+ * The multiple a call is billed at when its line says the service tier that served it
+ * (`ParsedUsage.serviceTier`, since 2026-12-04; before, a line's own tier was not read and every
+ * such call was billed the standard price: a flex call at twice what OpenAI charged, a priority call
+ * at about half). On OpenAI / Azure OpenAI (`SERVICE_TIER_PROVIDERS`, not a fine-tuned model):
+ * `flex` × 0.5 (https://developers.openai.com/api/docs/pricing?latest-pricing=flex; above a
+ * long-context threshold too: OpenAI prices long context "for standard, batch, and flex"),
+ * `priority` × OpenAI's multiple of the model (`tierBillingMultiple`; not above a long-context
+ * threshold, where OpenAI publishes no priority rate). `batch` × 0.5 on OpenAI, Azure OpenAI and
+ * Anthropic (`BATCH_TIER_PROVIDERS`: https://platform.claude.com/docs/en/about-claude/pricing,
+ * Batch API 50%). Anthropic's `priority` (Priority Tier, a committed-spend contract with no
+ * published per-token price), `standard`, another provider's tier: null (the standard price).
+ */
+function statedTierMultiple(
+  u: ParsedUsage,
+  model: string,
+  aboveLongContext: () => boolean,
+): { name: "flex" | "priority" | "batch"; num: bigint; den: bigint } | null {
+  const tier = u.serviceTier;
+  if (tier === undefined || tier === "standard" || isFineTunedId(model)) return null;
+  const p = tableProviderId(u.provider);
+  if (p === null) return null;
+  if (tier === "batch") return BATCH_TIER_PROVIDERS.has(p) ? { name: "batch", num: 1n, den: 2n } : null;
+  if (!SERVICE_TIER_PROVIDERS.has(p)) return null;
+  if (tier === "priority" && aboveLongContext()) return null;
+  return { name: tier, ...tierBillingMultiple(tier, model) };
 }
 
 /**

@@ -32,6 +32,16 @@ export interface ParsedUsage {
    */
   inferenceGeo?: "us";
   /**
+   * The service tier the line says the provider served the call at (since 2026-12-04): OpenAI's
+   * response `service_tier` (`"flex"`, `"priority"`, `"default"`, `"scale"`; `"auto"` never comes
+   * back resolved) or Anthropic's `usage.service_tier` (`"standard"`, `"priority"`, `"batch"`), read
+   * from the line's usage object or its message (`service_tier` / `serviceTier`), trimmed and
+   * case-insensitively. `"standard"` for `default` / `standard` / `scale` / `auto` (the standard
+   * price, and the estimate is then never read as a tier); absent for any other value or none.
+   * Priced in pricing.ts `statedTierMultiple`. Not part of the dedupe identity.
+   */
+  serviceTier?: "flex" | "priority" | "batch" | "standard";
+  /**
    * Anthropic web searches the call ran (the response's `usage.server_tool_use.web_search_requests`,
    * or `serverToolUse.webSearchRequests`), set only when a whole positive count: each is billed on
    * top of the tokens at Anthropic's per-search price (pricing.ts `WEB_SEARCH_FEE_PICO_USD`, $10 per

@@ -78,6 +78,8 @@ const SHARED = [
   "speed",
   /** Absent unless the line says Anthropic ran it US-only (`ParsedUsage.inferenceGeo`: `"us"`). */
   "inferenceGeo",
+  /** Absent unless the line says the service tier that served it (`ParsedUsage.serviceTier`). */
+  "serviceTier",
 ] as const;
 /** String fields that are (nearly) unique per event: appended without a lookup. */
 const UNIQUE = [
@@ -205,6 +207,7 @@ export class EventPacker {
     strs[b + 10] = this.shared(u.responseModel);
     strs[b + 11] = this.shared(u.speed);
     strs[b + 12] = this.shared(u.inferenceGeo);
+    strs[b + 13] = this.shared(u.serviceTier);
     const c = b + SHARED.length;
     strs[c] = this.unique(u.responseId);
     strs[c + 1] = this.unique(u.errorMessage);
@@ -277,13 +280,15 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
     // (absent unless the parser corrected the call, read Bedrock's cache names, OpenAI-style cache
     // writes or reasoning outside the completion count, or the line had no time), responseModel (absent unless the line names
     // another served model), speed (absent unless the line says which speed served it), inferenceGeo
-    // (absent unless the line says Anthropic ran it US-only) and
+    // (absent unless the line says Anthropic ran it US-only), serviceTier (absent unless the line
+    // says its service tier) and
     // identityEntryId (absent unless the line had no time and an entry id) is present.
     let absent =
       ("dedupeKey" in e ? 0 : 1) +
       ("responseModel" in e ? 0 : 1) +
       ("speed" in e ? 0 : 1) +
       ("inferenceGeo" in e ? 0 : 1) +
+      ("serviceTier" in e ? 0 : 1) +
       ("identityEntryId" in e ? 0 : 1) +
       ("countProblem" in e ? 0 : 1) +
       ("supersedes" in e ? 0 : 1) +
@@ -318,6 +323,15 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       }
       if (f === "inferenceGeo") {
         if (!(v === undefined ? !(f in e) : v === "us")) return null;
+        continue;
+      }
+      if (f === "serviceTier") {
+        if (
+          !(v === undefined
+            ? !(f in e)
+            : v === "flex" || v === "priority" || v === "batch" || v === "standard")
+        )
+          return null;
         continue;
       }
       if (f === "identityEntryId" || f === "countProblem" || f === "supersedes") {
@@ -413,6 +427,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     if (sp !== -2) e.speed = s(sp) as "fast" | "standard";
     const geo = strs[b + 12] as number;
     if (geo !== -2) e.inferenceGeo = s(geo) as "us";
+    const st = strs[b + 13] as number;
+    if (st !== -2) e.serviceTier = s(st) as "flex" | "priority" | "batch" | "standard";
     const ws = nums[a + 16] as number;
     if (!Number.isNaN(ws)) e.webSearchRequests = ws;
     const tit = nums[a + 17] as number;
