@@ -5210,6 +5210,7 @@ export interface components {
             api?: string;
             speed?: string;
             inferenceGeo?: string;
+            serviceTier?: string;
             webSearchRequests?: number;
             tierInputTotal?: number;
             supersedes?: {

@@ -145,6 +145,9 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     // Where Anthropic ran the call, when the line says US-only: priced at the US-only multiple
     // (absent otherwise, so an older center refuses only the events that carry one).
     ...(e.inferenceGeo !== undefined ? { inferenceGeo: e.inferenceGeo } : {}),
+    // The service tier the line says served the call: flex / priority / batch are priced at the
+    // tier (absent otherwise, so an older center refuses only the events that carry one).
+    ...(e.serviceTier !== undefined && e.serviceTier !== "standard" ? { serviceTier: e.serviceTier } : {}),
     // Anthropic web searches, billed per search on top of the tokens (absent otherwise, so an
     // older center refuses only the events that carry one).
     ...(e.webSearchRequests !== undefined ? { webSearchRequests: e.webSearchRequests } : {}),

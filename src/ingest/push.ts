@@ -23,6 +23,7 @@ import {
   PUSH_IDENTITY_PREFIX,
   type SupersededCopy,
   servedInferenceGeo,
+  servedServiceTier,
   servedSpeed,
   type UsageEvent,
 } from "../meter/index.js";
@@ -152,6 +153,13 @@ export const pushEventSchema = z
      */
     inferenceGeo: z.string().trim().min(1).max(32).optional(),
     /**
+     * The service tier the provider served the call at (OpenAI's response `service_tier`,
+     * Anthropic's `usage.service_tier`): `"flex"`, `"priority"` and `"batch"` price the call at
+     * the tier (pricing.ts `statedTierMultiple`), exactly as a locally metered call; any other
+     * value is the standard tier. Not part of the call's identity.
+     */
+    serviceTier: z.string().trim().min(1).max(32).optional(),
+    /**
      * Anthropic web searches the call ran (its `usage.server_tool_use.web_search_requests`): on the
      * `anthropic` / `claude-cli` provider each is billed $0.01 on top of the tokens (server-tools.ts),
      * exactly as a locally metered call. Not part of the call's identity.
@@ -268,6 +276,12 @@ export type PushEvent = z.infer<typeof pushEventSchema>;
 /** A pushed `inferenceGeo` as the meter reads a line's (`servedInferenceGeo`): `{ inferenceGeo }` or nothing. */
 function inferenceGeoOf(v: string | undefined): { inferenceGeo?: "us" } {
   return servedInferenceGeo(v) === null ? {} : { inferenceGeo: "us" };
+}
+
+/** A pushed `serviceTier` as the meter reads a line's (`servedServiceTier`): flex / priority / batch, or nothing. */
+function serviceTierOf(v: string | undefined): { serviceTier?: "flex" | "priority" | "batch" } {
+  const tier = servedServiceTier(v);
+  return tier === null || tier === "standard" ? {} : { serviceTier: tier };
 }
 
 /** A pushed `speed` as the meter reads a line's (`servedSpeed`): `{ speed }` or nothing. */
@@ -523,6 +537,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
         : {}),
       ...speedOf(e.speed),
       ...inferenceGeoOf(e.inferenceGeo),
+      ...serviceTierOf(e.serviceTier),
       ...(e.webSearchRequests !== undefined ? { webSearchRequests: e.webSearchRequests } : {}),
       ...(e.tierInputTotal !== undefined ? { tierInputTotal: e.tierInputTotal } : {}),
       ...(e.supersedes !== undefined ? { supersedes: supersededCopyOf(e.supersedes) } : {}),

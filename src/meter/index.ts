@@ -35,6 +35,7 @@ export {
   parseEntry,
   parseLine,
   servedInferenceGeo,
+  servedServiceTier,
   servedSpeed,
 } from "./parse.js";
 export { DEFAULT_PREVIEW_CHARS, makePreview, messageText, redact } from "./preview.js";

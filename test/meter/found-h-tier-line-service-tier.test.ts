@@ -1,12 +1,16 @@
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { pushEventOf } from "../../src/edge/index.js";
+import { createPushIngester, meterIdentityOf, pushEventSchema } from "../../src/ingest/index.js";
 import { dedupeKey } from "../../src/meter/identity.js";
 import { parseLine, usageEvent } from "../../src/meter/parse.js";
 import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import { EventPacker, packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
 import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
+import { parseDecimal } from "../../src/money.js";
 import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
+import { createEngineDb, ENGINES } from "../support/temp-db.js";
 
 /** A line's own service tier (OpenAI's `service_tier`, Anthropic's `usage.service_tier`) prices the call (h-tier). */
 const CASES = resolve(import.meta.dirname, "../cases");
@@ -175,5 +179,56 @@ describe("serviceTier travels with the event", () => {
     );
     expect(unpackEvents(pk.take())[0]).toStrictEqual(ev);
     expect(packEvents([{ ...ev, serviceTier: "turbo" as "flex" }])).toBeNull();
+  });
+});
+
+describe("an edge push carries a stated tier", () => {
+  it("the center's identity is unchanged and it prices by it (flex: half); standard is not sent", () => {
+    const ev = usageEvent(
+      parsed({ service_tier: "flex" }),
+      "main",
+      "s",
+      "agent:main:telegram:direct:1",
+      "telegram:1",
+      "jsonl",
+      "/x@0",
+    );
+    const push = pushEventSchema.parse(pushEventOf(ev, "edge-1"));
+    expect(push.serviceTier).toBe("flex");
+    expect(meterIdentityOf(push)).toBe(dedupeKey(ev));
+    expect(pushEventOf({ ...ev, serviceTier: "standard" }, "edge-1")).not.toHaveProperty("serviceTier");
+    for (const engine of ENGINES) {
+      const t = createEngineDb(engine);
+      try {
+        const ing = createPushIngester(t.db, {
+          pricer: pricer("auto"),
+          markup: parseDecimal("1"),
+          creditsPerUsd: parseDecimal("1"),
+          nowMs: () => T + 60_000,
+        });
+        const std = {
+          ...push,
+          idempotencyKey: "g-1",
+          edgeId: undefined,
+          serviceTier: "default",
+          responseId: "resp_2",
+        };
+        const [r, s] = ing.ingest([push, std], "push:edge:r1", "k1");
+        expect(r, engine).toMatchObject({ status: "billed" });
+        expect(s, engine).toMatchObject({ status: "billed" });
+        const rows = t.db
+          .prepare("SELECT cost_pico_usd AS c, price_version AS v FROM usage_events ORDER BY c DESC")
+          .all() as { c: number | string | bigint; v: string }[];
+        expect(
+          rows.map((row) => ({ ...row, c: Number(row.c) })),
+          engine,
+        ).toEqual([
+          { c: 65_000_000_000, v: "@pydantic/genai-prices@0.1.8" },
+          { c: 32_500_000_000, v: "@pydantic/genai-prices@0.1.8+service-tier:flex" },
+        ]);
+      } finally {
+        t.cleanup();
+      }
+    }
   });
 });
