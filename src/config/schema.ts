@@ -1,12 +1,14 @@
 import { z } from "zod";
 import { parseShipTo } from "./ship-to.js";
 
-const list = z.string().transform((s) =>
-  s
+/** A comma-separated setting → its items (each trimmed, empties dropped). */
+function splitList(value: string): string[] {
+  return value
     .split(",")
     .map((x) => x.trim())
-    .filter((x) => x.length > 0),
-);
+    .filter((x) => x.length > 0);
+}
+const list = z.string().transform(splitList);
 const decimal = z.string().regex(/^\d+(\.\d+)?$/, "must be a plain non-negative decimal like 1 or 1.25");
 const ratesText = z
   .string()
@@ -69,14 +71,6 @@ export const fxRatesText = z.string().transform((text, ctx) => {
 export const MIN_BOOTSTRAP_KEY_LENGTH = 32;
 /** Least estimated entropy of a bootstrap key, in bits (`openssl rand -hex 16` has ~89-128). */
 export const MIN_BOOTSTRAP_KEY_BITS = 80;
-
-/** A webhook secret setting → its secrets (comma-separated, each trimmed, empties dropped). */
-export function webhookSecretList(value: string): string[] {
-  return value
-    .split(",")
-    .map((x) => x.trim())
-    .filter((x) => x.length > 0);
-}
 
 /**
  * Why `key` is not acceptable as the bootstrap admin key, or null when it is. Refused: fewer
@@ -192,18 +186,16 @@ export const envSchema = z.object({
    */
   STRIPE_WEBHOOK_SECRET: z
     .string()
-    .refine(
-      (v) =>
-        webhookSecretList(v).length > 0 &&
-        webhookSecretList(v).every((x) => x.startsWith("whsec_") && x.length > "whsec_".length),
-      "must be whsec_… (several: comma-separated, each whsec_…)",
-    )
+    .refine((v) => {
+      const secrets = splitList(v);
+      return secrets.length > 0 && secrets.every((x) => x.startsWith("whsec_") && x.length > "whsec_".length);
+    }, "must be whsec_… (several: comma-separated, each whsec_…)")
     .optional(),
   MP_ACCESS_TOKEN: z.string().min(1).optional(),
   /** The webhook secret signature, or several comma-separated (the old one while MercadoPago's reset settles). */
   MP_WEBHOOK_SECRET: z
     .string()
-    .refine((v) => webhookSecretList(v).length > 0, "must be a secret (several: comma-separated)")
+    .refine((v) => splitList(v).length > 0, "must be a secret (several: comma-separated)")
     .optional(),
   /**
    * Point the official SDKs at another host (stripe-mock, an egress/reverse proxy). Stripe's SDK
