@@ -1248,21 +1248,39 @@ function geminiCounts(
   // uncached input, as aliasCounts and codexCounts read such a count (since 2026-12-04; before,
   // the negative difference was billed as 0 input, the identity such a call keeps)
   const exclusive = isCount(promptSum) && isCount(cached) && cached > promptSum;
+  const total = pick(shadow, u.totalTokenCount, u.total_token_count);
+  // Thoughts already inside the candidates count: some Gemini deployments (the Gemini API as
+  // LiteLLM found it, BerriAI/litellm#10141 "with the Gemini API, `candidatesTokenCount`
+  // includes thinking tokens", simonw/llm-gemini#75) and relays that fold them in before passing
+  // Google's names on write `candidatesTokenCount` with the thoughts in it, and their total is then
+  // prompt + tool-use prompt + candidates, with no room for the thoughts beside them (the
+  // detection llmgateway's `adjustGoogleCandidateTokens` applies). Summed, the thoughts were billed
+  // twice at the output rate (since 2026-12-04: case usage-gemini-thoughts-inside-candidates); such
+  // a call keeps the identity it was billed under (output = candidates + thoughts).
+  const thoughtsInside =
+    isCount(thoughts) &&
+    thoughts > 0 &&
+    isCount(candidates) &&
+    thoughts <= candidates &&
+    isCount(promptSum) &&
+    isCount(total) &&
+    total === promptSum + candidates;
   return {
     // prompt + tool-use prompt − cached
     input: exclusive ? promptSum : minus(promptSum, cached),
-    output: sumCounts(candidates, thoughts),
+    output: thoughtsInside ? candidates : sumCounts(candidates, thoughts),
     cacheRead: cached,
     cacheWrite: undefined,
     cacheWrite1h: undefined,
-    total: pick(shadow, u.totalTokenCount, u.total_token_count),
+    total,
     reasoning: thoughts,
     // never billed before 2026-12-02 (read as zero usage): no earlier identity to keep
     legacyCacheRead: cached,
     legacyCacheWrite: undefined,
     legacyInput: exclusive ? 0 : undefined,
     // a Llama line was billed before 2026-12-04 without its `generation_token_count`: that identity
-    legacyOutput: candidates !== geminiCandidates ? sumCounts(geminiCandidates, thoughts) : undefined,
+    legacyOutput:
+      candidates !== geminiCandidates || thoughtsInside ? sumCounts(geminiCandidates, thoughts) : undefined,
   };
 }
 

@@ -395,3 +395,61 @@ describe("case usage-gemini-tool-prompt-only-in-total: Gemini's tool-use prompt 
     expect([other.input, other.output]).toEqual([80, 233]);
   });
 });
+
+describe("case usage-gemini-thoughts-inside-candidates: Gemini thoughts already inside candidatesTokenCount are billed once", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551801 3 calls $0.0057672, output 2196 (was $0.0088697, output 3485)`, async () => {
+      const { s, world } = await meterCase("usage-gemini-thoughts-inside-candidates", mode);
+      expect(s).toMatchObject({ billed: 3, held: 0, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551801",
+          requests: 3,
+          input: 884,
+          output: 2196,
+          cacheRead: 400,
+          costUsd: "0.0057672",
+        }),
+      ]);
+    });
+  }
+
+  it("only when the total leaves no room for the thoughts; the identity it was billed under kept", () => {
+    const gem = { provider: "google", model: "gemini-2.5-pro", api: "google-generative-ai" };
+    const inside = parsed(
+      { promptTokenCount: 100, candidatesTokenCount: 500, thoughtsTokenCount: 300, totalTokenCount: 600 },
+      gem,
+    );
+    expect([inside.input, inside.output, inside.reasoningTokens, inside.identityOutput]).toEqual([
+      100, 500, 300, 800,
+    ]);
+    // snake_case names, a tool-use prompt in the total
+    const snake = parsed(
+      {
+        prompt_token_count: 100,
+        tool_use_prompt_token_count: 50,
+        candidates_token_count: 500,
+        thoughts_token_count: 300,
+        total_token_count: 650,
+      },
+      gem,
+    );
+    expect([snake.input, snake.output]).toEqual([150, 500]);
+    // the documented shape: thoughts beside the candidates
+    const apart = parsed(
+      { promptTokenCount: 100, candidatesTokenCount: 500, thoughtsTokenCount: 300, totalTokenCount: 900 },
+      gem,
+    );
+    expect([apart.output, apart.identityOutput]).toEqual([800, undefined]);
+    // no total, or more thoughts than candidates: cannot be inside
+    expect(
+      parsed({ promptTokenCount: 100, candidatesTokenCount: 500, thoughtsTokenCount: 300 }, gem).output,
+    ).toBe(800);
+    expect(
+      parsed(
+        { promptTokenCount: 100, candidatesTokenCount: 5, thoughtsTokenCount: 300, totalTokenCount: 105 },
+        gem,
+      ).output,
+    ).toBe(305);
+  });
+});
