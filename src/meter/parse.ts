@@ -930,7 +930,7 @@ function aliasCounts(
     cacheWrite1h:
       legacyCacheWrite == null && bedrockCacheWrite != null
         ? bedrockOneHourWrites(u.cacheDetails)
-        : field(u.cache_creation, "ephemeral_1h_input_tokens"),
+        : (field(u.cache_creation, "ephemeral_1h_input_tokens") ?? nestedOneHourWrites(u)),
     total,
     reasoning: reasoning ?? sdkReasoning,
     legacyCacheRead,
@@ -962,6 +962,34 @@ function sdkCacheWrites(u: Record<string, unknown>): unknown[] {
 }
 
 const NO_NAMES: unknown[] = [];
+
+/**
+ * The 1-hour part of a Claude call's cache writes where an OpenAI-format writer nests Anthropic's
+ * TTL breakdown inside the prompt details instead of a top-level `cache_creation` object:
+ * LiteLLM's `prompt_tokens_details.cache_creation_token_details.ephemeral_1h_input_tokens`
+ * (its `PromptTokensDetailsWrapper`, beside `cache_creation_tokens` and the top-level
+ * `cache_creation_input_tokens`), the same object under `input_tokens_details` (its Responses
+ * format), GitHub Copilot's `prompt_tokens_details.anthropic_cache_creation` (jher7/tokenyst-copilot#16)
+ * and LangChain's `usage_metadata` `input_token_details.ephemeral_1h_input_tokens`
+ * (langchain-anthropic). Anthropic bills a 1-hour write at 2× the input price, a 5-minute one at
+ * 1.25×. Before 2026-12-04 these were not read: every write of such a line was billed at the
+ * 5-minute rate (case usage-nested-one-hour-cache-writes). A count written as decimal text is read
+ * as one; anything that is no whole count is ignored (the writes stay at the 5-minute rate, as
+ * before). Not part of the dedupe identity (the write total is).
+ */
+function nestedOneHourWrites(u: Record<string, unknown>): number | undefined {
+  const names = [
+    field(field(u.prompt_tokens_details, "cache_creation_token_details"), "ephemeral_1h_input_tokens"),
+    field(field(u.input_tokens_details, "cache_creation_token_details"), "ephemeral_1h_input_tokens"),
+    field(field(u.prompt_tokens_details, "anthropic_cache_creation"), "ephemeral_1h_input_tokens"),
+    field(u.input_token_details, "ephemeral_1h_input_tokens"),
+  ];
+  for (const v of names) {
+    const n = wholeCount(v);
+    if (isCount(n) && n > 0) return n;
+  }
+  return undefined;
+}
 
 /**
  * The 1-hour part of a Bedrock Converse line's cache writes: the `inputTokens` of its

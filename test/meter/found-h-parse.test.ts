@@ -453,3 +453,61 @@ describe("case usage-gemini-thoughts-inside-candidates: Gemini thoughts already 
     ).toBe(305);
   });
 });
+
+describe("case usage-nested-one-hour-cache-writes: 1-hour cache writes nested in the prompt details bill at the 1-hour rate", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551901 3 calls $0.0904392 (was $0.0735642)`, async () => {
+      const { s, world } = await meterCase("usage-nested-one-hour-cache-writes", mode);
+      expect(s).toMatchObject({ billed: 3, held: 0, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551901",
+          requests: 3,
+          input: 2001,
+          output: 879,
+          cacheRead: 72029,
+          cacheWrite: 8738,
+          costUsd: "0.0904392",
+        }),
+      ]);
+    });
+  }
+
+  it("reads each writer's nesting, capped at the writes, text counts too", () => {
+    const claude = { provider: "litellm", model: "claude-sonnet-4-5" };
+    const litellmDetails = (oneHour: unknown) => ({
+      prompt_tokens: 5000,
+      completion_tokens: 10,
+      prompt_tokens_details: {
+        cached_tokens: 0,
+        cache_creation_tokens: 4000,
+        cache_creation_token_details: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: oneHour },
+      },
+    });
+    const a = parsed(litellmDetails(4000), claude);
+    expect([a.input, a.cacheWrite, a.cacheWrite1h]).toEqual([1000, 4000, 4000]);
+    expect(parsed(litellmDetails("3000"), claude).cacheWrite1h).toBe(3000);
+    expect(parsed(litellmDetails(9000), claude).cacheWrite1h).toBe(4000);
+    expect(parsed(litellmDetails(-1), claude).cacheWrite1h).toBe(0);
+    const lc = parsed(
+      {
+        input_tokens: 5000,
+        output_tokens: 10,
+        input_token_details: { cache_read: 0, cache_creation: 4000, ephemeral_1h_input_tokens: 2500 },
+      },
+      claude,
+    );
+    expect([lc.input, lc.cacheWrite, lc.cacheWrite1h]).toEqual([1000, 4000, 2500]);
+    // Anthropic's own top-level split still wins
+    const own = parsed(
+      {
+        input_tokens: 10,
+        output_tokens: 5,
+        cache_creation_input_tokens: 300,
+        cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 200 },
+      },
+      claude,
+    );
+    expect(own.cacheWrite1h).toBe(200);
+  });
+});
