@@ -909,6 +909,10 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
     const fineTuned = fineTunedLookup(providerId, model, direct);
     if (fineTuned !== null) return fineTuned;
     if (direct.info !== undefined) return direct;
+    // An Amazon Bedrock model id (`us.anthropic.claude-…-v1:0`, an inference-profile ARN) on a
+    // provider whose list lacks it: Bedrock's own price (see `bedrockModelLookup`).
+    const bedrock = providerId === "aws" ? null : bedrockModelLookup(model, atMs);
+    if (bedrock !== null) return bedrock;
     // A Google / Vertex AI resource name (`models/gemini-2.5-flash`,
     // `publishers/google/models/gemini-2.5-pro`, `projects/…/locations/…/publishers/…/models/…`):
     // the same model as its last segment (see `modelResourceBase`).
@@ -1073,6 +1077,45 @@ function govCloudLookup(providerId: string | null, model: string, atMs: number):
   if (!regional.rates || !global.rates || !global.info || sameRates(regional.rates, global.rates))
     return null;
   return { ...global, rates: govCloudOf(global.rates) };
+}
+
+/**
+ * Amazon Bedrock's own model ids: `<vendor>.<model>` (`anthropic.claude-sonnet-4-5-20250929-v1:0`,
+ * `amazon.nova-pro-v1:0`, `meta.llama3-3-70b-instruct-v1:0`, `deepseek.r1-v1:0`,
+ * `openai.gpt-oss-120b-1:0`), optionally behind a cross-region inference profile's geography
+ * (`us.`, `eu.`, `apac.`, `jp.`, `au.`, `ca.`, `global.`, `us-gov.`) and an ARN
+ * (`arn:aws:bedrock:<region>:<account>:inference-profile/…`, `…:foundation-model/…`).
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/models-supported.html,
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-support.html
+ */
+const BEDROCK_MODEL_ID =
+  /^(arn:aws[a-z-]*:bedrock:[^/\s]*\/)?((?:us|eu|apac|jp|au|ca|global|us-gov)\.)?(?:anthropic|amazon|meta|mistral|cohere|ai21|deepseek|qwen|openai|writer|moonshot|moonshotai|zai|minimax|google|nvidia)\.[a-z0-9][^/\s]*$/i;
+/** A Bedrock model version (`-v1:0`, `-v2`, `-1:0`) or throughput suffix (`:0`, `:200k`). */
+const BEDROCK_VERSION_SUFFIX = /(?:-v\d+(?::\d+[a-z]*)?|:\d+[a-z]*)$/i;
+
+/**
+ * The price of an Amazon Bedrock model id (`BEDROCK_MODEL_ID`) on a provider whose own list lacks
+ * it: Bedrock's (the table's `aws` list, GovCloud's premium included: `govCloudLookup`), or null
+ * when the id is not Bedrock's or Bedrock's list lacks it too. The id names the platform that
+ * served the call, whatever the provider id in front of it: a LiteLLM proxy whose model names are
+ * Bedrock ids, AWS's Bedrock Access Gateway (an OpenAI-compatible proxy that takes Bedrock ids),
+ * an OpenClaw custom provider, Claude Code run on Bedrock (`CLAUDE_CODE_USE_BEDROCK`). Before
+ * 2026-12-04 such calls were unknown models at the fallback price (by default $15 / $75 per 1M):
+ * only `amazon-bedrock` and a `bedrock/` prefix reached Bedrock's list (omnigent-ai/omnigent#5663,
+ * NousResearch/hermes-agent#50295: "Cross-region inference-profile prefix not normalized"). Only
+ * ids with Bedrock's shape beyond the vendor's dot (an ARN, a cross-region geography or a version
+ * suffix such as `-v1:0`), so another platform's `meta.llama-3.1-70b-instruct` (Oracle's) is not
+ * taken for Bedrock's.
+ */
+function bedrockModelLookup(model: string, atMs: number): TableLookup | null {
+  const m = model.trim();
+  const shape = BEDROCK_MODEL_ID.exec(m);
+  if (shape === null) return null;
+  if (shape[1] === undefined && shape[2] === undefined && !BEDROCK_VERSION_SUFFIX.test(m)) return null;
+  const gov = govCloudLookup("aws", m, atMs);
+  if (gov !== null) return gov;
+  const found = findTableEntry("aws", m, atMs, false);
+  return found.info !== undefined ? found : null;
 }
 
 /**
