@@ -524,7 +524,8 @@ export function isDmRoomKey(sessionKey: string | null | undefined): boolean {
  * The payer of a session when its key alone decides it, as the meter would bill it; null when the
  * meter reads the payer from the session's entry, which a hook does not see:
  * - no key (the meter bills the transcript's session by its own key);
- * - a sub-agent, `subagent:<id>` (the meter bills the root of its spawn chain, a user's DM too);
+ * - a sub-agent, `subagent:<id>`, or an ACP harness session, `acp:<id>` (the meter bills the root
+ *   of its spawn chain, a user's DM too; an ACP session spawned by none, the IDE bridge's, the operator);
  * - a `per-peer` DM, `direct:<peer>` (the channel is the entry's);
  * - an OpenAI-compatible / OpenResponses user ending in `:heartbeat` (the user `alice:heartbeat`,
  *   or `alice`'s isolated heartbeat run: only the entry's `heartbeatIsolatedBaseSessionKey` tells);
@@ -568,7 +569,9 @@ export function payerFromKeyAlone(
     case "whatsapp-lid":
       return r;
     case "operator":
-      if (head === "subagent") return null;
+      // a spawned session (a sub-agent, an ACP harness session `acp:<uuid>` a user's DM spawned):
+      // the meter bills the root of its spawn chain, which only the entry names
+      if (head === "subagent" || head === "acp") return null;
       // the Control UI's `dashboard:<uuid>` sessions are the operator's by their key alone (the
       // meter's too since 2026-12-03: a checkpoint branch's entry holds a DM's copied route)
       return AUTOMATION.has(head) || head === "dashboard" || rest.some((p) => SHARED.has(p)) ? r : null;

@@ -249,6 +249,12 @@ export interface Resolution {
 
 const AUTOMATION = new Set(["main", "cron", "hook", "heartbeat", "subagent", "acp", "node", "global"]);
 /**
+ * Heads of sessions OpenClaw spawns from another session, whose entry names the requester
+ * (`spawnedBy` / `parentSessionKey`, the store's `spawned_by` / `parent_session_key`): sub-agents
+ * (`subagent:<uuid>`) and ACP harness sessions (`acp:<uuid>`).
+ */
+const SPAWNED_HEADS: ReadonlySet<string> = new Set(["subagent", "acp"]);
+/**
  * The session heads of OpenClaw's HTTP endpoints called with a `user` (`<prefix>-user:<user>`,
  * gateway http-utils): the OpenAI-compatible Chat Completions endpoint (`openai-user`) and the
  * OpenResponses `/v1/responses` endpoint (`openresponses-user`). Each names its own account,
@@ -325,7 +331,13 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   if (hints.heartbeat || isIsolatedHeartbeat(rest))
     return { accountId: operatorAccount(agentId), via: "heartbeat" };
 
-  if (head === "subagent") {
+  // A spawned session: a sub-agent, or an ACP harness session `sessions_spawn` with `runtime: "acp"`
+  // (or `/acp spawn`) started from a requester session (`agent:<target>:acp:<uuid>`, `spawnedBy` the
+  // requester's key since OpenClaw 2026.3.8's "ACP spawned-session lineage", openclaw/openclaw#40984,
+  // #43413). Both bill the root of their spawn chain; an ACP session with no parent (the IDE bridge
+  // `openclaw acp`'s own sessions) stays the operator's. Before 2026-12-04 every ACP session was
+  // the operator's, a user's DM's spawns too (case `acp-spawn-payer`).
+  if (SPAWNED_HEADS.has(head)) {
     const parent = hints.parentKey?.(sessionKey);
     if (parent && parent !== sessionKey && depth < 8) {
       // The parent's own channel (a per-peer parent key names none); failing that the
