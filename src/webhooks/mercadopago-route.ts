@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AppError, ErrorCode } from "../errors.js";
 import {
   applyProviderRead,
@@ -9,7 +9,7 @@ import {
   paymentGroupTopic,
   splitPaymentIds,
 } from "../payments/index.js";
-import type { Fulfiller } from "./fulfil.js";
+import type { Fulfiller, ProviderEventRecord } from "./fulfil.js";
 import { type SignatureCheck, verifyMercadoPagoSignature } from "./verify-mercadopago.js";
 
 export interface MercadoPagoWebhookOptions {
@@ -53,19 +53,31 @@ export async function mercadoPagoWebhookRoutes(
     const query = request.query as Record<string, string | string[] | undefined>;
     const queryDataId =
       typeof query["data.id"] === "string" && query["data.id"] !== "" ? query["data.id"] : undefined;
+    const xRequestId = request.headers["x-request-id"];
     if (!queryDataId && typeof query.topic === "string") {
-      // Legacy IPN cannot be verified; our notification_url asks for signed Webhooks only.
-      return {
-        received: true,
-        status: "ignored",
-        topupId: null,
-        detail: "legacy IPN notifications are ignored",
-      };
+      // Legacy IPN (`?topic=payment&id=123`, `?topic=merchant_order&id=…`): sent when a
+      // notification URL or the panel's IPN setting asks for it (mercadopago/sdk-nodejs#126: both
+      // shapes arrive). It is unsigned and carries nothing but the resource's id, which is all a
+      // signed Webhook gives too: the payment is read from MercadoPago with our token and checked
+      // as always (ours, amount, currency, live_mode), as `reconcile` does. Ignored before, a
+      // payment (or its refund, its chargeback) notified only this way waited for `reconcile`,
+      // which never looks at a paid top-up again. Recorded nowhere: it has no notification id,
+      // and every delivery applies the payment's current state once.
+      const topic = query.topic;
+      const id = typeof query.id === "string" ? query.id.trim() : "";
+      if (!/^\d{1,24}$/.test(id) || (topic !== "payment" && !paymentGroupTopic(topic))) {
+        return {
+          received: true,
+          status: "ignored",
+          topupId: null,
+          detail: `legacy IPN notification (topic ${topic.slice(0, 40)}) is not about a payment`,
+        };
+      }
+      return applyNotified({ mp, type: topic, dataId: id, action: `ipn ${topic}`, record: null, request });
     }
     const xSignature = request.headers["x-signature"];
     if (typeof xSignature !== "string")
       throw new AppError(ErrorCode.InvalidSignature, "missing x-signature header");
-    const xRequestId = request.headers["x-request-id"];
     // Any configured secret may have signed it (the previous one while a reset settles); a
     // secret that matched with a stale ts reports "stale", the others "mismatch".
     let check: SignatureCheck = { ok: false, reason: "mismatch" };
@@ -118,17 +130,13 @@ export async function mercadoPagoWebhookRoutes(
       type: action || "unknown",
       payload: JSON.stringify(note),
     };
-    const nowMs = opts.nowMs();
-    // A chargeback (opened, decided) or a merchant order is notified under its own topic with its
-    // own id: what it says about money is on the payments it names, re-read like a payment's.
-    const group = paymentGroupTopic(type);
-    if ((type !== "payment" && !group) || !dataId) {
+    if ((type !== "payment" && !paymentGroupTopic(type)) || !dataId) {
       const o = opts.fulfiller.apply({
         event: record,
         topupId: null,
         observation: null,
         note: `mercadopago notification type ${type || "(none)"} is not handled`,
-        nowMs,
+        nowMs: opts.nowMs(),
       });
       return { received: true, status: o.status, topupId: null, detail: o.detail };
     }
@@ -140,6 +148,27 @@ export async function mercadoPagoWebhookRoutes(
         detail: `event ${eventId} was already processed`,
       };
     }
+    return applyNotified({ mp, type, dataId, action, record, request });
+  });
+
+  /**
+   * A verified notification (or a legacy IPN: `record` null, nothing stored) naming a payment, a
+   * chargeback or a merchant order → the payments it names read from MercadoPago and applied.
+   */
+  async function applyNotified(n: {
+    mp: MercadoPagoGateway;
+    type: string;
+    dataId: string;
+    action: string;
+    record: ProviderEventRecord | null;
+    request: FastifyRequest;
+  }) {
+    const { mp, type, dataId, action, record, request } = n;
+    const eventId = record?.eventId ?? `${action}:${dataId}`;
+    const nowMs = opts.nowMs();
+    // A chargeback (opened, decided) or a merchant order is notified under its own topic with its
+    // own id: what it says about money is on the payments it names, re-read like a payment's.
+    const group = paymentGroupTopic(type);
     // Every fetch throws a retryable 503 on failure (MercadoPago redelivers); the payments are all
     // read before the first apply, but each apply is followed by an awaited re-read (below).
     const paymentIds = group ? await mp.paymentIdsOf(group, dataId) : [dataId];
@@ -296,5 +325,5 @@ export async function mercadoPagoWebhookRoutes(
       "mercadopago webhook",
     );
     return { received: true, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail };
-  });
+  }
 }

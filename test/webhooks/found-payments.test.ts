@@ -1104,6 +1104,90 @@ describe.each(ENGINES)("%s", (engine) => {
     });
   });
 
+  describe("case mercadopago-legacy-ipn-notification", () => {
+    /** A legacy IPN as MercadoPago sends it: `?topic=…&id=…`, a `resource` body, no signature. */
+    const sendIpn = (h: PaymentsHarness, topic: string, id: string) =>
+      h.app.inject({
+        method: "POST",
+        url: `/webhooks/mercadopago?topic=${encodeURIComponent(topic)}&id=${encodeURIComponent(id)}`,
+        headers: { "content-type": "application/json" },
+        payload: JSON.stringify({
+          resource: `https://api.mercadolibre.com/collections/notifications/${id}`,
+          topic,
+        }),
+      });
+
+    test("a payment and its refund notified only by IPN are credited and taken back, once", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId); // ARS 5000 → 5 credits
+      const res = await sendIpn(h, "payment", paymentId);
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ status: "applied", topupId }); // before the fix: ignored
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0
+      expect((await sendIpn(h, "payment", paymentId)).json().status).toBe("no_change");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+
+      h.fakeMp.update(paymentId, { refunded: 2000 });
+      expect((await sendIpn(h, "payment", paymentId)).json()).toMatchObject({ status: "applied", topupId });
+      expect(h.balance(USER)).toBe(3_000_000); // before the fix: 5 credits kept
+      expect(h.topups.get(topupId)).toMatchObject({ status: "paid", refundedMinor: 200_000n });
+      // A signed Webhook about the same payment afterwards changes nothing.
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("no_change");
+      expect(h.balance(USER)).toBe(3_000_000);
+      expect(h.ledgerRows(USER).map((r) => r.kind)).toEqual(["topup", "reversal"]);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a merchant-order IPN credits the payments it names; other topics, bad or unknown ids change nothing", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "big", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId); // CLP 9000 → 12.5 credits
+      const orderId = h.fakeMp.merchantOrder([paymentId]);
+      for (const [topic, id] of [
+        ["point_integration_ipn", paymentId],
+        ["payment", "abc"],
+        ["payment", ""],
+      ] as const) {
+        const r = await sendIpn(h, topic, id);
+        expect(r.statusCode).toBe(200);
+        expect(r.json().status).toBe("ignored");
+      }
+      expect((await sendIpn(h, "payment", "999999")).json().status).toBe("ignored"); // unknown to MP
+      expect(h.balance(USER)).toBe(0);
+      expect((await sendIpn(h, "merchant_order", orderId)).json()).toMatchObject({
+        status: "applied",
+        topupId,
+      });
+      expect(h.balance(USER)).toBe(12_500_000); // before the fix: 0
+      expect(h.eventCount()).toBe(0); // an IPN has no notification id: nothing recorded
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a payment of another mode or for another top-up named by an IPN is not credited", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const sandbox = h.fakeMp.pay(topupId, { liveMode: false });
+      expect((await sendIpn(h, "payment", sandbox)).json().status).toBe("rejected");
+      const short = h.fakeMp.pay(topupId, { amount: 50 });
+      expect((await sendIpn(h, "payment", short)).json().status).toBe("rejected");
+      expect(h.balance(USER)).toBe(0);
+      expect(h.topups.get(topupId)?.status).toBe("pending");
+    });
+  });
+
   describe("case mercadopago-retry-keeps-first-ts", () => {
     /** `at` seconds ago, the signature's `ts` of a first delivery MercadoPago now retries. */
     const tsAgo = (seconds: number) => String(Math.floor(Date.now() / 1000) - seconds);
