@@ -149,19 +149,20 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     return last === 0 ? key : `${key}#${last + 1}`;
   }
 
-  function checkInTx(accountId: string, nowMs: number): CheckResult {
-    samples.ingest(nowMs - HEADROOM_SAMPLE_WINDOW_MS);
-    const prev = statuses.get(accountId);
-    const created: CheckResult["alerts"] = [];
-
+  /**
+   * The evaluation with the funding episode followed over the ledger entries since the stored
+   * check, and the low-balance level that episode gives: what a check decides and alerts on, and
+   * what `/consumo` must say (its `lowBalance` used the absolute level alone before 2026-12-04,
+   * so a user told "your balance is low" at 20 % of their top-up was shown no warning there: case
+   * `test/cases/consumo-low-balance-percent-level`). Read-only.
+   */
+  function fundedEvaluation(accountId: string, nowMs: number, prev: StoredStatus | null) {
     // Ledger entries since the last check: the funding episode and the receipts to announce.
     let { fundEntryId, fundMicroCredits, receipts } = followFunding(
       { fundEntryId: prev?.fundEntryId ?? 0, fundMicroCredits: prev?.fundMicroCredits ?? 0 },
       spend.entriesSince(accountId, prev?.lastEntryId ?? 0),
       nowMs,
     );
-    const lastEntryId = spend.lastEntryId(accountId);
-
     let ev = evaluateWith(accountId, nowMs, fundEntryId);
     // A credit that leaves a user blocked for money (a partial top-up, an operator's refund of one
     // call or a 1-micro-credit adjustment on a balance in debt) does not end the episode: the user
@@ -181,6 +182,24 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
       fundMicroCredits = prev.fundMicroCredits;
       ev = evaluateWith(accountId, nowMs, fundEntryId);
     }
+    const lowLevelMicroCredits = lowBalanceLevelMicroCredits(
+      ev.limits.lowBalanceMicroCredits,
+      fundMicroCredits,
+      settings.lowBalancePct,
+    );
+    return { ev, fundEntryId, fundMicroCredits, receipts, lowLevelMicroCredits };
+  }
+
+  function checkInTx(accountId: string, nowMs: number): CheckResult {
+    samples.ingest(nowMs - HEADROOM_SAMPLE_WINDOW_MS);
+    const prev = statuses.get(accountId);
+    const created: CheckResult["alerts"] = [];
+    const lastEntryId = spend.lastEntryId(accountId);
+    const { ev, fundEntryId, fundMicroCredits, receipts, lowLevelMicroCredits } = fundedEvaluation(
+      accountId,
+      nowMs,
+      prev,
+    );
     const lang = ev.limits.language;
     const bal = ev.balanceMicroCredits;
     const notify = !accountId.startsWith("agent:");
@@ -216,13 +235,8 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     // Low balance and depleted: once per funding episode (a new credit starts a new one). A user
     // who was never funded hears "blocked" instead.
     if (fundEntryId > 0) {
-      const lowLevel = lowBalanceLevelMicroCredits(
-        ev.limits.lowBalanceMicroCredits,
-        fundMicroCredits,
-        settings.lowBalancePct,
-      );
       const facts = { balanceMicroCredits: bal, topupUrl: settings.topupUrl };
-      if (bal <= lowLevel) raise("low_balance", "", `fund:${fundEntryId}`, facts);
+      if (bal <= lowLevelMicroCredits) raise("low_balance", "", `fund:${fundEntryId}`, facts);
       if (bal <= 0) raise("depleted", "", `fund:${fundEntryId}`, facts);
     }
 
@@ -326,6 +340,18 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     evaluate(accountId: string, nowMs: number): UserStatus {
       const prev = statuses.get(accountId);
       return toStatus(accountId, evaluateWith(accountId, nowMs, prev?.fundEntryId ?? 0), nowMs);
+    },
+    /**
+     * {@link evaluate} and whether the balance is at or under the low-balance level a check alerts
+     * at (max(the absolute level, `lowBalancePct` % of the funding episode's credit), the episode
+     * followed over entries the worker has not checked yet): `/consumo`'s `lowBalance`. Read-only.
+     */
+    evaluateBalance(accountId: string, nowMs: number): { status: UserStatus; lowBalance: boolean } {
+      const { ev, lowLevelMicroCredits } = fundedEvaluation(accountId, nowMs, statuses.get(accountId));
+      return {
+        status: toStatus(accountId, ev, nowMs),
+        lowBalance: ev.balanceMicroCredits <= lowLevelMicroCredits,
+      };
     },
     /**
      * The stored status: one primary-key read. With `agentId` (the agent the user is talking to),

@@ -325,11 +325,12 @@ export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
     },
     consumo: (p, nowMs) => {
       // Live (not the stored status): /consumo must include the call the user just made.
-      const s = enforcer.evaluate(p.userId, nowMs);
+      // `lowBalance` at the level the low_balance alert uses (its percentage of the last credit
+      // too): case test/cases/consumo-low-balance-percent-level.
+      const { status: s, lowBalance } = enforcer.evaluateBalance(p.userId, nowMs);
       const day = windowAt("day", nowMs, settings.timezone);
       const month = windowAt("month", nowMs, settings.timezone);
       const limits = enforcer.limits(p.userId).effective;
-      const lowBalance = s.balanceMicroCredits <= limits.lowBalanceMicroCredits;
       return {
         userId: p.userId,
         balanceMicroCredits: s.balanceMicroCredits,
