@@ -13,6 +13,22 @@ import type { GatewayRequestHandler, PluginApi, PluginLogger } from "./openclaw-
 
 export class ParamError extends Error {}
 
+/**
+ * A write creditgate may or may not have applied (timeout, dropped connection, 5xx) after the
+ * plugin's own retries with the same idempotency key. `keyGiven`: the caller chose the key, so
+ * sending the same params again is safe; otherwise the key was made here and only a retry that
+ * names it (`details.idempotencyKey`) is.
+ */
+export class UnknownOutcomeError extends Error {
+  readonly idempotencyKey: string;
+  readonly keyGiven: boolean;
+  constructor(message: string, idempotencyKey: string, keyGiven: boolean) {
+    super(message);
+    this.idempotencyKey = idempotencyKey;
+    this.keyGiven = keyGiven;
+  }
+}
+
 type Params = Record<string, unknown>;
 
 const USER_RE = /^[^\s/]{1,200}$/;
@@ -115,6 +131,8 @@ export function parseGrant(
   userId: string;
   amountMicroCredits: number;
   body: GrantBody;
+  /** Whether the caller gave the idempotency key (else one was made for this call). */
+  keyGiven: boolean;
 } {
   onlyKeys(p, ["userId", "credits", "reason", "idempotencyKey"]);
   const u = userId(p);
@@ -131,6 +149,7 @@ export function parseGrant(
   return {
     userId: u,
     amountMicroCredits,
+    keyGiven: typeof p.idempotencyKey === "string",
     body: {
       credits: microToCredits(amountMicroCredits),
       reason:
@@ -145,6 +164,46 @@ interface MethodDeps {
   logger: PluginLogger;
   /** Called after admin changes so the gate sees them at once. */
   invalidate: (userId: string) => void;
+  /** Pauses before re-sending a grant whose answer was lost (one retry: the caller waits for all). @defaultValue [250] */
+  retryDelaysMs?: readonly number[];
+}
+
+/**
+ * `POST /v1/users/:id/grants`, applied at most once when its answer is lost. creditgate dedupes
+ * grants on the idempotency key, so a grant that timed out, lost its connection or got a 5xx is
+ * sent again with the SAME key (a duplicate answers the first grant); if it still has no answer
+ * the error names the key. Before 2026-12-04 such a failure answered UNAVAILABLE `retryable: true`
+ * while the key was made afresh at each call (none given), so a caller that retried as told (a
+ * script, an agent tool, the Control UI) credited the user again with a new key: 5 credits granted
+ * twice (case grant-answer-lost-new-key).
+ */
+export async function grantAtMostOnce(
+  client: CreditgateClient,
+  userId: string,
+  body: GrantBody,
+  keyGiven: boolean,
+  delaysMs: readonly number[] = [250],
+): Promise<unknown> {
+  let last: CreditgateError | null = null;
+  for (let attempt = 0; attempt <= delaysMs.length; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, delaysMs[attempt - 1]));
+    try {
+      return await client.grant(userId, body);
+    } catch (err) {
+      // a 4xx is creditgate's answer (nothing applied); anything else leaves the outcome unknown
+      if (err instanceof CreditgateError && err.kind === "http") throw err;
+      last = err instanceof CreditgateError ? err : new CreditgateError("unreachable", String(err));
+    }
+  }
+  throw new UnknownOutcomeError(
+    `${last?.message ?? "no answer"}; the grant may have been applied: ${
+      keyGiven
+        ? "retry with the same idempotencyKey"
+        : `retry only with idempotencyKey "${body.idempotencyKey}"`
+    } to apply it at most once`,
+    body.idempotencyKey,
+    keyGiven,
+  );
 }
 
 function method(deps: MethodDeps, name: string, run: (p: Params) => Promise<unknown>): GatewayRequestHandler {
@@ -154,6 +213,14 @@ function method(deps: MethodDeps, name: string, run: (p: Params) => Promise<unkn
     } catch (err) {
       if (err instanceof ParamError) {
         respond(false, undefined, { code: "INVALID_REQUEST", message: `${name}: ${err.message}` });
+      } else if (err instanceof UnknownOutcomeError) {
+        deps.logger.warn(`creditgate: ${name} failed: ${err.message}`);
+        respond(false, undefined, {
+          code: "UNAVAILABLE",
+          message: `${name}: ${err.message}`,
+          details: { idempotencyKey: err.idempotencyKey },
+          retryable: err.keyGiven,
+        });
       } else if (err instanceof CreditgateError && err.kind === "http") {
         respond(false, undefined, {
           code: err.status === 404 ? "NOT_FOUND" : "INVALID_REQUEST",
@@ -242,8 +309,8 @@ export function registerMethods(api: Pick<PluginApi, "registerGatewayMethod">, d
       "billing.grant",
       "operator.admin",
       async (p) => {
-        const { userId: u, body } = parseGrant(p);
-        const out = await client.grant(u, body);
+        const { userId: u, body, keyGiven } = parseGrant(p);
+        const out = await grantAtMostOnce(client, u, body, keyGiven, deps.retryDelaysMs);
         deps.invalidate(u);
         return out ?? { ok: true };
       },

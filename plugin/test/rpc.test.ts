@@ -143,6 +143,67 @@ describe("gateway methods", () => {
   });
 });
 
+describe("billing.grant whose answer is lost (case grant-answer-lost-new-key)", () => {
+  const params = { userId: "telegram:5550102", credits: "5", reason: "support refund" };
+  beforeEach(() => {
+    cg.setUser("telegram:5550102", {
+      balanceMicroCredits: 0,
+      allowed: false,
+      reason: "insufficient_balance",
+      windows: [],
+    });
+  });
+
+  /** A caller that retries what the gateway marks retryable (a script, an agent tool, a UI). */
+  async function callAsCallerDoes(host: ReturnType<typeof setup>["host"], p: Record<string, unknown>) {
+    let r = await host.callMethod("billing.grant", p);
+    for (let i = 0; i < 3 && !r.ok && r.error?.retryable === true; i++)
+      r = await host.callMethod("billing.grant", p);
+    return r;
+  }
+
+  it("applied once although its first answer was lost and the caller retries", async () => {
+    const { host } = setup();
+    cg.loseGrantAnswers = 1; // creditgate applied the grant; the answer never arrived
+    const r = await callAsCallerDoes(host, params);
+    expect(r.ok).toBe(true);
+    expect(cg.grants).toHaveLength(1);
+    expect(cg.users.get("telegram:5550102")?.balanceMicroCredits).toBe(5_000_000);
+  });
+
+  it("every answer lost: not retryable as sent, and the key that applies it at most once", async () => {
+    const { host } = setup();
+    cg.loseGrantAnswers = 100;
+    const r = await callAsCallerDoes(host, params);
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatchObject({ code: "UNAVAILABLE", retryable: false });
+    const key = (r.error?.details as { idempotencyKey?: string } | undefined)?.idempotencyKey;
+    expect(key).toMatch(/^openclaw-gateway:/);
+    expect(r.error?.message).toContain(key);
+    cg.loseGrantAnswers = 0;
+    const again = await host.callMethod("billing.grant", { ...params, idempotencyKey: key });
+    expect(again.ok).toBe(true);
+    expect(cg.grants).toHaveLength(1);
+    expect(cg.users.get("telegram:5550102")?.balanceMicroCredits).toBe(5_000_000);
+  });
+
+  it("the caller's own key: retrying as sent is safe, so it stays retryable", async () => {
+    const { host } = setup();
+    cg.loseGrantAnswers = 100;
+    const p = { ...params, idempotencyKey: "ticket-4411" };
+    const r = await host.callMethod("billing.grant", p);
+    expect(r.error).toMatchObject({
+      code: "UNAVAILABLE",
+      retryable: true,
+      details: { idempotencyKey: "ticket-4411" },
+    });
+    cg.loseGrantAnswers = 0;
+    expect((await callAsCallerDoes(host, p)).ok).toBe(true);
+    expect(cg.grants).toHaveLength(1);
+    expect(cg.users.get("telegram:5550102")?.balanceMicroCredits).toBe(5_000_000);
+  });
+});
+
 describe("param parsers", () => {
   it("credits are exact to 6 decimals", () => {
     expect(creditsToMicro("0.000001", "x", { allowZero: false })).toBe(1);

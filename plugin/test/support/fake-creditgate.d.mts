@@ -80,6 +80,8 @@ export declare class FakeCreditgate {
   requests: FakeRequest[];
   mode: "up" | "down" | "hang";
   failWith: ((method: string, path: string) => number | undefined) | null;
+  /** Grant answers to lose after the grant is applied (connection reset): an unknown outcome. */
+  loseGrantAnswers: number;
   start(port?: number): Promise<this>;
   stop(): Promise<void>;
   setUser(userId: string, patch: Partial<FakeUser>): void;

@@ -60,6 +60,11 @@ export class FakeCreditgate {
     this.mode = "up";
     /** Per-route failure injection: (method, path) => status code | undefined */
     this.failWith = null;
+    /**
+     * How many grant answers to lose AFTER the grant is applied (the connection is reset): the
+     * caller cannot tell whether it was applied (a timeout or a dropped connection in real life).
+     */
+    this.loseGrantAnswers = 0;
     this.server = null;
     this.url = "";
   }
@@ -341,7 +346,13 @@ export class FakeCreditgate {
       const [i, f = ""] = body.credits.split(".");
       const amountMicroCredits = Number(i) * 1_000_000 + Number(f.padEnd(6, "0"));
       const dup = this.grants.find((g) => g.idempotencyKey === body.idempotencyKey);
-      if (dup) return json(res, 200, { ...dup, status: "duplicate" });
+      if (dup) {
+        if (this.loseGrantAnswers > 0) {
+          this.loseGrantAnswers--;
+          return res.destroy();
+        }
+        return json(res, 200, { ...dup, status: "duplicate" });
+      }
       const cur = this.users.get(userId) ?? {
         balanceMicroCredits: 0,
         allowed: false,
@@ -365,6 +376,10 @@ export class FakeCreditgate {
         balanceMicroCredits: balance,
       };
       this.grants.push(g);
+      if (this.loseGrantAnswers > 0) {
+        this.loseGrantAnswers--;
+        return res.destroy();
+      }
       return json(res, 201, g);
     }
     return json(res, 404, { error: { code: "not_found", message: `${req.method} ${path}` } });
