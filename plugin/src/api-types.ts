@@ -240,6 +240,8 @@ export interface PushEvent {
   speed?: string;
   /** Where Anthropic ran the call, `"us"` (data residency): creditgate prices it at the US-only multiple (1.1× on Claude 4.6 and later). */
   inferenceGeo?: string;
+  /** The service tier that served the call, `"flex"`, `"priority"` or `"batch"`: creditgate prices the call at it. */
+  serviceTier?: string;
   /** The line's `api` (`openai-responses`, `anthropic-messages`…): creditgate reads a service-tier estimate by it. */
   api?: string;
   /**

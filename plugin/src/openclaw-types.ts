@@ -160,7 +160,15 @@ export interface WrittenMessage {
     inference_geo?: unknown;
     /** The same under a camelCase name. */
     inferenceGeo?: unknown;
+    /** The service tier that served the call (Anthropic's `usage.service_tier`), when the line keeps it. */
+    service_tier?: unknown;
+    /** The same under a camelCase name. */
+    serviceTier?: unknown;
   };
+  /** The service tier that served the call (OpenAI's response `service_tier`), when the line keeps it. */
+  service_tier?: unknown;
+  /** The same under a camelCase name. */
+  serviceTier?: unknown;
   /** pi-ai's API of the call, e.g. `google-generative-ai`, `anthropic-messages`. */
   api?: string;
   stopReason?: string;

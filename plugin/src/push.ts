@@ -53,6 +53,18 @@ function inputHoldsCache(m: WrittenMessage): boolean {
   return total === input + output + cacheWrite;
 }
 
+/**
+ * A line's service tier as creditgate's meter reads it (`servedServiceTier`, src/meter/parse.ts):
+ * OpenAI's `service_tier` / Anthropic's `usage.service_tier`, trimmed, case-insensitively; the
+ * tiers priced apart (flex, priority, batch), else null (default, standard, scale, auto or
+ * anything else: the standard price, as no tier).
+ */
+export function servedServiceTier(v: unknown): "flex" | "priority" | "batch" | null {
+  if (typeof v !== "string") return null;
+  const t = v.trim().toLowerCase();
+  return t === "flex" || t === "priority" || t === "batch" ? t : null;
+}
+
 /** The billable call in an assistant message, with the meter's skip rules; null if none. */
 export function usageEvent(
   message: WrittenMessage | { role: string },
@@ -113,6 +125,12 @@ export function usageEvent(
   // `servedInferenceGeo`): "us" is priced at the US-only multiple, so the push must carry it.
   const geoSaid = u.inference_geo ?? u.inferenceGeo;
   const inferenceGeo = typeof geoSaid === "string" && geoSaid.trim().toLowerCase() === "us";
+  // The service tier the provider served the call at, where the line keeps it, read from the same
+  // places and values as the meter (parse.ts `servedServiceTier`): flex / priority / batch are priced
+  // at the tier (the center's `serviceTierOf`), so the push must carry it or it bills the standard
+  // price first and the transcript's copy is its duplicate (before 2026-12-04: case
+  // push-line-service-tier). A standard tier is sent as none, which the meter reads alike.
+  const tier = servedServiceTier(u.service_tier ?? u.serviceTier ?? m.service_tier ?? m.serviceTier);
   const responseId = typeof m.responseId === "string" && m.responseId ? m.responseId : null;
   const agentId = where.agentId ?? agentOfKey(where.sessionKey) ?? "main";
   // Price exactly as the transcript meter would: the push may bill the call first, and the
@@ -210,6 +228,7 @@ export function usageEvent(
     ...(responseModel ? { responseModel } : {}),
     ...(speed ? { speed } : {}),
     ...(inferenceGeo ? { inferenceGeo: "us" } : {}),
+    ...(tier ? { serviceTier: tier } : {}),
     ...(api && api.length <= 100 ? { api } : {}),
     ...(recorded ? { costUsd: total } : {}),
     ...(providerBilled ? { costOrigin: "provider-billed" as const } : {}),
