@@ -260,7 +260,9 @@ export class UsagePusher {
   private flushing: Promise<void> | null = null;
   private attempts = 0;
   private stopped = false;
-  stats = { queued: 0, billed: 0, duplicate: 0, rejected: 0, dropped: 0 };
+  stats = { queued: 0, billed: 0, duplicate: 0, rejected: 0, dropped: 0, leftToMeter: 0 };
+  /** The calls pushed in each session's current turn (see {@link TurnCalls}). */
+  private readonly turns = new TurnCalls();
 
   private readonly o: PushOptions;
 
@@ -274,13 +276,20 @@ export class UsagePusher {
     ctx: { agentId?: string; sessionKey?: string },
   ): undefined => {
     try {
+      const sessionKey = ctx.sessionKey ?? event.sessionKey;
+      if (event.message.role === "user") {
+        // a new turn: what OpenClaw writes after it is no copy of a reply before it (the meter's rules)
+        this.turns.delete(sessionKey ?? "");
+        return undefined;
+      }
       const ev = usageEvent(event.message, {
         agentId: ctx.agentId ?? event.agentId,
-        sessionKey: ctx.sessionKey ?? event.sessionKey,
+        sessionKey,
         slashPrefixes: this.o.slashPrefixes?.() ?? [],
         identityLinks: this.o.identityLinks?.() ?? null,
       });
-      if (ev) this.enqueue(ev);
+      if (ev && !this.turns.mayBeCopy(sessionKey ?? "", ev)) this.enqueue(ev);
+      else if (ev) this.stats.leftToMeter++;
     } catch (err) {
       this.o.logger.warn(`creditgate: push metering skipped a message: ${String(err)}`);
     }
@@ -358,6 +367,78 @@ export class UsagePusher {
     this.timer = null;
     await this.flush();
   }
+}
+
+/** Shortest provider response id the meter takes as naming one response (identity.ts `MIN_RESPONSE_ID_CHARS`). */
+const MIN_RESPONSE_ID_CHARS = 16;
+/** Sessions whose current turn {@link TurnCalls} keeps (the least recently written forgotten first). */
+const MAX_TURN_SESSIONS = 1_000;
+/** Calls kept per session's turn (a longer tool loop forgets its oldest). */
+const MAX_TURN_CALLS = 64;
+
+type Prompt = Pick<PushEvent, "input" | "cacheRead" | "cacheWrite">;
+
+/**
+ * The calls pushed in each session's current turn (since its last user message), to leave to the
+ * meter a message that may be another copy of one of them. OpenClaw writes one reply more than once
+ * with no response id that tells the copies apart: again seconds later under a new entry id
+ * (openclaw/openclaw#47211, #85937, #92563), partial then final under one entry id (the final's
+ * output larger), or as two CLI turn lines by two writers (#118185). The meter skips such copies
+ * from the transcript (batch-builder.ts `isRewrittenCopy`, `sameEntryCopy`), but each copy has its
+ * own identity, so pushing every copy billed the reply once per copy and left the transcript's
+ * lines duplicates (2026-12-04, case `test/cases/push-reply-copies`). This hook sees no entry id,
+ * so a message of the same provider and model whose prompt may be one such call's
+ * ({@link samePromptCounts}) is not pushed: the meter bills it from the transcript when it is a
+ * call (a tool loop's next call sends more, so it is pushed). A long enough response id is one
+ * call at the center already (its response identity), so such a message is always pushed.
+ */
+class TurnCalls {
+  private readonly bySession = new Map<string, PushEvent[]>();
+
+  delete(sessionKey: string): void {
+    this.bySession.delete(sessionKey);
+  }
+
+  /** Whether `ev` may be a copy of a call pushed in its session's turn; it is recorded either way. */
+  mayBeCopy(sessionKey: string, ev: PushEvent): boolean {
+    const calls = this.bySession.get(sessionKey) ?? [];
+    this.bySession.delete(sessionKey);
+    this.bySession.set(sessionKey, calls); // most recently written last
+    if (this.bySession.size > MAX_TURN_SESSIONS) {
+      const oldest = this.bySession.keys().next().value;
+      if (oldest !== undefined) this.bySession.delete(oldest);
+    }
+    const longId = typeof ev.responseId === "string" && ev.responseId.length >= MIN_RESPONSE_ID_CHARS;
+    const copy =
+      !longId &&
+      calls.some(
+        (c) =>
+          c.provider === ev.provider &&
+          c.model === ev.model &&
+          !(typeof c.responseId === "string" && c.responseId.length >= MIN_RESPONSE_ID_CHARS) &&
+          samePromptCounts(c, ev),
+      );
+    calls.push(ev);
+    if (calls.length > MAX_TURN_CALLS) calls.shift();
+    return copy;
+  }
+}
+
+/**
+ * Whether two calls' prompts may be one call's, as the meter's `samePrompt` (src/meter/identity.ts)
+ * takes them: either has none, a total in common, the input of one the whole prompt of the other,
+ * or the counts of one the other's with some missing (a streamed partial written before the
+ * cache counts came).
+ */
+function samePromptCounts(p: Prompt, q: Prompt): boolean {
+  const tp = p.input + p.cacheRead + p.cacheWrite;
+  const tq = q.input + q.cacheRead + q.cacheWrite;
+  if (tp === 0 || tq === 0 || tp === tq || p.input === tq || q.input === tp) return true;
+  const sub = (a: Prompt, b: Prompt) =>
+    (a.input === 0 || a.input === b.input) &&
+    (a.cacheRead === 0 || a.cacheRead === b.cacheRead) &&
+    (a.cacheWrite === 0 || a.cacheWrite === b.cacheWrite);
+  return sub(p, q) || sub(q, p);
 }
 
 /**
