@@ -92,6 +92,7 @@ describe("store/JSONL parity over test/cases (doctor's import of each case's JSO
       "legacy-sessions-leftover-dir",
       "session-store-relocated",
       "sessions-index-unreadable-waits",
+      "store-compact-bak-archive",
       "store-import-cross-agent-subagent-channel",
       "store-import-dropped-dm-channel",
       "store-legacy-session-tables",

@@ -7,9 +7,20 @@ export interface ClassifiedFile {
 
 /**
  * OpenClaw's archive timestamp (`formatSessionArchiveTimestamp`: ISO with `:` as `-`), the whole
- * suffix after `.bak.` (its `ARCHIVE_TIMESTAMP_RE`, src/config/sessions/artifacts.ts).
+ * suffix after `.bak.`, optionally followed by the archive's generation, 32 hex digits (its
+ * `ARCHIVE_SUFFIX_RE`, src/config/sessions/artifacts.ts).
  */
-const ARCHIVE_TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d{3})?Z$/;
+const ARCHIVE_TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d{3})?Z(?:\.[0-9a-f]{32})?$/;
+/**
+ * A compaction backup compressed: `<id>.jsonl.bak.<ts>[.<generation>].zst`. OpenClaw's SQLite-era
+ * `openclaw sessions compact` publishes the whole transcript in `sessions/` before it trims the
+ * session's rows to the last lines (`trimSqliteTranscriptForManualCompact` →
+ * `writeSqliteTranscriptArchive`, reason "bak", zstd where the runtime has it, plain JSONL
+ * otherwise), and no archive row records it: the calls of the rows it dropped are only there.
+ * Read whole, like a `.deleted`/`.reset` archive (`.gz`: an operator's rotation compressed it).
+ */
+export const COMPRESSED_COMPACTION_BACKUP_RE =
+  /\.jsonl\.bak\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d{3})?Z(?:\.[0-9a-f]{32})?\.(?:zst|gz)$/;
 /**
  * A session-file repair's backup, the whole file before the repair (`<file>.bak-<pid>-<ms>`,
  * `repairSessionFileIfNeeded`): the repair drops lines that are not JSON (a complete entry glued

@@ -36,6 +36,7 @@ import {
 } from "./batch-builder.js";
 import {
   type ClassifiedFile,
+  COMPRESSED_COMPACTION_BACKUP_RE,
   classifyImportArchiveFile,
   classifyTranscriptFile,
   filesBySession,
@@ -689,7 +690,8 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
   ): Promise<void> {
     const found: { path: string; name: string; cold: boolean }[] = [];
     for (const name of sessionNames)
-      if (COMPRESSED_ARCHIVE_RE.test(name)) found.push({ path: join(sessionsDir, name), name, cold: false });
+      if (COMPRESSED_ARCHIVE_RE.test(name) || COMPRESSED_COMPACTION_BACKUP_RE.test(name))
+        found.push({ path: join(sessionsDir, name), name, cold: false });
     const coldDir = join(sessionsDir, "cold");
     let coldNames: string[] = [];
     try {

@@ -3,6 +3,7 @@ import { readdirSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ProblemReporter } from "../source.js";
 import { type BatchBuilder, bomLength, eachLine, type LineOwner } from "./batch-builder.js";
+import { COMPRESSED_COMPACTION_BACKUP_RE } from "./classify.js";
 import { archiveTranscript } from "./cold-envelope.js";
 import { readRegularFile } from "./regular-file.js";
 import type { Attribution, StoreAttribution } from "./store-attribution.js";
@@ -15,8 +16,9 @@ import { decodeMaybeZstd, decodeZstd } from "./zst.js";
 // sqlite-reader.ts, whose batches, facts and commit bookkeeping it uses through `ctx`.
 
 /**
- * Plain `.jsonl.deleted.*` / `.jsonl.reset.*` files are tailed by the JSONL source; the compressed
- * ones are ours: `.zst` (OpenClaw's) and `.gz` (an operator's rotation; decodeMaybeZstd).
+ * Plain `.jsonl.deleted.*` / `.jsonl.reset.*` / `.jsonl.bak.<ts>` files are tailed by the JSONL
+ * source; the compressed ones are ours: `.zst` (OpenClaw's) and `.gz` (an operator's rotation;
+ * decodeMaybeZstd), and a compaction's compressed backup (classify.ts COMPRESSED_COMPACTION_BACKUP_RE).
  */
 const ARCHIVE_FILE_RE = /\.jsonl\.(?:deleted|reset)\..*\.(?:zst|gz)$/;
 const COLD_FILE_RE = /\.jsonl\.zst$/;
@@ -192,7 +194,11 @@ export function createStoreArchives(ctx: StoreArchiveContext) {
         return;
       }
       for (const n of names.sort()) {
-        if (!re.test(n) || /\.tmp(?:$|[.-])|\.bak/.test(n)) continue;
+        // a compaction's compressed backup is read (its trimmed rows' calls are only there); other
+        // `.bak` names and temp files are not
+        const bak = COMPRESSED_COMPACTION_BACKUP_RE.test(n);
+        if (!(re.test(n) || (bak && relDir === "")) || /\.tmp(?:$|[.-])/.test(n) || (/\.bak/.test(n) && !bak))
+          continue;
         const path = join(dir, n);
         try {
           const st = statSync(path);
