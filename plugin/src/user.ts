@@ -434,6 +434,15 @@ const TARGET_KINDS: ReadonlySet<string> = new Set([
   "peer",
   // QQ's private chat: OpenClaw's qqbot targets are `qqbot:c2c:<openid>` (a DM, chatType direct)
   "c2c",
+  // iMessage's and BlueBubbles' chat targets (a group chat, no person)
+  "chat_id",
+  "chatid",
+  "chat_guid",
+  "chatguid",
+  "guid",
+  "chat_identifier",
+  "chatidentifier",
+  "chatident",
 ]);
 
 /** The {@link TARGET_KINDS} that name one person, whose id is an account on the session's channel. */

@@ -93,6 +93,12 @@ export interface SessionHints {
    */
   directChat?: { user: string | null } | null;
   /**
+   * The session entry records a group or channel chat (its `chatType`, or its origin's, is `group`
+   * or `channel`): the route it recorded names that chat, so an unfamiliar key's route fallback bills
+   * no one by it (the operator's, as any group).
+   */
+  sharedChat?: boolean;
+  /**
    * {@link directChat} of another session by key (its entry's): a sub-agent spawned from a DM keyed
    * as its room bills that DM's user, not the operator.
    */
@@ -415,7 +421,10 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
     return roomUser ? linked(roomUser, "dm-room", hints) : op;
   }
 
-  // An unfamiliar key shape: fall back to the route the session entry recorded.
+  // An unfamiliar key shape: fall back to the route the session entry recorded, unless the entry
+  // says the chat is a group or channel (its route names that chat: before 2026-12-04 a custom key
+  // of a Telegram group became an account `telegram:-100…`, case `route-fallback-group-chat`).
+  if (hints.sharedChat) return op;
   for (const target of hints.routeTargets ?? []) {
     const acct = routeToAccount(target, hints.channel);
     // a route to a group, channel or room (`slack:channel:c123`, a WhatsApp `…@g.us` group) is no
@@ -609,10 +618,20 @@ export function isReservedSlashPrefix(prefix: string): boolean {
   return AUTOMATION.has(first) || HTTP_USER_HEADS.has(first) || SHARED.has(first) || DM.has(first);
 }
 
-/** A route account that names a group, channel or room rather than a person. */
+/**
+ * A route account that names a group, channel or room rather than a person: a kind word
+ * (`slack:channel:…`), a WhatsApp group, newsletter (channel) or broadcast JID (`…@g.us`,
+ * `…@newsletter`, `status@broadcast`), or a Telegram chat id below zero (Telegram gives groups,
+ * supergroups and channels negative ids, `-100…`; a user's id, a DM's chat id, is positive). Before
+ * 2026-12-04 the last two became accounts nobody tops up (case `route-fallback-group-chat`).
+ */
 function namesSharedChat(acct: string): boolean {
   const parts = acct.split(":");
-  return parts.slice(0, 2).some((p) => SHARED.has(p)) || acct.endsWith("@g.us");
+  return (
+    parts.slice(0, 2).some((p) => SHARED.has(p)) ||
+    /@(?:g\.us|newsletter|broadcast)$/.test(acct) ||
+    (parts[0] === "telegram" && /^-\d/.test(parts[1] ?? ""))
+  );
 }
 
 /**
@@ -718,6 +737,17 @@ const TARGET_KINDS: ReadonlySet<string> = new Set([
   // QQ's private chat: OpenClaw's qqbot targets are `qqbot:c2c:<openid>` (a DM, chatType direct),
   // `qqbot:group:<openid>`, `qqbot:channel:<id>` (extensions/qqbot `parseExplicitTarget`)
   "c2c",
+  // iMessage's and BlueBubbles' chat targets (`CHAT_ID_PREFIXES`, `CHAT_GUID_PREFIXES`,
+  // `CHAT_IDENTIFIER_PREFIXES` in extensions/imessage/src/targets.ts): a group chat, no person
+  // (before 2026-12-04 `imessage:chat_id:42` became an account, case `route-fallback-group-chat`)
+  "chat_id",
+  "chatid",
+  "chat_guid",
+  "chatguid",
+  "guid",
+  "chat_identifier",
+  "chatidentifier",
+  "chatident",
 ]);
 
 /**

@@ -80,6 +80,7 @@ export function createJsonlAttribution(
     routeTargets?: string[];
     heartbeat?: boolean;
     directChat?: { user: string | null } | null;
+    sharedChat?: boolean;
   }): string {
     // A store shared by every agent (`session.store` without `{agentId}`) names other agents' keys
     // too: an operator session is the agent's its key names.
@@ -88,6 +89,7 @@ export function createJsonlAttribution(
       routeTargets: e.routeTargets,
       heartbeat: e.heartbeat,
       directChat: e.directChat,
+      sharedChat: e.sharedChat,
       parentKey: parentOfKey,
       channelOfKey,
       heartbeatOfKey,

@@ -25,6 +25,8 @@ export interface IndexedSession {
    * DMs) is that user's. Null otherwise.
    */
   directChat?: { user: string | null } | null;
+  /** The entry records a group or channel chat ({@link sharedChatOf}): its route names no person. */
+  sharedChat?: boolean;
   /**
    * The session id of the entry's `sessionFile` (its base name, read as a transcript name) when it
    * is not `sessionId`: OpenClaw 2026.4.15 – 2026.5.x rotated `sessionId` on a reset (daily, idle,
@@ -65,6 +67,18 @@ export function directChatOf(
 }
 
 /**
+ * Whether an entry (a `sessions.json` value, a store's `entry_json`) records a shared chat: its
+ * `chatType` or its origin's is `group` or `channel` (OpenClaw's `ChatType`). The route such an entry
+ * recorded (`lastTo`, `origin.from`, `deliveryContext.to`) names that chat, never a person.
+ */
+export function sharedChatOf(entry: Record<string, unknown>, ...origins: Record<string, unknown>[]): boolean {
+  return [entry, ...origins].some((o) => {
+    const t = s(o.chatType)?.trim().toLowerCase();
+    return t === "group" || t === "channel";
+  });
+}
+
+/**
  * One `sessions.json` entry (session key → entry object) as the meter reads it, or null when it
  * names no session id. Unknown shapes yield null, never throw.
  */
@@ -90,6 +104,7 @@ function indexedSession(key: string, raw: unknown): IndexedSession | null {
     heartbeat: s(e.heartbeatIsolatedBaseSessionKey) !== null,
     forkSourceKey: s(obj(e.forkSource).sessionKey),
     directChat: directChatOf(e, origin),
+    sharedChat: sharedChatOf(e, origin),
     fileSessionId: fileSessionIdOf(s(e.sessionFile), sessionId),
   };
 }

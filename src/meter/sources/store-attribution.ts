@@ -10,7 +10,7 @@ import {
 } from "../resolve-user.js";
 import type { RememberedSession } from "../session-memory.js";
 import { mainKeyOf } from "./openclaw-config.js";
-import { directChatOf, type IndexedSession } from "./sessions-index.js";
+import { directChatOf, type IndexedSession, sharedChatOf } from "./sessions-index.js";
 import type { OcHandle } from "./store-handle.js";
 
 // Who pays for a session read from OpenClaw's store: its key from `session_windows` (live) or the
@@ -36,15 +36,17 @@ export function hintsFromEntry(entryJson: string | null | undefined): {
   heartbeat: boolean;
   /** The entry records a one-to-one chat ({@link directChatOf}), else null. */
   directChat: { user: string | null } | null;
+  /** The entry records a group or channel chat ({@link sharedChatOf}). */
+  sharedChat: boolean;
 } {
   const channels: string[] = [];
   const targets: string[] = [];
-  if (!entryJson) return { channels, targets, heartbeat: false, directChat: null };
+  if (!entryJson) return { channels, targets, heartbeat: false, directChat: null, sharedChat: false };
   let e: unknown;
   try {
     e = JSON.parse(entryJson);
   } catch {
-    return { channels, targets, heartbeat: false, directChat: null };
+    return { channels, targets, heartbeat: false, directChat: null, sharedChat: false };
   }
   const at = (...path: string[]): string | null => {
     let v: unknown = e;
@@ -87,6 +89,7 @@ export function hintsFromEntry(entryJson: string | null | undefined): {
     heartbeat: at("heartbeatIsolatedBaseSessionKey") !== null,
     // the store's entry keeps the origin under `delivery` (the JSONL era's at the top)
     directChat: directChatOf(entry, rec(rec(entry.delivery).origin), rec(entry.origin)),
+    sharedChat: sharedChatOf(entry, rec(rec(entry.delivery).origin), rec(entry.origin)),
   };
 }
 
@@ -222,7 +225,7 @@ export function createStoreAttribution(
     const w = h.window?.get(sid);
     if (!w?.session_key) return rememberedAttribution(h, sid, fallbackKey);
     const node = h.node?.get(w.session_key);
-    const { channels, targets, heartbeat, directChat } = hintsFromEntry(node?.entry_json);
+    const { channels, targets, heartbeat, directChat, sharedChat } = hintsFromEntry(node?.entry_json);
     const conv = w.conversation ? h.conversation?.get(w.conversation) : undefined;
     // the window's channel, else the entry's, else the conversation's, else a route's: the first
     // that is a messaging channel (never `webchat`, the dashboard: `sessionChannel`)
@@ -234,6 +237,7 @@ export function createStoreAttribution(
       routeTargets: targets,
       heartbeat,
       directChat,
+      sharedChat,
       parentKey: (k) => parentOfKey(h, k),
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
@@ -254,12 +258,13 @@ export function createStoreAttribution(
    */
   function accountOfKey(h: OcHandle | null, key: string): string {
     const entry = h?.node?.get(key)?.entry_json ?? otherStore(key)?.node?.get(key)?.entry_json;
-    const { targets, heartbeat, directChat } = hintsFromEntry(entry);
+    const { targets, heartbeat, directChat, sharedChat } = hintsFromEntry(entry);
     return resolveAccount(agentOfKey(key) ?? agentId, key, {
       channel: channelOfKey(h, key),
       routeTargets: targets,
       heartbeat,
       directChat,
+      sharedChat,
       parentKey: (k) => parentOfKey(h, k),
       channelOfKey: (k) => channelOfKey(h, k),
       heartbeatOfKey: (k) => heartbeatOfKey(h, k),
