@@ -393,7 +393,16 @@ function combineParts(
   };
 }
 
-/** Of several payments for one top-up, the one that decides it: any that got paid, else the newest. */
+/**
+ * Of several payments for one top-up, the one that decides it: any that got paid, else one still
+ * waiting to be paid (a boleto or cash ticket: a card attempt rejected after it does not undo it),
+ * else the newest.
+ */
 export function decisivePayment(list: readonly MercadoPagoPayment[]): MercadoPagoPayment | null {
-  return list.find((p) => AFTER_PAID.has(p.status ?? "")) ?? list[0] ?? null;
+  return (
+    list.find((p) => AFTER_PAID.has(p.status ?? "")) ??
+    list.find((p) => WAITING.has(p.status ?? "")) ??
+    list[0] ??
+    null
+  );
 }

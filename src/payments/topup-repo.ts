@@ -28,6 +28,13 @@ interface TopupRow {
   paid_at_ms: number | null;
 }
 
+/**
+ * How long after its link expired a failed MercadoPago top-up is still reconciled: an
+ * attempt started before the preference expired (another card after a rejected one) is decided
+ * within minutes, and a day covers a reconcile worker that was down meanwhile.
+ */
+export const MERCADOPAGO_RETRY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
 const TOPUP_COLUMNS = `id, account_id, pack_id, provider, currency, amount_minor, currency_exponent,
   grant_micro_credits, status, provider_ref, payment_ref, checkout_url, expires_at_ms, refunded_minor,
   disputed_minor, reversed_micro_credits, reversal_count, last_error, created_at_ms, updated_at_ms, paid_at_ms`;
@@ -115,8 +122,11 @@ export function createTopupRepo(db: Db) {
        updated_at_ms = @now
      WHERE id = @id`,
   );
-  const due = db.prepare<[number, number], TopupRow>(
-    `SELECT ${TOPUP_COLUMNS} FROM topups WHERE status IN ('pending', 'awaiting_payment') AND created_at_ms <= ?
+  const due = db.prepare<[number, number, number], TopupRow>(
+    `SELECT ${TOPUP_COLUMNS} FROM topups
+      WHERE (status IN ('pending', 'awaiting_payment')
+             OR (provider = 'mercadopago' AND status = 'failed' AND expires_at_ms >= ?))
+        AND created_at_ms <= ?
       ORDER BY created_at_ms LIMIT ?`,
   );
   const recent = db.prepare<[number], TopupRow>(
@@ -175,8 +185,19 @@ export function createTopupRepo(db: Db) {
       });
     },
     /** Pending or awaiting top-ups created at or before `createdBeforeMs`, oldest first. */
-    listUnsettled(createdBeforeMs: number, limit = 500): Topup[] {
-      return due.all(createdBeforeMs, limit).map(fromRow);
+    /**
+     * Top-ups whose payment may still arrive, created at or before `createdBeforeMs`: pending and
+     * awaiting payment, and failed MercadoPago ones whose link expired at or after
+     * `retryLinksSinceMs`. A Checkout Pro preference takes another attempt after a rejected one
+     * (another card) until it expires: a top-up failed by the first attempt is paid by the next,
+     * whose notification may be the one lost. @defaultValue retryLinksSinceMs: `createdBeforeMs` − 24 h
+     */
+    listUnsettled(
+      createdBeforeMs: number,
+      limit = 500,
+      retryLinksSinceMs = createdBeforeMs - MERCADOPAGO_RETRY_WINDOW_MS,
+    ): Topup[] {
+      return due.all(retryLinksSinceMs, createdBeforeMs, limit).map(fromRow);
     },
     listRecent(limit = 50): Topup[] {
       return recent.all(limit).map(fromRow);

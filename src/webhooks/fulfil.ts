@@ -222,9 +222,14 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
       }
     }
 
+    // A top-up waiting for one payment (a boleto, a cash ticket still to be paid) is not undone by
+    // ANOTHER attempt on the same checkout failing (a card rejected on the same Checkout Pro
+    // preference): that payment may still be paid. It stays waiting, on the payment it waits for.
+    const otherAttemptFailed =
+      otherPayment && topup.status === "awaiting_payment" && observation.state === "failed";
     const next: TopupPatch = {
       status: topup.status,
-      paymentRef: observation.paymentRef ?? topup.paymentRef,
+      paymentRef: otherAttemptFailed ? topup.paymentRef : (observation.paymentRef ?? topup.paymentRef),
       refundedMinor: replacesRefunded
         ? (observation.refundedMinor ?? 0n)
         : nextRefundLevel(topup.refundedMinor, observation),
@@ -258,11 +263,14 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
         }
         break;
       case "awaiting_payment":
-        if (topup.status === "pending") next.status = "awaiting_payment";
+        // A new attempt after a failed one (a rejected card, then a boleto on the same
+        // preference) is waited for again, and so reconciled until it is paid or fails.
+        if (topup.status === "pending" || (topup.status === "failed" && otherPayment))
+          next.status = "awaiting_payment";
         break;
       case "failed":
       case "expired":
-        if (unsettled) next.status = observation.state;
+        if (unsettled && !otherAttemptFailed) next.status = observation.state;
         break;
       case "unchanged":
         break;

@@ -1104,6 +1104,101 @@ describe.each(ENGINES)("%s", (engine) => {
     });
   });
 
+  describe("case mercadopago-rejected-attempt-then-paid", () => {
+    /** `reconcile` at `nowMs` (the top-ups are due: created more than 5 minutes before). */
+    const reconcileAt = (h: PaymentsHarness, nowMs: number) => {
+      const fulfiller = createFulfiller(h.deps.db);
+      return reconcileTopups({
+        db: h.deps.db,
+        stripe: h.deps.stripe,
+        mercadoPago: h.deps.mercadoPago,
+        apply: (id: string, observation: PaymentObservation) =>
+          fulfiller.apply({ event: null, topupId: id, observation, nowMs }),
+        nowMs,
+        olderThanMs: 5 * 60_000,
+      });
+    };
+
+    test("a rejected card, then another card approved whose notification was lost: reconcile credits it", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago"); // ARS 5000 → 5 credits
+      const rejected = h.fakeMp.pay(topupId, { status: "rejected" });
+      expect((await h.sendMp(h.fakeMp.notification(rejected))).json().status).toBe("applied");
+      expect(h.topups.get(topupId)?.status).toBe("failed");
+      h.fakeMp.pay(topupId); // the second card: approved, its notification lost
+      const run = await reconcileAt(h, Date.now() + 10 * 60_000);
+      expect(run).toMatchObject([{ topupId, before: "failed", after: "paid", outcome: "applied" }]);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0 (a failed top-up was never read)
+      expect(await reconcileAt(h, Date.now() + 20 * 60_000)).toEqual([]);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a boleto waiting, a card rejected meanwhile: the top-up keeps waiting and the boleto is credited", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const boleto = h.fakeMp.pay(topupId, { status: "pending" });
+      expect((await h.sendMp(h.fakeMp.notification(boleto))).json().status).toBe("applied");
+      expect(h.topups.get(topupId)).toMatchObject({ status: "awaiting_payment", paymentRef: boleto });
+      const card = h.fakeMp.pay(topupId, { status: "rejected" });
+      await h.sendMp(h.fakeMp.notification(card));
+      // before the fix: failed, on the card's payment
+      expect(h.topups.get(topupId)).toMatchObject({ status: "awaiting_payment", paymentRef: boleto });
+      // Reconciled while the boleto waits: the waiting boleto decides, not the newer rejection.
+      const waiting = await reconcileAt(h, Date.now() + 10 * 60_000);
+      expect(waiting).toMatchObject([{ topupId, after: "awaiting_payment" }]);
+      h.fakeMp.update(boleto, { status: "approved", statusDetail: "accredited" }); // notification lost
+      const run = await reconcileAt(h, Date.now() + 3 * 86_400_000);
+      expect(run).toMatchObject([{ topupId, after: "paid", outcome: "applied" }]);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0
+    });
+
+    test("a new attempt after a failed one is waited for again; an old failed top-up is not asked about", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      await h.sendMp(h.fakeMp.notification(h.fakeMp.pay(topupId, { status: "rejected" })));
+      const ticket = h.fakeMp.pay(topupId, { status: "pending" });
+      await h.sendMp(h.fakeMp.notification(ticket));
+      expect(h.topups.get(topupId)).toMatchObject({ status: "awaiting_payment", paymentRef: ticket });
+
+      const other = await h.createTopup(USER, "starter", "mercadopago");
+      await h.sendMp(h.fakeMp.notification(h.fakeMp.pay(other.topupId, { status: "rejected" })));
+      expect(h.topups.get(other.topupId)?.status).toBe("failed");
+      h.fakeMp.pay(other.topupId); // paid, never notified; reconcile runs 2 days later
+      const late = await reconcileAt(h, Date.now() + 2 * 86_400_000);
+      expect(late.map((r) => r.topupId)).toEqual([topupId]); // the waiting one only
+      expect(h.topups.get(other.topupId)?.status).toBe("failed");
+    });
+
+    test("Stripe: a failed or expired session is final and not read again", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const a = await h.createTopup(USER, "starter", "stripe");
+      await h.sendStripe(h.fakeStripe.completeUnpaid(h.sessionIdOf(a.topupId)));
+      await h.sendStripe(h.fakeStripe.asyncFailed(h.sessionIdOf(a.topupId)));
+      const b = await h.createTopup(USER, "starter", "stripe");
+      await h.sendStripe(h.fakeStripe.expire(h.sessionIdOf(b.topupId)));
+      expect(h.topups.get(a.topupId)?.status).toBe("failed");
+      expect(h.topups.get(b.topupId)?.status).toBe("expired");
+      expect(await reconcileAt(h, Date.now() + 10 * 60_000)).toEqual([]);
+    });
+  });
+
   describe("case mercadopago-legacy-ipn-notification", () => {
     /** A legacy IPN as MercadoPago sends it: `?topic=…&id=…`, a `resource` body, no signature. */
     const sendIpn = (h: PaymentsHarness, topic: string, id: string) =>
