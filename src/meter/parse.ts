@@ -1657,10 +1657,44 @@ function inputHoldsCache(
 ): boolean {
   if (cacheRead === 0 || input < cacheRead || total === null || total === 0) return false;
   if (total >= input + output + cacheRead + cacheWrite) return false;
-  const google = api !== null ? GOOGLE_APIS.has(api) : provider === "google" || provider === "google-vertex";
-  if (google) return true;
+  if (isGoogleLine(api, provider)) return true;
   if (api === null || CACHE_EXCLUSIVE_APIS.has(api) || cacheNotTellable(api, provider)) return false;
   return total === input + output + cacheWrite;
+}
+
+/** Whether a line is pi-ai's Google (Gemini API or Vertex AI) call, by its API or, without one, its provider. */
+function isGoogleLine(api: string | null, provider: string | null): boolean {
+  return api !== null ? GOOGLE_APIS.has(api) : provider === "google" || provider === "google-vertex";
+}
+
+/**
+ * Whether a pi-ai Google line's `output` holds its thoughts twice. pi-ai's Google providers write
+ * `output = candidatesTokenCount + thoughtsTokenCount`, `reasoning = thoughtsTokenCount` and
+ * `totalTokens = totalTokenCount`, Google's documented meaning (thoughts beside the candidates).
+ * Some deployments and relays write `candidatesTokenCount` with the thoughts already in it (see
+ * `geminiCounts`: simonw/llm-gemini#75, BerriAI/litellm#10141), so such a line's output counts the
+ * thoughts twice, and Google's total, which counts them once, is exactly the line's sum less its
+ * reasoning: `total = input + output + cacheRead + cacheWrite − reasoning`. Before 2026-12-04 the
+ * thoughts were billed twice at the output rate, and the total short of the sum was read as pi-ai's
+ * old cache defect (`inputHoldsCache`), taking the cached tokens out of the input a second time
+ * (case usage-gemini-thoughts-inside-candidates). Needs a positive reasoning count no greater than
+ * the output and a total that is exactly that; a gap equal to the cache reads rather than the
+ * reasoning is pi-ai's cache defect, as before.
+ */
+function piAiThoughtsInside(
+  api: string | null,
+  provider: string | null,
+  input: number,
+  output: number,
+  cacheRead: number,
+  cacheWrite: number,
+  total: number | null,
+  reasoningRaw: unknown,
+): boolean {
+  if (total === null || total === 0 || !isGoogleLine(api, provider)) return false;
+  const reasoning = count(reasoningRaw);
+  if (reasoning === null || reasoning === 0 || reasoning > output || reasoning === cacheRead) return false;
+  return total === input + output + cacheRead + cacheWrite - reasoning;
 }
 
 function str(v: unknown): string | null {
@@ -2445,8 +2479,31 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     }
   }
   const api = str(msg.api);
+  // A pi-ai Google line whose thoughts the deployment already counted inside the candidates
+  // (see `piAiThoughtsInside`): billed once, under the identity it was billed with before
+  let outputWithThoughtsTwice: number | undefined;
+  if (
+    n === null &&
+    !clamped &&
+    piAiThoughtsInside(
+      api,
+      str(providerRaw),
+      input,
+      output,
+      cacheRead,
+      cacheWrite,
+      totalRaw,
+      usage.reasoningTokens ?? usage.reasoning,
+    )
+  ) {
+    outputWithThoughtsTwice = output;
+    output -= count(usage.reasoningTokens ?? usage.reasoning) ?? 0;
+  }
   let writtenInput: number | undefined;
-  if (inputHoldsCache(api, str(providerRaw), input, output, cacheRead, cacheWrite, totalRaw)) {
+  if (
+    outputWithThoughtsTwice === undefined &&
+    inputHoldsCache(api, str(providerRaw), input, output, cacheRead, cacheWrite, totalRaw)
+  ) {
     writtenInput = input;
     input -= cacheRead;
   }
@@ -2613,6 +2670,8 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
     const before = Math.max(0, tokenCount(legacy.legacyOutput) ?? 0);
     if (before !== output) parsed.identityOutput = before;
   }
+  // billed before 2026-12-04 with its thoughts twice in its output: that identity
+  if (outputWithThoughtsTwice !== undefined) parsed.identityOutput = outputWithThoughtsTwice;
   // billed before 2026-12-04 without the thoughts its total shows: that identity
   if (outputBeforeThoughts !== undefined && parsed.identityOutput === undefined)
     parsed.identityOutput = outputBeforeThoughts;

@@ -398,17 +398,17 @@ describe("case usage-gemini-tool-prompt-only-in-total: Gemini's tool-use prompt 
 
 describe("case usage-gemini-thoughts-inside-candidates: Gemini thoughts already inside candidatesTokenCount are billed once", () => {
   for (const mode of ["calculate", "auto", "recorded"] as const) {
-    it(`${mode}: telegram:5551801 3 calls $0.0057672, output 2196 (was $0.0088697, output 3485)`, async () => {
+    it(`${mode}: telegram:5551801 5 calls $0.0100209, output 3789 (was $0.0162259, output 6367)`, async () => {
       const { s, world } = await meterCase("usage-gemini-thoughts-inside-candidates", mode);
-      expect(s).toMatchObject({ billed: 3, held: 0, unknownModels: [] });
+      expect(s).toMatchObject({ billed: 5, held: 0, unknownModels: [] });
       expect(queryUsage(world.db, { by: "user" })).toEqual([
         expect.objectContaining({
           key: "telegram:5551801",
-          requests: 3,
-          input: 884,
-          output: 2196,
-          cacheRead: 400,
-          costUsd: "0.0057672",
+          requests: 5,
+          input: 1748,
+          output: 3789,
+          cacheRead: 800,
+          costUsd: "0.0100209",
         }),
       ]);
     });
@@ -451,6 +451,26 @@ describe("case usage-gemini-thoughts-inside-candidates: Gemini thoughts already 
         gem,
       ).output,
     ).toBe(305);
+    // pi-ai's names: output = candidates + thoughts, total Google's own
+    const pi = parsed(
+      { input: 600, output: 800, cacheRead: 400, cacheWrite: 0, reasoning: 300, totalTokens: 1500 },
+      gem,
+    );
+    expect([pi.input, pi.output, pi.identityOutput, pi.writtenInput]).toEqual([600, 500, 800, undefined]);
+    // the documented shape, and pi-ai's old cache defect (the gap is the cache reads), as before
+    const piApart = parsed(
+      { input: 600, output: 800, cacheRead: 400, reasoning: 300, totalTokens: 1800 },
+      gem,
+    );
+    expect([piApart.input, piApart.output]).toEqual([600, 800]);
+    const piOld = parsed(
+      { input: 1000, output: 800, cacheRead: 400, reasoning: 300, totalTokens: 1800 },
+      gem,
+    );
+    expect([piOld.input, piOld.output, piOld.writtenInput]).toEqual([600, 800, 1000]);
+    // not a Google line: left as written
+    const openai = { provider: "openai", model: "gpt-5", api: "openai-responses" };
+    expect(parsed({ input: 264, output: 2082, reasoning: 989, totalTokens: 1357 }, openai).output).toBe(2082);
   });
 });
 
