@@ -1412,6 +1412,8 @@ export interface paths {
                                 resetsAt: string;
                             }[];
                             topupUrl?: string;
+                            /** @enum {string} */
+                            language?: "en" | "es";
                         };
                     };
                 };
@@ -1507,6 +1509,8 @@ export interface paths {
                             }[];
                             lowBalance: boolean;
                             topupHint?: string;
+                            /** @enum {string} */
+                            language?: "en" | "es";
                             credits: {
                                 paidMicroCredits: number;
                                 promotionalMicroCredits: number;
@@ -1624,6 +1628,8 @@ export interface paths {
                                 resetsAt: string;
                             }[];
                             topupUrl?: string;
+                            /** @enum {string} */
+                            language?: "en" | "es";
                         };
                     };
                 };
@@ -1721,6 +1727,8 @@ export interface paths {
                                 resetsAt: string;
                             }[];
                             topupUrl?: string;
+                            /** @enum {string} */
+                            language?: "en" | "es";
                         };
                     };
                 };

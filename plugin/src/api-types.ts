@@ -54,6 +54,12 @@ export interface UserStatus {
   liftsAt?: string | null;
   /** The operator's top-up page, when configured. */
   topupUrl?: string;
+  /**
+   * The user's language when the operator chose one (`limits set <user> --language`, or `'*'`):
+   * the plugin answers this user in it, as creditgate writes their notices. Absent: the plugin's
+   * own `language`.
+   */
+  language?: string;
 }
 /** Usage over one window (today, this month). */
 export interface UsageTotals {
@@ -84,6 +90,8 @@ export interface Consumo {
   topupHint?: string;
   /** What the balance is made of (creditgate docs/grants.md); absent from servers before grants. */
   credits?: ConsumoCredits;
+  /** The user's language when the operator chose one, as in the status answer. */
+  language?: string;
 }
 /** The grant breakdown of `/consumo`: live credit by kind, debt, and the next expiry. */
 export interface ConsumoCredits {

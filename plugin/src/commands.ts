@@ -1,7 +1,13 @@
 /** `/consumo`, `/saldo`, `/recargar [pack] [provider]`, `/recargar auto <pack> [threshold]|off`, `/burn` and `/tokens` (operator only). */
 import type { Pack } from "./api-types.js";
 import { type CreditgateClient, CreditgateError } from "./client.js";
-import { PAYMENT_PROVIDERS, type PaymentProvider, type PluginConfig } from "./config.js";
+import {
+  type Language,
+  PAYMENT_PROVIDERS,
+  type PaymentProvider,
+  type PluginConfig,
+  userLanguage,
+} from "./config.js";
 import {
   formatBudgets,
   formatBurn,
@@ -99,6 +105,7 @@ export function isOperator(ctx: PluginCommandContext, cfg: PluginConfig): boolea
 
 export function buildCommands(d: CommandDeps): PluginCommandDefinition[] {
   const lang = d.config.language;
+  const pluginLang = lang;
   const t = texts(lang);
 
   /** Runs a handler; creditgate being down becomes a friendly line plus a log entry. */
@@ -114,7 +121,12 @@ export function buildCommands(d: CommandDeps): PluginCommandDefinition[] {
     };
 
   /** `/recargar auto …`: turn auto top-up on (a save-card link when no card is saved yet) or off. */
-  async function autoTopup(user: string, a: NonNullable<ReturnType<typeof parseAutoArgs>>): Promise<string> {
+  async function autoTopup(
+    user: string,
+    a: NonNullable<ReturnType<typeof parseAutoArgs>>,
+    lang: Language,
+  ): Promise<string> {
+    const t = texts(lang);
     if (a.off) {
       await d.client.disableAutoTopup(user);
       return t.autoOff;
@@ -171,7 +183,7 @@ export function buildCommands(d: CommandDeps): PluginCommandDefinition[] {
           d.client.consumo(user),
           d.cache.get(user, agent).then((r) => (r.ok ? r.status : null)),
         ]);
-        return formatConsumo(c, lang, s);
+        return formatConsumo(c, userLanguage(c.language ?? s?.language, lang), s);
       }),
     });
   }
@@ -188,7 +200,7 @@ export function buildCommands(d: CommandDeps): PluginCommandDefinition[] {
         d.cache.invalidate(user);
         const r = await d.cache.get(user, ctx.agentId || agentOfKey(ctx.sessionKey) || undefined);
         if (!r.ok) throw r.error;
-        return formatSaldo(r.status, lang);
+        return formatSaldo(r.status, userLanguage(r.status.language, lang));
       }),
     });
   }
@@ -203,9 +215,15 @@ export function buildCommands(d: CommandDeps): PluginCommandDefinition[] {
       requireAuth: false,
       handler: guarded("recargar", async (ctx) => {
         const user = commandUser(ctx);
-        if (!user) return t.who;
+        if (!user) return texts(pluginLang).who;
+        // the user's own language when creditgate names one (the cached status; none: the plugin's)
+        const agent = ctx.agentId || agentOfKey(ctx.sessionKey) || undefined;
+        const lang = await d.cache
+          .get(user, agent)
+          .then((r) => (r.ok ? userLanguage(r.status.language, pluginLang) : pluginLang));
+        const t = texts(lang);
         const auto = parseAutoArgs(ctx.args);
-        if (auto) return autoTopup(user, auto);
+        if (auto) return autoTopup(user, auto, lang);
         const { pack: wanted, provider: asked } = parseRecargarArgs(ctx.args);
         const packs = await d.client.packs();
         if (!wanted) return formatPacks(packs, lang, asked ?? undefined);

@@ -5,6 +5,17 @@
  */
 
 export type Language = "es" | "en";
+
+/**
+ * The language to answer a user in: the one creditgate says the operator chose for them (their
+ * limit rules, else `'*'`; the language of their notices), else the plugin's own `language`. Before
+ * 2026-12-04 the plugin always answered in its own, so a user set to English read the gate's
+ * refusal, /consumo and /saldo in Spanish beside English notices (case chat-reply-user-language).
+ */
+export function userLanguage(chosen: unknown, fallback: Language): Language {
+  const l = typeof chosen === "string" ? chosen.trim().toLowerCase() : "";
+  return l === "en" || l === "es" ? l : fallback;
+}
 export type PaymentProvider = "stripe" | "mercadopago";
 export const PAYMENT_PROVIDERS: readonly PaymentProvider[] = ["stripe", "mercadopago"];
 

@@ -17,7 +17,7 @@
  * Only end-user sessions are gated (DM keys, `openai-user:*`). Operator sessions, cron,
  * heartbeats and groups are billed to the agent's own account by the meter and pass.
  */
-import type { Language } from "./config.js";
+import { type Language, userLanguage } from "./config.js";
 import { blockedText } from "./i18n.js";
 import type {
   AgentHookContext,
@@ -104,7 +104,11 @@ export class Gate {
         this.o.logger.info("creditgate: reachable again; gating resumed");
       }
       if (r.status.allowed) return { allow: true, userId, why: "allowed" };
-      return { allow: false, userId, text: blockedText(r.status, this.o.language) };
+      return {
+        allow: false,
+        userId,
+        text: blockedText(r.status, userLanguage(r.status.language, this.o.language)),
+      };
     }
     const t = this.now();
     if (!this.outage || t - this.lastOutageLog >= OUTAGE_LOG_EVERY_MS) {

@@ -544,3 +544,44 @@ it("credits() is exact and keeps at least two decimals", () => {
   expect(credits(-1_500_000)).toBe("-1.50");
   expect(credits(12_345_678_901)).toBe("12345.678901");
 });
+
+describe("case chat-reply-user-language: a user the operator set to English is answered in English", () => {
+  beforeEach(() => {
+    // `creditgate limits set telegram:5550103 --language en`: creditgate's status and /consumo say so
+    cg.setUser("telegram:5550103", {
+      balanceMicroCredits: 0,
+      allowed: false,
+      reason: "insufficient_balance",
+      windows: [],
+      language: "en",
+    });
+  });
+
+  it("the gate's refusal, /consumo, /saldo and /recargar follow the user's language, not the plugin's (es)", async () => {
+    const host = setup();
+    const gate = await host.inbound({ senderId: "5550103", text: "hello, can you help?" });
+    expect(gate.by).toBe("before_dispatch");
+    expect(gate.reply).toContain("Your balance is used up.");
+    expect(gate.reply).not.toContain("saldo");
+    const ctx = { channel: "telegram", senderId: "5550103" };
+    const consumo = await host.runCommand("consumo", ctx);
+    expect(consumo).toContain("Balance: 0.00 credits");
+    expect(consumo).toContain("Today: 3 requests");
+    expect(consumo).not.toMatch(/Saldo|Hoy|solicitudes/);
+    expect(await host.runCommand("saldo", ctx)).toContain("Balance: 0.00 credits");
+    const packs = await host.runCommand("recargar", ctx);
+    expect(packs).toContain("Available packs:");
+    const link = await host.runCommand("recargar", { ...ctx, args: "starter" });
+    expect(link).toContain("To add 5 credits (starter) pay with Stripe here:");
+  });
+
+  it("a user without a chosen language is answered in the plugin's language, as before", async () => {
+    cg.setUser("telegram:5550103", { language: undefined });
+    const host = setup();
+    const gate = await host.inbound({ senderId: "5550103", text: "hola" });
+    expect(gate.reply).toContain("Tu saldo se agotó.");
+    expect(await host.runCommand("saldo", { channel: "telegram", senderId: "5550103" })).toContain(
+      "Saldo: 0.00 créditos",
+    );
+  });
+});

@@ -12,7 +12,7 @@ import { formatMicroCredits } from "../money.js";
 import type { Enforcer } from "./check.js";
 import { BLOCK_REASONS, type BlockReason } from "./decide.js";
 import { HEADROOM_BASES, type Headroom } from "./headroom.js";
-import { CAP_KINDS, type CapKind } from "./rules.js";
+import { CAP_KINDS, type CapKind, LANGUAGES, type Language } from "./rules.js";
 import type { UserStatus } from "./status-repo.js";
 import { topupHint } from "./templates.js";
 import { PERIODS, type Period, windowAt } from "./windows.js";
@@ -66,6 +66,8 @@ export interface StatusView {
     resetsAt: string;
   }[];
   topupUrl?: string;
+  /** The user's language when the operator chose one (their rules, else `*`). */
+  language?: Language;
 }
 
 export interface Consumo {
@@ -84,6 +86,8 @@ export interface Consumo {
   topupHint?: string;
   /** What the balance is made of (docs/grants.md): live grants by kind, debt, the next expiry. */
   credits: ConsumoCredits;
+  /** The user's language when the operator chose one (their rules, else `*`). */
+  language?: Language;
 }
 
 /** The grant breakdown of `/consumo`: "3.20 paid + 1.00 bonus, 1.00 expires on 2026-12-30". */
@@ -176,6 +180,12 @@ export const statusViewSchema = z.object({
   windows: z.array(windowUseSchema),
   /** Only while blocked (not for `operator_budget`) and CREDITGATE_TOPUP_URL is set. */
   topupUrl: z.string().optional(),
+  /**
+   * The user's language when the operator chose one (the user's limit rules, else the defaults'
+   * `*`): chat replies about this user (the plugin's gate, /saldo) use it, as the notices do.
+   * Absent when neither sets one (the chat side keeps its own setting).
+   */
+  language: z.enum(LANGUAGES).optional(),
 });
 
 /** {@link Consumo} as the API answers it (`/consumo`). */
@@ -188,6 +198,8 @@ export const consumoSchema = z.object({
   lowBalance: z.boolean(),
   /** Only when `lowBalance`: where and how to top up, in the user's language. */
   topupHint: z.string().optional(),
+  /** The user's language when the operator chose one (user rules, else `*`); as in the status answer. */
+  language: z.enum(LANGUAGES).optional(),
   /** What the balance is made of: live grants by kind, debt, and the next expiry (docs/grants.md). */
   credits: z.object({
     paidMicroCredits: int,
@@ -266,6 +278,18 @@ export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
     chargedMicroCredits: r?.c ?? 0,
   });
 
+  /**
+   * The language the operator set for a user (their rules, else the defaults'), or nothing: the
+   * chat side answers in it, as the notices are written in it. Before 2026-12-04 the status and
+   * /consumo answers did not say it, so the plugin answered a user whose rules say `en` in its own
+   * language (Spanish by default) beside English notices (case chat-reply-user-language).
+   */
+  function chosenLanguage(userId: string): { language?: Language } {
+    const l = enforcer.limits(userId);
+    const language = l.user?.language ?? l.defaults?.language;
+    return language ? { language } : {};
+  }
+
   function statusView(s: UserStatus): StatusView {
     return {
       userId: s.accountId,
@@ -285,6 +309,7 @@ export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
       ...(!s.allowed && s.reason !== "operator_budget" && settings.topupUrl
         ? { topupUrl: settings.topupUrl }
         : {}),
+      ...chosenLanguage(s.accountId),
     };
   }
 
@@ -346,6 +371,7 @@ export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
         lowBalance,
         ...(lowBalance ? { topupHint: topupHint(limits.language, settings.topupUrl) } : {}),
         credits: consumoCredits(p.userId, nowMs),
+        ...chosenLanguage(p.userId),
       };
     },
     user_usage: (p, nowMs) => {

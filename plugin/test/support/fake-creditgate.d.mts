@@ -13,6 +13,8 @@ export interface FakeUser {
   /** The pre-call headroom, as creditgate's status answers it. */
   headroom?: { microCredits: number; credits: string; basis: string };
   consumo?: Record<string, unknown>;
+  /** The language the operator chose for the user (their limit rules or `*`), when any. */
+  language?: string;
 }
 export interface FakeRequest {
   method: string;

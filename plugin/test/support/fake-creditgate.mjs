@@ -176,6 +176,8 @@ export class FakeCreditgate {
         month: { requests: 40, tokens: 1_234_567, chargedMicroCredits: 5_250_000 },
         limits: (s.windows ?? []).map((w) => ({ ...w, kind: w.kind ?? "hard" })),
         lowBalance: s.balanceMicroCredits < 1_000_000,
+        // the user's chosen language, as the real server answers it in both status and /consumo
+        ...(s.language ? { language: s.language } : {}),
         ...c,
       });
     }
