@@ -909,6 +909,13 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
     const fineTuned = fineTunedLookup(providerId, model, direct);
     if (fineTuned !== null) return fineTuned;
     if (direct.info !== undefined) return direct;
+    // A client-side context directive after the id (Claude Code's `[1m]`): the model it names
+    // (see `CONTEXT_DIRECTIVE`), with every other rule of this chain.
+    const directive = CONTEXT_DIRECTIVE.exec(model);
+    if (directive !== null) {
+      const named = modelLookup(provider, model.slice(0, directive.index), atMs);
+      if (named.info !== undefined) return named;
+    }
     // An Amazon Bedrock model id (`us.anthropic.claude-…-v1:0`, an inference-profile ARN) on a
     // provider whose list lacks it: Bedrock's own price (see `bedrockModelLookup`).
     const bedrock = providerId === "aws" ? null : bedrockModelLookup(model, atMs);
@@ -1078,6 +1085,20 @@ function govCloudLookup(providerId: string | null, model: string, atMs: number):
     return null;
   return { ...global, rates: govCloudOf(global.rates) };
 }
+
+/**
+ * A bracketed directive at the end of a model id: Claude Code's `[1m]`, which selects the 1M-token
+ * context window and is stripped before the request goes out (the API is called with the model id
+ * alone; https://code.claude.com/docs/en/model-config). Claude Code, OpenClaw's Claude CLI backend
+ * and the tools that copy its model setting write it into the id they record
+ * (`claude-opus-5[1m]`). The table matches some Claude entries by prefix (`claude-opus-4-6[1m]`
+ * was priced), but entries matched exactly (`claude-opus-5`, `claude-fable-5`: `equals` and a
+ * dated `regex`) did not match with the suffix, so such calls were unknown models at the fallback
+ * price (planetf1/otelite#112: `claude-opus-5[1m]` billed at $15 / $75 for $5 / $25;
+ * Wangnov/claude-code-statusline-pro#76 for `deepseek-v4-pro[1m]`). The context window is priced
+ * by the call's own input (its long-context tiers), never by the label.
+ */
+const CONTEXT_DIRECTIVE = /\s*\[[a-z0-9._-]{1,16}\]$/i;
 
 /**
  * Amazon Bedrock's own model ids: `<vendor>.<model>` (`anthropic.claude-sonnet-4-5-20250929-v1:0`,
@@ -2426,9 +2447,11 @@ const OPENCLAW_FAST_ESTIMATE_MULTIPLE = 2n;
  */
 export function fastModeMultiple(provider: string, model: string, atMs: number): bigint {
   if (!FAST_MODE_PROVIDERS.has(provider.trim().toLowerCase())) return 1n;
+  // Claude Code's `[1m]` context label (`CONTEXT_DIRECTIVE`) names the same model
   const id = model
     .trim()
     .toLowerCase()
+    .replace(CONTEXT_DIRECTIVE, "")
     .replace(/^anthropic\//, "")
     .replaceAll(".", "-");
   // a Claude CLI id (`opus-4.6`) is the model it names, as the price is

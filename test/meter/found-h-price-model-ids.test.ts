@@ -121,3 +121,71 @@ describe("case bedrock-model-id-behind-proxy: a Bedrock id is priced at Bedrock'
     expect(q).toMatchObject({ source: "override", costPicoUsd: 1_000_000n * 1_000_000n });
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Claude Code's `[1m]` context label on a model id the table matches exactly (`claude-opus-5`)
+// ---------------------------------------------------------------------------------------------
+
+describe("case claude-context-label-model-id: `claude-opus-5[1m]` is Claude Opus 5", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551432 3 calls $0.69035, not $1.3581 at the fallback`, async () => {
+      const { s, world } = await meterCase("claude-context-label-model-id", mode);
+      expect(s).toMatchObject({ billed: 3, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551432",
+          requests: 3,
+          costUsd: "0.69035",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+
+  const at = Date.parse("2026-11-12T09:00:00Z");
+  const quote = (provider: string, model: string, extra: Partial<Parameters<typeof parsedUsage>[0]> = {}) =>
+    pricer().price(
+      parsedUsage({
+        provider,
+        model,
+        messageTsMs: at,
+        input: 100_000,
+        output: 10_000,
+        cacheRead: 50_000,
+        ...extra,
+      }),
+    );
+
+  it("the label prices as the model without it, on every provider and spelling", () => {
+    for (const [provider, model] of [
+      ["anthropic", "claude-opus-5"],
+      ["anthropic", "claude-opus-5-20260901"],
+      ["anthropic", "claude-fable-5"],
+      ["anthropic", "claude-sonnet-4-5"],
+      ["claude-cli", "claude-opus-5"],
+      ["litellm", "anthropic/claude-opus-5"],
+      ["openrouter", "anthropic/claude-opus-5"],
+    ] as const) {
+      const bare = quote(provider, model);
+      expect(bare.unknownModel, `${provider} ${model}`).toBe(false);
+      for (const label of ["[1m]", "[1M]", " [1m]"]) {
+        const q = quote(provider, `${model}${label}`);
+        expect({ cost: q.costPicoUsd, unknown: q.unknownModel }, `${provider} ${model}${label}`).toEqual({
+          cost: bare.costPicoUsd,
+          unknown: false,
+        });
+      }
+    }
+  });
+
+  it("a fast-mode call with the label is billed at its model's fast multiple", () => {
+    const std = quote("claude-cli", "claude-opus-5").costPicoUsd;
+    const fast = quote("claude-cli", "claude-opus-5[1m]", { speed: "fast" });
+    expect(fast.costPicoUsd).toBe(2n * std);
+    expect(fast.version).toContain("+speed:fast");
+  });
+
+  it("a label does not make an unknown model known", () => {
+    expect(quote("anthropic", "claude-nonesuch-9[1m]").unknownModel).toBe(true);
+  });
+});
