@@ -916,6 +916,13 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
       const named = modelLookup(provider, model.slice(0, directive.index), atMs);
       if (named.info !== undefined) return named;
     }
+    // A Vertex AI version after the id (`claude-opus-4@20250514`, `@default`): the model it names
+    // (see `VERTEX_VERSION`), with every other rule of this chain.
+    const version = VERTEX_VERSION.exec(model);
+    if (version !== null && version.index > 0) {
+      const named = modelLookup(provider, model.slice(0, version.index), atMs);
+      if (named.info !== undefined) return named;
+    }
     // An Amazon Bedrock model id (`us.anthropic.claude-…-v1:0`, an inference-profile ARN) on a
     // provider whose list lacks it: Bedrock's own price (see `bedrockModelLookup`).
     const bedrock = providerId === "aws" ? null : bedrockModelLookup(model, atMs);
@@ -1099,6 +1106,19 @@ function govCloudLookup(providerId: string | null, model: string, atMs: number):
  * by the call's own input (its long-context tiers), never by the label.
  */
 const CONTEXT_DIRECTIVE = /\s*\[[a-z0-9._-]{1,16}\]$/i;
+
+/**
+ * A Vertex AI model version after the id: `claude-opus-4@20250514`, `claude-opus-5@default`
+ * (Vertex names Claude models `<id>@<version>`,
+ * https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude). The table's Vertex
+ * list (`google-vertex`) spells many such ids, but OpenClaw's `anthropic-vertex` provider, which the
+ * table takes for Anthropic, and a proxy or custom provider whose ids are Vertex's reached only
+ * entries that match by prefix: Claude Opus 4, Opus 5 and Fable 5, matched exactly, were unknown
+ * models at the fallback price there (Known limits before 2026-12-04). Such an id is priced as the
+ * id without its version (Vertex bills Claude at Anthropic's list price on the global endpoint;
+ * its regional-endpoint premium is not in the id: Known limits).
+ */
+const VERTEX_VERSION = /@[a-z0-9._-]{1,32}$/i;
 
 /**
  * Amazon Bedrock's own model ids: `<vendor>.<model>` (`anthropic.claude-sonnet-4-5-20250929-v1:0`,

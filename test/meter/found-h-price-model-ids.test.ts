@@ -189,3 +189,52 @@ describe("case claude-context-label-model-id: `claude-opus-5[1m]` is Claude Opus
     expect(quote("anthropic", "claude-nonesuch-9[1m]").unknownModel).toBe(true);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// A Vertex AI `@version` on an id the table matches exactly, on `anthropic-vertex` or a proxy
+// ---------------------------------------------------------------------------------------------
+
+describe("case vertex-version-suffix-model-id: `claude-opus-5@20260901` is Claude Opus 5", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551433 3 calls $0.495, no unknown model (before $0.885, 3 unknown)`, async () => {
+      const { s, world } = await meterCase("vertex-version-suffix-model-id", mode);
+      expect(s).toMatchObject({ billed: 3, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551433",
+          requests: 3,
+          costUsd: "0.495",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+
+  const at = Date.parse("2026-11-12T09:00:00Z");
+  const quote = (provider: string, model: string) =>
+    pricer().price(parsedUsage({ provider, model, messageTsMs: at, input: 100_000, output: 10_000 }));
+
+  it("the version prices as the id without it, on anthropic-vertex, a proxy and google-vertex alike", () => {
+    for (const [model, bare] of [
+      ["claude-opus-5@20260901", "claude-opus-5"],
+      ["claude-fable-5@20261001", "claude-fable-5"],
+      ["claude-opus-4@20250514", "claude-opus-4"],
+      ["claude-opus-5@20260901[1m]", "claude-opus-5"],
+    ] as const) {
+      const want = quote("anthropic", bare);
+      expect(want.unknownModel).toBe(false);
+      for (const provider of ["anthropic-vertex", "litellm", "google-vertex"]) {
+        const q = quote(provider, model);
+        expect({ cost: q.costPicoUsd, unknown: q.unknownModel }, `${provider} ${model}`).toEqual({
+          cost: want.costPicoUsd,
+          unknown: false,
+        });
+      }
+    }
+  });
+
+  it("a Workers AI `@cf/…` id is untouched, and a version does not make an unknown model known", () => {
+    expect(quote("cloudflare", "@cf/meta/llama-3.1-8b-instruct").unknownModel).toBe(false);
+    expect(quote("anthropic-vertex", "claude-nonesuch@20250101").unknownModel).toBe(true);
+  });
+});
