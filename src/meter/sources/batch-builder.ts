@@ -709,7 +709,7 @@ export function replayEntryCalls(
   for (const { usage, mark, entryId } of lines) {
     if (mark !== null && isRewrittenCopy(last, mark)) continue;
     if (isRunMirror(t, usage)) continue;
-    if (entryId === null || isResponseIdentity(usage.responseId) || codexCumulativeOf(usage) !== null) {
+    if (entryId === null || codexCumulativeOf(usage) !== null) {
       last = mark;
       t = withTurnCall(t, usage);
       continue;
@@ -787,6 +787,21 @@ export function entryIncrement(p: ParsedUsage, u: ParsedUsage): ParsedUsage | nu
   if (ws > 0) inc.webSearchRequests = ws;
   else delete inc.webSearchRequests;
   return inc;
+}
+
+/**
+ * {@link entryIncrement} for a copy `u` with a response identity of a call `p` an earlier batch or
+ * poll billed under the same entry id (a streamed reply's partial line, then its final one: pi-ai
+ * writes the response id from the stream's first event, so both carry it). The difference is
+ * billed without the response id: its response identity is the billed copy's already (a copy of
+ * the response read later is a duplicate of it), and under it the biller would take the difference
+ * for that copy. Its identity is `u`'s counts and time as written without the id, so reading `u`
+ * again bills nothing. Before 2026-12-04 such a final was a duplicate of its partial's response
+ * identity and only the partial was billed (case `test/cases/response-final-copy-later-poll`).
+ */
+export function responseEntryIncrement(p: ParsedUsage, u: ParsedUsage): ParsedUsage | null {
+  const inc = entryIncrement(p, u);
+  return inc === null ? null : { ...inc, responseId: null };
 }
 
 /** What `ParsedUsage.supersedes` holds: a copy's dedupe identity and the counts it billed. */
@@ -972,13 +987,32 @@ export class BatchBuilder {
    * cursor read back first (`#entriesBefore`) when its entry id is not among those known.
    */
   #entryCopyOf(r: Extract<LineResult, { kind: "usage" }>, sessionId: string | null): EntryCall | null {
+    this.#readEntriesBefore(r, sessionId);
+    return sameEntryCopy(this.#entryCalls, r.entryId, sessionId, r.usage);
+  }
+
+  /**
+   * The call of an earlier batch or poll of the current turn that line `r`, which has a response
+   * identity, is a later copy of (see {@link responseEntryIncrement}), or null.
+   */
+  #responseEntryCopyOf(
+    r: Extract<LineResult, { kind: "usage" }>,
+    sessionId: string | null,
+  ): EntryCall | null {
+    if (r.entryId === null || !isResponseIdentity(r.usage.responseId)) return null;
+    this.#readEntriesBefore(r, sessionId);
+    const c = this.#entryCalls.get(r.entryId);
+    if (c === undefined || c.generation === this.#generation || c.sessionId !== sessionId) return null;
+    const p = c.usage;
+    return p.provider === r.usage.provider && p.model === r.usage.model && p.responseId === r.usage.responseId
+      ? c
+      : null;
+  }
+
+  /** Reads back the current turn's calls before the cursor once, when line `r`'s entry id is not known. */
+  #readEntriesBefore(r: Extract<LineResult, { kind: "usage" }>, sessionId: string | null): void {
     const before = this.#entriesBefore;
-    if (
-      before !== null &&
-      r.entryId !== null &&
-      !isResponseIdentity(r.usage.responseId) &&
-      !this.#entryCalls.has(r.entryId)
-    ) {
+    if (before !== null && r.entryId !== null && !this.#entryCalls.has(r.entryId)) {
       this.#entriesBefore = null;
       for (const [id, usage] of before() ?? [])
         if (!this.#entryCalls.has(id))
@@ -992,7 +1026,6 @@ export class BatchBuilder {
             usage,
           });
     }
-    return sameEntryCopy(this.#entryCalls, r.entryId, sessionId, r.usage);
   }
 
   /** `turnCalls`, read back first when undefined (what precedes the cursor plus what came since). */
@@ -1224,6 +1257,17 @@ export class BatchBuilder {
         this.stats.synthetic++; // OpenClaw's mirror of the turn's run, not a call (isRunMirror)
         return;
       }
+      const earlier = this.#responseEntryCopyOf(r, who.sessionId);
+      if (earlier !== null && outweighs(r.usage, earlier)) {
+        // a streamed reply's final line under the response id and entry id of its partial line,
+        // which an earlier batch or poll billed: what it adds is billed (responseEntryIncrement)
+        const inc = responseEntryIncrement(earlier.usage, r.usage);
+        if (inc !== null) {
+          this.lastReply = mark;
+          this.#increment(earlier, inc, r, who, eventRef);
+          return;
+        }
+      }
       const prior = this.#entryCopyOf(r, who.sessionId);
       if (prior !== null && (prior.generation !== this.#generation || !outweighs(r.usage, prior))) {
         // the same message written again (a streamed partial, then the final): of its copies the
@@ -1284,7 +1328,7 @@ export class BatchBuilder {
       const userPreview = t?.preview ?? null;
       const replyPreview =
         this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null;
-      if (r.entryId !== null && !isResponseIdentity(usage.responseId) && usage === r.usage)
+      if (r.entryId !== null && usage === r.usage)
         this.#entryCalls.set(r.entryId, {
           generation: this.#generation,
           index: this.eventCount,
