@@ -2,8 +2,16 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { pushEventOf } from "../../src/edge/index.js";
+import { createPushIngester, meterIdentityOf, pushEventSchema } from "../../src/ingest/index.js";
+import { dedupeKey } from "../../src/meter/identity.js";
+import { parseLine, usageEvent } from "../../src/meter/parse.js";
 import { queryUsage } from "../../src/meter/report.js";
+import { responseEntryIncrement } from "../../src/meter/sources/batch-builder.js";
+import type { ParsedUsage } from "../../src/meter/types.js";
+import { parseDecimal } from "../../src/money.js";
 import { casePricer, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
+import { createEngineDb, ENGINES } from "../support/temp-db.js";
 
 /**
  * Case response-final-copy-later-poll: the transcript of case message-final-copy-later-poll with
@@ -140,5 +148,53 @@ describe(`case ${NAME}: a final copy read a poll after its partial copy bills on
     expect(await meter.runOnce()).toMatchObject({ billed: 2 });
     meter.close();
     expect(queryUsage(w.db, { by: "agent" })).toMatchObject([{ key: "main", costUsd: "0.01755" }]);
+  });
+});
+
+describe(`case ${NAME}: an edge meter's push of the difference`, () => {
+  const usageOfLine = (line: string): ParsedUsage => {
+    const r = parseLine(line);
+    if (r.kind !== "usage") throw new Error("not a usage line");
+    return r.usage;
+  };
+  const partial = usageOfLine(POLL1[4] as string);
+  const inc = responseEntryIncrement(partial, usageOfLine(LATER[0] as string)) as ParsedUsage;
+  const ev = (u: ParsedUsage) =>
+    pushEventOf(
+      usageEvent(u, "main", SID, "agent:main:telegram:direct:5550921", "telegram:5550921", "jsonl", "/x@0"),
+      "edge-1",
+    );
+
+  it("is billed at the center after the partial, on both engines; pushed again, a duplicate", () => {
+    expect(inc).toMatchObject({ output: 155, input: 0, responseId: null });
+    const push = pushEventSchema.parse(ev(inc));
+    expect(meterIdentityOf(push)).toBe(dedupeKey(inc));
+    for (const engine of ENGINES) {
+      const t = createEngineDb(engine);
+      try {
+        const ing = createPushIngester(t.db, {
+          pricer: casePricer(CASE),
+          markup: parseDecimal("1"),
+          creditsPerUsd: parseDecimal("1"),
+          nowMs: () => partial.messageTsMs + 60_000,
+        });
+        const res = ing.ingest([ev(partial), ev(inc)], "push:edge:r1", "k1");
+        expect(
+          res.map((r) => r.status),
+          engine,
+        ).toEqual(["billed", "billed"]);
+        const again = ing.ingest([ev(inc)], "push:edge:r2", "k1");
+        expect(
+          again.map((r) => r.status),
+          engine,
+        ).toEqual(["duplicate"]);
+        // 4,875 + 2,325 µ$: the answer at its final counts, $0.0072
+        expect(queryUsage(t.db, { by: "user" }), engine).toMatchObject([
+          { key: "telegram:5550921", requests: 1, output: 180, costUsd: "0.0072" },
+        ]);
+      } finally {
+        t.cleanup();
+      }
+    }
   });
 });
