@@ -259,6 +259,48 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
       }
     }
 
+    // A call billed after its window ended (made at 23:59:30, read by the meter's poll after
+    // midnight) is spent in the window it was made in, which the windows of now above do not
+    // include: that window's thresholds were never told (case
+    // test/cases/cap-threshold-late-call-after-midnight). The window just before each cap's
+    // current one is evaluated when a call made in it was billed since the last check, and its
+    // thresholds raised for the operator under that window's key (once, as in the window; a
+    // threshold already told is not told again). No user notice (their limit has reset) and no
+    // block (it is over). Older windows are not looked at.
+    for (const cap of ev.limits.caps) {
+      const current = ev.windows.find((w) => w.period === cap.period && w.kind === cap.kind);
+      if (!current) continue;
+      const past = windowAt(cap.period, current.startMs - 1, settings.timezone);
+      if (!spend.usageBilledSince(accountId, prev?.lastEntryId ?? 0, past.startMs, past.endMs)) continue;
+      const w = {
+        ...past,
+        kind: cap.kind,
+        capMicroCredits: cap.capMicroCredits,
+        spentMicroCredits: spend.spentMicroCredits(accountId, past.startMs, past.endMs),
+      };
+      for (const pct of capThresholdsReached(w, settings.capThresholdsPct)) {
+        const base = `${w.period}/${w.kind}/${pct}`;
+        const toldCap = alertsRepo.facts(accountId, "cap_threshold", base, w.key)?.capMicroCredits;
+        const threshold =
+          toldCap !== undefined && toldCap !== w.capMicroCredits ? `${base}@${w.capMicroCredits}` : base;
+        const id = insertAlert(
+          accountId,
+          "cap_threshold",
+          threshold,
+          w.key,
+          {
+            period: w.period,
+            capKind: w.kind,
+            pct,
+            capMicroCredits: w.capMicroCredits,
+            spentMicroCredits: w.spentMicroCredits,
+          },
+          nowMs,
+        );
+        if (id !== null) created.push({ id, kind: "cap_threshold", threshold });
+      }
+    }
+
     const blockKey = blockEpisodeKey(accountId, ev.blockKey, prev);
     if (!ev.allowed && ev.reason && blockKey) {
       raise("blocked", ev.reason, blockKey, {
