@@ -343,6 +343,17 @@ function resolve(agentId: string, sessionKey: string | null, hints: SessionHints
   // #43413). Both bill the root of their spawn chain; an ACP session with no parent (the IDE bridge
   // `openclaw acp`'s own sessions) stays the operator's. Before 2026-12-04 every ACP session was
   // the operator's, a user's DM's spawns too (case `acp-spawn-payer`).
+  // A conversation bound to a persistent ACP session: `bindings[]` with `type: "acp"`, or
+  // `/acp spawn --bind here` (OpenClaw's `buildConfiguredAcpSessionKey`:
+  // `agent:<a>:acp:binding:<channel>:<accountId>:<hash>`). Its inbound messages are routed straight
+  // to that session, so its entry records the conversation (`chatType`, `origin`, `lastTo`) and no
+  // requester: a DM bound so bills its user, as the DM itself would (the plugin gates that sender);
+  // a bound group, channel or thread stays the operator's. Before 2026-12-04 every such session was
+  // the operator's (found reviewing `acp-spawn-payer`; case `acp-binding-dm-payer`).
+  if (head === "acp" && rest[1]?.toLowerCase() === "binding") {
+    const user = hints.directChat ? directUserOn(rest[2], hints) : null;
+    return user ? linked(user, "acp-binding", hints) : op;
+  }
   if (SPAWNED_HEADS.has(head)) {
     const parent = hints.parentKey?.(sessionKey);
     if (parent && parent !== sessionKey && depth < 8) {
@@ -456,6 +467,17 @@ function directRoomUser(rest: readonly string[], hints: SessionHints): string | 
   const ch = normalizeChannel(rest[0]);
   const kind = rest[1]?.toLowerCase();
   if (!ch || !DM_ROOM_CHANNELS.has(ch) || (kind !== "channel" && kind !== "group")) return null;
+  return directUserOn(ch, hints);
+}
+
+/**
+ * The DM user a session entry that records a direct chat names on channel `channel` (its
+ * `origin.nativeDirectUserId` / `origin.from`, else a route target naming a person there), or
+ * null: none does, the channel is none or one of OpenClaw's own surfaces.
+ */
+function directUserOn(channel: string | undefined, hints: SessionHints): string | null {
+  const ch = normalizeChannel(channel);
+  if (!ch || isInternalSurface(ch)) return null;
   for (const target of [hints.directChat?.user, ...(hints.routeTargets ?? [])]) {
     const acct = routeToAccount(target, ch);
     if (acct?.startsWith(`${ch}:`) && !namesSharedChat(acct)) return acct;
