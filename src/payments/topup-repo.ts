@@ -122,12 +122,19 @@ export function createTopupRepo(db: Db) {
        updated_at_ms = @now
      WHERE id = @id`,
   );
+  // Pending and awaiting top-ups first, oldest first; then the failed MercadoPago ones kept for a
+  // later attempt, newest first. Those stay due for a day after their link expired whatever
+  // reconcile finds, so ordered by age alone a run of rejected cards (card testing makes hundreds)
+  // filled every batch and a paid top-up whose notification was lost was never reached (case
+  // test/cases/reconcile-failed-retries-starve-pending).
   const due = db.prepare<[number, number, number], TopupRow>(
     `SELECT ${TOPUP_COLUMNS} FROM topups
       WHERE (status IN ('pending', 'awaiting_payment')
              OR (provider = 'mercadopago' AND status = 'failed' AND expires_at_ms >= ?))
         AND created_at_ms <= ?
-      ORDER BY created_at_ms LIMIT ?`,
+      ORDER BY CASE WHEN status = 'failed' THEN 1 ELSE 0 END,
+               CASE WHEN status = 'failed' THEN -created_at_ms ELSE created_at_ms END
+      LIMIT ?`,
   );
   const recent = db.prepare<[number], TopupRow>(
     `SELECT ${TOPUP_COLUMNS} FROM topups ORDER BY created_at_ms DESC LIMIT ?`,
@@ -184,13 +191,14 @@ export function createTopupRepo(db: Db) {
         now: nowMs,
       });
     },
-    /** Pending or awaiting top-ups created at or before `createdBeforeMs`, oldest first. */
     /**
      * Top-ups whose payment may still arrive, created at or before `createdBeforeMs`: pending and
      * awaiting payment, and failed MercadoPago ones whose link expired at or after
      * `retryLinksSinceMs`. A Checkout Pro preference takes another attempt after a rejected one
      * (another card) until it expires: a top-up failed by the first attempt is paid by the next,
-     * whose notification may be the one lost. @defaultValue retryLinksSinceMs: `createdBeforeMs` − 24 h
+     * whose notification may be the one lost. Pending and awaiting ones come first (oldest first), the
+     * failed ones after them (newest first), so these never crowd the others out of a batch.
+     * @defaultValue retryLinksSinceMs: `createdBeforeMs` − 24 h
      */
     listUnsettled(
       createdBeforeMs: number,

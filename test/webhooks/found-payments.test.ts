@@ -1199,6 +1199,46 @@ describe.each(ENGINES)("%s", (engine) => {
     });
   });
 
+  describe("case reconcile-failed-retries-starve-pending", () => {
+    test("failed MercadoPago top-ups kept for their retries do not starve a pending one out of reconcile's batch", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      // Two checkouts whose cards were rejected (a card-testing run makes hundreds): failed, and
+      // still reconciled for a later attempt until 24 h after their links expired.
+      const failed: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const { topupId } = await h.createTopup("telegram:777", "starter", "mercadopago");
+        await h.sendMp(h.fakeMp.notification(h.fakeMp.pay(topupId, { status: "rejected" })));
+        expect(h.topups.get(topupId)?.status).toBe("failed");
+        failed.push(topupId);
+        await new Promise((r) => setTimeout(r, 5)); // created one after another
+      }
+      // A later checkout paid, its notification lost: only reconcile can credit it.
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      h.fakeMp.pay(topupId);
+      const fulfiller = createFulfiller(h.deps.db);
+      const reconcileAt = (nowMs: number) =>
+        reconcileTopups({
+          db: h.deps.db,
+          stripe: h.deps.stripe,
+          mercadoPago: h.deps.mercadoPago,
+          apply: (id: string, observation: PaymentObservation) =>
+            fulfiller.apply({ event: null, topupId: id, observation, nowMs }),
+          nowMs,
+          olderThanMs: 5 * 60_000,
+          limit: 2, // the batch (500 by default) filled by the older failed top-ups
+        });
+      for (const minutes of [10, 20, 30]) await reconcileAt(Date.now() + minutes * 60_000);
+      // before the fix: 0, every run read the two oldest (the failed ones) and never reached it
+      expect(h.topups.get(topupId)?.status).toBe("paid");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      for (const id of failed) expect(h.topups.get(id)?.status).toBe("failed");
+    });
+  });
+
   describe("case mercadopago-legacy-ipn-notification", () => {
     /** A legacy IPN as MercadoPago sends it: `?topic=…&id=…`, a `resource` body, no signature. */
     const sendIpn = (h: PaymentsHarness, topic: string, id: string) =>
