@@ -264,8 +264,19 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
         break;
       case "awaiting_payment":
         // A new attempt after a failed one (a rejected card, then a boleto on the same
-        // preference) is waited for again, and so reconciled until it is paid or fails.
-        if (topup.status === "pending" || (topup.status === "failed" && otherPayment))
+        // preference) is waited for again, and so reconciled until it is paid or fails. So is a
+        // payment first seen after the top-up expired with none (a boleto generated just before
+        // the link's end, notified after `reconcile` expired it): left `expired`, it was never
+        // read again and its payment was lost when that notification was (case
+        // test/cases/mercadopago-waiting-payment-after-link-expired).
+        if (
+          topup.status === "pending" ||
+          (topup.status === "failed" && otherPayment) ||
+          (topup.status === "expired" &&
+            observation.paymentRef !== undefined &&
+            observation.paymentRef !== null &&
+            observation.paymentRef !== topup.paymentRef)
+        )
           next.status = "awaiting_payment";
         break;
       case "failed":

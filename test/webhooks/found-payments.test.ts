@@ -1182,6 +1182,28 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.topups.get(other.topupId)?.status).toBe("failed");
     });
 
+    test("a boleto notified after reconcile expired its link is waited for, and credited when paid unnotified (case mercadopago-waiting-payment-after-link-expired)", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      // reconcile after the link's hour: no payment found yet, the top-up expires
+      const expired = await reconcileAt(h, Date.now() + 61 * 60_000);
+      expect(expired).toMatchObject([{ topupId, after: "expired" }]);
+      // the boleto the payer generated just before, notified late: waited for again
+      const boleto = h.fakeMp.pay(topupId, { status: "pending" });
+      expect((await h.sendMp(h.fakeMp.notification(boleto))).json().status).toBe("applied");
+      expect(h.topups.get(topupId)).toMatchObject({ status: "awaiting_payment", paymentRef: boleto });
+      h.fakeMp.update(boleto, { status: "approved", statusDetail: "accredited" }); // notification lost
+      const run = await reconcileAt(h, Date.now() + 2 * 86_400_000);
+      expect(run).toMatchObject([{ topupId, after: "paid", outcome: "applied" }]);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0 (left expired, never read)
+      expect(await reconcileAt(h, Date.now() + 3 * 86_400_000)).toEqual([]);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+    });
+
     test("Stripe: a failed or expired session is final and not read again", async ({
       db,
       onTestFinished,
