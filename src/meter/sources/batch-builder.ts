@@ -804,6 +804,13 @@ export function responseEntryIncrement(p: ParsedUsage, u: ParsedUsage): ParsedUs
   return inc === null ? null : { ...inc, responseId: null };
 }
 
+/**
+ * How many of a turn's calls with a response identity a {@link BatchBuilder} keeps by entry id for
+ * {@link responseEntryIncrement} (the last ones read: a streamed partial is the last call read
+ * before the poll that reads its final).
+ */
+const RESPONSE_ENTRY_CALLS_KEPT = 8;
+
 /** What `ParsedUsage.supersedes` holds: a copy's dedupe identity and the counts it billed. */
 export interface SupersededCopy {
   key: string;
@@ -902,6 +909,7 @@ export class BatchBuilder {
     this.turnCalls = emptyTurnCalls();
     this.#callsAfter = emptyTurnCalls();
     this.#entryCalls.clear();
+    this.#responseEntryIds.length = 0;
     this.#entriesBefore = null;
   }
   #turn: PendingTurn | null = null;
@@ -913,6 +921,14 @@ export class BatchBuilder {
    * resume point nor read it back: a copy read in a later poll is billed again (README Known limits).
    */
   readonly #entryCalls = new Map<string, EntryCall>();
+  /**
+   * The entry ids of the calls with a response identity this builder put in `#entryCalls`, oldest
+   * first, at most {@link RESPONSE_ENTRY_CALLS_KEPT}: only a turn's last few such calls are kept
+   * (a streamed reply's partial, whose final a later poll reads, is the last call read). Keeping
+   * every one held each call's parsed usage until its turn ended, which cost the backlog's reader
+   * ~10 % of its CPU in garbage collection (2026-12-04 A/B).
+   */
+  readonly #responseEntryIds: string[] = [];
   /**
    * Reads back what the current turn billed per entry id before the reader's cursor (the counts
    * of each entry's copies billed in earlier polls: {@link replayEntryCalls}), called once, when
@@ -1007,6 +1023,21 @@ export class BatchBuilder {
     return p.provider === r.usage.provider && p.model === r.usage.model && p.responseId === r.usage.responseId
       ? c
       : null;
+  }
+
+  /**
+   * Notes that a call with a response identity under `entryId` is about to be put in
+   * `#entryCalls`, and drops the oldest such call once more than {@link RESPONSE_ENTRY_CALLS_KEPT}
+   * are kept (a copy of it read later is then a duplicate of its response identity, as before
+   * 2026-12-04).
+   */
+  #keepResponseEntry(entryId: string): void {
+    const ids = this.#responseEntryIds;
+    ids.push(entryId);
+    if (ids.length <= RESPONSE_ENTRY_CALLS_KEPT) return;
+    const oldest = ids.shift() as string;
+    const c = this.#entryCalls.get(oldest);
+    if (c !== undefined && isResponseIdentity(c.usage.responseId)) this.#entryCalls.delete(oldest);
   }
 
   /** Reads back the current turn's calls before the cursor once, when line `r`'s entry id is not known. */
@@ -1328,7 +1359,8 @@ export class BatchBuilder {
       const userPreview = t?.preview ?? null;
       const replyPreview =
         this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null;
-      if (r.entryId !== null && usage === r.usage)
+      if (r.entryId !== null && usage === r.usage) {
+        if (isResponseIdentity(usage.responseId)) this.#keepResponseEntry(r.entryId);
         this.#entryCalls.set(r.entryId, {
           generation: this.#generation,
           index: this.eventCount,
@@ -1338,6 +1370,7 @@ export class BatchBuilder {
           userPreview,
           usage,
         });
+      }
       this.#emit(usage, who, accountId, eventRef, latency, userPreview, replyPreview);
     }
   }
