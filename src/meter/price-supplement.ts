@@ -288,6 +288,83 @@ const MISTRAL_PRICES: readonly SupplementPrice[] = [
   },
 ];
 
+/**
+ * Alibaba Cloud Model Studio (DashScope), the Qwen models' own API: OpenClaw's `qwen` provider
+ * (legacy ids `modelstudio`, `qwencloud`, `dashscope`: `SUPPLEMENT_ONLY_PROVIDERS` in pricing.ts,
+ * which the bundled table does not know), whose catalog prices every model at 0
+ * (openclaw/openclaw `extensions/qwen/models.ts`, `QWEN_DEFAULT_COST`), so `usage.cost` is $0 and
+ * every call was an unknown model at the fallback rates (by default $15 / $75 per 1M: 10–300× the
+ * list). USD per 1M tokens, input / cached input / output, from the international (Singapore)
+ * list OpenClaw's Standard Global endpoint `dashscope-intl.aliyuncs.com` bills
+ * (https://www.alibabacloud.com/help/en/model-studio/models, as transcribed by LiteLLM's
+ * `dashscope/…` entries, BerriAI/litellm#22596 / #22848; qwen-max / qwen-plus / qwen-turbo also on
+ * https://www.alibabacloud.com/help/en/model-studio/billing-for-model-studio; qwen3.6-plus from
+ * shortapi.ai's listing and OpenRouter's, which is 0.65× it in every tier). Prompt-length tiers
+ * as Alibaba states them ("0<Token≤32K", "32K<Token≤128K", "128K<Token≤252K", "256K<Token≤1M"),
+ * the whole request at the tier its input (cache included) falls in; K taken as 1,024 (qwen3-max's
+ * "252K" maximum input is 258,048 tokens). Cached input at the implicit cache's 20 % of the input
+ * price (automatic, cannot be disabled), a write at the explicit cache's 125 %
+ * (https://www.alibabacloud.com/help/en/model-studio/context-cache). Output at the non-thinking
+ * price: qwen-plus's and qwen-turbo's thinking-mode output costs more, which a line does not tell
+ * (Known limits). Snapshot ids (`qwen3-max-2026-01-23`) are their model's (see `undated`).
+ * Not here: the Beijing (CNY) region, the Coding Plan / Token Plan subscriptions (same provider id
+ * and model names: billed at this list), qwen3-coder-next and the Coding Plan's GLM / Kimi /
+ * MiniMax models (no Model Studio price found).
+ */
+const MODEL_STUDIO_MODELS = "https://www.alibabacloud.com/help/en/model-studio/models";
+type Usd = SupplementPrice["usd"];
+/** One Model Studio model: `[usd, write]` below the first tier, then `[above, usd, write]` tiers. */
+const alibaba = (
+  names: readonly string[],
+  usd: Usd,
+  write: string,
+  tiers: readonly (readonly [above: number, usd: Usd, write: string])[] = [],
+  source = MODEL_STUDIO_MODELS,
+): SupplementPrice => ({
+  provider: "alibaba",
+  names,
+  usd,
+  writes: [write, write],
+  ...(tiers.length > 0
+    ? { tiers: tiers.map(([above, u, w]) => ({ above, usd: u, writes: [w, w] as const })) }
+    : {}),
+  source,
+});
+const K32 = 32_768;
+const K128 = 131_072;
+const K256 = 262_144;
+const MODEL_STUDIO_PRICES: readonly SupplementPrice[] = [
+  alibaba(["qwen3.6-plus", "qwen3.6-plus-latest"], ["0.5", "0.1", "3"], "0.625", [
+    [K256, ["2", "0.4", "6"], "2.5"],
+  ]),
+  alibaba(["qwen3.5-plus", "qwen3.5-plus-latest"], ["0.4", "0.08", "2.4"], "0.5", [
+    [K256, ["0.5", "0.1", "3"], "0.625"],
+  ]),
+  alibaba(["qwen3.5-flash"], ["0.1", "0.02", "0.4"], "0.125"),
+  alibaba(["qwen3-max", "qwen3-max-preview", "qwen3-max-latest"], ["1.2", "0.24", "6"], "1.5", [
+    [K32, ["2.4", "0.48", "12"], "3"],
+    [K128, ["3", "0.6", "15"], "3.75"],
+  ]),
+  alibaba(["qwen3-coder-plus", "qwen3-coder-plus-latest"], ["1", "0.2", "5"], "1.25", [
+    [K32, ["1.8", "0.36", "9"], "2.25"],
+    [K128, ["3", "0.6", "15"], "3.75"],
+    [K256, ["6", "1.2", "60"], "7.5"],
+  ]),
+  alibaba(["qwen3-coder-flash", "qwen3-coder-flash-latest"], ["0.3", "0.06", "1.5"], "0.375", [
+    [K32, ["0.5", "0.1", "2.5"], "0.625"],
+    [K128, ["0.8", "0.16", "4"], "1"],
+    [K256, ["1.6", "0.32", "9.6"], "2"],
+  ]),
+  alibaba(["qwen-plus", "qwen-plus-latest"], ["0.4", "0.08", "1.2"], "0.5", [
+    [K256, ["1.2", "0.24", "3.6"], "1.5"],
+  ]),
+  alibaba(["qwen-flash", "qwen-flash-latest"], ["0.05", "0.01", "0.4"], "0.0625", [
+    [K256, ["0.25", "0.05", "2"], "0.3125"],
+  ]),
+  alibaba(["qwen-turbo", "qwen-turbo-latest"], ["0.05", "0.01", "0.2"], "0.0625"),
+  alibaba(["qwen-max", "qwen-max-latest"], ["1.6", "0.32", "6.4"], "2"),
+];
+
 export const SUPPLEMENT_PRICES: readonly SupplementPrice[] = [
   {
     provider: "anthropic",
@@ -335,6 +412,7 @@ export const SUPPLEMENT_PRICES: readonly SupplementPrice[] = [
   // no cached-input price listed: a cache read is input
   zai(["glm-4-32b-0414-128k"], ["0.1", "0.1", "0.1"]),
   ...MISTRAL_PRICES,
+  ...MODEL_STUDIO_PRICES,
 ];
 
 /** Another name of a model the table prices: `names` on `provider` are priced as its entry `model`. */

@@ -369,6 +369,29 @@ export const PROVIDER_ALIASES: Readonly<Record<string, string>> = {
  */
 export const GATEWAY_PROVIDERS: ReadonlySet<string> = new Set(["cloudflare-ai-gateway"]);
 
+/**
+ * Provider ids the bundled table does not know whose models only the price supplement prices, by
+ * the supplement provider id they bill as: Alibaba Cloud Model Studio (DashScope), OpenClaw's
+ * `qwen` provider and its legacy ids `modelstudio`, `qwencloud`, `dashscope` (its plugin's
+ * `providerRequest` family `modelstudio`), and `alibaba` / `dashscope` as a proxy's vendor prefix
+ * (LiteLLM's `dashscope/qwen3-max`, a proxy's `qwen/qwen3.6-plus` or `alibaba/qwen3-max`). Not the
+ * Qwen OAuth portal (`qwen-oauth`, `qwen-portal`, `qwen-cli`: a free tier) nor the Token Plan
+ * (`qwen-token-plan`, `bailian-token-plan`: a subscription of its own). Before 2026-12-04 every
+ * call there was an unknown model at the fallback price (case `test/cases/qwen-model-studio-priced`).
+ */
+export const SUPPLEMENT_ONLY_PROVIDERS: Readonly<Record<string, string>> = {
+  qwen: "alibaba",
+  qwencloud: "alibaba",
+  modelstudio: "alibaba",
+  dashscope: "alibaba",
+  alibaba: "alibaba",
+};
+
+/** The supplement-only provider id (`SUPPLEMENT_ONLY_PROVIDERS`) of an OpenClaw provider id, or null. */
+function supplementOnlyId(provider: string): string | null {
+  return SUPPLEMENT_ONLY_PROVIDERS[provider.trim().toLowerCase()] ?? null;
+}
+
 /** The genai-prices provider id for an OpenClaw provider id (alias, exact id or the package's match), or null. */
 function tableProviderId(provider: string): string | null {
   const id = provider.trim().toLowerCase();
@@ -993,7 +1016,8 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
       if (own.info !== undefined) return own;
     }
     // A model the table does not know: the price supplement, if it has one (`price-supplement.ts`).
-    return supplementLookup(providerId, bare ?? model, atMs) ?? found;
+    // On a provider only the supplement knows (`SUPPLEMENT_ONLY_PROVIDERS`: Model Studio), its list.
+    return supplementLookup(providerId ?? supplementOnlyId(provider), bare ?? model, atMs) ?? found;
   }
   // An OpenRouter routing variant (see below): OpenRouter's own entry for the variant, else its
   // entry for the base model, before any maker's price for either.
@@ -1199,7 +1223,13 @@ function supplementLookup(providerId: string | null, model: string, atMs: number
   const slash = m.indexOf("/");
   const tries: [string, string][] = [];
   if (providerId) tries.push([providerId, m]);
-  const vendorId = slash > 0 ? vendorPriceId(providerId, m.slice(0, slash)) : null;
+  let vendorId = slash > 0 ? vendorPriceId(providerId, m.slice(0, slash)) : null;
+  // A vendor prefix only the supplement knows (`qwen/`, `dashscope/`: Model Studio), where a
+  // vendor's price holds (`vendorPriceId`): behind a provider the table does not know, on the
+  // vendor's own provider, or on a router.
+  const only = slash > 0 && vendorId === null ? supplementOnlyId(m.slice(0, slash)) : null;
+  if (only !== null && (providerId === null || providerId === only || VENDOR_PRICED_ROUTERS.has(providerId)))
+    vendorId = only;
   if (vendorId) tries.push([vendorId, m.slice(slash + 1)]);
   for (const [id, name] of tries) {
     const same = tableNameOf(id, name);
