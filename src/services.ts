@@ -48,8 +48,10 @@ export function paymentsFromConfig(
   const p = config.payments;
   const warnings: string[] = [];
   if (!p.packsPath) warnings.push("no packs configured: set CREDITGATE_PACKS to a packs JSON file");
-  if (!p.stripe) warnings.push(DISABLED_HINT.stripe);
-  if (!p.mercadoPago) warnings.push(DISABLED_HINT.mercadopago);
+  // half of a provider's pair is the config's own warning (config.warnings), said once
+  const half = (name: string) => config.warnings.some((w) => w.includes(name));
+  if (!p.stripe && !half("STRIPE_")) warnings.push(DISABLED_HINT.stripe);
+  if (!p.mercadoPago && !half("MP_")) warnings.push(DISABLED_HINT.mercadopago);
   return {
     deps: {
       db,

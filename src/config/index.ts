@@ -70,10 +70,40 @@ function stateDirOf(v: string | undefined, e: Env): string | null {
   return t === null ? null : expandTilde(t, openclawHomeOf(e) ?? tildeHome(e));
 }
 
+/**
+ * Settings that only work in pairs, and what is off when one is set without the other. Half a pair
+ * is not refused (a process that needs neither half still runs), but it is a mistake the operator
+ * must hear about: before 2026-12-04 it turned the feature off with an info line that read as if
+ * neither were set (`stripe is disabled: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET`), and the
+ * worker, which logs no startup notes, said nothing at all of a webhook URL without its secret.
+ */
+const PAIRS: ReadonlyArray<readonly [keyof Env, keyof Env, string]> = [
+  ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "Stripe top-ups are disabled"],
+  ["MP_ACCESS_TOKEN", "MP_WEBHOOK_SECRET", "MercadoPago top-ups are disabled"],
+  [
+    "CREDITGATE_ALERT_WEBHOOK_URL",
+    "CREDITGATE_ALERT_WEBHOOK_SECRET",
+    "operator alerts are not sent to a webhook",
+  ],
+];
+
+/** One warning per pair of settings of which only one is set (see PAIRS). */
+function halfPairWarnings(e: Env): string[] {
+  const out: string[] = [];
+  for (const [a, b, off] of PAIRS) {
+    const hasA = e[a] !== undefined;
+    const hasB = e[b] !== undefined;
+    if (hasA !== hasB) out.push(`${hasA ? a : b} is set but ${hasA ? b : a} is not: ${off}`);
+  }
+  return out;
+}
+
 function toConfig(e: Env) {
   const [input = "0", output = "0", cacheRead = "0", cacheWrite = "0"] =
     e.CREDITGATE_FALLBACK_PRICE.split(",");
   return Object.freeze({
+    /** Configuration mistakes that are not refused (half of a pair of settings): logged as warnings. */
+    warnings: Object.freeze(halfPairWarnings(e)),
     dbPath: e.CREDITGATE_DB,
     sources: {
       // a literal `~` (a .env file, a systemd unit: no shell expanded it) is a home, as for OpenClaw

@@ -10,6 +10,16 @@ function splitList(value: string): string[] {
 }
 const list = z.string().transform(splitList);
 const decimal = z.string().regex(/^\d+(\.\d+)?$/, "must be a plain non-negative decimal like 1 or 1.25");
+/**
+ * A multiplier on every charge (`CREDITGATE_MARKUP`, `CREDITGATE_CREDITS_PER_USD`): a plain decimal
+ * greater than 0. Zero (`0`, `0.0`) was accepted and made every model call cost its user nothing,
+ * silently (an operator reading "markup" as a percentage sets `0` for "no margin"): refused.
+ */
+const multiplier = (what: string) =>
+  decimal.refine(
+    (v) => !/^[0.]+$/.test(v),
+    `must be greater than 0 (${what}); 0 would charge every model call nothing`,
+  );
 const ratesText = z
   .string()
   .regex(
@@ -117,8 +127,8 @@ export const envSchema = z.object({
   CREDITGATE_COST_MODE: z.enum(["calculate", "recorded", "auto"]).default("auto"),
   CREDITGATE_PRICES: z.string().min(1).optional(),
   CREDITGATE_FALLBACK_PRICE: ratesText.default("15,75,1.5,18.75"),
-  CREDITGATE_MARKUP: decimal.default("1"),
-  CREDITGATE_CREDITS_PER_USD: decimal.default("1"),
+  CREDITGATE_MARKUP: multiplier("a multiplier on cost: 1 = at cost, 1.25 = a 25% margin").default("1"),
+  CREDITGATE_CREDITS_PER_USD: multiplier("credits per USD of marked-up cost, e.g. 1 or 100").default("1"),
   // metering loop
   CREDITGATE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   CREDITGATE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(2000),

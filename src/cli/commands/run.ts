@@ -177,6 +177,8 @@ async function setup(
     openDb: (c, o) => ctx.openDb(c, o),
   });
   const logger = ctx.logger(config);
+  // half-set pairs (a webhook URL without its secret…): the worker, otherwise quiet, says so too
+  for (const w of config.warnings) logger.log("warn", w);
   if (!opts.quiet) {
     for (const w of services.warnings) logger.log("info", w);
     const { operatorApiWarning } = await import("../listen.js");

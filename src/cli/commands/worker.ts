@@ -41,6 +41,32 @@ function headroomFlag(
   return micro === 0 ? { mode: "off" } : { mode: "fixed", microCredits: micro };
 }
 
+/** `--low <credits>`: the low-balance alert level, 0 or more credits. */
+function lowFlag(text: string): number {
+  if (text.trim().startsWith("-"))
+    throw new AppError(ErrorCode.InvalidRequest, `--low: must be 0 or more credits, got "${text}"`);
+  return credits("low", text, true);
+}
+
+/** `--language en|es` (the notices' languages), any case. */
+function languageFlag(text: string): "en" | "es" {
+  const t = text.trim().toLowerCase();
+  if (t === "en" || t === "es") return t;
+  throw new AppError(ErrorCode.InvalidRequest, `--language: "${text}" is not en or es`);
+}
+
+/** Every `limits set` value parsed once, so a bad one is refused before anything else is said. */
+function checkLimitFlags(f: LimitFlags): void {
+  for (const flag of Object.values(PERIOD_FLAG)) {
+    const value = f[flag];
+    if (value !== undefined && value !== "off") credits(flag, value);
+  }
+  if (f.floor !== undefined) credits("floor", f.floor, true);
+  if (f.low !== undefined) lowFlag(f.low);
+  if (f.language !== undefined) languageFlag(f.language);
+  if (f.headroom !== undefined) headroomFlag(f.headroom);
+}
+
 /** A headroom rule as operators type it: `p95`, `off`, or credits. */
 function headroomText(r: { mode: string; microCredits?: number }): string {
   return r.mode === "fixed" ? `${formatMicroCredits(r.microCredits ?? 0)} credits` : r.mode;
@@ -91,6 +117,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
       "balance above the floor needed to start a call: p95 (typical cost of the agent's model), off, or credits",
     )
     .action(async (user: string, f: LimitFlags, cmd: Command) => {
+      checkLimitFlags(f); // before the account lookup's "no account yet" note, and the database
       const { g, enforcer, queries, db } = await setup(cmd);
       // the account the meter bills (`slack:U07ABC` → `slack:u07abc`), never a second one
       user = userArg(ctx, db, user, { defaults: true }).accountId;
@@ -109,8 +136,10 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
         ...(base ?? {}),
         caps,
         ...(f.floor !== undefined ? { floorMicroCredits: credits("floor", f.floor, true) } : {}),
-        ...(f.low !== undefined ? { lowBalanceMicroCredits: credits("low", f.low, true) } : {}),
-        ...(f.language !== undefined ? { language: f.language } : {}),
+        // a negative alert level and an unknown language were refused by the limits schema as
+        // `invalid limits: ✖ … → at lowBalanceMicroCredits`: now one line naming the flag
+        ...(f.low !== undefined ? { lowBalanceMicroCredits: lowFlag(f.low) } : {}),
+        ...(f.language !== undefined ? { language: languageFlag(f.language) } : {}),
         ...(f.headroom !== undefined ? { headroom: headroomFlag(f.headroom) } : {}),
       };
       try {
