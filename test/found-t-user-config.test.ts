@@ -128,4 +128,22 @@ describe("found by t-user (2026-12-04): configuration a new user gets wrong", ()
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/"language": "es"/);
   }, 30_000);
+
+  it("usage refuses swapped --since/--until instead of an empty table with exit 0", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cg-tuser-db-"));
+    const db = join(dir, "cg.sqlite");
+    expect(cli({}, ["--db", db, "--state-dir", join(CASE, "state"), "meter", "--once"]).status).toBe(0);
+    const swapped = cli({}, ["--db", db, "usage", "--since", "7d", "--until", "30d"]);
+    expect(swapped.status).toBe(1);
+    expect(swapped.stdout).toBe("");
+    expect(swapped.stderr).toMatch(/^creditgate: the range is empty: --since \(.*\) is not before --until/);
+    const dates = cli({}, ["--db", db, "usage", "--since", "2026-11-21", "--until", "2026-11-20"]);
+    expect(dates.status).toBe(1);
+    // one day, both bounds the same date: that day (the calls are of 2026-11-20)
+    const day = cli({}, ["--db", db, "--json", "usage", "--since", "2026-11-20", "--until", "2026-11-20"]);
+    expect(day.status, day.stderr).toBe(0);
+    expect(JSON.parse(day.stdout)).toEqual([
+      expect.objectContaining({ key: "telegram:5550721", requests: 2 }),
+    ]);
+  }, 60_000);
 });

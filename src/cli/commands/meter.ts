@@ -438,6 +438,13 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
         } catch (err) {
           throw new AppError(ErrorCode.InvalidRequest, (err as Error).message);
         }
+        // Swapped bounds (`--since 7d --until 30d`: 7 days ago until 30 days ago) printed an empty
+        // table with exit 0, read as "nothing billed"; `report --from/--to` refuses them (2026-12-04).
+        if (sinceMs !== undefined && untilMs !== undefined && sinceMs >= untilMs)
+          throw new AppError(
+            ErrorCode.InvalidRequest,
+            `the range is empty: --since (${new Date(sinceMs).toISOString()}) is not before --until (${new Date(untilMs).toISOString()})`,
+          );
         const config = ctx.config(g);
         const db = ctx.openDb(config, { existing: true });
         try {
