@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -82,10 +82,10 @@ describe("found by t-user (2026-12-04): configuration a new user gets wrong", ()
     ]);
   });
 
-  it("the worker (which logs no startup notes) warns of an alert webhook URL without its secret", () => {
+  it("the worker (which logs no startup notes) warns of an alert webhook URL without its secret", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cg-tuser-db-"));
-    // Redis on port 9 never answers: the worker keeps running, and is killed once it has started
-    const r = spawnSync(process.execPath, [MAIN, "--db", join(dir, "cg.sqlite"), "worker"], {
+    // Redis on port 9 never answers: the worker keeps running; it is killed once it has warned
+    const child = spawn(process.execPath, [MAIN, "--db", join(dir, "cg.sqlite"), "worker"], {
       env: {
         PATH: process.env.PATH ?? "",
         HOME: dir,
@@ -94,14 +94,30 @@ describe("found by t-user (2026-12-04): configuration a new user gets wrong", ()
         CREDITGATE_ALERT_WEBHOOK_URL: "https://ops.example/hook",
         REDIS_URL: "redis://127.0.0.1:9",
       },
-      encoding: "utf8",
-      timeout: 8000,
-      killSignal: "SIGKILL",
+      stdio: ["ignore", "ignore", "pipe"],
     });
-    expect(r.stderr).toContain(
-      "CREDITGATE_ALERT_WEBHOOK_URL is set but CREDITGATE_ALERT_WEBHOOK_SECRET is not",
-    );
-  }, 20_000);
+    const want = "CREDITGATE_ALERT_WEBHOOK_URL is set but CREDITGATE_ALERT_WEBHOOK_SECRET is not";
+    let stderr = "";
+    try {
+      await new Promise<void>((done) => {
+        const timer = setTimeout(done, 45_000);
+        child.stderr?.on("data", (d: Buffer) => {
+          stderr += d.toString("utf8");
+          if (stderr.includes(want)) {
+            clearTimeout(timer);
+            done();
+          }
+        });
+        child.once("exit", () => {
+          clearTimeout(timer);
+          done();
+        });
+      });
+    } finally {
+      child.kill("SIGKILL");
+    }
+    expect(stderr).toContain(want);
+  }, 60_000);
 
   it("limits set: a bad --low or --language is one line naming the flag, before the account note", () => {
     const dir = mkdtempSync(join(tmpdir(), "cg-tuser-db-"));
