@@ -41,3 +41,15 @@ export function creditsArg(what: string, text: string, opts: { allowNegative?: b
     );
   return v;
 }
+
+/**
+ * Refuses a filter or range flag given an empty (or blank) value, `--since ""`: a script's unset
+ * variable (`--since "$FROM"`, `--agent "$AGENT"`). Read as absent before 2026-12-04, `usage`
+ * answered with every agent's all-time usage (and `report --from ""` with the last 7 days), exit 0,
+ * while `report --agent ""` filtered to no agent and `report --last ""` was refused.
+ */
+export function refuseEmptyFlags(flags: Readonly<Record<string, string | undefined>>): void {
+  for (const [name, value] of Object.entries(flags))
+    if (value !== undefined && value.trim() === "")
+      throw new AppError(ErrorCode.InvalidRequest, `--${name}: empty value (leave the flag out for none)`);
+}

@@ -33,7 +33,7 @@ import {
 import { formatMicroCredits, formatPicoUsd, formatScaled, toMicroCredits } from "../../money.js";
 import { userArg } from "../account-arg.js";
 import type { CliContext, GlobalOptions } from "../context.js";
-import { creditsArg, integerArg } from "../options.js";
+import { creditsArg, integerArg, refuseEmptyFlags } from "../options.js";
 import { jsonChunks, type Log, renderTable, safeText, tableChunks, toJson } from "../output.js";
 
 /**
@@ -432,6 +432,7 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
         const nowMs = ctx.nowMs();
         let sinceMs: number | undefined;
         let untilMs: number | undefined;
+        refuseEmptyFlags({ user: o.user, agent: o.agent, model: o.model, since: o.since, until: o.until });
         try {
           sinceMs = o.since ? parseTimeArg(o.since, nowMs) : undefined;
           untilMs = o.until ? parseUntilArg(o.until, nowMs) : undefined;

@@ -24,7 +24,7 @@ import {
 import { loadArchiveRows } from "../../retention/index.js";
 import { userArg } from "../account-arg.js";
 import type { CliContext, GlobalOptions } from "../context.js";
-import { integerArg } from "../options.js";
+import { integerArg, refuseEmptyFlags } from "../options.js";
 import { renderTable, safeText, toJson } from "../output.js";
 import { watchReport } from "./report-watch.js";
 
@@ -99,6 +99,15 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
           throw new AppError(ErrorCode.InvalidRequest, "--watch draws a live view: not with --json or --csv");
         return watchReport(ctx, ctx.config(g), o.every ?? 5);
       }
+      refuseEmptyFlags({
+        last: o.last,
+        from: o.from,
+        to: o.to,
+        agent: o.agent,
+        model: o.model,
+        provider: o.provider,
+        user: o.user,
+      });
       if (o.every !== undefined) throw new AppError(ErrorCode.InvalidRequest, "--every goes with --watch");
       if (g.json && o.csv) throw new AppError(ErrorCode.InvalidRequest, "use --json or --csv, not both");
       if (o.previews && o.user === undefined)
