@@ -1016,8 +1016,15 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
       if (own.info !== undefined) return own;
     }
     // A model the table does not know: the price supplement, if it has one (`price-supplement.ts`).
-    // On a provider only the supplement knows (`SUPPLEMENT_ONLY_PROVIDERS`: Model Studio), its list.
-    return supplementLookup(providerId ?? supplementOnlyId(provider), bare ?? model, atMs) ?? found;
+    // On a provider only the supplement knows (`SUPPLEMENT_ONLY_PROVIDERS`: Model Studio), its list,
+    // else what held there before: a provider the table does not know (a `zai/glm-4.6` on `qwen`
+    // kept Z.ai's price; looked up on `alibaba` only, its vendor prefix no longer priced it).
+    const only = providerId === null ? supplementOnlyId(provider) : null;
+    return (
+      (only !== null ? supplementLookup(only, bare ?? model, atMs) : null) ??
+      supplementLookup(providerId, bare ?? model, atMs) ??
+      found
+    );
   }
   // An OpenRouter routing variant (see below): OpenRouter's own entry for the variant, else its
   // entry for the base model, before any maker's price for either.

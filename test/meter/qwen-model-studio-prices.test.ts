@@ -42,6 +42,34 @@ describe("case qwen-model-studio-priced: Qwen on Model Studio at Alibaba's price
   }
 });
 
+describe("case qwen-provider-vendor-prefix-kept: a vendor's price on the qwen provider still holds", () => {
+  for (const mode of ["calculate", "auto"] as const) {
+    it(`${mode}: telegram:5551420 2 calls $0.01515 (zai/glm-4.6 at Z.ai's price), not $0.2389`, async () => {
+      const r = await meterCaseDir(join(CASES, "qwen-provider-vendor-prefix-kept"), mode);
+      w = r.world;
+      expect(r.s).toMatchObject({ billed: 2, unknownModels: [] });
+      expect(queryUsage(r.world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551420",
+          requests: 2,
+          costUsd: "0.01515",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+
+  it.each(["qwen", "modelstudio", "dashscope", "qwencloud", "alibaba"])(
+    "%s: a supplement-priced vendor/model keeps the vendor's price",
+    (p) => {
+      expect(cost(p, "zai/glm-4.6", { input: 10_000, cacheRead: 5_000, output: 1_000 })).toMatchObject({
+        costPicoUsd: pico("0.6", 10_000) + pico("0.11", 5_000) + pico("2.2", 1_000),
+        unknownModel: false,
+      });
+    },
+  );
+});
+
 describe("price supplement: Alibaba Cloud Model Studio", () => {
   it.each([
     ["qwen", "qwen3.5-plus"],
