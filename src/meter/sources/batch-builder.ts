@@ -1033,6 +1033,9 @@ export class BatchBuilder {
    */
   #keepResponseEntry(entryId: string): void {
     const ids = this.#responseEntryIds;
+    // an entry written again moves to the newest place (its first write must not evict it)
+    const at = ids.indexOf(entryId);
+    if (at >= 0) ids.splice(at, 1);
     ids.push(entryId);
     if (ids.length <= RESPONSE_ENTRY_CALLS_KEPT) return;
     const oldest = ids.shift() as string;
