@@ -399,6 +399,12 @@ export function observeCheckoutSession(
     return { ...base, state: "paid", paid };
   }
   if (session.payment_status === "no_payment_required") {
+    // A 100%-off coupon or promotion code: Checkout completes without a PaymentIntent and nothing
+    // is charged, yet the customer has bought the pack (Stripe's fulfilment guide fulfils any
+    // completed session whose payment_status is not `unpaid`). The discount makes up the price.
+    if (session.status === "complete" && (session.total_details?.amount_discount ?? 0) > 0) {
+      return { ...base, state: "paid", paid };
+    }
     return { ...base, state: "unchanged", problem: "session completed with no payment required" };
   }
   if (session.status === "complete") return { ...base, state: "awaiting_payment" };
@@ -421,6 +427,15 @@ function sessionChargedInIntegrationCurrency(session: Stripe.Checkout.Session): 
 } {
   const conversion = session.currency_conversion;
   const tax = session.total_details?.amount_tax ?? 0;
+  const discount = session.total_details?.amount_discount ?? 0;
+  if (discount > 0 && conversion?.source_currency && typeof conversion.amount_subtotal === "number") {
+    // Discounted and paid in the customer's currency: the source subtotal is the price before
+    // discounts and taxes (the discount itself is only given in the customer's currency).
+    return {
+      amountMinor: BigInt(conversion.amount_subtotal),
+      currency: conversion.source_currency.toUpperCase(),
+    };
+  }
   if (conversion?.source_currency && typeof conversion.amount_total === "number") {
     // In the source currency only the subtotal is given: the part of the total above it is the
     // exclusive tax (creditgate's sessions have no discounts or shipping).
@@ -434,8 +449,15 @@ function sessionChargedInIntegrationCurrency(session: Stripe.Checkout.Session): 
     };
   }
   const total = session.amount_total ?? 0;
+  // A coupon or promotion code (`total_details.amount_discount`, "the sum of all the discounts")
+  // lowers what the customer pays, not what they bought: the pack is checked against, and
+  // grants for, the price before it (helixml/helix#2489 credits the requested top-up, not the
+  // post-discount amount). Refunds stay a share of the charge's own (discounted) amount.
+  const beforeDiscount = total + Math.max(0, discount);
   return {
-    amountMinor: BigInt(total - exclusiveTax(total, session.amount_subtotal, session.total_details, tax)),
+    amountMinor: BigInt(
+      beforeDiscount - exclusiveTax(total, session.amount_subtotal, session.total_details, tax),
+    ),
     currency: (session.currency ?? "").toUpperCase(),
   };
 }

@@ -435,6 +435,33 @@ export async function startFakeStripe() {
         }
       }
     },
+    /**
+     * A coupon or promotion code on the session: `amount` minor units off (in the session's
+     * currency), counted in `total_details.amount_discount`; `amount_total` (and with it the
+     * PaymentIntent and Charge) drops, `amount_subtotal` stays the price. Call before `taxOn`
+     * (tax is computed on the discounted amount) and before anything pays it.
+     */
+    discountOn(sessionId: string, amount: number): void {
+      const s = session(sessionId);
+      if (s.payment_intent) throw new Error("fake stripe: discountOn after the payment was made");
+      const details = (s.total_details ?? { amount_discount: 0, amount_shipping: 0, amount_tax: 0 }) as Json;
+      s.total_details = { ...details, amount_discount: (details.amount_discount as number) + amount };
+      s.amount_total = (s.amount_total as number) - amount;
+      const conversion = s.currency_conversion as Json | undefined;
+      if (conversion) {
+        const rate = Number(conversion.fx_rate);
+        conversion.amount_total = (conversion.amount_total as number) - Math.round(amount / rate);
+      }
+    },
+    /**
+     * A session whose discount covers the whole price (100% coupon): Checkout completes with
+     * `payment_status: "no_payment_required"` and creates no PaymentIntent.
+     */
+    completeFree(sessionId: string): Json {
+      const s = session(sessionId);
+      Object.assign(s, { status: "complete", payment_status: "no_payment_required" });
+      return event("checkout.session.completed", s);
+    },
     /** Delayed method (SEPA, boleto…): complete but unpaid. */
     completeUnpaid(sessionId: string): Json {
       const s = session(sessionId);

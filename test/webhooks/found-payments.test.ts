@@ -575,6 +575,137 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0 (refused again)
     });
   });
+  describe("case stripe-checkout-discount-promotion-code", () => {
+    test("a promotion code (USD 1.00 off a 5.00 pack) grants the pack once", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.discountOn(sessionId, 100); // amount_total 400, amount_discount 100
+      const completed = h.fakeStripe.completePaid(sessionId);
+      const res = await h.sendStripe(completed);
+      expect(res.json().status).toBe("applied"); // before the fix: rejected (amount_mismatch: paid 4.00 USD)
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0
+      expect(h.topups.get(topupId)).toMatchObject({ status: "paid" });
+      expect((await h.sendStripe(completed)).json().status).toBe("duplicate");
+      expect((await h.sendStripe(h.fakeStripe.asyncSucceeded(sessionId))).json().status).toBe("no_change");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+    });
+
+    test("refunds of a discounted charge are a share of what was charged (4.00)", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.discountOn(sessionId, 100);
+      expect((await h.sendStripe(h.fakeStripe.completePaid(sessionId))).json().status).toBe("applied");
+      // USD 2.00 of the 4.00 charge: half of it, 2.5 credits.
+      expect((await h.sendStripe(h.fakeStripe.refund(sessionId, 200))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(2_500_000);
+      // The rest (cumulative 4.00 = the whole charge): all of it.
+      expect((await h.sendStripe(h.fakeStripe.refund(sessionId, 200))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(0);
+      expect(h.topups.get(topupId)).toMatchObject({ reversedMicroCredits: FIVE_CREDITS_N });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a 100% coupon (no_payment_required, no PaymentIntent) grants the pack", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.discountOn(sessionId, 500);
+      const completed = h.fakeStripe.completeFree(sessionId);
+      const res = await h.sendStripe(completed);
+      expect(res.json().status).toBe("applied"); // before the fix: rejected (session completed with no payment required)
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0
+      expect(h.topups.get(topupId)).toMatchObject({ status: "paid", paymentRef: null });
+      expect((await h.sendStripe(completed)).json().status).toBe("duplicate");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+    });
+
+    test("guard: no discount and nothing to pay, or a total below price - discount, is still refused", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      const free = h.fakeStripe.completeFree(sessionId); // no discount: amount_total 500, nothing paid
+      expect((await h.sendStripe(free)).json().status).toBe("rejected");
+      const object = (free.data as { object: Record<string, unknown> }).object;
+      Object.assign(object, {
+        id: "cs_other",
+        payment_status: "paid",
+        amount_total: 300,
+        total_details: { amount_discount: 100, amount_shipping: 0, amount_tax: 0 },
+      });
+      const low = await h.sendStripe(h.fakeStripe.event("checkout.session.completed", object));
+      expect(low.json().status).toBe("rejected");
+      expect(low.json().detail).toContain("amount_mismatch: paid 4.00 USD");
+      expect(h.balance(USER)).toBe(0);
+    });
+
+    test("discount and tax on top together (5.00 - 1.00 + 0.40 tax) grant the pack", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.discountOn(sessionId, 100);
+      h.fakeStripe.taxOn(sessionId, 40, "exclusive"); // amount_total 440
+      expect((await h.sendStripe(h.fakeStripe.completePaid(sessionId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+    });
+
+    test("Adaptive Pricing with a discount: the source subtotal is the price", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.presentIn(sessionId, "jpy", 750);
+      h.fakeStripe.discountOn(sessionId, 150); // JPY 600, USD 4.00 in the source currency
+      expect((await h.sendStripe(h.fakeStripe.completePaid(sessionId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+    });
+
+    test("reconcile reads the discounted session the same way", async ({ db, onTestFinished }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.discountOn(sessionId, 500);
+      h.fakeStripe.completeFree(sessionId); // its webhook lost
+      const nowMs = Date.now() + 10 * 60_000;
+      const fulfiller = createFulfiller(h.deps.db);
+      const run = await reconcileTopups({
+        db: h.deps.db,
+        stripe: h.deps.stripe,
+        mercadoPago: null,
+        apply: (id: string, observation: PaymentObservation) =>
+          fulfiller.apply({ event: null, topupId: id, observation, nowMs }),
+        nowMs,
+        olderThanMs: 5 * 60_000,
+      });
+      expect(run).toMatchObject([{ topupId, after: "paid", outcome: "applied" }]);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0
+    });
+  });
   describe("case mercadopago-split-payment-two-cards", () => {
     test("ARS 5000 paid as 3000 + 2000 on two cards grants the pack once, whichever part is notified", async ({
       db,
