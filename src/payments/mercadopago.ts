@@ -10,6 +10,7 @@ import {
 // The SDK reads its API root from this static (it has no per-client option); see `apiBaseUrl`.
 import { AppConfig } from "mercadopago/dist/utils/config/index.js";
 import { AppError, ErrorCode } from "../errors.js";
+import { divRoundHalfUp } from "../money.js";
 import { currencyExponent, decimalToMinor, minorToDecimal } from "./packs.js";
 import { type CheckoutInput, type CheckoutLink, type PaymentObservation, webhookSecrets } from "./types.js";
 
@@ -40,6 +41,12 @@ export interface MercadoPagoPayment {
   status?: string;
   status_detail?: string;
   transaction_amount?: number;
+  /**
+   * A discount campaign's or coupon's amount off: `transaction_amount` stays "the original amount
+   * of the items", the payer pays `transaction_amount - coupon_amount` (MercadoPago's discount
+   * campaigns guide). 0 or absent without one.
+   */
+  coupon_amount?: number | string | null;
   /** Cumulative refunded amount; can lag the payment's own refunds (0, null or absent). */
   transaction_amount_refunded?: number | string | null;
   /** The payment's refunds, each with its own amount and status (`approved`, `in_process`, `rejected`, `cancelled`). */
@@ -241,9 +248,12 @@ export function observeMercadoPagoPayment(
   const exponent = currencyExponent("mercadopago", currency || "XXX");
   let amountMinor: bigint;
   let refundedMinor: bigint;
+  let couponMinor = 0n;
   try {
     amountMinor = decimalToMinor(payment.transaction_amount ?? "", exponent);
-    refundedMinor = refundLevel(payment, status, amountMinor, exponent);
+    if (payment.coupon_amount !== undefined && payment.coupon_amount !== null)
+      couponMinor = decimalToMinor(payment.coupon_amount, exponent);
+    refundedMinor = refundLevel(payment, status, paidOf(amountMinor, couponMinor), exponent);
   } catch (err) {
     return { ...base, state: "unchanged", problem: `unreadable amount: ${(err as Error).message}` };
   }
@@ -253,6 +263,10 @@ export function observeMercadoPagoPayment(
     status === "in_mediation" ||
     (status === "charged_back" && !CHARGEBACK_REIMBURSED.has(payment.status_detail ?? ""));
   const approvedAtMs = payment.date_approved ? Date.parse(payment.date_approved) : Number.NaN;
+  // A coupon: the pack was bought at `transaction_amount` (checked against the price), but only
+  // `transaction_amount - coupon_amount` was paid, and refunds give back at most that: a refund
+  // is a share of what was paid, all of it all of the pack (as a discounted Stripe charge's).
+  const paidMinor = paidOf(amountMinor, couponMinor);
   return {
     ...base,
     state: "paid",
@@ -260,9 +274,14 @@ export function observeMercadoPagoPayment(
     ...(Number.isFinite(approvedAtMs) ? { paidAtMs: approvedAtMs } : {}),
     refundedMinor,
     refundIsCurrent: true,
-    disputedMinor: disputed ? amountMinor : 0n,
+    disputedMinor: disputed ? paidMinor : 0n,
+    ...(paidMinor !== amountMinor ? { amountBasisMinor: paidMinor } : {}),
   };
 }
+
+/** What the payer paid of `transaction_amount` after a coupon (the whole when the coupon is none or all of it). */
+const paidOf = (amountMinor: bigint, couponMinor: bigint): bigint =>
+  couponMinor > 0n && couponMinor < amountMinor ? amountMinor - couponMinor : amountMinor;
 
 /** Refunds that gave nothing back (or never will): not counted in a payment's refund level. */
 const REFUND_UNDONE = new Set(["rejected", "cancelled", "canceled", "failed"]);
@@ -353,7 +372,9 @@ export function observeSplitPayment(
     if (those.some((p) => p === undefined)) return null;
     return combineParts(those as typeof parts, expected, source);
   }
-  const standing = parts.filter(({ o }) => (o.refundedMinor ?? 0n) < (o.paid?.amountMinor ?? 0n));
+  const standing = parts.filter(
+    ({ o }) => (o.refundedMinor ?? 0n) < (o.amountBasisMinor ?? o.paid?.amountMinor ?? 0n),
+  );
   for (const set of [standing, parts]) {
     if (set.length < 2) continue;
     const sum = set.reduce((n, { o }) => n + (o.paid?.amountMinor ?? 0n), 0n);
@@ -373,6 +394,14 @@ function combineParts(
   expected: { topupId: string; currency: string },
   source: string,
 ): PaymentObservation {
+  // A part paid with a coupon counts its refund and dispute in what was paid of it
+  // (`amountBasisMinor`): brought to its `transaction_amount`'s units before they are summed.
+  const inItemUnits = (o: PaymentObservation, level: bigint | undefined): bigint | undefined => {
+    const basis = o.amountBasisMinor;
+    const whole = o.paid?.amountMinor;
+    if (level === undefined || basis === undefined || whole === undefined || basis <= 0n) return level;
+    return level >= basis ? whole : divRoundHalfUp(level * whole, basis);
+  };
   const sum = (pick: (o: PaymentObservation) => bigint | undefined) =>
     parts.reduce((n, { o }) => n + (pick(o) ?? 0n), 0n);
   const ids = parts
@@ -383,9 +412,9 @@ function combineParts(
     paid: { amountMinor: sum((o) => o.paid?.amountMinor), currency: expected.currency },
     echoedTopupId: expected.topupId,
     paymentRef: ids.join("+"),
-    refundedMinor: sum((o) => o.refundedMinor),
+    refundedMinor: sum((o) => inItemUnits(o, o.refundedMinor)),
     refundIsCurrent: true,
-    disputedMinor: sum((o) => o.disputedMinor),
+    disputedMinor: sum((o) => inItemUnits(o, o.disputedMinor)),
     ...(parts.every(({ o }) => o.paidAtMs !== undefined)
       ? { paidAtMs: Math.max(...parts.map(({ o }) => o.paidAtMs as number)) }
       : {}),

@@ -174,6 +174,11 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
         installments?: { count: number; interest: number };
         /** `date_approved` (ISO 8601), when approved; default now. */
         approvedAt?: string;
+        /**
+         * A discount campaign or coupon code: `coupon_amount` off; `transaction_amount` stays the
+         * items' price, the payer pays (`total_paid_amount`) the price less the coupon.
+         */
+        coupon?: number;
       } = {},
     ): string {
       const pref = preferenceFor(topupId);
@@ -197,11 +202,14 @@ export async function startFakeMercadoPago(opts: { liveMode?: boolean } = {}) {
         external_reference: over.externalReference ?? topupId,
         transaction_amount: over.amount ?? item.unit_price,
         transaction_amount_refunded: 0,
+        coupon_amount: over.coupon ?? 0,
         installments: over.installments?.count ?? 1,
         transaction_details: {
           total_paid_amount:
-            (over.amount ?? (item.unit_price as number)) + (over.installments?.interest ?? 0),
-          net_received_amount: over.amount ?? item.unit_price,
+            (over.amount ?? (item.unit_price as number)) +
+            (over.installments?.interest ?? 0) -
+            (over.coupon ?? 0),
+          net_received_amount: (over.amount ?? (item.unit_price as number)) - (over.coupon ?? 0),
           installment_amount:
             ((over.amount ?? (item.unit_price as number)) + (over.installments?.interest ?? 0)) /
             (over.installments?.count ?? 1),

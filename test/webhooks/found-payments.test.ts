@@ -706,6 +706,66 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0
     });
   });
+  describe("case mercadopago-coupon-refund-share", () => {
+    test("a refund of a payment made with a coupon is a share of what the payer paid", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago"); // ARS 5000 → 5 credits
+      // ARS 1000 coupon: transaction_amount 5000 (the price), the payer pays 4000.
+      const paymentId = h.fakeMp.pay(topupId, { coupon: 1000 });
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      // ARS 2000 back: half of what was paid, half of the pack.
+      h.fakeMp.update(paymentId, { refunded: 2000 });
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(2_500_000); // before the fix: 3_000_000 (2000 of 5000)
+      expect(h.topups.get(topupId)).toMatchObject({
+        refundedMinor: 250_000n,
+        reversedMicroCredits: 2_500_000n,
+      });
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("no_change");
+      // The rest: all the payer paid is back, nothing is left of the pack.
+      h.fakeMp.update(paymentId, { status: "refunded", refunded: 4000 });
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(0);
+      expect(h.topups.get(topupId)).toMatchObject({
+        refundedMinor: 500_000n,
+        reversedMicroCredits: FIVE_CREDITS_N,
+      });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("all that was paid refunded while the payment still says approved takes the whole pack", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId, { coupon: 1000 });
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      h.fakeMp.update(paymentId, { refunded: 4000 }); // status not yet `refunded`
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(0); // before the fix: 1_000_000 (4000 of 5000)
+    });
+
+    test("guard: without a coupon a refund is a share of transaction_amount as before", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId);
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      h.fakeMp.update(paymentId, { refunded: 2000 });
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(3_000_000);
+    });
+  });
   describe("case mercadopago-split-payment-two-cards", () => {
     test("ARS 5000 paid as 3000 + 2000 on two cards grants the pack once, whichever part is notified", async ({
       db,
