@@ -660,14 +660,31 @@ interface EntryCall {
 }
 
 /**
+ * Whether two lines of one entry id (`p` read first) are copies of one message as their response
+ * ids tell: the same id (or none), or only **one** of them naming a response
+ * ({@link isResponseIdentity}). A streamed reply's copies do not always agree on it: the line
+ * written while streaming may have none yet (the id arrives with a later event, or a relay sends
+ * it only at the end) and the final line has it, or a copy written again drops it; under one
+ * entry id such lines are still one message. Before 2026-12-04 a response id on one copy only made
+ * them two calls, both billed (the fault of ccusage/ccusage#976 and #797: a message's copies keyed
+ * `messageId:requestId` when one has a request id and `messageId` when another has none; case
+ * `test/cases/entry-copy-one-response-id`). Two different response identities stay two calls.
+ */
+export function entryResponsesAgree(p: string | null, u: string | null): boolean {
+  return p === u || !isResponseIdentity(p) || !isResponseIdentity(u);
+}
+
+/**
  * The call of the current turn that line `u` (entry id `entryId`, of session `sessionId`) is a copy
  * of, or null. OpenClaw's entry ids are unique within a transcript (pi's session writer draws a new
  * one until it is unused), so a later line with an id a billed line of the same transcript has is
  * that message written again (a streamed reply written partial, then with its final usage), not a
- * new call; its `message.timestamp` and counts may differ, which gives it another identity. Only
- * lines without a response identity (a long enough `responseId` is one call by it already:
- * `usage_response_keys`), of the same provider, model and response id (or none), are taken for
- * copies. Before 2026-12-04 both were billed.
+ * new call; its `message.timestamp` and counts may differ, which gives it another identity. Lines
+ * of the same provider, model and response id (or none) are taken for copies, except two with the
+ * same response identity (a long enough `responseId` is one call by it already:
+ * `usage_response_keys`, and a later copy's difference is `responseEntryIncrement`'s); since
+ * 2026-12-04 also lines of which only one has a response identity ({@link entryResponsesAgree}).
+ * Before 2026-12-04 both were billed.
  */
 export function sameEntryCopy(
   calls: ReadonlyMap<string, EntryCall>,
@@ -675,11 +692,14 @@ export function sameEntryCopy(
   sessionId: string | null,
   u: ParsedUsage,
 ): EntryCall | null {
-  if (entryId === null || isResponseIdentity(u.responseId)) return null;
+  if (entryId === null) return null;
   const c = calls.get(entryId);
   if (c === undefined || c.sessionId !== sessionId) return null;
   const p = c.usage;
-  return p.provider === u.provider && p.model === u.model && p.responseId === u.responseId ? c : null;
+  if (isResponseIdentity(u.responseId) && p.responseId === u.responseId) return null;
+  return p.provider === u.provider && p.model === u.model && entryResponsesAgree(p.responseId, u.responseId)
+    ? c
+    : null;
 }
 
 /** Whether `u` holds more tokens than the copy `prior` billed (of equals, the first stands). */
@@ -719,7 +739,7 @@ export function replayEntryCalls(
       p === undefined ||
       p.provider !== usage.provider ||
       p.model !== usage.model ||
-      p.responseId !== usage.responseId
+      !entryResponsesAgree(p.responseId, usage.responseId)
     ) {
       // (a same id under another provider or model is not its copy: billed as a call)
       out.set(entryId, usage);
