@@ -390,7 +390,11 @@ type Prompt = Pick<PushEvent, "input" | "cacheRead" | "cacheWrite">;
  * so a message of the same provider and model whose prompt may be one such call's
  * ({@link samePromptCounts}) is not pushed: the meter bills it from the transcript when it is a
  * call (a tool loop's next call sends more, so it is pushed). A long enough response id is one
- * call at the center already (its response identity), so such a message is always pushed.
+ * call at the center already (its response identity), so a message with one is pushed unless such
+ * a call pushed **without** one may be its copy, and a message without one is not pushed when a
+ * call with one may be its copy (2026-12-04: copies of which only one carries the id, a partial
+ * written before the id was known and its final, were both pushed and billed in full; case
+ * `test/cases/entry-copy-one-response-id`).
  */
 class TurnCalls {
   private readonly bySession = new Map<string, PushEvent[]>();
@@ -408,20 +412,26 @@ class TurnCalls {
       const oldest = this.bySession.keys().next().value;
       if (oldest !== undefined) this.bySession.delete(oldest);
     }
-    const longId = typeof ev.responseId === "string" && ev.responseId.length >= MIN_RESPONSE_ID_CHARS;
-    const copy =
-      !longId &&
-      calls.some(
-        (c) =>
-          c.provider === ev.provider &&
-          c.model === ev.model &&
-          !(typeof c.responseId === "string" && c.responseId.length >= MIN_RESPONSE_ID_CHARS) &&
-          samePromptCounts(c, ev),
-      );
+    // two calls that both name a response are told apart (or taken for one) by the center's
+    // response identity; one that names none, or only one of them (a streamed partial written
+    // before its response id was known, or a final written again without it: the meter's
+    // `entryResponsesAgree`), may be a copy
+    const copy = calls.some(
+      (c) =>
+        c.provider === ev.provider &&
+        c.model === ev.model &&
+        !(longId(c) && longId(ev)) &&
+        samePromptCounts(c, ev),
+    );
     calls.push(ev);
     if (calls.length > MAX_TURN_CALLS) calls.shift();
     return copy;
   }
+}
+
+/** Whether `ev`'s response id names one response (the meter's `isResponseIdentity`). */
+function longId(ev: Pick<PushEvent, "responseId">): boolean {
+  return typeof ev.responseId === "string" && ev.responseId.length >= MIN_RESPONSE_ID_CHARS;
 }
 
 /**

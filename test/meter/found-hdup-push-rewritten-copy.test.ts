@@ -99,6 +99,7 @@ describe(`case ${NAME}: the plugin's push bills each reply OpenClaw writes twice
     "message-final-copy-later-poll",
     "response-copy-rewritten",
     "response-partial-prompt-differs",
+    "entry-copy-one-response-id",
   ]) {
     it(`${name}: pushed first, the bill is the meter's own`, async () => {
       w = tempWorld(join(CASES, name, "state"));
@@ -142,8 +143,14 @@ describe(`case ${NAME}: the plugin's push bills each reply OpenClaw writes twice
     pusher.onMessageWrite(reply(1795500001000, 100), ctx);
     pusher.onMessageWrite(reply(1795500002000, 100), ctx); // a copy: left to the meter
     pusher.onMessageWrite(reply(1795500003000, 180), ctx); // a tool loop's next call: more prompt
+    // the same prompt with a long response id, twice: maybe the final of the call before, which was
+    // written without it (case entry-copy-one-response-id): both left to the meter (one response)
     pusher.onMessageWrite(reply(1795500004000, 180, { responseId: "msg_01CopyWithLongId00" }), ctx);
     pusher.onMessageWrite(reply(1795500005000, 180, { responseId: "msg_01CopyWithLongId00" }), ctx);
+    // a long response id of another prompt is pushed
+    pusher.onMessageWrite(reply(1795500006000, 260, { responseId: "msg_01NextCallLongId000" }), ctx);
+    // a copy of it written again without its id: left to the meter
+    pusher.onMessageWrite(reply(1795500007000, 260), ctx);
     pusher.onMessageWrite(user, ctx);
     pusher.onMessageWrite(reply(1795500061000, 100), ctx); // a new turn
     pusher.onMessageWrite(reply(1795500062000, 100), {
@@ -152,8 +159,8 @@ describe(`case ${NAME}: the plugin's push bills each reply OpenClaw writes twice
     });
     await pusher.stop();
     expect(sent.map((e) => e.timestampMs)).toEqual([
-      1795500001000, 1795500003000, 1795500004000, 1795500005000, 1795500061000, 1795500062000,
+      1795500001000, 1795500003000, 1795500006000, 1795500061000, 1795500062000,
     ]);
-    expect(pusher.stats.leftToMeter).toBe(1);
+    expect(pusher.stats.leftToMeter).toBe(4);
   });
 });
