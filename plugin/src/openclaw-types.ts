@@ -177,6 +177,8 @@ export interface WrittenMessage {
   responseId?: string;
   /** The model the provider says answered (OpenClaw ≥2026.9), e.g. after a refusal fallback. */
   responseModel?: string;
+  /** OpenClaw's transcript metadata; `importedFrom: "claude-cli"` on a CLI history import. */
+  __openclaw?: { importedFrom?: unknown };
 }
 export interface BeforeMessageWriteEvent {
   message: WrittenMessage | { role: string };

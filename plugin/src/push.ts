@@ -80,6 +80,10 @@ export function usageEvent(
   const u = m.usage;
   if (!u || typeof u !== "object") return null;
   if (m.provider === "openclaw") return null; // delivery-mirror / gateway-injected
+  // OpenClaw's import of Claude Code's own history (the meter's `isCliHistoryImport`): the CLI
+  // runner's `api: "cli"` line holds the turn's usage; such a row is a copy (openclaw/openclaw#136251)
+  const from = m.__openclaw?.importedFrom;
+  if (typeof from === "string" && from.trim().toLowerCase() === "claude-cli") return null;
   // An `api: "cli"` line of a provider that is no CLI backend (`*-cli`) is OpenClaw's end-of-run
   // mirror of an embedded run (`embeddedAssistantGapFill`): the run's summed or last usage written
   // again. Only the meter, which sees the turn's calls, tells it from a reply (`isRunMirror`, case

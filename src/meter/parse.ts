@@ -2388,6 +2388,25 @@ function keepIdentity(u: ParsedUsage, before: ParsedUsage): void {
   if (cacheWrite !== (u.identityCacheWrite ?? u.cacheWrite)) u.identityCacheWrite = cacheWrite;
 }
 
+/**
+ * Whether an assistant message is OpenClaw's import of a CLI backend's own history
+ * (`__openclaw.importedFrom: "claude-cli"`, `src/gateway/cli-session-history.claude.ts`): a Claude
+ * Code transcript row (`~/.claude/projects/…/<cliSessionId>.jsonl`) rebuilt as an
+ * `anthropic-messages` message of provider `claude-cli` with that row's usage. The CLI runner's own
+ * line (`api: "cli"`, `idempotencyKey: "cli-assistant:<runId>"`) holds the turn's usage already,
+ * so such a row is a copy of calls billed from it, not a call. Meant for `chat.history` only, but
+ * after a session reseed (interrupted-turn recovery) OpenClaw 2026.8.x appended it to the
+ * transcript beside the runner's line on every later turn (openclaw/openclaw#136251): before
+ * 2026-12-04 each such turn was billed twice, once per imported row on top of the runner's line
+ * (case `test/cases/cli-history-import-appended`).
+ */
+export function isCliHistoryImport(msg: Record<string, unknown>): boolean {
+  const meta = msg.__openclaw;
+  if (typeof meta !== "object" || meta === null) return false;
+  const from = (meta as Record<string, unknown>).importedFrom;
+  return typeof from === "string" && from.trim().toLowerCase() === "claude-cli";
+}
+
 /** parseEntry, reading a usage object's names with `shadow` (see {@link pick}). */
 function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
@@ -2415,6 +2434,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
 
   const providerRaw = msg.provider;
   if (providerRaw === "openclaw") return { kind: "skip", why: "synthetic" };
+  if (isCliHistoryImport(msg)) return { kind: "skip", why: "synthetic" };
 
   const n = usage.input === undefined ? aliasCounts(usage, shadow, msg.model) : null;
   // A count that is there but no readable count (see readCount) holds the call for review.
