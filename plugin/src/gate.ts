@@ -51,6 +51,12 @@ export interface GateOptions {
   argCommands?: readonly string[];
   /** The host's `session.identityLinks` (`configuredIdentityLinks`), read at each check. @defaultValue none */
   identityLinks?: () => IdentityLinks | null;
+  /**
+   * Whether the host keys DMs per user (`session.dmScope` other than `main`), read at each check.
+   * Under `main` a spawned session bound to a DM is the operator's main session's child, billed to
+   * the operator: its sender is not gated there. @defaultValue `() => true`
+   */
+  perUserDms?: () => boolean;
   now?: () => number;
 }
 
@@ -139,17 +145,18 @@ export class Gate {
     const text = event.content?.trim() ? event.content : event.body;
     if (this.isPassCommand(text, event.channel ?? ctx.channelId)) return undefined;
     const sessionKey = event.sessionKey ?? ctx.sessionKey;
-    const d = await this.check(
-      gatedUser(
-        sessionKey,
-        event.channel ?? ctx.channelId,
-        event.senderId ?? ctx.senderId,
-        undefined,
-        this.o.identityLinks?.(),
-        event.isGroup === false,
-      ),
-      agentOfKey(sessionKey),
-    );
+    const channel = event.channel ?? ctx.channelId;
+    const senderId = event.senderId ?? ctx.senderId;
+    const links = this.o.identityLinks?.();
+    let userId = gatedUser(sessionKey, channel, senderId, undefined, links, event.isGroup === false);
+    // A one-to-one chat bound to a spawned session (`/acp spawn … --bind here`, `/focus`, a
+    // `sessions_spawn` thread): OpenClaw routes the user's messages into the `acp:`/`subagent:`
+    // key, which names no payer; the meter bills the spawn chain's root, the user's DM. The sender
+    // is gated as in the DM itself: before 2026-12-04 a blocked user went on there unchecked
+    // (case gate-dm-bound-spawned-session).
+    if (!userId && event.isGroup === false && isSpawnedKey(sessionKey) && (this.o.perUserDms?.() ?? true))
+      userId = chatUser({ channel, senderId, identityLinks: links });
+    const d = await this.check(userId, agentOfKey(sessionKey));
     return d.allow ? undefined : { handled: true, text: d.text };
   };
 
@@ -190,6 +197,17 @@ export function gatedUser(
     return direct && isDmRoomKey(sessionKey) ? chatUser({ channel, senderId, identityLinks }) : null;
   }
   return chatUser({ channel, senderId, identityLinks });
+}
+
+/**
+ * Whether a session key is a spawned session's (`agent:<a>:subagent:<id>`, `agent:<a>:acp:<uuid>`,
+ * nested ones too): its key names no payer, the meter bills the root of its spawn chain.
+ */
+export function isSpawnedKey(sessionKey: string | undefined): boolean {
+  if (!sessionKey) return false;
+  const parts = sessionKey.trim().toLowerCase().split(":");
+  const head = parts[0] === "agent" ? parts[2] : parts[0];
+  return head === "subagent" || head === "acp";
 }
 
 /** Telegram's bot-username suffix as OpenClaw strips it (`TARGETED_COMMAND_BODY_RE`, 2026.9). */

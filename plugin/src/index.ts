@@ -95,6 +95,11 @@ export function registerCreditgate(api: PluginApi): Registered {
     argCommands: commands.filter((c) => c.acceptsArgs).map((c) => c.name),
     // read at each check: an operator may link ids while the gateway runs
     identityLinks: () => configuredIdentityLinks(api.config),
+    // a DM bound to a spawned session gates its sender only when DMs are the users' own
+    perUserDms: () => {
+      const scope = (api.config as { session?: { dmScope?: string } } | undefined)?.session?.dmScope;
+      return !!scope && scope !== "main";
+    },
   });
 
   // Replies leave through outbound.ts, escaped for the channel's Markdown (notices: NoticeDelivery.send).

@@ -539,3 +539,39 @@ describe("a person linked by session.identityLinks (openclaw/openclaw#1033)", ()
     expect(host.modelCalls).toBe(0);
   });
 });
+
+describe("a DM bound to a spawned session (case gate-dm-bound-spawned-session)", () => {
+  const acp = "agent:main:acp:3f0c9a52-6d1e-4b7a-9c2f-8e5d4a1b7c60";
+  const sub = "agent:main:subagent:9b1e4d2c-0a7f-4c3e-b6d5-2f8a1c9e7d40";
+
+  it("gates the sender of a one-to-one chat routed into an `acp:`/`subagent:` key: the meter bills the user's DM", async () => {
+    const { host } = setup();
+    for (const sessionKey of [
+      acp,
+      "agent:main:acp:binding:telegram:default:9373ab192b2317f4",
+      sub,
+      `${sub}:subagent:1c2d3e4f`,
+      "agent:ops:ACP:5e6f7a8b",
+    ]) {
+      const r = await host.inbound({ senderId: "5550102", text: "sigue con el refactor", sessionKey });
+      expect(r.by, sessionKey).toBe("before_dispatch");
+      expect(r.reply, sessionKey).toContain("Tu saldo se agotó.");
+      expect(cg.requests.at(-1)?.path).toBe("/v1/users/telegram%3A5550102/status");
+    }
+    expect(host.modelCalls).toBe(0);
+    // a user with balance goes on; the pass commands still run for the blocked one
+    expect((await host.inbound({ senderId: "5550101", text: "sigue", sessionKey: acp })).by).toBe("model");
+    expect((await host.inbound({ senderId: "5550102", text: "/recargar", sessionKey: acp })).by).toBe(
+      "command",
+    );
+  });
+
+  it("lets a group's bound thread and a host that keys every DM as the operator's (`dmScope: main`) pass", async () => {
+    const { host } = setup();
+    expect(
+      (await host.inbound({ senderId: "5550102", text: "hola", sessionKey: sub, isGroup: true })).by,
+    ).toBe("model");
+    (host.api.config as { session: { dmScope?: string } }).session.dmScope = "main";
+    expect((await host.inbound({ senderId: "5550102", text: "hola", sessionKey: acp })).by).toBe("model");
+  });
+});

@@ -1871,6 +1871,17 @@ describe("case gate-command-forms: the calls blocked users got through command f
   });
 });
 
+describe("case gate-dm-bound-spawned-session: a blocked user's turns in a DM bound to an ACP session", () => {
+  it("telegram:5550102 3 calls $0.033, $0.0285 of them in the bound `acp:` sessions the gate let through (the plugin's gate test shows them claimed now)", async () => {
+    const { s, world } = await meterCase("gate-dm-bound-spawned-session");
+    expect(s.billed).toBe(3);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ "telegram:5550102": { requests: 3, costUsd: "0.033" } });
+  });
+});
+
 describe("case qqbot-group-member-openid: a QQ group member's openid names no account a DM bills", () => {
   it("qqbot:<user_openid> 2 calls $0.012, the group agent:main $0.003; /recargar in the group names no account (was qqbot:<member_openid>)", async () => {
     const { s, world } = await meterCase("qqbot-group-member-openid");
