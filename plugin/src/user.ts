@@ -662,6 +662,8 @@ export function chatUser(p: {
   // Some channels hand over an already-qualified sender (`telegram:123`).
   const routed = routeToAccount(qualified, ch);
   if (!routed) return null;
+  // a Telegram pseudo-sender stands for many people (TELEGRAM_PSEUDO_SENDERS)
+  if (TELEGRAM_PSEUDO_SENDERS.has(routed)) return null;
   // a WhatsApp sender known by its LID (`<lid>@lid`) whose number the host's mappings know
   const lid = whatsappLidAccount(routed, whatsappLid, p.identityLinks);
   if (lid?.person) return lid.accountId;
@@ -678,6 +680,22 @@ export function chatUser(p: {
     return null;
   return acct;
 }
+
+/**
+ * The senders Telegram gives a group message that no single person sent (Bot API 5.0: "for backward
+ * compatibility … the field `from` … will contain the user 777000 for messages automatically
+ * forwarded to the discussion group and the user 1087968824 (@GroupAnonymousBot) for messages from
+ * anonymous group administrators"; 136817688 (@Channel_Bot) for a message sent on behalf of a
+ * channel). Every anonymous admin of every group is the same 1087968824 (tdlib/telegram-bot-api#667).
+ * No DM is ever keyed by them, so they name no account: before 2026-12-04 `/recargar` typed by an
+ * anonymous admin opened a checkout for `telegram:1087968824`, whose credit no call ever uses and
+ * which any other anonymous admin's `/consumo` showed (case `telegram-pseudo-sender`).
+ */
+const TELEGRAM_PSEUDO_SENDERS: ReadonlySet<string> = new Set([
+  "telegram:1087968824",
+  "telegram:136817688",
+  "telegram:777000",
+]);
 
 /**
  * Channels whose sender id in a group chat is scoped to that group, not the id the user's DMs are

@@ -1882,6 +1882,27 @@ describe("case gate-dm-bound-spawned-session: a blocked user's turns in a DM bou
   });
 });
 
+describe("case telegram-pseudo-sender: an anonymous group admin's /recargar names no account", () => {
+  it("the group's call is agent:main $0.0060; /recargar from @GroupAnonymousBot, @Channel_Bot or 777000 names nobody (was telegram:1087968824 …), a real member still names their DM account", async () => {
+    const { s, world } = await meterCase("telegram-pseudo-sender");
+    expect(s.billed).toBe(1);
+    const byUser = Object.fromEntries(
+      queryUsage(world.db, { by: "user" }).map((r) => [r.key, { requests: r.requests, costUsd: r.costUsd }]),
+    );
+    expect(byUser).toEqual({ "agent:main": { requests: 1, costUsd: "0.006" } });
+    const base = {
+      channel: "telegram",
+      isAuthorizedSender: true,
+      commandBody: "/recargar",
+      config: {},
+      sessionKey: "agent:main:telegram:group:-1001234567890",
+    };
+    for (const senderId of ["1087968824", "136817688", "777000", "telegram:1087968824"])
+      expect(commandUser({ ...base, senderId }), senderId).toBeNull();
+    expect(commandUser({ ...base, senderId: "5550101" })).toBe("telegram:5550101");
+  });
+});
+
 describe("case qqbot-group-member-openid: a QQ group member's openid names no account a DM bills", () => {
   it("qqbot:<user_openid> 2 calls $0.012, the group agent:main $0.003; /recargar in the group names no account (was qqbot:<member_openid>)", async () => {
     const { s, world } = await meterCase("qqbot-group-member-openid");
