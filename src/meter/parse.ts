@@ -758,6 +758,56 @@ function aliasCounts(
     field(timings, "prompt_n"),
     u.inputTokenCount,
   );
+  const completion = pick(
+    shadow,
+    u.outputTokens,
+    u.output_tokens,
+    u.completionTokens,
+    u.completion_tokens,
+    u.predicted_n,
+    field(timings, "predicted_n"),
+    u.outputTokenCount,
+  );
+  const reasoning = pick(
+    shadow,
+    field(u.output_tokens_details, "reasoning_tokens"),
+    field(u.completion_tokens_details, "reasoning_tokens"),
+  );
+  // the SDKs' reasoning breakdown (inside their output total): shown, never added to output
+  const sdkReasoning = pick(
+    shadow,
+    field(u.outputTokenDetails, "reasoningTokens"),
+    field(u.output_token_details, "reasoning"),
+    field(u.output_token_details, "reasoning_tokens"),
+  );
+  const total = pick(shadow, u.total, u.total_tokens);
+  // A prompt count WITHOUT its cached part, told by the total (since 2026-12-04): xAI's own total
+  // counts every token once (`total_tokens` = prompt + completion, + reasoning on its reasoning
+  // models), and a model that reports its prompt exclusive of the cache (vercel/ai#12485:
+  // grok-4-1-fast-non-reasoning, `prompt_tokens` 4142 + `cached_tokens` 4328 + 254 = total 8724)
+  // has a total of exactly prompt + cached (+ writes) + completion (+ reasoning). The rule below
+  // (a prompt below its cached part) tells only the turns whose cached prefix outgrew the new
+  // prompt; on the others the cached tokens were taken out of an input that never held them: that
+  // many uncached tokens billed at the cache-read rate. An OpenAI-style total (prompt +
+  // completion) never matches with cached tokens present; the xAI reasoning rule below wins a tie.
+  const positive = (v: unknown): number => (isCount(v) && v > 0 ? v : 0);
+  const outsideWrites =
+    positive(legacyCacheWrite) || positive(bedrockCacheWrite) || positive(detailsCacheWrite);
+  const exclusiveByTotal =
+    shadow !== null &&
+    isCount(promptTotal) &&
+    isCount(cacheRead) &&
+    cacheRead > 0 &&
+    cacheRead <= promptTotal &&
+    openAiCached != null &&
+    isCount(completion) &&
+    isCount(total) &&
+    (total === promptTotal + cacheRead + outsideWrites + completion ||
+      (positive(reasoning) > 0 &&
+        total === promptTotal + cacheRead + outsideWrites + completion + positive(reasoning))) &&
+    !(positive(reasoning) > 0 && total === promptTotal + completion + positive(reasoning));
+  // the reader before (`shadow` null) took the cached tokens out: parseEntry keeps that identity
+  if (exclusiveByTotal && shadow !== null) shadow.hit = true;
   let input: unknown = promptTotal;
   let legacyInput: unknown;
   if (
@@ -772,7 +822,7 @@ function aliasCounts(
     // prompt counts: see `uncachedPrompt`): it is the uncached input. Before 2026-12-03 the
     // difference, negative, was billed as 0; such a call keeps that identity (`legacyInput`).
     if (input >= 0 && cacheRead > input) legacyInput = input - cacheRead;
-    else input = input - cacheRead;
+    else if (!exclusiveByTotal) input = input - cacheRead;
     // Mistral's names were not read before 2026-12-03: such a call was billed, and keeps the
     // identity, with its whole prompt count as input
     if (mistralOnly) legacyInput = promptTotal;
@@ -793,7 +843,9 @@ function aliasCounts(
   // billed as 3,000 writes); anything else (negative, fractional, text) is ignored, and the call
   // billed as before these names were read, with every prompt token at the input rate.
   let writes: number | undefined;
-  if (
+  // outside a cache-exclusive prompt count, as its total shows (see `exclusiveByTotal`)
+  if (exclusiveByTotal && outsideWrites > 0 && detailsCacheWrite != null) writes = outsideWrites;
+  else if (
     typeof input === "number" &&
     Number.isSafeInteger(input) &&
     input > 0 &&
@@ -821,6 +873,7 @@ function aliasCounts(
   const promptDetails = u.prompt_tokens_details ?? u.promptTokensDetails;
   if (
     writes === undefined &&
+    !exclusiveByTotal &&
     (openAiCached != null || (typeof promptDetails === "object" && promptDetails !== null)) &&
     u.input_tokens == null &&
     u.inputTokens == null &&
@@ -854,29 +907,6 @@ function aliasCounts(
     const w1h = field(u.cache_creation, "ephemeral_1h_input_tokens") ?? 0;
     if (isCount(w5m) && isCount(w1h) && w5m + w1h > 0) nestedWrites = w5m + w1h;
   }
-  const completion = pick(
-    shadow,
-    u.outputTokens,
-    u.output_tokens,
-    u.completionTokens,
-    u.completion_tokens,
-    u.predicted_n,
-    field(timings, "predicted_n"),
-    u.outputTokenCount,
-  );
-  const reasoning = pick(
-    shadow,
-    field(u.output_tokens_details, "reasoning_tokens"),
-    field(u.completion_tokens_details, "reasoning_tokens"),
-  );
-  // the SDKs' reasoning breakdown (inside their output total): shown, never added to output
-  const sdkReasoning = pick(
-    shadow,
-    field(u.outputTokenDetails, "reasoningTokens"),
-    field(u.output_token_details, "reasoning"),
-    field(u.output_token_details, "reasoning_tokens"),
-  );
-  const total = pick(shadow, u.total, u.total_tokens);
   // xAI's reasoning, outside the completion count: only when the total says so exactly
   let output: unknown = completion;
   let legacyOutput: unknown;
@@ -886,7 +916,8 @@ function aliasCounts(
     isCount(completion) &&
     isCount(promptTotal) &&
     isCount(total) &&
-    total === promptTotal + completion + reasoning &&
+    total ===
+      promptTotal + (exclusiveByTotal ? (cacheRead as number) + outsideWrites : 0) + completion + reasoning &&
     // a completion smaller than the reasoning cannot hold it, whatever the model
     !(reasoningInsideOutput(model) && reasoning <= completion)
   ) {
@@ -1277,6 +1308,26 @@ function geminiCounts(
   // the negative difference was billed as 0 input, the identity such a call keeps)
   const exclusive = isCount(promptSum) && isCount(cached) && cached > promptSum;
   const total = pick(shadow, u.totalTokenCount, u.total_token_count);
+  // ...and one whose total shows it: Google's `totalTokenCount` is prompt + tool-use prompt +
+  // candidates + thoughts, the cached part inside the prompt; a total of exactly that plus the
+  // cached tokens is a relay's cache-exclusive prompt count (since 2026-12-04; see
+  // `exclusiveByTotal` in aliasCounts). The reader before took the cached tokens out of it:
+  // parseEntry keeps that identity (`shadow`).
+  const exclusiveByTotal =
+    shadow !== null &&
+    !exclusive &&
+    isCount(promptSum) &&
+    isCount(cached) &&
+    cached > 0 &&
+    isCount(total) &&
+    (candidates == null || isCount(candidates)) &&
+    (thoughts == null || isCount(thoughts)) &&
+    total ===
+      promptSum +
+        cached +
+        ((candidates as number | null | undefined) ?? 0) +
+        ((thoughts as number | null | undefined) ?? 0);
+  if (exclusiveByTotal && shadow !== null) shadow.hit = true;
   // Thoughts already inside the candidates count: some Gemini deployments (the Gemini API as
   // LiteLLM found it, BerriAI/litellm#10141 "with the Gemini API, `candidatesTokenCount`
   // includes thinking tokens", simonw/llm-gemini#75) and relays that fold them in before passing
@@ -1295,7 +1346,7 @@ function geminiCounts(
     total === promptSum + candidates;
   return {
     // prompt + tool-use prompt − cached
-    input: exclusive ? promptSum : minus(promptSum, cached),
+    input: exclusive || exclusiveByTotal ? promptSum : minus(promptSum, cached),
     output: thoughtsInside ? candidates : sumCounts(candidates, thoughts),
     cacheRead: cached,
     cacheWrite: undefined,

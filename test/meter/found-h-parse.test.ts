@@ -531,3 +531,130 @@ describe("case usage-nested-one-hour-cache-writes: 1-hour cache writes nested in
     expect(own.cacheWrite1h).toBe(200);
   });
 });
+
+describe("case usage-prompt-excludes-cached-total-tells: a cache-exclusive prompt count its total shows keeps its uncached tokens", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5552001 3 calls $0.00281445, input 9309 (was $0.00211445, input 5809)`, async () => {
+      const { s, world } = await meterCase("usage-prompt-excludes-cached-total-tells", mode);
+      expect(s).toMatchObject({ billed: 3, held: 0, malformed: 0, zeroUsage: 0 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5552001",
+          requests: 3,
+          input: 9309,
+          output: 1508,
+          cacheRead: 3973,
+          costUsd: "0.00281445",
+        }),
+      ]);
+      const rows = world.db
+        .prepare("SELECT cost_pico_usd AS c FROM usage_events ORDER BY message_ts_ms")
+        .all() as { c: number | bigint }[];
+      expect(rows.map((r) => Number(r.c))).toEqual([1_055_400_000, 875_000_000, 884_050_000]);
+    });
+  }
+
+  const counts = (u: ParsedUsage) => [u.input, u.output, u.cacheRead, u.cacheWrite];
+  it("only a total of exactly prompt + cached (+ writes) + completion (+ reasoning) says so; the identity it was billed under kept", () => {
+    const chat = parsed({
+      prompt_tokens: 4142,
+      completion_tokens: 254,
+      total_tokens: 6396,
+      prompt_tokens_details: { cached_tokens: 2000 },
+    });
+    expect(counts(chat)).toEqual([4142, 254, 2000, 0]);
+    // billed before with the cached tokens taken out: a copy of it read now is the same call
+    expect(chat.identityInput).toBe(2142);
+    // OpenAI's total (prompt + completion): the cached part is inside the prompt, as before
+    const openAi = parsed({
+      prompt_tokens: 4142,
+      completion_tokens: 254,
+      total_tokens: 4396,
+      prompt_tokens_details: { cached_tokens: 2000 },
+    });
+    expect(counts(openAi)).toEqual([2142, 254, 2000, 0]);
+    expect(openAi.identityInput).toBeUndefined();
+    // no total, or another one: as before
+    expect(counts(parsed({ prompt_tokens: 4142, completion_tokens: 254, cached_tokens: 2000 }))).toEqual([
+      2142, 254, 2000, 0,
+    ]);
+    expect(
+      counts(
+        parsed({ prompt_tokens: 4142, completion_tokens: 254, total_tokens: 6000, cached_tokens: 2000 }),
+      ),
+    ).toEqual([2142, 254, 2000, 0]);
+    // an xAI reasoning model's exclusive prompt with its reasoning outside the completion
+    expect(
+      counts(
+        parsed({
+          prompt_tokens: 3000,
+          completion_tokens: 100,
+          total_tokens: 4600,
+          prompt_tokens_details: { cached_tokens: 1000 },
+          completion_tokens_details: { reasoning_tokens: 500 },
+        }),
+      ),
+    ).toEqual([3000, 600, 1000, 0]);
+    // a tie with the reasoning rule (reasoning = cached) is read as xAI's inclusive prompt
+    expect(
+      counts(
+        parsed({
+          prompt_tokens: 3000,
+          completion_tokens: 100,
+          total_tokens: 3600,
+          prompt_tokens_details: { cached_tokens: 500 },
+          completion_tokens_details: { reasoning_tokens: 500 },
+        }),
+      ),
+    ).toEqual([2500, 600, 500, 0]);
+    // writes beside it stay outside it too
+    expect(
+      counts(
+        parsed({
+          prompt_tokens: 3000,
+          completion_tokens: 100,
+          total_tokens: 5100,
+          prompt_tokens_details: { cached_tokens: 1500, cache_write_tokens: 500 },
+        }),
+      ),
+    ).toEqual([3000, 100, 1500, 500]);
+    expect(
+      counts(
+        parsed({
+          prompt_tokens: 3000,
+          completion_tokens: 100,
+          total_tokens: 5100,
+          prompt_tokens_details: { cached_tokens: 1500 },
+          cache_creation_input_tokens: 500,
+        }),
+      ),
+    ).toEqual([3000, 100, 1500, 500]);
+    // Gemini's names: a total of prompt + cached + candidates + thoughts
+    const gemini = parsed(
+      {
+        promptTokenCount: 1200,
+        cachedContentTokenCount: 800,
+        candidatesTokenCount: 100,
+        thoughtsTokenCount: 50,
+        totalTokenCount: 2150,
+      },
+      { api: "google-generative-ai", provider: "google", model: "gemini-2.5-flash" },
+    );
+    expect(counts(gemini)).toEqual([1200, 150, 800, 0]);
+    expect(gemini.identityInput).toBe(400);
+    expect(
+      counts(
+        parsed(
+          {
+            promptTokenCount: 1200,
+            cachedContentTokenCount: 800,
+            candidatesTokenCount: 100,
+            thoughtsTokenCount: 50,
+            totalTokenCount: 1350,
+          },
+          { api: "google-generative-ai", provider: "google", model: "gemini-2.5-flash" },
+        ),
+      ),
+    ).toEqual([400, 150, 800, 0]);
+  });
+});
