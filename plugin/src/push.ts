@@ -564,6 +564,8 @@ function pricedBeyondTokens(u: Record<string, unknown>): boolean {
     return true;
   return (
     hasModality(u.candidatesTokensDetails ?? u.candidates_tokens_details, ["AUDIO", "IMAGE"]) ||
+    // the Live API's name of the same list (parse.ts, since 2026-12-04)
+    hasModality(u.responseTokensDetails ?? u.response_tokens_details, ["AUDIO", "IMAGE"]) ||
     hasModality(u.promptTokensDetails ?? u.prompt_tokens_details, ["AUDIO"])
   );
 }

@@ -2115,6 +2115,8 @@ const MODALITY_DETAIL_KEYS = [
   "outputTokenDetails",
   "candidatesTokensDetails",
   "candidates_tokens_details",
+  "responseTokensDetails",
+  "response_tokens_details",
 ] as const;
 
 /**
@@ -2132,7 +2134,8 @@ const MODALITY_DETAIL_KEYS = [
  * - OpenAI's image tokens: `input_tokens_details.image_tokens` / `output_tokens_details.image_tokens`
  *   (gpt-image-1: image input $10 and output $40 per 1M against $5 text input);
  * - Gemini's `candidatesTokensDetails` AUDIO / IMAGE entries (gemini-2.5-flash-image's generated
- *   images at $30 per 1M against $2.50 text output) and `promptTokensDetails` AUDIO entries (audio
+ *   images at $30 per 1M against $2.50 text output), the Live API's `responseTokensDetails` (the
+ *   same list under its own name, since 2026-12-04) and `promptTokensDetails` AUDIO entries (audio
  *   input at $1 per 1M against $0.30 text on Gemini 2.5 Flash); https://ai.google.dev/gemini-api/docs/pricing.
  * Billed as text, such a call was under-billed 4–16× for its audio or images (the same fault:
  * BerriAI/litellm#19771, gpt-audio's 482 output audio tokens billed at the text rate, $0.00592
@@ -2174,6 +2177,14 @@ function modalityTokensOf(usage: Record<string, unknown>): string | null {
     [
       "candidatesTokensDetails audio/image",
       geminiModalityCount(usage.candidatesTokensDetails ?? usage.candidates_tokens_details, AUDIO_OR_IMAGE),
+    ],
+    // the Live API's name of the same list (`responseTokenCount`'s breakdown: native-audio models'
+    // spoken replies, $12 per 1M against $2 text on gemini-2.5-flash-native-audio; read since
+    // 2026-12-04, case usage-gemini-live-response-audio-held; before, billed at the text rate,
+    // as BerriAI/litellm#38457 found in its own Live usage)
+    [
+      "responseTokensDetails audio/image",
+      geminiModalityCount(usage.responseTokensDetails ?? usage.response_tokens_details, AUDIO_OR_IMAGE),
     ],
     [
       "promptTokensDetails audio",

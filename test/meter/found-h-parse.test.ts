@@ -658,3 +658,45 @@ describe("case usage-prompt-excludes-cached-total-tells: a cache-exclusive promp
     ).toEqual([400, 150, 800, 0]);
   });
 });
+
+describe("case usage-gemini-live-response-audio-held: the Live API's responseTokensDetails AUDIO holds the call", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: the text reply billed $0.00057; the two spoken replies held (was 3 calls $0.00245)`, async () => {
+      const { s, world } = await meterCase("usage-gemini-live-response-audio-held", mode);
+      expect(s).toMatchObject({ billed: 1, held: 2 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5552101", requests: 1, costUsd: "0.00057" }),
+      ]);
+      const reasons = (
+        world.db.prepare("SELECT reason FROM usage_review ORDER BY id").all() as { reason: string }[]
+      ).map((x) => x.reason);
+      expect(reasons).toEqual([
+        expect.stringMatching(/^responseTokensDetails audio\/image 47 priced above text/),
+        expect.stringMatching(/^responseTokensDetails audio\/image 400 priced above text/),
+      ]);
+    });
+  }
+
+  it("AUDIO or IMAGE entries hold it, camel or snake case; TEXT entries do not; the plugin leaves them to the meter", () => {
+    const live = (d: Record<string, unknown>) =>
+      parsed(
+        { promptTokenCount: 100, responseTokenCount: 50, ...d },
+        { api: "google-generative-ai", provider: "google", model: "gemini-live-2.5-flash-preview" },
+      ).countProblem;
+    expect(live({ responseTokensDetails: [{ modality: "AUDIO", tokenCount: 50 }] })).toMatch(/ 50 priced/);
+    expect(live({ response_tokens_details: [{ modality: "audio", token_count: 40 }] })).toMatch(/ 40 priced/);
+    expect(live({ responseTokensDetails: [{ modality: "IMAGE", tokenCount: 30 }] })).toMatch(/ 30 priced/);
+    expect(live({ responseTokensDetails: [{ modality: "TEXT", tokenCount: 50 }] })).toBeUndefined();
+    const where = { agentId: "main", sessionKey: "agent:main:telegram:direct:5552101" };
+    const push = (modality: string) =>
+      pluginUsageEvent(
+        message(
+          { input: 100, output: 50, totalTokens: 150, responseTokensDetails: [{ modality, tokenCount: 50 }] },
+          { api: "google-generative-ai", provider: "google", model: "gemini-live-2.5-flash-preview" },
+        ),
+        where,
+      );
+    expect(push("TEXT")).not.toBeNull();
+    expect(push("AUDIO")).toBeNull();
+  });
+});
