@@ -559,7 +559,12 @@ function pricedBeyondTokens(u: Record<string, unknown>): boolean {
     positive(u.num_sources_used) ||
     positive(u.numSourcesUsed) ||
     positive(u.citation_tokens) ||
-    positive(u.num_search_queries)
+    positive(u.num_search_queries) ||
+    // audio billed per minute outside the token counts (Mistral's; parse.ts `audioOutsideTokens`)
+    positive(u.prompt_audio_seconds) ||
+    positive(u.promptAudioSeconds) ||
+    positive(u.audio_tokens) ||
+    positive(u.audioTokens)
   )
     return true;
   return (

@@ -2196,6 +2196,28 @@ function modalityTokensOf(usage: Record<string, unknown>): string | null {
 }
 
 /**
+ * Audio a usage object says the call read that none of its token counts holds, as a short
+ * description (`"prompt_audio_seconds 203"`), or null. Mistral's Chat Completions with audio
+ * input (Voxtral) report it as `prompt_audio_seconds` beside a `prompt_tokens` of the text alone
+ * (its `total_tokens` counts the audio: 4 prompt + 406 completion, total 3264), and its
+ * transcription usage as a root `audio_tokens` (pydantic/genai-prices#591: `prompt_tokens` 3,
+ * `audio_tokens` 375, `completion_tokens` 1, `total_tokens` 379). Mistral bills that audio per
+ * minute ($0.004 per minute of audio input on voxtral-small, $0.003 transcription,
+ * https://mistral.ai/pricing), not as tokens: billed as the text tokens alone such a call was
+ * under-billed some 80× (case usage-mistral-audio-seconds-held). creditgate has no per-minute
+ * prices, so the call is held for the operator to price (since 2026-12-04; before, billed as its
+ * text tokens). A fractional count arrives rounded (`wholeCounts`); 0 or absent changes nothing.
+ */
+function audioOutsideTokens(usage: Record<string, unknown>): string | null {
+  const found: string[] = [];
+  for (const k of ["prompt_audio_seconds", "promptAudioSeconds", "audio_tokens", "audioTokens"]) {
+    const v = usage[k];
+    if (isCount(v) && v > 0) found.push(`${k} ${String(v)}`);
+  }
+  return found.length === 0 ? null : found.join(", ");
+}
+
+/**
  * A key that names a count (tokens, a `…Count`, billed units), not a time, duration, amount, rate
  * (`tokens_per_second`, SambaNova's `…_tokens_per_sec`) or a limit (`max_tokens`,
  * `token_limit`, `remaining_tokens`).
@@ -2656,6 +2678,11 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   const modality = modalityTokensOf(usage);
   if (modality !== null && !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0))
     bad.problem ??= `${modality} priced above text tokens, which the token counts bill as text: not priced`;
+  // Audio input billed per minute, outside every token count (Mistral's `prompt_audio_seconds`,
+  // and its root `audio_tokens`: see `audioOutsideTokens`): held likewise, since 2026-12-04.
+  const audioOutside = audioOutsideTokens(usage);
+  if (audioOutside !== null && !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0))
+    bad.problem ??= `${audioOutside}: audio billed per minute, outside the token counts: not priced`;
   // Per-use charges beyond the tokens that only a provider-billed cost holds (xAI's server-side
   // tools and Live Search sources, sonar-deep-research's citations, reasoning and searches: see
   // `chargesBeyondTokens`): held for the operator to price, not billed as tokens alone.

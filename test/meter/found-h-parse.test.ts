@@ -700,3 +700,38 @@ describe("case usage-gemini-live-response-audio-held: the Live API's responseTok
     expect(push("AUDIO")).toBeNull();
   });
 });
+
+describe("case usage-mistral-audio-seconds-held: audio Mistral bills per minute, outside the token counts, holds the call", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: the text call billed $0.000138; the Voxtral audio call held (was 2 calls $0.0003008)`, async () => {
+      const { s, world } = await meterCase("usage-mistral-audio-seconds-held", mode);
+      expect(s).toMatchObject({ billed: 1, held: 1 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5552201", requests: 1, costUsd: "0.000138" }),
+      ]);
+      const reasons = (
+        world.db.prepare("SELECT reason FROM usage_review ORDER BY id").all() as { reason: string }[]
+      ).map((x) => x.reason);
+      expect(reasons).toEqual([
+        "prompt_audio_seconds 203: audio billed per minute, outside the token counts: not priced",
+      ]);
+    });
+  }
+
+  it("prompt_audio_seconds or a root audio_tokens hold it (camelCase, fractional too); 0 does not; a provider-billed cost bills it", () => {
+    const m = { api: "mistral-conversations", provider: "mistral", model: "voxtral-small-latest" };
+    const held = (usage: Record<string, unknown>) => parsed(usage, m).countProblem;
+    const text = { prompt_tokens: 3, completion_tokens: 1 };
+    expect(held({ ...text, total_tokens: 379, audio_tokens: 375 })).toMatch(
+      /^audio_tokens 375: audio billed/,
+    );
+    expect(held({ ...text, promptAudioSeconds: 12.4 })).toMatch(/^promptAudioSeconds 12: audio billed/);
+    expect(held({ ...text, prompt_audio_seconds: 0 })).toBeUndefined();
+    expect(held({ ...text, prompt_audio_seconds: 30, cost: 0.002 })).toBeUndefined();
+    const where = { agentId: "main", sessionKey: "agent:main:telegram:direct:5552201" };
+    expect(pluginUsageEvent(message({ input: 3, output: 1, totalTokens: 4 }, m), where)).not.toBeNull();
+    expect(
+      pluginUsageEvent(message({ input: 3, output: 1, totalTokens: 4, prompt_audio_seconds: 30 }, m), where),
+    ).toBeNull();
+  });
+});
