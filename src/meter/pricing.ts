@@ -525,6 +525,13 @@ interface DatedPrice {
  *   A call still carrying the names after the retirement (a proxy that kept them) is priced as
  *   V4-Flash: flat until 2026-08-17, the table's V4-Flash entry from then.
  */
+/**
+ * DeepSeek's own price of V3.2 (V3.2-Exp from 2025-09-29, V3.2 and V3.2-Speciale from 2025-12-01):
+ * $0.28 cache miss / $0.028 cache hit / $0.42 output per 1M (api-docs.deepseek.com/quick_start/pricing;
+ * BerriAI/litellm#28853 `deepseek/deepseek-v3.2` cache read 2.8e-08, openclaw/openclaw#53230). One
+ * object for the API names' V3.2 era and the model's own names (`DEEPSEEK_V3_2`).
+ */
+const V3_2_PRICE: DatedPrice = { name: "deepseek-v3.2", usd: ["0.28", "0.028", "0.42"] };
 /** V4-Flash's flat price after the cache-hit cut (one object: see `DEEPSEEK_V4_FLASH`). */
 const V4_FLASH_FLAT: DatedPrice = { name: "deepseek-v4-flash (flat)", usd: ["0.14", "0.0028", "0.28"] };
 /** V4-Flash's flat launch price. */
@@ -533,7 +540,7 @@ const DEEPSEEK_V4_FLASH_ERAS: readonly (readonly [number, string | DatedPrice])[
   [Date.parse("2026-08-17T00:00:00Z"), "deepseek-v4-flash"],
   [Date.parse("2026-04-26T12:15:00Z"), V4_FLASH_FLAT],
   [Date.parse("2026-04-24T00:00:00Z"), V4_FLASH_LAUNCH],
-  [Date.parse("2025-09-29T00:00:00Z"), { name: "deepseek-v3.2", usd: ["0.28", "0.028", "0.42"] }],
+  [Date.parse("2025-09-29T00:00:00Z"), V3_2_PRICE],
   [Date.parse("2025-09-05T16:00:00Z"), { name: "deepseek-v3.1", usd: ["0.56", "0.07", "1.68"] }],
 ];
 /** Since the night discount began (2025-02-26 16:30 UTC): the table's own entries. */
@@ -564,6 +571,20 @@ const DEEPSEEK_V4_FLASH: DatedAlias = {
     [Date.parse("2026-04-26T12:15:00Z"), V4_FLASH_FLAT],
     [Number.NEGATIVE_INFINITY, V4_FLASH_LAUNCH],
   ],
+};
+/**
+ * V3.2 called by its model name (`deepseek-v3.2`, `-exp`, `-speciale`: a LiteLLM proxy's
+ * `deepseek/deepseek-v3.2`, an OpenClaw custom provider's or DeepSeek's own provider with that id):
+ * DeepSeek's price at every time. The bundled table's `deepseek` entries for these names hold
+ * OpenRouter's listings (`deepseek-v3.2` $0.2288 / $0.3432, `-exp` $0.27 / $0.41) and no cache-read
+ * price, so a cache hit was billed at the full input rate, ~8× DeepSeek's $0.028 (case
+ * `test/cases/deepseek-v3-2-cache-hit-price`). `ownApiOnly`: OpenRouter's `deepseek/deepseek-v3.2`
+ * keeps its own listing.
+ */
+const DEEPSEEK_V3_2: DatedAlias = {
+  provider: "deepseek",
+  ownApiOnly: true,
+  eras: [[Number.NEGATIVE_INFINITY, V3_2_PRICE]],
 };
 /** `deepseek-reasoner`'s eras (see `DEEPSEEK_V4_FLASH_ERAS`). */
 const DEEPSEEK_REASONER: DatedAlias = {
@@ -597,6 +618,9 @@ const DATED_ALIASES: ReadonlyMap<string, DatedAlias> = new Map<string, DatedAlia
   ["deepseek-chat", DEEPSEEK_CHAT],
   ["deepseek-reasoner", DEEPSEEK_REASONER],
   ["deepseek-v4-flash", DEEPSEEK_V4_FLASH],
+  ["deepseek-v3.2", DEEPSEEK_V3_2],
+  ["deepseek-v3.2-exp", DEEPSEEK_V3_2],
+  ["deepseek-v3.2-speciale", DEEPSEEK_V3_2],
 ]);
 
 /** Rates and a table-shaped entry per `DatedPrice`, built once each. */
