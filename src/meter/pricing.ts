@@ -157,6 +157,7 @@ export function tableVersionOf(rates: ModelRates): string {
   if (rates === OPENCODE_FREE_RATES) return OPENCODE_FREE_VERSION;
   if (rates === GEMINI_API_FREE_RATES) return GEMINI_API_FREE_VERSION;
   if (rates === LOCAL_SERVER_RATES) return LOCAL_SERVER_VERSION;
+  if (rates === QWEN_PORTAL_FREE_RATES) return QWEN_PORTAL_FREE_VERSION;
   if (isFineTunedRates(rates)) return FINE_TUNED_TABLE_VERSION;
   if (isSupplementRates(rates)) return SUPPLEMENT_TABLE_VERSION;
   if (datedPriceRates.has(rates)) return DATED_PRICE_VERSION;
@@ -300,6 +301,33 @@ export const LOCAL_SERVER_PROVIDERS: ReadonlySet<string> = new Set([
 export function isLocalServerCall(provider: string, model: string): boolean {
   if (!LOCAL_SERVER_PROVIDERS.has(provider.trim().toLowerCase())) return false;
   return !/[:-]cloud$/i.test(model.trim());
+}
+
+/**
+ * The Qwen OAuth portal (OpenClaw's `qwen-portal` provider from its `qwen-portal-auth` plugin,
+ * `qwen-oauth` its OAuth placeholder id, `qwen-cli` / `qwen-code` as operators name Qwen Code's
+ * login): Qwen Code's free tier, signed in with a qwen.ai account and served at
+ * `portal.qwen.ai` ("2,000 requests/day", later 1,000 and 100: QwenLM/qwen-code#1730; discontinued
+ * on 2026-04-15, mseptiaan/opencode-qwencode-oauth#25), never billed per token: OpenClaw's catalog
+ * prices every portal model at 0 (`QWEN_PORTAL_DEFAULT_COST`). So every call there costs $0
+ * (rates all 0, `price_version` `…+qwen-portal-free`), whatever model id it names. Before
+ * 2026-12-04 the portal's own ids (`coder-model`, `vision-model`) were unknown models at the
+ * fallback rates (by default $15 / $75 per 1M) and a `qwen/qwen3-coder-plus` there was priced at
+ * Alibaba's Model Studio list. A provider-billed `cost.total` is still billed first in `auto` /
+ * `recorded`; an override (`qwen-portal/<model>`, `qwen-portal/*`) still wins.
+ */
+const QWEN_PORTAL_FREE_RATES: ModelRates = { ...OPENROUTER_FREE_RATES };
+export const QWEN_PORTAL_FREE_VERSION = `${TABLE_VERSION}+qwen-portal-free`;
+export const QWEN_PORTAL_PROVIDERS: ReadonlySet<string> = new Set([
+  "qwen-portal",
+  "qwen-oauth",
+  "qwen-cli",
+  "qwen-code",
+]);
+
+/** Whether `provider` is the Qwen OAuth portal's free tier (see `QWEN_PORTAL_FREE_RATES`). */
+export function isQwenPortalCall(provider: string): boolean {
+  return QWEN_PORTAL_PROVIDERS.has(provider.trim().toLowerCase());
 }
 
 function readTableVersion(): string {
@@ -455,12 +483,13 @@ export function tableEntryOf(
   provider: string,
   model: string,
   atMs: number,
-): object | "openrouter-free" | "opencode-free" | "gemini-api-free" | "local" | null {
+): object | "openrouter-free" | "opencode-free" | "gemini-api-free" | "local" | "qwen-portal-free" | null {
   const found = findTablePriceUncached(provider, model, atMs);
   if (found.rates === OPENROUTER_FREE_RATES) return "openrouter-free";
   if (found.rates === OPENCODE_FREE_RATES) return "opencode-free";
   if (found.rates === GEMINI_API_FREE_RATES) return "gemini-api-free";
   if (found.rates === LOCAL_SERVER_RATES) return "local";
+  if (found.rates === QWEN_PORTAL_FREE_RATES) return "qwen-portal-free";
   return found.info ?? null;
 }
 
@@ -717,7 +746,7 @@ interface DatedName {
  */
 function datedAlias(provider: string, model: string, atMs: number): DatedName | null {
   // a local model server's `deepseek-chat` is no DeepSeek API call (`isLocalServerCall`)
-  if (isLocalServerCall(provider, model)) return null;
+  if (isLocalServerCall(provider, model) || isQwenPortalCall(provider)) return null;
   // The map first: provider lookups cost more, and most names are no alias.
   const bare = DATED_ALIASES.get(model.trim().toLowerCase());
   if (bare !== undefined) {
@@ -936,6 +965,8 @@ function namedLookup(provider: string, model: string, atMs: number, redated: boo
 function modelLookup(provider: string, model: string, atMs: number): TableLookup {
   // A local model server (Ollama, LM Studio, vLLM, SGLang, llama.cpp): $0 (`LOCAL_SERVER_RATES`).
   if (isLocalServerCall(provider, model)) return { rates: LOCAL_SERVER_RATES, info: undefined };
+  // The Qwen OAuth portal's free tier: $0 (`QWEN_PORTAL_FREE_RATES`).
+  if (isQwenPortalCall(provider)) return { rates: QWEN_PORTAL_FREE_RATES, info: undefined };
   // A Hugging Face router id naming its backend (`deepseek-ai/DeepSeek-R1:novita`): that backend's
   // Hugging Face price list (see `huggingFaceBackend`).
   const hf = huggingFaceBackend(provider, model);

@@ -127,7 +127,9 @@ describe("price supplement: Alibaba Cloud Model Studio", () => {
 
   it("not on a host that runs the open weights, nor on the free Qwen OAuth portal", () => {
     expect(cost("together", "qwen/qwen3.5-plus", { input: 1_000, output: 100 }).unknownModel).toBe(true);
-    expect(cost("qwen-portal", "qwen3.5-plus", { input: 1_000, output: 100 }).unknownModel).toBe(true);
+    // the portal's free tier costs nothing (case qwen-portal-oauth-free; before 2026-12-04 unknown)
+    const portal = cost("qwen-portal", "qwen3.5-plus", { input: 1_000, output: 100 });
+    expect(portal).toMatchObject({ unknownModel: false, costPicoUsd: 0n });
     expect(cost("qwen", "qwen3-coder-next", { input: 1_000, output: 100 }).unknownModel).toBe(true);
   });
 });
