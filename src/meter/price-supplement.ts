@@ -286,6 +286,14 @@ const MISTRAL_PRICES: readonly SupplementPrice[] = [
     usd: ["0.1", "0.01", "0.3"],
     source: "https://docs.mistral.ai/models/mistral-small-3-2-25-06",
   },
+  {
+    // Mistral Small 3 (`mistral-small-2501`) and 3.1 (`mistral-small-2503`), the
+    // `mistral-small-latest` of their time at its price (case `test/cases/mistral-dated-model-id`).
+    provider: "mistral",
+    names: ["mistral-small-2501", "mistral-small-2503"],
+    usd: ["0.1", "0.01", "0.3"],
+    source: "https://mistral.ai/news/mistral-small-3-1",
+  },
 ];
 
 /**

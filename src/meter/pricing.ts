@@ -1078,6 +1078,7 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
     return (
       (only !== null ? supplementLookup(only, bare ?? model, atMs) : null) ??
       supplementLookup(providerId, bare ?? model, atMs) ??
+      mistralUndatedLookup(providerId, bare ?? model, atMs) ??
       found
     );
   }
@@ -1092,6 +1093,38 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
   const makerBase = findTableEntry(providerId, base, atMs);
   // the base model as the price supplement names it (`x-ai/grok-4.20-0309-reasoning:nitro`)
   return makerBase.info !== undefined ? makerBase : (supplementLookup(providerId, base, atMs) ?? makerBase);
+}
+
+/** A Mistral API id with its version date (`pixtral-12b-2409`, `mistral-saba-2502`): name, YYMM. */
+const MISTRAL_DATED_ID = /^((?:mistral|mistralai)\/)?([a-z][a-z0-9.-]*?)-(2[3-9])(0[1-9]|1[0-2])$/i;
+
+/**
+ * A Mistral model id with its version date (`<name>-YYMM`, Mistral's dated API ids:
+ * `pixtral-12b-2409`, `ministral-3b-2410`, `open-mistral-nemo-2407`, `mistral-saba-2502`) that
+ * neither the table nor the supplement lists, priced as the table's Mistral entry for the name
+ * without the date (`pixtral-12b`, `ministral-3b`, `open-mistral-nemo`, `mistral-saba`): the model
+ * that version is. Before 2026-12-04 such an id was an unknown model at the fallback rates (by
+ * default $15 / $75 per 1M: 100× Pixtral 12B's $0.15; the kind of BerriAI/litellm#5837 "Missing
+ * pricing for mistral/pixtral-12b-2409"; case `test/cases/mistral-dated-model-id`). Only on the
+ * `mistral` provider and, behind a provider the table does not know, bare or as `mistral/…`; a
+ * dated id the table lists itself (`ministral-8b-2512`, `mistral-large-2512`: another generation at
+ * another price) is never reached here, and a name without its own undated entry
+ * (`mistral-small-2409`: the table has only `mistral-small-latest`) stays unknown.
+ */
+function mistralUndatedLookup(providerId: string | null, model: string, atMs: number): TableLookup | null {
+  if (providerId !== "mistral" && providerId !== null) return null;
+  const m = MISTRAL_DATED_ID.exec(model.trim());
+  if (m === null || m[2] === undefined) return null;
+  if (
+    providerId === null &&
+    m[1] === undefined &&
+    !/^(?:mistral|ministral|pixtral|codestral|devstral|magistral|open-mistral|open-mixtral|mixtral|voxtral)/i.test(
+      m[2],
+    )
+  )
+    return null;
+  const found = findTableEntry("mistral", m[2].toLowerCase(), atMs, false);
+  return found.info !== undefined && found.rates !== null ? found : null;
 }
 
 /**
