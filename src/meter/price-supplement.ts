@@ -273,6 +273,23 @@ const HAIKU_5_5 = "https://platform.claude.com/docs/en/models/haiku-5-5/overview
  * Both were unknown models, at the fallback rates (by default $15 / $75) wherever OpenClaw's
  * estimate was $0.
  */
+/**
+ * Microsoft Foundry's (Azure's) own price of DeepSeek V3.2 / V3.2-Speciale: $0.58 input / $1.68
+ * output per 1M, no prompt caching for third-party models (cached input at the input price)
+ * (https://azure.microsoft.com/en-us/pricing/details/ai-foundry-models/deepseek/, as quoted in
+ * anomalyco/models.dev#625 "Fix Azure DeepSeek V3.2 pricing"). The table's Azure list has no
+ * DeepSeek entry and falls back to its `deepseek` entry, OpenRouter's listing ($0.2288 / $0.3432):
+ * 2.5× / 4.9× under. Looked up before that fallback (`azureOwnLookup` in pricing.ts).
+ */
+const AZURE_PRICES: readonly SupplementPrice[] = [
+  {
+    provider: "azure",
+    names: ["deepseek-v3.2", "deepseek-v3.2-speciale"],
+    usd: ["0.58", "0.58", "1.68"],
+    source: "https://azure.microsoft.com/en-us/pricing/details/ai-foundry-models/deepseek/",
+  },
+];
+
 const MISTRAL_PRICES: readonly SupplementPrice[] = [
   {
     provider: "mistral",
@@ -420,6 +437,7 @@ export const SUPPLEMENT_PRICES: readonly SupplementPrice[] = [
   // no cached-input price listed: a cache read is input
   zai(["glm-4-32b-0414-128k"], ["0.1", "0.1", "0.1"]),
   ...MISTRAL_PRICES,
+  ...AZURE_PRICES,
   ...MODEL_STUDIO_PRICES,
 ];
 

@@ -983,6 +983,12 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
     // Claude on Amazon Bedrock in AWS GovCloud (`us-gov.anthropic.…`): see `govCloudLookup`.
     const gov = govCloudLookup(providerId, model, atMs);
     if (gov !== null) return gov;
+    // Azure's own price of a model its table list lacks and would take from another provider's
+    // entry (Microsoft Foundry's DeepSeek V3.2: the supplement's `AZURE_PRICES`).
+    if (providerId === "azure" && !model.includes("/")) {
+      const own = supplementLookup("azure", model, atMs);
+      if (own !== null && own.info !== undefined) return own;
+    }
     const direct = findTableEntry(providerId, model, atMs);
     const fineTuned = fineTunedLookup(providerId, model, direct);
     if (fineTuned !== null) return fineTuned;

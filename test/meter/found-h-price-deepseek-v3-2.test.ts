@@ -55,3 +55,26 @@ describe("case deepseek-v3-2-cache-hit-price: V3.2 by its own name at DeepSeek's
     });
   }
 });
+
+describe("case azure-foundry-deepseek-price: DeepSeek V3.2 on Microsoft Foundry at Foundry's price", () => {
+  const at = Date.parse("2026-01-20T12:00:00Z");
+  it.each([
+    ["azure", "deepseek-v3.2"],
+    ["microsoft-foundry", "DeepSeek-V3.2"],
+    ["azure", "DeepSeek-V3.2-Speciale"],
+  ])("%s %s: $0.58 / $1.68, no cache discount", (provider, model) => {
+    const r = findTablePrice(provider, model, at);
+    expect(r?.input.base).toBe(580_000n);
+    expect(r?.cacheRead.base).toBe(580_000n);
+    expect(r?.output.base).toBe(1_680_000n);
+  });
+
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551405 1 call $0.03572, not OpenRouter's listing $0.0128128`, async () => {
+      const { s, world } = await meterCase("azure-foundry-deepseek-price", mode);
+      expect(s).toMatchObject({ billed: 1, unknownModels: [] });
+      const [u] = queryUsage(world.db, { by: "user" });
+      expect(u).toMatchObject({ key: "telegram:5551405", requests: 1, costUsd: "0.03572" });
+    });
+  }
+});
