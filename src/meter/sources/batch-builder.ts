@@ -1726,10 +1726,15 @@ export function* eachLine(content: Buffer): Generator<[Buffer, number, number]> 
   let lineNo = 1;
   let start = bomLength(content, 0);
   let zeroAt = content.indexOf(0x00, start);
+  let newlineAt = content.indexOf(0x0a, start);
+  let crAt = loneCrAt(content, start);
   // the line number of the last non-blank piece yielded (see jsonl-reader.ts `scanLines`)
   let pieceOf = 0;
   while (start < content.length) {
-    let end = content.indexOf(0x0a, start);
+    if (newlineAt !== -1 && newlineAt < start) newlineAt = content.indexOf(0x0a, start);
+    if (crAt !== -1 && crAt < start) crAt = loneCrAt(content, start);
+    // a lone CR ends a line like a newline (LONE_CR)
+    let end = crAt !== -1 && (newlineAt === -1 || crAt < newlineAt) ? crAt : newlineAt;
     if (end === -1) end = content.length;
     if (zeroAt !== -1 && zeroAt < start) zeroAt = content.indexOf(0x00, start);
     const zeroEnds = zeroAt !== -1 && zeroAt < end;
@@ -1749,6 +1754,28 @@ export function* eachLine(content: Buffer): Generator<[Buffer, number, number]> 
     pieceOf = no;
     yield [line, no, at];
   }
+}
+
+/**
+ * A carriage return (0x0D) not followed by a newline: a line end of its own. A transcript whose
+ * lines end in a lone CR (classic Mac line ends: a file passed through `unix2mac`/`mac2unix -c`,
+ * an editor or a sync tool set to CR, or a copy from a system that writes them) has no newline at
+ * all; readers of line-delimited JSON that split on every line end (Node's `readline`, Python's
+ * universal newlines; "Mac users do sometimes give me files where lines are terminated by '\r'",
+ * wardi/jsonlines#3) read it, and creditgate, splitting on newlines only, waited for good for one:
+ * its calls were never billed, silently (case `lone-cr-line-ends`). JSON text never holds a raw
+ * CR but as white space between tokens (JSON.stringify and every JSONL writer write none), so no
+ * entry spans one. The CR of a CRLF stays part of its line (a CRLF file reads as before); a CR
+ * that is the last byte read is taken as a line end (a CRLF's LF read later is a blank line).
+ */
+export const LONE_CR = 0x0d;
+
+/** Position of the first lone CR (LONE_CR: a CR whose next byte is not a newline) at or after `from`, or -1. */
+export function loneCrAt(data: Uint8Array, from: number): number {
+  let i = data.indexOf(LONE_CR, from);
+  // a CRLF's CR is skipped: in a CRLF file this walks each CR once per buffer, and finds none
+  while (i !== -1 && data[i + 1] === 0x0a) i = data.indexOf(LONE_CR, i + 2);
+  return i;
 }
 
 /** Index of the first byte of `line` that is not a space, tab or CR (`line.length` when none). */

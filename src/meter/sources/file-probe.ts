@@ -10,6 +10,7 @@ import { hasUserMark, mayBeUsage, parseLine } from "../parse.js";
 import type { ParsedUsage } from "../types.js";
 import {
   eachLine,
+  loneCrAt,
   OriginScan,
   TurnBackScan,
   type TurnBefore,
@@ -100,13 +101,14 @@ function readBack(
     const buf = Buffer.allocUnsafe(offset - start);
     const n = readAt(fd, buf, buf.length, start);
     const data = buf.subarray(0, n);
-    // The first line of the window is cut unless the window starts the file.
-    const first = start === 0 ? 0 : data.indexOf(NEWLINE) + 1;
+    // The first line of the window is cut unless the window starts the file. Lines end in a
+    // newline or a lone CR (batch-builder.ts LONE_CR).
+    const first = start === 0 ? 0 : firstLineEnd(data) + 1;
     if (start === 0 || first > 0) {
       let end = data.length;
       while (end > first) {
         // (a negative offset would search from the buffer's end: never pass one)
-        const nl = end - 2 >= first ? data.lastIndexOf(NEWLINE, end - 2) : -1;
+        const nl = end - 2 >= first ? lastLineEnd(data, end - 2) : -1;
         const ls = nl < first ? first : nl + 1;
         const bytes = data.subarray(ls, end);
         end = ls;
@@ -117,6 +119,24 @@ function readBack(
     if (span >= maxBytes) return "limit";
   }
 }
+
+/** Position of the first line end in `data` (a newline, or a lone CR), or -1. */
+function firstLineEnd(data: Buffer): number {
+  const nl = data.indexOf(NEWLINE);
+  // the first CR, lone when it comes before the newline's own CR (CRLF) or there is no newline
+  const cr = data.indexOf(CR);
+  return cr !== -1 && (nl === -1 || cr < nl - 1) ? cr : nl;
+}
+
+/** Position of the last line end in `data` at or before `from` (a newline, or a lone CR), or -1. */
+function lastLineEnd(data: Buffer, from: number): number {
+  const nl = data.lastIndexOf(NEWLINE, from);
+  // a CR after that newline: lone unless a newline follows it (only at `from` can one: CRLF)
+  let cr = data.lastIndexOf(CR, from);
+  if (cr > nl && data[cr + 1] === NEWLINE) cr = cr > 0 ? data.lastIndexOf(CR, cr - 1) : -1;
+  return cr > nl ? cr : nl;
+}
+const CR = 0x0d;
 
 /**
  * Whose turn a transcript is in just before byte `offset` (a line start; see `TurnOrigin`): reads
@@ -255,7 +275,12 @@ export function codexSeed(paths: readonly string[], tsMs: number): CodexCumulati
 /** sha256 hex of a file's first line (at most its first HEAD_BYTES): tells a file replaced under its name. */
 export function headHash(fd: number, size: number): string {
   const n = readSync(fd, head, 0, Math.min(HEAD_BYTES, size), 0);
-  const nl = head.subarray(0, n).indexOf(NEWLINE);
+  const read = head.subarray(0, n);
+  let nl = read.indexOf(NEWLINE);
+  // or a lone CR (batch-builder.ts LONE_CR) before it; never the last byte read, whose next byte
+  // is not known (the hash of every LF and CRLF file's first line stays what it was)
+  const cr = loneCrAt(read, 0);
+  if (cr !== -1 && cr < n - 1 && (nl === -1 || cr < nl)) nl = cr;
   return createHash("sha256")
     .update(head.subarray(0, nl >= 0 ? nl : n))
     .digest("hex");
@@ -298,7 +323,7 @@ export function headerParentSessionId(path: string): string | null {
     const buf = Buffer.allocUnsafe(HEADER_MAX_BYTES);
     const n = readSync(fd, buf, 0, HEADER_MAX_BYTES, 0);
     const text = utf8Content(buf.subarray(0, n)); // a UTF-16 copy's header too
-    const nl = text.indexOf(NEWLINE);
+    const nl = firstLineEnd(text);
     const line = text.subarray(0, nl >= 0 ? nl : text.length);
     if (!line.includes(PARENT_SESSION_MARK)) return null;
     const h = JSON.parse(line.toString("utf8").replace(/^\uFEFF/, "")) as {

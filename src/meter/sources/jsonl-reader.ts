@@ -25,6 +25,7 @@ import {
   type KeptEntryCalls,
   type KeysHere,
   type LineOwner,
+  loneCrAt,
   OWN_TURN,
   type PendingTurn,
   RESUME_MEMORY_ENTRIES,
@@ -831,15 +832,20 @@ function scanLines(
   let looseUserAt = -2;
   // A NUL byte ends a line too (see ZERO_FILL): searched once per call, and again only past one.
   let newlineAt = data.indexOf(NEWLINE, ls);
+  // and so does a lone CR (batch-builder.ts LONE_CR): searched once per call in a CRLF file
+  let crAt = loneCrAt(data, ls);
   let zeroAt = data.indexOf(ZERO_FILL, ls);
   // Where the last non-blank piece of a physical line (up to its newline) began: a later piece
   // of the same line, after a NUL run, that is no entry (binary garbage) is not counted again.
   let pieceOf = -1;
   for (;;) {
     if (newlineAt !== -1 && newlineAt < ls) newlineAt = data.indexOf(NEWLINE, ls);
+    if (crAt !== -1 && crAt < ls) crAt = loneCrAt(data, ls);
     if (zeroAt !== -1 && zeroAt < ls) zeroAt = data.indexOf(ZERO_FILL, ls);
-    const zeroEnds = zeroAt !== -1 && (newlineAt === -1 || zeroAt < newlineAt);
-    const nl = zeroEnds ? zeroAt : newlineAt;
+    // the physical line's end: a newline or a lone CR
+    const eol = crAt !== -1 && (newlineAt === -1 || crAt < newlineAt) ? crAt : newlineAt;
+    const zeroEnds = zeroAt !== -1 && (eol === -1 || zeroAt < eol);
+    const nl = zeroEnds ? zeroAt : eol;
     if (nl === -1) break;
     const lineStart = ls;
     // A NUL in a line's first bytes: a line in UTF-16 (appended by PowerShell's `>>`), whose
@@ -852,7 +858,7 @@ function scanLines(
         return lineStart;
       }
     }
-    const physical = newlineAt === -1 ? data.length : newlineAt;
+    const physical = eol === -1 ? data.length : eol;
     ls = nl + 1;
     // a zero-filled run is one line end, however long (a crash's fill is kilobytes)
     if (zeroEnds) while (ls < data.length && data[ls] === ZERO_FILL) ls++;
@@ -945,7 +951,10 @@ const USER_HEAD_LENGTH = USER_MARK.length - USER_TAIL.length;
 
 /** The session id in a transcript's header line (`{"type":"session","id":…}`), or null. */
 function headerSessionId(content: Buffer): string | null {
-  const nl = content.indexOf(NEWLINE);
+  let nl = content.indexOf(NEWLINE);
+  // or a lone CR before it (batch-builder.ts LONE_CR)
+  const cr = loneCrAt(content, 0);
+  if (cr !== -1 && (nl === -1 || cr < nl)) nl = cr;
   try {
     // after a byte order mark, as `eachLine` reads the same first line
     const at = bomLength(content, 0);
