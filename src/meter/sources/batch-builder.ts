@@ -1728,8 +1728,10 @@ export function* eachLine(content: Buffer): Generator<[Buffer, number, number]> 
   let zeroAt = content.indexOf(0x00, start);
   let newlineAt = content.indexOf(0x0a, start);
   let crAt = loneCrAt(content, start);
-  // the line number of the last non-blank piece yielded (see jsonl-reader.ts `scanLines`)
-  let pieceOf = 0;
+  // the newline-ended line of the last non-blank piece yielded (see jsonl-reader.ts `scanLines`;
+  // pieces split by a NUL run or a lone CR are pieces of it)
+  let pieceOf = -1;
+  let newlineNo = 0;
   while (start < content.length) {
     if (newlineAt !== -1 && newlineAt < start) newlineAt = content.indexOf(0x0a, start);
     if (crAt !== -1 && crAt < start) crAt = loneCrAt(content, start);
@@ -1740,18 +1742,20 @@ export function* eachLine(content: Buffer): Generator<[Buffer, number, number]> 
     const zeroEnds = zeroAt !== -1 && zeroAt < end;
     if (zeroEnds) end = zeroAt;
     const no = lineNo;
+    const piece = newlineNo;
     const at = start;
     let line = content.subarray(start, end);
     start = end + 1;
     if (zeroEnds) while (start < content.length && content[start] === 0x00) start++;
     else lineNo++;
+    if (end === newlineAt || end === content.length) newlineNo++;
     if (line.at(-1) === 0x0d) line = line.subarray(0, line.length - 1);
     // byte order marks before a line (one that began another file: see jsonl-reader `scanLines`)
     while (bomLength(line, 0) === 3) line = line.subarray(3);
     if (line.length === 0 || isBlank(line)) continue;
     // a later piece of the same line, after a NUL run, that is no entry (binary garbage): skipped
-    if (pieceOf === no && line[firstNonBlank(line)] !== 0x7b) continue;
-    pieceOf = no;
+    if (pieceOf === piece && line[firstNonBlank(line)] !== 0x7b) continue;
+    pieceOf = piece;
     yield [line, no, at];
   }
 }

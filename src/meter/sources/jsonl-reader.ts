@@ -858,7 +858,9 @@ function scanLines(
         return lineStart;
       }
     }
-    const physical = eol === -1 ? data.length : eol;
+    // (pieces split by a lone CR are pieces of one line here: binary garbage holding CR bytes is
+    // one malformed line, as before)
+    const physical = newlineAt === -1 ? data.length : newlineAt;
     ls = nl + 1;
     // a zero-filled run is one line end, however long (a crash's fill is kilobytes)
     if (zeroEnds) while (ls < data.length && data[ls] === ZERO_FILL) ls++;
