@@ -89,15 +89,18 @@ async function once(tw: TempWorld) {
 const userInput = (tw: TempWorld) => totalsBy(tw.db, "account_id").get("telegram:42")?.input ?? 0;
 
 describe("adversarial transcript files", () => {
-  it("holds back a partial last line until its newline arrives, then bills it once", async () => {
+  it("holds back a partial last line until it is a complete entry, then bills it once", async () => {
     const { w, file } = world();
     const line = assistant(1_790_000_000_000, 100);
     appendFileSync(file, line.slice(0, 50));
     expect((await once(w)).billed).toBe(0);
-    appendFileSync(file, line.slice(50));
-    expect((await once(w)).billed).toBe(0); // still no newline
-    appendFileSync(file, "\n");
+    appendFileSync(file, line.slice(50, -1));
+    expect((await once(w)).billed).toBe(0); // one byte short: not a whole object yet
+    // complete without its newline: a line (since 2026-12-04, case live-last-line-unterminated)
+    appendFileSync(file, line.slice(-1));
     expect((await once(w)).billed).toBe(1);
+    appendFileSync(file, "\n");
+    expect((await once(w)).billed).toBe(0);
     expect((await once(w)).billed).toBe(0);
     expect(userInput(w)).toBe(100);
   });

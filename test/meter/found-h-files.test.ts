@@ -91,16 +91,16 @@ describe("case archive-last-line-unterminated: an archive's last line without a 
     again.close();
   });
 
-  it("a live file's unterminated last line waits; renamed to .reset it is billed once, with nothing twice", async () => {
+  it("a live file's unterminated last line is billed (since 2026-12-04); renamed to .reset, nothing twice", async () => {
     w = tempWorld();
     const dir = sessionsDir(w);
     const file = join(dir, "s1.jsonl");
     writeFileSync(file, `${assistantLine(T0)}\n${assistantLine(T0 + 1)}`);
     const meter = meterFor(w);
-    expect(await meter.runOnce()).toMatchObject({ billed: 1 });
+    expect(await meter.runOnce()).toMatchObject({ billed: 2 });
     expect(await meter.runOnce()).toMatchObject({ billed: 0 });
     renameSync(file, join(dir, "s1.jsonl.reset.2026-11-22T19-05-00.000Z"));
-    expect(await meter.runOnce()).toMatchObject({ billed: 1, malformed: 0 });
+    expect(await meter.runOnce()).toMatchObject({ billed: 0, malformed: 0 });
     expect(await meter.runOnce()).toMatchObject({ billed: 0, malformed: 0 });
     meter.close();
     expect(totalsBy(w.db, "account_id").get("telegram:5550101")?.requests).toBe(2);

@@ -626,12 +626,18 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
           carry = ls < data.length ? Buffer.from(data.subarray(ls)) : null;
           carryStart = dataStart + ls;
         }
-        // An archive's last line without its newline (a crash cut the append just before it, then
-        // the session was reset or deleted): no writer appends to an archive, so it never gets one
-        // and would wait for good, its call never billed. Read as a line once it is complete JSON;
-        // anything else waits as before (a backup still being copied may end mid-line, even
-        // just after a nested `}`). In UTF-16 it is decoded first.
-        if (cls.archived && carry && carryStart + carry.length === size) {
+        // A file's last line without its newline: read as a line once it is one complete JSON
+        // object; anything else waits as before (an append or a backup's copy still under way may
+        // end mid-line, even just after a nested `}`, and no proper prefix of an object is one).
+        // An archive's (a crash cut the append just before its `\n`, then the session was reset or
+        // deleted: nothing appends to it again) waited for good before 2026-12-04 (case
+        // archive-last-line-unterminated); so did a live transcript's, whose writer wrote no final
+        // newline ("strongly recommended but not required", jsonlines.org: a script's
+        // `"\n".join(lines)`, an editor that strips it, a copy or import tool) until an append
+        // came that may never come (case live-last-line-unterminated). The next append starts with
+        // a newline (OpenClaw's appends do after a torn final line: a blank line) or glues its entry
+        // right after it (read from the cursor just past this one). In UTF-16 it is decoded first.
+        if (carry && carryStart + carry.length === size) {
           const at = lineEncodingAt(carry, 0, lineEnc, false) ?? { enc: lineEnc, bom: 0 };
           const text = lineToUtf8(carry, at.bom, carry.length, at.enc);
           const tail = Buffer.concat([text, LINE_END]);
