@@ -1734,7 +1734,14 @@ export function* eachLine(content: Buffer): Generator<[Buffer, number, number]> 
   let newlineNo = 0;
   while (start < content.length) {
     if (newlineAt !== -1 && newlineAt < start) newlineAt = content.indexOf(0x0a, start);
-    if (crAt !== -1 && crAt < start) crAt = loneCrAt(content, start);
+    // a CR in the white space before a line's first byte is white space, not a line end
+    let lead = start;
+    while (
+      lead < content.length &&
+      (content[lead] === 0x20 || content[lead] === 0x09 || content[lead] === 0x0d)
+    )
+      lead++;
+    if (crAt !== -1 && crAt < lead) crAt = loneCrAt(content, lead);
     // a lone CR ends a line like a newline (LONE_CR)
     let end = crAt !== -1 && (newlineAt === -1 || crAt < newlineAt) ? crAt : newlineAt;
     if (end === -1) end = content.length;

@@ -279,7 +279,9 @@ export function headHash(fd: number, size: number): string {
   let nl = read.indexOf(NEWLINE);
   // or a lone CR (batch-builder.ts LONE_CR) before it; never the last byte read, whose next byte
   // is not known (the hash of every LF and CRLF file's first line stays what it was)
-  const cr = loneCrAt(read, 0);
+  let lead = 0;
+  while (lead < n && (read[lead] === 0x20 || read[lead] === 0x09 || read[lead] === CR)) lead++;
+  const cr = loneCrAt(read, lead);
   if (cr !== -1 && cr < n - 1 && (nl === -1 || cr < nl)) nl = cr;
   return createHash("sha256")
     .update(head.subarray(0, nl >= 0 ? nl : n))

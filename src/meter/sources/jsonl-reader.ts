@@ -25,6 +25,7 @@ import {
   type KeptEntryCalls,
   type KeysHere,
   type LineOwner,
+  LONE_CR,
   loneCrAt,
   OWN_TURN,
   type PendingTurn,
@@ -846,7 +847,11 @@ function scanLines(
   let pieceOf = -1;
   for (;;) {
     if (newlineAt !== -1 && newlineAt < ls) newlineAt = data.indexOf(NEWLINE, ls);
-    if (crAt !== -1 && crAt < ls) crAt = loneCrAt(data, ls);
+    // a CR in the white space before a line's first byte is white space (as before), not a line end
+    let lead = ls;
+    while (lead < data.length && (data[lead] === 0x20 || data[lead] === 0x09 || data[lead] === LONE_CR))
+      lead++;
+    if (crAt !== -1 && crAt < lead) crAt = loneCrAt(data, lead);
     if (zeroAt !== -1 && zeroAt < ls) zeroAt = data.indexOf(ZERO_FILL, ls);
     // the physical line's end: a newline or a lone CR
     const eol = crAt !== -1 && (newlineAt === -1 || crAt < newlineAt) ? crAt : newlineAt;
