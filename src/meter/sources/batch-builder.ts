@@ -639,11 +639,52 @@ export class TurnCallsScan {
   }
 }
 
-/** A turn's billed calls by entry id as a reader keeps them between polls (`BatchBuilder.keptEntryCalls`). */
-export type KeptEntryCalls = ReadonlyMap<
-  string,
-  { readonly sessionId: string | null; readonly usage: ParsedUsage }
->;
+/**
+ * Of a call billed under an entry id, what a later copy of it is matched with (provider, model,
+ * response id: {@link sameEntryCopy}) and billed against (the counts {@link entryIncrement}
+ * subtracts, those of {@link SupersededCopy}): all a call of an earlier poll is kept with.
+ */
+export type EntryCounts = Pick<ParsedUsage, "provider" | "model" | "responseId"> & SupersededCopy["usage"];
+
+/** A call of {@link KeptEntryCalls}: its entry id, its session and its {@link EntryCounts}. */
+export interface KeptEntryCall extends EntryCounts {
+  readonly entryId: string;
+  readonly sessionId: string | null;
+}
+
+/**
+ * A turn's billed calls by entry id as a reader keeps them between polls
+ * (`BatchBuilder.keptEntryCalls`), for every transcript it read: only their {@link EntryCounts},
+ * in an array. Kept as whole parsed calls in a map each (2026-12-04, when calls with a response
+ * identity joined them: every transcript's last turn then held its calls' `ParsedUsage`), they
+ * held ~2 MB more of the reader thread's 32 MB heap on bench:meter's 3,000 transcripts, and its
+ * full collections came ~15 % more often (~10 % more meter CPU).
+ */
+export type KeptEntryCalls = readonly KeptEntryCall[];
+
+/** {@link KeptEntryCalls} with no call: one shared array. */
+const NO_KEPT_ENTRY_CALLS: KeptEntryCalls = Object.freeze([]);
+
+/** The {@link KeptEntryCall} of `u` billed under `entryId`: a copy of only the fields it keeps. */
+function keptEntryCall(entryId: string, sessionId: string | null, u: EntryCounts): KeptEntryCall {
+  return {
+    entryId,
+    sessionId,
+    provider: u.provider,
+    model: u.model,
+    responseId: u.responseId,
+    input: u.input,
+    output: u.output,
+    cacheRead: u.cacheRead,
+    cacheWrite: u.cacheWrite,
+    cacheWrite1h: u.cacheWrite1h,
+    webSearchRequests: u.webSearchRequests,
+    totalTokens: u.totalTokens,
+    reasoningTokens: u.reasoningTokens,
+    recordedCostUsd: u.recordedCostUsd,
+    isError: u.isError,
+  };
+}
 
 /** A call the current turn billed from a line with an entry id (`BatchBuilder`'s same-entry rule). */
 interface EntryCall {
@@ -655,8 +696,11 @@ interface EntryCall {
   accountId: string;
   latency: number | null;
   userPreview: string | null;
-  /** The counts billed for it (the copy with the most tokens so far). */
-  usage: ParsedUsage;
+  /**
+   * The counts billed for it (the copy with the most tokens so far): a line's whole usage, or only
+   * its {@link EntryCounts} for a call of an earlier poll a reader kept (generation -1).
+   */
+  usage: ParsedUsage | EntryCounts;
 }
 
 /**
@@ -708,7 +752,7 @@ function outweighs(u: ParsedUsage, prior: EntryCall): boolean {
 }
 
 /** Whether `u` holds more tokens than `p`. */
-function heavier(u: ParsedUsage, p: ParsedUsage): boolean {
+function heavier(u: EntryCounts, p: EntryCounts): boolean {
   return u.input + u.output + u.cacheRead + u.cacheWrite > p.input + p.output + p.cacheRead + p.cacheWrite;
 }
 
@@ -765,7 +809,7 @@ export function replayEntryCalls(
  * same call's usage: nothing is billed for it, `p` stands) or `u` adds nothing. The sum of `p`'s
  * and the difference's counts is `u`'s, so the call is billed at its final counts in all.
  */
-export function entryIncrement(p: ParsedUsage, u: ParsedUsage): ParsedUsage | null {
+export function entryIncrement(p: EntryCounts, u: ParsedUsage): ParsedUsage | null {
   const w1h = (u.cacheWrite1h ?? 0) - (p.cacheWrite1h ?? 0);
   const ws = (u.webSearchRequests ?? 0) - (p.webSearchRequests ?? 0);
   const d = {
@@ -819,7 +863,7 @@ export function entryIncrement(p: ParsedUsage, u: ParsedUsage): ParsedUsage | nu
  * again bills nothing. Before 2026-12-04 such a final was a duplicate of its partial's response
  * identity and only the partial was billed (case `test/cases/response-final-copy-later-poll`).
  */
-export function responseEntryIncrement(p: ParsedUsage, u: ParsedUsage): ParsedUsage | null {
+export function responseEntryIncrement(p: EntryCounts, u: ParsedUsage): ParsedUsage | null {
   const inc = entryIncrement(p, u);
   return inc === null ? null : { ...inc, responseId: null };
 }
@@ -994,15 +1038,15 @@ export class BatchBuilder {
     this.#callsAfter = emptyTurnCalls();
     this.#entriesBefore = knownEntries === undefined ? entriesBefore : null;
     if (knownEntries !== undefined)
-      for (const [id, c] of knownEntries)
-        this.#entryCalls.set(id, {
+      for (const c of knownEntries)
+        this.#entryCalls.set(c.entryId, {
           generation: -1, // billed by an earlier poll: never in this batch
           index: -1,
           sessionId: c.sessionId,
           accountId: "",
           latency: null,
           userPreview: null,
-          usage: c.usage,
+          usage: c,
         });
   }
 
@@ -1013,8 +1057,9 @@ export class BatchBuilder {
    */
   get keptEntryCalls(): KeptEntryCalls | undefined {
     if (this.#entriesBefore !== null) return undefined;
-    const kept = new Map<string, { sessionId: string | null; usage: ParsedUsage }>();
-    for (const [id, c] of this.#entryCalls) kept.set(id, { sessionId: c.sessionId, usage: c.usage });
+    if (this.#entryCalls.size === 0) return NO_KEPT_ENTRY_CALLS;
+    const kept: KeptEntryCall[] = [];
+    for (const [id, c] of this.#entryCalls) kept.push(keptEntryCall(id, c.sessionId, c.usage));
     return kept;
   }
 
@@ -1584,7 +1629,9 @@ export class BatchBuilder {
   ): void {
     // the copy first read in this batch, which may be billed already from another file (a logrotate
     // copy read after the live transcript): then the biller bills only what this one adds to it
-    const supersedes = prior.usage.supersedes ?? supersededCopy(prior.usage);
+    // a call of this batch (the caller's rule): a line's whole usage, never kept EntryCounts
+    const billed = prior.usage as ParsedUsage;
+    const supersedes = billed.supersedes ?? supersededCopy(billed);
     const usage: ParsedUsage = supersedes === undefined ? r.usage : { ...r.usage, supersedes };
     const replyPreview =
       this.previewChars > 0 ? makePreview(messageText(r.content), this.previewChars) : null;
