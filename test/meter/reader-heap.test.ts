@@ -192,7 +192,7 @@ describe("the reader thread out of heap", () => {
     const db = openDatabase(join(dir, "db.sqlite"));
     const biller = synthBiller(db);
     const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
-    // a limit this agent outgrows at once (the real one, 32 MB, at ~10,000 transcripts)
+    // a limit this agent outgrows at once (the real one, 48 MB since 2026-12-04: 32 MB was outgrown at ~10,000 transcripts)
     const thread = createReaderThread({
       oldGenerationMb: 2,
       log: (_l, msg, fields) => logs.push({ msg, fields }),
