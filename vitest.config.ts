@@ -9,9 +9,11 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
-    // Two test files at a time: vitest's default on this 2-core CI machine is one worker, and the
-    // suite spends much of its time waiting on child processes, PostgreSQL and Redis, so a second
-    // file in parallel cuts the root suite from ~630 s to ~370 s (measured, 3 green runs).
-    maxWorkers: 2,
+    // Three test files at a time on the 2-core CI machine. vitest's default there is one worker,
+    // but the suite spends much of its time waiting on child processes it SIGKILLs and restarts,
+    // PostgreSQL and Redis: a second file cut the root suite from ~630 s to ~370 s (2026-12-01,
+    // 3 green runs); as the suite grew to ~14 min of such waits, a third file overlaps them too
+    // (measured in .ci/run's time stamps: README "Development").
+    maxWorkers: 3,
   },
 });
