@@ -98,12 +98,51 @@ function halfPairWarnings(e: Env): string[] {
   return out;
 }
 
+/**
+ * The public base URL when `PUBLIC_BASE_URL` is unset: this server as `HOST` and `PORT` name it,
+ * `http://<HOST>:<PORT>` (a wildcard HOST, `0.0.0.0` / `::`, is `127.0.0.1`; an IPv6 host in
+ * brackets). Before 2026-12-04 it was `http://127.0.0.1:8787` whatever `PORT` said: an operator who
+ * moved the server to `PORT=9000` got payment return pages and MercadoPago's `notification_url`
+ * on a port nothing listens on (case `test/cases/public-base-url-follows-port`).
+ */
+export function defaultPublicBaseUrl(host: string, port: number): string {
+  const h = host.trim();
+  const name = h === "" || h === "0.0.0.0" || h === "::" || h === "[::]" ? "127.0.0.1" : h;
+  const shown = name.includes(":") && !name.startsWith("[") ? `[${name}]` : name;
+  return `http://${shown}:${port}`;
+}
+
+/**
+ * `CREDITGATE_MARKUP` values that are allowed but most likely a mistake, as warnings (not refused:
+ * a deliberate discount or a large resale multiplier stays possible). Under 1 sells every call
+ * under its cost; above {@link MARKUP_WARN_ABOVE} reads as a percentage typed as a multiplier
+ * (`20` for a 20 % margin charges 20× the cost). Before 2026-12-04 both were accepted silently.
+ */
+export const MARKUP_WARN_ABOVE = 2;
+export function markupWarnings(markup: string): string[] {
+  const m = Number(markup);
+  if (!Number.isFinite(m) || m <= 0) return [];
+  if (m < 1) {
+    const pct = Math.round((1 - m) * 10_000) / 100;
+    return [
+      `CREDITGATE_MARKUP=${markup} is under 1: every call is charged ${pct}% less than it costs (1 = at cost, 1.25 = a 25% margin)`,
+    ];
+  }
+  if (m > MARKUP_WARN_ABOVE) {
+    const asPct = Math.round((1 + m / 100) * 10_000) / 10_000;
+    return [
+      `CREDITGATE_MARKUP=${markup} charges ${markup}× each call's cost; it is a multiplier, not a percentage: for a ${markup}% margin set CREDITGATE_MARKUP=${asPct}`,
+    ];
+  }
+  return [];
+}
+
 function toConfig(e: Env) {
   const [input = "0", output = "0", cacheRead = "0", cacheWrite = "0"] =
     e.CREDITGATE_FALLBACK_PRICE.split(",");
   return Object.freeze({
     /** Configuration mistakes that are not refused (half of a pair of settings): logged as warnings. */
-    warnings: Object.freeze(halfPairWarnings(e)),
+    warnings: Object.freeze([...halfPairWarnings(e), ...markupWarnings(e.CREDITGATE_MARKUP)]),
     dbPath: e.CREDITGATE_DB,
     sources: {
       // a literal `~` (a .env file, a systemd unit: no shell expanded it) is a home, as for OpenClaw
@@ -146,7 +185,7 @@ function toConfig(e: Env) {
     http: {
       host: e.HOST,
       port: e.PORT,
-      publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ""),
+      publicBaseUrl: (e.PUBLIC_BASE_URL ?? defaultPublicBaseUrl(e.HOST, e.PORT)).replace(/\/+$/, ""),
       apiKey: e.CREDITGATE_API_KEY ?? null,
       rateLimit: { max: e.CREDITGATE_RATE_LIMIT_MAX, timeWindowMs: e.CREDITGATE_RATE_LIMIT_WINDOW_MS },
     },

@@ -175,7 +175,11 @@ export const envSchema = z.object({
   // HTTP server
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
-  PUBLIC_BASE_URL: z.url().default("http://127.0.0.1:8787"),
+  /**
+   * Unset: `http://<HOST>:<PORT>` (`127.0.0.1` for a wildcard HOST), see `defaultPublicBaseUrl`.
+   * Before 2026-12-04 it defaulted to `http://127.0.0.1:8787` whatever PORT said.
+   */
+  PUBLIC_BASE_URL: z.url().optional(),
   /** Bootstrap admin key: long and random, see `bootstrapKeyProblem`. */
   CREDITGATE_API_KEY: z
     .string()

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, Option } from "commander";
+import { markupWarnings } from "../../config/index.js";
 import {
   assertAccountId,
   createLedger,
@@ -310,6 +311,8 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
           onProgress: (s) => report?.onProgress(s),
         });
         for (const w of stateDirWarnings(config.sources, stateDirs, !opts.once)) log("warn", w);
+        // a markup under 1 or a percentage typed as a multiplier: said by every process that bills
+        for (const w of markupWarnings(config.pricing.markup)) log("warn", w);
         const backfill = backfillReporter(log, backlogOnDisk(stateDirs, config.sources.agents));
         report = backfill;
         try {
