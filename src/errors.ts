@@ -58,9 +58,19 @@ export class AppError extends Error {
  * Issues without a path (the whole value) read `body: …`; at most 5 are listed, then `(+N more)`.
  */
 export function formatZodIssues(
-  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+  all: readonly { path: readonly PropertyKey[]; message: string }[],
   root = "body",
 ): string {
+  // One problem per field: a value failing two checks (`.int()` and `.min()` on 1e20) was reported
+  // twice under one name (`floorMicroCredits: Too small: expected int …; floorMicroCredits: Too
+  // small: expected number …`, before 2026-12-04): the first check's message says enough.
+  const seen = new Set<string>();
+  const issues = all.filter((i) => {
+    const key = JSON.stringify(i.path.map(String));
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   const parts = issues.slice(0, 5).map((i) => {
     const path =
       i.path.length === 0

@@ -126,7 +126,9 @@ describe("found by t-user (2026-12-04): configuration a new user gets wrong", ()
     expect(low.status).toBe(1);
     expect(low.stderr).toBe('creditgate: --low: must be 0 or more credits, got "-3"\n');
     const lang = cli({}, ["--db", db, "limits", "set", "telegram:77", "--language", "fr"]);
-    expect(lang.stderr).toBe('creditgate: --language: "fr" is not en or es\n');
+    expect(lang.stderr).toBe(
+      'creditgate: --language: "fr" is not en or es (or off / default: the default language again)\n',
+    );
     const daily = cli({}, ["--db", db, "limits", "set", "telegram:77", "--daily", "-1"]);
     expect(daily.stderr).toBe("creditgate: --daily: must be greater than 0\n");
     const ok = cli({}, [

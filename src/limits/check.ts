@@ -7,7 +7,13 @@ import { type BudgetBlockRow, createBudgetBlocksRepo } from "./budget-blocks-rep
 import { type Decision, decide, type WindowUse } from "./decide.js";
 import { HEADROOM_SAMPLE_WINDOW_MS, type Headroom, resolveHeadroom } from "./headroom.js";
 import { createNoticesRepo, type Notice } from "./notices-repo.js";
-import { type EffectiveLimits, effectiveLimits, type LimitRules, limitRulesSchema } from "./rules.js";
+import {
+  capOrderProblem,
+  type EffectiveLimits,
+  effectiveLimits,
+  type LimitRules,
+  limitRulesSchema,
+} from "./rules.js";
 import { createRulesRepo, DEFAULTS_SUBJECT } from "./rules-repo.js";
 import { createSamplesRepo } from "./samples-repo.js";
 import type { WorkerSettings } from "./settings.js";
@@ -462,6 +468,8 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     /** Replaces a subject's rules (`*` = defaults; null removes them) and re-checks at once. */
     setLimits(subject: string, rules: LimitRules | null, nowMs: number): CheckResult | null {
       const parsed = rules === null ? null : limitRulesSchema.parse(rules);
+      const inverted = parsed?.caps ? capOrderProblem(parsed.caps) : null;
+      if (inverted !== null) throw new AppError(ErrorCode.InvalidRequest, `caps: ${inverted}`);
       return setRulesTx.immediate(subjectOf(subject), parsed, nowMs);
     },
     block(accountId: string, reason: string, nowMs: number): CheckResult {

@@ -64,6 +64,7 @@ export {
   CAP_KINDS,
   type Cap,
   type CapKind,
+  capOrderProblem,
   capSchema,
   type EffectiveLimits,
   effectiveLimits,

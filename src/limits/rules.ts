@@ -3,6 +3,7 @@
  * user's own rules fall back to the defaults (`*`) and then to built-in values. Pure.
  */
 import { z } from "zod";
+import { formatMicroCredits } from "../money.js";
 import { PERIODS } from "./windows.js";
 
 /** Hard caps block the user when reached; soft caps only raise alerts. */
@@ -11,11 +12,22 @@ export type CapKind = (typeof CAP_KINDS)[number];
 export const LANGUAGES = ["en", "es"] as const;
 export type Language = (typeof LANGUAGES)[number];
 
+/**
+ * A whole number of micro-credits from `min` up, with ONE message for every way it can be wrong
+ * (not a number, a fraction, out of range): before 2026-12-04 a bad value got zod's generic
+ * messages, several per field (`floorMicroCredits: Too small: expected int …; floorMicroCredits:
+ * Too small: expected number …`), none saying what unit the field is in.
+ */
+function microCreditsField(min: number, what: string) {
+  const error = `must be a whole number of micro-credits (1 credit = 1000000)${what}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(Number.MAX_SAFE_INTEGER, { error });
+}
+
 export const capSchema = z.strictObject({
-  period: z.enum(PERIODS),
+  period: z.enum(PERIODS, { error: 'must be "day", "week" or "month"' }),
   /** Spend allowed in one calendar window, integer micro-credits (1 credit = 1_000_000). */
-  capMicroCredits: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-  kind: z.enum(CAP_KINDS).default("hard"),
+  capMicroCredits: microCreditsField(1, " above 0, e.g. 2000000 for 2 credits"),
+  kind: z.enum(CAP_KINDS, { error: 'must be "hard" (blocks) or "soft" (only alerts)' }).default("hard"),
 });
 export type Cap = z.infer<typeof capSchema>;
 
@@ -31,7 +43,7 @@ export const headroomRuleSchema = z.discriminatedUnion("mode", [
   z.strictObject({
     mode: z.literal("fixed"),
     /** Integer micro-credits (1 credit = 1_000_000). */
-    microCredits: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    microCredits: microCreditsField(0, ", 0 or more, e.g. 50000 for 0.05 credits"),
   }),
   z.strictObject({ mode: z.literal("off") }),
 ]);
@@ -43,24 +55,52 @@ export type HeadroomRule = z.infer<typeof headroomRuleSchema>;
  */
 export const limitRulesSchema = z.strictObject({
   /** Blocked when the balance is ≤ this (micro-credits). Negative = an overdraft allowance. */
-  floorMicroCredits: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
+  floorMicroCredits: microCreditsField(
+    -Number.MAX_SAFE_INTEGER,
+    ", e.g. 0, or -500000 for an overdraft of 0.5 credits",
+  ).optional(),
   /** Any number of caps; at most one per (period, kind). An empty list removes the defaults' caps. */
   caps: z
     .array(capSchema)
     .max(6)
     .refine(
       (caps) => new Set(caps.map((c) => `${c.period}/${c.kind}`)).size === caps.length,
-      "caps: at most one cap per period and kind",
+      "at most one cap per period and kind",
     )
     .optional(),
   /** Low-balance alert level (micro-credits); default CREDITGATE_LOW_BALANCE. */
-  lowBalanceMicroCredits: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  lowBalanceMicroCredits: microCreditsField(0, ", 0 or more, e.g. 1000000 for 1 credit").optional(),
   /** Language of this user's notices; default CREDITGATE_LANGUAGE. */
-  language: z.enum(LANGUAGES).optional(),
+  language: z
+    .enum(LANGUAGES, { error: 'must be "en" or "es" (leave it out for the default, CREDITGATE_LANGUAGE)' })
+    .optional(),
   /** Pre-call headroom; default CREDITGATE_HEADROOM (`p95`). */
   headroom: headroomRuleSchema.optional(),
 });
 export type LimitRules = z.infer<typeof limitRulesSchema>;
+
+const PERIOD_WORD = { day: "daily", week: "weekly", month: "monthly" } as const;
+
+/**
+ * Why a set of caps cannot be meant as written, or null: a cap of a longer window below a cap of a
+ * shorter one of the same kind (`--daily 2 --monthly 1`: the month holds every day, so the daily
+ * cap could never be reached; the operator swapped them or mistyped one). A soft cap under a hard
+ * one is fine (an alert before the block). Checked when limits are written (API and CLI alike),
+ * never when stored ones are read: before 2026-12-04 such caps were accepted without a word (case
+ * `test/cases/limits-month-cap-under-day-cap`).
+ */
+export function capOrderProblem(caps: readonly Cap[]): string | null {
+  for (const kind of CAP_KINDS) {
+    const mine = caps.filter((c) => c.kind === kind);
+    for (const longer of mine)
+      for (const shorter of mine) {
+        if (PERIODS.indexOf(longer.period) <= PERIODS.indexOf(shorter.period)) continue;
+        if (longer.capMicroCredits >= shorter.capMicroCredits) continue;
+        return `the ${PERIOD_WORD[longer.period]} cap (${formatMicroCredits(longer.capMicroCredits)} credits) is below the ${PERIOD_WORD[shorter.period]} cap (${formatMicroCredits(shorter.capMicroCredits)} credits) of the same kind (${kind}): the ${PERIOD_WORD[shorter.period]} cap could never be reached; raise the ${PERIOD_WORD[longer.period]} cap or lower the ${PERIOD_WORD[shorter.period]} one`;
+      }
+  }
+  return null;
+}
 
 export interface EffectiveLimits {
   floorMicroCredits: number;

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { ZodError, z } from "zod";
 import { AppError, ErrorCode } from "../../errors.js";
+// only the pure rules: the limits domain itself still loads when a command runs
+import { type Cap, capOrderProblem } from "../../limits/rules.js";
 import { formatMicroCredits } from "../../money.js";
 import { userArg } from "../account-arg.js";
 import type { CliContext, GlobalOptions } from "../context.js";
@@ -19,6 +21,11 @@ interface LimitFlags {
 }
 
 const PERIOD_FLAG = { day: "daily", week: "weekly", month: "monthly" } as const;
+
+/** The flag value that takes a user's own setting away, so the defaults apply to it again. */
+const DEFAULT_VALUE = "default";
+/** Whether a `--floor`, `--low` or `--headroom` value is {@link DEFAULT_VALUE}. */
+const isDefault = (text: string | undefined) => text?.trim().toLowerCase() === DEFAULT_VALUE;
 
 function credits(flag: string, text: string, allowNegative = false): number {
   return Number(creditsArg(`--${flag}`, text, { allowNegative }));
@@ -48,23 +55,38 @@ function lowFlag(text: string): number {
   return credits("low", text, true);
 }
 
-/** `--language en|es` (the notices' languages), any case. */
-function languageFlag(text: string): "en" | "es" {
+/**
+ * `--language en|es` (the notices' languages), any case; `off` or `default` takes the user's own
+ * language away (the defaults' or CREDITGATE_LANGUAGE applies again): before 2026-12-04 `off` was
+ * refused and only `limits clear`, which drops the caps and floor too, could (case
+ * `test/cases/limits-reset-one-setting`).
+ */
+function languageFlag(text: string): "en" | "es" | typeof DEFAULT_VALUE {
   const t = text.trim().toLowerCase();
   if (t === "en" || t === "es") return t;
-  throw new AppError(ErrorCode.InvalidRequest, `--language: "${text}" is not en or es`);
+  if (t === "off" || t === DEFAULT_VALUE) return DEFAULT_VALUE;
+  throw new AppError(
+    ErrorCode.InvalidRequest,
+    `--language: "${text}" is not en or es (or off / default: the default language again)`,
+  );
 }
 
 /** Every `limits set` value parsed once, so a bad one is refused before anything else is said. */
 function checkLimitFlags(f: LimitFlags): void {
-  for (const flag of Object.values(PERIOD_FLAG)) {
+  const given: Cap[] = [];
+  for (const [period, flag] of Object.entries(PERIOD_FLAG) as [Cap["period"], keyof LimitFlags][]) {
     const value = f[flag];
-    if (value !== undefined && value !== "off") credits(flag, value);
+    if (typeof value === "string" && value !== "off")
+      given.push({ period, capMicroCredits: credits(flag, value), kind: f.soft ? "soft" : "hard" });
   }
-  if (f.floor !== undefined) credits("floor", f.floor, true);
-  if (f.low !== undefined) lowFlag(f.low);
+  // caps given together that contradict each other (`--daily 2 --monthly 1`): before anything is
+  // said; with the user's other caps they are checked again when written (Enforcer.setLimits)
+  const inverted = capOrderProblem(given);
+  if (inverted !== null) throw new AppError(ErrorCode.InvalidRequest, `caps: ${inverted}`);
+  if (f.floor !== undefined && !isDefault(f.floor)) credits("floor", f.floor, true);
+  if (f.low !== undefined && !isDefault(f.low)) lowFlag(f.low);
   if (f.language !== undefined) languageFlag(f.language);
-  if (f.headroom !== undefined) headroomFlag(f.headroom);
+  if (f.headroom !== undefined && !isDefault(f.headroom)) headroomFlag(f.headroom);
 }
 
 /** A headroom rule as operators type it: `p95`, `off`, or credits. */
@@ -109,12 +131,18 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .option("--weekly <credits>", "weekly cap (Monday 00:00) (or off)")
     .option("--monthly <credits>", "monthly cap, e.g. 20 (or off)")
     .option("--soft", "the caps given here only alert, never block")
-    .option("--floor <credits>", "blocked at a balance <= this (default 0; -1 allows 1 credit of overdraft)")
-    .option("--low <credits>", "low-balance alert level for this user")
-    .option("--language <lang>", "language of this user's notices: en | es")
     .option(
-      "--headroom <credits|p95|off>",
-      "balance above the floor needed to start a call: p95 (typical cost of the agent's model), off, or credits",
+      "--floor <credits>",
+      "blocked at a balance <= this (default 0; -1 allows 1 credit of overdraft; 'default': the defaults' again)",
+    )
+    .option("--low <credits>", "low-balance alert level for this user ('default': the defaults' again)")
+    .option(
+      "--language <lang>",
+      "language of this user's notices: en | es (off or default: the default language)",
+    )
+    .option(
+      "--headroom <credits|p95|off|default>",
+      "balance above the floor needed to start a call: p95 (typical cost of the agent's model), off, credits, or default (the defaults' again)",
     )
     .action(async (user: string, f: LimitFlags, cmd: Command) => {
       checkLimitFlags(f); // before the account lookup's "no account yet" note, and the database
@@ -132,16 +160,24 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
         if (value !== "off")
           caps.push({ period, capMicroCredits: credits(flag, value), kind: f.soft ? "soft" : "hard" });
       }
-      const rules = {
+      const language = f.language === undefined ? undefined : languageFlag(f.language);
+      const rules: Record<string, unknown> = {
         ...(base ?? {}),
         caps,
-        ...(f.floor !== undefined ? { floorMicroCredits: credits("floor", f.floor, true) } : {}),
+        ...(f.floor !== undefined && !isDefault(f.floor)
+          ? { floorMicroCredits: credits("floor", f.floor, true) }
+          : {}),
         // a negative alert level and an unknown language were refused by the limits schema as
         // `invalid limits: ✖ … → at lowBalanceMicroCredits`: now one line naming the flag
-        ...(f.low !== undefined ? { lowBalanceMicroCredits: lowFlag(f.low) } : {}),
-        ...(f.language !== undefined ? { language: languageFlag(f.language) } : {}),
-        ...(f.headroom !== undefined ? { headroom: headroomFlag(f.headroom) } : {}),
+        ...(f.low !== undefined && !isDefault(f.low) ? { lowBalanceMicroCredits: lowFlag(f.low) } : {}),
+        ...(language !== undefined && language !== DEFAULT_VALUE ? { language } : {}),
+        ...(f.headroom !== undefined && !isDefault(f.headroom) ? { headroom: headroomFlag(f.headroom) } : {}),
       };
+      // `default` (and `--language off`) takes the user's own value away: the defaults apply again
+      if (isDefault(f.floor)) delete rules.floorMicroCredits;
+      if (isDefault(f.low)) delete rules.lowBalanceMicroCredits;
+      if (language === DEFAULT_VALUE) delete rules.language;
+      if (isDefault(f.headroom)) delete rules.headroom;
       try {
         enforcer.setLimits(user, rules as never, ctx.nowMs());
       } catch (err) {
