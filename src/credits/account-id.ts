@@ -57,7 +57,36 @@ export function accountKind(accountId: string): "user" | "agent" {
  * Ids pushed through the API (`POST /v1/usage`) keep their case: see {@link resolveAccountId}.
  */
 export function canonicalAccountId(accountId: string): string {
-  return accountId.toLowerCase().replace(/%[0-9a-f]{2}/g, (m) => m.toUpperCase());
+  return foldLookAlikes(accountId)
+    .toLowerCase()
+    .replace(/%[0-9a-f]{2}/g, (m) => m.toUpperCase());
+}
+
+/**
+ * An id with its look-alike characters folded to the ones channels use: Unicode NFKC (fullwidth
+ * `ｔｅｌｅｇｒａｍ：１` → `telegram:1`, ligatures, compatibility forms) and every decimal digit of
+ * another script as its ASCII digit (Arabic-Indic `١٢٣` → `123`: NFKC keeps those), so an id
+ * typed or pasted from a phone keyboard names the account the meter bills (`telegram:123`) instead
+ * of a new one nobody is billed under (before 2026-12-04, case `test/cases/account-id-look-alike`).
+ * A character NFKC turns into white space or a control character is percent-encoded as the meter
+ * stores such ids ({@link ACCOUNT_ID_RE}). An ASCII id is returned as it is: ids already in this
+ * form (every id the meter has written from OpenClaw's keys) never change.
+ */
+export function foldLookAlikes(id: string): string {
+  if (/^[\x20-\x7e]*$/.test(id)) return id;
+  return id
+    .normalize("NFKC")
+    .replace(/\p{Nd}/gu, (d) => String(digitValue(d)))
+    .replace(/[\s\p{Cc}\p{Cf}]/gu, (c) => encodeURIComponent(c));
+}
+
+/** The value (0-9) of one decimal digit (`\p{Nd}`) of any script: its place in its run of ten. */
+function digitValue(d: string): number {
+  const cp = d.codePointAt(0) ?? 0;
+  let start = cp;
+  // Nd digits come in runs of ten from zero; adjacent runs (math digits) are whole tens too
+  while (start > 0 && cp - start < 200 && /\p{Nd}/u.test(String.fromCodePoint(start - 1))) start--;
+  return (cp - start) % 10;
 }
 
 /** The id that names everyone's defaults (`limits set '*'`, `/v1/limits/defaults`), never an account. */
@@ -103,7 +132,7 @@ export function resolveAccountId(given: string, exists: (accountId: string) => b
       accountId: canonical,
       given,
       how: "canonical",
-      note: `no account "${given}"; using "${canonical}" (account ids are lower case, as the meter bills them)`,
+      note: `no account "${given}"; using "${canonical}" (account ids are lower case${foldLookAlikes(given) === given ? "" : ", with plain letters and ASCII digits"}, as the meter bills them)`,
     };
   const empty = emptyIdPart(given);
   if (empty !== null)

@@ -14,6 +14,7 @@ export {
   DEFAULTS_ID,
   DEFAULTS_ID_REFUSED,
   emptyIdPart,
+  foldLookAlikes,
   idempotencyKeySchema,
   type ResolvedAccountId,
   resolveAccountId,

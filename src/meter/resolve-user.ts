@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ACCOUNT_ID_RE } from "../credits/index.js";
+import { ACCOUNT_ID_RE, foldLookAlikes } from "../credits/index.js";
 
 /**
  * Session key → billable account. Pure.
@@ -298,7 +298,11 @@ export function resolveAccount(
   const mapped = whatsappLidAccount(r.accountId, hints.whatsappLid, hints.identityLinks);
   const out = mapped ? { accountId: mapped.accountId, via: mapped.person ? "identity" : "whatsapp-lid" } : r;
   const id = storableAccountId(out.accountId);
-  return id === out.accountId ? out : { ...out, accountId: id, fitted: true };
+  const fitted = id === out.accountId ? out : { ...out, accountId: id, fitted: true };
+  // look-alike characters folded as the operator's entry points fold them (foldLookAlikes: an
+  // ASCII id never changes; a session remembered under an unfolded id keeps its account)
+  const folded = foldLookAlikes(fitted.accountId);
+  return folded === fitted.accountId ? fitted : { ...fitted, accountId: folded };
 }
 
 /**
