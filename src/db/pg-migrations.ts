@@ -1132,4 +1132,16 @@ CREATE TABLE usage_superseded_keys (
 );
 `,
   },
+  {
+    version: 41,
+    name: "usage-charge-value",
+    sql: `
+-- SQLite migration 41: the USD value of each charge at the rate it was charged at (NULL: before).
+ALTER TABLE usage_events ADD COLUMN charge_pico_usd BIGINT;
+ALTER TABLE usage_daily ADD COLUMN charge_pico_usd BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE usage_daily ADD COLUMN charge_valued_micro_credits BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE usage_archived ADD COLUMN charge_pico_usd BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE usage_archived ADD COLUMN charge_valued_micro_credits BIGINT NOT NULL DEFAULT 0;
+`,
+  },
 ];
