@@ -1412,4 +1412,31 @@ export const MIGRATIONS: readonly Migration[] = [
     ALTER TABLE usage_archived ADD COLUMN charge_valued_micro_credits INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 42,
+    name: "topup-refund-moves",
+    sql: `
+    -- Every move of a top-up's refunded amount (refunded_minor is a cumulative level: a second
+    -- partial refund raises it, a failed refund may lower it), at the time it was recorded. The
+    -- console's "refunded" of a range summed the whole level of top-ups last UPDATED in it: a refund
+    -- of March counted in April once a second partial refund (or a dispute update) touched the row
+    -- in April. Written by a trigger, so every writer of topups records its moves. Backfilled with
+    -- one move per refunded top-up at its updated_at_ms (what the console showed until now).
+    CREATE TABLE topup_refund_moves (
+      id INTEGER PRIMARY KEY,
+      topup_id TEXT NOT NULL,
+      at_ms INTEGER NOT NULL,
+      delta_minor INTEGER NOT NULL              -- the level's change, in the top-up's minor units
+    ) STRICT;
+    CREATE INDEX topup_refund_moves_at ON topup_refund_moves (at_ms);
+    INSERT INTO topup_refund_moves (topup_id, at_ms, delta_minor)
+    SELECT id, updated_at_ms, refunded_minor FROM topups WHERE refunded_minor <> 0 ORDER BY updated_at_ms, id;
+    CREATE TRIGGER topups_refund_moves AFTER UPDATE OF refunded_minor ON topups
+    WHEN NEW.refunded_minor <> OLD.refunded_minor
+    BEGIN
+      INSERT INTO topup_refund_moves (topup_id, at_ms, delta_minor)
+      VALUES (NEW.id, NEW.updated_at_ms, NEW.refunded_minor - OLD.refunded_minor);
+    END;
+    `,
+  },
 ];

@@ -731,13 +731,25 @@ export function topupTotals(
         exponent: number;
       }
     >(
-      `SELECT currency, MAX(currency_exponent) AS exponent,
-              SUM(paid_at_ms >= @since AND paid_at_ms < @until) AS paidCount,
-              SUM(CASE WHEN paid_at_ms >= @since AND paid_at_ms < @until THEN amount_minor ELSE 0 END) AS paidMinor,
-              SUM(refunded_minor > 0 AND updated_at_ms >= @since AND updated_at_ms < @until) AS refundedCount,
-              SUM(CASE WHEN refunded_minor > 0 AND updated_at_ms >= @since AND updated_at_ms < @until THEN refunded_minor ELSE 0 END) AS refundedMinor
-         FROM topups WHERE paid_at_ms IS NOT NULL GROUP BY currency ORDER BY currency`,
+      // Refunds by when each was recorded (topup_refund_moves, migration 42): the net move of each
+      // top-up's refunded level in the range. Before 2026-12-04 the whole level was counted in the
+      // range of the row's last update, so a refund moved to the range of a later partial refund
+      // or dispute update of the same top-up.
+      `SELECT currency, MAX(exponent) AS exponent, SUM(paidCount) AS paidCount, SUM(paidMinor) AS paidMinor,
+              SUM(refundedCount) AS refundedCount, SUM(refundedMinor) AS refundedMinor
+         FROM (
+           SELECT currency, MAX(currency_exponent) AS exponent, COUNT(*) AS paidCount,
+                  SUM(amount_minor) AS paidMinor, 0 AS refundedCount, 0 AS refundedMinor
+             FROM topups WHERE paid_at_ms >= @since AND paid_at_ms < @until GROUP BY currency
+           UNION ALL
+           SELECT currency, MAX(exponent) AS exponent, 0, 0, SUM(CASE WHEN m > 0 THEN 1 ELSE 0 END), SUM(m)
+             FROM (SELECT t.currency AS currency, MAX(t.currency_exponent) AS exponent, SUM(r.delta_minor) AS m
+                     FROM topup_refund_moves r JOIN topups t ON t.id = r.topup_id
+                    WHERE r.at_ms >= @since AND r.at_ms < @until AND t.paid_at_ms IS NOT NULL
+                    GROUP BY t.id, t.currency) per_topup
+            GROUP BY currency
+         ) parts GROUP BY currency ORDER BY currency`,
     )
     .all({ since: sinceMs, until: untilMs })
-    .filter((r) => r.paidCount > 0 || r.refundedCount > 0);
+    .filter((r) => Number(r.paidCount) > 0 || Number(r.refundedCount) > 0 || Number(r.refundedMinor) !== 0);
 }
