@@ -241,6 +241,8 @@ export const agentUsageSchema = z.object({
 export const agentBurnSchema = z.object({ agentId: z.string(), ...agentBurnShape });
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** How far ahead of now the meter bills a call's time (src/meter/validate.ts MAX_FUTURE_MS). */
+const MAX_AHEAD_MS = 365 * 86_400_000;
 
 /**
  * The answers served over BullMQ RPC and HTTP alike: each a handful of indexed SQLite reads.
@@ -269,6 +271,23 @@ export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
     `SELECT SUM(requests) AS n, SUM(total_tokens) AS t, SUM(charge_micro_credits) AS c, COUNT(DISTINCT account_id) AS u
        FROM usage_events WHERE message_ts_ms >= ? AND message_ts_ms < ? AND agent_id = ?`,
   );
+  // The latest call stamped at or after now (the bot host's clock runs ahead; the meter bills
+  // calls up to MAX_AHEAD_MS ahead), for a range asked without an end.
+  const latestAheadOfUser = db.prepare<[string, number, number], { m: number | null }>(
+    `SELECT MAX(message_ts_ms) AS m FROM usage_events WHERE account_id = ? AND message_ts_ms >= ? AND message_ts_ms < ?`,
+  );
+  const latestAheadOfAgent = db.prepare<[number, number, string], { m: number | null }>(
+    `SELECT MAX(message_ts_ms) AS m FROM usage_events WHERE message_ts_ms >= ? AND message_ts_ms < ? AND agent_id = ?`,
+  );
+  /**
+   * The end of a range asked without one: just after now, or just after the latest call stamped
+   * ahead of now before `untilMs` (the end of this month for the default range, else a year on).
+   * Before 2026-12-04 it was now + 1 ms: a call stamped a few minutes ahead was billed (in the
+   * balance, in /consumo's today and month) but missing from `GET /v1/users/:id/usage` and
+   * `GET /v1/agents/:id/usage` until its time came (the kind of case report-open-end-future-stamped).
+   */
+  const openEnd = (latest: number | null | undefined, nowMs: number) =>
+    latest === null || latest === undefined ? nowMs + 1 : Math.max(nowMs + 1, Number(latest) + 1);
   const balanceOf = db.prepare<[string], { b: number }>(
     "SELECT balance_micro_credits AS b FROM accounts WHERE id = ?",
   );
@@ -375,8 +394,10 @@ export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
       };
     },
     user_usage: (p, nowMs) => {
-      const fromMs = p.fromMs ?? windowAt("month", nowMs, settings.timezone).startMs;
-      const toMs = p.toMs ?? nowMs + 1;
+      const month = windowAt("month", nowMs, settings.timezone);
+      const fromMs = p.fromMs ?? month.startMs;
+      const until = p.fromMs === undefined ? month.endMs : nowMs + MAX_AHEAD_MS;
+      const toMs = p.toMs ?? openEnd(latestAheadOfUser.get(p.userId, nowMs + 1, until)?.m, nowMs);
       return {
         userId: p.userId,
         fromMs,
@@ -392,8 +413,10 @@ export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
       };
     },
     agent_usage: (p, nowMs) => {
-      const fromMs = p.fromMs ?? windowAt("month", nowMs, settings.timezone).startMs;
-      const toMs = p.toMs ?? nowMs + 1;
+      const month = windowAt("month", nowMs, settings.timezone);
+      const fromMs = p.fromMs ?? month.startMs;
+      const until = p.fromMs === undefined ? month.endMs : nowMs + MAX_AHEAD_MS;
+      const toMs = p.toMs ?? openEnd(latestAheadOfAgent.get(nowMs + 1, until, p.agentId)?.m, nowMs);
       const r = agentTotals.get(fromMs, toMs, p.agentId);
       return {
         agentId: p.agentId,
