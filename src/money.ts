@@ -151,16 +151,6 @@ export function microCreditsToPicoUsd(micro: bigint, creditsPerUsd: Ratio): bigi
   return divRoundHalfUp(micro * PICO_PER_MICRO * creditsPerUsd.den, creditsPerUsd.num);
 }
 
-/**
- * The USD value (pico-USD) of a charge at the rate it is charged at, stored with it
- * (`usage_events.charge_pico_usd`, migration 41) so that reports value it at that rate, not at
- * whatever `CREDITGATE_CREDITS_PER_USD` is when the report runs: {@link microCreditsToPicoUsd},
- * and 0 at a rate of 0 (such a charge is 0 micro-credits: worth nothing).
- */
-export function chargeValuePicoUsd(chargeMicro: bigint, creditsPerUsd: Ratio): bigint {
-  return microCreditsToPicoUsd(chargeMicro, creditsPerUsd) ?? 0n;
-}
-
 /** Formats an integer amount with `scale` implied decimals, trimming trailing zeros ("0.4851608"). */
 export function formatScaled(value: bigint, scale: number, minDecimals = 0): string {
   const neg = value < 0n;

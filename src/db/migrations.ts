@@ -1396,24 +1396,6 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 41,
-    name: "usage-charge-value",
-    sql: `
-    -- The USD value of each charge at the credit rate it was charged at (CREDITGATE_CREDITS_PER_USD
-    -- when it was billed): charge_micro_credits × 10^6 / rate, half-up to a whole pico-USD (money.ts
-    -- microCreditsToPicoUsd). Reports valued every charge at TODAY's rate: calls billed at 1
-    -- credit/USD showed a negative margin once the rate became 100. NULL: billed before this
-    -- migration (the rate is not known; reports value those at the current rate, as before).
-    -- usage_daily and usage_archived sum the values and the micro-credits that have one, so the
-    -- charges without one (charge_micro_credits − charge_valued_micro_credits) are known exactly.
-    ALTER TABLE usage_events ADD COLUMN charge_pico_usd INTEGER;
-    ALTER TABLE usage_daily ADD COLUMN charge_pico_usd INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE usage_daily ADD COLUMN charge_valued_micro_credits INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE usage_archived ADD COLUMN charge_pico_usd INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE usage_archived ADD COLUMN charge_valued_micro_credits INTEGER NOT NULL DEFAULT 0;
-    `,
-  },
-  {
-    version: 42,
     name: "topup-refund-moves",
     sql: `
     -- Every move of a top-up's refunded amount (refunded_minor is a cumulative level: a second

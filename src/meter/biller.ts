@@ -2,7 +2,6 @@ import type { Ledger } from "../credits/index.js";
 import { type Db, isPostgres } from "../db/index.js";
 import {
   chargeMicroCredits,
-  chargeValuePicoUsd,
   decimalToScaled,
   type MicroCredits,
   type Ratio,
@@ -490,8 +489,6 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
             ? Number(quote.tableCostPicoUsd)
             : null,
         charge_micro_credits: Number(charge),
-        // its USD value at the rate it is charged at: reports value it so whatever the rate is later
-        charge_pico_usd: chargeValuePicoUsd(charge, opts.creditsPerUsd),
         price_source: quote.source,
         price_version: quote.version,
         unknown_model: quote.unknownModel ? 1 : 0,

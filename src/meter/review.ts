@@ -4,7 +4,6 @@ import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
 import {
   chargeMicroCredits,
-  chargeValuePicoUsd,
   formatPicoUsd,
   type MicroCredits,
   type Ratio,
@@ -489,8 +488,6 @@ export function createReviewQueue(db: Db) {
       cost_pico_usd: cost,
       table_cost_pico_usd: null,
       charge_micro_credits: Number(charge),
-      // its USD value at the rate it is charged at: reports value it so whatever the rate is later
-      charge_pico_usd: chargeValuePicoUsd(charge, o.creditsPerUsd),
       price_source: o.costPicoUsd === undefined ? (r.price_source ?? "review") : "review",
       price_version: o.costPicoUsd === undefined ? (r.price_version ?? "review") : `review:${id}`,
       unknown_model: 0,

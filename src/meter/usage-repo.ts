@@ -51,11 +51,6 @@ export interface UsageEventRow {
   /** What the override or table price would have charged, pico-USD; null when neither knows the model. */
   table_cost_pico_usd: number | null;
   charge_micro_credits: number;
-  /**
-   * The charge's USD value at the credit rate it was charged at (migration 41): money.ts
-   * `chargeValuePicoUsd`. Null for rows billed before (reports value those at the current rate).
-   */
-  charge_pico_usd: number | null;
   price_source: string;
   price_version: string;
   /** 0 or 1. */
@@ -89,17 +84,10 @@ export type NewUsageEventRow = Omit<
   | "preview_user"
   | "preview_reply"
   | "requests"
-  | "charge_pico_usd"
 > & {
   recorded_cost_pico_usd: bigint | number | null;
   cost_pico_usd: bigint | number;
 } & Partial<Pick<UsageEventRow, "latency_ms" | "preview_user" | "preview_reply" | "requests">> & {
-    /**
-     * The value of the charge at the rate it was charged at (see UsageEventRow); every biller
-     * sets it (absent: NULL, as a row billed before migration 41).
-     */
-    charge_pico_usd?: bigint | number | null;
-  } & {
     /**
      * Not a column: the text the row's response identity is recorded under in
      * `usage_response_keys` when it is not `response_id` itself (identity.ts `responseSlotOf`:
@@ -144,7 +132,6 @@ const COLUMNS = [
   "latency_ms",
   "preview_user",
   "preview_reply",
-  "charge_pico_usd",
 ] as const satisfies readonly (keyof NewUsageEventRow)[];
 
 /** Milliseconds in a UTC day: `usage_daily.day` is `message_ts_ms / DAY_MS` (integer division). */
@@ -174,10 +161,6 @@ const DAILY_SUMS = [
   // of the provider-billed cost, the part whose model the table/override knows
   "provider_billed_known_cost_pico_usd",
   "provider_billed_table_cost_pico_usd",
-  // the charges' USD value at the rates they were charged at, and the micro-credits that have one
-  // (migration 41; the rest were billed before it)
-  "charge_pico_usd",
-  "charge_valued_micro_credits",
 ] as const;
 /** How a time range is read: whole UTC days from `usage_daily`, and the raw edges around them. */
 export interface UtcDaySplit {
@@ -307,8 +290,6 @@ const PB_REQUESTS = DAILY_SUMS.indexOf("provider_billed_requests");
 const PB_COST = DAILY_SUMS.indexOf("provider_billed_cost_pico_usd");
 const PB_KNOWN_COST = DAILY_SUMS.indexOf("provider_billed_known_cost_pico_usd");
 const PB_TABLE_COST = DAILY_SUMS.indexOf("provider_billed_table_cost_pico_usd");
-const CHARGE_VALUE = DAILY_SUMS.indexOf("charge_pico_usd");
-const CHARGE_VALUED = DAILY_SUMS.indexOf("charge_valued_micro_credits");
 
 /**
  * Adds `v` to column `i` of `g`: in the number while the exact sum is a safe integer, else in
@@ -387,10 +368,6 @@ function addToDaily(groups: DailyGroups, row: NewUsageEventRow): void {
   addSum(g, TOTAL, row.total_tokens);
   addSum(g, COST, cost);
   addSum(g, CHARGE, row.charge_micro_credits);
-  if (row.charge_pico_usd !== null && row.charge_pico_usd !== undefined) {
-    addSum(g, CHARGE_VALUE, row.charge_pico_usd);
-    addSum(g, CHARGE_VALUED, row.charge_micro_credits);
-  }
   addSum(g, UNKNOWN, row.unknown_model);
   if (row.price_source === "fallback") addSum(g, FALLBACK, 1);
   if (row.price_source === "provider-billed") {
@@ -473,7 +450,6 @@ export function createUsageWriter(db: Db) {
         row.latency_ms ?? null,
         row.preview_user ?? null,
         row.preview_reply ?? null,
-        row.charge_pico_usd ?? null,
       );
       const id = Number(info.lastInsertRowid);
       ids.push(id);

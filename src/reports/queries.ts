@@ -43,12 +43,6 @@ function split(sinceMs: number | undefined, untilMs: number | undefined): Split 
   return { firstDay, endDay, edges };
 }
 
-/**
- * The micro-credits of the raw rows whose charge has a stored USD value (migration 41); in
- * usage_daily and usage_archived, `SUM(charge_valued_micro_credits)` (archivedSql maps it).
- */
-const RAW_CHARGE_VALUED = "SUM(CASE WHEN charge_pico_usd IS NULL THEN 0 ELSE charge_micro_credits END)";
-
 /** Columns of usage_events that usage_archived (the retention rollup, migration 27) does not keep. */
 const RAW_ONLY_COLUMN =
   /\b(is_error|message_ts_ms|session_key|session_id|dedupe_key|latency_ms|preview_\w+)\b/;
@@ -62,7 +56,6 @@ const RAW_ONLY_COLUMN =
  */
 export function archivedSql(raw: string): string {
   const out = raw
-    .replaceAll(RAW_CHARGE_VALUED, "SUM(charge_valued_micro_credits)")
     .replaceAll("COUNT(*)", "SUM(requests)")
     .replaceAll("SUM(is_error)", "SUM(errors)")
     .replaceAll("message_ts_ms", `(bucket * ${ARCHIVED_BUCKET_MS})`);
@@ -133,12 +126,7 @@ export interface UsageTotals {
   costPicoUsd: string;
   /** What users were charged, micro-credits. */
   chargedMicroCredits: number;
-  /**
-   * Charged minus cost, in micro-credits at the configured rate (may be negative): each charge as
-   * its USD value at the rate it was charged at (migration 41; charges billed before: as charged),
-   * converted at the configured rate. Before 2026-12-04, charges billed at another rate were mixed
-   * in as their micro-credits.
-   */
+  /** Charged minus cost converted to credits at the configured rate (micro-credits, may be negative). */
   marginMicroCredits: number;
 }
 
@@ -176,32 +164,12 @@ export function rangeTotals(
     .get(...u.params);
   const cost = r?.c ?? 0n;
   const charged = Number(r?.m ?? 0n);
-  // The charges with a stored USD value (usage_daily_totals does not sum it: from usage_daily).
-  const v = unionSql(
-    split(sinceMs, untilMs),
-    {
-      table: "usage_daily",
-      cols: "SUM(charge_pico_usd) AS v, SUM(charge_valued_micro_credits) AS w",
-    },
-    { cols: `COALESCE(SUM(charge_pico_usd), 0) AS v, ${RAW_CHARGE_VALUED} AS w` },
-  );
-  const valued = db
-    .prepare<(string | number)[], { v: bigint | null; w: bigint | null }>(
-      `SELECT SUM(v) AS v, SUM(w) AS w FROM (${v.sql})`,
-    )
-    .safeIntegers(true)
-    .get(...v.params);
-  const valuedMicro = valued?.w ?? 0n;
-  const chargedNow =
-    BigInt(charged) -
-    valuedMicro +
-    (valuedMicro === 0n ? 0n : costInMicroCredits(valued?.v ?? 0n, creditsPerUsd));
   return {
     requests: Number(r?.n ?? 0n),
     errors: Number(r?.e ?? 0n),
     costPicoUsd: cost.toString(),
     chargedMicroCredits: charged,
-    marginMicroCredits: Number(chargedNow - costInMicroCredits(cost, creditsPerUsd)),
+    marginMicroCredits: charged - Number(costInMicroCredits(cost, creditsPerUsd)),
   };
 }
 
@@ -731,7 +699,7 @@ export function topupTotals(
         exponent: number;
       }
     >(
-      // Refunds by when each was recorded (topup_refund_moves, migration 42): the net move of each
+      // Refunds by when each was recorded (topup_refund_moves, migration 41): the net move of each
       // top-up's refunded level in the range. Before 2026-12-04 the whole level was counted in the
       // range of the row's last update, so a refund moved to the range of a later partial refund
       // or dispute update of the same top-up.

@@ -89,12 +89,9 @@ export interface ReportRow {
   /** Provider cost, exact pico-USD (decimal string) and USD. */
   costPicoUsd: string;
   costUsd: string;
-  /**
-   * What the users were charged (micro-credits) and its USD value: each charge at the credit rate it
-   * was charged at (rows billed before migration 41: at the current rate).
-   */
+  /** What the users were charged (micro-credits) and its USD value at the credit rate. */
   chargedMicroCredits: number;
-  /** null when `CREDITGATE_CREDITS_PER_USD` is 0 and a charge billed before migration 41 is in the row. */
+  /** null when `CREDITGATE_CREDITS_PER_USD` is 0. */
   chargedUsd: string | null;
   /** chargedUsd − costUsd (exact to the pico-USD); null when chargedUsd is. */
   marginUsd: string | null;
@@ -155,13 +152,10 @@ const DIM_SQL: Record<
 
 const RAW_SUMS = `SUM(requests) AS requests, SUM(is_error) AS errors, SUM(input_tokens) AS input,
   SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cacheRead, SUM(cache_write_tokens) AS cacheWrite,
-  SUM(total_tokens) AS totalTokens, SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS charged,
-  SUM(COALESCE(charge_pico_usd, 0)) AS chargeValue,
-  SUM(CASE WHEN charge_pico_usd IS NULL THEN 0 ELSE charge_micro_credits END) AS chargeValued`;
+  SUM(total_tokens) AS totalTokens, SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS charged`;
 const DAILY_SUMS = `SUM(requests) AS requests, SUM(errors) AS errors, SUM(input_tokens) AS input,
   SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cacheRead, SUM(cache_write_tokens) AS cacheWrite,
-  SUM(total_tokens) AS totalTokens, SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS charged,
-  SUM(charge_pico_usd) AS chargeValue, SUM(charge_valued_micro_credits) AS chargeValued`;
+  SUM(total_tokens) AS totalTokens, SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS charged`;
 const SUM_NAMES = [
   "requests",
   "errors",
@@ -172,10 +166,6 @@ const SUM_NAMES = [
   "totalTokens",
   "costPico",
   "charged",
-  // the USD value (pico) of the charges that have one (billed since migration 41, at the rate each
-  // was charged at), and their micro-credits: the rest are valued at the current rate (chargedPicoUsd)
-  "chargeValue",
-  "chargeValued",
 ] as const;
 type Sums = Record<(typeof SUM_NAMES)[number], bigint>;
 const zeroSums = (): Sums => Object.fromEntries(SUM_NAMES.map((n) => [n, 0n])) as Sums;
@@ -453,23 +443,6 @@ export function successTenths(requests: number, errors: number): number {
   return tenths;
 }
 
-/**
- * What the charges of `s` were worth in USD (pico): each charge at the credit rate it was charged
- * at (`usage_events.charge_pico_usd`, summed exactly), and the charges billed before that value was
- * stored (migration 41) at `creditsPerUsd`, the current rate, as before. Null when some charge has
- * no stored value and the current rate is 0. Valuing every charge at the current rate showed calls
- * billed at 1 credit/USD with a margin of −0.111969 USD once the rate became 100 (before 2026-12-04).
- */
-export function chargedPicoUsd(
-  s: Pick<Sums, "charged" | "chargeValue" | "chargeValued">,
-  creditsPerUsd: Ratio,
-): bigint | null {
-  const unvalued = s.charged - s.chargeValued;
-  if (unvalued === 0n) return s.chargeValue;
-  const rest = microCreditsToPicoUsd(unvalued, creditsPerUsd);
-  return rest === null ? null : s.chargeValue + rest;
-}
-
 function toRow(
   group: ReportRow["group"],
   s: Sums,
@@ -477,7 +450,7 @@ function toRow(
   latencies: number[] = [],
 ): ReportRow {
   const lat = latencyStats(latencies);
-  const chargedPico = chargedPicoUsd(s, creditsPerUsd);
+  const chargedPico = microCreditsToPicoUsd(s.charged, creditsPerUsd);
   const requests = Number(s.requests);
   return {
     group,

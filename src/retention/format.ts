@@ -50,9 +50,6 @@ export const ARCHIVE_COLUMNS = [
   // requests the row counts as (migration 39): 0 for a later copy's difference, else 1; a line
   // without it (every file written before 2026-12-04) is read as 1
   "requests",
-  // the charge's USD value at the rate it was charged at (migration 41); null in a line without
-  // it (files written before 2026-12-04, rows billed before the migration)
-  "charge_pico_usd",
 ] as const;
 export type ArchiveColumn = (typeof ARCHIVE_COLUMNS)[number];
 /** One archived row as read back: integers as bigint (exact), text as string, or null. */

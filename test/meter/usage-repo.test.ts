@@ -57,8 +57,6 @@ describe.each(ENGINES)("%s", (engine) => {
         preview_reply: "ok",
         // a later copy's difference row is no request of its own (migration 39)
         requests: 0,
-        // the charge's USD value at the rate it was charged at (migration 41)
-        charge_pico_usd: 450_000_000,
       };
       const writer = createUsageWriter(db);
       const id = writer.insert(row);

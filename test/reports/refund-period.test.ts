@@ -3,7 +3,7 @@
  * summed the whole cumulative refunded level of the top-ups whose row was last UPDATED in the
  * range. A top-up refunded $1.00 in November and $1.50 more in December showed nothing refunded in
  * November and $2.50 in December; a dispute update in December moved a November refund as well.
- * Each move of the level is now recorded when it happens (topup_refund_moves, migration 42).
+ * Each move of the level is now recorded when it happens (topup_refund_moves, migration 41).
  */
 import { describe, expect, test } from "vitest";
 import { createTopupRepo, type TopupPatch } from "../../src/payments/topup-repo.js";
