@@ -18,8 +18,9 @@ describe("case account-id-look-alike (found by t-user, fixed by h-gate): look-al
     expect(canonicalAccountId("ＴＥＬＥＧＲＡＭ：５５５")).toBe("telegram:555");
     for (const id of ["telegram:123", "slack:u07abc", "alice%C2%A0smith", "matrix:@a:[::1]"])
       expect(foldLookAlikes(id)).toBe(id);
-    // the meter names a session keyed by a look-alike the same account
-    expect(resolveAccount("main", "agent:main:telegram:direct:١٢٣").accountId).toBe("telegram:123");
+    // the meter reads a key's id as it is; where the call is billed, a new account's id is folded
+    // and an account billed under the unfolded id keeps it (case account-id-fold-keeps-billed)
+    expect(resolveAccount("main", "agent:main:telegram:direct:١٢٣").accountId).toBe("telegram:١٢٣");
     expect(resolveAccount("main", "agent:main:telegram:direct:123").accountId).toBe("telegram:123");
   });
 

@@ -1,4 +1,4 @@
-import type { Ledger } from "../credits/index.js";
+import { foldLookAlikes, type Ledger } from "../credits/index.js";
 import { type Db, isPostgres } from "../db/index.js";
 import {
   chargeMicroCredits,
@@ -128,6 +128,34 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   const now = opts.nowMs ?? Date.now;
   const maxCallPico = opts.maxCallPicoUsd ?? decimalToScaled(DEFAULT_MAX_CALL_USD, 12);
   const review = createReviewWriter(db);
+  const accountRow = db.prepare<[string], { one: number }>("SELECT 1 AS one FROM accounts WHERE id = ?");
+  /**
+   * The account a call named `id` is billed to: `id` itself when it is ASCII or an account of that
+   * exact spelling exists, else its look-alike characters folded (`foldLookAlikes`: NFKC, other
+   * scripts' digits) as the operator's entry points fold a new id (`resolveAccountId`). Decided
+   * here, against the ledger, not when a session key is read: a person billed before 2026-12-04
+   * under an id NFKC changes (an `identityLinks` name in halfwidth kana `ﾀﾛｳ`, a ligature, a
+   * decomposed accent) keeps the account holding their prepaid balance, the one the plugin's gate
+   * and `/consumo` find by the exact id, instead of new calls going to a second account
+   * (`タロウ`, balance 0) while the gate kept reading the first (case account-id-fold-keeps-billed).
+   */
+  const billedAccountId = (id: string): string => {
+    const folded = foldLookAlikes(id);
+    return folded === id || accountRow.get(id) !== undefined ? id : folded;
+  };
+  /** `batch` with every call's and session's account as {@link billedAccountId} names it. */
+  const withBilledAccounts = (batch: SourceBatch): SourceBatch => {
+    const moved = (id: string | null) => id !== null && billedAccountId(id) !== id;
+    const events = batch.events.some((e) => moved(e.accountId))
+      ? batch.events.map((e) => (moved(e.accountId) ? { ...e, accountId: billedAccountId(e.accountId) } : e))
+      : batch.events;
+    const sessions = batch.sessions.some((s) => moved(s.accountId))
+      ? batch.sessions.map((s) =>
+          s.accountId !== null && moved(s.accountId) ? { ...s, accountId: billedAccountId(s.accountId) } : s,
+        )
+      : batch.sessions;
+    return events === batch.events && sessions === batch.sessions ? batch : { ...batch, events, sessions };
+  };
   const usage = createUsageWriter(db);
   const cursors = createCursorRepo(db);
   const upsertSession = db.prepare(UPSERT_SESSION_SQL);
@@ -655,6 +683,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     ): EventOutcome[] => {
       const isolate = mode === "isolate";
       const nowMs = now();
+      batch = withBilledAccounts(batch);
       reviewNonEmpty = anyReview.get() !== undefined;
       archivedNonEmpty = anyArchived.get() !== undefined;
       supersededNonEmpty = anySuperseded.get() !== undefined;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ACCOUNT_ID_RE, foldLookAlikes } from "../credits/index.js";
+import { ACCOUNT_ID_RE } from "../credits/index.js";
 
 /**
  * Session key → billable account. Pure.
@@ -298,11 +298,9 @@ export function resolveAccount(
   const mapped = whatsappLidAccount(r.accountId, hints.whatsappLid, hints.identityLinks);
   const out = mapped ? { accountId: mapped.accountId, via: mapped.person ? "identity" : "whatsapp-lid" } : r;
   const id = storableAccountId(out.accountId);
-  const fitted = id === out.accountId ? out : { ...out, accountId: id, fitted: true };
-  // look-alike characters folded as the operator's entry points fold them (foldLookAlikes: an
-  // ASCII id never changes; a session remembered under an unfolded id keeps its account)
-  const folded = foldLookAlikes(fitted.accountId);
-  return folded === fitted.accountId ? fitted : { ...fitted, accountId: folded };
+  // (look-alike characters are folded where the call is billed, against the ledger: biller.ts
+  // `billedAccountId`, so an account billed under an unfolded id keeps its calls)
+  return id === out.accountId ? out : { ...out, accountId: id, fitted: true };
 }
 
 /**
