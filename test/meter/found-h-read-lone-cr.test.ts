@@ -139,6 +139,39 @@ describe("case lone-cr-line-ends: lines ended by a lone CR are lines", () => {
       ['{"d":4}', 25],
     ]);
     expect(loneCrAt(Buffer.from("a\r\nb\r\nc"), 0)).toBe(-1);
-    expect(loneCrAt(Buffer.from("a\r\nb\rc"), 0)).toBe(4);
+    expect(loneCrAt(Buffer.from('{"a":1}\r\n{"b":2}\r{"c":3}'), 0)).toBe(16);
+    // a CR that is JSON white space inside an entry (not between a `}` and the next `{`) ends nothing
+    expect(loneCrAt(Buffer.from('{"a":1,\r"b":{"c":2}\r,"d":\r{}}'), 0)).toBe(-1);
+    expect([...eachLine(Buffer.from('{"a":1,\r"b":2}\r{"c":3}\n'))].map(([l]) => l.toString())).toEqual([
+      '{"a":1,\r"b":2}',
+      '{"c":3}',
+    ]);
+  });
+
+  // found by reviewer r-final: a raw CR as JSON white space inside an entry split it into two
+  // malformed pieces once lone CRs ended lines, and its call, billed before, was lost
+  for (const end of ["\n", "\r"]) {
+    it(`entries holding a raw CR between JSON tokens are billed whole (${JSON.stringify(end)} line ends): 3 calls, 0 malformed`, async () => {
+      const w = world();
+      const lines = turns(3).map((l) =>
+        l.replace(',"message":', ',\r"message":').replace('"usage":', '"usage":\r'),
+      );
+      writeFileSync(join(sessionsDir(w), "s1.jsonl"), `${lines.join(end)}${end}`);
+      const m = meterFor(w);
+      // before: billed 0, malformed 6 (each entry split at its CRs)
+      expect(await m.runOnce()).toMatchObject({ billed: 3, malformed: 0 });
+      m.close();
+    });
+  }
+});
+
+describe("case lone-cr-json-whitespace (found by r-final): a raw CR between JSON tokens ends no line", () => {
+  it("telegram:5550721 2 calls $0.1131, 0 malformed (was 0 calls, 4 malformed)", async () => {
+    const { s, world: w } = await meterCaseDir(
+      resolve(import.meta.dirname, "../cases/lone-cr-json-whitespace"),
+    );
+    worlds.push(w);
+    expect(s).toMatchObject({ billed: 2, malformed: 0 });
+    expect(byUser(w)).toEqual({ "telegram:5550721": [2, "0.1131"] });
   });
 });

@@ -1821,19 +1821,45 @@ export function* eachLine(content: Buffer): Generator<[Buffer, number, number]> 
  * all; readers of line-delimited JSON that split on every line end (Node's `readline`, Python's
  * universal newlines; "Mac users do sometimes give me files where lines are terminated by '\r'",
  * wardi/jsonlines#3) read it, and creditgate, splitting on newlines only, waited for good for one:
- * its calls were never billed, silently (case `lone-cr-line-ends`). JSON text never holds a raw
- * CR but as white space between tokens (JSON.stringify and every JSONL writer write none), so no
- * entry spans one. The CR of a CRLF stays part of its line (a CRLF file reads as before); a CR
+ * its calls were never billed, silently (case `lone-cr-line-ends`). JSON text holds a raw CR only
+ * as white space between tokens (JSON.stringify and JSONL writers write none): such a CR inside an
+ * entry ends no line ({@link crEndsLine}). The CR of a CRLF stays part of its line (a CRLF file reads as before); a CR
  * that is the last byte read is taken as a line end (a CRLF's LF read later is a blank line).
  */
 export const LONE_CR = 0x0d;
 
-/** Position of the first lone CR (LONE_CR: a CR whose next byte is not a newline) at or after `from`, or -1. */
+/**
+ * Position of the first lone CR that ends a line (LONE_CR: a CR whose next byte is not a newline,
+ * {@link crEndsLine}) at or after `from`, or -1.
+ */
 export function loneCrAt(data: Uint8Array, from: number): number {
   let i = data.indexOf(LONE_CR, from);
   // a CRLF's CR is skipped: in a CRLF file this walks each CR once per buffer, and finds none
-  while (i !== -1 && data[i + 1] === 0x0a) i = data.indexOf(LONE_CR, i + 2);
+  while (i !== -1 && !crEndsLine(data, i)) i = data.indexOf(LONE_CR, i + 1);
   return i;
+}
+
+/**
+ * Whether the CR at `i` ends a line: not a CRLF's, and not JSON white space inside an entry. An
+ * entry's text may hold a raw CR between tokens (`{"a":1,\r"b":2}` is one JSON object); such a
+ * line was billed whole before lone CRs ended lines, and split there it was two malformed pieces,
+ * its call lost. A CR between two entries follows an object's closing `}` and comes before the next
+ * one's `{` (or a newline, a NUL, the data's end), and inside one JSON value `}` is never followed
+ * by `{`; so a lone CR ends a line only there (white space around it skipped). Any other CR (in
+ * binary garbage too) stays part of its line, as before lone CRs ended lines.
+ */
+export function crEndsLine(data: Uint8Array, i: number): boolean {
+  const next = (k: number) => {
+    while (k < data.length && (data[k] === 0x20 || data[k] === 0x09 || data[k] === LONE_CR)) k++;
+    return k < data.length ? data[k] : -1;
+  };
+  if (data[i + 1] === 0x0a) return false;
+  let p = i - 1;
+  while (p >= 0 && (data[p] === 0x20 || data[p] === 0x09 || data[p] === LONE_CR)) p--;
+  // (a NUL before or after it: a UTF-16 line's CR, or a zero fill, which ends lines anyway)
+  if (p >= 0 && data[p] !== 0x7d && data[p] !== 0x00 && data[p] !== 0x0a) return false;
+  const after = next(i + 1);
+  return after === -1 || after === 0x7b || after === 0x0a || after === 0x00 || after === 0xef;
 }
 
 /** Index of the first byte of `line` that is not a space, tab or CR (`line.length` when none). */

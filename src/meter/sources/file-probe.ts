@@ -9,6 +9,7 @@ import {
 import { hasUserMark, mayBeUsage, parseLine } from "../parse.js";
 import type { ParsedUsage } from "../types.js";
 import {
+  crEndsLine,
   eachLine,
   loneCrAt,
   OriginScan,
@@ -123,17 +124,18 @@ function readBack(
 /** Position of the first line end in `data` (a newline, or a lone CR), or -1. */
 function firstLineEnd(data: Buffer): number {
   const nl = data.indexOf(NEWLINE);
-  // the first CR, lone when it comes before the newline's own CR (CRLF) or there is no newline
-  const cr = data.indexOf(CR);
-  return cr !== -1 && (nl === -1 || cr < nl - 1) ? cr : nl;
+  // the first lone CR that ends a line (batch-builder.ts `crEndsLine`), when before the newline
+  const cr = loneCrAt(data, 0);
+  return cr !== -1 && (nl === -1 || cr < nl) ? cr : nl;
 }
 
 /** Position of the last line end in `data` at or before `from` (a newline, or a lone CR), or -1. */
 function lastLineEnd(data: Buffer, from: number): number {
   const nl = data.lastIndexOf(NEWLINE, from);
-  // a CR after that newline: lone unless a newline follows it (only at `from` can one: CRLF)
+  // a CR after that newline that ends a line (batch-builder.ts `crEndsLine`: not a CRLF's, nor
+  // JSON white space inside an entry)
   let cr = data.lastIndexOf(CR, from);
-  if (cr > nl && data[cr + 1] === NEWLINE) cr = cr > 0 ? data.lastIndexOf(CR, cr - 1) : -1;
+  while (cr > nl && !crEndsLine(data, cr)) cr = cr > 0 ? data.lastIndexOf(CR, cr - 1) : -1;
   return cr > nl ? cr : nl;
 }
 const CR = 0x0d;
