@@ -11,10 +11,18 @@ import { AppError, ErrorCode } from "../errors.js";
 import type { CliContext } from "./context.js";
 import { safeText } from "./output.js";
 
-/** Whether `accounts` holds `accountId` (SQLite and PostgreSQL alike). */
+/**
+ * Whether `accountId` is an account creditgate knows (SQLite and PostgreSQL alike): one in
+ * `accounts`, or one the meter read calls for that are all held for review (no account row until
+ * one is billed), so `review release --account` naming the held call's own account is not told
+ * "no account yet: check the id".
+ */
 export function accountExists(db: Db): (accountId: string) => boolean {
-  const stmt = db.prepare("SELECT 1 AS x FROM accounts WHERE id = ?");
-  return (accountId) => stmt.get(accountId) !== undefined;
+  const stmt = db.prepare(
+    `SELECT 1 AS x FROM accounts WHERE id = ?
+     UNION ALL SELECT 1 FROM usage_review WHERE account_id = ? LIMIT 1`,
+  );
+  return (accountId) => stmt.get(accountId, accountId) !== undefined;
 }
 
 /**

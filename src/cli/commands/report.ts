@@ -197,6 +197,10 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       const db = ctx.openDb(config);
       let r: ReturnType<typeof purgePreviews>;
       try {
+        // the account the meter bills, as `DELETE /v1/users/:id/previews` resolves it: before
+        // 2026-12-04 `Slack:U07ABC` or a look-alike id was refused as unknown and nothing was
+        // erased (case test/cases/review-release-account-as-billed)
+        user = userArg(ctx, db, user, { quietNew: true }).accountId;
         r = purgePreviews(db, user);
       } finally {
         db.close();

@@ -2,6 +2,7 @@ import { type Command, Option } from "commander";
 import { AppError, ErrorCode } from "../../errors.js";
 import { createReviewQueue, type HeldEvent, pricerFromConfig } from "../../meter/index.js";
 import { decimalToScaled, formatMicroCredits, parseDecimal } from "../../money.js";
+import { userArg } from "../account-arg.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { renderTable, safeText, toJson } from "../output.js";
 
@@ -100,10 +101,15 @@ export function registerReviewCommands(program: Command, ctx: CliContext): void 
       const config = ctx.config(g);
       const db = ctx.openDb(config);
       try {
+        // the account the meter bills (`Telegram:555` or `ｔｅｌｅｇｒａｍ:５５５` → `telegram:555`), as
+        // every other command names one: before 2026-12-04 the id was taken as typed, so the call
+        // was debited from a new account nobody is billed under and the user's balance never moved
+        // (case test/cases/review-release-account-as-billed)
+        const account = o.account === undefined ? undefined : userArg(ctx, db, o.account).accountId;
         const r = createReviewQueue(db).release(id, {
           reason: o.reason,
           ...(costPicoUsd !== undefined ? { costPicoUsd } : {}),
-          ...(o.account !== undefined ? { accountId: o.account } : {}),
+          ...(account !== undefined ? { accountId: account } : {}),
           markup: parseDecimal(config.pricing.markup),
           creditsPerUsd: parseDecimal(config.pricing.creditsPerUsd),
           nowMs: ctx.nowMs(),
