@@ -65,3 +65,25 @@ describe("case review-release-account-as-billed (found by t-user): every operato
     }
   });
 });
+
+describe("case limits-conflict-with-defaults-cap (found by t-user): a conflict with a copied default cap says so", () => {
+  it("names the defaults' cap as the source, and the message of caps given together is unchanged", async () => {
+    const t = createTempDb();
+    try {
+      const env = { CREDITGATE_DB: t.path, CREDITGATE_LOG_LEVEL: "silent" };
+      expect((await runCli(env, ["limits", "set", "*", "--monthly", "1"])).error).toBeNull();
+      const r = await runCli(env, ["limits", "set", "telegram:555000", "--daily", "3"]);
+      expect(r.error?.message).toBe(
+        "caps: the monthly cap (1.00 credits) is below the daily cap (3.00 credits) of the same kind (hard): the daily cap could never be reached; raise the monthly cap or lower the daily one. telegram:555000 has no caps of its own: it starts from the defaults' ('*': --monthly 1.00), which its own caps replace; give the other window too (or 'off' to drop it for this user)",
+      );
+      const ok = await runCli(env, ["limits", "set", "telegram:555000", "--daily", "3", "--monthly", "off"]);
+      expect(ok.error).toBeNull();
+      const both = await runCli(env, ["limits", "set", "telegram:7", "--daily", "2", "--monthly", "1"]);
+      expect(both.error?.message).toBe(
+        "caps: the monthly cap (1.00 credits) is below the daily cap (2.00 credits) of the same kind (hard): the daily cap could never be reached; raise the monthly cap or lower the daily one",
+      );
+    } finally {
+      t.cleanup();
+    }
+  });
+});

@@ -160,6 +160,24 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
         if (value !== "off")
           caps.push({ period, capMicroCredits: credits(flag, value), kind: f.soft ? "soft" : "hard" });
       }
+      // a user without caps of their own starts from a copy of the defaults' ('*'): a conflict
+      // with one of those is named as the defaults', or the refusal spoke of a cap the operator
+      // never set for this user (`limits set telegram:1 --daily 3` under `'*' --monthly 1`: "the
+      // monthly cap (1.00 credits) is below the daily cap"; case limits-conflict-with-defaults-cap)
+      if (base?.caps === undefined && user !== "*") {
+        const inherited = caps.filter((c) => f[PERIOD_FLAG[c.period]] === undefined);
+        const own = caps.filter((c) => !inherited.includes(c));
+        const problem = capOrderProblem(caps);
+        if (problem !== null && inherited.length > 0 && capOrderProblem(own) === null) {
+          const named = inherited
+            .map((c) => `--${PERIOD_FLAG[c.period]} ${formatMicroCredits(c.capMicroCredits)}`)
+            .join(", ");
+          throw new AppError(
+            ErrorCode.InvalidRequest,
+            `caps: ${problem}. ${safeText(user)} has no caps of its own: it starts from the defaults' ('*': ${named}), which its own caps replace; give the other window too (or 'off' to drop it for this user)`,
+          );
+        }
+      }
       const language = f.language === undefined ? undefined : languageFlag(f.language);
       const rules: Record<string, unknown> = {
         ...(base ?? {}),
