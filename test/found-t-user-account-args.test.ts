@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config/index.js";
 import { runCli } from "./support/cli.js";
 import { createTempDb } from "./support/temp-db.js";
 
@@ -85,5 +86,25 @@ describe("case limits-conflict-with-defaults-cap (found by t-user): a conflict w
     } finally {
       t.cleanup();
     }
+  });
+});
+
+describe("case public-base-url-loopback-with-payments (found by t-user): payments on a loopback base URL are warned about", () => {
+  it("warns when a provider is enabled and the base URL is this machine; not otherwise", () => {
+    const base = { CREDITGATE_DB: ":memory:", PORT: "18842" };
+    const mp = { MP_ACCESS_TOKEN: "TEST-x", MP_WEBHOOK_SECRET: "mp-secret" };
+    const stripe = { STRIPE_SECRET_KEY: "sk_test_x", STRIPE_WEBHOOK_SECRET: "whsec_x" };
+    const warned = (env: Record<string, string>) =>
+      loadConfig(env).warnings.filter((w) => w.startsWith("PUBLIC_BASE_URL"));
+    const unset = warned({ ...base, ...mp });
+    expect(unset).toHaveLength(1);
+    expect(unset[0]).toMatch(
+      /^PUBLIC_BASE_URL is not set, so it is http:\/\/127\.0\.0\.1:18842 \(HOST and PORT\): MercadoPago top-up links/,
+    );
+    expect(unset[0]).toContain("set PUBLIC_BASE_URL to this server's public https URL");
+    const local = warned({ ...base, ...stripe, PUBLIC_BASE_URL: "http://localhost:8787" });
+    expect(local[0]).toMatch(/^PUBLIC_BASE_URL=http:\/\/localhost:8787 is this machine: Stripe top-up links/);
+    expect(warned({ ...base, ...mp, ...stripe, PUBLIC_BASE_URL: "https://pay.example.com" })).toEqual([]);
+    expect(warned({ ...base })).toEqual([]);
   });
 });

@@ -137,12 +137,54 @@ export function markupWarnings(markup: string): string[] {
   return [];
 }
 
+/**
+ * A payment provider enabled while the public base URL names this machine's loopback (unset, so
+ * `http://127.0.0.1:<PORT>` from HOST and PORT, or set to `localhost` / `127.x` / `[::1]`): the
+ * payer's browser is sent back to a page on their own device, MercadoPago's `notification_url`
+ * points where MercadoPago cannot reach (payments then wait for reconcile), and
+ * MercadoPago refuses a preference with `auto_return` whose return page is an IP address
+ * ("auto_return invalid. back_url.success must be defined": mercadopago/sdk-php#189,
+ * odoo/odoo#213287). Before 2026-12-04 nothing said so: a new operator's first top-up link failed
+ * or its payment was never credited (case test/cases/public-base-url-loopback-with-payments).
+ */
+export function publicBaseUrlWarnings(e: Env): string[] {
+  const stripe = e.STRIPE_SECRET_KEY !== undefined && e.STRIPE_WEBHOOK_SECRET !== undefined;
+  const mp = e.MP_ACCESS_TOKEN !== undefined && e.MP_WEBHOOK_SECRET !== undefined;
+  if (!stripe && !mp) return [];
+  const url = (e.PUBLIC_BASE_URL ?? defaultPublicBaseUrl(e.HOST, e.PORT)).replace(/\/+$/, "");
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return [];
+  }
+  const loopback =
+    host === "localhost" ||
+    host.endsWith(".localhost") ||
+    host === "[::1]" ||
+    host === "0.0.0.0" ||
+    /^127\.\d+\.\d+\.\d+$/.test(host);
+  if (!loopback) return [];
+  const which = [stripe ? "Stripe" : null, mp ? "MercadoPago" : null].filter((x) => x !== null).join(" and ");
+  const where =
+    e.PUBLIC_BASE_URL === undefined
+      ? `PUBLIC_BASE_URL is not set, so it is ${url} (HOST and PORT)`
+      : `PUBLIC_BASE_URL=${url} is this machine`;
+  return [
+    `${where}: ${which} top-up links send payers back to a page on their own device${mp ? ", MercadoPago's notifications go nowhere (a payment is credited only when reconcile asks MercadoPago, after CREDITGATE_RECONCILE_AFTER_MS) and MercadoPago may refuse the link (auto_return with an IP return page)" : ""}; set PUBLIC_BASE_URL to this server's public https URL`,
+  ];
+}
+
 function toConfig(e: Env) {
   const [input = "0", output = "0", cacheRead = "0", cacheWrite = "0"] =
     e.CREDITGATE_FALLBACK_PRICE.split(",");
   return Object.freeze({
     /** Configuration mistakes that are not refused (half of a pair of settings): logged as warnings. */
-    warnings: Object.freeze([...halfPairWarnings(e), ...markupWarnings(e.CREDITGATE_MARKUP)]),
+    warnings: Object.freeze([
+      ...halfPairWarnings(e),
+      ...markupWarnings(e.CREDITGATE_MARKUP),
+      ...publicBaseUrlWarnings(e),
+    ]),
     dbPath: e.CREDITGATE_DB,
     sources: {
       // a literal `~` (a .env file, a systemd unit: no shell expanded it) is a home, as for OpenClaw

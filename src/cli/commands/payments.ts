@@ -4,7 +4,7 @@ import type { AutoTopupView, ProviderName } from "../../payments/index.js";
 import { userArg } from "../account-arg.js";
 import type { CliContext, GlobalOptions } from "../context.js";
 import { integerArg } from "../options.js";
-import { renderTable, toJson } from "../output.js";
+import { renderTable, safeText, toJson } from "../output.js";
 
 /** `topup-link`, `reconcile`, `packs`: the top-up surfaces of the CLI (`serve` is in run.ts). */
 export function registerPaymentCommands(program: Command, ctx: CliContext): void {
@@ -35,7 +35,11 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
         opts: { pack: string; provider: string; currency?: string; saveCard?: boolean },
         cmd: Command,
       ) => {
-        const { g, deps } = await setup(cmd);
+        const { g, deps, config } = await setup(cmd);
+        // the link's return pages and notification URL on this machine's loopback: said here too,
+        // where the operator makes the link (case public-base-url-loopback-with-payments)
+        for (const w of config.warnings)
+          if (w.startsWith("PUBLIC_BASE_URL")) ctx.err(`warn: ${safeText(w)}\n`);
         // the account the meter bills (`slack:U07ABC` → `slack:u07abc`): a paid top-up never opens a second one
         user = userArg(ctx, deps.db, user).accountId;
         const { createTopup } = await import("../../payments/index.js");
