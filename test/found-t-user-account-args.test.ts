@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/index.js";
+import { admin, testApp } from "./api/support.js";
 import { runCli } from "./support/cli.js";
 import { createTempDb } from "./support/temp-db.js";
 
@@ -106,5 +107,47 @@ describe("case public-base-url-loopback-with-payments (found by t-user): payment
     expect(local[0]).toMatch(/^PUBLIC_BASE_URL=http:\/\/localhost:8787 is this machine: Stripe top-up links/);
     expect(warned({ ...base, ...mp, ...stripe, PUBLIC_BASE_URL: "https://pay.example.com" })).toEqual([]);
     expect(warned({ ...base })).toEqual([]);
+  });
+});
+
+describe("case limits-soft-cap-above-hard-cap (found by t-user): a soft cap that can never alert is refused", () => {
+  it("refuses a soft shorter cap above a hard longer one, CLI and API; keeps the reachable ones", async () => {
+    const t = createTempDb();
+    try {
+      const env = { CREDITGATE_DB: t.path, CREDITGATE_LOG_LEVEL: "silent" };
+      const u = "telegram:777001";
+      const msg =
+        "caps: the soft daily cap (2.00 credits) is above the hard monthly cap (1.00 credits): the user is blocked at 1.00 before its alert could fire; lower the soft daily cap or raise the monthly one";
+      expect((await runCli(env, ["limits", "set", u, "--monthly", "1"])).error).toBeNull();
+      const r = await runCli(env, ["limits", "set", u, "--daily", "2", "--soft"]);
+      expect(r.error?.message).toBe(msg);
+      expect((await runCli(env, ["limits", "set", u, "--daily", "0.5", "--soft"])).error).toBeNull();
+      expect(
+        (await runCli(env, ["limits", "set", "telegram:8", "--daily", "2", "--monthly", "off"])).error,
+      ).toBeNull();
+      expect(
+        (await runCli(env, ["limits", "set", "telegram:8", "--monthly", "1", "--soft"])).error,
+      ).toBeNull();
+      const app = testApp(t.db);
+      try {
+        const put = await app.inject({
+          method: "PUT",
+          url: `/v1/users/${u}/limits`,
+          headers: admin,
+          payload: {
+            caps: [
+              { period: "month", capMicroCredits: 1_000_000, kind: "hard" },
+              { period: "day", capMicroCredits: 2_000_000, kind: "soft" },
+            ],
+          },
+        });
+        expect(put.statusCode).toBe(400);
+        expect(put.json().error.message).toContain(msg.slice("caps: ".length));
+      } finally {
+        await app.close();
+      }
+    } finally {
+      t.cleanup();
+    }
   });
 });

@@ -99,6 +99,16 @@ export function capOrderProblem(caps: readonly Cap[]): string | null {
         return `the ${PERIOD_WORD[longer.period]} cap (${formatMicroCredits(longer.capMicroCredits)} credits) is below the ${PERIOD_WORD[shorter.period]} cap (${formatMicroCredits(shorter.capMicroCredits)} credits) of the same kind (${kind}): the ${PERIOD_WORD[shorter.period]} cap could never be reached; raise the ${PERIOD_WORD[longer.period]} cap or lower the ${PERIOD_WORD[shorter.period]} one`;
       }
   }
+  // a soft (alert-only) cap over a shorter window above a hard cap over a longer one: the user is
+  // blocked by the hard cap before the alert could fire (`--monthly 1`, then `--daily 2 --soft`;
+  // accepted before 2026-12-04, case limits-soft-cap-above-hard-cap)
+  for (const shorter of caps)
+    for (const longer of caps) {
+      if (shorter.kind !== "soft" || longer.kind !== "hard") continue;
+      if (PERIODS.indexOf(longer.period) <= PERIODS.indexOf(shorter.period)) continue;
+      if (longer.capMicroCredits >= shorter.capMicroCredits) continue;
+      return `the soft ${PERIOD_WORD[shorter.period]} cap (${formatMicroCredits(shorter.capMicroCredits)} credits) is above the hard ${PERIOD_WORD[longer.period]} cap (${formatMicroCredits(longer.capMicroCredits)} credits): the user is blocked at ${formatMicroCredits(longer.capMicroCredits)} before its alert could fire; lower the soft ${PERIOD_WORD[shorter.period]} cap or raise the ${PERIOD_WORD[longer.period]} one`;
+    }
   return null;
 }
 
