@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { ZodError, z } from "zod";
 import { AppError, ErrorCode } from "../../errors.js";
 // only the pure rules: the limits domain itself still loads when a command runs
-import { type Cap, capOrderProblem } from "../../limits/rules.js";
+import type { Cap } from "../../limits/index.js";
 import { formatMicroCredits } from "../../money.js";
 import { userArg } from "../account-arg.js";
 import type { CliContext, GlobalOptions } from "../context.js";
@@ -71,8 +71,11 @@ function languageFlag(text: string): "en" | "es" | typeof DEFAULT_VALUE {
   );
 }
 
-/** Every `limits set` value parsed once, so a bad one is refused before anything else is said. */
-function checkLimitFlags(f: LimitFlags): void {
+/**
+ * Every `limits set` value parsed once, so a bad one is refused before anything else is said.
+ * `capOrderProblem` is the limits module's (loaded only when a worker command runs).
+ */
+function checkLimitFlags(f: LimitFlags, capOrderProblem: (caps: readonly Cap[]) => string | null): void {
   const given: Cap[] = [];
   for (const [period, flag] of Object.entries(PERIOD_FLAG) as [Cap["period"], keyof LimitFlags][]) {
     const value = f[flag];
@@ -145,7 +148,8 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
       "balance above the floor needed to start a call: p95 (typical cost of the agent's model), off, credits, or default (the defaults' again)",
     )
     .action(async (user: string, f: LimitFlags, cmd: Command) => {
-      checkLimitFlags(f); // before the account lookup's "no account yet" note, and the database
+      const { capOrderProblem } = await import("../../limits/index.js");
+      checkLimitFlags(f, capOrderProblem); // before the account lookup's "no account yet" note, and the database
       const { g, enforcer, queries, db } = await setup(cmd);
       // the account the meter bills (`slack:U07ABC` → `slack:u07abc`), never a second one
       user = userArg(ctx, db, user, { defaults: true }).accountId;
