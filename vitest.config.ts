@@ -13,7 +13,7 @@ export default defineConfig({
     // but the suite spends much of its time waiting on child processes it SIGKILLs and restarts,
     // PostgreSQL and Redis: a second file cut the root suite from ~630 s to ~370 s (2026-12-01,
     // 3 green runs); as the suite grew to ~14 min of such waits, a third file overlaps them too
-    // (measured in .ci/run's time stamps: README "Development").
+    // (README "Development").
     maxWorkers: 3,
   },
 });
