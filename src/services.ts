@@ -49,9 +49,8 @@ export function paymentsFromConfig(
   const warnings: string[] = [];
   if (!p.packsPath) warnings.push("no packs configured: set CREDITGATE_PACKS to a packs JSON file");
   // half of a provider's pair is the config's own warning (config.warnings), said once
-  const half = (name: string) => config.warnings.some((w) => w.includes(name));
-  if (!p.stripe && !half("STRIPE_")) warnings.push(DISABLED_HINT.stripe);
-  if (!p.mercadoPago && !half("MP_")) warnings.push(DISABLED_HINT.mercadopago);
+  if (!p.stripe && !p.halfSet.stripe) warnings.push(DISABLED_HINT.stripe);
+  if (!p.mercadoPago && !p.halfSet.mercadoPago) warnings.push(DISABLED_HINT.mercadopago);
   return {
     deps: {
       db,

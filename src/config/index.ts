@@ -233,6 +233,11 @@ function toConfig(e: Env) {
     },
     payments: {
       packsPath: e.CREDITGATE_PACKS ?? null,
+      /** Providers with only one of their two settings set (said in `warnings`, see PAIRS). */
+      halfSet: {
+        stripe: (e.STRIPE_SECRET_KEY === undefined) !== (e.STRIPE_WEBHOOK_SECRET === undefined),
+        mercadoPago: (e.MP_ACCESS_TOKEN === undefined) !== (e.MP_WEBHOOK_SECRET === undefined),
+      },
       stripe:
         e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET
           ? {

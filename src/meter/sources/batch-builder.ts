@@ -1782,12 +1782,7 @@ export function* eachLine(content: Buffer): Generator<[Buffer, number, number]> 
   while (start < content.length) {
     if (newlineAt !== -1 && newlineAt < start) newlineAt = content.indexOf(0x0a, start);
     // a CR in the white space before a line's first byte is white space, not a line end
-    let lead = start;
-    while (
-      lead < content.length &&
-      (content[lead] === 0x20 || content[lead] === 0x09 || content[lead] === 0x0d)
-    )
-      lead++;
+    const lead = firstNonBlank(content, start);
     if (crAt !== -1 && crAt < lead) crAt = loneCrAt(content, lead);
     // a lone CR ends a line like a newline (LONE_CR)
     let end = crAt !== -1 && (newlineAt === -1 || crAt < newlineAt) ? crAt : newlineAt;
@@ -1849,23 +1844,33 @@ export function loneCrAt(data: Uint8Array, from: number): number {
  * binary garbage too) stays part of its line, as before lone CRs ended lines.
  */
 export function crEndsLine(data: Uint8Array, i: number): boolean {
-  const next = (k: number) => {
-    while (k < data.length && (data[k] === 0x20 || data[k] === 0x09 || data[k] === LONE_CR)) k++;
-    return k < data.length ? data[k] : -1;
-  };
   if (data[i + 1] === 0x0a) return false;
   let p = i - 1;
   while (p >= 0 && (data[p] === 0x20 || data[p] === 0x09 || data[p] === LONE_CR)) p--;
   // (a NUL before or after it: a UTF-16 line's CR, or a zero fill, which ends lines anyway)
   if (p >= 0 && data[p] !== 0x7d && data[p] !== 0x00 && data[p] !== 0x0a) return false;
-  const after = next(i + 1);
+  const k = firstNonBlank(data, i + 1);
+  const after = k < data.length ? data[k] : -1;
   return after === -1 || after === 0x7b || after === 0x0a || after === 0x00 || after === 0xef;
 }
 
-/** Index of the first byte of `line` that is not a space, tab or CR (`line.length` when none). */
-function firstNonBlank(line: Buffer): number {
-  let i = 0;
-  while (i < line.length && (line[i] === 0x20 || line[i] === 0x09 || line[i] === 0x0d)) i++;
+/**
+ * Position of the first line end in `data` (a newline, or a lone CR that ends a line:
+ * {@link loneCrAt}), or -1.
+ */
+export function firstLineEnd(data: Uint8Array): number {
+  const nl = data.indexOf(0x0a);
+  const cr = loneCrAt(data, 0);
+  return cr !== -1 && (nl === -1 || cr < nl) ? cr : nl;
+}
+
+/**
+ * Index of the first byte of `data` at or after `from` that is not a space, tab or CR
+ * (`data.length` when none).
+ */
+export function firstNonBlank(data: Uint8Array, from = 0): number {
+  let i = from;
+  while (i < data.length && (data[i] === 0x20 || data[i] === 0x09 || data[i] === 0x0d)) i++;
   return i;
 }
 

@@ -11,6 +11,8 @@ import type { ParsedUsage } from "../types.js";
 import {
   crEndsLine,
   eachLine,
+  firstLineEnd,
+  firstNonBlank,
   loneCrAt,
   OriginScan,
   TurnBackScan,
@@ -119,14 +121,6 @@ function readBack(
     if (start === 0) return "start";
     if (span >= maxBytes) return "limit";
   }
-}
-
-/** Position of the first line end in `data` (a newline, or a lone CR), or -1. */
-function firstLineEnd(data: Buffer): number {
-  const nl = data.indexOf(NEWLINE);
-  // the first lone CR that ends a line (batch-builder.ts `crEndsLine`), when before the newline
-  const cr = loneCrAt(data, 0);
-  return cr !== -1 && (nl === -1 || cr < nl) ? cr : nl;
 }
 
 /** Position of the last line end in `data` at or before `from` (a newline, or a lone CR), or -1. */
@@ -281,9 +275,7 @@ export function headHash(fd: number, size: number): string {
   let nl = read.indexOf(NEWLINE);
   // or a lone CR (batch-builder.ts LONE_CR) before it; never the last byte read, whose next byte
   // is not known (the hash of every LF and CRLF file's first line stays what it was)
-  let lead = 0;
-  while (lead < n && (read[lead] === 0x20 || read[lead] === 0x09 || read[lead] === CR)) lead++;
-  const cr = loneCrAt(read, lead);
+  const cr = loneCrAt(read, firstNonBlank(read));
   if (cr !== -1 && cr < n - 1 && (nl === -1 || cr < nl)) nl = cr;
   return createHash("sha256")
     .update(head.subarray(0, nl >= 0 ? nl : n))

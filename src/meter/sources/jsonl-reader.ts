@@ -22,10 +22,11 @@ import {
   bomLength,
   checkLineSize,
   eachLine,
+  firstLineEnd,
+  firstNonBlank,
   type KeptEntryCalls,
   type KeysHere,
   type LineOwner,
-  LONE_CR,
   loneCrAt,
   OWN_TURN,
   type PendingTurn,
@@ -848,9 +849,7 @@ function scanLines(
   for (;;) {
     if (newlineAt !== -1 && newlineAt < ls) newlineAt = data.indexOf(NEWLINE, ls);
     // a CR in the white space before a line's first byte is white space (as before), not a line end
-    let lead = ls;
-    while (lead < data.length && (data[lead] === 0x20 || data[lead] === 0x09 || data[lead] === LONE_CR))
-      lead++;
+    const lead = firstNonBlank(data, ls);
     if (crAt !== -1 && crAt < lead) crAt = loneCrAt(data, lead);
     if (zeroAt !== -1 && zeroAt < ls) zeroAt = data.indexOf(ZERO_FILL, ls);
     // the physical line's end: a newline or a lone CR
@@ -964,10 +963,8 @@ const USER_HEAD_LENGTH = USER_MARK.length - USER_TAIL.length;
 
 /** The session id in a transcript's header line (`{"type":"session","id":…}`), or null. */
 function headerSessionId(content: Buffer): string | null {
-  let nl = content.indexOf(NEWLINE);
-  // or a lone CR before it (batch-builder.ts LONE_CR)
-  const cr = loneCrAt(content, 0);
-  if (cr !== -1 && (nl === -1 || cr < nl)) nl = cr;
+  // (a newline or a lone CR: batch-builder.ts LONE_CR)
+  const nl = firstLineEnd(content);
   try {
     // after a byte order mark, as `eachLine` reads the same first line
     const at = bomLength(content, 0);
