@@ -546,6 +546,11 @@ function pricedBeyondTokens(u: Record<string, unknown>): boolean {
     ["inputTokenDetails", "audioTokens"],
     ["inputTokenDetails", "imageTokens"],
     ["outputTokenDetails", "audioTokens"],
+    // LiteLLM's / OpenRouter's generated image tokens and LangChain's audio (parse.ts, since 2026-12-04)
+    ["completion_tokens_details", "image_tokens"],
+    ["completionTokensDetails", "imageTokens"],
+    ["input_token_details", "audio"],
+    ["output_token_details", "audio"],
   ];
   if (details.some(([obj, key]) => positive(at(u[obj], key)))) return true;
   // Per-use charges beyond the tokens (parse.ts `chargesBeyondTokens`, since 2026-12-04): xAI's

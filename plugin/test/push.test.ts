@@ -360,6 +360,11 @@ describe("usageEvent: a line the meter prices beyond its tokens is left to it", 
       { input_tokens_details: { image_tokens: 40 } },
       { output_token_details: { audio_tokens: 40 } },
       { candidatesTokensDetails: [{ modality: "IMAGE", tokenCount: 1290 }] },
+      // LiteLLM's image tokens and LangChain's audio (case usage-modality-names-litellm-langchain)
+      { completion_tokens_details: { image_tokens: 1120 } },
+      { completionTokensDetails: { imageTokens: 1120 } },
+      { input_token_details: { audio: 200 } },
+      { output_token_details: { audio: 400 } },
     ])
       expect(usageEvent({ ...assistant, usage: { ...assistant.usage, ...details } }, where)).toBeNull();
   });

@@ -2174,6 +2174,17 @@ function modalityTokensOf(usage: Record<string, unknown>): string | null {
     ["inputTokenDetails.audioTokens", field(usage.inputTokenDetails, "audioTokens")],
     ["inputTokenDetails.imageTokens", field(usage.inputTokenDetails, "imageTokens")],
     ["outputTokenDetails.audioTokens", field(usage.outputTokenDetails, "audioTokens")],
+    // generated image tokens under OpenAI's Chat names, as LiteLLM and OpenRouter write a Gemini
+    // image model's `candidatesTokensDetails` IMAGE entries (BerriAI/litellm#17410:
+    // gemini-3-pro-image `completion_tokens_details.image_tokens` 1120 of 1345, $120 per 1M
+    // against $12 text), and LangChain's `usage_metadata` audio (`input_token_details.audio`,
+    // `output_token_details.audio`: reference.langchain.com InputTokenDetails /
+    // OutputTokenDetails), read since 2026-12-04 (case usage-modality-names-litellm-langchain);
+    // before, billed at the text rate
+    ["completion_tokens_details.image_tokens", field(usage.completion_tokens_details, "image_tokens")],
+    ["completionTokensDetails.imageTokens", field(usage.completionTokensDetails, "imageTokens")],
+    ["input_token_details.audio", field(usage.input_token_details, "audio")],
+    ["output_token_details.audio", field(usage.output_token_details, "audio")],
     [
       "candidatesTokensDetails audio/image",
       geminiModalityCount(usage.candidatesTokensDetails ?? usage.candidates_tokens_details, AUDIO_OR_IMAGE),

@@ -735,3 +735,59 @@ describe("case usage-mistral-audio-seconds-held: audio Mistral bills per minute,
     ).toBeNull();
   });
 });
+
+function heldReasons(world: TempWorld): string[] {
+  return (world.db.prepare("SELECT reason FROM usage_review ORDER BY id").all() as { reason: string }[]).map(
+    (x) => x.reason,
+  );
+}
+
+describe("case usage-modality-names-litellm-langchain: image / audio tokens under LiteLLM's and LangChain's names", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: the image and the voice call held; the text call billed $0.00255 (was 3 calls $0.02446)`, async () => {
+      const { s, world } = await meterCase("usage-modality-names-litellm-langchain", mode);
+      expect(s).toMatchObject({ billed: 1, held: 2 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5551701", requests: 1, costUsd: "0.00255" }),
+      ]);
+      expect(heldReasons(world)).toEqual([
+        expect.stringMatching(/^completion_tokens_details\.image_tokens 1120 priced above text/),
+        expect.stringMatching(
+          /^input_token_details\.audio 200, output_token_details\.audio 400 priced above text/,
+        ),
+      ]);
+    });
+  }
+  it("camelCase image tokens hold too; 0 counts, input images and a provider-billed cost do not", () => {
+    const held = (usage: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+      parsed(usage, { provider: "openai", model: "gpt-4o", ...over }).countProblem;
+    expect(
+      held({ promptTokens: 12, completionTokens: 1300, completionTokensDetails: { imageTokens: 1290 } }),
+    ).toMatch(/completionTokensDetails\.imageTokens 1290 /);
+    expect(held({ input_tokens: 50, output_tokens: 9, output_token_details: { audio: 7 } })).toMatch(
+      /output_token_details\.audio 7 /,
+    );
+    expect(
+      held({ prompt_tokens: 10, completion_tokens: 5, completion_tokens_details: { image_tokens: 0 } }),
+    ).toBeUndefined();
+    expect(
+      held({ input_tokens: 10, output_tokens: 5, input_token_details: { audio: 0, cache_read: 4 } }),
+    ).toBeUndefined();
+    // an input image is priced as text (Gemini, GPT-4o vision): not held
+    expect(
+      held({ prompt_tokens: 300, completion_tokens: 5, prompt_tokens_details: { image_tokens: 258 } }),
+    ).toBeUndefined();
+    // OpenRouter's own billed cost already holds the image tokens
+    expect(
+      held(
+        {
+          prompt_tokens: 10,
+          completion_tokens: 1300,
+          completion_tokens_details: { image_tokens: 1290 },
+          cost: 0.0387,
+        },
+        { provider: "openrouter", model: "google/gemini-2.5-flash-image" },
+      ),
+    ).toBeUndefined();
+  });
+});
