@@ -572,6 +572,19 @@ function pricedBeyondTokens(u: Record<string, unknown>): boolean {
     positive(u.audioTokens)
   )
     return true;
+  // Anthropic advisor-tool calls in `usage.iterations`, outside the top-level counts, at the advisor
+  // model's rates: the meter holds such a call (parse.ts `advisorIterations`, since 2026-12-04)
+  if (
+    Array.isArray(u.iterations) &&
+    u.iterations.some(
+      (it) =>
+        typeof it === "object" &&
+        it !== null &&
+        typeof (it as Record<string, unknown>).type === "string" &&
+        ((it as Record<string, unknown>).type as string).trim().toLowerCase() === "advisor_message",
+    )
+  )
+    return true;
   return (
     hasModality(u.candidatesTokensDetails ?? u.candidates_tokens_details, ["AUDIO", "IMAGE"]) ||
     // the Live API's name of the same list (parse.ts, since 2026-12-04)

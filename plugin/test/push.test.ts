@@ -368,6 +368,16 @@ describe("usageEvent: a line the meter prices beyond its tokens is left to it", 
     ])
       expect(usageEvent({ ...assistant, usage: { ...assistant.usage, ...details } }, where)).toBeNull();
   });
+  it("an Anthropic advisor call in usage.iterations (case usage-anthropic-advisor-iterations)", () => {
+    const iterations = [
+      { type: "message", input_tokens: 1, output_tokens: 45 },
+      { type: "advisor_message", model: "claude-opus-4-7", input_tokens: 159419, output_tokens: 7805 },
+    ];
+    const advised = { ...assistant, usage: { ...assistant.usage, iterations } };
+    expect(usageEvent(advised, where)).toBeNull();
+    const plain = { ...assistant, usage: { ...assistant.usage, iterations: iterations.slice(0, 1) } };
+    expect(usageEvent(plain, where)).not.toBeNull();
+  });
   it("no searches and zero audio counts are pushed as before", () => {
     const none = {
       ...assistant,

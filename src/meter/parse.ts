@@ -2437,6 +2437,44 @@ function compactionIterations(
   return c;
 }
 
+/**
+ * The advisor calls a usage object reports beside its top-level counts, as a short description
+ * (`"usage.iterations advisor_message claude-opus-4-7: input 159419, output 7805, …"`), or null
+ * when there are none. Anthropic's advisor tool (`advisor_20260301`; Claude Code's `/advisor`)
+ * lets the executor model consult a stronger advisor model inside one Messages request; each
+ * consultation is an `advisor_message` entry of `usage.iterations`, with its own `model` and
+ * counts, "billed at the advisor model's rates" and EXCLUDED from the top-level counts, which
+ * cover the executor only (https://platform.claude.com/docs/en/agents-and-tools/tool-use/advisor-tool;
+ * ccusage/ccusage#1115 and #1423: an Opus advisor's 159,419 input and 7,805 output tokens beside a
+ * Sonnet line of 2 / 491; getagentseal/codeburn#659). creditgate prices a line at one model's
+ * rates, so such a call is held for the operator to price (since 2026-12-04; before, billed as
+ * its executor's counts alone and the advisor, usually the dearer model, was free). An entry with
+ * no positive count changes nothing; one whose counts are no counts holds the call as well.
+ */
+function advisorIterations(usage: Record<string, unknown>): string | null {
+  const its = usage.iterations;
+  if (!Array.isArray(its)) return null;
+  const found: string[] = [];
+  for (const it of its) {
+    if (!isObject(it) || typeof it.type !== "string" || it.type.trim().toLowerCase() !== "advisor_message")
+      continue;
+    const parts: [string, unknown][] = [
+      ["input", wholeCount(it.input_tokens)],
+      ["output", wholeCount(it.output_tokens)],
+      ["cache read", wholeCount(it.cache_read_input_tokens)],
+      ["cache write", wholeCount(it.cache_creation_input_tokens)],
+    ];
+    const shown = parts.filter(([, v]) => v !== undefined && v !== null && !(isCount(v) && v === 0));
+    if (shown.length === 0) continue;
+    const model = typeof it.model === "string" && it.model.trim() !== "" ? it.model.trim().slice(0, 80) : "?";
+    found.push(
+      `usage.iterations advisor_message ${model}: ${shown.map(([k, v]) => `${k} ${countText(v)}`).join(", ")}`,
+    );
+    if (found.length >= 4) break;
+  }
+  return found.length === 0 ? null : found.join("; ");
+}
+
 /** Parses one complete transcript line (without its newline). */
 export function parseLine(text: string): LineResult {
   let entry: unknown;
@@ -2700,6 +2738,11 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   const beyond = chargesBeyondTokens(usage, model);
   if (beyond !== null && !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0))
     bad.problem ??= `${beyond} billed by the provider beyond the token counts, and no provider-billed cost on the line: not priced`;
+  // Advisor-model calls outside the top-level counts, at another model's rates (Anthropic's advisor
+  // tool: see `advisorIterations`): held for the operator to price, since 2026-12-04.
+  const advisor = advisorIterations(usage);
+  if (advisor !== null && !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0))
+    bad.problem ??= `${advisor} (advisor model tokens outside the top-level counts, billed at the advisor model's rates): not priced`;
 
   let messageTsMs: number | null = null;
   // a time written in epoch seconds: its identity keeps the number as written (see below)

@@ -791,3 +791,68 @@ describe("case usage-modality-names-litellm-langchain: image / audio tokens unde
     ).toBeUndefined();
   });
 });
+
+describe("case usage-anthropic-advisor-iterations: advisor-model tokens outside the top-level counts hold the call", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: the two calls that consulted an advisor held; the plain one billed $0.015324 (was 3 calls $0.12563095)`, async () => {
+      const { s, world } = await meterCase("usage-anthropic-advisor-iterations", mode);
+      expect(s).toMatchObject({ billed: 1, held: 2 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5551801", requests: 1, costUsd: "0.015324" }),
+      ]);
+      expect(heldReasons(world)).toEqual([
+        expect.stringMatching(
+          /^usage\.iterations advisor_message claude-opus-4-7: input 159419, output 7805 \(/,
+        ),
+        expect.stringMatching(
+          /^usage\.iterations advisor_message claude-sonnet-4-6: input 3, output 1400, cache read 52000 \(/,
+        ),
+      ]);
+    });
+  }
+  it("any usage names, any letter case; empty advisor entries, message-only iterations and a provider-billed cost hold nothing", () => {
+    const anthropic = { provider: "anthropic", model: "claude-sonnet-4-6", api: "anthropic-messages" };
+    const held = (usage: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+      parsed(usage, { ...anthropic, ...over }).countProblem;
+    const advisor = {
+      type: "Advisor_Message",
+      model: "claude-opus-4-8",
+      input_tokens: 900,
+      output_tokens: 300,
+    };
+    // OpenClaw's own names with the provider's iterations kept beside them
+    expect(held({ input: 10, output: 5, cacheRead: 100, iterations: [advisor] })).toMatch(
+      /advisor_message claude-opus-4-8: input 900, output 300/,
+    );
+    // an advisor count that is no count holds too
+    expect(
+      held({
+        input_tokens: 10,
+        output_tokens: 5,
+        iterations: [{ type: "advisor_message", output_tokens: "x" }],
+      }),
+    ).toMatch(/advisor_message \?: output "x"/);
+    expect(
+      held({
+        input_tokens: 10,
+        output_tokens: 5,
+        iterations: [
+          { type: "advisor_message", model: "claude-opus-4-7", input_tokens: 0, output_tokens: 0 },
+        ],
+      }),
+    ).toBeUndefined();
+    expect(
+      held({
+        input_tokens: 10,
+        output_tokens: 5,
+        iterations: [{ type: "message", input_tokens: 10, output_tokens: 5 }],
+      }),
+    ).toBeUndefined();
+    expect(
+      held(
+        { prompt_tokens: 10, completion_tokens: 5, cost: 0.42, iterations: [advisor] },
+        { provider: "openrouter", model: "anthropic/claude-sonnet-4.6" },
+      ),
+    ).toBeUndefined();
+  });
+});
