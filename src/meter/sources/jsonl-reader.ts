@@ -765,7 +765,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
       b.stats.bytes = content.length;
       b.startCodexThread(null); // read whole, from its first line
       let events = 0;
-      for (const [line, lineNo, at] of eachLine(content)) {
+      for (const [line, lineNo, at] of eachEntryLine(content)) {
         // a usage line is located by its byte offset, like a live transcript's; a reject by line
         b.bytesLine(line, owner, `${path}#line${lineNo}`, `${path}@${at}`);
         if (b.eventCount >= opts.batchSize) {
@@ -886,6 +886,18 @@ function scanLines(
     if (s === nl) continue; // blank line
     if (pieceOf === physical && data[s] !== OPEN_BRACE) continue; // garbage after a NUL run
     pieceOf = physical;
+    // an entry pretty-printed over several lines (`jq .`): read as the one line it would be
+    if (!zeroEnds && nl === newlineAt && data[s] === OPEN_BRACE) {
+      const pretty = prettyEntry(data, s, nl);
+      if (pretty === "wait") {
+        if (handOver) return lineStart; // its last line may still be coming: read again with more
+      } else if (pretty !== null) {
+        ls = pretty.next;
+        b.bytesLine(pretty.line, owner, `${path}@${dataStart + lineStart}`);
+        if (b.eventCount >= limit) return ls;
+        continue;
+      }
+    }
     b.stats.lines++;
     if (data[s] !== OPEN_BRACE) {
       b.reject(`${path}@${dataStart + lineStart}`, "not a JSON object line");
@@ -930,6 +942,72 @@ function scanLines(
     if (b.eventCount >= limit) return ls;
   }
   return ls;
+}
+
+/** The most bytes an entry pretty-printed over several lines is read in (from its `{`). */
+const PRETTY_ENTRY_MAX_BYTES = 16 * 1024 * 1024;
+const CLOSE_BRACE = 0x7d;
+
+/** Whether `data[from, to)` holds only spaces, tabs and CRs. */
+function blankBytes(data: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (data[i] !== 0x20 && data[i] !== 0x09 && data[i] !== 0x0d) return false;
+  return true;
+}
+
+/**
+ * An entry pretty-printed over several lines (a transcript passed through `jq .` without `-c`,
+ * re-serialised with `JSON.stringify(e, null, 2)` or Python's `json.dump(e, indent=…)`): its
+ * first line is a lone `{` (at `s`, its newline at `nl`), its inner lines are indented and its
+ * last is a `}` at the line's start, blanks around them. Grouped as log shippers group such lines
+ * (Fluent Bit's `json` multiline parser: a line starting `{`, indented lines, a lone `}`).
+ * @returns the entry compacted to one line and the position past its last line's newline; "wait"
+ *   when `data` ends before its last line (more bytes may complete it); null when the lines are no
+ *   such entry (a line at its start that is not indented comes first, the lines reach
+ *   PRETTY_ENTRY_MAX_BYTES, or they are not one JSON object): read line by line as before.
+ */
+function prettyEntry(data: Buffer, s: number, nl: number): { line: Buffer; next: number } | "wait" | null {
+  if (!blankBytes(data, s + 1, nl)) return null;
+  for (let at = nl + 1; ; ) {
+    if (at - s > PRETTY_ENTRY_MAX_BYTES) return null;
+    const e = data.indexOf(NEWLINE, at);
+    if (e === -1) return "wait";
+    if (data[at] === CLOSE_BRACE && blankBytes(data, at + 1, e)) {
+      try {
+        const v: unknown = JSON.parse(data.toString("utf8", s, at + 1));
+        if (v === null || typeof v !== "object" || Array.isArray(v)) return null;
+        return { line: Buffer.from(JSON.stringify(v)), next: e + 1 };
+      } catch {
+        return null;
+      }
+    }
+    // a line that starts a line of its own (an entry, another `{`, garbage) ends the search
+    if (at < e && data[at] !== 0x20 && data[at] !== 0x09 && data[at] !== 0x0d) return null;
+    at = e + 1;
+  }
+}
+
+/**
+ * `eachLine` with each entry pretty-printed over several lines (see {@link prettyEntry}) given as
+ * the one line it would be, compacted, at its first line's number and offset: a whole archive's.
+ */
+function* eachEntryLine(content: Buffer): Generator<[Buffer, number, number]> {
+  let skipTo = -1;
+  for (const item of eachLine(content)) {
+    const [line, lineNo, at] = item;
+    if (at < skipTo) continue;
+    const b = line.indexOf(OPEN_BRACE);
+    if (b !== -1 && blankBytes(line, 0, b) && blankBytes(line, b + 1, line.length)) {
+      const s = content.indexOf(OPEN_BRACE, at); // (after a byte order mark `line` no longer holds)
+      const nl = content.indexOf(NEWLINE, s);
+      const pretty = nl === -1 ? null : prettyEntry(content, s, nl);
+      if (pretty !== null && pretty !== "wait") {
+        skipTo = pretty.next;
+        yield [pretty.line, lineNo, at];
+        continue;
+      }
+    }
+    yield item;
+  }
 }
 
 /**
