@@ -95,6 +95,33 @@ describe("case pretty-printed-entry: an entry pretty-printed over several lines 
     expect(inputs(w)).toEqual([100, 200, 300, 400]);
   });
 
+  it("in UTF-16LE with CRLF ends (`jq .` redirected by PowerShell 5.1), written across two polls", async () => {
+    const w = world();
+    const file = join(sessionsDir(w), "s1.jsonl");
+    const le = (t: string) => Buffer.from(t, "utf16le");
+    const pretty = `${JSON.stringify(JSON.parse(assistantLine(T0 + 1_000, 200)), null, 2)}\n`.replaceAll(
+      "\n",
+      "\r\n",
+    );
+    const cut = pretty.indexOf('"usage"');
+    writeFileSync(
+      file,
+      Buffer.concat([Buffer.from([0xff, 0xfe]), le(`${assistantLine(T0, 100)}\r\n${pretty.slice(0, cut)}`)]),
+    );
+    const m = meterFor(w);
+    expect(await m.runOnce()).toMatchObject({ billed: 1, malformed: 0 });
+    appendFileSync(
+      file,
+      le(
+        `${pretty.slice(cut)}${pretty.replace('"input": 200', '"input": 300').replaceAll(`a${T0 + 1_000}`, "a3")}`,
+      ),
+    );
+    expect(await m.runOnce()).toMatchObject({ billed: 2, malformed: 0, rescans: 0 });
+    expect(await m.runOnce()).toMatchObject({ billed: 0 });
+    m.close();
+    expect(inputs(w)).toEqual([100, 200, 300]);
+  });
+
   it("a lone `{` a crash left before compact entries stays one malformed line; the entries bill", async () => {
     const w = world();
     const file = join(sessionsDir(w), "s1.jsonl");

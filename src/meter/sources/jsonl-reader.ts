@@ -602,6 +602,7 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
             const end = lineEndAt(data, start, at.enc);
             if (end === -1) break; // a partial line waits for its newline
             lineEnc = at.enc;
+            let next = end;
             if (lineEnc === "utf8")
               scanLines(
                 b,
@@ -614,10 +615,15 @@ export function createJsonlReader(opts: JsonlReaderOptions, db: Db, now: () => n
                 false,
               );
             else {
-              const line = Buffer.concat([lineToUtf8(data, start, end, lineEnc), LINE_END]);
+              const text = lineToUtf8(data, start, end, lineEnc);
+              // a pretty-printed entry (`jq .` in PowerShell 5.1 writes UTF-16): its lines together
+              const block = loneBrace(text) ? prettyLinesAhead(data, end, lineEnc, text) : null;
+              if (block === "wait") break; // its last line may still be coming
+              const line = Buffer.concat([block?.text ?? text, LINE_END]);
               scanLines(b, line, 0, dataStart + ls, path, owner, Number.POSITIVE_INFINITY, false);
+              if (block) next = block.end;
             }
-            ls = end;
+            ls = next;
             if (b.eventCount < limit) continue;
             fileCursor.offset = dataStart + ls;
             fileCursor.tail = tailHash(fd, fileCursor.offset);
@@ -983,6 +989,49 @@ function prettyEntry(data: Buffer, s: number, nl: number): { line: Buffer; next:
     // a line that starts a line of its own (an entry, another `{`, garbage) ends the search
     if (at < e && data[at] !== 0x20 && data[at] !== 0x09 && data[at] !== 0x0d) return null;
     at = e + 1;
+  }
+}
+
+/** Whether a decoded line (with its line end) is a lone `{`: a pretty-printed entry's first. */
+function loneBrace(line: Buffer): boolean {
+  const b = line.indexOf(OPEN_BRACE);
+  return b !== -1 && blankLine(line, 0, b) && blankLine(line, b + 1, line.length);
+}
+
+/** `blankBytes` that takes a newline for a blank too (a decoded line keeps its line end). */
+function blankLine(data: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (data[i] !== NEWLINE && !blankBytes(data, i, i + 1)) return false;
+  return true;
+}
+
+/**
+ * The UTF-8 text of a pretty-printed entry in a UTF-16 transcript (see {@link prettyEntry}): its
+ * first line decoded (`first`, a lone `{`), then the lines from `from` up to a `}` at a line's
+ * start, each decoded. Returns that text and the byte offset past its last line; "wait" when
+ * `data` ends first; null when a line at its start that is not the closing `}` comes first, a
+ * line changes encoding, or PRETTY_ENTRY_MAX_BYTES is reached (its lines are read one by one).
+ */
+function prettyLinesAhead(
+  data: Buffer,
+  from: number,
+  enc: LineEncoding,
+  first: Buffer,
+): { text: Buffer; end: number } | "wait" | null {
+  const parts = [first];
+  let size = first.length;
+  for (let at = from; ; ) {
+    if (size > PRETTY_ENTRY_MAX_BYTES) return null;
+    const e = lineEncodingAt(data, at, enc, true);
+    if (e === undefined) return "wait";
+    if (e.enc !== enc) return null;
+    const end = lineEndAt(data, at + e.bom, enc);
+    if (end === -1) return "wait";
+    const u = lineToUtf8(data, at + e.bom, end, enc);
+    parts.push(u);
+    size += u.length;
+    if (u[0] === CLOSE_BRACE && blankLine(u, 1, u.length)) return { text: Buffer.concat(parts), end };
+    if (u.length > 0 && !blankLine(u, 0, 1)) return null;
+    at = end;
   }
 }
 
