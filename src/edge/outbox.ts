@@ -3,6 +3,7 @@ import type { PushEvent } from "../ingest/index.js";
 import {
   createCursorRepo,
   dedupeKey,
+  EPOCH_SECONDS_BELOW,
   recordedCostPico,
   SinkPaused,
   type SourceBatch,
@@ -121,9 +122,11 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     // or a time written in epoch seconds: its identity holds the number as written (timestampMs is
     // that time in ms). Absent otherwise, so an older center refuses only a seconds one.
     ...(e.identityTsMs !== undefined ? { identityTsMs: e.identityTsMs } : {}),
-    // and its entry id, when it has one: part of such a call's identity (absent otherwise, so an
-    // older center refuses only the events that carry one)
-    ...(e.identityTsMs === 0 && e.identityEntryId !== undefined
+    // and its entry id, when it has one: part of such a call's identity, also of a seconds one since
+    // 2026-12-04 evening (absent otherwise, so an older center refuses only the events that carry one)
+    ...(e.identityTsMs !== undefined &&
+    e.identityTsMs < EPOCH_SECONDS_BELOW &&
+    e.identityEntryId !== undefined
       ? { identityEntryId: e.identityEntryId }
       : {}),
     // an entry time without a zone, read as UTC since 2026-12-04: the center looks the call up

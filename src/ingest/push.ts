@@ -98,7 +98,9 @@ export const pushEventSchema = z
     /**
      * The transcript entry's own id (the line's top-level `id`) of a line with no readable time
      * (`ParsedUsage.identityEntryId`, since 2026-12-03): part of such a call's identity, which
-     * holds no time, so two calls of the same counts stay two calls. Only with `identityTsMs`;
+     * holds no time, so two calls of the same counts stay two calls; since 2026-12-04 evening also
+     * of a line whose time was written in epoch seconds (a whole second holds many calls). Only with
+     * `identityTsMs` 0 or in seconds;
      * edge meters send it with such calls when the entry has one (at most 200 characters).
      */
     identityEntryId: z.string().min(1).max(MAX_ENTRY_ID_CHARS).optional(),
@@ -267,10 +269,17 @@ export const pushEventSchema = z
     message: "only on an edge meter's event (edgeId)",
     path: ["supersedes"],
   })
-  .refine((e) => e.identityEntryId === undefined || e.identityTsMs === 0, {
-    message: "only with identityTsMs (a line with no readable time)",
-    path: ["identityEntryId"],
-  });
+  // a line with no readable time, or (since 2026-12-04 evening) one written in epoch seconds
+  .refine(
+    (e) =>
+      e.identityEntryId === undefined ||
+      (e.identityTsMs !== undefined && e.identityTsMs < EPOCH_SECONDS_BELOW),
+    {
+      message:
+        "only with identityTsMs 0 or in epoch seconds (a line with no readable time, or a seconds one)",
+      path: ["identityEntryId"],
+    },
+  );
 export type PushEvent = z.infer<typeof pushEventSchema>;
 
 /** A pushed `inferenceGeo` as the meter reads a line's (`servedInferenceGeo`): `{ inferenceGeo }` or nothing. */

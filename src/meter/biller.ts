@@ -23,6 +23,7 @@ import {
   responsePlaceSlotOf,
   responseSlotOf,
   samePrompt,
+  secondsTwinKeyOf,
   zonelessTwinTimes,
 } from "./identity.js";
 import { recordedCostPico } from "./pricing.js";
@@ -255,26 +256,56 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     // edge's event (host-zone identity, left in its outbox across the upgrade) beside the upgraded
     // edge's copy of it; a local batch's zone-less keys are all UTC, so none of them is a twin.
     if (e.zonelessTime === true && e.identityTsMs === undefined) {
-      for (const t of zonelessTwinTimes(e.messageTsMs)) {
-        const twinKey = dedupeKey({ ...e, messageTsMs: t });
-        const inBatch = groups?.callOf(twinKey);
-        if (
-          inBatch !== undefined &&
-          inBatch.zonelessTime !== true && // read as UTC by this build: not a host-zone identity
-          sameCaller({ s: inBatch.sessionId, a: inBatch.accountId }, e)
-        )
+      // read as UTC by this build: not a host-zone identity
+      for (const t of zonelessTwinTimes(e.messageTsMs))
+        if (callerTwinBilled(dedupeKey({ ...e, messageTsMs: t }), e, groups, (c) => c.zonelessTime !== true))
           return true;
-        const billed = zonelessTwinRow.get(twinKey);
-        if (billed !== undefined && sameCaller(billed, e)) return true;
-        if (reviewNonEmpty) {
-          const held = zonelessHeldEvent.get(twinKey);
-          if (held !== undefined && sameCaller(heldCallerOf(held.j), e)) return true;
-        }
-        // an archived row keeps only its key (retention archives rows long past: a call of today
-        // is no twin of one)
-        if (archivedNonEmpty && archivedKey.get(twinKey) !== undefined) return true;
-      }
     }
+    // a call whose time was written in epoch seconds: billed or held before 2026-12-04 evening
+    // under the identity without its entry id (identity.ts `secondsTwinKeyOf`), which another
+    // user's call of the same second and counts shares: a twin only of the same session or account,
+    // as above. A key of this batch is one only when its call has no entry id in its identity (an
+    // older edge's push).
+    const secondsTwin = secondsTwinKeyOf(e);
+    if (
+      secondsTwin !== null &&
+      callerTwinBilled(secondsTwin, e, groups, (c) => c.identityEntryId === undefined)
+    )
+      return true;
+    return codexTwinBilled(e, groups);
+  }
+
+  /**
+   * Whether `twinKey`, another identity call `e` may have been billed or held under, is billed or
+   * held for the same caller (`sameCaller`: its session or account), archived, or in this batch's
+   * groups for a call `inBatchTwin` accepts and of the same caller.
+   */
+  function callerTwinBilled(
+    twinKey: string,
+    e: UsageEvent,
+    groups: BatchGroups | null,
+    inBatchTwin: (c: UsageEvent) => boolean,
+  ): boolean {
+    const inBatch = groups?.callOf(twinKey);
+    if (
+      inBatch !== undefined &&
+      inBatchTwin(inBatch) &&
+      sameCaller({ s: inBatch.sessionId, a: inBatch.accountId }, e)
+    )
+      return true;
+    const billed = zonelessTwinRow.get(twinKey);
+    if (billed !== undefined && sameCaller(billed, e)) return true;
+    if (reviewNonEmpty) {
+      const held = zonelessHeldEvent.get(twinKey);
+      if (held !== undefined && sameCaller(heldCallerOf(held.j), e)) return true;
+    }
+    // an archived row keeps only its key (retention archives rows long past: a call of today
+    // is no twin of one)
+    return archivedNonEmpty && archivedKey.get(twinKey) !== undefined;
+  }
+
+  /** {@link twinBilled} for a Codex line's other provider spellings. */
+  function codexTwinBilled(e: UsageEvent, groups: BatchGroups | null): boolean {
     // the common direction (current OpenClaw writes every ChatGPT-subscription call as `openai`)
     // only once a legacy spelling was ever billed or held (a reviewer: ~20 µs a call otherwise)
     if (e.provider === "openai" && !legacyCodexSeen) return false;

@@ -36,14 +36,33 @@ export function dedupeKey(u: ParsedUsage): string {
     String(u.identityCacheWrite ?? u.cacheWrite),
     u.responseId ?? "",
   ];
-  // only on a line with no time of its own (ParsedUsage.identityEntryId): every other call's
-  // identity keeps its nine fields
+  // only on a line with no time of its own, or one written in epoch seconds (since 2026-12-04
+  // evening; ParsedUsage.identityEntryId): every other call's identity keeps its nine fields
   if (u.identityEntryId !== undefined) parts.push(`id:${u.identityEntryId}`);
   // Time-ordered: a fixed-width hex timestamp prefix makes inserts into the UNIQUE indexes
   // (usage_events.dedupe_key, ledger_entries.idempotency_key) land near the right edge of the
   // B-tree instead of on a random page, which keeps a large backlog fast. 128 bits of the hash
   // follow; the timestamp is part of the identity anyway.
   return `${tsHex(ts)}-${sha256Hex(parts.join("\u001f")).slice(0, 32)}`;
+}
+
+/** Below this an identity's time (`identityTsMs`) is epoch seconds as written (parse.ts `EPOCH_SECONDS_BELOW`). */
+const SECONDS_IDENTITY_BELOW = 1e11;
+
+/**
+ * The identity a call whose time was written in epoch seconds (`identityTsMs` in 1 … 10^11 − 1)
+ * and whose identity holds its entry id had before 2026-12-04 evening, without that id; null for
+ * every other call. A whole second holds many calls: two users' identical first turn in one
+ * second shared that identity (one was dropped as a copy of the other); the entry id tells them
+ * apart now, and the biller looks a call up under this one too, for the same session or account
+ * only (biller.ts `twinBilled`), so a call held or billed before is never billed again.
+ */
+export function secondsTwinKeyOf(u: ParsedUsage): string | null {
+  const ts = u.identityTsMs;
+  if (u.identityEntryId === undefined || ts === undefined || !(ts >= 1 && ts < SECONDS_IDENTITY_BELOW))
+    return null;
+  const { identityEntryId: _, ...rest } = u;
+  return dedupeKey(rest);
 }
 
 /** The `message.api` of a legacy Codex line, and the one OpenClaw's doctor renames it to. */

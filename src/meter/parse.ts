@@ -2800,7 +2800,19 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   // A time written in epoch seconds: billed at its real time, while its identity keeps the number
   // as written, which the reader before 2026-12-04 took for milliseconds (a call held for review
   // at 1970, perhaps released by the operator since, is the same identity when read again).
-  if (secondsIdentity !== null) parsed.identityTsMs = secondsIdentity;
+  if (secondsIdentity !== null) {
+    parsed.identityTsMs = secondsIdentity;
+    // A whole second holds every call of it: two users' identical first turn (one system prompt,
+    // one short reply) in the same second had one identity, and the second was dropped as a copy
+    // of the first. The entry's own id tells them apart, as for a line with no time (below); every
+    // copy of the line (a fork, checkpoint, archive, the store's import) keeps it. A call billed or
+    // held before under the identity without it is found as a twin (biller.ts `twinBilled`).
+    // Since 2026-12-04 evening (case `seconds-time-distinct-sessions`).
+    if (isEpochSeconds(msg.timestamp as number)) {
+      const entryId = str(e.id);
+      if (entryId !== null && entryId.length <= MAX_ENTRY_ID_CHARS) parsed.identityEntryId = entryId;
+    }
+  }
   if (zoneless) parsed.zonelessTime = true;
   if (untimed) {
     parsed.identityTsMs = 0;

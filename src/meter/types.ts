@@ -77,7 +77,9 @@ export interface ParsedUsage {
    * short reply) would otherwise be one identity, and the second never billed. Every copy of the
    * line keeps it (checkpoint, `.bak`/`.reset`/`.deleted` archives, forks, the JSONL→SQLite
    * import, whose `transcript_events.event_json` is the entry as written). Since 2026-12-03; a
-   * timed line's identity never holds it.
+   * timed line's identity never holds it, except one whose time was written in epoch seconds
+   * (`identityTsMs` 1 … 10^11 − 1, since 2026-12-04 evening: a whole second holds many calls;
+   * identity.ts `secondsTwinKeyOf`).
    */
   identityEntryId?: string;
   /**

@@ -1,0 +1,131 @@
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { pushEventOf } from "../../src/edge/index.js";
+import { pushEventSchema } from "../../src/ingest/index.js";
+import { dedupeKey, secondsTwinKeyOf } from "../../src/meter/identity.js";
+import { parseLine, usageEvent } from "../../src/meter/parse.js";
+import { queryUsage } from "../../src/meter/report.js";
+import { casePricer, meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
+
+/**
+ * Case seconds-time-distinct-sessions: a call whose `message.timestamp` is written in epoch seconds
+ * had an identity of that whole second; two users' calls of the same counts in one second (two
+ * `/start`s; a fractional second, truncated as before, is the second instance) were one identity
+ * and the second user's call was dropped as a duplicate. The entry id now tells them apart; a call
+ * billed before under the identity without it is not billed again (same session or account).
+ */
+const NAME = "seconds-time-distinct-sessions";
+const CASE = join(resolve(import.meta.dirname, "../cases"), NAME);
+const SID = {
+  a: "3a7c1e90-4d2b-4f6a-8e15-9b0c2d4f6a71",
+  b: "8e4b2f17-6c3d-4a59-b0e2-1d7f5a9c3b82",
+  c: "c15d9a36-2e7f-4b80-9c41-6a3e8f0d2c93",
+  d: "f62a0b48-9d1e-4c37-a5f6-3b8e2c7d1a04",
+};
+const START = { requests: 1, input: 1500, output: 25, costUsd: "0.004875" };
+const TODAY = { requests: 1, input: 2000, output: 100, costUsd: "0.0075" };
+/** Right: four calls, $0.02475 (before: telegram:5550971 and telegram:5550973 only, $0.012375). */
+const RIGHT = [
+  { key: "telegram:5550973", ...TODAY },
+  { key: "telegram:5550974", ...TODAY },
+  { key: "telegram:5550971", ...START },
+  { key: "telegram:5550972", ...START },
+];
+const DIR = "agents/main/sessions";
+
+let w: TempWorld | undefined;
+afterEach(() => {
+  w?.cleanup();
+  w = undefined;
+});
+
+/** The call line of session `sid`'s transcript in world `wd`. */
+function callLine(stateDir: string, sid: string): string {
+  return readFileSync(join(stateDir, DIR, `${sid}.jsonl`), "utf8")
+    .trimEnd()
+    .split("\n")[2] as string;
+}
+
+describe(`case ${NAME}: two users' calls of the same counts in one epoch second are two calls`, () => {
+  for (const readerThread of [true, false]) {
+    it(`4 calls $0.02475 (was 2, $0.012375: the second user of each second lost), reader thread ${readerThread}`, async () => {
+      const r = await meterCaseDir(CASE, "calculate", { readerThread });
+      w = r.world;
+      expect(r.s).toMatchObject({ billed: 4, held: 0, duplicates: 0 });
+      expect(queryUsage(w.db, { by: "user" })).toMatchObject(RIGHT);
+      // a restart, then `.reset` archives of every transcript: nothing more
+      const dir = join(w.stateDir, DIR);
+      for (const sid of Object.values(SID))
+        writeFileSync(
+          join(dir, `${sid}.jsonl.reset.2026-11-25T00-00-00.000Z`),
+          readFileSync(join(dir, `${sid}.jsonl`), "utf8"),
+        );
+      const again = meterFor(w, { pricer: casePricer(CASE), readerThread });
+      expect(await again.runOnce()).toMatchObject({ billed: 0 });
+      again.close();
+      expect(queryUsage(w.db, { by: "user" })).toMatchObject(RIGHT);
+    });
+  }
+
+  it("a call billed before under the identity without its entry id is not billed again; the lost one is", async () => {
+    // a database of the reader before: only the first user of each second billed, under the old key
+    w = tempWorld(join(CASE, "state"));
+    const dir = join(w.stateDir, DIR);
+    const lost = {
+      b: readFileSync(join(dir, `${SID.b}.jsonl`), "utf8"),
+      d: readFileSync(join(dir, `${SID.d}.jsonl`), "utf8"),
+    };
+    rmSync(join(dir, `${SID.b}.jsonl`));
+    rmSync(join(dir, `${SID.d}.jsonl`));
+    const first = meterFor(w, { pricer: casePricer(CASE) });
+    expect(await first.runOnce()).toMatchObject({ billed: 2 });
+    first.close();
+    for (const sid of [SID.a, SID.c]) {
+      const p = parseLine(callLine(w.stateDir, sid));
+      if (p.kind !== "usage") throw new Error("not a call");
+      const oldKey = secondsTwinKeyOf(p.usage);
+      expect(oldKey).not.toBeNull();
+      expect(oldKey).not.toBe(dedupeKey(p.usage));
+      expect(
+        w.db
+          .prepare("UPDATE usage_events SET dedupe_key = ? WHERE dedupe_key = ?")
+          .run(oldKey, dedupeKey(p.usage)).changes,
+      ).toBe(1);
+      // and read again later: a `.reset` archive of the billed transcript
+      writeFileSync(
+        join(dir, `${sid}.jsonl.reset.2026-11-25T00-00-00.000Z`),
+        readFileSync(join(dir, `${sid}.jsonl`), "utf8"),
+      );
+    }
+    // the other users' transcripts read now (their calls were lost before)
+    writeFileSync(join(dir, `${SID.b}.jsonl`), lost.b);
+    writeFileSync(join(dir, `${SID.d}.jsonl`), lost.d);
+    const again = meterFor(w, { pricer: casePricer(CASE) });
+    expect(await again.runOnce()).toMatchObject({ billed: 2, duplicates: 2 });
+    again.close();
+    expect(queryUsage(w.db, { by: "user" })).toMatchObject(RIGHT);
+  });
+
+  it("an edge pushes the entry id of a seconds call, and the center's identity is the meter's", () => {
+    w = tempWorld(join(CASE, "state"));
+    const p = parseLine(callLine(w.stateDir, SID.b));
+    if (p.kind !== "usage") throw new Error("not a call");
+    expect(p.usage.identityTsMs).toBe(1795500002);
+    expect(p.usage.identityEntryId).toBe("d80c6f71");
+    const e = usageEvent(
+      p.usage,
+      "main",
+      SID.b,
+      "agent:main:telegram:direct:5550972",
+      "telegram:5550972",
+      "jsonl",
+      "/x@0",
+    );
+    const pushed = pushEventOf(e, "edge-1");
+    expect(pushed).toMatchObject({ identityTsMs: 1795500002, identityEntryId: "d80c6f71" });
+    expect(pushEventSchema.safeParse(pushed).success).toBe(true);
+    // a millisecond time still has no entry id in its identity, and the center refuses one there
+    expect(pushEventSchema.safeParse({ ...pushed, identityTsMs: undefined }).success).toBe(false);
+  });
+});
