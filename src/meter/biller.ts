@@ -266,12 +266,12 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     // user's call of the same second and counts shares: a twin only of the same session or account,
     // as above. A key of this batch is one only when its call has no entry id in its identity (an
     // older edge's push).
+    // The same for a copy of such a call under another entry id in its own session (secondsCopyBilled).
     const secondsTwin = secondsTwinKeyOf(e);
-    if (
-      secondsTwin !== null &&
-      callerTwinBilled(secondsTwin, e, groups, (c) => c.identityEntryId === undefined)
-    )
-      return true;
+    if (secondsTwin !== null) {
+      if (callerTwinBilled(secondsTwin, e, groups, (c) => c.identityEntryId === undefined)) return true;
+      if (secondsCopyBilled(e, groups)) return true;
+    }
     return codexTwinBilled(e, groups);
   }
 
@@ -302,6 +302,64 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     // an archived row keeps only its key (retention archives rows long past: a call of today
     // is no twin of one)
     return archivedNonEmpty && archivedKey.get(twinKey) !== undefined;
+  }
+
+  /**
+   * The calls with a seconds time this biller looked at, by {@link secondsCopySignature}: the
+   * identity of the first (a copy of it is one while it is in the batch being billed:
+   * `groups.callOf`; once written, `secondsCopyRow` finds it).
+   */
+  const secondsCalls = new Map<string, string>();
+  /** A call billed in the same session at the same time (ms) with the same provider, model and counts. */
+  const secondsCopyRow = db.prepare<
+    [number, string, string, string, number, number, number, number],
+    { one: number }
+  >(
+    `SELECT 1 AS one FROM usage_events WHERE message_ts_ms = ? AND session_id = ? AND provider = ? AND model = ?
+       AND input_tokens = ? AND output_tokens = ? AND cache_read_tokens = ? AND cache_write_tokens = ? LIMIT 1`,
+  );
+
+  /** What a copy of a seconds call (another entry id, the same message) has in common with it. */
+  function secondsCopySignature(e: UsageEvent): string {
+    return [
+      e.sessionId,
+      e.messageTsMs,
+      e.provider,
+      e.model,
+      e.input,
+      e.output,
+      e.cacheRead,
+      e.cacheWrite,
+    ].join("\u001f");
+  }
+
+  /**
+   * Whether call `e`, with a seconds time and its entry id in its identity (identity.ts
+   * `secondsTwinKeyOf`), is a copy of a call of the **same session** at the same time (ms) with the
+   * same counts, billed before or in this batch: OpenClaw's transcript rewrite appends a message
+   * again under a new entry id (shared/reference/openclaw.md §2.4), which the entry id in the
+   * identity would otherwise take for another call. Two users' calls are in two sessions.
+   */
+  function secondsCopyBilled(e: UsageEvent, groups: BatchGroups | null): boolean {
+    if (e.sessionId == null) return false;
+    const key = e.dedupeKey ?? dedupeKey(e);
+    const sig = secondsCopySignature(e);
+    const first = secondsCalls.get(sig);
+    if (first !== undefined && first !== key && groups?.callOf(first) !== undefined) return true;
+    const row = secondsCopyRow.get(
+      e.messageTsMs,
+      e.sessionId,
+      e.provider,
+      e.model,
+      e.input,
+      e.output,
+      e.cacheRead,
+      e.cacheWrite,
+    );
+    if (row !== undefined) return true;
+    if (secondsCalls.size >= 10_000) secondsCalls.clear();
+    secondsCalls.set(sig, key);
+    return false;
   }
 
   /** {@link twinBilled} for a Codex line's other provider spellings. */

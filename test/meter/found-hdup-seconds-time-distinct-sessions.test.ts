@@ -107,6 +107,32 @@ describe(`case ${NAME}: two users' calls of the same counts in one epoch second 
     expect(queryUsage(w.db, { by: "user" })).toMatchObject(RIGHT);
   });
 
+  for (const later of [false, true])
+    it(`a copy of a seconds call under a new entry id in its own session (a transcript rewrite) is not billed again, ${later ? "read after a restart" : "in the same poll"}`, async () => {
+      w = tempWorld(join(CASE, "state"));
+      const file = join(w.stateDir, DIR, `${SID.b}.jsonl`);
+      const line = callLine(w.stateDir, SID.b);
+      const copy = `${line.replace('"id":"d80c6f71"', '"id":"0a9b8c7d"').replace('"parentId":"b39e5d12"', '"parentId":"d80c6f71"')}\n`;
+      // also a fractional-second call copied (user D)
+      const fileD = join(w.stateDir, DIR, `${SID.d}.jsonl`);
+      const copyD = `${callLine(w.stateDir, SID.d).replace('"id":"c4b1f8a2"', '"id":"5e6f7a8b"')}\n`;
+      if (!later) {
+        writeFileSync(file, readFileSync(file, "utf8") + copy);
+        writeFileSync(fileD, readFileSync(fileD, "utf8") + copyD);
+      }
+      const m = meterFor(w, { pricer: casePricer(CASE) });
+      expect(await m.runOnce()).toMatchObject({ billed: 4 });
+      m.close();
+      if (later) {
+        writeFileSync(file, readFileSync(file, "utf8") + copy);
+        writeFileSync(fileD, readFileSync(fileD, "utf8") + copyD);
+        const again = meterFor(w, { pricer: casePricer(CASE) });
+        expect(await again.runOnce()).toMatchObject({ billed: 0 });
+        again.close();
+      }
+      expect(queryUsage(w.db, { by: "user" })).toMatchObject(RIGHT);
+    });
+
   it("an edge pushes the entry id of a seconds call, and the center's identity is the meter's", () => {
     w = tempWorld(join(CASE, "state"));
     const p = parseLine(callLine(w.stateDir, SID.b));
