@@ -6,6 +6,7 @@ import { pushEventSchema } from "../../src/ingest/index.js";
 import { dedupeKey, secondsTwinKeyOf } from "../../src/meter/identity.js";
 import { parseLine, usageEvent } from "../../src/meter/parse.js";
 import { queryUsage } from "../../src/meter/report.js";
+import { jsonlToStore } from "../support/jsonl-to-store.js";
 import { casePricer, meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /**
@@ -35,9 +36,12 @@ const RIGHT = [
 const DIR = "agents/main/sessions";
 
 let w: TempWorld | undefined;
+let src: TempWorld | undefined;
 afterEach(() => {
   w?.cleanup();
   w = undefined;
+  src?.cleanup();
+  src = undefined;
 });
 
 /** The call line of session `sid`'s transcript in world `wd`. */
@@ -132,6 +136,20 @@ describe(`case ${NAME}: two users' calls of the same counts in one epoch second 
       }
       expect(queryUsage(w.db, { by: "user" })).toMatchObject(RIGHT);
     });
+
+  it("OpenClaw's SQLite store (the doctor's import of the same transcripts), read after the JSONL: the same four calls", async () => {
+    src = tempWorld(join(CASE, "state"));
+    w = tempWorld(join(CASE, "state"));
+    const m = meterFor(w, { pricer: casePricer(CASE) });
+    expect(await m.runOnce()).toMatchObject({ billed: 4 });
+    m.close();
+    jsonlToStore(src.stateDir, w.stateDir);
+    const again = meterFor(w, { pricer: casePricer(CASE) });
+    // every call of the store read, each a duplicate of its JSONL copy
+    expect(await again.runOnce()).toMatchObject({ billed: 0, duplicates: 4 });
+    again.close();
+    expect(queryUsage(w.db, { by: "user" })).toMatchObject(RIGHT);
+  });
 
   it("an edge pushes the entry id of a seconds call, and the center's identity is the meter's", () => {
     w = tempWorld(join(CASE, "state"));
