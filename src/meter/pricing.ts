@@ -1081,12 +1081,22 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
     // else what held there before: a provider the table does not know (a `zai/glm-4.6` on `qwen`
     // kept Z.ai's price; looked up on `alibaba` only, its vendor prefix no longer priced it).
     const only = providerId === null ? supplementOnlyId(provider) : null;
-    return (
+    const supplemented =
       (only !== null ? supplementLookup(only, bare ?? model, atMs) : null) ??
       supplementLookup(providerId, bare ?? model, atMs) ??
-      mistralUndatedLookup(providerId, bare ?? model, atMs) ??
-      found
-    );
+      mistralUndatedLookup(providerId, bare ?? model, atMs);
+    if (supplemented !== null) return supplemented;
+    // A router's own routing alias before the id, behind a provider the table does not know
+    // (OmniRoute's `cx/gpt-5.5`, `cc/claude-sonnet-4-5`): the model it routes to (`routingAliasRest`).
+    const routed =
+      providerId === null && only === null && provider.trim().toLowerCase() !== "huggingface"
+        ? routingAliasRest(model)
+        : null;
+    if (routed !== null) {
+      const named = modelLookup(provider, routed, atMs);
+      if (named.info !== undefined && named.rates !== null) return named;
+    }
+    return found;
   }
   // An OpenRouter routing variant (see below): OpenRouter's own entry for the variant, else its
   // entry for the base model, before any maker's price for either.
@@ -1099,6 +1109,31 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
   const makerBase = findTableEntry(providerId, base, atMs);
   // the base model as the price supplement names it (`x-ai/grok-4.20-0309-reasoning:nitro`)
   return makerBase.info !== undefined ? makerBase : (supplementLookup(providerId, base, atMs) ?? makerBase);
+}
+
+/**
+ * The rest of a model id after a first path segment that names no provider, vendor or price list
+ * (`cx` of `cx/gpt-5.5`), or null. A router behind an OpenClaw custom provider names the account
+ * or upstream it sends a model to with a short alias of its own before the model's id: OmniRoute
+ * writes `cx/gpt-5.5` (Codex), `cc/claude-sonnet-4-5` (Claude Code), `gh/gpt-5` (GitHub Copilot);
+ * the model is the rest, and a call through it costs what that model costs (junhoyeo/tokscale#831:
+ * `cx/gpt-5.5` reported at $0 for $531.61 of `gpt-5.5`, "the `cx/` provider prefix is not stripped
+ * before the pricing lookup"). Before 2026-12-04 such an id was an unknown model at the fallback
+ * price. Read only behind a provider the table does not know (not Hugging Face's router, whose
+ * ids are `<org>/<model>`), only when the rest is a model the lookup prices (tried with every rule
+ * of it), only for an alias of one to four letters or digits (an organisation such as
+ * `deepseek-ai/…` or `meta-llama/…` names an open-weight model run by some host, not the maker's
+ * API), and never for one that is a provider or vendor id (`xai/…`, `qwen/…`: their own rules).
+ */
+export function routingAliasRest(model: string): string | null {
+  const m = /^\s*([^/\s]+)\/(\S.*)$/.exec(model);
+  if (m === null || m[1] === undefined || m[2] === undefined) return null;
+  const alias = m[1];
+  // a router's alias is a short code; a longer first segment is an organisation (Hugging Face's
+  // `deepseek-ai/DeepSeek-R1`: the open-weight model on some host, not the maker's API) or a path
+  if (!/^[a-z][a-z0-9]{0,3}$/i.test(alias) || /^(?:auto|free)$/i.test(alias)) return null;
+  if (tableProviderId(alias) !== null || supplementOnlyId(alias) !== null) return null;
+  return m[2].trim();
 }
 
 /** A Mistral API id with its version date (`pixtral-12b-2409`, `mistral-saba-2502`): name, YYMM. */

@@ -238,3 +238,54 @@ describe("case litellm-provider-prefix: azure_ai/ and fireworks_ai/ ids are pric
     expect(c("azure-openai-responses", "gpt-4.1")).toBe(want);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// A router's own routing alias before a model id (OmniRoute's `cx/gpt-5.5`), behind a custom provider
+// ---------------------------------------------------------------------------------------------
+
+describe("case router-alias-model-prefix: `cx/gpt-5.5` behind a custom provider is GPT-5.5", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5552731 2 calls $0.389, not $1.335 at the fallback`, async () => {
+      const { s, world } = await meterCase("router-alias-model-prefix", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5552731",
+          requests: 2,
+          costUsd: "0.389",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+  const at = Date.parse("2026-11-20T09:00:00Z");
+  const quote = (provider: string, model: string) =>
+    pricer().price(
+      parsedUsage({
+        provider,
+        model,
+        api: "openai-completions",
+        messageTsMs: at,
+        input: 10_000,
+        output: 1_000,
+      }),
+    );
+  it("another alias and model (`gh/gpt-5`, `kr/claude-sonnet-4.5`), and an alias before a vendor prefix", () => {
+    expect(quote("omniroute", "gh/gpt-5").costPicoUsd).toBe(quote("openai", "gpt-5").costPicoUsd);
+    expect(quote("omniroute", "gh/gpt-5").unknownModel).toBe(false);
+    expect(quote("my-router", "kr/claude-sonnet-4.5").costPicoUsd).toBe(
+      quote("anthropic", "claude-sonnet-4-5").costPicoUsd,
+    );
+    expect(quote("custom-proxy", "ag/anthropic/claude-sonnet-4-5").costPicoUsd).toBe(
+      quote("anthropic", "claude-sonnet-4-5").costPicoUsd,
+    );
+  });
+  it("not on a provider the table knows, nor when the rest is no priced model", () => {
+    // an inference host's own list lacks it: unknown there, as before
+    expect(quote("together", "foo/gpt-5").unknownModel).toBe(true);
+    // OmniRoute's auto-combos name no model
+    expect(quote("omniroute", "auto/coding").unknownModel).toBe(true);
+    // a local server stays free
+    expect(quote("ollama", "cx/gpt-5.5").costPicoUsd).toBe(0n);
+  });
+});
