@@ -1084,7 +1084,8 @@ function modelLookup(provider: string, model: string, atMs: number): TableLookup
     const supplemented =
       (only !== null ? supplementLookup(only, bare ?? model, atMs) : null) ??
       supplementLookup(providerId, bare ?? model, atMs) ??
-      mistralUndatedLookup(providerId, bare ?? model, atMs);
+      mistralUndatedLookup(providerId, bare ?? model, atMs) ??
+      (providerId === null && only === null ? supplementMakerLookup(bare ?? model, atMs) : null);
     if (supplemented !== null) return supplemented;
     // A router's own routing alias before the id, behind a provider the table does not know
     // (OmniRoute's `cx/gpt-5.5`, `cc/claude-sonnet-4-5`): the model it routes to (`routingAliasRest`).
@@ -1395,6 +1396,42 @@ function supplementLookup(providerId: string | null, model: string, atMs: number
         };
       return { rates: price.rates, info: price.info };
     }
+  }
+  return null;
+}
+
+/**
+ * The model makers' own price lists in the supplement (not a platform's: GitHub Copilot's,
+ * Azure's), tried for a bare id behind a provider the table does not know.
+ */
+const SUPPLEMENT_MAKERS: readonly string[] = [
+  "anthropic",
+  "openai",
+  "google",
+  "x-ai",
+  "zai",
+  "mistral",
+  "alibaba",
+];
+
+/**
+ * The supplement's price of a bare model id (no `vendor/` prefix) behind a provider the table does
+ * not know (a LiteLLM proxy, an OpenClaw custom provider pointed at the maker's API), by its maker's
+ * list, as the bundled table's own model-name match prices a bare `kimi-k2.5` or `glm-5.2` there at
+ * its maker's price. Before 2026-12-04 only a `vendor/model` id reached the supplement behind such
+ * a provider, so a bare `glm-4.6` or `qwen3-max` (ccusage/ccusage#656: "GLM-4.5 … pricing is not
+ * properly supported … When model name is \"glm-4.5\"") was an unknown model at the fallback price
+ * while `glm-5.2` was priced. A model free on its maker's API stays unknown here (`supplementLookup`:
+ * free only on the maker's own provider). null when no maker's list has the name.
+ */
+function supplementMakerLookup(model: string, atMs: number): TableLookup | null {
+  if (model.includes("/")) return null;
+  for (const maker of SUPPLEMENT_MAKERS) {
+    const found = supplementLookup(maker, model, atMs);
+    if (found === null) continue;
+    // free on the maker's own API only (`supplementLookup` priced it as on that provider)
+    if (found.rates !== null && isFree(found.rates)) return null;
+    return found;
   }
   return null;
 }

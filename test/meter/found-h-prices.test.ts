@@ -289,3 +289,53 @@ describe("case router-alias-model-prefix: `cx/gpt-5.5` behind a custom provider 
     expect(quote("ollama", "cx/gpt-5.5").costPicoUsd).toBe(0n);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// A bare id of a model only the price supplement knows, behind a provider the table does not know
+// ---------------------------------------------------------------------------------------------
+
+describe("case supplement-model-bare-id: a bare `glm-4.6` / `qwen3-max` behind a proxy is its maker's", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5552732 2 calls $0.1125, not $2.40 at the fallback`, async () => {
+      const { s, world } = await meterCase("supplement-model-bare-id", mode);
+      expect(s).toMatchObject({ billed: 2, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5552732",
+          requests: 2,
+          costUsd: "0.1125",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+  const at = Date.parse("2026-11-21T14:00:00Z");
+  const quote = (provider: string, model: string) =>
+    pricer().price(
+      parsedUsage({
+        provider,
+        model,
+        api: "openai-completions",
+        messageTsMs: at,
+        input: 10_000,
+        output: 1_000,
+      }),
+    );
+  it("other makers' supplement models, bare, as with their vendor prefix", () => {
+    for (const [vendor, model] of [
+      ["anthropic", "claude-haiku-5-5"],
+      ["mistral", "mistral-small-2503"],
+      ["qwen", "qwen3-coder-plus"],
+    ] as const) {
+      const bare = quote("my-proxy", model);
+      expect(bare.unknownModel).toBe(false);
+      expect(bare.costPicoUsd).toBe(quote("my-proxy", `${vendor}/${model}`).costPicoUsd);
+    }
+  });
+  it("not a model free on its maker's API only, nor on a provider the table knows", () => {
+    expect(quote("my-proxy", "glm-4.7-flash").unknownModel).toBe(true);
+    expect(quote("together", "glm-4.6").unknownModel).toBe(true);
+    // Model Studio's own provider keeps its own list only
+    expect(quote("qwen", "glm-4.6").unknownModel).toBe(true);
+  });
+});
