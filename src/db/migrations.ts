@@ -1421,4 +1421,153 @@ export const MIGRATIONS: readonly Migration[] = [
     END;
     `,
   },
+  {
+    version: 42,
+    name: "charge-usd-at-its-rate",
+    sql: `
+    -- What each charge was worth in USD at the credit rate it was charged at
+    -- (CREDITGATE_CREDITS_PER_USD then): reports valued every charge at today's rate, so a change
+    -- of rate rewrote the charged USD and margin of every past call. usage_events.charge_pico_usd
+    -- is the row's value (NULL: billed before this migration, rate unknown). The aggregates the
+    -- reports read (usage_daily, usage_archived, usage_monthly_accounts) sum it, with rated_charge_micro_credits: the part
+    -- of charge_micro_credits that charge_pico_usd values (the rest, rows of unknown rate, is still
+    -- valued at today's rate). No backfill: the rate is configuration, not stored anywhere, so
+    -- existing rows stay unrated (0 / 0 in the aggregates).
+    -- usage_monthly_accounts keeps every sum of usage_daily (migration 36): its triggers are made
+    -- again with the two new sums (the old ones inserted positional rows of 18 sums).
+    ALTER TABLE usage_events ADD COLUMN charge_pico_usd INTEGER;
+    DROP TRIGGER usage_monthly_accounts_insert;
+    DROP TRIGGER usage_monthly_accounts_update_delta;
+    DROP TRIGGER usage_monthly_accounts_update_rekey;
+    DROP TRIGGER usage_monthly_accounts_delete;
+    ALTER TABLE usage_daily ADD COLUMN charge_pico_usd INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE usage_daily ADD COLUMN rated_charge_micro_credits INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE usage_monthly_accounts ADD COLUMN charge_pico_usd INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE usage_monthly_accounts ADD COLUMN rated_charge_micro_credits INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE usage_archived ADD COLUMN charge_pico_usd INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE usage_archived ADD COLUMN rated_charge_micro_credits INTEGER NOT NULL DEFAULT 0;
+    CREATE TRIGGER usage_monthly_accounts_insert AFTER INSERT ON usage_daily BEGIN
+      INSERT INTO usage_monthly_accounts (month, account_id, requests, errors, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, total_tokens, cost_pico_usd, charge_micro_credits, unknown_model_requests, fallback_priced_requests, provider_billed_requests, provider_billed_cost_pico_usd, provider_billed_known_cost_pico_usd, provider_billed_table_cost_pico_usd, charge_pico_usd, rated_charge_micro_credits)
+        VALUES (CAST(strftime('%s', NEW.day * 86400, 'unixepoch', 'start of month') AS INTEGER) / 86400, NEW.account_id,
+        NEW.requests, NEW.errors, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
+        NEW.cache_write_tokens, NEW.cache_write_1h_tokens, NEW.total_tokens, NEW.cost_pico_usd,
+        NEW.charge_micro_credits, NEW.unknown_model_requests, NEW.fallback_priced_requests,
+        NEW.provider_billed_requests, NEW.provider_billed_cost_pico_usd,
+        NEW.provider_billed_known_cost_pico_usd, NEW.provider_billed_table_cost_pico_usd,
+        NEW.charge_pico_usd, NEW.rated_charge_micro_credits)
+        ON CONFLICT DO UPDATE SET
+        requests = requests + excluded.requests, errors = errors + excluded.errors,
+        input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+        cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+        cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+        total_tokens = total_tokens + excluded.total_tokens,
+        cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd,
+        charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits,
+        unknown_model_requests = unknown_model_requests + excluded.unknown_model_requests,
+        fallback_priced_requests = fallback_priced_requests + excluded.fallback_priced_requests,
+        provider_billed_requests = provider_billed_requests + excluded.provider_billed_requests,
+        provider_billed_cost_pico_usd = provider_billed_cost_pico_usd + excluded.provider_billed_cost_pico_usd,
+        provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd + excluded.provider_billed_known_cost_pico_usd,
+        provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd + excluded.provider_billed_table_cost_pico_usd,
+        charge_pico_usd = charge_pico_usd + excluded.charge_pico_usd,
+        rated_charge_micro_credits = rated_charge_micro_credits + excluded.rated_charge_micro_credits;
+    END;
+    CREATE TRIGGER usage_monthly_accounts_update_delta AFTER UPDATE ON usage_daily
+    WHEN OLD.day = NEW.day AND OLD.account_id = NEW.account_id
+    BEGIN
+      UPDATE usage_monthly_accounts SET
+        requests = requests + (NEW.requests - OLD.requests),
+        errors = errors + (NEW.errors - OLD.errors),
+        input_tokens = input_tokens + (NEW.input_tokens - OLD.input_tokens),
+        output_tokens = output_tokens + (NEW.output_tokens - OLD.output_tokens),
+        cache_read_tokens = cache_read_tokens + (NEW.cache_read_tokens - OLD.cache_read_tokens),
+        cache_write_tokens = cache_write_tokens + (NEW.cache_write_tokens - OLD.cache_write_tokens),
+        cache_write_1h_tokens = cache_write_1h_tokens + (NEW.cache_write_1h_tokens - OLD.cache_write_1h_tokens),
+        total_tokens = total_tokens + (NEW.total_tokens - OLD.total_tokens),
+        cost_pico_usd = cost_pico_usd + (NEW.cost_pico_usd - OLD.cost_pico_usd),
+        charge_micro_credits = charge_micro_credits + (NEW.charge_micro_credits - OLD.charge_micro_credits),
+        unknown_model_requests = unknown_model_requests + (NEW.unknown_model_requests - OLD.unknown_model_requests),
+        fallback_priced_requests = fallback_priced_requests + (NEW.fallback_priced_requests - OLD.fallback_priced_requests),
+        provider_billed_requests = provider_billed_requests + (NEW.provider_billed_requests - OLD.provider_billed_requests),
+        provider_billed_cost_pico_usd = provider_billed_cost_pico_usd + (NEW.provider_billed_cost_pico_usd - OLD.provider_billed_cost_pico_usd),
+        provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd + (NEW.provider_billed_known_cost_pico_usd - OLD.provider_billed_known_cost_pico_usd),
+        provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd + (NEW.provider_billed_table_cost_pico_usd - OLD.provider_billed_table_cost_pico_usd),
+        charge_pico_usd = charge_pico_usd + (NEW.charge_pico_usd - OLD.charge_pico_usd),
+        rated_charge_micro_credits = rated_charge_micro_credits + (NEW.rated_charge_micro_credits - OLD.rated_charge_micro_credits)
+        WHERE month = CAST(strftime('%s', NEW.day * 86400, 'unixepoch', 'start of month') AS INTEGER) / 86400 AND account_id = NEW.account_id;
+    END;
+    CREATE TRIGGER usage_monthly_accounts_update_rekey AFTER UPDATE ON usage_daily
+    WHEN NOT (OLD.day = NEW.day AND OLD.account_id = NEW.account_id)
+    BEGIN
+      UPDATE usage_monthly_accounts SET
+        requests = requests - OLD.requests, errors = errors - OLD.errors,
+        input_tokens = input_tokens - OLD.input_tokens,
+        output_tokens = output_tokens - OLD.output_tokens,
+        cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
+        cache_write_tokens = cache_write_tokens - OLD.cache_write_tokens,
+        cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
+        total_tokens = total_tokens - OLD.total_tokens,
+        cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd,
+        charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits,
+        unknown_model_requests = unknown_model_requests - OLD.unknown_model_requests,
+        fallback_priced_requests = fallback_priced_requests - OLD.fallback_priced_requests,
+        provider_billed_requests = provider_billed_requests - OLD.provider_billed_requests,
+        provider_billed_cost_pico_usd = provider_billed_cost_pico_usd - OLD.provider_billed_cost_pico_usd,
+        provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd - OLD.provider_billed_known_cost_pico_usd,
+        provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd - OLD.provider_billed_table_cost_pico_usd,
+        charge_pico_usd = charge_pico_usd - OLD.charge_pico_usd,
+        rated_charge_micro_credits = rated_charge_micro_credits - OLD.rated_charge_micro_credits
+        WHERE month = CAST(strftime('%s', OLD.day * 86400, 'unixepoch', 'start of month') AS INTEGER) / 86400 AND account_id = OLD.account_id;
+      INSERT INTO usage_monthly_accounts (month, account_id, requests, errors, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, total_tokens, cost_pico_usd, charge_micro_credits, unknown_model_requests, fallback_priced_requests, provider_billed_requests, provider_billed_cost_pico_usd, provider_billed_known_cost_pico_usd, provider_billed_table_cost_pico_usd, charge_pico_usd, rated_charge_micro_credits)
+        VALUES (CAST(strftime('%s', NEW.day * 86400, 'unixepoch', 'start of month') AS INTEGER) / 86400, NEW.account_id,
+        NEW.requests, NEW.errors, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
+        NEW.cache_write_tokens, NEW.cache_write_1h_tokens, NEW.total_tokens, NEW.cost_pico_usd,
+        NEW.charge_micro_credits, NEW.unknown_model_requests, NEW.fallback_priced_requests,
+        NEW.provider_billed_requests, NEW.provider_billed_cost_pico_usd,
+        NEW.provider_billed_known_cost_pico_usd, NEW.provider_billed_table_cost_pico_usd,
+        NEW.charge_pico_usd, NEW.rated_charge_micro_credits)
+        ON CONFLICT DO UPDATE SET
+        requests = requests + excluded.requests, errors = errors + excluded.errors,
+        input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+        cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+        cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+        total_tokens = total_tokens + excluded.total_tokens,
+        cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd,
+        charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits,
+        unknown_model_requests = unknown_model_requests + excluded.unknown_model_requests,
+        fallback_priced_requests = fallback_priced_requests + excluded.fallback_priced_requests,
+        provider_billed_requests = provider_billed_requests + excluded.provider_billed_requests,
+        provider_billed_cost_pico_usd = provider_billed_cost_pico_usd + excluded.provider_billed_cost_pico_usd,
+        provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd + excluded.provider_billed_known_cost_pico_usd,
+        provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd + excluded.provider_billed_table_cost_pico_usd,
+        charge_pico_usd = charge_pico_usd + excluded.charge_pico_usd,
+        rated_charge_micro_credits = rated_charge_micro_credits + excluded.rated_charge_micro_credits;
+    END;
+    CREATE TRIGGER usage_monthly_accounts_delete AFTER DELETE ON usage_daily BEGIN
+      UPDATE usage_monthly_accounts SET
+        requests = requests - OLD.requests, errors = errors - OLD.errors,
+        input_tokens = input_tokens - OLD.input_tokens,
+        output_tokens = output_tokens - OLD.output_tokens,
+        cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
+        cache_write_tokens = cache_write_tokens - OLD.cache_write_tokens,
+        cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
+        total_tokens = total_tokens - OLD.total_tokens,
+        cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd,
+        charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits,
+        unknown_model_requests = unknown_model_requests - OLD.unknown_model_requests,
+        fallback_priced_requests = fallback_priced_requests - OLD.fallback_priced_requests,
+        provider_billed_requests = provider_billed_requests - OLD.provider_billed_requests,
+        provider_billed_cost_pico_usd = provider_billed_cost_pico_usd - OLD.provider_billed_cost_pico_usd,
+        provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd - OLD.provider_billed_known_cost_pico_usd,
+        provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd - OLD.provider_billed_table_cost_pico_usd,
+        charge_pico_usd = charge_pico_usd - OLD.charge_pico_usd,
+        rated_charge_micro_credits = rated_charge_micro_credits - OLD.rated_charge_micro_credits
+        WHERE month = CAST(strftime('%s', OLD.day * 86400, 'unixepoch', 'start of month') AS INTEGER) / 86400 AND account_id = OLD.account_id;
+    END;
+    `,
+  },
 ];

@@ -1156,4 +1156,94 @@ CREATE TRIGGER topups_refund_moves AFTER UPDATE OF refunded_minor ON topups
   FOR EACH ROW WHEN (NEW.refunded_minor <> OLD.refunded_minor) EXECUTE FUNCTION topups_refund_moves();
 `,
   },
+  {
+    version: 42,
+    name: "charge-usd-at-its-rate",
+    sql: `
+-- SQLite migration 42: each charge's USD value at the rate it was charged at, and its sums.
+ALTER TABLE usage_events ADD COLUMN charge_pico_usd BIGINT;
+ALTER TABLE usage_daily ADD COLUMN charge_pico_usd BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE usage_daily ADD COLUMN rated_charge_micro_credits BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE usage_archived ADD COLUMN charge_pico_usd BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE usage_archived ADD COLUMN rated_charge_micro_credits BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE usage_monthly_accounts ADD COLUMN charge_pico_usd BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE usage_monthly_accounts ADD COLUMN rated_charge_micro_credits BIGINT NOT NULL DEFAULT 0;
+CREATE OR REPLACE FUNCTION usage_monthly_accounts_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.day = NEW.day AND OLD.account_id = NEW.account_id THEN
+    UPDATE usage_monthly_accounts SET
+        requests = requests + (NEW.requests - OLD.requests),
+        errors = errors + (NEW.errors - OLD.errors),
+        input_tokens = input_tokens + (NEW.input_tokens - OLD.input_tokens),
+        output_tokens = output_tokens + (NEW.output_tokens - OLD.output_tokens),
+        cache_read_tokens = cache_read_tokens + (NEW.cache_read_tokens - OLD.cache_read_tokens),
+        cache_write_tokens = cache_write_tokens + (NEW.cache_write_tokens - OLD.cache_write_tokens),
+        cache_write_1h_tokens = cache_write_1h_tokens + (NEW.cache_write_1h_tokens - OLD.cache_write_1h_tokens),
+        total_tokens = total_tokens + (NEW.total_tokens - OLD.total_tokens),
+        cost_pico_usd = cost_pico_usd + (NEW.cost_pico_usd - OLD.cost_pico_usd),
+        charge_micro_credits = charge_micro_credits + (NEW.charge_micro_credits - OLD.charge_micro_credits),
+        unknown_model_requests = unknown_model_requests + (NEW.unknown_model_requests - OLD.unknown_model_requests),
+        fallback_priced_requests = fallback_priced_requests + (NEW.fallback_priced_requests - OLD.fallback_priced_requests),
+        provider_billed_requests = provider_billed_requests + (NEW.provider_billed_requests - OLD.provider_billed_requests),
+        provider_billed_cost_pico_usd = provider_billed_cost_pico_usd + (NEW.provider_billed_cost_pico_usd - OLD.provider_billed_cost_pico_usd),
+        provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd + (NEW.provider_billed_known_cost_pico_usd - OLD.provider_billed_known_cost_pico_usd),
+        provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd + (NEW.provider_billed_table_cost_pico_usd - OLD.provider_billed_table_cost_pico_usd),
+        charge_pico_usd = charge_pico_usd + (NEW.charge_pico_usd - OLD.charge_pico_usd),
+        rated_charge_micro_credits = rated_charge_micro_credits + (NEW.rated_charge_micro_credits - OLD.rated_charge_micro_credits)
+      WHERE month = (date_trunc('month', (DATE '1970-01-01' + NEW.day::int)::timestamp)::date - DATE '1970-01-01')::bigint AND account_id = NEW.account_id;
+    RETURN NULL;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    UPDATE usage_monthly_accounts SET
+      requests = requests - OLD.requests, errors = errors - OLD.errors,
+      input_tokens = input_tokens - OLD.input_tokens,
+      output_tokens = output_tokens - OLD.output_tokens,
+      cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
+      cache_write_tokens = cache_write_tokens - OLD.cache_write_tokens,
+      cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
+      total_tokens = total_tokens - OLD.total_tokens,
+      cost_pico_usd = cost_pico_usd - OLD.cost_pico_usd,
+      charge_micro_credits = charge_micro_credits - OLD.charge_micro_credits,
+      unknown_model_requests = unknown_model_requests - OLD.unknown_model_requests,
+      fallback_priced_requests = fallback_priced_requests - OLD.fallback_priced_requests,
+      provider_billed_requests = provider_billed_requests - OLD.provider_billed_requests,
+      provider_billed_cost_pico_usd = provider_billed_cost_pico_usd - OLD.provider_billed_cost_pico_usd,
+      provider_billed_known_cost_pico_usd = provider_billed_known_cost_pico_usd - OLD.provider_billed_known_cost_pico_usd,
+      provider_billed_table_cost_pico_usd = provider_billed_table_cost_pico_usd - OLD.provider_billed_table_cost_pico_usd,
+        charge_pico_usd = charge_pico_usd - OLD.charge_pico_usd,
+        rated_charge_micro_credits = rated_charge_micro_credits - OLD.rated_charge_micro_credits
+      WHERE month = (date_trunc('month', (DATE '1970-01-01' + OLD.day::int)::timestamp)::date - DATE '1970-01-01')::bigint AND account_id = OLD.account_id;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO usage_monthly_accounts AS m (month, account_id, requests, errors, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, total_tokens, cost_pico_usd, charge_micro_credits, unknown_model_requests, fallback_priced_requests, provider_billed_requests, provider_billed_cost_pico_usd, provider_billed_known_cost_pico_usd, provider_billed_table_cost_pico_usd, charge_pico_usd, rated_charge_micro_credits)
+      VALUES ((date_trunc('month', (DATE '1970-01-01' + NEW.day::int)::timestamp)::date - DATE '1970-01-01')::bigint, NEW.account_id,
+      NEW.requests, NEW.errors, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
+      NEW.cache_write_tokens, NEW.cache_write_1h_tokens, NEW.total_tokens, NEW.cost_pico_usd,
+      NEW.charge_micro_credits, NEW.unknown_model_requests, NEW.fallback_priced_requests,
+      NEW.provider_billed_requests, NEW.provider_billed_cost_pico_usd,
+      NEW.provider_billed_known_cost_pico_usd, NEW.provider_billed_table_cost_pico_usd,
+        NEW.charge_pico_usd, NEW.rated_charge_micro_credits)
+    ON CONFLICT (month, account_id) DO UPDATE SET
+      requests = m.requests + excluded.requests, errors = m.errors + excluded.errors,
+      input_tokens = m.input_tokens + excluded.input_tokens,
+      output_tokens = m.output_tokens + excluded.output_tokens,
+      cache_read_tokens = m.cache_read_tokens + excluded.cache_read_tokens,
+      cache_write_tokens = m.cache_write_tokens + excluded.cache_write_tokens,
+      cache_write_1h_tokens = m.cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+      total_tokens = m.total_tokens + excluded.total_tokens,
+      cost_pico_usd = m.cost_pico_usd + excluded.cost_pico_usd,
+      charge_micro_credits = m.charge_micro_credits + excluded.charge_micro_credits,
+      unknown_model_requests = m.unknown_model_requests + excluded.unknown_model_requests,
+      fallback_priced_requests = m.fallback_priced_requests + excluded.fallback_priced_requests,
+      provider_billed_requests = m.provider_billed_requests + excluded.provider_billed_requests,
+      provider_billed_cost_pico_usd = m.provider_billed_cost_pico_usd + excluded.provider_billed_cost_pico_usd,
+      provider_billed_known_cost_pico_usd = m.provider_billed_known_cost_pico_usd + excluded.provider_billed_known_cost_pico_usd,
+      provider_billed_table_cost_pico_usd = m.provider_billed_table_cost_pico_usd + excluded.provider_billed_table_cost_pico_usd,
+        charge_pico_usd = m.charge_pico_usd + excluded.charge_pico_usd,
+        rated_charge_micro_credits = m.rated_charge_micro_credits + excluded.rated_charge_micro_credits;
+  END IF;
+  RETURN NULL;
+END $$;
+`,
+  },
 ];

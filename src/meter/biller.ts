@@ -4,6 +4,7 @@ import {
   chargeMicroCredits,
   decimalToScaled,
   type MicroCredits,
+  microCreditsToPicoUsd,
   type Ratio,
   toMicroCredits,
 } from "../money.js";
@@ -606,6 +607,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
             ? Number(quote.tableCostPicoUsd)
             : null,
         charge_micro_credits: Number(charge),
+        // its USD value at the rate it is charged at (reports value it so: migration 42)
+        charge_pico_usd: microCreditsToPicoUsd(charge, opts.creditsPerUsd),
         price_source: quote.source,
         price_version: quote.version,
         unknown_model: quote.unknownModel ? 1 : 0,

@@ -6,6 +6,7 @@ import {
   chargeMicroCredits,
   formatPicoUsd,
   type MicroCredits,
+  microCreditsToPicoUsd,
   type Ratio,
   toMicroCredits,
 } from "../money.js";
@@ -488,6 +489,7 @@ export function createReviewQueue(db: Db) {
       cost_pico_usd: cost,
       table_cost_pico_usd: null,
       charge_micro_credits: Number(charge),
+      charge_pico_usd: microCreditsToPicoUsd(charge, o.creditsPerUsd),
       price_source: o.costPicoUsd === undefined ? (r.price_source ?? "review") : "review",
       price_version: o.costPicoUsd === undefined ? (r.price_version ?? "review") : `review:${id}`,
       unknown_model: 0,

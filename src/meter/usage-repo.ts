@@ -51,6 +51,12 @@ export interface UsageEventRow {
   /** What the override or table price would have charged, pico-USD; null when neither knows the model. */
   table_cost_pico_usd: number | null;
   charge_micro_credits: number;
+  /**
+   * The charge's value in USD at the credit rate it was made at (`charge × 10^6 / creditsPerUsd`
+   * then, half-up to a pico-USD; migration 42): reports value it so, not at today's rate. Null
+   * for rows billed before migration 42 (rate unknown: valued at today's rate).
+   */
+  charge_pico_usd: bigint | number | null;
   price_source: string;
   price_version: string;
   /** 0 or 1. */
@@ -84,10 +90,13 @@ export type NewUsageEventRow = Omit<
   | "preview_user"
   | "preview_reply"
   | "requests"
+  | "charge_pico_usd"
 > & {
   recorded_cost_pico_usd: bigint | number | null;
   cost_pico_usd: bigint | number;
-} & Partial<Pick<UsageEventRow, "latency_ms" | "preview_user" | "preview_reply" | "requests">> & {
+} & Partial<
+    Pick<UsageEventRow, "latency_ms" | "preview_user" | "preview_reply" | "requests" | "charge_pico_usd">
+  > & {
     /**
      * Not a column: the text the row's response identity is recorded under in
      * `usage_response_keys` when it is not `response_id` itself (identity.ts `responseSlotOf`:
@@ -261,6 +270,13 @@ const UPSERT_DAILY_SQL = `INSERT INTO usage_daily (day, account_id, agent_id, pr
   ON CONFLICT (day, account_id, agent_id, provider, model) DO UPDATE SET
     ${DAILY_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(",\n    ")}`;
 
+/** `UPSERT_DAILY_SQL` of a group with rated charges (migration 42's two sums last). */
+const RATED_SUMS = ["charge_pico_usd", "rated_charge_micro_credits"] as const;
+const UPSERT_DAILY_RATED_SQL = `INSERT INTO usage_daily (day, account_id, agent_id, provider, model, ${[...DAILY_SUMS, ...RATED_SUMS].join(", ")})
+  VALUES (?, ?, ?, ?, ?, ${[...DAILY_SUMS, ...RATED_SUMS].map(() => "?").join(", ")})
+  ON CONFLICT (day, account_id, agent_id, provider, model) DO UPDATE SET
+    ${[...DAILY_SUMS, ...RATED_SUMS].map((c) => `${c} = ${c} + excluded.${c}`).join(",\n    ")}`;
+
 /**
  * One `usage_daily` group being summed in memory: its key and its sums, in `DAILY_SUMS` order.
  * A sum is a plain number while it is a safe integer (every addition of two safe integers whose
@@ -271,6 +287,11 @@ interface DailyGroup {
   key: [day: number, accountId: string, agentId: string, provider: string, model: string];
   sums: number[];
   big: bigint[] | null;
+  /**
+   * The group's rows with a `charge_pico_usd` (migration 42): the sum of it, and of their
+   * `charge_micro_credits` (`usage_daily.rated_charge_micro_credits`); null when no row has one.
+   */
+  rated: { pico: bigint; micro: bigint } | null;
 }
 
 /** Positions of the summed columns in `DAILY_SUMS` (and so in `DailyGroup.sums`). */
@@ -352,6 +373,7 @@ function addToDaily(groups: DailyGroups, row: NewUsageEventRow): void {
         key: [day, row.account_id, row.agent_id, row.provider, row.model],
         sums: DAILY_SUMS.map(() => 0),
         big: null,
+        rated: null,
       };
       groups.byId.set(id, g);
     }
@@ -368,6 +390,11 @@ function addToDaily(groups: DailyGroups, row: NewUsageEventRow): void {
   addSum(g, TOTAL, row.total_tokens);
   addSum(g, COST, cost);
   addSum(g, CHARGE, row.charge_micro_credits);
+  if (row.charge_pico_usd !== undefined && row.charge_pico_usd !== null) {
+    g.rated ??= { pico: 0n, micro: 0n };
+    g.rated.pico += BigInt(row.charge_pico_usd);
+    g.rated.micro += BigInt(row.charge_micro_credits);
+  }
   addSum(g, UNKNOWN, row.unknown_model);
   if (row.price_source === "fallback") addSum(g, FALLBACK, 1);
   if (row.price_source === "provider-billed") {
@@ -394,7 +421,25 @@ export function createUsageWriter(db: Db) {
   // A row that is no request of its own (`requests` 0: a later copy's difference) names the
   // column; every other row leaves it to its default (1), so a writer over a database not yet at
   // migration 39 (tests that build an older schema) works for them.
-  let insertNoRequest: Database.Statement<(string | number | bigint | null)[]> | null = null;
+  // Rows with a rated charge (`charge_pico_usd`, migration 42) name that column, and their groups
+  // use the upsert with the rated sums; others use the statements above (a writer over a database
+  // not yet at migration 42, tests that build an older schema, works for them).
+  const variants = new Map<string, Database.Statement<(string | number | bigint | null)[]>>();
+  const insertFor = (noRequest: boolean, rated: boolean) => {
+    if (!noRequest && !rated) return insert;
+    const k = `${noRequest}:${rated}`;
+    let stmt = variants.get(k);
+    if (!stmt) {
+      const cols = [...COLUMNS, ...(noRequest ? ["requests"] : []), ...(rated ? ["charge_pico_usd"] : [])];
+      const values = [...COLUMNS.map(() => "?"), ...(noRequest ? ["0"] : []), ...(rated ? ["?"] : [])];
+      stmt = db.prepare<(string | number | bigint | null)[]>(
+        `INSERT INTO usage_events (${cols.join(", ")}) VALUES (${values.join(", ")})`,
+      );
+      variants.set(k, stmt);
+    }
+    return stmt;
+  };
+  let upsertDailyRated: Database.Statement<(string | number | bigint)[]> | null = null;
   // Prepared on first use, so that a writer over a database not yet at migration 38 (tests that
   // build an older schema) works for rows without a response id.
   let insertResponse: Database.Statement<[number, string, string, number]> | null = null;
@@ -407,13 +452,8 @@ export function createUsageWriter(db: Db) {
     const groups: DailyGroups = { byId: new Map(), last: null };
     for (const row of rows) {
       // In COLUMNS order; latency and previews are optional (absent: NULL).
-      let stmt = insert;
-      if (row.requests === 0) {
-        insertNoRequest ??= db.prepare<(string | number | bigint | null)[]>(
-          `INSERT INTO usage_events (${COLUMNS.join(", ")}, requests) VALUES (${COLUMNS.map(() => "?").join(", ")}, 0)`,
-        );
-        stmt = insertNoRequest;
-      }
+      const rated = row.charge_pico_usd !== undefined && row.charge_pico_usd !== null;
+      const stmt = insertFor(row.requests === 0, rated);
       const info = stmt.run(
         row.dedupe_key,
         row.ledger_entry_id,
@@ -450,6 +490,7 @@ export function createUsageWriter(db: Db) {
         row.latency_ms ?? null,
         row.preview_user ?? null,
         row.preview_reply ?? null,
+        ...(rated ? [row.charge_pico_usd as bigint | number] : []),
       );
       const id = Number(info.lastInsertRowid);
       ids.push(id);
@@ -468,7 +509,12 @@ export function createUsageWriter(db: Db) {
       }
       addToDaily(groups, row);
     }
-    for (const g of groups.byId.values()) upsertDaily.run(...g.key, ...dailyValues(g));
+    for (const g of groups.byId.values()) {
+      if (g.rated) {
+        upsertDailyRated ??= db.prepare<(string | number | bigint)[]>(UPSERT_DAILY_RATED_SQL);
+        upsertDailyRated.run(...g.key, ...dailyValues(g), g.rated.pico, g.rated.micro);
+      } else upsertDaily.run(...g.key, ...dailyValues(g));
+    }
     return ids;
   };
   const byKey = db.prepare<[string], Pick<UsageEventRow, "id">>(

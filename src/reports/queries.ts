@@ -48,6 +48,14 @@ const RAW_ONLY_COLUMN =
   /\b(is_error|message_ts_ms|session_key|session_id|dedupe_key|latency_ms|preview_\w+)\b/;
 
 /**
+ * The USD value (pico) of the rows' charges at the rate each was charged at, and the charge it
+ * values (migration 42; a row billed before has none), over raw rows. usage_daily and
+ * usage_archived keep them as `charge_pico_usd` and `rated_charge_micro_credits`.
+ */
+export const RAW_CHARGE_PICO_SUM = "SUM(COALESCE(charge_pico_usd, 0))";
+export const RAW_RATED_SUM = "SUM(CASE WHEN charge_pico_usd IS NULL THEN 0 ELSE charge_micro_credits END)";
+
+/**
  * A raw-row select list or condition of usage_events rewritten for usage_archived, whose rows are
  * archived calls summed per quarter hour: `COUNT(*)` → `SUM(requests)`, `SUM(is_error)` →
  * `SUM(errors)`, `message_ts_ms` → the bucket's start (ms). Other columns have the same names.
@@ -56,6 +64,8 @@ const RAW_ONLY_COLUMN =
  */
 export function archivedSql(raw: string): string {
   const out = raw
+    .replaceAll(RAW_CHARGE_PICO_SUM, "SUM(charge_pico_usd)")
+    .replaceAll(RAW_RATED_SUM, "SUM(rated_charge_micro_credits)")
     .replaceAll("COUNT(*)", "SUM(requests)")
     .replaceAll("SUM(is_error)", "SUM(errors)")
     .replaceAll("message_ts_ms", `(bucket * ${ARCHIVED_BUCKET_MS})`);
@@ -126,7 +136,11 @@ export interface UsageTotals {
   costPicoUsd: string;
   /** What users were charged, micro-credits. */
   chargedMicroCredits: number;
-  /** Charged minus cost converted to credits at the configured rate (micro-credits, may be negative). */
+  /**
+   * Charged minus cost, in credits at the configured rate (micro-credits, may be negative); a
+   * charge is counted at its USD value at the rate it was made at (migration 42), converted at
+   * today's rate, so a change of rate does not rewrite past margins.
+   */
   marginMicroCredits: number;
 }
 
@@ -162,14 +176,33 @@ export function rangeTotals(
     )
     .safeIntegers(true)
     .get(...u.params);
+  // The charges' USD value at the rate each was charged at (not in usage_daily_totals: read from
+  // usage_daily over the same split).
+  const v = unionSql(
+    split(sinceMs, untilMs),
+    { table: "usage_daily", cols: "SUM(charge_pico_usd) AS p, SUM(rated_charge_micro_credits) AS r" },
+    { cols: `${RAW_CHARGE_PICO_SUM} AS p, ${RAW_RATED_SUM} AS r` },
+  );
+  const rv = db
+    .prepare<(string | number)[], { p: bigint | null; r: bigint | null }>(
+      `SELECT SUM(p) AS p, SUM(r) AS r FROM (${v.sql})`,
+    )
+    .safeIntegers(true)
+    .get(...v.params);
   const cost = r?.c ?? 0n;
   const charged = Number(r?.m ?? 0n);
+  // Margin in today's credits: the charges billed before migration 42 (no rate recorded) as
+  // charged, the others as their USD value at their own rate converted at today's rate. Before
+  // 2026-12-04 every charge counted as charged against the cost at today's rate: a change of rate
+  // turned the margin of calls billed at the old rate into a large loss (or gain).
+  const rated = Number(rv?.r ?? 0n);
+  const ratedValue = Number(costInMicroCredits(rv?.p ?? 0n, creditsPerUsd));
   return {
     requests: Number(r?.n ?? 0n),
     errors: Number(r?.e ?? 0n),
     costPicoUsd: cost.toString(),
     chargedMicroCredits: charged,
-    marginMicroCredits: charged - Number(costInMicroCredits(cost, creditsPerUsd)),
+    marginMicroCredits: charged - rated + ratedValue - Number(costInMicroCredits(cost, creditsPerUsd)),
   };
 }
 

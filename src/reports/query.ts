@@ -89,9 +89,12 @@ export interface ReportRow {
   /** Provider cost, exact pico-USD (decimal string) and USD. */
   costPicoUsd: string;
   costUsd: string;
-  /** What the users were charged (micro-credits) and its USD value at the credit rate. */
+  /**
+   * What the users were charged (micro-credits) and its USD value: each charge at the credit rate
+   * it was made at (migration 42), a charge billed before at today's rate.
+   */
   chargedMicroCredits: number;
-  /** null when `CREDITGATE_CREDITS_PER_USD` is 0. */
+  /** null when charges of unknown rate meet a `CREDITGATE_CREDITS_PER_USD` of 0. */
   chargedUsd: string | null;
   /** chargedUsd − costUsd (exact to the pico-USD); null when chargedUsd is. */
   marginUsd: string | null;
@@ -152,10 +155,18 @@ const DIM_SQL: Record<
 
 const RAW_SUMS = `SUM(requests) AS requests, SUM(is_error) AS errors, SUM(input_tokens) AS input,
   SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cacheRead, SUM(cache_write_tokens) AS cacheWrite,
-  SUM(total_tokens) AS totalTokens, SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS charged`;
+  SUM(total_tokens) AS totalTokens, SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS charged,
+  SUM(COALESCE(charge_pico_usd, 0)) AS chargePico,
+  SUM(CASE WHEN charge_pico_usd IS NULL THEN 0 ELSE charge_micro_credits END) AS rated`;
 const DAILY_SUMS = `SUM(requests) AS requests, SUM(errors) AS errors, SUM(input_tokens) AS input,
   SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cacheRead, SUM(cache_write_tokens) AS cacheWrite,
-  SUM(total_tokens) AS totalTokens, SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS charged`;
+  SUM(total_tokens) AS totalTokens, SUM(cost_pico_usd) AS costPico, SUM(charge_micro_credits) AS charged,
+  SUM(charge_pico_usd) AS chargePico, SUM(rated_charge_micro_credits) AS rated`;
+/**
+ * Sums: `chargePico` is the USD value (pico) of the charges made since migration 42, each at the
+ * credit rate it was charged at; `rated` the micro-credits it values. The rest of `charged`
+ * (rows billed before, rate unknown) is valued at today's rate ({@link chargedPicoUsd}).
+ */
 const SUM_NAMES = [
   "requests",
   "errors",
@@ -166,6 +177,8 @@ const SUM_NAMES = [
   "totalTokens",
   "costPico",
   "charged",
+  "chargePico",
+  "rated",
 ] as const;
 type Sums = Record<(typeof SUM_NAMES)[number], bigint>;
 const zeroSums = (): Sums => Object.fromEntries(SUM_NAMES.map((n) => [n, 0n])) as Sums;
@@ -443,6 +456,20 @@ export function successTenths(requests: number, errors: number): number {
   return tenths;
 }
 
+/**
+ * What the charges of `s` were worth in USD (pico): each charge at the credit rate it was made at
+ * (`charge_pico_usd`, recorded when billed), and only the charges billed before migration 42 (no
+ * rate recorded) at today's `creditsPerUsd`. Before 2026-12-04 every charge was valued at today's
+ * rate: calls billed at 1 credit per USD (margin 0) showed a margin of −99 % of their cost once
+ * the rate was raised to 100. Null when unrated charges meet a rate of 0.
+ */
+function chargedPicoUsd(s: Sums, creditsPerUsd: Ratio): bigint | null {
+  const unrated = s.charged - s.rated;
+  if (unrated === 0n) return s.chargePico;
+  const rest = microCreditsToPicoUsd(unrated, creditsPerUsd);
+  return rest === null ? null : s.chargePico + rest;
+}
+
 function toRow(
   group: ReportRow["group"],
   s: Sums,
@@ -450,7 +477,7 @@ function toRow(
   latencies: number[] = [],
 ): ReportRow {
   const lat = latencyStats(latencies);
-  const chargedPico = microCreditsToPicoUsd(s.charged, creditsPerUsd);
+  const chargedPico = chargedPicoUsd(s, creditsPerUsd);
   const requests = Number(s.requests);
   return {
     group,

@@ -124,7 +124,9 @@ const SUMS = `SUM(requests), SUM(is_error), SUM(input_tokens), SUM(output_tokens
   SUM(price_source = 'provider-billed'),
   SUM(CASE WHEN price_source = 'provider-billed' THEN cost_pico_usd ELSE 0 END),
   SUM(CASE WHEN price_source = 'provider-billed' AND table_cost_pico_usd IS NOT NULL THEN cost_pico_usd ELSE 0 END),
-  SUM(CASE WHEN price_source = 'provider-billed' THEN COALESCE(table_cost_pico_usd, 0) ELSE 0 END)`;
+  SUM(CASE WHEN price_source = 'provider-billed' THEN COALESCE(table_cost_pico_usd, 0) ELSE 0 END),
+  SUM(COALESCE(charge_pico_usd, 0)),
+  SUM(CASE WHEN charge_pico_usd IS NULL THEN 0 ELSE charge_micro_credits END)`;
 const SUM_COLS = [
   "requests",
   "errors",
@@ -142,6 +144,9 @@ const SUM_COLS = [
   "provider_billed_cost_pico_usd",
   "provider_billed_known_cost_pico_usd",
   "provider_billed_table_cost_pico_usd",
+  // migration 42: the charges' USD value at their own rate, and the charge it values
+  "charge_pico_usd",
+  "rated_charge_micro_credits",
 ];
 
 const ROLLUP_SQL = `INSERT INTO usage_archived (bucket, account_id, agent_id, provider, model, kind, ${SUM_COLS.join(", ")})

@@ -50,6 +50,9 @@ export const ARCHIVE_COLUMNS = [
   // requests the row counts as (migration 39): 0 for a later copy's difference, else 1; a line
   // without it (every file written before 2026-12-04) is read as 1
   "requests",
+  // the charge's USD value at the rate it was charged at (migration 42); null in a line without it
+  // (every file written before 2026-12-04) and for rows billed before (valued at today's rate)
+  "charge_pico_usd",
 ] as const;
 export type ArchiveColumn = (typeof ARCHIVE_COLUMNS)[number];
 /** One archived row as read back: integers as bigint (exact), text as string, or null. */

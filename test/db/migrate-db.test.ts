@@ -59,7 +59,7 @@ function populate(db: Db): void {
         nowMs: NOW + 2000 + i, // after the promotional grant expired: expiry entries too
       });
     db.prepare(
-      `INSERT INTO usage_daily VALUES (?, ?, 'main', 'openai', 'gpt', 3, 0, 1, 1, 0, 0, 0, 2, 30, 9, 0, 0, 0, 0, 0, 0)`,
+      `INSERT INTO usage_daily VALUES (?, ?, 'main', 'openai', 'gpt', 3, 0, 1, 1, 0, 0, 0, 2, 30, 9, 0, 0, 0, 0, 0, 0, 0, 0)`,
     ).run(20_000 + u, acct);
   }
   createApiKeys(db).create({ scope: "admin", name: "ops" }, NOW);

@@ -180,7 +180,7 @@ describe("PostgreSQL schema = SQLite schema", () => {
         "UPDATE accounts SET balance_micro_credits = 6, updated_at_ms = 8 WHERE id = 'agent:a'",
       ).run();
       const ins = db.prepare(
-        `INSERT INTO usage_daily VALUES (?, 'agent:a', 'main', 'openai', 'gpt', ?, 0, 1, 1, 0, 0, 0, 2, ?, ?, 0, 0, 0, 0, 0, 0)
+        `INSERT INTO usage_daily VALUES (?, 'agent:a', 'main', 'openai', 'gpt', ?, 0, 1, 1, 0, 0, 0, 2, ?, ?, 0, 0, 0, 0, 0, 0, 0, 0)
          ON CONFLICT (day, account_id, agent_id, provider, model) DO UPDATE SET requests = requests + excluded.requests,
            cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd, charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits`,
       );
@@ -200,7 +200,7 @@ describe("PostgreSQL schema = SQLite schema", () => {
   it("the later triggers behave the same: delta and re-key updates (20), account/agent days and charge bounds (22)", () => {
     for (const db of [sqlite.db, pgDb]) {
       const ins = db.prepare(
-        `INSERT INTO usage_daily VALUES (?, ?, ?, 'openai', 'gpt', 1, 0, 1, 1, 0, 0, 0, 2, 10, ?, 0, 0, 0, 0, 0, 0)
+        `INSERT INTO usage_daily VALUES (?, ?, ?, 'openai', 'gpt', 1, 0, 1, 1, 0, 0, 0, 2, 10, ?, 0, 0, 0, 0, 0, 0, 0, 0)
          ON CONFLICT (day, account_id, agent_id, provider, model) DO UPDATE SET requests = requests + excluded.requests,
            cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd, charge_micro_credits = charge_micro_credits + excluded.charge_micro_credits`,
       );

@@ -41,7 +41,8 @@ function spanDay(r: ReturnType<typeof rng>): number {
   return a + r.int(b - a);
 }
 
-function writeRows(db: Db, n: number, seed: number): void {
+/** `rated`: rows carry a charge_pico_usd (migration 42); false for a database of an older schema. */
+function writeRows(db: Db, n: number, seed: number, rated = true): void {
   const r = rng(seed);
   const writer = createUsageWriter(db);
   db.transaction(() => {
@@ -79,6 +80,9 @@ function writeRows(db: Db, n: number, seed: number): void {
           cost_pico_usd: cost,
           table_cost_pico_usd: r.int(3) === 0 ? null : r.int(1e9),
           charge_micro_credits: r.int(100000) - 1000,
+          // its USD value at its own rate (migration 42), not drawn from r (the other columns stay
+          // as they were); every third row billed before (rate unknown)
+          charge_pico_usd: !rated || i % 3 === 0 ? null : BigInt(i) * 1_000_003n - 7n,
           price_source: source,
           created_at_ms: ts,
         }),
@@ -332,17 +336,37 @@ describe.each(ENGINES)("%s", (engine) => {
     expect(monthly(db)).toEqual(expectedMonthly(db));
   });
 
+  const MONTHLY_36_COLUMNS = `month, account_id, requests, errors, input_tokens, output_tokens, cache_read_tokens,
+    cache_write_tokens, cache_write_1h_tokens, total_tokens, cost_pico_usd, charge_micro_credits,
+    unknown_model_requests, fallback_priced_requests, provider_billed_requests, provider_billed_cost_pico_usd,
+    provider_billed_known_cost_pico_usd, provider_billed_table_cost_pico_usd`;
   test("migration 36's backfill builds the same rows as the triggers", ({ db }) => {
     writeRows(db, 1500, 11);
-    const written = monthly(db);
+    // migration 36's sums only (its backfill predates migration 42's two)
+    const only36 = (rows: string[]) =>
+      rows.map((row) =>
+        JSON.stringify(
+          (JSON.parse(row) as [string, unknown][]).filter(
+            ([k]) => k !== "charge_pico_usd" && k !== "rated_charge_micro_credits",
+          ),
+        ),
+      );
+    const written = only36(monthly(db));
     expect(written.length).toBeGreaterThan(40);
     const list = engine === "sqlite" ? MIGRATIONS : PG_MIGRATIONS;
     const sql = list.find((m) => m.version === 36)?.sql ?? "";
     const backfill = sql.slice(sql.lastIndexOf("INSERT INTO usage_monthly_accounts\n"));
     expect(backfill).toMatch(/^INSERT INTO usage_monthly_accounts\n\s*SELECT/);
     db.exec("DELETE FROM usage_monthly_accounts");
-    db.exec(backfill);
-    expect(monthly(db)).toEqual(written);
+    // its positional rows name migration 36's columns (migration 42 added two, kept by the
+    // triggers since, compared apart above)
+    db.exec(
+      backfill.replace(
+        "INSERT INTO usage_monthly_accounts\n",
+        `INSERT INTO usage_monthly_accounts (${MONTHLY_36_COLUMNS})\n`,
+      ),
+    );
+    expect(only36(monthly(db))).toEqual(written);
   });
 
   test("upgrading a database with usage: migration 36 backfills it, reports by month are exact", () => {
@@ -357,7 +381,7 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(
         old.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'usage_monthly_accounts'").pluck().get(),
       ).toBe(0);
-      writeRows(old, 1200, 21);
+      writeRows(old, 1200, 21, false);
       old.close();
     } else {
       const s = createPgSchema();
@@ -372,7 +396,7 @@ describe.each(ENGINES)("%s", (engine) => {
           .pluck()
           .get(),
       ).toBe(0);
-      writeRows(old, 1200, 21);
+      writeRows(old, 1200, 21, false);
       old.close();
     }
     try {

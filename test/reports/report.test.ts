@@ -2,7 +2,7 @@ import { describe, expect } from "vitest";
 import type { Db } from "../../src/db/index.js";
 import { queryUsage } from "../../src/meter/index.js";
 import { createUsageWriter } from "../../src/meter/usage-repo.js";
-import { parseDecimal } from "../../src/money.js";
+import { formatPicoUsd, parseDecimal } from "../../src/money.js";
 import {
   csvField,
   fixedDecimals,
@@ -58,6 +58,8 @@ interface Stored {
   total_tokens: number;
   cost_pico_usd: bigint;
   charge_micro_credits: number;
+  /** The charge's USD value at its own rate (migration 42); null: billed before, rate unknown. */
+  charge_pico_usd: bigint | null;
   /** 0: the difference billed for a later copy of a call (migration 39), no request of its own. */
   requests: number;
 }
@@ -92,9 +94,12 @@ function writeRows(db: Db, n: number, seed: number): Stored[] {
         total_tokens: 0,
         cost_pico_usd: BigInt(r.int(1e9)) * 1000n,
         charge_micro_credits: r.int(100_000),
+        // a third billed before migration 42 (no rate recorded), the rest at rates of their own
+        charge_pico_usd: null,
         // every 7th row a later copy's difference (never all zero: a billed row has a token)
         requests: i % 7 === 3 ? 0 : 1,
       };
+      if (r.int(3) !== 0) stored.charge_pico_usd = BigInt(r.int(1e9)) * 1000n + BigInt(r.int(1000));
       if (stored.requests === 0) {
         stored.output_tokens += 1;
         stored.is_error = 0;
@@ -162,7 +167,7 @@ function reference(
 ) {
   const groups = new Map<
     string,
-    { requests: number; errors: number; input: number; cost: bigint; charged: number }
+    { requests: number; errors: number; input: number; cost: bigint; charged: number; chargedPico: bigint }
   >();
   for (const s of rows) {
     if (s.message_ts_ms < fromMs || s.message_ts_ms >= toMs) continue;
@@ -172,16 +177,29 @@ function reference(
     if (f.model && `${s.provider}/${s.model}` !== f.model && s.model !== f.model) continue;
     if (f.kind && sessionKind(s.session_key) !== f.kind) continue;
     const key = JSON.stringify(by.map((d) => groupValue(s, d, tz)));
-    const g = groups.get(key) ?? { requests: 0, errors: 0, input: 0, cost: 0n, charged: 0 };
+    const g = groups.get(key) ?? { requests: 0, errors: 0, input: 0, cost: 0n, charged: 0, chargedPico: 0n };
     g.requests += s.requests;
     g.errors += s.is_error;
     g.input += s.input_tokens;
     g.cost += s.cost_pico_usd;
     g.charged += s.charge_micro_credits;
+    // at its own rate; a row of unknown rate at the report's (1 credit per USD)
+    g.chargedPico += s.charge_pico_usd ?? BigInt(s.charge_micro_credits) * 1_000_000n;
     groups.set(key, g);
   }
   return [...groups.entries()]
-    .map(([k, g]) => [k, g.requests, g.errors, g.input, g.cost.toString(), g.charged] as const)
+    .map(
+      ([k, g]) =>
+        [
+          k,
+          g.requests,
+          g.errors,
+          g.input,
+          g.cost.toString(),
+          g.charged,
+          formatPicoUsd(g.chargedPico),
+        ] as const,
+    )
     .sort((a, b) => (a[0] < b[0] ? -1 : 1));
 }
 
@@ -228,6 +246,7 @@ describe.each(ENGINES)("%s", (engine) => {
                 row.inputTokens,
                 row.costPicoUsd,
                 row.chargedMicroCredits,
+                row.chargedUsd,
               ] as const,
           )
           .sort((a, b) => (a[0] < b[0] ? -1 : 1));
@@ -269,8 +288,9 @@ describe.each(ENGINES)("%s", (engine) => {
     test("--top keeps the costliest groups; totals still count everything; margin at the credit rate", ({
       db,
     }) => {
-      const rows = writeRows(db, 400, 11);
       const range = { fromMs: START, toMs: START + SPAN_DAYS * 24 * H + H };
+      // (a row 1 ms before START, drawn near a midnight, is outside the range)
+      const rows = writeRows(db, 400, 11).filter((s) => s.message_ts_ms >= range.fromMs);
       const all = runReport(db, { range, timeZone: "UTC", by: ["user"], creditsPerUsd: ONE });
       const top = runReport(db, { range, timeZone: "UTC", by: ["user"], top: 2, creditsPerUsd: ONE });
       expect(top.rows.map((x) => x.group.user)).toEqual(all.rows.slice(0, 2).map((x) => x.group.user));
@@ -281,9 +301,12 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(all.totals.requests).toBe(rows.reduce((n, s) => n + s.requests, 0));
       // 2 credits per USD: a charge of 1 credit is worth 0.5 USD.
       const two = runReport(db, { range, timeZone: "UTC", by: [], creditsPerUsd: parseDecimal("2") });
-      const charged = rows.reduce((n, s) => n + BigInt(s.charge_micro_credits), 0n);
       const cost = rows.reduce((n, s) => n + s.cost_pico_usd, 0n);
-      const chargedPico = charged * 500_000n; // micro-credits × 10^6 / 2
+      // a row of unknown rate at today's: micro-credits × 10^6 / 2; the others at their own rate
+      const chargedPico = rows.reduce(
+        (n, s) => n + (s.charge_pico_usd ?? BigInt(s.charge_micro_credits) * 500_000n),
+        0n,
+      );
       const fmt = (p: bigint) =>
         `${p < 0n ? "-" : ""}${(p < 0n ? -p : p)
           .toString()

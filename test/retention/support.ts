@@ -60,6 +60,9 @@ export function writeUsage(db: Db, n: number, fromMs: number, toMs: number, seed
           cache_write_tokens: int(4) === 0 ? int(3000) : 0,
           cost_pico_usd: BigInt(int(1e9)) * 1000n,
           charge_micro_credits: int(100_000),
+          // the charge's USD value at its own rate (migration 42); every third row billed before
+          // (rate unknown). Not drawn from the generator: the other columns stay as they were.
+          charge_pico_usd: i % 3 === 0 ? null : BigInt(i) * 7_919_000n + 1n,
           dedupe_key: `k${seed}-${i}`,
           ledger_entry_id: entry.get(account) as number,
           source_ref: `f@${i}`,
