@@ -57,6 +57,8 @@ describe.each(ENGINES)("%s", (engine) => {
         preview_reply: "ok",
         // a later copy's difference row is no request of its own (migration 39)
         requests: 0,
+        // the charge's USD value at its rate (migration 42): 450 micro-credits at 2 per USD
+        charge_pico_usd: 225_000_000n,
       };
       const writer = createUsageWriter(db);
       const id = writer.insert(row);
@@ -71,6 +73,13 @@ describe.each(ENGINES)("%s", (engine) => {
         Object.entries({ id, ...row }).map(([k, v]) => [k, typeof v === "number" ? BigInt(v) : v]),
       );
       expect(back).toEqual(expected);
+      // and its usage_daily group sums it with the charge it values
+      expect(
+        db
+          .prepare("SELECT charge_pico_usd AS p, rated_charge_micro_credits AS r FROM usage_daily")
+          .safeIntegers(true)
+          .get(),
+      ).toEqual({ p: 225_000_000n, r: 450n });
     });
 
     test("a second row with the same dedupe key is refused", ({ db }) => {
