@@ -169,7 +169,14 @@ if (!args.db) {
 }
 const genSeconds = (performance.now() - t0) / 1000;
 
-// usage_daily from the migration's own backfill SQL (what an upgrade runs over existing rows).
+// usage_daily from the migration's own backfill SQL (what an upgrade runs over existing rows), its
+// positional rows naming migration 11's columns (migration 42 added two after them).
+const MIGRATION_11_COLUMNS =
+  "day, account_id, agent_id, provider, model, requests, errors, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, total_tokens, cost_pico_usd, charge_micro_credits, unknown_model_requests, fallback_priced_requests, provider_billed_requests, provider_billed_cost_pico_usd, provider_billed_known_cost_pico_usd, provider_billed_table_cost_pico_usd";
+const backfillOf11 = (sql) =>
+  sql
+    .slice(sql.indexOf("INSERT INTO usage_daily"))
+    .replace("INSERT INTO usage_daily\n", `INSERT INTO usage_daily (${MIGRATION_11_COLUMNS})\n`);
 let backfillSeconds = 0;
 if (!args.db) {
   const db = openDatabase(dbPath);
@@ -177,7 +184,7 @@ if (!args.db) {
   const t = performance.now();
   db.transaction(() => {
     db.exec("DELETE FROM usage_daily");
-    db.exec(sql.slice(sql.indexOf("INSERT INTO usage_daily")));
+    db.exec(backfillOf11(sql));
   })();
   backfillSeconds = (performance.now() - t) / 1000;
   db.exec("ANALYZE");
@@ -319,12 +326,10 @@ db.transaction(() => {
     .all();
   db.exec("DELETE FROM usage_events WHERE dedupe_key >= 'zw' AND dedupe_key < 'zx'");
   const backfill = MIGRATIONS.find((m) => m.version === 11).sql;
-  const select = backfill
-    .slice(backfill.indexOf("INSERT INTO usage_daily"))
-    .replace(
-      "WHERE message_ts_ms >= 0 AND message_ts_ms < 253402300800000",
-      "WHERE message_ts_ms >= ? AND message_ts_ms < ?",
-    );
+  const select = backfillOf11(backfill).replace(
+    "WHERE message_ts_ms >= 0 AND message_ts_ms < 253402300800000",
+    "WHERE message_ts_ms >= ? AND message_ts_ms < ?",
+  );
   if (select.includes("253402300800000"))
     throw new Error("migration 11's backfill SQL changed: update bench-reports.mjs");
   const rebuild = db.prepare(select);
