@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect } from "vitest";
 import { admin, testApp } from "./api/support.js";
 import { runCli } from "./support/cli.js";
@@ -102,6 +103,7 @@ describe.each(ENGINES)(
       let v = await get();
       expect(v.user).toEqual({
         caps: [{ period: "day", capMicroCredits: 2_000_000, kind: "hard" }],
+        capsOff: [],
         lowBalanceMicroCredits: 3_000_000,
       });
       expect(v.effective.language).toBe("en");
@@ -127,10 +129,101 @@ describe.each(ENGINES)(
         ).error,
       ).toBeNull();
       v = await get();
-      expect(v.user).toEqual({ caps: [{ period: "day", capMicroCredits: 2_000_000, kind: "hard" }] });
+      expect(v.user).toEqual({
+        caps: [{ period: "day", capMicroCredits: 2_000_000, kind: "hard" }],
+        capsOff: [],
+      });
       const bad = await runCli(env, ["limits", "set", "telegram:2", "--language", "fr"]);
       expect(bad.error?.message).toBe(
         '--language: "fr" is not en or es (or off / default: the default language again)',
+      );
+    });
+
+    test("case limits-user-caps-follow-defaults: a window a user sets no cap in follows '*' live", async ({
+      onTestFinished,
+    }) => {
+      const t = createEngineDb(engine);
+      onTestFinished(t.cleanup);
+      const env = { CREDITGATE_DB: t.path };
+      const state = JSON.parse(
+        readFileSync(
+          new URL("cases/limits-user-caps-follow-defaults/state/limits.json", import.meta.url),
+          "utf8",
+        ),
+      ) as {
+        steps: { cli: string[] }[];
+        user: string;
+        expectEffectiveCaps: unknown;
+        expectCapsInherited: unknown;
+      };
+      for (const step of state.steps) expect((await runCli(env, step.cli)).error).toBeNull();
+      const got = JSON.parse((await runCli(env, ["--json", "limits", "get", state.user])).out);
+      // before: the monthly cap stayed the copy of 10 taken at the user's first `limits set`
+      expect(got.effective.caps).toEqual(state.expectEffectiveCaps);
+      expect(got.effective.capsInherited).toEqual(state.expectCapsInherited);
+      expect(got.status.windows.find((w: { period: string }) => w.period === "month").capMicroCredits).toBe(
+        20_000_000,
+      );
+      expect((await runCli(env, ["limits", "get", state.user])).out).toMatch(/month\s+hard\s+20\.00\s+'\*'/);
+      // `off` for the user alone: the defaults' monthly cap no longer applies to it
+      expect((await runCli(env, ["limits", "set", state.user, "--monthly", "off"])).error).toBeNull();
+      const off = JSON.parse((await runCli(env, ["--json", "limits", "get", state.user])).out);
+      expect(off.effective.caps).toEqual([{ period: "day", capMicroCredits: 3_000_000, kind: "hard" }]);
+
+      // the API: another user, other windows, a soft default cap
+      const app = testApp(t.db);
+      onTestFinished(() => app.close());
+      const put = (url: string, payload: unknown) =>
+        app.inject({ method: "PUT", url, headers: admin, payload: payload as object });
+      expect(
+        (
+          await put("/v1/limits/defaults", {
+            caps: [
+              { period: "day", capMicroCredits: 2_000_000 },
+              { period: "week", capMicroCredits: 5_000_000, kind: "soft" },
+            ],
+          })
+        ).statusCode,
+      ).toBe(200);
+      const mine = await put("/v1/users/discord:42/limits", {
+        caps: [{ period: "month", capMicroCredits: 30_000_000 }],
+        capsOff: ["day"],
+      });
+      expect(mine.statusCode).toBe(200);
+      expect(
+        (
+          await put("/v1/limits/defaults", {
+            caps: [
+              { period: "day", capMicroCredits: 2_000_000 },
+              { period: "week", capMicroCredits: 8_000_000, kind: "soft" },
+            ],
+          })
+        ).statusCode,
+      ).toBe(200);
+      const view = (
+        await app.inject({ method: "GET", url: "/v1/users/discord:42/limits", headers: admin })
+      ).json();
+      expect(view.effective.caps).toEqual([
+        { period: "month", capMicroCredits: 30_000_000, kind: "hard" },
+        { period: "week", capMicroCredits: 8_000_000, kind: "soft" },
+      ]);
+      expect(view.effective.capsInherited).toEqual(["week"]);
+      // a body without capsOff keeps the meaning every stored rule has: its caps replace the defaults'
+      const legacy = await put("/v1/users/discord:43/limits", {
+        caps: [{ period: "month", capMicroCredits: 30_000_000 }],
+      });
+      expect(legacy.json().effective.caps).toEqual([
+        { period: "month", capMicroCredits: 30_000_000, kind: "hard" },
+      ]);
+      expect(legacy.json().effective.capsInherited).toEqual([]);
+      // an own cap that an inherited one makes unreachable is refused, naming the defaults'
+      const clash = await put("/v1/users/discord:44/limits", {
+        caps: [{ period: "week", capMicroCredits: 1_000_000 }],
+        capsOff: [],
+      });
+      expect(clash.statusCode).toBe(400);
+      expect(clash.json().error.message).toContain(
+        "has no daily cap of its own: that window follows the defaults'",
       );
     });
 

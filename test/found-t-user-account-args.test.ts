@@ -76,7 +76,7 @@ describe("case limits-conflict-with-defaults-cap (found by t-user): a conflict w
       expect((await runCli(env, ["limits", "set", "*", "--monthly", "1"])).error).toBeNull();
       const r = await runCli(env, ["limits", "set", "telegram:555000", "--daily", "3"]);
       expect(r.error?.message).toBe(
-        "caps: the monthly cap (1.00 credits) is below the daily cap (3.00 credits) of the same kind (hard): the daily cap could never be reached; raise the monthly cap or lower the daily one. telegram:555000 has no caps of its own: it starts from the defaults' ('*': --monthly 1.00), which its own caps replace; give the other window too (or 'off' to drop it for this user)",
+        "caps: the monthly cap (1.00 credits) is below the daily cap (3.00 credits) of the same kind (hard): the daily cap could never be reached; raise the monthly cap or lower the daily one. telegram:555000 has no monthly cap of its own: that window follows the defaults' ('*': --monthly 1.00); give that window too (or 'off' to drop it for this user)",
       );
       const ok = await runCli(env, ["limits", "set", "telegram:555000", "--daily", "3", "--monthly", "off"]);
       expect(ok.error).toBeNull();

@@ -618,6 +618,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                capsOff?: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits?: number;
                                 /** @enum {string} */
                                 language?: "en" | "es";
@@ -645,6 +646,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                capsOff?: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits?: number;
                                 /** @enum {string} */
                                 language?: "en" | "es";
@@ -672,6 +674,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                readonly capsInherited: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits: number;
                                 /** @enum {string} */
                                 language: "en" | "es";
@@ -749,6 +752,7 @@ export interface paths {
                              */
                             kind?: "hard" | "soft";
                         }[];
+                        capsOff?: ("day" | "week" | "month")[];
                         lowBalanceMicroCredits?: number;
                         /** @enum {string} */
                         language?: "en" | "es";
@@ -787,6 +791,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                capsOff?: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits?: number;
                                 /** @enum {string} */
                                 language?: "en" | "es";
@@ -814,6 +819,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                capsOff?: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits?: number;
                                 /** @enum {string} */
                                 language?: "en" | "es";
@@ -841,6 +847,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                readonly capsInherited: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits: number;
                                 /** @enum {string} */
                                 language: "en" | "es";
@@ -927,6 +934,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                capsOff?: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits?: number;
                                 /** @enum {string} */
                                 language?: "en" | "es";
@@ -954,6 +962,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                capsOff?: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits?: number;
                                 /** @enum {string} */
                                 language?: "en" | "es";
@@ -981,6 +990,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                readonly capsInherited: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits: number;
                                 /** @enum {string} */
                                 language: "en" | "es";
@@ -1076,6 +1086,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                capsOff?: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits?: number;
                                 /** @enum {string} */
                                 language?: "en" | "es";
@@ -1103,6 +1114,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                capsOff?: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits?: number;
                                 /** @enum {string} */
                                 language?: "en" | "es";
@@ -1130,6 +1142,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                readonly capsInherited: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits: number;
                                 /** @enum {string} */
                                 language: "en" | "es";
@@ -1205,6 +1218,7 @@ export interface paths {
                              */
                             kind?: "hard" | "soft";
                         }[];
+                        capsOff?: ("day" | "week" | "month")[];
                         lowBalanceMicroCredits?: number;
                         /** @enum {string} */
                         language?: "en" | "es";
@@ -1243,6 +1257,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                capsOff?: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits?: number;
                                 /** @enum {string} */
                                 language?: "en" | "es";
@@ -1270,6 +1285,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                capsOff?: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits?: number;
                                 /** @enum {string} */
                                 language?: "en" | "es";
@@ -1297,6 +1313,7 @@ export interface paths {
                                      */
                                     kind: "hard" | "soft";
                                 }[];
+                                readonly capsInherited: ("day" | "week" | "month")[];
                                 lowBalanceMicroCredits: number;
                                 /** @enum {string} */
                                 language: "en" | "es";

@@ -984,7 +984,9 @@ function UserActions(p: { id: string; onDone: () => void; blocked: boolean }) {
           run(
             api.PUT("/v1/users/{id}/limits", {
               params: { path },
-              body: { caps, ...(floor !== null ? { floorMicroCredits: floor } : {}) } as never,
+              // capsOff []: a window left blank follows the defaults' ('*') caps live (2026-12-04;
+              // before, the caps given replaced all of the defaults')
+              body: { caps, capsOff: [], ...(floor !== null ? { floorMicroCredits: floor } : {}) } as never,
             }),
           );
         }}

@@ -215,6 +215,11 @@ export interface LimitRules {
   /** Blocked at balance ≤ this (≤ 0; `-overdraft`). */
   floorMicroCredits?: number;
   caps?: { period: LimitPeriod; capMicroCredits: number; kind: CapKind }[];
+  /**
+   * Windows with no cap for this user. Present (even `[]`): every other window without a cap of the
+   * user's follows the defaults' (`*`) live; absent with `caps` set: `caps` replaces all of them.
+   */
+  capsOff?: LimitPeriod[];
   /** `lowBalance` (and its notice) at balance ≤ this. */
   lowBalanceMicroCredits?: number;
   language?: "en" | "es";

@@ -98,17 +98,34 @@ export function parseSetLimits(p: Params): { userId: string; patch: LimitsPatch 
   return { userId: u, patch };
 }
 
-/** Applies a patch to the user's current rules: caps of a patched period are replaced. */
+const PERIODS: readonly Period[] = ["day", "week", "month"];
+
+/**
+ * Applies a patch to the user's current rules: caps of a patched period are replaced; `null` turns
+ * that window off for this user (`capsOff`), and a window the user has no cap in follows the
+ * defaults' (`*`) caps. Before 2026-12-04 the caps were written without `capsOff`, which creditgate
+ * reads as replacing ALL of the defaults' caps: `billing.setLimits {daily: 3}` for a user without
+ * rules dropped the defaults' monthly cap for that user (case limits-user-caps-follow-defaults).
+ * Rules stored that way keep their meaning: each window they have no cap in stays off.
+ */
 export function mergeLimits(current: LimitRules | null, patch: LimitsPatch): LimitRules {
   const next: LimitRules = { ...(current ?? {}) };
   const patched = Object.keys(patch.caps) as Period[];
   if (patched.length > 0) {
-    const kept = (current?.caps ?? []).filter((c) => !patched.includes(c.period));
+    const had = current?.caps ?? [];
+    const legacy = current?.caps !== undefined && current.capsOff === undefined;
+    const off = new Set<Period>(
+      legacy ? PERIODS.filter((p) => !had.some((c) => c.period === p)) : (current?.capsOff ?? []),
+    );
+    const kept = had.filter((c) => !patched.includes(c.period));
     const added = patched.flatMap((period) => {
       const c = patch.caps[period];
+      if (c) off.delete(period);
+      else off.add(period);
       return c ? [{ period, capMicroCredits: c.capMicroCredits, kind: c.kind }] : [];
     });
     next.caps = [...kept, ...added];
+    next.capsOff = PERIODS.filter((p) => off.has(p));
   }
   if (patch.overdraftMicroCredits !== undefined) next.floorMicroCredits = -patch.overdraftMicroCredits;
   return next;

@@ -102,6 +102,7 @@ describe("gateway methods", () => {
         { period: "day", capMicroCredits: 2_000_000, kind: "soft" },
         { period: "month", capMicroCredits: 20_000_000, kind: "soft" },
       ],
+      capsOff: [],
     });
     const g = await host.callMethod("billing.grant", {
       userId: "telegram:42",
@@ -230,11 +231,36 @@ describe("param parsers", () => {
         { period: "week", capMicroCredits: 9_000_000, kind: "soft" },
         { period: "month", capMicroCredits: 20_000_000, kind: "hard" },
       ],
+      // rules stored without capsOff replaced all of the defaults' caps: the daily window, removed
+      // here, stays off for this user rather than falling back to the defaults'
+      capsOff: ["day"],
       language: "es",
       floorMicroCredits: -500_000,
     });
     expect(() => parseSetLimits({ userId: "t:1", daily: "0" })).toThrow(/daily/);
     expect(parseGrant({ userId: "t:1", credits: "3" }).body.reason).toBe("grant via OpenClaw gateway");
+  });
+
+  it("case limits-user-caps-follow-defaults: a window the patch does not name follows the defaults' caps", () => {
+    // before: {caps: [day 3]} without capsOff, which creditgate reads as replacing ALL of the
+    // defaults' caps (the defaults' monthly cap no longer applied to this user)
+    expect(mergeLimits(null, parseSetLimits({ userId: "t:1", daily: "3" }).patch)).toEqual({
+      caps: [{ period: "day", capMicroCredits: 3_000_000, kind: "hard" }],
+      capsOff: [],
+    });
+    const perWindow = {
+      caps: [{ period: "week" as const, capMicroCredits: 9_000_000, kind: "soft" as const }],
+      capsOff: [],
+    };
+    expect(mergeLimits(perWindow, parseSetLimits({ userId: "t:1", monthly: null }).patch)).toEqual({
+      caps: [{ period: "week", capMicroCredits: 9_000_000, kind: "soft" }],
+      capsOff: ["month"],
+    });
+    // only the overdraft: the caps (and their meaning) untouched
+    expect(mergeLimits(perWindow, parseSetLimits({ userId: "t:1", overdraft: "1" }).patch)).toEqual({
+      ...perWindow,
+      floorMicroCredits: -1_000_000,
+    });
   });
 
   it("grant: creditgate needs an idempotency key, so a missing one is made (one grant per call)", () => {

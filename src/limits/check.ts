@@ -10,7 +10,9 @@ import { createNoticesRepo, type Notice } from "./notices-repo.js";
 import {
   capOrderProblem,
   type EffectiveLimits,
+  effectiveCaps,
   effectiveLimits,
+  inheritedNote,
   type LimitRules,
   limitRulesSchema,
 } from "./rules.js";
@@ -59,7 +61,13 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
   const budgetBlocks = createBudgetBlocksRepo(db);
 
   function limitsOf(accountId: string): EffectiveLimits {
-    return effectiveLimits(rulesRepo.get(DEFAULTS_SUBJECT), rulesRepo.get(accountId), settings);
+    const defaults = rulesRepo.get(DEFAULTS_SUBJECT);
+    // the same object for `*`, which inherits nothing from itself (effectiveCaps)
+    return effectiveLimits(
+      defaults,
+      accountId === DEFAULTS_SUBJECT ? defaults : rulesRepo.get(accountId),
+      settings,
+    );
   }
 
   function evaluateWith(
@@ -470,6 +478,13 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
       const parsed = rules === null ? null : limitRulesSchema.parse(rules);
       const inverted = parsed?.caps ? capOrderProblem(parsed.caps) : null;
       if (inverted !== null) throw new AppError(ErrorCode.InvalidRequest, `caps: ${inverted}`);
+      // a user's own caps against the defaults' it follows in its other windows (capsOff)
+      if (parsed?.capsOff !== undefined && subjectOf(subject) !== DEFAULTS_SUBJECT) {
+        const merged = effectiveCaps(rulesRepo.get(DEFAULTS_SUBJECT), parsed);
+        const problem = merged.inherited.length > 0 ? capOrderProblem(merged.caps) : null;
+        if (problem !== null)
+          throw new AppError(ErrorCode.InvalidRequest, `caps: ${problem}. ${inheritedNote(subject, merged)}`);
+      }
       return setRulesTx.immediate(subjectOf(subject), parsed, nowMs);
     },
     block(accountId: string, reason: string, nowMs: number): CheckResult {

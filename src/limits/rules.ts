@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { formatMicroCredits } from "../money.js";
-import { PERIODS } from "./windows.js";
+import { PERIODS, type Period } from "./windows.js";
 
 /** Hard caps block the user when reached; soft caps only raise alerts. */
 export const CAP_KINDS = ["hard", "soft"] as const;
@@ -68,6 +68,20 @@ export const limitRulesSchema = z.strictObject({
       "at most one cap per period and kind",
     )
     .optional(),
+  /**
+   * Windows (`day`, `week`, `month`) this user has NO cap in, the defaults' notwithstanding. Its
+   * presence (even `[]`) makes the caps per window: a window the user has a cap of its own in (of
+   * either kind) uses the user's caps, a window listed here has none, and any other window follows
+   * the defaults' (`*`) caps live (a later change to `*` reaches the user). Without it, `caps` (when
+   * given) replaces ALL of the defaults' caps, as every rule written before 2026-12-04 did: the CLI
+   * then wrote a frozen copy of `*`'s caps into the user's (case `limits-user-caps-follow-defaults`).
+   * Ignored on `*` itself.
+   */
+  capsOff: z
+    .array(z.enum(PERIODS, { error: 'must be "day", "week" or "month"' }))
+    .max(3)
+    .refine((ps) => new Set(ps).size === ps.length, "each window at most once")
+    .optional(),
   /** Low-balance alert level (micro-credits); default CREDITGATE_LOW_BALANCE. */
   lowBalanceMicroCredits: microCreditsField(0, ", 0 or more, e.g. 1000000 for 1 credit").optional(),
   /** Language of this user's notices; default CREDITGATE_LANGUAGE. */
@@ -115,6 +129,8 @@ export function capOrderProblem(caps: readonly Cap[]): string | null {
 export interface EffectiveLimits {
   floorMicroCredits: number;
   caps: readonly Cap[];
+  /** The windows whose caps (in `caps`) are the defaults' (`*`), followed live; [] for `*` itself. */
+  capsInherited: readonly Period[];
   lowBalanceMicroCredits: number;
   language: Language;
   headroom: HeadroomRule;
@@ -129,9 +145,11 @@ export function effectiveLimits(
   user: LimitRules | null,
   fallback: { lowBalanceMicroCredits: number; language: Language; headroom: HeadroomRule },
 ): EffectiveLimits {
+  const { caps, inherited } = effectiveCaps(defaults, user);
   return {
     floorMicroCredits: user?.floorMicroCredits ?? defaults?.floorMicroCredits ?? 0,
-    caps: user?.caps ?? defaults?.caps ?? [],
+    caps,
+    capsInherited: inherited,
     lowBalanceMicroCredits:
       user?.lowBalanceMicroCredits ?? defaults?.lowBalanceMicroCredits ?? fallback.lowBalanceMicroCredits,
     language: user?.language ?? defaults?.language ?? fallback.language,
@@ -139,10 +157,65 @@ export function effectiveLimits(
   };
 }
 
+/**
+ * The caps that apply, window by window (see `capsOff`): the user's own in a window it has caps in,
+ * none in a window it turned off, else the defaults'. A rule without `capsOff` whose `caps` is set
+ * keeps its meaning from before 2026-12-04 (its caps replace all of the defaults'), so a stored
+ * rule enforces exactly what it did. `user === defaults` (the `*` view) inherits nothing.
+ */
+export function effectiveCaps(
+  defaults: LimitRules | null,
+  user: LimitRules | null,
+): { caps: readonly Cap[]; inherited: Period[] } {
+  const theirs = defaults?.caps ?? [];
+  if (user === defaults) return { caps: theirs, inherited: [] };
+  if (user?.capsOff === undefined) {
+    if (user?.caps !== undefined) return { caps: user.caps, inherited: [] };
+    return { caps: theirs, inherited: PERIODS.filter((p) => theirs.some((c) => c.period === p)) };
+  }
+  const own = user?.caps ?? [];
+  const off = user?.capsOff ?? [];
+  const caps: Cap[] = [...own];
+  const inherited: Period[] = [];
+  for (const period of PERIODS) {
+    if (!own.some((c) => c.period === period) && !off.includes(period)) {
+      const from = theirs.filter((c) => c.period === period);
+      if (from.length > 0) {
+        caps.push(...from);
+        inherited.push(period);
+      }
+    }
+  }
+  return { caps, inherited };
+}
+
+/**
+ * Says which of a user's caps are the defaults' it follows, for a refusal where they conflict with
+ * its own: `telegram:1's monthly window follows the defaults' ('*': --monthly 1.00); give that
+ * window too (or 'off' to drop it for this user)`.
+ */
+export function inheritedNote(
+  user: string,
+  merged: { caps: readonly Cap[]; inherited: readonly Period[] },
+): string {
+  const named = merged.caps
+    .filter((c) => merged.inherited.includes(c.period))
+    .map(
+      (c) =>
+        `--${PERIOD_WORD[c.period]} ${formatMicroCredits(c.capMicroCredits)}${c.kind === "soft" ? " --soft" : ""}`,
+    )
+    .join(", ");
+  const windows = merged.inherited.map((p) => PERIOD_WORD[p]).join(" and ");
+  const one = merged.inherited.length === 1;
+  return `${user} has no ${windows} cap of its own: ${one ? "that window follows" : "those windows follow"} the defaults' ('*': ${named}); give ${one ? "that window" : "those windows"} too (or 'off' to drop ${one ? "it" : "them"} for this user)`;
+}
+
 /** {@link EffectiveLimits} as the API answers it. */
 export const effectiveLimitsSchema = z.object({
   floorMicroCredits: z.number().int(),
   caps: z.array(capSchema).readonly(),
+  /** Windows whose caps are the defaults' (`*`), followed live. */
+  capsInherited: z.array(z.enum(PERIODS)).readonly(),
   lowBalanceMicroCredits: z.number().int(),
   language: z.enum(LANGUAGES),
   headroom: headroomRuleSchema,

@@ -47,6 +47,7 @@ describe("worker CLI commands (in-process)", () => {
         { period: "month", capMicroCredits: 20_000_000, kind: "hard" },
         { period: "week", capMicroCredits: 10_000_000, kind: "soft" },
       ],
+      capsInherited: [],
       lowBalanceMicroCredits: 1_000_000,
       language: "es",
       headroom: { mode: "p95" },
@@ -117,7 +118,10 @@ describe("worker CLI commands (in-process)", () => {
       expect(r.out).toBe("");
     }
     const got = await json("limits", "get", "telegram:1");
-    expect(got.user).toEqual({ caps: [{ period: "day", capMicroCredits: 2_000_000, kind: "hard" }] });
+    expect(got.user).toEqual({
+      caps: [{ period: "day", capMicroCredits: 2_000_000, kind: "hard" }],
+      capsOff: [],
+    });
     const badUser = await run("limits", "set", "not an id", "--daily", "1");
     expect(badUser.error).not.toBeNull();
   });

@@ -21,6 +21,8 @@ interface LimitFlags {
 }
 
 const PERIOD_FLAG = { day: "daily", week: "weekly", month: "monthly" } as const;
+/** The limits module's PERIODS, without loading it for every command. */
+const PERIODS = ["day", "week", "month"] as const;
 
 /** The flag value that takes a user's own setting away, so the defaults apply to it again. */
 const DEFAULT_VALUE = "default";
@@ -155,37 +157,35 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
       user = userArg(ctx, db, user, { defaults: true }).accountId;
       const current = enforcer.limits(user);
       const base = user === "*" ? current.defaults : current.user;
-      let caps = [...(base?.caps ?? (user === "*" ? [] : current.effective.caps))];
-      for (const period of ["day", "week", "month"] as const) {
+      // a user's caps are per window (`capsOff`, since 2026-12-04): a window it sets no cap in
+      // follows the defaults' ('*') live. Before, its first `limits set` copied '*''s caps into its
+      // own, frozen (`--daily 3` kept '*''s monthly cap of then for good; case
+      // limits-user-caps-follow-defaults). A rule stored the old way (caps, no capsOff) is read as
+      // it was enforced: each window it has no cap in is off for this user
+      const legacy = user !== "*" && base?.caps !== undefined && base.capsOff === undefined;
+      let caps = [...(base?.caps ?? [])];
+      const off = new Set(
+        user === "*"
+          ? []
+          : legacy
+            ? PERIODS.filter((p) => !caps.some((c) => c.period === p))
+            : (base?.capsOff ?? []),
+      );
+      for (const period of PERIODS) {
         const flag = PERIOD_FLAG[period];
         const value = f[flag];
         if (value === undefined) continue;
         caps = caps.filter((c) => c.period !== period);
+        off.delete(period);
         if (value !== "off")
           caps.push({ period, capMicroCredits: credits(flag, value), kind: f.soft ? "soft" : "hard" });
-      }
-      // a user without caps of their own starts from a copy of the defaults' ('*'): a conflict
-      // with one of those is named as the defaults', or the refusal spoke of a cap the operator
-      // never set for this user (`limits set telegram:1 --daily 3` under `'*' --monthly 1`: "the
-      // monthly cap (1.00 credits) is below the daily cap"; case limits-conflict-with-defaults-cap)
-      if (base?.caps === undefined && user !== "*") {
-        const inherited = caps.filter((c) => f[PERIOD_FLAG[c.period]] === undefined);
-        const own = caps.filter((c) => !inherited.includes(c));
-        const problem = capOrderProblem(caps);
-        if (problem !== null && inherited.length > 0 && capOrderProblem(own) === null) {
-          const named = inherited
-            .map((c) => `--${PERIOD_FLAG[c.period]} ${formatMicroCredits(c.capMicroCredits)}`)
-            .join(", ");
-          throw new AppError(
-            ErrorCode.InvalidRequest,
-            `caps: ${problem}. ${safeText(user)} has no caps of its own: it starts from the defaults' ('*': ${named}), which its own caps replace; give the other window too (or 'off' to drop it for this user)`,
-          );
-        }
+        else if (user !== "*") off.add(period);
       }
       const language = f.language === undefined ? undefined : languageFlag(f.language);
       const rules: Record<string, unknown> = {
         ...(base ?? {}),
         caps,
+        ...(user === "*" ? {} : { capsOff: PERIODS.filter((p) => off.has(p)) }),
         ...(f.floor !== undefined && !isDefault(f.floor)
           ? { floorMicroCredits: credits("floor", f.floor, true) }
           : {}),
@@ -364,6 +364,7 @@ function printLimits(
     effective: {
       floorMicroCredits: number;
       caps: readonly { period: string; kind: string; capMicroCredits: number }[];
+      capsInherited: readonly string[];
       lowBalanceMicroCredits: number;
       language: string;
       headroom: { mode: string; microCredits?: number };
@@ -384,8 +385,14 @@ function printLimits(
   if (e.caps.length > 0)
     ctx.out(
       renderTable(
-        ["window", "kind", "cap (credits)"],
-        e.caps.map((c) => [c.period, c.kind, formatMicroCredits(c.capMicroCredits)]),
+        ["window", "kind", "cap (credits)", "from"],
+        // `'*'`: the defaults' cap, followed live (a change to '*' reaches this user)
+        e.caps.map((c) => [
+          c.period,
+          c.kind,
+          formatMicroCredits(c.capMicroCredits),
+          user === "*" ? "defaults" : e.capsInherited.includes(c.period) ? "'*'" : "own",
+        ]),
       ),
     );
   else ctx.out("no caps\n");
