@@ -5063,6 +5063,7 @@ export interface paths {
                     "application/json": {
                         reason: string;
                         costUsd?: string;
+                        accountId?: string;
                     };
                 };
             };
@@ -5076,6 +5077,7 @@ export interface paths {
                         "application/json": {
                             status: string;
                             id: number;
+                            accountId?: string;
                         };
                     };
                 };

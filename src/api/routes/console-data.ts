@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { accountIdSchema } from "../../credits/index.js";
 import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
 import { createReviewQueue, type Pricer, parseTimeArg } from "../../meter/index.js";
@@ -595,21 +596,38 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
             .string()
             .regex(/^\d+(\.\d+)?$/)
             .optional(),
+          /**
+           * Bill this account instead of the one the call was read for (the CLI's `--account`),
+           * resolved as every operator route's account (`Telegram:555` → `telegram:555` when that
+           * is the account billed). Before 2026-12-04 the API had no way to name it, so a held call
+           * whose account must change (a lone UTF-16 surrogate in the id read) was released from the
+           * CLI only (case review-release-api-account).
+           */
+          accountId: accountIdSchema.optional(),
         }),
-        response: { 200: z.object({ status: z.string(), id: z.number().int() }), ...errorResponses },
+        response: {
+          200: z.object({
+            status: z.string(),
+            id: z.number().int(),
+            /** The account billed (when released by this call). */
+            accountId: z.string().optional(),
+          }),
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
       const b = request.body;
       const r = review.release(request.params.reviewId, {
         reason: b.reason,
+        ...(b.accountId !== undefined ? { accountId: b.accountId } : {}),
         nowMs: nowMs(),
         markup: o.pricing.markup,
         creditsPerUsd: o.pricing.creditsPerUsd,
         ...(o.pricing.pricer ? { pricer: o.pricing.pricer } : {}),
         ...(b.costUsd !== undefined ? { costPicoUsd: decimalToScaled(b.costUsd, 12) } : {}),
       });
-      return { status: r.status, id: r.id };
+      return { status: r.status, id: r.id, ...(r.status === "released" ? { accountId: r.accountId } : {}) };
     },
   );
   api.post(

@@ -96,18 +96,26 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (api, o) => {
  * meter bills ({@link resolveAccountId}): the id itself when such an account exists (an API-pushed
  * `api:MyUser` keeps its case), else its canonical, lower-case form. Before 2026-12-04 a grant to
  * `slack:U07ABC` (as Slack shows the id) opened a second account nobody is billed under, and
- * `?user=slack:U07ABC` found nothing (case `operator-id-letter-case`). When the id was changed, or
+ * `?user=slack:U07ABC` found nothing (case `operator-id-letter-case`). `POST
+ * /v1/review/:reviewId/release`'s `accountId` likewise (2026-12-04). When the id was changed, or
  * names no account yet, the answer carries `x-creditgate-account-note` (percent-encoded). `POST
  * /v1/usage` keeps the ids it is given.
  */
 function installAccountIdResolution(api: Parameters<FastifyPluginAsync>[0], db: Db): void {
   const stmt = db.prepare("SELECT 1 AS x FROM accounts WHERE id = ?");
   const exists = (id: string) => stmt.get(id) !== undefined;
+  // a released review item's account may have no account row yet (all its calls held), as the
+  // CLI's `review release --account` (account-arg.ts `accountExists`)
+  const heldStmt = db.prepare(
+    `SELECT 1 AS x FROM accounts WHERE id = ?
+     UNION ALL SELECT 1 FROM usage_review WHERE account_id = ? LIMIT 1`,
+  );
+  const existsOrHeld = (id: string) => heldStmt.get(id, id) !== undefined;
   api.addHook("preHandler", async (request, reply) => {
     const url = request.routeOptions.url ?? "";
-    const fix = (given: unknown): string | undefined => {
+    const fix = (given: unknown, known = exists): string | undefined => {
       if (typeof given !== "string" || given === "") return undefined;
-      const r = resolveAccountId(given, exists);
+      const r = resolveAccountId(given, known);
       if (r.note !== null && (r.how === "canonical" || r.accountId !== r.given))
         reply.header("x-creditgate-account-note", encodeURIComponent(r.note));
       return r.accountId;
@@ -128,6 +136,10 @@ function installAccountIdResolution(api: Parameters<FastifyPluginAsync>[0], db: 
       const b = request.body as { userId?: string } | undefined;
       const id = fix(b?.userId);
       if (b && id !== undefined) b.userId = id;
+    } else if (request.method === "POST" && url === "/v1/review/:reviewId/release") {
+      const b = request.body as { accountId?: string } | undefined;
+      const id = fix(b?.accountId, existsOrHeld);
+      if (b && id !== undefined) b.accountId = id;
     }
   });
 }
