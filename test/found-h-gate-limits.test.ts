@@ -169,6 +169,11 @@ describe.each(ENGINES)(
       expect((await runCli(env, ["limits", "set", state.user, "--monthly", "off"])).error).toBeNull();
       const off = JSON.parse((await runCli(env, ["--json", "limits", "get", state.user])).out);
       expect(off.effective.caps).toEqual([{ period: "day", capMicroCredits: 3_000_000, kind: "hard" }]);
+      // `default`: the window follows '*' again
+      expect((await runCli(env, ["limits", "set", state.user, "--monthly", "default"])).error).toBeNull();
+      const back = JSON.parse((await runCli(env, ["--json", "limits", "get", state.user])).out);
+      expect(back.effective.caps).toEqual(state.expectEffectiveCaps);
+      expect(back.user.capsOff).toEqual([]);
 
       // the API: another user, other windows, a soft default cap
       const app = testApp(t.db);

@@ -81,7 +81,7 @@ function checkLimitFlags(f: LimitFlags, capOrderProblem: (caps: readonly Cap[]) 
   const given: Cap[] = [];
   for (const [period, flag] of Object.entries(PERIOD_FLAG) as [Cap["period"], keyof LimitFlags][]) {
     const value = f[flag];
-    if (typeof value === "string" && value !== "off")
+    if (typeof value === "string" && value !== "off" && !isDefault(value))
       given.push({ period, capMicroCredits: credits(flag, value), kind: f.soft ? "soft" : "hard" });
   }
   // caps given together that contradict each other (`--daily 2 --monthly 1`): before anything is
@@ -132,9 +132,9 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
         "Use 'off' to remove a cap, and '*' as user for everyone's defaults",
     )
     .argument("<user>", "end-user account id, e.g. telegram:123456, or '*' for defaults")
-    .option("--daily <credits>", "daily cap, e.g. 2 (or off)")
-    .option("--weekly <credits>", "weekly cap (Monday 00:00) (or off)")
-    .option("--monthly <credits>", "monthly cap, e.g. 20 (or off)")
+    .option("--daily <credits>", "daily cap, e.g. 2 (or off; default: follow '*' again)")
+    .option("--weekly <credits>", "weekly cap (Monday 00:00) (or off, or default)")
+    .option("--monthly <credits>", "monthly cap, e.g. 20 (or off, or default)")
     .option("--soft", "the caps given here only alert, never block")
     .option(
       "--floor <credits>",
@@ -177,6 +177,8 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
         if (value === undefined) continue;
         caps = caps.filter((c) => c.period !== period);
         off.delete(period);
+        // `default`: the user's own cap (or `off`) of this window taken away: it follows '*' again
+        if (isDefault(value)) continue;
         if (value !== "off")
           caps.push({ period, capMicroCredits: credits(flag, value), kind: f.soft ? "soft" : "hard" });
         else if (user !== "*") off.add(period);
