@@ -66,6 +66,30 @@ export function observeCharge(charge: Stripe.Charge, source: string, isCurrent: 
  */
 const DISPUTE_RELEASED = new Set(["won", "warning_closed", "warning_needs_response", "warning_under_review"]);
 
+/**
+ * A dispute Stripe `prevented` (dispute prevention, API 2025-08-27.basil: "Stripe can block or
+ * resolve disputes before they're raised to formal chargebacks", `payment_method_details.card.
+ * case_type` `block` or `resolution`) never became a chargeback, so unlike an open one it did not
+ * by itself take the money. What it did take shows in its `balance_transactions` ("zero, one, or
+ * two balance transactions that show funds withdrawn and reinstated to your Stripe account as a
+ * result of this dispute"): held only while they net to a withdrawal. A resolution that refunds
+ * the cardholder through a Refund is reversed by the refund's own event (the charge's
+ * `amount_refunded`), never twice.
+ */
+function preventedDisputeWithdrew(dispute: Stripe.Dispute): boolean {
+  const txs = Array.isArray(dispute.balance_transactions) ? dispute.balance_transactions : [];
+  let net = 0;
+  for (const tx of txs) if (typeof tx?.amount === "number") net += tx.amount;
+  return net < 0;
+}
+
+/** The amount a dispute in its current status holds: none for an inquiry, a won or a prevented one that took nothing. */
+function disputeHoldMinor(dispute: Stripe.Dispute): bigint {
+  if (DISPUTE_RELEASED.has(dispute.status)) return 0n;
+  if (dispute.status === "prevented" && !preventedDisputeWithdrew(dispute)) return 0n;
+  return BigInt(dispute.amount);
+}
+
 /** A dispute's CURRENT state (after re-retrieving it) → the disputed amount to hold. */
 export function observeDispute(dispute: Stripe.Dispute, source: string): StripeEventFact {
   const paymentIntentId = idOf(dispute.payment_intent);
@@ -76,7 +100,7 @@ export function observeDispute(dispute: Stripe.Dispute, source: string): StripeE
     observation: {
       state: "unchanged",
       paymentRef: paymentIntentId,
-      disputedMinor: DISPUTE_RELEASED.has(dispute.status) ? 0n : BigInt(dispute.amount),
+      disputedMinor: disputeHoldMinor(dispute),
       // `amount` is in the charge's currency (Adaptive Pricing: maybe the customer's): a share of
       // the charge when it was retrieved expanded.
       ...(typeof dispute.charge === "object" && dispute.charge !== null

@@ -517,6 +517,8 @@ export async function startFakeStripe() {
       status: string,
       /** Disputed amount when the dispute is opened (default: the whole charge). */
       amount?: number,
+      /** More fields set on the dispute (`balance_transactions`, `payment_method_details`…). */
+      fields?: Json,
     ): Json {
       const { charge, pi } = ensurePayment(sessionId);
       let dp = [...disputes.values()].find((d) => d.charge === charge.id);
@@ -535,6 +537,7 @@ export async function startFakeStripe() {
         disputes.set(dp.id as string, dp);
       }
       dp.status = status;
+      if (fields) Object.assign(dp, fields);
       charge.disputed = true;
       return event(type, { ...dp });
     },

@@ -261,6 +261,86 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.ledger.inconsistentAccounts()).toEqual([]);
     });
   });
+  describe("case stripe-dispute-prevented-no-chargeback", () => {
+    const withdrawn = (amount: number) => ({
+      balance_transactions: [{ id: "txn_dp_1", object: "balance_transaction", amount: -amount, fee: 1500 }],
+    });
+    const card = (caseType: string) => ({
+      payment_method_details: { type: "card", card: { brand: "visa", case_type: caseType } },
+    });
+
+    test("a dispute blocked before it became a chargeback (prevented, block) takes nothing", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId, sessionId } = await paidStripe(h);
+      const prevented = h.fakeStripe.dispute(sessionId, "charge.dispute.created", "prevented", undefined, {
+        ...card("block"),
+        balance_transactions: [],
+      });
+      expect((await h.sendStripe(prevented)).statusCode).toBe(200);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0 (held like an open dispute)
+      expect(h.topups.get(topupId)).toMatchObject({ disputedMinor: 0n, reversedMicroCredits: 0n });
+      const closed = h.fakeStripe.dispute(sessionId, "charge.dispute.closed", "prevented");
+      expect((await h.sendStripe(closed)).json().status).toBe("no_change");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a resolution that refunded 2.00 through a Refund reverses the refund once, not the dispute too", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId, sessionId } = await paidStripe(h);
+      const prevented = h.fakeStripe.dispute(sessionId, "charge.dispute.created", "prevented", 200, {
+        ...card("resolution"),
+        balance_transactions: [],
+      });
+      await h.sendStripe(prevented);
+      await h.sendStripe(h.fakeStripe.refund(sessionId, 200));
+      expect(h.balance(USER)).toBe(3_000_000); // before the fix: 1_000_000 (2.00 refunded + 2.00 held)
+      expect(h.topups.get(topupId)).toMatchObject({ refundedMinor: 200n, disputedMinor: 0n });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("guard: a prevented dispute whose funds were withdrawn holds them; reinstated, releases them", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId, sessionId } = await paidStripe(h);
+      await h.sendStripe(
+        h.fakeStripe.dispute(sessionId, "charge.dispute.funds_withdrawn", "prevented", undefined, {
+          ...card("resolution"),
+          ...withdrawn(500),
+        }),
+      );
+      expect(h.balance(USER)).toBe(0);
+      expect(h.topups.get(topupId)).toMatchObject({ disputedMinor: 500n });
+      await h.sendStripe(
+        h.fakeStripe.dispute(sessionId, "charge.dispute.funds_reinstated", "prevented", undefined, {
+          balance_transactions: [
+            ...withdrawn(500).balance_transactions,
+            { id: "txn_dp_2", amount: 500, fee: 0 },
+          ],
+        }),
+      );
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      // Open and lost disputes still hold the amount whatever their balance transactions say.
+      await h.sendStripe(
+        h.fakeStripe.dispute(sessionId, "charge.dispute.updated", "needs_response", undefined, {
+          balance_transactions: [],
+        }),
+      );
+      expect(h.balance(USER)).toBe(0);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+  });
   describe("review r-review: a notification naming several payments (mercadopago-route merge)", () => {
     test("a payment after the first is checked against the top-up's provider like the event's own", async ({
       db,
