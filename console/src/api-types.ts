@@ -4528,6 +4528,7 @@ export interface paths {
                                 currency: string;
                                 exponent: number;
                                 amountMinor: number;
+                                discountMinor: number;
                                 refundedMinor: number;
                                 /** @description micro-credits (10^-6 credits) */
                                 grantMicroCredits: number;
@@ -4720,6 +4721,7 @@ export interface paths {
                                 exponent: number;
                                 count: number;
                                 amountMinor: number;
+                                discountMinor: number;
                                 refundedMinor: number;
                             }[];
                             revenue: {
@@ -4736,6 +4738,7 @@ export interface paths {
                                 currency: string;
                                 exponent: number;
                                 amountMinor: number;
+                                discountMinor: number;
                                 refundedMinor: number;
                                 /** @description micro-credits (10^-6 credits) */
                                 grantMicroCredits: number;

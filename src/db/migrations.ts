@@ -1570,4 +1570,19 @@ export const MIGRATIONS: readonly Migration[] = [
     END;
     `,
   },
+  // 42 is h-rate's (2026-12-04): numbers are coordinated by the lead.
+  {
+    version: 43,
+    name: "topup-collected-amount",
+    sql: `
+    -- What the provider actually collected for a paid top-up, in its currency's minor units and
+    -- without a tax added on top: less than amount_minor (the pack price) when a coupon or
+    -- promotion code paid part of it, 0 for a 100% one. The payments report and the console's
+    -- revenue showed the pack price for such a payment (USD 5.00 where 4.00 was collected).
+    -- NULL: amount_minor was collected (every top-up paid before this version). When set,
+    -- refunded_minor and disputed_minor are counted in it (money given back of what was
+    -- collected); NULL keeps them in amount_minor's units as before.
+    ALTER TABLE topups ADD COLUMN collected_minor INTEGER CHECK (collected_minor IS NULL OR collected_minor >= 0);
+    `,
+  },
 ];

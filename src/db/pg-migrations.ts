@@ -1246,4 +1246,12 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 43,
+    name: "topup-collected-amount",
+    sql: `
+-- SQLite migration 43: what the provider collected for a paid top-up (a coupon: less than the price).
+ALTER TABLE topups ADD COLUMN collected_minor BIGINT CHECK (collected_minor IS NULL OR collected_minor >= 0);
+`,
+  },
 ];

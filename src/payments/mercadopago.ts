@@ -270,7 +270,7 @@ export function observeMercadoPagoPayment(
   return {
     ...base,
     state: "paid",
-    paid: { amountMinor, currency },
+    paid: { amountMinor, currency, ...(paidMinor !== amountMinor ? { collectedMinor: paidMinor } : {}) },
     ...(Number.isFinite(approvedAtMs) ? { paidAtMs: approvedAtMs } : {}),
     refundedMinor,
     refundIsCurrent: true,
@@ -407,9 +407,18 @@ function combineParts(
   const ids = parts
     .map((p) => p.id)
     .sort((a, b) => (a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0));
+  const paidSum = sum((o) => o.paid?.amountMinor);
+  // What the parts collected (a part paid with a coupon: less than its share of the price). The
+  // summed levels are in the parts' `transaction_amount` units: counted against `paidSum`.
+  const collectedSum = sum((o) => o.paid?.collectedMinor ?? o.paid?.amountMinor);
   return {
     state: "paid",
-    paid: { amountMinor: sum((o) => o.paid?.amountMinor), currency: expected.currency },
+    paid: {
+      amountMinor: paidSum,
+      currency: expected.currency,
+      ...(collectedSum !== paidSum ? { collectedMinor: collectedSum } : {}),
+    },
+    ...(collectedSum !== paidSum ? { amountBasisMinor: paidSum } : {}),
     echoedTopupId: expected.topupId,
     paymentRef: ids.join("+"),
     refundedMinor: sum((o) => inItemUnits(o, o.refundedMinor)),

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import Stripe from "stripe";
 import { AppError, ErrorCode } from "../errors.js";
+import { divRoundHalfUp } from "../money.js";
 import { type CheckoutInput, type CheckoutLink, type PaymentObservation, webhookSecrets } from "./types.js";
 
 /** Webhook timestamps older than this are rejected (Stripe's own default). */
@@ -448,16 +449,27 @@ export function observeCheckoutSession(
 function sessionChargedInIntegrationCurrency(session: Stripe.Checkout.Session): {
   amountMinor: bigint;
   currency: string;
+  collectedMinor?: bigint;
 } {
   const conversion = session.currency_conversion;
   const tax = session.total_details?.amount_tax ?? 0;
   const discount = session.total_details?.amount_discount ?? 0;
   if (discount > 0 && conversion?.source_currency && typeof conversion.amount_subtotal === "number") {
     // Discounted and paid in the customer's currency: the source subtotal is the price before
-    // discounts and taxes (the discount itself is only given in the customer's currency).
+    // discounts and taxes (the discount itself is only given in the customer's currency). What
+    // was collected is the source total, less the share of it an exclusive tax is (that tax is
+    // only given in the customer's currency too).
+    const total = session.amount_total ?? 0;
+    const taxShown = exclusiveTax(total, session.amount_subtotal, session.total_details, tax);
+    const sourceTotal = BigInt(Math.max(0, conversion.amount_total));
+    const collected =
+      taxShown > 0 && total > 0
+        ? divRoundHalfUp(sourceTotal * BigInt(total - taxShown), BigInt(total))
+        : sourceTotal;
     return {
       amountMinor: BigInt(conversion.amount_subtotal),
       currency: conversion.source_currency.toUpperCase(),
+      collectedMinor: collected,
     };
   }
   if (conversion?.source_currency && typeof conversion.amount_total === "number") {
@@ -476,13 +488,14 @@ function sessionChargedInIntegrationCurrency(session: Stripe.Checkout.Session): 
   // A coupon or promotion code (`total_details.amount_discount`, "the sum of all the discounts")
   // lowers what the customer pays, not what they bought: the pack is checked against, and
   // grants for, the price before it (helixml/helix#2489 credits the requested top-up, not the
-  // post-discount amount). Refunds stay a share of the charge's own (discounted) amount.
+  // post-discount amount). What was collected (the reports' amount) is the total without the tax
+  // on top; refunds stay a share of the charge's own (discounted) amount.
   const beforeDiscount = total + Math.max(0, discount);
+  const exclusive = exclusiveTax(total, session.amount_subtotal, session.total_details, tax);
   return {
-    amountMinor: BigInt(
-      beforeDiscount - exclusiveTax(total, session.amount_subtotal, session.total_details, tax),
-    ),
+    amountMinor: BigInt(beforeDiscount - exclusive),
     currency: (session.currency ?? "").toUpperCase(),
+    ...(discount > 0 ? { collectedMinor: BigInt(Math.max(0, total - exclusive)) } : {}),
   };
 }
 

@@ -26,6 +26,7 @@ interface TopupRow {
   created_at_ms: number;
   updated_at_ms: number;
   paid_at_ms: number | null;
+  collected_minor: number | null;
 }
 
 /**
@@ -37,7 +38,8 @@ export const MERCADOPAGO_RETRY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 const TOPUP_COLUMNS = `id, account_id, pack_id, provider, currency, amount_minor, currency_exponent,
   grant_micro_credits, status, provider_ref, payment_ref, checkout_url, expires_at_ms, refunded_minor,
-  disputed_minor, reversed_micro_credits, reversal_count, last_error, created_at_ms, updated_at_ms, paid_at_ms`;
+  disputed_minor, reversed_micro_credits, reversal_count, last_error, created_at_ms, updated_at_ms, paid_at_ms,
+  collected_minor`;
 
 function fromRow(r: TopupRow): Topup {
   return {
@@ -62,6 +64,7 @@ function fromRow(r: TopupRow): Topup {
     createdAtMs: r.created_at_ms,
     updatedAtMs: r.updated_at_ms,
     paidAtMs: r.paid_at_ms,
+    collectedMinor: r.collected_minor === null ? null : BigInt(r.collected_minor),
   };
 }
 
@@ -89,7 +92,9 @@ export type TopupPatch = Pick<
   | "reversalCount"
   | "lastError"
   | "paidAtMs"
->;
+> &
+  /** Set when a payment is applied; absent or null leaves the stored value (never unset). */
+  Partial<Pick<Topup, "collectedMinor">>;
 
 /** Prepared statements over `topups`. Synchronous; callers own the transactions. */
 export function createTopupRepo(db: Db) {
@@ -119,7 +124,7 @@ export function createTopupRepo(db: Db) {
     `UPDATE topups SET status = @status, payment_ref = @payment_ref, refunded_minor = @refunded_minor,
        disputed_minor = @disputed_minor, reversed_micro_credits = @reversed_micro_credits,
        reversal_count = @reversal_count, last_error = @last_error, paid_at_ms = @paid_at_ms,
-       updated_at_ms = @now
+       collected_minor = COALESCE(@collected_minor, collected_minor), updated_at_ms = @now
      WHERE id = @id`,
   );
   // Pending and awaiting top-ups first, oldest first; then the failed MercadoPago ones kept for a
@@ -188,6 +193,7 @@ export function createTopupRepo(db: Db) {
         reversal_count: p.reversalCount,
         last_error: p.lastError,
         paid_at_ms: p.paidAtMs,
+        collected_minor: p.collectedMinor == null ? null : toSafeNumber(p.collectedMinor),
         now: nowMs,
       });
     },

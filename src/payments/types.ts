@@ -35,6 +35,13 @@ export interface Topup {
   createdAtMs: number;
   updatedAtMs: number;
   paidAtMs: number | null;
+  /**
+   * What the provider collected for the paid top-up, minor units of `currency`, without a tax added
+   * on top: below `amountMinor` when a coupon or promotion code paid part of the price (0 for a
+   * 100% one). Null: `amountMinor` was collected (every top-up paid before migration 43). When
+   * set, `refundedMinor` and `disputedMinor` are counted in it; null keeps them in `amountMinor`'s.
+   */
+  collectedMinor: bigint | null;
 }
 
 /**
@@ -45,7 +52,15 @@ export interface PaymentObservation {
   /** What the provider says; `unchanged` carries only refund/dispute levels or references. */
   state: "unchanged" | "awaiting_payment" | "paid" | "failed" | "expired";
   /** Required with `paid`: what was actually charged, checked against the top-up. */
-  paid?: { amountMinor: bigint; currency: string };
+  paid?: {
+    amountMinor: bigint;
+    currency: string;
+    /**
+     * What was actually collected, in the same currency and units, when it is less than
+     * `amountMinor` (a coupon or promotion code paid the rest). Absent: `amountMinor`.
+     */
+    collectedMinor?: bigint;
+  };
   /** Our top-up id as echoed by the provider (metadata / external_reference), cross-checked. */
   echoedTopupId?: string | null;
   paymentRef?: string | null;

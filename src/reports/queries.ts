@@ -740,7 +740,7 @@ export function topupTotals(
               SUM(refundedCount) AS refundedCount, SUM(refundedMinor) AS refundedMinor
          FROM (
            SELECT currency, MAX(currency_exponent) AS exponent, COUNT(*) AS paidCount,
-                  SUM(amount_minor) AS paidMinor, 0 AS refundedCount, 0 AS refundedMinor
+                  SUM(COALESCE(collected_minor, amount_minor)) AS paidMinor, 0 AS refundedCount, 0 AS refundedMinor
              FROM topups WHERE paid_at_ms >= @since AND paid_at_ms < @until GROUP BY currency
            UNION ALL
            SELECT currency, MAX(exponent) AS exponent, 0, 0, SUM(CASE WHEN m > 0 THEN 1 ELSE 0 END), SUM(m)

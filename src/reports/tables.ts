@@ -172,6 +172,7 @@ export function userActivity(
         status: string;
         currency: string;
         amountMinor: number;
+        discountMinor: number;
         exponent: number;
         refundedMinor: number;
         grantMicroCredits: number;
@@ -179,7 +180,8 @@ export function userActivity(
         paidAtMs: number | null;
       }
     >(
-      `SELECT id, provider, status, currency, amount_minor AS amountMinor, currency_exponent AS exponent,
+      `SELECT id, provider, status, currency, COALESCE(collected_minor, amount_minor) AS amountMinor,
+              amount_minor - COALESCE(collected_minor, amount_minor) AS discountMinor, currency_exponent AS exponent,
               refunded_minor AS refundedMinor, grant_micro_credits AS grantMicroCredits,
               created_at_ms AS createdAtMs, paid_at_ms AS paidAtMs
          FROM topups WHERE account_id = ? ORDER BY created_at_ms DESC LIMIT 50`,
@@ -234,18 +236,20 @@ export function paymentsReport(
         exponent: number;
         count: number;
         amountMinor: number;
+        discountMinor: number;
         refundedMinor: number;
       }
     >(
       `SELECT status, provider, currency, MAX(currency_exponent) AS exponent, COUNT(*) AS count,
-              SUM(amount_minor) AS amountMinor, SUM(refunded_minor) AS refundedMinor
+              SUM(COALESCE(collected_minor, amount_minor)) AS amountMinor, SUM(amount_minor - COALESCE(collected_minor, amount_minor)) AS discountMinor,
+              SUM(refunded_minor) AS refundedMinor
          FROM topups WHERE created_at_ms >= ? AND created_at_ms < ?
         GROUP BY status, provider, currency ORDER BY status, provider, currency`,
     )
     .all(q.sinceMs, q.untilMs);
   const revenue = db
     .prepare<[number, number], { day: number; currency: string; exponent: number; amountMinor: number }>(
-      `SELECT paid_at_ms / ${DAY_MS} AS day, currency, MAX(currency_exponent) AS exponent, SUM(amount_minor) AS amountMinor
+      `SELECT paid_at_ms / ${DAY_MS} AS day, currency, MAX(currency_exponent) AS exponent, SUM(COALESCE(collected_minor, amount_minor)) AS amountMinor
          FROM topups WHERE paid_at_ms >= ? AND paid_at_ms < ? GROUP BY day, currency ORDER BY day, currency`,
     )
     .all(q.sinceMs, q.untilMs)
@@ -287,6 +291,7 @@ export function paymentsReport(
         currency: string;
         exponent: number;
         amountMinor: number;
+        discountMinor: number;
         refundedMinor: number;
         grantMicroCredits: number;
         lastError: string | null;
@@ -295,7 +300,8 @@ export function paymentsReport(
       }
     >(
       `SELECT id, account_id AS userId, pack_id AS packId, provider, status, currency, currency_exponent AS exponent,
-              amount_minor AS amountMinor, refunded_minor AS refundedMinor, grant_micro_credits AS grantMicroCredits,
+              COALESCE(collected_minor, amount_minor) AS amountMinor, amount_minor - COALESCE(collected_minor, amount_minor) AS discountMinor,
+              refunded_minor AS refundedMinor, grant_micro_credits AS grantMicroCredits,
               last_error AS lastError, created_at_ms AS createdAtMs, paid_at_ms AS paidAtMs
          FROM topups WHERE ${where.join(" AND ")} ORDER BY created_at_ms DESC, id LIMIT @limit OFFSET @offset`,
     )

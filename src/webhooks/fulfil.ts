@@ -69,21 +69,35 @@ export function reversalTargetMicros(
   disputedMinor: bigint,
 ): bigint {
   const taken = refundedMinor + disputedMinor;
-  if (paidMinor <= 0n || taken >= paidMinor) return grantMicroCredits;
+  // Nothing taken back (also of a payment that collected nothing: a 100% coupon) reverses nothing.
   if (taken <= 0n) return 0n;
+  if (paidMinor <= 0n || taken >= paidMinor) return grantMicroCredits;
   return (2n * grantMicroCredits * taken + paidMinor) / (2n * paidMinor);
 }
 
 /**
- * A refund or dispute level counted against another whole (`amountBasisMinor`: a Stripe charge in
- * the customer's currency under Adaptive Pricing) → the same share of the top-up's amount, rounded
- * half-up; all of the charge is all of the top-up. Without a basis the level is already in the
- * top-up's minor units.
+ * The whole a top-up's `refundedMinor` and `disputedMinor` are counted against: what was collected
+ * (a coupon: less than the price) when that was recorded (migration 43), else the price, as they
+ * were counted before.
  */
-function inTopupUnits(level: bigint | undefined, basis: bigint | undefined, t: Topup): bigint | undefined {
-  if (level === undefined || basis === undefined || basis <= 0n || basis === t.amountMinor) return level;
-  if (level >= basis) return t.amountMinor;
-  return divRoundHalfUp(level * t.amountMinor, basis);
+export function refundUnitsMinor(t: Pick<Topup, "amountMinor" | "collectedMinor">): bigint {
+  return t.collectedMinor ?? t.amountMinor;
+}
+
+/**
+ * A refund or dispute level counted against another whole (`amountBasisMinor`: a Stripe charge in
+ * the customer's currency under Adaptive Pricing, a MercadoPago payment's price before its coupon)
+ * → the same share of `units` (the top-up's {@link refundUnitsMinor}), rounded half-up; all of the
+ * charge is all of it. Without a basis the level is already in those units.
+ */
+function inTopupUnits(
+  level: bigint | undefined,
+  basis: bigint | undefined,
+  units: bigint,
+): bigint | undefined {
+  if (level === undefined || basis === undefined || basis <= 0n || basis === units) return level;
+  if (level >= basis) return units;
+  return divRoundHalfUp(level * units, basis);
 }
 
 /** A current value replaces the refund level; a snapshot can only raise it (bigints: no Math.max). */
@@ -101,6 +115,16 @@ function paidAt(o: PaymentObservation, t: Topup, nowMs: number): number {
   const at = o.paidAtMs;
   if (at === undefined || !Number.isFinite(at)) return nowMs;
   return Math.min(nowMs, Math.max(t.createdAtMs, Math.trunc(at)));
+}
+
+/**
+ * What a payment collected, in the top-up's minor units: its `collectedMinor` when below the price
+ * (never above it, never negative), else the price.
+ */
+function collectedOf(paid: PaymentObservation["paid"], t: Topup): bigint {
+  const c = paid?.collectedMinor;
+  if (c === undefined || c >= t.amountMinor) return t.amountMinor;
+  return c < 0n ? 0n : c;
 }
 
 const money = (t: Topup, minor: bigint) => `${minorToDecimal(minor, t.currencyExponent)} ${t.currency}`;
@@ -174,10 +198,16 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
       return finish(outcome("unknown_topup", null, detail, 0n, 0n, input.topupId));
     }
     const reject = (detail: string) => finish(outcome("rejected", topup, detail, 0n, 0n));
+    // A payment that pays the top-up now records what it collected (a coupon: less than the
+    // price; the reports' amount), and its refund and dispute levels are counted in it. A top-up
+    // already paid keeps what it recorded (null before migration 43: counted in the price).
+    const paysNow = observation.state === "paid" && observation.paid !== undefined && topup.status !== "paid";
+    const collectedNow = paysNow ? collectedOf(observation.paid, topup) : null;
+    const units = collectedNow ?? refundUnitsMinor(topup);
     if (observation.amountBasisMinor !== undefined) {
       const basis = observation.amountBasisMinor;
-      const refundedMinor = inTopupUnits(observation.refundedMinor, basis, topup);
-      const disputedMinor = inTopupUnits(observation.disputedMinor, basis, topup);
+      const refundedMinor = inTopupUnits(observation.refundedMinor, basis, units);
+      const disputedMinor = inTopupUnits(observation.disputedMinor, basis, units);
       observation = {
         ...observation,
         ...(refundedMinor === undefined ? {} : { refundedMinor }),
@@ -201,9 +231,9 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
       otherPayment &&
       topup.status === "paid" &&
       observation.state === "paid" &&
-      topup.refundedMinor >= topup.amountMinor &&
+      topup.refundedMinor >= units &&
       topup.disputedMinor === 0n &&
-      (observation.refundedMinor ?? 0n) + (observation.disputedMinor ?? 0n) < topup.amountMinor;
+      (observation.refundedMinor ?? 0n) + (observation.disputedMinor ?? 0n) < units;
     if (otherPayment && topup.status === "paid" && !replacesRefunded) {
       return reject(
         `payment ${observation.paymentRef} is not payment ${topup.paymentRef} that paid top-up ${topup.id}` +
@@ -240,6 +270,7 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
       reversalCount: topup.reversalCount,
       lastError: topup.lastError,
       paidAtMs: topup.paidAtMs,
+      collectedMinor: topup.collectedMinor,
     };
     const unsettled = topup.status === "pending" || topup.status === "awaiting_payment";
     let granted = 0n;
@@ -259,6 +290,7 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
           granted = topup.grantMicroCredits;
           next.status = "paid";
           next.paidAtMs = paidAt(observation, topup, nowMs);
+          next.collectedMinor = collectedNow;
           next.lastError = null;
         }
         break;
@@ -292,7 +324,7 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
     if (next.status === "paid") {
       const target = reversalTargetMicros(
         topup.grantMicroCredits,
-        topup.amountMinor,
+        next.collectedMinor ?? topup.amountMinor,
         next.refundedMinor,
         next.disputedMinor,
       );
@@ -306,7 +338,7 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
           idempotencyKey: `topup:${topup.id}:reversal:${next.reversalCount}`,
           reason:
             `top-up ${topup.id}: ${observation.source}; refunded ${money(topup, next.refundedMinor)}, ` +
-            `disputed ${money(topup, next.disputedMinor)} of ${money(topup, topup.amountMinor)}; ` +
+            `disputed ${money(topup, next.disputedMinor)} of ${money(topup, next.collectedMinor ?? topup.amountMinor)}; ` +
             `${delta > 0n ? "reversed" : "restored"} ${formatMicroCredits(delta > 0n ? delta : -delta)} credits`,
           ref: topup.id,
           nowMs,

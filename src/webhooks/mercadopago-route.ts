@@ -9,7 +9,7 @@ import {
   paymentGroupTopic,
   splitPaymentIds,
 } from "../payments/index.js";
-import type { Fulfiller, ProviderEventRecord } from "./fulfil.js";
+import { type Fulfiller, type ProviderEventRecord, refundUnitsMinor } from "./fulfil.js";
 import { type SignatureCheck, verifyMercadoPagoSignature } from "./verify-mercadopago.js";
 
 export interface MercadoPagoWebhookOptions {
@@ -273,7 +273,8 @@ export async function mercadoPagoWebhookRoutes(
     for (const topupId of new Set(outcomes.map((o) => o.topupId))) {
       const t = topupId ? opts.fulfiller.topups.get(topupId) : null;
       if (!topupId || !t || t.provider !== "mercadopago" || t.status !== "paid") continue;
-      if (t.refundedMinor < t.amountMinor || t.disputedMinor !== 0n) continue;
+      const whole = refundUnitsMinor(t); // what it collected (a coupon: less than the price)
+      if (whole <= 0n || t.refundedMinor < whole || t.disputedMinor !== 0n) continue;
       try {
         const own = new Set(splitPaymentIds(t.paymentRef) ?? [t.paymentRef]);
         const others = (await mp.searchPayments(topupId)).filter(

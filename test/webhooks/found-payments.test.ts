@@ -12,6 +12,7 @@ import {
   reconcileTopups,
   stripeKeyLiveMode,
 } from "../../src/payments/index.js";
+import { paymentsReport, topupTotals } from "../../src/reports/index.js";
 import { createFulfiller, signMercadoPagoNotification } from "../../src/webhooks/index.js";
 import {
   createPaymentsHarness,
@@ -786,6 +787,107 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0
     });
   });
+  describe("case topup-collected-amount-with-coupon", () => {
+    const report = (h: PaymentsHarness) => {
+      const r = paymentsReport(h.deps.db, {
+        sinceMs: 0,
+        untilMs: Date.now() + 86_400_000,
+        limit: 10,
+        offset: 0,
+      });
+      const overview = topupTotals(h.deps.db, 0, Date.now() + 86_400_000);
+      return { ...r, overview };
+    };
+
+    test("a Stripe promotion code: the report shows the 4.00 collected, the 1.00 off and the 2.00 refunded", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.discountOn(sessionId, 100); // 5.00 − 1.00: amount_total 400
+      expect((await h.sendStripe(h.fakeStripe.completePaid(sessionId))).json().status).toBe("applied");
+      expect(h.topups.get(topupId)).toMatchObject({ amountMinor: 500n, collectedMinor: 400n });
+      let r = report(h);
+      expect(r.topups[0]).toMatchObject({ amountMinor: 400, discountMinor: 100 }); // before the fix: 500, no discount
+      expect(r.revenue).toMatchObject([{ currency: "USD", amountMinor: 400 }]); // before the fix: 500
+      expect(r.groups).toMatchObject([{ status: "paid", amountMinor: 400, discountMinor: 100 }]);
+      expect(r.overview).toMatchObject([{ currency: "USD", paidMinor: 400 }]); // before the fix: 500
+      // USD 2.00 of the 4.00 given back: still half the pack's credits, and 2.00 in the report.
+      expect((await h.sendStripe(h.fakeStripe.refund(sessionId, 200))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(2_500_000);
+      r = report(h);
+      expect(r.topups[0]).toMatchObject({ refundedMinor: 200 }); // before the fix: 250
+      expect(r.overview).toMatchObject([{ paidMinor: 400, refundedMinor: 200 }]); // before the fix: 500, 250
+      // The rest: everything collected is back, nothing is left of the pack.
+      expect((await h.sendStripe(h.fakeStripe.refund(sessionId, 200))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(0);
+      expect(report(h).topups[0]).toMatchObject({ refundedMinor: 400 }); // before the fix: 500
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a 100% coupon collects 0.00 (5.00 off) and a MercadoPago coupon ARS 4000 of 5000", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const free = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(free.topupId);
+      h.fakeStripe.discountOn(sessionId, 500);
+      expect((await h.sendStripe(h.fakeStripe.completeFree(sessionId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      const mp = await h.createTopup(USER, "starter", "mercadopago"); // ARS 5000
+      const paymentId = h.fakeMp.pay(mp.topupId, { coupon: 1000 }); // the payer pays 4000
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(2 * FIVE_CREDITS);
+      h.fakeMp.update(paymentId, { refunded: 2000 });
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS + 2_500_000); // half of what was paid: half the pack
+      const r = report(h);
+      const byId = new Map(r.topups.map((t) => [t.id, t]));
+      expect(byId.get(free.topupId)).toMatchObject({ amountMinor: 0, discountMinor: 500 }); // before: 500, –
+      expect(byId.get(mp.topupId)).toMatchObject({
+        amountMinor: 400_000, // before the fix: 500_000 (ARS 5000.00)
+        discountMinor: 100_000,
+        refundedMinor: 200_000, // before the fix: 250_000
+      });
+      expect(r.overview).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ currency: "USD", paidMinor: 0 }),
+          expect.objectContaining({ currency: "ARS", paidMinor: 400_000, refundedMinor: 200_000 }),
+        ]),
+      );
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("guard: a top-up paid before migration 43 keeps its refunds counted in the price (no re-reversal)", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      h.fakeStripe.discountOn(sessionId, 100);
+      expect((await h.sendStripe(h.fakeStripe.completePaid(sessionId))).json().status).toBe("applied");
+      await h.sendStripe(h.fakeStripe.refund(sessionId, 200));
+      // As a database written before the migration holds it: no collected amount, the 2.00 refund
+      // stored as its share of the price (2.50), 2.5 credits reversed.
+      h.deps.db
+        .prepare("UPDATE topups SET collected_minor = NULL, refunded_minor = 250 WHERE id = ?")
+        .run(topupId);
+      expect((await h.sendStripe(h.fakeStripe.refund(sessionId, 0))).json().status).toBe("no_change");
+      expect(h.balance(USER)).toBe(2_500_000);
+      expect(h.topups.get(topupId)).toMatchObject({ collectedMinor: null, refundedMinor: 250n });
+      await h.sendStripe(h.fakeStripe.refund(sessionId, 200)); // the rest
+      expect(h.balance(USER)).toBe(0);
+      expect(h.topups.get(topupId)).toMatchObject({ collectedMinor: null, refundedMinor: 500n });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+  });
   describe("case mercadopago-coupon-refund-share", () => {
     test("a refund of a payment made with a coupon is a share of what the payer paid", async ({
       db,
@@ -802,8 +904,11 @@ describe.each(ENGINES)("%s", (engine) => {
       h.fakeMp.update(paymentId, { refunded: 2000 });
       expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
       expect(h.balance(USER)).toBe(2_500_000); // before the fix: 3_000_000 (2000 of 5000)
+      // Counted in what was collected (ARS 4000, case topup-collected-amount-with-coupon; 250_000n,
+      // its share of the price, before 2026-12-04).
       expect(h.topups.get(topupId)).toMatchObject({
-        refundedMinor: 250_000n,
+        collectedMinor: 400_000n,
+        refundedMinor: 200_000n,
         reversedMicroCredits: 2_500_000n,
       });
       expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("no_change");
@@ -812,7 +917,7 @@ describe.each(ENGINES)("%s", (engine) => {
       expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
       expect(h.balance(USER)).toBe(0);
       expect(h.topups.get(topupId)).toMatchObject({
-        refundedMinor: 500_000n,
+        refundedMinor: 400_000n,
         reversedMicroCredits: FIVE_CREDITS_N,
       });
       expect(h.ledger.inconsistentAccounts()).toEqual([]);

@@ -156,7 +156,10 @@ const topupRowSchema = z.object({
   status: z.string(),
   currency: z.string(),
   exponent: z.number().int(),
+  /** What was collected once paid (a coupon or promotion code: less than the pack price); else the price. */
   amountMinor: z.number().int(),
+  /** The pack price less `amountMinor`: what a coupon or promotion code took off (0 without one). */
+  discountMinor: z.number().int(),
   refundedMinor: z.number().int(),
   grantMicroCredits: micro,
   createdAtMs: z.number().int(),
@@ -417,6 +420,7 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
                 exponent: z.number().int(),
                 count: z.number().int(),
                 amountMinor: z.number().int(),
+                discountMinor: z.number().int(),
                 refundedMinor: z.number().int(),
               }),
             ),
