@@ -1570,7 +1570,6 @@ export const MIGRATIONS: readonly Migration[] = [
     END;
     `,
   },
-  // 42 is h-rate's (2026-12-04): numbers are coordinated by the lead.
   {
     version: 43,
     name: "topup-collected-amount",
