@@ -74,6 +74,9 @@ export function migratePostgres(db: PgDatabase, migrations: readonly Migration[]
 /** Pages of WAL after which a commit checkpoints it (SQLite's default: 1,000). */
 export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
+/** Page cache of each connection {@link openDatabase} opens, KiB (see there). */
+export const SQLITE_CACHE_KIB = 8192;
+
 /** Busy timeout of one-shot CLI commands: waiting a while for another writer is fine there. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 /**
@@ -124,8 +127,13 @@ export function openDatabase(
   // otherwise leaves copies of old cells (chat previews) in the file's free space, which
   // `purge-previews` could not reach (its own secure_delete = ON only covers what it frees).
   db.pragma("secure_delete = FAST");
-  // 16 MiB page cache: the hot B-trees (dedupe keys, ledger keys) stay in memory during a backlog.
-  db.pragma("cache_size = -16384");
+  // Page cache: the inner pages of the hot B-trees (dedupe keys, ledger keys) stay in memory
+  // during a backlog. 8 MiB, not 16 (2026-12-04): the leaves of the random-order indexes
+  // (dedupe keys, response keys, account+time: ~32 MB at bench:meter's 222,000 calls) never fit
+  // in either, and the 8 MiB off the cache is off the meter's peak RSS (bench:meter 197-202 →
+  // 187-189 MB); the misses it adds are ~7,000 more page reads from the OS cache per backlog
+  // (`/proc/<pid>/io`: +29 MB read, 4 MiB would be +300 MB). Reports raise it for their query.
+  db.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
   // Checkpoint the WAL every 10,000 pages (~40 MB) instead of SQLite's 1,000: a backlog's
   // commits rewrite the same index pages again and again, and each checkpoint copies them to the
   // database file and fsyncs it. Measured on bench:meter (1.1 GB, 222k calls): commit time

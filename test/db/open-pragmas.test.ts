@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { openDatabase, WAL_AUTOCHECKPOINT_PAGES } from "../../src/db/open.js";
+import { openDatabase, SQLITE_CACHE_KIB, WAL_AUTOCHECKPOINT_PAGES } from "../../src/db/open.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -10,7 +10,7 @@ afterEach(() => {
 });
 
 describe("openDatabase: connection settings of every SQLite connection", () => {
-  it("WAL, synchronous FULL, secure_delete FAST, and a WAL checkpointed every 10,000 pages", () => {
+  it("WAL, synchronous FULL, secure_delete FAST, an 8 MiB page cache, and a WAL checkpointed every 10,000 pages", () => {
     const dir = mkdtempSync(join(tmpdir(), "cg-pragmas-"));
     dirs.push(dir);
     const path = join(dir, "c.sqlite");
@@ -21,6 +21,9 @@ describe("openDatabase: connection settings of every SQLite connection", () => {
       expect(db.pragma("secure_delete", { simple: true })).toBe(2); // FAST
       expect(WAL_AUTOCHECKPOINT_PAGES).toBe(10_000);
       expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(WAL_AUTOCHECKPOINT_PAGES);
+      // an 8 MiB page cache (negative: KiB), part of the meter's peak RSS (README, Issue #10)
+      expect(SQLITE_CACHE_KIB).toBe(8192);
+      expect(db.pragma("cache_size", { simple: true })).toBe(-SQLITE_CACHE_KIB);
       // ~3,000 pages over 30 commits: with SQLite's default (1,000) the WAL would have been
       // checkpointed and restarted; here it still holds them all.
       db.exec("CREATE TABLE t (x BLOB)");

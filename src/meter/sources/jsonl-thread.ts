@@ -69,6 +69,15 @@ export const LINE_TOO_BIG_EXIT = 75;
  * threads' CPU 3.8-4.2 s → 1.8-2.1 s, the meter's peak RSS +~7 MB).
  */
 export const READER_THREAD_OLD_GEN_MB = 48;
+/**
+ * The reader thread's young-generation limit (MB): two 4 MiB semi-spaces (12 gives the same).
+ * 8, not 16 (2026-12-04): 16 MiB of the meter's ~200 MB peak RSS was that thread's semi-spaces,
+ * and bench:meter's target is < 200 MB. Measured on its backlog (with the 8 MiB SQLite cache,
+ * 2 alternating runs each, machine under load): peak RSS 187-189 → 180-183 MB, scavenges
+ * 137 → 261 and full collections 14 → 21 (the same ~1 MB survives each scavenge), user CPU
+ * +~0.3 s (~4 %).
+ */
+export const READER_THREAD_YOUNG_GEN_MB = 8;
 /** The most the reader thread's old-generation limit grows to (MB); out of heap there, it is final. */
 export const READER_THREAD_MAX_OLD_GEN_MB = 256;
 
@@ -168,9 +177,13 @@ export function createReaderThread(opts: ReaderThreadOptions = {}) {
     // generation (READER_THREAD_OLD_GEN_MB); a single line of tens of MB ends it first
     // (READER_THREAD_MAX_LINE). The young generation is not the
     // smallest, though: at 2 MB the thread scavenged ~800 times per 1.1 GB backlog (0.9 s of
-    // GC); at 16 MB ~130 times (0.4 s), for ~9 MB more peak RSS (bench: 184 MB).
+    // GC); at 16 MB ~130 times (0.4 s), for ~9 MB more peak RSS. READER_THREAD_YOUNG_GEN_MB says
+    // why it is 8 now.
     const w = new Worker(file as string, {
-      resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: oldGenMb },
+      resourceLimits: {
+        maxYoungGenerationSizeMb: READER_THREAD_YOUNG_GEN_MB,
+        maxOldGenerationSizeMb: oldGenMb,
+      },
     });
     w.unref();
     let lastError: unknown = null;
