@@ -892,8 +892,11 @@ function scanLines(
     if (s === nl) continue; // blank line
     if (pieceOf === physical && data[s] !== OPEN_BRACE) continue; // garbage after a NUL run
     pieceOf = physical;
-    // an entry pretty-printed over several lines (`jq .`): read as the one line it would be
-    if (!zeroEnds && nl === newlineAt && data[s] === OPEN_BRACE) {
+    // an entry pretty-printed over several lines (`jq .`): read as the one line it would be. Only a
+    // `{` at its line's start (byte order marks aside) opens one: an indented lone `{` is an inner
+    // object of an entry whose own `{` did not group (cut by a crash, over the cap, not JSON), and
+    // searching ahead from each of those made such an entry quadratic (case pretty-entry-inner-brace-rescan)
+    if (!zeroEnds && nl === newlineAt && data[s] === OPEN_BRACE && !indented(data, lineStart, s)) {
       const pretty = prettyEntry(data, s, nl);
       if (pretty === "wait") {
         if (handOver) return lineStart; // its last line may still be coming: read again with more
@@ -963,8 +966,8 @@ function blankBytes(data: Buffer, from: number, to: number): boolean {
 /**
  * An entry pretty-printed over several lines (a transcript passed through `jq .` without `-c`,
  * re-serialised with `JSON.stringify(e, null, 2)` or Python's `json.dump(e, indent=…)`): its
- * first line is a lone `{` (at `s`, its newline at `nl`), its inner lines are indented and its
- * last is a `}` at the line's start, blanks around them. Grouped as log shippers group such lines
+ * first line is a lone `{` at the line's start (at `s`, its newline at `nl`), its inner lines are
+ * indented and its last is a `}` at the line's start, blanks around them. Grouped as log shippers group such lines
  * (Fluent Bit's `json` multiline parser: a line starting `{`, indented lines, a lone `}`).
  * @returns the entry compacted to one line and the position past its last line's newline; "wait"
  *   when `data` ends before its last line (more bytes may complete it); null when the lines are no
@@ -992,10 +995,16 @@ function prettyEntry(data: Buffer, s: number, nl: number): { line: Buffer; next:
   }
 }
 
-/** Whether a decoded line (with its line end) is a lone `{`: a pretty-printed entry's first. */
+/** Whether `data[from, to)` holds a space or a tab: a line's indentation (see {@link prettyEntry}). */
+function indented(data: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (data[i] === 0x20 || data[i] === 0x09) return true;
+  return false;
+}
+
+/** Whether a decoded line (with its line end) is a lone `{` at its start: a pretty-printed entry's first. */
 function loneBrace(line: Buffer): boolean {
   const b = line.indexOf(OPEN_BRACE);
-  return b !== -1 && blankLine(line, 0, b) && blankLine(line, b + 1, line.length);
+  return b !== -1 && !indented(line, 0, b) && blankLine(line, 0, b) && blankLine(line, b + 1, line.length);
 }
 
 /** `blankBytes` that takes a newline for a blank too (a decoded line keeps its line end). */
@@ -1045,7 +1054,7 @@ function* eachEntryLine(content: Buffer): Generator<[Buffer, number, number]> {
     const [line, lineNo, at] = item;
     if (at < skipTo) continue;
     const b = line.indexOf(OPEN_BRACE);
-    if (b !== -1 && blankBytes(line, 0, b) && blankBytes(line, b + 1, line.length)) {
+    if (b !== -1 && !indented(line, 0, b) && blankBytes(line, 0, b) && blankBytes(line, b + 1, line.length)) {
       const s = content.indexOf(OPEN_BRACE, at); // (after a byte order mark `line` no longer holds)
       const nl = content.indexOf(NEWLINE, s);
       const pretty = nl === -1 ? null : prettyEntry(content, s, nl);

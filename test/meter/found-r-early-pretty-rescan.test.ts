@@ -1,0 +1,97 @@
+// An entry pretty-printed over several lines whose own `{` does not group (cut by a crash, not
+// JSON) must not make the reader search ahead again from each of its inner lone `{` lines: that
+// made such an entry quadratic (case test/cases/pretty-entry-inner-brace-rescan).
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterEach, describe, expect, it } from "vitest";
+import { queryUsage } from "../../src/meter/report.js";
+import { assistantLine, meterCaseDir, meterFor, type TempWorld, tempWorld } from "../support/meter-env.js";
+
+const CASE = resolve(import.meta.dirname, "../cases/pretty-entry-inner-brace-rescan");
+const T0 = 1_795_371_100_000;
+/** Far above the reading time of ~1 MiB (well under a second), far below the rescans' (>10 s of CPU). */
+const BOUND_MS = 6_000;
+
+let worlds: TempWorld[] = [];
+afterEach(() => {
+  for (const w of worlds) w.cleanup();
+  worlds = [];
+});
+function world(): TempWorld {
+  const w = tempWorld();
+  worlds.push(w);
+  return w;
+}
+
+function sessionsDir(w: TempWorld): string {
+  const dir = join(w.stateDir, "agents", "main", "sessions");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, "sessions.json"),
+    JSON.stringify({ "agent:main:telegram:direct:5550101": { sessionId: "s1", lastChannel: "telegram" } }),
+  );
+  return dir;
+}
+
+function inputs(w: TempWorld): number[] {
+  return (
+    w.db.prepare("SELECT input_tokens FROM usage_events ORDER BY input_tokens").all() as {
+      input_tokens: number;
+    }[]
+  ).map((r) => r.input_tokens);
+}
+
+/** An assistant entry with `blocks` content blocks, pretty-printed (2 spaces): one `    {` line each. */
+function prettyWithBlocks(tsMs: number, input: number, blocks: number): string {
+  const e = JSON.parse(assistantLine(tsMs, input));
+  e.message.content = Array.from({ length: blocks }, (_, i) => ({ type: "text", text: `part ${i}` }));
+  return JSON.stringify(e, null, 2);
+}
+
+describe("case pretty-entry-inner-brace-rescan: an entry that does not group is read in linear time", () => {
+  it("the case: telegram:5551101 2 calls $0.0105, the crash-cut entry's lines malformed", async () => {
+    const { s, world: w } = await meterCaseDir(CASE, "calculate");
+    worlds.push(w);
+    expect(s).toMatchObject({ billed: 2 });
+    expect(
+      Object.fromEntries(queryUsage(w.db, { by: "user" }).map((r) => [r.key, [r.requests, r.costUsd]])),
+    ).toEqual({ "telegram:5551101": [2, "0.0105"] });
+  });
+
+  it("a live file: an entry cut by a crash with 20,000 inner `{` lines, then compact entries", async () => {
+    const w = world();
+    const pretty = prettyWithBlocks(T0 + 1_000, 999, 20_000);
+    const cut = pretty.slice(0, pretty.length - 300); // the crash: its last lines never written
+    writeFileSync(
+      join(sessionsDir(w), "s1.jsonl"),
+      `${assistantLine(T0, 100)}\n${cut}\n${assistantLine(T0 + 2_000, 200)}\n${assistantLine(T0 + 3_000, 300)}\n`,
+    );
+    const m = meterFor(w);
+    const t = performance.now();
+    expect(await m.runOnce()).toMatchObject({ billed: 3 });
+    expect(performance.now() - t).toBeLessThan(BOUND_MS);
+    expect(await m.runOnce()).toMatchObject({ billed: 0 });
+    m.close();
+    expect(inputs(w)).toEqual([100, 200, 300]);
+  });
+
+  it("a gzipped archive: Python's json.dump(indent=2) wrote NaN (no JSON), 20,000 inner `{` lines", async () => {
+    const w = world();
+    const pretty = prettyWithBlocks(T0 + 1_000, 999, 20_000).replace(
+      '"input": 999',
+      '"input": 999, "score": NaN',
+    );
+    expect(pretty).toContain('"score": NaN');
+    writeFileSync(
+      join(sessionsDir(w), "s1.jsonl.deleted.2026-11-22T19-05-00.000Z.gz"),
+      gzipSync(`${assistantLine(T0, 100)}\n${pretty}\n${assistantLine(T0 + 2_000, 200)}\n`),
+    );
+    const m = meterFor(w);
+    const t = performance.now();
+    expect(await m.runOnce()).toMatchObject({ billed: 2 });
+    expect(performance.now() - t).toBeLessThan(BOUND_MS);
+    m.close();
+    expect(inputs(w)).toEqual([100, 200]);
+  });
+});
