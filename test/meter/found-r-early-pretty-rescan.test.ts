@@ -1,7 +1,7 @@
 // An entry pretty-printed over several lines whose own `{` does not group (cut by a crash, not
 // JSON) must not make the reader search ahead again from each of its inner lone `{` lines: that
 // made such an entry quadratic (case test/cases/pretty-entry-inner-brace-rescan).
-import { mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
@@ -91,6 +91,40 @@ describe("case pretty-entry-inner-brace-rescan: an entry that does not group is 
     const t = performance.now();
     expect(await m.runOnce()).toMatchObject({ billed: 2 });
     expect(performance.now() - t).toBeLessThan(BOUND_MS);
+    m.close();
+    expect(inputs(w)).toEqual([100, 200]);
+  });
+});
+
+// A crash's zero fill inside a pretty-printed entry cut mid-write, and the next entry appended
+// right after the fill on the same physical line: the grouping took that line for an indented
+// line of the cut entry and waited for its `}`, so the call after the fill, the session's last,
+// was not billed (case test/cases/pretty-entry-cut-by-zero-fill).
+describe("case pretty-entry-cut-by-zero-fill: the entry after a crash's zero fill is billed at once", () => {
+  const ZERO_CASE = resolve(import.meta.dirname, "../cases/pretty-entry-cut-by-zero-fill");
+  for (const readerThread of [true, false]) {
+    it(`telegram:5551101 2 calls $0.015 (was 1 call $0.003); reader thread ${readerThread}`, async () => {
+      const { s, world: w } = await meterCaseDir(ZERO_CASE, "calculate", { readerThread });
+      worlds.push(w);
+      expect(s).toMatchObject({ billed: 2 });
+      expect(
+        Object.fromEntries(queryUsage(w.db, { by: "user" }).map((r) => [r.key, [r.requests, r.costUsd]])),
+      ).toEqual({ "telegram:5551101": [2, "0.015"] });
+    });
+  }
+
+  it("written across two polls: the cut entry waits, then a 4 KiB fill and the next call bill it", async () => {
+    const w = world();
+    const file = join(sessionsDir(w), "s1.jsonl");
+    const pretty = JSON.stringify(JSON.parse(assistantLine(T0 + 1_000, 999)), null, 2);
+    writeFileSync(file, `${assistantLine(T0, 100)}\n${pretty.slice(0, pretty.indexOf('"usage"') + 4)}`);
+    const m = meterFor(w);
+    expect(await m.runOnce()).toMatchObject({ billed: 1 });
+    appendFileSync(
+      file,
+      Buffer.concat([Buffer.alloc(4096), Buffer.from(`${assistantLine(T0 + 2_000, 200)}\n`)]),
+    );
+    expect(await m.runOnce()).toMatchObject({ billed: 1 });
     m.close();
     expect(inputs(w)).toEqual([100, 200]);
   });

@@ -991,6 +991,10 @@ function prettyEntry(data: Buffer, s: number, nl: number): { line: Buffer; next:
     }
     // a line that starts a line of its own (an entry, another `{`, garbage) ends the search
     if (at < e && data[at] !== 0x20 && data[at] !== 0x09 && data[at] !== 0x0d) return null;
+    // and so does a NUL: no pretty-printed entry holds one, a crash's zero fill does, and the
+    // entry appended after it is read at once, not held back until a later line (case
+    // pretty-entry-cut-by-zero-fill)
+    if (data.subarray(at, e).indexOf(ZERO_FILL) !== -1) return null;
     at = e + 1;
   }
 }
