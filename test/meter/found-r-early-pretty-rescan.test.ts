@@ -10,8 +10,9 @@ import { assistantLine, meterCaseDir, meterFor, type TempWorld, tempWorld } from
 
 const CASE = resolve(import.meta.dirname, "../cases/pretty-entry-inner-brace-rescan");
 const T0 = 1_795_371_100_000;
-/** Far above the reading time of ~1 MiB (well under a second), far below the rescans' (>10 s of CPU). */
-const BOUND_MS = 6_000;
+// No timing assertion (benchmarks are scripts): an entry with 20,000 inner `{` lines took ~30 s to
+// read before the fix (each searched ahead again) and well under a second after, so a regression
+// fails these tests at vitest's 30 s test timeout, not on a wall-clock bound of their own.
 
 let worlds: TempWorld[] = [];
 afterEach(() => {
@@ -68,9 +69,7 @@ describe("case pretty-entry-inner-brace-rescan: an entry that does not group is 
       `${assistantLine(T0, 100)}\n${cut}\n${assistantLine(T0 + 2_000, 200)}\n${assistantLine(T0 + 3_000, 300)}\n`,
     );
     const m = meterFor(w);
-    const t = performance.now();
     expect(await m.runOnce()).toMatchObject({ billed: 3 });
-    expect(performance.now() - t).toBeLessThan(BOUND_MS);
     expect(await m.runOnce()).toMatchObject({ billed: 0 });
     m.close();
     expect(inputs(w)).toEqual([100, 200, 300]);
@@ -88,9 +87,7 @@ describe("case pretty-entry-inner-brace-rescan: an entry that does not group is 
       gzipSync(`${assistantLine(T0, 100)}\n${pretty}\n${assistantLine(T0 + 2_000, 200)}\n`),
     );
     const m = meterFor(w);
-    const t = performance.now();
     expect(await m.runOnce()).toMatchObject({ billed: 2 });
-    expect(performance.now() - t).toBeLessThan(BOUND_MS);
     m.close();
     expect(inputs(w)).toEqual([100, 200]);
   });
