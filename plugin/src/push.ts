@@ -54,6 +54,24 @@ function inputHoldsCache(m: WrittenMessage): boolean {
 }
 
 /**
+ * Whether a Google line (the meter's `isGoogleLine`: pi-ai's Google APIs, else the google
+ * providers) has a total other than its four counts' sum: the meter reads such a pi-ai line's
+ * counts as corrected by it (parse.ts `piAiThoughtsInside`, `inputHoldsCache`).
+ */
+function googleTotalDisagrees(
+  m: WrittenMessage,
+  input: number,
+  output: number,
+  cacheRead: number,
+  cacheWrite: number,
+): boolean {
+  const total = count(m.usage?.totalTokens);
+  if (total === null || total === 0 || total === input + output + cacheRead + cacheWrite) return false;
+  const api = typeof m.api === "string" && m.api.length > 0 ? m.api : null;
+  return api !== null ? GOOGLE_APIS.has(api) : m.provider === "google" || m.provider === "google-vertex";
+}
+
+/**
  * A line's service tier as creditgate's meter reads it (`servedServiceTier`, src/meter/parse.ts):
  * OpenAI's `service_tier` / Anthropic's `usage.service_tier`, trimmed, case-insensitively; the
  * tiers priced apart (flex, priority, batch), else null (default, standard, scale, auto or
@@ -116,6 +134,12 @@ export function usageEvent(
   // input (`inputHoldsCache`); a push would bill it twice first, and the corrected transcript copy
   // would be its duplicate.
   if (inputHoldsCache(m)) return null;
+  // Any other Google line whose total is not the sum of its four counts: the meter reads such a
+  // total as correcting them (parse.ts: thoughts a deployment counted inside the candidates and
+  // pi-ai again in output, `piAiThoughtsInside`), which this push does not. Pushed, the call was billed at the
+  // written counts first and the corrected transcript copy was its duplicate (before 2026-12-04:
+  // case test/cases/push-google-total-corrects-counts). Left to the meter, which bills it corrected.
+  if (googleTotalDisagrees(m, input, output, cacheRead, cacheWrite)) return null;
   const messageTsMs = Math.trunc(m.timestamp);
   // The model that answered, as the meter reads it (parse.ts): priced by it when it is another
   // model, so the push must carry it or it would bill the requested model's price first.
@@ -284,6 +308,9 @@ export class UsagePusher {
       if (event.message.role === "user") {
         // a new turn: what OpenClaw writes after it is no copy of a reply before it (the meter's rules)
         this.turns.delete(sessionKey ?? "");
+        // a turn another session or the operator's automation started (a marked user line): the
+        // meter bills its calls to the payer the mark names, which the session key does not
+        if (markedTurn(event.message)) this.turns.markOthers(sessionKey ?? "");
         return undefined;
       }
       const ev = usageEvent(event.message, {
@@ -292,7 +319,8 @@ export class UsagePusher {
         slashPrefixes: this.o.slashPrefixes?.() ?? [],
         identityLinks: this.o.identityLinks?.() ?? null,
       });
-      if (ev && !this.turns.mayBeCopy(sessionKey ?? "", ev)) this.enqueue(ev);
+      if (ev && !this.turns.othersTurn(sessionKey ?? "") && !this.turns.mayBeCopy(sessionKey ?? "", ev))
+        this.enqueue(ev);
       else if (ev) this.stats.leftToMeter++;
     } catch (err) {
       this.o.logger.warn(`creditgate: push metering skipped a message: ${String(err)}`);
@@ -402,9 +430,25 @@ type Prompt = Pick<PushEvent, "input" | "cacheRead" | "cacheWrite">;
  */
 class TurnCalls {
   private readonly bySession = new Map<string, PushEvent[]>();
+  /** Sessions whose current turn a marked user line started ({@link markedTurn}), oldest first. */
+  private readonly others = new Set<string>();
 
   delete(sessionKey: string): void {
     this.bySession.delete(sessionKey);
+    this.others.delete(sessionKey);
+  }
+
+  /** The session's current turn is another session's or the operator's: its calls are left to the meter. */
+  markOthers(sessionKey: string): void {
+    this.others.add(sessionKey);
+    if (this.others.size > MAX_TURN_SESSIONS) {
+      const oldest = this.others.values().next().value;
+      if (oldest !== undefined) this.others.delete(oldest);
+    }
+  }
+
+  othersTurn(sessionKey: string): boolean {
+    return this.others.has(sessionKey);
   }
 
   /** Whether `ev` may be a copy of a call pushed in its session's turn; it is recorded either way. */
@@ -431,6 +475,22 @@ class TurnCalls {
     if (calls.length > MAX_TURN_CALLS) calls.shift();
     return copy;
   }
+}
+
+/**
+ * Whether a user message is one OpenClaw marked as not the end user's typing (`message.provenance`
+ * with a `kind`: `inter_session`, a `sessions_send` from another session; `internal_system`, a cron
+ * job or heartbeat run in the session; a sub-agent's announce). The meter bills such a turn to the
+ * payer the mark names (parse.ts `turnSourceOf`: the sending session's, the operator's), which
+ * this hook cannot resolve from the session key: before 2026-12-04 a push billed the turn to the
+ * session's own user first, and the transcript's copies were its duplicates (case
+ * `test/cases/push-inter-session-turn`). Every marked turn is left to the meter.
+ */
+function markedTurn(message: { role: string }): boolean {
+  const p = (message as { provenance?: unknown }).provenance;
+  if (typeof p !== "object" || p === null || Array.isArray(p)) return false;
+  const kind = (p as Record<string, unknown>).kind;
+  return typeof kind === "string" && kind.trim() !== "";
 }
 
 /** Whether `ev`'s response id names one response (the meter's `isResponseIdentity`). */
