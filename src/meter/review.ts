@@ -59,6 +59,14 @@ export interface HeldEvent {
   resolvedAtMs: number | null;
   resolution: string | null;
   usageEventId: number | null;
+  /**
+   * What a release billed (from its usage row): cost in USD (exact decimal string) and the
+   * account debited; null unless released (or when that row is gone). Since 2026-12-04: before,
+   * a call released with `--cost-usd` still listed as `not priced` (its computed cost), so the
+   * operator could not see what it was billed (a tester, test/found-t-user3-review.test.ts).
+   */
+  billedCostUsd: string | null;
+  billedAccountId: string | null;
   /** The parsed call as read (token counts, ids, recorded cost). */
   event: UsageEvent;
 }
@@ -74,6 +82,9 @@ export interface HoldInput {
   priceVersion: string | null;
   nowMs: number;
 }
+
+/** The largest cost a usage row holds (a signed 64-bit integer of pico-USD). */
+const MAX_COST_PICO_USD = 9_223_372_036_854_775_807n;
 
 const CLAMP = 8_640_000_000_000_000;
 const clampTs = (ts: number) => (Number.isFinite(ts) ? Math.trunc(Math.max(-CLAMP, Math.min(CLAMP, ts))) : 0);
@@ -172,6 +183,8 @@ function fromRow(r: UsageReviewRow): HeldEvent {
     resolvedAtMs: r.resolved_at_ms,
     resolution: r.resolution,
     usageEventId: r.usage_event_id,
+    billedCostUsd: null,
+    billedAccountId: null,
     event: JSON.parse(r.event_json) as UsageEvent,
   };
 }
@@ -391,6 +404,18 @@ export function createReviewQueue(db: Db) {
   );
   const usage = createUsageWriter(db);
 
+  const billedRow = db.prepare<[number], { cost: string; account_id: string }>(
+    "SELECT CAST(cost_pico_usd AS TEXT) AS cost, account_id FROM usage_events WHERE id = ?",
+  );
+  /** A listed item, with what its release billed (see `HeldEvent.billedCostUsd`). */
+  function withBilled(r: UsageReviewRow): HeldEvent {
+    const h = fromRow(r);
+    if (r.status !== "released" || r.usage_event_id === null) return h;
+    const b = billedRow.get(r.usage_event_id);
+    if (!b) return h;
+    return { ...h, billedCostUsd: formatPicoUsd(BigInt(b.cost)), billedAccountId: b.account_id };
+  }
+
   function row(id: number): UsageReviewRow {
     const r = get.get(id);
     if (!r) throw new AppError(ErrorCode.NotFound, `no review item #${id}`);
@@ -442,8 +467,13 @@ export function createReviewQueue(db: Db) {
         ErrorCode.InvalidRequest,
         `review item #${id} has no computed cost: give one with --cost-usd`,
       );
-    if (cost < 0n || cost > 9_223_372_036_854_775_807n)
-      throw new AppError(ErrorCode.InvalidRequest, `cost ${cost} pico-USD is out of range`);
+    // in USD, with the bound (before 2026-12-04: `cost 99999999999000000000000 pico-USD is out of
+    // range`, internal units and no limit named)
+    if (cost < 0n || cost > MAX_COST_PICO_USD)
+      throw new AppError(
+        ErrorCode.InvalidRequest,
+        `cost $${formatPicoUsd(cost)} is out of range: at most $${formatPicoUsd(MAX_COST_PICO_USD)}`,
+      );
     const charge = chargeMicroCredits(cost, o.markup, o.creditsPerUsd);
     if (charge > MAX_SAFE)
       throw new AppError(
@@ -548,10 +578,10 @@ export function createReviewQueue(db: Db) {
                 `SELECT ${USAGE_REVIEW_COLUMNS} FROM usage_review WHERE status = ? ORDER BY id DESC LIMIT ?`,
               )
               .all(status, limit);
-      return rows.map(fromRow);
+      return rows.map(withBilled);
     },
     get(id: number): HeldEvent {
-      return fromRow(row(id));
+      return withBilled(row(id));
     },
     /** Bills a held item exactly once (IMMEDIATE transaction; idempotent). */
     release(id: number, o: ReleaseOptions): ReleaseOutcome {

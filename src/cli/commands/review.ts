@@ -15,14 +15,28 @@ function parseId(text: string): number {
 
 const short = (t: string, n: number) => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
 
+/**
+ * The cost cell: the computed cost, and for a released call what it was billed (since 2026-12-04;
+ * before, a call released with `--cost-usd` still read `not priced`).
+ */
+function costCell(h: HeldEvent): string {
+  const computed = h.costUsd === null ? "not priced" : `$${h.costUsd}`; // before 2026-12-04 "-"
+  if (h.billedCostUsd === null) return computed;
+  return h.billedCostUsd === h.costUsd
+    ? `$${h.billedCostUsd} billed`
+    : `${computed}, billed $${h.billedCostUsd}`;
+}
+
 function rows(items: readonly HeldEvent[]): unknown[][] {
   return items.map((h) => [
     h.id,
     h.status,
-    h.accountId,
+    h.billedAccountId === null || h.billedAccountId === h.accountId
+      ? h.accountId
+      : `${h.accountId} → ${h.billedAccountId}`,
     `${h.provider}/${h.model}`,
     h.totalTokens,
-    h.costUsd === null ? "not priced" : `$${h.costUsd}`, // before 2026-12-04 "-"
+    costCell(h),
     new Date(h.createdAtMs).toISOString(),
     short(h.reason, 80),
     short(h.sourceRef, 60),
