@@ -4992,6 +4992,8 @@ export interface paths {
                                 totalTokens: number;
                                 costUsd: string | null;
                                 chargeMicroCredits: string | null;
+                                billedCostUsd: string | null;
+                                billedAccountId: string | null;
                                 createdAtMs: number;
                                 resolvedAtMs: number | null;
                                 resolution: string | null;

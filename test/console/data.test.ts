@@ -167,6 +167,31 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(pay.json()).toMatchObject({ total: 0, topups: [] });
     });
 
+    // found by t-user3 (2026-12-04): a call released at costUsd was listed with costUsd null and
+    // nothing saying what it was billed (case test/cases/review-released-cost-shown)
+    test("GET /v1/review lists what a release billed", async ({ db, onTestFinished }) => {
+      const app = testApp(db);
+      onTestFinished(() => app.close());
+      await seed(app);
+      const [held] = (await app.inject({ url: "/v1/review", headers: admin })).json().items;
+      expect(held).toMatchObject({ billedCostUsd: null, billedAccountId: null });
+      const rel = await app.inject({
+        method: "POST",
+        url: `/v1/review/${held.id}/release`,
+        headers: admin,
+        payload: { reason: "checked with the provider", costUsd: "0.0421" },
+      });
+      expect(rel.json()).toEqual({ status: "released", id: held.id });
+      const [released] = (await app.inject({ url: "/v1/review?status=released", headers: admin })).json()
+        .items;
+      expect(released).toMatchObject({
+        id: held.id,
+        costUsd: held.costUsd,
+        billedCostUsd: "0.0421",
+        billedAccountId: held.accountId,
+      });
+    });
+
     test("review release/void and dead-alert retry need admin and act once", async ({
       db,
       onTestFinished,

@@ -548,6 +548,9 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
     totalTokens: z.number().int(),
     costUsd: z.string().nullable(),
     chargeMicroCredits: z.string().nullable(),
+    /** What a release billed (USD, exact) and to whom; null unless released (since 2026-12-04). */
+    billedCostUsd: z.string().nullable(),
+    billedAccountId: z.string().nullable(),
     createdAtMs: z.number().int(),
     resolvedAtMs: z.number().int().nullable(),
     resolution: z.string().nullable(),
@@ -564,6 +567,8 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
     totalTokens: h.totalTokens,
     costUsd: h.costUsd,
     chargeMicroCredits: h.chargeMicroCredits,
+    billedCostUsd: h.billedCostUsd,
+    billedAccountId: h.billedAccountId,
     createdAtMs: h.createdAtMs,
     resolvedAtMs: h.resolvedAtMs,
     resolution: h.resolution,
