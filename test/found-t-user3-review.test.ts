@@ -112,3 +112,57 @@ describe("found by t-user3 (2026-12-04): review lists what a release billed", ()
     expect(b.stdout).toContain("-0.038729"); // charges round up (src/money.ts);
   }, 120_000);
 });
+
+describe("found by t-user3 (2026-12-04): a single-valued option given twice is refused", () => {
+  const CASE2 = resolve(import.meta.dirname, "cases/cli-repeated-option-last-wins");
+  let db = "";
+  beforeAll(() => {
+    db = join(mkdtempSync(join(tmpdir(), "cg-tuser3-db-")), "cg.sqlite");
+    const m = cli(["--db", db, "--state-dir", join(CASE2, "state"), "meter", "--once"]);
+    expect(m.status, m.stderr).toBe(0);
+  }, 60_000);
+
+  it.each([
+    [["usage", "--by", "user", "--by", "day"], '--by: given 2 times ("user", "day")'],
+    [["usage", "--since", "2026-11-21", "--since", "2026-11-01"], "--since: given 2 times"],
+    [["report", "--from", "2026-11-01", "--from", "2026-11-20"], "--from: given 2 times"],
+    [["--db", "/tmp/other.sqlite", "usage"], "--db: given 2 times"],
+  ])("%j is refused", (args, message) => {
+    const r = cli(["--db", db, ...args]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(message);
+  });
+
+  it("options meant to repeat still do: --state-dir and report --by", () => {
+    const r = cli([
+      "--db",
+      db,
+      "--json",
+      "report",
+      "--from",
+      "2026-11-20",
+      "--to",
+      "2026-11-20",
+      "--by",
+      "user",
+      "--by",
+      "day",
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("telegram:5550721");
+    const u = cli(["--db", db, "--json", "usage", "--by", "user"]);
+    expect(JSON.parse(u.stdout)).toEqual([expect.objectContaining({ key: "telegram:5550721", requests: 2 })]);
+    const m = cli([
+      "--db",
+      db,
+      "--state-dir",
+      join(CASE2, "state"),
+      "--state-dir",
+      join(CASE2, "state"),
+      "meter",
+      "--once",
+    ]);
+    expect(m.status, m.stderr).toBe(0);
+  }, 60_000);
+});

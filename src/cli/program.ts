@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { AppError, ErrorCode } from "../errors.js";
 import { registerArchiveCommands } from "./commands/archive.js";
 import { registerEdgeCommands } from "./commands/edge.js";
 import { registerKeyCommands } from "./commands/keys.js";
@@ -52,5 +53,40 @@ export function buildProgram(ctx: CliContext): Command {
   registerArchiveCommands(program, ctx);
   registerBudgetCommands(program, ctx);
   registerMigrateDbCommands(program, ctx);
+  refuseRepeatedOptions(program);
   return program;
+}
+
+/**
+ * A single-valued option given twice (`usage --by user --by day`, `report --from A --from B`) is
+ * refused, naming both values: commander keeps the last one silently, so `usage --by user --by
+ * day` answered by day alone, while `report --by user --by day` pivots on both (since 2026-12-04,
+ * a tester: test/found-t-user3-review.test.ts). Options meant to repeat say so in their help
+ * ("repeatable", "repeat or comma-separate"); flags without a value are not counted.
+ */
+function refuseRepeatedOptions(program: Command): void {
+  const given = new Map<Command, Map<string, string[]>>();
+  const visit = (cmd: Command) => {
+    for (const opt of cmd.options) {
+      if (!(opt.required || opt.optional) || opt.variadic || /\brepeat/.test(opt.description)) continue;
+      const flag = opt.long ?? opt.flags;
+      cmd.on(`option:${opt.name()}`, (value: unknown) => {
+        const m = given.get(cmd) ?? new Map<string, string[]>();
+        given.set(cmd, m);
+        m.set(flag, [...(m.get(flag) ?? []), String(value)]);
+      });
+    }
+    for (const sub of cmd.commands) visit(sub);
+  };
+  visit(program);
+  program.hook("preAction", (_hooked, action) => {
+    for (let c: Command | null = action; c; c = c.parent) {
+      for (const [flag, values] of given.get(c) ?? [])
+        if (values.length > 1)
+          throw new AppError(
+            ErrorCode.InvalidRequest,
+            `${flag}: given ${values.length} times (${values.map((v) => JSON.stringify(v)).join(", ")}); give it once`,
+          );
+    }
+  });
 }
