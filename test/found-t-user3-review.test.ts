@@ -166,3 +166,23 @@ describe("found by t-user3 (2026-12-04): a single-valued option given twice is r
     expect(m.status, m.stderr).toBe(0);
   }, 60_000);
 });
+
+describe("found by t-user3 (2026-12-04): limits set with nothing to set writes nothing", () => {
+  it("is refused, and the user keeps following the defaults", () => {
+    const db = join(mkdtempSync(join(tmpdir(), "cg-tuser3-db-")), "cg.sqlite");
+    expect(cli(["--db", db, "limits", "set", "*", "--daily", "2"]).status).toBe(0);
+    for (const extra of [[], ["--soft"]]) {
+      const r = cli(["--db", db, "limits", "set", "telegram:1", ...extra]);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain("limits set: nothing to set");
+    }
+    expect(cli(["--db", db, "limits", "set", "*", "--daily", "5"]).status).toBe(0);
+    const get = cli(["--db", db, "limits", "get", "telegram:1"]);
+    expect(get.stdout).toContain("(defaults)");
+    expect(get.stdout).toMatch(/day\s+hard\s+5\.00/);
+    // a second instance: a real setting still writes, and only that setting
+    expect(cli(["--db", db, "limits", "set", "telegram:1", "--floor", "-0.5"]).status).toBe(0);
+    expect(cli(["--db", db, "limits", "get", "telegram:1"]).stdout).toContain("floor -0.50");
+  }, 60_000);
+});

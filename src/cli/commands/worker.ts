@@ -78,6 +78,16 @@ function languageFlag(text: string): "en" | "es" | typeof DEFAULT_VALUE {
  * `capOrderProblem` is the limits module's (loaded only when a worker command runs).
  */
 function checkLimitFlags(f: LimitFlags, capOrderProblem: (caps: readonly Cap[]) => string | null): void {
+  // Nothing to set (no flag, or `--soft` alone) is refused: it wrote the user's limits anyway, as a
+  // copy of the defaults' caps, so a later change to '*' no longer reached that user (`limits set
+  // telegram:1` under `'*' --daily 2`, then `'*' --daily 5`: telegram:1 kept 2). Before 2026-12-04;
+  // a tester, case test/cases/limits-set-nothing-freezes-defaults.
+  const settings = [f.daily, f.weekly, f.monthly, f.floor, f.low, f.language, f.headroom];
+  if (settings.every((v) => v === undefined))
+    throw new AppError(
+      ErrorCode.InvalidRequest,
+      `limits set: nothing to set${f.soft ? " (--soft applies to the caps given with it)" : ""}: give --daily, --weekly, --monthly, --floor, --low, --language or --headroom (limits get shows the current ones)`,
+    );
   const given: Cap[] = [];
   for (const [period, flag] of Object.entries(PERIOD_FLAG) as [Cap["period"], keyof LimitFlags][]) {
     const value = f[flag];
