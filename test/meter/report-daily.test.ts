@@ -163,7 +163,7 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(aggregated).toBeGreaterThan(300);
       // whole-range queries with no bounds, one per grouping
       for (const by of GROUP_BY) expect(queryUsage(db, { by })).toEqual(queryUsageRaw(db, { by }));
-    });
+    }, 90_000); // 600 queries against both engines: ~5 s alone on PostgreSQL, 30 s+ on a loaded CI
 
     test("a report split with the report thread answers exactly as the raw rows", ({ db }) => {
       // splitMinRows 0: split whenever the database allows it (a SQLite file, outside a
@@ -205,7 +205,7 @@ describe.each(ENGINES)("%s", (engine) => {
       const none = { ...whole, agent: "nobody" };
       expect(queryUsage(db, none, { splitMinRows: 0 })).toEqual([]);
       expect(queryUsageRaw(db, none)).toEqual([]);
-    });
+    }, 90_000); // 600 queries against both engines: ~5 s alone on PostgreSQL, 30 s+ on a loaded CI
 
     test("the report thread answers in parts; a failure midway starts the report over", ({ db }) => {
       writeRandomRows(db, 2000, 31);
