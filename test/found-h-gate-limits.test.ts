@@ -227,8 +227,10 @@ describe.each(ENGINES)(
         capsOff: [],
       });
       expect(clash.statusCode).toBe(400);
+      // (the defaults' soft weekly cap is followed too: the user's own weekly cap is hard, and a
+      // cap replaces only the defaults' of its kind since case limits-soft-cap-keeps-hard-cap)
       expect(clash.json().error.message).toContain(
-        "has no daily cap of its own: that window follows the defaults'",
+        "has no daily and soft weekly cap of its own: those windows follow the defaults'",
       );
     });
 

@@ -101,9 +101,9 @@ export function parseSetLimits(p: Params): { userId: string; patch: LimitsPatch 
 const PERIODS: readonly Period[] = ["day", "week", "month"];
 
 /**
- * Applies a patch to the user's current rules: caps of a patched period are replaced; `null` turns
- * that window off for this user (`capsOff`), and a window the user has no cap in follows the
- * defaults' (`*`) caps. Before 2026-12-04 the caps were written without `capsOff`, which creditgate
+ * Applies a patch to the user's current rules: the cap of a patched period and kind is replaced;
+ * `null` turns that window off for this user (`capsOff`), and a window and kind the user has no cap
+ * in follows the defaults' (`*`) caps. Before 2026-12-04 the caps were written without `capsOff`, which creditgate
  * reads as replacing ALL of the defaults' caps: `billing.setLimits {daily: 3}` for a user without
  * rules dropped the defaults' monthly cap for that user (case limits-user-caps-follow-defaults).
  * Rules stored that way keep their meaning: each window they have no cap in stays off.
@@ -117,11 +117,17 @@ export function mergeLimits(current: LimitRules | null, patch: LimitsPatch): Lim
     const off = new Set<Period>(
       legacy ? PERIODS.filter((p) => !had.some((c) => c.period === p)) : (current?.capsOff ?? []),
     );
-    const kept = had.filter((c) => !patched.includes(c.period));
+    // a cap replaces the window's cap of its kind only (a soft one is an alert before the hard
+    // one, own or the defaults'); `null` takes the whole window off. Before 2026-12-05 a soft cap
+    // took the window's hard cap away (case limits-soft-cap-keeps-hard-cap)
+    const kept = had.filter((c) => {
+      const p = patch.caps[c.period];
+      return p === undefined || (p !== null && p.kind !== c.kind);
+    });
     const added = patched.flatMap((period) => {
       const c = patch.caps[period];
-      if (c) off.delete(period);
-      else off.add(period);
+      if (!c) off.add(period);
+      else if (c.kind === "hard") off.delete(period);
       return c ? [{ period, capMicroCredits: c.capMicroCredits, kind: c.kind }] : [];
     });
     next.caps = [...kept, ...added];

@@ -263,6 +263,32 @@ describe("param parsers", () => {
     });
   });
 
+  it("case limits-soft-cap-keeps-hard-cap: a soft cap replaces only the window's soft cap", () => {
+    const hard = {
+      caps: [{ period: "day" as const, capMicroCredits: 5_000_000, kind: "hard" as const }],
+      capsOff: [],
+    };
+    // before: [day soft 4] only (the user's own hard daily cap of 5 was dropped)
+    expect(mergeLimits(hard, parseSetLimits({ userId: "t:1", daily: "4", soft: true }).patch)).toEqual({
+      caps: [
+        { period: "day", capMicroCredits: 5_000_000, kind: "hard" },
+        { period: "day", capMicroCredits: 4_000_000, kind: "soft" },
+      ],
+      capsOff: [],
+    });
+    // a window turned off keeps the defaults' caps off when a soft cap is added in it
+    const off = { caps: [], capsOff: ["month" as const] };
+    expect(mergeLimits(off, parseSetLimits({ userId: "t:1", monthly: "30", soft: true }).patch)).toEqual({
+      caps: [{ period: "month", capMicroCredits: 30_000_000, kind: "soft" }],
+      capsOff: ["month"],
+    });
+    // null still takes the whole window away
+    expect(mergeLimits(hard, parseSetLimits({ userId: "t:1", daily: null }).patch)).toEqual({
+      caps: [],
+      capsOff: ["day"],
+    });
+  });
+
   it("grant: creditgate needs an idempotency key, so a missing one is made (one grant per call)", () => {
     const a = parseGrant({ userId: "Telegram:1", credits: 0.000001 });
     const b = parseGrant({ userId: "telegram:1", credits: "12.340000" });

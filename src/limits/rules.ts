@@ -70,9 +70,10 @@ export const limitRulesSchema = z.strictObject({
     .optional(),
   /**
    * Windows (`day`, `week`, `month`) this user has NO cap in, the defaults' notwithstanding. Its
-   * presence (even `[]`) makes the caps per window: a window the user has a cap of its own in (of
-   * either kind) uses the user's caps, a window listed here has none, and any other window follows
-   * the defaults' (`*`) caps live (a later change to `*` reaches the user). Without it, `caps` (when
+   * presence (even `[]`) makes the caps per window and kind: a cap of the user's own replaces the
+   * defaults' (`*`) cap of its window and kind, a window listed here has none of the defaults'
+   * (only the user's own), and every other cap of the defaults' is followed live (a later change to
+   * `*` reaches the user; a user's own soft cap is an alert before the defaults' hard one). Without it, `caps` (when
    * given) replaces ALL of the defaults' caps, as every rule written before 2026-12-04 did: the CLI
    * then wrote a frozen copy of `*`'s caps into the user's (case `limits-user-caps-follow-defaults`).
    * Ignored on `*` itself.
@@ -129,7 +130,10 @@ export function capOrderProblem(caps: readonly Cap[]): string | null {
 export interface EffectiveLimits {
   floorMicroCredits: number;
   caps: readonly Cap[];
-  /** The windows whose caps (in `caps`) are the defaults' (`*`), followed live; [] for `*` itself. */
+  /**
+   * The windows with a cap (in `caps`) that is the defaults' (`*`), followed live; [] for `*`
+   * itself. A window can hold the defaults' cap of one kind and the user's own of the other.
+   */
   capsInherited: readonly Period[];
   lowBalanceMicroCredits: number;
   language: Language;
@@ -158,35 +162,47 @@ export function effectiveLimits(
 }
 
 /**
- * The caps that apply, window by window (see `capsOff`): the user's own in a window it has caps in,
- * none in a window it turned off, else the defaults'. A rule without `capsOff` whose `caps` is set
+ * The caps that apply, window by window and kind (see `capsOff`): the user's own, and the defaults'
+ * of each window it did not turn off and of each kind it has no cap of its own of in that window
+ * (`inheritedCaps`; `inherited`: their windows). A rule without `capsOff` whose `caps` is set
  * keeps its meaning from before 2026-12-04 (its caps replace all of the defaults'), so a stored
  * rule enforces exactly what it did. `user === defaults` (the `*` view) inherits nothing.
  */
 export function effectiveCaps(
   defaults: LimitRules | null,
   user: LimitRules | null,
-): { caps: readonly Cap[]; inherited: Period[] } {
+): { caps: readonly Cap[]; inherited: Period[]; inheritedCaps: readonly Cap[] } {
   const theirs = defaults?.caps ?? [];
-  if (user === defaults) return { caps: theirs, inherited: [] };
+  if (user === defaults) return { caps: theirs, inherited: [], inheritedCaps: [] };
   if (user?.capsOff === undefined) {
-    if (user?.caps !== undefined) return { caps: user.caps, inherited: [] };
-    return { caps: theirs, inherited: PERIODS.filter((p) => theirs.some((c) => c.period === p)) };
+    if (user?.caps !== undefined) return { caps: user.caps, inherited: [], inheritedCaps: [] };
+    return {
+      caps: theirs,
+      inherited: PERIODS.filter((p) => theirs.some((c) => c.period === p)),
+      inheritedCaps: theirs,
+    };
   }
   const own = user?.caps ?? [];
   const off = user?.capsOff ?? [];
   const caps: Cap[] = [...own];
   const inherited: Period[] = [];
+  const inheritedCaps: Cap[] = [];
   for (const period of PERIODS) {
-    if (!own.some((c) => c.period === period) && !off.includes(period)) {
-      const from = theirs.filter((c) => c.period === period);
-      if (from.length > 0) {
-        caps.push(...from);
-        inherited.push(period);
-      }
+    if (off.includes(period)) continue;
+    // per window AND kind: a soft (alert-only) cap of the user's own is an alert before the
+    // defaults' hard cap of that window, not instead of it. Before 2026-12-05 a user's own soft
+    // daily cap took the defaults' hard daily cap away, and nothing blocked that user's day any
+    // more (case limits-soft-cap-keeps-hard-cap)
+    const from = theirs.filter(
+      (c) => c.period === period && !own.some((o) => o.period === period && o.kind === c.kind),
+    );
+    if (from.length > 0) {
+      caps.push(...from);
+      inheritedCaps.push(...from);
+      inherited.push(period);
     }
   }
-  return { caps, inherited };
+  return { caps, inherited, inheritedCaps };
 }
 
 /**
@@ -196,16 +212,26 @@ export function effectiveCaps(
  */
 export function inheritedNote(
   user: string,
-  merged: { caps: readonly Cap[]; inherited: readonly Period[] },
+  merged: { caps: readonly Cap[]; inherited: readonly Period[]; inheritedCaps: readonly Cap[] },
 ): string {
-  const named = merged.caps
-    .filter((c) => merged.inherited.includes(c.period))
+  const named = merged.inheritedCaps
     .map(
       (c) =>
         `--${PERIOD_WORD[c.period]} ${formatMicroCredits(c.capMicroCredits)}${c.kind === "soft" ? " --soft" : ""}`,
     )
     .join(", ");
-  const windows = merged.inherited.map((p) => PERIOD_WORD[p]).join(" and ");
+  // a window the user has a cap of its own in follows the defaults' cap of the other kind only
+  const own = merged.caps.filter((c) => !merged.inheritedCaps.includes(c));
+  const windows = merged.inherited
+    .map((p) =>
+      own.some((c) => c.period === p)
+        ? merged.inheritedCaps
+            .filter((c) => c.period === p)
+            .map((c) => `${c.kind} ${PERIOD_WORD[p]}`)
+            .join(" and ")
+        : PERIOD_WORD[p],
+    )
+    .join(" and ");
   const one = merged.inherited.length === 1;
   return `${user} has no ${windows} cap of its own: ${one ? "that window follows" : "those windows follow"} the defaults' ('*': ${named}); give ${one ? "that window" : "those windows"} too (or 'off' to drop ${one ? "it" : "them"} for this user)`;
 }

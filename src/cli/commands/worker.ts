@@ -181,17 +181,25 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
             ? PERIODS.filter((p) => !caps.some((c) => c.period === p))
             : (base?.capsOff ?? []),
       );
+      const kind = f.soft ? "soft" : "hard";
       for (const period of PERIODS) {
         const flag = PERIOD_FLAG[period];
         const value = f[flag];
         if (value === undefined) continue;
+        if (value !== "off" && !isDefault(value)) {
+          // a cap replaces the window's cap of its kind only: `--daily 4 --soft` is an alert before
+          // the daily hard cap, own or the defaults'. Before 2026-12-05 it took the hard cap away
+          // and nothing blocked that user's day any more (case limits-soft-cap-keeps-hard-cap)
+          caps = caps.filter((c) => !(c.period === period && c.kind === kind));
+          caps.push({ period, capMicroCredits: credits(flag, value), kind });
+          // a soft cap in a window turned off leaves the defaults' hard cap off there
+          if (kind === "hard") off.delete(period);
+          continue;
+        }
         caps = caps.filter((c) => c.period !== period);
         off.delete(period);
-        // `default`: the user's own cap (or `off`) of this window taken away: it follows '*' again
-        if (isDefault(value)) continue;
-        if (value !== "off")
-          caps.push({ period, capMicroCredits: credits(flag, value), kind: f.soft ? "soft" : "hard" });
-        else if (user !== "*") off.add(period);
+        // `default`: the user's own caps (or `off`) of this window taken away: it follows '*' again
+        if (value === "off" && user !== "*") off.add(period);
       }
       const language = f.language === undefined ? undefined : languageFlag(f.language);
       const rules: Record<string, unknown> = {
@@ -366,6 +374,12 @@ function printStatus(ctx: CliContext, s: StatusViewLike): void {
   }
 }
 
+/** Whether `cap` (window and kind) is one of a user's own rules' caps. */
+function ownCap(rules: unknown, cap: { period: string; kind: string }): boolean {
+  const caps = (rules as { caps?: readonly { period: string; kind: string }[] } | null)?.caps ?? [];
+  return caps.some((c) => c.period === cap.period && c.kind === cap.kind);
+}
+
 function printLimits(
   ctx: CliContext,
   g: GlobalOptions,
@@ -403,7 +417,7 @@ function printLimits(
           c.period,
           c.kind,
           formatMicroCredits(c.capMicroCredits),
-          user === "*" ? "defaults" : e.capsInherited.includes(c.period) ? "'*'" : "own",
+          user === "*" ? "defaults" : ownCap(l.user, c) ? "own" : "'*'",
         ]),
       ),
     );
