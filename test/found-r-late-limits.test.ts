@@ -95,6 +95,13 @@ describe.each(ENGINES)(
       expect(legacy.json().effective.caps).toEqual([
         { period: "week", capMicroCredits: 15_000_000, kind: "soft" },
       ]);
+      // ... also after the CLI sets another window of it: its soft-only week still has no hard cap
+      expect((await runCli(env, ["limits", "set", "discord:78", "--monthly", "90"])).error).toBeNull();
+      const later = JSON.parse((await runCli(env, ["--json", "limits", "get", "discord:78"])).out);
+      expect(later.effective.caps).toEqual([
+        { period: "week", capMicroCredits: 15_000_000, kind: "soft" },
+        { period: "month", capMicroCredits: 90_000_000, kind: "hard" },
+      ]);
     });
   },
 );

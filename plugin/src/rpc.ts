@@ -115,7 +115,13 @@ export function mergeLimits(current: LimitRules | null, patch: LimitsPatch): Lim
     const had = current?.caps ?? [];
     const legacy = current?.caps !== undefined && current.capsOff === undefined;
     const off = new Set<Period>(
-      legacy ? PERIODS.filter((p) => !had.some((c) => c.period === p)) : (current?.capsOff ?? []),
+      // every window it lacks a cap of either kind in: creditgate follows the defaults per window
+      // and kind, and such a rule followed none of them
+      legacy
+        ? PERIODS.filter(
+            (p) => !["hard", "soft"].every((k) => had.some((c) => c.period === p && c.kind === k)),
+          )
+        : (current?.capsOff ?? []),
     );
     // a cap replaces the window's cap of its kind only (a soft one is an alert before the hard
     // one, own or the defaults'); `null` takes the whole window off. Before 2026-12-05 a soft cap

@@ -232,8 +232,9 @@ describe("param parsers", () => {
         { period: "month", capMicroCredits: 20_000_000, kind: "hard" },
       ],
       // rules stored without capsOff replaced all of the defaults' caps: the daily window, removed
-      // here, stays off for this user rather than falling back to the defaults'
-      capsOff: ["day"],
+      // here, stays off for this user rather than falling back to the defaults', and so does the
+      // weekly one, which has a soft cap only (the defaults' are followed per window and kind)
+      capsOff: ["day", "week"],
       language: "es",
       floorMicroCredits: -500_000,
     });

@@ -23,6 +23,8 @@ interface LimitFlags {
 const PERIOD_FLAG = { day: "daily", week: "weekly", month: "monthly" } as const;
 /** The limits module's PERIODS, without loading it for every command. */
 const PERIODS = ["day", "week", "month"] as const;
+/** The limits module's CAP_KINDS. */
+const CAP_KINDS = ["hard", "soft"] as const;
 
 /** The flag value that takes a user's own setting away, so the defaults apply to it again. */
 const DEFAULT_VALUE = "default";
@@ -178,7 +180,9 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
         user === "*"
           ? []
           : legacy
-            ? PERIODS.filter((p) => !caps.some((c) => c.period === p))
+            ? // every window it lacks a cap of either kind in: the defaults' of that kind stay off
+              // there too (caps follow '*' per window and kind, case limits-soft-cap-keeps-hard-cap)
+              PERIODS.filter((p) => !CAP_KINDS.every((k) => caps.some((c) => c.period === p && c.kind === k)))
             : (base?.capsOff ?? []),
       );
       const kind = f.soft ? "soft" : "hard";
