@@ -260,6 +260,9 @@ export function usageEvent(
     ...(api && api.length <= 100 ? { api } : {}),
     ...(recorded ? { costUsd: total } : {}),
     ...(providerBilled ? { costOrigin: "provider-billed" as const } : {}),
+    // where it was written: two calls of one prompt under a relay's one response id in two sessions
+    // are two calls at the center, as the meter tells them apart (identity.ts `mayBeCopies`)
+    ...(where.sessionKey && where.sessionKey.length <= 500 ? { sessionKey: where.sessionKey } : {}),
   };
 }
 
@@ -270,6 +273,8 @@ export interface PushOptions {
   maxBatch?: number;
   maxQueue?: number;
   maxAttempts?: number;
+  /** How long a call with a response id is kept back for its copies (ms). @defaultValue 15000 */
+  holdMs?: number;
   /**
    * The host's configured Slack slash-command session prefixes (`configuredSlashPrefixes`), read
    * at each write: calls of sessions under them are left to the meter. @defaultValue none
@@ -291,6 +296,8 @@ export class UsagePusher {
   stats = { queued: 0, billed: 0, duplicate: 0, rejected: 0, dropped: 0, leftToMeter: 0 };
   /** The calls pushed in each session's current turn (see {@link TurnCalls}). */
   private readonly turns = new TurnCalls();
+  /** Per session, the call with a response id kept back until its copies are written ({@link hold}). */
+  private readonly held = new Map<string, { ev: PushEvent; timer: ReturnType<typeof setTimeout> }>();
 
   private readonly o: PushOptions;
 
@@ -305,6 +312,26 @@ export class UsagePusher {
   ): undefined => {
     try {
       const sessionKey = ctx.sessionKey ?? event.sessionKey;
+      const ev =
+        event.message.role === "user"
+          ? null
+          : usageEvent(event.message, {
+              agentId: ctx.agentId ?? event.agentId,
+              sessionKey,
+              slashPrefixes: this.o.slashPrefixes?.() ?? [],
+              identityLinks: this.o.identityLinks?.() ?? null,
+            });
+      const held = this.held.get(sessionKey ?? "");
+      if (held !== undefined && ev !== null && sameResponse(held.ev, ev)) {
+        // another copy of the held response (its final after its partial, or written again): of
+        // the copies the one the meter bills is kept (`lesserCopies`), the others are not pushed
+        this.turns.mayBeCopy(sessionKey ?? "", ev);
+        if (betterCopy(ev, held.ev)) held.ev = ev;
+        this.stats.leftToMeter++;
+        return undefined;
+      }
+      // anything else written in the session: the held response is complete
+      this.release(sessionKey ?? "");
       if (event.message.role === "user") {
         // a new turn: what OpenClaw writes after it is no copy of a reply before it (the meter's rules)
         this.turns.delete(sessionKey ?? "");
@@ -313,20 +340,46 @@ export class UsagePusher {
         if (markedTurn(event.message)) this.turns.markOthers(sessionKey ?? "");
         return undefined;
       }
-      const ev = usageEvent(event.message, {
-        agentId: ctx.agentId ?? event.agentId,
-        sessionKey,
-        slashPrefixes: this.o.slashPrefixes?.() ?? [],
-        identityLinks: this.o.identityLinks?.() ?? null,
-      });
-      if (ev && !this.turns.othersTurn(sessionKey ?? "") && !this.turns.mayBeCopy(sessionKey ?? "", ev))
-        this.enqueue(ev);
-      else if (ev) this.stats.leftToMeter++;
+      if (ev && !this.turns.othersTurn(sessionKey ?? "") && !this.turns.mayBeCopy(sessionKey ?? "", ev)) {
+        if (longId(ev) && !this.stopped) this.hold(sessionKey ?? "", ev);
+        else this.enqueue(ev);
+      } else if (ev) this.stats.leftToMeter++;
     } catch (err) {
       this.o.logger.warn(`creditgate: push metering skipped a message: ${String(err)}`);
     }
     return undefined;
   };
+
+  /**
+   * Keeps a call with a response id back until its session writes something that is no copy of
+   * it (or {@link HOLD_MS} pass, or the pusher stops): OpenClaw writes a streamed response partial
+   * first and final seconds later under one response id (openclaw/openclaw#47211, #85937), and the
+   * meter, reading both, bills the final (the biller's `lesserCopies`: the most output). Pushed as
+   * written, the partial was billed first and the final, and the transcript's copies, were its
+   * duplicates: the final's output (and a prompt the partial did not count yet) went unbilled, or,
+   * where the partial counted the prompt otherwise, the meter billed the final again on top
+   * (2026-12-04, h-diff2: cases `test/cases/response-copy-rewritten`,
+   * `response-partial-prompt-differs`, `response-id-reused-by-relay`).
+   */
+  private hold(sessionKey: string, ev: PushEvent): void {
+    const timer = setTimeout(() => this.release(sessionKey), this.o.holdMs ?? HOLD_MS);
+    timer.unref?.();
+    this.held.set(sessionKey, { ev, timer });
+  }
+
+  /** Pushes the call held for `sessionKey`, if any. */
+  private release(sessionKey: string): void {
+    const held = this.held.get(sessionKey);
+    if (held === undefined) return;
+    this.held.delete(sessionKey);
+    clearTimeout(held.timer);
+    this.enqueue(held.ev);
+  }
+
+  /** Pushes every held call (at stop, and for tests that replay a transcript). */
+  releaseHeld(): void {
+    for (const k of [...this.held.keys()]) this.release(k);
+  }
 
   enqueue(ev: PushEvent): void {
     const max = this.o.maxQueue ?? 10_000;
@@ -395,10 +448,31 @@ export class UsagePusher {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.releaseHeld();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.flush();
   }
+}
+
+/** How long a call with a response id is kept back for its copies ({@link UsagePusher} `hold`), ms. */
+const HOLD_MS = 15_000;
+
+/** Whether `b` is another copy of response `a`: one provider, model and long response id, one prompt. */
+function sameResponse(a: PushEvent, b: PushEvent): boolean {
+  return (
+    a.provider === b.provider &&
+    a.model === b.model &&
+    longId(a) &&
+    a.responseId === b.responseId &&
+    samePromptCounts(a, b)
+  );
+}
+
+/** Whether copy `b` is billed before copy `a` by the meter (biller.ts `lesserCopies`: most output, then most tokens, then earliest). */
+function betterCopy(b: PushEvent, a: PushEvent): boolean {
+  const tokens = (e: PushEvent) => e.input + e.output + e.cacheRead + e.cacheWrite;
+  return (b.output - a.output || tokens(b) - tokens(a) || a.timestampMs - b.timestampMs) > 0;
 }
 
 /** Shortest provider response id the meter takes as naming one response (identity.ts `MIN_RESPONSE_ID_CHARS`). */

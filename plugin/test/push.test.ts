@@ -67,6 +67,8 @@ describe("usageEvent (the meter's rules)", () => {
       responseId: "chatcmpl-mock-000003",
       api: "openai-completions",
       costUsd: 0.0091542,
+      // where it was written: the center tells two sessions' calls under a relay's one id apart by it
+      sessionKey: "agent:main:telegram:direct:5550101",
     });
     expect(ev?.idempotencyKey).toMatch(/^[0-9a-f]{12}-[0-9a-f]{32}$/);
   });
@@ -542,6 +544,82 @@ describe("copies stay in sync with creditgate's meter", () => {
   });
 });
 
+describe("a call with a response id is pushed at the copy the meter bills (h-diff2, 2026-12-04)", () => {
+  const logger = { info() {}, warn() {}, error() {}, debug() {} };
+  function capture(holdMs?: number) {
+    const sent: { responseId?: string; output: number; input: number; cacheRead: number }[] = [];
+    const p = new UsagePusher({
+      client: { pushUsage: async () => ({ results: [] }) } as never,
+      logger: logger as never,
+      ...(holdMs !== undefined ? { holdMs } : {}),
+    });
+    p.enqueue = (ev) => {
+      sent.push(ev);
+    };
+    return { p, sent };
+  }
+  const reply = (o: { id: string; ts: number; input: number; output: number; cacheRead?: number }) => ({
+    ...assistant,
+    provider: "anthropic",
+    model: "claude-sonnet-4-5",
+    api: "anthropic-messages",
+    responseId: o.id,
+    timestamp: o.ts,
+    usage: { input: o.input, output: o.output, cacheRead: o.cacheRead ?? 0, cacheWrite: 0, totalTokens: 0 },
+  });
+
+  it("a streamed partial then its final: only the final is pushed (case response-copy-rewritten)", () => {
+    const { p, sent } = capture();
+    const id = "msg_01Bq3Wn7TQm2sKdRcE5vHfJp";
+    p.onMessageWrite({ message: reply({ id, ts: 1790000061000, input: 2000, output: 40 }) }, where);
+    p.onMessageWrite({ message: reply({ id, ts: 1790000062800, input: 2000, output: 120 }) }, where);
+    expect(sent).toHaveLength(0); // kept back until the session writes on
+    p.onMessageWrite({ message: { role: "user" } }, where);
+    expect(sent.map((e) => e.output)).toEqual([120]);
+  });
+
+  it("a partial that counted the prompt otherwise (cache read only at the end): the final, with its split", () => {
+    const { p, sent } = capture();
+    const id = "msg_01PromptSplitMovedAtDelta0";
+    p.onMessageWrite(
+      { message: reply({ id, ts: 1790000061000, input: 17556, output: 1, cacheRead: 500 }) },
+      where,
+    );
+    p.onMessageWrite(
+      { message: reply({ id, ts: 1790000063500, input: 250, output: 166, cacheRead: 17306 }) },
+      where,
+    );
+    // a tool loop's next call under a relay's same id sends more: another call, pushed in turn
+    p.onMessageWrite(
+      { message: reply({ id, ts: 1790000066000, input: 300, output: 80, cacheRead: 17722 }) },
+      where,
+    );
+    expect(sent.map((e) => [e.input, e.output, e.cacheRead])).toEqual([[250, 166, 17306]]);
+    p.releaseHeld();
+    expect(sent.map((e) => [e.input, e.output, e.cacheRead])).toEqual([
+      [250, 166, 17306],
+      [300, 80, 17722],
+    ]);
+  });
+
+  it("a held call is pushed after holdMs, and at stop", async () => {
+    const a = capture(5);
+    a.p.onMessageWrite(
+      { message: reply({ id: "msg_01HeldUntilTimerFires0", ts: 1790000001000, input: 10, output: 5 }) },
+      where,
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    expect(a.sent).toHaveLength(1);
+    const b = capture();
+    b.p.onMessageWrite(
+      { message: reply({ id: "msg_01HeldUntilPusherStops", ts: 1790000001000, input: 10, output: 5 }) },
+      where,
+    );
+    await b.p.stop();
+    expect(b.sent).toHaveLength(1);
+  });
+});
+
 describe("push metering", () => {
   it("is off by default: no before_message_write hook", () => {
     const host = createFakeHost({ apiUrl: cg.url, apiToken: "k" });
@@ -561,6 +639,8 @@ describe("push metering", () => {
     expect(hook({ message: { role: "user" } }, where)).toBeUndefined();
     // The same message written again (transcript rewrite re-append): same key → duplicate.
     hook({ message: { ...assistant } }, where);
+    // a call with a response id is pushed once its session writes on (its copies are written first)
+    hook({ message: { role: "user" } }, where);
     await reg.pusher?.flush();
     expect(cg.usage.size).toBe(1);
     expect(reg.pusher?.stats).toMatchObject({ queued: 2, billed: 1, duplicate: 1, dropped: 0 });

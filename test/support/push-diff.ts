@@ -57,6 +57,7 @@ export function pluginPushes(caseDir: string): PluginPushEvent[] {
   const prevLid = useWhatsAppLidResolver(createWhatsAppLidResolver(stateDir, () => config));
   try {
     pushAll(stateDir, pusher);
+    pusher.releaseHeld();
   } finally {
     useWhatsAppLidResolver(prevLid);
   }
