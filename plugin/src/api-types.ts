@@ -263,6 +263,11 @@ export interface PushEvent {
    */
   costUsd?: number;
   costOrigin?: "provider-billed";
+  /**
+   * The OpenClaw session key the call was written under: creditgate tells two calls under one
+   * provider response id with the same prompt apart by their session (a relay's reused id).
+   */
+  sessionKey?: string;
 }
 /** The outcome of one pushed event. */
 export interface PushResult {

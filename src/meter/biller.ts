@@ -382,7 +382,8 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       const prompts = promptsOf(e);
       if (
         (twinResponse !== null && groups?.hasResponse(twinResponse, prompts, e) === true) ||
-        "id" in usage.responseCopy(twin, e.responseId, e.messageTsMs, prompts, false, e.sessionId)
+        "id" in
+          usage.responseCopy(twin, e.responseId, e.messageTsMs, prompts, false, e.sessionId, e.sessionKey)
       )
         return true;
     }
@@ -412,6 +413,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       prompts,
       billedKeys === NONE_BILLED,
       e.sessionId,
+      e.sessionKey,
     );
     if ("id" in copy) return true;
     if (copy.slot === responseId && !groups.responseTaken(rkey)) return undefined;
@@ -439,7 +441,15 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       (usage.idByDedupeKey(key) !== null ||
         (hasResponseIdentity(e.dedupeKey, e.responseId) &&
           "id" in
-            usage.responseCopy(e.provider, e.responseId, e.messageTsMs, promptsOf(e), false, e.sessionId)) ||
+            usage.responseCopy(
+              e.provider,
+              e.responseId,
+              e.messageTsMs,
+              promptsOf(e),
+              false,
+              e.sessionId,
+              e.sessionKey,
+            )) ||
         twinBilled(e, null))
     ) {
       result.duplicates++;
@@ -699,7 +709,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
           const seen = responses.get(rkey);
           const entry = {
             prompts: promptsOf(e),
-            place: { sessionId: e.sessionId, messageTsMs: e.messageTsMs },
+            place: { sessionId: e.sessionId, messageTsMs: e.messageTsMs, sessionKey: e.sessionKey },
           };
           if (seen) seen.push(entry);
           else responses.set(rkey, [entry]);

@@ -299,6 +299,8 @@ export function responseSlotOf(responseId: string, promptTotal: number): string 
 export interface CallPlace {
   sessionId: string | null;
   messageTsMs: number;
+  /** The session key (a push carries it, not the session id); compared only where a session id is unknown. */
+  sessionKey?: string | null;
 }
 
 /**
@@ -311,12 +313,15 @@ export interface CallPlace {
  * Telegram user's `/start`, each run of an isolated cron job); before, all but one were dropped.
  */
 export function mayBeCopies(a: CallPlace, b: CallPlace): boolean {
-  return (
-    a.sessionId === null ||
-    b.sessionId === null ||
-    a.sessionId === b.sessionId ||
-    a.messageTsMs === b.messageTsMs
-  );
+  if (a.messageTsMs === b.messageTsMs) return true;
+  if (a.sessionId != null && b.sessionId != null) return a.sessionId === b.sessionId;
+  // a call pushed live carries its session key, not its session id (2026-12-04, h-diff2): two
+  // keys known and different are two sessions (before, every pushed call of the same prompt under
+  // a relay's one id was a copy of the first: case
+  // test/cases/response-id-reused-same-prompt-other-sessions pushed then metered)
+  const ka = a.sessionKey ?? null;
+  const kb = b.sessionKey ?? null;
+  return ka === null || kb === null || ka === kb;
 }
 
 /**

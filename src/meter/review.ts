@@ -442,6 +442,7 @@ export function createReviewQueue(db: Db) {
             promptsOf(e),
             false,
             typeof e.sessionId === "string" ? e.sessionId : null,
+            typeof e.sessionKey === "string" ? e.sessionKey : null,
           )
         : null;
     const existingId = usage.idByDedupeKey(r.dedupe_key) ?? (copy !== null && "id" in copy ? copy.id : null);

@@ -590,14 +590,15 @@ export function createUsageWriter(db: Db) {
       prompts: readonly PromptCounts[],
       adjacentOnly = false,
       sessionId: string | null = null,
+      sessionKey: string | null = null,
     ): { id: number } | { slot: string } {
       const { day, near } = responseDaysOf(messageTsMs);
-      const place: CallPlace = { sessionId, messageTsMs };
+      const place: CallPlace = { sessionId, messageTsMs, sessionKey };
       responseOnDay ??= db.prepare<[number, string, string], { id: number }>(
         "SELECT usage_event_id AS id FROM usage_response_keys WHERE day = ? AND response_id = ? AND provider = ?",
       );
       promptOfRow ??= db.prepare<[number], RowPrompt>(
-        "SELECT input_tokens AS i, cache_read_tokens AS r, cache_write_tokens AS w, session_id AS s, message_ts_ms AS t FROM usage_events WHERE id = ?",
+        "SELECT input_tokens AS i, cache_read_tokens AS r, cache_write_tokens AS w, session_id AS s, message_ts_ms AS t, session_key AS k FROM usage_events WHERE id = ?",
       );
       // a row of the same prompt that is no copy (another session and time: identity.ts
       // mayBeCopies) makes the call's slot its place's, not its prompt's
@@ -625,7 +626,7 @@ export function createUsageWriter(db: Db) {
         const prefix = responseSlotOf(responseId, 0).slice(0, -1);
         slotsOfDay ??= db.prepare<[number, string, number, string], { id: number } & RowPrompt>(
           "SELECT k.usage_event_id AS id, e.input_tokens AS i, e.cache_read_tokens AS r, e.cache_write_tokens AS w, " +
-            "e.session_id AS s, e.message_ts_ms AS t " +
+            "e.session_id AS s, e.message_ts_ms AS t, e.session_key AS k " +
             "FROM usage_response_keys k LEFT JOIN usage_events e ON e.id = k.usage_event_id " +
             "WHERE k.day = ? AND k.provider = ? AND substr(k.response_id, 1, ?) = ? ORDER BY k.usage_event_id",
         );
@@ -658,10 +659,11 @@ interface RowPrompt {
   w: number | bigint | null;
   s?: string | null;
   t?: number | bigint | null;
+  k?: string | null;
 }
 
 function placeOfRow(p: RowPrompt): CallPlace {
-  return { sessionId: p.s ?? null, messageTsMs: Number(p.t ?? 0) };
+  return { sessionId: p.s ?? null, messageTsMs: Number(p.t ?? 0), sessionKey: p.k ?? null };
 }
 
 function promptOfRowCounts(p: RowPrompt): PromptCounts {

@@ -120,6 +120,68 @@ describe("copies of one response in one batch", () => {
   });
 });
 
+describe("calls pushed live (a session key, no session id) under a relay's one response id (h-diff2, 2026-12-04)", () => {
+  const pushed = (over: Partial<UsageEvent>) =>
+    call({ responseId: R, sessionId: null, source: "push", ...over });
+  it("the same prompt in two sessions' keys at two times: two calls, in one batch or two", () => {
+    // every new user's `/start` (case response-id-reused-same-prompt-other-sessions pushed then metered)
+    const w = world();
+    const a = pushed({
+      accountId: "telegram:5551401",
+      sessionKey: "agent:main:telegram:direct:5551401",
+      messageTsMs: T0 + 1_000,
+    });
+    const b = pushed({
+      accountId: "telegram:5551402",
+      sessionKey: "agent:main:telegram:direct:5551402",
+      messageTsMs: T0 + 3_600_000,
+    });
+    expect(w.biller.bill(batch([a]))).toMatchObject({ billed: 1 });
+    expect(w.biller.bill(batch([b]))).toMatchObject({ billed: 1, duplicates: 0 });
+    // two isolated cron runs sent one prompt, in one batch
+    const c = pushed({
+      accountId: "agent:main",
+      sessionKey: "agent:main:cron:digest:run:1",
+      messageTsMs: T0 + 7_200_000,
+    });
+    const d = pushed({
+      accountId: "agent:main",
+      sessionKey: "agent:main:cron:digest:run:2",
+      messageTsMs: T0 + 10_800_000,
+    });
+    expect(w.biller.bill(batch([c, d]))).toMatchObject({ billed: 2, duplicates: 0 });
+    expect(w.rows().map((r) => r.a)).toEqual([
+      "telegram:5551401",
+      "telegram:5551402",
+      "agent:main",
+      "agent:main",
+    ]);
+    // the transcript's copies of each (the session id known, the same message time) bill nothing
+    const again = [a, b, c, d].map((e, i) => ({ ...e, sessionId: `s${i}`, source: "jsonl" as const }));
+    expect(w.biller.bill(batch(again))).toMatchObject({ billed: 0, duplicates: 4 });
+  });
+
+  it("the same session key, or a key unknown on either side, at another time: still a copy", () => {
+    const w = world();
+    const k = "agent:main:telegram:direct:5551401";
+    w.biller.bill(batch([pushed({ sessionKey: k, messageTsMs: T0 + 1_000 })]));
+    expect(w.biller.bill(batch([pushed({ sessionKey: k, messageTsMs: T0 + 3_100 })]))).toMatchObject({
+      billed: 0,
+      duplicates: 1,
+    });
+    expect(w.biller.bill(batch([pushed({ sessionKey: null, messageTsMs: T0 + 5_000 })]))).toMatchObject({
+      billed: 0,
+      duplicates: 1,
+    });
+    // the transcript's line of the same session at another time (its key known, the session id too)
+    expect(
+      w.biller.bill(
+        batch([call({ responseId: R, sessionId: "s9", sessionKey: k, messageTsMs: T0 + 7_000 })]),
+      ),
+    ).toMatchObject({ billed: 0, duplicates: 1 });
+  });
+});
+
 describe("what is never merged", () => {
   it("a pushed event under an ordinary idempotency key keeps its own identity (a reused response id settles nothing)", () => {
     const w = world();
