@@ -15,6 +15,10 @@ import { meterOnly, pluginPushes, pushThenMeter } from "../support/push-diff.js"
 const CASES = resolve(import.meta.dirname, "../cases");
 /** Cases where the two paths disagreed on 2026-12-04 (fixed since). */
 const ONCE_DISAGREED = new Set([
+  "response-copy-rewritten",
+  "response-id-reused-by-relay",
+  "response-id-reused-same-prompt-other-sessions",
+  "response-partial-prompt-differs",
   "sessions-send-by-session-id",
   "sessions-send-short-target-other-agent",
   "usage-gemini-thoughts-inside-candidates",
