@@ -181,7 +181,8 @@ describe.each(ENGINES)("%s", (engine) => {
         headers: admin,
         payload: { reason: "checked with the provider", costUsd: "0.0421" },
       });
-      expect(rel.json()).toEqual({ status: "released", id: held.id });
+      // the answer names the account billed (POST /v1/review/:id/release, since accountId)
+      expect(rel.json()).toEqual({ status: "released", id: held.id, accountId: held.accountId });
       const [released] = (await app.inject({ url: "/v1/review?status=released", headers: admin })).json()
         .items;
       expect(released).toMatchObject({
