@@ -29,6 +29,13 @@ describe("creditgate payment commands", () => {
     expect(json[1]).toMatchObject({ id: "big", credits: "12.50", grantMicroCredits: "12500000" });
   });
 
+  it("packs with no packs file says so once, naming the variable", async () => {
+    const t = createTempDb();
+    cleanups.push(t.cleanup);
+    const { out } = await run({ CREDITGATE_DB: t.path, CREDITGATE_PACKS: "" }, ["packs"]);
+    expect(out).toBe("no packs configured: set CREDITGATE_PACKS to a packs JSON file\n");
+  });
+
   it("topup-link with a provider that has no keys fails with the variables to set", async () => {
     const { env } = setup();
     const { error } = await run(env, [

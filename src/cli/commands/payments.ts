@@ -200,7 +200,9 @@ export function registerPaymentCommands(program: Command, ctx: CliContext): void
       }
       if (packs.length === 0) {
         return ctx.out(
-          `no packs: ${warnings.find((w) => w.includes("CREDITGATE_PACKS")) ?? "packs file is empty"}\n`,
+          // the config's warning already says "no packs configured: …" (before, "no packs: no packs
+          // configured: …", the phrase twice)
+          `${warnings.find((w) => w.includes("CREDITGATE_PACKS")) ?? "no packs: the packs file is empty"}\n`,
         );
       }
       ctx.out(
