@@ -977,17 +977,55 @@ function UserActions(p: { id: string; onDone: () => void; blocked: boolean }) {
           const daily = toMicro(field(e, "daily"));
           const monthly = toMicro(field(e, "monthly"));
           const floor = toMicro(field(e, "floor"));
-          const caps = [
-            ...(daily ? [{ period: "day" as const, capMicroCredits: daily }] : []),
-            ...(monthly ? [{ period: "month" as const, capMicroCredits: monthly }] : []),
-          ];
+          // Merged into the user's stored rules, as the CLI's `limits set` and the plugin's
+          // set_limits do: the form sets the daily and monthly hard caps (and the floor) it shows
+          // and keeps everything else of the user's own (weekly cap, soft caps, language,
+          // low-balance level, headroom, the floor when left blank). Before 2026-12-04 it PUT
+          // `{caps, capsOff: []}` as the whole rules and dropped them (found by review r-late).
           run(
-            api.PUT("/v1/users/{id}/limits", {
-              params: { path },
-              // capsOff []: a window left blank follows the defaults' ('*') caps live (2026-12-04;
-              // before, the caps given replaced all of the defaults')
-              body: { caps, capsOff: [], ...(floor !== null ? { floorMicroCredits: floor } : {}) } as never,
-            }),
+            (async () => {
+              const current = await api.GET("/v1/users/{id}/limits", { params: { path } });
+              if (current.error) return current;
+              const own = current.data.user ?? {};
+              const given: Partial<Record<"day" | "month", number>> = {
+                ...(daily ? { day: daily } : {}),
+                ...(monthly ? { month: monthly } : {}),
+              };
+              const kept = (own.caps ?? []).filter(
+                (c) => !((c.kind ?? "hard") === "hard" && given[c.period as "day" | "month"] !== undefined),
+              );
+              const caps = [
+                ...kept,
+                ...Object.entries(given).map(([period, capMicroCredits]) => ({
+                  period: period as "day" | "month",
+                  capMicroCredits: capMicroCredits as number,
+                })),
+              ];
+              // a rule stored before capsOff (caps, no capsOff) replaced all of the defaults' caps:
+              // each window it lacks a cap of either kind in stays off the defaults' (the CLI's
+              // reading); otherwise the user's capsOff is kept, and a window left blank follows
+              // '*'. A window given a hard cap here is no longer off.
+              const legacy = own.caps !== undefined && own.capsOff === undefined;
+              const capsOff = (
+                legacy
+                  ? (["day", "week", "month"] as const).filter(
+                      (w) =>
+                        !(["hard", "soft"] as const).every((k) =>
+                          (own.caps ?? []).some((c) => c.period === w && (c.kind ?? "hard") === k),
+                        ),
+                    )
+                  : (own.capsOff ?? [])
+              ).filter((w) => given[w as "day" | "month"] === undefined);
+              return api.PUT("/v1/users/{id}/limits", {
+                params: { path },
+                body: {
+                  ...own,
+                  caps,
+                  capsOff,
+                  ...(floor !== null ? { floorMicroCredits: floor } : {}),
+                } as never,
+              });
+            })(),
           );
         }}
       >

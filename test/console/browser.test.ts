@@ -257,6 +257,46 @@ describe.skipIf(!HAVE_BROWSER)("operator console in Chromium", { timeout: 90_000
     await expect.poll(() => kpi("status").textContent(), POLL).toBe("allowed");
   });
 
+  it("the limits form sets the daily cap and keeps the user's other own limits", async () => {
+    // before 2026-12-04 (review r-late) the form PUT `{caps, capsOff: []}` as the user's whole
+    // rules: saving a daily cap dropped the user's own weekly and soft caps, language and more
+    const auth = { authorization: `Bearer ${API_KEY}` };
+    const url = `/v1/users/${encodeURIComponent("telegram:1002")}/limits`;
+    const own = {
+      caps: [
+        { period: "week", capMicroCredits: 20_000_000, kind: "hard" },
+        { period: "day", capMicroCredits: 1_000_000, kind: "soft" },
+      ],
+      capsOff: ["month"],
+      language: "es",
+      lowBalanceMicroCredits: 2_000_000,
+    };
+    const put = await app.inject({ method: "PUT", url, headers: auth, payload: own });
+    expect(put.statusCode).toBe(200);
+    await page.goto(`${base}/console/#/users/${encodeURIComponent("telegram:1002")}`);
+    const form = page.getByRole("form", { name: "Set limits" });
+    await form.getByLabel("Daily").fill("3");
+    await form.getByRole("button", { name: "Set limits" }).click();
+    const rules = async () =>
+      (await app.inject({ url, headers: auth })).json().user as {
+        caps: { period: string; capMicroCredits: number; kind?: string }[];
+        capsOff?: string[];
+        language?: string;
+        lowBalanceMicroCredits?: number;
+      };
+    await expect
+      .poll(async () => (await rules()).caps.some((c) => c.period === "day" && c.kind !== "soft"), POLL)
+      .toBe(true);
+    const after = await rules();
+    expect(after.caps.map((c) => `${c.period}/${c.kind ?? "hard"}/${c.capMicroCredits}`).sort()).toEqual([
+      "day/hard/3000000",
+      "day/soft/1000000",
+      "week/hard/20000000",
+    ]);
+    expect(after).toMatchObject({ capsOff: ["month"], language: "es", lowBalanceMicroCredits: 2_000_000 });
+    await app.inject({ method: "DELETE", url, headers: auth });
+  });
+
   it("a POST without the CSRF token is refused and changes nothing", async () => {
     const r = (await page.evaluate(`fetch("/v1/users/telegram:1000/grants", {
         method: "POST",
