@@ -306,7 +306,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   }
 
   /**
-   * The calls with a seconds time this biller looked at, by {@link secondsCopySignature}: the
+   * The calls with a seconds time this biller looked at, by the joined {@link secondsCopyFields}: the
    * identity of the first (a copy of it is one while it is in the batch being billed:
    * `groups.callOf`; once written, `secondsCopyRow` finds it).
    */
@@ -320,18 +320,15 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
        AND input_tokens = ? AND output_tokens = ? AND cache_read_tokens = ? AND cache_write_tokens = ? LIMIT 1`,
   );
 
-  /** What a copy of a seconds call (another entry id, the same message) has in common with it. */
-  function secondsCopySignature(e: UsageEvent): string {
-    return [
-      e.sessionId,
-      e.messageTsMs,
-      e.provider,
-      e.model,
-      e.input,
-      e.output,
-      e.cacheRead,
-      e.cacheWrite,
-    ].join("\u001f");
+  /**
+   * What a copy of a seconds call (another entry id, the same message) has in common with it, in
+   * `secondsCopyRow`'s parameter order (joined: its signature in `secondsCalls`).
+   */
+  function secondsCopyFields(
+    e: UsageEvent,
+    sessionId: string,
+  ): [number, string, string, string, number, number, number, number] {
+    return [e.messageTsMs, sessionId, e.provider, e.model, e.input, e.output, e.cacheRead, e.cacheWrite];
   }
 
   /**
@@ -344,19 +341,11 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
   function secondsCopyBilled(e: UsageEvent, groups: BatchGroups | null): boolean {
     if (e.sessionId == null) return false;
     const key = e.dedupeKey ?? dedupeKey(e);
-    const sig = secondsCopySignature(e);
+    const fields = secondsCopyFields(e, e.sessionId);
+    const sig = fields.join("\u001f");
     const first = secondsCalls.get(sig);
     if (first !== undefined && first !== key && groups?.callOf(first) !== undefined) return true;
-    const row = secondsCopyRow.get(
-      e.messageTsMs,
-      e.sessionId,
-      e.provider,
-      e.model,
-      e.input,
-      e.output,
-      e.cacheRead,
-      e.cacheWrite,
-    );
+    const row = secondsCopyRow.get(...fields);
     if (row !== undefined) return true;
     if (secondsCalls.size >= 10_000) secondsCalls.clear();
     secondsCalls.set(sig, key);
