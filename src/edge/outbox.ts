@@ -124,8 +124,8 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     ...(e.identityTsMs !== undefined ? { identityTsMs: e.identityTsMs } : {}),
     // and its entry id, when it has one: part of such a call's identity, also of a seconds one since
     // 2026-12-04 evening (absent otherwise, so an older center refuses only the events that carry one)
-    ...(e.identityTsMs !== undefined &&
-    e.identityTsMs < EPOCH_SECONDS_BELOW &&
+    // (and, since 2026-12-05, of a whole-second entry time: no identityTsMs)
+    ...((e.identityTsMs === undefined || e.identityTsMs < EPOCH_SECONDS_BELOW) &&
     e.identityEntryId !== undefined
       ? { identityEntryId: e.identityEntryId }
       : {}),

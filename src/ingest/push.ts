@@ -99,8 +99,10 @@ export const pushEventSchema = z
      * The transcript entry's own id (the line's top-level `id`) of a line with no readable time
      * (`ParsedUsage.identityEntryId`, since 2026-12-03): part of such a call's identity, which
      * holds no time, so two calls of the same counts stay two calls; since 2026-12-04 evening also
-     * of a line whose time was written in epoch seconds (a whole second holds many calls). Only with
-     * `identityTsMs` 0 or in seconds;
+     * of a line whose time was written in epoch seconds (a whole second holds many calls), and since
+     * 2026-12-05 of one whose entry time was written to the whole second (ISO text with no fraction:
+     * no `identityTsMs`, `timestampMs` a whole second). Only with `identityTsMs` 0 or in seconds, or
+     * without `identityTsMs` on a whole-second `timestampMs`;
      * edge meters send it with such calls when the entry has one (at most 200 characters).
      */
     identityEntryId: z.string().min(1).max(MAX_ENTRY_ID_CHARS).optional(),
@@ -269,14 +271,15 @@ export const pushEventSchema = z
     message: "only on an edge meter's event (edgeId)",
     path: ["supersedes"],
   })
-  // a line with no readable time, or (since 2026-12-04 evening) one written in epoch seconds
+  // a line with no readable time, or (since 2026-12-04 evening) one written in epoch seconds, or
+  // (since 2026-12-05) one whose entry time was written to the whole second
   .refine(
     (e) =>
       e.identityEntryId === undefined ||
-      (e.identityTsMs !== undefined && e.identityTsMs < EPOCH_SECONDS_BELOW),
+      (e.identityTsMs !== undefined ? e.identityTsMs < EPOCH_SECONDS_BELOW : e.timestampMs % 1000 === 0),
     {
       message:
-        "only with identityTsMs 0 or in epoch seconds (a line with no readable time, or a seconds one)",
+        "only with identityTsMs 0 or in epoch seconds, or on a whole-second timestampMs (a line with no readable time, a seconds one, or a whole-second entry time)",
       path: ["identityEntryId"],
     },
   );

@@ -258,8 +258,13 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     // edge's copy of it; a local batch's zone-less keys are all UTC, so none of them is a twin.
     if (e.zonelessTime === true && e.identityTsMs === undefined) {
       // read as UTC by this build: not a host-zone identity
+      // a whole-second time's identity holds its entry id since 2026-12-05: the host-zone
+      // identities billed before held none
+      const { identityEntryId: _, ...noId } = e;
       for (const t of zonelessTwinTimes(e.messageTsMs))
-        if (callerTwinBilled(dedupeKey({ ...e, messageTsMs: t }), e, groups, (c) => c.zonelessTime !== true))
+        if (
+          callerTwinBilled(dedupeKey({ ...noId, messageTsMs: t }), e, groups, (c) => c.zonelessTime !== true)
+        )
           return true;
     }
     // a call whose time was written in epoch seconds: billed or held before 2026-12-04 evening

@@ -51,15 +51,19 @@ const SECONDS_IDENTITY_BELOW = 1e11;
 
 /**
  * The identity a call whose time was written in epoch seconds (`identityTsMs` in 1 … 10^11 − 1)
- * and whose identity holds its entry id had before 2026-12-04 evening, without that id; null for
- * every other call. A whole second holds many calls: two users' identical first turn in one
+ * and whose identity holds its entry id had before 2026-12-04 evening, without that id (and, since
+ * 2026-12-05, the same for a call whose entry time was written to the whole second, ISO text with
+ * no fraction, which had no id in its identity before); null for every other call. A whole second holds many calls: two users' identical first turn in one
  * second shared that identity (one was dropped as a copy of the other); the entry id tells them
  * apart now, and the biller looks a call up under this one too, for the same session or account
  * only (biller.ts `twinBilled`), so a call held or billed before is never billed again.
  */
 export function secondsTwinKeyOf(u: ParsedUsage): string | null {
   const ts = u.identityTsMs;
-  if (u.identityEntryId === undefined || ts === undefined || !(ts >= 1 && ts < SECONDS_IDENTITY_BELOW))
+  // a timed line holds its entry id only for a time in epoch seconds (identityTsMs) or, since
+  // 2026-12-05, an entry time written to the whole second (no identityTsMs: parse.ts
+  // `hasFractionalSeconds`); a line with no time (identityTsMs 0) always had it
+  if (u.identityEntryId === undefined || !(ts === undefined || (ts >= 1 && ts < SECONDS_IDENTITY_BELOW)))
     return null;
   const { identityEntryId: _, ...rest } = u;
   return dedupeKey(rest);

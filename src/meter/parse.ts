@@ -1829,6 +1829,15 @@ export function dateParse(text: string): number {
  * An ISO date and time with no zone designator (`2026-11-22T23:30:40`, `2026-11-22 23:30:40.123`):
  * the form `Date.parse` reads in the host's time zone. A date alone is UTC already.
  */
+/**
+ * Whether an ISO time text holds a fraction of a second (`…:40.123Z`, `…:40,5`): one without
+ * (`2026-11-24T06:00:02Z`, a date alone) names a whole second at best, which many calls share.
+ */
+export function hasFractionalSeconds(text: string): boolean {
+  return FRACTIONAL_SECONDS.test(text);
+}
+const FRACTIONAL_SECONDS = /\d:\d{2}[.,]\d/;
+
 const ZONELESS_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?$/;
 export function isZonelessDateTime(text: string): boolean {
   return text.length <= 29 && ZONELESS_DATE_TIME.test(text);
@@ -2748,6 +2757,8 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   // a time written in epoch seconds: its identity keeps the number as written (see below)
   let secondsIdentity: number | null = null;
   let zoneless = false;
+  // an entry time written to the whole second or coarser (no fraction): its identity holds the entry id
+  let coarseIsoTime = false;
   if (typeof msg.timestamp === "number" && Number.isFinite(msg.timestamp)) {
     messageTsMs = messageTimeMs(msg.timestamp);
     if (isOtherEpochUnit(msg.timestamp)) secondsIdentity = Math.trunc(msg.timestamp);
@@ -2758,6 +2769,7 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
       messageTsMs = t;
       // read as UTC (dateParse); its identity may have been billed in another zone before
       if (isZonelessDateTime(e.timestamp)) zoneless = true;
+      if (!hasFractionalSeconds(e.timestamp)) coarseIsoTime = true;
     }
   }
   // A call whose line has no readable time is still a call (the provider charged for it; OpenClaw's
@@ -2812,6 +2824,17 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
       const entryId = str(e.id);
       if (entryId !== null && entryId.length <= MAX_ENTRY_ID_CHARS) parsed.identityEntryId = entryId;
     }
+  }
+  // The same for an entry `timestamp` written to the whole second (`2026-11-24T06:00:02Z`, Go's
+  // RFC 3339, Python's `isoformat()` of a time without microseconds, `date -u +%FT%TZ`) on a line
+  // with no numeric `message.timestamp`: two users' calls of the same counts in one second had one
+  // identity and the second was dropped as a copy (2026-12-05, case
+  // `iso-whole-second-distinct-sessions`). A call billed or held before under the identity without
+  // the id is found as its twin (identity.ts `secondsTwinKeyOf`); a time with a fraction keeps
+  // its identity as before.
+  if (coarseIsoTime) {
+    const entryId = str(e.id);
+    if (entryId !== null && entryId.length <= MAX_ENTRY_ID_CHARS) parsed.identityEntryId = entryId;
   }
   if (zoneless) parsed.zonelessTime = true;
   if (untimed) {

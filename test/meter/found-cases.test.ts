@@ -2097,8 +2097,10 @@ describe("case untimed-usage-line: a call whose line has no readable time is bil
     expect(anon.idempotencyKey).not.toBe(alice.idempotencyKey);
     // the center recomputes the identity: an entry id the key was not derived from is caught
     expect(meterIdentityOf({ ...alice, identityEntryId: "b7e40d51" })).toBe(bob.idempotencyKey);
-    // an entry id only with a line without a time
-    const { identityTsMs: _ts, ...timed } = alice;
+    // an entry id only with a line without a time (or, since 2026-12-05, a whole-second one: not
+    // this time, which has a fraction)
+    const { identityTsMs: _ts, ...whole } = alice;
+    const timed = { ...whole, timestampMs: whole.timestampMs + 1 };
     expect(pushEventSchema.safeParse(alice).success).toBe(true);
     expect(pushEventSchema.safeParse(timed).error?.issues.map((i) => i.path)).toEqual([["identityEntryId"]]);
   });

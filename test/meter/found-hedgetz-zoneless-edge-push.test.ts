@@ -52,7 +52,8 @@ const ev = (u: ParsedUsage) =>
 /** The push an edge before 2026-12-04 sent on a host in `tz`: the time read by `Date.parse` there. */
 function pushBefore(text: string, tz: string) {
   process.env.TZ = tz;
-  const { zonelessTime: _z, ...u } = usageOf(text);
+  // nor the entry id a whole-second time's identity holds since 2026-12-05 (h-dup)
+  const { zonelessTime: _z, identityEntryId: _id, ...u } = usageOf(text);
   const local = Date.parse(JSON.parse(text).timestamp as string);
   const old = { ...u, messageTsMs: local } as ParsedUsage;
   return pushEventOf({ ...ev(old), dedupeKey: dedupeKey(old) }, "bot-host-1");
