@@ -1431,6 +1431,7 @@ export interface paths {
                             topupUrl?: string;
                             /** @enum {string} */
                             language?: "en" | "es";
+                            timeZone: string;
                         };
                     };
                 };
@@ -1528,6 +1529,7 @@ export interface paths {
                             topupHint?: string;
                             /** @enum {string} */
                             language?: "en" | "es";
+                            timeZone: string;
                             credits: {
                                 paidMicroCredits: number;
                                 promotionalMicroCredits: number;
@@ -1647,6 +1649,7 @@ export interface paths {
                             topupUrl?: string;
                             /** @enum {string} */
                             language?: "en" | "es";
+                            timeZone: string;
                         };
                     };
                 };
@@ -1746,6 +1749,7 @@ export interface paths {
                             topupUrl?: string;
                             /** @enum {string} */
                             language?: "en" | "es";
+                            timeZone: string;
                         };
                     };
                 };

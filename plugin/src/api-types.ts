@@ -60,6 +60,12 @@ export interface UserStatus {
    * own `language`.
    */
   language?: string;
+  /**
+   * creditgate's `CREDITGATE_TIMEZONE` (IANA), where the cap windows are: `liftsAt` and each
+   * `resetsAt` are written to the user on this zone's clock. Absent from servers before
+   * 2026-12-05 (then UTC).
+   */
+  timeZone?: string;
 }
 /** Usage over one window (today, this month). */
 export interface UsageTotals {
@@ -92,6 +98,8 @@ export interface Consumo {
   credits?: ConsumoCredits;
   /** The user's language when the operator chose one, as in the status answer. */
   language?: string;
+  /** creditgate's `CREDITGATE_TIMEZONE`, as in the status answer: times are shown on its clock. */
+  timeZone?: string;
 }
 /** The grant breakdown of `/consumo`: live credit by kind, debt, and the next expiry. */
 export interface ConsumoCredits {
@@ -198,6 +206,8 @@ export interface BudgetView {
   spentUsd: string;
   usedPct: number;
   windowEndMs: number;
+  /** The answer's `timeZone` (creditgate's `CREDITGATE_TIMEZONE`, the budget windows'), copied onto each view by the client. */
+  timeZone?: string;
 }
 /** `POST /v1/users/:id/grants` body (all required). */
 export interface GrantBody {

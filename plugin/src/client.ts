@@ -95,8 +95,10 @@ export class CreditgateClient {
   }
   /** `GET /v1/budgets`: the operator's budgets on provider cost with their current window's spend. */
   async budgets(): Promise<BudgetView[]> {
-    const r = await this.request<{ budgets?: BudgetView[] }>("GET", "/v1/budgets");
-    return Array.isArray(r?.budgets) ? r.budgets : [];
+    const r = await this.request<{ budgets?: BudgetView[]; timeZone?: string }>("GET", "/v1/budgets");
+    // each view carries the answer's zone (the budget windows'), so `/burn` tells its times on it
+    const zone = typeof r?.timeZone === "string" ? { timeZone: r.timeZone } : {};
+    return Array.isArray(r?.budgets) ? r.budgets.map((b) => ({ ...b, ...zone })) : [];
   }
   /** `GET /v1/providers`: the operator's model-provider accounts (balances, burn, runway, drift). */
   async providers(): Promise<ProviderView[]> {

@@ -23,11 +23,44 @@ const LOCALE: Record<Language, string> = { es: "es-ES", en: "en-US" };
 export const int = (n: number, lang: Language) =>
   new Intl.NumberFormat(LOCALE[lang], { useGrouping: true }).format(n);
 
-/** ISO → `2026-11-23 00:00 UTC` (unambiguous in both languages). */
-export function when(iso: string | null | undefined): string | null {
+/** Whether a zone name is UTC itself. */
+const isUtcZone = (z: string) => /^(etc\/)?(utc|uct|gmt|zulu|universal)$/i.test(z.trim());
+
+/** `ms` on the clock of `timeZone`: `2026-12-06 00:00`, or null for a zone Intl does not know. */
+function localClock(ms: number, timeZone: string): string | null {
+  try {
+    const parts: Record<string, string> = {};
+    for (const p of new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+    }).formatToParts(ms))
+      parts[p.type] = p.value;
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * ISO → `2026-11-23 00:00 UTC` (unambiguous in both languages), or with `timeZone` (creditgate's
+ * `CREDITGATE_TIMEZONE`, sent in the status and /consumo answers) on that zone's clock and named:
+ * `2026-12-06 00:00 America/Mexico_City`. The cap windows are local, so a daily limit resets at
+ * the zone's midnight; before 2026-12-05 a user in Mexico City read it resets at `06:00 UTC`.
+ */
+export function when(iso: string | null | undefined, timeZone?: string | null): string | null {
   if (!iso) return null;
   const t = Date.parse(iso);
   if (!Number.isFinite(t)) return null;
+  const zone = timeZone?.trim();
+  if (zone && !isUtcZone(zone)) {
+    const local = localClock(t, zone);
+    if (local) return `${local} ${zone}`;
+  }
   return `${new Date(t).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
@@ -197,7 +230,7 @@ function pct(spent: number, cap: number): number {
   return cap > 0 ? Math.floor((spent * 100) / cap) : 100;
 }
 
-function limitLines(limits: readonly ConsumoLimit[], lang: Language): string[] {
+function limitLines(limits: readonly ConsumoLimit[], lang: Language, timeZone?: string): string[] {
   const t = texts(lang);
   if (limits.length === 0) return [t.noLimits];
   return [
@@ -209,17 +242,17 @@ function limitLines(limits: readonly ConsumoLimit[], lang: Language): string[] {
         credits(l.spentMicroCredits),
         credits(l.capMicroCredits),
         pct(l.spentMicroCredits, l.capMicroCredits),
-        when(l.resetsAt),
+        when(l.resetsAt, timeZone),
       ),
     ),
   ];
 }
 
-/** ISO → `2026-12-30` at midnight UTC, else `2026-12-30 18:00 UTC`. */
-function day(iso: string): string {
-  const w = when(iso);
+/** ISO → `2026-12-30` at midnight (UTC, or `timeZone`'s), else `2026-12-30 18:00 UTC`. */
+function day(iso: string, timeZone?: string): string {
+  const w = when(iso, timeZone);
   if (!w) return iso;
-  return w.endsWith(" 00:00 UTC") ? w.slice(0, 10) : w;
+  return w.slice(10, 17) === " 00:00 " ? w.slice(0, 10) : w;
 }
 
 /**
@@ -227,7 +260,7 @@ function day(iso: string): string {
  * balance holds something other than plain paid credit, or some of it expires (null otherwise,
  * and for servers that send no breakdown).
  */
-export function creditsLine(c: Consumo["credits"], lang: Language): string | null {
+export function creditsLine(c: Consumo["credits"], lang: Language, timeZone?: string): string | null {
   if (!c) return null;
   const t = texts(lang);
   const parts: string[] = [];
@@ -236,13 +269,15 @@ export function creditsLine(c: Consumo["credits"], lang: Language): string | nul
   if (c.refundCreditMicroCredits > 0) parts.push(t.refundCredit(credits(c.refundCreditMicroCredits)));
   const plainPaid = c.promotionalMicroCredits === 0 && c.refundCreditMicroCredits === 0;
   if (parts.length === 0 || (plainPaid && !c.nextExpiry)) return null;
-  const exp = c.nextExpiry ? `, ${t.expires(credits(c.nextExpiry.microCredits), day(c.nextExpiry.at))}` : "";
+  const exp = c.nextExpiry
+    ? `, ${t.expires(credits(c.nextExpiry.microCredits), day(c.nextExpiry.at, timeZone))}`
+    : "";
   return `${parts.join(" + ")}${exp}`;
 }
 
 export function formatConsumo(c: Consumo, lang: Language, status?: UserStatus | null): string {
   const t = texts(lang);
-  const breakdown = creditsLine(c.credits, lang);
+  const breakdown = creditsLine(c.credits, lang, c.timeZone);
   const lines = [
     t.balance(credits(c.balanceMicroCredits)),
     ...(breakdown ? [breakdown] : []),
@@ -258,7 +293,7 @@ export function formatConsumo(c: Consumo, lang: Language, status?: UserStatus | 
       int(c.month.tokens, lang),
       credits(c.month.chargedMicroCredits),
     ),
-    ...limitLines(c.limits ?? [], lang),
+    ...limitLines(c.limits ?? [], lang, c.timeZone),
   ];
   if (status && !status.allowed) lines.push(t.blockedNow(blockedWhy(status, lang)));
   if (c.lowBalance || (status && !status.allowed && isMoneyReason(status.reason))) {
@@ -275,7 +310,7 @@ export function formatSaldo(s: UserStatus, lang: Language): string {
   if (!s.allowed) {
     lines.push(t.blockedNow(blockedWhy(s, lang)));
     if ((s.reason ?? "").toLowerCase() === "operator_budget") {
-      const at = when(s.liftsAt);
+      const at = when(s.liftsAt, s.timeZone);
       lines.push(at ? t.budgetRetry(at) : t.budgetRetryLater);
     } else lines.push(t.topupHint);
   }
@@ -318,7 +353,7 @@ export function blockedWhy(
 /** The answer a blocked user gets instead of a model reply. */
 export function blockedText(
   s: Pick<UserStatus, "reason" | "windows" | "topupUrl"> &
-    Partial<Pick<UserStatus, "balanceMicroCredits" | "headroom" | "liftsAt">>,
+    Partial<Pick<UserStatus, "balanceMicroCredits" | "headroom" | "liftsAt" | "timeZone">>,
   lang: Language,
 ): string {
   const t = texts(lang);
@@ -329,12 +364,12 @@ export function blockedText(
     const w = (s.windows ?? []).find(
       (x: StatusWindow) => periodName(x.period, "en") === periodName(capPeriod, "en"),
     );
-    const at = when(w?.resetsAt);
+    const at = when(w?.resetsAt, s.timeZone);
     if (at) lines.push(t.resetsAt(at));
   }
   if (reason === "operator_budget") {
     // Not the user's money: no top-up link or hint, only when to come back.
-    const at = when(s.liftsAt);
+    const at = when(s.liftsAt, s.timeZone);
     lines.push(at ? t.budgetRetry(at) : t.budgetRetryLater);
     return lines.join("\n");
   }
@@ -480,7 +515,8 @@ export function formatBudgets(budgets: readonly BudgetView[], agentId: string, l
   for (const b of mine) {
     lines.push(t.budgetLine(b.name, periodName(b.period, lang), b.mode, b.spentUsd, b.limitUsd, b.usedPct));
     if (b.mode === "hard" && b.usedPct >= 100) {
-      const at = typeof b.windowEndMs === "number" ? when(new Date(b.windowEndMs).toISOString()) : null;
+      const at =
+        typeof b.windowEndMs === "number" ? when(new Date(b.windowEndMs).toISOString(), b.timeZone) : null;
       lines.push(t.budgetBlocking(at));
     }
   }

@@ -223,7 +223,7 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
       if (id === null) return;
       created.push({ id, kind, threshold });
       if (notify && USER_NOTICE_KINDS.has(kind)) {
-        noticesRepo.insert(id, accountId, kind, renderAlert(kind, facts, lang), nowMs);
+        noticesRepo.insert(id, accountId, kind, renderAlert(kind, facts, lang, settings.timezone), nowMs);
       }
     };
 
@@ -378,7 +378,13 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
     const id = insertAlert(accountId, kind, threshold, windowKey, facts, nowMs);
     if (id === null) return false;
     if (!accountId.startsWith("agent:") && USER_NOTICE_KINDS.has(kind))
-      noticesRepo.insert(id, accountId, kind, renderAlert(kind, facts, limitsOf(accountId).language), nowMs);
+      noticesRepo.insert(
+        id,
+        accountId,
+        kind,
+        renderAlert(kind, facts, limitsOf(accountId).language, settings.timezone),
+        nowMs,
+      );
     return true;
   }
   const raiseTx = db.transaction(raiseInTx);
@@ -539,7 +545,7 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
         if (id === null) return false;
         if (USER_NOTICE_KINDS.has(kind) && !accountId.startsWith("agent:")) {
           const lang = limitsOf(accountId).language;
-          noticesRepo.insert(id, accountId, kind, renderAlert(kind, facts, lang), nowMs);
+          noticesRepo.insert(id, accountId, kind, renderAlert(kind, facts, lang, settings.timezone), nowMs);
         }
         return true;
       };

@@ -68,6 +68,8 @@ export interface StatusView {
   topupUrl?: string;
   /** The user's language when the operator chose one (their rules, else `*`). */
   language?: Language;
+  /** `CREDITGATE_TIMEZONE`: the zone the windows are in, and the chat side writes times in. */
+  timeZone: string;
 }
 
 export interface Consumo {
@@ -88,6 +90,8 @@ export interface Consumo {
   credits: ConsumoCredits;
   /** The user's language when the operator chose one (their rules, else `*`). */
   language?: Language;
+  /** `CREDITGATE_TIMEZONE`: the zone the windows are in, and the chat side writes times in. */
+  timeZone: string;
 }
 
 /** The grant breakdown of `/consumo`: "3.20 paid + 1.00 bonus, 1.00 expires on 2026-12-30". */
@@ -186,6 +190,12 @@ export const statusViewSchema = z.object({
    * Absent when neither sets one (the chat side keeps its own setting).
    */
   language: z.enum(LANGUAGES).optional(),
+  /**
+   * `CREDITGATE_TIMEZONE` (IANA): the zone the cap windows are in. `liftsAt` and `resetsAt` are
+   * UTC instants; the chat side writes them on this zone's clock (a daily cap resets at its
+   * `00:00`), as the notices are written.
+   */
+  timeZone: z.string(),
 });
 
 /** {@link Consumo} as the API answers it (`/consumo`). */
@@ -200,6 +210,8 @@ export const consumoSchema = z.object({
   topupHint: z.string().optional(),
   /** The user's language when the operator chose one (user rules, else `*`); as in the status answer. */
   language: z.enum(LANGUAGES).optional(),
+  /** `CREDITGATE_TIMEZONE` (IANA), as in the status answer: the zone `resetsAt` is written in to the user. */
+  timeZone: z.string(),
   /** What the balance is made of: live grants by kind, debt, and the next expiry (docs/grants.md). */
   credits: z.object({
     paidMicroCredits: int,
@@ -329,6 +341,7 @@ export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
         ? { topupUrl: settings.topupUrl }
         : {}),
       ...chosenLanguage(s.accountId),
+      timeZone: settings.timezone,
     };
   }
 
@@ -391,6 +404,7 @@ export function createQueries(db: Db, enforcer: Enforcer, ledger?: Ledger) {
         ...(lowBalance ? { topupHint: topupHint(limits.language, settings.topupUrl) } : {}),
         credits: consumoCredits(p.userId, nowMs),
         ...chosenLanguage(p.userId),
+        timeZone: settings.timezone,
       };
     },
     user_usage: (p, nowMs) => {

@@ -1,6 +1,7 @@
 import { formatMicroCredits, formatScaled } from "../money.js";
 import { ALERT_KINDS, type AlertKind, USER_NOTICE_KINDS } from "./alert-kinds.js";
 import type { Language } from "./rules.js";
+import { localClock } from "./windows.js";
 
 export { ALERT_KINDS, type AlertKind, USER_NOTICE_KINDS };
 
@@ -54,8 +55,12 @@ const money = (micro: number | undefined, currency: string | undefined) =>
   `${formatScaled(BigInt(micro ?? 0), 6, 2)} ${currency ?? ""}`.trim();
 
 const c = (micro: number | undefined) => formatMicroCredits(micro ?? 0);
-const when = (ms: number | null | undefined, lang: Language) =>
-  ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 16) + (lang === "es" ? " (UTC)" : " UTC") : "";
+/** A time in the operator's zone (the cap windows'), named: `2026-12-06 00:00 America/Mexico_City`. */
+const when = (ms: number | null | undefined, lang: Language, timeZone: string) => {
+  if (!ms) return "";
+  const { text, zone } = localClock(ms, timeZone);
+  return lang === "es" ? `${text} (${zone})` : `${text} ${zone}`;
+};
 
 const PERIOD: Record<Language, Record<string, string>> = {
   en: { day: "daily", week: "weekly", month: "monthly" },
@@ -86,8 +91,12 @@ const REASON: Record<Language, Record<string, string>> = {
 const topup = (f: AlertFacts, lang: Language) =>
   f.topupUrl ? (lang === "es" ? ` Recarga aquí: ${f.topupUrl}` : ` Top up here: ${f.topupUrl}`) : "";
 
-/** The message for one alert, in Spanish or English. Plain text, no chat-specific markup. */
-export function renderAlert(kind: AlertKind, f: AlertFacts, lang: Language): string {
+/**
+ * The message for one alert, in Spanish or English. Plain text, no chat-specific markup. Times
+ * (a block lifting, credits expiring, a provider running out) are written on the clock of
+ * `timeZone` (`CREDITGATE_TIMEZONE`, where the cap windows are), UTC when not given.
+ */
+export function renderAlert(kind: AlertKind, f: AlertFacts, lang: Language, timeZone = "UTC"): string {
   const es = lang === "es";
   switch (kind) {
     case "low_balance":
@@ -108,8 +117,8 @@ export function renderAlert(kind: AlertKind, f: AlertFacts, lang: Language): str
       const why = REASON[lang][f.reason ?? ""] ?? f.reason ?? "";
       const lift = f.liftsAtMs
         ? es
-          ? ` Se reanuda el ${when(f.liftsAtMs, lang)}.`
-          : ` It resumes at ${when(f.liftsAtMs, lang)}.`
+          ? ` Se reanuda el ${when(f.liftsAtMs, lang, timeZone)}.`
+          : ` It resumes at ${when(f.liftsAtMs, lang, timeZone)}.`
         : "";
       const need =
         f.reason === "insufficient_headroom" && f.headroomMicroCredits !== undefined
@@ -157,8 +166,8 @@ export function renderAlert(kind: AlertKind, f: AlertFacts, lang: Language): str
       const bonus = f.grantKind === "promotional";
       const d = f.daysLeft ?? 0;
       return es
-        ? `${c(f.amountMicroCredits)} créditos${bonus ? " de bonificación" : ""} vencen en ${d} ${d === 1 ? "día" : "días"} (${when(f.expiresAtMs, lang)}). Úsalos antes: no se reembolsan.`
-        : `${c(f.amountMicroCredits)}${bonus ? " bonus" : ""} credits expire in ${d} ${d === 1 ? "day" : "days"} (${when(f.expiresAtMs, lang)}). Use them first: expired credit is not refunded.`;
+        ? `${c(f.amountMicroCredits)} créditos${bonus ? " de bonificación" : ""} vencen en ${d} ${d === 1 ? "día" : "días"} (${when(f.expiresAtMs, lang, timeZone)}). Úsalos antes: no se reembolsan.`
+        : `${c(f.amountMicroCredits)}${bonus ? " bonus" : ""} credits expire in ${d} ${d === 1 ? "day" : "days"} (${when(f.expiresAtMs, lang, timeZone)}). Use them first: expired credit is not refunded.`;
     }
     case "credits_expired":
       return es
@@ -180,8 +189,8 @@ export function renderAlert(kind: AlertKind, f: AlertFacts, lang: Language): str
         : `${f.provider} balance is low: ${money(f.providerBalanceMicro, f.currency)} (threshold ${money(f.thresholdMicro, f.currency)}).`;
     case "provider_low_runway":
       return es
-        ? `${f.provider} se agota en ${f.runwayHours ?? "?"} h (${when(f.runsOutAtMs, lang)}): saldo ${money(f.providerBalanceMicro, f.currency)}.`
-        : `${f.provider} runs out in ${f.runwayHours ?? "?"} h (${when(f.runsOutAtMs, lang)}) at the current burn: balance ${money(f.providerBalanceMicro, f.currency)}.`;
+        ? `${f.provider} se agota en ${f.runwayHours ?? "?"} h (${when(f.runsOutAtMs, lang, timeZone)}): saldo ${money(f.providerBalanceMicro, f.currency)}.`
+        : `${f.provider} runs out in ${f.runwayHours ?? "?"} h (${when(f.runsOutAtMs, lang, timeZone)}) at the current burn: balance ${money(f.providerBalanceMicro, f.currency)}.`;
     case "provider_spend_spike":
       return es
         ? `Pico de gasto en ${f.provider}: ${money(f.lastHourMicro, f.currency)} en la última hora (promedio ${money(f.avgHourMicro, f.currency)}/h).`

@@ -134,3 +134,32 @@ function computeWindow(period: Period, nowMs: number, timeZone: string): Window 
   const endMs = localMidnightMs(p.year, p.month + 1, 1, timeZone);
   return { period, startMs, endMs, key: `month:${p.year}-${String(p.month).padStart(2, "0")}` };
 }
+
+/** Whether a zone name is UTC itself (the times it shows need no zone conversion). */
+function isUtcZone(timeZone: string): boolean {
+  return /^(etc\/)?(utc|uct|gmt|zulu|universal)$/i.test(timeZone.trim());
+}
+
+/**
+ * An instant as the wall clock of `timeZone` shows it, `2026-12-06 00:00`, and the zone's name
+ * (`UTC` for UTC and its aliases): what a user is told a cap resets or a block lifts at. The
+ * windows are local (a day starts at local midnight in `CREDITGATE_TIMEZONE`), so the reset of a
+ * daily cap is `00:00` there; before 2026-12-05 every user-facing time was written in UTC, and a
+ * user in Mexico City was told their daily limit resets at `06:00 UTC` (case
+ * `test/cases/reset-time-in-operator-zone`).
+ */
+export function localClock(ms: number, timeZone: string): { text: string; zone: string } {
+  if (!isUtcZone(timeZone)) {
+    try {
+      const p = localParts(ms, timeZone);
+      const pad = (n: number) => String(n).padStart(2, "0");
+      return {
+        text: `${String(p.year).padStart(4, "0")}-${pad(p.month)}-${pad(p.day)} ${pad(p.hour)}:${pad(p.minute)}`,
+        zone: timeZone,
+      };
+    } catch {
+      // not a zone Intl knows (config validates it; a test's made-up zone): UTC below
+    }
+  }
+  return { text: new Date(ms).toISOString().replace("T", " ").slice(0, 16), zone: "UTC" };
+}

@@ -122,6 +122,7 @@ describe.each(ENGINES)("%s", (engine) => {
         liftsAt: null,
         windows: [],
         topupUrl: "https://bot.example/topup",
+        timeZone: "UTC",
       });
       // A fixed headroom the balance covers exactly: allowed.
       const put = await a.inject({

@@ -15,6 +15,10 @@ export interface FakeUser {
   consumo?: Record<string, unknown>;
   /** The language the operator chose for the user (their limit rules or `*`), when any. */
   language?: string;
+  /** When the block lifts by itself (ISO), as the status answers it. */
+  liftsAt?: string | null;
+  /** creditgate's `CREDITGATE_TIMEZONE`, as the status answers it (absent: an older server). */
+  timeZone?: string;
 }
 export interface FakeRequest {
   method: string;
@@ -49,6 +53,8 @@ export declare class FakeCreditgate {
   budgetBlockedAgents: Map<string, string>;
   /** `GET /v1/budgets` budgets; null (default): 404. */
   budgetViews: unknown[] | null;
+  /** The `timeZone` of the `/v1/budgets` answer (default `UTC`). */
+  budgetTimeZone: string;
   token: string;
   url: string;
   port: number;

@@ -55,6 +55,7 @@ export class FakeCreditgate {
     this.budgetBlockedAgents = new Map();
     /** `GET /v1/budgets` budgets; null: 404 (a creditgate without budgets). */
     this.budgetViews = null;
+    this.budgetTimeZone = "UTC";
     this.requests = [];
     /** "up" | "down" (503) | "hang" (never answers) */
     this.mode = "up";
@@ -163,7 +164,7 @@ export class FakeCreditgate {
       return json(res, 200, s);
     }
     if (req.method === "GET" && path === "/v1/budgets" && this.budgetViews)
-      return json(res, 200, { timeZone: "UTC", budgets: this.budgetViews });
+      return json(res, 200, { timeZone: this.budgetTimeZone ?? "UTC", budgets: this.budgetViews });
     m = route("GET", /^\/v1\/users\/([^/]+)\/consumo$/);
     if (m) {
       const userId = decodeURIComponent(m[1]);

@@ -40,7 +40,7 @@ export function createAlertsProcessor(o: {
       threshold: a.threshold,
       window: a.windowKey,
       createdAt: new Date(a.createdAtMs).toISOString(),
-      text: renderAlert(a.kind, a.payload, lang),
+      text: renderAlert(a.kind, a.payload, lang, enforcer.settings.timezone),
       data: a.payload,
     });
     // Tries are counted on the row, not the job: a job re-enqueued by the sweep (Redis lost the
