@@ -5248,6 +5248,7 @@ export interface components {
             inferenceGeo?: string;
             serviceTier?: string;
             webSearchRequests?: number;
+            searchContextSize?: string;
             tierInputTotal?: number;
             supersedes?: {
                 idempotencyKey: string;

@@ -703,7 +703,11 @@ function pricedBeyondTokens(u: Record<string, unknown>): boolean {
     positive(u.prompt_audio_seconds) ||
     positive(u.promptAudioSeconds) ||
     positive(u.audio_tokens) ||
-    positive(u.audioTokens)
+    positive(u.audioTokens) ||
+    // Perplexity's search context size, which its request fee depends on (parse.ts
+    // `servedSearchContextSize`, since 2026-12-05): the meter prices the fee by it
+    u.search_context_size != null ||
+    u.searchContextSize != null
   )
     return true;
   // Anthropic advisor-tool calls in `usage.iterations`, outside the top-level counts, at the advisor

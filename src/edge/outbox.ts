@@ -154,6 +154,9 @@ export function pushEventOf(e: UsageEvent, edgeId: string): PushEvent {
     // Anthropic web searches, billed per search on top of the tokens (absent otherwise, so an
     // older center refuses only the events that carry one).
     ...(e.webSearchRequests !== undefined ? { webSearchRequests: e.webSearchRequests } : {}),
+    // Perplexity's search context size, which its request fee depends on (absent otherwise, so an
+    // older center refuses only the events that carry one).
+    ...(e.searchContextSize !== undefined ? { searchContextSize: e.searchContextSize } : {}),
     // The difference billed for a later copy of a call: the whole call's prompt total, so the
     // center prices it at the call's long-context tier with no second per-call fee (absent
     // otherwise, so an older center refuses only the events that carry one).

@@ -23,6 +23,7 @@ import {
   PUSH_IDENTITY_PREFIX,
   type SupersededCopy,
   servedInferenceGeo,
+  servedSearchContextSize,
   servedServiceTier,
   servedSpeed,
   type UsageEvent,
@@ -170,6 +171,13 @@ export const pushEventSchema = z
      */
     webSearchRequests: z.number().int().min(1).max(10_000).optional(),
     /**
+     * Perplexity's search context size (its `usage.search_context_size`: `"low"`, `"medium"`,
+     * `"high"`): on the `perplexity` provider a Sonar call's request fee is the size's (pricing.ts
+     * `SONAR_REQUEST_FEES`), exactly as a locally metered call; any other value leaves the price
+     * table's fee. Not part of the call's identity. Since 2026-12-05.
+     */
+    searchContextSize: z.string().trim().min(1).max(32).optional(),
+    /**
      * Set only on the difference an edge meter bills for a later, greater copy of a call it
      * already shipped (`ParsedUsage.tierInputTotal`, since 2026-12-04): the whole call's prompt
      * total (input + cache read + cache write of that copy). The center prices the difference at
@@ -294,6 +302,12 @@ function inferenceGeoOf(v: string | undefined): { inferenceGeo?: "us" } {
 function serviceTierOf(v: string | undefined): { serviceTier?: "flex" | "priority" | "batch" } {
   const tier = servedServiceTier(v);
   return tier === null || tier === "standard" ? {} : { serviceTier: tier };
+}
+
+/** A pushed `searchContextSize` as the meter reads a line's (`servedSearchContextSize`), or nothing. */
+function searchContextSizeOf(v: string | undefined): { searchContextSize?: "low" | "medium" | "high" } {
+  const size = servedSearchContextSize(v);
+  return size === null ? {} : { searchContextSize: size };
 }
 
 /** A pushed `speed` as the meter reads a line's (`servedSpeed`): `{ speed }` or nothing. */
@@ -551,6 +565,7 @@ export function createPushIngester(db: Db, opts: PushIngesterOptions) {
       ...inferenceGeoOf(e.inferenceGeo),
       ...serviceTierOf(e.serviceTier),
       ...(e.webSearchRequests !== undefined ? { webSearchRequests: e.webSearchRequests } : {}),
+      ...searchContextSizeOf(e.searchContextSize),
       ...(e.tierInputTotal !== undefined ? { tierInputTotal: e.tierInputTotal } : {}),
       ...(e.supersedes !== undefined ? { supersedes: supersededCopyOf(e.supersedes) } : {}),
       recordedCostOrigin:

@@ -35,6 +35,7 @@ export {
   parseEntry,
   parseLine,
   servedInferenceGeo,
+  servedSearchContextSize,
   servedServiceTier,
   servedSpeed,
 } from "./parse.js";

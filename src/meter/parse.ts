@@ -354,6 +354,7 @@ export function usageEvent(
   if (u.inferenceGeo !== undefined) e.inferenceGeo = u.inferenceGeo;
   if (u.serviceTier !== undefined) e.serviceTier = u.serviceTier;
   if (u.webSearchRequests !== undefined) e.webSearchRequests = u.webSearchRequests;
+  if (u.searchContextSize !== undefined) e.searchContextSize = u.searchContextSize;
   if (u.tierInputTotal !== undefined) e.tierInputTotal = u.tierInputTotal;
   if (u.supersedes !== undefined) e.supersedes = u.supersedes;
   return e;
@@ -394,6 +395,17 @@ export function servedServiceTier(v: unknown): "flex" | "priority" | "batch" | "
   const t = v.trim().toLowerCase();
   if (t === "flex" || t === "priority" || t === "batch") return t;
   return t === "default" || t === "standard" || t === "scale" || t === "auto" ? "standard" : null;
+}
+/**
+ * A usage object's `search_context_size` as Perplexity writes it (the Sonar response's
+ * `usage.search_context_size`, https://docs.perplexity.ai/getting-started/pricing: the request fee
+ * "varies by search context size"), trimmed and case-insensitively: `"low"`, `"medium"` or
+ * `"high"`; null for any other value or none.
+ */
+export function servedSearchContextSize(v: unknown): "low" | "medium" | "high" | null {
+  if (typeof v !== "string") return null;
+  const s = v.trim().toLowerCase();
+  return s === "low" || s === "medium" || s === "high" ? s : null;
 }
 /** The longest `responseModel` kept (a pushed `model` is at most 200 characters too). */
 const MAX_MODEL_CHARS = 200;
@@ -2895,6 +2907,11 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   );
   if (tier !== null) parsed.serviceTier = tier;
   if (webSearches > 0) parsed.webSearchRequests = webSearches;
+  // Perplexity's search context size, which its per-request fee depends on (since 2026-12-05:
+  // before, every Sonar call was billed the table's fee, the high one; case
+  // usage-perplexity-search-context-fee)
+  const context = servedSearchContextSize(usage.search_context_size ?? usage.searchContextSize);
+  if (context !== null) parsed.searchContextSize = context;
   const entryId = str(e.id);
   return {
     kind: "usage",

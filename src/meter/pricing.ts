@@ -2361,7 +2361,16 @@ export function createPricer(opts: PricerOptions): Pricer {
       ? cliTurnQuote(u, model, override, "override", opts.overrides.version + as)
       : (() => {
           const table = findTablePrice(u.provider, model, u.messageTsMs);
-          return table ? cliTurnQuote(u, model, table, "table", tableVersionOf(table) + as) : null;
+          if (!table) return null;
+          // Perplexity's request fee at the call's search context size (`sonarContextFee`)
+          const fee = sonarContextFee(u, model, table);
+          return cliTurnQuote(
+            u,
+            model,
+            fee === null ? table : { ...table, perCallPico: fee },
+            "table",
+            tableVersionOf(table) + as + (fee === null ? "" : `+search-context:${u.searchContextSize}`),
+          );
         })();
     // Anthropic fast mode: every rate × the model's multiple (an override too, as a service tier's).
     const fast = q === null ? 1n : fastOf(u);
@@ -2612,6 +2621,45 @@ export function createPricer(opts: PricerOptions): Pricer {
     },
   };
   return { price: (u: ParsedUsage): PriceQuote => withServerTools(u, tokensOnly.price(u)) };
+}
+
+/**
+ * Perplexity's per-request fee of a Sonar model at each search context size, in USD per 1,000
+ * requests (https://docs.perplexity.ai/getting-started/pricing, "Request Pricing": the fee "varies
+ * by search context size"; Sonar $5 / $8 / $12, Sonar Pro and Sonar Reasoning Pro $6 / $10 / $14,
+ * the deprecated Sonar Reasoning as Sonar; BerriAI/litellm#30652 holds the same per-request
+ * amounts in its `search_context_cost_per_query`). The price table (genai-prices
+ * `requests_kcount`) lists one fee per model, the high one, so before 2026-12-05 a Sonar call at
+ * the default low context was billed 2.4× (Sonar) or 2.3× (Sonar Pro) its fee.
+ */
+const SONAR_REQUEST_FEES: ReadonlyMap<string, Readonly<Record<"low" | "medium" | "high", string>>> = new Map([
+  ["sonar", { low: "5", medium: "8", high: "12" }],
+  ["sonar-reasoning", { low: "5", medium: "8", high: "12" }],
+  ["sonar-pro", { low: "6", medium: "10", high: "14" }],
+  ["sonar-reasoning-pro", { low: "6", medium: "10", high: "14" }],
+]);
+
+/**
+ * The per-call fee (pico-USD) of a call to Perplexity's own API (provider `perplexity`) whose line
+ * says its search context size (`ParsedUsage.searchContextSize`), for a Sonar model whose table
+ * price has a request fee (`SONAR_REQUEST_FEES`, the model id trimmed, lower-cased, without a
+ * `perplexity/` prefix); null for any other call, which keeps the table's fee (a line that does
+ * not say its size, another provider's route to Sonar with a fee of its own, sonar-deep-research,
+ * billed per search query instead). Never applied to an operator's override, which is the
+ * operator's own price.
+ */
+function sonarContextFee(u: ParsedUsage, model: string, table: ModelRates): bigint | null {
+  const size = u.searchContextSize;
+  if (size === undefined || table.perCallPico <= 0n || u.provider.trim().toLowerCase() !== "perplexity")
+    return null;
+  const fees = SONAR_REQUEST_FEES.get(
+    model
+      .trim()
+      .toLowerCase()
+      .replace(/^perplexity\//, ""),
+  );
+  // USD per 1000 calls → pico-USD per call, as the table's `requests_kcount`
+  return fees === undefined ? null : decimalToScaled(fees[size], 9);
 }
 
 /**

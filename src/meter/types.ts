@@ -50,6 +50,15 @@ export interface ParsedUsage {
    * dedupe identity. Since 2026-12-04.
    */
   webSearchRequests?: number;
+  /**
+   * Perplexity's `usage.search_context_size` (`searchContextSize` camelCase): how much web content
+   * the Sonar call searched, `"low"`, `"medium"` or `"high"` (trimmed, case-insensitively; absent
+   * for any other value or none). Perplexity's per-request fee depends on it (pricing.ts
+   * `SONAR_REQUEST_FEES`: Sonar $5 / $8 / $12, Sonar Pro and Sonar Reasoning Pro $6 / $10 / $14
+   * per 1,000 requests); the price table lists the high fee alone. Not part of the dedupe
+   * identity. Since 2026-12-05.
+   */
+  searchContextSize?: "low" | "medium" | "high";
   api: string | null;
   /**
    * `message.timestamp`: epoch ms, stable across copies of the same message. For a line with no

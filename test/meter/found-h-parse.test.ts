@@ -55,11 +55,13 @@ const price = (u: ParsedUsage, mode: CostMode) =>
   createPricer({ mode, overrides: parsePriceOverrides({}, "test"), fallback: FALLBACK }).price(u);
 
 describe("case usage-provider-reported-cost: xAI's and Perplexity's own billed cost is what the call cost", () => {
-  it("calculate: list prices only, as before (3 calls $0.0790201)", async () => {
+  // the sonar-pro call's list price at its low search context's fee ($6 / 1000) since 2026-12-05
+  // (case usage-perplexity-search-context-fee; $0.0790201 before, its fee the table's $14)
+  it("calculate: list prices only (3 calls $0.0710201)", async () => {
     const { s, world } = await meterCase("usage-provider-reported-cost", "calculate");
     expect(s).toMatchObject({ billed: 3, held: 0, unknownModels: [] });
     expect(queryUsage(world.db, { by: "user" })).toEqual([
-      expect.objectContaining({ key: "telegram:5551501", requests: 3, costUsd: "0.0790201" }),
+      expect.objectContaining({ key: "telegram:5551501", requests: 3, costUsd: "0.0710201" }),
     ]);
   });
   for (const mode of ["auto", "recorded"] as const) {
@@ -854,5 +856,79 @@ describe("case usage-anthropic-advisor-iterations: advisor-model tokens outside 
         { provider: "openrouter", model: "anthropic/claude-sonnet-4.6" },
       ),
     ).toBeUndefined();
+  });
+});
+
+describe("case usage-perplexity-search-context-fee: a Sonar call's request fee is its search context size's", () => {
+  for (const mode of ["calculate", "auto"] as const) {
+    it(`${mode}: telegram:5552601 3 calls $0.039512 (was $0.050512, every call at the high fee)`, async () => {
+      const { s, world } = await meterCase("usage-perplexity-search-context-fee", mode);
+      expect(s).toMatchObject({ billed: 3, held: 0, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5552601", requests: 3, costUsd: "0.039512" }),
+      ]);
+      const rows = world.db
+        .prepare("SELECT cost_pico_usd AS c FROM usage_events ORDER BY message_ts_ms")
+        .all() as { c: number | bigint }[];
+      // sonar low ($5 / 1000), sonar-pro medium ($10), sonar-reasoning-pro high ($14, as before)
+      expect(rows.map((r) => Number(r.c))).toEqual([5_192_000_000, 16_120_000_000, 18_200_000_000]);
+    });
+  }
+  it("each model's three fees; the table's fee for a size not said, another provider or an override", () => {
+    const ppl = { provider: "perplexity", api: "openai-completions" };
+    const cost = (model: string, usage: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+      Number(price(parsed(usage, { ...ppl, model, ...over }), "calculate").costPicoUsd);
+    const tokens = { prompt_tokens: 1000, completion_tokens: 0, total_tokens: 1000 };
+    // 1000 input tokens: sonar $0.001, sonar-pro $0.003, sonar-reasoning-pro $0.002
+    const fee = (model: string, size: unknown, name = "search_context_size") =>
+      cost(model, { ...tokens, [name]: size });
+    expect([fee("sonar", "low"), fee("sonar", "medium"), fee("sonar", "high")]).toEqual([
+      6_000_000_000, 9_000_000_000, 13_000_000_000,
+    ]);
+    expect([fee("sonar-pro", "low"), fee("sonar-pro", "MEDIUM"), fee("sonar-pro", "high")]).toEqual([
+      9_000_000_000, 13_000_000_000, 17_000_000_000,
+    ]);
+    expect(fee("sonar-reasoning-pro", " low ", "searchContextSize")).toBe(8_000_000_000);
+    expect(fee("perplexity/sonar-pro", "low")).toBe(9_000_000_000);
+    // no size said, or one Perplexity does not price: the table's fee (the high one), as before
+    expect(cost("sonar", tokens)).toBe(13_000_000_000);
+    expect(fee("sonar", "auto")).toBe(13_000_000_000);
+    expect(fee("sonar", 1)).toBe(13_000_000_000);
+    // another provider's route to Sonar keeps its own price
+    const routed = { ...tokens, search_context_size: "low" };
+    expect(cost("perplexity/sonar", routed, { provider: "openrouter" })).toBe(
+      cost("perplexity/sonar", tokens, { provider: "openrouter" }),
+    );
+    // an operator's override is the operator's own price
+    const over = createPricer({
+      mode: "calculate",
+      overrides: parsePriceOverrides(
+        { "perplexity/sonar": { input: "1", output: "1", cacheRead: "1", cacheWrite: "1" } },
+        "test",
+      ),
+      fallback: FALLBACK,
+    });
+    expect(Number(over.price(parsed(routed, { ...ppl, model: "sonar" })).costPicoUsd)).toBe(1_000_000_000);
+    // sonar-deep-research has no request fee (billed per search query): unchanged
+    expect(fee("sonar-deep-research", "low")).toBe(fee("sonar-deep-research", "high"));
+    expect(parsed(routed, { ...ppl, model: "sonar" }).searchContextSize).toBe("low");
+  });
+  it("the plugin leaves such lines to the meter (a push would bill the table's fee first)", () => {
+    const line = {
+      role: "assistant",
+      api: "openai-completions",
+      provider: "perplexity",
+      model: "sonar",
+      usage: { input: 12, output: 180, cacheRead: 0, cacheWrite: 0, totalTokens: 192 },
+      stopReason: "stop",
+      timestamp: T,
+    };
+    const where = { agentId: "main", sessionKey: "agent:main:telegram:direct:5552601" };
+    expect(pluginUsageEvent(line, where)).not.toBeNull();
+    // a provider's own field beside OpenClaw's names (not in the plugin's usage type)
+    const snake = { ...line.usage, search_context_size: "low" };
+    const camel = { ...line.usage, searchContextSize: "low" };
+    expect(pluginUsageEvent({ ...line, usage: snake }, where)).toBeNull();
+    expect(pluginUsageEvent({ ...line, usage: camel }, where)).toBeNull();
   });
 });

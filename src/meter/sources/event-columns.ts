@@ -80,6 +80,8 @@ const SHARED = [
   "inferenceGeo",
   /** Absent unless the line says the service tier that served it (`ParsedUsage.serviceTier`). */
   "serviceTier",
+  /** Absent unless the line says Perplexity's search context size (`ParsedUsage.searchContextSize`). */
+  "searchContextSize",
 ] as const;
 /** String fields that are (nearly) unique per event: appended without a lookup. */
 const UNIQUE = [
@@ -208,6 +210,7 @@ export class EventPacker {
     strs[b + 11] = this.shared(u.speed);
     strs[b + 12] = this.shared(u.inferenceGeo);
     strs[b + 13] = this.shared(u.serviceTier);
+    strs[b + 14] = this.shared(u.searchContextSize);
     const c = b + SHARED.length;
     strs[c] = this.unique(u.responseId);
     strs[c + 1] = this.unique(u.errorMessage);
@@ -281,7 +284,8 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
     // writes or reasoning outside the completion count, or the line had no time), responseModel (absent unless the line names
     // another served model), speed (absent unless the line says which speed served it), inferenceGeo
     // (absent unless the line says Anthropic ran it US-only), serviceTier (absent unless the line
-    // says its service tier) and
+    // says its service tier), searchContextSize (absent unless the line says Perplexity's search
+    // context size) and
     // identityEntryId (absent unless the line had no time and an entry id) is present.
     let absent =
       ("dedupeKey" in e ? 0 : 1) +
@@ -289,6 +293,7 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
       ("speed" in e ? 0 : 1) +
       ("inferenceGeo" in e ? 0 : 1) +
       ("serviceTier" in e ? 0 : 1) +
+      ("searchContextSize" in e ? 0 : 1) +
       ("identityEntryId" in e ? 0 : 1) +
       ("countProblem" in e ? 0 : 1) +
       ("supersedes" in e ? 0 : 1) +
@@ -332,6 +337,10 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
             : v === "flex" || v === "priority" || v === "batch" || v === "standard")
         )
           return null;
+        continue;
+      }
+      if (f === "searchContextSize") {
+        if (!(v === undefined ? !(f in e) : v === "low" || v === "medium" || v === "high")) return null;
         continue;
       }
       if (f === "identityEntryId" || f === "countProblem" || f === "supersedes") {
@@ -429,6 +438,8 @@ export function unpackEvents(p: PackedEvents): UsageEvent[] {
     if (geo !== -2) e.inferenceGeo = s(geo) as "us";
     const st = strs[b + 13] as number;
     if (st !== -2) e.serviceTier = s(st) as "flex" | "priority" | "batch" | "standard";
+    const scs = strs[b + 14] as number;
+    if (scs !== -2) e.searchContextSize = s(scs) as "low" | "medium" | "high";
     const ws = nums[a + 16] as number;
     if (!Number.isNaN(ws)) e.webSearchRequests = ws;
     const tit = nums[a + 17] as number;
