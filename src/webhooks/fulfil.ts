@@ -202,7 +202,21 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
     // price; the reports' amount), and its refund and dispute levels are counted in it. A top-up
     // already paid keeps what it recorded (null before migration 43: counted in the price).
     const paysNow = observation.state === "paid" && observation.paid !== undefined && topup.status !== "paid";
-    const collectedNow = paysNow ? collectedOf(observation.paid, topup) : null;
+    const otherPayment =
+      observation.paymentRef && topup.paymentRef && observation.paymentRef !== topup.paymentRef;
+    // A top-up whose payment was refunded in full, paid again by another payment (a Checkout Pro
+    // preference can be paid more than once; its external_reference is the same): the new payment
+    // may take its place, with its own refund and dispute levels, and the credits come back. What
+    // it collected is its own too (the first may have had a coupon and the new one none, or the
+    // reverse): its levels are counted in it, not in what the refunded payment collected.
+    const mayReplace =
+      otherPayment &&
+      topup.status === "paid" &&
+      observation.state === "paid" &&
+      observation.paid !== undefined &&
+      topup.refundedMinor >= refundUnitsMinor(topup) &&
+      topup.disputedMinor === 0n;
+    const collectedNow = paysNow || mayReplace ? collectedOf(observation.paid, topup) : null;
     const units = collectedNow ?? refundUnitsMinor(topup);
     if (observation.amountBasisMinor !== undefined) {
       const basis = observation.amountBasisMinor;
@@ -222,18 +236,8 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
     if (observation.echoedTopupId && observation.echoedTopupId !== topup.id) {
       return reject(`the payment references ${observation.echoedTopupId}, not top-up ${topup.id}`);
     }
-    const otherPayment =
-      observation.paymentRef && topup.paymentRef && observation.paymentRef !== topup.paymentRef;
-    // A top-up whose payment was refunded in full, paid again by another payment (a Checkout Pro
-    // preference can be paid more than once; its external_reference is the same): the new payment
-    // takes its place, with its own refund and dispute levels, and the credits come back.
     const replacesRefunded =
-      otherPayment &&
-      topup.status === "paid" &&
-      observation.state === "paid" &&
-      topup.refundedMinor >= units &&
-      topup.disputedMinor === 0n &&
-      (observation.refundedMinor ?? 0n) + (observation.disputedMinor ?? 0n) < units;
+      mayReplace && (observation.refundedMinor ?? 0n) + (observation.disputedMinor ?? 0n) < units;
     if (otherPayment && topup.status === "paid" && !replacesRefunded) {
       return reject(
         `payment ${observation.paymentRef} is not payment ${topup.paymentRef} that paid top-up ${topup.id}` +
@@ -270,7 +274,8 @@ export function createFulfiller(db: Db, repos: { ledger?: Ledger; topups?: Topup
       reversalCount: topup.reversalCount,
       lastError: topup.lastError,
       paidAtMs: topup.paidAtMs,
-      collectedMinor: topup.collectedMinor,
+      // A replacement records what IT collected; its refund and dispute levels are counted in it.
+      collectedMinor: replacesRefunded ? collectedNow : topup.collectedMinor,
     };
     const unsettled = topup.status === "pending" || topup.status === "awaiting_payment";
     let granted = 0n;

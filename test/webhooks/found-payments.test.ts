@@ -1874,3 +1874,67 @@ describe.each(ENGINES)("%s", (engine) => {
     });
   });
 });
+
+describe.each(ENGINES)("%s", (engine) => {
+  const test = testOn(engine);
+
+  describe("case mercadopago-replacement-payment-own-collected", () => {
+    const report = (h: PaymentsHarness) =>
+      paymentsReport(h.deps.db, { sinceMs: 0, untilMs: Date.now() + 86_400_000, limit: 10, offset: 0 });
+
+    test("a replacement paid in full after a couponed payment refunded: its refunds are shares of what IT collected", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago"); // ARS 5000 → 5 credits
+      const first = h.fakeMp.pay(topupId, { coupon: 1000 }); // paid 4000
+      expect((await h.sendMp(h.fakeMp.notification(first))).json().status).toBe("applied");
+      const second = h.fakeMp.pay(topupId); // the preference paid again, no coupon: 5000
+      expect((await h.sendMp(h.fakeMp.notification(second))).json().status).toBe("rejected");
+      h.fakeMp.update(first, { status: "refunded", refunded: 4000 }); // the first given back in full
+      expect((await h.sendMp(h.fakeMp.notification(first))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      expect(h.topups.get(topupId)).toMatchObject({ paymentRef: second, collectedMinor: 500_000n }); // before the fix: 400_000n
+      expect(report(h).topups[0]).toMatchObject({ amountMinor: 500_000, discountMinor: 0 }); // before the fix: 400_000, 100_000 off
+
+      h.fakeMp.update(second, { refunded: 2000 }); // 2000 of the 5000 it paid
+      expect((await h.sendMp(h.fakeMp.notification(second))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(3_000_000); // before the fix: 2.5 credits (2000 of the first's 4000)
+      h.fakeMp.update(second, { refunded: 4000 }); // 4000 of 5000: a fifth is still paid for
+      expect((await h.sendMp(h.fakeMp.notification(second))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(1_000_000); // before the fix: 0
+      expect(h.topups.get(topupId)).toMatchObject({
+        refundedMinor: 400_000n,
+        reversedMicroCredits: 4_000_000n,
+      });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a replacement paid with a coupon after a full-price payment refunded records the 4000 it collected", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const first = h.fakeMp.pay(topupId); // 5000
+      await h.sendMp(h.fakeMp.notification(first));
+      h.fakeMp.update(first, { status: "refunded", refunded: 5000 });
+      await h.sendMp(h.fakeMp.notification(first));
+      expect(h.balance(USER)).toBe(0);
+      const again = h.fakeMp.pay(topupId, { coupon: 1000 }); // paid again with a coupon: 4000
+      expect((await h.sendMp(h.fakeMp.notification(again))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      expect(h.topups.get(topupId)).toMatchObject({ paymentRef: again, collectedMinor: 400_000n }); // before the fix: 500_000n
+      expect(report(h).topups[0]).toMatchObject({ amountMinor: 400_000, discountMinor: 100_000 }); // before the fix: 500_000, 0
+      h.fakeMp.update(again, { refunded: 2000 }); // half of what it collected
+      expect((await h.sendMp(h.fakeMp.notification(again))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(2_500_000);
+      expect(h.topups.get(topupId)).toMatchObject({ refundedMinor: 200_000n }); // before the fix: 250_000n (in the first's 5000)
+      expect(report(h).topups[0]).toMatchObject({ refundedMinor: 200_000 }); // before the fix: 250_000
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+  });
+});
