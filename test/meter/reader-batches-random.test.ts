@@ -22,7 +22,7 @@ import { randomTranscript } from "../support/random-transcript.js";
 import { createTempDb } from "../support/temp-db.js";
 
 /** jsonl-reader.ts CHUNK_BYTES: the reader reads files in pieces of this size. */
-const CHUNK = 1024 * 1024;
+const CHUNK = 128 * 1024;
 const NL = 0x0a;
 
 const sid = (n: number) => `11111111-2222-4333-8444-${String(n).padStart(12, "0")}`;
