@@ -611,8 +611,10 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
             ? Number(quote.tableCostPicoUsd)
             : null,
         charge_micro_credits: Number(charge),
-        // its USD value at the rate it is charged at (reports value it so: migration 42)
-        charge_pico_usd: microCreditsToPicoUsd(charge, opts.creditsPerUsd),
+        // its USD value at the rate it is charged at (reports value it so: migration 42); a number
+        // while safe, as the cost (2026-12-05: a bigint here sent every row's usage_daily sums
+        // through bigints)
+        charge_pico_usd: numberWhileSafe(microCreditsToPicoUsd(charge, opts.creditsPerUsd)),
         price_source: quote.source,
         price_version: quote.version,
         unknown_model: quote.unknownModel ? 1 : 0,
@@ -970,6 +972,11 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
      */
     withJournalsInMemory,
   };
+}
+
+/** `v` as a number when it is a safe integer (the same SQLite INTEGER either way), else as it is. */
+function numberWhileSafe(v: bigint | null): bigint | number | null {
+  return v !== null && v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v;
 }
 
 /** A BillResult of nothing (every count zero). */

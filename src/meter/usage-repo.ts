@@ -285,13 +285,14 @@ const UPSERT_DAILY_RATED_SQL = `INSERT INTO usage_daily (day, account_id, agent_
  */
 interface DailyGroup {
   key: [day: number, accountId: string, agentId: string, provider: string, model: string];
+  /**
+   * `DAILY_SUMS` then the two rated sums (`RATED_SUMS`: of the rows with a `charge_pico_usd`,
+   * migration 42, the sum of it and of their `charge_micro_credits`), summed as `addSum` says.
+   */
   sums: number[];
   big: bigint[] | null;
-  /**
-   * The group's rows with a `charge_pico_usd` (migration 42): the sum of it, and of their
-   * `charge_micro_credits` (`usage_daily.rated_charge_micro_credits`); null when no row has one.
-   */
-  rated: { pico: bigint; micro: bigint } | null;
+  /** Whether a row of the group has a `charge_pico_usd` (its upsert then writes the rated sums). */
+  rated: boolean;
 }
 
 /** Positions of the summed columns in `DAILY_SUMS` (and so in `DailyGroup.sums`). */
@@ -311,6 +312,11 @@ const PB_REQUESTS = DAILY_SUMS.indexOf("provider_billed_requests");
 const PB_COST = DAILY_SUMS.indexOf("provider_billed_cost_pico_usd");
 const PB_KNOWN_COST = DAILY_SUMS.indexOf("provider_billed_known_cost_pico_usd");
 const PB_TABLE_COST = DAILY_SUMS.indexOf("provider_billed_table_cost_pico_usd");
+/** Positions of the rated sums (`RATED_SUMS`), after `DAILY_SUMS` in `DailyGroup.sums`. */
+const RATED_PICO = DAILY_SUMS.length;
+const RATED_MICRO = DAILY_SUMS.length + 1;
+/** Length of `DailyGroup.sums`. */
+const GROUP_SUMS = DAILY_SUMS.length + RATED_SUMS.length;
 
 /**
  * Adds `v` to column `i` of `g`: in the number while the exact sum is a safe integer, else in
@@ -324,13 +330,16 @@ function addSum(g: DailyGroup, i: number, v: number | bigint): void {
       return;
     }
   }
-  if (!g.big) g.big = DAILY_SUMS.map(() => 0n);
+  if (!g.big) g.big = g.sums.map(() => 0n);
   const big = g.big;
   big[i] = (big[i] as bigint) + BigInt(g.sums[i] as number) + BigInt(v);
   g.sums[i] = 0;
 }
 
-/** The group's sums in `DAILY_SUMS` order, to bind: numbers, or bigints where a sum left the safe range. */
+/**
+ * The group's sums in `DAILY_SUMS` order then the rated sums, to bind: numbers, or bigints where a
+ * sum left the safe range.
+ */
 function dailyValues(g: DailyGroup): (number | bigint)[] {
   const big = g.big;
   return big ? g.sums.map((n, i) => (big[i] as bigint) + BigInt(n)) : g.sums;
@@ -371,9 +380,9 @@ function addToDaily(groups: DailyGroups, row: NewUsageEventRow): void {
     if (!g) {
       g = {
         key: [day, row.account_id, row.agent_id, row.provider, row.model],
-        sums: DAILY_SUMS.map(() => 0),
+        sums: new Array<number>(GROUP_SUMS).fill(0),
         big: null,
-        rated: null,
+        rated: false,
       };
       groups.byId.set(id, g);
     }
@@ -391,9 +400,11 @@ function addToDaily(groups: DailyGroups, row: NewUsageEventRow): void {
   addSum(g, COST, cost);
   addSum(g, CHARGE, row.charge_micro_credits);
   if (row.charge_pico_usd !== undefined && row.charge_pico_usd !== null) {
-    g.rated ??= { pico: 0n, micro: 0n };
-    g.rated.pico += BigInt(row.charge_pico_usd);
-    g.rated.micro += BigInt(row.charge_micro_credits);
+    // in numbers while safe, as the other sums (2026-12-05: two BigInt conversions and additions
+    // per row were the writer's costliest part of this function)
+    g.rated = true;
+    addSum(g, RATED_PICO, row.charge_pico_usd);
+    addSum(g, RATED_MICRO, row.charge_micro_credits);
   }
   addSum(g, UNKNOWN, row.unknown_model);
   if (row.price_source === "fallback") addSum(g, FALLBACK, 1);
@@ -424,18 +435,19 @@ export function createUsageWriter(db: Db) {
   // Rows with a rated charge (`charge_pico_usd`, migration 42) name that column, and their groups
   // use the upsert with the rated sums; others use the statements above (a writer over a database
   // not yet at migration 42, tests that build an older schema, works for them).
-  const variants = new Map<string, Database.Statement<(string | number | bigint | null)[]>>();
+  // The variants, prepared on first use, by `(noRequest ? 1 : 0) | (rated ? 2 : 0)` (an array, not
+  // a map keyed by a string built per row: 2026-12-05).
+  const variants: (Database.Statement<(string | number | bigint | null)[]> | undefined)[] = [insert];
   const insertFor = (noRequest: boolean, rated: boolean) => {
-    if (!noRequest && !rated) return insert;
-    const k = `${noRequest}:${rated}`;
-    let stmt = variants.get(k);
+    const k = (noRequest ? 1 : 0) | (rated ? 2 : 0);
+    let stmt = variants[k];
     if (!stmt) {
       const cols = [...COLUMNS, ...(noRequest ? ["requests"] : []), ...(rated ? ["charge_pico_usd"] : [])];
       const values = [...COLUMNS.map(() => "?"), ...(noRequest ? ["0"] : []), ...(rated ? ["?"] : [])];
       stmt = db.prepare<(string | number | bigint | null)[]>(
         `INSERT INTO usage_events (${cols.join(", ")}) VALUES (${values.join(", ")})`,
       );
-      variants.set(k, stmt);
+      variants[k] = stmt;
     }
     return stmt;
   };
@@ -510,10 +522,11 @@ export function createUsageWriter(db: Db) {
       addToDaily(groups, row);
     }
     for (const g of groups.byId.values()) {
+      const values = dailyValues(g);
       if (g.rated) {
         upsertDailyRated ??= db.prepare<(string | number | bigint)[]>(UPSERT_DAILY_RATED_SQL);
-        upsertDailyRated.run(...g.key, ...dailyValues(g), g.rated.pico, g.rated.micro);
-      } else upsertDaily.run(...g.key, ...dailyValues(g));
+        upsertDailyRated.run(...g.key, ...values);
+      } else upsertDaily.run(...g.key, ...values.slice(0, DAILY_SUMS.length));
     }
     return ids;
   };
@@ -593,6 +606,8 @@ export function createUsageWriter(db: Db) {
       sessionKey: string | null = null,
     ): { id: number } | { slot: string } {
       const { day, near } = responseDaysOf(messageTsMs);
+      // optimistic mode, away from midnight: nothing to look up (the loop below would find the same)
+      if (adjacentOnly && near === null) return { slot: responseId };
       const place: CallPlace = { sessionId, messageTsMs, sessionKey };
       responseOnDay ??= db.prepare<[number, string, string], { id: number }>(
         "SELECT usage_event_id AS id FROM usage_response_keys WHERE day = ? AND response_id = ? AND provider = ?",

@@ -217,5 +217,97 @@ describe.each(ENGINES)("%s", (engine) => {
       );
       expect(BigInt(daily.cost_pico_usd as bigint)).toBe(2n ** 60n + 3n * BigInt(MAX) + 4n);
     });
+
+    test("the rated sums (charge_pico_usd, rated_charge_micro_credits) are exact past 2^53 and count only rated rows", ({
+      db,
+    }) => {
+      // 2026-12-05 (h-perfw): the rated sums moved from a BigInt per row to number sums that
+      // move to bigints when they would leave the safe range, as the other sums
+      const ledger = createLedger(db);
+      const writer = createUsageWriter(db);
+      const posted = ledger.post({
+        accountId: "telegram:1",
+        kind: "usage",
+        amountMicroCredits: -1n,
+        idempotencyKey: "usage:rated",
+        nowMs: NOW,
+      });
+      const MAX = Number.MAX_SAFE_INTEGER;
+      const row = (i: number, model: string, over: Partial<NewUsageEventRow>): NewUsageEventRow => ({
+        dedupe_key: `rated${i}`,
+        ledger_entry_id: posted.entryId,
+        account_id: "telegram:1",
+        agent_id: "main",
+        session_id: null,
+        session_key: null,
+        source: "push",
+        source_ref: `push:${i}`,
+        provider: "openai",
+        model,
+        api: null,
+        response_id: null,
+        message_ts_ms: NOW + i,
+        input_tokens: 1,
+        output_tokens: 2,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
+        cache_write_1h_tokens: 0,
+        total_tokens: 3,
+        reasoning_tokens: null,
+        stop_reason: null,
+        is_error: 0,
+        error_message: null,
+        recorded_cost_pico_usd: null,
+        cost_pico_usd: 1,
+        table_cost_pico_usd: null,
+        charge_micro_credits: 7,
+        price_source: "table",
+        price_version: "test",
+        unknown_model: 0,
+        anomaly: null,
+        created_at_ms: NOW,
+        ...over,
+      });
+      writer.insertMany([
+        row(0, "a", { charge_pico_usd: MAX, charge_micro_credits: MAX }),
+        row(1, "a", { charge_pico_usd: MAX - 2, charge_micro_credits: MAX }),
+        row(2, "a", { charge_pico_usd: 2n ** 60n, charge_micro_credits: 5 }),
+        // billed at no known rate: in the charge sum, not in the rated sums
+        row(3, "a", { charge_pico_usd: null, charge_micro_credits: 11 }),
+        row(4, "a", { charge_pico_usd: 4, charge_micro_credits: 3 }),
+        // a group with no rated row keeps its rated sums at 0
+        row(5, "b", { charge_micro_credits: 13 }),
+      ]);
+      writer.insertMany([row(6, "a", { charge_pico_usd: MAX, charge_micro_credits: 1 })]);
+      const daily = db
+        .prepare(
+          "SELECT model, charge_pico_usd AS p, rated_charge_micro_credits AS r, charge_micro_credits AS c FROM usage_daily ORDER BY model",
+        )
+        .safeIntegers(true)
+        .all();
+      const raw = db
+        .prepare(
+          `SELECT model, COALESCE(SUM(charge_pico_usd), 0) AS p,
+             COALESCE(SUM(CASE WHEN charge_pico_usd IS NOT NULL THEN charge_micro_credits END), 0) AS r,
+             SUM(charge_micro_credits) AS c
+           FROM usage_events GROUP BY model ORDER BY model`,
+        )
+        .safeIntegers(true)
+        .all();
+      const big = (rows: unknown[]) =>
+        (rows as Record<string, unknown>[]).map((r) =>
+          Object.fromEntries(
+            Object.entries(r).map(([k, v]) => [k, typeof v === "string" ? v : BigInt(v as bigint)]),
+          ),
+        );
+      expect(big(daily)).toEqual(big(raw));
+      expect(big(daily)[0]).toEqual({
+        model: "a",
+        p: 2n ** 60n + 3n * BigInt(MAX) + 2n,
+        r: 2n * BigInt(MAX) + 9n,
+        c: 2n * BigInt(MAX) + 20n,
+      });
+      expect(big(daily)[1]).toEqual({ model: "b", p: 0n, r: 0n, c: 13n });
+    });
   });
 });
