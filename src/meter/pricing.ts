@@ -625,6 +625,22 @@ const DEEPSEEK_REASONER: DatedAlias = {
     [Number.NEGATIVE_INFINITY, { name: "deepseek-r1 (launch)", usd: ["0.55", "0.14", "2.19"] }],
   ],
 };
+/**
+ * Google's Gemini API `-latest` aliases ("Latest: Points to the latest release for a specific
+ * model variation … hot-swapped with every new release", ai.google.dev/gemini-api/docs/models),
+ * by the moves its changelog (ai.google.dev/gemini-api/docs/changelog) states:
+ * - 2025-09-25: `gemini-flash-latest` / `gemini-flash-lite-latest` introduced as the
+ *   `gemini-2.5-flash-preview-09-2025` / `gemini-2.5-flash-lite-preview-09-2025` checkpoints
+ *   (suurt8ll/open_webui_functions#200, anomalyco/models.dev#237);
+ * - 2026-01-21: "`gemini-flash-latest` switched to `gemini-3-flash-preview`", `gemini-pro-latest`
+ *   to `gemini-3-pro-preview` (langgenius/dify-official-plugins#3737);
+ * - 2026-05-19: "Released `gemini-3.5-flash` … This is now the model behind `gemini-flash-latest`".
+ * Later Flash releases (3.6, 3.7, 3.8) state no move, so `gemini-flash-latest` stays 3.5 Flash.
+ * `gemini-pro-latest` before 2026-01-21 is taken for Gemini 2.5 Pro, and after
+ * `gemini-3-pro-preview`'s shutdown (2026-03-09) for 3.1 Pro Preview, which has its prices.
+ * `gemini-flash-lite-latest` has no documented move: 2.5 Flash-Lite's price at every time.
+ */
+const GEMINI_LATEST_TO_GEMINI_3 = Date.parse("2026-01-21T00:00:00Z");
 const DATED_ALIASES: ReadonlyMap<string, DatedAlias> = new Map<string, DatedAlias>([
   [
     "mistral-large-latest",
@@ -643,6 +659,33 @@ const DATED_ALIASES: ReadonlyMap<string, DatedAlias> = new Map<string, DatedAlia
   [
     "ministral-3b-latest",
     { provider: "mistral", eras: [[Date.parse("2025-12-02T00:00:00Z"), "ministral-3b-2512"]] },
+  ],
+  // Google's Gemini API `-latest` aliases (see `GEMINI_LATEST_TO_GEMINI_3`): unknown to the table, so
+  // every call was billed at the fallback price (by default Claude Opus's $15 / $75 per 1M).
+  [
+    "gemini-flash-latest",
+    {
+      provider: "google",
+      eras: [
+        [Date.parse("2026-05-19T00:00:00Z"), "gemini-3.5-flash"],
+        [GEMINI_LATEST_TO_GEMINI_3, "gemini-3-flash-preview"],
+        [Number.NEGATIVE_INFINITY, "gemini-2.5-flash-preview-09-2025"],
+      ],
+    },
+  ],
+  [
+    "gemini-flash-lite-latest",
+    { provider: "google", eras: [[Number.NEGATIVE_INFINITY, "gemini-2.5-flash-lite-preview-09-2025"]] },
+  ],
+  [
+    "gemini-pro-latest",
+    {
+      provider: "google",
+      eras: [
+        [GEMINI_LATEST_TO_GEMINI_3, "gemini-3-pro-preview"],
+        [Number.NEGATIVE_INFINITY, "gemini-2.5-pro"],
+      ],
+    },
   ],
   ["deepseek-chat", DEEPSEEK_CHAT],
   ["deepseek-reasoner", DEEPSEEK_REASONER],

@@ -348,7 +348,7 @@ describe("case google-unknown-model-estimate: an unlisted model's estimate of a 
           role: "assistant",
           api: "google-generative-ai",
           provider: "google",
-          model: "gemini-flash-latest",
+          model: "gemini-robotics-er-1.5-preview",
           usage: { input: 21675, output: 5, cacheRead: 16289, cacheWrite: 0, totalTokens: 21680, cost },
           stopReason: "stop",
           timestamp: 1771061400040,

@@ -191,7 +191,7 @@ describe("Gemini ids with a thinking level or without -preview are priced as the
   it("ids the table knows keep their entries; other names stay unknown", () => {
     expect(io("google", "gemini-3-flash-preview")).toEqual(flash3);
     expect(io("google", "gemini-2.5-pro")).toEqual([r("1.25"), r("10"), r("0.125")]);
-    expect(io("google", "gemini-flash-latest")).toBeNull();
+    expect(io("google", "gemini-robotics-er-1.5-preview")).toBeNull();
     expect(io("google-antigravity", "gpt-oss-120b-medium")).toBeNull();
     expect(io("openrouter", "google/gemini-3-flash")).toBeNull();
     expect(geminiApiNames("gemini-3.1-pro-high")).toEqual(["gemini-3.1-pro", "gemini-3.1-pro-preview"]);
