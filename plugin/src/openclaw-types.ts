@@ -164,11 +164,17 @@ export interface WrittenMessage {
     service_tier?: unknown;
     /** The same under a camelCase name. */
     serviceTier?: unknown;
+    /** Gemini / Vertex usage metadata's traffic type (`ON_DEMAND_FLEX`, …), when the line keeps it. */
+    trafficType?: unknown;
+    /** The same under a snake_case name. */
+    traffic_type?: unknown;
   };
   /** The service tier that served the call (OpenAI's response `service_tier`), when the line keeps it. */
   service_tier?: unknown;
   /** The same under a camelCase name. */
   serviceTier?: unknown;
+  /** Gemini / Vertex usage metadata's traffic type, beside the usage. */
+  trafficType?: unknown;
   /** pi-ai's API of the call, e.g. `google-generative-ai`, `anthropic-messages`. */
   api?: string;
   stopReason?: string;

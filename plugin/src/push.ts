@@ -83,6 +83,26 @@ export function servedServiceTier(v: unknown): "flex" | "priority" | "batch" | n
   return t === "flex" || t === "priority" || t === "batch" ? t : null;
 }
 
+/**
+ * The tier a Gemini / Vertex line's usage metadata names (`trafficType`), as the meter reads it
+ * (`servedTrafficType`, src/meter/parse.ts) when the line says no service tier: `ON_DEMAND_FLEX` /
+ * `FLEX` flex, `ON_DEMAND_PRIORITY` priority, `BATCH` batch, else null.
+ */
+export function servedTrafficTier(v: unknown): "flex" | "priority" | "batch" | null {
+  if (typeof v !== "string") return null;
+  const t = v.trim().toUpperCase();
+  if (t === "ON_DEMAND_FLEX" || t === "FLEX") return "flex";
+  if (t === "ON_DEMAND_PRIORITY") return "priority";
+  return t === "BATCH" ? "batch" : null;
+}
+
+/** Whether a line's service tier is one the meter reads as the standard price (it then ignores `trafficType`). */
+function saysStandardTier(v: unknown): boolean {
+  if (typeof v !== "string") return false;
+  const t = v.trim().toLowerCase();
+  return t === "default" || t === "standard" || t === "scale" || t === "auto";
+}
+
 /** The billable call in an assistant message, with the meter's skip rules; null if none. */
 export function usageEvent(
   message: WrittenMessage | { role: string },
@@ -158,7 +178,11 @@ export function usageEvent(
   // at the tier (the center's `serviceTierOf`), so the push must carry it or it bills the standard
   // price first and the transcript's copy is its duplicate (before 2026-12-04: case
   // push-line-service-tier). A standard tier is sent as none, which the meter reads alike.
-  const tier = servedServiceTier(u.service_tier ?? u.serviceTier ?? m.service_tier ?? m.serviceTier);
+  // Gemini / Vertex name it in their usage metadata's `trafficType` (read since 2026-12-05).
+  const tierSaid = u.service_tier ?? u.serviceTier ?? m.service_tier ?? m.serviceTier;
+  const tier =
+    servedServiceTier(tierSaid) ??
+    (saysStandardTier(tierSaid) ? null : servedTrafficTier(u.trafficType ?? u.traffic_type ?? m.trafficType));
   const responseId = typeof m.responseId === "string" && m.responseId ? m.responseId : null;
   const agentId = where.agentId ?? agentOfKey(where.sessionKey) ?? "main";
   // Price exactly as the transcript meter would: the push may bill the call first, and the

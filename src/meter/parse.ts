@@ -407,6 +407,21 @@ export function servedSearchContextSize(v: unknown): "low" | "medium" | "high" |
   const s = v.trim().toLowerCase();
   return s === "low" || s === "medium" || s === "high" ? s : null;
 }
+/**
+ * The service tier of a Gemini API / Vertex AI call from its `usageMetadata.trafficType` (the
+ * traffic the request was processed with: https://docs.cloud.google.com/java/docs/reference/google-cloud-aiplatform/latest/com.google.cloud.aiplatform.v1.GenerateContentResponse.UsageMetadata.TrafficType):
+ * `ON_DEMAND_FLEX` (and `FLEX`) is flex, `ON_DEMAND_PRIORITY` priority, `BATCH` batch, `ON_DEMAND`
+ * standard; null for anything else (`PROVISIONED_THROUGHPUT`, none). BerriAI/litellm#37647: an
+ * `ON_DEMAND_FLEX` call billed at the standard rate, twice what Google charged.
+ */
+export function servedTrafficType(v: unknown): "flex" | "priority" | "batch" | "standard" | null {
+  if (typeof v !== "string") return null;
+  const t = v.trim().toUpperCase();
+  if (t === "ON_DEMAND_FLEX" || t === "FLEX") return "flex";
+  if (t === "ON_DEMAND_PRIORITY") return "priority";
+  if (t === "BATCH") return "batch";
+  return t === "ON_DEMAND" ? "standard" : null;
+}
 /** The longest `responseModel` kept (a pushed `model` is at most 200 characters too). */
 const MAX_MODEL_CHARS = 200;
 
@@ -430,6 +445,8 @@ const NOT_COUNTS = new Set([
   "inferenceGeo",
   "service_tier",
   "serviceTier",
+  "trafficType",
+  "traffic_type",
   "is_byok",
   "isByok",
   "contextUsage",
@@ -2902,9 +2919,11 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   if (geo !== null) parsed.inferenceGeo = geo;
   // The service tier the provider served the call at, when the line keeps it: in its usage
   // (Anthropic's `usage.service_tier`) or beside it (OpenAI's response-level `service_tier`).
-  const tier = servedServiceTier(
-    usage.service_tier ?? usage.serviceTier ?? msg.service_tier ?? msg.serviceTier ?? e.service_tier,
-  );
+  // Gemini / Vertex name it in their usage metadata's `trafficType` instead (since 2026-12-05).
+  const tier =
+    servedServiceTier(
+      usage.service_tier ?? usage.serviceTier ?? msg.service_tier ?? msg.serviceTier ?? e.service_tier,
+    ) ?? servedTrafficType(usage.trafficType ?? usage.traffic_type ?? msg.trafficType);
   if (tier !== null) parsed.serviceTier = tier;
   if (webSearches > 0) parsed.webSearchRequests = webSearches;
   // Perplexity's search context size, which its per-request fee depends on (since 2026-12-05:

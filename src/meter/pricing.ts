@@ -2895,14 +2895,27 @@ function tierBillingMultiple(tier: "flex" | "priority", model: string): { num: b
   return hit ? { num: hit.num, den: hit.den } : { num: 2n, den: 1n };
 }
 
-/** The providers (`tableProviderId`) whose Batch API bills half the standard price, every rate: OpenAI, Azure OpenAI, Anthropic. */
-const BATCH_TIER_PROVIDERS: ReadonlySet<string> = new Set(["openai", "azure", "anthropic"]);
+/**
+ * The providers (`tableProviderId`) whose Batch API bills half the standard price, every rate:
+ * OpenAI, Azure OpenAI, Anthropic, and Google (the Gemini API's and Vertex AI's batch mode, 50%:
+ * https://ai.google.dev/gemini-api/docs/optimization).
+ */
+const BATCH_TIER_PROVIDERS: ReadonlySet<string> = new Set(["openai", "azure", "anthropic", "google"]);
+/**
+ * The providers whose Flex tier bills half the standard price, every rate and every model, and
+ * whose Priority tier has no multiple creditgate knows: Google (Gemini API and Vertex AI: "Flex |
+ * 50% discount", "Priority | 75% to 100% more than standard", by model:
+ * https://ai.google.dev/gemini-api/docs/optimization, https://ai.google.dev/gemini-api/docs/flex-inference).
+ */
+const HALF_FLEX_PROVIDERS: ReadonlySet<string> = new Set(["google"]);
 
 /**
  * The multiple a call is billed at when its line says the service tier that served it
  * (`ParsedUsage.serviceTier`, since 2026-12-04; before, a line's own tier was not read and every
  * such call was billed the standard price: a flex call at twice what OpenAI charged, a priority call
- * at about half). On OpenAI / Azure OpenAI (`SERVICE_TIER_PROVIDERS`, not a fine-tuned model):
+ * at about half). On Google (`HALF_FLEX_PROVIDERS`, since 2026-12-05: before, a Gemini flex call
+ * was billed at twice what Google charged) `flex` × 0.5, `priority` the standard price (Google's
+ * multiple is by model, 1.75× to 2×, and not listed here). On OpenAI / Azure OpenAI (`SERVICE_TIER_PROVIDERS`, not a fine-tuned model):
  * `flex` × 0.5 (https://developers.openai.com/api/docs/pricing?latest-pricing=flex; above a
  * long-context threshold too: OpenAI prices long context "for standard, batch, and flex"),
  * `priority` × OpenAI's multiple of the model (`tierBillingMultiple`; not above a long-context
@@ -2921,6 +2934,7 @@ function statedTierMultiple(
   const p = tableProviderId(u.provider);
   if (p === null) return null;
   if (tier === "batch") return BATCH_TIER_PROVIDERS.has(p) ? { name: "batch", num: 1n, den: 2n } : null;
+  if (HALF_FLEX_PROVIDERS.has(p)) return tier === "flex" ? { name: "flex", num: 1n, den: 2n } : null;
   if (!SERVICE_TIER_PROVIDERS.has(p)) return null;
   if (tier === "priority" && aboveLongContext()) return null;
   return { name: tier, ...tierBillingMultiple(tier, model) };

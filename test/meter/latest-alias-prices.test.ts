@@ -1,5 +1,7 @@
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { usageEvent as pluginUsageEvent } from "../../plugin/src/push.js";
+import { parseLine } from "../../src/meter/parse.js";
 import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import type { ParsedUsage } from "../../src/meter/types.js";
@@ -72,5 +74,107 @@ describe("Gemini -latest aliases by era", () => {
     const q = pricer.price(call(provider, model, at(when)));
     expect(q).toMatchObject({ source: "table", unknownModel: false });
     expect(q.costPicoUsd).toBe(usd(cost));
+  });
+});
+
+describe("case gemini-flex-traffic-type: a Gemini / Vertex flex call is billed at Google's flex price", () => {
+  for (const mode of ["calculate", "auto"] as const) {
+    it(`${mode}: telegram:5551913 4 calls $0.3935, not $0.7645 at the standard price`, async () => {
+      const r = await meterCaseDir(join(CASES, "gemini-flex-traffic-type"), mode);
+      w = r.world;
+      expect(r.s).toMatchObject({ billed: 4, unknownModels: [] });
+      expect(queryUsage(r.world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5551913", requests: 4, costUsd: "0.3935" }),
+      ]);
+      const byModel = Object.fromEntries(
+        queryUsage(r.world.db, { by: "model" }).map((x) => [x.key, x.costUsd]),
+      );
+      expect(byModel).toEqual({
+        "google-vertex/gemini-2.5-flash": "0.0275",
+        "google/gemini-3-flash-preview": "0.016",
+        "google/gemini-2.5-pro": "0.0225",
+        "google-vertex/gemini-2.5-pro": "0.3275",
+      });
+    });
+  }
+});
+
+describe("Google service tiers", () => {
+  const pricer = createPricer({
+    mode: "calculate",
+    overrides: parsePriceOverrides({}, "test"),
+    fallback: FALLBACK,
+  });
+  const SEP = Date.parse("2026-09-20T12:00:00Z");
+  const call = (provider: string, model: string, over: Partial<ParsedUsage> = {}) =>
+    parsedUsage({
+      provider,
+      model,
+      api: "google-generative-ai",
+      messageTsMs: SEP,
+      input: 100_000,
+      output: 10_000,
+      ...over,
+    });
+  const STANDARD = 55_000_000_000n; // gemini-2.5-flash: 100K × $0.30 + 10K × $2.50 per 1M = $0.055
+
+  it.each([
+    ["flex", STANDARD / 2n, "+service-tier:flex"],
+    ["batch", STANDARD / 2n, "+service-tier:batch"],
+    // Google's priority multiple is by model (1.75× to 2×) and not known here: the standard price
+    ["priority", STANDARD, ""],
+    ["standard", STANDARD, ""],
+  ] as const)("google gemini-2.5-flash %s", (tier, want, tag) => {
+    const q = pricer.price(call("google", "gemini-2.5-flash", { serviceTier: tier }));
+    expect(q.costPicoUsd).toBe(want);
+    expect(q.version.endsWith(tag)).toBe(true);
+  });
+
+  it("trafficType is read as the tier, in the usage or beside it, any case; a stated service tier wins", () => {
+    const line = (usage: Record<string, unknown>, msg: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        type: "message",
+        timestamp: "2026-09-20T09:00:01.000Z",
+        message: {
+          role: "assistant",
+          api: "google-vertex",
+          provider: "google-vertex",
+          model: "gemini-2.5-flash",
+          usage: { input: 100, output: 10, cacheRead: 0, cacheWrite: 0, totalTokens: 110, ...usage },
+          stopReason: "stop",
+          timestamp: 1789894800000,
+          ...msg,
+        },
+      });
+    const tierOf = (usage: Record<string, unknown>, msg?: Record<string, unknown>) => {
+      const r = parseLine(line(usage, msg));
+      if (r.kind !== "usage") throw new Error(r.kind);
+      return r.usage.serviceTier;
+    };
+    expect(tierOf({ trafficType: "ON_DEMAND_FLEX" })).toBe("flex");
+    expect(tierOf({ traffic_type: "on_demand_flex" })).toBe("flex");
+    expect(tierOf({}, { trafficType: "ON_DEMAND_FLEX" })).toBe("flex");
+    expect(tierOf({ trafficType: "ON_DEMAND_PRIORITY" })).toBe("priority");
+    expect(tierOf({ trafficType: "ON_DEMAND" })).toBe("standard");
+    expect(tierOf({ trafficType: "PROVISIONED_THROUGHPUT" })).toBeUndefined();
+    expect(tierOf({ trafficType: "ON_DEMAND_FLEX", service_tier: "standard" })).toBe("standard");
+  });
+
+  it("the plugin's push carries the same tier", () => {
+    const msg = (usage: Record<string, unknown>) =>
+      pluginUsageEvent(
+        {
+          role: "assistant",
+          api: "google-vertex",
+          provider: "google-vertex",
+          model: "gemini-2.5-flash",
+          usage: { input: 100, output: 10, cacheRead: 0, cacheWrite: 0, totalTokens: 110, ...usage },
+          timestamp: 1789894800000,
+        } as never,
+        { sessionKey: "agent:main:telegram:direct:5551913" },
+      );
+    expect(msg({ trafficType: "ON_DEMAND_FLEX" })?.serviceTier).toBe("flex");
+    expect(msg({ trafficType: "ON_DEMAND_FLEX", serviceTier: "standard" })?.serviceTier).toBeUndefined();
+    expect(msg({ trafficType: "ON_DEMAND" })?.serviceTier).toBeUndefined();
   });
 });
