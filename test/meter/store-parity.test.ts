@@ -28,6 +28,10 @@ const KNOWN_DIFFERENCES: Record<string, string> = {
     "not yet fixed (2026-12-03): after the import the stale file's `.reset` archive (the entry's old session id, " +
     "named only by its `sessionFile`) is left beside the store; the store path reads the archived index by key, " +
     "not by a sessionFile's id, so its call ($0.0045) goes to agent:main (the imported live file bills the user)",
+  "transcript-in-other-agent-dir":
+    "not yet fixed (2026-12-05, h-read): the simulated import puts the two files main's index does not name into " +
+    "main's store, and the store path looks their ids up in main's windows only (not other agents' stores): " +
+    "3 calls $0.02475 to agent:main; whether doctor --fix imports such a file into its entry's agent is unchecked",
 };
 
 const root = mkdtempSync(join(tmpdir(), "creditgate-parity-"));

@@ -1,4 +1,4 @@
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { agentOfKey, overridesMemory, remembersInternalSurface, resolveAccount } from "../resolve-user.js";
 import type { SessionMemory } from "../session-memory.js";
 import type { SessionFact } from "../source.js";
@@ -6,8 +6,8 @@ import type { ClassifiedFile } from "./classify.js";
 import { headerParentSessionId } from "./file-probe.js";
 import { configuredIdentityLinks, configuredMainKey, configuredSlashPrefixes } from "./openclaw-config.js";
 import { generationsOf } from "./read-order.js";
-import { createSessionsIndex, type SessionsIndex } from "./sessions-index.js";
-import { agentIndexPath } from "./store-location.js";
+import { createSessionsIndex, type IndexedSession, type SessionsIndex } from "./sessions-index.js";
+import { agentIndexPath, namesIn } from "./store-location.js";
 import { createWhatsAppLidResolver } from "./whatsapp-lid.js";
 
 // Who pays for a session file: its sessions.json entry (with the spawn chain's parents and
@@ -60,6 +60,39 @@ export function createJsonlAttribution(
     }
     ix.refresh();
     return ix;
+  };
+  /** When the other agents' indexes were last listed and refreshed (see {@link siblingEntry}). */
+  let siblingsScannedAt = Number.NEGATIVE_INFINITY;
+  /**
+   * The entry another agent of the state dir has for a session id this agent's index does not
+   * name: OpenClaw 2026.2.10 – 2026.2.14 resolved a non-default agent's transcript path without
+   * its agent id, so `agent:<b>:…` sessions were written to `agents/main/sessions/<id>.jsonl`
+   * while their entries stayed in `agents/<b>/sessions/sessions.json` (openclaw/openclaw#15537,
+   * #15285; #708 for spawns into another agent). Before 2026-12-05 such files went to the
+   * operator of the directory they were in. Session ids are UUIDs: an id that two agents' entries
+   * name under different keys is attributed by neither. The listing and the refresh of the other
+   * indexes are done at most once a second.
+   */
+  const siblingEntry = (sessionId: string): IndexedSession | null => {
+    const stateDir = dirname(dirname(agentDir));
+    const t = Date.now();
+    const rescan = t - siblingsScannedAt >= 1000;
+    if (rescan) {
+      siblingsScannedAt = t;
+      for (const agent of namesIn(join(stateDir, "agents")))
+        if (agent !== agentId && /^[a-z0-9_-]+$/i.test(agent) && !siblings.has(agent))
+          siblings.set(agent, createSessionsIndex(agentIndexPath(stateDir, agent, home)));
+    }
+    let found: IndexedSession | null = null;
+    for (const [agent, ix] of siblings) {
+      if (agent === agentId) continue;
+      if (rescan) ix.refresh();
+      const e = ix.get(sessionId);
+      if (!e || e === found) continue;
+      if (found && found.sessionKey !== e.sessionKey) return null;
+      found = e;
+    }
+    return found;
   };
   const parentOfKey = (k: string) => index.parentOf(k) ?? indexOfKey(k).parentOf(k);
   const channelOfKey = (k: string) => index.channelOf(k) ?? indexOfKey(k).channelOf(k);
@@ -152,6 +185,13 @@ export function createJsonlAttribution(
         channel,
       };
     }
+    const elsewhere = siblingEntry(sessionId);
+    if (elsewhere)
+      return {
+        sessionKey: elsewhere.sessionKey,
+        accountId: accountOfEntry(elsewhere),
+        channel: elsewhere.channel,
+      };
     return null;
   }
 
