@@ -325,7 +325,19 @@ export function mayBeCopies(a: CallPlace, b: CallPlace): boolean {
   // test/cases/response-id-reused-same-prompt-other-sessions pushed then metered)
   const ka = a.sessionKey ?? null;
   const kb = b.sessionKey ?? null;
-  return ka === null || kb === null || ka === kb;
+  return ka === null || kb === null || sameSessionKey(ka, kb);
+}
+
+/**
+ * Whether two session keys name one session as OpenClaw's store compares them
+ * (`normalizeStoreSessionKey`: trimmed, lower-cased). The plugin pushes the key as the hook spelled
+ * it, the meter reads the store's (lower-cased by current OpenClaw, as written by older ones), so
+ * one session's key can reach the center in two letter cases (2026-12-05, case
+ * `test/cases/push-session-key-letter-case`: compared as written, a reply pushed under
+ * `…:direct:U07ABC123` and its rewritten copy read under `…:direct:u07abc123` were two calls).
+ */
+export function sameSessionKey(a: string, b: string): boolean {
+  return a === b || a.trim().toLowerCase() === b.trim().toLowerCase();
 }
 
 /**
