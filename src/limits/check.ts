@@ -23,7 +23,10 @@ import { createSpendRepo } from "./spend-repo.js";
 import { createStatusRepo, type StoredStatus, type UserStatus } from "./status-repo.js";
 import { type AlertFacts, type AlertKind, renderAlert, USER_NOTICE_KINDS } from "./templates.js";
 import { capThresholdsReached, followFunding, lowBalanceLevelMicroCredits } from "./thresholds.js";
-import { windowAt } from "./windows.js";
+import { type Period, windowAt } from "./windows.js";
+
+/** The CLI's flag word of each window (`--daily`), as the refusals name them. */
+const PERIOD_NAME: Record<Period, string> = { day: "daily", week: "weekly", month: "monthly" };
 
 export interface Evaluation extends Decision {
   balanceMicroCredits: number;
@@ -389,6 +392,42 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
   }
   const raiseTx = db.transaction(raiseInTx);
 
+  /**
+   * The first user whose own caps the defaults `next` would contradict (a cap over a longer window
+   * below one over a shorter window, or a soft cap above a hard one of a longer window, one of the
+   * two the user's own and the other followed from `'*'`), as a refusal naming the user and how
+   * to get past it; null when none, or when that user's caps conflicted under `prev` already.
+   */
+  function defaultsConflict(prev: LimitRules | null, next: LimitRules): string | null {
+    const hit: { subject: string; problem: string; merged: ReturnType<typeof effectiveCaps> }[] = [];
+    for (const { subject, rules } of rulesRepo.users()) {
+      const merged = effectiveCaps(next, rules);
+      if (merged.inherited.length === 0) continue;
+      const problem = capOrderProblem(merged.caps);
+      if (problem === null) continue;
+      const before = effectiveCaps(prev, rules);
+      if (before.inherited.length > 0 && capOrderProblem(before.caps) !== null) continue;
+      hit.push({ subject, problem, merged });
+    }
+    const first = hit[0];
+    if (!first) return null;
+    const { caps, inheritedCaps } = first.merged;
+    const followed = [...new Set(inheritedCaps.map((c) => c.period))];
+    // the followed window(s) the conflict is in: without the defaults' cap there, none is left
+    const culprits = followed.filter(
+      (p) => capOrderProblem(caps.filter((c) => !(c.period === p && inheritedCaps.includes(c)))) === null,
+    );
+    const windows = culprits.length > 0 ? culprits : followed;
+    const more =
+      hit.length > 1
+        ? `; ${hit.length - 1} more user(s) too: ${hit
+            .slice(1, 4)
+            .map((h) => h.subject)
+            .join(", ")}${hit.length > 4 ? ", …" : ""}`
+        : "";
+    return `for ${first.subject}, which has caps of its own and follows the defaults' ${windows.map((w) => PERIOD_NAME[w]).join(" and ")} cap: ${first.problem}. Set that user's window first (limits set ${first.subject} --${PERIOD_NAME[windows[0] ?? "month"]} <credits> or off), or give other defaults${more}`;
+  }
+
   function subjectOf(id: string): string {
     if (id !== DEFAULTS_SUBJECT) assertAccountId(id);
     return id;
@@ -490,6 +529,13 @@ export function createEnforcer(db: Db, settings: WorkerSettings) {
         const problem = merged.inherited.length > 0 ? capOrderProblem(merged.caps) : null;
         if (problem !== null)
           throw new AppError(ErrorCode.InvalidRequest, `caps: ${problem}. ${inheritedNote(subject, merged)}`);
+      }
+      // new defaults against the caps users set of their own: a window a user follows `'*'` in
+      // must not make that user's own cap unreachable (`telegram:1 --daily 3`, then `'*' --monthly
+      // 1`: blocked at 1 a month, its daily 3 never reached). Only conflicts the change brings.
+      if (parsed !== null && subject === DEFAULTS_SUBJECT) {
+        const problem = defaultsConflict(rulesRepo.get(DEFAULTS_SUBJECT), parsed);
+        if (problem !== null) throw new AppError(ErrorCode.InvalidRequest, `caps: ${problem}`);
       }
       return setRulesTx.immediate(subjectOf(subject), parsed, nowMs);
     },

@@ -12,6 +12,9 @@ export function createRulesRepo(db: Db) {
      ON CONFLICT (subject) DO UPDATE SET rules = excluded.rules, updated_at_ms = excluded.updated_at_ms`,
   );
   const del = db.prepare<[string]>("DELETE FROM account_limits WHERE subject = ?");
+  const users = db.prepare<[string], { subject: string; rules: string }>(
+    "SELECT subject, rules FROM account_limits WHERE subject <> ? ORDER BY subject",
+  );
   return {
     /** The subject's rules (`*` = defaults), or null when none are set. Throws ZodError on a bad row. */
     get(subject: string): LimitRules | null {
@@ -24,6 +27,15 @@ export function createRulesRepo(db: Db) {
     },
     remove(subject: string): void {
       del.run(subject);
+    },
+    /** Every user's own rules (not the defaults'), by subject; a row that does not parse is skipped. */
+    users(): { subject: string; rules: LimitRules }[] {
+      const out: { subject: string; rules: LimitRules }[] = [];
+      for (const r of users.all(DEFAULTS_SUBJECT)) {
+        const parsed = limitRulesSchema.safeParse(JSON.parse(r.rules));
+        if (parsed.success) out.push({ subject: r.subject, rules: parsed.data });
+      }
+      return out;
     },
   };
 }
