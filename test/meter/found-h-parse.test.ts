@@ -932,3 +932,69 @@ describe("case usage-perplexity-search-context-fee: a Sonar call's request fee i
     expect(pluginUsageEvent({ ...line, usage: camel }, where)).toBeNull();
   });
 });
+
+describe("case usage-gemini-flex-tier-price: a Gemini flex or batch call is billed half the standard price", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5552701 3 calls $0.02455 (was $0.04855, flex at the standard price)`, async () => {
+      const { s, world } = await meterCase("usage-gemini-flex-tier-price", mode);
+      expect(s).toMatchObject({ billed: 3, held: 0, unknownModels: [] });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5552701", requests: 3, costUsd: "0.02455" }),
+      ]);
+      const rows = world.db
+        .prepare("SELECT cost_pico_usd AS c FROM usage_events ORDER BY message_ts_ms")
+        .all() as { c: number | bigint }[];
+      expect(rows.map((r) => Number(r.c))).toEqual([4_000_000_000, 20_000_000_000, 550_000_000]);
+    });
+  }
+  it("Vertex's traffic types and the Gemini API's service tier; priority, provisioned and other models as before", () => {
+    const vertex = { provider: "google-vertex", api: "google-vertex", model: "gemini-2.5-flash" };
+    const meta = { promptTokenCount: 1000, candidatesTokenCount: 100, totalTokenCount: 1100 };
+    // gemini-2.5-flash: 1000 × $0.30 + 100 × $2.50 per 1M = $0.00055 at the standard price
+    const cost = (usage: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+      Number(price(parsed(usage, { ...vertex, ...over }), "calculate").costPicoUsd);
+    expect(cost(meta)).toBe(550_000_000);
+    expect(cost({ ...meta, trafficType: "ON_DEMAND_FLEX" })).toBe(275_000_000);
+    expect(cost({ ...meta, trafficType: " flex " })).toBe(275_000_000);
+    expect(cost({ ...meta, traffic_type: "BATCH" })).toBe(275_000_000);
+    expect(cost({ ...meta, trafficType: "ON_DEMAND" })).toBe(550_000_000);
+    // Priority is "75% to 100% more" by model (no multiple here), provisioned throughput is the
+    // operator's own capacity: both as before
+    expect(cost({ ...meta, trafficType: "ON_DEMAND_PRIORITY" })).toBe(550_000_000);
+    expect(cost({ ...meta, trafficType: "PROVISIONED_THROUGHPUT" })).toBe(550_000_000);
+    // the Gemini API's own tier on the line (OpenAI-compatible shape), pi-ai's names
+    const piAi = { input: 1000, output: 100, cacheRead: 0, cacheWrite: 0, totalTokens: 1100 };
+    expect(cost(piAi, { provider: "google", api: "openai-completions", service_tier: "flex" })).toBe(
+      275_000_000,
+    );
+    expect(cost(piAi, { provider: "google", api: "openai-completions", service_tier: "batch" })).toBe(
+      275_000_000,
+    );
+    // a stated tier on the line wins over the traffic type
+    expect(cost({ ...meta, service_tier: "standard", trafficType: "ON_DEMAND_FLEX" })).toBe(550_000_000);
+    // not a Gemini model (Claude on Vertex has its own provider and prices): as before
+    const claude = { input_tokens: 1000, output_tokens: 100, trafficType: "ON_DEMAND_FLEX" };
+    const claudeOver = {
+      provider: "anthropic-vertex",
+      api: "anthropic-messages",
+      model: "claude-sonnet-4-5",
+    };
+    expect(cost(claude, claudeOver)).toBe(cost({ ...claude, trafficType: "ON_DEMAND" }, claudeOver));
+    expect(parsed({ ...meta, trafficType: "ON_DEMAND_FLEX" }, vertex).serviceTier).toBe("flex");
+  });
+  it("the plugin pushes a line with a traffic type at its tier, as the meter bills it", () => {
+    const line = {
+      role: "assistant",
+      api: "google-generative-ai",
+      provider: "google",
+      model: "gemini-2.5-flash",
+      usage: { input: 1000, output: 100, cacheRead: 0, cacheWrite: 0, totalTokens: 1100 },
+      stopReason: "stop",
+      timestamp: T,
+    };
+    const where = { agentId: "main", sessionKey: "agent:main:telegram:direct:5552701" };
+    expect(pluginUsageEvent(line, where)?.serviceTier).toBeUndefined();
+    const withType = { ...line.usage, trafficType: "ON_DEMAND_FLEX" };
+    expect(pluginUsageEvent({ ...line, usage: withType }, where)?.serviceTier).toBe("flex");
+  });
+});
