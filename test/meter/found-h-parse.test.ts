@@ -1,11 +1,14 @@
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { usageEvent as pluginUsageEvent } from "../../plugin/src/push.js";
+import { createPushIngester } from "../../src/ingest/index.js";
+import { pushEventSchema } from "../../src/ingest/push.js";
 import { parseLine } from "../../src/meter/parse.js";
 import { createPricer, parsePriceOverrides } from "../../src/meter/pricing.js";
 import { queryUsage } from "../../src/meter/report.js";
 import type { CostMode, ParsedUsage } from "../../src/meter/types.js";
-import { meterCaseDir, type TempWorld } from "../support/meter-env.js";
+import { parseDecimal } from "../../src/money.js";
+import { meterCaseDir, type TempWorld, tempWorld } from "../support/meter-env.js";
 
 /**
  * test/cases of charges a usage object reports beyond its token counts (h-parse, 2026-12-04):
@@ -912,6 +915,34 @@ describe("case usage-perplexity-search-context-fee: a Sonar call's request fee i
     // sonar-deep-research has no request fee (billed per search query): unchanged
     expect(fee("sonar-deep-research", "low")).toBe(fee("sonar-deep-research", "high"));
     expect(parsed(routed, { ...ppl, model: "sonar" }).searchContextSize).toBe("low");
+  });
+  it("a push (an edge's, or a client's) that says the size is priced at its fee", () => {
+    w = tempWorld(join(CASES, "usage-perplexity-search-context-fee", "state"));
+    const ingester = createPushIngester(w.db, {
+      pricer: createPricer({ mode: "auto", overrides: parsePriceOverrides({}, "test"), fallback: FALLBACK }),
+      markup: parseDecimal("1"),
+      creditsPerUsd: parseDecimal("1"),
+      nowMs: () => T + 60_000,
+    });
+    const event = (key: string, size?: string) =>
+      pushEventSchema.parse({
+        idempotencyKey: key,
+        agentId: "main",
+        userId: "telegram:5552601",
+        provider: "perplexity",
+        model: "sonar",
+        input: 12,
+        output: 180,
+        timestampMs: T,
+        success: true,
+        ...(size === undefined ? {} : { searchContextSize: size }),
+      });
+    const r = ingester.ingest([event("ppl-low", " Low "), event("ppl-none")], "push:test", "test");
+    expect(r.map((x) => x.status)).toEqual(["billed", "billed"]);
+    const rows = w.db.prepare("SELECT cost_pico_usd AS c FROM usage_events ORDER BY cost_pico_usd").all() as {
+      c: number | bigint;
+    }[];
+    expect(rows.map((x) => Number(x.c))).toEqual([5_192_000_000, 12_192_000_000]);
   });
   it("the plugin leaves such lines to the meter (a push would bill the table's fee first)", () => {
     const line = {
