@@ -172,6 +172,7 @@ export async function mercadoPagoWebhookRoutes(
     // Every fetch throws a retryable 503 on failure (MercadoPago redelivers); the payments are all
     // read before the first apply, but each apply is followed by an awaited re-read (below).
     const paymentIds = group ? await mp.paymentIdsOf(group, dataId) : [dataId];
+    if (!paymentIds && record) throw notReadableYet(`${group} ${dataId}`);
     if (!paymentIds || paymentIds.length === 0) {
       const o = opts.fulfiller.apply({
         event: record,
@@ -184,6 +185,16 @@ export async function mercadoPagoWebhookRoutes(
     }
     const fetched: { id: string; payment: Awaited<ReturnType<MercadoPagoGateway["getPayment"]>> }[] = [];
     for (const id of paymentIds) fetched.push({ id, payment: await mp.getPayment(id) });
+    // A signed notification names a resource MercadoPago has: one it cannot find (404) is one
+    // it cannot show YET (a payment read moments after it was created or changed; the same
+    // "Payment not found" for a payment that exists: mercadopago/sdk-nodejs#131, sdk-php#187).
+    // Recorded `ignored` and answered 200, it was consumed: MercadoPago's redelivery was a
+    // `duplicate`, and a refund or chargeback of a paid top-up (which `reconcile` never re-reads)
+    // was never taken back. Nothing is recorded and MercadoPago is asked to redeliver (503), as a
+    // Stripe object that cannot be retrieved is. A legacy IPN (unsigned: anyone can send any id)
+    // is still answered `ignored`.
+    const missing = fetched.find((f) => f.payment === null);
+    if (missing && record) throw notReadableYet(`payment ${missing.id}`);
     const source = group ? `mercadopago ${action} (${group} ${dataId})` : `mercadopago ${action}`;
     const observe = (p: (typeof fetched)[number]["payment"]) =>
       p ? observeMercadoPagoPayment(p, { liveMode: mp.liveMode }, source) : null;
@@ -327,4 +338,13 @@ export async function mercadoPagoWebhookRoutes(
     );
     return { received: true, status: outcome.status, topupId: outcome.topupId, detail: outcome.detail };
   }
+}
+
+/** A 503 asking MercadoPago to redeliver a signed notification whose resource it cannot show yet. */
+function notReadableYet(what: string): AppError {
+  return new AppError(
+    ErrorCode.UpstreamUnavailable,
+    `mercadopago: ${what} is not readable (404) yet; answered 503 so that MercadoPago redelivers the notification`,
+    { retryable: true },
+  );
 }

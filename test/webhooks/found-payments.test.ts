@@ -193,9 +193,12 @@ describe.each(ENGINES)("%s", (engine) => {
         "applied",
       );
       expect(h.balance(USER)).toBe(0); // before the fix: 5 credits
+      // A chargeback MercadoPago cannot show (404) is not consumed: 503, nothing recorded, so
+      // MercadoPago redelivers it (case mercadopago-notified-resource-not-readable-yet).
+      const events = h.eventCount();
       const unknown = await h.sendMp(h.fakeMp.topicNotification("topic_chargebacks_wh", "999"));
-      expect(unknown.statusCode).toBe(200);
-      expect(unknown.json().status).toBe("ignored");
+      expect(unknown.statusCode).toBe(503);
+      expect(h.eventCount()).toBe(events);
       expect(h.balance(USER)).toBe(0);
     });
 
@@ -1877,6 +1880,77 @@ describe.each(ENGINES)("%s", (engine) => {
 
 describe.each(ENGINES)("%s", (engine) => {
   const test = testOn(engine);
+
+  describe("case mercadopago-notified-resource-not-readable-yet", () => {
+    /** The payment (or chargeback) answers 404 while `fn` runs, as MercadoPago does for one it cannot show yet. */
+    async function unreadable<T>(h: PaymentsHarness, id: string, fn: () => Promise<T>): Promise<T> {
+      const p = h.fakeMp.payments.get(id);
+      if (!p) throw new Error(`no payment ${id}`);
+      h.fakeMp.payments.delete(id);
+      try {
+        return await fn();
+      } finally {
+        h.fakeMp.payments.set(id, p);
+      }
+    }
+
+    test("a payment notification read before MercadoPago shows the payment is redelivered and credits it", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago"); // ARS 5000 → 5 credits
+      const paymentId = h.fakeMp.pay(topupId);
+      const created = h.fakeMp.notification(paymentId, "payment.created");
+      const first = await unreadable(h, paymentId, () => h.sendMp(created));
+      expect(first.statusCode).toBe(503); // before the fix: 200 ignored ("unknown to mercadopago")
+      expect(h.eventCount()).toBe(0);
+      const redelivered = await h.sendMp(created); // MercadoPago's retry, 15 minutes later
+      expect(redelivered.json()).toMatchObject({ status: "applied", topupId }); // before the fix: duplicate
+      expect(h.balance(USER)).toBe(FIVE_CREDITS); // before the fix: 0 (until reconcile)
+      expect((await h.sendMp(created)).json().status).toBe("duplicate");
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+    });
+
+    test("a refund notification read while the payment answers 404 is redelivered and takes the refund back", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId);
+      expect((await h.sendMp(h.fakeMp.notification(paymentId))).json().status).toBe("applied");
+      h.fakeMp.update(paymentId, { refunded: 2000 }); // ARS 2000 of 5000 refunded
+      const refunded = h.fakeMp.notification(paymentId);
+      expect((await unreadable(h, paymentId, () => h.sendMp(refunded))).statusCode).toBe(503);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      // reconcile reads unsettled top-ups only: the redelivery is the refund's one way in.
+      expect((await h.sendMp(refunded)).json().status).toBe("applied"); // before the fix: duplicate
+      expect(h.balance(USER)).toBe(3_000_000); // before the fix: 5 credits, for good
+      expect(h.topups.get(topupId)).toMatchObject({ refundedMinor: 200_000n });
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("a chargeback notification whose chargeback or payment is not readable yet is redelivered, then applied", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "mercadopago");
+      const paymentId = h.fakeMp.pay(topupId);
+      await h.sendMp(h.fakeMp.notification(paymentId));
+      const chargebackId = h.fakeMp.chargeback(paymentId, "in_process");
+      const opened = h.fakeMp.topicNotification("topic_chargebacks_wh", chargebackId, "created");
+      expect((await unreadable(h, paymentId, () => h.sendMp(opened))).statusCode).toBe(503);
+      expect(h.balance(USER)).toBe(FIVE_CREDITS);
+      expect((await h.sendMp(opened)).json()).toMatchObject({ status: "applied", topupId }); // before: duplicate
+      expect(h.balance(USER)).toBe(0); // before the fix: 5 credits
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+  });
 
   describe("case mercadopago-replacement-payment-own-collected", () => {
     const report = (h: PaymentsHarness) =>
