@@ -190,7 +190,28 @@ export function createAutoTopupRepo(db: Db) {
         AND EXISTS (SELECT 1 FROM autotopup_triggers t WHERE t.topup_id = e.ref)`,
   );
 
+  // A top-up of the account a refund or chargeback took credits back from, and one under dispute.
+  const fundingReversed = db.prepare<[number], { topup_id: string }>(
+    `SELECT t.id AS topup_id FROM ledger_entries e JOIN topups t ON t.id = e.ref
+      WHERE e.id = ? AND e.kind = 'topup' AND t.reversed_micro_credits > 0`,
+  );
+  const disputedTopup = db.prepare<[string], { id: string }>(
+    "SELECT id FROM topups WHERE account_id = ? AND disputed_minor > 0 ORDER BY id LIMIT 1",
+  );
+
   return {
+    /**
+     * The top-up whose credit opened `episode` when a refund or chargeback has taken (part of) it
+     * back since, else null.
+     */
+    reversedFunding(episode: string): string | null {
+      const id = Number(episode.slice("fund:".length));
+      return Number.isSafeInteger(id) && id > 0 ? (fundingReversed.get(id)?.topup_id ?? null) : null;
+    },
+    /** A top-up of the account under an open or lost dispute / chargeback, or null. */
+    disputedTopup(accountId: string): string | null {
+      return disputedTopup.get(accountId)?.id ?? null;
+    },
     /**
      * The balance (micro-credits) right after the credit that opened `episode`, when that credit
      * was an auto top-up's own; `null` for any other credit (a manual top-up, a grant) or none.

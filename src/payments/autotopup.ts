@@ -68,6 +68,11 @@ export type SkipReason =
   | "above_threshold"
   /** The last auto top-up's credit left the balance under the threshold (debt larger than the pack): one charge per drop. */
   | "still_below_after_topup"
+  /**
+   * The drop below the threshold came from money given back, not from use: the top-up that funded
+   * this episode was refunded or charged back, or one of the account's payments is under dispute.
+   */
+  | "payment_reversed"
   | "already_triggered"
   | "backoff"
   | "rate_limited"
@@ -134,6 +139,22 @@ export function createAutoTopup(deps: AutoTopupDeps) {
       return {
         skip: "still_below_after_topup",
         detail: `the last auto top-up left the balance at ${formatMicroCredits(funded)}, under the threshold ${formatMicroCredits(s.thresholdMicroCredits)}`,
+      };
+    }
+    // A refund or chargeback is money going BACK to the card: charging it again off-session for
+    // the credits it took away re-takes what the operator (or the card network) just gave back,
+    // and a card under dispute is the last one to charge without the customer. A refunded top-up's
+    // reversal is no credit, so its episode stays: the next charge waits for a credit from
+    // elsewhere (a manual top-up, a grant), as after `still_below_after_topup`.
+    const disputed = repo.disputedTopup(accountId);
+    if (disputed) {
+      return { skip: "payment_reversed", detail: `top-up ${disputed} is under dispute or charged back` };
+    }
+    const reversedFunding = repo.reversedFunding(episode);
+    if (reversedFunding) {
+      return {
+        skip: "payment_reversed",
+        detail: `top-up ${reversedFunding}, whose credit this balance came from, was refunded or charged back`,
       };
     }
     const earlier = repo.episodeTriggers(accountId, episode);

@@ -193,6 +193,73 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.ledger.inconsistentAccounts()).toEqual([]);
     });
 
+    test("case autotopup-recharge-after-refund: a refunded auto top-up does not charge the card again; a credit from elsewhere re-arms it", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const clock = { now: T0 };
+      await optIn(h); // 5 credits, threshold 2
+      const { run } = runner(db, h.deps, clock);
+      debit(db, USER, 4 * CREDIT, T0); // 1 credit left
+      expect(await run()).toMatchObject({ status: "succeeded" }); // +5: 6 credits
+      const charged = h.fakeStripe.offSessionCharges[0] as { latest_charge: string };
+      // The operator refunds the automatic charge in full: 5 credits back to the card.
+      expect((await h.sendStripe(h.fakeStripe.refundCharge(charged.latest_charge, 500))).json().status).toBe(
+        "applied",
+      );
+      expect(h.balance(USER)).toBe(CREDIT); // under the threshold again, by the refund
+      clock.now += 60_000;
+      expect(await run()).toMatchObject({ status: "skipped", reason: "payment_reversed" }); // before the fix: succeeded
+      clock.now += 60 * 60_000;
+      expect(await run()).toMatchObject({ status: "skipped", reason: "payment_reversed" });
+      expect(h.fakeStripe.offSessionCharges).toHaveLength(1); // before the fix: 2 (the refund charged again)
+      expect(h.balance(USER)).toBe(CREDIT);
+      // The user tops up by hand (a credit from elsewhere): the next drop by use charges once.
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      await h.sendStripe(h.fakeStripe.completePaid(h.sessionIdOf(topupId))); // 6 credits
+      debit(db, USER, 5 * CREDIT, clock.now + 1);
+      expect(await run()).toMatchObject({ status: "succeeded" });
+      expect(h.fakeStripe.offSessionCharges).toHaveLength(2);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
+    test("case autotopup-recharge-after-refund: a chargeback of the checkout that saved the card charges nothing off-session", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const clock = { now: T0 };
+      const { sessionId } = await optIn(h); // 5 credits, threshold 2
+      const { run } = runner(db, h.deps, clock);
+      // The cardholder disputes the checkout: its 5 credits are held, the balance drops to 0.
+      const opened = h.fakeStripe.dispute(sessionId, "charge.dispute.created", "needs_response");
+      expect((await h.sendStripe(opened)).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(0);
+      expect(await run()).toMatchObject({ status: "skipped", reason: "payment_reversed" }); // before the fix: succeeded
+      expect(h.fakeStripe.offSessionCharges).toHaveLength(0); // before the fix: 1 (the disputed card charged again)
+      // Still none while a later credit funds the balance and use drops it: the dispute is open.
+      h.ledger.post({
+        accountId: USER,
+        kind: "grant",
+        amountMicroCredits: 3n * BigInt(CREDIT),
+        idempotencyKey: "dispute-test-grant",
+        reason: "goodwill",
+        nowMs: clock.now,
+      });
+      debit(db, USER, 2 * CREDIT, clock.now + 1); // 1 credit
+      expect(await run()).toMatchObject({ status: "skipped", reason: "payment_reversed" });
+      // Won: the credits come back and a later drop by use charges again.
+      const won = h.fakeStripe.dispute(sessionId, "charge.dispute.closed", "won");
+      expect((await h.sendStripe(won)).json().status).toBe("applied"); // 6 credits
+      debit(db, USER, 5 * CREDIT, clock.now + 2);
+      expect(await run()).toMatchObject({ status: "succeeded" });
+      expect(h.fakeStripe.offSessionCharges).toHaveLength(1);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
     test("a processing charge is credited by the webhook, once, whatever arrives first or again", async ({
       db,
       onTestFinished,

@@ -65,5 +65,5 @@ export async function optIn(h: PaymentsHarness, threshold = "2") {
   expect(put.statusCode).toBe(200);
   const pm = createAutoTopupRepo(h.deps.db).customer(USER)?.paymentMethodId;
   if (!pm) throw new Error("no card saved");
-  return { pm };
+  return { pm, sessionId, topupId };
 }

@@ -489,6 +489,14 @@ export async function startFakeStripe() {
       charge.refunded = charge.amount_refunded === charge.amount;
       return event("charge.refunded", { ...charge });
     },
+    /** Refunds `amount` more of any charge (an auto top-up's, by its id) → `charge.refunded`. */
+    refundCharge(chargeId: string, amount: number): Json {
+      const charge = charges.get(chargeId);
+      if (!charge) throw new Error(`fake stripe: no charge ${chargeId}`);
+      charge.amount_refunded = (charge.amount_refunded as number) + amount;
+      charge.refunded = charge.amount_refunded === charge.amount;
+      return event("charge.refunded", { ...charge });
+    },
     /** A refund of `amount` failed after `charge.refunded` said it happened → `refund.failed`. */
     refundFailed(sessionId: string, amount: number): Json {
       const { charge } = ensurePayment(sessionId);
