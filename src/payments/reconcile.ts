@@ -99,7 +99,24 @@ async function observe(deps: ReconcileDeps, topup: Topup): Promise<PaymentObserv
       );
     }
     const session = await deps.stripe.retrieveSession(topup.providerRef);
-    return observeCheckoutSession(session, "stripe reconcile: checkout session");
+    const observed = observeCheckoutSession(session, "stripe reconcile: checkout session");
+    // A delayed method (OXXO, boleto, SEPA, ACH) whose voucher expired or debit failed: the
+    // session stays `complete` + `unpaid` for good, only `async_payment_failed` says it failed.
+    // When that event is lost the top-up waited for ever (pretix/pretix#2629: an abandoned Stripe
+    // payment "never expires"). The PaymentIntent says it: back to `requires_payment_method`
+    // (the attempt failed; Checkout offers no other) or `canceled`.
+    const piId = observed.paymentRef;
+    if (observed.state === "awaiting_payment" && piId) {
+      const pi = await deps.stripe.retrievePaymentIntent(piId);
+      if (pi.status === "requires_payment_method" || pi.status === "canceled") {
+        return {
+          ...observed,
+          state: "failed",
+          source: `stripe reconcile: checkout session, payment intent ${pi.status}`,
+        };
+      }
+    }
+    return observed;
   }
   if (!deps.mercadoPago) return DISABLED_HINT.mercadopago;
   const payments = await deps.mercadoPago.searchPayments(topup.id);

@@ -40,6 +40,53 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.ledgerRows(USER)).toHaveLength(1);
     });
 
+    test("case stripe-async-payment-failed-event-lost: a voucher that expired unpaid fails the top-up; a waiting one stays", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const { topupId } = await h.createTopup(USER, "starter", "stripe");
+      const sessionId = h.sessionIdOf(topupId);
+      expect((await h.sendStripe(h.fakeStripe.completeUnpaid(sessionId))).json().status).toBe("applied");
+      expect(h.topups.get(topupId)?.status).toBe("awaiting_payment");
+      // Still waiting at Stripe (the voucher is valid): reconcile leaves it waiting.
+      expect(await reconcile(h)).toMatchObject([
+        { topupId, after: "awaiting_payment", outcome: "no_change" },
+      ]);
+      h.fakeStripe.asyncFailed(sessionId); // the voucher expired; the event is lost
+      expect(await reconcile(h)).toMatchObject([
+        { topupId, before: "awaiting_payment", after: "failed", outcome: "applied" }, // before the fix: awaiting_payment, no_change
+      ]);
+      expect(await reconcile(h)).toEqual([]); // settled: not read again
+      expect(h.balance(USER)).toBe(0);
+    });
+
+    test("case stripe-async-payment-failed-event-lost: a canceled PaymentIntent (SEPA/ACH debit) fails the top-up; a paid one is credited", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const a = await h.createTopup(USER, "starter", "stripe");
+      const b = await h.createTopup(USER, "starter", "stripe");
+      const sa = h.sessionIdOf(a.topupId);
+      const sb = h.sessionIdOf(b.topupId);
+      await h.sendStripe(h.fakeStripe.completeUnpaid(sa));
+      await h.sendStripe(h.fakeStripe.completeUnpaid(sb));
+      const piA = h.topups.get(a.topupId)?.paymentRef as string;
+      h.fakeStripe.cancelPaymentIntent(piA);
+      h.fakeStripe.asyncSucceeded(sb); // b paid, its event lost too
+      const out = await reconcile(h);
+      expect(out).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ topupId: a.topupId, after: "failed" }), // before the fix: awaiting_payment
+          expect.objectContaining({ topupId: b.topupId, after: "paid" }),
+        ]),
+      );
+      expect(h.balance(USER)).toBe(5_000_000);
+    });
+
     test("credits an approved MercadoPago payment found by external_reference; a rerun changes nothing", async ({
       db,
       onTestFinished,

@@ -475,6 +475,8 @@ export async function startFakeStripe() {
       return event("checkout.session.async_payment_succeeded", s);
     },
     asyncFailed(sessionId: string): Json {
+      // The voucher expired or the debit failed: the PaymentIntent is back to needing a method.
+      Object.assign(ensurePayment(sessionId).pi, { status: "requires_payment_method" });
       return event("checkout.session.async_payment_failed", session(sessionId));
     },
     expire(sessionId: string): Json {
@@ -584,6 +586,12 @@ export async function startFakeStripe() {
       const pi = paymentIntents.get(paymentIntentId);
       if (!pi) throw new Error(`fake stripe: no payment intent ${paymentIntentId}`);
       return event(type, { ...pi });
+    },
+    /** Cancels a PaymentIntent (a delayed debit given up). */
+    cancelPaymentIntent(paymentIntentId: string): void {
+      const pi = paymentIntents.get(paymentIntentId);
+      if (!pi) throw new Error(`fake stripe: no payment intent ${paymentIntentId}`);
+      Object.assign(pi, { status: "canceled" });
     },
     /** Moves a processing PaymentIntent to succeeded (async settlement). */
     settle(paymentIntentId: string): void {
