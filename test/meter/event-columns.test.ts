@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { parseLine, usageEvent } from "../../src/meter/parse.js";
-import { packEvents, unpackEvents } from "../../src/meter/sources/event-columns.js";
+import {
+  EventPacker,
+  packEvents,
+  packedBuffers,
+  unpackEvents,
+} from "../../src/meter/sources/event-columns.js";
 import type { UsageEvent } from "../../src/meter/types.js";
 
 function event(i: number, over: Partial<UsageEvent> = {}): UsageEvent {
@@ -174,5 +179,65 @@ describe("an edge push of a corrected call carries the identity of its counts as
     expect(push).toMatchObject({ input: 5386, writtenInput: 21675 });
     expect(meterIdentityOf(push)).toBe(dedupeKey(ev));
     expect(pushEventSchema.safeParse({ ...push, writtenInput: 10 }).success).toBe(false);
+  });
+});
+
+describe("the per-event strings cross as UTF-8 bytes, off the reader thread's heap (2026-12-05)", () => {
+  it("gives back every string exactly: ASCII, multi-byte, empty, a lone surrogate, a long one", () => {
+    const odd = [
+      "/x/y.jsonl@12",
+      "réponse ✓ 日本語 🙂",
+      "",
+      "half \ud83d of a pair", // not well-formed: through the string table
+      "z".repeat(5000), // long: through the string table
+      "tail \udc00",
+    ];
+    const events = odd.map((text, i) =>
+      event(i + 1, {
+        responseId: text,
+        sourceRef: `${text}@${i}`,
+        dedupeKey: `k-${text}`,
+        replyPreview: text,
+      }),
+    );
+    const p = new EventPacker(1);
+    for (const e of events)
+      p.add(
+        e,
+        e.agentId,
+        e.sessionId,
+        e.sessionKey,
+        e.accountId,
+        e.source,
+        e.sourceRef,
+        e.latencyMs ?? null,
+        e.userPreview ?? null,
+        e.replyPreview ?? null,
+        e.dedupeKey,
+      );
+    const packed = p.take();
+    // the well-formed short ones are bytes, not table strings
+    expect(packed.bytes?.length).toBeGreaterThan(0);
+    expect(packed.table).not.toContain("/x/y.jsonl@12");
+    expect(packed.table).toContain("half \ud83d of a pair");
+    // as the reader thread posts it: its buffers transferred
+    const moved = structuredClone(packed, { transfer: packedBuffers(packed) });
+    expect(packed.nums.length).toBe(0); // detached: transferred, not copied
+    expect(unpackEvents(moved)).toStrictEqual(events);
+    // and a packer reused after take() starts afresh
+    p.add(
+      events[0] as UsageEvent,
+      "main",
+      null,
+      null,
+      "telegram:1",
+      "jsonl",
+      "/a@1",
+      null,
+      null,
+      null,
+      undefined,
+    );
+    expect(unpackEvents(p.take())[0]?.sourceRef).toBe("/a@1");
   });
 });

@@ -18,6 +18,15 @@ export interface PackedEvents {
    */
   strs: Int32Array;
   table: string[];
+  /**
+   * The per-event strings (UNIQUE) as UTF-8, back to back; `strs` names one by `-3 - k`, its bytes
+   * `bytes[spans[2k], spans[2k + 1])`. Absent when none is (a string that is not well-formed
+   * UTF-16, or a long one, goes to `table`). Since 2026-12-05: held as JS strings until the batch
+   * was posted, they outlived the reader thread's young generation and most of what its scavenges
+   * copied and promoted (~350 bytes a call: 78 MB per bench:meter backlog) was them.
+   */
+  bytes?: Uint8Array;
+  spans?: Int32Array;
 }
 
 /** Number fields (`null` allowed: no valid value of them is NaN). */
@@ -116,6 +125,11 @@ export class EventPacker {
   private strs: Int32Array;
   private table: string[] = [];
   private ids = new Map<string, number>();
+  /** `PackedEvents.bytes` so far (`used` of them), off the JS heap; a new one after each `take`. */
+  private bytes: Buffer | null = null;
+  private used = 0;
+  private spans = new Int32Array(0);
+  private nSpans = 0;
 
   /** @param capacity events before the first growth (it doubles as needed). @defaultValue 256 */
   constructor(capacity = 256) {
@@ -144,8 +158,27 @@ export class EventPacker {
   private unique(v: string | null | undefined): number {
     if (v === null) return -1;
     if (v === undefined) return -2;
-    this.table.push(v);
-    return this.table.length - 1;
+    if (v.length > BYTES_MAX_CHARS || !(v as unknown as WellFormed).isWellFormed()) {
+      // a lone surrogate would not survive UTF-8 (it would come back as U+FFFD)
+      this.table.push(v);
+      return this.table.length - 1;
+    }
+    const most = this.used + v.length * 3;
+    if (this.bytes === null || most > this.bytes.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(BYTES_FIRST, most * 2));
+      if (this.bytes !== null) this.bytes.copy(bigger, 0, 0, this.used);
+      this.bytes = bigger;
+    }
+    if (2 * this.nSpans + 2 > this.spans.length) {
+      const spans = new Int32Array(Math.max(1024, 2 * this.spans.length));
+      spans.set(this.spans);
+      this.spans = spans;
+    }
+    const start = this.used;
+    this.used += this.bytes.write(v, start, "utf8");
+    this.spans[2 * this.nSpans] = start;
+    this.spans[2 * this.nSpans + 1] = this.used;
+    return -3 - this.nSpans++;
   }
 
   /**
@@ -252,12 +285,34 @@ export class EventPacker {
       strs: this.strs.slice(0, this.n * NS),
       table: this.table,
     };
+    if (this.nSpans > 0 && this.bytes !== null) {
+      p.bytes = this.bytes.subarray(0, this.used);
+      p.spans = this.spans.slice(0, 2 * this.nSpans);
+      this.bytes = null; // posted (or transferred) with the batch
+    }
+    this.used = 0;
+    this.nSpans = 0;
     this.n = 0;
     this.table = [];
     this.ids = new Map();
     return p;
   }
 }
+
+/** The ArrayBuffers of `p` a thread may transfer instead of copying (each is `p`'s alone). */
+export function packedBuffers(p: PackedEvents): ArrayBuffer[] {
+  const out = [p.nums.buffer, p.strs.buffer];
+  if (p.bytes) out.push(p.bytes.buffer);
+  if (p.spans) out.push(p.spans.buffer);
+  return out as ArrayBuffer[];
+}
+
+/** A per-event string longer than this (UTF-16 units) goes to `PackedEvents.table`, not `bytes`. */
+const BYTES_MAX_CHARS = 4096;
+/** `PackedEvents.bytes`' first size (it doubles as needed). */
+const BYTES_FIRST = 64 * 1024;
+/** ES2024's `String.prototype.isWellFormed` (Node >= 20), which the ES2023 lib does not declare. */
+type WellFormed = { isWellFormed(): boolean };
 
 /** Flag in the last string slot: `cacheWrite1h` was undefined (not null). */
 const CW1H_ABSENT = 2;
@@ -372,7 +427,19 @@ export function packEvents(events: readonly UsageEvent[]): PackedEvents | null {
 /** The events `packEvents` encoded, as the UsageEvent objects it was given. */
 export function unpackEvents(p: PackedEvents): UsageEvent[] {
   const { n, nums, strs, table } = p;
-  const s = (i: number): string | null => (i === -1 ? null : (table[i] as string));
+  // (a structured clone gives a Buffer back as a plain Uint8Array)
+  const bytes = p.bytes ? Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength) : null;
+  const spans = p.spans;
+  const s = (i: number): string | null =>
+    i === -1
+      ? null
+      : i <= -3
+        ? (bytes as Buffer).toString(
+            "utf8",
+            (spans as Int32Array)[2 * (-3 - i)],
+            (spans as Int32Array)[2 * (-3 - i) + 1],
+          )
+        : (table[i] as string);
   const num = (v: number): number | null => (Number.isNaN(v) ? null : v);
   const out: UsageEvent[] = new Array(n);
   for (let i = 0; i < n; i++) {

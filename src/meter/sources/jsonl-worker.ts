@@ -9,6 +9,7 @@ import { parentPort } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Db } from "../../db/index.js";
 import { limitLineSize } from "./batch-builder.js";
+import { packedBuffers } from "./event-columns.js";
 import { createJsonlReader } from "./jsonl-reader.js";
 import {
   type CommittingReader,
@@ -44,7 +45,7 @@ let inFlight = 0;
 let aborted = false;
 let wake: (() => void) | null = null;
 
-const post = (m: FromReader) => port.postMessage(m);
+const post = (m: FromReader, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 
 /**
  * Batches sent and not yet acknowledged from which on the writer counts as busy: the reader
@@ -109,7 +110,9 @@ async function run(m: Extract<ToReader, { type: "poll" }>): Promise<void> {
         // Both readers run with `packEvents` here, so events come in columns (cheaper to clone
         // than 28-field objects); a batch with events as objects would be posted as it is (the
         // biller derives missing dedupe keys).
-        if (packed && batch.events.length === 0) post({ type: "batch", id, batch, packed });
+        // The columns' buffers are transferred, not copied (each is this batch's alone).
+        if (packed && batch.events.length === 0)
+          post({ type: "batch", id, batch, packed }, packedBuffers(packed));
         else post({ type: "batch", id, batch });
         inFlight++;
         while (inFlight >= MAX_IN_FLIGHT && !aborted) {
