@@ -588,7 +588,10 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         model: e.model,
         api: e.api,
         response_id: e.responseId,
-        ...(responseSlot !== undefined ? { response_slot: responseSlot } : {}),
+        // undefined when the call's response id is its own slot (as `requests` below): a plain
+        // literal, not spreads of optional parts (2026-12-05: two spreads per billed call sent
+        // every row's object through V8's generic object copy)
+        response_slot: responseSlot,
         message_ts_ms: e.messageTsMs,
         input_tokens: e.input,
         output_tokens: e.output,
@@ -625,7 +628,7 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
         preview_reply: e.replyPreview ?? null,
         // the difference billed for a later copy of a call already billed (only it carries
         // tierInputTotal) is no request of its own: the call counted one with its first row
-        ...(e.tierInputTotal !== undefined ? { requests: 0 } : {}),
+        requests: e.tierInputTotal !== undefined ? 0 : undefined,
       },
       rkey,
     );
