@@ -2663,7 +2663,46 @@ export function createPricer(opts: PricerOptions): Pricer {
       }
     },
   };
-  return { price: (u: ParsedUsage): PriceQuote => withServerTools(u, tokensOnly.price(u)) };
+  /**
+   * A `-fast` model id that names a model at its fast tier: OpenCode expands a models.dev model's
+   * `experimental.modes.fast` (OpenAI: `service_tier = "priority"`, Anthropic: fast mode) into a
+   * model id of its own (`gpt-5.5-fast`, `gpt-5.4-fast`; anomalyco/models.dev#1966,
+   * coulsontl/ai-toolbox#177), and Codex auth plugins name GPT-5.4's fast mode `gpt-5.4-fast`
+   * (floze-the-genius/opencode-multi-auth-codex#7); tokscale missed it (junhoyeo/tokscale#1211).
+   * Such a call is priced as the model without `-fast` at its fast tier: on an OpenAI / Azure
+   * provider (`SERVICE_TIER_PROVIDERS`) the priority tier (OpenAI's multiple of the model, a stated
+   * flex or batch kept; a stated `default` / `standard` is Codex's echo, earendil-works/pi#3307),
+   * for a Claude model with fast mode (`fastModeMultiple`) fast mode. Only when neither an override
+   * of the id nor the table knows the id itself (xAI's `grok-4-fast` is a model of its own; the
+   * table's name match of `claude-opus-4-6-fast` to Opus 4.6's entry is no such knowledge) and the
+   * base is priced. Before 2026-12-05 such a call was an unknown model at the fallback price.
+   */
+  const fastIdCall = (u: ParsedUsage): ParsedUsage => {
+    const m = /^(.+?)-fast$/i.exec(u.model.trim());
+    if (m === null || m[1] === undefined) return u;
+    const at = u.messageTsMs;
+    if (!Number.isFinite(at) || ownOverrideOf(u.provider, u.model) !== undefined) return u;
+    const base = m[1];
+    const baseRates = findTablePrice(u.provider, base, at);
+    // the table's name match may take the id for its base's entry (`claude-opus-4-6-fast`): that is
+    // the base at the standard price, not a model of its own
+    const own = findTablePrice(u.provider, u.model, at);
+    if (own !== null && own !== baseRates) return u;
+    if (ownOverrideOf(u.provider, base) === undefined && baseRates === null) return u;
+    const p = tableProviderId(u.provider);
+    if (p !== null && SERVICE_TIER_PROVIDERS.has(p)) {
+      const stated = u.serviceTier === "flex" || u.serviceTier === "batch" ? u.serviceTier : "priority";
+      return { ...u, model: base, serviceTier: stated };
+    }
+    if (fastModeMultiple(u.provider, base, at) !== 1n) return { ...u, model: base, speed: "fast" };
+    return u;
+  };
+  return {
+    price: (u: ParsedUsage): PriceQuote => {
+      const call = fastIdCall(u);
+      return withServerTools(call, tokensOnly.price(call));
+    },
+  };
 }
 
 /**

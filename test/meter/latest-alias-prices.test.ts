@@ -178,3 +178,74 @@ describe("Google service tiers", () => {
     expect(msg({ trafficType: "ON_DEMAND" })?.serviceTier).toBeUndefined();
   });
 });
+
+describe("case fast-mode-model-id: a -fast model id is the model at its fast tier", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551914 4 calls $3.725, not $4.675`, async () => {
+      const r = await meterCaseDir(join(CASES, "fast-mode-model-id"), mode);
+      w = r.world;
+      expect(r.s).toMatchObject({ billed: 4, unknownModels: [] });
+      const byModel = Object.fromEntries(
+        queryUsage(r.world.db, { by: "model" }).map((x) => [x.key, x.costUsd]),
+      );
+      expect(byModel).toEqual({
+        "anthropic/claude-opus-4-6-fast": "0.9",
+        "openai/gpt-5.5-fast": "2",
+        "openai-codex/gpt-5.4-fast": "0.8",
+        "xai/grok-4-fast": "0.025",
+      });
+      expect(queryUsage(r.world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551914",
+          requests: 4,
+          costUsd: "3.725",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+
+  const pricer = createPricer({
+    mode: "calculate",
+    overrides: parsePriceOverrides({}, "test"),
+    fallback: FALLBACK,
+  });
+  const SEP = Date.parse("2026-09-20T12:00:00Z");
+  const call = (provider: string, model: string, over: Partial<ParsedUsage> = {}) =>
+    parsedUsage({
+      provider,
+      model,
+      api: "openai-responses",
+      messageTsMs: SEP,
+      input: 100_000,
+      output: 10_000,
+      ...over,
+    });
+  it.each([
+    ["openai", "gpt-5.4-mini-fast", 240_000_000_000n, "+service-tier:priority"], // 2 × ($0.75 × 0.1 + $4.50 × 0.01)
+    ["azure", "gpt-5.4-fast", 800_000_000_000n, "+service-tier:priority"],
+    ["openai", "GPT-5.5-Fast", 2_000_000_000_000n, "+service-tier:priority"],
+  ] as const)("%s %s", (provider, model, want, tag) => {
+    const q = pricer.price(call(provider, model));
+    expect(q).toMatchObject({ source: "table", unknownModel: false, costPicoUsd: want });
+    expect(q.version.endsWith(tag)).toBe(true);
+  });
+  it("a stated flex tier is kept; an override of the -fast id wins; an id the table has is its own model", () => {
+    expect(pricer.price(call("openai", "gpt-5.4-fast", { serviceTier: "flex" })).costPicoUsd).toBe(
+      200_000_000_000n,
+    );
+    const own = createPricer({
+      mode: "calculate",
+      overrides: parsePriceOverrides(
+        { "openai/gpt-5.5-fast": { input: "1", output: "1", cacheRead: "0.1", cacheWrite: "1" } },
+        "test",
+      ),
+      fallback: FALLBACK,
+    });
+    expect(own.price(call("openai", "gpt-5.5-fast")).costPicoUsd).toBe(110_000_000_000n);
+    // xAI's grok-4-fast / grok-code-fast-1 are models of their own, not grok-4 at a tier
+    expect(pricer.price(call("xai", "grok-4-fast")).costPicoUsd).toBe(25_000_000_000n);
+    // a Claude model without fast mode is its base at the standard price
+    expect(pricer.price(call("anthropic", "claude-sonnet-4-5-fast")).costPicoUsd).toBe(450_000_000_000n);
+  });
+});
