@@ -994,11 +994,16 @@ function prettyEntry(data: Buffer, s: number, nl: number): { line: Buffer; next:
     if (at - s > PRETTY_ENTRY_MAX_BYTES) return null;
     const e = data.indexOf(NEWLINE, at);
     if (e === -1) return "wait";
-    if (data[at] === CLOSE_BRACE && blankBytes(data, at + 1, e)) {
+    // its closing `}`, alone on its line or with the next entry glued after it (`}{"type":…}`: the
+    // entry was written without its final newline and the next one appended right after it; read
+    // live, the two were read apart, but read from the start both were lost: case
+    // pretty-entry-next-glued). `next` is then the glued entry's `{`, read as a line of its own.
+    const glued = data[at] === CLOSE_BRACE ? gluedAfter(data, at + 1, e) : -1;
+    if (data[at] === CLOSE_BRACE && (glued !== -1 || blankBytes(data, at + 1, e))) {
       try {
         const v: unknown = JSON.parse(data.toString("utf8", s, at + 1));
         if (v === null || typeof v !== "object" || Array.isArray(v)) return null;
-        return { line: Buffer.from(JSON.stringify(v)), next: e + 1 };
+        return { line: Buffer.from(JSON.stringify(v)), next: glued !== -1 ? glued : e + 1 };
       } catch {
         return null;
       }
@@ -1011,6 +1016,13 @@ function prettyEntry(data: Buffer, s: number, nl: number): { line: Buffer; next:
     if (data.subarray(at, e).indexOf(ZERO_FILL) !== -1) return null;
     at = e + 1;
   }
+}
+
+/** The position of a `{` after blanks in `data[from, to)` (an entry glued after a `}`), or -1. */
+function gluedAfter(data: Buffer, from: number, to: number): number {
+  let i = from;
+  while (i < to && (data[i] === 0x20 || data[i] === 0x09 || data[i] === 0x0d)) i++;
+  return i < to && data[i] === OPEN_BRACE ? i : -1;
 }
 
 /** Whether `data[from, to)` holds a space or a tab: a line's indentation (see {@link prettyEntry}). */
@@ -1073,14 +1085,29 @@ function* eachEntryLine(content: Buffer): Generator<[Buffer, number, number]> {
     if (at < skipTo) continue;
     const b = line.indexOf(OPEN_BRACE);
     if (b !== -1 && !indented(line, 0, b) && blankBytes(line, 0, b) && blankBytes(line, b + 1, line.length)) {
-      const s = content.indexOf(OPEN_BRACE, at); // (after a byte order mark `line` no longer holds)
-      const nl = content.indexOf(NEWLINE, s);
-      const pretty = nl === -1 ? null : prettyEntry(content, s, nl);
-      if (pretty !== null && pretty !== "wait") {
+      let s = content.indexOf(OPEN_BRACE, at); // (after a byte order mark `line` no longer holds)
+      let no = lineNo;
+      let from = at;
+      for (;;) {
+        const nl = content.indexOf(NEWLINE, s);
+        const pretty = nl === -1 ? null : prettyEntry(content, s, nl);
+        if (pretty === null || pretty === "wait") {
+          if (from === at) break; // not a pretty-printed entry: the line as it is
+          // the entry glued after a pretty-printed one's `}`: the rest of that line
+          const end = nl === -1 ? content.length : nl;
+          const rest = content.subarray(s, content[end - 1] === 0x0d ? end - 1 : end);
+          skipTo = end + 1;
+          yield [rest, no, s];
+          break;
+        }
         skipTo = pretty.next;
-        yield [pretty.line, lineNo, at];
-        continue;
+        yield [pretty.line, no, from];
+        if (content[pretty.next - 1] === NEWLINE) break;
+        // another entry glued after its `}` (see prettyEntry): on the `}` line
+        for (let i = s; i < pretty.next; i++) if (content[i] === NEWLINE) no++;
+        s = from = pretty.next;
       }
+      if (skipTo > at) continue;
     }
     yield item;
   }
