@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { queryUsage } from "../../src/meter/report.js";
@@ -57,6 +57,32 @@ describe("case transcript-in-other-agent-dir: a session's file in another agent'
     expect(byUser(w)).toEqual({
       "agent:main": { requests: 2, costUsd: "0.00975" },
       "telegram:5550101": { requests: 2, costUsd: "0.0195" },
+    });
+  });
+
+  it("a call appended before the session's entry went and its file was archived bills the user the meter remembers", async () => {
+    w = tempWorld(join(CASE, "state"));
+    const m = meterFor(w, { pricer: casePricer(CASE) });
+    expect(await m.runOnce()).toMatchObject({ billed: 4 });
+    m.close();
+    // while the meter is down: one more call in the misplaced file, then the session is deleted
+    // (its entry gone from secondary's index, its file archived where it was)
+    const sid = "bbbbbbbb-2222-4000-8000-000000000002";
+    const dir = join(w.stateDir, "agents", "main", "sessions");
+    const usage = '{"input":1000,"output":100,"cacheRead":0,"cacheWrite":0,"totalTokens":1100}';
+    appendFileSync(
+      join(dir, `${sid}.jsonl`),
+      `{"type":"message","id":"b0000005","parentId":"b0000004","timestamp":"2026-02-13T10:10:03.000Z","message":{"role":"assistant","content":[{"type":"text","text":"ok"}],"api":"openai-completions","provider":"mock","model":"mock-gpt","usage":${usage},"stopReason":"stop","timestamp":1770977402900}}\n`,
+    );
+    renameSync(join(dir, `${sid}.jsonl`), join(dir, `${sid}.jsonl.deleted.2026-02-13T11-00-00.000Z`));
+    writeFileSync(join(w.stateDir, "agents", "secondary", "sessions", "sessions.json"), "{}");
+    const again = meterFor(w, { pricer: casePricer(CASE) });
+    const s = await again.runOnce();
+    again.close();
+    expect(s).toMatchObject({ billed: 1, unattributedCalls: 0 });
+    expect(byUser(w)).toEqual({
+      "telegram:5550101": { requests: 2, costUsd: "0.0195" },
+      "telegram:5550404": { requests: 3, costUsd: "0.01425" },
     });
   });
 });

@@ -192,7 +192,17 @@ export function createJsonlAttribution(
         accountId: accountOfEntry(elsewhere),
         channel: elsewhere.channel,
       };
-    return null;
+    // and what the meter remembers of it from that agent's index (the entry gone since: the
+    // session deleted or reset while its file, in this directory, still had calls unread)
+    let found: Attribution | null = null;
+    for (const agent of siblings.keys()) {
+      if (agent === agentId) continue;
+      const r = memory.get(agent, sessionId);
+      if (!r?.sessionKey || !r.accountId) continue;
+      if (found && found.accountId !== r.accountId) return null;
+      found = { sessionKey: r.sessionKey, accountId: r.accountId, channel: r.channel };
+    }
+    return found;
   }
 
   /**
