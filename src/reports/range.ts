@@ -48,6 +48,7 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 const LAST_RE = /^(\d{1,5})([mhdw])$/;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+const UNIT_WORD = { m: "minutes", h: "hours", d: "days", w: "weeks" } as const;
 
 function parseDate(text: string): [number, number, number] | null {
   const m = DATE_RE.exec(text);
@@ -102,6 +103,16 @@ export function resolveRange(spec: RangeSpec, timeZone: string, nowMs: number): 
     const text = (spec.last ?? DEFAULT_LAST).trim();
     const m = LAST_RE.exec(text);
     const n = Number(m?.[1]);
+    // a span the pattern reads but that names no range (`0d`), or past its largest (`100000d`):
+    // said as such, not "cannot read" (a tester, 2026-12-04: `report --last 100000d`)
+    const whole = /^(\d+)([mhdw])$/.exec(text);
+    if (!m && whole && whole[1] !== undefined && whole[1].replace(/^0+/, "").length > 5)
+      throw new InputError(
+        (n) =>
+          `${n("last")}: "${text}" is longer than the largest span, 99999${whole[2]}: give fewer ${UNIT_WORD[whole[2] as keyof typeof UNIT_WORD]}, or ${n("from")} for an older start`,
+      );
+    if (m && n === 0)
+      throw new InputError((n) => `${n("last")}: "${text}" is an empty span: use at least 1 (1d, 12h, 30m)`);
     if (!m || !(n > 0))
       throw new InputError((n) => `${n("last")}: cannot read "${text}": use 12h, 7d, 30d, 90m or 2w`);
     range = {

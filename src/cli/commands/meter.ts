@@ -436,6 +436,13 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
         let sinceMs: number | undefined;
         let untilMs: number | undefined;
         refuseEmptyFlags({ user: o.user, agent: o.agent, model: o.model, since: o.since, until: o.until });
+        // `--since 0d` is now: an empty table with exit 0, read as "nothing billed", while `report
+        // --last 0d` is refused (a tester, 2026-12-04); refused the same way
+        if (o.since !== undefined && /^0+[dhm]$/.test(o.since.trim()))
+          throw new AppError(
+            ErrorCode.InvalidRequest,
+            `--since: "${o.since.trim()}" is now, an empty range: use at least 1 (1d, 12h, 30m) or today`,
+          );
         try {
           sinceMs = o.since ? parseTimeArg(o.since, nowMs) : undefined;
           untilMs = o.until ? parseUntilArg(o.until, nowMs) : undefined;
