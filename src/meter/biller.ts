@@ -278,6 +278,9 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
       if (callerTwinBilled(secondsTwin, e, groups, (c) => c.identityEntryId === undefined)) return true;
       if (secondsCopyBilled(e, groups)) return true;
     }
+    // a call with no time of its own whose identity holds its entry id: a copy under a new entry id
+    // in its own session (untimedCopyBilled)
+    if (e.identityTsMs === 0 && e.identityEntryId !== undefined && untimedCopyBilled(e, groups)) return true;
     return codexTwinBilled(e, groups);
   }
 
@@ -352,6 +355,53 @@ export function createBiller(db: Db, ledger: Ledger, opts: BillerOptions) {
     if (first !== undefined && first !== key && groups?.callOf(first) !== undefined) return true;
     const row = secondsCopyRow.get(...fields);
     if (row !== undefined) return true;
+    if (secondsCalls.size >= 10_000) secondsCalls.clear();
+    secondsCalls.set(sig, key);
+    return false;
+  }
+
+  /**
+   * A call with no time of its own (identity time 0: its key starts `000000000000-`) billed in the
+   * same session, dated alike (by the same entry before it: no timed line, a user's message, between
+   * them), with the same provider, model and counts.
+   */
+  const untimedCopyRow = db.prepare<
+    [number, string, string, string, number, number, number, number],
+    { one: number }
+  >(
+    `SELECT 1 AS one FROM usage_events WHERE dedupe_key >= '000000000000-' AND dedupe_key < '000000000001'
+       AND message_ts_ms = ? AND session_id = ? AND provider = ? AND model = ?
+       AND input_tokens = ? AND output_tokens = ? AND cache_read_tokens = ? AND cache_write_tokens = ? LIMIT 1`,
+  );
+
+  /**
+   * Whether call `e`, with no time of its own and its entry id in its identity (parse.ts: a line
+   * with no readable time), is a copy of such a call of the **same session** and turn (dated by the
+   * same entry: BatchBuilder dates such a call from the entry before it) with the same provider,
+   * model and counts, billed before or in this batch: OpenClaw's transcript rewrite
+   * appends a message again under a new entry id (shared/reference/openclaw.md §2.4), the same
+   * `message`, so still without a time, and the entry id in the identity took the copy for another
+   * call (2026-12-05, case `test/cases/untimed-copy-new-entry-id`). A later call of one
+   * conversation sends more than the one before it, so its counts differ; an error reply (a retry
+   * of a failing request, each charged) is never taken for a copy.
+   */
+  function untimedCopyBilled(e: UsageEvent, groups: BatchGroups | null): boolean {
+    if (e.sessionId == null || e.isError) return false;
+    const key = e.dedupeKey ?? dedupeKey(e);
+    const fields: [number, string, string, string, number, number, number, number] = [
+      e.messageTsMs,
+      e.sessionId,
+      e.provider,
+      e.model,
+      e.input,
+      e.output,
+      e.cacheRead,
+      e.cacheWrite,
+    ];
+    const sig = `u\u001f${fields.join("\u001f")}`;
+    const first = secondsCalls.get(sig);
+    if (first !== undefined && first !== key && groups?.callOf(first) !== undefined) return true;
+    if (untimedCopyRow.get(...fields) !== undefined) return true;
     if (secondsCalls.size >= 10_000) secondsCalls.clear();
     secondsCalls.set(sig, key);
     return false;
