@@ -2319,6 +2319,8 @@ function unreadCounts(usage: Record<string, unknown>): string | null {
  * without one is taken for one that dropped its thoughts. Every count read above is in the sum (an
  * OpenAI-style input has its cached part as `cacheRead`), so only tokens no name accounts for are
  * the gap. Such a call keeps the identity it was billed under (`identityOutput`, `identityInput`).
+ * A line with no prompt count at all has no gap: before 2026-12-05 its whole total (a total alone,
+ * or one beside counts under names not read) was billed as thoughts, at the output rate.
  */
 function geminiTotalGap(
   model: unknown,
@@ -2329,6 +2331,11 @@ function geminiTotalGap(
   total: number | null,
 ): number {
   if (total === null || typeof model !== "string" || !/gemini/i.test(model)) return 0;
+  // No prompt count read (a total alone, or counts under names not read: the Interactions API's
+  // `total_input_tokens`…): the total is no split's remainder, and the call is held for review
+  // with it (parseEntry), not billed whole as thoughts at the output rate (since 2026-12-05, case
+  // usage-gemini-total-without-prompt-held)
+  if (input + cacheRead + cacheWrite === 0) return 0;
   const gap = total - (input + output + cacheRead + cacheWrite);
   return Number.isSafeInteger(gap) && gap > 0 ? gap : 0;
 }

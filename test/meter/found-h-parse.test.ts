@@ -1029,3 +1029,40 @@ describe("case usage-gemini-flex-tier-price: a Gemini flex or batch call is bill
     expect(pluginUsageEvent({ ...line, usage: withType }, where)?.serviceTier).toBe("flex");
   });
 });
+
+describe("case usage-gemini-total-without-prompt-held: a Gemini total with no prompt count is held, not billed as thoughts", () => {
+  for (const mode of ["calculate", "auto"] as const) {
+    it(`${mode}: the two lines without a prompt count held; the thoughts-only-in-total one billed $0.0015135`, async () => {
+      const { s, world } = await meterCase("usage-gemini-total-without-prompt-held", mode);
+      expect(s).toMatchObject({ billed: 1, held: 2 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5552801", requests: 1, costUsd: "0.0015135" }),
+      ]);
+      expect(heldReasons(world)).toEqual([
+        "token total 13300 without an input/output split (not priced)",
+        "token total 5000 without an input/output split (not priced)",
+      ]);
+    });
+  }
+  it("only a line with a prompt count has a gap; the identity of a line billed before is kept", () => {
+    const gemini = { provider: "google", api: "openai-completions", model: "gemini-2.5-pro" };
+    // a total alone, under each writer's name: held, its counts 0 (as the identity it was billed under)
+    for (const usage of [{ total_tokens: 5000 }, { totalTokens: 5000 }, { total: 5000 }]) {
+      const u = parsed(usage, gemini);
+      expect(u).toMatchObject({
+        input: 0,
+        output: 0,
+        countProblem: expect.stringMatching(/^token total 5000/),
+      });
+    }
+    // counts under names not read (the Interactions API's), beside a total: held with the total
+    expect(
+      parsed({ total_input_tokens: 100, total_output_tokens: 20, total_tokens: 120 }, gemini),
+    ).toMatchObject({ input: 0, output: 0, countProblem: expect.stringMatching(/^token total 120 /) });
+    // a prompt count read: the rest of the total is thoughts, as before
+    expect(parsed({ prompt_tokens: 20, completion_tokens: 198, total_tokens: 623 }, gemini)).toMatchObject({
+      input: 20,
+      output: 603,
+    });
+  });
+});
