@@ -48,6 +48,7 @@ export {
   parseUntilArg,
   queryUsage,
   queryUsageRaw,
+  sinceIsNowProblem,
   type UsageQuery,
   type UsageRow,
   usageRowSchema,

@@ -1109,6 +1109,16 @@ function isCalendarDate(ymd: string): boolean {
 const DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|z|[+-]\d{2}:?\d{2})?$/;
 
 /**
+ * Why a `since` / `from` names no range, or null: `0d`, `0h`, `0m` (any number of zeros) is now, so
+ * the range holds nothing and its empty answer reads as "nothing billed" (`report --last 0d` is
+ * refused the same way). Said as `"0d" is now, …`, after the caller's label (`--since:`, `from:`).
+ */
+export function sinceIsNowProblem(text: string): string | null {
+  const t = text.trim();
+  return /^0+[dhm]$/.test(t) ? `"${t}" is now, an empty range: use at least 1 (1d, 12h, 30m) or today` : null;
+}
+
+/**
  * Parses `--since`/`--until`: an ISO date or date-time, `today`, or a relative `7d` / `12h` / `30m`
  * before `nowMs`. Returns epoch ms. A date is its UTC midnight and a date-time without a zone is
  * UTC too, the zone of the report's days: `Date.parse` would read it in the host's zone (`TZ`),

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { accountIdSchema } from "../../credits/index.js";
 import type { Db } from "../../db/index.js";
 import { AppError, ErrorCode } from "../../errors.js";
-import { createReviewQueue, type Pricer, parseTimeArg } from "../../meter/index.js";
+import { createReviewQueue, type Pricer, parseTimeArg, sinceIsNowProblem } from "../../meter/index.js";
 import { decimalToScaled, divRoundHalfUp, formatScaled, type Ratio } from "../../money.js";
 import {
   type PaymentObservation,
@@ -184,6 +184,9 @@ export const consoleDataRoutes: FastifyPluginAsyncZod<ConsoleDataRoutesOptions> 
         throw new AppError(ErrorCode.InvalidRequest, `${label}: ${(err as Error).message}`);
       }
     };
+    // `from=0d` is now: zero totals read as "nothing billed" (case report-span-zero-or-too-long)
+    const sinceIsNow = q.from === undefined ? null : sinceIsNowProblem(q.from);
+    if (sinceIsNow !== null) throw new AppError(ErrorCode.InvalidRequest, `from: ${sinceIsNow}`);
     const sinceMs = time("from", q.from ?? defaultFrom);
     // No `to`: open-ended like `creditgate usage` without --until (calls stamped a little ahead
     // of this clock count); the day-based queries read up to a day ahead.

@@ -12,6 +12,7 @@ import {
   purgePreviews,
   queryUsageWithHeld,
   recentCalls,
+  sinceIsNowProblem,
   type UsageRowWithHeld,
   usageRowWithHeldSchema,
 } from "../../meter/index.js";
@@ -168,8 +169,17 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (api
           throw new AppError(ErrorCode.InvalidRequest, `${label}: ${(err as Error).message}`);
         }
       };
+      // `from=0d` (now) and swapped bounds name no range: answered 200 with no rows they read as
+      // "nothing billed", while `creditgate usage` refuses both (case report-span-zero-or-too-long)
+      const sinceIsNow = q.from === undefined ? null : sinceIsNowProblem(q.from);
+      if (sinceIsNow !== null) throw new AppError(ErrorCode.InvalidRequest, `from: ${sinceIsNow}`);
       const sinceMs = time("from", q.from);
       const untilMs = time("to", q.to);
+      if (sinceMs !== undefined && untilMs !== undefined && sinceMs >= untilMs)
+        throw new AppError(
+          ErrorCode.InvalidRequest,
+          `the range is empty: from (${new Date(sinceMs).toISOString()}) is not before to (${new Date(untilMs).toISOString()})`,
+        );
       const rows = queryUsageWithHeld(db, {
         user: q.user,
         agent: q.agent,

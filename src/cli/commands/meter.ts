@@ -29,6 +29,7 @@ import {
   queryUsageWithHeld,
   readRegularFile,
   type StateDir,
+  sinceIsNowProblem,
   type UsageRowWithHeld,
 } from "../../meter/index.js";
 import { formatMicroCredits, formatPicoUsd, formatScaled, toMicroCredits } from "../../money.js";
@@ -438,11 +439,8 @@ export function registerMeterCommands(program: Command, ctx: CliContext): void {
         refuseEmptyFlags({ user: o.user, agent: o.agent, model: o.model, since: o.since, until: o.until });
         // `--since 0d` is now: an empty table with exit 0, read as "nothing billed", while `report
         // --last 0d` is refused (a tester, 2026-12-04); refused the same way
-        if (o.since !== undefined && /^0+[dhm]$/.test(o.since.trim()))
-          throw new AppError(
-            ErrorCode.InvalidRequest,
-            `--since: "${o.since.trim()}" is now, an empty range: use at least 1 (1d, 12h, 30m) or today`,
-          );
+        const sinceIsNow = o.since === undefined ? null : sinceIsNowProblem(o.since);
+        if (sinceIsNow !== null) throw new AppError(ErrorCode.InvalidRequest, `--since: ${sinceIsNow}`);
         try {
           sinceMs = o.since ? parseTimeArg(o.since, nowMs) : undefined;
           untilMs = o.until ? parseUntilArg(o.until, nowMs) : undefined;
