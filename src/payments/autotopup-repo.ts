@@ -190,10 +190,11 @@ export function createAutoTopupRepo(db: Db) {
         AND EXISTS (SELECT 1 FROM autotopup_triggers t WHERE t.topup_id = e.ref)`,
   );
 
-  // A top-up of the account a refund or chargeback took credits back from, and one under dispute.
-  const fundingReversed = db.prepare<[number], { topup_id: string }>(
-    `SELECT t.id AS topup_id FROM ledger_entries e JOIN topups t ON t.id = e.ref
-      WHERE e.id = ? AND e.kind = 'topup' AND t.reversed_micro_credits > 0`,
+  // The refunds and chargebacks that took credits back since an episode's credit, and a top-up
+  // under dispute.
+  const reversalsSince = db.prepare<[string, number], { amount: number | string; ref: string | null }>(
+    `SELECT amount_micro_credits AS amount, ref FROM ledger_entries
+      WHERE account_id = ? AND id > ? AND kind = 'reversal' AND amount_micro_credits < 0 ORDER BY id`,
   );
   const disputedTopup = db.prepare<[string], { id: string }>(
     "SELECT id FROM topups WHERE account_id = ? AND disputed_minor > 0 ORDER BY id LIMIT 1",
@@ -201,12 +202,15 @@ export function createAutoTopupRepo(db: Db) {
 
   return {
     /**
-     * The top-up whose credit opened `episode` when a refund or chargeback has taken (part of) it
-     * back since, else null.
+     * What refunds and chargebacks have taken back from the account since the credit that opened
+     * `episode` (micro-credits, positive), and the top-ups they were of: a restore (a refund that
+     * failed, a dispute won) is a credit and opens the next episode, so these are all still taken.
      */
-    reversedFunding(episode: string): string | null {
+    reversedSince(accountId: string, episode: string): { microCredits: number; topupIds: string[] } {
       const id = Number(episode.slice("fund:".length));
-      return Number.isSafeInteger(id) && id > 0 ? (fundingReversed.get(id)?.topup_id ?? null) : null;
+      const rows = reversalsSince.all(accountId, Number.isSafeInteger(id) && id > 0 ? id : 0);
+      const topupIds = [...new Set(rows.flatMap((r) => (r.ref ? [r.ref] : [])))];
+      return { microCredits: rows.reduce((n, r) => n - Number(r.amount), 0), topupIds };
     },
     /** A top-up of the account under an open or lost dispute / chargeback, or null. */
     disputedTopup(accountId: string): string | null {

@@ -128,7 +128,8 @@ export function createAutoTopup(deps: AutoTopupDeps) {
     if (!payments.stripe) return { skip: "stripe_disabled" };
     const customer = repo.customer(accountId);
     if (!customer?.paymentMethodId) return { skip: "no_card" };
-    if (repo.balanceMicroCredits(accountId) >= s.thresholdMicroCredits) return { skip: "above_threshold" };
+    const balance = repo.balanceMicroCredits(accountId);
+    if (balance >= s.thresholdMicroCredits) return { skip: "above_threshold" };
     const episode = repo.episode(accountId);
     // One charge per drop below the threshold: when the credit that opened this episode was our own
     // auto top-up and it left the balance still under the threshold (a debt larger than the pack),
@@ -143,18 +144,21 @@ export function createAutoTopup(deps: AutoTopupDeps) {
     }
     // A refund or chargeback is money going BACK to the card: charging it again off-session for
     // the credits it took away re-takes what the operator (or the card network) just gave back,
-    // and a card under dispute is the last one to charge without the customer. A refunded top-up's
-    // reversal is no credit, so its episode stays: the next charge waits for a credit from
-    // elsewhere (a manual top-up, a grant), as after `still_below_after_topup`.
+    // and a card under dispute is the last one to charge without the customer. A reversal is no
+    // credit, so its episode stays: the drop is the refunds' as long as what they took back since
+    // the episode's credit would keep the balance at the threshold, whichever top-up they were of
+    // (the one that funded the episode, or an older one: the opt-in checkout refunded after an auto
+    // top-up charged the card again before r-a's review, 2026-12-05). Past that, use alone took it
+    // under the threshold and one charge follows (a goodwill partial refund held it back for good).
     const disputed = repo.disputedTopup(accountId);
     if (disputed) {
       return { skip: "payment_reversed", detail: `top-up ${disputed} is under dispute or charged back` };
     }
-    const reversedFunding = repo.reversedFunding(episode);
-    if (reversedFunding) {
+    const reversed = repo.reversedSince(accountId, episode);
+    if (reversed.microCredits > 0 && balance + reversed.microCredits >= s.thresholdMicroCredits) {
       return {
         skip: "payment_reversed",
-        detail: `top-up ${reversedFunding}, whose credit this balance came from, was refunded or charged back`,
+        detail: `refunds or chargebacks of top-up ${reversed.topupIds.join(", ")} took ${formatMicroCredits(reversed.microCredits)} credits back: without them the balance is not under the threshold ${formatMicroCredits(s.thresholdMicroCredits)}`,
       };
     }
     const earlier = repo.episodeTriggers(accountId, episode);

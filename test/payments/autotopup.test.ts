@@ -260,6 +260,41 @@ describe.each(ENGINES)("%s", (engine) => {
       expect(h.ledger.inconsistentAccounts()).toEqual([]);
     });
 
+    test("case autotopup-recharge-after-refund: a refund of an OLDER top-up during an auto top-up's episode charges nothing; a partial refund only holds back its own part", async ({
+      db,
+      onTestFinished,
+    }) => {
+      const h = await createPaymentsHarness(db);
+      onTestFinished(h.close);
+      const clock = { now: T0 };
+      const { sessionId } = await optIn(h); // checkout T1: 5 credits, threshold 2
+      const { run } = runner(db, h.deps, clock);
+      debit(db, USER, 4 * CREDIT, T0); // 1 credit left
+      expect(await run()).toMatchObject({ status: "succeeded" }); // auto top-up T2: +5, 6 credits
+      // The operator refunds the opt-in checkout T1 in full: its 5 credits go back to the card.
+      expect((await h.sendStripe(h.fakeStripe.refund(sessionId, 500))).json().status).toBe("applied");
+      expect(h.balance(USER)).toBe(CREDIT); // under the threshold by the refund, not by use
+      clock.now += 60_000;
+      // before the fix: succeeded (T2 funded the episode and was not refunded: the card charged again)
+      expect(await run()).toMatchObject({ status: "skipped", reason: "payment_reversed" });
+      expect(h.fakeStripe.offSessionCharges).toHaveLength(1);
+      // A manual top-up (a credit from elsewhere) re-arms it.
+      const manual = await h.createTopup(USER, "starter", "stripe");
+      const manualSession = h.sessionIdOf(manual.topupId);
+      await h.sendStripe(h.fakeStripe.completePaid(manualSession)); // 6 credits
+      // A goodwill refund of 1 credit of it (5 credits): the drop under the threshold that use and
+      // this refund make together is the refund's while the refund's credit would keep it above.
+      expect((await h.sendStripe(h.fakeStripe.refund(manualSession, 100))).json().status).toBe("applied");
+      debit(db, USER, 3.5 * CREDIT, clock.now + 1); // 1.5 credits: 1.5 + 1 refunded = 2.5, not under 2
+      expect(await run()).toMatchObject({ status: "skipped", reason: "payment_reversed" });
+      // Use alone takes it under the threshold (0.5 + 1 = 1.5 < 2): charged once (before the fix the
+      // refunded funding top-up kept it off until another credit).
+      debit(db, USER, 1 * CREDIT, clock.now + 2);
+      expect(await run()).toMatchObject({ status: "succeeded" });
+      expect(h.fakeStripe.offSessionCharges).toHaveLength(2);
+      expect(h.ledger.inconsistentAccounts()).toEqual([]);
+    });
+
     test("a processing charge is credited by the webhook, once, whatever arrives first or again", async ({
       db,
       onTestFinished,
