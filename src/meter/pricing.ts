@@ -799,6 +799,13 @@ function datedAlias(provider: string, model: string, atMs: number): DatedName | 
   }
   const slash = model.indexOf("/");
   if (slash <= 0) return null;
+  // A Google / Vertex AI resource name (`models/gemini-flash-latest`,
+  // `publishers/google/models/gemini-pro-latest`: `modelResourceBase`) names the alias itself, dated
+  // as it is: before 2026-12-05 the lookup chain stripped the resource name only after the alias
+  // was looked for, so such a call was an unknown model at the fallback price (case
+  // `dated-alias-resource-name`).
+  const resource = modelResourceBase(model);
+  if (resource !== null) return datedAlias(provider, resource, atMs);
   const vendor = model.slice(0, slash);
   const a = DATED_ALIASES.get(
     model

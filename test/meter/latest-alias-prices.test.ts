@@ -249,3 +249,62 @@ describe("case fast-mode-model-id: a -fast model id is the model at its fast tie
     expect(pricer.price(call("anthropic", "claude-sonnet-4-5-fast")).costPicoUsd).toBe(450_000_000_000n);
   });
 });
+
+describe("case dated-alias-resource-name: a dated alias written as a resource name is dated too", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: telegram:5551931 4 calls $0.1518, not the fallback`, async () => {
+      const r = await meterCaseDir(join(CASES, "dated-alias-resource-name"), mode);
+      w = r.world;
+      expect(r.s).toMatchObject({ billed: 4, unknownModels: [] });
+      expect(queryUsage(r.world.db, { by: "user" })).toEqual([
+        expect.objectContaining({
+          key: "telegram:5551931",
+          requests: 4,
+          costUsd: "0.1518",
+          unknownModelRequests: 0,
+        }),
+      ]);
+    });
+  }
+
+  const pricer = createPricer({
+    mode: "calculate",
+    overrides: parsePriceOverrides({}, "test"),
+    fallback: FALLBACK,
+  });
+  const price = (provider: string, model: string, iso: string) =>
+    pricer.price(
+      parsedUsage({
+        provider,
+        model,
+        api: "google-generative-ai",
+        messageTsMs: Date.parse(iso),
+        input: 1_000_000,
+        output: 0,
+        cacheRead: 0,
+        cacheWrite: 0,
+      }),
+    );
+  it.each([
+    // the same era as the bare alias, on both sides of each move (the cache keeps them apart)
+    ["google", "models/gemini-flash-latest", "2026-01-20T23:59:59.999Z", "gemini-flash-latest"],
+    ["google", "models/gemini-flash-latest", "2026-01-21T00:00:00.000Z", "gemini-flash-latest"],
+    ["google", "models/gemini-flash-latest", "2026-05-19T00:00:00.000Z", "gemini-flash-latest"],
+    [
+      "google-vertex",
+      "publishers/google/models/gemini-pro-latest",
+      "2025-12-01T00:00:00Z",
+      "gemini-pro-latest",
+    ],
+    [
+      "google-vertex",
+      "publishers/google/models/gemini-pro-latest",
+      "2026-02-01T00:00:00Z",
+      "gemini-pro-latest",
+    ],
+  ] as const)("%s %s at %s = %s", (provider, model, iso, bare) => {
+    const q = price(provider, model, iso);
+    expect(q.unknownModel).toBe(false);
+    expect(q.costPicoUsd).toBe(price(provider, bare, iso).costPicoUsd);
+  });
+});
