@@ -80,6 +80,8 @@ function googleTotalDisagrees(
 export function servedServiceTier(v: unknown): "flex" | "priority" | "batch" | null {
   if (typeof v !== "string") return null;
   const t = v.trim().toLowerCase();
+  // OpenAI's Fast mode is its Priority tier renamed (2026-07-30), reported under either name
+  if (t === "fast") return "priority";
   return t === "flex" || t === "priority" || t === "batch" ? t : null;
 }
 

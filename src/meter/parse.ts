@@ -388,12 +388,18 @@ export function servedInferenceGeo(v: unknown): "us" | null {
  * "default", "flex", "scale", "priority"; the response carries the tier actually used) or
  * Anthropic's `usage.service_tier` (https://docs.anthropic.com/en/api/messages: "standard",
  * "priority", "batch"), trimmed and case-insensitively. `default`, `standard`, `scale` and `auto`
- * are the standard price; null for any other value or none.
+ * are the standard price; null for any other value or none. `fast` is `priority`: OpenAI renamed
+ * Priority processing Fast mode on 2026-07-30 and takes and reports either name for the same tier
+ * (https://developers.openai.com/api/docs/guides/fast-mode: "You can use either
+ * `service_tier: "priority"` or `service_tier: "fast"`"; LiteLLM's calls "each returned a Fast
+ * processing tier", https://docs.litellm.ai/docs/providers/openai/ultrafast). Before 2026-12-05 a
+ * line or push saying `fast` was billed at the standard price.
  */
 export function servedServiceTier(v: unknown): "flex" | "priority" | "batch" | "standard" | null {
   if (typeof v !== "string") return null;
   const t = v.trim().toLowerCase();
   if (t === "flex" || t === "priority" || t === "batch") return t;
+  if (t === "fast") return "priority";
   return t === "default" || t === "standard" || t === "scale" || t === "auto" ? "standard" : null;
 }
 /**
