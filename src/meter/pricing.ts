@@ -2701,7 +2701,11 @@ export function createPricer(opts: PricerOptions): Pricer {
       const stated = u.serviceTier === "flex" || u.serviceTier === "batch" ? u.serviceTier : "priority";
       return { ...u, model: base, serviceTier: stated };
     }
-    if (fastModeMultiple(u.provider, base, at) !== 1n) return { ...u, model: base, speed: "fast" };
+    // a stated served speed wins: Anthropic bills the speed a request ran at, and its `usage.speed`
+    // says `standard` when a fast-mode request ran at standard speed (before 2026-12-05 such a call
+    // was billed the fast multiple: case `fast-id-served-standard`)
+    if (fastModeMultiple(u.provider, base, at) !== 1n)
+      return { ...u, model: base, speed: u.speed === "standard" ? "standard" : "fast" };
     return u;
   };
   return {
