@@ -1,5 +1,6 @@
 import { homedir, userInfo } from "node:os";
 import { z } from "zod";
+import { normalizeAgentId } from "../agent-id.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { parseCreditsToMicro, toMicroCredits } from "../money.js";
 import { type Env, envSchema } from "./schema.js";
@@ -195,7 +196,8 @@ function toConfig(e: Env) {
       openclawHome: openclawHomeOf(e),
       openclawProfile: e.OPENCLAW_PROFILE ?? null,
       home: e.HOME ?? null,
-      agents: e.CREDITGATE_AGENTS ?? null,
+      // as OpenClaw names the agents' folders (`Main` is `main`)
+      agents: e.CREDITGATE_AGENTS ? [...new Set(e.CREDITGATE_AGENTS.map(normalizeAgentId))] : null,
     },
     pricing: {
       mode: e.CREDITGATE_COST_MODE,

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { normalizeAgentId } from "../agent-id.js";
 
 export interface DiscoveryInput {
   explicitStateDirs: readonly string[] | null;
@@ -98,7 +99,9 @@ export function stateDirOfPath(p: string): {
 /** The agents to read of `sd`: its own restriction (a path into one agent) and `filter`, both applied. */
 export function agentFilterOf(sd: StateDir, filter: readonly string[] | null): readonly string[] | null {
   if (!sd.agents) return filter;
-  return filter ? sd.agents.filter((a) => filter.includes(a)) : sd.agents;
+  if (!filter) return sd.agents;
+  const wanted = new Set(filter.map(normalizeAgentId));
+  return sd.agents.filter((a) => wanted.has(normalizeAgentId(a)));
 }
 
 /**
@@ -180,8 +183,9 @@ export function listAgents(stateDir: string, filter: readonly string[] | null): 
   } catch {
     return [];
   }
+  const wanted = filter ? new Set(filter.map(normalizeAgentId)) : null;
   return names
-    .filter((n) => !n.startsWith(".") && (!filter || filter.includes(n)))
+    .filter((n) => !n.startsWith(".") && (!wanted || wanted.has(normalizeAgentId(n))))
     .filter((n) => {
       try {
         return statSync(join(root, n)).isDirectory();

@@ -1,3 +1,4 @@
+import { normalizeAgentId } from "../agent-id.js";
 import { usdFloatToPico } from "../money.js";
 import { MAX_ENTRY_ID_CHARS } from "./identity.js";
 import { webSearchFeeProvider } from "./server-tools.js";
@@ -115,15 +116,7 @@ const NO_TARGETS: string[] = [];
  * any session).
  */
 function agentIdOf(v: string): string {
-  if (!v) return "";
-  if (/^[a-z0-9][a-z0-9_-]{0,63}$/.test(v)) return v;
-  return (
-    v
-      .replace(/[^a-z0-9_-]+/g, "-")
-      .replace(/^-+/, "")
-      .replace(/-+$/, "")
-      .slice(0, 64) || "main"
-  );
+  return v ? normalizeAgentId(v) : "";
 }
 
 export const USAGE_MARK = Buffer.from('"usage"');

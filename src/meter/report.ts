@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { normalizeAgentId } from "../agent-id.js";
 import { type Db, isPostgres } from "../db/index.js";
 import { formatPicoUsd, formatPicoUsdSum, picoNumberToMicroUsd, picoToMicroUsd } from "../money.js";
 import { startReportJob } from "./report-thread.js";
@@ -202,7 +203,7 @@ function filterSql(q: UsageQuery): { where: string[]; params: (string | number)[
   }
   if (q.agent) {
     where.push("agent_id = ?");
-    params.push(q.agent);
+    params.push(normalizeAgentId(q.agent)); // as OpenClaw names the agent (`Main` is `main`)
   }
   if (q.model) {
     // case-insensitive, as `report --model` (reports' MODEL_FILTER_SQL): rows keep the model as written

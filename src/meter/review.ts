@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { normalizeAgentId } from "../agent-id.js";
 import { assertAccountId, createLedger } from "../credits/index.js";
 import type { Db } from "../db/index.js";
 import { AppError, ErrorCode } from "../errors.js";
@@ -224,7 +225,7 @@ export function heldByGroup(
   const where = ["status = 'held'"];
   const params: (string | number)[] = [];
   if (filter.user) where.push("account_id = ?") && params.push(filter.user);
-  if (filter.agent) where.push("agent_id = ?") && params.push(filter.agent);
+  if (filter.agent) where.push("agent_id = ?") && params.push(normalizeAgentId(filter.agent));
   if (filter.model)
     where.push("(lower(provider || '/' || model) = ? OR lower(model) = ?)") &&
       params.push(filter.model.toLowerCase(), filter.model.toLowerCase());

@@ -13,6 +13,8 @@
  * with provider cost on that provider in the window. It runs in every budget scan and right
  * after a budget is set or cleared (so a raise unblocks at once).
  */
+
+import { normalizeAgentId } from "../agent-id.js";
 import type { Db } from "../db/index.js";
 import { type BudgetBlockRow, createBudgetBlocksRepo, type Enforcer, windowAt } from "../limits/index.js";
 import { decimalToScaled, formatScaled, PICO_PER_MICRO, parseDecimal } from "../money.js";
@@ -104,8 +106,8 @@ export function parseUsdToMicro(text: string): number {
 }
 
 /**
- * The stored subject of a budget target: `""` for `all`, the agent id as typed (agent ids are
- * case-sensitive), and a provider id in lower case (OpenClaw's provider ids, as the meter stores
+ * The stored subject of a budget target: `""` for `all`, the agent id as OpenClaw normalizes it
+ * (`Main` is `main`, src/agent-id.ts; before 2026-12-05 kept as typed, so it matched no call), and a provider id in lower case (OpenClaw's provider ids, as the meter stores
  * them: `--provider MOCK` and `"subject": "MOCK"` mean `mock`).
  * @throws RangeError for an unknown scope, a subject on `all`, or a missing/blank/spaced subject.
  */
@@ -116,9 +118,11 @@ export function normalizeBudgetTarget(scope: BudgetScope, subject: string): stri
     if (subject !== "") throw new RangeError("scope all takes no agent or provider");
     return "";
   }
+  // an agent as OpenClaw's config may write it ("Support Bot" is the agent `support-bot`)
+  if (scope === "agent" && subject.trim() !== "" && subject.length <= 200) return normalizeAgentId(subject);
   if (!/^[^\s]{1,200}$/.test(subject))
     throw new RangeError(`scope ${scope} needs its ${scope} (1-200 characters, no spaces)`);
-  return scope === "provider" ? subject.toLowerCase() : subject;
+  return subject.toLowerCase();
 }
 
 /** Reads and writes `operator_budgets`. */

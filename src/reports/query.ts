@@ -13,6 +13,7 @@
  * (test/reports/report.test.ts).
  */
 
+import { normalizeAgentId } from "../agent-id.js";
 import type { Db } from "../db/index.js";
 import type { Period } from "../limits/index.js";
 import { AGGREGATED_UNTIL_MS, DAY_MS, nearestDaySplit, splitUtcDays } from "../meter/index.js";
@@ -212,7 +213,7 @@ function rawFilters(f: ReportFilters): { where: string[]; params: (string | numb
     params.push(...values);
   };
   if (f.user !== undefined) add("account_id = ?", f.user);
-  if (f.agent !== undefined) add("agent_id = ?", f.agent);
+  if (f.agent !== undefined) add("agent_id = ?", normalizeAgentId(f.agent));
   if (f.provider !== undefined) add(PROVIDER_FILTER_SQL, f.provider.toLowerCase());
   if (f.model !== undefined) add(MODEL_FILTER_SQL, f.model.toLowerCase(), f.model.toLowerCase());
   if (f.kind !== undefined) add(`${SESSION_KIND_SQL} = ?`, f.kind);
@@ -284,7 +285,7 @@ function sumGroups(
     params.push(...values);
   };
   if (f.user !== undefined) add("account_id = ?", f.user);
-  if (f.agent !== undefined) add("agent_id = ?", f.agent);
+  if (f.agent !== undefined) add("agent_id = ?", normalizeAgentId(f.agent));
   if (f.provider !== undefined) add(PROVIDER_FILTER_SQL, f.provider.toLowerCase());
   if (f.model !== undefined) add(MODEL_FILTER_SQL, f.model.toLowerCase(), f.model.toLowerCase());
   const rawOnly = needsRaw(dims, f);

@@ -3,7 +3,7 @@
  *
  * - A module is a top-level folder of src/ (`src/credits`, `src/meter`, ...). Another module may
  *   import it only through its `index.ts`; files inside a module import each other freely.
- * - Leaves (`money.ts`, `errors.ts`) are importable by everyone. The other files directly in src/
+ * - Leaves (`money.ts`, `errors.ts`, `agent-id.ts`) are importable by everyone. The other files directly in src/
  *   compose the process (`app.ts`, `services.ts`, `server.ts`): only src/ root files and the CLI
  *   import them, never a module.
  * - The HTTP app and the limits domain never import the worker (BullMQ): `api/`, `limits/` and
@@ -38,7 +38,7 @@ const SECOND_ENTRIES = new Set<string>([
 ]);
 
 /** Files in src/ anyone may import; every other root file is composition (see the header). */
-const LEAVES = new Set(["money.ts", "errors.ts"]);
+const LEAVES = new Set(["money.ts", "errors.ts", "agent-id.ts"]);
 /** Importers (module folders or root files) that must never import `worker/`. */
 const NO_WORKER = (from: string) =>
   from.startsWith("api/") || from.startsWith("limits/") || from === "app.ts";
