@@ -112,4 +112,23 @@ describe("found by t-user4 (2026-12-05): an agent id typed as OpenClaw's config 
       d.close();
     }
   }, 60_000);
+
+  it("CREDITGATE_AGENTS naming an agent no state dir has is a warning naming the agents there", () => {
+    const db = join(mkdtempSync(join(tmpdir(), "cg-tuser4-db-")), "cg.sqlite");
+    const run = (agents: string) =>
+      cli({ CREDITGATE_AGENTS: agents, CREDITGATE_LOG_LEVEL: "warn", CREDITGATE_LOG_FORMAT: "pretty" }, [
+        "--db",
+        db,
+        "--state-dir",
+        STATE,
+        "meter",
+        "--once",
+      ]);
+    const typo = run("mian,Support Bot");
+    expect(typo.status, typo.stderr).toBe(0);
+    expect(typo.stderr).toContain(
+      'CREDITGATE_AGENTS names "mian", which no state dir has (agents there: main, support-bot): nothing billed from it',
+    );
+    expect(run("Main,support-bot").stderr).not.toContain("CREDITGATE_AGENTS names");
+  }, 60_000);
 });

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, Option } from "commander";
+import { normalizeAgentId } from "../../agent-id.js";
 import { markupWarnings } from "../../config/index.js";
 import {
   assertAccountId,
@@ -125,6 +126,7 @@ export function stateDirWarnings(
     clawdbotStateDir: string | null;
     moltbotStateDir: string | null;
     home: string | null;
+    agents?: readonly string[] | null;
   },
   stateDirs: readonly StateDir[],
   following = true,
@@ -166,7 +168,32 @@ export function stateDirWarnings(
     if (readdirSync(agents).filter((n) => !n.startsWith(".")).length === 0)
       warnings.push(`state dir ${sd.path} (from ${sd.via}): ${agents} has no agents yet`);
   }
-  return [...warnings, ...dmScopeWarnings(stateDirs)];
+  return [
+    ...warnings,
+    ...agentFilterWarnings(sources.agents ?? null, stateDirs, following),
+    ...dmScopeWarnings(stateDirs),
+  ];
+}
+
+/**
+ * `CREDITGATE_AGENTS` naming an agent no state dir has (a typo, `mian`): nothing of it is billed,
+ * which before 2026-12-05 went without a word (exit 0, 0 billed). Names the agents there are.
+ */
+function agentFilterWarnings(
+  filter: readonly string[] | null,
+  stateDirs: readonly StateDir[],
+  following: boolean,
+): string[] {
+  if (!filter || stateDirs.length === 0) return [];
+  const present = new Set(
+    stateDirs.flatMap((sd) => listAgents(sd.path, null).map((a) => normalizeAgentId(a.agentId))),
+  );
+  const missing = filter.filter((a) => !present.has(normalizeAgentId(a)));
+  if (missing.length === 0) return [];
+  const there = [...present].sort().join(", ") || "none";
+  return [
+    `CREDITGATE_AGENTS names ${missing.map((a) => `"${a}"`).join(", ")}, which no state dir has (agents there: ${there}): ${following ? "nothing is billed from it until its folder appears" : "nothing billed from it"}`,
+  ];
 }
 
 /**
