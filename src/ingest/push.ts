@@ -173,8 +173,9 @@ export const pushEventSchema = z
     /**
      * Perplexity's search context size (its `usage.search_context_size`: `"low"`, `"medium"`,
      * `"high"`): on the `perplexity` provider a Sonar call's request fee is the size's (pricing.ts
-     * `SONAR_REQUEST_FEES`), exactly as a locally metered call; any other value leaves the price
-     * table's fee. Not part of the call's identity. Since 2026-12-05.
+     * `SONAR_REQUEST_FEES`), exactly as a locally metered call; any other value, or none, is
+     * Perplexity's default, the low fee (pricing.ts `sonarContextFee`). Not part of the call's
+     * identity. Since 2026-12-05.
      */
     searchContextSize: z.string().trim().min(1).max(32).optional(),
     /**

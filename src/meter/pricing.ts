@@ -2417,9 +2417,9 @@ export function createPricer(opts: PricerOptions): Pricer {
           return cliTurnQuote(
             u,
             model,
-            fee === null ? table : { ...table, perCallPico: fee },
+            fee === null ? table : { ...table, perCallPico: fee.pico },
             "table",
-            tableVersionOf(table) + as + (fee === null ? "" : `+search-context:${u.searchContextSize}`),
+            tableVersionOf(table) + as + (fee === null ? "" : `+search-context:${fee.size}`),
           );
         })();
     // Anthropic fast mode: every rate × the model's multiple (an override too, as a service tier's).
@@ -2733,26 +2733,38 @@ const SONAR_REQUEST_FEES: ReadonlyMap<string, Readonly<Record<"low" | "medium" |
 ]);
 
 /**
- * The per-call fee (pico-USD) of a call to Perplexity's own API (provider `perplexity`) whose line
- * says its search context size (`ParsedUsage.searchContextSize`), for a Sonar model whose table
- * price has a request fee (`SONAR_REQUEST_FEES`, the model id trimmed, lower-cased, without a
- * `perplexity/` prefix); null for any other call, which keeps the table's fee (a line that does
- * not say its size, another provider's route to Sonar with a fee of its own, sonar-deep-research,
- * billed per search query instead). Never applied to an operator's override, which is the
- * operator's own price.
+ * The per-call fee (pico-USD) of a call to Perplexity's own API (provider `perplexity`) for a
+ * Sonar model whose table price has a request fee (`SONAR_REQUEST_FEES`, the model id trimmed,
+ * lower-cased, without a `perplexity/` prefix), at the search context size its line says
+ * (`ParsedUsage.searchContextSize`) or, when the line does not say one, at Perplexity's default
+ * `low` (https://docs.perplexity.ai/guides/search-context-size-guide: "Default
+ * search_context_size is low"; a request without `web_search_options` is billed the low fee:
+ * BerriAI/litellm#17887's sonar-pro call $0.006, vercel/ai#13705's sonar call $0.00515). Such a
+ * line is pi-ai's (OpenClaw's own Perplexity lines keep the token counts only) or a relay's that
+ * drops the field; before 2026-12-05 it kept the table's one fee, the high one (case
+ * usage-perplexity-default-search-context-fee). The size is `default-low` in the price version.
+ * Null for any other call, which keeps the table's fee (another provider's route to Sonar with a
+ * fee of its own, sonar-deep-research, billed per search query instead). Never applied to an
+ * operator's override, which is the operator's own price.
  */
-function sonarContextFee(u: ParsedUsage, model: string, table: ModelRates): bigint | null {
-  const size = u.searchContextSize;
-  if (size === undefined || table.perCallPico <= 0n || u.provider.trim().toLowerCase() !== "perplexity")
-    return null;
+function sonarContextFee(
+  u: ParsedUsage,
+  model: string,
+  table: ModelRates,
+): { pico: bigint; size: "low" | "medium" | "high" | "default-low" } | null {
+  if (table.perCallPico <= 0n || u.provider.trim().toLowerCase() !== "perplexity") return null;
   const fees = SONAR_REQUEST_FEES.get(
     model
       .trim()
       .toLowerCase()
       .replace(/^perplexity\//, ""),
   );
+  if (fees === undefined) return null;
+  const said = u.searchContextSize;
   // USD per 1000 calls → pico-USD per call, as the table's `requests_kcount`
-  return fees === undefined ? null : decimalToScaled(fees[size], 9);
+  return said === undefined
+    ? { pico: decimalToScaled(fees.low, 9), size: "default-low" }
+    : { pico: decimalToScaled(fees[said], 9), size: said };
 }
 
 /**

@@ -146,11 +146,13 @@ describe("parse: providers' own billed cost on the usage object", () => {
 
 describe("case usage-tool-fees-without-cost-held: per-use charges without the provider's cost hold the call", () => {
   for (const mode of ["calculate", "auto", "recorded"] as const) {
-    it(`${mode}: 1 call $0.018776 billed, 2 held (was 3 calls $0.04569, the fees never billed)`, async () => {
+    // the sonar-pro call (no search context size on its line) at Perplexity's default low fee, $6 /
+    // 1000, since 2026-12-05 (case usage-perplexity-default-search-context-fee; $0.018776 before)
+    it(`${mode}: 1 call $0.010776 billed, 2 held (was 3 calls $0.04569, the fees never billed)`, async () => {
       const { s, world } = await meterCase("usage-tool-fees-without-cost-held", mode);
       expect(s).toMatchObject({ billed: 1, held: 2, malformed: 0 });
       expect(queryUsage(world.db, { by: "user" })).toEqual([
-        expect.objectContaining({ key: "telegram:5551502", requests: 1, costUsd: "0.018776" }),
+        expect.objectContaining({ key: "telegram:5551502", requests: 1, costUsd: "0.010776" }),
       ]);
       const held = world.db.prepare("SELECT reason FROM usage_review ORDER BY reason").all() as {
         reason: string;
@@ -893,10 +895,11 @@ describe("case usage-perplexity-search-context-fee: a Sonar call's request fee i
     ]);
     expect(fee("sonar-reasoning-pro", " low ", "searchContextSize")).toBe(8_000_000_000);
     expect(fee("perplexity/sonar-pro", "low")).toBe(9_000_000_000);
-    // no size said, or one Perplexity does not price: the table's fee (the high one), as before
-    expect(cost("sonar", tokens)).toBe(13_000_000_000);
-    expect(fee("sonar", "auto")).toBe(13_000_000_000);
-    expect(fee("sonar", 1)).toBe(13_000_000_000);
+    // no size said, or one Perplexity does not price: Perplexity's default, low, since 2026-12-05
+    // (case usage-perplexity-default-search-context-fee; the table's high fee before)
+    expect(cost("sonar", tokens)).toBe(6_000_000_000);
+    expect(fee("sonar", "auto")).toBe(6_000_000_000);
+    expect(fee("sonar", 1)).toBe(6_000_000_000);
     // another provider's route to Sonar keeps its own price
     const routed = { ...tokens, search_context_size: "low" };
     expect(cost("perplexity/sonar", routed, { provider: "openrouter" })).toBe(
@@ -942,7 +945,8 @@ describe("case usage-perplexity-search-context-fee: a Sonar call's request fee i
     const rows = w.db.prepare("SELECT cost_pico_usd AS c FROM usage_events ORDER BY cost_pico_usd").all() as {
       c: number | bigint;
     }[];
-    expect(rows.map((x) => Number(x.c))).toEqual([5_192_000_000, 12_192_000_000]);
+    // the push without a size at Perplexity's default, low (case usage-perplexity-default-search-context-fee)
+    expect(rows.map((x) => Number(x.c))).toEqual([5_192_000_000, 5_192_000_000]);
   });
   it("the plugin leaves such lines to the meter (a push would bill the table's fee first)", () => {
     const line = {
