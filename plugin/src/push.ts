@@ -737,7 +737,8 @@ function pricedBeyondTokens(u: Record<string, unknown>): boolean {
   )
     return true;
   // Anthropic advisor-tool calls in `usage.iterations`, outside the top-level counts, at the advisor
-  // model's rates: the meter holds such a call (parse.ts `advisorIterations`, since 2026-12-04)
+  // model's rates: the meter holds such a call (parse.ts `advisorIterations`, since 2026-12-04); and a
+  // refusal fallback's attempts, each at its own model's rates (parse.ts `fallbackIterations`, 2026-12-05)
   if (
     Array.isArray(u.iterations) &&
     u.iterations.some(
@@ -745,7 +746,9 @@ function pricedBeyondTokens(u: Record<string, unknown>): boolean {
         typeof it === "object" &&
         it !== null &&
         typeof (it as Record<string, unknown>).type === "string" &&
-        ((it as Record<string, unknown>).type as string).trim().toLowerCase() === "advisor_message",
+        ["advisor_message", "fallback_message"].includes(
+          ((it as Record<string, unknown>).type as string).trim().toLowerCase(),
+        ),
     )
   )
     return true;

@@ -380,6 +380,14 @@ describe("usageEvent: a line the meter prices beyond its tokens is left to it", 
     const plain = { ...assistant, usage: { ...assistant.usage, iterations: iterations.slice(0, 1) } };
     expect(usageEvent(plain, where)).not.toBeNull();
   });
+  it("an Anthropic refusal fallback in usage.iterations (case usage-anthropic-refusal-fallback-iterations)", () => {
+    const iterations = [
+      { type: "message", model: "claude-fable-5", input_tokens: 2, output_tokens: 578 },
+      { type: "Fallback_Message", model: "claude-opus-4-8", input_tokens: 2, output_tokens: 13658 },
+    ];
+    const fellBack = { ...assistant, usage: { ...assistant.usage, iterations } };
+    expect(usageEvent(fellBack, where)).toBeNull();
+  });
   it("no searches and zero audio counts are pushed as before", () => {
     const none = {
       ...assistant,

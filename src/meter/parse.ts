@@ -2519,6 +2519,64 @@ function advisorIterations(usage: Record<string, unknown>): string | null {
   return found.length === 0 ? null : found.join("; ");
 }
 
+/** A model name as compared across a line and its iterations: no provider prefix, no date. */
+function bareModel(name: string): string {
+  const m = name.trim().toLowerCase();
+  return m.slice(m.lastIndexOf("/") + 1).replace(/-\d{8}$/, "");
+}
+
+/**
+ * What Anthropic's server-side refusal fallback (`fallbacks`, beta `server-side-fallback-2026-06-01`)
+ * reports beside a line's top-level counts that the line's model cannot price, as a short
+ * description, or null when there is nothing. When the requested model's classifiers decline, the
+ * API retries on a fallback model inside the same request: `usage.iterations` holds each attempt
+ * with its own `model`, the one that served as a `fallback_message` entry, and the top-level
+ * counts repeat the served attempt only. A declined attempt that emitted output (or wrote cache)
+ * is billed at ITS model's rates outside the top-level counts (a waived one, no output and no
+ * cache write, is free), and the served model may not be the line's `model`
+ * (https://platform.claude.com/docs/en/build-with-claude/refusals-and-fallback; ccusage/ccusage#1552:
+ * `message` claude-fable-5 output 578, cache write 10,421 beside a `fallback_message`
+ * claude-opus-4-8 that the parent repeats; posit-dev/chatlas#380, maximhq/bifrost#5387,
+ * bastani-inc/atomic#2809). creditgate prices a line at one model's rates, so such a call is held
+ * for the operator to price (since 2026-12-05; before, the declined attempt was free and the served
+ * attempt priced at the line's model). A waived attempt beside a fallback served by the line's own
+ * model (or its `responseModel`) is billed as written.
+ */
+function fallbackIterations(usage: Record<string, unknown>, lineModels: string[]): string | null {
+  const its = usage.iterations;
+  if (!Array.isArray(its)) return null;
+  const kind = (it: unknown) =>
+    isObject(it) && typeof it.type === "string" ? it.type.trim().toLowerCase() : "";
+  const fallbacks = its.filter((it) => kind(it) === "fallback_message") as Record<string, unknown>[];
+  if (fallbacks.length === 0) return null;
+  const modelOf = (o: Record<string, unknown>) =>
+    typeof o.model === "string" && o.model.trim() !== "" ? o.model.trim().slice(0, 80) : "?";
+  const found: string[] = [];
+  const known = new Set(lineModels.map(bareModel));
+  const served = fallbacks[fallbacks.length - 1] as Record<string, unknown>;
+  if (modelOf(served) === "?" || !known.has(bareModel(modelOf(served))))
+    found.push(`served by the fallback model ${modelOf(served)}, not the line's model`);
+  for (const it of its) {
+    if (!isObject(it) || kind(it) === "fallback_message" || kind(it) === "advisor_message") continue;
+    const parts: [string, unknown][] = [
+      ["input", wholeCount(it.input_tokens)],
+      ["output", wholeCount(it.output_tokens)],
+      ["cache read", wholeCount(it.cache_read_input_tokens)],
+      ["cache write", wholeCount(it.cache_creation_input_tokens)],
+    ];
+    const billed = [wholeCount(it.output_tokens), wholeCount(it.cache_creation_input_tokens)].some(
+      (v) => v !== undefined && v !== null && !(isCount(v) && v === 0),
+    );
+    if (!billed) continue;
+    const shown = parts.filter(([, v]) => v !== undefined && v !== null && !(isCount(v) && v === 0));
+    found.push(
+      `declined attempt usage.iterations ${kind(it) || "?"} ${modelOf(it)}: ${shown.map(([k, v]) => `${k} ${countText(v)}`).join(", ")}`,
+    );
+    if (found.length >= 4) break;
+  }
+  return found.length === 0 ? null : `refusal fallback: ${found.join("; ")}`;
+}
+
 /** Parses one complete transcript line (without its newline). */
 export function parseLine(text: string): LineResult {
   let entry: unknown;
@@ -2787,6 +2845,15 @@ function parseEntryWith(entry: unknown, shadow: Shadow | null): LineResult {
   const advisor = advisorIterations(usage);
   if (advisor !== null && !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0))
     bad.problem ??= `${advisor} (advisor model tokens outside the top-level counts, billed at the advisor model's rates): not priced`;
+  // Anthropic's server-side refusal fallback: a declined attempt billed at its own model's rates
+  // outside the top-level counts, or a served model that is not the line's (see
+  // `fallbackIterations`): held for the operator to price, since 2026-12-05.
+  const fallback = fallbackIterations(
+    usage,
+    [model, str(msg.responseModel)].filter((m): m is string => m !== undefined && m !== null),
+  );
+  if (fallback !== null && !(cost.origin === "provider-billed" && cost.usd !== null && cost.usd > 0))
+    bad.problem ??= `${fallback} (each attempt billed at its own model's rates): not priced`;
 
   let messageTsMs: number | null = null;
   // a time written in epoch seconds: its identity keeps the number as written (see below)

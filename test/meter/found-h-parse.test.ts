@@ -799,6 +799,72 @@ describe("case usage-modality-names-litellm-langchain: image / audio tokens unde
   });
 });
 
+describe("case usage-anthropic-refusal-fallback-iterations: a refusal fallback's other model holds the call", () => {
+  for (const mode of ["calculate", "auto", "recorded"] as const) {
+    it(`${mode}: the declined attempt that emitted output and the call served by another model held; the waived one billed $0.0231 (was 3 calls $0.450367)`, async () => {
+      const { s, world } = await meterCase("usage-anthropic-refusal-fallback-iterations", mode);
+      expect(s).toMatchObject({ billed: 1, held: 2 });
+      expect(queryUsage(world.db, { by: "user" })).toEqual([
+        expect.objectContaining({ key: "telegram:5551802", requests: 1, costUsd: "0.0231" }),
+      ]);
+      expect(heldReasons(world)).toEqual([
+        expect.stringMatching(
+          /^refusal fallback: declined attempt usage\.iterations message claude-fable-5: input 2, output 578, cache read 72769, cache write 10421 \(/,
+        ),
+        expect.stringMatching(
+          /^refusal fallback: served by the fallback model claude-opus-4-8, not the line's model \(/,
+        ),
+      ]);
+    });
+  }
+  it("any prefix, date or letter case of the served model; no fallback entry or a provider-billed cost holds nothing", () => {
+    const anthropic = { provider: "anthropic", model: "claude-opus-4-8", api: "anthropic-messages" };
+    const held = (usage: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+      parsed(usage, { ...anthropic, ...over }).countProblem;
+    const served = {
+      type: "Fallback_Message",
+      model: "claude-opus-4-8-20260601",
+      input_tokens: 10,
+      output_tokens: 5,
+    };
+    const waived = { type: "message", model: "claude-fable-5", input_tokens: 106, output_tokens: 0 };
+    const top = { input_tokens: 10, output_tokens: 5 };
+    expect(
+      held({ ...top, iterations: [waived, served] }, { model: "anthropic/Claude-Opus-4-8" }),
+    ).toBeUndefined();
+    // the line names the requested model but its responseModel the served one
+    expect(
+      held(
+        { ...top, iterations: [waived, served] },
+        { model: "claude-fable-5", responseModel: "claude-opus-4-8" },
+      ),
+    ).toBeUndefined();
+    // a fallback entry with no model: who served cannot be told
+    expect(held({ ...top, iterations: [waived, { type: "fallback_message", input_tokens: 10 }] })).toMatch(
+      /served by the fallback model \?/,
+    );
+    // a declined attempt's count that is no count holds too; OpenClaw's own names beside it
+    expect(held({ input: 10, output: 5, iterations: [{ ...waived, output_tokens: "x" }, served] })).toMatch(
+      /declined attempt usage\.iterations message claude-fable-5: input 106, output "x"/,
+    );
+    // iterations without a fallback entry (compaction, plain message) are not this
+    expect(
+      held({ ...top, iterations: [{ type: "message", input_tokens: 10, output_tokens: 5 }] }),
+    ).toBeUndefined();
+    expect(
+      held(
+        {
+          prompt_tokens: 10,
+          completion_tokens: 5,
+          cost: 0.42,
+          iterations: [{ ...waived, output_tokens: 578 }, served],
+        },
+        { provider: "openrouter", model: "anthropic/claude-opus-4.8" },
+      ),
+    ).toBeUndefined();
+  });
+});
+
 describe("case usage-anthropic-advisor-iterations: advisor-model tokens outside the top-level counts hold the call", () => {
   for (const mode of ["calculate", "auto", "recorded"] as const) {
     it(`${mode}: the two calls that consulted an advisor held; the plain one billed $0.015324 (was 3 calls $0.12563095)`, async () => {
