@@ -2500,23 +2500,40 @@ function advisorIterations(usage: Record<string, unknown>): string | null {
   if (!Array.isArray(its)) return null;
   const found: string[] = [];
   for (const it of its) {
-    if (!isObject(it) || typeof it.type !== "string" || it.type.trim().toLowerCase() !== "advisor_message")
-      continue;
-    const parts: [string, unknown][] = [
-      ["input", wholeCount(it.input_tokens)],
-      ["output", wholeCount(it.output_tokens)],
-      ["cache read", wholeCount(it.cache_read_input_tokens)],
-      ["cache write", wholeCount(it.cache_creation_input_tokens)],
-    ];
-    const shown = parts.filter(([, v]) => v !== undefined && v !== null && !(isCount(v) && v === 0));
-    if (shown.length === 0) continue;
-    const model = typeof it.model === "string" && it.model.trim() !== "" ? it.model.trim().slice(0, 80) : "?";
-    found.push(
-      `usage.iterations advisor_message ${model}: ${shown.map(([k, v]) => `${k} ${countText(v)}`).join(", ")}`,
-    );
+    if (!isObject(it) || iterationType(it) !== "advisor_message") continue;
+    const counts = iterationCounts(it);
+    if (counts === "") continue;
+    found.push(`usage.iterations advisor_message ${iterationModel(it)}: ${counts}`);
     if (found.length >= 4) break;
   }
   return found.length === 0 ? null : found.join("; ");
+}
+
+/** A `usage.iterations` entry's `type`, trimmed and lower-cased; "" when it has none. */
+function iterationType(it: unknown): string {
+  return isObject(it) && typeof it.type === "string" ? it.type.trim().toLowerCase() : "";
+}
+
+/** A `usage.iterations` entry's `model`, trimmed and cut to 80 characters; "?" when it has none. */
+function iterationModel(it: Record<string, unknown>): string {
+  return typeof it.model === "string" && it.model.trim() !== "" ? it.model.trim().slice(0, 80) : "?";
+}
+
+/**
+ * A `usage.iterations` entry's counts that are not zero, as review text (`"input 159419, output
+ * 7805"`: input, output, cache read, cache write, an unreadable count as written); "" when none.
+ */
+function iterationCounts(it: Record<string, unknown>): string {
+  const parts: [string, unknown][] = [
+    ["input", wholeCount(it.input_tokens)],
+    ["output", wholeCount(it.output_tokens)],
+    ["cache read", wholeCount(it.cache_read_input_tokens)],
+    ["cache write", wholeCount(it.cache_creation_input_tokens)],
+  ];
+  return parts
+    .filter(([, v]) => v !== undefined && v !== null && !(isCount(v) && v === 0))
+    .map(([k, v]) => `${k} ${countText(v)}`)
+    .join(", ");
 }
 
 /** A model name as compared across a line and its iterations: no provider prefix, no date. */
@@ -2545,32 +2562,22 @@ function bareModel(name: string): string {
 function fallbackIterations(usage: Record<string, unknown>, lineModels: string[]): string | null {
   const its = usage.iterations;
   if (!Array.isArray(its)) return null;
-  const kind = (it: unknown) =>
-    isObject(it) && typeof it.type === "string" ? it.type.trim().toLowerCase() : "";
-  const fallbacks = its.filter((it) => kind(it) === "fallback_message") as Record<string, unknown>[];
+  const fallbacks = its.filter((it) => iterationType(it) === "fallback_message") as Record<string, unknown>[];
   if (fallbacks.length === 0) return null;
-  const modelOf = (o: Record<string, unknown>) =>
-    typeof o.model === "string" && o.model.trim() !== "" ? o.model.trim().slice(0, 80) : "?";
   const found: string[] = [];
   const known = new Set(lineModels.map(bareModel));
-  const served = fallbacks[fallbacks.length - 1] as Record<string, unknown>;
-  if (modelOf(served) === "?" || !known.has(bareModel(modelOf(served))))
-    found.push(`served by the fallback model ${modelOf(served)}, not the line's model`);
+  const served = iterationModel(fallbacks[fallbacks.length - 1] as Record<string, unknown>);
+  if (served === "?" || !known.has(bareModel(served)))
+    found.push(`served by the fallback model ${served}, not the line's model`);
   for (const it of its) {
-    if (!isObject(it) || kind(it) === "fallback_message" || kind(it) === "advisor_message") continue;
-    const parts: [string, unknown][] = [
-      ["input", wholeCount(it.input_tokens)],
-      ["output", wholeCount(it.output_tokens)],
-      ["cache read", wholeCount(it.cache_read_input_tokens)],
-      ["cache write", wholeCount(it.cache_creation_input_tokens)],
-    ];
+    const type = iterationType(it);
+    if (!isObject(it) || type === "fallback_message" || type === "advisor_message") continue;
     const billed = [wholeCount(it.output_tokens), wholeCount(it.cache_creation_input_tokens)].some(
       (v) => v !== undefined && v !== null && !(isCount(v) && v === 0),
     );
     if (!billed) continue;
-    const shown = parts.filter(([, v]) => v !== undefined && v !== null && !(isCount(v) && v === 0));
     found.push(
-      `declined attempt usage.iterations ${kind(it) || "?"} ${modelOf(it)}: ${shown.map(([k, v]) => `${k} ${countText(v)}`).join(", ")}`,
+      `declined attempt usage.iterations ${type || "?"} ${iterationModel(it)}: ${iterationCounts(it)}`,
     );
     if (found.length >= 4) break;
   }
